@@ -1,0 +1,399 @@
+/*
+ * A framed channel over one Unix socket, with fd passing.
+ *
+ * Received fds wait in a small queue until the message flagged PROTO_F_FD
+ * claims them: the kernel delivers an fd with the first byte of the
+ * sendmsg() it rode on and never merges two such sends into one read, so
+ * the queue's order is the messages' order. Whatever is left unclaimed at
+ * close is closed; no fd leaks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+
+#define RBUF_MIN	4096
+
+ssize_t
+proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+ssize_t
+proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds, int *nfds_inout)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+	} cm;
+	struct cmsghdr *c;
+	int room = *nfds_inout, got = 0, i, n, fd, overflow = 0;
+	ssize_t r;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	do {
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	*nfds_inout = 0;
+	if (r < 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got < room)
+				fds[got++] = fd;
+			else {
+				close(fd);
+				overflow = 1;
+			}
+		}
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || overflow) {
+		/* Some fds were lost: the message stream can't be trusted. */
+		for (i = 0; i < got; i++)
+			close(fds[i]);
+		errno = EPROTO;
+		return -1;
+	}
+	*nfds_inout = got;
+	return r;
+}
+
+int
+pchan_init(struct pchan *ch, int fd, const char *myname)
+{
+	struct penc e;
+	int flags, rv;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->fd = fd;
+	TAILQ_INIT(&ch->wq);
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -1;
+	penc_init(&e);
+	penc_u32(&e, PROTO_VERSION);
+	penc_str(&e, myname);
+	rv = e.err ? -1 : pchan_send(ch, PROTO_HELLO, 0, 0, e.buf, e.len, -1);
+	penc_free(&e);
+	return rv;
+}
+
+void
+pchan_close(struct pchan *ch)
+{
+	struct pframe *f;
+	int i;
+
+	while ((f = TAILQ_FIRST(&ch->wq)) != NULL) {
+		TAILQ_REMOVE(&ch->wq, f, entry);
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f);
+	}
+	for (i = 0; i < ch->nrfds; i++)
+		close(ch->rfds[i]);
+	ch->nrfds = 0;
+	if (ch->fd >= 0)
+		close(ch->fd);
+	ch->fd = -1;
+	free(ch->rbuf);
+	ch->rbuf = NULL;
+	ch->rlen = ch->roff = ch->rcap = 0;
+	ch->wq_bytes = 0;
+}
+
+ssize_t
+pchan_read(struct pchan *ch)
+{
+	int fds[PROTO_MAX_FDS];
+	int nfds, i;
+	size_t want;
+	uint8_t *nb;
+	ssize_t n;
+
+	/* Drop what pchan_next consumed; earlier payload pointers end here. */
+	if (ch->roff > 0) {
+		memmove(ch->rbuf, ch->rbuf + ch->roff, ch->rlen - ch->roff);
+		ch->rlen -= ch->roff;
+		ch->roff = 0;
+	}
+	want = ch->rlen + RBUF_MIN;
+	if (want > ch->rcap) {
+		size_t cap = ch->rcap ? ch->rcap : RBUF_MIN;
+
+		while (cap < want)
+			cap *= 2;
+		if (cap > PROTO_HDR_LEN + PROTO_MAX_PAYLOAD + RBUF_MIN) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if ((nb = realloc(ch->rbuf, cap)) == NULL)
+			return -1;
+		ch->rbuf = nb;
+		ch->rcap = cap;
+	}
+	nfds = PROTO_MAX_FDS - ch->nrfds;
+	n = proto_recvmsg_fds(ch->fd, ch->rbuf + ch->rlen,
+	    ch->rcap - ch->rlen, fds, &nfds);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < nfds; i++)
+		ch->rfds[ch->nrfds++] = fds[i];
+	ch->rlen += (size_t)n;
+	return n;
+}
+
+static int
+pchan_take_fd(struct pchan *ch)
+{
+	int fd;
+
+	if (ch->nrfds == 0)
+		return -1;
+	fd = ch->rfds[0];
+	memmove(ch->rfds, ch->rfds + 1, (size_t)(ch->nrfds - 1) * sizeof(int));
+	ch->nrfds--;
+	return fd;
+}
+
+static int
+pchan_hello(struct pchan *ch, const struct pmsg *m)
+{
+	struct pdec d;
+	uint32_t version;
+
+	pdec_init(&d, m->payload, m->hdr.len);
+	version = pdec_u32(&d);
+	pdec_strbuf(&d, ch->peer, sizeof(ch->peer));
+	if (pdec_done(&d) < 0) {
+		log_warnx("channel: malformed HELLO");
+		return -1;
+	}
+	if (version != PROTO_VERSION) {
+		log_warnx("channel: peer %s speaks protocol %u, we speak %u",
+		    ch->peer, version, PROTO_VERSION);
+		return -1;
+	}
+	ch->hello_seen = 1;
+	return 0;
+}
+
+int
+pchan_next(struct pchan *ch, struct pmsg *m)
+{
+	const uint8_t *p;
+	size_t avail;
+
+	for (;;) {
+		avail = ch->rlen - ch->roff;
+		if (avail < PROTO_HDR_LEN)
+			return 0;
+		p = ch->rbuf + ch->roff;
+		if (proto_hdr_unpack(p, &m->hdr) < 0) {
+			log_warnx("channel: message of %u bytes is over the limit",
+			    m->hdr.len);
+			return -1;
+		}
+		if (m->hdr.type == 0 || m->hdr.type >= PROTO_TYPE_MAX) {
+			log_warnx("channel: unknown message type %u", m->hdr.type);
+			return -1;
+		}
+		if (avail - PROTO_HDR_LEN < m->hdr.len)
+			return 0;
+		m->payload = p + PROTO_HDR_LEN;
+		m->fd = -1;
+		if (m->hdr.flags & PROTO_F_FD) {
+			if ((m->fd = pchan_take_fd(ch)) < 0) {
+				log_warnx("channel: %s carries no fd",
+				    proto_msg_name(m->hdr.type));
+				return -1;
+			}
+		}
+		ch->roff += PROTO_HDR_LEN + m->hdr.len;
+		if (!ch->hello_seen) {
+			if (m->hdr.type != PROTO_HELLO) {
+				log_warnx("channel: %s before HELLO",
+				    proto_msg_name(m->hdr.type));
+				if (m->fd >= 0)
+					close(m->fd);
+				return -1;
+			}
+			if (m->fd >= 0) {
+				close(m->fd);
+				return -1;
+			}
+			if (pchan_hello(ch, m) < 0)
+				return -1;
+			continue;
+		}
+		if (m->hdr.type == PROTO_HELLO) {
+			log_warnx("channel: second HELLO");
+			if (m->fd >= 0)
+				close(m->fd);
+			return -1;
+		}
+		return 1;
+	}
+}
+
+int
+pchan_send(struct pchan *ch, uint16_t type, uint16_t flags, uint32_t id,
+    const void *payload, size_t len, int fd)
+{
+	struct proto_hdr h;
+	struct pframe *f;
+
+	if (len > PROTO_MAX_PAYLOAD || ch->fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if ((f = malloc(sizeof(*f) + PROTO_HDR_LEN + len)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	h.type = type;
+	h.flags = flags | (fd >= 0 ? PROTO_F_FD : 0);
+	h.len = (uint32_t)len;
+	h.id = id;
+	proto_hdr_pack(&h, f->data);
+	if (len > 0)
+		memcpy(f->data + PROTO_HDR_LEN, payload, len);
+	f->len = PROTO_HDR_LEN + len;
+	f->off = 0;
+	f->fd = fd;
+	TAILQ_INSERT_TAIL(&ch->wq, f, entry);
+	ch->wq_bytes += f->len;
+	return 0;
+}
+
+int
+pchan_send_error(struct pchan *ch, uint16_t type, uint32_t id, uint32_t code,
+    const char *message)
+{
+	struct penc e;
+	int rv;
+
+	penc_init(&e);
+	penc_u32(&e, code);
+	penc_str(&e, message);
+	rv = e.err ? -1 : pchan_send(ch, type, PROTO_F_REPLY | PROTO_F_ERROR,
+	    id, e.buf, e.len, -1);
+	penc_free(&e);
+	return rv;
+}
+
+int
+pchan_flush(struct pchan *ch)
+{
+	struct pframe *f;
+	ssize_t n;
+
+	while ((f = TAILQ_FIRST(&ch->wq)) != NULL) {
+		n = proto_sendmsg_fd(ch->fd, f->data + f->off, f->len - f->off,
+		    f->off == 0 ? f->fd : -1);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		if (f->off == 0 && f->fd >= 0 && n > 0) {
+			/* The peer holds its own copy now. */
+			close(f->fd);
+			f->fd = -1;
+		}
+		f->off += (size_t)n;
+		ch->wq_bytes -= (size_t)n;
+		if (f->off < f->len)
+			return 0;
+		TAILQ_REMOVE(&ch->wq, f, entry);
+		free(f);
+	}
+	return 1;
+}
+
+int
+pchan_pending(const struct pchan *ch)
+{
+	return !TAILQ_EMPTY(&ch->wq);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+pchan_flush_wait(struct pchan *ch, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct pollfd pfd;
+	int r;
+
+	while ((r = pchan_flush(ch)) == 0) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		pfd.fd = ch->fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+	}
+	return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,256 @@
+/* The header, the field encoder and the bounds-checked decoder. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+void
+proto_hdr_pack(const struct proto_hdr *h, uint8_t out[PROTO_HDR_LEN])
+{
+	out[0] = h->type >> 8;
+	out[1] = h->type & 0xff;
+	out[2] = h->flags >> 8;
+	out[3] = h->flags & 0xff;
+	out[4] = h->len >> 24;
+	out[5] = (h->len >> 16) & 0xff;
+	out[6] = (h->len >> 8) & 0xff;
+	out[7] = h->len & 0xff;
+	out[8] = h->id >> 24;
+	out[9] = (h->id >> 16) & 0xff;
+	out[10] = (h->id >> 8) & 0xff;
+	out[11] = h->id & 0xff;
+}
+
+int
+proto_hdr_unpack(const uint8_t in[PROTO_HDR_LEN], struct proto_hdr *h)
+{
+	h->type = (uint16_t)(in[0] << 8 | in[1]);
+	h->flags = (uint16_t)(in[2] << 8 | in[3]);
+	h->len = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
+	    (uint32_t)in[6] << 8 | in[7];
+	h->id = (uint32_t)in[8] << 24 | (uint32_t)in[9] << 16 |
+	    (uint32_t)in[10] << 8 | in[11];
+	return h->len > PROTO_MAX_PAYLOAD ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+void
+penc_init(struct penc *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void
+penc_free(struct penc *e)
+{
+	free(e->buf);
+	memset(e, 0, sizeof(*e));
+}
+
+static uint8_t *
+penc_room(struct penc *e, size_t n)
+{
+	size_t cap;
+	uint8_t *nb;
+
+	if (e->err)
+		return NULL;
+	if (n > PROTO_MAX_PAYLOAD || e->len > PROTO_MAX_PAYLOAD - n) {
+		e->err = 1;
+		return NULL;
+	}
+	if (e->len + n > e->cap) {
+		cap = e->cap ? e->cap : 256;
+		while (cap < e->len + n)
+			cap *= 2;
+		if ((nb = realloc(e->buf, cap)) == NULL) {
+			e->err = 1;
+			return NULL;
+		}
+		e->buf = nb;
+		e->cap = cap;
+	}
+	nb = e->buf + e->len;
+	e->len += n;
+	return nb;
+}
+
+void
+penc_raw(struct penc *e, const void *p, size_t n)
+{
+	uint8_t *d;
+
+	if ((d = penc_room(e, n)) != NULL && n > 0)
+		memcpy(d, p, n);
+}
+
+void
+penc_u8(struct penc *e, uint8_t v)
+{
+	penc_raw(e, &v, 1);
+}
+
+void
+penc_u16(struct penc *e, uint16_t v)
+{
+	uint8_t b[2] = { v >> 8, v & 0xff };
+
+	penc_raw(e, b, sizeof(b));
+}
+
+void
+penc_u32(struct penc *e, uint32_t v)
+{
+	uint8_t b[4] = { v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff };
+
+	penc_raw(e, b, sizeof(b));
+}
+
+void
+penc_u64(struct penc *e, uint64_t v)
+{
+	penc_u32(e, (uint32_t)(v >> 32));
+	penc_u32(e, (uint32_t)v);
+}
+
+void
+penc_bytes(struct penc *e, const void *p, size_t n)
+{
+	if (n > PROTO_MAX_PAYLOAD) {
+		e->err = 1;
+		return;
+	}
+	penc_u32(e, (uint32_t)n);
+	penc_raw(e, p, n);
+}
+
+void
+penc_strn(struct penc *e, const char *s, size_t n)
+{
+	penc_bytes(e, s, n);
+}
+
+void
+penc_str(struct penc *e, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	penc_bytes(e, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+void
+pdec_init(struct pdec *d, const void *p, size_t len)
+{
+	d->p = p;
+	d->len = len;
+	d->off = 0;
+	d->err = 0;
+}
+
+static const uint8_t *
+pdec_take(struct pdec *d, size_t n)
+{
+	const uint8_t *p;
+
+	if (d->err || n > d->len - d->off) {
+		d->err = 1;
+		return NULL;
+	}
+	p = d->p + d->off;
+	d->off += n;
+	return p;
+}
+
+uint8_t
+pdec_u8(struct pdec *d)
+{
+	const uint8_t *p = pdec_take(d, 1);
+
+	return p ? p[0] : 0;
+}
+
+uint16_t
+pdec_u16(struct pdec *d)
+{
+	const uint8_t *p = pdec_take(d, 2);
+
+	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+}
+
+uint32_t
+pdec_u32(struct pdec *d)
+{
+	const uint8_t *p = pdec_take(d, 4);
+
+	if (p == NULL)
+		return 0;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t
+pdec_u64(struct pdec *d)
+{
+	uint64_t hi = pdec_u32(d);
+
+	return hi << 32 | pdec_u32(d);
+}
+
+const uint8_t *
+pdec_bytes(struct pdec *d, size_t *lenp)
+{
+	uint32_t n = pdec_u32(d);
+	const uint8_t *p = pdec_take(d, n);
+
+	*lenp = p ? n : 0;
+	return p;
+}
+
+char *
+pdec_strdup(struct pdec *d, size_t max)
+{
+	const uint8_t *p;
+	size_t n;
+	char *s;
+
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return NULL;
+	if (n > max || memchr(p, '\0', n) != NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	if ((s = malloc(n + 1)) == NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+void
+pdec_strbuf(struct pdec *d, char *buf, size_t bufsz)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (bufsz > 0)
+		buf[0] = '\0';
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return;
+	if (bufsz == 0 || n > bufsz - 1 || memchr(p, '\0', n) != NULL) {
+		d->err = 1;
+		return;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+int
+pdec_done(struct pdec *d)
+{
+	return (d->err || d->off != d->len) ? -1 : 0;
+}

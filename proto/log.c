@@ -1,0 +1,116 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static char log_name[32] = "parley";
+static enum log_level log_min = LOG_LEVEL_INFO;
+
+void
+log_init(const char *procname)
+{
+	const char *lvl = getenv("PARLEY_LOG_LEVEL");
+
+	strlcpy(log_name, procname, sizeof(log_name));
+	if (lvl == NULL)
+		return;
+	if (strcmp(lvl, "debug") == 0)
+		log_min = LOG_LEVEL_DEBUG;
+	else if (strcmp(lvl, "info") == 0)
+		log_min = LOG_LEVEL_INFO;
+	else if (strcmp(lvl, "warn") == 0)
+		log_min = LOG_LEVEL_WARN;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_min = level;
+}
+
+const char *
+log_procname(void)
+{
+	return log_name;
+}
+
+/* syslog priorities: 3 err, 4 warning, 6 info, 7 debug. */
+static void
+log_emit(enum log_level level, int with_errno, int saved_errno,
+    const char *fmt, va_list ap)
+{
+	static const struct {
+		int prio;
+		const char *word;
+	} lv[] = {
+		[LOG_LEVEL_DEBUG] = { 7, "debug" },
+		[LOG_LEVEL_INFO] = { 6, "info" },
+		[LOG_LEVEL_WARN] = { 4, "warn" },
+		[LOG_LEVEL_FATAL] = { 3, "fatal" },
+	};
+	char msg[1024];
+	char line[1200];
+	int n;
+
+	if (level < log_min)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno)
+		n = snprintf(line, sizeof(line), "<%d>%s[%d]: %s: %s: %s\n",
+		    lv[level].prio, log_name, (int)getpid(), lv[level].word,
+		    msg, strerror(saved_errno));
+	else
+		n = snprintf(line, sizeof(line), "<%d>%s[%d]: %s: %s\n",
+		    lv[level].prio, log_name, (int)getpid(), lv[level].word,
+		    msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	/* One write per line so lines from several processes never interleave. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+#define LOG_FN(name, level, with_errno)				\
+void								\
+name(const char *fmt, ...)					\
+{								\
+	int saved = errno;					\
+	va_list ap;						\
+	va_start(ap, fmt);					\
+	log_emit(level, with_errno, saved, fmt, ap);		\
+	va_end(ap);						\
+	errno = saved;						\
+}
+
+LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+LOG_FN(log_info, LOG_LEVEL_INFO, 0)
+LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
+LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_FATAL, 1, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_FATAL, 0, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

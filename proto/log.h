@@ -1,0 +1,34 @@
+/*
+ * One log module for every Parley process.
+ *
+ * Every line goes to stderr as "<P>name[pid]: level: message", where <P> is
+ * the syslog priority prefix journald understands (sd-daemon(3)), so the
+ * journal files each line at its level. Messages never contain secrets.
+ */
+#ifndef PARLEY_LOG_H
+#define PARLEY_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_DEBUG = 0,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_FATAL,
+};
+
+/* Names the process in every line. Reads PARLEY_LOG_LEVEL (debug|info|warn). */
+void log_init(const char *procname);
+void log_set_level(enum log_level level);
+const char *log_procname(void);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends ": strerror(errno)"; log_warnx does not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fatal appends strerror(errno); both exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,33 @@
+/* Names of every message type and error code, for the logs. */
+#include "proto.h"
+
+const char *
+proto_msg_name(uint16_t type)
+{
+	switch (type) {
+	case PROTO_HELLO:		return "HELLO";
+	case PROTO_MW_CONN:		return "MW_CONN";
+	case PROTO_WM_READY:		return "WM_READY";
+	case PROTO_WM_LOAD:		return "WM_LOAD";
+	case PROTO_MW_QUIT:		return "MW_QUIT";
+	case PROTO_ST_PING:		return "ST_PING";
+	case PROTO_ST_CONV_OPEN:	return "ST_CONV_OPEN";
+	case PROTO_ST_MSG_APPEND:	return "ST_MSG_APPEND";
+	case PROTO_ST_CONV_LIST:	return "ST_CONV_LIST";
+	case PROTO_ST_CONV_GET:		return "ST_CONV_GET";
+	}
+	return "UNKNOWN";
+}
+
+const char *
+proto_err_name(uint32_t code)
+{
+	switch (code) {
+	case PROTO_E_INTERNAL:		return "internal";
+	case PROTO_E_INVALID:		return "invalid";
+	case PROTO_E_NOT_FOUND:		return "not found";
+	case PROTO_E_UNSUPPORTED:	return "unsupported";
+	case PROTO_E_UNAVAILABLE:	return "unavailable";
+	}
+	return "unknown";
+}

@@ -1,0 +1,198 @@
+/*
+ * The binary protocol every Parley process speaks (see PROTOCOL.md).
+ *
+ * A message is a 12-byte header in network byte order followed by the
+ * payload:
+ *
+ *	u16 type | u16 flags | u32 length | u32 id | payload[length]
+ *
+ * Payloads are sequences of typed fields written by the encoder and read
+ * back by the decoder below. Both carry a sticky error, so a chain of calls
+ * needs one check at the end. Pointers are never sent between processes.
+ */
+#ifndef PARLEY_PROTO_H
+#define PARLEY_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#define PROTO_VERSION		1
+#define PROTO_HDR_LEN		12
+#define PROTO_MAX_PAYLOAD	(8u * 1024 * 1024)
+/* Received fds that may wait for their message before the peer is cut off. */
+#define PROTO_MAX_FDS		16
+
+/* flags */
+#define PROTO_F_REPLY		0x0001	/* an answer to the request with the same id */
+#define PROTO_F_ERROR		0x0002	/* reply payload is: u32 code, str message */
+#define PROTO_F_FD		0x0004	/* one file descriptor rides with this message */
+
+/*
+ * Every message type, in one place. PROTO_MSG_NAMES gives their names for
+ * the logs; proto_msg_name() reads it.
+ */
+enum proto_type {
+	PROTO_HELLO = 1,		/* u32 version, str process name */
+
+	/* masterd <-> workerd */
+	PROTO_MW_CONN = 0x10,		/* fd: an accepted client connection */
+	PROTO_WM_READY = 0x11,		/* worker is initialised and serving */
+	PROTO_WM_LOAD = 0x12,		/* u32 open connections */
+	PROTO_MW_QUIT = 0x13,		/* u32 grace ms, u8 close_idle: finish what you hold, exit */
+
+	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
+	PROTO_ST_PING = 0x20,		/* -> (empty) */
+	PROTO_ST_CONV_OPEN = 0x21,	/* str widget, str session -> conv */
+	PROTO_ST_MSG_APPEND = 0x22,	/* see storaged/PROTOCOL section */
+	PROTO_ST_CONV_LIST = 0x23,
+	PROTO_ST_CONV_GET = 0x24,
+
+	PROTO_TYPE_MAX = 0x40,
+};
+
+/* Error codes carried in PROTO_F_ERROR replies. */
+enum proto_err {
+	PROTO_E_INTERNAL = 1,
+	PROTO_E_INVALID = 2,
+	PROTO_E_NOT_FOUND = 3,
+	PROTO_E_UNSUPPORTED = 4,
+	PROTO_E_UNAVAILABLE = 5,
+};
+
+const char *proto_msg_name(uint16_t type);
+const char *proto_err_name(uint32_t code);
+
+struct proto_hdr {
+	uint16_t type;
+	uint16_t flags;
+	uint32_t len;
+	uint32_t id;
+};
+
+void proto_hdr_pack(const struct proto_hdr *, uint8_t out[PROTO_HDR_LEN]);
+/* Returns 0, or -1 when the length exceeds PROTO_MAX_PAYLOAD. */
+int proto_hdr_unpack(const uint8_t in[PROTO_HDR_LEN], struct proto_hdr *);
+
+/* ---- encoder: grows its buffer; sticky error on overflow or ENOMEM ---- */
+struct penc {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	int err;
+};
+
+void penc_init(struct penc *);
+void penc_free(struct penc *);
+void penc_u8(struct penc *, uint8_t);
+void penc_u16(struct penc *, uint16_t);
+void penc_u32(struct penc *, uint32_t);
+void penc_u64(struct penc *, uint64_t);
+void penc_bytes(struct penc *, const void *, size_t);	/* u32 length + bytes */
+void penc_str(struct penc *, const char *);		/* NULL encodes as "" */
+void penc_strn(struct penc *, const char *, size_t);
+void penc_raw(struct penc *, const void *, size_t);	/* no length prefix */
+
+/* ---- decoder: never reads past the end; sticky error ---- */
+struct pdec {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+	int err;
+};
+
+void pdec_init(struct pdec *, const void *, size_t);
+uint8_t pdec_u8(struct pdec *);
+uint16_t pdec_u16(struct pdec *);
+uint32_t pdec_u32(struct pdec *);
+uint64_t pdec_u64(struct pdec *);
+/* Points into the input (valid while it is); *lenp is set. NULL on error. */
+const uint8_t *pdec_bytes(struct pdec *, size_t *lenp);
+/*
+ * Copies a string field into a new NUL-terminated allocation. A string
+ * longer than max or containing a NUL byte is an error. Free with free().
+ */
+char *pdec_strdup(struct pdec *, size_t max);
+/* Copies into buf (NUL-terminated); longer than bufsz-1 or a NUL is an error. */
+void pdec_strbuf(struct pdec *, char *buf, size_t bufsz);
+/* 0 when every byte was consumed and no error occurred; -1 otherwise. */
+int pdec_done(struct pdec *);
+
+/* ---- a channel: one Unix socket to a peer, framed, with fd passing ---- */
+struct pframe {
+	TAILQ_ENTRY(pframe) entry;
+	size_t len;
+	size_t off;
+	int fd;			/* sent with the frame's first byte, then closed */
+	uint8_t data[];
+};
+
+struct pchan {
+	int fd;
+	uint8_t *rbuf;
+	size_t rlen;		/* bytes in rbuf */
+	size_t roff;		/* bytes already consumed by pchan_next */
+	size_t rcap;
+	int rfds[PROTO_MAX_FDS];	/* received fds not yet claimed */
+	int nrfds;
+	TAILQ_HEAD(, pframe) wq;
+	size_t wq_bytes;
+	int hello_seen;		/* the peer's HELLO arrived and matched */
+	char peer[32];		/* the peer's process name */
+};
+
+/* A received message; payload is valid until the next pchan_read. */
+struct pmsg {
+	struct proto_hdr hdr;
+	const uint8_t *payload;
+	int fd;			/* -1 unless PROTO_F_FD; the receiver owns it */
+};
+
+/* Takes ownership of fd (made non-blocking) and queues our HELLO. */
+int pchan_init(struct pchan *, int fd, const char *myname);
+/* Closes the socket, every queued frame's fd and every unclaimed fd. */
+void pchan_close(struct pchan *);
+/*
+ * Reads what the socket has. Returns >0 bytes read, 0 on EOF, -1 on error
+ * (errno EAGAIN when there is nothing to read yet).
+ */
+ssize_t pchan_read(struct pchan *);
+/*
+ * Takes the next whole message out of what was read. Returns 1 with *m
+ * filled, 0 when more bytes are needed, -1 on a protocol error (bad header,
+ * too large, fd flag without an fd, first message not a matching HELLO).
+ * HELLO messages are consumed here and never returned.
+ */
+int pchan_next(struct pchan *, struct pmsg *m);
+/*
+ * Queues a message. fd >= 0 sets PROTO_F_FD and hands the fd over: the
+ * channel closes its copy once sent (or on pchan_close). Returns 0 or -1.
+ */
+int pchan_send(struct pchan *, uint16_t type, uint16_t flags, uint32_t id,
+    const void *payload, size_t len, int fd);
+/* An error reply: u32 code, str message. */
+int pchan_send_error(struct pchan *, uint16_t type, uint32_t id,
+    uint32_t code, const char *message);
+/* Writes what it can. Returns 1 when the queue is empty, 0 when some is left, -1 on error. */
+int pchan_flush(struct pchan *);
+/* Blocking flush with a timeout in ms, for tools and tests. 0 ok, -1 error/timeout. */
+int pchan_flush_wait(struct pchan *, int timeout_ms);
+int pchan_pending(const struct pchan *);
+
+/* ---- one-message helpers on a raw socket ---- */
+/* sendmsg one buffer with an optional fd (SCM_RIGHTS). Returns bytes sent or -1. */
+ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd);
+/*
+ * recvmsg with MSG_CMSG_CLOEXEC into buf; received fds are appended to
+ * fds (at most *nfds_inout room; count returned there). A truncated
+ * control message closes whatever arrived and fails with EPROTO.
+ */
+ssize_t proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds,
+    int *nfds_inout);
+
+/* ---- systemd readiness (sd_notify without libsystemd) ---- */
+/* Sends state ("READY=1", "STOPPING=1", ...) to $NOTIFY_SOCKET when set. */
+void proto_sd_notify(const char *state);
+
+#endif

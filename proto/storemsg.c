@@ -1,0 +1,107 @@
+/* Encodings of storaged's records, shared by storaged and its clients. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "storemsg.h"
+
+void
+st_conv_free(struct st_conv *c)
+{
+	free(c->last_message);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+st_msg_free(struct st_msg *m)
+{
+	free(m->content);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+penc_conv(struct penc *e, const struct st_conv *c)
+{
+	penc_str(e, c->id);
+	penc_str(e, c->widget);
+	penc_str(e, c->session);
+	penc_u64(e, c->created_at);
+	penc_u64(e, c->updated_at);
+	penc_u32(e, c->message_count);
+	penc_str(e, c->last_message);
+}
+
+int
+pdec_conv(struct pdec *d, struct st_conv *c)
+{
+	memset(c, 0, sizeof(*c));
+	pdec_strbuf(d, c->id, sizeof(c->id));
+	pdec_strbuf(d, c->widget, sizeof(c->widget));
+	pdec_strbuf(d, c->session, sizeof(c->session));
+	c->created_at = pdec_u64(d);
+	c->updated_at = pdec_u64(d);
+	c->message_count = pdec_u32(d);
+	c->last_message = pdec_strdup(d, ST_CONTENT_MAX);
+	if (d->err) {
+		st_conv_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+penc_msg(struct penc *e, const struct st_msg *m)
+{
+	penc_str(e, m->id);
+	penc_str(e, m->conv_id);
+	penc_str(e, m->role);
+	penc_str(e, m->status);
+	penc_u64(e, m->created_at);
+	penc_u32(e, m->prompt_tokens);
+	penc_u32(e, m->completion_tokens);
+	penc_str(e, m->content);
+}
+
+int
+pdec_msg(struct pdec *d, struct st_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	pdec_strbuf(d, m->id, sizeof(m->id));
+	pdec_strbuf(d, m->conv_id, sizeof(m->conv_id));
+	pdec_strbuf(d, m->role, sizeof(m->role));
+	pdec_strbuf(d, m->status, sizeof(m->status));
+	m->created_at = pdec_u64(d);
+	m->prompt_tokens = pdec_u32(d);
+	m->completion_tokens = pdec_u32(d);
+	m->content = pdec_strdup(d, ST_CONTENT_MAX);
+	if (d->err) {
+		st_msg_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+st_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST_ID_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[ST_ID_HEX] == '\0';
+}
+
+size_t
+st_utf8_prefix(const char *s, size_t max_chars)
+{
+	size_t i = 0, chars = 0;
+
+	while (s[i] != '\0' && chars < max_chars) {
+		/* Skip continuation bytes so a character is never cut. */
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
+		chars++;
+	}
+	return i;
+}

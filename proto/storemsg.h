@@ -1,0 +1,75 @@
+/*
+ * The records storaged keeps and the payloads of its requests and replies.
+ * Both sides of the socket (storaged, and its clients in workerd and the
+ * tools) encode and decode through these functions, and storaged writes the
+ * same encodings into LMDB behind a one-byte format version.
+ *
+ * Request payloads (reply payloads after "->"):
+ *   ST_PING        (empty)                               -> (empty)
+ *   ST_CONV_OPEN   str widget, str session               -> u8 created, conv
+ *   ST_MSG_APPEND  str conv_id, str role, str content,
+ *                  str status, u32 prompt_tokens,
+ *                  u32 completion_tokens                 -> msg, conv
+ *   ST_CONV_LIST   u32 limit, str cursor ("" = newest)   -> u64 total, u32 n,
+ *                                                           n x conv,
+ *                                                           str next_cursor ("" = end)
+ *   ST_CONV_GET    str conv_id, u32 max_messages         -> conv, u32 n, n x msg,
+ *                                                           u8 truncated
+ */
+#ifndef PARLEY_STOREMSG_H
+#define PARLEY_STOREMSG_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+#define ST_ID_HEX		32	/* ids are 128 random bits as lowercase hex */
+#define ST_WIDGET_MAX		64
+#define ST_SESSION_MAX		128
+#define ST_ROLE_MAX		15
+#define ST_STATUS_MAX		15
+#define ST_CONTENT_MAX		(64u * 1024)	/* bytes of one message */
+#define ST_PREVIEW_CHARS	500	/* lastMessage: UTF-8 characters, not bytes */
+#define ST_LIST_MAX		200
+#define ST_CURSOR_MAX		64
+
+#define ST_RECORD_VERSION	1	/* first byte of every stored record */
+
+#define ST_DEFAULT_WIDGET	"default"
+
+struct st_conv {
+	char id[ST_ID_HEX + 1];
+	char widget[ST_WIDGET_MAX + 1];
+	char session[ST_SESSION_MAX + 1];
+	uint64_t created_at;	/* ms since the epoch */
+	uint64_t updated_at;
+	uint32_t message_count;
+	char *last_message;	/* malloc'd, NUL-terminated; "" when none */
+};
+
+struct st_msg {
+	char id[ST_ID_HEX + 1];
+	char conv_id[ST_ID_HEX + 1];
+	char role[ST_ROLE_MAX + 1];	/* user | assistant | system */
+	char status[ST_STATUS_MAX + 1];	/* complete | interrupted | failed */
+	uint64_t created_at;
+	uint32_t prompt_tokens;
+	uint32_t completion_tokens;
+	char *content;		/* malloc'd, NUL-terminated */
+};
+
+void st_conv_free(struct st_conv *);
+void st_msg_free(struct st_msg *);
+
+void penc_conv(struct penc *, const struct st_conv *);
+/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_conv(struct pdec *, struct st_conv *);
+void penc_msg(struct penc *, const struct st_msg *);
+int pdec_msg(struct pdec *, struct st_msg *);
+
+/* 1 when s is exactly ST_ID_HEX lowercase hex digits. */
+int st_id_valid(const char *s);
+/* Length in bytes of the first max UTF-8 characters of s. */
+size_t st_utf8_prefix(const char *s, size_t max_chars);
+
+#endif
