@@ -1,0 +1,89 @@
+/*
+ * libFuzzer target for the channel decoder: arbitrary bytes arrive from a
+ * peer in two writes, and every message that decodes has its payload read
+ * as each storaged request and record type would read it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "storemsg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+read_payload(const struct pmsg *m)
+{
+	struct st_conv c;
+	struct st_msg msg;
+	struct pdec d;
+	char *s;
+	uint32_t n, i;
+
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_conv(&d, &c) == 0)
+		st_conv_free(&c);
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_msg(&d, &msg) == 0)
+		st_msg_free(&msg);
+	pdec_init(&d, m->payload, m->hdr.len);
+	pdec_u64(&d);
+	n = pdec_u32(&d);
+	for (i = 0; i < n && !d.err; i++) {
+		s = pdec_strdup(&d, ST_CONTENT_MAX);
+		free(s);
+	}
+	(void)pdec_done(&d);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int inited;
+	struct pchan ch;
+	struct pmsg m;
+	size_t split;
+	int sv[2];
+
+	if (!inited) {
+		log_init("fuzz_proto");
+		log_set_level(LOG_LEVEL_FATAL);
+		inited = 1;
+	}
+	if (size < 1 || size > 65536)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return 0;
+	if (pchan_init(&ch, sv[1], "fuzz") < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	split = data[0] % size;
+	data++;
+	size--;
+	if (split > size)
+		split = size;
+	if (split > 0 && write(sv[0], data, split) < 0)
+		goto out;
+	if (size > split && write(sv[0], data + split, size - split) < 0)
+		goto out;
+	close(sv[0]);
+	sv[0] = -1;
+	while (pchan_read(&ch) > 0) {
+		while (pchan_next(&ch, &m) == 1) {
+			read_payload(&m);
+			if (m.fd >= 0)
+				close(m.fd);
+		}
+	}
+out:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	pchan_close(&ch);
+	return 0;
+}

@@ -1,0 +1,516 @@
+/* Unit tests: header, encoder/decoder, channel framing, HELLO, fd passing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "proto.h"
+#include "storemsg.h"
+
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the DIR's own fd */
+}
+
+static void
+test_header_roundtrip(void **state)
+{
+	struct proto_hdr h = { 0x1234, 0x0005, 4096, 0xdeadbeef }, g;
+	uint8_t b[PROTO_HDR_LEN];
+
+	proto_hdr_pack(&h, b);
+	assert_int_equal(b[0], 0x12);
+	assert_int_equal(b[11], 0xef);
+	assert_int_equal(proto_hdr_unpack(b, &g), 0);
+	assert_int_equal(g.type, h.type);
+	assert_int_equal(g.flags, h.flags);
+	assert_int_equal(g.len, h.len);
+	assert_int_equal(g.id, h.id);
+	h.len = PROTO_MAX_PAYLOAD + 1;
+	proto_hdr_pack(&h, b);
+	assert_int_equal(proto_hdr_unpack(b, &g), -1);
+}
+
+static void
+test_codec_roundtrip(void **state)
+{
+	struct penc e;
+	struct pdec d;
+	const uint8_t *blob;
+	size_t n;
+	char buf[8], *s;
+
+	penc_init(&e);
+	penc_u8(&e, 0xab);
+	penc_u16(&e, 0xbeef);
+	penc_u32(&e, 0x01020304);
+	penc_u64(&e, 0x1122334455667788ULL);
+	penc_str(&e, "hello");
+	penc_str(&e, NULL);
+	penc_bytes(&e, "\0\1\2", 3);
+	penc_str(&e, "toolongforbuf");
+	assert_int_equal(e.err, 0);
+
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_u8(&d), 0xab);
+	assert_int_equal(pdec_u16(&d), 0xbeef);
+	assert_int_equal(pdec_u32(&d), 0x01020304);
+	assert_true(pdec_u64(&d) == 0x1122334455667788ULL);
+	s = pdec_strdup(&d, 100);
+	assert_string_equal(s, "hello");
+	free(s);
+	pdec_strbuf(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	blob = pdec_bytes(&d, &n);
+	assert_non_null(blob);
+	assert_int_equal(n, 3);
+	assert_int_equal(blob[2], 2);
+	assert_int_equal(d.err, 0);
+	/* A string longer than the buffer is an error, not a truncation. */
+	pdec_strbuf(&d, buf, sizeof(buf));
+	assert_int_equal(d.err, 1);
+	assert_int_equal(pdec_done(&d), -1);
+	penc_free(&e);
+}
+
+static void
+test_decoder_bounds(void **state)
+{
+	const uint8_t short_len[] = { 0, 0, 0, 9, 'a', 'b' };	/* claims 9 bytes */
+	const uint8_t nul_str[] = { 0, 0, 0, 3, 'a', 0, 'b' };
+	const uint8_t huge_len[] = { 0xff, 0xff, 0xff, 0xff };
+	struct pdec d;
+	size_t n;
+
+	pdec_init(&d, short_len, sizeof(short_len));
+	assert_null(pdec_bytes(&d, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(d.err, 1);
+	/* Sticky: later reads return zero and stay in error. */
+	assert_int_equal(pdec_u32(&d), 0);
+	assert_int_equal(pdec_done(&d), -1);
+
+	pdec_init(&d, nul_str, sizeof(nul_str));
+	assert_null(pdec_strdup(&d, 100));
+	assert_int_equal(d.err, 1);
+
+	pdec_init(&d, huge_len, sizeof(huge_len));
+	assert_null(pdec_bytes(&d, &n));
+	assert_int_equal(d.err, 1);
+
+	pdec_init(&d, short_len, 3);
+	assert_int_equal(pdec_u32(&d), 0);
+	assert_int_equal(d.err, 1);
+
+	/* Leftover bytes make a payload invalid. */
+	pdec_init(&d, nul_str, sizeof(nul_str));
+	pdec_u8(&d);
+	assert_int_equal(pdec_done(&d), -1);
+}
+
+static void
+test_encoder_limit(void **state)
+{
+	struct penc e;
+	char *big = calloc(1, PROTO_MAX_PAYLOAD);
+
+	assert_non_null(big);
+	penc_init(&e);
+	penc_bytes(&e, big, PROTO_MAX_PAYLOAD - 8);
+	assert_int_equal(e.err, 0);
+	penc_bytes(&e, big, 16);	/* would exceed the maximum */
+	assert_int_equal(e.err, 1);
+	penc_u8(&e, 1);			/* sticky */
+	assert_int_equal(e.err, 1);
+	penc_free(&e);
+	free(big);
+}
+
+/* Two channels joined by a socketpair, HELLO exchanged. */
+struct pair {
+	struct pchan a, b;
+};
+
+static void
+pump(struct pchan *from, struct pchan *to)
+{
+	assert_int_equal(pchan_flush_wait(from, 1000), 0);
+	while (pchan_read(to) > 0)
+		;
+}
+
+static void
+pair_open(struct pair *p)
+{
+	int sv[2];
+	struct pmsg m;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pchan_init(&p->a, sv[0], "test-a"), 0);
+	assert_int_equal(pchan_init(&p->b, sv[1], "test-b"), 0);
+	pump(&p->a, &p->b);
+	pump(&p->b, &p->a);
+	assert_int_equal(pchan_next(&p->a, &m), 0);
+	assert_int_equal(pchan_next(&p->b, &m), 0);
+	assert_true(p->a.hello_seen);
+	assert_true(p->b.hello_seen);
+	assert_string_equal(p->a.peer, "test-b");
+	assert_string_equal(p->b.peer, "test-a");
+}
+
+static void
+pair_close(struct pair *p)
+{
+	pchan_close(&p->a);
+	pchan_close(&p->b);
+}
+
+static void
+test_channel_messages(void **state)
+{
+	struct pair p;
+	struct pmsg m;
+	char payload[300];
+	int i;
+
+	pair_open(&p);
+	memset(payload, 'x', sizeof(payload));
+	for (i = 0; i < 50; i++)
+		assert_int_equal(pchan_send(&p.a, PROTO_ST_PING, 0, (uint32_t)i,
+		    payload, (size_t)i * 6, -1), 0);
+	pump(&p.a, &p.b);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(pchan_next(&p.b, &m), 1);
+		assert_int_equal(m.hdr.type, PROTO_ST_PING);
+		assert_int_equal(m.hdr.id, i);
+		assert_int_equal(m.hdr.len, i * 6);
+		assert_int_equal(m.fd, -1);
+	}
+	assert_int_equal(pchan_next(&p.b, &m), 0);
+	pair_close(&p);
+}
+
+/* Bytes that arrive one at a time still make whole messages. */
+static void
+test_channel_byte_by_byte(void **state)
+{
+	int sv[2], i;
+	struct pchan ch;
+	struct pmsg m;
+	struct penc e;
+	struct proto_hdr h;
+	uint8_t hdr[PROTO_HDR_LEN];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pchan_init(&ch, sv[1], "test"), 0);
+	penc_init(&e);
+	/* HELLO, then a PING with a 5-byte payload. */
+	h = (struct proto_hdr){ PROTO_HELLO, 0, 4 + 4 + 4, 0 };
+	proto_hdr_pack(&h, hdr);
+	penc_raw(&e, hdr, sizeof(hdr));
+	penc_u32(&e, PROTO_VERSION);
+	penc_str(&e, "peer");
+	h = (struct proto_hdr){ PROTO_ST_PING, 0, 5, 77 };
+	proto_hdr_pack(&h, hdr);
+	penc_raw(&e, hdr, sizeof(hdr));
+	penc_raw(&e, "abcde", 5);
+	for (i = 0; i < (int)e.len; i++) {
+		assert_int_equal(write(sv[0], e.buf + i, 1), 1);
+		assert_int_equal(pchan_read(&ch), 1);
+		if (i < (int)e.len - 1)
+			assert_int_equal(pchan_next(&ch, &m), 0);
+	}
+	assert_int_equal(pchan_next(&ch, &m), 1);
+	assert_int_equal(m.hdr.id, 77);
+	assert_memory_equal(m.payload, "abcde", 5);
+	penc_free(&e);
+	pchan_close(&ch);
+	close(sv[0]);
+}
+
+static void
+raw_send(int fd, uint16_t type, uint16_t flags, const void *p, uint32_t len)
+{
+	struct proto_hdr h = { type, flags, len, 1 };
+	uint8_t hdr[PROTO_HDR_LEN];
+
+	proto_hdr_pack(&h, hdr);
+	assert_int_equal(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+	if (len > 0)
+		assert_int_equal(write(fd, p, len), (ssize_t)len);
+}
+
+static void
+raw_hello(int fd, uint32_t version)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u32(&e, version);
+	penc_str(&e, "raw");
+	raw_send(fd, PROTO_HELLO, 0, e.buf, (uint32_t)e.len);
+	penc_free(&e);
+}
+
+/* Each case: what the peer sends decides that pchan_next fails. */
+static void
+expect_protocol_error(void (*send)(int))
+{
+	int sv[2];
+	struct pchan ch;
+	struct pmsg m;
+	int r;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pchan_init(&ch, sv[1], "test"), 0);
+	send(sv[0]);
+	assert_true(pchan_read(&ch) > 0);
+	while ((r = pchan_next(&ch, &m)) == 1)
+		;
+	assert_int_equal(r, -1);
+	pchan_close(&ch);
+	close(sv[0]);
+}
+
+static void send_wrong_version(int fd) { raw_hello(fd, PROTO_VERSION + 1); }
+static void send_no_hello(int fd) { raw_send(fd, PROTO_ST_PING, 0, NULL, 0); }
+static void send_two_hellos(int fd) { raw_hello(fd, PROTO_VERSION); raw_hello(fd, PROTO_VERSION); }
+static void send_fd_flag_without_fd(int fd) { raw_hello(fd, PROTO_VERSION); raw_send(fd, PROTO_MW_CONN, PROTO_F_FD, NULL, 0); }
+static void send_unknown_type(int fd) { raw_hello(fd, PROTO_VERSION); raw_send(fd, 0x3fff, 0, NULL, 0); }
+static void send_type_zero(int fd) { raw_hello(fd, PROTO_VERSION); raw_send(fd, 0, 0, NULL, 0); }
+static void send_bad_hello(int fd) { raw_send(fd, PROTO_HELLO, 0, "ab", 2); }
+
+static void
+send_oversize(int fd)
+{
+	struct proto_hdr h = { PROTO_ST_PING, 0, PROTO_MAX_PAYLOAD + 1, 1 };
+	uint8_t hdr[PROTO_HDR_LEN];
+
+	raw_hello(fd, PROTO_VERSION);
+	proto_hdr_pack(&h, hdr);
+	assert_int_equal(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+}
+
+static void
+test_channel_protocol_errors(void **state)
+{
+	expect_protocol_error(send_wrong_version);
+	expect_protocol_error(send_no_hello);
+	expect_protocol_error(send_two_hellos);
+	expect_protocol_error(send_fd_flag_without_fd);
+	expect_protocol_error(send_unknown_type);
+	expect_protocol_error(send_type_zero);
+	expect_protocol_error(send_bad_hello);
+	expect_protocol_error(send_oversize);
+}
+
+static void
+test_fd_passing(void **state)
+{
+	struct pair p;
+	struct pmsg m;
+	int before, pipefd[2], i, flags;
+	char c;
+
+	before = count_fds();
+	pair_open(&p);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pipe(pipefd), 0);
+		/* The channel owns pipefd[0] now and closes it once sent. */
+		assert_int_equal(pchan_send(&p.a, PROTO_MW_CONN, 0, (uint32_t)i,
+		    "x", 1, pipefd[0]), 0);
+		pump(&p.a, &p.b);
+		assert_int_equal(pchan_next(&p.b, &m), 1);
+		assert_int_equal(m.hdr.type, PROTO_MW_CONN);
+		assert_true(m.hdr.flags & PROTO_F_FD);
+		assert_true(m.fd >= 0);
+		flags = fcntl(m.fd, F_GETFD);
+		assert_true(flags & FD_CLOEXEC);
+		/* It is the same pipe: bytes written at one end come out. */
+		assert_int_equal(write(pipefd[1], "z", 1), 1);
+		assert_int_equal(read(m.fd, &c, 1), 1);
+		assert_int_equal(c, 'z');
+		close(m.fd);
+		close(pipefd[1]);
+	}
+	pair_close(&p);
+	assert_int_equal(count_fds(), before);
+}
+
+/* fds never claimed and fds still queued for sending are closed. */
+static void
+test_fd_no_leak_on_close(void **state)
+{
+	struct pair p;
+	int before, pipefd[2];
+
+	before = count_fds();
+	pair_open(&p);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(pchan_send(&p.a, PROTO_MW_CONN, 0, 1, NULL, 0,
+	    pipefd[0]), 0);
+	assert_int_equal(pchan_send(&p.a, PROTO_MW_CONN, 0, 2, NULL, 0,
+	    pipefd[1]), 0);
+	pump(&p.a, &p.b);	/* received, never taken with pchan_next */
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(pchan_send(&p.a, PROTO_MW_CONN, 0, 3, NULL, 0,
+	    pipefd[0]), 0);	/* queued, never flushed */
+	close(pipefd[1]);
+	pair_close(&p);
+	assert_int_equal(count_fds(), before);
+}
+
+/* More fds than the receiver has room for: an error, and none leak. */
+static void
+test_fd_truncated_control(void **state)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * (PROTO_MAX_FDS + 8))];
+	} cm;
+	struct cmsghdr *c;
+	int fds[PROTO_MAX_FDS + 8], sv[2], before, i, nfds;
+	char b[16];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	before = count_fds();
+	for (i = 0; i < PROTO_MAX_FDS + 8; i++)
+		fds[i] = sv[0];
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = "x";
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	assert_int_equal(sendmsg(sv[0], &mh, 0), 1);
+
+	nfds = PROTO_MAX_FDS;
+	errno = 0;
+	assert_int_equal(proto_recvmsg_fds(sv[1], b, sizeof(b), fds, &nfds), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(nfds, 0);
+	assert_int_equal(count_fds(), before);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_msg_names(void **state)
+{
+	assert_string_equal(proto_msg_name(PROTO_HELLO), "HELLO");
+	assert_string_equal(proto_msg_name(PROTO_MW_CONN), "MW_CONN");
+	assert_string_equal(proto_msg_name(PROTO_ST_CONV_LIST), "ST_CONV_LIST");
+	assert_string_equal(proto_msg_name(0x3fff), "UNKNOWN");
+	assert_string_equal(proto_err_name(PROTO_E_NOT_FOUND), "not found");
+}
+
+static void
+test_storemsg_roundtrip(void **state)
+{
+	struct st_conv c = { 0 }, c2;
+	struct st_msg m = { 0 }, m2;
+	struct penc e;
+	struct pdec d;
+
+	strlcpy(c.id, "0123456789abcdef0123456789abcdef", sizeof(c.id));
+	strlcpy(c.widget, ST_DEFAULT_WIDGET, sizeof(c.widget));
+	strlcpy(c.session, "sess-1", sizeof(c.session));
+	c.created_at = 1700000000000ULL;
+	c.updated_at = 1700000000001ULL;
+	c.message_count = 2;
+	c.last_message = "hi";
+	strlcpy(m.id, c.id, sizeof(m.id));
+	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
+	strlcpy(m.role, "user", sizeof(m.role));
+	strlcpy(m.status, "complete", sizeof(m.status));
+	m.content = "hello there";
+	m.prompt_tokens = 3;
+	penc_init(&e);
+	penc_conv(&e, &c);
+	penc_msg(&e, &m);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_conv(&d, &c2), 0);
+	assert_int_equal(pdec_msg(&d, &m2), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(c2.session, "sess-1");
+	assert_string_equal(c2.last_message, "hi");
+	assert_true(c2.updated_at == c.updated_at);
+	assert_string_equal(m2.content, "hello there");
+	assert_int_equal(m2.prompt_tokens, 3);
+	st_conv_free(&c2);
+	st_msg_free(&m2);
+	/* A cut record fails cleanly. */
+	pdec_init(&d, e.buf, e.len / 2);
+	assert_int_equal(pdec_conv(&d, &c2), 0);
+	assert_int_equal(pdec_msg(&d, &m2), -1);
+	st_conv_free(&c2);
+	penc_free(&e);
+}
+
+static void
+test_id_and_utf8(void **state)
+{
+	assert_true(st_id_valid("0123456789abcdef0123456789abcdef"));
+	assert_false(st_id_valid("0123456789abcdef0123456789abcde"));
+	assert_false(st_id_valid("0123456789abcdef0123456789abcdef0"));
+	assert_false(st_id_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(st_id_valid(""));
+	assert_int_equal(st_utf8_prefix("hello", 3), 3);
+	assert_int_equal(st_utf8_prefix("hello", 10), 5);
+	/* "é" is two bytes and "€" three: characters are never cut. */
+	assert_int_equal(st_utf8_prefix("\xc3\xa9\xe2\x82\xac" "a", 2), 5);
+	assert_int_equal(st_utf8_prefix("\xc3\xa9\xe2\x82\xac" "a", 1), 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_roundtrip),
+		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_decoder_bounds),
+		cmocka_unit_test(test_encoder_limit),
+		cmocka_unit_test(test_channel_messages),
+		cmocka_unit_test(test_channel_byte_by_byte),
+		cmocka_unit_test(test_channel_protocol_errors),
+		cmocka_unit_test(test_fd_passing),
+		cmocka_unit_test(test_fd_no_leak_on_close),
+		cmocka_unit_test(test_fd_truncated_control),
+		cmocka_unit_test(test_msg_names),
+		cmocka_unit_test(test_storemsg_roundtrip),
+		cmocka_unit_test(test_id_and_utf8),
+	};
+
+	log_init("test_proto");
+	log_set_level(LOG_LEVEL_FATAL);
+	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
+}
