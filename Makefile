@@ -41,8 +41,8 @@ all: deps-build
 build-release: $(BINS)
 
 define daemon_rules
-bin/parley-$(1): $(patsubst %.c,build/release/%.o,$(wildcard $(1)/*.c) $(PROTO_SRC)) | bin
-	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter-out $(1)/test_% $(1)/fuzz_%,$$^) $$(PKG_LIBS)
+bin/parley-$(1): $(patsubst %.c,build/release/%.o,$(filter-out $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c)) $(PROTO_SRC)) | bin
+	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter %.o,$$^) $$(PKG_LIBS)
 build/test/bin/parley-$(1): $(patsubst %.c,build/test/%.o,$(filter-out $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c)) $(PROTO_SRC))
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS)

@@ -1,0 +1,457 @@
+/*
+ * The admin API: GET /v1/admin/conversations[?limit=&cursor=] and
+ * GET /v1/admin/conversations/:id, authorised by x-admin-api-key.
+ *
+ * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
+ * add our own fields (widgetId, messageCount, status, token counts).
+ * The key is compared as SHA-256 digests with CRYPTO_memcmp, so neither
+ * the content nor the length of the configured key shows in the timing.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "workerd.h"
+
+static const char admin_headers[] = "Cache-Control: no-store\r\n";
+
+static int admin_configured;
+static unsigned char admin_digest[SHA256_DIGEST_LENGTH];
+
+void
+admin_init(const char *key)
+{
+	admin_configured = 0;
+	OPENSSL_cleanse(admin_digest, sizeof(admin_digest));
+	if (key == NULL || *key == '\0')
+		return;
+	if (strlen(key) < 24)
+		log_warnx("ADMIN_API_KEY is shorter than 24 characters");
+	SHA256((const unsigned char *)key, strlen(key), admin_digest);
+	admin_configured = 1;
+}
+
+int
+admin_auth(const char *given)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	int ok;
+
+	if (!admin_configured)
+		return 503;
+	if (given == NULL)
+		given = "";
+	SHA256((const unsigned char *)given, strlen(given), d);
+	ok = CRYPTO_memcmp(d, admin_digest, sizeof(d)) == 0;
+	OPENSSL_cleanse(d, sizeof(d));
+	return ok ? 0 : 401;
+}
+
+int
+admin_list_query(const char *query, uint32_t *limit, char *cursor,
+    size_t cursorsz)
+{
+	char v[16];
+	const char *s;
+	uint32_t n = 0;
+	int r;
+
+	*limit = ADMIN_LIMIT_DEFAULT;
+	cursor[0] = '\0';
+	if (query == NULL)
+		return 0;
+	if ((r = http_query_param(query, "limit", v, sizeof(v))) < 0)
+		return -1;
+	if (r > 0) {
+		/* Decimal digits only; leading zeros are harmless. */
+		if (v[0] == '\0')
+			return -1;
+		for (s = v; *s != '\0'; s++) {
+			if (*s < '0' || *s > '9')
+				return -1;
+			n = n * 10 + (uint32_t)(*s - '0');
+			if (n > ST_LIST_MAX)
+				return -1;
+		}
+		if (n < 1)
+			return -1;
+		*limit = n;
+	}
+	if (http_query_param(query, "cursor", cursor, cursorsz) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xe0 && s[1] < 0xa0)
+			return 0;	/* overlong */
+		if (s[0] == 0xed && s[1] >= 0xa0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xf0 && s[1] < 0x90)
+			return 0;
+		if (s[0] == 0xf4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+json_t *
+json_text(const char *s)
+{
+	const unsigned char *p;
+	size_t len, n, o = 0;
+	char *fixed;
+	json_t *v;
+
+	if (s == NULL)
+		s = "";
+	if ((v = json_string(s)) != NULL)
+		return v;
+	/* Not UTF-8: keep what is, mark the rest with U+FFFD. */
+	len = strlen(s);
+	if ((fixed = malloc(len * 3 + 1)) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		if ((n = utf8_seq(p)) == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		} else {
+			memcpy(fixed + o, p, n);
+			o += n;
+		}
+	}
+	v = json_stringn(fixed, o);
+	free(fixed);
+	return v;
+}
+
+/* Sets o[k] = v, remembering a failure in *err (jansson steals v). */
+static void
+oset(json_t *o, const char *k, json_t *v, int *err)
+{
+	if (v == NULL || json_object_set_new(o, k, v) < 0)
+		*err = 1;
+}
+
+static json_t *
+json_ms(uint64_t ms)
+{
+	return json_integer((json_int_t)ms);
+}
+
+json_t *
+admin_conv_json(const struct st_conv *c)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	oset(o, "_id", json_text(c->id), &err);
+	oset(o, "_creationTime", json_ms(c->created_at), &err);
+	oset(o, "sessionId", json_text(c->session), &err);
+	oset(o, "createdAt", json_ms(c->created_at), &err);
+	oset(o, "updatedAt", json_ms(c->updated_at), &err);
+	if (c->message_count > 0)
+		oset(o, "lastMessage", json_text(c->last_message), &err);
+	oset(o, "widgetId", json_text(c->widget), &err);
+	oset(o, "messageCount", json_integer(c->message_count), &err);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+admin_msg_json(const struct st_msg *m)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	oset(o, "_id", json_text(m->id), &err);
+	oset(o, "_creationTime", json_ms(m->created_at), &err);
+	oset(o, "conversationId", json_text(m->conv_id), &err);
+	oset(o, "role", json_text(m->role), &err);
+	oset(o, "content", json_text(m->content), &err);
+	oset(o, "createdAt", json_ms(m->created_at), &err);
+	oset(o, "status", json_text(m->status), &err);
+	oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
+	oset(o, "completionTokens", json_integer(m->completion_tokens), &err);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
+json_t *
+admin_list_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_conv conv;
+	char next[ST_CURSOR_MAX + 1];
+	json_t *root, *arr;
+	uint64_t total;
+	uint32_t n, i;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	total = pdec_u64(&d);
+	n = pdec_u32(&d);
+	if (d.err || n > ST_LIST_MAX)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n && !err; i++) {
+		if (pdec_conv(&d, &conv) < 0) {
+			err = 1;
+			break;
+		}
+		if (json_array_append_new(arr, admin_conv_json(&conv)) < 0)
+			err = 1;
+		st_conv_free(&conv);
+	}
+	pdec_strbuf(&d, next, sizeof(next));
+	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	oset(root, "conversations", arr, &err);
+	oset(root, "total", json_integer((json_int_t)total), &err);
+	oset(root, "nextCursor", next[0] ? json_text(next) : json_null(), &err);
+	if (err) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ST_CONV_GET -> conv, u32 n, n x msg, u8 truncated */
+json_t *
+admin_get_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_conv conv;
+	struct st_msg msg;
+	json_t *root, *arr, *cv;
+	uint32_t n, i;
+	uint8_t truncated;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	if (pdec_conv(&d, &conv) < 0)
+		return NULL;
+	cv = admin_conv_json(&conv);
+	st_conv_free(&conv);
+	n = pdec_u32(&d);
+	if (cv == NULL || d.err || (arr = json_array()) == NULL) {
+		json_decref(cv);
+		return NULL;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (pdec_msg(&d, &msg) < 0) {
+			err = 1;
+			break;
+		}
+		if (json_array_append_new(arr, admin_msg_json(&msg)) < 0)
+			err = 1;
+		st_msg_free(&msg);
+	}
+	truncated = pdec_u8(&d);
+	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(cv);
+		json_decref(arr);
+		return NULL;
+	}
+	oset(root, "conversation", cv, &err);
+	oset(root, "messages", arr, &err);
+	/* Only when storaged could not send the whole thread. */
+	if (truncated)
+		oset(root, "truncated", json_true(), &err);
+	if (err) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+/* 0 when the request may go on; otherwise it has been answered. */
+static int
+admin_gate(struct conn *c, struct http_request *req)
+{
+	switch (admin_auth(http_header(req, "x-admin-api-key"))) {
+	case 0:
+		return 0;
+	case 503:
+		conn_send_error(c, 503, admin_headers,
+		    "ADMIN_API_KEY is not configured on this deployment");
+		return -1;
+	default:
+		conn_send_error(c, 401, admin_headers, "Unauthorized");
+		return -1;
+	}
+}
+
+static void
+admin_unavailable(struct conn *c)
+{
+	conn_send_error(c, 503, admin_headers, "Storage unavailable");
+}
+
+static void
+admin_internal(struct conn *c, const char *what)
+{
+	log_warnx("admin: %s", what);
+	conn_send_error(c, 500, admin_headers, "Internal server error");
+}
+
+static void
+list_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	json_t *v;
+
+	switch (r->status) {
+	case STOREC_UNAVAILABLE:
+		admin_unavailable(c);
+		return;
+	case STOREC_ERROR:
+		if (r->code == PROTO_E_INVALID) {
+			/* A cursor storaged does not recognise. */
+			conn_send_error(c, 400, admin_headers,
+			    "Invalid query parameters");
+			return;
+		}
+		if (r->code == PROTO_E_UNAVAILABLE) {
+			admin_unavailable(c);
+			return;
+		}
+		log_warnx("admin: storaged: %s: %s", proto_err_name(r->code),
+		    r->message);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	case STOREC_OK:
+		if ((v = admin_list_reply(r->payload, r->len)) == NULL) {
+			admin_internal(c, "malformed ST_CONV_LIST reply");
+			return;
+		}
+		conn_send_json(c, 200, admin_headers, v);
+		return;
+	}
+}
+
+void
+admin_conv_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct penc e;
+	uint32_t limit;
+	int rv;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (admin_list_query(req->query, &limit, cursor, sizeof(cursor)) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	rv = e.err ? -1 : storec_call(PROTO_ST_CONV_LIST, e.buf, e.len,
+	    list_done, c, &c->sreq);
+	penc_free(&e);
+	if (rv < 0)
+		admin_unavailable(c);
+}
+
+static void
+get_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	json_t *v;
+
+	switch (r->status) {
+	case STOREC_UNAVAILABLE:
+		admin_unavailable(c);
+		return;
+	case STOREC_ERROR:
+		switch (r->code) {
+		case PROTO_E_NOT_FOUND:
+			conn_send_error(c, 404, admin_headers,
+			    "Conversation not found");
+			return;
+		case PROTO_E_INVALID:
+			conn_send_error(c, 400, admin_headers,
+			    "Invalid conversationId");
+			return;
+		case PROTO_E_UNAVAILABLE:
+			admin_unavailable(c);
+			return;
+		}
+		log_warnx("admin: storaged: %s: %s", proto_err_name(r->code),
+		    r->message);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	case STOREC_OK:
+		if ((v = admin_get_reply(r->payload, r->len)) == NULL) {
+			admin_internal(c, "malformed ST_CONV_GET reply");
+			return;
+		}
+		conn_send_json(c, 200, admin_headers, v);
+		return;
+	}
+}
+
+void
+admin_conv_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+	struct penc e;
+	int rv;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (strlen(id) != ST_ID_HEX || !st_id_valid(id)) {
+		conn_send_error(c, 400, admin_headers, "Invalid conversationId");
+		return;
+	}
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, ADMIN_MAX_MESSAGES);
+	rv = e.err ? -1 : storec_call(PROTO_ST_CONV_GET, e.buf, e.len,
+	    get_done, c, &c->sreq);
+	penc_free(&e);
+	if (rv < 0)
+		admin_unavailable(c);
+}

@@ -1,0 +1,541 @@
+/*
+ * Client connections.
+ *
+ * Bytes are read into one shared buffer and fed to the parser straight
+ * away; only what follows a complete request (pipelining) is copied to the
+ * connection, and fed again once that request has been answered, so
+ * responses go out in request order and an idle connection holds no input
+ * buffer. Output is appended to the connection's buffer and written at the
+ * end of each round; EPOLLOUT is asked for only while some is left.
+ *
+ * Each connection has one timer, armed lazily: the deadline is worked out
+ * from the state when it fires, and the timer is moved only when the
+ * deadline comes closer, so keep-alive traffic rarely touches the heap.
+ *
+ * A closed connection is unlinked at once but freed from a deferred call,
+ * so callers up the stack and events already fetched never see freed
+ * memory; they check c->state == CONN_DEAD.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static unsigned int nconns;
+static char rbuf[64 * 1024];
+
+static void conn_io(int, uint32_t, void *);
+static void conn_timeout(void *);
+static void conn_reap(void *);
+static void conn_resume(struct conn *);
+
+unsigned int
+conn_count(void)
+{
+	return nconns;
+}
+
+struct conn *
+conn_new(int fd)
+{
+	struct conn *c;
+	int flags, one = 1;
+
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+		log_warn("connection: fcntl");
+		close(fd);
+		return NULL;
+	}
+	/* Responses are written whole; don't let Nagle hold back the tail. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("connection");
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->state = CONN_READ;
+	http_in_init(&c->in);
+	buf_init(&c->out);
+	loop_timer_init(&c->timer, conn_timeout, c);
+	loop_defer_init(&c->reap, conn_reap, c);
+	c->idle_since = loop_now();
+	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
+		log_warn("connection: epoll_ctl");
+		http_in_free(&c->in);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	loop_timer_at(&c->timer, c->idle_since + wconf.idle_timeout_ms);
+	worker_conns_changed(nconns);
+	return c;
+}
+
+static void
+conn_reap(void *arg)
+{
+	struct conn *c = arg;
+
+	http_in_free(&c->in);
+	if (c->req != NULL)
+		http_request_free(c->req);
+	buf_free(&c->out);
+	free(c->pend);
+	free(c);
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	c->state = CONN_DEAD;
+	/* Whatever answers this connection later must forget it now. */
+	if (c->sreq != NULL)
+		storec_cancel(c->sreq);
+	c->sreq = NULL;
+	if (c->abort != NULL)
+		c->abort(c);
+	c->abort = NULL;
+	loop_io_del(&c->io);
+	close(c->fd);
+	c->fd = -1;
+	loop_timer_stop(&c->timer);
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	loop_defer(&c->reap);
+	worker_conns_changed(nconns);
+}
+
+static int
+conn_idle(const struct conn *c)
+{
+	return c->state == CONN_READ && !http_in_busy(&c->in) &&
+	    c->pend_off == c->pend_len && buf_pending(&c->out) == 0;
+}
+
+void
+conn_close_idle(void)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (conn_idle(c))
+			conn_close(c);
+	}
+}
+
+/* ------------------------------------------------------------ timing */
+
+static uint64_t
+conn_deadline(const struct conn *c)
+{
+	uint64_t d = UINT64_MAX, t;
+
+	/* Output that makes no progress for this long is given up. */
+	if (buf_pending(&c->out) > 0 && c->write_since != 0)
+		d = c->write_since + wconf.header_timeout_ms;
+	switch (c->state) {
+	case CONN_READ:
+		if (http_in_busy(&c->in))
+			t = c->req_start + wconf.header_timeout_ms;
+		else if (conn_idle(c))
+			t = c->idle_since + wconf.idle_timeout_ms;
+		else
+			break;
+		if (t < d)
+			d = t;
+		break;
+	case CONN_LINGER:
+		if (c->linger_until < d)
+			d = c->linger_until;
+		break;
+	default:
+		/* A handler at work: it bounds its own time (storaged: 5 s). */
+		break;
+	}
+	return d;
+}
+
+static void
+conn_timeout(void *arg)
+{
+	struct conn *c = arg;
+	struct resp_opts o;
+	uint64_t d = conn_deadline(c);
+	ssize_t n;
+
+	if (d == UINT64_MAX)
+		return;
+	if (loop_now() < d) {
+		loop_timer_at(&c->timer, d);
+		return;
+	}
+	if (c->state == CONN_READ && http_in_busy(&c->in) &&
+	    buf_pending(&c->out) == 0) {
+		/* Tell a slow client why, if its socket takes it right now. */
+		memset(&o, 0, sizeof(o));
+		resp_error(&c->out, 408, &o, "Request timeout");
+		n = send(c->fd, c->out.data + c->out.off, buf_pending(&c->out),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+		log_debug("connection %d: request timed out", c->fd);
+	} else if (c->state == CONN_READ && conn_idle(c))
+		log_debug("connection %d: idle timeout", c->fd);
+	else if (c->state != CONN_LINGER)
+		log_debug("connection %d: output stalled", c->fd);
+	conn_close(c);
+}
+
+/* Interest set and deadline for the state we are in. */
+static void
+conn_update(struct conn *c)
+{
+	size_t out = buf_pending(&c->out);
+	uint32_t ev = 0;
+	uint64_t d;
+
+	switch (c->state) {
+	case CONN_READ:
+		if (!c->eof && c->pend_off == c->pend_len &&
+		    out <= CONN_OUT_HIGH)
+			ev |= EPOLLIN;
+		break;
+	case CONN_LINGER:
+		ev |= EPOLLIN;
+		break;
+	default:
+		break;
+	}
+	if (out > 0)
+		ev |= EPOLLOUT;
+	if (loop_io_mod(&c->io, ev) < 0) {
+		log_warn("connection %d: epoll_ctl", c->fd);
+		conn_close(c);
+		return;
+	}
+	d = conn_deadline(c);
+	if (d != UINT64_MAX &&
+	    (!loop_timer_armed(&c->timer) || d < c->timer.at))
+		loop_timer_at(&c->timer, d);
+}
+
+/* ------------------------------------------------------------ output */
+
+static void
+conn_flush(struct conn *c)
+{
+	size_t left;
+	ssize_t n;
+
+	if (c->out.err) {
+		log_warnx("connection %d: out of memory for output", c->fd);
+		conn_close(c);
+		return;
+	}
+	while ((left = buf_pending(&c->out)) > 0) {
+		n = send(c->fd, c->out.data + c->out.off, left, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("connection %d: send: %s", c->fd,
+			    strerror(errno));
+			conn_close(c);
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+		c->write_since = loop_now();
+	}
+	if (buf_pending(&c->out) == 0) {
+		/* The stall clock starts afresh with the next response. */
+		c->write_since = 0;
+		if (c->state == CONN_CLOSING) {
+			/*
+			 * Half-close and read what the client still sends for
+			 * a moment: closing with unread input would reset the
+			 * connection and could destroy the response in flight.
+			 */
+			(void)shutdown(c->fd, SHUT_WR);
+			c->state = CONN_LINGER;
+			c->linger_until = loop_now() + wconf.linger_ms;
+		}
+	} else if (c->write_since == 0)
+		c->write_since = loop_now();
+}
+
+/* After any work on c: write, then close or wait for the next event. */
+static void
+conn_settle(struct conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	conn_flush(c);
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->state == CONN_READ && c->eof && c->pend_off == c->pend_len &&
+	    buf_pending(&c->out) == 0) {
+		/* The client is done sending and has every answer. */
+		conn_close(c);
+		return;
+	}
+	conn_update(c);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void
+conn_finish(struct conn *c)
+{
+	if (c->req != NULL)
+		http_request_free(c->req);
+	c->req = NULL;
+	if (c->sreq != NULL)
+		storec_cancel(c->sreq);
+	c->sreq = NULL;
+	c->abort = NULL;
+	c->hctx = NULL;
+	c->idle_since = loop_now();
+	c->state = c->keep_alive ? CONN_READ : CONN_CLOSING;
+	/* Answered later (storaged, upstream): go on with pipelined input. */
+	if (!c->feeding)
+		conn_resume(c);
+}
+
+static void
+conn_dispatch(struct conn *c, struct http_request *req)
+{
+	c->req = req;
+	c->state = CONN_BUSY;
+	c->keep_alive = req->keep_alive && !worker_quitting();
+	c->head_only = req->method == HTTP_HEAD;
+	router_dispatch(c, req);
+}
+
+static void
+conn_bad_input(struct conn *c)
+{
+	struct resp_opts o;
+
+	log_debug("connection %d: bad request: %d %s (%s)", c->fd,
+	    http_in_status(&c->in), http_in_message(&c->in),
+	    http_in_detail(&c->in));
+	memset(&o, 0, sizeof(o));
+	o.keep_alive = 0;
+	resp_error(&c->out, http_in_status(&c->in), &o,
+	    http_in_message(&c->in));
+	c->state = CONN_CLOSING;
+}
+
+/*
+ * Feeds input while the connection may take another request. Returns how
+ * much was used; the rest waits for the request in hand to be answered.
+ */
+static size_t
+conn_input(struct conn *c, const char *data, size_t len)
+{
+	enum http_in_result r;
+	struct http_request *req;
+	size_t used = 0, n;
+
+	c->feeding = 1;
+	while (used < len && c->state == CONN_READ &&
+	    buf_pending(&c->out) <= CONN_OUT_HIGH) {
+		if (!http_in_busy(&c->in))
+			c->req_start = loop_now();
+		n = 0;
+		r = http_in_feed(&c->in, data + used, len - used, &n);
+		used += n;
+		if (r == HTTP_IN_ERROR) {
+			conn_bad_input(c);
+			used = len;
+			break;
+		}
+		if (r == HTTP_IN_MORE) {
+			/* The client waits for this before sending the body. */
+			if (http_in_continue(&c->in))
+				buf_adds(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+			break;
+		}
+		if ((req = http_in_take(&c->in)) == NULL) {
+			log_warnx("connection %d: parser gave no request", c->fd);
+			conn_close(c);
+			break;
+		}
+		conn_dispatch(c, req);
+	}
+	c->feeding = 0;
+	return used;
+}
+
+/* Feeds what was held back, if the connection can take it now. */
+static void
+conn_resume(struct conn *c)
+{
+	size_t used;
+
+	if (c->state == CONN_READ && c->pend_off < c->pend_len) {
+		used = conn_input(c, c->pend + c->pend_off,
+		    c->pend_len - c->pend_off);
+		if (c->state == CONN_DEAD)
+			return;
+		c->pend_off += used;
+		if (c->state == CONN_CLOSING || c->state == CONN_LINGER)
+			c->pend_off = c->pend_len;	/* no more requests */
+		if (c->pend_off == c->pend_len) {
+			free(c->pend);
+			c->pend = NULL;
+			c->pend_off = c->pend_len = 0;
+		}
+	}
+	conn_settle(c);
+}
+
+static void
+conn_read(struct conn *c)
+{
+	ssize_t n;
+	size_t used, rest;
+
+	n = recv(c->fd, rbuf, sizeof(rbuf), 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_debug("connection %d: recv: %s", c->fd, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		c->eof = 1;
+		return;
+	}
+	used = conn_input(c, rbuf, (size_t)n);
+	if (c->state != CONN_READ && c->state != CONN_BUSY)
+		return;		/* closing: the rest is not wanted */
+	if (used < (size_t)n) {
+		/* We only read with nothing held back, so pend is empty. */
+		rest = (size_t)n - used;
+		if ((c->pend = malloc(rest)) == NULL) {
+			log_warn("connection %d", c->fd);
+			conn_close(c);
+			return;
+		}
+		memcpy(c->pend, rbuf + used, rest);
+		c->pend_len = rest;
+		c->pend_off = 0;
+	}
+}
+
+static void
+conn_linger_read(struct conn *c)
+{
+	ssize_t n;
+
+	n = recv(c->fd, rbuf, sizeof(rbuf), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR))
+		conn_close(c);
+}
+
+static void
+conn_io(int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* Reset, or both sides shut: nobody will read an answer. */
+		conn_close(c);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		conn_flush(c);
+		if (c->state == CONN_DEAD)
+			return;
+	}
+	if (events & EPOLLIN) {
+		if (c->state == CONN_LINGER)
+			conn_linger_read(c);
+		else if (c->state == CONN_READ && c->pend_off == c->pend_len &&
+		    !c->eof)
+			conn_read(c);
+		if (c->state == CONN_DEAD)
+			return;
+	}
+	conn_resume(c);
+}
+
+/* ------------------------------------------------------------ answers */
+
+static int
+conn_answering(struct conn *c, struct resp_opts *o, const char *ctype,
+    const char *headers)
+{
+	if (c->state != CONN_BUSY) {
+		log_warnx("connection %d: answer without a request", c->fd);
+		return -1;
+	}
+	/* A quit that came meanwhile ends keep-alive here. */
+	if (worker_quitting())
+		c->keep_alive = 0;
+	memset(o, 0, sizeof(*o));
+	o->keep_alive = c->keep_alive;
+	o->content_type = ctype;
+	o->extra_headers = headers;
+	o->head_only = c->head_only;
+	return 0;
+}
+
+void
+conn_send(struct conn *c, int status, const char *headers, const char *ctype,
+    const void *body, size_t len)
+{
+	struct resp_opts o;
+
+	if (conn_answering(c, &o, ctype, headers) < 0)
+		return;
+	resp_send(&c->out, status, &o, body, len);
+	conn_finish(c);
+}
+
+void
+conn_send_error(struct conn *c, int status, const char *headers,
+    const char *message)
+{
+	struct resp_opts o;
+
+	if (conn_answering(c, &o, NULL, headers) < 0)
+		return;
+	resp_error(&c->out, status, &o, message);
+	conn_finish(c);
+}
+
+void
+conn_send_json(struct conn *c, int status, const char *headers, json_t *v)
+{
+	char *s;
+
+	s = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (s == NULL) {
+		log_warnx("connection %d: cannot build the JSON answer", c->fd);
+		conn_send_error(c, 500, headers, "Internal server error");
+		return;
+	}
+	conn_send(c, status, headers, NULL, s, strlen(s));
+	free(s);
+}

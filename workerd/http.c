@@ -1,0 +1,1073 @@
+/*
+ * HTTP/1.1 request reading: libhttp-parser (2.9.x) behind a thin wrapper.
+ *
+ * Two things look at the bytes of a request head:
+ *
+ *  - a small scanner of our own (scan_head), which runs first over the
+ *    head of the request being read: it counts the head's bytes (431),
+ *    rejects obsolete line folding, a CR not followed by LF and control
+ *    bytes, and finds where the head ends;
+ *  - http_parser, which does the real parsing and calls the callbacks
+ *    below that build a struct http_request.
+ *
+ * When the scanner finds a fault at byte e, the parser is first run over
+ * the bytes before e, so that a fault the parser finds earlier (a URL too
+ * long: 414) is the one reported.
+ *
+ * on_message_complete pauses the parser, so a feed returns at most one
+ * request and *consumed stops right after it; the next feed unpauses.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+enum { SCAN_PRE = 0, SCAN_LINE, SCAN_HEADERS, SCAN_BODY };
+enum { HS_NONE = 0, HS_FIELD, HS_VALUE };
+enum {
+	CH_SIZE0 = 0,	/* first hex digit of a chunk size */
+	CH_SIZE,	/* more hex digits, ';', ' ' or CR */
+	CH_EXT,		/* chunk extensions up to CR */
+	CH_SIZE_LF,	/* LF after the size line */
+	CH_DATA,
+	CH_DATA_CR,	/* CR after chunk data */
+	CH_DATA_LF,	/* LF after chunk data */
+	CH_TRAILER_BOL,	/* start of a trailer line or the final empty line */
+	CH_TRAILER,	/* in a trailer line */
+	CH_TRAILER_LF,	/* LF after a trailer line's CR */
+	CH_END_LF,	/* LF after the final empty line's CR */
+	CH_DONE,
+};
+
+#define BODY_INITIAL	(16 * 1024)
+#define STR_MAX		HTTP_MAX_HEADER_BYTES	/* a header name or value */
+
+static const char *
+message_for(int status)
+{
+	switch (status) {
+	case 413:
+		return "Request body too large";
+	case 414:
+		return "URI too long";
+	case 431:
+		return "Request header fields too large";
+	case 500:
+		return "Internal server error";
+	case 501:
+		return "Not implemented";
+	case 505:
+		return "HTTP version not supported";
+	default:
+		return "Bad request";
+	}
+}
+
+/* Records the first error; returns -1 so callbacks can "return fail(...)". */
+static int
+fail(struct http_in *h, int status, const char *detail)
+{
+	if (h->status == 0) {
+		h->status = status;
+		h->message = message_for(status);
+		h->detail = detail;
+	}
+	return -1;
+}
+
+static int
+ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Case-insensitive (ASCII) comparison of a[0..alen) with the string b. */
+static int
+ascii_ieq(const char *a, size_t alen, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < alen; i++) {
+		if (b[i] == '\0' || ascii_lower((unsigned char)a[i]) !=
+		    ascii_lower((unsigned char)b[i]))
+			return 0;
+	}
+	return b[alen] == '\0';
+}
+
+/* RFC 7230 tchar. */
+static int
+is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Appends; 0 ok, -1 longer than max, -2 out of memory. Keeps p NUL-terminated. */
+static int
+str_add(struct http_in_str *s, const char *p, size_t n, size_t max)
+{
+	size_t need, ncap;
+	char *np;
+
+	if (s->len > max || n > max - s->len)
+		return -1;
+	need = s->len + n + 1;
+	if (need > s->cap) {
+		ncap = s->cap ? s->cap : 64;
+		while (ncap < need)
+			ncap *= 2;
+		if ((np = realloc(s->p, ncap)) == NULL)
+			return -2;
+		s->p = np;
+		s->cap = ncap;
+	}
+	if (n > 0)
+		memcpy(s->p + s->len, p, n);
+	s->len += n;
+	s->p[s->len] = '\0';
+	return 0;
+}
+
+static void
+str_free(struct http_in_str *s)
+{
+	free(s->p);
+	s->p = NULL;
+	s->len = s->cap = 0;
+}
+
+static char *
+dupn(const char *p, size_t n)
+{
+	char *s;
+
+	if ((s = malloc(n + 1)) == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct http_in *h = p->data;
+
+	http_request_free(h->req);
+	if ((h->req = calloc(1, sizeof(*h->req))) == NULL)
+		return fail(h, 500, "out of memory");
+	h->header_state = HS_NONE;
+	h->headers_done = 0;
+	h->trailer_bytes = 0;
+	h->want_continue = 0;
+	h->body_cap = 0;
+	h->chunked = 0;
+	h->chunk_state = CH_SIZE0;
+	h->name.len = h->value.len = h->url.len = 0;
+	h->in_message = 1;
+	return 0;
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_in *h = p->data;
+
+	switch (str_add(&h->url, at, len, HTTP_MAX_URL)) {
+	case 0:
+		return 0;
+	case -1:
+		return fail(h, 414, "URL too long");
+	default:
+		return fail(h, 500, "out of memory");
+	}
+}
+
+/* Stores the header just read: lower-cased name, trimmed value. */
+static int
+commit_header(struct http_in *h)
+{
+	struct http_request *r = h->req;
+	struct http_header *hd;
+	const char *v;
+	size_t i, vlen;
+
+	h->header_state = HS_NONE;
+	if (h->name.len == 0)
+		return fail(h, 400, "empty header name");
+	for (i = 0; i < h->name.len; i++) {
+		if (!is_tchar((unsigned char)h->name.p[i]))
+			return fail(h, 400, "invalid character in header name");
+	}
+	if (r->nheaders >= HTTP_MAX_HEADERS)
+		return fail(h, 431, "too many header fields");
+
+	v = h->value.p ? h->value.p : "";
+	vlen = h->value.len;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+
+	hd = &r->headers[r->nheaders];
+	if ((hd->name = dupn(h->name.p, h->name.len)) == NULL)
+		return fail(h, 500, "out of memory");
+	if ((hd->value = dupn(v, vlen)) == NULL) {
+		free(hd->name);
+		hd->name = NULL;
+		return fail(h, 500, "out of memory");
+	}
+	for (i = 0; i < h->name.len; i++)
+		hd->name[i] = (char)ascii_lower((unsigned char)hd->name[i]);
+	r->nheaders++;
+	return 0;
+}
+
+/* Chunked trailers are read (bounded) and dropped. */
+static int
+trailer_bytes(struct http_in *h, size_t len)
+{
+	if (len > HTTP_MAX_HEADER_BYTES - h->trailer_bytes)
+		return fail(h, 431, "trailer section too large");
+	h->trailer_bytes += len;
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_in *h = p->data;
+	int rc;
+
+	if (h->req == NULL)
+		return fail(h, 500, "no request");
+	if (h->headers_done)
+		return trailer_bytes(h, len);
+	if (h->header_state == HS_VALUE && commit_header(h) != 0)
+		return -1;
+	if (h->header_state != HS_FIELD) {
+		if (h->req->nheaders >= HTTP_MAX_HEADERS)
+			return fail(h, 431, "too many header fields");
+		h->name.len = 0;
+		h->header_state = HS_FIELD;
+	}
+	if ((rc = str_add(&h->name, at, len, STR_MAX)) != 0)
+		return fail(h, rc == -1 ? 431 : 500,
+		    rc == -1 ? "header name too long" : "out of memory");
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_in *h = p->data;
+	int rc;
+
+	if (h->req == NULL)
+		return fail(h, 500, "no request");
+	if (h->headers_done)
+		return trailer_bytes(h, len);
+	if (h->header_state == HS_NONE)
+		return fail(h, 400, "header value without a name");
+	if (h->header_state == HS_FIELD) {
+		h->value.len = 0;
+		h->header_state = HS_VALUE;
+	}
+	if ((rc = str_add(&h->value, at, len, STR_MAX)) != 0)
+		return fail(h, rc == -1 ? 431 : 500,
+		    rc == -1 ? "header value too long" : "out of memory");
+	return 0;
+}
+
+/*
+ * Calls fn on each element of a comma-separated header list (RFC 7230
+ * 7: empty elements ignored, surrounding white space trimmed), over every
+ * header of that name.
+ */
+static void
+each_token(const struct http_request *r, const char *lname,
+    void (*fn)(const char *, size_t, void *), void *arg)
+{
+	const char *s, *e, *end;
+	int i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		if (strcmp(r->headers[i].name, lname) != 0)
+			continue;
+		s = r->headers[i].value;
+		end = s + strlen(s);
+		while (s < end) {
+			e = memchr(s, ',', (size_t)(end - s));
+			if (e == NULL)
+				e = end;
+			while (s < e && (*s == ' ' || *s == '\t'))
+				s++;
+			{
+				const char *t = e;
+
+				while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+					t--;
+				if (t > s)
+					fn(s, (size_t)(t - s), arg);
+			}
+			s = e < end ? e + 1 : end;
+		}
+	}
+}
+
+struct conn_tokens {
+	int close, keep_alive;
+};
+
+static void
+conn_token(const char *t, size_t n, void *arg)
+{
+	struct conn_tokens *ct = arg;
+
+	if (ascii_ieq(t, n, "close"))
+		ct->close = 1;
+	else if (ascii_ieq(t, n, "keep-alive"))
+		ct->keep_alive = 1;
+}
+
+struct te_tokens {
+	int chunked, other;
+};
+
+static void
+te_token(const char *t, size_t n, void *arg)
+{
+	struct te_tokens *tt = arg;
+
+	if (ascii_ieq(t, n, "chunked"))
+		tt->chunked++;
+	else
+		tt->other++;
+}
+
+static int
+count_headers(const struct http_request *r, const char *lname)
+{
+	int i, n = 0;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i].name, lname) == 0)
+			n++;
+	return n;
+}
+
+/* path and query from the URL (origin-form, absolute-form, "*", CONNECT). */
+static int
+split_url(struct http_in *h, int is_connect)
+{
+	struct http_request *r = h->req;
+	struct http_parser_url u;
+	size_t len = strlen(r->url);
+
+	http_parser_url_init(&u);
+	if (len == 0 || http_parser_parse_url(r->url, len, is_connect, &u) != 0)
+		return fail(h, 400, "invalid URL");
+	if (u.field_set & (1 << UF_PATH))
+		r->path = dupn(r->url + u.field_data[UF_PATH].off,
+		    u.field_data[UF_PATH].len);
+	else
+		r->path = dupn(is_connect ? "" : "/", is_connect ? 0 : 1);
+	if (u.field_set & (1 << UF_QUERY))
+		r->query = dupn(r->url + u.field_data[UF_QUERY].off,
+		    u.field_data[UF_QUERY].len);
+	else
+		r->query = dupn("", 0);
+	if (r->path == NULL || r->query == NULL)
+		return fail(h, 500, "out of memory");
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct http_in *h = p->data;
+	struct http_request *r = h->req;
+	struct conn_tokens ct = { 0, 0 };
+	struct te_tokens tt = { 0, 0 };
+	const char *expect;
+	int ncl, nte, nhost;
+
+	if (r == NULL)
+		return fail(h, 500, "no request");
+	if (h->header_state == HS_VALUE && commit_header(h) != 0)
+		return -1;
+	if (h->header_state != HS_NONE)
+		return fail(h, 400, "header without a value");
+	h->headers_done = 1;
+	if (h->scan_mode != SCAN_BODY)
+		return fail(h, 400, "malformed request head");
+
+	r->method = (enum http_method)p->method;
+	r->method_name = http_method_str(r->method);
+	r->http_major = p->http_major;
+	r->http_minor = p->http_minor;
+	r->upgrade = p->upgrade;
+	if (r->http_major != 1 || r->http_minor > 1)
+		return fail(h, 505, "unsupported HTTP version");
+	/*
+	 * http_parser ends a CONNECT request at its head whatever its
+	 * framing says, and a tunnel is nothing Parley offers.
+	 */
+	if (r->method == HTTP_CONNECT)
+		return fail(h, 501, "CONNECT is not supported");
+
+	if (h->url.p == NULL)
+		return fail(h, 400, "no URL");
+	r->url = h->url.p;
+	h->url.p = NULL;
+	h->url.len = h->url.cap = 0;
+	if (split_url(h, r->method == HTTP_CONNECT) != 0)
+		return -1;
+
+	nhost = count_headers(r, "host");
+	if (nhost > 1)
+		return fail(h, 400, "more than one Host header");
+	if (nhost == 0 && r->http_minor == 1)
+		return fail(h, 400, "missing Host header");
+
+	ncl = count_headers(r, "content-length");
+	nte = count_headers(r, "transfer-encoding");
+	if (ncl > 1)
+		return fail(h, 400, "more than one Content-Length");
+	if (nte > 0) {
+		if (ncl > 0)
+			return fail(h, 400, "Content-Length with Transfer-Encoding");
+		if (r->http_minor == 0)
+			return fail(h, 400, "Transfer-Encoding in HTTP/1.0");
+		each_token(r, "transfer-encoding", te_token, &tt);
+		if (tt.other > 0)
+			return fail(h, 501, "unsupported transfer coding");
+		if (tt.chunked != 1 || !(p->flags & F_CHUNKED))
+			return fail(h, 400, "invalid Transfer-Encoding");
+	}
+	if ((ncl > 0) != ((p->flags & F_CONTENTLENGTH) != 0) ||
+	    (nte > 0) != ((p->flags & F_CHUNKED) != 0))
+		return fail(h, 400, "invalid message framing");
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_MAX_BODY)
+		return fail(h, 413, "Content-Length over the limit");
+	h->chunked = (p->flags & F_CHUNKED) != 0;
+	h->chunk_state = CH_SIZE0;
+	h->chunk_left = h->chunk_line = h->chunk_total = 0;
+
+	each_token(r, "connection", conn_token, &ct);
+	if (r->http_minor == 1)
+		r->keep_alive = !ct.close;
+	else
+		r->keep_alive = ct.keep_alive && !ct.close;
+
+	expect = http_header(r, "expect");
+	if (expect != NULL && r->http_minor == 1 &&
+	    ascii_ieq(expect, strlen(expect), "100-continue") &&
+	    ((p->flags & F_CHUNKED) ||
+	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0)))
+		h->want_continue = 1;
+	return 0;
+}
+
+static int
+body_reserve(struct http_in *h, size_t add)
+{
+	struct http_request *r = h->req;
+	size_t need, ncap;
+	char *np;
+
+	if (add > HTTP_MAX_BODY - r->body_len)
+		return fail(h, 413, "body over the limit");
+	need = r->body_len + add + 1;
+	if (need <= h->body_cap)
+		return 0;
+	ncap = h->body_cap ? h->body_cap : BODY_INITIAL;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > HTTP_MAX_BODY + 1)
+		ncap = HTTP_MAX_BODY + 1;
+	if ((np = realloc(r->body, ncap)) == NULL)
+		return fail(h, 500, "out of memory");
+	r->body = np;
+	h->body_cap = ncap;
+	return 0;
+}
+
+static int
+on_chunk_header(http_parser *p)
+{
+	struct http_in *h = p->data;
+
+	if (h->req == NULL)
+		return fail(h, 500, "no request");
+	if (p->content_length > HTTP_MAX_BODY - h->req->body_len)
+		return fail(h, 413, "chunked body over the limit");
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_in *h = p->data;
+	struct http_request *r = h->req;
+
+	if (r == NULL)
+		return fail(h, 500, "no request");
+	h->want_continue = 0;
+	if (len == 0)
+		return 0;
+	if (body_reserve(h, len) != 0)
+		return -1;
+	memcpy(r->body + r->body_len, at, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct http_in *h = p->data;
+	struct http_request *r = h->req;
+
+	if (r == NULL || !h->headers_done)
+		return fail(h, 400, "incomplete request");
+	if (r->body == NULL) {
+		if ((r->body = calloc(1, 1)) == NULL)
+			return fail(h, 500, "out of memory");
+		h->body_cap = 1;
+	}
+	h->done = r;
+	h->req = NULL;
+	h->in_message = 0;
+	h->headers_done = 0;
+	h->want_continue = 0;
+	h->header_state = HS_NONE;
+	h->scan_mode = SCAN_PRE;
+	h->scan_cr = h->scan_bol = 0;
+	h->head_bytes = 0;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ scanners */
+
+/*
+ * Looks at the head of the request being read. Returns how many bytes may
+ * go to the parser: up to and including the LF of the empty line that ends
+ * the head (scan_mode becomes SCAN_BODY), all of them, or up to the first
+ * fault (*serr set).
+ */
+static size_t
+scan_head(struct http_in *h, const char *data, size_t len, int *serr,
+    const char **sdetail)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)data[i];
+		if (h->scan_mode == SCAN_PRE) {
+			/* Empty lines before the request line are ignored. */
+			if (c == '\r' || c == '\n')
+				continue;
+			h->scan_mode = SCAN_LINE;
+			h->scan_cr = h->scan_bol = 0;
+			h->head_bytes = 0;
+			h->in_message = 1;
+		}
+		if (++h->head_bytes > HTTP_MAX_HEADER_BYTES) {
+			*serr = 431;
+			*sdetail = "request head too large";
+			return i;
+		}
+		if (h->scan_cr && c != '\n') {
+			*serr = 400;
+			*sdetail = "CR not followed by LF";
+			return i;
+		}
+		if (c == '\n') {
+			h->scan_cr = 0;
+			if (h->scan_mode == SCAN_LINE) {
+				h->scan_mode = SCAN_HEADERS;
+				h->scan_bol = 1;
+			} else if (h->scan_bol) {
+				h->scan_mode = SCAN_BODY;
+				return i + 1;
+			} else
+				h->scan_bol = 1;
+			continue;
+		}
+		if (c == '\r') {
+			h->scan_cr = 1;
+			continue;
+		}
+		if (h->scan_bol && (c == ' ' || c == '\t')) {
+			*serr = 400;
+			*sdetail = "obsolete line folding";
+			return i;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			*serr = 400;
+			*sdetail = "control character in request head";
+			return i;
+		}
+		h->scan_bol = 0;
+	}
+	return len;
+}
+
+#define CHUNK_LINE_MAX	4096	/* a chunk-size line with its extensions */
+
+static int
+is_ctl(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/*
+ * http_parser 2.9 is lenient about chunked framing outside its strict
+ * mode (any two bytes pass for the CRLF after chunk data, any byte for
+ * the LF after a size line), which would let a request smuggle another.
+ * This checks the framing exactly, ahead of the parser, and finds where
+ * the message ends. Returns how many bytes may go to the parser: up to and
+ * including the end of the message, all of them, or up to the first fault.
+ */
+static size_t
+scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
+    const char **sdetail)
+{
+	size_t i = 0, take;
+	unsigned char c;
+	int v;
+
+#define CHUNK_FAIL(st, why) do {					\
+	*serr = (st);							\
+	*sdetail = (why);						\
+	return i;							\
+} while (0)
+
+	while (i < len) {
+		c = (unsigned char)data[i];
+		switch (h->chunk_state) {
+		case CH_SIZE0:
+			if ((v = hexval(c)) < 0)
+				CHUNK_FAIL(400, "invalid chunk size");
+			h->chunk_left = (size_t)v;
+			h->chunk_line = 1;
+			h->chunk_state = CH_SIZE;
+			break;
+		case CH_SIZE:
+			if (++h->chunk_line > CHUNK_LINE_MAX)
+				CHUNK_FAIL(400, "chunk size line too long");
+			if ((v = hexval(c)) >= 0) {
+				h->chunk_left = h->chunk_left * 16 + (size_t)v;
+				if (h->chunk_left > HTTP_MAX_BODY - h->chunk_total)
+					CHUNK_FAIL(413, "chunked body over the limit");
+			} else if (c == ';' || c == ' ')
+				h->chunk_state = CH_EXT;
+			else if (c == '\r')
+				h->chunk_state = CH_SIZE_LF;
+			else
+				CHUNK_FAIL(400, "invalid chunk size");
+			break;
+		case CH_EXT:
+			if (++h->chunk_line > CHUNK_LINE_MAX)
+				CHUNK_FAIL(400, "chunk size line too long");
+			if (c == '\r')
+				h->chunk_state = CH_SIZE_LF;
+			else if (is_ctl(c))
+				CHUNK_FAIL(400, "invalid chunk extension");
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				CHUNK_FAIL(400, "chunk size line not ended by CRLF");
+			h->chunk_total += h->chunk_left;
+			h->chunk_line = 0;
+			h->chunk_state = h->chunk_left > 0 ? CH_DATA :
+			    CH_TRAILER_BOL;
+			break;
+		case CH_DATA:
+			take = len - i;
+			if (take > h->chunk_left)
+				take = h->chunk_left;
+			h->chunk_left -= take;
+			i += take;
+			if (h->chunk_left == 0)
+				h->chunk_state = CH_DATA_CR;
+			continue;
+		case CH_DATA_CR:
+			if (c != '\r')
+				CHUNK_FAIL(400, "chunk data not followed by CRLF");
+			h->chunk_state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				CHUNK_FAIL(400, "chunk data not followed by CRLF");
+			h->chunk_state = CH_SIZE0;
+			break;
+		case CH_TRAILER_BOL:
+		case CH_TRAILER:
+		case CH_TRAILER_LF:
+		case CH_END_LF:
+			if (++h->chunk_line > HTTP_MAX_HEADER_BYTES)
+				CHUNK_FAIL(431, "trailer section too large");
+			if (h->chunk_state == CH_TRAILER_LF ||
+			    h->chunk_state == CH_END_LF) {
+				if (c != '\n')
+					CHUNK_FAIL(400, "CR not followed by LF");
+				if (h->chunk_state == CH_END_LF) {
+					h->chunk_state = CH_DONE;
+					return i + 1;
+				}
+				h->chunk_state = CH_TRAILER_BOL;
+			} else if (c == '\r')
+				h->chunk_state = h->chunk_state ==
+				    CH_TRAILER_BOL ? CH_END_LF : CH_TRAILER_LF;
+			else if (c == '\n') {
+				if (h->chunk_state == CH_TRAILER_BOL) {
+					h->chunk_state = CH_DONE;
+					return i + 1;
+				}
+				h->chunk_state = CH_TRAILER_BOL;
+			} else if (is_ctl(c))
+				CHUNK_FAIL(400, "control character in trailer");
+			else
+				h->chunk_state = CH_TRAILER;
+			break;
+		default:
+			/* CH_DONE: the parser should have ended the message. */
+			CHUNK_FAIL(400, "data after the last chunk");
+		}
+		i++;
+	}
+	return len;
+#undef CHUNK_FAIL
+}
+
+/* ------------------------------------------------------------ API */
+
+void
+http_in_init(struct http_in *h)
+{
+	memset(h, 0, sizeof(*h));
+	http_parser_init(&h->parser, HTTP_REQUEST);
+	h->parser.data = h;
+	http_parser_settings_init(&h->settings);
+	h->settings.on_message_begin = on_message_begin;
+	h->settings.on_url = on_url;
+	h->settings.on_header_field = on_header_field;
+	h->settings.on_header_value = on_header_value;
+	h->settings.on_headers_complete = on_headers_complete;
+	h->settings.on_body = on_body;
+	h->settings.on_chunk_header = on_chunk_header;
+	h->settings.on_message_complete = on_message_complete;
+	h->scan_mode = SCAN_PRE;
+}
+
+void
+http_in_free(struct http_in *h)
+{
+	http_request_free(h->req);
+	http_request_free(h->done);
+	h->req = h->done = NULL;
+	str_free(&h->name);
+	str_free(&h->value);
+	str_free(&h->url);
+}
+
+enum http_in_result
+http_in_feed(struct http_in *h, const char *data, size_t len,
+    size_t *consumed)
+{
+	size_t off = 0, lim, n, dummy;
+	int serr, was_head, was_chunks;
+	const char *sdetail;
+	enum http_errno e;
+
+	if (consumed == NULL)
+		consumed = &dummy;
+	*consumed = 0;
+	if (h->status != 0)
+		return HTTP_IN_ERROR;
+	if (h->done != NULL)
+		return HTTP_IN_REQUEST;
+	if (data == NULL || len == 0)
+		return HTTP_IN_MORE;
+	if (HTTP_PARSER_ERRNO(&h->parser) == HPE_PAUSED)
+		http_parser_pause(&h->parser, 0);
+
+	/*
+	 * Segments: the head up to its end, then (chunked) the body up to
+	 * the end of the message, or (otherwise) the rest.
+	 */
+	while (off < len) {
+		serr = 0;
+		sdetail = NULL;
+		was_head = h->scan_mode != SCAN_BODY;
+		was_chunks = !was_head && h->chunked;
+		if (was_head)
+			lim = off + scan_head(h, data + off, len - off, &serr,
+			    &sdetail);
+		else if (was_chunks)
+			lim = off + scan_chunks(h, data + off, len - off, &serr,
+			    &sdetail);
+		else
+			lim = len;
+
+		/* Never call the parser with 0 bytes: that means EOF to it. */
+		n = lim > off ? http_parser_execute(&h->parser, &h->settings,
+		    data + off, lim - off) : 0;
+		e = HTTP_PARSER_ERRNO(&h->parser);
+		if (n > lim - off)
+			n = lim - off;
+		off += n;
+		*consumed = off;
+
+		if (e == HPE_PAUSED && h->status == 0) {
+			if (h->done == NULL) {
+				fail(h, 400, "parser paused without a request");
+				return HTTP_IN_ERROR;
+			}
+			return HTTP_IN_REQUEST;
+		}
+		if (e != HPE_OK || h->status != 0) {
+			if (h->status == 0)
+				fail(h, e == HPE_HEADER_OVERFLOW ? 431 : 400,
+				    http_errno_description(e));
+			return HTTP_IN_ERROR;
+		}
+		if (off != lim) {
+			fail(h, 400, "parser stopped early");
+			return HTTP_IN_ERROR;
+		}
+		if (serr != 0) {
+			fail(h, serr, sdetail);
+			return HTTP_IN_ERROR;
+		}
+		/* The parser must agree with the scanners on where things end. */
+		if (was_head && h->scan_mode == SCAN_BODY && !h->headers_done) {
+			fail(h, 400, "malformed request head");
+			return HTTP_IN_ERROR;
+		}
+		if (was_chunks && h->chunk_state == CH_DONE) {
+			fail(h, 400, "malformed chunked body");
+			return HTTP_IN_ERROR;
+		}
+		if (lim == off && n == 0 && lim < len) {
+			/* No progress; cannot happen, but never spin. */
+			fail(h, 400, "no progress");
+			return HTTP_IN_ERROR;
+		}
+	}
+	*consumed = len;
+	return HTTP_IN_MORE;
+}
+
+struct http_request *
+http_in_take(struct http_in *h)
+{
+	struct http_request *r = h->done;
+
+	h->done = NULL;
+	return r;
+}
+
+int
+http_in_busy(const struct http_in *h)
+{
+	return h->status == 0 && h->in_message;
+}
+
+int
+http_in_status(const struct http_in *h)
+{
+	return h->status;
+}
+
+const char *
+http_in_message(const struct http_in *h)
+{
+	return h->message ? h->message : "Bad request";
+}
+
+const char *
+http_in_detail(const struct http_in *h)
+{
+	return h->detail ? h->detail : "";
+}
+
+int
+http_in_continue(struct http_in *h)
+{
+	if (h->status != 0 || h->req == NULL || !h->headers_done ||
+	    !h->want_continue)
+		return 0;
+	h->want_continue = 0;
+	return 1;
+}
+
+void
+http_request_free(struct http_request *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	free(r->url);
+	free(r->path);
+	free(r->query);
+	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->body);
+	free(r);
+}
+
+const char *
+http_header(const struct http_request *r, const char *lname)
+{
+	int i;
+
+	if (r == NULL || lname == NULL)
+		return NULL;
+	for (i = 0; i < r->nheaders; i++) {
+		if (ascii_ieq(r->headers[i].name, strlen(r->headers[i].name),
+		    lname))
+			return r->headers[i].value;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ query */
+
+/*
+ * Decodes s[0..n) ('+' is a space, %XX a byte) into out (outsz bytes with
+ * the NUL), or just measures it with out NULL. Returns the decoded length,
+ * or -1 on a bad escape, %00, or no room.
+ */
+static long
+qdecode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+	int hi, lo;
+	char c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (n - i < 3 ||
+			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)s[i + 2])) < 0 ||
+			    (hi == 0 && lo == 0))
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (out != NULL) {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o] = c;
+		}
+		o++;
+	}
+	if (out != NULL)
+		out[o] = '\0';
+	return (long)o;
+}
+
+/* Whether the decoded form of s[0..n) equals name. */
+static int
+qname_eq(const char *s, size_t n, const char *name)
+{
+	size_t i, k = 0;
+	int hi, lo;
+	char c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			/* Escapes were checked before. */
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hexval((unsigned char)s[i + 2]);
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (name[k] == '\0' || name[k] != c)
+			return 0;
+		k++;
+	}
+	return name[k] == '\0';
+}
+
+int
+http_query_param(const char *query, const char *name, char *buf,
+    size_t bufsz)
+{
+	const char *s, *end, *amp, *eq;
+	size_t qlen;
+
+	if (name == NULL)
+		return -1;
+	if (query == NULL)
+		return 0;
+	if (*query == '?')
+		query++;
+	qlen = strlen(query);
+	if (qdecode(query, qlen, NULL, 0) < 0)
+		return -1;
+
+	s = query;
+	end = query + qlen;
+	while (s < end) {
+		amp = memchr(s, '&', (size_t)(end - s));
+		if (amp == NULL)
+			amp = end;
+		eq = memchr(s, '=', (size_t)(amp - s));
+		if (amp > s && qname_eq(s, (size_t)((eq ? eq : amp) - s),
+		    name)) {
+			if (buf == NULL)
+				return 1;
+			if (bufsz == 0)
+				return -1;
+			if (eq == NULL) {
+				buf[0] = '\0';
+				return 1;
+			}
+			if (qdecode(eq + 1, (size_t)(amp - eq - 1), buf,
+			    bufsz) < 0) {
+				buf[0] = '\0';
+				return -1;
+			}
+			return 1;
+		}
+		s = amp + 1;
+	}
+	return 0;
+}

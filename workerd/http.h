@@ -1,0 +1,124 @@
+/*
+ * HTTP/1.1 request reading: libhttp-parser behind a small wrapper that
+ * enforces Parley's limits and hands out one whole request at a time.
+ *
+ * The wrapper pauses after each complete request, so pipelined requests
+ * are taken one by one and answered in order: the connection feeds the
+ * rest of its buffer only after the previous response was queued.
+ */
+#ifndef PARLEY_HTTP_H
+#define PARLEY_HTTP_H
+
+#include <stddef.h>
+#include <http_parser.h>
+
+#define HTTP_MAX_HEADER_BYTES	(16 * 1024)	/* request line + all headers */
+#define HTTP_MAX_HEADERS	64
+#define HTTP_MAX_BODY		(2 * 1024 * 1024)
+#define HTTP_MAX_URL		8192
+
+struct http_header {
+	char *name;		/* lower-cased */
+	char *value;		/* surrounding white space trimmed */
+};
+
+struct http_request {
+	enum http_method method;
+	const char *method_name;	/* "GET", ... */
+	char *url;		/* as sent: path and query */
+	char *path;		/* percent-decoding is the router's business */
+	char *query;		/* after '?', or "" */
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int nheaders;
+	char *body;		/* NUL-terminated for convenience; may hold NULs */
+	size_t body_len;
+	int keep_alive;		/* what the client asked for (version + Connection) */
+	unsigned short http_major, http_minor;
+	int upgrade;		/* "Connection: upgrade" + "Upgrade:" sent: the client
+				 * asks to switch protocols (check the Upgrade
+				 * header); the request ends at its head unless
+				 * it has a body */
+};
+
+enum http_in_result {
+	HTTP_IN_MORE,		/* all input consumed; need more bytes */
+	HTTP_IN_REQUEST,	/* a whole request is ready: http_in_take() */
+	HTTP_IN_ERROR,		/* bad input: answer http_in_status() and close */
+};
+
+struct http_in {
+	http_parser parser;
+	http_parser_settings settings;
+	struct http_request *req;	/* being built */
+	struct http_request *done;	/* complete, not yet taken */
+	size_t head_bytes;		/* bytes of request line + headers so far */
+	int header_state;		/* internal: last callback was field or value */
+	int status;			/* on error: 400, 413, 414, 431, 501, 505 (500: out of memory) */
+	const char *message;		/* on error: the JSON error text */
+	int in_message;			/* a request has begun but is not complete */
+
+	/* Internal state of http.c; callers leave it alone. */
+	const char *detail;		/* on error: a short technical reason (for logs) */
+	struct http_in_str {
+		char *p;
+		size_t len, cap;
+	} name, value, url;		/* header field/value, URL being assembled */
+	size_t body_cap;
+	size_t trailer_bytes;		/* chunked trailers: read and dropped */
+	int scan_mode;			/* raw head scanner: before/line/headers/body */
+	int scan_cr;			/* last head byte was CR */
+	int scan_bol;			/* at the beginning of a header line */
+	int chunked;			/* body is chunked: its framing is checked too */
+	int chunk_state;		/* chunked framing checker */
+	size_t chunk_left;		/* bytes of chunk data still to come */
+	size_t chunk_line;		/* bytes of the chunk-size line or trailers */
+	size_t chunk_total;		/* sum of chunk sizes so far */
+	int headers_done;		/* on_headers_complete ran for this request */
+	int want_continue;		/* "Expect: 100-continue" not yet reported */
+};
+
+void http_in_init(struct http_in *);
+void http_in_free(struct http_in *);
+/*
+ * Feeds bytes. *consumed is how many were used; on HTTP_IN_REQUEST the
+ * rest must be fed again after the request has been answered. Feeding
+ * again before http_in_take() returns HTTP_IN_REQUEST with *consumed 0;
+ * after HTTP_IN_ERROR every call returns HTTP_IN_ERROR with *consumed 0.
+ * A zero-length feed returns HTTP_IN_MORE (it does not mean EOF).
+ */
+enum http_in_result http_in_feed(struct http_in *, const char *data,
+    size_t len, size_t *consumed);
+/* The request that HTTP_IN_REQUEST announced; the caller frees it. */
+struct http_request *http_in_take(struct http_in *);
+/* Whether a request has started arriving and is not complete (for timeouts). */
+int http_in_busy(const struct http_in *);
+/* On HTTP_IN_ERROR: the status and message to answer with. */
+int http_in_status(const struct http_in *);
+const char *http_in_message(const struct http_in *);
+/*
+ * On HTTP_IN_ERROR: a short technical reason ("obsolete line folding",
+ * "Content-Length with Transfer-Encoding", ...) for logs and for
+ * non-production error details. The message above never changes with it.
+ */
+const char *http_in_detail(const struct http_in *);
+/*
+ * Returns 1 once when the request being read sent "Expect: 100-continue"
+ * and its headers are complete but its body has not arrived: the caller
+ * may then write "HTTP/1.1 100 Continue\r\n\r\n". Otherwise 0.
+ */
+int http_in_continue(struct http_in *);
+
+void http_request_free(struct http_request *);
+/* The first header of that (lower-case) name, or NULL. */
+const char *http_header(const struct http_request *, const char *lname);
+/*
+ * Looks up a query parameter (percent- and '+'-decoded) into buf.
+ * Returns 1 found, 0 absent, -1 malformed or too long.
+ * The first occurrence wins; "a" and "a=" both give "". Any bad escape
+ * anywhere in the query (not "%XX", or "%00") makes it malformed. With
+ * buf NULL it only tells whether the parameter is there.
+ */
+int http_query_param(const char *query, const char *name, char *buf,
+    size_t bufsz);
+
+#endif

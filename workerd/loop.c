@@ -1,0 +1,412 @@
+/*
+ * The event loop: epoll for descriptors, one timerfd armed at the earliest
+ * timer of a binary heap, a signalfd, and deferred calls that run after
+ * each batch of events (so a connection can be freed while events for it
+ * may still sit in the batch).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define LOOP_BATCH	256
+
+static int epfd = -1;
+static int tfd = -1;
+static int sfd = -1;
+static uint64_t tfd_at;		/* what the timerfd is armed for; 0 disarmed */
+static uint64_t now_ms;
+static int stopped;
+
+static struct loop_timer **heap;
+static size_t heap_len, heap_cap;
+
+static TAILQ_HEAD(, loop_defer) defers = TAILQ_HEAD_INITIALIZER(defers);
+
+static sigset_t sigmask;
+static void (*sighandler[NSIG])(int);
+
+/* Markers for our own descriptors in epoll_event.data.ptr. */
+static char tfd_tag, sfd_tag;
+
+uint64_t
+loop_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return now_ms;
+}
+
+uint64_t
+loop_now(void)
+{
+	return now_ms;
+}
+
+void
+loop_init(void)
+{
+	struct epoll_event ev;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		fatal("timerfd_create");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &tfd_tag;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+		fatal("epoll_ctl timerfd");
+	sigemptyset(&sigmask);
+	loop_clock();
+	stopped = 0;
+}
+
+void
+loop_stop(void)
+{
+	stopped = 1;
+}
+
+int
+loop_stopped(void)
+{
+	return stopped;
+}
+
+/* ---------------------------------------------------------------- fds */
+
+int
+loop_io_add(struct loop_io *io, int fd, uint32_t events,
+    void (*cb)(int, uint32_t, void *), void *arg)
+{
+	struct epoll_event ev;
+
+	io->fd = fd;
+	io->events = events;
+	io->cb = cb;
+	io->arg = arg;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = io;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		io->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+loop_io_mod(struct loop_io *io, uint32_t events)
+{
+	struct epoll_event ev;
+
+	if (io->fd < 0 || io->events == events)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = io;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+		return -1;
+	io->events = events;
+	return 0;
+}
+
+void
+loop_io_del(struct loop_io *io)
+{
+	if (io->fd < 0)
+		return;
+	/* The fd may already be closed; then the kernel dropped it itself. */
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	io->fd = -1;
+	io->cb = NULL;
+}
+
+/* ------------------------------------------------------------- timers */
+
+static void
+heap_set(size_t i, struct loop_timer *t)
+{
+	heap[i] = t;
+	t->slot = i + 1;
+}
+
+static void
+heap_up(size_t i)
+{
+	struct loop_timer *t = heap[i];
+
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (heap[p]->at <= t->at)
+			break;
+		heap_set(i, heap[p]);
+		i = p;
+	}
+	heap_set(i, t);
+}
+
+static void
+heap_down(size_t i)
+{
+	struct loop_timer *t = heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= heap_len)
+			break;
+		if (c + 1 < heap_len && heap[c + 1]->at < heap[c]->at)
+			c++;
+		if (t->at <= heap[c]->at)
+			break;
+		heap_set(i, heap[c]);
+		i = c;
+	}
+	heap_set(i, t);
+}
+
+void
+loop_timer_init(struct loop_timer *t, void (*cb)(void *), void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+}
+
+int
+loop_timer_armed(const struct loop_timer *t)
+{
+	return t->slot != 0;
+}
+
+size_t
+loop_timer_count(void)
+{
+	return heap_len;
+}
+
+void
+loop_timer_stop(struct loop_timer *t)
+{
+	size_t i;
+	struct loop_timer *last;
+
+	if (t->slot == 0)
+		return;
+	i = t->slot - 1;
+	t->slot = 0;
+	last = heap[--heap_len];
+	if (last == t)
+		return;
+	heap_set(i, last);
+	if (i > 0 && heap[(i - 1) / 2]->at > last->at)
+		heap_up(i);
+	else
+		heap_down(i);
+}
+
+void
+loop_timer_at(struct loop_timer *t, uint64_t at)
+{
+	struct loop_timer **nh;
+	size_t cap;
+
+	if (t->slot != 0) {
+		uint64_t old = t->at;
+
+		t->at = at;
+		if (at < old)
+			heap_up(t->slot - 1);
+		else
+			heap_down(t->slot - 1);
+		return;
+	}
+	if (heap_len == heap_cap) {
+		cap = heap_cap ? heap_cap * 2 : 64;
+		if ((nh = reallocarray(heap, cap, sizeof(*heap))) == NULL)
+			fatal("timer heap");
+		heap = nh;
+		heap_cap = cap;
+	}
+	t->at = at;
+	heap_set(heap_len, t);
+	heap_len++;
+	heap_up(heap_len - 1);
+}
+
+void
+loop_timer_after(struct loop_timer *t, uint64_t ms)
+{
+	loop_timer_at(t, now_ms + ms);
+}
+
+/* Arms the timerfd for the earliest timer, only when that changed. */
+static void
+timerfd_sync(void)
+{
+	struct itimerspec its;
+	uint64_t at = heap_len ? heap[0]->at : 0;
+
+	if (at == tfd_at)
+		return;
+	memset(&its, 0, sizeof(its));
+	if (at != 0) {
+		its.it_value.tv_sec = (time_t)(at / 1000);
+		its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
+	}
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		fatal("timerfd_settime");
+	tfd_at = at;
+}
+
+static void
+timers_run(void)
+{
+	struct loop_timer *t;
+
+	loop_clock();
+	while (heap_len > 0 && heap[0]->at <= now_ms) {
+		t = heap[0];
+		loop_timer_stop(t);
+		t->cb(t->arg);
+	}
+}
+
+/* ------------------------------------------------------------- defers */
+
+void
+loop_defer_init(struct loop_defer *d, void (*cb)(void *), void *arg)
+{
+	memset(d, 0, sizeof(*d));
+	d->cb = cb;
+	d->arg = arg;
+}
+
+void
+loop_defer(struct loop_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = 1;
+	TAILQ_INSERT_TAIL(&defers, d, entry);
+}
+
+void
+loop_defer_cancel(struct loop_defer *d)
+{
+	if (!d->queued)
+		return;
+	d->queued = 0;
+	TAILQ_REMOVE(&defers, d, entry);
+}
+
+static void
+defers_run(void)
+{
+	struct loop_defer *d;
+
+	while ((d = TAILQ_FIRST(&defers)) != NULL) {
+		TAILQ_REMOVE(&defers, d, entry);
+		d->queued = 0;
+		d->cb(d->arg);
+	}
+}
+
+/* ------------------------------------------------------------ signals */
+
+void
+loop_signal(int signo, void (*cb)(int))
+{
+	struct epoll_event ev;
+	int fd;
+
+	sigaddset(&sigmask, signo);
+	sighandler[signo] = cb;
+	if (sigprocmask(SIG_BLOCK, &sigmask, NULL) < 0)
+		fatal("sigprocmask");
+	if ((fd = signalfd(sfd, &sigmask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+	if (sfd < 0) {
+		sfd = fd;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &sfd_tag;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
+			fatal("epoll_ctl signalfd");
+	}
+}
+
+static void
+signals_read(void)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(sfd, &si, sizeof(si))) == sizeof(si)) {
+		if (si.ssi_signo < NSIG && sighandler[si.ssi_signo] != NULL)
+			sighandler[si.ssi_signo]((int)si.ssi_signo);
+	}
+}
+
+/* --------------------------------------------------------------- loop */
+
+void
+loop_once(int timeout_ms)
+{
+	struct epoll_event evs[LOOP_BATCH];
+	struct loop_io *io;
+	uint64_t expirations;
+	int n, i;
+
+	/* Work queued outside the loop (set-up, tests) runs first. */
+	defers_run();
+	timerfd_sync();
+	n = epoll_wait(epfd, evs, LOOP_BATCH, timeout_ms);
+	if (n < 0) {
+		if (errno != EINTR)
+			fatal("epoll_wait");
+		n = 0;
+	}
+	loop_clock();
+	for (i = 0; i < n; i++) {
+		if (evs[i].data.ptr == &tfd_tag) {
+			if (read(tfd, &expirations, sizeof(expirations)) < 0 &&
+			    errno != EAGAIN)
+				log_warn("timerfd read");
+			tfd_at = 0;	/* expired: re-arm from the heap */
+			continue;
+		}
+		if (evs[i].data.ptr == &sfd_tag) {
+			signals_read();
+			continue;
+		}
+		io = evs[i].data.ptr;
+		/* Skip events for descriptors dropped earlier in this batch. */
+		if (io->fd < 0 || io->cb == NULL)
+			continue;
+		io->cb(io->fd, evs[i].events, io->arg);
+	}
+	timers_run();
+	defers_run();
+}
+
+void
+loop_run(void)
+{
+	while (!stopped)
+		loop_once(-1);
+}

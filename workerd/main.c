@@ -1,0 +1,109 @@
+/*
+ * parley-workerd: started by parley-masterd with its channel on fd 3.
+ * Serves the connections masterd hands over until told to quit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define CHANNEL_FD	3
+
+static void
+on_signal(int signo)
+{
+	if (worker_quitting()) {
+		/* Asked twice: stop waiting for the stragglers. */
+		log_info("%s again: exiting now", strsignal(signo));
+		loop_stop();
+		return;
+	}
+	log_info("%s: quitting", strsignal(signo));
+	worker_quit(10000, 1);
+}
+
+/* Thousands of connections need thousands of descriptors. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	if (rl.rlim_cur < 4096)
+		log_warnx("only %llu file descriptors: few connections fit",
+		    (unsigned long long)rl.rlim_cur);
+}
+
+static int
+is_production(void)
+{
+	const char *e = getenv("PARLEY_ENV");
+
+	if (e == NULL || *e == '\0')
+		e = getenv("NODE_ENV");
+	return e != NULL && strcmp(e, "production") == 0;
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	char sockpath[PATH_MAX];
+	const char *s, *rundir;
+	struct stat st;
+
+	log_init(WORKERD_NAME);
+	s = getenv("PARLEY_CHANNEL_FD");
+	if (s == NULL || strcmp(s, "3") != 0 || fstat(CHANNEL_FD, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode))
+		fatalx("parley-workerd is started by parley-masterd");
+
+	setproctitle_init(argc, argv, envp);
+	setproctitle("-parley-workerd");
+
+	worker_conf_defaults();
+	wconf.header_timeout_ms = worker_env_u32("PARLEY_HEADER_TIMEOUT_MS",
+	    10000, 100, 3600000);
+	wconf.idle_timeout_ms = worker_env_u32("PARLEY_IDLE_TIMEOUT_MS",
+	    60000, 100, 86400000);
+	rundir = getenv("PARLEY_RUN_DIR");
+	if (rundir == NULL || *rundir == '\0')
+		rundir = "./var/run";
+	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/storaged.sock",
+	    rundir) >= sizeof(sockpath))
+		fatalx("PARLEY_RUN_DIR is too long");
+	resp_set_production(is_production());
+	admin_init(getenv("ADMIN_API_KEY"));
+	raise_nofile();
+
+	/* Writes use MSG_NOSIGNAL; this covers anything else. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Reloading is masterd's business; a terminal hang-up is not ours. */
+	signal(SIGHUP, SIG_IGN);
+
+	loop_init();
+	loop_signal(SIGTERM, on_signal);
+	loop_signal(SIGINT, on_signal);
+	master_init(CHANNEL_FD);
+	storec_init(sockpath);
+	master_ready();
+	log_debug("ready");
+
+	loop_run();
+	log_info("exiting with %u connection(s) open", conn_count());
+	return 0;
+}

@@ -1,0 +1,190 @@
+/*
+ * The channel to parley-masterd: accepted connections come in as MW_CONN
+ * with the fd riding along, MW_QUIT asks us to leave; we answer WM_READY
+ * once and WM_LOAD when the connection count changes (at most every
+ * 50 ms, so a burst of connections costs one message).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define LOAD_INTERVAL_MS	50
+
+static struct pchan mch;
+static struct loop_io mio;
+static struct loop_timer load_timer;
+static struct loop_defer flush_defer;
+static int up;			/* the channel is open */
+static unsigned int load_now, load_sent;
+static uint64_t load_sent_at;
+static int load_ever_sent;
+
+static void master_gone(const char *why);
+
+static void
+master_flush(void *arg)
+{
+	int r;
+
+	if (!up)
+		return;
+	if ((r = pchan_flush(&mch)) < 0) {
+		master_gone("write");
+		return;
+	}
+	if (loop_io_mod(&mio, EPOLLIN | (r == 0 ? EPOLLOUT : 0)) < 0)
+		fatal("epoll_ctl master");
+}
+
+static void
+master_send(uint16_t type, const void *payload, size_t len)
+{
+	if (!up)
+		return;
+	if (pchan_send(&mch, type, 0, 0, payload, len, -1) < 0) {
+		master_gone("send");
+		return;
+	}
+	loop_defer(&flush_defer);
+}
+
+static void
+master_gone(const char *why)
+{
+	if (!up)
+		return;
+	up = 0;
+	log_warnx("masterd channel closed (%s): quitting", why);
+	loop_io_del(&mio);
+	pchan_close(&mch);
+	loop_timer_stop(&load_timer);
+	loop_defer_cancel(&flush_defer);
+	worker_quit(10000, 1);
+}
+
+static void
+master_msg(struct pmsg *m)
+{
+	struct pdec d;
+	uint32_t grace;
+	uint8_t close_idle;
+
+	switch (m->hdr.type) {
+	case PROTO_MW_CONN:
+		if (m->fd < 0) {
+			log_warnx("MW_CONN without a descriptor");
+			return;
+		}
+		if (worker_quitting()) {
+			/* We said we take no new connections. */
+			close(m->fd);
+			return;
+		}
+		conn_new(m->fd);
+		m->fd = -1;
+		break;
+	case PROTO_MW_QUIT:
+		pdec_init(&d, m->payload, m->hdr.len);
+		grace = pdec_u32(&d);
+		close_idle = pdec_u8(&d);
+		if (pdec_done(&d) < 0) {
+			log_warnx("malformed MW_QUIT");
+			grace = 10000;
+			close_idle = 1;
+		}
+		worker_quit(grace, close_idle);
+		break;
+	default:
+		log_warnx("unexpected %s from masterd",
+		    proto_msg_name(m->hdr.type));
+		break;
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+static void
+master_io(int fd, uint32_t events, void *arg)
+{
+	struct pmsg m;
+	ssize_t n;
+	int r;
+
+	if (events & EPOLLOUT)
+		master_flush(NULL);
+	if (!up || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = pchan_read(&mch);
+	if (n == 0) {
+		master_gone("end of file");
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		master_gone(strerror(errno));
+		return;
+	}
+	while (up && (r = pchan_next(&mch, &m)) != 0) {
+		if (r < 0) {
+			master_gone("protocol error");
+			return;
+		}
+		master_msg(&m);
+	}
+}
+
+static void
+load_send(void)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u32(&e, load_now);
+	if (!e.err)
+		master_send(PROTO_WM_LOAD, e.buf, e.len);
+	penc_free(&e);
+	load_sent = load_now;
+	load_sent_at = loop_now();
+	load_ever_sent = 1;
+}
+
+static void
+load_tick(void *arg)
+{
+	if (up && load_now != load_sent)
+		load_send();
+}
+
+void
+master_load(unsigned int n)
+{
+	load_now = n;
+	if (!up || n == load_sent || loop_timer_armed(&load_timer))
+		return;
+	if (!load_ever_sent || loop_now() >= load_sent_at + LOAD_INTERVAL_MS)
+		load_send();
+	else
+		loop_timer_at(&load_timer, load_sent_at + LOAD_INTERVAL_MS);
+}
+
+void
+master_ready(void)
+{
+	master_send(PROTO_WM_READY, NULL, 0);
+}
+
+void
+master_init(int fd)
+{
+	loop_timer_init(&load_timer, load_tick, NULL);
+	loop_defer_init(&flush_defer, master_flush, NULL);
+	if (pchan_init(&mch, fd, WORKERD_NAME) < 0)
+		fatal("masterd channel");
+	if (loop_io_add(&mio, fd, EPOLLIN, master_io, NULL) < 0)
+		fatal("epoll_ctl master");
+	up = 1;
+	loop_defer(&flush_defer);
+}

@@ -1,0 +1,394 @@
+/*
+ * The response writer and the byte buffer it writes into.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "resp.h"
+
+/* ------------------------------------------------------------ buf */
+
+void
+buf_init(struct buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Room for n more bytes at the end; 0 or -1 (err set). */
+static int
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t need, ncap;
+	char *np;
+
+	if (b->err)
+		return -1;
+	if (n <= b->cap - b->len)
+		return 0;
+	/* Reuse the consumed front before growing. */
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+		if (n <= b->cap - b->len)
+			return 0;
+	}
+	if (n > SIZE_MAX / 2 - b->len) {
+		b->err = 1;
+		return -1;
+	}
+	need = b->len + n;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = realloc(b->data, ncap)) == NULL) {
+		b->err = 1;
+		return -1;
+	}
+	b->data = np;
+	b->cap = ncap;
+	return 0;
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0 || buf_reserve(b, n) != 0)
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	if (s != NULL)
+		buf_add(b, s, strlen(s));
+}
+
+void
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	size_t room;
+
+	if (b->err)
+		return;
+	room = b->cap - b->len;
+	va_start(ap, fmt);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->err = 1;
+		return;
+	}
+	if ((size_t)n < room) {
+		b->len += (size_t)n;
+		return;
+	}
+	if (buf_reserve(b, (size_t)n + 1) != 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		b->err = 1;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+size_t
+buf_pending(const struct buf *b)
+{
+	return b->len - b->off;
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n > b->len - b->off)
+		n = b->len - b->off;
+	b->off += n;
+	if (b->off == b->len)
+		b->off = b->len = 0;
+}
+
+/* ------------------------------------------------------------ mode */
+
+static int production;
+
+void
+resp_set_production(int on)
+{
+	production = on != 0;
+}
+
+int
+resp_production(void)
+{
+	return production;
+}
+
+/* ------------------------------------------------------------ headers */
+
+const char *
+resp_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Entity";
+	case 426: return "Upgrade Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	}
+	if (status >= 100 && status < 200)
+		return "Informational";
+	if (status >= 200 && status < 300)
+		return "Success";
+	if (status >= 300 && status < 400)
+		return "Redirection";
+	if (status >= 400 && status < 500)
+		return "Client Error";
+	return "Server Error";
+}
+
+void
+resp_http_date(time_t t, char *out, size_t outsz)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	struct tm tm;
+
+	if (out == NULL || outsz == 0)
+		return;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The Date header value, formatted at most once a second. */
+static const char *
+date_now(void)
+{
+	static char cache[40];
+	static time_t cached = (time_t)-1;
+	time_t now = time(NULL);
+
+	if (now != cached || cache[0] == '\0') {
+		resp_http_date(now, cache, sizeof(cache));
+		cached = now;
+	}
+	return cache;
+}
+
+static int
+no_body_status(int status)
+{
+	return (status >= 100 && status < 200) || status == 204 ||
+	    status == 304;
+}
+
+/*
+ * Status line and headers. framing: 0 none, 1 Content-Length: len,
+ * 2 Transfer-Encoding: chunked.
+ */
+static void
+write_head(struct buf *out, int status, const struct resp_opts *o,
+    int framing, size_t len)
+{
+	const char *ct;
+	size_t n;
+
+	if (status < 100 || status > 999)
+		status = 500;
+	buf_addf(out, "HTTP/1.1 %d %s\r\n", status, resp_reason(status));
+	buf_adds(out, "Date: ");
+	buf_adds(out, date_now());
+	buf_adds(out, "\r\n");
+	if (!no_body_status(status)) {
+		ct = (o != NULL && o->content_type != NULL) ? o->content_type :
+		    "application/json; charset=utf-8";
+		if (*ct != '\0') {
+			buf_adds(out, "Content-Type: ");
+			buf_adds(out, ct);
+			buf_adds(out, "\r\n");
+		}
+		if (framing == 1)
+			buf_addf(out, "Content-Length: %zu\r\n", len);
+		else if (framing == 2)
+			buf_adds(out, "Transfer-Encoding: chunked\r\n");
+	}
+	buf_adds(out,
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "Permissions-Policy: camera=(), microphone=(), geolocation=()\r\n");
+	if (production)
+		buf_adds(out, "Strict-Transport-Security: max-age=31536000; "
+		    "includeSubDomains\r\n");
+	if (o != NULL && !o->keep_alive)
+		buf_adds(out, "Connection: close\r\n");
+	if (o != NULL && o->extra_headers != NULL &&
+	    (n = strlen(o->extra_headers)) > 0) {
+		buf_add(out, o->extra_headers, n);
+		if (n < 2 || o->extra_headers[n - 2] != '\r' ||
+		    o->extra_headers[n - 1] != '\n')
+			buf_adds(out, "\r\n");
+	}
+	buf_adds(out, "\r\n");
+}
+
+/* ------------------------------------------------------------ responses */
+
+void
+resp_send(struct buf *out, int status, const struct resp_opts *o,
+    const void *body, size_t len)
+{
+	if (body == NULL)
+		len = 0;
+	if (no_body_status(status)) {
+		write_head(out, status, o, 0, 0);
+		return;
+	}
+	write_head(out, status, o, 1, len);
+	if (o != NULL && o->head_only)
+		return;
+	buf_add(out, body, len);
+}
+
+/* A copy of s with every byte that is not printable ASCII made '?'. */
+static char *
+ascii_copy(const char *s)
+{
+	size_t i, n = strlen(s);
+	char *c;
+
+	if ((c = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		c[i] = (ch >= 0x80) ? '?' : (char)ch;
+	}
+	c[n] = '\0';
+	return c;
+}
+
+void
+resp_error(struct buf *out, int status, const struct resp_opts *opts,
+    const char *message)
+{
+	struct resp_opts jo = { 1, NULL, NULL, 0 };
+	const struct resp_opts *o = &jo;
+	json_t *obj, *str;
+	char *text = NULL, *fixed = NULL;
+
+	/* An error is always JSON, whatever was being served. */
+	if (opts != NULL) {
+		jo = *opts;
+		jo.content_type = NULL;
+	}
+
+	if (message == NULL)
+		message = resp_reason(status);
+	str = json_string(message);
+	if (str == NULL && (fixed = ascii_copy(message)) != NULL)
+		str = json_string(fixed);	/* not valid UTF-8 */
+	free(fixed);
+	if (str != NULL && (obj = json_object()) != NULL) {
+		if (json_object_set_new(obj, "error", str) == 0)
+			text = json_dumps(obj, JSON_COMPACT);
+		json_decref(obj);
+	} else
+		json_decref(str);
+	if (text == NULL) {
+		static const char fallback[] = "{\"error\":\"Internal server error\"}";
+
+		resp_send(out, status, o, fallback, sizeof(fallback) - 1);
+		return;
+	}
+	resp_send(out, status, o, text, strlen(text));
+	free(text);
+}
+
+void
+resp_chunked_start(struct buf *out, int status, const struct resp_opts *o)
+{
+	write_head(out, status, o, no_body_status(status) ? 0 : 2, 0);
+}
+
+void
+resp_chunk(struct buf *out, const void *data, size_t len)
+{
+	/* A zero-length chunk would end the stream. */
+	if (data == NULL || len == 0)
+		return;
+	buf_addf(out, "%zx\r\n", len);
+	buf_add(out, data, len);
+	buf_adds(out, "\r\n");
+}
+
+void
+resp_chunked_end(struct buf *out)
+{
+	buf_adds(out, "0\r\n\r\n");
+}

@@ -1,0 +1,67 @@
+/*
+ * The response writer: status line, the headers every response carries,
+ * fixed-length bodies, and chunked streaming. It only appends bytes to a
+ * connection's output buffer; the connection writes them out.
+ */
+#ifndef PARLEY_RESP_H
+#define PARLEY_RESP_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* A growable byte buffer (output queues, bodies being built). */
+struct buf {
+	char *data;
+	size_t len;		/* bytes held */
+	size_t off;		/* bytes already consumed from the front */
+	size_t cap;
+	int err;		/* sticky: an allocation failed */
+};
+
+void buf_init(struct buf *);
+void buf_free(struct buf *);
+void buf_add(struct buf *, const void *, size_t);
+void buf_adds(struct buf *, const char *);
+void buf_addf(struct buf *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Bytes not yet consumed. */
+size_t buf_pending(const struct buf *);
+/* Marks n bytes consumed; compacts when everything was. */
+void buf_consume(struct buf *, size_t n);
+
+/* Production mode adds HSTS and hides error details (PARLEY_ENV/NODE_ENV). */
+void resp_set_production(int on);
+int resp_production(void);
+
+/*
+ * Extra headers: full "Name: value\r\n" lines, or NULL (a missing final
+ * CRLF is added). content_type NULL means the JSON default, "" none.
+ * A NULL resp_opts means keep-alive, JSON, no extra headers.
+ * 1xx, 204 and 304 responses carry no body, Content-Type or Content-Length.
+ */
+struct resp_opts {
+	int keep_alive;			/* 0 adds "Connection: close" */
+	const char *content_type;	/* default "application/json; charset=utf-8" */
+	const char *extra_headers;
+	int head_only;			/* HEAD: headers with Content-Length, no body */
+};
+
+const char *resp_reason(int status);
+/* t as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); outsz >= 30. */
+void resp_http_date(time_t t, char *out, size_t outsz);
+/* A complete response with a fixed body. */
+void resp_send(struct buf *out, int status, const struct resp_opts *,
+    const void *body, size_t len);
+/*
+ * {"error": message} with the right JSON escaping (always JSON: the
+ * content_type in opts is ignored; message NULL: the reason phrase).
+ */
+void resp_error(struct buf *out, int status, const struct resp_opts *,
+    const char *message);
+
+/* Streaming: headers with Transfer-Encoding: chunked, then chunks, then the end. */
+void resp_chunked_start(struct buf *out, int status, const struct resp_opts *);
+void resp_chunk(struct buf *out, const void *data, size_t len);
+void resp_chunked_end(struct buf *out);
+
+#endif

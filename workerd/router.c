@@ -1,0 +1,227 @@
+/*
+ * Method + path -> handler. Every route is listed here, in one table.
+ *
+ * Literal segments compare as sent; a ":name" segment matches one
+ * non-empty segment and is handed over percent-decoded. One trailing
+ * slash is ignored, as Express does. A path that no route knows is 404;
+ * a known path with another method is 405 with Allow. GET routes answer
+ * HEAD too (the response writer leaves the body out).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "workerd.h"
+
+static void health_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+static const struct route routes[] = {
+	{ M_GET,	"/health",			health_get },
+	{ M_GET,	"/v1/admin/conversations",	admin_conv_list },
+	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get },
+};
+
+static unsigned int
+method_bit(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+		return M_GET;
+	case HTTP_POST:
+		return M_POST;
+	case HTTP_PUT:
+		return M_PUT;
+	case HTTP_PATCH:
+		return M_PATCH;
+	case HTTP_DELETE:
+		return M_DELETE;
+	case HTTP_OPTIONS:
+		return M_OPTIONS;
+	default:
+		return 0;
+	}
+}
+
+static void
+allow_string(unsigned int methods, char *out, size_t outsz)
+{
+	static const struct {
+		unsigned int bit;
+		const char *names;
+	} tab[] = {
+		{ M_GET, "GET, HEAD" },
+		{ M_POST, "POST" },
+		{ M_PUT, "PUT" },
+		{ M_PATCH, "PATCH" },
+		{ M_DELETE, "DELETE" },
+		{ M_OPTIONS, "OPTIONS" },
+	};
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (!(methods & tab[i].bit))
+			continue;
+		if (out[0] != '\0')
+			strlcat(out, ", ", outsz);
+		strlcat(out, tab[i].names, outsz);
+	}
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes seg[0..len) into out (room for len + 1). -1 on a bad escape or NUL. */
+static int
+pct_decode(const char *seg, size_t len, char *out)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (seg[i] != '%') {
+			out[o++] = seg[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			return -1;
+		if ((hi = hexval((unsigned char)seg[i + 1])) < 0 ||
+		    (lo = hexval((unsigned char)seg[i + 2])) < 0)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * 1 when path fits pattern (parameters decoded into m), 0 when not,
+ * -1 when it fits but a parameter is badly encoded.
+ */
+static int
+path_match(const char *pattern, const char *path, size_t pathlen,
+    struct route_match *m)
+{
+	const char *p = pattern, *s = path, *pend = path + pathlen;
+	const char *pe, *se;
+	size_t used = 0, plen, slen;
+	int bad = 0;
+
+	m->nparams = 0;
+	for (;;) {
+		/* Both point at a '/' or at their end. */
+		if (*p == '\0' || s == pend)
+			return (*p == '\0' && s == pend) ? (bad ? -1 : 1) : 0;
+		if (*p != '/' || *s != '/')
+			return 0;
+		p++;
+		s++;
+		pe = strchr(p, '/');
+		if (pe == NULL)
+			pe = p + strlen(p);
+		se = memchr(s, '/', (size_t)(pend - s));
+		if (se == NULL)
+			se = pend;
+		plen = (size_t)(pe - p);
+		slen = (size_t)(se - s);
+		if (plen > 0 && p[0] == ':') {
+			if (slen == 0 || m->nparams == ROUTE_MAX_PARAMS ||
+			    used + slen + 1 > sizeof(m->buf))
+				return 0;
+			m->param[m->nparams++] = m->buf + used;
+			if (pct_decode(s, slen, m->buf + used) < 0)
+				bad = 1;
+			used += slen + 1;
+		} else if (plen != slen || memcmp(p, s, plen) != 0)
+			return 0;
+		p = pe;
+		s = se;
+	}
+}
+
+enum route_result
+router_match(enum http_method method, const char *path, struct route_match *m)
+{
+	const struct route *r;
+	unsigned int want = method_bit(method), known = 0;
+	size_t i, len;
+	int bad = 0, rv;
+
+	memset(m->param, 0, sizeof(m->param));
+	m->route = NULL;
+	m->nparams = 0;
+	m->allow[0] = '\0';
+	if (path == NULL || path[0] != '/')
+		return ROUTE_NOT_FOUND;
+	len = strlen(path);
+	if (len > 1 && path[len - 1] == '/')
+		len--;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		r = &routes[i];
+		if ((rv = path_match(r->pattern, path, len, m)) == 0)
+			continue;
+		if (r->methods & want) {
+			if (rv > 0) {
+				m->route = r;
+				return ROUTE_OK;
+			}
+			bad = 1;
+		}
+		known |= r->methods;
+	}
+	m->nparams = 0;
+	if (bad)
+		return ROUTE_BAD_PATH;
+	if (known == 0)
+		return ROUTE_NOT_FOUND;
+	allow_string(known, m->allow, sizeof(m->allow));
+	return ROUTE_BAD_METHOD;
+}
+
+void
+router_dispatch(struct conn *c, struct http_request *req)
+{
+	struct route_match m;
+	char hdr[sizeof(m.allow) + 16];
+
+	switch (router_match(req->method, req->path, &m)) {
+	case ROUTE_OK:
+		m.route->fn(c, req, &m);
+		break;
+	case ROUTE_NOT_FOUND:
+		conn_send_error(c, 404, NULL, "Not found");
+		break;
+	case ROUTE_BAD_METHOD:
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", m.allow);
+		conn_send_error(c, 405, hdr, "Method not allowed");
+		break;
+	case ROUTE_BAD_PATH:
+		conn_send_error(c, 400, NULL, "Malformed URL");
+		break;
+	}
+}
+
+/* Liveness only: never waits on storaged. */
+static void
+health_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char body[] = "{\"status\":\"ok\"}";
+
+	conn_send(c, 200, "Cache-Control: no-store\r\n", NULL, body,
+	    sizeof(body) - 1);
+}

@@ -1,0 +1,459 @@
+/*
+ * The asynchronous client of parley-storaged: one connection, many
+ * requests in flight, replies matched by request id.
+ *
+ * Nothing waits: a call made while storaged is not connected fails at
+ * once; on disconnect every request in flight completes as unavailable;
+ * a request that gets no reply within wconf.storage_timeout_ms completes
+ * as unavailable too. Requests all have the same timeout, so the list in
+ * issue order is also the list by deadline and one timer suffices. The
+ * same timer retries the connection while storaged is away.
+ *
+ * Requests are queued on the channel and written after the current batch
+ * of events, so a burst goes out in one write and a callback can never
+ * close the channel under the reply loop that called it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define STOREC_BUCKETS		1024	/* power of two */
+#define STOREC_RETRY_MS		250
+#define STOREC_ERRMSG_MAX	1024
+/* Past this much unsent, storaged is not keeping up: fail fast instead. */
+#define STOREC_MAX_QUEUED	(16u * 1024 * 1024)
+
+enum storec_state { SC_DOWN, SC_CONNECTING, SC_UP };
+
+struct storec_req {
+	TAILQ_ENTRY(storec_req) order;
+	LIST_ENTRY(storec_req) hash;
+	uint32_t id;
+	uint16_t type;
+	uint64_t deadline;
+	storec_cb cb;
+	void *arg;
+	struct storec_req **handle;
+};
+
+static char sc_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static enum storec_state sc_state = SC_DOWN;
+static struct pchan sc_ch;
+static int sc_fd = -1;			/* while connecting */
+static struct loop_io sc_io;
+static struct loop_timer sc_timer;
+static struct loop_defer sc_flush_defer;
+static TAILQ_HEAD(, storec_req) sc_inflight =
+    TAILQ_HEAD_INITIALIZER(sc_inflight);
+static LIST_HEAD(, storec_req) sc_hash[STOREC_BUCKETS];
+static size_t sc_count;
+static uint32_t sc_next_id;
+static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
+static uint64_t sc_connect_deadline;	/* SC_CONNECTING: give up then */
+static int sc_down_logged;		/* this outage was logged */
+
+static void storec_connect(void);
+static void storec_io(int, uint32_t, void *);
+
+int
+storec_connected(void)
+{
+	return sc_state == SC_UP;
+}
+
+size_t
+storec_inflight(void)
+{
+	return sc_count;
+}
+
+static struct storec_req *
+storec_find(uint32_t id)
+{
+	struct storec_req *r;
+
+	LIST_FOREACH(r, &sc_hash[id & (STOREC_BUCKETS - 1)], hash)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void
+storec_unlink(struct storec_req *r)
+{
+	TAILQ_REMOVE(&sc_inflight, r, order);
+	LIST_REMOVE(r, hash);
+	sc_count--;
+	if (r->handle != NULL)
+		*r->handle = NULL;
+}
+
+/* Takes r out, then calls its callback: the callback may call again. */
+static void
+storec_complete(struct storec_req *r, const struct storec_result *res)
+{
+	storec_cb cb = r->cb;
+	void *arg = r->arg;
+
+	storec_unlink(r);
+	free(r);
+	cb(res, arg);
+}
+
+static void
+storec_fail(struct storec_req *r)
+{
+	struct storec_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = STOREC_UNAVAILABLE;
+	res.message = "";
+	storec_complete(r, &res);
+}
+
+/* Next wake-up: a retry, a connect that takes too long, or a deadline. */
+static void
+storec_arm(void)
+{
+	struct storec_req *r = TAILQ_FIRST(&sc_inflight);
+	uint64_t at = UINT64_MAX;
+
+	if (sc_state == SC_DOWN)
+		at = sc_retry_at;
+	else if (sc_state == SC_CONNECTING)
+		at = sc_connect_deadline;
+	if (r != NULL && r->deadline < at)
+		at = r->deadline;
+	if (at == UINT64_MAX)
+		loop_timer_stop(&sc_timer);
+	else
+		loop_timer_at(&sc_timer, at);
+}
+
+static void
+storec_disconnect(const char *why)
+{
+	struct storec_req *r;
+	size_t n = sc_count;
+
+	if (sc_state == SC_UP) {
+		loop_io_del(&sc_io);
+		pchan_close(&sc_ch);
+		log_warnx("storaged: connection lost (%s)%s; reconnecting", why,
+		    n ? ", failing requests in flight" : "");
+		sc_down_logged = 1;
+	} else if (sc_state == SC_CONNECTING) {
+		loop_io_del(&sc_io);
+		close(sc_fd);
+		sc_fd = -1;
+		if (!sc_down_logged) {
+			log_warnx("storaged: cannot connect to %s (%s); retrying",
+			    sc_path, why);
+			sc_down_logged = 1;
+		}
+	}
+	sc_state = SC_DOWN;
+	loop_defer_cancel(&sc_flush_defer);
+	sc_retry_at = loop_now() + STOREC_RETRY_MS;
+	/* Callbacks may call again; they fail at once now that we are down. */
+	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL)
+		storec_fail(r);
+	storec_arm();
+}
+
+static void
+storec_flush(void *arg)
+{
+	int r;
+
+	if (sc_state != SC_UP)
+		return;
+	if ((r = pchan_flush(&sc_ch)) < 0) {
+		storec_disconnect(strerror(errno));
+		return;
+	}
+	if (loop_io_mod(&sc_io, EPOLLIN | (r == 0 ? EPOLLOUT : 0)) < 0)
+		storec_disconnect("epoll_ctl");
+}
+
+static void
+storec_reply(struct pmsg *m)
+{
+	struct storec_result res;
+	struct storec_req *r;
+	struct pdec d;
+	char *msg = NULL;
+
+	if (m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	if (!(m->hdr.flags & PROTO_F_REPLY)) {
+		log_warnx("storaged: unexpected %s", proto_msg_name(m->hdr.type));
+		return;
+	}
+	if ((r = storec_find(m->hdr.id)) == NULL) {
+		/* Cancelled or timed out meanwhile. */
+		log_debug("storaged: late reply %u (%s)", m->hdr.id,
+		    proto_msg_name(m->hdr.type));
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.message = "";
+	if (m->hdr.type != r->type) {
+		log_warnx("storaged: %s answered with %s",
+		    proto_msg_name(r->type), proto_msg_name(m->hdr.type));
+		res.status = STOREC_ERROR;
+		res.code = PROTO_E_INTERNAL;
+		res.message = "reply of the wrong type";
+	} else if (m->hdr.flags & PROTO_F_ERROR) {
+		res.status = STOREC_ERROR;
+		pdec_init(&d, m->payload, m->hdr.len);
+		res.code = pdec_u32(&d);
+		msg = pdec_strdup(&d, STOREC_ERRMSG_MAX);
+		if (pdec_done(&d) < 0 || msg == NULL) {
+			res.code = PROTO_E_INTERNAL;
+			res.message = "malformed error reply";
+		} else
+			res.message = msg;
+	} else {
+		res.status = STOREC_OK;
+		res.payload = m->payload;
+		res.len = m->hdr.len;
+	}
+	storec_complete(r, &res);
+	free(msg);
+}
+
+/* The socket is connected: start the channel (our HELLO goes first). */
+static void
+storec_up(int fd, int registered)
+{
+	if (pchan_init(&sc_ch, fd, WORKERD_NAME) < 0 || (!registered &&
+	    loop_io_add(&sc_io, fd, EPOLLIN, storec_io, NULL) < 0)) {
+		log_warn("storaged: channel");
+		if (registered)
+			loop_io_del(&sc_io);
+		pchan_close(&sc_ch);
+		sc_state = SC_DOWN;
+		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		storec_arm();
+		return;
+	}
+	sc_state = SC_UP;
+	sc_down_logged = 0;
+	log_info("storaged: connected");
+	loop_defer(&sc_flush_defer);
+	storec_arm();
+}
+
+static void
+storec_io(int fd, uint32_t events, void *arg)
+{
+	struct pmsg m;
+	socklen_t sl;
+	ssize_t n;
+	int r, err;
+
+	if (sc_state == SC_CONNECTING) {
+		err = 0;
+		sl = sizeof(err);
+		if (getsockopt(sc_fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+			err = errno;
+		if (err != 0) {
+			storec_disconnect(strerror(err));
+			return;
+		}
+		fd = sc_fd;
+		sc_fd = -1;
+		storec_up(fd, 1);
+		return;
+	}
+	if (sc_state != SC_UP)
+		return;
+	if (events & EPOLLOUT) {
+		storec_flush(NULL);
+		if (sc_state != SC_UP)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = pchan_read(&sc_ch);
+	if (n == 0) {
+		storec_disconnect("closed by storaged");
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		storec_disconnect(strerror(errno));
+		return;
+	}
+	while (sc_state == SC_UP && (r = pchan_next(&sc_ch, &m)) != 0) {
+		if (r < 0) {
+			storec_disconnect("protocol error");
+			return;
+		}
+		storec_reply(&m);
+	}
+}
+
+static void
+storec_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, sc_path, sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		if (!sc_down_logged) {
+			log_warn("storaged: socket");
+			sc_down_logged = 1;
+		}
+		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == EINPROGRESS) {
+			sc_fd = fd;
+			sc_state = SC_CONNECTING;
+			sc_connect_deadline = loop_now() + wconf.storage_timeout_ms;
+			if (loop_io_add(&sc_io, fd, EPOLLOUT, storec_io, NULL) < 0)
+				storec_disconnect("epoll_ctl");
+			return;
+		}
+		if (!sc_down_logged) {
+			log_warnx("storaged: cannot connect to %s (%s); retrying",
+			    sc_path, strerror(errno));
+			sc_down_logged = 1;
+		}
+		close(fd);
+		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		return;
+	}
+	storec_up(fd, 0);
+}
+
+static void
+storec_tick(void *arg)
+{
+	struct storec_req *r;
+	uint64_t now = loop_now();
+	size_t late = 0;
+
+	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL && r->deadline <= now) {
+		late++;
+		storec_fail(r);
+	}
+	if (late > 0)
+		log_warnx("storaged: %zu request(s) got no reply in %u ms", late,
+		    wconf.storage_timeout_ms);
+	if (sc_state == SC_CONNECTING && now >= sc_connect_deadline)
+		storec_disconnect("connect timed out");
+	else if (sc_state == SC_DOWN && now >= sc_retry_at)
+		storec_connect();
+	storec_arm();
+}
+
+void
+storec_init(const char *path)
+{
+	size_t i;
+
+	if (strlen(path) >= sizeof(sc_path))
+		fatalx("storaged socket path is too long: %s", path);
+	strlcpy(sc_path, path, sizeof(sc_path));
+	for (i = 0; i < STOREC_BUCKETS; i++)
+		LIST_INIT(&sc_hash[i]);
+	TAILQ_INIT(&sc_inflight);
+	sc_count = 0;
+	sc_state = SC_DOWN;
+	sc_down_logged = 0;
+	loop_timer_init(&sc_timer, storec_tick, NULL);
+	loop_defer_init(&sc_flush_defer, storec_flush, NULL);
+	storec_connect();
+	storec_arm();
+}
+
+void
+storec_shutdown(void)
+{
+	struct storec_req *r;
+
+	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL) {
+		storec_unlink(r);
+		free(r);
+	}
+	if (sc_state == SC_UP) {
+		loop_io_del(&sc_io);
+		pchan_close(&sc_ch);
+	} else if (sc_state == SC_CONNECTING) {
+		loop_io_del(&sc_io);
+		close(sc_fd);
+		sc_fd = -1;
+	}
+	sc_state = SC_DOWN;
+	loop_timer_stop(&sc_timer);
+	loop_defer_cancel(&sc_flush_defer);
+}
+
+int
+storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
+    void *arg, struct storec_req **handle)
+{
+	struct storec_req *r;
+	uint32_t id;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (sc_state != SC_UP) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (sc_ch.wq_bytes + len > STOREC_MAX_QUEUED) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	do {
+		id = ++sc_next_id;
+	} while (id == 0 || storec_find(id) != NULL);
+	if (pchan_send(&sc_ch, type, 0, id, payload, len, -1) < 0) {
+		free(r);
+		return -1;
+	}
+	r->id = id;
+	r->type = type;
+	r->deadline = loop_now() + wconf.storage_timeout_ms;
+	r->cb = cb;
+	r->arg = arg;
+	r->handle = handle;
+	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
+	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
+	sc_count++;
+	if (handle != NULL)
+		*handle = r;
+	loop_defer(&sc_flush_defer);
+	/* Armed already means armed for an earlier deadline. */
+	if (!loop_timer_armed(&sc_timer))
+		storec_arm();
+	return 0;
+}
+
+void
+storec_cancel(struct storec_req *r)
+{
+	if (r == NULL)
+		return;
+	storec_unlink(r);
+	free(r);
+}

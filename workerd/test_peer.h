@@ -1,0 +1,185 @@
+/*
+ * Helpers for workerd's unit tests: a fake storaged that listens on a real
+ * Unix socket and speaks the protocol (HELLO, replies by id), and a way to
+ * drive the event loop until something happened.
+ */
+#ifndef PARLEY_TEST_PEER_H
+#define PARLEY_TEST_PEER_H
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workerd.h"
+
+struct peer {
+	char dir[64];
+	char path[128];
+	int lfd;		/* listening */
+	struct pchan ch;	/* the accepted worker connection */
+	int up;
+};
+
+/* A received request, copied out of the channel buffer. */
+struct peer_req {
+	uint16_t type;
+	uint32_t id;
+	uint8_t payload[4096];
+	size_t len;
+};
+
+/* Runs the loop in small steps until *flag is set or ms pass. */
+static inline int
+drive_until(const int *flag, int ms)
+{
+	uint64_t end = loop_clock() + (uint64_t)ms;
+
+	while ((flag == NULL || !*flag) && loop_clock() < end)
+		loop_once(5);
+	return flag == NULL ? 1 : *flag;
+}
+
+static inline void
+drive_ms(int ms)
+{
+	drive_until(NULL, ms);
+}
+
+static inline void
+peer_path(struct peer *p)
+{
+	strlcpy(p->dir, "/tmp/parley-test-XXXXXX", sizeof(p->dir));
+	if (mkdtemp(p->dir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	snprintf(p->path, sizeof(p->path), "%s/storaged.sock", p->dir);
+	p->lfd = -1;
+	p->up = 0;
+}
+
+static inline void
+peer_listen(struct peer *p)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, p->path, sizeof(sun.sun_path));
+	unlink(p->path);
+	if ((p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(p->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(p->lfd, 16) < 0) {
+		perror("peer listen");
+		abort();
+	}
+}
+
+static inline void
+peer_unlisten(struct peer *p)
+{
+	if (p->lfd >= 0)
+		close(p->lfd);
+	p->lfd = -1;
+	unlink(p->path);
+}
+
+/* Accepts the worker's connection, driving the loop meanwhile. */
+static inline int
+peer_accept(struct peer *p, int ms)
+{
+	struct pollfd pfd;
+	uint64_t end = loop_clock() + (uint64_t)ms;
+	int fd;
+
+	while (loop_clock() < end) {
+		pfd.fd = p->lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 1) {
+			if ((fd = accept(p->lfd, NULL, NULL)) < 0)
+				return -1;
+			if (pchan_init(&p->ch, fd, "parley-storaged") < 0 ||
+			    pchan_flush_wait(&p->ch, 1000) < 0)
+				return -1;
+			p->up = 1;
+			return 0;
+		}
+		loop_once(5);
+	}
+	return -1;
+}
+
+static inline void
+peer_close(struct peer *p)
+{
+	if (p->up)
+		pchan_close(&p->ch);
+	p->up = 0;
+}
+
+/* Waits for the next request (the loop runs so the worker flushes). */
+static inline int
+peer_recv(struct peer *p, struct peer_req *r, int ms)
+{
+	struct pmsg m;
+	uint64_t end = loop_clock() + (uint64_t)ms;
+	ssize_t n;
+	int rv;
+
+	memset(r, 0, sizeof(*r));
+	while (loop_clock() < end) {
+		if ((rv = pchan_next(&p->ch, &m)) < 0)
+			return -1;
+		if (rv == 1) {
+			r->type = m.hdr.type;
+			r->id = m.hdr.id;
+			r->len = m.hdr.len < sizeof(r->payload) ?
+			    m.hdr.len : sizeof(r->payload);
+			memcpy(r->payload, m.payload, r->len);
+			if (m.fd >= 0)
+				close(m.fd);
+			return 0;
+		}
+		n = pchan_read(&p->ch);
+		if (n == 0)
+			return -1;
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		loop_once(5);
+	}
+	return -1;
+}
+
+static inline void
+peer_reply(struct peer *p, const struct peer_req *r, const void *payload,
+    size_t len)
+{
+	if (pchan_send(&p->ch, r->type, PROTO_F_REPLY, r->id, payload, len,
+	    -1) < 0 || pchan_flush_wait(&p->ch, 1000) < 0)
+		abort();
+}
+
+static inline void
+peer_error(struct peer *p, const struct peer_req *r, uint32_t code,
+    const char *msg)
+{
+	if (pchan_send_error(&p->ch, r->type, r->id, code, msg) < 0 ||
+	    pchan_flush_wait(&p->ch, 1000) < 0)
+		abort();
+}
+
+static inline void
+peer_cleanup(struct peer *p)
+{
+	peer_close(p);
+	peer_unlisten(p);
+	rmdir(p->dir);
+}
+
+#endif

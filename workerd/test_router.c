@@ -1,0 +1,123 @@
+/* The router: matches, 404, 405 with Allow, HEAD, parameters. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "workerd.h"
+
+static struct route_match m;
+
+static void
+test_exact_and_head(void **state)
+{
+	assert_int_equal(router_match(HTTP_GET, "/health", &m), ROUTE_OK);
+	assert_int_equal(m.nparams, 0);
+	assert_int_equal(router_match(HTTP_HEAD, "/health", &m), ROUTE_OK);
+	/* One trailing slash is ignored, as Express does. */
+	assert_int_equal(router_match(HTTP_GET, "/health/", &m), ROUTE_OK);
+	assert_int_equal(router_match(HTTP_GET, "/v1/admin/conversations", &m),
+	    ROUTE_OK);
+	assert_int_equal(router_match(HTTP_GET, "/v1/admin/conversations/", &m),
+	    ROUTE_OK);
+	assert_int_equal(m.nparams, 0);
+}
+
+static void
+test_not_found(void **state)
+{
+	const char *paths[] = {
+		"/", "/healthz", "/health//", "/healt", "/HEALTH", "//health",
+		"/v1/admin", "/v1/admin/conversations/a/b", "health", "",
+		"*", "/v1/admin/conversations//", "/health/x",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(router_match(HTTP_GET, paths[i], &m),
+		    ROUTE_NOT_FOUND);
+		/* The method does not matter for an unknown path. */
+		assert_int_equal(router_match(HTTP_DELETE, paths[i], &m),
+		    ROUTE_NOT_FOUND);
+	}
+	assert_int_equal(router_match(HTTP_GET, NULL, &m), ROUTE_NOT_FOUND);
+}
+
+static void
+test_method_not_allowed(void **state)
+{
+	enum http_method ms[] = { HTTP_POST, HTTP_PUT, HTTP_PATCH,
+	    HTTP_DELETE, HTTP_OPTIONS, HTTP_PROPFIND };
+	size_t i;
+
+	for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(router_match(ms[i], "/health", &m),
+		    ROUTE_BAD_METHOD);
+		assert_string_equal(m.allow, "GET, HEAD");
+		assert_int_equal(router_match(ms[i],
+		    "/v1/admin/conversations/0123", &m), ROUTE_BAD_METHOD);
+		assert_string_equal(m.allow, "GET, HEAD");
+	}
+}
+
+static void
+test_params(void **state)
+{
+	const char *id = "0123456789abcdef0123456789abcdef";
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/admin/conversations/%s", id);
+	assert_int_equal(router_match(HTTP_GET, path, &m), ROUTE_OK);
+	assert_int_equal(m.nparams, 1);
+	assert_string_equal(m.param[0], id);
+	assert_ptr_equal(m.route->fn, admin_conv_get);
+
+	/* Percent-decoded, like Express's req.params. */
+	assert_int_equal(router_match(HTTP_GET,
+	    "/v1/admin/conversations/a%20b%2Fc", &m), ROUTE_OK);
+	assert_string_equal(m.param[0], "a b/c");
+	assert_int_equal(router_match(HTTP_GET,
+	    "/v1/admin/conversations/x/", &m), ROUTE_OK);
+	assert_string_equal(m.param[0], "x");
+
+	/* Bad escapes and NUL are refused, not passed on. */
+	assert_int_equal(router_match(HTTP_GET,
+	    "/v1/admin/conversations/%zz", &m), ROUTE_BAD_PATH);
+	assert_int_equal(router_match(HTTP_GET,
+	    "/v1/admin/conversations/ab%2", &m), ROUTE_BAD_PATH);
+	assert_int_equal(router_match(HTTP_GET,
+	    "/v1/admin/conversations/%00", &m), ROUTE_BAD_PATH);
+	/* Other methods on such a path are still 405. */
+	assert_int_equal(router_match(HTTP_POST,
+	    "/v1/admin/conversations/%zz", &m), ROUTE_BAD_METHOD);
+}
+
+static void
+test_long_param(void **state)
+{
+	char path[HTTP_MAX_URL + 1];
+	size_t pre = strlen("/v1/admin/conversations/");
+
+	memcpy(path, "/v1/admin/conversations/", pre);
+	memset(path + pre, 'a', sizeof(path) - pre - 1);
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(router_match(HTTP_GET, path, &m), ROUTE_OK);
+	assert_int_equal(strlen(m.param[0]), sizeof(path) - pre - 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exact_and_head),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_long_param),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,257 @@
+/*
+ * storec against a fake storaged on a real Unix socket: request ids,
+ * replies out of order, errors, cancel, timeouts, disconnect, reconnect.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_peer.h"
+
+struct got {
+	int called;
+	enum storec_status status;
+	uint32_t code;
+	char message[64];
+	char payload[64];
+};
+
+static void
+record(const struct storec_result *r, void *arg)
+{
+	struct got *g = arg;
+
+	g->called++;
+	g->status = r->status;
+	g->code = r->code;
+	strlcpy(g->message, r->message, sizeof(g->message));
+	g->payload[0] = '\0';
+	if (r->status == STOREC_OK && r->len < sizeof(g->payload)) {
+		memcpy(g->payload, r->payload, r->len);
+		g->payload[r->len] = '\0';
+	}
+}
+
+static struct peer P;
+
+static int
+setup(void **state)
+{
+	loop_init();
+	worker_conf_defaults();
+	peer_path(&P);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	storec_shutdown();
+	peer_cleanup(&P);
+	return 0;
+}
+
+static void
+test_unavailable_at_once(void **state)
+{
+	struct got g = { 0 };
+	struct storec_req *h = (void *)1;
+
+	storec_init(P.path);	/* nobody listens */
+	assert_false(storec_connected());
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, &h),
+	    -1);
+	assert_null(h);
+	drive_ms(50);
+	assert_int_equal(g.called, 0);
+	storec_shutdown();
+}
+
+static void
+test_replies_matched_by_id(void **state)
+{
+	struct got g[3] = { { 0 } };
+	struct peer_req r[3];
+	int i;
+
+	storec_init(P.path);
+	peer_listen(&P);
+	/* It retries by itself. */
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	drive_ms(20);
+	assert_true(storec_connected());
+
+	for (i = 0; i < 3; i++) {
+		char pl[16];
+
+		snprintf(pl, sizeof(pl), "req%d", i);
+		assert_int_equal(storec_call(PROTO_ST_CONV_GET, pl, 4, record,
+		    &g[i], NULL), 0);
+	}
+	assert_int_equal(storec_inflight(), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(peer_recv(&P, &r[i], 1000), 0);
+		assert_int_equal(r[i].type, PROTO_ST_CONV_GET);
+	}
+	assert_int_not_equal(r[0].id, r[1].id);
+	assert_int_not_equal(r[1].id, r[2].id);
+	/* Answer in reverse; the middle one with an error. */
+	peer_reply(&P, &r[2], "ans2", 4);
+	peer_error(&P, &r[1], PROTO_E_NOT_FOUND, "no such conversation");
+	peer_reply(&P, &r[0], "ans0", 4);
+	drive_until(&g[0].called, 1000);
+	drive_ms(20);
+	assert_int_equal(g[0].called, 1);
+	assert_int_equal(g[1].called, 1);
+	assert_int_equal(g[2].called, 1);
+	assert_int_equal(g[0].status, STOREC_OK);
+	assert_string_equal(g[0].payload, "ans0");
+	assert_int_equal(g[2].status, STOREC_OK);
+	assert_string_equal(g[2].payload, "ans2");
+	assert_int_equal(g[1].status, STOREC_ERROR);
+	assert_int_equal(g[1].code, PROTO_E_NOT_FOUND);
+	assert_string_equal(g[1].message, "no such conversation");
+	assert_int_equal(storec_inflight(), 0);
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+static void
+test_cancel_and_timeout(void **state)
+{
+	struct got g1 = { 0 }, g2 = { 0 };
+	struct storec_req *h = NULL;
+	struct peer_req r1, r2;
+
+	wconf.storage_timeout_ms = 150;
+	peer_listen(&P);
+	storec_init(P.path);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	assert_true(storec_connected());
+
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g1, &h),
+	    0);
+	assert_non_null(h);
+	assert_int_equal(peer_recv(&P, &r1, 1000), 0);
+	storec_cancel(h);
+	assert_null(h);
+	peer_reply(&P, &r1, NULL, 0);
+	drive_ms(50);
+	assert_int_equal(g1.called, 0);	/* cancelled: never called */
+
+	/* No answer: unavailable after the timeout; a late reply is dropped. */
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g2, &h),
+	    0);
+	assert_int_equal(peer_recv(&P, &r2, 1000), 0);
+	drive_until(&g2.called, 1000);
+	assert_int_equal(g2.called, 1);
+	assert_int_equal(g2.status, STOREC_UNAVAILABLE);
+	assert_null(h);
+	peer_reply(&P, &r2, NULL, 0);
+	drive_ms(50);
+	assert_int_equal(g2.called, 1);
+	assert_true(storec_connected());
+	wconf.storage_timeout_ms = 5000;
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+/* A callback that calls again at once, as a pipelined request would. */
+static struct got again_g;
+static int again_rv = 99;
+
+static void
+call_again(const struct storec_result *r, void *arg)
+{
+	record(r, arg);
+	again_rv = storec_call(PROTO_ST_PING, NULL, 0, record, &again_g, NULL);
+}
+
+static void
+test_disconnect_and_reconnect(void **state)
+{
+	struct got g1 = { 0 }, g2 = { 0 }, g3 = { 0 };
+	struct storec_req *h1 = NULL, *h2 = NULL;
+	struct peer_req r;
+
+	peer_listen(&P);
+	storec_init(P.path);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g1, &h1),
+	    0);
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, call_again, &g2,
+	    &h2), 0);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	peer_close(&P);
+	drive_until(&g2.called, 1000);
+	assert_int_equal(g1.called, 1);
+	assert_int_equal(g1.status, STOREC_UNAVAILABLE);
+	assert_int_equal(g2.called, 1);
+	assert_int_equal(g2.status, STOREC_UNAVAILABLE);
+	assert_null(h1);
+	assert_null(h2);
+	assert_int_equal(again_rv, -1);	/* down: fails at once */
+	assert_int_equal(again_g.called, 0);
+	assert_false(storec_connected());
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g3,
+	    NULL), -1);
+
+	/* Comes back by itself while the listener is still there. */
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	drive_ms(20);
+	assert_true(storec_connected());
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g3,
+	    NULL), 0);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	peer_reply(&P, &r, "x", 1);
+	drive_until(&g3.called, 1000);
+	assert_int_equal(g3.status, STOREC_OK);
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+static void
+test_protocol_error_disconnects(void **state)
+{
+	struct got g = { 0 };
+	struct peer_req r;
+	uint8_t junk[PROTO_HDR_LEN];
+
+	peer_listen(&P);
+	storec_init(P.path);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, NULL),
+	    0);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	/* A header with an unknown type. */
+	memset(junk, 0xff, sizeof(junk));
+	assert_int_equal(write(P.ch.fd, junk, sizeof(junk)),
+	    (ssize_t)sizeof(junk));
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.status, STOREC_UNAVAILABLE);
+	assert_false(storec_connected());
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unavailable_at_once),
+		cmocka_unit_test(test_replies_matched_by_id),
+		cmocka_unit_test(test_cancel_and_timeout),
+		cmocka_unit_test(test_disconnect_and_reconnect),
+		cmocka_unit_test(test_protocol_error_disconnects),
+	};
+
+	log_init("test_storec");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

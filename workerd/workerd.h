@@ -1,0 +1,285 @@
+/*
+ * parley-workerd: one non-blocking event loop serving many HTTP
+ * connections handed over by parley-masterd.
+ *
+ *	main.c		settings, process set-up, runs the loop
+ *	worker.c	settings shared by the modules, graceful quit
+ *	loop.c		epoll + timerfd + signalfd, timers, deferred calls
+ *	master.c	the channel to masterd (MW_CONN, MW_QUIT, WM_LOAD)
+ *	conn.c		client connections: read, parse, answer in order, timeouts
+ *	router.c	method + path -> handler; 404, 405 with Allow; /health
+ *	admin.c		the admin API (x-admin-api-key)
+ *	storec.c	asynchronous client of parley-storaged
+ *	http.c		HTTP/1.1 request parsing (http.h)
+ *	resp.c		response writing (resp.h)
+ */
+#ifndef PARLEY_WORKERD_H
+#define PARLEY_WORKERD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <jansson.h>
+
+#include "http.h"
+#include "proto.h"
+#include "resp.h"
+#include "storemsg.h"
+
+#define WORKERD_NAME		"parley-workerd"
+
+/* ---------------------------------------------------------------- loop.c */
+
+/*
+ * A watched file descriptor. After loop_io_del() the struct must stay
+ * valid until the current iteration ends (events already fetched for it
+ * are then skipped), so owners free it from a deferred call.
+ */
+struct loop_io {
+	int fd;
+	uint32_t events;	/* EPOLL* interest currently registered */
+	void (*cb)(int fd, uint32_t events, void *arg);
+	void *arg;
+};
+
+/* A one-shot timer on the monotonic clock, in milliseconds. */
+struct loop_timer {
+	uint64_t at;
+	size_t slot;		/* heap position + 1; 0 when not armed */
+	void (*cb)(void *arg);
+	void *arg;
+};
+
+/* A call made once the current batch of events has been handled. */
+struct loop_defer {
+	TAILQ_ENTRY(loop_defer) entry;
+	int queued;
+	void (*cb)(void *arg);
+	void *arg;
+};
+
+void loop_init(void);
+/* Runs until loop_stop(); returns then. */
+void loop_run(void);
+/* One round: wait at most timeout_ms (-1 forever), handle what came. */
+void loop_once(int timeout_ms);
+void loop_stop(void);
+int loop_stopped(void);
+/* Monotonic ms, read once per round so a burst of events agrees on "now". */
+uint64_t loop_now(void);
+uint64_t loop_clock(void);	/* fresh reading, also updates loop_now() */
+
+int loop_io_add(struct loop_io *, int fd, uint32_t events,
+    void (*cb)(int, uint32_t, void *), void *arg);
+/* Changes the interest set; no system call when it is unchanged. */
+int loop_io_mod(struct loop_io *, uint32_t events);
+void loop_io_del(struct loop_io *);
+
+void loop_timer_init(struct loop_timer *, void (*cb)(void *), void *arg);
+void loop_timer_at(struct loop_timer *, uint64_t at);
+void loop_timer_after(struct loop_timer *, uint64_t ms);
+void loop_timer_stop(struct loop_timer *);
+int loop_timer_armed(const struct loop_timer *);
+size_t loop_timer_count(void);
+
+void loop_defer_init(struct loop_defer *, void (*cb)(void *), void *arg);
+void loop_defer(struct loop_defer *);	/* no-op when already queued */
+void loop_defer_cancel(struct loop_defer *);
+
+/* Blocks signo and calls cb from the loop when it arrives. */
+void loop_signal(int signo, void (*cb)(int signo));
+
+/* -------------------------------------------------------------- worker.c */
+
+struct worker_conf {
+	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
+	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
+	uint32_t linger_ms;		/* drain input this long after closing */
+	uint32_t storage_timeout_ms;	/* a storaged request gives up after this */
+};
+extern struct worker_conf wconf;
+
+void worker_conf_defaults(void);
+/* Reads a u32 setting from the environment; fatalx when out of range. */
+uint32_t worker_env_u32(const char *name, uint32_t def, uint32_t min,
+    uint32_t max);
+/* Leave: no new connections, finish what is in flight, then stop the loop. */
+void worker_quit(uint32_t grace_ms, int close_idle);
+int worker_quitting(void);
+/* conn.c reports every change of the open connection count here. */
+void worker_conns_changed(unsigned int n);
+
+/* -------------------------------------------------------------- master.c */
+
+/* Takes the channel fd (PARLEY_CHANNEL_FD) and watches it. */
+void master_init(int fd);
+void master_ready(void);
+/* The open connection count; sent as WM_LOAD at most every 50 ms. */
+void master_load(unsigned int n);
+
+/* ---------------------------------------------------------------- conn.c */
+
+#define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this much output */
+
+enum conn_state {
+	CONN_READ,	/* idle, or a request is arriving */
+	CONN_BUSY,	/* a request is being answered (maybe asynchronously) */
+	CONN_CLOSING,	/* last response queued: flush, then shut down */
+	CONN_LINGER,	/* write side shut: drain input briefly, then close */
+	CONN_DEAD,
+};
+
+struct storec_req;
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	int fd;
+	enum conn_state state;
+	struct loop_io io;
+	struct loop_timer timer;
+	struct loop_defer reap;
+	struct http_in in;
+	char *pend;		/* input read but not yet fed to the parser */
+	size_t pend_len, pend_off;
+	struct buf out;
+	struct http_request *req;	/* CONN_BUSY: the request being answered */
+	int keep_alive;
+	int head_only;
+	int feeding;		/* inside conn_feed(): don't re-enter */
+	int eof;		/* the client shut its sending side */
+	uint64_t req_start;	/* first byte of the request being read */
+	uint64_t idle_since;
+	uint64_t write_since;	/* last write progress while output waits */
+	uint64_t linger_until;
+	/*
+	 * A handler that answers later keeps its state here. sreq is
+	 * cancelled and abort() called if the connection goes away first.
+	 */
+	struct storec_req *sreq;
+	void (*abort)(struct conn *);
+	void *hctx;
+};
+
+/* Takes an accepted client socket. Returns NULL (fd closed) on failure. */
+struct conn *conn_new(int fd);
+void conn_close(struct conn *);
+unsigned int conn_count(void);
+/* Closes idle connections (worker quitting with close_idle). */
+void conn_close_idle(void);
+
+/*
+ * Answers the request being handled; ends it. headers are extra full
+ * header lines ("Name: value\r\n") or NULL; ctype NULL means JSON.
+ */
+void conn_send(struct conn *, int status, const char *headers,
+    const char *ctype, const void *body, size_t len);
+void conn_send_error(struct conn *, int status, const char *headers,
+    const char *message);
+/* Dumps v (compact) as the body; a dump failure answers 500. Steals v. */
+void conn_send_json(struct conn *, int status, const char *headers,
+    json_t *v);
+
+/* -------------------------------------------------------------- router.c */
+
+#define ROUTE_MAX_PARAMS	2
+
+/* Method bits; M_GET also allows HEAD. */
+#define M_GET		0x01
+#define M_POST		0x02
+#define M_PUT		0x04
+#define M_PATCH		0x08
+#define M_DELETE	0x10
+#define M_OPTIONS	0x20
+
+struct route_match;
+typedef void (*route_fn)(struct conn *, struct http_request *,
+    const struct route_match *);
+
+struct route {
+	unsigned int methods;
+	const char *pattern;	/* "/a/b", a ":name" segment matches one segment */
+	route_fn fn;
+};
+
+enum route_result {
+	ROUTE_OK,
+	ROUTE_NOT_FOUND,
+	ROUTE_BAD_METHOD,	/* allow holds the methods the path takes */
+	ROUTE_BAD_PATH,		/* a parameter is not valid percent-encoding */
+};
+
+struct route_match {
+	const struct route *route;
+	int nparams;
+	char *param[ROUTE_MAX_PARAMS];	/* percent-decoded, into buf */
+	char allow[64];
+	char buf[HTTP_MAX_URL + 1];
+};
+
+enum route_result router_match(enum http_method, const char *path,
+    struct route_match *);
+/* Routes the request and starts answering it. */
+void router_dispatch(struct conn *, struct http_request *);
+
+/* --------------------------------------------------------------- admin.c */
+
+#define ADMIN_LIMIT_DEFAULT	100
+#define ADMIN_MAX_MESSAGES	0	/* 0: every message one reply can hold */
+
+/* key NULL or "": the admin API answers 503. */
+void admin_init(const char *key);
+/* 0 authorised; else the status to answer: 503 not configured, 401. */
+int admin_auth(const char *given);
+/* Parses ?limit=&cursor=. 0 ok, -1 invalid. */
+int admin_list_query(const char *query, uint32_t *limit, char *cursor,
+    size_t cursorsz);
+json_t *admin_conv_json(const struct st_conv *);
+json_t *admin_msg_json(const struct st_msg *);
+/* Reply payloads of ST_CONV_LIST / ST_CONV_GET as response bodies; NULL if malformed. */
+json_t *admin_list_reply(const uint8_t *payload, size_t len);
+json_t *admin_get_reply(const uint8_t *payload, size_t len);
+/* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
+json_t *json_text(const char *s);
+
+void admin_conv_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void admin_conv_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* -------------------------------------------------------------- storec.c */
+
+enum storec_status {
+	STOREC_OK,
+	STOREC_ERROR,		/* storaged answered with an error */
+	STOREC_UNAVAILABLE,	/* not connected, disconnected, or no answer in time */
+};
+
+struct storec_result {
+	enum storec_status status;
+	uint32_t code;		/* STOREC_ERROR: a PROTO_E_* code */
+	const char *message;	/* STOREC_ERROR: storaged's text; else "" */
+	const uint8_t *payload;	/* STOREC_OK: the reply payload */
+	size_t len;
+};
+
+typedef void (*storec_cb)(const struct storec_result *, void *arg);
+
+/* Starts connecting to the socket at path; reconnects by itself. */
+void storec_init(const char *path);
+int storec_connected(void);
+/*
+ * Sends a request. cb is called exactly once from the loop, unless
+ * storec_cancel() comes first. When handle is not NULL, *handle is set and
+ * cleared again just before cb runs. Returns -1 at once (cb never called)
+ * when storaged is not connected.
+ */
+int storec_call(uint16_t type, const void *payload, size_t len,
+    storec_cb cb, void *arg, struct storec_req **handle);
+/* Forgets a request: its callback will never run. NULL is a no-op. */
+void storec_cancel(struct storec_req *);
+size_t storec_inflight(void);
+/* Closes the connection and forgets every request (tests, exit). */
+void storec_shutdown(void);
+
+#endif
