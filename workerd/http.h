@@ -77,6 +77,7 @@ struct http_in {
 	int want_continue;		/* "Expect: 100-continue" not yet reported */
 };
 
+/* The parser points back at the struct: do not move it after init. */
 void http_in_init(struct http_in *);
 void http_in_free(struct http_in *);
 /*
