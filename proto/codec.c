@@ -54,8 +54,8 @@ penc_room(struct penc *e, size_t n)
 	size_t cap;
 	uint8_t *nb;
 
-	if (e->err)
-		return NULL;
+	if (e->err || n == 0)
+		return NULL;	/* nothing to write: no pointer arithmetic on NULL */
 	if (n > PROTO_MAX_PAYLOAD || e->len > PROTO_MAX_PAYLOAD - n) {
 		e->err = 1;
 		return NULL;

@@ -48,7 +48,7 @@ for fz in build/fuzz/fuzz_*; do
 	seeds=$(ls -d */corpus_"${name#fuzz_}" 2>/dev/null | head -n1)
 	[ -n "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
 	if (cd build/fuzz && "./$name" -max_total_time="$FUZZ_SECONDS" \
-	    -rss_limit_mb=2048 -timeout=10 "corpus/$name") \
+	    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
 	    >"$logdir/$name.log" 2>&1; then
 		runs=$(grep -o 'Done [0-9]* runs' "$logdir/$name.log" | tail -n1)
 		printf '   %-28s passed (%s)\n' "$name" "$runs"

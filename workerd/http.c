@@ -17,6 +17,7 @@
  * on_message_complete pauses the parser, so a feed returns at most one
  * request and *consumed stops right after it; the next feed unpauses.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,17 @@ split_url(struct http_in *h, int is_connect)
 	return 0;
 }
 
+/* RFC 3986 host[:port]: reg-name, IPv4 or [IPv6] characters only. */
+static int
+host_value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v) &&
+		    strchr("-._~%!$&'()*+,;=:[]", *v) == NULL)
+			return 0;
+	return 1;
+}
+
 static int
 on_headers_complete(http_parser *p)
 {
@@ -450,6 +462,8 @@ on_headers_complete(http_parser *p)
 		return fail(h, 400, "more than one Host header");
 	if (nhost == 0 && r->http_minor == 1)
 		return fail(h, 400, "missing Host header");
+	if (nhost == 1 && !host_value_ok(http_header(r, "host")))
+		return fail(h, 400, "invalid Host header");
 
 	ncl = count_headers(r, "content-length");
 	nte = count_headers(r, "transfer-encoding");
@@ -573,6 +587,16 @@ on_message_complete(http_parser *p)
 
 /* ------------------------------------------------------------ scanners */
 
+/* The request line ends in " HTTP/" and a one-digit major.minor version. */
+static int
+request_line_version_ok(const struct http_in *h)
+{
+	const char *t = h->line_tail;
+
+	return memcmp(t, " HTTP/", 6) == 0 && t[6] >= '0' && t[6] <= '9' &&
+	    t[7] == '.' && t[8] >= '0' && t[8] <= '9';
+}
+
 /*
  * Looks at the head of the request being read. Returns how many bytes may
  * go to the parser: up to and including the LF of the empty line that ends
@@ -596,6 +620,7 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			h->scan_cr = h->scan_bol = 0;
 			h->head_bytes = 0;
 			h->in_message = 1;
+			memset(h->line_tail, 0, sizeof(h->line_tail));
 		}
 		if (++h->head_bytes > HTTP_MAX_HEADER_BYTES) {
 			*serr = 431;
@@ -605,6 +630,13 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 		if (h->scan_cr && c != '\n') {
 			*serr = 400;
 			*sdetail = "CR not followed by LF";
+			return i;
+		}
+		if ((c == '\r' || c == '\n') && h->scan_mode == SCAN_LINE &&
+		    !h->scan_cr && !request_line_version_ok(h)) {
+			/* http_parser does not check the letters of "HTTP". */
+			*serr = 400;
+			*sdetail = "malformed request line";
 			return i;
 		}
 		if (c == '\n') {
@@ -632,6 +664,11 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			*serr = 400;
 			*sdetail = "control character in request head";
 			return i;
+		}
+		if (h->scan_mode == SCAN_LINE) {
+			memmove(h->line_tail, h->line_tail + 1,
+			    sizeof(h->line_tail) - 1);
+			h->line_tail[sizeof(h->line_tail) - 1] = (char)c;
 		}
 		h->scan_bol = 0;
 	}

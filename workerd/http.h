@@ -68,6 +68,7 @@ struct http_in {
 	int scan_mode;			/* raw head scanner: before/line/headers/body */
 	int scan_cr;			/* last head byte was CR */
 	int scan_bol;			/* at the beginning of a header line */
+	char line_tail[9];		/* last bytes of the request line: " HTTP/1.1" */
 	int chunked;			/* body is chunked: its framing is checked too */
 	int chunk_state;		/* chunked framing checker */
 	size_t chunk_left;		/* bytes of chunk data still to come */

@@ -1,0 +1,153 @@
+/*
+ * parley-masterd: accepts connections, hands each fd to the least-loaded
+ * worker, supervises the workers (see docs/internals.md, "Worker life").
+ *
+ *	config.c	settings from the environment (pure parsers + loader)
+ *	policy.c	least-loaded choice and the start-up backoff (pure)
+ *	listen.c	our own socket or systemd's, and the accept loop
+ *	workers.c	spawn, channel, respawn, reload, quit, kill
+ *	main.c		signals, timer and the one epoll loop
+ */
+#ifndef PARLEY_MASTERD_H
+#define PARLEY_MASTERD_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "proto.h"
+
+#define MASTERD_NAME		"parley-masterd"
+#define WORKERD_NAME		"parley-workerd"
+
+#define DEFAULT_PORT		4000
+#define DEFAULT_HOST		"0.0.0.0"
+#define DEFAULT_GRACE_MS	10000
+#define MAX_GRACE_MS		(24 * 3600 * 1000)
+#define MAX_WORKERS		256
+#define LISTEN_BACKLOG		4096
+#define SD_LISTEN_FDS_START	3
+#define CHANNEL_FD		3	/* the worker's end of its channel */
+
+/* A worker that dies before this (or before WM_READY) failed to start. */
+#define STARTUP_WINDOW_MS	2000
+/* A worker not ready by then is killed (and counts as a start-up failure). */
+#define READY_TIMEOUT_MS	10000
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		30000
+/* Past its grace a quitting worker gets this long to exit by itself. */
+#define KILL_SLACK_MS		500
+/* Out of fds: stop accepting this long rather than spin on EMFILE. */
+#define ACCEPT_PAUSE_MS		100
+/* Accepts per wakeup, so channels and signals are never starved. */
+#define ACCEPT_BATCH		256
+/*
+ * Bytes queued on a worker's channel (12 per MW_CONN): past SOFT prefer
+ * other workers, past HARD send it nothing (it has stopped reading).
+ */
+#define CHAN_SOFT_BYTES		(1024)
+#define CHAN_HARD_BYTES		(16 * 1024)
+
+/* epoll_data.u64: kind in the high half, worker id in the low half. */
+enum ev_kind {
+	EV_LISTEN = 1,
+	EV_SIGNAL,
+	EV_TIMER,
+	EV_WORKER,
+};
+#define EV_DATA(kind, id)	(((uint64_t)(kind) << 32) | (uint32_t)(id))
+#define EV_KIND(u64)		((enum ev_kind)((u64) >> 32))
+#define EV_ID(u64)		((uint32_t)(u64))
+
+struct config {
+	char host[256];
+	int port;
+	int nworkers;
+	int grace_ms;
+	int listen_fds;		/* >0: systemd handed us fd 3 */
+	char workerd[PATH_MAX];
+};
+
+/* config.c */
+int parse_port(const char *, int *);
+int parse_workers(const char *, long ncpu, int *);
+int parse_ms(const char *, int def, int *);
+int parse_listen_fds(const char *pid, const char *fds, pid_t self, int *);
+int parse_host(const char *, char *, size_t);
+void config_load(struct config *);
+
+/* policy.c */
+struct pick_cand {
+	uint64_t load;		/* last WM_LOAD + connections sent since */
+	size_t queued;		/* bytes waiting on its channel */
+	uint64_t last_pick;	/* when it was last chosen; 0 never */
+};
+int pick_cmp(const struct pick_cand *, const struct pick_cand *);
+int pick_best(const struct pick_cand *, size_t);
+int backoff_ms(unsigned fails);
+
+/* listen.c */
+struct listener {
+	int fd;
+	int armed;		/* registered with epoll */
+	long long paused_until;	/* after EMFILE and friends */
+	long long warned;	/* last time we logged an accept failure */
+	char name[128];		/* for the logs */
+};
+void listener_open(struct listener *, const struct config *);
+void listener_accept(struct listener *, long long now);
+void listener_sync(struct listener *, int epfd, long long now);
+void listener_close(struct listener *, int epfd);
+void sockaddr_fmt(const void *sa, socklen_t, char *, size_t);
+
+/* workers.c */
+struct worker {
+	TAILQ_ENTRY(worker) entry;
+	uint32_t id;		/* for the logs and epoll; never reused */
+	unsigned gen;		/* generation: SIGHUP starts a new one */
+	pid_t pid;		/* -1 once reaped */
+	struct pchan ch;
+	int ch_open;
+	int ev_out;		/* EPOLLOUT registered */
+	int ready;		/* WM_READY arrived */
+	int quitting;		/* gets no connections: told to quit, or lost */
+	int quit_sent;		/* MW_QUIT queued */
+	int killed;		/* SIGKILL sent */
+	int established;	/* survived its start-up window */
+	int clogged;		/* channel queue past CHAN_HARD_BYTES */
+	long long started;
+	long long kill_at;	/* 0: no deadline */
+	uint32_t load;		/* last WM_LOAD */
+	uint32_t sent;		/* MW_CONN sent since that report */
+	uint64_t last_pick;
+};
+
+void workers_init(const struct config *, int epfd, const sigset_t *childmask);
+void workers_event(uint32_t id, uint32_t events, long long now);
+void workers_reap(long long now);
+void workers_tick(long long now);
+void workers_maintain(long long now);
+void workers_reload(long long now);
+void workers_stop(long long now);
+void workers_kill_all(void);
+void workers_sync(void);
+int workers_empty(void);
+long long workers_next_deadline(long long now);
+struct worker *workers_pick(void);
+int worker_hand_conn(struct worker *, int *fdp);
+
+static inline long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif

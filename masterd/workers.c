@@ -1,0 +1,640 @@
+/*
+ * The workers: spawn, talk over their channel, replace the dead, reload,
+ * quit and kill (docs/internals.md, "Worker life").
+ *
+ * A worker record lives from fork() until waitpid() reaps the process;
+ * its channel may close earlier. Once a worker is "quitting" (told to
+ * leave, or its channel broke) it gets no more connections and no longer
+ * counts toward PARLEY_WORKERS, so a replacement starts at once.
+ *
+ * Workers are found by id (epoll) or pid (waitpid), never by a pointer
+ * kept elsewhere, so freeing one can't leave anything dangling.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "masterd.h"
+
+static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
+
+static struct {
+	const struct config *cf;
+	int epfd;
+	sigset_t childmask;	/* the signal mask workers start with */
+	uint32_t next_id;
+	unsigned gen;		/* current generation */
+	unsigned fails;		/* consecutive start-up failures */
+	long long throttle_until; /* no spawning before this */
+	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
+	int stopping;
+	int reloading;		/* READY=1 is owed to systemd */
+} W = { .epfd = -1 };
+
+static void worker_lost(struct worker *, long long);
+
+void
+workers_init(const struct config *cf, int epfd, const sigset_t *childmask)
+{
+	W.cf = cf;
+	W.epfd = epfd;
+	W.childmask = *childmask;
+}
+
+static struct worker *
+worker_by_id(uint32_t id)
+{
+	struct worker *w;
+
+	TAILQ_FOREACH(w, &workers, entry)
+		if (w->id == id)
+			return w;
+	return NULL;
+}
+
+static void
+worker_kill(struct worker *w)
+{
+	if (w->pid <= 0 || w->killed)
+		return;
+	if (kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
+		log_warn("kill worker %u (pid %d)", w->id, (int)w->pid);
+	w->killed = 1;
+}
+
+static void
+startup_failed(long long now)
+{
+	int ms;
+
+	/* Workers of one batch die together: count the batch once. */
+	if (now < W.throttle_until)
+		return;
+	W.fails++;
+	ms = backoff_ms(W.fails);
+	W.throttle_until = now + ms;
+	log_warnx("worker keeps dying at start-up; next try in %d ms", ms);
+}
+
+/* The channel is finished: a closed socket, an error or a bad message. */
+static void
+channel_gone(struct worker *w, long long now)
+{
+	int grace;
+
+	if (!w->ch_open)
+		return;
+	if (epoll_ctl(W.epfd, EPOLL_CTL_DEL, w->ch.fd, NULL) < 0 &&
+	    W.epfd >= 0)
+		log_warn("epoll_ctl worker %u", w->id);
+	/* Connections still queued are closed here; nothing else can be done. */
+	pchan_close(&w->ch);
+	w->ch_open = 0;
+	w->ev_out = 0;
+	worker_lost(w, now);
+	if (w->pid <= 0 || w->killed)
+		return;
+	if (!w->ready) {
+		worker_kill(w);		/* it holds no connection yet */
+		return;
+	}
+	/* Without its channel a worker quits by itself; bound how long. */
+	grace = W.cf != NULL ? W.cf->grace_ms : DEFAULT_GRACE_MS;
+	if (w->kill_at == 0 || w->kill_at > now + grace + KILL_SLACK_MS)
+		w->kill_at = now + grace + KILL_SLACK_MS;
+}
+
+/* No more connections for w; start a replacement when it should have one. */
+static void
+worker_lost(struct worker *w, long long now)
+{
+	if (w->quitting)
+		return;
+	w->quitting = 1;
+	if (W.stopping || w->gen != W.gen)
+		return;
+	if (!w->ready || now - w->started < STARTUP_WINDOW_MS)
+		startup_failed(now);
+	else
+		W.fails = 0;
+}
+
+static int
+worker_flush(struct worker *w, long long now)
+{
+	if (!w->ch_open)
+		return -1;
+	if (pchan_flush(&w->ch) < 0) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			log_debug("worker %u: channel closed", w->id);
+		else
+			log_warn("worker %u: channel write", w->id);
+		channel_gone(w, now);
+		return -1;
+	}
+	if (w->clogged && w->ch.wq_bytes < CHAN_SOFT_BYTES) {
+		log_info("worker %u (pid %d) reads its channel again", w->id,
+		    (int)w->pid);
+		w->clogged = 0;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+worker_exec(int chfd)
+{
+	char *argv[2];
+
+	/* Workers start with the signal state masterd was started with. */
+	sigprocmask(SIG_SETMASK, &W.childmask, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* dup2 clears FD_CLOEXEC, but not when chfd already is fd 3. */
+	if (dup2(chfd, CHANNEL_FD) < 0 ||
+	    fcntl(CHANNEL_FD, F_SETFD, 0) < 0) {
+		log_warn("worker channel fd");
+		_exit(127);
+	}
+	if (setenv("PARLEY_CHANNEL_FD", "3", 1) < 0) {
+		log_warn("setenv");
+		_exit(127);
+	}
+	argv[0] = (char *)W.cf->workerd;
+	argv[1] = NULL;
+	execv(W.cf->workerd, argv);
+	log_warn("exec %s", W.cf->workerd);
+	_exit(127);
+}
+
+static int
+worker_spawn(long long now)
+{
+	struct epoll_event ev;
+	struct worker *w;
+	int sv[2];
+	pid_t pid;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("worker");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("socketpair");
+		free(w);
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		free(w);
+		return -1;
+	}
+	if (pid == 0)
+		worker_exec(sv[1]);
+	close(sv[1]);
+
+	w->id = ++W.next_id;
+	w->gen = W.gen;
+	w->pid = pid;
+	w->started = now;
+	w->ch_open = 1;
+	TAILQ_INSERT_TAIL(&workers, w, entry);
+	log_debug("worker %u started (pid %d)", w->id, (int)pid);
+
+	if (pchan_init(&w->ch, sv[0], MASTERD_NAME) < 0) {
+		log_warn("worker %u: channel", w->id);
+		channel_gone(w, now);
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = EV_DATA(EV_WORKER, w->id);
+	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, w->ch.fd, &ev) < 0) {
+		log_warn("epoll_ctl worker %u", w->id);
+		channel_gone(w, now);
+		return -1;
+	}
+	return worker_flush(w, now);	/* our HELLO */
+}
+
+static void
+worker_send_quit(struct worker *w, int close_idle, long long now)
+{
+	struct penc e;
+	long long at;
+
+	at = now + W.cf->grace_ms + KILL_SLACK_MS;
+	w->quitting = 1;
+	w->quit_sent = 1;
+	/* A second MW_QUIT (SIGTERM during a reload) only shortens the grace. */
+	if (w->kill_at == 0 || at < w->kill_at)
+		w->kill_at = at;
+	if (!w->ch_open)
+		return;
+	penc_init(&e);
+	penc_u32(&e, (uint32_t)W.cf->grace_ms);
+	penc_u8(&e, close_idle ? 1 : 0);
+	if (e.err || pchan_send(&w->ch, PROTO_MW_QUIT, 0, 0, e.buf, e.len,
+	    -1) < 0)
+		log_warn("worker %u: MW_QUIT", w->id);
+	penc_free(&e);
+	log_info("worker %u (pid %d) asked to quit%s", w->id, (int)w->pid,
+	    close_idle ? "" : " once its connections finish");
+	worker_flush(w, now);
+}
+
+static int
+worker_msg(struct worker *w, const struct pmsg *m, long long now)
+{
+	struct pdec d;
+	uint32_t load;
+
+	if (m->fd >= 0) {
+		log_warnx("worker %u sent an fd with %s", w->id,
+		    proto_msg_name(m->hdr.type));
+		close(m->fd);
+		return -1;
+	}
+	pdec_init(&d, m->payload, m->hdr.len);
+	switch (m->hdr.type) {
+	case PROTO_WM_READY:
+		if (pdec_done(&d) < 0)
+			break;
+		if (!w->ready)
+			log_debug("worker %u (pid %d) ready after %lld ms",
+			    w->id, (int)w->pid, now - w->started);
+		w->ready = 1;
+		return 0;
+	case PROTO_WM_LOAD:
+		load = pdec_u32(&d);
+		if (pdec_done(&d) < 0)
+			break;
+		w->load = load;
+		w->sent = 0;
+		return 0;
+	default:
+		log_warnx("worker %u sent unexpected %s", w->id,
+		    proto_msg_name(m->hdr.type));
+		return -1;
+	}
+	log_warnx("worker %u sent a malformed %s", w->id,
+	    proto_msg_name(m->hdr.type));
+	return -1;
+}
+
+static void
+worker_read(struct worker *w, long long now)
+{
+	struct pmsg m;
+	ssize_t n;
+	int i, r;
+
+	/* A bounded number of reads, so one chatty worker can't hog the loop. */
+	for (i = 0; i < 16; i++) {
+		n = pchan_read(&w->ch);
+		if (n == 0) {
+			log_debug("worker %u closed its channel", w->id);
+			channel_gone(w, now);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == ECONNRESET)
+				log_debug("worker %u: channel reset", w->id);
+			else
+				log_warn("worker %u: channel read", w->id);
+			channel_gone(w, now);
+			return;
+		}
+		while ((r = pchan_next(&w->ch, &m)) == 1)
+			if (worker_msg(w, &m, now) < 0) {
+				channel_gone(w, now);
+				return;
+			}
+		if (r < 0) {
+			log_warnx("worker %u: protocol error on its channel",
+			    w->id);
+			channel_gone(w, now);
+			return;
+		}
+	}
+}
+
+void
+workers_event(uint32_t id, uint32_t events, long long now)
+{
+	struct worker *w;
+
+	if ((w = worker_by_id(id)) == NULL || !w->ch_open)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		worker_read(w, now);
+	if (w->ch_open && (events & EPOLLOUT))
+		worker_flush(w, now);
+}
+
+static void
+worker_log_exit(const struct worker *w, int status)
+{
+	int code, sig;
+
+	if (WIFEXITED(status)) {
+		code = WEXITSTATUS(status);
+		if (code == 0 && w->quit_sent)
+			log_info("worker %u (pid %d) exited", w->id,
+			    (int)w->pid);
+		else
+			log_warnx("worker %u (pid %d) exited with status %d%s",
+			    w->id, (int)w->pid, code,
+			    code == 127 ? " (could not start the program?)" :
+			    "");
+	} else if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		if (w->killed)
+			log_info("worker %u (pid %d) killed", w->id,
+			    (int)w->pid);
+		else
+			log_warnx("worker %u (pid %d) killed by signal %d (%s)%s",
+			    w->id, (int)w->pid, sig, strsignal(sig),
+			    WCOREDUMP(status) ? ", core dumped" : "");
+	}
+}
+
+void
+workers_reap(long long now)
+{
+	struct worker *w;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		TAILQ_FOREACH(w, &workers, entry)
+			if (w->pid == pid)
+				break;
+		if (w == NULL)
+			continue;
+		worker_log_exit(w, status);
+		w->pid = -1;
+		channel_gone(w, now);
+		worker_lost(w, now);
+		TAILQ_REMOVE(&workers, w, entry);
+		free(w);
+	}
+	if (pid < 0 && errno != ECHILD)
+		log_warn("waitpid");
+}
+
+/*
+ * Deadlines: SIGKILL after the grace, or when a worker hangs before
+ * WM_READY (it would hold a slot forever); the end of each start-up window.
+ */
+void
+workers_tick(long long now)
+{
+	struct worker *w;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (w->pid > 0 && !w->killed && w->kill_at != 0 &&
+		    now >= w->kill_at) {
+			log_warnx("worker %u (pid %d) still running after the "
+			    "%d ms grace; killing it", w->id, (int)w->pid,
+			    W.cf->grace_ms);
+			worker_kill(w);
+		}
+		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting &&
+		    now - w->started >= READY_TIMEOUT_MS) {
+			log_warnx("worker %u (pid %d) not ready after %d ms; "
+			    "killing it", w->id, (int)w->pid, READY_TIMEOUT_MS);
+			worker_kill(w);
+		}
+		if (!w->established && w->ready && !w->quitting &&
+		    now - w->started >= STARTUP_WINDOW_MS) {
+			/* It runs fine: the next failure starts from 100 ms. */
+			w->established = 1;
+			if (w->gen == W.gen)
+				W.fails = 0;
+		}
+	}
+}
+
+long long
+workers_next_deadline(long long now)
+{
+	struct worker *w;
+	long long t = 0;
+
+#define EARLIEST(x) do { if (t == 0 || (x) < t) t = (x); } while (0)
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (w->pid > 0 && !w->killed && w->kill_at != 0)
+			EARLIEST(w->kill_at);
+		if (!w->established && w->ready && !w->quitting)
+			EARLIEST(w->started + STARTUP_WINDOW_MS);
+		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting)
+			EARLIEST(w->started + READY_TIMEOUT_MS);
+	}
+	if (!W.stopping && W.throttle_until > now)
+		EARLIEST(W.throttle_until);
+#undef EARLIEST
+	return t;
+}
+
+/* Old workers go last, and the least busy of them first. */
+static struct worker *
+old_victim(void)
+{
+	struct worker *w, *v = NULL;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (w->gen == W.gen || w->quitting || !w->ready)
+			continue;
+		if (v == NULL || w->gen < v->gen || (w->gen == v->gen &&
+		    (uint64_t)w->load + w->sent < (uint64_t)v->load + v->sent))
+			v = w;
+	}
+	return v;
+}
+
+/*
+ * Brings the set of workers to what it should be: one old worker leaves
+ * for each new one that is ready (so capacity never dips during a
+ * reload), and missing workers start unless start-up is throttled.
+ */
+void
+workers_maintain(long long now)
+{
+	struct worker *w;
+	int want, live = 0, ready = 0, old = 0, allowed;
+
+	if (W.stopping || W.cf == NULL)
+		return;
+	want = W.cf->nworkers;
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (w->quitting)
+			continue;
+		if (w->gen == W.gen) {
+			live++;
+			ready += w->ready;
+		} else if (w->ready)
+			old++;
+	}
+	allowed = ready < want ? want - ready : 0;
+	while (old > allowed && (w = old_victim()) != NULL) {
+		worker_send_quit(w, 0, now);
+		old--;
+	}
+	if (W.reloading && ready >= want && old == 0) {
+		W.reloading = 0;
+		log_info("reload done: %d new workers serving", ready);
+		proto_sd_notify("READY=1");
+	}
+	while (live < want && now >= W.throttle_until) {
+		if (worker_spawn(now) < 0) {
+			startup_failed(now);
+			break;
+		}
+		live++;
+	}
+}
+
+void
+workers_reload(long long now)
+{
+	struct worker *w;
+
+	if (W.stopping)
+		return;
+	W.gen++;
+	W.reloading = 1;
+	/* A reload is a fresh start (the binary may have been fixed). */
+	W.fails = 0;
+	W.throttle_until = 0;
+	/* Old workers that never got ready hold no connection: just stop them. */
+	TAILQ_FOREACH(w, &workers, entry)
+		if (!w->quitting && !w->ready) {
+			w->quitting = 1;
+			worker_kill(w);
+		}
+	workers_maintain(now);
+}
+
+/*
+ * SIGTERM: everyone quits, closing idle connections at once; that
+ * includes workers a reload already asked to quit without close_idle.
+ */
+void
+workers_stop(long long now)
+{
+	struct worker *w;
+
+	W.stopping = 1;
+	W.reloading = 0;
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (w->pid <= 0)
+			continue;
+		if (!w->ready) {
+			w->quitting = 1;
+			worker_kill(w);
+		} else if (w->ch_open)
+			worker_send_quit(w, 1, now);
+		else
+			w->quitting = 1;
+	}
+}
+
+void
+workers_kill_all(void)
+{
+	struct worker *w;
+
+	TAILQ_FOREACH(w, &workers, entry)
+		worker_kill(w);
+}
+
+/* EPOLLOUT only while something waits to be written. */
+void
+workers_sync(void)
+{
+	struct epoll_event ev;
+	struct worker *w;
+	int want;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (!w->ch_open)
+			continue;
+		want = pchan_pending(&w->ch);
+		if (want == w->ev_out)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+		ev.data.u64 = EV_DATA(EV_WORKER, w->id);
+		if (epoll_ctl(W.epfd, EPOLL_CTL_MOD, w->ch.fd, &ev) < 0)
+			fatal("epoll_ctl worker %u", w->id);
+		w->ev_out = want;
+	}
+}
+
+int
+workers_empty(void)
+{
+	return TAILQ_EMPTY(&workers);
+}
+
+/* The ready, non-quitting worker that should take the next connection. */
+struct worker *
+workers_pick(void)
+{
+	struct worker *w, *best = NULL;
+	struct pick_cand c, bc;
+
+	memset(&bc, 0, sizeof(bc));
+	TAILQ_FOREACH(w, &workers, entry) {
+		if (!w->ready || w->quitting || !w->ch_open)
+			continue;
+		c.load = (uint64_t)w->load + w->sent;
+		c.queued = w->ch.wq_bytes;
+		c.last_pick = w->last_pick;
+		if (c.queued >= CHAN_HARD_BYTES)
+			continue;
+		if (best == NULL || pick_cmp(&c, &bc) < 0) {
+			best = w;
+			bc = c;
+		}
+	}
+	return best;
+}
+
+/*
+ * Hands an accepted connection to w. The channel owns the fd from here
+ * (it closes its copy once sent, or on failure), so *fdp becomes -1.
+ */
+int
+worker_hand_conn(struct worker *w, int *fdp)
+{
+	int fd = *fdp;
+
+	*fdp = -1;
+	if (pchan_send(&w->ch, PROTO_MW_CONN, 0, 0, NULL, 0, fd) < 0) {
+		log_warn("worker %u: MW_CONN", w->id);
+		return -1;
+	}
+	w->sent++;
+	w->last_pick = ++W.picks;
+	if (worker_flush(w, mono_ms()) < 0)
+		return -1;
+	if (!w->clogged && w->ch.wq_bytes >= CHAN_HARD_BYTES) {
+		log_warnx("worker %u (pid %d) is not reading its channel; "
+		    "it gets no connections until it catches up", w->id,
+		    (int)w->pid);
+		w->clogged = 1;
+	}
+	return 0;
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Benchmark (run by `make bench` after `make`): Parley's GET /health against
+# nginx serving a static file of the same size, both on loopback, both with
+# two worker processes, measured with the same wrk run, printed side by side.
+#
+#   scripts/bench.sh                 uses bin/ (the release build)
+#   PARLEY_BIN=dir scripts/bench.sh  another build
+#   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2 (defaults)
+#
+# Everything it starts is stopped on exit (trap); temp files are removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${PARLEY_BIN:-bin}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+NGINX=${NGINX:-/usr/sbin/nginx}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for b in parley-masterd parley-workerd parley-storaged; do
+	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
+done
+command -v wrk >/dev/null || die "wrk is missing (scripts/deps.sh bench)"
+command -v curl >/dev/null || die "curl is missing (scripts/deps.sh bench)"
+[ -x "$NGINX" ] || die "$NGINX is missing (scripts/deps.sh bench)"
+
+tmp=$(mktemp -d /tmp/parley-bench.XXXXXX)
+pids=()
+cleanup() {
+	local rc=$?
+	set +e
+	# Stop in reverse order: nginx, masterd (its workers follow), storaged.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[$i]}" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ]; then
+		echo "bench: failed; last lines of the logs:" >&2
+		tail -n 20 "$tmp"/*.log >&2 2>/dev/null
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port: bind port 0 and read what the kernel chose.
+free_port() {
+	if command -v python3 >/dev/null; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	else
+		node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+	fi
+}
+
+# Waits (at most 10 s) until url answers 200.
+wait_http() {
+	for _ in $(seq 1 100); do
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null)" = 200 ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+PPORT=$(free_port)
+NPORT=$(free_port)
+while [ "$NPORT" = "$PPORT" ]; do NPORT=$(free_port); done
+
+# ---- Parley (release build), two workers
+mkdir -p "$tmp/data" "$tmp/run"
+export PARLEY_DATA_DIR="$tmp/data" PARLEY_RUN_DIR="$tmp/run" PARLEY_HOST=127.0.0.1 \
+	PORT="$PPORT" PARLEY_WORKERS=2 PARLEY_LOG_LEVEL=warn
+unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET
+"$BIN/parley-storaged" >"$tmp/storaged.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -S "$tmp/run/storaged.sock" ] && break; sleep 0.1; done
+[ -S "$tmp/run/storaged.sock" ] || die "parley-storaged did not start"
+"$BIN/parley-masterd" >"$tmp/masterd.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$PPORT/health" || die "parley did not answer /health"
+
+# ---- nginx, two workers, serving a file the size of Parley's /health body
+mkdir -p "$tmp/www" "$tmp/nginx/logs" "$tmp/nginx/tmp"
+curl -s "http://127.0.0.1:$PPORT/health" >"$tmp/www/health.json"
+body_bytes=$(wc -c <"$tmp/www/health.json")
+chmod 755 "$tmp" "$tmp/www"
+chmod 644 "$tmp/www/health.json"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 2;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/tmp/body;
+	proxy_temp_path $tmp/nginx/tmp/proxy;
+	fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
+	uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
+	scgi_temp_path $tmp/nginx/tmp/scgi;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$NPORT;
+		root $tmp/www;
+		default_type application/json;
+		location / { }
+	}
+}
+EOF
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' >>"$tmp/nginx.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$NPORT/health.json" || die "nginx did not answer"
+
+# ---- measure
+run_wrk() {	# name url
+	echo "bench: wrk -t$THREADS -c$CONNS -d$DURATION --latency $2"
+	timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$2" >"$tmp/$1.wrk" 2>&1 ||
+		die "wrk failed against $1: $(cat "$tmp/$1.wrk")"
+}
+field() {	# file -> "rps p50 p99 errors"
+	awk '
+		/^Requests\/sec:/ { rps = $2 }
+		/^ +50%/ { p50 = $2 }
+		/^ +99%/ { p99 = $2 }
+		/Non-2xx or 3xx responses:/ { non2xx = $NF }
+		/Socket errors:/ { sub(/.*Socket errors: /, ""); gsub(/,/, ""); serr = $2 + $4 + $6 + $8 }
+		/requests in/ { total = $1 }
+		END { printf "%s %s %s %d %s\n", rps, p50, p99, non2xx + serr, total }
+	' "$1"
+}
+
+# a short warm-up for each, then the measured runs
+timeout 30 wrk -t1 -c8 -d1s "http://127.0.0.1:$PPORT/health" >/dev/null 2>&1 || true
+timeout 30 wrk -t1 -c8 -d1s "http://127.0.0.1:$NPORT/health.json" >/dev/null 2>&1 || true
+run_wrk parley "http://127.0.0.1:$PPORT/health"
+run_wrk nginx "http://127.0.0.1:$NPORT/health.json"
+
+read -r p_rps p_50 p_99 p_err p_total < <(field "$tmp/parley.wrk")
+read -r n_rps n_50 n_99 n_err n_total < <(field "$tmp/nginx.wrk")
+[ -n "$p_rps" ] && [ -n "$n_rps" ] || die "could not read wrk's output"
+ratio=$(awk -v a="$p_rps" -v b="$n_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+
+echo
+echo "Parley GET /health vs nginx static file ($body_bytes-byte body), loopback,"
+echo "2 workers each, wrk -t$THREADS -c$CONNS -d$DURATION on $(nproc) cores (wrk shares them)."
+echo
+printf '%-28s %16s %16s\n' "" "Parley" "nginx"
+printf '%-28s %16s %16s\n' "requests/s" "$p_rps" "$n_rps"
+printf '%-28s %16s %16s\n' "latency p50" "$p_50" "$n_50"
+printf '%-28s %16s %16s\n' "latency p99" "$p_99" "$n_99"
+printf '%-28s %16s %16s\n' "requests in run" "$p_total" "$n_total"
+printf '%-28s %16s %16s\n' "errors (non-2xx + socket)" "$p_err" "$n_err"
+printf '%-28s %16s\n' "Parley / nginx throughput" "$ratio"
+echo
+exit 0

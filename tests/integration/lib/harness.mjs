@@ -1,0 +1,440 @@
+// Starts a real Parley (parley-storaged, then parley-masterd, which starts
+// its parley-workerd processes) on loopback with a fresh temp data and run
+// directory, and gives the tests what they need to look at it from outside:
+// HTTP helpers, raw TCP, the worker pids, which worker holds which client
+// connection (from /proc), and control over the processes.
+//
+// At teardown (stop) it fails when a sanitizer printed a report or a daemon
+// exited with a status the test did not expect.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Conn, request as httpRequest, sleep } from './http.mjs';
+import { StorageClient } from './storage.mjs';
+
+export { Conn, sleep } from './http.mjs';
+export { StorageClient } from './storage.mjs';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.PARLEY_BIN || path.join(REPO, 'build/test/bin');
+
+const SANITIZER_PATTERNS = [
+  'ERROR: AddressSanitizer',
+  'ERROR: LeakSanitizer',
+  'runtime error:',
+  'SUMMARY: UndefinedBehaviorSanitizer',
+  'WARNING: ThreadSanitizer',
+];
+
+// Resolves with what promise resolves to, or null after ms; leaves no timer behind.
+export function within(promise, ms) {
+  let t;
+  return Promise.race([
+    promise,
+    new Promise((resolve) => { t = setTimeout(() => resolve(null), ms); }),
+  ]).finally(() => clearTimeout(t));
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function randomKey(n = 32) {
+  return crypto.randomBytes(n).toString('base64url').slice(0, Math.max(24, n));
+}
+
+function pidAlive(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = st.slice(st.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch { return false; }
+}
+
+function readComm(pid) {
+  try { return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim(); } catch { return null; }
+}
+
+// Live (non-zombie) children of pid.
+export function childPids(pid) {
+  const out = new Set();
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return []; }
+  for (const t of tasks) {
+    let s = '';
+    try { s = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'latin1'); } catch { continue; }
+    for (const c of s.trim().split(/\s+/)) if (c) out.add(Number(c));
+  }
+  return [...out].filter(pidAlive).sort((a, b) => a - b);
+}
+
+// Server-side TCP sockets on a local port: Map inode -> {remotePort, state}.
+export function tcpSocketsOnPort(port) {
+  const m = new Map();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
+    const lines = text.split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const p = lines[i].trim().split(/\s+/);
+      if (p.length < 10) continue;
+      const lport = parseInt(p[1].split(':').pop(), 16);
+      if (lport !== port) continue;
+      const rport = parseInt(p[2].split(':').pop(), 16);
+      const state = parseInt(p[3], 16);
+      const inode = Number(p[9]);
+      if (inode) m.set(inode, { remotePort: rport, state });
+    }
+  }
+  return m;
+}
+
+export function socketInodes(pid) {
+  const s = new Set();
+  let fds = [];
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return s; }
+  for (const fd of fds) {
+    let l;
+    try { l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    const m = /^socket:\[(\d+)\]$/.exec(l);
+    if (m) s.add(Number(m[1]));
+  }
+  return s;
+}
+
+const TCP_LISTEN = 0x0a;
+
+export class Parley {
+  constructor(opts = {}) {
+    this.opts = opts;
+    this.workers = opts.workers ?? 2;
+    this.adminKey = opts.adminKey === undefined ? randomKey(32) : opts.adminKey; // null: unset
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-it-'));
+    this.dataDir = path.join(this.tmp, 'data');
+    this.runDir = path.join(this.tmp, 'run');
+    this.sockPath = path.join(this.runDir, 'storaged.sock');
+    this.procs = {};            // name -> {child, exit: Promise, code, signal, expect}
+    this.logs = { storaged: '', masterd: '' };
+    this.logFiles = { storaged: path.join(this.tmp, 'storaged.log'), masterd: path.join(this.tmp, 'masterd.log') };
+    this.problems = [];
+    this.seenWorkers = new Set();
+    this.startedAt = 0;
+  }
+
+  env() {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (/^(PARLEY_|LISTEN_|NOTIFY_SOCKET|ADMIN_API_KEY|WIDGET_API_KEY|PORT$|NODE_ENV|ASAN_|UBSAN_|LSAN_)/.test(k)) continue;
+      env[k] = v;
+    }
+    Object.assign(env, {
+      PARLEY_DATA_DIR: this.dataDir,
+      PARLEY_RUN_DIR: this.runDir,
+      PARLEY_HOST: '127.0.0.1',
+      PORT: String(this.port),
+      PARLEY_WORKERS: String(this.workers),
+      PARLEY_LOG_LEVEL: this.opts.logLevel ?? 'info',
+      PARLEY_MAP_SIZE_MB: '64',
+      ASAN_OPTIONS: 'abort_on_error=0:halt_on_error=1:detect_leaks=1:print_summary=1:exitcode=66',
+      UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=67',
+      LSAN_OPTIONS: 'exitcode=68',
+    });
+    if (this.adminKey !== null) env.ADMIN_API_KEY = this.adminKey;
+    if (this.opts.headerTimeoutMs) env.PARLEY_HEADER_TIMEOUT_MS = String(this.opts.headerTimeoutMs);
+    if (this.opts.idleTimeoutMs) env.PARLEY_IDLE_TIMEOUT_MS = String(this.opts.idleTimeoutMs);
+    if (this.opts.shutdownTimeoutMs) env.PARLEY_SHUTDOWN_TIMEOUT_MS = String(this.opts.shutdownTimeoutMs);
+    Object.assign(env, this.opts.env || {});
+    return env;
+  }
+
+  _spawn(name) {
+    const bin = path.join(BIN, `parley-${name}`);
+    if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist: run "make test-build" (or set PARLEY_BIN)`);
+    const child = spawn(bin, [], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'], cwd: this.tmp });
+    const rec = { child, name, code: undefined, signal: undefined, expect: { codes: [0], signals: [] }, exited: false };
+    const onData = (d) => {
+      const s = d.toString('utf8');
+      this.logs[name] += s;
+      try { fs.appendFileSync(this.logFiles[name], s); } catch { /* ignore */ }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    rec.exit = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        rec.code = code; rec.signal = signal; rec.exited = true;
+        const ok = signal ? rec.expect.signals.includes(signal) : rec.expect.codes.includes(code);
+        if (!ok) this.problems.push(`parley-${name} (pid ${child.pid}) exited unexpectedly: code ${code} signal ${signal}`);
+        resolve({ code, signal });
+      });
+    });
+    rec.streamsClosed = new Promise((resolve) => child.on('close', resolve));
+    child.on('error', (e) => this.problems.push(`parley-${name}: spawn error ${e.message}`));
+    this.procs[name] = rec;
+    return rec;
+  }
+
+  async start() {
+    this.port = this.opts.port ?? await freePort();
+    await this.startStoraged();
+    this.startedAt = Date.now();
+    const m = this._spawn('masterd');
+    this.masterPid = m.child.pid;
+    await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
+    if (this.opts.waitAllWorkers !== false) await this.waitWorkerCount(this.workers, 10000);
+    return this;
+  }
+
+  async startStoraged(timeout = 15000) {
+    const rec = this._spawn('storaged');
+    this.storagedPid = rec.child.pid;
+    const deadline = Date.now() + timeout;
+    let lastErr;
+    while (Date.now() < deadline) {
+      if (rec.exited) throw new Error(`parley-storaged exited during start-up (code ${rec.code}, signal ${rec.signal}):\n${this.tail('storaged')}`);
+      try {
+        const c = await StorageClient.connect(this.sockPath, { name: 'itest-probe', timeout: 1000 });
+        await c.ping({ timeout: 2000 });
+        c.close();
+        return rec;
+      } catch (e) { lastErr = e; }
+      await sleep(50);
+    }
+    throw new Error(`parley-storaged not ready after ${timeout} ms (${lastErr && lastErr.message}):\n${this.tail('storaged')}`);
+  }
+
+  async waitHealthy(timeout = 15000) {
+    const deadline = Date.now() + timeout;
+    let last = '';
+    while (Date.now() < deadline) {
+      const m = this.procs.masterd;
+      if (m.exited) throw new Error(`parley-masterd exited during start-up (code ${m.code}, signal ${m.signal}):\n${this.tail('masterd')}`);
+      try {
+        const r = await httpRequest(this.port, 'GET', '/health', { timeout: 2000 });
+        if (r.status === 200) return;
+        last = `status ${r.status}`;
+      } catch (e) { last = e.message; }
+      await sleep(50);
+    }
+    throw new Error(`parley not healthy after ${timeout} ms (${last}):\n${this.tail('masterd')}`);
+  }
+
+  // Exec'd workers (comm parley-workerd) that are children of masterd.
+  workerPids() {
+    const pids = childPids(this.masterPid).filter((p) => {
+      const c = readComm(p);
+      return c !== null && c.startsWith('parley-worker');
+    });
+    for (const p of pids) this.seenWorkers.add(p);
+    return pids;
+  }
+
+  async waitWorkerCount(n, timeout = 10000, pred = () => true) {
+    const deadline = Date.now() + timeout;
+    let pids = [];
+    while (Date.now() < deadline) {
+      pids = this.workerPids();
+      if (pids.length === n && pred(pids)) return pids;
+      await sleep(25);
+    }
+    throw new Error(`expected ${n} workers, have ${pids.length} (${pids.join(',')}) after ${timeout} ms`);
+  }
+
+  // Map client local port -> pid of the process holding the server side.
+  // Only pids given are looked at (default: the workers and masterd).
+  connectionOwners(pids = [...this.workerPids(), this.masterPid]) {
+    const socks = tcpSocketsOnPort(this.port);
+    const owners = new Map();
+    for (const pid of pids) {
+      for (const inode of socketInodes(pid)) {
+        const s = socks.get(inode);
+        if (s && s.state !== TCP_LISTEN) owners.set(s.remotePort, pid);
+      }
+    }
+    return owners;
+  }
+
+  // pid -> number of accepted (non-listening) TCP sockets on our port it holds.
+  connectionCounts(pids = [...this.workerPids(), this.masterPid]) {
+    const socks = tcpSocketsOnPort(this.port);
+    const counts = new Map();
+    for (const pid of pids) {
+      let n = 0;
+      for (const inode of socketInodes(pid)) {
+        const s = socks.get(inode);
+        if (s && s.state !== TCP_LISTEN) n++;
+      }
+      counts.set(pid, n);
+    }
+    return counts;
+  }
+
+  connect(opts) { return Conn.open(this.port, opts); }
+
+  request(method, pathname, opts = {}) {
+    if (opts.conn) return opts.conn.request(method, pathname, opts);
+    return httpRequest(this.port, method, pathname, opts);
+  }
+
+  get(pathname, opts = {}) { return this.request('GET', pathname, opts); }
+
+  admin(pathname, opts = {}) {
+    const headers = { ...(opts.headers || {}) };
+    if (this.adminKey) headers['x-admin-api-key'] = this.adminKey;
+    return this.request('GET', pathname, { ...opts, headers });
+  }
+
+  // Sends raw bytes on a new connection and collects what comes back until
+  // the server closes or the timeout: {data: Buffer, closed: bool, error}.
+  async raw(bytes, { timeout = 3000 } = {}) {
+    const c = await this.connect();
+    await c.write(bytes);
+    const closed = await c.waitClose(timeout);
+    const res = { data: c.buf, closed, error: c.error };
+    c.destroy();
+    return res;
+  }
+
+  storage(opts) { return StorageClient.connect(this.sockPath, opts); }
+
+  expectExit(name, { codes = [0], signals = [] } = {}) {
+    this.procs[name].expect = { codes, signals };
+  }
+
+  async killStoraged(signal = 'SIGKILL') {
+    const rec = this.procs.storaged;
+    if (!rec || rec.exited) return;
+    this.expectExit('storaged', signal === 'SIGKILL' ? { codes: [], signals: ['SIGKILL'] } : { codes: [0] });
+    process.kill(rec.child.pid, signal);
+    await within(rec.exit, 10000);
+    if (!rec.exited) throw new Error('parley-storaged did not exit');
+  }
+
+  async restartStoraged() {
+    await this.killStoraged('SIGTERM');
+    return this.startStoraged();
+  }
+
+  signalMaster(signal) { process.kill(this.masterPid, signal); }
+
+  async waitMasterExit(timeout = 15000) {
+    const rec = this.procs.masterd;
+    return within(rec.exit, timeout);
+  }
+
+  tail(name, n = 4000) {
+    const s = this.logs[name] || '';
+    return s.length > n ? `...${s.slice(-n)}` : s;
+  }
+
+  sanitizerReports() {
+    const out = [];
+    for (const [name, text] of Object.entries(this.logs)) {
+      for (const pat of SANITIZER_PATTERNS) {
+        const i = text.indexOf(pat);
+        if (i >= 0) out.push(`${name} log has "${pat}":\n${text.slice(Math.max(0, i - 500), i + 3000)}`);
+      }
+    }
+    return out;
+  }
+
+  // Stops everything. Throws when something went wrong (sanitizer report,
+  // unexpected exit status, orphan worker, daemon that would not stop).
+  async stop() {
+    const problems = [];
+    const m = this.procs.masterd;
+    if (m) {
+      const workers = m.exited ? [] : this.workerPids();
+      for (const p of this.seenWorkers) workers.includes(p) || workers.push(p);
+      if (!m.exited) {
+        try { process.kill(m.child.pid, 'SIGTERM'); } catch { /* gone */ }
+        const grace = (this.opts.shutdownTimeoutMs ?? 10000) + 8000;
+        await within(m.exit, grace);
+        if (!m.exited) {
+          problems.push(`parley-masterd did not exit within ${grace} ms of SIGTERM`);
+          m.expect = { codes: [], signals: ['SIGKILL'] };
+          try { process.kill(m.child.pid, 'SIGKILL'); } catch { /* gone */ }
+          await within(m.exit, 3000);
+        }
+      }
+      // Workers must not outlive masterd.
+      const deadline = Date.now() + 3000;
+      let left = workers.filter(pidAlive);
+      while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
+      for (const p of left) {
+        if (readComm(p)?.startsWith('parley-worker')) {
+          problems.push(`worker ${p} still running after masterd exited`);
+          try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+      await within(m.streamsClosed, 2000);
+    }
+    const s = this.procs.storaged;
+    if (s && !s.exited) {
+      try { process.kill(s.child.pid, 'SIGTERM'); } catch { /* gone */ }
+      await within(s.exit, 10000);
+      if (!s.exited) {
+        problems.push('parley-storaged did not exit within 10 s of SIGTERM');
+        s.expect = { codes: [], signals: ['SIGKILL'] };
+        try { process.kill(s.child.pid, 'SIGKILL'); } catch { /* gone */ }
+        await within(s.exit, 3000);
+      }
+      await within(s.streamsClosed, 2000);
+    }
+    problems.push(...this.problems, ...this.sanitizerReports());
+    if (problems.length) {
+      const msg = `${problems.join('\n')}\n--- logs kept in ${this.tmp}\n--- masterd/workerd log tail:\n${this.tail('masterd')}\n--- storaged log tail:\n${this.tail('storaged')}`;
+      throw new Error(msg);
+    }
+    if (!process.env.PARLEY_KEEP_TMP) fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+// Starts a Parley for one test and registers its teardown on t.
+export async function startParley(t, opts = {}) {
+  const p = new Parley(opts);
+  if (t) t.after(() => p.stop());
+  try {
+    await p.start();
+  } catch (e) {
+    if (!t) await p.stop().catch(() => {});
+    throw e;
+  }
+  return p;
+}
+
+// Runs fn over items with at most n at a time.
+export async function pool(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const runners = [];
+  for (let k = 0; k < Math.min(n, items.length); k++) {
+    runners.push((async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    })());
+  }
+  await Promise.all(runners);
+  return out;
+}
+
+export const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};

@@ -1,0 +1,80 @@
+// 500 slow clients sending one byte a second of a request head: others are
+// still served quickly, and every slow socket is closed by the server once
+// PARLEY_HEADER_TIMEOUT_MS has passed (not reset by each byte).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { pool, sleep, startParley } from './lib/harness.mjs';
+
+const N_SLOW = 500;
+const HEADER_TIMEOUT = 3000;
+const MARGIN = 1500;
+
+test('500 slowloris clients: others served quickly; each slow socket closed after the header timeout', { timeout: 90000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, headerTimeoutMs: HEADER_TIMEOUT, idleTimeoutMs: 60000 });
+  const workers = p.workerPids();
+  const head = Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'s'.repeat(100)}\r\n\r\n`, 'latin1');
+
+  const slow = [];
+  t.after(() => { for (const s of slow) s.c.destroy(); });
+  await pool(Array.from({ length: N_SLOW }), 100, async () => {
+    const c = await p.connect({ timeout: 10000 });
+    const s = { c, openedAt: Date.now(), sent: 1 };
+    slow.push(s);
+    await c.write(head.subarray(0, 1));
+  });
+  const opened = Date.now();
+  t.diagnostic(`${N_SLOW} slow connections opened in ${opened - slow[0].openedAt} ms`);
+
+  // one more byte a second on each, until the server closes it
+  let ticks = 0;
+  const iv = setInterval(() => {
+    ticks++;
+    for (const s of slow) {
+      if (!s.c.gone && s.sent < head.length - 4) { s.c.write(head.subarray(s.sent, s.sent + 1)); s.sent++; }
+    }
+  }, 1000);
+  t.after(() => clearInterval(iv));
+
+  // Meanwhile, normal clients: sequential and concurrent requests on new connections.
+  const lat = [];
+  const deadline = opened + HEADER_TIMEOUT - 500;
+  let rounds = 0;
+  while (Date.now() < deadline && rounds < 100) {
+    rounds++;
+    const rs = await Promise.all(Array.from({ length: 5 }, async () => {
+      const t0 = Date.now();
+      const r = await p.get('/health', { timeout: 3000 });
+      lat.push(Date.now() - t0);
+      return r.status;
+    }));
+    for (const s of rs) assert.equal(s, 200);
+    await sleep(50);
+  }
+  lat.sort((a, b) => a - b);
+  const p50 = lat[Math.floor(lat.length / 2)];
+  const max = lat.at(-1);
+  t.diagnostic(`${lat.length} normal requests during the slowloris: p50 ${p50} ms, max ${max} ms`);
+  assert.ok(lat.length >= 20, 'enough normal requests were made');
+  assert.ok(max < 1000, `a normal request took ${max} ms during the slowloris`);
+  assert.ok(slow.every((s) => !s.c.gone), 'no slow socket was closed before the header timeout');
+
+  // Now wait for the server to close every slow socket.
+  const waitUntil = Date.now() + HEADER_TIMEOUT + MARGIN + 2000;
+  while (Date.now() < waitUntil && !slow.every((s) => s.c.gone)) await sleep(50);
+  clearInterval(iv);
+  const open = slow.filter((s) => !s.c.gone);
+  assert.equal(open.length, 0, `${open.length} slow sockets still open ${Date.now() - opened} ms after they were opened (bytes sent: ${open.slice(0, 3).map((s) => s.sent)})`);
+  const lives = slow.map((s) => s.c.closedAt - s.openedAt).sort((a, b) => a - b);
+  t.diagnostic(`slow sockets closed after ${lives[0]}..${lives.at(-1)} ms (median ${lives[Math.floor(lives.length / 2)]}); ${ticks} byte ticks`);
+  assert.ok(lives[0] >= HEADER_TIMEOUT - 100, `a slow socket was closed after only ${lives[0]} ms`);
+  assert.ok(lives.at(-1) <= HEADER_TIMEOUT + MARGIN, `a slow socket stayed open ${lives.at(-1)} ms`);
+  // What the server sent before closing, if anything, is a JSON 408.
+  for (const s of slow) {
+    if (s.c.buf.length) assert.match(s.c.buf.toString('latin1'), /^HTTP\/1\.1 408 /, 'only a 408 may be sent to a slow client');
+  }
+
+  // And the server is still fine.
+  assert.equal((await p.get('/health')).status, 200);
+  assert.deepEqual(p.workerPids(), workers);
+});

@@ -1,0 +1,255 @@
+// Worker life: a worker killed with SIGKILL loses only its own connections
+// and is replaced within a second; SIGHUP replaces every worker without
+// failing a request; SIGTERM lets in-flight requests finish, then exits 0.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { test } from 'node:test';
+
+import { Conn, sleep, startParley } from './lib/harness.mjs';
+
+// A client that sends one request at a time on one keep-alive connection
+// until stopped. Every request sent must be answered 200. When the server
+// answers with Connection: close (or closes an idle connection), the next
+// request goes on a new connection.
+class LoopClient {
+  constructor(p, { reconnect = true } = {}) {
+    this.p = p;
+    this.reconnect = reconnect;
+    this.ok = 0;
+    this.failures = [];
+    this.connCloses = 0;      // responses with Connection: close
+    this.idleCloses = 0;      // server closed between requests without saying so
+    this.connections = 0;
+    this.okTimes = [];
+    this.stopped = false;
+    this.conn = null;
+  }
+
+  async start(conn) {
+    this.conn = conn;
+    this.done = this._run();
+    return this;
+  }
+
+  async _run() {
+    for (let i = 0; i < 100000 && !this.stopped; i++) {
+      if (!this.conn || this.conn.gone) {
+        if (this.conn) this.idleCloses++;
+        if (this.conn && !this.reconnect) return;
+        try {
+          this.conn = await this.p.connect({ timeout: 3000 });
+          this.connections++;
+        } catch (e) {
+          this.failures.push({ at: Date.now(), what: `connect: ${e.message}` });
+          return;
+        }
+      }
+      const c = this.conn;
+      try {
+        const r = await c.request('GET', '/health', { timeout: 5000 });
+        if (r.status !== 200) this.failures.push({ at: Date.now(), what: `status ${r.status}` });
+        else { this.ok++; this.okTimes.push(Date.now()); }
+        if ((r.headers.connection || '').toLowerCase() === 'close') {
+          this.connCloses++;
+          c.destroy();
+          this.conn = null;
+        }
+      } catch (e) {
+        this.failures.push({ at: Date.now(), what: `request: ${e.message}`, port: c.localPort });
+        c.destroy();
+        this.conn = null;
+        if (!this.reconnect) return;
+      }
+    }
+  }
+
+  async stop() {
+    this.stopped = true;
+    await this.done;
+    if (this.conn) this.conn.destroy();
+  }
+}
+
+test('kill -9 of a worker under load loses only its connections; a new worker serves within 1 s', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2 });
+  const workers = p.workerPids();
+  // A worker that dies within 2 s of starting counts as a start-up failure
+  // (and is respawned after a back-off); make sure ours are older than that.
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+
+  const conns = [];
+  t.after(() => { for (const c of conns) c.destroy(); });
+  for (let i = 0; i < 40; i++) {
+    const c = await p.connect();
+    conns.push(c);
+    assert.equal((await c.request('GET', '/health')).status, 200);
+  }
+  const owners = p.connectionOwners(workers);
+  const byWorker = new Map(workers.map((w) => [w, []]));
+  for (const c of conns) {
+    const w = owners.get(c.localPort);
+    assert.ok(byWorker.has(w), `connection :${c.localPort} held by a worker (got ${w})`);
+    byWorker.get(w).push(c);
+  }
+  const [victim, survivor] = workers;
+  t.diagnostic(`victim ${victim} holds ${byWorker.get(victim).length}, survivor ${survivor} holds ${byWorker.get(survivor).length}`);
+  assert.ok(byWorker.get(victim).length > 0 && byWorker.get(survivor).length > 0, 'both workers hold connections');
+
+  const clients = await Promise.all(conns.map((c) => new LoopClient(p, { reconnect: false }).start(c)));
+  const victimClients = clients.filter((cl) => byWorker.get(victim).includes(cl.conn));
+  const survivorClients = clients.filter((cl) => byWorker.get(survivor).includes(cl.conn));
+  await sleep(500);
+
+  const tKill = Date.now();
+  process.kill(victim, 'SIGKILL');
+
+  // Within 1 s: a new worker pid, and a request on a new connection that
+  // this new worker holds answered 200.
+  let served = null;
+  const probes = [];
+  t.after(() => { for (const c of probes) c.destroy(); });
+  while (Date.now() - tKill < 1000 && !served) {
+    const fresh = p.workerPids().filter((w) => !workers.includes(w));
+    if (fresh.length) {
+      try {
+        const c = await p.connect({ timeout: 500 });
+        probes.push(c);
+        const r = await c.request('GET', '/health', { timeout: 500 });
+        const owner = p.connectionOwners(fresh).get(c.localPort);
+        if (r.status === 200 && owner) served = { pid: owner, ms: Date.now() - tKill };
+      } catch { /* not yet */ }
+    }
+    if (!served) await sleep(20);
+  }
+  assert.ok(served, `no new worker served a new connection within 1 s of the kill (workers now ${p.workerPids().join(',')})`);
+  t.diagnostic(`new worker ${served.pid} served a new connection ${served.ms} ms after the kill`);
+
+  await sleep(1000);
+  await Promise.all(clients.map((cl) => cl.stop()));
+
+  for (const cl of survivorClients) {
+    assert.deepEqual(cl.failures, [], 'a connection on the surviving worker failed');
+    assert.ok(cl.okTimes.some((x) => x > tKill + 200), 'a connection on the surviving worker kept being served after the kill');
+  }
+  for (const cl of victimClients) {
+    assert.ok(cl.conn === null || cl.conn.gone, 'the killed worker\'s connections are closed');
+    assert.ok(cl.failures.length <= 1, 'a connection of the killed worker fails once (then stops)');
+    for (const f of cl.failures) assert.ok(f.at >= tKill, `failure before the kill: ${f.what}`);
+  }
+  const now = p.workerPids();
+  assert.equal(now.length, 2, 'two workers again');
+  assert.ok(!now.includes(victim));
+  assert.ok(now.includes(survivor), 'the other worker was not touched');
+  assert.equal((await p.get('/health')).status, 200);
+});
+
+test('SIGHUP under load fails no request and replaces every worker', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 5000 });
+  const old = p.workerPids();
+  const clients = [];
+  t.after(() => Promise.all(clients.map((cl) => cl.stop())));
+  for (let i = 0; i < 24; i++) clients.push(await new LoopClient(p).start(null));
+  await sleep(1000);
+
+  const tHup = Date.now();
+  p.signalMaster('SIGHUP');
+  const fresh = await p.waitWorkerCount(2, 10000, (pids) => pids.every((w) => !old.includes(w)));
+  const tNew = Date.now();
+  t.diagnostic(`all workers replaced ${tNew - tHup} ms after SIGHUP: ${old.join(',')} -> ${fresh.join(',')}`);
+  await sleep(1000);
+  await Promise.all(clients.map((cl) => cl.stop()));
+
+  const failures = clients.flatMap((cl) => cl.failures);
+  const ok = clients.reduce((a, cl) => a + cl.ok, 0);
+  const closes = clients.reduce((a, cl) => a + cl.connCloses, 0);
+  const idle = clients.reduce((a, cl) => a + cl.idleCloses, 0);
+  t.diagnostic(`${ok} requests answered 200, ${closes} with Connection: close, ${idle} connections closed silently between requests, ${failures.length} failures`);
+  assert.deepEqual(failures, [], 'no request failed');
+  for (const cl of clients) assert.ok(cl.okTimes.some((x) => x > tNew), 'every client is served by the new workers');
+  assert.ok(closes + idle > 0, 'the old workers let go of their keep-alive connections');
+  assert.equal(p.procs.masterd.exited, false, 'masterd still runs');
+  const after = p.workerPids();
+  assert.equal(after.length, 2);
+  for (const w of after) assert.ok(!old.includes(w), `worker ${w} is new`);
+  // the old ones are gone, not lingering as other processes
+  for (const w of old) assert.ok(!p.workerPids().includes(w));
+  assert.equal((await p.get('/health')).status, 200);
+});
+
+test('SIGTERM: in-flight request completes, idle connections close, no new connection, exit 0', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 5000 });
+  p.workerPids();
+  const inflight = await p.connect();
+  const idle = await p.connect();
+  t.after(() => { inflight.destroy(); idle.destroy(); });
+  assert.equal((await idle.request('GET', '/health')).status, 200);
+
+  const body = '0123456789';
+  await inflight.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`);
+  await sleep(300);
+
+  const tTerm = Date.now();
+  p.signalMaster('SIGTERM');
+
+  // idle keep-alive connections are closed at once (close_idle)
+  assert.ok(await idle.waitClose(2000), 'the idle keep-alive connection is closed');
+  assert.equal(idle.buf.length, 0, 'nothing is sent on an idle connection being closed');
+
+  // the listener is closed: new connections are refused
+  await sleep(Math.max(0, tTerm + 500 - Date.now()));
+  await assert.rejects(Conn.open(p.port, { timeout: 1000 }), (e) => e.code === 'ECONNREFUSED', 'a new connection is refused after SIGTERM');
+
+  // finish the body slowly: masterd must still be waiting for us
+  for (const ch of body.slice(3)) {
+    assert.equal(p.procs.masterd.exited, false, 'masterd waits for the in-flight request');
+    await inflight.write(ch);
+    await sleep(150);
+  }
+  const r = await inflight.response({ timeout: 3000 });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json(), { status: 'ok' });
+  assert.equal((r.headers.connection || '').toLowerCase(), 'close', 'the last response says Connection: close');
+  assert.ok(await inflight.waitClose(2000), 'then the connection is closed');
+
+  const ex = await p.waitMasterExit(8000);
+  assert.ok(ex, 'masterd exits');
+  assert.deepEqual(ex, { code: 0, signal: null }, 'masterd exits 0');
+  t.diagnostic(`masterd exited ${Date.now() - tTerm} ms after SIGTERM`);
+  await assert.rejects(Conn.open(p.port, { timeout: 1000 }), (e) => e.code === 'ECONNREFUSED');
+});
+
+test('masterd killed: its workers finish what they hold and exit by themselves', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 5000 });
+  const workers = p.workerPids();
+  const c = await p.connect();
+  t.after(() => c.destroy());
+  assert.equal((await c.request('GET', '/health')).status, 200);
+  // a request in flight on a worker when masterd dies
+  await c.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: 4\r\n\r\nab`);
+  await sleep(200);
+
+  p.expectExit('masterd', { codes: [], signals: ['SIGKILL'] });
+  const t0 = Date.now();
+  process.kill(p.masterPid, 'SIGKILL');
+  await sleep(300);
+  await c.write('cd');
+  const r = await c.response({ timeout: 3000 });
+  assert.equal(r.status, 200, 'the in-flight request is answered');
+  assert.ok(await c.waitClose(3000), 'then its connection is closed');
+
+  const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  let left = workers;
+  while (left.length && Date.now() - t0 < 5000 + 3000) {
+    await sleep(50);
+    left = left.filter((w) => alive(w) && !/ Z /.test(` ${readStat(w)} `));
+  }
+  assert.deepEqual(left, [], 'every worker exited');
+  t.diagnostic(`workers gone ${Date.now() - t0} ms after masterd was killed`);
+});
+
+function readStat(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[0];
+  } catch { return 'gone'; }
+}

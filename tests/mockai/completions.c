@@ -1,0 +1,695 @@
+/*
+ * POST /v1/chat/completions, in OpenAI's wire format.
+ *
+ * A request becomes a struct stream: the reply text, how many content
+ * chunks it is cut into, the delays, and where to cut or stall. The pump
+ * walks it one step at a time (role chunk, content chunks, finish chunk,
+ * usage chunk, [DONE]); a step that must wait arms the connection's timer,
+ * and no step runs while the client has more than MOCK_MAX_PENDING bytes
+ * unread, so a slow reader holds the stream instead of growing a buffer.
+ * A non-streaming request walks the same steps silently, then answers once.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "mockai.h"
+
+#define FINGERPRINT	"fp_mockai"
+#define STEPS_PER_PUMP	64	/* then let other connections have a turn */
+
+struct stream {
+	char id[48];
+	char *model;
+	json_int_t created;
+	int is_stream;
+	int include_usage;
+	char *text;		/* one copy of the reply; repeated `repeat` times */
+	size_t text_len;
+	uint64_t total_cp;	/* code points in the whole reply */
+	uint64_t npieces;	/* content chunks */
+	uint64_t next;		/* next content chunk */
+	uint64_t cur_cp;	/* code points already handed out */
+	size_t cur_off;		/* byte offset of cur_cp inside text */
+	int delay_ms, first_delay_ms;
+	int cut, stall;		/* -1: no */
+	long long prompt_tokens;
+	int waiting;		/* the timer is armed */
+	int due;		/* the timer fired: the next step may run */
+	int stalled;
+};
+
+static unsigned long long id_seq;
+
+/* ------------------------------------------------------------ errors */
+
+json_t *
+openai_error(const char *message, const char *type, const char *param,
+    const char *code)
+{
+	json_t *e = json_pack("{s:{s:o, s:s, s:o, s:o}}", "error",
+	    "message", json_text(message), "type", type,
+	    "param", param ? json_string(param) : json_null(),
+	    "code", code ? json_string(code) : json_null());
+
+	if (e == NULL)
+		fatalx("json_pack: error body");
+	return e;
+}
+
+/* The error OpenAI gives for each status a test may ask for. */
+void
+openai_error_status(struct conn *c, int status, const char *model)
+{
+	char msg[300];
+	const char *type = status >= 500 ? "server_error" : "invalid_request_error";
+	const char *code = NULL, *extra = NULL;
+
+	switch (status) {
+	case 401:
+		snprintf(msg, sizeof(msg), "Incorrect API key provided");
+		code = "invalid_api_key";
+		break;
+	case 403:
+		snprintf(msg, sizeof(msg), "You are not allowed to sample from this model");
+		code = "permission_denied";
+		break;
+	case 404:
+		snprintf(msg, sizeof(msg), "The model `%.100s` does not exist or you do "
+		    "not have access to it.", model ? model : "");
+		code = "model_not_found";
+		break;
+	case 429:
+		snprintf(msg, sizeof(msg), "Rate limit reached for requests. "
+		    "Please try again in 1s.");
+		type = "requests";
+		code = "rate_limit_exceeded";
+		extra = "Retry-After: 1\r\n";
+		break;
+	case 500:
+		snprintf(msg, sizeof(msg), "The server had an error while processing "
+		    "your request. Sorry about that!");
+		break;
+	case 503:
+		snprintf(msg, sizeof(msg), "The server is overloaded or not ready yet.");
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "mockai: simulated error %d", status);
+		break;
+	}
+	mock_stats.errors++;
+	http_respond_json(c, status, openai_error(msg, type, NULL, code), extra);
+}
+
+static void
+bad_request(struct conn *c, const char *msg, const char *param, const char *code)
+{
+	mock_stats.errors++;
+	http_respond_json(c, 400, openai_error(msg, "invalid_request_error",
+	    param, code), NULL);
+}
+
+static const char *
+type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a decimal";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* ------------------------------------------------------------ the request */
+
+static long long
+count_words(const char *s)
+{
+	long long n = 0;
+	int in = 0;
+
+	for (; *s; s++) {
+		int sp = *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+		    *s == '\f' || *s == '\v';
+
+		if (!sp && !in)
+			n++;
+		in = !sp;
+	}
+	return n;
+}
+
+/*
+ * A message's text: its string content, or its text parts joined by "\n".
+ * Sets *why (and returns NULL) when the content has the wrong shape.
+ */
+static char *
+message_text(json_t *content, int *bad)
+{
+	struct buf b = { 0 };
+	size_t i;
+	json_t *part;
+	char *s;
+
+	*bad = 0;
+	if (content == NULL || json_is_null(content))
+		return strdup("");
+	if (json_is_string(content))
+		return strdup(json_string_value(content));
+	if (!json_is_array(content)) {
+		*bad = 1;
+		return NULL;
+	}
+	json_array_foreach(content, i, part) {
+		json_t *type = json_object_get(part, "type");
+		json_t *text = json_object_get(part, "text");
+
+		if (!json_is_object(part) || !json_is_string(type)) {
+			*bad = 1;
+			buf_free(&b);
+			return NULL;
+		}
+		if (strcmp(json_string_value(type), "text") != 0)
+			continue;	/* images etc. carry no text for us */
+		if (!json_is_string(text)) {
+			*bad = 1;
+			buf_free(&b);
+			return NULL;
+		}
+		if (b.len > 0)
+			buf_add(&b, "\n", 1);
+		buf_add(&b, json_string_value(text), json_string_length(text));
+	}
+	s = strdup(b.p ? b.p : "");
+	buf_free(&b);
+	return s;
+}
+
+struct parsed {
+	const char *model;
+	int stream;
+	int include_usage;
+	long long prompt_tokens;
+	char *last_user;	/* malloc'd; "" if no user message */
+};
+
+/* Checks the body like OpenAI does; answers 400 and returns -1 if wrong. */
+static int
+parse_body(struct conn *c, json_t *root, struct parsed *p)
+{
+	static const char *roles[] = { "system", "developer", "user",
+	    "assistant", "tool", "function" };
+	json_t *model, *messages, *m, *stream, *opts;
+	char msg[300], param[64];
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(root)) {
+		snprintf(msg, sizeof(msg), "Invalid request: expected an object, "
+		    "but got %s instead.", type_name(root));
+		bad_request(c, msg, NULL, "invalid_type");
+		return -1;
+	}
+	model = json_object_get(root, "model");
+	if (model == NULL || json_is_null(model)) {
+		bad_request(c, "you must provide a model parameter", NULL, NULL);
+		return -1;
+	}
+	if (!json_is_string(model)) {
+		snprintf(msg, sizeof(msg), "Invalid type for 'model': expected a "
+		    "string, but got %s instead.", type_name(model));
+		bad_request(c, msg, "model", "invalid_type");
+		return -1;
+	}
+	p->model = json_string_value(model);
+
+	messages = json_object_get(root, "messages");
+	if (messages == NULL) {
+		bad_request(c, "Missing required parameter: 'messages'.",
+		    "messages", "missing_required_parameter");
+		return -1;
+	}
+	if (!json_is_array(messages)) {
+		snprintf(msg, sizeof(msg), "Invalid type for 'messages': expected "
+		    "an array, but got %s instead.", type_name(messages));
+		bad_request(c, msg, "messages", "invalid_type");
+		return -1;
+	}
+	if (json_array_size(messages) == 0) {
+		bad_request(c, "Invalid 'messages': empty array. Expected an array "
+		    "with minimum length 1, but got an empty array instead.",
+		    "messages", "empty_array");
+		return -1;
+	}
+	json_array_foreach(messages, i, m) {
+		json_t *role = json_object_get(m, "role");
+		json_t *content = json_object_get(m, "content");
+		const char *r;
+		char *text;
+		int bad, known = 0;
+
+		if (!json_is_object(m)) {
+			snprintf(param, sizeof(param), "messages[%zu]", i);
+			snprintf(msg, sizeof(msg), "Invalid type for '%s': expected "
+			    "an object, but got %s instead.", param, type_name(m));
+			bad_request(c, msg, param, "invalid_type");
+			goto fail;
+		}
+		snprintf(param, sizeof(param), "messages[%zu].role", i);
+		if (role == NULL) {
+			snprintf(msg, sizeof(msg), "Missing required parameter: "
+			    "'%s'.", param);
+			bad_request(c, msg, param, "missing_required_parameter");
+			goto fail;
+		}
+		r = json_is_string(role) ? json_string_value(role) : "";
+		for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++)
+			known |= strcmp(r, roles[k]) == 0;
+		if (!known) {
+			snprintf(msg, sizeof(msg), "Invalid value: '%.40s'. Supported "
+			    "values are: 'system', 'assistant', 'user', 'function', "
+			    "'tool', and 'developer'.", r);
+			bad_request(c, msg, param, "invalid_value");
+			goto fail;
+		}
+		snprintf(param, sizeof(param), "messages[%zu].content", i);
+		if (content == NULL && strcmp(r, "assistant") != 0) {
+			snprintf(msg, sizeof(msg), "Missing required parameter: "
+			    "'%s'.", param);
+			bad_request(c, msg, param, "missing_required_parameter");
+			goto fail;
+		}
+		if ((text = message_text(content, &bad)) == NULL) {
+			if (!bad)
+				fatal("out of memory");
+			snprintf(msg, sizeof(msg), "Invalid type for '%s': expected "
+			    "one of a string or array of objects, but got %s "
+			    "instead.", param, type_name(content));
+			bad_request(c, msg, param, "invalid_type");
+			goto fail;
+		}
+		p->prompt_tokens += count_words(text);
+		if (strcmp(r, "user") == 0) {
+			free(p->last_user);
+			p->last_user = text;
+		} else
+			free(text);
+	}
+	if (p->last_user == NULL && (p->last_user = strdup("")) == NULL)
+		fatal("out of memory");
+
+	stream = json_object_get(root, "stream");
+	if (stream != NULL && !json_is_null(stream) && !json_is_boolean(stream)) {
+		snprintf(msg, sizeof(msg), "Invalid type for 'stream': expected a "
+		    "boolean, but got %s instead.", type_name(stream));
+		bad_request(c, msg, "stream", "invalid_type");
+		goto fail;
+	}
+	p->stream = json_is_true(stream);
+	opts = json_object_get(root, "stream_options");
+	if (opts != NULL && !json_is_null(opts)) {
+		json_t *iu = json_object_get(opts, "include_usage");
+
+		if (!json_is_object(opts)) {
+			snprintf(msg, sizeof(msg), "Invalid type for 'stream_options': "
+			    "expected an object, but got %s instead.", type_name(opts));
+			bad_request(c, msg, "stream_options", "invalid_type");
+			goto fail;
+		}
+		if (!p->stream) {
+			bad_request(c, "The 'stream_options' parameter is only "
+			    "allowed when 'stream' is enabled.", "stream_options", NULL);
+			goto fail;
+		}
+		if (iu != NULL && !json_is_boolean(iu)) {
+			snprintf(msg, sizeof(msg), "Invalid type for "
+			    "'stream_options.include_usage': expected a boolean, but "
+			    "got %s instead.", type_name(iu));
+			bad_request(c, msg, "stream_options.include_usage",
+			    "invalid_type");
+			goto fail;
+		}
+		p->include_usage = json_is_true(iu);
+	}
+	return 0;
+fail:
+	free(p->last_user);
+	p->last_user = NULL;
+	return -1;
+}
+
+static int
+bearer_ok(const char *auth)
+{
+	if (mock_api_key == NULL)
+		return 1;
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	return strcmp(auth, mock_api_key) == 0;
+}
+
+static uint64_t
+count_cp(const char *s, size_t len)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+static void
+stream_free(struct stream *s)
+{
+	if (s == NULL)
+		return;
+	free(s->model);
+	free(s->text);
+	free(s);
+}
+
+/* Everything about the answer, decided once from the request. */
+static struct stream *
+stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct buf b = { 0 };
+	int chunks = d->chunks >= 0 ? d->chunks : mock_cfg.chunks;
+	uint64_t repeat = d->repeat > 0 ? (uint64_t)d->repeat : 1;
+
+	if (s == NULL || (s->model = strdup(p->model)) == NULL)
+		fatal("out of memory");
+	snprintf(s->id, sizeof(s->id), "chatcmpl-mock%020llu", ++id_seq);
+	s->created = (json_int_t)time(NULL);
+	s->is_stream = p->stream;
+	s->include_usage = p->include_usage;
+	s->prompt_tokens = p->prompt_tokens;
+	if (d->reply != NULL)
+		buf_add(&b, d->reply, d->reply_len);
+	else {
+		buf_add(&b, "You said: ", 10);
+		buf_add(&b, cleaned, clen);
+	}
+	s->text = b.p ? b.p : strdup("");
+	s->text_len = b.len;
+	if (s->text == NULL)
+		fatal("out of memory");
+	s->total_cp = d->empty == 1 ? 0 : count_cp(s->text, s->text_len) * repeat;
+	s->npieces = s->total_cp < (uint64_t)chunks ? s->total_cp : (uint64_t)chunks;
+	s->delay_ms = d->delay_ms >= 0 ? d->delay_ms : mock_cfg.delay_ms;
+	s->first_delay_ms = d->first_delay_ms >= 0 ? d->first_delay_ms :
+	    mock_cfg.first_delay_ms;
+	s->cut = d->cut;
+	s->stall = d->stall;
+	return s;
+}
+
+/* ------------------------------------------------------------ output */
+
+/* The next `ncp` code points of the (repeated) reply, appended to out. */
+static void
+take_text(struct stream *s, uint64_t ncp, struct buf *out)
+{
+	size_t start = s->cur_off;
+
+	s->cur_cp += ncp;
+	while (ncp > 0) {
+		if (s->cur_off == s->text_len) {	/* next repeat */
+			buf_add(out, s->text + start, s->cur_off - start);
+			s->cur_off = start = 0;
+		}
+		/* whole code points only: skip continuation bytes */
+		s->cur_off++;
+		while (s->cur_off < s->text_len &&
+		    ((unsigned char)s->text[s->cur_off] & 0xC0) == 0x80)
+			s->cur_off++;
+		ncp--;
+	}
+	buf_add(out, s->text + start, s->cur_off - start);
+}
+
+static json_t *
+usage_json(struct stream *s)
+{
+	return json_pack("{s:I, s:I, s:I}",
+	    "prompt_tokens", (json_int_t)s->prompt_tokens,
+	    "completion_tokens", (json_int_t)s->npieces,
+	    "total_tokens", (json_int_t)(s->prompt_tokens + (long long)s->npieces));
+}
+
+/* One chat.completion.chunk; choices may be NULL for the usage chunk. */
+static void
+send_chunk(struct conn *c, struct stream *s, json_t *delta,
+    const char *finish, int usage_chunk)
+{
+	json_t *j;
+	char *txt;
+	struct buf b = { 0 };
+
+	j = json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", s->id,
+	    "object", "chat.completion.chunk", "created", s->created,
+	    "model", s->model, "system_fingerprint", FINGERPRINT);
+	if (j == NULL)
+		fatalx("json_pack: chunk");
+	if (usage_chunk) {
+		json_object_set_new(j, "choices", json_array());
+		json_object_set_new(j, "usage", usage_json(s));
+	} else {
+		json_object_set_new(j, "choices", json_pack("[{s:i, s:o, s:n, s:o}]",
+		    "index", 0, "delta", delta, "logprobs",
+		    "finish_reason", finish ? json_string(finish) : json_null()));
+		/* With include_usage, OpenAI sends "usage":null on every other chunk. */
+		if (s->include_usage)
+			json_object_set_new(j, "usage", json_null());
+	}
+	if ((txt = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps: chunk");
+	json_decref(j);
+	buf_add(&b, "data: ", 6);
+	buf_add(&b, txt, strlen(txt));
+	buf_add(&b, "\n\n", 2);
+	free(txt);
+	http_stream_write(c, b.p, b.len);
+	buf_free(&b);
+}
+
+static void
+send_piece(struct conn *c, struct stream *s)
+{
+	uint64_t end = (s->next + 1) * s->total_cp / s->npieces;
+	struct buf b = { 0 };
+	json_t *delta;
+
+	take_text(s, end - s->cur_cp, &b);
+	mock_stats.content_chunks++;
+	delta = json_pack("{s:s%}", "content", b.p ? b.p : "", b.len);
+	if (delta == NULL)
+		fatalx("json_pack: content");	/* cannot happen: whole code points */
+	buf_free(&b);
+	send_chunk(c, s, delta, NULL, 0);
+}
+
+static void
+finish(struct conn *c, struct stream *s)
+{
+	c->stream = NULL;
+	stats_stream_ended(&mock_stats.completed);
+	if (s->is_stream) {
+		send_chunk(c, s, json_object(), "stop", 0);
+		if (s->include_usage)
+			send_chunk(c, s, NULL, NULL, 1);
+		http_stream_write(c, "data: [DONE]\n\n", 14);
+		stream_free(s);
+		http_stream_end(c);
+	} else {
+		struct buf b = { 0 };
+		json_t *j;
+
+		take_text(s, s->total_cp - s->cur_cp, &b);
+		j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s%, s:n}, "
+		    "s:n, s:s}], s:o, s:s}",
+		    "id", s->id, "object", "chat.completion", "created", s->created,
+		    "model", s->model,
+		    "choices", "index", 0, "message", "role", "assistant",
+		    "content", b.p ? b.p : "", b.len, "refusal",
+		    "logprobs", "finish_reason", "stop",
+		    "usage", usage_json(s), "system_fingerprint", FINGERPRINT);
+		if (j == NULL)
+			fatalx("json_pack: completion");
+		buf_free(&b);
+		stream_free(s);
+		http_respond_json(c, 200, j, "Cache-Control: no-cache\r\n");
+	}
+}
+
+/* ------------------------------------------------------------ the pump */
+
+void
+completions_pump(struct conn *c)
+{
+	struct stream *s = c->stream;
+	int steps = 0;
+
+	while (s != NULL && c->stream == s && !c->dead) {
+		uint64_t delay;
+
+		if (s->waiting || s->stalled)
+			break;
+		if (http_pending(c) > MOCK_MAX_PENDING)
+			break;		/* http.c pumps again once it drains */
+		if (++steps > STEPS_PER_PUMP) {
+			c->want_pump = 1;	/* EPOLLOUT brings us back */
+			break;
+		}
+		if (s->cut >= 0 && s->next == (uint64_t)s->cut) {
+			c->stream = NULL;
+			stats_stream_ended(&mock_stats.cut);
+			stream_free(s);
+			http_cut(c);
+			return;
+		}
+		if (s->stall >= 0 && s->next == (uint64_t)s->stall) {
+			/* Nothing more, ever: only the client leaving ends this. */
+			s->stalled = 1;
+			break;
+		}
+		delay = s->next == 0 ? (uint64_t)s->first_delay_ms :
+		    s->next < s->npieces ? (uint64_t)s->delay_ms : 0;
+		if (delay > 0 && !s->due) {
+			s->waiting = 1;
+			timer_after(&c->timer, (int64_t)delay);
+			break;
+		}
+		s->due = 0;
+		if (s->next < s->npieces) {
+			if (s->is_stream)
+				send_piece(c, s);
+			s->next++;
+			continue;
+		}
+		finish(c, s);
+		return;
+	}
+	if (!c->dead)
+		http_flush(c);
+}
+
+void
+completions_timer(struct conn *c)
+{
+	struct stream *s = c->stream;
+
+	if (s == NULL)
+		return;
+	s->waiting = 0;
+	s->due = 1;
+	completions_pump(c);
+}
+
+void
+completions_abort(struct conn *c)
+{
+	struct stream *s = c->stream;
+
+	c->stream = NULL;
+	stats_stream_ended(&mock_stats.aborted);
+	log_debug("client went away after %" PRIu64 " of %" PRIu64 " chunks",
+	    s->next, s->npieces);
+	stream_free(s);
+}
+
+/* ------------------------------------------------------------ entry points */
+
+void
+completions_handle(struct conn *c)
+{
+	struct request *r = &c->req;
+	struct parsed p;
+	struct directives d;
+	json_error_t jerr;
+	json_t *root;
+	const char *err;
+	size_t len;
+	int status;
+	char msg[400];
+
+	mock_stats.requests++;
+	if (!bearer_ok(r->authorization)) {
+		openai_error_status(c, 401, NULL);
+		return;
+	}
+	root = json_loadb(r->body.p ? r->body.p : "", r->body.len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(msg, sizeof(msg), "We could not parse the JSON body of "
+		    "your request. (HINT: This likely means you aren't using your "
+		    "HTTP library correctly. The OpenAI API expects a JSON payload, "
+		    "but what was sent was not valid JSON: %.120s)", jerr.text);
+		bad_request(c, msg, NULL, NULL);
+		return;
+	}
+	if (parse_body(c, root, &p) == -1) {
+		json_decref(root);
+		return;
+	}
+	len = strlen(p.last_user);
+	if ((err = directives_parse(p.last_user, &len, &d)) != NULL) {
+		bad_request(c, err, "messages", "mock_directive");
+		goto out;
+	}
+	status = d.status >= 0 ? d.status : mock_cfg.status;
+	if (status != 0 && status != 200) {
+		openai_error_status(c, status, p.model);
+		goto out;
+	}
+	if (d.reply == NULL && d.empty != 1 && d.repeat > 0 &&
+	    (uint64_t)(len + 10) * (uint64_t)d.repeat > MOCK_MAX_REPLY) {
+		bad_request(c, "mockai: repeat makes the reply too long",
+		    "messages", "mock_directive");
+		goto out;
+	}
+	if (d.reply != NULL && d.repeat > 0 &&
+	    (uint64_t)d.reply_len * (uint64_t)d.repeat > MOCK_MAX_REPLY) {
+		bad_request(c, "mockai: repeat makes the reply too long",
+		    "messages", "mock_directive");
+		goto out;
+	}
+
+	c->stream = stream_new(&p, &d, p.last_user, len);
+	stats_stream_started();
+	if (c->stream->is_stream) {
+		char extra[128];
+
+		snprintf(extra, sizeof(extra), "Cache-Control: no-cache\r\n"
+		    "X-Request-Id: req_mock%llu\r\n", id_seq);
+		http_stream_begin(c, 200, "text/event-stream; charset=utf-8", extra);
+		send_chunk(c, c->stream, json_pack("{s:s, s:s}", "role",
+		    "assistant", "content", ""), NULL, 0);
+	}
+	completions_pump(c);
+out:
+	directives_free(&d);
+	free(p.last_user);
+	json_decref(root);
+}
+
+void
+completions_models(struct conn *c)
+{
+	http_respond_json(c, 200, json_pack("{s:s, s:[{s:s, s:s, s:i, s:s}, "
+	    "{s:s, s:s, s:i, s:s}]}", "object", "list", "data",
+	    "id", "gpt-4.1-mini", "object", "model", "created", 0, "owned_by", "mockai",
+	    "id", "mockai", "object", "model", "created", 0, "owned_by", "mockai"),
+	    NULL);
+}

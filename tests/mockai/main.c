@@ -1,0 +1,215 @@
+/*
+ * mockai: command line, listening socket, signals, and the main loop.
+ * See README.md next to this file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mockai.h"
+
+static struct watcher listen_w = { -1, NULL };
+static struct watcher signal_w = { -1, NULL };
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: mockai [--host ADDR] [--port N] [--port-file PATH] [--chunks N]\n"
+	    "              [--delay-ms MS] [--first-delay-ms MS] [--api-key KEY]\n"
+	    "A mock OpenAI-compatible chat completions server (see tests/mockai/README.md).\n"
+	    "  --host ADDR          address to bind (default 127.0.0.1)\n"
+	    "  --port N             port (default 0: pick a free one)\n"
+	    "  --port-file PATH     write the port there once listening\n"
+	    "  --chunks N           content chunks per reply (default 8)\n"
+	    "  --delay-ms MS        pause between content chunks (default 0)\n"
+	    "  --first-delay-ms MS  pause before the first content chunk (default 0)\n"
+	    "  --api-key KEY        require \"Authorization: Bearer KEY\"\n");
+	exit(status);
+}
+
+static int
+number(const char *opt, const char *s, long long min, long long max)
+{
+	const char *errstr;
+	long long v = strtonum(s, min, max, &errstr);
+
+	if (errstr != NULL)
+		fatalx("%s %s: %s (%lld-%lld)", opt, s, errstr, min, max);
+	return (int)v;
+}
+
+static void
+on_listen(struct watcher *w, uint32_t events)
+{
+	http_listen_ready(w->fd);
+}
+
+static void
+on_signal(struct watcher *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("signal %u: stopping", si.ssi_signo);
+	loop_stop();
+}
+
+/* Loopback unless told otherwise: the mock has no business on a network. */
+static int
+listen_on(const char *host, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	char portstr[16];
+	int fd = -1, one = 1, rc;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		fatalx("%s: %s", host, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SOMAXCONN) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		fatal("cannot listen on %s port %d", host, port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		fatal("getsockname");
+	if (ss.ss_family == AF_INET6)
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	listen_w.fd = fd;
+	return port;
+}
+
+/* Written then renamed, so a test polling the file never reads half a number. */
+static void
+write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >=
+	    sizeof(tmp))
+		fatalx("--port-file: path too long");
+	if ((f = fopen(tmp, "w")) == NULL)
+		fatal("%s", tmp);
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0)
+		fatal("%s", tmp);
+	if (rename(tmp, path) == -1)
+		fatal("rename %s", path);
+}
+
+/* Hundreds of concurrent test streams need more fds than the usual 1024. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'h' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "port-file", required_argument, NULL, 'f' },
+		{ "chunks", required_argument, NULL, 'c' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "first-delay-ms", required_argument, NULL, 'D' },
+		{ "api-key", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = "127.0.0.1", *port_file = NULL;
+	int port = 0, ch;
+	sigset_t mask;
+
+	log_init("mockai");
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': host = optarg; break;
+		case 'p': port = number("--port", optarg, 0, 65535); break;
+		case 'f': port_file = optarg; break;
+		case 'c': mock_defaults.chunks = number("--chunks", optarg, 1, MOCK_MAX_CHUNKS); break;
+		case 'd': mock_defaults.delay_ms = number("--delay-ms", optarg, 0, MOCK_MAX_DELAY); break;
+		case 'D': mock_defaults.first_delay_ms = number("--first-delay-ms", optarg, 0, MOCK_MAX_DELAY); break;
+		case 'k':
+			if (*optarg == '\0')
+				fatalx("--api-key: empty");
+			mock_api_key = optarg;
+			break;
+		case 'H': usage(0);
+		default: usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	mock_cfg = mock_defaults;
+
+	/* Signals arrive through the loop (signalfd), never in a handler. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((signal_w.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal_w.on_event = on_signal;
+	raise_fd_limit();
+
+	loop_init();
+	http_init();
+	port = listen_on(host, port);
+	listen_w.on_event = on_listen;
+	loop_add(&listen_w, EPOLLIN);
+	loop_add(&signal_w, EPOLLIN);
+	if (port_file != NULL)
+		write_port_file(port_file, port);
+	fprintf(stderr, "mockai listening on http://%s%s%s:%d/v1\n",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+
+	loop_run(http_reap);
+
+	/* Free everything so LeakSanitizer has nothing to say at exit. */
+	http_close_all();
+	control_free();
+	close(listen_w.fd);
+	close(signal_w.fd);
+	loop_free();
+	return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * mockai: a mock OpenAI-compatible model server for Parley's tests.
+ *
+ * One process, one epoll loop. Files:
+ *	main.c		command line, listener, signals
+ *	loop.c		epoll registration and the timer heap (one timerfd)
+ *	http.c		connections: reading, libhttp-parser, bounded output
+ *	completions.c	POST /v1/chat/completions in OpenAI's wire format
+ *	control.c	[[mock:…]] directives, /_mock endpoints, stats, config
+ * README.md (next to this file) is the user's documentation.
+ */
+#ifndef MOCKAI_H
+#define MOCKAI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <http_parser.h>
+#include <jansson.h>
+
+#define MOCK_MAX_PENDING	(256 * 1024)	/* stop producing above this many unsent bytes */
+#define MOCK_MAX_HEAD		(16 * 1024)	/* request line + headers */
+#define MOCK_MAX_BODY		(2 * 1024 * 1024)
+#define MOCK_IN_CAP		(16 * 1024)	/* unparsed input kept per connection */
+#define MOCK_LOG_KEEP		100		/* requests remembered for GET /_mock/requests */
+#define MOCK_MAX_CHUNKS		1000000
+#define MOCK_MAX_DELAY		3600000		/* ms */
+#define MOCK_MAX_REPLY		(16 * 1024 * 1024)	/* bytes of reply text, repeats included */
+
+/* ------------------------------------------------------------ loop.c */
+
+/* Anything registered with epoll starts with one of these. */
+struct watcher {
+	int fd;
+	void (*on_event)(struct watcher *, uint32_t events);
+};
+
+struct timer {
+	int64_t when;		/* CLOCK_MONOTONIC ms */
+	size_t idx;		/* position in the heap, or TIMER_IDLE */
+	void (*fire)(void *arg);
+	void *arg;
+};
+#define TIMER_IDLE	((size_t)-1)
+
+void loop_init(void);
+void loop_free(void);
+void loop_add(struct watcher *, uint32_t events);
+void loop_mod(struct watcher *, uint32_t events);
+void loop_del(struct watcher *);
+/* Runs until loop_stop(); after each batch of events, calls after_batch. */
+void loop_run(void (*after_batch)(void));
+void loop_stop(void);
+int64_t now_ms(void);
+
+void timer_init(struct timer *, void (*fire)(void *), void *arg);
+void timer_after(struct timer *, int64_t ms);
+void timer_cancel(struct timer *);
+
+/* ------------------------------------------------------------ http.c */
+
+struct buf {
+	char *p;
+	size_t off;		/* first unsent / unread byte */
+	size_t len;		/* end of data */
+	size_t cap;
+};
+
+void buf_add(struct buf *, const void *, size_t);
+void buf_printf(struct buf *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *);
+
+/* The request being read, then handled. */
+struct request {
+	enum http_method method;
+	struct buf url;
+	struct buf hname, hvalue;	/* header being read */
+	int hstate;			/* 0 none, 1 in name, 2 in value */
+	char *authorization;		/* headers we keep (NULL if absent) */
+	char *content_type;
+	char *accept;
+	struct buf body;
+	size_t head_bytes;
+	int keep_alive;
+	int http10;			/* HTTP/1.0: no chunked encoding */
+	int expect_continue;		/* "Expect: 100-continue" */
+	char *path;			/* url without the query (set when complete) */
+};
+
+struct stream;				/* completions.c */
+
+struct conn {
+	struct watcher w;		/* first: the loop hands us back this */
+	http_parser parser;
+	char in[MOCK_IN_CAP];		/* bytes read, not yet parsed */
+	size_t in_off, in_len;
+	struct request req;
+	int err_status;			/* set by a parser callback that refused input */
+	const char *err_msg;
+	struct buf out;
+	uint32_t events;		/* current epoll interest */
+	int busy;			/* a request is being answered: parsing waits */
+	int dispatching;		/* inside the parse loop (no re-entry) */
+	int close_after;		/* close once out is flushed */
+	int chunked;			/* the streaming body uses chunked encoding */
+	int want_pump;			/* the stream has more to produce right now */
+	int dead;			/* closed; freed after this batch */
+	struct stream *stream;		/* a completion in progress */
+	struct timer timer;
+	TAILQ_ENTRY(conn) entry;
+};
+
+void http_init(void);
+void http_listen_ready(int listen_fd);	/* accept what is waiting */
+void http_reap(void);			/* free connections closed in this batch */
+void http_close_all(void);
+size_t http_pending(const struct conn *);
+long long http_total_pending(void);	/* unsent bytes, all connections */
+/* The whole response to the current request; ends the request. */
+void http_respond(struct conn *, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len);
+void http_respond_json(struct conn *, int status, json_t *consumed,
+    const char *extra_headers);
+/* A streamed response: head now, body pieces later, then end. */
+void http_stream_begin(struct conn *, int status, const char *content_type,
+    const char *extra_headers);
+void http_stream_write(struct conn *, const char *, size_t);
+void http_stream_end(struct conn *);
+/* Ends the current request without a proper end: flush, then close. */
+void http_cut(struct conn *);
+/* The current request is answered (or given up on); read the next one. */
+void http_request_done(struct conn *);
+void http_flush(struct conn *);
+/* Close now; counts an aborted completion if one was in progress. */
+void http_close(struct conn *);
+const char *http_reason(int status);
+
+/* ------------------------------------------------------------ completions.c */
+
+void completions_handle(struct conn *);
+void completions_models(struct conn *);	/* GET /v1/models */
+void completions_pump(struct conn *);	/* the connection can take more */
+void completions_timer(struct conn *);	/* its delay is over */
+void completions_abort(struct conn *);	/* the client went away */
+
+/* An OpenAI-style error body {"error":{message,type,param,code}}. */
+json_t *openai_error(const char *message, const char *type,
+    const char *param, const char *code);
+void openai_error_status(struct conn *, int status, const char *model);
+
+/* ------------------------------------------------------------ control.c */
+
+struct mock_config {
+	int chunks;
+	int delay_ms;
+	int first_delay_ms;
+	int status;		/* 0: none; else every completion answers it */
+};
+
+struct mock_stats {
+	long long requests;	/* chat completion requests received */
+	long long errors;	/* answered with an error status */
+	long long active;	/* completions in progress */
+	long long completed;
+	long long aborted;	/* client went away before the end */
+	long long cut;		/* ended on purpose by cut=K */
+	long long max_concurrent;
+	long long content_chunks;	/* content chunks produced, all streams */
+	long long bytes_sent;		/* written to client sockets */
+};
+
+/* What [[mock:…]] asked for; -1 (or NULL) where it said nothing. */
+struct directives {
+	int status;
+	int cut;
+	int stall;
+	int chunks;
+	int delay_ms;
+	int first_delay_ms;
+	int empty;
+	long repeat;
+	char *reply;		/* percent-decoded, malloc'd */
+	size_t reply_len;
+};
+
+extern struct mock_config mock_defaults;	/* from the command line */
+extern struct mock_config mock_cfg;		/* current (POST /_mock/config) */
+extern struct mock_stats mock_stats;
+extern const char *mock_api_key;
+
+/*
+ * Finds and removes every [[mock:…]] block in text (in place) and
+ * applies them to d. Returns NULL, or an error message (static).
+ */
+const char *directives_parse(char *text, size_t *len, struct directives *d);
+void directives_free(struct directives *);
+
+void control_record(const struct request *);
+void control_handle(struct conn *);	/* /_mock/…, /health */
+void control_free(void);
+void stats_stream_started(void);
+void stats_stream_ended(long long *counter);
+
+int utf8_valid(const char *, size_t);
+json_t *json_text(const char *);	/* json_string, with bad bytes as '?' */
+
+#endif
