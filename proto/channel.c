@@ -20,6 +20,7 @@
 #include "proto.h"
 
 #define RBUF_MIN	4096
+#define RBUF_LIMIT	(PROTO_HDR_LEN + PROTO_MAX_PAYLOAD + RBUF_MIN)
 
 ssize_t
 proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd)
@@ -164,16 +165,21 @@ pchan_read(struct pchan *ch)
 		ch->rlen -= ch->roff;
 		ch->roff = 0;
 	}
+	/* Room for one whole message of the largest size and a bit more. */
+	if (ch->rlen >= RBUF_LIMIT) {
+		errno = EMSGSIZE;
+		return -1;
+	}
 	want = ch->rlen + RBUF_MIN;
+	if (want > RBUF_LIMIT)
+		want = RBUF_LIMIT;
 	if (want > ch->rcap) {
 		size_t cap = ch->rcap ? ch->rcap : RBUF_MIN;
 
 		while (cap < want)
 			cap *= 2;
-		if (cap > PROTO_HDR_LEN + PROTO_MAX_PAYLOAD + RBUF_MIN) {
-			errno = EMSGSIZE;
-			return -1;
-		}
+		if (cap > RBUF_LIMIT)
+			cap = RBUF_LIMIT;
 		if ((nb = realloc(ch->rbuf, cap)) == NULL)
 			return -1;
 		ch->rbuf = nb;

@@ -210,6 +210,43 @@ test_channel_messages(void **state)
 	pair_close(&p);
 }
 
+/* A message of the largest allowed size goes through. */
+static void
+test_channel_max_size(void **state)
+{
+	struct pair p;
+	struct pmsg m;
+	char *big = malloc(PROTO_MAX_PAYLOAD);
+	int r, rounds = 0;
+
+	assert_non_null(big);
+	memset(big, 'q', PROTO_MAX_PAYLOAD);
+	big[PROTO_MAX_PAYLOAD - 1] = 'z';
+	pair_open(&p);
+	assert_int_equal(pchan_send(&p.a, PROTO_ST_PING, 0, 9, big,
+	    PROTO_MAX_PAYLOAD, -1), 0);
+	assert_int_equal(pchan_send(&p.a, PROTO_ST_PING, 0, 10, "x", 1, -1), 0);
+	/* Both ends are non-blocking: move bytes until the message is whole. */
+	while ((r = pchan_next(&p.b, &m)) == 0 && rounds++ < 100000) {
+		assert_true(pchan_flush(&p.a) >= 0);
+		if (pchan_read(&p.b) < 0)
+			assert_int_equal(errno, EAGAIN);
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(m.hdr.id, 9);
+	assert_int_equal(m.hdr.len, PROTO_MAX_PAYLOAD);
+	assert_int_equal(m.payload[PROTO_MAX_PAYLOAD - 1], 'z');
+	while ((r = pchan_next(&p.b, &m)) == 0 && rounds++ < 100000) {
+		assert_true(pchan_flush(&p.a) >= 0);
+		if (pchan_read(&p.b) < 0)
+			assert_int_equal(errno, EAGAIN);
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(m.hdr.id, 10);
+	pair_close(&p);
+	free(big);
+}
+
 /* Bytes that arrive one at a time still make whole messages. */
 static void
 test_channel_byte_by_byte(void **state)
@@ -501,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_encoder_limit),
 		cmocka_unit_test(test_channel_messages),
 		cmocka_unit_test(test_channel_byte_by_byte),
+		cmocka_unit_test(test_channel_max_size),
 		cmocka_unit_test(test_channel_protocol_errors),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_fd_no_leak_on_close),

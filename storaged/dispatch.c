@@ -1,0 +1,248 @@
+/* Request payload in, reply payload out; payloads as in storemsg.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "storemsg.h"
+
+int
+dispatch_is_write(uint16_t type)
+{
+	return type == PROTO_ST_CONV_OPEN || type == PROTO_ST_MSG_APPEND;
+}
+
+static void
+reply_error(struct dreply *r, int code, const char *msg)
+{
+	penc_free(&r->enc);
+	r->err = code;
+	r->errmsg = msg;
+}
+
+static void
+malformed(struct dreply *r)
+{
+	reply_error(r, PROTO_E_INVALID, "malformed request");
+}
+
+/* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
+static int
+req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
+    uint16_t type)
+{
+	if (dispatch_is_write(type) && !b->write) {
+		/* The loop sizes batches by their requests: this is a bug. */
+		log_warnx("dispatch: write request in a read-only batch");
+		reply_error(r, PROTO_E_INTERNAL, "write in a read batch");
+		return -1;
+	}
+	r->touched = 1;
+	if (store_begin_child(&b->txn, t) != 0) {
+		reply_error(r, t->err, t->errmsg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the request's txn: the reply stands only if its txn folds in. */
+static void
+req_end(struct store_txn *t, struct dreply *r)
+{
+	if (t->err == 0 && r->enc.err)
+		store_fail(t, PROTO_E_INTERNAL, "reply does not encode");
+	if (store_commit(t) != 0)
+		reply_error(r, t->err, t->errmsg);
+}
+
+static void
+op_conv_open(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	struct store_txn t;
+	struct st_conv c;
+	int created;
+
+	pdec_strbuf(d, widget, sizeof(widget));
+	pdec_strbuf(d, session, sizeof(session));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONV_OPEN) < 0)
+		return;
+	if (store_conv_open(&t, widget, session, &c, &created) == 0) {
+		penc_u8(&r->enc, (uint8_t)created);
+		penc_conv(&r->enc, &c);
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_msg_append(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv c;
+
+	memset(&m, 0, sizeof(m));
+	pdec_strbuf(d, m.conv_id, sizeof(m.conv_id));
+	pdec_strbuf(d, m.role, sizeof(m.role));
+	m.content = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, m.status, sizeof(m.status));
+	m.prompt_tokens = pdec_u32(d);
+	m.completion_tokens = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		st_msg_free(&m);
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_MSG_APPEND) < 0) {
+		st_msg_free(&m);
+		return;
+	}
+	if (store_msg_append(&t, &m, &c) == 0) {
+		penc_msg(&r->enc, &m);
+		penc_conv(&r->enc, &c);
+		st_conv_free(&c);
+	}
+	st_msg_free(&m);
+	req_end(&t, r);
+}
+
+static void
+op_conv_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct store_txn t;
+	struct store_list l;
+	uint32_t limit, i;
+
+	limit = pdec_u32(d);
+	pdec_strbuf(d, cursor, sizeof(cursor));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONV_LIST) < 0)
+		return;
+	if (store_conv_list(&t, limit, cursor, &l) == 0) {
+		penc_u64(&r->enc, l.total);
+		penc_u32(&r->enc, l.n);
+		for (i = 0; i < l.n; i++)
+			penc_conv(&r->enc, &l.convs[i]);
+		penc_str(&r->enc, l.next_cursor);
+		store_list_free(&l);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_conv_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char id[ST_ID_HEX + 1];
+	struct store_txn t;
+	struct store_conv_full f;
+	uint32_t max, i;
+
+	pdec_strbuf(d, id, sizeof(id));
+	max = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONV_GET) < 0)
+		return;
+	if (store_conv_get(&t, id, max,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &f) == 0) {
+		penc_conv(&r->enc, &f.conv);
+		penc_u32(&r->enc, f.n);
+		for (i = 0; i < f.n; i++)
+			penc_msg(&r->enc, &f.msgs[i]);
+		penc_u8(&r->enc, (uint8_t)f.truncated);
+		store_conv_full_free(&f);
+	}
+	req_end(&t, r);
+}
+
+int
+dispatch_begin(struct store *st, struct dbatch *b, int write)
+{
+	memset(b, 0, sizeof(*b));
+	b->write = write;
+	return store_begin(st, &b->txn, !write) == 0 ? 0 : -1;
+}
+
+void
+dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
+    size_t len, struct dreply *r)
+{
+	struct pdec d;
+
+	memset(r, 0, sizeof(*r));
+	penc_init(&r->enc);
+	b->nreq++;
+	pdec_init(&d, payload, len);
+	switch (type) {
+	case PROTO_ST_PING:
+		if (pdec_done(&d) < 0)
+			malformed(r);
+		break;
+	case PROTO_ST_CONV_OPEN:
+		op_conv_open(b, &d, r);
+		break;
+	case PROTO_ST_MSG_APPEND:
+		op_msg_append(b, &d, r);
+		break;
+	case PROTO_ST_CONV_LIST:
+		op_conv_list(b, &d, r);
+		break;
+	case PROTO_ST_CONV_GET:
+		op_conv_get(b, &d, r);
+		break;
+	default:
+		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
+		break;
+	}
+}
+
+int
+dispatch_end(struct dbatch *b)
+{
+	int rc;
+
+	rc = store_commit(&b->txn);
+	log_debug("batch: %zu requests, %s%s", b->nreq,
+	    b->write ? "write" : "read-only", rc != 0 ? ", failed" : "");
+	if (rc != 0 && b->write) {
+		log_warnx("batch of %zu requests did not commit", b->nreq);
+		return -1;
+	}
+	return 0;
+}
+
+void
+dreply_commit_failed(struct dreply *r)
+{
+	if (r->touched && r->err == 0)
+		reply_error(r, PROTO_E_INTERNAL, "commit failed");
+}
+
+void
+dreply_free(struct dreply *r)
+{
+	penc_free(&r->enc);
+}
+
+void
+dispatch_one(struct store *st, uint16_t type, const void *payload,
+    size_t len, struct dreply *r)
+{
+	struct dbatch b;
+
+	dispatch_begin(st, &b, dispatch_is_write(type));
+	dispatch_run(&b, type, payload, len, r);
+	if (dispatch_end(&b) < 0)
+		dreply_commit_failed(r);
+}

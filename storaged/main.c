@@ -1,0 +1,250 @@
+/*
+ * parley-storaged: owns the LMDB environment and answers the other
+ * processes over $PARLEY_RUN_DIR/storaged.sock.
+ */
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "storaged.h"
+#include "store.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: parley-storaged [-v]\n"
+	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
+	    "PARLEY_MAP_SIZE_MB, PARLEY_LOG_LEVEL\n");
+	exit(1);
+}
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static void
+mkdir_p(const char *dir)
+{
+	char path[PATH_MAX], *p;
+	struct stat sb;
+
+	if (strlcpy(path, dir, sizeof(path)) >= sizeof(path))
+		fatalx("%s: path too long", dir);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (p[-1] != '/') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				fatal("mkdir %s", path);
+			*p = c;
+		}
+		if (*p == '\0')
+			break;
+	}
+	if (stat(dir, &sb) < 0)
+		fatal("%s", dir);
+	if (!S_ISDIR(sb.st_mode))
+		fatalx("%s is not a directory", dir);
+}
+
+/*
+ * Held for our whole life: two storaged racing for the same socket would
+ * otherwise both find it stale, and one would unlink the other's.
+ */
+static int
+lock_rundir(const char *rundir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir,
+	    STORAGED_LOCK) >= sizeof(path))
+		fatalx("%s: path too long", rundir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another storaged is running (%s is locked)",
+			    path);
+		fatal("flock %s", path);
+	}
+	return fd;
+}
+
+static int
+signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	/* Writes to a gone client fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+	return fd;
+}
+
+/* Returns 1 once a signal asks us to stop. */
+static int
+signals_read(int fd)
+{
+	struct signalfd_siginfo si;
+	int quit = 0;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: finishing and exiting",
+			    strsignal((int)si.ssi_signo));
+			quit = 1;
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: storaged has nothing to reload");
+			break;
+		}
+	}
+	return quit;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	struct epoll_event ev, evs[64];
+	struct evsrc sigev = { .kind = EV_SIGNAL };
+	struct server *srv;
+	struct store *st;
+	const char *datadir, *rundir, *mapstr, *errstr;
+	char sockpath[PATH_MAX];
+	long long map_mb, deadline = 0, left;
+	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0;
+
+	setproctitle_init(argc, argv, envp);
+	log_init(STORAGED_NAME);
+	while ((ch = getopt(argc, argv, "v")) != -1) {
+		switch (ch) {
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	setproctitle("-%s", STORAGED_NAME);
+
+	datadir = env_or("PARLEY_DATA_DIR", "./var/data");
+	rundir = env_or("PARLEY_RUN_DIR", "./var/run");
+	mapstr = env_or("PARLEY_MAP_SIZE_MB", "1024");
+	map_mb = strtonum(mapstr, 1, 1024 * 1024, &errstr);
+	if (errstr != NULL)
+		fatalx("PARLEY_MAP_SIZE_MB %s is %s (1 to 1048576)", mapstr,
+		    errstr);
+	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/%s", rundir,
+	    STORAGED_SOCK) >= sizeof(sockpath))
+		fatalx("%s: path too long", rundir);
+
+	/* Whatever we create is ours alone: the LMDB files, the socket. */
+	umask(077);
+	mkdir_p(datadir);
+	mkdir_p(rundir);
+	lockfd = lock_rundir(rundir);
+	sigfd = signals_open();
+
+	if ((st = store_open(datadir, (size_t)map_mb, 0)) == NULL)
+		fatalx("%s: cannot open the store", datadir);
+	lfd = listener_open(sockpath);
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &sigev;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) < 0)
+		fatal("epoll_ctl signalfd");
+	srv = server_new(st, epfd, lfd);
+
+	log_info("serving %s on %s (map %lld MiB)", datadir, sockpath, map_mb);
+	proto_sd_notify("READY=1");
+
+	for (;;) {
+		timeout = server_timeout(srv);
+		if (quitting) {
+			left = deadline - mono_ms();
+			if (server_idle(srv) || left <= 0)
+				break;
+			if (timeout < 0 || timeout > left)
+				timeout = (int)left;
+		}
+		if ((n = epoll_wait(epfd, evs, 64, timeout)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			struct evsrc *src = evs[i].data.ptr;
+
+			if (src->kind != EV_SIGNAL) {
+				server_event(srv, src, evs[i].events);
+				continue;
+			}
+			if (signals_read(sigfd) && !quitting) {
+				/* New clients find no socket; old ones get their answers. */
+				quitting = 1;
+				deadline = mono_ms() + DRAIN_MS;
+				proto_sd_notify("STOPPING=1");
+				server_quit(srv);
+				if (unlink(sockpath) < 0 && errno != ENOENT)
+					log_warn("unlink %s", sockpath);
+			}
+		}
+		server_step(srv);
+	}
+
+	if (!server_idle(srv))
+		log_warnx("exiting with replies undelivered");
+	server_free(srv);
+	store_close(st);
+	close(epfd);
+	close(sigfd);
+	close(lockfd);
+	log_info("exiting");
+	return 0;
+}

@@ -1,0 +1,504 @@
+/*
+ * Clients and group commit.
+ *
+ * Each loop turn reads what every client has sent, runs every request
+ * gathered in one write transaction (each in a nested txn of its own),
+ * commits once, and only then queues the replies: a write is acknowledged
+ * once it is on disk.
+ *
+ * The requests of a client point into its channel's read buffer, so a
+ * client is read again only once all its requests have run. A client that
+ * does not read its replies is not read either until its queue drains
+ * below CLIENT_WQ_MAX, and a batch takes no more of its requests than its
+ * queue can still hold: memory stays bounded whatever a client does.
+ */
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "proto.h"
+#include "storaged.h"
+
+/* After running out of fds, how long the listener rests. */
+#define ACCEPT_PAUSE_MS	1000
+
+struct req {
+	uint16_t type;
+	uint32_t id;
+	const uint8_t *payload;	/* into the client's read buffer */
+	size_t len;
+};
+
+struct client {
+	struct evsrc ev;	/* first: epoll's data.ptr */
+	TAILQ_ENTRY(client) entry;
+	struct pchan ch;
+	unsigned long long serial;	/* names the client in the logs */
+	struct req *reqs;
+	size_t nreqs;
+	size_t next;		/* reqs[next..nreqs) wait to run */
+	size_t reqcap;
+	size_t batch_bytes;	/* replies made for it in the running batch */
+	uint32_t interest;	/* epoll events registered */
+	int eof;		/* the peer sent everything it will */
+	int dead;		/* closed at the end of the turn */
+};
+
+TAILQ_HEAD(clientq, client);
+
+/* One request of the running batch and its reply. */
+struct slot {
+	struct client *c;
+	uint16_t type;
+	uint32_t id;
+	struct dreply rep;
+};
+
+struct server {
+	struct store *st;
+	int epfd;
+	struct evsrc lev;
+	int lfd;
+	long long lpaused_at;	/* accept failed for want of fds; 0 = listening */
+	struct clientq clients;
+	unsigned long long serial;
+	struct slot *batch;	/* BATCH_MAX */
+	int quitting;
+};
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+client_paused(const struct client *c)
+{
+	return c->ch.wq_bytes >= CLIENT_WQ_MAX;
+}
+
+/* Has requests and room for their replies. */
+static int
+client_runnable(const struct client *c)
+{
+	return !c->dead && c->next < c->nreqs && !client_paused(c);
+}
+
+static void
+client_kill(struct client *c)
+{
+	c->dead = 1;
+}
+
+static const char *
+client_name(const struct client *c)
+{
+	return c->ch.peer[0] != '\0' ? c->ch.peer : "?";
+}
+
+static void
+client_new(struct server *s, int fd)
+{
+	struct epoll_event ev;
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("client");
+		close(fd);
+		return;
+	}
+	c->ev.kind = EV_CLIENT;
+	c->serial = ++s->serial;
+	if (pchan_init(&c->ch, fd, STORAGED_NAME) < 0) {
+		log_warn("client %llu: channel", c->serial);
+		pchan_close(&c->ch);
+		free(c);
+		return;
+	}
+	/* Our HELLO is queued: the first flush goes out this same turn. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = c->interest = EPOLLIN;
+	ev.data.ptr = &c->ev;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("client %llu: epoll_ctl", c->serial);
+		pchan_close(&c->ch);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->clients, c, entry);
+	log_debug("client %llu connected", c->serial);
+}
+
+static void
+client_free(struct server *s, struct client *c)
+{
+	log_debug("client %llu (%s) closed", c->serial, client_name(c));
+	TAILQ_REMOVE(&s->clients, c, entry);
+	if (c->ch.fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ch.fd, NULL);
+	pchan_close(&c->ch);
+	free(c->reqs);
+	free(c);
+}
+
+static int
+client_push(struct client *c, const struct pmsg *m)
+{
+	struct req *nr;
+	size_t cap;
+
+	if (c->nreqs == c->reqcap) {
+		cap = c->reqcap ? c->reqcap * 2 : 64;
+		if ((nr = reallocarray(c->reqs, cap, sizeof(*nr))) == NULL)
+			return -1;
+		c->reqs = nr;
+		c->reqcap = cap;
+	}
+	nr = &c->reqs[c->nreqs++];
+	nr->type = m->hdr.type;
+	nr->id = m->hdr.id;
+	nr->payload = m->payload;
+	nr->len = m->hdr.len;
+	return 0;
+}
+
+/* Reads what the client has sent and takes out the whole requests. */
+static void
+client_read(struct server *s, struct client *c)
+{
+	struct pmsg m;
+	ssize_t n;
+	int r;
+
+	if (c->dead || c->eof || s->quitting || client_paused(c) ||
+	    c->next < c->nreqs)
+		return;
+	/* Every earlier request has run: their payloads may go. */
+	c->nreqs = c->next = 0;
+	for (;;) {
+		if ((n = pchan_read(&c->ch)) == 0) {
+			c->eof = 1;
+			break;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ECONNRESET)
+				log_debug("client %llu: reset", c->serial);
+			else
+				log_warn("client %llu (%s): read", c->serial,
+				    client_name(c));
+			client_kill(c);
+			return;
+		}
+		if (c->ch.rlen - c->ch.roff >= CLIENT_READ_MAX)
+			break;
+	}
+	while ((r = pchan_next(&c->ch, &m)) == 1) {
+		if (m.fd >= 0 || (m.hdr.flags & PROTO_F_REPLY)) {
+			/* We never ask clients anything nor take fds. */
+			log_warnx("client %llu (%s): unexpected %s%s, closing",
+			    c->serial, client_name(c),
+			    (m.hdr.flags & PROTO_F_REPLY) ? "reply " : "",
+			    proto_msg_name(m.hdr.type));
+			if (m.fd >= 0)
+				close(m.fd);
+			client_kill(c);
+			return;
+		}
+		if (client_push(c, &m) < 0) {
+			log_warn("client %llu: request queue", c->serial);
+			client_kill(c);
+			return;
+		}
+	}
+	if (r < 0) {
+		log_warnx("client %llu (%s): protocol error, closing",
+		    c->serial, client_name(c));
+		client_kill(c);
+	}
+}
+
+static void
+client_reply(struct client *c, const struct slot *sl)
+{
+	int rc;
+
+	if (sl->rep.err != 0)
+		rc = pchan_send_error(&c->ch, sl->type, sl->id,
+		    (uint32_t)sl->rep.err, sl->rep.errmsg);
+	else
+		rc = pchan_send(&c->ch, sl->type, PROTO_F_REPLY, sl->id,
+		    sl->rep.enc.buf, sl->rep.enc.len, -1);
+	if (rc < 0) {
+		log_warn("client %llu (%s): queue reply", c->serial,
+		    client_name(c));
+		client_kill(c);
+	}
+}
+
+static void
+client_flush(struct client *c)
+{
+	if (c->dead || !pchan_pending(&c->ch))
+		return;
+	if (pchan_flush(&c->ch) < 0) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			log_debug("client %llu: gone before its replies",
+			    c->serial);
+		else
+			log_warn("client %llu (%s): write", c->serial,
+			    client_name(c));
+		client_kill(c);
+	}
+}
+
+static void
+client_interest(struct server *s, struct client *c)
+{
+	struct epoll_event ev;
+	uint32_t want = 0;
+
+	if (!c->eof && !s->quitting && !client_paused(c) &&
+	    c->next == c->nreqs)
+		want |= EPOLLIN;
+	if (pchan_pending(&c->ch))
+		want |= EPOLLOUT;
+	if (want == c->interest)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = &c->ev;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->ch.fd, &ev) < 0) {
+		log_warn("client %llu: epoll_ctl", c->serial);
+		client_kill(c);
+		return;
+	}
+	c->interest = want;
+}
+
+/* ---------------------------------------------------------------- batch */
+
+/* Runs the waiting requests in one transaction; returns how many ran. */
+static size_t
+server_batch(struct server *s)
+{
+	struct dbatch b;
+	struct client *c;
+	struct slot *sl;
+	struct req *q;
+	size_t n = 0, i;
+	int write = 0, runnable = 0, failed;
+
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		if (!client_runnable(c))
+			continue;
+		runnable = 1;
+		for (i = c->next; i < c->nreqs && !write; i++)
+			write = dispatch_is_write(c->reqs[i].type);
+	}
+	if (!runnable)
+		return 0;
+
+	dispatch_begin(s->st, &b, write);
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		while (client_runnable(c) && n < BATCH_MAX &&
+		    c->ch.wq_bytes + c->batch_bytes < CLIENT_WQ_MAX) {
+			q = &c->reqs[c->next++];
+			sl = &s->batch[n++];
+			sl->c = c;
+			sl->type = q->type;
+			sl->id = q->id;
+			dispatch_run(&b, q->type, q->payload, q->len, &sl->rep);
+			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len;
+		}
+	}
+	failed = dispatch_end(&b) < 0;
+
+	for (i = 0; i < n; i++) {
+		sl = &s->batch[i];
+		if (failed)
+			dreply_commit_failed(&sl->rep);
+		if (!sl->c->dead)
+			client_reply(sl->c, sl);
+		dreply_free(&sl->rep);
+	}
+	TAILQ_FOREACH(c, &s->clients, entry)
+		c->batch_bytes = 0;
+	/* A full batch left some waiting: start with someone else next. */
+	if (n == BATCH_MAX && (c = TAILQ_FIRST(&s->clients)) != NULL) {
+		TAILQ_REMOVE(&s->clients, c, entry);
+		TAILQ_INSERT_TAIL(&s->clients, c, entry);
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------- server */
+
+/* Stops (rest = 1) or resumes accepting. */
+static void
+listener_rest(struct server *s, int rest)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = rest ? 0 : EPOLLIN;
+	ev.data.ptr = &s->lev;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) < 0)
+		fatal("epoll_ctl listener");
+	s->lpaused_at = rest ? mono_ms() : 0;
+}
+
+static void
+server_accept(struct server *s)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			client_new(s, fd);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EINTR:
+		case ECONNABORTED:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Level-triggered: rest or the loop would spin. */
+			log_warn("accept");
+			listener_rest(s, 1);
+			return;
+		default:
+			log_warn("accept");
+			return;
+		}
+	}
+}
+
+struct server *
+server_new(struct store *st, int epfd, int lfd)
+{
+	struct epoll_event ev;
+	struct server *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->batch = calloc(BATCH_MAX, sizeof(*s->batch))) == NULL)
+		fatal("server");
+	s->st = st;
+	s->epfd = epfd;
+	s->lfd = lfd;
+	s->lev.kind = EV_LISTENER;
+	TAILQ_INIT(&s->clients);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->lev;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
+		fatal("epoll_ctl listener");
+	return s;
+}
+
+void
+server_event(struct server *s, struct evsrc *src, uint32_t events)
+{
+	struct client *c;
+
+	if (src->kind == EV_LISTENER) {
+		if (s->lfd >= 0)
+			server_accept(s);
+		return;
+	}
+	c = (struct client *)src;
+	/* A hang-up or error shows up as a read of 0 or -1. */
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(s, c);
+}
+
+void
+server_step(struct server *s)
+{
+	struct client *c, *tmp;
+
+	server_batch(s);
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		client_flush(c);
+		/* Said all it had to say and heard every answer. */
+		if (c->eof && c->next == c->nreqs && !pchan_pending(&c->ch))
+			client_kill(c);
+		if (!c->dead)
+			client_interest(s, c);
+	}
+	TAILQ_FOREACH_SAFE(c, &s->clients, entry, tmp)
+		if (c->dead)
+			client_free(s, c);
+	if (s->lpaused_at != 0 && s->lfd >= 0 &&
+	    mono_ms() - s->lpaused_at >= ACCEPT_PAUSE_MS)
+		listener_rest(s, 0);
+}
+
+int
+server_timeout(struct server *s)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (client_runnable(c))
+			return 0;
+	return s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
+}
+
+void
+server_quit(struct server *s)
+{
+	if (s->lfd >= 0) {
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+		close(s->lfd);
+		s->lfd = -1;
+	}
+	s->lpaused_at = 0;
+	s->quitting = 1;
+}
+
+int
+server_idle(struct server *s)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (client_runnable(c) || pchan_pending(&c->ch))
+			return 0;
+	return 1;
+}
+
+void
+server_free(struct server *s)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+		client_free(s, c);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	free(s->batch);
+	free(s);
+}

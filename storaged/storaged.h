@@ -1,0 +1,62 @@
+/*
+ * parley-storaged: the one process that opens the LMDB environment.
+ *
+ *	main.c      settings, signals, the epoll loop
+ *	listener.c  the Unix socket clients connect to
+ *	server.c    clients, group-commit batches, replies, back-pressure
+ *	dispatch.c  request payload -> store operation -> reply payload
+ *	store.c     LMDB
+ */
+#ifndef PARLEY_STORAGED_H
+#define PARLEY_STORAGED_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORAGED_NAME		"parley-storaged"
+#define STORAGED_SOCK		"storaged.sock"
+#define STORAGED_LOCK		"storaged.lock"
+
+/* A client whose unread replies pass this is not read until it drains. */
+#define CLIENT_WQ_MAX		(16u * 1024 * 1024)
+/* Bytes of requests taken from one client per loop turn. */
+#define CLIENT_READ_MAX		(1024u * 1024)
+/* Requests in one transaction; the rest wait for the next turn. */
+#define BATCH_MAX		1024
+/* On SIGTERM, how long clients get to read their last replies. */
+#define DRAIN_MS		2000
+
+/* What an epoll event's data.ptr points at. */
+enum ev_kind {
+	EV_LISTENER,
+	EV_SIGNAL,
+	EV_CLIENT,
+};
+
+struct evsrc {
+	enum ev_kind kind;
+};
+
+/* listener.c */
+/* Binds path (mode 0600), replacing a stale socket; fatal on failure. */
+int listener_open(const char *path);
+
+/* server.c */
+struct server;
+
+struct server *server_new(struct store *, int epfd, int lfd);
+/* Handles one epoll event of the listener or a client. */
+void server_event(struct server *, struct evsrc *, uint32_t events);
+/* After the events of a loop turn: one batch, replies, flushes. */
+void server_step(struct server *);
+/* The epoll timeout for the next turn: 0 when requests wait, else -1 or ms. */
+int server_timeout(struct server *);
+/* Stops listening and reading; what was read still runs. */
+void server_quit(struct server *);
+/* No request waits and no reply is queued. */
+int server_idle(struct server *);
+/* Closes every client (and the listener if still open). */
+void server_free(struct server *);
+
+#endif

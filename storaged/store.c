@@ -1,0 +1,945 @@
+/*
+ * storaged's LMDB layer. Five named databases (see STORAGE.md):
+ *
+ *	meta      "schema" -> u32 schema version
+ *	convs     id[16] -> conversation
+ *	sessions  widget NUL session -> id[16]
+ *	activity  u64 updated_at (big-endian) | id[16] -> (nothing)
+ *	msgs      id[16] | u32 sequence (big-endian) -> message
+ *
+ * Every value starts with ST_RECORD_VERSION; records are the same
+ * encodings the protocol carries (penc_conv, penc_msg), so a message's
+ * reply size is its record size minus one.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+
+#define ID_LEN		16			/* ids as stored: raw bytes */
+#define ACT_KEY_LEN	(8 + ID_LEN)
+#define MSG_KEY_LEN	(ID_LEN + 4)
+#define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
+#define NDBS		5
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta;
+	MDB_dbi convs;
+	MDB_dbi sessions;
+	MDB_dbi activity;
+	MDB_dbi msgs;
+	uint64_t (*now)(void);
+};
+
+static const uint8_t rec_version = ST_RECORD_VERSION;
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t
+clock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static void
+hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly 2n lowercase hex digits into n bytes. 0 or -1. */
+static int
+hex_decode(const char *in, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = hex_nibble(in[2 * i])) < 0 ||
+		    (lo = hex_nibble(in[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return in[2 * n] == '\0' ? 0 : -1;
+}
+
+/*
+ * Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+ * what we store ends up in JSON, and the preview is cut on characters.
+ */
+static int
+utf8_valid(const char *str, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0, k, need;
+	uint32_t cp, min;
+	uint8_t c;
+
+	while (i < n) {
+		c = s[i++];
+		if (c < 0x80)
+			continue;
+		if ((c & 0xe0) == 0xc0) {
+			need = 1;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (n - i < need)
+			return 0;
+		for (k = 0; k < need; k++, i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+act_key(uint8_t k[ACT_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
+{
+	put_be64(k, at);
+	memcpy(k + 8, id, ID_LEN);
+}
+
+static void
+msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
+{
+	memcpy(k, id, ID_LEN);
+	put_be32(k + ID_LEN, seq);
+}
+
+/* ---------------------------------------------------------------- txns */
+
+int
+store_fail(struct store_txn *t, int code, const char *msg)
+{
+	if (t->err == 0) {
+		t->err = code;
+		t->errmsg = msg;
+	}
+	return t->err;
+}
+
+/* An LMDB failure: the detail goes to the log, the client hears "internal". */
+static int
+txn_lmdb(struct store_txn *t, int rc, const char *what)
+{
+	log_warnx("lmdb: %s: %s%s", what, mdb_strerror(rc),
+	    rc == MDB_MAP_FULL ? " (raise PARLEY_MAP_SIZE_MB)" : "");
+	return store_fail(t, PROTO_E_INTERNAL, "storage error");
+}
+
+int
+store_begin(struct store *st, struct store_txn *t, int rdonly)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->st = st;
+	t->rdonly = rdonly;
+	rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &t->txn);
+	if (rc != 0) {
+		t->txn = NULL;
+		txn_lmdb(t, rc, "begin");
+	}
+	return t->err;
+}
+
+int
+store_begin_child(struct store_txn *parent, struct store_txn *c)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->st = parent->st;
+	c->rdonly = parent->rdonly;
+	c->parent = parent;
+	if (parent->err)
+		return store_fail(c, parent->err, parent->errmsg);
+	if (parent->rdonly) {
+		/* LMDB has no nested read txns; reads change nothing anyway. */
+		c->view = 1;
+		c->txn = parent->txn;
+		return 0;
+	}
+	c->child = 1;
+	if ((rc = mdb_txn_begin(c->st->env, parent->txn, 0, &c->txn)) != 0) {
+		c->txn = NULL;
+		txn_lmdb(c, rc, "begin nested");
+	}
+	return c->err;
+}
+
+int
+store_commit(struct store_txn *t)
+{
+	int rc;
+
+	if (t->txn == NULL)
+		return t->err;
+	if (t->view) {
+		t->txn = NULL;
+		return t->err;
+	}
+	if (t->err) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+		return t->err;
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc != 0) {
+		txn_lmdb(t, rc, t->child ? "commit nested" : "commit");
+		/* A child that failed to fold in leaves its parent in doubt. */
+		if (t->child)
+			store_fail(t->parent, PROTO_E_INTERNAL, "storage error");
+	}
+	return t->err;
+}
+
+void
+store_abort(struct store_txn *t)
+{
+	if (t->txn != NULL && !t->view)
+		mdb_txn_abort(t->txn);
+	t->txn = NULL;
+}
+
+/* 0 found, 1 absent, or -1 with the sticky error set. */
+static int
+db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    MDB_val *v, const char *what)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_get(t->txn, dbi, &key, v)) == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	txn_lmdb(t, rc, what);
+	return -1;
+}
+
+static void
+db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen, const char *what)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	MDB_val val = { .mv_size = vlen, .mv_data = (void *)v };
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
+		txn_lmdb(t, rc, what);
+}
+
+/* The key must exist: a missing one means an index went wrong. */
+static void
+db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) != 0)
+		txn_lmdb(t, rc, what);
+}
+
+/* ---------------------------------------------------------------- records */
+
+/* Checks the version byte and points d at the encoding after it. */
+static int
+rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
+    const char *what)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < 1 || p[0] != ST_RECORD_VERSION) {
+		log_warnx("%s: record format %d is not one we read", what,
+		    v->mv_size < 1 ? -1 : p[0]);
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	pdec_init(d, p + 1, v->mv_size - 1);
+	return 0;
+}
+
+static void
+rec_corrupt(struct store_txn *t, const char *what)
+{
+	log_warnx("%s: record does not decode", what);
+	store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	MDB_val v;
+	struct pdec d;
+	int rc;
+
+	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
+	    "get conversation")) != 0)
+		return rc;
+	if (rec_open(t, &v, &d, "conversation") < 0)
+		return -1;
+	if (pdec_conv(&d, c) < 0) {
+		rec_corrupt(t, "conversation");
+		return -1;
+	}
+	if (pdec_done(&d) < 0) {
+		st_conv_free(c);
+		rec_corrupt(t, "conversation");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_conv *c)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_conv(&e, c);
+	if (e.err)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else
+		db_put(t, t->st->convs, id, ID_LEN, e.buf, e.len,
+		    "put conversation");
+	penc_free(&e);
+}
+
+static void
+msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
+    const struct st_msg *m)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_msg(&e, m);
+	if (e.err)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else
+		db_put(t, t->st->msgs, key, MSG_KEY_LEN, e.buf, e.len,
+		    "put message");
+	penc_free(&e);
+}
+
+/* A conversation id no one holds yet. */
+static int
+conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
+{
+	MDB_val v;
+	int i, rc;
+
+	for (i = 0; i < 4; i++) {
+		arc4random_buf(id, ID_LEN);
+		rc = db_get(t, t->st->convs, id, ID_LEN, &v, "get conversation");
+		if (rc == 1)
+			return 0;
+		if (rc < 0)
+			return -1;
+	}
+	/* 128 random bits colliding four times: the generator is broken. */
+	log_warnx("conversation ids keep colliding");
+	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
+	return -1;
+}
+
+/* The sequence number after the conversation's last message. */
+static int
+msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t probe[MSG_KEY_LEN];
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	msg_key(probe, id, UINT32_MAX);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, probe, MSG_KEY_LEN) == 0) {
+		mdb_cursor_close(cur);
+		store_fail(t, PROTO_E_INVALID, "conversation is full");
+		return -1;
+	}
+	/* Step back from the first key past this conversation's range. */
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	*seq = 0;
+	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0)
+		*seq = get_be32((const uint8_t *)k.mv_data + ID_LEN) + 1;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "last message");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- env */
+
+static int
+schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
+{
+	static const char name[] = "schema";
+	MDB_val k = { .mv_size = sizeof(name) - 1, .mv_data = (void *)name };
+	MDB_val v;
+	uint8_t rec[5];
+	const uint8_t *p;
+	int rc;
+
+	rc = mdb_get(txn, meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rec[0] = ST_RECORD_VERSION;
+		put_be32(rec + 1, STORE_SCHEMA_VERSION);
+		v.mv_size = sizeof(rec);
+		v.mv_data = rec;
+		if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0) {
+			log_warnx("lmdb: %s: write schema: %s", dir,
+			    mdb_strerror(rc));
+			return -1;
+		}
+		return 0;
+	}
+	if (rc != 0) {
+		log_warnx("lmdb: %s: read schema: %s", dir, mdb_strerror(rc));
+		return -1;
+	}
+	p = v.mv_data;
+	if (v.mv_size != sizeof(rec) || p[0] != ST_RECORD_VERSION) {
+		log_warnx("%s: schema record not understood", dir);
+		return -1;
+	}
+	if (get_be32(p + 1) != STORE_SCHEMA_VERSION) {
+		log_warnx("%s: data has schema version %u, this storaged "
+		    "reads version %u", dir, get_be32(p + 1),
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *dir, size_t map_size_mb, int flags)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} dbs[NDBS] = {
+		{ "meta", offsetof(struct store, meta) },
+		{ "convs", offsetof(struct store, convs) },
+		{ "sessions", offsetof(struct store, sessions) },
+		{ "activity", offsetof(struct store, activity) },
+		{ "msgs", offsetof(struct store, msgs) },
+	};
+	struct store *st;
+	MDB_txn *txn = NULL;
+	const char *what;
+	size_t i;
+	int rc, dead;
+
+	if (map_size_mb == 0 || map_size_mb > SIZE_MAX / (1024 * 1024)) {
+		log_warnx("%s: map size of %zu MiB is out of range", dir,
+		    map_size_mb);
+		return NULL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		log_warn("store_open");
+		return NULL;
+	}
+	st->now = clock_now_ms;
+	what = "create";
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	what = "set maxdbs";
+	if ((rc = mdb_env_set_maxdbs(st->env, NDBS)) != 0)
+		goto fail;
+	what = "set map size";
+	if ((rc = mdb_env_set_mapsize(st->env,
+	    map_size_mb * 1024 * 1024)) != 0)
+		goto fail;
+	what = "open";
+	if ((rc = mdb_env_open(st->env, dir,
+	    (flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
+		goto fail;
+	/* Reader slots left by a storaged that died would pin old pages. */
+	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
+		log_info("%s: cleared %d stale reader slots", dir, dead);
+	what = "begin";
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	for (i = 0; i < NDBS; i++) {
+		what = dbs[i].name;
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+		    (MDB_dbi *)((char *)st + dbs[i].off))) != 0)
+			goto fail;
+	}
+	if (schema_check(txn, st->meta, dir) < 0) {
+		mdb_txn_abort(txn);
+		mdb_env_close(st->env);
+		free(st);
+		return NULL;
+	}
+	what = "commit";
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	return st;
+
+fail:
+	log_warnx("lmdb: %s: %s: %s", dir, what, mdb_strerror(rc));
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+void
+store_set_clock(struct store *st, uint64_t (*now_ms)(void))
+{
+	st->now = now_ms != NULL ? now_ms : clock_now_ms;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static int
+role_valid(const char *r)
+{
+	return strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0 ||
+	    strcmp(r, "system") == 0;
+}
+
+static int
+status_valid(const char *s)
+{
+	return strcmp(s, "complete") == 0 || strcmp(s, "interrupted") == 0 ||
+	    strcmp(s, "failed") == 0;
+}
+
+int
+store_conv_open(struct store_txn *t, const char *widget, const char *session,
+    struct st_conv *conv, int *created)
+{
+	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
+	uint8_t akey[ACT_KEY_LEN];
+	struct st_conv c;
+	size_t wlen, slen, klen;
+	MDB_val v;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	wlen = strlen(widget);
+	slen = strlen(session);
+	if (wlen == 0 || wlen > ST_WIDGET_MAX || !utf8_valid(widget, wlen))
+		return store_fail(t, PROTO_E_INVALID,
+		    "widget must be 1 to 64 bytes of UTF-8");
+	if (slen == 0 || slen > ST_SESSION_MAX || !utf8_valid(session, slen))
+		return store_fail(t, PROTO_E_INVALID,
+		    "session must be 1 to 128 bytes of UTF-8");
+	/* Neither holds a NUL, so the pair maps to one key. */
+	memcpy(skey, widget, wlen);
+	skey[wlen] = '\0';
+	memcpy(skey + wlen + 1, session, slen);
+	klen = wlen + 1 + slen;
+
+	rc = db_get(t, t->st->sessions, skey, klen, &v, "get session");
+	if (rc < 0)
+		return t->err;
+	if (rc == 0) {
+		if (v.mv_size != sizeof(sval) ||
+		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+			log_warnx("session index: record not understood");
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "unreadable record");
+		}
+		memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+		if ((rc = conv_load(t, id, &c)) == 1) {
+			log_warnx("session index names a missing conversation");
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "inconsistent index");
+		}
+		if (rc < 0)
+			return t->err;
+		*conv = c;
+		*created = 0;
+		return 0;
+	}
+
+	if (conv_new_id(t, id) < 0)
+		return t->err;
+	memset(&c, 0, sizeof(c));
+	hex_encode(id, ID_LEN, c.id);
+	memcpy(c.widget, widget, wlen + 1);
+	memcpy(c.session, session, slen + 1);
+	c.created_at = c.updated_at = t->st->now();
+	if ((c.last_message = strdup("")) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	sval[0] = ST_RECORD_VERSION;
+	memcpy(sval + 1, id, ID_LEN);
+	act_key(akey, c.updated_at, id);
+
+	conv_save(t, id, &c);
+	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
+	    "put session");
+	db_put(t, t->st->activity, akey, sizeof(akey), &rec_version, 1,
+	    "put activity");
+	if (t->err) {
+		st_conv_free(&c);
+		return t->err;
+	}
+	*conv = c;
+	*created = 1;
+	return 0;
+}
+
+int
+store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
+{
+	uint8_t cid[ID_LEN], mid[ID_LEN], mkey[MSG_KEY_LEN];
+	uint8_t oldk[ACT_KEY_LEN], newk[ACT_KEY_LEN];
+	struct st_conv c;
+	const char *content = m->content != NULL ? m->content : "";
+	uint32_t seq;
+	uint64_t now;
+	size_t clen;
+	char *preview;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(m->conv_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+	if (!role_valid(m->role))
+		return store_fail(t, PROTO_E_INVALID,
+		    "role must be user, assistant or system");
+	if (m->status[0] == '\0')
+		strlcpy(m->status, "complete", sizeof(m->status));
+	else if (!status_valid(m->status))
+		return store_fail(t, PROTO_E_INVALID,
+		    "status must be complete, interrupted or failed");
+	clen = strlen(content);
+	if (clen > ST_CONTENT_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "content is over 65536 bytes");
+	if (!utf8_valid(content, clen))
+		return store_fail(t, PROTO_E_INVALID, "content is not UTF-8");
+	hex_decode(m->conv_id, cid, ID_LEN);
+
+	if ((rc = conv_load(t, cid, &c)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such conversation");
+	if (rc < 0)
+		return t->err;
+	if (c.message_count == UINT32_MAX || msg_next_seq(t, cid, &seq) < 0) {
+		store_fail(t, PROTO_E_INVALID, "conversation is full");
+		st_conv_free(&c);
+		return t->err;
+	}
+
+	now = t->st->now();
+	arc4random_buf(mid, sizeof(mid));
+	hex_encode(mid, sizeof(mid), m->id);
+	m->created_at = now;
+	msg_key(mkey, cid, seq);
+	msg_save(t, mkey, m);
+
+	/* Move the conversation in the by-activity index. */
+	act_key(oldk, c.updated_at, cid);
+	db_del(t, t->st->activity, oldk, sizeof(oldk), "delete activity");
+	if (now > c.updated_at)
+		c.updated_at = now;
+	act_key(newk, c.updated_at, cid);
+	db_put(t, t->st->activity, newk, sizeof(newk), &rec_version, 1,
+	    "put activity");
+
+	c.message_count++;
+	if ((preview = strndup(content,
+	    st_utf8_prefix(content, ST_PREVIEW_CHARS))) == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else {
+		free(c.last_message);
+		c.last_message = preview;
+	}
+	conv_save(t, cid, &c);
+	if (t->err) {
+		st_conv_free(&c);
+		return t->err;
+	}
+	*conv = c;
+	return 0;
+}
+
+int
+store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
+	uint8_t ckey[ACT_KEY_LEN], last[ACT_KEY_LEN];
+	struct store_list l;
+	MDB_cursor *cur;
+	MDB_stat ms;
+	MDB_val k, v;
+	int rc, lrc;
+
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (cursor[0] != '\0' && (strlen(cursor) != STORE_CURSOR_LEN ||
+	    hex_decode(cursor, ckey, sizeof(ckey)) < 0))
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+
+	memset(&l, 0, sizeof(l));
+	if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat conversations");
+	l.total = ms.ms_entries;
+	if ((l.convs = calloc(limit, sizeof(*l.convs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->activity, &cur)) != 0) {
+		free(l.convs);
+		return txn_lmdb(t, rc, "cursor");
+	}
+
+	if (cursor[0] == '\0')
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else {
+		/* The entry before the first at-or-after the cursor is older. */
+		k.mv_size = sizeof(ckey);
+		k.mv_data = ckey;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	}
+	while (rc == 0 && l.n < limit) {
+		if (k.mv_size != ACT_KEY_LEN) {
+			log_warnx("activity index: key of %zu bytes",
+			    k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(last, k.mv_data, sizeof(last));
+		if ((lrc = conv_load(t, last + 8, &l.convs[l.n])) == 1) {
+			log_warnx("activity index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0)
+			break;
+		l.n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk activity");
+	if (t->err) {
+		store_list_free(&l);
+		return t->err;
+	}
+	/* Something older lies past this page: say where to resume. */
+	if (rc == 0)
+		hex_encode(last, sizeof(last), l.next_cursor);
+	*out = l;
+	return 0;
+}
+
+int
+store_conv_get(struct store_txn *t, const char *conv_id,
+    uint32_t max_messages, size_t max_bytes, struct store_conv_full *out)
+{
+	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	struct store_conv_full f;
+	struct st_msg *nm;
+	struct pdec d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz, cap = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(conv_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+	hex_decode(conv_id, cid, ID_LEN);
+	memset(&f, 0, sizeof(f));
+	if ((rc = conv_load(t, cid, &f.conv)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
+	if (rc < 0)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		st_conv_free(&f.conv);
+		return txn_lmdb(t, rc, "cursor");
+	}
+
+	msg_key(probe, cid, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		/* The reply carries the record minus its version byte. */
+		sz = v.mv_size > 0 ? v.mv_size - 1 : 0;
+		if ((max_messages != 0 && f.n == max_messages) ||
+		    sz > max_bytes - used) {
+			f.truncated = 1;
+			break;
+		}
+		if (f.n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nm = reallocarray(f.msgs, cap,
+			    sizeof(*nm))) == NULL) {
+				store_fail(t, PROTO_E_INTERNAL,
+				    "out of memory");
+				break;
+			}
+			f.msgs = nm;
+		}
+		if (rec_open(t, &v, &d, "message") < 0)
+			break;
+		if (pdec_msg(&d, &f.msgs[f.n]) < 0) {
+			rec_corrupt(t, "message");
+			break;
+		}
+		f.n++;
+		if (pdec_done(&d) < 0) {
+			rec_corrupt(t, "message");
+			break;
+		}
+		used += sz;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	if (t->err) {
+		store_conv_full_free(&f);
+		return t->err;
+	}
+	*out = f;
+	return 0;
+}
+
+void
+store_list_free(struct store_list *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_conv_free(&l->convs[i]);
+	free(l->convs);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+store_conv_full_free(struct store_conv_full *f)
+{
+	uint32_t i;
+
+	st_conv_free(&f->conv);
+	for (i = 0; i < f->n; i++)
+		st_msg_free(&f->msgs[i]);
+	free(f->msgs);
+	memset(f, 0, sizeof(*f));
+}

@@ -1,0 +1,119 @@
+/*
+ * storaged's LMDB layer: the only code that touches the environment.
+ *
+ * Every operation runs on a transaction object that carries a sticky
+ * error, as knot-dns does: once an operation fails, the following ones do
+ * nothing and return the same error, and store_commit() turns into an
+ * abort. A chain of calls needs one check at the end.
+ *
+ * Errors are PROTO_E_* codes (0 = no error) so they travel to the client
+ * unchanged, with a short static message in errmsg.
+ *
+ * See storaged/STORAGE.md for the databases and their keys.
+ */
+#ifndef PARLEY_STORE_H
+#define PARLEY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "storemsg.h"
+
+/* Bumped when the layout of the databases changes incompatibly. */
+#define STORE_SCHEMA_VERSION	1
+
+/* store_open() flags */
+#define STORE_F_NOSYNC		0x01	/* no fsync at commit: tests and fuzzing only */
+
+/* The list cursor: hex of the last returned by-activity key. */
+#define STORE_CURSOR_LEN	48
+
+struct store;
+
+struct store_txn {
+	struct store *st;
+	MDB_txn *txn;
+	int rdonly;
+	int child;		/* nested in a write txn: commit folds into the parent */
+	int view;		/* shares a read-only parent's txn; commit/abort are no-ops */
+	struct store_txn *parent;
+	int err;		/* sticky: the first PROTO_E_* code, 0 while all is well */
+	const char *errmsg;	/* static text for the error reply */
+};
+
+/* What store_conv_list() returns. */
+struct store_list {
+	uint64_t total;		/* every conversation */
+	uint32_t n;
+	struct st_conv *convs;	/* n, newest activity first */
+	char next_cursor[ST_CURSOR_MAX + 1];	/* "" when there are no more */
+};
+
+/* What store_conv_get() returns. */
+struct store_conv_full {
+	struct st_conv conv;
+	uint32_t n;
+	struct st_msg *msgs;	/* n, oldest first */
+	int truncated;		/* more messages exist than were returned */
+};
+
+/*
+ * Opens (creating if needed) the environment in dir, a directory that must
+ * exist. Returns NULL on failure, logged.
+ */
+struct store *store_open(const char *dir, size_t map_size_mb, int flags);
+void store_close(struct store *);
+/* Replaces the clock (ms since the epoch): tests use a fake one. */
+void store_set_clock(struct store *, uint64_t (*now_ms)(void));
+
+/*
+ * Begins a top-level transaction. Returns t->err: on failure t is still
+ * usable (every operation fails with the same error) and must be ended
+ * with store_commit() or store_abort() like any other.
+ */
+int store_begin(struct store *, struct store_txn *t, int rdonly);
+/*
+ * Begins a transaction inside parent: a nested LMDB txn in a write
+ * transaction (aborting it undoes only its own changes), a view sharing the
+ * txn in a read-only one. The child has its own sticky error; a failed
+ * parent makes the child fail too. Returns child->err.
+ */
+int store_begin_child(struct store_txn *parent, struct store_txn *child);
+/* Commits, or aborts when t->err is set. Returns the final t->err. */
+int store_commit(struct store_txn *t);
+void store_abort(struct store_txn *t);
+/* Sets the sticky error unless one is set already. Returns t->err. */
+int store_fail(struct store_txn *t, int code, const char *msg);
+
+/*
+ * The operations. Each does nothing when t->err is set, and returns t->err.
+ * Results are filled only on success; free them with st_conv_free(),
+ * st_msg_free(), store_list_free(), store_conv_full_free().
+ */
+
+/* Gets or creates the conversation of (widget, session). */
+int store_conv_open(struct store_txn *t, const char *widget,
+    const char *session, struct st_conv *conv, int *created);
+/*
+ * Appends m to its conversation. In: conv_id, role, status ("" means
+ * "complete"), content, prompt_tokens, completion_tokens. Out: id,
+ * created_at and status are set, and *conv is the updated conversation.
+ */
+int store_msg_append(struct store_txn *t, struct st_msg *m,
+    struct st_conv *conv);
+/* Newest activity first; cursor "" starts at the newest. */
+int store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out);
+/*
+ * A conversation and its messages, oldest first: at most max_messages
+ * (0 = no limit) and at most max_bytes of encoded messages.
+ */
+int store_conv_get(struct store_txn *t, const char *conv_id,
+    uint32_t max_messages, size_t max_bytes, struct store_conv_full *out);
+
+void store_list_free(struct store_list *);
+void store_conv_full_free(struct store_conv_full *);
+
+#endif

@@ -1,0 +1,1263 @@
+/*
+ * The store and the dispatcher against a real LMDB environment in a fresh
+ * temporary directory per test, through the functions the daemon uses.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "proto.h"
+#include "store.h"
+#include "storemsg.h"
+
+#define T0	1700000000000ull
+
+static uint64_t fake_now = T0;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+struct fix {
+	char dir[64];
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strlcpy(f->dir, "/tmp/parley-store-XXXXXX", sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	fake_now = T0;
+	store_set_clock(f->st, fake_clock);
+	*state = f;
+	return 0;
+}
+
+static void
+rm_env(const char *dir)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	store_close(f->st);
+	rm_env(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+reopen(struct fix *f)
+{
+	store_close(f->st);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+}
+
+/* ------------------------------------------------ requests via dispatch */
+
+/* Runs one request; on success decodes nothing and hands back the reply. */
+static int
+call(struct store *st, uint16_t type, struct penc *req, struct dreply *r)
+{
+	assert_int_equal(req->err, 0);
+	dispatch_one(st, type, req->buf, req->len, r);
+	penc_free(req);
+	if (r->err == 0)
+		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
+	return r->err;
+}
+
+static int
+do_open(struct store *st, const char *w, const char *s, struct st_conv *c,
+    int *created)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, w);
+	penc_str(&e, s);
+	if ((err = call(st, PROTO_ST_CONV_OPEN, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*created = pdec_u8(&d);
+		assert_int_equal(pdec_conv(&d, c), 0);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static int
+do_append(struct store *st, const char *conv_id, const char *role,
+    const char *content, const char *status, struct st_msg *m,
+    struct st_conv *c)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, conv_id);
+	penc_str(&e, role);
+	penc_str(&e, content);
+	penc_str(&e, status);
+	penc_u32(&e, 11);
+	penc_u32(&e, 22);
+	if ((err = call(st, PROTO_ST_MSG_APPEND, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_msg(&d, m), 0);
+		assert_int_equal(pdec_conv(&d, c), 0);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* Appends and throws the results away. */
+static int
+append(struct store *st, const char *conv_id, const char *content)
+{
+	struct st_msg m;
+	struct st_conv c;
+	int err;
+
+	if ((err = do_append(st, conv_id, "user", content, "", &m, &c)) == 0) {
+		st_msg_free(&m);
+		st_conv_free(&c);
+	}
+	return err;
+}
+
+static void
+open_new(struct store *st, const char *w, const char *s, struct st_conv *c)
+{
+	int created;
+
+	assert_int_equal(do_open(st, w, s, c, &created), 0);
+	assert_int_equal(created, 1);
+}
+
+struct list {
+	uint64_t total;
+	uint32_t n;
+	struct st_conv convs[ST_LIST_MAX];
+	char next[ST_CURSOR_MAX + 1];
+};
+
+static int
+do_list(struct store *st, uint32_t limit, const char *cursor, struct list *l)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	if ((err = call(st, PROTO_ST_CONV_LIST, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		l->total = pdec_u64(&d);
+		l->n = pdec_u32(&d);
+		assert_true(l->n <= limit);
+		for (i = 0; i < l->n; i++)
+			assert_int_equal(pdec_conv(&d, &l->convs[i]), 0);
+		pdec_strbuf(&d, l->next, sizeof(l->next));
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+list_free(struct list *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_conv_free(&l->convs[i]);
+	l->n = 0;
+}
+
+struct full {
+	struct st_conv conv;
+	uint32_t n;
+	struct st_msg *msgs;
+	int truncated;
+	size_t reply_len;
+};
+
+static int
+do_get(struct store *st, const char *id, uint32_t max, struct full *g)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, max);
+	if ((err = call(st, PROTO_ST_CONV_GET, &e, &r)) == 0) {
+		g->reply_len = r.enc.len;
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_conv(&d, &g->conv), 0);
+		g->n = pdec_u32(&d);
+		assert_true(g->n < 100000);
+		g->msgs = calloc(g->n + 1, sizeof(*g->msgs));
+		assert_non_null(g->msgs);
+		for (i = 0; i < g->n; i++)
+			assert_int_equal(pdec_msg(&d, &g->msgs[i]), 0);
+		g->truncated = pdec_u8(&d);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+full_free(struct full *g)
+{
+	uint32_t i;
+
+	st_conv_free(&g->conv);
+	for (i = 0; i < g->n; i++)
+		st_msg_free(&g->msgs[i]);
+	free(g->msgs);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A raw request payload. */
+static int
+raw(struct store *st, uint16_t type, const void *p, size_t len)
+{
+	struct dreply r;
+	int err;
+
+	dispatch_one(st, type, p, len, &r);
+	err = r.err;
+	if (err != 0)
+		assert_non_null(r.errmsg);
+	dreply_free(&r);
+	return err;
+}
+
+static char *
+repeat(char ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void
+test_ping_and_unknown(void **state)
+{
+	struct fix *f = *state;
+	struct dreply r;
+	uint8_t junk[3] = { 1, 2, 3 };
+
+	dispatch_one(f->st, PROTO_ST_PING, NULL, 0, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.enc.len, 0);
+	dreply_free(&r);
+	assert_int_equal(raw(f->st, PROTO_ST_PING, junk, sizeof(junk)),
+	    PROTO_E_INVALID);
+	assert_int_equal(raw(f->st, 0x2f, NULL, 0), PROTO_E_UNSUPPORTED);
+	assert_int_equal(raw(f->st, PROTO_HELLO, junk, sizeof(junk)),
+	    PROTO_E_UNSUPPORTED);
+	assert_int_equal(raw(f->st, PROTO_ST_CONV_OPEN, junk, sizeof(junk)),
+	    PROTO_E_INVALID);
+	assert_int_equal(raw(f->st, PROTO_ST_MSG_APPEND, NULL, 0),
+	    PROTO_E_INVALID);
+	assert_int_equal(raw(f->st, PROTO_ST_CONV_LIST, junk, sizeof(junk)),
+	    PROTO_E_INVALID);
+	assert_int_equal(raw(f->st, PROTO_ST_CONV_GET, junk, sizeof(junk)),
+	    PROTO_E_INVALID);
+}
+
+static void
+test_open_idempotent(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, b, c, d;
+	int created;
+
+	assert_int_equal(do_open(f->st, "w1", "s1", &a, &created), 0);
+	assert_int_equal(created, 1);
+	assert_true(st_id_valid(a.id));
+	assert_string_equal(a.widget, "w1");
+	assert_string_equal(a.session, "s1");
+	assert_true(a.created_at == T0 && a.updated_at == T0);
+	assert_int_equal(a.message_count, 0);
+	assert_string_equal(a.last_message, "");
+
+	fake_now += 1000;
+	assert_int_equal(do_open(f->st, "w1", "s1", &b, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(a.id, b.id);
+	assert_true(b.created_at == T0 && b.updated_at == T0);
+
+	/* The pair is the key: either half differing makes another. */
+	open_new(f->st, "w1", "s2", &c);
+	open_new(f->st, "w2", "s1", &d);
+	assert_string_not_equal(a.id, c.id);
+	assert_string_not_equal(a.id, d.id);
+	assert_string_not_equal(c.id, d.id);
+	st_conv_free(&a);
+	st_conv_free(&b);
+	st_conv_free(&c);
+	st_conv_free(&d);
+}
+
+static void
+test_open_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv c;
+	struct store_txn t;
+	char *w64 = repeat('w', 64), *w65 = repeat('w', 65);
+	char *s128 = repeat('s', 128), *s129 = repeat('s', 129);
+	int created;
+
+	assert_int_equal(do_open(f->st, "", "s", &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_open(f->st, "w", "", &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_open(f->st, w65, "s", &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_open(f->st, "w", s129, &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_open(f->st, "\xff", "s", &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_open(f->st, "w", "\xc0\xaf", &c, &created),
+	    PROTO_E_INVALID);
+
+	/* The limits themselves are fine. */
+	open_new(f->st, w64, s128, &c);
+	assert_string_equal(c.widget, w64);
+	assert_string_equal(c.session, s128);
+	st_conv_free(&c);
+
+	/* The store checks on its own too, not only the decoder. */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_conv_open(&t, w65, "s", &c, &created),
+	    PROTO_E_INVALID);
+	/* Sticky: what follows a failure fails the same way. */
+	assert_int_equal(store_conv_open(&t, "w", "s", &c, &created),
+	    PROTO_E_INVALID);
+	assert_int_equal(store_commit(&t), PROTO_E_INVALID);
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_conv_open(&t, "w", s129, &c, &created),
+	    PROTO_E_INVALID);
+	store_abort(&t);
+
+	free(w64);
+	free(w65);
+	free(s128);
+	free(s129);
+}
+
+static void
+test_append_updates(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv c, c2;
+	struct st_msg m;
+
+	open_new(f->st, "w", "s", &c);
+	fake_now = T0 + 5000;
+	assert_int_equal(do_append(f->st, c.id, "user", "hello there", "",
+	    &m, &c2), 0);
+	assert_true(st_id_valid(m.id));
+	assert_string_not_equal(m.id, c.id);
+	assert_string_equal(m.conv_id, c.id);
+	assert_string_equal(m.role, "user");
+	assert_string_equal(m.status, "complete");
+	assert_string_equal(m.content, "hello there");
+	assert_true(m.created_at == T0 + 5000);
+	assert_int_equal(m.prompt_tokens, 11);
+	assert_int_equal(m.completion_tokens, 22);
+	assert_string_equal(c2.id, c.id);
+	assert_true(c2.created_at == T0);
+	assert_true(c2.updated_at == T0 + 5000);
+	assert_int_equal(c2.message_count, 1);
+	assert_string_equal(c2.last_message, "hello there");
+	st_msg_free(&m);
+	st_conv_free(&c2);
+
+	/* A clock stepping back never moves updated_at back. */
+	fake_now = T0 + 10;
+	assert_int_equal(do_append(f->st, c.id, "assistant", "hi!",
+	    "interrupted", &m, &c2), 0);
+	assert_string_equal(m.status, "interrupted");
+	assert_true(m.created_at == T0 + 10);
+	assert_true(c2.updated_at == T0 + 5000);
+	assert_int_equal(c2.message_count, 2);
+	assert_string_equal(c2.last_message, "hi!");
+	st_msg_free(&m);
+	st_conv_free(&c2);
+
+	fake_now = T0 + 6000;
+	assert_int_equal(do_append(f->st, c.id, "system", "", "failed", &m,
+	    &c2), 0);
+	assert_true(c2.updated_at == T0 + 6000);
+	assert_int_equal(c2.message_count, 3);
+	assert_string_equal(c2.last_message, "");
+	st_msg_free(&m);
+	st_conv_free(&c2);
+	st_conv_free(&c);
+}
+
+static void
+test_append_preview_utf8(void **state)
+{
+	static const char *chars[] = { "a", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9d\x84\x9e" };	/* a é € 𝄞 */
+	struct fix *f = *state;
+	struct st_conv c, c2;
+	struct st_msg m;
+	struct full g;
+	char *content = calloc(1, 600 * 4 + 1);
+	size_t i, cut = 0;
+
+	assert_non_null(content);
+	for (i = 0; i < 600; i++) {
+		strlcat(content, chars[(i * 7) % 4], 600 * 4 + 1);
+		if (i == ST_PREVIEW_CHARS - 1)
+			cut = strlen(content);
+	}
+	open_new(f->st, "w", "s", &c);
+	assert_int_equal(do_append(f->st, c.id, "assistant", content, "",
+	    &m, &c2), 0);
+	assert_int_equal(strlen(c2.last_message), cut);
+	assert_memory_equal(c2.last_message, content, cut);
+	/* The next byte starts a character: nothing was cut in half. */
+	assert_true(((unsigned char)content[cut] & 0xc0) != 0x80);
+	assert_string_equal(m.content, content);
+	st_msg_free(&m);
+	st_conv_free(&c2);
+
+	/* Short content is its own preview. */
+	assert_int_equal(do_append(f->st, c.id, "user", "\xe2\x82\xac\xc3\xa9",
+	    "", &m, &c2), 0);
+	assert_string_equal(c2.last_message, "\xe2\x82\xac\xc3\xa9");
+	st_msg_free(&m);
+	st_conv_free(&c2);
+
+	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.msgs[0].content, content);
+	assert_string_equal(g.conv.last_message, "\xe2\x82\xac\xc3\xa9");
+	full_free(&g);
+	st_conv_free(&c);
+	free(content);
+}
+
+static void
+test_append_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv c, c2;
+	struct st_msg m;
+	struct store_txn t;
+	char *max = repeat('x', ST_CONTENT_MAX);
+	char *over = repeat('x', ST_CONTENT_MAX + 1);
+	char upper[ST_ID_HEX + 1];
+	struct penc e;
+	struct full g;
+	size_t i;
+
+	open_new(f->st, "w", "s", &c);
+	strlcpy(upper, c.id, sizeof(upper));
+	for (i = 0; i < ST_ID_HEX; i++)
+		if (upper[i] >= 'a' && upper[i] <= 'f')
+			upper[i] = (char)(upper[i] - 'a' + 'A');
+
+	assert_int_equal(append(f->st, "", "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f->st, "nothex", "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f->st, upper, "x"), PROTO_E_INVALID);
+	upper[ST_ID_HEX - 1] = '\0';
+	assert_int_equal(append(f->st, upper, "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f->st, "0123456789abcdef0123456789abcdef0",
+	    "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f->st, "0123456789abcdef0123456789abcdef",
+	    "x"), PROTO_E_NOT_FOUND);
+	assert_int_equal(do_append(f->st, c.id, "bot", "x", "", &m, &c2),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "", "x", "", &m, &c2),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "User", "x", "", &m, &c2),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "a-role-far-too-long", "x",
+	    "", &m, &c2), PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "user", "x", "done", &m, &c2),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "user", "\xc3\x28", "", &m,
+	    &c2), PROTO_E_INVALID);
+	assert_int_equal(do_append(f->st, c.id, "user", "\xed\xa0\x80", "",
+	    &m, &c2), PROTO_E_INVALID);	/* a surrogate */
+	assert_int_equal(append(f->st, c.id, over), PROTO_E_INVALID);
+
+	/* Missing the last field. */
+	penc_init(&e);
+	penc_str(&e, c.id);
+	penc_str(&e, "user");
+	penc_str(&e, "x");
+	penc_str(&e, "");
+	penc_u32(&e, 1);
+	assert_int_equal(raw(f->st, PROTO_ST_MSG_APPEND, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_free(&e);
+
+	/* The store checks the content size itself as well. */
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
+	strlcpy(m.role, "user", sizeof(m.role));
+	m.content = over;
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_msg_append(&t, &m, &c2), PROTO_E_INVALID);
+	store_abort(&t);
+
+	/* Nothing of the above was stored; the largest content is fine. */
+	assert_int_equal(append(f->st, c.id, max), 0);
+	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.conv.message_count, 1);
+	assert_string_equal(g.msgs[0].content, max);
+	full_free(&g);
+
+	st_conv_free(&c);
+	free(max);
+	free(over);
+}
+
+static void
+test_list_order(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, b, c;
+	struct list l;
+
+	open_new(f->st, "w", "a", &a);
+	fake_now++;
+	open_new(f->st, "w", "b", &b);
+	fake_now++;
+	open_new(f->st, "w", "c", &c);
+
+	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_true(l.total == 3);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.convs[0].id, c.id);
+	assert_string_equal(l.convs[1].id, b.id);
+	assert_string_equal(l.convs[2].id, a.id);
+	assert_string_equal(l.next, "");
+	list_free(&l);
+
+	fake_now++;
+	assert_int_equal(append(f->st, a.id, "first"), 0);
+	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_string_equal(l.convs[0].id, a.id);
+	assert_string_equal(l.convs[0].last_message, "first");
+	assert_int_equal(l.convs[0].message_count, 1);
+	assert_string_equal(l.convs[1].id, c.id);
+	assert_string_equal(l.convs[2].id, b.id);
+	list_free(&l);
+
+	fake_now++;
+	assert_int_equal(append(f->st, b.id, "second"), 0);
+	assert_int_equal(do_list(f->st, 2, "", &l), 0);
+	assert_true(l.total == 3);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.convs[0].id, b.id);
+	assert_string_equal(l.convs[1].id, a.id);
+	assert_string_not_equal(l.next, "");
+	list_free(&l);
+
+	st_conv_free(&a);
+	st_conv_free(&b);
+	st_conv_free(&c);
+}
+
+static void
+test_list_paging(void **state)
+{
+	struct fix *f = *state;
+	enum { N = 250 };
+	char (*ids)[ST_ID_HEX + 1] = calloc(N, sizeof(*ids));
+	char (*seen)[ST_ID_HEX + 1] = calloc(N, sizeof(*seen));
+	char cursor[ST_CURSOR_MAX + 1] = "", sess[16];
+	struct st_conv c;
+	struct list l;
+	uint64_t prev = UINT64_MAX;
+	size_t nseen = 0, i, j;
+	uint32_t limits[] = { 7, 1, 200, 13 };
+	size_t li;
+
+	assert_non_null(ids);
+	assert_non_null(seen);
+	for (i = 0; i < N; i++) {
+		/* Groups of three share a millisecond: ties break on id. */
+		if (i % 3 == 0)
+			fake_now++;
+		snprintf(sess, sizeof(sess), "s%zu", i);
+		open_new(f->st, "w", sess, &c);
+		strlcpy(ids[i], c.id, sizeof(ids[i]));
+		st_conv_free(&c);
+	}
+	/* Some activity moves a few to the front. */
+	for (i = 0; i < N; i += 50) {
+		fake_now++;
+		assert_int_equal(append(f->st, ids[i], "bump"), 0);
+	}
+
+	for (li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+		nseen = 0;
+		prev = UINT64_MAX;
+		cursor[0] = '\0';
+		for (;;) {
+			assert_int_equal(do_list(f->st, limits[li], cursor,
+			    &l), 0);
+			assert_true(l.total == N);
+			for (i = 0; i < l.n; i++) {
+				assert_true(l.convs[i].updated_at <= prev);
+				prev = l.convs[i].updated_at;
+				for (j = 0; j < nseen; j++)
+					assert_string_not_equal(seen[j],
+					    l.convs[i].id);
+				assert_true(nseen < N);
+				strlcpy(seen[nseen++], l.convs[i].id,
+				    sizeof(seen[0]));
+			}
+			strlcpy(cursor, l.next, sizeof(cursor));
+			if (l.next[0] == '\0') {
+				list_free(&l);
+				break;
+			}
+			assert_int_equal(l.n, limits[li]);
+			list_free(&l);
+		}
+		assert_int_equal(nseen, N);
+		/* The bumped ones lead, newest first. */
+		assert_string_equal(seen[0], ids[200]);
+		assert_string_equal(seen[4], ids[0]);
+	}
+	free(ids);
+	free(seen);
+}
+
+static void
+test_list_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv c;
+	struct list l;
+	char *s;
+
+	open_new(f->st, "w", "s", &c);
+	assert_int_equal(do_list(f->st, 0, "", &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f->st, ST_LIST_MAX + 1, "", &l),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_list(f->st, UINT32_MAX, "", &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f->st, 1, "xyz", &l), PROTO_E_INVALID);
+	s = repeat('A', STORE_CURSOR_LEN);
+	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	free(s);
+	s = repeat('a', STORE_CURSOR_LEN - 1);
+	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	free(s);
+	s = repeat('a', STORE_CURSOR_LEN + 1);
+	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	free(s);
+	s = repeat('a', ST_CURSOR_MAX + 1);
+	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	free(s);
+
+	/* Well-formed cursors that name no entry still page correctly. */
+	assert_int_equal(do_list(f->st, ST_LIST_MAX, "", &l), 0);
+	assert_int_equal(l.n, 1);
+	list_free(&l);
+	s = repeat('f', STORE_CURSOR_LEN);
+	assert_int_equal(do_list(f->st, 5, s, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.convs[0].id, c.id);
+	assert_string_equal(l.next, "");
+	list_free(&l);
+	free(s);
+	s = repeat('0', STORE_CURSOR_LEN);
+	assert_int_equal(do_list(f->st, 5, s, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_true(l.total == 1);
+	assert_string_equal(l.next, "");
+	free(s);
+	st_conv_free(&c);
+}
+
+static void
+test_list_empty(void **state)
+{
+	struct fix *f = *state;
+	struct list l;
+
+	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_true(l.total == 0);
+	assert_int_equal(l.n, 0);
+	assert_string_equal(l.next, "");
+}
+
+static void
+test_get(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, b;
+	struct full g;
+	char text[16];
+	int i;
+
+	open_new(f->st, "w", "a", &a);
+	open_new(f->st, "w", "b", &b);
+	/* Interleaved: each conversation keeps only its own, in order. */
+	for (i = 0; i < 5; i++) {
+		fake_now++;
+		snprintf(text, sizeof(text), "a%d", i);
+		assert_int_equal(append(f->st, a.id, text), 0);
+		snprintf(text, sizeof(text), "b%d", i);
+		assert_int_equal(append(f->st, b.id, text), 0);
+	}
+	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
+	assert_string_equal(g.conv.id, a.id);
+	assert_int_equal(g.conv.message_count, 5);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.truncated, 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "a%d", i);
+		assert_string_equal(g.msgs[i].content, text);
+		assert_string_equal(g.msgs[i].conv_id, a.id);
+		assert_true(g.msgs[i].created_at == T0 + 1 + (uint64_t)i);
+	}
+	full_free(&g);
+
+	assert_int_equal(do_get(f->st, b.id, 2, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.truncated, 1);
+	assert_string_equal(g.msgs[0].content, "b0");
+	assert_string_equal(g.msgs[1].content, "b1");
+	full_free(&g);
+
+	assert_int_equal(do_get(f->st, b.id, 5, &g), 0);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.truncated, 0);
+	full_free(&g);
+
+	assert_int_equal(do_get(f->st, b.id, 6, &g), 0);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.truncated, 0);
+	full_free(&g);
+
+	/* A conversation without messages. */
+	st_conv_free(&a);
+	open_new(f->st, "w", "c", &a);
+	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.truncated, 0);
+	full_free(&g);
+
+	assert_int_equal(do_get(f->st, "0123456789abcdef0123456789abcdef", 0,
+	    &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(do_get(f->st, "", 0, &g), PROTO_E_INVALID);
+	assert_int_equal(do_get(f->st, "0123456789ABCDEF0123456789abcdef", 0,
+	    &g), PROTO_E_INVALID);
+	assert_int_equal(do_get(f->st, "0123456789abcdef0123456789abcdef00",
+	    0, &g), PROTO_E_INVALID);
+	st_conv_free(&a);
+	st_conv_free(&b);
+}
+
+static void
+test_get_byte_budget(void **state)
+{
+	struct fix *f = *state;
+	struct store_conv_full full;
+	struct store_txn t;
+	struct st_conv c;
+	struct full g;
+	char *big = repeat('z', ST_CONTENT_MAX);
+	int i, n = 140;
+
+	open_new(f->st, "w", "s", &c);
+	for (i = 0; i < n; i++)
+		assert_int_equal(append(f->st, c.id, big), 0);
+
+	/* 140 x 64 KiB is past the largest reply: cut, flagged, in bounds. */
+	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(g.truncated, 1);
+	assert_true(g.n > 100 && g.n < (uint32_t)n);
+	assert_true(g.reply_len <= PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN +
+	    4096);
+	assert_int_equal(g.conv.message_count, n);
+	full_free(&g);
+
+	/* Through the store: the budget counts encoded messages exactly. */
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_conv_get(&t, c.id, 0, 3 * (ST_CONTENT_MAX +
+	    200), &full), 0);
+	assert_int_equal(full.n, 3);
+	assert_int_equal(full.truncated, 1);
+	store_conv_full_free(&full);
+	assert_int_equal(store_conv_get(&t, c.id, 0, 0, &full), 0);
+	assert_int_equal(full.n, 0);
+	assert_int_equal(full.truncated, 1);
+	store_conv_full_free(&full);
+	assert_int_equal(store_commit(&t), 0);
+
+	st_conv_free(&c);
+	free(big);
+}
+
+/* A failing request in a batch undoes only itself. */
+static void
+test_batch_nested_failure(void **state)
+{
+	struct fix *f = *state;
+	struct dbatch b;
+	struct dreply r[6];
+	struct penc e;
+	struct pdec d;
+	struct st_conv c;
+	struct full g;
+	int created, i;
+
+	assert_int_equal(dispatch_begin(f->st, &b, 1), 0);
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	dispatch_run(&b, PROTO_ST_CONV_OPEN, e.buf, e.len, &r[0]);
+	penc_free(&e);
+	assert_int_equal(r[0].err, 0);
+	pdec_init(&d, r[0].enc.buf, r[0].enc.len);
+	assert_int_equal(pdec_u8(&d), 1);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+
+	penc_init(&e);
+	penc_str(&e, "0123456789abcdef0123456789abcdef");
+	penc_str(&e, "user");
+	penc_str(&e, "lost");
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
+	dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r[1]);
+	penc_free(&e);
+	assert_int_equal(r[1].err, PROTO_E_NOT_FOUND);
+
+	for (i = 2; i <= 3; i++) {
+		penc_init(&e);
+		penc_str(&e, c.id);
+		penc_str(&e, i == 2 ? "user" : "robot");
+		penc_str(&e, "kept");
+		penc_str(&e, "");
+		penc_u32(&e, 0);
+		penc_u32(&e, 0);
+		dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r[i]);
+		penc_free(&e);
+	}
+	assert_int_equal(r[2].err, 0);
+	assert_int_equal(r[3].err, PROTO_E_INVALID);
+
+	/* A read later in the batch sees the batch's earlier writes. */
+	penc_init(&e);
+	penc_str(&e, c.id);
+	penc_u32(&e, 0);
+	dispatch_run(&b, PROTO_ST_CONV_GET, e.buf, e.len, &r[4]);
+	penc_free(&e);
+	assert_int_equal(r[4].err, 0);
+	dispatch_run(&b, PROTO_ST_PING, NULL, 0, &r[5]);
+	assert_int_equal(r[5].err, 0);
+	assert_int_equal(dispatch_end(&b), 0);
+	for (i = 0; i < 6; i++)
+		dreply_free(&r[i]);
+
+	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.msgs[0].content, "kept");
+	assert_int_equal(g.conv.message_count, 1);
+	full_free(&g);
+	st_conv_free(&c);
+	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 0);
+	st_conv_free(&c);
+}
+
+/* Through the store: a child that wrote and then failed leaves no trace. */
+static void
+test_store_nested_abort(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn p, ch;
+	struct st_conv c;
+	struct list l;
+	int created;
+
+	assert_int_equal(store_begin(f->st, &p, 0), 0);
+	assert_int_equal(store_begin_child(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "a", &c, &created), 0);
+	st_conv_free(&c);
+	assert_int_equal(store_commit(&ch), 0);
+
+	assert_int_equal(store_begin_child(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "b", &c, &created), 0);
+	st_conv_free(&c);
+	store_fail(&ch, PROTO_E_INTERNAL, "simulated");
+	assert_int_equal(store_commit(&ch), PROTO_E_INTERNAL);
+
+	assert_int_equal(store_begin_child(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "c", &c, &created), 0);
+	st_conv_free(&c);
+	assert_int_equal(store_commit(&ch), 0);
+	assert_int_equal(p.err, 0);
+	assert_int_equal(store_commit(&p), 0);
+
+	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_true(l.total == 2);
+	list_free(&l);
+	assert_int_equal(do_open(f->st, "w", "b", &c, &created), 0);
+	assert_int_equal(created, 1);
+	st_conv_free(&c);
+	assert_int_equal(do_open(f->st, "w", "a", &c, &created), 0);
+	assert_int_equal(created, 0);
+	st_conv_free(&c);
+}
+
+/* A batch that does not commit: its successful writes are not acknowledged. */
+static void
+test_batch_commit_failure(void **state)
+{
+	struct fix *f = *state;
+	struct dbatch b;
+	struct dreply r[4];
+	struct penc e;
+	struct st_conv c;
+	int created, i;
+
+	assert_int_equal(dispatch_begin(f->st, &b, 1), 0);
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	dispatch_run(&b, PROTO_ST_CONV_OPEN, e.buf, e.len, &r[0]);
+	dispatch_run(&b, PROTO_ST_PING, NULL, 0, &r[1]);
+	dispatch_run(&b, PROTO_ST_CONV_OPEN, e.buf, 3, &r[2]);
+	/* As if LMDB had failed under the batch. */
+	store_fail(&b.txn, PROTO_E_INTERNAL, "simulated");
+	dispatch_run(&b, PROTO_ST_CONV_OPEN, e.buf, e.len, &r[3]);
+	penc_free(&e);
+	assert_int_equal(r[0].err, 0);
+	assert_int_equal(r[3].err, PROTO_E_INTERNAL);
+	assert_int_equal(dispatch_end(&b), -1);
+	for (i = 0; i < 4; i++)
+		dreply_commit_failed(&r[i]);
+	assert_int_equal(r[0].err, PROTO_E_INTERNAL);
+	assert_int_equal(r[1].err, 0);
+	assert_int_equal(r[2].err, PROTO_E_INVALID);
+	assert_int_equal(r[3].err, PROTO_E_INTERNAL);
+	for (i = 0; i < 4; i++)
+		dreply_free(&r[i]);
+
+	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 1);
+	st_conv_free(&c);
+
+	/* A read-only batch refuses a write rather than attempt it. */
+	assert_int_equal(dispatch_begin(f->st, &b, 0), 0);
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "t");
+	dispatch_run(&b, PROTO_ST_CONV_OPEN, e.buf, e.len, &r[0]);
+	penc_free(&e);
+	assert_int_equal(r[0].err, PROTO_E_INTERNAL);
+	assert_int_equal(dispatch_end(&b), 0);
+	dreply_free(&r[0]);
+}
+
+/* A full map fails requests, never the process; what is acked is there. */
+static void
+test_map_full(void **state)
+{
+	struct fix *f = *state;
+	char dir[64];
+	struct store *st;
+	struct dbatch b;
+	struct dreply r;
+	struct penc e;
+	struct st_conv c;
+	struct full g;
+	char *big = repeat('m', ST_CONTENT_MAX);
+	int i, ok = 0, failed = 0, ended;
+
+	(void)f;
+	strlcpy(dir, "/tmp/parley-store-XXXXXX", sizeof(dir));
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, 1, STORE_F_NOSYNC);
+	assert_non_null(st);
+	open_new(st, "w", "s", &c);
+
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(dispatch_begin(st, &b, 1), 0);
+	for (i = 0; i < 40; i++) {
+		penc_init(&e);
+		penc_str(&e, c.id);
+		penc_str(&e, "user");
+		penc_str(&e, big);
+		penc_str(&e, "");
+		penc_u32(&e, 0);
+		penc_u32(&e, 0);
+		dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r);
+		penc_free(&e);
+		if (r.err == 0)
+			ok++;
+		else {
+			assert_int_equal(r.err, PROTO_E_INTERNAL);
+			failed++;
+		}
+		dreply_free(&r);
+	}
+	ended = dispatch_end(&b);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_true(failed > 0);
+
+	assert_int_equal(do_get(st, c.id, 0, &g), 0);
+	assert_int_equal(g.n, ended == 0 ? (uint32_t)ok : 0);
+	assert_int_equal(g.conv.message_count, g.n);
+	full_free(&g);
+
+	/* Small writes still work after the failure. */
+	assert_int_equal(append(st, c.id, "small"), 0);
+	st_conv_free(&c);
+	store_close(st);
+	rm_env(dir);
+	free(big);
+}
+
+static void
+test_reopen(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, c;
+	struct list l;
+	struct full g;
+	int created;
+
+	open_new(f->st, "w", "s", &a);
+	fake_now++;
+	assert_int_equal(append(f->st, a.id, "one"), 0);
+	assert_int_equal(append(f->st, a.id, "two"), 0);
+	reopen(f);
+
+	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(c.id, a.id);
+	assert_int_equal(c.message_count, 2);
+	assert_string_equal(c.last_message, "two");
+	assert_true(c.updated_at == T0 + 1);
+	st_conv_free(&c);
+	assert_int_equal(append(f->st, a.id, "three"), 0);
+
+	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_string_equal(g.msgs[0].content, "one");
+	assert_string_equal(g.msgs[1].content, "two");
+	assert_string_equal(g.msgs[2].content, "three");
+	full_free(&g);
+	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_true(l.total == 1);
+	assert_int_equal(l.n, 1);
+	list_free(&l);
+	st_conv_free(&a);
+}
+
+/* Rewrites one byte of a value behind the store's back (key NULL: the first). */
+static void
+poke(const char *dir, const char *db, const void *key, size_t klen,
+    size_t off, uint8_t byte)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, nv;
+	uint8_t *buf;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	if (key != NULL) {
+		k.mv_size = klen;
+		k.mv_data = (void *)key;
+		assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	} else {
+		assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+		assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+		mdb_cursor_close(cur);
+	}
+	buf = malloc(v.mv_size);
+	assert_non_null(buf);
+	memcpy(buf, v.mv_data, v.mv_size);
+	assert_true(off < v.mv_size);
+	buf[off] = byte;
+	nv.mv_size = v.mv_size;
+	nv.mv_data = buf;
+	assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(buf);
+}
+
+static void
+test_unknown_record_version(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, c;
+	struct list l;
+	struct full g;
+	int created;
+
+	open_new(f->st, "w", "s", &a);
+	assert_int_equal(append(f->st, a.id, "hello"), 0);
+	store_close(f->st);
+	poke(f->dir, "msgs", NULL, 0, 0, 99);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(do_get(f->st, a.id, 0, &g), PROTO_E_INTERNAL);
+	/* The conversation itself still reads. */
+	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	st_conv_free(&c);
+
+	store_close(f->st);
+	poke(f->dir, "convs", NULL, 0, 0, 0);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	assert_int_equal(do_open(f->st, "w", "s", &c, &created),
+	    PROTO_E_INTERNAL);
+	assert_int_equal(do_list(f->st, 10, "", &l), PROTO_E_INTERNAL);
+	assert_int_equal(append(f->st, a.id, "x"), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_INFO);
+	st_conv_free(&a);
+}
+
+static void
+test_schema_version(void **state)
+{
+	struct fix *f = *state;
+
+	store_close(f->st);
+	/* u8 record version, u32 schema version: the last byte is ours. */
+	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_close(f->st);
+	f->st = NULL;
+
+	log_set_level(LOG_LEVEL_FATAL);
+	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION + 1);
+	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION);
+	poke(f->dir, "meta", "schema", 6, 0, 7);
+	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+	poke(f->dir, "meta", "schema", 6, 0, ST_RECORD_VERSION);
+	log_set_level(LOG_LEVEL_INFO);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ping_and_unknown, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_idempotent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_append_updates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_append_preview_utf8,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_paging, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_empty, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_byte_budget, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch_nested_failure,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_nested_abort,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_commit_failure,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_full, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_record_version,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+		    teardown),
+	};
+
+	log_init("test_store");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
