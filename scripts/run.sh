@@ -37,21 +37,27 @@ pids=()
 stop() {
 	trap - INT TERM
 	echo "run: stopping"
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# masterd first, so workers finish with storage still there.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[i]}" 2>/dev/null || true
+		wait "${pids[i]}" 2>/dev/null || true
+	done
 	echo "run: stopped"
 	exit 0
 }
 trap stop INT TERM
 
-bin/parley-storaged &
+# Each daemon runs in its own session so that a Ctrl-C reaches only this
+# script, which then asks each daemon once to stop gracefully (a second
+# signal would make masterd cut its workers' grace short).
+setsid bin/parley-storaged &
 pids+=($!)
 for _ in $(seq 1 100); do
 	[ -S "$PARLEY_RUN_DIR/storaged.sock" ] && break
 	sleep 0.05
 done
 
-bin/parley-masterd &
+setsid bin/parley-masterd &
 pids+=($!)
 
 echo "run: Parley on http://127.0.0.1:$PORT  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
