@@ -373,24 +373,15 @@ pchan_pending(const struct pchan *ch)
 	return !TAILQ_EMPTY(&ch->wq);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 pchan_flush_wait(struct pchan *ch, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = proto_mono_ms() + timeout_ms;
 	struct pollfd pfd;
 	int r;
 
 	while ((r = pchan_flush(ch)) == 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - proto_mono_ms();
 
 		if (left <= 0) {
 			errno = ETIMEDOUT;

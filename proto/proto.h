@@ -191,6 +191,10 @@ ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd);
 ssize_t proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds,
     int *nfds_inout);
 
+/* ---- clocks ---- */
+long long proto_mono_ms(void);	/* CLOCK_MONOTONIC, for timeouts */
+uint64_t proto_wall_ms(void);	/* CLOCK_REALTIME, ms since the epoch, for records */
+
 /* ---- systemd readiness (sd_notify without libsystemd) ---- */
 /* Sends state ("READY=1", "STOPPING=1", ...) to $NOTIFY_SOCKET when set. */
 void proto_sd_notify(const char *state);

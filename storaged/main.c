@@ -134,15 +134,6 @@ signals_read(int fd)
 	return quit;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 main(int argc, char *argv[], char *envp[])
 {
@@ -207,7 +198,7 @@ main(int argc, char *argv[], char *envp[])
 	for (;;) {
 		timeout = server_timeout(srv);
 		if (quitting) {
-			left = deadline - mono_ms();
+			left = deadline - proto_mono_ms();
 			if (server_idle(srv) || left <= 0)
 				break;
 			if (timeout < 0 || timeout > left)
@@ -228,7 +219,7 @@ main(int argc, char *argv[], char *envp[])
 			if (signals_read(sigfd) && !quitting) {
 				/* New clients find no socket; old ones get their answers. */
 				quitting = 1;
-				deadline = mono_ms() + DRAIN_MS;
+				deadline = proto_mono_ms() + DRAIN_MS;
 				proto_sd_notify("STOPPING=1");
 				server_quit(srv);
 				if (unlink(sockpath) < 0 && errno != ENOENT)

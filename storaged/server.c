@@ -74,15 +74,6 @@ struct server {
 	int quitting;
 };
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 client_paused(const struct client *c)
 {
@@ -358,7 +349,7 @@ listener_rest(struct server *s, int rest)
 	ev.data.ptr = &s->lev;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) < 0)
 		fatal("epoll_ctl listener");
-	s->lpaused_at = rest ? mono_ms() : 0;
+	s->lpaused_at = rest ? proto_mono_ms() : 0;
 }
 
 static void
@@ -452,7 +443,7 @@ server_step(struct server *s)
 		if (c->dead)
 			client_free(s, c);
 	if (s->lpaused_at != 0 && s->lfd >= 0 &&
-	    mono_ms() - s->lpaused_at >= ACCEPT_PAUSE_MS)
+	    proto_mono_ms() - s->lpaused_at >= ACCEPT_PAUSE_MS)
 		listener_rest(s, 0);
 }
 

@@ -39,15 +39,6 @@ static const uint8_t rec_version = ST_RECORD_VERSION;
 
 /* ---------------------------------------------------------------- helpers */
 
-static uint64_t
-clock_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 put_be32(uint8_t *p, uint32_t v)
 {
@@ -533,7 +524,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		log_warn("store_open");
 		return NULL;
 	}
-	st->now = clock_now_ms;
+	st->now = proto_wall_ms;
 	what = "create";
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
@@ -595,7 +586,7 @@ store_close(struct store *st)
 void
 store_set_clock(struct store *st, uint64_t (*now_ms)(void))
 {
-	st->now = now_ms != NULL ? now_ms : clock_now_ms;
+	st->now = now_ms != NULL ? now_ms : proto_wall_ms;
 }
 
 /* ---------------------------------------------------------------- ops */

@@ -40,10 +40,7 @@ static char tfd_tag, sfd_tag;
 uint64_t
 loop_clock(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	now_ms = (uint64_t)proto_mono_ms();
 	return now_ms;
 }
 
