@@ -15,6 +15,9 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_MSG_APPEND:	return "ST_MSG_APPEND";
 	case PROTO_ST_CONV_LIST:	return "ST_CONV_LIST";
 	case PROTO_ST_CONV_GET:		return "ST_CONV_GET";
+	case PROTO_ST_CHAT_BEGIN:	return "ST_CHAT_BEGIN";
+	case PROTO_ST_RATE_HIT:		return "ST_RATE_HIT";
+	case PROTO_ST_SESSION_HISTORY:	return "ST_SESSION_HISTORY";
 	}
 	return "UNKNOWN";
 }

@@ -48,6 +48,9 @@ enum proto_type {
 	PROTO_ST_MSG_APPEND = 0x22,	/* see storaged/PROTOCOL section */
 	PROTO_ST_CONV_LIST = 0x23,
 	PROTO_ST_CONV_GET = 0x24,
+	PROTO_ST_CHAT_BEGIN = 0x25,	/* rate check + open + append user msg + history */
+	PROTO_ST_RATE_HIT = 0x26,	/* count one request against a rate limit */
+	PROTO_ST_SESSION_HISTORY = 0x27,	/* a session's messages, for the widget */
 
 	PROTO_TYPE_MAX = 0x40,
 };

@@ -15,6 +15,29 @@
  *                                                           str next_cursor ("" = end)
  *   ST_CONV_GET    str conv_id, u32 max_messages         -> conv, u32 n, n x msg,
  *                                                           u8 truncated
+ *
+ * The chat turn (issue 3). A rate limit is a fixed window per key that
+ * starts at the key's first counted request; requests over the limit are
+ * not counted. Counters live in storaged's memory: exact across workers,
+ * not kept across a storaged restart. rate_max 0 means no limit.
+ *   ST_RATE_HIT    str rate_key, u32 window_ms, u32 rate_max
+ *                                                        -> u8 limited, u64 retry_after_ms
+ *   ST_CHAT_BEGIN  str widget, str session, str content,
+ *                  str rate_key, u32 window_ms, u32 rate_max,
+ *                  u32 history_max                       -> u8 limited, u64 retry_after_ms,
+ *                                                           and when not limited:
+ *                                                           u8 created, conv, msg (the
+ *                                                           user message just stored),
+ *                                                           u32 n, n x (str role, str content)
+ *     In one write transaction: count the request, find or create the
+ *     conversation, append the user message, and return the newest
+ *     history_max messages that are not "failed", oldest first, the new one
+ *     last.
+ *   ST_SESSION_HISTORY str widget, str session, u32 max_messages
+ *                                                        -> u8 found, and when found:
+ *                                                           conv, u32 n, n x msg
+ *     The newest max_messages messages (0 = all that fit) that are not
+ *     "failed", oldest first.
  */
 #ifndef PARLEY_STOREMSG_H
 #define PARLEY_STOREMSG_H
@@ -36,6 +59,8 @@
 #define ST_RECORD_VERSION	1	/* first byte of every stored record */
 
 #define ST_DEFAULT_WIDGET	"default"
+#define ST_RATE_KEY_MAX		128
+#define ST_HISTORY_MAX		200
 
 struct st_conv {
 	char id[ST_ID_HEX + 1];
