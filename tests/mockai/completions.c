@@ -149,7 +149,7 @@ count_words(const char *s)
 
 /*
  * A message's text: its string content, or its text parts joined by "\n".
- * Sets *why (and returns NULL) when the content has the wrong shape.
+ * Sets *bad (and returns NULL) when the content has the wrong shape.
  */
 static char *
 message_text(json_t *content, int *bad)
@@ -448,7 +448,7 @@ usage_json(struct stream *s)
 	    "total_tokens", (json_int_t)(s->prompt_tokens + (long long)s->npieces));
 }
 
-/* One chat.completion.chunk; choices may be NULL for the usage chunk. */
+/* One chat.completion.chunk: a delta and finish reason, or the usage chunk. */
 static void
 send_chunk(struct conn *c, struct stream *s, json_t *delta,
     const char *finish, int usage_chunk)

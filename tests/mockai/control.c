@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "mockai.h"
+#include "proto.h"
 
 #define LOG_BODY_MAX	(256 * 1024)	/* bigger bodies are logged by size only */
 #define LOG_RAW_MAX	(64 * 1024)	/* how much of a non-JSON body is kept */
@@ -317,12 +317,10 @@ ring_clear(void)
 void
 control_record(const struct request *r)
 {
-	struct timespec ts;
 	json_t *e, *h, *body = NULL;
 	size_t blen = r->body.len;
 	const char *q = r->url.p ? strchr(r->url.p, '?') : NULL;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	h = json_object();
 	if (r->authorization)
 		json_object_set_new(h, "authorization", json_text(r->authorization));
@@ -332,7 +330,7 @@ control_record(const struct request *r)
 		json_object_set_new(h, "accept", json_text(r->accept));
 	e = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:I}",
 	    "seq", (json_int_t)++ring_seq,
-	    "time", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    "time", (json_int_t)proto_wall_ms(),
 	    "method", http_method_str(r->method), "path", json_text(r->path),
 	    "query", json_text(q ? q + 1 : ""), "headers", h,
 	    "body_bytes", (json_int_t)blen);

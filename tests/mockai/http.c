@@ -30,6 +30,7 @@ static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
 static http_parser_settings settings;
 static int spare_fd = -1;		/* given up to shed a connection when out of fds */
+int mock_sndbuf;
 
 static void conn_parse(struct conn *);
 static void conn_update(struct conn *);
@@ -482,6 +483,7 @@ dispatch(struct conn *c)
 	char msg[160];
 
 	set_path(r);
+	log_debug("fd %d: %s %s", c->w.fd, http_method_str(r->method), r->path);
 	if (strncmp(r->path, "/_mock/", 7) == 0 || strcmp(r->path, "/health") == 0) {
 		control_handle(c);
 		return;
@@ -631,10 +633,9 @@ conn_event(struct watcher *w, uint32_t ev)
 		http_flush(c);
 		if (c->dead)
 			return;
-		if (c->stream != NULL && http_pending(c) <= MOCK_MAX_PENDING) {
-			c->want_pump = 0;
+		c->want_pump = 0;
+		if (c->stream != NULL && http_pending(c) <= MOCK_MAX_PENDING)
 			completions_pump(c);
-		}
 		if (!c->dead && !c->busy)
 			conn_parse(c);
 	}
@@ -660,6 +661,10 @@ conn_new(int fd)
 		close(fd);
 		return;
 	}
+	/* A small send buffer makes a slow reader hold the stream sooner. */
+	if (mock_sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &mock_sndbuf,
+	    sizeof(mock_sndbuf)) == -1)
+		log_warn("SO_SNDBUF");
 	c->w.fd = fd;
 	c->w.on_event = conn_event;
 	http_parser_init(&c->parser, HTTP_REQUEST);

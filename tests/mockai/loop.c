@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mockai.h"
+#include "proto.h"
 
 static int epfd = -1;
 static int running;
@@ -20,15 +20,6 @@ static struct watcher tfd_w;
 static struct timer **heap;
 static size_t heap_len, heap_cap;
 static int64_t armed_at = -1;		/* what the timerfd holds now, -1: nothing */
-
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 heap_swap(size_t a, size_t b)
@@ -129,7 +120,7 @@ timer_after(struct timer *t, int64_t ms)
 		heap = n;
 		heap_cap = ncap;
 	}
-	t->when = now_ms() + ms;
+	t->when = (int64_t)proto_mono_ms() + ms;
 	t->idx = heap_len;
 	heap[heap_len++] = t;
 	heap_up(t->idx);
@@ -149,7 +140,7 @@ static void
 timers_fire(struct watcher *w, uint32_t events)
 {
 	uint64_t n;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)proto_mono_ms();
 
 	if (read(w->fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		fatal("timerfd read");

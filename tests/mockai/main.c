@@ -28,6 +28,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: mockai [--host ADDR] [--port N] [--port-file PATH] [--chunks N]\n"
 	    "              [--delay-ms MS] [--first-delay-ms MS] [--api-key KEY]\n"
+	    "              [--sndbuf BYTES]\n"
 	    "A mock OpenAI-compatible chat completions server (see tests/mockai/README.md).\n"
 	    "  --host ADDR          address to bind (default 127.0.0.1)\n"
 	    "  --port N             port (default 0: pick a free one)\n"
@@ -35,7 +36,8 @@ usage(int status)
 	    "  --chunks N           content chunks per reply (default 8)\n"
 	    "  --delay-ms MS        pause between content chunks (default 0)\n"
 	    "  --first-delay-ms MS  pause before the first content chunk (default 0)\n"
-	    "  --api-key KEY        require \"Authorization: Bearer KEY\"\n");
+	    "  --api-key KEY        require \"Authorization: Bearer KEY\"\n"
+	    "  --sndbuf BYTES       socket send buffer per client (default: the kernel's)\n");
 	exit(status);
 }
 
@@ -151,6 +153,7 @@ main(int argc, char *argv[])
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "first-delay-ms", required_argument, NULL, 'D' },
 		{ "api-key", required_argument, NULL, 'k' },
+		{ "sndbuf", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -172,6 +175,7 @@ main(int argc, char *argv[])
 				fatalx("--api-key: empty");
 			mock_api_key = optarg;
 			break;
+		case 's': mock_sndbuf = number("--sndbuf", optarg, 0, 64 * 1024 * 1024); break;
 		case 'H': usage(0);
 		default: usage(2);
 		}

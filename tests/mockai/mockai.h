@@ -52,7 +52,6 @@ void loop_del(struct watcher *);
 /* Runs until loop_stop(); after each batch of events, calls after_batch. */
 void loop_run(void (*after_batch)(void));
 void loop_stop(void);
-int64_t now_ms(void);
 
 void timer_init(struct timer *, void (*fire)(void *), void *arg);
 void timer_after(struct timer *, int64_t ms);
@@ -111,6 +110,8 @@ struct conn {
 	struct timer timer;
 	TAILQ_ENTRY(conn) entry;
 };
+
+extern int mock_sndbuf;			/* SO_SNDBUF for clients; 0: kernel's */
 
 void http_init(void);
 void http_listen_ready(int listen_fd);	/* accept what is waiting */
