@@ -31,13 +31,20 @@
  *                                                           u32 n, n x (str role, str content)
  *     In one write transaction: count the request, find or create the
  *     conversation, append the user message, and return the newest
- *     history_max messages that are not "failed", oldest first, the new one
+ *     history_max messages outside failed turns, oldest first, the new one
  *     last.
  *   ST_SESSION_HISTORY str widget, str session, u32 max_messages
  *                                                        -> u8 found, and when found:
  *                                                           conv, u32 n, n x msg
- *     The newest max_messages messages (0 = all that fit) that are not
- *     "failed", oldest first.
+ *     The newest max_messages messages (0 = all that fit) outside failed
+ *     turns, oldest first.
+ *   A failed turn is left out whole: the "failed" reply and the user
+ *   message it answered (a "failed" message of another role alone).
+ *   "interrupted" replies are answers: kept, with their user message.
+ *   Records carry no link, so pairing is by position: each failed reply
+ *   takes the nearest earlier user message not taken by a later failed
+ *   reply. Two turns of the same session running at the same time may so
+ *   pair the wrong user message.
  */
 #ifndef PARLEY_STOREMSG_H
 #define PARLEY_STOREMSG_H

@@ -9,7 +9,8 @@
 int
 dispatch_is_write(uint16_t type)
 {
-	return type == PROTO_ST_CONV_OPEN || type == PROTO_ST_MSG_APPEND;
+	return type == PROTO_ST_CONV_OPEN || type == PROTO_ST_MSG_APPEND ||
+	    type == PROTO_ST_CHAT_BEGIN;
 }
 
 static void
@@ -26,10 +27,9 @@ malformed(struct dreply *r)
 	reply_error(r, PROTO_E_INVALID, "malformed request");
 }
 
-/* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
+/* The batch can run this request. 0, or -1 with r failed. */
 static int
-req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
-    uint16_t type)
+req_runnable(struct dbatch *b, struct dreply *r, uint16_t type)
 {
 	if (dispatch_is_write(type) && !b->write) {
 		/* The loop sizes batches by their requests: this is a bug. */
@@ -37,6 +37,20 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 		reply_error(r, PROTO_E_INTERNAL, "write in a read batch");
 		return -1;
 	}
+	if (b->txn.err) {
+		reply_error(r, b->txn.err, b->txn.errmsg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
+static int
+req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
+    uint16_t type)
+{
+	if (req_runnable(b, r, type) < 0)
+		return -1;
 	r->touched = 1;
 	if (store_begin_child(&b->txn, t) != 0) {
 		reply_error(r, t->err, t->errmsg);
@@ -166,10 +180,168 @@ op_conv_get(struct dbatch *b, struct pdec *d, struct dreply *r)
 	req_end(&t, r);
 }
 
+/*
+ * Counts one request against a rate limit: 0 allowed, 1 limited (with
+ * *retry set), -1 with r failed. Counts nothing when rate_max is 0.
+ */
+static int
+rate_count(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+{
+	int rc;
+
+	*retry = 0;
+	if (rate_max == 0)
+		return 0;
+	if (key[0] == '\0' || window_ms == 0) {
+		reply_error(r, PROTO_E_INVALID,
+		    "a rate limit needs a key and a window");
+		return -1;
+	}
+	if (b->rl == NULL) {
+		log_warnx("dispatch: rate limit asked of a batch without "
+		    "counters");
+		reply_error(r, PROTO_E_INTERNAL, "no rate counters");
+		return -1;
+	}
+	if ((rc = ratelimit_hit(b->rl, key, strlen(key), window_ms, rate_max,
+	    retry)) < 0) {
+		log_warnx("rate table: out of memory");
+		reply_error(r, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	return rc;
+}
+
+static void
+op_rate_hit(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+	uint32_t window, max;
+	uint64_t retry;
+	int limited;
+
+	pdec_strbuf(d, key, sizeof(key));
+	window = pdec_u32(d);
+	max = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	/* No LMDB: it runs in any batch and is never void (touched 0). */
+	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
+		return;
+	penc_u8(&r->enc, (uint8_t)limited);
+	penc_u64(&r->enc, retry);
+	if (r->enc.err)
+		reply_error(r, PROTO_E_INTERNAL, "reply does not encode");
+}
+
+static void
+op_chat_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	char key[ST_RATE_KEY_MAX + 1];
+	struct store_txn t;
+	struct store_chat c;
+	const char *bad;
+	char *content;
+	uint32_t window, rmax, hmax, i;
+	uint64_t retry;
+	int limited;
+
+	pdec_strbuf(d, widget, sizeof(widget));
+	pdec_strbuf(d, session, sizeof(session));
+	content = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, key, sizeof(key));
+	window = pdec_u32(d);
+	rmax = pdec_u32(d);
+	hmax = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		free(content);
+		malformed(r);
+		return;
+	}
+	/* What cannot run is refused before it is counted. */
+	if ((bad = store_chat_invalid(widget, session, content,
+	    hmax)) != NULL) {
+		free(content);
+		reply_error(r, PROTO_E_INVALID, bad);
+		return;
+	}
+	if (req_runnable(b, r, PROTO_ST_CHAT_BEGIN) < 0 ||
+	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0) {
+		free(content);
+		return;
+	}
+	penc_u8(&r->enc, (uint8_t)limited);
+	penc_u64(&r->enc, retry);
+	if (limited) {
+		/* Nothing else happens: no store, so the reply always stands. */
+		free(content);
+		if (r->enc.err)
+			reply_error(r, PROTO_E_INTERNAL,
+			    "reply does not encode");
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CHAT_BEGIN) < 0) {
+		free(content);
+		return;
+	}
+	if (store_chat_begin(&t, widget, session, content, hmax,
+	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+		penc_u8(&r->enc, (uint8_t)c.created);
+		penc_conv(&r->enc, &c.conv);
+		penc_msg(&r->enc, &c.msg);
+		penc_u32(&r->enc, c.n);
+		for (i = 0; i < c.n; i++) {
+			penc_str(&r->enc, c.history[i].role);
+			penc_str(&r->enc, c.history[i].content);
+		}
+		store_chat_free(&c);
+	}
+	free(content);
+	req_end(&t, r);
+}
+
+static void
+op_session_history(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	struct store_txn t;
+	struct store_conv_full f;
+	uint32_t max, i;
+	int found;
+
+	pdec_strbuf(d, widget, sizeof(widget));
+	pdec_strbuf(d, session, sizeof(session));
+	max = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_SESSION_HISTORY) < 0)
+		return;
+	if (store_session_history(&t, widget, session, max,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
+		penc_u8(&r->enc, (uint8_t)found);
+		if (found) {
+			penc_conv(&r->enc, &f.conv);
+			penc_u32(&r->enc, f.n);
+			for (i = 0; i < f.n; i++)
+				penc_msg(&r->enc, &f.msgs[i]);
+			store_conv_full_free(&f);
+		}
+	}
+	req_end(&t, r);
+}
+
 int
-dispatch_begin(struct store *st, struct dbatch *b, int write)
+dispatch_begin(struct store *st, struct ratelimit *rl, struct dbatch *b,
+    int write)
 {
 	memset(b, 0, sizeof(*b));
+	b->rl = rl;
 	b->write = write;
 	return store_begin(st, &b->txn, !write) == 0 ? 0 : -1;
 }
@@ -200,6 +372,15 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		break;
 	case PROTO_ST_CONV_GET:
 		op_conv_get(b, &d, r);
+		break;
+	case PROTO_ST_CHAT_BEGIN:
+		op_chat_begin(b, &d, r);
+		break;
+	case PROTO_ST_RATE_HIT:
+		op_rate_hit(b, &d, r);
+		break;
+	case PROTO_ST_SESSION_HISTORY:
+		op_session_history(b, &d, r);
 		break;
 	default:
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
@@ -236,12 +417,12 @@ dreply_free(struct dreply *r)
 }
 
 void
-dispatch_one(struct store *st, uint16_t type, const void *payload,
-    size_t len, struct dreply *r)
+dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
+    const void *payload, size_t len, struct dreply *r)
 {
 	struct dbatch b;
 
-	dispatch_begin(st, &b, dispatch_is_write(type));
+	dispatch_begin(st, rl, &b, dispatch_is_write(type));
 	dispatch_run(&b, type, payload, len, r);
 	if (dispatch_end(&b) < 0)
 		dreply_commit_failed(r);

@@ -4,7 +4,7 @@
  * transaction per batch (group commit), each request in a nested
  * transaction of its own so that a failing one undoes only itself.
  *
- *	dispatch_begin(st, &b, write);
+ *	dispatch_begin(st, rl, &b, write);
  *	for each request: dispatch_run(&b, type, payload, len, &reply[i]);
  *	if (dispatch_end(&b) < 0)
  *		for each reply: dreply_commit_failed(&reply[i]);
@@ -12,6 +12,10 @@
  *
  * No reply may be sent before dispatch_end(): a write is acknowledged only
  * once it is committed.
+ *
+ * Rate limits (ST_RATE_HIT, ST_CHAT_BEGIN) are counted in rl, in memory and
+ * outside the transaction: a count stands even if the batch then fails to
+ * commit. A limited reply touched no store, so it stands too.
  */
 #ifndef PARLEY_DISPATCH_H
 #define PARLEY_DISPATCH_H
@@ -20,6 +24,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "ratelimit.h"
 #include "store.h"
 
 /*
@@ -27,6 +32,12 @@
  * room covers the conversation and counters around the messages.
  */
 #define DISPATCH_REPLY_MARGIN	(64u * 1024)
+/*
+ * ST_CHAT_BEGIN's history stops this far below PROTO_MAX_PAYLOAD: the
+ * reply also carries the user message (up to ST_CONTENT_MAX) on its own.
+ */
+#define DISPATCH_CHAT_HISTORY_BYTES \
+	(PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN - 2 * ST_CONTENT_MAX)
 
 struct dreply {
 	int err;		/* PROTO_E_*, 0 when enc is the reply payload */
@@ -37,18 +48,23 @@ struct dreply {
 
 struct dbatch {
 	struct store_txn txn;
+	struct ratelimit *rl;	/* NULL: rate-limited requests fail */
 	int write;
 	size_t nreq;
 };
 
-/* 1 when the request type may write (a batch holding one needs write=1). */
+/*
+ * 1 when the request type may write LMDB (a batch holding one needs
+ * write=1). ST_RATE_HIT is not one: its counters are in memory.
+ */
 int dispatch_is_write(uint16_t type);
 /*
  * Starts a batch: a write transaction, or a read-only one when write is 0.
  * Returns 0, or -1 when the txn could not start; the batch must still be
  * run and ended (every request then gets PROTO_E_INTERNAL).
  */
-int dispatch_begin(struct store *, struct dbatch *, int write);
+int dispatch_begin(struct store *, struct ratelimit *, struct dbatch *,
+    int write);
 /* Runs one request of the batch; r is always filled (free with dreply_free). */
 void dispatch_run(struct dbatch *, uint16_t type, const void *payload,
     size_t len, struct dreply *r);
@@ -59,7 +75,7 @@ void dreply_commit_failed(struct dreply *);
 void dreply_free(struct dreply *);
 
 /* One request as a batch of its own: for tests, tools and fuzzing. */
-void dispatch_one(struct store *, uint16_t type, const void *payload,
-    size_t len, struct dreply *r);
+void dispatch_one(struct store *, struct ratelimit *, uint16_t type,
+    const void *payload, size_t len, struct dreply *r);
 
 #endif

@@ -2,10 +2,13 @@
  * Arbitrary bytes as a storaged request, through the dispatcher and a real
  * LMDB environment (a temporary directory made once per run).
  *
- * data[0]: low 4 bits pick the type (0x20 + n: the five requests and
- * unknown ones); bit 0x80 prefixes the payload with the id of a known
- * conversation so APPEND and GET reach past the lookup; bit 0x40 runs the
- * request twice in one batch. The rest of the input is the payload.
+ * data[0]: low 4 bits pick the type (0x20 + n: every request and unknown
+ * ones); bit 0x80 prefixes the payload with something known so requests
+ * reach past their lookup (the id of a known conversation for APPEND and
+ * GET, its widget and session for CHAT_BEGIN and SESSION_HISTORY); bit
+ * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
+ * counters' clock a minute on (each input moves it 1 ms). The rest of the
+ * input is the payload. The rate table is small, so it fills and evicts.
  *
  * Every reply must decode exactly as storemsg.h says.
  */
@@ -25,14 +28,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct store *st;
+static struct ratelimit *rl;
+static long long mono = 1000;
 static char dir[64];
 static char known[ST_ID_HEX + 1];
+
+static long long
+fake_mono(void)
+{
+	return mono;
+}
 
 static void
 cleanup(void)
 {
 	char p[128];
 
+	ratelimit_free(rl);
 	store_close(st);
 	snprintf(p, sizeof(p), "%s/data.mdb", dir);
 	unlink(p);
@@ -55,12 +67,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL ||
 	    (st = store_open(dir, 256, STORE_F_NOSYNC)) == NULL)
 		abort();
+	/* Past the first bucket array (64), so it grows, then fills. */
+	if ((rl = ratelimit_new(200)) == NULL)
+		abort();
+	ratelimit_set_clock(rl, fake_mono);
 	atexit(cleanup);
 
 	penc_init(&e);
 	penc_str(&e, "fuzz");
 	penc_str(&e, "fuzz");
-	dispatch_one(st, PROTO_ST_CONV_OPEN, e.buf, e.len, &r);
+	dispatch_one(st, rl, PROTO_ST_CONV_OPEN, e.buf, e.len, &r);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	pdec_u8(&d);
 	if (r.err != 0 || pdec_conv(&d, &c) < 0)
@@ -86,7 +102,7 @@ check_conv(struct pdec *d)
 }
 
 static void
-check_msg(struct pdec *d)
+check_msg(struct pdec *d, int history)
 {
 	struct st_msg m;
 
@@ -94,6 +110,58 @@ check_msg(struct pdec *d)
 		abort();
 	if (!st_id_valid(m.id) || !st_id_valid(m.conv_id))
 		abort();
+	/* A history never holds failed turns. */
+	if (history && strcmp(m.status, "failed") == 0)
+		abort();
+	st_msg_free(&m);
+}
+
+/* u8 limited, u64 retry_after_ms: 1 when limited. */
+static int
+check_limited(struct pdec *d)
+{
+	uint8_t limited = pdec_u8(d);
+	uint64_t retry = pdec_u64(d);
+
+	if (d->err)
+		abort();
+	if (limited > 1 || (limited && (retry < 1 || retry > UINT32_MAX)) ||
+	    (!limited && retry != 0))
+		abort();
+	return limited;
+}
+
+static void
+check_chat(struct pdec *d)
+{
+	char role[ST_ROLE_MAX + 1] = "";
+	char *content, *last = NULL;
+	struct st_msg m;
+	uint32_t n, i;
+
+	if (check_limited(d))
+		return;
+	if (pdec_u8(d) > 1)
+		abort();
+	check_conv(d);
+	if (pdec_msg(d, &m) < 0 || strcmp(m.role, "user") != 0 ||
+	    strcmp(m.status, "complete") != 0 || m.content[0] == '\0')
+		abort();
+	n = pdec_u32(d);
+	if (n < 1 || n > ST_HISTORY_MAX)
+		abort();
+	for (i = 0; i < n; i++) {
+		pdec_strbuf(d, role, sizeof(role));
+		content = pdec_strdup(d, ST_CONTENT_MAX);
+		if (d->err)
+			abort();
+		free(last);
+		last = content;
+	}
+	/* The new message closes the history. */
+	if (strcmp(role, "user") != 0 || strcmp(last, m.content) != 0)
+		abort();
+	free(last);
 	st_msg_free(&m);
 }
 
@@ -103,6 +171,7 @@ check_reply(uint16_t type, const struct dreply *r)
 {
 	struct pdec d;
 	uint32_t n, i;
+	uint8_t found;
 
 	if (r->err != 0) {
 		if (r->errmsg == NULL || r->err < PROTO_E_INTERNAL ||
@@ -122,7 +191,7 @@ check_reply(uint16_t type, const struct dreply *r)
 		check_conv(&d);
 		break;
 	case PROTO_ST_MSG_APPEND:
-		check_msg(&d);
+		check_msg(&d, 0);
 		check_conv(&d);
 		break;
 	case PROTO_ST_CONV_LIST:
@@ -137,9 +206,25 @@ check_reply(uint16_t type, const struct dreply *r)
 		check_conv(&d);
 		n = pdec_u32(&d);
 		for (i = 0; i < n && !d.err; i++)
-			check_msg(&d);
+			check_msg(&d, 0);
 		if (pdec_u8(&d) > 1)
 			abort();
+		break;
+	case PROTO_ST_RATE_HIT:
+		check_limited(&d);
+		break;
+	case PROTO_ST_CHAT_BEGIN:
+		check_chat(&d);
+		break;
+	case PROTO_ST_SESSION_HISTORY:
+		if ((found = pdec_u8(&d)) > 1)
+			abort();
+		if (!found)
+			break;
+		check_conv(&d);
+		n = pdec_u32(&d);
+		for (i = 0; i < n && !d.err; i++)
+			check_msg(&d, 1);
 		break;
 	default:
 		abort();	/* unknown types must fail */
@@ -161,8 +246,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	type = PROTO_ST_PING + (data[0] & 0x0f);
 	twice = (data[0] & 0x40) != 0;
+	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
-	if (data[0] & 0x80)
+	if ((data[0] & 0x80) && (type == PROTO_ST_CHAT_BEGIN ||
+	    type == PROTO_ST_SESSION_HISTORY)) {
+		penc_str(&e, "fuzz");
+		penc_str(&e, "fuzz");
+	} else if (data[0] & 0x80)
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
 	if (size > 1)
@@ -172,7 +262,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	dispatch_begin(st, &b, dispatch_is_write(type));
+	dispatch_begin(st, rl, &b, dispatch_is_write(type));
 	for (i = 0; i <= twice; i++)
 		dispatch_run(&b, type, e.buf, e.len, &r[i]);
 	if (dispatch_end(&b) < 0)
@@ -182,6 +272,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_reply(type, &r[i]);
 		dreply_free(&r[i]);
 	}
+	/* As the server's loop does after each batch. */
+	ratelimit_sweep(rl, 8);
 	penc_free(&e);
 	return 0;
 }

@@ -27,7 +27,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: parley-storaged [-v]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
-	    "PARLEY_MAP_SIZE_MB, PARLEY_LOG_LEVEL\n");
+	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_LOG_LEVEL\n");
 	exit(1);
 }
 
@@ -141,9 +141,10 @@ main(int argc, char *argv[], char *envp[])
 	struct evsrc sigev = { .kind = EV_SIGNAL };
 	struct server *srv;
 	struct store *st;
-	const char *datadir, *rundir, *mapstr, *errstr;
+	struct ratelimit *rl;
+	const char *datadir, *rundir, *mapstr, *keystr, *errstr;
 	char sockpath[PATH_MAX];
-	long long map_mb, deadline = 0, left;
+	long long map_mb, rate_keys, deadline = 0, left;
 	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0;
 
 	setproctitle_init(argc, argv, envp);
@@ -168,6 +169,11 @@ main(int argc, char *argv[], char *envp[])
 	if (errstr != NULL)
 		fatalx("PARLEY_MAP_SIZE_MB %s is %s (1 to 1048576)", mapstr,
 		    errstr);
+	keystr = env_or("PARLEY_RATE_KEYS", "1000000");
+	rate_keys = strtonum(keystr, 1000, 100000000, &errstr);
+	if (errstr != NULL)
+		fatalx("PARLEY_RATE_KEYS %s is %s (1000 to 100000000)", keystr,
+		    errstr);
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/%s", rundir,
 	    STORAGED_SOCK) >= sizeof(sockpath))
 		fatalx("%s: path too long", rundir);
@@ -181,6 +187,8 @@ main(int argc, char *argv[], char *envp[])
 
 	if ((st = store_open(datadir, (size_t)map_mb, 0)) == NULL)
 		fatalx("%s: cannot open the store", datadir);
+	if ((rl = ratelimit_new((size_t)rate_keys)) == NULL)
+		fatal("rate table");
 	lfd = listener_open(sockpath);
 
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
@@ -190,7 +198,7 @@ main(int argc, char *argv[], char *envp[])
 	ev.data.ptr = &sigev;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) < 0)
 		fatal("epoll_ctl signalfd");
-	srv = server_new(st, epfd, lfd);
+	srv = server_new(st, rl, epfd, lfd);
 
 	log_info("serving %s on %s (map %lld MiB)", datadir, sockpath, map_mb);
 	proto_sd_notify("READY=1");
@@ -232,6 +240,7 @@ main(int argc, char *argv[], char *envp[])
 	if (!server_idle(srv))
 		log_warnx("exiting with replies undelivered");
 	server_free(srv);
+	ratelimit_free(rl);
 	store_close(st);
 	close(epfd);
 	close(sigfd);

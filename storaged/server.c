@@ -64,6 +64,7 @@ struct slot {
 
 struct server {
 	struct store *st;
+	struct ratelimit *rl;
 	int epfd;
 	struct evsrc lev;
 	int lfd;
@@ -303,7 +304,7 @@ server_batch(struct server *s)
 	if (!runnable)
 		return 0;
 
-	dispatch_begin(s->st, &b, write);
+	dispatch_begin(s->st, s->rl, &b, write);
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		while (client_runnable(c) && n < BATCH_MAX &&
 		    c->ch.wq_bytes + c->batch_bytes < CLIENT_WQ_MAX) {
@@ -388,7 +389,7 @@ server_accept(struct server *s)
 }
 
 struct server *
-server_new(struct store *st, int epfd, int lfd)
+server_new(struct store *st, struct ratelimit *rl, int epfd, int lfd)
 {
 	struct epoll_event ev;
 	struct server *s;
@@ -397,6 +398,7 @@ server_new(struct store *st, int epfd, int lfd)
 	    (s->batch = calloc(BATCH_MAX, sizeof(*s->batch))) == NULL)
 		fatal("server");
 	s->st = st;
+	s->rl = rl;
 	s->epfd = epfd;
 	s->lfd = lfd;
 	s->lev.kind = EV_LISTENER;
@@ -431,6 +433,8 @@ server_step(struct server *s)
 	struct client *c, *tmp;
 
 	server_batch(s);
+	/* Rate windows that ended go a few at a time, traffic or not. */
+	ratelimit_sweep(s->rl, RATE_SWEEP_TURN);
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		client_flush(c);
 		/* Said all it had to say and heard every answer. */

@@ -6,12 +6,14 @@
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload
  *	store.c     LMDB
+ *	ratelimit.c rate counters in memory
  */
 #ifndef PARLEY_STORAGED_H
 #define PARLEY_STORAGED_H
 
 #include <stdint.h>
 
+#include "ratelimit.h"
 #include "store.h"
 
 #define STORAGED_NAME		"parley-storaged"
@@ -24,6 +26,8 @@
 #define CLIENT_READ_MAX		(1024u * 1024)
 /* Requests in one transaction; the rest wait for the next turn. */
 #define BATCH_MAX		1024
+/* Expired rate windows dropped per loop turn (more go on each hit). */
+#define RATE_SWEEP_TURN		256
 /* On SIGTERM, how long clients get to read their last replies. */
 #define DRAIN_MS		2000
 
@@ -45,7 +49,8 @@ int listener_open(const char *path);
 /* server.c */
 struct server;
 
-struct server *server_new(struct store *, int epfd, int lfd);
+struct server *server_new(struct store *, struct ratelimit *, int epfd,
+    int lfd);
 /* Handles one epoll event of the listener or a client. */
 void server_event(struct server *, struct evsrc *, uint32_t events);
 /* After the events of a loop turn: one batch, replies, flushes. */

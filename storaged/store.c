@@ -605,6 +605,75 @@ status_valid(const char *s)
 	    strcmp(s, "failed") == 0;
 }
 
+/* NULL when (widget, session) is well-formed, else what is wrong. */
+static const char *
+session_invalid(const char *widget, const char *session)
+{
+	size_t wlen = strlen(widget), slen = strlen(session);
+
+	if (wlen == 0 || wlen > ST_WIDGET_MAX || !utf8_valid(widget, wlen))
+		return "widget must be 1 to 64 bytes of UTF-8";
+	if (slen == 0 || slen > ST_SESSION_MAX || !utf8_valid(session, slen))
+		return "session must be 1 to 128 bytes of UTF-8";
+	return NULL;
+}
+
+/* Checks the pair and builds its sessions key. 0, or -1 with t failed. */
+static int
+sess_key(struct store_txn *t, const char *widget, const char *session,
+    uint8_t skey[SESS_KEY_MAX], size_t *klen)
+{
+	const char *bad;
+	size_t wlen, slen;
+
+	if ((bad = session_invalid(widget, session)) != NULL) {
+		store_fail(t, PROTO_E_INVALID, bad);
+		return -1;
+	}
+	wlen = strlen(widget);
+	slen = strlen(session);
+	/* Neither holds a NUL, so the pair maps to one key. */
+	memcpy(skey, widget, wlen);
+	skey[wlen] = '\0';
+	memcpy(skey + wlen + 1, session, slen);
+	*klen = wlen + 1 + slen;
+	return 0;
+}
+
+/* The conversation id a session key names: 0 found, 1 absent, -1 error. */
+static int
+sess_find(struct store_txn *t, const uint8_t *skey, size_t klen,
+    uint8_t id[ID_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->sessions, skey, klen, &v,
+	    "get session")) != 0)
+		return rc;
+	if (v.mv_size != 1 + ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("session index: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+	return 0;
+}
+
+/* Loads the conversation a session names; it must exist. 0 or -1. */
+static int
+sess_conv(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) == 1) {
+		log_warnx("session index names a missing conversation");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+	}
+	return rc == 0 ? 0 : -1;
+}
+
 int
 store_conv_open(struct store_txn *t, const char *widget, const char *session,
     struct st_conv *conv, int *created)
@@ -612,43 +681,17 @@ store_conv_open(struct store_txn *t, const char *widget, const char *session,
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
 	uint8_t akey[ACT_KEY_LEN];
 	struct st_conv c;
-	size_t wlen, slen, klen;
-	MDB_val v;
+	size_t klen;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	wlen = strlen(widget);
-	slen = strlen(session);
-	if (wlen == 0 || wlen > ST_WIDGET_MAX || !utf8_valid(widget, wlen))
-		return store_fail(t, PROTO_E_INVALID,
-		    "widget must be 1 to 64 bytes of UTF-8");
-	if (slen == 0 || slen > ST_SESSION_MAX || !utf8_valid(session, slen))
-		return store_fail(t, PROTO_E_INVALID,
-		    "session must be 1 to 128 bytes of UTF-8");
-	/* Neither holds a NUL, so the pair maps to one key. */
-	memcpy(skey, widget, wlen);
-	skey[wlen] = '\0';
-	memcpy(skey + wlen + 1, session, slen);
-	klen = wlen + 1 + slen;
-
-	rc = db_get(t, t->st->sessions, skey, klen, &v, "get session");
-	if (rc < 0)
+	if (sess_key(t, widget, session, skey, &klen) < 0)
+		return t->err;
+	if ((rc = sess_find(t, skey, klen, id)) < 0)
 		return t->err;
 	if (rc == 0) {
-		if (v.mv_size != sizeof(sval) ||
-		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-			log_warnx("session index: record not understood");
-			return store_fail(t, PROTO_E_INTERNAL,
-			    "unreadable record");
-		}
-		memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
-		if ((rc = conv_load(t, id, &c)) == 1) {
-			log_warnx("session index names a missing conversation");
-			return store_fail(t, PROTO_E_INTERNAL,
-			    "inconsistent index");
-		}
-		if (rc < 0)
+		if (sess_conv(t, id, &c) < 0)
 			return t->err;
 		*conv = c;
 		*created = 0;
@@ -659,8 +702,8 @@ store_conv_open(struct store_txn *t, const char *widget, const char *session,
 		return t->err;
 	memset(&c, 0, sizeof(c));
 	hex_encode(id, ID_LEN, c.id);
-	memcpy(c.widget, widget, wlen + 1);
-	memcpy(c.session, session, slen + 1);
+	strlcpy(c.widget, widget, sizeof(c.widget));
+	strlcpy(c.session, session, sizeof(c.session));
 	c.created_at = c.updated_at = t->st->now();
 	if ((c.last_message = strdup("")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -910,6 +953,223 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	}
 	*out = f;
 	return 0;
+}
+
+/*
+ * The newest messages of a conversation outside failed turns, oldest
+ * first: at most max (0 = no limit) and at most max_bytes of encoded
+ * messages. A failed turn is a "failed" message and, for a failed
+ * assistant reply, the nearest earlier user message not yet paired (the
+ * question it failed to answer; records carry no link, so pairing is by
+ * position). Walks the conversation's keys backwards from its end, so a long
+ * conversation costs what is returned, not its length; a run of
+ * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
+ * when the walk stopped before the start of the conversation.
+ */
+static int
+msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
+    size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more)
+{
+	uint8_t probe[MSG_KEY_LEN];
+	struct st_msg *msgs = NULL, *nm, tmp;
+	struct pdec d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz, cap = 0, skipped = 0;
+	uint32_t n = 0, i, unpaired = 0;
+	int rc;
+
+	*more = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	/* The last key at or before (cid, UINT32_MAX). */
+	msg_key(probe, cid, UINT32_MAX);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && (k.mv_size != MSG_KEY_LEN ||
+	    memcmp(k.mv_data, probe, MSG_KEY_LEN) != 0))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		if ((max != 0 && n == max) ||
+		    skipped == STORE_HISTORY_SKIP_MAX) {
+			*more = 1;
+			break;
+		}
+		if (rec_open(t, &v, &d, "message") < 0)
+			break;
+		if (pdec_msg(&d, &tmp) < 0) {
+			rec_corrupt(t, "message");
+			break;
+		}
+		if (pdec_done(&d) < 0) {
+			st_msg_free(&tmp);
+			rec_corrupt(t, "message");
+			break;
+		}
+		if (strcmp(tmp.status, "failed") == 0 ||
+		    (unpaired > 0 && strcmp(tmp.role, "user") == 0)) {
+			if (strcmp(tmp.status, "failed") != 0)
+				unpaired--;
+			else if (strcmp(tmp.role, "assistant") == 0)
+				unpaired++;
+			st_msg_free(&tmp);
+			skipped++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+			continue;
+		}
+		skipped = 0;
+		/* Its reply encoding: the record minus the version byte. */
+		sz = v.mv_size - 1;
+		if (sz > max_bytes - used) {
+			st_msg_free(&tmp);
+			*more = 1;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nm = reallocarray(msgs, cap,
+			    sizeof(*nm))) == NULL) {
+				st_msg_free(&tmp);
+				store_fail(t, PROTO_E_INTERNAL,
+				    "out of memory");
+				break;
+			}
+			msgs = nm;
+		}
+		msgs[n++] = tmp;
+		used += sz;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages back");
+	if (t->err) {
+		for (i = 0; i < n; i++)
+			st_msg_free(&msgs[i]);
+		free(msgs);
+		return -1;
+	}
+	/* Newest first so far: turn it around. */
+	for (i = 0; i < n / 2; i++) {
+		tmp = msgs[i];
+		msgs[i] = msgs[n - 1 - i];
+		msgs[n - 1 - i] = tmp;
+	}
+	*out = msgs;
+	*nout = n;
+	return 0;
+}
+
+const char *
+store_chat_invalid(const char *widget, const char *session,
+    const char *content, uint32_t history_max)
+{
+	const char *bad;
+	size_t clen = strlen(content);
+
+	if ((bad = session_invalid(widget, session)) != NULL)
+		return bad;
+	if (clen == 0 || clen > ST_CONTENT_MAX)
+		return "content must be 1 to 65536 bytes";
+	if (!utf8_valid(content, clen))
+		return "content is not UTF-8";
+	if (history_max < 1 || history_max > ST_HISTORY_MAX)
+		return "history_max must be 1 to 200";
+	return NULL;
+}
+
+int
+store_chat_begin(struct store_txn *t, const char *widget,
+    const char *session, const char *content, uint32_t history_max,
+    size_t max_bytes, struct store_chat *out)
+{
+	struct store_chat c;
+	struct st_conv conv;
+	uint8_t cid[ID_LEN];
+	const char *bad;
+	int more;
+
+	if (t->err)
+		return t->err;
+	if ((bad = store_chat_invalid(widget, session, content,
+	    history_max)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	memset(&c, 0, sizeof(c));
+	if (store_conv_open(t, widget, session, &conv, &c.created) != 0)
+		return t->err;
+	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
+	st_conv_free(&conv);
+	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
+	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
+	if ((c.msg.content = strdup(content)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (store_msg_append(t, &c.msg, &c.conv) != 0) {
+		st_msg_free(&c.msg);
+		return t->err;
+	}
+	hex_decode(c.conv.id, cid, ID_LEN);
+	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,
+	    &more) < 0) {
+		st_msg_free(&c.msg);
+		st_conv_free(&c.conv);
+		return t->err;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+store_session_history(struct store_txn *t, const char *widget,
+    const char *session, uint32_t max_messages, size_t max_bytes,
+    int *found, struct store_conv_full *out)
+{
+	uint8_t skey[SESS_KEY_MAX], id[ID_LEN];
+	struct store_conv_full f;
+	size_t klen;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (sess_key(t, widget, session, skey, &klen) < 0)
+		return t->err;
+	if ((rc = sess_find(t, skey, klen, id)) < 0)
+		return t->err;
+	if (rc == 1) {
+		*found = 0;
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	if (sess_conv(t, id, &f.conv) < 0)
+		return t->err;
+	if (msgs_newest(t, id, max_messages, max_bytes, &f.msgs, &f.n,
+	    &f.truncated) < 0) {
+		st_conv_free(&f.conv);
+		return t->err;
+	}
+	*found = 1;
+	*out = f;
+	return 0;
+}
+
+void
+store_chat_free(struct store_chat *c)
+{
+	uint32_t i;
+
+	st_conv_free(&c->conv);
+	st_msg_free(&c->msg);
+	for (i = 0; i < c->n; i++)
+		st_msg_free(&c->history[i]);
+	free(c->history);
+	memset(c, 0, sizeof(*c));
 }
 
 void

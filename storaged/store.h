@@ -27,6 +27,9 @@
 /* store_open() flags */
 #define STORE_F_NOSYNC		0x01	/* no fsync at commit: tests and fuzzing only */
 
+/* A history walk stops after this many failed messages in a row. */
+#define STORE_HISTORY_SKIP_MAX	10000
+
 /* The list cursor: hex of the last returned by-activity key. */
 #define STORE_CURSOR_LEN	48
 
@@ -57,6 +60,15 @@ struct store_conv_full {
 	uint32_t n;
 	struct st_msg *msgs;	/* n, oldest first */
 	int truncated;		/* more messages exist than were returned */
+};
+
+/* What store_chat_begin() returns. */
+struct store_chat {
+	int created;		/* the conversation is new */
+	struct st_conv conv;	/* as updated by the user message */
+	struct st_msg msg;	/* the user message just stored */
+	uint32_t n;
+	struct st_msg *history;	/* n, oldest first, msg last */
 };
 
 /*
@@ -113,6 +125,35 @@ int store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
 int store_conv_get(struct store_txn *t, const char *conv_id,
     uint32_t max_messages, size_t max_bytes, struct store_conv_full *out);
 
+/*
+ * The chat turn's storage half: gets or creates the conversation of
+ * (widget, session), appends content as a "user" message and returns the
+ * newest history_max messages that are not "failed", oldest first (the new
+ * one last), within max_bytes of encoded messages.
+ */
+int store_chat_begin(struct store_txn *t, const char *widget,
+    const char *session, const char *content, uint32_t history_max,
+    size_t max_bytes, struct store_chat *out);
+/*
+ * NULL when store_chat_begin() would accept these, else why not: widget
+ * and session as store_conv_open(), content 1 to ST_CONTENT_MAX bytes of
+ * UTF-8, history_max 1 to ST_HISTORY_MAX. Lets a caller refuse before it
+ * counts the request against a rate limit.
+ */
+const char *store_chat_invalid(const char *widget, const char *session,
+    const char *content, uint32_t history_max);
+/*
+ * The conversation of (widget, session) without creating one: *found 0
+ * when there is none (out untouched). Otherwise out is the conversation
+ * and its newest max_messages (0 = no limit) messages that are not
+ * "failed", oldest first, within max_bytes; truncated when the walk left
+ * older ones out.
+ */
+int store_session_history(struct store_txn *t, const char *widget,
+    const char *session, uint32_t max_messages, size_t max_bytes,
+    int *found, struct store_conv_full *out);
+
+void store_chat_free(struct store_chat *);
 void store_list_free(struct store_list *);
 void store_conv_full_free(struct store_conv_full *);
 

@@ -92,7 +92,7 @@ static int
 call(struct store *st, uint16_t type, struct penc *req, struct dreply *r)
 {
 	assert_int_equal(req->err, 0);
-	dispatch_one(st, type, req->buf, req->len, r);
+	dispatch_one(st, NULL, type, req->buf, req->len, r);
 	penc_free(req);
 	if (r->err == 0)
 		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
@@ -273,7 +273,7 @@ raw(struct store *st, uint16_t type, const void *p, size_t len)
 	struct dreply r;
 	int err;
 
-	dispatch_one(st, type, p, len, &r);
+	dispatch_one(st, NULL, type, p, len, &r);
 	err = r.err;
 	if (err != 0)
 		assert_non_null(r.errmsg);
@@ -301,7 +301,7 @@ test_ping_and_unknown(void **state)
 	struct dreply r;
 	uint8_t junk[3] = { 1, 2, 3 };
 
-	dispatch_one(f->st, PROTO_ST_PING, NULL, 0, &r);
+	dispatch_one(f->st, NULL, PROTO_ST_PING, NULL, 0, &r);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.enc.len, 0);
 	dreply_free(&r);
@@ -872,7 +872,7 @@ test_batch_nested_failure(void **state)
 	struct full g;
 	int created, i;
 
-	assert_int_equal(dispatch_begin(f->st, &b, 1), 0);
+	assert_int_equal(dispatch_begin(f->st, NULL, &b, 1), 0);
 	penc_init(&e);
 	penc_str(&e, "w");
 	penc_str(&e, "s");
@@ -983,7 +983,7 @@ test_batch_commit_failure(void **state)
 	struct st_conv c;
 	int created, i;
 
-	assert_int_equal(dispatch_begin(f->st, &b, 1), 0);
+	assert_int_equal(dispatch_begin(f->st, NULL, &b, 1), 0);
 	penc_init(&e);
 	penc_str(&e, "w");
 	penc_str(&e, "s");
@@ -1011,7 +1011,7 @@ test_batch_commit_failure(void **state)
 	st_conv_free(&c);
 
 	/* A read-only batch refuses a write rather than attempt it. */
-	assert_int_equal(dispatch_begin(f->st, &b, 0), 0);
+	assert_int_equal(dispatch_begin(f->st, NULL, &b, 0), 0);
 	penc_init(&e);
 	penc_str(&e, "w");
 	penc_str(&e, "t");
@@ -1045,7 +1045,7 @@ test_map_full(void **state)
 	open_new(st, "w", "s", &c);
 
 	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(dispatch_begin(st, &b, 1), 0);
+	assert_int_equal(dispatch_begin(st, NULL, &b, 1), 0);
 	for (i = 0; i < 40; i++) {
 		penc_init(&e);
 		penc_str(&e, c.id);

@@ -1,0 +1,317 @@
+/*
+ * Rate counters in memory (see ratelimit.h).
+ *
+ * A hash table of windows, chained, keyed by SipHash-2-4 under a random
+ * key (the keys come from clients: no one may aim them at one bucket), and
+ * a queue of the same windows in order of their start. A window starts at
+ * "now" on a monotonic clock, so appending at the tail keeps the queue
+ * sorted and the head is always the oldest window: with one window length
+ * per key (the usual case, one setting per deployment) the expired ones are
+ * exactly a prefix of the queue, which is what the sweep pops.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "ratelimit.h"
+
+#define BUCKETS_MIN	64
+/* A full table logs its evictions at most this often. */
+#define EVICT_LOG_MS	60000
+
+struct rl_entry {
+	LIST_ENTRY(rl_entry) chain;	/* in its bucket */
+	TAILQ_ENTRY(rl_entry) age;	/* by window start, oldest first */
+	long long start;		/* window start, monotonic ms */
+	uint32_t window_ms;		/* of the last request: when it ends */
+	uint32_t count;			/* requests counted in this window */
+	uint64_t hash;
+	uint32_t klen;
+	uint8_t key[];
+};
+
+LIST_HEAD(rl_bucket, rl_entry);
+
+struct ratelimit {
+	struct rl_bucket *buckets;
+	size_t nbuckets;	/* a power of two */
+	size_t maxbuckets;
+	size_t n;
+	size_t max_keys;
+	TAILQ_HEAD(, rl_entry) queue;
+	uint8_t seed[16];
+	long long (*now)(void);
+	uint64_t evicted;
+	uint64_t evicted_logged;
+	long long evict_logged_at;
+};
+
+/* ---------------------------------------------------------------- siphash */
+
+#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {							\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+uint64_t
+ratelimit_siphash(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t k0 = le64(key), k1 = le64(key + 8), m, b;
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
+	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
+	uint64_t v3 = 0x7465646279746573ULL ^ k1;
+	size_t i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(p + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	b = (uint64_t)len << 56;
+	while (left > 0) {
+		left--;
+		b |= (uint64_t)p[i + left] << (8 * left);
+	}
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---------------------------------------------------------------- table */
+
+struct ratelimit *
+ratelimit_new(size_t max_keys)
+{
+	struct ratelimit *rl;
+	size_t i;
+
+	if (max_keys == 0)
+		max_keys = 1;
+	if ((rl = calloc(1, sizeof(*rl))) == NULL)
+		return NULL;
+	rl->max_keys = max_keys;
+	/* Load factor at most 1 once fully grown. */
+	for (rl->maxbuckets = BUCKETS_MIN; rl->maxbuckets < max_keys &&
+	    rl->maxbuckets < SIZE_MAX / 2 / sizeof(struct rl_bucket);
+	    rl->maxbuckets *= 2)
+		;
+	rl->nbuckets = BUCKETS_MIN;
+	if ((rl->buckets = calloc(rl->nbuckets, sizeof(*rl->buckets))) ==
+	    NULL) {
+		free(rl);
+		return NULL;
+	}
+	for (i = 0; i < rl->nbuckets; i++)
+		LIST_INIT(&rl->buckets[i]);
+	TAILQ_INIT(&rl->queue);
+	arc4random_buf(rl->seed, sizeof(rl->seed));
+	rl->now = proto_mono_ms;
+	return rl;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+	struct rl_entry *e;
+
+	if (rl == NULL)
+		return;
+	while ((e = TAILQ_FIRST(&rl->queue)) != NULL) {
+		TAILQ_REMOVE(&rl->queue, e, age);
+		free(e);
+	}
+	free(rl->buckets);
+	free(rl);
+}
+
+void
+ratelimit_set_clock(struct ratelimit *rl, long long (*now_ms)(void))
+{
+	rl->now = now_ms != NULL ? now_ms : proto_mono_ms;
+}
+
+size_t
+ratelimit_count(const struct ratelimit *rl)
+{
+	return rl->n;
+}
+
+uint64_t
+ratelimit_evicted(const struct ratelimit *rl)
+{
+	return rl->evicted;
+}
+
+static int
+expired(const struct rl_entry *e, long long now)
+{
+	return now - e->start >= (long long)e->window_ms;
+}
+
+static void
+entry_drop(struct ratelimit *rl, struct rl_entry *e)
+{
+	LIST_REMOVE(e, chain);
+	TAILQ_REMOVE(&rl->queue, e, age);
+	rl->n--;
+	free(e);
+}
+
+static size_t
+sweep(struct ratelimit *rl, long long now, size_t budget)
+{
+	struct rl_entry *e;
+	size_t n = 0;
+
+	while (n < budget && (e = TAILQ_FIRST(&rl->queue)) != NULL &&
+	    expired(e, now)) {
+		entry_drop(rl, e);
+		n++;
+	}
+	return n;
+}
+
+size_t
+ratelimit_sweep(struct ratelimit *rl, size_t budget)
+{
+	if (TAILQ_EMPTY(&rl->queue))
+		return 0;
+	return sweep(rl, rl->now(), budget);
+}
+
+/* Doubles the bucket array; a failure only leaves the chains longer. */
+static void
+grow(struct ratelimit *rl)
+{
+	struct rl_bucket *nb;
+	struct rl_entry *e;
+	size_t n = rl->nbuckets * 2, i;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL) {
+		log_warn("rate table: grow to %zu buckets", n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		LIST_INIT(&nb[i]);
+	/* Every entry is on the queue: walk that rather than the chains. */
+	TAILQ_FOREACH(e, &rl->queue, age)
+		LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
+	free(rl->buckets);
+	rl->buckets = nb;
+	rl->nbuckets = n;
+}
+
+static struct rl_entry *
+lookup(struct ratelimit *rl, const void *key, size_t klen, uint64_t h)
+{
+	struct rl_entry *e;
+
+	LIST_FOREACH(e, &rl->buckets[h & (rl->nbuckets - 1)], chain)
+		if (e->hash == h && e->klen == klen &&
+		    memcmp(e->key, key, klen) == 0)
+			return e;
+	return NULL;
+}
+
+/* Room for one more key: expired windows go first, then the oldest. */
+static void
+make_room(struct ratelimit *rl, long long now)
+{
+	if (rl->n < rl->max_keys)
+		return;
+	sweep(rl, now, SIZE_MAX);
+	if (rl->n < rl->max_keys)
+		return;
+	entry_drop(rl, TAILQ_FIRST(&rl->queue));
+	rl->evicted++;
+	if (rl->evict_logged_at == 0 ||
+	    now - rl->evict_logged_at >= EVICT_LOG_MS) {
+		log_warnx("rate table full (%zu keys): dropped %llu live "
+		    "windows; raise PARLEY_RATE_KEYS", rl->max_keys,
+		    (unsigned long long)(rl->evicted - rl->evicted_logged));
+		rl->evicted_logged = rl->evicted;
+		rl->evict_logged_at = now != 0 ? now : 1;
+	}
+}
+
+int
+ratelimit_hit(struct ratelimit *rl, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry_after_ms)
+{
+	struct rl_entry *e;
+	long long now;
+	uint64_t h;
+
+	*retry_after_ms = 0;
+	if (rate_max == 0)
+		return 0;
+	if (window_ms == 0)
+		window_ms = 1;	/* callers check; be safe anyway */
+	now = rl->now();
+	sweep(rl, now, RATELIMIT_SWEEP_HIT);
+	h = ratelimit_siphash(rl->seed, key, klen);
+
+	if ((e = lookup(rl, key, klen, h)) != NULL &&
+	    now - e->start >= (long long)window_ms) {
+		/* Its window is over: this request starts the next one. */
+		e->start = now;
+		e->count = 0;
+		TAILQ_REMOVE(&rl->queue, e, age);
+		TAILQ_INSERT_TAIL(&rl->queue, e, age);
+	}
+	if (e == NULL) {
+		if (klen > UINT32_MAX ||
+		    klen > SIZE_MAX - sizeof(*e) ||
+		    (e = malloc(sizeof(*e) + klen)) == NULL)
+			return -1;
+		make_room(rl, now);
+		memset(e, 0, sizeof(*e));
+		e->start = now;
+		e->hash = h;
+		e->klen = (uint32_t)klen;
+		if (klen > 0)
+			memcpy(e->key, key, klen);
+		if (rl->n >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
+			grow(rl);
+		LIST_INSERT_HEAD(&rl->buckets[h & (rl->nbuckets - 1)], e,
+		    chain);
+		TAILQ_INSERT_TAIL(&rl->queue, e, age);
+		rl->n++;
+	}
+	e->window_ms = window_ms;
+	if (e->count >= rate_max) {
+		/* now - start < window_ms here, so at least 1. */
+		*retry_after_ms = (uint64_t)(e->start + window_ms - now);
+		return 1;
+	}
+	e->count++;
+	return 0;
+}

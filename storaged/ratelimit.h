@@ -1,0 +1,53 @@
+/*
+ * Rate counters: a fixed window per key, kept in storaged's memory so that
+ * every worker counts against the same numbers. Not stored: a storaged
+ * restart forgets them.
+ *
+ * A key's window starts at its first counted request and lasts the
+ * request's window_ms; within it at most rate_max requests are counted.
+ * A request over the limit is refused and not counted; it is told how long
+ * until the window ends. rate_max 0 means no limit (nothing is counted).
+ *
+ * Memory is bounded: windows are kept in order of their start, expired ones
+ * are swept a few at a time on every hit and every loop turn, and a full
+ * table makes room by dropping expired windows first, then the oldest live
+ * one (whose key then starts afresh: the limit errs open, never closed).
+ */
+#ifndef PARLEY_RATELIMIT_H
+#define PARLEY_RATELIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Expired windows dropped per hit; the table shrinks faster than it grows. */
+#define RATELIMIT_SWEEP_HIT	4
+
+struct ratelimit;
+
+/* NULL on ENOMEM. max_keys >= 1. */
+struct ratelimit *ratelimit_new(size_t max_keys);
+void ratelimit_free(struct ratelimit *);
+/* Replaces the monotonic clock (ms): tests use a fake one. NULL restores. */
+void ratelimit_set_clock(struct ratelimit *, long long (*now_ms)(void));
+
+/*
+ * Counts one request of key (klen bytes, any bytes). Returns 0 when it is
+ * allowed (and counted), 1 when it is limited (*retry_after_ms is then the
+ * time until the window ends, at least 1), -1 when memory ran out. With
+ * rate_max 0 it returns 0 and touches nothing. window_ms must be >= 1 when
+ * rate_max is not 0.
+ */
+int ratelimit_hit(struct ratelimit *, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry_after_ms);
+/* Drops up to budget expired windows. Returns how many went. */
+size_t ratelimit_sweep(struct ratelimit *, size_t budget);
+/* Keys held now. */
+size_t ratelimit_count(const struct ratelimit *);
+/* Live windows dropped so far because the table was full. */
+uint64_t ratelimit_evicted(const struct ratelimit *);
+
+/* SipHash-2-4 of data under a 16-byte key (exposed for its test vector). */
+uint64_t ratelimit_siphash(const uint8_t key[16], const void *data,
+    size_t len);
+
+#endif

@@ -1,0 +1,1414 @@
+/*
+ * The chat turn's requests (ST_RATE_HIT, ST_CHAT_BEGIN, ST_SESSION_HISTORY)
+ * and the rate counters behind them, against a real LMDB environment in a
+ * fresh temporary directory per test, with fake clocks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "storemsg.h"
+
+#define T0	1700000000000ull
+#define M0	5000000ll
+#define MIN	60000u
+
+static uint64_t fake_now = T0;
+static long long fake_mono = M0;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+static long long
+fake_mono_clock(void)
+{
+	return fake_mono;
+}
+
+struct fix {
+	char dir[64];
+	struct store *st;
+	struct ratelimit *rl;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strlcpy(f->dir, "/tmp/parley-chat-XXXXXX", sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	fake_now = T0;
+	fake_mono = M0;
+	store_set_clock(f->st, fake_clock);
+	f->rl = ratelimit_new(1000);
+	assert_non_null(f->rl);
+	ratelimit_set_clock(f->rl, fake_mono_clock);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+	char p[128];
+
+	ratelimit_free(f->rl);
+	store_close(f->st);
+	snprintf(p, sizeof(p), "%s/data.mdb", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *
+repeat(char ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ------------------------------------------------ requests via dispatch */
+
+static int
+call(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
+{
+	assert_int_equal(req->err, 0);
+	dispatch_one(f->st, f->rl, type, req->buf, req->len, r);
+	penc_free(req);
+	if (r->err == 0)
+		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
+	else
+		assert_non_null(r->errmsg);
+	return r->err;
+}
+
+/* Error code, or 0 with *limited and *retry set. */
+static int
+do_rate(struct fix *f, const char *key, uint32_t window, uint32_t max,
+    int *limited, uint64_t *retry)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, window);
+	penc_u32(&e, max);
+	if ((err = call(f, PROTO_ST_RATE_HIT, &e, &r)) == 0) {
+		assert_int_equal(r.touched, 0);
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*limited = pdec_u8(&d);
+		*retry = pdec_u64(&d);
+		assert_int_equal(pdec_done(&d), 0);
+		assert_true(*limited == 0 || *limited == 1);
+		assert_true(*limited ? *retry >= 1 : *retry == 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* Allowed (0) or limited (1); anything else fails the test. */
+static int
+hit(struct fix *f, const char *key, uint32_t window, uint32_t max,
+    uint64_t *retry)
+{
+	uint64_t ignored;
+	int limited;
+
+	assert_int_equal(do_rate(f, key, window, max, &limited,
+	    retry != NULL ? retry : &ignored), 0);
+	return limited;
+}
+
+struct chat {
+	int limited;
+	uint64_t retry;
+	int created;
+	struct st_conv conv;
+	struct st_msg msg;
+	uint32_t n;
+	char role[ST_HISTORY_MAX][ST_ROLE_MAX + 1];
+	char *content[ST_HISTORY_MAX];
+	size_t reply_len;
+};
+
+static void
+chat_payload(struct penc *e, const char *w, const char *s,
+    const char *content, const char *key, uint32_t window, uint32_t rmax,
+    uint32_t hmax)
+{
+	penc_init(e);
+	penc_str(e, w);
+	penc_str(e, s);
+	penc_str(e, content);
+	penc_str(e, key);
+	penc_u32(e, window);
+	penc_u32(e, rmax);
+	penc_u32(e, hmax);
+}
+
+/* Decodes a CHAT_BEGIN reply exactly. */
+static void
+chat_decode(const struct dreply *r, struct chat *c)
+{
+	struct pdec d;
+	uint32_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->reply_len = r->enc.len;
+	pdec_init(&d, r->enc.buf, r->enc.len);
+	c->limited = pdec_u8(&d);
+	c->retry = pdec_u64(&d);
+	if (c->limited) {
+		assert_int_equal(c->limited, 1);
+		assert_true(c->retry >= 1);
+		assert_int_equal(pdec_done(&d), 0);
+		return;
+	}
+	assert_true(c->retry == 0);
+	c->created = pdec_u8(&d);
+	assert_true(c->created == 0 || c->created == 1);
+	assert_int_equal(pdec_conv(&d, &c->conv), 0);
+	assert_int_equal(pdec_msg(&d, &c->msg), 0);
+	c->n = pdec_u32(&d);
+	assert_true(c->n >= 1 && c->n <= ST_HISTORY_MAX);
+	for (i = 0; i < c->n; i++) {
+		pdec_strbuf(&d, c->role[i], sizeof(c->role[i]));
+		c->content[i] = pdec_strdup(&d, ST_CONTENT_MAX);
+		assert_non_null(c->content[i]);
+	}
+	assert_int_equal(pdec_done(&d), 0);
+	/* The message just stored closes the history. */
+	assert_string_equal(c->role[c->n - 1], "user");
+	assert_string_equal(c->content[c->n - 1], c->msg.content);
+}
+
+static void
+chat_free(struct chat *c)
+{
+	uint32_t i;
+
+	st_conv_free(&c->conv);
+	st_msg_free(&c->msg);
+	for (i = 0; i < c->n; i++)
+		free(c->content[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+do_chat(struct fix *f, const char *w, const char *s, const char *content,
+    const char *key, uint32_t window, uint32_t rmax, uint32_t hmax,
+    struct chat *c)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	chat_payload(&e, w, s, content, key, window, rmax, hmax);
+	if ((err = call(f, PROTO_ST_CHAT_BEGIN, &e, &r)) == 0)
+		chat_decode(&r, c);
+	dreply_free(&r);
+	return err;
+}
+
+/* Without a rate limit; the turn must go through. */
+static void
+chat(struct fix *f, const char *w, const char *s, const char *content,
+    uint32_t hmax, struct chat *c)
+{
+	assert_int_equal(do_chat(f, w, s, content, "", 0, 0, hmax, c), 0);
+	assert_int_equal(c->limited, 0);
+}
+
+static int
+do_append(struct fix *f, const char *conv_id, const char *role,
+    const char *content, const char *status)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, conv_id);
+	penc_str(&e, role);
+	penc_str(&e, content);
+	penc_str(&e, status);
+	penc_u32(&e, 7);
+	penc_u32(&e, 9);
+	err = call(f, PROTO_ST_MSG_APPEND, &e, &r);
+	dreply_free(&r);
+	return err;
+}
+
+struct hist {
+	int found;
+	struct st_conv conv;
+	uint32_t n;
+	struct st_msg *msgs;
+	size_t reply_len;
+};
+
+static int
+do_hist(struct fix *f, const char *w, const char *s, uint32_t max,
+    struct hist *h)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	penc_init(&e);
+	penc_str(&e, w);
+	penc_str(&e, s);
+	penc_u32(&e, max);
+	if ((err = call(f, PROTO_ST_SESSION_HISTORY, &e, &r)) == 0) {
+		h->reply_len = r.enc.len;
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		h->found = pdec_u8(&d);
+		assert_true(h->found == 0 || h->found == 1);
+		if (h->found) {
+			assert_int_equal(pdec_conv(&d, &h->conv), 0);
+			h->n = pdec_u32(&d);
+			assert_true(h->n < 1000000);
+			h->msgs = calloc(h->n + 1, sizeof(*h->msgs));
+			assert_non_null(h->msgs);
+			for (i = 0; i < h->n; i++)
+				assert_int_equal(pdec_msg(&d, &h->msgs[i]),
+				    0);
+		}
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+hist_free(struct hist *h)
+{
+	uint32_t i;
+
+	st_conv_free(&h->conv);
+	for (i = 0; i < h->n; i++)
+		st_msg_free(&h->msgs[i]);
+	free(h->msgs);
+	memset(h, 0, sizeof(*h));
+}
+
+static uint64_t
+conv_total(struct fix *f)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint64_t total;
+
+	penc_init(&e);
+	penc_u32(&e, 1);
+	penc_str(&e, "");
+	assert_int_equal(call(f, PROTO_ST_CONV_LIST, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	total = pdec_u64(&d);
+	dreply_free(&r);
+	return total;
+}
+
+static int
+raw(struct fix *f, uint16_t type, const void *p, size_t len)
+{
+	struct dreply r;
+	int err;
+
+	dispatch_one(f->st, f->rl, type, p, len, &r);
+	err = r.err;
+	if (err != 0)
+		assert_non_null(r.errmsg);
+	dreply_free(&r);
+	return err;
+}
+
+/* ------------------------------------------------------ rate counters */
+
+static void
+test_siphash_vectors(void **state)
+{
+	uint8_t key[16], msg[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	/* The reference vectors of the SipHash paper (Aumasson, Bernstein). */
+	assert_true(ratelimit_siphash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+	assert_true(ratelimit_siphash(key, msg, 15) == 0xa129ca6149be45e5ULL);
+}
+
+static void
+test_rate_window(void **state)
+{
+	struct fix *f = *state;
+	uint64_t retry;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		fake_mono += 1000;
+		assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
+	}
+	/* The window started at the first hit, M0 + 1000. */
+	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
+	assert_true(retry == MIN - 2000);
+	fake_mono += 10000;
+	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
+	assert_true(retry == MIN - 12000);
+	/* The last millisecond of the window. */
+	fake_mono = M0 + 1000 + MIN - 1;
+	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
+	assert_true(retry == 1);
+
+	/* Limited requests were not counted; the window ends on time. */
+	fake_mono = M0 + 1000 + MIN;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
+	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
+	assert_true(retry == MIN);
+	assert_int_equal(ratelimit_count(f->rl), 1);
+
+	/* A new window starts at the first request after the old one. */
+	fake_mono = M0 + 1000 + 5 * MIN + 123;
+	assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
+	fake_mono += 7;
+	assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
+	assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
+	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
+	assert_true(retry == MIN - 7);
+
+	/* A limit of one. */
+	assert_int_equal(hit(f, "one", 500, 1, NULL), 0);
+	assert_int_equal(hit(f, "one", 500, 1, &retry), 1);
+	assert_true(retry == 500);
+}
+
+static void
+test_rate_keys_independent(void **state)
+{
+	struct fix *f = *state;
+	uint64_t retry;
+	char k[32];
+	int i;
+
+	assert_int_equal(hit(f, "ip:192.0.2.1", MIN, 2, NULL), 0);
+	assert_int_equal(hit(f, "ip:192.0.2.1", MIN, 2, NULL), 0);
+	assert_int_equal(hit(f, "ip:192.0.2.1", MIN, 2, NULL), 1);
+	/* Neither a prefix nor an extension of the key shares its count. */
+	assert_int_equal(hit(f, "ip:192.0.2.", MIN, 2, NULL), 0);
+	assert_int_equal(hit(f, "ip:192.0.2.10", MIN, 2, NULL), 0);
+	assert_int_equal(hit(f, "ip:192.0.2.10", MIN, 2, NULL), 0);
+	assert_int_equal(hit(f, "ip:192.0.2.10", MIN, 2, NULL), 1);
+	assert_int_equal(hit(f, "IP:192.0.2.1", MIN, 2, NULL), 0);
+
+	/* Many keys: each counts on its own. */
+	for (i = 0; i < 500; i++) {
+		snprintf(k, sizeof(k), "many:%d", i);
+		assert_int_equal(hit(f, k, MIN, 1, NULL), 0);
+	}
+	for (i = 0; i < 500; i++) {
+		snprintf(k, sizeof(k), "many:%d", i);
+		assert_int_equal(hit(f, k, MIN, 1, &retry), 1);
+		assert_true(retry == MIN);
+	}
+	assert_int_equal(ratelimit_count(f->rl), 504);
+}
+
+static void
+test_rate_unlimited(void **state)
+{
+	struct fix *f = *state;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		assert_int_equal(hit(f, "k", MIN, 0, NULL), 0);
+	/* Nothing is counted, so nothing is held; no key is needed. */
+	assert_int_equal(ratelimit_count(f->rl), 0);
+	assert_int_equal(hit(f, "", 0, 0, NULL), 0);
+	/* Limiting it later starts from zero. */
+	assert_int_equal(hit(f, "k", MIN, 1, NULL), 0);
+	assert_int_equal(hit(f, "k", MIN, 1, NULL), 1);
+	/* And a limited key is not limited by a request asking for none. */
+	assert_int_equal(hit(f, "k", MIN, 0, NULL), 0);
+}
+
+static void
+test_rate_sweep_bounded(void **state)
+{
+	struct fix *f = *state;
+	char k[32];
+	int round, i;
+
+	for (i = 0; i < 900; i++) {
+		snprintf(k, sizeof(k), "old:%d", i);
+		assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
+	}
+	assert_int_equal(ratelimit_count(f->rl), 900);
+	/* Not yet expired: a sweep leaves them. */
+	fake_mono += 999;
+	assert_int_equal(ratelimit_sweep(f->rl, 10000), 0);
+	fake_mono += 1;
+	/* Each hit drops a few expired windows: bounded work per call. */
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "new:%d", i);
+		assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
+	}
+	assert_int_equal(ratelimit_count(f->rl),
+	    900 - 100 * RATELIMIT_SWEEP_HIT + 100);
+	/* The loop's sweep takes what it is allowed, then the rest. */
+	assert_int_equal(ratelimit_sweep(f->rl, 50), 50);
+	assert_int_equal(ratelimit_sweep(f->rl, 10000),
+	    900 - 100 * RATELIMIT_SWEEP_HIT - 50);
+	assert_int_equal(ratelimit_count(f->rl), 100);
+
+	/*
+	 * Steady traffic of fresh keys: what is held follows the keys of the
+	 * current window, not every key ever seen.
+	 */
+	for (round = 0; round < 30; round++) {
+		fake_mono += 1000;
+		for (i = 0; i < 200; i++) {
+			snprintf(k, sizeof(k), "r%d:%d", round, i);
+			assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
+			assert_true(ratelimit_count(f->rl) <= 400);
+		}
+	}
+	assert_int_equal(ratelimit_evicted(f->rl), 0);
+	/* A key whose window ended starts a new one. */
+	fake_mono += 1000;
+	assert_int_equal(hit(f, "r29:0", 1000, 1, NULL), 0);
+	assert_int_equal(hit(f, "r29:0", 1000, 1, NULL), 1);
+}
+
+static void
+test_rate_table_full(void **state)
+{
+	struct fix *f = *state;
+	struct ratelimit *rl;
+	uint64_t retry;
+	char k[32];
+	int i;
+
+	(void)f;
+	rl = ratelimit_new(100);
+	assert_non_null(rl);
+	ratelimit_set_clock(rl, fake_mono_clock);
+
+	/* 100 live keys fill it, each at its limit. */
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		fake_mono++;
+		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
+		    &retry), 0);
+	}
+	assert_int_equal(ratelimit_count(rl), 100);
+	/* Fifty more: the oldest live windows make room. */
+	log_set_level(LOG_LEVEL_FATAL);
+	for (i = 100; i < 150; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
+		    &retry), 0);
+		assert_true(ratelimit_count(rl) <= 100);
+	}
+	log_set_level(LOG_LEVEL_INFO);
+	assert_int_equal(ratelimit_count(rl), 100);
+	assert_true(ratelimit_evicted(rl) == 50);
+	/* The limit errs open for an evicted key, not for the others. */
+	assert_int_equal(ratelimit_hit(rl, "k0", 2, MIN, 1, &retry), 0);
+	assert_int_equal(ratelimit_hit(rl, "k149", 4, MIN, 1, &retry), 1);
+
+	/* Expired windows are dropped before any live one. */
+	fake_mono += MIN;
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "n%d", i);
+		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
+		    &retry), 0);
+	}
+	assert_true(ratelimit_evicted(rl) == 51);
+	assert_int_equal(ratelimit_count(rl), 100);
+	assert_int_equal(ratelimit_hit(rl, "n0", 2, MIN, 1, &retry), 1);
+	ratelimit_free(rl);
+}
+
+static void
+test_rate_hit_invalid(void **state)
+{
+	struct fix *f = *state;
+	char *k128 = repeat('k', ST_RATE_KEY_MAX);
+	char *k129 = repeat('k', ST_RATE_KEY_MAX + 1);
+	struct penc e;
+	uint64_t retry;
+	int limited;
+
+	assert_int_equal(do_rate(f, "", MIN, 1, &limited, &retry),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_rate(f, "k", 0, 1, &limited, &retry),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_rate(f, k129, MIN, 1, &limited, &retry),
+	    PROTO_E_INVALID);
+	assert_int_equal(do_rate(f, k128, MIN, 1, &limited, &retry), 0);
+	assert_int_equal(limited, 0);
+	assert_int_equal(do_rate(f, k128, MIN, 1, &limited, &retry), 0);
+	assert_int_equal(limited, 1);
+
+	penc_init(&e);
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	assert_int_equal(raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_u32(&e, 1);
+	penc_u8(&e, 0);
+	assert_int_equal(raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_free(&e);
+	/* None of the refused ones counted. */
+	assert_int_equal(hit(f, "k", MIN, 1, NULL), 0);
+	free(k128);
+	free(k129);
+}
+
+/* RATE_HIT reads no LMDB: a read batch runs it, a failed commit keeps it. */
+static void
+test_rate_hit_batches(void **state)
+{
+	struct fix *f = *state;
+	struct dbatch b;
+	struct dreply r[3];
+	struct penc e;
+	int i;
+
+	assert_false(dispatch_is_write(PROTO_ST_RATE_HIT));
+	assert_true(dispatch_is_write(PROTO_ST_CHAT_BEGIN));
+	assert_false(dispatch_is_write(PROTO_ST_SESSION_HISTORY));
+
+	penc_init(&e);
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 2);
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 0), 0);
+	dispatch_run(&b, PROTO_ST_RATE_HIT, e.buf, e.len, &r[0]);
+	assert_int_equal(dispatch_end(&b), 0);
+	assert_int_equal(r[0].err, 0);
+	dreply_free(&r[0]);
+
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 1), 0);
+	for (i = 0; i < 2; i++)
+		dispatch_run(&b, PROTO_ST_RATE_HIT, e.buf, e.len, &r[i]);
+	store_fail(&b.txn, PROTO_E_INTERNAL, "simulated");
+	dispatch_run(&b, PROTO_ST_RATE_HIT, e.buf, e.len, &r[2]);
+	assert_int_equal(dispatch_end(&b), -1);
+	for (i = 0; i < 3; i++) {
+		dreply_commit_failed(&r[i]);
+		assert_int_equal(r[i].err, 0);
+		assert_int_equal(r[i].enc.len, 9);
+		dreply_free(&r[i]);
+	}
+	penc_free(&e);
+	assert_int_equal(hit(f, "k", MIN, 2, NULL), 1);
+
+	/* Without counters, a limit cannot be kept: an error, not a pass. */
+	log_set_level(LOG_LEVEL_FATAL);
+	penc_init(&e);
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 2);
+	dispatch_one(f->st, NULL, PROTO_ST_RATE_HIT, e.buf, e.len, &r[0]);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_int_equal(r[0].err, PROTO_E_INTERNAL);
+	dreply_free(&r[0]);
+	penc_free(&e);
+}
+
+/* ------------------------------------------------------- chat begin */
+
+static void
+test_chat_creates_then_reuses(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, b, c;
+
+	fake_now = T0 + 10;
+	chat(f, "w", "s", "hello", 30, &a);
+	assert_int_equal(a.created, 1);
+	assert_true(st_id_valid(a.conv.id));
+	assert_string_equal(a.conv.widget, "w");
+	assert_string_equal(a.conv.session, "s");
+	assert_int_equal(a.conv.message_count, 1);
+	assert_string_equal(a.conv.last_message, "hello");
+	assert_true(a.conv.created_at == T0 + 10 &&
+	    a.conv.updated_at == T0 + 10);
+	assert_true(st_id_valid(a.msg.id));
+	assert_string_equal(a.msg.conv_id, a.conv.id);
+	assert_string_equal(a.msg.role, "user");
+	assert_string_equal(a.msg.status, "complete");
+	assert_string_equal(a.msg.content, "hello");
+	assert_true(a.msg.created_at == T0 + 10);
+	assert_int_equal(a.msg.prompt_tokens, 0);
+	assert_int_equal(a.msg.completion_tokens, 0);
+	assert_int_equal(a.n, 1);
+
+	fake_now = T0 + 20;
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "hi, how can "
+	    "I help?", "complete"), 0);
+	fake_now = T0 + 30;
+	chat(f, "w", "s", "second \xc3\xa9", 30, &b);
+	assert_int_equal(b.created, 0);
+	assert_string_equal(b.conv.id, a.conv.id);
+	assert_int_equal(b.conv.message_count, 3);
+	assert_true(b.conv.created_at == T0 + 10 &&
+	    b.conv.updated_at == T0 + 30);
+	assert_string_equal(b.conv.last_message, "second \xc3\xa9");
+	assert_string_not_equal(b.msg.id, a.msg.id);
+	assert_int_equal(b.n, 3);
+	assert_string_equal(b.role[0], "user");
+	assert_string_equal(b.content[0], "hello");
+	assert_string_equal(b.role[1], "assistant");
+	assert_string_equal(b.content[1], "hi, how can I help?");
+	assert_string_equal(b.content[2], "second \xc3\xa9");
+
+	/* Another session of the widget, or the session of another widget. */
+	chat(f, "w", "s2", "x", 30, &c);
+	assert_int_equal(c.created, 1);
+	assert_string_not_equal(c.conv.id, a.conv.id);
+	assert_int_equal(c.n, 1);
+	chat_free(&c);
+	chat(f, "w2", "s", "x", 30, &c);
+	assert_int_equal(c.created, 1);
+	assert_string_not_equal(c.conv.id, a.conv.id);
+	chat_free(&c);
+	assert_true(conv_total(f) == 3);
+	chat_free(&a);
+	chat_free(&b);
+}
+
+static void
+test_chat_long_history(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	char text[32];
+	int i;
+
+	chat(f, "w", "long", "m0", 1, &a);
+	for (i = 1; i < 499; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		assert_int_equal(do_append(f, a.conv.id,
+		    i % 2 ? "assistant" : "user", text, ""), 0);
+	}
+	/* 500 messages with this one: the newest 30, oldest first. */
+	chat(f, "w", "long", "new", 30, &c);
+	assert_int_equal(c.conv.message_count, 500);
+	assert_int_equal(c.n, 30);
+	for (i = 0; i < 29; i++) {
+		snprintf(text, sizeof(text), "m%d", 470 + i);
+		assert_string_equal(c.content[i], text);
+		assert_string_equal(c.role[i],
+		    (470 + i) % 2 ? "assistant" : "user");
+	}
+	assert_string_equal(c.content[29], "new");
+	chat_free(&c);
+
+	chat(f, "w", "long", "newer", ST_HISTORY_MAX, &c);
+	assert_int_equal(c.n, ST_HISTORY_MAX);
+	assert_string_equal(c.content[0], "m301");
+	assert_string_equal(c.content[ST_HISTORY_MAX - 2], "new");
+	assert_string_equal(c.content[ST_HISTORY_MAX - 1], "newer");
+	chat_free(&c);
+
+	chat(f, "w", "long", "only", 1, &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.content[0], "only");
+	chat_free(&c);
+
+	/* Fewer messages than asked for: all of them. */
+	chat(f, "w", "short", "a", 1, &c);
+	chat_free(&c);
+	chat(f, "w", "short", "b", 200, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.content[0], "a");
+	assert_string_equal(c.content[1], "b");
+	chat_free(&c);
+	chat_free(&a);
+}
+
+/*
+ * A failed turn is left out whole: the failed reply and the user message it
+ * answered. Interrupted replies are answers: kept, and their question too.
+ */
+static void
+test_chat_skips_failed(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	int i;
+
+	chat(f, "w", "s", "u1", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "a1", ""), 0);
+	chat_free(&a);
+	chat(f, "w", "s", "u2", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "", "failed"),
+	    0);
+	chat_free(&a);
+	chat(f, "w", "s", "u3", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "a3 partial",
+	    "interrupted"), 0);
+	chat_free(&a);
+	chat(f, "w", "s", "u4", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "boom",
+	    "failed"), 0);
+	chat_free(&a);
+
+	chat(f, "w", "s", "u5", 30, &c);
+	assert_int_equal(c.conv.message_count, 9);
+	assert_int_equal(c.n, 5);
+	assert_string_equal(c.content[0], "u1");
+	assert_string_equal(c.content[1], "a1");
+	assert_string_equal(c.content[2], "u3");
+	assert_string_equal(c.content[3], "a3 partial");
+	assert_string_equal(c.content[4], "u5");
+	for (i = 0; i < 5; i++)
+		assert_string_equal(c.role[i], i % 2 ? "assistant" : "user");
+	assert_int_equal(do_append(f, c.conv.id, "assistant", "a5", ""), 0);
+	chat_free(&c);
+
+	/* Failed turns do not use up the count either. */
+	chat(f, "w", "s", "u6", 5, &c);
+	assert_int_equal(c.n, 5);
+	assert_string_equal(c.content[0], "u3");
+	assert_string_equal(c.content[1], "a3 partial");
+	assert_string_equal(c.content[2], "u5");
+	assert_string_equal(c.content[3], "a5");
+	assert_string_equal(c.content[4], "u6");
+	chat_free(&c);
+}
+
+/* Asking again after a failed turn: the question is in the history once. */
+static void
+test_chat_retry_after_failed(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	struct hist h;
+
+	chat(f, "w", "s", "hi", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "hello", ""),
+	    0);
+	chat_free(&a);
+	chat(f, "w", "s", "A", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "model down",
+	    "failed"), 0);
+	chat_free(&a);
+
+	chat(f, "w", "s", "A", 30, &c);
+	assert_int_equal(c.conv.message_count, 5);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "hi");
+	assert_string_equal(c.content[1], "hello");
+	assert_string_equal(c.role[2], "user");
+	assert_string_equal(c.content[2], "A");
+
+	/* The A kept is the retry's, not the failed turn's. */
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.found, 1);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.msgs[2].id, c.msg.id);
+	assert_string_equal(h.msgs[2].content, "A");
+	assert_string_equal(h.msgs[2].status, "complete");
+	hist_free(&h);
+
+	/* Failing again and again: still once, and then answered. */
+	assert_int_equal(do_append(f, c.conv.id, "assistant", "model down",
+	    "failed"), 0);
+	chat_free(&c);
+	chat(f, "w", "s", "A", 30, &c);
+	assert_int_equal(c.conv.message_count, 7);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "hi");
+	assert_string_equal(c.content[1], "hello");
+	assert_string_equal(c.content[2], "A");
+	assert_int_equal(do_append(f, c.conv.id, "assistant", "answer", ""),
+	    0);
+	chat_free(&c);
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.n, 4);
+	assert_string_equal(h.msgs[0].content, "hi");
+	assert_string_equal(h.msgs[1].content, "hello");
+	assert_string_equal(h.msgs[2].content, "A");
+	assert_string_equal(h.msgs[2].role, "user");
+	assert_string_equal(h.msgs[3].content, "answer");
+	assert_string_equal(h.msgs[3].role, "assistant");
+	assert_string_equal(h.msgs[3].status, "complete");
+	hist_free(&h);
+}
+
+/* An interrupted reply answers its question: both stay. */
+static void
+test_chat_interrupted_answers(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	struct hist h;
+
+	chat(f, "w", "s", "q1", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "part",
+	    "interrupted"), 0);
+	chat_free(&a);
+	chat(f, "w", "s", "q2", 30, &c);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "q1");
+	assert_string_equal(c.content[1], "part");
+	assert_string_equal(c.role[1], "assistant");
+	assert_string_equal(c.content[2], "q2");
+
+	/* A failed turn after it takes its own question, not q1. */
+	assert_int_equal(do_append(f, c.conv.id, "assistant", "boom",
+	    "failed"), 0);
+	chat_free(&c);
+	chat(f, "w", "s", "q3", 30, &c);
+	assert_int_equal(c.conv.message_count, 5);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "q1");
+	assert_string_equal(c.content[1], "part");
+	assert_string_equal(c.content[2], "q3");
+	chat_free(&c);
+
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.msgs[0].content, "q1");
+	assert_string_equal(h.msgs[0].status, "complete");
+	assert_string_equal(h.msgs[1].content, "part");
+	assert_string_equal(h.msgs[1].status, "interrupted");
+	assert_string_equal(h.msgs[2].content, "q3");
+	hist_free(&h);
+}
+
+/*
+ * Appends, in one transaction, one "failed" user message when odd is set
+ * (ST_MSG_APPEND allows it; the walk skips it and pairs nothing with it),
+ * then n failed turns: a user message "q" and a failed assistant reply.
+ */
+static void
+add_failed(struct fix *f, const char *conv_id, int odd, int n)
+{
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv conv;
+	int i;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = odd ? 0 : 1; i <= 2 * n; i++) {
+		/* Odd i: the user message of a turn; even i: its reply. */
+		memset(&m, 0, sizeof(m));
+		strlcpy(m.conv_id, conv_id, sizeof(m.conv_id));
+		strlcpy(m.role, i == 0 || i % 2 ? "user" : "assistant",
+		    sizeof(m.role));
+		strlcpy(m.status, i % 2 ? "complete" : "failed",
+		    sizeof(m.status));
+		if (i % 2)
+			m.content = (char *)"q";
+		assert_int_equal(store_msg_append(&t, &m, &conv), 0);
+		st_conv_free(&conv);
+	}
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/* A long run of skipped messages ends the walk: bounded work per turn. */
+static void
+test_chat_failed_run(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	struct hist h;
+
+	/* Counted in messages, not turns: the bound is even. */
+	assert_int_equal(STORE_HISTORY_SKIP_MAX % 2, 0);
+
+	/* One message short of the bound between: still reached. */
+	chat(f, "w", "s", "old", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "reply", ""),
+	    0);
+	add_failed(f, a.conv.id, 1, STORE_HISTORY_SKIP_MAX / 2 - 1);
+	chat(f, "w", "s", "new", 30, &c);
+	assert_int_equal(c.conv.message_count, STORE_HISTORY_SKIP_MAX + 2);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "old");
+	assert_string_equal(c.content[1], "reply");
+	assert_string_equal(c.content[2], "new");
+	chat_free(&c);
+	chat_free(&a);
+
+	/* The bound itself: the walk stops short of what lies beyond. */
+	chat(f, "w", "s2", "old", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "reply", ""),
+	    0);
+	add_failed(f, a.conv.id, 0, STORE_HISTORY_SKIP_MAX / 2);
+	chat(f, "w", "s2", "new", 30, &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.content[0], "new");
+	assert_int_equal(c.conv.message_count, STORE_HISTORY_SKIP_MAX + 3);
+	chat_free(&c);
+	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.msgs[0].content, "new");
+	hist_free(&h);
+	chat_free(&a);
+}
+
+static void
+test_chat_limited_stores_nothing(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+	struct hist h;
+
+	fake_mono = M0;
+	assert_int_equal(do_chat(f, "w", "s", "one", "ip:1", MIN, 2, 30, &a),
+	    0);
+	assert_int_equal(a.limited, 0);
+	chat_free(&a);
+	fake_mono = M0 + 100;
+	assert_int_equal(do_chat(f, "w", "s", "two", "ip:1", MIN, 2, 30, &a),
+	    0);
+	assert_int_equal(a.limited, 0);
+	assert_int_equal(a.conv.message_count, 2);
+
+	fake_mono = M0 + 20000;
+	assert_int_equal(do_chat(f, "w", "s", "three", "ip:1", MIN, 2, 30,
+	    &c), 0);
+	assert_int_equal(c.limited, 1);
+	assert_true(c.retry == MIN - 20000);
+	assert_int_equal(c.reply_len, 1 + 8);
+	chat_free(&c);
+	/* Nor is a new conversation made for a limited first turn. */
+	assert_int_equal(do_chat(f, "w", "other", "x", "ip:1", MIN, 2, 30,
+	    &c), 0);
+	assert_int_equal(c.limited, 1);
+	chat_free(&c);
+	assert_int_equal(do_hist(f, "w", "other", 0, &h), 0);
+	assert_int_equal(h.found, 0);
+	assert_true(conv_total(f) == 1);
+
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.found, 1);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.conv.message_count, 2);
+	assert_string_equal(h.msgs[1].content, "two");
+	hist_free(&h);
+
+	/* RATE_HIT and CHAT_BEGIN count against the same key. */
+	fake_mono = M0 + MIN;
+	assert_int_equal(hit(f, "ip:1", MIN, 2, NULL), 0);
+	assert_int_equal(do_chat(f, "w", "s", "four", "ip:1", MIN, 2, 30, &c),
+	    0);
+	assert_int_equal(c.limited, 0);
+	chat_free(&c);
+	assert_int_equal(do_chat(f, "w", "s", "five", "ip:1", MIN, 2, 30, &c),
+	    0);
+	assert_int_equal(c.limited, 1);
+	assert_true(c.retry == MIN);
+	chat_free(&c);
+	chat_free(&a);
+}
+
+static void
+test_chat_invalid(void **state)
+{
+	struct fix *f = *state;
+	char *w64 = repeat('w', ST_WIDGET_MAX), *w65 =
+	    repeat('w', ST_WIDGET_MAX + 1);
+	char *s128 = repeat('s', ST_SESSION_MAX), *s129 =
+	    repeat('s', ST_SESSION_MAX + 1);
+	char *cmax = repeat('c', ST_CONTENT_MAX), *cover =
+	    repeat('c', ST_CONTENT_MAX + 1);
+	char *k129 = repeat('k', ST_RATE_KEY_MAX + 1);
+	struct penc e;
+	struct chat c;
+	struct dbatch b;
+	struct dreply r;
+
+#define BAD(w, s, content, key, win, rmax, hmax)			\
+	assert_int_equal(do_chat(f, w, s, content, key, win, rmax, hmax, \
+	    &c), PROTO_E_INVALID)
+	BAD("", "s", "x", "k", MIN, 1, 30);
+	BAD(w65, "s", "x", "k", MIN, 1, 30);
+	BAD("\xff", "s", "x", "k", MIN, 1, 30);
+	BAD("w", "", "x", "k", MIN, 1, 30);
+	BAD("w", s129, "x", "k", MIN, 1, 30);
+	BAD("w", "\xc0\xaf", "x", "k", MIN, 1, 30);
+	BAD("w", "s", "", "k", MIN, 1, 30);
+	BAD("w", "s", cover, "k", MIN, 1, 30);
+	BAD("w", "s", "\xc3\x28", "k", MIN, 1, 30);
+	BAD("w", "s", "\xed\xa0\x80", "k", MIN, 1, 30);
+	BAD("w", "s", "x", "k", MIN, 1, 0);
+	BAD("w", "s", "x", "k", MIN, 1, ST_HISTORY_MAX + 1);
+	BAD("w", "s", "x", "k", MIN, 1, UINT32_MAX);
+	BAD("w", "s", "x", k129, MIN, 1, 30);
+	BAD("w", "s", "x", "", MIN, 1, 30);
+	BAD("w", "s", "x", "k", 0, 1, 30);
+#undef BAD
+
+	/* Short by a field, and one byte too many. */
+	chat_payload(&e, "w", "s", "x", "k", MIN, 1, 30);
+	assert_int_equal(raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len - 4),
+	    PROTO_E_INVALID);
+	penc_u8(&e, 0);
+	assert_int_equal(raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_free(&e);
+
+	/* A write in a read-only batch is refused, and not counted. */
+	log_set_level(LOG_LEVEL_FATAL);
+	chat_payload(&e, "w", "s", "x", "k", MIN, 1, 30);
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 0), 0);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r);
+	assert_int_equal(dispatch_end(&b), 0);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_int_equal(r.err, PROTO_E_INTERNAL);
+	dreply_free(&r);
+	penc_free(&e);
+
+	/* Nothing above was stored or counted; the limits themselves pass. */
+	assert_true(conv_total(f) == 0);
+	assert_int_equal(ratelimit_count(f->rl), 0);
+	assert_int_equal(do_chat(f, w64, s128, cmax, "k", MIN, 1,
+	    ST_HISTORY_MAX, &c), 0);
+	assert_int_equal(c.limited, 0);
+	assert_int_equal(c.created, 1);
+	assert_string_equal(c.content[0], cmax);
+	chat_free(&c);
+	assert_int_equal(do_chat(f, w64, s128, "x", "k", MIN, 1, 1, &c), 0);
+	assert_int_equal(c.limited, 1);
+	chat_free(&c);
+
+	free(w64);
+	free(w65);
+	free(s128);
+	free(s129);
+	free(cmax);
+	free(cover);
+	free(k129);
+}
+
+/* A turn in a batch that fails to commit: void, but its count stands. */
+static void
+test_chat_commit_failure(void **state)
+{
+	struct fix *f = *state;
+	struct dbatch b;
+	struct dreply r[3];
+	struct penc e;
+	struct chat c;
+	int i;
+
+	chat_payload(&e, "w", "s", "lost", "k", MIN, 2, 30);
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 1), 0);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[0]);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[1]);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[2]);
+	assert_int_equal(r[0].err, 0);
+	assert_int_equal(r[1].err, 0);
+	/* The third is limited: no store touched. */
+	chat_decode(&r[2], &c);
+	assert_int_equal(c.limited, 1);
+	store_fail(&b.txn, PROTO_E_INTERNAL, "simulated");
+	assert_int_equal(dispatch_end(&b), -1);
+	for (i = 0; i < 3; i++)
+		dreply_commit_failed(&r[i]);
+	assert_int_equal(r[0].err, PROTO_E_INTERNAL);
+	assert_int_equal(r[1].err, PROTO_E_INTERNAL);
+	assert_int_equal(r[2].err, 0);
+	for (i = 0; i < 3; i++)
+		dreply_free(&r[i]);
+	penc_free(&e);
+
+	assert_true(conv_total(f) == 0);
+	assert_int_equal(do_chat(f, "w", "s", "x", "k", MIN, 2, 30, &c), 0);
+	assert_int_equal(c.limited, 1);
+	chat_free(&c);
+
+	/* In one batch, a later turn sees the earlier one's message. */
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 1), 0);
+	chat_payload(&e, "w", "s", "first", "", 0, 0, 30);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[0]);
+	penc_free(&e);
+	chat_payload(&e, "w", "s", "second", "", 0, 0, 30);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[1]);
+	penc_free(&e);
+	assert_int_equal(dispatch_end(&b), 0);
+	chat_decode(&r[0], &c);
+	assert_int_equal(c.created, 1);
+	chat_free(&c);
+	chat_decode(&r[1], &c);
+	assert_int_equal(c.created, 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.content[0], "first");
+	chat_free(&c);
+	dreply_free(&r[0]);
+	dreply_free(&r[1]);
+}
+
+/* 200 messages of 64 KiB do not fit one reply: the newest that do. */
+static void
+test_chat_byte_budget(void **state)
+{
+	struct fix *f = *state;
+	char *big = repeat('b', ST_CONTENT_MAX);
+	struct chat a, c;
+	struct hist h;
+	uint32_t i;
+
+	chat(f, "w", "s", big, 1, &a);
+	for (i = 1; i < ST_HISTORY_MAX + 20; i++)
+		assert_int_equal(do_append(f, a.conv.id, "assistant", big,
+		    ""), 0);
+	chat(f, "w", "s", "last", ST_HISTORY_MAX, &c);
+	assert_true(c.n > 100 && c.n < ST_HISTORY_MAX);
+	assert_true(c.reply_len <= PROTO_MAX_PAYLOAD);
+	for (i = 0; i + 1 < c.n; i++)
+		assert_int_equal(strlen(c.content[i]), ST_CONTENT_MAX);
+	assert_string_equal(c.content[c.n - 1], "last");
+	chat_free(&c);
+
+	/* The largest user message, too, with a full history. */
+	chat(f, "w", "s", big, ST_HISTORY_MAX, &c);
+	assert_true(c.reply_len <= PROTO_MAX_PAYLOAD);
+	assert_string_equal(c.content[c.n - 2], "last");
+	chat_free(&c);
+
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.found, 1);
+	assert_true(h.n > 100 && h.n < h.conv.message_count);
+	assert_true(h.reply_len <= PROTO_MAX_PAYLOAD);
+	assert_true(h.reply_len > PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN -
+	    2 * ST_CONTENT_MAX);
+	assert_int_equal(strlen(h.msgs[h.n - 1].content), ST_CONTENT_MAX);
+	assert_string_equal(h.msgs[h.n - 2].content, "last");
+	hist_free(&h);
+	chat_free(&a);
+	free(big);
+}
+
+/* ------------------------------------------------------ session history */
+
+static void
+test_history_found_and_order(void **state)
+{
+	struct fix *f = *state;
+	struct chat a;
+	struct hist h;
+	char text[16];
+	int i;
+
+	/* No conversation: found 0, nothing else, and none is made. */
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.found, 0);
+	assert_int_equal(h.reply_len, 1);
+	assert_true(conv_total(f) == 0);
+
+	for (i = 0; i < 10; i++) {
+		fake_now = T0 + 100 * (uint64_t)i;
+		snprintf(text, sizeof(text), "u%d", i);
+		chat(f, "w", "s", text, 1, &a);
+		snprintf(text, sizeof(text), "a%d", i);
+		fake_now++;
+		assert_int_equal(do_append(f, a.conv.id, "assistant", text,
+		    i == 4 ? "failed" : i == 7 ? "interrupted" : ""), 0);
+		if (i < 9)
+			chat_free(&a);
+	}
+
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.found, 1);
+	assert_string_equal(h.conv.id, a.conv.id);
+	assert_int_equal(h.conv.message_count, 20);
+	assert_string_equal(h.conv.last_message, "a9");
+	/* The failed turn 4 is left out whole: u4 and a4. */
+	assert_int_equal(h.n, 18);
+	for (i = 0; i < 18; i++) {
+		assert_string_not_equal(h.msgs[i].status, "failed");
+		assert_string_not_equal(h.msgs[i].content, "u4");
+		assert_string_not_equal(h.msgs[i].content, "a4");
+		assert_string_equal(h.msgs[i].role,
+		    i % 2 ? "assistant" : "user");
+		assert_string_equal(h.msgs[i].conv_id, a.conv.id);
+		assert_true(st_id_valid(h.msgs[i].id));
+		if (i > 0)
+			assert_true(h.msgs[i].created_at >=
+			    h.msgs[i - 1].created_at);
+	}
+	assert_string_equal(h.msgs[0].content, "u0");
+	assert_string_equal(h.msgs[0].role, "user");
+	assert_string_equal(h.msgs[1].content, "a0");
+	assert_int_equal(h.msgs[1].prompt_tokens, 7);
+	assert_int_equal(h.msgs[1].completion_tokens, 9);
+	assert_string_equal(h.msgs[7].content, "a3");
+	assert_string_equal(h.msgs[8].content, "u5");	/* turn 4 failed */
+	assert_string_equal(h.msgs[13].content, "a7");
+	assert_string_equal(h.msgs[13].status, "interrupted");
+	assert_string_equal(h.msgs[12].content, "u7");	/* its question */
+	assert_string_equal(h.msgs[17].content, "a9");
+	hist_free(&h);
+
+	/* The newest five, oldest first. */
+	assert_int_equal(do_hist(f, "w", "s", 5, &h), 0);
+	assert_int_equal(h.n, 5);
+	assert_string_equal(h.msgs[0].content, "a7");
+	assert_string_equal(h.msgs[4].content, "a9");
+	hist_free(&h);
+	assert_int_equal(do_hist(f, "w", "s", 1000, &h), 0);
+	assert_int_equal(h.n, 18);
+	hist_free(&h);
+
+	/* A conversation opened without messages. */
+	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
+	assert_int_equal(h.found, 0);
+	{
+		struct penc e;
+		struct dreply r;
+
+		penc_init(&e);
+		penc_str(&e, "w");
+		penc_str(&e, "s2");
+		assert_int_equal(call(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+		dreply_free(&r);
+	}
+	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
+	assert_int_equal(h.found, 1);
+	assert_int_equal(h.n, 0);
+	assert_int_equal(h.conv.message_count, 0);
+	hist_free(&h);
+
+	/* The pair is the key. */
+	assert_int_equal(do_hist(f, "w2", "s", 0, &h), 0);
+	assert_int_equal(h.found, 0);
+	chat_free(&a);
+}
+
+static void
+test_history_invalid(void **state)
+{
+	struct fix *f = *state;
+	char *w65 = repeat('w', ST_WIDGET_MAX + 1);
+	char *s129 = repeat('s', ST_SESSION_MAX + 1);
+	struct store_conv_full full;
+	struct store_txn t;
+	struct penc e;
+	struct hist h;
+	int found;
+
+	assert_int_equal(do_hist(f, "", "s", 0, &h), PROTO_E_INVALID);
+	assert_int_equal(do_hist(f, "w", "", 0, &h), PROTO_E_INVALID);
+	assert_int_equal(do_hist(f, w65, "s", 0, &h), PROTO_E_INVALID);
+	assert_int_equal(do_hist(f, "w", s129, 0, &h), PROTO_E_INVALID);
+	assert_int_equal(do_hist(f, "w", "\xe2\x82", 0, &h),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	assert_int_equal(raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_u32(&e, 0);
+	penc_u8(&e, 0);
+	assert_int_equal(raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
+	    PROTO_E_INVALID);
+	penc_free(&e);
+
+	/* The store checks on its own, in a read-only txn. */
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_session_history(&t, w65, "s", 0, 1000, &found,
+	    &full), PROTO_E_INVALID);
+	assert_int_equal(store_commit(&t), PROTO_E_INVALID);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_session_history(&t, "w", "s", 0, 1000, &found,
+	    &full), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(store_commit(&t), 0);
+	free(w65);
+	free(s129);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test_setup_teardown(test_rate_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rate_keys_independent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_unlimited, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rate_sweep_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_table_full, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rate_hit_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rate_hit_batches, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_creates_then_reuses,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_long_history, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_skips_failed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_retry_after_failed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_interrupted_answers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_failed_run, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_chat_limited_stores_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_commit_failure,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_byte_budget, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_history_found_and_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_invalid, setup,
+		    teardown),
+	};
+
+	log_init("test_storaged_chat");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
