@@ -956,12 +956,46 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 }
 
 /*
+ * Replies seen on the walk back that still wait for their question, the
+ * nearest on top: a bit each, 1 for a failed reply. Deeper than 64 only
+ * with many replies in a row, where the oldest are forgotten.
+ */
+struct reply_stack {
+	uint64_t bits;
+	unsigned depth;
+};
+
+/* Whether the walk back leaves this message out of the history. */
+static int
+history_skips(struct reply_stack *rs, const struct st_msg *m)
+{
+	int failed = strcmp(m->status, "failed") == 0;
+	int bit;
+
+	if (strcmp(m->role, "assistant") == 0) {
+		rs->bits = rs->bits << 1 | (uint64_t)failed;
+		if (rs->depth < 64)
+			rs->depth++;
+		return failed;
+	}
+	if (failed)
+		return 1;
+	if (strcmp(m->role, "user") != 0 || rs->depth == 0)
+		return 0;
+	/* A question: it goes with the nearest reply after it. */
+	bit = (int)(rs->bits & 1);
+	rs->bits >>= 1;
+	rs->depth--;
+	return bit;
+}
+
+/*
  * The newest messages of a conversation outside failed turns, oldest
  * first: at most max (0 = no limit) and at most max_bytes of encoded
  * messages. A failed turn is a "failed" message and, for a failed
- * assistant reply, the nearest earlier user message not yet paired (the
- * question it failed to answer; records carry no link, so pairing is by
- * position). Walks the conversation's keys backwards from its end, so a long
+ * assistant reply, the user message it answered: each reply, kept or
+ * failed, pairs with the nearest earlier user message not yet paired
+ * (records carry no link, so pairing is by position). Walks the conversation's keys backwards from its end, so a long
  * conversation costs what is returned, not its length; a run of
  * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
  * when the walk stopped before the start of the conversation.
@@ -976,7 +1010,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t used = 0, sz, cap = 0, skipped = 0;
-	uint32_t n = 0, i, unpaired = 0;
+	struct reply_stack replies = { 0, 0 };
+	uint32_t n = 0, i;
 	int rc;
 
 	*more = 0;
@@ -1014,12 +1049,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			rec_corrupt(t, "message");
 			break;
 		}
-		if (strcmp(tmp.status, "failed") == 0 ||
-		    (unpaired > 0 && strcmp(tmp.role, "user") == 0)) {
-			if (strcmp(tmp.status, "failed") != 0)
-				unpaired--;
-			else if (strcmp(tmp.role, "assistant") == 0)
-				unpaired++;
+		if (history_skips(&replies, &tmp)) {
 			st_msg_free(&tmp);
 			skipped++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);

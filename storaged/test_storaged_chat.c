@@ -879,6 +879,30 @@ test_chat_retry_after_failed(void **state)
 }
 
 /* An interrupted reply answers its question: both stay. */
+/*
+ * A failed reply right after a kept one has no question of its own: the
+ * kept reply keeps its question (pairing takes the nearest reply).
+ */
+static void
+test_chat_failed_after_kept_reply(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, c;
+
+	chat(f, "w", "s", "q1", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "r1",
+	    "complete"), 0);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "boom",
+	    "failed"), 0);
+	chat_free(&a);
+	chat(f, "w", "s", "q2", 30, &c);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.content[0], "q1");
+	assert_string_equal(c.content[1], "r1");
+	assert_string_equal(c.content[2], "q2");
+	chat_free(&c);
+}
+
 static void
 test_chat_interrupted_answers(void **state)
 {
@@ -1390,6 +1414,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chat_skips_failed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_retry_after_failed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_failed_after_kept_reply,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_interrupted_answers,
 		    setup, teardown),
