@@ -61,6 +61,9 @@ build/test/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
+# openapi.c embeds workerd/openapi.json (.incbin): rebuild it when that changes.
+build/release/workerd/openapi.o build/test/workerd/openapi.o: workerd/openapi.json
+
 bin:
 	mkdir -p bin
 

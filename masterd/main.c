@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "settings.h"
 
 extern char **environ;
 
@@ -227,6 +228,7 @@ loop(void)
 int
 main(int argc, char *argv[])
 {
+	struct settings settings;
 	sigset_t orig;
 
 	setproctitle_init(argc, argv, environ);
@@ -237,6 +239,13 @@ main(int argc, char *argv[])
 		    "see docs/internals.md)", MASTERD_NAME);
 
 	config_load(&M.cf);
+	/*
+	 * The workers' settings (keys, CORS_ORIGIN, limits, TRUST_PROXY):
+	 * refuse a bad one now, with its message, rather than respawn
+	 * workers that would die on it.
+	 */
+	settings_load(&settings);
+	settings_free(&settings);
 	raise_nofile();
 
 	if ((M.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Benchmark (run by `make bench` after `make`): Parley's GET /health against
-# nginx serving a static file of the same size, both on loopback, both with
-# two worker processes, measured with the same wrk run, printed side by side.
+# Benchmark (run by `make bench` after `make`), in one run:
+#  1. Parley's GET /health against nginx serving a static file of the same
+#     size, both on loopback, both with two worker processes, measured with
+#     the same wrk run, printed side by side;
+#  2. chat turns direct to the mock model (bin/mockai, SSE) against the same
+#     turns through Parley (NDJSON): added time to first token, turns per
+#     second with every turn checked stored, RSS per open stream, with the
+#     targets beside the figures (tests/bench/chat-bench.mjs).
+# A figure is printed, never asserted.
 #
 #   scripts/bench.sh                 uses bin/ (the release build)
 #   PARLEY_BIN=dir scripts/bench.sh  another build
-#   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2 (defaults)
+#   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2 (defaults, /health)
+#   BENCH_TTFT_TURNS=2000 BENCH_TURN_SECONDS=8 BENCH_STREAMS=2000 (defaults, chat)
 #
 # Everything it starts is stopped on exit (trap); temp files are removed.
 set -euo pipefail
@@ -19,11 +26,12 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for b in parley-masterd parley-workerd parley-storaged; do
+for b in parley-masterd parley-workerd parley-storaged mockai; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
 done
 command -v wrk >/dev/null || die "wrk is missing (scripts/deps.sh bench)"
 command -v curl >/dev/null || die "curl is missing (scripts/deps.sh bench)"
+command -v node >/dev/null || die "node is missing (scripts/deps.sh bench)"
 [ -x "$NGINX" ] || die "$NGINX is missing (scripts/deps.sh bench)"
 
 tmp=$(mktemp -d /tmp/parley-bench.XXXXXX)
@@ -31,7 +39,7 @@ pids=()
 cleanup() {
 	local rc=$?
 	set +e
-	# Stop in reverse order: nginx, masterd (its workers follow), storaged.
+	# Stop in reverse order: nginx, masterd (its workers follow), storaged, mockai.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		kill -TERM "${pids[$i]}" 2>/dev/null
 	done
@@ -77,16 +85,36 @@ PPORT=$(free_port)
 NPORT=$(free_port)
 while [ "$NPORT" = "$PPORT" ]; do NPORT=$(free_port); done
 
-# ---- Parley (release build), two workers
+# 2,000 streams held need about 3 descriptors each across the processes.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 8192 ] ||
+	die "open files limit $(ulimit -n) is too low for 2,000 streams (raise ulimit -n to 8192 or more)"
+
+# ---- the mock model (release build): SSE straight from one epoll loop
+"$BIN/mockai" --host 127.0.0.1 --port 0 --port-file "$tmp/mockai.port" >"$tmp/mockai.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$tmp/mockai.port" ] && break; sleep 0.05; done
+[ -s "$tmp/mockai.port" ] || die "mockai did not start"
+MPORT=$(cat "$tmp/mockai.port")
+
+# ---- Parley (release build), two workers, pointed at the mock
+WKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
+AKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
+while [ ${#WKEY} -lt 32 ]; do WKEY+=x; done
+while [ ${#AKEY} -lt 32 ]; do AKEY+=y; done
 mkdir -p "$tmp/data" "$tmp/run"
 export PARLEY_DATA_DIR="$tmp/data" PARLEY_RUN_DIR="$tmp/run" PARLEY_HOST=127.0.0.1 \
-	PORT="$PPORT" PARLEY_WORKERS=2 PARLEY_LOG_LEVEL=warn
-unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET
+	PORT="$PPORT" PARLEY_WORKERS=2 PARLEY_LOG_LEVEL=warn \
+	OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY" \
+	RATE_LIMIT_MAX_REQUESTS=0 CORS_ORIGIN='*'
+unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES
 "$BIN/parley-storaged" >"$tmp/storaged.log" 2>&1 &
+SPID=$!
 pids+=($!)
 for _ in $(seq 1 100); do [ -S "$tmp/run/storaged.sock" ] && break; sleep 0.1; done
 [ -S "$tmp/run/storaged.sock" ] || die "parley-storaged did not start"
 "$BIN/parley-masterd" >"$tmp/masterd.log" 2>&1 &
+MPID=$!
 pids+=($!)
 wait_http "http://127.0.0.1:$PPORT/health" || die "parley did not answer /health"
 
@@ -162,4 +190,11 @@ printf '%-28s %16s %16s\n' "requests in run" "$p_total" "$n_total"
 printf '%-28s %16s %16s\n' "errors (non-2xx + socket)" "$p_err" "$n_err"
 printf '%-28s %16s\n' "Parley / nginx throughput" "$ratio"
 echo
+
+# ---- chat: direct to the mock vs through Parley (stop nginx first: it
+# would only take CPU)
+kill -TERM "${pids[${#pids[@]} - 1]}" 2>/dev/null || true
+timeout 300 node tests/bench/chat-bench.mjs --parley "$PPORT" --mock "$MPORT" \
+	--master "$MPID" --storaged "$SPID" --key "$WKEY" --admin "$AKEY" ||
+	die "the chat benchmark failed"
 exit 0

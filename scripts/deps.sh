@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks what Parley needs and installs what is missing.
 #   scripts/deps.sh build   libraries and headers for the daemons
-#   scripts/deps.sh test    + clang/libFuzzer, cmocka, node
+#   scripts/deps.sh test    + clang/libFuzzer, cmocka, node, npm, and the
+#                           tests' npm packages (tests/package-lock.json)
 #   scripts/deps.sh bench   + wrk, nginx
 # Debian packages come through apt-get when we are root; otherwise the
 # exact command is printed and the step fails.
@@ -39,22 +40,40 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	need_cmd node nodejs
 	need_cmd curl curl
 fi
+if [ "$what" = test ]; then
+	need_cmd npm npm
+fi
 if [ "$what" = bench ]; then
 	need_cmd wrk wrk
 	need_file /usr/sbin/nginx nginx-light
 fi
 
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-# One package may stand for several checks.
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-echo "deps: missing Debian packages: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-	echo "deps: run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
-	exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+	# One package may stand for several checks.
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	echo "deps: missing Debian packages: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "deps: run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "deps: installing them with apt-get (this happens once)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	echo "deps: installed ${missing[*]}"
 fi
-echo "deps: installing them with apt-get (this happens once)"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "deps: installed ${missing[*]}"
+
+# The integration tests' own npm packages (an OpenAPI validator, a JSON
+# Schema validator), pinned by tests/package-lock.json, into
+# tests/node_modules. Installed again only when the lockfile is newer.
+if [ "$what" = test ]; then
+	stamp=tests/node_modules/.package-lock.json
+	if [ ! -e "$stamp" ] || [ tests/package-lock.json -nt "$stamp" ]; then
+		echo "deps: installing the tests' npm packages (npm ci --prefix tests, from tests/package-lock.json)"
+		npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null ||
+			{ echo "deps: npm ci --prefix tests failed" >&2; exit 1; }
+		touch "$stamp"
+		echo "deps: npm packages installed into tests/node_modules"
+	fi
+fi
+exit 0

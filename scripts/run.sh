@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # `make run`: the whole product in the foreground, data under ./var/.
-# Reads .env when present; variables already in the environment win.
-# Ctrl-C (or SIGTERM) stops every process cleanly.
+# Reads .env when present (PARLEY_ENV_FILE names another file); variables
+# already in the environment win. Ctrl-C (or SIGTERM) stops every process
+# cleanly.
+#
+# With no OPENAI_API_KEY (and no OPENAI_BASE_URL) it starts the project's
+# mock model (bin/mockai) on a free loopback port and points Parley at it,
+# so the product works out of the box; the mock answers "You said: …",
+# a chunk every MOCKAI_DELAY_MS (30) milliseconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Load .env without overriding what the environment already sets.
-if [ -f .env ]; then
+ENV_FILE=${PARLEY_ENV_FILE:-.env}
+
+# Load the env file without overriding what the environment already sets.
+if [ -f "$ENV_FILE" ]; then
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in ''|'#'*) continue ;; esac
 		key=${line%%=*}
@@ -14,18 +22,35 @@ if [ -f .env ]; then
 		val=${val%\"}; val=${val#\"}
 		[[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
 		[ -z "${!key+x}" ] && export "$key=$val"
-	done < .env
-	echo "run: read settings from .env"
+	done < "$ENV_FILE"
+	echo "run: read settings from $ENV_FILE"
 fi
 
-# An admin key lets a newcomer try the admin API at once; it is kept in
-# .env (mode 0600) so the next run uses the same one.
-if [ -z "${ADMIN_API_KEY:-}" ]; then
-	ADMIN_API_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
-	umask 077
-	printf 'ADMIN_API_KEY=%s\n' "$ADMIN_API_KEY" >> .env
-	export ADMIN_API_KEY
-	echo "run: generated ADMIN_API_KEY into .env (read it there)"
+# Keys let a newcomer try the chat and admin APIs at once. A missing key
+# is generated (40 random letters and digits) and kept in the env file
+# (mode 0600) so the next run uses the same one. A key that is set but
+# shorter than 24 characters is left alone: Parley refuses to start with
+# it and says which one.
+genkey() {
+	local k=''
+	while [ ${#k} -lt 40 ]; do
+		k+=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9')
+	done
+	printf '%s' "${k:0:40}"
+}
+generated=()
+for name in WIDGET_API_KEY ADMIN_API_KEY; do
+	[ -n "${!name:-}" ] && continue
+	val=$(genkey)
+	(umask 077; printf '%s=%s\n' "$name" "$val" >> "$ENV_FILE")
+	export "$name=$val"
+	generated+=("$name")
+done
+if [ ${#generated[@]} -gt 0 ]; then
+	echo "run: generated ${generated[*]} into $ENV_FILE:"
+	for name in "${generated[@]}"; do
+		echo "run:   $name=${!name}"
+	done
 fi
 
 export PORT=${PORT:-4000}
@@ -34,22 +59,47 @@ export PARLEY_RUN_DIR=${PARLEY_RUN_DIR:-$PWD/var/run}
 mkdir -p "$PARLEY_DATA_DIR" "$PARLEY_RUN_DIR"
 
 pids=()
-stop() {
+stop() {	# [exit status]
+	local rc=${1:-0}
 	trap - INT TERM
 	echo "run: stopping"
-	# masterd first, so workers finish with storage still there.
+	# masterd first, so workers finish with storage (and the model) still
+	# there; then storaged; the mock model last.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		kill -TERM "${pids[i]}" 2>/dev/null || true
 		wait "${pids[i]}" 2>/dev/null || true
 	done
 	echo "run: stopped"
-	exit 0
+	exit "$rc"
 }
 trap stop INT TERM
 
-# Each daemon runs in its own session so that a Ctrl-C reaches only this
-# script, which then asks each daemon once to stop gracefully (a second
+# Each process runs in its own session so that a Ctrl-C reaches only this
+# script, which then asks each one once to stop gracefully (a second
 # signal would make masterd cut its workers' grace short).
+
+if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
+	portfile=$PARLEY_RUN_DIR/mockai.port
+	rm -f "$portfile"
+	setsid bin/mockai --host 127.0.0.1 --port 0 --port-file "$portfile" \
+	    --delay-ms "${MOCKAI_DELAY_MS:-30}" &
+	pids+=($!)
+	for _ in $(seq 1 100); do
+		[ -s "$portfile" ] && break
+		kill -0 "${pids[0]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$portfile" ]; then
+		echo "run: the mock model (bin/mockai) did not start" >&2
+		stop 1
+	fi
+	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$portfile")/v1"
+	echo "run: no OPENAI_API_KEY set: using the LOCAL MOCK MODEL (bin/mockai) at $OPENAI_BASE_URL"
+	echo "run:   replies are \"You said: <your message>\"; set OPENAI_API_KEY (in $ENV_FILE) for a real model"
+elif [ -z "${OPENAI_API_KEY:-}" ]; then
+	echo "run: no OPENAI_API_KEY set: using the model at OPENAI_BASE_URL=$OPENAI_BASE_URL without a key"
+fi
+
 setsid bin/parley-storaged &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -61,6 +111,8 @@ setsid bin/parley-masterd &
 pids+=($!)
 
 echo "run: Parley on http://127.0.0.1:$PORT  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
-# If either daemon exits on its own, stop the other too.
-wait -n "${pids[@]}" || true
-stop
+# If any process exits on its own, stop the others too, and pass on its
+# exit status (masterd refusing a setting exits non-zero).
+rc=0
+wait -n "${pids[@]}" || rc=$?
+stop "$rc"

@@ -4,49 +4,30 @@
  *
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
  * add our own fields (widgetId, messageCount, status, token counts).
- * The key is compared as SHA-256 digests with CRYPTO_memcmp, so neither
- * the content nor the length of the configured key shows in the timing.
+ * The key is checked by apikey_check() (proto/settings.c), as the chat
+ * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
+ * content nor the length of the configured key shows in the timing.
  */
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "log.h"
 #include "workerd.h"
 
 static const char admin_headers[] = "Cache-Control: no-store\r\n";
 
-static int admin_configured;
-static unsigned char admin_digest[SHA256_DIGEST_LENGTH];
+static struct apikey admin_key;
 
+/* Its length was checked with the other settings (settings_load). */
 void
 admin_init(const char *key)
 {
-	admin_configured = 0;
-	OPENSSL_cleanse(admin_digest, sizeof(admin_digest));
-	if (key == NULL || *key == '\0')
-		return;
-	if (strlen(key) < 24)
-		log_warnx("ADMIN_API_KEY is shorter than 24 characters");
-	SHA256((const unsigned char *)key, strlen(key), admin_digest);
-	admin_configured = 1;
+	apikey_init(&admin_key, key);
 }
 
 int
 admin_auth(const char *given)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	int ok;
-
-	if (!admin_configured)
-		return 503;
-	if (given == NULL)
-		given = "";
-	SHA256((const unsigned char *)given, strlen(given), d);
-	ok = CRYPTO_memcmp(d, admin_digest, sizeof(d)) == 0;
-	OPENSSL_cleanse(d, sizeof(d));
-	return ok ? 0 : 401;
+	return apikey_check(&admin_key, given);
 }
 
 int

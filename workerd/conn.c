@@ -37,6 +37,9 @@ static void conn_io(int, uint32_t, void *);
 static void conn_timeout(void *);
 static void conn_reap(void *);
 static void conn_resume(struct conn *);
+static void conn_settle(struct conn *);
+static void conn_flushd(void *);
+static void conn_draind(void *);
 
 unsigned int
 conn_count(void)
@@ -69,6 +72,9 @@ conn_new(int fd)
 	buf_init(&c->out);
 	loop_timer_init(&c->timer, conn_timeout, c);
 	loop_defer_init(&c->reap, conn_reap, c);
+	loop_defer_init(&c->flushd, conn_flushd, c);
+	loop_defer_init(&c->draind, conn_draind, c);
+	clientip_peer(fd, &c->peer);
 	c->idle_since = loop_now();
 	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warn("connection: epoll_ctl");
@@ -114,6 +120,9 @@ conn_close(struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	loop_timer_stop(&c->timer);
+	loop_defer_cancel(&c->flushd);
+	loop_defer_cancel(&c->draind);
+	c->drained = NULL;
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
 	loop_defer(&c->reap);
@@ -218,6 +227,11 @@ conn_update(struct conn *c)
 	case CONN_LINGER:
 		ev |= EPOLLIN;
 		break;
+	case CONN_BUSY:
+		/* Only to learn that the client left; its input waits. */
+		if (c->abort_on_eof)
+			ev |= EPOLLRDHUP;
+		break;
 	default:
 		break;
 	}
@@ -261,6 +275,12 @@ conn_flush(struct conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 		c->write_since = loop_now();
+	}
+	if (c->drain_armed && c->drained != NULL &&
+	    buf_pending(&c->out) <= CONN_DRAIN_LOW) {
+		/* Deferred: the callback may write and end the response. */
+		c->drain_armed = 0;
+		loop_defer(&c->draind);
 	}
 	if (buf_pending(&c->out) == 0) {
 		/* The stall clock starts afresh with the next response. */
@@ -310,6 +330,12 @@ conn_finish(struct conn *c)
 	c->sreq = NULL;
 	c->abort = NULL;
 	c->hctx = NULL;
+	c->abort_on_eof = 0;
+	c->cors_hdrs = NULL;
+	c->stream = STREAM_NONE;
+	c->drained = NULL;
+	c->drain_armed = 0;
+	loop_defer_cancel(&c->draind);
 	c->idle_since = loop_now();
 	c->state = c->keep_alive ? CONN_READ : CONN_CLOSING;
 	/* Answered later (storaged, upstream): go on with pipelined input. */
@@ -462,6 +488,12 @@ conn_io(int fd, uint32_t events, void *arg)
 		conn_close(c);
 		return;
 	}
+	if ((events & EPOLLRDHUP) && c->state == CONN_BUSY &&
+	    c->abort_on_eof) {
+		log_debug("connection %d: client left during the answer", c->fd);
+		conn_close(c);
+		return;
+	}
 	if (events & EPOLLOUT) {
 		conn_flush(c);
 		if (c->state == CONN_DEAD)
@@ -481,11 +513,27 @@ conn_io(int fd, uint32_t events, void *arg)
 
 /* ------------------------------------------------------------ answers */
 
+/*
+ * The extra header lines of an answer: the CORS lines the router chose,
+ * then the handler's. tmp holds the joined copy (free it after use).
+ */
+static const char *
+conn_headers(struct conn *c, const char *headers, struct buf *tmp)
+{
+	buf_init(tmp);
+	if (c->cors_hdrs == NULL || *c->cors_hdrs == '\0')
+		return headers;
+	buf_adds(tmp, c->cors_hdrs);
+	buf_adds(tmp, headers);
+	buf_add(tmp, "", 1);
+	return tmp->err ? headers : tmp->data;
+}
+
 static int
 conn_answering(struct conn *c, struct resp_opts *o, const char *ctype,
     const char *headers)
 {
-	if (c->state != CONN_BUSY) {
+	if (c->state != CONN_BUSY || c->stream != STREAM_NONE) {
 		log_warnx("connection %d: answer without a request", c->fd);
 		return -1;
 	}
@@ -505,10 +553,14 @@ conn_send(struct conn *c, int status, const char *headers, const char *ctype,
     const void *body, size_t len)
 {
 	struct resp_opts o;
+	struct buf tmp;
 
-	if (conn_answering(c, &o, ctype, headers) < 0)
+	if (conn_answering(c, &o, ctype, conn_headers(c, headers, &tmp)) < 0) {
+		buf_free(&tmp);
 		return;
+	}
 	resp_send(&c->out, status, &o, body, len);
+	buf_free(&tmp);
 	conn_finish(c);
 }
 
@@ -517,10 +569,14 @@ conn_send_error(struct conn *c, int status, const char *headers,
     const char *message)
 {
 	struct resp_opts o;
+	struct buf tmp;
 
-	if (conn_answering(c, &o, NULL, headers) < 0)
+	if (conn_answering(c, &o, NULL, conn_headers(c, headers, &tmp)) < 0) {
+		buf_free(&tmp);
 		return;
+	}
 	resp_error(&c->out, status, &o, message);
+	buf_free(&tmp);
 	conn_finish(c);
 }
 
@@ -538,4 +594,93 @@ conn_send_json(struct conn *c, int status, const char *headers, json_t *v)
 	}
 	conn_send(c, status, headers, NULL, s, strlen(s));
 	free(s);
+}
+
+/* ------------------------------------------------------------ streams */
+
+int
+conn_stream_start(struct conn *c, int status, const char *headers,
+    const char *ctype)
+{
+	struct resp_opts o;
+	struct buf tmp;
+	int http10;
+
+	if (conn_answering(c, &o, ctype, conn_headers(c, headers, &tmp)) < 0) {
+		buf_free(&tmp);
+		return -1;
+	}
+	http10 = c->req != NULL && c->req->http_major == 1 &&
+	    c->req->http_minor == 0;
+	if (http10) {
+		/* No chunked encoding in HTTP/1.0: the close ends the body. */
+		c->keep_alive = 0;
+		o.keep_alive = 0;
+		resp_close_delimited_start(&c->out, status, &o);
+		c->stream = STREAM_CLOSE;
+	} else {
+		resp_chunked_start(&c->out, status, &o);
+		c->stream = STREAM_CHUNKED;
+	}
+	buf_free(&tmp);
+	loop_defer(&c->flushd);
+	return 0;
+}
+
+void
+conn_stream_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->state != CONN_BUSY || c->stream == STREAM_NONE || len == 0)
+		return;
+	if (c->stream == STREAM_CHUNKED)
+		resp_chunk(&c->out, data, len);
+	else
+		buf_add(&c->out, data, len);
+	loop_defer(&c->flushd);
+}
+
+void
+conn_stream_end(struct conn *c)
+{
+	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
+		return;
+	if (c->stream == STREAM_CHUNKED)
+		resp_chunked_end(&c->out);
+	loop_defer_cancel(&c->flushd);
+	conn_finish(c);
+}
+
+size_t
+conn_out_pending(const struct conn *c)
+{
+	return buf_pending(&c->out);
+}
+
+void
+conn_watch_drain(struct conn *c, void (*cb)(struct conn *))
+{
+	c->drained = cb;
+	c->drain_armed = 1;
+	if (buf_pending(&c->out) <= CONN_DRAIN_LOW) {
+		c->drain_armed = 0;
+		loop_defer(&c->draind);
+	}
+}
+
+static void
+conn_flushd(void *arg)
+{
+	struct conn *c = arg;
+
+	conn_settle(c);
+}
+
+static void
+conn_draind(void *arg)
+{
+	struct conn *c = arg;
+	void (*cb)(struct conn *) = c->drained;
+
+	if (c->state == CONN_BUSY && cb != NULL)
+		cb(c);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "upstream.h"
 #include "workerd.h"
 
 #define CHANNEL_FD	3
@@ -49,16 +50,6 @@ raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
-static int
-is_production(void)
-{
-	const char *e = getenv("PARLEY_ENV");
-
-	if (e == NULL || *e == '\0')
-		e = getenv("NODE_ENV");
-	return e != NULL && strcmp(e, "production") == 0;
-}
-
 int
 main(int argc, char *argv[], char *envp[])
 {
@@ -86,8 +77,13 @@ main(int argc, char *argv[], char *envp[])
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/storaged.sock",
 	    rundir) >= sizeof(sockpath))
 		fatalx("PARLEY_RUN_DIR is too long");
-	resp_set_production(is_production());
+	/* masterd checked these already; a bad value is fatal here too. */
+	settings_load(&wsettings);
+	resp_set_production(wsettings.production);
 	admin_init(getenv("ADMIN_API_KEY"));
+	chat_init(getenv("WIDGET_API_KEY"));
+	cors_init(&wsettings);
+	openapi_init();
 	raise_nofile();
 
 	/* Writes use MSG_NOSIGNAL; this covers anything else. */
@@ -98,6 +94,8 @@ main(int argc, char *argv[], char *envp[])
 	loop_init();
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
+	if (upstream_init() < 0)
+		fatalx("cannot set up the model client");
 	master_init(CHANNEL_FD);
 	storec_init(sockpath);
 	master_ready();
@@ -105,5 +103,6 @@ main(int argc, char *argv[], char *envp[])
 
 	loop_run();
 	log_info("exiting with %u connection(s) open", conn_count());
+	upstream_shutdown();
 	return 0;
 }

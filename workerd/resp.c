@@ -392,3 +392,10 @@ resp_chunked_end(struct buf *out)
 {
 	buf_adds(out, "0\r\n\r\n");
 }
+
+void
+resp_close_delimited_start(struct buf *out, int status,
+    const struct resp_opts *o)
+{
+	write_head(out, status, o, 0, 0);
+}

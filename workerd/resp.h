@@ -63,5 +63,8 @@ void resp_error(struct buf *out, int status, const struct resp_opts *,
 void resp_chunked_start(struct buf *out, int status, const struct resp_opts *);
 void resp_chunk(struct buf *out, const void *data, size_t len);
 void resp_chunked_end(struct buf *out);
+/* HTTP/1.0 streaming: headers without framing; the body ends at close. */
+void resp_close_delimited_start(struct buf *out, int status,
+    const struct resp_opts *);
 
 #endif

@@ -6,6 +6,10 @@
  * slash is ignored, as Express does. A path that no route knows is 404;
  * a known path with another method is 405 with Allow. GET routes answer
  * HEAD too (the response writer leaves the body out).
+ *
+ * CORS comes first, for every path: an Origin that CORS_ORIGIN does not
+ * allow is refused with 403 before anything else; a preflight (OPTIONS
+ * with Access-Control-Request-Method) to a known path is answered 204.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +22,11 @@ static void health_get(struct conn *, struct http_request *,
 
 static const struct route routes[] = {
 	{ M_GET,	"/health",			health_get },
+	{ M_GET,	"/v1/openapi.json",		openapi_get },
+	{ M_POST,	"/v1/chat",			chat_post_v1 },
+	{ M_POST,	"/v1/chat/stream",		chat_post_stream },
+	{ M_POST,	"/chat",			chat_post_stream },
+	{ M_GET,	"/v1/chat/history",		chat_get_history },
 	{ M_GET,	"/v1/admin/conversations",	admin_conv_list },
 	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get },
 };
@@ -197,8 +206,22 @@ router_dispatch(struct conn *c, struct http_request *req)
 {
 	struct route_match m;
 	char hdr[sizeof(m.allow) + 16];
+	enum route_result rr;
 
-	switch (router_match(req->method, req->path, &m)) {
+	if (cors_check(http_header(req, "origin"), &c->cors_hdrs) ==
+	    CORS_DENIED) {
+		conn_send_error(c, 403, NULL, "Origin not allowed");
+		return;
+	}
+	rr = router_match(req->method, req->path, &m);
+	if (req->method == HTTP_OPTIONS &&
+	    http_header(req, "access-control-request-method") != NULL &&
+	    (rr == ROUTE_BAD_METHOD || rr == ROUTE_BAD_PATH)) {
+		/* A CORS preflight: no route answers OPTIONS itself. */
+		conn_send(c, 204, cors_preflight_headers, NULL, NULL, 0);
+		return;
+	}
+	switch (rr) {
 	case ROUTE_OK:
 		m.route->fn(c, req, &m);
 		break;

@@ -108,6 +108,32 @@ test_long_param(void **state)
 	assert_int_equal(strlen(m.param[0]), sizeof(path) - pre - 1);
 }
 
+static void
+test_chat_routes(void **state)
+{
+	assert_int_equal(router_match(HTTP_POST, "/v1/chat", &m), ROUTE_OK);
+	assert_ptr_equal(m.route->fn, chat_post_v1);
+	assert_int_equal(router_match(HTTP_POST, "/v1/chat/stream", &m),
+	    ROUTE_OK);
+	assert_ptr_equal(m.route->fn, chat_post_stream);
+	assert_int_equal(router_match(HTTP_POST, "/chat", &m), ROUTE_OK);
+	assert_ptr_equal(m.route->fn, chat_post_stream);
+	assert_int_equal(router_match(HTTP_GET, "/v1/chat/history", &m),
+	    ROUTE_OK);
+	assert_ptr_equal(m.route->fn, chat_get_history);
+	assert_int_equal(router_match(HTTP_GET, "/v1/openapi.json", &m),
+	    ROUTE_OK);
+	assert_ptr_equal(m.route->fn, openapi_get);
+	assert_int_equal(router_match(HTTP_GET, "/v1/chat", &m),
+	    ROUTE_BAD_METHOD);
+	assert_string_equal(m.allow, "POST");
+	assert_int_equal(router_match(HTTP_POST, "/v1/chat/history", &m),
+	    ROUTE_BAD_METHOD);
+	assert_string_equal(m.allow, "GET, HEAD");
+	assert_int_equal(router_match(HTTP_POST, "/v1/chat/streams", &m),
+	    ROUTE_NOT_FOUND);
+}
+
 int
 main(void)
 {
@@ -117,6 +143,7 @@ main(void)
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_long_param),
+		cmocka_unit_test(test_chat_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "workerd.h"
 
 struct worker_conf wconf;
+struct settings wsettings;
 
 static int quitting;
 static struct loop_timer grace_timer;
@@ -67,7 +68,7 @@ worker_quit(uint32_t grace_ms, int close_idle)
 	quitting = 1;
 	if (close_idle)
 		conn_close_idle();
-	if (conn_count() == 0)
+	if (conn_count() == 0 && chat_turns() == 0)
 		loop_stop();
 }
 
@@ -75,6 +76,14 @@ void
 worker_conns_changed(unsigned int n)
 {
 	master_load(n);
-	if (quitting && n == 0)
+	/* A turn whose client left still stores its reply: wait for it. */
+	if (quitting && n == 0 && chat_turns() == 0)
+		loop_stop();
+}
+
+void
+worker_turn_finished(void)
+{
+	if (quitting && conn_count() == 0 && chat_turns() == 0)
 		loop_stop();
 }

@@ -9,6 +9,10 @@
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
  *	admin.c		the admin API (x-admin-api-key)
+ *	chat.c		the chat endpoints and the chat turn (x-api-key)
+ *	cors.c		CORS_ORIGIN: which origins may call, their headers
+ *	clientip.c	the client's address (peer, TRUST_PROXY, X-Forwarded-For)
+ *	openapi.c	GET /v1/openapi.json, embedded from openapi.json
  *	storec.c	asynchronous client of parley-storaged
  *	http.c		HTTP/1.1 request parsing (http.h)
  *	resp.c		response writing (resp.h)
@@ -19,12 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
 #include "http.h"
 #include "proto.h"
 #include "resp.h"
+#include "settings.h"
 #include "storemsg.h"
 
 #define WORKERD_NAME		"parley-workerd"
@@ -99,6 +105,8 @@ struct worker_conf {
 	uint32_t storage_timeout_ms;	/* a storaged request gives up after this */
 };
 extern struct worker_conf wconf;
+/* The shared product settings (proto/settings.h), loaded at start. */
+extern struct settings wsettings;
 
 void worker_conf_defaults(void);
 /* Reads a u32 setting from the environment; fatalx when out of range. */
@@ -109,6 +117,8 @@ void worker_quit(uint32_t grace_ms, int close_idle);
 int worker_quitting(void);
 /* conn.c reports every change of the open connection count here. */
 void worker_conns_changed(unsigned int n);
+/* chat.c: a chat turn that outlived its connection has finished. */
+void worker_turn_finished(void);
 
 /* -------------------------------------------------------------- master.c */
 
@@ -121,6 +131,13 @@ void master_load(unsigned int n);
 /* ---------------------------------------------------------------- conn.c */
 
 #define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this much output */
+#define CONN_DRAIN_LOW	(16 * 1024)	/* a stream may write more below this */
+
+enum conn_stream {
+	STREAM_NONE,
+	STREAM_CHUNKED,		/* HTTP/1.1: Transfer-Encoding: chunked */
+	STREAM_CLOSE,		/* HTTP/1.0: the body ends when we close */
+};
 
 enum conn_state {
 	CONN_READ,	/* idle, or a request is arriving */
@@ -159,6 +176,20 @@ struct conn {
 	struct storec_req *sreq;
 	void (*abort)(struct conn *);
 	void *hctx;
+	/*
+	 * abort_on_eof: the client shutting its side while the request is
+	 * answered means it left (set by handlers that run long, as nginx
+	 * does for proxied requests); the connection is closed at once.
+	 */
+	int abort_on_eof;
+	struct ipaddr peer;	/* the socket's peer address */
+	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
+	enum conn_stream stream;
+	/* Called (deferred) once output falls to CONN_DRAIN_LOW, if armed. */
+	void (*drained)(struct conn *);
+	int drain_armed;
+	struct loop_defer flushd;	/* deferred write of streamed output */
+	struct loop_defer draind;
 };
 
 /* Takes an accepted client socket. Returns NULL (fd closed) on failure. */
@@ -179,6 +210,20 @@ void conn_send_error(struct conn *, int status, const char *headers,
 /* Dumps v (compact) as the body; a dump failure answers 500. Steals v. */
 void conn_send_json(struct conn *, int status, const char *headers,
     json_t *v);
+/*
+ * A streamed answer: the head now (chunked on HTTP/1.1; on HTTP/1.0 no
+ * framing and the connection closes at the end), then any number of
+ * writes, each sent as its own chunk after the current round of events,
+ * then the end. 0, or -1 when the connection is not answering.
+ */
+int conn_stream_start(struct conn *, int status, const char *headers,
+    const char *ctype);
+void conn_stream_write(struct conn *, const void *, size_t);
+void conn_stream_end(struct conn *);
+/* Output not yet written to the socket. */
+size_t conn_out_pending(const struct conn *);
+/* Calls cb (from a deferred call) once output falls to CONN_DRAIN_LOW. */
+void conn_watch_drain(struct conn *, void (*cb)(struct conn *));
 
 /* -------------------------------------------------------------- router.c */
 
@@ -245,6 +290,110 @@ json_t *json_text(const char *s);
 void admin_conv_list(struct conn *, struct http_request *,
     const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ---------------------------------------------------------------- cors.c */
+
+enum cors_verdict {
+	CORS_NO_ORIGIN,		/* no Origin header: not a CORS request */
+	CORS_ALLOWED,
+	CORS_DENIED,		/* 403 {"error":"Origin not allowed"} */
+};
+
+/* Preflight answer headers (methods, headers, max-age). */
+extern const char cors_preflight_headers[];
+
+void cors_init(const struct settings *);
+void cors_shutdown(void);
+/*
+ * Decides for a request's Origin (NULL: none); *headers is set to the
+ * header lines the answer carries (static; NULL for none).
+ */
+enum cors_verdict cors_check(const char *origin, const char **headers);
+
+/* ------------------------------------------------------------ clientip.c */
+
+struct sockaddr;
+void clientip_from_sockaddr(const struct sockaddr *, socklen_t,
+    struct ipaddr *);
+/* The peer of a connected socket (family 0 when not an IP socket). */
+void clientip_peer(int fd, struct ipaddr *);
+/*
+ * The client behind a trusted proxy: walks xff from the right while the
+ * hops are in trust. 1 when an address from xff was taken, 0 when *out
+ * is the peer (untrusted peer, no header, or a malformed entry).
+ */
+int clientip_xff(const struct ipaddr *peer, const char *xff,
+    const struct ipnet *trust, size_t ntrust, struct ipaddr *out);
+/* The request's client (wsettings.trust, every X-Forwarded-For line). */
+void clientip_of(const struct conn *, const struct http_request *,
+    struct ipaddr *);
+
+/* ---------------------------------------------------------------- chat.c */
+
+#define CHAT_MESSAGE_MAX	4000	/* characters (code points) */
+#define CHAT_SESSION_MAX	128
+#define CHAT_OUT_HIGH		(64 * 1024)	/* pause the model above this */
+#define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
+#define CHAT_EMPTY_REPLY	"I could not generate a response right now."
+#define CHAT_DETAILS_MAX	256
+
+enum chat_body {
+	CHAT_BODY_OK,
+	CHAT_BODY_MALFORMED,	/* not JSON: 400 "Invalid JSON body" */
+	CHAT_BODY_INVALID,	/* 400 "Invalid request payload" + details */
+};
+
+struct chat_input {
+	char session[CHAT_SESSION_MAX + 1];
+	char *message;		/* malloc'd, valid UTF-8, no NUL */
+};
+
+/* key NULL or "": the chat endpoints answer 503. */
+void chat_init(const char *widget_key);
+void chat_shutdown(void);
+/* 0 authorised (x-api-key, else x-widget-api-key); else 401 or 503. */
+int chat_auth(const struct http_request *);
+/* ^[A-Za-z0-9._:-]{1,128}$ */
+int chat_session_valid(const char *s, size_t len);
+/*
+ * Checks a request body (ctype: its Content-Type, NULL if none). On
+ * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise
+ * details says what is wrong, for non-production answers.
+ */
+enum chat_body chat_parse_body(const char *ctype, const char *body,
+    size_t len, struct chat_input *in, char *details, size_t detailsz);
+void chat_input_free(struct chat_input *);
+/* Appends v as one NDJSON line (U+2028/2029 escaped). Steals v. -1 on error. */
+int chat_ndjson(struct buf *, json_t *v);
+/* Chat turns alive (also those whose client left and which still store). */
+size_t chat_turns(void);
+
+/* The model client the chat turn uses (upstream.h); tests swap it. */
+struct upstream;
+struct upstream_req;
+struct upstream_cbs;
+struct chat_upstream_ops {
+	struct upstream *(*start)(const struct upstream_req *,
+	    const struct upstream_cbs *, void *);
+	void (*resume)(struct upstream *);
+	void (*cancel)(struct upstream *);
+};
+void chat_set_upstream(const struct chat_upstream_ops *);
+
+void chat_post_v1(struct conn *, struct http_request *,
+    const struct route_match *);
+void chat_post_stream(struct conn *, struct http_request *,
+    const struct route_match *);
+void chat_get_history(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ------------------------------------------------------------- openapi.c */
+
+/* Checks the embedded document parses (fatalx if not), makes its ETag. */
+void openapi_init(void);
+const char *openapi_etag(void);
+void openapi_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* -------------------------------------------------------------- storec.c */

@@ -15,9 +15,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Conn, request as httpRequest, sleep } from './http.mjs';
+import { MockAI } from './mockai.mjs';
 import { StorageClient } from './storage.mjs';
 
 export { Conn, sleep } from './http.mjs';
+export { MockAI } from './mockai.mjs';
 export { StorageClient } from './storage.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -122,6 +124,10 @@ export class Parley {
     this.opts = opts;
     this.workers = opts.workers ?? 2;
     this.adminKey = opts.adminKey === undefined ? randomKey(32) : opts.adminKey; // null: unset
+    // opts.mock (true or MockAI options): start the mock model first, point
+    // OPENAI_BASE_URL at it, and stop it after the daemons.
+    this.mock = opts.mock ? new MockAI(opts.mock === true ? {} : opts.mock) : null;
+    this.widgetKey = opts.widgetKey === undefined ? randomKey(32) : opts.widgetKey; // null: unset
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-it-'));
     this.dataDir = path.join(this.tmp, 'data');
     this.runDir = path.join(this.tmp, 'run');
@@ -137,7 +143,7 @@ export class Parley {
   env() {
     const env = {};
     for (const [k, v] of Object.entries(process.env)) {
-      if (/^(PARLEY_|LISTEN_|NOTIFY_SOCKET|ADMIN_API_KEY|WIDGET_API_KEY|PORT$|NODE_ENV|ASAN_|UBSAN_|LSAN_)/.test(k)) continue;
+      if (/^(PARLEY_|LISTEN_|NOTIFY_SOCKET|ADMIN_API_KEY|WIDGET_API_KEY|PORT$|NODE_ENV|ASAN_|UBSAN_|LSAN_|OPENAI_|CORS_ORIGIN|RATE_LIMIT_|MAX_HISTORY_MESSAGES|TRUST_PROXY|SYSTEM_PROMPT)/.test(k)) continue;
       env[k] = v;
     }
     Object.assign(env, {
@@ -153,6 +159,8 @@ export class Parley {
       LSAN_OPTIONS: 'exitcode=68',
     });
     if (this.adminKey !== null) env.ADMIN_API_KEY = this.adminKey;
+    if (this.widgetKey !== null) env.WIDGET_API_KEY = this.widgetKey;
+    if (this.mock && this.mock.port) env.OPENAI_BASE_URL = this.mock.baseUrl;
     if (this.opts.headerTimeoutMs) env.PARLEY_HEADER_TIMEOUT_MS = String(this.opts.headerTimeoutMs);
     if (this.opts.idleTimeoutMs) env.PARLEY_IDLE_TIMEOUT_MS = String(this.opts.idleTimeoutMs);
     if (this.opts.shutdownTimeoutMs) env.PARLEY_SHUTDOWN_TIMEOUT_MS = String(this.opts.shutdownTimeoutMs);
@@ -188,6 +196,7 @@ export class Parley {
 
   async start() {
     this.port = this.opts.port ?? await freePort();
+    if (this.mock && !this.mock.port) await this.mock.start();
     await this.startStoraged();
     this.startedAt = Date.now();
     const m = this._spawn('masterd');
@@ -392,6 +401,9 @@ export class Parley {
         await within(s.exit, 3000);
       }
       await within(s.streamsClosed, 2000);
+    }
+    if (this.mock) {
+      try { await this.mock.stop(); } catch (e) { problems.push(e.message); }
     }
     problems.push(...this.problems, ...this.sanitizerReports());
     if (problems.length) {

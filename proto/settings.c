@@ -1,0 +1,505 @@
+/*
+ * The product settings masterd and workerd share (settings.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "settings.h"
+
+/* ---------------------------------------------------------------- keys */
+
+size_t
+utf8_chars(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+void
+apikey_init(struct apikey *k, const char *key)
+{
+	apikey_clear(k);
+	if (key == NULL || *key == '\0')
+		return;
+	SHA256((const unsigned char *)key, strlen(key), k->digest);
+	k->set = 1;
+}
+
+void
+apikey_clear(struct apikey *k)
+{
+	OPENSSL_cleanse(k->digest, sizeof(k->digest));
+	k->set = 0;
+}
+
+/*
+ * Both sides are hashed first, so the compare takes the same time
+ * whatever the content or length of either key.
+ */
+int
+apikey_check(const struct apikey *k, const char *given)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	int ok;
+
+	if (!k->set)
+		return 503;
+	if (given == NULL)
+		given = "";
+	SHA256((const unsigned char *)given, strlen(given), d);
+	ok = CRYPTO_memcmp(d, k->digest, sizeof(d)) == 0;
+	OPENSSL_cleanse(d, sizeof(d));
+	return ok ? 0 : 401;
+}
+
+/* ---------------------------------------------------------- addresses */
+
+static void
+ipaddr_unmap(struct ipaddr *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	if (a->family == 6 && memcmp(a->a, mapped, 12) == 0) {
+		memmove(a->a, a->a + 12, 4);
+		memset(a->a + 4, 0, 12);
+		a->family = 4;
+	}
+}
+
+int
+ipaddr_parse(const char *s, size_t len, struct ipaddr *out)
+{
+	char tmp[INET6_ADDRSTRLEN + 2];
+
+	memset(out, 0, sizeof(*out));
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL)
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, out->a) == 1) {
+		out->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, tmp, out->a) == 1) {
+		out->family = 6;
+		ipaddr_unmap(out);
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+void
+ipaddr_format(const struct ipaddr *a, char *out, size_t outsz)
+{
+	if (outsz == 0)
+		return;
+	if (a->family == 4) {
+		if (inet_ntop(AF_INET, a->a, out, (socklen_t)outsz) != NULL)
+			return;
+	} else if (a->family == 6) {
+		if (inet_ntop(AF_INET6, a->a, out, (socklen_t)outsz) != NULL)
+			return;
+	} else {
+		snprintf(out, outsz, "local");
+		return;
+	}
+	out[0] = '\0';
+}
+
+static void
+ipnet_mask(struct ipnet *n)
+{
+	unsigned int bits = n->addr.family == 4 ? 32 : 128, i;
+
+	for (i = n->prefix; i < bits; i++)
+		n->addr.a[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+}
+
+int
+ipnet_parse(const char *s, size_t len, struct ipnet *n)
+{
+	const char *slash = memchr(s, '/', len);
+	unsigned int prefix = 0, max;
+	size_t i, alen = slash != NULL ? (size_t)(slash - s) : len;
+	int v6;
+
+	memset(n, 0, sizeof(*n));
+	if (alen >= 2 && s[0] == '[' && s[alen - 1] == ']')
+		v6 = 1;
+	else
+		v6 = memchr(s, ':', alen) != NULL;
+	if (ipaddr_parse(s, alen, &n->addr) < 0)
+		return -1;
+	max = v6 ? 128 : 32;
+	if (slash != NULL) {
+		if (len - alen < 2 || len - alen > 4)
+			return -1;
+		for (i = alen + 1; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+			prefix = prefix * 10 + (unsigned int)(s[i] - '0');
+		}
+		if (prefix > max)
+			return -1;
+	} else
+		prefix = max;
+	if (v6 && n->addr.family == 4) {
+		/* ::ffff:a.b.c.d/N is the IPv4 block of N - 96 bits. */
+		if (prefix < 96) {
+			/* Covers more than the mapped range: keep it IPv6. */
+			struct ipaddr m;
+
+			m = n->addr;
+			memset(n->addr.a, 0, sizeof(n->addr.a));
+			n->addr.a[10] = n->addr.a[11] = 0xff;
+			memcpy(n->addr.a + 12, m.a, 4);
+			n->addr.family = 6;
+		} else
+			prefix -= 96;
+	}
+	n->prefix = prefix;
+	ipnet_mask(n);
+	return 0;
+}
+
+int
+ipnet_contains(const struct ipnet *n, const struct ipaddr *a)
+{
+	struct ipaddr m;
+	unsigned int full, rest;
+
+	if (a->family == 0)
+		return 0;
+	m = *a;
+	if (n->addr.family == 6 && a->family == 4) {
+		/* An IPv6 block may cover the v4-mapped range. */
+		memset(m.a, 0, sizeof(m.a));
+		m.a[10] = m.a[11] = 0xff;
+		memcpy(m.a + 12, a->a, 4);
+		m.family = 6;
+	}
+	if (n->addr.family != m.family)
+		return 0;
+	full = n->prefix / 8;
+	rest = n->prefix % 8;
+	if (memcmp(n->addr.a, m.a, full) != 0)
+		return 0;
+	if (rest != 0 && ((n->addr.a[full] ^ m.a[full]) &
+	    (uint8_t)(0xff00u >> rest)) != 0)
+		return 0;
+	return 1;
+}
+
+int
+ipnet_any(const struct ipnet *nets, size_t n, const struct ipaddr *a)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ipnet_contains(&nets[i], a))
+			return 1;
+	return 0;
+}
+
+/* ----------------------------------------------------------- parsing */
+
+static int
+unset(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static int
+fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+settings_production(settings_get_fn get, void *arg)
+{
+	const char *e = get("PARLEY_ENV", arg);
+
+	if (unset(e))
+		e = get("NODE_ENV", arg);
+	return !unset(e) && strcmp(e, "production") == 0;
+}
+
+static int
+check_key(const char *name, const char *v, char *err, size_t errsz)
+{
+	if (unset(v))
+		return 0;
+	if (utf8_chars(v, strlen(v)) < SETTINGS_KEY_MIN)
+		return fail(err, errsz, "%s must be at least %d characters "
+		    "(generate one with: openssl rand -hex 32)", name,
+		    SETTINGS_KEY_MIN);
+	return 0;
+}
+
+static int
+parse_u32(const char *name, settings_get_fn get, void *arg, uint32_t def,
+    uint32_t min, uint32_t max, uint32_t *out, char *err, size_t errsz)
+{
+	const char *s = get(name, arg), *p;
+	uint64_t v = 0;
+
+	if (unset(s)) {
+		*out = def;
+		return 0;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > max)
+			break;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0' || v < min || v > max)
+		return fail(err, errsz, "%s must be a whole number from %u to "
+		    "%u, not \"%.40s\"", name, min, max, s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* The next comma-separated entry of *sp, trimmed; 0 at the end. */
+static int
+next_entry(const char **sp, const char **start, size_t *len)
+{
+	const char *s = *sp, *e;
+
+	if (*s == '\0')
+		return 0;
+	e = strchr(s, ',');
+	if (e == NULL)
+		e = s + strlen(s);
+	*sp = *e == ',' ? e + 1 : e;
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*start = s;
+	*len = (size_t)(e - s);
+	return 1;
+}
+
+/* scheme://host[:port], as browsers send it in Origin (lower-cased). */
+static int
+origin_valid(const char *s, size_t len)
+{
+	size_t i = 0, h, port = 0, digits = 0;
+
+	if (len == 0 || !isalpha((unsigned char)s[0]))
+		return 0;
+	while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '+' ||
+	    s[i] == '-' || s[i] == '.'))
+		i++;
+	if (len - i < 4 || memcmp(s + i, "://", 3) != 0)
+		return 0;
+	i += 3;
+	h = i;
+	if (s[i] == '[') {
+		for (i++; i < len && s[i] != ']'; i++)
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.')
+				return 0;
+		if (i == len || i - h < 3)
+			return 0;
+		i++;
+	} else {
+		while (i < len && (isalnum((unsigned char)s[i]) ||
+		    s[i] == '-' || s[i] == '.' || s[i] == '_'))
+			i++;
+		if (i == h)
+			return 0;
+	}
+	if (i == len)
+		return 1;
+	if (s[i] != ':')
+		return 0;
+	for (i++; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]) || ++digits > 5)
+			return 0;
+		port = port * 10 + (size_t)(s[i] - '0');
+	}
+	return digits > 0 && port >= 1 && port <= 65535;
+}
+
+static int
+parse_cors(struct settings *st, const char *v, char *err, size_t errsz)
+{
+	const char *p, *e;
+	char **np, *o;
+	size_t len, i, n = 0;
+
+	if (unset(v))
+		v = "*";
+	p = v;
+	while (next_entry(&p, &e, &len)) {
+		if (len == 0)
+			continue;
+		n++;
+		if (len == 1 && e[0] == '*') {
+			st->cors_any = 1;
+			continue;
+		}
+		if (len > SETTINGS_ORIGIN_MAX || !origin_valid(e, len))
+			return fail(err, errsz, "CORS_ORIGIN entry \"%.*s\" is "
+			    "not an origin: use * or scheme://host[:port] with "
+			    "no path, e.g. https://example.com", (int)(len > 80 ?
+			    80 : len), e);
+		np = reallocarray(st->cors, st->ncors + 1, sizeof(*np));
+		if (np == NULL || (o = strndup(e, len)) == NULL) {
+			if (np != NULL)
+				st->cors = np;
+			return fail(err, errsz, "out of memory");
+		}
+		for (i = 0; i < len; i++)
+			o[i] = (char)tolower((unsigned char)o[i]);
+		st->cors = np;
+		st->cors[st->ncors++] = o;
+	}
+	if (n == 0)
+		return fail(err, errsz, "CORS_ORIGIN lists no origin (use * or "
+		    "a comma-separated list of origins)");
+	if (st->cors_any && st->production)
+		return fail(err, errsz,
+		    "Refusing to start with CORS_ORIGIN='*' in production.");
+	return 0;
+}
+
+static int
+add_net(struct settings *st, const char *s, char *err, size_t errsz)
+{
+	struct ipnet *np;
+
+	np = reallocarray(st->trust, st->ntrust + 1, sizeof(*np));
+	if (np == NULL)
+		return fail(err, errsz, "out of memory");
+	st->trust = np;
+	if (ipnet_parse(s, strlen(s), &st->trust[st->ntrust]) < 0)
+		return fail(err, errsz, "internal: bad preset %s", s);
+	st->ntrust++;
+	return 0;
+}
+
+static int
+parse_trust(struct settings *st, const char *v, char *err, size_t errsz)
+{
+	static const struct {
+		const char *name;
+		const char *nets[4];
+	} presets[] = {
+		{ "loopback", { "127.0.0.0/8", "::1/128" } },
+		{ "linklocal", { "169.254.0.0/16", "fe80::/10" } },
+		{ "uniquelocal", { "10.0.0.0/8", "172.16.0.0/12",
+		    "192.168.0.0/16", "fc00::/7" } },
+	};
+	struct ipnet *np;
+	const char *p, *e;
+	size_t len, i, j;
+
+	if (unset(v))
+		return 0;
+	p = v;
+	while (next_entry(&p, &e, &len)) {
+		if (len == 0)
+			continue;
+		for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+			if (strlen(presets[i].name) == len &&
+			    strncasecmp(presets[i].name, e, len) == 0)
+				break;
+		if (i < sizeof(presets) / sizeof(presets[0])) {
+			for (j = 0; j < 4 && presets[i].nets[j] != NULL; j++)
+				if (add_net(st, presets[i].nets[j], err,
+				    errsz) < 0)
+					return -1;
+			continue;
+		}
+		np = reallocarray(st->trust, st->ntrust + 1, sizeof(*np));
+		if (np == NULL)
+			return fail(err, errsz, "out of memory");
+		st->trust = np;
+		if (ipnet_parse(e, len, &st->trust[st->ntrust]) < 0)
+			return fail(err, errsz, "TRUST_PROXY entry \"%.*s\" is "
+			    "not an IP address, a CIDR block (10.0.0.0/8) or "
+			    "one of loopback, linklocal, uniquelocal",
+			    (int)(len > 80 ? 80 : len), e);
+		st->ntrust++;
+	}
+	return 0;
+}
+
+int
+settings_parse(struct settings *st, settings_get_fn get, void *arg,
+    char *err, size_t errsz)
+{
+	memset(st, 0, sizeof(*st));
+	if (errsz > 0)
+		err[0] = '\0';
+	st->production = settings_production(get, arg);
+	if (check_key("WIDGET_API_KEY", get("WIDGET_API_KEY", arg), err,
+	    errsz) < 0 ||
+	    check_key("ADMIN_API_KEY", get("ADMIN_API_KEY", arg), err,
+	    errsz) < 0 ||
+	    parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
+	    parse_u32("MAX_HISTORY_MESSAGES", get, arg, DEFAULT_MAX_HISTORY, 1,
+	    MAX_MAX_HISTORY, &st->max_history, err, errsz) < 0 ||
+	    parse_u32("RATE_LIMIT_WINDOW_MS", get, arg, DEFAULT_RATE_WINDOW_MS,
+	    1, MAX_RATE_WINDOW_MS, &st->rate_window_ms, err, errsz) < 0 ||
+	    parse_u32("RATE_LIMIT_MAX_REQUESTS", get, arg, DEFAULT_RATE_MAX, 0,
+	    MAX_RATE_MAX, &st->rate_max, err, errsz) < 0 ||
+	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0) {
+		settings_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+env_get(const char *name, void *arg)
+{
+	return getenv(name);
+}
+
+void
+settings_load(struct settings *st)
+{
+	char err[SETTINGS_ERR_MAX];
+
+	if (settings_parse(st, env_get, NULL, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+}
+
+void
+settings_free(struct settings *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncors; i++)
+		free(st->cors[i]);
+	free(st->cors);
+	free(st->trust);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,389 @@
+/*
+ * The shared settings: keys, CORS_ORIGIN, production, numbers,
+ * TRUST_PROXY, and the address helpers behind them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "settings.h"
+
+#define KEY24	"abcdefghijklmnopqrstuvwx"	/* exactly 24 */
+
+/* A fake environment: NULL-terminated name, value pairs. */
+static const char *
+get(const char *name, void *arg)
+{
+	const char **kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+static int
+parse(struct settings *st, char *err, size_t errsz, ...)
+{
+	const char *kv[64];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, errsz);
+	while ((kv[n] = va_arg(ap, const char *)) != NULL) {
+		kv[n + 1] = va_arg(ap, const char *);
+		n += 2;
+	}
+	va_end(ap);
+	return settings_parse(st, get, kv, err, errsz);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_false(st.production);
+	assert_true(st.cors_any);
+	assert_int_equal(st.ncors, 0);
+	assert_int_equal(st.max_history, 30);
+	assert_int_equal(st.rate_window_ms, 60000);
+	assert_int_equal(st.rate_max, 30);
+	assert_int_equal(st.ntrust, 0);
+	settings_free(&st);
+
+	/* Empty means unset. */
+	assert_int_equal(parse(&st, err, sizeof(err), "CORS_ORIGIN", "",
+	    "MAX_HISTORY_MESSAGES", "", "WIDGET_API_KEY", "", NULL), 0);
+	assert_true(st.cors_any);
+	assert_int_equal(st.max_history, 30);
+	settings_free(&st);
+}
+
+static void
+test_keys(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY", KEY24,
+	    "ADMIN_API_KEY", KEY24 "more", NULL), 0);
+	settings_free(&st);
+
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
+	    "abcdefghijklmnopqrstuvw", NULL), -1);
+	assert_non_null(strstr(err,
+	    "WIDGET_API_KEY must be at least 24 characters"));
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY", KEY24,
+	    "ADMIN_API_KEY", "short", NULL), -1);
+	assert_non_null(strstr(err,
+	    "ADMIN_API_KEY must be at least 24 characters"));
+	/* Never the key itself in the message. */
+	assert_null(strstr(err, "short"));
+
+	/* Characters, not bytes: 23 two-byte characters are too few. */
+	{
+		char k[64] = "";
+		int i;
+
+		for (i = 0; i < 23; i++)
+			strlcat(k, "\xc3\xa9", sizeof(k));
+		assert_int_equal(parse(&st, err, sizeof(err),
+		    "WIDGET_API_KEY", k, NULL), -1);
+		strlcat(k, "\xc3\xa9", sizeof(k));
+		assert_int_equal(parse(&st, err, sizeof(err),
+		    "WIDGET_API_KEY", k, NULL), 0);
+		settings_free(&st);
+	}
+}
+
+static void
+test_apikey(void **state)
+{
+	struct apikey k;
+
+	apikey_init(&k, NULL);
+	assert_int_equal(apikey_check(&k, KEY24), 503);
+	apikey_init(&k, "");
+	assert_int_equal(apikey_check(&k, ""), 503);
+	apikey_init(&k, KEY24);
+	assert_int_equal(apikey_check(&k, KEY24), 0);
+	assert_int_equal(apikey_check(&k, NULL), 401);
+	assert_int_equal(apikey_check(&k, ""), 401);
+	assert_int_equal(apikey_check(&k, KEY24 "x"), 401);
+	assert_int_equal(apikey_check(&k, "abcdefghijklmnopqrstuvw"), 401);
+	assert_int_equal(apikey_check(&k, "Abcdefghijklmnopqrstuvwx"), 401);
+	apikey_clear(&k);
+	assert_int_equal(apikey_check(&k, KEY24), 503);
+}
+
+static void
+test_cors(void **state)
+{
+	static const char *good[] = {
+		"*", "https://example.com", "http://localhost:3000",
+		"https://a.com, https://b.com:8443", " https://x.org ,",
+		"HTTPS://Example.COM", "http://[::1]:4000", "http://127.0.0.1",
+		"chrome-extension://abcdef", "https://a-b.c_d.example",
+	};
+	static const char *bad[] = {
+		"https://example.com/", "https://example.com/path", "example.com",
+		"https://", "https://a.com:0", "https://a.com:65536",
+		"https://a.com:", "https://a.com:80x", "https://user@a.com",
+		"ftp//a.com", "://a.com", "https://a.com?x", "https://[zz]",
+		"null", ",", " , ", "https://a .com", "*.example.com",
+	};
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse(&st, err, sizeof(err), "CORS_ORIGIN", good[i],
+		    NULL) != 0)
+			fail_msg("refused \"%s\": %s", good[i], err);
+		settings_free(&st);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(&st, err, sizeof(err), "CORS_ORIGIN", bad[i],
+		    NULL) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_non_null(strstr(err, "CORS_ORIGIN"));
+	}
+
+	/* Entries are trimmed and lower-cased; "*" is its own flag. */
+	assert_int_equal(parse(&st, err, sizeof(err), "CORS_ORIGIN",
+	    " https://A.com ,*, http://b.org:81", NULL), 0);
+	assert_true(st.cors_any);
+	assert_int_equal(st.ncors, 2);
+	assert_string_equal(st.cors[0], "https://a.com");
+	assert_string_equal(st.cors[1], "http://b.org:81");
+	settings_free(&st);
+}
+
+static void
+test_production(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	/* The default "*" is refused in production. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ENV",
+	    "production", NULL), -1);
+	assert_string_equal(err,
+	    "Refusing to start with CORS_ORIGIN='*' in production.");
+	assert_int_equal(parse(&st, err, sizeof(err), "NODE_ENV",
+	    "production", "CORS_ORIGIN", "https://a.com,*", NULL), -1);
+	assert_string_equal(err,
+	    "Refusing to start with CORS_ORIGIN='*' in production.");
+
+	assert_int_equal(parse(&st, err, sizeof(err), "NODE_ENV",
+	    "production", "CORS_ORIGIN", "https://a.com", NULL), 0);
+	assert_true(st.production);
+	settings_free(&st);
+	/* PARLEY_ENV wins over NODE_ENV. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ENV",
+	    "development", "NODE_ENV", "production", NULL), 0);
+	assert_false(st.production);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ENV",
+	    "Production", NULL), 0);
+	assert_false(st.production);
+	settings_free(&st);
+}
+
+static void
+test_numbers(void **state)
+{
+	static const struct {
+		const char *name, *value;
+		int ok;
+		uint32_t want;
+	} tab[] = {
+		{ "MAX_HISTORY_MESSAGES", "1", 1, 1 },
+		{ "MAX_HISTORY_MESSAGES", "200", 1, 200 },
+		{ "MAX_HISTORY_MESSAGES", "0", 0, 0 },
+		{ "MAX_HISTORY_MESSAGES", "201", 0, 0 },
+		{ "MAX_HISTORY_MESSAGES", "-1", 0, 0 },
+		{ "MAX_HISTORY_MESSAGES", "3x", 0, 0 },
+		{ "MAX_HISTORY_MESSAGES", " 3", 0, 0 },
+		{ "RATE_LIMIT_WINDOW_MS", "1000", 1, 1000 },
+		{ "RATE_LIMIT_WINDOW_MS", "0", 0, 0 },
+		{ "RATE_LIMIT_WINDOW_MS", "86400000", 1, 86400000 },
+		{ "RATE_LIMIT_WINDOW_MS", "86400001", 0, 0 },
+		{ "RATE_LIMIT_WINDOW_MS", "99999999999999999999999", 0, 0 },
+		{ "RATE_LIMIT_MAX_REQUESTS", "0", 1, 0 },
+		{ "RATE_LIMIT_MAX_REQUESTS", "5", 1, 5 },
+		{ "RATE_LIMIT_MAX_REQUESTS", "1e3", 0, 0 },
+	};
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	uint32_t got;
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		int rv = parse(&st, err, sizeof(err), tab[i].name,
+		    tab[i].value, NULL);
+
+		if (!tab[i].ok) {
+			if (rv != -1)
+				fail_msg("%s=%s accepted", tab[i].name,
+				    tab[i].value);
+			assert_non_null(strstr(err, tab[i].name));
+			continue;
+		}
+		if (rv != 0)
+			fail_msg("%s=%s: %s", tab[i].name, tab[i].value, err);
+		got = tab[i].name[0] == 'M' ? st.max_history :
+		    tab[i].name[11] == 'W' ? st.rate_window_ms : st.rate_max;
+		assert_int_equal(got, tab[i].want);
+		settings_free(&st);
+	}
+}
+
+static void
+test_addresses(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} tab[] = {
+		{ "1.2.3.4", "1.2.3.4" },
+		{ "::1", "::1" },
+		{ "[::1]", "::1" },
+		{ "::ffff:10.1.2.3", "10.1.2.3" },
+		{ "2001:DB8:0:0:0:0:0:1", "2001:db8::1" },
+		{ "0.0.0.0", "0.0.0.0" },
+	};
+	static const char *bad[] = {
+		"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4:80", "::1%eth0",
+		"[::1", "abc", "1.2.3.4 ", " 1.2.3.4", "::g", "[]",
+	};
+	struct ipaddr a;
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		assert_int_equal(ipaddr_parse(tab[i].in, strlen(tab[i].in), &a),
+		    0);
+		ipaddr_format(&a, buf, sizeof(buf));
+		assert_string_equal(buf, tab[i].out);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ipaddr_parse(bad[i], strlen(bad[i]), &a) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+	/* Only len bytes count. */
+	assert_int_equal(ipaddr_parse("1.2.3.4,5", 7, &a), 0);
+	ipaddr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "1.2.3.4");
+	memset(&a, 0, sizeof(a));
+	ipaddr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "local");
+}
+
+static int
+in(const char *net, const char *addr)
+{
+	struct ipnet n;
+	struct ipaddr a;
+
+	assert_int_equal(ipnet_parse(net, strlen(net), &n), 0);
+	assert_int_equal(ipaddr_parse(addr, strlen(addr), &a), 0);
+	return ipnet_contains(&n, &a);
+}
+
+static void
+test_cidr(void **state)
+{
+	struct ipnet n;
+	static const char *bad[] = {
+		"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/a", "/8",
+		"10.0.0.0/-1", "10.0.0.0/8/8", "10.0.0.0/0008", "x/8",
+	};
+	size_t i;
+
+	assert_true(in("10.0.0.0/8", "10.255.1.2"));
+	assert_false(in("10.0.0.0/8", "11.0.0.1"));
+	assert_true(in("10.1.2.3/8", "10.9.9.9"));	/* host bits masked */
+	assert_true(in("172.16.0.0/12", "172.31.255.255"));
+	assert_false(in("172.16.0.0/12", "172.32.0.0"));
+	assert_true(in("192.168.1.7", "192.168.1.7"));
+	assert_false(in("192.168.1.7", "192.168.1.8"));
+	assert_true(in("0.0.0.0/0", "8.8.8.8"));
+	assert_false(in("0.0.0.0/0", "::1"));		/* families differ */
+	assert_true(in("fc00::/7", "fd12::1"));
+	assert_false(in("fc00::/7", "fe80::1"));
+	assert_true(in("::1", "::1"));
+	assert_true(in("2001:db8::/33", "2001:db8:7fff::1"));
+	assert_false(in("2001:db8::/33", "2001:db8:8000::1"));
+	/* v4-mapped forms are IPv4 on both sides. */
+	assert_true(in("::ffff:10.0.0.0/104", "10.1.1.1"));
+	assert_true(in("10.0.0.0/8", "::ffff:10.1.1.1"));
+	assert_true(in("::/0", "10.1.1.1"));		/* covers the mapped range */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ipnet_parse(bad[i], strlen(bad[i]), &n) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+}
+
+static void
+test_trust_proxy(void **state)
+{
+	struct settings st;
+	struct ipaddr a;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(parse(&st, err, sizeof(err), "TRUST_PROXY",
+	    "loopback, 10.0.0.0/8,2001:db8::1", NULL), 0);
+	assert_int_equal(st.ntrust, 4);
+	ipaddr_parse("127.0.0.9", 9, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("::1", 3, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("10.2.3.4", 8, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("2001:db8::1", 11, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("2001:db8::2", 11, &a);
+	assert_false(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("192.168.0.1", 11, &a);
+	assert_false(ipnet_any(st.trust, st.ntrust, &a));
+	settings_free(&st);
+
+	assert_int_equal(parse(&st, err, sizeof(err), "TRUST_PROXY",
+	    "uniquelocal,LinkLocal", NULL), 0);
+	assert_int_equal(st.ntrust, 6);
+	ipaddr_parse("192.168.0.1", 11, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	ipaddr_parse("169.254.1.1", 11, &a);
+	assert_true(ipnet_any(st.trust, st.ntrust, &a));
+	settings_free(&st);
+
+	assert_int_equal(parse(&st, err, sizeof(err), "TRUST_PROXY", "true",
+	    NULL), -1);
+	assert_non_null(strstr(err, "TRUST_PROXY entry \"true\""));
+	assert_int_equal(parse(&st, err, sizeof(err), "TRUST_PROXY",
+	    "loopback,1.2.3.4/40", NULL), -1);
+	assert_non_null(strstr(err, "1.2.3.4/40"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_apikey),
+		cmocka_unit_test(test_cors),
+		cmocka_unit_test(test_production),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_trust_proxy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

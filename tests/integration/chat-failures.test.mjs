@@ -1,0 +1,277 @@
+// Every way a chat turn can fail, and what the client, the model and the
+// store see: the model answering an error before streaming (401, 429, 500),
+// a stream cut mid-way, a model that stalls (OPENAI_IDLE_TIMEOUT_MS), an
+// empty reply, a client that leaves mid-stream, and storaged killed
+// mid-stream. A failure before the answer started is a JSON error; after
+// the stream started it is an NDJSON error event; the model call is
+// cancelled when the client leaves; failed turns are stored as failed and
+// left out of the history the next turn sends to the model.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, sleep } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import {
+  EMPTY_REPLY, NDJSON_TYPE, SYSTEM_PROMPT, assertGoodStream, chat, sid, stored, stream, streamTurn, waitStored,
+} from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+
+const IDLE_MS = 1000;
+const MODEL_ERROR = 'Upstream model error';
+const MODEL_TIMEOUT = 'Upstream model timeout';
+
+// A stream that started and then failed: start, maybe tokens, one error event, a proper end.
+function assertErrorStream(st, error, path = '/v1/chat/stream') {
+  assert.equal(st.status, 200, st.body.toString().slice(0, 300));
+  if (api) api.checkStream('POST', path, st);
+  assert.equal(st.headers['content-type'], NDJSON_TYPE);
+  assert.ok(st.complete, 'the body ends properly after the error event');
+  assert.deepEqual(st.badLines, []);
+  const types = st.types;
+  assert.equal(types[0], 'start', `events: ${types}`);
+  assert.equal(types[types.length - 1], 'error', `events: ${types}`);
+  assert.ok(types.slice(1, -1).every((x) => x === 'token'), `events: ${types}`);
+  assert.deepEqual(st.events[st.events.length - 1], { type: 'error', error });
+  return st.events[0].conversationId;
+}
+
+// The last chat completion request the mock received.
+async function lastSent(p) {
+  const reqs = await p.mock.completions();
+  assert.ok(reqs.length > 0, 'the model was called');
+  return reqs[reqs.length - 1].body;
+}
+
+let api;   // every answer below is also checked against the OpenAPI document
+
+describe('chat failures', () => {
+  let p;
+  before(async () => {
+    p = new Parley({
+      workers: 2,
+      mock: { chunks: 4 },
+      env: { OPENAI_IDLE_TIMEOUT_MS: String(IDLE_MS), RATE_LIMIT_MAX_REQUESTS: '0' },
+    });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(() => p && p.stop());
+
+  // A failed turn in the middle of a session: a turn that went well, the
+  // failing one, then another good one. Returns what the test needs.
+  async function session(failing, how) {
+    const s = sid();
+    const r1 = await chat(p, s, 'good one');
+    assert.equal(r1.status, 200, r1.text);
+    const conversationId = r1.json().conversationId;
+    const res = await how(s, failing);
+    await p.mock.clearRequests();
+    const r3 = await chat(p, s, 'good three');
+    assert.equal(r3.status, 200, r3.text);
+    const sent = await lastSent(p);
+    return { s, conversationId, res, sent };
+  }
+
+  function assertFailedTurnStored(got, failing) {
+    const msgs = got.messages;
+    assert.equal(msgs.length, 6, `messages: ${JSON.stringify(msgs.map((m) => [m.role, m.status, m.content]))}`);
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+    assert.equal(msgs[2].content, failing);
+    assert.equal(msgs[3].status, 'failed', 'the failed turn\'s reply is stored as failed');
+    assert.ok(msgs[3].content !== '' && !msgs[3].content.startsWith('You said'), `the failed reply holds no invented text: ${msgs[3].content}`);
+    assert.deepEqual([msgs[1].status, msgs[5].status], ['complete', 'complete']);
+    assert.equal(msgs[5].content, 'You said: good three');
+  }
+
+  function assertLeftOutOfHistory(sent, failing) {
+    assert.deepEqual(sent.messages, [
+      { role: 'system', content: SYSTEM_PROMPT },
+      { role: 'user', content: 'good one' },
+      { role: 'assistant', content: 'You said: good one' },
+      { role: 'user', content: 'good three' },
+    ], `the failed turn (${failing}) is left out of the next turn's history`);
+  }
+
+  for (const status of [401, 429, 500]) {
+    test(`the model answers ${status} before streaming: /v1/chat 502 JSON, stream an error event; stored as failed`, async () => {
+      const failing = `please fail [[mock:status=${status}]]`;
+      // /v1/chat
+      const a = await session(failing, async (s, m) => {
+        const r = await chat(p, s, m);
+        assertJsonError(r, 502, MODEL_ERROR);
+        assert.deepEqual(r.json(), { error: MODEL_ERROR });
+        api.checkJson('POST', '/v1/chat', r);
+        return r;
+      });
+      assertFailedTurnStored(await stored(p, a.conversationId), failing);
+      // the stream endpoints
+      for (const path of ['/v1/chat/stream', '/chat']) {
+        const b = await session(failing, async (s, m) => {
+          const st = await streamTurn(p, s, m, { path });
+          assertErrorStream(st, MODEL_ERROR, path);
+          assert.deepEqual(st.types, ['start', 'error'], 'no token before the error');
+          return st;
+        });
+        assert.equal(b.res.events[0].conversationId, b.conversationId);
+        assertFailedTurnStored(await stored(p, b.conversationId), failing);
+      }
+    });
+  }
+
+  test('the model\'s stream is cut mid-way: tokens so far, then an error event; /v1/chat 502; stored as failed', async () => {
+    const failing = 'cut me off [[mock:cut=2,chunks=6]]';
+    const b = await session(failing, async (s, m) => {
+      const st = await streamTurn(p, s, m);
+      assertErrorStream(st, MODEL_ERROR);
+      assert.ok(st.tokens.length >= 1, `tokens before the cut: ${st.types}`);
+      assert.ok('You said: cut me off'.startsWith(st.tokens.join('')), `the tokens are the reply's start: ${st.tokens.join('')}`);
+      return st;
+    });
+    assertFailedTurnStored(await stored(p, b.conversationId), failing);
+    const a = await session(failing, async (s, m) => {
+      const r = await chat(p, s, m);
+      assertJsonError(r, 502, MODEL_ERROR);
+      return r;
+    });
+    assertFailedTurnStored(await stored(p, a.conversationId), failing);
+  });
+
+  test(`the model stalls: after OPENAI_IDLE_TIMEOUT_MS (${IDLE_MS} ms) an error event (/v1/chat 504), the model connection closed, stored as failed`, async () => {
+    const failing = 'stall now [[mock:stall=1]]';
+    await p.mock.resetStats();
+    const b = await session(failing, async (s, m) => {
+      const st = await stream(p, s, m);
+      await st.finish(IDLE_MS + 10000);
+      st.destroy();
+      assertErrorStream(st, MODEL_TIMEOUT);
+      assert.equal(st.tokens.length, 1, 'the one chunk the model sent');
+      const errAt = st.events[st.events.length - 1].at;
+      assert.ok(errAt >= IDLE_MS * 0.9 && errAt < IDLE_MS + 5000, `error after ${errAt} ms`);
+      return st;
+    });
+    assertFailedTurnStored(await stored(p, b.conversationId), failing);
+    const a = await session(failing, async (s, m) => {
+      const r = await chat(p, s, m, { timeout: IDLE_MS + 10000 });
+      assertJsonError(r, 504, MODEL_TIMEOUT);
+      api.checkJson('POST', '/v1/chat', r);
+      return r;
+    });
+    assertFailedTurnStored(await stored(p, a.conversationId), failing);
+    const stats = await p.mock.waitStats((x) => x.aborted >= 2 && x.active_streams === 0);
+    assert.equal(stats.aborted, 2, `the mock saw both stalled connections closed: ${JSON.stringify(stats)}`);
+    assert.equal(stats.active_streams, 0);
+  });
+
+  test('a failed turn (user message and failed reply) is left out of the history the next turn sends', async () => {
+    for (const failing of ['f [[mock:status=401]]', 'f [[mock:status=429]]', 'f [[mock:status=500]]', 'f [[mock:cut=2]]', 'f [[mock:stall=1]]']) {
+      for (const endpoint of ['json', 'stream']) {
+        const { sent } = await session(failing, async (s, m) => (endpoint === 'json' ? chat(p, s, m, { timeout: IDLE_MS + 10000 }) : streamTurn(p, s, m)));
+        assertLeftOutOfHistory(sent, `${failing} via ${endpoint}`);
+      }
+    }
+  });
+
+  test(`an empty reply becomes "${EMPTY_REPLY}", answered and stored`, async () => {
+    for (const m of ['say nothing [[mock:empty]]', 'only blanks [[mock:reply=%20%20%20,chunks=3]]']) {
+      const r = await chat(p, sid(), m);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().message, EMPTY_REPLY);
+      let got = await stored(p, r.json().conversationId);
+      assert.deepEqual(got.messages.map((x) => [x.role, x.content, x.status]), [['user', m, 'complete'], ['assistant', EMPTY_REPLY, 'complete']]);
+      const st = await streamTurn(p, sid(), m);
+      assert.equal(st.status, 200);
+      assert.deepEqual(st.types.filter((x) => x !== 'token').concat(), ['start', 'done']);
+      const done = st.event('done');
+      assert.equal(done.message, EMPTY_REPLY);
+      got = await stored(p, done.conversationId);
+      assert.deepEqual(got.messages.map((x) => [x.role, x.content, x.status]), [['user', m, 'complete'], ['assistant', EMPTY_REPLY, 'complete']]);
+    }
+  });
+
+  test('an empty reply keeps the stream\'s promise too: tokens joined equal done.message', async () => {
+    for (const m of ['say nothing [[mock:empty]]', 'only blanks [[mock:reply=%20%20%20,chunks=3]]']) {
+      const st = await streamTurn(p, sid(), m);
+      assertGoodStream(st, EMPTY_REPLY);
+      api.checkStream('POST', '/v1/chat/stream', st);
+    }
+  });
+
+  test('a client that leaves mid-stream: the model call is cancelled, the partial reply stored as interrupted', async () => {
+    const full = 'You said: leave early';
+    for (const path of ['/v1/chat/stream', '/chat']) {
+      await p.mock.resetStats();
+      const st = await stream(p, sid(), 'leave early [[mock:chunks=20,delay=100]]', { path });
+      assert.ok(await st.until(() => st.tokens.length >= 2, 5000), `two tokens arrived: ${st.types}`);
+      const seen = st.tokens.join('');
+      const conversationId = st.events[0].conversationId;
+      st.destroy();
+      const stats = await p.mock.waitStats((x) => x.aborted >= 1 && x.active_streams === 0, 5000);
+      assert.equal(stats.aborted, 1, `the mock saw its connection closed: ${JSON.stringify(stats)}`);
+      assert.equal(stats.active_streams, 0);
+      assert.equal(stats.completed, 0);
+      const got = await waitStored(p, conversationId, (msgs) => msgs.length === 2);
+      assert.equal(got.messages.length, 2, 'the reply is stored');
+      const a = got.messages[1];
+      assert.equal(a.role, 'assistant');
+      assert.equal(a.status, 'interrupted');
+      assert.ok(a.content.startsWith(seen), `stored ${JSON.stringify(a.content)} starts with what the client saw ${JSON.stringify(seen)}`);
+      assert.ok(full.startsWith(a.content) && a.content.length < full.length, `stored ${JSON.stringify(a.content)} is a part of the reply`);
+    }
+  });
+
+  test('a client that leaves while /v1/chat waits: the model call is cancelled, stored as interrupted', async () => {
+    await p.mock.resetStats();
+    const s = sid();
+    const c = await p.connect();
+    const body = JSON.stringify({ sessionId: s, message: 'json leave [[mock:chunks=20,delay=100]]' });
+    await c.write(`POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-api-key: ${p.widgetKey}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await p.mock.waitStats((x) => x.active_streams >= 1, 5000);
+    await sleep(350);
+    c.destroy();
+    const stats = await p.mock.waitStats((x) => x.aborted >= 1 && x.active_streams === 0, 5000);
+    assert.equal(stats.aborted, 1, JSON.stringify(stats));
+    let conv = null;
+    for (let i = 0; i < 100 && !conv; i++) {
+      const l = await p.admin('/v1/admin/conversations?limit=50');
+      conv = l.json().conversations.find((x) => x.sessionId === s);
+      if (!conv) await sleep(25);
+    }
+    assert.ok(conv, 'the conversation exists');
+    const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+    assert.equal(got.messages.length, 2);
+    assert.equal(got.messages[1].status, 'interrupted');
+    assert.ok('You said: json leave'.startsWith(got.messages[1].content));
+  });
+
+  test('storaged killed mid-stream: an error event; then 503 at once; back by itself once storaged is', { timeout: 60000 }, async () => {
+    const st = await stream(p, sid(), 'outlive storage [[mock:chunks=10,delay=100]]');
+    assert.ok(await st.until(() => st.tokens.length >= 1, 5000), 'streaming');
+    await p.killStoraged('SIGKILL');
+    await st.finish(10000);
+    st.destroy();
+    assertErrorStream(st, 'Storage unavailable');
+    // While storaged is down: 503 JSON at once, on every chat endpoint.
+    for (const path of ['/v1/chat', '/v1/chat/stream', '/chat']) {
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const r = await chat(p, sid(), 'anyone there?', { path, timeout: 5000 });
+        assertJsonError(r, 503, 'Storage unavailable');
+        api.checkJson('POST', path, r);
+        assert.ok(Date.now() - t0 < 2000, `503 took ${Date.now() - t0} ms`);
+      }
+    }
+    assert.equal((await p.get('/health')).status, 200);
+    await p.startStoraged();
+    const t0 = Date.now();
+    let ok = null;
+    while (Date.now() - t0 < 10000) {
+      const r = await chat(p, sid(), 'back?', { timeout: 5000 });
+      if (r.status === 200) { ok = r; break; }
+      assertJsonError(r, 503, 'Storage unavailable');
+      await sleep(100);
+    }
+    assert.ok(ok, 'chat is served again within 10 s of storaged\'s restart');
+    assert.equal(ok.json().message, 'You said: back?');
+    assertGoodStream(await streamTurn(p, sid(), 'streams too'), 'You said: streams too');
+  });
+});

@@ -1,0 +1,159 @@
+// The chat rate limit (RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_MS per
+// client), counted in storaged so it is exact across workers: request N+1
+// gets 429 {"error":"Too many requests"} with Retry-After whichever worker
+// serves it; the order of checks is rate limit -> auth -> validation
+// (unauthenticated requests count); X-Forwarded-For counts only from a
+// peer in TRUST_PROXY, and then per forwarded address.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, sleep } from './lib/harness.mjs';
+import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
+import { assertGoodStream, chat, sid, streamTurn } from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+
+const N = 5;
+const WINDOW_MS = 3000;
+const TOO_MANY = 'Too many requests';
+
+function chatOn(conn, p, body, { key = p.widgetKey, headers = {}, path = '/v1/chat' } = {}) {
+  const h = { 'Content-Type': 'application/json', ...headers };
+  if (key !== null) h['x-api-key'] = key;
+  return conn.request('POST', path, { headers: h, body: JSON.stringify(body), timeout: 10000 });
+}
+
+let api;   // the OpenAPI document of the Parley under test
+
+function assert429(r, what = '', path = '/v1/chat') {
+  assertJsonError(r, 429, TOO_MANY);
+  if (api) api.checkJson('POST', path, r);
+  assert.deepEqual(r.json(), { error: TOO_MANY }, what);
+  assertSecurityHeaders(r, what);
+  const ra = r.headers['retry-after'];
+  assert.match(ra || '', /^\d+$/, `${what} Retry-After is whole seconds: ${ra}`);
+  assert.ok(Number(ra) >= 1 && Number(ra) <= Math.ceil(WINDOW_MS / 1000), `${what} Retry-After ${ra} within the window`);
+  return Number(ra);
+}
+
+describe('rate limit with 4 workers (TRUST_PROXY=127.0.0.1)', () => {
+  let p;
+  before(async () => {
+    p = new Parley({
+      workers: 4,
+      mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: String(N), RATE_LIMIT_WINDOW_MS: String(WINDOW_MS), TRUST_PROXY: '127.0.0.1' },
+    });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(() => p && p.stop());
+
+  test(`request ${N + 1} from one client gets 429 with Retry-After on every worker`, async () => {
+    await p.mock.clearRequests();
+    // One keep-alive connection per worker.
+    const conns = [];
+    for (let i = 0; i < 4; i++) conns.push(await p.connect());
+    try {
+      for (const c of conns) assert.equal((await c.request('GET', '/health')).status, 200);
+      const owners = p.connectionOwners();
+      const workers = conns.map((c) => owners.get(c.localPort));
+      const workerPids = p.workerPids();
+      for (const w of workers) assert.ok(workerPids.includes(w), `connection held by a worker (${w})`);
+      assert.equal(new Set(workers).size, 4, `the 4 connections are on 4 different workers: ${workers}`);
+
+      const s = sid();
+      for (let i = 0; i < N; i++) {
+        const r = await chatOn(conns[i % 4], p, { sessionId: s, message: `ok ${i}` });
+        assert.equal(r.status, 200, `request ${i + 1} on worker ${workers[i % 4]}: ${r.text}`);
+        assert.equal(r.headers['retry-after'], undefined);
+      }
+      // Over the limit on each worker, on /v1/chat and on the stream endpoints.
+      for (let i = 0; i < 4; i++) {
+        for (const path of ['/v1/chat', '/v1/chat/stream', '/chat']) {
+          const r = await chatOn(conns[i], p, { sessionId: s, message: 'one too many' }, { path });
+          assert429(r, `worker ${workers[i]} ${path}:`, path);
+        }
+      }
+      const reqs = await p.mock.completions();
+      assert.equal(reqs.length, N, 'only the allowed requests reached the model');
+      // Other endpoints are not limited.
+      assert.equal((await conns[0].request('GET', '/health')).status, 200);
+      assert.equal((await p.admin('/v1/admin/conversations?limit=1')).status, 200);
+    } finally {
+      for (const c of conns) c.destroy();
+    }
+  });
+
+  test('the window passes: after Retry-After the client is served again', async () => {
+    const ip = '198.51.100.77';
+    const hdr = { 'X-Forwarded-For': ip };
+    for (let i = 0; i < N; i++) assert.equal((await chat(p, sid(), 'fill', { headers: hdr })).status, 200);
+    const ra = assert429(await chat(p, sid(), 'over', { headers: hdr }));
+    await sleep(ra * 1000 + 100);
+    const r = await chat(p, sid(), 'after the window', { headers: hdr });
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('order: rate limit, then auth, then validation; unauthenticated requests count', async () => {
+    // Client A: N unauthenticated requests, each 401, use up the limit.
+    const a = { 'X-Forwarded-For': '198.51.100.1' };
+    for (let i = 0; i < N; i++) {
+      assertJsonError(await chat(p, sid(), 'no key', { key: null, headers: a }), 401, 'Unauthorized');
+    }
+    // Now even a good request is 429, and so are a bad key and a bad body.
+    assert429(await chat(p, sid(), 'good', { headers: a }), 'good request:');
+    assert429(await chat(p, sid(), 'bad key', { key: 'k'.repeat(32), headers: a }), 'bad key:');
+    assert429(await chat(p, null, null, { body: { sessionId: '', message: '' }, headers: a }), 'bad body:');
+    assert429(await chat(p, null, null, { body: { sessionId: '', message: '' }, key: null, headers: a }), 'bad key and body:');
+
+    // Client B, under the limit: auth comes before validation.
+    const b = { 'X-Forwarded-For': '198.51.100.2' };
+    assertJsonError(await chat(p, null, null, { body: { sessionId: 'a b', message: '' }, key: 'x'.repeat(32), headers: b }), 401, 'Unauthorized');
+    assertJsonError(await chat(p, null, null, { body: { sessionId: 'a b', message: '' }, headers: b }), 400, 'Invalid request payload');
+    // ... and both of those counted: N - 2 more are allowed, then 429.
+    for (let i = 0; i < N - 2; i++) assert.equal((await chat(p, sid(), `b ${i}`, { headers: b })).status, 200);
+    assert429(await chat(p, sid(), 'b over', { headers: b }));
+  });
+
+  test('behind a trusted proxy, each forwarded address has its own limit', async () => {
+    const c1 = { 'X-Forwarded-For': '203.0.113.10' };
+    for (let i = 0; i < N; i++) assert.equal((await chat(p, sid(), `c1 ${i}`, { headers: c1 })).status, 200);
+    assert429(await chat(p, sid(), 'c1 over', { headers: c1 }));
+    // Another client behind the same proxy is not affected.
+    assert.equal((await chat(p, sid(), 'c2', { headers: { 'X-Forwarded-For': '203.0.113.11' } })).status, 200);
+    // A chain through another trusted hop still ends at the same client.
+    assert429(await chat(p, sid(), 'c1 via two hops', { headers: { 'X-Forwarded-For': '203.0.113.10, 127.0.0.1' } }));
+    // The client cannot pick its own key by prepending an address: the
+    // rightmost untrusted entry (added by our proxy) is the client.
+    assert429(await chat(p, sid(), 'c1 spoofing', { headers: { 'X-Forwarded-For': '192.0.2.99, 203.0.113.10' } }));
+    // Streamed turns count the same way.
+    const c3 = { 'X-Forwarded-For': '203.0.113.12' };
+    for (let i = 0; i < N; i++) assertGoodStream(await streamTurn(p, sid(), `c3 ${i}`, { headers: c3 }));
+    const st = await streamTurn(p, sid(), 'c3 over', { headers: c3 });
+    assert.equal(st.status, 429);
+    assert.deepEqual(st.json(), { error: TOO_MANY });
+    assert.match(st.headers['retry-after'] || '', /^\d+$/);
+  });
+});
+
+describe('rate limit without TRUST_PROXY', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '3', RATE_LIMIT_WINDOW_MS: '60000' } });
+    await p.start();
+  });
+  after(() => p && p.stop());
+
+  test('X-Forwarded-For is ignored: a client cannot dodge the limit with it', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await chat(p, sid(), `x ${i}`, { headers: { 'X-Forwarded-For': `192.0.2.${i + 1}` } });
+      assert.equal(r.status, 200, r.text);
+    }
+    for (const xff of ['192.0.2.50', '10.1.2.3', '192.0.2.1, 192.0.2.2', 'garbage', '']) {
+      const r = await chat(p, sid(), 'dodge', { headers: xff ? { 'X-Forwarded-For': xff } : {} });
+      assertJsonError(r, 429, TOO_MANY);
+      const ra = Number(r.headers['retry-after']);
+      assert.ok(ra >= 1 && ra <= 60, `Retry-After ${r.headers['retry-after']}`);
+    }
+  });
+});

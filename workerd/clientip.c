@@ -1,0 +1,158 @@
+/*
+ * Who the client is, for rate limits and logs.
+ *
+ * The address is the socket's peer. X-Forwarded-For counts only when that
+ * peer is a proxy we trust (TRUST_PROXY): the list is walked from the
+ * right (the entry our proxy added), trusted proxies are skipped, and the
+ * first address that is not trusted is the client. So a client cannot
+ * pick its own rate-limit key by sending the header itself, and a chain
+ * of trusted proxies is followed back to the real client. An entry that
+ * is not an IP address ends the walk with the peer's address.
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define XFF_MAX_ENTRIES	64	/* walked at most; a longer chain is cut */
+
+void
+clientip_from_sockaddr(const struct sockaddr *sa, socklen_t len,
+    struct ipaddr *out)
+{
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(*s4)) {
+		s4 = (const struct sockaddr_in *)sa;
+		memcpy(out->a, &s4->sin_addr, 4);
+		out->family = 4;
+	} else if (sa->sa_family == AF_INET6 &&
+	    len >= (socklen_t)sizeof(*s6)) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		if (memcmp(s6->sin6_addr.s6_addr, mapped, 12) == 0) {
+			memcpy(out->a, s6->sin6_addr.s6_addr + 12, 4);
+			out->family = 4;
+		} else {
+			memcpy(out->a, s6->sin6_addr.s6_addr, 16);
+			out->family = 6;
+		}
+	}
+}
+
+void
+clientip_peer(int fd, struct ipaddr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	clientip_from_sockaddr((struct sockaddr *)&ss, len, out);
+}
+
+/*
+ * Splits xff at commas into at most max (start, len) entries, trimmed.
+ * Returns the count, or -1 when there are more.
+ */
+static int
+xff_split(const char *xff, const char *start[], size_t len[], int max)
+{
+	const char *p = xff, *e;
+	int n = 0;
+
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (n == max)
+			return -1;
+		start[n] = p;
+		len[n] = (size_t)(e - p);
+		while (len[n] > 0 && (*start[n] == ' ' || *start[n] == '\t')) {
+			start[n]++;
+			len[n]--;
+		}
+		while (len[n] > 0 && (start[n][len[n] - 1] == ' ' ||
+		    start[n][len[n] - 1] == '\t'))
+			len[n]--;
+		n++;
+		p = *e == ',' ? e + 1 : e;
+	}
+	return n;
+}
+
+int
+clientip_xff(const struct ipaddr *peer, const char *xff,
+    const struct ipnet *trust, size_t ntrust, struct ipaddr *out)
+{
+	const char *start[XFF_MAX_ENTRIES];
+	size_t len[XFF_MAX_ENTRIES];
+	struct ipaddr a;
+	int n, i;
+
+	*out = *peer;
+	if (xff == NULL || ntrust == 0 || !ipnet_any(trust, ntrust, peer))
+		return 0;
+	if ((n = xff_split(xff, start, len, XFF_MAX_ENTRIES)) < 0) {
+		/* Only the right end matters; walk the last entries. */
+		const char *p = xff + strlen(xff);
+		int commas = 0;
+
+		while (p > xff && commas < XFF_MAX_ENTRIES) {
+			p--;
+			if (*p == ',')
+				commas++;
+		}
+		n = xff_split(p + 1, start, len, XFF_MAX_ENTRIES);
+		if (n < 0)
+			return 0;
+	}
+	for (i = n - 1; i >= 0; i--) {
+		if (ipaddr_parse(start[i], len[i], &a) < 0) {
+			*out = *peer;	/* malformed: the peer it is */
+			return 0;
+		}
+		*out = a;
+		if (!ipnet_any(trust, ntrust, &a))
+			return 1;
+	}
+	/* Every hop is trusted: the leftmost is the client. */
+	return n > 0;
+}
+
+void
+clientip_of(const struct conn *c, const struct http_request *req,
+    struct ipaddr *out)
+{
+	struct buf b;
+	int i, n = 0;
+
+	*out = c->peer;
+	if (wsettings.ntrust == 0 || !ipnet_any(wsettings.trust,
+	    wsettings.ntrust, &c->peer))
+		return;
+	/* Several X-Forwarded-For lines are one list, in order. */
+	buf_init(&b);
+	for (i = 0; i < req->nheaders; i++) {
+		if (strcmp(req->headers[i].name, "x-forwarded-for") != 0)
+			continue;
+		if (n++ > 0)
+			buf_adds(&b, ",");
+		buf_adds(&b, req->headers[i].value);
+	}
+	buf_add(&b, "", 1);
+	if (n > 0 && !b.err)
+		clientip_xff(&c->peer, b.data + b.off, wsettings.trust,
+		    wsettings.ntrust, out);
+	buf_free(&b);
+}

@@ -1,0 +1,116 @@
+/*
+ * GET /v1/openapi.json: the OpenAPI 3.1 document in workerd/openapi.json,
+ * embedded in the binary at build time (the assembler's .incbin; paths
+ * are relative to the repository root, where make and the fuzz builds
+ * run). It is served as it is in the file, with a strong ETag made from
+ * its content, and checked to be JSON when the worker starts.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "workerd.h"
+
+__asm__(
+    ".section .rodata\n"
+    ".balign 16\n"
+    ".global openapi_json_start\n"
+    ".type openapi_json_start, @object\n"
+    "openapi_json_start:\n"
+    ".incbin \"workerd/openapi.json\"\n"
+    ".global openapi_json_end\n"
+    ".type openapi_json_end, @object\n"
+    "openapi_json_end:\n"
+    ".byte 0\n"
+    ".previous\n");
+
+extern const char openapi_json_start[];
+extern const char openapi_json_end[];
+
+static char etag[2 + 2 * 16 + 1];
+
+static size_t
+openapi_len(void)
+{
+	return (size_t)(openapi_json_end - openapi_json_start);
+}
+
+void
+openapi_init(void)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	json_error_t err;
+	json_t *v;
+	size_t i;
+
+	v = json_loadb(openapi_json_start, openapi_len(),
+	    JSON_REJECT_DUPLICATES, &err);
+	if (v == NULL)
+		fatalx("the embedded openapi.json is not valid JSON: %s "
+		    "(line %d)", err.text, err.line);
+	if (!json_is_object(v) || !json_is_string(json_object_get(v,
+	    "openapi"))) {
+		json_decref(v);
+		fatalx("the embedded openapi.json is not an OpenAPI document");
+	}
+	json_decref(v);
+	SHA256((const unsigned char *)openapi_json_start, openapi_len(), d);
+	etag[0] = '"';
+	for (i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", d[i]);
+	etag[33] = '"';
+	etag[34] = '\0';
+}
+
+const char *
+openapi_etag(void)
+{
+	return etag;
+}
+
+/* If-None-Match: "*" or a list of entity tags, weak ones compared weakly. */
+static int
+etag_matches(const char *inm)
+{
+	const char *p = inm, *e;
+	size_t n = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0) {
+			e = p + n;
+			if (*e == '\0' || *e == ',' || *e == ' ' || *e == '\t')
+				return 1;
+		}
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+void
+openapi_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char hdr[128];
+	const char *inm;
+
+	if (etag[0] == '\0')
+		openapi_init();
+	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: no-cache\r\n",
+	    etag);
+	inm = http_header(req, "if-none-match");
+	if (inm != NULL && etag_matches(inm)) {
+		conn_send(c, 304, hdr, NULL, NULL, 0);
+		return;
+	}
+	conn_send(c, 200, hdr, "application/json; charset=utf-8",
+	    openapi_json_start, openapi_len());
+}

@@ -1,0 +1,1618 @@
+/*
+ * The chat endpoints: body validation, NDJSON encoding, and whole chat
+ * turns in-process over real sockets, against a fake storaged (the
+ * protocol over a Unix socket, test_peer.h) and a fake model client
+ * (chat_set_upstream): the one round trip before the model, the order
+ * of answers, streams, failures, a client that leaves, backpressure,
+ * and the history endpoint.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_client.h"
+#include "upstream.h"
+
+#define KEY	"widget-key-0123456789abcdefXYZ"
+#define CONV	"0123456789abcdef0123456789abcdef"
+
+static struct peer P;
+
+/* ------------------------------------------------------- fake model */
+
+static struct {
+	int started, cancelled, resumed, fail_start;
+	struct upstream_cbs cbs;
+	void *arg;
+	size_t nmsgs;
+	char role[8][16];
+	char content[8][256];
+} F;
+
+static struct upstream *
+fake_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
+    void *arg)
+{
+	size_t i;
+
+	F.started++;
+	if (F.fail_start)
+		return NULL;
+	F.cbs = *cbs;
+	F.arg = arg;
+	F.nmsgs = req->nmsgs;
+	for (i = 0; i < req->nmsgs && i < 8; i++) {
+		strlcpy(F.role[i], req->msgs[i].role, sizeof(F.role[i]));
+		strlcpy(F.content[i], req->msgs[i].content,
+		    sizeof(F.content[i]));
+	}
+	return (struct upstream *)&F;
+}
+
+static void
+fake_resume(struct upstream *u)
+{
+	F.resumed++;
+}
+
+static void
+fake_cancel(struct upstream *u)
+{
+	F.cancelled++;
+	F.arg = NULL;
+}
+
+static const struct chat_upstream_ops fake_ops = {
+	fake_start, fake_resume, fake_cancel,
+};
+
+static void
+model_says(const char *text)
+{
+	assert_non_null(F.arg);
+	if (F.cbs.can_write(F.arg))
+		F.cbs.on_delta(F.arg, text, strlen(text));
+}
+
+static void
+model_done(enum upstream_status st, const char *error, uint32_t p,
+    uint32_t c)
+{
+	struct upstream_result r;
+	void *arg = F.arg;
+
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	r.error = error;
+	r.http_status = st == UPSTREAM_HTTP_ERROR ? 500 : 0;
+	r.prompt_tokens = p;
+	r.completion_tokens = c;
+	F.arg = NULL;
+	F.cbs.on_done(arg, &r);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static const char *
+kv_get(const char *name, void *arg)
+{
+	const char **kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+static void
+settings(const char *rate_max, int production)
+{
+	const char *kv[] = { "RATE_LIMIT_MAX_REQUESTS", rate_max,
+	    "CORS_ORIGIN", "https://a.com", "MAX_HISTORY_MESSAGES", "7",
+	    NULL };
+	char err[SETTINGS_ERR_MAX];
+
+	settings_free(&wsettings);
+	assert_int_equal(settings_parse(&wsettings, kv_get, kv, err,
+	    sizeof(err)), 0);
+	cors_init(&wsettings);
+	resp_set_production(production);
+}
+
+static void
+connect_peer(void)
+{
+	if (storec_connected())
+		return;
+	peer_listen(&P);
+	storec_init(P.path);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	drive_ms(10);
+	assert_true(storec_connected());
+}
+
+static int
+setup(void **state)
+{
+	loop_init();
+	worker_conf_defaults();
+	chat_init(KEY);
+	chat_set_upstream(&fake_ops);
+	settings("30", 0);
+	peer_path(&P);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	storec_shutdown();
+	peer_cleanup(&P);
+	chat_shutdown();
+	cors_shutdown();
+	settings_free(&wsettings);
+	return 0;
+}
+
+static int
+each_setup(void **state)
+{
+	memset(&F, 0, sizeof(F));
+	settings("30", 0);
+	chat_init(KEY);
+	connect_peer();
+	return 0;
+}
+
+static int
+each_teardown(void **state)
+{
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void
+post(struct tclient *cl, const char *path, const char *key,
+    const char *body)
+{
+	char req[16384];
+
+	snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\n%s%s%s"
+	    "Content-Length: %zu\r\n\r\n%s", path,
+	    key ? "x-api-key: " : "", key ? key : "", key ? "\r\n" : "",
+	    strlen(body), body);
+	assert_int_equal(tclient_send(cl, req, strlen(req)), 0);
+}
+
+static void
+send_str(struct tclient *cl, const char *s)
+{
+	assert_int_equal(tclient_send(cl, s, strlen(s)), 0);
+}
+
+struct begin {
+	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	char content[8192], key[ST_RATE_KEY_MAX + 1];
+	uint32_t window, max, hmax;
+};
+
+static void
+expect_begin(struct peer_req *pr, struct begin *b)
+{
+	struct pdec d;
+
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, PROTO_ST_CHAT_BEGIN);
+	pdec_init(&d, pr->payload, pr->len);
+	pdec_strbuf(&d, b->widget, sizeof(b->widget));
+	pdec_strbuf(&d, b->session, sizeof(b->session));
+	pdec_strbuf(&d, b->content, sizeof(b->content));
+	pdec_strbuf(&d, b->key, sizeof(b->key));
+	b->window = pdec_u32(&d);
+	b->max = pdec_u32(&d);
+	b->hmax = pdec_u32(&d);
+	assert_int_equal(pdec_done(&d), 0);
+}
+
+static void
+fill_conv(struct st_conv *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->id, CONV, sizeof(c->id));
+	strlcpy(c->widget, "default", sizeof(c->widget));
+	strlcpy(c->session, "s1", sizeof(c->session));
+	c->created_at = c->updated_at = 1700000000000ULL;
+	c->message_count = 1;
+	c->last_message = strdup("x");
+}
+
+static void
+fill_msg(struct st_msg *m, const char *role, const char *content,
+    uint64_t at)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%032llx", (unsigned long long)at);
+	strlcpy(m->conv_id, CONV, sizeof(m->conv_id));
+	strlcpy(m->role, role, sizeof(m->role));
+	strlcpy(m->status, "complete", sizeof(m->status));
+	m->created_at = at;
+	m->content = strdup(content);
+}
+
+/* n history entries: role, content pairs (the user message last). */
+static void
+reply_begin(struct peer_req *pr, int n, ...)
+{
+	struct st_conv c;
+	struct st_msg m;
+	struct penc e;
+	va_list ap;
+	int i;
+
+	penc_init(&e);
+	penc_u8(&e, 0);
+	penc_u64(&e, 0);
+	penc_u8(&e, 1);
+	fill_conv(&c);
+	penc_conv(&e, &c);
+	st_conv_free(&c);
+	fill_msg(&m, "user", "hi", 1);
+	penc_msg(&e, &m);
+	st_msg_free(&m);
+	penc_u32(&e, (uint32_t)n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		penc_str(&e, va_arg(ap, const char *));
+		penc_str(&e, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	assert_false(e.err);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+static void
+reply_limited(struct peer_req *pr, uint64_t retry_ms)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u8(&e, 1);
+	penc_u64(&e, retry_ms);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+struct append {
+	char conv[ST_ID_HEX + 1], role[16], status[16];
+	char content[4096];
+	uint32_t ptok, ctok;
+};
+
+static void
+expect_append(struct peer_req *pr, struct append *a)
+{
+	struct pdec d;
+
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, PROTO_ST_MSG_APPEND);
+	pdec_init(&d, pr->payload, pr->len);
+	pdec_strbuf(&d, a->conv, sizeof(a->conv));
+	pdec_strbuf(&d, a->role, sizeof(a->role));
+	pdec_strbuf(&d, a->content, sizeof(a->content));
+	pdec_strbuf(&d, a->status, sizeof(a->status));
+	a->ptok = pdec_u32(&d);
+	a->ctok = pdec_u32(&d);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(a->conv, CONV);
+	assert_string_equal(a->role, "assistant");
+}
+
+static void
+reply_append(struct peer_req *pr)
+{
+	struct st_conv c;
+	struct st_msg m;
+	struct penc e;
+
+	penc_init(&e);
+	fill_msg(&m, "assistant", "whatever", 2);
+	penc_msg(&e, &m);
+	st_msg_free(&m);
+	fill_conv(&c);
+	penc_conv(&e, &c);
+	st_conv_free(&c);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+/* The stream's body so far (the head must be there). */
+static const char *
+stream_so_far(struct tclient *cl, struct tresp *r)
+{
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		tclient_pump(cl);
+	tresp_free(r);
+	assert_int_equal(tresp_parse(cl, &off, 1, r), 1);
+	return r->body;
+}
+
+/* -------------------------------------------------------- validation */
+
+static void
+test_session_valid(void **state)
+{
+	char s[200];
+
+	assert_true(chat_session_valid("a", 1));
+	assert_true(chat_session_valid("Az09._:-", 8));
+	memset(s, 'x', sizeof(s));
+	assert_true(chat_session_valid(s, 128));
+	assert_false(chat_session_valid(s, 129));
+	assert_false(chat_session_valid("", 0));
+	assert_false(chat_session_valid("a b", 3));
+	assert_false(chat_session_valid("a/b", 3));
+	assert_false(chat_session_valid("a\0b", 3));
+	assert_false(chat_session_valid("\xc3\xa9", 2));
+	assert_false(chat_session_valid("a+b", 3));
+}
+
+static char *
+msg_body(const char *unit, int n)
+{
+	size_t ul = strlen(unit), i;
+	char *b = malloc(ul * (size_t)n + 64), *p;
+
+	assert_non_null(b);
+	p = b + sprintf(b, "{\"sessionId\":\"s\",\"message\":\"");
+	for (i = 0; i < (size_t)n; i++, p += ul)
+		memcpy(p, unit, ul);
+	strcpy(p, "\"}");
+	return b;
+}
+
+static void
+test_parse_body(void **state)
+{
+	static const struct {
+		const char *body;
+		enum chat_body want;
+		const char *detail;	/* a part of the details, or NULL */
+	} tab[] = {
+		{ "{\"sessionId\":\"s1\",\"message\":\"hi\"}", CHAT_BODY_OK, NULL },
+		{ " {\"message\":\"hi\",\"sessionId\":\"a.b:c-d_e\",\"extra\":[1,{}]}\n",
+		    CHAT_BODY_OK, NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"\\u00e9\\ud83d\\ude00\"}",
+		    CHAT_BODY_OK, NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"   \"}", CHAT_BODY_OK, NULL },
+		{ "", CHAT_BODY_INVALID, "sessionId: required" },
+		{ " \r\n", CHAT_BODY_INVALID, "message: required" },
+		{ "{}", CHAT_BODY_INVALID, "sessionId: required; message: required" },
+		{ "[]", CHAT_BODY_INVALID, "JSON object" },
+		{ "\"hi\"", CHAT_BODY_INVALID, "JSON object" },
+		{ "42", CHAT_BODY_INVALID, "JSON object" },
+		{ "null", CHAT_BODY_INVALID, "JSON object" },
+		{ "{\"sessionId\":\"s1\"}", CHAT_BODY_INVALID, "message: required" },
+		{ "{\"message\":\"hi\"}", CHAT_BODY_INVALID, "sessionId: required" },
+		{ "{\"sessionId\":1,\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must be a string" },
+		{ "{\"sessionId\":null,\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must be a string" },
+		{ "{\"sessionId\":\"s1\",\"message\":[\"hi\"]}", CHAT_BODY_INVALID,
+		    "message: must be a string" },
+		{ "{\"sessionId\":\"s1\",\"message\":true}", CHAT_BODY_INVALID,
+		    "message: must be a string" },
+		{ "{\"sessionId\":\"\",\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must match" },
+		{ "{\"sessionId\":\"a b\",\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must match" },
+		{ "{\"sessionId\":\"\\u00e9\",\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must match" },
+		{ "{\"sessionId\":\"a\\u0000\",\"message\":\"hi\"}", CHAT_BODY_INVALID,
+		    "sessionId: must match" },
+		{ "{\"sessionId\":\"s1\",\"message\":\"\"}", CHAT_BODY_INVALID,
+		    "message: must be 1 to 4000 characters" },
+		{ "{\"sessionId\":\"s1\",\"message\":\"a\\u0000b\"}", CHAT_BODY_INVALID,
+		    "NUL" },
+		{ "{\"sessionId\":\"s1\",\"message\":\"x\",\"message\":\"y\"}",
+		    CHAT_BODY_MALFORMED, "duplicate" },
+		{ "{\"sessionId\":\"s1\",\"message\":\"x\"", CHAT_BODY_MALFORMED, NULL },
+		{ "{sessionId:1}", CHAT_BODY_MALFORMED, NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"a\xff\"}", CHAT_BODY_MALFORMED,
+		    NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"\xc3\"}", CHAT_BODY_MALFORMED,
+		    NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"\\ud800\"}", CHAT_BODY_MALFORMED,
+		    NULL },
+		{ "{\"sessionId\":\"s1\",\"message\":\"x\"} {}", CHAT_BODY_MALFORMED,
+		    NULL },
+	};
+	struct chat_input in;
+	char details[CHAT_DETAILS_MAX], s129[200], body[400];
+	enum chat_body got;
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		got = chat_parse_body("application/json", tab[i].body,
+		    strlen(tab[i].body), &in, details, sizeof(details));
+		if (got != tab[i].want)
+			fail_msg("%zu: %s: got %d (%s)", i, tab[i].body, got,
+			    details);
+		if (tab[i].detail != NULL && strstr(details,
+		    tab[i].detail) == NULL)
+			fail_msg("%zu: details \"%s\" lack \"%s\"", i, details,
+			    tab[i].detail);
+		if (got == CHAT_BODY_OK) {
+			assert_non_null(in.message);
+			assert_string_equal(details, "");
+		} else
+			assert_null(in.message);
+		chat_input_free(&in);
+	}
+
+	/* What was parsed. */
+	{
+		const char *j = "{\"sessionId\":\"abc\",\"message\":\"h\\u00e9\"}";
+
+		assert_int_equal(chat_parse_body("application/json", j,
+		    strlen(j), &in, details, sizeof(details)), CHAT_BODY_OK);
+	}
+	assert_string_equal(in.session, "abc");
+	assert_string_equal(in.message, "h\xc3\xa9");
+	chat_input_free(&in);
+
+	/* Content types: JSON only, any case, parameters allowed. */
+	assert_int_equal(chat_parse_body("Application/JSON; charset=utf-8",
+	    tab[0].body, strlen(tab[0].body), &in, details, sizeof(details)),
+	    CHAT_BODY_OK);
+	chat_input_free(&in);
+	assert_int_equal(chat_parse_body("application/json ;x=y",
+	    tab[0].body, strlen(tab[0].body), &in, details, sizeof(details)),
+	    CHAT_BODY_OK);
+	chat_input_free(&in);
+	assert_int_equal(chat_parse_body("text/plain", tab[0].body,
+	    strlen(tab[0].body), &in, details, sizeof(details)),
+	    CHAT_BODY_INVALID);
+	assert_non_null(strstr(details, "Content-Type"));
+	assert_int_equal(chat_parse_body(NULL, tab[0].body,
+	    strlen(tab[0].body), &in, details, sizeof(details)),
+	    CHAT_BODY_INVALID);
+	assert_int_equal(chat_parse_body("application/jsonx", tab[0].body,
+	    strlen(tab[0].body), &in, details, sizeof(details)),
+	    CHAT_BODY_INVALID);
+
+	/* sessionId of 128 and 129 characters. */
+	memset(s129, 'a', sizeof(s129));
+	snprintf(body, sizeof(body), "{\"sessionId\":\"%.128s\",\"message\":\"m\"}",
+	    s129);
+	assert_int_equal(chat_parse_body("application/json", body,
+	    strlen(body), &in, details, sizeof(details)), CHAT_BODY_OK);
+	assert_int_equal(strlen(in.session), 128);
+	chat_input_free(&in);
+	snprintf(body, sizeof(body), "{\"sessionId\":\"%.129s\",\"message\":\"m\"}",
+	    s129);
+	assert_int_equal(chat_parse_body("application/json", body,
+	    strlen(body), &in, details, sizeof(details)), CHAT_BODY_INVALID);
+}
+
+static void
+test_message_length(void **state)
+{
+	static const struct {
+		const char *unit;	/* one character */
+		int n;
+		enum chat_body want;
+	} tab[] = {
+		{ "a", 4000, CHAT_BODY_OK },
+		{ "a", 4001, CHAT_BODY_INVALID },
+		{ "\xc3\xa9", 4000, CHAT_BODY_OK },		/* 8000 bytes */
+		{ "\xc3\xa9", 4001, CHAT_BODY_INVALID },
+		{ "\xe2\x82\xac", 4000, CHAT_BODY_OK },	/* 12000 bytes */
+		{ "\xf0\x9f\x98\x80", 4000, CHAT_BODY_OK },	/* 16000 bytes */
+		{ "\xf0\x9f\x98\x80", 4001, CHAT_BODY_INVALID },
+		{ "\\ud83d\\ude00", 4000, CHAT_BODY_OK },	/* escaped pairs */
+		{ "\\ud83d\\ude00", 4001, CHAT_BODY_INVALID },
+		{ "\\n", 4000, CHAT_BODY_OK },
+		{ "\\n", 4001, CHAT_BODY_INVALID },
+	};
+	struct chat_input in;
+	char details[CHAT_DETAILS_MAX];
+	char *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		b = msg_body(tab[i].unit, tab[i].n);
+		if (chat_parse_body("application/json", b, strlen(b), &in,
+		    details, sizeof(details)) != tab[i].want)
+			fail_msg("%zu: %d x \"%s\": %s", i, tab[i].n,
+			    tab[i].unit, details);
+		chat_input_free(&in);
+		free(b);
+	}
+}
+
+static void
+test_auth(void **state)
+{
+	struct http_request req;
+
+	memset(&req, 0, sizeof(req));
+	chat_init(KEY);
+	assert_int_equal(chat_auth(&req), 401);
+	req.headers[0].name = "x-widget-api-key";
+	req.headers[0].value = KEY;
+	req.nheaders = 1;
+	assert_int_equal(chat_auth(&req), 0);
+	/* x-api-key first... */
+	req.headers[1].name = "x-api-key";
+	req.headers[1].value = "wrong";
+	req.nheaders = 2;
+	assert_int_equal(chat_auth(&req), 401);
+	/* ...unless it is empty. */
+	req.headers[1].value = "";
+	assert_int_equal(chat_auth(&req), 0);
+	req.headers[1].value = KEY;
+	req.headers[0].value = "wrong";
+	assert_int_equal(chat_auth(&req), 0);
+	chat_init(NULL);
+	assert_int_equal(chat_auth(&req), 503);
+	chat_init(KEY);
+}
+
+static char *
+ndjson(json_t *v)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b);
+	assert_int_equal(chat_ndjson(&b, v), 0);
+	buf_add(&b, "", 1);
+	s = strdup(b.data);
+	buf_free(&b);
+	return s;
+}
+
+static void
+test_ndjson(void **state)
+{
+	char *s;
+
+	s = ndjson(json_pack("{s:s, s:s}", "type", "token", "token",
+	    "a\"b\\c\n\r\t\x01/"));
+	assert_string_equal(s, "{\"type\":\"token\",\"token\":"
+	    "\"a\\\"b\\\\c\\n\\r\\t\\u0001/\"}\n");
+	free(s);
+	/* U+2028 and U+2029 escaped; other characters as they are. */
+	s = ndjson(json_pack("{s:s}", "token",
+	    "x\xe2\x80\xa8y\xe2\x80\xa9z\xe2\x80\xa7\xc3\xa9\xf0\x9f\x98\x80"));
+	assert_string_equal(s, "{\"token\":\"x\\u2028y\\u2029z\xe2\x80\xa7"
+	    "\xc3\xa9\xf0\x9f\x98\x80\"}\n");
+	free(s);
+	s = ndjson(json_pack("{s:s}", "t", "\xe2\x80\xa8\xe2\x80\xa8"));
+	assert_string_equal(s, "{\"t\":\"\\u2028\\u2028\"}\n");
+	free(s);
+	/* One line each, whatever the content. */
+	s = ndjson(json_pack("{s:s}", "t", "l1\nl2\n"));
+	assert_non_null(strchr(s, '\n'));
+	assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
+	free(s);
+}
+
+/* ------------------------------------------------------------ turns */
+
+static void
+test_json_turn(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+	char v[64];
+
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\",\"x\":1}");
+	expect_begin(&pr, &b);
+	assert_string_equal(b.widget, "default");
+	assert_string_equal(b.session, "s1");
+	assert_string_equal(b.content, "hello");
+	assert_string_equal(b.key, "ip:local");
+	assert_int_equal(b.window, 60000);
+	assert_int_equal(b.max, 30);
+	assert_int_equal(b.hmax, 7);
+	assert_int_equal(F.started, 0);		/* storage first */
+	reply_begin(&pr, 4, "user", "first", "assistant", "", "assistant",
+	    "earlier reply", "user", "hello");
+	drive_ms(10);
+	assert_int_equal(F.started, 1);
+	/* History oldest first, the new message last; empty ones skipped. */
+	assert_int_equal(F.nmsgs, 3);
+	assert_string_equal(F.role[0], "user");
+	assert_string_equal(F.content[0], "first");
+	assert_string_equal(F.role[1], "assistant");
+	assert_string_equal(F.content[1], "earlier reply");
+	assert_string_equal(F.content[2], "hello");
+
+	model_says("Hel");
+	model_says("lo \xe2\x80\xa8 there");
+	drive_ms(10);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);		/* JSON: nothing before the end */
+	model_done(UPSTREAM_OK, NULL, 12, 3);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, "Hello \xe2\x80\xa8 there");
+	assert_string_equal(a.status, "complete");
+	assert_int_equal(a.ptok, 12);
+	assert_int_equal(a.ctok, 3);
+	drive_ms(10);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);		/* not before the store */
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
+	    "\"message\":\"Hello \xe2\x80\xa8 there\"}");
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-store");
+	tresp_free(&r);
+
+	/* The connection goes on (keep-alive). */
+	send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_stream_turn(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+	const char *body;
+	char v[128];
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	drive_ms(10);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);		/* nothing before storage */
+	reply_begin(&pr, 1, "user", "hello");
+
+	/* start, right away, before any token. */
+	body = stream_so_far(&cl, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(tresp_header(&r, "Content-Type", v, sizeof(v)),
+	    "application/x-ndjson; charset=utf-8");
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-store, no-transform");
+	assert_string_equal(tresp_header(&r, "X-Accel-Buffering", v,
+	    sizeof(v)), "no");
+	assert_string_equal(tresp_header(&r, "Transfer-Encoding", v,
+	    sizeof(v)), "chunked");
+	assert_null(tresp_header(&r, "Content-Length", v, sizeof(v)));
+	assert_string_equal(body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n");
+
+	/* Each token as it arrives. */
+	model_says("Hel");
+	body = stream_so_far(&cl, &r);
+	assert_non_null(strstr(body,
+	    "\n{\"type\":\"token\",\"token\":\"Hel\"}\n"));
+	model_says("lo\n\"x\"");
+	body = stream_so_far(&cl, &r);
+	assert_non_null(strstr(body,
+	    "{\"type\":\"token\",\"token\":\"lo\\n\\\"x\\\"\"}\n"));
+	model_says("");		/* an empty delta is no event */
+	model_done(UPSTREAM_OK, NULL, 5, 2);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, "Hello\n\"x\"");
+	assert_string_equal(a.status, "complete");
+	body = stream_so_far(&cl, &r);
+	assert_null(strstr(body, "done"));	/* only once stored */
+	assert_false(r.complete);
+	reply_append(&pr);
+	tresp_free(&r);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
+	    "{\"type\":\"token\",\"token\":\"lo\\n\\\"x\\\"\"}\n"
+	    "{\"type\":\"done\",\"message\":\"Hello\\n\\\"x\\\"\","
+	    "\"conversationId\":\"" CONV "\"}\n");
+	tresp_free(&r);
+
+	/* Keep-alive after a stream; /chat is the same stream. */
+	post(&cl, "/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"again\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "again");
+	drive_ms(10);
+	model_says("ok");
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	expect_append(&pr, &a);
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_non_null(strstr(r.body, "{\"type\":\"done\",\"message\":\"ok\""));
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_stream_model_fails(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "hello");
+	drive_ms(10);
+	model_says("partial");
+	model_done(UPSTREAM_BROKEN, "stream cut by upstream", 0, 0);
+	expect_append(&pr, &a);
+	/* The model's error is recorded, not an invented reply. */
+	assert_string_equal(a.status, "failed");
+	assert_string_equal(a.content, "stream cut by upstream");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "{\"type\":\"token\",\"token\":"
+	    "\"partial\"}\n{\"type\":\"error\",\"error\":"
+	    "\"Upstream model error\"}\n"));
+	assert_null(strstr(r.body, "stream cut"));	/* no internals */
+	assert_null(strstr(r.body, "done"));
+	tresp_free(&r);
+
+	/* A model that never starts: the error after the start line. */
+	F.fail_start = 1;
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"again\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "again");
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "failed");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"error\",\"error\":\"Upstream model error\"}\n");
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_json_model_fails(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_done(UPSTREAM_HTTP_ERROR, "Incorrect API key provided", 0, 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "failed");
+	assert_string_equal(a.content,
+	    "model answered HTTP 500: Incorrect API key provided");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 502);
+	assert_string_equal(r.body, "{\"error\":\"Upstream model error\"}");
+	tresp_free(&r);
+
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says("half");
+	model_done(UPSTREAM_TIMEOUT, NULL, 0, 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "failed");
+	assert_string_equal(a.content, "model timed out");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 504);
+	assert_string_equal(r.body, "{\"error\":\"Upstream model timeout\"}");
+	tresp_free(&r);
+
+	/* The failed store of a failed turn still answers 502. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_done(UPSTREAM_BROKEN, "x", 0, 0);
+	expect_append(&pr, &a);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 502);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_empty_reply(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says(" \n");
+	model_done(UPSTREAM_OK, NULL, 4, 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "complete");
+	assert_string_equal(a.content, CHAT_EMPTY_REPLY);
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
+	    "\"message\":\"" CHAT_EMPTY_REPLY "\"}");
+	tresp_free(&r);
+
+	/*
+	 * Streamed: blanks are held back, and the stand-in goes out as a
+	 * token, so the tokens add up to "done".
+	 */
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says(" ");
+	model_says("\n\t");
+	model_done(UPSTREAM_OK, NULL, 4, 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, CHAT_EMPTY_REPLY);
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\"" CHAT_EMPTY_REPLY "\"}\n"
+	    "{\"type\":\"done\",\"message\":\"" CHAT_EMPTY_REPLY "\","
+	    "\"conversationId\":\"" CONV "\"}\n");
+	tresp_free(&r);
+
+	/* Leading blanks go out with the first visible text; later ones at once. */
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says(" ");
+	model_says("\nHi");
+	model_says(" ");
+	model_done(UPSTREAM_OK, NULL, 4, 3);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, " \nHi ");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\" \\nHi\"}\n"
+	    "{\"type\":\"token\",\"token\":\" \"}\n"
+	    "{\"type\":\"done\",\"message\":\" \\nHi \","
+	    "\"conversationId\":\"" CONV "\"}\n");
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_client_leaves_mid_stream(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "hello");
+	drive_ms(10);
+	model_says("You sa");
+	stream_so_far(&cl, &r);
+	tresp_free(&r);
+	close(cl.fd);
+	cl.fd = -1;
+	drive_ms(20);
+	/* The model call is cancelled at once... */
+	assert_int_equal(F.cancelled, 1);
+	assert_int_equal(conn_count(), 0);
+	/* ...and what the client got is stored, though it is gone. */
+	assert_int_equal(chat_turns(), 1);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "interrupted");
+	assert_string_equal(a.content, "You sa");
+	reply_append(&pr);
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 0);
+	tclient_close(&cl);
+
+	/* A client that only half-closes has left too (as nginx judges). */
+	memset(&F, 0, sizeof(F));
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	shutdown(cl.fd, SHUT_WR);
+	drive_ms(20);
+	assert_int_equal(F.cancelled, 1);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "interrupted");
+	assert_string_equal(a.content, "");
+	reply_append(&pr);
+	drive_ms(20);
+	tclient_close(&cl);
+}
+
+static void
+test_client_leaves_early(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+
+	/* Gone while the user message is being stored: recorded, no model. */
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	close(cl.fd);
+	cl.fd = -1;
+	drive_ms(20);
+	assert_int_equal(conn_count(), 0);
+	reply_begin(&pr, 1, "user", "hello");
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "interrupted");
+	assert_string_equal(a.content, "");
+	assert_int_equal(F.started, 0);
+	reply_append(&pr);
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 0);
+	tclient_close(&cl);
+
+	/* Gone during the final store: the store goes on, nothing breaks. */
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "hello");
+	drive_ms(10);
+	model_says("done text");
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	expect_append(&pr, &a);
+	close(cl.fd);
+	cl.fd = -1;
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 1);
+	reply_append(&pr);
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 0);
+	assert_string_equal(a.status, "complete");
+	tclient_close(&cl);
+}
+
+static void
+test_order_of_checks(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct pdec d;
+	char key[ST_RATE_KEY_MAX + 1], v[64];
+	size_t off = 0;
+
+	assert_int_equal(tclient_open(&cl), 0);
+
+	/* A wrong key is counted first: within the limit, 401. */
+	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, key, sizeof(key));
+	assert_string_equal(key, "ip:local");
+	assert_int_equal(pdec_u32(&d), 60000);
+	assert_int_equal(pdec_u32(&d), 30);
+	assert_int_equal(pdec_done(&d), 0);
+	{
+		struct penc e;
+
+		penc_init(&e);
+		penc_u8(&e, 0);
+		penc_u64(&e, 0);
+		peer_reply(&P, &pr, e.buf, e.len);
+		penc_free(&e);
+	}
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 401);
+	assert_string_equal(r.body, "{\"error\":\"Unauthorized\"}");
+	tresp_free(&r);
+
+	/* Over the limit: 429 before the key is looked at. */
+	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	reply_limited(&pr, 1500);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 429);
+	assert_string_equal(r.body, "{\"error\":\"Too many requests\"}");
+	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
+	    "2");
+	tresp_free(&r);
+
+	/* A good request over the limit: the one round trip says so. */
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_CHAT_BEGIN);
+	reply_limited(&pr, 60000);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 429);
+	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
+	    "60");
+	assert_non_null(strstr(r.head, "application/json"));
+	tresp_free(&r);
+	assert_int_equal(F.started, 0);
+
+	/* Key right, body wrong: counted, then 400 with details. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s 1\",\"message\":\"a\"}");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	/* storaged refusing the count: the 400 all the same. */
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "x");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"Invalid request payload\","
+	    "\"details\":\"sessionId: must match ^[A-Za-z0-9._:-]{1,128}$\"}");
+	tresp_free(&r);
+
+	/* Malformed JSON. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	reply_limited(&pr, 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 429);
+	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
+	    "1");
+	tresp_free(&r);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":");
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "x");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_true(strncmp(r.body, "{\"error\":\"Invalid JSON body\","
+	    "\"details\":\"", 40) == 0);
+	tresp_free(&r);
+	tclient_close(&cl);
+
+	/* Production: no details. */
+	settings("0", 1);
+	off = 0;
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\"}");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"Invalid request payload\"}");
+	tresp_free(&r);
+	post(&cl, "/v1/chat", KEY, "nope");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"Invalid JSON body\"}");
+	tresp_free(&r);
+	/* No limit: refusals need no round trip. */
+	post(&cl, "/v1/chat", NULL, "{}");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 401);
+	tresp_free(&r);
+	tclient_close(&cl);
+	resp_set_production(0);
+}
+
+static void
+test_not_configured(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	size_t off = 0;
+
+	settings("0", 0);
+	chat_init(NULL);
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "{\"error\":\"WIDGET_API_KEY is not "
+	    "configured on this deployment\"}");
+	tresp_free(&r);
+	send_str(&cl, "GET /v1/chat/history?sessionId=s HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	tresp_free(&r);
+	tclient_close(&cl);
+	chat_init(KEY);
+}
+
+static void
+test_storage_failures(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	/* storaged fails the begin: 503 (unavailable) or 500. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
+	tresp_free(&r);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	peer_error(&P, &pr, PROTO_E_INTERNAL, "disk full");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 500);
+	assert_string_equal(r.body, "{\"error\":\"Internal server error\"}");
+	tresp_free(&r);
+	/* A malformed reply. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	peer_reply(&P, &pr, "", 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 500);
+	tresp_free(&r);
+
+	/* The final store fails in a stream: an error line, no done. */
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says("fine");
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	expect_append(&pr, &a);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_non_null(strstr(r.body, "\n{\"type\":\"error\",\"error\":"
+	    "\"Storage unavailable\"}\n"));
+	assert_null(strstr(r.body, "done"));
+	tresp_free(&r);
+	/* In JSON: 503. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	expect_append(&pr, &a);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	tresp_free(&r);
+	tclient_close(&cl);
+
+	/* storaged gone: 503 at once. */
+	peer_close(&P);
+	peer_unlisten(&P);
+	drive_ms(20);
+	off = 0;
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
+	tresp_free(&r);
+	send_str(&cl, "GET /v1/chat/history?sessionId=s HTTP/1.1\r\n"
+	    "Host: t\r\nx-api-key: " KEY "\r\n\r\n");
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 503);
+	tresp_free(&r);
+	tclient_close(&cl);
+	storec_shutdown();
+}
+
+static void
+test_backpressure(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	char piece[512];
+	size_t off = 0, max_pending = 0, sent = 0, got = 0;
+	int resumed, paused = 0, i, small = 4096;
+	const char *p;
+
+	/* Control characters: each byte is six on the wire (\u0001). */
+	memset(piece, '\x01', sizeof(piece) - 1);
+	piece[sizeof(piece) - 1] = '\0';
+	assert_int_equal(tclient_open(&cl), 0);
+	assert_int_equal(setsockopt(cl.c->fd, SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	assert_int_equal(setsockopt(cl.fd, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small)), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"big\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "big");
+	drive_ms(10);
+	/* The client does not read: the socket fills, then our buffer. */
+	for (i = 0; i < 100; i++) {
+		loop_once(0);
+		if (!F.cbs.can_write(F.arg)) {
+			paused = 1;
+			break;
+		}
+		F.cbs.on_delta(F.arg, piece, strlen(piece));
+		sent += strlen(piece);
+		if (conn_out_pending(cl.c) > max_pending)
+			max_pending = conn_out_pending(cl.c);
+	}
+	assert_true(paused);
+	assert_true(sent < ST_CONTENT_MAX);
+	assert_true(max_pending >= CHAT_OUT_HIGH);
+	assert_true(max_pending < CHAT_OUT_HIGH + 8 * sizeof(piece));
+	resumed = F.resumed;
+	drive_ms(20);
+	assert_int_equal(F.resumed, resumed);	/* still stuck */
+	assert_false(F.cbs.can_write(F.arg));
+
+	/* The client reads: the model is resumed once output drains. */
+	for (i = 0; i < 200 && F.resumed == resumed; i++)
+		tclient_pump(&cl);
+	assert_int_equal(F.resumed, resumed + 1);
+	assert_true(conn_out_pending(cl.c) <= CONN_DRAIN_LOW);
+	assert_true(F.cbs.can_write(F.arg));
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	/* Too big for the fake peer's buffer to decode: the type will do. */
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 5000));
+	/* Nothing lost. */
+	for (p = r.body; (p = strstr(p, "\\u0001")) != NULL; p += 6)
+		got++;
+	/* Each token once, and once more in "done". */
+	assert_int_equal(got, 2 * sent);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_reply_cap(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	char piece[1000];
+	size_t off = 0, tokens = 0;
+	const char *p;
+	int i;
+
+	/* Two-byte characters, so the cut must fall between them. */
+	for (i = 0; i < 998; i += 2)
+		memcpy(piece + i, "\xc3\xa9", 2);
+	piece[998] = '\0';
+	assert_int_equal(tclient_open(&cl), 0);
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"long\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "long");
+	drive_ms(10);
+	for (i = 0; i < 70 && F.arg != NULL && F.cbs.can_write(F.arg); i++) {
+		F.cbs.on_delta(F.arg, piece, strlen(piece));
+		tclient_pump(&cl);
+	}
+	drive_ms(10);
+	assert_int_equal(F.cancelled, 1);	/* the model was stopped */
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 5000));
+	for (p = r.body; (p = strstr(p, "{\"type\":\"token\",\"token\":\"")) !=
+	    NULL; p++)
+		tokens += strcspn(p + 25, "\"");
+	assert_int_equal(tokens, ST_CONTENT_MAX);
+	p = strstr(r.body, "{\"type\":\"done\",\"message\":\"");
+	assert_non_null(p);
+	assert_int_equal(strcspn(p + 26, "\""), ST_CONTENT_MAX);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_http10_stream(void **state)
+{
+	static const char body[] = "{\"sessionId\":\"s1\",\"message\":\"a\"}";
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	char req[512];
+	size_t off = 0;
+	uint64_t end;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	snprintf(req, sizeof(req), "POST /chat HTTP/1.0\r\nContent-Type: "
+	    "application/json\r\nx-widget-api-key: " KEY "\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", sizeof(body) - 1, body);
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says("one");
+	model_says("two");
+	model_done(UPSTREAM_OK, NULL, 1, 2);
+	expect_append(&pr, &a);
+	reply_append(&pr);
+	end = loop_clock() + 2000;
+	while (!cl.eof && loop_clock() < end)
+		tclient_pump(&cl);
+	assert_true(cl.eof);
+	assert_int_equal(tresp_parse(&cl, &off, 0, &r), 1);
+	assert_null(strstr(r.head, "Transfer-Encoding"));
+	assert_null(strstr(r.head, "Content-Length"));
+	assert_non_null(strstr(r.head, "Connection: close\r\n"));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\"one\"}\n"
+	    "{\"type\":\"token\",\"token\":\"two\"}\n"
+	    "{\"type\":\"done\",\"message\":\"onetwo\",\"conversationId\":\""
+	    CONV "\"}\n");
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+reply_history(struct peer_req *pr, int found)
+{
+	struct st_conv c;
+	struct st_msg m;
+	struct penc e;
+
+	penc_init(&e);
+	penc_u8(&e, (uint8_t)found);
+	if (found) {
+		fill_conv(&c);
+		penc_conv(&e, &c);
+		st_conv_free(&c);
+		penc_u32(&e, 3);
+		fill_msg(&m, "user", "hi \"there\"", 1700000000001ULL);
+		penc_msg(&e, &m);
+		st_msg_free(&m);
+		fill_msg(&m, "assistant", "", 1700000000002ULL);
+		penc_msg(&e, &m);
+		st_msg_free(&m);
+		fill_msg(&m, "assistant", "Hello", 1700000000003ULL);
+		penc_msg(&e, &m);
+		st_msg_free(&m);
+	}
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+static void
+test_history(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct pdec d;
+	char s[ST_SESSION_MAX + 1], key[ST_RATE_KEY_MAX + 1];
+	size_t off = 0;
+	const char *req = "GET /v1/chat/history?sessionId=sess.1 HTTP/1.1\r\n"
+	    "Host: t\r\nx-widget-api-key: " KEY "\r\n\r\n";
+
+	assert_int_equal(tclient_open(&cl), 0);
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	/* Counted on its own key. */
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, key, sizeof(key));
+	assert_string_equal(key, "history:ip:local");
+	{
+		struct penc e;
+
+		penc_init(&e);
+		penc_u8(&e, 0);
+		penc_u64(&e, 0);
+		peer_reply(&P, &pr, e.buf, e.len);
+		penc_free(&e);
+	}
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_SESSION_HISTORY);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "default");
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "sess.1");
+	assert_int_equal(pdec_u32(&d), CHAT_HISTORY_LIMIT);
+	assert_int_equal(pdec_done(&d), 0);
+	reply_history(&pr, 1);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
+	    "\"conversationId\":\"" CONV "\",\"messages\":["
+	    "{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\","
+	    "\"createdAt\":1700000000001},"
+	    "{\"role\":\"assistant\",\"content\":\"Hello\","
+	    "\"createdAt\":1700000000003}]}");
+	tresp_free(&r);
+
+	/* A session never seen. */
+	settings("0", 0);
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(pr.type, PROTO_ST_SESSION_HISTORY);
+	reply_history(&pr, 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
+	    "\"conversationId\":null,\"messages\":[]}");
+	tresp_free(&r);
+
+	/* Bad or missing sessionId, wrong key. */
+	req = "GET /v1/chat/history?sessionId=a%20b HTTP/1.1\r\n"
+	    "Host: t\r\nx-api-key: " KEY "\r\n\r\n";
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_true(strncmp(r.body, "{\"error\":\"Invalid request payload\"",
+	    34) == 0);
+	tresp_free(&r);
+	req = "GET /v1/chat/history HTTP/1.1\r\nHost: t\r\nx-api-key: " KEY
+	    "\r\n\r\n";
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "sessionId: required"));
+	tresp_free(&r);
+	req = "GET /v1/chat/history?sessionId=s HTTP/1.1\r\nHost: t\r\n"
+	    "x-api-key: nope\r\n\r\n";
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 401);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+static void
+test_many_turns_one_peer(void **state)
+{
+	enum { N = 20 };
+	struct tclient cl[N];
+	struct tresp r;
+	struct peer_req pr[N];
+	struct begin b;
+	struct append a;
+	size_t off;
+	int i;
+	char body[128];
+
+	/* Turns in flight together each get their own answer. */
+	for (i = 0; i < N; i++) {
+		assert_int_equal(tclient_open(&cl[i]), 0);
+		snprintf(body, sizeof(body),
+		    "{\"sessionId\":\"s%d\",\"message\":\"m%d\"}", i, i);
+		post(&cl[i], "/v1/chat", KEY, body);
+	}
+	for (i = 0; i < N; i++) {
+		expect_begin(&pr[i], &b);
+		assert_int_equal(atoi(b.session + 1), i);
+	}
+	for (i = N - 1; i >= 0; i--) {
+		reply_begin(&pr[i], 0);
+		drive_ms(5);
+		assert_int_equal(F.started, N - i);
+		model_says(i % 2 ? "odd" : "even");
+		model_done(UPSTREAM_OK, NULL, 1, 1);
+		expect_append(&pr[i], &a);
+		assert_string_equal(a.content, i % 2 ? "odd" : "even");
+		reply_append(&pr[i]);
+	}
+	for (i = 0; i < N; i++) {
+		off = 0;
+		assert_true(tresp_wait(&cl[i], &off, &r, 2000));
+		assert_non_null(strstr(r.body, i % 2 ? "\"odd\"" : "\"even\""));
+		tresp_free(&r);
+		tclient_close(&cl[i]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_session_valid),
+		cmocka_unit_test(test_parse_body),
+		cmocka_unit_test(test_message_length),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_ndjson),
+		cmocka_unit_test_setup_teardown(test_json_turn, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_turn, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_model_fails,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_json_model_fails,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_reply, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_client_leaves_mid_stream,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_client_leaves_early,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_order_of_checks,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_not_configured,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_cap, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_http10_stream, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_history, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_many_turns_one_peer,
+		    each_setup, each_teardown),
+		/* Last: it takes storaged away. */
+		cmocka_unit_test_setup_teardown(test_storage_failures,
+		    each_setup, each_teardown),
+	};
+
+	log_init("test_chat");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

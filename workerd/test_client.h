@@ -1,0 +1,229 @@
+/*
+ * Helpers for workerd's unit tests that talk HTTP to a connection in the
+ * same process: a client on one end of a socketpair (the other end is
+ * handed to conn_new), reading with the event loop running, and a
+ * response parser that understands Content-Length, chunked and
+ * close-delimited bodies.
+ */
+#ifndef PARLEY_TEST_CLIENT_H
+#define PARLEY_TEST_CLIENT_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test_peer.h"
+
+struct tclient {
+	int fd;
+	struct conn *c;
+	char *buf;
+	size_t len, cap;
+	int eof;
+};
+
+struct tresp {
+	int status;
+	char head[4096];
+	char *body;		/* malloc'd, NUL-terminated (chunks joined) */
+	size_t body_len;
+	int complete;		/* the whole body arrived */
+};
+
+static inline int
+tclient_open(struct tclient *cl)
+{
+	int sv[2];
+
+	memset(cl, 0, sizeof(*cl));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+		return -1;
+	cl->fd = sv[1];
+	cl->c = conn_new(sv[0]);
+	return cl->c != NULL ? 0 : -1;
+}
+
+static inline void
+tclient_close(struct tclient *cl)
+{
+	if (cl->fd >= 0)
+		close(cl->fd);
+	cl->fd = -1;
+	free(cl->buf);
+	cl->buf = NULL;
+	cl->len = cl->cap = 0;
+	drive_ms(10);
+}
+
+/* One loop round, then reads what is there. */
+static inline void
+tclient_pump(struct tclient *cl)
+{
+	ssize_t n;
+
+	loop_once(2);
+	for (;;) {
+		if (cl->cap - cl->len < 65536) {
+			cl->cap = cl->cap ? cl->cap * 2 : 131072;
+			if ((cl->buf = realloc(cl->buf, cl->cap + 1)) == NULL)
+				abort();
+		}
+		n = read(cl->fd, cl->buf + cl->len, cl->cap - cl->len);
+		if (n > 0) {
+			cl->len += (size_t)n;
+			cl->buf[cl->len] = '\0';
+			continue;
+		}
+		if (n == 0)
+			cl->eof = 1;
+		break;
+	}
+}
+
+static inline int
+tclient_send(struct tclient *cl, const char *s, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	uint64_t end = loop_clock() + 2000;
+
+	while (off < len && loop_clock() < end) {
+		n = write(cl->fd, s + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else
+			loop_once(1);
+	}
+	return off == len ? 0 : -1;
+}
+
+static inline void
+tresp_free(struct tresp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/*
+ * Parses the response at cl->buf + *off. Returns 1 when complete (or,
+ * with partial, when the head is there: body holds what came so far),
+ * 0 when more is needed. *off moves past a complete response only.
+ */
+static inline int
+tresp_parse(struct tclient *cl, size_t *off, int partial, struct tresp *r)
+{
+	const char *s, *eoh, *h, *p, *end;
+	size_t hlen, blen, chunk;
+	int chunked, has_len, done = 0;
+	char *ep;
+
+	memset(r, 0, sizeof(*r));
+	if (cl->buf == NULL || *off >= cl->len)
+		return 0;
+	s = cl->buf + *off;
+	end = cl->buf + cl->len;
+	if ((eoh = strstr(s, "\r\n\r\n")) == NULL)
+		return 0;
+	hlen = (size_t)(eoh - s) + 4;
+	if (hlen >= sizeof(r->head))
+		abort();
+	memcpy(r->head, s, hlen);
+	r->head[hlen] = '\0';
+	r->status = atoi(s + 9);
+	chunked = strcasestr(r->head, "\r\nTransfer-Encoding: chunked") !=
+	    NULL;
+	h = strcasestr(r->head, "\r\nContent-Length: ");
+	has_len = h != NULL;
+	if ((r->body = malloc((size_t)(end - s) + 1)) == NULL)
+		abort();
+	r->body[0] = '\0';
+	p = s + hlen;
+	if (r->status == 204 || r->status == 304) {
+		done = 1;
+	} else if (has_len) {
+		blen = strtoul(h + 18, NULL, 10);
+		if ((size_t)(end - p) >= blen) {
+			memcpy(r->body, p, blen);
+			r->body_len = blen;
+			p += blen;
+			done = 1;
+		} else {
+			memcpy(r->body, p, (size_t)(end - p));
+			r->body_len = (size_t)(end - p);
+		}
+	} else if (chunked) {
+		for (;;) {
+			if (memchr(p, '\n', (size_t)(end - p)) == NULL)
+				break;
+			chunk = strtoul(p, &ep, 16);
+			if (ep[0] != '\r' || ep[1] != '\n')
+				abort();
+			if ((size_t)(end - (ep + 2)) < chunk + 2)
+				break;
+			if (chunk == 0) {
+				p = ep + 4;
+				done = 1;
+				break;
+			}
+			memcpy(r->body + r->body_len, ep + 2, chunk);
+			r->body_len += chunk;
+			p = ep + 2 + chunk + 2;
+		}
+	} else {
+		/* Close-delimited. */
+		memcpy(r->body, p, (size_t)(end - p));
+		r->body_len = (size_t)(end - p);
+		p = end;
+		done = cl->eof;
+	}
+	r->body[r->body_len] = '\0';
+	r->complete = done;
+	if (done) {
+		*off = (size_t)(p - cl->buf);
+		return 1;
+	}
+	if (partial)
+		return 1;
+	tresp_free(r);
+	return 0;
+}
+
+/* Waits for a whole response (ms at most); 1 when it came. */
+static inline int
+tresp_wait(struct tclient *cl, size_t *off, struct tresp *r, int ms)
+{
+	uint64_t end = loop_clock() + (uint64_t)ms;
+
+	for (;;) {
+		if (tresp_parse(cl, off, 0, r))
+			return 1;
+		if (loop_clock() >= end)
+			return 0;
+		tclient_pump(cl);
+	}
+}
+
+static inline const char *
+tresp_header(const struct tresp *r, const char *name, char *out,
+    size_t outsz)
+{
+	char pat[128];
+	const char *h, *e;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\r\n%s: ", name);
+	if ((h = strcasestr(r->head, pat)) == NULL)
+		return NULL;
+	h += strlen(pat);
+	e = strstr(h, "\r\n");
+	n = (size_t)(e - h);
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return out;
+}
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * GET /v1/openapi.json: the embedded document is the file, it is served
+ * with an ETag (304 on If-None-Match), every $ref resolves, every path
+ * it lists is routed, and every route is listed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "test_client.h"
+
+static json_t *doc;
+
+static int
+setup(void **state)
+{
+	json_error_t err;
+
+	loop_init();
+	worker_conf_defaults();
+	openapi_init();
+	doc = json_load_file("workerd/openapi.json", JSON_REJECT_DUPLICATES,
+	    &err);
+	if (doc == NULL)
+		fail_msg("workerd/openapi.json: %s", err.text);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	json_decref(doc);
+	return 0;
+}
+
+static void
+test_served(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	size_t off = 0;
+	char etag[64], v[128], req[256];
+	json_t *served;
+	FILE *f;
+	char *file;
+	long n;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	snprintf(req, sizeof(req), "GET /v1/openapi.json HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n");
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(tresp_header(&r, "Content-Type", v, sizeof(v)),
+	    "application/json; charset=utf-8");
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-cache");
+	assert_non_null(tresp_header(&r, "ETag", etag, sizeof(etag)));
+	assert_string_equal(etag, openapi_etag());
+	assert_int_equal(strlen(etag), 34);
+
+	/* Byte for byte the file in the tree. */
+	assert_non_null(f = fopen("workerd/openapi.json", "rb"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	assert_non_null(file = malloc((size_t)n));
+	assert_int_equal(fread(file, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_int_equal(r.body_len, (size_t)n);
+	assert_memory_equal(r.body, file, (size_t)n);
+	free(file);
+	served = json_loads(r.body, 0, NULL);
+	assert_non_null(served);
+	assert_string_equal(json_string_value(json_object_get(served,
+	    "openapi")), "3.1.0");
+	json_decref(served);
+	tresp_free(&r);
+
+	/* Revalidation. */
+	snprintf(req, sizeof(req), "GET /v1/openapi.json HTTP/1.1\r\nHost: t"
+	    "\r\nIf-None-Match: \"x\", %s\r\n\r\n", etag);
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 304);
+	assert_string_equal(tresp_header(&r, "ETag", v, sizeof(v)), etag);
+	tresp_free(&r);
+	snprintf(req, sizeof(req), "GET /v1/openapi.json HTTP/1.1\r\nHost: t"
+	    "\r\nIf-None-Match: W/%s\r\n\r\n", etag);
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 304);
+	tresp_free(&r);
+	snprintf(req, sizeof(req), "GET /v1/openapi.json HTTP/1.1\r\nHost: t"
+	    "\r\nIf-None-Match: \"0000\"\r\n\r\n");
+	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_int_equal(r.status, 200);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+/* Every "$ref" in v points at something in the document. */
+static void
+check_refs(json_t *v, int *count)
+{
+	const char *k, *ref, *p;
+	char part[128];
+	json_t *x, *target;
+	size_t i, n;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			check_refs(x, count);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	json_object_foreach(v, k, x) {
+		if (strcmp(k, "$ref") == 0) {
+			ref = json_string_value(x);
+			assert_non_null(ref);
+			assert_true(strncmp(ref, "#/", 2) == 0);
+			target = doc;
+			for (p = ref + 2; *p != '\0'; p += n + (p[n] == '/')) {
+				n = strcspn(p, "/");
+				assert_true(n < sizeof(part));
+				memcpy(part, p, n);
+				part[n] = '\0';
+				target = json_object_get(target, part);
+				if (target == NULL)
+					fail_msg("unresolved $ref %s", ref);
+			}
+			(*count)++;
+		} else
+			check_refs(x, count);
+	}
+}
+
+static void
+test_refs_and_schemas(void **state)
+{
+	static const char *want[] = {
+		"ChatRequest", "ChatResponse", "StreamEvent", "StartEvent",
+		"TokenEvent", "DoneEvent", "ErrorEvent", "Error", "Health",
+		"ConversationList", "ConversationDetail", "Conversation",
+		"Message", "History", "HistoryMessage",
+	};
+	json_t *schemas, *s, *props, *req, *x, *sec;
+	const char *k;
+	size_t i;
+	int count = 0;
+
+	check_refs(doc, &count);
+	assert_true(count > 40);
+	schemas = json_object_get(json_object_get(doc, "components"),
+	    "schemas");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (json_object_get(schemas, want[i]) == NULL)
+			fail_msg("no schema %s", want[i]);
+	/* Every required property is described. */
+	json_object_foreach(schemas, k, s) {
+		props = json_object_get(s, "properties");
+		req = json_object_get(s, "required");
+		json_array_foreach(req, i, x)
+			if (json_object_get(props, json_string_value(x)) ==
+			    NULL)
+				fail_msg("%s requires undescribed %s", k,
+				    json_string_value(x));
+	}
+	sec = json_object_get(json_object_get(doc, "components"),
+	    "securitySchemes");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(sec, "ApiKeyAuth"), "name")), "x-api-key");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(sec, "WidgetApiKeyAuth"), "name")),
+	    "x-widget-api-key");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(sec, "AdminApiKeyAuth"), "name")),
+	    "x-admin-api-key");
+}
+
+static enum http_method
+method_of(const char *m)
+{
+	if (strcmp(m, "get") == 0)
+		return HTTP_GET;
+	if (strcmp(m, "post") == 0)
+		return HTTP_POST;
+	fail_msg("unexpected method %s", m);
+	return HTTP_DELETE;
+}
+
+static void
+test_paths_are_routed(void **state)
+{
+	static const struct {
+		const char *method, *path;
+	} routes[] = {
+		{ "get", "/health" }, { "get", "/v1/openapi.json" },
+		{ "post", "/v1/chat" }, { "post", "/v1/chat/stream" },
+		{ "post", "/chat" }, { "get", "/v1/chat/history" },
+		{ "get", "/v1/admin/conversations" },
+		{ "get", "/v1/admin/conversations/{conversationId}" },
+	};
+	struct route_match m;
+	json_t *paths, *item, *op, *resp;
+	const char *path, *meth;
+	char concrete[256], *b;
+	size_t i;
+
+	paths = json_object_get(doc, "paths");
+	json_object_foreach(paths, path, item) {
+		strlcpy(concrete, path, sizeof(concrete));
+		if ((b = strchr(concrete, '{')) != NULL)
+			strlcpy(b, "x", sizeof(concrete) - (size_t)(b -
+			    concrete));
+		json_object_foreach(item, meth, op) {
+			if (router_match(method_of(meth), concrete, &m) !=
+			    ROUTE_OK)
+				fail_msg("%s %s is not routed", meth, path);
+			resp = json_object_get(op, "responses");
+			assert_non_null(json_object_get(resp, "200"));
+			assert_non_null(json_object_get(resp, "403"));
+			assert_non_null(json_object_get(op, "security"));
+		}
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (json_object_get(json_object_get(paths, routes[i].path),
+		    routes[i].method) == NULL)
+			fail_msg("%s %s is not documented", routes[i].method,
+			    routes[i].path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_served),
+		cmocka_unit_test(test_refs_and_schemas),
+		cmocka_unit_test(test_paths_are_routed),
+	};
+
+	log_init("test_openapi");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,1183 @@
+/*
+ * The upstream client against a real server: the project's mock model
+ * (build/test/bin/mockai, or $MOCKAI_BIN), spawned on a free port, and a
+ * few canned one-shot servers for replies the mock never sends. The
+ * worker's loop runs the transfers as it would in parley-workerd.
+ *
+ * Checked: the reply and usage, the request's shape and headers, each
+ * failure mode (HTTP errors, cut, stall → idle timeout, refused, connect
+ * timeout, malformed and oversized events), backpressure (pausing loses
+ * and duplicates nothing, a paused transfer does not time out, the mock
+ * stops producing and our heap does not grow), cancel from everywhere
+ * (the mock sees the disconnect within a second), connection reuse, and
+ * 200 concurrent transfers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+
+#include "sse.h"
+#include "test_peer.h"
+#include "upstream.h"
+
+/* From the ASan runtime (gcc ships no header for it). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+#define PROMPT_WORDS	14	/* words in the default system prompt */
+
+static pid_t mock_pid = -1;
+static int mock_port;
+static char mock_dir[64];
+static char base_url[128];
+
+/* ------------------------------------------------------------ the mock */
+
+static int
+mock_start(void)
+{
+	const char *bin = getenv("MOCKAI_BIN");
+	char portfile[128], buf[32];
+	long long end;
+	FILE *f;
+
+	if (bin == NULL || *bin == '\0')
+		bin = "build/test/bin/mockai";
+	if (access(bin, X_OK) < 0) {
+		fprintf(stderr, "test_upstream: no mock at %s (make %s; run from "
+		    "the repository root or set MOCKAI_BIN)\n", bin, bin);
+		return -1;
+	}
+	strlcpy(mock_dir, "/tmp/parley-upstream-XXXXXX", sizeof(mock_dir));
+	if (mkdtemp(mock_dir) == NULL)
+		return -1;
+	snprintf(portfile, sizeof(portfile), "%s/port", mock_dir);
+	if ((mock_pid = fork()) < 0)
+		return -1;
+	if (mock_pid == 0) {
+		execl(bin, bin, "--port", "0", "--port-file", portfile,
+		    "--sndbuf", "65536", (char *)NULL);
+		_exit(127);
+	}
+	end = proto_mono_ms() + 10000;
+	while (proto_mono_ms() < end) {
+		if ((f = fopen(portfile, "r")) != NULL) {
+			if (fgets(buf, sizeof(buf), f) != NULL)
+				mock_port = atoi(buf);
+			fclose(f);
+			if (mock_port > 0)
+				break;
+		}
+		usleep(10000);
+	}
+	unlink(portfile);
+	if (mock_port <= 0)
+		return -1;
+	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d/v1/",
+	    mock_port);	/* the trailing slash is stripped */
+	return 0;
+}
+
+static void
+mock_stop(void)
+{
+	int st;
+
+	if (mock_pid > 0) {
+		kill(mock_pid, SIGTERM);
+		waitpid(mock_pid, &st, 0);
+		mock_pid = -1;
+	}
+	rmdir(mock_dir);
+}
+
+/* A blocking HTTP/1.0 request to the mock's control API; the JSON reply. */
+static json_t *
+mock_call(const char *method, const char *path, const char *body)
+{
+	struct sockaddr_in sin;
+	struct timeval tv = { 5, 0 };
+	char req[512], *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	json_t *j = NULL;
+	int fd;
+
+	if (body == NULL)
+		body = "";
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)mock_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto out;
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    method, path, strlen(body), body);
+	if (write(fd, req, (size_t)n) != n)
+		goto out;
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 131072;
+			if ((p = realloc(buf, cap)) == NULL)
+				goto out;
+			buf = p;
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (buf == NULL)
+		goto out;
+	buf[len] = '\0';
+	if ((p = strstr(buf, "\r\n\r\n")) != NULL)
+		j = json_loads(p + 4, 0, NULL);
+out:
+	free(buf);
+	close(fd);
+	return j;
+}
+
+static long long
+stat_of(const char *name)
+{
+	json_t *j = mock_call("GET", "/_mock/stats", NULL);
+	long long v;
+
+	assert_non_null(j);
+	v = json_integer_value(json_object_get(j, name));
+	json_decref(j);
+	return v;
+}
+
+static void
+stats_reset(void)
+{
+	json_decref(mock_call("DELETE", "/_mock/stats", NULL));
+}
+
+/* The body of the last request the mock received. */
+static json_t *
+last_request(void)
+{
+	json_t *all = mock_call("GET", "/_mock/requests", NULL), *r;
+
+	assert_non_null(all);
+	assert_true(json_array_size(all) > 0);
+	r = json_array_get(all, json_array_size(all) - 1);
+	json_incref(r);
+	json_decref(all);
+	return r;
+}
+
+/* Points the client somewhere else, with these timeouts (NULL: default). */
+static void
+reinit(const char *base, const char *idle, const char *connect)
+{
+	upstream_shutdown();
+	setenv("OPENAI_BASE_URL", base, 1);
+	if (idle)
+		setenv("OPENAI_IDLE_TIMEOUT_MS", idle, 1);
+	else
+		unsetenv("OPENAI_IDLE_TIMEOUT_MS");
+	if (connect)
+		setenv("OPENAI_CONNECT_TIMEOUT_MS", connect, 1);
+	else
+		unsetenv("OPENAI_CONNECT_TIMEOUT_MS");
+	assert_int_equal(upstream_init(), 0);
+}
+
+/* ------------------------------------------------------- one transfer */
+
+struct xfer {
+	struct upstream *u;
+	char *text;
+	size_t len, cap;
+	int ndeltas;
+	int done;
+	struct upstream_result res;
+	char err[256];
+	int blocked;		/* can_write says 0 while set */
+	int npaused;		/* times it said so */
+	int block_every;	/* block after this many deltas ... */
+	int block_ms;		/* ... for this long */
+	int cancel_at;		/* cancel inside on_delta at this delta */
+	int cancel_in_can_write;
+	int cancel_in_done;
+	int start_in_delta;	/* start another transfer from on_delta */
+	struct xfer *other;
+	struct loop_timer unblock;
+	uint64_t done_at;
+};
+
+static int
+x_can_write(void *arg)
+{
+	struct xfer *x = arg;
+
+	if (x->cancel_in_can_write && x->ndeltas > 0) {
+		upstream_cancel(x->u);
+		x->u = NULL;
+		return 1;
+	}
+	if (x->blocked)
+		x->npaused++;
+	return !x->blocked;
+}
+
+static void x_start(struct xfer *, const char *);
+
+static void
+x_delta(void *arg, const char *text, size_t len)
+{
+	struct xfer *x = arg;
+
+	assert_non_null(x->u);	/* never after a cancel */
+	assert_int_equal(x->done, 0);
+	if (x->len + len + 1 > x->cap) {
+		x->cap = (x->len + len + 1) * 2;
+		x->text = realloc(x->text, x->cap);
+		assert_non_null(x->text);
+	}
+	memcpy(x->text + x->len, text, len);
+	x->len += len;
+	x->text[x->len] = '\0';
+	x->ndeltas++;
+	if (x->cancel_at > 0 && x->ndeltas == x->cancel_at) {
+		upstream_cancel(x->u);
+		upstream_cancel(x->u);	/* twice is harmless */
+		x->u = NULL;
+		return;
+	}
+	if (x->start_in_delta && x->ndeltas == 1)
+		x_start(x->other, "from inside a callback");
+	if (x->block_every > 0 && x->ndeltas % x->block_every == 0) {
+		x->blocked = 1;
+		loop_timer_after(&x->unblock, (uint64_t)x->block_ms);
+	}
+}
+
+static void
+x_done(void *arg, const struct upstream_result *r)
+{
+	struct xfer *x = arg;
+
+	assert_non_null(x->u);
+	x->done++;
+	x->res = *r;
+	assert_non_null(r->error);
+	strlcpy(x->err, r->error, sizeof(x->err));
+	x->res.error = x->err;
+	x->done_at = loop_clock();
+	if (x->cancel_in_done)
+		upstream_cancel(x->u);	/* a no-op now */
+	x->u = NULL;
+}
+
+static void
+x_unblock(void *arg)
+{
+	struct xfer *x = arg;
+
+	x->blocked = 0;
+	upstream_resume(x->u);
+}
+
+static const struct upstream_cbs xcbs = { x_can_write, x_delta, x_done };
+
+static void
+x_init(struct xfer *x)
+{
+	memset(x, 0, sizeof(*x));
+	loop_timer_init(&x->unblock, x_unblock, x);
+}
+
+static void
+x_free(struct xfer *x)
+{
+	loop_timer_stop(&x->unblock);
+	if (x->u != NULL)
+		upstream_cancel(x->u);
+	free(x->text);
+	x->text = NULL;
+}
+
+static void
+x_start(struct xfer *x, const char *content)
+{
+	struct upstream_msg m = { "user", content };
+	struct upstream_req r = { NULL, NULL, &m, 1 };
+
+	x->u = upstream_start(&r, &xcbs, x);
+	assert_non_null(x->u);
+}
+
+/* Runs one completion of content to its end. */
+static void
+run(struct xfer *x, const char *content, int ms)
+{
+	x_start(x, content);
+	assert_true(drive_until(&x->done, ms));
+	assert_int_equal(x->done, 1);
+}
+
+/* --------------------------------------------------------------- tests */
+
+static int
+group_setup(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	loop_init();
+	worker_conf_defaults();
+	if (mock_start() < 0)
+		return -1;
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_MODEL");
+	unsetenv("SYSTEM_PROMPT");
+	reinit(base_url, NULL, NULL);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	upstream_shutdown();
+	mock_stop();
+	return 0;
+}
+
+/* Each test starts with the default settings, pointed at the mock. */
+static int
+setup(void **state)
+{
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_MODEL");
+	unsetenv("SYSTEM_PROMPT");
+	reinit(base_url, NULL, NULL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	drive_ms(20);
+	assert_int_equal(upstream_active(), 0);
+	return 0;
+}
+
+static void
+test_reply_and_usage(void **state)
+{
+	struct xfer x;
+
+	x_init(&x);
+	run(&x, "hello there", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.res.http_status, 200);
+	assert_string_equal(x.res.error, "");
+	assert_string_equal(x.text, "You said: hello there");
+	assert_int_equal(x.ndeltas, 8);
+	assert_int_equal(x.res.prompt_tokens, PROMPT_WORDS + 2);
+	assert_int_equal(x.res.completion_tokens, 8);
+	x_free(&x);
+
+	/* Multi-byte text, many chunks, directives stripped by the mock. */
+	x_init(&x);
+	run(&x, "h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac [[mock:chunks=1000]]",
+	    5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text,
+	    "You said: h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac");
+	x_free(&x);
+
+	/* An empty reply is still a complete one. */
+	x_init(&x);
+	run(&x, "[[mock:empty]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.len, 0);
+	assert_int_equal(x.res.completion_tokens, 0);
+	x_free(&x);
+}
+
+static void
+test_request_shape(void **state)
+{
+	struct upstream_msg hist[3] = {
+		{ "user", "first" }, { "assistant", "You said: first" },
+		{ "user", "second" },
+	};
+	struct upstream_req req = { NULL, NULL, hist, 3 };
+	json_t *r, *body, *msgs, *h;
+	struct xfer x;
+
+	x_init(&x);
+	x.u = upstream_start(&req, &xcbs, &x);
+	assert_non_null(x.u);
+	assert_true(drive_until(&x.done, 5000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: second");
+	x_free(&x);
+
+	r = last_request();
+	assert_string_equal(json_string_value(json_object_get(r, "method")),
+	    "POST");
+	assert_string_equal(json_string_value(json_object_get(r, "path")),
+	    "/v1/chat/completions");
+	h = json_object_get(r, "headers");
+	assert_string_equal(json_string_value(json_object_get(h, "accept")),
+	    "text/event-stream");
+	assert_string_equal(json_string_value(json_object_get(h,
+	    "content-type")), "application/json");
+	assert_null(json_object_get(h, "authorization"));
+	body = json_object_get(r, "body");
+	assert_string_equal(json_string_value(json_object_get(body, "model")),
+	    "gpt-4.1-mini");
+	assert_true(json_is_true(json_object_get(body, "stream")));
+	assert_true(json_is_true(json_object_get(json_object_get(body,
+	    "stream_options"), "include_usage")));
+	msgs = json_object_get(body, "messages");
+	assert_int_equal(json_array_size(msgs), 4);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(msgs, 0), "role")), "system");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(msgs, 0), "content")), "You are a concise and "
+	    "helpful AI assistant embedded in a support chat widget.");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(msgs, 2), "role")), "assistant");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(msgs, 3), "content")), "second");
+	json_decref(r);
+
+	/* Settings from the environment, and per-request overrides. */
+	setenv("OPENAI_API_KEY", "  sk-test-0123456789abcdef \n", 1);
+	setenv("OPENAI_MODEL", "model-b", 1);
+	setenv("SYSTEM_PROMPT", "Be brief.", 1);
+	reinit(base_url, NULL, NULL);
+	x_init(&x);
+	run(&x, "one", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	x_free(&x);
+	r = last_request();
+	h = json_object_get(r, "headers");
+	assert_string_equal(json_string_value(json_object_get(h,
+	    "authorization")), "Bearer sk-test-0123456789abcdef");
+	body = json_object_get(r, "body");
+	assert_string_equal(json_string_value(json_object_get(body, "model")),
+	    "model-b");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(json_object_get(body, "messages"), 0), "content")),
+	    "Be brief.");
+	json_decref(r);
+
+	req.model = "model-c";
+	req.system_prompt = "";	/* no system message at all */
+	req.nmsgs = 1;
+	x_init(&x);
+	x.u = upstream_start(&req, &xcbs, &x);
+	assert_true(drive_until(&x.done, 5000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	x_free(&x);
+	r = last_request();
+	body = json_object_get(r, "body");
+	assert_string_equal(json_string_value(json_object_get(body, "model")),
+	    "model-c");
+	msgs = json_object_get(body, "messages");
+	assert_int_equal(json_array_size(msgs), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(msgs, 0), "role")), "user");
+	json_decref(r);
+
+	/* Invalid UTF-8 from the caller still makes valid JSON. */
+	hist[0].content = "bad \xff byte";
+	req.nmsgs = 1;
+	x_init(&x);
+	x.u = upstream_start(&req, &xcbs, &x);
+	assert_true(drive_until(&x.done, 5000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: bad \xef\xbf\xbd byte");
+	x_free(&x);
+}
+
+static void
+test_http_errors(void **state)
+{
+	static const int codes[] = { 500, 429, 401, 503, 400, 404 };
+	char msg[64];
+	struct xfer x;
+	size_t i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		snprintf(msg, sizeof(msg), "hi [[mock:status=%d]]", codes[i]);
+		x_init(&x);
+		run(&x, msg, 5000);
+		assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+		assert_int_equal(x.res.http_status, codes[i]);
+		assert_true(strlen(x.res.error) > 0);
+		assert_int_equal(x.ndeltas, 0);
+		if (codes[i] == 401)
+			assert_string_equal(x.res.error,
+			    "Incorrect API key provided");
+		x_free(&x);
+	}
+	/* A bad directive is the mock's own 400, with OpenAI's body. */
+	x_init(&x);
+	run(&x, "[[mock:nosuchkey=1]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x.res.http_status, 400);
+	assert_null(strstr(x.res.error, "HTTP 400"));
+	x_free(&x);
+}
+
+static void
+test_cut(void **state)
+{
+	struct xfer x;
+
+	stats_reset();
+	x_init(&x);
+	run(&x, "tell me [[mock:cut=2]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_int_equal(x.ndeltas, 2);
+	assert_int_equal(strncmp("You said: tell me", x.text, x.len), 0);
+	assert_int_equal(x.res.http_status, 200);
+	x_free(&x);
+	assert_int_equal(stat_of("cut"), 1);
+
+	x_init(&x);
+	run(&x, "[[mock:cut=0]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_int_equal(x.ndeltas, 0);
+	x_free(&x);
+}
+
+static void
+test_stall_idle_timeout(void **state)
+{
+	struct xfer x;
+	uint64_t t0;
+
+	reinit(base_url, "300", NULL);
+	stats_reset();
+	x_init(&x);
+	t0 = loop_clock();
+	run(&x, "[[mock:stall=1]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
+	assert_int_equal(x.ndeltas, 1);
+	assert_true(x.done_at - t0 >= 290);
+	assert_true(x.done_at - t0 < 1500);
+	assert_non_null(strstr(x.res.error, "300 ms"));
+	x_free(&x);
+	/* The connection was closed: the mock counts the stream aborted. */
+	drive_ms(100);
+	assert_int_equal(stat_of("aborted"), 1);
+	assert_int_equal(stat_of("active_streams"), 0);
+
+	/* Waiting for the first token counts too. */
+	x_init(&x);
+	run(&x, "[[mock:first_delay=2000]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
+	x_free(&x);
+
+	/* Slow but steady is not idle. */
+	x_init(&x);
+	run(&x, "steady [[mock:chunks=6,delay=150]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: steady");
+	x_free(&x);
+}
+
+static void
+test_paused_does_not_time_out(void **state)
+{
+	struct xfer x;
+
+	reinit(base_url, "300", NULL);
+	x_init(&x);
+	x.blocked = 1;
+	loop_timer_after(&x.unblock, 900);
+	run(&x, "wait for me [[mock:chunks=4]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: wait for me");
+	assert_true(x.npaused >= 1);
+	x_free(&x);
+
+	/* Paused in the middle. */
+	x_init(&x);
+	x.block_every = 2;
+	x.block_ms = 700;
+	run(&x, "in the middle [[mock:chunks=5,delay=5]]", 10000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: in the middle");
+	x_free(&x);
+}
+
+static char *
+repeated(const char *s, int n)
+{
+	size_t l = strlen(s);
+	char *out = malloc(l * (size_t)n + 1);
+	int i;
+
+	assert_non_null(out);
+	for (i = 0; i < n; i++)
+		memcpy(out + l * (size_t)i, s, l);
+	out[l * (size_t)n] = '\0';
+	return out;
+}
+
+static void
+test_pause_exact(void **state)
+{
+	char *want = repeated("abcdefghij", 3000);
+	char msg[128];
+	struct xfer x;
+
+	snprintf(msg, sizeof(msg),
+	    "[[mock:reply=abcdefghij,repeat=3000,chunks=3000]]");
+	/* Blocked after every delta, resumed on the next loop round. */
+	x_init(&x);
+	x.block_every = 1;
+	x.block_ms = 0;
+	run(&x, msg, 30000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.len, strlen(want));
+	assert_string_equal(x.text, want);
+	assert_true(x.npaused > 100);
+	x_free(&x);
+
+	/* Blocked for a while every few deltas. */
+	x_init(&x);
+	x.block_every = 97;
+	x.block_ms = 15;
+	run(&x, msg, 30000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, want);
+	assert_int_equal(x.res.completion_tokens, 3000);
+	x_free(&x);
+	free(want);
+}
+
+static void
+test_slow_reader_bounded(void **state)
+{
+	const char *msg = "[[mock:reply=0123456789,repeat=300000,chunks=300000]]";
+	long long c1, c2;
+	size_t heap0, heap1;
+	struct xfer x;
+	int i;
+
+	stats_reset();
+	x_init(&x);
+	x.block_every = 10;
+	x.block_ms = 60000;	/* until we let it go below */
+	x_start(&x, msg);
+	for (i = 0; i < 500 && !x.blocked; i++)
+		loop_once(10);
+	assert_true(x.blocked);
+	/* Let the pipe fill up: the mock must come to a stop. */
+	c1 = -1;
+	for (i = 0; i < 40; i++) {
+		drive_ms(150);
+		c2 = stat_of("content_chunks");
+		if (c2 == c1)
+			break;
+		c1 = c2;
+	}
+	assert_int_equal(c1, c2);
+	assert_true(c2 < 300000 / 2);
+	/* Held that way, our heap does not grow. */
+	heap0 = __sanitizer_get_current_allocated_bytes();
+	drive_ms(500);
+	heap1 = __sanitizer_get_current_allocated_bytes();
+	assert_true(heap1 < heap0 + 64 * 1024);
+	assert_int_equal(stat_of("content_chunks"), c2);
+	assert_int_equal(x.done, 0);
+	/* Let go: everything arrives, once. */
+	x.block_every = 0;
+	loop_timer_after(&x.unblock, 0);
+	assert_true(drive_until(&x.done, 60000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.len, 3000000);
+	for (i = 0; i < 3000000; i += 10)
+		assert_memory_equal(x.text + i, "0123456789", 10);
+	x_free(&x);
+}
+
+/* Polls the mock until it counted n aborted streams; the time it took. */
+static uint64_t
+wait_aborted(long long n, uint64_t t0)
+{
+	uint64_t end = t0 + 3000;
+
+	while (loop_clock() < end) {
+		if (stat_of("aborted") >= n)
+			return loop_clock() - t0;
+		loop_once(10);
+	}
+	return UINT64_MAX;
+}
+
+static void
+test_cancel(void **state)
+{
+	struct xfer x;
+	uint64_t t0, took;
+
+	/* From inside on_delta: no callback afterwards. */
+	stats_reset();
+	x_init(&x);
+	x.cancel_at = 1;
+	x_start(&x, "[[mock:stall=1]]");
+	assert_true(drive_until(&x.ndeltas, 5000));
+	t0 = loop_clock();
+	assert_int_equal(upstream_active(), 0);
+	took = wait_aborted(1, t0);
+	assert_true(took < 1000);
+	drive_ms(100);
+	assert_int_equal(x.done, 0);
+	assert_int_equal(stat_of("active_streams"), 0);
+	x_free(&x);
+
+	/* From outside any callback, mid-stream. */
+	x_init(&x);
+	x_start(&x, "slow [[mock:chunks=50,delay=50]]");
+	while (x.ndeltas < 2)
+		loop_once(10);
+	upstream_cancel(x.u);
+	x.u = NULL;
+	t0 = loop_clock();
+	took = wait_aborted(2, t0);
+	assert_true(took < 1000);
+	drive_ms(100);
+	assert_int_equal(x.done, 0);
+	assert_int_equal(x.ndeltas, 2);
+	x_free(&x);
+
+	/* From inside can_write. */
+	x_init(&x);
+	x.cancel_in_can_write = 1;
+	x_start(&x, "slow [[mock:chunks=50,delay=50]]");
+	t0 = loop_clock();
+	took = wait_aborted(3, t0);
+	assert_true(took < 1500);
+	drive_ms(100);
+	assert_int_equal(x.done, 0);
+	x_free(&x);
+
+	/* While paused. */
+	x_init(&x);
+	x.block_every = 1;
+	x.block_ms = 60000;
+	x_start(&x, "slow [[mock:chunks=50,delay=20]]");
+	while (!x.blocked)
+		loop_once(10);
+	drive_ms(100);
+	upstream_cancel(x.u);
+	x.u = NULL;
+	t0 = loop_clock();
+	took = wait_aborted(4, t0);
+	assert_true(took < 1000);
+	x_free(&x);
+
+	/* Before it even connected, and after a resume was asked for. */
+	x_init(&x);
+	x_start(&x, "never mind");
+	upstream_resume(x.u);
+	upstream_cancel(x.u);
+	x.u = NULL;
+	drive_ms(200);
+	assert_int_equal(x.done, 0);
+	x_free(&x);
+
+	/* From inside on_done: a no-op. */
+	x_init(&x);
+	x.cancel_in_done = 1;
+	run(&x, "bye", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	x_free(&x);
+	assert_int_equal(stat_of("active_streams"), 0);
+}
+
+static void
+test_start_inside_callback(void **state)
+{
+	struct xfer a, b;
+
+	x_init(&a);
+	x_init(&b);
+	a.start_in_delta = 1;
+	a.other = &b;
+	run(&a, "outer [[mock:chunks=3]]", 5000);
+	assert_true(drive_until(&b.done, 5000));
+	assert_int_equal(a.res.status, UPSTREAM_OK);
+	assert_int_equal(b.res.status, UPSTREAM_OK);
+	assert_string_equal(a.text, "You said: outer");
+	assert_string_equal(b.text, "You said: from inside a callback");
+	x_free(&a);
+	x_free(&b);
+}
+
+/* Local ports of our established connections to the mock. */
+static int
+conns_to_mock(int *ports, int max)
+{
+	char line[512];
+	unsigned int lport, rport, st;
+	FILE *f = fopen("/proc/net/tcp", "r");
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%x %x", &lport, &rport,
+		    &st) != 3)
+			continue;
+		if ((int)rport == mock_port && st == 1 && n < max)
+			ports[n++] = (int)lport;
+	}
+	fclose(f);
+	return n;
+}
+
+static void
+test_connection_reuse(void **state)
+{
+	int ports[8], first = 0, i, n;
+	struct xfer x;
+
+	for (i = 0; i < 5; i++) {
+		x_init(&x);
+		run(&x, "again", 5000);
+		assert_int_equal(x.res.status, UPSTREAM_OK);
+		x_free(&x);
+		n = conns_to_mock(ports, 8);
+		assert_int_equal(n, 1);
+		if (i == 0)
+			first = ports[0];
+		assert_int_equal(ports[0], first);
+	}
+	/* An HTTP error answer keeps the connection too. */
+	x_init(&x);
+	run(&x, "[[mock:status=429]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	x_free(&x);
+	x_init(&x);
+	run(&x, "and again", 5000);
+	x_free(&x);
+	assert_int_equal(conns_to_mock(ports, 8), 1);
+	assert_int_equal(ports[0], first);
+}
+
+#define NCONC	200
+
+static void
+test_concurrent(void **state)
+{
+	static struct xfer xs[NCONC];
+	char msg[64], want[64];
+	int i, all;
+
+	stats_reset();
+	for (i = 0; i < NCONC; i++) {
+		x_init(&xs[i]);
+		snprintf(msg, sizeof(msg), "n%d [[mock:chunks=10,delay=20]]", i);
+		x_start(&xs[i], msg);
+	}
+	assert_int_equal(upstream_active(), NCONC);
+	for (all = 0; all < 2000 && upstream_active() > 0; all++)
+		loop_once(10);
+	for (i = 0; i < NCONC; i++) {
+		snprintf(want, sizeof(want), "You said: n%d", i);
+		assert_int_equal(xs[i].done, 1);
+		assert_int_equal(xs[i].res.status, UPSTREAM_OK);
+		assert_string_equal(xs[i].text, want);
+		x_free(&xs[i]);
+	}
+	assert_true(stat_of("max_concurrent") >= NCONC / 2);
+	assert_int_equal(stat_of("completed"), NCONC);
+}
+
+static void
+test_refused(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char url[64];
+	struct xfer x;
+	int fd;
+
+	/* A port nobody listens on: bind one, note it, close it. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1",
+	    ntohs(sin.sin_port));
+	reinit(url, NULL, NULL);
+	x_init(&x);
+	run(&x, "anyone?", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_int_equal(x.res.http_status, 0);
+	assert_true(strlen(x.res.error) > 0);
+	x_free(&x);
+}
+
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int lfd, fill[8], i;
+	char url[64];
+	struct xfer x;
+	uint64_t t0;
+
+	/* A listener that never accepts, its queue full: SYNs go unanswered. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &sl);
+	for (i = 0; i < 8; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(50000);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1",
+	    ntohs(sin.sin_port));
+	reinit(url, "5000", "300");
+	x_init(&x);
+	t0 = loop_clock();
+	run(&x, "hello?", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
+	assert_true(x.done_at - t0 < 2000);
+	x_free(&x);
+	for (i = 0; i < 8; i++)
+		close(fill[i]);
+	close(lfd);
+}
+
+/* ------------------------------------------------- canned servers */
+
+/*
+ * A one-shot server: accepts one connection, reads the request, writes
+ * reply, then closes (hold 0) or keeps the connection open (hold 1) until
+ * killed. Returns its port; *pid is the child.
+ */
+static int
+canned(const char *reply, size_t len, int hold, pid_t *pid)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char buf[65536];
+	size_t got = 0, off;
+	ssize_t n;
+	int lfd, fd;
+	char *h, *cl;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &sl);
+	if ((*pid = fork()) == 0) {
+		if ((fd = accept(lfd, NULL, NULL)) < 0)
+			_exit(1);
+		/* The head, then Content-Length bytes of body. */
+		for (;;) {
+			if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
+				_exit(1);
+			got += (size_t)n;
+			buf[got] = '\0';
+			if ((h = strstr(buf, "\r\n\r\n")) != NULL &&
+			    (cl = strcasestr(buf, "content-length:")) != NULL &&
+			    got >= (size_t)(h + 4 - buf) + strtoul(cl + 15,
+			    NULL, 10))
+				break;
+		}
+		for (off = 0; off < len; off += (size_t)n)
+			if ((n = write(fd, reply + off, len - off)) <= 0)
+				_exit(1);
+		if (hold)
+			pause();
+		close(fd);
+		_exit(0);
+	}
+	close(lfd);
+	return ntohs(sin.sin_port);
+}
+
+static void
+canned_run(const char *reply, size_t len, int hold, const char *idle,
+    struct xfer *x)
+{
+	char url[64];
+	pid_t pid;
+	int port, st;
+
+	port = canned(reply, len, hold, &pid);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+	reinit(url, idle, NULL);
+	x_init(x);
+	run(x, "canned", 10000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+#define SSE_HEAD "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" \
+    "Connection: close\r\n\r\n"
+#define CHUNK(s) "data: {\"choices\":[{\"delta\":{\"content\":\"" s "\"}}]}\n\n"
+
+static void
+test_canned_replies(void **state)
+{
+	struct xfer x;
+	const char *r;
+	char *big;
+	size_t n;
+
+	/* CRLF, comments, a body that ends at close: fine with [DONE]. */
+	r = SSE_HEAD ": hello\r\n\r\n"
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\r\n\r\n"
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"b\\nc\"}}]}\r\n\r\n"
+	    "data: [DONE]\r\n\r\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "ab\nc");
+	x_free(&x);
+
+	/* finish_reason and then the connection closes: complete. */
+	r = SSE_HEAD CHUNK("x")
+	    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "x");
+	x_free(&x);
+
+	/* Closed early, without either: broken. */
+	r = SSE_HEAD CHUNK("x") CHUNK("y");
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_string_equal(x.text, "xy");
+	x_free(&x);
+
+	/* [DONE] but the server holds on: done at the idle timeout, OK. */
+	r = SSE_HEAD CHUNK("held") "data: [DONE]\n\n";
+	canned_run(r, strlen(r), 1, "300", &x);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "held");
+	x_free(&x);
+
+	/* Malformed JSON in an event. */
+	r = SSE_HEAD CHUNK("ok") "data: {\"choices\":[{\"delta\":\n\n"
+	    CHUNK("never") "data: [DONE]\n\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_string_equal(x.text, "ok");
+	assert_non_null(strstr(x.res.error, "malformed"));
+	x_free(&x);
+
+	/* An error reported inside the stream. */
+	r = SSE_HEAD CHUNK("par")
+	    "data: {\"error\":{\"message\":\"The server had an error\"}}\n\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_string_equal(x.res.error, "The server had an error");
+	assert_string_equal(x.text, "par");
+	x_free(&x);
+
+	/* An event over the 1 MiB limit. */
+	n = strlen(SSE_HEAD) + 6 + SSE_MAX_EVENT + 10;
+	big = malloc(n + 1);
+	assert_non_null(big);
+	strlcpy(big, SSE_HEAD "data: ", n + 1);
+	memset(big + strlen(big), 'z', n - strlen(big));
+	big[n] = '\0';
+	canned_run(big, n, 1, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_BROKEN);
+	assert_non_null(strstr(x.res.error, "too big"));
+	free(big);
+	x_free(&x);
+
+	/* A 401 whose message echoes a key: masked. */
+	{
+		const char *b = "{\"error\":{\"message\":\"Incorrect API key "
+		    "provided: sk-proj-abc*****xyz9. See docs.\",\"code\":1}}";
+		char resp[512];
+
+		snprintf(resp, sizeof(resp), "HTTP/1.1 401 Unauthorized\r\n"
+		    "Content-Type: application/json\r\nContent-Length: %zu"
+		    "\r\n\r\n%s", strlen(b), b);
+		canned_run(resp, strlen(resp), 0, NULL, &x);
+	}
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x.res.http_status, 401);
+	assert_string_equal(x.res.error,
+	    "Incorrect API key provided: sk-***. See docs.");
+	x_free(&x);
+
+	/* A non-JSON error page. */
+	r = "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+	    "Content-Length: 20\r\n\r\n<html>bad gw</html>\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x.res.http_status, 502);
+	assert_string_equal(x.res.error, "HTTP 502 from the model");
+	x_free(&x);
+
+	/* A huge error body is not read to its end. */
+	n = 1024 * 1024;
+	big = malloc(n + 200);
+	assert_non_null(big);
+	snprintf(big, 200, "HTTP/1.1 500 Oops\r\nContent-Length: %zu\r\n\r\n",
+	    n);
+	memset(big + strlen(big), 'e', n);
+	canned_run(big, strlen(big) + n, 1, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x.res.http_status, 500);
+	free(big);
+	x_free(&x);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reply_and_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paused_does_not_time_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_reader_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

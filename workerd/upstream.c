@@ -1,0 +1,858 @@
+/*
+ * The upstream model client (upstream.h): libcurl's multi interface driven
+ * by the worker's own epoll loop.
+ *
+ * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
+ * to call it back (CURLMOPT_TIMERFUNCTION); we register the sockets with
+ * the loop and call curl_multi_socket_action from the loop's io and timer
+ * callbacks. Replies are parsed as they arrive (sse.c) and each content
+ * delta goes straight to the caller: no timer or batching on that path.
+ *
+ * Choices:
+ * - HTTP/1.1, one connection per stream in flight, kept in the multi
+ *   handle's connection cache (UP_MAXCONNECTS) for the next request. Not
+ *   HTTP/2: pausing a stream in libcurl 7.88's HTTP/2 code is not reliable,
+ *   and on HTTP/1.1 a pause is plain TCP backpressure on that stream alone.
+ * - Backpressure: the write callback asks can_write() before consuming
+ *   anything; 0 pauses the transfer (CURL_WRITEFUNC_PAUSE: curl keeps the
+ *   bytes it read, at most about one receive buffer, and stops reading the
+ *   socket), and upstream_resume() lifts the pause.
+ * - Timeouts: curl's connect timeout, and our own idle timer on the loop
+ *   (no byte for OPENAI_IDLE_TIMEOUT_MS while not paused). curl's low-speed
+ *   limits are not used: they would also fire on a paused transfer.
+ * - curl forbids adding or removing handles from inside its callbacks, and
+ *   the caller's callbacks run inside curl's write callback. Whatever the
+ *   caller asks from there (cancel, start, resume) is done from a deferred
+ *   call (loop_defer) once curl has returned. upstream_resume() is always
+ *   deferred, so it never calls back into the caller before returning.
+ * - The API key only goes into the Authorization header; it is never
+ *   logged, and error texts taken from the model's replies are scrubbed of
+ *   anything that looks like a key. CURLOPT_VERBOSE is never set.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "sse.h"
+#include "upstream.h"
+#include "workerd.h"
+
+#define UP_DEFAULT_BASE		"https://api.openai.com/v1"
+#define UP_DEFAULT_MODEL	"gpt-4.1-mini"
+#define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
+				"embedded in a support chat widget."
+#define UP_BUFFERSIZE		8192	/* curl's receive buffer per transfer */
+#define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
+#define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
+#define UP_ERRMSG_MAX		200	/* bytes of that message reported */
+
+struct upstream {
+	TAILQ_ENTRY(upstream) entry;
+	CURL *easy;
+	struct upstream_cbs cbs;
+	void *arg;
+	char *body;		/* the request (curl reads it, does not copy) */
+	struct sse sse;
+	struct loop_timer idle;
+	struct loop_defer defer;	/* add, resume or cancel outside curl */
+	uint64_t last_rx;	/* loop time of the last byte received */
+	char *errbody;		/* start of a non-2xx reply */
+	size_t errlen;
+	char *errmsg;		/* error text we own */
+	const char *fail;	/* set once the transfer is known to fail */
+	enum upstream_status fail_status;
+	int http_status;
+	uint32_t prompt_tokens;
+	uint32_t completion_tokens;
+	unsigned added:1;	/* in the multi handle */
+	unsigned add_pending:1;
+	unsigned resume_pending:1;
+	unsigned paused:1;
+	unsigned cancelled:1;
+	unsigned ending:1;	/* on_done is running: cancel is a no-op */
+	unsigned got_status:1;
+	unsigned got_done:1;	/* data: [DONE] */
+	unsigned finished:1;	/* a finish_reason */
+};
+
+static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
+
+static CURLM *multi;
+static struct curl_slist *headers;
+static char *url, *model, *system_prompt, *api_key;
+static uint32_t connect_ms, idle_ms;
+static char idle_text[64];
+static struct loop_timer mtimer;
+static int in_curl;		/* inside a curl call that may run our callbacks */
+static int nactive;
+static int curl_ready;
+
+/* Sockets curl asked us to watch, indexed by fd; never freed before shutdown. */
+static struct loop_io **socks;
+static size_t nsocks;
+
+static void check_done(void);
+static void destroy(struct upstream *);
+
+/* ------------------------------------------------------- curl <-> loop */
+
+static void
+sock_io(int fd, uint32_t events, void *arg)
+{
+	int action = 0, running;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+		action |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		action |= CURL_CSELECT_OUT;
+	if (events & EPOLLERR)
+		action |= CURL_CSELECT_ERR;
+	in_curl++;
+	curl_multi_socket_action(multi, fd, action, &running);
+	in_curl--;
+	check_done();
+}
+
+static struct loop_io *
+sock_slot(curl_socket_t s)
+{
+	struct loop_io **ns;
+	size_t n;
+
+	if ((size_t)s >= nsocks) {
+		n = nsocks ? nsocks : 64;
+		while (n <= (size_t)s)
+			n *= 2;
+		if ((ns = reallocarray(socks, n, sizeof(*socks))) == NULL)
+			fatal("upstream socket table");
+		memset(ns + nsocks, 0, (n - nsocks) * sizeof(*ns));
+		socks = ns;
+		nsocks = n;
+	}
+	if (socks[s] == NULL) {
+		if ((socks[s] = calloc(1, sizeof(**socks))) == NULL)
+			fatal("upstream socket");
+		socks[s]->fd = -1;
+	}
+	return socks[s];
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct loop_io *io;
+	uint32_t ev = 0;
+
+	if (s < 0)
+		return 0;
+	if (what == CURL_POLL_REMOVE) {
+		if ((size_t)s < nsocks && socks[s] != NULL)
+			loop_io_del(socks[s]);
+		return 0;
+	}
+	io = sock_slot(s);
+	if (what & CURL_POLL_IN)
+		ev |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev |= EPOLLOUT;
+	if (io->fd < 0) {
+		if (loop_io_add(io, s, ev, sock_io, NULL) < 0)
+			log_warn("upstream: watching socket %d", s);
+	} else if (loop_io_mod(io, ev) < 0)
+		log_warn("upstream: socket %d", s);
+	return 0;
+}
+
+static void
+mtimer_fire(void *arg)
+{
+	int running;
+
+	in_curl++;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	in_curl--;
+	check_done();
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *userp)
+{
+	if (ms < 0)
+		loop_timer_stop(&mtimer);
+	else
+		loop_timer_after(&mtimer, (uint64_t)ms);
+	return 0;
+}
+
+/* ---------------------------------------------------------- the end */
+
+/* Copies at most max bytes of s, not cutting a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/*
+ * A short error text from the model, made safe to log and store: bounded,
+ * no control characters, anything that looks like an API key masked.
+ */
+static char *
+safe_text(const char *s, size_t len)
+{
+	char *out;
+	size_t i, o = 0, klen = api_key ? strlen(api_key) : 0;
+
+	len = utf8_cut(s, len, UP_ERRMSG_MAX);
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; ) {
+		if (klen >= 8 && len - i >= klen &&
+		    memcmp(s + i, api_key, klen) == 0) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			i += klen;
+			continue;
+		}
+		if (len - i >= 3 && memcmp(s + i, "sk-", 3) == 0) {
+			memcpy(out + o, "sk-***", 6);
+			o += 6;
+			for (i += 3; i < len && (isalnum((unsigned char)s[i]) ||
+			    s[i] == '-' || s[i] == '_' || s[i] == '*'); i++)
+				;
+			continue;
+		}
+		out[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
+		    ' ' : s[i];
+		i++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The message of a non-2xx reply: error.message when it is OpenAI's shape. */
+static const char *
+http_error_text(struct upstream *u)
+{
+	json_t *root, *err, *msg = NULL;
+	char buf[64];
+
+	if (u->errbody != NULL && (root = json_loadb(u->errbody, u->errlen, 0,
+	    NULL)) != NULL) {
+		err = json_object_get(root, "error");
+		if (json_is_object(err))
+			msg = json_object_get(err, "message");
+		else if (json_is_string(err))
+			msg = err;
+		if (json_is_string(msg) && json_string_length(msg) > 0)
+			u->errmsg = safe_text(json_string_value(msg),
+			    json_string_length(msg));
+		json_decref(root);
+	}
+	if (u->errmsg == NULL) {
+		snprintf(buf, sizeof(buf), "HTTP %d from the model",
+		    u->http_status);
+		u->errmsg = strdup(buf);
+	}
+	return u->errmsg ? u->errmsg : "error from the model";
+}
+
+static int
+status_ok(int code)
+{
+	return code >= 200 && code <= 299;
+}
+
+/* What a transfer that curl reports done with rc came to. */
+static enum upstream_status
+classify(struct upstream *u, CURLcode rc, const char **text)
+{
+	long code = 0;
+
+	if (!u->got_status &&
+	    curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &code) ==
+	    CURLE_OK)
+		u->http_status = (int)code;
+	if (u->fail != NULL) {
+		*text = u->fail;
+		return u->fail_status;
+	}
+	if (u->http_status != 0 && !status_ok(u->http_status)) {
+		*text = http_error_text(u);
+		return UPSTREAM_HTTP_ERROR;
+	}
+	if (u->got_done || u->finished) {
+		*text = "";
+		return UPSTREAM_OK;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		*text = "connecting to the model timed out";
+		return UPSTREAM_TIMEOUT;
+	}
+	if (rc == CURLE_OK) {
+		*text = "the model's stream ended before it was complete";
+		return UPSTREAM_BROKEN;
+	}
+	*text = curl_easy_strerror(rc);
+	return UPSTREAM_BROKEN;
+}
+
+static void
+detach(struct upstream *u)
+{
+	loop_timer_stop(&u->idle);
+	loop_defer_cancel(&u->defer);
+	if (u->added) {
+		curl_multi_remove_handle(multi, u->easy);
+		u->added = 0;
+	}
+}
+
+/* Frees a transfer; never calls the caller. Not from inside curl. */
+static void
+destroy(struct upstream *u)
+{
+	detach(u);
+	curl_easy_cleanup(u->easy);
+	sse_free(&u->sse);
+	free(u->body);
+	free(u->errbody);
+	free(u->errmsg);
+	TAILQ_REMOVE(&transfers, u, entry);
+	free(u);
+}
+
+/* Ends a transfer: out of the multi handle, on_done, freed. */
+static void
+finish(struct upstream *u, enum upstream_status st, const char *text)
+{
+	struct upstream_result r;
+
+	nactive--;
+	detach(u);
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	r.http_status = u->http_status;
+	r.error = text != NULL ? text : "";
+	r.prompt_tokens = u->prompt_tokens;
+	r.completion_tokens = u->completion_tokens;
+	if (st != UPSTREAM_OK)
+		log_debug("upstream: %s (HTTP %d)", r.error, r.http_status);
+	u->ending = 1;
+	u->cbs.on_done(u->arg, &r);
+	destroy(u);
+}
+
+static void
+check_done(void)
+{
+	struct upstream *u;
+	CURLMsg *m;
+	CURLcode rc;
+	CURL *e;
+	char *priv;
+	const char *text;
+	enum upstream_status st;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		e = m->easy_handle;
+		rc = m->data.result;
+		priv = NULL;
+		if (curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv) !=
+		    CURLE_OK || priv == NULL)
+			continue;
+		u = (struct upstream *)(void *)priv;
+		if (u->cancelled) {
+			destroy(u);
+			continue;
+		}
+		st = classify(u, rc, &text);
+		finish(u, st, text);
+	}
+}
+
+static void
+fail(struct upstream *u, enum upstream_status st, const char *text)
+{
+	if (u->fail == NULL) {
+		u->fail = text;
+		u->fail_status = st;
+	}
+}
+
+/* ----------------------------------------------------- receiving */
+
+static void
+idle_fire(void *arg)
+{
+	struct upstream *u = arg;
+	uint64_t now = loop_now();
+
+	if (u->paused || u->cancelled)
+		return;
+	if (now - u->last_rx < idle_ms) {
+		loop_timer_at(&u->idle, u->last_rx + idle_ms);
+		return;
+	}
+	if (u->got_done || u->finished)
+		finish(u, UPSTREAM_OK, "");
+	else
+		finish(u, UPSTREAM_TIMEOUT, idle_text);
+}
+
+/* One SSE event of a 2xx reply. */
+static int
+on_event(void *arg, const struct sse_event *ev)
+{
+	struct upstream *u = arg;
+	struct sse_chunk c;
+
+	if (sse_is_done(ev->data, ev->len)) {
+		u->got_done = 1;
+		return 1;
+	}
+	if (sse_chunk_parse(ev->data, ev->len, &c) < 0) {
+		fail(u, UPSTREAM_BROKEN, "malformed event from the model");
+		return 2;
+	}
+	if (c.error != NULL) {
+		if (*c.error == '\0')
+			c.error = "error event from the model";
+		if (u->errmsg == NULL)
+			u->errmsg = safe_text(c.error, strlen(c.error));
+		fail(u, UPSTREAM_BROKEN, u->errmsg ? u->errmsg :
+		    "error event from the model");
+		sse_chunk_free(&c);
+		return 2;
+	}
+	if (c.has_usage) {
+		u->prompt_tokens = c.prompt_tokens;
+		u->completion_tokens = c.completion_tokens;
+	}
+	if (c.finished)
+		u->finished = 1;
+	if (c.content_len > 0)
+		u->cbs.on_delta(u->arg, c.content, c.content_len);
+	sse_chunk_free(&c);
+	return u->cancelled ? 3 : 0;
+}
+
+static size_t
+header_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct upstream *u = arg;
+
+	u->last_rx = loop_now();
+	return size * nmemb;
+}
+
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct upstream *u = arg;
+	size_t n = size * nmemb, room;
+	long code = 0;
+
+	if (u->cancelled || u->fail != NULL)
+		return 0;	/* stops the transfer */
+	u->last_rx = loop_now();
+	if (!u->got_status) {
+		if (curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE,
+		    &code) == CURLE_OK)
+			u->http_status = (int)code;
+		u->got_status = 1;
+	}
+	if (!status_ok(u->http_status)) {
+		/* Keep the start of the error body for its message. */
+		if (u->errbody == NULL &&
+		    (u->errbody = malloc(UP_ERRBODY_MAX)) == NULL)
+			return 0;
+		room = UP_ERRBODY_MAX - u->errlen;
+		memcpy(u->errbody + u->errlen, p, n < room ? n : room);
+		u->errlen += n < room ? n : room;
+		return n <= room ? n : 0;	/* enough read: stop */
+	}
+	if (u->got_done)
+		return n;	/* what follows [DONE] is ignored */
+	if (!u->cbs.can_write(u->arg)) {
+		if (u->cancelled)
+			return 0;
+		u->paused = 1;
+		loop_timer_stop(&u->idle);
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (u->cancelled)
+		return 0;
+	if (sse_feed(&u->sse, p, n, NULL) == SSE_TOO_BIG)
+		fail(u, UPSTREAM_BROKEN, "an event from the model is too big");
+	if (u->cancelled || u->fail != NULL)
+		return 0;
+	return n;
+}
+
+/* ------------------------------------------------ deferred actions */
+
+static void
+do_resume(struct upstream *u)
+{
+	enum upstream_status st;
+	const char *text;
+	CURLcode rc;
+
+	if (!u->paused)
+		return;
+	u->paused = 0;
+	u->last_rx = loop_now();
+	loop_timer_after(&u->idle, idle_ms);
+	/* curl hands over what it kept, maybe pausing again at once. */
+	in_curl++;
+	rc = curl_easy_pause(u->easy, CURLPAUSE_CONT);
+	in_curl--;
+	if (u->cancelled) {
+		destroy(u);
+		return;
+	}
+	if (rc != CURLE_OK) {
+		st = classify(u, rc, &text);
+		finish(u, st, text);
+	}
+}
+
+static void
+deferred(void *arg)
+{
+	struct upstream *u = arg;
+
+	if (u->cancelled) {
+		destroy(u);
+		return;
+	}
+	if (u->add_pending) {
+		u->add_pending = 0;
+		if (curl_multi_add_handle(multi, u->easy) != CURLM_OK) {
+			finish(u, UPSTREAM_BROKEN, "could not start the request");
+			return;
+		}
+		u->added = 1;
+	}
+	if (u->resume_pending) {
+		u->resume_pending = 0;
+		do_resume(u);	/* may free u */
+	}
+}
+
+/* ------------------------------------------------------------- API */
+
+static char *
+build_body(const struct upstream_req *req)
+{
+	json_t *o, *msgs, *m, *so;
+	const char *sp;
+	char *s = NULL;
+	size_t i;
+	int err = 0;
+
+	sp = req->system_prompt ? req->system_prompt : system_prompt;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((msgs = json_array()) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	err |= json_object_set_new(o, "model",
+	    json_text(req->model ? req->model : model));
+	if (sp != NULL && *sp != '\0') {
+		m = json_pack("{s:s, s:o}", "role", "system", "content",
+		    json_text(sp));
+		err |= json_array_append_new(msgs, m);
+	}
+	for (i = 0; i < req->nmsgs; i++) {
+		m = json_pack("{s:o, s:o}",
+		    "role", json_text(req->msgs[i].role),
+		    "content", json_text(req->msgs[i].content));
+		err |= json_array_append_new(msgs, m);
+	}
+	err |= json_object_set_new(o, "messages", msgs);
+	err |= json_object_set_new(o, "stream", json_true());
+	so = json_pack("{s:b}", "include_usage", 1);
+	err |= json_object_set_new(o, "stream_options", so);
+	if (err == 0)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+struct upstream *
+upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
+    void *arg)
+{
+	struct upstream *u;
+	CURLcode e = CURLE_OK;
+	CURL *c;
+
+	if (multi == NULL || cbs == NULL || cbs->can_write == NULL ||
+	    cbs->on_delta == NULL || cbs->on_done == NULL)
+		return NULL;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	if ((u->body = build_body(req)) == NULL ||
+	    (u->easy = c = curl_easy_init()) == NULL) {
+		free(u->body);
+		free(u);
+		return NULL;
+	}
+	u->cbs = *cbs;
+	u->arg = arg;
+	e |= curl_easy_setopt(c, CURLOPT_URL, url);
+	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	e |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_1_1);
+	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
+	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
+	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)strlen(u->body));
+	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
+	e |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	e |= curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
+	e |= curl_easy_setopt(c, CURLOPT_PRIVATE, u);
+	e |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
+	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
+	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)UP_BUFFERSIZE);
+	if (e != CURLE_OK) {
+		curl_easy_cleanup(c);
+		free(u->body);
+		free(u);
+		return NULL;
+	}
+	sse_init(&u->sse, 0, on_event, u);
+	loop_timer_init(&u->idle, idle_fire, u);
+	loop_defer_init(&u->defer, deferred, u);
+	TAILQ_INSERT_TAIL(&transfers, u, entry);
+	nactive++;
+	u->last_rx = loop_now();
+	loop_timer_after(&u->idle, idle_ms);
+	if (in_curl) {
+		/* From inside a callback: curl refuses new handles now. */
+		u->add_pending = 1;
+		loop_defer(&u->defer);
+	} else if (curl_multi_add_handle(multi, c) != CURLM_OK) {
+		nactive--;
+		destroy(u);
+		return NULL;
+	} else
+		u->added = 1;
+	/* curl's timer callback asked for a call soon: it connects from there. */
+	return u;
+}
+
+void
+upstream_resume(struct upstream *u)
+{
+	if (u == NULL || u->cancelled || u->ending || !u->paused)
+		return;
+	u->resume_pending = 1;
+	loop_defer(&u->defer);
+}
+
+void
+upstream_cancel(struct upstream *u)
+{
+	if (u == NULL || u->cancelled || u->ending)
+		return;
+	u->cancelled = 1;
+	nactive--;
+	loop_timer_stop(&u->idle);
+	if (in_curl) {
+		loop_defer(&u->defer);	/* curl is on the stack */
+		return;
+	}
+	destroy(u);
+}
+
+int
+upstream_active(void)
+{
+	return nactive;
+}
+
+/* The URL for the log, with any user:password@ hidden. */
+static void
+log_url(const char *u, char *out, size_t outsz)
+{
+	const char *p = strstr(u, "://"), *at, *slash;
+
+	if (p != NULL) {
+		p += 3;
+		at = strchr(p, '@');
+		slash = strchr(p, '/');
+		if (at != NULL && (slash == NULL || at < slash)) {
+			snprintf(out, outsz, "%.*s***%s", (int)(p - u), u, at);
+			return;
+		}
+	}
+	strlcpy(out, u, outsz);
+}
+
+static char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return strdup(v != NULL && *v != '\0' ? v : def);
+}
+
+int
+upstream_init(void)
+{
+	const char *k;
+	char *base = NULL, *auth = NULL, shown[256];
+	size_t len, klen;
+
+	if (multi != NULL)
+		upstream_shutdown();
+	connect_ms = worker_env_u32("OPENAI_CONNECT_TIMEOUT_MS", 10000, 1,
+	    3600000);
+	idle_ms = worker_env_u32("OPENAI_IDLE_TIMEOUT_MS", 60000, 1, 86400000);
+	snprintf(idle_text, sizeof(idle_text),
+	    "no data from the model for %u ms", idle_ms);
+	if ((base = env_or("OPENAI_BASE_URL", UP_DEFAULT_BASE)) == NULL)
+		goto nomem;
+	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	if (strncasecmp(base, "http://", 7) != 0 &&
+	    strncasecmp(base, "https://", 8) != 0) {
+		log_warnx("OPENAI_BASE_URL must start with http:// or https://");
+		free(base);
+		return -1;
+	}
+	if (asprintf(&url, "%s/chat/completions", base) < 0) {
+		url = NULL;
+		goto nomem;
+	}
+	free(base);
+	base = NULL;
+	if ((model = env_or("OPENAI_MODEL", UP_DEFAULT_MODEL)) == NULL ||
+	    (system_prompt = env_or("SYSTEM_PROMPT", UP_DEFAULT_PROMPT)) == NULL)
+		goto nomem;
+
+	/* The key, trimmed; it must fit on one header line. */
+	if ((k = getenv("OPENAI_API_KEY")) != NULL) {
+		while (isspace((unsigned char)*k))
+			k++;
+		klen = strlen(k);
+		while (klen > 0 && isspace((unsigned char)k[klen - 1]))
+			klen--;
+		if (klen > 0) {
+			if (memchr(k, '\r', klen) || memchr(k, '\n', klen)) {
+				log_warnx("OPENAI_API_KEY holds a line break");
+				goto fail;
+			}
+			if ((api_key = strndup(k, klen)) == NULL ||
+			    asprintf(&auth, "Authorization: Bearer %s",
+			    api_key) < 0) {
+				auth = NULL;
+				goto nomem;
+			}
+		}
+	}
+	if ((headers = curl_slist_append(NULL,
+	    "Content-Type: application/json")) == NULL ||
+	    curl_slist_append(headers, "Accept: text/event-stream") == NULL ||
+	    curl_slist_append(headers, "Expect:") == NULL ||
+	    (auth != NULL && curl_slist_append(headers, auth) == NULL))
+		goto nomem;
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+		auth = NULL;
+	}
+
+	if (!curl_ready) {
+		/* Once per process; never cleaned up (OpenSSL can't restart). */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_warnx("curl_global_init failed");
+			goto fail;
+		}
+		curl_ready = 1;
+	}
+	if ((multi = curl_multi_init()) == NULL)
+		goto nomem;
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)UP_MAXCONNECTS);
+	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	loop_timer_init(&mtimer, mtimer_fire, NULL);
+	nactive = 0;
+	log_url(url, shown, sizeof(shown));
+	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
+	    "idle %u ms", shown, model, api_key ? "set" : "not set",
+	    connect_ms, idle_ms);
+	return 0;
+nomem:
+	log_warnx("upstream: out of memory");
+fail:
+	free(base);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	upstream_shutdown();
+	return -1;
+}
+
+void
+upstream_shutdown(void)
+{
+	struct upstream *u;
+	size_t i;
+
+	while ((u = TAILQ_FIRST(&transfers)) != NULL)
+		destroy(u);
+	nactive = 0;
+	if (multi != NULL) {
+		loop_timer_stop(&mtimer);
+		curl_multi_cleanup(multi);
+		multi = NULL;
+	}
+	loop_timer_stop(&mtimer);
+	for (i = 0; i < nsocks; i++) {
+		if (socks[i] != NULL) {
+			loop_io_del(socks[i]);
+			free(socks[i]);
+		}
+	}
+	free(socks);
+	socks = NULL;
+	nsocks = 0;
+	curl_slist_free_all(headers);
+	headers = NULL;
+	if (api_key != NULL) {
+		explicit_bzero(api_key, strlen(api_key));
+		free(api_key);
+		api_key = NULL;
+	}
+	free(url);
+	free(model);
+	free(system_prompt);
+	url = model = system_prompt = NULL;
+}
