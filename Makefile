@@ -94,7 +94,7 @@ build/test/bin/mockai: $(patsubst %.c,build/test/%.o,$(wildcard tests/mockai/*.c
 	$(CC) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test-build: deps-test
-	$(MAKE) --no-print-directory $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS)
+	$(MAKE) --no-print-directory $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS)
 
 test: test-build
 	scripts/test.sh

@@ -66,7 +66,10 @@ if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
 	    tests/integration/ 2>&1 | tee "$logdir/integration.log"
 	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
 	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
-	p=${p:-0}; f=${f:-1}
+	# A test cancelled (its suite's before hook failed, or it outlived its
+	# parent) did not pass either.
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
+	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
 	count integration "$p" "$f"
 fi
 
