@@ -29,7 +29,7 @@
 #define SSE_TOO_BIG	(-1)		/* sse_feed: an event exceeded the limit */
 
 struct sse_event {
-	const char *type;	/* the event field, "message" when none */
+	const char *type;	/* "event" field, "message" if none; a NUL cuts it */
 	const char *data;	/* data lines joined with "\n", NUL-terminated */
 	size_t len;		/* of data (it may hold NUL bytes) */
 };

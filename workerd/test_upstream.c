@@ -34,6 +34,7 @@
 /* From the ASan runtime (gcc ships no header for it). */
 size_t __sanitizer_get_current_allocated_bytes(void);
 
+#define NCONC		200	/* concurrent transfers */
 #define PROMPT_WORDS	14	/* words in the default system prompt */
 
 static pid_t mock_pid = -1;
@@ -218,6 +219,7 @@ struct xfer {
 	int cancel_in_can_write;
 	int cancel_in_done;
 	int start_in_delta;	/* start another transfer from on_delta */
+	int cancel_other;	/* cancel the other one from on_delta */
 	struct xfer *other;
 	struct loop_timer unblock;
 	uint64_t done_at;
@@ -264,6 +266,10 @@ x_delta(void *arg, const char *text, size_t len)
 	}
 	if (x->start_in_delta && x->ndeltas == 1)
 		x_start(x->other, "from inside a callback");
+	if (x->cancel_other && x->other->u != NULL) {
+		upstream_cancel(x->other->u);
+		x->other->u = NULL;
+	}
 	if (x->block_every > 0 && x->ndeltas % x->block_every == 0) {
 		x->blocked = 1;
 		loop_timer_after(&x->unblock, (uint64_t)x->block_ms);
@@ -298,11 +304,23 @@ x_unblock(void *arg)
 
 static const struct upstream_cbs xcbs = { x_can_write, x_delta, x_done };
 
+/* Every xfer a test used (all static), for the teardown to clean up. */
+static struct xfer *used[NCONC + 8];
+static int nused;
+
 static void
 x_init(struct xfer *x)
 {
+	int i;
+
+	loop_timer_stop(&x->unblock);
+	free(x->text);
 	memset(x, 0, sizeof(*x));
 	loop_timer_init(&x->unblock, x_unblock, x);
+	for (i = 0; i < nused && used[i] != x; i++)
+		;
+	if (i == nused && nused < (int)(sizeof(used) / sizeof(used[0])))
+		used[nused++] = x;
 }
 
 static void
@@ -311,6 +329,7 @@ x_free(struct xfer *x)
 	loop_timer_stop(&x->unblock);
 	if (x->u != NULL)
 		upstream_cancel(x->u);
+	x->u = NULL;
 	free(x->text);
 	x->text = NULL;
 }
@@ -339,6 +358,13 @@ run(struct xfer *x, const char *content, int ms)
 static int
 group_setup(void **state)
 {
+	static const char *proxies[] = { "http_proxy", "HTTP_PROXY",
+	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	/* libcurl honours these; the mock is on loopback. */
+	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
+		unsetenv(proxies[i]);
 	signal(SIGPIPE, SIG_IGN);
 	loop_init();
 	worker_conf_defaults();
@@ -370,18 +396,26 @@ setup(void **state)
 	return 0;
 }
 
+/* Also after a failed test: nothing of it may stay in the loop. */
 static int
 teardown(void **state)
 {
+	int i, active;
+
 	drive_ms(20);
-	assert_int_equal(upstream_active(), 0);
+	active = upstream_active();
+	for (i = 0; i < nused; i++)
+		x_free(used[i]);
+	nused = 0;
+	upstream_shutdown();
+	assert_int_equal(active, 0);
 	return 0;
 }
 
 static void
 test_reply_and_usage(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 
 	x_init(&x);
 	run(&x, "hello there", 5000);
@@ -421,7 +455,7 @@ test_request_shape(void **state)
 	};
 	struct upstream_req req = { NULL, NULL, hist, 3 };
 	json_t *r, *body, *msgs, *h;
-	struct xfer x;
+	static struct xfer x;
 
 	x_init(&x);
 	x.u = upstream_start(&req, &xcbs, &x);
@@ -516,7 +550,7 @@ test_http_errors(void **state)
 {
 	static const int codes[] = { 500, 429, 401, 503, 400, 404 };
 	char msg[64];
-	struct xfer x;
+	static struct xfer x;
 	size_t i;
 
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -544,7 +578,7 @@ test_http_errors(void **state)
 static void
 test_cut(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 
 	stats_reset();
 	x_init(&x);
@@ -566,7 +600,7 @@ test_cut(void **state)
 static void
 test_stall_idle_timeout(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 	uint64_t t0;
 
 	reinit(base_url, "300", NULL);
@@ -602,7 +636,7 @@ test_stall_idle_timeout(void **state)
 static void
 test_paused_does_not_time_out(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 
 	reinit(base_url, "300", NULL);
 	x_init(&x);
@@ -643,7 +677,7 @@ test_pause_exact(void **state)
 {
 	char *want = repeated("abcdefghij", 3000);
 	char msg[128];
-	struct xfer x;
+	static struct xfer x;
 
 	snprintf(msg, sizeof(msg),
 	    "[[mock:reply=abcdefghij,repeat=3000,chunks=3000]]");
@@ -673,10 +707,10 @@ test_pause_exact(void **state)
 static void
 test_slow_reader_bounded(void **state)
 {
-	const char *msg = "[[mock:reply=0123456789,repeat=300000,chunks=300000]]";
+	const char *msg = "[[mock:reply=0123456789,repeat=100000,chunks=20000]]";
 	long long c1, c2;
 	size_t heap0, heap1;
-	struct xfer x;
+	static struct xfer x;
 	int i;
 
 	stats_reset();
@@ -687,31 +721,36 @@ test_slow_reader_bounded(void **state)
 	for (i = 0; i < 500 && !x.blocked; i++)
 		loop_once(10);
 	assert_true(x.blocked);
-	/* Let the pipe fill up: the mock must come to a stop. */
+	/*
+	 * Let the pipes fill up: the mock must come to a stop (the kernel may
+	 * still let a little through now and then).
+	 */
 	c1 = -1;
 	for (i = 0; i < 40; i++) {
-		drive_ms(150);
+		drive_ms(200);
 		c2 = stat_of("content_chunks");
-		if (c2 == c1)
+		if (c2 - c1 < 100)
 			break;
 		c1 = c2;
 	}
-	assert_int_equal(c1, c2);
-	assert_true(c2 < 300000 / 2);
+	assert_true(c2 - c1 < 100);
+	assert_true(c2 < 20000 / 2);
 	/* Held that way, our heap does not grow. */
 	heap0 = __sanitizer_get_current_allocated_bytes();
 	drive_ms(500);
 	heap1 = __sanitizer_get_current_allocated_bytes();
 	assert_true(heap1 < heap0 + 64 * 1024);
-	assert_int_equal(stat_of("content_chunks"), c2);
+	c1 = stat_of("content_chunks");
+	assert_true(c1 - c2 < 1000);
 	assert_int_equal(x.done, 0);
 	/* Let go: everything arrives, once. */
 	x.block_every = 0;
 	loop_timer_after(&x.unblock, 0);
 	assert_true(drive_until(&x.done, 60000));
 	assert_int_equal(x.res.status, UPSTREAM_OK);
-	assert_int_equal(x.len, 3000000);
-	for (i = 0; i < 3000000; i += 10)
+	assert_int_equal(x.len, 1000000);
+	assert_int_equal(x.res.completion_tokens, 20000);
+	for (i = 0; i < 1000000; i += 10)
 		assert_memory_equal(x.text + i, "0123456789", 10);
 	x_free(&x);
 }
@@ -733,7 +772,7 @@ wait_aborted(long long n, uint64_t t0)
 static void
 test_cancel(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 	uint64_t t0, took;
 
 	/* From inside on_delta: no callback afterwards. */
@@ -802,6 +841,28 @@ test_cancel(void **state)
 	assert_int_equal(x.done, 0);
 	x_free(&x);
 
+	/* Another transfer, from inside this one's on_delta. */
+	{
+		static struct xfer y;
+
+		x_init(&x);
+		x_init(&y);
+		x_start(&y, "[[mock:stall=1]]");
+		while (y.ndeltas < 1)
+			loop_once(10);
+		x.cancel_other = 1;
+		x.other = &y;
+		run(&x, "first [[mock:chunks=3]]", 5000);
+		assert_int_equal(x.res.status, UPSTREAM_OK);
+		assert_null(y.u);
+		t0 = loop_clock();
+		took = wait_aborted(5, t0);
+		assert_true(took < 1000);
+		assert_int_equal(y.done, 0);
+		x_free(&x);
+		x_free(&y);
+	}
+
 	/* From inside on_done: a no-op. */
 	x_init(&x);
 	x.cancel_in_done = 1;
@@ -814,7 +875,7 @@ test_cancel(void **state)
 static void
 test_start_inside_callback(void **state)
 {
-	struct xfer a, b;
+	static struct xfer a, b;
 
 	x_init(&a);
 	x_init(&b);
@@ -855,7 +916,7 @@ static void
 test_connection_reuse(void **state)
 {
 	int ports[8], first = 0, i, n;
-	struct xfer x;
+	static struct xfer x;
 
 	for (i = 0; i < 5; i++) {
 		x_init(&x);
@@ -879,8 +940,6 @@ test_connection_reuse(void **state)
 	assert_int_equal(conns_to_mock(ports, 8), 1);
 	assert_int_equal(ports[0], first);
 }
-
-#define NCONC	200
 
 static void
 test_concurrent(void **state)
@@ -915,7 +974,7 @@ test_refused(void **state)
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 	char url[64];
-	struct xfer x;
+	static struct xfer x;
 	int fd;
 
 	/* A port nobody listens on: bind one, note it, close it. */
@@ -944,7 +1003,7 @@ test_connect_timeout(void **state)
 	socklen_t sl = sizeof(sin);
 	int lfd, fill[8], i;
 	char url[64];
-	struct xfer x;
+	static struct xfer x;
 	uint64_t t0;
 
 	/* A listener that never accepts, its queue full: SYNs go unanswered. */
@@ -1050,10 +1109,10 @@ canned_run(const char *reply, size_t len, int hold, const char *idle,
 static void
 test_canned_replies(void **state)
 {
-	struct xfer x;
+	static struct xfer x;
 	const char *r;
 	char *big;
-	size_t n;
+	size_t n, hl;
 
 	/* CRLF, comments, a body that ends at close: fine with [DONE]. */
 	r = SSE_HEAD ": hello\r\n\r\n"
@@ -1148,10 +1207,10 @@ test_canned_replies(void **state)
 	n = 1024 * 1024;
 	big = malloc(n + 200);
 	assert_non_null(big);
-	snprintf(big, 200, "HTTP/1.1 500 Oops\r\nContent-Length: %zu\r\n\r\n",
-	    n);
-	memset(big + strlen(big), 'e', n);
-	canned_run(big, strlen(big) + n, 1, NULL, &x);
+	hl = (size_t)snprintf(big, 200, "HTTP/1.1 500 Oops\r\n"
+	    "Content-Length: %zu\r\n\r\n", n);
+	memset(big + hl, 'e', n);
+	canned_run(big, hl + n, 1, NULL, &x);
 	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
 	assert_int_equal(x.res.http_status, 500);
 	free(big);

@@ -25,6 +25,9 @@
  *   caller asks from there (cancel, start, resume) is done from a deferred
  *   call (loop_defer) once curl has returned. upstream_resume() is always
  *   deferred, so it never calls back into the caller before returning.
+ * - Redirects are not followed (a 3xx is an HTTP error). Proxies named by
+ *   the usual environment variables (https_proxy, no_proxy, ...) are used,
+ *   as libcurl does by default.
  * - The API key only goes into the Authorization header; it is never
  *   logged, and error texts taken from the model's replies are scrubbed of
  *   anything that looks like a key. CURLOPT_VERBOSE is never set.
@@ -37,6 +40,7 @@
 #include <sys/epoll.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "sse.h"
@@ -47,7 +51,7 @@
 #define UP_DEFAULT_MODEL	"gpt-4.1-mini"
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
-#define UP_BUFFERSIZE		8192	/* curl's receive buffer per transfer */
+#define UP_BUFFERSIZE		4096	/* curl's receive buffer per transfer */
 #define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
@@ -89,9 +93,12 @@ static char *url, *model, *system_prompt, *api_key;
 static uint32_t connect_ms, idle_ms;
 static char idle_text[64];
 static struct loop_timer mtimer;
+static struct loop_defer mkick;
+static int kicking;		/* inside the mkick call */
 static int in_curl;		/* inside a curl call that may run our callbacks */
 static int nactive;
 static int curl_ready;
+static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
 
 /* Sockets curl asked us to watch, indexed by fd; never freed before shutdown. */
 static struct loop_io **socks;
@@ -175,17 +182,28 @@ mtimer_fire(void *arg)
 	int running;
 
 	in_curl++;
+	kicking = arg == &mkick;
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	kicking = 0;
 	in_curl--;
 	check_done();
 }
 
+/*
+ * curl's timer. "Now" (a new transfer, a resumed one) runs from a deferred
+ * call at the end of this loop round, which saves arming the timerfd and
+ * a trip through epoll. Asked "now" again from inside that call (curl
+ * wants to read on), it waits for the next round, so one busy transfer
+ * cannot keep the loop from everything else.
+ */
 static int
 timer_cb(CURLM *m, long ms, void *userp)
 {
-	if (ms < 0)
-		loop_timer_stop(&mtimer);
-	else
+	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
+	if (ms == 0 && !kicking)
+		loop_defer(&mkick);
+	else if (ms >= 0)
 		loop_timer_after(&mtimer, (uint64_t)ms);
 	return 0;
 }
@@ -556,6 +574,18 @@ deferred(void *arg)
 
 /* ------------------------------------------------------------- API */
 
+/*
+ * Each TLS connection gets OpenSSL's 16 KiB read and write buffers; with
+ * SSL_MODE_RELEASE_BUFFERS they are freed whenever they are empty, which
+ * for a stream of small events is most of the time.
+ */
+static CURLcode
+ssl_ctx_cb(CURL *c, void *ctx, void *arg)
+{
+	SSL_CTX_set_mode((SSL_CTX *)ctx, SSL_MODE_RELEASE_BUFFERS);
+	return CURLE_OK;
+}
+
 static char *
 build_body(const struct upstream_req *req)
 {
@@ -637,6 +667,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
 	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)UP_BUFFERSIZE);
+	if (curl_openssl)
+		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	if (e != CURLE_OK) {
 		curl_easy_cleanup(c);
 		free(u->body);
@@ -723,6 +755,7 @@ env_or(const char *name, const char *def)
 int
 upstream_init(void)
 {
+	const curl_version_info_data *vi;
 	const char *k;
 	char *base = NULL, *auth = NULL, shown[256];
 	size_t len, klen;
@@ -794,6 +827,9 @@ upstream_init(void)
 			goto fail;
 		}
 		curl_ready = 1;
+		vi = curl_version_info(CURLVERSION_NOW);
+		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
+		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
 	if ((multi = curl_multi_init()) == NULL)
 		goto nomem;
@@ -801,7 +837,8 @@ upstream_init(void)
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)UP_MAXCONNECTS);
 	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	loop_timer_init(&mtimer, mtimer_fire, NULL);
+	loop_timer_init(&mtimer, mtimer_fire, &mtimer);
+	loop_defer_init(&mkick, mtimer_fire, &mkick);
 	nactive = 0;
 	log_url(url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
@@ -831,10 +868,12 @@ upstream_shutdown(void)
 	nactive = 0;
 	if (multi != NULL) {
 		loop_timer_stop(&mtimer);
+		loop_defer_cancel(&mkick);
 		curl_multi_cleanup(multi);
 		multi = NULL;
 	}
 	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
 	for (i = 0; i < nsocks; i++) {
 		if (socks[i] != NULL) {
 			loop_io_del(socks[i]);

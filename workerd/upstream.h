@@ -44,24 +44,54 @@ struct upstream_result {
 	uint32_t completion_tokens;
 };
 
+/*
+ * Callbacks run from the worker's loop, never from inside upstream_start,
+ * upstream_resume or upstream_cancel. Inside any of them the caller may
+ * call upstream_cancel (on this or another transfer), upstream_resume and
+ * upstream_start; upstream_shutdown only outside callbacks.
+ */
 struct upstream_cbs {
-	/* Whether the caller can take more deltas now; 0 pauses the transfer. */
+	/*
+	 * Whether the caller can take more deltas now; 0 pauses the transfer
+	 * until upstream_resume(). It is asked before each piece of the
+	 * stream that libcurl hands over (at most a few KiB, often several
+	 * deltas), so after a 1 a few more on_delta calls may follow.
+	 */
 	int (*can_write)(void *arg);
-	/* A piece of the reply's content (UTF-8, not NUL-terminated). */
+	/* A piece of the reply's content (UTF-8, not NUL-terminated, len > 0). */
 	void (*on_delta)(void *arg, const char *text, size_t len);
-	/* Called exactly once at the end, unless upstream_cancel came first. */
+	/*
+	 * Called exactly once at the end, unless upstream_cancel came first.
+	 * The result (error text included, never NULL, "" when OK) lives
+	 * until on_done returns. The handle is freed right after on_done
+	 * returns: drop your pointer to it here (upstream_cancel inside
+	 * on_done is a harmless no-op; after it, a use after free).
+	 */
 	void (*on_done)(void *arg, const struct upstream_result *);
 };
 
-/* Reads OPENAI_* and SYSTEM_PROMPT, sets up the multi handle. 0 or -1. */
+/*
+ * Reads OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL, SYSTEM_PROMPT,
+ * OPENAI_CONNECT_TIMEOUT_MS, OPENAI_IDLE_TIMEOUT_MS; sets up the multi
+ * handle. 0 or -1. Call loop_init() first.
+ */
 int upstream_init(void);
+/* Drops every transfer without a callback, frees everything. */
 void upstream_shutdown(void);
 /* Starts a completion; NULL on failure (no callback will come). */
 struct upstream *upstream_start(const struct upstream_req *,
     const struct upstream_cbs *, void *arg);
-/* The caller has room again: continue a paused transfer. */
+/*
+ * The caller has room again: continue a paused transfer (a no-op when it
+ * is not paused). The transfer continues from a deferred call at the end
+ * of the loop round, so no callback runs before this returns.
+ */
 void upstream_resume(struct upstream *);
-/* Stops the transfer and closes its connection; no callback after this. */
+/*
+ * Stops the transfer and closes its connection (so the model stops
+ * generating); no callback after this. NULL is a no-op. The handle must
+ * not be used again.
+ */
 void upstream_cancel(struct upstream *);
 /* Transfers in flight (metrics, tests). */
 int upstream_active(void);

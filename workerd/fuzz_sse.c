@@ -1,0 +1,161 @@
+/*
+ * libFuzzer target for the SSE parser and the chunk decoder upstream.c
+ * uses on every event.
+ *
+ * The first two bytes choose where to split the rest into two reads and
+ * the event size limit. The same bytes are parsed three ways: in two
+ * reads, with the callback stopping at every event whose data is "stop"
+ * and the rest fed again from where it stopped; in one read; and (for
+ * short inputs) one byte at a time. All three must see exactly the same
+ * events and end the same way (abort() otherwise). Every event's data
+ * also goes through sse_is_done and sse_chunk_parse.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct seen {
+	uint64_t hash;
+	size_t n;
+	size_t max;
+	int stop;	/* stop at "stop" events */
+	int decode;	/* run the chunk decoder */
+};
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_sse: %s\n", what);
+		abort();
+	}
+}
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void
+decode(const struct sse_event *ev)
+{
+	struct sse_chunk c;
+
+	if (sse_is_done(ev->data, ev->len))
+		return;
+	if (sse_chunk_parse(ev->data, ev->len, &c) < 0) {
+		check(c.root == NULL, "root left after a failed parse");
+		return;
+	}
+	check(c.root != NULL, "no root");
+	if (c.content != NULL) {
+		/* jansson refuses \u0000 here, so the length is the string's. */
+		check(strlen(c.content) == c.content_len, "content length");
+	} else
+		check(c.content_len == 0, "length without content");
+	if (c.error != NULL)
+		check(strlen(c.error) < ev->len + 1, "error text");
+	sse_chunk_free(&c);
+	check(c.root == NULL, "root after free");
+}
+
+static int
+on_event(void *arg, const struct sse_event *ev)
+{
+	struct seen *s = arg;
+	size_t tl = strlen(ev->type);
+
+	check(ev->data[ev->len] == '\0', "data not NUL-terminated");
+	check(ev->len <= s->max, "event over the limit");
+	check(tl < SSE_TYPE_MAX, "type length");	/* may hold a NUL */
+	s->n++;
+	s->hash = fnv(s->hash, ev->type, tl + 1);
+	s->hash = fnv(s->hash, &ev->len, sizeof(ev->len));
+	s->hash = fnv(s->hash, ev->data, ev->len);
+	if (s->decode)
+		decode(ev);
+	if (s->stop && ev->len == 4 && memcmp(ev->data, "stop", 4) == 0)
+		return 1;
+	return 0;
+}
+
+/* Feeds p[0..len) and goes on after every stop; the last result. */
+static int
+feed_all(struct sse *p, const uint8_t *buf, size_t len)
+{
+	size_t used;
+	int rv;
+
+	while ((rv = sse_feed(p, buf, len, &used)) > 0) {
+		check(rv == 1, "stop value");
+		check(used <= len, "used past the end");
+		buf += used;
+		len -= used;
+	}
+	if (rv == 0)
+		check(used == len, "not all used");
+	return rv;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct seen a, b, c;
+	struct sse pa, pb, pc;
+	size_t len, split, max, i;
+	const uint8_t *body;
+	int ra, rb, rc = 0;
+
+	if (size < 2)
+		return 0;
+	body = data + 2;
+	len = size - 2;
+	split = data[0] % (len + 1);
+	/* Small limits make the size check easy to reach; 0 is the default. */
+	max = data[1] < 200 ? (size_t)data[1] * 8 : 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	a.hash = b.hash = c.hash = 0xcbf29ce484222325ULL;
+	sse_init(&pa, max, on_event, &a);
+	sse_init(&pb, max, on_event, &b);
+	sse_init(&pc, max, on_event, &c);
+	a.max = b.max = c.max = pa.max;
+	a.stop = 1;
+	b.decode = 1;
+
+	ra = feed_all(&pa, body, split);
+	if (ra == 0)
+		ra = feed_all(&pa, body + split, len - split);
+	rb = sse_feed(&pb, body, len, NULL);
+	check(ra == rb, "split and whole differ in outcome");
+	check(a.n == b.n && a.hash == b.hash, "split and whole differ");
+	/* The error is sticky. */
+	if (rb != 0)
+		check(sse_feed(&pb, "\n\n", 2, NULL) == rb, "error not sticky");
+
+	if (len <= 4096) {
+		for (i = 0; i < len && rc == 0; i++)
+			rc = sse_feed(&pc, body + i, 1, NULL);
+		check(rc == rb, "byte by byte differs in outcome");
+		check(c.n == b.n && c.hash == b.hash, "byte by byte differs");
+	}
+	sse_free(&pa);
+	sse_free(&pb);
+	sse_free(&pc);
+	return 0;
+}
