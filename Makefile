@@ -1,9 +1,10 @@
 # Parley — build, test, run.
 #
-#   make          optimised daemons into bin/
-#   make test     every test (unit, fuzz, integration) on an ASan+UBSan build
+#   make          optimised daemons into bin/, the widget bundle into widget/dist/
+#   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
+#   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
 #   make clean
 #
 # Each daemon directory holds main.c (the program) and library files; a
@@ -29,6 +30,11 @@ DAEMONS  := masterd workerd storaged
 lib_src   = $(filter-out $(1)/main.c $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c))
 PROTO_SRC := $(call lib_src,proto)
 
+# The widget bundle (rules below, under "widget").
+WIDGET_JS  := widget/dist/chat-widget.js
+WIDGET_SRC := $(wildcard widget/src/*) widget/build.mjs widget/package.json
+WIDGET_NPM := widget/node_modules/.package-lock.json
+
 # ---------------------------------------------------------------- release
 MOCKAI_SRC := $(wildcard tests/mockai/*.c)
 BINS := $(addprefix bin/parley-,$(DAEMONS)) $(if $(MOCKAI_SRC),bin/mockai)
@@ -38,7 +44,7 @@ BINS := $(addprefix bin/parley-,$(DAEMONS)) $(if $(MOCKAI_SRC),bin/mockai)
 all: deps-build
 	@$(MAKE) --no-print-directory build-release
 
-build-release: $(BINS)
+build-release: $(BINS) $(WIDGET_JS)
 
 define daemon_rules
 bin/parley-$(1): $(patsubst %.c,build/release/%.o,$(filter-out $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c)) $(PROTO_SRC)) | bin
@@ -67,6 +73,21 @@ build/release/workerd/openapi.o build/test/workerd/openapi.o: workerd/openapi.js
 bin:
 	mkdir -p bin
 
+# ---------------------------------------------------------------- widget
+# The widget bundle the workers serve: widget/dist/chat-widget.js and the
+# .gz beside it, built by esbuild (widget/package-lock.json). npm ci runs
+# when widget/node_modules is missing or older than the lockfile; the
+# bundle is rebuilt when a source changes. build.mjs fails when the gzipped
+# bundle is over 12 KiB.
+$(WIDGET_NPM): widget/package-lock.json
+	npm ci --prefix widget --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
+	node widget/build.mjs
+
+widget: $(WIDGET_JS)
+
 # ---------------------------------------------------------------- tests
 UNIT_SRC := $(foreach d,proto $(DAEMONS),$(wildcard $(d)/test_*.c))
 UNIT_BINS := $(patsubst %.c,build/test/unit/%,$(notdir $(UNIT_SRC)))
@@ -94,7 +115,7 @@ build/test/bin/mockai: $(patsubst %.c,build/test/%.o,$(wildcard tests/mockai/*.c
 	$(CC) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test-build: deps-test
-	$(MAKE) --no-print-directory $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS)
+	$(MAKE) --no-print-directory $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
 
 test: test-build
 	scripts/test.sh
@@ -113,8 +134,8 @@ deps-bench:
 	@scripts/deps.sh bench
 
 clean:
-	rm -rf bin build
+	rm -rf bin build widget/dist
 
-.PHONY: all build-release test test-build bench run clean deps-build deps-test deps-bench
+.PHONY: all build-release widget test test-build bench run clean deps-build deps-test deps-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)

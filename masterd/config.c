@@ -22,59 +22,44 @@ unset(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-int
-parse_port(const char *s, int *port)
+/* s as a number from min to max, def when unset; -1 (*out kept) if not. */
+static int
+parse_num(const char *s, int def, int min, int max, int *out)
 {
 	const char *errstr;
 	long long v;
 
 	if (unset(s)) {
-		*port = DEFAULT_PORT;
+		*out = def;
 		return 0;
 	}
-	v = strtonum(s, 1, 65535, &errstr);
+	v = strtonum(s, min, max, &errstr);
 	if (errstr != NULL)
 		return -1;
-	*port = (int)v;
+	*out = (int)v;
 	return 0;
+}
+
+int
+parse_port(const char *s, int *port)
+{
+	return parse_num(s, DEFAULT_PORT, 1, 65535, port);
 }
 
 int
 parse_workers(const char *s, long ncpu, int *n)
 {
-	const char *errstr;
-	long long v;
-
-	if (unset(s)) {
-		if (ncpu < 1)
-			ncpu = 1;
-		if (ncpu > MAX_WORKERS)
-			ncpu = MAX_WORKERS;
-		*n = (int)ncpu;
-		return 0;
-	}
-	v = strtonum(s, 1, MAX_WORKERS, &errstr);
-	if (errstr != NULL)
-		return -1;
-	*n = (int)v;
-	return 0;
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > MAX_WORKERS)
+		ncpu = MAX_WORKERS;
+	return parse_num(s, (int)ncpu, 1, MAX_WORKERS, n);
 }
 
 int
 parse_ms(const char *s, int def, int *ms)
 {
-	const char *errstr;
-	long long v;
-
-	if (unset(s)) {
-		*ms = def;
-		return 0;
-	}
-	v = strtonum(s, 0, MAX_GRACE_MS, &errstr);
-	if (errstr != NULL)
-		return -1;
-	*ms = (int)v;
-	return 0;
+	return parse_num(s, def, 0, MAX_GRACE_MS, ms);
 }
 
 /*
@@ -85,24 +70,15 @@ parse_ms(const char *s, int def, int *ms)
 int
 parse_listen_fds(const char *pid, const char *fds, pid_t self, int *n)
 {
-	const char *errstr;
-	long long v;
+	int p;
 
 	*n = 0;
-	if (unset(pid))
-		return 0;
-	v = strtonum(pid, 1, INT_MAX, &errstr);
-	if (errstr != NULL)
+	/* Unset is 0, which names no process. */
+	if (parse_num(pid, 0, 1, INT_MAX, &p) < 0)
 		return -1;
-	if ((pid_t)v != self)
+	if (p == 0 || (pid_t)p != self)
 		return 0;
-	if (unset(fds))
-		return 0;
-	v = strtonum(fds, 0, INT_MAX - SD_LISTEN_FDS_START, &errstr);
-	if (errstr != NULL)
-		return -1;
-	*n = (int)v;
-	return 0;
+	return parse_num(fds, 0, 0, INT_MAX - SD_LISTEN_FDS_START, n);
 }
 
 /* Accepts "127.0.0.1", "::1" and the URL form "[::1]". */

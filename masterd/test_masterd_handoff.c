@@ -3,7 +3,6 @@
  * The fd must arrive (same open file) and masterd's copy must be closed,
  * also when the worker's end is gone.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -19,21 +18,7 @@
 
 #include "log.h"
 #include "masterd.h"
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own fd */
-}
+#include "test_util.h"
 
 /* A worker record as workers.c keeps it, with a live channel. */
 static void

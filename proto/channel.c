@@ -338,31 +338,79 @@ pchan_send_error(struct pchan *ch, uint16_t type, uint32_t id, uint32_t code,
 	return rv;
 }
 
+/*
+ * Frames queued together leave in one sendmsg (up to FLUSH_IOV of them):
+ * a storaged batch answers many requests at once, and a syscall per frame
+ * was most of its socket cost. A frame carrying an fd only ever starts a
+ * gather, so the fd still rides on its own frame's first byte.
+ */
+#define FLUSH_IOV	64
+
 int
 pchan_flush(struct pchan *ch)
 {
-	struct pframe *f;
+	struct iovec iov[FLUSH_IOV];
+	struct msghdr mh;
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	struct pframe *f, *first;
+	size_t left;
 	ssize_t n;
+	int niov;
 
-	while ((f = TAILQ_FIRST(&ch->wq)) != NULL) {
-		n = proto_sendmsg_fd(ch->fd, f->data + f->off, f->len - f->off,
-		    f->off == 0 ? f->fd : -1);
+	while ((first = TAILQ_FIRST(&ch->wq)) != NULL) {
+		niov = 0;
+		for (f = first; f != NULL && niov < FLUSH_IOV;
+		    f = TAILQ_NEXT(f, entry)) {
+			if (f != first && f->fd >= 0)
+				break;
+			iov[niov].iov_base = f->data + f->off;
+			iov[niov].iov_len = f->len - f->off;
+			niov++;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)niov;
+		if (first->off == 0 && first->fd >= 0) {
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &first->fd, sizeof(int));
+		}
+		do {
+			n = sendmsg(ch->fd, &mh, MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
 			return -1;
 		}
-		if (f->off == 0 && f->fd >= 0 && n > 0) {
-			/* The peer holds its own copy now. */
-			close(f->fd);
-			f->fd = -1;
-		}
-		f->off += (size_t)n;
-		ch->wq_bytes -= (size_t)n;
-		if (f->off < f->len)
+		if (n == 0)
 			return 0;
-		TAILQ_REMOVE(&ch->wq, f, entry);
-		free(f);
+		if (first->off == 0 && first->fd >= 0) {
+			/* The peer holds its own copy now. */
+			close(first->fd);
+			first->fd = -1;
+		}
+		ch->wq_bytes -= (size_t)n;
+		/* Drop the frames that went whole; note how far the next got. */
+		while (n > 0 && (f = TAILQ_FIRST(&ch->wq)) != NULL) {
+			left = f->len - f->off;
+			if ((size_t)n < left) {
+				f->off += (size_t)n;
+				return 0;
+			}
+			n -= (ssize_t)left;
+			TAILQ_REMOVE(&ch->wq, f, entry);
+			free(f);
+		}
 	}
 	return 1;
 }

@@ -1,5 +1,4 @@
 /* Unit tests: header, encoder/decoder, channel framing, HELLO, fd passing. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -16,21 +15,7 @@
 #include "log.h"
 #include "proto.h"
 #include "storemsg.h"
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own fd */
-}
+#include "test_util.h"
 
 static void
 test_header_roundtrip(void **state)

@@ -3,10 +3,16 @@
 #  1. Parley's GET /health against nginx serving a static file of the same
 #     size, both on loopback, both with two worker processes, measured with
 #     the same wrk run, printed side by side;
-#  2. chat turns direct to the mock model (bin/mockai, SSE) against the same
+#  2. the widget bundle's size as Parley serves it, raw and gzipped (the
+#     issue's budget: at most 12 KiB gzipped);
+#  3. chat turns direct to the mock model (bin/mockai, SSE) against the same
 #     turns through Parley (NDJSON): added time to first token, turns per
 #     second with every turn checked stored, RSS per open stream, with the
-#     targets beside the figures (tests/bench/chat-bench.mjs).
+#     targets beside the figures (tests/bench/chat-bench.mjs), with
+#     storaged's default durability (PARLEY_SYNC=full); then storaged is
+#     restarted with PARLEY_SYNC=interval and the time to first token and
+#     turns per second through Parley are measured again, printed as extra
+#     labelled rows. The default is never changed for the first table.
 # A figure is printed, never asserted.
 #
 #   scripts/bench.sh                 uses bin/ (the release build)
@@ -107,7 +113,8 @@ export PARLEY_DATA_DIR="$tmp/data" PARLEY_RUN_DIR="$tmp/run" PARLEY_HOST=127.0.0
 	PORT="$PPORT" PARLEY_WORKERS=2 PARLEY_LOG_LEVEL=warn \
 	OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY" \
 	RATE_LIMIT_MAX_REQUESTS=0 CORS_ORIGIN='*'
-unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES
+unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
+	PARLEY_SYNC PARLEY_SYNC_INTERVAL_MS
 "$BIN/parley-storaged" >"$tmp/storaged.log" 2>&1 &
 SPID=$!
 pids+=($!)
@@ -191,10 +198,54 @@ printf '%-28s %16s %16s\n' "errors (non-2xx + socket)" "$p_err" "$n_err"
 printf '%-28s %16s\n' "Parley / nginx throughput" "$ratio"
 echo
 
+# ---- the widget bundle, as served (make builds widget/dist/)
+bundle_url="http://127.0.0.1:$PPORT/widget/chat-widget.js"
+raw_size=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$bundle_url")
+gz_size=$(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{size_download}' "$bundle_url")
+[ "${raw_size%% *}" = 200 ] && [ "${gz_size%% *}" = 200 ] ||
+	die "GET /widget/chat-widget.js answered ${raw_size%% *} (is widget/dist/chat-widget.js built? make widget)"
+raw_size=${raw_size#* }
+gz_size=${gz_size#* }
+printf 'widget bundle (GET /widget/chat-widget.js): %d bytes raw (%.1f KiB), %d bytes gzipped (%.1f KiB; budget 12288 bytes)\n' \
+	"$raw_size" "$(awk -v n="$raw_size" 'BEGIN { print n / 1024 }')" \
+	"$gz_size" "$(awk -v n="$gz_size" 'BEGIN { print n / 1024 }')"
+echo
+
 # ---- chat: direct to the mock vs through Parley (stop nginx first: it
 # would only take CPU)
 kill -TERM "${pids[${#pids[@]} - 1]}" 2>/dev/null || true
 timeout 300 node tests/bench/chat-bench.mjs --parley "$PPORT" --mock "$MPORT" \
-	--master "$MPID" --storaged "$SPID" --key "$WKEY" --admin "$AKEY" ||
+	--master "$MPID" --storaged "$SPID" --key "$WKEY" --admin "$AKEY" \
+	--mode "storaged with PARLEY_SYNC=full (the default)" --save "$tmp/direct.json" ||
 	die "the chat benchmark failed"
+
+# ---- the faster durability setting, as extra rows: storaged restarted on
+# the same data with PARLEY_SYNC=interval (the workers reconnect by
+# themselves), then the chat parts 1 and 2 again through Parley.
+kill -TERM "$SPID" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SPID" 2>/dev/null && die "parley-storaged did not stop"
+wait "$SPID" 2>/dev/null || true
+PARLEY_SYNC=interval PARLEY_SYNC_INTERVAL_MS=100 "$BIN/parley-storaged" >>"$tmp/storaged.log" 2>&1 &
+SPID=$!
+pids+=($!)
+# The last part left the mock slow (streams held): make it answer at once.
+curl -s -o /dev/null -X POST -d '{"chunks":10,"delay_ms":0,"first_delay_ms":0}' \
+	"http://127.0.0.1:$MPORT/_mock/config" || die "mock config failed"
+ready=
+for _ in $(seq 1 100); do
+	if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "x-api-key: $WKEY" \
+	    -H 'Content-Type: application/json' -d '{"sessionId":"bench-ready","message":"ready?"}' \
+	    "http://127.0.0.1:$PPORT/v1/chat" 2>/dev/null)" = 200 ]; then
+		ready=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ready" ] || die "Parley did not answer a chat turn after storaged restarted"
+timeout 300 node tests/bench/chat-bench.mjs --parley "$PPORT" --mock "$MPORT" \
+	--master "$MPID" --storaged "$SPID" --key "$WKEY" --admin "$AKEY" \
+	--extra PARLEY_SYNC=interval --note "a turn is acknowledged before it is on disk; synced every 100 ms" \
+	--direct "$tmp/direct.json" ||
+	die "the chat benchmark (PARLEY_SYNC=interval) failed"
 exit 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks what Parley needs and installs what is missing.
-#   scripts/deps.sh build   libraries and headers for the daemons
-#   scripts/deps.sh test    + clang/libFuzzer, cmocka, node, npm, and the
-#                           tests' npm packages (tests/package-lock.json)
+#   scripts/deps.sh build   libraries and headers for the daemons; node and
+#                           npm for the widget bundle (widget/, esbuild)
+#   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
+#                           tests), and the tests' npm packages
+#                           (tests/package-lock.json)
 #   scripts/deps.sh bench   + wrk, nginx
 # Debian packages come through apt-get when we are root; otherwise the
 # exact command is printed and the step fails.
@@ -32,16 +34,23 @@ need_pkgconfig openssl libssl-dev
 need_pkgconfig jansson libjansson-dev
 need_file /usr/include/http_parser.h libhttp-parser-dev
 need_file /usr/include/wslay/wslay.h libwslay-dev
+# The widget bundle is built with esbuild from npm (widget/package-lock.json).
+need_cmd node nodejs
+need_cmd npm npm
 
 if [ "$what" = test ] || [ "$what" = bench ]; then
 	need_pkgconfig cmocka libcmocka-dev
 	need_cmd clang clang
 	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
-	need_cmd node nodejs
 	need_cmd curl curl
 fi
 if [ "$what" = test ]; then
-	need_cmd npm npm
+	# The browser tests drive Debian's Chromium with playwright-core; they
+	# never download a browser of their own.
+	if [ ! -x /usr/bin/chromium ]; then
+		echo "deps: the browser tests need Chromium (/usr/bin/chromium is missing): adding the Debian package chromium"
+		missing+=(chromium)
+	fi
 fi
 if [ "$what" = bench ]; then
 	need_cmd wrk wrk
@@ -63,8 +72,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installed ${missing[*]}"
 fi
 
-# The integration tests' own npm packages (an OpenAPI validator, a JSON
-# Schema validator), pinned by tests/package-lock.json, into
+# The tests' own npm packages (an OpenAPI validator, a JSON Schema
+# validator, playwright-core to drive Chromium, axe-core for the
+# accessibility scan), pinned by tests/package-lock.json, into
 # tests/node_modules. Installed again only when the lockfile is newer.
 if [ "$what" = test ]; then
 	stamp=tests/node_modules/.package-lock.json

@@ -8,6 +8,9 @@
 # mock model (bin/mockai) on a free loopback port and points Parley at it,
 # so the product works out of the box; the mock answers "You said: …",
 # a chunk every MOCKAI_DELAY_MS (30) milliseconds.
+#
+# Once started it prints the URLs of the test pages (/widget-test.html,
+# /headless-test.html; not served in production).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,7 +113,28 @@ done
 setsid bin/parley-masterd &
 pids+=($!)
 
-echo "run: Parley on http://127.0.0.1:$PORT  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
+# The address a browser on this machine uses.
+case "${PARLEY_HOST:-0.0.0.0}" in
+0.0.0.0|'') url_host=127.0.0.1 ;;
+::|'[::]') url_host='[::1]' ;;
+*:*) url_host="[${PARLEY_HOST#[}"; url_host="${url_host%]}]" ;;
+*) url_host=$PARLEY_HOST ;;
+esac
+base="http://$url_host:$PORT"
+echo "run: Parley on $base  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
+prod=${PARLEY_ENV:-${NODE_ENV:-}}
+if [ "$prod" != production ]; then
+	echo "run: widget test page:    $base/widget-test.html"
+	echo "run: headless test page:  $base/headless-test.html"
+	# The pages call the API from Parley's own origin, which CORS_ORIGIN
+	# must allow when it is a list.
+	if [ -n "${CORS_ORIGIN:-}" ] && [[ ",${CORS_ORIGIN// /}," != *",*,"* ]] &&
+	    [[ ",${CORS_ORIGIN// /}," != *",$base,"* ]]; then
+		echo "run:   note: CORS_ORIGIN=$CORS_ORIGIN does not list $base, so the test pages' chat requests get 403; add it to try them"
+	fi
+else
+	echo "run: production: the test pages are not served"
+fi
 # If any process exits on its own, stop the others too, and pass on its
 # exit status (masterd refusing a setting exits non-zero).
 rc=0

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on the ASan+UBSan build that `make test-build` made:
-# the cmocka unit tests, each fuzz target for a bounded time, and the
-# integration tests (real processes on loopback, node's test runner).
+# the cmocka unit tests, each fuzz target for a bounded time, the
+# integration tests (real processes on loopback, node's test runner), and
+# the browser tests (the widget in headless Chromium against the same
+# processes, tests/browser/).
 # Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +73,18 @@ if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
 	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
 	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
 	count integration "$p" "$f"
+fi
+
+echo "== browser tests (headless Chromium, playwright-core, real processes)"
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency=1 \
+	    tests/browser/ 2>&1 | tee "$logdir/browser.log"
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
+	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
+	count browser "$p" "$f"
 fi
 
 echo

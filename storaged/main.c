@@ -22,12 +22,24 @@
 #include "storaged.h"
 #include "store.h"
 
+/* PARLEY_SYNC: how a group commit reaches the disk (STORAGE.md). */
+static const struct {
+	const char *name;
+	int flags;		/* store_open() */
+	int timer;		/* needs the sync timer */
+} sync_modes[] = {
+	{ "full", 0, 0 },
+	{ "nometa", STORE_F_NOMETASYNC, 1 },
+	{ "interval", STORE_F_NOSYNC, 1 },
+};
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: parley-storaged [-v]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
-	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_LOG_LEVEL\n");
+	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, "
+	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_LOG_LEVEL\n");
 	exit(1);
 }
 
@@ -142,10 +154,11 @@ main(int argc, char *argv[], char *envp[])
 	struct server *srv;
 	struct store *st;
 	struct ratelimit *rl;
-	const char *datadir, *rundir, *mapstr, *keystr, *errstr;
+	const char *datadir, *rundir, *mapstr, *keystr, *errstr, *syncstr;
+	const char *ivstr;
 	char sockpath[PATH_MAX];
-	long long map_mb, rate_keys, deadline = 0, left;
-	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0;
+	long long map_mb, rate_keys, deadline = 0, left, sync_ms;
+	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0, mode;
 
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
@@ -174,6 +187,19 @@ main(int argc, char *argv[], char *envp[])
 	if (errstr != NULL)
 		fatalx("PARLEY_RATE_KEYS %s is %s (1000 to 100000000)", keystr,
 		    errstr);
+	syncstr = env_or("PARLEY_SYNC", "full");
+	for (mode = 0; mode < (int)(sizeof(sync_modes) / sizeof(sync_modes[0]));
+	    mode++)
+		if (strcmp(syncstr, sync_modes[mode].name) == 0)
+			break;
+	if (mode == (int)(sizeof(sync_modes) / sizeof(sync_modes[0])))
+		fatalx("PARLEY_SYNC %s is not full, nometa or interval",
+		    syncstr);
+	ivstr = env_or("PARLEY_SYNC_INTERVAL_MS", "100");
+	sync_ms = strtonum(ivstr, 1, 60000, &errstr);
+	if (errstr != NULL)
+		fatalx("PARLEY_SYNC_INTERVAL_MS %s is %s (1 to 60000)", ivstr,
+		    errstr);
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/%s", rundir,
 	    STORAGED_SOCK) >= sizeof(sockpath))
 		fatalx("%s: path too long", rundir);
@@ -185,7 +211,8 @@ main(int argc, char *argv[], char *envp[])
 	lockfd = lock_rundir(rundir);
 	sigfd = signals_open();
 
-	if ((st = store_open(datadir, (size_t)map_mb, 0)) == NULL)
+	if ((st = store_open(datadir, (size_t)map_mb,
+	    sync_modes[mode].flags)) == NULL)
 		fatalx("%s: cannot open the store", datadir);
 	if ((rl = ratelimit_new((size_t)rate_keys)) == NULL)
 		fatal("rate table");
@@ -199,8 +226,14 @@ main(int argc, char *argv[], char *envp[])
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) < 0)
 		fatal("epoll_ctl signalfd");
 	srv = server_new(st, rl, epfd, lfd);
+	if (sync_modes[mode].timer) {
+		server_set_sync(srv, (int)sync_ms);
+		log_info("PARLEY_SYNC=%s: a commit is acknowledged before it "
+		    "is on disk; synced within %lld ms", syncstr, sync_ms);
+	}
 
-	log_info("serving %s on %s (map %lld MiB)", datadir, sockpath, map_mb);
+	log_info("serving %s on %s (map %lld MiB, sync %s)", datadir,
+	    sockpath, map_mb, syncstr);
 	proto_sd_notify("READY=1");
 
 	for (;;) {
@@ -239,6 +272,7 @@ main(int argc, char *argv[], char *envp[])
 
 	if (!server_idle(srv))
 		log_warnx("exiting with replies undelivered");
+	server_sync(srv);
 	server_free(srv);
 	ratelimit_free(rl);
 	store_close(st);

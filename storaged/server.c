@@ -73,6 +73,8 @@ struct server {
 	unsigned long long serial;
 	struct slot *batch;	/* BATCH_MAX */
 	int quitting;
+	int sync_ms;		/* > 0: commits don't sync; store_sync this often */
+	long long sync_due;	/* when the unsynced commits must be synced; 0 none */
 };
 
 static int
@@ -318,6 +320,9 @@ server_batch(struct server *s)
 		}
 	}
 	failed = dispatch_end(&b) < 0;
+	/* Unsynced commits reach the disk within sync_ms of the first one. */
+	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)
+		s->sync_due = proto_mono_ms() + s->sync_ms;
 
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
@@ -428,11 +433,28 @@ server_event(struct server *s, struct evsrc *src, uint32_t events)
 }
 
 void
+server_set_sync(struct server *s, int interval_ms)
+{
+	s->sync_ms = interval_ms;
+}
+
+void
+server_sync(struct server *s)
+{
+	if (s->sync_due == 0)
+		return;
+	s->sync_due = 0;
+	(void)store_sync(s->st);
+}
+
+void
 server_step(struct server *s)
 {
 	struct client *c, *tmp;
 
 	server_batch(s);
+	if (s->sync_due != 0 && proto_mono_ms() >= s->sync_due)
+		server_sync(s);
 	/* Rate windows that ended go a few at a time, traffic or not. */
 	ratelimit_sweep(s->rl, RATE_SWEEP_TURN);
 	TAILQ_FOREACH(c, &s->clients, entry) {
@@ -455,11 +477,21 @@ int
 server_timeout(struct server *s)
 {
 	struct client *c;
+	long long left;
+	int t;
 
 	TAILQ_FOREACH(c, &s->clients, entry)
 		if (client_runnable(c))
 			return 0;
-	return s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
+	t = s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
+	if (s->sync_due != 0) {
+		left = s->sync_due - proto_mono_ms();
+		if (left < 0)
+			left = 0;
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
+	return t;
 }
 
 void

@@ -57,6 +57,13 @@ void server_event(struct server *, struct evsrc *, uint32_t events);
 void server_step(struct server *);
 /* The epoll timeout for the next turn: 0 when requests wait, else -1 or ms. */
 int server_timeout(struct server *);
+/*
+ * Commits that don't sync themselves (PARLEY_SYNC other than full): the
+ * first one after a sync arms a store_sync interval_ms later.
+ */
+void server_set_sync(struct server *, int interval_ms);
+/* Syncs now what the timer would sync later (at exit). */
+void server_sync(struct server *);
 /* Stops listening and reading; what was read still runs. */
 void server_quit(struct server *);
 /* No request waits and no reply is queued. */

@@ -537,7 +537,8 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		goto fail;
 	what = "open";
 	if ((rc = mdb_env_open(st->env, dir,
-	    (flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
+	    ((flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0) |
+	    ((flags & STORE_F_NOMETASYNC) ? MDB_NOMETASYNC : 0), 0600)) != 0)
 		goto fail;
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
@@ -581,6 +582,18 @@ store_close(struct store *st)
 		return;
 	mdb_env_close(st->env);
 	free(st);
+}
+
+int
+store_sync(struct store *st)
+{
+	int rc;
+
+	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
+		log_warnx("lmdb: sync: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -24,8 +24,13 @@
 /* Bumped when the layout of the databases changes incompatibly. */
 #define STORE_SCHEMA_VERSION	1
 
-/* store_open() flags */
-#define STORE_F_NOSYNC		0x01	/* no fsync at commit: tests and fuzzing only */
+/*
+ * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without either, a
+ * commit is on disk when it returns: its pages are synced, then its meta
+ * page is written and synced.
+ */
+#define STORE_F_NOSYNC		0x01	/* no sync at commit (MDB_NOSYNC): store_sync does it */
+#define STORE_F_NOMETASYNC	0x02	/* sync the pages, not the meta page (MDB_NOMETASYNC) */
 
 /* A history walk stops after this many failed messages in a row. */
 #define STORE_HISTORY_SKIP_MAX	10000
@@ -77,6 +82,8 @@ struct store_chat {
  */
 struct store *store_open(const char *dir, size_t map_size_mb, int flags);
 void store_close(struct store *);
+/* Forces what is committed to disk (mdb_env_sync). 0, or -1 logged. */
+int store_sync(struct store *);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
 

@@ -7,32 +7,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "dispatch.h"
 #include "log.h"
-#include "proto.h"
-#include "ratelimit.h"
-#include "store.h"
-#include "storemsg.h"
+#include "test_fixture.h"
 
-#define T0	1700000000000ull
 #define M0	5000000ll
 #define MIN	60000u
 
-static uint64_t fake_now = T0;
 static long long fake_mono = M0;
-
-static uint64_t
-fake_clock(void)
-{
-	return fake_now;
-}
 
 static long long
 fake_mono_clock(void)
@@ -40,25 +25,12 @@ fake_mono_clock(void)
 	return fake_mono;
 }
 
-struct fix {
-	char dir[64];
-	struct store *st;
-	struct ratelimit *rl;
-};
-
 static int
 setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f = fix_new("/tmp/parley-chat-XXXXXX");
 
-	assert_non_null(f);
-	strlcpy(f->dir, "/tmp/parley-chat-XXXXXX", sizeof(f->dir));
-	assert_non_null(mkdtemp(f->dir));
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	fake_now = T0;
 	fake_mono = M0;
-	store_set_clock(f->st, fake_clock);
 	f->rl = ratelimit_new(1000);
 	assert_non_null(f->rl);
 	ratelimit_set_clock(f->rl, fake_mono_clock);
@@ -69,45 +41,11 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fix *f = *state;
-	char p[128];
-
-	ratelimit_free(f->rl);
-	store_close(f->st);
-	snprintf(p, sizeof(p), "%s/data.mdb", f->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", f->dir);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
+	fix_free(*state);
 	return 0;
 }
 
-static char *
-repeat(char ch, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, ch, n);
-	s[n] = '\0';
-	return s;
-}
-
 /* ------------------------------------------------ requests via dispatch */
-
-static int
-call(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
-{
-	assert_int_equal(req->err, 0);
-	dispatch_one(f->st, f->rl, type, req->buf, req->len, r);
-	penc_free(req);
-	if (r->err == 0)
-		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
-	else
-		assert_non_null(r->errmsg);
-	return r->err;
-}
 
 /* Error code, or 0 with *limited and *retry set. */
 static int
@@ -123,7 +61,7 @@ do_rate(struct fix *f, const char *key, uint32_t window, uint32_t max,
 	penc_str(&e, key);
 	penc_u32(&e, window);
 	penc_u32(&e, max);
-	if ((err = call(f, PROTO_ST_RATE_HIT, &e, &r)) == 0) {
+	if ((err = request(f, PROTO_ST_RATE_HIT, &e, &r)) == 0) {
 		assert_int_equal(r.touched, 0);
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		*limited = pdec_u8(&d);
@@ -234,7 +172,7 @@ do_chat(struct fix *f, const char *w, const char *s, const char *content,
 	int err;
 
 	chat_payload(&e, w, s, content, key, window, rmax, hmax);
-	if ((err = call(f, PROTO_ST_CHAT_BEGIN, &e, &r)) == 0)
+	if ((err = request(f, PROTO_ST_CHAT_BEGIN, &e, &r)) == 0)
 		chat_decode(&r, c);
 	dreply_free(&r);
 	return err;
@@ -257,34 +195,46 @@ do_append(struct fix *f, const char *conv_id, const char *role,
 	struct dreply r;
 	int err;
 
-	penc_init(&e);
-	penc_str(&e, conv_id);
-	penc_str(&e, role);
-	penc_str(&e, content);
-	penc_str(&e, status);
-	penc_u32(&e, 7);
-	penc_u32(&e, 9);
-	err = call(f, PROTO_ST_MSG_APPEND, &e, &r);
+	append_payload(&e, conv_id, role, content, status, 7, 9);
+	err = request(f, PROTO_ST_MSG_APPEND, &e, &r);
 	dreply_free(&r);
 	return err;
 }
 
-struct hist {
-	int found;
-	struct st_conv conv;
-	uint32_t n;
-	struct st_msg *msgs;
-	size_t reply_len;
-};
+/* A whole turn of widget w's session s: asked, then answered as status. */
+static void
+turn(struct fix *f, const char *s, const char *question, const char *reply,
+    const char *status)
+{
+	struct chat a;
+
+	chat(f, "w", s, question, 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", reply, status),
+	    0);
+	chat_free(&a);
+}
+
+/* The history a turn was given: n messages' contents, oldest first. */
+static void
+history_is(const struct chat *c, uint32_t n, ...)
+{
+	va_list ap;
+	uint32_t i;
+
+	assert_int_equal(c->n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(c->content[i], va_arg(ap, const char *));
+	va_end(ap);
+}
 
 static int
 do_hist(struct fix *f, const char *w, const char *s, uint32_t max,
-    struct hist *h)
+    struct thread *h)
 {
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
-	uint32_t i;
 	int err;
 
 	memset(h, 0, sizeof(*h));
@@ -292,37 +242,17 @@ do_hist(struct fix *f, const char *w, const char *s, uint32_t max,
 	penc_str(&e, w);
 	penc_str(&e, s);
 	penc_u32(&e, max);
-	if ((err = call(f, PROTO_ST_SESSION_HISTORY, &e, &r)) == 0) {
+	if ((err = request(f, PROTO_ST_SESSION_HISTORY, &e, &r)) == 0) {
 		h->reply_len = r.enc.len;
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		h->found = pdec_u8(&d);
 		assert_true(h->found == 0 || h->found == 1);
-		if (h->found) {
-			assert_int_equal(pdec_conv(&d, &h->conv), 0);
-			h->n = pdec_u32(&d);
-			assert_true(h->n < 1000000);
-			h->msgs = calloc(h->n + 1, sizeof(*h->msgs));
-			assert_non_null(h->msgs);
-			for (i = 0; i < h->n; i++)
-				assert_int_equal(pdec_msg(&d, &h->msgs[i]),
-				    0);
-		}
+		if (h->found)
+			thread_decode(&d, h);
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
 	return err;
-}
-
-static void
-hist_free(struct hist *h)
-{
-	uint32_t i;
-
-	st_conv_free(&h->conv);
-	for (i = 0; i < h->n; i++)
-		st_msg_free(&h->msgs[i]);
-	free(h->msgs);
-	memset(h, 0, sizeof(*h));
 }
 
 static uint64_t
@@ -336,25 +266,11 @@ conv_total(struct fix *f)
 	penc_init(&e);
 	penc_u32(&e, 1);
 	penc_str(&e, "");
-	assert_int_equal(call(f, PROTO_ST_CONV_LIST, &e, &r), 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_LIST, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	total = pdec_u64(&d);
 	dreply_free(&r);
 	return total;
-}
-
-static int
-raw(struct fix *f, uint16_t type, const void *p, size_t len)
-{
-	struct dreply r;
-	int err;
-
-	dispatch_one(f->st, f->rl, type, p, len, &r);
-	err = r.err;
-	if (err != 0)
-		assert_non_null(r.errmsg);
-	dreply_free(&r);
-	return err;
 }
 
 /* ------------------------------------------------------ rate counters */
@@ -591,11 +507,11 @@ test_rate_hit_invalid(void **state)
 	penc_init(&e);
 	penc_str(&e, "k");
 	penc_u32(&e, MIN);
-	assert_int_equal(raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_u32(&e, 1);
 	penc_u8(&e, 0);
-	assert_int_equal(raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_RATE_HIT, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_free(&e);
 	/* None of the refused ones counted. */
@@ -753,17 +669,14 @@ test_chat_long_history(void **state)
 	chat_free(&c);
 
 	chat(f, "w", "long", "only", 1, &c);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.content[0], "only");
+	history_is(&c, 1, "only");
 	chat_free(&c);
 
 	/* Fewer messages than asked for: all of them. */
 	chat(f, "w", "short", "a", 1, &c);
 	chat_free(&c);
 	chat(f, "w", "short", "b", 200, &c);
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.content[0], "a");
-	assert_string_equal(c.content[1], "b");
+	history_is(&c, 2, "a", "b");
 	chat_free(&c);
 	chat_free(&a);
 }
@@ -776,33 +689,17 @@ static void
 test_chat_skips_failed(void **state)
 {
 	struct fix *f = *state;
-	struct chat a, c;
+	struct chat c;
 	int i;
 
-	chat(f, "w", "s", "u1", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "a1", ""), 0);
-	chat_free(&a);
-	chat(f, "w", "s", "u2", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "", "failed"),
-	    0);
-	chat_free(&a);
-	chat(f, "w", "s", "u3", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "a3 partial",
-	    "interrupted"), 0);
-	chat_free(&a);
-	chat(f, "w", "s", "u4", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "boom",
-	    "failed"), 0);
-	chat_free(&a);
+	turn(f, "s", "u1", "a1", "");
+	turn(f, "s", "u2", "", "failed");
+	turn(f, "s", "u3", "a3 partial", "interrupted");
+	turn(f, "s", "u4", "boom", "failed");
 
 	chat(f, "w", "s", "u5", 30, &c);
 	assert_int_equal(c.conv.message_count, 9);
-	assert_int_equal(c.n, 5);
-	assert_string_equal(c.content[0], "u1");
-	assert_string_equal(c.content[1], "a1");
-	assert_string_equal(c.content[2], "u3");
-	assert_string_equal(c.content[3], "a3 partial");
-	assert_string_equal(c.content[4], "u5");
+	history_is(&c, 5, "u1", "a1", "u3", "a3 partial", "u5");
 	for (i = 0; i < 5; i++)
 		assert_string_equal(c.role[i], i % 2 ? "assistant" : "user");
 	assert_int_equal(do_append(f, c.conv.id, "assistant", "a5", ""), 0);
@@ -810,12 +707,7 @@ test_chat_skips_failed(void **state)
 
 	/* Failed turns do not use up the count either. */
 	chat(f, "w", "s", "u6", 5, &c);
-	assert_int_equal(c.n, 5);
-	assert_string_equal(c.content[0], "u3");
-	assert_string_equal(c.content[1], "a3 partial");
-	assert_string_equal(c.content[2], "u5");
-	assert_string_equal(c.content[3], "a5");
-	assert_string_equal(c.content[4], "u6");
+	history_is(&c, 5, "u3", "a3 partial", "u5", "a5", "u6");
 	chat_free(&c);
 }
 
@@ -824,25 +716,16 @@ static void
 test_chat_retry_after_failed(void **state)
 {
 	struct fix *f = *state;
-	struct chat a, c;
-	struct hist h;
+	struct chat c;
+	struct thread h;
 
-	chat(f, "w", "s", "hi", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "hello", ""),
-	    0);
-	chat_free(&a);
-	chat(f, "w", "s", "A", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "model down",
-	    "failed"), 0);
-	chat_free(&a);
+	turn(f, "s", "hi", "hello", "");
+	turn(f, "s", "A", "model down", "failed");
 
 	chat(f, "w", "s", "A", 30, &c);
 	assert_int_equal(c.conv.message_count, 5);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "hi");
-	assert_string_equal(c.content[1], "hello");
+	history_is(&c, 3, "hi", "hello", "A");
 	assert_string_equal(c.role[2], "user");
-	assert_string_equal(c.content[2], "A");
 
 	/* The A kept is the retry's, not the failed turn's. */
 	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
@@ -851,7 +734,7 @@ test_chat_retry_after_failed(void **state)
 	assert_string_equal(h.msgs[2].id, c.msg.id);
 	assert_string_equal(h.msgs[2].content, "A");
 	assert_string_equal(h.msgs[2].status, "complete");
-	hist_free(&h);
+	thread_free(&h);
 
 	/* Failing again and again: still once, and then answered. */
 	assert_int_equal(do_append(f, c.conv.id, "assistant", "model down",
@@ -859,23 +742,16 @@ test_chat_retry_after_failed(void **state)
 	chat_free(&c);
 	chat(f, "w", "s", "A", 30, &c);
 	assert_int_equal(c.conv.message_count, 7);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "hi");
-	assert_string_equal(c.content[1], "hello");
-	assert_string_equal(c.content[2], "A");
+	history_is(&c, 3, "hi", "hello", "A");
 	assert_int_equal(do_append(f, c.conv.id, "assistant", "answer", ""),
 	    0);
 	chat_free(&c);
 	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
-	assert_int_equal(h.n, 4);
-	assert_string_equal(h.msgs[0].content, "hi");
-	assert_string_equal(h.msgs[1].content, "hello");
-	assert_string_equal(h.msgs[2].content, "A");
+	thread_is(&h, 4, "hi", "hello", "A", "answer");
 	assert_string_equal(h.msgs[2].role, "user");
-	assert_string_equal(h.msgs[3].content, "answer");
 	assert_string_equal(h.msgs[3].role, "assistant");
 	assert_string_equal(h.msgs[3].status, "complete");
-	hist_free(&h);
+	thread_free(&h);
 }
 
 /* An interrupted reply answers its question: both stay. */
@@ -896,10 +772,7 @@ test_chat_failed_after_kept_reply(void **state)
 	    "failed"), 0);
 	chat_free(&a);
 	chat(f, "w", "s", "q2", 30, &c);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "q1");
-	assert_string_equal(c.content[1], "r1");
-	assert_string_equal(c.content[2], "q2");
+	history_is(&c, 3, "q1", "r1", "q2");
 	chat_free(&c);
 }
 
@@ -907,19 +780,13 @@ static void
 test_chat_interrupted_answers(void **state)
 {
 	struct fix *f = *state;
-	struct chat a, c;
-	struct hist h;
+	struct chat c;
+	struct thread h;
 
-	chat(f, "w", "s", "q1", 30, &a);
-	assert_int_equal(do_append(f, a.conv.id, "assistant", "part",
-	    "interrupted"), 0);
-	chat_free(&a);
+	turn(f, "s", "q1", "part", "interrupted");
 	chat(f, "w", "s", "q2", 30, &c);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "q1");
-	assert_string_equal(c.content[1], "part");
+	history_is(&c, 3, "q1", "part", "q2");
 	assert_string_equal(c.role[1], "assistant");
-	assert_string_equal(c.content[2], "q2");
 
 	/* A failed turn after it takes its own question, not q1. */
 	assert_int_equal(do_append(f, c.conv.id, "assistant", "boom",
@@ -927,20 +794,14 @@ test_chat_interrupted_answers(void **state)
 	chat_free(&c);
 	chat(f, "w", "s", "q3", 30, &c);
 	assert_int_equal(c.conv.message_count, 5);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "q1");
-	assert_string_equal(c.content[1], "part");
-	assert_string_equal(c.content[2], "q3");
+	history_is(&c, 3, "q1", "part", "q3");
 	chat_free(&c);
 
 	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
-	assert_int_equal(h.n, 3);
-	assert_string_equal(h.msgs[0].content, "q1");
+	thread_is(&h, 3, "q1", "part", "q3");
 	assert_string_equal(h.msgs[0].status, "complete");
-	assert_string_equal(h.msgs[1].content, "part");
 	assert_string_equal(h.msgs[1].status, "interrupted");
-	assert_string_equal(h.msgs[2].content, "q3");
-	hist_free(&h);
+	thread_free(&h);
 }
 
 /*
@@ -979,7 +840,7 @@ test_chat_failed_run(void **state)
 {
 	struct fix *f = *state;
 	struct chat a, c;
-	struct hist h;
+	struct thread h;
 
 	/* Counted in messages, not turns: the bound is even. */
 	assert_int_equal(STORE_HISTORY_SKIP_MAX % 2, 0);
@@ -991,10 +852,7 @@ test_chat_failed_run(void **state)
 	add_failed(f, a.conv.id, 1, STORE_HISTORY_SKIP_MAX / 2 - 1);
 	chat(f, "w", "s", "new", 30, &c);
 	assert_int_equal(c.conv.message_count, STORE_HISTORY_SKIP_MAX + 2);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.content[0], "old");
-	assert_string_equal(c.content[1], "reply");
-	assert_string_equal(c.content[2], "new");
+	history_is(&c, 3, "old", "reply", "new");
 	chat_free(&c);
 	chat_free(&a);
 
@@ -1004,14 +862,12 @@ test_chat_failed_run(void **state)
 	    0);
 	add_failed(f, a.conv.id, 0, STORE_HISTORY_SKIP_MAX / 2);
 	chat(f, "w", "s2", "new", 30, &c);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.content[0], "new");
+	history_is(&c, 1, "new");
 	assert_int_equal(c.conv.message_count, STORE_HISTORY_SKIP_MAX + 3);
 	chat_free(&c);
 	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
-	assert_int_equal(h.n, 1);
-	assert_string_equal(h.msgs[0].content, "new");
-	hist_free(&h);
+	thread_is(&h, 1, "new");
+	thread_free(&h);
 	chat_free(&a);
 }
 
@@ -1020,7 +876,7 @@ test_chat_limited_stores_nothing(void **state)
 {
 	struct fix *f = *state;
 	struct chat a, c;
-	struct hist h;
+	struct thread h;
 
 	fake_mono = M0;
 	assert_int_equal(do_chat(f, "w", "s", "one", "ip:1", MIN, 2, 30, &a),
@@ -1054,7 +910,7 @@ test_chat_limited_stores_nothing(void **state)
 	assert_int_equal(h.n, 2);
 	assert_int_equal(h.conv.message_count, 2);
 	assert_string_equal(h.msgs[1].content, "two");
-	hist_free(&h);
+	thread_free(&h);
 
 	/* RATE_HIT and CHAT_BEGIN count against the same key. */
 	fake_mono = M0 + MIN;
@@ -1110,10 +966,10 @@ test_chat_invalid(void **state)
 
 	/* Short by a field, and one byte too many. */
 	chat_payload(&e, "w", "s", "x", "k", MIN, 1, 30);
-	assert_int_equal(raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len - 4),
+	assert_int_equal(request_raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len - 4),
 	    PROTO_E_INVALID);
 	penc_u8(&e, 0);
-	assert_int_equal(raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_CHAT_BEGIN, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_free(&e);
 
@@ -1215,7 +1071,7 @@ test_chat_byte_budget(void **state)
 	struct fix *f = *state;
 	char *big = repeat('b', ST_CONTENT_MAX);
 	struct chat a, c;
-	struct hist h;
+	struct thread h;
 	uint32_t i;
 
 	chat(f, "w", "s", big, 1, &a);
@@ -1244,7 +1100,7 @@ test_chat_byte_budget(void **state)
 	    2 * ST_CONTENT_MAX);
 	assert_int_equal(strlen(h.msgs[h.n - 1].content), ST_CONTENT_MAX);
 	assert_string_equal(h.msgs[h.n - 2].content, "last");
-	hist_free(&h);
+	thread_free(&h);
 	chat_free(&a);
 	free(big);
 }
@@ -1256,7 +1112,7 @@ test_history_found_and_order(void **state)
 {
 	struct fix *f = *state;
 	struct chat a;
-	struct hist h;
+	struct thread h;
 	char text[16];
 	int i;
 
@@ -1308,17 +1164,17 @@ test_history_found_and_order(void **state)
 	assert_string_equal(h.msgs[13].status, "interrupted");
 	assert_string_equal(h.msgs[12].content, "u7");	/* its question */
 	assert_string_equal(h.msgs[17].content, "a9");
-	hist_free(&h);
+	thread_free(&h);
 
 	/* The newest five, oldest first. */
 	assert_int_equal(do_hist(f, "w", "s", 5, &h), 0);
 	assert_int_equal(h.n, 5);
 	assert_string_equal(h.msgs[0].content, "a7");
 	assert_string_equal(h.msgs[4].content, "a9");
-	hist_free(&h);
+	thread_free(&h);
 	assert_int_equal(do_hist(f, "w", "s", 1000, &h), 0);
 	assert_int_equal(h.n, 18);
-	hist_free(&h);
+	thread_free(&h);
 
 	/* A conversation opened without messages. */
 	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
@@ -1330,14 +1186,14 @@ test_history_found_and_order(void **state)
 		penc_init(&e);
 		penc_str(&e, "w");
 		penc_str(&e, "s2");
-		assert_int_equal(call(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+		assert_int_equal(request(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
 		dreply_free(&r);
 	}
 	assert_int_equal(do_hist(f, "w", "s2", 0, &h), 0);
 	assert_int_equal(h.found, 1);
 	assert_int_equal(h.n, 0);
 	assert_int_equal(h.conv.message_count, 0);
-	hist_free(&h);
+	thread_free(&h);
 
 	/* The pair is the key. */
 	assert_int_equal(do_hist(f, "w2", "s", 0, &h), 0);
@@ -1354,7 +1210,7 @@ test_history_invalid(void **state)
 	struct store_conv_full full;
 	struct store_txn t;
 	struct penc e;
-	struct hist h;
+	struct thread h;
 	int found;
 
 	assert_int_equal(do_hist(f, "", "s", 0, &h), PROTO_E_INVALID);
@@ -1366,11 +1222,11 @@ test_history_invalid(void **state)
 	penc_init(&e);
 	penc_str(&e, "w");
 	penc_str(&e, "s");
-	assert_int_equal(raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_u32(&e, 0);
 	penc_u8(&e, 0);
-	assert_int_equal(raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_SESSION_HISTORY, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_free(&e);
 

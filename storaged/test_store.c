@@ -8,71 +8,25 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include "dispatch.h"
 #include "log.h"
-#include "proto.h"
-#include "store.h"
-#include "storemsg.h"
-
-#define T0	1700000000000ull
-
-static uint64_t fake_now = T0;
-
-static uint64_t
-fake_clock(void)
-{
-	return fake_now;
-}
-
-struct fix {
-	char dir[64];
-	struct store *st;
-};
+#include "test_fixture.h"
 
 static int
 setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strlcpy(f->dir, "/tmp/parley-store-XXXXXX", sizeof(f->dir));
-	assert_non_null(mkdtemp(f->dir));
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	fake_now = T0;
-	store_set_clock(f->st, fake_clock);
-	*state = f;
+	*state = fix_new("/tmp/parley-store-XXXXXX");
 	return 0;
-}
-
-static void
-rm_env(const char *dir)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
 }
 
 static int
 teardown(void **state)
 {
-	struct fix *f = *state;
-
-	store_close(f->st);
-	rm_env(f->dir);
-	free(f);
+	fix_free(*state);
 	return 0;
 }
 
@@ -87,20 +41,8 @@ reopen(struct fix *f)
 
 /* ------------------------------------------------ requests via dispatch */
 
-/* Runs one request; on success decodes nothing and hands back the reply. */
 static int
-call(struct store *st, uint16_t type, struct penc *req, struct dreply *r)
-{
-	assert_int_equal(req->err, 0);
-	dispatch_one(st, NULL, type, req->buf, req->len, r);
-	penc_free(req);
-	if (r->err == 0)
-		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
-	return r->err;
-}
-
-static int
-do_open(struct store *st, const char *w, const char *s, struct st_conv *c,
+do_open(struct fix *f, const char *w, const char *s, struct st_conv *c,
     int *created)
 {
 	struct penc e;
@@ -111,7 +53,7 @@ do_open(struct store *st, const char *w, const char *s, struct st_conv *c,
 	penc_init(&e);
 	penc_str(&e, w);
 	penc_str(&e, s);
-	if ((err = call(st, PROTO_ST_CONV_OPEN, &e, &r)) == 0) {
+	if ((err = request(f, PROTO_ST_CONV_OPEN, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		*created = pdec_u8(&d);
 		assert_int_equal(pdec_conv(&d, c), 0);
@@ -122,7 +64,7 @@ do_open(struct store *st, const char *w, const char *s, struct st_conv *c,
 }
 
 static int
-do_append(struct store *st, const char *conv_id, const char *role,
+do_append(struct fix *f, const char *conv_id, const char *role,
     const char *content, const char *status, struct st_msg *m,
     struct st_conv *c)
 {
@@ -131,14 +73,8 @@ do_append(struct store *st, const char *conv_id, const char *role,
 	struct pdec d;
 	int err;
 
-	penc_init(&e);
-	penc_str(&e, conv_id);
-	penc_str(&e, role);
-	penc_str(&e, content);
-	penc_str(&e, status);
-	penc_u32(&e, 11);
-	penc_u32(&e, 22);
-	if ((err = call(st, PROTO_ST_MSG_APPEND, &e, &r)) == 0) {
+	append_payload(&e, conv_id, role, content, status, 11, 22);
+	if ((err = request(f, PROTO_ST_MSG_APPEND, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_msg(&d, m), 0);
 		assert_int_equal(pdec_conv(&d, c), 0);
@@ -150,13 +86,13 @@ do_append(struct store *st, const char *conv_id, const char *role,
 
 /* Appends and throws the results away. */
 static int
-append(struct store *st, const char *conv_id, const char *content)
+append(struct fix *f, const char *conv_id, const char *content)
 {
 	struct st_msg m;
 	struct st_conv c;
 	int err;
 
-	if ((err = do_append(st, conv_id, "user", content, "", &m, &c)) == 0) {
+	if ((err = do_append(f, conv_id, "user", content, "", &m, &c)) == 0) {
 		st_msg_free(&m);
 		st_conv_free(&c);
 	}
@@ -164,12 +100,24 @@ append(struct store *st, const char *conv_id, const char *content)
 }
 
 static void
-open_new(struct store *st, const char *w, const char *s, struct st_conv *c)
+open_new(struct fix *f, const char *w, const char *s, struct st_conv *c)
 {
 	int created;
 
-	assert_int_equal(do_open(st, w, s, c, &created), 0);
+	assert_int_equal(do_open(f, w, s, c, &created), 0);
 	assert_int_equal(created, 1);
+}
+
+/* Opens (w, s): whether that made the conversation. */
+static int
+open_made(struct fix *f, const char *w, const char *s)
+{
+	struct st_conv c;
+	int created;
+
+	assert_int_equal(do_open(f, w, s, &c, &created), 0);
+	st_conv_free(&c);
+	return created;
 }
 
 struct list {
@@ -180,7 +128,7 @@ struct list {
 };
 
 static int
-do_list(struct store *st, uint32_t limit, const char *cursor, struct list *l)
+do_list(struct fix *f, uint32_t limit, const char *cursor, struct list *l)
 {
 	struct penc e;
 	struct dreply r;
@@ -192,7 +140,7 @@ do_list(struct store *st, uint32_t limit, const char *cursor, struct list *l)
 	penc_init(&e);
 	penc_u32(&e, limit);
 	penc_str(&e, cursor);
-	if ((err = call(st, PROTO_ST_CONV_LIST, &e, &r)) == 0) {
+	if ((err = request(f, PROTO_ST_CONV_LIST, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		l->total = pdec_u64(&d);
 		l->n = pdec_u32(&d);
@@ -216,80 +164,27 @@ list_free(struct list *l)
 	l->n = 0;
 }
 
-struct full {
-	struct st_conv conv;
-	uint32_t n;
-	struct st_msg *msgs;
-	int truncated;
-	size_t reply_len;
-};
-
 static int
-do_get(struct store *st, const char *id, uint32_t max, struct full *g)
+do_get(struct fix *f, const char *id, uint32_t max, struct thread *g)
 {
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
-	uint32_t i;
 	int err;
 
 	memset(g, 0, sizeof(*g));
 	penc_init(&e);
 	penc_str(&e, id);
 	penc_u32(&e, max);
-	if ((err = call(st, PROTO_ST_CONV_GET, &e, &r)) == 0) {
+	if ((err = request(f, PROTO_ST_CONV_GET, &e, &r)) == 0) {
 		g->reply_len = r.enc.len;
 		pdec_init(&d, r.enc.buf, r.enc.len);
-		assert_int_equal(pdec_conv(&d, &g->conv), 0);
-		g->n = pdec_u32(&d);
-		assert_true(g->n < 100000);
-		g->msgs = calloc(g->n + 1, sizeof(*g->msgs));
-		assert_non_null(g->msgs);
-		for (i = 0; i < g->n; i++)
-			assert_int_equal(pdec_msg(&d, &g->msgs[i]), 0);
+		thread_decode(&d, g);
 		g->truncated = pdec_u8(&d);
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
 	return err;
-}
-
-static void
-full_free(struct full *g)
-{
-	uint32_t i;
-
-	st_conv_free(&g->conv);
-	for (i = 0; i < g->n; i++)
-		st_msg_free(&g->msgs[i]);
-	free(g->msgs);
-	memset(g, 0, sizeof(*g));
-}
-
-/* A raw request payload. */
-static int
-raw(struct store *st, uint16_t type, const void *p, size_t len)
-{
-	struct dreply r;
-	int err;
-
-	dispatch_one(st, NULL, type, p, len, &r);
-	err = r.err;
-	if (err != 0)
-		assert_non_null(r.errmsg);
-	dreply_free(&r);
-	return err;
-}
-
-static char *
-repeat(char ch, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, ch, n);
-	s[n] = '\0';
-	return s;
 }
 
 /* ------------------------------------------------------------- tests */
@@ -305,18 +200,18 @@ test_ping_and_unknown(void **state)
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.enc.len, 0);
 	dreply_free(&r);
-	assert_int_equal(raw(f->st, PROTO_ST_PING, junk, sizeof(junk)),
+	assert_int_equal(request_raw(f, PROTO_ST_PING, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
-	assert_int_equal(raw(f->st, 0x2f, NULL, 0), PROTO_E_UNSUPPORTED);
-	assert_int_equal(raw(f->st, PROTO_HELLO, junk, sizeof(junk)),
+	assert_int_equal(request_raw(f, 0x2f, NULL, 0), PROTO_E_UNSUPPORTED);
+	assert_int_equal(request_raw(f, PROTO_HELLO, junk, sizeof(junk)),
 	    PROTO_E_UNSUPPORTED);
-	assert_int_equal(raw(f->st, PROTO_ST_CONV_OPEN, junk, sizeof(junk)),
+	assert_int_equal(request_raw(f, PROTO_ST_CONV_OPEN, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
-	assert_int_equal(raw(f->st, PROTO_ST_MSG_APPEND, NULL, 0),
+	assert_int_equal(request_raw(f, PROTO_ST_MSG_APPEND, NULL, 0),
 	    PROTO_E_INVALID);
-	assert_int_equal(raw(f->st, PROTO_ST_CONV_LIST, junk, sizeof(junk)),
+	assert_int_equal(request_raw(f, PROTO_ST_CONV_LIST, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
-	assert_int_equal(raw(f->st, PROTO_ST_CONV_GET, junk, sizeof(junk)),
+	assert_int_equal(request_raw(f, PROTO_ST_CONV_GET, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
 }
 
@@ -327,7 +222,7 @@ test_open_idempotent(void **state)
 	struct st_conv a, b, c, d;
 	int created;
 
-	assert_int_equal(do_open(f->st, "w1", "s1", &a, &created), 0);
+	assert_int_equal(do_open(f, "w1", "s1", &a, &created), 0);
 	assert_int_equal(created, 1);
 	assert_true(st_id_valid(a.id));
 	assert_string_equal(a.widget, "w1");
@@ -337,14 +232,14 @@ test_open_idempotent(void **state)
 	assert_string_equal(a.last_message, "");
 
 	fake_now += 1000;
-	assert_int_equal(do_open(f->st, "w1", "s1", &b, &created), 0);
+	assert_int_equal(do_open(f, "w1", "s1", &b, &created), 0);
 	assert_int_equal(created, 0);
 	assert_string_equal(a.id, b.id);
 	assert_true(b.created_at == T0 && b.updated_at == T0);
 
 	/* The pair is the key: either half differing makes another. */
-	open_new(f->st, "w1", "s2", &c);
-	open_new(f->st, "w2", "s1", &d);
+	open_new(f, "w1", "s2", &c);
+	open_new(f, "w2", "s1", &d);
 	assert_string_not_equal(a.id, c.id);
 	assert_string_not_equal(a.id, d.id);
 	assert_string_not_equal(c.id, d.id);
@@ -364,21 +259,21 @@ test_open_invalid(void **state)
 	char *s128 = repeat('s', 128), *s129 = repeat('s', 129);
 	int created;
 
-	assert_int_equal(do_open(f->st, "", "s", &c, &created),
+	assert_int_equal(do_open(f, "", "s", &c, &created),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_open(f->st, "w", "", &c, &created),
+	assert_int_equal(do_open(f, "w", "", &c, &created),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_open(f->st, w65, "s", &c, &created),
+	assert_int_equal(do_open(f, w65, "s", &c, &created),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_open(f->st, "w", s129, &c, &created),
+	assert_int_equal(do_open(f, "w", s129, &c, &created),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_open(f->st, "\xff", "s", &c, &created),
+	assert_int_equal(do_open(f, "\xff", "s", &c, &created),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_open(f->st, "w", "\xc0\xaf", &c, &created),
+	assert_int_equal(do_open(f, "w", "\xc0\xaf", &c, &created),
 	    PROTO_E_INVALID);
 
 	/* The limits themselves are fine. */
-	open_new(f->st, w64, s128, &c);
+	open_new(f, w64, s128, &c);
 	assert_string_equal(c.widget, w64);
 	assert_string_equal(c.session, s128);
 	st_conv_free(&c);
@@ -410,9 +305,9 @@ test_append_updates(void **state)
 	struct st_conv c, c2;
 	struct st_msg m;
 
-	open_new(f->st, "w", "s", &c);
+	open_new(f, "w", "s", &c);
 	fake_now = T0 + 5000;
-	assert_int_equal(do_append(f->st, c.id, "user", "hello there", "",
+	assert_int_equal(do_append(f, c.id, "user", "hello there", "",
 	    &m, &c2), 0);
 	assert_true(st_id_valid(m.id));
 	assert_string_not_equal(m.id, c.id);
@@ -433,7 +328,7 @@ test_append_updates(void **state)
 
 	/* A clock stepping back never moves updated_at back. */
 	fake_now = T0 + 10;
-	assert_int_equal(do_append(f->st, c.id, "assistant", "hi!",
+	assert_int_equal(do_append(f, c.id, "assistant", "hi!",
 	    "interrupted", &m, &c2), 0);
 	assert_string_equal(m.status, "interrupted");
 	assert_true(m.created_at == T0 + 10);
@@ -444,7 +339,7 @@ test_append_updates(void **state)
 	st_conv_free(&c2);
 
 	fake_now = T0 + 6000;
-	assert_int_equal(do_append(f->st, c.id, "system", "", "failed", &m,
+	assert_int_equal(do_append(f, c.id, "system", "", "failed", &m,
 	    &c2), 0);
 	assert_true(c2.updated_at == T0 + 6000);
 	assert_int_equal(c2.message_count, 3);
@@ -462,7 +357,7 @@ test_append_preview_utf8(void **state)
 	struct fix *f = *state;
 	struct st_conv c, c2;
 	struct st_msg m;
-	struct full g;
+	struct thread g;
 	char *content = calloc(1, 600 * 4 + 1);
 	size_t i, cut = 0;
 
@@ -472,8 +367,8 @@ test_append_preview_utf8(void **state)
 		if (i == ST_PREVIEW_CHARS - 1)
 			cut = strlen(content);
 	}
-	open_new(f->st, "w", "s", &c);
-	assert_int_equal(do_append(f->st, c.id, "assistant", content, "",
+	open_new(f, "w", "s", &c);
+	assert_int_equal(do_append(f, c.id, "assistant", content, "",
 	    &m, &c2), 0);
 	assert_int_equal(strlen(c2.last_message), cut);
 	assert_memory_equal(c2.last_message, content, cut);
@@ -484,17 +379,17 @@ test_append_preview_utf8(void **state)
 	st_conv_free(&c2);
 
 	/* Short content is its own preview. */
-	assert_int_equal(do_append(f->st, c.id, "user", "\xe2\x82\xac\xc3\xa9",
+	assert_int_equal(do_append(f, c.id, "user", "\xe2\x82\xac\xc3\xa9",
 	    "", &m, &c2), 0);
 	assert_string_equal(c2.last_message, "\xe2\x82\xac\xc3\xa9");
 	st_msg_free(&m);
 	st_conv_free(&c2);
 
-	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(do_get(f, c.id, 0, &g), 0);
 	assert_int_equal(g.n, 2);
 	assert_string_equal(g.msgs[0].content, content);
 	assert_string_equal(g.conv.last_message, "\xe2\x82\xac\xc3\xa9");
-	full_free(&g);
+	thread_free(&g);
 	st_conv_free(&c);
 	free(content);
 }
@@ -510,39 +405,39 @@ test_append_invalid(void **state)
 	char *over = repeat('x', ST_CONTENT_MAX + 1);
 	char upper[ST_ID_HEX + 1];
 	struct penc e;
-	struct full g;
+	struct thread g;
 	size_t i;
 
-	open_new(f->st, "w", "s", &c);
+	open_new(f, "w", "s", &c);
 	strlcpy(upper, c.id, sizeof(upper));
 	for (i = 0; i < ST_ID_HEX; i++)
 		if (upper[i] >= 'a' && upper[i] <= 'f')
 			upper[i] = (char)(upper[i] - 'a' + 'A');
 
-	assert_int_equal(append(f->st, "", "x"), PROTO_E_INVALID);
-	assert_int_equal(append(f->st, "nothex", "x"), PROTO_E_INVALID);
-	assert_int_equal(append(f->st, upper, "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f, "", "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f, "nothex", "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f, upper, "x"), PROTO_E_INVALID);
 	upper[ST_ID_HEX - 1] = '\0';
-	assert_int_equal(append(f->st, upper, "x"), PROTO_E_INVALID);
-	assert_int_equal(append(f->st, "0123456789abcdef0123456789abcdef0",
+	assert_int_equal(append(f, upper, "x"), PROTO_E_INVALID);
+	assert_int_equal(append(f, "0123456789abcdef0123456789abcdef0",
 	    "x"), PROTO_E_INVALID);
-	assert_int_equal(append(f->st, "0123456789abcdef0123456789abcdef",
+	assert_int_equal(append(f, "0123456789abcdef0123456789abcdef",
 	    "x"), PROTO_E_NOT_FOUND);
-	assert_int_equal(do_append(f->st, c.id, "bot", "x", "", &m, &c2),
+	assert_int_equal(do_append(f, c.id, "bot", "x", "", &m, &c2),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "", "x", "", &m, &c2),
+	assert_int_equal(do_append(f, c.id, "", "x", "", &m, &c2),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "User", "x", "", &m, &c2),
+	assert_int_equal(do_append(f, c.id, "User", "x", "", &m, &c2),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "a-role-far-too-long", "x",
+	assert_int_equal(do_append(f, c.id, "a-role-far-too-long", "x",
 	    "", &m, &c2), PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "user", "x", "done", &m, &c2),
+	assert_int_equal(do_append(f, c.id, "user", "x", "done", &m, &c2),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "user", "\xc3\x28", "", &m,
+	assert_int_equal(do_append(f, c.id, "user", "\xc3\x28", "", &m,
 	    &c2), PROTO_E_INVALID);
-	assert_int_equal(do_append(f->st, c.id, "user", "\xed\xa0\x80", "",
+	assert_int_equal(do_append(f, c.id, "user", "\xed\xa0\x80", "",
 	    &m, &c2), PROTO_E_INVALID);	/* a surrogate */
-	assert_int_equal(append(f->st, c.id, over), PROTO_E_INVALID);
+	assert_int_equal(append(f, c.id, over), PROTO_E_INVALID);
 
 	/* Missing the last field. */
 	penc_init(&e);
@@ -551,7 +446,7 @@ test_append_invalid(void **state)
 	penc_str(&e, "x");
 	penc_str(&e, "");
 	penc_u32(&e, 1);
-	assert_int_equal(raw(f->st, PROTO_ST_MSG_APPEND, e.buf, e.len),
+	assert_int_equal(request_raw(f, PROTO_ST_MSG_APPEND, e.buf, e.len),
 	    PROTO_E_INVALID);
 	penc_free(&e);
 
@@ -565,12 +460,12 @@ test_append_invalid(void **state)
 	store_abort(&t);
 
 	/* Nothing of the above was stored; the largest content is fine. */
-	assert_int_equal(append(f->st, c.id, max), 0);
-	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(append(f, c.id, max), 0);
+	assert_int_equal(do_get(f, c.id, 0, &g), 0);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.conv.message_count, 1);
 	assert_string_equal(g.msgs[0].content, max);
-	full_free(&g);
+	thread_free(&g);
 
 	st_conv_free(&c);
 	free(max);
@@ -584,13 +479,13 @@ test_list_order(void **state)
 	struct st_conv a, b, c;
 	struct list l;
 
-	open_new(f->st, "w", "a", &a);
+	open_new(f, "w", "a", &a);
 	fake_now++;
-	open_new(f->st, "w", "b", &b);
+	open_new(f, "w", "b", &b);
 	fake_now++;
-	open_new(f->st, "w", "c", &c);
+	open_new(f, "w", "c", &c);
 
-	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_int_equal(do_list(f, 10, "", &l), 0);
 	assert_true(l.total == 3);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.convs[0].id, c.id);
@@ -600,8 +495,8 @@ test_list_order(void **state)
 	list_free(&l);
 
 	fake_now++;
-	assert_int_equal(append(f->st, a.id, "first"), 0);
-	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_int_equal(append(f, a.id, "first"), 0);
+	assert_int_equal(do_list(f, 10, "", &l), 0);
 	assert_string_equal(l.convs[0].id, a.id);
 	assert_string_equal(l.convs[0].last_message, "first");
 	assert_int_equal(l.convs[0].message_count, 1);
@@ -610,8 +505,8 @@ test_list_order(void **state)
 	list_free(&l);
 
 	fake_now++;
-	assert_int_equal(append(f->st, b.id, "second"), 0);
-	assert_int_equal(do_list(f->st, 2, "", &l), 0);
+	assert_int_equal(append(f, b.id, "second"), 0);
+	assert_int_equal(do_list(f, 2, "", &l), 0);
 	assert_true(l.total == 3);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.convs[0].id, b.id);
@@ -646,14 +541,14 @@ test_list_paging(void **state)
 		if (i % 3 == 0)
 			fake_now++;
 		snprintf(sess, sizeof(sess), "s%zu", i);
-		open_new(f->st, "w", sess, &c);
+		open_new(f, "w", sess, &c);
 		strlcpy(ids[i], c.id, sizeof(ids[i]));
 		st_conv_free(&c);
 	}
 	/* Some activity moves a few to the front. */
 	for (i = 0; i < N; i += 50) {
 		fake_now++;
-		assert_int_equal(append(f->st, ids[i], "bump"), 0);
+		assert_int_equal(append(f, ids[i], "bump"), 0);
 	}
 
 	for (li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
@@ -661,7 +556,7 @@ test_list_paging(void **state)
 		prev = UINT64_MAX;
 		cursor[0] = '\0';
 		for (;;) {
-			assert_int_equal(do_list(f->st, limits[li], cursor,
+			assert_int_equal(do_list(f, limits[li], cursor,
 			    &l), 0);
 			assert_true(l.total == N);
 			for (i = 0; i < l.n; i++) {
@@ -699,38 +594,38 @@ test_list_invalid(void **state)
 	struct list l;
 	char *s;
 
-	open_new(f->st, "w", "s", &c);
-	assert_int_equal(do_list(f->st, 0, "", &l), PROTO_E_INVALID);
-	assert_int_equal(do_list(f->st, ST_LIST_MAX + 1, "", &l),
+	open_new(f, "w", "s", &c);
+	assert_int_equal(do_list(f, 0, "", &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, ST_LIST_MAX + 1, "", &l),
 	    PROTO_E_INVALID);
-	assert_int_equal(do_list(f->st, UINT32_MAX, "", &l), PROTO_E_INVALID);
-	assert_int_equal(do_list(f->st, 1, "xyz", &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, UINT32_MAX, "", &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, 1, "xyz", &l), PROTO_E_INVALID);
 	s = repeat('A', STORE_CURSOR_LEN);
-	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, 1, s, &l), PROTO_E_INVALID);
 	free(s);
 	s = repeat('a', STORE_CURSOR_LEN - 1);
-	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, 1, s, &l), PROTO_E_INVALID);
 	free(s);
 	s = repeat('a', STORE_CURSOR_LEN + 1);
-	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, 1, s, &l), PROTO_E_INVALID);
 	free(s);
 	s = repeat('a', ST_CURSOR_MAX + 1);
-	assert_int_equal(do_list(f->st, 1, s, &l), PROTO_E_INVALID);
+	assert_int_equal(do_list(f, 1, s, &l), PROTO_E_INVALID);
 	free(s);
 
 	/* Well-formed cursors that name no entry still page correctly. */
-	assert_int_equal(do_list(f->st, ST_LIST_MAX, "", &l), 0);
+	assert_int_equal(do_list(f, ST_LIST_MAX, "", &l), 0);
 	assert_int_equal(l.n, 1);
 	list_free(&l);
 	s = repeat('f', STORE_CURSOR_LEN);
-	assert_int_equal(do_list(f->st, 5, s, &l), 0);
+	assert_int_equal(do_list(f, 5, s, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.convs[0].id, c.id);
 	assert_string_equal(l.next, "");
 	list_free(&l);
 	free(s);
 	s = repeat('0', STORE_CURSOR_LEN);
-	assert_int_equal(do_list(f->st, 5, s, &l), 0);
+	assert_int_equal(do_list(f, 5, s, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_true(l.total == 1);
 	assert_string_equal(l.next, "");
@@ -744,7 +639,7 @@ test_list_empty(void **state)
 	struct fix *f = *state;
 	struct list l;
 
-	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_int_equal(do_list(f, 10, "", &l), 0);
 	assert_true(l.total == 0);
 	assert_int_equal(l.n, 0);
 	assert_string_equal(l.next, "");
@@ -755,21 +650,21 @@ test_get(void **state)
 {
 	struct fix *f = *state;
 	struct st_conv a, b;
-	struct full g;
+	struct thread g;
 	char text[16];
 	int i;
 
-	open_new(f->st, "w", "a", &a);
-	open_new(f->st, "w", "b", &b);
+	open_new(f, "w", "a", &a);
+	open_new(f, "w", "b", &b);
 	/* Interleaved: each conversation keeps only its own, in order. */
 	for (i = 0; i < 5; i++) {
 		fake_now++;
 		snprintf(text, sizeof(text), "a%d", i);
-		assert_int_equal(append(f->st, a.id, text), 0);
+		assert_int_equal(append(f, a.id, text), 0);
 		snprintf(text, sizeof(text), "b%d", i);
-		assert_int_equal(append(f->st, b.id, text), 0);
+		assert_int_equal(append(f, b.id, text), 0);
 	}
-	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
 	assert_string_equal(g.conv.id, a.id);
 	assert_int_equal(g.conv.message_count, 5);
 	assert_int_equal(g.n, 5);
@@ -780,39 +675,37 @@ test_get(void **state)
 		assert_string_equal(g.msgs[i].conv_id, a.id);
 		assert_true(g.msgs[i].created_at == T0 + 1 + (uint64_t)i);
 	}
-	full_free(&g);
+	thread_free(&g);
 
-	assert_int_equal(do_get(f->st, b.id, 2, &g), 0);
-	assert_int_equal(g.n, 2);
+	assert_int_equal(do_get(f, b.id, 2, &g), 0);
+	thread_is(&g, 2, "b0", "b1");
 	assert_int_equal(g.truncated, 1);
-	assert_string_equal(g.msgs[0].content, "b0");
-	assert_string_equal(g.msgs[1].content, "b1");
-	full_free(&g);
+	thread_free(&g);
 
-	assert_int_equal(do_get(f->st, b.id, 5, &g), 0);
+	assert_int_equal(do_get(f, b.id, 5, &g), 0);
 	assert_int_equal(g.n, 5);
 	assert_int_equal(g.truncated, 0);
-	full_free(&g);
+	thread_free(&g);
 
-	assert_int_equal(do_get(f->st, b.id, 6, &g), 0);
+	assert_int_equal(do_get(f, b.id, 6, &g), 0);
 	assert_int_equal(g.n, 5);
 	assert_int_equal(g.truncated, 0);
-	full_free(&g);
+	thread_free(&g);
 
 	/* A conversation without messages. */
 	st_conv_free(&a);
-	open_new(f->st, "w", "c", &a);
-	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
+	open_new(f, "w", "c", &a);
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
 	assert_int_equal(g.n, 0);
 	assert_int_equal(g.truncated, 0);
-	full_free(&g);
+	thread_free(&g);
 
-	assert_int_equal(do_get(f->st, "0123456789abcdef0123456789abcdef", 0,
+	assert_int_equal(do_get(f, "0123456789abcdef0123456789abcdef", 0,
 	    &g), PROTO_E_NOT_FOUND);
-	assert_int_equal(do_get(f->st, "", 0, &g), PROTO_E_INVALID);
-	assert_int_equal(do_get(f->st, "0123456789ABCDEF0123456789abcdef", 0,
+	assert_int_equal(do_get(f, "", 0, &g), PROTO_E_INVALID);
+	assert_int_equal(do_get(f, "0123456789ABCDEF0123456789abcdef", 0,
 	    &g), PROTO_E_INVALID);
-	assert_int_equal(do_get(f->st, "0123456789abcdef0123456789abcdef00",
+	assert_int_equal(do_get(f, "0123456789abcdef0123456789abcdef00",
 	    0, &g), PROTO_E_INVALID);
 	st_conv_free(&a);
 	st_conv_free(&b);
@@ -825,22 +718,22 @@ test_get_byte_budget(void **state)
 	struct store_conv_full full;
 	struct store_txn t;
 	struct st_conv c;
-	struct full g;
+	struct thread g;
 	char *big = repeat('z', ST_CONTENT_MAX);
 	int i, n = 140;
 
-	open_new(f->st, "w", "s", &c);
+	open_new(f, "w", "s", &c);
 	for (i = 0; i < n; i++)
-		assert_int_equal(append(f->st, c.id, big), 0);
+		assert_int_equal(append(f, c.id, big), 0);
 
 	/* 140 x 64 KiB is past the largest reply: cut, flagged, in bounds. */
-	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
+	assert_int_equal(do_get(f, c.id, 0, &g), 0);
 	assert_int_equal(g.truncated, 1);
 	assert_true(g.n > 100 && g.n < (uint32_t)n);
 	assert_true(g.reply_len <= PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN +
 	    4096);
 	assert_int_equal(g.conv.message_count, n);
-	full_free(&g);
+	thread_free(&g);
 
 	/* Through the store: the budget counts encoded messages exactly. */
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
@@ -869,8 +762,8 @@ test_batch_nested_failure(void **state)
 	struct penc e;
 	struct pdec d;
 	struct st_conv c;
-	struct full g;
-	int created, i;
+	struct thread g;
+	int i;
 
 	assert_int_equal(dispatch_begin(f->st, NULL, &b, 1), 0);
 	penc_init(&e);
@@ -883,25 +776,15 @@ test_batch_nested_failure(void **state)
 	assert_int_equal(pdec_u8(&d), 1);
 	assert_int_equal(pdec_conv(&d, &c), 0);
 
-	penc_init(&e);
-	penc_str(&e, "0123456789abcdef0123456789abcdef");
-	penc_str(&e, "user");
-	penc_str(&e, "lost");
-	penc_str(&e, "");
-	penc_u32(&e, 0);
-	penc_u32(&e, 0);
+	append_payload(&e, "0123456789abcdef0123456789abcdef", "user", "lost",
+	    "", 0, 0);
 	dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r[1]);
 	penc_free(&e);
 	assert_int_equal(r[1].err, PROTO_E_NOT_FOUND);
 
 	for (i = 2; i <= 3; i++) {
-		penc_init(&e);
-		penc_str(&e, c.id);
-		penc_str(&e, i == 2 ? "user" : "robot");
-		penc_str(&e, "kept");
-		penc_str(&e, "");
-		penc_u32(&e, 0);
-		penc_u32(&e, 0);
+		append_payload(&e, c.id, i == 2 ? "user" : "robot", "kept", "",
+		    0, 0);
 		dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r[i]);
 		penc_free(&e);
 	}
@@ -921,15 +804,12 @@ test_batch_nested_failure(void **state)
 	for (i = 0; i < 6; i++)
 		dreply_free(&r[i]);
 
-	assert_int_equal(do_get(f->st, c.id, 0, &g), 0);
-	assert_int_equal(g.n, 1);
-	assert_string_equal(g.msgs[0].content, "kept");
+	assert_int_equal(do_get(f, c.id, 0, &g), 0);
+	thread_is(&g, 1, "kept");
 	assert_int_equal(g.conv.message_count, 1);
-	full_free(&g);
+	thread_free(&g);
 	st_conv_free(&c);
-	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
-	assert_int_equal(created, 0);
-	st_conv_free(&c);
+	assert_int_equal(open_made(f, "w", "s"), 0);
 }
 
 /* Through the store: a child that wrote and then failed leaves no trace. */
@@ -961,15 +841,11 @@ test_store_nested_abort(void **state)
 	assert_int_equal(p.err, 0);
 	assert_int_equal(store_commit(&p), 0);
 
-	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_int_equal(do_list(f, 10, "", &l), 0);
 	assert_true(l.total == 2);
 	list_free(&l);
-	assert_int_equal(do_open(f->st, "w", "b", &c, &created), 0);
-	assert_int_equal(created, 1);
-	st_conv_free(&c);
-	assert_int_equal(do_open(f->st, "w", "a", &c, &created), 0);
-	assert_int_equal(created, 0);
-	st_conv_free(&c);
+	assert_int_equal(open_made(f, "w", "b"), 1);
+	assert_int_equal(open_made(f, "w", "a"), 0);
 }
 
 /* A batch that does not commit: its successful writes are not acknowledged. */
@@ -980,8 +856,7 @@ test_batch_commit_failure(void **state)
 	struct dbatch b;
 	struct dreply r[4];
 	struct penc e;
-	struct st_conv c;
-	int created, i;
+	int i;
 
 	assert_int_equal(dispatch_begin(f->st, NULL, &b, 1), 0);
 	penc_init(&e);
@@ -1006,9 +881,7 @@ test_batch_commit_failure(void **state)
 	for (i = 0; i < 4; i++)
 		dreply_free(&r[i]);
 
-	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
-	assert_int_equal(created, 1);
-	st_conv_free(&c);
+	assert_int_equal(open_made(f, "w", "s"), 1);
 
 	/* A read-only batch refuses a write rather than attempt it. */
 	assert_int_equal(dispatch_begin(f->st, NULL, &b, 0), 0);
@@ -1026,34 +899,27 @@ test_batch_commit_failure(void **state)
 static void
 test_map_full(void **state)
 {
-	struct fix *f = *state;
-	char dir[64];
-	struct store *st;
+	struct fix small;
 	struct dbatch b;
 	struct dreply r;
 	struct penc e;
 	struct st_conv c;
-	struct full g;
+	struct thread g;
 	char *big = repeat('m', ST_CONTENT_MAX);
 	int i, ok = 0, failed = 0, ended;
 
-	(void)f;
-	strlcpy(dir, "/tmp/parley-store-XXXXXX", sizeof(dir));
-	assert_non_null(mkdtemp(dir));
-	st = store_open(dir, 1, STORE_F_NOSYNC);
-	assert_non_null(st);
-	open_new(st, "w", "s", &c);
+	/* A store of its own, with a map of 1 MiB. */
+	memset(&small, 0, sizeof(small));
+	strlcpy(small.dir, "/tmp/parley-store-XXXXXX", sizeof(small.dir));
+	assert_non_null(mkdtemp(small.dir));
+	small.st = store_open(small.dir, 1, STORE_F_NOSYNC);
+	assert_non_null(small.st);
+	open_new(&small, "w", "s", &c);
 
 	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(dispatch_begin(st, NULL, &b, 1), 0);
+	assert_int_equal(dispatch_begin(small.st, NULL, &b, 1), 0);
 	for (i = 0; i < 40; i++) {
-		penc_init(&e);
-		penc_str(&e, c.id);
-		penc_str(&e, "user");
-		penc_str(&e, big);
-		penc_str(&e, "");
-		penc_u32(&e, 0);
-		penc_u32(&e, 0);
+		append_payload(&e, c.id, "user", big, "", 0, 0);
 		dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r);
 		penc_free(&e);
 		if (r.err == 0)
@@ -1068,16 +934,16 @@ test_map_full(void **state)
 	log_set_level(LOG_LEVEL_INFO);
 	assert_true(failed > 0);
 
-	assert_int_equal(do_get(st, c.id, 0, &g), 0);
+	assert_int_equal(do_get(&small, c.id, 0, &g), 0);
 	assert_int_equal(g.n, ended == 0 ? (uint32_t)ok : 0);
 	assert_int_equal(g.conv.message_count, g.n);
-	full_free(&g);
+	thread_free(&g);
 
 	/* Small writes still work after the failure. */
-	assert_int_equal(append(st, c.id, "small"), 0);
+	assert_int_equal(append(&small, c.id, "small"), 0);
 	st_conv_free(&c);
-	store_close(st);
-	rm_env(dir);
+	store_close(small.st);
+	rm_env(small.dir);
 	free(big);
 }
 
@@ -1087,31 +953,28 @@ test_reopen(void **state)
 	struct fix *f = *state;
 	struct st_conv a, c;
 	struct list l;
-	struct full g;
+	struct thread g;
 	int created;
 
-	open_new(f->st, "w", "s", &a);
+	open_new(f, "w", "s", &a);
 	fake_now++;
-	assert_int_equal(append(f->st, a.id, "one"), 0);
-	assert_int_equal(append(f->st, a.id, "two"), 0);
+	assert_int_equal(append(f, a.id, "one"), 0);
+	assert_int_equal(append(f, a.id, "two"), 0);
 	reopen(f);
 
-	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	assert_int_equal(do_open(f, "w", "s", &c, &created), 0);
 	assert_int_equal(created, 0);
 	assert_string_equal(c.id, a.id);
 	assert_int_equal(c.message_count, 2);
 	assert_string_equal(c.last_message, "two");
 	assert_true(c.updated_at == T0 + 1);
 	st_conv_free(&c);
-	assert_int_equal(append(f->st, a.id, "three"), 0);
+	assert_int_equal(append(f, a.id, "three"), 0);
 
-	assert_int_equal(do_get(f->st, a.id, 0, &g), 0);
-	assert_int_equal(g.n, 3);
-	assert_string_equal(g.msgs[0].content, "one");
-	assert_string_equal(g.msgs[1].content, "two");
-	assert_string_equal(g.msgs[2].content, "three");
-	full_free(&g);
-	assert_int_equal(do_list(f->st, 10, "", &l), 0);
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
+	thread_is(&g, 3, "one", "two", "three");
+	thread_free(&g);
+	assert_int_equal(do_list(f, 10, "", &l), 0);
 	assert_true(l.total == 1);
 	assert_int_equal(l.n, 1);
 	list_free(&l);
@@ -1157,36 +1020,41 @@ poke(const char *dir, const char *db, const void *key, size_t klen,
 	free(buf);
 }
 
+/* poke() while the store is closed (one environment per process), reopened. */
+static void
+poke_reopen(struct fix *f, const char *db, const void *key, size_t klen,
+    size_t off, uint8_t byte)
+{
+	store_close(f->st);
+	f->st = NULL;
+	poke(f->dir, db, key, klen, off, byte);
+	reopen(f);
+}
+
 static void
 test_unknown_record_version(void **state)
 {
 	struct fix *f = *state;
 	struct st_conv a, c;
 	struct list l;
-	struct full g;
+	struct thread g;
 	int created;
 
-	open_new(f->st, "w", "s", &a);
-	assert_int_equal(append(f->st, a.id, "hello"), 0);
-	store_close(f->st);
-	poke(f->dir, "msgs", NULL, 0, 0, 99);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
+	open_new(f, "w", "s", &a);
+	assert_int_equal(append(f, a.id, "hello"), 0);
+	poke_reopen(f, "msgs", NULL, 0, 0, 99);
 
 	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(do_get(f->st, a.id, 0, &g), PROTO_E_INTERNAL);
+	assert_int_equal(do_get(f, a.id, 0, &g), PROTO_E_INTERNAL);
 	/* The conversation itself still reads. */
-	assert_int_equal(do_open(f->st, "w", "s", &c, &created), 0);
+	assert_int_equal(do_open(f, "w", "s", &c, &created), 0);
 	st_conv_free(&c);
 
-	store_close(f->st);
-	poke(f->dir, "convs", NULL, 0, 0, 0);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	assert_int_equal(do_open(f->st, "w", "s", &c, &created),
+	poke_reopen(f, "convs", NULL, 0, 0, 0);
+	assert_int_equal(do_open(f, "w", "s", &c, &created),
 	    PROTO_E_INTERNAL);
-	assert_int_equal(do_list(f->st, 10, "", &l), PROTO_E_INTERNAL);
-	assert_int_equal(append(f->st, a.id, "x"), PROTO_E_INTERNAL);
+	assert_int_equal(do_list(f, 10, "", &l), PROTO_E_INTERNAL);
+	assert_int_equal(append(f, a.id, "x"), PROTO_E_INTERNAL);
 	log_set_level(LOG_LEVEL_INFO);
 	st_conv_free(&a);
 }
@@ -1196,11 +1064,8 @@ test_schema_version(void **state)
 {
 	struct fix *f = *state;
 
-	store_close(f->st);
 	/* u8 record version, u32 schema version: the last byte is ours. */
-	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
+	poke_reopen(f, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION);
 	store_close(f->st);
 	f->st = NULL;
 
@@ -1212,8 +1077,7 @@ test_schema_version(void **state)
 	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
 	poke(f->dir, "meta", "schema", 6, 0, ST_RECORD_VERSION);
 	log_set_level(LOG_LEVEL_INFO);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
+	reopen(f);
 }
 
 int

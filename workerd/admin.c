@@ -136,6 +136,17 @@ oset(json_t *o, const char *k, json_t *v, int *err)
 		*err = 1;
 }
 
+/* o, or NULL (o freed) when an oset() on it failed. */
+static json_t *
+odone(json_t *o, int err)
+{
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *
 json_ms(uint64_t ms)
 {
@@ -159,11 +170,7 @@ admin_conv_json(const struct st_conv *c)
 		oset(o, "lastMessage", json_text(c->last_message), &err);
 	oset(o, "widgetId", json_text(c->widget), &err);
 	oset(o, "messageCount", json_integer(c->message_count), &err);
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return odone(o, err);
 }
 
 json_t *
@@ -183,11 +190,7 @@ admin_msg_json(const struct st_msg *m)
 	oset(o, "status", json_text(m->status), &err);
 	oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
 	oset(o, "completionTokens", json_integer(m->completion_tokens), &err);
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return odone(o, err);
 }
 
 /* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
@@ -226,11 +229,7 @@ admin_list_reply(const uint8_t *payload, size_t len)
 	oset(root, "conversations", arr, &err);
 	oset(root, "total", json_integer((json_int_t)total), &err);
 	oset(root, "nextCursor", next[0] ? json_text(next) : json_null(), &err);
-	if (err) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
+	return odone(root, err);
 }
 
 /* ST_CONV_GET -> conv, u32 n, n x msg, u8 truncated */
@@ -275,11 +274,7 @@ admin_get_reply(const uint8_t *payload, size_t len)
 	/* Only when storaged could not send the whole thread. */
 	if (truncated)
 		oset(root, "truncated", json_true(), &err);
-	if (err) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
+	return odone(root, err);
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -301,52 +296,51 @@ admin_gate(struct conn *c, struct http_request *req)
 	}
 }
 
-static void
-admin_unavailable(struct conn *c)
-{
-	conn_send_error(c, 503, admin_headers, "Storage unavailable");
-}
+/* A cursor storaged does not recognise is the client's fault. */
+static const struct storec_answer list_errors[] = {
+	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
+	{ 0, 0, NULL },
+};
 
+static const struct storec_answer get_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+	{ PROTO_E_INVALID, 400, "Invalid conversationId" },
+	{ 0, 0, NULL },
+};
+
+/* storaged's answer to request name as HTTP; reply() makes the JSON. */
 static void
-admin_internal(struct conn *c, const char *what)
+admin_answer(struct conn *c, const struct storec_result *r, const char *name,
+    json_t *(*reply)(const uint8_t *, size_t),
+    const struct storec_answer *own)
 {
-	log_warnx("admin: %s", what);
-	conn_send_error(c, 500, admin_headers, "Internal server error");
+	const char *msg;
+	int status;
+	json_t *v;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, own, "admin", &msg);
+		conn_send_error(c, status, admin_headers, msg);
+		return;
+	}
+	if ((v = reply(r->payload, r->len)) == NULL) {
+		log_warnx("admin: malformed %s reply", name);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	conn_send_json(c, 200, admin_headers, v);
 }
 
 static void
 list_done(const struct storec_result *r, void *arg)
 {
-	struct conn *c = arg;
-	json_t *v;
+	admin_answer(arg, r, "ST_CONV_LIST", admin_list_reply, list_errors);
+}
 
-	switch (r->status) {
-	case STOREC_UNAVAILABLE:
-		admin_unavailable(c);
-		return;
-	case STOREC_ERROR:
-		if (r->code == PROTO_E_INVALID) {
-			/* A cursor storaged does not recognise. */
-			conn_send_error(c, 400, admin_headers,
-			    "Invalid query parameters");
-			return;
-		}
-		if (r->code == PROTO_E_UNAVAILABLE) {
-			admin_unavailable(c);
-			return;
-		}
-		log_warnx("admin: storaged: %s: %s", proto_err_name(r->code),
-		    r->message);
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-		return;
-	case STOREC_OK:
-		if ((v = admin_list_reply(r->payload, r->len)) == NULL) {
-			admin_internal(c, "malformed ST_CONV_LIST reply");
-			return;
-		}
-		conn_send_json(c, 200, admin_headers, v);
-		return;
-	}
+static void
+get_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_CONV_GET", admin_get_reply, get_errors);
 }
 
 void
@@ -356,7 +350,6 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	char cursor[ST_CURSOR_MAX + 1];
 	struct penc e;
 	uint32_t limit;
-	int rv;
 
 	if (admin_gate(c, req) < 0)
 		return;
@@ -368,49 +361,8 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	penc_init(&e);
 	penc_u32(&e, limit);
 	penc_str(&e, cursor);
-	rv = e.err ? -1 : storec_call(PROTO_ST_CONV_LIST, e.buf, e.len,
-	    list_done, c, &c->sreq);
-	penc_free(&e);
-	if (rv < 0)
-		admin_unavailable(c);
-}
-
-static void
-get_done(const struct storec_result *r, void *arg)
-{
-	struct conn *c = arg;
-	json_t *v;
-
-	switch (r->status) {
-	case STOREC_UNAVAILABLE:
-		admin_unavailable(c);
-		return;
-	case STOREC_ERROR:
-		switch (r->code) {
-		case PROTO_E_NOT_FOUND:
-			conn_send_error(c, 404, admin_headers,
-			    "Conversation not found");
-			return;
-		case PROTO_E_INVALID:
-			conn_send_error(c, 400, admin_headers,
-			    "Invalid conversationId");
-			return;
-		case PROTO_E_UNAVAILABLE:
-			admin_unavailable(c);
-			return;
-		}
-		log_warnx("admin: storaged: %s: %s", proto_err_name(r->code),
-		    r->message);
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-		return;
-	case STOREC_OK:
-		if ((v = admin_get_reply(r->payload, r->len)) == NULL) {
-			admin_internal(c, "malformed ST_CONV_GET reply");
-			return;
-		}
-		conn_send_json(c, 200, admin_headers, v);
-		return;
-	}
+	if (storec_send(PROTO_ST_CONV_LIST, &e, list_done, c, &c->sreq) < 0)
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 }
 
 void
@@ -419,7 +371,6 @@ admin_conv_get(struct conn *c, struct http_request *req,
 {
 	const char *id = m->nparams > 0 ? m->param[0] : "";
 	struct penc e;
-	int rv;
 
 	if (admin_gate(c, req) < 0)
 		return;
@@ -430,9 +381,6 @@ admin_conv_get(struct conn *c, struct http_request *req,
 	penc_init(&e);
 	penc_str(&e, id);
 	penc_u32(&e, ADMIN_MAX_MESSAGES);
-	rv = e.err ? -1 : storec_call(PROTO_ST_CONV_GET, e.buf, e.len,
-	    get_done, c, &c->sreq);
-	penc_free(&e);
-	if (rv < 0)
-		admin_unavailable(c);
+	if (storec_send(PROTO_ST_CONV_GET, &e, get_done, c, &c->sreq) < 0)
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 }

@@ -83,6 +83,7 @@ struct turn {
 
 static LIST_HEAD(, turn) turns = LIST_HEAD_INITIALIZER(turns);
 static size_t nturns;
+static struct buf evbuf;	/* send_event's, reused */
 
 static void turn_deferred(void *);
 static void turn_store(struct turn *);
@@ -103,6 +104,7 @@ void
 chat_shutdown(void)
 {
 	apikey_clear(&widget_key);
+	buf_free(&evbuf);
 }
 
 size_t
@@ -303,22 +305,6 @@ utf8_append(struct buf *b, const char *text, size_t len, size_t max)
 	return i;
 }
 
-static json_t *
-json_textn(const char *s, size_t len)
-{
-	struct buf b;
-	json_t *v;
-
-	if ((v = json_stringn(s, len)) != NULL && memchr(s, '\0', len) == NULL)
-		return v;
-	json_decref(v);
-	buf_init(&b);
-	utf8_append(&b, s, len, SIZE_MAX);
-	v = b.err ? NULL : json_stringn(b.len ? b.data : "", b.len);
-	buf_free(&b);
-	return v;
-}
-
 int
 chat_ndjson(struct buf *b, json_t *v)
 {
@@ -349,43 +335,41 @@ chat_ndjson(struct buf *b, json_t *v)
 	return b->err ? -1 : 0;
 }
 
-static json_t *
-event(const char *type, const char *k1, json_t *v1, const char *k2,
-    json_t *v2)
+/*
+ * One NDJSON event {"type":type,"k1":v1[,"k2":v2]} with string values, as
+ * its own chunk: the same bytes chat_ndjson makes of such an object, but
+ * written straight into one reused buffer, since the events of a stream
+ * are most of what a worker writes. v1 is len1 bytes; v2 a C string.
+ */
+static void
+send_event(struct conn *c, const char *type, const char *k1, const char *v1,
+    size_t len1, const char *k2, const char *v2)
 {
-	json_t *o = json_object();
-	int err = 0;
+	struct buf *b = &evbuf;
 
-	if (o == NULL || json_object_set_new(o, "type", json_string(type)) < 0)
-		err = 1;
-	if (k1 != NULL && (v1 == NULL || o == NULL ||
-	    json_object_set_new(o, k1, v1) < 0))
-		err = 1;
-	if (k2 != NULL && (v2 == NULL || o == NULL ||
-	    json_object_set_new(o, k2, v2) < 0))
-		err = 1;
-	if (err) {
-		json_decref(o);
-		return NULL;
+	b->len = b->off = 0;
+	buf_adds(b, "{\"type\":");
+	buf_add_jstr(b, type, strlen(type));
+	if (k1 != NULL) {
+		buf_adds(b, ",\"");
+		buf_adds(b, k1);
+		buf_adds(b, "\":");
+		buf_add_jstr(b, v1, len1);
 	}
-	return o;
-}
-
-/* One NDJSON event as its own chunk. 0 or -1. */
-static int
-send_event(struct conn *c, json_t *ev)
-{
-	struct buf b;
-	int rv;
-
-	buf_init(&b);
-	rv = chat_ndjson(&b, ev);
-	if (rv == 0)
-		conn_stream_write(c, b.data + b.off, buf_pending(&b));
-	else
+	if (k2 != NULL) {
+		buf_adds(b, ",\"");
+		buf_adds(b, k2);
+		buf_adds(b, "\":");
+		buf_add_jstr(b, v2, strlen(v2));
+	}
+	buf_adds(b, "}\n");
+	if (b->err)
 		log_warnx("chat: cannot encode an event");
-	buf_free(&b);
-	return rv;
+	else
+		conn_stream_write(c, b->data, b->len);
+	/* Keep a buffer of everyday size, not the largest reply's. */
+	if (b->err || b->cap > 64 * 1024)
+		buf_free(b);
 }
 
 /* ------------------------------------------------------------ turns */
@@ -614,8 +598,8 @@ up_delta(void *arg, const char *text, size_t len)
 	 */
 	if (t->streamed == 0 && blank(t->reply.data, t->reply.len))
 		return;
-	send_event(t->c, event("token", "token", json_textn(t->reply.data +
-	    t->streamed, t->reply.len - t->streamed), NULL, NULL));
+	send_event(t->c, "token", "token", t->reply.data + t->streamed,
+	    t->reply.len - t->streamed, NULL, NULL);
 	t->streamed = t->reply.len;
 }
 
@@ -709,8 +693,8 @@ turn_model(struct turn *t, char **roles, char **contents, uint32_t n)
 			turn_free(t);
 			return;
 		}
-		send_event(t->c, event("start", "conversationId",
-		    json_text(t->conv_id), NULL, NULL));
+		send_event(t->c, "start", "conversationId", t->conv_id,
+		    strlen(t->conv_id), NULL, NULL);
 	}
 	memset(&req, 0, sizeof(req));
 	req.msgs = msgs;
@@ -767,22 +751,20 @@ store_done(const struct storec_result *r, void *arg)
 	    t->ustatus == UPSTREAM_TIMEOUT ? "Upstream model timeout" :
 	    "Upstream model error";
 	if (t->kind == TURN_STREAM) {
-		if (failed)
-			send_event(c, event("error", "error", json_string(pub),
-			    NULL, NULL));
-		else if (!ok)
-			send_event(c, event("error", "error", json_string(
-			    r->status == STOREC_ERROR && r->code !=
+		if (!failed && !ok)
+			pub = r->status == STOREC_ERROR && r->code !=
 			    PROTO_E_UNAVAILABLE ? "Internal server error" :
-			    "Storage unavailable"), NULL, NULL));
+			    "Storage unavailable";
+		if (failed || !ok)
+			send_event(c, "error", "error", pub, strlen(pub), NULL,
+			    NULL);
 		else {
 			/* The stand-in for a blank reply is a token too. */
 			if (blank(t->reply.data, t->reply.len))
-				send_event(c, event("token", "token",
-				    json_string(CHAT_EMPTY_REPLY), NULL, NULL));
-			send_event(c, event("done", "message",
-			    json_text(content), "conversationId",
-			    json_text(t->conv_id)));
+				send_event(c, "token", "token", CHAT_EMPTY_REPLY,
+				    strlen(CHAT_EMPTY_REPLY), NULL, NULL);
+			send_event(c, "done", "message", content,
+			    strlen(content), "conversationId", t->conv_id);
 		}
 		turn_detach(t);
 		conn_stream_end(c);

@@ -8,7 +8,8 @@
  * and the rest fed again from where it stopped; in one read; and (for
  * short inputs) one byte at a time. All three must see exactly the same
  * events and end the same way (abort() otherwise). Every event's data
- * also goes through sse_is_done and sse_chunk_parse.
+ * also goes through sse_is_done and sse_chunk_parse, whose fast reader
+ * must agree with jansson's (sse_chunk_parse_json) on everything.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -49,18 +50,44 @@ fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
+/* Both chunk readers must come to the same thing. */
+static void
+same_chunk(const struct sse_chunk *a, const struct sse_chunk *b)
+{
+	check((a->content == NULL) == (b->content == NULL), "content differs");
+	check(a->content_len == b->content_len, "content length differs");
+	if (a->content != NULL)
+		check(memcmp(a->content, b->content, a->content_len) == 0,
+		    "content bytes differ");
+	check(a->finished == b->finished, "finished differs");
+	check(a->has_usage == b->has_usage, "usage differs");
+	check(a->prompt_tokens == b->prompt_tokens, "prompt tokens differ");
+	check(a->completion_tokens == b->completion_tokens,
+	    "completion tokens differ");
+	check((a->error == NULL) == (b->error == NULL), "error differs");
+	if (a->error != NULL)
+		check(strcmp(a->error, b->error) == 0, "error text differs");
+}
+
 static void
 decode(const struct sse_event *ev)
 {
-	struct sse_chunk c;
+	struct sse_chunk c, j;
+	int rc, rj;
 
 	if (sse_is_done(ev->data, ev->len))
 		return;
-	if (sse_chunk_parse(ev->data, ev->len, &c) < 0) {
-		check(c.root == NULL, "root left after a failed parse");
+	rc = sse_chunk_parse(ev->data, ev->len, &c);
+	rj = sse_chunk_parse_json(ev->data, ev->len, &j);
+	check(rc == rj, "the fast reader and jansson disagree");
+	if (rc < 0) {
+		check(c.root == NULL && c.text == NULL,
+		    "something left after a failed parse");
+		check(j.root == NULL, "root left after a failed parse");
 		return;
 	}
-	check(c.root != NULL, "no root");
+	check(c.root != NULL || c.text != NULL || (c.content == NULL &&
+	    (c.error == NULL || *c.error == '\0')), "no owner");
 	if (c.content != NULL) {
 		/* jansson refuses \u0000 here, so the length is the string's. */
 		check(strlen(c.content) == c.content_len, "content length");
@@ -68,8 +95,10 @@ decode(const struct sse_event *ev)
 		check(c.content_len == 0, "length without content");
 	if (c.error != NULL)
 		check(strlen(c.error) < ev->len + 1, "error text");
+	same_chunk(&c, &j);
 	sse_chunk_free(&c);
-	check(c.root == NULL, "root after free");
+	sse_chunk_free(&j);
+	check(c.root == NULL && c.text == NULL, "root after free");
 }
 
 static int

@@ -188,19 +188,27 @@ on_message_begin(http_parser *p)
 	return 0;
 }
 
+/* str_add, a failure recorded: status past max, 500 out of memory. */
+static int
+str_take(struct http_in *h, struct http_in_str *s, const char *p, size_t n,
+    size_t max, int status, const char *too_long)
+{
+	switch (str_add(s, p, n, max)) {
+	case 0:
+		return 0;
+	case -1:
+		return fail(h, status, too_long);
+	default:
+		return fail(h, 500, "out of memory");
+	}
+}
+
 static int
 on_url(http_parser *p, const char *at, size_t len)
 {
 	struct http_in *h = p->data;
 
-	switch (str_add(&h->url, at, len, HTTP_MAX_URL)) {
-	case 0:
-		return 0;
-	case -1:
-		return fail(h, 414, "URL too long");
-	default:
-		return fail(h, 500, "out of memory");
-	}
+	return str_take(h, &h->url, at, len, HTTP_MAX_URL, 414, "URL too long");
 }
 
 /* Stores the header just read: lower-cased name, trimmed value. */
@@ -259,7 +267,6 @@ static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_in *h = p->data;
-	int rc;
 
 	if (h->req == NULL)
 		return fail(h, 500, "no request");
@@ -273,17 +280,14 @@ on_header_field(http_parser *p, const char *at, size_t len)
 		h->name.len = 0;
 		h->header_state = HS_FIELD;
 	}
-	if ((rc = str_add(&h->name, at, len, STR_MAX)) != 0)
-		return fail(h, rc == -1 ? 431 : 500,
-		    rc == -1 ? "header name too long" : "out of memory");
-	return 0;
+	return str_take(h, &h->name, at, len, STR_MAX, 431,
+	    "header name too long");
 }
 
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_in *h = p->data;
-	int rc;
 
 	if (h->req == NULL)
 		return fail(h, 500, "no request");
@@ -295,10 +299,8 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		h->value.len = 0;
 		h->header_state = HS_VALUE;
 	}
-	if ((rc = str_add(&h->value, at, len, STR_MAX)) != 0)
-		return fail(h, rc == -1 ? 431 : 500,
-		    rc == -1 ? "header value too long" : "out of memory");
-	return 0;
+	return str_take(h, &h->value, at, len, STR_MAX, 431,
+	    "header value too long");
 }
 
 /*
@@ -587,6 +589,12 @@ on_message_complete(http_parser *p)
 
 /* ------------------------------------------------------------ scanners */
 
+static int
+is_ctl(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 /* The request line ends in " HTTP/" and a one-digit major.minor version. */
 static int
 request_line_version_ok(const struct http_in *h)
@@ -596,6 +604,13 @@ request_line_version_ok(const struct http_in *h)
 	return memcmp(t, " HTTP/", 6) == 0 && t[6] >= '0' && t[6] <= '9' &&
 	    t[7] == '.' && t[8] >= '0' && t[8] <= '9';
 }
+
+/* A scanner's fault at byte i: reported through *serr and *sdetail. */
+#define SCAN_FAIL(st, why) do {						\
+	*serr = (st);							\
+	*sdetail = (why);						\
+	return i;							\
+} while (0)
 
 /*
  * Looks at the head of the request being read. Returns how many bytes may
@@ -622,23 +637,14 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			h->in_message = 1;
 			memset(h->line_tail, 0, sizeof(h->line_tail));
 		}
-		if (++h->head_bytes > HTTP_MAX_HEADER_BYTES) {
-			*serr = 431;
-			*sdetail = "request head too large";
-			return i;
-		}
-		if (h->scan_cr && c != '\n') {
-			*serr = 400;
-			*sdetail = "CR not followed by LF";
-			return i;
-		}
+		if (++h->head_bytes > HTTP_MAX_HEADER_BYTES)
+			SCAN_FAIL(431, "request head too large");
+		if (h->scan_cr && c != '\n')
+			SCAN_FAIL(400, "CR not followed by LF");
+		/* http_parser does not check the letters of "HTTP". */
 		if ((c == '\r' || c == '\n') && h->scan_mode == SCAN_LINE &&
-		    !h->scan_cr && !request_line_version_ok(h)) {
-			/* http_parser does not check the letters of "HTTP". */
-			*serr = 400;
-			*sdetail = "malformed request line";
-			return i;
-		}
+		    !h->scan_cr && !request_line_version_ok(h))
+			SCAN_FAIL(400, "malformed request line");
 		if (c == '\n') {
 			h->scan_cr = 0;
 			if (h->scan_mode == SCAN_LINE) {
@@ -655,16 +661,10 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			h->scan_cr = 1;
 			continue;
 		}
-		if (h->scan_bol && (c == ' ' || c == '\t')) {
-			*serr = 400;
-			*sdetail = "obsolete line folding";
-			return i;
-		}
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			*serr = 400;
-			*sdetail = "control character in request head";
-			return i;
-		}
+		if (h->scan_bol && (c == ' ' || c == '\t'))
+			SCAN_FAIL(400, "obsolete line folding");
+		if (is_ctl(c))
+			SCAN_FAIL(400, "control character in request head");
 		if (h->scan_mode == SCAN_LINE) {
 			memmove(h->line_tail, h->line_tail + 1,
 			    sizeof(h->line_tail) - 1);
@@ -676,12 +676,6 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 }
 
 #define CHUNK_LINE_MAX	4096	/* a chunk-size line with its extensions */
-
-static int
-is_ctl(unsigned char c)
-{
-	return (c < 0x20 && c != '\t') || c == 0x7f;
-}
 
 /*
  * http_parser 2.9 is lenient about chunked framing outside its strict
@@ -699,47 +693,41 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 	unsigned char c;
 	int v;
 
-#define CHUNK_FAIL(st, why) do {					\
-	*serr = (st);							\
-	*sdetail = (why);						\
-	return i;							\
-} while (0)
-
 	while (i < len) {
 		c = (unsigned char)data[i];
 		switch (h->chunk_state) {
 		case CH_SIZE0:
 			if ((v = hexval(c)) < 0)
-				CHUNK_FAIL(400, "invalid chunk size");
+				SCAN_FAIL(400, "invalid chunk size");
 			h->chunk_left = (size_t)v;
 			h->chunk_line = 1;
 			h->chunk_state = CH_SIZE;
 			break;
 		case CH_SIZE:
 			if (++h->chunk_line > CHUNK_LINE_MAX)
-				CHUNK_FAIL(400, "chunk size line too long");
+				SCAN_FAIL(400, "chunk size line too long");
 			if ((v = hexval(c)) >= 0) {
 				h->chunk_left = h->chunk_left * 16 + (size_t)v;
 				if (h->chunk_left > HTTP_MAX_BODY - h->chunk_total)
-					CHUNK_FAIL(413, "chunked body over the limit");
+					SCAN_FAIL(413, "chunked body over the limit");
 			} else if (c == ';' || c == ' ')
 				h->chunk_state = CH_EXT;
 			else if (c == '\r')
 				h->chunk_state = CH_SIZE_LF;
 			else
-				CHUNK_FAIL(400, "invalid chunk size");
+				SCAN_FAIL(400, "invalid chunk size");
 			break;
 		case CH_EXT:
 			if (++h->chunk_line > CHUNK_LINE_MAX)
-				CHUNK_FAIL(400, "chunk size line too long");
+				SCAN_FAIL(400, "chunk size line too long");
 			if (c == '\r')
 				h->chunk_state = CH_SIZE_LF;
 			else if (is_ctl(c))
-				CHUNK_FAIL(400, "invalid chunk extension");
+				SCAN_FAIL(400, "invalid chunk extension");
 			break;
 		case CH_SIZE_LF:
 			if (c != '\n')
-				CHUNK_FAIL(400, "chunk size line not ended by CRLF");
+				SCAN_FAIL(400, "chunk size line not ended by CRLF");
 			h->chunk_total += h->chunk_left;
 			h->chunk_line = 0;
 			h->chunk_state = h->chunk_left > 0 ? CH_DATA :
@@ -756,12 +744,12 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 			continue;
 		case CH_DATA_CR:
 			if (c != '\r')
-				CHUNK_FAIL(400, "chunk data not followed by CRLF");
+				SCAN_FAIL(400, "chunk data not followed by CRLF");
 			h->chunk_state = CH_DATA_LF;
 			break;
 		case CH_DATA_LF:
 			if (c != '\n')
-				CHUNK_FAIL(400, "chunk data not followed by CRLF");
+				SCAN_FAIL(400, "chunk data not followed by CRLF");
 			h->chunk_state = CH_SIZE0;
 			break;
 		case CH_TRAILER_BOL:
@@ -769,11 +757,11 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 		case CH_TRAILER_LF:
 		case CH_END_LF:
 			if (++h->chunk_line > HTTP_MAX_HEADER_BYTES)
-				CHUNK_FAIL(431, "trailer section too large");
+				SCAN_FAIL(431, "trailer section too large");
 			if (h->chunk_state == CH_TRAILER_LF ||
 			    h->chunk_state == CH_END_LF) {
 				if (c != '\n')
-					CHUNK_FAIL(400, "CR not followed by LF");
+					SCAN_FAIL(400, "CR not followed by LF");
 				if (h->chunk_state == CH_END_LF) {
 					h->chunk_state = CH_DONE;
 					return i + 1;
@@ -789,19 +777,19 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 				}
 				h->chunk_state = CH_TRAILER_BOL;
 			} else if (is_ctl(c))
-				CHUNK_FAIL(400, "control character in trailer");
+				SCAN_FAIL(400, "control character in trailer");
 			else
 				h->chunk_state = CH_TRAILER;
 			break;
 		default:
 			/* CH_DONE: the parser should have ended the message. */
-			CHUNK_FAIL(400, "data after the last chunk");
+			SCAN_FAIL(400, "data after the last chunk");
 		}
 		i++;
 	}
 	return len;
-#undef CHUNK_FAIL
 }
+#undef SCAN_FAIL
 
 /* ------------------------------------------------------------ API */
 
@@ -1001,34 +989,43 @@ http_header(const struct http_request *r, const char *lname)
 /* ------------------------------------------------------------ query */
 
 /*
- * Decodes s[0..n) ('+' is a space, %XX a byte) into out (outsz bytes with
- * the NUL), or just measures it with out NULL. Returns the decoded length,
- * or -1 on a bad escape, %00, or no room.
+ * The byte s[*i] of s[0..n) stands for ('+' is a space, %XX a byte),
+ * *i moved onto the last byte of an escape; -1 on a bad escape or %00.
+ */
+static int
+qchar(const char *s, size_t n, size_t *i)
+{
+	int hi, lo;
+
+	if (s[*i] == '+')
+		return ' ';
+	if (s[*i] != '%')
+		return (unsigned char)s[*i];
+	if (n - *i < 3 || (hi = hexval((unsigned char)s[*i + 1])) < 0 ||
+	    (lo = hexval((unsigned char)s[*i + 2])) < 0 || (hi == 0 && lo == 0))
+		return -1;
+	*i += 2;
+	return hi * 16 + lo;
+}
+
+/*
+ * Decodes s[0..n) into out (outsz bytes with the NUL), or just measures
+ * it with out NULL. Returns the decoded length, or -1 on a bad escape,
+ * %00, or no room.
  */
 static long
 qdecode(const char *s, size_t n, char *out, size_t outsz)
 {
 	size_t i, o = 0;
-	int hi, lo;
-	char c;
+	int c;
 
 	for (i = 0; i < n; i++) {
-		c = s[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			if (n - i < 3 ||
-			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0 ||
-			    (hi == 0 && lo == 0))
-				return -1;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
+		if ((c = qchar(s, n, &i)) < 0)
+			return -1;
 		if (out != NULL) {
 			if (o + 1 >= outsz)
 				return -1;
-			out[o] = c;
+			out[o] = (char)c;
 		}
 		o++;
 	}
@@ -1042,21 +1039,12 @@ static int
 qname_eq(const char *s, size_t n, const char *name)
 {
 	size_t i, k = 0;
-	int hi, lo;
-	char c;
+	int c;
 
 	for (i = 0; i < n; i++) {
-		c = s[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			/* Escapes were checked before. */
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (name[k] == '\0' || name[k] != c)
+		/* Escapes were checked before (qdecode). */
+		if ((c = qchar(s, n, &i)) < 0 || name[k] == '\0' ||
+		    name[k] != (char)c)
 			return 0;
 		k++;
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "static.h"
 #include "upstream.h"
 #include "workerd.h"
 
@@ -84,6 +85,7 @@ main(int argc, char *argv[], char *envp[])
 	chat_init(getenv("WIDGET_API_KEY"));
 	cors_init(&wsettings);
 	openapi_init();
+	static_init();
 	raise_nofile();
 
 	/* Writes use MSG_NOSIGNAL; this covers anything else. */

@@ -112,6 +112,96 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return s[0] != 0 ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xe0 && s[1] < 0xa0) ||
+		    (s[0] == 0xed && s[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xf0 && s[1] < 0x90) ||
+		    (s[0] == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void
+buf_add_jstr(struct buf *b, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0, n;
+	char esc[6];
+	const char *e;
+	size_t elen;
+
+	/* Room for the common case; buf_add grows it if escapes need more. */
+	if (buf_reserve(b, len + 2) != 0)
+		return;
+	buf_add(b, "\"", 1);
+	while (i < len) {
+		e = NULL;
+		elen = 0;
+		n = 1;
+		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		switch (s[i]) {
+		case '"': e = "\\\""; elen = 2; break;
+		case '\\': e = "\\\\"; elen = 2; break;
+		case '\b': e = "\\b"; elen = 2; break;
+		case '\f': e = "\\f"; elen = 2; break;
+		case '\n': e = "\\n"; elen = 2; break;
+		case '\r': e = "\\r"; elen = 2; break;
+		case '\t': e = "\\t"; elen = 2; break;
+		default:
+			if (s[i] < 0x80 && s[i] != 0) {
+				/* Another control character. */
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[s[i] >> 4];
+				esc[5] = hex[s[i] & 0xf];
+				e = esc;
+				elen = 6;
+			} else if ((n = utf8_len(s + i, len - i)) == 0) {
+				e = "\xef\xbf\xbd";	/* U+FFFD */
+				elen = 3;
+				n = 1;
+			} else if (n == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+			    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+				e = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+				elen = 6;
+			} else {
+				i += n;
+				run += n;
+				continue;
+			}
+		}
+		buf_add(b, s + i - run, run);
+		run = 0;
+		buf_add(b, e, elen);
+		i += n;
+	}
+	buf_add(b, s + i - run, run);
+	buf_add(b, "\"", 1);
+}
+
 size_t
 buf_pending(const struct buf *b)
 {
@@ -379,10 +469,20 @@ resp_chunked_start(struct buf *out, int status, const struct resp_opts *o)
 void
 resp_chunk(struct buf *out, const void *data, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
+	char head[2 * sizeof(size_t) + 2];
+	size_t n = sizeof(head), v = len;
+
 	/* A zero-length chunk would end the stream. */
 	if (data == NULL || len == 0)
 		return;
-	buf_addf(out, "%zx\r\n", len);
+	head[--n] = '\n';
+	head[--n] = '\r';
+	do {
+		head[--n] = hex[v & 0xf];
+		v >>= 4;
+	} while (v != 0);
+	buf_add(out, head + n, sizeof(head) - n);
 	buf_add(out, data, len);
 	buf_adds(out, "\r\n");
 }

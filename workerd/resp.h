@@ -24,6 +24,12 @@ void buf_add(struct buf *, const void *, size_t);
 void buf_adds(struct buf *, const char *);
 void buf_addf(struct buf *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * s as a quoted JSON string, escaped as jansson's json_dumps does, with
+ * U+2028 and U+2029 escaped too (they end a line for some readers), and
+ * each byte that is not valid UTF-8 (or a NUL) written as U+FFFD.
+ */
+void buf_add_jstr(struct buf *, const char *s, size_t len);
 /* Bytes not yet consumed. */
 size_t buf_pending(const struct buf *);
 /* Marks n bytes consumed; compacts when everything was. */

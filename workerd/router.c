@@ -10,11 +10,16 @@
  * CORS comes first, for every path: an Origin that CORS_ORIGIN does not
  * allow is refused with 403 before anything else; a preflight (OPTIONS
  * with Access-Control-Request-Method) to a known path is answered 204.
+ * The one exception is the widget bundle (GET/HEAD): it is public, any
+ * site loads it (a <script crossorigin> or a module script sends Origin),
+ * and it answers every Origin with "Access-Control-Allow-Origin: *"
+ * itself. The API the widget then calls is what CORS_ORIGIN guards.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "static.h"
 #include "workerd.h"
 
 static void health_get(struct conn *, struct http_request *,
@@ -29,7 +34,19 @@ static const struct route routes[] = {
 	{ M_GET,	"/v1/chat/history",		chat_get_history },
 	{ M_GET,	"/v1/admin/conversations",	admin_conv_list },
 	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get },
+	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get },
+	{ M_GET,	"/api/widget/embed.js",		static_bundle_get },
+	{ M_GET,	"/widget-test.html",		static_page_get },
+	{ M_GET,	"/headless-test.html",		static_page_get },
+	{ M_GET,	"/test-pages/:file",		static_asset_get },
 };
+
+/* Routes any Origin may use: no CORS_ORIGIN check, no CORS headers added. */
+static int
+cors_exempt(const struct route *r)
+{
+	return r->fn == static_bundle_get;
+}
 
 static unsigned int
 method_bit(enum http_method m)
@@ -208,12 +225,16 @@ router_dispatch(struct conn *c, struct http_request *req)
 	char hdr[sizeof(m.allow) + 16];
 	enum route_result rr;
 
+	rr = router_match(req->method, req->path, &m);
+	if (rr == ROUTE_OK && cors_exempt(m.route)) {
+		m.route->fn(c, req, &m);
+		return;
+	}
 	if (cors_check(http_header(req, "origin"), &c->cors_hdrs) ==
 	    CORS_DENIED) {
 		conn_send_error(c, 403, NULL, "Origin not allowed");
 		return;
 	}
-	rr = router_match(req->method, req->path, &m);
 	if (req->method == HTTP_OPTIONS &&
 	    http_header(req, "access-control-request-method") != NULL &&
 	    (rr == ROUTE_BAD_METHOD || rr == ROUTE_BAD_PATH)) {

@@ -202,6 +202,20 @@ line_end(struct sse *s)
 	return rv;
 }
 
+/* Where the line that goes on at p[i] ends: its CR or LF, or len. */
+static size_t
+line_span(const char *p, size_t i, size_t len)
+{
+	const char *lf, *cr;
+	size_t end;
+
+	/* Lines end with LF almost always: memchr finds it fast. */
+	lf = memchr(p + i, '\n', len - i);
+	end = lf != NULL ? (size_t)(lf - p) : len;
+	cr = memchr(p + i, '\r', end - i);
+	return cr != NULL ? (size_t)(cr - p) : end;
+}
+
 int
 sse_feed(struct sse *s, const void *buf, size_t len, size_t *used)
 {
@@ -278,8 +292,7 @@ sse_feed(struct sse *s, const void *buf, size_t len, size_t *used)
 			break;
 		}
 		/* ST_VALUE or ST_SKIP: take the span up to the line's end. */
-		for (j = i; j < len && p[j] != '\n' && p[j] != '\r'; j++)
-			;
+		j = line_span(p, i, len);
 		if (s->state == ST_VALUE &&
 		    (rv = value_bytes(s, p + i, j - i)) != 0) {
 			s->error = rv;
@@ -301,13 +314,8 @@ sse_is_done(const char *data, size_t len)
 }
 
 static uint32_t
-count_of(json_t *v)
+count_clamp(long long n)
 {
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return 0;
-	n = json_integer_value(v);
 	if (n < 0)
 		return 0;
 	if ((unsigned long long)n > UINT32_MAX)
@@ -315,8 +323,19 @@ count_of(json_t *v)
 	return (uint32_t)n;
 }
 
+static uint32_t
+count_of(json_t *v)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return 0;
+	n = json_integer_value(v);
+	return count_clamp((long long)n);
+}
+
 int
-sse_chunk_parse(const char *data, size_t len, struct sse_chunk *c)
+sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 {
 	json_t *root, *err, *choices, *ch, *delta, *content, *fin, *usage;
 
@@ -388,9 +407,615 @@ bad:
 	return -1;
 }
 
+/* ------------------------------------------------- the chunk, quickly */
+
+/*
+ * jansson reads a chunk at some 190 instructions a byte, and a stream
+ * brings one chunk per token: that was over half of a worker's CPU per
+ * chat turn. So a chunk is read first by the scanner below, in one pass
+ * and one allocation: it checks the text is JSON exactly as
+ * json_loadb(JSON_REJECT_DUPLICATES) takes it and picks out the members
+ * we use. It only ever accepts. Whatever it cannot judge for sure the way
+ * jansson does (a key with an escape, more than JS_KEYS_MAX members in
+ * one object, nesting deeper than JS_DEPTH_MAX, a number with an exponent
+ * or of more than 18 digits, a shape we would refuse, anything malformed)
+ * goes to sse_chunk_parse_json, which has the last word. fuzz_sse.c
+ * checks that the two agree on every input.
+ */
+
+#define JS_DEPTH_MAX	16
+#define JS_KEYS_MAX	32
+#define JS_DIGITS_MAX	18	/* an integer this long fits a long long */
+
+enum { JV_NULL, JV_OTHER, JV_INT, JV_STR, JV_ARRAY, JV_OBJECT };
+
+struct jscan {
+	const unsigned char *p, *end;
+	int depth;
+};
+
+/* What js_value saw. */
+struct jval {
+	int type;
+	const unsigned char *raw;	/* JV_STR: the bytes between the quotes */
+	size_t rawlen;
+	long long num;			/* JV_INT */
+};
+
+/* The keys of one object so far, for duplicates (none has an escape). */
+struct jobj {
+	const unsigned char *key[JS_KEYS_MAX];
+	size_t klen[JS_KEYS_MAX];
+	int n;
+};
+
+static int js_value(struct jscan *, struct jval *);
+
+static int
+js_peek(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	return s->p < s->end ? *s->p : -1;
+}
+
+static int
+js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
+{
+	int i, d;
+
+	if (end - p < 4)
+		return -1;
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			d = p[i] - 'A' + 10;
+		else
+			return -1;
+		*v = *v << 4 | (uint32_t)d;
+	}
+	return 0;
+}
+
+/* Length of the strict UTF-8 sequence at p (non-ASCII lead), 0 if invalid. */
+static size_t
+js_utf8(const unsigned char *p, size_t n)
+{
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xe0 && p[1] < 0xa0) ||	/* overlong */
+		    (p[0] == 0xed && p[1] >= 0xa0))	/* surrogate */
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xf0 && p[1] < 0x90) ||	/* overlong */
+		    (p[0] == 0xf4 && p[1] >= 0x90))	/* past U+10FFFF */
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * A string, its '"' next. jansson refuses control bytes, bad UTF-8, an
+ * unknown escape, a lone or reversed surrogate and \u0000 (without
+ * JSON_ALLOW_NUL); so do we.
+ */
+static int
+js_string(struct jscan *s, struct jval *v, int *escaped)
+{
+	const unsigned char *p = s->p + 1, *end = s->end;
+	uint32_t u, lo;
+	size_t n;
+
+	*escaped = 0;
+	v->type = JV_STR;
+	v->raw = p;
+	while (p < end) {
+		/* Printable ASCII other than '"' and '\\' needs no look. */
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' &&
+		    *p != '\\')
+			p++;
+		if (p == end)
+			break;
+		if (*p == '"') {
+			v->rawlen = (size_t)(p - v->raw);
+			s->p = p + 1;
+			return 0;
+		}
+		if (*p == '\\') {
+			*escaped = 1;
+			if (end - p < 2)
+				return -1;
+			if (p[1] != 'u') {
+				if (strchr("\"\\/bfnrt", p[1]) == NULL || p[1] == 0)
+					return -1;
+				p += 2;
+				continue;
+			}
+			if (js_hex4(p + 2, end, &u) < 0 || u == 0 ||
+			    (u >= 0xdc00 && u <= 0xdfff))
+				return -1;
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (end - p < 2 || p[0] != '\\' || p[1] != 'u' ||
+				    js_hex4(p + 2, end, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				p += 6;
+			}
+			continue;
+		}
+		if (*p < 0x20)
+			return -1;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = js_utf8(p, (size_t)(end - p))) == 0)
+			return -1;
+		p += n;
+	}
+	return -1;
+}
+
+/* Decodes a string js_string accepted; returns the bytes written. */
+static size_t
+js_decode(const unsigned char *p, size_t n, char *out)
+{
+	const unsigned char *end = p + n;
+	uint32_t u, lo;
+	size_t o = 0;
+
+	while (p < end) {
+		if (*p != '\\') {
+			out[o++] = (char)*p++;
+			continue;
+		}
+		switch (p[1]) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			(void)js_hex4(p + 2, end, &u);
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				(void)js_hex4(p + 2, end, &lo);
+				p += 6;
+				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+			}
+			if (u < 0x80)
+				out[o++] = (char)u;
+			else if (u < 0x800) {
+				out[o++] = (char)(0xc0 | u >> 6);
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			} else if (u < 0x10000) {
+				out[o++] = (char)(0xe0 | u >> 12);
+				out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			} else {
+				out[o++] = (char)(0xf0 | u >> 18);
+				out[o++] = (char)(0x80 | ((u >> 12) & 0x3f));
+				out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			}
+			continue;
+		default: out[o++] = (char)p[1]; break;	/* " \ / */
+		}
+		p += 2;
+	}
+	return o;
+}
+
+/* A number: integers of up to JS_DIGITS_MAX digits and plain fractions. */
+static int
+js_number(struct jscan *s, struct jval *v)
+{
+	const unsigned char *p = s->p, *end = s->end, *d;
+	long long n = 0;
+	int neg = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	d = p;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else
+		return -1;
+	if (p - d > JS_DIGITS_MAX)
+		return -1;
+	for (; d < p; d++)
+		n = n * 10 + (*d - '0');
+	v->type = JV_INT;
+	v->num = neg ? -n : n;
+	if (p < end && *p == '.') {
+		/* A real: at most 18 digits before the point cannot overflow. */
+		p++;
+		if (p == end || *p < '0' || *p > '9')
+			return -1;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		v->type = JV_OTHER;
+	}
+	if (p < end && (*p == 'e' || *p == 'E'))
+		return -1;	/* may overflow: jansson decides */
+	/* "01", "1.2.3": what follows is not a separator, the caller stops. */
+	s->p = p;
+	return 0;
+}
+
+static int
+js_word(struct jscan *s, const char *w, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+		return -1;
+	s->p += n;
+	/* "truex" is one bad word to jansson. */
+	if (s->p < s->end && ((*s->p >= 'a' && *s->p <= 'z') ||
+	    (*s->p >= 'A' && *s->p <= 'Z')))
+		return -1;
+	return 0;
+}
+
+static int
+js_obj_open(struct jscan *s, struct jobj *o)
+{
+	if (js_peek(s) != '{' || ++s->depth > JS_DEPTH_MAX)
+		return -1;
+	s->p++;
+	o->n = 0;
+	return 0;
+}
+
+/*
+ * The object's next member: 1 with its key read up to the colon, 0 once
+ * the object has closed, -1 when the scanner gives up.
+ */
+static int
+js_obj_next(struct jscan *s, struct jobj *o, const unsigned char **k,
+    size_t *klen)
+{
+	struct jval key;
+	int c = js_peek(s), i, escaped;
+
+	if (c == '}') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	if (o->n > 0) {
+		if (c != ',')
+			return -1;
+		s->p++;
+		c = js_peek(s);
+	}
+	if (c != '"' || o->n == JS_KEYS_MAX ||
+	    js_string(s, &key, &escaped) < 0 || escaped)
+		return -1;
+	for (i = 0; i < o->n; i++)
+		if (o->klen[i] == key.rawlen &&
+		    memcmp(o->key[i], key.raw, key.rawlen) == 0)
+			return -1;	/* a duplicate: jansson refuses it */
+	o->key[o->n] = key.raw;
+	o->klen[o->n++] = key.rawlen;
+	if (js_peek(s) != ':')
+		return -1;
+	s->p++;
+	*k = key.raw;
+	*klen = key.rawlen;
+	return 1;
+}
+
+/* The array's next element: 1 when one follows, 0 once closed, -1. */
+static int
+js_arr_next(struct jscan *s, int *count)
+{
+	int c = js_peek(s);
+
+	if (c == ']') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	if ((*count)++ > 0) {
+		if (c != ',')
+			return -1;
+		s->p++;
+	}
+	return 1;
+}
+
+static int
+js_arr_open(struct jscan *s)
+{
+	if (js_peek(s) != '[' || ++s->depth > JS_DEPTH_MAX)
+		return -1;
+	s->p++;
+	return 0;
+}
+
+/* Any value, checked and skipped; v says what it was. */
+static int
+js_value(struct jscan *s, struct jval *v)
+{
+	const unsigned char *k;
+	struct jobj o;
+	struct jval sub;
+	size_t klen;
+	int r, n = 0, escaped;
+
+	switch (js_peek(s)) {
+	case '"':
+		return js_string(s, v, &escaped);
+	case '{':
+		v->type = JV_OBJECT;
+		if (js_obj_open(s, &o) < 0)
+			return -1;
+		while ((r = js_obj_next(s, &o, &k, &klen)) == 1)
+			if (js_value(s, &sub) < 0)
+				return -1;
+		return r;
+	case '[':
+		v->type = JV_ARRAY;
+		if (js_arr_open(s) < 0)
+			return -1;
+		while ((r = js_arr_next(s, &n)) == 1)
+			if (js_value(s, &sub) < 0)
+				return -1;
+		return r;
+	case 'n':
+		v->type = JV_NULL;
+		return js_word(s, "null", 4);
+	case 't':
+		v->type = JV_OTHER;
+		return js_word(s, "true", 4);
+	case 'f':
+		v->type = JV_OTHER;
+		return js_word(s, "false", 5);
+	default:
+		return js_number(s, v);
+	}
+}
+
+#define JS_KEY(k, klen, name) \
+	((klen) == sizeof(name) - 1 && memcmp((k), (name), (klen)) == 0)
+
+/* What the scanner keeps of a chunk until it decodes the strings. */
+struct jchunk {
+	struct jval content, refusal, error;
+	int error_set;		/* "error" is there and not null */
+	int finished, has_usage;
+	uint32_t prompt_tokens, completion_tokens;
+};
+
+/* "error": a string, or an object whose "message" is one; else "". */
+static int
+js_error(struct jscan *s, struct jchunk *j)
+{
+	const unsigned char *k;
+	struct jobj o;
+	struct jval v;
+	size_t klen;
+	int r;
+
+	if (js_peek(s) != '{') {
+		if (js_value(s, &v) < 0)
+			return -1;
+		if (v.type == JV_NULL)
+			return 0;
+		j->error_set = 1;
+		if (v.type == JV_STR)
+			j->error = v;
+		return 0;
+	}
+	j->error_set = 1;
+	if (js_obj_open(s, &o) < 0)
+		return -1;
+	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
+		if (js_value(s, &v) < 0)
+			return -1;
+		if (JS_KEY(k, klen, "message") && v.type == JV_STR)
+			j->error = v;
+	}
+	return r;
+}
+
+/* "delta": null or an object; content and refusal null or strings. */
+static int
+js_delta(struct jscan *s, struct jchunk *j)
+{
+	const unsigned char *k;
+	struct jobj o;
+	struct jval v;
+	size_t klen;
+	int r;
+
+	if (js_peek(s) == 'n')
+		return js_value(s, &v);
+	if (js_obj_open(s, &o) < 0)
+		return -1;
+	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
+		if (js_value(s, &v) < 0)
+			return -1;
+		if (!JS_KEY(k, klen, "content") && !JS_KEY(k, klen, "refusal"))
+			continue;
+		if (v.type != JV_NULL && v.type != JV_STR)
+			return -1;
+		if (v.type == JV_STR && k[0] == 'c')
+			j->content = v;
+		else if (v.type == JV_STR)
+			j->refusal = v;
+	}
+	return r;
+}
+
+/* "choices": null or an array whose first element is an object. */
+static int
+js_choices(struct jscan *s, struct jchunk *j)
+{
+	const unsigned char *k;
+	struct jobj o;
+	struct jval v;
+	size_t klen;
+	int r, n = 0;
+
+	if (js_peek(s) == 'n')
+		return js_value(s, &v);
+	if (js_arr_open(s) < 0)
+		return -1;
+	while ((r = js_arr_next(s, &n)) == 1) {
+		if (n > 1) {
+			if (js_value(s, &v) < 0)
+				return -1;
+			continue;
+		}
+		if (js_obj_open(s, &o) < 0)
+			return -1;
+		while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
+			if (JS_KEY(k, klen, "delta")) {
+				if (js_delta(s, j) < 0)
+					return -1;
+				continue;
+			}
+			if (js_value(s, &v) < 0)
+				return -1;
+			if (JS_KEY(k, klen, "finish_reason")) {
+				if (v.type != JV_NULL && v.type != JV_STR)
+					return -1;
+				j->finished = v.type == JV_STR;
+			}
+		}
+		if (r < 0)
+			return -1;
+	}
+	return r;
+}
+
+/* "usage": null or an object; counts that are not integers are 0. */
+static int
+js_usage(struct jscan *s, struct jchunk *j)
+{
+	const unsigned char *k;
+	struct jobj o;
+	struct jval v;
+	size_t klen;
+	int r;
+
+	if (js_peek(s) == 'n')
+		return js_value(s, &v);
+	if (js_obj_open(s, &o) < 0)
+		return -1;
+	j->has_usage = 1;
+	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
+		if (js_value(s, &v) < 0)
+			return -1;
+		if (JS_KEY(k, klen, "prompt_tokens"))
+			j->prompt_tokens = v.type == JV_INT ?
+			    count_clamp(v.num) : 0;
+		else if (JS_KEY(k, klen, "completion_tokens"))
+			j->completion_tokens = v.type == JV_INT ?
+			    count_clamp(v.num) : 0;
+	}
+	return r;
+}
+
+/* 0 with c filled, or -1: ask jansson. */
+static int
+chunk_fast(const char *data, size_t len, struct sse_chunk *c)
+{
+	struct jscan s;
+	struct jchunk j;
+	struct jobj o;
+	struct jval v, *text;
+	const unsigned char *k;
+	size_t klen, n;
+	int r;
+
+	memset(&j, 0, sizeof(j));
+	s.p = (const unsigned char *)data;
+	s.end = s.p + len;
+	s.depth = 0;
+	if (js_obj_open(&s, &o) < 0)
+		return -1;
+	while ((r = js_obj_next(&s, &o, &k, &klen)) == 1) {
+		if (JS_KEY(k, klen, "error"))
+			r = js_error(&s, &j);
+		else if (JS_KEY(k, klen, "choices"))
+			r = js_choices(&s, &j);
+		else if (JS_KEY(k, klen, "usage"))
+			r = js_usage(&s, &j);
+		else
+			r = js_value(&s, &v);
+		if (r < 0)
+			return -1;
+	}
+	if (r < 0 || js_peek(&s) != -1)
+		return -1;
+
+	memset(c, 0, sizeof(*c));
+	if (j.error_set) {
+		/* An error event: nothing else of it counts. */
+		if (j.error.raw == NULL) {
+			c->error = "";
+			return 0;
+		}
+		if ((c->text = malloc(j.error.rawlen + 1)) == NULL)
+			return -1;
+		n = js_decode(j.error.raw, j.error.rawlen, c->text);
+		c->text[n] = '\0';
+		c->error = c->text;
+		return 0;
+	}
+	c->finished = j.finished;
+	c->has_usage = j.has_usage;
+	c->prompt_tokens = j.prompt_tokens;
+	c->completion_tokens = j.completion_tokens;
+	text = j.content.raw != NULL ? &j.content :
+	    j.refusal.raw != NULL ? &j.refusal : NULL;
+	if (text != NULL) {
+		if ((c->text = malloc(text->rawlen + 1)) == NULL) {
+			memset(c, 0, sizeof(*c));
+			return -1;
+		}
+		c->content_len = js_decode(text->raw, text->rawlen, c->text);
+		c->text[c->content_len] = '\0';
+		c->content = c->text;
+	}
+	return 0;
+}
+
+int
+sse_chunk_parse(const char *data, size_t len, struct sse_chunk *c)
+{
+	if (chunk_fast(data, len, c) == 0)
+		return 0;
+	return sse_chunk_parse_json(data, len, c);
+}
+
 void
 sse_chunk_free(struct sse_chunk *c)
 {
 	json_decref(c->root);
 	c->root = NULL;
+	free(c->text);
+	c->text = NULL;
 }

@@ -73,10 +73,12 @@ void sse_free(struct sse *);
 
 /*
  * One chat.completion.chunk (the data of an SSE event), decoded.
- * content points into root and lives until sse_chunk_free.
+ * content and error point into root or text and live until
+ * sse_chunk_free; both are NUL-terminated.
  */
 struct sse_chunk {
-	json_t *root;
+	json_t *root;		/* read by jansson, or NULL */
+	char *text;		/* read by the fast scanner: its strings, or NULL */
 	const char *content;	/* choices[0].delta.content (or .refusal), NULL if none */
 	size_t content_len;
 	int finished;		/* choices[0].finish_reason is set */
@@ -91,6 +93,12 @@ struct sse_chunk {
  * when it is not JSON or not shaped like a chunk (then nothing to free).
  */
 int sse_chunk_parse(const char *data, size_t len, struct sse_chunk *);
+/*
+ * The same with jansson alone. sse_chunk_parse tries a fast scanner first
+ * and comes here for anything it cannot judge; tests and fuzz_sse.c check
+ * that the two agree.
+ */
+int sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *);
 void sse_chunk_free(struct sse_chunk *);
 /* Whether an event's data is the end marker "[DONE]". */
 int sse_is_done(const char *data, size_t len);

@@ -449,6 +449,17 @@ storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
 	return 0;
 }
 
+int
+storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
+    struct storec_req **handle)
+{
+	int rv;
+
+	rv = e->err ? -1 : storec_call(type, e->buf, e->len, cb, arg, handle);
+	penc_free(e);
+	return rv;
+}
+
 void
 storec_cancel(struct storec_req *r)
 {
@@ -456,4 +467,26 @@ storec_cancel(struct storec_req *r)
 		return;
 	storec_unlink(r);
 	free(r);
+}
+
+int
+storec_http_error(const struct storec_result *r,
+    const struct storec_answer *own, const char *who, const char **msg)
+{
+	if (r->status == STOREC_ERROR) {
+		for (; own != NULL && own->status != 0; own++)
+			if (own->code == r->code) {
+				*msg = own->msg;
+				return own->status;
+			}
+		/* storaged saying it is busy is as good as storaged away. */
+		if (r->code != PROTO_E_UNAVAILABLE) {
+			log_warnx("%s: storaged: %s: %s", who,
+			    proto_err_name(r->code), r->message);
+			*msg = "Internal server error";
+			return 500;
+		}
+	}
+	*msg = "Storage unavailable";
+	return 503;
 }

@@ -121,18 +121,6 @@ settings(const char *rate_max, int production)
 	resp_set_production(production);
 }
 
-static void
-connect_peer(void)
-{
-	if (storec_connected())
-		return;
-	peer_listen(&P);
-	storec_init(P.path);
-	assert_int_equal(peer_accept(&P, 2000), 0);
-	drive_ms(10);
-	assert_true(storec_connected());
-}
-
 static int
 setup(void **state)
 {
@@ -162,7 +150,7 @@ each_setup(void **state)
 	memset(&F, 0, sizeof(F));
 	settings("30", 0);
 	chat_init(KEY);
-	connect_peer();
+	assert_int_equal(peer_connect(&P), 0);
 	return 0;
 }
 
@@ -177,6 +165,12 @@ each_teardown(void **state)
 /* ------------------------------------------------------------ requests */
 
 static void
+send_str(struct tclient *cl, const char *s)
+{
+	assert_int_equal(tclient_send(cl, s, strlen(s)), 0);
+}
+
+static void
 post(struct tclient *cl, const char *path, const char *key,
     const char *body)
 {
@@ -187,13 +181,15 @@ post(struct tclient *cl, const char *path, const char *key,
 	    "Content-Length: %zu\r\n\r\n%s", path,
 	    key ? "x-api-key: " : "", key ? key : "", key ? "\r\n" : "",
 	    strlen(body), body);
-	assert_int_equal(tclient_send(cl, req, strlen(req)), 0);
+	send_str(cl, req);
 }
 
+/* Waits for workerd's next request to storaged; it must be of type. */
 static void
-send_str(struct tclient *cl, const char *s)
+expect_req(struct peer_req *pr, uint16_t type)
 {
-	assert_int_equal(tclient_send(cl, s, strlen(s)), 0);
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, type);
 }
 
 struct begin {
@@ -207,8 +203,7 @@ expect_begin(struct peer_req *pr, struct begin *b)
 {
 	struct pdec d;
 
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, PROTO_ST_CHAT_BEGIN);
+	expect_req(pr, PROTO_ST_CHAT_BEGIN);
 	pdec_init(&d, pr->payload, pr->len);
 	pdec_strbuf(&d, b->widget, sizeof(b->widget));
 	pdec_strbuf(&d, b->session, sizeof(b->session));
@@ -277,13 +272,14 @@ reply_begin(struct peer_req *pr, int n, ...)
 	penc_free(&e);
 }
 
+/* The rate verdict: ST_RATE_HIT's answer, or a limited ST_CHAT_BEGIN's. */
 static void
-reply_limited(struct peer_req *pr, uint64_t retry_ms)
+reply_rate(struct peer_req *pr, int limited, uint64_t retry_ms)
 {
 	struct penc e;
 
 	penc_init(&e);
-	penc_u8(&e, 1);
+	penc_u8(&e, (uint8_t)limited);
 	penc_u64(&e, retry_ms);
 	peer_reply(&P, pr, e.buf, e.len);
 	penc_free(&e);
@@ -300,8 +296,7 @@ expect_append(struct peer_req *pr, struct append *a)
 {
 	struct pdec d;
 
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, PROTO_ST_MSG_APPEND);
+	expect_req(pr, PROTO_ST_MSG_APPEND);
 	pdec_init(&d, pr->payload, pr->len);
 	pdec_strbuf(&d, a->conv, sizeof(a->conv));
 	pdec_strbuf(&d, a->role, sizeof(a->role));
@@ -330,6 +325,33 @@ reply_append(struct peer_req *pr)
 	st_conv_free(&c);
 	peer_reply(&P, pr, e.buf, e.len);
 	penc_free(&e);
+}
+
+/*
+ * Posts message for session s1 and lets storage start the turn (the
+ * message is the whole history): the model has been called.
+ */
+static void
+start_turn(struct tclient *cl, const char *path, const char *message,
+    struct peer_req *pr)
+{
+	struct begin b;
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"sessionId\":\"s1\",\"message\":"
+	    "\"%s\"}", message);
+	post(cl, path, KEY, body);
+	expect_begin(pr, &b);
+	reply_begin(pr, 1, "user", message);
+	drive_ms(10);
+}
+
+/* Waits for the whole answer; it must have status. */
+static void
+expect_answer(struct tclient *cl, size_t *off, struct tresp *r, int status)
+{
+	assert_true(tresp_wait(cl, off, r, 2000));
+	assert_int_equal(r->status, status);
 }
 
 /* The stream's body so far (the head must be there). */
@@ -660,8 +682,7 @@ test_json_turn(void **state)
 	tclient_pump(&cl);
 	assert_int_equal(cl.len, 0);		/* not before the store */
 	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
 	    "\"message\":\"Hello \xe2\x80\xa8 there\"}");
 	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
@@ -670,8 +691,7 @@ test_json_turn(void **state)
 
 	/* The connection goes on (keep-alive). */
 	send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	tresp_free(&r);
 	tclient_close(&cl);
 }
@@ -742,10 +762,7 @@ test_stream_turn(void **state)
 	tresp_free(&r);
 
 	/* Keep-alive after a stream; /chat is the same stream. */
-	post(&cl, "/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"again\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "again");
-	drive_ms(10);
+	start_turn(&cl, "/chat", "again", &pr);
 	model_says("ok");
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
@@ -762,16 +779,11 @@ test_stream_model_fails(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	struct append a;
 	size_t off = 0;
 
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "hello");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "hello", &pr);
 	model_says("partial");
 	model_done(UPSTREAM_BROKEN, "stream cut by upstream", 0, 0);
 	expect_append(&pr, &a);
@@ -779,8 +791,7 @@ test_stream_model_fails(void **state)
 	assert_string_equal(a.status, "failed");
 	assert_string_equal(a.content, "stream cut by upstream");
 	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	assert_non_null(strstr(r.body, "{\"type\":\"token\",\"token\":"
 	    "\"partial\"}\n{\"type\":\"error\",\"error\":"
 	    "\"Upstream model error\"}\n"));
@@ -790,10 +801,7 @@ test_stream_model_fails(void **state)
 
 	/* A model that never starts: the error after the start line. */
 	F.fail_start = 1;
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"again\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "again");
+	start_turn(&cl, "/v1/chat/stream", "again", &pr);
 	expect_append(&pr, &a);
 	assert_string_equal(a.status, "failed");
 	reply_append(&pr);
@@ -811,51 +819,38 @@ test_json_model_fails(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	struct append a;
 	size_t off = 0;
 
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_done(UPSTREAM_HTTP_ERROR, "Incorrect API key provided", 0, 0);
 	expect_append(&pr, &a);
 	assert_string_equal(a.status, "failed");
 	assert_string_equal(a.content,
 	    "model answered HTTP 500: Incorrect API key provided");
 	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 502);
+	expect_answer(&cl, &off, &r, 502);
 	assert_string_equal(r.body, "{\"error\":\"Upstream model error\"}");
 	tresp_free(&r);
 
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says("half");
 	model_done(UPSTREAM_TIMEOUT, NULL, 0, 0);
 	expect_append(&pr, &a);
 	assert_string_equal(a.status, "failed");
 	assert_string_equal(a.content, "model timed out");
 	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 504);
+	expect_answer(&cl, &off, &r, 504);
 	assert_string_equal(r.body, "{\"error\":\"Upstream model timeout\"}");
 	tresp_free(&r);
 
 	/* The failed store of a failed turn still answers 502. */
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_done(UPSTREAM_BROKEN, "x", 0, 0);
 	expect_append(&pr, &a);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 502);
+	expect_answer(&cl, &off, &r, 502);
 	tresp_free(&r);
 	tclient_close(&cl);
 }
@@ -866,23 +861,18 @@ test_empty_reply(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	struct append a;
 	size_t off = 0;
 
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says(" \n");
 	model_done(UPSTREAM_OK, NULL, 4, 0);
 	expect_append(&pr, &a);
 	assert_string_equal(a.status, "complete");
 	assert_string_equal(a.content, CHAT_EMPTY_REPLY);
 	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
 	    "\"message\":\"" CHAT_EMPTY_REPLY "\"}");
 	tresp_free(&r);
@@ -891,11 +881,7 @@ test_empty_reply(void **state)
 	 * Streamed: blanks are held back, and the stand-in goes out as a
 	 * token, so the tokens add up to "done".
 	 */
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says(" ");
 	model_says("\n\t");
 	model_done(UPSTREAM_OK, NULL, 4, 0);
@@ -911,11 +897,7 @@ test_empty_reply(void **state)
 	tresp_free(&r);
 
 	/* Leading blanks go out with the first visible text; later ones at once. */
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says(" ");
 	model_says("\nHi");
 	model_says(" ");
@@ -940,16 +922,11 @@ test_client_leaves_mid_stream(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	struct append a;
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "hello");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "hello", &pr);
 	model_says("You sa");
 	stream_so_far(&cl, &r);
 	tresp_free(&r);
@@ -972,10 +949,7 @@ test_client_leaves_mid_stream(void **state)
 	/* A client that only half-closes has left too (as nginx judges). */
 	memset(&F, 0, sizeof(F));
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	shutdown(cl.fd, SHUT_WR);
 	drive_ms(20);
 	assert_int_equal(F.cancelled, 1);
@@ -1016,11 +990,7 @@ test_client_leaves_early(void **state)
 
 	/* Gone during the final store: the store goes on, nothing breaks. */
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "hello");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "hello", &pr);
 	model_says("done text");
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
@@ -1049,35 +1019,23 @@ test_order_of_checks(void **state)
 
 	/* A wrong key is counted first: within the limit, 401. */
 	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	expect_req(&pr, PROTO_ST_RATE_HIT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "ip:local");
 	assert_int_equal(pdec_u32(&d), 60000);
 	assert_int_equal(pdec_u32(&d), 30);
 	assert_int_equal(pdec_done(&d), 0);
-	{
-		struct penc e;
-
-		penc_init(&e);
-		penc_u8(&e, 0);
-		penc_u64(&e, 0);
-		peer_reply(&P, &pr, e.buf, e.len);
-		penc_free(&e);
-	}
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 401);
+	reply_rate(&pr, 0, 0);
+	expect_answer(&cl, &off, &r, 401);
 	assert_string_equal(r.body, "{\"error\":\"Unauthorized\"}");
 	tresp_free(&r);
 
 	/* Over the limit: 429 before the key is looked at. */
 	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
-	reply_limited(&pr, 1500);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 429);
+	expect_req(&pr, PROTO_ST_RATE_HIT);
+	reply_rate(&pr, 1, 1500);
+	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(r.body, "{\"error\":\"Too many requests\"}");
 	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
 	    "2");
@@ -1086,11 +1044,9 @@ test_order_of_checks(void **state)
 	/* A good request over the limit: the one round trip says so. */
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_CHAT_BEGIN);
-	reply_limited(&pr, 60000);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 429);
+	expect_req(&pr, PROTO_ST_CHAT_BEGIN);
+	reply_rate(&pr, 1, 60000);
+	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
 	    "60");
 	assert_non_null(strstr(r.head, "application/json"));
@@ -1099,12 +1055,10 @@ test_order_of_checks(void **state)
 
 	/* Key right, body wrong: counted, then 400 with details. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s 1\",\"message\":\"a\"}");
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	expect_req(&pr, PROTO_ST_RATE_HIT);
 	/* storaged refusing the count: the 400 all the same. */
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "x");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	expect_answer(&cl, &off, &r, 400);
 	assert_string_equal(r.body, "{\"error\":\"Invalid request payload\","
 	    "\"details\":\"sessionId: must match ^[A-Za-z0-9._:-]{1,128}$\"}");
 	tresp_free(&r);
@@ -1112,17 +1066,15 @@ test_order_of_checks(void **state)
 	/* Malformed JSON. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":");
 	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	reply_limited(&pr, 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 429);
+	reply_rate(&pr, 1, 0);
+	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
 	    "1");
 	tresp_free(&r);
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":");
 	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "x");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	expect_answer(&cl, &off, &r, 400);
 	assert_true(strncmp(r.body, "{\"error\":\"Invalid JSON body\","
 	    "\"details\":\"", 40) == 0);
 	tresp_free(&r);
@@ -1133,19 +1085,16 @@ test_order_of_checks(void **state)
 	off = 0;
 	assert_int_equal(tclient_open(&cl), 0);
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\"}");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	expect_answer(&cl, &off, &r, 400);
 	assert_string_equal(r.body, "{\"error\":\"Invalid request payload\"}");
 	tresp_free(&r);
 	post(&cl, "/v1/chat", KEY, "nope");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	expect_answer(&cl, &off, &r, 400);
 	assert_string_equal(r.body, "{\"error\":\"Invalid JSON body\"}");
 	tresp_free(&r);
 	/* No limit: refusals need no round trip. */
 	post(&cl, "/v1/chat", NULL, "{}");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 401);
+	expect_answer(&cl, &off, &r, 401);
 	tresp_free(&r);
 	tclient_close(&cl);
 	resp_set_production(0);
@@ -1162,15 +1111,13 @@ test_not_configured(void **state)
 	chat_init(NULL);
 	assert_int_equal(tclient_open(&cl), 0);
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	assert_string_equal(r.body, "{\"error\":\"WIDGET_API_KEY is not "
 	    "configured on this deployment\"}");
 	tresp_free(&r);
 	send_str(&cl, "GET /v1/chat/history?sessionId=s HTTP/1.1\r\n"
 	    "Host: t\r\n\r\n");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	tresp_free(&r);
 	tclient_close(&cl);
 	chat_init(KEY);
@@ -1191,32 +1138,25 @@ test_storage_failures(void **state)
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
 	expect_begin(&pr, &b);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
 	tresp_free(&r);
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
 	expect_begin(&pr, &b);
 	peer_error(&P, &pr, PROTO_E_INTERNAL, "disk full");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 500);
+	expect_answer(&cl, &off, &r, 500);
 	assert_string_equal(r.body, "{\"error\":\"Internal server error\"}");
 	tresp_free(&r);
 	/* A malformed reply. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
 	expect_begin(&pr, &b);
 	peer_reply(&P, &pr, "", 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 500);
+	expect_answer(&cl, &off, &r, 500);
 	tresp_free(&r);
 
 	/* The final store fails in a stream: an error line, no done. */
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says("fine");
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
@@ -1227,15 +1167,11 @@ test_storage_failures(void **state)
 	assert_null(strstr(r.body, "done"));
 	tresp_free(&r);
 	/* In JSON: 503. */
-	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "a");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	tresp_free(&r);
 	tclient_close(&cl);
 
@@ -1247,14 +1183,12 @@ test_storage_failures(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
 	tresp_free(&r);
 	send_str(&cl, "GET /v1/chat/history?sessionId=s HTTP/1.1\r\n"
 	    "Host: t\r\nx-api-key: " KEY "\r\n\r\n");
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 503);
+	expect_answer(&cl, &off, &r, 503);
 	tresp_free(&r);
 	tclient_close(&cl);
 	storec_shutdown();
@@ -1266,7 +1200,6 @@ test_backpressure(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	char piece[512];
 	size_t off = 0, max_pending = 0, sent = 0, got = 0;
 	int resumed, paused = 0, i, small = 4096;
@@ -1280,11 +1213,7 @@ test_backpressure(void **state)
 	    sizeof(small)), 0);
 	assert_int_equal(setsockopt(cl.fd, SOL_SOCKET, SO_RCVBUF, &small,
 	    sizeof(small)), 0);
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"big\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "big");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "big", &pr);
 	/* The client does not read: the socket fills, then our buffer. */
 	for (i = 0; i < 100; i++) {
 		loop_once(0);
@@ -1314,8 +1243,7 @@ test_backpressure(void **state)
 	assert_true(F.cbs.can_write(F.arg));
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	/* Too big for the fake peer's buffer to decode: the type will do. */
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_MSG_APPEND);
+	expect_req(&pr, PROTO_ST_MSG_APPEND);
 	reply_append(&pr);
 	assert_true(tresp_wait(&cl, &off, &r, 5000));
 	/* Nothing lost. */
@@ -1333,7 +1261,6 @@ test_reply_cap(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct begin b;
 	char piece[1000];
 	size_t off = 0, tokens = 0;
 	const char *p;
@@ -1344,19 +1271,14 @@ test_reply_cap(void **state)
 		memcpy(piece + i, "\xc3\xa9", 2);
 	piece[998] = '\0';
 	assert_int_equal(tclient_open(&cl), 0);
-	post(&cl, "/v1/chat/stream", KEY,
-	    "{\"sessionId\":\"s1\",\"message\":\"long\"}");
-	expect_begin(&pr, &b);
-	reply_begin(&pr, 1, "user", "long");
-	drive_ms(10);
+	start_turn(&cl, "/v1/chat/stream", "long", &pr);
 	for (i = 0; i < 70 && F.arg != NULL && F.cbs.can_write(F.arg); i++) {
 		F.cbs.on_delta(F.arg, piece, strlen(piece));
 		tclient_pump(&cl);
 	}
 	drive_ms(10);
 	assert_int_equal(F.cancelled, 1);	/* the model was stopped */
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_MSG_APPEND);
+	expect_req(&pr, PROTO_ST_MSG_APPEND);
 	reply_append(&pr);
 	assert_true(tresp_wait(&cl, &off, &r, 5000));
 	for (p = r.body; (p = strstr(p, "{\"type\":\"token\",\"token\":\"")) !=
@@ -1381,13 +1303,12 @@ test_http10_stream(void **state)
 	struct append a;
 	char req[512];
 	size_t off = 0;
-	uint64_t end;
 
 	assert_int_equal(tclient_open(&cl), 0);
 	snprintf(req, sizeof(req), "POST /chat HTTP/1.0\r\nContent-Type: "
 	    "application/json\r\nx-widget-api-key: " KEY "\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", sizeof(body) - 1, body);
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	send_str(&cl, req);
 	expect_begin(&pr, &b);
 	reply_begin(&pr, 1, "user", "a");
 	drive_ms(10);
@@ -1396,10 +1317,7 @@ test_http10_stream(void **state)
 	model_done(UPSTREAM_OK, NULL, 1, 2);
 	expect_append(&pr, &a);
 	reply_append(&pr);
-	end = loop_clock() + 2000;
-	while (!cl.eof && loop_clock() < end)
-		tclient_pump(&cl);
-	assert_true(cl.eof);
+	assert_true(tclient_wait_eof(&cl, 2000));
 	assert_int_equal(tresp_parse(&cl, &off, 0, &r), 1);
 	assert_null(strstr(r.head, "Transfer-Encoding"));
 	assert_null(strstr(r.head, "Content-Length"));
@@ -1455,24 +1373,14 @@ test_history(void **state)
 	    "Host: t\r\nx-widget-api-key: " KEY "\r\n\r\n";
 
 	assert_int_equal(tclient_open(&cl), 0);
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
+	send_str(&cl, req);
 	/* Counted on its own key. */
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_RATE_HIT);
+	expect_req(&pr, PROTO_ST_RATE_HIT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "history:ip:local");
-	{
-		struct penc e;
-
-		penc_init(&e);
-		penc_u8(&e, 0);
-		penc_u64(&e, 0);
-		peer_reply(&P, &pr, e.buf, e.len);
-		penc_free(&e);
-	}
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_SESSION_HISTORY);
+	reply_rate(&pr, 0, 0);
+	expect_req(&pr, PROTO_ST_SESSION_HISTORY);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "default");
@@ -1481,8 +1389,7 @@ test_history(void **state)
 	assert_int_equal(pdec_u32(&d), CHAT_HISTORY_LIMIT);
 	assert_int_equal(pdec_done(&d), 0);
 	reply_history(&pr, 1);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
 	    "\"conversationId\":\"" CONV "\",\"messages\":["
 	    "{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\","
@@ -1493,12 +1400,10 @@ test_history(void **state)
 
 	/* A session never seen. */
 	settings("0", 0);
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
-	assert_int_equal(pr.type, PROTO_ST_SESSION_HISTORY);
+	send_str(&cl, req);
+	expect_req(&pr, PROTO_ST_SESSION_HISTORY);
 	reply_history(&pr, 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
 	    "\"conversationId\":null,\"messages\":[]}");
 	tresp_free(&r);
@@ -1506,24 +1411,21 @@ test_history(void **state)
 	/* Bad or missing sessionId, wrong key. */
 	req = "GET /v1/chat/history?sessionId=a%20b HTTP/1.1\r\n"
 	    "Host: t\r\nx-api-key: " KEY "\r\n\r\n";
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	send_str(&cl, req);
+	expect_answer(&cl, &off, &r, 400);
 	assert_true(strncmp(r.body, "{\"error\":\"Invalid request payload\"",
 	    34) == 0);
 	tresp_free(&r);
 	req = "GET /v1/chat/history HTTP/1.1\r\nHost: t\r\nx-api-key: " KEY
 	    "\r\n\r\n";
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 400);
+	send_str(&cl, req);
+	expect_answer(&cl, &off, &r, 400);
 	assert_non_null(strstr(r.body, "sessionId: required"));
 	tresp_free(&r);
 	req = "GET /v1/chat/history?sessionId=s HTTP/1.1\r\nHost: t\r\n"
 	    "x-api-key: nope\r\n\r\n";
-	assert_int_equal(tclient_send(&cl, req, strlen(req)), 0);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_int_equal(r.status, 401);
+	send_str(&cl, req);
+	expect_answer(&cl, &off, &r, 401);
 	tresp_free(&r);
 	tclient_close(&cl);
 }

@@ -99,6 +99,17 @@ tclient_send(struct tclient *cl, const char *s, size_t len)
 	return off == len ? 0 : -1;
 }
 
+/* Reads until the other end closes (ms at most); 1 when it did. */
+static inline int
+tclient_wait_eof(struct tclient *cl, int ms)
+{
+	uint64_t end = loop_clock() + (uint64_t)ms;
+
+	while (!cl->eof && loop_clock() < end)
+		tclient_pump(cl);
+	return cl->eof;
+}
+
 static inline void
 tresp_free(struct tresp *r)
 {

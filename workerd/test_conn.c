@@ -12,18 +12,12 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
-#include "test_peer.h"
+#include "test_client.h"
 
 #define KEY	"test-admin-key-0123456789abcdef"
+#define CONV	"0123456789abcdef0123456789abcdef"
 
-struct client {
-	int fd;
-	struct conn *c;
-	char *buf;
-	size_t len, cap;
-	int eof;
-};
-
+/* A response read in place, in the client's buffer. */
 struct response {
 	int status;
 	char head[2048];
@@ -52,69 +46,9 @@ teardown(void **state)
 }
 
 static void
-client_open(struct client *cl)
+send_str(struct tclient *cl, const char *s)
 {
-	int sv[2];
-
-	memset(cl, 0, sizeof(*cl));
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	cl->fd = sv[1];
-	cl->c = conn_new(sv[0]);
-	assert_non_null(cl->c);
-}
-
-static void
-client_free(struct client *cl)
-{
-	if (cl->fd >= 0)
-		close(cl->fd);
-	cl->fd = -1;
-	free(cl->buf);
-	cl->buf = NULL;
-	drive_ms(10);
-}
-
-/* Reads what is there (the loop runs meanwhile). */
-static void
-client_pump(struct client *cl)
-{
-	ssize_t n;
-
-	loop_once(2);
-	for (;;) {
-		if (cl->cap - cl->len < 65536) {
-			cl->cap = cl->cap ? cl->cap * 2 : 131072;
-			cl->buf = realloc(cl->buf, cl->cap + 1);
-			assert_non_null(cl->buf);
-		}
-		n = read(cl->fd, cl->buf + cl->len, cl->cap - cl->len);
-		if (n > 0) {
-			cl->len += (size_t)n;
-			cl->buf[cl->len] = '\0';
-			continue;
-		}
-		if (n == 0)
-			cl->eof = 1;
-		break;
-	}
-}
-
-static void
-client_send(struct client *cl, const char *s)
-{
-	size_t len = strlen(s), off = 0;
-	ssize_t n;
-	uint64_t end = loop_clock() + 2000;
-
-	while (off < len && loop_clock() < end) {
-		n = write(cl->fd, s + off, len - off);
-		if (n > 0)
-			off += (size_t)n;
-		else
-			client_pump(cl);
-	}
-	assert_int_equal(off, len);
+	assert_int_equal(tclient_send(cl, s, strlen(s)), 0);
 }
 
 /*
@@ -122,7 +56,7 @@ client_send(struct client *cl, const char *s)
  * response to HEAD (Content-Length without a body).
  */
 static int
-parse_response(struct client *cl, size_t *off, int head, struct response *r)
+parse_response(struct tclient *cl, size_t *off, int head, struct response *r)
 {
 	const char *s = cl->buf + *off, *eoh, *cl_hdr;
 	size_t hlen, blen = 0;
@@ -151,14 +85,14 @@ parse_response(struct client *cl, size_t *off, int head, struct response *r)
 
 /* Waits for the next response. */
 static void
-next_response(struct client *cl, size_t *off, int head, struct response *r)
+next_response(struct tclient *cl, size_t *off, int head, struct response *r)
 {
 	uint64_t end = loop_clock() + 2000;
 
 	while (!parse_response(cl, off, head, r)) {
 		assert_true(loop_clock() < end);
 		assert_false(cl->eof && !parse_response(cl, off, head, r));
-		client_pump(cl);
+		tclient_pump(cl);
 	}
 }
 
@@ -169,53 +103,63 @@ body_is(const struct response *r, const char *want)
 	    memcmp(r->body, want, r->body_len) == 0;
 }
 
+/* Waits for the next response: its status, and its body unless NULL. */
 static void
-wait_eof(struct client *cl, int ms)
+expect_answer(struct tclient *cl, size_t *off, struct response *r,
+    int status, const char *body)
 {
-	uint64_t end = loop_clock() + (uint64_t)ms;
+	next_response(cl, off, 0, r);
+	assert_int_equal(r->status, status);
+	if (body != NULL)
+		assert_true(body_is(r, body));
+}
 
-	while (!cl->eof && loop_clock() < end)
-		client_pump(cl);
-	assert_true(cl->eof);
+/* storaged's answer to ST_CONV_LIST: no conversations. */
+static void
+reply_no_convs(const struct peer_req *pr)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u64(&e, 0);
+	penc_u32(&e, 0);
+	penc_str(&e, "");
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
 }
 
 #define GET(p)	"GET " p " HTTP/1.1\r\nHost: t\r\n\r\n"
+#define ADMIN_GET(p)							\
+	"GET " p " HTTP/1.1\r\nHost: t\r\nx-admin-api-key: " KEY "\r\n\r\n"
 
 static void
 test_pipelined_in_order(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0;
 
-	client_open(&cl);
+	assert_int_equal(tclient_open(&cl), 0);
 	assert_int_equal(conn_count(), 1);
-	client_send(&cl, GET("/health") GET("/nope")
+	send_str(&cl, GET("/health") GET("/nope")
 	    "HEAD /health HTTP/1.1\r\nHost: t\r\n\r\n"
 	    "POST /health HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
 	    GET("/health/"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	assert_true(body_is(&r, "{\"status\":\"ok\"}"));
+	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
 	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
 	assert_null(strstr(r.head, "Connection: close"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 404);
-	assert_true(body_is(&r, "{\"error\":\"Not found\"}"));
+	expect_answer(&cl, &off, &r, 404, "{\"error\":\"Not found\"}");
 	next_response(&cl, &off, 1, &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.head, "Content-Length: 15\r\n"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 405);
+	expect_answer(&cl, &off, &r, 405, "{\"error\":\"Method not allowed\"}");
 	assert_non_null(strstr(r.head, "\r\nAllow: GET, HEAD\r\n"));
-	assert_true(body_is(&r, "{\"error\":\"Method not allowed\"}"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200, NULL);
 	drive_ms(20);
-	client_pump(&cl);
+	tclient_pump(&cl);
 	assert_int_equal(off, cl.len);	/* nothing extra after a HEAD */
 	assert_false(cl.eof);		/* keep-alive */
-	client_free(&cl);
+	tclient_close(&cl);
 	assert_int_equal(conn_count(), 0);
 }
 
@@ -223,43 +167,39 @@ static void
 test_byte_by_byte(void **state)
 {
 	const char *req = GET("/health") GET("/health");
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0, i;
 	char one[2] = { 0 };
 
-	client_open(&cl);
+	assert_int_equal(tclient_open(&cl), 0);
 	for (i = 0; i < strlen(req); i++) {
 		one[0] = req[i];
-		client_send(&cl, one);
+		send_str(&cl, one);
 		loop_once(0);
 	}
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	client_free(&cl);
+	expect_answer(&cl, &off, &r, 200, NULL);
+	expect_answer(&cl, &off, &r, 200, NULL);
+	tclient_close(&cl);
 }
 
 static void
 test_bad_request_closes(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0;
 
-	client_open(&cl);
-	client_send(&cl, GET("/health") "BLAH\x01 / HTTP/1.1\r\n\r\n"
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/health") "BLAH\x01 / HTTP/1.1\r\n\r\n"
 	    GET("/health"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 400);
+	expect_answer(&cl, &off, &r, 200, NULL);
+	expect_answer(&cl, &off, &r, 400, NULL);
 	assert_non_null(strstr(r.head, "Connection: close\r\n"));
 	assert_true(r.body_len > 10 && r.body[0] == '{');
-	wait_eof(&cl, 1000);
+	assert_true(tclient_wait_eof(&cl, 1000));
 	assert_int_equal(off, cl.len);	/* the request after it is dropped */
-	client_free(&cl);
+	tclient_close(&cl);
 	drive_ms(20);
 	assert_int_equal(conn_count(), 0);
 }
@@ -267,52 +207,48 @@ test_bad_request_closes(void **state)
 static void
 test_connection_close_and_http10(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0;
 
-	client_open(&cl);
-	client_send(&cl, "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 	    GET("/health"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
+	expect_answer(&cl, &off, &r, 200, NULL);
 	assert_non_null(strstr(r.head, "Connection: close\r\n"));
-	wait_eof(&cl, 1000);
+	assert_true(tclient_wait_eof(&cl, 1000));
 	assert_int_equal(off, cl.len);
-	client_free(&cl);
+	tclient_close(&cl);
 
 	off = 0;
-	client_open(&cl);
-	client_send(&cl, "GET /health HTTP/1.0\r\n\r\n");
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	wait_eof(&cl, 1000);
-	client_free(&cl);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, "GET /health HTTP/1.0\r\n\r\n");
+	expect_answer(&cl, &off, &r, 200, NULL);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	tclient_close(&cl);
 }
 
 static void
 test_half_close_still_answered(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0;
 
-	client_open(&cl);
-	client_send(&cl, GET("/health") GET("/nope"));
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/health") GET("/nope"));
 	shutdown(cl.fd, SHUT_WR);
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 404);
-	wait_eof(&cl, 1000);
-	client_free(&cl);
+	expect_answer(&cl, &off, &r, 200, NULL);
+	expect_answer(&cl, &off, &r, 404, NULL);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	tclient_close(&cl);
 	assert_int_equal(conn_count(), 0);
 }
 
 static void
 test_timeouts(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	size_t off = 0;
 
@@ -320,24 +256,23 @@ test_timeouts(void **state)
 	wconf.header_timeout_ms = 150;
 
 	/* Idle keep-alive connection. */
-	client_open(&cl);
-	client_send(&cl, GET("/health"));
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/health"));
 	next_response(&cl, &off, 0, &r);
-	wait_eof(&cl, 1000);
-	client_free(&cl);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	tclient_close(&cl);
 	assert_int_equal(conn_count(), 0);
 
 	/* A request that never completes: 408, then closed. */
 	off = 0;
-	client_open(&cl);
-	client_send(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n");
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n");
 	drive_ms(60);
-	client_send(&cl, "X-Slow: 1\r\n");	/* trickling doesn't help */
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 408);
+	send_str(&cl, "X-Slow: 1\r\n");	/* trickling doesn't help */
+	expect_answer(&cl, &off, &r, 408, NULL);
 	assert_non_null(strstr(r.head, "Connection: close\r\n"));
-	wait_eof(&cl, 1000);
-	client_free(&cl);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	tclient_close(&cl);
 	assert_int_equal(conn_count(), 0);
 
 	wconf.idle_timeout_ms = 60000;
@@ -345,114 +280,126 @@ test_timeouts(void **state)
 }
 
 static void
-connect_peer(void)
-{
-	if (storec_connected())
-		return;
-	peer_listen(&P);
-	storec_init(P.path);
-	assert_int_equal(peer_accept(&P, 2000), 0);
-	drive_ms(10);
-	assert_true(storec_connected());
-}
-
-static void
 test_async_keeps_order(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	struct peer_req pr;
-	struct penc e;
 	size_t off = 0;
 
-	connect_peer();
-	client_open(&cl);
-	client_send(&cl,
-	    "GET /v1/admin/conversations?limit=2 HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n"
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2")
 	    GET("/health"));
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
 	assert_int_equal(pr.type, PROTO_ST_CONV_LIST);
 	drive_ms(30);
-	client_pump(&cl);
+	tclient_pump(&cl);
 	assert_int_equal(cl.len, 0);	/* /health waits its turn */
 
-	penc_init(&e);
-	penc_u64(&e, 0);
-	penc_u32(&e, 0);
-	penc_str(&e, "");
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	assert_true(body_is(&r,
-	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}"));
+	reply_no_convs(&pr);
+	expect_answer(&cl, &off, &r, 200,
+	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
 	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 200);
-	assert_true(body_is(&r, "{\"status\":\"ok\"}"));
-	client_free(&cl);
+	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
+	tclient_close(&cl);
+}
+
+/* storaged's errors as HTTP answers: its own for some, else 500 or 503. */
+static void
+test_admin_storage_errors(void **state)
+{
+	static const struct {
+		const char *req;
+		uint16_t type;
+		uint32_t code;
+		int status;
+		const char *body;
+	} tab[] = {
+		{ ADMIN_GET("/v1/admin/conversations?cursor=zz"),
+		    PROTO_ST_CONV_LIST, PROTO_E_INVALID, 400,
+		    "{\"error\":\"Invalid query parameters\"}" },
+		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_LIST,
+		    PROTO_E_NOT_FOUND, 500,
+		    "{\"error\":\"Internal server error\"}" },
+		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_LIST,
+		    PROTO_E_UNAVAILABLE, 503,
+		    "{\"error\":\"Storage unavailable\"}" },
+		{ ADMIN_GET("/v1/admin/conversations/" CONV), PROTO_ST_CONV_GET,
+		    PROTO_E_INVALID, 400,
+		    "{\"error\":\"Invalid conversationId\"}" },
+		{ ADMIN_GET("/v1/admin/conversations/" CONV), PROTO_ST_CONV_GET,
+		    PROTO_E_INTERNAL, 500,
+		    "{\"error\":\"Internal server error\"}" },
+		{ ADMIN_GET("/v1/admin/conversations/" CONV), PROTO_ST_CONV_GET,
+		    PROTO_E_UNAVAILABLE, 503,
+		    "{\"error\":\"Storage unavailable\"}" },
+	};
+	struct tclient cl;
+	struct response r;
+	struct peer_req pr;
+	size_t off = 0, i;
+
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		send_str(&cl, tab[i].req);
+		assert_int_equal(peer_recv(&P, &pr, 1000), 0);
+		assert_int_equal(pr.type, tab[i].type);
+		peer_error(&P, &pr, tab[i].code, "storaged says no");
+		expect_answer(&cl, &off, &r, tab[i].status, tab[i].body);
+	}
+	tclient_close(&cl);
 }
 
 static void
 test_admin_errors_over_http(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	struct peer_req pr;
 	size_t off = 0;
 
-	connect_peer();
-	client_open(&cl);
-	client_send(&cl, GET("/v1/admin/conversations")
-	    "GET /v1/admin/conversations?limit=0 HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n"
-	    "GET /v1/admin/conversations/xyz HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n"
-	    "GET /v1/admin/conversations/0123456789abcdef0123456789abcdef "
-	    "HTTP/1.1\r\nHost: t\r\nx-admin-api-key: " KEY "\r\n\r\n");
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 401);
-	assert_true(body_is(&r, "{\"error\":\"Unauthorized\"}"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 400);
-	assert_true(body_is(&r, "{\"error\":\"Invalid query parameters\"}"));
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 400);
-	assert_true(body_is(&r, "{\"error\":\"Invalid conversationId\"}"));
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/v1/admin/conversations")
+	    ADMIN_GET("/v1/admin/conversations?limit=0")
+	    ADMIN_GET("/v1/admin/conversations/xyz")
+	    ADMIN_GET("/v1/admin/conversations/" CONV));
+	expect_answer(&cl, &off, &r, 401, "{\"error\":\"Unauthorized\"}");
+	expect_answer(&cl, &off, &r, 400,
+	    "{\"error\":\"Invalid query parameters\"}");
+	expect_answer(&cl, &off, &r, 400,
+	    "{\"error\":\"Invalid conversationId\"}");
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
 	assert_int_equal(pr.type, PROTO_ST_CONV_GET);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "no such conversation");
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 404);
-	assert_true(body_is(&r, "{\"error\":\"Conversation not found\"}"));
-	client_free(&cl);
+	expect_answer(&cl, &off, &r, 404,
+	    "{\"error\":\"Conversation not found\"}");
+	tclient_close(&cl);
 
 	/* Storage gone: 503 at once, no hanging. */
 	peer_close(&P);
 	peer_unlisten(&P);
 	drive_ms(20);
 	off = 0;
-	client_open(&cl);
-	client_send(&cl, "GET /v1/admin/conversations HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n");
-	next_response(&cl, &off, 0, &r);
-	assert_int_equal(r.status, 503);
-	assert_true(body_is(&r, "{\"error\":\"Storage unavailable\"}"));
-	client_free(&cl);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, ADMIN_GET("/v1/admin/conversations"));
+	expect_answer(&cl, &off, &r, 503,
+	    "{\"error\":\"Storage unavailable\"}");
+	tclient_close(&cl);
 	storec_shutdown();
 }
 
 static void
 test_client_leaves_mid_request(void **state)
 {
-	struct client cl;
+	struct tclient cl;
 	struct peer_req pr;
 
-	connect_peer();
-	client_open(&cl);
-	client_send(&cl, "GET /v1/admin/conversations HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n");
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, ADMIN_GET("/v1/admin/conversations"));
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
 	assert_int_equal(storec_inflight(), 1);
 	close(cl.fd);
@@ -464,7 +411,7 @@ test_client_leaves_mid_request(void **state)
 	peer_reply(&P, &pr, "junk", 4);
 	drive_ms(30);
 	assert_true(storec_connected());
-	client_free(&cl);
+	tclient_close(&cl);
 }
 
 static void
@@ -472,7 +419,7 @@ test_output_backpressure(void **state)
 {
 	enum { N = 12000 };
 	static const char req[] = GET("/health");
-	struct client cl;
+	struct tclient cl;
 	struct response r;
 	char *all;
 	size_t off = 0, sent = 0, total, max_out = 0;
@@ -485,7 +432,7 @@ test_output_backpressure(void **state)
 	for (n = 0; n < N; n++)
 		memcpy(all + (size_t)n * (sizeof(req) - 1), req,
 		    sizeof(req) - 1);
-	client_open(&cl);
+	assert_int_equal(tclient_open(&cl), 0);
 	/* Send everything without reading: the worker must stop reading. */
 	while (sent < total) {
 		n = write(cl.fd, all + sent, total - sent);
@@ -514,49 +461,42 @@ test_output_backpressure(void **state)
 	assert_true(max_out <= CONN_OUT_HIGH + 4096);
 	assert_true(max_out > CONN_OUT_HIGH / 2);	/* it was exercised */
 	free(all);
-	client_free(&cl);
+	tclient_close(&cl);
 }
 
 /* Last: quitting is for good. */
 static void
 test_quit(void **state)
 {
-	struct client idle, busy;
+	struct tclient idle, busy;
 	struct response r;
 	struct peer_req pr;
-	struct penc e;
 	size_t off = 0;
 
-	connect_peer();
-	client_open(&idle);
-	client_open(&busy);
-	client_send(&busy, "GET /v1/admin/conversations HTTP/1.1\r\n"
-	    "Host: t\r\nx-admin-api-key: " KEY "\r\n\r\n");
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&idle), 0);
+	assert_int_equal(tclient_open(&busy), 0);
+	send_str(&busy, ADMIN_GET("/v1/admin/conversations"));
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
 	worker_quit(5000, 1);
 	assert_true(worker_quitting());
-	wait_eof(&idle, 1000);		/* idle: closed at once */
+	/* idle: closed at once */
+	assert_true(tclient_wait_eof(&idle, 1000));
 	assert_int_equal(conn_count(), 1);
 	assert_false(loop_stopped());
 
-	penc_init(&e);
-	penc_u64(&e, 0);
-	penc_u32(&e, 0);
-	penc_str(&e, "");
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
-	next_response(&busy, &off, 0, &r);
-	assert_int_equal(r.status, 200);
+	reply_no_convs(&pr);
+	expect_answer(&busy, &off, &r, 200, NULL);
 	/* Finished in flight, but no more keep-alive. */
 	assert_non_null(strstr(r.head, "Connection: close\r\n"));
-	wait_eof(&busy, 1000);
+	assert_true(tclient_wait_eof(&busy, 1000));
 	/* It lingers (half-closed) until the client closes too. */
 	assert_int_equal(conn_count(), 1);
-	client_free(&busy);
+	tclient_close(&busy);
 	drive_ms(20);
 	assert_int_equal(conn_count(), 0);
 	assert_true(loop_stopped());
-	client_free(&idle);
+	tclient_close(&idle);
 }
 
 int
@@ -570,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_async_keeps_order),
+		cmocka_unit_test(test_admin_storage_errors),
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),

@@ -115,6 +115,20 @@ peer_accept(struct peer *p, int ms)
 	return -1;
 }
 
+/* Points storec at p and waits till they are connected; 0 or -1. */
+static inline int
+peer_connect(struct peer *p)
+{
+	if (storec_connected())
+		return 0;
+	peer_listen(p);
+	storec_init(p->path);
+	if (peer_accept(p, 2000) < 0)
+		return -1;
+	drive_ms(10);
+	return storec_connected() ? 0 : -1;
+}
+
 static inline void
 peer_close(struct peer *p)
 {

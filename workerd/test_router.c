@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "static.h"
 #include "workerd.h"
 
 static struct route_match m;
@@ -134,6 +135,46 @@ test_chat_routes(void **state)
 	    ROUTE_NOT_FOUND);
 }
 
+static void
+test_static_routes(void **state)
+{
+	static const char *bundle[] = { "/widget/chat-widget.js",
+	    "/api/widget/embed.js" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(router_match(HTTP_GET, bundle[i], &m),
+		    ROUTE_OK);
+		assert_ptr_equal(m.route->fn, static_bundle_get);
+		assert_int_equal(router_match(HTTP_HEAD, bundle[i], &m),
+		    ROUTE_OK);
+		assert_int_equal(router_match(HTTP_POST, bundle[i], &m),
+		    ROUTE_BAD_METHOD);
+		assert_string_equal(m.allow, "GET, HEAD");
+	}
+	assert_int_equal(router_match(HTTP_GET, "/widget-test.html", &m),
+	    ROUTE_OK);
+	assert_ptr_equal(m.route->fn, static_page_get);
+	assert_int_equal(router_match(HTTP_GET, "/headless-test.html", &m),
+	    ROUTE_OK);
+	assert_ptr_equal(m.route->fn, static_page_get);
+	assert_int_equal(router_match(HTTP_GET, "/test-pages/widget-test.js",
+	    &m), ROUTE_OK);
+	assert_ptr_equal(m.route->fn, static_asset_get);
+	assert_string_equal(m.param[0], "widget-test.js");
+	/* One segment only; the name is the handler's to look up. */
+	assert_int_equal(router_match(HTTP_GET, "/test-pages/a/b.js", &m),
+	    ROUTE_NOT_FOUND);
+	assert_int_equal(router_match(HTTP_GET, "/test-pages/", &m),
+	    ROUTE_NOT_FOUND);
+	assert_int_equal(router_match(HTTP_GET, "/widget/chat-widget.jsx", &m),
+	    ROUTE_NOT_FOUND);
+	assert_int_equal(router_match(HTTP_GET, "/widget", &m),
+	    ROUTE_NOT_FOUND);
+	assert_int_equal(router_match(HTTP_GET, "/api/widget/embed", &m),
+	    ROUTE_NOT_FOUND);
+}
+
 int
 main(void)
 {
@@ -144,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_long_param),
 		cmocka_unit_test(test_chat_routes),
+		cmocka_unit_test(test_static_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,7 @@
 #define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
+#define UP_SPARE_EASY		16	/* finished easy handles kept for reuse */
 
 struct upstream {
 	TAILQ_ENTRY(upstream) entry;
@@ -100,12 +101,39 @@ static int nactive;
 static int curl_ready;
 static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
 
+/*
+ * Easy handles of finished transfers, reset and kept for the next ones:
+ * making and freeing one per request cost more than resetting it.
+ */
+static CURL *spare[UP_SPARE_EASY];
+static int nspare;
+
 /* Sockets curl asked us to watch, indexed by fd; never freed before shutdown. */
 static struct loop_io **socks;
 static size_t nsocks;
 
 static void check_done(void);
 static void destroy(struct upstream *);
+
+static CURL *
+easy_get(void)
+{
+	return nspare > 0 ? spare[--nspare] : curl_easy_init();
+}
+
+/* Out of the multi handle already. */
+static void
+easy_put(CURL *e)
+{
+	if (e == NULL)
+		return;
+	if (nspare == UP_SPARE_EASY) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	curl_easy_reset(e);
+	spare[nspare++] = e;
+}
 
 /* ------------------------------------------------------- curl <-> loop */
 
@@ -341,7 +369,7 @@ static void
 destroy(struct upstream *u)
 {
 	detach(u);
-	curl_easy_cleanup(u->easy);
+	easy_put(u->easy);
 	sse_free(&u->sse);
 	free(u->body);
 	free(u->errbody);
@@ -586,43 +614,50 @@ ssl_ctx_cb(CURL *c, void *ctx, void *arg)
 	return CURLE_OK;
 }
 
+/*
+ * The request body, written straight out (jansson's objects and dump cost
+ * more than the rest of starting a request): {"model", "messages":[system
+ * prompt, history...], "stream":true, "stream_options":{"include_usage":
+ * true}}. NUL-terminated; *lenp is its length.
+ */
 static char *
-build_body(const struct upstream_req *req)
+build_body(const struct upstream_req *req, size_t *lenp)
 {
-	json_t *o, *msgs, *m, *so;
-	const char *sp;
-	char *s = NULL;
+	const char *sp, *m;
+	struct buf b;
 	size_t i;
-	int err = 0;
+	int first = 1;
 
 	sp = req->system_prompt ? req->system_prompt : system_prompt;
-	if ((o = json_object()) == NULL)
-		return NULL;
-	if ((msgs = json_array()) == NULL) {
-		json_decref(o);
-		return NULL;
-	}
-	err |= json_object_set_new(o, "model",
-	    json_text(req->model ? req->model : model));
+	m = req->model ? req->model : model;
+	buf_init(&b);
+	buf_adds(&b, "{\"model\":");
+	buf_add_jstr(&b, m, strlen(m));
+	buf_adds(&b, ",\"messages\":[");
 	if (sp != NULL && *sp != '\0') {
-		m = json_pack("{s:s, s:o}", "role", "system", "content",
-		    json_text(sp));
-		err |= json_array_append_new(msgs, m);
+		buf_adds(&b, "{\"role\":\"system\",\"content\":");
+		buf_add_jstr(&b, sp, strlen(sp));
+		buf_adds(&b, "}");
+		first = 0;
 	}
 	for (i = 0; i < req->nmsgs; i++) {
-		m = json_pack("{s:o, s:o}",
-		    "role", json_text(req->msgs[i].role),
-		    "content", json_text(req->msgs[i].content));
-		err |= json_array_append_new(msgs, m);
+		buf_adds(&b, first ? "{\"role\":" : ",{\"role\":");
+		buf_add_jstr(&b, req->msgs[i].role, strlen(req->msgs[i].role));
+		buf_adds(&b, ",\"content\":");
+		buf_add_jstr(&b, req->msgs[i].content,
+		    strlen(req->msgs[i].content));
+		buf_adds(&b, "}");
+		first = 0;
 	}
-	err |= json_object_set_new(o, "messages", msgs);
-	err |= json_object_set_new(o, "stream", json_true());
-	so = json_pack("{s:b}", "include_usage", 1);
-	err |= json_object_set_new(o, "stream_options", so);
-	if (err == 0)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	buf_adds(&b, "],\"stream\":true,"
+	    "\"stream_options\":{\"include_usage\":true}}");
+	buf_add(&b, "", 1);
+	if (b.err) {
+		buf_free(&b);
+		return NULL;
+	}
+	*lenp = b.len - 1;
+	return b.data;
 }
 
 struct upstream *
@@ -631,6 +666,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 {
 	struct upstream *u;
 	CURLcode e = CURLE_OK;
+	size_t blen = 0;
 	CURL *c;
 
 	if (multi == NULL || cbs == NULL || cbs->can_write == NULL ||
@@ -638,8 +674,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		return NULL;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->body = build_body(req)) == NULL ||
-	    (u->easy = c = curl_easy_init()) == NULL) {
+	if ((u->body = build_body(req, &blen)) == NULL ||
+	    (u->easy = c = easy_get()) == NULL) {
 		free(u->body);
 		free(u);
 		return NULL;
@@ -654,7 +690,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)strlen(u->body));
+	    (curl_off_t)blen);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
 	e |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -670,7 +706,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	if (curl_openssl)
 		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	if (e != CURLE_OK) {
-		curl_easy_cleanup(c);
+		easy_put(c);
 		free(u->body);
 		free(u);
 		return NULL;
@@ -865,6 +901,8 @@ upstream_shutdown(void)
 
 	while ((u = TAILQ_FIRST(&transfers)) != NULL)
 		destroy(u);
+	while (nspare > 0)
+		curl_easy_cleanup(spare[--nspare]);
 	nactive = 0;
 	if (multi != NULL) {
 		loop_timer_stop(&mtimer);

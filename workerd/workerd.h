@@ -425,10 +425,29 @@ int storec_connected(void);
  */
 int storec_call(uint16_t type, const void *payload, size_t len,
     storec_cb cb, void *arg, struct storec_req **handle);
+/* storec_call with the payload built in e, which it frees; -1 if e failed. */
+int storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
+    struct storec_req **handle);
 /* Forgets a request: its callback will never run. NULL is a no-op. */
 void storec_cancel(struct storec_req *);
 size_t storec_inflight(void);
 /* Closes the connection and forgets every request (tests, exit). */
 void storec_shutdown(void);
+
+/* An HTTP answer of its own for one PROTO_E_* code of storaged's. */
+struct storec_answer {
+	uint32_t code;
+	int status;		/* 0 ends a list */
+	const char *msg;
+};
+
+/*
+ * The HTTP status and text (*msg) for a call that did not succeed: the
+ * entry of own (NULL: none) for storaged's error code, else 503 "Storage
+ * unavailable" when storaged is away or says so, else 500 "Internal
+ * server error", logged as "who: storaged: ...".
+ */
+int storec_http_error(const struct storec_result *,
+    const struct storec_answer *own, const char *who, const char **msg);
 
 #endif

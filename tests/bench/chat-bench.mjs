@@ -16,7 +16,15 @@
 // Only loopback; every loop is bounded in count and time. Node built-ins only.
 //
 //   node tests/bench/chat-bench.mjs --parley PORT --mock PORT --master PID \
-//        --storaged PID --key WIDGET_KEY --admin ADMIN_KEY
+//        --storaged PID --key WIDGET_KEY --admin ADMIN_KEY \
+//        [--mode TEXT] [--save FILE]
+//
+// --mode names the storage setting in the table's title; --save writes the
+// direct figures to FILE. A second run with --extra LABEL --direct FILE
+// (after scripts/bench.sh restarted storaged with another PARLEY_SYNC)
+// measures only Parley's side of parts 1 and 2 and prints them as extra
+// rows under LABEL (and --note TEXT), against the first run's direct
+// figures.
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -30,11 +38,16 @@ const ADMIN = args.admin;
 const TTFT_TURNS = Number(process.env.BENCH_TTFT_TURNS || 2000);
 const TURN_SECONDS = Number(process.env.BENCH_TURN_SECONDS || 8);
 const STREAMS = Number(process.env.BENCH_STREAMS || 2000);
+const MODE = args.mode || '';
+const SAVE = args.save;
+const EXTRA = args.extra;
+const DIRECT = args.direct;
 const MODEL = 'gpt-4.1-mini';
 const SYSTEM = 'You are a concise and helpful AI assistant embedded in a support chat widget.';
 
 function die(msg) { console.error(`bench: ${msg}`); process.exit(1); }
-if (!PPORT || !MPORT || !MASTER || !STORAGED || !KEY || !ADMIN) die('usage: chat-bench.mjs --parley PORT --mock PORT --master PID --storaged PID --key KEY --admin KEY');
+if (!PPORT || !MPORT || !MASTER || !STORAGED || !KEY || !ADMIN) die('usage: chat-bench.mjs --parley PORT --mock PORT --master PID --storaged PID --key KEY --admin KEY [--mode TEXT] [--save FILE | --extra LABEL --direct FILE]');
+if (EXTRA && !DIRECT) die('--extra needs --direct FILE (the first run\'s --save)');
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;   // ms, sub-µs resolution
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -254,20 +267,59 @@ async function storedMessages(prefix) {
 
 const out = {};
 const t00 = Date.now();
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const row = (name, a, b, target = '', note = '') => console.log(`${name.padEnd(34)} ${String(a).padStart(12)} ${String(b).padStart(12)}   ${target.padEnd(14)} ${note}`);
+const ok = (cond) => (cond ? 'met' : 'NOT met');
+if (EXTRA) Object.assign(out, JSON.parse(fs.readFileSync(DIRECT, 'latin1')));
 
 // 1. time to first token, concurrency 1
 await mockConfig({ chunks: 10, delay_ms: 0, first_delay_ms: 0 });
-process.stderr.write(`bench: time to first token, ${TTFT_TURNS} sequential turns each way...\n`);
-out.ttftDirect = await ttft('direct', MPORT, (i) => mockReq(`hello ${i}`), MOCK_FIRST, MOCK_DONE, TTFT_TURNS);
+process.stderr.write(`bench: ${EXTRA ? `${EXTRA}: ` : ''}time to first token, ${TTFT_TURNS} sequential turns ${EXTRA ? 'through Parley' : 'each way'}...\n`);
+if (!EXTRA) out.ttftDirect = await ttft('direct', MPORT, (i) => mockReq(`hello ${i}`), MOCK_FIRST, MOCK_DONE, TTFT_TURNS);
 out.ttftParley = await ttft('parley', PPORT, (i) => parleyReq(`${RUN}-t-${sessionSeq++}`, `hello ${i}`), PARLEY_FIRST, PARLEY_DONE, TTFT_TURNS);
 
 // 2. turns per second at c=32 and c=128; each client keeps one session for 10 turns
 for (const c of [32, 128]) {
-  process.stderr.write(`bench: turns per second at concurrency ${c}, ${TURN_SECONDS} s each way...\n`);
-  out[`direct${c}`] = await throughput(MPORT, c, TURN_SECONDS, (k, i) => mockReq(`turn ${i}`), MOCK_FIRST, MOCK_DONE);
+  process.stderr.write(`bench: ${EXTRA ? `${EXTRA}: ` : ''}turns per second at concurrency ${c}, ${TURN_SECONDS} s ${EXTRA ? 'through Parley' : 'each way'}...\n`);
+  if (!EXTRA) out[`direct${c}`] = await throughput(MPORT, c, TURN_SECONDS, (k, i) => mockReq(`turn ${i}`), MOCK_FIRST, MOCK_DONE);
   const prefix = `${RUN}-c${c}-`;
   out[`parley${c}`] = await throughput(PPORT, c, TURN_SECONDS, (k, i) => parleyReq(`${prefix}${k}-${Math.floor(i / 10)}`, `turn ${i}`), PARLEY_FIRST, PARLEY_DONE);
   out[`stored${c}`] = await storedMessages(prefix);
+}
+if (SAVE) fs.writeFileSync(SAVE, JSON.stringify({ ttftDirect: out.ttftDirect, direct32: out.direct32, direct128: out.direct128 }));
+
+// Rows for parts 1 and 2: the same in both runs.
+function chatRows() {
+  const addP50 = out.ttftParley.p50 - out.ttftDirect.p50;
+  const addP99 = out.ttftParley.p99 - out.ttftDirect.p99;
+  row(`time to first token p50 (ms), c=1`, f(out.ttftDirect.p50, 3), f(out.ttftParley.p50, 3), '', `${out.ttftParley.n} turns each; mock: 10 chunks, no delay`);
+  row(`time to first token p99 (ms), c=1`, f(out.ttftDirect.p99, 3), f(out.ttftParley.p99, 3), '', '');
+  row('  added by Parley, p50 (ms)', '', f(addP50, 3), '<= 0.5', ok(addP50 <= 0.5));
+  row('  added by Parley, p99 (ms)', '', f(addP99, 3), '<= 2', ok(addP99 <= 2));
+  for (const c of [32, 128]) {
+    const st = out[`stored${c}`];
+    const p = out[`parley${c}`];
+    const allStored = st.msgs === 2 * p.turns;
+    row(`turns/s, c=${c}`, f(out[`direct${c}`].rate, 0), f(p.rate, 0), '>= 5000', `${ok(p.rate >= 5000)}; ${p.turns} turns in ${TURN_SECONDS} s, ${p.failed} failed; stored ${st.msgs}/${2 * p.turns} messages${allStored ? ' (all)' : ' — NOT ALL STORED'}`);
+  }
+}
+
+function chatEnd() {
+  console.log('');
+  console.log(`bench: chat part took ${((Date.now() - t00) / 1000).toFixed(0)} s`);
+  const bad = ['parley32', 'parley128'].some((k) => out[k].turns === 0) || (out.rss && out.rss.ok === 0);
+  const unstored = [32, 128].some((c) => out[`stored${c}`].msgs !== 2 * out[`parley${c}`].turns);
+  if (unstored) console.log('bench: WARNING: some turns that completed were not all stored');
+  process.exit(bad ? 1 : 0);
+}
+
+if (EXTRA) {
+  console.log('');
+  console.log(`Through Parley again, storaged restarted with ${EXTRA}${args.note ? ` (${args.note})` : ''}; direct figures from the run above:`);
+  console.log('');
+  row('', 'direct', 'Parley', 'target', '');
+  chatRows();
+  chatEnd();
 }
 
 // 3. RSS per open stream
@@ -310,30 +362,11 @@ out.rss = { base: base.kib, peak: best.kib, peakActive: best.active, per: best.a
 
 // ------------------------------------------------------------ table
 
-const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-const row = (name, a, b, target = '', note = '') => console.log(`${name.padEnd(34)} ${String(a).padStart(12)} ${String(b).padStart(12)}   ${target.padEnd(14)} ${note}`);
-const ok = (cond) => (cond ? 'met' : 'NOT met');
-const addP50 = out.ttftParley.p50 - out.ttftDirect.p50;
-const addP99 = out.ttftParley.p99 - out.ttftDirect.p99;
 console.log('');
-console.log(`Chat: direct to the mock (SSE) vs through Parley (NDJSON), loopback, ${children(MASTER).length} workers, ${fs.readFileSync('/proc/cpuinfo', 'latin1').split('\nprocessor').length} cores shared with the client and the mock.`);
+console.log(`Chat: direct to the mock (SSE) vs through Parley (NDJSON)${MODE ? `, ${MODE}` : ''}, loopback, ${children(MASTER).length} workers, ${fs.readFileSync('/proc/cpuinfo', 'latin1').split('\nprocessor').length} cores shared with the client and the mock.`);
 console.log('');
 row('', 'direct', 'Parley', 'target', '');
-row(`time to first token p50 (ms), c=1`, f(out.ttftDirect.p50, 3), f(out.ttftParley.p50, 3), '', `${out.ttftParley.n} turns each; mock: 10 chunks, no delay`);
-row(`time to first token p99 (ms), c=1`, f(out.ttftDirect.p99, 3), f(out.ttftParley.p99, 3), '', '');
-row('  added by Parley, p50 (ms)', '', f(addP50, 3), '<= 0.5', ok(addP50 <= 0.5));
-row('  added by Parley, p99 (ms)', '', f(addP99, 3), '<= 2', ok(addP99 <= 2));
-for (const c of [32, 128]) {
-  const st = out[`stored${c}`];
-  const p = out[`parley${c}`];
-  const allStored = st.msgs === 2 * p.turns;
-  row(`turns/s, c=${c}`, f(out[`direct${c}`].rate, 0), f(p.rate, 0), '>= 5000', `${ok(p.rate >= 5000)}; ${p.turns} turns in ${TURN_SECONDS} s, ${p.failed} failed; stored ${st.msgs}/${2 * p.turns} messages${allStored ? ' (all)' : ' — NOT ALL STORED'}`);
-}
+chatRows();
 row(`RSS per open stream (KiB)`, '-', f(out.rss.per, 1), '<= 32', `${ok(out.rss.per <= 32)}; ${out.rss.peakActive} of ${STREAMS} streams open at once then; ${out.rss.ok} completed; ${out.rss.pids} processes ${out.rss.base} -> ${out.rss.peak} KiB`);
 if (out.rss.peakActive < STREAMS) console.log(`${''.padEnd(34)} (not all ${STREAMS} were open at the same moment: the first ended before the last started${out.rss.allStartedAt === null ? '' : `; all had started after ${out.rss.allStartedAt} ms`})`);
-console.log('');
-console.log(`bench: chat part took ${((Date.now() - t00) / 1000).toFixed(0)} s`);
-const bad = ['parley32', 'parley128'].some((k) => out[k].turns === 0) || out.rss.ok === 0;
-const unstored = [32, 128].some((c) => out[`stored${c}`].msgs !== 2 * out[`parley${c}`].turns);
-if (unstored) console.log('bench: WARNING: some turns that completed were not all stored');
-process.exit(bad ? 1 : 0);
+chatEnd();

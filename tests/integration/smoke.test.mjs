@@ -6,8 +6,9 @@
 //
 // Checked: GET /health is {"status":"ok"}; POST /v1/chat returns a JSON
 // reply; POST /v1/chat/stream streams NDJSON; GET /v1/openapi.json returns
-// the OpenAPI document. (GET /widget/chat-widget.js and the dashboard's
-// /login come with later issues.) Also what run.sh itself promises: keys
+// the OpenAPI document; GET /widget/chat-widget.js serves the built bundle.
+// (The dashboard's /login comes with a later issue.) Also what run.sh
+// itself promises: the test pages' URLs printed and served, keys
 // generated into the env file and printed, the local mock model started
 // and announced when there is no OPENAI_API_KEY, a clean stop on Ctrl-C,
 // the same keys and data on the next run, a short key refused.
@@ -183,6 +184,23 @@ describe('make run (scripts/run.sh) passes the production smoke tests', () => {
     const v = await validateDocument(r.json());
     assert.equal(v.valid, true, JSON.stringify(v.errors));
     assert.ok(r.json().paths['/v1/chat']);
+  });
+
+  test('GET /widget/chat-widget.js serves the bundle `make` built; the test pages are printed and served', async () => {
+    const r = await request(run.port, 'GET', '/widget/chat-widget.js');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/javascript; charset=utf-8');
+    assert.ok(r.body.equals(fs.readFileSync(path.join(REPO, 'widget/dist/chat-widget.js'))), 'the bytes of widget/dist/chat-widget.js');
+    assert.equal(r.headers['cache-control'], 'no-store');
+    assert.match(r.headers.etag, /^"[0-9a-f]{32}"$/);
+    for (const page of ['widget-test.html', 'headless-test.html']) {
+      const url = `http://127.0.0.1:${run.port}/${page}`;
+      assert.ok(run.out.includes(url), `run.sh prints ${url}:\n${run.out}`);
+      const p = await request(run.port, 'GET', `/${page}`);
+      assert.equal(p.status, 200, page);
+      assert.match(p.headers['content-type'], /^text\/html/);
+      assert.ok(p.text.includes(keys.WIDGET_API_KEY), `${page} is set up with the generated widget key`);
+    }
   });
 
   test('the admin API with the generated key shows both conversations', async () => {

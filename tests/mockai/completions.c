@@ -20,6 +20,7 @@
 #include "mockai.h"
 
 #define FINGERPRINT	"fp_mockai"
+#define buf_addlit(b, lit)	buf_add((b), (lit), sizeof(lit) - 1)
 #define STEPS_PER_PUMP	64	/* then let other connections have a turn */
 
 struct stream {
@@ -28,6 +29,8 @@ struct stream {
 	json_int_t created;
 	int is_stream;
 	int include_usage;
+	char *head;		/* "data: {...,\"choices\":" common to every chunk */
+	size_t head_len;
 	char *text;		/* one copy of the reply; repeated `repeat` times */
 	size_t text_len;
 	uint64_t total_cp;	/* code points in the whole reply */
@@ -375,8 +378,34 @@ stream_free(struct stream *s)
 	if (s == NULL)
 		return;
 	free(s->model);
+	free(s->head);
 	free(s->text);
 	free(s);
+}
+
+/*
+ * What every chunk of the stream starts with, made once with jansson:
+ * "data: " and the chunk object up to its "choices" value.
+ */
+static void
+stream_head(struct stream *s)
+{
+	struct buf b = { 0 };
+	json_t *j;
+	char *txt;
+
+	j = json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", s->id,
+	    "object", "chat.completion.chunk", "created", s->created,
+	    "model", s->model, "system_fingerprint", FINGERPRINT);
+	if (j == NULL || (txt = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("json_pack: chunk");
+	json_decref(j);
+	buf_addlit(&b, "data: ");
+	buf_add(&b, txt, strlen(txt) - 1);	/* all but the closing brace */
+	buf_addlit(&b, ",\"choices\":");
+	free(txt);
+	s->head = b.p;
+	s->head_len = b.len;
 }
 
 /* Everything about the answer, decided once from the request. */
@@ -412,6 +441,8 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	    mock_cfg.first_delay_ms;
 	s->cut = d->cut;
 	s->stall = d->stall;
+	if (s->is_stream)
+		stream_head(s);
 	return s;
 }
 
@@ -448,38 +479,78 @@ usage_json(struct stream *s)
 	    "total_tokens", (json_int_t)(s->prompt_tokens + (long long)s->npieces));
 }
 
-/* One chat.completion.chunk: a delta and finish reason, or the usage chunk. */
+/* A JSON string as jansson's compact dump writes it (valid UTF-8 in). */
 static void
-send_chunk(struct conn *c, struct stream *s, json_t *delta,
+json_quote(struct buf *b, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[6] = { '\\', 'u', '0', '0' };
+	size_t i, run = 0;
+	const char *e;
+	size_t elen;
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		switch (ch) {
+		case '"': e = "\\\""; elen = 2; break;
+		case '\\': e = "\\\\"; elen = 2; break;
+		case '\b': e = "\\b"; elen = 2; break;
+		case '\f': e = "\\f"; elen = 2; break;
+		case '\n': e = "\\n"; elen = 2; break;
+		case '\r': e = "\\r"; elen = 2; break;
+		case '\t': e = "\\t"; elen = 2; break;
+		default:
+			if (ch >= 0x20) {
+				run++;
+				continue;
+			}
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 0xf];
+			e = esc;
+			elen = 6;
+			break;
+		}
+		buf_add(b, p + i - run, run);
+		run = 0;
+		buf_add(b, e, elen);
+	}
+	buf_add(b, p + i - run, run);
+	buf_add(b, "\"", 1);
+}
+
+/*
+ * One chat.completion.chunk: a delta (JSON text) and finish reason, or
+ * the usage chunk. Written straight out, byte for byte what jansson made
+ * of it: the mock shares the machine with what it measures.
+ */
+static void
+send_chunk(struct conn *c, struct stream *s, const char *delta,
     const char *finish, int usage_chunk)
 {
-	json_t *j;
-	char *txt;
 	struct buf b = { 0 };
 
-	j = json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", s->id,
-	    "object", "chat.completion.chunk", "created", s->created,
-	    "model", s->model, "system_fingerprint", FINGERPRINT);
-	if (j == NULL)
-		fatalx("json_pack: chunk");
-	if (usage_chunk) {
-		json_object_set_new(j, "choices", json_array());
-		json_object_set_new(j, "usage", usage_json(s));
-	} else {
-		json_object_set_new(j, "choices", json_pack("[{s:i, s:o, s:n, s:o}]",
-		    "index", 0, "delta", delta, "logprobs",
-		    "finish_reason", finish ? json_string(finish) : json_null()));
+	buf_add(&b, s->head, s->head_len);
+	if (usage_chunk)
+		buf_printf(&b, "[],\"usage\":{\"prompt_tokens\":%lld,"
+		    "\"completion_tokens\":%lld,\"total_tokens\":%lld}}\n\n",
+		    s->prompt_tokens, (long long)s->npieces,
+		    s->prompt_tokens + (long long)s->npieces);
+	else {
+		buf_addlit(&b, "[{\"index\":0,\"delta\":");
+		buf_add(&b, delta, strlen(delta));
+		buf_addlit(&b, ",\"logprobs\":null,\"finish_reason\":");
+		if (finish != NULL)
+			json_quote(&b, finish, strlen(finish));
+		else
+			buf_addlit(&b, "null");
+		buf_addlit(&b, "}]");
 		/* With include_usage, OpenAI sends "usage":null on every other chunk. */
 		if (s->include_usage)
-			json_object_set_new(j, "usage", json_null());
+			buf_addlit(&b, ",\"usage\":null");
+		buf_addlit(&b, "}\n\n");
 	}
-	if ((txt = json_dumps(j, JSON_COMPACT)) == NULL)
-		fatalx("json_dumps: chunk");
-	json_decref(j);
-	buf_add(&b, "data: ", 6);
-	buf_add(&b, txt, strlen(txt));
-	buf_add(&b, "\n\n", 2);
-	free(txt);
 	http_stream_write(c, b.p, b.len);
 	buf_free(&b);
 }
@@ -488,16 +559,16 @@ static void
 send_piece(struct conn *c, struct stream *s)
 {
 	uint64_t end = (s->next + 1) * s->total_cp / s->npieces;
-	struct buf b = { 0 };
-	json_t *delta;
+	struct buf b = { 0 }, delta = { 0 };
 
 	take_text(s, end - s->cur_cp, &b);
 	mock_stats.content_chunks++;
-	delta = json_pack("{s:s%}", "content", b.p ? b.p : "", b.len);
-	if (delta == NULL)
-		fatalx("json_pack: content");	/* cannot happen: whole code points */
+	buf_addlit(&delta, "{\"content\":");
+	json_quote(&delta, b.p ? b.p : "", b.len);
+	buf_addlit(&delta, "}");
 	buf_free(&b);
-	send_chunk(c, s, delta, NULL, 0);
+	send_chunk(c, s, delta.p, NULL, 0);
+	buf_free(&delta);
 }
 
 static void
@@ -506,7 +577,7 @@ finish(struct conn *c, struct stream *s)
 	c->stream = NULL;
 	stats_stream_ended(&mock_stats.completed);
 	if (s->is_stream) {
-		send_chunk(c, s, json_object(), "stop", 0);
+		send_chunk(c, s, "{}", "stop", 0);
 		if (s->include_usage)
 			send_chunk(c, s, NULL, NULL, 1);
 		http_stream_write(c, "data: [DONE]\n\n", 14);
@@ -674,8 +745,8 @@ completions_handle(struct conn *c)
 		snprintf(extra, sizeof(extra), "Cache-Control: no-cache\r\n"
 		    "X-Request-Id: req_mock%llu\r\n", id_seq);
 		http_stream_begin(c, 200, "text/event-stream; charset=utf-8", extra);
-		send_chunk(c, c->stream, json_pack("{s:s, s:s}", "role",
-		    "assistant", "content", ""), NULL, 0);
+		send_chunk(c, c->stream, "{\"role\":\"assistant\",\"content\":\"\"}",
+		    NULL, 0);
 	}
 	completions_pump(c);
 out:

@@ -1,0 +1,186 @@
+/*
+ * What storaged's unit tests share: a store in a fresh temporary
+ * directory on a fake clock, requests run through dispatch_one() as the
+ * daemon runs them, and decoders for the replies. Include after
+ * <cmocka.h>.
+ */
+#ifndef PARLEY_TEST_FIXTURE_H
+#define PARLEY_TEST_FIXTURE_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "storemsg.h"
+
+#define T0	1700000000000ull
+
+/* The store's wall clock: tests move it by hand. */
+static uint64_t fake_now = T0;
+
+static inline uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+struct fix {
+	char dir[64];
+	struct store *st;
+	struct ratelimit *rl;	/* rate counters, if the test wants them */
+};
+
+/* A store in a fresh directory made from tmpl ("/tmp/name-XXXXXX"). */
+static inline struct fix *
+fix_new(const char *tmpl)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strlcpy(f->dir, tmpl, sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	fake_now = T0;
+	store_set_clock(f->st, fake_clock);
+	return f;
+}
+
+/* Removes an LMDB environment: its two files, then the directory. */
+static inline void
+rm_env(const char *dir)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static inline void
+fix_free(struct fix *f)
+{
+	ratelimit_free(f->rl);
+	store_close(f->st);
+	rm_env(f->dir);
+	free(f);
+}
+
+/*
+ * Runs one request (and frees req). The error code, or 0 with the reply
+ * in *r; either way r is for dreply_free().
+ */
+static inline int
+request(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
+{
+	assert_int_equal(req->err, 0);
+	dispatch_one(f->st, f->rl, type, req->buf, req->len, r);
+	penc_free(req);
+	if (r->err == 0)
+		assert_true(r->enc.len <= PROTO_MAX_PAYLOAD);
+	else
+		assert_non_null(r->errmsg);
+	return r->err;
+}
+
+/* A raw request payload: the error code. */
+static inline int
+request_raw(struct fix *f, uint16_t type, const void *p, size_t len)
+{
+	struct dreply r;
+	int err;
+
+	dispatch_one(f->st, f->rl, type, p, len, &r);
+	err = r.err;
+	if (err != 0)
+		assert_non_null(r.errmsg);
+	dreply_free(&r);
+	return err;
+}
+
+/* An ST_MSG_APPEND payload. */
+static inline void
+append_payload(struct penc *e, const char *conv_id, const char *role,
+    const char *content, const char *status, uint32_t ptok, uint32_t ctok)
+{
+	penc_init(e);
+	penc_str(e, conv_id);
+	penc_str(e, role);
+	penc_str(e, content);
+	penc_str(e, status);
+	penc_u32(e, ptok);
+	penc_u32(e, ctok);
+}
+
+/* A conversation with its messages (ST_CONV_GET, ST_SESSION_HISTORY). */
+struct thread {
+	int found;		/* ST_SESSION_HISTORY */
+	struct st_conv conv;
+	uint32_t n;
+	struct st_msg *msgs;
+	int truncated;		/* ST_CONV_GET */
+	size_t reply_len;
+};
+
+/* conv, u32 n, n x msg */
+static inline void
+thread_decode(struct pdec *d, struct thread *t)
+{
+	uint32_t i;
+
+	assert_int_equal(pdec_conv(d, &t->conv), 0);
+	t->n = pdec_u32(d);
+	assert_true(t->n < 100000);
+	t->msgs = calloc(t->n + 1, sizeof(*t->msgs));
+	assert_non_null(t->msgs);
+	for (i = 0; i < t->n; i++)
+		assert_int_equal(pdec_msg(d, &t->msgs[i]), 0);
+}
+
+static inline void
+thread_free(struct thread *t)
+{
+	uint32_t i;
+
+	st_conv_free(&t->conv);
+	for (i = 0; i < t->n; i++)
+		st_msg_free(&t->msgs[i]);
+	free(t->msgs);
+	memset(t, 0, sizeof(*t));
+}
+
+/* t holds n messages, with these contents in order. */
+static inline void
+thread_is(const struct thread *t, uint32_t n, ...)
+{
+	va_list ap;
+	uint32_t i;
+
+	assert_int_equal(t->n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(t->msgs[i].content,
+		    va_arg(ap, const char *));
+	va_end(ap);
+}
+
+static inline char *
+repeat(char ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+#endif

@@ -1,0 +1,124 @@
+// The widget at home on someone else's site: a page on another origin
+// (http://localhost:PORT) whose CSP allows only 'self' and the Parley
+// origin, and whose CSS attacks everything (* { all: unset !important },
+// button and div hidden, transforms, tiny red text). The widget must still
+// show, open, send and stream, with no CSP violation; and on a normal page
+// it must change nothing of the page's own look.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  SCREENSHOTS, assertClean, launch, openPage, part, sendByKeyboard, startStack, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+describe('the widget on a hostile host page', { timeout: 120000 }, () => {
+  let stack;
+  let browser;
+
+  before(async () => {
+    stack = await startStack({ mock: { chunks: 6, delayMs: 40 } });
+    browser = await launch();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (stack) {
+      await stack.host.stop();
+      await stack.parley.stop();
+    }
+  });
+
+  test('a strict CSP (self + the Parley origin) and hostile CSS: the widget shows and works', async () => {
+    const { page, log, ctx } = await openPage(browser);
+    try {
+      const res = await page.goto(`${stack.host.origin}/hostile.html`);
+      const csp = res.headers()['content-security-policy'];
+      assert.match(csp, /script-src 'self' http:\/\/127\.0\.0\.1:\d+;/, 'the host page sends its strict CSP');
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+      await waitReady(page);
+      // The page's CSS did hit the page.
+      assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('main button')).display), 'none');
+
+      const lb = await page.locator(part('launcher')).boundingBox();
+      assert.ok(lb, 'the launcher is rendered');
+      assert.ok(Math.abs(lb.width - 56) <= 1 && Math.abs(lb.height - 56) <= 1, `launcher 56×56: ${JSON.stringify(lb)}`);
+      assert.ok(lb.x > 1100 && lb.y > 700, `bottom right: ${JSON.stringify(lb)}`);
+      assert.equal(await page.isVisible(part('launcher')), true);
+      const icon = await page.evaluate(() => {
+        const s = getComputedStyle(document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="launcher"] svg'));
+        return { display: s.display, w: s.width };
+      });
+      assert.notEqual(icon.display, 'none', 'the icon shows');
+      await page.click(part('launcher'));
+      await page.waitForSelector(part('panel'), { state: 'visible' });
+      const pb = await page.locator(part('panel')).boundingBox();
+      assert.ok(pb.width >= 300 && pb.height >= 400, `a full-size panel: ${JSON.stringify(pb)}`);
+      const look = await page.evaluate(() => {
+        const r = document.getElementById('parley-chat-widget').shadowRoot;
+        const cs = (sel) => getComputedStyle(r.querySelector(sel));
+        return {
+          input: cs('[data-part="input"]').fontSize,
+          inputDisplay: cs('[data-part="input"]').display,
+          title: cs('[data-part="title"]').fontSize,
+          color: cs('[data-part="title"]').color,
+          send: cs('[data-part="send"]').display,
+          host: getComputedStyle(document.getElementById('parley-chat-widget')).position,
+        };
+      });
+      assert.equal(look.input, '16px');
+      assert.notEqual(look.inputDisplay, 'none');
+      assert.notEqual(look.send, 'none');
+      assert.notEqual(look.title, '3px', 'the page\'s font size does not reach in');
+      assert.notEqual(look.color, 'rgb(255, 0, 0)', 'nor its colour');
+      assert.equal(look.host, 'fixed', 'the host element keeps its own :host rules');
+      assert.equal(await page.isVisible(part('typing')), false);
+
+      await sendByKeyboard(page, 'hello from a hostile page');
+      const m = await waitReplyEnd(page);
+      assert.deepEqual(m, { state: 'done', text: 'You said: hello from a hostile page' });
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'widget-hostile-page.png') });
+      // The bundle came from the Parley origin, the chat went there too.
+      assert.ok(log.requests.some((u) => u === `${stack.parleyOrigin}/widget/chat-widget.js`));
+      assert.ok(log.requests.some((u) => u === `${stack.parleyOrigin}/chat`));
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(part('panel'), { state: 'hidden' });
+      await assertClean(page, log, 'hostile page');
+    } finally { await ctx.close(); }
+  });
+
+  test('the widget changes nothing of the host page\'s own look', async () => {
+    const probe = () => {
+      const out = {};
+      for (const sel of ['html', 'body', 'h1', 'p', '#host-link', '#host-button', '.box', 'main']) {
+        const s = getComputedStyle(document.querySelector(sel));
+        out[sel] = ['display', 'font-family', 'font-size', 'color', 'background-color', 'margin', 'padding', 'line-height', 'box-sizing', 'position', 'transform', 'outline'].map((k) => s.getPropertyValue(k)).join('|');
+      }
+      out.sheets = document.styleSheets.length;
+      out.adopted = document.adoptedStyleSheets.length;
+      out.bodyChildren = [...document.body.children].filter((e) => e.tagName !== 'SCRIPT').map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')).join(',');
+      out.scroll = document.documentElement.scrollWidth + 'x' + document.documentElement.scrollHeight;
+      return out;
+    };
+    const a = await openPage(browser);
+    const b = await openPage(browser);
+    try {
+      await a.page.goto(`${stack.host.origin}/embed.html?nowidget=1`);
+      await b.page.goto(`${stack.host.origin}/embed.html`);
+      await waitReady(b.page);
+      await b.page.click(part('launcher'));
+      await b.page.waitForSelector(part('panel'), { state: 'visible' });
+      const without = await a.page.evaluate(probe);
+      const withW = await b.page.evaluate(probe);
+      assert.equal(withW.bodyChildren, `${without.bodyChildren},div#parley-chat-widget`, 'one element added, at the end of body');
+      delete withW.bodyChildren;
+      delete without.bodyChildren;
+      assert.deepEqual(withW, without, 'the same computed styles, style sheets and page size');
+      await assertClean(b.page, b.log, 'plain page');
+    } finally {
+      await a.ctx.close();
+      await b.ctx.close();
+    }
+  });
+});

@@ -1,0 +1,274 @@
+// What the browser tests share: Debian's Chromium driven by playwright-core
+// (never a browser of Playwright's own), a Parley with the mock model
+// (tests/integration/lib/harness.mjs), a small host-page server on another
+// loopback origin, page probes (console, page errors, CSP violations,
+// dialogs), widget helpers, and the axe-core scan.
+//
+// Every wait is bounded: pages get a 10 s default timeout, and each helper
+// that polls has its own limit.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+import { chromium } from 'playwright-core';
+
+import { Parley, REPO, freePort, sleep } from '../../integration/lib/harness.mjs';
+
+export { REPO, sleep };
+export { conversationOfSession, stored, waitStored } from '../../integration/lib/chat.mjs';
+
+export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+// One browser for a test file. chromium.launch gives it a fresh temporary
+// profile (user-data dir) that it removes on close.
+export async function launch() {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh test installs the Debian package chromium`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30000,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+}
+
+// Page probes, installed before any script of the page runs (CDP init
+// scripts are not subject to the page's CSP).
+const PROBES = `
+  window.__csp = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
+  });
+  window.__events = [];
+  for (const n of ['ready', 'open', 'close', 'history', 'send', 'reply', 'stop', 'error', 'reset', 'destroy']) {
+    document.addEventListener('parley:' + n, (e) => window.__events.push({ name: n, detail: JSON.parse(JSON.stringify(e.detail, (k, v) => (v instanceof Node ? undefined : v))) }));
+  }
+`;
+
+// A fresh context (its own storage) and page with the probes.
+// opts: Playwright context options (viewport, colorScheme, ...).
+export async function openPage(browser, opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...opts });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  page.setDefaultNavigationTimeout(15000);
+  const log = { console: [], errors: [], dialogs: [], requests: [] };
+  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text() }));
+  page.on('pageerror', (e) => log.errors.push(String(e && e.message || e)));
+  page.on('dialog', (d) => { log.dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => log.requests.push(r.url()));
+  await page.addInitScript(PROBES);
+  return { ctx, page, log };
+}
+
+// No page error, no console error, no CSP violation.
+export async function assertClean(page, log, what) {
+  assert.deepEqual(log.errors, [], `${what}: page errors`);
+  const errs = log.console.filter((m) => m.type === 'error');
+  assert.deepEqual(errs, [], `${what}: console errors`);
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
+}
+
+// Selector of a data-part inside the widget (Playwright's CSS pierces open shadow roots).
+export const part = (name) => `#parley-chat-widget [data-part="${name}"]`;
+
+export async function waitReady(page) {
+  await page.waitForFunction(() => !!window.ParleyChat, null, { timeout: 10000 });
+}
+
+// The data-part of the focused element inside the widget, or a description of the focus elsewhere.
+export function focused(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (a && a.id === 'parley-chat-widget') {
+      const d = a.shadowRoot.activeElement;
+      return d ? d.getAttribute('data-part') || d.tagName.toLowerCase() : 'host';
+    }
+    return a ? `page:${a.tagName.toLowerCase()}${a.id ? '#' + a.id : ''}` : 'none';
+  });
+}
+
+// Assistant messages (welcome left out): [{state, text}], from the DOM.
+export function assistantMessages(page) {
+  return page.evaluate(() => {
+    const root = document.getElementById('parley-chat-widget').shadowRoot;
+    return [...root.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])')].map((m) => ({
+      state: m.getAttribute('data-state'),
+      text: m.querySelector('[data-part="content"]').textContent,
+    }));
+  });
+}
+
+// Waits until the last assistant message has left pending/streaming; returns it.
+export async function waitReplyEnd(page, timeout = 15000) {
+  await page.waitForFunction(() => {
+    const root = document.getElementById('parley-chat-widget').shadowRoot;
+    const all = root.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
+    const m = all[all.length - 1];
+    return m && !['pending', 'streaming'].includes(m.getAttribute('data-state'));
+  }, null, { timeout });
+  const all = await assistantMessages(page);
+  return all[all.length - 1];
+}
+
+// Types text into the widget's text area and presses Enter.
+export async function sendByKeyboard(page, text) {
+  await page.fill(part('input'), text);
+  await page.press(part('input'), 'Enter');
+}
+
+// axe-core over the whole document, open shadow roots included. Returns the
+// serious and critical violations, each with its nodes.
+export async function axeSerious(page, what) {
+  const has = await page.evaluate(() => typeof window.axe === 'object');
+  if (!has) await page.evaluate(AXE_SOURCE); // CDP evaluation: the page's CSP does not apply
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) }));
+  });
+  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  return { all: res, bad, what };
+}
+
+// A mock reply= directive with every byte but letters, digits and spaces percent-escaped.
+export function mockReply(text) {
+  const enc = [...Buffer.from(text, 'utf8')].map((b) => {
+    const c = String.fromCharCode(b);
+    return /[A-Za-z0-9 ]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }).join('');
+  return `[[mock:reply=${enc}]]`;
+}
+
+// Width and height of a PNG file (from its IHDR chunk).
+export function pngSize(file) {
+  const b = fs.readFileSync(file);
+  assert.equal(b.subarray(1, 4).toString('latin1'), 'PNG', `${file} is a PNG`);
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+function escAttr(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// A site that embeds the widget, on its own loopback origin
+// (http://localhost:PORT, while Parley is http://127.0.0.1:PORT: another
+// site), with a strict CSP that allows only 'self' and the Parley origin.
+//   /embed.html?position=&accent=&nowidget=1   a plain page
+//   /hostile.html[?nowidget=1]                 hostile CSS (/hostile.css)
+export class HostSite {
+  constructor({ parleyOrigin, widgetKey }) {
+    this.parleyOrigin = parleyOrigin;
+    this.widgetKey = widgetKey;
+  }
+
+  get origin() { return `http://localhost:${this.port}`; }
+
+  csp() {
+    const p = this.parleyOrigin;
+    return `default-src 'self'; script-src 'self' ${p}; connect-src 'self' ${p}; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+  }
+
+  embedTag(q) {
+    const a = [`src="${this.parleyOrigin}/widget/chat-widget.js"`, `data-api-url="${this.parleyOrigin}/chat"`, `data-api-key="${escAttr(this.widgetKey)}"`];
+    if (q.get('position')) a.push(`data-position="${escAttr(q.get('position'))}"`);
+    if (q.get('accent')) a.push(`data-accent-color="${escAttr(q.get('accent'))}"`);
+    if (q.get('title')) a.push(`data-title="${escAttr(q.get('title'))}"`);
+    return `<script ${a.join(' ')} defer></script>`;
+  }
+
+  page(u) {
+    const q = u.searchParams;
+    const widget = q.get('nowidget') ? '' : this.embedTag(q);
+    if (u.pathname === '/embed.html') {
+      return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/site.css"></head>
+<body><header><h1>Host page</h1></header><main><p>Some text of the site, with <a href="#more" id="host-link">a link</a>.</p>
+<p><button type="button" id="host-button">A button of the site</button></p><div class="box">A box</div></main>
+${widget}</body></html>`;
+    }
+    if (u.pathname === '/hostile.html') {
+      return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hostile host page</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/hostile.css"></head>
+<body><main><h1>Hostile page</h1><div><p>Everything here is unset.</p><button type="button">Hidden</button></div></main>
+${widget}</body></html>`;
+    }
+    return null;
+  }
+
+  async start() {
+    this.port = await freePort();
+    this.server = http.createServer((req, res) => {
+      const u = new URL(req.url, this.origin);
+      const css = {
+        '/site.css': 'body { font: 16px/1.4 Georgia, serif; color: #222; background: #fafafa; } h1 { color: #333; } a { color: #0645ad; } .box { padding: 4px; border: 1px solid #999; } button { font: inherit; }',
+        // What an aggressive theme does to everything it can reach.
+        '/hostile.css': [
+          '* { all: unset !important; }',
+          'button { display: none !important; }',
+          'div { display: none !important; transform: scale(0.2) rotate(45deg) !important; }',
+          'body * { font-size: 3px !important; color: red !important; line-height: 0 !important; }',
+          'html, body { overflow: hidden !important; }',
+          'textarea, input { display: none !important; }',
+          '[hidden] { display: block !important; }',
+          'svg, path { display: none !important; fill: red !important; }',
+        ].join('\n'),
+      }[u.pathname];
+      const headers = { 'Cache-Control': 'no-store', 'Content-Security-Policy': this.csp() };
+      if (css !== undefined) {
+        res.writeHead(200, { ...headers, 'Content-Type': 'text/css; charset=utf-8' });
+        res.end(css);
+        return;
+      }
+      const html = this.page(u);
+      if (html === null) {
+        res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
+        res.end('not found');
+        return;
+      }
+      res.writeHead(200, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(html);
+    });
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', resolve);
+    });
+    return this;
+  }
+
+  stop() {
+    if (!this.server) return Promise.resolve();
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// Parley (with the mock model) and the host site, each allowed by the
+// other: CORS_ORIGIN lists Parley's own origin (its test pages) and the
+// host site's. mock: MockAI options.
+export async function startStack({ mock = { chunks: 8, delayMs: 50 }, workers = 2, env = {} } = {}) {
+  const port = await freePort();
+  const parleyOrigin = `http://127.0.0.1:${port}`;
+  const host = new HostSite({ parleyOrigin });
+  await host.start();
+  const parley = new Parley({
+    port, workers, mock,
+    env: { CORS_ORIGIN: `${parleyOrigin},${host.origin}`, RATE_LIMIT_MAX_REQUESTS: '0', ...env },
+  });
+  host.widgetKey = parley.widgetKey;
+  try {
+    await parley.start();
+  } catch (e) {
+    await parley.stop().catch(() => {});
+    await host.stop();
+    throw e;
+  }
+  return { parley, host, parleyOrigin };
+}

@@ -1,0 +1,222 @@
+/*
+ * The hot path's JSON without jansson, checked against jansson:
+ * buf_add_jstr (resp.c) must write what json_dumps writes (plus the
+ * U+2028/U+2029 escapes chat_ndjson adds), and the chunk scanner in
+ * sse_chunk_parse must read every chunk as sse_chunk_parse_json does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "resp.h"
+#include "sse.h"
+
+/* What chat_ndjson made of a string: jansson's dump, U+2028/9 escaped. */
+static char *
+reference(const char *s, size_t len)
+{
+	struct buf b;
+	json_t *v;
+	char *d, *p, *out;
+	size_t start = 0;
+
+	v = json_stringn(s, len);
+	assert_non_null(v);
+	d = json_dumps(v, JSON_ENCODE_ANY);
+	json_decref(v);
+	assert_non_null(d);
+	buf_init(&b);
+	for (p = d; (p = strstr(p, "\xe2\x80")) != NULL; ) {
+		if (p[2] == '\xa8' || p[2] == '\xa9') {
+			buf_add(&b, d + start, (size_t)(p - d) - start);
+			buf_adds(&b, p[2] == '\xa8' ? "\\u2028" : "\\u2029");
+			p += 3;
+			start = (size_t)(p - d);
+		} else
+			p += 2;
+	}
+	buf_adds(&b, d + start);
+	buf_add(&b, "", 1);
+	free(d);
+	out = strdup(b.data);
+	buf_free(&b);
+	return out;
+}
+
+static void
+same_as_jansson(const char *s, size_t len)
+{
+	struct buf b;
+	char *want = reference(s, len);
+
+	buf_init(&b);
+	buf_add_jstr(&b, s, len);
+	buf_add(&b, "", 1);
+	assert_false(b.err);
+	if (strcmp(b.data, want) != 0)
+		fail_msg("buf_add_jstr wrote %s, jansson %s", b.data, want);
+	free(want);
+	buf_free(&b);
+}
+
+static void
+test_jstr_valid(void **state)
+{
+	static const char *cases[] = {
+		"", "plain", "a\"b\\c/d", "\b\f\n\r\t", "\x01\x1f\x7f",
+		"caf\xc3\xa9", "\xe2\x82\xac 5", "\xf0\x9f\x98\x80",
+		"line\xe2\x80\xa8sep\xe2\x80\xa9par", "\xe2\x80\xa7\xe2\x80\xaa",
+		"{\"type\":\"token\"}", "\xef\xbf\xbd",
+	};
+	char all[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		same_as_jansson(cases[i], strlen(cases[i]));
+	/* Every ASCII byte but NUL. */
+	for (i = 1; i < 128; i++)
+		all[i - 1] = (char)i;
+	same_as_jansson(all, 127);
+}
+
+static void
+test_jstr_invalid(void **state)
+{
+	struct buf b;
+
+	/* Each byte that is not UTF-8, and a NUL, becomes U+FFFD. */
+	buf_init(&b);
+	buf_add_jstr(&b, "a\xff" "b\0c\xc3", 6);
+	buf_add(&b, "", 1);
+	assert_string_equal(b.data,
+	    "\"a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\"");
+	buf_free(&b);
+	buf_init(&b);
+	/* Overlong, surrogate, past U+10FFFF. */
+	buf_add_jstr(&b, "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80", 9);
+	buf_add(&b, "", 1);
+	assert_int_equal(strlen(b.data), 2 + 9 * 3);
+	buf_free(&b);
+}
+
+/* Both readers must agree on the outcome and every field. */
+static void
+agree(const char *s)
+{
+	struct sse_chunk a, j;
+	int ra, rj;
+
+	ra = sse_chunk_parse(s, strlen(s), &a);
+	rj = sse_chunk_parse_json(s, strlen(s), &j);
+	if (ra != rj)
+		fail_msg("fast %d, jansson %d: %s", ra, rj, s);
+	if (ra < 0)
+		return;
+	assert_int_equal(a.content == NULL, j.content == NULL);
+	assert_int_equal(a.content_len, j.content_len);
+	if (a.content != NULL)
+		assert_memory_equal(a.content, j.content, a.content_len);
+	assert_int_equal(a.finished, j.finished);
+	assert_int_equal(a.has_usage, j.has_usage);
+	assert_int_equal(a.prompt_tokens, j.prompt_tokens);
+	assert_int_equal(a.completion_tokens, j.completion_tokens);
+	assert_int_equal(a.error == NULL, j.error == NULL);
+	if (a.error != NULL)
+		assert_string_equal(a.error, j.error);
+	sse_chunk_free(&a);
+	sse_chunk_free(&j);
+}
+
+static void
+test_chunk_agree(void **state)
+{
+	static const char *cases[] = {
+		/* OpenAI's shapes */
+		"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+		"\"created\":1,\"model\":\"m\",\"system_fingerprint\":\"fp\","
+		"\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+		"\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}],"
+		"\"usage\":null}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi \\u00e9"
+		"\\n\\\"q\\\" \\\\ \\/ \\ud83d\\ude00 \xc3\xa9\"}}]}",
+		"{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}",
+		"{\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+		"\"completion_tokens\":8,\"total_tokens\":20}}",
+		"{\"choices\":[{\"delta\":{\"content\":null,\"refusal\":\"No.\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"a\",\"refusal\":5}}]}",
+		"{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":99999999999}}",
+		"{\"usage\":{\"prompt_tokens\":1.5,\"completion_tokens\":-0}}",
+		"{\"usage\":{\"prompt_tokens\":1e2,\"completion_tokens\":1E400}}",
+		"{\"usage\":{\"prompt_tokens\":123456789012345678,"
+		"\"completion_tokens\":12345678901234567890}}",
+		"{\"usage\":{\"prompt_tokens\":01}}",
+		"{\"usage\":{\"prompt_tokens\":\"7\"}}",
+		"{\"error\":{\"message\":\"over\\u006coaded\",\"type\":1}}",
+		"{\"error\":{\"message\":5}}",
+		"{\"error\":\"plain\",\"choices\":5}",
+		"{\"error\":7}",
+		"{\"error\":null,\"choices\":[]}",
+		/* what jansson refuses */
+		"", " ", "{", "[1]", "\"s\"", "{} x", "{}{}", "{,}", "{\"a\":1,}",
+		"{\"a\":1,\"a\":2}", "{\"x\":{\"k\":1,\"k\":2}}",
+		"{\"a\\u0000\":1}", "{\"\\u0061\":1,\"a\":2}",
+		"{\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\xed\xa0\x80\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\ud800\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\udc00\\ud800\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\x\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"tab\there\"}}]}",
+		"{\"choices\":{}}", "{\"choices\":[1]}",
+		"{\"choices\":[{\"delta\":\"x\"}]}",
+		"{\"choices\":[{\"finish_reason\":1}]}", "{\"usage\":5}",
+		"{\"a\":tru}", "{\"a\":truex}", "{\"a\":nul}", "{\"a\":-}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "\xef\xbb\xbf{}",
+		/* what the scanner leaves to jansson, which takes it */
+		"{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
+		"{\"\\u0063hoices\":[{\"delta\":{\"content\":\"x\"}}]}",
+		" \n{\"choices\":null,\"usage\":null,\"x\":[true,false,null,{}]}\t",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		agree(cases[i]);
+}
+
+/* The everyday chunk is read by the scanner, not handed to jansson. */
+static void
+test_chunk_fast_used(void **state)
+{
+	static const char s[] = "{\"id\":\"c\",\"choices\":[{\"index\":0,"
+	    "\"delta\":{\"content\":\"Hi\\n\"},\"logprobs\":null,"
+	    "\"finish_reason\":null}],\"usage\":null}";
+	struct sse_chunk c;
+
+	assert_int_equal(sse_chunk_parse(s, strlen(s), &c), 0);
+	assert_null(c.root);
+	assert_non_null(c.text);
+	assert_int_equal(c.content_len, 3);
+	assert_memory_equal(c.content, "Hi\n", 3);
+	sse_chunk_free(&c);
+	assert_null(c.text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jstr_valid),
+		cmocka_unit_test(test_jstr_invalid),
+		cmocka_unit_test(test_chunk_agree),
+		cmocka_unit_test(test_chunk_fast_used),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
