@@ -98,7 +98,10 @@ test('a client that stops reading: the model is paused, the worker does not grow
   }
   t.diagnostic(`stalled at ${stats.content_chunks} of ${K * CHUNKS} chunks; mock ${JSON.stringify(stats)}; worker RSS ${rss0} KiB -> max ${rssMax} KiB`);
   assert.ok(stats.content_chunks < K * CHUNKS, `the model was paused before the end (${stats.content_chunks} of ${K * CHUNKS} chunks produced)`);
-  assert.equal(stats.active_streams, 1, 'one model call is in progress, paused');
+  // Usually one model call is paused mid-reply; when the output filled up
+  // exactly at the end of a reply, the next call has not started yet. Either
+  // way no more than one runs for a client that does not read.
+  assert.ok(stats.active_streams <= 1, `at most one model call in progress (${stats.active_streams})`);
   assert.equal(stats.aborted, 0);
   const growth = rssMax - rss0;
   assert.ok(growth < 32 * 1024, `the worker grew by ${growth} KiB while its client did not read`);
