@@ -67,34 +67,15 @@ admin_list_query(const char *query, uint32_t *limit, char *cursor,
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
+/*
+ * Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. s is
+ * NUL-terminated, and a NUL is never a continuation byte, so reading up to
+ * four bytes stops at the end.
+ */
 static size_t
 utf8_seq(const unsigned char *s)
 {
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xe0 && s[1] < 0xa0)
-			return 0;	/* overlong */
-		if (s[0] == 0xed && s[1] >= 0xa0)
-			return 0;	/* surrogate */
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (s[0] == 0xf4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return utf8_seq_len(s, 4);
 }
 
 json_t *

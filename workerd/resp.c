@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "proto.h"
 #include "resp.h"
 
 /* ------------------------------------------------------------ buf */
@@ -112,32 +113,11 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+/* A well-formed UTF-8 sequence at s, NUL counted as invalid; 0 if none. */
 static size_t
 utf8_len(const unsigned char *s, size_t n)
 {
-	if (s[0] < 0x80)
-		return s[0] != 0 ? 1 : 0;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) ||
-		    (s[0] == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) ||
-		    (s[0] == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
+	return n > 0 && s[0] != 0 ? utf8_seq_len(s, n) : 0;
 }
 
 void

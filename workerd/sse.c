@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "sse.h"
 
 enum {
@@ -482,31 +483,6 @@ js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
 	return 0;
 }
 
-/* Length of the strict UTF-8 sequence at p (non-ASCII lead), 0 if invalid. */
-static size_t
-js_utf8(const unsigned char *p, size_t n)
-{
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xe0 && p[1] < 0xa0) ||	/* overlong */
-		    (p[0] == 0xed && p[1] >= 0xa0))	/* surrogate */
-			return 0;
-		return 3;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xf0 && p[1] < 0x90) ||	/* overlong */
-		    (p[0] == 0xf4 && p[1] >= 0x90))	/* past U+10FFFF */
-			return 0;
-		return 4;
-	}
-	return 0;
-}
 
 /*
  * A string, its '"' next. jansson refuses control bytes, bad UTF-8, an
@@ -564,7 +540,7 @@ js_string(struct jscan *s, struct jval *v, int *escaped)
 			p++;
 			continue;
 		}
-		if ((n = js_utf8(p, (size_t)(end - p))) == 0)
+		if ((n = utf8_seq_len(p, (size_t)(end - p))) == 0)
 			return -1;
 		p += n;
 	}
