@@ -28,6 +28,12 @@
 #define PROTO_F_REPLY		0x0001	/* an answer to the request with the same id */
 #define PROTO_F_ERROR		0x0002	/* reply payload is: u32 code, str message */
 #define PROTO_F_FD		0x0004	/* one file descriptor rides with this message */
+/*
+ * On a request to storaged: answer as soon as the request has run, before
+ * its commit, then confirm. On a reply: that early answer; the request's
+ * final reply follows, empty once the commit is on disk, or an error.
+ */
+#define PROTO_F_EARLY		0x0008
 
 /*
  * Every message type, in one place. PROTO_MSG_NAMES gives their names for

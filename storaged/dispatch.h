@@ -11,7 +11,8 @@
  *	send each reply, then dreply_free() it.
  *
  * No reply may be sent before dispatch_end(): a write is acknowledged only
- * once it is committed.
+ * once it is committed. (An early answer, PROTO_F_EARLY, is not an
+ * acknowledgement: the confirmation after dispatch_end() is.)
  *
  * Rate limits (ST_RATE_HIT, ST_CHAT_BEGIN) are counted in rl, in memory and
  * outside the transaction: a count stands even if the batch then fails to

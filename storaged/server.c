@@ -6,6 +6,12 @@
  * commits once, and only then queues the replies: a write is acknowledged
  * once it is on disk.
  *
+ * A request flagged PROTO_F_EARLY (the chat turn's ST_CHAT_BEGIN) that
+ * changed the store is answered twice: at once, before the commit, so the
+ * worker can call the model while the disk flushes, and after the commit
+ * with an empty confirmation (or the error, and the write never
+ * happened). The worker shows the visitor nothing before the confirmation.
+ *
  * The requests of a client point into its channel's read buffer, so a
  * client is read again only once all its requests have run. A client that
  * does not read its replies is not read either until its queue drains
@@ -32,6 +38,7 @@
 
 struct req {
 	uint16_t type;
+	uint16_t flags;
 	uint32_t id;
 	const uint8_t *payload;	/* into the client's read buffer */
 	size_t len;
@@ -59,6 +66,7 @@ struct slot {
 	struct client *c;
 	uint16_t type;
 	uint32_t id;
+	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
 };
 
@@ -162,6 +170,7 @@ client_push(struct client *c, const struct pmsg *m)
 	}
 	nr = &c->reqs[c->nreqs++];
 	nr->type = m->hdr.type;
+	nr->flags = m->hdr.flags;
 	nr->id = m->hdr.id;
 	nr->payload = m->payload;
 	nr->len = m->hdr.len;
@@ -230,7 +239,10 @@ client_reply(struct client *c, const struct slot *sl)
 {
 	int rc;
 
-	if (sl->rep.err != 0)
+	if (sl->early && sl->rep.err == 0)
+		rc = pchan_send(&c->ch, sl->type, PROTO_F_REPLY, sl->id, NULL,
+		    0, -1);
+	else if (sl->rep.err != 0)
 		rc = pchan_send_error(&c->ch, sl->type, sl->id,
 		    (uint32_t)sl->rep.err, sl->rep.errmsg);
 	else
@@ -238,6 +250,20 @@ client_reply(struct client *c, const struct slot *sl)
 		    sl->rep.enc.buf, sl->rep.enc.len, -1);
 	if (rc < 0) {
 		log_warn("client %llu (%s): queue reply", c->serial,
+		    client_name(c));
+		client_kill(c);
+	}
+}
+
+/* The answer of a PROTO_F_EARLY request, before its commit. */
+static void
+client_early(struct client *c, const struct slot *sl)
+{
+	if (c->dead)
+		return;
+	if (pchan_send(&c->ch, sl->type, PROTO_F_REPLY | PROTO_F_EARLY, sl->id,
+	    sl->rep.enc.buf, sl->rep.enc.len, -1) < 0) {
+		log_warn("client %llu (%s): queue early reply", c->serial,
 		    client_name(c));
 		client_kill(c);
 	}
@@ -317,8 +343,18 @@ server_batch(struct server *s)
 			sl->id = q->id;
 			dispatch_run(&b, q->type, q->payload, q->len, &sl->rep);
 			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len;
+			sl->early = (q->flags & PROTO_F_EARLY) &&
+			    sl->rep.err == 0 && sl->rep.touched;
+			if (sl->early) {
+				client_early(c, sl);
+				c->batch_bytes += PROTO_HDR_LEN;
+			}
 		}
 	}
+	/* The early answers leave before the disk flush they overlap. */
+	for (i = 0; i < n; i++)
+		if (s->batch[i].early)
+			client_flush(s->batch[i].c);
 	failed = dispatch_end(&b) < 0;
 	/* Unsynced commits reach the disk within sync_ms of the first one. */
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)

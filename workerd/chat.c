@@ -16,7 +16,13 @@
  * A chat turn is its own struct, not the connection's: the connection
  * points at it while it waits, and when the client leaves, the turn
  * cancels the model call and still stores what there is (status
- * "interrupted") before it frees itself. Every turn that stored a user
+ * "interrupted") before it frees itself.
+ *
+ * storaged answers ST_CHAT_BEGIN early, before its commit (PROTO_F_EARLY),
+ * so the model is called while the disk flushes; until the commit is
+ * confirmed the visitor is shown nothing (no status line, no token: they
+ * wait in the reply), and if it fails the turn answers 503/500 as if the
+ * model had never been called, and stores nothing. Every turn that stored a user
  * message ends with exactly one stored assistant message: "complete",
  * "interrupted" (the partial text) or "failed" (the model's error text,
  * never an invented reply). Streams send "done" only after that store
@@ -71,6 +77,7 @@ struct turn {
 	char rate_key[ST_RATE_KEY_MAX + 1];
 
 	char conv_id[ST_ID_HEX + 1];
+	int unconfirmed;		/* ST_CHAT_BEGIN answered, not yet on disk */
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	int capped;			/* reached ST_CONTENT_MAX: stop the model */
@@ -476,13 +483,10 @@ turn_storage_failed(struct turn *t, const struct storec_result *r,
 	turn_fail(t, 503, JSON_HEADERS, "Storage unavailable");
 }
 
+/* The client is gone (or cannot be answered): wind the turn down. */
 static void
-chat_abort(struct conn *c)
+turn_client_left(struct turn *t)
 {
-	struct turn *t = c->hctx;
-
-	if (t == NULL)
-		return;
 	t->c = NULL;
 	switch (t->phase) {
 	case PH_RATE:
@@ -508,6 +512,13 @@ chat_abort(struct conn *c)
 		/* The outcome is decided; the store goes on. */
 		return;
 	}
+}
+
+static void
+chat_abort(struct conn *c)
+{
+	if (c->hctx != NULL)
+		turn_client_left(c->hctx);
 }
 
 /* ------------------------------------------------------------ model */
@@ -550,6 +561,38 @@ blank(const char *s, size_t len)
 	return 1;
 }
 
+/* Sends the reply's text not yet sent as one token event, when it may. */
+static void
+turn_send_tokens(struct turn *t)
+{
+	if (t->kind != TURN_STREAM || t->c == NULL || t->unconfirmed ||
+	    t->reply.len == t->streamed)
+		return;
+	/*
+	 * Leading white space waits for the first visible character: a
+	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
+	 * the tokens must still add up to what "done" says.
+	 */
+	if (t->streamed == 0 && blank(t->reply.data, t->reply.len))
+		return;
+	send_event(t->c, "token", "token", t->reply.data + t->streamed,
+	    t->reply.len - t->streamed, NULL, NULL);
+	t->streamed = t->reply.len;
+}
+
+/* A stream's status line and "start" event; -1 if the client is gone. */
+static int
+turn_stream_start(struct turn *t)
+{
+	if (t->kind != TURN_STREAM || t->c == NULL)
+		return 0;
+	if (conn_stream_start(t->c, 200, STREAM_HEADERS, STREAM_CTYPE) < 0)
+		return -1;
+	send_event(t->c, "start", "conversationId", t->conv_id,
+	    strlen(t->conv_id), NULL, NULL);
+	return 0;
+}
+
 static void
 up_delta(void *arg, const char *text, size_t len)
 {
@@ -568,18 +611,8 @@ up_delta(void *arg, const char *text, size_t len)
 		t->capped = 1;
 		loop_defer(&t->defer);
 	}
-	if (t->kind != TURN_STREAM || t->c == NULL || t->reply.len == before)
-		return;
-	/*
-	 * Leading white space waits for the first visible character: a
-	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
-	 * the tokens must still add up to what "done" says.
-	 */
-	if (t->streamed == 0 && blank(t->reply.data, t->reply.len))
-		return;
-	send_event(t->c, "token", "token", t->reply.data + t->streamed,
-	    t->reply.len - t->streamed, NULL, NULL);
-	t->streamed = t->reply.len;
+	if (t->reply.len != before)
+		turn_send_tokens(t);
 }
 
 static void
@@ -638,7 +671,8 @@ turn_deferred(void *arg)
 		t->status = "complete";
 		t->phase = PH_FINISH;
 	}
-	if (t->phase == PH_FINISH)
+	/* A reply is stored only after the question it answers. */
+	if (t->phase == PH_FINISH && !t->unconfirmed)
 		turn_store(t);
 }
 
@@ -665,15 +699,10 @@ turn_model(struct turn *t, char **roles, char **contents, uint32_t n)
 		msgs[k].content = contents[i];
 		k++;
 	}
-	if (t->kind == TURN_STREAM) {
-		if (conn_stream_start(t->c, 200, STREAM_HEADERS,
-		    STREAM_CTYPE) < 0) {
-			free(msgs);
-			turn_free(t);
-			return;
-		}
-		send_event(t->c, "start", "conversationId", t->conv_id,
-		    strlen(t->conv_id), NULL, NULL);
+	if (!t->unconfirmed && turn_stream_start(t) < 0) {
+		free(msgs);
+		turn_free(t);
+		return;
 	}
 	memset(&req, 0, sizeof(req));
 	req.msgs = msgs;
@@ -799,6 +828,31 @@ turn_store(struct turn *t)
 
 /* --------------------------------------------------------- begin */
 
+/* ST_CHAT_BEGIN's commit, after its early answer started the turn. */
+static void
+begin_confirmed(struct turn *t, const struct storec_result *r)
+{
+	t->unconfirmed = 0;
+	if (r->status != STOREC_OK) {
+		/* The question never reached the disk: nothing to answer it. */
+		if (t->up != NULL)
+			ups->cancel(t->up);
+		t->up = NULL;
+		turn_storage_failed(t, r, "starting the turn");
+		return;
+	}
+	if (t->phase != PH_MODEL && t->phase != PH_FINISH)
+		return;
+	if (turn_stream_start(t) < 0) {
+		turn_detach(t);
+		turn_client_left(t);
+		return;
+	}
+	turn_send_tokens(t);
+	if (t->phase == PH_FINISH)
+		loop_defer(&t->defer);
+}
+
 /*
  * ST_CHAT_BEGIN -> u8 limited, u64 retry_after_ms, and when not limited:
  * u8 created, conv, msg, u32 n, n x (str role, str content).
@@ -816,6 +870,10 @@ begin_done(const struct storec_result *r, void *arg)
 	uint8_t limited;
 	int bad = 0;
 
+	if (t->unconfirmed) {
+		begin_confirmed(t, r);
+		return;
+	}
 	if (r->status != STOREC_OK) {
 		turn_storage_failed(t, r, "starting the turn");
 		return;
@@ -840,6 +898,7 @@ begin_done(const struct storec_result *r, void *arg)
 	}
 	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 	st_conv_free(&conv);
+	t->unconfirmed = r->early;
 	if (pdec_msg(&d, &msg) == 0)
 		st_msg_free(&msg);
 	else
@@ -897,7 +956,7 @@ turn_begin(struct turn *t)
 	penc_u32(&e, wsettings.rate_window_ms);
 	penc_u32(&e, wsettings.rate_max);
 	penc_u32(&e, wsettings.max_history);
-	rv = e.err ? -1 : storec_call(PROTO_ST_CHAT_BEGIN, e.buf, e.len,
+	rv = e.err ? -1 : storec_call_early(PROTO_ST_CHAT_BEGIN, e.buf, e.len,
 	    begin_done, t, &t->sreq);
 	penc_free(&e);
 	return rv;

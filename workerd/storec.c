@@ -41,6 +41,7 @@ struct storec_req {
 	storec_cb cb;
 	void *arg;
 	struct storec_req **handle;
+	int early_ok;		/* asked for an early answer */
 };
 
 static char sc_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -227,6 +228,17 @@ storec_reply(struct pmsg *m)
 		res.status = STOREC_OK;
 		res.payload = m->payload;
 		res.len = m->hdr.len;
+		if (m->hdr.flags & PROTO_F_EARLY) {
+			if (!r->early_ok) {
+				log_warnx("storaged: early answer to %s, "
+				    "which did not ask", proto_msg_name(r->type));
+				return;
+			}
+			/* r stays in flight for the confirmation; cb may cancel it. */
+			res.early = 1;
+			r->cb(&res, r->arg);
+			return;
+		}
 	}
 	storec_complete(r, &res);
 	free(msg);
@@ -405,9 +417,9 @@ storec_shutdown(void)
 	loop_defer_cancel(&sc_flush_defer);
 }
 
-int
-storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
-    void *arg, struct storec_req **handle)
+static int
+storec_request(uint16_t type, uint16_t flags, const void *payload,
+    size_t len, storec_cb cb, void *arg, struct storec_req **handle)
 {
 	struct storec_req *r;
 	uint32_t id;
@@ -427,7 +439,7 @@ storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
 	do {
 		id = ++sc_next_id;
 	} while (id == 0 || storec_find(id) != NULL);
-	if (pchan_send(&sc_ch, type, 0, id, payload, len, -1) < 0) {
+	if (pchan_send(&sc_ch, type, flags, id, payload, len, -1) < 0) {
 		free(r);
 		return -1;
 	}
@@ -437,6 +449,7 @@ storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
 	r->cb = cb;
 	r->arg = arg;
 	r->handle = handle;
+	r->early_ok = (flags & PROTO_F_EARLY) != 0;
 	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
 	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
 	sc_count++;
@@ -447,6 +460,21 @@ storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
 	if (!loop_timer_armed(&sc_timer))
 		storec_arm();
 	return 0;
+}
+
+int
+storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
+    void *arg, struct storec_req **handle)
+{
+	return storec_request(type, 0, payload, len, cb, arg, handle);
+}
+
+int
+storec_call_early(uint16_t type, const void *payload, size_t len,
+    storec_cb cb, void *arg, struct storec_req **handle)
+{
+	return storec_request(type, PROTO_F_EARLY, payload, len, cb, arg,
+	    handle);
 }
 
 int

@@ -204,6 +204,8 @@ expect_begin(struct peer_req *pr, struct begin *b)
 	struct pdec d;
 
 	expect_req(pr, PROTO_ST_CHAT_BEGIN);
+	/* The model may be called on storaged's early answer. */
+	assert_true(pr->flags & PROTO_F_EARLY);
 	pdec_init(&d, pr->payload, pr->len);
 	pdec_strbuf(&d, b->widget, sizeof(b->widget));
 	pdec_strbuf(&d, b->session, sizeof(b->session));
@@ -240,6 +242,9 @@ fill_msg(struct st_msg *m, const char *role, const char *content,
 	m->content = strdup(content);
 }
 
+/* reply_begin's answer is storaged's early one (then confirm it). */
+static int begin_early;
+
 /* n history entries: role, content pairs (the user message last). */
 static void
 reply_begin(struct peer_req *pr, int n, ...)
@@ -268,7 +273,7 @@ reply_begin(struct peer_req *pr, int n, ...)
 	}
 	va_end(ap);
 	assert_false(e.err);
-	peer_reply(&P, pr, e.buf, e.len);
+	peer_reply_flags(&P, pr, begin_early ? PROTO_F_EARLY : 0, e.buf, e.len);
 	penc_free(&e);
 }
 
@@ -1005,6 +1010,122 @@ test_client_leaves_early(void **state)
 	tclient_close(&cl);
 }
 
+/* No request to storaged comes within ms. */
+static void
+expect_no_req(int ms)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(&P, &pr, ms), -1);
+}
+
+/*
+ * storaged answers ST_CHAT_BEGIN before its commit: the model starts at
+ * once, but the visitor sees nothing and no reply is stored until the
+ * commit is confirmed; a commit that fails ends the turn as if the model
+ * had never been called.
+ */
+static void
+test_early_answer(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0;
+
+	memset(&r, 0, sizeof(r));
+	begin_early = 1;
+	assert_int_equal(tclient_open(&cl), 0);
+
+	/* A stream: held until the confirmation, then all of it. */
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"hello\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "hello");
+	drive_ms(10);
+	assert_int_equal(F.started, 1);
+	model_says("Hel");
+	drive_ms(10);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);
+	peer_reply(&P, &pr, "", 0);
+	drive_ms(10);
+	assert_string_equal(stream_so_far(&cl, &r),
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\"Hel\"}\n");
+	tresp_free(&r);
+	model_says("lo");
+	model_done(UPSTREAM_OK, NULL, 1, 2);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, "Hello");
+	reply_append(&pr);
+	assert_true(tresp_wait(&cl, &off, &r, 2000));
+	assert_string_equal(r.body,
+	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
+	    "{\"type\":\"token\",\"token\":\"lo\"}\n"
+	    "{\"type\":\"done\",\"message\":\"Hello\","
+	    "\"conversationId\":\"" CONV "\"}\n");
+	tresp_free(&r);
+
+	/* The model finishes first: the reply is stored only after. */
+	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "a");
+	drive_ms(10);
+	model_says("quick");
+	model_done(UPSTREAM_OK, NULL, 1, 1);
+	expect_no_req(50);
+	peer_reply(&P, &pr, "", 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.content, "quick");
+	assert_string_equal(a.status, "complete");
+	reply_append(&pr);
+	expect_answer(&cl, &off, &r, 200);
+	tresp_free(&r);
+
+	/* The commit fails: the model is cancelled, 503, nothing stored. */
+	memset(&F, 0, sizeof(F));
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"b\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "b");
+	drive_ms(10);
+	model_says("never shown");
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "commit failed");
+	expect_answer(&cl, &off, &r, 503);
+	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
+	tresp_free(&r);
+	assert_int_equal(F.cancelled, 1);
+	expect_no_req(50);
+	assert_int_equal(chat_turns(), 0);
+
+	/* The client leaves before the confirmation: interrupted, after it. */
+	memset(&F, 0, sizeof(F));
+	post(&cl, "/v1/chat/stream", KEY,
+	    "{\"sessionId\":\"s1\",\"message\":\"c\"}");
+	expect_begin(&pr, &b);
+	reply_begin(&pr, 1, "user", "c");
+	drive_ms(10);
+	model_says("part");
+	close(cl.fd);
+	cl.fd = -1;
+	drive_ms(20);
+	assert_int_equal(F.cancelled, 1);
+	expect_no_req(50);
+	peer_reply(&P, &pr, "", 0);
+	expect_append(&pr, &a);
+	assert_string_equal(a.status, "interrupted");
+	assert_string_equal(a.content, "part");
+	reply_append(&pr);
+	drive_ms(20);
+	assert_int_equal(chat_turns(), 0);
+	tclient_close(&cl);
+	begin_early = 0;
+}
+
 static void
 test_order_of_checks(void **state)
 {
@@ -1495,6 +1616,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_leaves_mid_stream,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_client_leaves_early,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_early_answer,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_order_of_checks,
 		    each_setup, each_teardown),

@@ -29,6 +29,7 @@ struct peer {
 /* A received request, copied out of the channel buffer. */
 struct peer_req {
 	uint16_t type;
+	uint16_t flags;
 	uint32_t id;
 	uint8_t payload[4096];
 	size_t len;
@@ -152,6 +153,7 @@ peer_recv(struct peer *p, struct peer_req *r, int ms)
 			return -1;
 		if (rv == 1) {
 			r->type = m.hdr.type;
+			r->flags = m.hdr.flags;
 			r->id = m.hdr.id;
 			r->len = m.hdr.len < sizeof(r->payload) ?
 			    m.hdr.len : sizeof(r->payload);
@@ -170,13 +172,21 @@ peer_recv(struct peer *p, struct peer_req *r, int ms)
 	return -1;
 }
 
+/* A reply with flags besides PROTO_F_REPLY (PROTO_F_EARLY). */
+static inline void
+peer_reply_flags(struct peer *p, const struct peer_req *r, uint16_t flags,
+    const void *payload, size_t len)
+{
+	if (pchan_send(&p->ch, r->type, PROTO_F_REPLY | flags, r->id, payload,
+	    len, -1) < 0 || pchan_flush_wait(&p->ch, 1000) < 0)
+		abort();
+}
+
 static inline void
 peer_reply(struct peer *p, const struct peer_req *r, const void *payload,
     size_t len)
 {
-	if (pchan_send(&p->ch, r->type, PROTO_F_REPLY, r->id, payload, len,
-	    -1) < 0 || pchan_flush_wait(&p->ch, 1000) < 0)
-		abort();
+	peer_reply_flags(p, r, 0, payload, len);
 }
 
 static inline void

@@ -410,6 +410,7 @@ struct storec_result {
 	const char *message;	/* STOREC_ERROR: storaged's text; else "" */
 	const uint8_t *payload;	/* STOREC_OK: the reply payload */
 	size_t len;
+	int early;		/* STOREC_OK before the commit (storec_call_early) */
 };
 
 typedef void (*storec_cb)(const struct storec_result *, void *arg);
@@ -424,6 +425,16 @@ int storec_connected(void);
  * when storaged is not connected.
  */
 int storec_call(uint16_t type, const void *payload, size_t len,
+    storec_cb cb, void *arg, struct storec_req **handle);
+/*
+ * storec_call for a write whose answer is wanted before it is on disk: when
+ * the request changes the store, cb runs first with early set and the
+ * answer, as soon as storaged has run it, and then once more when the
+ * commit is done: STOREC_OK with an empty payload, or the failure (the
+ * write then did not happen). Otherwise cb runs once, as for storec_call.
+ * The handle stays set until the last call.
+ */
+int storec_call_early(uint16_t type, const void *payload, size_t len,
     storec_cb cb, void *arg, struct storec_req **handle);
 /* storec_call with the payload built in e, which it frees; -1 if e failed. */
 int storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 
 import { pool, sleep, startParley, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
+import { Dec, Enc, F, T, decConv, decMsg } from './lib/storage.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -113,4 +114,66 @@ test('storaged SIGKILL -> 503 quickly; restart -> served again; acknowledged wri
     if (got.slice(0, msgIds.length).join() !== msgIds.join()) missing.push(`${id}: ${msgIds} vs ${got}`);
   });
   assert.deepEqual(missing, []);
+});
+
+// The chat turn asks storaged to answer ST_CHAT_BEGIN before its commit
+// (PROTO_F_EARLY) so the model is called while the disk flushes: the real
+// storaged answers early, then confirms once committed; requests that
+// change nothing get their one reply.
+test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a confirmation', async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const st = await p.storage({ name: 'itest-early' });
+  t.after(() => st.close());
+  const begin = (session, message, key = 'k-early', rateMax = 0) => new Enc().str('default').str(session).str(message)
+    .str(key).u32(60000).u32(rateMax).u32(20).done();
+  const decBegin = (payload) => {
+    const d = new Dec(payload);
+    const r = { limited: d.u8(), retry: d.u64() };
+    if (r.limited) { d.end(); return r; }
+    r.created = d.u8();
+    r.conv = decConv(d);
+    r.msg = decMsg(d);
+    r.history = [];
+    for (let i = 0, n = d.u32(); i < n; i++) r.history.push([d.str(), d.str()]);
+    d.end();
+    return r;
+  };
+
+  const session = `early-${crypto.randomBytes(4).toString('hex')}`;
+  const fr = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'hello early'), F.EARLY);
+  assert.equal(fr.length, 2, 'an early answer and a confirmation');
+  assert.equal(fr[0].flags, F.REPLY | F.EARLY);
+  const b = decBegin(fr[0].payload);
+  assert.equal(b.limited, 0);
+  assert.equal(b.created, 1);
+  assert.equal(b.msg.content, 'hello early');
+  assert.deepEqual(b.history, [['user', 'hello early']]);
+  assert.equal(fr[1].flags, F.REPLY);
+  assert.equal(fr[1].payload.length, 0);
+  const got = await st.convGet(b.conv.id);
+  assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', 'hello early']]);
+
+  // Without the flag: one reply, as always.
+  const fr2 = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'second'), 0);
+  assert.equal(fr2.length, 1);
+  assert.equal(fr2[0].flags, F.REPLY);
+  const b2 = decBegin(fr2[0].payload);
+  assert.equal(b2.created, 0);
+  assert.equal(b2.conv.id, b.conv.id);
+  assert.deepEqual(b2.history, [['user', 'hello early'], ['user', 'second']]);
+
+  // Rate limited: nothing changed, so one reply (limited), no early one.
+  const key = `k-${session}`;
+  assert.equal((await st.frames(T.ST_CHAT_BEGIN, begin(session, 'third', key, 1), F.EARLY)).length, 2);
+  const fr3 = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'fourth', key, 1), F.EARLY);
+  assert.equal(fr3.length, 1);
+  assert.equal(fr3[0].flags, F.REPLY);
+  assert.equal(decBegin(fr3[0].payload).limited, 1);
+
+  // Invalid: one error reply.
+  const fr4 = await st.frames(T.ST_CHAT_BEGIN, Buffer.from([1, 2, 3]), F.EARLY);
+  assert.equal(fr4.length, 1);
+  assert.equal(fr4[0].flags, F.REPLY | F.ERROR);
+  const after = await st.convGet(b.conv.id);
+  assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'second', 'third']);
 });

@@ -13,8 +13,9 @@ export const T = {
   ST_MSG_APPEND: 0x22,
   ST_CONV_LIST: 0x23,
   ST_CONV_GET: 0x24,
+  ST_CHAT_BEGIN: 0x25,
 };
-export const F = { REPLY: 1, ERROR: 2, FD: 4 };
+export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
 export const PROTO_VERSION = 1;
 const HDR = 12;
 const MAX_PAYLOAD = 8 * 1024 * 1024;
@@ -55,7 +56,7 @@ export function frame(type, flags, id, payload = Buffer.alloc(0)) {
   return Buffer.concat([h, payload]);
 }
 
-function decConv(d) {
+export function decConv(d) {
   return {
     id: d.str(),
     widget: d.str(),
@@ -67,7 +68,7 @@ function decConv(d) {
   };
 }
 
-function decMsg(d) {
+export function decMsg(d) {
   return {
     id: d.str(),
     convId: d.str(),
@@ -136,6 +137,15 @@ export class StorageClient {
       }
       const p = this.pending.get(id);
       if (!p) { this._fail(new Error(`reply with unknown id ${id} type ${type}`)); return; }
+      if (p.frames) {
+        // frames(): every reply to the request, up to the final one.
+        p.frames.push({ type, flags, payload });
+        if (flags & F.EARLY) continue;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.resolve(p.frames);
+        continue;
+      }
       this.pending.delete(id);
       clearTimeout(p.timer);
       if (!(flags & F.REPLY) || type !== p.type) {
@@ -172,6 +182,18 @@ export class StorageClient {
       const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`storage request ${type} timed out`)); }, timeout);
       this.pending.set(id, { type, resolve, reject, timer });
       this.sock.write(frame(type, 0, id, payload));
+    });
+  }
+
+  // Sends a request with flags; resolves with every reply frame to it
+  // ({type, flags, payload}), the last one being the first without EARLY.
+  frames(type, payload, flags = 0, { timeout = 5000 } = {}) {
+    if (this.closed) return Promise.reject(new Error('storage connection closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`storage request ${type} timed out`)); }, timeout);
+      this.pending.set(id, { type, resolve, reject, timer, frames: [] });
+      this.sock.write(frame(type, flags, id, payload));
     });
   }
 
