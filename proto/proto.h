@@ -57,6 +57,21 @@ enum proto_type {
 	PROTO_ST_CHAT_BEGIN = 0x25,	/* rate check + open + append user msg + history */
 	PROTO_ST_RATE_HIT = 0x26,	/* count one request against a rate limit */
 	PROTO_ST_SESSION_HISTORY = 0x27,	/* a session's messages, for the widget */
+	/* widgets, visitor sessions, contacts: see widgetmsg.h */
+	PROTO_ST_WIDGET_CREATE = 0x28,
+	PROTO_ST_WIDGET_UPDATE = 0x29,
+	PROTO_ST_WIDGET_GET = 0x2a,
+	PROTO_ST_WIDGET_LIST = 0x2b,
+	PROTO_ST_WIDGET_DELETE = 0x2c,
+	PROTO_ST_WIDGET_RESET_ID = 0x2d,
+	PROTO_ST_WS_OPEN = 0x2e,
+	PROTO_ST_WS_BEGIN = 0x2f,
+	PROTO_ST_CONTACT_SUBMIT = 0x30,
+	PROTO_ST_CONTACT_LIST = 0x31,
+	PROTO_ST_CONTACT_GET = 0x32,
+
+	/* storaged -> every client, unasked (flags 0, id 0) */
+	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
 
 	PROTO_TYPE_MAX = 0x40,
 };

@@ -77,6 +77,7 @@ struct st_conv {
 	uint64_t updated_at;
 	uint32_t message_count;
 	char *last_message;	/* malloc'd, NUL-terminated; "" when none */
+	char contact_id[ST_ID_HEX + 1];	/* the visitor's contact; "" when none */
 };
 
 struct st_msg {

@@ -1,0 +1,219 @@
+/*
+ * Widgets, visitor sessions, contacts and daily caps (issue 5): the
+ * records and the payloads of their storaged requests. Conventions as in
+ * storemsg.h (big-endian, str = u32 length + bytes, records behind a
+ * one-byte format version in LMDB).
+ *
+ * A widget has two ids. `id` is internal and never changes: conversations
+ * and sessions point at it. `widget_id` is the public one in the embed
+ * ("wid_" + 128 random bits as 32 lowercase hex); reset-id replaces it and
+ * the old one stops working at once. The default widget (id "default") is
+ * created by storaged at start when missing; the Open Chat Widget API's
+ * conversations belong to it. It cannot be deleted.
+ *
+ * Session tokens: the worker makes them (32 random bytes, base64url, 43
+ * characters) and storaged keeps only their SHA-256 (ST_TOKEN_HASH_LEN
+ * bytes). A session belongs to one widget (internal id) and has its own
+ * id (32 hex), which is the `session` of its conversation.
+ *
+ * Requests (reply payloads after "->"); errors as PROTO_F_ERROR replies:
+ * `invalid` (message names the field: "primary_color: must be #rrggbb"),
+ * `not found`.
+ *
+ *   ST_WIDGET_CREATE   widget (id, widget_id, times ignored)   -> widget
+ *   ST_WIDGET_UPDATE   str widget_id, u32 mask (ST_WF_*),
+ *                      widget (only the masked fields are read)  -> widget
+ *       The merged widget is validated as a whole (st_widget_invalid).
+ *   ST_WIDGET_GET      str widget_id                            -> widget
+ *   ST_WIDGET_LIST     (empty)                                  -> u32 n, n x widget
+ *       Oldest first (the default widget first), at most ST_WIDGETS_MAX.
+ *   ST_WIDGET_DELETE   str widget_id                            -> (empty)
+ *       Its sessions go too; its conversations and contacts stay.
+ *   ST_WIDGET_RESET_ID str widget_id                            -> widget
+ *   After a commit that deletes a widget, replaces its public id or
+ *   disables it, storaged sends every client the event ST_EV_WIDGET_GONE
+ *   (flags 0, id 0; payload: str old widget_id) so that workers close the
+ *   WebSockets open on it.
+ *
+ *   ST_WS_OPEN   str widget_id, str origin, bytes token_hash (0 or 32),
+ *                bytes new_hash (32), u64 idle_ms, u32 history_max
+ *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
+ *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
+ *          the session has none yet), u32 n, n x (str role, str content)
+ *       The widget must exist and be enabled (else NO_WIDGET), and origin
+ *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
+ *       written. A token_hash naming a session of this widget active
+ *       within idle_ms resumes it (its activity time is touched; history:
+ *       its conversation's newest history_max messages outside failed
+ *       turns, oldest first); otherwise a new session is made with
+ *       new_hash (resumed 0, no history).
+ *
+ *   ST_WS_BEGIN  str widget_id, bytes token_hash, str content,
+ *                str rate_key, u32 window_ms, u32 rate_max,
+ *                u32 history_max, u64 idle_ms
+ *       -> u8 result (ST_WS_*), u64 retry_after_ms (LIMITED: the rate
+ *          window's rest; CAPPED: ms to the next UTC day; else 0),
+ *          and when OK: widget, u8 created, conv, msg (the user message
+ *          just stored), u32 n, n x (str role, str content)
+ *       In one write transaction, checked in this order: the widget
+ *       (NO_WIDGET), the session (NO_SESSION), the contact requirement
+ *       (CONTACT: mode required and no contact yet), the rate limit as
+ *       ST_RATE_HIT (LIMITED), the daily cap (CAPPED: the widget's count
+ *       of user messages this UTC day already at daily_cap; the count is
+ *       in LMDB, so it survives restarts). Then: count one message, find
+ *       or create the session's conversation (widget = the widget's
+ *       internal id, session = the session's id, contact = the
+ *       session's), append the user message, return the history as
+ *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.
+ *
+ *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
+ *                      str email, str phone
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION), and when OK: contact
+ *       Fields "" when not given; at least one must be; email and phone
+ *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
+ *       Resolution (Loquent's): look up by email, then by phone; both
+ *       match the same contact -> it; only one matches -> that one; they
+ *       match different contacts -> the email's; none -> a new contact.
+ *       A found contact gets the fields it lacked. The contact is linked
+ *       to the session and to the session's conversation (if any; later
+ *       conversations of the session get it when made).
+ *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
+ *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
+ *       Newest first (created_at), paged through an index.
+ *   ST_CONTACT_GET     str contact_id
+ *       -> contact, u32 n, n x conv (its conversations, newest activity
+ *          first, at most ST_LIST_MAX)
+ */
+#ifndef PARLEY_WIDGETMSG_H
+#define PARLEY_WIDGETMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_WID_PREFIX		"wid_"
+#define ST_WID_LEN		(4 + ST_ID_HEX)	/* "wid_" + 32 hex */
+#define ST_WIDGETS_MAX		1000
+#define ST_NAME_MAX		100	/* characters (UTF-8) */
+#define ST_GREETING_MAX		500	/* characters */
+#define ST_COLOR_LEN		7	/* "#rrggbb" */
+#define ST_ORIGINS_MAX		32
+#define ST_ORIGIN_MAX		255	/* bytes of "scheme://host[:port]" */
+#define ST_PROMPT_MAX		8000	/* characters */
+#define ST_MODEL_MAX		100	/* bytes: [A-Za-z0-9._:/-] */
+#define ST_TOKEN_HASH_LEN	32	/* SHA-256 of a session token */
+#define ST_CONTACT_NAME_MAX	200	/* characters */
+#define ST_EMAIL_MAX		254	/* bytes */
+#define ST_PHONE_MAX		32	/* bytes as given */
+#define ST_DEFAULT_COLOR	"#6366f1"
+#define ST_DEFAULT_TEXT_COLOR	"#ffffff"
+#define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
+
+enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
+enum st_contact_mode {
+	ST_CONTACT_NONE = 0, ST_CONTACT_OPTIONAL = 1, ST_CONTACT_REQUIRED = 2,
+};
+
+/* ST_WS_OPEN / ST_WS_BEGIN / ST_CONTACT_SUBMIT results. */
+enum st_ws_result {
+	ST_WS_OK = 0,
+	ST_WS_NO_WIDGET = 1,	/* unknown, disabled, or its public id changed */
+	ST_WS_ORIGIN = 2,	/* the origin is not allowed */
+	ST_WS_NO_SESSION = 3,	/* unknown or expired token */
+	ST_WS_CONTACT = 4,	/* contact info required first */
+	ST_WS_LIMITED = 5,	/* the per-client rate limit */
+	ST_WS_CAPPED = 6,	/* the widget's daily message cap */
+};
+
+/* ST_WIDGET_UPDATE's mask: which fields the request sets. */
+#define ST_WF_NAME		0x0001
+#define ST_WF_GREETING		0x0002
+#define ST_WF_PRIMARY_COLOR	0x0004
+#define ST_WF_TEXT_COLOR	0x0008
+#define ST_WF_POSITION		0x0010
+#define ST_WF_CONTACT_MODE	0x0020
+#define ST_WF_COLLECT_NAME	0x0040
+#define ST_WF_COLLECT_EMAIL	0x0080
+#define ST_WF_COLLECT_PHONE	0x0100
+#define ST_WF_ORIGINS		0x0200
+#define ST_WF_DAILY_CAP		0x0400
+#define ST_WF_ENABLED		0x0800
+#define ST_WF_SYSTEM_PROMPT	0x1000
+#define ST_WF_MODEL		0x2000
+#define ST_WF_ALL		0x3fff
+
+struct st_widget {
+	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
+	char widget_id[ST_WID_LEN + 1];		/* public */
+	char *name;		/* malloc'd; "" = none (JSON null) */
+	char *greeting;		/* malloc'd; "" = none */
+	char primary_color[ST_COLOR_LEN + 1];
+	char text_color[ST_COLOR_LEN + 1];
+	uint8_t position;	/* enum st_position */
+	uint8_t contact_mode;	/* enum st_contact_mode */
+	uint8_t collect_name, collect_email, collect_phone;
+	uint8_t enabled;
+	uint32_t norigins;
+	char **origins;		/* malloc'd; none = any origin may embed it */
+	uint32_t daily_cap;	/* user messages per UTC day; 0 = no cap */
+	char *system_prompt;	/* malloc'd; "" = the deployment's SYSTEM_PROMPT */
+	char *model;		/* malloc'd; "" = the deployment's OPENAI_MODEL */
+	uint64_t created_at, updated_at;
+};
+
+struct st_contact {
+	char id[ST_ID_HEX + 1];
+	char *name;		/* malloc'd; "" = not given */
+	char *email;		/* malloc'd; lowercased; "" = not given */
+	char *phone;		/* malloc'd; normalised (st_phone_norm); "" = not given */
+	uint64_t created_at, updated_at;
+};
+
+/* A widget with every default (no name, enabled, no cap, no origins). */
+void st_widget_defaults(struct st_widget *);
+void st_widget_free(struct st_widget *);
+/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
+int st_widget_copy(struct st_widget *dst, const struct st_widget *src);
+void st_contact_free(struct st_contact *);
+
+void penc_widget(struct penc *, const struct st_widget *);
+/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_widget(struct pdec *, struct st_widget *);
+void penc_contact(struct penc *, const struct st_contact *);
+int pdec_contact(struct pdec *, struct st_contact *);
+
+/*
+ * NULL when w is a valid widget config, else a message naming the first
+ * bad field, "field: what is wrong" (static text). Checks: colours
+ * #rrggbb, position and contact mode in range, required mode collects at
+ * least one field, lengths (in characters where noted), UTF-8, origins
+ * each st_origin_valid and no more than ST_ORIGINS_MAX, the model's
+ * characters. The ids and times are not checked.
+ */
+const char *st_widget_invalid(const struct st_widget *w);
+/* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */
+int st_origin_valid(const char *s);
+/*
+ * 1 when origin (the request's Origin header, NULL or "" when absent) may
+ * use w: any origin when w has none listed, else an exact match
+ * (case-insensitive scheme and host, the default port equal to none).
+ */
+int st_origin_allowed(const struct st_widget *w, const char *origin);
+/* 1 when s is a plausible e-mail address (local@domain.tld, no spaces). */
+int st_email_valid(const char *s);
+/*
+ * Normalises a phone number into out (digits with an optional leading +;
+ * spaces, dots, dashes and parentheses dropped): 0, or -1 when it is not
+ * 7 to 15 digits or has other characters.
+ */
+int st_phone_norm(const char *s, char *out, size_t outsz);
+
+/* "bottom_right" ... and back; -1 when unknown. */
+const char *st_position_name(int);
+int st_position_parse(const char *);
+const char *st_contact_mode_name(int);
+int st_contact_mode_parse(const char *);
+
+#endif
