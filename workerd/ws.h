@@ -1,0 +1,84 @@
+/*
+ * WebSocket connections (RFC 6455): the upgrade handshake (SHA-1 from
+ * OpenSSL) and framing with wslay's event API, on a connection taken over
+ * from conn.c once the 101 answer is queued.
+ *
+ * Limits: a text message of at most WS_MESSAGE_MAX bytes (larger: close
+ * 1009); binary messages are refused (close 1003); text that is not UTF-8
+ * closes 1007; protocol errors 1002 (wslay's). A ping goes out after
+ * WS_PING_MS of silence from the peer, and a peer silent for WS_IDLE_MS
+ * (no pong, no message) is dropped without a closing handshake. A closing
+ * handshake the peer does not finish within 5 s is cut. Output beyond
+ * WS_OUT_MAX unsent bytes closes the connection (1008): a client that
+ * does not read cannot grow the worker.
+ * A quitting worker closes every WebSocket with 1001 ("going away").
+ *
+ * The owner (wschat.c) gets whole text messages through on_text and is
+ * told once through on_close when the socket is gone, whoever closed it;
+ * after on_close the ws is freed and must not be used.
+ */
+#ifndef PARLEY_WS_H
+#define PARLEY_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WS_MESSAGE_MAX	(64u * 1024)
+#define WS_OUT_MAX	(1024u * 1024)
+#define WS_PING_MS	30000
+#define WS_IDLE_MS	75000
+
+/* Close codes (RFC 6455 section 7.4.1) and ours (4000-4999). */
+#define WS_CLOSE_NORMAL		1000
+#define WS_CLOSE_GOING_AWAY	1001
+#define WS_CLOSE_PROTOCOL	1002
+#define WS_CLOSE_UNSUPPORTED	1003
+#define WS_CLOSE_BAD_DATA	1007
+#define WS_CLOSE_POLICY		1008
+#define WS_CLOSE_TOO_BIG	1009
+#define WS_CLOSE_INTERNAL	1011
+#define WS_CLOSE_WIDGET_GONE	4004	/* the widget was disabled, deleted or re-keyed */
+
+struct conn;
+struct http_request;
+struct ws;
+
+struct ws_cbs {
+	/* One whole text message, valid UTF-8, at most WS_MESSAGE_MAX bytes. */
+	void (*on_text)(struct ws *, const char *msg, size_t len, void *arg);
+	/* Output fell below WS_OUT_MAX / 4 after ws_out_pending() was high. */
+	void (*on_drain)(struct ws *, void *arg);
+	/* The connection is gone; ws is freed right after this returns. */
+	void (*on_close)(struct ws *, uint16_t code, void *arg);
+};
+
+/*
+ * Checks an upgrade request (GET, HTTP/1.1, Upgrade: websocket, Connection
+ * with "upgrade", Sec-WebSocket-Version 13, a Sec-WebSocket-Key that is 16
+ * bytes in base64). 0 when it is one, else the HTTP status to refuse it
+ * with (400, or 426 with "Sec-WebSocket-Version: 13" for another version)
+ * and *why, a short static text for the JSON error.
+ */
+int ws_check_upgrade(const struct http_request *, const char **why);
+/*
+ * Answers 101 and turns c into a WebSocket: from here conn.c no longer
+ * owns the fd (c is freed). Returns NULL when that fails (c is closed).
+ */
+struct ws *ws_accept(struct conn *c, const struct http_request *,
+    const struct ws_cbs *, void *arg);
+/* Queues one text message; -1 when the ws is closing or over WS_OUT_MAX. */
+int ws_send_text(struct ws *, const char *data, size_t len);
+size_t ws_out_pending(const struct ws *);
+/*
+ * Starts the closing handshake with code and reason (at most 123 bytes);
+ * on_close follows once it is done or timed out.
+ */
+void ws_close(struct ws *, uint16_t code, const char *reason);
+/* Open WebSockets in this worker; they count as connections for drain. */
+unsigned int ws_count(void);
+/* A quitting worker: close every WebSocket with 1001. */
+void ws_close_all(uint16_t code, const char *reason);
+/* Sec-WebSocket-Accept for key (RFC 6455 4.2.2); out holds 29 bytes. */
+void ws_accept_key(const char *key, char out[29]);
+
+#endif
