@@ -470,6 +470,9 @@ settings_parse(struct settings *st, settings_get_fn get, void *arg,
 	    1, MAX_RATE_WINDOW_MS, &st->rate_window_ms, err, errsz) < 0 ||
 	    parse_u32("RATE_LIMIT_MAX_REQUESTS", get, arg, DEFAULT_RATE_MAX, 0,
 	    MAX_RATE_MAX, &st->rate_max, err, errsz) < 0 ||
+	    parse_u32("WIDGET_SESSION_IDLE_DAYS", get, arg,
+	    DEFAULT_SESSION_IDLE_DAYS, 1, MAX_SESSION_IDLE_DAYS,
+	    &st->session_idle_days, err, errsz) < 0 ||
 	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0) {
 		settings_free(st);
 		return -1;

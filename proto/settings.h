@@ -27,6 +27,8 @@
 #define MAX_RATE_WINDOW_MS	86400000u	/* a day */
 #define DEFAULT_RATE_MAX	30
 #define MAX_RATE_MAX		1000000000u
+#define DEFAULT_SESSION_IDLE_DAYS	30
+#define MAX_SESSION_IDLE_DAYS	3650
 
 /* An IPv4 or IPv6 address; v4-mapped IPv6 is stored as IPv4. */
 struct ipaddr {
@@ -54,6 +56,7 @@ struct settings {
 	uint32_t max_history;	/* MAX_HISTORY_MESSAGES */
 	uint32_t rate_window_ms;	/* RATE_LIMIT_WINDOW_MS */
 	uint32_t rate_max;	/* RATE_LIMIT_MAX_REQUESTS; 0 = no limit */
+	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;
 };

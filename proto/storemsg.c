@@ -28,6 +28,7 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_u64(e, c->updated_at);
 	penc_u32(e, c->message_count);
 	penc_str(e, c->last_message);
+	penc_str(e, c->contact_id);
 }
 
 int
@@ -41,6 +42,7 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	c->updated_at = pdec_u64(d);
 	c->message_count = pdec_u32(d);
 	c->last_message = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, c->contact_id, sizeof(c->contact_id));
 	if (d->err) {
 		st_conv_free(c);
 		return -1;

@@ -220,6 +220,10 @@ test_numbers(void **state)
 		{ "RATE_LIMIT_MAX_REQUESTS", "0", 1, 0 },
 		{ "RATE_LIMIT_MAX_REQUESTS", "5", 1, 5 },
 		{ "RATE_LIMIT_MAX_REQUESTS", "1e3", 0, 0 },
+		{ "WIDGET_SESSION_IDLE_DAYS", "1", 1, 1 },
+		{ "WIDGET_SESSION_IDLE_DAYS", "3650", 1, 3650 },
+		{ "WIDGET_SESSION_IDLE_DAYS", "0", 0, 0 },
+		{ "WIDGET_SESSION_IDLE_DAYS", "3651", 0, 0 },
 	};
 	struct settings st;
 	char err[SETTINGS_ERR_MAX];
@@ -240,6 +244,7 @@ test_numbers(void **state)
 		if (rv != 0)
 			fail_msg("%s=%s: %s", tab[i].name, tab[i].value, err);
 		got = tab[i].name[0] == 'M' ? st.max_history :
+		    tab[i].name[0] == 'W' ? st.session_idle_days :
 		    tab[i].name[11] == 'W' ? st.rate_window_ms : st.rate_max;
 		assert_int_equal(got, tab[i].want);
 		settings_free(&st);

@@ -171,7 +171,11 @@ struct st_contact {
 	uint64_t created_at, updated_at;
 };
 
-/* A widget with every default (no name, enabled, no cap, no origins). */
+/*
+ * A widget with every default (no name, enabled, no cap, no origins).
+ * Its string pointers are NULL, which every function here reads as "";
+ * a decoded widget has them all allocated.
+ */
 void st_widget_defaults(struct st_widget *);
 void st_widget_free(struct st_widget *);
 /* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */

@@ -5,12 +5,26 @@
 #include "dispatch.h"
 #include "log.h"
 #include "storemsg.h"
+#include "widgetmsg.h"
+#include "widgetstore.h"
 
 int
 dispatch_is_write(uint16_t type)
 {
-	return type == PROTO_ST_CONV_OPEN || type == PROTO_ST_MSG_APPEND ||
-	    type == PROTO_ST_CHAT_BEGIN;
+	switch (type) {
+	case PROTO_ST_CONV_OPEN:
+	case PROTO_ST_MSG_APPEND:
+	case PROTO_ST_CHAT_BEGIN:
+	case PROTO_ST_WIDGET_CREATE:
+	case PROTO_ST_WIDGET_UPDATE:
+	case PROTO_ST_WIDGET_DELETE:
+	case PROTO_ST_WIDGET_RESET_ID:
+	case PROTO_ST_WS_OPEN:
+	case PROTO_ST_WS_BEGIN:
+	case PROTO_ST_CONTACT_SUBMIT:
+		return 1;
+	}
+	return 0;
 }
 
 static void
@@ -67,6 +81,8 @@ req_end(struct store_txn *t, struct dreply *r)
 		store_fail(t, PROTO_E_INTERNAL, "reply does not encode");
 	if (store_commit(t) != 0)
 		reply_error(r, t->err, t->errmsg);
+	else
+		r->wrote = t->wrote;
 }
 
 static void
@@ -336,6 +352,398 @@ op_session_history(struct dbatch *b, struct pdec *d, struct dreply *r)
 	req_end(&t, r);
 }
 
+/* ---------------------------------------------------------------- widgets */
+
+/* A widget id argument: up to DISPATCH_WID_MAX bytes, any of them. */
+static void
+dec_wid(struct pdec *d, char buf[DISPATCH_WID_MAX + 1])
+{
+	pdec_strbuf(d, buf, DISPATCH_WID_MAX + 1);
+}
+
+/* A token hash of exactly ST_TOKEN_HASH_LEN bytes (or none, when none_ok). */
+static const uint8_t *
+dec_hash(struct pdec *d, int none_ok)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return NULL;
+	if (n == 0 && none_ok)
+		return NULL;
+	if (n != ST_TOKEN_HASH_LEN)
+		d->err = 1;
+	return d->err ? NULL : p;
+}
+
+static void
+op_widget_create(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	struct store_txn t;
+	struct st_widget in, w;
+	const char *bad;
+
+	if (pdec_widget(d, &in) < 0 || pdec_done(d) < 0) {
+		st_widget_free(&in);
+		malformed(r);
+		return;
+	}
+	if ((bad = st_widget_invalid(&in)) != NULL) {
+		st_widget_free(&in);
+		reply_error(r, PROTO_E_INVALID, bad);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_CREATE) < 0) {
+		st_widget_free(&in);
+		return;
+	}
+	if (store_widget_create(&t, &in, &w) == 0) {
+		penc_widget(&r->enc, &w);
+		st_widget_free(&w);
+	}
+	st_widget_free(&in);
+	req_end(&t, r);
+}
+
+static void
+op_widget_update(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	struct st_widget in, w;
+	uint32_t mask;
+	int disabled = 0;
+
+	dec_wid(d, wid);
+	mask = pdec_u32(d);
+	if (pdec_widget(d, &in) < 0 || pdec_done(d) < 0) {
+		st_widget_free(&in);
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_UPDATE) < 0) {
+		st_widget_free(&in);
+		return;
+	}
+	if (store_widget_update(&t, wid, mask, &in, &w, &disabled) == 0) {
+		penc_widget(&r->enc, &w);
+		st_widget_free(&w);
+	}
+	st_widget_free(&in);
+	req_end(&t, r);
+	if (r->err == 0 && disabled)
+		strlcpy(r->gone, wid, sizeof(r->gone));
+}
+
+static void
+op_widget_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	struct st_widget w;
+
+	dec_wid(d, wid);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_GET) < 0)
+		return;
+	if (store_widget_get(&t, wid, &w) == 0) {
+		penc_widget(&r->enc, &w);
+		st_widget_free(&w);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_widget_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	struct store_txn t;
+	struct st_widget *ws;
+	uint32_t n, i;
+
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_LIST) < 0)
+		return;
+	if (store_widget_list(&t, &ws, &n) == 0) {
+		penc_u32(&r->enc, n);
+		for (i = 0; i < n; i++)
+			penc_widget(&r->enc, &ws[i]);
+		store_widgets_free(ws, n);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_widget_delete(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+
+	dec_wid(d, wid);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_DELETE) < 0)
+		return;
+	store_widget_delete(&t, wid);
+	req_end(&t, r);
+	if (r->err == 0)
+		strlcpy(r->gone, wid, sizeof(r->gone));
+}
+
+static void
+op_widget_reset_id(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	struct st_widget w;
+
+	dec_wid(d, wid);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WIDGET_RESET_ID) < 0)
+		return;
+	if (store_widget_reset_id(&t, wid, &w) == 0) {
+		penc_widget(&r->enc, &w);
+		st_widget_free(&w);
+	}
+	req_end(&t, r);
+	if (r->err == 0)
+		strlcpy(r->gone, wid, sizeof(r->gone));
+}
+
+/* ---------------------------------------------------------------- visitors */
+
+static void
+enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		penc_str(e, m[i].role);
+		penc_str(e, m[i].content);
+	}
+}
+
+static void
+op_ws_open(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1], origin[ST_ORIGIN_MAX + 1];
+	const uint8_t *token, *fresh;
+	struct store_txn t;
+	struct store_ws_open o;
+	uint64_t idle;
+	uint32_t hmax;
+
+	dec_wid(d, wid);
+	pdec_strbuf(d, origin, sizeof(origin));
+	token = dec_hash(d, 1);
+	fresh = dec_hash(d, 0);
+	idle = pdec_u64(d);
+	hmax = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (hmax > ST_HISTORY_MAX) {
+		reply_error(r, PROTO_E_INVALID, "history_max must be 0 to 200");
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WS_OPEN) < 0)
+		return;
+	if (store_ws_open(&t, wid, origin, token, fresh, idle, hmax,
+	    DISPATCH_WS_HISTORY_BYTES, &o) == 0) {
+		penc_u8(&r->enc, (uint8_t)o.result);
+		if (o.result == ST_WS_OK) {
+			penc_widget(&r->enc, &o.widget);
+			penc_u8(&r->enc, (uint8_t)o.resumed);
+			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
+			penc_str(&r->enc, o.conv_id);
+			enc_pairs(&r->enc, o.history, o.n);
+		}
+		store_ws_open_free(&o);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_ws_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1], key[ST_RATE_KEY_MAX + 1];
+	const uint8_t *token;
+	struct store_txn t;
+	struct store_ws_begin wb;
+	const char *bad;
+	char *content;
+	uint32_t window, rmax, hmax;
+	uint64_t idle, retry = 0;
+	int limited;
+
+	dec_wid(d, wid);
+	token = dec_hash(d, 0);
+	content = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, key, sizeof(key));
+	window = pdec_u32(d);
+	rmax = pdec_u32(d);
+	hmax = pdec_u32(d);
+	idle = pdec_u64(d);
+	if (pdec_done(d) < 0) {
+		free(content);
+		malformed(r);
+		return;
+	}
+	/* What cannot run is refused before anything is counted. */
+	if ((bad = store_chat_invalid("w", "s", content, hmax)) != NULL ||
+	    (rmax != 0 && (key[0] == '\0' || window == 0))) {
+		free(content);
+		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
+		    "a rate limit needs a key and a window");
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_WS_BEGIN) < 0) {
+		free(content);
+		return;
+	}
+	if (store_ws_begin_check(&t, wid, token, idle, &wb) != 0) {
+		free(content);
+		req_end(&t, r);
+		return;
+	}
+	if (wb.result == ST_WS_OK) {
+		/* Counted in memory, as ST_CHAT_BEGIN is: it stands whatever follows. */
+		if ((limited = rate_count(b, r, key, window, rmax,
+		    &retry)) < 0) {
+			store_abort(&t);
+			store_ws_begin_free(&wb);
+			free(content);
+			return;
+		}
+		if (limited) {
+			wb.result = ST_WS_LIMITED;
+			wb.retry_after_ms = retry;
+		} else
+			store_ws_begin_run(&t, &wb, content, hmax,
+			    DISPATCH_CHAT_HISTORY_BYTES);
+	}
+	free(content);
+	if (t.err == 0) {
+		penc_u8(&r->enc, (uint8_t)wb.result);
+		penc_u64(&r->enc, wb.retry_after_ms);
+		if (wb.result == ST_WS_OK) {
+			penc_widget(&r->enc, &wb.widget);
+			penc_u8(&r->enc, (uint8_t)wb.chat.created);
+			penc_conv(&r->enc, &wb.chat.conv);
+			penc_msg(&r->enc, &wb.chat.msg);
+			enc_pairs(&r->enc, wb.chat.history, wb.chat.n);
+		}
+	}
+	store_ws_begin_free(&wb);
+	req_end(&t, r);
+}
+
+static void
+op_contact_submit(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	const uint8_t *token;
+	struct store_txn t;
+	struct st_contact c;
+	const char *bad;
+	char *name, *email, *phone;
+	int result;
+
+	dec_wid(d, wid);
+	token = dec_hash(d, 0);
+	name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
+	email = pdec_strdup(d, ST_EMAIL_MAX);
+	phone = pdec_strdup(d, ST_PHONE_MAX);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		goto out;
+	}
+	if ((bad = store_contact_invalid(name, email, phone)) != NULL) {
+		reply_error(r, PROTO_E_INVALID, bad);
+		goto out;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONTACT_SUBMIT) < 0)
+		goto out;
+	if (store_contact_submit(&t, wid, token, name, email, phone, &result,
+	    &c) == 0) {
+		penc_u8(&r->enc, (uint8_t)result);
+		if (result == ST_WS_OK) {
+			penc_contact(&r->enc, &c);
+			st_contact_free(&c);
+		}
+	}
+	req_end(&t, r);
+out:
+	free(name);
+	free(email);
+	free(phone);
+}
+
+static void
+op_contact_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct store_txn t;
+	struct store_contacts l;
+	uint32_t limit, i;
+
+	limit = pdec_u32(d);
+	pdec_strbuf(d, cursor, sizeof(cursor));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONTACT_LIST) < 0)
+		return;
+	if (store_contact_list(&t, limit, cursor, &l) == 0) {
+		penc_u64(&r->enc, l.total);
+		penc_u32(&r->enc, l.n);
+		for (i = 0; i < l.n; i++)
+			penc_contact(&r->enc, &l.contacts[i]);
+		penc_str(&r->enc, l.next_cursor);
+		store_contacts_free(&l);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_contact_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+{
+	char id[ST_ID_HEX + 1];
+	struct store_txn t;
+	struct store_contact_full f;
+	uint32_t i;
+
+	pdec_strbuf(d, id, sizeof(id));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (req_begin(b, &t, r, PROTO_ST_CONTACT_GET) < 0)
+		return;
+	if (store_contact_get(&t, id, &f) == 0) {
+		penc_contact(&r->enc, &f.contact);
+		penc_u32(&r->enc, f.n);
+		for (i = 0; i < f.n; i++)
+			penc_conv(&r->enc, &f.convs[i]);
+		store_contact_full_free(&f);
+	}
+	req_end(&t, r);
+}
+
 int
 dispatch_begin(struct store *st, struct ratelimit *rl, struct dbatch *b,
     int write)
@@ -381,6 +789,39 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		break;
 	case PROTO_ST_SESSION_HISTORY:
 		op_session_history(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_CREATE:
+		op_widget_create(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_UPDATE:
+		op_widget_update(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_GET:
+		op_widget_get(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_LIST:
+		op_widget_list(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_DELETE:
+		op_widget_delete(b, &d, r);
+		break;
+	case PROTO_ST_WIDGET_RESET_ID:
+		op_widget_reset_id(b, &d, r);
+		break;
+	case PROTO_ST_WS_OPEN:
+		op_ws_open(b, &d, r);
+		break;
+	case PROTO_ST_WS_BEGIN:
+		op_ws_begin(b, &d, r);
+		break;
+	case PROTO_ST_CONTACT_SUBMIT:
+		op_contact_submit(b, &d, r);
+		break;
+	case PROTO_ST_CONTACT_LIST:
+		op_contact_list(b, &d, r);
+		break;
+	case PROTO_ST_CONTACT_GET:
+		op_contact_get(b, &d, r);
 		break;
 	default:
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");

@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "widgetmsg.h"
 
 /*
  * ST_CONV_GET stops adding messages this far below PROTO_MAX_PAYLOAD: the
@@ -45,6 +46,17 @@ struct dreply {
 	const char *errmsg;	/* static */
 	struct penc enc;
 	int touched;		/* ran in the batch txn: void if it fails to commit */
+	/*
+	 * Changed the store: a PROTO_F_EARLY request is answered before the
+	 * commit only then (ST_CHAT_BEGIN, ST_WS_BEGIN when they wrote).
+	 */
+	int wrote;
+	/*
+	 * A public widget id that stops working once the batch commits
+	 * (deleted, replaced, disabled): the server then sends every client
+	 * PROTO_ST_EV_WIDGET_GONE with it. "" = none.
+	 */
+	char gone[ST_WID_LEN + 1];
 };
 
 struct dbatch {
@@ -53,6 +65,15 @@ struct dbatch {
 	int write;
 	size_t nreq;
 };
+
+/*
+ * ST_WS_OPEN's history stops this far below PROTO_MAX_PAYLOAD: the reply
+ * also carries the widget (its prompt alone may be 32 KiB).
+ */
+#define DISPATCH_WS_HISTORY_BYTES \
+	(PROTO_MAX_PAYLOAD - 2 * DISPATCH_REPLY_MARGIN)
+/* Longest widget id a request may name; unknown ones are not found. */
+#define DISPATCH_WID_MAX	128
 
 /*
  * 1 when the request type may write LMDB (a batch holding one needs

@@ -2,15 +2,20 @@
  * Arbitrary bytes as a storaged request, through the dispatcher and a real
  * LMDB environment (a temporary directory made once per run).
  *
- * data[0]: low 4 bits pick the type (0x20 + n: every request and unknown
- * ones); bit 0x80 prefixes the payload with something known so requests
- * reach past their lookup (the id of a known conversation for APPEND and
- * GET, its widget and session for CHAT_BEGIN and SESSION_HISTORY); bit
+ * data[0]: low 4 bits pick the type (0x20 + n, or 0x30 + n with bit
+ * 0x20: every request and unknown ones); bit 0x80 prefixes the payload
+ * with something known so requests reach past their lookup (the id of a
+ * known conversation for APPEND and GET, its widget and session for
+ * CHAT_BEGIN and SESSION_HISTORY, a known widget's public id for the
+ * widget requests and WS_OPEN, that and its session's token hash for
+ * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). The rest of the
  * input is the payload. The rate table is small, so it fills and evicts.
+ * A request that deletes, disables or renames the known widget is
+ * followed by putting it back, so later inputs still reach it.
  *
- * Every reply must decode exactly as storemsg.h says.
+ * Every reply must decode exactly as storemsg.h and widgetmsg.h say.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 #include "proto.h"
 #include "store.h"
 #include "storemsg.h"
+#include "widgetmsg.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +38,74 @@ static struct ratelimit *rl;
 static long long mono = 1000;
 static char dir[64];
 static char known[ST_ID_HEX + 1];
+static char known_wid[ST_WID_LEN + 1];
+static char known_contact[ST_ID_HEX + 1];
+static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+};
+
+/* Runs one request; aborts unless it succeeds. The reply is for r. */
+static void
+must(uint16_t type, struct penc *e, struct dreply *r)
+{
+	if (e->err)
+		abort();
+	dispatch_one(st, rl, type, e->buf, e->len, r);
+	penc_free(e);
+	if (r->err != 0)
+		abort();
+}
+
+/* The known widget (made when missing), enabled, with its session. */
+static void
+known_widget(void)
+{
+	struct st_widget w;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	dispatch_one(st, rl, PROTO_ST_WIDGET_GET, e.buf, e.len, &r);
+	penc_free(&e);
+	if (r.err == PROTO_E_NOT_FOUND) {
+		dreply_free(&r);
+		st_widget_defaults(&w);
+		penc_init(&e);
+		penc_widget(&e, &w);
+		must(PROTO_ST_WIDGET_CREATE, &e, &r);
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		if (pdec_widget(&d, &w) < 0)
+			abort();
+		strlcpy(known_wid, w.widget_id, sizeof(known_wid));
+		st_widget_free(&w);
+	} else if (r.err != 0)
+		abort();
+	dreply_free(&r);
+	/* Enabled, reachable from any origin, no cap nor contact needed. */
+	st_widget_defaults(&w);
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	penc_u32(&e, ST_WF_ENABLED | ST_WF_ORIGINS | ST_WF_DAILY_CAP |
+	    ST_WF_CONTACT_MODE);
+	penc_widget(&e, &w);
+	must(PROTO_ST_WIDGET_UPDATE, &e, &r);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	penc_str(&e, "");
+	penc_bytes(&e, known_hash, sizeof(known_hash));
+	penc_bytes(&e, known_hash, sizeof(known_hash));
+	penc_u64(&e, 0);
+	penc_u32(&e, 1);
+	dispatch_one(st, rl, PROTO_ST_WS_OPEN, e.buf, e.len, &r);
+	penc_free(&e);
+	dreply_free(&r);
+}
 
 static long long
 fake_mono(void)
@@ -85,6 +159,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	st_conv_free(&c);
 	dreply_free(&r);
 	penc_free(&e);
+
+	known_widget();
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	penc_bytes(&e, known_hash, sizeof(known_hash));
+	penc_str(&e, "Fuzz");
+	penc_str(&e, "fuzz@example.com");
+	penc_str(&e, "+1 555 000 1234");
+	must(PROTO_ST_CONTACT_SUBMIT, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_u8(&d) != ST_WS_OK)
+		abort();
+	pdec_strbuf(&d, known_contact, sizeof(known_contact));
+	if (d.err)
+		abort();
+	dreply_free(&r);
 	return 0;
 }
 
@@ -165,6 +255,76 @@ check_chat(struct pdec *d)
 	st_msg_free(&m);
 }
 
+static void
+check_widget(struct pdec *d)
+{
+	struct st_widget w;
+
+	if (pdec_widget(d, &w) < 0)
+		abort();
+	/* What is stored was checked. */
+	if (st_widget_invalid(&w) != NULL || w.id[0] == '\0' ||
+	    strncmp(w.widget_id, ST_WID_PREFIX, 4) != 0 ||
+	    !st_id_valid(w.widget_id + 4) || w.updated_at < w.created_at)
+		abort();
+	st_widget_free(&w);
+}
+
+static void
+check_contact(struct pdec *d)
+{
+	struct st_contact c;
+
+	if (pdec_contact(d, &c) < 0)
+		abort();
+	if (!st_id_valid(c.id) || (c.name[0] == '\0' && c.email[0] == '\0' &&
+	    c.phone[0] == '\0') || (c.email[0] != '\0' &&
+	    !st_email_valid(c.email)))
+		abort();
+	st_contact_free(&c);
+}
+
+/* u32 n, n x (str role, str content) */
+static void
+check_pairs(struct pdec *d)
+{
+	uint32_t n, i;
+
+	if ((n = pdec_u32(d)) > ST_HISTORY_MAX)
+		abort();
+	for (i = 0; i < n && !d->err; i++) {
+		free(pdec_strdup(d, ST_ROLE_MAX));
+		free(pdec_strdup(d, ST_CONTENT_MAX));
+	}
+}
+
+static void
+check_ws_begin(struct pdec *d, const struct dreply *r)
+{
+	struct st_msg m;
+	uint8_t res = pdec_u8(d);
+	uint64_t retry = pdec_u64(d);
+
+	if (d->err || res > ST_WS_CAPPED || res == ST_WS_ORIGIN)
+		abort();
+	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED) ? retry < 1 :
+	    retry != 0)
+		abort();
+	/* Only an OK turn wrote: only it may be answered early. */
+	if (r->wrote != (res == ST_WS_OK))
+		abort();
+	if (res != ST_WS_OK)
+		return;
+	check_widget(d);
+	if (pdec_u8(d) > 1)
+		abort();
+	check_conv(d);
+	if (pdec_msg(d, &m) < 0 || strcmp(m.role, "user") != 0)
+		abort();
+	st_msg_free(&m);
+	check_pairs(d);
+}
+
 /* A successful reply decodes exactly, with nothing left over. */
 static void
 check_reply(uint16_t type, const struct dreply *r)
@@ -226,6 +386,60 @@ check_reply(uint16_t type, const struct dreply *r)
 		for (i = 0; i < n && !d.err; i++)
 			check_msg(&d, 1);
 		break;
+	case PROTO_ST_WIDGET_CREATE:
+	case PROTO_ST_WIDGET_UPDATE:
+	case PROTO_ST_WIDGET_GET:
+	case PROTO_ST_WIDGET_RESET_ID:
+		check_widget(&d);
+		break;
+	case PROTO_ST_WIDGET_LIST:
+		if ((n = pdec_u32(&d)) > ST_WIDGETS_MAX)
+			abort();
+		for (i = 0; i < n && !d.err; i++)
+			check_widget(&d);
+		break;
+	case PROTO_ST_WIDGET_DELETE:
+		break;
+	case PROTO_ST_WS_OPEN:
+		if ((found = pdec_u8(&d)) > ST_WS_ORIGIN)
+			abort();
+		if (found != ST_WS_OK) {
+			if (r->wrote)
+				abort();
+			break;
+		}
+		check_widget(&d);
+		if (pdec_u8(&d) > 1 || pdec_u8(&d) > 1)
+			abort();
+		free(pdec_strdup(&d, ST_ID_HEX));
+		check_pairs(&d);
+		break;
+	case PROTO_ST_WS_BEGIN:
+		check_ws_begin(&d, r);
+		break;
+	case PROTO_ST_CONTACT_SUBMIT:
+		found = pdec_u8(&d);
+		if (found != ST_WS_OK && found != ST_WS_NO_WIDGET &&
+		    found != ST_WS_NO_SESSION)
+			abort();
+		if (found == ST_WS_OK)
+			check_contact(&d);
+		break;
+	case PROTO_ST_CONTACT_LIST:
+		pdec_u64(&d);
+		if ((n = pdec_u32(&d)) > ST_LIST_MAX)
+			abort();
+		for (i = 0; i < n && !d.err; i++)
+			check_contact(&d);
+		free(pdec_strdup(&d, ST_CURSOR_MAX));
+		break;
+	case PROTO_ST_CONTACT_GET:
+		check_contact(&d);
+		if ((n = pdec_u32(&d)) > ST_LIST_MAX)
+			abort();
+		for (i = 0; i < n && !d.err; i++)
+			check_conv(&d);
+		break;
 	default:
 		abort();	/* unknown types must fail */
 	}
@@ -239,20 +453,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dbatch b;
 	struct dreply r[2];
 	struct penc e;
+	struct st_widget w;
+	struct pdec d;
 	uint16_t type;
-	int i, twice;
+	int i, twice, gone = 0;
 
 	if (size < 1)
 		return 0;
-	type = PROTO_ST_PING + (data[0] & 0x0f);
+	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0);
 	twice = (data[0] & 0x40) != 0;
 	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
-	if ((data[0] & 0x80) && (type == PROTO_ST_CHAT_BEGIN ||
-	    type == PROTO_ST_SESSION_HISTORY)) {
+	if (!(data[0] & 0x80))
+		;
+	else if (type == PROTO_ST_CHAT_BEGIN ||
+	    type == PROTO_ST_SESSION_HISTORY) {
 		penc_str(&e, "fuzz");
 		penc_str(&e, "fuzz");
-	} else if (data[0] & 0x80)
+	} else if (type == PROTO_ST_WS_BEGIN ||
+	    type == PROTO_ST_CONTACT_SUBMIT) {
+		penc_str(&e, known_wid);
+		penc_bytes(&e, known_hash, sizeof(known_hash));
+	} else if (type >= PROTO_ST_WIDGET_CREATE && type <= PROTO_ST_WS_OPEN)
+		penc_str(&e, known_wid);
+	else if (type == PROTO_ST_CONTACT_GET)
+		penc_str(&e, known_contact);
+	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
 	if (size > 1)
@@ -270,8 +496,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dreply_commit_failed(&r[i]);
 	for (i = 0; i <= twice; i++) {
 		check_reply(type, &r[i]);
+		if (r[i].err == 0 && strcmp(r[i].gone, known_wid) == 0) {
+			gone = 1;
+			/* A new public id: follow it. */
+			if (type == PROTO_ST_WIDGET_RESET_ID) {
+				pdec_init(&d, r[i].enc.buf, r[i].enc.len);
+				if (pdec_widget(&d, &w) < 0)
+					abort();
+				strlcpy(known_wid, w.widget_id,
+				    sizeof(known_wid));
+				st_widget_free(&w);
+			}
+		}
 		dreply_free(&r[i]);
 	}
+	/* The known widget went away or was disabled: put it back. */
+	if (gone)
+		known_widget();
 	/* As the server's loop does after each batch. */
 	ratelimit_sweep(rl, 8);
 	penc_free(&e);

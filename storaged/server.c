@@ -6,8 +6,8 @@
  * commits once, and only then queues the replies: a write is acknowledged
  * once it is on disk.
  *
- * A request flagged PROTO_F_EARLY (the chat turn's ST_CHAT_BEGIN) that
- * changed the store is answered twice: at once, before the commit, so the
+ * A request flagged PROTO_F_EARLY (the chat turn's ST_CHAT_BEGIN or
+ * ST_WS_BEGIN) that changed the store is answered twice: at once, before the commit, so the
  * worker can call the model while the disk flushes, and after the commit
  * with an empty confirmation (or the error, and the write never
  * happened). The worker shows the visitor nothing before the confirmation.
@@ -311,6 +311,37 @@ client_interest(struct server *s, struct client *c)
 
 /* ---------------------------------------------------------------- batch */
 
+/*
+ * Tells every client that a public widget id stopped working, so that
+ * workers close the WebSockets open on it.
+ */
+static void
+server_widget_gone(struct server *s, const char *widget_id)
+{
+	struct client *c;
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, widget_id);
+	if (e.err) {
+		log_warnx("widget %s gone: out of memory", widget_id);
+		penc_free(&e);
+		return;
+	}
+	log_debug("widget %s gone: telling every client", widget_id);
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		if (c->dead)
+			continue;
+		if (pchan_send(&c->ch, PROTO_ST_EV_WIDGET_GONE, 0, 0, e.buf,
+		    e.len, -1) < 0) {
+			log_warn("client %llu (%s): queue event", c->serial,
+			    client_name(c));
+			client_kill(c);
+		}
+	}
+	penc_free(&e);
+}
+
 /* Runs the waiting requests in one transaction; returns how many ran. */
 static size_t
 server_batch(struct server *s)
@@ -344,7 +375,7 @@ server_batch(struct server *s)
 			dispatch_run(&b, q->type, q->payload, q->len, &sl->rep);
 			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len;
 			sl->early = (q->flags & PROTO_F_EARLY) &&
-			    sl->rep.err == 0 && sl->rep.touched;
+			    sl->rep.err == 0 && sl->rep.wrote;
 			if (sl->early) {
 				client_early(c, sl);
 				c->batch_bytes += PROTO_HDR_LEN;
@@ -366,6 +397,12 @@ server_batch(struct server *s)
 			dreply_commit_failed(&sl->rep);
 		if (!sl->c->dead)
 			client_reply(sl->c, sl);
+	}
+	/* Committed: widget ids that stopped working, after the replies. */
+	for (i = 0; i < n; i++) {
+		sl = &s->batch[i];
+		if (sl->rep.err == 0 && sl->rep.gone[0] != '\0')
+			server_widget_gone(s, sl->rep.gone);
 		dreply_free(&sl->rep);
 	}
 	TAILQ_FOREACH(c, &s->clients, entry)

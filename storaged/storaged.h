@@ -5,7 +5,8 @@
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload
- *	store.c     LMDB
+ *	store.c     LMDB: conversations, messages
+ *	widgetstore.c  LMDB: widgets, visitor sessions, contacts, day counts
  *	ratelimit.c rate counters in memory
  */
 #ifndef PARLEY_STORAGED_H

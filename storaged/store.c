@@ -1,5 +1,6 @@
 /*
- * storaged's LMDB layer. Five named databases (see STORAGE.md):
+ * storaged's LMDB layer. The conversations' databases (see STORAGE.md;
+ * widgets, visitor sessions and contacts are in widgetstore.c):
  *
  *	meta      "schema" -> u32 schema version
  *	convs     id[16] -> conversation
@@ -7,9 +8,10 @@
  *	activity  u64 updated_at (big-endian) | id[16] -> (nothing)
  *	msgs      id[16] | u32 sequence (big-endian) -> message
  *
- * Every value starts with ST_RECORD_VERSION; records are the same
- * encodings the protocol carries (penc_conv, penc_msg), so a message's
- * reply size is its record size minus one.
+ * Every value starts with ST_RECORD_VERSION (conversations with
+ * CONV_RECORD_VERSION); records are the same encodings the protocol
+ * carries (penc_conv, penc_msg), so a message's reply size is its record
+ * size minus one.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,29 +19,13 @@
 #include <time.h>
 
 #include "log.h"
-#include "store.h"
+#include "storeint.h"
 
-#define ID_LEN		16			/* ids as stored: raw bytes */
-#define ACT_KEY_LEN	(8 + ID_LEN)
-#define MSG_KEY_LEN	(ID_LEN + 4)
-#define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		5
-
-struct store {
-	MDB_env *env;
-	MDB_dbi meta;
-	MDB_dbi convs;
-	MDB_dbi sessions;
-	MDB_dbi activity;
-	MDB_dbi msgs;
-	uint64_t (*now)(void);
-};
-
-static const uint8_t rec_version = ST_RECORD_VERSION;
+const uint8_t rec_version = ST_RECORD_VERSION;
 
 /* ---------------------------------------------------------------- helpers */
 
-static void
+void
 put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;
@@ -48,21 +34,27 @@ put_be32(uint8_t *p, uint32_t v)
 	p[3] = v & 0xff;
 }
 
-static uint32_t
+uint32_t
 get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-static void
+void
 put_be64(uint8_t *p, uint64_t v)
 {
 	put_be32(p, (uint32_t)(v >> 32));
 	put_be32(p + 4, (uint32_t)v);
 }
 
-static void
+uint64_t
+get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+void
 hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -86,7 +78,7 @@ hex_nibble(char c)
 }
 
 /* Exactly 2n lowercase hex digits into n bytes. 0 or -1. */
-static int
+int
 hex_decode(const char *in, uint8_t *out, size_t n)
 {
 	size_t i;
@@ -105,7 +97,7 @@ hex_decode(const char *in, uint8_t *out, size_t n)
  * Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
  * what we store ends up in JSON, and the preview is cut on characters.
  */
-static int
+int
 utf8_valid(const char *str, size_t n)
 {
 	const uint8_t *s = (const uint8_t *)str;
@@ -171,7 +163,7 @@ store_fail(struct store_txn *t, int code, const char *msg)
 }
 
 /* An LMDB failure: the detail goes to the log, the client hears "internal". */
-static int
+int
 txn_lmdb(struct store_txn *t, int rc, const char *what)
 {
 	log_warnx("lmdb: %s: %s%s", what, mdb_strerror(rc),
@@ -243,7 +235,8 @@ store_commit(struct store_txn *t)
 		/* A child that failed to fold in leaves its parent in doubt. */
 		if (t->child)
 			store_fail(t->parent, PROTO_E_INTERNAL, "storage error");
-	}
+	} else if (t->child && t->wrote)
+		t->parent->wrote = 1;
 	return t->err;
 }
 
@@ -256,7 +249,7 @@ store_abort(struct store_txn *t)
 }
 
 /* 0 found, 1 absent, or -1 with the sticky error set. */
-static int
+int
 db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     MDB_val *v, const char *what)
 {
@@ -273,7 +266,7 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	return -1;
 }
 
-static void
+void
 db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen, const char *what)
 {
@@ -285,10 +278,12 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 		return;
 	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
 		txn_lmdb(t, rc, what);
+	else
+		t->wrote = 1;
 }
 
 /* The key must exist: a missing one means an index went wrong. */
-static void
+void
 db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const char *what)
 {
@@ -299,12 +294,14 @@ db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 		return;
 	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) != 0)
 		txn_lmdb(t, rc, what);
+	else
+		t->wrote = 1;
 }
 
 /* ---------------------------------------------------------------- records */
 
 /* Checks the version byte and points d at the encoding after it. */
-static int
+int
 rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
     const char *what)
 {
@@ -320,15 +317,58 @@ rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
 	return 0;
 }
 
-static void
+void
 rec_corrupt(struct store_txn *t, const char *what)
 {
 	log_warnx("%s: record does not decode", what);
 	store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 }
 
-/* 0 loaded, 1 absent, -1 error. */
+void
+rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    struct penc *e, const char *what)
+{
+	if (t->err)
+		return;
+	if (e->err)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else
+		db_put(t, dbi, k, klen, e->buf, e->len, what);
+}
+
+/*
+ * A version 1 conversation: the version 2 encoding without its last
+ * field, contact_id, which is then "". Decoded with an empty one added.
+ */
 static int
+conv_decode_v1(struct store_txn *t, const MDB_val *v, struct st_conv *c)
+{
+	struct pdec d;
+	uint8_t *buf;
+	size_t n = v->mv_size - 1;
+	int rc = 0;
+
+	if ((buf = malloc(n + 4)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	memcpy(buf, (uint8_t *)v->mv_data + 1, n);
+	memset(buf + n, 0, 4);
+	pdec_init(&d, buf, n + 4);
+	if (pdec_conv(&d, c) < 0)
+		rc = -1;
+	else if (pdec_done(&d) < 0) {
+		st_conv_free(c);
+		rc = -1;
+	}
+	free(buf);
+	if (rc < 0)
+		rec_corrupt(t, "conversation (version 1)");
+	return rc;
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	MDB_val v;
@@ -338,8 +378,16 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
 	    "get conversation")) != 0)
 		return rc;
-	if (rec_open(t, &v, &d, "conversation") < 0)
+	if (v.mv_size >= 1 && ((uint8_t *)v.mv_data)[0] == 1)
+		return conv_decode_v1(t, &v, c);
+	if (v.mv_size < 1 ||
+	    ((uint8_t *)v.mv_data)[0] != CONV_RECORD_VERSION) {
+		log_warnx("conversation: record format %d is not one we read",
+		    v.mv_size < 1 ? -1 : ((uint8_t *)v.mv_data)[0]);
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 		return -1;
+	}
+	pdec_init(&d, (uint8_t *)v.mv_data + 1, v.mv_size - 1);
 	if (pdec_conv(&d, c) < 0) {
 		rec_corrupt(t, "conversation");
 		return -1;
@@ -352,7 +400,7 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 	return 0;
 }
 
-static void
+void
 conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_conv *c)
 {
@@ -361,7 +409,7 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, CONV_RECORD_VERSION);
 	penc_conv(&e, c);
 	if (e.err)
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -502,18 +550,32 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	static const struct {
 		const char *name;
 		size_t off;
-	} dbs[NDBS] = {
+	} dbs[] = {
 		{ "meta", offsetof(struct store, meta) },
 		{ "convs", offsetof(struct store, convs) },
 		{ "sessions", offsetof(struct store, sessions) },
 		{ "activity", offsetof(struct store, activity) },
 		{ "msgs", offsetof(struct store, msgs) },
+		{ "widgets", offsetof(struct store, widgets) },
+		{ "widget_ids", offsetof(struct store, widget_ids) },
+		{ "widget_order", offsetof(struct store, widget_order) },
+		{ "wsessions", offsetof(struct store, wsessions) },
+		{ "widget_wsess", offsetof(struct store, widget_wsess) },
+		{ "contacts", offsetof(struct store, contacts) },
+		{ "contact_email", offsetof(struct store, contact_email) },
+		{ "contact_phone", offsetof(struct store, contact_phone) },
+		{ "contact_created", offsetof(struct store, contact_created) },
+		{ "contact_convs", offsetof(struct store, contact_convs) },
+		{ "daily", offsetof(struct store, daily) },
 	};
+	struct store_txn t;
 	struct store *st;
 	MDB_txn *txn = NULL;
 	const char *what;
 	size_t i;
 	int rc, dead;
+	_Static_assert(sizeof(dbs) / sizeof(dbs[0]) == NDBS,
+	    "NDBS counts the databases");
 
 	if (map_size_mb == 0 || map_size_mb > SIZE_MAX / (1024 * 1024)) {
 		log_warnx("%s: map size of %zu MiB is out of range", dir,
@@ -563,6 +625,14 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
+	/* The default widget exists from the first start on. */
+	store_begin(st, &t, 0);
+	widgetstore_init(&t);
+	if (store_commit(&t) != 0) {
+		log_warnx("%s: cannot make the default widget", dir);
+		store_close(st);
+		return NULL;
+	}
 	return st;
 
 fail:
@@ -691,6 +761,27 @@ int
 store_conv_open(struct store_txn *t, const char *widget, const char *session,
     struct st_conv *conv, int *created)
 {
+	return conv_open_contact(t, widget, session, "", conv, created);
+}
+
+int
+sess_conv_id(struct store_txn *t, const char *widget, const char *session,
+    uint8_t id[ID_LEN])
+{
+	uint8_t skey[SESS_KEY_MAX];
+	size_t klen;
+
+	if (t->err || sess_key(t, widget, session, skey, &klen) < 0)
+		return -1;
+	return sess_find(t, skey, klen, id);
+}
+
+int
+conv_open_contact(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, struct st_conv *conv,
+    int *created)
+{
+	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
 	uint8_t akey[ACT_KEY_LEN];
 	struct st_conv c;
@@ -718,6 +809,13 @@ store_conv_open(struct store_txn *t, const char *widget, const char *session,
 	strlcpy(c.widget, widget, sizeof(c.widget));
 	strlcpy(c.session, session, sizeof(c.session));
 	c.created_at = c.updated_at = t->st->now();
+	if (contact_id[0] != '\0' && hex_decode(contact_id, ccid, ID_LEN) == 0) {
+		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
+		memcpy(cckey, ccid, ID_LEN);
+		memcpy(cckey + ID_LEN, id, ID_LEN);
+		db_put(t, t->st->contact_convs, cckey, sizeof(cckey),
+		    &rec_version, 1, "put contact conversation");
+	}
 	if ((c.last_message = strdup("")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	sval[0] = ST_RECORD_VERSION;
@@ -1013,7 +1111,7 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
  * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
  * when the walk stopped before the start of the conversation.
  */
-static int
+int
 msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more)
 {
@@ -1134,6 +1232,15 @@ store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *content, uint32_t history_max,
     size_t max_bytes, struct store_chat *out)
 {
+	return chat_begin_contact(t, widget, session, "", content,
+	    history_max, max_bytes, out);
+}
+
+int
+chat_begin_contact(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, const char *content,
+    uint32_t history_max, size_t max_bytes, struct store_chat *out)
+{
 	struct store_chat c;
 	struct st_conv conv;
 	uint8_t cid[ID_LEN];
@@ -1146,7 +1253,8 @@ store_chat_begin(struct store_txn *t, const char *widget,
 	    history_max)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
 	memset(&c, 0, sizeof(c));
-	if (store_conv_open(t, widget, session, &conv, &c.created) != 0)
+	if (conv_open_contact(t, widget, session, contact_id, &conv,
+	    &c.created) != 0)
 		return t->err;
 	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
 	st_conv_free(&conv);

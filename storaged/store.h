@@ -48,6 +48,7 @@ struct store_txn {
 	int view;		/* shares a read-only parent's txn; commit/abort are no-ops */
 	struct store_txn *parent;
 	int err;		/* sticky: the first PROTO_E_* code, 0 while all is well */
+	int wrote;		/* a put or delete succeeded (a child's folds in on commit) */
 	const char *errmsg;	/* static text for the error reply */
 };
 

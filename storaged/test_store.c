@@ -202,7 +202,7 @@ test_ping_and_unknown(void **state)
 	dreply_free(&r);
 	assert_int_equal(request_raw(f, PROTO_ST_PING, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
-	assert_int_equal(request_raw(f, 0x2f, NULL, 0), PROTO_E_UNSUPPORTED);
+	assert_int_equal(request_raw(f, 0x3f, NULL, 0), PROTO_E_UNSUPPORTED);
 	assert_int_equal(request_raw(f, PROTO_HELLO, junk, sizeof(junk)),
 	    PROTO_E_UNSUPPORTED);
 	assert_int_equal(request_raw(f, PROTO_ST_CONV_OPEN, junk, sizeof(junk)),
@@ -908,11 +908,11 @@ test_map_full(void **state)
 	char *big = repeat('m', ST_CONTENT_MAX);
 	int i, ok = 0, failed = 0, ended;
 
-	/* A store of its own, with a map of 1 MiB. */
+	/* A store of its own, with a map of 2 MiB. */
 	memset(&small, 0, sizeof(small));
 	strlcpy(small.dir, "/tmp/parley-store-XXXXXX", sizeof(small.dir));
 	assert_non_null(mkdtemp(small.dir));
-	small.st = store_open(small.dir, 1, STORE_F_NOSYNC);
+	small.st = store_open(small.dir, 2, STORE_F_NOSYNC);
 	assert_non_null(small.st);
 	open_new(&small, "w", "s", &c);
 

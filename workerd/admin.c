@@ -3,7 +3,8 @@
  * GET /v1/admin/conversations/:id, authorised by x-admin-api-key.
  *
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
- * add our own fields (widgetId, messageCount, status, token counts).
+ * add our own fields (widgetId, messageCount, contactId, status, token
+ * counts). The helpers below are shared with widgets.c.
  * The key is checked by apikey_check() (proto/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing.
@@ -13,7 +14,7 @@
 #include "log.h"
 #include "workerd.h"
 
-static const char admin_headers[] = "Cache-Control: no-store\r\n";
+const char admin_headers[] = "Cache-Control: no-store\r\n";
 
 static struct apikey admin_key;
 
@@ -109,17 +110,15 @@ json_text(const char *s)
 	return v;
 }
 
-/* Sets o[k] = v, remembering a failure in *err (jansson steals v). */
-static void
-oset(json_t *o, const char *k, json_t *v, int *err)
+void
+json_oset(json_t *o, const char *k, json_t *v, int *err)
 {
 	if (v == NULL || json_object_set_new(o, k, v) < 0)
 		*err = 1;
 }
 
-/* o, or NULL (o freed) when an oset() on it failed. */
-static json_t *
-odone(json_t *o, int err)
+json_t *
+json_odone(json_t *o, int err)
 {
 	if (err) {
 		json_decref(o);
@@ -128,7 +127,7 @@ odone(json_t *o, int err)
 	return o;
 }
 
-static json_t *
+json_t *
 json_ms(uint64_t ms)
 {
 	return json_integer((json_int_t)ms);
@@ -142,16 +141,18 @@ admin_conv_json(const struct st_conv *c)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	oset(o, "_id", json_text(c->id), &err);
-	oset(o, "_creationTime", json_ms(c->created_at), &err);
-	oset(o, "sessionId", json_text(c->session), &err);
-	oset(o, "createdAt", json_ms(c->created_at), &err);
-	oset(o, "updatedAt", json_ms(c->updated_at), &err);
+	json_oset(o, "_id", json_text(c->id), &err);
+	json_oset(o, "_creationTime", json_ms(c->created_at), &err);
+	json_oset(o, "sessionId", json_text(c->session), &err);
+	json_oset(o, "createdAt", json_ms(c->created_at), &err);
+	json_oset(o, "updatedAt", json_ms(c->updated_at), &err);
 	if (c->message_count > 0)
-		oset(o, "lastMessage", json_text(c->last_message), &err);
-	oset(o, "widgetId", json_text(c->widget), &err);
-	oset(o, "messageCount", json_integer(c->message_count), &err);
-	return odone(o, err);
+		json_oset(o, "lastMessage", json_text(c->last_message), &err);
+	json_oset(o, "widgetId", json_text(c->widget), &err);
+	json_oset(o, "messageCount", json_integer(c->message_count), &err);
+	json_oset(o, "contactId", c->contact_id[0] != '\0' ?
+	    json_text(c->contact_id) : json_null(), &err);
+	return json_odone(o, err);
 }
 
 json_t *
@@ -162,16 +163,17 @@ admin_msg_json(const struct st_msg *m)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	oset(o, "_id", json_text(m->id), &err);
-	oset(o, "_creationTime", json_ms(m->created_at), &err);
-	oset(o, "conversationId", json_text(m->conv_id), &err);
-	oset(o, "role", json_text(m->role), &err);
-	oset(o, "content", json_text(m->content), &err);
-	oset(o, "createdAt", json_ms(m->created_at), &err);
-	oset(o, "status", json_text(m->status), &err);
-	oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
-	oset(o, "completionTokens", json_integer(m->completion_tokens), &err);
-	return odone(o, err);
+	json_oset(o, "_id", json_text(m->id), &err);
+	json_oset(o, "_creationTime", json_ms(m->created_at), &err);
+	json_oset(o, "conversationId", json_text(m->conv_id), &err);
+	json_oset(o, "role", json_text(m->role), &err);
+	json_oset(o, "content", json_text(m->content), &err);
+	json_oset(o, "createdAt", json_ms(m->created_at), &err);
+	json_oset(o, "status", json_text(m->status), &err);
+	json_oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
+	json_oset(o, "completionTokens", json_integer(m->completion_tokens),
+	    &err);
+	return json_odone(o, err);
 }
 
 /* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
@@ -207,10 +209,11 @@ admin_list_reply(const uint8_t *payload, size_t len)
 		json_decref(arr);
 		return NULL;
 	}
-	oset(root, "conversations", arr, &err);
-	oset(root, "total", json_integer((json_int_t)total), &err);
-	oset(root, "nextCursor", next[0] ? json_text(next) : json_null(), &err);
-	return odone(root, err);
+	json_oset(root, "conversations", arr, &err);
+	json_oset(root, "total", json_integer((json_int_t)total), &err);
+	json_oset(root, "nextCursor", next[0] ? json_text(next) : json_null(),
+	    &err);
+	return json_odone(root, err);
 }
 
 /* ST_CONV_GET -> conv, u32 n, n x msg, u8 truncated */
@@ -250,18 +253,17 @@ admin_get_reply(const uint8_t *payload, size_t len)
 		json_decref(arr);
 		return NULL;
 	}
-	oset(root, "conversation", cv, &err);
-	oset(root, "messages", arr, &err);
+	json_oset(root, "conversation", cv, &err);
+	json_oset(root, "messages", arr, &err);
 	/* Only when storaged could not send the whole thread. */
 	if (truncated)
-		oset(root, "truncated", json_true(), &err);
-	return odone(root, err);
+		json_oset(root, "truncated", json_true(), &err);
+	return json_odone(root, err);
 }
 
 /* ------------------------------------------------------------ handlers */
 
-/* 0 when the request may go on; otherwise it has been answered. */
-static int
+int
 admin_gate(struct conn *c, struct http_request *req)
 {
 	switch (admin_auth(http_header(req, "x-admin-api-key"))) {
@@ -289,14 +291,12 @@ static const struct storec_answer get_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/* storaged's answer to request name as HTTP; reply() makes the JSON. */
-static void
+void
 admin_answer(struct conn *c, const struct storec_result *r, const char *name,
-    json_t *(*reply)(const uint8_t *, size_t),
+    int status, json_t *(*reply)(const uint8_t *, size_t),
     const struct storec_answer *own)
 {
 	const char *msg;
-	int status;
 	json_t *v;
 
 	if (r->status != STOREC_OK) {
@@ -309,19 +309,20 @@ admin_answer(struct conn *c, const struct storec_result *r, const char *name,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	conn_send_json(c, 200, admin_headers, v);
+	conn_send_json(c, status, admin_headers, v);
 }
 
 static void
 list_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_CONV_LIST", admin_list_reply, list_errors);
+	admin_answer(arg, r, "ST_CONV_LIST", 200, admin_list_reply,
+	    list_errors);
 }
 
 static void
 get_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_CONV_GET", admin_get_reply, get_errors);
+	admin_answer(arg, r, "ST_CONV_GET", 200, admin_get_reply, get_errors);
 }
 
 void

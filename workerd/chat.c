@@ -101,6 +101,12 @@ chat_set_upstream(const struct chat_upstream_ops *ops)
 	ups = ops != NULL ? ops : &real_ops;
 }
 
+const struct chat_upstream_ops *
+chat_upstream(void)
+{
+	return ups;
+}
+
 void
 chat_init(const char *key)
 {
@@ -267,8 +273,8 @@ utf8_seq(const unsigned char *s, size_t n)
  * at most max bytes and never cutting a character. Returns the bytes of
  * text used; less than len when max was reached.
  */
-static size_t
-utf8_append(struct buf *b, const char *text, size_t len, size_t max)
+size_t
+chat_utf8_append(struct buf *b, const char *text, size_t len, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	size_t i = 0, n, added = 0;
@@ -550,8 +556,8 @@ chat_drained(struct conn *c)
 }
 
 /* Only white space (or nothing). */
-static int
-blank(const char *s, size_t len)
+int
+chat_blank(const char *s, size_t len)
 {
 	size_t i;
 
@@ -573,7 +579,7 @@ turn_send_tokens(struct turn *t)
 	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
 	 * the tokens must still add up to what "done" says.
 	 */
-	if (t->streamed == 0 && blank(t->reply.data, t->reply.len))
+	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
 		return;
 	send_event(t->c, "token", "token", t->reply.data + t->streamed,
 	    t->reply.len - t->streamed, NULL, NULL);
@@ -602,7 +608,7 @@ up_delta(void *arg, const char *text, size_t len)
 	if (t->phase != PH_MODEL || t->capped || len == 0)
 		return;
 	before = t->reply.len;
-	used = utf8_append(&t->reply, text, len,
+	used = chat_utf8_append(&t->reply, text, len,
 	    ST_CONTENT_MAX - buf_pending(&t->reply));
 	if (used < len) {
 		/* storaged keeps 64 KiB of a message: stop the model here. */
@@ -615,12 +621,40 @@ up_delta(void *arg, const char *text, size_t len)
 		turn_send_tokens(t);
 }
 
+char *
+chat_model_error(const struct upstream_result *r)
+{
+	char text[ERROR_TEXT_MAX + 1];
+	struct buf b;
+	char *s;
+
+	if (r->status == UPSTREAM_HTTP_ERROR && r->error != NULL &&
+	    r->error[0] != '\0')
+		snprintf(text, sizeof(text), "model answered HTTP %d: %s",
+		    r->http_status, r->error);
+	else if (r->error != NULL && r->error[0] != '\0')
+		snprintf(text, sizeof(text), "%s", r->error);
+	else if (r->status == UPSTREAM_HTTP_ERROR)
+		snprintf(text, sizeof(text), "model answered HTTP %d",
+		    r->http_status);
+	else if (r->status == UPSTREAM_TIMEOUT)
+		snprintf(text, sizeof(text), "model timed out");
+	else
+		snprintf(text, sizeof(text), "model stream broken");
+	/* Stored as the failed turn's content: valid UTF-8 only. */
+	buf_init(&b);
+	chat_utf8_append(&b, text, strlen(text), ERROR_TEXT_MAX);
+	buf_add(&b, "", 1);
+	s = b.err ? NULL : strdup(b.data);
+	buf_free(&b);
+	log_warnx("chat: model call failed: %s", s != NULL ? s : text);
+	return s;
+}
+
 static void
 up_done(void *arg, const struct upstream_result *r)
 {
 	struct turn *t = arg;
-	char text[ERROR_TEXT_MAX + 1];
-	struct buf b;
 
 	t->up = NULL;
 	if (t->phase != PH_MODEL)
@@ -632,27 +666,7 @@ up_done(void *arg, const struct upstream_result *r)
 		t->status = "complete";
 	else {
 		t->status = "failed";
-		if (r->status == UPSTREAM_HTTP_ERROR && r->error != NULL &&
-		    r->error[0] != '\0')
-			snprintf(text, sizeof(text), "model answered HTTP %d: %s",
-			    r->http_status, r->error);
-		else if (r->error != NULL && r->error[0] != '\0')
-			snprintf(text, sizeof(text), "%s", r->error);
-		else if (r->status == UPSTREAM_HTTP_ERROR)
-			snprintf(text, sizeof(text), "model answered HTTP %d",
-			    r->http_status);
-		else if (r->status == UPSTREAM_TIMEOUT)
-			snprintf(text, sizeof(text), "model timed out");
-		else
-			snprintf(text, sizeof(text), "model stream broken");
-		/* Stored as the failed turn's content: valid UTF-8 only. */
-		buf_init(&b);
-		utf8_append(&b, text, strlen(text), ERROR_TEXT_MAX);
-		buf_add(&b, "", 1);
-		t->error = b.err ? NULL : strdup(b.data);
-		buf_free(&b);
-		log_warnx("chat: model call failed: %s", t->error ? t->error :
-		    text);
+		t->error = chat_model_error(r);
 	}
 	t->phase = PH_FINISH;
 	/* Not from inside the model client's callback. */
@@ -730,7 +744,7 @@ turn_content(struct turn *t)
 	if (strcmp(t->status, "failed") == 0)
 		return t->error != NULL ? t->error : "model call failed";
 	if (strcmp(t->status, "complete") == 0 &&
-	    blank(t->reply.data, t->reply.len))
+	    chat_blank(t->reply.data, t->reply.len))
 		return CHAT_EMPTY_REPLY;
 	buf_add(&t->reply, "", 1);
 	t->reply.len--;		/* NUL-terminated, not counted */
@@ -768,7 +782,7 @@ store_done(const struct storec_result *r, void *arg)
 			    NULL);
 		else {
 			/* The stand-in for a blank reply is a token too. */
-			if (blank(t->reply.data, t->reply.len))
+			if (chat_blank(t->reply.data, t->reply.len))
 				send_event(c, "token", "token", CHAT_EMPTY_REPLY,
 				    strlen(CHAT_EMPTY_REPLY), NULL, NULL);
 			send_event(c, "done", "message", content,

@@ -14,7 +14,9 @@
  *
  * A closed connection is unlinked at once but freed from a deferred call,
  * so callers up the stack and events already fetched never see freed
- * memory; they check c->state == CONN_DEAD.
+ * memory; they check c->state == CONN_DEAD. A handler may take the socket
+ * away (conn_release, for a WebSocket): the connection then ends the same
+ * way, without closing the fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,9 +105,26 @@ conn_reap(void *arg)
 	free(c);
 }
 
+/* Out of the loop and the list; freed after this round. The fd stays. */
+static void
+conn_unlink(struct conn *c)
+{
+	loop_io_del(&c->io);
+	c->fd = -1;
+	loop_timer_stop(&c->timer);
+	loop_defer_cancel(&c->flushd);
+	loop_defer_cancel(&c->draind);
+	c->drained = NULL;
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	loop_defer(&c->reap);
+}
+
 void
 conn_close(struct conn *c)
 {
+	int fd = c->fd;
+
 	if (c->state == CONN_DEAD)
 		return;
 	c->state = CONN_DEAD;
@@ -116,17 +135,54 @@ conn_close(struct conn *c)
 	if (c->abort != NULL)
 		c->abort(c);
 	c->abort = NULL;
-	loop_io_del(&c->io);
-	close(c->fd);
-	c->fd = -1;
-	loop_timer_stop(&c->timer);
-	loop_defer_cancel(&c->flushd);
-	loop_defer_cancel(&c->draind);
-	c->drained = NULL;
-	TAILQ_REMOVE(&conns, c, entry);
-	nconns--;
-	loop_defer(&c->reap);
+	conn_unlink(c);
+	close(fd);
 	worker_conns_changed(nconns);
+}
+
+int
+conn_release(struct conn *c, int *fd, struct buf *out, char **in,
+    size_t *inlen)
+{
+	const char *rest;
+	size_t len;
+
+	if (c->state != CONN_BUSY || c->stream != STREAM_NONE)
+		return -1;
+	/*
+	 * Inside the handler the rest of this read is still the caller's
+	 * (conn_input); an answer that came later finds it held in pend.
+	 */
+	rest = NULL;
+	len = 0;
+	if (c->feeding) {
+		rest = c->rest;
+		len = c->rest_len;
+	} else if (c->pend != NULL) {
+		rest = c->pend + c->pend_off;
+		len = c->pend_len - c->pend_off;
+	}
+	*in = NULL;
+	*inlen = 0;
+	if (len > 0) {
+		if ((*in = malloc(len)) == NULL) {
+			log_warn("connection %d", c->fd);
+			return -1;
+		}
+		memcpy(*in, rest, len);
+		*inlen = len;
+	}
+	*fd = c->fd;
+	*out = c->out;
+	buf_init(&c->out);
+	/* The handler itself lets go: it has nothing to abort. */
+	c->state = CONN_DEAD;
+	if (c->sreq != NULL)
+		storec_cancel(c->sreq);
+	c->sreq = NULL;
+	c->abort = NULL;
+	conn_unlink(c);
+	return 0;
 }
 
 static int
@@ -403,7 +459,12 @@ conn_input(struct conn *c, const char *data, size_t len)
 			conn_close(c);
 			break;
 		}
+		/* What follows the request, should its handler take the fd. */
+		c->rest = data + used;
+		c->rest_len = len - used;
 		conn_dispatch(c, req);
+		c->rest = NULL;
+		c->rest_len = 0;
 	}
 	c->feeding = 0;
 	return used;

@@ -100,6 +100,7 @@ main(int argc, char *argv[], char *envp[])
 		fatalx("cannot set up the model client");
 	master_init(CHANNEL_FD);
 	storec_init(sockpath);
+	wschat_init();
 	master_ready();
 	log_debug("ready");
 

@@ -10,10 +10,12 @@
  * CORS comes first, for every path: an Origin that CORS_ORIGIN does not
  * allow is refused with 403 before anything else; a preflight (OPTIONS
  * with Access-Control-Request-Method) to a known path is answered 204.
- * The one exception is the widget bundle (GET/HEAD): it is public, any
+ * The exceptions are the widget bundle (GET/HEAD): it is public, any
  * site loads it (a <script crossorigin> or a module script sends Origin),
  * and it answers every Origin with "Access-Control-Allow-Origin: *"
- * itself. The API the widget then calls is what CORS_ORIGIN guards.
+ * itself; and a widget's public config (GET, HEAD, OPTIONS), which the
+ * widget's own allowed_origins guard (widgets.c). The API the Open Chat
+ * Widget calls is what CORS_ORIGIN guards.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,17 @@ static const struct route routes[] = {
 	{ M_GET,	"/v1/chat/history",		chat_get_history },
 	{ M_GET,	"/v1/admin/conversations",	admin_conv_list },
 	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get },
+	{ M_GET,	"/v1/admin/widgets",		widget_admin_list },
+	{ M_POST,	"/v1/admin/widgets",		widget_admin_create },
+	{ M_GET,	"/v1/admin/widgets/:wid",	widget_admin_get },
+	{ M_PATCH,	"/v1/admin/widgets/:wid",	widget_admin_update },
+	{ M_DELETE,	"/v1/admin/widgets/:wid",	widget_admin_delete },
+	{ M_POST,	"/v1/admin/widgets/:wid/reset-id",
+	    widget_admin_reset_id },
+	{ M_GET,	"/v1/admin/contacts",		contact_admin_list },
+	{ M_GET,	"/v1/admin/contacts/:id",	contact_admin_get },
+	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widget_config_get },
+	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade },
 	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get },
 	{ M_GET,	"/api/widget/embed.js",		static_bundle_get },
 	{ M_GET,	"/widget-test.html",		static_page_get },
@@ -41,11 +54,16 @@ static const struct route routes[] = {
 	{ M_GET,	"/test-pages/:file",		static_asset_get },
 };
 
-/* Routes any Origin may use: no CORS_ORIGIN check, no CORS headers added. */
+/*
+ * Routes any Origin may use: no CORS_ORIGIN check, no CORS headers added.
+ * The widget config and its WebSocket check the widget's own allowed
+ * origins; the config answers its preflight itself.
+ */
 static int
 cors_exempt(const struct route *r)
 {
-	return r->fn == static_bundle_get;
+	return r->fn == static_bundle_get || r->fn == widget_config_get ||
+	    r->fn == wschat_upgrade;
 }
 
 static unsigned int

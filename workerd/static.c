@@ -84,6 +84,8 @@ static struct page {
 	{ "widget-test.js", JS_TYPE, 0, 0, NULL, 0 },
 	{ "headless-test.js", JS_TYPE, 0, 0, NULL, 0 },
 	{ "test-pages.css", CSS_TYPE, 0, 0, NULL, 0 },
+	{ "embed-test.html", HTML_TYPE, 0, 0, NULL, 0 },
+	{ "embed-test.js", JS_TYPE, 0, 0, NULL, 0 },
 };
 #define NPAGES	(sizeof(pages) / sizeof(pages[0]))
 

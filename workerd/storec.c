@@ -59,9 +59,16 @@ static uint32_t sc_next_id;
 static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
 static uint64_t sc_connect_deadline;	/* SC_CONNECTING: give up then */
 static int sc_down_logged;		/* this outage was logged */
+static storec_event_cb sc_event;
 
 static void storec_connect(void);
 static void storec_io(int, uint32_t, void *);
+
+void
+storec_on_event(storec_event_cb cb)
+{
+	sc_event = cb;
+}
 
 int
 storec_connected(void)
@@ -197,7 +204,12 @@ storec_reply(struct pmsg *m)
 		m->fd = -1;
 	}
 	if (!(m->hdr.flags & PROTO_F_REPLY)) {
-		log_warnx("storaged: unexpected %s", proto_msg_name(m->hdr.type));
+		if (m->hdr.id == 0 && sc_event != NULL &&
+		    m->hdr.type == PROTO_ST_EV_WIDGET_GONE)
+			sc_event(m->hdr.type, m->payload, m->hdr.len);
+		else
+			log_warnx("storaged: unexpected %s",
+			    proto_msg_name(m->hdr.type));
 		return;
 	}
 	if ((r = storec_find(m->hdr.id)) == NULL) {

@@ -121,7 +121,7 @@ test_conv_json(void **state)
 	    "\"_creationTime\":1700000000001,\"sessionId\":\"sess-1\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
-	    "\"messageCount\":2}");
+	    "\"messageCount\":2,\"contactId\":null}");
 	free(s);
 	st_conv_free(&c);
 

@@ -1,13 +1,16 @@
 /*
  * Settings the modules share, and the graceful quit: no new connections,
  * requests in flight finish, keep-alive ends, the loop stops when the
- * last connection is gone or the grace runs out.
+ * last connection is gone or the grace runs out. WebSockets count as
+ * connections; they never end by themselves, so they are told to go away
+ * (1001) with the idle ones, or when the grace runs out.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "log.h"
 #include "workerd.h"
+#include "ws.h"
 
 struct worker_conf wconf;
 struct settings wsettings;
@@ -45,10 +48,19 @@ worker_quitting(void)
 	return quitting;
 }
 
+/* HTTP connections and WebSockets. */
+static unsigned int
+worker_conns(void)
+{
+	return conn_count() + ws_count();
+}
+
 static void
 grace_over(void *arg)
 {
-	log_info("grace over: closing %u connection(s)", conn_count());
+	log_info("grace over: closing %u connection(s)", worker_conns());
+	/* The close frames are written before this round ends. */
+	ws_close_all(WS_CLOSE_GOING_AWAY, "going away");
 	loop_stop();
 }
 
@@ -59,31 +71,38 @@ worker_quit(uint32_t grace_ms, int close_idle)
 
 	if (!quitting) {
 		log_info("quitting: %u connection(s), grace %u ms%s",
-		    conn_count(), grace_ms, close_idle ? ", closing idle" : "");
+		    worker_conns(), grace_ms, close_idle ? ", closing idle" : "");
 		loop_timer_init(&grace_timer, grace_over, NULL);
 	}
 	/* A second request to quit can only shorten the grace. */
 	if (!quitting || at < grace_timer.at)
 		loop_timer_at(&grace_timer, at);
 	quitting = 1;
-	if (close_idle)
+	if (close_idle) {
 		conn_close_idle();
-	if (conn_count() == 0 && chat_turns() == 0)
+		ws_close_all(WS_CLOSE_GOING_AWAY, "going away");
+	}
+	if (worker_conns() == 0 && chat_turns() == 0 &&
+	    wschat_turns() == 0)
 		loop_stop();
 }
 
 void
 worker_conns_changed(unsigned int n)
 {
+	/* conn.c and ws.c both report here; n is conn.c's share. */
+	n = worker_conns();
 	master_load(n);
 	/* A turn whose client left still stores its reply: wait for it. */
-	if (quitting && n == 0 && chat_turns() == 0)
+	if (quitting && n == 0 && chat_turns() == 0 &&
+	    wschat_turns() == 0)
 		loop_stop();
 }
 
 void
 worker_turn_finished(void)
 {
-	if (quitting && conn_count() == 0 && chat_turns() == 0)
+	if (quitting && worker_conns() == 0 && chat_turns() == 0 &&
+	    wschat_turns() == 0)
 		loop_stop();
 }

@@ -9,7 +9,12 @@
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
  *	admin.c		the admin API (x-admin-api-key)
+ *	widgets.c	admin widgets and contacts; the public widget config
  *	chat.c		the chat endpoints and the chat turn (x-api-key)
+ *	wschat.c	the widget's WebSocket chat (Loquent protocol)
+ *	wsmsg.c		the widget visitor's messages, parsed and checked
+ *	ws.c		WebSocket connections: handshake, framing (ws.h)
+ *	upstream.c	the model client on libcurl multi (upstream.h)
  *	cors.c		CORS_ORIGIN: which origins may call, their headers
  *	clientip.c	the client's address (peer, TRUST_PROXY, X-Forwarded-For)
  *	openapi.c	GET /v1/openapi.json, embedded from openapi.json
@@ -190,6 +195,9 @@ struct conn {
 	int drain_armed;
 	struct loop_defer flushd;	/* deferred write of streamed output */
 	struct loop_defer draind;
+	/* While a handler runs from conn_input: the input after its request. */
+	const char *rest;
+	size_t rest_len;
 };
 
 /* Takes an accepted client socket. Returns NULL (fd closed) on failure. */
@@ -198,6 +206,18 @@ void conn_close(struct conn *);
 unsigned int conn_count(void);
 /* Closes idle connections (worker quitting with close_idle). */
 void conn_close_idle(void);
+/*
+ * Hands the socket of the request being answered to another protocol
+ * (ws.c, once its 101 is queued): *fd; the output not yet written (*out,
+ * moved: write it first); the input read past the request (*in, malloc'd,
+ * *inlen bytes, NULL if none: the new protocol's first bytes, before
+ * anything more is read from the fd). c is then gone as after
+ * conn_close(), but the fd stays open and the new owner reports the
+ * connection count (worker_conns_changed). -1, c untouched, when c is not
+ * answering a plain request or memory runs out.
+ */
+int conn_release(struct conn *, int *fd, struct buf *out, char **in,
+    size_t *inlen);
 
 /*
  * Answers the request being handled; ends it. headers are extra full
@@ -279,6 +299,21 @@ int admin_auth(const char *given);
 /* Parses ?limit=&cursor=. 0 ok, -1 invalid. */
 int admin_list_query(const char *query, uint32_t *limit, char *cursor,
     size_t cursorsz);
+struct storec_result;
+struct storec_answer;
+
+/* Cache-Control for every admin answer. */
+extern const char admin_headers[];
+/* Checks x-admin-api-key: 0 when the request may go on; else answered. */
+int admin_gate(struct conn *, struct http_request *);
+/*
+ * storaged's answer to request name as HTTP: status with the JSON reply()
+ * makes of the payload, or the error (own: errors with answers of their
+ * own, as for storec_http_error).
+ */
+void admin_answer(struct conn *, const struct storec_result *,
+    const char *name, int status, json_t *(*reply)(const uint8_t *, size_t),
+    const struct storec_answer *own);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
 /* Reply payloads of ST_CONV_LIST / ST_CONV_GET as response bodies; NULL if malformed. */
@@ -286,10 +321,62 @@ json_t *admin_list_reply(const uint8_t *payload, size_t len);
 json_t *admin_get_reply(const uint8_t *payload, size_t len);
 /* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
 json_t *json_text(const char *s);
+/* Sets o[k] = v (stolen), remembering a failure (v NULL too) in *err. */
+void json_oset(json_t *o, const char *k, json_t *v, int *err);
+/* o, or NULL (o freed) when a json_oset() on it failed. */
+json_t *json_odone(json_t *o, int err);
+/* Milliseconds since the epoch, as the admin API shows times. */
+json_t *json_ms(uint64_t ms);
 
 void admin_conv_list(struct conn *, struct http_request *,
     const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ------------------------------------------------------------- widgets.c */
+
+struct st_widget;
+struct st_contact;
+
+/* The admin JSON of a widget, of a contact; the public config subset. */
+json_t *widget_json(const struct st_widget *);
+json_t *widget_public_json(const struct st_widget *);
+json_t *contact_json(const struct st_contact *);
+/*
+ * Maps a request body (a JSON object) onto w, which the caller has set
+ * to its starting values (st_widget_defaults), and sets *mask to the
+ * ST_WF_* bits of the fields present. 0, or -1 with "field: what is
+ * wrong" in err: JSON types, unknown or read-only fields, and then (with
+ * check) st_widget_invalid on the result.
+ */
+int widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
+    int check, char *err, size_t errsz);
+/* 1 when s looks like a public widget id ("wid_" + 32 lowercase hex). */
+int widget_id_valid(const char *s);
+/* Reply payloads as response bodies; NULL if malformed. */
+json_t *widget_reply(const uint8_t *payload, size_t len);
+json_t *widget_list_reply(const uint8_t *payload, size_t len);
+json_t *contact_list_reply(const uint8_t *payload, size_t len);
+json_t *contact_get_reply(const uint8_t *payload, size_t len);
+
+void widget_admin_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void widget_admin_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void widget_admin_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void widget_admin_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void widget_admin_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+void widget_admin_reset_id(struct conn *, struct http_request *,
+    const struct route_match *);
+void contact_admin_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void contact_admin_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/* GET (and its OPTIONS preflight): the widget's public config. */
+void widget_config_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ---------------------------------------------------------------- cors.c */
@@ -380,6 +467,20 @@ struct chat_upstream_ops {
 	void (*cancel)(struct upstream *);
 };
 void chat_set_upstream(const struct chat_upstream_ops *);
+/* The model client in use: chat_set_upstream's, or the real one. */
+const struct chat_upstream_ops *chat_upstream(void);
+/*
+ * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),
+ * at most max bytes and never cutting a character. Returns the bytes of
+ * text used; less than len when max was reached.
+ */
+size_t chat_utf8_append(struct buf *, const char *text, size_t len,
+    size_t max);
+/* Only white space (or nothing). */
+int chat_blank(const char *, size_t);
+/* A failed model call as the text stored for the turn (malloc'd; logged). */
+struct upstream_result;
+char *chat_model_error(const struct upstream_result *);
 
 void chat_post_v1(struct conn *, struct http_request *,
     const struct route_match *);
@@ -387,6 +488,39 @@ void chat_post_stream(struct conn *, struct http_request *,
     const struct route_match *);
 void chat_get_history(struct conn *, struct http_request *,
     const struct route_match *);
+
+/* --------------------------------------------------------------- wsmsg.c */
+
+enum wsmsg_type { WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT };
+
+/* A visitor's WebSocket message; the strings point into root. */
+struct wsmsg {
+	enum wsmsg_type type;
+	json_t *root;
+	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
+	size_t content_len;
+	const char *name, *email, *phone;	/* CONTACT: "" when not given */
+	char error[96];		/* INVALID: what to tell the visitor */
+};
+
+/* 0, or -1 with m->error set. Either way, wsmsg_free(m) after. */
+int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
+void wsmsg_free(struct wsmsg *m);
+
+/* -------------------------------------------------------------- wschat.c */
+
+/*
+ * GET /api/widget/{widget_id}/ws?token=: the Loquent widget protocol over
+ * a WebSocket (docs/internals.md, "Widget chat over WebSocket").
+ */
+void wschat_upgrade(struct conn *, struct http_request *,
+    const struct route_match *);
+/* Hooks storaged's widget-gone events (after storec_init). */
+void wschat_init(void);
+/* Turns alive, also those whose visitor left and which still store. */
+size_t wschat_turns(void);
+/* Closes every session open on the public widget id (it is gone). */
+void wschat_widget_gone(const char *widget_id);
 
 /* ------------------------------------------------------------- openapi.c */
 
@@ -417,6 +551,10 @@ typedef void (*storec_cb)(const struct storec_result *, void *arg);
 
 /* Starts connecting to the socket at path; reconnects by itself. */
 void storec_init(const char *path);
+/* Called for each event storaged sends unasked (PROTO_ST_EV_*). */
+typedef void (*storec_event_cb)(uint16_t type, const uint8_t *payload,
+    size_t len);
+void storec_on_event(storec_event_cb);
 int storec_connected(void);
 /*
  * Sends a request. cb is called exactly once from the loop, unless

@@ -46,9 +46,21 @@ struct ws;
 struct ws_cbs {
 	/* One whole text message, valid UTF-8, at most WS_MESSAGE_MAX bytes. */
 	void (*on_text)(struct ws *, const char *msg, size_t len, void *arg);
-	/* Output fell below WS_OUT_MAX / 4 after ws_out_pending() was high. */
+	/*
+	 * Output fell below WS_OUT_MAX / 4 after ws_out_pending() was high
+	 * (at or above WS_OUT_MAX / 4 once a message was queued), or all
+	 * that was sent has been written: an owner that paused at any mark
+	 * up to WS_OUT_MAX / 4 resumes here. It may come when nothing was
+	 * paused. Called from the loop.
+	 */
 	void (*on_drain)(struct ws *, void *arg);
-	/* The connection is gone; ws is freed right after this returns. */
+	/*
+	 * The connection is gone; ws is freed right after this returns.
+	 * code: the peer's close code if it sent one (1005: a close without
+	 * a code), else ours, else 1006 (it just ended: EOF, reset, silence).
+	 * Always called from the loop, never from inside ws_send_text() or
+	 * ws_close().
+	 */
 	void (*on_close)(struct ws *, uint16_t code, void *arg);
 };
 
@@ -56,17 +68,25 @@ struct ws_cbs {
  * Checks an upgrade request (GET, HTTP/1.1, Upgrade: websocket, Connection
  * with "upgrade", Sec-WebSocket-Version 13, a Sec-WebSocket-Key that is 16
  * bytes in base64). 0 when it is one, else the HTTP status to refuse it
- * with (400, or 426 with "Sec-WebSocket-Version: 13" for another version)
- * and *why, a short static text for the JSON error.
+ * with (400, or 426 for another version: the caller adds the header
+ * "Sec-WebSocket-Version: 13") and *why, a short static text for the JSON
+ * error.
  */
 int ws_check_upgrade(const struct http_request *, const char **why);
 /*
  * Answers 101 and turns c into a WebSocket: from here conn.c no longer
- * owns the fd (c is freed). Returns NULL when that fails (c is closed).
+ * owns the fd (c is freed after this round; the request stays valid until
+ * the handler returns). Output c had not written yet goes out first, and
+ * bytes read past the request are the WebSocket's first input. Returns
+ * NULL when that fails: c was answered (400 bad key, 503 while the worker
+ * quits) or closed; either way the caller is done with it.
  */
 struct ws *ws_accept(struct conn *c, const struct http_request *,
     const struct ws_cbs *, void *arg);
-/* Queues one text message; -1 when the ws is closing or over WS_OUT_MAX. */
+/*
+ * Queues one text message (written after this round of events); -1 when
+ * the ws is closing, or would go over WS_OUT_MAX (it then closes, 1008).
+ */
 int ws_send_text(struct ws *, const char *data, size_t len);
 size_t ws_out_pending(const struct ws *);
 /*

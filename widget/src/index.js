@@ -1,8 +1,13 @@
-// Parley chat widget: one script tag, Open Chat Widget compatible.
+// Parley chat widget: one script tag, two ways to talk to the server.
 //
+//   Open Chat Widget compatible (HTTP, NDJSON stream, API key):
 //   <script src="https://chat.example.com/widget/chat-widget.js"
 //           data-api-url="https://chat.example.com/chat"
 //           data-api-key="…" defer></script>
+//
+//   Loquent compatible (config from the server, WebSocket, no key):
+//   <script src="https://chat.example.com/api/widget/embed.js"
+//           data-widget="wid_…"></script>
 //
 // See widget/README.md for every attribute, the JS API, the events and the
 // data-part hooks tests use.
@@ -10,7 +15,7 @@
 import CSS from './widget.css';
 import { doc, h, icon } from './dom.js';
 import { markdown } from './markdown.js';
-import { chatStream, history, historyUrl } from './net.js';
+import { chatStream, history, historyUrl, shown } from './net.js';
 
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 const SESSION_KEY = 'os-chatbot-session-id';
@@ -18,6 +23,9 @@ const OPEN_KEY = 'os-chatbot-widget-open';
 const SESSION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const COLOR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 const DEFAULT_ACCENT = '#0ea5e9';
+const WIDGET_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE_RE = /^\+?[\d\s().-]{6,24}$/;
 const LOG = '[parley]';
 
 // Visible (and spoken) strings; each one is replaced by the data-* attribute
@@ -39,6 +47,16 @@ const TEXT = {
   offlineText: 'You are offline. Messages cannot be sent until the connection is back.',
   rateLimitText: 'Too many messages. Please wait {seconds} seconds and try again.',
   stoppedText: 'Stopped.',
+  // data-widget mode only
+  reconnectingText: 'Reconnecting…',
+  goneText: 'This chat is no longer available.',
+  contactText: 'Before we start, how can we reach you?',
+  labelName: 'Name',
+  labelEmail: 'Email',
+  labelPhone: 'Phone',
+  labelSave: 'Start chat',
+  labelSkip: 'Skip',
+  invalidText: 'Please check this field: {field}.',
 };
 
 const ICON_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
@@ -95,26 +113,64 @@ function pageDir() {
   return getComputedStyle(el).direction === 'rtl' ? 'rtl' : 'ltr';
 }
 
-function mount(script) {
+// data-widget mode: the widget's public config comes first; without it
+// (unknown or reset id, a site not allowed, the server unreachable) nothing
+// is shown.
+async function loadConfig(script, wid) {
+  if (!WIDGET_RE.test(wid)) return console.warn(LOG, 'not started: data-widget is not a widget id');
+  const base = new URL(script.src, location.href).origin + '/api/widget/' + wid;
+  let cfg;
+  try {
+    const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' });
+    if (!r.ok) throw new Error(r.status === 404 ? 'no such widget (404)' : r.status === 403 ? 'this site is not allowed (403)' : 'HTTP ' + r.status);
+    cfg = await r.json();
+    if (!cfg || typeof cfg !== 'object') throw new Error('bad config');
+  } catch (e) {
+    // A fetch that fails outright (TypeError) is a network error, or an
+    // answer without CORS headers (the server sends none for an unknown id).
+    const why = e instanceof TypeError ? 'its config could not be loaded (unknown widget, site not allowed or network error)' : e.message;
+    return console.warn(LOG, 'not started: widget', wid + ':', why);
+  }
+  return [script, cfg, base];
+}
+
+// cfg and base: data-widget mode (the public config, the widget's URL).
+function mount(script, cfg, base) {
   const ds = script.dataset;
   const apiUrl = (ds.apiUrl || '').trim();
   const apiKey = (ds.apiKey || '').trim();
-  if (!apiUrl || !apiKey) {
-    console.error(LOG, 'not started: the script tag needs data-api-url and data-api-key' + (ds.widget ? ' (data-widget is not supported yet)' : ''));
+  if (!cfg && (!apiUrl || !apiKey)) {
+    console.error(LOG, 'not started: the script tag needs data-widget, or data-api-url and data-api-key');
     return;
   }
   const T = {};
   for (const k in TEXT) T[k] = ds[k] && ds[k].trim() ? ds[k] : TEXT[k];
-  const accent = COLOR_RE.test((ds.accentColor || '').trim()) ? ds.accentColor.trim() : DEFAULT_ACCENT;
-  if (ds.accentColor && accent === DEFAULT_ACCENT && ds.accentColor.trim().toLowerCase() !== DEFAULT_ACCENT)
-    console.warn(LOG, 'data-accent-color must be #rgb or #rrggbb; using', DEFAULT_ACCENT);
+  let accent, accentFg, left;
+  if (cfg) {
+    // the owner's settings win over the tag's
+    if (cfg.name) T.title = String(cfg.name);
+    T.welcomeMessage = String(cfg.greeting || '');
+    accent = COLOR_RE.test(cfg.primary_color) ? cfg.primary_color : '#6366f1';
+    accentFg = COLOR_RE.test(cfg.text_color) ? cfg.text_color : textOn(accent);
+    left = cfg.position === 'bottom_left';
+  } else {
+    accent = COLOR_RE.test((ds.accentColor || '').trim()) ? ds.accentColor.trim() : DEFAULT_ACCENT;
+    if (ds.accentColor && accent === DEFAULT_ACCENT && ds.accentColor.trim().toLowerCase() !== DEFAULT_ACCENT)
+      console.warn(LOG, 'data-accent-color must be #rgb or #rrggbb; using', DEFAULT_ACCENT);
+    accentFg = textOn(accent);
+    left = ds.position === 'left';
+  }
+  const wsMode = !!cfg;
+  // per widget id, so two widgets of one site keep apart
+  const key = (k) => 'parley:' + base.slice(base.lastIndexOf('/') + 1) + ':' + k;
+  const openKey = wsMode ? key('open') : OPEN_KEY;
 
   const life = new AbortController(); // every listener and the history fetch
   const on = (t, type, fn) => t.addEventListener(type, fn, { signal: life.signal });
 
-  let sessionId = store.get(SESSION_KEY);
+  let sessionId = store.get(wsMode ? key('token') : SESSION_KEY);
   let restore = !!sessionId && SESSION_RE.test(sessionId); // ask the server for history once
-  if (!restore) store.set(SESSION_KEY, (sessionId = newSessionId()));
+  if (!restore && !wsMode) store.set(SESSION_KEY, (sessionId = newSessionId()));
 
   let isOpen = false;
   let historyP = null; // the history fetch, once started
@@ -140,9 +196,11 @@ function mount(script) {
 
   const title = h('div', { id: 'pc-title', 'data-part': 'title' }, T.title);
   const closeBtn = h('button', { type: 'button', 'data-part': 'close', 'aria-label': T.labelClose }, icon(ICON_CLOSE, 1));
-  const offline = h('div', { 'data-part': 'offline', role: 'status', hidden: true }, T.offlineText);
+  // The connection notice: offline, and in data-widget mode reconnecting or gone.
+  const offline = h('div', { 'data-part': 'offline', role: 'status', hidden: true });
   const welcome = bubble('assistant', T.welcomeMessage);
   welcome.setAttribute('data-welcome', '');
+  welcome.hidden = !T.welcomeMessage; // a widget without a greeting
   // role=log, but not live: a finished reply is announced once through the
   // announcer below, never token by token.
   const list = h(
@@ -161,6 +219,7 @@ function mount(script) {
   const sendBtn = h('button', { type: 'button', 'data-part': 'send' }, T.labelSend);
   const stopBtn = h('button', { type: 'button', 'data-part': 'stop', hidden: true }, T.labelStop);
   const announcer = h('div', { class: 'sr', 'data-part': 'announcer', 'aria-live': 'polite', 'aria-atomic': 'true' });
+  const composer = h('div', { 'data-part': 'composer' }, [input, sendBtn, stopBtn]);
   const panel = h(
     'div',
     {
@@ -175,7 +234,7 @@ function mount(script) {
       h('div', { 'data-part': 'header' }, [title, closeBtn]),
       offline,
       list,
-      h('div', { 'data-part': 'composer' }, [input, sendBtn, stopBtn]),
+      composer,
       announcer,
     ]
   );
@@ -196,14 +255,14 @@ function mount(script) {
       'data-part': 'root',
       role: 'complementary',
       'aria-label': T.title,
-      'data-position': ds.position === 'left' ? 'left' : 'right',
+      'data-position': left ? 'left' : 'right',
       'data-theme': /^(light|dark)$/.test(ds.theme) ? ds.theme : null,
       dir: pageDir(),
     },
     [panel, launcher]
   );
   root.style.setProperty('--a', accent); // validated above; CSSOM, not CSS text
-  root.style.setProperty('--af', textOn(accent));
+  root.style.setProperty('--af', accentFg);
   shadow.append(root);
 
   // ---- helpers -------------------------------------------------------------
@@ -244,11 +303,14 @@ function mount(script) {
 
   // While a reply is on its way the Stop button takes the Send button's place
   // (and its focus, so a keyboard user does not lose their place).
+  // (data-widget mode has no Stop: the protocol cannot cancel a reply; Send
+  // is disabled instead.)
   function setBusy(b) {
     const f = shadow.activeElement;
+    root.toggleAttribute('data-busy', b);
+    if (wsMode) return sync();
     sendBtn.hidden = b;
     stopBtn.hidden = !b;
-    root.toggleAttribute('data-busy', b);
     if (f === (b ? sendBtn : stopBtn)) (b ? stopBtn : input).focus();
   }
 
@@ -259,15 +321,17 @@ function mount(script) {
     errorBox = failed = null;
   }
 
+  // err.show: the server's own words (data-widget mode), without Retry.
   function showError(err) {
     const wait = err.status === 429 && err.retryAfter;
-    const retry = h('button', { type: 'button', 'data-part': 'retry', disabled: !!wait }, T.retryText);
+    const retry = err.show ? null : h('button', { type: 'button', 'data-part': 'retry', disabled: !!wait }, T.retryText);
     errorBox = add(
       h('div', { 'data-part': 'error', role: 'alert', 'data-status': String(err.status || 0) }, [
-        h('span', 0, wait ? T.rateLimitText.replace(/\{seconds\}/g, wait) : T.errorText),
+        h('span', 0, err.show ? err.message : wait ? T.rateLimitText.replace(/\{seconds\}/g, wait) : T.errorText),
         retry,
       ])
     );
+    if (!retry) return;
     if (wait) retryTimer = setTimeout(() => (retry.disabled = false), wait * 1000);
     retry.addEventListener('click', () => {
       const t = lastText;
@@ -316,61 +380,31 @@ function mount(script) {
   }
 
   // ---- a chat turn -----------------------------------------------------------
-  async function send(text, isRetry) {
-    text = String(text == null ? '' : text).trim();
-    if (!text || cur) return false;
-    if (!isRetry) clearError();
-    const t = { ac: new AbortController(), text: '', raf: 0, gen };
-    cur = t;
-    setBusy(true);
-    await ensureHistory();
-    if (t.gen !== gen) return false;
-    if (t.ac.signal.aborted) {
-      // stopped while the history loaded: nothing was sent; give the text back
-      cur = null;
-      setBusy(false);
-      if (!isRetry && !input.value) {
-        input.value = text;
-        grow();
-      }
-      return false;
-    }
-    if (!isRetry) add(bubble('user', text));
-    lastText = text;
+  // The reply's bubble, the same for both transports: begin() (pending, the
+  // typing indicator) → token()… → finish().
+  function begin(t) {
     t.m = add(bubble('assistant', null, 'pending'));
     t.c = t.m.c;
     t.m.setAttribute('aria-busy', 'true');
     t.c.append(h('span', { 'data-part': 'typing' }, [T.thinkingText, h('i'), h('i'), h('i')]));
-    emit('send', { sessionId, message: text, retry: !!isRetry });
+    return t;
+  }
 
-    let done = null;
-    let err = null;
-    let conversationId = null;
-    try {
-      await chatStream(apiUrl, apiKey, { sessionId, message: text }, t.ac.signal, (ev) => {
-        if (t.gen !== gen) return;
-        if (ev.type === 'start') conversationId = ev.conversationId || null;
-        else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) {
-          t.m.t = t.text += ev.token;
-          if (t.m.getAttribute('data-state') === 'pending') t.m.setAttribute('data-state', 'streaming');
-          if (!t.raf)
-            t.raf = requestAnimationFrame(() => {
-              t.raf = 0;
-              paint(t);
-            });
-          emit('token', { token: ev.token, text: t.text });
-        } else if (ev.type === 'done') {
-          done = typeof ev.message === 'string' ? ev.message : t.text;
-          conversationId = ev.conversationId || conversationId;
-        } else if (ev.type === 'error') err = new Error(ev.error || 'Stream error');
+  function token(t, s) {
+    t.m.t = t.text += s;
+    if (t.m.getAttribute('data-state') === 'pending') t.m.setAttribute('data-state', 'streaming');
+    if (!t.raf)
+      t.raf = requestAnimationFrame(() => {
+        t.raf = 0;
+        paint(t);
       });
-      if (done == null && !err) err = new Error('The reply ended early');
-    } catch (e) {
-      err = e;
-    }
+    emit('token', { token: s, text: t.text });
+  }
+
+  // done: the final text (null when there is none: stopped, or err).
+  function finish(t, done, err, conversationId) {
     cancelAnimationFrame(t.raf);
     t.raf = null; // null (not 0): paint() renders the final Markdown
-    if (t.gen !== gen) return false; // reset() or destroy() took it away
     cur = null;
     const m = t.m;
     m.removeAttribute('aria-busy');
@@ -393,16 +427,66 @@ function mount(script) {
     } else {
       failed = t.text ? m : null;
       console.warn(LOG, 'send failed:', err.message);
-      showError(err);
+      if (!err.quiet) showError(err);
       emit('error', { sessionId, error: err.message, status: err.status || 0, retryAfter: err.retryAfter || 0 });
     }
     setBusy(false);
+    if (t.res) t.res(state === 'done');
     return state === 'done';
+  }
+
+  async function send(text, isRetry) {
+    text = String(text == null ? '' : text).trim();
+    if (!text || cur) return false;
+    if (wsMode) return wsSend(text);
+    if (!isRetry) clearError();
+    const t = { ac: new AbortController(), text: '', raf: 0, gen };
+    cur = t;
+    setBusy(true);
+    await ensureHistory();
+    if (t.gen !== gen) return false;
+    if (t.ac.signal.aborted) {
+      // stopped while the history loaded: nothing was sent; give the text back
+      cur = null;
+      setBusy(false);
+      if (!isRetry && !input.value) {
+        input.value = text;
+        grow();
+      }
+      return false;
+    }
+    if (!isRetry) add(bubble('user', text));
+    lastText = text;
+    begin(t);
+    emit('send', { sessionId, message: text, retry: !!isRetry });
+
+    let done = null;
+    let err = null;
+    let conversationId = null;
+    try {
+      await chatStream(apiUrl, apiKey, { sessionId, message: text }, t.ac.signal, (ev) => {
+        if (t.gen !== gen) return;
+        if (ev.type === 'start') conversationId = ev.conversationId || null;
+        else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) token(t, ev.token);
+        else if (ev.type === 'done') {
+          done = typeof ev.message === 'string' ? ev.message : t.text;
+          conversationId = ev.conversationId || conversationId;
+        } else if (ev.type === 'error') err = new Error(ev.error || 'Stream error');
+      });
+      if (done == null && !err) err = new Error('The reply ended early');
+    } catch (e) {
+      err = e;
+    }
+    if (t.gen !== gen) {
+      cancelAnimationFrame(t.raf); // reset() or destroy() took it away
+      return false;
+    }
+    return finish(t, done, err, conversationId);
   }
 
   function submit() {
     const v = input.value;
-    if (!v.trim() || cur) return;
+    if (!v.trim() || cur || sendBtn.disabled) return; // not connected: the text stays
     input.value = '';
     grow();
     send(v);
@@ -411,6 +495,221 @@ function mount(script) {
   function stop() {
     if (cur) cur.ac.abort();
   }
+
+  // Drops the turn in flight (reset, destroy): no bubble state, no event.
+  function drop() {
+    if (cur) {
+      cur.ac.abort();
+      if (cur.res) cur.res(false);
+    }
+    cur = null;
+  }
+
+  // ---- data-widget mode: the WebSocket ------------------------------------------
+  // Opened when the panel first opens. After an unexpected close it comes
+  // back by itself (0.5 s doubling to 15 s, with jitter; at once on `online`
+  // and when the page is shown again); the session token, kept per widget
+  // id, makes the server send the `history` of what was missed.
+  let ws = null; // the socket, open or opening
+  let up = false; // `session` received: messages may go
+  let wanted = false; // the panel was opened: keep a socket
+  let gone = false; // the widget was deleted or its id reset
+  let tries = 0; // failed attempts since the last `session`
+  let wsTimer = 0;
+  let form = null; // the contact form, while it shows
+  const required = wsMode && cfg.contact_info_mode === 'required';
+
+  function connect() {
+    if (!wanted || ws || gone || life.signal.aborted) return;
+    clearTimeout(wsTimer);
+    const tok = store.get(key('token'));
+    const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws' + (tok ? '?token=' + encodeURIComponent(tok) : '')));
+    let opened = false;
+    s.onopen = () => (opened = true);
+    s.onmessage = (e) => ws === s && frame(e.data);
+    s.onclose = (e) => {
+      if (ws !== s) return; // closed on purpose
+      ws = null;
+      up = false;
+      if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
+      if (e.code === 4004) return end();
+      const d = Math.min(15000, 500 * 2 ** tries++);
+      wsTimer = setTimeout(async () => {
+        // Never got in: a deleted widget cannot say so through a WebSocket
+        // handshake, its config can.
+        if (!opened) {
+          const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' }).catch(() => 0);
+          if (r && r.status === 404) return end();
+        }
+        connect();
+      }, d / 2 + Math.random() * (d / 2));
+      sync();
+    };
+    sync();
+  }
+
+  function closeWs() {
+    const s = ws;
+    ws = null;
+    up = false;
+    if (s) s.close();
+  }
+
+  // The widget is gone (close code 4004, or its config answers 404): stop.
+  function end() {
+    gone = true;
+    clearTimeout(wsTimer);
+    closeWs();
+    hideForm();
+    sync();
+  }
+
+  function frame(data) {
+    let f;
+    try {
+      f = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    const type = f && f.type;
+    if (type === 'session') {
+      tries = 0;
+      up = true;
+      if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
+      if (f.contact_info_submitted) store.set(key('contact'), '1');
+      if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) showForm();
+      else hideForm();
+      sync();
+    } else if (type === 'history') {
+      // Replaces what is shown (a turn sent meanwhile stays, after it).
+      const msgs = shown(f.messages);
+      const fr = doc.createDocumentFragment();
+      msgs.forEach((m) => fr.append(bubble(m.role, m.content)));
+      clearError();
+      [].slice.call(list.children).forEach((el) => el === welcome || (cur && (el === cur.u || el === cur.m)) || el.remove());
+      list.insertBefore(fr, welcome.nextSibling);
+      toBottom();
+      emit('history', { sessionId, messages: msgs });
+    } else if (type === 'typing_start') cur || turn();
+    else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
+    else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);
+    else if (type === 'contact_info_saved') doneForm();
+    else if (type === 'error') {
+      const err = { message: String(f.message || T.errorText), show: 1 };
+      if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
+      else if (cur) finish(cur, null, err);
+      else showError(err);
+      if (form) form.busy = false;
+      if (/contact/i.test(err.message)) showForm();
+      sync();
+    }
+  }
+
+  // A reply on its way (u: the visitor's bubble that asked for it).
+  function turn(u) {
+    cur = begin({ ac: new AbortController(), text: '', raf: 0, gen, u });
+    setBusy(true);
+    return cur;
+  }
+
+  function wsSend(text) {
+    if (sendBtn.disabled) return false;
+    clearError();
+    if (form) doneForm(); // optional form: writing instead is skipping it
+    const t = turn(add(bubble('user', text)));
+    emit('send', { sessionId, message: text, retry: false });
+    ws.send(JSON.stringify({ type: 'message', content: text }));
+    return new Promise((r) => (t.res = r));
+  }
+
+  // The contact form: only the fields the widget collects. Checked here
+  // (the server checks again); `required` mode blocks Send until it is saved.
+  function showForm() {
+    const fields = ['name', 'email', 'phone'].filter((k) => cfg['collect_' + k]);
+    if (form || gone || !fields.length || cfg.contact_info_mode === 'none') return;
+    const label = (k) => T['label' + k[0].toUpperCase() + k.slice(1)];
+    const err = h('p', { id: 'pc-cerr', 'data-part': 'contact-error', role: 'alert' });
+    const inputs = fields.map((k) =>
+      h('input', {
+        name: k,
+        type: k === 'phone' ? 'tel' : k === 'email' ? 'email' : 'text',
+        autocomplete: k === 'phone' ? 'tel' : k,
+        required,
+        maxlength: 200,
+        'aria-describedby': 'pc-cerr',
+      })
+    );
+    const save = h('button', { type: 'submit', 'data-part': 'save' }, T.labelSave);
+    const skip = !required && h('button', { type: 'button', 'data-part': 'skip' }, T.labelSkip);
+    form = h('form', { 'data-part': 'contact', 'aria-labelledby': 'pc-ctext', novalidate: true }, [
+      h('p', { id: 'pc-ctext' }, T.contactText),
+      ...inputs.map((i) => h('label', 0, [h('span', 0, label(i.name)), i])),
+      err,
+      h('div', 0, [save, skip || null]),
+    ]);
+    form.save = save;
+    form.err = err;
+    on(form, 'submit', (e) => {
+      e.preventDefault();
+      if (!up || form.busy) return;
+      const msg = { type: 'contact_info' };
+      for (const i of inputs) {
+        const v = i.value.trim();
+        const bad = v
+          ? (i.name === 'email' && !EMAIL_RE.test(v)) || (i.name === 'phone' && !(PHONE_RE.test(v) && /(\d\D*){6}/.test(v)))
+          : required;
+        i.setAttribute('aria-invalid', String(bad));
+        if (bad) {
+          err.textContent = T.invalidText.replace('{field}', label(i.name));
+          return i.focus();
+        }
+        if (v) msg[i.name] = v;
+      }
+      err.textContent = '';
+      if (!msg.name && !msg.email && !msg.phone) return doneForm(); // optional, left empty: a skip
+      form.busy = true;
+      sync();
+      ws.send(JSON.stringify(msg));
+    });
+    if (skip) on(skip, 'click', doneForm);
+    panel.insertBefore(form, composer);
+    if (shadow.activeElement === input) inputs[0].focus();
+    sync();
+  }
+
+  function doneForm() {
+    store.set(key('contact'), '1');
+    hideForm();
+  }
+
+  function hideForm() {
+    if (!form) return;
+    const f = form.contains(shadow.activeElement);
+    form.remove();
+    form = null;
+    sync();
+    if (f) input.focus();
+  }
+
+  // The notice (offline / reconnecting / gone) and, in data-widget mode,
+  // what may be sent now.
+  function sync() {
+    const why = gone ? 'gone' : navigator.onLine === false ? 'offline' : wanted && !up && tries ? 'reconnecting' : '';
+    const t = why ? T[why + 'Text'] : '';
+    if (offline.textContent !== t) offline.textContent = t; // role=status: announce changes only
+    offline.hidden = !why;
+    offline.setAttribute('data-reason', why);
+    if (wsMode) {
+      sendBtn.disabled = !up || !!cur || (required && !!form);
+      input.disabled = gone;
+      if (form) form.save.disabled = !up || !!form.busy;
+    }
+  }
+
+  const wake = () => {
+    sync();
+    if (!doc.hidden) connect();
+  };
 
   // ---- open / close -----------------------------------------------------------
   function setOpen(open, focus) {
@@ -421,12 +720,15 @@ function mount(script) {
     root.toggleAttribute('data-open', open);
     launcher.setAttribute('aria-expanded', String(open));
     launcher.setAttribute('aria-label', open ? T.labelClose : T.labelOpen);
-    store.set(OPEN_KEY, String(open));
+    store.set(openKey, String(open));
     if (open) {
       viewport();
-      ensureHistory();
+      if (wsMode) {
+        wanted = true;
+        connect();
+      } else ensureHistory();
       toBottom();
-      if (focus) input.focus();
+      if (focus) (form ? form.querySelector('input') : input).focus();
     } else if (focus || panel.contains(shadow.activeElement)) launcher.focus();
     emit(open ? 'open' : 'close', { sessionId });
   }
@@ -438,10 +740,6 @@ function mount(script) {
     root.style.setProperty('--parley-vh', vv.height + 'px');
     root.style.setProperty('--parley-vt', vv.offsetTop + 'px');
   }
-
-  const online = () => {
-    offline.hidden = navigator.onLine !== false;
-  };
 
   // ---- wiring -------------------------------------------------------------------
   on(launcher, 'click', () => setOpen(!isOpen, true));
@@ -464,8 +762,9 @@ function mount(script) {
       setOpen(false, true);
     }
   });
-  on(window, 'online', online);
-  on(window, 'offline', online);
+  on(window, 'online', wake);
+  on(window, 'offline', sync);
+  on(doc, 'visibilitychange', wake);
   if (window.visualViewport) {
     on(visualViewport, 'resize', viewport);
     on(visualViewport, 'scroll', viewport);
@@ -473,10 +772,10 @@ function mount(script) {
   const dirWatch = new MutationObserver(() => root.setAttribute('dir', pageDir()));
   dirWatch.observe(doc.documentElement, { attributes: true, attributeFilter: ['dir'] });
   if (doc.body) dirWatch.observe(doc.body, { attributes: true, attributeFilter: ['dir'] });
-  online();
+  sync();
 
   (doc.body || doc.documentElement).append(host);
-  if (store.get(OPEN_KEY) === 'true') setOpen(true, false);
+  if (store.get(openKey) === 'true') setOpen(true, false);
 
   // ---- the JS API -----------------------------------------------------------------
   const api = {
@@ -497,13 +796,20 @@ function mount(script) {
     // A new session: a new id, the list emptied (welcome kept), storage cleared.
     reset() {
       gen++;
-      if (cur) cur.ac.abort();
-      cur = null;
+      drop();
       setBusy(false);
       clearError();
       while (welcome.nextSibling) welcome.nextSibling.remove();
-      store.del(SESSION_KEY);
-      store.set(SESSION_KEY, (sessionId = newSessionId()));
+      if (wsMode) {
+        // the server starts a new session for a socket without a token
+        store.del(key('token'));
+        sessionId = null;
+        closeWs();
+        connect();
+      } else {
+        store.del(SESSION_KEY);
+        store.set(SESSION_KEY, (sessionId = newSessionId()));
+      }
       restore = false;
       historyP = null;
       lastText = '';
@@ -513,9 +819,10 @@ function mount(script) {
     destroy() {
       emit('destroy', { sessionId });
       gen++;
-      if (cur) cur.ac.abort();
-      cur = null;
+      drop();
       life.abort();
+      closeWs();
+      clearTimeout(wsTimer);
       dirWatch.disconnect();
       clearTimeout(retryTimer);
       clearTimeout(announceTimer);
@@ -539,8 +846,12 @@ function mount(script) {
   }
   const script =
     doc.currentScript ||
-    [].slice.call(doc.querySelectorAll('script[data-api-url]')).pop() ||
+    [].slice.call(doc.querySelectorAll('script[data-api-url],script[data-widget]')).pop() ||
     h('script'); // no tag found: mount() logs what is missing
-  if (doc.body) mount(script);
-  else doc.addEventListener('DOMContentLoaded', () => mount(script), { once: true });
+  const wid = (script.dataset.widget || '').trim();
+  // data-widget: the config is fetched at once, the DOM waits for the body
+  const go = wid ? loadConfig(script, wid) : null;
+  const start = () => (go ? go.then((a) => a && !window.ParleyChat && mount(...a)) : mount(script));
+  if (doc.body) start();
+  else doc.addEventListener('DOMContentLoaded', start, { once: true });
 })();

@@ -90,8 +90,12 @@ export async function history(url, key, signal) {
   const res = await check(
     await fetch(url, { headers: { 'x-widget-api-key': key }, signal, credentials: 'omit', cache: 'no-store' })
   );
-  const j = await res.json();
-  return (j && Array.isArray(j.messages) ? j.messages : []).filter(
+  return shown(((await res.json()) || {}).messages);
+}
+
+// The messages of a history answer worth showing: user and assistant, with text.
+export function shown(msgs) {
+  return (Array.isArray(msgs) ? msgs : []).filter(
     (m) => m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string' && m.content
   );
 }

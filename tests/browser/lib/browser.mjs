@@ -161,6 +161,7 @@ function escAttr(s) {
 // site), with a strict CSP that allows only 'self' and the Parley origin.
 //   /embed.html?position=&accent=&nowidget=1   a plain page
 //   /hostile.html[?nowidget=1]                 hostile CSS (/hostile.css)
+//   /widget-embed.html?widget=wid_…            the data-widget (Loquent) embed
 export class HostSite {
   constructor({ parleyOrigin, widgetKey }) {
     this.parleyOrigin = parleyOrigin;
@@ -171,7 +172,8 @@ export class HostSite {
 
   csp() {
     const p = this.parleyOrigin;
-    return `default-src 'self'; script-src 'self' ${p}; connect-src 'self' ${p}; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+    // ws://: Chromium does not let an http: source cover the data-widget's WebSocket
+    return `default-src 'self'; script-src 'self' ${p}; connect-src 'self' ${p} ${p.replace(/^http/, 'ws')}; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
   }
 
   embedTag(q) {
@@ -184,7 +186,16 @@ export class HostSite {
 
   page(u) {
     const q = u.searchParams;
-    const widget = q.get('nowidget') ? '' : this.embedTag(q);
+    const widget = q.get('nowidget') ? '' : q.get('widget')
+      ? `<script src="${this.parleyOrigin}/api/widget/embed.js" data-widget="${escAttr(q.get('widget'))}"></script>`
+      : this.embedTag(q);
+    if (u.pathname === '/widget-embed.html') {
+      return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page (data-widget)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/site.css"></head>
+<body><header><h1>Host page</h1></header><main><p>A page that embeds a widget by its id.</p></main>
+${widget}</body></html>`;
+    }
     if (u.pathname === '/embed.html') {
       return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">

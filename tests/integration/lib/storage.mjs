@@ -14,6 +14,22 @@ export const T = {
   ST_CONV_LIST: 0x23,
   ST_CONV_GET: 0x24,
   ST_CHAT_BEGIN: 0x25,
+  ST_RATE_HIT: 0x26,
+  ST_SESSION_HISTORY: 0x27,
+  // widgets, visitor sessions, contacts (proto/widgetmsg.h)
+  ST_WIDGET_CREATE: 0x28,
+  ST_WIDGET_UPDATE: 0x29,
+  ST_WIDGET_GET: 0x2a,
+  ST_WIDGET_LIST: 0x2b,
+  ST_WIDGET_DELETE: 0x2c,
+  ST_WIDGET_RESET_ID: 0x2d,
+  ST_WS_OPEN: 0x2e,
+  ST_WS_BEGIN: 0x2f,
+  ST_CONTACT_SUBMIT: 0x30,
+  ST_CONTACT_LIST: 0x31,
+  ST_CONTACT_GET: 0x32,
+  // storaged -> every client, unasked (flags 0, id 0)
+  ST_EV_WIDGET_GONE: 0x38,
 };
 export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
 export const PROTO_VERSION = 1;
@@ -65,6 +81,7 @@ export function decConv(d) {
     updatedAt: d.u64(),
     messageCount: d.u32(),
     lastMessage: d.str(),
+    contactId: d.str(),
   };
 }
 
@@ -91,6 +108,9 @@ export class StorageClient {
     this.peerHello = null;
     this.closed = false;
     this._helloWaiter = null;
+    // Events storaged sends unasked ({type, payload}), oldest first.
+    this.events = [];
+    this._eventWaiters = [];
     sock.on('data', (d) => this._onData(d));
     sock.on('error', () => {});
     sock.on('close', () => this._onClose());
@@ -135,6 +155,13 @@ export class StorageClient {
         } catch (e) { this._fail(e); return; }
         continue;
       }
+      if (id === 0 && flags === 0) {
+        // An event (ST_EV_WIDGET_GONE), not a reply.
+        const ev = { type, payload };
+        const w = this._eventWaiters.shift();
+        if (w) w(ev); else this.events.push(ev);
+        continue;
+      }
       const p = this.pending.get(id);
       if (!p) { this._fail(new Error(`reply with unknown id ${id} type ${type}`)); return; }
       if (p.frames) {
@@ -173,6 +200,19 @@ export class StorageClient {
   _onClose() {
     this.closed = true;
     this._fail(new Error('storage connection closed'));
+  }
+
+  // The next event storaged sends (one already received first).
+  nextEvent({ timeout = 5000 } = {}) {
+    if (this.events.length) return Promise.resolve(this.events.shift());
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this._eventWaiters = this._eventWaiters.filter((w) => w !== done);
+        reject(new Error('no storaged event'));
+      }, timeout);
+      const done = (ev) => { clearTimeout(t); resolve(ev); };
+      this._eventWaiters.push(done);
+    });
   }
 
   call(type, payload = Buffer.alloc(0), { timeout = 5000 } = {}) {

@@ -1,0 +1,450 @@
+/*
+ * Widgets, visitor sessions and contacts: records, their encodings and
+ * the checks both sides of the socket share (see widgetmsg.h).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "widgetmsg.h"
+
+/* Strings NULL in a struct read as "". */
+#define S(p)	((p) != NULL ? (p) : "")
+
+void
+st_widget_defaults(struct st_widget *w)
+{
+	memset(w, 0, sizeof(*w));
+	strlcpy(w->primary_color, ST_DEFAULT_COLOR, sizeof(w->primary_color));
+	strlcpy(w->text_color, ST_DEFAULT_TEXT_COLOR, sizeof(w->text_color));
+	w->position = ST_POS_BOTTOM_RIGHT;
+	w->contact_mode = ST_CONTACT_NONE;
+	w->enabled = 1;
+}
+
+void
+st_widget_free(struct st_widget *w)
+{
+	uint32_t i;
+
+	free(w->name);
+	free(w->greeting);
+	for (i = 0; i < w->norigins && w->origins != NULL; i++)
+		free(w->origins[i]);
+	free(w->origins);
+	free(w->system_prompt);
+	free(w->model);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+dup_into(char **dst, const char *src)
+{
+	*dst = strdup(S(src));
+	return *dst == NULL ? -1 : 0;
+}
+
+int
+st_widget_copy(struct st_widget *dst, const struct st_widget *src)
+{
+	uint32_t i;
+	int bad = 0;
+
+	*dst = *src;
+	dst->name = dst->greeting = dst->system_prompt = dst->model = NULL;
+	dst->origins = NULL;
+	dst->norigins = 0;
+	bad |= dup_into(&dst->name, src->name);
+	bad |= dup_into(&dst->greeting, src->greeting);
+	bad |= dup_into(&dst->system_prompt, src->system_prompt);
+	bad |= dup_into(&dst->model, src->model);
+	if (!bad && src->norigins > 0) {
+		if ((dst->origins = calloc(src->norigins,
+		    sizeof(*dst->origins))) == NULL)
+			bad = 1;
+		for (i = 0; !bad && i < src->norigins; i++, dst->norigins++)
+			bad |= dup_into(&dst->origins[i], src->origins[i]);
+	}
+	if (bad) {
+		st_widget_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void
+st_contact_free(struct st_contact *c)
+{
+	free(c->name);
+	free(c->email);
+	free(c->phone);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Field order on the wire and in LMDB: the struct's, origins as u32 n
+ * and n strings.
+ */
+void
+penc_widget(struct penc *e, const struct st_widget *w)
+{
+	uint32_t i;
+
+	penc_str(e, w->id);
+	penc_str(e, w->widget_id);
+	penc_str(e, w->name);
+	penc_str(e, w->greeting);
+	penc_str(e, w->primary_color);
+	penc_str(e, w->text_color);
+	penc_u8(e, w->position);
+	penc_u8(e, w->contact_mode);
+	penc_u8(e, w->collect_name);
+	penc_u8(e, w->collect_email);
+	penc_u8(e, w->collect_phone);
+	penc_u8(e, w->enabled);
+	penc_u32(e, w->norigins);
+	for (i = 0; i < w->norigins; i++)
+		penc_str(e, w->origins[i]);
+	penc_u32(e, w->daily_cap);
+	penc_str(e, w->system_prompt);
+	penc_str(e, w->model);
+	penc_u64(e, w->created_at);
+	penc_u64(e, w->updated_at);
+}
+
+int
+pdec_widget(struct pdec *d, struct st_widget *w)
+{
+	uint32_t n, i;
+
+	memset(w, 0, sizeof(*w));
+	pdec_strbuf(d, w->id, sizeof(w->id));
+	pdec_strbuf(d, w->widget_id, sizeof(w->widget_id));
+	/* Characters are up to 4 bytes: the checks count them later. */
+	w->name = pdec_strdup(d, 4 * ST_NAME_MAX);
+	w->greeting = pdec_strdup(d, 4 * ST_GREETING_MAX);
+	pdec_strbuf(d, w->primary_color, sizeof(w->primary_color));
+	pdec_strbuf(d, w->text_color, sizeof(w->text_color));
+	w->position = pdec_u8(d);
+	w->contact_mode = pdec_u8(d);
+	w->collect_name = pdec_u8(d);
+	w->collect_email = pdec_u8(d);
+	w->collect_phone = pdec_u8(d);
+	w->enabled = pdec_u8(d);
+	n = pdec_u32(d);
+	/*
+	 * Each origin takes at least its 4-byte length: a count the payload
+	 * cannot hold is an error before anything is allocated for it. More
+	 * than ST_ORIGINS_MAX decodes, for st_widget_invalid to name.
+	 */
+	if (!d->err && n > (d->len - d->off) / 4)
+		d->err = 1;
+	if (!d->err && n > 0) {
+		if ((w->origins = calloc(n, sizeof(*w->origins))) == NULL)
+			d->err = 1;
+		for (i = 0; i < n && !d->err; i++) {
+			w->origins[i] = pdec_strdup(d, ST_ORIGIN_MAX);
+			w->norigins++;
+		}
+	}
+	w->daily_cap = pdec_u32(d);
+	w->system_prompt = pdec_strdup(d, 4 * ST_PROMPT_MAX);
+	w->model = pdec_strdup(d, ST_MODEL_MAX);
+	w->created_at = pdec_u64(d);
+	w->updated_at = pdec_u64(d);
+	if (d->err) {
+		st_widget_free(w);
+		return -1;
+	}
+	return 0;
+}
+
+void
+penc_contact(struct penc *e, const struct st_contact *c)
+{
+	penc_str(e, c->id);
+	penc_str(e, c->name);
+	penc_str(e, c->email);
+	penc_str(e, c->phone);
+	penc_u64(e, c->created_at);
+	penc_u64(e, c->updated_at);
+}
+
+int
+pdec_contact(struct pdec *d, struct st_contact *c)
+{
+	memset(c, 0, sizeof(*c));
+	pdec_strbuf(d, c->id, sizeof(c->id));
+	c->name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
+	c->email = pdec_strdup(d, ST_EMAIL_MAX);
+	c->phone = pdec_strdup(d, ST_PHONE_MAX);
+	c->created_at = pdec_u64(d);
+	c->updated_at = pdec_u64(d);
+	if (d->err) {
+		st_contact_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* Characters in s when it is UTF-8 of at most max characters, else -1. */
+static long
+utf8_chars(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k, chars = 0;
+
+	while (i < n) {
+		if ((k = utf8_seq_len(p + i, n - i)) == 0 || ++chars > max)
+			return -1;
+		i += k;
+	}
+	return (long)chars;
+}
+
+static int
+color_valid(const char *c)
+{
+	size_t i;
+
+	if (c[0] != '#' || strlen(c) != ST_COLOR_LEN)
+		return 0;
+	for (i = 1; i < ST_COLOR_LEN; i++)
+		if (!isxdigit((unsigned char)c[i]))
+			return 0;
+	return 1;
+}
+
+static int
+model_valid(const char *m)
+{
+	size_t n = strlen(m);
+
+	if (n > ST_MODEL_MAX)
+		return 0;
+	for (; *m != '\0'; m++)
+		if (!isalnum((unsigned char)*m) && strchr("._:/-", *m) == NULL)
+			return 0;
+	return 1;
+}
+
+const char *
+st_widget_invalid(const struct st_widget *w)
+{
+	uint32_t i;
+
+	if (utf8_chars(S(w->name), ST_NAME_MAX) < 0)
+		return "name: must be at most 100 characters of UTF-8";
+	if (utf8_chars(S(w->greeting), ST_GREETING_MAX) < 0)
+		return "greeting: must be at most 500 characters of UTF-8";
+	if (!color_valid(w->primary_color))
+		return "primary_color: must be #rrggbb";
+	if (!color_valid(w->text_color))
+		return "text_color: must be #rrggbb";
+	if (w->position > ST_POS_BOTTOM_LEFT)
+		return "position: must be bottom_right or bottom_left";
+	if (w->contact_mode > ST_CONTACT_REQUIRED)
+		return "contact_mode: must be none, optional or required";
+	if (w->collect_name > 1)
+		return "collect_name: must be a boolean";
+	if (w->collect_email > 1)
+		return "collect_email: must be a boolean";
+	if (w->collect_phone > 1)
+		return "collect_phone: must be a boolean";
+	if (w->contact_mode == ST_CONTACT_REQUIRED && !w->collect_name &&
+	    !w->collect_email && !w->collect_phone)
+		return "contact_mode: required needs a field to collect";
+	if (w->enabled > 1)
+		return "enabled: must be a boolean";
+	if (w->norigins > ST_ORIGINS_MAX)
+		return "allowed_origins: at most 32";
+	for (i = 0; i < w->norigins; i++)
+		if (w->origins == NULL || !st_origin_valid(S(w->origins[i])))
+			return "allowed_origins: each must be "
+			    "http(s)://host[:port]";
+	if (utf8_chars(S(w->system_prompt), ST_PROMPT_MAX) < 0)
+		return "system_prompt: must be at most 8000 characters of UTF-8";
+	if (!model_valid(S(w->model)))
+		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";
+	return NULL;
+}
+
+/* An origin taken apart; host points into the string (hlen bytes). */
+struct origin {
+	int https;
+	const char *host;
+	size_t hlen;
+	unsigned port;
+};
+
+static int
+origin_parse(const char *s, struct origin *o)
+{
+	const char *p, *h;
+	size_t i;
+	unsigned long port = 0;
+
+	if (strlen(s) > ST_ORIGIN_MAX)
+		return -1;
+	if (strncasecmp(s, "http://", 7) == 0) {
+		o->https = 0;
+		p = s + 7;
+	} else if (strncasecmp(s, "https://", 8) == 0) {
+		o->https = 1;
+		p = s + 8;
+	} else
+		return -1;
+	h = p;
+	if (*p == '[') {
+		/* An IPv6 literal. */
+		for (p++; isxdigit((unsigned char)*p) || *p == ':' ||
+		    *p == '.'; p++)
+			;
+		if (*p != ']' || p == h + 1)
+			return -1;
+		p++;
+	} else {
+		for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.';
+		    p++)
+			;
+		if (p == h || h[0] == '.' || h[0] == '-' || p[-1] == '-')
+			return -1;
+	}
+	o->host = h;
+	o->hlen = (size_t)(p - h);
+	if (*p == ':') {
+		p++;
+		for (i = 0; isdigit((unsigned char)p[i]) && i < 6; i++)
+			port = port * 10 + (unsigned long)(p[i] - '0');
+		if (i == 0 || port < 1 || port > 65535)
+			return -1;
+		p += i;
+	} else
+		port = o->https ? 443 : 80;
+	o->port = (unsigned)port;
+	return *p == '\0' ? 0 : -1;
+}
+
+int
+st_origin_valid(const char *s)
+{
+	struct origin o;
+
+	return s != NULL && origin_parse(s, &o) == 0;
+}
+
+int
+st_origin_allowed(const struct st_widget *w, const char *origin)
+{
+	struct origin want, got;
+	uint32_t i;
+
+	if (w->norigins == 0)
+		return 1;
+	if (origin == NULL || origin_parse(origin, &got) < 0)
+		return 0;
+	for (i = 0; i < w->norigins; i++) {
+		if (origin_parse(S(w->origins[i]), &want) < 0)
+			continue;
+		if (want.https == got.https && want.port == got.port &&
+		    want.hlen == got.hlen &&
+		    strncasecmp(want.host, got.host, got.hlen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+st_email_valid(const char *s)
+{
+	const char *at, *dot, *p;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) < 5 || n > ST_EMAIL_MAX)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("<>()[]\\,;:\"", *p) != NULL)
+			return 0;
+	if ((at = strchr(s, '@')) == NULL || at == s || at - s > 64 ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	/* domain.tld: labels not empty, a dot inside, none at either end */
+	p = at + 1;
+	if ((dot = strrchr(p, '.')) == NULL || p[0] == '.' ||
+	    dot[1] == '\0' || strstr(p, "..") != NULL)
+		return 0;
+	return 1;
+}
+
+int
+st_phone_norm(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0, digits = 0;
+	int plus = 0;
+
+	if (s == NULL || outsz == 0)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s == '+' && !plus && digits == 0 && o == 0) {
+			plus = 1;
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = '+';
+		} else if (isdigit((unsigned char)*s)) {
+			if (++digits > 15 || o + 1 >= outsz)
+				return -1;
+			out[o++] = *s;
+		} else if (strchr(" .-()", *s) == NULL)
+			return -1;
+	}
+	out[o] = '\0';
+	return digits >= 7 ? 0 : -1;
+}
+
+static const char *const positions[] = { "bottom_right", "bottom_left" };
+static const char *const modes[] = { "none", "optional", "required" };
+
+static const char *
+enum_name(const char *const *names, int n, int v)
+{
+	return v >= 0 && v < n ? names[v] : NULL;
+}
+
+static int
+enum_parse(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+st_position_name(int v)
+{
+	return enum_name(positions, 2, v);
+}
+
+int
+st_position_parse(const char *s)
+{
+	return enum_parse(positions, 2, s);
+}
+
+const char *
+st_contact_mode_name(int v)
+{
+	return enum_name(modes, 3, v);
+}
+
+int
+st_contact_mode_parse(const char *s)
+{
+	return enum_parse(modes, 3, s);
+}

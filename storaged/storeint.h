@@ -1,0 +1,104 @@
+/*
+ * What store.c and widgetstore.c share inside storaged's LMDB layer: the
+ * environment's handles and the small helpers on the sticky-error txn.
+ * Nothing outside those two files includes this.
+ */
+#ifndef PARLEY_STOREINT_H
+#define PARLEY_STOREINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+#include "widgetmsg.h"
+
+#define ID_LEN		16			/* ids as stored: raw bytes */
+#define ACT_KEY_LEN	(8 + ID_LEN)
+#define MSG_KEY_LEN	(ID_LEN + 4)
+#define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
+#define NDBS		16
+
+/*
+ * Conversation records are version 2 (contact_id at the end); version 1
+ * records, written before contacts existed, still read. Every other
+ * record is ST_RECORD_VERSION.
+ */
+#define CONV_RECORD_VERSION	2
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta;
+	MDB_dbi convs;
+	MDB_dbi sessions;
+	MDB_dbi activity;
+	MDB_dbi msgs;
+	/* widgetstore.c */
+	MDB_dbi widgets;	/* internal id -> widget */
+	MDB_dbi widget_ids;	/* public widget_id -> internal id */
+	MDB_dbi widget_order;	/* u64 created_at | internal id -> (nothing) */
+	MDB_dbi wsessions;	/* token hash[32] -> visitor session */
+	MDB_dbi widget_wsess;	/* internal id NUL token hash -> (nothing) */
+	MDB_dbi contacts;	/* id[16] -> contact */
+	MDB_dbi contact_email;	/* email -> id[16] */
+	MDB_dbi contact_phone;	/* phone -> id[16] */
+	MDB_dbi contact_created; /* u64 created_at | id[16] -> (nothing) */
+	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> (nothing) */
+	MDB_dbi daily;		/* internal id NUL u32 UTC day -> u32 count */
+	uint64_t (*now)(void);
+};
+
+extern const uint8_t rec_version;
+
+void put_be32(uint8_t *, uint32_t);
+uint32_t get_be32(const uint8_t *);
+void put_be64(uint8_t *, uint64_t);
+uint64_t get_be64(const uint8_t *);
+void hex_encode(const uint8_t *in, size_t n, char *out);
+int hex_decode(const char *in, uint8_t *out, size_t n);
+int utf8_valid(const char *, size_t);
+
+int txn_lmdb(struct store_txn *, int rc, const char *what);
+/* 0 found, 1 absent, or -1 with the sticky error set. */
+int db_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    MDB_val *v, const char *what);
+void db_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const void *v, size_t vlen, const char *what);
+/* The key must exist. */
+void db_del(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const char *what);
+/* A record's version byte is ST_RECORD_VERSION: d reads what follows. */
+int rec_open(struct store_txn *, const MDB_val *, struct pdec *,
+    const char *what);
+void rec_corrupt(struct store_txn *, const char *what);
+/* Encodes a record behind its version byte (penc_fn writes the rest). */
+void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    struct penc *e, const char *what);
+
+/* 0 loaded, 1 absent, -1 error. */
+int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
+    struct st_conv *);
+void conv_save(struct store_txn *, const uint8_t id[ID_LEN],
+    const struct st_conv *);
+/*
+ * store_conv_open() that gives a conversation it makes the contact
+ * (contact_id "" = none) and links it in contact_convs.
+ */
+int conv_open_contact(struct store_txn *, const char *widget,
+    const char *session, const char *contact_id, struct st_conv *,
+    int *created);
+/* store_chat_begin() with conv_open_contact(). */
+int chat_begin_contact(struct store_txn *, const char *widget,
+    const char *session, const char *contact_id, const char *content,
+    uint32_t history_max, size_t max_bytes, struct store_chat *);
+/* The session's conversation id: 0 found, 1 none, -1 error. */
+int sess_conv_id(struct store_txn *, const char *widget,
+    const char *session, uint8_t id[ID_LEN]);
+int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
+    size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
+
+/* widgetstore.c: the default widget, made when missing. */
+int widgetstore_init(struct store_txn *);
+
+#endif

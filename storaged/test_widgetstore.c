@@ -1,0 +1,1522 @@
+/*
+ * Widgets, visitor sessions, contacts and daily caps (proto/widgetmsg.h)
+ * through the dispatcher, against a real LMDB environment in a fresh
+ * temporary directory per test, with fake clocks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "log.h"
+#include "test_fixture.h"
+#include "widgetmsg.h"
+#include "widgetstore.h"
+
+#define M0	5000000ll
+#define MIN	60000u
+
+static long long fake_mono = M0;
+
+static long long
+fake_mono_clock(void)
+{
+	return fake_mono;
+}
+
+static int
+setup(void **state)
+{
+	struct fix *f = fix_new("/tmp/parley-widget-XXXXXX");
+
+	fake_mono = M0;
+	f->rl = ratelimit_new(1000);
+	assert_non_null(f->rl);
+	ratelimit_set_clock(f->rl, fake_mono_clock);
+	log_set_level(LOG_LEVEL_WARN);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fix_free(*state);
+	log_set_level(LOG_LEVEL_INFO);
+	return 0;
+}
+
+static void
+reopen(struct fix *f)
+{
+	store_close(f->st);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+}
+
+/* Entries of a named database, read behind the store's back. */
+static size_t
+db_entries(struct fix *f, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	reopen(f);
+	return ms.ms_entries;
+}
+
+static void
+hash(uint8_t h[ST_TOKEN_HASH_LEN], uint8_t byte)
+{
+	memset(h, byte, ST_TOKEN_HASH_LEN);
+}
+
+/* ------------------------------------------------ widgets */
+
+/* One widget in the reply, exactly. */
+static void
+dec_widget(struct dreply *r, struct st_widget *w)
+{
+	struct pdec d;
+
+	pdec_init(&d, r->enc.buf, r->enc.len);
+	assert_int_equal(pdec_widget(&d, w), 0);
+	assert_int_equal(pdec_done(&d), 0);
+}
+
+static int
+w_create(struct fix *f, const struct st_widget *in, struct st_widget *out)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_widget(&e, in);
+	if ((err = request(f, PROTO_ST_WIDGET_CREATE, &e, &r)) == 0)
+		dec_widget(&r, out);
+	dreply_free(&r);
+	return err;
+}
+
+/* A fresh widget with defaults and this name. */
+static void
+w_new(struct fix *f, const char *name, struct st_widget *out)
+{
+	struct st_widget in;
+
+	st_widget_defaults(&in);
+	in.name = strdup(name);
+	assert_int_equal(w_create(f, &in, out), 0);
+	st_widget_free(&in);
+}
+
+/* Error code; *gone gets the reply's gone id. */
+static int
+w_update(struct fix *f, const char *wid, uint32_t mask,
+    const struct st_widget *in, struct st_widget *out, char *gone)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_u32(&e, mask);
+	penc_widget(&e, in);
+	if ((err = request(f, PROTO_ST_WIDGET_UPDATE, &e, &r)) == 0)
+		dec_widget(&r, out);
+	if (gone != NULL)
+		strlcpy(gone, r.gone, ST_WID_LEN + 1);
+	dreply_free(&r);
+	return err;
+}
+
+static int
+w_simple(struct fix *f, uint16_t type, const char *wid, struct st_widget *out,
+    char *gone)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, wid);
+	if ((err = request(f, type, &e, &r)) == 0) {
+		if (out != NULL)
+			dec_widget(&r, out);
+		else
+			assert_int_equal(r.enc.len, 0);
+	}
+	if (gone != NULL)
+		strlcpy(gone, r.gone, ST_WID_LEN + 1);
+	dreply_free(&r);
+	return err;
+}
+
+static int
+w_get(struct fix *f, const char *wid, struct st_widget *out)
+{
+	return w_simple(f, PROTO_ST_WIDGET_GET, wid, out, NULL);
+}
+
+static uint32_t
+w_list(struct fix *f, struct st_widget **ws)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t n, i;
+
+	penc_init(&e);
+	assert_int_equal(request(f, PROTO_ST_WIDGET_LIST, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	n = pdec_u32(&d);
+	assert_true(n <= ST_WIDGETS_MAX);
+	*ws = calloc(n + 1, sizeof(**ws));
+	assert_non_null(*ws);
+	for (i = 0; i < n; i++)
+		assert_int_equal(pdec_widget(&d, &(*ws)[i]), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return n;
+}
+
+static void
+default_widget(struct fix *f, struct st_widget *w)
+{
+	struct st_widget *ws;
+	uint32_t n, i;
+
+	n = w_list(f, &ws);
+	assert_true(n >= 1);
+	assert_string_equal(ws[0].id, ST_DEFAULT_WIDGET);
+	*w = ws[0];
+	for (i = 1; i < n; i++)
+		st_widget_free(&ws[i]);
+	free(ws);
+}
+
+static int
+wid_valid(const char *s)
+{
+	return strncmp(s, "wid_", 4) == 0 && st_id_valid(s + 4);
+}
+
+/* ------------------------------------------------ visitors */
+
+struct wsopen {
+	int result;
+	struct st_widget w;
+	int resumed, contact;
+	char conv_id[ST_ID_HEX + 1];
+	uint32_t n;
+	char roles[16][ST_ROLE_MAX + 1];
+	char *contents[16];
+	int wrote;
+};
+
+static void
+wsopen_free(struct wsopen *o)
+{
+	uint32_t i;
+
+	st_widget_free(&o->w);
+	for (i = 0; i < o->n && i < 16; i++)
+		free(o->contents[i]);
+	memset(o, 0, sizeof(*o));
+}
+
+static void
+dec_pairs(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
+    char *contents[16])
+{
+	uint32_t i;
+
+	*n = pdec_u32(d);
+	assert_true(*n <= 16);
+	for (i = 0; i < *n; i++) {
+		pdec_strbuf(d, roles[i], ST_ROLE_MAX + 1);
+		contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
+		assert_non_null(contents[i]);
+	}
+}
+
+static int
+ws_open(struct fix *f, const char *wid, const char *origin,
+    const uint8_t *token, const uint8_t *fresh, uint64_t idle,
+    uint32_t hmax, struct wsopen *o)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_str(&e, origin);
+	penc_bytes(&e, token, token != NULL ? ST_TOKEN_HASH_LEN : 0);
+	penc_bytes(&e, fresh, ST_TOKEN_HASH_LEN);
+	penc_u64(&e, idle);
+	penc_u32(&e, hmax);
+	if ((err = request(f, PROTO_ST_WS_OPEN, &e, &r)) == 0) {
+		o->wrote = r.wrote;
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		o->result = pdec_u8(&d);
+		if (o->result == ST_WS_OK) {
+			assert_int_equal(pdec_widget(&d, &o->w), 0);
+			o->resumed = pdec_u8(&d);
+			o->contact = pdec_u8(&d);
+			pdec_strbuf(&d, o->conv_id, sizeof(o->conv_id));
+			dec_pairs(&d, &o->n, o->roles, o->contents);
+		}
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* Opens a new session of wid with token byte tb: OK, not resumed. */
+static void
+ws_new(struct fix *f, const char *wid, uint8_t tb)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct wsopen o;
+
+	hash(h, tb);
+	assert_int_equal(ws_open(f, wid, "", NULL, h, 0, 20, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.resumed, 0);
+	wsopen_free(&o);
+}
+
+struct wsbegin {
+	int result;
+	uint64_t retry;
+	struct st_widget w;
+	int created;
+	struct st_conv conv;
+	struct st_msg msg;
+	uint32_t n;
+	char roles[16][ST_ROLE_MAX + 1];
+	char *contents[16];
+	int wrote, touched;
+};
+
+static void
+wsbegin_free(struct wsbegin *b)
+{
+	uint32_t i;
+
+	st_widget_free(&b->w);
+	st_conv_free(&b->conv);
+	st_msg_free(&b->msg);
+	for (i = 0; i < b->n && i < 16; i++)
+		free(b->contents[i]);
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
+    uint32_t rate_max, uint64_t idle, struct wsbegin *b)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	hash(h, tb);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, content);
+	penc_str(&e, "ws:1.2.3.4");
+	penc_u32(&e, MIN);
+	penc_u32(&e, rate_max);
+	penc_u32(&e, 10);
+	penc_u64(&e, idle);
+	if ((err = request(f, PROTO_ST_WS_BEGIN, &e, &r)) == 0) {
+		b->wrote = r.wrote;
+		b->touched = r.touched;
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		b->result = pdec_u8(&d);
+		b->retry = pdec_u64(&d);
+		if (b->result == ST_WS_OK) {
+			assert_int_equal(b->retry, 0);
+			assert_int_equal(pdec_widget(&d, &b->w), 0);
+			b->created = pdec_u8(&d);
+			assert_int_equal(pdec_conv(&d, &b->conv), 0);
+			assert_int_equal(pdec_msg(&d, &b->msg), 0);
+			dec_pairs(&d, &b->n, b->roles, b->contents);
+		}
+		assert_int_equal(pdec_done(&d), 0);
+		/* Only an OK turn writes, so only it may be answered early. */
+		assert_int_equal(b->wrote, b->result == ST_WS_OK);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* The result of a turn with no rate limit, freed. */
+static int
+ws_say(struct fix *f, const char *wid, uint8_t tb, const char *content)
+{
+	struct wsbegin b;
+	int res;
+
+	assert_int_equal(ws_begin_full(f, wid, tb, content, 0, 0, &b), 0);
+	res = b.result;
+	wsbegin_free(&b);
+	return res;
+}
+
+static int
+contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
+    const char *email, const char *phone, int *result, struct st_contact *c)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	hash(h, tb);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, name);
+	penc_str(&e, email);
+	penc_str(&e, phone);
+	if ((err = request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*result = pdec_u8(&d);
+		if (*result == ST_WS_OK)
+			assert_int_equal(pdec_contact(&d, c), 0);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* Submits and returns the contact's id in id. */
+static void
+submit_ok(struct fix *f, const char *wid, uint8_t tb, const char *name,
+    const char *email, const char *phone, char id[ST_ID_HEX + 1])
+{
+	struct st_contact c;
+	int result;
+
+	assert_int_equal(contact_submit(f, wid, tb, name, email, phone,
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_true(st_id_valid(c.id));
+	strlcpy(id, c.id, ST_ID_HEX + 1);
+	st_contact_free(&c);
+}
+
+struct clist {
+	uint64_t total;
+	uint32_t n;
+	struct st_contact c[ST_LIST_MAX];
+	char next[ST_CURSOR_MAX + 1];
+};
+
+static int
+contact_list(struct fix *f, uint32_t limit, const char *cursor,
+    struct clist *l)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	if ((err = request(f, PROTO_ST_CONTACT_LIST, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		l->total = pdec_u64(&d);
+		l->n = pdec_u32(&d);
+		assert_true(l->n <= limit);
+		for (i = 0; i < l->n; i++)
+			assert_int_equal(pdec_contact(&d, &l->c[i]), 0);
+		pdec_strbuf(&d, l->next, sizeof(l->next));
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+clist_free(struct clist *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_contact_free(&l->c[i]);
+}
+
+struct cfull {
+	struct st_contact c;
+	uint32_t n;
+	struct st_conv convs[8];
+};
+
+static int
+contact_get(struct fix *f, const char *id, struct cfull *g)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	penc_init(&e);
+	penc_str(&e, id);
+	if ((err = request(f, PROTO_ST_CONTACT_GET, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_contact(&d, &g->c), 0);
+		g->n = pdec_u32(&d);
+		assert_true(g->n <= 8);
+		for (i = 0; i < g->n; i++)
+			assert_int_equal(pdec_conv(&d, &g->convs[i]), 0);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+cfull_free(struct cfull *g)
+{
+	uint32_t i;
+
+	st_contact_free(&g->c);
+	for (i = 0; i < g->n; i++)
+		st_conv_free(&g->convs[i]);
+}
+
+/* ------------------------------------------------ tests: widgets */
+
+static void
+test_default_widget(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget d, again;
+	char gone[ST_WID_LEN + 1];
+
+	default_widget(f, &d);
+	assert_true(wid_valid(d.widget_id));
+	assert_string_equal(d.name, "Default");
+	assert_int_equal(d.enabled, 1);
+	assert_int_equal(d.norigins, 0);
+	assert_int_equal(d.daily_cap, 0);
+	assert_null(st_widget_invalid(&d));
+
+	/* Made once: a restart keeps its public id. */
+	reopen(f);
+	default_widget(f, &again);
+	assert_string_equal(again.widget_id, d.widget_id);
+	st_widget_free(&again);
+
+	assert_int_equal(w_get(f, d.widget_id, &again), 0);
+	assert_string_equal(again.id, ST_DEFAULT_WIDGET);
+	st_widget_free(&again);
+	/* The internal id is not a public one. */
+	assert_int_equal(w_get(f, ST_DEFAULT_WIDGET, &again),
+	    PROTO_E_NOT_FOUND);
+
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, d.widget_id,
+	    NULL, gone), PROTO_E_INVALID);
+	assert_string_equal(gone, "");
+	st_widget_free(&d);
+}
+
+static void
+test_widget_create_get_list(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget in, a, b, g, *ws;
+	struct penc e;
+	struct dreply r;
+	uint32_t n, i;
+
+	st_widget_defaults(&in);
+	strlcpy(in.primary_color, "blue", sizeof(in.primary_color));
+	penc_init(&e);
+	penc_widget(&e, &in);
+	assert_int_equal(request(f, PROTO_ST_WIDGET_CREATE, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "primary_color: must be #rrggbb");
+	dreply_free(&r);
+
+	strlcpy(in.primary_color, "#112233", sizeof(in.primary_color));
+	/* Ids and times in the request are ignored. */
+	strlcpy(in.id, "mine", sizeof(in.id));
+	strlcpy(in.widget_id, "wid_bogus", sizeof(in.widget_id));
+	in.created_at = 1;
+	in.name = strdup("Support");
+	in.daily_cap = 7;
+	fake_now += 10;
+	assert_int_equal(w_create(f, &in, &a), 0);
+	assert_true(st_id_valid(a.id));
+	assert_true(wid_valid(a.widget_id));
+	assert_string_equal(a.name, "Support");
+	assert_string_equal(a.primary_color, "#112233");
+	assert_int_equal(a.daily_cap, 7);
+	assert_int_equal(a.created_at, fake_now);
+	assert_int_equal(a.updated_at, fake_now);
+	fake_now += 10;
+	assert_int_equal(w_create(f, &in, &b), 0);
+	assert_string_not_equal(a.id, b.id);
+	assert_string_not_equal(a.widget_id, b.widget_id);
+	st_widget_free(&in);
+
+	assert_int_equal(w_get(f, a.widget_id, &g), 0);
+	assert_string_equal(g.id, a.id);
+	assert_string_equal(g.name, "Support");
+	st_widget_free(&g);
+	assert_int_equal(w_get(f, "wid_bogus", &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(w_get(f, "", &g), PROTO_E_NOT_FOUND);
+
+	/* Oldest first, the default first (its clock was the real one). */
+	n = w_list(f, &ws);
+	assert_int_equal(n, 3);
+	assert_string_equal(ws[0].id, ST_DEFAULT_WIDGET);
+	assert_string_equal(ws[1].id, a.id);
+	assert_string_equal(ws[2].id, b.id);
+	for (i = 0; i < n; i++)
+		st_widget_free(&ws[i]);
+	free(ws);
+	st_widget_free(&a);
+	st_widget_free(&b);
+}
+
+static void
+test_widget_update(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, in, out;
+	struct penc e;
+	struct dreply r;
+	char gone[ST_WID_LEN + 1];
+
+	w_new(f, "One", &a);
+	st_widget_defaults(&in);
+	in.name = strdup("Two");
+	in.greeting = strdup("ignored: not in the mask");
+	in.daily_cap = 99;
+	fake_now += 5;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_NAME | ST_WF_DAILY_CAP,
+	    &in, &out, gone), 0);
+	assert_string_equal(out.name, "Two");
+	assert_string_equal(out.greeting, "");
+	assert_int_equal(out.daily_cap, 99);
+	assert_string_equal(out.widget_id, a.widget_id);
+	assert_int_equal(out.created_at, a.created_at);
+	assert_int_equal(out.updated_at, fake_now);
+	assert_string_equal(gone, "");
+	st_widget_free(&out);
+
+	/* The merged widget is checked as a whole. */
+	in.contact_mode = ST_CONTACT_REQUIRED;
+	penc_init(&e);
+	penc_str(&e, a.widget_id);
+	penc_u32(&e, ST_WF_CONTACT_MODE);
+	penc_widget(&e, &in);
+	assert_int_equal(request(f, PROTO_ST_WIDGET_UPDATE, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg,
+	    "contact_mode: required needs a field to collect");
+	dreply_free(&r);
+	in.collect_email = 1;
+	assert_int_equal(w_update(f, a.widget_id,
+	    ST_WF_CONTACT_MODE | ST_WF_COLLECT_EMAIL, &in, &out, gone), 0);
+	assert_int_equal(out.contact_mode, ST_CONTACT_REQUIRED);
+	assert_string_equal(out.name, "Two");
+	st_widget_free(&out);
+
+	/* Origins replace the list. */
+	in.norigins = 1;
+	in.origins = calloc(1, sizeof(*in.origins));
+	in.origins[0] = strdup("https://shop.example");
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ORIGINS, &in, &out,
+	    gone), 0);
+	assert_int_equal(out.norigins, 1);
+	assert_string_equal(out.origins[0], "https://shop.example");
+	st_widget_free(&out);
+
+	assert_int_equal(w_update(f, a.widget_id, 0x8000, &in, &out, gone),
+	    PROTO_E_INVALID);
+	assert_int_equal(w_update(f, "wid_nope", ST_WF_NAME, &in, &out, gone),
+	    PROTO_E_NOT_FOUND);
+
+	/* Disabling: the old id is gone; enabling again is not news. */
+	in.enabled = 0;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    gone), 0);
+	assert_int_equal(out.enabled, 0);
+	assert_string_equal(gone, a.widget_id);
+	st_widget_free(&out);
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    gone), 0);
+	assert_string_equal(gone, "");
+	st_widget_free(&out);
+	in.enabled = 1;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    gone), 0);
+	assert_string_equal(gone, "");
+	st_widget_free(&out);
+	st_widget_free(&in);
+	st_widget_free(&a);
+}
+
+static void
+test_widget_reset_id(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, b, g;
+	struct wsopen o;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	char gone[ST_WID_LEN + 1];
+
+	w_new(f, "R", &a);
+	ws_new(f, a.widget_id, 1);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_RESET_ID, a.widget_id,
+	    &b, gone), 0);
+	assert_string_equal(gone, a.widget_id);
+	assert_string_equal(b.id, a.id);
+	assert_true(wid_valid(b.widget_id));
+	assert_string_not_equal(b.widget_id, a.widget_id);
+
+	/* The old public id is unknown at once, everywhere. */
+	assert_int_equal(w_get(f, a.widget_id, &g), PROTO_E_NOT_FOUND);
+	hash(h, 2);
+	assert_int_equal(ws_open(f, a.widget_id, "", NULL, h, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_NO_WIDGET);
+	assert_int_equal(o.wrote, 0);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "hi"), ST_WS_NO_WIDGET);
+	/* The new one works, and the session made before still does. */
+	assert_int_equal(w_get(f, b.widget_id, &g), 0);
+	st_widget_free(&g);
+	assert_int_equal(ws_say(f, b.widget_id, 1, "hi"), ST_WS_OK);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_RESET_ID, "wid_nope",
+	    &g, gone), PROTO_E_NOT_FOUND);
+	st_widget_free(&a);
+	st_widget_free(&b);
+}
+
+static void
+test_widget_delete(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, b, g, *ws;
+	struct wsopen o;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	char gone[ST_WID_LEN + 1];
+	uint32_t n, i;
+
+	w_new(f, "A", &a);
+	w_new(f, "B", &b);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	ws_new(f, b.widget_id, 3);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "hello"), ST_WS_OK);
+	assert_int_equal(db_entries(f, "wsessions"), 3);
+	assert_int_equal(db_entries(f, "daily"), 1);
+
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, a.widget_id,
+	    NULL, gone), 0);
+	assert_string_equal(gone, a.widget_id);
+	assert_int_equal(w_get(f, a.widget_id, &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, a.widget_id,
+	    NULL, gone), PROTO_E_NOT_FOUND);
+	/* Its sessions and counters went, through their index; B's stay. */
+	assert_int_equal(db_entries(f, "wsessions"), 1);
+	assert_int_equal(db_entries(f, "widget_wsess"), 1);
+	assert_int_equal(db_entries(f, "daily"), 0);
+	/* Its conversation stays. */
+	assert_int_equal(db_entries(f, "convs"), 1);
+	assert_int_equal(ws_say(f, b.widget_id, 3, "still here"), ST_WS_OK);
+	/* Its tokens name nothing now, even for another widget. */
+	hash(h, 9);
+	assert_int_equal(ws_open(f, b.widget_id, "", (uint8_t[32]){ 1, 1, 1,
+	    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	    1, 1, 1, 1, 1, 1, 1 }, h, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.resumed, 0);
+	wsopen_free(&o);
+
+	n = w_list(f, &ws);
+	assert_int_equal(n, 2);
+	assert_string_equal(ws[1].id, b.id);
+	for (i = 0; i < n; i++)
+		st_widget_free(&ws[i]);
+	free(ws);
+	st_widget_free(&a);
+	st_widget_free(&b);
+}
+
+/* ------------------------------------------------ tests: sessions */
+
+static void
+test_ws_open(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, in, out;
+	struct wsopen o;
+	uint8_t h1[ST_TOKEN_HASH_LEN], h2[ST_TOKEN_HASH_LEN];
+	uint8_t h3[ST_TOKEN_HASH_LEN];
+
+	w_new(f, "W", &a);
+	hash(h1, 1);
+	hash(h2, 2);
+	hash(h3, 3);
+	assert_int_equal(ws_open(f, "wid_unknown", "", NULL, h1, 0, 10, &o),
+	    0);
+	assert_int_equal(o.result, ST_WS_NO_WIDGET);
+
+	/* New session. */
+	assert_int_equal(ws_open(f, a.widget_id, "https://any.example", NULL,
+	    h1, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.wrote, 1);
+	assert_int_equal(o.resumed, 0);
+	assert_int_equal(o.contact, 0);
+	assert_string_equal(o.conv_id, "");
+	assert_int_equal(o.n, 0);
+	assert_string_equal(o.w.id, a.id);
+	wsopen_free(&o);
+
+	/* Resumed, without a conversation yet. */
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.resumed, 1);
+	assert_string_equal(o.conv_id, "");
+	wsopen_free(&o);
+
+	/* After a turn: the conversation and its history. */
+	assert_int_equal(ws_say(f, a.widget_id, 1, "first"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "second"), ST_WS_OK);
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 1, &o), 0);
+	assert_int_equal(o.resumed, 1);
+	assert_true(st_id_valid(o.conv_id));
+	assert_int_equal(o.n, 1);
+	assert_string_equal(o.roles[0], "user");
+	assert_string_equal(o.contents[0], "second");
+	wsopen_free(&o);
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 0, &o), 0);
+	assert_int_equal(o.n, 2);
+	assert_string_equal(o.contents[0], "first");
+	wsopen_free(&o);
+
+	/* Idle past idle_ms: a new session under the new hash. */
+	fake_now += 1000;
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 999, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.resumed, 0);
+	assert_string_equal(o.conv_id, "");
+	wsopen_free(&o);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "old token"),
+	    ST_WS_NO_SESSION);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "new token"), ST_WS_OK);
+	/* A new_hash in use is refused. */
+	assert_int_equal(ws_open(f, a.widget_id, "", NULL, h2, 0, 10, &o),
+	    PROTO_E_INVALID);
+
+	/* Origins and enabled. */
+	st_widget_defaults(&in);
+	in.norigins = 1;
+	in.origins = calloc(1, sizeof(*in.origins));
+	in.origins[0] = strdup("https://shop.example");
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ORIGINS, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_open(f, a.widget_id, "https://evil.example", h2,
+	    h3, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_ORIGIN);
+	assert_int_equal(o.wrote, 0);
+	assert_int_equal(ws_open(f, a.widget_id, "", h2, h3, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_ORIGIN);
+	assert_int_equal(ws_open(f, a.widget_id, "https://SHOP.example:443",
+	    h2, h3, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_OK);
+	assert_int_equal(o.resumed, 1);
+	wsopen_free(&o);
+	in.enabled = 0;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_open(f, a.widget_id, "https://shop.example", h2,
+	    h3, 0, 10, &o), 0);
+	assert_int_equal(o.result, ST_WS_NO_WIDGET);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "off"), ST_WS_NO_WIDGET);
+	st_widget_free(&in);
+	st_widget_free(&a);
+}
+
+/* ------------------------------------------------ tests: the turn */
+
+static void
+test_ws_begin(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, in, out;
+	struct wsbegin b;
+	char cid[ST_ID_HEX + 1];
+
+	w_new(f, "W", &a);
+	assert_int_equal(ws_say(f, "wid_none", 1, "x"), ST_WS_NO_WIDGET);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "x"), ST_WS_NO_SESSION);
+	ws_new(f, a.widget_id, 1);
+
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "hello", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_int_equal(b.touched, 1);
+	assert_int_equal(b.created, 1);
+	assert_string_equal(b.w.id, a.id);
+	assert_string_equal(b.conv.widget, a.id);
+	assert_true(st_id_valid(b.conv.session));
+	assert_string_equal(b.conv.contact_id, "");
+	assert_string_equal(b.msg.role, "user");
+	assert_string_equal(b.msg.content, "hello");
+	assert_int_equal(b.n, 1);
+	assert_string_equal(b.contents[0], "hello");
+	strlcpy(cid, b.conv.id, sizeof(cid));
+	wsbegin_free(&b);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "again", 0, 0, &b),
+	    0);
+	assert_int_equal(b.created, 0);
+	assert_string_equal(b.conv.id, cid);
+	assert_int_equal(b.n, 2);
+	wsbegin_free(&b);
+
+	/* Expired by the clock: the session is unknown to a turn. */
+	fake_now += 5000;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "late", 0, 4999,
+	    &b), 0);
+	assert_int_equal(b.result, ST_WS_NO_SESSION);
+	assert_int_equal(b.touched, 1);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "late", 0, 5000,
+	    &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	wsbegin_free(&b);
+	/* The turn touched it: active again from now. */
+	fake_now += 5000;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "later", 0, 5000,
+	    &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	wsbegin_free(&b);
+
+	/* The rate limit, as ST_CHAT_BEGIN counts it. */
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "r1", 1, 0, &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	wsbegin_free(&b);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "r2", 1, 0, &b), 0);
+	assert_int_equal(b.result, ST_WS_LIMITED);
+	assert_int_equal(b.retry, MIN);
+	assert_int_equal(b.wrote, 0);
+	fake_mono += MIN;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "r3", 1, 0, &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_int_equal(b.n, 6);	/* "r2" was never stored */
+	assert_string_equal(b.contents[4], "r1");
+	wsbegin_free(&b);
+
+	/* Contact required: refused until the session has one. */
+	st_widget_defaults(&in);
+	in.contact_mode = ST_CONTACT_REQUIRED;
+	in.collect_email = 1;
+	assert_int_equal(w_update(f, a.widget_id,
+	    ST_WF_CONTACT_MODE | ST_WF_COLLECT_EMAIL, &in, &out, NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "c"), ST_WS_CONTACT);
+	submit_ok(f, a.widget_id, 1, "", "v@example.com", "", cid);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "now", 0, 0, &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_string_equal(b.conv.contact_id, cid);
+	wsbegin_free(&b);
+	st_widget_free(&a);
+}
+
+static void
+test_ws_begin_capped(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, in, out;
+	struct wsbegin b;
+	uint64_t day;
+
+	/* Noon UTC, so the day's end is known. */
+	day = fake_now / DAY_MS;
+	fake_now = day * DAY_MS + DAY_MS / 2;
+	w_new(f, "C", &a);
+	st_widget_defaults(&in);
+	in.daily_cap = 2;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "one"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "two"), ST_WS_OK);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "three", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_CAPPED);
+	assert_int_equal(b.retry, DAY_MS / 2);
+	assert_int_equal(b.wrote, 0);
+
+	/* The count is in LMDB: a restart keeps it. */
+	reopen(f);
+	fake_now += 1000;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 2, "four", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_CAPPED);
+	assert_int_equal(b.retry, DAY_MS / 2 - 1000);
+	/* Another widget has its own count. */
+	{
+		struct st_widget d;
+
+		default_widget(f, &d);
+		ws_new(f, d.widget_id, 3);
+		assert_int_equal(ws_say(f, d.widget_id, 3, "free"), ST_WS_OK);
+		st_widget_free(&d);
+	}
+	/* The next UTC day starts afresh. */
+	fake_now = (day + 1) * DAY_MS;
+	assert_int_equal(ws_say(f, a.widget_id, 1, "tomorrow"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "again"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "over"), ST_WS_CAPPED);
+	/* A cap of 0 lifts it. */
+	st_widget_defaults(&in);
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "uncapped"), ST_WS_OK);
+	st_widget_free(&a);
+}
+
+/* ------------------------------------------------ tests: contacts */
+
+static void
+test_contact_submit(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_contact c;
+	struct cfull g;
+	struct penc e;
+	struct dreply r;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	char id1[ST_ID_HEX + 1], id2[ST_ID_HEX + 1], id3[ST_ID_HEX + 1];
+	char id[ST_ID_HEX + 1];
+	int result;
+
+	w_new(f, "W", &a);
+	assert_int_equal(contact_submit(f, "wid_none", 1, "N", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_NO_WIDGET);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "N", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_NO_SESSION);
+	ws_new(f, a.widget_id, 1);
+
+	/* Invalid fields, naming the field. */
+	hash(h, 1);
+	penc_init(&e);
+	penc_str(&e, a.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "");
+	penc_str(&e, "not-an-email");
+	penc_str(&e, "");
+	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "email: not a valid address");
+	dreply_free(&r);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "", "", "",
+	    &result, &c), PROTO_E_INVALID);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "", "", "12",
+	    &result, &c), PROTO_E_INVALID);
+
+	/* None matches: a new contact, email lowercased, phone normalised. */
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Ada",
+	    "Ada@Example.COM", "+1 (555) 000-1111", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.name, "Ada");
+	assert_string_equal(c.email, "ada@example.com");
+	assert_string_equal(c.phone, "+15550001111");
+	assert_int_equal(c.created_at, fake_now);
+	strlcpy(id1, c.id, sizeof(id1));
+	st_contact_free(&c);
+
+	/* Both match the same contact: it. */
+	ws_new(f, a.widget_id, 2);
+	fake_now += 10;
+	submit_ok(f, a.widget_id, 2, "", "ada@example.com", "+15550001111",
+	    id);
+	assert_string_equal(id, id1);
+	/* Only the email matches: it, and it keeps its phone. */
+	submit_ok(f, a.widget_id, 2, "", "ADA@example.com", "5559998888", id);
+	assert_string_equal(id, id1);
+	/* Only the phone matches. */
+	submit_ok(f, a.widget_id, 2, "Someone", "", "+1.555.000.1111", id);
+	assert_string_equal(id, id1);
+	assert_int_equal(contact_get(f, id1, &g), 0);
+	assert_string_equal(g.c.name, "Ada");	/* had one: kept */
+	assert_string_equal(g.c.phone, "+15550001111");
+	cfull_free(&g);
+
+	/* A phone-only contact gains the email it lacked. */
+	ws_new(f, a.widget_id, 3);
+	submit_ok(f, a.widget_id, 3, "", "", "2223334444", id2);
+	assert_string_not_equal(id2, id1);
+	fake_now += 10;
+	submit_ok(f, a.widget_id, 3, "Bob", "bob@example.com", "2223334444",
+	    id);
+	assert_string_equal(id, id2);
+	assert_int_equal(contact_get(f, id2, &g), 0);
+	assert_string_equal(g.c.name, "Bob");
+	assert_string_equal(g.c.email, "bob@example.com");
+	assert_int_equal(g.c.updated_at, fake_now);
+	cfull_free(&g);
+	/* Only the email matches now through the new index entry. */
+	submit_ok(f, a.widget_id, 3, "", "bob@example.com", "", id);
+	assert_string_equal(id, id2);
+
+	/* They match different contacts: the email's. */
+	ws_new(f, a.widget_id, 4);
+	submit_ok(f, a.widget_id, 4, "", "bob@example.com", "+15550001111",
+	    id);
+	assert_string_equal(id, id2);
+	/* The phone stays with its contact. */
+	assert_int_equal(contact_get(f, id2, &g), 0);
+	assert_string_equal(g.c.phone, "2223334444");
+	cfull_free(&g);
+	assert_int_equal(contact_get(f, id1, &g), 0);
+	assert_string_equal(g.c.phone, "+15550001111");
+	cfull_free(&g);
+
+	/* Name only: new. */
+	submit_ok(f, a.widget_id, 4, "Carol", "", "", id3);
+	assert_string_not_equal(id3, id1);
+	assert_string_not_equal(id3, id2);
+	st_widget_free(&a);
+}
+
+static void
+test_contact_links(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct wsopen o;
+	struct wsbegin b;
+	struct cfull g;
+	struct thread t;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint8_t h[ST_TOKEN_HASH_LEN], h9[ST_TOKEN_HASH_LEN];
+	char id[ST_ID_HEX + 1], other[ST_ID_HEX + 1];
+	char conv1[ST_ID_HEX + 1], conv2[ST_ID_HEX + 1];
+
+	w_new(f, "W", &a);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	/* Session 1 talks first, then leaves its contact. */
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "q1", 0, 0, &b), 0);
+	strlcpy(conv1, b.conv.id, sizeof(conv1));
+	assert_string_equal(b.conv.contact_id, "");
+	wsbegin_free(&b);
+	submit_ok(f, a.widget_id, 1, "Dee", "dee@example.com", "", id);
+	/* The existing conversation was linked. */
+	penc_init(&e);
+	penc_str(&e, conv1);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	memset(&t, 0, sizeof(t));
+	thread_decode(&d, &t);
+	assert_string_equal(t.conv.contact_id, id);
+	thread_free(&t);
+	dreply_free(&r);
+	/* The session says so when it comes back. */
+	hash(h, 1);
+	hash(h9, 9);
+	assert_int_equal(ws_open(f, a.widget_id, "", h, h9, 0, 10, &o), 0);
+	assert_int_equal(o.resumed, 1);
+	assert_int_equal(o.contact, 1);
+	assert_string_equal(o.conv_id, conv1);
+	wsopen_free(&o);
+
+	/* Session 2 gives the contact first; its conversation is born linked. */
+	fake_now += 100;
+	submit_ok(f, a.widget_id, 2, "", "DEE@example.com", "", other);
+	assert_string_equal(other, id);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 2, "q2", 0, 0, &b), 0);
+	strlcpy(conv2, b.conv.id, sizeof(conv2));
+	assert_string_equal(b.conv.contact_id, id);
+	wsbegin_free(&b);
+
+	/* Both conversations, newest activity first. */
+	assert_int_equal(contact_get(f, id, &g), 0);
+	assert_string_equal(g.c.email, "dee@example.com");
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.convs[0].id, conv2);
+	assert_string_equal(g.convs[1].id, conv1);
+	cfull_free(&g);
+	fake_now += 100;
+	assert_int_equal(ws_say(f, a.widget_id, 1, "q1 again"), ST_WS_OK);
+	assert_int_equal(contact_get(f, id, &g), 0);
+	assert_string_equal(g.convs[0].id, conv1);
+	cfull_free(&g);
+
+	/* Session 1 names someone else: its conversation moves over. */
+	submit_ok(f, a.widget_id, 1, "", "eve@example.com", "", other);
+	assert_string_not_equal(other, id);
+	assert_int_equal(contact_get(f, id, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.convs[0].id, conv2);
+	cfull_free(&g);
+	assert_int_equal(contact_get(f, other, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.convs[0].id, conv1);
+	assert_string_equal(g.convs[0].contact_id, other);
+	cfull_free(&g);
+
+	assert_int_equal(contact_get(f, "00000000000000000000000000000000",
+	    &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(contact_get(f, "nope", &g), PROTO_E_INVALID);
+	st_widget_free(&a);
+}
+
+static void
+test_contact_list(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct clist l;
+	char ids[5][ST_ID_HEX + 1], email[64], cursor[ST_CURSOR_MAX + 1];
+	int i, seen = 0;
+
+	w_new(f, "W", &a);
+	assert_int_equal(contact_list(f, 10, "", &l), 0);
+	assert_int_equal(l.total, 0);
+	assert_int_equal(l.n, 0);
+	assert_string_equal(l.next, "");
+	for (i = 0; i < 5; i++) {
+		fake_now += 1000;
+		ws_new(f, a.widget_id, (uint8_t)(10 + i));
+		snprintf(email, sizeof(email), "p%d@example.com", i);
+		submit_ok(f, a.widget_id, (uint8_t)(10 + i), "", email, "",
+		    ids[i]);
+	}
+	/* Newest first, two at a time. */
+	cursor[0] = '\0';
+	do {
+		assert_int_equal(contact_list(f, 2, cursor, &l), 0);
+		assert_int_equal(l.total, 5);
+		for (i = 0; i < (int)l.n; i++, seen++)
+			assert_string_equal(l.c[i].id, ids[4 - seen]);
+		strlcpy(cursor, l.next, sizeof(cursor));
+		clist_free(&l);
+	} while (cursor[0] != '\0');
+	assert_int_equal(seen, 5);
+
+	assert_int_equal(contact_list(f, 5, "", &l), 0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.next, "");
+	clist_free(&l);
+	assert_int_equal(contact_list(f, 0, "", &l), PROTO_E_INVALID);
+	assert_int_equal(contact_list(f, 201, "", &l), PROTO_E_INVALID);
+	assert_int_equal(contact_list(f, 2, "zz", &l), PROTO_E_INVALID);
+	st_widget_free(&a);
+}
+
+/* ------------------------------------------------ tests: records */
+
+/* Rewrites every conversation as a version 1 record (no contact_id). */
+static void
+convs_to_v1(struct fix *f)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, nv;
+	uint8_t *buf;
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "convs", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		buf = malloc(v.mv_size);
+		assert_non_null(buf);
+		memcpy(buf, v.mv_data, v.mv_size);
+		assert_int_equal(buf[0], 2);
+		/* An empty contact_id is the last 4 bytes: 0, 0, 0, 0. */
+		assert_int_equal(buf[v.mv_size - 1], 0);
+		buf[0] = 1;
+		nv.mv_size = v.mv_size - 4;
+		nv.mv_data = buf;
+		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+		free(buf);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	reopen(f);
+}
+
+static void
+test_conv_v1_records(void **state)
+{
+	struct fix *f = *state;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct st_conv c;
+	struct thread t;
+	int created;
+
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	assert_int_equal(request(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), 1);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	dreply_free(&r);
+	append_payload(&e, c.id, "user", "before", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	convs_to_v1(f);
+
+	/* Read as they were, with no contact. */
+	penc_init(&e);
+	penc_str(&e, c.id);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	memset(&t, 0, sizeof(t));
+	thread_decode(&d, &t);
+	assert_string_equal(t.conv.id, c.id);
+	assert_string_equal(t.conv.contact_id, "");
+	assert_string_equal(t.conv.last_message, "before");
+	assert_int_equal(t.conv.message_count, 1);
+	thread_is(&t, 1, "before");
+	thread_free(&t);
+	dreply_free(&r);
+
+	/* Written again (as version 2) by the next change. */
+	append_payload(&e, c.id, "user", "after", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	assert_int_equal(request(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	created = pdec_u8(&d);
+	assert_int_equal(created, 0);
+	st_conv_free(&c);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	assert_int_equal(c.message_count, 2);
+	dreply_free(&r);
+	st_conv_free(&c);
+}
+
+/* ------------------------------------------------ tests: bad input */
+
+static void
+test_bad_payloads(void **state)
+{
+	struct fix *f = *state;
+	static const uint16_t types[] = {
+		PROTO_ST_WIDGET_CREATE, PROTO_ST_WIDGET_UPDATE,
+		PROTO_ST_WIDGET_GET, PROTO_ST_WIDGET_LIST,
+		PROTO_ST_WIDGET_DELETE, PROTO_ST_WIDGET_RESET_ID,
+		PROTO_ST_WS_OPEN, PROTO_ST_WS_BEGIN, PROTO_ST_CONTACT_SUBMIT,
+		PROTO_ST_CONTACT_LIST, PROTO_ST_CONTACT_GET,
+	};
+	uint8_t junk[5] = { 0, 0, 0, 9, 1 }, h[ST_TOKEN_HASH_LEN];
+	struct st_widget d;
+	struct penc e;
+	struct dreply r;
+	size_t i, cut;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(request_raw(f, types[i], junk, sizeof(junk)),
+		    PROTO_E_INVALID);
+		if (types[i] != PROTO_ST_WIDGET_LIST)
+			assert_int_equal(request_raw(f, types[i], NULL, 0),
+			    PROTO_E_INVALID);
+	}
+	assert_int_equal(request_raw(f, PROTO_ST_EV_WIDGET_GONE, NULL, 0),
+	    PROTO_E_UNSUPPORTED);
+
+	/* Every cut of a good WS_BEGIN is invalid, never a crash. */
+	default_widget(f, &d);
+	ws_new(f, d.widget_id, 1);
+	hash(h, 1);
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "hi");
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 0);
+	penc_u32(&e, 10);
+	penc_u64(&e, 0);
+	for (cut = 0; cut < e.len; cut++)
+		assert_int_equal(request_raw(f, PROTO_ST_WS_BEGIN, e.buf, cut),
+		    PROTO_E_INVALID);
+	assert_int_equal(request_raw(f, PROTO_ST_WS_BEGIN, e.buf, e.len), 0);
+	penc_free(&e);
+
+	/* A short token hash; an empty content; a limit without a key. */
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_bytes(&e, h, 31);
+	penc_str(&e, "hi");
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 0);
+	penc_u32(&e, 10);
+	penc_u64(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "");
+	penc_str(&e, "k");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 0);
+	penc_u32(&e, 10);
+	penc_u64(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "content must be 1 to 65536 bytes");
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "hi");
+	penc_str(&e, "");
+	penc_u32(&e, MIN);
+	penc_u32(&e, 5);
+	penc_u32(&e, 10);
+	penc_u64(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+
+	/* WS_OPEN: a token hash of 0 or 32 bytes, new_hash of 32. */
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_str(&e, "");
+	penc_bytes(&e, h, 5);
+	penc_bytes(&e, h, sizeof(h));
+	penc_u64(&e, 0);
+	penc_u32(&e, 10);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_str(&e, "");
+	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, NULL, 0);
+	penc_u64(&e, 0);
+	penc_u32(&e, 10);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, d.widget_id);
+	penc_str(&e, "");
+	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, h, sizeof(h));
+	penc_u64(&e, 0);
+	penc_u32(&e, 201);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	st_widget_free(&d);
+}
+
+/* Widgets past ST_WIDGETS_MAX are refused. */
+static void
+test_widget_limit(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget in, out;
+	int i;
+
+	st_widget_defaults(&in);
+	for (i = 1; i < ST_WIDGETS_MAX; i++) {
+		assert_int_equal(w_create(f, &in, &out), 0);
+		st_widget_free(&out);
+	}
+	assert_int_equal(w_create(f, &in, &out), PROTO_E_INVALID);
+	st_widget_free(&in);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_default_widget),
+		T(test_widget_create_get_list),
+		T(test_widget_update),
+		T(test_widget_reset_id),
+		T(test_widget_delete),
+		T(test_ws_open),
+		T(test_ws_begin),
+		T(test_ws_begin_capped),
+		T(test_contact_submit),
+		T(test_contact_links),
+		T(test_contact_list),
+		T(test_conv_v1_records),
+		T(test_bad_payloads),
+		T(test_widget_limit),
+#undef T
+	};
+
+	log_init("test_widgetstore");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

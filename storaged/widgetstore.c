@@ -1,0 +1,1222 @@
+/*
+ * Widgets, visitor sessions, contacts and daily caps (see STORAGE.md):
+ *
+ *	widgets          internal id -> widget (penc_widget)
+ *	widget_ids       public widget_id -> internal id
+ *	widget_order     u64 created_at | internal id -> (nothing); the
+ *	                 default widget's created_at counts as 0
+ *	wsessions        token hash[32] -> visitor session
+ *	widget_wsess     internal id NUL token hash[32] -> (nothing)
+ *	contacts         id[16] -> contact (penc_contact)
+ *	contact_email    email -> id[16]
+ *	contact_phone    phone -> id[16]
+ *	contact_created  u64 created_at | id[16] -> (nothing)
+ *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
+ *	daily            internal id NUL u32 UTC day -> u32 user messages
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "storeint.h"
+#include "widgetstore.h"
+
+#define ORDER_KEY_MAX	(8 + ST_WIDGET_MAX)
+#define WSESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_TOKEN_HASH_LEN)
+#define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
+#define CC_KEY_LEN	(2 * ID_LEN)
+#define CONTACT_KEY_LEN	(8 + ID_LEN)
+
+/* ---------------------------------------------------------------- records */
+
+static void
+wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_str(&e, s->id);
+	penc_str(&e, s->widget);
+	penc_u64(&e, s->created_at);
+	penc_u64(&e, s->active_at);
+	penc_str(&e, s->contact_id);
+	rec_put(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &e,
+	    "put visitor session");
+	penc_free(&e);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct store_wsess *s)
+{
+	struct pdec d;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &v,
+	    "get visitor session")) != 0)
+		return rc;
+	if (rec_open(t, &v, &d, "visitor session") < 0)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	pdec_strbuf(&d, s->id, sizeof(s->id));
+	pdec_strbuf(&d, s->widget, sizeof(s->widget));
+	s->created_at = pdec_u64(&d);
+	s->active_at = pdec_u64(&d);
+	pdec_strbuf(&d, s->contact_id, sizeof(s->contact_id));
+	if (pdec_done(&d) < 0) {
+		rec_corrupt(t, "visitor session");
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+wsess_key(uint8_t k[WSESS_KEY_MAX], const char *widget,
+    const uint8_t hash[ST_TOKEN_HASH_LEN])
+{
+	size_t n = strlen(widget);
+
+	memcpy(k, widget, n);
+	k[n] = '\0';
+	memcpy(k + n + 1, hash, ST_TOKEN_HASH_LEN);
+	return n + 1 + ST_TOKEN_HASH_LEN;
+}
+
+static void
+wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const char *widget)
+{
+	uint8_t k[WSESS_KEY_MAX];
+
+	db_del(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
+	    "delete visitor session");
+	db_del(t, t->st->widget_wsess, k, wsess_key(k, widget, hash),
+	    "delete widget session");
+}
+
+static void
+widget_save(struct store_txn *t, const struct st_widget *w)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_widget(&e, w);
+	rec_put(t, t->st->widgets, w->id, strlen(w->id), &e, "put widget");
+	penc_free(&e);
+}
+
+static int
+widget_decode(struct store_txn *t, const MDB_val *v, struct st_widget *w)
+{
+	struct pdec d;
+
+	if (rec_open(t, v, &d, "widget") < 0)
+		return -1;
+	if (pdec_widget(&d, w) < 0) {
+		rec_corrupt(t, "widget");
+		return -1;
+	}
+	if (pdec_done(&d) < 0) {
+		st_widget_free(w);
+		rec_corrupt(t, "widget");
+		return -1;
+	}
+	return 0;
+}
+
+/* By internal id: 0 loaded, 1 absent, -1 error. */
+static int
+widget_load(struct store_txn *t, const char *id, struct st_widget *w)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->widgets, id, strlen(id), &v,
+	    "get widget")) != 0)
+		return rc;
+	return widget_decode(t, &v, w);
+}
+
+/* By public id: 0 loaded, 1 absent, -1 error. */
+static int
+widget_find(struct store_txn *t, const char *widget_id, struct st_widget *w)
+{
+	char id[ST_WIDGET_MAX + 1];
+	MDB_val v;
+	size_t n;
+	int rc;
+
+	if (widget_id[0] == '\0')
+		return t->err ? -1 : 1;
+	if ((rc = db_get(t, t->st->widget_ids, widget_id, strlen(widget_id),
+	    &v, "get widget id")) != 0)
+		return rc;
+	n = v.mv_size - 1;
+	if (v.mv_size < 2 || n > ST_WIDGET_MAX ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("widget id index: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, n);
+	id[n] = '\0';
+	if ((rc = widget_load(t, id, w)) == 1) {
+		log_warnx("widget id index names a missing widget");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return -1;
+	}
+	return rc;
+}
+
+static void
+widget_id_put(struct store_txn *t, const struct st_widget *w)
+{
+	uint8_t v[1 + ST_WIDGET_MAX];
+	size_t n = strlen(w->id);
+
+	v[0] = ST_RECORD_VERSION;
+	memcpy(v + 1, w->id, n);
+	db_put(t, t->st->widget_ids, w->widget_id, strlen(w->widget_id), v,
+	    1 + n, "put widget id");
+}
+
+static size_t
+order_key(uint8_t k[ORDER_KEY_MAX], const struct st_widget *w)
+{
+	size_t n = strlen(w->id);
+
+	/* The default widget leads the list whatever its clock said. */
+	put_be64(k, strcmp(w->id, ST_DEFAULT_WIDGET) == 0 ? 0 :
+	    w->created_at);
+	memcpy(k + 8, w->id, n);
+	return 8 + n;
+}
+
+/* A public id no widget holds: "wid_" + 32 hex of 128 random bits. */
+static int
+widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
+{
+	uint8_t r[ID_LEN];
+	MDB_val v;
+	int i, rc;
+
+	for (i = 0; i < 4; i++) {
+		arc4random_buf(r, sizeof(r));
+		memcpy(out, ST_WID_PREFIX, 4);
+		hex_encode(r, sizeof(r), out + 4);
+		rc = db_get(t, t->st->widget_ids, out, ST_WID_LEN, &v,
+		    "get widget id");
+		if (rc == 1)
+			return 0;
+		if (rc < 0)
+			return -1;
+	}
+	log_warnx("widget ids keep colliding");
+	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
+	return -1;
+}
+
+static void
+contact_save(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_contact *c)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_contact(&e, c);
+	rec_put(t, t->st->contacts, id, ID_LEN, &e, "put contact");
+	penc_free(&e);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
+    struct st_contact *c)
+{
+	struct pdec d;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
+	    "get contact")) != 0)
+		return rc;
+	if (rec_open(t, &v, &d, "contact") < 0)
+		return -1;
+	if (pdec_contact(&d, c) < 0) {
+		rec_corrupt(t, "contact");
+		return -1;
+	}
+	if (pdec_done(&d) < 0) {
+		st_contact_free(c);
+		rec_corrupt(t, "contact");
+		return -1;
+	}
+	return 0;
+}
+
+/* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
+static int
+id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
+    uint8_t id[ID_LEN], const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, dbi, k, strlen(k), &v, what)) != 0)
+		return rc;
+	if (v.mv_size != 1 + ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("%s: record not understood", what);
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+	return 0;
+}
+
+static void
+id_index_put(struct store_txn *t, MDB_dbi dbi, const char *k,
+    const uint8_t id[ID_LEN], const char *what)
+{
+	uint8_t v[1 + ID_LEN];
+
+	v[0] = ST_RECORD_VERSION;
+	memcpy(v + 1, id, ID_LEN);
+	db_put(t, dbi, k, strlen(k), v, sizeof(v), what);
+}
+
+/*
+ * The keys of dbi that start with prefix, copied (each keylen bytes past
+ * the prefix, keys of another length are skipped): *out is n x keylen
+ * bytes, for the caller to free. 0, or -1 with t failed.
+ */
+static int
+prefix_keys(struct store_txn *t, MDB_dbi dbi, const void *prefix,
+    size_t plen, size_t keylen, uint8_t **out, size_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t *keys = NULL, *nk;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= plen &&
+	    memcmp(k.mv_data, prefix, plen) == 0) {
+		if (k.mv_size == plen + keylen) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((nk = reallocarray(keys, cap,
+				    keylen)) == NULL) {
+					store_fail(t, PROTO_E_INTERNAL,
+					    "out of memory");
+					break;
+				}
+				keys = nk;
+			}
+			memcpy(keys + *n * keylen,
+			    (uint8_t *)k.mv_data + plen, keylen);
+			(*n)++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk index");
+	if (t->err) {
+		free(keys);
+		*n = 0;
+		return -1;
+	}
+	*out = keys;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- widgets */
+
+int
+widgetstore_init(struct store_txn *t)
+{
+	struct st_widget w;
+	uint8_t ok[ORDER_KEY_MAX];
+	int rc;
+
+	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, &w)) == 0) {
+		st_widget_free(&w);
+		return 0;
+	}
+	if (rc < 0)
+		return t->err;
+	st_widget_defaults(&w);
+	strlcpy(w.id, ST_DEFAULT_WIDGET, sizeof(w.id));
+	if ((w.name = strdup("Default")) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	w.created_at = w.updated_at = t->st->now();
+	if (widget_new_public(t, w.widget_id) == 0) {
+		widget_save(t, &w);
+		widget_id_put(t, &w);
+		db_put(t, t->st->widget_order, ok, order_key(ok, &w),
+		    &rec_version, 1, "put widget order");
+	}
+	if (t->err == 0)
+		log_info("made the default widget, %s", w.widget_id);
+	st_widget_free(&w);
+	return t->err;
+}
+
+int
+store_widget_create(struct store_txn *t, const struct st_widget *in,
+    struct st_widget *out)
+{
+	struct st_widget w;
+	uint8_t r[ID_LEN], ok[ORDER_KEY_MAX];
+	const char *bad;
+	MDB_stat ms;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((bad = st_widget_invalid(in)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if ((rc = mdb_stat(t->txn, t->st->widgets, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat widgets");
+	if (ms.ms_entries >= ST_WIDGETS_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "widgets: at most 1000");
+	if (st_widget_copy(&w, in) < 0)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	/* 128 random bits: never "default", never an existing one. */
+	arc4random_buf(r, sizeof(r));
+	hex_encode(r, sizeof(r), w.id);
+	w.created_at = w.updated_at = t->st->now();
+	if (widget_new_public(t, w.widget_id) == 0) {
+		widget_save(t, &w);
+		widget_id_put(t, &w);
+		db_put(t, t->st->widget_order, ok, order_key(ok, &w),
+		    &rec_version, 1, "put widget order");
+	}
+	if (t->err) {
+		st_widget_free(&w);
+		return t->err;
+	}
+	*out = w;
+	return 0;
+}
+
+/* Loads the widget of a public id, or fails t with "not found". */
+static int
+widget_must(struct store_txn *t, const char *widget_id, struct st_widget *w)
+{
+	int rc;
+
+	if ((rc = widget_find(t, widget_id, w)) == 1)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such widget");
+	return rc == 0 ? 0 : -1;
+}
+
+#define SWAP(a, b) do {				\
+	__typeof__(a) tmp_ = (a);		\
+	(a) = (b);				\
+	(b) = tmp_;				\
+} while (0)
+
+int
+store_widget_update(struct store_txn *t, const char *widget_id,
+    uint32_t mask, const struct st_widget *in, struct st_widget *out,
+    int *disabled)
+{
+	struct st_widget cur, req;
+	const char *bad;
+	int was;
+
+	if (t->err)
+		return t->err;
+	if (mask & ~(uint32_t)ST_WF_ALL)
+		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
+	if (widget_must(t, widget_id, &cur) < 0)
+		return t->err;
+	if (st_widget_copy(&req, in) < 0) {
+		st_widget_free(&cur);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	was = cur.enabled;
+	/* Move the masked fields over; req frees what they replaced. */
+	if (mask & ST_WF_NAME)
+		SWAP(cur.name, req.name);
+	if (mask & ST_WF_GREETING)
+		SWAP(cur.greeting, req.greeting);
+	if (mask & ST_WF_PRIMARY_COLOR)
+		memcpy(cur.primary_color, req.primary_color,
+		    sizeof(cur.primary_color));
+	if (mask & ST_WF_TEXT_COLOR)
+		memcpy(cur.text_color, req.text_color,
+		    sizeof(cur.text_color));
+	if (mask & ST_WF_POSITION)
+		cur.position = req.position;
+	if (mask & ST_WF_CONTACT_MODE)
+		cur.contact_mode = req.contact_mode;
+	if (mask & ST_WF_COLLECT_NAME)
+		cur.collect_name = req.collect_name;
+	if (mask & ST_WF_COLLECT_EMAIL)
+		cur.collect_email = req.collect_email;
+	if (mask & ST_WF_COLLECT_PHONE)
+		cur.collect_phone = req.collect_phone;
+	if (mask & ST_WF_ORIGINS) {
+		SWAP(cur.origins, req.origins);
+		SWAP(cur.norigins, req.norigins);
+	}
+	if (mask & ST_WF_DAILY_CAP)
+		cur.daily_cap = req.daily_cap;
+	if (mask & ST_WF_ENABLED)
+		cur.enabled = req.enabled;
+	if (mask & ST_WF_SYSTEM_PROMPT)
+		SWAP(cur.system_prompt, req.system_prompt);
+	if (mask & ST_WF_MODEL)
+		SWAP(cur.model, req.model);
+	st_widget_free(&req);
+	if ((bad = st_widget_invalid(&cur)) != NULL) {
+		st_widget_free(&cur);
+		return store_fail(t, PROTO_E_INVALID, bad);
+	}
+	if (t->st->now() > cur.updated_at)
+		cur.updated_at = t->st->now();
+	widget_save(t, &cur);
+	if (t->err) {
+		st_widget_free(&cur);
+		return t->err;
+	}
+	*disabled = was && !cur.enabled;
+	*out = cur;
+	return 0;
+}
+
+int
+store_widget_get(struct store_txn *t, const char *widget_id,
+    struct st_widget *out)
+{
+	if (t->err)
+		return t->err;
+	widget_must(t, widget_id, out);
+	return t->err;
+}
+
+int
+store_widget_list(struct store_txn *t, struct st_widget **out, uint32_t *n)
+{
+	struct st_widget *ws;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char id[ST_WIDGET_MAX + 1];
+	uint32_t cnt = 0;
+	int rc, lrc;
+
+	if (t->err)
+		return t->err;
+	if ((ws = calloc(ST_WIDGETS_MAX, sizeof(*ws))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_order, &cur)) != 0) {
+		free(ws);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && cnt < ST_WIDGETS_MAX) {
+		if (k.mv_size <= 8 || k.mv_size > ORDER_KEY_MAX) {
+			log_warnx("widget order: key of %zu bytes", k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(id, (uint8_t *)k.mv_data + 8, k.mv_size - 8);
+		id[k.mv_size - 8] = '\0';
+		if ((lrc = widget_load(t, id, &ws[cnt])) == 1) {
+			log_warnx("widget order names a missing widget");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0)
+			break;
+		cnt++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk widgets");
+	if (t->err) {
+		store_widgets_free(ws, cnt);
+		return t->err;
+	}
+	*out = ws;
+	*n = cnt;
+	return 0;
+}
+
+int
+store_widget_delete(struct store_txn *t, const char *widget_id)
+{
+	struct st_widget w;
+	uint8_t ok[ORDER_KEY_MAX], pk[ST_WIDGET_MAX + 1];
+	uint8_t *keys;
+	size_t n, i, plen;
+
+	if (t->err)
+		return t->err;
+	if (widget_must(t, widget_id, &w) < 0)
+		return t->err;
+	if (strcmp(w.id, ST_DEFAULT_WIDGET) == 0) {
+		st_widget_free(&w);
+		return store_fail(t, PROTO_E_INVALID,
+		    "the default widget cannot be deleted");
+	}
+	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
+	    "delete widget id");
+	db_del(t, t->st->widget_order, ok, order_key(ok, &w),
+	    "delete widget order");
+	db_del(t, t->st->widgets, w.id, strlen(w.id), "delete widget");
+
+	/* Its sessions, through their index; then its day counters. */
+	plen = strlen(w.id) + 1;
+	memcpy(pk, w.id, plen);		/* with its NUL */
+	if (prefix_keys(t, t->st->widget_wsess, pk, plen, ST_TOKEN_HASH_LEN,
+	    &keys, &n) == 0) {
+		for (i = 0; i < n; i++)
+			wsess_delete(t, keys + i * ST_TOKEN_HASH_LEN, w.id);
+		free(keys);
+	}
+	if (prefix_keys(t, t->st->daily, pk, plen, 4, &keys, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			uint8_t dk[DAILY_KEY_MAX];
+
+			memcpy(dk, pk, plen);
+			memcpy(dk + plen, keys + i * 4, 4);
+			db_del(t, t->st->daily, dk, plen + 4,
+			    "delete day count");
+		}
+		free(keys);
+	}
+	st_widget_free(&w);
+	return t->err;
+}
+
+int
+store_widget_reset_id(struct store_txn *t, const char *widget_id,
+    struct st_widget *out)
+{
+	struct st_widget w;
+
+	if (t->err)
+		return t->err;
+	if (widget_must(t, widget_id, &w) < 0)
+		return t->err;
+	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
+	    "delete widget id");
+	if (widget_new_public(t, w.widget_id) == 0) {
+		if (t->st->now() > w.updated_at)
+			w.updated_at = t->st->now();
+		widget_id_put(t, &w);
+		widget_save(t, &w);
+	}
+	if (t->err) {
+		st_widget_free(&w);
+		return t->err;
+	}
+	*out = w;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static uint64_t
+idle_or_default(uint64_t idle_ms)
+{
+	return idle_ms != 0 ? idle_ms : ST_SESSION_IDLE_MS;
+}
+
+static int
+wsess_live(const struct store_wsess *s, uint64_t now, uint64_t idle_ms)
+{
+	return now < s->active_at || now - s->active_at <= idle_ms;
+}
+
+/* An enabled widget of this public id: 0, 1 when none, -1 error. */
+static int
+widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
+{
+	int rc;
+
+	if ((rc = widget_find(t, widget_id, w)) != 0)
+		return rc;
+	if (!w->enabled) {
+		st_widget_free(w);
+		return 1;
+	}
+	return 0;
+}
+
+int
+store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
+    const uint8_t *token_hash, const uint8_t *new_hash, uint64_t idle_ms,
+    uint32_t history_max, size_t max_bytes, struct store_ws_open *out)
+{
+	struct store_ws_open o;
+	struct store_wsess s;
+	uint8_t k[WSESS_KEY_MAX], cid[ID_LEN], r[ID_LEN];
+	uint64_t now = t->st->now();
+	int rc, more;
+
+	if (t->err)
+		return t->err;
+	memset(&o, 0, sizeof(o));
+	if ((rc = widget_usable(t, widget_id, &o.widget)) < 0)
+		return t->err;
+	if (rc == 1) {
+		o.result = ST_WS_NO_WIDGET;
+		*out = o;
+		return 0;
+	}
+	if (!st_origin_allowed(&o.widget, origin)) {
+		st_widget_free(&o.widget);
+		o.result = ST_WS_ORIGIN;
+		*out = o;
+		return 0;
+	}
+	idle_ms = idle_or_default(idle_ms);
+
+	if (token_hash != NULL &&
+	    (rc = wsess_load(t, token_hash, &s)) == 0 &&
+	    strcmp(s.widget, o.widget.id) == 0) {
+		if (wsess_live(&s, now, idle_ms)) {
+			o.resumed = 1;
+			if (now > s.active_at)
+				s.active_at = now;
+			wsess_save(t, token_hash, &s);
+			o.contact_submitted = s.contact_id[0] != '\0';
+			rc = sess_conv_id(t, o.widget.id, s.id, cid);
+			if (rc == 0) {
+				hex_encode(cid, ID_LEN, o.conv_id);
+				msgs_newest(t, cid, history_max, max_bytes,
+				    &o.history, &o.n, &more);
+			}
+		} else	/* Expired: it goes, and a new one takes over. */
+			wsess_delete(t, token_hash, s.widget);
+	}
+	if (!o.resumed && t->err == 0) {
+		if ((rc = wsess_load(t, new_hash, &s)) == 0)
+			store_fail(t, PROTO_E_INVALID,
+			    "new_hash: names a session already");
+		memset(&s, 0, sizeof(s));
+		arc4random_buf(r, sizeof(r));
+		hex_encode(r, sizeof(r), s.id);
+		strlcpy(s.widget, o.widget.id, sizeof(s.widget));
+		s.created_at = s.active_at = now;
+		wsess_save(t, new_hash, &s);
+		db_put(t, t->st->widget_wsess, k, wsess_key(k, s.widget,
+		    new_hash), &rec_version, 1, "put widget session");
+	}
+	if (t->err) {
+		store_ws_open_free(&o);
+		return t->err;
+	}
+	o.result = ST_WS_OK;
+	*out = o;
+	return 0;
+}
+
+int
+store_ws_begin_check(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    struct store_ws_begin *out)
+{
+	struct store_ws_begin b;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(&b, 0, sizeof(b));
+	memcpy(b.token_hash, token_hash, ST_TOKEN_HASH_LEN);
+	if ((rc = widget_usable(t, widget_id, &b.widget)) < 0)
+		return t->err;
+	if (rc == 1) {
+		b.result = ST_WS_NO_WIDGET;
+		*out = b;
+		return 0;
+	}
+	if ((rc = wsess_load(t, token_hash, &b.sess)) < 0) {
+		st_widget_free(&b.widget);
+		return t->err;
+	}
+	if (rc == 1 || strcmp(b.sess.widget, b.widget.id) != 0 ||
+	    !wsess_live(&b.sess, t->st->now(), idle_or_default(idle_ms)))
+		b.result = ST_WS_NO_SESSION;
+	else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
+	    b.sess.contact_id[0] == '\0')
+		b.result = ST_WS_CONTACT;
+	else
+		b.result = ST_WS_OK;
+	if (b.result != ST_WS_OK)
+		st_widget_free(&b.widget);
+	*out = b;
+	return 0;
+}
+
+static size_t
+daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
+{
+	size_t n = strlen(widget);
+
+	memcpy(k, widget, n);
+	k[n] = '\0';
+	put_be32(k + n + 1, day);
+	return n + 1 + 4;
+}
+
+int
+store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
+    const char *content, uint32_t history_max, size_t max_bytes)
+{
+	uint8_t dk[DAILY_KEY_MAX], dv[5];
+	uint64_t now = t->st->now();
+	uint32_t day = (uint32_t)(now / DAY_MS), count = 0;
+	size_t dklen;
+	MDB_val v;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	dklen = daily_key(dk, b->widget.id, day);
+	if ((rc = db_get(t, t->st->daily, dk, dklen, &v, "get day count")) < 0)
+		return t->err;
+	if (rc == 0) {
+		if (v.mv_size != 5 ||
+		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+			log_warnx("day count: record not understood");
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "unreadable record");
+		}
+		count = get_be32((uint8_t *)v.mv_data + 1);
+	}
+	if (b->widget.daily_cap != 0 && count >= b->widget.daily_cap) {
+		b->result = ST_WS_CAPPED;
+		b->retry_after_ms = (uint64_t)(day + 1) * DAY_MS - now;
+		st_widget_free(&b->widget);
+		return 0;
+	}
+	dv[0] = ST_RECORD_VERSION;
+	put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
+	db_put(t, t->st->daily, dk, dklen, dv, sizeof(dv), "put day count");
+	if (chat_begin_contact(t, b->widget.id, b->sess.id,
+	    b->sess.contact_id, content, history_max, max_bytes,
+	    &b->chat) != 0)
+		return t->err;
+	/* A visitor who chats is active. */
+	if (now > b->sess.active_at) {
+		b->sess.active_at = now;
+		wsess_save(t, b->token_hash, &b->sess);
+	}
+	if (t->err) {
+		store_chat_free(&b->chat);
+		return t->err;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- contacts */
+
+const char *
+store_contact_invalid(const char *name, const char *email, const char *phone)
+{
+	char norm[ST_PHONE_MAX + 1];
+	size_t n = strlen(name), i, chars = 0, k;
+
+	if (name[0] == '\0' && email[0] == '\0' && phone[0] == '\0')
+		return "contact: give a name, an email or a phone";
+	for (i = 0; i < n; i += k, chars++)
+		if ((k = utf8_seq_len((const unsigned char *)name + i,
+		    n - i)) == 0 || chars >= ST_CONTACT_NAME_MAX)
+			return "name: must be at most 200 characters of UTF-8";
+	if (email[0] != '\0' && !st_email_valid(email))
+		return "email: not a valid address";
+	if (phone[0] != '\0' && (strlen(phone) > ST_PHONE_MAX ||
+	    st_phone_norm(phone, norm, sizeof(norm)) < 0))
+		return "phone: must be 7 to 15 digits";
+	return NULL;
+}
+
+/* Replaces *field with a copy of val. 0, or -1 with t failed. */
+static int
+set_field(struct store_txn *t, char **field, const char *val)
+{
+	char *p;
+
+	if ((p = strdup(val)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/* Points conversation cid at contact id (hex), moving its link. */
+static void
+conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id)
+{
+	struct st_conv c;
+	uint8_t key[CC_KEY_LEN];
+	MDB_val v;
+	int rc;
+
+	if ((rc = conv_load(t, cid, &c)) != 0) {
+		if (rc == 1) {
+			log_warnx("session index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		return;
+	}
+	if (strcmp(c.contact_id, id) != 0) {
+		memcpy(key + ID_LEN, cid, ID_LEN);
+		if (c.contact_id[0] != '\0' &&
+		    hex_decode(c.contact_id, key, ID_LEN) == 0 &&
+		    db_get(t, t->st->contact_convs, key, sizeof(key), &v,
+		    "get contact conversation") == 0)
+			db_del(t, t->st->contact_convs, key, sizeof(key),
+			    "delete contact conversation");
+		strlcpy(c.contact_id, id, sizeof(c.contact_id));
+		hex_decode(id, key, ID_LEN);
+		db_put(t, t->st->contact_convs, key, sizeof(key),
+		    &rec_version, 1, "put contact conversation");
+		conv_save(t, cid, &c);
+	}
+	st_conv_free(&c);
+}
+
+int
+store_contact_submit(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
+    const char *in_email, const char *in_phone, int *result,
+    struct st_contact *out)
+{
+	struct st_widget w;
+	struct store_wsess s;
+	struct st_contact c;
+	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
+	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
+	uint8_t ck[CONTACT_KEY_LEN];
+	const char *bad;
+	uint64_t now = t->st->now();
+	int erc = 1, prc = 1, rc, changed = 0, isnew = 0;
+	size_t i;
+
+	if (t->err)
+		return t->err;
+	if ((bad = store_contact_invalid(name, in_email, in_phone)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	strlcpy(email, in_email, sizeof(email));
+	for (i = 0; email[i] != '\0'; i++)
+		if (email[i] >= 'A' && email[i] <= 'Z')
+			email[i] += 'a' - 'A';
+	phone[0] = '\0';
+	if (in_phone[0] != '\0')
+		st_phone_norm(in_phone, phone, sizeof(phone));
+
+	if ((rc = widget_usable(t, widget_id, &w)) < 0)
+		return t->err;
+	if (rc == 1) {
+		*result = ST_WS_NO_WIDGET;
+		return 0;
+	}
+	rc = wsess_load(t, token_hash, &s);
+	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
+		st_widget_free(&w);
+		if (rc < 0)
+			return t->err;
+		*result = ST_WS_NO_SESSION;
+		return 0;
+	}
+	st_widget_free(&w);
+
+	/* Loquent's resolution: the email's contact, else the phone's. */
+	if (email[0] != '\0')
+		erc = id_index_get(t, t->st->contact_email, email, eid,
+		    "get contact email");
+	if (phone[0] != '\0')
+		prc = id_index_get(t, t->st->contact_phone, phone, pid,
+		    "get contact phone");
+	if (erc < 0 || prc < 0)
+		return t->err;
+	memset(&c, 0, sizeof(c));
+	if (erc == 0 || prc == 0) {
+		memcpy(id, erc == 0 ? eid : pid, ID_LEN);
+		if ((rc = contact_load(t, id, &c)) == 1) {
+			log_warnx("contact index names a missing contact");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (rc != 0)
+			return t->err;
+	} else {
+		isnew = changed = 1;
+		arc4random_buf(id, ID_LEN);
+		hex_encode(id, ID_LEN, c.id);
+		c.created_at = c.updated_at = now;
+		if (set_field(t, &c.name, "") < 0 ||
+		    set_field(t, &c.email, "") < 0 ||
+		    set_field(t, &c.phone, "") < 0) {
+			st_contact_free(&c);
+			return t->err;
+		}
+		put_be64(ck, c.created_at);
+		memcpy(ck + 8, id, ID_LEN);
+		db_put(t, t->st->contact_created, ck, sizeof(ck),
+		    &rec_version, 1, "put contact created");
+	}
+	/* Fields it lacked; an email or phone another contact holds stays there. */
+	if (name[0] != '\0' && c.name[0] == '\0' &&
+	    set_field(t, &c.name, name) == 0)
+		changed = 1;
+	if (email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
+	    set_field(t, &c.email, email) == 0) {
+		id_index_put(t, t->st->contact_email, email, id,
+		    "put contact email");
+		changed = 1;
+	}
+	if (phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
+	    set_field(t, &c.phone, phone) == 0) {
+		id_index_put(t, t->st->contact_phone, phone, id,
+		    "put contact phone");
+		changed = 1;
+	}
+	if (changed) {
+		if (!isnew && now > c.updated_at)
+			c.updated_at = now;
+		contact_save(t, id, &c);
+	}
+	/* The session, and its conversation if it has one, point at it. */
+	if (strcmp(s.contact_id, c.id) != 0) {
+		strlcpy(s.contact_id, c.id, sizeof(s.contact_id));
+		wsess_save(t, token_hash, &s);
+	}
+	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
+		conv_link(t, cid, c.id);
+	if (t->err) {
+		st_contact_free(&c);
+		return t->err;
+	}
+	*result = ST_WS_OK;
+	*out = c;
+	return 0;
+}
+
+int
+store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_contacts *out)
+{
+	uint8_t ckey[CONTACT_KEY_LEN], last[CONTACT_KEY_LEN];
+	struct store_contacts l;
+	MDB_cursor *cur;
+	MDB_stat ms;
+	MDB_val k, v;
+	int rc, lrc;
+
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (cursor[0] != '\0' && (strlen(cursor) != STORE_CURSOR_LEN ||
+	    hex_decode(cursor, ckey, sizeof(ckey)) < 0))
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+
+	memset(&l, 0, sizeof(l));
+	if ((rc = mdb_stat(t->txn, t->st->contacts, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat contacts");
+	l.total = ms.ms_entries;
+	if ((l.contacts = calloc(limit, sizeof(*l.contacts))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
+	    &cur)) != 0) {
+		free(l.contacts);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	if (cursor[0] == '\0')
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else {
+		/* The entry before the first at-or-after the cursor is older. */
+		k.mv_size = sizeof(ckey);
+		k.mv_data = ckey;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	}
+	while (rc == 0 && l.n < limit) {
+		if (k.mv_size != CONTACT_KEY_LEN) {
+			log_warnx("contact index: key of %zu bytes",
+			    k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(last, k.mv_data, sizeof(last));
+		if ((lrc = contact_load(t, last + 8,
+		    &l.contacts[l.n])) == 1) {
+			log_warnx("contact index names a missing contact");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0)
+			break;
+		l.n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk contacts");
+	if (t->err) {
+		store_contacts_free(&l);
+		return t->err;
+	}
+	if (rc == 0)
+		hex_encode(last, sizeof(last), l.next_cursor);
+	*out = l;
+	return 0;
+}
+
+static int
+conv_newer(const void *a, const void *b)
+{
+	const struct st_conv *x = a, *y = b;
+
+	if (x->updated_at != y->updated_at)
+		return x->updated_at < y->updated_at ? 1 : -1;
+	return strcmp(y->id, x->id);
+}
+
+int
+store_contact_get(struct store_txn *t, const char *contact_id,
+    struct store_contact_full *out)
+{
+	struct store_contact_full f;
+	uint8_t id[ID_LEN], *keys;
+	size_t n, i;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(contact_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "contact id must be 32 lowercase hex digits");
+	hex_decode(contact_id, id, ID_LEN);
+	memset(&f, 0, sizeof(f));
+	if ((rc = contact_load(t, id, &f.contact)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such contact");
+	if (rc < 0)
+		return t->err;
+	/*
+	 * A contact has a conversation per session it used: few. They are
+	 * read through the contact's index and sorted here by activity.
+	 */
+	if (prefix_keys(t, t->st->contact_convs, id, ID_LEN, ID_LEN, &keys,
+	    &n) < 0) {
+		st_contact_free(&f.contact);
+		return t->err;
+	}
+	if (n > 0 && (f.convs = calloc(n, sizeof(*f.convs))) == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n && !t->err; i++) {
+		if ((rc = conv_load(t, keys + i * ID_LEN,
+		    &f.convs[f.n])) == 0)
+			f.n++;
+		else if (rc == 1) {
+			log_warnx("contact index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+	}
+	free(keys);
+	if (t->err) {
+		store_contact_full_free(&f);
+		return t->err;
+	}
+	if (f.n > 1)
+		qsort(f.convs, f.n, sizeof(*f.convs), conv_newer);
+	while (f.n > ST_LIST_MAX)
+		st_conv_free(&f.convs[--f.n]);
+	*out = f;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- free */
+
+void
+store_widgets_free(struct st_widget *ws, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_widget_free(&ws[i]);
+	free(ws);
+}
+
+void
+store_ws_open_free(struct store_ws_open *o)
+{
+	uint32_t i;
+
+	st_widget_free(&o->widget);
+	for (i = 0; i < o->n; i++)
+		st_msg_free(&o->history[i]);
+	free(o->history);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+store_ws_begin_free(struct store_ws_begin *b)
+{
+	st_widget_free(&b->widget);
+	store_chat_free(&b->chat);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+store_contacts_free(struct store_contacts *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_contact_free(&l->contacts[i]);
+	free(l->contacts);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+store_contact_full_free(struct store_contact_full *f)
+{
+	uint32_t i;
+
+	st_contact_free(&f->contact);
+	for (i = 0; i < f->n; i++)
+		st_conv_free(&f->convs[i]);
+	free(f->convs);
+	memset(f, 0, sizeof(*f));
+}

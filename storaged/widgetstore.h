@@ -1,0 +1,125 @@
+/*
+ * Widgets, visitor sessions, contacts and daily caps in LMDB (issue 5):
+ * the store operations behind the requests of proto/widgetmsg.h. Same
+ * rules as store.h: each operation does nothing when t->err is set and
+ * returns t->err; results are filled only on success.
+ *
+ * The results ST_WS_* (NO_WIDGET, ORIGIN, ...) are not errors: they come
+ * back in the result structs with t->err 0, and nothing was written.
+ */
+#ifndef PARLEY_WIDGETSTORE_H
+#define PARLEY_WIDGETSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "widgetmsg.h"
+
+#define DAY_MS		86400000ull
+
+/* A visitor session as stored (keyed by its token's hash). */
+struct store_wsess {
+	char id[ST_ID_HEX + 1];			/* its conversation's session */
+	char widget[ST_WIDGET_MAX + 1];		/* the widget's internal id */
+	uint64_t created_at;
+	uint64_t active_at;
+	char contact_id[ST_ID_HEX + 1];		/* "" = none yet */
+};
+
+struct store_ws_open {
+	int result;			/* ST_WS_OK, NO_WIDGET, ORIGIN */
+	struct st_widget widget;	/* when OK */
+	int resumed;
+	int contact_submitted;
+	char conv_id[ST_ID_HEX + 1];	/* "" = none yet */
+	uint32_t n;
+	struct st_msg *history;		/* n, oldest first */
+};
+
+struct store_ws_begin {
+	int result;			/* ST_WS_* */
+	uint64_t retry_after_ms;	/* LIMITED, CAPPED */
+	struct st_widget widget;	/* when OK (and kept from the check on) */
+	struct store_wsess sess;	/* the check's session */
+	uint8_t token_hash[ST_TOKEN_HASH_LEN];
+	struct store_chat chat;		/* when OK */
+};
+
+struct store_contacts {
+	uint64_t total;
+	uint32_t n;
+	struct st_contact *contacts;	/* n, newest first */
+	char next_cursor[ST_CURSOR_MAX + 1];
+};
+
+struct store_contact_full {
+	struct st_contact contact;
+	uint32_t n;
+	struct st_conv *convs;		/* n, newest activity first */
+};
+
+/* in: the config (ids and times ignored); out: as stored. */
+int store_widget_create(struct store_txn *, const struct st_widget *in,
+    struct st_widget *out);
+/*
+ * Sets in's fields named by mask. *disabled is set when this turned the
+ * widget off (its public id then stops working).
+ */
+int store_widget_update(struct store_txn *, const char *widget_id,
+    uint32_t mask, const struct st_widget *in, struct st_widget *out,
+    int *disabled);
+int store_widget_get(struct store_txn *, const char *widget_id,
+    struct st_widget *out);
+/* Oldest first, the default widget first. Free with store_widgets_free. */
+int store_widget_list(struct store_txn *, struct st_widget **out,
+    uint32_t *n);
+int store_widget_delete(struct store_txn *, const char *widget_id);
+/* A new public id; out holds it (the old one is the argument). */
+int store_widget_reset_id(struct store_txn *, const char *widget_id,
+    struct st_widget *out);
+
+/*
+ * token_hash NULL or ST_TOKEN_HASH_LEN bytes; new_hash ST_TOKEN_HASH_LEN.
+ * idle_ms 0 means ST_SESSION_IDLE_MS; history_max 0 as many as max_bytes
+ * holds.
+ */
+int store_ws_open(struct store_txn *, const char *widget_id,
+    const char *origin, const uint8_t *token_hash, const uint8_t *new_hash,
+    uint64_t idle_ms, uint32_t history_max, size_t max_bytes,
+    struct store_ws_open *out);
+/*
+ * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
+ * between: the checks (widget, session, contact requirement; result OK
+ * or why not), then, when the caller found it allowed, the daily cap, the
+ * count and the chat turn.
+ */
+int store_ws_begin_check(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    struct store_ws_begin *out);
+int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
+    const char *content, uint32_t history_max, size_t max_bytes);
+/*
+ * NULL when the contact fields are acceptable (at least one given, email
+ * and phone valid, name at most ST_CONTACT_NAME_MAX characters), else
+ * "field: what is wrong".
+ */
+const char *store_contact_invalid(const char *name, const char *email,
+    const char *phone);
+/* *result ST_WS_OK (out set), NO_WIDGET or NO_SESSION. */
+int store_contact_submit(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
+    const char *email, const char *phone, int *result,
+    struct st_contact *out);
+int store_contact_list(struct store_txn *, uint32_t limit,
+    const char *cursor, struct store_contacts *out);
+int store_contact_get(struct store_txn *, const char *contact_id,
+    struct store_contact_full *out);
+
+void store_widgets_free(struct st_widget *, uint32_t n);
+void store_ws_open_free(struct store_ws_open *);
+void store_ws_begin_free(struct store_ws_begin *);
+void store_contacts_free(struct store_contacts *);
+void store_contact_full_free(struct store_contact_full *);
+
+#endif

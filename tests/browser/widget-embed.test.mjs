@@ -1,0 +1,373 @@
+// The data-widget (Loquent) embed in headless Chromium, against the real
+// daemons and the mock model: a host page with nothing but
+//   <script src="PARLEY/api/widget/embed.js" data-widget="wid_…"></script>
+// gets its look and its contact form from the widget's config and chats
+// over the WebSocket (session, history, typing_start, token…, message,
+// typing_stop, contact_info_saved, error).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  assertClean, axeSerious, launch, openPage, part, startStack, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+const said = (m) => `You said: ${m}`; // the mock model's answer
+
+// Every WebSocket frame the page sends and receives, parsed; the socket URLs.
+function recordFrames(page) {
+  const rec = { urls: [], sent: [], received: [] };
+  const parse = (p) => {
+    try { return JSON.parse(typeof p === 'string' ? p : p.toString('utf8')); } catch { return { raw: String(p) }; }
+  };
+  page.on('websocket', (ws) => {
+    rec.urls.push(ws.url());
+    ws.on('framesent', (f) => rec.sent.push(parse(f.payload)));
+    ws.on('framereceived', (f) => rec.received.push(parse(f.payload)));
+  });
+  return rec;
+}
+
+// Records each distinct (state, text, typing) of the last assistant message.
+function watchReply(page) {
+  return page.evaluate(() => {
+    const root = document.getElementById('parley-chat-widget').shadowRoot;
+    const list = root.querySelector('[data-part="messages"]');
+    window.__states = [];
+    const look = () => {
+      const all = list.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
+      const m = all[all.length - 1];
+      if (!m) return;
+      const st = m.getAttribute('data-state');
+      const c = m.querySelector('[data-part="content"]');
+      const typing = !!c.querySelector('[data-part="typing"]');
+      const text = c.textContent;
+      const last = window.__states[window.__states.length - 1];
+      if (!last || last.state !== st || last.text !== text || last.typing !== typing) window.__states.push({ state: st, text, typing });
+    };
+    new MutationObserver(look).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
+// The reply went pending → at least two growing prefixes → done.
+async function assertStreamed(page, expected) {
+  const states = await page.evaluate(() => window.__states);
+  assert.equal(states[0].state, 'pending', 'the typing indicator comes first');
+  const partial = [...new Set(states.filter((s) => s.state === 'streaming' && !s.typing && s.text && s.text !== expected).map((s) => s.text))];
+  assert.ok(partial.length >= 2, `at least two intermediate states, saw ${JSON.stringify(partial)}`);
+  for (const [i, t] of partial.entries()) {
+    assert.ok(expected.startsWith(t) && t.length < expected.length, `state ${JSON.stringify(t)} is a prefix of the reply`);
+    if (i > 0) assert.ok(t.length > partial[i - 1].length, 'each state longer than the one before');
+  }
+  assert.equal(states[states.length - 1].state, 'done');
+}
+
+// Computed look of the launcher (and the header when the panel is open).
+function look(page) {
+  return page.evaluate(() => {
+    const root = document.getElementById('parley-chat-widget').shadowRoot;
+    const l = root.querySelector('[data-part="launcher"]');
+    const cs = getComputedStyle(l);
+    const r = l.getBoundingClientRect();
+    const head = root.querySelector('[data-part="header"]');
+    return {
+      background: cs.backgroundColor, color: cs.color,
+      left: Math.round(r.left), right: Math.round(innerWidth - r.right),
+      header: head.offsetParent ? getComputedStyle(head).backgroundColor : null,
+      title: root.querySelector('[data-part="title"]').textContent,
+      welcome: root.querySelector('[data-welcome] [data-part="content"]').textContent,
+    };
+  });
+}
+
+// Send is enabled once the socket's `session` has arrived.
+const waitConnected = (page, timeout = 10000) => page.waitForFunction(() => {
+  const root = document.getElementById('parley-chat-widget').shadowRoot;
+  return !root.querySelector('[data-part="send"]').disabled;
+}, null, { timeout });
+
+const notice = (page) => page.evaluate(() => {
+  const o = document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="offline"]');
+  return { reason: o.getAttribute('data-reason') || '', text: o.hidden ? '' : o.textContent };
+});
+
+describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
+  let stack;
+  let browser;
+
+  before(async () => {
+    stack = await startStack({ mock: { chunks: 8, delayMs: 60 } });
+    browser = await launch();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (stack) {
+      await stack.host.stop();
+      await stack.parley.stop();
+    }
+  });
+
+
+  async function admin(method, path, body) {
+    const headers = { 'x-admin-api-key': stack.parley.adminKey };
+    if (body) headers['Content-Type'] = 'application/json';
+    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json, text };
+  }
+
+  async function createWidget(fields) {
+    const r = await admin('POST', '/v1/admin/widgets', { allowed_origins: [], ...fields });
+    assert.equal(r.status, 201, `create widget: ${r.status} ${r.text}`);
+    assert.match(r.json.widget_id, /^wid_/);
+    return r.json;
+  }
+
+  const hostPage = (id) => `${stack.host.origin}/widget-embed.html?widget=${encodeURIComponent(id)}`;
+
+  describe('required contact info, streaming, resuming', () => {
+    let ctx;
+    let page;
+    let log;
+    let rec;
+    let w;
+    const question = 'hello over the socket';
+
+    before(async () => {
+      ({ ctx, page, log } = await openPage(browser));
+      rec = recordFrames(page);
+      w = await createWidget({
+        name: 'Support A', greeting: 'Hello from **A**', primary_color: '#112233', text_color: '#ffffff',
+        position: 'bottom_left', contact_info_mode: 'required', collect_email: true,
+      });
+    });
+    after(async () => { if (ctx) await ctx.close(); });
+
+    test('the config sets the look; the contact form comes first; then a reply streams in', async () => {
+      await page.goto(hostPage(w.widget_id));
+      await waitReady(page);
+      const l = await look(page);
+      assert.equal(l.background, 'rgb(17, 34, 51)', 'primary_color on the launcher');
+      assert.equal(l.color, 'rgb(255, 255, 255)', 'text_color on the launcher');
+      assert.equal(l.left, 20, 'bottom_left');
+      assert.equal(l.title, 'Support A');
+      assert.equal(l.welcome, 'Hello from A', 'the greeting, Markdown rendered');
+      assert.equal(rec.urls.length, 0, 'no socket before the panel opens');
+
+      await page.click(part('launcher'));
+      await page.waitForSelector(part('panel'), { state: 'visible' });
+      assert.equal((await look(page)).header, 'rgb(17, 34, 51)', 'primary_color on the header');
+      await page.waitForSelector(part('contact'), { state: 'visible' });
+      assert.equal(rec.urls.length, 1);
+      assert.equal(new URL(rec.urls[0]).pathname, `/api/widget/${w.widget_id}/ws`);
+      assert.equal(new URL(rec.urls[0]).searchParams.has('token'), false, 'no token yet');
+      const session = rec.received.find((f) => f.type === 'session');
+      assert.equal(session.contact_info_submitted, false);
+
+      // Only the collected field, labelled; no Skip in required mode.
+      const form = await page.evaluate(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        const f = root.querySelector('[data-part="contact"]');
+        return {
+          fields: [...f.querySelectorAll('input')].map((i) => ({ name: i.name, type: i.type, label: i.labels[0] && i.labels[0].textContent })),
+          skip: !!f.querySelector('[data-part="skip"]'),
+          focused: root.activeElement && root.activeElement.name,
+        };
+      });
+      assert.deepEqual(form.fields, [{ name: 'email', type: 'email', label: 'Email' }]);
+      assert.equal(form.skip, false);
+      assert.equal(form.focused, 'email', 'the form takes the focus');
+      assert.equal(await page.isDisabled(part('send')), true, 'Send waits for the contact info');
+      assert.deepEqual((await axeSerious(page, 'contact form')).bad, [], 'axe: the contact form');
+
+      // A message typed meanwhile stays in the text area.
+      await page.fill(part('input'), question);
+      await page.press(part('input'), 'Enter');
+      assert.equal(await page.inputValue(part('input')), question);
+      assert.equal(rec.sent.filter((f) => f.type === 'message').length, 0, 'nothing sent');
+
+      // Checked here first.
+      const email = `${part('contact')} input[name="email"]`;
+      await page.fill(email, 'not-an-email');
+      await page.click(part('save'));
+      assert.match(await page.textContent(part('contact-error')), /email/i);
+      assert.equal(await page.getAttribute(email, 'aria-invalid'), 'true');
+      assert.equal(rec.sent.filter((f) => f.type === 'contact_info').length, 0, 'not sent');
+
+      await page.fill(email, 'jane@example.com');
+      await page.press(email, 'Enter');
+      await page.waitForSelector(part('contact'), { state: 'detached', timeout: 5000 });
+      assert.deepEqual(rec.sent.filter((f) => f.type === 'contact_info'), [{ type: 'contact_info', email: 'jane@example.com' }]);
+      assert.ok(rec.received.some((f) => f.type === 'contact_info_saved'));
+      assert.equal(await page.evaluate((id) => localStorage.getItem(`parley:${id}:contact`), w.widget_id), '1');
+
+      // Now the message goes, and the reply streams.
+      await waitConnected(page);
+      assert.equal(await page.inputValue(part('input')), question, 'the text is still there');
+      await watchReply(page);
+      await page.click(part('send'));
+      const m = await waitReplyEnd(page);
+      assert.equal(m.state, 'done');
+      assert.equal(m.text, said(question));
+      await assertStreamed(page, said(question));
+      assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), [
+        { role: 'user', content: question, state: '' },
+        { role: 'assistant', content: said(question), state: 'done' },
+      ]);
+      assert.deepEqual(rec.sent.filter((f) => f.type === 'message'), [{ type: 'message', content: question }]);
+      const types = rec.received.map((f) => f.type);
+      const from = types.indexOf('typing_start');
+      assert.ok(from > 0, `typing_start received: ${types}`);
+      const turn = rec.received.slice(from);
+      const tokens = turn.filter((f) => f.type === 'token').map((f) => f.token);
+      assert.ok(tokens.length >= 2, `streamed in ${tokens.length} tokens`);
+      assert.equal(tokens.join(''), said(question));
+      assert.equal(turn.find((f) => f.type === 'message').content, said(question));
+      // The token, per widget id, for the next page.
+      assert.equal(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), session.session_token);
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="announcer"]').textContent.includes('You said'), null, { timeout: 3000 });
+      await assertClean(page, log, 'contact form and reply');
+    });
+
+    test('a reload resumes the conversation (history), in another tab too', async () => {
+      const before1 = await page.evaluate(() => window.ParleyChat.messages());
+      const token = await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id);
+      await page.reload();
+      await waitReady(page);
+      assert.equal(await page.evaluate(() => window.ParleyChat.isOpen), true, 'still open');
+      await page.waitForFunction((n) => window.ParleyChat.messages().length === n, before1.length, { timeout: 10000 });
+      assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), before1, 'the same messages, in order');
+      const url = new URL(rec.urls[rec.urls.length - 1]);
+      assert.equal(url.searchParams.get('token'), token, 'the socket carries the stored token');
+      await waitConnected(page);
+      assert.equal(await page.locator(part('contact')).count(), 0, 'the contact info is remembered');
+      assert.equal(await page.evaluate(() => window.__events.filter((e) => e.name === 'history').length), 1);
+
+      // Another tab of the same site: the same conversation.
+      const p2 = await ctx.newPage();
+      try {
+        await p2.goto(hostPage(w.widget_id));
+        await waitReady(p2);
+        if (!(await p2.evaluate(() => window.ParleyChat.isOpen))) await p2.click(part('launcher'));
+        await p2.waitForFunction((n) => window.ParleyChat.messages().length === n, before1.length, { timeout: 10000 });
+        assert.deepEqual(await p2.evaluate(() => window.ParleyChat.messages()), before1);
+      } finally {
+        await p2.close();
+      }
+      await assertClean(page, log, 'reload');
+    });
+
+    test('the socket drops (its worker killed): "Reconnecting…", then the conversation is back', async () => {
+      const before1 = await page.evaluate(() => window.ParleyChat.messages());
+      const sockets = rec.urls.length;
+      await page.evaluate(() => {
+        const o = document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="offline"]');
+        window.__reasons = [];
+        new MutationObserver(() => window.__reasons.push(o.getAttribute('data-reason'))).observe(o, { attributes: true });
+      });
+      const victims = new Set(stack.parley.connectionOwners(stack.parley.workerPids()).values());
+      assert.ok(victims.size > 0, 'a worker holds the socket');
+      for (const pid of victims) process.kill(pid, 'SIGKILL');
+      await page.waitForFunction(() => window.__reasons.includes('reconnecting'), null, { timeout: 5000 });
+      assert.equal(await page.isDisabled(part('send')), true, 'Send is disabled while down');
+      assert.equal((await notice(page)).text, 'Reconnecting…');
+      await waitConnected(page, 20000);
+      assert.deepEqual(await notice(page), { reason: '', text: '' });
+      assert.ok(rec.urls.length > sockets, 'a new socket');
+      assert.ok(new URL(rec.urls[rec.urls.length - 1]).searchParams.get('token'), 'with the token');
+      assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), before1, 'the history, nothing lost or doubled');
+
+      const q = 'after the drop';
+      await page.fill(part('input'), q);
+      await page.press(part('input'), 'Enter');
+      const m = await waitReplyEnd(page);
+      assert.equal(m.state, 'done');
+      assert.equal(m.text, said(q));
+      const errs = log.console.filter((x) => x.type === 'error' && !/WebSocket|Failed to load resource|ERR_CONNECTION/.test(x.text));
+      assert.deepEqual(errs, [], 'no console error but the browser\'s own network ones');
+      assert.deepEqual(log.errors, []);
+    });
+  });
+
+  test('a second widget on another page has its own colours, position and greeting', async () => {
+    const w = await createWidget({
+      name: 'Shop B', greeting: 'Welcome to B', primary_color: '#fde047', text_color: '#111827',
+      position: 'bottom_right', contact_info_mode: 'none',
+    });
+    const url = `${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`;
+    const served = await fetch(url);
+    assert.equal(served.status, 200, 'embed-test.html and embed-test.js are listed in pages[] in workerd/static.c');
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(url);
+      await waitReady(page);
+      const l = await look(page);
+      assert.equal(l.background, 'rgb(253, 224, 71)');
+      assert.equal(l.color, 'rgb(17, 24, 39)');
+      assert.equal(l.right, 20, 'bottom_right');
+      assert.equal(l.title, 'Shop B');
+      assert.equal(l.welcome, 'Welcome to B');
+      assert.match(await page.textContent('#status'), /ready/);
+      await page.click(part('launcher'));
+      assert.equal((await look(page)).header, 'rgb(253, 224, 71)');
+      await waitConnected(page);
+      assert.equal(await page.locator(part('contact')).count(), 0, 'contact_info_mode none: no form');
+      await page.fill(part('input'), 'hi B');
+      await page.press(part('input'), 'Enter');
+      const m = await waitReplyEnd(page);
+      assert.equal(m.state, 'done');
+      assert.equal(m.text, said('hi B'));
+      assert.ok(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), 'its own token');
+      assert.deepEqual((await axeSerious(page, 'embed-test.html')).bad, []);
+      await assertClean(page, log, 'second widget');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('a reset widget id: the open chat says so, and the old embed shows nothing', async () => {
+    const w = await createWidget({ name: 'Reset me', contact_info_mode: 'none' });
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(hostPage(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+
+      const r = await admin('POST', `/v1/admin/widgets/${w.widget_id}/reset-id`);
+      assert.equal(r.status, 200, `reset-id: ${r.text}`);
+      const fresh = r.json.widget_id;
+      assert.notEqual(fresh, w.widget_id);
+
+      // The open socket is closed with 4004: the chat stops.
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'gone', null, { timeout: 5000 });
+      assert.equal((await notice(page)).text, 'This chat is no longer available.');
+      assert.equal(await page.isDisabled(part('send')), true);
+      assert.equal(await page.isDisabled(part('input')), true);
+
+      // The old id on a new page: no widget at all, and the console says why.
+      await page.reload();
+      await page.waitForFunction(() => document.readyState === 'complete');
+      const warned = () => log.console.some((m) => m.type === 'warning' && m.text.includes('not started') && m.text.includes(w.widget_id));
+      for (let i = 0; i < 50 && !warned(); i++) await page.waitForTimeout(100);
+      assert.ok(warned(), `a console warning: ${JSON.stringify(log.console)}`);
+      assert.equal(await page.locator('#parley-chat-widget').count(), 0, 'no widget element');
+      assert.equal(await page.evaluate(() => typeof window.ParleyChat), 'undefined');
+
+      // The new id works.
+      await page.goto(hostPage(fresh));
+      await waitReady(page);
+      assert.equal(await page.isVisible(part('launcher')), true);
+      assert.deepEqual(log.errors, []);
+      // The browser's own report of the config's 404 (or, when the 404 has
+      // no CORS header, of the CORS refusal) is not the widget's.
+      const errs = log.console.filter((m) => m.type === 'error' && !/Failed to load resource|CORS policy/.test(m.text));
+      assert.deepEqual(errs, [], 'no console error but the 404 of the config');
+    } finally {
+      await ctx.close();
+    }
+  });
+});

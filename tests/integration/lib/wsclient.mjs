@@ -1,0 +1,111 @@
+// A visitor of the widget's WebSocket chat, on the independent `ws`
+// client: connect, read the server's messages in order, send, and see how
+// the socket closed.
+import WebSocket from 'ws';
+
+import { randomKey } from './harness.mjs';
+
+// Creates a widget through the admin API; returns its JSON.
+export async function createWidget(p, fields = {}) {
+  const r = await p.request('POST', '/v1/admin/widgets', {
+    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: `w-${randomKey(6)}`, ...fields }),
+  });
+  if (r.status !== 201) throw new Error(`create widget: ${r.status} ${r.body}`);
+  return r.json();
+}
+
+export class Visitor {
+  constructor(ws) {
+    this.ws = ws;
+    this.inbox = [];
+    this.waiters = [];
+    this.closeCode = null;
+    this.closeReason = '';
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        resolve(code);
+        this._wake();
+      });
+    });
+    ws.on('message', (data, isBinary) => {
+      this.inbox.push(isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8')));
+      this._wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  _wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  // Opens /api/widget/{wid}/ws; resolves once upgraded, rejects with the
+  // HTTP status of a refused upgrade (err.status).
+  static open(p, wid, { token, origin, timeout = 5000, headers = {} } = {}) {
+    const q = token ? `?token=${encodeURIComponent(token)}` : '';
+    const url = `ws://127.0.0.1:${p.port}/api/widget/${wid}/ws${q}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { origin, headers, handshakeTimeout: timeout, maxPayload: 8 * 1024 * 1024 });
+      const v = new Visitor(ws);
+      ws.once('open', () => resolve(v));
+      ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => {
+          const e = new Error(`upgrade refused: ${res.statusCode} ${body}`);
+          e.status = res.statusCode;
+          e.body = body;
+          reject(e);
+        });
+      });
+      ws.once('error', (e) => reject(e));
+    });
+  }
+
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+
+  // The next message (of type, skipping none: a different type fails).
+  async next(type, timeout = 10000) {
+    const deadline = Date.now() + timeout;
+    while (this.inbox.length === 0) {
+      if (this.closeCode !== null) throw new Error(`closed (${this.closeCode} ${this.closeReason}) while waiting for ${type || 'a message'}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type || 'message'} within ${timeout} ms`);
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    const m = this.inbox.shift();
+    if (type && m.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(m)}`);
+    return m;
+  }
+
+  // One chat turn: typing_start, tokens, message, typing_stop.
+  async turn(content, timeout = 15000) {
+    this.send({ type: 'message', content });
+    await this.next('typing_start', timeout);
+    const tokens = [];
+    for (;;) {
+      const m = await this.next(undefined, timeout);
+      if (m.type === 'token') { tokens.push(m.token); continue; }
+      if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
+      await this.next('typing_stop', timeout);
+      return { tokens, message: m };
+    }
+  }
+
+  // Waits until the socket closes; its close code.
+  async waitClose(timeout = 5000) {
+    const t = setTimeout(() => this.ws.terminate(), timeout);
+    const code = await this.closed;
+    clearTimeout(t);
+    return code;
+  }
+
+  close() { this.ws.close(1000); return this.closed; }
+}

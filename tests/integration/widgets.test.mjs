@@ -1,0 +1,457 @@
+// The widget admin API (create, list, get, patch, delete, reset-id), the
+// contacts API and a widget's public config, against the real processes.
+// Every JSON answer is validated against the OpenAPI document the server
+// serves (lib/openapi.mjs).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { Enc } from './lib/storage.mjs';
+
+const W = '/v1/admin/widgets';
+const C = '/v1/admin/contacts';
+const DASH = 'https://dash.example';     // CORS_ORIGIN
+const SHOP = 'https://shop.example';
+const EVIL = 'https://evil.example';
+const WID_RE = /^wid_[0-9a-f]{32}$/;
+const PUBLIC_KEYS = ['name', 'greeting', 'primary_color', 'text_color', 'position', 'contact_info_mode',
+  'collect_name', 'collect_email', 'collect_phone'];
+
+// storaged requests the HTTP side has no endpoint for (widgetmsg.h).
+const ST_WS_OPEN = 0x2e;
+const ST_CONTACT_SUBMIT = 0x30;
+
+describe('widget admin API without ADMIN_API_KEY', () => {
+  test('503 on every admin endpoint; the public config still answers', async (t) => {
+    const p = new Parley({ workers: 1, adminKey: null });
+    t.after(() => p.stop());
+    await p.start();
+    const api = await checkerFor(p);
+    const msg = 'ADMIN_API_KEY is not configured on this deployment';
+    const wid = `wid_${'0'.repeat(32)}`;
+    for (const [method, path] of [['GET', W], ['POST', W], ['GET', `${W}/${wid}`], ['PATCH', `${W}/${wid}`],
+      ['DELETE', `${W}/${wid}`], ['POST', `${W}/${wid}/reset-id`], ['GET', C], ['GET', `${C}/${'a'.repeat(32)}`]]) {
+      const r = await p.request(method, path, {
+        headers: { 'x-admin-api-key': 'x'.repeat(32), 'content-type': 'application/json' },
+        body: method === 'POST' || method === 'PATCH' ? '{}' : undefined,
+      });
+      assertJsonError(r, 503, msg);
+      api.checkJson(method, path, r);
+    }
+    const r = await p.get(`/api/widget/${wid}/config`);
+    assertJsonError(r, 404, 'Widget not found');
+  });
+});
+
+describe('widget admin API', () => {
+  let p;
+  let api;
+
+  // An admin request; the JSON answer is checked against the document.
+  async function call(method, path, body, { headers = {}, raw = false } = {}) {
+    const h = { 'x-admin-api-key': p.adminKey, ...headers };
+    let b;
+    if (body !== undefined) {
+      b = typeof body === 'string' ? body : JSON.stringify(body);
+      if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+    }
+    const r = await p.request(method, path, { headers: h, body: b });
+    if (!raw) api.checkJson(method, path, r);
+    return r;
+  }
+
+  // GET (or OPTIONS) the public config; JSON answers checked.
+  async function config(wid, origin, method = 'GET') {
+    const headers = {};
+    if (origin !== undefined) headers.origin = origin;
+    if (method === 'OPTIONS') headers['access-control-request-method'] = 'GET';
+    const path = `/api/widget/${wid}/config`;
+    const r = await p.request(method, path, { headers });
+    if (method === 'GET') api.checkJson(method, path, r);
+    return r;
+  }
+
+  async function create(body = {}) {
+    const r = await call('POST', W, body);
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2, env: { CORS_ORIGIN: DASH } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  // A storaged connection for one test: storaged tells every client when
+  // a widget goes (ST_EV_WIDGET_GONE), which lib/storage.mjs does not
+  // expect, so a connection kept across the tests above would be closed.
+  async function storage(t) {
+    const st = await p.storage({ name: 'itest-widgets' });
+    t.after(() => st.close());
+    return st;
+  }
+
+  test('contacts: an empty list before any visitor gave contact info', async () => {
+    const r = await call('GET', C);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { contacts: [], total: 0, nextCursor: null });
+    assert.equal(r.headers['cache-control'], 'no-store');
+    assertSecurityHeaders(r, C);
+    const r2 = await call('GET', `${C}?limit=5`);
+    assert.deepEqual(r2.json(), { contacts: [], total: 0, nextCursor: null });
+  });
+
+  test('the default widget is always there, first', async () => {
+    const r = await call('GET', W);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    const { widgets } = r.json();
+    assert.ok(widgets.length >= 1);
+    assert.equal(widgets[0].id, 'default');
+    assert.match(widgets[0].widget_id, WID_RE);
+  });
+
+  test('create with nothing: every default', async () => {
+    const w = await create({});
+    assert.match(w.widget_id, WID_RE);
+    assert.equal(typeof w.id, 'string');
+    assert.notEqual(w.id, 'default');
+    assert.deepEqual({ ...w, id: 0, widget_id: 0, created_at: 0, updated_at: 0 }, {
+      id: 0,
+      widget_id: 0,
+      name: null,
+      greeting: null,
+      primary_color: '#6366f1',
+      text_color: '#ffffff',
+      position: 'bottom_right',
+      contact_info_mode: 'none',
+      collect_name: false,
+      collect_email: false,
+      collect_phone: false,
+      allowed_origins: [],
+      daily_message_cap: null,
+      enabled: true,
+      system_prompt: null,
+      model: null,
+      created_at: 0,
+      updated_at: 0,
+    });
+    assert.ok(Math.abs(w.created_at - Date.now()) < 60000, 'created_at is ms since the epoch');
+    assert.ok(w.updated_at >= w.created_at);
+    // it is listed, and can be read back
+    const list = (await call('GET', W)).json().widgets;
+    assert.ok(list.some((x) => x.widget_id === w.widget_id));
+    const g = await call('GET', `${W}/${w.widget_id}`);
+    assert.equal(g.status, 200);
+    assert.deepEqual(g.json(), w);
+  });
+
+  test('create with every field; get returns them', async () => {
+    const body = {
+      name: 'Shop help ✓',
+      greeting: 'Hello! "How" can we help?',
+      primary_color: '#112233',
+      text_color: '#000000',
+      position: 'bottom_left',
+      contact_info_mode: 'required',
+      collect_name: true,
+      collect_email: true,
+      collect_phone: false,
+      allowed_origins: [SHOP, 'http://localhost:8080'],
+      daily_message_cap: 500,
+      enabled: true,
+      system_prompt: 'You are the shop assistant.',
+      model: 'gpt-4o-mini',
+    };
+    const w = await create(body);
+    for (const [k, v] of Object.entries(body)) assert.deepEqual(w[k], v, k);
+    const g = (await call('GET', `${W}/${w.widget_id}`)).json();
+    assert.deepEqual(g, w);
+  });
+
+  test('every validation error is a 400 naming its field', async () => {
+    const cases = [
+      [{ name: 5 }, 'name'],
+      [{ name: 'x'.repeat(101) }, 'name'],
+      [{ greeting: ['hi'] }, 'greeting'],
+      [{ greeting: 'g'.repeat(501) }, 'greeting'],
+      [{ primary_color: 'red' }, 'primary_color'],
+      [{ primary_color: null }, 'primary_color'],
+      [{ primary_color: '#12345z' }, 'primary_color'],
+      [{ text_color: '#fff' }, 'text_color'],
+      [{ position: 'top_left' }, 'position'],
+      [{ position: null }, 'position'],
+      [{ contact_info_mode: 'always' }, 'contact_info_mode'],
+      [{ contact_info_mode: 'required' }, 'contact_info_mode'],
+      [{ collect_name: 'yes' }, 'collect_name'],
+      [{ collect_email: 1 }, 'collect_email'],
+      [{ collect_phone: null }, 'collect_phone'],
+      [{ allowed_origins: null }, 'allowed_origins'],
+      [{ allowed_origins: SHOP }, 'allowed_origins'],
+      [{ allowed_origins: [42] }, 'allowed_origins'],
+      [{ allowed_origins: [`${SHOP}/path`] }, 'allowed_origins'],
+      [{ allowed_origins: ['*'] }, 'allowed_origins'],
+      [{ allowed_origins: Array.from({ length: 33 }, (_, i) => `https://h${i}.example`) }, 'allowed_origins'],
+      [{ daily_message_cap: 0 }, 'daily_message_cap'],
+      [{ daily_message_cap: -1 }, 'daily_message_cap'],
+      [{ daily_message_cap: 2.5 }, 'daily_message_cap'],
+      [{ daily_message_cap: '10' }, 'daily_message_cap'],
+      [{ daily_message_cap: 2 ** 32 }, 'daily_message_cap'],
+      [{ enabled: null }, 'enabled'],
+      [{ enabled: 'false' }, 'enabled'],
+      [{ system_prompt: 7 }, 'system_prompt'],
+      [{ system_prompt: 'p'.repeat(8001) }, 'system_prompt'],
+      [{ model: 'gpt 4' }, 'model'],
+      [{ model: 'm'.repeat(101) }, 'model'],
+      [{ colour: '#000000' }, 'colour'],
+      [{ widget_id: 'wid_x' }, 'widget_id'],
+      [{ id: 'default' }, 'id'],
+      [{ created_at: 1 }, 'created_at'],
+    ];
+    const target = (await create({ name: 'validation target' })).widget_id;
+    for (const [body, field] of cases) {
+      for (const [method, path] of [['POST', W], ['PATCH', `${W}/${target}`]]) {
+        const r = await call(method, path, body);
+        const j = assertJsonError(r, 400);
+        assert.ok(j.error.startsWith(`${field}: `), `${method} ${JSON.stringify(body).slice(0, 80)}: "${j.error}" names ${field}`);
+      }
+    }
+    // Nothing of that was stored.
+    const g = (await call('GET', `${W}/${target}`)).json();
+    assert.equal(g.name, 'validation target');
+    assert.deepEqual(g.allowed_origins, []);
+  });
+
+  test('bad bodies: 400, never a crash', async () => {
+    for (const body of ['', '{', '{"name":"a","name":"b"}', 'null x', '\u0000']) {
+      const r = await call('POST', W, body);
+      assertJsonError(r, 400, 'Invalid JSON body');
+    }
+    for (const body of ['[]', '"x"', '5', 'null']) {
+      const r = await call('POST', W, body);
+      assertJsonError(r, 400, 'body: must be a JSON object');
+    }
+    const r = await call('POST', W, '{}', { headers: { 'content-type': 'text/plain' } });
+    assertJsonError(r, 400, 'Content-Type must be application/json');
+    const nul = await call('POST', W, '{"name":"a\\u0000b"}');
+    assertJsonError(nul, 400, 'name: must not contain NUL characters');
+  });
+
+  test('PATCH sets only the fields present', async () => {
+    const w = await create({ name: 'Before', greeting: 'Hi', daily_message_cap: 10, allowed_origins: [SHOP] });
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await call('PATCH', `${W}/${w.widget_id}`, { name: 'After', daily_message_cap: null });
+    assert.equal(r.status, 200, r.text);
+    const u = r.json();
+    assert.equal(u.name, 'After');
+    assert.equal(u.daily_message_cap, null);
+    assert.equal(u.greeting, 'Hi');
+    assert.deepEqual(u.allowed_origins, [SHOP]);
+    assert.equal(u.widget_id, w.widget_id);
+    assert.equal(u.created_at, w.created_at);
+    assert.ok(u.updated_at >= w.updated_at);
+    // null clears; an empty body changes nothing
+    const u2 = (await call('PATCH', `${W}/${w.widget_id}`, { greeting: null, allowed_origins: [] })).json();
+    assert.equal(u2.greeting, null);
+    assert.deepEqual(u2.allowed_origins, []);
+    const u3 = await call('PATCH', `${W}/${w.widget_id}`, {});
+    assert.equal(u3.status, 200);
+    assert.equal(u3.json().name, 'After');
+    // checked merged with what is stored
+    const m = await create({ contact_info_mode: 'required', collect_email: true });
+    const bad = await call('PATCH', `${W}/${m.widget_id}`, { collect_email: false });
+    const j = assertJsonError(bad, 400);
+    assert.match(j.error, /^(contact_info_mode|collect_\w+): /, j.error);
+    const ok = await call('PATCH', `${W}/${m.widget_id}`, { collect_email: false, collect_phone: true });
+    assert.equal(ok.status, 200, ok.text);
+  });
+
+  test('unknown widget ids: 404', async () => {
+    const unknown = `wid_${crypto.randomBytes(16).toString('hex')}`;
+    for (const id of [unknown, 'wid_nope', 'default', 'WID_' + 'a'.repeat(32), '%2e%2e']) {
+      for (const [method, path, body] of [['GET', `${W}/${id}`], ['PATCH', `${W}/${id}`, {}],
+        ['DELETE', `${W}/${id}`], ['POST', `${W}/${id}/reset-id`]]) {
+        const r = await call(method, path, body);
+        assertJsonError(r, 404, 'Widget not found');
+      }
+      const r = await config(id, SHOP);
+      assertJsonError(r, 404, 'Widget not found');
+    }
+  });
+
+  test('auth: missing or wrong key is 401 on every admin endpoint', async () => {
+    const w = (await call('GET', W)).json().widgets[0].widget_id;
+    for (const headers of [{}, { 'x-admin-api-key': '' }, { 'x-admin-api-key': `${p.adminKey}x` },
+      { 'x-api-key': p.adminKey }]) {
+      for (const [method, path] of [['GET', W], ['POST', W], ['GET', `${W}/${w}`], ['PATCH', `${W}/${w}`],
+        ['DELETE', `${W}/${w}`], ['POST', `${W}/${w}/reset-id`], ['GET', C], ['GET', `${C}/${'a'.repeat(32)}`]]) {
+        const r = await p.request(method, path, { headers: { ...headers, 'content-type': 'application/json' }, body: '{}' });
+        assertJsonError(r, 401, 'Unauthorized');
+        api.checkJson(method, path, r);
+      }
+    }
+    // The default widget survived all that.
+    assert.equal((await call('GET', `${W}/${w}`)).status, 200);
+  });
+
+  test('config: the public subset, origin checked, CORS for that origin', async () => {
+    const w = await create({ name: 'Shop', greeting: 'Hi!', allowed_origins: [SHOP], system_prompt: 'secret prompt', model: 'm1' });
+    const r = await config(w.widget_id, SHOP);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json()).sort(), [...PUBLIC_KEYS].sort());
+    assert.deepEqual(r.json(), Object.fromEntries(PUBLIC_KEYS.map((k) => [k, w[k]])));
+    assert.ok(!r.text.includes('secret prompt') && !r.text.includes(w.id), 'nothing internal');
+    assert.equal(r.headers['access-control-allow-origin'], SHOP);
+    assert.match(r.headers.vary || '', /Origin/);
+    assert.equal(r.headers['cache-control'], 'no-cache');
+    assertSecurityHeaders(r, 'config');
+    // the default port is no port
+    assert.equal((await config(w.widget_id, `${SHOP}:443`)).status, 200);
+
+    // Not allowed: another site, http, a suffix, none at all.
+    for (const origin of [EVIL, 'http://shop.example', 'https://shop.example.evil.example', 'null', undefined, DASH]) {
+      const x = await config(w.widget_id, origin);
+      assertJsonError(x, 403, 'Origin not allowed');
+      assert.equal(x.headers['access-control-allow-origin'], undefined);
+    }
+
+    // Preflight.
+    const pf = await config(w.widget_id, SHOP, 'OPTIONS');
+    assert.equal(pf.status, 204);
+    assert.equal(pf.headers['access-control-allow-origin'], SHOP);
+    assert.match(pf.headers['access-control-allow-methods'] || '', /GET/);
+    const pf2 = await config(w.widget_id, EVIL, 'OPTIONS');
+    assertJsonError(pf2, 403, 'Origin not allowed');
+
+    // HEAD answers as GET without a body.
+    const h = await p.request('HEAD', `/api/widget/${w.widget_id}/config`, { headers: { origin: SHOP } });
+    assert.equal(h.status, 200);
+    assert.equal(h.body.length, 0);
+  });
+
+  test('config: a widget without allowed_origins is open to any site, CORS_ORIGIN or not', async () => {
+    const w = await create({ name: 'Open' });
+    for (const origin of [EVIL, DASH, 'http://localhost:3000']) {
+      const r = await config(w.widget_id, origin);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers['access-control-allow-origin'], origin);
+    }
+    const r = await config(w.widget_id, undefined);
+    assert.equal(r.status, 200);
+    // The rest of the API still obeys CORS_ORIGIN.
+    const a = await call('GET', W, undefined, { headers: { origin: EVIL } });
+    assertJsonError(a, 403, 'Origin not allowed');
+  });
+
+  test('disabled: 404 at the config; enabled again: 200', async () => {
+    const w = await create({ enabled: false });
+    assertJsonError(await config(w.widget_id, SHOP), 404, 'Widget not found');
+    // the admin still sees it
+    assert.equal((await call('GET', `${W}/${w.widget_id}`)).json().enabled, false);
+    await call('PATCH', `${W}/${w.widget_id}`, { enabled: true });
+    assert.equal((await config(w.widget_id, SHOP)).status, 200);
+    await call('PATCH', `${W}/${w.widget_id}`, { enabled: false });
+    assertJsonError(await config(w.widget_id, SHOP), 404, 'Widget not found');
+  });
+
+  test('reset-id: a new widget_id; the old one is 404 at once', async () => {
+    const w = await create({ name: 'Reset me' });
+    assert.equal((await config(w.widget_id, SHOP)).status, 200);
+    const r = await call('POST', `${W}/${w.widget_id}/reset-id`);
+    assert.equal(r.status, 200, r.text);
+    const n = r.json();
+    assert.match(n.widget_id, WID_RE);
+    assert.notEqual(n.widget_id, w.widget_id);
+    assert.equal(n.id, w.id, 'the internal id stays');
+    assert.equal(n.name, 'Reset me');
+    // at once, on every worker (fresh connections spread over both)
+    const olds = await Promise.all(Array.from({ length: 6 }, () => config(w.widget_id, SHOP)));
+    for (const o of olds) assertJsonError(o, 404, 'Widget not found');
+    assertJsonError(await call('GET', `${W}/${w.widget_id}`), 404, 'Widget not found');
+    assert.equal((await config(n.widget_id, SHOP)).status, 200);
+    assert.equal((await call('GET', `${W}/${n.widget_id}`)).json().name, 'Reset me');
+  });
+
+  test('delete: 200 {"deleted":true}, then 404; the default widget stays', async () => {
+    const w = await create({ name: 'Doomed' });
+    const r = await call('DELETE', `${W}/${w.widget_id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { deleted: true });
+    assertJsonError(await call('GET', `${W}/${w.widget_id}`), 404, 'Widget not found');
+    assertJsonError(await call('DELETE', `${W}/${w.widget_id}`), 404, 'Widget not found');
+    assertJsonError(await config(w.widget_id, SHOP), 404, 'Widget not found');
+    assert.ok(!(await call('GET', W)).json().widgets.some((x) => x.widget_id === w.widget_id));
+
+    const def = (await call('GET', W)).json().widgets[0];
+    assert.equal(def.id, 'default');
+    const d = await call('DELETE', `${W}/${def.widget_id}`);
+    const j = assertJsonError(d, 400);
+    assert.match(j.error, /default/);
+    assert.equal((await call('GET', `${W}/${def.widget_id}`)).status, 200);
+  });
+
+  test('conversations carry contactId (null when none)', async (t) => {
+    const st = await storage(t);
+    await st.convOpen('default', `contact-null-${Date.now()}`);
+    const r = await call('GET', '/v1/admin/conversations?limit=5');
+    assert.equal(r.status, 200);
+    for (const c of r.json().conversations) assert.ok(c.contactId === null || /^[0-9a-f]{32}$/.test(c.contactId));
+  });
+
+  test('contacts: a visitor\'s contact is listed, and shown with its conversations', async (t) => {
+    const st = await storage(t);
+    const w = await create({ contact_info_mode: 'optional', collect_email: true, collect_phone: true });
+    // A visitor session and its contact info, made the way the WebSocket does.
+    const hash = crypto.randomBytes(32);
+    const open = await st.call(ST_WS_OPEN, new Enc().str(w.widget_id).str(SHOP).bytes(Buffer.alloc(0)).bytes(hash)
+      .u64(3600000).u32(10).done());
+    assert.equal(open[0], 0, 'ST_WS_OPEN ok');
+    const email = `visitor-${Date.now()}@example.com`;
+    const sub = await st.call(ST_CONTACT_SUBMIT, new Enc().str(w.widget_id).bytes(hash).str('Vera Visitor')
+      .str(email).str('+1 (555) 010-9999').done());
+    assert.equal(sub[0], 0, 'ST_CONTACT_SUBMIT ok');
+
+    const r = await call('GET', C);
+    assert.equal(r.status, 200, r.text);
+    const j = r.json();
+    assert.equal(j.total, 1);
+    assert.equal(j.nextCursor, null);
+    const c = j.contacts[0];
+    assert.equal(c.name, 'Vera Visitor');
+    assert.equal(c.email, email);
+    assert.equal(typeof c.phone, 'string');
+    assert.match(c.id, /^[0-9a-f]{32}$/);
+
+    const g = await call('GET', `${C}/${c.id}`);
+    assert.equal(g.status, 200, g.text);
+    const d = g.json();
+    assert.equal(d.id, c.id);
+    assert.equal(d.email, email);
+    assert.ok(Array.isArray(d.conversations));
+
+    // paging: limit 1 over one contact ends at once
+    const one = (await call('GET', `${C}?limit=1`)).json();
+    assert.equal(one.contacts.length, 1);
+    assert.equal(one.nextCursor, null);
+  });
+
+  test('contacts: bad ids and queries', async () => {
+    for (const bad of ['abc', 'A'.repeat(32), 'g'.repeat(32), 'a'.repeat(33)]) {
+      assertJsonError(await call('GET', `${C}/${bad}`), 400, 'Invalid contactId');
+    }
+    assertJsonError(await call('GET', `${C}/${crypto.randomBytes(16).toString('hex')}`), 404, 'Contact not found');
+    for (const q of ['limit=0', 'limit=201', 'limit=x']) {
+      assertJsonError(await call('GET', `${C}?${q}`), 400, 'Invalid query parameters');
+    }
+    for (const cur of ['zzzz', 'x'.repeat(300)]) {
+      assertJsonError(await call('GET', `${C}?cursor=${cur}`), 400);
+    }
+  });
+});

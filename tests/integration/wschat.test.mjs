@@ -1,0 +1,307 @@
+// The widget's WebSocket chat (issue 5), against the real processes and
+// the mock model, with the independent `ws` client: every message type,
+// resumed sessions and their history, origins and reset-id at the config
+// and at the upgrade, the contact rule and contact resolution, the daily
+// cap (exact over 4 workers, kept across a storaged restart), the rate
+// limit, bad frames, and 1,000 sessions streaming at once.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, pool, sleep } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { mockReply } from './lib/chat.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const GOOD = 'https://good.example';
+const EVIL = 'https://evil.example';
+
+// Every message of a conversation, through the admin API.
+async function messagesOf(p, convId) {
+  const r = await p.admin(`/v1/admin/conversations/${convId}`);
+  assert.equal(r.status, 200);
+  return r.json().messages.map((m) => [m.role, m.content, m.status]);
+}
+
+// The newest conversation whose last message is text.
+async function conversationEndingWith(p, text) {
+  const r = await p.admin('/v1/admin/conversations?limit=200');
+  assert.equal(r.status, 200);
+  return r.json().conversations.find((c) => c.lastMessage === text) || null;
+}
+
+describe('WebSocket chat, 4 workers', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 4, mock: { chunks: 6, delayMs: 5 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  test('a turn: session, typing_start, tokens, message, typing_stop; stored; resumed with history', async () => {
+    const w = await createWidget(p, { greeting: 'Hi there' });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    assert.match(s.session_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(s.contact_info_submitted, false);
+    const { tokens, message } = await v.turn('hello over ws');
+    assert.ok(tokens.length >= 2, `streamed in ${tokens.length} tokens`);
+    assert.equal(tokens.join(''), mockReply('hello over ws'));
+    assert.deepEqual(message, { type: 'message', role: 'assistant', content: mockReply('hello over ws') });
+    await v.close();
+
+    const conv = await conversationEndingWith(p, mockReply('hello over ws'));
+    assert.ok(conv, 'the conversation is listed');
+    assert.deepEqual(await messagesOf(p, conv._id), [
+      ['user', 'hello over ws', 'complete'],
+      ['assistant', mockReply('hello over ws'), 'complete'],
+    ]);
+
+    // The token resumes the session: the same token, and the history.
+    const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    const s2 = await v2.next('session');
+    assert.equal(s2.session_token, s.session_token);
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages, [
+      { role: 'user', content: 'hello over ws' },
+      { role: 'assistant', content: mockReply('hello over ws') },
+    ]);
+    // The next turn goes into the same conversation, with the history sent to the model.
+    await v2.turn('second');
+    await v2.close();
+    assert.equal((await messagesOf(p, conv._id)).length, 4);
+
+    // An unknown or malformed token starts a fresh session, not an error.
+    for (const token of ['A'.repeat(43), 'short', '../../etc']) {
+      const v3 = await Visitor.open(p, w.widget_id, { token });
+      const s3 = await v3.next('session');
+      assert.notEqual(s3.session_token, s.session_token);
+      assert.notEqual(s3.session_token, token);
+      await sleep(50);
+      assert.equal(v3.inbox.length, 0, 'no history for a new session');
+      await v3.close();
+    }
+  });
+
+  test('public config: only the public subset; origins checked at the config and at the upgrade', async () => {
+    const w = await createWidget(p, { allowed_origins: [GOOD], primary_color: '#112233', position: 'bottom_left' });
+    const ok = await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: GOOD } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['access-control-allow-origin'], GOOD);
+    assert.deepEqual(Object.keys(ok.json()).sort(), ['collect_email', 'collect_name', 'collect_phone', 'contact_info_mode',
+      'greeting', 'name', 'position', 'primary_color', 'text_color']);
+    assert.equal(ok.json().primary_color, '#112233');
+    assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: EVIL } }), 403);
+
+    await assert.rejects(Visitor.open(p, w.widget_id, { origin: EVIL }), (e) => e.status === 403);
+    await assert.rejects(Visitor.open(p, w.widget_id), (e) => e.status === 403, 'no Origin is not an allowed origin');
+    const v = await Visitor.open(p, w.widget_id, { origin: GOOD });
+    await v.next('session');
+    await v.close();
+
+    // Unknown widget ids: 404 at both.
+    const unknown = `wid_${'0'.repeat(32)}`;
+    assertJsonError(await p.get(`/api/widget/${unknown}/config`), 404);
+    await assert.rejects(Visitor.open(p, unknown), (e) => e.status === 404);
+    await assert.rejects(Visitor.open(p, 'not-a-widget'), (e) => e.status === 404);
+  });
+
+  test('reset-id: the old id fails at once, at the config, the upgrade and on open sockets; the new one works', async () => {
+    const w = await createWidget(p);
+    const open = await Visitor.open(p, w.widget_id);
+    await open.next('session');
+    const r = await p.request('POST', `/v1/admin/widgets/${w.widget_id}/reset-id`, { headers: { 'x-admin-api-key': p.adminKey } });
+    assert.equal(r.status, 200);
+    const fresh = r.json().widget_id;
+    assert.notEqual(fresh, w.widget_id);
+    assert.equal(await open.waitClose(3000), 4004, 'the open socket is closed with 4004');
+    assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`), 404);
+    await assert.rejects(Visitor.open(p, w.widget_id), (e) => e.status === 404);
+    assert.equal((await p.get(`/api/widget/${fresh}/config`)).status, 200);
+    const v = await Visitor.open(p, fresh);
+    await v.next('session');
+    await v.turn('after reset');
+    await v.close();
+
+    // Disabling closes sockets and refuses new ones too.
+    const v2 = await Visitor.open(p, fresh);
+    await v2.next('session');
+    const d = await p.request('PATCH', `/v1/admin/widgets/${fresh}`, {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' }, body: JSON.stringify({ enabled: false }) });
+    assert.equal(d.status, 200);
+    assert.equal(await v2.waitClose(3000), 4004);
+    await assert.rejects(Visitor.open(p, fresh), (e) => e.status === 404);
+  });
+
+  test('contact info required: enforced before the first message; validated; remembered', async () => {
+    const w = await createWidget(p, { contact_info_mode: 'required', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    assert.equal(s.contact_info_submitted, false);
+    v.send({ type: 'message', content: 'hi' });
+    const e = await v.next('error');
+    assert.match(e.message, /contact/i);
+    v.send({ type: 'contact_info', name: 'Jane', email: 'not an email' });
+    assert.match((await v.next('error')).message, /^email/);
+    v.send({ type: 'contact_info', name: 7 });
+    assert.match((await v.next('error')).message, /^name/);
+    v.send({ type: 'contact_info', name: 'Jane', email: 'Jane@Example.com' });
+    await v.next('contact_info_saved');
+    await v.turn('now I may');
+    await v.close();
+    const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    assert.equal((await v2.next('session')).contact_info_submitted, true);
+    await v2.close();
+  });
+
+  test('contact resolution: by email, by phone, both, different contacts, none', async () => {
+    const w = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_phone: true, collect_name: true });
+    const tag = Date.now().toString(36);
+    const submit = async (info) => {
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      await v.turn(`contact ${JSON.stringify(info)}`);
+      v.send({ type: 'contact_info', ...info });
+      await v.next('contact_info_saved');
+      await v.close();
+      const conv = await conversationEndingWith(p, mockReply(`contact ${JSON.stringify(info)}`));
+      assert.ok(conv && conv.contactId, 'the conversation is linked to the contact');
+      return conv.contactId;
+    };
+    const a = `a-${tag}@example.com`;
+    const b = `b-${tag}@example.com`;
+    const c1 = await submit({ name: 'A', email: a, phone: '+1 555 000 0001' });
+    assert.equal(await submit({ email: a.toUpperCase() }), c1, 'email alone');
+    assert.equal(await submit({ phone: '+1 (555) 000-0001' }), c1, 'phone alone (normalised)');
+    assert.equal(await submit({ email: a, phone: '+15550000001' }), c1, 'both match the same');
+    const c2 = await submit({ email: b, phone: '+1 555 000 0002' });
+    assert.notEqual(c2, c1, 'none match: a new contact');
+    assert.equal(await submit({ email: a, phone: '+1 555 000 0002' }), c1, 'different contacts: the email wins');
+    assert.equal(await submit({ email: `c-${tag}@example.com`, phone: '+1 555 000 0002' }), c2, 'only the phone matches');
+
+    const r = await p.admin(`/v1/admin/contacts/${c1}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json().email, a);
+    assert.equal(r.json().conversations.length, 5, 'the five conversations resolved to it');
+  });
+
+  test('bad input: errors for bad JSON and types, close codes for binary and oversize; the worker lives on', async () => {
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    for (const bad of ['not json', '[]', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","content":""}',
+      '{"type":"message","content":"   "}', `{"type":"message","content":"${'x'.repeat(4001)}"}`,
+      '{"type":"message","content":"a","content":"b"}']) {
+      v.send(bad);
+      const e = await v.next('error');
+      assert.equal(typeof e.message, 'string');
+    }
+    await v.turn('still fine');
+    v.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.equal(await v.waitClose(), 1003);
+
+    const v2 = await Visitor.open(p, w.widget_id);
+    await v2.next('session');
+    v2.send(JSON.stringify({ type: 'message', content: 'x'.repeat(70 * 1024) }));
+    assert.equal(await v2.waitClose(), 1009);
+
+    // Invalid UTF-8 in a text frame: 1007. Raw frame, masked, by hand.
+    const v3 = await Visitor.open(p, w.widget_id);
+    await v3.next('session');
+    v3.ws._socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]));
+    assert.equal(await v3.waitClose(), 1007);
+
+    // A broken upgrade request: 400, not a crash.
+    const sock = net.connect(p.port, '127.0.0.1');
+    await new Promise((resolve) => sock.once('connect', resolve));
+    sock.write(`GET /api/widget/${w.widget_id}/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n\r\n');
+    const answer = await new Promise((resolve) => { let b = ''; sock.on('data', (d) => { b += d; if (b.includes('\r\n\r\n')) resolve(b); }); });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    sock.destroy();
+    assert.equal((await p.get('/health')).status, 200);
+  });
+
+  test('1,000 sessions streaming at once all complete and are stored', { timeout: 120000 }, async (t) => {
+    const w = await createWidget(p);
+    const N = 1000;
+    const t0 = Date.now();
+    const visitors = [];
+    await pool(Array.from({ length: N }, (_, i) => i), 100, async (i) => {
+      const v = await Visitor.open(p, w.widget_id, { timeout: 20000 });
+      await v.next('session', 20000);
+      visitors[i] = v;
+    });
+    const results = await Promise.all(visitors.map((v, i) => v.turn(`load ${i} [[mock:chunks=5,delay=20]]`, 60000)));
+    for (let i = 0; i < N; i++) assert.equal(results[i].message.content, mockReply(`load ${i} [[mock:chunks=5,delay=20]]`));
+    await Promise.all(visitors.map((v) => v.close()));
+    let stored = 0;
+    let cursor = '';
+    for (let page = 0; page < 100; page++) {
+      const r = await p.admin(`/v1/admin/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      for (const c of r.json().conversations) if (c.lastMessage && c.lastMessage.startsWith('You said: load ')) stored += c.messageCount;
+      if (!r.json().nextCursor) break;
+      cursor = r.json().nextCursor;
+    }
+    assert.equal(stored, 2 * N, 'every question and reply stored');
+    t.diagnostic(`${N} WebSocket sessions: connected and answered in ${Date.now() - t0} ms`);
+  });
+});
+
+describe('WebSocket chat limits, 4 workers', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 4, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '4', RATE_LIMIT_WINDOW_MS: '60000' } });
+    await p.start();
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  test('the per-client rate limit applies to WebSocket messages', async () => {
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    for (let i = 0; i < 4; i++) await v.turn(`r${i}`);
+    v.send({ type: 'message', content: 'one too many' });
+    assert.match((await v.next('error')).message, /Too many messages/);
+    await v.close();
+  });
+});
+
+describe('daily message cap, 4 workers', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 4, mock: { chunks: 2 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  test('exact across workers, kept across a storaged restart; the model is not called over it', async () => {
+    const CAP = 7;
+    const w = await createWidget(p, { daily_message_cap: CAP });
+    const visitors = await Promise.all(Array.from({ length: 12 }, async () => {
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      return v;
+    }));
+    const before = (await p.mock.stats()).requests;
+    const outcomes = await Promise.all(visitors.map(async (v, i) => {
+      v.send({ type: 'message', content: `cap ${i}` });
+      const m = await v.next();
+      if (m.type === 'error') return 'capped';
+      assert.equal(m.type, 'typing_start');
+      for (;;) { const x = await v.next(); if (x.type === 'typing_stop') return 'answered'; }
+    }));
+    assert.equal(outcomes.filter((o) => o === 'answered').length, CAP);
+    assert.equal(outcomes.filter((o) => o === 'capped').length, 12 - CAP);
+    assert.equal((await p.mock.stats()).requests - before, CAP, 'the model was called only for the messages under the cap');
+    await Promise.all(visitors.map((v) => v.close()));
+
+    await p.restartStoraged();
+    await sleep(300);
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    v.send({ type: 'message', content: 'after restart' });
+    assert.match((await v.next('error')).message, /daily message limit/);
+    await v.close();
+  });
+});

@@ -1,0 +1,52 @@
+/*
+ * libFuzzer target for the parser of the widget visitor's WebSocket
+ * messages (wsmsg.c). Whatever the bytes, it must not crash, and what it
+ * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
+ * characters without NUL and not blank, a contact's fields are
+ * NUL-terminated strings, a refusal says why.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workerd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_wsmsg: %s\n", what);
+		abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wsmsg m;
+	size_t chars;
+
+	if (wsmsg_parse((const char *)data, size, &m) < 0) {
+		check(m.type == WSMSG_INVALID, "refused but typed");
+		check(m.error[0] != '\0', "refused without a reason");
+		check(m.root == NULL, "refused but kept the JSON");
+	} else if (m.type == WSMSG_MESSAGE) {
+		check(m.content != NULL, "no content");
+		check(memchr(m.content, '\0', m.content_len) == NULL, "NUL");
+		chars = utf8_chars(m.content, m.content_len);
+		check(chars >= 1 && chars <= CHAT_MESSAGE_MAX, "length");
+		check(!chat_blank(m.content, m.content_len), "blank");
+	} else {
+		check(m.type == WSMSG_CONTACT, "unknown type accepted");
+		check(m.name != NULL && m.email != NULL && m.phone != NULL,
+		    "a contact field is NULL");
+		(void)strlen(m.name);
+		(void)strlen(m.email);
+		(void)strlen(m.phone);
+	}
+	wsmsg_free(&m);
+	return 0;
+}

@@ -1,0 +1,1046 @@
+/*
+ * Widgets and contacts in the admin API, and the public widget config:
+ * the JSON made of the records, the JSON read into a widget (every error
+ * names its field), and the endpoints against a fake storaged (auth,
+ * what is sent, 404, storaged's `invalid` passed on, the config's origin
+ * check and CORS headers).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_client.h"
+#include "widgetmsg.h"
+
+#define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
+#define WID	"wid_0123456789abcdef0123456789abcdef"
+#define CONTACT	"fedcba9876543210fedcba9876543210"
+#define X10	"xxxxxxxxxx"
+
+static struct peer P;
+
+/* ------------------------------------------------------------- fixtures */
+
+static void
+fill_widget(struct st_widget *w)
+{
+	st_widget_defaults(w);
+	strlcpy(w->id, "00000000000000000000000000000007", sizeof(w->id));
+	strlcpy(w->widget_id, WID, sizeof(w->widget_id));
+	w->name = strdup("Support");
+	w->greeting = strdup("Hi \"there\"");
+	w->system_prompt = strdup("");
+	w->model = strdup("");
+	w->contact_mode = ST_CONTACT_REQUIRED;
+	w->collect_email = 1;
+	w->position = ST_POS_BOTTOM_LEFT;
+	w->created_at = 1700000000000ULL;
+	w->updated_at = 1700000000500ULL;
+}
+
+static void
+add_origin(struct st_widget *w, const char *o)
+{
+	w->origins = realloc(w->origins, (w->norigins + 1) *
+	    sizeof(*w->origins));
+	assert_non_null(w->origins);
+	w->origins[w->norigins++] = strdup(o);
+}
+
+static void
+fill_contact(struct st_contact *ct, int n)
+{
+	memset(ct, 0, sizeof(*ct));
+	snprintf(ct->id, sizeof(ct->id), "%032x", n);
+	ct->name = strdup("Jane");
+	ct->email = strdup("jane@example.com");
+	ct->phone = strdup("");
+	ct->created_at = 1700000000000ULL + (uint64_t)n;
+	ct->updated_at = 1700000000100ULL + (uint64_t)n;
+}
+
+static void
+fill_conv(struct st_conv *c, int n)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%032x", n);
+	strlcpy(c->widget, "default", sizeof(c->widget));
+	snprintf(c->session, sizeof(c->session), "s%d", n);
+	c->created_at = c->updated_at = 1700000000000ULL;
+	c->message_count = 1;
+	c->last_message = strdup("x");
+	strlcpy(c->contact_id, CONTACT, sizeof(c->contact_id));
+}
+
+static char *
+dump(json_t *v)
+{
+	char *s;
+
+	assert_non_null(v);
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(v);
+	assert_non_null(s);
+	return s;
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static void
+test_widget_json(void **state)
+{
+	struct st_widget w;
+	char *s;
+
+	fill_widget(&w);
+	add_origin(&w, "https://a.example");
+	w.daily_cap = 50;
+	s = dump(widget_json(&w));
+	assert_string_equal(s,
+	    "{\"id\":\"00000000000000000000000000000007\","
+	    "\"widget_id\":\"" WID "\",\"name\":\"Support\","
+	    "\"greeting\":\"Hi \\\"there\\\"\",\"primary_color\":\"#6366f1\","
+	    "\"text_color\":\"#ffffff\",\"position\":\"bottom_left\","
+	    "\"contact_info_mode\":\"required\",\"collect_name\":false,"
+	    "\"collect_email\":true,\"collect_phone\":false,"
+	    "\"allowed_origins\":[\"https://a.example\"],"
+	    "\"daily_message_cap\":50,\"enabled\":true,"
+	    "\"system_prompt\":null,\"model\":null,"
+	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
+	free(s);
+
+	/* None given: null; no origins: []. */
+	st_widget_free(&w);
+	fill_widget(&w);
+	free(w.name);
+	w.name = strdup("");
+	free(w.model);
+	w.model = strdup("gpt-4o-mini");
+	w.enabled = 0;
+	s = dump(widget_json(&w));
+	assert_non_null(strstr(s, "\"name\":null"));
+	assert_non_null(strstr(s, "\"allowed_origins\":[]"));
+	assert_non_null(strstr(s, "\"daily_message_cap\":null"));
+	assert_non_null(strstr(s, "\"enabled\":false"));
+	assert_non_null(strstr(s, "\"model\":\"gpt-4o-mini\""));
+	free(s);
+
+	/* The public subset: nothing internal. */
+	s = dump(widget_public_json(&w));
+	assert_string_equal(s,
+	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
+	    "\"primary_color\":\"#6366f1\",\"text_color\":\"#ffffff\","
+	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
+	    "\"collect_name\":false,\"collect_email\":true,"
+	    "\"collect_phone\":false}");
+	free(s);
+	st_widget_free(&w);
+}
+
+static void
+test_contact_json(void **state)
+{
+	struct st_contact ct;
+	struct st_conv c;
+	char *s;
+
+	fill_contact(&ct, 1);
+	s = dump(contact_json(&ct));
+	assert_string_equal(s,
+	    "{\"id\":\"00000000000000000000000000000001\",\"name\":\"Jane\","
+	    "\"email\":\"jane@example.com\",\"phone\":null,"
+	    "\"created_at\":1700000000001,\"updated_at\":1700000000101}");
+	free(s);
+	st_contact_free(&ct);
+
+	/* Conversations name their contact, or null. */
+	fill_conv(&c, 3);
+	s = dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"contactId\":\"" CONTACT "\""));
+	free(s);
+	c.contact_id[0] = '\0';
+	s = dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"contactId\":null"));
+	free(s);
+	st_conv_free(&c);
+}
+
+/* Maps body onto a fresh widget; returns the error ("" when none). */
+static const char *
+map(const char *body, struct st_widget *w, uint32_t *mask)
+{
+	static char err[256];
+	json_error_t jerr;
+	json_t *root;
+	int rv;
+
+	st_widget_defaults(w);
+	root = json_loads(body, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+	    JSON_ALLOW_NUL, &jerr);
+	if (root == NULL)
+		fail_msg("test body %s: %s", body, jerr.text);
+	err[0] = '\0';
+	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
+	json_decref(root);
+	assert_int_equal(rv < 0, err[0] != '\0');
+	return err;
+}
+
+static void
+test_from_json(void **state)
+{
+	struct st_widget w;
+	uint32_t mask;
+
+	assert_string_equal(map("{\"name\":\"Shop\",\"greeting\":null,"
+	    "\"primary_color\":\"#112233\",\"text_color\":\"#ABCDEF\","
+	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"optional\","
+	    "\"collect_name\":true,\"collect_email\":false,"
+	    "\"collect_phone\":true,\"allowed_origins\":[\"https://a.example\","
+	    "\"http://localhost:8080\"],\"daily_message_cap\":100,"
+	    "\"enabled\":false,\"system_prompt\":\"Be brief.\","
+	    "\"model\":\"gpt-4o\"}", &w, &mask), "");
+	assert_int_equal(mask, ST_WF_ALL);
+	assert_string_equal(w.name, "Shop");
+	assert_string_equal(w.greeting, "");
+	assert_string_equal(w.primary_color, "#112233");
+	assert_string_equal(w.text_color, "#ABCDEF");
+	assert_int_equal(w.position, ST_POS_BOTTOM_LEFT);
+	assert_int_equal(w.contact_mode, ST_CONTACT_OPTIONAL);
+	assert_int_equal(w.collect_name, 1);
+	assert_int_equal(w.collect_email, 0);
+	assert_int_equal(w.collect_phone, 1);
+	assert_int_equal(w.norigins, 2);
+	assert_string_equal(w.origins[1], "http://localhost:8080");
+	assert_int_equal(w.daily_cap, 100);
+	assert_int_equal(w.enabled, 0);
+	assert_string_equal(w.system_prompt, "Be brief.");
+	assert_string_equal(w.model, "gpt-4o");
+	st_widget_free(&w);
+
+	/* Nothing given: the defaults, no field set. */
+	assert_string_equal(map("{}", &w, &mask), "");
+	assert_int_equal(mask, 0);
+	assert_string_equal(w.name, "");
+	assert_int_equal(w.enabled, 1);
+	st_widget_free(&w);
+
+	/* null clears what may be cleared. */
+	assert_string_equal(map("{\"daily_message_cap\":null,\"model\":null,"
+	    "\"allowed_origins\":[]}", &w, &mask), "");
+	assert_int_equal(mask, ST_WF_DAILY_CAP | ST_WF_MODEL | ST_WF_ORIGINS);
+	assert_int_equal(w.daily_cap, 0);
+	assert_int_equal(w.norigins, 0);
+	st_widget_free(&w);
+}
+
+static void
+test_from_json_errors(void **state)
+{
+	static const struct {
+		const char *body, *field;
+	} bad[] = {
+		{ "[]", "body" },
+		{ "\"x\"", "body" },
+		{ "{\"name\":5}", "name" },
+		{ "{\"name\":\"a\\u0000b\"}", "name" },
+		{ "{\"name\":\"" X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+		    "x\"}", "name" },
+		{ "{\"greeting\":true}", "greeting" },
+		{ "{\"primary_color\":null}", "primary_color" },
+		{ "{\"primary_color\":\"red\"}", "primary_color" },
+		{ "{\"primary_color\":\"#12345g\"}", "primary_color" },
+		{ "{\"text_color\":\"#1234567\"}", "text_color" },
+		{ "{\"text_color\":1}", "text_color" },
+		{ "{\"position\":\"top\"}", "position" },
+		{ "{\"position\":null}", "position" },
+		{ "{\"position\":\"bottom_right\\u0000x\"}", "position" },
+		{ "{\"contact_info_mode\":\"always\"}", "contact_info_mode" },
+		{ "{\"contact_info_mode\":2}", "contact_info_mode" },
+		{ "{\"contact_info_mode\":\"required\"}", "contact_info_mode" },
+		{ "{\"collect_name\":1}", "collect_name" },
+		{ "{\"collect_email\":null}", "collect_email" },
+		{ "{\"collect_phone\":\"true\"}", "collect_phone" },
+		{ "{\"allowed_origins\":null}", "allowed_origins" },
+		{ "{\"allowed_origins\":\"https://a.example\"}",
+		    "allowed_origins" },
+		{ "{\"allowed_origins\":[1]}", "allowed_origins" },
+		{ "{\"allowed_origins\":[\"https://a.example/\"]}",
+		    "allowed_origins" },
+		{ "{\"allowed_origins\":[\"ftp://a.example\"]}",
+		    "allowed_origins" },
+		{ "{\"allowed_origins\":[\"*\"]}", "allowed_origins" },
+		{ "{\"daily_message_cap\":0}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":-3}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":1.5}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":10.0}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":\"10\"}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":4294967296}", "daily_message_cap" },
+		{ "{\"daily_message_cap\":true}", "daily_message_cap" },
+		{ "{\"enabled\":null}", "enabled" },
+		{ "{\"enabled\":0}", "enabled" },
+		{ "{\"system_prompt\":[]}", "system_prompt" },
+		{ "{\"model\":\"gpt 4\"}", "model" },
+		{ "{\"model\":{}}", "model" },
+		{ "{\"colour\":\"#000000\"}", "colour" },
+		{ "{\"widget_id\":\"" WID "\"}", "widget_id" },
+		{ "{\"id\":\"x\"}", "id" },
+		{ "{\"created_at\":1}", "created_at" },
+		{ "{\"enabled\":true,\"bogus\":1}", "bogus" },
+	};
+	struct st_widget w;
+	const char *err;
+	char want[80];
+	uint32_t mask;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = map(bad[i].body, &w, &mask);
+		snprintf(want, sizeof(want), "%s: ", bad[i].field);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("%s: error \"%s\" does not name %s",
+			    bad[i].body, err, bad[i].field);
+		st_widget_free(&w);
+	}
+
+	/* 33 origins. */
+	{
+		char body[2048];
+		int n;
+
+		strlcpy(body, "{\"allowed_origins\":[", sizeof(body));
+		for (n = 0; n < 33; n++) {
+			snprintf(want, sizeof(want), "%s\"https://h%d.example\"",
+			    n ? "," : "", n);
+			strlcat(body, want, sizeof(body));
+		}
+		strlcat(body, "]}", sizeof(body));
+		err = map(body, &w, &mask);
+		assert_true(strncmp(err, "allowed_origins: ", 17) == 0);
+		st_widget_free(&w);
+	}
+	/* A long unknown name is cut. */
+	err = map("{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\":1}", &w, &mask);
+	assert_true(strlen(err) < 100);
+	st_widget_free(&w);
+}
+
+static void
+test_replies(void **state)
+{
+	struct st_widget w;
+	struct st_contact ct;
+	struct st_conv c;
+	struct penc e;
+	char *s;
+	int i;
+
+	/* Widget list. */
+	penc_init(&e);
+	penc_u32(&e, 2);
+	for (i = 0; i < 2; i++) {
+		fill_widget(&w);
+		w.widget_id[ST_WID_LEN - 1] = (char)('0' + i);
+		penc_widget(&e, &w);
+		st_widget_free(&w);
+	}
+	assert_false(e.err);
+	s = dump(widget_list_reply(e.buf, e.len));
+	assert_true(strncmp(s, "{\"widgets\":[{\"id\":", 18) == 0);
+	assert_true(strstr(s, "abcde0\"") < strstr(s, "abcde1\""));
+	free(s);
+	assert_null(widget_list_reply(e.buf, e.len - 1));
+	penc_u8(&e, 0);
+	assert_null(widget_list_reply(e.buf, e.len));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u32(&e, ST_WIDGETS_MAX + 1);
+	assert_null(widget_list_reply(e.buf, e.len));
+	penc_free(&e);
+
+	/* One widget. */
+	penc_init(&e);
+	fill_widget(&w);
+	penc_widget(&e, &w);
+	st_widget_free(&w);
+	s = dump(widget_reply(e.buf, e.len));
+	assert_non_null(strstr(s, "\"widget_id\":\"" WID "\""));
+	free(s);
+	assert_null(widget_reply(e.buf, e.len - 3));
+	penc_free(&e);
+
+	/* Contact list: the conversation list's paging. */
+	penc_init(&e);
+	penc_u64(&e, 9);
+	penc_u32(&e, 2);
+	for (i = 1; i <= 2; i++) {
+		fill_contact(&ct, i);
+		penc_contact(&e, &ct);
+		st_contact_free(&ct);
+	}
+	penc_str(&e, "c0ffee");
+	s = dump(contact_list_reply(e.buf, e.len));
+	assert_true(strncmp(s, "{\"contacts\":[{\"id\":", 19) == 0);
+	assert_non_null(strstr(s, "\"total\":9,\"nextCursor\":\"c0ffee\"}"));
+	free(s);
+	assert_null(contact_list_reply(e.buf, e.len - 1));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u64(&e, 0);
+	penc_u32(&e, 0);
+	penc_str(&e, "");
+	s = dump(contact_list_reply(e.buf, e.len));
+	assert_string_equal(s,
+	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
+	free(s);
+	penc_free(&e);
+
+	/* One contact with its conversations. */
+	penc_init(&e);
+	fill_contact(&ct, 5);
+	penc_contact(&e, &ct);
+	st_contact_free(&ct);
+	penc_u32(&e, 1);
+	fill_conv(&c, 8);
+	penc_conv(&e, &c);
+	st_conv_free(&c);
+	s = dump(contact_get_reply(e.buf, e.len));
+	assert_true(strncmp(s, "{\"id\":\"00000000000000000000000000000005\"",
+	    40) == 0);
+	assert_non_null(strstr(s, ",\"conversations\":[{\"_id\":"));
+	assert_non_null(strstr(s, "\"contactId\":\"" CONTACT "\""));
+	free(s);
+	assert_null(contact_get_reply(e.buf, e.len - 1));
+	penc_free(&e);
+}
+
+/* -------------------------------------------------------- HTTP, fake peer */
+
+static const char *
+kv_get(const char *name, void *arg)
+{
+	const char **kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+static int
+setup(void **state)
+{
+	const char *kv[] = { "CORS_ORIGIN", "https://dash.example", NULL };
+	char err[SETTINGS_ERR_MAX];
+
+	loop_init();
+	worker_conf_defaults();
+	settings_free(&wsettings);
+	if (settings_parse(&wsettings, kv_get, kv, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	cors_init(&wsettings);
+	admin_init(KEY);
+	peer_path(&P);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	storec_shutdown();
+	peer_cleanup(&P);
+	cors_shutdown();
+	settings_free(&wsettings);
+	admin_init(NULL);
+	return 0;
+}
+
+static int
+each_setup(void **state)
+{
+	admin_init(KEY);
+	return peer_connect(&P) == 0 ? 0 : -1;
+}
+
+/* One client; requests on it answered in order. */
+static struct tclient CL;
+static size_t OFF;
+
+static void
+open_client(void)
+{
+	assert_int_equal(tclient_open(&CL), 0);
+	OFF = 0;
+}
+
+static void
+close_client(void)
+{
+	tclient_close(&CL);
+}
+
+static void
+request(const char *method, const char *path, const char *headers,
+    const char *body)
+{
+	char req[8192];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s",
+	    method, path, headers ? headers : "");
+	if (body != NULL)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	else
+		strlcat(req, "\r\n", sizeof(req));
+	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+}
+
+#define ADMIN	"x-admin-api-key: " KEY "\r\n"
+#define JSONCT	"Content-Type: application/json\r\n"
+
+static void
+response(struct tresp *r, int status)
+{
+	assert_true(tresp_wait(&CL, &OFF, r, 3000));
+	if (r->status != status)
+		fail_msg("status %d, want %d: %s", r->status, status, r->body);
+}
+
+static void
+expect_error(int status, const char *msg)
+{
+	struct tresp r;
+	char want[512];
+
+	response(&r, status);
+	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
+	assert_string_equal(r.body, want);
+	tresp_free(&r);
+}
+
+static void
+expect_req(struct peer_req *pr, uint16_t type)
+{
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, type);
+}
+
+/* Nothing reaches storaged for a while. */
+static void
+expect_no_req(void)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+}
+
+static void
+reply_widget(struct peer_req *pr, struct st_widget *w)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_widget(&e, w);
+	assert_false(e.err);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+/* The str widget_id a request starts with. */
+static void
+expect_wid(struct peer_req *pr, struct pdec *d)
+{
+	char id[ST_WID_LEN + 1];
+
+	pdec_init(d, pr->payload, pr->len);
+	pdec_strbuf(d, id, sizeof(id));
+	assert_string_equal(id, WID);
+}
+
+static void
+test_auth(void **state)
+{
+	open_client();
+	request("GET", "/v1/admin/widgets", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("POST", "/v1/admin/widgets", "x-admin-api-key: nope\r\n"
+	    JSONCT, "{}");
+	expect_error(401, "Unauthorized");
+	request("PATCH", "/v1/admin/widgets/" WID, JSONCT, "{}");
+	expect_error(401, "Unauthorized");
+	request("DELETE", "/v1/admin/widgets/" WID, NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("POST", "/v1/admin/widgets/" WID "/reset-id", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("GET", "/v1/admin/contacts", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("GET", "/v1/admin/contacts/" CONTACT, "x-api-key: " KEY "\r\n",
+	    NULL);
+	expect_error(401, "Unauthorized");
+
+	admin_init(NULL);
+	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	expect_error(503, "ADMIN_API_KEY is not configured on this deployment");
+	request("GET", "/v1/admin/contacts", ADMIN, NULL);
+	expect_error(503, "ADMIN_API_KEY is not configured on this deployment");
+	admin_init(KEY);
+	expect_no_req();
+	close_client();
+}
+
+static void
+test_create(void **state)
+{
+	struct peer_req pr;
+	struct st_widget w;
+	struct tresp r;
+	struct pdec d;
+	char v[64];
+
+	open_client();
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"name\":\"Shop\",\"allowed_origins\":[\"https://shop.example\"],"
+	    "\"daily_message_cap\":20}");
+	expect_req(&pr, PROTO_ST_WIDGET_CREATE);
+	pdec_init(&d, pr.payload, pr.len);
+	assert_int_equal(pdec_widget(&d, &w), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(w.name, "Shop");
+	assert_int_equal(w.norigins, 1);
+	assert_int_equal(w.daily_cap, 20);
+	assert_int_equal(w.enabled, 1);
+	assert_string_equal(w.primary_color, ST_DEFAULT_COLOR);
+	/* storaged gives it its ids and times. */
+	strlcpy(w.id, "00000000000000000000000000000009", sizeof(w.id));
+	strlcpy(w.widget_id, WID, sizeof(w.widget_id));
+	w.created_at = w.updated_at = 1700000000000ULL;
+	reply_widget(&pr, &w);
+	st_widget_free(&w);
+	response(&r, 201);
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-store");
+	assert_non_null(strstr(r.body, "\"widget_id\":\"" WID "\""));
+	assert_non_null(strstr(r.body, "\"name\":\"Shop\""));
+	assert_non_null(strstr(r.body, "\"daily_message_cap\":20"));
+	tresp_free(&r);
+
+	/* Refused before storaged. */
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{\"name\":");
+	expect_error(400, "Invalid JSON body");
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "");
+	expect_error(400, "Invalid JSON body");
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"name\":\"a\",\"name\":\"b\"}");
+	expect_error(400, "Invalid JSON body");
+	request("POST", "/v1/admin/widgets", ADMIN "Content-Type: text/plain"
+	    "\r\n", "{}");
+	expect_error(400, "Content-Type must be application/json");
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"daily_message_cap\":0}");
+	response(&r, 400);
+	assert_true(strncmp(r.body, "{\"error\":\"daily_message_cap: ", 29) ==
+	    0);
+	tresp_free(&r);
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{\"foo\":1}");
+	expect_error(400, "foo: unknown field");
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"contact_info_mode\":\"required\"}");
+	response(&r, 400);
+	assert_true(strncmp(r.body, "{\"error\":\"contact_info_mode: ", 29) ==
+	    0);
+	tresp_free(&r);
+	expect_no_req();
+
+	/* storaged's own refusal (too many widgets) is passed on. */
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
+	expect_req(&pr, PROTO_ST_WIDGET_CREATE);
+	peer_error(&P, &pr, PROTO_E_INVALID, "widgets: at most 1000");
+	expect_error(400, "widgets: at most 1000");
+	close_client();
+}
+
+static void
+test_get_list_delete_reset(void **state)
+{
+	struct peer_req pr;
+	struct st_widget w;
+	struct tresp r;
+	struct penc e;
+	struct pdec d;
+
+	open_client();
+	/* A malformed id is as unknown as any. */
+	request("GET", "/v1/admin/widgets/wid_123", ADMIN, NULL);
+	expect_error(404, "Widget not found");
+	request("GET", "/v1/admin/widgets/WID_0123456789abcdef0123456789abcdef",
+	    ADMIN, NULL);
+	expect_error(404, "Widget not found");
+	request("DELETE", "/v1/admin/widgets/default", ADMIN, NULL);
+	expect_error(404, "Widget not found");
+	expect_no_req();
+
+	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	expect_wid(&pr, &d);
+	assert_int_equal(pdec_done(&d), 0);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	expect_error(404, "Widget not found");
+
+	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	fill_widget(&w);
+	reply_widget(&pr, &w);
+	response(&r, 200);
+	assert_true(strncmp(r.body, "{\"id\":", 6) == 0);
+	tresp_free(&r);
+
+	request("GET", "/v1/admin/widgets", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_LIST);
+	assert_int_equal(pr.len, 0);
+	penc_init(&e);
+	penc_u32(&e, 1);
+	penc_widget(&e, &w);
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+	response(&r, 200);
+	assert_true(strncmp(r.body, "{\"widgets\":[{\"id\":", 18) == 0);
+	tresp_free(&r);
+
+	/* A reply storaged garbled: 500, no crash. */
+	request("GET", "/v1/admin/widgets", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_LIST);
+	peer_reply(&P, &pr, "\0\0\0\1x", 5);
+	expect_error(500, "Internal server error");
+
+	request("POST", "/v1/admin/widgets/" WID "/reset-id", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_RESET_ID);
+	expect_wid(&pr, &d);
+	assert_int_equal(pdec_done(&d), 0);
+	strlcpy(w.widget_id, "wid_ffffffffffffffffffffffffffffffff",
+	    sizeof(w.widget_id));
+	reply_widget(&pr, &w);
+	response(&r, 200);
+	assert_non_null(strstr(r.body,
+	    "\"widget_id\":\"wid_ffffffffffffffffffffffffffffffff\""));
+	tresp_free(&r);
+	st_widget_free(&w);
+
+	request("DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_DELETE);
+	expect_wid(&pr, &d);
+	assert_int_equal(pdec_done(&d), 0);
+	peer_reply(&P, &pr, NULL, 0);
+	response(&r, 200);
+	assert_string_equal(r.body, "{\"deleted\":true}");
+	tresp_free(&r);
+
+	/* The default widget stays: storaged says why. */
+	request("DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_DELETE);
+	peer_error(&P, &pr, PROTO_E_INVALID,
+	    "widget: the default widget cannot be deleted");
+	expect_error(400, "widget: the default widget cannot be deleted");
+
+	/* storaged away. */
+	request("POST", "/v1/admin/widgets/" WID "/reset-id", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_RESET_ID);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+	close_client();
+}
+
+static void
+test_patch(void **state)
+{
+	struct peer_req pr;
+	struct st_widget w;
+	struct tresp r;
+	struct pdec d;
+
+	open_client();
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "{\"enabled\":false,\"contact_info_mode\":\"required\","
+	    "\"greeting\":null}");
+	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	expect_wid(&pr, &d);
+	assert_int_equal(pdec_u32(&d), ST_WF_ENABLED | ST_WF_CONTACT_MODE |
+	    ST_WF_GREETING);
+	assert_int_equal(pdec_widget(&d, &w), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(w.enabled, 0);
+	assert_int_equal(w.contact_mode, ST_CONTACT_REQUIRED);
+	assert_string_equal(w.greeting, "");
+	st_widget_free(&w);
+	fill_widget(&w);
+	w.enabled = 0;
+	reply_widget(&pr, &w);
+	st_widget_free(&w);
+	response(&r, 200);
+	assert_non_null(strstr(r.body, "\"enabled\":false"));
+	tresp_free(&r);
+
+	/* Merged with what is stored, storaged finds it wrong. */
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "{\"collect_email\":false}");
+	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	peer_error(&P, &pr, PROTO_E_INVALID,
+	    "contact_mode: required needs a field to collect");
+	expect_error(400,
+	    "contact_info_mode: required needs a field to collect");
+
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "{\"enabled\":\"yes\"}");
+	expect_error(400, "enabled: must be a boolean");
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "{\"widget_id\":\"wid_x\"}");
+	expect_error(400, "widget_id: read-only");
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT, "[1]");
+	expect_error(400, "body: must be a JSON object");
+	request("PATCH", "/v1/admin/widgets/nope", ADMIN JSONCT, "{}");
+	expect_error(404, "Widget not found");
+	expect_no_req();
+
+	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT, "{}");
+	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	expect_error(404, "Widget not found");
+	close_client();
+}
+
+static void
+test_contacts(void **state)
+{
+	struct peer_req pr;
+	struct st_contact ct;
+	struct tresp r;
+	struct penc e;
+	struct pdec d;
+	char cursor[ST_CURSOR_MAX + 1], id[ST_ID_HEX + 1];
+
+	open_client();
+	request("GET", "/v1/admin/contacts?limit=5&cursor=abc", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_CONTACT_LIST);
+	pdec_init(&d, pr.payload, pr.len);
+	assert_int_equal(pdec_u32(&d), 5);
+	pdec_strbuf(&d, cursor, sizeof(cursor));
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(cursor, "abc");
+	penc_init(&e);
+	penc_u64(&e, 0);
+	penc_u32(&e, 0);
+	penc_str(&e, "");
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+	response(&r, 200);
+	assert_string_equal(r.body,
+	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
+	tresp_free(&r);
+
+	request("GET", "/v1/admin/contacts?limit=0", ADMIN, NULL);
+	expect_error(400, "Invalid query parameters");
+	request("GET", "/v1/admin/contacts/xyz", ADMIN, NULL);
+	expect_error(400, "Invalid contactId");
+	expect_no_req();
+
+	request("GET", "/v1/admin/contacts?cursor=zz", ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_CONTACT_LIST);
+	peer_error(&P, &pr, PROTO_E_INVALID, "cursor");
+	expect_error(400, "Invalid query parameters");
+
+	request("GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_CONTACT_GET);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, id, sizeof(id));
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(id, CONTACT);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	expect_error(404, "Contact not found");
+
+	request("GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
+	expect_req(&pr, PROTO_ST_CONTACT_GET);
+	penc_init(&e);
+	fill_contact(&ct, 1);
+	penc_contact(&e, &ct);
+	st_contact_free(&ct);
+	penc_u32(&e, 0);
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+	response(&r, 200);
+	assert_non_null(strstr(r.body, "\"conversations\":[]}"));
+	tresp_free(&r);
+	close_client();
+}
+
+/* GET (or OPTIONS) the config with origin; storaged answers with w. */
+static void
+config(const char *method, const char *origin, struct st_widget *w,
+    struct tresp *r, int status)
+{
+	struct peer_req pr;
+	struct pdec d;
+	char hdr[512];
+
+	snprintf(hdr, sizeof(hdr), "%s%s%s", origin ? "Origin: " : "",
+	    origin ? origin : "", origin ? "\r\n" : "");
+	if (strcmp(method, "OPTIONS") == 0)
+		strlcat(hdr, "Access-Control-Request-Method: GET\r\n",
+		    sizeof(hdr));
+	request(method, "/api/widget/" WID "/config", hdr, NULL);
+	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	expect_wid(&pr, &d);
+	assert_int_equal(pdec_done(&d), 0);
+	if (w == NULL)
+		peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	else
+		reply_widget(&pr, w);
+	response(r, status);
+}
+
+static void
+test_config(void **state)
+{
+	struct st_widget w;
+	struct tresp r;
+	char v[256];
+
+	open_client();
+	fill_widget(&w);
+	add_origin(&w, "https://shop.example");
+	add_origin(&w, "http://localhost:8080");
+
+	/* Allowed: the public subset, CORS for that origin. */
+	config("GET", "https://shop.example", &w, &r, 200);
+	assert_string_equal(r.body,
+	    "{\"name\":\"Support\",\"greeting\":\"Hi \\\"there\\\"\","
+	    "\"primary_color\":\"#6366f1\",\"text_color\":\"#ffffff\","
+	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
+	    "\"collect_name\":false,\"collect_email\":true,"
+	    "\"collect_phone\":false}");
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "https://shop.example");
+	assert_string_equal(tresp_header(&r, "Vary", v, sizeof(v)), "Origin");
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-cache");
+	tresp_free(&r);
+	/* As the browser sent it (the match ignores case and :443). */
+	config("GET", "HTTPS://Shop.Example:443", &w, &r, 200);
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "HTTPS://Shop.Example:443");
+	tresp_free(&r);
+	config("GET", "http://localhost:8080", &w, &r, 200);
+	tresp_free(&r);
+
+	/* Not allowed, however close; no Origin at all with a list. */
+	config("GET", "https://evil.example", &w, &r, 403);
+	assert_string_equal(r.body, "{\"error\":\"Origin not allowed\"}");
+	assert_null(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)));
+	tresp_free(&r);
+	config("GET", "http://shop.example", &w, &r, 403);
+	tresp_free(&r);
+	config("GET", "https://shop.example.evil.example", &w, &r, 403);
+	tresp_free(&r);
+	config("GET", "null", &w, &r, 403);
+	tresp_free(&r);
+	config("GET", NULL, &w, &r, 403);
+	tresp_free(&r);
+
+	/* The preflight. */
+	config("OPTIONS", "https://shop.example", &w, &r, 204);
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "https://shop.example");
+	assert_non_null(tresp_header(&r, "Access-Control-Allow-Methods", v,
+	    sizeof(v)));
+	assert_non_null(strstr(v, "GET"));
+	tresp_free(&r);
+	config("OPTIONS", "https://evil.example", &w, &r, 403);
+	tresp_free(&r);
+
+	/* Disabled is as unknown as unknown. */
+	w.enabled = 0;
+	config("GET", "https://shop.example", &w, &r, 404);
+	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");
+	tresp_free(&r);
+	config("GET", "https://shop.example", NULL, &r, 404);
+	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");
+	tresp_free(&r);
+
+	/*
+	 * No list: any site, CORS_ORIGIN (https://dash.example) or not;
+	 * an Origin that is no plain origin gets "*", never an echo.
+	 */
+	st_widget_free(&w);
+	fill_widget(&w);
+	config("GET", "https://anyone.example", &w, &r, 200);
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "https://anyone.example");
+	tresp_free(&r);
+	config("GET", "null", &w, &r, 200);
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "*");
+	tresp_free(&r);
+	config("GET", "https://a.example/<x>", &w, &r, 200);
+	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "*");
+	tresp_free(&r);
+	config("GET", NULL, &w, &r, 200);
+	assert_null(tresp_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)));
+	tresp_free(&r);
+	st_widget_free(&w);
+
+	/* An id that cannot be one: 404 before storaged. */
+	request("GET", "/api/widget/wid_nope/config", "Origin: "
+	    "https://shop.example\r\n", NULL);
+	expect_error(404, "Widget not found");
+	request("GET", "/api/widget/%00/config", NULL, NULL);
+	response(&r, 400);
+	tresp_free(&r);
+	expect_no_req();
+	/* Other methods: 405, CORS_ORIGIN applies again. */
+	request("POST", "/api/widget/" WID "/config", NULL, "{}");
+	response(&r, 405);
+	tresp_free(&r);
+	close_client();
+}
+
+static void
+test_storaged_away(void **state)
+{
+	open_client();
+	storec_shutdown();
+	request("GET", "/api/widget/" WID "/config", NULL, NULL);
+	expect_error(503, "Storage unavailable");
+	request("GET", "/v1/admin/widgets", ADMIN, NULL);
+	expect_error(503, "Storage unavailable");
+	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
+	expect_error(503, "Storage unavailable");
+	close_client();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_widget_json),
+		cmocka_unit_test(test_contact_json),
+		cmocka_unit_test(test_from_json),
+		cmocka_unit_test(test_from_json_errors),
+		cmocka_unit_test(test_replies),
+		cmocka_unit_test_setup(test_auth, each_setup),
+		cmocka_unit_test_setup(test_create, each_setup),
+		cmocka_unit_test_setup(test_get_list_delete_reset, each_setup),
+		cmocka_unit_test_setup(test_patch, each_setup),
+		cmocka_unit_test_setup(test_contacts, each_setup),
+		cmocka_unit_test_setup(test_config, each_setup),
+		cmocka_unit_test_setup(test_storaged_away, each_setup),
+	};
+
+	log_init("test_widgets");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,926 @@
+/*
+ * Widgets and contacts in the admin API (x-admin-api-key, as admin.c),
+ * and the public config a widget fetches:
+ *
+ *	GET    /v1/admin/widgets		{"widgets":[...]}
+ *	POST   /v1/admin/widgets		201 the widget
+ *	GET    /v1/admin/widgets/:wid		the widget
+ *	PATCH  /v1/admin/widgets/:wid		sets the fields present
+ *	DELETE /v1/admin/widgets/:wid		200 {"deleted":true}
+ *	POST   /v1/admin/widgets/:wid/reset-id	the widget, new id
+ *	GET    /v1/admin/contacts		?limit=&cursor=, a page
+ *	GET    /v1/admin/contacts/:id		contact + conversations
+ *	GET    /api/widget/:wid/config		the public subset
+ *
+ * :wid is the public widget_id; one that cannot be one is 404 at once.
+ *
+ * JSON names are snake_case, as Loquent's WidgetConfig. The JSON is mapped
+ * onto struct st_widget here (types, unknown and read-only fields);
+ * whether the values make sense is st_widget_invalid's business, so the
+ * worker and storaged agree. storaged checks a PATCH again once merged
+ * with what is stored, and its `invalid` text is passed on as it is.
+ *
+ * The public config is exempt from CORS_ORIGIN (router.c): any site may
+ * embed a widget, and the widget's own allowed_origins decide. The Origin
+ * is echoed in Access-Control-Allow-Origin only once it is known to be
+ * allowed and to be a plain origin, so nothing else a client sent ends
+ * up in a header.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "widgetmsg.h"
+#include "workerd.h"
+
+#define ERR_MAX		256
+#define NAME_SHOWN	64	/* bytes of a field's name an error shows */
+
+static const char config_headers[] =
+    "Cache-Control: no-cache\r\nVary: Origin\r\n";
+/*
+ * "This widget does not exist" is public knowledge: any page may read it,
+ * so an embed whose widget was deleted or re-keyed can stop retrying.
+ */
+static const char config_gone_headers[] =
+    "Cache-Control: no-cache\r\nVary: Origin\r\n"
+    "Access-Control-Allow-Origin: *\r\n";
+static const char preflight_headers[] =
+    "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+    "Access-Control-Allow-Headers: Content-Type\r\n"
+    "Access-Control-Max-Age: 600\r\n";
+
+int
+widget_id_valid(const char *s)
+{
+	size_t n = sizeof(ST_WID_PREFIX) - 1;
+
+	return strlen(s) == ST_WID_LEN && strncmp(s, ST_WID_PREFIX, n) == 0 &&
+	    st_id_valid(s + n);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* "" is none: JSON null. */
+static json_t *
+json_opt_text(const char *s)
+{
+	return (s == NULL || *s == '\0') ? json_null() : json_text(s);
+}
+
+static json_t *
+origins_json(const struct st_widget *w)
+{
+	json_t *a;
+	uint32_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < w->norigins; i++)
+		if (json_array_append_new(a, json_text(w->origins[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The fields every view of a widget has, the public subset. */
+static void
+widget_public_fields(json_t *o, const struct st_widget *w, int *err)
+{
+	const char *pos = st_position_name(w->position);
+	const char *mode = st_contact_mode_name(w->contact_mode);
+
+	json_oset(o, "name", json_opt_text(w->name), err);
+	json_oset(o, "greeting", json_opt_text(w->greeting), err);
+	json_oset(o, "primary_color", json_text(w->primary_color), err);
+	json_oset(o, "text_color", json_text(w->text_color), err);
+	json_oset(o, "position", json_text(pos ? pos : "bottom_right"), err);
+	json_oset(o, "contact_info_mode", json_text(mode ? mode : "none"),
+	    err);
+	json_oset(o, "collect_name", json_boolean(w->collect_name), err);
+	json_oset(o, "collect_email", json_boolean(w->collect_email), err);
+	json_oset(o, "collect_phone", json_boolean(w->collect_phone), err);
+}
+
+json_t *
+widget_json(const struct st_widget *w)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	/* id is what conversations name in "widgetId". */
+	json_oset(o, "id", json_text(w->id), &err);
+	json_oset(o, "widget_id", json_text(w->widget_id), &err);
+	widget_public_fields(o, w, &err);
+	json_oset(o, "allowed_origins", origins_json(w), &err);
+	json_oset(o, "daily_message_cap", w->daily_cap > 0 ?
+	    json_integer(w->daily_cap) : json_null(), &err);
+	json_oset(o, "enabled", json_boolean(w->enabled), &err);
+	json_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
+	json_oset(o, "model", json_opt_text(w->model), &err);
+	json_oset(o, "created_at", json_ms(w->created_at), &err);
+	json_oset(o, "updated_at", json_ms(w->updated_at), &err);
+	return json_odone(o, err);
+}
+
+json_t *
+widget_public_json(const struct st_widget *w)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	widget_public_fields(o, w, &err);
+	return json_odone(o, err);
+}
+
+json_t *
+contact_json(const struct st_contact *ct)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_oset(o, "id", json_text(ct->id), &err);
+	json_oset(o, "name", json_opt_text(ct->name), &err);
+	json_oset(o, "email", json_opt_text(ct->email), &err);
+	json_oset(o, "phone", json_opt_text(ct->phone), &err);
+	json_oset(o, "created_at", json_ms(ct->created_at), &err);
+	json_oset(o, "updated_at", json_ms(ct->updated_at), &err);
+	return json_odone(o, err);
+}
+
+/* ------------------------------------------------- JSON -> st_widget */
+
+/*
+ * st_widget_invalid's "field: ..." with the field as the JSON calls it
+ * (the struct's contact_mode is contact_info_mode here).
+ */
+static void
+json_field_msg(const char *msg, char *out, size_t outsz)
+{
+	static const char cm[] = "contact_mode:";
+
+	if (strncmp(msg, cm, sizeof(cm) - 1) == 0)
+		snprintf(out, outsz, "contact_info_mode:%s",
+		    msg + sizeof(cm) - 1);
+	else
+		strlcpy(out, msg, outsz);
+}
+
+/*
+ * A string (or, when nullable, null: "") into *dst. NULL, or what is
+ * wrong; "" out of memory.
+ */
+static const char *
+take_text(json_t *v, char **dst, int nullable)
+{
+	const char *s;
+	char *copy;
+
+	if (nullable && json_is_null(v))
+		s = "";
+	else if (!json_is_string(v))
+		return nullable ? "must be a string or null" :
+		    "must be a string";
+	else {
+		s = json_string_value(v);
+		if (strlen(s) != json_string_length(v))
+			return "must not contain NUL characters";
+	}
+	if ((copy = strdup(s)) == NULL)
+		return "";
+	free(*dst);
+	*dst = copy;
+	return NULL;
+}
+
+static const char *
+take_color(json_t *v, char *dst)
+{
+	if (!json_is_string(v))
+		return "must be a string";
+	if (json_string_length(v) != ST_COLOR_LEN ||
+	    strlen(json_string_value(v)) != ST_COLOR_LEN)
+		return "must be #rrggbb";
+	memcpy(dst, json_string_value(v), ST_COLOR_LEN + 1);
+	return NULL;
+}
+
+static const char *
+take_bool(json_t *v, uint8_t *dst)
+{
+	if (!json_is_boolean(v))
+		return "must be a boolean";
+	*dst = json_is_true(v);
+	return NULL;
+}
+
+static void
+free_origins(struct st_widget *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->norigins; i++)
+		free(w->origins[i]);
+	free(w->origins);
+	w->origins = NULL;
+	w->norigins = 0;
+}
+
+static const char *
+take_origins(json_t *v, struct st_widget *w)
+{
+	static const char notarray[] = "must be an array of strings";
+	json_t *x;
+	char **o;
+	size_t i, n;
+
+	if (!json_is_array(v))
+		return notarray;
+	n = json_array_size(v);
+	if (n > ST_ORIGINS_MAX)
+		return "at most 32 origins";
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x))
+			return notarray;
+		if (strlen(json_string_value(x)) != json_string_length(x))
+			return "must not contain NUL characters";
+	}
+	if ((o = calloc(n > 0 ? n : 1, sizeof(*o))) == NULL)
+		return "";
+	free_origins(w);
+	w->origins = o;
+	json_array_foreach(v, i, x) {
+		if ((o[i] = strdup(json_string_value(x))) == NULL)
+			return "";
+		w->norigins++;
+	}
+	return NULL;
+}
+
+static const char *
+take_cap(json_t *v, uint32_t *dst)
+{
+	json_int_t n;
+
+	if (json_is_null(v)) {
+		*dst = 0;
+		return NULL;
+	}
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
+	    n > UINT32_MAX)
+		return "must be an integer from 1 to 4294967295, or null";
+	*dst = (uint32_t)n;
+	return NULL;
+}
+
+static const char *
+take_enum(json_t *v, uint8_t *dst, int (*parse)(const char *),
+    const char *what)
+{
+	int n;
+
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v) ||
+	    (n = parse(json_string_value(v))) < 0)
+		return what;
+	*dst = (uint8_t)n;
+	return NULL;
+}
+
+/* The fields a client may not set. */
+static const char *const read_only[] = {
+	"id", "widget_id", "created_at", "updated_at",
+};
+
+/* Every text field set (NULL is not "" to every reader). */
+static int
+texts_set(struct st_widget *w)
+{
+	char **f[] = { &w->name, &w->greeting, &w->system_prompt, &w->model };
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (*f[i] == NULL && (*f[i] = strdup("")) == NULL)
+			return -1;
+	return 0;
+}
+
+int
+widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
+    int check, char *err, size_t errsz)
+{
+	const char *k, *why;
+	json_t *v;
+	uint32_t bit;
+	size_t i;
+
+	*mask = 0;
+	if (!json_is_object(root)) {
+		strlcpy(err, "body: must be a JSON object", errsz);
+		return -1;
+	}
+	json_object_foreach(root, k, v) {
+		why = NULL;
+		bit = 0;
+		if (strcmp(k, "name") == 0) {
+			bit = ST_WF_NAME;
+			why = take_text(v, &w->name, 1);
+		} else if (strcmp(k, "greeting") == 0) {
+			bit = ST_WF_GREETING;
+			why = take_text(v, &w->greeting, 1);
+		} else if (strcmp(k, "primary_color") == 0) {
+			bit = ST_WF_PRIMARY_COLOR;
+			why = take_color(v, w->primary_color);
+		} else if (strcmp(k, "text_color") == 0) {
+			bit = ST_WF_TEXT_COLOR;
+			why = take_color(v, w->text_color);
+		} else if (strcmp(k, "position") == 0) {
+			bit = ST_WF_POSITION;
+			why = take_enum(v, &w->position, st_position_parse,
+			    "must be \"bottom_right\" or \"bottom_left\"");
+		} else if (strcmp(k, "contact_info_mode") == 0) {
+			bit = ST_WF_CONTACT_MODE;
+			why = take_enum(v, &w->contact_mode,
+			    st_contact_mode_parse,
+			    "must be \"none\", \"optional\" or \"required\"");
+		} else if (strcmp(k, "collect_name") == 0) {
+			bit = ST_WF_COLLECT_NAME;
+			why = take_bool(v, &w->collect_name);
+		} else if (strcmp(k, "collect_email") == 0) {
+			bit = ST_WF_COLLECT_EMAIL;
+			why = take_bool(v, &w->collect_email);
+		} else if (strcmp(k, "collect_phone") == 0) {
+			bit = ST_WF_COLLECT_PHONE;
+			why = take_bool(v, &w->collect_phone);
+		} else if (strcmp(k, "allowed_origins") == 0) {
+			bit = ST_WF_ORIGINS;
+			why = take_origins(v, w);
+		} else if (strcmp(k, "daily_message_cap") == 0) {
+			bit = ST_WF_DAILY_CAP;
+			why = take_cap(v, &w->daily_cap);
+		} else if (strcmp(k, "enabled") == 0) {
+			bit = ST_WF_ENABLED;
+			why = take_bool(v, &w->enabled);
+		} else if (strcmp(k, "system_prompt") == 0) {
+			bit = ST_WF_SYSTEM_PROMPT;
+			why = take_text(v, &w->system_prompt, 1);
+		} else if (strcmp(k, "model") == 0) {
+			bit = ST_WF_MODEL;
+			why = take_text(v, &w->model, 1);
+		} else {
+			why = "unknown field";
+			for (i = 0; i < sizeof(read_only) /
+			    sizeof(read_only[0]); i++)
+				if (strcmp(k, read_only[i]) == 0)
+					why = "read-only";
+		}
+		if (why != NULL) {
+			if (*why == '\0')
+				why = "out of memory";
+			snprintf(err, errsz, "%.*s: %s", NAME_SHOWN, k, why);
+			return -1;
+		}
+		*mask |= bit;
+	}
+	if (texts_set(w) < 0) {
+		strlcpy(err, "body: out of memory", errsz);
+		return -1;
+	}
+	if (check && (why = st_widget_invalid(w)) != NULL) {
+		json_field_msg(why, err, errsz);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- replies */
+
+/* -> widget */
+json_t *
+widget_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_widget w;
+	json_t *v;
+
+	pdec_init(&d, payload, len);
+	if (pdec_widget(&d, &w) < 0)
+		return NULL;
+	v = pdec_done(&d) < 0 ? NULL : widget_json(&w);
+	st_widget_free(&w);
+	return v;
+}
+
+/* -> u32 n, n x widget */
+json_t *
+widget_list_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_widget w;
+	json_t *root, *arr;
+	uint32_t n, i;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	n = pdec_u32(&d);
+	if (d.err || n > ST_WIDGETS_MAX || (arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n && !err; i++) {
+		if (pdec_widget(&d, &w) < 0) {
+			err = 1;
+			break;
+		}
+		if (json_array_append_new(arr, widget_json(&w)) < 0)
+			err = 1;
+		st_widget_free(&w);
+	}
+	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	json_oset(root, "widgets", arr, &err);
+	return json_odone(root, err);
+}
+
+/* -> (empty) */
+static json_t *
+deleted_reply(const uint8_t *payload, size_t len)
+{
+	json_t *o;
+	int err = 0;
+
+	if (len != 0 || (o = json_object()) == NULL)
+		return NULL;
+	json_oset(o, "deleted", json_true(), &err);
+	return json_odone(o, err);
+}
+
+/* -> u64 total, u32 n, n x contact, str next_cursor */
+json_t *
+contact_list_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_contact ct;
+	char next[ST_CURSOR_MAX + 1];
+	json_t *root, *arr;
+	uint64_t total;
+	uint32_t n, i;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	total = pdec_u64(&d);
+	n = pdec_u32(&d);
+	if (d.err || n > ST_LIST_MAX || (arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n && !err; i++) {
+		if (pdec_contact(&d, &ct) < 0) {
+			err = 1;
+			break;
+		}
+		if (json_array_append_new(arr, contact_json(&ct)) < 0)
+			err = 1;
+		st_contact_free(&ct);
+	}
+	pdec_strbuf(&d, next, sizeof(next));
+	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	json_oset(root, "contacts", arr, &err);
+	json_oset(root, "total", json_integer((json_int_t)total), &err);
+	json_oset(root, "nextCursor", next[0] ? json_text(next) : json_null(),
+	    &err);
+	return json_odone(root, err);
+}
+
+/* -> contact, u32 n, n x conv: the contact with "conversations". */
+json_t *
+contact_get_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	struct st_contact ct;
+	struct st_conv conv;
+	json_t *root, *arr;
+	uint32_t n, i;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	if (pdec_contact(&d, &ct) < 0)
+		return NULL;
+	root = contact_json(&ct);
+	st_contact_free(&ct);
+	n = pdec_u32(&d);
+	if (root == NULL || d.err || n > ST_LIST_MAX ||
+	    (arr = json_array()) == NULL) {
+		json_decref(root);
+		return NULL;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (pdec_conv(&d, &conv) < 0) {
+			err = 1;
+			break;
+		}
+		if (json_array_append_new(arr, admin_conv_json(&conv)) < 0)
+			err = 1;
+		st_conv_free(&conv);
+	}
+	if (err || pdec_done(&d) < 0) {
+		json_decref(arr);
+		json_decref(root);
+		return NULL;
+	}
+	json_oset(root, "conversations", arr, &err);
+	return json_odone(root, err);
+}
+
+/* ------------------------------------------------------- admin handlers */
+
+static const struct storec_answer widget_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Widget not found" },
+	{ 0, 0, NULL },
+};
+
+static const struct storec_answer contact_list_errors[] = {
+	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
+	{ 0, 0, NULL },
+};
+
+static const struct storec_answer contact_get_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Contact not found" },
+	{ PROTO_E_INVALID, 400, "Invalid contactId" },
+	{ 0, 0, NULL },
+};
+
+/*
+ * storaged's `invalid` names the field ("primary_color: must be
+ * #rrggbb", or why the default widget stays): the client's answer.
+ */
+static int
+widget_invalid(struct conn *c, const struct storec_result *r)
+{
+	char msg[ERR_MAX];
+
+	if (r->status != STOREC_ERROR || r->code != PROTO_E_INVALID)
+		return 0;
+	json_field_msg(r->message != NULL && r->message[0] != '\0' ?
+	    r->message : "Invalid widget", msg, sizeof(msg));
+	conn_send_error(c, 400, admin_headers, msg);
+	return 1;
+}
+
+static void
+widget_done(const struct storec_result *r, void *arg)
+{
+	if (!widget_invalid(arg, r))
+		admin_answer(arg, r, "widget request", 200, widget_reply,
+		    widget_errors);
+}
+
+static void
+widget_created(const struct storec_result *r, void *arg)
+{
+	if (!widget_invalid(arg, r))
+		admin_answer(arg, r, "ST_WIDGET_CREATE", 201, widget_reply,
+		    widget_errors);
+}
+
+static void
+widget_listed(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_WIDGET_LIST", 200, widget_list_reply,
+	    widget_errors);
+}
+
+static void
+widget_deleted(const struct storec_result *r, void *arg)
+{
+	if (!widget_invalid(arg, r))
+		admin_answer(arg, r, "ST_WIDGET_DELETE", 200, deleted_reply,
+		    widget_errors);
+}
+
+static void
+contact_listed(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_CONTACT_LIST", 200, contact_list_reply,
+	    contact_list_errors);
+}
+
+static void
+contact_got(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_CONTACT_GET", 200, contact_get_reply,
+	    contact_get_errors);
+}
+
+static void
+send_or_503(struct conn *c, uint16_t type, struct penc *e, storec_cb cb,
+    const char *headers)
+{
+	if (storec_send(type, e, cb, c, &c->sreq) < 0)
+		conn_send_error(c, 503, headers, "Storage unavailable");
+}
+
+/* application/json, any case, with or without parameters. */
+static int
+json_ctype(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/*
+ * The request's widget: w from defaults plus the body. 0, or -1 when
+ * the request has been answered (400).
+ */
+static int
+widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
+    uint32_t *mask, int patch)
+{
+	char err[ERR_MAX];
+	json_error_t jerr;
+	json_t *root;
+	int rv;
+
+	st_widget_defaults(w);
+	if (patch) {
+		/*
+		 * The fields a PATCH leaves alone are storaged's to check
+		 * (merged); here only the ones it sets. Collecting every
+		 * field keeps "required" from failing for fields not sent.
+		 */
+		w->collect_name = w->collect_email = w->collect_phone = 1;
+	}
+	if (!json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 400, admin_headers,
+		    "Content-Type must be application/json");
+		return -1;
+	}
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (root == NULL) {
+		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
+		return -1;
+	}
+	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
+	json_decref(root);
+	if (rv < 0) {
+		conn_send_error(c, 400, admin_headers, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The :widget_id of the path, or NULL when answered 404. */
+static const char *
+widget_param(struct conn *c, const struct route_match *m, const char *hdrs)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (!widget_id_valid(id)) {
+		conn_send_error(c, 404, hdrs, "Widget not found");
+		return NULL;
+	}
+	return id;
+}
+
+void
+widget_admin_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	if (admin_gate(c, req) < 0)
+		return;
+	if (storec_call(PROTO_ST_WIDGET_LIST, NULL, 0, widget_listed, c,
+	    &c->sreq) < 0)
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+}
+
+void
+widget_admin_create(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_widget w;
+	struct penc e;
+	uint32_t mask;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (widget_body(c, req, &w, &mask, 0) == 0) {
+		penc_init(&e);
+		penc_widget(&e, &w);
+		send_or_503(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
+		    admin_headers);
+	}
+	st_widget_free(&w);
+}
+
+void
+widget_admin_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+	struct penc e;
+
+	if (admin_gate(c, req) < 0 ||
+	    (id = widget_param(c, m, admin_headers)) == NULL)
+		return;
+	penc_init(&e);
+	penc_str(&e, id);
+	send_or_503(c, PROTO_ST_WIDGET_GET, &e, widget_done, admin_headers);
+}
+
+void
+widget_admin_update(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_widget w;
+	const char *id;
+	struct penc e;
+	uint32_t mask;
+
+	if (admin_gate(c, req) < 0 ||
+	    (id = widget_param(c, m, admin_headers)) == NULL)
+		return;
+	if (widget_body(c, req, &w, &mask, 1) == 0) {
+		penc_init(&e);
+		penc_str(&e, id);
+		penc_u32(&e, mask);
+		penc_widget(&e, &w);
+		send_or_503(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
+		    admin_headers);
+	}
+	st_widget_free(&w);
+}
+
+void
+widget_admin_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+	struct penc e;
+
+	if (admin_gate(c, req) < 0 ||
+	    (id = widget_param(c, m, admin_headers)) == NULL)
+		return;
+	penc_init(&e);
+	penc_str(&e, id);
+	send_or_503(c, PROTO_ST_WIDGET_DELETE, &e, widget_deleted,
+	    admin_headers);
+}
+
+void
+widget_admin_reset_id(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+	struct penc e;
+
+	if (admin_gate(c, req) < 0 ||
+	    (id = widget_param(c, m, admin_headers)) == NULL)
+		return;
+	penc_init(&e);
+	penc_str(&e, id);
+	send_or_503(c, PROTO_ST_WIDGET_RESET_ID, &e, widget_done,
+	    admin_headers);
+}
+
+void
+contact_admin_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct penc e;
+	uint32_t limit;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (admin_list_query(req->query, &limit, cursor, sizeof(cursor)) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	send_or_503(c, PROTO_ST_CONTACT_LIST, &e, contact_listed,
+	    admin_headers);
+}
+
+void
+contact_admin_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+	struct penc e;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (strlen(id) != ST_ID_HEX || !st_id_valid(id)) {
+		conn_send_error(c, 400, admin_headers, "Invalid contactId");
+		return;
+	}
+	penc_init(&e);
+	penc_str(&e, id);
+	send_or_503(c, PROTO_ST_CONTACT_GET, &e, contact_got, admin_headers);
+}
+
+/* ------------------------------------------------------- public config */
+
+/* An Origin fit to be echoed in a header: a plain origin, no odd bytes. */
+static int
+origin_echoable(const char *o)
+{
+	const unsigned char *p;
+
+	if (strlen(o) > ST_ORIGIN_MAX)
+		return 0;
+	for (p = (const unsigned char *)o; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return 0;
+	return st_origin_valid(o);
+}
+
+static void
+config_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct st_widget w;
+	struct pdec d;
+	const char *origin, *msg;
+	char hdrs[sizeof(config_headers) + sizeof(preflight_headers) +
+	    ST_ORIGIN_MAX + 64];
+	int status;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, widget_errors, "widget config",
+		    &msg);
+		conn_send_error(c, status, status == 404 ? config_gone_headers :
+		    config_headers, msg);
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	if (pdec_widget(&d, &w) < 0 || (pdec_done(&d) < 0 &&
+	    (st_widget_free(&w), 1))) {
+		log_warnx("widget config: malformed ST_WIDGET_GET reply");
+		conn_send_error(c, 500, config_headers,
+		    "Internal server error");
+		return;
+	}
+	origin = c->req != NULL ? http_header(c->req, "origin") : NULL;
+	if (!w.enabled) {
+		conn_send_error(c, 404, config_gone_headers,
+		    "Widget not found");
+	} else if (!st_origin_allowed(&w, origin)) {
+		conn_send_error(c, 403, config_headers, "Origin not allowed");
+	} else {
+		strlcpy(hdrs, config_headers, sizeof(hdrs));
+		if (origin != NULL && *origin != '\0') {
+			/*
+			 * Allowed but not a plain origin ("null" from a
+			 * sandboxed frame) only happens for a widget any
+			 * site may embed: "*" says as much.
+			 */
+			strlcat(hdrs, "Access-Control-Allow-Origin: ",
+			    sizeof(hdrs));
+			strlcat(hdrs, origin_echoable(origin) ? origin : "*",
+			    sizeof(hdrs));
+			strlcat(hdrs, "\r\n", sizeof(hdrs));
+		}
+		if (c->req != NULL && c->req->method == HTTP_OPTIONS) {
+			strlcat(hdrs, preflight_headers, sizeof(hdrs));
+			conn_send(c, 204, hdrs, NULL, NULL, 0);
+		} else
+			conn_send_json(c, 200, hdrs, widget_public_json(&w));
+	}
+	st_widget_free(&w);
+}
+
+void
+widget_config_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+	struct penc e;
+
+	if ((id = widget_param(c, m, config_gone_headers)) == NULL)
+		return;
+	penc_init(&e);
+	penc_str(&e, id);
+	send_or_503(c, PROTO_ST_WIDGET_GET, &e, config_done, config_headers);
+}

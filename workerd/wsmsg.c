@@ -1,0 +1,90 @@
+/*
+ * The widget visitor's WebSocket messages, parsed and checked before
+ * anything is done with them (wschat.c):
+ *
+ *	{"type":"message","content":"..."}
+ *	{"type":"contact_info","name":"...","email":"...","phone":"..."}
+ *
+ * Any other text gets an error the visitor can read; nothing here trusts
+ * the input. Other keys are ignored, as the Loquent widget does.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "workerd.h"
+
+static int
+fail(struct wsmsg *m, const char *what)
+{
+	json_decref(m->root);
+	m->root = NULL;
+	m->type = WSMSG_INVALID;
+	snprintf(m->error, sizeof(m->error), "%s", what);
+	return -1;
+}
+
+/* A contact field: absent or null is "", else a string without NUL. */
+static int
+contact_field(struct wsmsg *m, const char *name, const char **out)
+{
+	json_t *v = json_object_get(m->root, name);
+	char what[64];
+
+	*out = "";
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || memchr(json_string_value(v), '\0',
+	    json_string_length(v)) != NULL) {
+		snprintf(what, sizeof(what), "%s: must be a string", name);
+		return fail(m, what);
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int
+wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
+{
+	json_error_t jerr;
+	json_t *type, *content;
+	const char *tp;
+	size_t chars;
+
+	memset(m, 0, sizeof(*m));
+	m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, &jerr);
+	if (m->root == NULL || !json_is_object(m->root))
+		return fail(m, "Invalid message: expected a JSON object");
+	type = json_object_get(m->root, "type");
+	tp = json_is_string(type) ? json_string_value(type) : "";
+	if (strcmp(tp, "message") == 0) {
+		content = json_object_get(m->root, "content");
+		if (!json_is_string(content))
+			return fail(m, "content: must be a string");
+		m->content = json_string_value(content);
+		m->content_len = json_string_length(content);
+		chars = utf8_chars(m->content, m->content_len);
+		if (memchr(m->content, '\0', m->content_len) != NULL ||
+		    chars < 1 || chars > CHAT_MESSAGE_MAX ||
+		    chat_blank(m->content, m->content_len))
+			return fail(m, "content: must be 1 to 4000 characters");
+		m->type = WSMSG_MESSAGE;
+		return 0;
+	}
+	if (strcmp(tp, "contact_info") == 0) {
+		if (contact_field(m, "name", &m->name) < 0 ||
+		    contact_field(m, "email", &m->email) < 0 ||
+		    contact_field(m, "phone", &m->phone) < 0)
+			return -1;
+		m->type = WSMSG_CONTACT;
+		return 0;
+	}
+	return fail(m, "Invalid message: unknown type");
+}
+
+void
+wsmsg_free(struct wsmsg *m)
+{
+	json_decref(m->root);
+	memset(m, 0, sizeof(*m));
+}
