@@ -126,6 +126,21 @@ prod=${PARLEY_ENV:-${NODE_ENV:-}}
 if [ "$prod" != production ]; then
 	echo "run: widget test page:    $base/widget-test.html"
 	echo "run: headless test page:  $base/headless-test.html"
+	# The data-widget embed needs a widget's public id: the default one's.
+	wid=$(PARLEY_URL="$base" node -e '
+		const url = process.env.PARLEY_URL, key = process.env.ADMIN_API_KEY;
+		(async () => {
+			for (let i = 0; i < 100; i++) {
+				try {
+					const r = await fetch(url + "/v1/admin/widgets", { headers: { "x-admin-api-key": key } });
+					if (r.ok) { console.log((await r.json()).widgets[0].widget_id); return; }
+				} catch {}
+				await new Promise((res) => setTimeout(res, 100));
+			}
+		})();' 2>/dev/null || true)
+	if [ -n "$wid" ]; then
+		echo "run: widget embed page:   $base/test-pages/embed-test.html?widget=$wid  (the default widget; manage widgets with /v1/admin/widgets)"
+	fi
 	# The pages call the API from Parley's own origin, which CORS_ORIGIN
 	# must allow when it is a list.
 	if [ -n "${CORS_ORIGIN:-}" ] && [[ ",${CORS_ORIGIN// /}," != *",*,"* ]] &&
