@@ -70,13 +70,26 @@ assert_widget_equal(const struct st_widget *a, const struct st_widget *b)
 	assert_int_equal(a->updated_at, b->updated_at);
 }
 
+/* w encoded into e (for the caller to free), decoded into g exactly. */
+static void
+widget_roundtrip(const struct st_widget *w, struct penc *e,
+    struct st_widget *g)
+{
+	struct pdec d;
+
+	penc_init(e);
+	penc_widget(e, w);
+	assert_int_equal(e->err, 0);
+	pdec_init(&d, e->buf, e->len);
+	assert_int_equal(pdec_widget(&d, g), 0);
+	assert_int_equal(pdec_done(&d), 0);
+}
+
 static void
 test_defaults(void **state)
 {
-	struct st_widget w;
+	struct st_widget w, g;
 	struct penc e;
-	struct pdec d;
-	struct st_widget g;
 
 	st_widget_defaults(&w);
 	assert_string_equal(w.primary_color, ST_DEFAULT_COLOR);
@@ -88,12 +101,7 @@ test_defaults(void **state)
 	assert_int_equal(w.position, ST_POS_BOTTOM_RIGHT);
 	assert_null(st_widget_invalid(&w));
 	/* NULL strings encode as "" and come back as "". */
-	penc_init(&e);
-	penc_widget(&e, &w);
-	assert_int_equal(e.err, 0);
-	pdec_init(&d, e.buf, e.len);
-	assert_int_equal(pdec_widget(&d, &g), 0);
-	assert_int_equal(pdec_done(&d), 0);
+	widget_roundtrip(&w, &e, &g);
 	assert_string_equal(g.name, "");
 	assert_string_equal(g.model, "");
 	assert_int_equal(g.enabled, 1);
@@ -112,12 +120,7 @@ test_widget_roundtrip(void **state)
 
 	full_widget(&w);
 	assert_null(st_widget_invalid(&w));
-	penc_init(&e);
-	penc_widget(&e, &w);
-	assert_int_equal(e.err, 0);
-	pdec_init(&d, e.buf, e.len);
-	assert_int_equal(pdec_widget(&d, &g), 0);
-	assert_int_equal(pdec_done(&d), 0);
+	widget_roundtrip(&w, &e, &g);
 	assert_widget_equal(&w, &g);
 	st_widget_free(&g);
 
@@ -347,22 +350,37 @@ test_origins(void **state)
 static void
 test_email_phone(void **state)
 {
+	static const char *good[] = {
+		"a@b.co", "First.Last+tag@mail.example.org",
+	};
+	static const char *bad[] = {
+		"", NULL, "plain", "@b.co", "a@b", "a@.co", "a@b.", "a@b..co",
+		"a b@c.co", "a@b@c.co", "a@b.co\n",
+	};
+	/* out: what a phone normalises to; NULL when it does not. */
+	static const struct {
+		const char *in, *out;
+	} phones[] = {
+		{ "+1 (555) 123-4567", "+15551234567" },
+		{ "555.123.4567", "5551234567" },
+		{ "1234567", "1234567" },
+		{ "123456", NULL },
+		{ "1234567890123456", NULL },
+		{ "123456789012345", "123456789012345" },
+		{ "555-CALL-NOW", NULL },
+		{ "12+34567", NULL },
+		{ "++1234567", NULL },
+		{ "", NULL },
+		{ NULL, NULL },
+	};
 	char out[ST_PHONE_MAX + 1];
 	char *longmail;
+	size_t i;
 
-	assert_true(st_email_valid("a@b.co"));
-	assert_true(st_email_valid("First.Last+tag@mail.example.org"));
-	assert_false(st_email_valid(""));
-	assert_false(st_email_valid(NULL));
-	assert_false(st_email_valid("plain"));
-	assert_false(st_email_valid("@b.co"));
-	assert_false(st_email_valid("a@b"));
-	assert_false(st_email_valid("a@.co"));
-	assert_false(st_email_valid("a@b."));
-	assert_false(st_email_valid("a@b..co"));
-	assert_false(st_email_valid("a b@c.co"));
-	assert_false(st_email_valid("a@b@c.co"));
-	assert_false(st_email_valid("a@b.co\n"));
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(st_email_valid(good[i]));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(st_email_valid(bad[i]));
 	longmail = malloc(ST_EMAIL_MAX + 2);
 	assert_non_null(longmail);
 	memset(longmail, 'a', ST_EMAIL_MAX + 1);
@@ -371,22 +389,16 @@ test_email_phone(void **state)
 	assert_false(st_email_valid(longmail));
 	free(longmail);
 
-	assert_int_equal(st_phone_norm("+1 (555) 123-4567", out, sizeof(out)),
-	    0);
-	assert_string_equal(out, "+15551234567");
-	assert_int_equal(st_phone_norm("555.123.4567", out, sizeof(out)), 0);
-	assert_string_equal(out, "5551234567");
-	assert_int_equal(st_phone_norm("1234567", out, sizeof(out)), 0);
-	assert_int_equal(st_phone_norm("123456", out, sizeof(out)), -1);
-	assert_int_equal(st_phone_norm("1234567890123456", out, sizeof(out)),
-	    -1);
-	assert_int_equal(st_phone_norm("123456789012345", out, sizeof(out)),
-	    0);
-	assert_int_equal(st_phone_norm("555-CALL-NOW", out, sizeof(out)), -1);
-	assert_int_equal(st_phone_norm("12+34567", out, sizeof(out)), -1);
-	assert_int_equal(st_phone_norm("++1234567", out, sizeof(out)), -1);
-	assert_int_equal(st_phone_norm("", out, sizeof(out)), -1);
-	assert_int_equal(st_phone_norm(NULL, out, sizeof(out)), -1);
+	for (i = 0; i < sizeof(phones) / sizeof(phones[0]); i++) {
+		if (phones[i].out == NULL) {
+			assert_int_equal(st_phone_norm(phones[i].in, out,
+			    sizeof(out)), -1);
+			continue;
+		}
+		assert_int_equal(st_phone_norm(phones[i].in, out,
+		    sizeof(out)), 0);
+		assert_string_equal(out, phones[i].out);
+	}
 	/* Too small a buffer fails rather than cuts. */
 	assert_int_equal(st_phone_norm("1234567", out, 7), -1);
 	assert_int_equal(st_phone_norm("1234567", out, 8), 0);

@@ -8,25 +8,6 @@
 #include "widgetmsg.h"
 #include "widgetstore.h"
 
-int
-dispatch_is_write(uint16_t type)
-{
-	switch (type) {
-	case PROTO_ST_CONV_OPEN:
-	case PROTO_ST_MSG_APPEND:
-	case PROTO_ST_CHAT_BEGIN:
-	case PROTO_ST_WIDGET_CREATE:
-	case PROTO_ST_WIDGET_UPDATE:
-	case PROTO_ST_WIDGET_DELETE:
-	case PROTO_ST_WIDGET_RESET_ID:
-	case PROTO_ST_WS_OPEN:
-	case PROTO_ST_WS_BEGIN:
-	case PROTO_ST_CONTACT_SUBMIT:
-		return 1;
-	}
-	return 0;
-}
-
 static void
 reply_error(struct dreply *r, int code, const char *msg)
 {
@@ -73,6 +54,29 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	return 0;
 }
 
+/*
+ * The request decoded to its end (else it is malformed) and its txn is
+ * open. 0, or -1 with r failed.
+ */
+static int
+req_start(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct store_txn *t, struct dreply *r)
+{
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return -1;
+	}
+	return req_begin(b, t, r, type);
+}
+
+/* A reply with no txn behind it stands if it encodes. */
+static void
+reply_stands(struct dreply *r)
+{
+	if (r->enc.err)
+		reply_error(r, PROTO_E_INTERNAL, "reply does not encode");
+}
+
 /* Ends the request's txn: the reply stands only if its txn folds in. */
 static void
 req_end(struct store_txn *t, struct dreply *r)
@@ -85,8 +89,63 @@ req_end(struct store_txn *t, struct dreply *r)
 		r->wrote = t->wrote;
 }
 
+/* ---------------------------------------------------------------- replies */
+
 static void
-op_conv_open(struct dbatch *b, struct pdec *d, struct dreply *r)
+enc_convs(struct penc *e, const struct st_conv *c, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++)
+		penc_conv(e, &c[i]);
+}
+
+static void
+enc_msgs(struct penc *e, const struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++)
+		penc_msg(e, &m[i]);
+}
+
+/* Messages as the model's history: role and content only. */
+static void
+enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		penc_str(e, m[i].role);
+		penc_str(e, m[i].content);
+	}
+}
+
+/* A rate count's reply: u8 limited, u64 retry_after_ms. */
+static void
+enc_rate(struct penc *e, int limited, uint64_t retry)
+{
+	penc_u8(e, (uint8_t)limited);
+	penc_u64(e, retry);
+}
+
+/* ------------------------------------------------------------ conversations */
+
+static void
+op_ping(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+{
+	(void)b;
+	(void)type;
+	if (pdec_done(d) < 0)
+		malformed(r);
+}
+
+static void
+op_conv_open(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
 	struct store_txn t;
@@ -95,11 +154,7 @@ op_conv_open(struct dbatch *b, struct pdec *d, struct dreply *r)
 
 	pdec_strbuf(d, widget, sizeof(widget));
 	pdec_strbuf(d, session, sizeof(session));
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_CONV_OPEN) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_conv_open(&t, widget, session, &c, &created) == 0) {
 		penc_u8(&r->enc, (uint8_t)created);
@@ -110,7 +165,8 @@ op_conv_open(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_msg_append(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_msg_append(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	struct store_txn t;
 	struct st_msg m;
@@ -123,12 +179,7 @@ op_msg_append(struct dbatch *b, struct pdec *d, struct dreply *r)
 	pdec_strbuf(d, m.status, sizeof(m.status));
 	m.prompt_tokens = pdec_u32(d);
 	m.completion_tokens = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		st_msg_free(&m);
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_MSG_APPEND) < 0) {
+	if (req_start(b, type, d, &t, r) < 0) {
 		st_msg_free(&m);
 		return;
 	}
@@ -142,26 +193,21 @@ op_msg_append(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_conv_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_conv_list(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char cursor[ST_CURSOR_MAX + 1];
 	struct store_txn t;
 	struct store_list l;
-	uint32_t limit, i;
+	uint32_t limit;
 
 	limit = pdec_u32(d);
 	pdec_strbuf(d, cursor, sizeof(cursor));
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_CONV_LIST) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_conv_list(&t, limit, cursor, &l) == 0) {
 		penc_u64(&r->enc, l.total);
-		penc_u32(&r->enc, l.n);
-		for (i = 0; i < l.n; i++)
-			penc_conv(&r->enc, &l.convs[i]);
+		enc_convs(&r->enc, l.convs, l.n);
 		penc_str(&r->enc, l.next_cursor);
 		store_list_free(&l);
 	}
@@ -169,27 +215,22 @@ op_conv_list(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_conv_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_conv_get(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char id[ST_ID_HEX + 1];
 	struct store_txn t;
 	struct store_conv_full f;
-	uint32_t max, i;
+	uint32_t max;
 
 	pdec_strbuf(d, id, sizeof(id));
 	max = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_CONV_GET) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_conv_get(&t, id, max,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &f) == 0) {
 		penc_conv(&r->enc, &f.conv);
-		penc_u32(&r->enc, f.n);
-		for (i = 0; i < f.n; i++)
-			penc_msg(&r->enc, &f.msgs[i]);
+		enc_msgs(&r->enc, f.msgs, f.n);
 		penc_u8(&r->enc, (uint8_t)f.truncated);
 		store_conv_full_free(&f);
 	}
@@ -230,13 +271,15 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 }
 
 static void
-op_rate_hit(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char key[ST_RATE_KEY_MAX + 1];
 	uint32_t window, max;
 	uint64_t retry;
 	int limited;
 
+	(void)type;
 	pdec_strbuf(d, key, sizeof(key));
 	window = pdec_u32(d);
 	max = pdec_u32(d);
@@ -247,14 +290,13 @@ op_rate_hit(struct dbatch *b, struct pdec *d, struct dreply *r)
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
 	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
 		return;
-	penc_u8(&r->enc, (uint8_t)limited);
-	penc_u64(&r->enc, retry);
-	if (r->enc.err)
-		reply_error(r, PROTO_E_INTERNAL, "reply does not encode");
+	enc_rate(&r->enc, limited, retry);
+	reply_stands(r);
 }
 
 static void
-op_chat_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
 	char key[ST_RATE_KEY_MAX + 1];
@@ -262,7 +304,7 @@ op_chat_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
 	struct store_chat c;
 	const char *bad;
 	char *content;
-	uint32_t window, rmax, hmax, i;
+	uint32_t window, rmax, hmax;
 	uint64_t retry;
 	int limited;
 
@@ -274,78 +316,60 @@ op_chat_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
 	rmax = pdec_u32(d);
 	hmax = pdec_u32(d);
 	if (pdec_done(d) < 0) {
-		free(content);
 		malformed(r);
-		return;
+		goto out;
 	}
 	/* What cannot run is refused before it is counted. */
 	if ((bad = store_chat_invalid(widget, session, content,
 	    hmax)) != NULL) {
-		free(content);
 		reply_error(r, PROTO_E_INVALID, bad);
-		return;
+		goto out;
 	}
-	if (req_runnable(b, r, PROTO_ST_CHAT_BEGIN) < 0 ||
-	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0) {
-		free(content);
-		return;
-	}
-	penc_u8(&r->enc, (uint8_t)limited);
-	penc_u64(&r->enc, retry);
+	if (req_runnable(b, r, type) < 0 ||
+	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
+		goto out;
+	enc_rate(&r->enc, limited, retry);
 	if (limited) {
 		/* Nothing else happens: no store, so the reply always stands. */
-		free(content);
-		if (r->enc.err)
-			reply_error(r, PROTO_E_INTERNAL,
-			    "reply does not encode");
-		return;
+		reply_stands(r);
+		goto out;
 	}
-	if (req_begin(b, &t, r, PROTO_ST_CHAT_BEGIN) < 0) {
-		free(content);
-		return;
-	}
+	if (req_begin(b, &t, r, type) < 0)
+		goto out;
 	if (store_chat_begin(&t, widget, session, content, hmax,
 	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 		penc_u8(&r->enc, (uint8_t)c.created);
 		penc_conv(&r->enc, &c.conv);
 		penc_msg(&r->enc, &c.msg);
-		penc_u32(&r->enc, c.n);
-		for (i = 0; i < c.n; i++) {
-			penc_str(&r->enc, c.history[i].role);
-			penc_str(&r->enc, c.history[i].content);
-		}
+		enc_pairs(&r->enc, c.history, c.n);
 		store_chat_free(&c);
 	}
-	free(content);
 	req_end(&t, r);
+out:
+	free(content);
 }
 
 static void
-op_session_history(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_session_history(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
 	struct store_txn t;
 	struct store_conv_full f;
-	uint32_t max, i;
+	uint32_t max;
 	int found;
 
 	pdec_strbuf(d, widget, sizeof(widget));
 	pdec_strbuf(d, session, sizeof(session));
 	max = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_SESSION_HISTORY) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_session_history(&t, widget, session, max,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
 		penc_u8(&r->enc, (uint8_t)found);
 		if (found) {
 			penc_conv(&r->enc, &f.conv);
-			penc_u32(&r->enc, f.n);
-			for (i = 0; i < f.n; i++)
-				penc_msg(&r->enc, &f.msgs[i]);
+			enc_msgs(&r->enc, f.msgs, f.n);
 			store_conv_full_free(&f);
 		}
 	}
@@ -377,37 +401,45 @@ dec_hash(struct pdec *d, int none_ok)
 	return d->err ? NULL : p;
 }
 
+/* The public widget id stops working once the batch commits. */
 static void
-op_widget_create(struct dbatch *b, struct pdec *d, struct dreply *r)
+reply_gone(struct dreply *r, const char *wid)
+{
+	if (r->err == 0)
+		strlcpy(r->gone, wid, sizeof(r->gone));
+}
+
+static void
+op_widget_create(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	struct store_txn t;
 	struct st_widget in, w;
 	const char *bad;
 
+	/* pdec_widget() fails d: pdec_done() then says so. */
 	if (pdec_widget(d, &in) < 0 || pdec_done(d) < 0) {
-		st_widget_free(&in);
 		malformed(r);
-		return;
+		goto out;
 	}
 	if ((bad = st_widget_invalid(&in)) != NULL) {
-		st_widget_free(&in);
 		reply_error(r, PROTO_E_INVALID, bad);
-		return;
+		goto out;
 	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_CREATE) < 0) {
-		st_widget_free(&in);
-		return;
-	}
+	if (req_begin(b, &t, r, type) < 0)
+		goto out;
 	if (store_widget_create(&t, &in, &w) == 0) {
 		penc_widget(&r->enc, &w);
 		st_widget_free(&w);
 	}
-	st_widget_free(&in);
 	req_end(&t, r);
+out:
+	st_widget_free(&in);
 }
 
 static void
-op_widget_update(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_widget_update(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1];
 	struct store_txn t;
@@ -417,12 +449,8 @@ op_widget_update(struct dbatch *b, struct pdec *d, struct dreply *r)
 
 	dec_wid(d, wid);
 	mask = pdec_u32(d);
-	if (pdec_widget(d, &in) < 0 || pdec_done(d) < 0) {
-		st_widget_free(&in);
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_UPDATE) < 0) {
+	pdec_widget(d, &in);
+	if (req_start(b, type, d, &t, r) < 0) {
 		st_widget_free(&in);
 		return;
 	}
@@ -432,43 +460,45 @@ op_widget_update(struct dbatch *b, struct pdec *d, struct dreply *r)
 	}
 	st_widget_free(&in);
 	req_end(&t, r);
-	if (r->err == 0 && disabled)
-		strlcpy(r->gone, wid, sizeof(r->gone));
+	if (disabled)
+		reply_gone(r, wid);
 }
 
+/* ST_WIDGET_GET and ST_WIDGET_RESET_ID: a widget id in, the widget out. */
 static void
-op_widget_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_widget_get(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1];
 	struct store_txn t;
 	struct st_widget w;
+	int rc;
 
 	dec_wid(d, wid);
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_GET) < 0)
-		return;
-	if (store_widget_get(&t, wid, &w) == 0) {
+	if (type == PROTO_ST_WIDGET_RESET_ID)
+		rc = store_widget_reset_id(&t, wid, &w);
+	else
+		rc = store_widget_get(&t, wid, &w);
+	if (rc == 0) {
 		penc_widget(&r->enc, &w);
 		st_widget_free(&w);
 	}
 	req_end(&t, r);
+	if (type == PROTO_ST_WIDGET_RESET_ID)
+		reply_gone(r, wid);
 }
 
 static void
-op_widget_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_widget_list(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	struct store_txn t;
 	struct st_widget *ws;
 	uint32_t n, i;
 
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_LIST) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_widget_list(&t, &ws, &n) == 0) {
 		penc_u32(&r->enc, n);
@@ -480,63 +510,25 @@ op_widget_list(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_widget_delete(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_widget_delete(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1];
 	struct store_txn t;
 
 	dec_wid(d, wid);
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_DELETE) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	store_widget_delete(&t, wid);
 	req_end(&t, r);
-	if (r->err == 0)
-		strlcpy(r->gone, wid, sizeof(r->gone));
-}
-
-static void
-op_widget_reset_id(struct dbatch *b, struct pdec *d, struct dreply *r)
-{
-	char wid[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	struct st_widget w;
-
-	dec_wid(d, wid);
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_WIDGET_RESET_ID) < 0)
-		return;
-	if (store_widget_reset_id(&t, wid, &w) == 0) {
-		penc_widget(&r->enc, &w);
-		st_widget_free(&w);
-	}
-	req_end(&t, r);
-	if (r->err == 0)
-		strlcpy(r->gone, wid, sizeof(r->gone));
+	reply_gone(r, wid);
 }
 
 /* ---------------------------------------------------------------- visitors */
 
 static void
-enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
-{
-	uint32_t i;
-
-	penc_u32(e, n);
-	for (i = 0; i < n; i++) {
-		penc_str(e, m[i].role);
-		penc_str(e, m[i].content);
-	}
-}
-
-static void
-op_ws_open(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1], origin[ST_ORIGIN_MAX + 1];
 	const uint8_t *token, *fresh;
@@ -559,7 +551,7 @@ op_ws_open(struct dbatch *b, struct pdec *d, struct dreply *r)
 		reply_error(r, PROTO_E_INVALID, "history_max must be 0 to 200");
 		return;
 	}
-	if (req_begin(b, &t, r, PROTO_ST_WS_OPEN) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_ws_open(&t, wid, origin, token, fresh, idle, hmax,
 	    DISPATCH_WS_HISTORY_BYTES, &o) == 0) {
@@ -577,7 +569,8 @@ op_ws_open(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_ws_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1], key[ST_RATE_KEY_MAX + 1];
 	const uint8_t *token;
@@ -610,7 +603,7 @@ op_ws_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
 		    "a rate limit needs a key and a window");
 		return;
 	}
-	if (req_begin(b, &t, r, PROTO_ST_WS_BEGIN) < 0) {
+	if (req_begin(b, &t, r, type) < 0) {
 		free(content);
 		return;
 	}
@@ -652,7 +645,8 @@ op_ws_begin(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_contact_submit(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1];
 	const uint8_t *token;
@@ -675,7 +669,7 @@ op_contact_submit(struct dbatch *b, struct pdec *d, struct dreply *r)
 		reply_error(r, PROTO_E_INVALID, bad);
 		goto out;
 	}
-	if (req_begin(b, &t, r, PROTO_ST_CONTACT_SUBMIT) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		goto out;
 	if (store_contact_submit(&t, wid, token, name, email, phone, &result,
 	    &c) == 0) {
@@ -693,7 +687,8 @@ out:
 }
 
 static void
-op_contact_list(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_contact_list(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char cursor[ST_CURSOR_MAX + 1];
 	struct store_txn t;
@@ -702,11 +697,7 @@ op_contact_list(struct dbatch *b, struct pdec *d, struct dreply *r)
 
 	limit = pdec_u32(d);
 	pdec_strbuf(d, cursor, sizeof(cursor));
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_CONTACT_LIST) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_contact_list(&t, limit, cursor, &l) == 0) {
 		penc_u64(&r->enc, l.total);
@@ -720,28 +711,70 @@ op_contact_list(struct dbatch *b, struct pdec *d, struct dreply *r)
 }
 
 static void
-op_contact_get(struct dbatch *b, struct pdec *d, struct dreply *r)
+op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
 {
 	char id[ST_ID_HEX + 1];
 	struct store_txn t;
 	struct store_contact_full f;
-	uint32_t i;
 
 	pdec_strbuf(d, id, sizeof(id));
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return;
-	}
-	if (req_begin(b, &t, r, PROTO_ST_CONTACT_GET) < 0)
+	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_contact_get(&t, id, &f) == 0) {
 		penc_contact(&r->enc, &f.contact);
-		penc_u32(&r->enc, f.n);
-		for (i = 0; i < f.n; i++)
-			penc_conv(&r->enc, &f.convs[i]);
+		enc_convs(&r->enc, f.convs, f.n);
 		store_contact_full_free(&f);
 	}
 	req_end(&t, r);
+}
+
+/* ---------------------------------------------------------------- table */
+
+static const struct op {
+	uint16_t type;
+	int write;		/* changes the store: a write batch only */
+	void (*run)(struct dbatch *, uint16_t, struct pdec *,
+	    struct dreply *);
+} ops[] = {
+	{ PROTO_ST_PING, 0, op_ping },
+	{ PROTO_ST_CONV_OPEN, 1, op_conv_open },
+	{ PROTO_ST_MSG_APPEND, 1, op_msg_append },
+	{ PROTO_ST_CONV_LIST, 0, op_conv_list },
+	{ PROTO_ST_CONV_GET, 0, op_conv_get },
+	{ PROTO_ST_CHAT_BEGIN, 1, op_chat_begin },
+	{ PROTO_ST_RATE_HIT, 0, op_rate_hit },
+	{ PROTO_ST_SESSION_HISTORY, 0, op_session_history },
+	{ PROTO_ST_WIDGET_CREATE, 1, op_widget_create },
+	{ PROTO_ST_WIDGET_UPDATE, 1, op_widget_update },
+	{ PROTO_ST_WIDGET_GET, 0, op_widget_get },
+	{ PROTO_ST_WIDGET_LIST, 0, op_widget_list },
+	{ PROTO_ST_WIDGET_DELETE, 1, op_widget_delete },
+	{ PROTO_ST_WIDGET_RESET_ID, 1, op_widget_get },
+	{ PROTO_ST_WS_OPEN, 1, op_ws_open },
+	{ PROTO_ST_WS_BEGIN, 1, op_ws_begin },
+	{ PROTO_ST_CONTACT_SUBMIT, 1, op_contact_submit },
+	{ PROTO_ST_CONTACT_LIST, 0, op_contact_list },
+	{ PROTO_ST_CONTACT_GET, 0, op_contact_get },
+};
+
+static const struct op *
+op_find(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].type == type)
+			return &ops[i];
+	return NULL;
+}
+
+int
+dispatch_is_write(uint16_t type)
+{
+	const struct op *op;
+
+	return (op = op_find(type)) != NULL && op->write;
 }
 
 int
@@ -758,75 +791,17 @@ void
 dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
     size_t len, struct dreply *r)
 {
+	const struct op *op;
 	struct pdec d;
 
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	b->nreq++;
 	pdec_init(&d, payload, len);
-	switch (type) {
-	case PROTO_ST_PING:
-		if (pdec_done(&d) < 0)
-			malformed(r);
-		break;
-	case PROTO_ST_CONV_OPEN:
-		op_conv_open(b, &d, r);
-		break;
-	case PROTO_ST_MSG_APPEND:
-		op_msg_append(b, &d, r);
-		break;
-	case PROTO_ST_CONV_LIST:
-		op_conv_list(b, &d, r);
-		break;
-	case PROTO_ST_CONV_GET:
-		op_conv_get(b, &d, r);
-		break;
-	case PROTO_ST_CHAT_BEGIN:
-		op_chat_begin(b, &d, r);
-		break;
-	case PROTO_ST_RATE_HIT:
-		op_rate_hit(b, &d, r);
-		break;
-	case PROTO_ST_SESSION_HISTORY:
-		op_session_history(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_CREATE:
-		op_widget_create(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_UPDATE:
-		op_widget_update(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_GET:
-		op_widget_get(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_LIST:
-		op_widget_list(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_DELETE:
-		op_widget_delete(b, &d, r);
-		break;
-	case PROTO_ST_WIDGET_RESET_ID:
-		op_widget_reset_id(b, &d, r);
-		break;
-	case PROTO_ST_WS_OPEN:
-		op_ws_open(b, &d, r);
-		break;
-	case PROTO_ST_WS_BEGIN:
-		op_ws_begin(b, &d, r);
-		break;
-	case PROTO_ST_CONTACT_SUBMIT:
-		op_contact_submit(b, &d, r);
-		break;
-	case PROTO_ST_CONTACT_LIST:
-		op_contact_list(b, &d, r);
-		break;
-	case PROTO_ST_CONTACT_GET:
-		op_contact_get(b, &d, r);
-		break;
-	default:
+	if ((op = op_find(type)) != NULL)
+		op->run(b, type, &d, r);
+	else
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
-		break;
-	}
 }
 
 int

@@ -317,6 +317,18 @@ rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
 	return 0;
 }
 
+int
+rec_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    struct pdec *d, const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, dbi, k, klen, &v, what)) != 0)
+		return rc;
+	return rec_open(t, &v, d, what);
+}
+
 void
 rec_corrupt(struct store_txn *t, const char *what)
 {
@@ -388,11 +400,7 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 		return -1;
 	}
 	pdec_init(&d, (uint8_t *)v.mv_data + 1, v.mv_size - 1);
-	if (pdec_conv(&d, c) < 0) {
-		rec_corrupt(t, "conversation");
-		return -1;
-	}
-	if (pdec_done(&d) < 0) {
+	if (pdec_conv(&d, c) < 0 || pdec_done(&d) < 0) {
 		st_conv_free(c);
 		rec_corrupt(t, "conversation");
 		return -1;
@@ -411,11 +419,7 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	penc_init(&e);
 	penc_u8(&e, CONV_RECORD_VERSION);
 	penc_conv(&e, c);
-	if (e.err)
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else
-		db_put(t, t->st->convs, id, ID_LEN, e.buf, e.len,
-		    "put conversation");
+	rec_put(t, t->st->convs, id, ID_LEN, &e, "put conversation");
 	penc_free(&e);
 }
 
@@ -430,11 +434,7 @@ msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
 	penc_init(&e);
 	penc_u8(&e, ST_RECORD_VERSION);
 	penc_msg(&e, m);
-	if (e.err)
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else
-		db_put(t, t->st->msgs, key, MSG_KEY_LEN, e.buf, e.len,
-		    "put message");
+	rec_put(t, t->st->msgs, key, MSG_KEY_LEN, &e, "put message");
 	penc_free(&e);
 }
 
@@ -914,17 +914,26 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	return 0;
 }
 
+/*
+ * A page of an index keyed u64 | id[16], newest first: strictly older
+ * than cursor (its 48 hex digits; "" = from the newest). load() reads
+ * the record a key names into the next size-byte item; one missing
+ * means the index is inconsistent. total counts records. Either way
+ * pg->items (pg->n loaded) is the caller's to free.
+ */
 int
-store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
-    struct store_list *out)
+index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
+    const char *what, uint32_t limit, const char *cursor, size_t size,
+    int (*load)(struct store_txn *, const uint8_t *, void *),
+    struct index_page *pg)
 {
-	uint8_t ckey[ACT_KEY_LEN], last[ACT_KEY_LEN];
-	struct store_list l;
+	uint8_t ckey[INDEX_KEY_LEN], last[INDEX_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_stat ms;
 	MDB_val k, v;
 	int rc, lrc;
 
+	memset(pg, 0, sizeof(*pg));
 	if (t->err)
 		return t->err;
 	if (limit < 1 || limit > ST_LIST_MAX)
@@ -934,16 +943,13 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	    hex_decode(cursor, ckey, sizeof(ckey)) < 0))
 		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
 
-	memset(&l, 0, sizeof(l));
-	if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat conversations");
-	l.total = ms.ms_entries;
-	if ((l.convs = calloc(limit, sizeof(*l.convs))) == NULL)
+	if ((rc = mdb_stat(t->txn, records, &ms)) != 0)
+		return txn_lmdb(t, rc, what);
+	pg->total = ms.ms_entries;
+	if ((pg->items = calloc(limit, size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->activity, &cur)) != 0) {
-		free(l.convs);
+	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
-	}
 
 	if (cursor[0] == '\0')
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -957,34 +963,59 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
 		else if (rc == MDB_NOTFOUND)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	}
-	while (rc == 0 && l.n < limit) {
-		if (k.mv_size != ACT_KEY_LEN) {
-			log_warnx("activity index: key of %zu bytes",
+	while (rc == 0 && pg->n < limit) {
+		if (k.mv_size != INDEX_KEY_LEN) {
+			log_warnx("%s index: key of %zu bytes", what,
 			    k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
 		memcpy(last, k.mv_data, sizeof(last));
-		if ((lrc = conv_load(t, last + 8, &l.convs[l.n])) == 1) {
-			log_warnx("activity index names a missing "
-			    "conversation");
+		if ((lrc = load(t, last + 8,
+		    (char *)pg->items + pg->n * size)) == 1) {
+			log_warnx("%s index names a missing record", what);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 		}
 		if (lrc != 0)
 			break;
-		l.n++;
+		pg->n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk activity");
+		txn_lmdb(t, rc, what);
+	if (t->err)
+		return t->err;
+	/* Something older lies past this page: say where to resume. */
+	if (rc == 0)
+		hex_encode(last, sizeof(last), pg->next_cursor);
+	return 0;
+}
+
+static int
+page_conv(struct store_txn *t, const uint8_t *id, void *c)
+{
+	return conv_load(t, id, c);
+}
+
+int
+store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
+	struct index_page pg;
+	struct store_list l;
+
+	index_page(t, t->st->activity, t->st->convs, "activity", limit,
+	    cursor, sizeof(*l.convs), page_conv, &pg);
+	memset(&l, 0, sizeof(l));
+	l.total = pg.total;
+	l.n = pg.n;
+	l.convs = pg.items;
 	if (t->err) {
 		store_list_free(&l);
 		return t->err;
 	}
-	/* Something older lies past this page: say where to resume. */
-	if (rc == 0)
-		hex_encode(last, sizeof(last), l.next_cursor);
+	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
 	*out = l;
 	return 0;
 }

@@ -15,7 +15,8 @@
 #include "widgetmsg.h"
 
 #define ID_LEN		16			/* ids as stored: raw bytes */
-#define ACT_KEY_LEN	(8 + ID_LEN)
+#define INDEX_KEY_LEN	(8 + ID_LEN)		/* u64 | id: by time */
+#define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
 #define NDBS		16
@@ -75,6 +76,22 @@ void rec_corrupt(struct store_txn *, const char *what);
 /* Encodes a record behind its version byte (penc_fn writes the rest). */
 void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct penc *e, const char *what);
+
+/* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
+int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    struct pdec *d, const char *what);
+
+/* A page of an index keyed u64 | id[16], as ST_CONV_LIST pages. */
+struct index_page {
+	uint64_t total;
+	uint32_t n;
+	void *items;		/* n loaded, room for limit */
+	char next_cursor[ST_CURSOR_MAX + 1];
+};
+int index_page(struct store_txn *, MDB_dbi index, MDB_dbi records,
+    const char *what, uint32_t limit, const char *cursor, size_t size,
+    int (*load)(struct store_txn *, const uint8_t *, void *),
+    struct index_page *);
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],

@@ -52,6 +52,40 @@ fix_new(const char *tmpl)
 	return f;
 }
 
+/* The rate counters' monotonic clock, in ms: tests move it by hand. */
+#define M0	5000000ll
+
+static long long fake_mono = M0;
+
+static inline long long
+fake_mono_clock(void)
+{
+	return fake_mono;
+}
+
+/* fix_new() with rate counters on the fake monotonic clock. */
+static inline struct fix *
+fix_new_rl(const char *tmpl)
+{
+	struct fix *f = fix_new(tmpl);
+
+	fake_mono = M0;
+	f->rl = ratelimit_new(1000);
+	assert_non_null(f->rl);
+	ratelimit_set_clock(f->rl, fake_mono_clock);
+	return f;
+}
+
+/* Closes and opens the store again on the same directory. */
+static inline void
+fix_reopen(struct fix *f)
+{
+	store_close(f->st);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+}
+
 /* Removes an LMDB environment: its two files, then the directory. */
 static inline void
 rm_env(const char *dir)
@@ -89,6 +123,53 @@ request(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
 	else
 		assert_non_null(r->errmsg);
 	return r->err;
+}
+
+/* request() for its error code alone. */
+static inline int
+request_err(struct fix *f, uint16_t type, struct penc *req)
+{
+	struct dreply r;
+	int err;
+
+	err = request(f, type, req, &r);
+	dreply_free(&r);
+	return err;
+}
+
+/*
+ * A list request (ST_CONV_LIST, ST_CONTACT_LIST): its error code, or 0
+ * with u64 total, u32 n (at most limit), n items that dec() reads into
+ * items (size bytes each) and the next cursor.
+ */
+static inline int
+request_list(struct fix *f, uint16_t type, uint32_t limit,
+    const char *cursor, uint64_t *total, uint32_t *n, void *items,
+    size_t size, int (*dec)(struct pdec *, void *),
+    char next[ST_CURSOR_MAX + 1])
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	*n = 0;
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	if ((err = request(f, type, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*total = pdec_u64(&d);
+		*n = pdec_u32(&d);
+		assert_true(*n <= limit);
+		for (i = 0; i < *n; i++)
+			assert_int_equal(dec(&d, (char *)items + i * size), 0);
+		pdec_strbuf(&d, next, ST_CURSOR_MAX + 1);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
 }
 
 /* A raw request payload: the error code. */

@@ -14,27 +14,12 @@
 #include "log.h"
 #include "test_fixture.h"
 
-#define M0	5000000ll
 #define MIN	60000u
-
-static long long fake_mono = M0;
-
-static long long
-fake_mono_clock(void)
-{
-	return fake_mono;
-}
 
 static int
 setup(void **state)
 {
-	struct fix *f = fix_new("/tmp/parley-chat-XXXXXX");
-
-	fake_mono = M0;
-	f->rl = ratelimit_new(1000);
-	assert_non_null(f->rl);
-	ratelimit_set_clock(f->rl, fake_mono_clock);
-	*state = f;
+	*state = fix_new_rl("/tmp/parley-chat-XXXXXX");
 	return 0;
 }
 

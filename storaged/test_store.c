@@ -30,15 +30,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-reopen(struct fix *f)
-{
-	store_close(f->st);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	store_set_clock(f->st, fake_clock);
-}
-
 /* ------------------------------------------------ requests via dispatch */
 
 static int
@@ -128,30 +119,17 @@ struct list {
 };
 
 static int
+dec_conv(struct pdec *d, void *c)
+{
+	return pdec_conv(d, c);
+}
+
+static int
 do_list(struct fix *f, uint32_t limit, const char *cursor, struct list *l)
 {
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	uint32_t i;
-	int err;
-
 	memset(l, 0, sizeof(*l));
-	penc_init(&e);
-	penc_u32(&e, limit);
-	penc_str(&e, cursor);
-	if ((err = request(f, PROTO_ST_CONV_LIST, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		l->total = pdec_u64(&d);
-		l->n = pdec_u32(&d);
-		assert_true(l->n <= limit);
-		for (i = 0; i < l->n; i++)
-			assert_int_equal(pdec_conv(&d, &l->convs[i]), 0);
-		pdec_strbuf(&d, l->next, sizeof(l->next));
-		assert_int_equal(pdec_done(&d), 0);
-	}
-	dreply_free(&r);
-	return err;
+	return request_list(f, PROTO_ST_CONV_LIST, limit, cursor, &l->total,
+	    &l->n, l->convs, sizeof(l->convs[0]), dec_conv, l->next);
 }
 
 static void
@@ -960,7 +938,7 @@ test_reopen(void **state)
 	fake_now++;
 	assert_int_equal(append(f, a.id, "one"), 0);
 	assert_int_equal(append(f, a.id, "two"), 0);
-	reopen(f);
+	fix_reopen(f);
 
 	assert_int_equal(do_open(f, "w", "s", &c, &created), 0);
 	assert_int_equal(created, 0);
@@ -1028,7 +1006,7 @@ poke_reopen(struct fix *f, const char *db, const void *key, size_t klen,
 	store_close(f->st);
 	f->st = NULL;
 	poke(f->dir, db, key, klen, off, byte);
-	reopen(f);
+	fix_reopen(f);
 }
 
 static void
@@ -1077,7 +1055,7 @@ test_schema_version(void **state)
 	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
 	poke(f->dir, "meta", "schema", 6, 0, ST_RECORD_VERSION);
 	log_set_level(LOG_LEVEL_INFO);
-	reopen(f);
+	fix_reopen(f);
 }
 
 int

@@ -17,28 +17,13 @@
 #include "widgetmsg.h"
 #include "widgetstore.h"
 
-#define M0	5000000ll
 #define MIN	60000u
-
-static long long fake_mono = M0;
-
-static long long
-fake_mono_clock(void)
-{
-	return fake_mono;
-}
 
 static int
 setup(void **state)
 {
-	struct fix *f = fix_new("/tmp/parley-widget-XXXXXX");
-
-	fake_mono = M0;
-	f->rl = ratelimit_new(1000);
-	assert_non_null(f->rl);
-	ratelimit_set_clock(f->rl, fake_mono_clock);
+	*state = fix_new_rl("/tmp/parley-widget-XXXXXX");
 	log_set_level(LOG_LEVEL_WARN);
-	*state = f;
 	return 0;
 }
 
@@ -48,15 +33,6 @@ teardown(void **state)
 	fix_free(*state);
 	log_set_level(LOG_LEVEL_INFO);
 	return 0;
-}
-
-static void
-reopen(struct fix *f)
-{
-	store_close(f->st);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	store_set_clock(f->st, fake_clock);
 }
 
 /* Entries of a named database, read behind the store's back. */
@@ -78,7 +54,7 @@ db_entries(struct fix *f, const char *db)
 	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	reopen(f);
+	fix_reopen(f);
 	return ms.ms_entries;
 }
 
@@ -259,6 +235,38 @@ dec_pairs(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 	}
 }
 
+/* An ST_WS_OPEN payload; hash lengths as given, to test bad ones. */
+static void
+ws_open_payload(struct penc *e, const char *wid, const char *origin,
+    const uint8_t *token, size_t tlen, const uint8_t *fresh, size_t flen,
+    uint64_t idle, uint32_t hmax)
+{
+	penc_init(e);
+	penc_str(e, wid);
+	penc_str(e, origin);
+	penc_bytes(e, token, tlen);
+	penc_bytes(e, fresh, flen);
+	penc_u64(e, idle);
+	penc_u32(e, hmax);
+}
+
+/* An ST_WS_BEGIN payload: a one-minute window, history_max 10. */
+static void
+ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
+    size_t hlen, const char *content, const char *key, uint32_t rate_max,
+    uint64_t idle)
+{
+	penc_init(e);
+	penc_str(e, wid);
+	penc_bytes(e, h, hlen);
+	penc_str(e, content);
+	penc_str(e, key);
+	penc_u32(e, MIN);
+	penc_u32(e, rate_max);
+	penc_u32(e, 10);
+	penc_u64(e, idle);
+}
+
 static int
 ws_open(struct fix *f, const char *wid, const char *origin,
     const uint8_t *token, const uint8_t *fresh, uint64_t idle,
@@ -270,13 +278,9 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 	int err;
 
 	memset(o, 0, sizeof(*o));
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, origin);
-	penc_bytes(&e, token, token != NULL ? ST_TOKEN_HASH_LEN : 0);
-	penc_bytes(&e, fresh, ST_TOKEN_HASH_LEN);
-	penc_u64(&e, idle);
-	penc_u32(&e, hmax);
+	ws_open_payload(&e, wid, origin, token,
+	    token != NULL ? ST_TOKEN_HASH_LEN : 0, fresh, ST_TOKEN_HASH_LEN,
+	    idle, hmax);
 	if ((err = request(f, PROTO_ST_WS_OPEN, &e, &r)) == 0) {
 		o->wrote = r.wrote;
 		pdec_init(&d, r.enc.buf, r.enc.len);
@@ -346,15 +350,8 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 
 	memset(b, 0, sizeof(*b));
 	hash(h, tb);
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, content);
-	penc_str(&e, "ws:1.2.3.4");
-	penc_u32(&e, MIN);
-	penc_u32(&e, rate_max);
-	penc_u32(&e, 10);
-	penc_u64(&e, idle);
+	ws_begin_payload(&e, wid, h, sizeof(h), content, "ws:1.2.3.4",
+	    rate_max, idle);
 	if ((err = request(f, PROTO_ST_WS_BEGIN, &e, &r)) == 0) {
 		b->wrote = r.wrote;
 		b->touched = r.touched;
@@ -442,31 +439,18 @@ struct clist {
 };
 
 static int
+dec_contact(struct pdec *d, void *c)
+{
+	return pdec_contact(d, c);
+}
+
+static int
 contact_list(struct fix *f, uint32_t limit, const char *cursor,
     struct clist *l)
 {
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	uint32_t i;
-	int err;
-
 	memset(l, 0, sizeof(*l));
-	penc_init(&e);
-	penc_u32(&e, limit);
-	penc_str(&e, cursor);
-	if ((err = request(f, PROTO_ST_CONTACT_LIST, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		l->total = pdec_u64(&d);
-		l->n = pdec_u32(&d);
-		assert_true(l->n <= limit);
-		for (i = 0; i < l->n; i++)
-			assert_int_equal(pdec_contact(&d, &l->c[i]), 0);
-		pdec_strbuf(&d, l->next, sizeof(l->next));
-		assert_int_equal(pdec_done(&d), 0);
-	}
-	dreply_free(&r);
-	return err;
+	return request_list(f, PROTO_ST_CONTACT_LIST, limit, cursor,
+	    &l->total, &l->n, l->c, sizeof(l->c[0]), dec_contact, l->next);
 }
 
 static void
@@ -537,7 +521,7 @@ test_default_widget(void **state)
 	assert_null(st_widget_invalid(&d));
 
 	/* Made once: a restart keeps its public id. */
-	reopen(f);
+	fix_reopen(f);
 	default_widget(f, &again);
 	assert_string_equal(again.widget_id, d.widget_id);
 	st_widget_free(&again);
@@ -562,7 +546,7 @@ test_widget_create_get_list(void **state)
 	struct st_widget in, a, b, g, *ws;
 	struct penc e;
 	struct dreply r;
-	uint32_t n, i;
+	uint32_t n;
 
 	st_widget_defaults(&in);
 	strlcpy(in.primary_color, "blue", sizeof(in.primary_color));
@@ -608,9 +592,7 @@ test_widget_create_get_list(void **state)
 	assert_string_equal(ws[0].id, ST_DEFAULT_WIDGET);
 	assert_string_equal(ws[1].id, a.id);
 	assert_string_equal(ws[2].id, b.id);
-	for (i = 0; i < n; i++)
-		st_widget_free(&ws[i]);
-	free(ws);
+	store_widgets_free(ws, n);
 	st_widget_free(&a);
 	st_widget_free(&b);
 }
@@ -737,7 +719,7 @@ test_widget_delete(void **state)
 	struct wsopen o;
 	uint8_t h[ST_TOKEN_HASH_LEN];
 	char gone[ST_WID_LEN + 1];
-	uint32_t n, i;
+	uint32_t n;
 
 	w_new(f, "A", &a);
 	w_new(f, "B", &b);
@@ -773,9 +755,7 @@ test_widget_delete(void **state)
 	n = w_list(f, &ws);
 	assert_int_equal(n, 2);
 	assert_string_equal(ws[1].id, b.id);
-	for (i = 0; i < n; i++)
-		st_widget_free(&ws[i]);
-	free(ws);
+	store_widgets_free(ws, n);
 	st_widget_free(&a);
 	st_widget_free(&b);
 }
@@ -993,7 +973,7 @@ test_ws_begin_capped(void **state)
 	assert_int_equal(b.wrote, 0);
 
 	/* The count is in LMDB: a restart keeps it. */
-	reopen(f);
+	fix_reopen(f);
 	fake_now += 1000;
 	assert_int_equal(ws_begin_full(f, a.widget_id, 2, "four", 0, 0, &b),
 	    0);
@@ -1296,7 +1276,7 @@ convs_to_v1(struct fix *f)
 	mdb_cursor_close(cur);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
-	reopen(f);
+	fix_reopen(f);
 }
 
 static void
@@ -1390,15 +1370,7 @@ test_bad_payloads(void **state)
 	default_widget(f, &d);
 	ws_new(f, d.widget_id, 1);
 	hash(h, 1);
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "hi");
-	penc_str(&e, "k");
-	penc_u32(&e, MIN);
-	penc_u32(&e, 0);
-	penc_u32(&e, 10);
-	penc_u64(&e, 0);
+	ws_begin_payload(&e, d.widget_id, h, sizeof(h), "hi", "k", 0, 0);
 	for (cut = 0; cut < e.len; cut++)
 		assert_int_equal(request_raw(f, PROTO_ST_WS_BEGIN, e.buf, cut),
 		    PROTO_E_INVALID);
@@ -1406,75 +1378,28 @@ test_bad_payloads(void **state)
 	penc_free(&e);
 
 	/* A short token hash; an empty content; a limit without a key. */
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_bytes(&e, h, 31);
-	penc_str(&e, "hi");
-	penc_str(&e, "k");
-	penc_u32(&e, MIN);
-	penc_u32(&e, 0);
-	penc_u32(&e, 10);
-	penc_u64(&e, 0);
-	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
+	ws_begin_payload(&e, d.widget_id, h, 31, "hi", "k", 0, 0);
+	assert_int_equal(request_err(f, PROTO_ST_WS_BEGIN, &e),
 	    PROTO_E_INVALID);
-	dreply_free(&r);
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "");
-	penc_str(&e, "k");
-	penc_u32(&e, MIN);
-	penc_u32(&e, 0);
-	penc_u32(&e, 10);
-	penc_u64(&e, 0);
+	ws_begin_payload(&e, d.widget_id, h, sizeof(h), "", "k", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg, "content must be 1 to 65536 bytes");
 	dreply_free(&r);
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "hi");
-	penc_str(&e, "");
-	penc_u32(&e, MIN);
-	penc_u32(&e, 5);
-	penc_u32(&e, 10);
-	penc_u64(&e, 0);
-	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r),
+	ws_begin_payload(&e, d.widget_id, h, sizeof(h), "hi", "", 5, 0);
+	assert_int_equal(request_err(f, PROTO_ST_WS_BEGIN, &e),
 	    PROTO_E_INVALID);
-	dreply_free(&r);
 
 	/* WS_OPEN: a token hash of 0 or 32 bytes, new_hash of 32. */
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_str(&e, "");
-	penc_bytes(&e, h, 5);
-	penc_bytes(&e, h, sizeof(h));
-	penc_u64(&e, 0);
-	penc_u32(&e, 10);
-	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	ws_open_payload(&e, d.widget_id, "", h, 5, h, sizeof(h), 0, 10);
+	assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 	    PROTO_E_INVALID);
-	dreply_free(&r);
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_str(&e, "");
-	penc_bytes(&e, NULL, 0);
-	penc_bytes(&e, NULL, 0);
-	penc_u64(&e, 0);
-	penc_u32(&e, 10);
-	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	ws_open_payload(&e, d.widget_id, "", NULL, 0, NULL, 0, 0, 10);
+	assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 	    PROTO_E_INVALID);
-	dreply_free(&r);
-	penc_init(&e);
-	penc_str(&e, d.widget_id);
-	penc_str(&e, "");
-	penc_bytes(&e, NULL, 0);
-	penc_bytes(&e, h, sizeof(h));
-	penc_u64(&e, 0);
-	penc_u32(&e, 201);
-	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r),
+	ws_open_payload(&e, d.widget_id, "", NULL, 0, h, sizeof(h), 0, 201);
+	assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 	    PROTO_E_INVALID);
-	dreply_free(&r);
 	st_widget_free(&d);
 }
 

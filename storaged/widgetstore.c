@@ -27,7 +27,7 @@
 #define WSESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_TOKEN_HASH_LEN)
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
 #define CC_KEY_LEN	(2 * ID_LEN)
-#define CONTACT_KEY_LEN	(8 + ID_LEN)
+#define CONTACT_KEY_LEN	INDEX_KEY_LEN
 
 /* ---------------------------------------------------------------- records */
 
@@ -57,14 +57,11 @@ wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     struct store_wsess *s)
 {
 	struct pdec d;
-	MDB_val v;
 	int rc;
 
-	if ((rc = db_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &v,
-	    "get visitor session")) != 0)
+	if ((rc = rec_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &d,
+	    "visitor session")) != 0)
 		return rc;
-	if (rec_open(t, &v, &d, "visitor session") < 0)
-		return -1;
 	memset(s, 0, sizeof(*s));
 	pdec_strbuf(&d, s->id, sizeof(s->id));
 	pdec_strbuf(&d, s->widget, sizeof(s->widget));
@@ -123,11 +120,8 @@ widget_decode(struct store_txn *t, const MDB_val *v, struct st_widget *w)
 
 	if (rec_open(t, v, &d, "widget") < 0)
 		return -1;
-	if (pdec_widget(&d, w) < 0) {
-		rec_corrupt(t, "widget");
-		return -1;
-	}
-	if (pdec_done(&d) < 0) {
+	/* pdec_widget() leaves w empty when it fails. */
+	if (pdec_widget(&d, w) < 0 || pdec_done(&d) < 0) {
 		st_widget_free(w);
 		rec_corrupt(t, "widget");
 		return -1;
@@ -248,19 +242,12 @@ contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
     struct st_contact *c)
 {
 	struct pdec d;
-	MDB_val v;
 	int rc;
 
-	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
-	    "get contact")) != 0)
+	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
+	    "contact")) != 0)
 		return rc;
-	if (rec_open(t, &v, &d, "contact") < 0)
-		return -1;
-	if (pdec_contact(&d, c) < 0) {
-		rec_corrupt(t, "contact");
-		return -1;
-	}
-	if (pdec_done(&d) < 0) {
+	if (pdec_contact(&d, c) < 0 || pdec_done(&d) < 0) {
 		st_contact_free(c);
 		rec_corrupt(t, "contact");
 		return -1;
@@ -358,11 +345,25 @@ prefix_keys(struct store_txn *t, MDB_dbi dbi, const void *prefix,
 
 /* ---------------------------------------------------------------- widgets */
 
+/* A new widget: its times, a fresh public id, the record and its indexes. */
+static void
+widget_add(struct store_txn *t, struct st_widget *w)
+{
+	uint8_t ok[ORDER_KEY_MAX];
+
+	w->created_at = w->updated_at = t->st->now();
+	if (widget_new_public(t, w->widget_id) == 0) {
+		widget_save(t, w);
+		widget_id_put(t, w);
+		db_put(t, t->st->widget_order, ok, order_key(ok, w),
+		    &rec_version, 1, "put widget order");
+	}
+}
+
 int
 widgetstore_init(struct store_txn *t)
 {
 	struct st_widget w;
-	uint8_t ok[ORDER_KEY_MAX];
 	int rc;
 
 	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, &w)) == 0) {
@@ -375,13 +376,7 @@ widgetstore_init(struct store_txn *t)
 	strlcpy(w.id, ST_DEFAULT_WIDGET, sizeof(w.id));
 	if ((w.name = strdup("Default")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	w.created_at = w.updated_at = t->st->now();
-	if (widget_new_public(t, w.widget_id) == 0) {
-		widget_save(t, &w);
-		widget_id_put(t, &w);
-		db_put(t, t->st->widget_order, ok, order_key(ok, &w),
-		    &rec_version, 1, "put widget order");
-	}
+	widget_add(t, &w);
 	if (t->err == 0)
 		log_info("made the default widget, %s", w.widget_id);
 	st_widget_free(&w);
@@ -393,7 +388,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
     struct st_widget *out)
 {
 	struct st_widget w;
-	uint8_t r[ID_LEN], ok[ORDER_KEY_MAX];
+	uint8_t r[ID_LEN];
 	const char *bad;
 	MDB_stat ms;
 	int rc;
@@ -412,13 +407,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 	/* 128 random bits: never "default", never an existing one. */
 	arc4random_buf(r, sizeof(r));
 	hex_encode(r, sizeof(r), w.id);
-	w.created_at = w.updated_at = t->st->now();
-	if (widget_new_public(t, w.widget_id) == 0) {
-		widget_save(t, &w);
-		widget_id_put(t, &w);
-		db_put(t, t->st->widget_order, ok, order_key(ok, &w),
-		    &rec_version, 1, "put widget order");
-	}
+	widget_add(t, &w);
 	if (t->err) {
 		st_widget_free(&w);
 		return t->err;
@@ -1028,76 +1017,30 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+static int
+page_contact(struct store_txn *t, const uint8_t *id, void *c)
+{
+	return contact_load(t, id, c);
+}
+
 int
 store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_contacts *out)
 {
-	uint8_t ckey[CONTACT_KEY_LEN], last[CONTACT_KEY_LEN];
+	struct index_page pg;
 	struct store_contacts l;
-	MDB_cursor *cur;
-	MDB_stat ms;
-	MDB_val k, v;
-	int rc, lrc;
 
-	if (t->err)
-		return t->err;
-	if (limit < 1 || limit > ST_LIST_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "limit must be 1 to 200");
-	if (cursor[0] != '\0' && (strlen(cursor) != STORE_CURSOR_LEN ||
-	    hex_decode(cursor, ckey, sizeof(ckey)) < 0))
-		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
-
+	index_page(t, t->st->contact_created, t->st->contacts, "contact",
+	    limit, cursor, sizeof(*l.contacts), page_contact, &pg);
 	memset(&l, 0, sizeof(l));
-	if ((rc = mdb_stat(t->txn, t->st->contacts, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat contacts");
-	l.total = ms.ms_entries;
-	if ((l.contacts = calloc(limit, sizeof(*l.contacts))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
-	    &cur)) != 0) {
-		free(l.contacts);
-		return txn_lmdb(t, rc, "cursor");
-	}
-	if (cursor[0] == '\0')
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	else {
-		/* The entry before the first at-or-after the cursor is older. */
-		k.mv_size = sizeof(ckey);
-		k.mv_data = ckey;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	}
-	while (rc == 0 && l.n < limit) {
-		if (k.mv_size != CONTACT_KEY_LEN) {
-			log_warnx("contact index: key of %zu bytes",
-			    k.mv_size);
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-			break;
-		}
-		memcpy(last, k.mv_data, sizeof(last));
-		if ((lrc = contact_load(t, last + 8,
-		    &l.contacts[l.n])) == 1) {
-			log_warnx("contact index names a missing contact");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		}
-		if (lrc != 0)
-			break;
-		l.n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk contacts");
+	l.total = pg.total;
+	l.n = pg.n;
+	l.contacts = pg.items;
 	if (t->err) {
 		store_contacts_free(&l);
 		return t->err;
 	}
-	if (rc == 0)
-		hex_encode(last, sizeof(last), l.next_cursor);
+	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
 	*out = l;
 	return 0;
 }

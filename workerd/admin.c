@@ -176,44 +176,82 @@ admin_msg_json(const struct st_msg *m)
 	return json_odone(o, err);
 }
 
-/* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
 json_t *
-admin_list_reply(const uint8_t *payload, size_t len)
+admin_array(struct pdec *d, uint32_t max, admin_item_fn item)
+{
+	json_t *arr;
+	uint32_t n, i;
+
+	n = pdec_u32(d);
+	if (d->err || n > max || (arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (json_array_append_new(arr, item(d)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+json_t *
+admin_page_reply(const uint8_t *payload, size_t len, const char *key,
+    admin_item_fn item)
 {
 	struct pdec d;
-	struct st_conv conv;
 	char next[ST_CURSOR_MAX + 1];
 	json_t *root, *arr;
 	uint64_t total;
-	uint32_t n, i;
 	int err = 0;
 
 	pdec_init(&d, payload, len);
 	total = pdec_u64(&d);
-	n = pdec_u32(&d);
-	if (d.err || n > ST_LIST_MAX)
+	if ((arr = admin_array(&d, ST_LIST_MAX, item)) == NULL)
 		return NULL;
-	if ((arr = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_conv(&d, &conv) < 0) {
-			err = 1;
-			break;
-		}
-		if (json_array_append_new(arr, admin_conv_json(&conv)) < 0)
-			err = 1;
-		st_conv_free(&conv);
-	}
 	pdec_strbuf(&d, next, sizeof(next));
-	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
 		json_decref(arr);
 		return NULL;
 	}
-	json_oset(root, "conversations", arr, &err);
+	json_oset(root, key, arr, &err);
 	json_oset(root, "total", json_integer((json_int_t)total), &err);
 	json_oset(root, "nextCursor", next[0] ? json_text(next) : json_null(),
 	    &err);
 	return json_odone(root, err);
+}
+
+json_t *
+admin_conv_item(struct pdec *d)
+{
+	struct st_conv conv;
+	json_t *v;
+
+	if (pdec_conv(d, &conv) < 0)
+		return NULL;
+	v = admin_conv_json(&conv);
+	st_conv_free(&conv);
+	return v;
+}
+
+static json_t *
+msg_item(struct pdec *d)
+{
+	struct st_msg msg;
+	json_t *v;
+
+	if (pdec_msg(d, &msg) < 0)
+		return NULL;
+	v = admin_msg_json(&msg);
+	st_msg_free(&msg);
+	return v;
+}
+
+/* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
+json_t *
+admin_list_reply(const uint8_t *payload, size_t len)
+{
+	return admin_page_reply(payload, len, "conversations",
+	    admin_conv_item);
 }
 
 /* ST_CONV_GET -> conv, u32 n, n x msg, u8 truncated */
@@ -221,34 +259,19 @@ json_t *
 admin_get_reply(const uint8_t *payload, size_t len)
 {
 	struct pdec d;
-	struct st_conv conv;
-	struct st_msg msg;
 	json_t *root, *arr, *cv;
-	uint32_t n, i;
 	uint8_t truncated;
 	int err = 0;
 
 	pdec_init(&d, payload, len);
-	if (pdec_conv(&d, &conv) < 0)
+	if ((cv = admin_conv_item(&d)) == NULL)
 		return NULL;
-	cv = admin_conv_json(&conv);
-	st_conv_free(&conv);
-	n = pdec_u32(&d);
-	if (cv == NULL || d.err || (arr = json_array()) == NULL) {
+	if ((arr = admin_array(&d, UINT32_MAX, msg_item)) == NULL) {
 		json_decref(cv);
 		return NULL;
 	}
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_msg(&d, &msg) < 0) {
-			err = 1;
-			break;
-		}
-		if (json_array_append_new(arr, admin_msg_json(&msg)) < 0)
-			err = 1;
-		st_msg_free(&msg);
-	}
 	truncated = pdec_u8(&d);
-	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
 		json_decref(cv);
 		json_decref(arr);
 		return NULL;
@@ -326,8 +349,16 @@ get_done(const struct storec_result *r, void *arg)
 }
 
 void
-admin_conv_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+admin_send(struct conn *c, uint16_t type, struct penc *e, storec_cb cb,
+    const char *headers)
+{
+	if (storec_send(type, e, cb, c, &c->sreq) < 0)
+		conn_send_error(c, 503, headers, "Storage unavailable");
+}
+
+void
+admin_page_request(struct conn *c, struct http_request *req, uint16_t type,
+    storec_cb cb)
 {
 	char cursor[ST_CURSOR_MAX + 1];
 	struct penc e;
@@ -343,26 +374,42 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	penc_init(&e);
 	penc_u32(&e, limit);
 	penc_str(&e, cursor);
-	if (storec_send(PROTO_ST_CONV_LIST, &e, list_done, c, &c->sreq) < 0)
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	admin_send(c, type, &e, cb, admin_headers);
+}
+
+const char *
+admin_id_param(struct conn *c, struct http_request *req,
+    const struct route_match *m, const char *invalid)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (admin_gate(c, req) < 0)
+		return NULL;
+	if (strlen(id) != ST_ID_HEX || !st_id_valid(id)) {
+		conn_send_error(c, 400, admin_headers, invalid);
+		return NULL;
+	}
+	return id;
+}
+
+void
+admin_conv_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	admin_page_request(c, req, PROTO_ST_CONV_LIST, list_done);
 }
 
 void
 admin_conv_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
+	const char *id;
 	struct penc e;
 
-	if (admin_gate(c, req) < 0)
+	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL)
 		return;
-	if (strlen(id) != ST_ID_HEX || !st_id_valid(id)) {
-		conn_send_error(c, 400, admin_headers, "Invalid conversationId");
-		return;
-	}
 	penc_init(&e);
 	penc_str(&e, id);
 	penc_u32(&e, ADMIN_MAX_MESSAGES);
-	if (storec_send(PROTO_ST_CONV_GET, &e, get_done, c, &c->sreq) < 0)
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	admin_send(c, PROTO_ST_CONV_GET, &e, get_done, admin_headers);
 }

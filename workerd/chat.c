@@ -81,11 +81,9 @@ struct turn {
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	int capped;			/* reached ST_CONTENT_MAX: stop the model */
-	const char *status;		/* complete, interrupted, failed */
+	struct chat_outcome out;
 	enum upstream_status ustatus;
-	char *error;			/* failed: the model's error text */
 	int internal;			/* failed here, not at the model: 500 */
-	uint32_t prompt_tokens, completion_tokens;
 };
 
 static LIST_HEAD(, turn) turns = LIST_HEAD_INITIALIZER(turns);
@@ -99,6 +97,14 @@ void
 chat_set_upstream(const struct chat_upstream_ops *ops)
 {
 	ups = ops != NULL ? ops : &real_ops;
+}
+
+void
+chat_model_stop(struct upstream **up)
+{
+	if (*up != NULL)
+		ups->cancel(*up);
+	*up = NULL;
 }
 
 const struct chat_upstream_ops *
@@ -156,9 +162,8 @@ chat_session_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* application/json, any case, with or without parameters. */
-static int
-json_ctype(const char *ct)
+int
+chat_json_ctype(const char *ct)
 {
 	static const char want[] = "application/json";
 	size_t n = sizeof(want) - 1;
@@ -197,7 +202,7 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 
 	memset(in, 0, sizeof(*in));
 	details[0] = '\0';
-	if (!json_ctype(ctype)) {
+	if (!chat_json_ctype(ctype)) {
 		detail(details, dsz, "Content-Type must be application/json");
 		return CHAT_BODY_INVALID;
 	}
@@ -390,12 +395,11 @@ turn_free(struct turn *t)
 	turn_detach(t);
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
-	if (t->up != NULL)
-		ups->cancel(t->up);
+	chat_model_stop(&t->up);
 	loop_defer_cancel(&t->defer);
 	chat_input_free(&t->in);
 	buf_free(&t->reply);
-	free(t->error);
+	free(t->out.error);
 	LIST_REMOVE(t, entry);
 	free(t);
 	nturns--;
@@ -504,10 +508,8 @@ turn_client_left(struct turn *t)
 		/* The user message may be stored: begin_done finishes. */
 		return;
 	case PH_MODEL:
-		if (t->up != NULL)
-			ups->cancel(t->up);
-		t->up = NULL;
-		t->status = "interrupted";
+		chat_model_stop(&t->up);
+		t->out.status = "interrupted";
 		t->phase = PH_FINISH;
 		log_debug("chat: client left; storing %zu bytes of the reply",
 		    buf_pending(&t->reply));
@@ -651,6 +653,19 @@ chat_model_error(const struct upstream_result *r)
 	return s;
 }
 
+void
+chat_outcome_model(struct chat_outcome *o, const struct upstream_result *r)
+{
+	o->prompt_tokens = r->prompt_tokens;
+	o->completion_tokens = r->completion_tokens;
+	if (r->status == UPSTREAM_OK)
+		o->status = "complete";
+	else {
+		o->status = "failed";
+		o->error = chat_model_error(r);
+	}
+}
+
 static void
 up_done(void *arg, const struct upstream_result *r)
 {
@@ -659,15 +674,8 @@ up_done(void *arg, const struct upstream_result *r)
 	t->up = NULL;
 	if (t->phase != PH_MODEL)
 		return;
-	t->prompt_tokens = r->prompt_tokens;
-	t->completion_tokens = r->completion_tokens;
 	t->ustatus = r->status;
-	if (r->status == UPSTREAM_OK)
-		t->status = "complete";
-	else {
-		t->status = "failed";
-		t->error = chat_model_error(r);
-	}
+	chat_outcome_model(&t->out, r);
 	t->phase = PH_FINISH;
 	/* Not from inside the model client's callback. */
 	loop_defer(&t->defer);
@@ -679,10 +687,8 @@ turn_deferred(void *arg)
 	struct turn *t = arg;
 
 	if (t->phase == PH_MODEL && t->capped) {
-		if (t->up != NULL)
-			ups->cancel(t->up);
-		t->up = NULL;
-		t->status = "complete";
+		chat_model_stop(&t->up);
+		t->out.status = "complete";
 		t->phase = PH_FINISH;
 	}
 	/* A reply is stored only after the question it answers. */
@@ -690,46 +696,67 @@ turn_deferred(void *arg)
 		turn_store(t);
 }
 
+int
+chat_model_req(struct upstream_req *req, const struct chat_history *h,
+    const char *model, const char *system_prompt)
+{
+	struct upstream_msg *msgs;
+	uint32_t i, k = 0;
+
+	memset(req, 0, sizeof(*req));
+	if ((msgs = calloc(h->n ? h->n : 1, sizeof(*msgs))) == NULL)
+		return -1;
+	for (i = 0; i < h->n; i++) {
+		/* A reply cut before its first word says nothing. */
+		if (h->contents[i][0] == '\0')
+			continue;
+		msgs[k].role = h->roles[i];
+		msgs[k].content = h->contents[i];
+		k++;
+	}
+	req->msgs = msgs;
+	req->nmsgs = k;
+	if (model != NULL && model[0] != '\0')
+		req->model = model;
+	if (system_prompt != NULL && system_prompt[0] != '\0')
+		req->system_prompt = system_prompt;
+	return 0;
+}
+
+void
+chat_model_req_free(struct upstream_req *req)
+{
+	free((struct upstream_msg *)req->msgs);
+	req->msgs = NULL;
+}
+
 /* Starts the model with the history (oldest first, the new message last). */
 static void
-turn_model(struct turn *t, char **roles, char **contents, uint32_t n)
+turn_model(struct turn *t, const struct chat_history *h)
 {
 	static const struct upstream_cbs cbs = {
 		up_can_write, up_delta, up_done,
 	};
 	struct upstream_req req;
-	struct upstream_msg *msgs;
-	uint32_t i, k = 0;
 
-	if ((msgs = calloc(n ? n : 1, sizeof(*msgs))) == NULL) {
+	if (chat_model_req(&req, h, NULL, NULL) < 0) {
 		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		/* A reply cut before its first word says nothing. */
-		if (contents[i][0] == '\0')
-			continue;
-		msgs[k].role = roles[i];
-		msgs[k].content = contents[i];
-		k++;
-	}
 	if (!t->unconfirmed && turn_stream_start(t) < 0) {
-		free(msgs);
+		chat_model_req_free(&req);
 		turn_free(t);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	req.msgs = msgs;
-	req.nmsgs = k;
 	t->phase = PH_MODEL;
 	t->up = ups->start(&req, &cbs, t);
-	free(msgs);
+	chat_model_req_free(&req);
 	if (t->phase != PH_MODEL)
 		t->up = NULL;	/* it finished already: the handle is gone */
 	else if (t->up == NULL) {
-		t->status = "failed";
+		t->out.status = "failed";
 		t->ustatus = UPSTREAM_BROKEN;
-		t->error = strdup("the model request could not be started");
+		t->out.error = strdup("the model request could not be started");
 		log_warnx("chat: the model request could not be started");
 		t->phase = PH_FINISH;
 		loop_defer(&t->defer);
@@ -738,17 +765,23 @@ turn_model(struct turn *t, char **roles, char **contents, uint32_t n)
 
 /* ------------------------------------------------------------ storing */
 
+const char *
+chat_reply_content(const struct chat_outcome *o, struct buf *reply)
+{
+	if (strcmp(o->status, "failed") == 0)
+		return o->error != NULL ? o->error : "model call failed";
+	if (strcmp(o->status, "complete") == 0 &&
+	    chat_blank(reply->data, reply->len))
+		return CHAT_EMPTY_REPLY;
+	buf_add(reply, "", 1);
+	reply->len--;		/* NUL-terminated, not counted */
+	return reply->data != NULL ? reply->data : "";
+}
+
 static const char *
 turn_content(struct turn *t)
 {
-	if (strcmp(t->status, "failed") == 0)
-		return t->error != NULL ? t->error : "model call failed";
-	if (strcmp(t->status, "complete") == 0 &&
-	    chat_blank(t->reply.data, t->reply.len))
-		return CHAT_EMPTY_REPLY;
-	buf_add(&t->reply, "", 1);
-	t->reply.len--;		/* NUL-terminated, not counted */
-	return t->reply.data != NULL ? t->reply.data : "";
+	return chat_reply_content(&t->out, &t->reply);
 }
 
 static void
@@ -757,13 +790,13 @@ store_done(const struct storec_result *r, void *arg)
 	struct turn *t = arg;
 	struct conn *c;
 	const char *content = turn_content(t), *pub;
-	int failed = strcmp(t->status, "failed") == 0, ok;
+	int failed = strcmp(t->out.status, "failed") == 0, ok;
 	json_t *o;
 
 	ok = r->status == STOREC_OK;
 	if (!ok)
 		log_warnx("chat: storing the %s reply of %s failed: %s",
-		    t->status, t->conv_id, r->status == STOREC_ERROR ?
+		    t->out.status, t->conv_id, r->status == STOREC_ERROR ?
 		    r->message : "storaged unavailable");
 	if ((c = t->c) == NULL) {
 		turn_free(t);
@@ -814,30 +847,40 @@ store_done(const struct storec_result *r, void *arg)
 	turn_free(t);
 }
 
+int
+chat_store_reply(const char *conv_id, const struct chat_outcome *o,
+    struct buf *reply, storec_cb cb, void *arg, struct storec_req **handle)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, conv_id);
+	penc_str(&e, "assistant");
+	penc_str(&e, chat_reply_content(o, reply));
+	penc_str(&e, o->status);
+	penc_u32(&e, o->prompt_tokens);
+	penc_u32(&e, o->completion_tokens);
+	return storec_send(PROTO_ST_MSG_APPEND, &e, cb, arg, handle);
+}
+
+void
+chat_store_unavailable(storec_cb cb, void *arg)
+{
+	struct storec_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = STOREC_UNAVAILABLE;
+	r.message = "";
+	cb(&r, arg);
+}
+
 static void
 turn_store(struct turn *t)
 {
-	struct storec_result r;
-	struct penc e;
-	int rv;
-
 	t->phase = PH_STORE;
-	penc_init(&e);
-	penc_str(&e, t->conv_id);
-	penc_str(&e, "assistant");
-	penc_str(&e, turn_content(t));
-	penc_str(&e, t->status);
-	penc_u32(&e, t->prompt_tokens);
-	penc_u32(&e, t->completion_tokens);
-	rv = e.err ? -1 : storec_call(PROTO_ST_MSG_APPEND, e.buf, e.len,
-	    store_done, t, &t->sreq);
-	penc_free(&e);
-	if (rv < 0) {
-		memset(&r, 0, sizeof(r));
-		r.status = STOREC_UNAVAILABLE;
-		r.message = "";
-		store_done(&r, t);
-	}
+	if (chat_store_reply(t->conv_id, &t->out, &t->reply, store_done, t,
+	    &t->sreq) < 0)
+		chat_store_unavailable(store_done, t);
 }
 
 /* --------------------------------------------------------- begin */
@@ -849,9 +892,7 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 	t->unconfirmed = 0;
 	if (r->status != STOREC_OK) {
 		/* The question never reached the disk: nothing to answer it. */
-		if (t->up != NULL)
-			ups->cancel(t->up);
-		t->up = NULL;
+		chat_model_stop(&t->up);
 		turn_storage_failed(t, r, "starting the turn");
 		return;
 	}
@@ -867,6 +908,45 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 		loop_defer(&t->defer);
 }
 
+int
+chat_history_dec(struct pdec *d, struct chat_history *h)
+{
+	struct st_msg msg;
+	uint32_t n, i;
+	int bad = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (pdec_msg(d, &msg) == 0)
+		st_msg_free(&msg);
+	else
+		bad = 1;
+	n = pdec_u32(d);
+	if (bad || d->err || n > ST_HISTORY_MAX ||
+	    (h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
+	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL)
+		return -1;
+	h->n = n;
+	for (i = 0; i < n && !d->err; i++) {
+		h->roles[i] = pdec_strdup(d, ST_ROLE_MAX);
+		h->contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
+	}
+	return pdec_done(d);
+}
+
+void
+chat_history_free(struct chat_history *h)
+{
+	uint32_t i;
+
+	for (i = 0; h->roles != NULL && i < h->n; i++) {
+		free(h->roles[i]);
+		free(h->contents != NULL ? h->contents[i] : NULL);
+	}
+	free(h->roles);
+	free(h->contents);
+	memset(h, 0, sizeof(*h));
+}
+
 /*
  * ST_CHAT_BEGIN -> u8 limited, u64 retry_after_ms, and when not limited:
  * u8 created, conv, msg, u32 n, n x (str role, str content).
@@ -875,14 +955,12 @@ static void
 begin_done(const struct storec_result *r, void *arg)
 {
 	struct turn *t = arg;
+	struct chat_history h;
 	struct st_conv conv;
-	struct st_msg msg;
 	struct pdec d;
-	char **roles = NULL, **contents = NULL;
 	uint64_t retry;
-	uint32_t n = 0, i;
 	uint8_t limited;
-	int bad = 0;
+	int bad;
 
 	if (t->unconfirmed) {
 		begin_confirmed(t, r);
@@ -913,28 +991,13 @@ begin_done(const struct storec_result *r, void *arg)
 	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 	st_conv_free(&conv);
 	t->unconfirmed = r->early;
-	if (pdec_msg(&d, &msg) == 0)
-		st_msg_free(&msg);
-	else
-		bad = 1;
-	n = pdec_u32(&d);
-	if (!bad && !d.err && n <= ST_HISTORY_MAX &&
-	    (roles = calloc(n + 1, sizeof(*roles))) != NULL &&
-	    (contents = calloc(n + 1, sizeof(*contents))) != NULL) {
-		for (i = 0; i < n && !d.err; i++) {
-			roles[i] = pdec_strdup(&d, ST_ROLE_MAX);
-			contents[i] = pdec_strdup(&d, ST_CONTENT_MAX);
-		}
-		if (pdec_done(&d) < 0)
-			bad = 1;
-	} else
-		bad = 1;
+	bad = chat_history_dec(&d, &h) < 0;
 	/* The user message is stored now; the turn must end with a reply. */
 	chat_input_free(&t->in);
 	if (bad) {
 		log_warnx("chat: malformed ST_CHAT_BEGIN reply");
-		t->status = "failed";
-		t->error = strdup("internal error: malformed history");
+		t->out.status = "failed";
+		t->out.error = strdup("internal error: malformed history");
 		t->phase = PH_FINISH;
 		/* Nothing was streamed yet: a JSON 500, after the store. */
 		t->kind = TURN_JSON;
@@ -942,17 +1005,12 @@ begin_done(const struct storec_result *r, void *arg)
 		loop_defer(&t->defer);
 	} else if (t->c == NULL) {
 		/* The client left while we were starting: record that. */
-		t->status = "interrupted";
+		t->out.status = "interrupted";
 		t->phase = PH_FINISH;
 		loop_defer(&t->defer);
 	} else
-		turn_model(t, roles, contents, n);
-	for (i = 0; roles != NULL && i < n; i++) {
-		free(roles[i]);
-		free(contents != NULL ? contents[i] : NULL);
-	}
-	free(roles);
-	free(contents);
+		turn_model(t, &h);
+	chat_history_free(&h);
 }
 
 static int

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workerd.h"
+#include "test_peer.h"
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -96,18 +96,6 @@ fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
 	c->last_message = strdup(last);
 }
 
-static char *
-dump(json_t *v)
-{
-	char *s;
-
-	assert_non_null(v);
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(v);
-	assert_non_null(s);
-	return s;
-}
-
 static void
 test_conv_json(void **state)
 {
@@ -115,7 +103,7 @@ test_conv_json(void **state)
 	char *s;
 
 	fill_conv(&c, 1, 2, "hi \"there\"");
-	s = dump(admin_conv_json(&c));
+	s = test_dump(admin_conv_json(&c));
 	assert_string_equal(s,
 	    "{\"_id\":\"00000000000000000000000000000001\","
 	    "\"_creationTime\":1700000000001,\"sessionId\":\"sess-1\","
@@ -127,7 +115,7 @@ test_conv_json(void **state)
 
 	/* No message yet: no lastMessage at all. */
 	fill_conv(&c, 2, 0, "");
-	s = dump(admin_conv_json(&c));
+	s = test_dump(admin_conv_json(&c));
 	assert_null(strstr(s, "lastMessage"));
 	assert_non_null(strstr(s, "\"messageCount\":0"));
 	free(s);
@@ -150,7 +138,7 @@ test_msg_json(void **state)
 	m.prompt_tokens = 12;
 	m.completion_tokens = 34;
 	m.content = strdup("h\xc3\xa9llo\n");
-	s = dump(admin_msg_json(&m));
+	s = test_dump(admin_msg_json(&m));
 	assert_string_equal(s,
 	    "{\"_id\":\"0123456789abcdef0123456789abcdef\","
 	    "\"_creationTime\":1700000000123,"
@@ -167,15 +155,15 @@ test_json_text(void **state)
 {
 	char *s;
 
-	s = dump(json_text("ok \xe2\x82\xac"));
+	s = test_dump(json_text("ok \xe2\x82\xac"));
 	assert_string_equal(s, "\"ok \xe2\x82\xac\"");
 	free(s);
 	/* Invalid UTF-8 (a lone continuation, an overlong, a surrogate). */
-	s = dump(json_text("a\x80" "b\xc0\xaf" "c\xed\xa0\x80"));
+	s = test_dump(json_text("a\x80" "b\xc0\xaf" "c\xed\xa0\x80"));
 	assert_string_equal(s, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
 	    "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 	free(s);
-	s = dump(json_text("cut \xe2\x82"));
+	s = test_dump(json_text("cut \xe2\x82"));
 	assert_string_equal(s, "\"cut \xef\xbf\xbd\xef\xbf\xbd\"");
 	free(s);
 }
@@ -198,7 +186,7 @@ test_list_reply(void **state)
 	}
 	penc_str(&e, "00ff");
 	assert_false(e.err);
-	s = dump(admin_list_reply(e.buf, e.len));
+	s = test_dump(admin_list_reply(e.buf, e.len));
 	assert_non_null(strstr(s, "\"total\":5"));
 	assert_non_null(strstr(s, "\"nextCursor\":\"00ff\""));
 	assert_non_null(strstr(s, "\"sessionId\":\"sess-1\""));
@@ -213,15 +201,10 @@ test_list_reply(void **state)
 	penc_free(&e);
 
 	/* The end of the list: nextCursor null. */
-	penc_init(&e);
-	penc_u64(&e, 0);
-	penc_u32(&e, 0);
-	penc_str(&e, "");
-	s = dump(admin_list_reply(e.buf, e.len));
+	s = test_empty_page(admin_list_reply);
 	assert_string_equal(s,
 	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
 	free(s);
-	penc_free(&e);
 
 	/* A count beyond what storaged may send. */
 	penc_init(&e);
@@ -257,7 +240,7 @@ test_get_reply(void **state)
 		st_msg_free(&m);
 	}
 	penc_u8(&e, 0);
-	s = dump(admin_get_reply(e.buf, e.len));
+	s = test_dump(admin_get_reply(e.buf, e.len));
 	assert_true(strncmp(s, "{\"conversation\":{\"_id\":", 23) == 0);
 	assert_non_null(strstr(s, "\"messages\":[{"));
 	assert_true(strstr(s, "\"first\"") < strstr(s, "\"content\":\"second\""));

@@ -95,49 +95,31 @@ model_done(enum upstream_status st, const char *error, uint32_t p,
 
 /* ------------------------------------------------------------ setup */
 
-static const char *
-kv_get(const char *name, void *arg)
-{
-	const char **kv = arg;
-
-	for (; kv[0] != NULL; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
-}
-
 static void
 settings(const char *rate_max, int production)
 {
 	const char *kv[] = { "RATE_LIMIT_MAX_REQUESTS", rate_max,
 	    "CORS_ORIGIN", "https://a.com", "MAX_HISTORY_MESSAGES", "7",
 	    NULL };
-	char err[SETTINGS_ERR_MAX];
 
-	settings_free(&wsettings);
-	assert_int_equal(settings_parse(&wsettings, kv_get, kv, err,
-	    sizeof(err)), 0);
-	cors_init(&wsettings);
+	test_settings(kv);
 	resp_set_production(production);
 }
 
 static int
 setup(void **state)
 {
-	loop_init();
-	worker_conf_defaults();
+	peer_setup(&P);
 	chat_init(KEY);
 	chat_set_upstream(&fake_ops);
 	settings("30", 0);
-	peer_path(&P);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	storec_shutdown();
-	peer_cleanup(&P);
+	peer_teardown(&P);
 	chat_shutdown();
 	cors_shutdown();
 	settings_free(&wsettings);
@@ -371,6 +353,31 @@ stream_so_far(struct tclient *cl, struct tresp *r)
 	tresp_free(r);
 	assert_int_equal(tresp_parse(cl, &off, 1, r), 1);
 	return r->body;
+}
+
+/* The turn stores its reply, status and content as given (NULL: any). */
+static void
+expect_stored(struct peer_req *pr, const char *status, const char *content)
+{
+	struct append a;
+
+	expect_append(pr, &a);
+	if (status != NULL)
+		assert_string_equal(a.status, status);
+	if (content != NULL)
+		assert_string_equal(a.content, content);
+	reply_append(pr);
+}
+
+/* The whole answer (a stream, after the store) has the body want. */
+static void
+expect_body(struct tclient *cl, size_t *off, const char *want)
+{
+	struct tresp r;
+
+	assert_true(tresp_wait(cl, off, &r, 2000));
+	assert_string_equal(r.body, want);
+	tresp_free(&r);
 }
 
 /* -------------------------------------------------------- validation */
@@ -757,14 +764,12 @@ test_stream_turn(void **state)
 	assert_false(r.complete);
 	reply_append(&pr);
 	tresp_free(&r);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_string_equal(r.body,
+	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
 	    "{\"type\":\"token\",\"token\":\"lo\\n\\\"x\\\"\"}\n"
 	    "{\"type\":\"done\",\"message\":\"Hello\\n\\\"x\\\"\","
 	    "\"conversationId\":\"" CONV "\"}\n");
-	tresp_free(&r);
 
 	/* Keep-alive after a stream; /chat is the same stream. */
 	start_turn(&cl, "/chat", "again", &pr);
@@ -807,14 +812,10 @@ test_stream_model_fails(void **state)
 	/* A model that never starts: the error after the start line. */
 	F.fail_start = 1;
 	start_turn(&cl, "/v1/chat/stream", "again", &pr);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "failed");
-	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_string_equal(r.body,
+	expect_stored(&pr, "failed", NULL);
+	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"error\",\"error\":\"Upstream model error\"}\n");
-	tresp_free(&r);
 	tclient_close(&cl);
 }
 
@@ -830,11 +831,8 @@ test_json_model_fails(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_done(UPSTREAM_HTTP_ERROR, "Incorrect API key provided", 0, 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "failed");
-	assert_string_equal(a.content,
+	expect_stored(&pr, "failed",
 	    "model answered HTTP 500: Incorrect API key provided");
-	reply_append(&pr);
 	expect_answer(&cl, &off, &r, 502);
 	assert_string_equal(r.body, "{\"error\":\"Upstream model error\"}");
 	tresp_free(&r);
@@ -842,10 +840,7 @@ test_json_model_fails(void **state)
 	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says("half");
 	model_done(UPSTREAM_TIMEOUT, NULL, 0, 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "failed");
-	assert_string_equal(a.content, "model timed out");
-	reply_append(&pr);
+	expect_stored(&pr, "failed", "model timed out");
 	expect_answer(&cl, &off, &r, 504);
 	assert_string_equal(r.body, "{\"error\":\"Upstream model timeout\"}");
 	tresp_free(&r);
@@ -866,17 +861,13 @@ test_empty_reply(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct append a;
 	size_t off = 0;
 
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says(" \n");
 	model_done(UPSTREAM_OK, NULL, 4, 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "complete");
-	assert_string_equal(a.content, CHAT_EMPTY_REPLY);
-	reply_append(&pr);
+	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
 	    "\"message\":\"" CHAT_EMPTY_REPLY "\"}");
@@ -890,16 +881,12 @@ test_empty_reply(void **state)
 	model_says(" ");
 	model_says("\n\t");
 	model_done(UPSTREAM_OK, NULL, 4, 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.content, CHAT_EMPTY_REPLY);
-	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_string_equal(r.body,
+	expect_stored(&pr, NULL, CHAT_EMPTY_REPLY);
+	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"token\",\"token\":\"" CHAT_EMPTY_REPLY "\"}\n"
 	    "{\"type\":\"done\",\"message\":\"" CHAT_EMPTY_REPLY "\","
 	    "\"conversationId\":\"" CONV "\"}\n");
-	tresp_free(&r);
 
 	/* Leading blanks go out with the first visible text; later ones at once. */
 	start_turn(&cl, "/v1/chat/stream", "a", &pr);
@@ -907,17 +894,13 @@ test_empty_reply(void **state)
 	model_says("\nHi");
 	model_says(" ");
 	model_done(UPSTREAM_OK, NULL, 4, 3);
-	expect_append(&pr, &a);
-	assert_string_equal(a.content, " \nHi ");
-	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_string_equal(r.body,
+	expect_stored(&pr, NULL, " \nHi ");
+	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"token\",\"token\":\" \\nHi\"}\n"
 	    "{\"type\":\"token\",\"token\":\" \"}\n"
 	    "{\"type\":\"done\",\"message\":\" \\nHi \","
 	    "\"conversationId\":\"" CONV "\"}\n");
-	tresp_free(&r);
 	tclient_close(&cl);
 }
 
@@ -927,7 +910,6 @@ test_client_leaves_mid_stream(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct peer_req pr;
-	struct append a;
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(tclient_open(&cl), 0);
@@ -943,10 +925,7 @@ test_client_leaves_mid_stream(void **state)
 	assert_int_equal(conn_count(), 0);
 	/* ...and what the client got is stored, though it is gone. */
 	assert_int_equal(chat_turns(), 1);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "interrupted");
-	assert_string_equal(a.content, "You sa");
-	reply_append(&pr);
+	expect_stored(&pr, "interrupted", "You sa");
 	drive_ms(20);
 	assert_int_equal(chat_turns(), 0);
 	tclient_close(&cl);
@@ -958,10 +937,7 @@ test_client_leaves_mid_stream(void **state)
 	shutdown(cl.fd, SHUT_WR);
 	drive_ms(20);
 	assert_int_equal(F.cancelled, 1);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "interrupted");
-	assert_string_equal(a.content, "");
-	reply_append(&pr);
+	expect_stored(&pr, "interrupted", "");
 	drive_ms(20);
 	tclient_close(&cl);
 }
@@ -1032,7 +1008,6 @@ test_early_answer(void **state)
 	struct tresp r;
 	struct peer_req pr;
 	struct begin b;
-	struct append a;
 	size_t off = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -1058,17 +1033,13 @@ test_early_answer(void **state)
 	tresp_free(&r);
 	model_says("lo");
 	model_done(UPSTREAM_OK, NULL, 1, 2);
-	expect_append(&pr, &a);
-	assert_string_equal(a.content, "Hello");
-	reply_append(&pr);
-	assert_true(tresp_wait(&cl, &off, &r, 2000));
-	assert_string_equal(r.body,
+	expect_stored(&pr, NULL, "Hello");
+	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
 	    "{\"type\":\"token\",\"token\":\"lo\"}\n"
 	    "{\"type\":\"done\",\"message\":\"Hello\","
 	    "\"conversationId\":\"" CONV "\"}\n");
-	tresp_free(&r);
 
 	/* The model finishes first: the reply is stored only after. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
@@ -1079,10 +1050,7 @@ test_early_answer(void **state)
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_no_req(50);
 	peer_reply(&P, &pr, "", 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.content, "quick");
-	assert_string_equal(a.status, "complete");
-	reply_append(&pr);
+	expect_stored(&pr, "complete", "quick");
 	expect_answer(&cl, &off, &r, 200);
 	tresp_free(&r);
 
@@ -1116,10 +1084,7 @@ test_early_answer(void **state)
 	assert_int_equal(F.cancelled, 1);
 	expect_no_req(50);
 	peer_reply(&P, &pr, "", 0);
-	expect_append(&pr, &a);
-	assert_string_equal(a.status, "interrupted");
-	assert_string_equal(a.content, "part");
-	reply_append(&pr);
+	expect_stored(&pr, "interrupted", "part");
 	drive_ms(20);
 	assert_int_equal(chat_turns(), 0);
 	tclient_close(&cl);

@@ -30,18 +30,15 @@ static struct peer P;
 static int
 setup(void **state)
 {
-	loop_init();
-	worker_conf_defaults();
+	peer_setup(&P);
 	admin_init(KEY);
-	peer_path(&P);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	storec_shutdown();
-	peer_cleanup(&P);
+	peer_teardown(&P);
 	return 0;
 }
 

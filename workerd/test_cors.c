@@ -10,29 +10,6 @@
 
 #include "test_client.h"
 
-static const char *
-kv_get(const char *name, void *arg)
-{
-	const char **kv = arg;
-
-	for (; kv[0] != NULL; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
-}
-
-static void
-set_cors(const char *cors)
-{
-	const char *kv[] = { "CORS_ORIGIN", cors, NULL };
-	char err[SETTINGS_ERR_MAX];
-
-	settings_free(&wsettings);
-	if (settings_parse(&wsettings, kv_get, kv, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
-	cors_init(&wsettings);
-}
-
 static int
 setup(void **state)
 {
@@ -55,7 +32,7 @@ test_any(void **state)
 {
 	const char *h;
 
-	set_cors("*");
+	test_cors_origin("*");
 	assert_int_equal(cors_check(NULL, &h), CORS_NO_ORIGIN);
 	assert_null(h);
 	assert_int_equal(cors_check("https://anything.example", &h),
@@ -70,7 +47,7 @@ test_list(void **state)
 {
 	const char *h;
 
-	set_cors("https://a.com, http://localhost:3000");
+	test_cors_origin("https://a.com, http://localhost:3000");
 	assert_int_equal(cors_check(NULL, &h), CORS_NO_ORIGIN);
 	assert_string_equal(h, "Vary: Origin\r\n");
 	assert_int_equal(cors_check("https://a.com", &h), CORS_ALLOWED);
@@ -110,7 +87,7 @@ test_router(void **state)
 	struct tresp r;
 	char v[256];
 
-	set_cors("https://a.com");
+	test_cors_origin("https://a.com");
 
 	/* Disallowed origin: 403 JSON, for any path. */
 	request("GET /health HTTP/1.1\r\nHost: t\r\nOrigin: https://b.com"
@@ -155,7 +132,7 @@ test_router(void **state)
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin",
 	    v, sizeof(v)), "https://a.com");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Methods",
-	    v, sizeof(v)), "GET, POST, OPTIONS");
+	    v, sizeof(v)), "GET, POST, PATCH, DELETE, OPTIONS");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Headers",
 	    v, sizeof(v)),
 	    "Content-Type, x-api-key, x-widget-api-key, x-admin-api-key");
@@ -183,7 +160,7 @@ test_router(void **state)
 	tresp_free(&r);
 
 	/* "*": any origin, the literal star. */
-	set_cors("*");
+	test_cors_origin("*");
 	request("GET /health HTTP/1.1\r\nHost: t\r\nOrigin: https://b.com"
 	    "\r\n\r\n", &r);
 	assert_int_equal(r.status, 200);
@@ -193,7 +170,7 @@ test_router(void **state)
 	tresp_free(&r);
 
 	/* Admin is under the same rule. */
-	set_cors("https://a.com");
+	test_cors_origin("https://a.com");
 	request("GET /v1/admin/conversations HTTP/1.1\r\nHost: t\r\n"
 	    "Origin: https://b.com\r\n\r\n", &r);
 	assert_int_equal(r.status, 403);

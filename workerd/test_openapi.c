@@ -222,6 +222,7 @@ test_paths_are_routed(void **state)
 		{ "get", "/v1/admin/contacts" },
 		{ "get", "/v1/admin/contacts/{contactId}" },
 		{ "get", "/api/widget/{widget_id}/config" },
+		{ "get", "/api/widget/{widget_id}/ws" },
 	};
 	struct route_match m;
 	json_t *paths, *item, *op, *resp;
@@ -251,9 +252,13 @@ test_paths_are_routed(void **state)
 			    ROUTE_OK)
 				fail_msg("%s %s is not routed", meth, path);
 			resp = json_object_get(op, "responses");
-			/* A success: 200, or 201 for what POST makes. */
+			/*
+			 * A success: 200, 201 for what POST makes, 101 for
+			 * the WebSocket upgrade.
+			 */
 			assert_true(json_object_get(resp, "200") != NULL ||
-			    json_object_get(resp, "201") != NULL);
+			    json_object_get(resp, "201") != NULL ||
+			    json_object_get(resp, "101") != NULL);
 			/*
 			 * Every route answers a disallowed Origin with 403,
 			 * except the widget bundle, which any site may load.

@@ -206,4 +206,88 @@ peer_cleanup(struct peer *p)
 	rmdir(p->dir);
 }
 
+/* A fresh loop and worker configuration, and p's socket path. */
+static inline void
+peer_setup(struct peer *p)
+{
+	loop_init();
+	worker_conf_defaults();
+	peer_path(p);
+}
+
+/* Forgets storaged's connection, then the fake storaged. */
+static inline void
+peer_teardown(struct peer *p)
+{
+	storec_shutdown();
+	peer_cleanup(p);
+}
+
+/* settings_parse's lookup in kv: name, value pairs, NULL-terminated. */
+static inline const char *
+test_kv_get(const char *name, void *arg)
+{
+	const char **kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+/* wsettings from kv (as test_kv_get reads it), and CORS from them. */
+static inline void
+test_settings(const char **kv)
+{
+	char err[SETTINGS_ERR_MAX];
+
+	settings_free(&wsettings);
+	if (settings_parse(&wsettings, test_kv_get, kv, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "settings: %s\n", err);
+		abort();
+	}
+	cors_init(&wsettings);
+}
+
+/* The defaults with CORS_ORIGIN set to cors. */
+static inline void
+test_cors_origin(const char *cors)
+{
+	const char *kv[] = { "CORS_ORIGIN", cors, NULL };
+
+	test_settings(kv);
+}
+
+/* v as compact JSON (malloc'd); v is freed. */
+static inline char *
+test_dump(json_t *v)
+{
+	char *s;
+
+	if (v == NULL || (s = json_dumps(v, JSON_COMPACT |
+	    JSON_ENCODE_ANY)) == NULL) {
+		fprintf(stderr, "test_dump: no JSON\n");
+		abort();
+	}
+	json_decref(v);
+	return s;
+}
+
+/* reply() of an empty last page (u64 0, u32 0, str ""), as test_dump. */
+static inline char *
+test_empty_page(json_t *(*reply)(const uint8_t *, size_t))
+{
+	struct penc e;
+	char *s;
+
+	penc_init(&e);
+	penc_u64(&e, 0);
+	penc_u32(&e, 0);
+	penc_str(&e, "");
+	s = test_dump(reply(e.buf, e.len));
+	penc_free(&e);
+	return s;
+}
+
 #endif

@@ -24,29 +24,6 @@ static char bundle_path[PATH_MAX];
 
 #define BIG	(PATH_MAX + 64)
 
-static const char *
-kv_get(const char *name, void *arg)
-{
-	const char **kv = arg;
-
-	for (; kv[0] != NULL; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
-}
-
-static void
-set_cors(const char *cors)
-{
-	const char *kv[] = { "CORS_ORIGIN", cors, NULL };
-	char err[SETTINGS_ERR_MAX];
-
-	settings_free(&wsettings);
-	if (settings_parse(&wsettings, kv_get, kv, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
-	cors_init(&wsettings);
-}
-
 static void
 write_file(const char *path, const void *data, size_t len)
 {
@@ -389,7 +366,7 @@ test_bundle(void **state)
 	size_t n, len, gzlen;
 
 	resp_set_production(0);
-	set_cors("https://site.example");
+	test_cors_origin("https://site.example");
 	make_assets("key-0123456789-0123456789");
 	static_init();
 	n = make_gzip(js, sizeof(js) - 1, gz);
@@ -533,7 +510,7 @@ test_pages(void **state)
 	struct tresp r;
 
 	resp_set_production(0);
-	set_cors("*");
+	test_cors_origin("*");
 	make_assets("k\"<&>'-0123456789-0123456789");
 	static_init();
 
@@ -614,7 +591,7 @@ test_missing_then_built(void **state)
 	size_t n;
 
 	resp_set_production(0);
-	set_cors("*");
+	test_cors_origin("*");
 	snprintf(dir, sizeof(dir), "%s/later", tmpdir);
 	mkdir_p(dir);
 	snprintf(p, sizeof(p), "%s/later/b.js", tmpdir);

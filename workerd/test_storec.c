@@ -39,17 +39,14 @@ static struct peer P;
 static int
 setup(void **state)
 {
-	loop_init();
-	worker_conf_defaults();
-	peer_path(&P);
+	peer_setup(&P);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	storec_shutdown();
-	peer_cleanup(&P);
+	peer_teardown(&P);
 	return 0;
 }
 

@@ -74,18 +74,6 @@ fill_conv(struct st_conv *c, int n)
 	strlcpy(c->contact_id, CONTACT, sizeof(c->contact_id));
 }
 
-static char *
-dump(json_t *v)
-{
-	char *s;
-
-	assert_non_null(v);
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(v);
-	assert_non_null(s);
-	return s;
-}
-
 /* ----------------------------------------------------------------- JSON */
 
 static void
@@ -97,7 +85,7 @@ test_widget_json(void **state)
 	fill_widget(&w);
 	add_origin(&w, "https://a.example");
 	w.daily_cap = 50;
-	s = dump(widget_json(&w));
+	s = test_dump(widget_json(&w));
 	assert_string_equal(s,
 	    "{\"id\":\"00000000000000000000000000000007\","
 	    "\"widget_id\":\"" WID "\",\"name\":\"Support\","
@@ -119,7 +107,7 @@ test_widget_json(void **state)
 	free(w.model);
 	w.model = strdup("gpt-4o-mini");
 	w.enabled = 0;
-	s = dump(widget_json(&w));
+	s = test_dump(widget_json(&w));
 	assert_non_null(strstr(s, "\"name\":null"));
 	assert_non_null(strstr(s, "\"allowed_origins\":[]"));
 	assert_non_null(strstr(s, "\"daily_message_cap\":null"));
@@ -128,7 +116,7 @@ test_widget_json(void **state)
 	free(s);
 
 	/* The public subset: nothing internal. */
-	s = dump(widget_public_json(&w));
+	s = test_dump(widget_public_json(&w));
 	assert_string_equal(s,
 	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
 	    "\"primary_color\":\"#6366f1\",\"text_color\":\"#ffffff\","
@@ -147,7 +135,7 @@ test_contact_json(void **state)
 	char *s;
 
 	fill_contact(&ct, 1);
-	s = dump(contact_json(&ct));
+	s = test_dump(contact_json(&ct));
 	assert_string_equal(s,
 	    "{\"id\":\"00000000000000000000000000000001\",\"name\":\"Jane\","
 	    "\"email\":\"jane@example.com\",\"phone\":null,"
@@ -157,11 +145,11 @@ test_contact_json(void **state)
 
 	/* Conversations name their contact, or null. */
 	fill_conv(&c, 3);
-	s = dump(admin_conv_json(&c));
+	s = test_dump(admin_conv_json(&c));
 	assert_non_null(strstr(s, "\"contactId\":\"" CONTACT "\""));
 	free(s);
 	c.contact_id[0] = '\0';
-	s = dump(admin_conv_json(&c));
+	s = test_dump(admin_conv_json(&c));
 	assert_non_null(strstr(s, "\"contactId\":null"));
 	free(s);
 	st_conv_free(&c);
@@ -348,7 +336,7 @@ test_replies(void **state)
 		st_widget_free(&w);
 	}
 	assert_false(e.err);
-	s = dump(widget_list_reply(e.buf, e.len));
+	s = test_dump(widget_list_reply(e.buf, e.len));
 	assert_true(strncmp(s, "{\"widgets\":[{\"id\":", 18) == 0);
 	assert_true(strstr(s, "abcde0\"") < strstr(s, "abcde1\""));
 	free(s);
@@ -366,7 +354,7 @@ test_replies(void **state)
 	fill_widget(&w);
 	penc_widget(&e, &w);
 	st_widget_free(&w);
-	s = dump(widget_reply(e.buf, e.len));
+	s = test_dump(widget_reply(e.buf, e.len));
 	assert_non_null(strstr(s, "\"widget_id\":\"" WID "\""));
 	free(s);
 	assert_null(widget_reply(e.buf, e.len - 3));
@@ -382,21 +370,16 @@ test_replies(void **state)
 		st_contact_free(&ct);
 	}
 	penc_str(&e, "c0ffee");
-	s = dump(contact_list_reply(e.buf, e.len));
+	s = test_dump(contact_list_reply(e.buf, e.len));
 	assert_true(strncmp(s, "{\"contacts\":[{\"id\":", 19) == 0);
 	assert_non_null(strstr(s, "\"total\":9,\"nextCursor\":\"c0ffee\"}"));
 	free(s);
 	assert_null(contact_list_reply(e.buf, e.len - 1));
 	penc_free(&e);
-	penc_init(&e);
-	penc_u64(&e, 0);
-	penc_u32(&e, 0);
-	penc_str(&e, "");
-	s = dump(contact_list_reply(e.buf, e.len));
+	s = test_empty_page(contact_list_reply);
 	assert_string_equal(s,
 	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
 	free(s);
-	penc_free(&e);
 
 	/* One contact with its conversations. */
 	penc_init(&e);
@@ -407,7 +390,7 @@ test_replies(void **state)
 	fill_conv(&c, 8);
 	penc_conv(&e, &c);
 	st_conv_free(&c);
-	s = dump(contact_get_reply(e.buf, e.len));
+	s = test_dump(contact_get_reply(e.buf, e.len));
 	assert_true(strncmp(s, "{\"id\":\"00000000000000000000000000000005\"",
 	    40) == 0);
 	assert_non_null(strstr(s, ",\"conversations\":[{\"_id\":"));
@@ -419,39 +402,19 @@ test_replies(void **state)
 
 /* -------------------------------------------------------- HTTP, fake peer */
 
-static const char *
-kv_get(const char *name, void *arg)
-{
-	const char **kv = arg;
-
-	for (; kv[0] != NULL; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
-}
-
 static int
 setup(void **state)
 {
-	const char *kv[] = { "CORS_ORIGIN", "https://dash.example", NULL };
-	char err[SETTINGS_ERR_MAX];
-
-	loop_init();
-	worker_conf_defaults();
-	settings_free(&wsettings);
-	if (settings_parse(&wsettings, kv_get, kv, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
-	cors_init(&wsettings);
+	peer_setup(&P);
+	test_cors_origin("https://dash.example");
 	admin_init(KEY);
-	peer_path(&P);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	storec_shutdown();
-	peer_cleanup(&P);
+	peer_teardown(&P);
 	cors_shutdown();
 	settings_free(&wsettings);
 	admin_init(NULL);

@@ -420,30 +420,44 @@ widget_reply(const uint8_t *payload, size_t len)
 	return v;
 }
 
+static json_t *
+widget_item(struct pdec *d)
+{
+	struct st_widget w;
+	json_t *v;
+
+	if (pdec_widget(d, &w) < 0)
+		return NULL;
+	v = widget_json(&w);
+	st_widget_free(&w);
+	return v;
+}
+
+static json_t *
+contact_item(struct pdec *d)
+{
+	struct st_contact ct;
+	json_t *v;
+
+	if (pdec_contact(d, &ct) < 0)
+		return NULL;
+	v = contact_json(&ct);
+	st_contact_free(&ct);
+	return v;
+}
+
 /* -> u32 n, n x widget */
 json_t *
 widget_list_reply(const uint8_t *payload, size_t len)
 {
 	struct pdec d;
-	struct st_widget w;
 	json_t *root, *arr;
-	uint32_t n, i;
 	int err = 0;
 
 	pdec_init(&d, payload, len);
-	n = pdec_u32(&d);
-	if (d.err || n > ST_WIDGETS_MAX || (arr = json_array()) == NULL)
+	if ((arr = admin_array(&d, ST_WIDGETS_MAX, widget_item)) == NULL)
 		return NULL;
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_widget(&d, &w) < 0) {
-			err = 1;
-			break;
-		}
-		if (json_array_append_new(arr, widget_json(&w)) < 0)
-			err = 1;
-		st_widget_free(&w);
-	}
-	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -468,38 +482,7 @@ deleted_reply(const uint8_t *payload, size_t len)
 json_t *
 contact_list_reply(const uint8_t *payload, size_t len)
 {
-	struct pdec d;
-	struct st_contact ct;
-	char next[ST_CURSOR_MAX + 1];
-	json_t *root, *arr;
-	uint64_t total;
-	uint32_t n, i;
-	int err = 0;
-
-	pdec_init(&d, payload, len);
-	total = pdec_u64(&d);
-	n = pdec_u32(&d);
-	if (d.err || n > ST_LIST_MAX || (arr = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_contact(&d, &ct) < 0) {
-			err = 1;
-			break;
-		}
-		if (json_array_append_new(arr, contact_json(&ct)) < 0)
-			err = 1;
-		st_contact_free(&ct);
-	}
-	pdec_strbuf(&d, next, sizeof(next));
-	if (err || pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	json_oset(root, "contacts", arr, &err);
-	json_oset(root, "total", json_integer((json_int_t)total), &err);
-	json_oset(root, "nextCursor", next[0] ? json_text(next) : json_null(),
-	    &err);
-	return json_odone(root, err);
+	return admin_page_reply(payload, len, "contacts", contact_item);
 }
 
 /* -> contact, u32 n, n x conv: the contact with "conversations". */
@@ -507,33 +490,14 @@ json_t *
 contact_get_reply(const uint8_t *payload, size_t len)
 {
 	struct pdec d;
-	struct st_contact ct;
-	struct st_conv conv;
 	json_t *root, *arr;
-	uint32_t n, i;
 	int err = 0;
 
 	pdec_init(&d, payload, len);
-	if (pdec_contact(&d, &ct) < 0)
+	if ((root = contact_item(&d)) == NULL)
 		return NULL;
-	root = contact_json(&ct);
-	st_contact_free(&ct);
-	n = pdec_u32(&d);
-	if (root == NULL || d.err || n > ST_LIST_MAX ||
-	    (arr = json_array()) == NULL) {
-		json_decref(root);
-		return NULL;
-	}
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_conv(&d, &conv) < 0) {
-			err = 1;
-			break;
-		}
-		if (json_array_append_new(arr, admin_conv_json(&conv)) < 0)
-			err = 1;
-		st_conv_free(&conv);
-	}
-	if (err || pdec_done(&d) < 0) {
+	if ((arr = admin_array(&d, ST_LIST_MAX, admin_conv_item)) == NULL ||
+	    pdec_done(&d) < 0) {
 		json_decref(arr);
 		json_decref(root);
 		return NULL;
@@ -577,20 +541,25 @@ widget_invalid(struct conn *c, const struct storec_result *r)
 	return 1;
 }
 
+/* A widget request's answer, storaged's `invalid` first. */
+static void
+widget_answer(struct conn *c, const struct storec_result *r,
+    const char *name, int status, json_t *(*reply)(const uint8_t *, size_t))
+{
+	if (!widget_invalid(c, r))
+		admin_answer(c, r, name, status, reply, widget_errors);
+}
+
 static void
 widget_done(const struct storec_result *r, void *arg)
 {
-	if (!widget_invalid(arg, r))
-		admin_answer(arg, r, "widget request", 200, widget_reply,
-		    widget_errors);
+	widget_answer(arg, r, "widget request", 200, widget_reply);
 }
 
 static void
 widget_created(const struct storec_result *r, void *arg)
 {
-	if (!widget_invalid(arg, r))
-		admin_answer(arg, r, "ST_WIDGET_CREATE", 201, widget_reply,
-		    widget_errors);
+	widget_answer(arg, r, "ST_WIDGET_CREATE", 201, widget_reply);
 }
 
 static void
@@ -603,9 +572,7 @@ widget_listed(const struct storec_result *r, void *arg)
 static void
 widget_deleted(const struct storec_result *r, void *arg)
 {
-	if (!widget_invalid(arg, r))
-		admin_answer(arg, r, "ST_WIDGET_DELETE", 200, deleted_reply,
-		    widget_errors);
+	widget_answer(arg, r, "ST_WIDGET_DELETE", 200, deleted_reply);
 }
 
 static void
@@ -620,29 +587,6 @@ contact_got(const struct storec_result *r, void *arg)
 {
 	admin_answer(arg, r, "ST_CONTACT_GET", 200, contact_get_reply,
 	    contact_get_errors);
-}
-
-static void
-send_or_503(struct conn *c, uint16_t type, struct penc *e, storec_cb cb,
-    const char *headers)
-{
-	if (storec_send(type, e, cb, c, &c->sreq) < 0)
-		conn_send_error(c, 503, headers, "Storage unavailable");
-}
-
-/* application/json, any case, with or without parameters. */
-static int
-json_ctype(const char *ct)
-{
-	static const char want[] = "application/json";
-	size_t n = sizeof(want) - 1;
-
-	if (ct == NULL || strncasecmp(ct, want, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
 }
 
 /*
@@ -667,7 +611,7 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 		 */
 		w->collect_name = w->collect_email = w->collect_phone = 1;
 	}
-	if (!json_ctype(http_header(req, "content-type"))) {
+	if (!chat_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 400, admin_headers,
 		    "Content-Type must be application/json");
 		return -1;
@@ -724,15 +668,16 @@ widget_admin_create(struct conn *c, struct http_request *req,
 	if (widget_body(c, req, &w, &mask, 0) == 0) {
 		penc_init(&e);
 		penc_widget(&e, &w);
-		send_or_503(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
+		admin_send(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
 		    admin_headers);
 	}
 	st_widget_free(&w);
 }
 
-void
-widget_admin_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/* A gated request of type with the path's widget id as its payload. */
+static void
+widget_id_request(struct conn *c, struct http_request *req,
+    const struct route_match *m, uint16_t type, storec_cb cb)
 {
 	const char *id;
 	struct penc e;
@@ -742,7 +687,14 @@ widget_admin_get(struct conn *c, struct http_request *req,
 		return;
 	penc_init(&e);
 	penc_str(&e, id);
-	send_or_503(c, PROTO_ST_WIDGET_GET, &e, widget_done, admin_headers);
+	admin_send(c, type, &e, cb, admin_headers);
+}
+
+void
+widget_admin_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
 }
 
 void
@@ -762,7 +714,7 @@ widget_admin_update(struct conn *c, struct http_request *req,
 		penc_str(&e, id);
 		penc_u32(&e, mask);
 		penc_widget(&e, &w);
-		send_or_503(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
+		admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
 		    admin_headers);
 	}
 	st_widget_free(&w);
@@ -772,72 +724,35 @@ void
 widget_admin_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id;
-	struct penc e;
-
-	if (admin_gate(c, req) < 0 ||
-	    (id = widget_param(c, m, admin_headers)) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	send_or_503(c, PROTO_ST_WIDGET_DELETE, &e, widget_deleted,
-	    admin_headers);
+	widget_id_request(c, req, m, PROTO_ST_WIDGET_DELETE, widget_deleted);
 }
 
 void
 widget_admin_reset_id(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id;
-	struct penc e;
-
-	if (admin_gate(c, req) < 0 ||
-	    (id = widget_param(c, m, admin_headers)) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	send_or_503(c, PROTO_ST_WIDGET_RESET_ID, &e, widget_done,
-	    admin_headers);
+	widget_id_request(c, req, m, PROTO_ST_WIDGET_RESET_ID, widget_done);
 }
 
 void
 contact_admin_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char cursor[ST_CURSOR_MAX + 1];
-	struct penc e;
-	uint32_t limit;
-
-	if (admin_gate(c, req) < 0)
-		return;
-	if (admin_list_query(req->query, &limit, cursor, sizeof(cursor)) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
-		return;
-	}
-	penc_init(&e);
-	penc_u32(&e, limit);
-	penc_str(&e, cursor);
-	send_or_503(c, PROTO_ST_CONTACT_LIST, &e, contact_listed,
-	    admin_headers);
+	admin_page_request(c, req, PROTO_ST_CONTACT_LIST, contact_listed);
 }
 
 void
 contact_admin_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
+	const char *id;
 	struct penc e;
 
-	if (admin_gate(c, req) < 0)
+	if ((id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
 		return;
-	if (strlen(id) != ST_ID_HEX || !st_id_valid(id)) {
-		conn_send_error(c, 400, admin_headers, "Invalid contactId");
-		return;
-	}
 	penc_init(&e);
 	penc_str(&e, id);
-	send_or_503(c, PROTO_ST_CONTACT_GET, &e, contact_got, admin_headers);
+	admin_send(c, PROTO_ST_CONTACT_GET, &e, contact_got, admin_headers);
 }
 
 /* ------------------------------------------------------- public config */
@@ -922,5 +837,5 @@ widget_config_get(struct conn *c, struct http_request *req,
 		return;
 	penc_init(&e);
 	penc_str(&e, id);
-	send_or_503(c, PROTO_ST_WIDGET_GET, &e, config_done, config_headers);
+	admin_send(c, PROTO_ST_WIDGET_GET, &e, config_done, config_headers);
 }

@@ -316,6 +316,19 @@ void admin_answer(struct conn *, const struct storec_result *,
     const struct storec_answer *own);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
+/* Decodes one item of a reply as its JSON; NULL if malformed. */
+struct pdec;
+typedef json_t *(*admin_item_fn)(struct pdec *);
+/* A conv (pdec_conv) as admin_conv_json. */
+json_t *admin_conv_item(struct pdec *);
+/* u32 n, n x item (n at most max) as a JSON array; NULL if malformed. */
+json_t *admin_array(struct pdec *, uint32_t max, admin_item_fn);
+/*
+ * A page of a list, u64 total, u32 n, n x item, str next_cursor, as
+ * {key: [...], "total", "nextCursor"}; NULL if malformed.
+ */
+json_t *admin_page_reply(const uint8_t *payload, size_t len,
+    const char *key, admin_item_fn);
 /* Reply payloads of ST_CONV_LIST / ST_CONV_GET as response bodies; NULL if malformed. */
 json_t *admin_list_reply(const uint8_t *payload, size_t len);
 json_t *admin_get_reply(const uint8_t *payload, size_t len);
@@ -327,6 +340,16 @@ void json_oset(json_t *o, const char *k, json_t *v, int *err);
 json_t *json_odone(json_t *o, int err);
 /* Milliseconds since the epoch, as the admin API shows times. */
 json_t *json_ms(uint64_t ms);
+
+/* storec_send for c's request, or 503 (with headers) when it fails. */
+void admin_send(struct conn *, uint16_t type, struct penc *,
+    void (*cb)(const struct storec_result *, void *), const char *headers);
+/* A gated list request: ?limit=&cursor= (else 400) as u32, str to type. */
+void admin_page_request(struct conn *, struct http_request *, uint16_t type,
+    void (*cb)(const struct storec_result *, void *));
+/* The gated request's id parameter, or NULL when answered (400: invalid). */
+const char *admin_id_param(struct conn *, struct http_request *,
+    const struct route_match *, const char *invalid);
 
 void admin_conv_list(struct conn *, struct http_request *,
     const struct route_match *);
@@ -443,6 +466,8 @@ void chat_shutdown(void);
 int chat_auth(const struct http_request *);
 /* ^[A-Za-z0-9._:-]{1,128}$ */
 int chat_session_valid(const char *s, size_t len);
+/* A Content-Type of application/json, any case, with or without parameters. */
+int chat_json_ctype(const char *ctype);
 /*
  * Checks a request body (ctype: its Content-Type, NULL if none). On
  * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise
@@ -469,6 +494,8 @@ struct chat_upstream_ops {
 void chat_set_upstream(const struct chat_upstream_ops *);
 /* The model client in use: chat_set_upstream's, or the real one. */
 const struct chat_upstream_ops *chat_upstream(void);
+/* Cancels the model call *up, if any, and forgets it. */
+void chat_model_stop(struct upstream **up);
 /*
  * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),
  * at most max bytes and never cutting a character. Returns the bytes of
@@ -481,6 +508,50 @@ int chat_blank(const char *, size_t);
 /* A failed model call as the text stored for the turn (malloc'd; logged). */
 struct upstream_result;
 char *chat_model_error(const struct upstream_result *);
+
+/* A turn's history, oldest first, the new message last. */
+struct chat_history {
+	char **roles;
+	char **contents;
+	uint32_t n;
+};
+/*
+ * Decodes the rest of ST_CHAT_BEGIN's (ST_WS_BEGIN's) reply after conv:
+ * msg, u32 n, n x (str role, str content). 0, or -1 if malformed; either
+ * way chat_history_free(h) after.
+ */
+int chat_history_dec(struct pdec *, struct chat_history *h);
+void chat_history_free(struct chat_history *h);
+/*
+ * The model request for h, skipping empty messages; model and
+ * system_prompt NULL or "" for the defaults. 0, or -1 out of memory;
+ * free with chat_model_req_free.
+ */
+int chat_model_req(struct upstream_req *, const struct chat_history *h,
+    const char *model, const char *system_prompt);
+void chat_model_req_free(struct upstream_req *);
+/* How a turn ended, as stored with its reply. */
+struct chat_outcome {
+	const char *status;	/* complete, interrupted, failed */
+	char *error;		/* failed: the text stored (malloc'd) */
+	uint32_t prompt_tokens, completion_tokens;
+};
+/* The model's result as o: complete, or failed with its error text. */
+void chat_outcome_model(struct chat_outcome *o,
+    const struct upstream_result *);
+/*
+ * The text stored for a turn with reply that ended as o: the error, the
+ * stand-in for a blank reply, or the reply itself (NUL-terminated here).
+ */
+const char *chat_reply_content(const struct chat_outcome *o,
+    struct buf *reply);
+/* ST_MSG_APPEND of a turn's reply (as chat_reply_content); storec_send's. */
+int chat_store_reply(const char *conv_id, const struct chat_outcome *o,
+    struct buf *reply, void (*cb)(const struct storec_result *, void *),
+    void *arg, struct storec_req **handle);
+/* Calls cb as if storaged were unavailable (a store that did not start). */
+void chat_store_unavailable(void (*cb)(const struct storec_result *, void *),
+    void *arg);
 
 void chat_post_v1(struct conn *, struct http_request *,
     const struct route_match *);

@@ -73,9 +73,7 @@ struct wturn {
 	char conv_id[ST_ID_HEX + 1];
 	struct buf reply;
 	size_t streamed;
-	const char *status;		/* complete, interrupted, failed */
-	char *error;
-	uint32_t prompt_tokens, completion_tokens;
+	struct chat_outcome out;
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -257,11 +255,10 @@ wturn_free(struct wturn *t)
 		t->s->turn = NULL;
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
-	if (t->up != NULL)
-		chat_upstream()->cancel(t->up);
+	chat_model_stop(&t->up);
 	loop_defer_cancel(&t->defer);
 	buf_free(&t->reply);
-	free(t->error);
+	free(t->out.error);
 	LIST_REMOVE(t, entry);
 	free(t);
 	nturns--;
@@ -274,10 +271,8 @@ wturn_left(struct wturn *t)
 {
 	t->s = NULL;
 	if (t->phase == WT_MODEL) {
-		if (t->up != NULL)
-			chat_upstream()->cancel(t->up);
-		t->up = NULL;
-		t->status = "interrupted";
+		chat_model_stop(&t->up);
+		t->out.status = "interrupted";
 		t->phase = WT_FINISH;
 		loop_defer(&t->defer);
 	}
@@ -338,14 +333,7 @@ up_done(void *arg, const struct upstream_result *r)
 	t->up = NULL;
 	if (t->phase != WT_MODEL)
 		return;
-	t->prompt_tokens = r->prompt_tokens;
-	t->completion_tokens = r->completion_tokens;
-	if (r->status == UPSTREAM_OK)
-		t->status = "complete";
-	else {
-		t->status = "failed";
-		t->error = chat_model_error(r);
-	}
+	chat_outcome_model(&t->out, r);
 	t->phase = WT_FINISH;
 	loop_defer(&t->defer);
 }
@@ -356,10 +344,8 @@ wturn_deferred(void *arg)
 	struct wturn *t = arg;
 
 	if (t->phase == WT_MODEL && t->capped) {
-		if (t->up != NULL)
-			chat_upstream()->cancel(t->up);
-		t->up = NULL;
-		t->status = "complete";
+		chat_model_stop(&t->up);
+		t->out.status = "complete";
 		t->phase = WT_FINISH;
 	}
 	/* A reply is stored only after the question it answers. */
@@ -368,45 +354,29 @@ wturn_deferred(void *arg)
 }
 
 static void
-wturn_model(struct wturn *t, const struct st_widget *w, char **roles,
-    char **contents, uint32_t n)
+wturn_model(struct wturn *t, const struct st_widget *w,
+    const struct chat_history *h)
 {
 	static const struct upstream_cbs cbs = {
 		up_can_write, up_delta, up_done,
 	};
 	struct upstream_req req;
-	struct upstream_msg *msgs;
-	uint32_t i, k = 0;
 
-	if ((msgs = calloc(n ? n : 1, sizeof(*msgs))) == NULL) {
-		t->status = "failed";
-		t->error = strdup("out of memory");
+	if (chat_model_req(&req, h, w->model, w->system_prompt) < 0) {
+		t->out.status = "failed";
+		t->out.error = strdup("out of memory");
 		t->phase = WT_FINISH;
 		loop_defer(&t->defer);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (contents[i][0] == '\0')
-			continue;
-		msgs[k].role = roles[i];
-		msgs[k].content = contents[i];
-		k++;
-	}
-	memset(&req, 0, sizeof(req));
-	req.msgs = msgs;
-	req.nmsgs = k;
-	if (w->model != NULL && w->model[0] != '\0')
-		req.model = w->model;
-	if (w->system_prompt != NULL && w->system_prompt[0] != '\0')
-		req.system_prompt = w->system_prompt;
 	t->phase = WT_MODEL;
 	t->up = chat_upstream()->start(&req, &cbs, t);
-	free(msgs);
+	chat_model_req_free(&req);
 	if (t->phase != WT_MODEL)
 		t->up = NULL;
 	else if (t->up == NULL) {
-		t->status = "failed";
-		t->error = strdup("the model request could not be started");
+		t->out.status = "failed";
+		t->out.error = strdup("the model request could not be started");
 		log_warnx("wschat: the model request could not be started");
 		t->phase = WT_FINISH;
 		loop_defer(&t->defer);
@@ -416,14 +386,7 @@ wturn_model(struct wturn *t, const struct st_widget *w, char **roles,
 static const char *
 wturn_content(struct wturn *t)
 {
-	if (strcmp(t->status, "failed") == 0)
-		return t->error != NULL ? t->error : "model call failed";
-	if (strcmp(t->status, "complete") == 0 &&
-	    chat_blank(t->reply.data, t->reply.len))
-		return CHAT_EMPTY_REPLY;
-	buf_add(&t->reply, "", 1);
-	t->reply.len--;
-	return t->reply.data != NULL ? t->reply.data : "";
+	return chat_reply_content(&t->out, &t->reply);
 }
 
 static void
@@ -435,10 +398,10 @@ store_done(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK)
 		log_warnx("wschat: storing the %s reply of %s failed: %s",
-		    t->status, t->conv_id, r->status == STOREC_ERROR ?
+		    t->out.status, t->conv_id, r->status == STOREC_ERROR ?
 		    r->message : "storaged unavailable");
 	if (s != NULL) {
-		if (strcmp(t->status, "failed") == 0)
+		if (strcmp(t->out.status, "failed") == 0)
 			wsend_error(s, "The assistant could not answer right "
 			    "now. Please try again.");
 		else if (r->status != STOREC_OK)
@@ -459,23 +422,10 @@ store_done(const struct storec_result *r, void *arg)
 static void
 wturn_store(struct wturn *t)
 {
-	struct storec_result r;
-	struct penc e;
-
 	t->phase = WT_STORE;
-	penc_init(&e);
-	penc_str(&e, t->conv_id);
-	penc_str(&e, "assistant");
-	penc_str(&e, wturn_content(t));
-	penc_str(&e, t->status);
-	penc_u32(&e, t->prompt_tokens);
-	penc_u32(&e, t->completion_tokens);
-	if (storec_send(PROTO_ST_MSG_APPEND, &e, store_done, t, &t->sreq) < 0) {
-		memset(&r, 0, sizeof(r));
-		r.status = STOREC_UNAVAILABLE;
-		r.message = "";
-		store_done(&r, t);
-	}
+	if (chat_store_reply(t->conv_id, &t->out, &t->reply, store_done, t,
+	    &t->sreq) < 0)
+		chat_store_unavailable(store_done, t);
 }
 
 /* A turn that ends before the model: the visitor hears why. */
@@ -534,9 +484,7 @@ begin_confirmed(struct wturn *t, const struct storec_result *r)
 	t->unconfirmed = 0;
 	if (r->status != STOREC_OK) {
 		/* The message never reached the disk: nothing to answer. */
-		if (t->up != NULL)
-			chat_upstream()->cancel(t->up);
-		t->up = NULL;
+		chat_model_stop(&t->up);
 		wturn_refuse(t, "Your message could not be saved. Please try "
 		    "again.");
 		return;
@@ -556,15 +504,13 @@ static void
 begin_done(const struct storec_result *r, void *arg)
 {
 	struct wturn *t = arg;
+	struct chat_history h;
 	struct st_widget w;
 	struct st_conv conv;
-	struct st_msg msg;
 	struct pdec d;
-	char **roles = NULL, **contents = NULL;
 	uint64_t retry;
-	uint32_t n = 0, i;
 	uint8_t result;
-	int bad = 0;
+	int bad;
 
 	if (t->unconfirmed) {
 		begin_confirmed(t, r);
@@ -591,25 +537,11 @@ begin_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	(void)pdec_u8(&d);	/* created */
+	memset(&h, 0, sizeof(h));
 	if (pdec_conv(&d, &conv) == 0) {
 		strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 		st_conv_free(&conv);
-	} else
-		bad = 1;
-	if (!bad && pdec_msg(&d, &msg) == 0)
-		st_msg_free(&msg);
-	else
-		bad = 1;
-	n = pdec_u32(&d);
-	if (!bad && !d.err && n <= ST_HISTORY_MAX &&
-	    (roles = calloc(n + 1, sizeof(*roles))) != NULL &&
-	    (contents = calloc(n + 1, sizeof(*contents))) != NULL) {
-		for (i = 0; i < n && !d.err; i++) {
-			roles[i] = pdec_strdup(&d, ST_ROLE_MAX);
-			contents[i] = pdec_strdup(&d, ST_CONTENT_MAX);
-		}
-		if (pdec_done(&d) < 0)
-			bad = 1;
+		bad = chat_history_dec(&d, &h) < 0;
 	} else
 		bad = 1;
 	t->unconfirmed = r->early;
@@ -620,25 +552,20 @@ begin_done(const struct storec_result *r, void *arg)
 	} else if (bad) {
 		/* The user message is stored: record the failed turn. */
 		log_warnx("wschat: malformed ST_WS_BEGIN reply");
-		t->status = "failed";
-		t->error = strdup("internal error: malformed history");
+		t->out.status = "failed";
+		t->out.error = strdup("internal error: malformed history");
 		t->phase = WT_FINISH;
 		loop_defer(&t->defer);
 	} else if (t->s == NULL) {
-		t->status = "interrupted";
+		t->out.status = "interrupted";
 		t->phase = WT_FINISH;
 		loop_defer(&t->defer);
 	} else {
 		if (!t->unconfirmed)
 			wsend_type(t->s, "typing_start");
-		wturn_model(t, &w, roles, contents, n);
+		wturn_model(t, &w, &h);
 	}
-	for (i = 0; roles != NULL && i < n; i++) {
-		free(roles[i]);
-		free(contents != NULL ? contents[i] : NULL);
-	}
-	free(roles);
-	free(contents);
+	chat_history_free(&h);
 	st_widget_free(&w);
 }
 

@@ -10,24 +10,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, launch, openPage, part, sendByKeyboard, startStack, waitReady, waitReplyEnd,
+  SCREENSHOTS, assertClean, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 describe('the widget on a hostile host page', { timeout: 120000 }, () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack({ mock: { chunks: 6, delayMs: 40 } });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (stack) {
-      await stack.host.stop();
-      await stack.parley.stop();
-    }
-  });
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 6, delayMs: 40 } })); });
+  after(() => stopSuite({ stack, browser }));
 
   test('a strict CSP (self + the Parley origin) and hostile CSS: the widget shows and works', async () => {
     const { page, log, ctx } = await openPage(browser);

@@ -9,24 +9,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, axeSerious, conversationOfSession, launch, openPage, part, sendByKeyboard, startStack, stored, waitReady, waitReplyEnd,
+  SCREENSHOTS, assertClean, axeSerious, conversationOfSession, openPage, part, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 describe('the test pages', { timeout: 120000 }, () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack({ mock: { chunks: 8, delayMs: 40 } });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (stack) {
-      await stack.host.stop();
-      await stack.parley.stop();
-    }
-  });
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 40 } })); });
+  after(() => stopSuite({ stack, browser }));
 
   test('/widget-test.html: the widget works on it; events, buttons and the embed snippet', async () => {
     const { page, log, ctx } = await openPage(browser);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, axeSerious, launch, openPage, part, startStack, waitReady, waitReplyEnd,
+  assertClean, assertStreamed, axeSerious, openPage, part, startSuite, stopSuite, waitReady, waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -25,40 +25,6 @@ function recordFrames(page) {
     ws.on('framereceived', (f) => rec.received.push(parse(f.payload)));
   });
   return rec;
-}
-
-// Records each distinct (state, text, typing) of the last assistant message.
-function watchReply(page) {
-  return page.evaluate(() => {
-    const root = document.getElementById('parley-chat-widget').shadowRoot;
-    const list = root.querySelector('[data-part="messages"]');
-    window.__states = [];
-    const look = () => {
-      const all = list.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
-      const m = all[all.length - 1];
-      if (!m) return;
-      const st = m.getAttribute('data-state');
-      const c = m.querySelector('[data-part="content"]');
-      const typing = !!c.querySelector('[data-part="typing"]');
-      const text = c.textContent;
-      const last = window.__states[window.__states.length - 1];
-      if (!last || last.state !== st || last.text !== text || last.typing !== typing) window.__states.push({ state: st, text, typing });
-    };
-    new MutationObserver(look).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-}
-
-// The reply went pending → at least two growing prefixes → done.
-async function assertStreamed(page, expected) {
-  const states = await page.evaluate(() => window.__states);
-  assert.equal(states[0].state, 'pending', 'the typing indicator comes first');
-  const partial = [...new Set(states.filter((s) => s.state === 'streaming' && !s.typing && s.text && s.text !== expected).map((s) => s.text))];
-  assert.ok(partial.length >= 2, `at least two intermediate states, saw ${JSON.stringify(partial)}`);
-  for (const [i, t] of partial.entries()) {
-    assert.ok(expected.startsWith(t) && t.length < expected.length, `state ${JSON.stringify(t)} is a prefix of the reply`);
-    if (i > 0) assert.ok(t.length > partial[i - 1].length, 'each state longer than the one before');
-  }
-  assert.equal(states[states.length - 1].state, 'done');
 }
 
 // Computed look of the launcher (and the header when the panel is open).
@@ -94,18 +60,8 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack({ mock: { chunks: 8, delayMs: 60 } });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (stack) {
-      await stack.host.stop();
-      await stack.parley.stop();
-    }
-  });
-
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 } })); });
+  after(() => stopSuite({ stack, browser }));
 
   async function admin(method, path, body) {
     const headers = { 'x-admin-api-key': stack.parley.adminKey };

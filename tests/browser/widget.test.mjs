@@ -11,25 +11,16 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, assistantMessages, axeSerious, conversationOfSession, focused, launch,
-  mockReply, openPage, part, pngSize, sendByKeyboard, startStack, stored, waitReady, waitReplyEnd, waitStored,
+  SCREENSHOTS, assertClean, assertStreamed, assistantMessages, axeSerious, conversationOfSession, focused,
+  mockReply, openPage, part, pngSize, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd, waitStored, watchReply,
 } from './lib/browser.mjs';
 
 describe('the widget in Chromium', { timeout: 240000 }, () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack({ mock: { chunks: 8, delayMs: 60 } });
-    browser = await launch();
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (stack) {
-      await stack.host.stop();
-      await stack.parley.stop();
-    }
-  });
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 } })); });
+  after(() => stopSuite({ stack, browser }));
 
   const embed = (q = '') => `${stack.host.origin}/embed.html${q}`;
 
@@ -57,23 +48,7 @@ describe('the widget in Chromium', { timeout: 240000 }, () => {
       assert.equal(await focused(page), 'input', 'opening focuses the text area');
 
       // Record every text the reply shows while it streams.
-      await page.evaluate(() => {
-        const root = document.getElementById('parley-chat-widget').shadowRoot;
-        const list = root.querySelector('[data-part="messages"]');
-        window.__states = [];
-        const look = () => {
-          const all = list.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
-          const m = all[all.length - 1];
-          if (!m) return;
-          const st = m.getAttribute('data-state');
-          const c = m.querySelector('[data-part="content"]');
-          const typing = !!c.querySelector('[data-part="typing"]');
-          const text = c.textContent;
-          const last = window.__states[window.__states.length - 1];
-          if (!last || last.state !== st || last.text !== text || last.typing !== typing) window.__states.push({ state: st, text, typing });
-        };
-        new MutationObserver(look).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
-      });
+      await watchReply(page);
       const question = 'hello from the browser';
       await sendByKeyboard(page, question);
       const m = await waitReplyEnd(page);
@@ -81,19 +56,9 @@ describe('the widget in Chromium', { timeout: 240000 }, () => {
       const expected = `You said: ${question}`;
       assert.equal(m.text, expected);
 
-      const states = await page.evaluate(() => window.__states);
-      assert.equal(states[0].state, 'pending', 'the typing indicator comes first');
+      const states = await assertStreamed(page, expected);
       assert.ok(states[0].typing);
       assert.match(states[0].text, /^Thinking/);
-      // What the visitor sees of the reply itself (the indicator may stay
-      // for the frame in which the first token arrives).
-      const partial = [...new Set(states.filter((s) => s.state === 'streaming' && !s.typing && s.text && s.text !== expected).map((s) => s.text))];
-      assert.ok(partial.length >= 2, `at least two intermediate states before the end, saw ${JSON.stringify(partial)}`);
-      for (const [i, t] of partial.entries()) {
-        assert.ok(expected.startsWith(t) && t.length < expected.length, `state ${JSON.stringify(t)} is a prefix of the reply`);
-        if (i > 0) assert.ok(t.length > partial[i - 1].length, 'each state longer than the one before');
-      }
-      assert.equal(states[states.length - 1].state, 'done');
 
       // The completed text is what the server stored.
       const api = await page.evaluate(() => window.ParleyChat.messages());

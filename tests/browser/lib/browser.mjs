@@ -117,6 +117,45 @@ export async function waitReplyEnd(page, timeout = 15000) {
   return all[all.length - 1];
 }
 
+// Records each distinct (state, text, typing) of the last assistant message
+// in window.__states, from now on; assertStreamed checks them.
+export function watchReply(page) {
+  return page.evaluate(() => {
+    const root = document.getElementById('parley-chat-widget').shadowRoot;
+    const list = root.querySelector('[data-part="messages"]');
+    window.__states = [];
+    const look = () => {
+      const all = list.querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
+      const m = all[all.length - 1];
+      if (!m) return;
+      const st = m.getAttribute('data-state');
+      const c = m.querySelector('[data-part="content"]');
+      const typing = !!c.querySelector('[data-part="typing"]');
+      const text = c.textContent;
+      const last = window.__states[window.__states.length - 1];
+      if (!last || last.state !== st || last.text !== text || last.typing !== typing) window.__states.push({ state: st, text, typing });
+    };
+    new MutationObserver(look).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
+// The reply watched by watchReply went pending (the typing indicator) → at
+// least two growing prefixes of expected → done. Returns the states.
+export async function assertStreamed(page, expected) {
+  const states = await page.evaluate(() => window.__states);
+  assert.equal(states[0].state, 'pending', 'the typing indicator comes first');
+  // What the visitor sees of the reply itself (the indicator may stay for
+  // the frame in which the first token arrives).
+  const partial = [...new Set(states.filter((s) => s.state === 'streaming' && !s.typing && s.text && s.text !== expected).map((s) => s.text))];
+  assert.ok(partial.length >= 2, `at least two intermediate states before the end, saw ${JSON.stringify(partial)}`);
+  for (const [i, t] of partial.entries()) {
+    assert.ok(expected.startsWith(t) && t.length < expected.length, `state ${JSON.stringify(t)} is a prefix of the reply`);
+    if (i > 0) assert.ok(t.length > partial[i - 1].length, 'each state longer than the one before');
+  }
+  assert.equal(states[states.length - 1].state, 'done');
+  return states;
+}
+
 // Types text into the widget's text area and presses Enter.
 export async function sendByKeyboard(page, text) {
   await page.fill(part('input'), text);
@@ -282,4 +321,24 @@ export async function startStack({ mock = { chunks: 8, delayMs: 50 }, workers = 
     throw e;
   }
   return { parley, host, parleyOrigin };
+}
+
+// A test file's Parley and host site (startStack) and browser (launch).
+export async function startSuite(opts) {
+  const stack = await startStack(opts);
+  try {
+    return { stack, browser: await launch() };
+  } catch (e) {
+    await stopSuite({ stack });
+    throw e;
+  }
+}
+
+// Stops what startSuite started (either may be missing).
+export async function stopSuite({ stack, browser }) {
+  if (browser) await browser.close();
+  if (stack) {
+    await stack.host.stop();
+    await stack.parley.stop();
+  }
 }
