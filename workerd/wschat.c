@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "log.h"
 #include "upstream.h"
@@ -79,6 +80,7 @@ struct wturn {
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
 static LIST_HEAD(, wturn) turns = LIST_HEAD_INITIALIZER(turns);
 static size_t nturns;
+static struct buf tokbuf;	/* wsend_token's, reused */
 
 static void wturn_deferred(void *);
 static void wschat_event(uint16_t, const uint8_t *, size_t);
@@ -100,35 +102,23 @@ wschat_turns(void)
 static void
 token_hash(const char *token, uint8_t out[ST_TOKEN_HASH_LEN])
 {
-	unsigned int n = ST_TOKEN_HASH_LEN;
-
-	if (EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL) != 1)
-		fatalx("wschat: SHA-256 failed");
+	SHA256((const unsigned char *)token, strlen(token), out);
 }
 
+/* 32 random bytes in base64url without padding. */
 static void
 token_new(char out[TOKEN_LEN + 1])
 {
-	static const char b64url[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint8_t raw[TOKEN_BYTES + 1];
-	size_t i, o = 0;
-	uint32_t v;
+	unsigned char raw[TOKEN_BYTES], b64[4 * ((TOKEN_BYTES + 2) / 3) + 1];
+	size_t i;
 
-	arc4random_buf(raw, TOKEN_BYTES);
-	raw[TOKEN_BYTES] = 0;
-	/* 3 bytes -> 4 characters; the last group has 2 bytes -> 3. */
-	for (i = 0; i < TOKEN_BYTES; i += 3) {
-		v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 |
-		    (i + 2 < TOKEN_BYTES ? raw[i + 2] : 0);
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		if (i + 2 < TOKEN_BYTES)
-			out[o++] = b64url[v & 63];
-	}
-	out[o] = '\0';
+	arc4random_buf(raw, sizeof(raw));
+	EVP_EncodeBlock(b64, raw, sizeof(raw));
+	for (i = 0; i < TOKEN_LEN; i++)
+		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
+	out[TOKEN_LEN] = '\0';
 	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(b64, sizeof(b64));
 }
 
 static int
@@ -186,23 +176,28 @@ wsend_error(struct wsess *s, const char *msg)
 	wsend(s, json_pack("{s:s, s:s}", "type", "error", "message", msg));
 }
 
-/* {"type":"token","token":...} straight into a buffer: the common case. */
+/*
+ * {"type":"token","token":...} straight into one reused buffer: tokens
+ * are most of what the chat sends.
+ */
 static void
 wsend_token(struct wsess *s, const char *text, size_t len)
 {
-	struct buf b;
+	struct buf *b = &tokbuf;
 
 	if (s == NULL || s->ws == NULL)
 		return;
-	buf_init(&b);
-	buf_adds(&b, "{\"type\":\"token\",\"token\":");
-	buf_add_jstr(&b, text, len);
-	buf_adds(&b, "}");
-	if (b.err)
+	b->len = b->off = 0;
+	buf_adds(b, "{\"type\":\"token\",\"token\":");
+	buf_add_jstr(b, text, len);
+	buf_adds(b, "}");
+	if (b->err)
 		log_warnx("wschat: cannot encode a token");
-	else if (ws_send_text(s->ws, b.data, b.len) < 0)
+	else if (ws_send_text(s->ws, b->data, b->len) < 0)
 		ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
-	buf_free(&b);
+	/* Keep a buffer of everyday size, not the largest reply's. */
+	if (b->err || b->cap > 64 * 1024)
+		buf_free(b);
 }
 
 /* --------------------------------------------------------- sessions */
