@@ -1,4 +1,4 @@
-/* Clocks in milliseconds, one definition for every process. */
+/* Clocks, one definition for every process. */
 #include <time.h>
 
 #include "proto.h"
@@ -10,6 +10,15 @@ proto_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+proto_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t

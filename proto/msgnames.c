@@ -29,6 +29,12 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_CONTACT_SUBMIT:	return "ST_CONTACT_SUBMIT";
 	case PROTO_ST_CONTACT_LIST:	return "ST_CONTACT_LIST";
 	case PROTO_ST_CONTACT_GET:	return "ST_CONTACT_GET";
+	case PROTO_ST_DASH_LOGIN:	return "ST_DASH_LOGIN";
+	case PROTO_ST_DASH_CHECK:	return "ST_DASH_CHECK";
+	case PROTO_ST_DASH_LOGOUT:	return "ST_DASH_LOGOUT";
+	case PROTO_ST_CONV_DELETE:	return "ST_CONV_DELETE";
+	case PROTO_ST_CONV_QUERY:	return "ST_CONV_QUERY";
+	case PROTO_ST_MSG_PAGE:		return "ST_MSG_PAGE";
 	case PROTO_ST_EV_WIDGET_GONE:	return "ST_EV_WIDGET_GONE";
 	}
 	return "UNKNOWN";

@@ -69,6 +69,13 @@ enum proto_type {
 	PROTO_ST_CONTACT_SUBMIT = 0x30,
 	PROTO_ST_CONTACT_LIST = 0x31,
 	PROTO_ST_CONTACT_GET = 0x32,
+	/* the dashboard: see dashmsg.h */
+	PROTO_ST_DASH_LOGIN = 0x33,
+	PROTO_ST_DASH_CHECK = 0x34,
+	PROTO_ST_DASH_LOGOUT = 0x35,
+	PROTO_ST_CONV_DELETE = 0x36,
+	PROTO_ST_CONV_QUERY = 0x37,
+	PROTO_ST_MSG_PAGE = 0x39,	/* (0x38 is the event below) */
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -221,6 +228,7 @@ size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 /* ---- clocks ---- */
 long long proto_mono_ms(void);	/* CLOCK_MONOTONIC, for timeouts */
+uint64_t proto_mono_us(void);	/* CLOCK_MONOTONIC in µs, for timings */
 uint64_t proto_wall_ms(void);	/* CLOCK_REALTIME, ms since the epoch, for records */
 
 /* ---- systemd readiness (sd_notify without libsystemd) ---- */

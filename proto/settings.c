@@ -260,6 +260,19 @@ check_key(const char *name, const char *v, char *err, size_t errsz)
 	return 0;
 }
 
+/* Only its length: workerd hashes it (dashauth.c); it is never logged. */
+static int
+check_password(const char *v, char *err, size_t errsz)
+{
+	if (unset(v))
+		return 0;
+	if (utf8_chars(v, strlen(v)) < SETTINGS_PASSWORD_MIN)
+		return fail(err, errsz, "DASHBOARD_PASSWORD must be at least "
+		    "%d characters (generate one with: "
+		    "openssl rand -base64 18)", SETTINGS_PASSWORD_MIN);
+	return 0;
+}
+
 static int
 parse_u32(const char *name, settings_get_fn get, void *arg, uint32_t def,
     uint32_t min, uint32_t max, uint32_t *out, char *err, size_t errsz)
@@ -463,6 +476,7 @@ settings_parse(struct settings *st, settings_get_fn get, void *arg,
 	    errsz) < 0 ||
 	    check_key("ADMIN_API_KEY", get("ADMIN_API_KEY", arg), err,
 	    errsz) < 0 ||
+	    check_password(get("DASHBOARD_PASSWORD", arg), err, errsz) < 0 ||
 	    parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
 	    parse_u32("MAX_HISTORY_MESSAGES", get, arg, DEFAULT_MAX_HISTORY, 1,
 	    MAX_MAX_HISTORY, &st->max_history, err, errsz) < 0 ||

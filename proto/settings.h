@@ -1,6 +1,6 @@
 /*
  * The product settings both masterd and workerd read (docs/internals.md,
- * "Settings"): the API keys, CORS_ORIGIN, production mode, history and
+ * "Settings"): the API keys, the dashboard password, CORS_ORIGIN, production mode, history and
  * rate-limit sizes, TRUST_PROXY.
  *
  * masterd checks them before it starts any worker, so a bad value stops
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #define SETTINGS_KEY_MIN	24	/* characters (code points) of an API key */
+#define SETTINGS_PASSWORD_MIN	12	/* characters of DASHBOARD_PASSWORD */
 #define SETTINGS_ERR_MAX	512
 #define SETTINGS_ORIGIN_MAX	255	/* bytes of one CORS_ORIGIN entry */
 

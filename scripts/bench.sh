@@ -13,13 +13,17 @@
 #     restarted with PARLEY_SYNC=nometa, then =interval, and each time the
 #     time to first token and turns per second through Parley are measured
 #     again, printed as extra labelled rows. The first table is always the
-#     default's.
+#     default's;
+#  4. the dashboard's conversation list: the server time of the first page
+#     and of a search with 100,000 conversations stored
+#     (tests/bench/dash-bench.mjs).
 # A figure is printed, never asserted.
 #
 #   scripts/bench.sh                 uses bin/ (the release build)
 #   PARLEY_BIN=dir scripts/bench.sh  another build
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2 (defaults, /health)
 #   BENCH_TTFT_TURNS=2000 BENCH_TURN_SECONDS=8 BENCH_STREAMS=2000 (defaults, chat)
+#   BENCH_DASH_CONVERSATIONS=100000 BENCH_DASH_PAGES=500 BENCH_DASH_SEARCHES=50 (dashboard)
 #
 # Everything it starts is stopped on exit (trap); temp files are removed.
 set -euo pipefail
@@ -255,4 +259,11 @@ for mode in nometa interval; do
 		--extra "PARLEY_SYNC=$mode" --note "$note" --direct "$tmp/direct.json" ||
 		die "the chat benchmark (PARLEY_SYNC=$mode) failed"
 done
+
+# ---- the dashboard's conversation list and search with 100,000
+# conversations stored, storaged back on its default durability
+restart_storaged full
+timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
+	--admin "$AKEY" --target "${BENCH_DASH_CONVERSATIONS:-100000}" ||
+	die "the dashboard benchmark failed"
 exit 0

@@ -10,7 +10,8 @@
 # a chunk every MOCKAI_DELAY_MS (30) milliseconds.
 #
 # Once started it prints the URLs of the test pages (/widget-test.html,
-# /headless-test.html; not served in production).
+# /headless-test.html; not served in production) and of the dashboard
+# with its password.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +30,11 @@ if [ -f "$ENV_FILE" ]; then
 	echo "run: read settings from $ENV_FILE"
 fi
 
-# Keys let a newcomer try the chat and admin APIs at once. A missing key
-# is generated (40 random letters and digits) and kept in the env file
-# (mode 0600) so the next run uses the same one. A key that is set but
-# shorter than 24 characters is left alone: Parley refuses to start with
+# Keys let a newcomer try the chat and admin APIs (and the dashboard) at
+# once. A missing key or DASHBOARD_PASSWORD is generated (40 random
+# letters and digits) and kept in the env file (mode 0600) so the next
+# run uses the same one. One that is set but too short (24 characters for
+# a key, 12 for the password) is left alone: Parley refuses to start with
 # it and says which one.
 genkey() {
 	local k=''
@@ -42,7 +44,7 @@ genkey() {
 	printf '%s' "${k:0:40}"
 }
 generated=()
-for name in WIDGET_API_KEY ADMIN_API_KEY; do
+for name in WIDGET_API_KEY ADMIN_API_KEY DASHBOARD_PASSWORD; do
 	[ -n "${!name:-}" ] && continue
 	val=$(genkey)
 	(umask 077; printf '%s=%s\n' "$name" "$val" >> "$ENV_FILE")
@@ -123,6 +125,11 @@ esac
 base="http://$url_host:$PORT"
 echo "run: Parley on $base  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
 prod=${PARLEY_ENV:-${NODE_ENV:-}}
+if [ "$prod" != production ]; then
+	echo "run: dashboard:           $base/dashboard/  (password: $DASHBOARD_PASSWORD)"
+else
+	echo "run: dashboard:           $base/dashboard/  (password: DASHBOARD_PASSWORD in $ENV_FILE or the environment)"
+fi
 if [ "$prod" != production ]; then
 	echo "run: widget test page:    $base/widget-test.html"
 	echo "run: headless test page:  $base/headless-test.html"

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dashstore.h"
 #include "dispatch.h"
 #include "log.h"
 #include "storemsg.h"
@@ -729,6 +730,151 @@ op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
 	req_end(&t, r);
 }
 
+/* ---------------------------------------------------------------- dashboard */
+
+/*
+ * A str field into buf, cut to bufsz - 1 bytes: with buf one longer than
+ * the field may be, the store sees one too long and says which field.
+ */
+static void
+dec_clip(struct pdec *d, char *buf, size_t bufsz)
+{
+	const uint8_t *p;
+	size_t n;
+
+	buf[0] = '\0';
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return;
+	if (memchr(p, '\0', n) != NULL) {
+		d->err = 1;
+		return;
+	}
+	if (n > bufsz - 1)
+		n = bufsz - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+static void
+op_dash_login(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char csrf[ST_DASH_CSRF_LEN + 2];
+	const uint8_t *hash, *fp;
+	struct store_txn t;
+	size_t hlen, fplen;
+	uint64_t expires;
+
+	hash = pdec_bytes(d, &hlen);
+	dec_clip(d, csrf, sizeof(csrf));
+	fp = pdec_bytes(d, &fplen);
+	expires = pdec_u64(d);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	store_dash_login(&t, hash, hlen, csrf, fp, fplen, expires);
+	req_end(&t, r);
+}
+
+static void
+op_dash_check(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	const uint8_t *hash, *fp;
+	struct store_txn t;
+	struct store_dash_check c;
+	size_t hlen, fplen;
+
+	hash = pdec_bytes(d, &hlen);
+	fp = pdec_bytes(d, &fplen);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_dash_check(&t, hash, hlen, fp, fplen, &c) == 0) {
+		penc_u8(&r->enc, (uint8_t)c.valid);
+		if (c.valid) {
+			penc_str(&r->enc, c.csrf);
+			penc_u64(&r->enc, c.expires_at);
+		}
+	}
+	req_end(&t, r);
+}
+
+static void
+op_dash_logout(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	const uint8_t *hash;
+	struct store_txn t;
+	size_t hlen;
+
+	hash = pdec_bytes(d, &hlen);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	store_dash_logout(&t, hash, hlen);
+	req_end(&t, r);
+}
+
+static void
+op_conv_query(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char cursor[ST_CURSOR_MAX + 1], widget[ST_WIDGET_MAX + 2];
+	char q[ST_SEARCH_MAX + 2];
+	struct store_txn t;
+	struct store_list l;
+	uint32_t limit;
+
+	limit = pdec_u32(d);
+	pdec_strbuf(d, cursor, sizeof(cursor));
+	dec_clip(d, widget, sizeof(widget));
+	dec_clip(d, q, sizeof(q));
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_conv_query(&t, limit, cursor, widget, q, &l) == 0) {
+		penc_u64(&r->enc, l.total);
+		enc_convs(&r->enc, l.convs, l.n);
+		penc_str(&r->enc, l.next_cursor);
+		store_list_free(&l);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_conv_delete(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[ST_ID_HEX + 1];
+	struct store_txn t;
+
+	pdec_strbuf(d, id, sizeof(id));
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	store_conv_delete(&t, id);
+	req_end(&t, r);
+}
+
+static void
+op_msg_page(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[ST_ID_HEX + 1];
+	struct store_txn t;
+	struct store_msg_page pg;
+	uint32_t from, limit;
+
+	pdec_strbuf(d, id, sizeof(id));
+	from = pdec_u32(d);
+	limit = pdec_u32(d);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_msg_page(&t, id, from, limit,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) == 0) {
+		enc_msgs(&r->enc, pg.msgs, pg.n);
+		penc_u32(&r->enc, pg.next);
+		store_msg_page_free(&pg);
+	}
+	req_end(&t, r);
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const struct op {
@@ -756,6 +902,12 @@ static const struct op {
 	{ PROTO_ST_CONTACT_SUBMIT, 1, op_contact_submit },
 	{ PROTO_ST_CONTACT_LIST, 0, op_contact_list },
 	{ PROTO_ST_CONTACT_GET, 0, op_contact_get },
+	{ PROTO_ST_DASH_LOGIN, 1, op_dash_login },
+	{ PROTO_ST_DASH_CHECK, 0, op_dash_check },
+	{ PROTO_ST_DASH_LOGOUT, 1, op_dash_logout },
+	{ PROTO_ST_CONV_DELETE, 1, op_conv_delete },
+	{ PROTO_ST_CONV_QUERY, 0, op_conv_query },
+	{ PROTO_ST_MSG_PAGE, 0, op_msg_page },
 };
 
 static const struct op *

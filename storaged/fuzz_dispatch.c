@@ -8,14 +8,18 @@
  * known conversation for APPEND and GET, its widget and session for
  * CHAT_BEGIN and SESSION_HISTORY, a known widget's public id for the
  * widget requests and WS_OPEN, that and its session's token hash for
- * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET); bit
+ * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET, a
+ * known owner session's token hash for the DASH requests, the known
+ * conversation's id for CONV_DELETE and MSG_PAGE); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). The rest of the
  * input is the payload. The rate table is small, so it fills and evicts.
  * A request that deletes, disables or renames the known widget is
- * followed by putting it back, so later inputs still reach it.
+ * followed by putting it back, so later inputs still reach it; one that
+ * deletes the known conversation, by making a new one.
  *
- * Every reply must decode exactly as storemsg.h and widgetmsg.h say.
+ * Every reply must decode exactly as storemsg.h, widgetmsg.h and
+ * dashmsg.h say.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dashmsg.h"
 #include "dispatch.h"
 #include "log.h"
 #include "proto.h"
@@ -127,13 +132,34 @@ cleanup(void)
 	rmdir(dir);
 }
 
+/* The known conversation, of widget and session "fuzz": made when missing. */
+static void
+known_conv(void)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct st_conv c;
+
+	penc_init(&e);
+	penc_str(&e, "fuzz");
+	penc_str(&e, "fuzz");
+	must(PROTO_ST_CONV_OPEN, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	pdec_u8(&d);
+	if (pdec_conv(&d, &c) < 0)
+		abort();
+	strlcpy(known, c.id, sizeof(known));
+	st_conv_free(&c);
+	dreply_free(&r);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
-	struct st_conv c;
 
 	log_init("fuzz_dispatch");
 	log_set_level(LOG_LEVEL_FATAL);
@@ -147,19 +173,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	ratelimit_set_clock(rl, fake_mono);
 	atexit(cleanup);
 
-	penc_init(&e);
-	penc_str(&e, "fuzz");
-	penc_str(&e, "fuzz");
-	dispatch_one(st, rl, PROTO_ST_CONV_OPEN, e.buf, e.len, &r);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	pdec_u8(&d);
-	if (r.err != 0 || pdec_conv(&d, &c) < 0)
-		abort();
-	strlcpy(known, c.id, sizeof(known));
-	st_conv_free(&c);
-	dreply_free(&r);
-	penc_free(&e);
-
+	known_conv();
 	known_widget();
 	penc_init(&e);
 	penc_str(&e, known_wid);
@@ -440,6 +454,37 @@ check_reply(uint16_t type, const struct dreply *r)
 		for (i = 0; i < n && !d.err; i++)
 			check_conv(&d);
 		break;
+	case PROTO_ST_DASH_LOGIN:
+	case PROTO_ST_DASH_LOGOUT:
+	case PROTO_ST_CONV_DELETE:
+		break;
+	case PROTO_ST_DASH_CHECK:
+		if ((found = pdec_u8(&d)) > 1)
+			abort();
+		if (found) {
+			char *csrf = pdec_strdup(&d, ST_DASH_CSRF_LEN);
+
+			if (csrf == NULL || strlen(csrf) != ST_DASH_CSRF_LEN)
+				abort();
+			free(csrf);
+			pdec_u64(&d);
+		}
+		break;
+	case PROTO_ST_CONV_QUERY:
+		pdec_u64(&d);
+		if ((n = pdec_u32(&d)) > ST_LIST_MAX)
+			abort();
+		for (i = 0; i < n && !d.err; i++)
+			check_conv(&d);
+		free(pdec_strdup(&d, ST_CURSOR_MAX));
+		break;
+	case PROTO_ST_MSG_PAGE:
+		if ((n = pdec_u32(&d)) > ST_LIST_MAX)
+			abort();
+		for (i = 0; i < n && !d.err; i++)
+			check_msg(&d, 0);
+		pdec_u32(&d);
+		break;
 	default:
 		abort();	/* unknown types must fail */
 	}
@@ -456,7 +501,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_widget w;
 	struct pdec d;
 	uint16_t type;
-	int i, twice, gone = 0;
+	int i, twice, gone = 0, gone_conv = 0;
 
 	if (size < 1)
 		return 0;
@@ -474,7 +519,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    type == PROTO_ST_CONTACT_SUBMIT) {
 		penc_str(&e, known_wid);
 		penc_bytes(&e, known_hash, sizeof(known_hash));
-	} else if (type >= PROTO_ST_WIDGET_CREATE && type <= PROTO_ST_WS_OPEN)
+	} else if (type >= PROTO_ST_DASH_LOGIN && type <= PROTO_ST_DASH_LOGOUT)
+		penc_bytes(&e, known_hash, sizeof(known_hash));
+	else if (type >= PROTO_ST_WIDGET_CREATE && type <= PROTO_ST_WS_OPEN)
 		penc_str(&e, known_wid);
 	else if (type == PROTO_ST_CONTACT_GET)
 		penc_str(&e, known_contact);
@@ -496,6 +543,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dreply_commit_failed(&r[i]);
 	for (i = 0; i <= twice; i++) {
 		check_reply(type, &r[i]);
+		/* Whichever it named, the known one may be gone. */
+		if (r[i].err == 0 && type == PROTO_ST_CONV_DELETE)
+			gone_conv = 1;
 		if (r[i].err == 0 && strcmp(r[i].gone, known_wid) == 0) {
 			gone = 1;
 			/* A new public id: follow it. */
@@ -513,6 +563,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The known widget went away or was disabled: put it back. */
 	if (gone)
 		known_widget();
+	if (gone_conv)
+		known_conv();
 	/* As the server's loop does after each batch. */
 	ratelimit_sweep(rl, 8);
 	penc_free(&e);

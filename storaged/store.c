@@ -8,6 +8,8 @@
  *	activity  u64 updated_at (big-endian) | id[16] -> (nothing)
  *	msgs      id[16] | u32 sequence (big-endian) -> message
  *
+ * The per-widget index and counts and the owner sessions are dashstore.c's.
+ *
  * Every value starts with ST_RECORD_VERSION (conversations with
  * CONV_RECORD_VERSION); records are the same encodings the protocol
  * carries (penc_conv, penc_msg), so a message's reply size is its record
@@ -136,14 +138,14 @@ utf8_valid(const char *str, size_t n)
 	return 1;
 }
 
-static void
+void
 act_key(uint8_t k[ACT_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
 {
 	put_be64(k, at);
 	memcpy(k + 8, id, ID_LEN);
 }
 
-static void
+void
 msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
 {
 	memcpy(k, id, ID_LEN);
@@ -567,6 +569,10 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		{ "contact_created", offsetof(struct store, contact_created) },
 		{ "contact_convs", offsetof(struct store, contact_convs) },
 		{ "daily", offsetof(struct store, daily) },
+		{ "widget_activity", offsetof(struct store, widget_activity) },
+		{ "widget_counts", offsetof(struct store, widget_counts) },
+		{ "dsessions", offsetof(struct store, dsessions) },
+		{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
 	};
 	struct store_txn t;
 	struct store *st;
@@ -625,11 +631,16 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
-	/* The default widget exists from the first start on. */
+	/*
+	 * The default widget exists from the first start on; a data
+	 * directory older than the per-widget index gets it built.
+	 */
 	store_begin(st, &t, 0);
 	widgetstore_init(&t);
+	dashstore_init(&t);
 	if (store_commit(&t) != 0) {
-		log_warnx("%s: cannot make the default widget", dir);
+		log_warnx("%s: cannot make the default widget or the "
+		    "per-widget index", dir);
 		store_close(st);
 		return NULL;
 	}
@@ -702,7 +713,7 @@ session_invalid(const char *widget, const char *session)
 }
 
 /* Checks the pair and builds its sessions key. 0, or -1 with t failed. */
-static int
+int
 sess_key(struct store_txn *t, const char *widget, const char *session,
     uint8_t skey[SESS_KEY_MAX], size_t *klen)
 {
@@ -827,6 +838,8 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	    "put session");
 	db_put(t, t->st->activity, akey, sizeof(akey), &rec_version, 1,
 	    "put activity");
+	widget_index_put(t, c.widget, c.updated_at, id);
+	widget_count_add(t, c.widget, 1);
 	if (t->err) {
 		st_conv_free(&c);
 		return t->err;
@@ -888,14 +901,22 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	msg_key(mkey, cid, seq);
 	msg_save(t, mkey, m);
 
-	/* Move the conversation in the by-activity index. */
-	act_key(oldk, c.updated_at, cid);
-	db_del(t, t->st->activity, oldk, sizeof(oldk), "delete activity");
-	if (now > c.updated_at)
+	/*
+	 * Move the conversation in the by-activity indexes. In the same
+	 * millisecond the keys stay: deleting a tree's last key frees its
+	 * page only at commit, so a long batch would eat the map.
+	 */
+	if (now > c.updated_at) {
+		act_key(oldk, c.updated_at, cid);
+		db_del(t, t->st->activity, oldk, sizeof(oldk),
+		    "delete activity");
+		widget_index_del(t, c.widget, c.updated_at, cid);
 		c.updated_at = now;
-	act_key(newk, c.updated_at, cid);
-	db_put(t, t->st->activity, newk, sizeof(newk), &rec_version, 1,
-	    "put activity");
+		act_key(newk, c.updated_at, cid);
+		db_put(t, t->st->activity, newk, sizeof(newk), &rec_version,
+		    1, "put activity");
+		widget_index_put(t, c.widget, c.updated_at, cid);
+	}
 
 	c.message_count++;
 	if ((preview = strndup(content,
@@ -914,12 +935,114 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	return 0;
 }
 
+/* The key starts with the walk's prefix. */
+static int
+index_in(const struct index_walk *w, const MDB_val *k)
+{
+	return w->plen == 0 || (k->mv_size >= w->plen &&
+	    memcmp(k->mv_data, w->prefix, w->plen) == 0);
+}
+
 /*
- * A page of an index keyed u64 | id[16], newest first: strictly older
- * than cursor (its 48 hex digits; "" = from the newest). load() reads
- * the record a key names into the next size-byte item; one missing
- * means the index is inconsistent. total counts records. Either way
- * pg->items (pg->n loaded) is the caller's to free.
+ * Walks an index keyed prefix | u64 | id[16] newest first: strictly older
+ * than cursor (48 hex digits of the u64 | id part; "" = from the newest),
+ * looking at no more than w->scan keys (0 = no bound) and stopping once
+ * w->limit items are taken or take() sets *w->halt. take() reads the
+ * record a key names into the next item: 0 taken, 2 passed over, 1
+ * missing (the index is then inconsistent), -1 failed. next_cursor names
+ * the last key looked at when more lie past it. Either way pg->items
+ * (pg->n taken) is the caller's to free; pg->total is left 0.
+ */
+int
+index_walk(struct store_txn *t, MDB_dbi index, const char *what,
+    const char *cursor, const struct index_walk *w, struct index_page *pg)
+{
+	uint8_t probe[INDEX_PREFIX_MAX + INDEX_KEY_LEN], last[INDEX_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t seen = 0;
+	int rc, lrc;
+
+	memset(pg, 0, sizeof(*pg));
+	if (t->err)
+		return t->err;
+	if (w->plen > INDEX_PREFIX_MAX)
+		return store_fail(t, PROTO_E_INTERNAL, "index prefix too long");
+	if (w->plen > 0)
+		memcpy(probe, w->prefix, w->plen);
+	if (cursor[0] == '\0')
+		memset(probe + w->plen, 0xff, INDEX_KEY_LEN);
+	else if (strlen(cursor) != STORE_CURSOR_LEN ||
+	    hex_decode(cursor, probe + w->plen, INDEX_KEY_LEN) < 0)
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	if ((pg->items = calloc(w->limit, w->size)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+
+	/*
+	 * The entry before the first at-or-after the probe is older. From
+	 * the newest, the probe is all ones past the prefix: a key holding
+	 * it (time 2^64 - 1) is no real key, so it may be passed over.
+	 */
+	k.mv_size = w->plen + INDEX_KEY_LEN;
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0 && pg->n < w->limit &&
+	    (w->scan == 0 || seen < w->scan) &&
+	    (w->halt == NULL || *w->halt == 0)) {
+		if (!index_in(w, &k)) {
+			rc = MDB_NOTFOUND;	/* past the prefix's keys */
+			break;
+		}
+		if (k.mv_size != w->plen + INDEX_KEY_LEN) {
+			log_warnx("%s index: key of %zu bytes", what,
+			    k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(last, (uint8_t *)k.mv_data + w->plen, sizeof(last));
+		seen++;
+		if ((lrc = w->take(t, last + 8,
+		    (char *)pg->items + pg->n * w->size, w->arg)) == 1) {
+			log_warnx("%s index names a missing record", what);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc == 0)
+			pg->n++;
+		else if (lrc != 2)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	if (rc == 0 && !index_in(w, &k))
+		rc = MDB_NOTFOUND;
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, what);
+	if (t->err)
+		return t->err;
+	/* Something older lies past this page: say where to resume. */
+	if (rc == 0 && seen > 0)
+		hex_encode(last, sizeof(last), pg->next_cursor);
+	return 0;
+}
+
+/* index_page()'s load() as a take(). */
+static int
+page_take(struct store_txn *t, const uint8_t *id, void *item, void *arg)
+{
+	int (*const *load)(struct store_txn *, const uint8_t *, void *) = arg;
+
+	return (*load)(t, id, item);
+}
+
+/*
+ * A page of an index keyed u64 | id[16], newest first, as index_walk()
+ * walks it; total counts records.
  */
 int
 index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
@@ -927,11 +1050,9 @@ index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
     int (*load)(struct store_txn *, const uint8_t *, void *),
     struct index_page *pg)
 {
-	uint8_t ckey[INDEX_KEY_LEN], last[INDEX_KEY_LEN];
-	MDB_cursor *cur;
+	struct index_walk w;
 	MDB_stat ms;
-	MDB_val k, v;
-	int rc, lrc;
+	int rc;
 
 	memset(pg, 0, sizeof(*pg));
 	if (t->err)
@@ -939,57 +1060,16 @@ index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
 	if (limit < 1 || limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "limit must be 1 to 200");
-	if (cursor[0] != '\0' && (strlen(cursor) != STORE_CURSOR_LEN ||
-	    hex_decode(cursor, ckey, sizeof(ckey)) < 0))
-		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
-
 	if ((rc = mdb_stat(t->txn, records, &ms)) != 0)
 		return txn_lmdb(t, rc, what);
-	pg->total = ms.ms_entries;
-	if ((pg->items = calloc(limit, size)) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-
-	if (cursor[0] == '\0')
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	else {
-		/* The entry before the first at-or-after the cursor is older. */
-		k.mv_size = sizeof(ckey);
-		k.mv_data = ckey;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	}
-	while (rc == 0 && pg->n < limit) {
-		if (k.mv_size != INDEX_KEY_LEN) {
-			log_warnx("%s index: key of %zu bytes", what,
-			    k.mv_size);
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-			break;
-		}
-		memcpy(last, k.mv_data, sizeof(last));
-		if ((lrc = load(t, last + 8,
-		    (char *)pg->items + pg->n * size)) == 1) {
-			log_warnx("%s index names a missing record", what);
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		}
-		if (lrc != 0)
-			break;
-		pg->n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, what);
-	if (t->err)
-		return t->err;
-	/* Something older lies past this page: say where to resume. */
-	if (rc == 0)
-		hex_encode(last, sizeof(last), pg->next_cursor);
-	return 0;
+	memset(&w, 0, sizeof(w));
+	w.limit = limit;
+	w.size = size;
+	w.take = page_take;
+	w.arg = &load;
+	if (index_walk(t, index, what, cursor, &w, pg) == 0)
+		pg->total = ms.ms_entries;
+	return t->err;
 }
 
 static int

@@ -19,7 +19,9 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		16
+#define NDBS		20
+/* Longest prefix before u64 | id in an index index_walk() walks. */
+#define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
 /*
  * Conversation records are version 2 (contact_id at the end); version 1
@@ -47,6 +49,11 @@ struct store {
 	MDB_dbi contact_created; /* u64 created_at | id[16] -> (nothing) */
 	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> (nothing) */
 	MDB_dbi daily;		/* internal id NUL u32 UTC day -> u32 count */
+	/* dashstore.c */
+	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
+	MDB_dbi widget_counts;	/* widget -> u64 conversations */
+	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
+	MDB_dbi dsess_expiry;	/* u64 expires_at | token hash[32] -> () */
 	uint64_t (*now)(void);
 };
 
@@ -59,6 +66,11 @@ uint64_t get_be64(const uint8_t *);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *in, uint8_t *out, size_t n);
 int utf8_valid(const char *, size_t);
+void act_key(uint8_t k[ACT_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN]);
+void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
+/* Checks (widget, session) and builds its sessions key. 0, or -1 failed. */
+int sess_key(struct store_txn *, const char *widget, const char *session,
+    uint8_t skey[SESS_KEY_MAX], size_t *klen);
 
 int txn_lmdb(struct store_txn *, int rc, const char *what);
 /* 0 found, 1 absent, or -1 with the sticky error set. */
@@ -81,7 +93,7 @@ void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct pdec *d, const char *what);
 
-/* A page of an index keyed u64 | id[16], as ST_CONV_LIST pages. */
+/* A page of an index keyed [prefix] u64 | id[16], as ST_CONV_LIST pages. */
 struct index_page {
 	uint64_t total;
 	uint32_t n;
@@ -92,6 +104,21 @@ int index_page(struct store_txn *, MDB_dbi index, MDB_dbi records,
     const char *what, uint32_t limit, const char *cursor, size_t size,
     int (*load)(struct store_txn *, const uint8_t *, void *),
     struct index_page *);
+/* How index_walk() walks: see store.c. */
+struct index_walk {
+	const void *prefix;	/* every key starts with these plen bytes */
+	size_t plen;		/* at most INDEX_PREFIX_MAX */
+	uint32_t limit;		/* items to take, at least 1 */
+	uint32_t scan;		/* keys to look at; 0 = no bound */
+	size_t size;		/* bytes of an item */
+	/* 0 taken, 2 passed over, 1 the record is missing, -1 failed */
+	int (*take)(struct store_txn *, const uint8_t *id, void *item,
+	    void *arg);
+	void *arg;
+	const int *halt;	/* when set non-zero by take(): stop after it */
+};
+int index_walk(struct store_txn *, MDB_dbi index, const char *what,
+    const char *cursor, const struct index_walk *, struct index_page *);
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
@@ -117,5 +144,17 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
 
 /* widgetstore.c: the default widget, made when missing. */
 int widgetstore_init(struct store_txn *);
+
+/*
+ * dashstore.c: the per-widget activity index and counts, kept wherever
+ * the activity index is, and built by dashstore_init() for a data
+ * directory that predates them.
+ */
+void widget_index_put(struct store_txn *, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN]);
+void widget_index_del(struct store_txn *, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN]);
+void widget_count_add(struct store_txn *, const char *widget, int delta);
+int dashstore_init(struct store_txn *);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * The admin API: GET /v1/admin/conversations[?limit=&cursor=] and
- * GET /v1/admin/conversations/:id, authorised by x-admin-api-key.
+ * The admin API: GET /v1/admin/conversations[?limit=&cursor=&widget=&q=],
+ * GET and DELETE /v1/admin/conversations/:id, authorised by
+ * x-admin-api-key or the dashboard's session (docs/dashboard.md).
  *
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
  * add our own fields (widgetId, messageCount, contactId, status, token
@@ -9,6 +10,7 @@
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -62,6 +64,55 @@ admin_list_query(const char *query, uint32_t *limit, char *cursor,
 		*limit = n;
 	}
 	if (http_query_param(query, "cursor", cursor, cursorsz) < 0)
+		return -1;
+	return 0;
+}
+
+/* A widget's internal id: 1-64 of [A-Za-z0-9_-]. */
+int
+admin_widget_valid(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+			return 0;
+	return n >= 1 && n <= ST_WIDGET_MAX;
+}
+
+/* Valid UTF-8 without NUL (http_query_param already refuses %00). */
+static int
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	for (; *p != '\0'; p += n)
+		if ((n = utf8_seq_len(p, 4)) == 0)
+			return 0;
+	return 1;
+}
+
+int
+admin_conv_query(const char *query, struct admin_conv_q *q)
+{
+	int r;
+
+	q->widget[0] = '\0';
+	q->q[0] = '\0';
+	if (admin_list_query(query, &q->limit, q->cursor,
+	    sizeof(q->cursor)) < 0)
+		return -1;
+	if (query == NULL)
+		return 0;
+	/* Present means 1-64 characters: "widget=" is not "every widget". */
+	if ((r = http_query_param(query, "widget", q->widget,
+	    sizeof(q->widget))) < 0 || (r > 0 && !admin_widget_valid(q->widget)))
+		return -1;
+	if ((r = http_query_param(query, "q", q->q, sizeof(q->q))) < 0 ||
+	    (r > 0 && (q->q[0] == '\0' || !utf8_valid(q->q))))
 		return -1;
 	return 0;
 }
@@ -289,6 +340,9 @@ admin_get_reply(const uint8_t *payload, size_t len)
 int
 admin_gate(struct conn *c, struct http_request *req)
 {
+	/* The router already checked a dashboard session (dashauth.c). */
+	if (c->admin_session)
+		return 0;
 	switch (admin_auth(http_header(req, "x-admin-api-key"))) {
 	case 0:
 		return 0;
@@ -314,11 +368,34 @@ static const struct storec_answer get_errors[] = {
 	{ 0, 0, NULL },
 };
 
+static const struct storec_answer delete_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+	{ PROTO_E_INVALID, 400, "Invalid conversationId" },
+	{ 0, 0, NULL },
+};
+
+const char *
+admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
+{
+	uint64_t now = proto_mono_us(), us;
+
+	us = now > c->routed_us ? now - c->routed_us : 0;
+	(void)snprintf(buf, bufsz, "%sServer-Timing: app;dur=%llu.%03llu\r\n",
+	    admin_headers, (unsigned long long)(us / 1000),
+	    (unsigned long long)(us % 1000));
+	return buf;
+}
+
+/*
+ * Success answers carry Server-Timing: the time from routing to the
+ * answer queued (make bench reads it).
+ */
 void
 admin_answer(struct conn *c, const struct storec_result *r, const char *name,
     int status, json_t *(*reply)(const uint8_t *, size_t),
     const struct storec_answer *own)
 {
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	const char *msg;
 	json_t *v;
 
@@ -332,14 +409,30 @@ admin_answer(struct conn *c, const struct storec_result *r, const char *name,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	conn_send_json(c, status, admin_headers, v);
+	conn_send_json(c, status, admin_timed_headers(c, hdrs, sizeof(hdrs)),
+	    v);
 }
 
 static void
 list_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_CONV_LIST", 200, admin_list_reply,
+	admin_answer(arg, r, "ST_CONV_QUERY", 200, admin_list_reply,
 	    list_errors);
+}
+
+static void
+delete_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	const char *msg;
+	int status;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, delete_errors, "admin", &msg);
+		conn_send_error(c, status, admin_headers, msg);
+		return;
+	}
+	conn_send(c, 204, admin_headers, NULL, NULL, 0);
 }
 
 static void
@@ -392,11 +485,41 @@ admin_id_param(struct conn *c, struct http_request *req,
 	return id;
 }
 
+/* Always ST_CONV_QUERY: it is ST_CONV_LIST when widget and q are "". */
 void
 admin_conv_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	admin_page_request(c, req, PROTO_ST_CONV_LIST, list_done);
+	struct admin_conv_q q;
+	struct penc e;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (admin_conv_query(req->query, &q) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	penc_init(&e);
+	penc_u32(&e, q.limit);
+	penc_str(&e, q.cursor);
+	penc_str(&e, q.widget);
+	penc_str(&e, q.q);
+	admin_send(c, PROTO_ST_CONV_QUERY, &e, list_done, admin_headers);
+}
+
+void
+admin_conv_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+	struct penc e;
+
+	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL)
+		return;
+	penc_init(&e);
+	penc_str(&e, id);
+	admin_send(c, PROTO_ST_CONV_DELETE, &e, delete_done, admin_headers);
 }
 
 void

@@ -86,6 +86,9 @@ main(int argc, char *argv[], char *envp[])
 	cors_init(&wsettings);
 	openapi_init();
 	static_init();
+	dashpages_init();
+	/* scrypt twice (about 0.1 s): only the hashes are kept. */
+	dashauth_init(getenv("DASHBOARD_PASSWORD"));
 	raise_nofile();
 
 	/* Writes use MSG_NOSIGNAL; this covers anything else. */

@@ -16,9 +16,22 @@
  * itself; and a widget's public config (GET, HEAD, OPTIONS), which the
  * widget's own allowed_origins guard (widgets.c). The API the Open Chat
  * Widget calls is what CORS_ORIGIN guards.
+ *
+ * The dashboard and the admin API (flags R_DASH, R_ADMIN) are not checked
+ * against CORS_ORIGIN when the Origin is the server's own (its host and
+ * port are the request's Host): the dashboard calls them from there, a
+ * browser sends Origin with its POSTs, and CORS_ORIGIN lists the sites
+ * that embed the widget, not Parley itself.
+ *
+ * Every R_ADMIN route goes through dashauth_gate() first: a request with
+ * x-admin-api-key runs its handler as before (admin_gate checks the key);
+ * one with a dashboard session cookie runs it once storaged has said the
+ * session is valid (and, unless GET/HEAD, x-csrf-token matched), with
+ * c->admin_session set, which admin_gate accepts (dashauth.c).
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "static.h"
@@ -28,30 +41,56 @@ static void health_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 static const struct route routes[] = {
-	{ M_GET,	"/health",			health_get },
-	{ M_GET,	"/v1/openapi.json",		openapi_get },
-	{ M_POST,	"/v1/chat",			chat_post_v1 },
-	{ M_POST,	"/v1/chat/stream",		chat_post_stream },
-	{ M_POST,	"/chat",			chat_post_stream },
-	{ M_GET,	"/v1/chat/history",		chat_get_history },
-	{ M_GET,	"/v1/admin/conversations",	admin_conv_list },
-	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get },
-	{ M_GET,	"/v1/admin/widgets",		widget_admin_list },
-	{ M_POST,	"/v1/admin/widgets",		widget_admin_create },
-	{ M_GET,	"/v1/admin/widgets/:wid",	widget_admin_get },
-	{ M_PATCH,	"/v1/admin/widgets/:wid",	widget_admin_update },
-	{ M_DELETE,	"/v1/admin/widgets/:wid",	widget_admin_delete },
+	{ M_GET,	"/health",			health_get, 0 },
+	{ M_GET,	"/v1/openapi.json",		openapi_get, 0 },
+	{ M_POST,	"/v1/chat",			chat_post_v1, 0 },
+	{ M_POST,	"/v1/chat/stream",		chat_post_stream, 0 },
+	{ M_POST,	"/chat",			chat_post_stream, 0 },
+	{ M_GET,	"/v1/chat/history",		chat_get_history, 0 },
+	{ M_GET,	"/v1/admin/conversations",	admin_conv_list,
+	    R_ADMIN },
+	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get,
+	    R_ADMIN },
+	{ M_DELETE,	"/v1/admin/conversations/:id",	admin_conv_delete,
+	    R_ADMIN },
+	{ M_GET,	"/v1/admin/export",		admin_export, R_ADMIN },
+	{ M_GET,	"/v1/admin/widgets",		widget_admin_list,
+	    R_ADMIN },
+	{ M_POST,	"/v1/admin/widgets",		widget_admin_create,
+	    R_ADMIN },
+	{ M_GET,	"/v1/admin/widgets/:wid",	widget_admin_get,
+	    R_ADMIN },
+	{ M_PATCH,	"/v1/admin/widgets/:wid",	widget_admin_update,
+	    R_ADMIN },
+	{ M_DELETE,	"/v1/admin/widgets/:wid",	widget_admin_delete,
+	    R_ADMIN },
 	{ M_POST,	"/v1/admin/widgets/:wid/reset-id",
-	    widget_admin_reset_id },
-	{ M_GET,	"/v1/admin/contacts",		contact_admin_list },
-	{ M_GET,	"/v1/admin/contacts/:id",	contact_admin_get },
-	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widget_config_get },
-	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade },
-	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get },
-	{ M_GET,	"/api/widget/embed.js",		static_bundle_get },
-	{ M_GET,	"/widget-test.html",		static_page_get },
-	{ M_GET,	"/headless-test.html",		static_page_get },
-	{ M_GET,	"/test-pages/:file",		static_asset_get },
+	    widget_admin_reset_id, R_ADMIN },
+	{ M_GET,	"/v1/admin/contacts",		contact_admin_list,
+	    R_ADMIN },
+	{ M_GET,	"/v1/admin/contacts/:id",	contact_admin_get,
+	    R_ADMIN },
+	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widget_config_get, 0 },
+	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, 0 },
+	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get, 0 },
+	{ M_GET,	"/api/widget/embed.js",		static_bundle_get, 0 },
+	{ M_GET,	"/widget-test.html",		static_page_get, 0 },
+	{ M_GET,	"/headless-test.html",		static_page_get, 0 },
+	{ M_GET,	"/test-pages/:file",		static_asset_get, 0 },
+	{ M_GET,	"/login",			dash_login_redirect,
+	    R_DASH },
+	{ M_GET,	"/dashboard",			dash_index_get,
+	    R_DASH },
+	{ M_GET,	"/dashboard/login",		dash_login_page_get,
+	    R_DASH },
+	{ M_GET,	"/dashboard/assets/:file",	dash_asset_get,
+	    R_DASH },
+	{ M_POST,	"/dashboard/api/login",		dash_login_post,
+	    R_DASH },
+	{ M_GET,	"/dashboard/api/session",	dash_session_get,
+	    R_DASH },
+	{ M_POST,	"/dashboard/api/logout",	dash_logout_post,
+	    R_DASH },
 };
 
 /*
@@ -64,6 +103,19 @@ cors_exempt(const struct route *r)
 {
 	return r->fn == static_bundle_get || r->fn == widget_config_get ||
 	    r->fn == wschat_upgrade;
+}
+
+/* Origin is scheme://<Host>: the request comes from a page of ours. */
+static int
+same_origin(const struct http_request *req)
+{
+	const char *o = http_header(req, "origin");
+	const char *h = http_header(req, "host");
+
+	if (o == NULL || h == NULL || *h == '\0' ||
+	    (o = strstr(o, "://")) == NULL)
+		return 0;
+	return strcasecmp(o + 3, h) == 0;
 }
 
 static unsigned int
@@ -243,12 +295,17 @@ router_dispatch(struct conn *c, struct http_request *req)
 	char hdr[sizeof(m.allow) + 16];
 	enum route_result rr;
 
+	c->routed_us = proto_mono_us();
+	c->admin_session = 0;
 	rr = router_match(req->method, req->path, &m);
 	if (rr == ROUTE_OK && cors_exempt(m.route)) {
 		m.route->fn(c, req, &m);
 		return;
 	}
-	if (cors_check(http_header(req, "origin"), &c->cors_hdrs) ==
+	if (rr == ROUTE_OK && (m.route->flags & (R_ADMIN | R_DASH)) &&
+	    same_origin(req))
+		c->cors_hdrs = NULL;
+	else if (cors_check(http_header(req, "origin"), &c->cors_hdrs) ==
 	    CORS_DENIED) {
 		conn_send_error(c, 403, NULL, "Origin not allowed");
 		return;
@@ -262,6 +319,8 @@ router_dispatch(struct conn *c, struct http_request *req)
 	}
 	switch (rr) {
 	case ROUTE_OK:
+		if ((m.route->flags & R_ADMIN) && dashauth_gate(c, req, &m))
+			break;
 		m.route->fn(c, req, &m);
 		break;
 	case ROUTE_NOT_FOUND:

@@ -415,6 +415,12 @@ fail:
 	return -1;
 }
 
+int
+static_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	return read_file(path, max, data, len);
+}
+
 /* ------------------------------------------------------------ where */
 
 static int

@@ -52,6 +52,13 @@ int static_gzip_of(const void *gz, size_t gzlen, const void *data,
 char *static_render(const char *tpl, size_t tpllen, const char *key,
     size_t *outlen);
 
+/*
+ * Reads a regular file of at most max bytes into *data (malloc'd,
+ * NUL-ended, *len bytes). 0, or -1 with errno set (EFBIG: too large).
+ */
+int static_read_file(const char *path, size_t max, char **data,
+    size_t *len);
+
 /* Whether the bundle is loaded, its size and gzip size (0 when none). */
 int static_bundle_loaded(size_t *len, size_t *gzlen);
 

@@ -1,6 +1,7 @@
 /*
- * The admin API's pure parts: the key check, ?limit=&cursor=, and the
- * JSON made from storaged's replies.
+ * The admin API: the key check, ?limit=&cursor=&widget=&q=, the JSON made
+ * from storaged's replies, and (against a fake storaged) the list's
+ * request, DELETE and Server-Timing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_peer.h"
+#include "test_client.h"
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -250,6 +251,201 @@ test_get_reply(void **state)
 	penc_free(&e);
 }
 
+static void
+test_admin_conv_query(void **state)
+{
+	struct admin_conv_q q;
+	char big[300];
+	const char *bad[] = {
+		"widget=", "widget=a%20b", "widget=a/b", "widget=%C3%A9",
+		"q=", "q=%FF", "q=%C3", "limit=0&q=x", "q=%zz",
+		"widget=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	size_t i;
+
+	assert_int_equal(admin_conv_query(NULL, &q), 0);
+	assert_int_equal(q.limit, ADMIN_LIMIT_DEFAULT);
+	assert_string_equal(q.widget, "");
+	assert_string_equal(q.q, "");
+	assert_int_equal(admin_conv_query("limit=5&cursor=ab&widget=My_w-1&"
+	    "q=Hello+W%C3%B6rld", &q), 0);
+	assert_int_equal(q.limit, 5);
+	assert_string_equal(q.cursor, "ab");
+	assert_string_equal(q.widget, "My_w-1");
+	assert_string_equal(q.q, "Hello W\xc3\xb6rld");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (admin_conv_query(bad[i], &q) != -1)
+			fail_msg("accepted %s", bad[i]);
+	/* q: 200 bytes at most. */
+	strlcpy(big, "q=", sizeof(big));
+	memset(big + 2, 'a', 200);
+	big[202] = '\0';
+	assert_int_equal(admin_conv_query(big, &q), 0);
+	assert_int_equal(strlen(q.q), 200);
+	big[202] = 'a';
+	big[203] = '\0';
+	assert_int_equal(admin_conv_query(big, &q), -1);
+}
+
+/* -------------------------------------------------------- HTTP, fake peer */
+
+static struct peer P;
+static struct tclient CL;
+static size_t OFF;
+
+static int
+peer_group_setup(void **state)
+{
+	peer_setup(&P);
+	test_cors_origin("https://dash.example");
+	admin_init(KEY);
+	if (peer_connect(&P) < 0)
+		return -1;
+	return tclient_open(&CL) == 0 ? 0 : -1;
+}
+
+static int
+peer_group_teardown(void **state)
+{
+	tclient_close(&CL);
+	peer_teardown(&P);
+	cors_shutdown();
+	settings_free(&wsettings);
+	admin_init(NULL);
+	return 0;
+}
+
+static void
+admin_request(const char *method, const char *path)
+{
+	char req[1024];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n"
+	    "x-admin-api-key: " KEY "\r\n\r\n", method, path);
+	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+}
+
+static void
+admin_expect(struct tresp *r, int status, const char *body)
+{
+	assert_true(tresp_wait(&CL, &OFF, r, 3000));
+	if (r->status != status)
+		fail_msg("status %d, want %d: %s", r->status, status, r->body);
+	if (body != NULL)
+		assert_string_equal(r->body, body);
+}
+
+static void
+admin_expect_req(struct peer_req *pr, uint16_t type)
+{
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, type);
+}
+
+/* "app;dur=<digits>.<3 digits>" */
+static void
+check_timing(const struct tresp *r)
+{
+	char v[64];
+	const char *p;
+
+	assert_non_null(tresp_header(r, "Server-Timing", v, sizeof(v)));
+	assert_true(strncmp(v, "app;dur=", 8) == 0);
+	for (p = v + 8; *p >= '0' && *p <= '9'; p++)
+		;
+	assert_true(p > v + 8 && *p == '.');
+	assert_int_equal(strlen(p + 1), 3);
+	assert_int_equal(strspn(p + 1, "0123456789"), 3);
+}
+
+static void
+test_admin_list_query_request(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	struct pdec d;
+	char s[256];
+	struct penc e;
+
+	admin_request("GET", "/v1/admin/conversations?widget=w1&q=Ab%2Cc"
+	    "&limit=3&cursor=xy");
+	admin_expect_req(&pr, PROTO_ST_CONV_QUERY);
+	pdec_init(&d, pr.payload, pr.len);
+	assert_int_equal(pdec_u32(&d), 3);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "xy");
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "w1");
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "Ab,c");
+	assert_int_equal(pdec_done(&d), 0);
+	penc_init(&e);
+	penc_u64(&e, 7);
+	penc_u32(&e, 0);
+	penc_str(&e, "next");
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+	admin_expect(&r, 200,
+	    "{\"conversations\":[],\"total\":7,\"nextCursor\":\"next\"}");
+	check_timing(&r);
+	tresp_free(&r);
+
+	/* No filters: the same request with "" for both. */
+	admin_request("GET", "/v1/admin/conversations");
+	admin_expect_req(&pr, PROTO_ST_CONV_QUERY);
+	pdec_init(&d, pr.payload, pr.len);
+	assert_int_equal(pdec_u32(&d), ADMIN_LIMIT_DEFAULT);
+	pdec_strbuf(&d, s, sizeof(s));
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
+	assert_int_equal(pdec_done(&d), 0);
+	peer_error(&P, &pr, PROTO_E_INVALID, "cursor");
+	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
+	tresp_free(&r);
+
+	admin_request("GET", "/v1/admin/conversations?widget=");
+	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
+	tresp_free(&r);
+	admin_request("GET", "/v1/admin/conversations?q=%FF");
+	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
+	tresp_free(&r);
+}
+
+static void
+test_admin_conv_delete(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	struct pdec d;
+	char s[64];
+
+	admin_request("DELETE", "/v1/admin/conversations/"
+	    "0123456789abcdef0123456789abcdef");
+	admin_expect_req(&pr, PROTO_ST_CONV_DELETE);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(pdec_done(&d), 0);
+	peer_reply(&P, &pr, NULL, 0);
+	admin_expect(&r, 204, "");
+	assert_null(strcasestr(r.head, "Content-Length"));
+	tresp_free(&r);
+
+	admin_request("DELETE", "/v1/admin/conversations/"
+	    "0123456789abcdef0123456789abcdef");
+	admin_expect_req(&pr, PROTO_ST_CONV_DELETE);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	admin_expect(&r, 404, "{\"error\":\"Conversation not found\"}");
+	tresp_free(&r);
+
+	admin_request("DELETE", "/v1/admin/conversations/nope");
+	admin_expect(&r, 400, "{\"error\":\"Invalid conversationId\"}");
+	tresp_free(&r);
+	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+}
+
 int
 main(void)
 {
@@ -261,7 +457,16 @@ main(void)
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_list_reply),
 		cmocka_unit_test(test_get_reply),
+		cmocka_unit_test(test_admin_conv_query),
+	};
+	const struct CMUnitTest peer_tests[] = {
+		cmocka_unit_test(test_admin_list_query_request),
+		cmocka_unit_test(test_admin_conv_delete),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	log_init("test_admin");
+	if (cmocka_run_group_tests(tests, NULL, NULL) != 0)
+		return 1;
+	return cmocka_run_group_tests_name("admin over HTTP", peer_tests,
+	    peer_group_setup, peer_group_teardown);
 }

@@ -111,7 +111,7 @@ expect_answer(struct tclient *cl, size_t *off, struct response *r,
 		assert_true(body_is(r, body));
 }
 
-/* storaged's answer to ST_CONV_LIST: no conversations. */
+/* storaged's answer to ST_CONV_QUERY: no conversations. */
 static void
 reply_no_convs(const struct peer_req *pr)
 {
@@ -289,7 +289,7 @@ test_async_keeps_order(void **state)
 	send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2")
 	    GET("/health"));
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
-	assert_int_equal(pr.type, PROTO_ST_CONV_LIST);
+	assert_int_equal(pr.type, PROTO_ST_CONV_QUERY);
 	drive_ms(30);
 	tclient_pump(&cl);
 	assert_int_equal(cl.len, 0);	/* /health waits its turn */
@@ -314,12 +314,12 @@ test_admin_storage_errors(void **state)
 		const char *body;
 	} tab[] = {
 		{ ADMIN_GET("/v1/admin/conversations?cursor=zz"),
-		    PROTO_ST_CONV_LIST, PROTO_E_INVALID, 400,
+		    PROTO_ST_CONV_QUERY, PROTO_E_INVALID, 400,
 		    "{\"error\":\"Invalid query parameters\"}" },
-		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_LIST,
+		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_QUERY,
 		    PROTO_E_NOT_FOUND, 500,
 		    "{\"error\":\"Internal server error\"}" },
-		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_LIST,
+		{ ADMIN_GET("/v1/admin/conversations"), PROTO_ST_CONV_QUERY,
 		    PROTO_E_UNAVAILABLE, 503,
 		    "{\"error\":\"Storage unavailable\"}" },
 		{ ADMIN_GET("/v1/admin/conversations/" CONV), PROTO_ST_CONV_GET,

@@ -148,7 +148,8 @@ test_refs_and_schemas(void **state)
 		"ChatRequest", "ChatResponse", "StreamEvent", "StartEvent",
 		"TokenEvent", "DoneEvent", "ErrorEvent", "Error", "Health",
 		"ConversationList", "ConversationDetail", "Conversation",
-		"Message", "History", "HistoryMessage",
+		"Message", "History", "HistoryMessage", "ExportConversationRow",
+		"ExportMessageRow", "DashboardLogin", "DashboardSession",
 	};
 	json_t *schemas, *s, *props, *req, *x, *sec;
 	const char *k;
@@ -182,6 +183,39 @@ test_refs_and_schemas(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	    json_object_get(sec, "AdminApiKeyAuth"), "name")),
 	    "x-admin-api-key");
+	x = json_object_get(sec, "DashboardSessionAuth");
+	assert_string_equal(json_string_value(json_object_get(x, "in")),
+	    "cookie");
+	assert_string_equal(json_string_value(json_object_get(x, "name")),
+	    "parley_session");
+}
+
+/* Every admin operation takes the key or the session cookie. */
+static void
+test_openapi_admin_security(void **state)
+{
+	json_t *paths, *item, *op, *sec;
+	const char *path, *meth;
+	int n = 0;
+
+	paths = json_object_get(doc, "paths");
+	json_object_foreach(paths, path, item) {
+		if (strncmp(path, "/v1/admin/", 10) != 0)
+			continue;
+		json_object_foreach(item, meth, op) {
+			if (strcmp(meth, "parameters") == 0)
+				continue;
+			sec = json_object_get(op, "security");
+			if (json_array_size(sec) != 2 ||
+			    json_object_get(json_array_get(sec, 0),
+			    "AdminApiKeyAuth") == NULL ||
+			    json_object_get(json_array_get(sec, 1),
+			    "DashboardSessionAuth") == NULL)
+				fail_msg("%s %s: security", meth, path);
+			n++;
+		}
+	}
+	assert_true(n >= 12);
 }
 
 static enum http_method
@@ -210,6 +244,14 @@ test_paths_are_routed(void **state)
 		{ "post", "/chat" }, { "get", "/v1/chat/history" },
 		{ "get", "/v1/admin/conversations" },
 		{ "get", "/v1/admin/conversations/{conversationId}" },
+		{ "delete", "/v1/admin/conversations/{conversationId}" },
+		{ "get", "/v1/admin/export" },
+		{ "get", "/login" }, { "get", "/dashboard" },
+		{ "get", "/dashboard/" }, { "get", "/dashboard/login" },
+		{ "get", "/dashboard/assets/{file}" },
+		{ "post", "/dashboard/api/login" },
+		{ "get", "/dashboard/api/session" },
+		{ "post", "/dashboard/api/logout" },
 		{ "get", "/widget/chat-widget.js" },
 		{ "get", "/api/widget/embed.js" },
 		{ "get", "/widget-test.html" }, { "get", "/headless-test.html" },
@@ -253,12 +295,16 @@ test_paths_are_routed(void **state)
 				fail_msg("%s %s is not routed", meth, path);
 			resp = json_object_get(op, "responses");
 			/*
-			 * A success: 200, 201 for what POST makes, 101 for
-			 * the WebSocket upgrade.
+			 * A success: 200, 201 for what POST makes, 204 for
+			 * what answers nothing (a deletion, logout), 101 for
+			 * the WebSocket upgrade, 301/302 for redirects.
 			 */
 			assert_true(json_object_get(resp, "200") != NULL ||
 			    json_object_get(resp, "201") != NULL ||
-			    json_object_get(resp, "101") != NULL);
+			    json_object_get(resp, "204") != NULL ||
+			    json_object_get(resp, "101") != NULL ||
+			    json_object_get(resp, "301") != NULL ||
+			    json_object_get(resp, "302") != NULL);
 			/*
 			 * Every route answers a disallowed Origin with 403,
 			 * except the widget bundle, which any site may load.
@@ -287,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_served),
 		cmocka_unit_test(test_refs_and_schemas),
 		cmocka_unit_test(test_paths_are_routed),
+		cmocka_unit_test(test_openapi_admin_security),
 	};
 
 	log_init("test_openapi");

@@ -9,6 +9,9 @@
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
  *	admin.c		the admin API (x-admin-api-key)
+ *	export.c	GET /v1/admin/export, streamed
+ *	dashauth.c	dashboard login and sessions; the admin gate (cookie)
+ *	dashpages.c	the dashboard's pages and assets (docs/dashboard.md)
  *	widgets.c	admin widgets and contacts; the public widget config
  *	chat.c		the chat endpoints and the chat turn (x-api-key)
  *	wschat.c	the widget's WebSocket chat (Loquent protocol)
@@ -32,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "dashmsg.h"
 #include "http.h"
 #include "proto.h"
 #include "resp.h"
@@ -171,6 +175,7 @@ struct conn {
 	int feeding;		/* inside conn_feed(): don't re-enter */
 	int eof;		/* the client shut its sending side */
 	uint64_t req_start;	/* first byte of the request being read */
+	uint64_t routed_us;	/* when router_dispatch took it (Server-Timing) */
 	uint64_t idle_since;
 	uint64_t write_since;	/* last write progress while output waits */
 	uint64_t linger_until;
@@ -189,6 +194,7 @@ struct conn {
 	int abort_on_eof;
 	struct ipaddr peer;	/* the socket's peer address */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
+	int admin_session;	/* a dashboard session allowed this request */
 	enum conn_stream stream;
 	/* Called (deferred) once output falls to CONN_DRAIN_LOW, if armed. */
 	void (*drained)(struct conn *);
@@ -261,10 +267,15 @@ struct route_match;
 typedef void (*route_fn)(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* Route flags. */
+#define R_ADMIN		0x01	/* the admin API: its key or a session */
+#define R_DASH		0x02	/* the dashboard's pages and login API */
+
 struct route {
 	unsigned int methods;
 	const char *pattern;	/* "/a/b", a ":name" segment matches one segment */
 	route_fn fn;
+	unsigned int flags;	/* R_* */
 };
 
 enum route_result {
@@ -299,11 +310,29 @@ int admin_auth(const char *given);
 /* Parses ?limit=&cursor=. 0 ok, -1 invalid. */
 int admin_list_query(const char *query, uint32_t *limit, char *cursor,
     size_t cursorsz);
+/* A widget's internal id as a filter: 1-64 of [A-Za-z0-9_-]. */
+int admin_widget_valid(const char *);
+/* GET /v1/admin/conversations' query (docs/dashboard.md). */
+struct admin_conv_q {
+	uint32_t limit;
+	char cursor[ST_CURSOR_MAX + 1];
+	char widget[ST_WIDGET_MAX + 1];	/* "" = every widget */
+	char q[ST_SEARCH_MAX + 1];	/* "" = no search */
+};
+/* ?limit=&cursor=&widget=&q= into q. 0 ok, -1 invalid. */
+int admin_conv_query(const char *query, struct admin_conv_q *q);
 struct storec_result;
 struct storec_answer;
 
 /* Cache-Control for every admin answer. */
 extern const char admin_headers[];
+/*
+ * admin_headers plus "Server-Timing: app;dur=<ms>" (from c->routed_us
+ * to now, 3 decimals) in buf, which it returns.
+ */
+#define ADMIN_TIMED_HEADERS_MAX	96
+const char *admin_timed_headers(const struct conn *, char *buf,
+    size_t bufsz);
 /* Checks x-admin-api-key: 0 when the request may go on; else answered. */
 int admin_gate(struct conn *, struct http_request *);
 /*
@@ -353,7 +382,112 @@ const char *admin_id_param(struct conn *, struct http_request *,
 
 void admin_conv_list(struct conn *, struct http_request *,
     const struct route_match *);
+/* DELETE /v1/admin/conversations/:id (admin.c) */
+void admin_conv_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+/* GET /v1/admin/export, streamed (export.c; docs/dashboard.md) */
+void admin_export(struct conn *, struct http_request *,
+    const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* The export's parameters and its pure encoders (export.c). */
+enum export_format { EXPORT_JSONL, EXPORT_CSV };
+enum export_rows { EXPORT_CONVS, EXPORT_MSGS };
+struct export_params {
+	enum export_format format;
+	enum export_rows rows;
+	char conv[ST_ID_HEX + 1];	/* "" = every conversation */
+	char widget[ST_WIDGET_MAX + 1];	/* "" = every widget */
+};
+/* ?format=&rows=[&conversation=][&widget=]: 0, or -1 invalid. */
+int export_params_parse(const char *query, struct export_params *);
+/* "parley-<rows>.<jsonl|csv>"; the Content-Type. */
+const char *export_filename(const struct export_params *);
+const char *export_ctype(const struct export_params *);
+/* One CSV field: quoted when needed, ' before a formula's first byte. */
+void export_csv_field(struct buf *, const char *s);
+/* The CSV header row (CRLF); "" for JSON Lines. export_header appends it. */
+const char *export_header_text(const struct export_params *);
+void export_header(struct buf *, const struct export_params *);
+/* One row (a JSON line, or a CSV record). 0, or -1 out of memory. */
+int export_conv_row(struct buf *, const struct export_params *,
+    const struct st_conv *);
+int export_msg_row(struct buf *, const struct export_params *,
+    const struct st_msg *);
+
+/* ------------------------------------------------------------ dashauth.c */
+
+#define DASH_COOKIE		"parley_session"
+#define DASH_ID_BYTES		32	/* random bytes of a session id */
+#define DASH_ID_HEX		(2 * DASH_ID_BYTES)
+#define DASH_KEY_LEN		32	/* scrypt output */
+#define DASH_SESSION_SECS	(7 * 24 * 3600)
+#define DASH_LOGIN_WINDOW_MS	60000	/* login attempts counted per client */
+#define DASH_LOGIN_MAX		10
+#define DASH_WRONG_DELAY_MS	1000	/* a wrong password's answer waits */
+#define DASH_FP_SALT		"parley dashboard session v1"
+
+/*
+ * password NULL or "": login answers 503 and no session is valid. Hashes
+ * it (a random salt, and the fingerprint's fixed one) and keeps only the
+ * hashes; fatalx when scrypt fails.
+ */
+void dashauth_init(const char *password);
+void dashauth_shutdown(void);
+int dashauth_configured(void);
+/* scrypt N=2^14, r=8, p=1 into out (DASH_KEY_LEN bytes). 0 or -1. */
+int dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
+    size_t saltlen, uint8_t out[DASH_KEY_LEN]);
+/* 1 when attempt is the configured password (constant-time compare). */
+int dashauth_verify(const char *attempt, size_t len);
+/* The password fingerprint sessions are stored under (NULL: none). */
+const uint8_t *dashauth_fp(void);
+/*
+ * The first cookie called name in a Cookie header value ("a=b; c=d"):
+ * 1 found, its value (unquoted) in out; 0 absent; -1 found but longer
+ * than outsz - 1 or holding a control character.
+ */
+int cookie_get(const char *header, const char *name, char *out,
+    size_t outsz);
+/* 1 when given (a header, maybe NULL) is the session's CSRF token. */
+int dashauth_csrf_ok(const char *given, const char *expected);
+/* The Set-Cookie line (with CRLF) that sets id_hex, or clears (NULL). */
+void dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
+    int production);
+/*
+ * The gate of an R_ADMIN route: 0 when the handler should run now (an
+ * x-admin-api-key header, or no session cookie: admin_gate decides);
+ * 1 when the gate took the request (answered, or checking the session,
+ * after which it runs the handler with c->admin_session set).
+ */
+int dashauth_gate(struct conn *, struct http_request *,
+    const struct route_match *);
+
+void dash_login_post(struct conn *, struct http_request *,
+    const struct route_match *);
+void dash_session_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void dash_logout_post(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ----------------------------------------------------------- dashpages.c */
+
+#define DASH_FILE_MAX		(4 * 1024 * 1024)	/* largest file served */
+
+/* Where the pages are read from (<assets>/dashboard); again reloads. */
+void dashpages_init(void);
+/* 1 when name is a plain file name: [A-Za-z0-9._-], no "..", no leading dot. */
+int dashpages_name_ok(const char *name);
+/* The Content-Type for a file name's extension, NULL when not served. */
+const char *dashpages_ctype(const char *name);
+void dash_login_redirect(struct conn *, struct http_request *,
+    const struct route_match *);
+void dash_index_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void dash_login_page_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void dash_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ------------------------------------------------------------- widgets.c */

@@ -342,3 +342,55 @@ export async function stopSuite({ stack, browser }) {
     await stack.parley.stop();
   }
 }
+
+// ---- the dashboard (docs/dashboard.md) ----
+
+export { PASSWORD as DASHBOARD_PASSWORD } from '../../integration/lib/dashboard.mjs';
+
+// Logs in over the API (from another loopback address, so the browser's
+// own login attempts from 127.0.0.1 stay countable) and gives ctx the
+// session cookie, as the login would. Returns the Session (csrf, id).
+export async function dashLogin(stack, ctx) {
+  const { login } = await import('../../integration/lib/dashboard.mjs');
+  const s = await login(stack.parley);
+  await ctx.addCookies([{
+    name: 'parley_session', value: s.id, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict',
+  }]);
+  return s;
+}
+
+// A page of the dashboard's application, waited for: route like '#/widgets'.
+export async function openDash(page, stack, route = '#/conversations', ready = 'h1') {
+  await page.goto(`${stack.parleyOrigin}/dashboard/${route}`);
+  if (ready) await page.waitForSelector(ready, { timeout: 10000 });
+}
+
+// Page wider than the viewport (horizontal scroll)? {scrollWidth, innerWidth}.
+export function overflow(page) {
+  return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+}
+
+// axe-core in light and in dark (prefers-color-scheme): the serious and
+// critical violations of both, labelled.
+export async function axeLightDark(page, what) {
+  const bad = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.waitForTimeout(50);
+    const r = await axeSerious(page, `${what} (${colorScheme})`);
+    for (const v of r.bad) bad.push({ page: what, colorScheme, ...v });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  return bad;
+}
+
+// A phone-sized context (390x844, touch, mobile viewport) for screenshots.
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
+
+// Saves build/test/screenshots/dashboard-<name>.png of the whole page.
+export async function dashShot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `dashboard-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

@@ -336,6 +336,28 @@ export class Parley {
     return this.startStoraged();
   }
 
+  // Stops parley-masterd (and so its workers) with SIGTERM and starts it
+  // again on the same data dir and storaged, with env merged into
+  // opts.env (a setting's new value, e.g. DASHBOARD_PASSWORD).
+  async restartMaster(env = {}) {
+    const m = this.procs.masterd;
+    const workers = this.workerPids();
+    if (m && !m.exited) {
+      process.kill(m.child.pid, 'SIGTERM');
+      await within(m.exit, 15000);
+      if (!m.exited) throw new Error('parley-masterd did not exit within 15 s of SIGTERM');
+      await within(m.streamsClosed, 2000);
+    }
+    const deadline = Date.now() + 3000;
+    while (workers.some(pidAlive) && Date.now() < deadline) await sleep(25);
+    this.opts.env = { ...(this.opts.env || {}), ...env };
+    const rec = this._spawn('masterd'); // its log goes on after the old one's
+    this.masterPid = rec.child.pid;
+    await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
+    if (this.opts.waitAllWorkers !== false) await this.waitWorkerCount(this.workers, 10000);
+    return this;
+  }
+
   signalMaster(signal) { process.kill(this.masterPid, signal); }
 
   async waitMasterExit(timeout = 15000) {

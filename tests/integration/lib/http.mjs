@@ -131,9 +131,11 @@ export class Conn {
     sock.on('close', () => { this.closed = true; if (!this.closedAt) this.closedAt = Date.now(); this._wake(); });
   }
 
-  static open(port, { host = '127.0.0.1', timeout = 5000 } = {}) {
+  // localAddress: another loopback source address (127.0.0.2, ...), to be
+  // another client for per-client limits.
+  static open(port, { host = '127.0.0.1', timeout = 5000, localAddress } = {}) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ port, host });
+      const sock = net.connect(localAddress ? { port, host, localAddress } : { port, host });
       sock.setNoDelay(true);
       const t = setTimeout(() => { sock.destroy(); reject(new TimeoutError(`connect ${host}:${port}`)); }, timeout);
       sock.once('connect', () => { clearTimeout(t); sock.removeListener('error', onErr); resolve(new Conn(sock, { port, host })); });
@@ -210,7 +212,7 @@ export class Conn {
 
 // One request on a fresh connection that is closed afterwards.
 export async function request(port, method, path, opts = {}) {
-  const c = await Conn.open(port, { timeout: opts.timeout ?? 5000 });
+  const c = await Conn.open(port, { timeout: opts.timeout ?? 5000, localAddress: opts.localAddress });
   try {
     return await c.request(method, path, opts);
   } finally {

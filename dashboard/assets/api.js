@@ -1,0 +1,131 @@
+// The admin API over the session cookie. The CSRF token is kept in memory
+// only and sent with every request other than GET/HEAD.
+
+export const LOGIN_URL = '/dashboard/login';
+const RETURN_KEY = 'parley.returnTo';
+
+let csrfToken = null;
+
+export function setCsrfToken(t) {
+  csrfToken = typeof t === 'string' ? t : null;
+}
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+let leaving = false;
+
+/** To the login page, remembering the route to come back to. */
+export function toLogin() {
+  if (leaving) return;
+  leaving = true;
+  try {
+    if (/^#\/[\w\-/?=&%.~]*$/.test(location.hash)) sessionStorage.setItem(RETURN_KEY, location.hash);
+  } catch { /* storage may be off */ }
+  location.replace(LOGIN_URL);
+}
+
+/**
+ * api(path, {method, body, signal}) -> the parsed JSON (null for 204).
+ * Throws ApiError (status, server's error text) on a non-2xx answer;
+ * a 401 also sends the browser to the login page.
+ */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError('Could not reach the server. Check your connection and try again.', 0, null);
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (res.status === 401) {
+    toLogin();
+    throw new ApiError((data && data.error) || 'Unauthorized', 401, data);
+  }
+  if (!res.ok) {
+    const msg = (data && typeof data.error === 'string' && data.error) || `Request failed (HTTP ${res.status})`;
+    throw new ApiError(msg, res.status, data);
+  }
+  return data;
+}
+
+export function isAbort(e) {
+  return e && e.name === 'AbortError';
+}
+
+/** Query string from an object, leaving out empty values. */
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+const enc = encodeURIComponent;
+
+export const endpoints = {
+  session: '/dashboard/api/session',
+  logout: '/dashboard/api/logout',
+  conversations: (p) => `/v1/admin/conversations${qs(p)}`,
+  conversation: (id) => `/v1/admin/conversations/${enc(id)}`,
+  widgets: '/v1/admin/widgets',
+  widget: (wid) => `/v1/admin/widgets/${enc(wid)}`,
+  resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
+  contacts: (p) => `/v1/admin/contacts${qs(p)}`,
+  contact: (id) => `/v1/admin/contacts/${enc(id)}`,
+  exportUrl: (p) => `/v1/admin/export${qs(p)}`,
+};
+
+/** The widgets, for names and the filter; errors give an empty list. */
+export async function loadWidgets(signal) {
+  try {
+    const data = await api(endpoints.widgets, { signal });
+    return Array.isArray(data && data.widgets) ? data.widgets : [];
+  } catch (e) {
+    if (isAbort(e) || (e && e.status === 401)) throw e;
+    return [];
+  }
+}
+
+export function widgetLabel(w) {
+  if (!w) return '';
+  if (w.name) return w.name;
+  if (w.id === 'default') return 'Default widget';
+  return w.widget_id || w.id;
+}
+
+/** Map internal id -> display name. */
+export function widgetNames(widgets) {
+  const m = new Map();
+  for (const w of widgets) m.set(w.id, widgetLabel(w));
+  return m;
+}
+
+export function takeReturnRoute() {
+  try {
+    const r = sessionStorage.getItem(RETURN_KEY);
+    sessionStorage.removeItem(RETURN_KEY);
+    return r;
+  } catch { return null; }
+}

@@ -1,0 +1,185 @@
+// The dashboard application: session check, header, hash router.
+// Each view is render(main, ctx) from its module; ctx.signal aborts when
+// the route is left, and ctx.onLeave(fn) registers clean-up (polling).
+
+import { api, endpoints, setCsrfToken, toLogin, takeReturnRoute, isAbort } from './api.js';
+import { h, clear } from './dom.js';
+import * as conversations from './conversations.js';
+import * as widgets from './widgets.js';
+import * as contacts from './contacts.js';
+
+const main = document.getElementById('view');
+const mainLandmark = document.getElementById('main');
+const flashEl = document.getElementById('flash');
+let current = null; // { controller, cleanups }
+let started = false;
+
+const routes = [
+  { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderList },
+  { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderThread },
+  { re: /^\/widgets\/?$/, nav: 'widgets', view: widgets.renderList },
+  { re: /^\/widgets\/new$/, nav: 'widgets', view: widgets.renderEdit },
+  { re: /^\/widgets\/([A-Za-z0-9_-]+)$/, nav: 'widgets', view: widgets.renderEdit },
+  { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
+  { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
+];
+
+/** The hash as {path, params}: "#/conversations?widget=x" -> "/conversations". */
+export function parseHash(hash = location.hash) {
+  const raw = hash.replace(/^#/, '');
+  const i = raw.indexOf('?');
+  const path = i < 0 ? raw : raw.slice(0, i);
+  const params = new URLSearchParams(i < 0 ? '' : raw.slice(i + 1));
+  return { path, params };
+}
+
+/** A message for the next view (or this one), in the page's status region. */
+let flashPending = false;
+
+export function flash(message) {
+  flashEl.textContent = message;
+  flashEl.hidden = false;
+}
+
+/** Go to another route with a message shown there. */
+export function navigate(hash, message) {
+  if (message) {
+    flashPending = true;
+    flash(message);
+  }
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function clearFlash() {
+  flashEl.textContent = '';
+  flashEl.hidden = true;
+}
+
+function leave() {
+  if (!current) return;
+  current.controller.abort();
+  for (const fn of current.cleanups) {
+    try { fn(); } catch { /* ignore */ }
+  }
+  current = null;
+}
+
+function setNav(which) {
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === which) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function route() {
+  const hash = location.hash;
+  if (!hash.startsWith('#/')) {
+    // "#main" (the skip link without script) or nothing: the default route.
+    if (hash === '' || hash === '#' || !current) {
+      history.replaceState(null, '', '#/conversations');
+    } else {
+      return;
+    }
+  }
+  const { path, params } = parseHash();
+  leave();
+  if (flashPending) flashPending = false;
+  else clearFlash();
+  const controller = new AbortController();
+  const cleanups = [];
+  current = { controller, cleanups };
+  const ctx = {
+    signal: controller.signal,
+    params,
+    onLeave: (fn) => cleanups.push(fn),
+    flash,
+    navigate,
+    setTitle: (t) => { document.title = t ? `${t} · Parley dashboard` : 'Parley dashboard'; },
+  };
+  clear(main);
+  let matched = null;
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (m) { matched = { r, m }; break; }
+  }
+  if (!matched) {
+    setNav(null);
+    ctx.setTitle('Not found');
+    main.append(
+      h('h1', { tabindex: '-1', class: 'page-title' }, 'Page not found'),
+      h('p', null, 'There is nothing at this address. ', h('a', { href: '#/conversations' }, 'Go to the conversations'), '.'),
+    );
+  } else {
+    setNav(matched.r.nav);
+    const arg = matched.m[1] !== undefined ? decodeURIComponent(matched.m[1]) : undefined;
+    // Called synchronously: every view puts its <h1> in before its first await.
+    let done;
+    try {
+      done = Promise.resolve(matched.r.view(main, ctx, arg));
+    } catch (e) {
+      done = Promise.reject(e);
+    }
+    done.catch((e) => {
+      if (isAbort(e) || controller.signal.aborted) return;
+      showError(e);
+    });
+  }
+  if (started) {
+    const title = main.querySelector('h1');
+    if (title) title.focus({ preventScroll: false });
+    window.scrollTo(0, 0);
+  }
+  started = true;
+}
+
+function showError(e) {
+  const msg = e && e.message ? e.message : 'Something went wrong.';
+  main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' }, msg));
+}
+
+async function logout(ev) {
+  const btn = ev.currentTarget;
+  btn.disabled = true;
+  try {
+    await api(endpoints.logout, { method: 'POST' });
+  } catch { /* gone either way */ }
+  location.replace('/dashboard/login');
+}
+
+async function start() {
+  document.getElementById('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const title = main.querySelector('h1');
+    (title || mainLandmark).focus();
+  });
+  document.getElementById('logout').addEventListener('click', logout);
+  flashEl.addEventListener('click', clearFlash);
+  let session;
+  try {
+    session = await api(endpoints.session);
+  } catch (e) {
+    if (e && e.status === 401) return; // api() is already on the way to the login page
+    clear(main);
+    main.append(
+      h('h1', { tabindex: '-1' }, 'Parley dashboard'),
+      h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
+        `Could not check the session: ${e && e.message ? e.message : 'unknown error'}`),
+    );
+    return;
+  }
+  if (!session || typeof session.csrfToken !== 'string') {
+    toLogin();
+    return;
+  }
+  setCsrfToken(session.csrfToken);
+  document.body.classList.add('ready');
+  const back = takeReturnRoute();
+  if (back && (location.hash === '' || location.hash === '#' || location.hash === '#/conversations')) {
+    history.replaceState(null, '', back);
+  }
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();

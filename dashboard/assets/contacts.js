@@ -1,0 +1,121 @@
+// Contacts: the paged list (#/contacts) and one contact (#/contacts/<id>)
+// with their conversations.
+
+import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
+import { h, clear, timeEl, plural } from './dom.js';
+import { convRow, convTable } from './conversations.js';
+
+const PAGE = 25;
+
+function pageTitle(text) {
+  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
+}
+
+function contactName(c) {
+  return c.name || c.email || c.phone || 'Unnamed contact';
+}
+
+function orNone(v) {
+  return v ? String(v) : h('span', { class: 'muted' }, 'Not given');
+}
+
+export async function renderList(main, ctx) {
+  ctx.setTitle('Contacts');
+  const count = h('p', { class: 'count', 'data-testid': 'contact-count', 'aria-live': 'polite' }, 'Loading…');
+  const tbody = h('tbody', { 'data-testid': 'contact-list' });
+  const table = h('table', { class: 'table table-cards', 'data-testid': 'contact-table', hidden: true },
+    h('caption', { class: 'visually-hidden' }, 'Contacts, newest first'),
+    h('thead', null, h('tr', null, ['Name', 'Email', 'Phone', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+  const empty = h('p', { class: 'empty', 'data-testid': 'contact-empty', hidden: true },
+    'No contacts yet. Widgets that ask for contact details collect them here.');
+  const error = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error', hidden: true });
+  const status = h('p', { class: 'list-status', 'data-testid': 'list-status', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'load-more', hidden: true }, 'Load more');
+  main.append(h('div', { class: 'page-head' }, pageTitle('Contacts'), count),
+    error, status, h('div', { class: 'table-wrap' }, table), empty, h('div', { class: 'more' }, more));
+
+  let cursor = '';
+  let shown = 0;
+  async function load() {
+    error.hidden = true;
+    more.disabled = true;
+    let data;
+    try {
+      data = await api(endpoints.contacts({ limit: PAGE, cursor }), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      more.disabled = false;
+      error.textContent = e.message;
+      error.hidden = false;
+      return;
+    }
+    const list = Array.isArray(data && data.contacts) ? data.contacts : [];
+    let firstNew = null;
+    for (const c of list) {
+      const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, 'data-testid': 'contact-link' }, contactName(c));
+      if (!firstNew) firstNew = link;
+      tbody.append(h('tr', { 'data-testid': 'contact-row', 'data-id': c.id },
+        h('td', { 'data-label': 'Name' }, link),
+        h('td', { 'data-label': 'Email', class: 'cell-id' }, orNone(c.email)),
+        h('td', { 'data-label': 'Phone' }, orNone(c.phone)),
+        h('td', { 'data-label': 'Created' }, timeEl(c.created_at))));
+    }
+    shown += list.length;
+    const total = Number(data.total) || 0;
+    count.textContent = plural(total, 'contact', 'contacts');
+    status.textContent = shown ? `Showing ${shown.toLocaleString()} of ${total.toLocaleString()}.` : '';
+    table.hidden = shown === 0;
+    empty.hidden = shown !== 0;
+    cursor = data.nextCursor || '';
+    const hadFocus = document.activeElement === more;
+    more.hidden = !cursor;
+    more.disabled = false;
+    if (hadFocus && more.hidden && firstNew) firstNew.focus();
+  }
+  more.addEventListener('click', load);
+  await load();
+}
+
+export async function renderDetail(main, ctx, id) {
+  ctx.setTitle('Contact');
+  const back = h('p', { class: 'back' }, h('a', { href: '#/contacts', 'data-testid': 'back-to-contacts' }, '← All contacts'));
+  const title = pageTitle('Contact');
+  const loading = h('p', { class: 'muted' }, 'Loading…');
+  main.append(back, title, loading);
+  let c;
+  let widgets;
+  try {
+    [c, widgets] = await Promise.all([
+      api(endpoints.contact(id), { signal: ctx.signal }),
+      loadWidgets(ctx.signal),
+    ]);
+  } catch (e) {
+    if (isAbort(e)) return;
+    loading.remove();
+    main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
+      e.status === 404 ? 'Contact not found.' : e.message));
+    return;
+  }
+  loading.remove();
+  ctx.setTitle(`Contact ${contactName(c)}`);
+  clear(title).append('Contact: ', h('span', { 'data-testid': 'contact-title' }, contactName(c)));
+  const row = (label, value, testid) => [h('dt', null, label), h('dd', { 'data-testid': testid }, value)];
+  main.append(h('dl', { class: 'meta', 'data-testid': 'contact-meta' },
+    row('Name', orNone(c.name), 'contact-name'),
+    row('Email', c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : orNone(''), 'contact-email'),
+    row('Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : orNone(''), 'contact-phone'),
+    row('First seen', timeEl(c.created_at), 'contact-created'),
+    row('Updated', timeEl(c.updated_at), 'contact-updated')));
+
+  const convs = Array.isArray(c.conversations) ? c.conversations : [];
+  main.append(h('h2', null, 'Conversations'));
+  if (convs.length === 0) {
+    main.append(h('p', { class: 'empty', 'data-testid': 'contact-conversations-empty' }, 'No conversations.'));
+    return;
+  }
+  const names = widgetNames(widgets);
+  const { table, tbody } = convTable('This contact\'s conversations, newest activity first', 'contact-conversations');
+  for (const conv of convs) tbody.append(convRow(conv, names));
+  main.append(h('div', { class: 'table-wrap' }, table));
+}

@@ -1,0 +1,474 @@
+// Conversations: the list (#/conversations) and a thread (#/conversations/<id>).
+
+import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError } from './api.js';
+import { h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink } from './dom.js';
+
+const PAGE = 25;
+const POLL_MS = 2000;
+const Q_MAX_BYTES = 200;
+
+function pageTitle(text) {
+  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
+}
+
+/** One row of a conversation table (also used on a contact's page). */
+export function convRow(c, names) {
+  const id = String(c._id || '');
+  const count = Number(c.messageCount) || 0;
+  return h('tr', { 'data-testid': 'conv-row', 'data-id': id },
+    h('td', { 'data-label': 'Session', class: 'cell-id' },
+      h('a', { href: `#/conversations/${encodeURIComponent(id)}`, 'data-testid': 'conv-link' },
+        c.sessionId || id)),
+    h('td', { 'data-label': 'Widget' }, (names && names.get(c.widgetId)) || c.widgetId || '—'),
+    h('td', { 'data-label': 'Last message', class: 'cell-preview' },
+      c.lastMessage ? preview(c.lastMessage) : h('span', { class: 'muted' }, 'No messages')),
+    h('td', { 'data-label': 'Messages', class: 'cell-num' }, count.toLocaleString()),
+    h('td', { 'data-label': 'Updated' }, timeEl(c.updatedAt)),
+    h('td', { 'data-label': 'Contact' },
+      c.contactId
+        ? h('span', { class: 'badge badge-info', 'data-testid': 'conv-contact-marker' }, 'Contact')
+        : h('span', { class: 'muted' }, 'None')));
+}
+
+/** The table head and an empty body for conversation rows. */
+export function convTable(captionText, testid = 'conv-table') {
+  const tbody = h('tbody', { 'data-testid': 'conv-list' });
+  const table = h('table', { class: 'table table-cards', 'data-testid': testid },
+    h('caption', { class: 'visually-hidden' }, captionText),
+    h('thead', null, h('tr', null,
+      ['Session', 'Widget', 'Last message', 'Messages', 'Updated', 'Contact']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+  return { table, tbody };
+}
+
+function exportLinks(params, prefix) {
+  const link = (format, rows, label) => downloadLink(
+    endpoints.exportUrl({ format, rows, ...params }), label, `${prefix}-${rows}-${format}`);
+  return [link('jsonl', 'conversations', 'Conversations, JSON Lines'),
+    link('csv', 'conversations', 'Conversations, CSV'),
+    link('jsonl', 'messages', 'Messages, JSON Lines'),
+    link('csv', 'messages', 'Messages, CSV')];
+}
+
+function utf8Len(s) {
+  return new TextEncoder().encode(s).length;
+}
+
+/* ------------------------------------------------------------------ list */
+
+export async function renderList(main, ctx) {
+  ctx.setTitle('Conversations');
+  const state = {
+    widget: ctx.params.get('widget') || '',
+    q: (ctx.params.get('q') || '').trim(),
+    cursor: null,
+    shown: 0,
+    total: 0,
+    seq: 0,
+    names: new Map(),
+  };
+
+  const count = h('p', { class: 'count', 'data-testid': 'conv-count', 'aria-live': 'polite' }, 'Loading…');
+  const qInput = h('input', {
+    type: 'search', id: 'conv-q', name: 'q', maxlength: String(Q_MAX_BYTES),
+    autocomplete: 'off', 'data-testid': 'search-input', 'aria-describedby': 'conv-q-hint',
+  });
+  qInput.value = state.q;
+  const clearBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'search-clear', hidden: !state.q }, 'Clear search');
+  const searchForm = h('form', { class: 'search', role: 'search', 'data-testid': 'search-form', 'aria-label': 'Search conversations' },
+    h('label', { for: 'conv-q' }, 'Search'),
+    h('div', { class: 'search-row' },
+      qInput,
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'search-submit' }, 'Search'),
+      clearBtn),
+    h('p', { id: 'conv-q-hint', class: 'hint' }, 'Session id, contact name, email or phone, or message text.'));
+
+  const select = h('select', { id: 'conv-widget', name: 'widget', 'data-testid': 'widget-filter' },
+    h('option', { value: '' }, 'All widgets'));
+  const filter = h('div', { class: 'field field-inline' },
+    h('label', { for: 'conv-widget' }, 'Widget'), select);
+
+  const exportBody = h('div', { class: 'menu-body' });
+  const exportMenu = h('details', { class: 'menu', 'data-testid': 'export-menu' },
+    h('summary', { class: 'btn' }, 'Export'), exportBody);
+
+  const status = h('p', { class: 'list-status', 'data-testid': 'list-status', 'aria-live': 'polite' });
+  const { table, tbody } = convTable('Conversations, newest activity first');
+  const empty = h('p', { class: 'empty', 'data-testid': 'conv-empty', hidden: true });
+  const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'load-more', hidden: true }, 'Load more');
+  const error = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error', hidden: true });
+
+  main.append(
+    h('div', { class: 'page-head' }, pageTitle('Conversations'), count),
+    h('div', { class: 'toolbar' }, searchForm, filter, exportMenu),
+    error, status,
+    h('div', { class: 'table-wrap' }, table),
+    empty,
+    h('div', { class: 'more' }, more));
+
+  function renderExport() {
+    clear(exportBody);
+    const label = state.widget
+      ? `Every conversation of ${state.names.get(state.widget) || state.widget}:`
+      : 'Every conversation:';
+    exportBody.append(h('p', { class: 'menu-label' }, label),
+      h('ul', { class: 'menu-list' }, exportLinks({ widget: state.widget }, 'export').map((a) => h('li', null, a))));
+  }
+
+  function syncUrl() {
+    const p = new URLSearchParams();
+    if (state.widget) p.set('widget', state.widget);
+    if (state.q) p.set('q', state.q);
+    const s = p.toString();
+    history.replaceState(null, '', `#/conversations${s ? `?${s}` : ''}`);
+  }
+
+  async function load(reset) {
+    const seq = ++state.seq;
+    if (reset) {
+      state.cursor = null;
+      state.shown = 0;
+    }
+    error.hidden = true;
+    more.disabled = true;
+    status.textContent = state.q ? 'Searching…' : 'Loading…';
+    let data;
+    try {
+      data = await api(endpoints.conversations({
+        limit: PAGE, cursor: reset ? '' : state.cursor, widget: state.widget, q: state.q,
+      }), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e) || seq !== state.seq) return;
+      more.disabled = false;
+      status.textContent = '';
+      error.textContent = e.message;
+      error.hidden = false;
+      return;
+    }
+    if (seq !== state.seq) return;
+    if (reset) clear(tbody);
+    const list = Array.isArray(data && data.conversations) ? data.conversations : [];
+    const firstNew = list.length ? convRow(list[0], state.names) : null;
+    list.forEach((c, i) => tbody.append(i === 0 ? firstNew : convRow(c, state.names)));
+    state.shown += list.length;
+    state.total = Number(data.total) || 0;
+    state.cursor = data.nextCursor || null;
+    count.textContent = plural(state.total, 'conversation', 'conversations');
+    table.hidden = state.shown === 0;
+    if (state.q) {
+      status.textContent = state.cursor
+        ? `${plural(state.shown, 'match', 'matches')} so far. Older conversations have not been searched yet.`
+        : `${plural(state.shown, 'match', 'matches')}.`;
+    } else {
+      status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()} of ${state.total.toLocaleString()}.` : '';
+    }
+    if (state.shown === 0) {
+      if (state.q) empty.textContent = state.cursor ? 'No matches yet. Search further to look at older conversations.' : 'No matches.';
+      else empty.textContent = state.widget ? 'No conversations for this widget yet.' : 'No conversations yet.';
+      empty.hidden = false;
+    } else {
+      empty.hidden = true;
+    }
+    const hadFocus = document.activeElement === more;
+    more.textContent = state.q ? 'Search further' : 'Load more';
+    more.hidden = !state.cursor;
+    more.disabled = false;
+    if (hadFocus && more.hidden && firstNew) firstNew.querySelector('a').focus();
+  }
+
+  searchForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = qInput.value.trim();
+    if (q && utf8Len(q) > Q_MAX_BYTES) {
+      error.textContent = `Search text is too long (at most ${Q_MAX_BYTES} bytes).`;
+      error.hidden = false;
+      return;
+    }
+    state.q = q;
+    clearBtn.hidden = !q;
+    syncUrl();
+    load(true);
+  });
+  clearBtn.addEventListener('click', () => {
+    qInput.value = '';
+    state.q = '';
+    clearBtn.hidden = true;
+    syncUrl();
+    qInput.focus();
+    load(true);
+  });
+  select.addEventListener('change', () => {
+    state.widget = select.value;
+    syncUrl();
+    renderExport();
+    load(true);
+  });
+  more.addEventListener('click', () => load(false));
+
+  const widgets = await loadWidgets(ctx.signal);
+  state.names = widgetNames(widgets);
+  for (const w of widgets) {
+    select.append(h('option', { value: w.id }, state.names.get(w.id)));
+  }
+  if (state.widget && !state.names.has(state.widget)) {
+    // A widget that no longer exists (or is unknown): still filterable.
+    select.append(h('option', { value: state.widget }, state.widget));
+  }
+  select.value = state.widget;
+  renderExport();
+  await load(true);
+}
+
+/* ---------------------------------------------------------------- thread */
+
+const STATUS_LABEL = { complete: 'Complete', interrupted: 'Interrupted', failed: 'Failed' };
+const STATUS_CLASS = { complete: 'badge-ok', interrupted: 'badge-warn', failed: 'badge-danger' };
+const ROLE_LABEL = { user: 'Visitor', assistant: 'Assistant', system: 'System' };
+
+function statusBadge(status) {
+  const s = String(status || 'complete');
+  return h('span', { class: ['badge', STATUS_CLASS[s] || 'badge-neutral'], 'data-testid': 'msg-status' },
+    STATUS_LABEL[s] || s);
+}
+
+function tokensText(m) {
+  const p = Number(m.promptTokens) || 0;
+  const c = Number(m.completionTokens) || 0;
+  return `Tokens: ${p.toLocaleString()} prompt, ${c.toLocaleString()} completion`;
+}
+
+function msgClasses(m) {
+  const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
+  const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
+  return ['msg', `msg-${role}`, `msg-status-${status}`];
+}
+
+function messageItem(m) {
+  const role = String(m.role || '');
+  const head = h('div', { class: 'msg-head' },
+    h('span', { class: 'msg-role', 'data-testid': 'msg-role' }, ROLE_LABEL[role] || role || 'Unknown'),
+    timeEl(m.createdAt),
+    statusBadge(m.status));
+  const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
+  const li = h('li', {
+    class: msgClasses(m),
+    'data-testid': 'thread-message',
+    'data-id': String(m._id || ''),
+    'data-role': role,
+    'data-status': String(m.status || ''),
+  }, head, content);
+  if (role === 'assistant') {
+    li.append(h('p', { class: 'msg-tokens', 'data-testid': 'msg-tokens' }, tokensText(m)));
+  }
+  return li;
+}
+
+/** Updates a message already shown (its status, text or tokens changed). */
+function updateItem(li, old, m) {
+  if (old.status !== m.status) {
+    li.dataset.status = String(m.status || '');
+    li.className = msgClasses(m).join(' ');
+    li.querySelector('[data-testid="msg-status"]').replaceWith(statusBadge(m.status));
+  }
+  if (old.content !== m.content) {
+    li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
+  }
+  const tok = li.querySelector('[data-testid="msg-tokens"]');
+  if (tok && (old.promptTokens !== m.promptTokens || old.completionTokens !== m.completionTokens)) {
+    tok.textContent = tokensText(m);
+  }
+}
+
+function metaRow(label, value, testid) {
+  return [h('dt', null, label), h('dd', testid ? { 'data-testid': testid } : null, value)];
+}
+
+function contactSummary(contact, id) {
+  const href = `#/contacts/${encodeURIComponent(id)}`;
+  if (!contact) return h('a', { href, 'data-testid': 'conv-contact-link' }, 'View contact');
+  const parts = [contact.name, contact.email, contact.phone].filter(Boolean);
+  return h('span', null,
+    h('a', { href, 'data-testid': 'conv-contact-link' }, contact.name || contact.email || contact.phone || 'Contact'),
+    parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null);
+}
+
+function nearBottom() {
+  const doc = document.documentElement;
+  return window.innerHeight + window.scrollY >= doc.scrollHeight - 120;
+}
+
+export async function renderThread(main, ctx, id) {
+  ctx.setTitle('Conversation');
+  const back = h('p', { class: 'back' }, h('a', { href: '#/conversations', 'data-testid': 'back-to-list' }, '← All conversations'));
+  const title = pageTitle('Conversation');
+  const loading = h('p', { class: 'muted', 'data-testid': 'thread-loading' }, 'Loading…');
+  main.append(back, title, loading);
+
+  let data;
+  let widgets;
+  try {
+    [data, widgets] = await Promise.all([
+      api(endpoints.conversation(id), { signal: ctx.signal }),
+      loadWidgets(ctx.signal),
+    ]);
+  } catch (e) {
+    if (isAbort(e)) return;
+    loading.remove();
+    const msg = e instanceof ApiError && e.status === 404 ? 'Conversation not found. It may have been deleted.' : e.message;
+    main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' }, msg));
+    return;
+  }
+  loading.remove();
+  const conv = data.conversation || {};
+  const names = widgetNames(widgets);
+  const widget = widgets.find((w) => w.id === conv.widgetId);
+  ctx.setTitle(`Conversation ${conv.sessionId || id}`);
+  title.append(h('span', { class: 'title-sub' }, ' ', h('code', { 'data-testid': 'thread-session' }, conv.sessionId || id)));
+
+  const updated = timeEl(conv.updatedAt);
+  const countEl = h('span', null, (Number(conv.messageCount) || 0).toLocaleString());
+  const contactDd = h('span', null, conv.contactId ? 'Loading…' : h('span', { class: 'muted' }, 'None'));
+  const meta = h('dl', { class: 'meta', 'data-testid': 'conv-meta' },
+    metaRow('Session', h('code', null, conv.sessionId || ''), 'conv-session'),
+    metaRow('Widget', widget
+      ? h('a', { href: `#/widgets/${encodeURIComponent(widget.widget_id)}` }, names.get(widget.id))
+      : (conv.widgetId || '—'), 'conv-widget'),
+    metaRow('Started', timeEl(conv.createdAt), 'conv-created'),
+    metaRow('Last activity', updated, 'conv-updated'),
+    metaRow('Messages', countEl, 'conv-message-count'),
+    metaRow('Contact', contactDd, 'conv-contact'));
+
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });
+  const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
+  const exp = (format, label) => downloadLink(
+    endpoints.exportUrl({ format, rows: 'messages', conversation: id }), label, `export-thread-${format}`);
+  const actions = h('div', { class: 'actions' },
+    h('div', { class: 'export-inline', role: 'group', 'aria-label': 'Export this conversation' },
+      h('span', { class: 'export-label' }, 'Export this conversation:'),
+      exp('jsonl', 'JSON Lines'), exp('csv', 'CSV')),
+    del);
+
+  const list = h('ol', { class: 'thread', 'data-testid': 'thread-messages', 'aria-label': 'Messages' });
+  const liveNote = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'thread-status' });
+  const pollNote = h('p', { class: 'hint', 'data-testid': 'poll-status' }, 'New messages appear here as they arrive.');
+  const emptyNote = h('p', { class: 'empty', 'data-testid': 'thread-empty', hidden: true }, 'No messages yet.');
+  append(main, [meta, actions, actionError,
+    h('h2', null, 'Messages'),
+    data.truncated ? h('p', { class: 'alert', 'data-testid': 'thread-truncated' },
+      'This thread is long: only part of it is shown. Export it to read every message.') : null,
+    list, emptyNote, liveNote, pollNote]);
+
+  const known = new Map(); // _id -> {li, m}
+  function merge(messages) {
+    const wasNearBottom = nearBottom();
+    let added = 0;
+    let last = null;
+    for (const m of messages) {
+      const mid = String(m._id || '');
+      const k = known.get(mid);
+      if (k) {
+        updateItem(k.li, k.m, m);
+        k.m = m;
+      } else {
+        const li = messageItem(m);
+        list.append(li);
+        known.set(mid, { li, m });
+        added++;
+        last = li;
+      }
+    }
+    emptyNote.hidden = known.size > 0;
+    return { added, last, wasNearBottom };
+  }
+  merge(Array.isArray(data.messages) ? data.messages : []);
+
+  if (conv.contactId) {
+    api(endpoints.contact(conv.contactId), { signal: ctx.signal })
+      .then((c) => { clear(contactDd).append(contactSummary(c, conv.contactId)); })
+      .catch((e) => {
+        if (isAbort(e)) return;
+        clear(contactDd).append(contactSummary(null, conv.contactId));
+      });
+  }
+
+  /* Polling: every 2 s while the page is visible and this route is open. */
+  let timer = null;
+  let busy = false;
+  let stopped = false;
+  const stop = () => { stopped = true; window.clearTimeout(timer); timer = null; };
+  const schedule = (ms = POLL_MS) => {
+    window.clearTimeout(timer);
+    timer = null;
+    if (stopped || ctx.signal.aborted || document.visibilityState !== 'visible') return;
+    timer = window.setTimeout(poll, ms);
+  };
+  async function poll() {
+    timer = null;
+    if (busy || stopped || ctx.signal.aborted) return;
+    busy = true;
+    try {
+      const d = await api(endpoints.conversation(id), { signal: ctx.signal });
+      if (stopped || ctx.signal.aborted) return;
+      const c = d.conversation || {};
+      updateTimeEl(updated, c.updatedAt);
+      countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
+      const { added, last, wasNearBottom } = merge(Array.isArray(d.messages) ? d.messages : []);
+      if (added > 0) {
+        liveNote.textContent = plural(added, 'new message', 'new messages');
+        if (wasNearBottom && last) last.scrollIntoView({ block: 'end' });
+      }
+      pollNote.textContent = 'New messages appear here as they arrive.';
+    } catch (e) {
+      if (isAbort(e) || stopped) return;
+      if (e.status === 404) {
+        stop();
+        pollNote.textContent = 'This conversation has been deleted.';
+        return;
+      }
+      pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
+    } finally {
+      busy = false;
+      schedule();
+    }
+  }
+  const onVisibility = () => {
+    if (document.visibilityState === 'visible') schedule(0);
+    else { window.clearTimeout(timer); timer = null; }
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  ctx.onLeave(() => {
+    stop();
+    document.removeEventListener('visibilitychange', onVisibility);
+  });
+  schedule();
+
+  del.addEventListener('click', async () => {
+    const n = known.size;
+    const ok = await confirmDialog({
+      title: 'Delete this conversation?',
+      message: `The conversation and its ${plural(n, 'message', 'messages')} will be deleted for good. This cannot be undone.`,
+      confirmLabel: 'Delete',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    actionError.hidden = true;
+    del.disabled = true;
+    stop();
+    try {
+      await api(endpoints.conversation(id), { method: 'DELETE' });
+    } catch (e) {
+      if (e.status === 404) {
+        ctx.navigate('#/conversations', 'The conversation was already deleted.');
+        return;
+      }
+      del.disabled = false;
+      actionError.textContent = `Could not delete: ${e.message}`;
+      actionError.hidden = false;
+      stopped = false;
+      schedule();
+      return;
+    }
+    ctx.navigate('#/conversations', 'Conversation deleted.');
+  });
+}

@@ -1,0 +1,128 @@
+// Small DOM helpers. Everything is built with createElement and text nodes:
+// no HTML strings, no inline style, so visitor and model text stays inert.
+
+/**
+ * h('a', {href: '#/x', class: 'link', 'data-testid': 'x'}, 'text', child)
+ * Attribute keys: class, for, on<Event> (a function), hidden/disabled/...
+ * (booleans), everything else through setAttribute. "style" is refused.
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'style') throw new Error('inline style is not allowed');
+      if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
+      else if (k === 'for') el.htmlFor = v;
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
+      else if (k === 'value' && 'value' in el) el.value = v;
+      else if (k === 'checked') el.checked = !!v;
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+export function setText(el, text) {
+  el.textContent = text == null ? '' : String(text);
+  return el;
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+function validMs(ms) {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0;
+}
+
+/** A <time> with the local, readable time and the full ISO time as title. */
+export function timeEl(ms, style = 'date') {
+  if (!validMs(ms)) return h('span', { class: 'muted' }, '—');
+  const d = new Date(ms);
+  const iso = d.toISOString();
+  const fmt = style === 'time' ? timeFmt : style === 'day' ? dayFmt : dateFmt;
+  return h('time', { datetime: iso, title: iso }, fmt.format(d));
+}
+
+export function updateTimeEl(el, ms) {
+  if (!el || !validMs(ms)) return;
+  const d = new Date(ms);
+  const iso = d.toISOString();
+  el.setAttribute('datetime', iso);
+  el.setAttribute('title', iso);
+  el.textContent = dateFmt.format(d);
+}
+
+export function plural(n, one, many) {
+  return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** First line-ish preview of a text, at most max characters. */
+export function preview(text, max = 120) {
+  if (!text) return '';
+  const s = String(text).replace(/\s+/g, ' ').trim();
+  const chars = Array.from(s);
+  return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
+}
+
+let dialogSeq = 0;
+
+/**
+ * A confirmation in a modal <dialog> (showModal). Resolves true on the
+ * confirm button, false on Cancel or Escape.
+ * Hooks: confirm-dialog, confirm-ok, confirm-cancel.
+ */
+export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false }) {
+  return new Promise((resolve) => {
+    const id = `dlg-${++dialogSeq}`;
+    const opener = document.activeElement;
+    const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-cancel' }, 'Cancel');
+    const ok = h('button', {
+      type: 'button',
+      class: ['btn', danger ? 'btn-danger' : 'btn-primary'],
+      'data-testid': 'confirm-ok',
+    }, confirmLabel);
+    const dlg = h('dialog', {
+      class: 'dialog',
+      'data-testid': 'confirm-dialog',
+      'aria-labelledby': `${id}-title`,
+      'aria-describedby': `${id}-msg`,
+    },
+    h('h2', { id: `${id}-title` }, title),
+    h('p', { id: `${id}-msg` }, message),
+    h('div', { class: 'dialog-actions' }, cancel, ok));
+    let result = false;
+    const close = (v) => { result = v; dlg.close(); };
+    cancel.addEventListener('click', () => close(false));
+    ok.addEventListener('click', () => close(true));
+    dlg.addEventListener('close', () => {
+      dlg.remove();
+      if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+      resolve(result);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    cancel.focus();
+  });
+}
+
+/** An export link (a same-origin GET download: the cookie goes along). */
+export function downloadLink(href, label, testid) {
+  return h('a', { href, download: '', class: 'menu-link', 'data-testid': testid }, label);
+}

@@ -1,0 +1,539 @@
+// Widgets: the list (#/widgets), a new one (#/widgets/new) and one widget
+// (#/widgets/<widget_id>): every field, enable/disable, reset the public id,
+// delete, and the embed snippet.
+
+import { api, endpoints, isAbort, widgetLabel } from './api.js';
+import { h, clear, timeEl, confirmDialog } from './dom.js';
+
+const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
+const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
+const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
+const CAP_MAX = 4294967295;
+
+/* The widget fields, as the admin API names them (widgets.c). */
+const DEFAULTS = {
+  name: '',
+  greeting: '',
+  primary_color: '#6366f1',
+  text_color: '#ffffff',
+  position: 'bottom_right',
+  contact_info_mode: 'none',
+  collect_name: false,
+  collect_email: false,
+  collect_phone: false,
+  allowed_origins: [],
+  daily_message_cap: null,
+  system_prompt: '',
+  model: '',
+  enabled: true,
+};
+const FIELD_NAMES = Object.keys(DEFAULTS);
+/* Names a server error may use for a field, and the field they mean. */
+const ALIASES = { contact_mode: 'contact_info_mode', daily_cap: 'daily_message_cap', origins: 'allowed_origins' };
+
+function pageTitle(text) {
+  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
+}
+
+function chars(s) {
+  return Array.from(s || '').length;
+}
+
+export function embedSnippet(widgetId) {
+  return `<script src="${location.origin}/api/widget/embed.js" data-widget="${widgetId}"></script>`;
+}
+
+function enabledBadge(on) {
+  return h('span', { class: ['badge', on ? 'badge-ok' : 'badge-neutral'], 'data-testid': 'widget-status' },
+    on ? 'Enabled' : 'Disabled');
+}
+
+/* ------------------------------------------------------------------ list */
+
+export async function renderList(main, ctx) {
+  ctx.setTitle('Widgets');
+  main.append(h('div', { class: 'page-head' },
+    pageTitle('Widgets'),
+    h('a', { href: '#/widgets/new', class: 'btn btn-primary', 'data-testid': 'new-widget' }, 'New widget')));
+  const data = await api(endpoints.widgets, { signal: ctx.signal });
+  const widgets = Array.isArray(data && data.widgets) ? data.widgets : [];
+  main.append(h('p', { class: 'count', 'data-testid': 'widget-count' },
+    `${widgets.length.toLocaleString()} ${widgets.length === 1 ? 'widget' : 'widgets'}`));
+  if (widgets.length === 0) {
+    main.append(h('p', { class: 'empty', 'data-testid': 'widget-empty' }, 'No widgets yet.'));
+    return;
+  }
+  const tbody = h('tbody', { 'data-testid': 'widget-list' });
+  for (const w of widgets) {
+    tbody.append(h('tr', { 'data-testid': 'widget-row', 'data-id': w.widget_id, 'data-internal-id': w.id },
+      h('td', { 'data-label': 'Name' }, h('span', null,
+        h('a', { href: `#/widgets/${encodeURIComponent(w.widget_id)}`, 'data-testid': 'widget-link' }, widgetLabel(w)),
+        w.id === 'default' ? h('span', { class: 'badge badge-info tag' }, 'Default') : null)),
+      h('td', { 'data-label': 'Public id', class: 'cell-id' }, h('code', { 'data-testid': 'widget-public-id' }, w.widget_id)),
+      h('td', { 'data-label': 'Status' }, enabledBadge(!!w.enabled)),
+      h('td', { 'data-label': 'Conversations' },
+        h('a', {
+          href: `#/conversations?widget=${encodeURIComponent(w.id)}`,
+          'data-testid': 'widget-conversations',
+          'aria-label': `Conversations of ${widgetLabel(w)}`,
+        }, 'Conversations')),
+      h('td', { 'data-label': 'Updated' }, timeEl(w.updated_at))));
+  }
+  main.append(h('div', { class: 'table-wrap' },
+    h('table', { class: 'table table-cards', 'data-testid': 'widget-table' },
+      h('caption', { class: 'visually-hidden' }, 'Widgets, oldest first'),
+      h('thead', null, h('tr', null,
+        ['Name', 'Public id', 'Status', 'Conversations', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
+      tbody)));
+}
+
+/* ------------------------------------------------------------------ form */
+
+/** Builds the form; returns {form, controls, setValues, getValues, showErrors, clearErrors}. */
+function widgetForm() {
+  const controls = {};
+  const errEls = {};
+
+  function errEl(name) {
+    const p = h('p', { id: `err-${name}`, class: 'field-error', 'data-testid': `field-error-${name}`, hidden: true });
+    errEls[name] = p;
+    return p;
+  }
+  function describe(el, name, hint) {
+    el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
+  }
+  function hintEl(name, text) {
+    return text ? h('p', { id: `hint-${name}`, class: 'hint' }, text) : null;
+  }
+  function textField(name, label, { hint, max, textarea, rows, attrs } = {}) {
+    const el = textarea
+      ? h('textarea', { id: `f-${name}`, name, rows: String(rows || 3), maxlength: max ? String(max) : null, ...attrs })
+      : h('input', { id: `f-${name}`, name, type: 'text', maxlength: max ? String(max) : null, ...attrs });
+    describe(el, name, hint);
+    controls[name] = el;
+    return h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label), el, hintEl(name, hint), errEl(name));
+  }
+  function colorField(name, label) {
+    const text = h('input', {
+      id: `f-${name}`, name, type: 'text', maxlength: '7', pattern: '#[0-9a-fA-F]{6}',
+      autocomplete: 'off', spellcheck: 'false', class: 'input-color-text',
+    });
+    const picker = h('input', { id: `f-${name}-picker`, type: 'color', class: 'input-color', 'data-testid': `color-${name}` });
+    describe(text, name, 'x');
+    text.addEventListener('input', () => { if (COLOR_RE.test(text.value)) picker.value = text.value.toLowerCase(); });
+    picker.addEventListener('input', () => { text.value = picker.value; });
+    controls[name] = text;
+    controls[`${name}__picker`] = picker;
+    return h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label),
+      h('div', { class: 'color-row' }, text,
+        h('label', { for: `f-${name}-picker`, class: 'visually-hidden' }, `${label}: colour picker`), picker),
+      hintEl(name, 'A hex colour, #rrggbb.'), errEl(name));
+  }
+  function selectField(name, label, options, hint) {
+    const el = h('select', { id: `f-${name}`, name },
+      options.map(([v, t]) => h('option', { value: v }, t)));
+    describe(el, name, hint);
+    controls[name] = el;
+    return h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label), el, hintEl(name, hint), errEl(name));
+  }
+  function checkField(name, label, hint) {
+    const el = h('input', { id: `f-${name}`, name, type: 'checkbox' });
+    describe(el, name, hint);
+    controls[name] = el;
+    return h('div', { class: 'field field-check', 'data-field': name },
+      el, h('label', { for: `f-${name}` }, label), hintEl(name, hint), errEl(name));
+  }
+
+  const capHint = 'Visitor messages per day (UTC) across all visitors. Leave empty for no cap.';
+  const cap = h('input', {
+    id: 'f-daily_message_cap', name: 'daily_message_cap', type: 'number', min: '1', max: String(CAP_MAX),
+    step: '1', inputmode: 'numeric',
+  });
+  describe(cap, 'daily_message_cap', capHint);
+  controls.daily_message_cap = cap;
+
+  const formError = h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'form-error', hidden: true });
+  const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
+
+  const form = h('form', { class: 'widget-form', 'data-testid': 'widget-form', novalidate: true, 'aria-labelledby': 'widget-form-title' },
+    h('h2', { id: 'widget-form-title' }, 'Settings'),
+    formError,
+    h('fieldset', null, h('legend', null, 'Appearance'),
+      textField('name', 'Name', { hint: 'Shown in the chat header. Up to 100 characters; may be empty.', max: 100 }),
+      textField('greeting', 'Greeting', { hint: 'The first message visitors see. Up to 500 characters.', max: 500, textarea: true, rows: 3 }),
+      h('div', { class: 'field-pair' },
+        colorField('primary_color', 'Primary colour'),
+        colorField('text_color', 'Text colour')),
+      selectField('position', 'Position', [['bottom_right', 'Bottom right'], ['bottom_left', 'Bottom left']],
+        'Where the chat bubble sits on the page.')),
+    h('fieldset', null, h('legend', null, 'Contact details'),
+      selectField('contact_info_mode', 'Ask visitors for contact details', [
+        ['none', 'No'], ['optional', 'Optional'], ['required', 'Required before chatting'],
+      ], 'Required needs at least one field below.'),
+      h('fieldset', { class: 'subfields' }, h('legend', null, 'Fields to collect'),
+        checkField('collect_name', 'Name'),
+        checkField('collect_email', 'Email'),
+        checkField('collect_phone', 'Phone'))),
+    h('fieldset', null, h('legend', null, 'Access and limits'),
+      textField('allowed_origins', 'Allowed origins', {
+        hint: 'One per line, as scheme://host[:port] (e.g. https://www.example.com). Empty: any site may embed it. At most 32.',
+        textarea: true, rows: 4, attrs: { spellcheck: 'false', autocomplete: 'off' },
+      }),
+      h('div', { class: 'field', 'data-field': 'daily_message_cap' },
+        h('label', { for: 'f-daily_message_cap' }, 'Daily message cap'), cap,
+        hintEl('daily_message_cap', capHint), errEl('daily_message_cap')),
+      checkField('enabled', 'Enabled', 'A disabled widget does not load on any site.')),
+    h('fieldset', null, h('legend', null, 'Model'),
+      textField('system_prompt', 'System prompt', {
+        hint: 'Empty: the server\'s SYSTEM_PROMPT. Up to 8000 characters.', max: 8000, textarea: true, rows: 6,
+      }),
+      textField('model', 'Model', {
+        hint: 'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / - (up to 100).', max: 100,
+        attrs: { spellcheck: 'false', autocomplete: 'off', pattern: '[A-Za-z0-9._:/\\-]*' },
+      })),
+    h('div', { class: 'form-actions' }, save, saveStatus));
+
+  function setValues(w) {
+    for (const name of FIELD_NAMES) {
+      const el = controls[name];
+      const v = w[name];
+      if (el.type === 'checkbox') el.checked = !!v;
+      else if (name === 'allowed_origins') el.value = Array.isArray(v) ? v.join('\n') : '';
+      else if (name === 'daily_message_cap') el.value = v == null ? '' : String(v);
+      else el.value = v == null ? '' : String(v);
+      if (controls[`${name}__picker`] && COLOR_RE.test(el.value)) controls[`${name}__picker`].value = el.value.toLowerCase();
+    }
+  }
+
+  /** The form as the API's JSON, and client-side errors {field: message}. */
+  function getValues() {
+    const v = {};
+    const errors = {};
+    for (const name of FIELD_NAMES) {
+      const el = controls[name];
+      if (el.type === 'checkbox') v[name] = el.checked;
+      else v[name] = el.value;
+    }
+    v.name = v.name.trim();
+    v.model = v.model.trim();
+    v.primary_color = v.primary_color.trim().toLowerCase();
+    v.text_color = v.text_color.trim().toLowerCase();
+    v.allowed_origins = v.allowed_origins.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    const capText = v.daily_message_cap.trim();
+    v.daily_message_cap = capText === '' ? null : Number(capText);
+
+    if (chars(v.name) > 100) errors.name = 'must be at most 100 characters';
+    if (chars(v.greeting) > 500) errors.greeting = 'must be at most 500 characters';
+    if (!COLOR_RE.test(v.primary_color)) errors.primary_color = 'must be #rrggbb';
+    if (!COLOR_RE.test(v.text_color)) errors.text_color = 'must be #rrggbb';
+    if (v.contact_info_mode === 'required' && !v.collect_name && !v.collect_email && !v.collect_phone) {
+      errors.contact_info_mode = 'required needs a field to collect';
+    }
+    if (v.allowed_origins.length > 32) errors.allowed_origins = 'at most 32 origins';
+    else {
+      const bad = v.allowed_origins.find((o) => o.length > 255 || !ORIGIN_RE.test(o));
+      if (bad !== undefined) errors.allowed_origins = `"${bad}" is not http(s)://host[:port]`;
+    }
+    if (capText !== '' && (!/^\d+$/.test(capText) || v.daily_message_cap < 1 || v.daily_message_cap > CAP_MAX)) {
+      errors.daily_message_cap = 'must be a whole number from 1 to 4294967295, or empty for no cap';
+    }
+    if (chars(v.system_prompt) > 8000) errors.system_prompt = 'must be at most 8000 characters';
+    if (v.model.length > 100 || !MODEL_RE.test(v.model)) errors.model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
+    return { values: v, errors };
+  }
+
+  function clearErrors() {
+    formError.hidden = true;
+    formError.textContent = '';
+    for (const name of Object.keys(errEls)) {
+      errEls[name].hidden = true;
+      errEls[name].textContent = '';
+      controls[name].removeAttribute('aria-invalid');
+    }
+  }
+
+  /** Shows {field: message}; messages for unknown fields go to the form error. Focuses the first. */
+  function showErrors(errors, general) {
+    clearErrors();
+    let first = null;
+    const other = [];
+    for (const [name, msg] of Object.entries(errors)) {
+      if (errEls[name]) {
+        errEls[name].textContent = msg;
+        errEls[name].hidden = false;
+        controls[name].setAttribute('aria-invalid', 'true');
+        if (!first) first = controls[name];
+      } else {
+        other.push(`${name}: ${msg}`);
+      }
+    }
+    if (general) other.unshift(general);
+    if (other.length) {
+      formError.textContent = other.join(' ');
+      formError.hidden = false;
+    }
+    if (first) first.focus();
+    else if (other.length) formError.focus();
+  }
+  formError.setAttribute('tabindex', '-1');
+
+  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus };
+}
+
+/** "primary_color: must be #rrggbb" -> {field, message}; null when no field named. */
+export function parseFieldError(text) {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):\s*(.*)$/s.exec(String(text || ''));
+  if (!m) return null;
+  const field = ALIASES[m[1]] || m[1];
+  return { field, message: m[2] };
+}
+
+function sameValue(a, b) {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    const x = Array.isArray(a) ? a : [];
+    const y = Array.isArray(b) ? b : [];
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  }
+  const norm = (v) => (v === null || v === undefined ? '' : typeof v === 'string' && /^#[0-9A-Fa-f]{6}$/.test(v) ? v.toLowerCase() : v);
+  return norm(a) === norm(b);
+}
+
+/* ------------------------------------------------------------------ edit */
+
+export async function renderEdit(main, ctx, widgetId) {
+  const isNew = widgetId === undefined;
+  ctx.setTitle(isNew ? 'New widget' : 'Widget');
+  const back = h('p', { class: 'back' }, h('a', { href: '#/widgets', 'data-testid': 'back-to-widgets' }, '← All widgets'));
+  const title = pageTitle(isNew ? 'New widget' : 'Widget');
+  main.append(back, title);
+
+  const f = widgetForm();
+  const state = { widget: null };
+
+  if (isNew) {
+    f.setValues(DEFAULTS);
+    f.save.textContent = 'Create widget';
+    main.append(f.form);
+  } else {
+    const loading = h('p', { class: 'muted' }, 'Loading…');
+    main.append(loading);
+    try {
+      state.widget = await api(endpoints.widget(widgetId), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      loading.remove();
+      main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
+        e.status === 404 ? 'Widget not found. Its public id may have been reset, or it was deleted.' : e.message));
+      return;
+    }
+    loading.remove();
+    f.setValues(state.widget);
+  }
+
+  async function submit(ev) {
+    ev.preventDefault();
+    f.saveStatus.textContent = '';
+    const { values, errors } = f.getValues();
+    if (Object.keys(errors).length) {
+      f.showErrors(errors, 'Please correct the fields marked below.');
+      return;
+    }
+    f.clearErrors();
+    let body = values;
+    if (!isNew) {
+      body = {};
+      for (const k of FIELD_NAMES) if (!sameValue(values[k], state.widget[k])) body[k] = values[k];
+      if (Object.keys(body).length === 0) {
+        f.saveStatus.textContent = 'No changes to save.';
+        return;
+      }
+    }
+    f.save.disabled = true;
+    f.saveStatus.textContent = 'Saving…';
+    let res;
+    try {
+      res = await api(isNew ? endpoints.widgets : endpoints.widget(state.widget.widget_id), {
+        method: isNew ? 'POST' : 'PATCH', body,
+      });
+    } catch (e) {
+      f.save.disabled = false;
+      f.saveStatus.textContent = '';
+      if (isAbort(e)) return;
+      const fe = e.status === 400 ? parseFieldError(e.message) : null;
+      if (fe && FIELD_NAMES.includes(fe.field)) f.showErrors({ [fe.field]: fe.message });
+      else f.showErrors({}, isNew ? `Could not create the widget: ${e.message}` : `Could not save: ${e.message}`);
+      return;
+    }
+    f.save.disabled = false;
+    if (isNew) {
+      ctx.navigate(`#/widgets/${encodeURIComponent(res.widget_id)}`, 'Widget created.');
+      return;
+    }
+    state.widget = res;
+    f.setValues(res);
+    refresh();
+    f.saveStatus.textContent = 'Saved.';
+  }
+  f.form.addEventListener('submit', submit);
+
+  if (isNew) return;
+
+  /* ---- an existing widget: status, embed, public id, delete ---- */
+  const w0 = state.widget;
+  const titleName = h('span', { 'data-testid': 'widget-title' }, widgetLabel(w0));
+  clear(title).append('Widget: ', titleName);
+
+  const statusBadgeHolder = h('span', null, enabledBadge(!!w0.enabled));
+  const toggle = h('button', { type: 'button', class: 'btn', 'data-testid': 'toggle-enabled' });
+  const toggleStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'toggle-status' });
+  const publicId = h('code', { 'data-testid': 'widget-public-id' });
+  const snippetCode = h('code', { 'data-testid': 'embed-snippet' });
+  const copyBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'copy-snippet' }, 'Copy');
+  const copyStatus = h('span', { class: 'copy-status', role: 'status', 'data-testid': 'copy-status' });
+  const resetBtn = h('button', { type: 'button', class: 'btn btn-warn', 'data-testid': 'reset-id' }, 'Reset public id');
+  const resetStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reset-status' });
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });
+  const internalId = h('code', { 'data-testid': 'widget-internal-id' });
+  const created = h('span');
+  const updatedAt = h('span');
+  const convLink = h('a', { 'data-testid': 'widget-conversations' }, 'Conversations of this widget');
+
+  function refresh() {
+    const w = state.widget;
+    clear(statusBadgeHolder).append(enabledBadge(!!w.enabled));
+    toggle.textContent = w.enabled ? 'Disable widget' : 'Enable widget';
+    publicId.textContent = w.widget_id;
+    snippetCode.textContent = embedSnippet(w.widget_id);
+    titleName.textContent = widgetLabel(w);
+    ctx.setTitle(`Widget ${widgetLabel(w)}`);
+    internalId.textContent = w.id;
+    clear(created).append(timeEl(w.created_at));
+    clear(updatedAt).append(timeEl(w.updated_at));
+    convLink.setAttribute('href', `#/conversations?widget=${encodeURIComponent(w.id)}`);
+  }
+
+  const statusSection = h('section', { class: 'panel', 'aria-labelledby': 'sec-status' },
+    h('h2', { id: 'sec-status' }, 'Status'),
+    h('div', { class: 'panel-row' }, statusBadgeHolder, toggle),
+    toggleStatus,
+    h('dl', { class: 'meta' },
+      h('dt', null, 'Internal id'), h('dd', null, internalId),
+      h('dt', null, 'Created'), h('dd', null, created),
+      h('dt', null, 'Updated'), h('dd', null, updatedAt)),
+    h('p', null, convLink));
+
+  const embedSection = h('section', { class: 'panel', 'aria-labelledby': 'sec-embed' },
+    h('h2', { id: 'sec-embed' }, 'Embed'),
+    h('p', null, 'Paste this tag into the pages where the chat should appear:'),
+    h('pre', { class: 'snippet' }, snippetCode),
+    h('div', { class: 'panel-row' }, copyBtn, copyStatus),
+    h('h3', null, 'Public id'),
+    h('p', { class: 'panel-row' }, publicId),
+    h('p', { class: 'hint' }, 'Resetting the public id makes the current embed stop working at once; pages must then use the new snippet.'),
+    h('div', { class: 'panel-row' }, resetBtn),
+    resetStatus);
+
+  const panels = [statusSection, embedSection];
+  let deleteBtn = null;
+  if (w0.id !== 'default') {
+    deleteBtn = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-widget' }, 'Delete widget');
+    panels.push(h('section', { class: 'panel panel-danger', 'aria-labelledby': 'sec-delete' },
+      h('h2', { id: 'sec-delete' }, 'Delete'),
+      h('p', null, 'The embed stops working at once and visitors\' sessions end. Its conversations and contacts are kept.'),
+      deleteBtn));
+  } else {
+    panels.push(h('p', { class: 'hint', 'data-testid': 'default-widget-note' },
+      'This is the default widget (used by the API-key chat endpoints); it cannot be deleted.'));
+  }
+  main.append(actionError, h('div', { class: 'widget-layout' },
+    h('div', { class: 'widget-side' }, panels), f.form));
+  refresh();
+
+  toggle.addEventListener('click', async () => {
+    const w = state.widget;
+    actionError.hidden = true;
+    toggle.disabled = true;
+    toggleStatus.textContent = '';
+    try {
+      state.widget = await api(endpoints.widget(w.widget_id), { method: 'PATCH', body: { enabled: !w.enabled } });
+      f.controls.enabled.checked = !!state.widget.enabled;
+      refresh();
+      toggleStatus.textContent = state.widget.enabled ? 'Widget enabled.' : 'Widget disabled.';
+    } catch (e) {
+      actionError.textContent = `Could not change the status: ${e.message}`;
+      actionError.hidden = false;
+    } finally {
+      toggle.disabled = false;
+    }
+  });
+
+  copyBtn.addEventListener('click', async () => {
+    const text = snippetCode.textContent;
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(text);
+      copyStatus.textContent = 'Copied';
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(snippetCode);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      copyStatus.textContent = 'Selected: press Ctrl+C (⌘C on a Mac) to copy';
+    }
+    window.setTimeout(() => { if (copyStatus.isConnected) copyStatus.textContent = ''; }, 6000);
+  });
+
+  resetBtn.addEventListener('click', async () => {
+    const old = state.widget.widget_id;
+    const ok = await confirmDialog({
+      title: 'Reset the public id?',
+      message: `The current id ${old} stops working at once, on every site that embeds it. You will need to paste the new snippet into your pages.`,
+      confirmLabel: 'Reset id',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    actionError.hidden = true;
+    resetBtn.disabled = true;
+    try {
+      state.widget = await api(endpoints.resetId(old), { method: 'POST' });
+    } catch (e) {
+      actionError.textContent = `Could not reset the id: ${e.message}`;
+      actionError.hidden = false;
+      return;
+    } finally {
+      resetBtn.disabled = false;
+    }
+    // The route follows the new id without reloading the page.
+    history.replaceState(null, '', `#/widgets/${encodeURIComponent(state.widget.widget_id)}`);
+    refresh();
+    resetStatus.textContent = `New public id: ${state.widget.widget_id}. The old one no longer works; update your embed snippet.`;
+  });
+
+  if (deleteBtn) {
+    deleteBtn.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: 'Delete this widget?',
+        message: `"${widgetLabel(state.widget)}" stops working on every site at once. Its conversations and contacts are kept. This cannot be undone.`,
+        confirmLabel: 'Delete widget',
+        danger: true,
+      });
+      if (!ok || ctx.signal.aborted) return;
+      actionError.hidden = true;
+      deleteBtn.disabled = true;
+      try {
+        await api(endpoints.widget(state.widget.widget_id), { method: 'DELETE' });
+      } catch (e) {
+        deleteBtn.disabled = false;
+        actionError.textContent = `Could not delete: ${e.message}`;
+        actionError.hidden = false;
+        return;
+      }
+      ctx.navigate('#/widgets', 'Widget deleted.');
+    });
+  }
+}

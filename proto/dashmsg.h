@@ -1,0 +1,77 @@
+/*
+ * The dashboard (issue 6): owner sessions, and the conversation queries,
+ * deletion and message paging it needs. Conventions as in storemsg.h
+ * (big-endian, str = u32 length + bytes, bytes = u32 length + bytes,
+ * records behind a one-byte format version in LMDB).
+ *
+ * Owner sessions. The worker makes the session id (32 random bytes, sent
+ * to the browser as 64 lowercase hex digits in the parley_session cookie)
+ * and its CSRF token (64 lowercase hex digits); storaged keeps the
+ * SHA-256 of the id (ST_DASH_HASH_LEN bytes), never the id, and the
+ * password fingerprint the session was made under (ST_DASH_FP_LEN bytes,
+ * derived from DASHBOARD_PASSWORD by the worker). A session whose
+ * fingerprint is not the current one (the password changed) or whose
+ * expiry has passed is not valid. Logout deletes the session, so it ends
+ * everywhere at once.
+ *
+ * Requests (reply payloads after "->"); errors as PROTO_F_ERROR replies.
+ *
+ *   ST_DASH_LOGIN   bytes token_hash (32), str csrf (64 hex),
+ *                   bytes fp (32), u64 expires_at (ms)      -> (empty)
+ *       Stores the session (replacing one with the same token_hash). In
+ *       the same transaction, deletes every expired session; when
+ *       ST_DASH_SESSIONS_MAX remain, the one that expires first goes to
+ *       make room. `invalid` on a malformed field (a length, csrf not 64
+ *       lowercase hex digits) or an expires_at not after storaged's now.
+ *       A session is valid while now < expires_at.
+ *   ST_DASH_CHECK   bytes token_hash (32), bytes fp (32)
+ *       -> u8 valid, and when valid: str csrf, u64 expires_at
+ *       Read only. Valid: stored, not expired, made under fp.
+ *   ST_DASH_LOGOUT  bytes token_hash (32)                    -> (empty)
+ *       Deletes it; an unknown one is not an error.
+ *
+ * Conversations.
+ *
+ *   ST_CONV_QUERY   u32 limit (1..ST_LIST_MAX), str cursor ("" = newest),
+ *                   str widget ("" = every widget; else the widget's
+ *                   internal id, as conv.widget), str q ("" = no search;
+ *                   else 1..ST_SEARCH_MAX bytes of UTF-8)
+ *       -> u64 total, u32 n, n x conv, str next_cursor ("" = the end)
+ *       Newest activity first, as ST_CONV_LIST (same cursors). With a
+ *       widget (1..ST_WIDGET_MAX of [A-Za-z0-9_-], else `invalid`), only
+ *       its conversations, through a per-widget index, and total is that
+ *       widget's count (0 for an unknown one); else total is every
+ *       conversation.
+ *       With q: only conversations where q occurs, ignoring ASCII case,
+ *       in the session id, the contact's name, email or phone, or any
+ *       message's content; at most ST_SEARCH_SCAN conversations are
+ *       looked at per request (fewer when they hold over 32 MiB of
+ *       messages), so a page may hold fewer than limit
+ *       matches (even none) and still have a next_cursor: the cursor
+ *       after the last conversation looked at ("" once the index ends).
+ *       total is still the count without q.
+ *   ST_CONV_DELETE  str conv_id                              -> (empty)
+ *       The conversation, its messages and every index entry naming it
+ *       (activity, per-widget, session, contact). `not found`.
+ *   ST_MSG_PAGE     str conv_id, u32 from, u32 limit (1..ST_LIST_MAX)
+ *       -> u32 n, n x msg, u32 next (0 = no more)
+ *       A conversation's messages oldest first, from position `from` (0 =
+ *       the first message; pass `next` to go on). Fewer than limit when
+ *       a reply would grow too large (never none while some are left).
+ *       `not found` for an unknown conversation; `invalid` for a
+ *       malformed id or limit.
+ */
+#ifndef PARLEY_DASHMSG_H
+#define PARLEY_DASHMSG_H
+
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_DASH_HASH_LEN	32	/* SHA-256 of the session id */
+#define ST_DASH_FP_LEN		32	/* password fingerprint */
+#define ST_DASH_CSRF_LEN	64	/* hex digits */
+#define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
+#define ST_SEARCH_MAX		200	/* bytes of a search text */
+#define ST_SEARCH_SCAN		2000	/* conversations looked at per search request */
+
+#endif

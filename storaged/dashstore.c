@@ -1,0 +1,825 @@
+/*
+ * The dashboard's storage (proto/dashmsg.h; see STORAGE.md):
+ *
+ *	widget_activity  widget NUL u64 updated_at | id[16] -> (nothing)
+ *	widget_counts    widget -> u64 conversations
+ *	dsessions        owner token hash[32] -> owner session
+ *	dsess_expiry     u64 expires_at | token hash[32] -> (nothing)
+ *
+ * The per-widget index mirrors `activity` for one widget, so a filtered
+ * list pages as ST_CONV_LIST does, with the same cursors. A widget is
+ * 1 to 64 bytes of UTF-8 and holds no NUL, so NUL ends it in a key.
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "dashstore.h"
+#include "log.h"
+#include "storeint.h"
+
+#define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
+#define COUNT_REC_LEN	(1 + 8)
+#define DEXP_KEY_LEN	(8 + ST_DASH_HASH_LEN)
+/*
+ * A search also ends after the conversation that takes it past this many
+ * bytes of message records: storaged serves everyone from one loop, and
+ * 2000 long conversations could otherwise hold it for seconds.
+ */
+#define SEARCH_BYTES	(32u * 1024 * 1024)
+
+/* ------------------------------------------------------ per-widget index */
+
+static size_t
+wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	size_t n = strlen(widget);
+
+	memcpy(k, widget, n);
+	k[n] = '\0';
+	act_key(k + n + 1, at, id);
+	return n + 1 + ACT_KEY_LEN;
+}
+
+void
+widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_put(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
+	    &rec_version, 1, "put widget activity");
+}
+
+void
+widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_del(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
+	    "delete widget activity");
+}
+
+/* A widget's conversations: 0 with *n set (0 when none), or -1. */
+static int
+widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
+{
+	MDB_val v;
+	int rc;
+
+	*n = 0;
+	if ((rc = db_get(t, t->st->widget_counts, widget, strlen(widget), &v,
+	    "get widget count")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size != COUNT_REC_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("widget count: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	*n = get_be64((uint8_t *)v.mv_data + 1);
+	return 0;
+}
+
+/* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
+void
+widget_count_add(struct store_txn *t, const char *widget, int delta)
+{
+	uint8_t rec[COUNT_REC_LEN];
+	uint64_t n;
+
+	if (widget_count_get(t, widget, &n) < 0)
+		return;
+	if (delta < 0 && n < (uint64_t)-delta) {
+		log_warnx("widget count of \"%s\" would go below 0", widget);
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return;
+	}
+	if (delta < 0)
+		n -= (uint64_t)-delta;
+	else
+		n += (uint64_t)delta;
+	if (n == 0) {
+		db_del(t, t->st->widget_counts, widget, strlen(widget),
+		    "delete widget count");
+		return;
+	}
+	rec[0] = ST_RECORD_VERSION;
+	put_be64(rec + 1, n);
+	db_put(t, t->st->widget_counts, widget, strlen(widget), rec,
+	    sizeof(rec), "put widget count");
+}
+
+/*
+ * A data directory made before the per-widget index has conversations
+ * and no index: build it, and the counts, from convs.
+ */
+int
+dashstore_init(struct store_txn *t)
+{
+	uint8_t id[ID_LEN];
+	struct st_conv c;
+	MDB_stat wa, cv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_stat(t->txn, t->st->widget_activity, &wa)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->convs, &cv)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (wa.ms_entries != 0 || cv.ms_entries == 0)
+		return 0;
+	/* Counts without their index are left from nothing we wrote: redo. */
+	if ((rc = mdb_drop(t->txn, t->st->widget_counts, 0)) != 0)
+		return txn_lmdb(t, rc, "empty widget counts");
+	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size != ID_LEN) {
+			log_warnx("conversation key of %zu bytes", k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(id, k.mv_data, ID_LEN);
+		if (conv_load(t, id, &c) != 0)
+			break;
+		widget_index_put(t, c.widget, c.updated_at, id);
+		widget_count_add(t, c.widget, 1);
+		st_conv_free(&c);
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk conversations");
+	if (t->err == 0)
+		log_info("built the per-widget conversation index from %zu "
+		    "conversations", n);
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- search */
+
+/*
+ * Horspool's search over ASCII-lowercased bytes: a long message costs a
+ * fraction of its length, and nothing is copied or allocated.
+ */
+struct search {
+	uint8_t q[ST_SEARCH_MAX];	/* lowercased */
+	size_t qlen;			/* 1..ST_SEARCH_MAX */
+	uint8_t skip[256];
+	MDB_cursor *msgs;		/* reused for every conversation */
+	size_t read;			/* bytes of messages looked at */
+	int halt;			/* SEARCH_BYTES reached */
+};
+
+static inline uint8_t
+lc(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static void
+search_init(struct search *s, const char *q)
+{
+	size_t i;
+
+	s->qlen = strlen(q);
+	for (i = 0; i < s->qlen; i++)
+		s->q[i] = lc((uint8_t)q[i]);
+	memset(s->skip, (int)s->qlen, sizeof(s->skip));
+	for (i = 0; i + 1 < s->qlen; i++)
+		s->skip[s->q[i]] = (uint8_t)(s->qlen - 1 - i);
+}
+
+static int
+search_in(const struct search *s, const uint8_t *h, size_t n)
+{
+	size_t i, j, m = s->qlen;
+
+	if (n < m)
+		return 0;
+	for (i = 0; i <= n - m; i += s->skip[lc(h[i + m - 1])]) {
+		for (j = m; j > 0 && lc(h[i + j - 1]) == s->q[j - 1]; j--)
+			;
+		if (j == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The conversation's contact's name, email or phone: 1, 0, or -1. */
+static int
+search_contact(struct store_txn *t, const struct search *s,
+    const struct st_conv *c)
+{
+	uint8_t id[ID_LEN];
+	const uint8_t *f[3];
+	size_t len[3], i;
+	struct pdec d;
+	int rc;
+
+	if (c->contact_id[0] == '\0' || hex_decode(c->contact_id, id,
+	    ID_LEN) < 0)
+		return 0;
+	/* A contact that is gone leaves nothing to match. */
+	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
+	    "contact")) != 0)
+		return rc < 0 ? -1 : 0;
+	/* penc_contact: str id, str name, str email, str phone, ... */
+	pdec_bytes(&d, &len[0]);
+	for (i = 0; i < 3; i++)
+		f[i] = pdec_bytes(&d, &len[i]);
+	if (d.err) {
+		rec_corrupt(t, "contact");
+		return -1;
+	}
+	for (i = 0; i < 3; i++)
+		if (f[i] != NULL && search_in(s, f[i], len[i]))
+			return 1;
+	return 0;
+}
+
+/* Any message's content, read where LMDB keeps it: 1, 0, or -1. */
+static int
+search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	const uint8_t *content;
+	struct pdec d;
+	MDB_val k, v;
+	size_t len;
+	int rc, i;
+
+	msg_key(probe, id, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(s->msgs, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		s->read += v.mv_size;
+		if (rec_open(t, &v, &d, "message") < 0)
+			return -1;
+		/* penc_msg: four str, u64, u32, u32, then str content. */
+		for (i = 0; i < 4; i++)
+			pdec_bytes(&d, &len);
+		pdec_u64(&d);
+		pdec_u32(&d);
+		pdec_u32(&d);
+		content = pdec_bytes(&d, &len);
+		if (d.err) {
+			rec_corrupt(t, "message");
+			return -1;
+		}
+		if (content != NULL && search_in(s, content, len))
+			return 1;
+		rc = mdb_cursor_get(s->msgs, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "search messages");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- query */
+
+/* The filter names a widget as widgets are named: [A-Za-z0-9_-]{1,64}. */
+static int
+widget_filter_valid(const char *w)
+{
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if (!((w[i] >= 'a' && w[i] <= 'z') ||
+		    (w[i] >= 'A' && w[i] <= 'Z') ||
+		    (w[i] >= '0' && w[i] <= '9') || w[i] == '_' ||
+		    w[i] == '-'))
+			return 0;
+	return i >= 1 && i <= ST_WIDGET_MAX;
+}
+
+/* index_walk()'s take: the conversation when it matches the search. */
+static int
+take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
+{
+	struct search *s = arg;
+	struct st_conv *c = item;
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) != 0)
+		return rc;
+	if (s == NULL)
+		return 0;
+	if (search_in(s, (const uint8_t *)c->session, strlen(c->session)))
+		return 0;
+	if ((rc = search_contact(t, s, c)) == 0)
+		rc = search_msgs(t, s, id);
+	/* Looked at whole, so the cursor may name it either way. */
+	if (s->read >= SEARCH_BYTES)
+		s->halt = 1;
+	if (rc == 1)
+		return 0;
+	st_conv_free(c);
+	return rc < 0 ? -1 : 2;
+}
+
+int
+store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
+    const char *widget, const char *q, struct store_list *out)
+{
+	uint8_t prefix[INDEX_PREFIX_MAX];
+	struct index_walk w;
+	struct index_page pg;
+	struct search *s = NULL;
+	struct store_list l;
+	MDB_stat ms;
+	size_t qlen = strlen(q);
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (widget[0] != '\0' && !widget_filter_valid(widget))
+		return store_fail(t, PROTO_E_INVALID,
+		    "widget must be 1 to 64 of A-Z a-z 0-9 _ -");
+	if (qlen > ST_SEARCH_MAX || !utf8_valid(q, qlen))
+		return store_fail(t, PROTO_E_INVALID,
+		    "q must be 1 to 200 bytes of UTF-8");
+
+	memset(&l, 0, sizeof(l));
+	memset(&w, 0, sizeof(w));
+	if (widget[0] != '\0') {
+		w.plen = strlen(widget) + 1;
+		memcpy(prefix, widget, w.plen);	/* with its NUL */
+		w.prefix = prefix;
+		if (widget_count_get(t, widget, &l.total) < 0)
+			return t->err;
+	} else {
+		if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
+			return txn_lmdb(t, rc, "conversations");
+		l.total = ms.ms_entries;
+	}
+	if (qlen > 0) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "out of memory");
+		search_init(s, q);
+		if ((rc = mdb_cursor_open(t->txn, t->st->msgs,
+		    &s->msgs)) != 0) {
+			free(s);
+			return txn_lmdb(t, rc, "cursor");
+		}
+		w.scan = ST_SEARCH_SCAN;
+		w.halt = &s->halt;
+	}
+	w.limit = limit;
+	w.size = sizeof(*l.convs);
+	w.take = take_conv;
+	w.arg = s;
+	index_walk(t, widget[0] != '\0' ? t->st->widget_activity :
+	    t->st->activity, widget[0] != '\0' ? "widget activity" :
+	    "activity", cursor, &w, &pg);
+	if (s != NULL) {
+		mdb_cursor_close(s->msgs);
+		free(s);
+	}
+	l.n = pg.n;
+	l.convs = pg.items;
+	if (t->err) {
+		store_list_free(&l);
+		return t->err;
+	}
+	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
+	*out = l;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+/* Every message of the conversation: its key range, with one cursor. */
+static void
+msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	msg_key(probe, id, 0);
+	for (;;) {
+		/* Seek again after each delete: no cursor state to trust. */
+		k.mv_size = sizeof(probe);
+		k.mv_data = probe;
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size != MSG_KEY_LEN ||
+		    memcmp(k.mv_data, id, ID_LEN) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		t->wrote = 1;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "delete messages");
+}
+
+/* Deletes a key of an index when it is there. */
+static void
+db_del_if(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	MDB_val v;
+
+	if (db_get(t, dbi, k, klen, &v, what) == 0)
+		db_del(t, dbi, k, klen, what);
+}
+
+int
+store_conv_delete(struct store_txn *t, const char *conv_id)
+{
+	uint8_t cid[ID_LEN], akey[ACT_KEY_LEN], skey[SESS_KEY_MAX];
+	uint8_t cckey[2 * ID_LEN];
+	struct st_conv c;
+	const uint8_t *p;
+	MDB_val v;
+	size_t klen;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(conv_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+	hex_decode(conv_id, cid, ID_LEN);
+	if ((rc = conv_load(t, cid, &c)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such conversation");
+	if (rc < 0)
+		return t->err;
+
+	msgs_delete(t, cid);
+	act_key(akey, c.updated_at, cid);
+	db_del(t, t->st->activity, akey, sizeof(akey), "delete activity");
+	widget_index_del(t, c.widget, c.updated_at, cid);
+	widget_count_add(t, c.widget, -1);
+	/*
+	 * The session's next message makes a new conversation. Visitor
+	 * sessions (wsessions) find theirs through this entry too.
+	 */
+	if (sess_key(t, c.widget, c.session, skey, &klen) == 0 &&
+	    db_get(t, t->st->sessions, skey, klen, &v, "get session") == 0) {
+		p = v.mv_data;
+		if (v.mv_size == 1 + ID_LEN && p[0] == ST_RECORD_VERSION &&
+		    memcmp(p + 1, cid, ID_LEN) == 0)
+			db_del(t, t->st->sessions, skey, klen,
+			    "delete session");
+	}
+	if (c.contact_id[0] != '\0' &&
+	    hex_decode(c.contact_id, cckey, ID_LEN) == 0) {
+		memcpy(cckey + ID_LEN, cid, ID_LEN);
+		db_del_if(t, t->st->contact_convs, cckey, sizeof(cckey),
+		    "delete contact conversation");
+	}
+	db_del(t, t->st->convs, cid, ID_LEN, "delete conversation");
+	st_conv_free(&c);
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- paging */
+
+int
+store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
+    uint32_t limit, size_t max_bytes, struct store_msg_page *out)
+{
+	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	struct store_msg_page pg;
+	struct st_conv c;
+	struct pdec d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz;
+	uint32_t last = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(conv_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	hex_decode(conv_id, cid, ID_LEN);
+	if ((rc = conv_load(t, cid, &c)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such conversation");
+	if (rc < 0)
+		return t->err;
+	st_conv_free(&c);
+
+	memset(&pg, 0, sizeof(pg));
+	if ((pg.msgs = calloc(limit, sizeof(*pg.msgs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		free(pg.msgs);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	/* A position is a message's sequence number: they run 0, 1, 2... */
+	msg_key(probe, cid, from);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		/* The reply carries the record minus its version byte. */
+		sz = v.mv_size > 0 ? v.mv_size - 1 : 0;
+		if (pg.n == limit || (pg.n > 0 && sz > max_bytes - used)) {
+			pg.next = last + 1;
+			break;
+		}
+		if (rec_open(t, &v, &d, "message") < 0)
+			break;
+		if (pdec_msg(&d, &pg.msgs[pg.n]) < 0) {
+			rec_corrupt(t, "message");
+			break;
+		}
+		pg.n++;
+		if (pdec_done(&d) < 0) {
+			rec_corrupt(t, "message");
+			break;
+		}
+		used += sz;
+		last = get_be32((const uint8_t *)k.mv_data + ID_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	if (t->err) {
+		store_msg_page_free(&pg);
+		return t->err;
+	}
+	*out = pg;
+	return 0;
+}
+
+void
+store_msg_page_free(struct store_msg_page *pg)
+{
+	uint32_t i;
+
+	for (i = 0; i < pg->n; i++)
+		st_msg_free(&pg->msgs[i]);
+	free(pg->msgs);
+	memset(pg, 0, sizeof(*pg));
+}
+
+/* ---------------------------------------------------------- owner sessions */
+
+struct dsess {
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint8_t fp[ST_DASH_FP_LEN];
+	uint64_t expires_at;
+	uint64_t created_at;
+};
+
+/* NULL when the hash (and fp, when given) are well-formed, else why not. */
+static const char *
+dash_invalid(size_t hlen, const uint8_t *fp, size_t fplen)
+{
+	if (hlen != ST_DASH_HASH_LEN)
+		return "token_hash must be 32 bytes";
+	if (fp != NULL && fplen != ST_DASH_FP_LEN)
+		return "fp must be 32 bytes";
+	return NULL;
+}
+
+static int
+csrf_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST_DASH_CSRF_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[ST_DASH_CSRF_LEN] == '\0';
+}
+
+static void
+dexp_key(uint8_t k[DEXP_KEY_LEN], uint64_t at, const uint8_t *hash)
+{
+	put_be64(k, at);
+	memcpy(k + 8, hash, ST_DASH_HASH_LEN);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+dsess_load(struct store_txn *t, const uint8_t *hash, struct dsess *s)
+{
+	const uint8_t *fp;
+	struct pdec d;
+	size_t n;
+	int rc;
+
+	if ((rc = rec_get(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &d,
+	    "owner session")) != 0)
+		return rc;
+	memset(s, 0, sizeof(*s));
+	pdec_strbuf(&d, s->csrf, sizeof(s->csrf));
+	fp = pdec_bytes(&d, &n);
+	s->expires_at = pdec_u64(&d);
+	s->created_at = pdec_u64(&d);
+	if (pdec_done(&d) < 0 || n != ST_DASH_FP_LEN) {
+		rec_corrupt(t, "owner session");
+		return -1;
+	}
+	memcpy(s->fp, fp, ST_DASH_FP_LEN);
+	return 0;
+}
+
+static void
+dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
+{
+	uint8_t k[DEXP_KEY_LEN];
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_str(&e, s->csrf);
+	penc_bytes(&e, s->fp, ST_DASH_FP_LEN);
+	penc_u64(&e, s->expires_at);
+	penc_u64(&e, s->created_at);
+	rec_put(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &e,
+	    "put owner session");
+	penc_free(&e);
+	dexp_key(k, s->expires_at, hash);
+	db_put(t, t->st->dsess_expiry, k, sizeof(k), &rec_version, 1,
+	    "put owner session expiry");
+}
+
+static void
+dsess_delete(struct store_txn *t, const uint8_t *hash, uint64_t expires_at)
+{
+	uint8_t k[DEXP_KEY_LEN];
+
+	dexp_key(k, expires_at, hash);
+	db_del(t, t->st->dsess_expiry, k, sizeof(k),
+	    "delete owner session expiry");
+	db_del(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
+	    "delete owner session");
+}
+
+/*
+ * From the front of the expiry index: every session expired by now,
+ * then the ones that expire first while more than keep remain.
+ */
+static void
+dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
+{
+	uint8_t hash[ST_DASH_HASH_LEN];
+	MDB_cursor *cur;
+	MDB_stat ms;
+	MDB_val k, v;
+	size_t swept = 0, evicted = 0;
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->dsess_expiry, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	for (;;) {
+		if ((rc = mdb_stat(t->txn, t->st->dsessions, &ms)) != 0 ||
+		    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
+			break;
+		if (k.mv_size != DEXP_KEY_LEN) {
+			log_warnx("owner session expiry: key of %zu bytes",
+			    k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		if (get_be64(k.mv_data) > now) {
+			if (ms.ms_entries <= keep)
+				break;
+			evicted++;
+		} else
+			swept++;
+		memcpy(hash, (uint8_t *)k.mv_data + 8, sizeof(hash));
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		t->wrote = 1;
+		db_del(t, t->st->dsessions, hash, sizeof(hash),
+		    "delete owner session");
+		if (t->err)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "trim owner sessions");
+	if (!t->err && evicted > 0)
+		log_info("owner sessions at %d: ended the %zu expiring first",
+		    ST_DASH_SESSIONS_MAX, evicted);
+	if (!t->err && swept > 0)
+		log_debug("owner sessions: %zu expired deleted", swept);
+}
+
+int
+store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
+    const char *csrf, const uint8_t *fp, size_t fplen, uint64_t expires_at)
+{
+	struct dsess s, old;
+	const char *bad;
+	uint64_t now;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((bad = dash_invalid(hlen, fp, fplen)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if (!csrf_valid(csrf))
+		return store_fail(t, PROTO_E_INVALID,
+		    "csrf must be 64 lowercase hex digits");
+	now = t->st->now();
+	if (expires_at <= now)
+		return store_fail(t, PROTO_E_INVALID,
+		    "expires_at must be in the future");
+	/* The same token again replaces its session. */
+	if ((rc = dsess_load(t, hash, &old)) < 0)
+		return t->err;
+	if (rc == 0)
+		dsess_delete(t, hash, old.expires_at);
+	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1);
+	memset(&s, 0, sizeof(s));
+	memcpy(s.csrf, csrf, sizeof(s.csrf));
+	memcpy(s.fp, fp, sizeof(s.fp));
+	s.expires_at = expires_at;
+	s.created_at = now;
+	dsess_save(t, hash, &s);
+	return t->err;
+}
+
+int
+store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
+    const uint8_t *fp, size_t fplen, struct store_dash_check *out)
+{
+	struct dsess s;
+	const char *bad;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((bad = dash_invalid(hlen, fp, fplen)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	memset(out, 0, sizeof(*out));
+	if ((rc = dsess_load(t, hash, &s)) < 0)
+		return t->err;
+	/* A password change makes every fingerprint before it stale. */
+	if (rc == 0 && s.expires_at > t->st->now() &&
+	    CRYPTO_memcmp(s.fp, fp, ST_DASH_FP_LEN) == 0) {
+		out->valid = 1;
+		memcpy(out->csrf, s.csrf, sizeof(out->csrf));
+		out->expires_at = s.expires_at;
+	}
+	return 0;
+}
+
+int
+store_dash_logout(struct store_txn *t, const uint8_t *hash, size_t hlen)
+{
+	struct dsess s;
+	const char *bad;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((bad = dash_invalid(hlen, NULL, 0)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if ((rc = dsess_load(t, hash, &s)) < 0)
+		return t->err;
+	if (rc == 0)
+		dsess_delete(t, hash, s.expires_at);
+	return t->err;
+}

@@ -1,0 +1,1225 @@
+/*
+ * The dashboard's requests (proto/dashmsg.h): owner sessions, the
+ * conversation query (widget filter, search), deletion and message
+ * paging, through the dispatcher, against a real LMDB environment in a
+ * fresh temporary directory per test, with a fake clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "dashmsg.h"
+#include "dashstore.h"
+#include "log.h"
+#include "test_fixture.h"
+#include "widgetmsg.h"
+
+#define HOUR	3600000ull
+
+static int
+setup(void **state)
+{
+	*state = fix_new_rl("/tmp/parley-dash-XXXXXX");
+	log_set_level(LOG_LEVEL_WARN);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fix_free(*state);
+	log_set_level(LOG_LEVEL_INFO);
+	return 0;
+}
+
+/* ------------------------------------------------ behind the store's back */
+
+static void
+env_open(struct fix *f, MDB_env **env)
+{
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(mdb_env_create(env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
+	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
+}
+
+/* Entries of a named database. */
+static size_t
+db_entries(struct fix *f, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return ms.ms_entries;
+}
+
+/* Empties named databases, as a data directory made before them is. */
+static void
+db_clear(struct fix *f, const char *db1, const char *db2)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db1, 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, db2, 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/* ------------------------------------------------ conversations */
+
+static void
+conv_new(struct fix *f, const char *w, const char *s, struct st_conv *c)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	penc_init(&e);
+	penc_str(&e, w);
+	penc_str(&e, s);
+	assert_int_equal(request(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), 1);
+	assert_int_equal(pdec_conv(&d, c), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+}
+
+/* A new conversation's id, at the fake clock's time. */
+static void
+conv_id_new(struct fix *f, const char *w, const char *s,
+    char id[ST_ID_HEX + 1])
+{
+	struct st_conv c;
+
+	conv_new(f, w, s, &c);
+	strlcpy(id, c.id, ST_ID_HEX + 1);
+	st_conv_free(&c);
+}
+
+static void
+say(struct fix *f, const char *conv_id, const char *content)
+{
+	struct penc e;
+
+	append_payload(&e, conv_id, "user", content, "", 0, 0);
+	assert_int_equal(request_err(f, PROTO_ST_MSG_APPEND, &e), 0);
+}
+
+struct page {
+	uint64_t total;
+	uint32_t n;
+	struct st_conv convs[ST_LIST_MAX];
+	char next[ST_CURSOR_MAX + 1];
+};
+
+static void
+page_free(struct page *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n; i++)
+		st_conv_free(&p->convs[i]);
+	p->n = 0;
+}
+
+static int
+query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
+    const char *q, struct page *p)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	penc_init(&e);
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
+	penc_str(&e, widget);
+	penc_str(&e, q);
+	if ((err = request(f, PROTO_ST_CONV_QUERY, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		p->total = pdec_u64(&d);
+		p->n = pdec_u32(&d);
+		assert_true(p->n <= limit);
+		for (i = 0; i < p->n; i++)
+			assert_int_equal(pdec_conv(&d, &p->convs[i]), 0);
+		pdec_strbuf(&d, p->next, sizeof(p->next));
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* The page holds these conversations, in this order. */
+static void
+page_is(const struct page *p, uint32_t n, ...)
+{
+	va_list ap;
+	uint32_t i;
+
+	assert_int_equal(p->n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(p->convs[i].id, va_arg(ap, const char *));
+	va_end(ap);
+}
+
+static int
+conv_delete(struct fix *f, const char *id)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	if ((err = request(f, PROTO_ST_CONV_DELETE, &e, &r)) == 0)
+		assert_int_equal(r.enc.len, 0);
+	dreply_free(&r);
+	return err;
+}
+
+static int
+conv_get_err(struct fix *f, const char *id)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, 0);
+	return request_err(f, PROTO_ST_CONV_GET, &e);
+}
+
+/* ------------------------------------------------ owner sessions */
+
+static void
+fill(uint8_t *p, size_t n, uint8_t b)
+{
+	memset(p, b, n);
+}
+
+static int
+login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
+    const uint8_t *fp, size_t fplen, uint64_t expires)
+{
+	struct penc e;
+	struct dreply r;
+	int err;
+
+	penc_init(&e);
+	penc_bytes(&e, h, hlen);
+	penc_str(&e, csrf);
+	penc_bytes(&e, fp, fplen);
+	penc_u64(&e, expires);
+	if ((err = request(f, PROTO_ST_DASH_LOGIN, &e, &r)) == 0)
+		assert_int_equal(r.enc.len, 0);
+	dreply_free(&r);
+	return err;
+}
+
+/* Session hb under fingerprint fb. */
+static int
+login(struct fix *f, uint8_t hb, const char *csrf, uint8_t fb,
+    uint64_t expires)
+{
+	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+
+	fill(h, sizeof(h), hb);
+	fill(fp, sizeof(fp), fb);
+	return login_raw(f, h, sizeof(h), csrf, fp, sizeof(fp), expires);
+}
+
+/* 1 valid (csrf, expires set), 0 not; asserts the request worked. */
+static int
+check(struct fix *f, uint8_t hb, uint8_t fb, char csrf[ST_DASH_CSRF_LEN + 1],
+    uint64_t *expires)
+{
+	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int valid;
+
+	fill(h, sizeof(h), hb);
+	fill(fp, sizeof(fp), fb);
+	penc_init(&e);
+	penc_bytes(&e, h, sizeof(h));
+	penc_bytes(&e, fp, sizeof(fp));
+	assert_int_equal(request(f, PROTO_ST_DASH_CHECK, &e, &r), 0);
+	/* Read only: it never dirties a batch. */
+	assert_int_equal(r.wrote, 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if ((valid = pdec_u8(&d)) != 0) {
+		pdec_strbuf(&d, csrf, ST_DASH_CSRF_LEN + 1);
+		*expires = pdec_u64(&d);
+	}
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return valid;
+}
+
+static int
+logout(struct fix *f, uint8_t hb)
+{
+	uint8_t h[ST_DASH_HASH_LEN];
+	struct penc e;
+
+	fill(h, sizeof(h), hb);
+	penc_init(&e);
+	penc_bytes(&e, h, sizeof(h));
+	return request_err(f, PROTO_ST_DASH_LOGOUT, &e);
+}
+
+static const char CSRF1[] =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const char CSRF2[] =
+    "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+static void
+test_dstore_session_cycle(void **state)
+{
+	struct fix *f = *state;
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint64_t exp = 0;
+
+	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 1);
+	assert_string_equal(csrf, CSRF1);
+	assert_int_equal(exp, T0 + HOUR);
+	/* Another password's fingerprint, another token: not valid. */
+	assert_int_equal(check(f, 1, 8, csrf, &exp), 0);
+	assert_int_equal(check(f, 2, 7, csrf, &exp), 0);
+
+	/* Valid up to its expiry, not at it. */
+	fake_now = T0 + HOUR - 1;
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 1);
+	fake_now = T0 + HOUR;
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 0);
+
+	/* The same token again replaces the session. */
+	assert_int_equal(login(f, 1, CSRF2, 7, T0 + 3 * HOUR), 0);
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 1);
+	assert_string_equal(csrf, CSRF2);
+	assert_int_equal(exp, T0 + 3 * HOUR);
+	assert_int_equal(db_entries(f, "dsessions"), 1);
+	assert_int_equal(db_entries(f, "dsess_expiry"), 1);
+
+	/* Logout ends it; an unknown one is fine. */
+	assert_int_equal(logout(f, 1), 0);
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 0);
+	assert_int_equal(logout(f, 1), 0);
+	assert_int_equal(logout(f, 9), 0);
+	assert_int_equal(db_entries(f, "dsessions"), 0);
+	assert_int_equal(db_entries(f, "dsess_expiry"), 0);
+}
+
+static void
+test_dstore_session_invalid(void **state)
+{
+	struct fix *f = *state;
+	uint8_t h[ST_DASH_HASH_LEN + 1], fp[ST_DASH_FP_LEN + 1];
+	struct penc e;
+	char bad[ST_DASH_CSRF_LEN + 1];
+
+	fill(h, sizeof(h), 1);
+	fill(fp, sizeof(fp), 2);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN - 1, CSRF1, fp,
+	    ST_DASH_FP_LEN, T0 + HOUR), PROTO_E_INVALID);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN + 1, CSRF1, fp,
+	    ST_DASH_FP_LEN, T0 + HOUR), PROTO_E_INVALID);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, fp,
+	    ST_DASH_FP_LEN - 1, T0 + HOUR), PROTO_E_INVALID);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, fp, 0,
+	    T0 + HOUR), PROTO_E_INVALID);
+	/* csrf: 64 lowercase hex digits exactly. */
+	strlcpy(bad, CSRF1, sizeof(bad));
+	bad[10] = 'A';
+	assert_int_equal(login(f, 1, bad, 2, T0 + HOUR), PROTO_E_INVALID);
+	bad[10] = 'g';
+	assert_int_equal(login(f, 1, bad, 2, T0 + HOUR), PROTO_E_INVALID);
+	bad[63] = '\0';
+	assert_int_equal(login(f, 1, bad + 1, 2, T0 + HOUR),
+	    PROTO_E_INVALID);
+	assert_int_equal(login(f, 1, "", 2, T0 + HOUR), PROTO_E_INVALID);
+	assert_int_equal(login(f, 1, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef0", 2, T0 + HOUR),
+	    PROTO_E_INVALID);
+	/* Already expired. */
+	assert_int_equal(login(f, 1, CSRF1, 2, T0), PROTO_E_INVALID);
+	assert_int_equal(db_entries(f, "dsessions"), 0);
+
+	penc_init(&e);
+	penc_bytes(&e, h, 31);
+	penc_bytes(&e, fp, ST_DASH_FP_LEN);
+	assert_int_equal(request_err(f, PROTO_ST_DASH_CHECK, &e),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_bytes(&e, h, ST_DASH_HASH_LEN);
+	penc_bytes(&e, fp, 33);
+	assert_int_equal(request_err(f, PROTO_ST_DASH_CHECK, &e),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_bytes(&e, h, 0);
+	assert_int_equal(request_err(f, PROTO_ST_DASH_LOGOUT, &e),
+	    PROTO_E_INVALID);
+	/* Truncated payloads. */
+	assert_int_equal(request_raw(f, PROTO_ST_DASH_LOGIN, "", 0),
+	    PROTO_E_INVALID);
+	assert_int_equal(request_raw(f, PROTO_ST_DASH_CHECK, "\0\0\0\x20",
+	    4), PROTO_E_INVALID);
+}
+
+/* Expired sessions go at the next login; the cap ends the nearest expiry. */
+static void
+test_dstore_session_sweep_cap(void **state)
+{
+	struct fix *f = *state;
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	uint64_t exp;
+	int i;
+
+	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
+	assert_int_equal(login(f, 2, CSRF1, 7, T0 + 2 * HOUR), 0);
+	assert_int_equal(login(f, 3, CSRF1, 7, T0 + 5 * HOUR), 0);
+	fake_now = T0 + 2 * HOUR;
+	assert_int_equal(login(f, 4, CSRF1, 7, T0 + 6 * HOUR), 0);
+	assert_int_equal(db_entries(f, "dsessions"), 2);
+	assert_int_equal(db_entries(f, "dsess_expiry"), 2);
+	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);
+	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
+
+	/* Fill up to the cap: sessions 3 and 4 and the rest, later expiries. */
+	fill(fp, sizeof(fp), 7);
+	for (i = 0; i < ST_DASH_SESSIONS_MAX - 2; i++) {
+		memset(h, 0, sizeof(h));
+		h[0] = 0xaa;
+		h[1] = (uint8_t)(i >> 8);
+		h[2] = (uint8_t)i;
+		assert_int_equal(login_raw(f, h, sizeof(h), CSRF2, fp,
+		    sizeof(fp), T0 + 10 * HOUR + (uint64_t)i), 0);
+	}
+	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
+	/* One more: the one that expires first (3) makes room. */
+	assert_int_equal(login(f, 5, CSRF1, 7, T0 + 20 * HOUR), 0);
+	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
+	assert_int_equal(db_entries(f, "dsess_expiry"), ST_DASH_SESSIONS_MAX);
+	assert_int_equal(check(f, 3, 7, csrf, &exp), 0);
+	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
+	assert_int_equal(check(f, 5, 7, csrf, &exp), 1);
+}
+
+/* ------------------------------------------------ query */
+
+static void
+test_dstore_query_widget(void **state)
+{
+	struct fix *f = *state;
+	char a1[ST_ID_HEX + 1], a2[ST_ID_HEX + 1], a3[ST_ID_HEX + 1];
+	char b1[ST_ID_HEX + 1], d1[ST_ID_HEX + 1];
+	struct page p;
+
+	conv_id_new(f, "wa", "s1", a1);
+	fake_now += 10;
+	conv_id_new(f, "wb", "s1", b1);
+	fake_now += 10;
+	conv_id_new(f, "wa", "s2", a2);
+	fake_now += 10;
+	conv_id_new(f, "default", "s1", d1);
+	fake_now += 10;
+	conv_id_new(f, "wa", "s3", a3);
+	fake_now += 10;
+	/* Activity moves a1 to the front, in both indexes. */
+	say(f, a1, "hello");
+
+	assert_int_equal(query(f, 10, "", "", "", &p), 0);
+	assert_int_equal(p.total, 5);
+	page_is(&p, 5, a1, a3, d1, a2, b1);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+
+	assert_int_equal(query(f, 10, "", "wa", "", &p), 0);
+	assert_int_equal(p.total, 3);
+	page_is(&p, 3, a1, a3, a2);
+	assert_string_equal(p.next, "");
+	assert_string_equal(p.convs[0].last_message, "hello");
+	page_free(&p);
+
+	assert_int_equal(query(f, 10, "", "wb", "", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, b1);
+	page_free(&p);
+
+	assert_int_equal(query(f, 10, "", "default", "", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, d1);
+	page_free(&p);
+
+	/* A widget that is a prefix of another, and an unknown one. */
+	assert_int_equal(query(f, 10, "", "w", "", &p), 0);
+	assert_int_equal(p.total, 0);
+	assert_int_equal(p.n, 0);
+	assert_string_equal(p.next, "");
+	assert_int_equal(query(f, 10, "", "wax", "", &p), 0);
+	assert_int_equal(p.total, 0);
+	assert_int_equal(p.n, 0);
+
+	assert_int_equal(db_entries(f, "widget_activity"), 5);
+	assert_int_equal(db_entries(f, "widget_counts"), 3);
+}
+
+static void
+test_dstore_query_paging(void **state)
+{
+	struct fix *f = *state;
+	char ids[7][ST_ID_HEX + 1], other[ST_ID_HEX + 1];
+	char cur[ST_CURSOR_MAX + 1];
+	struct page p;
+	int i;
+
+	for (i = 0; i < 7; i++) {
+		char s[8];
+
+		snprintf(s, sizeof(s), "s%d", i);
+		conv_id_new(f, "wa", s, ids[i]);
+		fake_now += 5;
+		if (i == 3) {
+			conv_id_new(f, "wb", "x", other);
+			fake_now += 5;
+		}
+	}
+	assert_int_equal(query(f, 3, "", "wa", "", &p), 0);
+	assert_int_equal(p.total, 7);
+	page_is(&p, 3, ids[6], ids[5], ids[4]);
+	assert_string_not_equal(p.next, "");
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 3, cur, "wa", "", &p), 0);
+	page_is(&p, 3, ids[3], ids[2], ids[1]);
+	assert_string_not_equal(p.next, "");
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 3, cur, "wa", "", &p), 0);
+	page_is(&p, 1, ids[0]);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+
+	/* A page that ends exactly at the last one says so. */
+	assert_int_equal(query(f, 4, "", "wa", "", &p), 0);
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 3, cur, "wa", "", &p), 0);
+	page_is(&p, 3, ids[2], ids[1], ids[0]);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+
+	/* The cursors are ST_CONV_LIST's: the same across both requests. */
+	assert_int_equal(query(f, 4, "", "", "", &p), 0);
+	assert_int_equal(p.total, 8);
+	page_is(&p, 4, ids[6], ids[5], ids[4], other);
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 10, cur, "", "", &p), 0);
+	page_is(&p, 4, ids[3], ids[2], ids[1], ids[0]);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	/* A global cursor reads in the widget's index too. */
+	assert_int_equal(query(f, 10, cur, "wa", "", &p), 0);
+	page_is(&p, 4, ids[3], ids[2], ids[1], ids[0]);
+	page_free(&p);
+}
+
+/* A widget with defaults; its public id into wid. */
+static void
+widget_new(struct fix *f, char wid[ST_WID_LEN + 1], char id[ST_ID_HEX + 1])
+{
+	struct st_widget in, out;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	st_widget_defaults(&in);
+	penc_init(&e);
+	penc_widget(&e, &in);
+	assert_int_equal(request(f, PROTO_ST_WIDGET_CREATE, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_widget(&d, &out), 0);
+	strlcpy(wid, out.widget_id, ST_WID_LEN + 1);
+	strlcpy(id, out.id, ST_ID_HEX + 1);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	dreply_free(&r);
+}
+
+/* A visitor session of wid with token hash byte tb. */
+static void
+visitor(struct fix *f, const char *wid, uint8_t tb)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	fill(h, sizeof(h), tb);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_str(&e, "");
+	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, h, sizeof(h));
+	penc_u64(&e, 0);
+	penc_u32(&e, 10);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), ST_WS_OK);
+	dreply_free(&r);
+}
+
+/* A visitor's message: whether it made a conversation, and its id. */
+static int
+visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
+    char conv_id[ST_ID_HEX + 1])
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_widget w;
+	struct st_conv c;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int created;
+
+	fill(h, sizeof(h), tb);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, content);
+	penc_str(&e, "");
+	penc_u32(&e, 60000);
+	penc_u32(&e, 0);
+	penc_u32(&e, 10);
+	penc_u64(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), ST_WS_OK);
+	pdec_u64(&d);
+	assert_int_equal(pdec_widget(&d, &w), 0);
+	created = pdec_u8(&d);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	strlcpy(conv_id, c.id, ST_ID_HEX + 1);
+	st_conv_free(&c);
+	st_widget_free(&w);
+	dreply_free(&r);
+	return created;
+}
+
+static void
+visitor_contact(struct fix *f, const char *wid, uint8_t tb, const char *name,
+    const char *email, const char *phone)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	fill(h, sizeof(h), tb);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, name);
+	penc_str(&e, email);
+	penc_str(&e, phone);
+	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), ST_WS_OK);
+	dreply_free(&r);
+}
+
+static void
+test_dstore_search(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1], c[ST_ID_HEX + 1];
+	char v[ST_ID_HEX + 1], wid[ST_WID_LEN + 1], wint[ST_ID_HEX + 1];
+	struct page p;
+	int i;
+
+	conv_id_new(f, "wa", "session-Blue", a);
+	fake_now += 10;
+	say(f, a, "nothing here");
+	conv_id_new(f, "wa", "s2", b);
+	fake_now += 10;
+	say(f, b, "first");
+	for (i = 0; i < 30; i++)
+		say(f, b, "filler");
+	say(f, b, "Where is my ORDER #1234? \xc3\xa9t\xc3\xa9");
+	say(f, b, "last");
+	fake_now += 10;
+	conv_id_new(f, "wb", "s3", c);
+	fake_now += 10;
+	say(f, c, "an order of fries");
+	widget_new(f, wid, wint);
+	visitor(f, wid, 5);
+	fake_now += 10;
+	assert_int_equal(visitor_says(f, wid, 5, "hi there", v), 1);
+	visitor_contact(f, wid, 5, "Alice Smith", "Alice@Example.com",
+	    "+1 555 0100");
+
+	/* In a message, ignoring ASCII case; newest first. */
+	assert_int_equal(query(f, 10, "", "", "order", &p), 0);
+	assert_int_equal(p.total, 4);
+	page_is(&p, 2, c, b);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", "", "oRdEr #1234", &p), 0);
+	page_is(&p, 1, b);
+	page_free(&p);
+	/* Non-ASCII matches exactly. */
+	assert_int_equal(query(f, 10, "", "", "\xc3\xa9t\xc3\xa9", &p), 0);
+	page_is(&p, 1, b);
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", "", "\xc3\x89T\xc3\x89", &p), 0);
+	assert_int_equal(p.n, 0);
+	/* With a widget filter. */
+	assert_int_equal(query(f, 10, "", "wa", "ORDER", &p), 0);
+	assert_int_equal(p.total, 2);
+	page_is(&p, 1, b);
+	page_free(&p);
+	/* In the session id. */
+	assert_int_equal(query(f, 10, "", "", "BLUE", &p), 0);
+	page_is(&p, 1, a);
+	page_free(&p);
+	/* In the contact's name, email or phone. */
+	assert_int_equal(query(f, 10, "", "", "alice s", &p), 0);
+	page_is(&p, 1, v);
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", wint, "example.COM", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, v);
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", "", "0100", &p), 0);
+	page_is(&p, 1, v);
+	page_free(&p);
+	/* No match anywhere. */
+	assert_int_equal(query(f, 10, "", "", "zebra", &p), 0);
+	assert_int_equal(p.total, 4);
+	assert_int_equal(p.n, 0);
+	assert_string_equal(p.next, "");
+	/* Matches page like the rest: limit 1, then on. */
+	assert_int_equal(query(f, 1, "", "", "e", &p), 0);
+	page_is(&p, 1, v);
+	assert_string_not_equal(p.next, "");
+	{
+		char cur[ST_CURSOR_MAX + 1];
+
+		strlcpy(cur, p.next, sizeof(cur));
+		page_free(&p);
+		assert_int_equal(query(f, 10, cur, "", "e", &p), 0);
+		page_is(&p, 3, c, b, a);
+		assert_string_equal(p.next, "");
+		page_free(&p);
+	}
+}
+
+/* The scan budget ends a page early, with a cursor to go on from. */
+static void
+test_dstore_search_budget(void **state)
+{
+	struct fix *f = *state;
+	char cur[ST_CURSOR_MAX + 1], old[ST_ID_HEX + 1], s[16];
+	struct store_txn t;
+	struct st_conv c;
+	struct page p;
+	int i, created;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_conv_open(&t, "wa", "needle-1", &c, &created),
+	    0);
+	strlcpy(old, c.id, sizeof(old));
+	st_conv_free(&c);
+	for (i = 0; i < ST_SEARCH_SCAN + 10; i++) {
+		fake_now++;
+		snprintf(s, sizeof(s), "hay-%d", i);
+		assert_int_equal(store_conv_open(&t, "wa", s, &c, &created),
+		    0);
+		st_conv_free(&c);
+	}
+	assert_int_equal(store_commit(&t), 0);
+
+	assert_int_equal(query(f, 10, "", "", "needle", &p), 0);
+	assert_int_equal(p.total, ST_SEARCH_SCAN + 11);
+	assert_int_equal(p.n, 0);
+	assert_string_not_equal(p.next, "");
+	strlcpy(cur, p.next, sizeof(cur));
+	assert_int_equal(query(f, 10, cur, "", "needle", &p), 0);
+	page_is(&p, 1, old);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	/* The same through the widget's index. */
+	assert_int_equal(query(f, 10, "", "wa", "needle", &p), 0);
+	assert_int_equal(p.n, 0);
+	strlcpy(cur, p.next, sizeof(cur));
+	assert_int_equal(query(f, 10, cur, "wa", "needle", &p), 0);
+	page_is(&p, 1, old);
+	page_free(&p);
+	/* Without a search the budget does not apply. */
+	assert_int_equal(query(f, 200, "", "wa", "", &p), 0);
+	assert_int_equal(p.n, 200);
+	page_free(&p);
+}
+
+/* So does a conversation that takes the search past its byte bound. */
+static void
+test_dstore_search_bytes(void **state)
+{
+	struct fix *f = *state;
+	char cur[ST_CURSOR_MAX + 1], old[ST_ID_HEX + 1], big[ST_ID_HEX + 1];
+	char *text = repeat('x', ST_CONTENT_MAX);
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv c;
+	struct page p;
+	int i;
+
+	conv_id_new(f, "wa", "needle", old);
+	fake_now += 10;
+	conv_id_new(f, "wa", "s2", big);
+	/* 33 MiB of messages, past the 32 MiB one request reads. */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = 0; i < 33 * 16; i++) {
+		memset(&m, 0, sizeof(m));
+		strlcpy(m.conv_id, big, sizeof(m.conv_id));
+		strlcpy(m.role, "user", sizeof(m.role));
+		m.content = text;
+		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		st_conv_free(&c);
+	}
+	assert_int_equal(store_commit(&t), 0);
+	free(text);
+
+	assert_int_equal(query(f, 10, "", "", "needle", &p), 0);
+	assert_int_equal(p.n, 0);
+	assert_string_not_equal(p.next, "");
+	strlcpy(cur, p.next, sizeof(cur));
+	assert_int_equal(query(f, 10, cur, "", "needle", &p), 0);
+	page_is(&p, 1, old);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+}
+
+static void
+test_dstore_query_invalid(void **state)
+{
+	struct fix *f = *state;
+	char *w65 = repeat('w', 65), *q201 = repeat('q', 201);
+	char *q200 = repeat('q', 200), *w64 = repeat('w', 64);
+	struct page p;
+
+	assert_int_equal(query(f, 0, "", "", "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 201, "", "", "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "xyz", "", "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "zz0000000000000000000000000000000000"
+	    "000000000000", "", "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", "a b", "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", "w\xc3\xa9", "", &p),
+	    PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", w65, "", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", w64, "", &p), 0);
+	assert_int_equal(query(f, 10, "", "A_z-9", "", &p), 0);
+	assert_int_equal(query(f, 10, "", "", q201, &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", "", q200, &p), 0);
+	assert_int_equal(query(f, 10, "", "", "\xff", &p), PROTO_E_INVALID);
+	assert_int_equal(query(f, 10, "", "", "\xc3", &p), PROTO_E_INVALID);
+	assert_int_equal(request_raw(f, PROTO_ST_CONV_QUERY, "\0\0\0\1", 4),
+	    PROTO_E_INVALID);
+	free(w65);
+	free(q201);
+	free(q200);
+	free(w64);
+}
+
+/* ------------------------------------------------ delete */
+
+static void
+test_dstore_delete(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_LEN + 1], wint[ST_ID_HEX + 1];
+	char v[ST_ID_HEX + 1], v2[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	struct page p;
+
+	conv_id_new(f, "wa", "s1", keep);
+	say(f, keep, "kept");
+	widget_new(f, wid, wint);
+	visitor(f, wid, 5);
+	fake_now += 10;
+	assert_int_equal(visitor_says(f, wid, 5, "one", v), 1);
+	fake_now += 10;
+	assert_int_equal(visitor_says(f, wid, 5, "two", v2), 0);
+	assert_string_equal(v, v2);
+	visitor_contact(f, wid, 5, "Bob", "bob@example.com", "");
+	assert_int_equal(db_entries(f, "contact_convs"), 1);
+	assert_int_equal(db_entries(f, "msgs"), 3);
+	assert_int_equal(db_entries(f, "sessions"), 2);
+
+	assert_int_equal(conv_delete(f, v), 0);
+	assert_int_equal(conv_get_err(f, v), PROTO_E_NOT_FOUND);
+	assert_int_equal(db_entries(f, "convs"), 1);
+	assert_int_equal(db_entries(f, "msgs"), 1);
+	assert_int_equal(db_entries(f, "activity"), 1);
+	assert_int_equal(db_entries(f, "widget_activity"), 1);
+	assert_int_equal(db_entries(f, "widget_counts"), 1);
+	assert_int_equal(db_entries(f, "sessions"), 1);
+	assert_int_equal(db_entries(f, "contact_convs"), 0);
+	assert_int_equal(query(f, 10, "", "", "", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, keep);
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", wint, "", &p), 0);
+	assert_int_equal(p.total, 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(conv_get_err(f, keep), 0);
+
+	/* The session goes on in a new conversation, found by its widget. */
+	fake_now += 10;
+	assert_int_equal(visitor_says(f, wid, 5, "three", v2), 1);
+	assert_string_not_equal(v, v2);
+	assert_int_equal(query(f, 10, "", wint, "", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, v2);
+	assert_int_equal(p.convs[0].message_count, 1);
+	/* The session's contact comes along. */
+	assert_string_not_equal(p.convs[0].contact_id, "");
+	page_free(&p);
+
+	assert_int_equal(conv_delete(f, v), PROTO_E_NOT_FOUND);
+	assert_int_equal(conv_delete(f, "0123456789abcdef0123456789abcdef"),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(conv_delete(f, "xyz"), PROTO_E_INVALID);
+	assert_int_equal(conv_delete(f, "0123456789ABCDEF0123456789ABCDEF"),
+	    PROTO_E_INVALID);
+	assert_int_equal(request_raw(f, PROTO_ST_CONV_DELETE, "", 0),
+	    PROTO_E_INVALID);
+
+	/* The last of a widget takes its count along. */
+	assert_int_equal(conv_delete(f, keep), 0);
+	assert_int_equal(conv_delete(f, v2), 0);
+	assert_int_equal(db_entries(f, "widget_counts"), 0);
+	assert_int_equal(db_entries(f, "widget_activity"), 0);
+	assert_int_equal(db_entries(f, "msgs"), 0);
+	assert_int_equal(db_entries(f, "sessions"), 0);
+	assert_int_equal(query(f, 10, "", "", "", &p), 0);
+	assert_int_equal(p.total, 0);
+}
+
+/* The range delete takes one conversation's messages, not its neighbours'. */
+static void
+test_dstore_delete_many_messages(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1];
+	int i;
+
+	conv_id_new(f, "wa", "s1", a);
+	conv_id_new(f, "wa", "s2", b);
+	for (i = 0; i < 300; i++) {
+		say(f, a, "a message");
+		say(f, b, "b message");
+	}
+	assert_int_equal(conv_delete(f, a), 0);
+	assert_int_equal(db_entries(f, "msgs"), 300);
+	assert_int_equal(conv_get_err(f, b), 0);
+}
+
+/* ------------------------------------------------ message pages */
+
+struct mpage {
+	uint32_t n;
+	struct st_msg msgs[ST_LIST_MAX];
+	uint32_t next;
+	size_t len;
+};
+
+static void
+mpage_free(struct mpage *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n; i++)
+		st_msg_free(&p->msgs[i]);
+	p->n = 0;
+}
+
+static int
+msg_page(struct fix *f, const char *id, uint32_t from, uint32_t limit,
+    struct mpage *p)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, from);
+	penc_u32(&e, limit);
+	if ((err = request(f, PROTO_ST_MSG_PAGE, &e, &r)) == 0) {
+		p->len = r.enc.len;
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		p->n = pdec_u32(&d);
+		assert_true(p->n <= limit);
+		for (i = 0; i < p->n; i++)
+			assert_int_equal(pdec_msg(&d, &p->msgs[i]), 0);
+		p->next = pdec_u32(&d);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static void
+test_dstore_msg_page(void **state)
+{
+	struct fix *f = *state;
+	char id[ST_ID_HEX + 1], empty[ST_ID_HEX + 1], s[16];
+	struct mpage p;
+	uint32_t from = 0, seen = 0, i;
+
+	conv_id_new(f, "wa", "s1", id);
+	conv_id_new(f, "wa", "s2", empty);
+	for (i = 0; i < 450; i++) {
+		snprintf(s, sizeof(s), "m%u", i);
+		say(f, id, s);
+	}
+	do {
+		assert_int_equal(msg_page(f, id, from, 200, &p), 0);
+		for (i = 0; i < p.n; i++) {
+			snprintf(s, sizeof(s), "m%u", seen + i);
+			assert_string_equal(p.msgs[i].content, s);
+			assert_string_equal(p.msgs[i].conv_id, id);
+		}
+		seen += p.n;
+		from = p.next;
+		mpage_free(&p);
+	} while (from != 0);
+	assert_int_equal(seen, 450);
+
+	assert_int_equal(msg_page(f, id, 445, 10, &p), 0);
+	assert_int_equal(p.n, 5);
+	assert_string_equal(p.msgs[0].content, "m445");
+	assert_int_equal(p.next, 0);
+	mpage_free(&p);
+	assert_int_equal(msg_page(f, id, 440, 10, &p), 0);
+	assert_int_equal(p.n, 10);
+	assert_int_equal(p.next, 0);
+	mpage_free(&p);
+	assert_int_equal(msg_page(f, id, 439, 10, &p), 0);
+	assert_int_equal(p.n, 10);
+	assert_int_equal(p.next, 449);
+	mpage_free(&p);
+	assert_int_equal(msg_page(f, id, 450, 10, &p), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.next, 0);
+	assert_int_equal(msg_page(f, id, UINT32_MAX, 10, &p), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(msg_page(f, empty, 0, 10, &p), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.next, 0);
+
+	assert_int_equal(msg_page(f, "0123456789abcdef0123456789abcdef", 0,
+	    10, &p), PROTO_E_NOT_FOUND);
+	assert_int_equal(msg_page(f, "nope", 0, 10, &p), PROTO_E_INVALID);
+	assert_int_equal(msg_page(f, id, 0, 0, &p), PROTO_E_INVALID);
+	assert_int_equal(msg_page(f, id, 0, 201, &p), PROTO_E_INVALID);
+}
+
+/* A page never outgrows a reply: big messages make it shorter. */
+static void
+test_dstore_msg_page_bytes(void **state)
+{
+	struct fix *f = *state;
+	char id[ST_ID_HEX + 1];
+	char *big = repeat('x', ST_CONTENT_MAX);
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv c;
+	struct mpage p;
+	uint32_t i, from = 0, seen = 0;
+
+	conv_id_new(f, "wa", "s1", id);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = 0; i < 140; i++) {
+		memset(&m, 0, sizeof(m));
+		strlcpy(m.conv_id, id, sizeof(m.conv_id));
+		strlcpy(m.role, "user", sizeof(m.role));
+		m.content = big;
+		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		st_conv_free(&c);
+	}
+	assert_int_equal(store_commit(&t), 0);
+	do {
+		assert_int_equal(msg_page(f, id, from, 200, &p), 0);
+		assert_true(p.n > 0);
+		assert_true(p.len <= PROTO_MAX_PAYLOAD);
+		if (from == 0) {
+			assert_true(p.n < 140);
+			assert_int_equal(p.next, p.n);
+		}
+		seen += p.n;
+		from = p.next;
+		mpage_free(&p);
+	} while (from != 0);
+	assert_int_equal(seen, 140);
+	free(big);
+}
+
+/* ------------------------------------------------ old data directories */
+
+static void
+test_dstore_rebuild(void **state)
+{
+	struct fix *f = *state;
+	char a1[ST_ID_HEX + 1], a2[ST_ID_HEX + 1], b1[ST_ID_HEX + 1];
+	struct page p;
+
+	conv_id_new(f, "wa", "s1", a1);
+	fake_now += 10;
+	conv_id_new(f, "wb", "s1", b1);
+	fake_now += 10;
+	conv_id_new(f, "wa", "s2", a2);
+	fake_now += 10;
+	say(f, a1, "moved");
+	/* As a data directory made before the per-widget index. */
+	db_clear(f, "widget_activity", "widget_counts");
+	assert_int_equal(db_entries(f, "widget_activity"), 3);
+	assert_int_equal(db_entries(f, "widget_counts"), 2);
+
+	assert_int_equal(query(f, 10, "", "wa", "", &p), 0);
+	assert_int_equal(p.total, 2);
+	page_is(&p, 2, a1, a2);
+	page_free(&p);
+	assert_int_equal(query(f, 10, "", "wb", "", &p), 0);
+	assert_int_equal(p.total, 1);
+	page_is(&p, 1, b1);
+	page_free(&p);
+	/* And it is kept from then on. */
+	fake_now += 10;
+	say(f, a2, "again");
+	assert_int_equal(conv_delete(f, b1), 0);
+	assert_int_equal(query(f, 10, "", "wa", "", &p), 0);
+	page_is(&p, 2, a2, a1);
+	page_free(&p);
+	assert_int_equal(db_entries(f, "widget_counts"), 1);
+
+	/* A built index is left alone at the next start. */
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "widget_activity"), 2);
+}
+
+/* ------------------------------------------------ dispatch */
+
+static void
+test_dstore_dispatch_kinds(void **state)
+{
+	(void)state;
+	assert_int_equal(dispatch_is_write(PROTO_ST_DASH_LOGIN), 1);
+	assert_int_equal(dispatch_is_write(PROTO_ST_DASH_CHECK), 0);
+	assert_int_equal(dispatch_is_write(PROTO_ST_DASH_LOGOUT), 1);
+	assert_int_equal(dispatch_is_write(PROTO_ST_CONV_DELETE), 1);
+	assert_int_equal(dispatch_is_write(PROTO_ST_CONV_QUERY), 0);
+	assert_int_equal(dispatch_is_write(PROTO_ST_MSG_PAGE), 0);
+}
+
+/* Reads run in a read-only batch, next to one another. */
+static void
+test_dstore_read_batch(void **state)
+{
+	struct fix *f = *state;
+	char id[ST_ID_HEX + 1];
+	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	struct dbatch b;
+	struct dreply r[3];
+	struct penc e[3];
+	int i;
+
+	conv_id_new(f, "wa", "s1", id);
+	say(f, id, "hello");
+	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
+	fill(h, sizeof(h), 1);
+	fill(fp, sizeof(fp), 7);
+	for (i = 0; i < 3; i++)
+		penc_init(&e[i]);
+	penc_bytes(&e[0], h, sizeof(h));
+	penc_bytes(&e[0], fp, sizeof(fp));
+	penc_u32(&e[1], 10);
+	penc_str(&e[1], "");
+	penc_str(&e[1], "wa");
+	penc_str(&e[1], "HELLO");
+	penc_str(&e[2], id);
+	penc_u32(&e[2], 0);
+	penc_u32(&e[2], 10);
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 0), 0);
+	dispatch_run(&b, PROTO_ST_DASH_CHECK, e[0].buf, e[0].len, &r[0]);
+	dispatch_run(&b, PROTO_ST_CONV_QUERY, e[1].buf, e[1].len, &r[1]);
+	dispatch_run(&b, PROTO_ST_MSG_PAGE, e[2].buf, e[2].len, &r[2]);
+	assert_int_equal(dispatch_end(&b), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(r[i].err, 0);
+		assert_int_equal(r[i].wrote, 0);
+		dreply_free(&r[i]);
+		penc_free(&e[i]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_dstore_session_cycle),
+		T(test_dstore_session_invalid),
+		T(test_dstore_session_sweep_cap),
+		T(test_dstore_query_widget),
+		T(test_dstore_query_paging),
+		T(test_dstore_search),
+		T(test_dstore_search_budget),
+		T(test_dstore_search_bytes),
+		T(test_dstore_query_invalid),
+		T(test_dstore_delete),
+		T(test_dstore_delete_many_messages),
+		T(test_dstore_msg_page),
+		T(test_dstore_msg_page_bytes),
+		T(test_dstore_rebuild),
+		T(test_dstore_dispatch_kinds),
+		T(test_dstore_read_batch),
+#undef T
+	};
+
+	log_init("test_dashstore");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

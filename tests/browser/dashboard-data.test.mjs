@@ -1,0 +1,316 @@
+// The dashboard's conversations and contacts in headless Chromium
+// (docs/dashboard.md), against the real daemons and the mock model:
+// 1,050 conversations made through the chat API paged with "Load more" in
+// the API's order; a conversation made through the data-widget embed read
+// in the thread as stored, and a new message showing up while it is open;
+// the export downloads parsed and compared with the stored rows; visitor,
+// model and contact text carrying HTML/JS rendered as text (no dialog, no
+// CSP violation, no console error); axe-core on every page in light and
+// dark; a phone-sized screenshot of each page without horizontal scroll;
+// the keyboard path to the first conversation.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, assertClean, axeLightDark, dashLogin, dashShot, mockReply, openDash, openPage, overflow,
+  part, startSuite, stopSuite, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+import { pool } from '../integration/lib/harness.mjs';
+import { chat, sid } from '../integration/lib/chat.mjs';
+import {
+  CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, msgRow,
+} from '../integration/lib/dashboard.mjs';
+
+const BULK = 1050;
+const XSS_VISITOR = '<img src=x onerror=alert("visitor")><script>alert("s")</script> <a href="javascript:alert(1)">click</a>';
+const XSS_REPLY = '<img src=x onerror=alert("model")><b onclick=alert(2)>bold</b> [x](javascript:alert(3))';
+const XSS_NAME = '<img src=x onerror=alert("name")>Eve';
+
+describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }, () => {
+  let stack;
+  let browser;
+  let p;
+  let w;             // the widget the embed chats with
+  let widgetConv;    // its conversation id
+  let xssConv;       // the conversation with the payloads (through the embed)
+  let contactId;     // the contact named XSS_NAME
+
+  async function admin(method, path, body) {
+    const headers = { 'x-admin-api-key': p.adminKey };
+    if (body) headers['Content-Type'] = 'application/json';
+    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json, text };
+  }
+
+  async function listAll() {
+    const out = [];
+    let cursor = '';
+    for (let i = 0; i < 50; i++) {
+      const r = await admin('GET', `/v1/admin/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(r.status, 200, r.text);
+      out.push(...r.json.conversations);
+      if (!r.json.nextCursor) return out;
+      cursor = r.json.nextCursor;
+    }
+    throw new Error('too many pages');
+  }
+
+  // The whole thread as the page shows it.
+  const threadInPage = (page) => page.$$eval('[data-testid="thread-message"]', (els) => els.map((e) => ({
+    id: e.getAttribute('data-id'),
+    role: e.getAttribute('data-role'),
+    status: e.getAttribute('data-status'),
+    content: e.querySelector('[data-testid="msg-content"]').textContent,
+  })));
+
+  // Chat on the host page's widget: a message and its reply, done.
+  async function widgetSay(page, text) {
+    await page.fill(part('input'), text);
+    await page.press(part('input'), 'Enter');
+    const m = await waitReplyEnd(page, 15000);
+    assert.equal(m.state, 'done', `reply to ${text}`);
+    return m;
+  }
+
+  before(async () => {
+    const t0 = Date.now();
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    p = stack.parley;
+    // 1,050 conversations through POST /v1/chat, 32 at a time.
+    await pool(Array.from({ length: BULK }, (_, i) => i), 32, async (i) => {
+      const r = await chat(p, sid(`bulk${i}`), `bulk message ${i}`);
+      assert.equal(r.status, 200, r.text);
+    });
+    // A widget with an optional contact form, and a visitor of it on the host site.
+    const r = await admin('POST', '/v1/admin/widgets', { name: 'Data widget', contact_info_mode: 'optional', collect_name: true, collect_email: true });
+    assert.equal(r.status, 201, r.text);
+    w = r.json;
+    console.log(`# set-up: ${BULK} conversations and a widget in ${Date.now() - t0} ms`);
+  });
+  after(() => stopSuite({ stack, browser }));
+
+  describe('a conversation through the embed', () => {
+    let visitor;     // {ctx, page, log} on the host page
+    before(async () => {
+      visitor = await openPage(browser);
+      await visitor.page.goto(`${stack.host.origin}/widget-embed.html?widget=${w.widget_id}`);
+      await waitReady(visitor.page);
+      await visitor.page.click(part('launcher'));
+      await visitor.page.waitForSelector(part('contact'), { state: 'visible' });
+      await visitor.page.fill(`${part('contact')} input[name="name"]`, XSS_NAME);
+      await visitor.page.fill(`${part('contact')} input[name="email"]`, 'eve@example.com');
+      await visitor.page.click(part('save'));
+      await visitor.page.waitForSelector(part('contact'), { state: 'detached', timeout: 5000 });
+      await widgetSay(visitor.page, 'hello from the widget');
+      await widgetSay(visitor.page, `${XSS_VISITOR} ${mockReply(XSS_REPLY)}`);
+      const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`);
+      assert.equal(list.status, 200, list.text);
+      assert.equal(list.json.conversations.length, 1, 'one conversation of the widget');
+      widgetConv = list.json.conversations[0]._id;
+      xssConv = widgetConv;
+      contactId = list.json.conversations[0].contactId;
+      assert.ok(contactId, 'the conversation has its contact');
+    });
+    after(async () => { if (visitor) await visitor.ctx.close(); });
+
+    test('XSS: the payloads are text in the list, the thread and the contact pages; no dialog', async () => {
+      const { ctx, page, log } = await openPage(browser);
+      try {
+        await dashLogin(stack, ctx);
+        // the list, filtered to the widget
+        await openDash(page, stack, `#/conversations?widget=${encodeURIComponent(w.id)}`, `[data-testid="conv-row"][data-id="${xssConv}"]`);
+        const rowText = await page.textContent(`[data-testid="conv-row"][data-id="${xssConv}"]`);
+        assert.ok(rowText.includes(XSS_REPLY), `the last message (the model's payload) as text: ${rowText}`);
+        // a search that finds the payload
+        await page.fill('[data-testid="search-input"]', 'onerror=alert("model")');
+        await page.click('[data-testid="search-submit"]');
+        await page.waitForSelector(`[data-testid="conv-row"][data-id="${xssConv}"]`);
+        // the contact list and page
+        await openDash(page, stack, '#/contacts', `[data-testid="contact-row"][data-id="${contactId}"]`);
+        assert.ok((await page.textContent(`[data-testid="contact-row"][data-id="${contactId}"]`)).includes(XSS_NAME));
+        await page.click(`[data-testid="contact-row"][data-id="${contactId}"] [data-testid="contact-link"]`);
+        await page.waitForSelector('[data-testid="contact-title"]');
+        assert.equal(await page.textContent('[data-testid="contact-title"]'), XSS_NAME);
+        await page.waitForSelector(`[data-testid="conv-row"][data-id="${xssConv}"]`);
+        await page.waitForTimeout(200);
+        assert.deepEqual(log.dialogs, [], 'no dialog');
+        assert.equal(await page.locator('#view img, #view script, #view b').count(), 0, 'no element from the payloads');
+        assert.ok(!log.requests.some((u) => /\/x$/.test(new URL(u).pathname)), 'the image was never requested');
+        await assertClean(page, log, 'xss list and contact');
+      } finally { await ctx.close(); }
+    });
+
+    test('the thread shows what is stored; a new message appears without a reload', async () => {
+      const { ctx, page, log } = await openPage(browser);
+      try {
+        await dashLogin(stack, ctx);
+        await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
+        const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
+        const want = stored.messages.map((m) => ({ id: m._id, role: m.role, status: m.status, content: m.content }));
+        assert.equal(want.length, 4);
+        assert.deepEqual(await threadInPage(page), want, 'roles, contents and statuses as stored');
+        assert.equal(want[2].content, `${XSS_VISITOR} ${mockReply(XSS_REPLY)}`);
+        assert.equal(want[3].content, XSS_REPLY);
+        // token usage shown for the model's replies
+        const tokens = await page.$$eval('[data-testid="msg-tokens"]', (els) => els.map((e) => e.textContent));
+        assert.equal(tokens.length, 2);
+        assert.ok(tokens.every((t) => /\d/.test(t)), `token usage: ${tokens}`);
+        // the contact, by name, as text
+        await page.waitForFunction(() => {
+          const a = document.querySelector('[data-testid="conv-contact-link"]');
+          return a && a.textContent.includes('Eve');
+        }, null, { timeout: 5000 });
+        assert.equal(await page.textContent('[data-testid="conv-contact-link"]'), XSS_NAME);
+
+        // A new message from the visitor while the thread is open.
+        await widgetSay(visitor.page, 'a message while the owner reads');
+        await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-message"]').length === 6, null, { timeout: 8000 });
+        const stored2 = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
+        assert.deepEqual(await threadInPage(page), stored2.messages.map((m) => ({ id: m._id, role: m.role, status: m.status, content: m.content })));
+        assert.equal(log.dialogs.length, 0, 'no dialog');
+        assert.equal(await page.locator('#view img, #view script, #view b, #view a[href^="javascript:"]').count(), 0, 'no element from the payloads');
+        await assertClean(page, log, 'thread');
+      } finally { await ctx.close(); }
+    });
+
+    test('export from the pages: the downloads hold the stored rows', async () => {
+      const { ctx, page, log } = await openPage(browser, { acceptDownloads: true });
+      try {
+        await dashLogin(stack, ctx);
+        await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
+        const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
+        const want = stored.messages.map((m) => msgRow(m, widgetConv));
+        for (const format of ['jsonl', 'csv']) {
+          const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click(`[data-testid="export-thread-${format}"]`)]);
+          assert.equal(dl.suggestedFilename(), `parley-messages.${format}`);
+          const text = fs.readFileSync(await dl.path(), 'utf8');
+          const rows = format === 'csv' ? csvObjects(text, MSG_FIELDS) : jsonlObjects(text, MSG_FIELDS);
+          assert.deepEqual(rows, format === 'csv' ? want.map(asCsv) : want, `thread export ${format}`);
+        }
+        // every conversation, from the list's export menu
+        await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
+        await page.click('[data-testid="export-menu"] summary');
+        const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('[data-testid="export-conversations-csv"]')]);
+        assert.equal(dl.suggestedFilename(), 'parley-conversations.csv');
+        const rows = csvObjects(fs.readFileSync(await dl.path(), 'utf8'), CONV_FIELDS);
+        const all = await listAll();
+        assert.equal(rows.length, all.length);
+        assert.deepEqual(rows, all.map((c) => asCsv(convRow(c))), 'every conversation, newest first');
+        await assertClean(page, log, 'export');
+      } finally { await ctx.close(); }
+    });
+  });
+
+  test(`"Load more" pages through ${BULK}+ conversations in the API's order`, async () => {
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx);
+      await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
+      const all = await listAll();
+      assert.ok(all.length >= BULK);
+      const count = await page.textContent('[data-testid="conv-count"]');
+      assert.equal(count.replace(/[^\d]/g, ''), String(all.length), `the count: ${count}`);
+      const t0 = Date.now();
+      for (let i = 0; i < 200; i++) {
+        const more = page.locator('[data-testid="load-more"]');
+        if (!(await more.isVisible())) break;
+        const n = await page.locator('[data-testid="conv-row"]').count();
+        await more.click();
+        await page.waitForFunction((k) => document.querySelectorAll('[data-testid="conv-row"]').length > k
+          || document.querySelector('[data-testid="load-more"]').hidden, n, { timeout: 10000 });
+        assert.ok(Date.now() - t0 < 60000, 'paging took under a minute');
+      }
+      const ids = await page.$$eval('[data-testid="conv-row"]', (els) => els.map((e) => e.getAttribute('data-id')));
+      assert.equal(ids.length, all.length, 'every conversation, once');
+      assert.deepEqual(ids, all.map((c) => c._id), 'in the API\'s order');
+      await assertClean(page, log, 'load more');
+    } finally { await ctx.close(); }
+  });
+
+  test('keyboard: Tab reaches the nav and the first conversation; Enter opens it', async () => {
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx);
+      await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
+      const first = await page.getAttribute('[data-testid="conv-row"]', 'data-id');
+      await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.focus(); });
+      const seen = [];
+      let reached = false;
+      for (let i = 0; i < 60 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        const f = await page.evaluate(() => {
+          const a = document.activeElement;
+          return { testid: a && a.getAttribute('data-testid'), nav: !!(a && a.closest('nav')), row: a && a.closest('[data-testid="conv-row"]') && a.closest('[data-testid="conv-row"]').getAttribute('data-id'), visible: a && a.matches(':focus-visible') };
+        });
+        seen.push(f);
+        if (f.testid === 'conv-link') reached = true;
+      }
+      assert.ok(seen.some((f) => f.nav), `Tab reaches the nav: ${JSON.stringify(seen)}`);
+      assert.ok(reached, 'Tab reaches the first conversation link');
+      const last = seen.at(-1);
+      assert.equal(last.row, first, 'the first row\'s link');
+      assert.equal(last.visible, true, 'with a visible focus');
+      await page.keyboard.press('Enter');
+      await page.waitForURL((u) => u.hash === `#/conversations/${first}`, { timeout: 5000 });
+      await page.waitForSelector('[data-testid="thread-message"]');
+      await assertClean(page, log, 'keyboard');
+    } finally { await ctx.close(); }
+  });
+
+  test('delete from the thread: nothing on Cancel; after the confirmation it is gone', async () => {
+    const victim = (await chat(p, sid('del'), 'delete me from the page')).json().conversationId;
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx);
+      await openDash(page, stack, `#/conversations/${victim}`, '[data-testid="thread-message"]');
+      await page.click('[data-testid="delete-conv"]');
+      await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+      await page.click('[data-testid="confirm-cancel"]');
+      await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'detached' });
+      assert.equal((await admin('GET', `/v1/admin/conversations/${victim}`)).status, 200, 'kept on Cancel');
+      await page.click('[data-testid="delete-conv"]');
+      await page.click('[data-testid="confirm-ok"]');
+      await page.waitForURL((u) => u.hash === '#/conversations', { timeout: 5000 });
+      await page.waitForSelector('[data-testid="conv-row"]');
+      assert.equal(await page.locator(`[data-testid="conv-row"][data-id="${victim}"]`).count(), 0, 'not listed');
+      assert.equal((await admin('GET', `/v1/admin/conversations/${victim}`)).status, 404, 'deleted');
+      await assertClean(page, log, 'delete');
+    } finally { await ctx.close(); }
+  });
+
+  test('axe-core in light and dark, and a phone without horizontal scroll, on every conversation and contact page', async () => {
+    const pages = [
+      ['conversations', '#/conversations', '[data-testid="conv-row"]'],
+      ['thread', `#/conversations/${widgetConv}`, '[data-testid="thread-message"]'],
+      ['contacts', '#/contacts', '[data-testid="contact-row"]'],
+      ['contact', `#/contacts/${contactId}`, '[data-testid="contact-title"]'],
+    ];
+    const bad = [];
+    const desk = await openPage(browser);
+    const phone = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, desk.ctx);
+      await dashLogin(stack, phone.ctx);
+      for (const [name, route, ready] of pages) {
+        await openDash(desk.page, stack, route, ready);
+        await desk.page.waitForTimeout(100);
+        bad.push(...await axeLightDark(desk.page, name));
+        await openDash(phone.page, stack, route, ready);
+        await phone.page.waitForTimeout(100);
+        const o = await overflow(phone.page);
+        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
+        await dashShot(phone.page, name);
+      }
+      assert.deepEqual(bad, [], 'no serious or critical violation');
+      await assertClean(desk.page, desk.log, 'axe desktop');
+      await assertClean(phone.page, phone.log, 'axe phone');
+    } finally {
+      await desk.ctx.close();
+      await phone.ctx.close();
+    }
+  });
+});

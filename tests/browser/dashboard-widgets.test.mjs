@@ -1,0 +1,241 @@
+// The dashboard's widget pages in headless Chromium (docs/dashboard.md):
+// create (an invalid colour first: the error beside the field), edit,
+// disable (the open embed stops, a new one shows nothing), enable (it
+// chats again), reset the public id after the confirmation (the old id is
+// dead at the config and on the host page, the new one chats); the
+// widgets list; axe-core on the list, the edit and the new-widget pages in
+// light and dark; a phone-sized screenshot of each without horizontal
+// scroll.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow,
+  part, startSuite, stopSuite, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+const said = (m) => `You said: ${m}`;
+
+// No page error, no CSP violation, no console error but the browser's own
+// report of the 400 the test asked for (a field the server refuses).
+async function assertClean(page, log, what) {
+  assert.deepEqual(log.errors, [], `${what}: page errors`);
+  const errs = log.console.filter((m) => m.type === 'error' && !/^Failed to load resource: the server responded with a status of 400/.test(m.text));
+  assert.deepEqual(errs, [], `${what}: console errors`);
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
+}
+
+describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
+  let stack;
+  let browser;
+  let owner;        // {ctx, page, log}: the dashboard, one page for the tests that build on each other
+  let wid;          // the widget's public id (changes with reset-id)
+  let internal;     // its internal id
+  const NAME = 'Shop widget from the dashboard';
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 3 }, env: { DASHBOARD_PASSWORD } }));
+    owner = await openPage(browser);
+    await dashLogin(stack, owner.ctx);
+  });
+  after(async () => {
+    if (owner) await owner.ctx.close();
+    await stopSuite({ stack, browser });
+  });
+
+  async function admin(method, path, body) {
+    const headers = { 'x-admin-api-key': stack.parley.adminKey };
+    if (body) headers['Content-Type'] = 'application/json';
+    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json, text };
+  }
+
+  const config = async (id) => (await fetch(`${stack.parleyOrigin}/api/widget/${id}/config`)).status;
+  const hostPage = (id) => `${stack.host.origin}/widget-embed.html?widget=${encodeURIComponent(id)}`;
+
+  // A visitor's page on the host site: {ctx, page, log}.
+  async function visit(id) {
+    const v = await openPage(browser);
+    await v.page.goto(hostPage(id));
+    return v;
+  }
+
+  // The host page of id shows no widget (its config is refused).
+  async function assertNoWidget(id) {
+    const v = await visit(id);
+    try {
+      await v.page.waitForFunction(() => document.readyState === 'complete');
+      const warned = () => v.log.console.some((m) => m.type === 'warning' && m.text.includes(id));
+      for (let i = 0; i < 40 && !warned(); i++) await v.page.waitForTimeout(100);
+      assert.equal(await v.page.locator('#parley-chat-widget').count(), 0, `no widget for ${id}`);
+      assert.equal(await v.page.evaluate(() => typeof window.ParleyChat), 'undefined');
+    } finally { await v.ctx.close(); }
+  }
+
+  // The host page of id chats: a message and its reply.
+  async function assertChats(id, text) {
+    const v = await visit(id);
+    try {
+      await waitReady(v.page);
+      await v.page.click(part('launcher'));
+      await v.page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled, null, { timeout: 10000 });
+      await v.page.fill(part('input'), text);
+      await v.page.press(part('input'), 'Enter');
+      const m = await waitReplyEnd(v.page);
+      assert.equal(m.state, 'done');
+      assert.equal(m.text, said(text));
+    } finally { await v.ctx.close(); }
+  }
+
+  test('create: an invalid colour is shown beside its field; then the widget is made', async () => {
+    const { page, log } = owner;
+    const before1 = (await admin('GET', '/v1/admin/widgets')).json.widgets.length;
+    await openDash(page, stack, '#/widgets/new', '[data-testid="widget-form"]');
+    await page.fill('#f-name', NAME);
+    await page.fill('#f-primary_color', '#12345');
+    await page.click('[data-testid="save-widget"]');
+    const err = page.locator('[data-testid="field-error-primary_color"]');
+    await err.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await err.textContent(), /#rrggbb|colou?r|hex/i);
+    assert.equal(await page.getAttribute('#f-primary_color', 'aria-invalid'), 'true');
+    assert.ok((await page.getAttribute('#f-primary_color', 'aria-describedby')).split(' ').includes(await err.getAttribute('id')),
+      'the error describes the field');
+    // beside the field: inside the same .field block
+    assert.equal(await page.evaluate(() => document.querySelector('[data-testid="field-error-primary_color"]').closest('[data-field]').dataset.field), 'primary_color');
+    assert.equal((await admin('GET', '/v1/admin/widgets')).json.widgets.length, before1, 'nothing created');
+    // A value only the server refuses, shown beside its field too.
+    await page.fill('#f-primary_color', '#0a7d4f');
+    await page.fill('#f-allowed_origins', 'ftp://not an origin');
+    await page.click('[data-testid="save-widget"]');
+    await page.locator('[data-testid="field-error-allowed_origins"]').waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal((await admin('GET', '/v1/admin/widgets')).json.widgets.length, before1, 'nothing created');
+    await page.fill('#f-allowed_origins', '');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForURL((u) => /^#\/widgets\/wid_[0-9a-f]{32}$/.test(u.hash), { timeout: 10000 });
+    wid = new URL(page.url()).hash.split('/')[2];
+    await page.waitForSelector('[data-testid="widget-public-id"]');
+    const w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.equal(w.name, NAME);
+    assert.equal(w.primary_color, '#0a7d4f');
+    assert.equal(w.enabled, true);
+    internal = w.id;
+    assert.equal(await page.textContent('[data-testid="widget-public-id"]'), wid);
+    assert.ok((await page.textContent('[data-testid="embed-snippet"]')).includes(`data-widget="${wid}"`), 'the embed snippet');
+    await assertClean(page, log, 'create');
+  });
+
+  test('edit: the saved fields are stored and shown again after a reload', async () => {
+    const { page, log } = owner;
+    await page.fill('#f-greeting', 'Hello from the dashboard');
+    await page.selectOption('#f-position', 'bottom_left');
+    await page.fill('#f-text_color', '#fefefe');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    const w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.equal(w.greeting, 'Hello from the dashboard');
+    assert.equal(w.position, 'bottom_left');
+    assert.equal(w.text_color, '#fefefe');
+    assert.equal(w.name, NAME, 'the rest unchanged');
+    await page.reload();
+    await page.waitForSelector('[data-testid="widget-form"]');
+    await page.waitForFunction(() => document.querySelector('#f-greeting').value !== '', null, { timeout: 5000 });
+    assert.equal(await page.inputValue('#f-greeting'), 'Hello from the dashboard');
+    assert.equal(await page.inputValue('#f-position'), 'bottom_left');
+    // The widget list shows it, enabled.
+    await openDash(page, stack, '#/widgets', `[data-testid="widget-row"][data-id="${wid}"]`);
+    const row = `[data-testid="widget-row"][data-id="${wid}"]`;
+    assert.match(await page.textContent(`${row} [data-testid="widget-status"]`), /enabled/i);
+    assert.equal(await page.getAttribute(row, 'data-internal-id'), internal);
+    await page.click(`${row} [data-testid="widget-link"]`);
+    await page.waitForSelector('[data-testid="toggle-enabled"]');
+    await assertClean(page, log, 'edit');
+  });
+
+  test('disable: the open chat stops and the embed shows nothing; enable: it chats again', async () => {
+    const { page, log } = owner;
+    await assertChats(wid, 'before disabling');
+    const open = await visit(wid);
+    try {
+      await waitReady(open.page);
+      await open.page.click(part('launcher'));
+      await open.page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled, null, { timeout: 10000 });
+      await page.click('[data-testid="toggle-enabled"]');
+      await page.waitForFunction(() => /disabled/i.test(document.querySelector('[data-testid="toggle-status"]').textContent), null, { timeout: 5000 });
+      assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.enabled, false);
+      assert.equal(await config(wid), 404, 'the config of a disabled widget');
+      await open.page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'gone', null, { timeout: 5000 });
+      assert.equal(await open.page.isDisabled(part('send')), true, 'the open chat cannot send');
+    } finally { await open.ctx.close(); }
+    await assertNoWidget(wid);
+
+    await page.click('[data-testid="toggle-enabled"]');
+    await page.waitForFunction(() => /enabled/i.test(document.querySelector('[data-testid="toggle-status"]').textContent), null, { timeout: 5000 });
+    assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.enabled, true);
+    assert.equal(await config(wid), 200);
+    await assertChats(wid, 'after enabling');
+    await assertClean(page, log, 'disable/enable');
+  });
+
+  test('reset id: nothing without the confirmation; after it the old id is dead and the new one chats', async () => {
+    const { page, log } = owner;
+    const old = wid;
+    await page.click('[data-testid="reset-id"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+    await page.click('[data-testid="confirm-cancel"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'detached' });
+    assert.equal(await config(old), 200, 'cancelled: the id still works');
+    assert.equal((await admin('GET', `/v1/admin/widgets/${old}`)).status, 200);
+
+    await page.click('[data-testid="reset-id"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction((o) => {
+      const t = document.querySelector('[data-testid="widget-public-id"]');
+      return t && /^wid_[0-9a-f]{32}$/.test(t.textContent) && t.textContent !== o;
+    }, old, { timeout: 5000 });
+    wid = await page.textContent('[data-testid="widget-public-id"]');
+    assert.ok((await page.textContent('[data-testid="reset-status"]')).includes(wid), 'the new id is announced');
+    assert.ok((await page.textContent('[data-testid="embed-snippet"]')).includes(wid), 'the snippet has the new id');
+    assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.id, internal, 'the same widget');
+    assert.equal(await config(old), 404, 'GET /api/widget/<old>/config');
+    assert.equal(await config(wid), 200);
+    await assertNoWidget(old);
+    await assertChats(wid, 'after the reset');
+    await assertClean(page, log, 'reset id');
+  });
+
+  test('axe-core in light and dark, and a phone without horizontal scroll: widgets, widget, new widget', async () => {
+    const pages = [
+      ['widgets', '#/widgets', '[data-testid="widget-row"]'],
+      ['widget', `#/widgets/${wid}`, '[data-testid="widget-form"]'],
+      ['new-widget', '#/widgets/new', '[data-testid="widget-form"]'],
+    ];
+    const bad = [];
+    const phone = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, phone.ctx);
+      for (const [name, route, ready] of pages) {
+        await openDash(owner.page, stack, route, ready);
+        await owner.page.waitForTimeout(100);
+        bad.push(...await axeLightDark(owner.page, name));
+        await openDash(phone.page, stack, route, ready);
+        await phone.page.waitForTimeout(100);
+        const o = await overflow(phone.page);
+        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
+        await dashShot(phone.page, name);
+      }
+      // the form with its errors shown
+      await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');
+      await owner.page.fill('#f-primary_color', 'red');
+      await owner.page.click('[data-testid="save-widget"]');
+      await owner.page.locator('[data-testid="field-error-primary_color"]').waitFor({ state: 'visible', timeout: 5000 });
+      bad.push(...await axeLightDark(owner.page, 'new widget with an error'));
+      assert.deepEqual(bad, [], 'no serious or critical violation');
+      await assertClean(phone.page, phone.log, 'phone');
+    } finally { await phone.ctx.close(); }
+  });
+});

@@ -1,0 +1,760 @@
+/*
+ * The dashboard's owner sessions (docs/dashboard.md, "Login and the
+ * session"), and the gate that lets a session use the admin API:
+ *
+ *	POST /dashboard/api/login	{"password"} -> cookie + CSRF token
+ *	GET  /dashboard/api/session	the session's CSRF token and expiry
+ *	POST /dashboard/api/logout	ends the session everywhere
+ *
+ * DASHBOARD_PASSWORD is hashed when the worker starts, with scrypt
+ * (N=2^14, r=8, p=1) and a random salt; only the hash is kept, and an
+ * attempt is hashed the same way and compared with CRYPTO_memcmp. A
+ * second scrypt with a fixed salt is the password's fingerprint: every
+ * worker derives the same one, storaged keeps it with each session, and a
+ * session made under another password is no longer valid.
+ *
+ * Login: Content-Type (415), body (400), configured (503), then the
+ * attempt is counted in storaged (ST_RATE_HIT "login:<client>", 10 a
+ * minute, right or wrong: 429 with Retry-After), then checked. A wrong
+ * one answers 401 after DASH_WRONG_DELAY_MS. A right one makes a session
+ * id (32 random bytes, 64 hex in the cookie) and a CSRF token (64 hex);
+ * storaged keeps SHA-256(id), never the id (ST_DASH_LOGIN).
+ *
+ * The gate (router.c calls it for every R_ADMIN route): a request with
+ * x-admin-api-key is judged by the key alone (admin_gate, unchanged); one
+ * with a parley_session cookie is checked in storaged (ST_DASH_CHECK),
+ * must carry the session's x-csrf-token unless it is GET/HEAD, and then
+ * runs the handler with c->admin_session set, which admin_gate accepts.
+ *
+ * The password, the cookie and the CSRF token are never logged; copies
+ * of the password made here are wiped (OPENSSL_cleanse).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "dashmsg.h"
+#include "log.h"
+#include "workerd.h"
+
+#define API_HEADERS	"Cache-Control: no-store\r\n"
+#define SCRYPT_N	16384
+#define SCRYPT_R	8
+#define SCRYPT_P	1
+#define SCRYPT_MAXMEM	(64 * 1024 * 1024)
+#define SALT_LEN	16
+#define COOKIE_HDR_MAX	320	/* Set-Cookie line */
+
+static struct {
+	int set;
+	uint8_t salt[SALT_LEN];
+	uint8_t hash[DASH_KEY_LEN];	/* scrypt(password, salt) */
+	uint8_t fp[ST_DASH_FP_LEN];	/* scrypt(password, DASH_FP_SALT) */
+} dash;
+
+/* ------------------------------------------------------------ hashing */
+
+int
+dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
+    size_t saltlen, uint8_t out[DASH_KEY_LEN])
+{
+	if (pw == NULL)
+		pw = "";
+	if (EVP_PBE_scrypt(pw, pwlen, salt, saltlen, SCRYPT_N, SCRYPT_R,
+	    SCRYPT_P, SCRYPT_MAXMEM, out, DASH_KEY_LEN) != 1)
+		return -1;
+	return 0;
+}
+
+void
+dashauth_init(const char *password)
+{
+	dashauth_shutdown();
+	if (password == NULL || *password == '\0')
+		return;
+	arc4random_buf(dash.salt, sizeof(dash.salt));
+	if (dashauth_scrypt(password, strlen(password), dash.salt,
+	    sizeof(dash.salt), dash.hash) < 0 ||
+	    dashauth_scrypt(password, strlen(password), DASH_FP_SALT,
+	    sizeof(DASH_FP_SALT) - 1, dash.fp) < 0)
+		fatalx("DASHBOARD_PASSWORD: scrypt failed");
+	dash.set = 1;
+}
+
+void
+dashauth_shutdown(void)
+{
+	OPENSSL_cleanse(&dash, sizeof(dash));
+	dash.set = 0;
+}
+
+int
+dashauth_configured(void)
+{
+	return dash.set;
+}
+
+const uint8_t *
+dashauth_fp(void)
+{
+	return dash.set ? dash.fp : NULL;
+}
+
+int
+dashauth_verify(const char *attempt, size_t len)
+{
+	uint8_t h[DASH_KEY_LEN];
+	int ok;
+
+	if (!dash.set || dashauth_scrypt(attempt, len, dash.salt,
+	    sizeof(dash.salt), h) < 0)
+		return 0;
+	ok = CRYPTO_memcmp(h, dash.hash, sizeof(h)) == 0;
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
+}
+
+/* ------------------------------------------------------ cookies, CSRF */
+
+static int
+is_sp(int ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/*
+ * RFC 6265 5.2, as browsers send it: pairs split on ';', white space
+ * around names and values ignored, a pair without '=' skipped, a value in
+ * double quotes unquoted. The first pair with the name wins.
+ */
+int
+cookie_get(const char *h, const char *name, char *out, size_t outsz)
+{
+	const char *p = h, *n, *ne, *v, *ve;
+	size_t nlen = strlen(name), vlen, i;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (h == NULL || outsz == 0)
+		return 0;
+	while (*p != '\0') {
+		while (is_sp(*p) || *p == ';')
+			p++;
+		if (*p == '\0')
+			break;
+		n = p;
+		while (*p != '\0' && *p != ';' && *p != '=')
+			p++;
+		if (*p != '=') {
+			/* No value: not a cookie we can use. */
+			continue;
+		}
+		ne = p;
+		while (ne > n && is_sp(ne[-1]))
+			ne--;
+		p++;
+		while (is_sp(*p))
+			p++;
+		v = p;
+		while (*p != '\0' && *p != ';')
+			p++;
+		ve = p;
+		while (ve > v && is_sp(ve[-1]))
+			ve--;
+		if ((size_t)(ne - n) != nlen || memcmp(n, name, nlen) != 0)
+			continue;
+		vlen = (size_t)(ve - v);
+		if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+			v++;
+			vlen -= 2;
+		}
+		if (vlen >= outsz)
+			return -1;
+		for (i = 0; i < vlen; i++)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+				return -1;
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Tokens have a public length: their content is compared in constant time. */
+int
+dashauth_csrf_ok(const char *given, const char *expected)
+{
+	if (given == NULL || expected == NULL ||
+	    strlen(expected) != ST_DASH_CSRF_LEN ||
+	    strlen(given) != ST_DASH_CSRF_LEN)
+		return 0;
+	return CRYPTO_memcmp(given, expected, ST_DASH_CSRF_LEN) == 0;
+}
+
+void
+dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
+    int production)
+{
+	snprintf(out, outsz, "Set-Cookie: " DASH_COOKIE "=%s; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n",
+	    id_hex != NULL ? id_hex : "", id_hex != NULL ? DASH_SESSION_SECS :
+	    0, production ? "; Secure" : "");
+}
+
+static void
+hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hex_digit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The request's session cookie as the hash storaged knows it by: 1, and
+ * hash set; 0 no parley_session cookie; -1 one that cannot be a session
+ * id (not 64 lowercase hex). Every Cookie line is read, in order.
+ */
+static int
+session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
+{
+	char v[DASH_ID_HEX + 1];
+	uint8_t id[DASH_ID_BYTES];
+	int i, r = 0, hi, lo;
+
+	for (i = 0; i < req->nheaders && r == 0; i++)
+		if (strcmp(req->headers[i].name, "cookie") == 0)
+			r = cookie_get(req->headers[i].value, DASH_COOKIE, v,
+			    sizeof(v));
+	if (r <= 0)
+		return r;
+	if (strlen(v) != DASH_ID_HEX)
+		return -1;
+	for (i = 0; i < DASH_ID_BYTES; i++) {
+		if ((hi = hex_digit((unsigned char)v[2 * i])) < 0 ||
+		    (lo = hex_digit((unsigned char)v[2 * i + 1])) < 0)
+			return -1;
+		id[i] = (uint8_t)(hi << 4 | lo);
+	}
+	SHA256(id, sizeof(id), hash);
+	OPENSSL_cleanse(id, sizeof(id));
+	OPENSSL_cleanse(v, sizeof(v));
+	return 1;
+}
+
+/* {"csrfToken","expiresAt"} with extra headers. */
+static void
+send_session(struct conn *c, const char *headers, const char *csrf,
+    uint64_t expires)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL) {
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	json_oset(o, "csrfToken", json_string(csrf), &err);
+	json_oset(o, "expiresAt", json_ms(expires), &err);
+	if ((o = json_odone(o, err)) == NULL) {
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	conn_send_json(c, 200, headers, o);
+}
+
+static void
+send_storage_error(struct conn *c, const struct storec_result *r,
+    const char *headers)
+{
+	const char *msg;
+	int status;
+
+	status = storec_http_error(r, NULL, "dashboard", &msg);
+	conn_send_error(c, status, headers, msg);
+}
+
+/* -------------------------------------------------------------- login */
+
+struct login {
+	struct conn *c;
+	struct loop_timer timer;	/* a wrong password's delay */
+	char *pw;
+	size_t pwlen;
+	char id[DASH_ID_HEX + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint64_t expires;
+};
+
+static void
+login_free(struct login *l)
+{
+	loop_timer_stop(&l->timer);
+	if (l->pw != NULL) {
+		OPENSSL_cleanse(l->pw, l->pwlen);
+		free(l->pw);
+	}
+	OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+}
+
+/* The client left: forget the attempt (storec cancelled the request). */
+static void
+login_abort(struct conn *c)
+{
+	login_free(c->hctx);
+	c->hctx = NULL;
+}
+
+/* The connection, no longer pointing at l. */
+static struct conn *
+login_detach(struct login *l)
+{
+	struct conn *c = l->c;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	return c;
+}
+
+static void
+login_fail(struct login *l, int status, const char *headers, const char *msg)
+{
+	struct conn *c = login_detach(l);
+
+	login_free(l);
+	conn_send_error(c, status, headers, msg);
+}
+
+/* ST_DASH_LOGIN -> (empty) */
+static void
+login_stored(const struct storec_result *r, void *arg)
+{
+	struct login *l = arg;
+	struct conn *c;
+	char hdr[COOKIE_HDR_MAX + sizeof(API_HEADERS)];
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint64_t expires = l->expires;
+
+	if (r->status != STOREC_OK) {
+		c = login_detach(l);
+		login_free(l);
+		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, l->id,
+	    resp_production());
+	strlcat(hdr, API_HEADERS, sizeof(hdr));
+	memcpy(csrf, l->csrf, sizeof(csrf));
+	c = login_detach(l);
+	login_free(l);
+	send_session(c, hdr, csrf, expires);
+	OPENSSL_cleanse(hdr, sizeof(hdr));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+}
+
+static void
+login_wrong(void *arg)
+{
+	login_fail(arg, 401, API_HEADERS, "Wrong password");
+}
+
+/* The attempt was counted and not limited: check it. */
+static void
+login_check(struct login *l)
+{
+	uint8_t id[DASH_ID_BYTES], hash[ST_DASH_HASH_LEN], csrf[32];
+	struct penc e;
+	int ok;
+
+	ok = dashauth_verify(l->pw, l->pwlen);
+	OPENSSL_cleanse(l->pw, l->pwlen);
+	free(l->pw);
+	l->pw = NULL;
+	if (!ok) {
+		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
+		return;
+	}
+	arc4random_buf(id, sizeof(id));
+	arc4random_buf(csrf, sizeof(csrf));
+	hex_encode(id, sizeof(id), l->id);
+	hex_encode(csrf, sizeof(csrf), l->csrf);
+	SHA256(id, sizeof(id), hash);
+	OPENSSL_cleanse(id, sizeof(id));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+	l->expires = proto_wall_ms() + (uint64_t)DASH_SESSION_SECS * 1000;
+	penc_init(&e);
+	penc_bytes(&e, hash, sizeof(hash));
+	penc_str(&e, l->csrf);
+	penc_bytes(&e, dash.fp, sizeof(dash.fp));
+	penc_u64(&e, l->expires);
+	if (storec_send(PROTO_ST_DASH_LOGIN, &e, login_stored, l,
+	    &l->c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+}
+
+/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+static void
+login_counted(const struct storec_result *r, void *arg)
+{
+	struct login *l = arg;
+	struct conn *c;
+	struct pdec d;
+	char hdr[64 + sizeof(API_HEADERS)];
+	uint64_t retry, secs;
+	uint8_t limited;
+
+	if (r->status != STOREC_OK) {
+		c = login_detach(l);
+		login_free(l);
+		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	limited = pdec_u8(&d);
+	retry = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		log_warnx("dashboard: malformed ST_RATE_HIT reply");
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	if (limited) {
+		secs = (retry + 999) / 1000;
+		if (secs == 0)
+			secs = 1;
+		snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" API_HEADERS,
+		    (unsigned long long)secs);
+		login_fail(l, 429, hdr,
+		    "Too many login attempts, try again later");
+		return;
+	}
+	login_check(l);
+}
+
+void
+dash_login_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct login *l = NULL;
+	struct ipaddr ip;
+	struct penc e;
+	json_error_t jerr;
+	json_t *root, *pw;
+	char addr[64], key[ST_RATE_KEY_MAX + 1];
+
+	if (!chat_json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 415, API_HEADERS,
+		    "Content-Type must be application/json");
+		return;
+	}
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
+	if (!json_is_string(pw)) {
+		json_decref(root);
+		conn_send_error(c, 400, API_HEADERS, "Invalid request body");
+		return;
+	}
+	if (!dash.set || (l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->pw = malloc(json_string_length(pw) + 1)) == NULL) {
+		/* Wipe jansson's copy before it goes back to malloc. */
+		OPENSSL_cleanse((char *)json_string_value(pw),
+		    json_string_length(pw));
+		json_decref(root);
+		if (!dash.set) {
+			conn_send_error(c, 503, API_HEADERS,
+			    "DASHBOARD_PASSWORD is not configured on this "
+			    "deployment");
+			return;
+		}
+		free(l);
+		log_warn("dashboard login");
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	l->pwlen = json_string_length(pw);
+	memcpy(l->pw, json_string_value(pw), l->pwlen);
+	l->pw[l->pwlen] = '\0';
+	OPENSSL_cleanse((char *)json_string_value(pw), l->pwlen);
+	json_decref(root);
+	l->c = c;
+	loop_timer_init(&l->timer, login_wrong, l);
+	c->hctx = l;
+	c->abort = login_abort;
+
+	clientip_of(c, req, &ip);
+	ipaddr_format(&ip, addr, sizeof(addr));
+	snprintf(key, sizeof(key), "login:%s", addr);
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, DASH_LOGIN_WINDOW_MS);
+	penc_u32(&e, DASH_LOGIN_MAX);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, login_counted, l,
+	    &c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+}
+
+/* ------------------------------------------------------------ sessions */
+
+enum check_kind {
+	CHECK_SESSION,	/* GET /dashboard/api/session */
+	CHECK_LOGOUT,	/* POST /dashboard/api/logout */
+	CHECK_GATE,	/* an R_ADMIN route */
+};
+
+struct check {
+	enum check_kind kind;
+	struct conn *c;
+	struct http_request *req;	/* c->req: valid while c is busy */
+	uint8_t hash[ST_DASH_HASH_LEN];
+	struct route_match *m;		/* CHECK_GATE: a copy of the match */
+	const char *headers;		/* of every answer */
+};
+
+static void
+check_free(struct check *k)
+{
+	free(k->m);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+static void
+check_abort(struct conn *c)
+{
+	check_free(c->hctx);
+	c->hctx = NULL;
+}
+
+static struct conn *
+check_detach(struct check *k)
+{
+	struct conn *c = k->c;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	return c;
+}
+
+static void
+check_fail(struct check *k, int status, const char *msg)
+{
+	const char *headers = k->headers;
+	struct conn *c = check_detach(k);
+
+	check_free(k);
+	conn_send_error(c, status, headers, msg);
+}
+
+/* ST_DASH_LOGOUT -> (empty) */
+static void
+logout_done(const struct storec_result *r, void *arg)
+{
+	struct check *k = arg;
+	struct conn *c;
+	char hdr[COOKIE_HDR_MAX + sizeof(API_HEADERS)];
+
+	c = check_detach(k);
+	check_free(k);
+	if (r->status != STOREC_OK) {
+		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, NULL,
+	    resp_production());
+	strlcat(hdr, API_HEADERS, sizeof(hdr));
+	conn_send(c, 204, hdr, NULL, NULL, 0);
+}
+
+/* A copy of a match: its parameters point into its own buffer. */
+static void
+match_copy(struct route_match *dst, const struct route_match *src)
+{
+	int i;
+
+	memcpy(dst, src, sizeof(*dst));
+	for (i = 0; i < ROUTE_MAX_PARAMS; i++)
+		if (src->param[i] != NULL)
+			dst->param[i] = dst->buf + (src->param[i] - src->buf);
+}
+
+/* Runs the admin handler k was for, as authorised by the session. */
+static void
+gate_pass(struct check *k)
+{
+	struct route_match m;
+	struct http_request *req = k->req;
+	struct conn *c = check_detach(k);
+
+	match_copy(&m, k->m);
+	check_free(k);
+	c->admin_session = 1;
+	m.route->fn(c, req, &m);
+}
+
+/* ST_DASH_CHECK -> u8 valid, and when valid: str csrf, u64 expires_at */
+static void
+check_done(const struct storec_result *r, void *arg)
+{
+	struct check *k = arg;
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	struct penc e;
+	struct pdec d;
+	uint64_t expires = 0;
+	uint8_t valid;
+	int safe;
+
+	if (r->status != STOREC_OK) {
+		struct conn *c = check_detach(k);
+		const char *headers = k->headers;
+
+		check_free(k);
+		send_storage_error(c, r, headers);
+		return;
+	}
+	csrf[0] = '\0';
+	pdec_init(&d, r->payload, r->len);
+	valid = pdec_u8(&d);
+	if (valid) {
+		pdec_strbuf(&d, csrf, sizeof(csrf));
+		expires = pdec_u64(&d);
+	}
+	if (pdec_done(&d) < 0) {
+		log_warnx("dashboard: malformed ST_DASH_CHECK reply");
+		check_fail(k, 500, "Internal server error");
+		return;
+	}
+	if (!valid) {
+		check_fail(k, 401, "Unauthorized");
+		return;
+	}
+	safe = k->req->method == HTTP_GET || k->req->method == HTTP_HEAD;
+	switch (k->kind) {
+	case CHECK_SESSION:
+		send_session(check_detach(k), API_HEADERS, csrf, expires);
+		check_free(k);
+		break;
+	case CHECK_LOGOUT:
+		if (!dashauth_csrf_ok(http_header(k->req, "x-csrf-token"),
+		    csrf)) {
+			check_fail(k, 403, "Missing or invalid CSRF token");
+			break;
+		}
+		penc_init(&e);
+		penc_bytes(&e, k->hash, sizeof(k->hash));
+		if (storec_send(PROTO_ST_DASH_LOGOUT, &e, logout_done, k,
+		    &k->c->sreq) < 0)
+			check_fail(k, 503, "Storage unavailable");
+		break;
+	case CHECK_GATE:
+		if (!safe && !dashauth_csrf_ok(http_header(k->req,
+		    "x-csrf-token"), csrf)) {
+			check_fail(k, 403, "Missing or invalid CSRF token");
+			break;
+		}
+		gate_pass(k);
+		break;
+	}
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+}
+
+/*
+ * Starts ST_DASH_CHECK for the request's cookie, hash (already read).
+ * m: the route to run after (CHECK_GATE).
+ */
+static void
+check_start(struct conn *c, struct http_request *req, enum check_kind kind,
+    const uint8_t hash[ST_DASH_HASH_LEN], const struct route_match *m,
+    const char *headers)
+{
+	struct check *k;
+	struct penc e;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL || (m != NULL &&
+	    (k->m = malloc(sizeof(*m))) == NULL)) {
+		free(k);
+		log_warn("dashboard session");
+		conn_send_error(c, 500, headers, "Internal server error");
+		return;
+	}
+	k->kind = kind;
+	k->c = c;
+	k->req = req;
+	k->headers = headers;
+	memcpy(k->hash, hash, sizeof(k->hash));
+	if (m != NULL)
+		match_copy(k->m, m);
+	c->hctx = k;
+	c->abort = check_abort;
+	penc_init(&e);
+	penc_bytes(&e, hash, ST_DASH_HASH_LEN);
+	penc_bytes(&e, dash.fp, sizeof(dash.fp));
+	if (storec_send(PROTO_ST_DASH_CHECK, &e, check_done, k, &c->sreq) < 0)
+		check_fail(k, 503, "Storage unavailable");
+}
+
+/* The session endpoints: no usable cookie (or no password) is 401. */
+static void
+session_request(struct conn *c, struct http_request *req,
+    enum check_kind kind)
+{
+	uint8_t hash[ST_DASH_HASH_LEN];
+
+	if (!dash.set || session_hash(req, hash) <= 0) {
+		conn_send_error(c, 401, API_HEADERS, "Unauthorized");
+		return;
+	}
+	check_start(c, req, kind, hash, NULL, API_HEADERS);
+}
+
+void
+dash_session_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	session_request(c, req, CHECK_SESSION);
+}
+
+void
+dash_logout_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	session_request(c, req, CHECK_LOGOUT);
+}
+
+int
+dashauth_gate(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	uint8_t hash[ST_DASH_HASH_LEN];
+	int r;
+
+	if (http_header(req, "x-admin-api-key") != NULL)
+		return 0;
+	if ((r = session_hash(req, hash)) == 0)
+		return 0;
+	/* A cookie that cannot be a session (or no password to make one). */
+	if (r < 0 || !dash.set) {
+		conn_send_error(c, 401, admin_headers, "Unauthorized");
+		return 1;
+	}
+	check_start(c, req, CHECK_GATE, hash, m, admin_headers);
+	return 1;
+}

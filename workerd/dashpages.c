@@ -1,0 +1,181 @@
+/*
+ * The dashboard's pages (docs/dashboard.md, "Pages"):
+ *
+ *	GET /login			302 to /dashboard/login
+ *	GET /dashboard			301 to /dashboard/
+ *	GET /dashboard/			<assets>/dashboard/index.html
+ *	GET /dashboard/login		<assets>/dashboard/login.html
+ *	GET /dashboard/assets/:file	<assets>/dashboard/assets/<file>
+ *
+ * Served in production too: the pages hold no data (that comes from the
+ * admin API, behind a session). Files are read when asked for, not at
+ * start, so a rebuilt dashboard shows without a reload; they are small
+ * and in the page cache. Only plain names are served from assets/
+ * ([A-Za-z0-9._-], no leading dot, no ".."), with a type known by their
+ * extension; anything else is 404. Every answer carries the dashboard's
+ * Content-Security-Policy (no inline script or style anywhere) and
+ * Cache-Control: no-cache.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "static.h"
+#include "workerd.h"
+
+#define DASH_CSP \
+	"Content-Security-Policy: default-src 'none'; script-src 'self'; " \
+	"style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+	"font-src 'self'; base-uri 'none'; form-action 'self'; " \
+	"frame-ancestors 'none'\r\n"
+#define DASH_HDRS	"Cache-Control: no-cache\r\n" DASH_CSP
+
+static char dashdir[PATH_MAX];	/* <assets>/dashboard */
+
+void
+dashpages_init(void)
+{
+	char assets[PATH_MAX];
+
+	static_assets_dir(assets, sizeof(assets));
+	if ((size_t)snprintf(dashdir, sizeof(dashdir), "%s/dashboard",
+	    assets) >= sizeof(dashdir))
+		fatalx("the assets directory's path is too long");
+}
+
+int
+dashpages_name_ok(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+	    strlen(name) > NAME_MAX || strstr(name, "..") != NULL)
+		return 0;
+	for (p = name; *p != '\0'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return 0;
+	return 1;
+}
+
+const char *
+dashpages_ctype(const char *name)
+{
+	static const struct {
+		const char *ext;
+		const char *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "application/javascript; charset=utf-8" },
+		{ ".mjs", "application/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".json", "application/json; charset=utf-8" },
+		{ ".map", "application/json; charset=utf-8" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".webp", "image/webp" },
+		{ ".ico", "image/x-icon" },
+		{ ".woff2", "font/woff2" },
+		{ ".woff", "font/woff" },
+	};
+	const char *dot;
+	size_t i;
+
+	if (name == NULL || (dot = strrchr(name, '.')) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return NULL;
+}
+
+/* Sends <dashdir>/<rel>, or 404. */
+static void
+file_send(struct conn *c, const char *rel, const char *ctype)
+{
+	char path[PATH_MAX + NAME_MAX + 16];
+	char *data;
+	size_t len;
+
+	if (dashdir[0] == '\0')
+		dashpages_init();
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dashdir, rel) >=
+	    sizeof(path) || static_read_file(path, DASH_FILE_MAX, &data,
+	    &len) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			log_warn("dashboard %s", path);
+		conn_send_error(c, 404, DASH_HDRS, "Not found");
+		return;
+	}
+	conn_send(c, 200, DASH_HDRS, ctype, data, len);
+	free(data);
+}
+
+/* A redirect to target, keeping the query. */
+static void
+redirect(struct conn *c, struct http_request *req, int status,
+    const char *target)
+{
+	char hdr[HTTP_MAX_URL + 64];
+
+	if (req->query != NULL && req->query[0] != '\0')
+		snprintf(hdr, sizeof(hdr), "Location: %s?%s\r\n"
+		    "Cache-Control: no-cache\r\n", target, req->query);
+	else
+		snprintf(hdr, sizeof(hdr), "Location: %s\r\n"
+		    "Cache-Control: no-cache\r\n", target);
+	conn_send(c, status, hdr, "", NULL, 0);
+}
+
+void
+dash_login_redirect(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	redirect(c, req, 302, "/dashboard/login");
+}
+
+/*
+ * The router ignores one trailing slash, so "/dashboard" and
+ * "/dashboard/" both come here: only the latter is the page, so that
+ * its relative links resolve under /dashboard/.
+ */
+void
+dash_index_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	size_t n = strlen(req->path);
+
+	if (n == 0 || req->path[n - 1] != '/') {
+		redirect(c, req, 301, "/dashboard/");
+		return;
+	}
+	file_send(c, "index.html", "text/html; charset=utf-8");
+}
+
+void
+dash_login_page_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	file_send(c, "login.html", "text/html; charset=utf-8");
+}
+
+void
+dash_asset_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char rel[NAME_MAX + 16];
+	const char *name = m->nparams > 0 ? m->param[0] : "", *ctype;
+
+	if (!dashpages_name_ok(name) ||
+	    (ctype = dashpages_ctype(name)) == NULL) {
+		conn_send_error(c, 404, DASH_HDRS, "Not found");
+		return;
+	}
+	snprintf(rel, sizeof(rel), "assets/%s", name);
+	file_send(c, rel, ctype);
+}

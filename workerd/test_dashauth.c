@@ -1,0 +1,764 @@
+/*
+ * The dashboard's sessions and pages: the Cookie parser, scrypt and the
+ * password check, the CSRF compare, Set-Cookie, DASHBOARD_PASSWORD's
+ * setting, and, against a fake storaged, login (order of checks, the
+ * rate limit, the wrong password's delay, a client leaving meanwhile),
+ * session, logout and the admin gate; the pages from a temporary assets
+ * directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+
+#include <openssl/sha.h>
+
+#include "dashmsg.h"
+#include "test_client.h"
+
+#define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
+#define PW	"correct horse battery"
+#define CSRF	"00112233445566778899aabbccddeeff" \
+		"00112233445566778899aabbccddeeff"
+#define SID	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+#define CONV	"00000000000000000000000000000001"
+
+static struct peer P;
+
+/* -------------------------------------------------------------- pure */
+
+static void
+test_dash_cookie_parse(void **state)
+{
+	char v[16];
+
+	assert_int_equal(cookie_get("a=b", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "b");
+	assert_int_equal(cookie_get("x=1; a=b; c=d", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "b");
+	assert_int_equal(cookie_get("  x = 1 ;\ta = b c ;c=d", "a", v,
+	    sizeof(v)), 1);
+	assert_string_equal(v, "b c");
+	/* First occurrence wins. */
+	assert_int_equal(cookie_get("a=1; a=2", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "1");
+	/* Quoted, empty, with '=' inside. */
+	assert_int_equal(cookie_get("a=\"q\"", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "q");
+	assert_int_equal(cookie_get("a=", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+	assert_int_equal(cookie_get("a=x=y", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "x=y");
+	/* Names compare exactly. */
+	assert_int_equal(cookie_get("aa=1; A=2; a", "a", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(cookie_get("", "a", v, sizeof(v)), 0);
+	assert_int_equal(cookie_get(";;; ;", "a", v, sizeof(v)), 0);
+	assert_int_equal(cookie_get(NULL, "a", v, sizeof(v)), 0);
+	assert_int_equal(cookie_get("b; a=1", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "1");
+	/* Bounded: too long, control characters. */
+	assert_int_equal(cookie_get("a=0123456789abcdef", "a", v, sizeof(v)),
+	    -1);
+	assert_int_equal(cookie_get("a=0123456789abcde", "a", v, sizeof(v)),
+	    1);
+	assert_int_equal(cookie_get("a=x\001y", "a", v, sizeof(v)), -1);
+}
+
+static void
+test_dash_scrypt(void **state)
+{
+	static const uint8_t rfc7914[32] = {
+		0x70, 0x23, 0xbd, 0xcb, 0x3a, 0xfd, 0x73, 0x48,
+		0x46, 0x1c, 0x06, 0xcd, 0x81, 0xfd, 0x38, 0xeb,
+		0xfd, 0xa8, 0xfb, 0xba, 0x90, 0x4f, 0x8e, 0x3e,
+		0xa9, 0xb5, 0x43, 0xf6, 0x54, 0x5d, 0xa1, 0xf2,
+	};
+	uint8_t out[DASH_KEY_LEN], fp[ST_DASH_FP_LEN];
+
+	/* RFC 7914's vector with these parameters (the first 32 bytes). */
+	assert_int_equal(dashauth_scrypt("pleaseletmein", 13, "SodiumChloride",
+	    14, out), 0);
+	assert_memory_equal(out, rfc7914, sizeof(out));
+
+	dashauth_init(NULL);
+	assert_false(dashauth_configured());
+	assert_null(dashauth_fp());
+	assert_false(dashauth_verify(PW, strlen(PW)));
+
+	dashauth_init(PW);
+	assert_true(dashauth_configured());
+	assert_true(dashauth_verify(PW, strlen(PW)));
+	assert_false(dashauth_verify(PW "x", strlen(PW) + 1));
+	assert_false(dashauth_verify(PW, strlen(PW) - 1));
+	assert_false(dashauth_verify("", 0));
+	assert_false(dashauth_verify(NULL, 0));
+	/* The fingerprint: the fixed salt, the same in every worker. */
+	assert_int_equal(dashauth_scrypt(PW, strlen(PW), DASH_FP_SALT,
+	    strlen(DASH_FP_SALT), fp), 0);
+	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
+	dashauth_init(PW);
+	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
+	dashauth_init("another password");
+	assert_memory_not_equal(dashauth_fp(), fp, sizeof(fp));
+	dashauth_init("");
+	assert_false(dashauth_configured());
+}
+
+static void
+test_dash_csrf(void **state)
+{
+	char other[] = CSRF;
+
+	assert_true(dashauth_csrf_ok(CSRF, CSRF));
+	other[63] = '0';
+	assert_false(dashauth_csrf_ok(other, CSRF));
+	other[63] = 'f';
+	other[0] = '1';
+	assert_false(dashauth_csrf_ok(other, CSRF));
+	assert_false(dashauth_csrf_ok(NULL, CSRF));
+	assert_false(dashauth_csrf_ok("", CSRF));
+	assert_false(dashauth_csrf_ok(CSRF "0", CSRF));
+	assert_false(dashauth_csrf_ok("0011", "0011"));	/* not a token */
+	assert_false(dashauth_csrf_ok(CSRF, NULL));
+}
+
+static void
+test_dash_set_cookie(void **state)
+{
+	char h[320];
+
+	dashauth_set_cookie(h, sizeof(h), SID, 0);
+	assert_string_equal(h, "Set-Cookie: parley_session=" SID "; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=604800\r\n");
+	dashauth_set_cookie(h, sizeof(h), SID, 1);
+	assert_string_equal(h, "Set-Cookie: parley_session=" SID "; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=604800; Secure\r\n");
+	dashauth_set_cookie(h, sizeof(h), NULL, 0);
+	assert_string_equal(h, "Set-Cookie: parley_session=; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=0\r\n");
+	dashauth_set_cookie(h, sizeof(h), NULL, 1);
+	assert_string_equal(h, "Set-Cookie: parley_session=; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=0; Secure\r\n");
+}
+
+static void
+test_dash_setting(void **state)
+{
+	const char *shortpw[] = { "DASHBOARD_PASSWORD", "elevenchars", NULL };
+	const char *okpw[] = { "DASHBOARD_PASSWORD", "twelve chars", NULL };
+	const char *utf[] = { "DASHBOARD_PASSWORD", "\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9", NULL };	/* 12 bytes, 6 characters */
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(settings_parse(&st, test_kv_get, shortpw, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "DASHBOARD_PASSWORD must be at least 12 "
+	    "characters"));
+	assert_null(strstr(err, "elevenchars"));
+	assert_int_equal(settings_parse(&st, test_kv_get, utf, err,
+	    sizeof(err)), -1);
+	assert_int_equal(settings_parse(&st, test_kv_get, okpw, err,
+	    sizeof(err)), 0);
+	settings_free(&st);
+}
+
+static void
+test_dash_names(void **state)
+{
+	assert_true(dashpages_name_ok("app.js"));
+	assert_true(dashpages_name_ok("app-1.2_x.css"));
+	assert_false(dashpages_name_ok(""));
+	assert_false(dashpages_name_ok(NULL));
+	assert_false(dashpages_name_ok(".hidden"));
+	assert_false(dashpages_name_ok("a..js"));
+	assert_false(dashpages_name_ok("../x.js"));
+	assert_false(dashpages_name_ok("a/b.js"));
+	assert_false(dashpages_name_ok("a%2fb.js"));
+	assert_false(dashpages_name_ok("a b.js"));
+	assert_string_equal(dashpages_ctype("app.js"),
+	    "application/javascript; charset=utf-8");
+	assert_string_equal(dashpages_ctype("a.css"), "text/css; charset=utf-8");
+	assert_string_equal(dashpages_ctype("i.svg"), "image/svg+xml");
+	assert_string_equal(dashpages_ctype("i.png"), "image/png");
+	assert_string_equal(dashpages_ctype("favicon.ico"), "image/x-icon");
+	assert_string_equal(dashpages_ctype("f.woff2"), "font/woff2");
+	assert_null(dashpages_ctype("x.exe"));
+	assert_null(dashpages_ctype("noext"));
+}
+
+/* ------------------------------------------------------ HTTP, fake peer */
+
+static char assets[64];
+
+static void
+put_file(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", assets, rel);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	char d[128];
+
+	peer_setup(&P);
+	test_cors_origin("https://site.example");
+	admin_init(KEY);
+	dashauth_init(PW);
+	strlcpy(assets, "/tmp/parley-dash-XXXXXX", sizeof(assets));
+	if (mkdtemp(assets) == NULL)
+		return -1;
+	snprintf(d, sizeof(d), "%s/dashboard", assets);
+	mkdir(d, 0700);
+	snprintf(d, sizeof(d), "%s/dashboard/assets", assets);
+	mkdir(d, 0700);
+	put_file("dashboard/index.html", "<!doctype html><p>app");
+	put_file("dashboard/login.html", "<!doctype html><p>login");
+	put_file("dashboard/assets/app.js", "console.log(1);");
+	put_file("dashboard/secret.txt", "no");
+	setenv("PARLEY_ASSETS_DIR", assets, 1);
+	dashpages_init();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	peer_teardown(&P);
+	cors_shutdown();
+	settings_free(&wsettings);
+	admin_init(NULL);
+	dashauth_shutdown();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", assets);
+	if (system(cmd) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+each_setup(void **state)
+{
+	admin_init(KEY);
+	dashauth_init(PW);
+	resp_set_production(0);
+	return peer_connect(&P) == 0 ? 0 : -1;
+}
+
+static struct tclient CL;
+static size_t OFF;
+
+static void
+open_client(void)
+{
+	assert_int_equal(tclient_open(&CL), 0);
+	OFF = 0;
+}
+
+static void
+close_client(void)
+{
+	tclient_close(&CL);
+}
+
+static void
+request(const char *method, const char *path, const char *headers,
+    const char *body)
+{
+	char req[8192];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s",
+	    method, path, headers ? headers : "");
+	if (body != NULL)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	else
+		strlcat(req, "\r\n", sizeof(req));
+	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+}
+
+#define JSONCT	"Content-Type: application/json\r\n"
+#define COOKIE	"Cookie: theme=dark; parley_session=" SID "\r\n"
+#define XCSRF	"x-csrf-token: " CSRF "\r\n"
+#define LOGIN(pw)	"{\"password\":\"" pw "\"}"
+
+static void
+response(struct tresp *r, int status)
+{
+	assert_true(tresp_wait(&CL, &OFF, r, 3000));
+	if (r->status != status)
+		fail_msg("status %d, want %d: %s", r->status, status, r->body);
+}
+
+static void
+expect_error(int status, const char *msg)
+{
+	struct tresp r;
+	char want[512];
+
+	response(&r, status);
+	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
+	assert_string_equal(r.body, want);
+	/* Ours and the admin API's; the router's CORS refusal has none. */
+	if (status != 403 || strcmp(msg, "Origin not allowed") != 0)
+		assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
+	tresp_free(&r);
+}
+
+static void
+expect_req(struct peer_req *pr, uint16_t type)
+{
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	assert_int_equal(pr->type, type);
+}
+
+static void
+expect_no_req(void)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+}
+
+/* ST_RATE_HIT: checks the key and limits, answers limited or not. */
+static void
+answer_rate(uint8_t limited, uint64_t retry_ms)
+{
+	struct peer_req pr;
+	struct pdec d;
+	struct penc e;
+	char key[ST_RATE_KEY_MAX + 1];
+
+	expect_req(&pr, PROTO_ST_RATE_HIT);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, key, sizeof(key));
+	assert_string_equal(key, "login:local");
+	assert_int_equal(pdec_u32(&d), 60000);
+	assert_int_equal(pdec_u32(&d), 10);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_init(&e);
+	penc_u8(&e, limited);
+	penc_u64(&e, retry_ms);
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+/* ST_DASH_CHECK of SID: answers valid (with CSRF) or not. */
+static void
+answer_check(int valid)
+{
+	uint8_t id[DASH_ID_BYTES], want[ST_DASH_HASH_LEN];
+	struct peer_req pr;
+	const uint8_t *h, *fp;
+	struct pdec d;
+	struct penc e;
+	size_t n, i;
+
+	expect_req(&pr, PROTO_ST_DASH_CHECK);
+	for (i = 0; i < sizeof(id); i++)
+		sscanf(SID + 2 * i, "%2hhx", &id[i]);
+	SHA256(id, sizeof(id), want);
+	pdec_init(&d, pr.payload, pr.len);
+	h = pdec_bytes(&d, &n);
+	assert_int_equal(n, ST_DASH_HASH_LEN);
+	assert_memory_equal(h, want, n);
+	fp = pdec_bytes(&d, &n);
+	assert_int_equal(n, ST_DASH_FP_LEN);
+	assert_memory_equal(fp, dashauth_fp(), n);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_init(&e);
+	penc_u8(&e, valid ? 1 : 0);
+	if (valid) {
+		penc_str(&e, CSRF);
+		penc_u64(&e, 1800000000000ULL);
+	}
+	peer_reply(&P, &pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+static void
+test_dash_login(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	struct pdec d;
+	const uint8_t *p;
+	char csrf[ST_DASH_CSRF_LEN + 1], hdr[256], body[256], want[128];
+	uint64_t t0, exp;
+	size_t n;
+
+	open_client();
+	/* Content type, then body; nothing counted for those. */
+	request("POST", "/dashboard/api/login", NULL, LOGIN(PW));
+	expect_error(415, "Content-Type must be application/json");
+	request("POST", "/dashboard/api/login", JSONCT, "{\"password\":1}");
+	expect_error(400, "Invalid request body");
+	request("POST", "/dashboard/api/login", JSONCT, "[]");
+	expect_error(400, "Invalid request body");
+	request("POST", "/dashboard/api/login", JSONCT, "{\"password\":");
+	expect_error(400, "Invalid request body");
+	request("POST", "/dashboard/api/login", JSONCT,
+	    "{\"password\":\"a\",\"password\":\"b\"}");
+	expect_error(400, "Invalid request body");
+	dashauth_init(NULL);
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	expect_error(503, "DASHBOARD_PASSWORD is not configured on this "
+	    "deployment");
+	dashauth_init(PW);
+	expect_no_req();
+
+	/* Limited: 429 with Retry-After, the password not even checked. */
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(1, 41500);
+	response(&r, 429);
+	assert_string_equal(r.body,
+	    "{\"error\":\"Too many login attempts, try again later\"}");
+	assert_non_null(strstr(r.head, "Retry-After: 42\r\n"));
+	tresp_free(&r);
+
+	/* Wrong: 401 after the delay. */
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN("nope"));
+	answer_rate(0, 0);
+	t0 = loop_clock();
+	expect_error(401, "Wrong password");
+	assert_true(loop_clock() - t0 >= DASH_WRONG_DELAY_MS - 50);
+
+	/* Right: the session stored, then 200 with the cookie. */
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	pdec_init(&d, pr.payload, pr.len);
+	p = pdec_bytes(&d, &n);
+	assert_int_equal(n, ST_DASH_HASH_LEN);
+	pdec_strbuf(&d, csrf, sizeof(csrf));
+	assert_int_equal(strlen(csrf), ST_DASH_CSRF_LEN);
+	assert_int_equal(strspn(csrf, "0123456789abcdef"), ST_DASH_CSRF_LEN);
+	p = pdec_bytes(&d, &n);
+	assert_int_equal(n, ST_DASH_FP_LEN);
+	assert_memory_equal(p, dashauth_fp(), n);
+	exp = pdec_u64(&d);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_true(exp > proto_wall_ms() + 604800000ULL - 60000);
+	assert_true(exp <= proto_wall_ms() + 604800000ULL);
+	peer_reply(&P, &pr, NULL, 0);
+	response(&r, 200);
+	snprintf(body, sizeof(body), "{\"csrfToken\":\"%s\",\"expiresAt\":%llu}",
+	    csrf, (unsigned long long)exp);
+	assert_string_equal(r.body, body);
+	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
+	assert_int_equal(strncmp(hdr, "parley_session=", 15), 0);
+	assert_int_equal(strspn(hdr + 15, "0123456789abcdef"), DASH_ID_HEX);
+	snprintf(want, sizeof(want), "; Path=/; HttpOnly; SameSite=Strict; "
+	    "Max-Age=604800");
+	assert_string_equal(hdr + 15 + DASH_ID_HEX, want);
+	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
+	tresp_free(&r);
+
+	/* Production: Secure. storaged failing: 503. */
+	resp_set_production(1);
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	peer_reply(&P, &pr, NULL, 0);
+	response(&r, 200);
+	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
+	assert_non_null(strstr(hdr, "; Max-Age=604800; Secure"));
+	tresp_free(&r);
+	resp_set_production(0);
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+	close_client();
+}
+
+/* The client leaves while its answer waits: nothing leaks or fires. */
+static void
+test_dash_login_abort(void **state)
+{
+	struct peer_req pr;
+
+	open_client();
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN("nope"));
+	answer_rate(0, 0);
+	drive_ms(50);
+	close_client();
+	drive_ms(DASH_WRONG_DELAY_MS + 100);
+
+	open_client();
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	expect_req(&pr, PROTO_ST_RATE_HIT);
+	close_client();
+	peer_reply(&P, &pr, "\0\0\0\0\0\0\0\0\0", 9);
+	drive_ms(50);
+}
+
+static void
+test_dash_session(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	char hdr[256];
+
+	open_client();
+	request("GET", "/dashboard/api/session", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("GET", "/dashboard/api/session",
+	    "Cookie: parley_session=zz\r\n", NULL);
+	expect_error(401, "Unauthorized");
+	expect_no_req();
+	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	answer_check(0);
+	expect_error(401, "Unauthorized");
+	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	answer_check(1);
+	response(&r, 200);
+	assert_string_equal(r.body, "{\"csrfToken\":\"" CSRF "\","
+	    "\"expiresAt\":1800000000000}");
+	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
+	tresp_free(&r);
+
+	/* Logout: the session's CSRF token, then deleted. */
+	request("POST", "/dashboard/api/logout", COOKIE, NULL);
+	answer_check(1);
+	expect_error(403, "Missing or invalid CSRF token");
+	request("POST", "/dashboard/api/logout", COOKIE "x-csrf-token: "
+	    "0000000000000000000000000000000000000000000000000000000000000000"
+	    "\r\n", NULL);
+	answer_check(1);
+	expect_error(403, "Missing or invalid CSRF token");
+	request("POST", "/dashboard/api/logout", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	request("POST", "/dashboard/api/logout", COOKIE XCSRF, NULL);
+	answer_check(1);
+	expect_req(&pr, PROTO_ST_DASH_LOGOUT);
+	assert_int_equal(pr.len, 4 + ST_DASH_HASH_LEN);
+	peer_reply(&P, &pr, NULL, 0);
+	response(&r, 204);
+	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
+	assert_string_equal(hdr, "parley_session=; Path=/; HttpOnly; "
+	    "SameSite=Strict; Max-Age=0");
+	tresp_free(&r);
+	close_client();
+}
+
+/*
+ * The handler ran: it asked storaged something (whatever admin.c asks),
+ * which fails, and every admin handler then answers 503.
+ */
+static void
+handler_ran(void)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_not_equal(pr.type, PROTO_ST_DASH_CHECK);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+}
+
+static void
+test_dash_gate(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+
+	open_client();
+	/* No key, no cookie: admin_gate as before. */
+	request("GET", "/v1/admin/conversations", NULL, NULL);
+	expect_error(401, "Unauthorized");
+	/* A key: the key alone, the cookie not looked at. */
+	request("GET", "/v1/admin/conversations", "x-admin-api-key: nope\r\n"
+	    COOKIE, NULL);
+	expect_error(401, "Unauthorized");
+	expect_no_req();
+	request("GET", "/v1/admin/conversations", "x-admin-api-key: " KEY
+	    "\r\nCookie: parley_session=bad\r\n", NULL);
+	handler_ran();
+
+	/* A session: checked, then the handler. */
+	request("GET", "/v1/admin/conversations?limit=5", COOKIE, NULL);
+	answer_check(1);
+	handler_ran();
+	request("POST", "/v1/admin/widgets", COOKIE XCSRF JSONCT, "{}");
+	answer_check(1);
+	handler_ran();
+	/* The mark does not outlive its request. */
+	request("GET", "/v1/admin/conversations", NULL, NULL);
+	expect_error(401, "Unauthorized");
+
+	/* Unknown session, malformed cookie: 401. */
+	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	answer_check(0);
+	expect_error(401, "Unauthorized");
+	request("GET", "/v1/admin/conversations",
+	    "Cookie: parley_session=" CSRF "0\r\n", NULL);
+	expect_error(401, "Unauthorized");
+	expect_no_req();
+
+	/* Not GET: the CSRF token, then the handler with its parameter. */
+	request("DELETE", "/v1/admin/conversations/" CONV, COOKIE, NULL);
+	answer_check(1);
+	expect_error(403, "Missing or invalid CSRF token");
+	request("DELETE", "/v1/admin/conversations/" CONV, COOKIE XCSRF, NULL);
+	answer_check(1);
+	expect_req(&pr, PROTO_ST_CONV_DELETE);
+	assert_int_equal(pr.len, 4 + ST_ID_HEX);
+	assert_memory_equal(pr.payload + 4, CONV, ST_ID_HEX);
+	peer_reply(&P, &pr, NULL, 0);
+	response(&r, 204);
+	tresp_free(&r);
+
+	/* The password gone: no session is valid. */
+	dashauth_init(NULL);
+	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	expect_error(401, "Unauthorized");
+	dashauth_init(PW);
+
+	/* storaged failing the check: 503. */
+	request("GET", "/v1/admin/widgets", COOKIE, NULL);
+	expect_req(&pr, PROTO_ST_DASH_CHECK);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+
+	/* The client leaves during the check. */
+	request("GET", "/v1/admin/widgets", COOKIE, NULL);
+	expect_req(&pr, PROTO_ST_DASH_CHECK);
+	close_client();
+	drive_ms(20);
+	peer_reply(&P, &pr, "\0", 1);
+	drive_ms(20);
+}
+
+/* The dashboard's own origin passes, whatever CORS_ORIGIN lists. */
+static void
+test_dash_origin(void **state)
+{
+	open_client();
+	request("POST", "/dashboard/api/login", "Origin: https://evil.example"
+	    "\r\n" JSONCT, LOGIN(PW));
+	expect_error(403, "Origin not allowed");
+	request("POST", "/dashboard/api/login", "Origin: http://t\r\n" JSONCT,
+	    "{}");
+	expect_error(400, "Invalid request body");
+	request("DELETE", "/v1/admin/conversations/" CONV, "Origin: "
+	    "https://evil.example\r\n" COOKIE XCSRF, NULL);
+	expect_error(403, "Origin not allowed");
+	expect_no_req();
+	close_client();
+}
+
+static void
+test_dash_storaged_away(void **state)
+{
+	open_client();
+	storec_shutdown();
+	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	expect_error(503, "Storage unavailable");
+	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	expect_error(503, "Storage unavailable");
+	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	expect_error(503, "Storage unavailable");
+	close_client();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+static void
+expect_page(const char *path, int status, const char *ctype,
+    const char *body)
+{
+	struct tresp r;
+	char h[512];
+
+	request("GET", path, NULL, NULL);
+	response(&r, status);
+	assert_non_null(tresp_header(&r, "Content-Security-Policy", h,
+	    sizeof(h)));
+	assert_string_equal(h, "default-src 'none'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	    "font-src 'self'; base-uri 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'");
+	assert_non_null(strstr(r.head, "Cache-Control: no-cache\r\n"));
+	if (ctype != NULL) {
+		assert_non_null(tresp_header(&r, "Content-Type", h, sizeof(h)));
+		assert_string_equal(h, ctype);
+	}
+	if (body != NULL)
+		assert_string_equal(r.body, body);
+	tresp_free(&r);
+}
+
+static void
+expect_redirect(const char *path, int status, const char *location)
+{
+	struct tresp r;
+	char h[256];
+
+	request("GET", path, NULL, NULL);
+	response(&r, status);
+	assert_non_null(tresp_header(&r, "Location", h, sizeof(h)));
+	assert_string_equal(h, location);
+	tresp_free(&r);
+}
+
+static void
+test_dash_pages(void **state)
+{
+	open_client();
+	expect_redirect("/login", 302, "/dashboard/login");
+	expect_redirect("/dashboard", 301, "/dashboard/");
+	expect_redirect("/dashboard?x=1", 301, "/dashboard/?x=1");
+	expect_page("/dashboard/", 200, "text/html; charset=utf-8",
+	    "<!doctype html><p>app");
+	expect_page("/dashboard/login", 200, "text/html; charset=utf-8",
+	    "<!doctype html><p>login");
+	expect_page("/dashboard/assets/app.js", 200,
+	    "application/javascript; charset=utf-8", "console.log(1);");
+	expect_page("/dashboard/assets/missing.js", 404, NULL,
+	    "{\"error\":\"Not found\"}");
+	expect_page("/dashboard/assets/..%2fsecret.txt", 404, NULL, NULL);
+	expect_page("/dashboard/assets/.hidden.js", 404, NULL, NULL);
+	expect_page("/dashboard/assets/app.exe", 404, NULL, NULL);
+	/* Served in production too. */
+	resp_set_production(1);
+	expect_page("/dashboard/", 200, "text/html; charset=utf-8", NULL);
+	resp_set_production(0);
+	close_client();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dash_cookie_parse),
+		cmocka_unit_test(test_dash_scrypt),
+		cmocka_unit_test(test_dash_csrf),
+		cmocka_unit_test(test_dash_set_cookie),
+		cmocka_unit_test(test_dash_setting),
+		cmocka_unit_test(test_dash_names),
+		cmocka_unit_test_setup(test_dash_login, each_setup),
+		cmocka_unit_test_setup(test_dash_login_abort, each_setup),
+		cmocka_unit_test_setup(test_dash_session, each_setup),
+		cmocka_unit_test_setup(test_dash_gate, each_setup),
+		cmocka_unit_test_setup(test_dash_origin, each_setup),
+		cmocka_unit_test_setup(test_dash_pages, each_setup),
+		cmocka_unit_test_setup(test_dash_storaged_away, each_setup),
+	};
+
+	log_init("test_dashauth");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,615 @@
+/*
+ * GET /v1/admin/export: the parameters, the CSV and JSON Lines encoders,
+ * and the stream against a fake storaged (pages, a failure midway, a
+ * client that leaves).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_client.h"
+
+#define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
+#define ADMIN	"x-admin-api-key: " KEY "\r\n"
+
+static struct peer P;
+
+/* ------------------------------------------------------------ encoders */
+
+static char *
+field(const char *s)
+{
+	static char out[256];
+	struct buf b;
+
+	buf_init(&b);
+	export_csv_field(&b, s);
+	buf_add(&b, "", 1);
+	assert_false(b.err);
+	strlcpy(out, b.data, sizeof(out));
+	buf_free(&b);
+	return out;
+}
+
+static void
+test_export_csv_field(void **state)
+{
+	assert_string_equal(field(""), "");
+	assert_string_equal(field("plain text"), "plain text");
+	assert_string_equal(field("a,b"), "\"a,b\"");
+	assert_string_equal(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+	assert_string_equal(field("two\nlines"), "\"two\nlines\"");
+	assert_string_equal(field("cr\rhere"), "\"cr\rhere\"");
+	assert_string_equal(field("h\xc3\xa9llo"), "h\xc3\xa9llo");
+	/* Formulas are defused. */
+	assert_string_equal(field("=1+1"), "'=1+1");
+	assert_string_equal(field("+1"), "'+1");
+	assert_string_equal(field("-1"), "'-1");
+	assert_string_equal(field("@SUM(A1)"), "'@SUM(A1)");
+	assert_string_equal(field("\tx"), "'\tx");
+	assert_string_equal(field("\rx"), "\"'\rx\"");
+	assert_string_equal(field("=HYPERLINK(\"x\",\"y\")"),
+	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+	/* Only at the start. */
+	assert_string_equal(field("1=1"), "1=1");
+	/* Not UTF-8: U+FFFD. */
+	assert_string_equal(field("a\x80z"), "a\xef\xbf\xbdz");
+}
+
+static void
+fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%032x", n);
+	strlcpy(c->widget, "default", sizeof(c->widget));
+	snprintf(c->session, sizeof(c->session), "sess-%d", n);
+	c->created_at = 1700000000000ULL + (uint64_t)n;
+	c->updated_at = 1700000000500ULL + (uint64_t)n;
+	c->message_count = count;
+	c->last_message = strdup(last);
+}
+
+static void
+fill_msg(struct st_msg *m, int conv, int n, const char *content)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%032x", 1000 + n);
+	snprintf(m->conv_id, sizeof(m->conv_id), "%032x", conv);
+	strlcpy(m->role, n % 2 ? "assistant" : "user", sizeof(m->role));
+	strlcpy(m->status, "complete", sizeof(m->status));
+	m->created_at = 1700000001000ULL + (uint64_t)n;
+	m->prompt_tokens = (uint32_t)n;
+	m->completion_tokens = (uint32_t)n * 2;
+	m->content = strdup(content);
+}
+
+static void
+test_export_rows(void **state)
+{
+	struct export_params p;
+	struct st_conv c;
+	struct st_msg m;
+	struct buf b;
+
+	memset(&p, 0, sizeof(p));
+	p.format = EXPORT_CSV;
+	p.rows = EXPORT_CONVS;
+	buf_init(&b);
+	export_header(&b, &p);
+	fill_conv(&c, 1, 2, "hi, \"you\"");
+	assert_int_equal(export_conv_row(&b, &p, &c), 0);
+	strlcpy(c.contact_id, "0000000000000000000000000000abcd",
+	    sizeof(c.contact_id));
+	p.format = EXPORT_JSONL;
+	assert_int_equal(export_conv_row(&b, &p, &c), 0);
+	st_conv_free(&c);
+	fill_conv(&c, 2, 0, "");
+	assert_int_equal(export_conv_row(&b, &p, &c), 0);
+	st_conv_free(&c);
+	buf_add(&b, "", 1);
+	assert_string_equal(b.data,
+	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
+	    "messageCount,lastMessage\r\n"
+	    "00000000000000000000000000000001,default,sess-1,,1700000000001,"
+	    "1700000000501,2,\"hi, \"\"you\"\"\"\r\n"
+	    "{\"id\":\"00000000000000000000000000000001\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sess-1\","
+	    "\"contactId\":\"0000000000000000000000000000abcd\","
+	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
+	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\"}\n"
+	    "{\"id\":\"00000000000000000000000000000002\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sess-2\","
+	    "\"contactId\":null,\"createdAt\":1700000000002,"
+	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
+	    "\"lastMessage\":\"\"}\n");
+	buf_free(&b);
+
+	buf_init(&b);
+	p.rows = EXPORT_MSGS;
+	p.format = EXPORT_CSV;
+	export_header(&b, &p);
+	fill_msg(&m, 7, 1, "=cmd|' /C calc'!A0\r\nline");
+	assert_int_equal(export_msg_row(&b, &p, &m), 0);
+	p.format = EXPORT_JSONL;
+	export_header(&b, &p);		/* nothing for JSON Lines */
+	assert_int_equal(export_msg_row(&b, &p, &m), 0);
+	st_msg_free(&m);
+	fill_msg(&m, 7, 2, "caf\xc3\xa9 \xe2\x80\xa8 \x01");
+	assert_int_equal(export_msg_row(&b, &p, &m), 0);
+	st_msg_free(&m);
+	buf_add(&b, "", 1);
+	assert_string_equal(b.data,
+	    "id,conversationId,role,status,content,createdAt,promptTokens,"
+	    "completionTokens\r\n"
+	    "000000000000000000000000000003e9,"
+	    "00000000000000000000000000000007,assistant,complete,"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2\r\n"
+	    "{\"id\":\"000000000000000000000000000003e9\","
+	    "\"conversationId\":\"00000000000000000000000000000007\","
+	    "\"role\":\"assistant\",\"status\":\"complete\","
+	    "\"content\":\"=cmd|' /C calc'!A0\\r\\nline\","
+	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
+	    "\"completionTokens\":2}\n"
+	    "{\"id\":\"000000000000000000000000000003ea\","
+	    "\"conversationId\":\"00000000000000000000000000000007\","
+	    "\"role\":\"user\",\"status\":\"complete\","
+	    "\"content\":\"caf\xc3\xa9 \xe2\x80\xa8 \\u0001\","
+	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
+	    "\"completionTokens\":4}\n");
+	buf_free(&b);
+}
+
+static void
+test_export_params(void **state)
+{
+	struct export_params p;
+	const char *bad[] = {
+		NULL, "", "format=jsonl", "rows=messages", "format=xml&"
+		"rows=messages", "format=csv&rows=widgets", "format=CSV&"
+		"rows=messages", "format=csv&rows=messages&conversation=",
+		"format=csv&rows=messages&conversation=abc",
+		"format=csv&rows=messages&conversation="
+		    "0000000000000000000000000000000G",
+		"format=csv&rows=messages&conversation="
+		    "0000000000000000000000000000000A",
+		"format=csv&rows=messages&widget=",
+		"format=csv&rows=messages&widget=a%20b",
+		"format=csv&rows=messages&widget="
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"format=csv&rows=messages&x=%zz",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (export_params_parse(bad[i], &p) != -1)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(export_params_parse("format=jsonl&rows=conversations",
+	    &p), 0);
+	assert_int_equal(p.format, EXPORT_JSONL);
+	assert_int_equal(p.rows, EXPORT_CONVS);
+	assert_string_equal(p.conv, "");
+	assert_string_equal(p.widget, "");
+	assert_string_equal(export_filename(&p), "parley-conversations.jsonl");
+	assert_string_equal(export_ctype(&p),
+	    "application/x-ndjson; charset=utf-8");
+	assert_int_equal(export_params_parse("rows=messages&format=csv&"
+	    "widget=my_W-1&conversation=0123456789abcdef0123456789abcdef",
+	    &p), 0);
+	assert_int_equal(p.format, EXPORT_CSV);
+	assert_int_equal(p.rows, EXPORT_MSGS);
+	assert_string_equal(p.conv, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(p.widget, "my_W-1");
+	assert_string_equal(export_filename(&p), "parley-messages.csv");
+	assert_string_equal(export_ctype(&p), "text/csv; charset=utf-8");
+}
+
+/* -------------------------------------------------------- HTTP, fake peer */
+
+static struct tclient CL;
+static size_t OFF;
+
+static int
+setup(void **state)
+{
+	peer_setup(&P);
+	test_cors_origin("https://dash.example");
+	admin_init(KEY);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	peer_teardown(&P);
+	cors_shutdown();
+	settings_free(&wsettings);
+	admin_init(NULL);
+	return 0;
+}
+
+static int
+each_setup(void **state)
+{
+	admin_init(KEY);
+	if (peer_connect(&P) < 0)
+		return -1;
+	return tclient_open(&CL) == 0 ? 0 : -1;
+}
+
+static int
+each_teardown(void **state)
+{
+	tclient_close(&CL);
+	OFF = 0;
+	return 0;
+}
+
+static void
+get(const char *path)
+{
+	char req[1024];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n",
+	    path, ADMIN);
+	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+}
+
+static void
+expect_error(int status, const char *msg)
+{
+	struct tresp r;
+	char want[256];
+
+	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	if (r.status != status)
+		fail_msg("status %d, want %d: %s", r.status, status, r.body);
+	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
+	assert_string_equal(r.body, want);
+	tresp_free(&r);
+}
+
+static void
+expect_req(struct peer_req *pr, uint16_t type)
+{
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	if (pr->type != type)
+		fail_msg("request %s, want %s", proto_msg_name(pr->type),
+		    proto_msg_name(type));
+}
+
+static void
+expect_no_req(void)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+}
+
+/* ST_CONV_QUERY's payload: limit, cursor, widget, q. */
+static void
+check_query(const struct peer_req *pr, const char *cursor,
+    const char *widget)
+{
+	char s[256];
+	struct pdec d;
+
+	pdec_init(&d, pr->payload, pr->len);
+	assert_int_equal(pdec_u32(&d), ST_LIST_MAX);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, cursor);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, widget);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
+	assert_int_equal(pdec_done(&d), 0);
+}
+
+/* ST_MSG_PAGE's payload: conv_id, from, limit. */
+static void
+check_page(const struct peer_req *pr, int conv, uint32_t from)
+{
+	char s[64], want[64];
+	struct pdec d;
+
+	pdec_init(&d, pr->payload, pr->len);
+	pdec_strbuf(&d, s, sizeof(s));
+	snprintf(want, sizeof(want), "%032x", conv);
+	assert_string_equal(s, want);
+	assert_int_equal(pdec_u32(&d), from);
+	assert_int_equal(pdec_u32(&d), ST_LIST_MAX);
+	assert_int_equal(pdec_done(&d), 0);
+}
+
+/* A page of conversations numbered first.., each with count messages. */
+static void
+reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
+    const char *next)
+{
+	struct st_conv c;
+	struct penc e;
+	int i;
+
+	penc_init(&e);
+	penc_u64(&e, 99);
+	penc_u32(&e, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		fill_conv(&c, first + i, count, "last");
+		penc_conv(&e, &c);
+		st_conv_free(&c);
+	}
+	penc_str(&e, next);
+	assert_false(e.err);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+static void
+reply_msgs(const struct peer_req *pr, int conv, int first, int n,
+    uint32_t next)
+{
+	struct st_msg m;
+	struct penc e;
+	char text[32];
+	int i;
+
+	penc_init(&e);
+	penc_u32(&e, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "m%d,%d", conv, first + i);
+		fill_msg(&m, conv, first + i, text);
+		penc_msg(&e, &m);
+		st_msg_free(&m);
+	}
+	penc_u32(&e, next);
+	assert_false(e.err);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+}
+
+static void
+test_export_bad_requests(void **state)
+{
+	struct peer_req pr;
+
+	get("/v1/admin/export?format=csv");
+	expect_error(400, "Invalid query parameters");
+	get("/v1/admin/export?format=csv&rows=messages&conversation=xyz");
+	expect_error(400, "Invalid query parameters");
+	expect_no_req();
+
+	/* An unknown conversation: 404 before anything is sent. */
+	get("/v1/admin/export?format=csv&rows=messages&conversation="
+	    "00000000000000000000000000000009");
+	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	check_page(&pr, 9, 0);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	expect_error(404, "Conversation not found");
+	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
+	    "00000000000000000000000000000009");
+	expect_req(&pr, PROTO_ST_CONV_GET);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	expect_error(404, "Conversation not found");
+
+	/* storaged failing before the first byte: an ordinary answer. */
+	get("/v1/admin/export?format=jsonl&rows=conversations");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+
+	/* No key. */
+	{
+		const char *req = "GET /v1/admin/export?format=csv&"
+		    "rows=messages HTTP/1.1\r\nHost: t\r\n\r\n";
+
+		assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+	}
+	expect_error(401, "Unauthorized");
+}
+
+static void
+test_export_messages_pages(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	char v[128];
+
+	get("/v1/admin/export?format=csv&rows=messages&widget=w1");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	check_query(&pr, "", "w1");
+	/* Conversation 1 with messages, 2 without (never asked for). */
+	reply_convs(&pr, 1, 1, 3, "cur1");
+	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	check_page(&pr, 1, 0);
+	reply_msgs(&pr, 1, 0, 2, 2);
+	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	check_page(&pr, 1, 2);
+	reply_msgs(&pr, 1, 2, 1, 0);
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	check_query(&pr, "cur1", "w1");
+	reply_convs(&pr, 2, 1, 0, "cur2");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	check_query(&pr, "cur2", "w1");
+	reply_convs(&pr, 3, 1, 1, "");
+	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	check_page(&pr, 3, 0);
+	/* Deleted meanwhile: skipped, not a failure. */
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+
+	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_int_equal(r.status, 200);
+	assert_true(r.complete);
+	assert_string_equal(tresp_header(&r, "Content-Type", v, sizeof(v)),
+	    "text/csv; charset=utf-8");
+	assert_string_equal(tresp_header(&r, "Content-Disposition", v,
+	    sizeof(v)), "attachment; filename=\"parley-messages.csv\"");
+	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
+	    "no-store");
+	assert_non_null(tresp_header(&r, "Transfer-Encoding", v, sizeof(v)));
+	assert_string_equal(r.body,
+	    "id,conversationId,role,status,content,createdAt,promptTokens,"
+	    "completionTokens\r\n"
+	    "000000000000000000000000000003e8,00000000000000000000000000000001,"
+	    "user,complete,\"m1,0\",1700000001000,0,0\r\n"
+	    "000000000000000000000000000003e9,00000000000000000000000000000001,"
+	    "assistant,complete,\"m1,1\",1700000001001,1,2\r\n"
+	    "000000000000000000000000000003ea,00000000000000000000000000000001,"
+	    "user,complete,\"m1,2\",1700000001002,2,4\r\n");
+	tresp_free(&r);
+	expect_no_req();
+	assert_int_equal(storec_inflight(), 0);
+
+	/* The connection goes on with the next request. */
+	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
+	    "00000000000000000000000000000005");
+	expect_req(&pr, PROTO_ST_CONV_GET);
+	{
+		struct st_conv c;
+		struct penc e;
+
+		penc_init(&e);
+		fill_conv(&c, 5, 0, "");
+		penc_conv(&e, &c);
+		st_conv_free(&c);
+		penc_u32(&e, 0);
+		penc_u8(&e, 0);
+		peer_reply(&P, &pr, e.buf, e.len);
+		penc_free(&e);
+	}
+	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(tresp_header(&r, "Content-Disposition", v,
+	    sizeof(v)), "attachment; filename=\"parley-conversations.jsonl\"");
+	assert_non_null(strstr(r.body, "\"id\":\"00000000000000000000000000000005\""));
+	/* One line. */
+	assert_ptr_equal(strchr(r.body, '\n'), r.body + r.body_len - 1);
+	tresp_free(&r);
+}
+
+static void
+test_export_storage_fails_midway(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+
+	get("/v1/admin/export?format=jsonl&rows=conversations");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	reply_convs(&pr, 1, 2, 1, "more");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	check_query(&pr, "more", "");
+	peer_error(&P, &pr, PROTO_E_INTERNAL, "disk on fire");
+
+	/* The head and the first page came; no final chunk, then close. */
+	assert_true(tclient_wait_eof(&CL, 3000));
+	assert_int_equal(tresp_parse(&CL, &OFF, 1, &r), 1);
+	assert_int_equal(r.status, 200);
+	assert_false(r.complete);
+	assert_non_null(strstr(r.body, "00000000000000000000000000000002"));
+	tresp_free(&r);
+	assert_int_equal(storec_inflight(), 0);
+}
+
+static void
+test_export_client_leaves(void **state)
+{
+	struct peer_req pr;
+
+	get("/v1/admin/export?format=csv&rows=messages");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	reply_convs(&pr, 1, 1, 5, "");
+	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	assert_int_equal(storec_inflight(), 1);
+	/* The client goes: the request in flight is forgotten. */
+	close(CL.fd);
+	CL.fd = -1;
+	drive_ms(50);
+	assert_int_equal(storec_inflight(), 0);
+	/* storaged's late answer finds nobody (ASan: no use after free). */
+	reply_msgs(&pr, 1, 0, 1, 0);
+	drive_ms(50);
+	expect_no_req();
+}
+
+/* The next page waits until the client has taken most of the last. */
+static void
+test_export_backpressure(void **state)
+{
+	struct peer_req pr;
+	struct st_conv c;
+	struct penc e;
+	struct tresp r;
+	char *big;
+	int i;
+
+	assert_non_null(big = malloc(2001));
+	memset(big, 'x', 2000);
+	big[2000] = '\0';
+	get("/v1/admin/export?format=csv&rows=conversations");
+	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	/* 200 x 2 KB: more than the socket takes at once. */
+	penc_init(&e);
+	penc_u64(&e, 400);
+	penc_u32(&e, ST_LIST_MAX);
+	for (i = 0; i < ST_LIST_MAX; i++) {
+		fill_conv(&c, i + 1, 1, big);
+		penc_conv(&e, &c);
+		st_conv_free(&c);
+	}
+	penc_str(&e, "next");
+	assert_false(e.err);
+	/* Too big to flush in one go: the worker reads meanwhile. */
+	assert_int_equal(pchan_send(&P.ch, pr.type, PROTO_F_REPLY, pr.id,
+	    e.buf, e.len, -1), 0);
+	for (i = 0; i < 1000 && pchan_pending(&P.ch); i++) {
+		assert_true(pchan_flush(&P.ch) >= 0);
+		loop_once(2);
+	}
+	assert_false(pchan_pending(&P.ch));
+	penc_free(&e);
+	free(big);
+	drive_ms(50);
+	assert_true(conn_out_pending(CL.c) >= CONN_DRAIN_LOW);
+	expect_no_req();
+	/* The client reads: the next page is asked for. */
+	for (i = 0; i < 200 && peer_recv(&P, &pr, 5) < 0; i++)
+		tclient_pump(&CL);
+	assert_int_equal(pr.type, PROTO_ST_CONV_QUERY);
+	check_query(&pr, "next", "");
+	reply_convs(&pr, 500, 1, 1, "");
+	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_int_equal(r.status, 200);
+	assert_true(r.complete);
+	/* The header row first, although the first page came with rows. */
+	assert_true(strncmp(r.body, "id,widgetId,sessionId,contactId,"
+	    "createdAt,updatedAt,messageCount,lastMessage\r\n"
+	    "00000000000000000000000000000001,", 111) == 0);
+	assert_non_null(strstr(r.body, "000000000000000000000000000001f4"));
+	tresp_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_export_csv_field),
+		cmocka_unit_test(test_export_rows),
+		cmocka_unit_test(test_export_params),
+		cmocka_unit_test_setup_teardown(test_export_bad_requests,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_messages_pages,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_export_storage_fails_midway, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_client_leaves,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_backpressure,
+		    each_setup, each_teardown),
+	};
+
+	log_init("test_export");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
