@@ -52,7 +52,7 @@
  *       total is still the count without q.
  *   ST_CONV_DELETE  str conv_id                              -> (empty)
  *       The conversation, its messages and every index entry naming it
- *       (activity, per-widget, session, contact). `not found`.
+ *       (per-widget, session, contact). `not found`.
  *   ST_MSG_PAGE     str conv_id, u32 from, u32 limit (1..ST_LIST_MAX)
  *       -> u32 n, n x msg, u32 next (0 = no more)
  *       A conversation's messages oldest first, from position `from` (0 =

@@ -6,9 +6,11 @@
  *	dsessions        owner token hash[32] -> owner session
  *	dsess_expiry     u64 expires_at | token hash[32] -> (nothing)
  *
- * The per-widget index mirrors `activity` for one widget, so a filtered
- * list pages as ST_CONV_LIST does, with the same cursors. A widget is
- * 1 to 64 bytes of UTF-8 and holds no NUL, so NUL ends it in a key.
+ * The per-widget index is the only by-activity index: a filtered list
+ * walks one widget's keys, the full list merges every widget's
+ * (merge_walk() in store.c), with the same cursors. A widget is 1 to 64
+ * bytes of UTF-8 and holds no NUL, so NUL ends it in a key. The global
+ * `activity` index of older data directories is emptied at open.
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -41,7 +43,8 @@ wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
 
 	memcpy(k, widget, n);
 	k[n] = '\0';
-	act_key(k + n + 1, at, id);
+	put_be64(k + n + 1, at);
+	memcpy(k + n + 1 + 8, id, ID_LEN);
 	return n + 1 + ACT_KEY_LEN;
 }
 
@@ -119,8 +122,8 @@ widget_count_add(struct store_txn *t, const char *widget, int delta)
  * A data directory made before the per-widget index has conversations
  * and no index: build it, and the counts, from convs.
  */
-int
-dashstore_init(struct store_txn *t)
+static int
+widget_index_build(struct store_txn *t)
 {
 	uint8_t id[ID_LEN];
 	struct st_conv c;
@@ -165,6 +168,31 @@ dashstore_init(struct store_txn *t)
 		log_info("built the per-widget conversation index from %zu "
 		    "conversations", n);
 	return t->err;
+}
+
+/*
+ * The per-widget index, built when missing; then the retired global
+ * index, which older storageds kept, is emptied: its pages go back to
+ * the free list, and nothing reads it.
+ */
+int
+dashstore_init(struct store_txn *t)
+{
+	MDB_stat ms;
+	int rc;
+
+	if (widget_index_build(t) != 0)
+		return t->err;
+	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((rc = mdb_drop(t->txn, t->st->activity, 0)) != 0)
+		return txn_lmdb(t, rc, "empty activity");
+	t->wrote = 1;
+	log_info("emptied the retired activity index (%zu entries)",
+	    (size_t)ms.ms_entries);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- search */
@@ -388,9 +416,11 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	w.size = sizeof(*l.convs);
 	w.take = take_conv;
 	w.arg = s;
-	index_walk(t, widget[0] != '\0' ? t->st->widget_activity :
-	    t->st->activity, widget[0] != '\0' ? "widget activity" :
-	    "activity", cursor, &w, &pg);
+	if (widget[0] != '\0')
+		index_walk(t, t->st->widget_activity, "widget activity",
+		    cursor, &w, &pg);
+	else
+		merge_walk(t, cursor, &w, &pg);
 	if (s != NULL) {
 		mdb_cursor_close(s->msgs);
 		free(s);
@@ -456,7 +486,7 @@ db_del_if(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 int
 store_conv_delete(struct store_txn *t, const char *conv_id)
 {
-	uint8_t cid[ID_LEN], akey[ACT_KEY_LEN], skey[SESS_KEY_MAX];
+	uint8_t cid[ID_LEN], skey[SESS_KEY_MAX];
 	uint8_t cckey[2 * ID_LEN];
 	struct st_conv c;
 	const uint8_t *p;
@@ -477,8 +507,6 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 		return t->err;
 
 	msgs_delete(t, cid);
-	act_key(akey, c.updated_at, cid);
-	db_del(t, t->st->activity, akey, sizeof(akey), "delete activity");
 	widget_index_del(t, c.widget, c.updated_at, cid);
 	widget_count_add(t, c.widget, -1);
 	/*

@@ -5,10 +5,11 @@
  *	meta      "schema" -> u32 schema version
  *	convs     id[16] -> conversation
  *	sessions  widget NUL session -> id[16]
- *	activity  u64 updated_at (big-endian) | id[16] -> (nothing)
  *	msgs      id[16] | u32 sequence (big-endian) -> message
+ *	activity  retired: kept (empty) so older data directories open
  *
- * The per-widget index and counts and the owner sessions are dashstore.c's.
+ * The per-widget index and counts and the owner sessions are dashstore.c's;
+ * the list of every conversation merges the per-widget indexes.
  *
  * Every value starts with ST_RECORD_VERSION (conversations with
  * CONV_RECORD_VERSION); records are the same encodings the protocol
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dashstore.h"
 #include "log.h"
 #include "storeint.h"
 
@@ -136,13 +138,6 @@ utf8_valid(const char *str, size_t n)
 			return 0;
 	}
 	return 1;
-}
-
-void
-act_key(uint8_t k[ACT_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
-{
-	put_be64(k, at);
-	memcpy(k + 8, id, ID_LEN);
 }
 
 void
@@ -633,7 +628,8 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		goto fail;
 	/*
 	 * The default widget exists from the first start on; a data
-	 * directory older than the per-widget index gets it built.
+	 * directory older than the per-widget index gets it built, and
+	 * the retired global index is emptied.
 	 */
 	store_begin(st, &t, 0);
 	widgetstore_init(&t);
@@ -794,7 +790,6 @@ conv_open_contact(struct store_txn *t, const char *widget,
 {
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
-	uint8_t akey[ACT_KEY_LEN];
 	struct st_conv c;
 	size_t klen;
 	int rc;
@@ -831,13 +826,10 @@ conv_open_contact(struct store_txn *t, const char *widget,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	sval[0] = ST_RECORD_VERSION;
 	memcpy(sval + 1, id, ID_LEN);
-	act_key(akey, c.updated_at, id);
 
 	conv_save(t, id, &c);
 	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
 	    "put session");
-	db_put(t, t->st->activity, akey, sizeof(akey), &rec_version, 1,
-	    "put activity");
 	widget_index_put(t, c.widget, c.updated_at, id);
 	widget_count_add(t, c.widget, 1);
 	if (t->err) {
@@ -853,7 +845,6 @@ int
 store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 {
 	uint8_t cid[ID_LEN], mid[ID_LEN], mkey[MSG_KEY_LEN];
-	uint8_t oldk[ACT_KEY_LEN], newk[ACT_KEY_LEN];
 	struct st_conv c;
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
@@ -902,19 +893,13 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	msg_save(t, mkey, m);
 
 	/*
-	 * Move the conversation in the by-activity indexes. In the same
-	 * millisecond the keys stay: deleting a tree's last key frees its
+	 * Move the conversation in its widget's index. In the same
+	 * millisecond the key stays: deleting a tree's last key frees its
 	 * page only at commit, so a long batch would eat the map.
 	 */
 	if (now > c.updated_at) {
-		act_key(oldk, c.updated_at, cid);
-		db_del(t, t->st->activity, oldk, sizeof(oldk),
-		    "delete activity");
 		widget_index_del(t, c.widget, c.updated_at, cid);
 		c.updated_at = now;
-		act_key(newk, c.updated_at, cid);
-		db_put(t, t->st->activity, newk, sizeof(newk), &rec_version,
-		    1, "put activity");
 		widget_index_put(t, c.widget, c.updated_at, cid);
 	}
 
@@ -944,6 +929,23 @@ index_in(const struct index_walk *w, const MDB_val *k)
 }
 
 /*
+ * The u64 | id[16] a cursor names; from the newest, all ones: a key
+ * holding it (time 2^64 - 1) is no real key, so it may be passed over.
+ */
+static int
+cursor_key(struct store_txn *t, const char *cursor, uint8_t k[INDEX_KEY_LEN])
+{
+	if (cursor[0] == '\0')
+		memset(k, 0xff, INDEX_KEY_LEN);
+	else if (strlen(cursor) != STORE_CURSOR_LEN ||
+	    hex_decode(cursor, k, INDEX_KEY_LEN) < 0) {
+		store_fail(t, PROTO_E_INVALID, "malformed cursor");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Walks an index keyed prefix | u64 | id[16] newest first: strictly older
  * than cursor (48 hex digits of the u64 | id part; "" = from the newest),
  * looking at no more than w->scan keys (0 = no bound) and stopping once
@@ -970,21 +972,14 @@ index_walk(struct store_txn *t, MDB_dbi index, const char *what,
 		return store_fail(t, PROTO_E_INTERNAL, "index prefix too long");
 	if (w->plen > 0)
 		memcpy(probe, w->prefix, w->plen);
-	if (cursor[0] == '\0')
-		memset(probe + w->plen, 0xff, INDEX_KEY_LEN);
-	else if (strlen(cursor) != STORE_CURSOR_LEN ||
-	    hex_decode(cursor, probe + w->plen, INDEX_KEY_LEN) < 0)
-		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	if (cursor_key(t, cursor, probe + w->plen) < 0)
+		return t->err;
 	if ((pg->items = calloc(w->limit, w->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
 
-	/*
-	 * The entry before the first at-or-after the probe is older. From
-	 * the newest, the probe is all ones past the prefix: a key holding
-	 * it (time 2^64 - 1) is no real key, so it may be passed over.
-	 */
+	/* The entry before the first at-or-after the probe is older. */
 	k.mv_size = w->plen + INDEX_KEY_LEN;
 	k.mv_data = probe;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -1031,6 +1026,220 @@ index_walk(struct store_txn *t, MDB_dbi index, const char *what,
 	return 0;
 }
 
+/* One widget's place in the merge: the key it stands on. */
+struct merge_head {
+	uint8_t key[INDEX_PREFIX_MAX + INDEX_KEY_LEN];	/* widget NUL u64 | id */
+	size_t plen;
+};
+
+struct merge {
+	MDB_cursor *cur;
+	/* The key cur stands on (atlen 0: unknown), to step instead of seek. */
+	uint8_t at[INDEX_PREFIX_MAX + INDEX_KEY_LEN];
+	size_t atlen;
+	const char *what;
+};
+
+/* a is newer than b; ids are unique, so never equal. */
+static int
+head_newer(const struct merge_head *a, const struct merge_head *b)
+{
+	return memcmp(a->key + a->plen, b->key + b->plen, INDEX_KEY_LEN) > 0;
+}
+
+/* A max-heap on (time, id): the newest head at 0. */
+static void
+heap_down(struct merge_head *h, size_t n, size_t i)
+{
+	struct merge_head tmp;
+	size_t c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && head_newer(&h[c + 1], &h[c]))
+			c++;
+		if (!head_newer(&h[c], &h[i]))
+			break;
+		tmp = h[i];
+		h[i] = h[c];
+		h[c] = tmp;
+		i = c;
+	}
+}
+
+/*
+ * Moves a head to the key before the one it holds, within its widget:
+ * 0 moved, 1 none left, -1 failed.
+ */
+static int
+head_prev(struct store_txn *t, struct merge *m, struct merge_head *h)
+{
+	size_t klen = h->plen + INDEX_KEY_LEN;
+	MDB_val k, v;
+	int rc;
+
+	if (m->atlen == klen && memcmp(m->at, h->key, klen) == 0)
+		rc = mdb_cursor_get(m->cur, &k, &v, MDB_PREV);
+	else {
+		k.mv_size = klen;
+		k.mv_data = h->key;
+		rc = mdb_cursor_get(m->cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(m->cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(m->cur, &k, &v, MDB_LAST);
+	}
+	m->atlen = 0;
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0) {
+		txn_lmdb(t, rc, m->what);
+		return -1;
+	}
+	if (k.mv_size < h->plen || memcmp(k.mv_data, h->key, h->plen) != 0)
+		return 1;
+	if (k.mv_size != klen) {
+		log_warnx("%s index: key of %zu bytes", m->what, k.mv_size);
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return -1;
+	}
+	memcpy(h->key + h->plen, (uint8_t *)k.mv_data + h->plen,
+	    INDEX_KEY_LEN);
+	memcpy(m->at, h->key, klen);
+	m->atlen = klen;
+	return 0;
+}
+
+/*
+ * One head per widget of widget_counts, each on its newest key strictly
+ * older than probe; the widgets with none are left out. 0 or -1.
+ */
+static int
+merge_heads(struct store_txn *t, struct merge *m, const uint8_t *probe,
+    struct merge_head **out, size_t *nout)
+{
+	struct merge_head *heads;
+	MDB_cursor *wc;
+	MDB_stat ms;
+	MDB_val k, v;
+	size_t n = 0, i;
+	int rc, hrc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = mdb_stat(t->txn, t->st->widget_counts, &ms)) != 0) {
+		txn_lmdb(t, rc, "widget counts");
+		return -1;
+	}
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((heads = calloc(ms.ms_entries, sizeof(*heads))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_counts, &wc)) != 0) {
+		free(heads);
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	rc = mdb_cursor_get(wc, &k, &v, MDB_FIRST);
+	while (rc == 0 && n < ms.ms_entries) {
+		if (k.mv_size == 0 || k.mv_size > ST_WIDGET_MAX ||
+		    memchr(k.mv_data, '\0', k.mv_size) != NULL) {
+			log_warnx("widget counts: key of %zu bytes", k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			hrc = -1;
+			break;
+		}
+		memcpy(heads[n].key, k.mv_data, k.mv_size);
+		heads[n].key[k.mv_size] = '\0';
+		heads[n].plen = k.mv_size + 1;
+		memcpy(heads[n].key + heads[n].plen, probe, INDEX_KEY_LEN);
+		if ((hrc = head_prev(t, m, &heads[n])) < 0)
+			break;
+		if (hrc == 0)
+			n++;
+		rc = mdb_cursor_get(wc, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(wc);
+	if (hrc >= 0 && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk widget counts");
+	if (t->err) {
+		free(heads);
+		return -1;
+	}
+	for (i = n / 2; i-- > 0;)
+		heap_down(heads, n, i);
+	*out = heads;
+	*nout = n;
+	return 0;
+}
+
+/*
+ * index_walk() over every conversation: a merge of the per-widget
+ * indexes (the widgets are widget_counts' keys), newest first in (time,
+ * id) order, the order one index of u64 | id[16] would have. Cursors,
+ * limit, scan, halt, take() and next_cursor are index_walk()'s; w's
+ * prefix is not used. A heap of one head per widget, and one LMDB cursor
+ * that steps back when it stands on the head taken and seeks otherwise,
+ * so a page costs O(widgets + limit log widgets) and no more.
+ */
+int
+merge_walk(struct store_txn *t, const char *cursor,
+    const struct index_walk *w, struct index_page *pg)
+{
+	uint8_t probe[INDEX_KEY_LEN], last[INDEX_KEY_LEN];
+	struct merge_head *heads = NULL;
+	struct merge m;
+	uint32_t seen = 0;
+	size_t n = 0;
+	int rc, lrc;
+
+	memset(pg, 0, sizeof(*pg));
+	if (t->err)
+		return t->err;
+	if (cursor_key(t, cursor, probe) < 0)
+		return t->err;
+	if ((pg->items = calloc(w->limit, w->size)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	memset(&m, 0, sizeof(m));
+	m.what = "widget activity";
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity,
+	    &m.cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	if (merge_heads(t, &m, probe, &heads, &n) < 0) {
+		mdb_cursor_close(m.cur);
+		return t->err;
+	}
+	while (n > 0 && pg->n < w->limit &&
+	    (w->scan == 0 || seen < w->scan) &&
+	    (w->halt == NULL || *w->halt == 0)) {
+		memcpy(last, heads[0].key + heads[0].plen, sizeof(last));
+		seen++;
+		if ((lrc = w->take(t, last + 8,
+		    (char *)pg->items + pg->n * w->size, w->arg)) == 1) {
+			log_warnx("%s index names a missing record", m.what);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc == 0)
+			pg->n++;
+		else if (lrc != 2)
+			break;
+		if ((rc = head_prev(t, &m, &heads[0])) < 0)
+			break;
+		if (rc == 1)
+			heads[0] = heads[--n];
+		heap_down(heads, n, 0);
+	}
+	mdb_cursor_close(m.cur);
+	free(heads);
+	if (t->err)
+		return t->err;
+	/* Something older lies past this page: say where to resume. */
+	if (n > 0 && seen > 0)
+		hex_encode(last, sizeof(last), pg->next_cursor);
+	return 0;
+}
+
 /* index_page()'s load() as a take(). */
 static int
 page_take(struct store_txn *t, const uint8_t *id, void *item, void *arg)
@@ -1072,32 +1281,12 @@ index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
 	return t->err;
 }
 
-static int
-page_conv(struct store_txn *t, const uint8_t *id, void *c)
-{
-	return conv_load(t, id, c);
-}
-
+/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
 int
 store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out)
 {
-	struct index_page pg;
-	struct store_list l;
-
-	index_page(t, t->st->activity, t->st->convs, "activity", limit,
-	    cursor, sizeof(*l.convs), page_conv, &pg);
-	memset(&l, 0, sizeof(l));
-	l.total = pg.total;
-	l.n = pg.n;
-	l.convs = pg.items;
-	if (t->err) {
-		store_list_free(&l);
-		return t->err;
-	}
-	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
-	*out = l;
-	return 0;
+	return store_conv_query(t, limit, cursor, "", "", out);
 }
 
 int

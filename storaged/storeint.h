@@ -35,7 +35,7 @@ struct store {
 	MDB_dbi meta;
 	MDB_dbi convs;
 	MDB_dbi sessions;
-	MDB_dbi activity;
+	MDB_dbi activity;	/* retired: emptied at open, never written */
 	MDB_dbi msgs;
 	/* widgetstore.c */
 	MDB_dbi widgets;	/* internal id -> widget */
@@ -66,7 +66,6 @@ uint64_t get_be64(const uint8_t *);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *in, uint8_t *out, size_t n);
 int utf8_valid(const char *, size_t);
-void act_key(uint8_t k[ACT_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN]);
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
 /* Checks (widget, session) and builds its sessions key. 0, or -1 failed. */
 int sess_key(struct store_txn *, const char *widget, const char *session,
@@ -119,6 +118,9 @@ struct index_walk {
 };
 int index_walk(struct store_txn *, MDB_dbi index, const char *what,
     const char *cursor, const struct index_walk *, struct index_page *);
+/* index_walk() over every widget's widget_activity, merged (no prefix). */
+int merge_walk(struct store_txn *, const char *cursor,
+    const struct index_walk *, struct index_page *);
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
@@ -147,8 +149,9 @@ int widgetstore_init(struct store_txn *);
 
 /*
  * dashstore.c: the per-widget activity index and counts, kept wherever
- * the activity index is, and built by dashstore_init() for a data
- * directory that predates them.
+ * a conversation is made, moved or deleted, and built by
+ * dashstore_init() for a data directory that predates them (which also
+ * empties the retired global index).
  */
 void widget_index_put(struct store_txn *, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN]);

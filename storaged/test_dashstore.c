@@ -889,7 +889,7 @@ test_dstore_delete(void **state)
 	assert_int_equal(conv_get_err(f, v), PROTO_E_NOT_FOUND);
 	assert_int_equal(db_entries(f, "convs"), 1);
 	assert_int_equal(db_entries(f, "msgs"), 1);
-	assert_int_equal(db_entries(f, "activity"), 1);
+	assert_int_equal(db_entries(f, "activity"), 0);
 	assert_int_equal(db_entries(f, "widget_activity"), 1);
 	assert_int_equal(db_entries(f, "widget_counts"), 1);
 	assert_int_equal(db_entries(f, "sessions"), 1);
@@ -1141,6 +1141,326 @@ test_dstore_rebuild(void **state)
 	assert_int_equal(db_entries(f, "widget_activity"), 2);
 }
 
+/* ------------------------------------------------ the merged list */
+
+/* A conversation as the full list orders it: (updated_at, id), newest first. */
+struct ord {
+	uint64_t at;
+	char id[ST_ID_HEX + 1];
+};
+
+static int
+ord_newest(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at > y->at ? -1 : 1;
+	/* Lowercase hex orders as the raw bytes do. */
+	return -strcmp(x->id, y->id);
+}
+
+/* Every conversation, through each widget's own index, sorted as one. */
+static size_t
+ord_all(struct fix *f, const char **widgets, size_t nw, struct ord *o,
+    size_t max)
+{
+	struct page p;
+	size_t n = 0, i;
+	uint32_t j;
+
+	for (i = 0; i < nw; i++) {
+		assert_int_equal(query(f, ST_LIST_MAX, "", widgets[i], "", &p),
+		    0);
+		assert_string_equal(p.next, "");
+		for (j = 0; j < p.n; j++) {
+			assert_true(n < max);
+			o[n].at = p.convs[j].updated_at;
+			strlcpy(o[n].id, p.convs[j].id, sizeof(o[n].id));
+			n++;
+		}
+		page_free(&p);
+	}
+	qsort(o, n, sizeof(*o), ord_newest);
+	return n;
+}
+
+/* ST_CONV_LIST's page, through the store. */
+static void
+list_page(struct fix *f, uint32_t limit, const char *cursor,
+    struct store_list *l)
+{
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_conv_list(&t, limit, cursor, l), 0);
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/*
+ * Pages through everything with this limit, both ways (ST_CONV_QUERY
+ * and ST_CONV_LIST): every conversation once, in o's order.
+ */
+static void
+pages_match(struct fix *f, uint32_t limit, const struct ord *o, size_t n)
+{
+	char cur[ST_CURSOR_MAX + 1] = "";
+	struct store_list l;
+	struct page p;
+	size_t at = 0;
+	uint32_t i;
+
+	do {
+		assert_int_equal(query(f, limit, cur, "", "", &p), 0);
+		assert_int_equal(p.total, n);
+		for (i = 0; i < p.n; i++, at++) {
+			assert_true(at < n);
+			assert_string_equal(p.convs[i].id, o[at].id);
+		}
+		/* A full page, unless it is the last. */
+		if (p.next[0] != '\0')
+			assert_int_equal(p.n, limit);
+		else
+			assert_int_equal(at, n);
+		list_page(f, limit, cur, &l);
+		assert_int_equal(l.total, n);
+		assert_int_equal(l.n, p.n);
+		for (i = 0; i < l.n; i++)
+			assert_string_equal(l.convs[i].id, p.convs[i].id);
+		assert_string_equal(l.next_cursor, p.next);
+		store_list_free(&l);
+		strlcpy(cur, p.next, sizeof(cur));
+		page_free(&p);
+	} while (cur[0] != '\0');
+	assert_int_equal(at, n);
+}
+
+static void
+test_dstore_merge_paging(void **state)
+{
+	static const char *widgets[] = { "wa", "wb", "wc" };
+	struct fix *f = *state;
+	struct ord o[64];
+	char s[16], cur[ST_CURSOR_MAX + 1];
+	char ids[30][ST_ID_HEX + 1], gone[ST_ID_HEX + 1];
+	struct page p;
+	size_t n, i;
+	uint32_t lim;
+
+	/* Four at each time, across widgets and within one. */
+	for (i = 0; i < 30; i++) {
+		fake_now = T0 + (i / 4) * 10;
+		snprintf(s, sizeof(s), "s%zu", i);
+		conv_id_new(f, widgets[(i * 7 / 3) % 3], s, ids[i]);
+	}
+	/* Messages at one time move some of each widget to the same key time. */
+	fake_now = T0 + 1000;
+	say(f, ids[0], "a");
+	say(f, ids[1], "b");
+	say(f, ids[5], "c");
+	say(f, ids[13], "d");
+	fake_now = T0 + 1001;
+	say(f, ids[2], "e");
+	n = ord_all(f, widgets, 3, o, 64);
+	assert_int_equal(n, 30);
+	for (i = 1; i < n; i++)
+		assert_true(o[i - 1].at > o[i].at || (o[i - 1].at ==
+		    o[i].at && strcmp(o[i - 1].id, o[i].id) > 0));
+	assert_string_equal(o[0].id, ids[2]);
+
+	for (lim = 1; lim <= 31; lim++)
+		pages_match(f, lim, o, n);
+	pages_match(f, ST_LIST_MAX, o, n);
+
+	/* A cursor from any place, even between two of one time. */
+	assert_int_equal(query(f, 4, "", "", "", &p), 0);
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 200, cur, "", "", &p), 0);
+	assert_int_equal(p.n, n - 4);
+	for (i = 0; i < p.n; i++)
+		assert_string_equal(p.convs[i].id, o[4 + i].id);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	/* A cursor at the oldest: nothing older. */
+	assert_int_equal(query(f, (uint32_t)n, "", "", "", &p), 0);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	assert_int_equal(query(f, (uint32_t)n - 1, "", "", "", &p), 0);
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 5, cur, "", "", &p), 0);
+	page_is(&p, 1, o[n - 1].id);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+
+	/* Deleting: the widget's newest, and all of wc. */
+	assert_int_equal(query(f, 3, "", "", "", &p), 0);
+	strlcpy(cur, p.next, sizeof(cur));
+	/* The cursor names a conversation that then goes: still valid. */
+	strlcpy(gone, p.convs[2].id, sizeof(gone));
+	assert_int_equal(conv_delete(f, gone), 0);
+	page_free(&p);
+	for (i = 0; i < 30; i++)
+		if ((i * 7 / 3) % 3 == 2 && strcmp(ids[i], gone) != 0)
+			assert_int_equal(conv_delete(f, ids[i]), 0);
+	n = ord_all(f, widgets, 3, o, 64);
+	assert_int_equal(query(f, 10, "", "wc", "", &p), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.total, 0);
+	for (lim = 1; lim <= 7; lim++)
+		pages_match(f, lim, o, n);
+	assert_int_equal(query(f, 200, cur, "", "", &p), 0);
+	/* What is older than the deleted one: the tail of o. */
+	assert_true(p.n > 0 && p.n < n);
+	for (i = 0; i < p.n; i++)
+		assert_string_equal(p.convs[i].id, o[n - p.n + i].id);
+	page_free(&p);
+
+	/* Nothing written to the retired index, ever. */
+	assert_int_equal(db_entries(f, "activity"), 0);
+	assert_int_equal(db_entries(f, "widget_activity"), n);
+}
+
+/* The scan budget counts conversations of every widget, merged. */
+static void
+test_dstore_merge_search(void **state)
+{
+	static const char *widgets[] = { "wa", "wb", "wc" };
+	struct fix *f = *state;
+	char cur[ST_CURSOR_MAX + 1], old[ST_ID_HEX + 1], mid[ST_ID_HEX + 1];
+	char s[16];
+	struct store_txn t;
+	struct st_conv c;
+	struct page p;
+	int i, created;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_conv_open(&t, "wb", "needle-1", &c, &created),
+	    0);
+	strlcpy(old, c.id, sizeof(old));
+	st_conv_free(&c);
+	for (i = 0; i < ST_SEARCH_SCAN + 10; i++) {
+		/* Two at each time: ties across widgets. */
+		fake_now += i % 2;
+		snprintf(s, sizeof(s), "hay-%d", i);
+		if (i == 5) {
+			assert_int_equal(store_conv_open(&t, "wc", "a-needle",
+			    &c, &created), 0);
+			strlcpy(mid, c.id, sizeof(mid));
+			st_conv_free(&c);
+		}
+		assert_int_equal(store_conv_open(&t, widgets[i % 3], s, &c,
+		    &created), 0);
+		st_conv_free(&c);
+	}
+	assert_int_equal(store_commit(&t), 0);
+
+	/* The first ST_SEARCH_SCAN looked at hold no match. */
+	assert_int_equal(query(f, 10, "", "", "NEEDLE", &p), 0);
+	assert_int_equal(p.total, ST_SEARCH_SCAN + 12);
+	assert_int_equal(p.n, 0);
+	assert_string_not_equal(p.next, "");
+	strlcpy(cur, p.next, sizeof(cur));
+	/* Its cursor is the ST_SEARCH_SCAN-th of the plain list. */
+	for (i = 0; i < ST_SEARCH_SCAN / ST_LIST_MAX; i++) {
+		char c2[ST_CURSOR_MAX + 1];
+
+		strlcpy(c2, p.next, sizeof(c2));
+		assert_int_equal(query(f, ST_LIST_MAX, i == 0 ? "" : c2, "",
+		    "", &p), 0);
+		page_free(&p);
+	}
+	assert_string_equal(p.next, cur);
+	/* The rest: both needles, newest first, and the end. */
+	assert_int_equal(query(f, 10, cur, "", "needle", &p), 0);
+	page_is(&p, 2, mid, old);
+	assert_string_equal(p.next, "");
+	page_free(&p);
+	/* limit stops it at the first match, with a cursor to go on. */
+	assert_int_equal(query(f, 1, cur, "", "needle", &p), 0);
+	page_is(&p, 1, mid);
+	strlcpy(cur, p.next, sizeof(cur));
+	page_free(&p);
+	assert_int_equal(query(f, 1, cur, "", "needle", &p), 0);
+	page_is(&p, 1, old);
+	page_free(&p);
+}
+
+/* Writes the retired index behind the store's back, as older storageds did. */
+static void
+activity_fill(struct fix *f, const struct ord *o, size_t n)
+{
+	uint8_t k[8 + 16], one = 1;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val kv, vv;
+	size_t i, j;
+	unsigned x;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "activity", 0, &dbi), 0);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 8; j++)
+			k[j] = (uint8_t)(o[i].at >> (56 - 8 * j));
+		for (j = 0; j < 16; j++) {
+			assert_int_equal(sscanf(o[i].id + 2 * j, "%2x", &x), 1);
+			k[8 + j] = (uint8_t)x;
+		}
+		kv.mv_size = sizeof(k);
+		kv.mv_data = k;
+		vv.mv_size = 1;
+		vv.mv_data = &one;
+		assert_int_equal(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/* Older data directories: the global index goes once the widgets' is there. */
+static void
+test_dstore_activity_retired(void **state)
+{
+	static const char *widgets[] = { "wa", "wb", "wc" };
+	struct fix *f = *state;
+	struct ord o[16], o2[16];
+	char s[16], id[ST_ID_HEX + 1];
+	size_t n, i;
+
+	for (i = 0; i < 9; i++) {
+		fake_now = T0 + (i / 2) * 10;
+		snprintf(s, sizeof(s), "s%zu", i);
+		conv_id_new(f, widgets[i % 3], s, id);
+	}
+	fake_now += 10;
+	say(f, id, "hi");
+	n = ord_all(f, widgets, 3, o, 16);
+	assert_int_equal(n, 9);
+
+	/* Both indexes filled: activity goes, widget_activity stays. */
+	activity_fill(f, o, n);
+	assert_int_equal(db_entries(f, "activity"), 0);
+	assert_int_equal(db_entries(f, "widget_activity"), n);
+	pages_match(f, 4, o, n);
+
+	/*
+	 * Only the global index, as before the per-widget one: it is built
+	 * from convs (activity_fill's reopen), then activity is emptied.
+	 */
+	db_clear(f, "widget_activity", "widget_counts");
+	assert_int_equal(db_entries(f, "activity"), 0);
+	assert_int_equal(db_entries(f, "widget_activity"), n);
+	assert_int_equal(db_entries(f, "widget_counts"), 3);
+	assert_int_equal(ord_all(f, widgets, 3, o2, 16), n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(o2[i].id, o[i].id);
+	pages_match(f, 2, o, n);
+	pages_match(f, 200, o, n);
+}
+
 /* ------------------------------------------------ dispatch */
 
 static void
@@ -1215,6 +1535,9 @@ main(void)
 		T(test_dstore_msg_page),
 		T(test_dstore_msg_page_bytes),
 		T(test_dstore_rebuild),
+		T(test_dstore_merge_paging),
+		T(test_dstore_merge_search),
+		T(test_dstore_activity_retired),
 		T(test_dstore_dispatch_kinds),
 		T(test_dstore_read_batch),
 #undef T

@@ -508,9 +508,10 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	admin_send(c, PROTO_ST_CONV_QUERY, &e, list_done, admin_headers);
 }
 
-void
-admin_conv_delete(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/* The conversation in the path to storaged: ST_CONV_DELETE or _GET. */
+static void
+conv_by_id(struct conn *c, struct http_request *req,
+    const struct route_match *m, uint16_t type, storec_cb cb)
 {
 	const char *id;
 	struct penc e;
@@ -519,20 +520,21 @@ admin_conv_delete(struct conn *c, struct http_request *req,
 		return;
 	penc_init(&e);
 	penc_str(&e, id);
-	admin_send(c, PROTO_ST_CONV_DELETE, &e, delete_done, admin_headers);
+	if (type == PROTO_ST_CONV_GET)
+		penc_u32(&e, ADMIN_MAX_MESSAGES);
+	admin_send(c, type, &e, cb, admin_headers);
+}
+
+void
+admin_conv_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	conv_by_id(c, req, m, PROTO_ST_CONV_DELETE, delete_done);
 }
 
 void
 admin_conv_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id;
-	struct penc e;
-
-	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_u32(&e, ADMIN_MAX_MESSAGES);
-	admin_send(c, PROTO_ST_CONV_GET, &e, get_done, admin_headers);
+	conv_by_id(c, req, m, PROTO_ST_CONV_GET, get_done);
 }

@@ -85,25 +85,12 @@ test_list_query(void **state)
 }
 
 static void
-fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->id, sizeof(c->id), "%032x", n);
-	strlcpy(c->widget, "default", sizeof(c->widget));
-	snprintf(c->session, sizeof(c->session), "sess-%d", n);
-	c->created_at = 1700000000000ULL + (uint64_t)n;
-	c->updated_at = 1700000000500ULL + (uint64_t)n;
-	c->message_count = count;
-	c->last_message = strdup(last);
-}
-
-static void
 test_conv_json(void **state)
 {
 	struct st_conv c;
 	char *s;
 
-	fill_conv(&c, 1, 2, "hi \"there\"");
+	test_fill_conv(&c, 1, 2, "hi \"there\"");
 	s = test_dump(admin_conv_json(&c));
 	assert_string_equal(s,
 	    "{\"_id\":\"00000000000000000000000000000001\","
@@ -115,7 +102,7 @@ test_conv_json(void **state)
 	st_conv_free(&c);
 
 	/* No message yet: no lastMessage at all. */
-	fill_conv(&c, 2, 0, "");
+	test_fill_conv(&c, 2, 0, "");
 	s = test_dump(admin_conv_json(&c));
 	assert_null(strstr(s, "lastMessage"));
 	assert_non_null(strstr(s, "\"messageCount\":0"));
@@ -181,7 +168,7 @@ test_list_reply(void **state)
 	penc_u64(&e, 5);
 	penc_u32(&e, 2);
 	for (i = 1; i <= 2; i++) {
-		fill_conv(&c, i, (uint32_t)i, "last");
+		test_fill_conv(&c, i, (uint32_t)i, "last");
 		penc_conv(&e, &c);
 		st_conv_free(&c);
 	}
@@ -225,7 +212,7 @@ test_get_reply(void **state)
 	int i;
 
 	penc_init(&e);
-	fill_conv(&c, 7, 2, "second");
+	test_fill_conv(&c, 7, 2, "second");
 	penc_conv(&e, &c);
 	st_conv_free(&c);
 	penc_u32(&e, 2);
@@ -291,14 +278,11 @@ test_admin_conv_query(void **state)
 
 static struct peer P;
 static struct tclient CL;
-static size_t OFF;
 
 static int
 peer_group_setup(void **state)
 {
-	peer_setup(&P);
-	test_cors_origin("https://dash.example");
-	admin_init(KEY);
+	peer_admin_setup(&P, "https://dash.example", KEY);
 	if (peer_connect(&P) < 0)
 		return -1;
 	return tclient_open(&CL) == 0 ? 0 : -1;
@@ -308,38 +292,23 @@ static int
 peer_group_teardown(void **state)
 {
 	tclient_close(&CL);
-	peer_teardown(&P);
-	cors_shutdown();
-	settings_free(&wsettings);
-	admin_init(NULL);
+	peer_admin_teardown(&P);
 	return 0;
 }
 
 static void
 admin_request(const char *method, const char *path)
 {
-	char req[1024];
-
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n"
-	    "x-admin-api-key: " KEY "\r\n\r\n", method, path);
-	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
+	tclient_request(&CL, method, path, "x-admin-api-key: " KEY "\r\n",
+	    NULL);
 }
 
 static void
 admin_expect(struct tresp *r, int status, const char *body)
 {
-	assert_true(tresp_wait(&CL, &OFF, r, 3000));
-	if (r->status != status)
-		fail_msg("status %d, want %d: %s", r->status, status, r->body);
+	tclient_expect(&CL, r, status);
 	if (body != NULL)
 		assert_string_equal(r->body, body);
-}
-
-static void
-admin_expect_req(struct peer_req *pr, uint16_t type)
-{
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, type);
 }
 
 /* "app;dur=<digits>.<3 digits>" */
@@ -369,7 +338,7 @@ test_admin_list_query_request(void **state)
 
 	admin_request("GET", "/v1/admin/conversations?widget=w1&q=Ab%2Cc"
 	    "&limit=3&cursor=xy");
-	admin_expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	pdec_init(&d, pr.payload, pr.len);
 	assert_int_equal(pdec_u32(&d), 3);
 	pdec_strbuf(&d, s, sizeof(s));
@@ -392,7 +361,7 @@ test_admin_list_query_request(void **state)
 
 	/* No filters: the same request with "" for both. */
 	admin_request("GET", "/v1/admin/conversations");
-	admin_expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	pdec_init(&d, pr.payload, pr.len);
 	assert_int_equal(pdec_u32(&d), ADMIN_LIMIT_DEFAULT);
 	pdec_strbuf(&d, s, sizeof(s));
@@ -423,7 +392,7 @@ test_admin_conv_delete(void **state)
 
 	admin_request("DELETE", "/v1/admin/conversations/"
 	    "0123456789abcdef0123456789abcdef");
-	admin_expect_req(&pr, PROTO_ST_CONV_DELETE);
+	peer_expect(&P, &pr, PROTO_ST_CONV_DELETE);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "0123456789abcdef0123456789abcdef");
@@ -435,7 +404,7 @@ test_admin_conv_delete(void **state)
 
 	admin_request("DELETE", "/v1/admin/conversations/"
 	    "0123456789abcdef0123456789abcdef");
-	admin_expect_req(&pr, PROTO_ST_CONV_DELETE);
+	peer_expect(&P, &pr, PROTO_ST_CONV_DELETE);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	admin_expect(&r, 404, "{\"error\":\"Conversation not found\"}");
 	tresp_free(&r);
@@ -443,7 +412,7 @@ test_admin_conv_delete(void **state)
 	admin_request("DELETE", "/v1/admin/conversations/nope");
 	admin_expect(&r, 400, "{\"error\":\"Invalid conversationId\"}");
 	tresp_free(&r);
-	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+	peer_expect_none(&P, 50);
 }
 
 int

@@ -166,14 +166,6 @@ post(struct tclient *cl, const char *path, const char *key,
 	send_str(cl, req);
 }
 
-/* Waits for workerd's next request to storaged; it must be of type. */
-static void
-expect_req(struct peer_req *pr, uint16_t type)
-{
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, type);
-}
-
 struct begin {
 	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
 	char content[8192], key[ST_RATE_KEY_MAX + 1];
@@ -185,7 +177,7 @@ expect_begin(struct peer_req *pr, struct begin *b)
 {
 	struct pdec d;
 
-	expect_req(pr, PROTO_ST_CHAT_BEGIN);
+	peer_expect(&P, pr, PROTO_ST_CHAT_BEGIN);
 	/* The model may be called on storaged's early answer. */
 	assert_true(pr->flags & PROTO_F_EARLY);
 	pdec_init(&d, pr->payload, pr->len);
@@ -283,7 +275,7 @@ expect_append(struct peer_req *pr, struct append *a)
 {
 	struct pdec d;
 
-	expect_req(pr, PROTO_ST_MSG_APPEND);
+	peer_expect(&P, pr, PROTO_ST_MSG_APPEND);
 	pdec_init(&d, pr->payload, pr->len);
 	pdec_strbuf(&d, a->conv, sizeof(a->conv));
 	pdec_strbuf(&d, a->role, sizeof(a->role));
@@ -986,15 +978,6 @@ test_client_leaves_early(void **state)
 	tclient_close(&cl);
 }
 
-/* No request to storaged comes within ms. */
-static void
-expect_no_req(int ms)
-{
-	struct peer_req pr;
-
-	assert_int_equal(peer_recv(&P, &pr, ms), -1);
-}
-
 /*
  * storaged answers ST_CHAT_BEGIN before its commit: the model starts at
  * once, but the visitor sees nothing and no reply is stored until the
@@ -1048,7 +1031,7 @@ test_early_answer(void **state)
 	drive_ms(10);
 	model_says("quick");
 	model_done(UPSTREAM_OK, NULL, 1, 1);
-	expect_no_req(50);
+	peer_expect_none(&P, 50);
 	peer_reply(&P, &pr, "", 0);
 	expect_stored(&pr, "complete", "quick");
 	expect_answer(&cl, &off, &r, 200);
@@ -1067,7 +1050,7 @@ test_early_answer(void **state)
 	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
 	tresp_free(&r);
 	assert_int_equal(F.cancelled, 1);
-	expect_no_req(50);
+	peer_expect_none(&P, 50);
 	assert_int_equal(chat_turns(), 0);
 
 	/* The client leaves before the confirmation: interrupted, after it. */
@@ -1082,7 +1065,7 @@ test_early_answer(void **state)
 	cl.fd = -1;
 	drive_ms(20);
 	assert_int_equal(F.cancelled, 1);
-	expect_no_req(50);
+	peer_expect_none(&P, 50);
 	peer_reply(&P, &pr, "", 0);
 	expect_stored(&pr, "interrupted", "part");
 	drive_ms(20);
@@ -1105,7 +1088,7 @@ test_order_of_checks(void **state)
 
 	/* A wrong key is counted first: within the limit, 401. */
 	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_req(&pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "ip:local");
@@ -1119,7 +1102,7 @@ test_order_of_checks(void **state)
 
 	/* Over the limit: 429 before the key is looked at. */
 	post(&cl, "/v1/chat", "wrong", "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_req(&pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	reply_rate(&pr, 1, 1500);
 	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(r.body, "{\"error\":\"Too many requests\"}");
@@ -1130,7 +1113,7 @@ test_order_of_checks(void **state)
 	/* A good request over the limit: the one round trip says so. */
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_req(&pr, PROTO_ST_CHAT_BEGIN);
+	peer_expect(&P, &pr, PROTO_ST_CHAT_BEGIN);
 	reply_rate(&pr, 1, 60000);
 	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
@@ -1141,7 +1124,7 @@ test_order_of_checks(void **state)
 
 	/* Key right, body wrong: counted, then 400 with details. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s 1\",\"message\":\"a\"}");
-	expect_req(&pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	/* storaged refusing the count: the 400 all the same. */
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "x");
 	expect_answer(&cl, &off, &r, 400);
@@ -1329,7 +1312,7 @@ test_backpressure(void **state)
 	assert_true(F.cbs.can_write(F.arg));
 	model_done(UPSTREAM_OK, NULL, 1, 1);
 	/* Too big for the fake peer's buffer to decode: the type will do. */
-	expect_req(&pr, PROTO_ST_MSG_APPEND);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
 	reply_append(&pr);
 	assert_true(tresp_wait(&cl, &off, &r, 5000));
 	/* Nothing lost. */
@@ -1364,7 +1347,7 @@ test_reply_cap(void **state)
 	}
 	drive_ms(10);
 	assert_int_equal(F.cancelled, 1);	/* the model was stopped */
-	expect_req(&pr, PROTO_ST_MSG_APPEND);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
 	reply_append(&pr);
 	assert_true(tresp_wait(&cl, &off, &r, 5000));
 	for (p = r.body; (p = strstr(p, "{\"type\":\"token\",\"token\":\"")) !=
@@ -1461,12 +1444,12 @@ test_history(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	send_str(&cl, req);
 	/* Counted on its own key. */
-	expect_req(&pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "history:ip:local");
 	reply_rate(&pr, 0, 0);
-	expect_req(&pr, PROTO_ST_SESSION_HISTORY);
+	peer_expect(&P, &pr, PROTO_ST_SESSION_HISTORY);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "default");
@@ -1487,7 +1470,7 @@ test_history(void **state)
 	/* A session never seen. */
 	settings("0", 0);
 	send_str(&cl, req);
-	expect_req(&pr, PROTO_ST_SESSION_HISTORY);
+	peer_expect(&P, &pr, PROTO_ST_SESSION_HISTORY);
 	reply_history(&pr, 0);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","

@@ -3,7 +3,8 @@
  * same process: a client on one end of a socketpair (the other end is
  * handed to conn_new), reading with the event loop running, and a
  * response parser that understands Content-Length, chunked and
- * close-delimited bodies.
+ * close-delimited bodies. The tclient_request and tclient_expect*
+ * helpers assert with cmocka: include this after <cmocka.h>.
  */
 #ifndef PARLEY_TEST_CLIENT_H
 #define PARLEY_TEST_CLIENT_H
@@ -22,6 +23,7 @@ struct tclient {
 	char *buf;
 	size_t len, cap;
 	int eof;
+	size_t off;		/* the next response, for tclient_expect */
 };
 
 struct tresp {
@@ -235,6 +237,54 @@ tresp_header(const struct tresp *r, const char *name, char *out,
 	memcpy(out, h, n);
 	out[n] = '\0';
 	return out;
+}
+
+/* method path with headers (each ending "\r\n") and, when not NULL, body. */
+static inline void
+tclient_request(struct tclient *cl, const char *method, const char *path,
+    const char *headers, const char *body)
+{
+	char req[8192];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s",
+	    method, path, headers ? headers : "");
+	if (body != NULL)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	else
+		strlcat(req, "\r\n", sizeof(req));
+	assert_int_equal(tclient_send(cl, req, strlen(req)), 0);
+}
+
+/* The next response at cl->off (within 3 s); it must be status. */
+static inline void
+tclient_expect(struct tclient *cl, struct tresp *r, int status)
+{
+	assert_true(tresp_wait(cl, &cl->off, r, 3000));
+	if (r->status != status)
+		fail_msg("status %d, want %d: %s", r->status, status, r->body);
+}
+
+/* The next response is status with {"error":"msg"}, hdr in its head. */
+static inline void
+tclient_expect_error_hdr(struct tclient *cl, int status, const char *msg,
+    const char *hdr)
+{
+	struct tresp r;
+	char want[512];
+
+	tclient_expect(cl, &r, status);
+	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
+	assert_string_equal(r.body, want);
+	if (hdr != NULL)
+		assert_non_null(strstr(r.head, hdr));
+	tresp_free(&r);
+}
+
+static inline void
+tclient_expect_error(struct tclient *cl, int status, const char *msg)
+{
+	tclient_expect_error_hdr(cl, status, msg, NULL);
 }
 
 #endif

@@ -212,9 +212,7 @@ setup(void **state)
 {
 	char d[128];
 
-	peer_setup(&P);
-	test_cors_origin("https://site.example");
-	admin_init(KEY);
+	peer_admin_setup(&P, "https://site.example", KEY);
 	dashauth_init(PW);
 	strlcpy(assets, "/tmp/parley-dash-XXXXXX", sizeof(assets));
 	if (mkdtemp(assets) == NULL)
@@ -237,10 +235,7 @@ teardown(void **state)
 {
 	char cmd[128];
 
-	peer_teardown(&P);
-	cors_shutdown();
-	settings_free(&wsettings);
-	admin_init(NULL);
+	peer_admin_teardown(&P);
 	dashauth_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", assets);
 	if (system(cmd) != 0)
@@ -258,78 +253,19 @@ each_setup(void **state)
 }
 
 static struct tclient CL;
-static size_t OFF;
-
-static void
-open_client(void)
-{
-	assert_int_equal(tclient_open(&CL), 0);
-	OFF = 0;
-}
-
-static void
-close_client(void)
-{
-	tclient_close(&CL);
-}
-
-static void
-request(const char *method, const char *path, const char *headers,
-    const char *body)
-{
-	char req[8192];
-
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s",
-	    method, path, headers ? headers : "");
-	if (body != NULL)
-		snprintf(req + strlen(req), sizeof(req) - strlen(req),
-		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-	else
-		strlcat(req, "\r\n", sizeof(req));
-	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
-}
 
 #define JSONCT	"Content-Type: application/json\r\n"
 #define COOKIE	"Cookie: theme=dark; parley_session=" SID "\r\n"
 #define XCSRF	"x-csrf-token: " CSRF "\r\n"
 #define LOGIN(pw)	"{\"password\":\"" pw "\"}"
 
-static void
-response(struct tresp *r, int status)
-{
-	assert_true(tresp_wait(&CL, &OFF, r, 3000));
-	if (r->status != status)
-		fail_msg("status %d, want %d: %s", r->status, status, r->body);
-}
-
+/* Ours and the admin API's say no-store; the router's CORS refusal not. */
 static void
 expect_error(int status, const char *msg)
 {
-	struct tresp r;
-	char want[512];
-
-	response(&r, status);
-	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
-	assert_string_equal(r.body, want);
-	/* Ours and the admin API's; the router's CORS refusal has none. */
-	if (status != 403 || strcmp(msg, "Origin not allowed") != 0)
-		assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
-	tresp_free(&r);
-}
-
-static void
-expect_req(struct peer_req *pr, uint16_t type)
-{
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, type);
-}
-
-static void
-expect_no_req(void)
-{
-	struct peer_req pr;
-
-	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+	tclient_expect_error_hdr(&CL, status, msg, status != 403 ||
+	    strcmp(msg, "Origin not allowed") != 0 ?
+	    "Cache-Control: no-store\r\n" : NULL);
 }
 
 /* ST_RATE_HIT: checks the key and limits, answers limited or not. */
@@ -341,7 +277,7 @@ answer_rate(uint8_t limited, uint64_t retry_ms)
 	struct penc e;
 	char key[ST_RATE_KEY_MAX + 1];
 
-	expect_req(&pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "login:local");
@@ -366,7 +302,7 @@ answer_check(int valid)
 	struct penc e;
 	size_t n, i;
 
-	expect_req(&pr, PROTO_ST_DASH_CHECK);
+	peer_expect(&P, &pr, PROTO_ST_DASH_CHECK);
 	for (i = 0; i < sizeof(id); i++)
 		sscanf(SID + 2 * i, "%2hhx", &id[i]);
 	SHA256(id, sizeof(id), want);
@@ -399,46 +335,49 @@ test_dash_login(void **state)
 	uint64_t t0, exp;
 	size_t n;
 
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	/* Content type, then body; nothing counted for those. */
-	request("POST", "/dashboard/api/login", NULL, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", NULL, LOGIN(PW));
 	expect_error(415, "Content-Type must be application/json");
-	request("POST", "/dashboard/api/login", JSONCT, "{\"password\":1}");
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    "{\"password\":1}");
 	expect_error(400, "Invalid request body");
-	request("POST", "/dashboard/api/login", JSONCT, "[]");
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, "[]");
 	expect_error(400, "Invalid request body");
-	request("POST", "/dashboard/api/login", JSONCT, "{\"password\":");
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    "{\"password\":");
 	expect_error(400, "Invalid request body");
-	request("POST", "/dashboard/api/login", JSONCT,
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    "{\"password\":\"a\",\"password\":\"b\"}");
 	expect_error(400, "Invalid request body");
 	dashauth_init(NULL);
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	expect_error(503, "DASHBOARD_PASSWORD is not configured on this "
 	    "deployment");
 	dashauth_init(PW);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 
 	/* Limited: 429 with Retry-After, the password not even checked. */
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(1, 41500);
-	response(&r, 429);
+	tclient_expect(&CL, &r, 429);
 	assert_string_equal(r.body,
 	    "{\"error\":\"Too many login attempts, try again later\"}");
 	assert_non_null(strstr(r.head, "Retry-After: 42\r\n"));
 	tresp_free(&r);
 
 	/* Wrong: 401 after the delay. */
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN("nope"));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    LOGIN("nope"));
 	answer_rate(0, 0);
 	t0 = loop_clock();
 	expect_error(401, "Wrong password");
 	assert_true(loop_clock() - t0 >= DASH_WRONG_DELAY_MS - 50);
 
 	/* Right: the session stored, then 200 with the cookie. */
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
-	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	pdec_init(&d, pr.payload, pr.len);
 	p = pdec_bytes(&d, &n);
 	assert_int_equal(n, ST_DASH_HASH_LEN);
@@ -453,7 +392,7 @@ test_dash_login(void **state)
 	assert_true(exp > proto_wall_ms() + 604800000ULL - 60000);
 	assert_true(exp <= proto_wall_ms() + 604800000ULL);
 	peer_reply(&P, &pr, NULL, 0);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	snprintf(body, sizeof(body), "{\"csrfToken\":\"%s\",\"expiresAt\":%llu}",
 	    csrf, (unsigned long long)exp);
 	assert_string_equal(r.body, body);
@@ -468,21 +407,21 @@ test_dash_login(void **state)
 
 	/* Production: Secure. storaged failing: 503. */
 	resp_set_production(1);
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
-	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	peer_reply(&P, &pr, NULL, 0);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
 	assert_non_null(strstr(hdr, "; Max-Age=604800; Secure"));
 	tresp_free(&r);
 	resp_set_production(0);
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
-	expect_req(&pr, PROTO_ST_DASH_LOGIN);
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_error(503, "Storage unavailable");
-	close_client();
+	tclient_close(&CL);
 }
 
 /* The client leaves while its answer waits: nothing leaks or fires. */
@@ -491,17 +430,18 @@ test_dash_login_abort(void **state)
 {
 	struct peer_req pr;
 
-	open_client();
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN("nope"));
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    LOGIN("nope"));
 	answer_rate(0, 0);
 	drive_ms(50);
-	close_client();
+	tclient_close(&CL);
 	drive_ms(DASH_WRONG_DELAY_MS + 100);
 
-	open_client();
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
-	expect_req(&pr, PROTO_ST_RATE_HIT);
-	close_client();
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+	tclient_close(&CL);
 	peer_reply(&P, &pr, "\0\0\0\0\0\0\0\0\0", 9);
 	drive_ms(50);
 }
@@ -513,46 +453,48 @@ test_dash_session(void **state)
 	struct tresp r;
 	char hdr[256];
 
-	open_client();
-	request("GET", "/dashboard/api/session", NULL, NULL);
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "GET", "/dashboard/api/session", NULL, NULL);
 	expect_error(401, "Unauthorized");
-	request("GET", "/dashboard/api/session",
+	tclient_request(&CL, "GET", "/dashboard/api/session",
 	    "Cookie: parley_session=zz\r\n", NULL);
 	expect_error(401, "Unauthorized");
-	expect_no_req();
-	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	peer_expect_none(&P, 50);
+	tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE, NULL);
 	answer_check(0);
 	expect_error(401, "Unauthorized");
-	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE, NULL);
 	answer_check(1);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_string_equal(r.body, "{\"csrfToken\":\"" CSRF "\","
 	    "\"expiresAt\":1800000000000}");
 	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
 	tresp_free(&r);
 
 	/* Logout: the session's CSRF token, then deleted. */
-	request("POST", "/dashboard/api/logout", COOKIE, NULL);
+	tclient_request(&CL, "POST", "/dashboard/api/logout", COOKIE, NULL);
 	answer_check(1);
 	expect_error(403, "Missing or invalid CSRF token");
-	request("POST", "/dashboard/api/logout", COOKIE "x-csrf-token: "
+	tclient_request(&CL, "POST", "/dashboard/api/logout",
+	    COOKIE "x-csrf-token: "
 	    "0000000000000000000000000000000000000000000000000000000000000000"
 	    "\r\n", NULL);
 	answer_check(1);
 	expect_error(403, "Missing or invalid CSRF token");
-	request("POST", "/dashboard/api/logout", NULL, NULL);
+	tclient_request(&CL, "POST", "/dashboard/api/logout", NULL, NULL);
 	expect_error(401, "Unauthorized");
-	request("POST", "/dashboard/api/logout", COOKIE XCSRF, NULL);
+	tclient_request(&CL, "POST", "/dashboard/api/logout", COOKIE XCSRF,
+	    NULL);
 	answer_check(1);
-	expect_req(&pr, PROTO_ST_DASH_LOGOUT);
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGOUT);
 	assert_int_equal(pr.len, 4 + ST_DASH_HASH_LEN);
 	peer_reply(&P, &pr, NULL, 0);
-	response(&r, 204);
+	tclient_expect(&CL, &r, 204);
 	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
 	assert_string_equal(hdr, "parley_session=; Path=/; HttpOnly; "
 	    "SameSite=Strict; Max-Age=0");
 	tresp_free(&r);
-	close_client();
+	tclient_close(&CL);
 }
 
 /*
@@ -576,68 +518,74 @@ test_dash_gate(void **state)
 	struct peer_req pr;
 	struct tresp r;
 
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	/* No key, no cookie: admin_gate as before. */
-	request("GET", "/v1/admin/conversations", NULL, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations", NULL, NULL);
 	expect_error(401, "Unauthorized");
 	/* A key: the key alone, the cookie not looked at. */
-	request("GET", "/v1/admin/conversations", "x-admin-api-key: nope\r\n"
+	tclient_request(&CL, "GET", "/v1/admin/conversations",
+	    "x-admin-api-key: nope\r\n"
 	    COOKIE, NULL);
 	expect_error(401, "Unauthorized");
-	expect_no_req();
-	request("GET", "/v1/admin/conversations", "x-admin-api-key: " KEY
+	peer_expect_none(&P, 50);
+	tclient_request(&CL, "GET", "/v1/admin/conversations",
+	    "x-admin-api-key: " KEY
 	    "\r\nCookie: parley_session=bad\r\n", NULL);
 	handler_ran();
 
 	/* A session: checked, then the handler. */
-	request("GET", "/v1/admin/conversations?limit=5", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations?limit=5", COOKIE,
+	    NULL);
 	answer_check(1);
 	handler_ran();
-	request("POST", "/v1/admin/widgets", COOKIE XCSRF JSONCT, "{}");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", COOKIE XCSRF JSONCT,
+	    "{}");
 	answer_check(1);
 	handler_ran();
 	/* The mark does not outlive its request. */
-	request("GET", "/v1/admin/conversations", NULL, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations", NULL, NULL);
 	expect_error(401, "Unauthorized");
 
 	/* Unknown session, malformed cookie: 401. */
-	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations", COOKIE, NULL);
 	answer_check(0);
 	expect_error(401, "Unauthorized");
-	request("GET", "/v1/admin/conversations",
+	tclient_request(&CL, "GET", "/v1/admin/conversations",
 	    "Cookie: parley_session=" CSRF "0\r\n", NULL);
 	expect_error(401, "Unauthorized");
-	expect_no_req();
+	peer_expect_none(&P, 50);
 
 	/* Not GET: the CSRF token, then the handler with its parameter. */
-	request("DELETE", "/v1/admin/conversations/" CONV, COOKIE, NULL);
+	tclient_request(&CL, "DELETE", "/v1/admin/conversations/" CONV, COOKIE,
+	    NULL);
 	answer_check(1);
 	expect_error(403, "Missing or invalid CSRF token");
-	request("DELETE", "/v1/admin/conversations/" CONV, COOKIE XCSRF, NULL);
+	tclient_request(&CL, "DELETE", "/v1/admin/conversations/" CONV,
+	    COOKIE XCSRF, NULL);
 	answer_check(1);
-	expect_req(&pr, PROTO_ST_CONV_DELETE);
+	peer_expect(&P, &pr, PROTO_ST_CONV_DELETE);
 	assert_int_equal(pr.len, 4 + ST_ID_HEX);
 	assert_memory_equal(pr.payload + 4, CONV, ST_ID_HEX);
 	peer_reply(&P, &pr, NULL, 0);
-	response(&r, 204);
+	tclient_expect(&CL, &r, 204);
 	tresp_free(&r);
 
 	/* The password gone: no session is valid. */
 	dashauth_init(NULL);
-	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations", COOKIE, NULL);
 	expect_error(401, "Unauthorized");
 	dashauth_init(PW);
 
 	/* storaged failing the check: 503. */
-	request("GET", "/v1/admin/widgets", COOKIE, NULL);
-	expect_req(&pr, PROTO_ST_DASH_CHECK);
+	tclient_request(&CL, "GET", "/v1/admin/widgets", COOKIE, NULL);
+	peer_expect(&P, &pr, PROTO_ST_DASH_CHECK);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_error(503, "Storage unavailable");
 
 	/* The client leaves during the check. */
-	request("GET", "/v1/admin/widgets", COOKIE, NULL);
-	expect_req(&pr, PROTO_ST_DASH_CHECK);
-	close_client();
+	tclient_request(&CL, "GET", "/v1/admin/widgets", COOKIE, NULL);
+	peer_expect(&P, &pr, PROTO_ST_DASH_CHECK);
+	tclient_close(&CL);
 	drive_ms(20);
 	peer_reply(&P, &pr, "\0", 1);
 	drive_ms(20);
@@ -647,32 +595,35 @@ test_dash_gate(void **state)
 static void
 test_dash_origin(void **state)
 {
-	open_client();
-	request("POST", "/dashboard/api/login", "Origin: https://evil.example"
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/dashboard/api/login",
+	    "Origin: https://evil.example"
 	    "\r\n" JSONCT, LOGIN(PW));
 	expect_error(403, "Origin not allowed");
-	request("POST", "/dashboard/api/login", "Origin: http://t\r\n" JSONCT,
+	tclient_request(&CL, "POST", "/dashboard/api/login",
+	    "Origin: http://t\r\n" JSONCT,
 	    "{}");
 	expect_error(400, "Invalid request body");
-	request("DELETE", "/v1/admin/conversations/" CONV, "Origin: "
+	tclient_request(&CL, "DELETE", "/v1/admin/conversations/" CONV,
+	    "Origin: "
 	    "https://evil.example\r\n" COOKIE XCSRF, NULL);
 	expect_error(403, "Origin not allowed");
-	expect_no_req();
-	close_client();
+	peer_expect_none(&P, 50);
+	tclient_close(&CL);
 }
 
 static void
 test_dash_storaged_away(void **state)
 {
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	storec_shutdown();
-	request("POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	expect_error(503, "Storage unavailable");
-	request("GET", "/dashboard/api/session", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE, NULL);
 	expect_error(503, "Storage unavailable");
-	request("GET", "/v1/admin/conversations", COOKIE, NULL);
+	tclient_request(&CL, "GET", "/v1/admin/conversations", COOKIE, NULL);
 	expect_error(503, "Storage unavailable");
-	close_client();
+	tclient_close(&CL);
 	peer_close(&P);
 	peer_unlisten(&P);
 }
@@ -684,8 +635,8 @@ expect_page(const char *path, int status, const char *ctype,
 	struct tresp r;
 	char h[512];
 
-	request("GET", path, NULL, NULL);
-	response(&r, status);
+	tclient_request(&CL, "GET", path, NULL, NULL);
+	tclient_expect(&CL, &r, status);
 	assert_non_null(tresp_header(&r, "Content-Security-Policy", h,
 	    sizeof(h)));
 	assert_string_equal(h, "default-src 'none'; script-src 'self'; "
@@ -708,8 +659,8 @@ expect_redirect(const char *path, int status, const char *location)
 	struct tresp r;
 	char h[256];
 
-	request("GET", path, NULL, NULL);
-	response(&r, status);
+	tclient_request(&CL, "GET", path, NULL, NULL);
+	tclient_expect(&CL, &r, status);
 	assert_non_null(tresp_header(&r, "Location", h, sizeof(h)));
 	assert_string_equal(h, location);
 	tresp_free(&r);
@@ -718,7 +669,7 @@ expect_redirect(const char *path, int status, const char *location)
 static void
 test_dash_pages(void **state)
 {
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	expect_redirect("/login", 302, "/dashboard/login");
 	expect_redirect("/dashboard", 301, "/dashboard/");
 	expect_redirect("/dashboard?x=1", 301, "/dashboard/?x=1");
@@ -737,7 +688,7 @@ test_dash_pages(void **state)
 	resp_set_production(1);
 	expect_page("/dashboard/", 200, "text/html; charset=utf-8", NULL);
 	resp_set_production(0);
-	close_client();
+	tclient_close(&CL);
 }
 
 int

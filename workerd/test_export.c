@@ -61,19 +61,6 @@ test_export_csv_field(void **state)
 }
 
 static void
-fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->id, sizeof(c->id), "%032x", n);
-	strlcpy(c->widget, "default", sizeof(c->widget));
-	snprintf(c->session, sizeof(c->session), "sess-%d", n);
-	c->created_at = 1700000000000ULL + (uint64_t)n;
-	c->updated_at = 1700000000500ULL + (uint64_t)n;
-	c->message_count = count;
-	c->last_message = strdup(last);
-}
-
-static void
 fill_msg(struct st_msg *m, int conv, int n, const char *content)
 {
 	memset(m, 0, sizeof(*m));
@@ -100,14 +87,14 @@ test_export_rows(void **state)
 	p.rows = EXPORT_CONVS;
 	buf_init(&b);
 	export_header(&b, &p);
-	fill_conv(&c, 1, 2, "hi, \"you\"");
+	test_fill_conv(&c, 1, 2, "hi, \"you\"");
 	assert_int_equal(export_conv_row(&b, &p, &c), 0);
 	strlcpy(c.contact_id, "0000000000000000000000000000abcd",
 	    sizeof(c.contact_id));
 	p.format = EXPORT_JSONL;
 	assert_int_equal(export_conv_row(&b, &p, &c), 0);
 	st_conv_free(&c);
-	fill_conv(&c, 2, 0, "");
+	test_fill_conv(&c, 2, 0, "");
 	assert_int_equal(export_conv_row(&b, &p, &c), 0);
 	st_conv_free(&c);
 	buf_add(&b, "", 1);
@@ -210,24 +197,18 @@ test_export_params(void **state)
 /* -------------------------------------------------------- HTTP, fake peer */
 
 static struct tclient CL;
-static size_t OFF;
 
 static int
 setup(void **state)
 {
-	peer_setup(&P);
-	test_cors_origin("https://dash.example");
-	admin_init(KEY);
+	peer_admin_setup(&P, "https://dash.example", KEY);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	peer_teardown(&P);
-	cors_shutdown();
-	settings_free(&wsettings);
-	admin_init(NULL);
+	peer_admin_teardown(&P);
 	return 0;
 }
 
@@ -244,49 +225,13 @@ static int
 each_teardown(void **state)
 {
 	tclient_close(&CL);
-	OFF = 0;
 	return 0;
 }
 
 static void
 get(const char *path)
 {
-	char req[1024];
-
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n",
-	    path, ADMIN);
-	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
-}
-
-static void
-expect_error(int status, const char *msg)
-{
-	struct tresp r;
-	char want[256];
-
-	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
-	if (r.status != status)
-		fail_msg("status %d, want %d: %s", r.status, status, r.body);
-	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
-	assert_string_equal(r.body, want);
-	tresp_free(&r);
-}
-
-static void
-expect_req(struct peer_req *pr, uint16_t type)
-{
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	if (pr->type != type)
-		fail_msg("request %s, want %s", proto_msg_name(pr->type),
-		    proto_msg_name(type));
-}
-
-static void
-expect_no_req(void)
-{
-	struct peer_req pr;
-
-	assert_int_equal(peer_recv(&P, &pr, 50), -1);
+	tclient_request(&CL, "GET", path, ADMIN, NULL);
 }
 
 /* ST_CONV_QUERY's payload: limit, cursor, widget, q. */
@@ -337,7 +282,7 @@ reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
 	penc_u64(&e, 99);
 	penc_u32(&e, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		fill_conv(&c, first + i, count, "last");
+		test_fill_conv(&c, first + i, count, "last");
 		penc_conv(&e, &c);
 		st_conv_free(&c);
 	}
@@ -376,29 +321,29 @@ test_export_bad_requests(void **state)
 	struct peer_req pr;
 
 	get("/v1/admin/export?format=csv");
-	expect_error(400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
 	get("/v1/admin/export?format=csv&rows=messages&conversation=xyz");
-	expect_error(400, "Invalid query parameters");
-	expect_no_req();
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	peer_expect_none(&P, 50);
 
 	/* An unknown conversation: 404 before anything is sent. */
 	get("/v1/admin/export?format=csv&rows=messages&conversation="
 	    "00000000000000000000000000000009");
-	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	check_page(&pr, 9, 0);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
-	expect_error(404, "Conversation not found");
+	tclient_expect_error(&CL, 404, "Conversation not found");
 	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
 	    "00000000000000000000000000000009");
-	expect_req(&pr, PROTO_ST_CONV_GET);
+	peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
-	expect_error(404, "Conversation not found");
+	tclient_expect_error(&CL, 404, "Conversation not found");
 
 	/* storaged failing before the first byte: an ordinary answer. */
 	get("/v1/admin/export?format=jsonl&rows=conversations");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	expect_error(503, "Storage unavailable");
+	tclient_expect_error(&CL, 503, "Storage unavailable");
 
 	/* No key. */
 	{
@@ -407,7 +352,7 @@ test_export_bad_requests(void **state)
 
 		assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
 	}
-	expect_error(401, "Unauthorized");
+	tclient_expect_error(&CL, 401, "Unauthorized");
 }
 
 static void
@@ -418,28 +363,28 @@ test_export_messages_pages(void **state)
 	char v[128];
 
 	get("/v1/admin/export?format=csv&rows=messages&widget=w1");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "", "w1");
 	/* Conversation 1 with messages, 2 without (never asked for). */
 	reply_convs(&pr, 1, 1, 3, "cur1");
-	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	check_page(&pr, 1, 0);
 	reply_msgs(&pr, 1, 0, 2, 2);
-	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	check_page(&pr, 1, 2);
 	reply_msgs(&pr, 1, 2, 1, 0);
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "cur1", "w1");
 	reply_convs(&pr, 2, 1, 0, "cur2");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "cur2", "w1");
 	reply_convs(&pr, 3, 1, 1, "");
-	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	check_page(&pr, 3, 0);
 	/* Deleted meanwhile: skipped, not a failure. */
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 
-	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
 	assert_int_equal(r.status, 200);
 	assert_true(r.complete);
 	assert_string_equal(tresp_header(&r, "Content-Type", v, sizeof(v)),
@@ -459,19 +404,19 @@ test_export_messages_pages(void **state)
 	    "000000000000000000000000000003ea,00000000000000000000000000000001,"
 	    "user,complete,\"m1,2\",1700000001002,2,4\r\n");
 	tresp_free(&r);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 	assert_int_equal(storec_inflight(), 0);
 
 	/* The connection goes on with the next request. */
 	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
 	    "00000000000000000000000000000005");
-	expect_req(&pr, PROTO_ST_CONV_GET);
+	peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 	{
 		struct st_conv c;
 		struct penc e;
 
 		penc_init(&e);
-		fill_conv(&c, 5, 0, "");
+		test_fill_conv(&c, 5, 0, "");
 		penc_conv(&e, &c);
 		st_conv_free(&c);
 		penc_u32(&e, 0);
@@ -479,7 +424,7 @@ test_export_messages_pages(void **state)
 		peer_reply(&P, &pr, e.buf, e.len);
 		penc_free(&e);
 	}
-	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
 	assert_int_equal(r.status, 200);
 	assert_string_equal(tresp_header(&r, "Content-Disposition", v,
 	    sizeof(v)), "attachment; filename=\"parley-conversations.jsonl\"");
@@ -496,15 +441,15 @@ test_export_storage_fails_midway(void **state)
 	struct tresp r;
 
 	get("/v1/admin/export?format=jsonl&rows=conversations");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	reply_convs(&pr, 1, 2, 1, "more");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "more", "");
 	peer_error(&P, &pr, PROTO_E_INTERNAL, "disk on fire");
 
 	/* The head and the first page came; no final chunk, then close. */
 	assert_true(tclient_wait_eof(&CL, 3000));
-	assert_int_equal(tresp_parse(&CL, &OFF, 1, &r), 1);
+	assert_int_equal(tresp_parse(&CL, &CL.off, 1, &r), 1);
 	assert_int_equal(r.status, 200);
 	assert_false(r.complete);
 	assert_non_null(strstr(r.body, "00000000000000000000000000000002"));
@@ -518,9 +463,9 @@ test_export_client_leaves(void **state)
 	struct peer_req pr;
 
 	get("/v1/admin/export?format=csv&rows=messages");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	reply_convs(&pr, 1, 1, 5, "");
-	expect_req(&pr, PROTO_ST_MSG_PAGE);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	assert_int_equal(storec_inflight(), 1);
 	/* The client goes: the request in flight is forgotten. */
 	close(CL.fd);
@@ -530,7 +475,7 @@ test_export_client_leaves(void **state)
 	/* storaged's late answer finds nobody (ASan: no use after free). */
 	reply_msgs(&pr, 1, 0, 1, 0);
 	drive_ms(50);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 }
 
 /* The next page waits until the client has taken most of the last. */
@@ -548,13 +493,13 @@ test_export_backpressure(void **state)
 	memset(big, 'x', 2000);
 	big[2000] = '\0';
 	get("/v1/admin/export?format=csv&rows=conversations");
-	expect_req(&pr, PROTO_ST_CONV_QUERY);
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	/* 200 x 2 KB: more than the socket takes at once. */
 	penc_init(&e);
 	penc_u64(&e, 400);
 	penc_u32(&e, ST_LIST_MAX);
 	for (i = 0; i < ST_LIST_MAX; i++) {
-		fill_conv(&c, i + 1, 1, big);
+		test_fill_conv(&c, i + 1, 1, big);
 		penc_conv(&e, &c);
 		st_conv_free(&c);
 	}
@@ -572,14 +517,14 @@ test_export_backpressure(void **state)
 	free(big);
 	drive_ms(50);
 	assert_true(conn_out_pending(CL.c) >= CONN_DRAIN_LOW);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 	/* The client reads: the next page is asked for. */
 	for (i = 0; i < 200 && peer_recv(&P, &pr, 5) < 0; i++)
 		tclient_pump(&CL);
 	assert_int_equal(pr.type, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "next", "");
 	reply_convs(&pr, 500, 1, 1, "");
-	assert_true(tresp_wait(&CL, &OFF, &r, 3000));
+	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
 	assert_int_equal(r.status, 200);
 	assert_true(r.complete);
 	/* The header row first, although the first page came with rows. */

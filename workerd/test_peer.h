@@ -1,7 +1,8 @@
 /*
  * Helpers for workerd's unit tests: a fake storaged that listens on a real
  * Unix socket and speaks the protocol (HELLO, replies by id), and a way to
- * drive the event loop until something happened.
+ * drive the event loop until something happened. The peer_expect*
+ * helpers assert with cmocka: include this after <cmocka.h>.
  */
 #ifndef PARLEY_TEST_PEER_H
 #define PARLEY_TEST_PEER_H
@@ -198,6 +199,25 @@ peer_error(struct peer *p, const struct peer_req *r, uint32_t code,
 		abort();
 }
 
+/* The next request (within 2 s); it must be of type. */
+static inline void
+peer_expect(struct peer *p, struct peer_req *pr, uint16_t type)
+{
+	assert_int_equal(peer_recv(p, pr, 2000), 0);
+	if (pr->type != type)
+		fail_msg("request %s, want %s", proto_msg_name(pr->type),
+		    proto_msg_name(type));
+}
+
+/* No request comes within ms. */
+static inline void
+peer_expect_none(struct peer *p, int ms)
+{
+	struct peer_req pr;
+
+	assert_int_equal(peer_recv(p, &pr, ms), -1);
+}
+
 static inline void
 peer_cleanup(struct peer *p)
 {
@@ -259,6 +279,25 @@ test_cors_origin(const char *cors)
 	test_settings(kv);
 }
 
+/* peer_setup, CORS for origin and the admin API's key. */
+static inline void
+peer_admin_setup(struct peer *p, const char *origin, const char *key)
+{
+	peer_setup(p);
+	test_cors_origin(origin);
+	admin_init(key);
+}
+
+/* peer_teardown, then settings and the admin API forgotten. */
+static inline void
+peer_admin_teardown(struct peer *p)
+{
+	peer_teardown(p);
+	cors_shutdown();
+	settings_free(&wsettings);
+	admin_init(NULL);
+}
+
 /* v as compact JSON (malloc'd); v is freed. */
 static inline char *
 test_dump(json_t *v)
@@ -288,6 +327,20 @@ test_empty_page(json_t *(*reply)(const uint8_t *, size_t))
 	s = test_dump(reply(e.buf, e.len));
 	penc_free(&e);
 	return s;
+}
+
+/* Conversation n: count messages, the last one last (malloc'd). */
+static inline void
+test_fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%032x", n);
+	strlcpy(c->widget, "default", sizeof(c->widget));
+	snprintf(c->session, sizeof(c->session), "sess-%d", n);
+	c->created_at = 1700000000000ULL + (uint64_t)n;
+	c->updated_at = 1700000000500ULL + (uint64_t)n;
+	c->message_count = count;
+	c->last_message = strdup(last);
 }
 
 #endif

@@ -405,19 +405,14 @@ test_replies(void **state)
 static int
 setup(void **state)
 {
-	peer_setup(&P);
-	test_cors_origin("https://dash.example");
-	admin_init(KEY);
+	peer_admin_setup(&P, "https://dash.example", KEY);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	peer_teardown(&P);
-	cors_shutdown();
-	settings_free(&wsettings);
-	admin_init(NULL);
+	peer_admin_teardown(&P);
 	return 0;
 }
 
@@ -430,75 +425,9 @@ each_setup(void **state)
 
 /* One client; requests on it answered in order. */
 static struct tclient CL;
-static size_t OFF;
-
-static void
-open_client(void)
-{
-	assert_int_equal(tclient_open(&CL), 0);
-	OFF = 0;
-}
-
-static void
-close_client(void)
-{
-	tclient_close(&CL);
-}
-
-static void
-request(const char *method, const char *path, const char *headers,
-    const char *body)
-{
-	char req[8192];
-
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s",
-	    method, path, headers ? headers : "");
-	if (body != NULL)
-		snprintf(req + strlen(req), sizeof(req) - strlen(req),
-		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-	else
-		strlcat(req, "\r\n", sizeof(req));
-	assert_int_equal(tclient_send(&CL, req, strlen(req)), 0);
-}
 
 #define ADMIN	"x-admin-api-key: " KEY "\r\n"
 #define JSONCT	"Content-Type: application/json\r\n"
-
-static void
-response(struct tresp *r, int status)
-{
-	assert_true(tresp_wait(&CL, &OFF, r, 3000));
-	if (r->status != status)
-		fail_msg("status %d, want %d: %s", r->status, status, r->body);
-}
-
-static void
-expect_error(int status, const char *msg)
-{
-	struct tresp r;
-	char want[512];
-
-	response(&r, status);
-	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
-	assert_string_equal(r.body, want);
-	tresp_free(&r);
-}
-
-static void
-expect_req(struct peer_req *pr, uint16_t type)
-{
-	assert_int_equal(peer_recv(&P, pr, 2000), 0);
-	assert_int_equal(pr->type, type);
-}
-
-/* Nothing reaches storaged for a while. */
-static void
-expect_no_req(void)
-{
-	struct peer_req pr;
-
-	assert_int_equal(peer_recv(&P, &pr, 50), -1);
-}
 
 static void
 reply_widget(struct peer_req *pr, struct st_widget *w)
@@ -526,32 +455,35 @@ expect_wid(struct peer_req *pr, struct pdec *d)
 static void
 test_auth(void **state)
 {
-	open_client();
-	request("GET", "/v1/admin/widgets", NULL, NULL);
-	expect_error(401, "Unauthorized");
-	request("POST", "/v1/admin/widgets", "x-admin-api-key: nope\r\n"
-	    JSONCT, "{}");
-	expect_error(401, "Unauthorized");
-	request("PATCH", "/v1/admin/widgets/" WID, JSONCT, "{}");
-	expect_error(401, "Unauthorized");
-	request("DELETE", "/v1/admin/widgets/" WID, NULL, NULL);
-	expect_error(401, "Unauthorized");
-	request("POST", "/v1/admin/widgets/" WID "/reset-id", NULL, NULL);
-	expect_error(401, "Unauthorized");
-	request("GET", "/v1/admin/contacts", NULL, NULL);
-	expect_error(401, "Unauthorized");
-	request("GET", "/v1/admin/contacts/" CONTACT, "x-api-key: " KEY "\r\n",
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "GET", "/v1/admin/widgets", NULL, NULL);
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "POST", "/v1/admin/widgets",
+	    "x-admin-api-key: nope\r\n" JSONCT, "{}");
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, JSONCT, "{}");
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "DELETE", "/v1/admin/widgets/" WID, NULL, NULL);
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "POST", "/v1/admin/widgets/" WID "/reset-id", NULL,
 	    NULL);
-	expect_error(401, "Unauthorized");
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "GET", "/v1/admin/contacts", NULL, NULL);
+	tclient_expect_error(&CL, 401, "Unauthorized");
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT,
+	    "x-api-key: " KEY "\r\n", NULL);
+	tclient_expect_error(&CL, 401, "Unauthorized");
 
 	admin_init(NULL);
-	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
-	expect_error(503, "ADMIN_API_KEY is not configured on this deployment");
-	request("GET", "/v1/admin/contacts", ADMIN, NULL);
-	expect_error(503, "ADMIN_API_KEY is not configured on this deployment");
+	tclient_request(&CL, "GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	tclient_expect_error(&CL, 503,
+	    "ADMIN_API_KEY is not configured on this deployment");
+	tclient_request(&CL, "GET", "/v1/admin/contacts", ADMIN, NULL);
+	tclient_expect_error(&CL, 503,
+	    "ADMIN_API_KEY is not configured on this deployment");
 	admin_init(KEY);
-	expect_no_req();
-	close_client();
+	peer_expect_none(&P, 50);
+	tclient_close(&CL);
 }
 
 static void
@@ -563,11 +495,11 @@ test_create(void **state)
 	struct pdec d;
 	char v[64];
 
-	open_client();
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
 	    "{\"name\":\"Shop\",\"allowed_origins\":[\"https://shop.example\"],"
 	    "\"daily_message_cap\":20}");
-	expect_req(&pr, PROTO_ST_WIDGET_CREATE);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_CREATE);
 	pdec_init(&d, pr.payload, pr.len);
 	assert_int_equal(pdec_widget(&d, &w), 0);
 	assert_int_equal(pdec_done(&d), 0);
@@ -582,7 +514,7 @@ test_create(void **state)
 	w.created_at = w.updated_at = 1700000000000ULL;
 	reply_widget(&pr, &w);
 	st_widget_free(&w);
-	response(&r, 201);
+	tclient_expect(&CL, &r, 201);
 	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
 	    "no-store");
 	assert_non_null(strstr(r.body, "\"widget_id\":\"" WID "\""));
@@ -591,38 +523,40 @@ test_create(void **state)
 	tresp_free(&r);
 
 	/* Refused before storaged. */
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{\"name\":");
-	expect_error(400, "Invalid JSON body");
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "");
-	expect_error(400, "Invalid JSON body");
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"name\":");
+	tclient_expect_error(&CL, 400, "Invalid JSON body");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT, "");
+	tclient_expect_error(&CL, 400, "Invalid JSON body");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
 	    "{\"name\":\"a\",\"name\":\"b\"}");
-	expect_error(400, "Invalid JSON body");
-	request("POST", "/v1/admin/widgets", ADMIN "Content-Type: text/plain"
-	    "\r\n", "{}");
-	expect_error(400, "Content-Type must be application/json");
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	tclient_expect_error(&CL, 400, "Invalid JSON body");
+	tclient_request(&CL, "POST", "/v1/admin/widgets",
+	    ADMIN "Content-Type: text/plain\r\n", "{}");
+	tclient_expect_error(&CL, 400, "Content-Type must be application/json");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
 	    "{\"daily_message_cap\":0}");
-	response(&r, 400);
+	tclient_expect(&CL, &r, 400);
 	assert_true(strncmp(r.body, "{\"error\":\"daily_message_cap: ", 29) ==
 	    0);
 	tresp_free(&r);
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{\"foo\":1}");
-	expect_error(400, "foo: unknown field");
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT,
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
+	    "{\"foo\":1}");
+	tclient_expect_error(&CL, 400, "foo: unknown field");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT,
 	    "{\"contact_info_mode\":\"required\"}");
-	response(&r, 400);
+	tclient_expect(&CL, &r, 400);
 	assert_true(strncmp(r.body, "{\"error\":\"contact_info_mode: ", 29) ==
 	    0);
 	tresp_free(&r);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 
 	/* storaged's own refusal (too many widgets) is passed on. */
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
-	expect_req(&pr, PROTO_ST_WIDGET_CREATE);
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_CREATE);
 	peer_error(&P, &pr, PROTO_E_INVALID, "widgets: at most 1000");
-	expect_error(400, "widgets: at most 1000");
-	close_client();
+	tclient_expect_error(&CL, 400, "widgets: at most 1000");
+	tclient_close(&CL);
 }
 
 static void
@@ -634,85 +568,90 @@ test_get_list_delete_reset(void **state)
 	struct penc e;
 	struct pdec d;
 
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	/* A malformed id is as unknown as any. */
-	request("GET", "/v1/admin/widgets/wid_123", ADMIN, NULL);
-	expect_error(404, "Widget not found");
-	request("GET", "/v1/admin/widgets/WID_0123456789abcdef0123456789abcdef",
+	tclient_request(&CL, "GET", "/v1/admin/widgets/wid_123", ADMIN, NULL);
+	tclient_expect_error(&CL, 404, "Widget not found");
+	tclient_request(&CL, "GET",
+	    "/v1/admin/widgets/WID_0123456789abcdef0123456789abcdef",
 	    ADMIN, NULL);
-	expect_error(404, "Widget not found");
-	request("DELETE", "/v1/admin/widgets/default", ADMIN, NULL);
-	expect_error(404, "Widget not found");
-	expect_no_req();
+	tclient_expect_error(&CL, 404, "Widget not found");
+	tclient_request(&CL, "DELETE", "/v1/admin/widgets/default", ADMIN,
+	    NULL);
+	tclient_expect_error(&CL, 404, "Widget not found");
+	peer_expect_none(&P, 50);
 
-	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	tclient_request(&CL, "GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_GET);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_done(&d), 0);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
-	expect_error(404, "Widget not found");
+	tclient_expect_error(&CL, 404, "Widget not found");
 
-	request("GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	tclient_request(&CL, "GET", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_GET);
 	fill_widget(&w);
 	reply_widget(&pr, &w);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_true(strncmp(r.body, "{\"id\":", 6) == 0);
 	tresp_free(&r);
 
-	request("GET", "/v1/admin/widgets", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_LIST);
+	tclient_request(&CL, "GET", "/v1/admin/widgets", ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_LIST);
 	assert_int_equal(pr.len, 0);
 	penc_init(&e);
 	penc_u32(&e, 1);
 	penc_widget(&e, &w);
 	peer_reply(&P, &pr, e.buf, e.len);
 	penc_free(&e);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_true(strncmp(r.body, "{\"widgets\":[{\"id\":", 18) == 0);
 	tresp_free(&r);
 
 	/* A reply storaged garbled: 500, no crash. */
-	request("GET", "/v1/admin/widgets", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_LIST);
+	tclient_request(&CL, "GET", "/v1/admin/widgets", ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_LIST);
 	peer_reply(&P, &pr, "\0\0\0\1x", 5);
-	expect_error(500, "Internal server error");
+	tclient_expect_error(&CL, 500, "Internal server error");
 
-	request("POST", "/v1/admin/widgets/" WID "/reset-id", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_RESET_ID);
+	tclient_request(&CL, "POST", "/v1/admin/widgets/" WID "/reset-id",
+	    ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_RESET_ID);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_done(&d), 0);
 	strlcpy(w.widget_id, "wid_ffffffffffffffffffffffffffffffff",
 	    sizeof(w.widget_id));
 	reply_widget(&pr, &w);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_non_null(strstr(r.body,
 	    "\"widget_id\":\"wid_ffffffffffffffffffffffffffffffff\""));
 	tresp_free(&r);
 	st_widget_free(&w);
 
-	request("DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_DELETE);
+	tclient_request(&CL, "DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_DELETE);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_done(&d), 0);
 	peer_reply(&P, &pr, NULL, 0);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_string_equal(r.body, "{\"deleted\":true}");
 	tresp_free(&r);
 
 	/* The default widget stays: storaged says why. */
-	request("DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_DELETE);
+	tclient_request(&CL, "DELETE", "/v1/admin/widgets/" WID, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_DELETE);
 	peer_error(&P, &pr, PROTO_E_INVALID,
 	    "widget: the default widget cannot be deleted");
-	expect_error(400, "widget: the default widget cannot be deleted");
+	tclient_expect_error(&CL, 400,
+	    "widget: the default widget cannot be deleted");
 
 	/* storaged away. */
-	request("POST", "/v1/admin/widgets/" WID "/reset-id", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_RESET_ID);
+	tclient_request(&CL, "POST", "/v1/admin/widgets/" WID "/reset-id",
+	    ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_RESET_ID);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	expect_error(503, "Storage unavailable");
-	close_client();
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+	tclient_close(&CL);
 }
 
 static void
@@ -723,11 +662,11 @@ test_patch(void **state)
 	struct tresp r;
 	struct pdec d;
 
-	open_client();
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
 	    "{\"enabled\":false,\"contact_info_mode\":\"required\","
 	    "\"greeting\":null}");
-	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_u32(&d), ST_WF_ENABLED | ST_WF_CONTACT_MODE |
 	    ST_WF_GREETING);
@@ -741,36 +680,39 @@ test_patch(void **state)
 	w.enabled = 0;
 	reply_widget(&pr, &w);
 	st_widget_free(&w);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_non_null(strstr(r.body, "\"enabled\":false"));
 	tresp_free(&r);
 
 	/* Merged with what is stored, storaged finds it wrong. */
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
 	    "{\"collect_email\":false}");
-	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	peer_error(&P, &pr, PROTO_E_INVALID,
 	    "contact_mode: required needs a field to collect");
-	expect_error(400,
+	tclient_expect_error(&CL, 400,
 	    "contact_info_mode: required needs a field to collect");
 
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
 	    "{\"enabled\":\"yes\"}");
-	expect_error(400, "enabled: must be a boolean");
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	tclient_expect_error(&CL, 400, "enabled: must be a boolean");
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
 	    "{\"widget_id\":\"wid_x\"}");
-	expect_error(400, "widget_id: read-only");
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT, "[1]");
-	expect_error(400, "body: must be a JSON object");
-	request("PATCH", "/v1/admin/widgets/nope", ADMIN JSONCT, "{}");
-	expect_error(404, "Widget not found");
-	expect_no_req();
+	tclient_expect_error(&CL, 400, "widget_id: read-only");
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "[1]");
+	tclient_expect_error(&CL, 400, "body: must be a JSON object");
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/nope", ADMIN JSONCT,
+	    "{}");
+	tclient_expect_error(&CL, 404, "Widget not found");
+	peer_expect_none(&P, 50);
 
-	request("PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT, "{}");
-	expect_req(&pr, PROTO_ST_WIDGET_UPDATE);
+	tclient_request(&CL, "PATCH", "/v1/admin/widgets/" WID, ADMIN JSONCT,
+	    "{}");
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
-	expect_error(404, "Widget not found");
-	close_client();
+	tclient_expect_error(&CL, 404, "Widget not found");
+	tclient_close(&CL);
 }
 
 static void
@@ -783,9 +725,10 @@ test_contacts(void **state)
 	struct pdec d;
 	char cursor[ST_CURSOR_MAX + 1], id[ST_ID_HEX + 1];
 
-	open_client();
-	request("GET", "/v1/admin/contacts?limit=5&cursor=abc", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_CONTACT_LIST);
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "GET", "/v1/admin/contacts?limit=5&cursor=abc",
+	    ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_LIST);
 	pdec_init(&d, pr.payload, pr.len);
 	assert_int_equal(pdec_u32(&d), 5);
 	pdec_strbuf(&d, cursor, sizeof(cursor));
@@ -797,33 +740,34 @@ test_contacts(void **state)
 	penc_str(&e, "");
 	peer_reply(&P, &pr, e.buf, e.len);
 	penc_free(&e);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_string_equal(r.body,
 	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
 	tresp_free(&r);
 
-	request("GET", "/v1/admin/contacts?limit=0", ADMIN, NULL);
-	expect_error(400, "Invalid query parameters");
-	request("GET", "/v1/admin/contacts/xyz", ADMIN, NULL);
-	expect_error(400, "Invalid contactId");
-	expect_no_req();
+	tclient_request(&CL, "GET", "/v1/admin/contacts?limit=0", ADMIN, NULL);
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_request(&CL, "GET", "/v1/admin/contacts/xyz", ADMIN, NULL);
+	tclient_expect_error(&CL, 400, "Invalid contactId");
+	peer_expect_none(&P, 50);
 
-	request("GET", "/v1/admin/contacts?cursor=zz", ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_CONTACT_LIST);
+	tclient_request(&CL, "GET", "/v1/admin/contacts?cursor=zz", ADMIN,
+	    NULL);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_LIST);
 	peer_error(&P, &pr, PROTO_E_INVALID, "cursor");
-	expect_error(400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
 
-	request("GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_CONTACT_GET);
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_GET);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, id, sizeof(id));
 	assert_int_equal(pdec_done(&d), 0);
 	assert_string_equal(id, CONTACT);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
-	expect_error(404, "Contact not found");
+	tclient_expect_error(&CL, 404, "Contact not found");
 
-	request("GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
-	expect_req(&pr, PROTO_ST_CONTACT_GET);
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_GET);
 	penc_init(&e);
 	fill_contact(&ct, 1);
 	penc_contact(&e, &ct);
@@ -831,10 +775,10 @@ test_contacts(void **state)
 	penc_u32(&e, 0);
 	peer_reply(&P, &pr, e.buf, e.len);
 	penc_free(&e);
-	response(&r, 200);
+	tclient_expect(&CL, &r, 200);
 	assert_non_null(strstr(r.body, "\"conversations\":[]}"));
 	tresp_free(&r);
-	close_client();
+	tclient_close(&CL);
 }
 
 /* GET (or OPTIONS) the config with origin; storaged answers with w. */
@@ -851,15 +795,15 @@ config(const char *method, const char *origin, struct st_widget *w,
 	if (strcmp(method, "OPTIONS") == 0)
 		strlcat(hdr, "Access-Control-Request-Method: GET\r\n",
 		    sizeof(hdr));
-	request(method, "/api/widget/" WID "/config", hdr, NULL);
-	expect_req(&pr, PROTO_ST_WIDGET_GET);
+	tclient_request(&CL, method, "/api/widget/" WID "/config", hdr, NULL);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_GET);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_done(&d), 0);
 	if (w == NULL)
 		peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	else
 		reply_widget(&pr, w);
-	response(r, status);
+	tclient_expect(&CL, r, status);
 }
 
 static void
@@ -869,7 +813,7 @@ test_config(void **state)
 	struct tresp r;
 	char v[256];
 
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	fill_widget(&w);
 	add_origin(&w, "https://shop.example");
 	add_origin(&w, "http://localhost:8080");
@@ -956,32 +900,32 @@ test_config(void **state)
 	st_widget_free(&w);
 
 	/* An id that cannot be one: 404 before storaged. */
-	request("GET", "/api/widget/wid_nope/config", "Origin: "
+	tclient_request(&CL, "GET", "/api/widget/wid_nope/config", "Origin: "
 	    "https://shop.example\r\n", NULL);
-	expect_error(404, "Widget not found");
-	request("GET", "/api/widget/%00/config", NULL, NULL);
-	response(&r, 400);
+	tclient_expect_error(&CL, 404, "Widget not found");
+	tclient_request(&CL, "GET", "/api/widget/%00/config", NULL, NULL);
+	tclient_expect(&CL, &r, 400);
 	tresp_free(&r);
-	expect_no_req();
+	peer_expect_none(&P, 50);
 	/* Other methods: 405, CORS_ORIGIN applies again. */
-	request("POST", "/api/widget/" WID "/config", NULL, "{}");
-	response(&r, 405);
+	tclient_request(&CL, "POST", "/api/widget/" WID "/config", NULL, "{}");
+	tclient_expect(&CL, &r, 405);
 	tresp_free(&r);
-	close_client();
+	tclient_close(&CL);
 }
 
 static void
 test_storaged_away(void **state)
 {
-	open_client();
+	assert_int_equal(tclient_open(&CL), 0);
 	storec_shutdown();
-	request("GET", "/api/widget/" WID "/config", NULL, NULL);
-	expect_error(503, "Storage unavailable");
-	request("GET", "/v1/admin/widgets", ADMIN, NULL);
-	expect_error(503, "Storage unavailable");
-	request("POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
-	expect_error(503, "Storage unavailable");
-	close_client();
+	tclient_request(&CL, "GET", "/api/widget/" WID "/config", NULL, NULL);
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+	tclient_request(&CL, "GET", "/v1/admin/widgets", ADMIN, NULL);
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+	tclient_request(&CL, "POST", "/v1/admin/widgets", ADMIN JSONCT, "{}");
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+	tclient_close(&CL);
 	peer_close(&P);
 	peer_unlisten(&P);
 }

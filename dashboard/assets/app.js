@@ -3,7 +3,7 @@
 // the route is left, and ctx.onLeave(fn) registers clean-up (polling).
 
 import { api, endpoints, setCsrfToken, toLogin, takeReturnRoute, isAbort } from './api.js';
-import { h, clear } from './dom.js';
+import { h, clear, viewError } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -135,7 +135,7 @@ function route() {
 
 function showError(e) {
   const msg = e && e.message ? e.message : 'Something went wrong.';
-  main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' }, msg));
+  main.append(viewError(msg));
 }
 
 async function logout(ev) {
@@ -163,8 +163,7 @@ async function start() {
     clear(main);
     main.append(
       h('h1', { tabindex: '-1' }, 'Parley dashboard'),
-      h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
-        `Could not check the session: ${e && e.message ? e.message : 'unknown error'}`),
+      viewError(`Could not check the session: ${e && e.message ? e.message : 'unknown error'}`),
     );
     return;
   }

@@ -2,14 +2,10 @@
 // with their conversations.
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
-import { h, clear, timeEl, plural } from './dom.js';
+import { h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError } from './dom.js';
 import { convRow, convTable } from './conversations.js';
 
 const PAGE = 25;
-
-function pageTitle(text) {
-  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
-}
 
 function contactName(c) {
   return c.name || c.email || c.phone || 'Unnamed contact';
@@ -29,7 +25,7 @@ export async function renderList(main, ctx) {
     tbody);
   const empty = h('p', { class: 'empty', 'data-testid': 'contact-empty', hidden: true },
     'No contacts yet. Widgets that ask for contact details collect them here.');
-  const error = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error', hidden: true });
+  const error = viewError(null, { hidden: true });
   const status = h('p', { class: 'list-status', 'data-testid': 'list-status', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'load-more', hidden: true }, 'Load more');
   main.append(h('div', { class: 'page-head' }, pageTitle('Contacts'), count),
@@ -79,7 +75,7 @@ export async function renderList(main, ctx) {
 
 export async function renderDetail(main, ctx, id) {
   ctx.setTitle('Contact');
-  const back = h('p', { class: 'back' }, h('a', { href: '#/contacts', 'data-testid': 'back-to-contacts' }, '← All contacts'));
+  const back = backLink('#/contacts', '← All contacts', 'back-to-contacts');
   const title = pageTitle('Contact');
   const loading = h('p', { class: 'muted' }, 'Loading…');
   main.append(back, title, loading);
@@ -92,9 +88,7 @@ export async function renderDetail(main, ctx, id) {
     ]);
   } catch (e) {
     if (isAbort(e)) return;
-    loading.remove();
-    main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
-      e.status === 404 ? 'Contact not found.' : e.message));
+    showLoadError(loading, e.status === 404 ? 'Contact not found.' : e.message);
     return;
   }
   loading.remove();

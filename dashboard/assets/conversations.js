@@ -1,15 +1,14 @@
 // Conversations: the list (#/conversations) and a thread (#/conversations/<id>).
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError } from './api.js';
-import { h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink } from './dom.js';
+import {
+  h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink, pageTitle, backLink, viewError,
+  showLoadError,
+} from './dom.js';
 
 const PAGE = 25;
 const POLL_MS = 2000;
 const Q_MAX_BYTES = 200;
-
-function pageTitle(text) {
-  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
-}
 
 /** One row of a conversation table (also used on a contact's page). */
 export function convRow(c, names) {
@@ -97,7 +96,7 @@ export async function renderList(main, ctx) {
   const { table, tbody } = convTable('Conversations, newest activity first');
   const empty = h('p', { class: 'empty', 'data-testid': 'conv-empty', hidden: true });
   const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'load-more', hidden: true }, 'Load more');
-  const error = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error', hidden: true });
+  const error = viewError(null, { hidden: true });
 
   main.append(
     h('div', { class: 'page-head' }, pageTitle('Conversations'), count),
@@ -300,7 +299,7 @@ function nearBottom() {
 
 export async function renderThread(main, ctx, id) {
   ctx.setTitle('Conversation');
-  const back = h('p', { class: 'back' }, h('a', { href: '#/conversations', 'data-testid': 'back-to-list' }, '← All conversations'));
+  const back = backLink('#/conversations', '← All conversations', 'back-to-list');
   const title = pageTitle('Conversation');
   const loading = h('p', { class: 'muted', 'data-testid': 'thread-loading' }, 'Loading…');
   main.append(back, title, loading);
@@ -314,9 +313,7 @@ export async function renderThread(main, ctx, id) {
     ]);
   } catch (e) {
     if (isAbort(e)) return;
-    loading.remove();
-    const msg = e instanceof ApiError && e.status === 404 ? 'Conversation not found. It may have been deleted.' : e.message;
-    main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' }, msg));
+    showLoadError(loading, e instanceof ApiError && e.status === 404 ? 'Conversation not found. It may have been deleted.' : e.message);
     return;
   }
   loading.remove();

@@ -81,6 +81,29 @@ export function preview(text, max = 120) {
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
 }
 
+/** A view's title: the h1 that takes the focus when the route changes. */
+export function pageTitle(text) {
+  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
+}
+
+/** A detail page's way back to its list: <p class="back"><a …>label</a></p>. */
+export function backLink(href, label, testid) {
+  return h('p', { class: 'back' }, h('a', { href, 'data-testid': testid }, label));
+}
+
+/**
+ * The alert a view shows when it cannot show its data (hook: view-error).
+ * hidden: made hidden, for a list that fills it in when a page fails.
+ */
+export function viewError(message, { hidden = false } = {}) {
+  return h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error', hidden }, message);
+}
+
+/** A detail page that could not load: its "Loading…" gives way to the alert. */
+export function showLoadError(loading, message) {
+  loading.replaceWith(viewError(message));
+}
+
 let dialogSeq = 0;
 
 /**

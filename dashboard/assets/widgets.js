@@ -3,7 +3,7 @@
 // delete, and the embed snippet.
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
-import { h, clear, timeEl, confirmDialog } from './dom.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
@@ -30,10 +30,6 @@ const DEFAULTS = {
 const FIELD_NAMES = Object.keys(DEFAULTS);
 /* Names a server error may use for a field, and the field they mean. */
 const ALIASES = { contact_mode: 'contact_info_mode', daily_cap: 'daily_message_cap', origins: 'allowed_origins' };
-
-function pageTitle(text) {
-  return h('h1', { class: 'page-title', tabindex: '-1' }, text);
-}
 
 function chars(s) {
   return Array.from(s || '').length;
@@ -307,7 +303,7 @@ function sameValue(a, b) {
 export async function renderEdit(main, ctx, widgetId) {
   const isNew = widgetId === undefined;
   ctx.setTitle(isNew ? 'New widget' : 'Widget');
-  const back = h('p', { class: 'back' }, h('a', { href: '#/widgets', 'data-testid': 'back-to-widgets' }, '← All widgets'));
+  const back = backLink('#/widgets', '← All widgets', 'back-to-widgets');
   const title = pageTitle(isNew ? 'New widget' : 'Widget');
   main.append(back, title);
 
@@ -325,9 +321,7 @@ export async function renderEdit(main, ctx, widgetId) {
       state.widget = await api(endpoints.widget(widgetId), { signal: ctx.signal });
     } catch (e) {
       if (isAbort(e)) return;
-      loading.remove();
-      main.append(h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'view-error' },
-        e.status === 404 ? 'Widget not found. Its public id may have been reset, or it was deleted.' : e.message));
+      showLoadError(loading, e.status === 404 ? 'Widget not found. Its public id may have been reset, or it was deleted.' : e.message);
       return;
     }
     loading.remove();

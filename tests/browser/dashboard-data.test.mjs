@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, assertClean, axeLightDark, dashLogin, dashShot, mockReply, openDash, openPage, overflow,
-  part, startSuite, stopSuite, waitReady, waitReplyEnd,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeAndPhone, dashLogin, mockReply, openDash, openPage,
+  part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { pool } from '../integration/lib/harness.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
@@ -36,15 +36,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   let xssConv;       // the conversation with the payloads (through the embed)
   let contactId;     // the contact named XSS_NAME
 
-  async function admin(method, path, body) {
-    const headers = { 'x-admin-api-key': p.adminKey };
-    if (body) headers['Content-Type'] = 'application/json';
-    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, json, text };
-  }
+  const admin = (method, path, body) => adminApi(stack, method, path, body);
 
   async function listAll() {
     const out = [];
@@ -69,8 +61,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
 
   // Chat on the host page's widget: a message and its reply, done.
   async function widgetSay(page, text) {
-    await page.fill(part('input'), text);
-    await page.press(part('input'), 'Enter');
+    await sendByKeyboard(page, text);
     const m = await waitReplyEnd(page, 15000);
     assert.equal(m.state, 'done', `reply to ${text}`);
     return m;
@@ -97,7 +88,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     let visitor;     // {ctx, page, log} on the host page
     before(async () => {
       visitor = await openPage(browser);
-      await visitor.page.goto(`${stack.host.origin}/widget-embed.html?widget=${w.widget_id}`);
+      await visitor.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(visitor.page);
       await visitor.page.click(part('launcher'));
       await visitor.page.waitForSelector(part('contact'), { state: 'visible' });
@@ -289,22 +280,12 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
       ['contacts', '#/contacts', '[data-testid="contact-row"]'],
       ['contact', `#/contacts/${contactId}`, '[data-testid="contact-title"]'],
     ];
-    const bad = [];
     const desk = await openPage(browser);
     const phone = await openPage(browser, PHONE);
     try {
       await dashLogin(stack, desk.ctx);
       await dashLogin(stack, phone.ctx);
-      for (const [name, route, ready] of pages) {
-        await openDash(desk.page, stack, route, ready);
-        await desk.page.waitForTimeout(100);
-        bad.push(...await axeLightDark(desk.page, name));
-        await openDash(phone.page, stack, route, ready);
-        await phone.page.waitForTimeout(100);
-        const o = await overflow(phone.page);
-        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
-        await dashShot(phone.page, name);
-      }
+      const bad = await axeAndPhone(stack, desk.page, phone.page, pages);
       assert.deepEqual(bad, [], 'no serious or critical violation');
       await assertClean(desk.page, desk.log, 'axe desktop');
       await assertClean(phone.page, phone.log, 'axe phone');

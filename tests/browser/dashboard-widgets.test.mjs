@@ -10,20 +10,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow,
-  part, startSuite, stopSuite, waitReady, waitReplyEnd,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
+  openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`;
 
 // No page error, no CSP violation, no console error but the browser's own
 // report of the 400 the test asked for (a field the server refuses).
-async function assertClean(page, log, what) {
-  assert.deepEqual(log.errors, [], `${what}: page errors`);
-  const errs = log.console.filter((m) => m.type === 'error' && !/^Failed to load resource: the server responded with a status of 400/.test(m.text));
-  assert.deepEqual(errs, [], `${what}: console errors`);
-  assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
-}
+const assertClean = (page, log, what) => assertCleanOf(page, log, what,
+  { allowConsole: /^Failed to load resource: the server responded with a status of 400/ });
 
 describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
   let stack;
@@ -43,23 +39,14 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     await stopSuite({ stack, browser });
   });
 
-  async function admin(method, path, body) {
-    const headers = { 'x-admin-api-key': stack.parley.adminKey };
-    if (body) headers['Content-Type'] = 'application/json';
-    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, json, text };
-  }
+  const admin = (method, path, body) => adminApi(stack, method, path, body);
 
   const config = async (id) => (await fetch(`${stack.parleyOrigin}/api/widget/${id}/config`)).status;
-  const hostPage = (id) => `${stack.host.origin}/widget-embed.html?widget=${encodeURIComponent(id)}`;
 
   // A visitor's page on the host site: {ctx, page, log}.
   async function visit(id) {
     const v = await openPage(browser);
-    await v.page.goto(hostPage(id));
+    await v.page.goto(stack.host.widgetEmbedUrl(id));
     return v;
   }
 
@@ -82,8 +69,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
       await waitReady(v.page);
       await v.page.click(part('launcher'));
       await v.page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled, null, { timeout: 10000 });
-      await v.page.fill(part('input'), text);
-      await v.page.press(part('input'), 'Enter');
+      await sendByKeyboard(v.page, text);
       const m = await waitReplyEnd(v.page);
       assert.equal(m.state, 'done');
       assert.equal(m.text, said(text));
@@ -214,20 +200,10 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
       ['widget', `#/widgets/${wid}`, '[data-testid="widget-form"]'],
       ['new-widget', '#/widgets/new', '[data-testid="widget-form"]'],
     ];
-    const bad = [];
     const phone = await openPage(browser, PHONE);
     try {
       await dashLogin(stack, phone.ctx);
-      for (const [name, route, ready] of pages) {
-        await openDash(owner.page, stack, route, ready);
-        await owner.page.waitForTimeout(100);
-        bad.push(...await axeLightDark(owner.page, name));
-        await openDash(phone.page, stack, route, ready);
-        await phone.page.waitForTimeout(100);
-        const o = await overflow(phone.page);
-        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
-        await dashShot(phone.page, name);
-      }
+      const bad = await axeAndPhone(stack, owner.page, phone.page, pages);
       // the form with its errors shown
       await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');
       await owner.page.fill('#f-primary_color', 'red');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, assertStreamed, axeSerious, openPage, part, startSuite, stopSuite, waitReady, waitReplyEnd, watchReply,
+  adminApi, assertClean, assertStreamed, axeSerious, openPage, part, startSuite, stopSuite, waitReady, waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -63,15 +63,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
   before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 } })); });
   after(() => stopSuite({ stack, browser }));
 
-  async function admin(method, path, body) {
-    const headers = { 'x-admin-api-key': stack.parley.adminKey };
-    if (body) headers['Content-Type'] = 'application/json';
-    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, json, text };
-  }
+  const admin = (method, path, body) => adminApi(stack, method, path, body);
 
   async function createWidget(fields) {
     const r = await admin('POST', '/v1/admin/widgets', { allowed_origins: [], ...fields });
@@ -80,7 +72,6 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
     return r.json;
   }
 
-  const hostPage = (id) => `${stack.host.origin}/widget-embed.html?widget=${encodeURIComponent(id)}`;
 
   describe('required contact info, streaming, resuming', () => {
     let ctx;
@@ -101,7 +92,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
     after(async () => { if (ctx) await ctx.close(); });
 
     test('the config sets the look; the contact form comes first; then a reply streams in', async () => {
-      await page.goto(hostPage(w.widget_id));
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page);
       const l = await look(page);
       assert.equal(l.background, 'rgb(17, 34, 51)', 'primary_color on the launcher');
@@ -204,7 +195,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       // Another tab of the same site: the same conversation.
       const p2 = await ctx.newPage();
       try {
-        await p2.goto(hostPage(w.widget_id));
+        await p2.goto(stack.host.widgetEmbedUrl(w.widget_id));
         await waitReady(p2);
         if (!(await p2.evaluate(() => window.ParleyChat.isOpen))) await p2.click(part('launcher'));
         await p2.waitForFunction((n) => window.ParleyChat.messages().length === n, before1.length, { timeout: 10000 });
@@ -287,7 +278,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
     const w = await createWidget({ name: 'Reset me', contact_info_mode: 'none' });
     const { ctx, page, log } = await openPage(browser);
     try {
-      await page.goto(hostPage(w.widget_id));
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page);
       await page.click(part('launcher'));
       await waitConnected(page);
@@ -314,7 +305,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       assert.equal(await page.evaluate(() => typeof window.ParleyChat), 'undefined');
 
       // The new id works.
-      await page.goto(hostPage(fresh));
+      await page.goto(stack.host.widgetEmbedUrl(fresh));
       await waitReady(page);
       assert.equal(await page.isVisible(part('launcher')), true);
       assert.deepEqual(log.errors, []);

@@ -5,30 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, within } from './lib/harness.mjs';
+import { Parley, refused } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { assertGoodStream, chat, sid, streamTurn } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
-
-// Starts masterd alone with env and waits for it to exit: {code, signal, log, ms}.
-async function refused(env, opts = {}) {
-  const p = new Parley({ workers: 2, mock: false, ...opts, env });
-  p.port = await freePort();
-  const t0 = Date.now();
-  const rec = p._spawn('masterd');
-  p.masterPid = rec.child.pid;
-  p.expectExit('masterd', { codes: Array.from({ length: 255 }, (_, i) => i + 1) });
-  const res = await within(rec.exit, 10000);
-  if (!res) {
-    p.expectExit('masterd', { codes: [0], signals: ['SIGTERM'] });
-    await p.stop().catch(() => {});
-    assert.fail(`masterd did not exit within 10 s; its log:\n${p.tail('masterd')}`);
-  }
-  await within(rec.streamsClosed, 2000);
-  const out = { ...res, log: p.logs.masterd, ms: Date.now() - t0 };
-  await p.stop();
-  return out;
-}
 
 describe('refused at start', () => {
   const CORS_MSG = "Refusing to start with CORS_ORIGIN='*' in production.";

@@ -67,10 +67,11 @@ export async function openPage(browser, opts = {}) {
   return { ctx, page, log };
 }
 
-// No page error, no console error, no CSP violation.
-export async function assertClean(page, log, what) {
+// No page error, no console error, no CSP violation. allowConsole: a
+// RegExp of the console errors a test asked for (left out of the check).
+export async function assertClean(page, log, what, { allowConsole = null } = {}) {
   assert.deepEqual(log.errors, [], `${what}: page errors`);
-  const errs = log.console.filter((m) => m.type === 'error');
+  const errs = log.console.filter((m) => m.type === 'error' && !(allowConsole && allowConsole.test(m.text)));
   assert.deepEqual(errs, [], `${what}: console errors`);
   assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
 }
@@ -209,6 +210,9 @@ export class HostSite {
 
   get origin() { return `http://localhost:${this.port}`; }
 
+  // The page that embeds the widget with this public id by data-widget.
+  widgetEmbedUrl(id) { return `${this.origin}/widget-embed.html?widget=${encodeURIComponent(id)}`; }
+
   csp() {
     const p = this.parleyOrigin;
     // ws://: Chromium does not let an http: source cover the data-widget's WebSocket
@@ -343,6 +347,18 @@ export async function stopSuite({ stack, browser }) {
   }
 }
 
+// A call to the admin API of the stack's Parley with its x-admin-api-key
+// (body: JSON): {status, json (null when the answer is not JSON), text}.
+export async function adminApi(stack, method, path, body) {
+  const headers = { 'x-admin-api-key': stack.parley.adminKey };
+  if (body) headers['Content-Type'] = 'application/json';
+  const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text };
+}
+
 // ---- the dashboard (docs/dashboard.md) ----
 
 export { PASSWORD as DASHBOARD_PASSWORD } from '../../integration/lib/dashboard.mjs';
@@ -393,4 +409,23 @@ export async function dashShot(page, name) {
   const file = path.join(SCREENSHOTS, `dashboard-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+// For each [name, route, ready] of pages: axe-core in light and dark on
+// desk, then on phone (a PHONE-sized page) no horizontal overflow and a
+// screenshot (dashShot). Both pages are logged in already. Returns the
+// serious and critical violations (axeLightDark) of every page.
+export async function axeAndPhone(stack, desk, phone, pages) {
+  const bad = [];
+  for (const [name, route, ready] of pages) {
+    await openDash(desk, stack, route, ready);
+    await desk.waitForTimeout(100);
+    bad.push(...await axeLightDark(desk, name));
+    await openDash(phone, stack, route, ready);
+    await phone.waitForTimeout(100);
+    const o = await overflow(phone);
+    assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
+    await dashShot(phone, name);
+  }
+  return bad;
 }

@@ -449,6 +449,28 @@ export async function startParley(t, opts = {}) {
   return p;
 }
 
+// Starts masterd alone with env, for a setting it must refuse, and waits
+// for it to exit with a status other than 0 (at most 10 s, else the test
+// fails with its log); stops what is left. {code, signal, log, ms}.
+export async function refused(env, opts = {}) {
+  const p = new Parley({ workers: 2, mock: false, ...opts, env });
+  p.port = await freePort();
+  const t0 = Date.now();
+  const rec = p._spawn('masterd');
+  p.masterPid = rec.child.pid;
+  p.expectExit('masterd', { codes: Array.from({ length: 255 }, (_, i) => i + 1) });
+  const res = await within(rec.exit, 10000);
+  if (!res) {
+    p.expectExit('masterd', { codes: [0], signals: ['SIGTERM'] });
+    await p.stop().catch(() => {});
+    throw new Error(`masterd did not exit within 10 s; its log:\n${p.tail('masterd')}`);
+  }
+  await within(rec.streamsClosed, 2000);
+  const out = { ...res, log: p.logs.masterd, ms: Date.now() - t0 };
+  await p.stop();
+  return out;
+}
+
 // Runs fn over items with at most n at a time.
 export async function pool(items, n, fn) {
   const out = new Array(items.length);
