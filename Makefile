@@ -5,6 +5,7 @@
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
 #   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
+#   make install  into PREFIX (/usr/local) and DESTDIR; make uninstall (see "install")
 #   make clean
 #
 # Each daemon directory holds main.c (the program) and library files; a
@@ -37,7 +38,7 @@ WIDGET_NPM := widget/node_modules/.package-lock.json
 
 # ---------------------------------------------------------------- release
 MOCKAI_SRC := $(wildcard tests/mockai/*.c)
-BINS := $(addprefix bin/parley-,$(DAEMONS)) $(if $(MOCKAI_SRC),bin/mockai)
+BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(MOCKAI_SRC),bin/mockai)
 
 # pkg-config flags are read when make starts, so build in a second make
 # once the dependency step has installed what was missing.
@@ -54,6 +55,14 @@ build/test/bin/parley-$(1): $(patsubst %.c,build/test/%.o,$(filter-out $(1)/test
 	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+# parleyctl, the administration tool, talks to storaged (storaged/ctl).
+CTL_SRC := $(filter-out storaged/ctl/test_%.c,$(wildcard storaged/ctl/*.c)) $(PROTO_SRC)
+bin/parleyctl: $(patsubst %.c,build/release/%.o,$(CTL_SRC)) | bin
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+build/test/bin/parleyctl: $(patsubst %.c,build/test/%.o,$(CTL_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
 bin/mockai: $(patsubst %.c,build/release/%.o,$(wildcard tests/mockai/*.c) $(PROTO_SRC)) | bin
@@ -89,7 +98,7 @@ $(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
 widget: $(WIDGET_JS)
 
 # ---------------------------------------------------------------- tests
-UNIT_SRC := $(foreach d,proto $(DAEMONS),$(wildcard $(d)/test_*.c))
+UNIT_SRC := $(foreach d,proto $(DAEMONS) storaged/ctl,$(wildcard $(d)/test_*.c))
 UNIT_BINS := $(patsubst %.c,build/test/unit/%,$(notdir $(UNIT_SRC)))
 FUZZ_SRC := $(foreach d,proto $(DAEMONS),$(wildcard $(d)/fuzz_*.c))
 FUZZ_BINS := $(patsubst %.c,build/fuzz/%,$(notdir $(FUZZ_SRC)))
@@ -108,7 +117,7 @@ build/fuzz/$(basename $(notdir $(1))): $(1) $(call lib_src,$(patsubst %/,%,$(dir
 endef
 $(foreach t,$(FUZZ_SRC),$(eval $(call fuzz_rule,$(t))))
 
-TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) $(if $(MOCKAI_SRC),build/test/bin/mockai)
+TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(MOCKAI_SRC),build/test/bin/mockai)
 
 build/test/bin/mockai: $(patsubst %.c,build/test/%.o,$(wildcard tests/mockai/*.c) $(PROTO_SRC))
 	@mkdir -p $(@D)
@@ -132,6 +141,98 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=…]; make uninstall (same ones).
+# GNU directory variables, each overridable; prefix and PREFIX are the
+# same thing (either spelling). Daemons and parleyctl go to $(sbindir)
+# (masterd runs the parley-workerd beside it), the assets to
+# $(datadir)/parley (workerd finds <prefix>/share/parley from its own
+# binary, so a DESTDIR tree runs as it is), the units to $(systemdunitdir)
+# with their paths rewritten to these, the manual pages to $(mandir).
+# sysconfdir is /etc whatever the prefix (the units read
+# /etc/parley/parley.env); the example environment file is installed there
+# mode 0640 only when none exists, and uninstall leaves it (it holds keys).
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+sbindir     ?= $(exec_prefix)/sbin
+datarootdir ?= $(prefix)/share
+datadir     ?= $(datarootdir)
+mandir      ?= $(datarootdir)/man
+sysconfdir  ?= /etc
+# /usr: systemd's own directory (pkg-config systemd); else $(prefix)/lib/systemd/system,
+# which systemd also reads for /usr/local.
+systemdunitdir ?= $(if $(filter /usr,$(prefix)),$(or $(shell pkg-config \
+                  --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(prefix)/lib/systemd/system)
+sysusersdir ?= $(if $(filter /usr,$(prefix)),$(or $(shell pkg-config \
+                  --variable=sysusersdir systemd 2>/dev/null),/usr/lib/sysusers.d),$(prefix)/lib/sysusers.d)
+INSTALL     ?= install
+
+INST_BINS   = $(filter bin/parley-% bin/parleyctl,$(BINS))
+INST_WIDGET = widget/dist/chat-widget.js widget/dist/chat-widget.js.gz
+INST_PAGES  = $(wildcard widget/pages/*.html widget/pages/*.js widget/pages/*.css)
+INST_DASH   = $(wildcard dashboard/*.html)
+INST_DASHA  = $(wildcard dashboard/assets/*)
+INST_UNITS  = $(wildcard systemd/*.service systemd/*.socket)
+INST_USERS  = $(wildcard systemd/parley.sysusers.conf)
+INST_MAN8   = $(wildcard man/*.8)
+INST_MAN5   = $(wildcard man/*.5)
+ENV_FILE    = $(DESTDIR)$(sysconfdir)/parley/parley.env
+# Paths in units and manual pages: @sbindir@ and the like, and the
+# absolute paths of our programs and of /etc/parley/.
+INST_SED = sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@datadir@|$(datadir)|g' \
+	-e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@prefix@|$(prefix)|g' \
+	-e 's,/[^[:space:]=\"]*/\(parley-[a-z]*d\|parleyctl\)\b,$(sbindir)/\1,g' \
+	-e 's|/etc/parley/|$(sysconfdir)/parley/|g' -e 's|/usr/local/share/parley|$(datadir)/parley|g'
+
+install: all
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(sbindir) \
+	    $(DESTDIR)$(datadir)/parley/widget/dist $(DESTDIR)$(datadir)/parley/widget/pages \
+	    $(DESTDIR)$(datadir)/parley/dashboard/assets $(DESTDIR)$(systemdunitdir) \
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/parley \
+	    $(if $(INST_USERS),$(DESTDIR)$(sysusersdir))
+	$(INSTALL) -m 0755 $(INST_BINS) $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 0644 $(INST_WIDGET) $(DESTDIR)$(datadir)/parley/widget/dist/
+	$(INSTALL) -m 0644 $(INST_PAGES) $(DESTDIR)$(datadir)/parley/widget/pages/
+	$(INSTALL) -m 0644 $(INST_DASH) $(DESTDIR)$(datadir)/parley/dashboard/
+	$(INSTALL) -m 0644 $(INST_DASHA) $(DESTDIR)$(datadir)/parley/dashboard/assets/
+	@set -e; for f in $(INST_UNITS) $(INST_USERS) $(INST_MAN8) $(INST_MAN5); do \
+	    n=$${f##*/}; case $$f in *.8) d=$(mandir)/man8 ;; *.5) d=$(mandir)/man5 ;; \
+	    *.sysusers.conf) d=$(sysusersdir); n=parley.conf ;; *) d=$(systemdunitdir) ;; esac; \
+	    echo "install $$f -> $(DESTDIR)$$d/$$n"; \
+	    $(INST_SED) $$f > $(DESTDIR)$$d/$$n.tmp; \
+	    chmod 0644 $(DESTDIR)$$d/$$n.tmp; mv -f $(DESTDIR)$$d/$$n.tmp $(DESTDIR)$$d/$$n; \
+	done
+	@if [ -e $(ENV_FILE) ]; then \
+	    echo "install: kept the existing $(ENV_FILE)"; \
+	else \
+	    $(INST_SED) docs/parley.env.example > $(ENV_FILE).tmp && chmod 0640 $(ENV_FILE).tmp && \
+	    mv $(ENV_FILE).tmp $(ENV_FILE) && echo "install docs/parley.env.example -> $(ENV_FILE) (mode 0640)"; \
+	fi
+	@# A real install on a running systemd: the parley user, the new units.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+	    $(if $(INST_USERS),systemd-sysusers $(sysusersdir)/parley.conf || true;) \
+	    systemctl daemon-reload || true; \
+	fi
+
+# Everything install put, but the environment file (it holds the keys).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(sbindir)/,$(notdir $(INST_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(datadir)/parley/,$(INST_WIDGET) $(INST_PAGES) $(INST_DASH) $(INST_DASHA))
+	rm -f $(addprefix $(DESTDIR)$(systemdunitdir)/,$(notdir $(INST_UNITS)))
+	rm -f $(if $(INST_USERS),$(DESTDIR)$(sysusersdir)/parley.conf)
+	rm -f $(addprefix $(DESTDIR)$(mandir)/man8/,$(notdir $(INST_MAN8)))
+	rm -f $(addprefix $(DESTDIR)$(mandir)/man5/,$(notdir $(INST_MAN5)))
+	rmdir $(DESTDIR)$(datadir)/parley/widget/dist $(DESTDIR)$(datadir)/parley/widget/pages \
+	    $(DESTDIR)$(datadir)/parley/widget $(DESTDIR)$(datadir)/parley/dashboard/assets \
+	    $(DESTDIR)$(datadir)/parley/dashboard $(DESTDIR)$(datadir)/parley 2>/dev/null || true
+	@[ -e $(ENV_FILE) ] && echo "uninstall: left $(ENV_FILE) (it holds your keys; remove it yourself)" || true
+
+.PHONY: install install-files uninstall
 
 clean:
 	rm -rf bin build widget/dist

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "privdrop.h"
 #include "settings.h"
 
 extern char **environ;
@@ -229,6 +230,7 @@ int
 main(int argc, char *argv[])
 {
 	struct settings settings;
+	struct privuser pu;
 	sigset_t orig;
 
 	setproctitle_init(argc, argv, environ);
@@ -239,6 +241,7 @@ main(int argc, char *argv[])
 		    "see docs/internals.md)", MASTERD_NAME);
 
 	config_load(&M.cf);
+	privdrop_init(&pu);
 	/*
 	 * The workers' settings (keys, CORS_ORIGIN, limits, TRUST_PROXY):
 	 * refuse a bad one now, with its message, rather than respawn
@@ -257,6 +260,8 @@ main(int argc, char *argv[])
 	ev_add(M.tfd, EV_TIMER);
 
 	listener_open(&M.l, &M.cf);
+	/* Bound (a port below 1024 may have needed root): the rest does not. */
+	privdrop_apply(&pu);
 	workers_init(&M.cf, M.epfd, &orig);
 	workers_maintain(mono_ms());
 	log_info("listening on %s with %d worker%s", M.l.name, M.cf.nworkers,

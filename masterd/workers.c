@@ -37,9 +37,31 @@ static struct {
 	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
+	uint32_t restarts;	/* workers lost and replaced (/metrics) */
 } W = { .epfd = -1 };
 
 static void worker_lost(struct worker *, long long);
+
+/* Tells w (every worker: NULL) the restart count, for /metrics. */
+static void
+send_restarts(struct worker *only)
+{
+	struct worker *w;
+	uint8_t p[4];
+
+	p[0] = (uint8_t)(W.restarts >> 24);
+	p[1] = (uint8_t)(W.restarts >> 16);
+	p[2] = (uint8_t)(W.restarts >> 8);
+	p[3] = (uint8_t)W.restarts;
+	TAILQ_FOREACH(w, &workers, entry) {
+		if ((only != NULL && w != only) || !w->ch_open)
+			continue;
+		/* Written when the loop sees EPOLLOUT (workers_sync). */
+		if (pchan_send(&w->ch, PROTO_MW_RESTARTS, 0, 0, p, sizeof(p),
+		    -1) < 0)
+			log_warn("worker %u: MW_RESTARTS", w->id);
+	}
+}
 
 void
 workers_init(const struct config *cf, int epfd, const sigset_t *childmask)
@@ -121,6 +143,9 @@ worker_lost(struct worker *w, long long now)
 	w->quitting = 1;
 	if (W.stopping || w->gen != W.gen)
 		return;
+	/* Lost without being asked to go: a replacement starts. */
+	W.restarts++;
+	send_restarts(NULL);
 	if (!w->ready || now - w->started < STARTUP_WINDOW_MS)
 		startup_failed(now);
 	else
@@ -222,6 +247,8 @@ worker_spawn(long long now)
 		channel_gone(w, now);
 		return -1;
 	}
+	if (W.restarts > 0)
+		send_restarts(w);
 	return worker_flush(w, now);	/* our HELLO */
 }
 

@@ -10,6 +10,7 @@ proto_msg_name(uint16_t type)
 	case PROTO_WM_READY:		return "WM_READY";
 	case PROTO_WM_LOAD:		return "WM_LOAD";
 	case PROTO_MW_QUIT:		return "MW_QUIT";
+	case PROTO_MW_RESTARTS:		return "MW_RESTARTS";
 	case PROTO_ST_PING:		return "ST_PING";
 	case PROTO_ST_CONV_OPEN:	return "ST_CONV_OPEN";
 	case PROTO_ST_MSG_APPEND:	return "ST_MSG_APPEND";
@@ -35,6 +36,11 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_CONV_DELETE:	return "ST_CONV_DELETE";
 	case PROTO_ST_CONV_QUERY:	return "ST_CONV_QUERY";
 	case PROTO_ST_MSG_PAGE:		return "ST_MSG_PAGE";
+	case PROTO_ST_METRICS_PUT:	return "ST_METRICS_PUT";
+	case PROTO_ST_METRICS_GET:	return "ST_METRICS_GET";
+	case PROTO_ST_BACKUP:		return "ST_BACKUP";
+	case PROTO_ST_STATS:		return "ST_STATS";
+	case PROTO_ST_PURGE:		return "ST_PURGE";
 	case PROTO_ST_EV_WIDGET_GONE:	return "ST_EV_WIDGET_GONE";
 	}
 	return "UNKNOWN";

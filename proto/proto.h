@@ -47,6 +47,7 @@ enum proto_type {
 	PROTO_WM_READY = 0x11,		/* worker is initialised and serving */
 	PROTO_WM_LOAD = 0x12,		/* u32 open connections */
 	PROTO_MW_QUIT = 0x13,		/* u32 grace ms, u8 close_idle: finish what you hold, exit */
+	PROTO_MW_RESTARTS = 0x14,	/* u32 workers replaced since start (metrics) */
 
 	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
 	PROTO_ST_PING = 0x20,		/* -> (empty) */
@@ -76,6 +77,13 @@ enum proto_type {
 	PROTO_ST_CONV_DELETE = 0x36,
 	PROTO_ST_CONV_QUERY = 0x37,
 	PROTO_ST_MSG_PAGE = 0x39,	/* (0x38 is the event below) */
+	/* metrics: see metricsmsg.h */
+	PROTO_ST_METRICS_PUT = 0x3a,
+	PROTO_ST_METRICS_GET = 0x3b,
+	/* parleyctl: see ctlmsg.h */
+	PROTO_ST_BACKUP = 0x3d,		/* fd: the file to write -> u64 bytes */
+	PROTO_ST_STATS = 0x3e,
+	PROTO_ST_PURGE = 0x3f,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */

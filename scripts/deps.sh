@@ -3,7 +3,8 @@
 #   scripts/deps.sh build   libraries and headers for the daemons; node and
 #                           npm for the widget bundle (widget/, esbuild)
 #   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
-#                           tests), and the tests' npm packages
+#                           tests), systemd-analyze and systemd-socket-activate
+#                           (systemd), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   + wrk, nginx
 # Debian packages come through apt-get when we are root; otherwise the
@@ -45,6 +46,10 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	need_cmd curl curl
 fi
 if [ "$what" = test ]; then
+	# tests/integration/systemd.test.mjs checks the units in systemd/ and
+	# runs masterd under socket activation (Debian's systemd package).
+	need_cmd systemd-analyze systemd
+	need_cmd systemd-socket-activate systemd
 	# The browser tests drive Debian's Chromium with playwright-core; they
 	# never download a browser of their own.
 	if [ ! -x /usr/bin/chromium ]; then

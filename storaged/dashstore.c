@@ -532,6 +532,80 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	return t->err;
 }
 
+/* ---------------------------------------------------------------- retention */
+
+/*
+ * Each widget's index keys run oldest first: take its old ones, then seek
+ * past the widget (its name and 0x01 sorts after every key of it).
+ */
+int
+store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
+    uint32_t *n, int *more)
+{
+	uint8_t (*ids)[ID_LEN] = NULL, probe[ST_WIDGET_MAX + 1];
+	char hex[ST_ID_HEX + 1];
+	const uint8_t *p, *nul;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t found = 0, i, wlen;
+	int rc;
+
+	*n = 0;
+	*more = 0;
+	if (t->err)
+		return t->err;
+	if (max < 1 || max > ST_PURGE_MAX)
+		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 1000");
+	if (!dry_run && (ids = calloc(max + 1, ID_LEN)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity, &cur)) != 0) {
+		free(ids);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && (dry_run || found <= max)) {
+		p = k.mv_data;
+		nul = memchr(p, '\0', k.mv_size);
+		if (nul == NULL || (wlen = (size_t)(nul - p)) > ST_WIDGET_MAX ||
+		    k.mv_size != wlen + 1 + ACT_KEY_LEN) {
+			rec_corrupt(t, "widget activity key");
+			break;
+		}
+		if (get_be64(p + wlen + 1) < cutoff) {
+			if (!dry_run)
+				memcpy(ids[found], p + wlen + 1 + 8, ID_LEN);
+			found++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		memcpy(probe, p, wlen);
+		probe[wlen] = 0x01;
+		k.mv_data = probe;
+		k.mv_size = wlen + 1;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk widget activity");
+	if (!t->err && dry_run)
+		*n = found > UINT32_MAX ? UINT32_MAX : (uint32_t)found;
+	if (!t->err && !dry_run) {
+		*more = found > max;
+		if (found > max)
+			found = max;
+		for (i = 0; i < found && !t->err; i++) {
+			hex_encode(ids[i], ID_LEN, hex);
+			store_conv_delete(t, hex);
+		}
+		if (!t->err)
+			*n = (uint32_t)found;
+		else
+			*more = 0;
+	}
+	free(ids);
+	return t->err;
+}
+
 /* ---------------------------------------------------------------- paging */
 
 int

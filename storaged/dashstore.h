@@ -57,5 +57,12 @@ int store_conv_delete(struct store_txn *, const char *conv_id);
 int store_msg_page(struct store_txn *, const char *conv_id, uint32_t from,
     uint32_t limit, size_t max_bytes, struct store_msg_page *out);
 void store_msg_page_free(struct store_msg_page *);
+/*
+ * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
+ * is before cutoff, oldest of each widget first; *more is 1 when some
+ * are left. dry_run deletes nothing and counts them all.
+ */
+int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,
+    int dry_run, uint32_t *n, int *more);
 
 #endif

@@ -875,6 +875,41 @@ op_msg_page(struct dbatch *b, uint16_t type, struct pdec *d,
 	req_end(&t, r);
 }
 
+/* ---------------------------------------------------------------- parleyctl */
+
+static void
+op_stats(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+{
+	struct store_txn t;
+	struct st_stats s;
+
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_stats(&t, &s) == 0)
+		penc_stats(&r->enc, &s);
+	req_end(&t, r);
+}
+
+static void
+op_purge(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+{
+	struct store_txn t;
+	uint64_t cutoff;
+	uint32_t max, n;
+	int dry, more;
+
+	cutoff = pdec_u64(d);
+	max = pdec_u32(d);
+	dry = pdec_u8(d) != 0;
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_purge(&t, cutoff, max, dry, &n, &more) == 0) {
+		penc_u32(&r->enc, n);
+		penc_u8(&r->enc, (uint8_t)more);
+	}
+	req_end(&t, r);
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const struct op {
@@ -908,6 +943,8 @@ static const struct op {
 	{ PROTO_ST_CONV_DELETE, 1, op_conv_delete },
 	{ PROTO_ST_CONV_QUERY, 0, op_conv_query },
 	{ PROTO_ST_MSG_PAGE, 0, op_msg_page },
+	{ PROTO_ST_STATS, 0, op_stats },
+	{ PROTO_ST_PURGE, 1, op_purge },
 };
 
 static const struct op *

@@ -485,6 +485,18 @@ check_reply(uint16_t type, const struct dreply *r)
 			check_msg(&d, 0);
 		pdec_u32(&d);
 		break;
+	case PROTO_ST_STATS: {
+		struct st_stats ss;
+
+		if (pdec_stats(&d, &ss) < 0)
+			abort();
+		break;
+	}
+	case PROTO_ST_PURGE:
+		pdec_u32(&d);
+		if (pdec_u8(&d) > 1)
+			abort();
+		break;
 	default:
 		abort();	/* unknown types must fail */
 	}
@@ -544,7 +556,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i <= twice; i++) {
 		check_reply(type, &r[i]);
 		/* Whichever it named, the known one may be gone. */
-		if (r[i].err == 0 && type == PROTO_ST_CONV_DELETE)
+		if (r[i].err == 0 && (type == PROTO_ST_CONV_DELETE ||
+		    type == PROTO_ST_PURGE))
 			gone_conv = 1;
 		if (r[i].err == 0 && strcmp(r[i].gone, known_wid) == 0) {
 			gone = 1;

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privdrop.h"
 #include "proto.h"
 #include "storaged.h"
 #include "store.h"
@@ -51,10 +53,18 @@ env_or(const char *name, const char *def)
 	return v != NULL && v[0] != '\0' ? v : def;
 }
 
-/* mkdir -p with mode 0700 for what it creates. */
+/*
+ * mkdir -p with mode 0700 for what it creates. As root with PARLEY_USER,
+ * what it creates goes to that user, and so do dir itself and what is
+ * directly in it (the LMDB files, the lock, a stale socket), so the user
+ * can go on after we drop root.
+ */
 static void
-mkdir_p(const char *dir)
+mkdir_p(const char *dir, const struct privuser *pu)
 {
+	DIR *d;
+	struct dirent *de;
+	char sub[PATH_MAX];
 	char path[PATH_MAX], *p;
 	struct stat sb;
 
@@ -67,7 +77,9 @@ mkdir_p(const char *dir)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			if (mkdir(path, 0700) == 0)
+				privdrop_chown(pu, path);
+			else if (errno != EEXIST)
 				fatal("mkdir %s", path);
 			*p = c;
 		}
@@ -78,6 +90,20 @@ mkdir_p(const char *dir)
 		fatal("%s", dir);
 	if (!S_ISDIR(sb.st_mode))
 		fatalx("%s is not a directory", dir);
+	if (!pu->set || geteuid() != 0)
+		return;
+	privdrop_chown(pu, dir);
+	if ((d = opendir(dir)) == NULL)
+		fatal("%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
+		    de->d_name) >= sizeof(sub))
+			fatalx("%s/%s: path too long", dir, de->d_name);
+		privdrop_chown(pu, sub);
+	}
+	closedir(d);
 }
 
 /*
@@ -156,6 +182,7 @@ main(int argc, char *argv[], char *envp[])
 	struct ratelimit *rl;
 	const char *datadir, *rundir, *mapstr, *keystr, *errstr, *syncstr;
 	const char *ivstr;
+	struct privuser pu;
 	char sockpath[PATH_MAX];
 	long long map_mb, rate_keys, deadline = 0, left, sync_ms;
 	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0, mode;
@@ -175,6 +202,7 @@ main(int argc, char *argv[], char *envp[])
 		usage();
 	setproctitle("-%s", STORAGED_NAME);
 
+	privdrop_init(&pu);
 	datadir = env_or("PARLEY_DATA_DIR", "./var/data");
 	rundir = env_or("PARLEY_RUN_DIR", "./var/run");
 	mapstr = env_or("PARLEY_MAP_SIZE_MB", "1024");
@@ -206,8 +234,10 @@ main(int argc, char *argv[], char *envp[])
 
 	/* Whatever we create is ours alone: the LMDB files, the socket. */
 	umask(077);
-	mkdir_p(datadir);
-	mkdir_p(rundir);
+	mkdir_p(datadir, &pu);
+	mkdir_p(rundir, &pu);
+	/* Started as root: nothing below needs it. */
+	privdrop_apply(&pu);
 	lockfd = lock_rundir(rundir);
 	sigfd = signals_open();
 

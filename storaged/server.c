@@ -17,12 +17,21 @@
  * does not read its replies is not read either until its queue drains
  * below CLIENT_WQ_MAX, and a batch takes no more of its requests than its
  * queue can still hold: memory stays bounded whatever a client does.
+ *
+ * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
+ * compact copy of a large environment takes seconds, so a thread of its
+ * own makes it, on one read snapshot, and says when it is done through a
+ * pipe the loop watches. One at a time.
  */
 #include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +39,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "storaged.h"
 
@@ -57,6 +67,7 @@ struct client {
 	uint32_t interest;	/* epoll events registered */
 	int eof;		/* the peer sent everything it will */
 	int dead;		/* closed at the end of the turn */
+	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
 };
 
 TAILQ_HEAD(clientq, client);
@@ -68,6 +79,20 @@ struct slot {
 	uint32_t id;
 	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
+};
+
+/* The backup being made, if any. */
+struct backup {
+	struct evsrc ev;	/* EV_BACKUP: pipe[0] is readable */
+	int pipe[2];		/* the thread writes its result to pipe[1] */
+	int running;
+	pthread_t thread;
+	struct store *st;
+	int fd;			/* the destination, ours until joined */
+	int rc;			/* the thread's result */
+	struct client *c;	/* who asked; NULL once gone */
+	uint32_t id;
+	long long started;
 };
 
 struct server {
@@ -83,7 +108,11 @@ struct server {
 	int quitting;
 	int sync_ms;		/* > 0: commits don't sync; store_sync this often */
 	long long sync_due;	/* when the unsynced commits must be synced; 0 none */
+	struct backup bk;
 };
+
+static void backup_start(struct server *, struct client *,
+    const struct pmsg *);
 
 static int
 client_paused(const struct client *c)
@@ -147,10 +176,13 @@ static void
 client_free(struct server *s, struct client *c)
 {
 	log_debug("client %llu (%s) closed", c->serial, client_name(c));
+	if (s->bk.c == c)
+		s->bk.c = NULL;
 	TAILQ_REMOVE(&s->clients, c, entry);
 	if (c->ch.fd >= 0)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ch.fd, NULL);
 	pchan_close(&c->ch);
+	smetrics_gone(&c->mg);
 	free(c->reqs);
 	free(c);
 }
@@ -210,6 +242,11 @@ client_read(struct server *s, struct client *c)
 			break;
 	}
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
+		if (m.hdr.type == PROTO_ST_BACKUP &&
+		    !(m.hdr.flags & PROTO_F_REPLY)) {
+			backup_start(s, c, &m);
+			continue;
+		}
 		if (m.fd >= 0 || (m.hdr.flags & PROTO_F_REPLY)) {
 			/* We never ask clients anything nor take fds. */
 			log_warnx("client %llu (%s): unexpected %s%s, closing",
@@ -342,6 +379,56 @@ server_widget_gone(struct server *s, const char *widget_id)
 	penc_free(&e);
 }
 
+/*
+ * ST_METRICS_PUT and _GET need the client, not the store: they run here,
+ * in their place in the batch, so a GET sees the PUTs sent before it.
+ */
+static int
+server_metrics(struct server *s, struct client *c, const struct req *q,
+    struct dreply *r)
+{
+	struct smgauges **gs;
+	struct client *o;
+	size_t n = 0;
+
+	if (q->type != PROTO_ST_METRICS_PUT && q->type != PROTO_ST_METRICS_GET)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	penc_init(&r->enc);
+	if (q->type == PROTO_ST_METRICS_PUT) {
+		if (smetrics_put(&c->mg, q->payload, q->len) < 0) {
+			r->err = PROTO_E_INVALID;
+			r->errmsg = "malformed metrics";
+		}
+		return 1;
+	}
+	if (q->len != 0) {
+		r->err = PROTO_E_INVALID;
+		r->errmsg = "malformed request";
+		return 1;
+	}
+	TAILQ_FOREACH(o, &s->clients, entry)
+		n++;
+	if ((gs = calloc(n + 1, sizeof(*gs))) == NULL) {
+		r->err = PROTO_E_INTERNAL;
+		r->errmsg = "out of memory";
+		return 1;
+	}
+	n = 0;
+	TAILQ_FOREACH(o, &s->clients, entry)
+		if (!o->dead)
+			gs[n++] = &o->mg;
+	smetrics_get(&r->enc, gs, n);
+	free(gs);
+	if (r->enc.err) {
+		penc_free(&r->enc);
+		penc_init(&r->enc);
+		r->err = PROTO_E_INTERNAL;
+		r->errmsg = "out of memory";
+	}
+	return 1;
+}
+
 /* Runs the waiting requests in one transaction; returns how many ran. */
 static size_t
 server_batch(struct server *s)
@@ -350,7 +437,8 @@ server_batch(struct server *s)
 	struct client *c;
 	struct slot *sl;
 	struct req *q;
-	size_t n = 0, i;
+	size_t n = 0, nstore = 0, i;
+	uint64_t t0;
 	int write = 0, runnable = 0, failed;
 
 	TAILQ_FOREACH(c, &s->clients, entry) {
@@ -372,7 +460,12 @@ server_batch(struct server *s)
 			sl->c = c;
 			sl->type = q->type;
 			sl->id = q->id;
-			dispatch_run(&b, q->type, q->payload, q->len, &sl->rep);
+			smetrics_request(q->type);
+			if (!server_metrics(s, c, q, &sl->rep)) {
+				dispatch_run(&b, q->type, q->payload, q->len,
+				    &sl->rep);
+				nstore++;
+			}
 			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len;
 			sl->early = (q->flags & PROTO_F_EARLY) &&
 			    sl->rep.err == 0 && sl->rep.wrote;
@@ -386,7 +479,11 @@ server_batch(struct server *s)
 	for (i = 0; i < n; i++)
 		if (s->batch[i].early)
 			client_flush(s->batch[i].c);
+	t0 = proto_mono_us();
 	failed = dispatch_end(&b) < 0;
+	/* Batches of metrics requests alone would skew the numbers. */
+	if (nstore > 0)
+		smetrics_commit(proto_mono_us() - t0, nstore, write, failed);
 	/* Unsynced commits reach the disk within sync_ms of the first one. */
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)
 		s->sync_due = proto_mono_ms() + s->sync_ms;
@@ -413,6 +510,116 @@ server_batch(struct server *s)
 		TAILQ_INSERT_TAIL(&s->clients, c, entry);
 	}
 	return n;
+}
+
+/* ---------------------------------------------------------------- backup */
+
+static void *
+backup_thread(void *arg)
+{
+	struct backup *bk = arg;
+	ssize_t n;
+
+	bk->rc = store_backup(bk->st, bk->fd);
+	/* One byte wakes the loop; rc is read after the join. */
+	do
+		n = write(bk->pipe[1], "", 1);
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+static void
+backup_error(struct client *c, uint32_t id, uint32_t code, const char *msg)
+{
+	if (c->dead)
+		return;
+	if (pchan_send_error(&c->ch, PROTO_ST_BACKUP, id, code, msg) < 0)
+		client_kill(c);
+}
+
+/* Takes m's fd whatever happens. */
+static void
+backup_start(struct server *s, struct client *c, const struct pmsg *m)
+{
+	struct backup *bk = &s->bk;
+	struct stat sb;
+	int fl, rc;
+
+	if (m->fd < 0 || m->hdr.len != 0) {
+		if (m->fd >= 0)
+			close(m->fd);
+		backup_error(c, m->hdr.id, PROTO_E_INVALID,
+		    "backup needs an empty request with a file descriptor");
+		return;
+	}
+	if (fstat(m->fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size != 0 ||
+	    (fl = fcntl(m->fd, F_GETFL)) < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+		close(m->fd);
+		backup_error(c, m->hdr.id, PROTO_E_INVALID,
+		    "backup needs an empty regular file open for writing");
+		return;
+	}
+	if (bk->running || s->quitting) {
+		close(m->fd);
+		backup_error(c, m->hdr.id, PROTO_E_UNAVAILABLE, bk->running ?
+		    "busy: a backup is already running" : "storaged is stopping");
+		return;
+	}
+	bk->st = s->st;
+	bk->fd = m->fd;
+	bk->c = c;
+	bk->id = m->hdr.id;
+	bk->rc = 0;
+	bk->started = proto_mono_ms();
+	if ((rc = pthread_create(&bk->thread, NULL, backup_thread, bk)) != 0) {
+		log_warnx("backup: thread: %s", strerror(rc));
+		close(m->fd);
+		backup_error(c, m->hdr.id, PROTO_E_INTERNAL,
+		    "cannot start the backup");
+		return;
+	}
+	bk->running = 1;
+	log_info("backup for client %llu (%s) started", c->serial,
+	    client_name(c));
+}
+
+/* Joins the finished thread and answers whoever asked. */
+static void
+backup_done(struct server *s)
+{
+	struct backup *bk = &s->bk;
+	struct penc e;
+	struct stat sb;
+	char msg[128], b;
+	uint64_t size = 0;
+
+	while (read(bk->pipe[0], &b, 1) > 0)
+		;
+	if (!bk->running)
+		return;
+	pthread_join(bk->thread, NULL);
+	bk->running = 0;
+	if (bk->rc == 0 && fstat(bk->fd, &sb) == 0)
+		size = (uint64_t)sb.st_size;
+	close(bk->fd);
+	bk->fd = -1;
+	if (bk->rc == 0)
+		log_info("backup done: %llu bytes in %lld ms",
+		    (unsigned long long)size, proto_mono_ms() - bk->started);
+	if (bk->c == NULL || bk->c->dead)
+		return;
+	if (bk->rc != 0) {
+		snprintf(msg, sizeof(msg), "backup failed: %s",
+		    bk->rc > 0 ? strerror(bk->rc) : mdb_strerror(bk->rc));
+		backup_error(bk->c, bk->id, PROTO_E_INTERNAL, msg);
+		return;
+	}
+	penc_init(&e);
+	penc_u64(&e, size);
+	if (e.err || pchan_send(&bk->c->ch, PROTO_ST_BACKUP, PROTO_F_REPLY,
+	    bk->id, e.buf, e.len, -1) < 0)
+		client_kill(bk->c);
+	penc_free(&e);
 }
 
 /* ---------------------------------------------------------------- server */
@@ -486,6 +693,15 @@ server_new(struct store *st, struct ratelimit *rl, int epfd, int lfd)
 	ev.data.ptr = &s->lev;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
 		fatal("epoll_ctl listener");
+	s->bk.ev.kind = EV_BACKUP;
+	s->bk.fd = -1;
+	if (pipe2(s->bk.pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe2");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->bk.ev;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->bk.pipe[0], &ev) < 0)
+		fatal("epoll_ctl backup pipe");
 	return s;
 }
 
@@ -497,6 +713,10 @@ server_event(struct server *s, struct evsrc *src, uint32_t events)
 	if (src->kind == EV_LISTENER) {
 		if (s->lfd >= 0)
 			server_accept(s);
+		return;
+	}
+	if (src->kind == EV_BACKUP) {
+		backup_done(s);
 		return;
 	}
 	c = (struct client *)src;
@@ -584,6 +804,8 @@ server_idle(struct server *s)
 {
 	struct client *c;
 
+	if (s->bk.running)
+		return 0;
 	TAILQ_FOREACH(c, &s->clients, entry)
 		if (client_runnable(c) || pchan_pending(&c->ch))
 			return 0;
@@ -595,6 +817,14 @@ server_free(struct server *s)
 {
 	struct client *c;
 
+	/* The copy reads the environment: it ends before the store closes. */
+	if (s->bk.running) {
+		log_info("waiting for the backup to finish");
+		pthread_join(s->bk.thread, NULL);
+		close(s->bk.fd);
+	}
+	close(s->bk.pipe[0]);
+	close(s->bk.pipe[1]);
 	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
 		client_free(s, c);
 	if (s->lfd >= 0)

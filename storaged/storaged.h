@@ -8,6 +8,7 @@
  *	store.c     LMDB: conversations, messages
  *	widgetstore.c  LMDB: widgets, visitor sessions, contacts, day counts
  *	ratelimit.c rate counters in memory
+ *	metrics.c   the workers' metric totals, commit timings (GET /metrics)
  */
 #ifndef PARLEY_STORAGED_H
 #define PARLEY_STORAGED_H
@@ -37,6 +38,7 @@ enum ev_kind {
 	EV_LISTENER,
 	EV_SIGNAL,
 	EV_CLIENT,
+	EV_BACKUP,		/* a backup thread finished (server.c) */
 };
 
 struct evsrc {

@@ -16,10 +16,14 @@
  * carries (penc_conv, penc_msg), so a message's reply size is its record
  * size minus one.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dashstore.h"
 #include "log.h"
@@ -669,6 +673,84 @@ store_sync(struct store *st)
 	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
 		log_warnx("lmdb: sync: %s", mdb_strerror(rc));
 		return -1;
+	}
+	return 0;
+}
+
+int
+store_backup(struct store *st, int fd)
+{
+	int rc;
+
+	if ((rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT)) != 0) {
+		log_warnx("backup: lmdb copy: %s", mdb_strerror(rc));
+		return rc;
+	}
+	/* Acknowledged means on disk, as for every write of ours. */
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		rc = errno;
+		log_warn("backup: fsync");
+		return rc;
+	}
+	return 0;
+}
+
+int
+store_stats(struct store_txn *t, struct st_stats *out)
+{
+	const MDB_dbi *d;
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	int fd, rc;
+	size_t i;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_env_info(t->st->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(t->st->env, &ms)) != 0)
+		return txn_lmdb(t, rc, "env info");
+	out->map_size = info.me_mapsize;
+	out->last_pgno = info.me_last_pgno;
+	out->last_txnid = info.me_last_txnid;
+	out->max_readers = info.me_maxreaders;
+	out->readers = info.me_numreaders;
+	out->page_size = ms.ms_psize;
+	out->branch_pages = ms.ms_branch_pages;
+	out->leaf_pages = ms.ms_leaf_pages;
+	out->overflow_pages = ms.ms_overflow_pages;
+	if (mdb_env_get_fd(t->st->env, &fd) == 0 && fstat(fd, &sb) == 0)
+		out->file_size = (uint64_t)sb.st_size;
+	struct store *st = t->st;
+	const MDB_dbi all[] = { st->meta, st->convs, st->sessions,
+	    st->activity, st->msgs, st->widgets, st->widget_ids,
+	    st->widget_order, st->wsessions, st->widget_wsess, st->contacts,
+	    st->contact_email, st->contact_phone, st->contact_created,
+	    st->contact_convs, st->daily, st->widget_activity,
+	    st->widget_counts, st->dsessions, st->dsess_expiry };
+	_Static_assert(sizeof(all) / sizeof(all[0]) == NDBS,
+	    "every database is counted");
+
+	d = all;
+	for (i = 0; i < NDBS; i++) {
+		if ((rc = mdb_stat(t->txn, d[i], &ms)) != 0)
+			return txn_lmdb(t, rc, "stat");
+		out->branch_pages += ms.ms_branch_pages;
+		out->leaf_pages += ms.ms_leaf_pages;
+		out->overflow_pages += ms.ms_overflow_pages;
+		if (d[i] == t->st->convs)
+			out->conversations = ms.ms_entries;
+		else if (d[i] == t->st->msgs)
+			out->messages = ms.ms_entries;
+		else if (d[i] == t->st->widgets)
+			out->widgets = ms.ms_entries;
+		else if (d[i] == t->st->contacts)
+			out->contacts = ms.ms_entries;
+		else if (d[i] == t->st->dsessions)
+			out->owner_sessions = ms.ms_entries;
+		else if (d[i] == t->st->wsessions)
+			out->visitor_sessions = ms.ms_entries;
 	}
 	return 0;
 }

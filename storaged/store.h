@@ -19,6 +19,7 @@
 
 #include <lmdb.h>
 
+#include "ctlmsg.h"
 #include "storemsg.h"
 
 /* Bumped when the layout of the databases changes incompatibly. */
@@ -85,6 +86,16 @@ struct store *store_open(const char *dir, size_t map_size_mb, int flags);
 void store_close(struct store *);
 /* Forces what is committed to disk (mdb_env_sync). 0, or -1 logged. */
 int store_sync(struct store *);
+/*
+ * A compact copy of the environment into fd (mdb_env_copyfd2 with
+ * MDB_CP_COMPACT, then fsync): one read snapshot, so every commit that
+ * finished before the call and nothing after. Safe to call from another
+ * thread than the one running transactions: LMDB gives each thread its
+ * own reader slot. 0, or an errno / LMDB code, logged.
+ */
+int store_backup(struct store *, int fd);
+/* Counts and LMDB figures for ST_STATS (ctlmsg.h). */
+int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
 

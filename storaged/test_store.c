@@ -180,7 +180,7 @@ test_ping_and_unknown(void **state)
 	dreply_free(&r);
 	assert_int_equal(request_raw(f, PROTO_ST_PING, junk, sizeof(junk)),
 	    PROTO_E_INVALID);
-	assert_int_equal(request_raw(f, 0x3f, NULL, 0), PROTO_E_UNSUPPORTED);
+	assert_int_equal(request_raw(f, 0x1f, NULL, 0), PROTO_E_UNSUPPORTED);
 	assert_int_equal(request_raw(f, PROTO_HELLO, junk, sizeof(junk)),
 	    PROTO_E_UNSUPPORTED);
 	assert_int_equal(request_raw(f, PROTO_ST_CONV_OPEN, junk, sizeof(junk)),

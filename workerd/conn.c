@@ -49,6 +49,19 @@ conn_count(void)
 	return nconns;
 }
 
+/* Streamed answers in progress (metrics: walked once a second). */
+unsigned int
+conn_streams(void)
+{
+	struct conn *c;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(c, &conns, entry)
+		if (c->state == CONN_BUSY && c->stream != STREAM_NONE)
+			n++;
+	return n;
+}
+
 struct conn *
 conn_new(int fd)
 {
@@ -70,6 +83,7 @@ conn_new(int fd)
 	}
 	c->fd = fd;
 	c->state = CONN_READ;
+	c->route_ix = -1;
 	http_in_init(&c->in);
 	buf_init(&c->out);
 	loop_timer_init(&c->timer, conn_timeout, c);
@@ -419,6 +433,7 @@ conn_bad_input(struct conn *c)
 	    http_in_detail(&c->in));
 	memset(&o, 0, sizeof(o));
 	o.keep_alive = 0;
+	metrics_http(-1, http_in_status(&c->in));
 	resp_error(&c->out, http_in_status(&c->in), &o,
 	    http_in_message(&c->in));
 	c->state = CONN_CLOSING;
@@ -591,13 +606,14 @@ conn_headers(struct conn *c, const char *headers, struct buf *tmp)
 }
 
 static int
-conn_answering(struct conn *c, struct resp_opts *o, const char *ctype,
-    const char *headers)
+conn_answering(struct conn *c, int status, struct resp_opts *o,
+    const char *ctype, const char *headers)
 {
 	if (c->state != CONN_BUSY || c->stream != STREAM_NONE) {
 		log_warnx("connection %d: answer without a request", c->fd);
 		return -1;
 	}
+	metrics_http(c->route_ix, status);
 	/* A quit that came meanwhile ends keep-alive here. */
 	if (worker_quitting())
 		c->keep_alive = 0;
@@ -616,7 +632,8 @@ conn_send(struct conn *c, int status, const char *headers, const char *ctype,
 	struct resp_opts o;
 	struct buf tmp;
 
-	if (conn_answering(c, &o, ctype, conn_headers(c, headers, &tmp)) < 0) {
+	if (conn_answering(c, status, &o, ctype,
+	    conn_headers(c, headers, &tmp)) < 0) {
 		buf_free(&tmp);
 		return;
 	}
@@ -632,7 +649,8 @@ conn_send_error(struct conn *c, int status, const char *headers,
 	struct resp_opts o;
 	struct buf tmp;
 
-	if (conn_answering(c, &o, NULL, conn_headers(c, headers, &tmp)) < 0) {
+	if (conn_answering(c, status, &o, NULL,
+	    conn_headers(c, headers, &tmp)) < 0) {
 		buf_free(&tmp);
 		return;
 	}
@@ -667,7 +685,8 @@ conn_stream_start(struct conn *c, int status, const char *headers,
 	struct buf tmp;
 	int http10;
 
-	if (conn_answering(c, &o, ctype, conn_headers(c, headers, &tmp)) < 0) {
+	if (conn_answering(c, status, &o, ctype,
+	    conn_headers(c, headers, &tmp)) < 0) {
 		buf_free(&tmp);
 		return -1;
 	}

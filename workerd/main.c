@@ -104,6 +104,7 @@ main(int argc, char *argv[], char *envp[])
 	master_init(CHANNEL_FD);
 	storec_init(sockpath);
 	wschat_init();
+	metrics_init();
 	master_ready();
 	log_debug("ready");
 

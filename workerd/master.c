@@ -1,6 +1,7 @@
 /*
  * The channel to parley-masterd: accepted connections come in as MW_CONN
- * with the fd riding along, MW_QUIT asks us to leave; we answer WM_READY
+ * with the fd riding along, MW_QUIT asks us to leave, MW_RESTARTS brings
+ * masterd's count of replaced workers for /metrics; we answer WM_READY
  * once and WM_LOAD when the connection count changes (at most every
  * 50 ms, so a burst of connections costs one message).
  */
@@ -70,7 +71,7 @@ static void
 master_msg(struct pmsg *m)
 {
 	struct pdec d;
-	uint32_t grace;
+	uint32_t grace, restarts;
 	uint8_t close_idle;
 
 	switch (m->hdr.type) {
@@ -86,6 +87,14 @@ master_msg(struct pmsg *m)
 		}
 		conn_new(m->fd);
 		m->fd = -1;
+		break;
+	case PROTO_MW_RESTARTS:
+		pdec_init(&d, m->payload, m->hdr.len);
+		restarts = pdec_u32(&d);
+		if (pdec_done(&d) < 0)
+			log_warnx("malformed MW_RESTARTS");
+		else
+			metrics_restarts(restarts);
 		break;
 	case PROTO_MW_QUIT:
 		pdec_init(&d, m->payload, m->hdr.len);

@@ -42,6 +42,7 @@ static void health_get(struct conn *, struct http_request *,
 
 static const struct route routes[] = {
 	{ M_GET,	"/health",			health_get, 0 },
+	{ M_GET,	"/metrics",			metrics_get, 0 },
 	{ M_GET,	"/v1/openapi.json",		openapi_get, 0 },
 	{ M_POST,	"/v1/chat",			chat_post_v1, 0 },
 	{ M_POST,	"/v1/chat/stream",		chat_post_stream, 0 },
@@ -288,6 +289,18 @@ router_match(enum http_method method, const char *path, struct route_match *m)
 	return ROUTE_BAD_METHOD;
 }
 
+size_t
+router_nroutes(void)
+{
+	return sizeof(routes) / sizeof(routes[0]);
+}
+
+const struct route *
+router_route(size_t i)
+{
+	return i < router_nroutes() ? &routes[i] : NULL;
+}
+
 void
 router_dispatch(struct conn *c, struct http_request *req)
 {
@@ -298,6 +311,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 	c->routed_us = proto_mono_us();
 	c->admin_session = 0;
 	rr = router_match(req->method, req->path, &m);
+	c->route_ix = rr == ROUTE_OK ? (int)(m.route - routes) : -1;
 	if (rr == ROUTE_OK && cors_exempt(m.route)) {
 		m.route->fn(c, req, &m);
 		return;

@@ -434,7 +434,7 @@ is_dir(const char *path)
 int
 static_find_assets(const char *dir, char *out, size_t outsz)
 {
-	char d[PATH_MAX], probe[PATH_MAX + 8], *slash;
+	char d[PATH_MAX], probe[PATH_MAX + 32], *slash;
 	int level;
 
 	if (strlcpy(d, dir, sizeof(d)) >= sizeof(d))
@@ -444,6 +444,15 @@ static_find_assets(const char *dir, char *out, size_t outsz)
 		    strcmp(d, "/") == 0 ? "" : d) < sizeof(probe) &&
 		    is_dir(probe)) {
 			if (strlcpy(out, d, outsz) >= outsz)
+				return -1;
+			return 0;
+		}
+		/* make install: <prefix>/sbin beside <prefix>/share/parley. */
+		if ((size_t)snprintf(probe, sizeof(probe),
+		    "%s/share/parley/widget", strcmp(d, "/") == 0 ? "" : d) <
+		    sizeof(probe) && is_dir(probe)) {
+			probe[strlen(probe) - strlen("/widget")] = '\0';
+			if (strlcpy(out, probe, outsz) >= outsz)
 				return -1;
 			return 0;
 		}

@@ -239,7 +239,8 @@ test_paths_are_routed(void **state)
 	static const struct {
 		const char *method, *path;
 	} routes[] = {
-		{ "get", "/health" }, { "get", "/v1/openapi.json" },
+		{ "get", "/health" }, { "get", "/metrics" },
+		{ "get", "/v1/openapi.json" },
 		{ "post", "/v1/chat" }, { "post", "/v1/chat/stream" },
 		{ "post", "/chat" }, { "get", "/v1/chat/history" },
 		{ "get", "/v1/admin/conversations" },

@@ -284,6 +284,15 @@ test_find_assets(void **state)
 	write_file(w, "", 0);
 	assert_int_equal(static_find_assets(deep, out, sizeof(out)), -1);
 
+	/* An installed tree: <prefix>/sbin finds <prefix>/share/parley. */
+	snprintf(w, sizeof(w), "%s/usr/share/parley/widget", tmpdir);
+	mkdir_p(w);
+	snprintf(deep, sizeof(deep), "%s/usr/sbin", tmpdir);
+	mkdir_p(deep);
+	assert_int_equal(static_find_assets(deep, out, sizeof(out)), 0);
+	snprintf(w, sizeof(w), "%s/usr/share/parley", tmpdir);
+	assert_string_equal(out, w);
+
 	/* PARLEY_ASSETS_DIR wins; without it the executable's tree. */
 	setenv("PARLEY_ASSETS_DIR", "/opt/parley", 1);
 	static_assets_dir(out, sizeof(out));

@@ -67,6 +67,8 @@ struct upstream {
 	struct loop_timer idle;
 	struct loop_defer defer;	/* add, resume or cancel outside curl */
 	uint64_t last_rx;	/* loop time of the last byte received */
+	uint64_t start_us;	/* metrics: started, first byte of the body */
+	uint64_t first_us;
 	char *errbody;		/* start of a non-2xx reply */
 	size_t errlen;
 	char *errmsg;		/* error text we own */
@@ -392,6 +394,9 @@ finish(struct upstream *u, enum upstream_status st, const char *text)
 	r.error = text != NULL ? text : "";
 	r.prompt_tokens = u->prompt_tokens;
 	r.completion_tokens = u->completion_tokens;
+	metrics_upstream_done((int)st, u->first_us ? u->first_us -
+	    u->start_us : 0, proto_mono_us() - u->start_us, r.prompt_tokens,
+	    r.completion_tokens);
 	if (st != UPSTREAM_OK)
 		log_debug("upstream: %s (HTTP %d)", r.error, r.http_status);
 	u->ending = 1;
@@ -515,6 +520,8 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	if (u->cancelled || u->fail != NULL)
 		return 0;	/* stops the transfer */
 	u->last_rx = loop_now();
+	if (u->first_us == 0)
+		u->first_us = proto_mono_us();
 	if (!u->got_status) {
 		if (curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE,
 		    &code) == CURLE_OK)
@@ -728,6 +735,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		return NULL;
 	} else
 		u->added = 1;
+	u->start_us = proto_mono_us();
+	metrics_upstream_start();
 	/* curl's timer callback asked for a call soon: it connects from there. */
 	return u;
 }
@@ -748,6 +757,7 @@ upstream_cancel(struct upstream *u)
 		return;
 	u->cancelled = 1;
 	nactive--;
+	metrics_upstream_cancel();
 	loop_timer_stop(&u->idle);
 	if (in_curl) {
 		loop_defer(&u->defer);	/* curl is on the stack */

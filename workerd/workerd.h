@@ -21,6 +21,7 @@
  *	cors.c		CORS_ORIGIN: which origins may call, their headers
  *	clientip.c	the client's address (peer, TRUST_PROXY, X-Forwarded-For)
  *	openapi.c	GET /v1/openapi.json, embedded from openapi.json
+ *	metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	storec.c	asynchronous client of parley-storaged
  *	http.c		HTTP/1.1 request parsing (http.h)
  *	resp.c		response writing (resp.h)
@@ -195,6 +196,7 @@ struct conn {
 	struct ipaddr peer;	/* the socket's peer address */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
+	int route_ix;		/* router_route() index of the request; -1 none */
 	enum conn_stream stream;
 	/* Called (deferred) once output falls to CONN_DRAIN_LOW, if armed. */
 	void (*drained)(struct conn *);
@@ -210,6 +212,7 @@ struct conn {
 struct conn *conn_new(int fd);
 void conn_close(struct conn *);
 unsigned int conn_count(void);
+unsigned int conn_streams(void);
 /* Closes idle connections (worker quitting with close_idle). */
 void conn_close_idle(void);
 /*
@@ -295,6 +298,9 @@ struct route_match {
 
 enum route_result router_match(enum http_method, const char *path,
     struct route_match *);
+/* The route table, for the metrics' labels. */
+size_t router_nroutes(void);
+const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */
 void router_dispatch(struct conn *, struct http_request *);
 
@@ -733,6 +739,46 @@ void wschat_widget_gone(const char *widget_id);
 void openapi_init(void);
 const char *openapi_etag(void);
 void openapi_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ------------------------------------------------------------- metrics.c */
+
+/*
+ * GET /metrics (docs/internals.md, "Metrics"). Each worker counts on its
+ * own, in plain arrays; every second it sends storaged what its counters
+ * grew by (ST_METRICS_PUT), and /metrics shows storaged's totals of all
+ * workers (ST_METRICS_GET), or this worker's alone when storaged is away.
+ */
+#define METRICS_PUSH_MS		1000
+#define METRICS_ROUTES_MAX	64	/* route table entries counted apart */
+
+/* Starts the push timer (after storec_init). */
+void metrics_init(void);
+void metrics_shutdown(void);
+/* An answer's status for route ix (-1: no route: 404, 405, bad request). */
+void metrics_http(int route_ix, int status);
+/* A model call: started; ended (enum upstream_status), with its times in µs. */
+void metrics_upstream_start(void);
+void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
+    uint32_t prompt_tokens, uint32_t completion_tokens);
+void metrics_upstream_cancel(void);
+/* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
+void metrics_restarts(uint32_t);
+/* 0: the peer may read /metrics (loopback, or the admin key); else 401/503. */
+int metrics_access(const struct ipaddr *peer, const char *admin_key_hdr);
+/*
+ * The Prometheus text of v[0..n) (sorted here by family, labels and le),
+ * HELP and TYPE once per family. 0, or -1 out of memory.
+ */
+struct mseries;
+int metrics_render(struct buf *, struct mseries *v, size_t n);
+/*
+ * This worker's series into e (a set, metricsmsg.h): all of them
+ * (old NULL), or the counters' growth since old plus the gauges.
+ */
+struct wmetrics;
+void metrics_encode(struct penc *e, const struct wmetrics *old);
+void metrics_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* -------------------------------------------------------------- storec.c */

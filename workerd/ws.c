@@ -348,7 +348,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 	struct ws *ws;
 	const char *key;
 	char accept[29];
-	int fd;
+	int fd, route_ix;
 
 	key = http_header(req, "sec-websocket-key");
 	if (!key_valid(key)) {
@@ -373,12 +373,14 @@ ws_accept(struct conn *c, const struct http_request *req,
 		return NULL;
 	}
 	wslay_event_config_set_max_recv_msg_length(ws->ctx, WS_MESSAGE_MAX);
+	route_ix = c->route_ix;
 	if (conn_release(c, &fd, &ws->out, &ws->in, &ws->in_len) < 0) {
 		wslay_event_context_free(ws->ctx);
 		free(ws);
 		conn_close(c);
 		return NULL;
 	}
+	metrics_http(route_ix, 101);
 	/* After anything conn.c still had to write. */
 	buf_addf(&ws->out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\n"

@@ -171,7 +171,12 @@ export class Parley {
   _spawn(name) {
     const bin = path.join(BIN, `parley-${name}`);
     if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist: run "make test-build" (or set PARLEY_BIN)`);
-    const child = spawn(bin, [], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'], cwd: this.tmp });
+    // opts.wrap[name](bin, env) -> [command, args, env]: start the daemon
+    // through another program that execs it (systemd-socket-activate), so
+    // the pid is still the daemon's.
+    let cmd = bin, args = [], env = this.env();
+    if (this.opts.wrap && this.opts.wrap[name]) [cmd, args, env] = this.opts.wrap[name](bin, env);
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: this.tmp });
     const rec = { child, name, code: undefined, signal: undefined, expect: { codes: [0], signals: [] }, exited: false };
     const onData = (d) => {
       const s = d.toString('utf8');

@@ -1,0 +1,212 @@
+/* parleyctl's command line: pure, so that it is unit tested. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const char ctl_usage[] =
+"usage: parleyctl [-S socket] [-t seconds] command [options]\n"
+"\n"
+"  backup FILE            write a consistent compact copy of the data to\n"
+"                         FILE (new, mode 0600) while storaged serves; to\n"
+"                         restore: mkdir DIR && cp FILE DIR/data.mdb, then\n"
+"                         run storaged with PARLEY_DATA_DIR=DIR\n"
+"  stats [--json]         counts, data file and map size, LMDB page figures\n"
+"  widgets [--json]       the widgets: public id, internal id, enabled,\n"
+"                         daily cap, name\n"
+"  export [--format jsonl|csv] [--rows conversations|messages] [--widget ID]\n"
+"                         every conversation or message to stdout, as the\n"
+"                         HTTP export writes them (default: jsonl,\n"
+"                         conversations; ID is a widget's internal id)\n"
+"  purge --older-than DAYS [--dry-run]\n"
+"                         delete the conversations with no activity for\n"
+"                         DAYS days (1 to 36500); --dry-run only counts\n"
+"\n"
+"  -S socket   storaged's socket (default $PARLEY_RUN_DIR/storaged.sock,\n"
+"              PARLEY_RUN_DIR defaulting to ./var/run)\n"
+"  -t seconds  how long to wait for each answer (default 30; backup 3600)\n"
+"\n"
+"Exit status: 0 done, 1 failed (the reason on stderr), 2 usage error.\n";
+
+static int
+fail(char *err, size_t errsz, const char *fmt, const char *arg)
+{
+	snprintf(err, errsz, fmt, arg);
+	return -1;
+}
+
+/* A decimal integer in [min, max]. 0, or -1. */
+static int
+parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+widget_valid(const char *w)
+{
+	size_t n = strlen(w);
+
+	return n >= 1 && n <= ST_WIDGET_MAX && strspn(w,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-") == n;
+}
+
+/*
+ * An option of the command: "--name VALUE" or "--name=VALUE". Returns 1
+ * with *val set (and *i past it), 0 when argv[*i] is not this option, -1
+ * when its value is missing.
+ */
+static int
+opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+int
+ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
+{
+	const char *cmd, *v;
+	int i = 1, r, have_days = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->widget = "";
+	err[0] = '\0';
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return fail(err, errsz, "%s", "");
+		if (strcmp(argv[i], "-S") == 0 || strcmp(argv[i], "-t") == 0) {
+			if (i + 1 >= argc)
+				return fail(err, errsz, "%s needs a value",
+				    argv[i]);
+			if (argv[i][1] == 'S') {
+				a->sock = argv[++i];
+				if (*a->sock == '\0')
+					return fail(err, errsz, "%s",
+					    "-S needs a path");
+			} else if (parse_int(argv[++i], 1, 86400,
+			    &a->timeout_s) < 0)
+				return fail(err, errsz, "-t %s: not 1 to 86400 "
+				    "seconds", argv[i]);
+			continue;
+		}
+		return fail(err, errsz, "unknown option %s", argv[i]);
+	}
+	if (i >= argc)
+		return fail(err, errsz, "%s", "no command");
+	cmd = argv[i++];
+	if (strcmp(cmd, "backup") == 0) {
+		a->cmd = CMD_BACKUP;
+		if (i >= argc)
+			return fail(err, errsz, "%s", "backup: no FILE");
+		a->file = argv[i++];
+		if (*a->file == '\0')
+			return fail(err, errsz, "%s", "backup: empty FILE");
+	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "widgets") == 0) {
+		a->cmd = cmd[0] == 's' ? CMD_STATS : CMD_WIDGETS;
+		for (; i < argc && strcmp(argv[i], "--json") == 0; i++)
+			a->json = 1;
+	} else if (strcmp(cmd, "export") == 0) {
+		a->cmd = CMD_EXPORT;
+		for (; i < argc; i++) {
+			if ((r = opt_value(argc, argv, &i, "--format",
+			    &v)) != 0) {
+				if (r < 0)
+					return fail(err, errsz, "%s",
+					    "export: --format needs a value");
+				if (strcmp(v, "jsonl") == 0)
+					a->format = FMT_JSONL;
+				else if (strcmp(v, "csv") == 0)
+					a->format = FMT_CSV;
+				else
+					return fail(err, errsz, "export: "
+					    "format %s is not jsonl or csv", v);
+			} else if ((r = opt_value(argc, argv, &i, "--rows",
+			    &v)) != 0) {
+				if (r < 0)
+					return fail(err, errsz, "%s",
+					    "export: --rows needs a value");
+				if (strcmp(v, "conversations") == 0)
+					a->rows = ROWS_CONVS;
+				else if (strcmp(v, "messages") == 0)
+					a->rows = ROWS_MSGS;
+				else
+					return fail(err, errsz, "export: rows "
+					    "%s is not conversations or "
+					    "messages", v);
+			} else if ((r = opt_value(argc, argv, &i, "--widget",
+			    &v)) != 0) {
+				if (r < 0)
+					return fail(err, errsz, "%s",
+					    "export: --widget needs a value");
+				if (!widget_valid(v))
+					return fail(err, errsz, "export: "
+					    "widget %s is not 1 to 64 of "
+					    "A-Z a-z 0-9 _ -", v);
+				a->widget = v;
+			} else
+				break;
+		}
+	} else if (strcmp(cmd, "purge") == 0) {
+		a->cmd = CMD_PURGE;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--dry-run") == 0)
+				a->dry_run = 1;
+			else if ((r = opt_value(argc, argv, &i,
+			    "--older-than", &v)) != 0) {
+				if (r < 0)
+					return fail(err, errsz, "%s", "purge: "
+					    "--older-than needs DAYS");
+				if (parse_int(v, 1, CTL_DAYS_MAX,
+				    &a->days) < 0)
+					return fail(err, errsz, "purge: "
+					    "--older-than %s: DAYS must be 1 "
+					    "to 36500", v);
+				have_days = 1;
+			} else
+				break;
+		}
+		if (i == argc && !have_days)
+			return fail(err, errsz, "%s",
+			    "purge: --older-than DAYS is required");
+	} else
+		return fail(err, errsz, "unknown command %s", cmd);
+	if (i < argc)
+		return fail(err, errsz, "unexpected argument %s", argv[i]);
+	return 0;
+}
+
+uint64_t
+ctl_cutoff(uint64_t now_ms, int days)
+{
+	uint64_t span = (uint64_t)days * CTL_DAY_MS;
+
+	return now_ms > span ? now_ms - span : 0;
+}

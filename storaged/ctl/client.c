@@ -1,0 +1,165 @@
+/*
+ * One connection to storaged, used one request at a time: send, then
+ * wait for the reply with the same id. Unasked events (ST_EV_WIDGET_GONE)
+ * are skipped.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static struct pchan ch = { .fd = -1 };
+static uint32_t next_id;
+
+int
+ctl_connect(const char *path, char *err, size_t errsz)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsz, "%s: socket path too long", path);
+		return -1;
+	}
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == ENOENT)
+			snprintf(err, errsz, "storaged is not running (no "
+			    "socket at %s)", path);
+		else if (errno == ECONNREFUSED)
+			snprintf(err, errsz, "storaged is not running "
+			    "(nothing listens on %s)", path);
+		else
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pchan_init(&ch, fd, CTL_NAME) < 0) {
+		snprintf(err, errsz, "channel: %s", strerror(errno));
+		pchan_close(&ch);
+		ch.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+ctl_close(void)
+{
+	if (ch.fd >= 0)
+		pchan_close(&ch);
+	ch.fd = -1;
+}
+
+void
+ctl_reply_free(struct ctl_reply *r)
+{
+	free(r->errmsg);
+	free(r->payload);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The message m as r. 0, or -1 when an error reply does not decode. */
+static int
+take_reply(const struct pmsg *m, struct ctl_reply *r)
+{
+	struct pdec d;
+
+	memset(r, 0, sizeof(*r));
+	if (m->hdr.flags & PROTO_F_ERROR) {
+		pdec_init(&d, m->payload, m->hdr.len);
+		r->code = pdec_u32(&d);
+		r->errmsg = pdec_strdup(&d, 4096);
+		if (pdec_done(&d) < 0 || r->code == 0) {
+			free(r->errmsg);
+			r->errmsg = NULL;
+			return -1;
+		}
+		return 0;
+	}
+	r->len = m->hdr.len;
+	if ((r->payload = malloc(r->len ? r->len : 1)) == NULL)
+		return -1;
+	memcpy(r->payload, m->payload, r->len);
+	return 0;
+}
+
+int
+ctl_call(uint16_t type, const void *payload, size_t len, int fd,
+    int timeout_s, struct ctl_reply *r, char *err, size_t errsz)
+{
+	struct pollfd pfd;
+	struct pmsg m;
+	long long deadline, left;
+	uint32_t id = ++next_id;
+	ssize_t n;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	deadline = proto_mono_ms() + (long long)timeout_s * 1000;
+	if (pchan_send(&ch, type, 0, id, payload, len, fd) < 0 ||
+	    pchan_flush_wait(&ch, timeout_s * 1000) < 0) {
+		snprintf(err, errsz, "cannot send to storaged: %s",
+		    strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		while ((rc = pchan_next(&ch, &m)) == 1) {
+			if (m.fd >= 0)
+				close(m.fd);
+			if (!(m.hdr.flags & PROTO_F_REPLY))
+				continue;	/* an event */
+			if (m.hdr.id != id || m.hdr.type != type) {
+				snprintf(err, errsz, "storaged answered "
+				    "something else (%s)",
+				    proto_msg_name(m.hdr.type));
+				return -1;
+			}
+			if (take_reply(&m, r) < 0) {
+				snprintf(err, errsz, "%s",
+				    "storaged's answer does not decode");
+				return -1;
+			}
+			return 0;
+		}
+		if (rc < 0) {
+			snprintf(err, errsz, "%s", "protocol error from storaged");
+			return -1;
+		}
+		if ((left = deadline - proto_mono_ms()) <= 0) {
+			snprintf(err, errsz, "storaged did not answer within "
+			    "%d s", timeout_s);
+			return -1;
+		}
+		pfd.fd = ch.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+			snprintf(err, errsz, "poll: %s", strerror(errno));
+			return -1;
+		}
+		n = pchan_read(&ch);
+		if (n == 0) {
+			snprintf(err, errsz, "%s",
+			    "storaged closed the connection");
+			return -1;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			snprintf(err, errsz, "read from storaged: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+}

@@ -1,0 +1,86 @@
+/*
+ * parleyctl: the administration tool. It talks to parley-storaged over
+ * its socket in the binary protocol (proto/PROTOCOL.md, ctlmsg.h).
+ *
+ *	main.c    the commands
+ *	args.c    the command line (pure: unit tested)
+ *	format.c  what is printed: stats, widgets, export rows (pure)
+ *	client.c  one blocking connection to storaged
+ */
+#ifndef PARLEY_CTL_H
+#define PARLEY_CTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctlmsg.h"
+#include "storemsg.h"
+#include "widgetmsg.h"
+
+#define CTL_NAME		"parleyctl"
+#define CTL_TIMEOUT_S		30	/* a reply, by default */
+#define CTL_BACKUP_TIMEOUT_S	3600	/* a backup, unless -t is given */
+#define CTL_DAYS_MAX		36500
+#define CTL_DAY_MS		(24ull * 60 * 60 * 1000)
+
+enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE };
+enum ctl_format { FMT_JSONL, FMT_CSV };
+enum ctl_rows { ROWS_CONVS, ROWS_MSGS };
+
+struct ctl_args {
+	const char *sock;	/* NULL: $PARLEY_RUN_DIR/storaged.sock */
+	int timeout_s;		/* 0: the command's default */
+	enum ctl_cmd cmd;
+	const char *file;	/* backup */
+	int json;		/* stats, widgets */
+	enum ctl_format format;	/* export */
+	enum ctl_rows rows;
+	const char *widget;	/* export: "" = every widget */
+	int days;		/* purge */
+	int dry_run;
+};
+
+extern const char ctl_usage[];
+
+/* args.c */
+/*
+ * Parses argv (argv[0] is the program). 0, or -1 with a one-line reason
+ * in err: a usage error.
+ */
+int ctl_parse(int argc, char **argv, struct ctl_args *, char *err,
+    size_t errsz);
+/* The purge cutoff: now_ms less days, 0 when days reach before the epoch. */
+uint64_t ctl_cutoff(uint64_t now_ms, int days);
+
+/* format.c: each returns 0, or -1 when the output failed. */
+int ctl_print_stats(FILE *, const struct st_stats *, int json);
+/* The widgets, as a table with a header or a JSON array. */
+int ctl_print_widgets(FILE *, const struct st_widget *, uint32_t n, int json);
+/* The export rows, as the HTTP export (docs/dashboard.md) writes them. */
+const char *ctl_export_header(enum ctl_format, enum ctl_rows);
+int ctl_conv_row(FILE *, enum ctl_format, const struct st_conv *);
+int ctl_msg_row(FILE *, enum ctl_format, const struct st_msg *);
+/* One CSV field as the HTTP export writes it (quotes, formula guard). */
+void ctl_csv_field(FILE *, const char *);
+
+/* client.c */
+struct ctl_reply {
+	uint32_t code;		/* PROTO_E_*, 0 for a reply */
+	char *errmsg;		/* with code */
+	uint8_t *payload;
+	size_t len;
+};
+
+/* Connects and says HELLO. 0, or -1 with a message in err. */
+int ctl_connect(const char *path, char *err, size_t errsz);
+/*
+ * One request and its reply; fd (or -1) rides with it and is closed.
+ * 0 with r filled (free with ctl_reply_free), or -1 with err set: the
+ * connection failed or timeout_s passed.
+ */
+int ctl_call(uint16_t type, const void *payload, size_t len, int fd,
+    int timeout_s, struct ctl_reply *r, char *err, size_t errsz);
+void ctl_reply_free(struct ctl_reply *);
+void ctl_close(void);
+
+#endif

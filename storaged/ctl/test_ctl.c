@@ -1,0 +1,265 @@
+/* parleyctl's pure parts: the command line and what it prints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl.h"
+
+#define ARGV(...)	(char *[]){ "parleyctl", __VA_ARGS__, NULL }
+
+static int
+argc_of(char **v)
+{
+	int n = 0;
+
+	while (v[n] != NULL)
+		n++;
+	return n;
+}
+
+static int
+parse(char **v, struct ctl_args *a, char *err)
+{
+	return ctl_parse(argc_of(v), v, a, err, 256);
+}
+
+static void
+test_parse_ok(void **state)
+{
+	struct ctl_args a;
+	char err[256];
+
+	assert_int_equal(parse(ARGV("stats"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_STATS);
+	assert_false(a.json);
+	assert_null(a.sock);
+	assert_int_equal(parse(ARGV("-S", "/x.sock", "-t", "5", "widgets",
+	    "--json"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_WIDGETS);
+	assert_true(a.json);
+	assert_string_equal(a.sock, "/x.sock");
+	assert_int_equal(a.timeout_s, 5);
+	assert_int_equal(parse(ARGV("backup", "f.mdb"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_BACKUP);
+	assert_string_equal(a.file, "f.mdb");
+
+	assert_int_equal(parse(ARGV("export"), &a, err), 0);
+	assert_int_equal(a.format, FMT_JSONL);
+	assert_int_equal(a.rows, ROWS_CONVS);
+	assert_string_equal(a.widget, "");
+	assert_int_equal(parse(ARGV("export", "--format", "csv",
+	    "--rows=messages", "--widget", "w_1-x"), &a, err), 0);
+	assert_int_equal(a.format, FMT_CSV);
+	assert_int_equal(a.rows, ROWS_MSGS);
+	assert_string_equal(a.widget, "w_1-x");
+
+	assert_int_equal(parse(ARGV("purge", "--older-than", "30"), &a, err),
+	    0);
+	assert_int_equal(a.cmd, CMD_PURGE);
+	assert_int_equal(a.days, 30);
+	assert_false(a.dry_run);
+	assert_int_equal(parse(ARGV("purge", "--dry-run",
+	    "--older-than=36500"), &a, err), 0);
+	assert_int_equal(a.days, 36500);
+	assert_true(a.dry_run);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const struct {
+		char *argv[6];
+		const char *err;
+	} bad[] = {
+		{ { "parleyctl" }, "no command" },
+		{ { "parleyctl", "frob" }, "unknown command frob" },
+		{ { "parleyctl", "-x", "stats" }, "unknown option -x" },
+		{ { "parleyctl", "-S" }, "-S needs a value" },
+		{ { "parleyctl", "-t", "0", "stats" }, "-t 0: not 1 to 86400 "
+		    "seconds" },
+		{ { "parleyctl", "backup" }, "backup: no FILE" },
+		{ { "parleyctl", "backup", "a", "b" }, "unexpected argument b" },
+		{ { "parleyctl", "stats", "--csv" }, "unexpected argument "
+		    "--csv" },
+		{ { "parleyctl", "export", "--format", "xml" }, "export: format "
+		    "xml is not jsonl or csv" },
+		{ { "parleyctl", "export", "--rows" }, "export: --rows needs a "
+		    "value" },
+		{ { "parleyctl", "export", "--widget", "a b" }, "export: widget "
+		    "a b is not 1 to 64 of A-Z a-z 0-9 _ -" },
+		{ { "parleyctl", "purge" }, "purge: --older-than DAYS is "
+		    "required" },
+		{ { "parleyctl", "purge", "--dry-run" }, "purge: --older-than "
+		    "DAYS is required" },
+		{ { "parleyctl", "purge", "--older-than", "0" }, "purge: "
+		    "--older-than 0: DAYS must be 1 to 36500" },
+		{ { "parleyctl", "purge", "--older-than", "36501" }, "purge: "
+		    "--older-than 36501: DAYS must be 1 to 36500" },
+		{ { "parleyctl", "purge", "--older-than", "-3" }, "purge: "
+		    "--older-than -3: DAYS must be 1 to 36500" },
+		{ { "parleyctl", "purge", "--older-than", "7d" }, "purge: "
+		    "--older-than 7d: DAYS must be 1 to 36500" },
+		{ { "parleyctl", "purge", "--older-than" }, "purge: "
+		    "--older-than needs DAYS" },
+	};
+	struct ctl_args a;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse((char **)bad[i].argv, &a, err), -1);
+		assert_string_equal(err, bad[i].err);
+	}
+	/* -h: the usage alone. */
+	assert_int_equal(parse(ARGV("-h"), &a, err), -1);
+	assert_string_equal(err, "");
+}
+
+static void
+test_cutoff(void **state)
+{
+	assert_int_equal(ctl_cutoff(10 * CTL_DAY_MS, 3), 7 * CTL_DAY_MS);
+	assert_int_equal(ctl_cutoff(CTL_DAY_MS, 36500), 0);
+}
+
+/* What f printed, as a string to free. */
+static char *
+printed(char **buf, size_t *len, FILE *f)
+{
+	fclose(f);
+	return *buf;
+}
+
+static void
+test_stats_out(void **state)
+{
+	struct st_stats s;
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	memset(&s, 0, sizeof(s));
+	s.conversations = 12;
+	s.messages = 345;
+	s.page_size = 4096;
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_stats(f, &s, 0), 0);
+	printed(&buf, &len, f);
+	assert_non_null(strstr(buf, "conversations     12\n"
+	    "messages          345\n"));
+	assert_non_null(strstr(buf, "page size         4096\n"));
+	free(buf);
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_stats(f, &s, 1), 0);
+	printed(&buf, &len, f);
+	assert_true(strncmp(buf, "{\"conversations\":12,\"messages\":345,",
+	    35) == 0);
+	assert_int_equal(buf[len - 1], '\n');
+	free(buf);
+}
+
+static void
+test_widgets_out(void **state)
+{
+	struct st_widget w[2];
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	st_widget_defaults(&w[0]);
+	st_widget_defaults(&w[1]);
+	strlcpy(w[0].id, "default", sizeof(w[0].id));
+	strlcpy(w[0].widget_id, "wid_1", sizeof(w[0].widget_id));
+	w[0].name = strdup("Default");
+	strlcpy(w[1].id, "shop", sizeof(w[1].id));
+	strlcpy(w[1].widget_id, "wid_22", sizeof(w[1].widget_id));
+	w[1].enabled = 0;
+	w[1].daily_cap = 50;
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_widgets(f, w, 2, 0), 0);
+	printed(&buf, &len, f);
+	assert_string_equal(buf,
+	    "PUBLIC ID  ID       ENABLED  DAILY CAP  NAME\n"
+	    "wid_1      default  yes      -          Default\n"
+	    "wid_22     shop     no       50         -\n");
+	free(buf);
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_widgets(f, w, 2, 1), 0);
+	printed(&buf, &len, f);
+	assert_string_equal(buf, "[{\"id\":\"default\",\"widget_id\":\"wid_1\","
+	    "\"name\":\"Default\",\"enabled\":true,\"daily_message_cap\":null},"
+	    "{\"id\":\"shop\",\"widget_id\":\"wid_22\",\"name\":null,"
+	    "\"enabled\":false,\"daily_message_cap\":50}]\n");
+	free(buf);
+	st_widget_free(&w[0]);
+	st_widget_free(&w[1]);
+}
+
+static void
+test_rows_out(void **state)
+{
+	struct st_conv c;
+	struct st_msg m;
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	memset(&c, 0, sizeof(c));
+	strlcpy(c.id, "00112233445566778899aabbccddeeff", sizeof(c.id));
+	strlcpy(c.widget, "default", sizeof(c.widget));
+	strlcpy(c.session, "s1", sizeof(c.session));
+	c.created_at = 1;
+	c.updated_at = 2;
+	c.message_count = 3;
+	c.last_message = "=SUM(A1), \"hi\"\n\xff";
+	assert_non_null(f = open_memstream(&buf, &len));
+	fputs(ctl_export_header(FMT_CSV, ROWS_CONVS), f);
+	assert_int_equal(ctl_conv_row(f, FMT_CSV, &c), 0);
+	assert_int_equal(ctl_conv_row(f, FMT_JSONL, &c), 0);
+	printed(&buf, &len, f);
+	assert_string_equal(buf, "id,widgetId,sessionId,contactId,createdAt,"
+	    "updatedAt,messageCount,lastMessage\r\n"
+	    "00112233445566778899aabbccddeeff,default,s1,,1,2,3,"
+	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\"\r\n"
+	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
+	    "\"default\",\"sessionId\":\"s1\",\"contactId\":null,"
+	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
+	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\"}\n");
+	free(buf);
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.id, c.id, sizeof(m.id));
+	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
+	strlcpy(m.role, "user", sizeof(m.role));
+	strlcpy(m.status, "complete", sizeof(m.status));
+	m.created_at = 5;
+	m.prompt_tokens = 7;
+	m.content = "-1";
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_msg_row(f, FMT_CSV, &m), 0);
+	printed(&buf, &len, f);
+	assert_string_equal(buf, "00112233445566778899aabbccddeeff,"
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0\r\n");
+	free(buf);
+	assert_string_equal(ctl_export_header(FMT_JSONL, ROWS_MSGS), "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_ok),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_cutoff),
+		cmocka_unit_test(test_stats_out),
+		cmocka_unit_test(test_widgets_out),
+		cmocka_unit_test(test_rows_out),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

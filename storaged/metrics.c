@@ -1,0 +1,219 @@
+/*
+ * The metric totals (metrics.h). A worker sends what its counters grew by
+ * since its last acknowledged push, so they are added here and outlive
+ * the worker: a restart never makes a counter go backwards. Its gauges
+ * are only true while it lives, so they stay with its connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "proto.h"
+
+static struct mseries *totals;
+static size_t ntotals, captotals;
+static int full_logged;
+
+/* storaged's own. */
+static const uint64_t commit_bounds[] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000
+};
+#define NCOMMIT	(sizeof(commit_bounds) / sizeof(commit_bounds[0]))
+static const uint64_t batch_bounds[] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024
+};
+#define NBATCH	(sizeof(batch_bounds) / sizeof(batch_bounds[0]))
+static struct mhist commit_h, batch_h;
+static uint64_t commits[2], commit_fails, requests[PROTO_TYPE_MAX];
+
+static struct mseries *
+find(struct mseries *v, size_t n, const struct mseries *k)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, k->name) == 0 &&
+		    strcmp(v[i].labels, k->labels) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Adds k into totals: counters sum, MS_MAX keeps the largest. */
+static void
+total_add(const struct mseries *k)
+{
+	struct mseries *t, *nv;
+	size_t cap;
+
+	if ((t = find(totals, ntotals, k)) != NULL) {
+		if ((t->kind & MS_KIND_MASK) == MS_MAX) {
+			if (k->value > t->value)
+				t->value = k->value;
+		} else
+			t->value += k->value;
+		return;
+	}
+	if (ntotals == MS_SERIES_MAX) {
+		if (!full_logged)
+			log_warnx("metrics: more than %d series; dropping",
+			    MS_SERIES_MAX);
+		full_logged = 1;
+		return;
+	}
+	if (ntotals == captotals) {
+		cap = captotals ? captotals * 2 : 64;
+		if ((nv = reallocarray(totals, cap, sizeof(*nv))) == NULL)
+			return;
+		totals = nv;
+		captotals = cap;
+	}
+	totals[ntotals++] = *k;
+}
+
+int
+smetrics_put(struct smgauges *g, const uint8_t *payload, size_t len)
+{
+	struct mseries s, *gv = NULL;
+	struct pdec d;
+	uint32_t n, i, ng = 0;
+	int rc = -1;
+
+	pdec_init(&d, payload, len);
+	n = pdec_u32(&d);
+	if (d.err || n > MS_SERIES_MAX)
+		return -1;
+	/* Check it all first: a bad set changes nothing. */
+	for (i = 0; i < n; i++) {
+		if (ms_dec(&d, &s) < 0)
+			return -1;
+		if ((s.kind & MS_KIND_MASK) == MS_GAUGE)
+			ng++;
+	}
+	if (pdec_done(&d) < 0)
+		return -1;
+	if (ng > 0 && (gv = calloc(ng, sizeof(*gv))) == NULL)
+		return -1;
+	pdec_init(&d, payload, len);
+	(void)pdec_u32(&d);
+	ng = 0;
+	for (i = 0; i < n; i++) {
+		if (ms_dec(&d, &s) < 0)
+			goto out;
+		if ((s.kind & MS_KIND_MASK) == MS_GAUGE) {
+			/* A name twice in one set: the last one stands. */
+			struct mseries *o = find(gv, ng, &s);
+
+			if (o != NULL)
+				*o = s;
+			else
+				gv[ng++] = s;
+		} else
+			total_add(&s);
+	}
+	free(g->s);
+	g->s = gv;
+	g->n = ng;
+	gv = NULL;
+	rc = 0;
+ out:
+	free(gv);
+	return rc;
+}
+
+void
+smetrics_gone(struct smgauges *g)
+{
+	free(g->s);
+	g->s = NULL;
+	g->n = 0;
+}
+
+void
+smetrics_request(uint16_t type)
+{
+	if (type < PROTO_TYPE_MAX)
+		requests[type]++;
+}
+
+void
+smetrics_commit(uint64_t us, size_t nreq, int write, int failed)
+{
+	commits[write ? 1 : 0]++;
+	if (failed)
+		commit_fails++;
+	mh_observe(&commit_h, commit_bounds, NCOMMIT, us);
+	mh_observe(&batch_h, batch_bounds, NBATCH, nreq);
+}
+
+void
+smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
+{
+	struct mseries *sum = NULL, *o;
+	size_t nsum = 0, cap = 0, i, j;
+	uint32_t n = 0;
+	size_t at;
+	char lab[64];
+	int t;
+
+	at = ms_set_begin(e);
+	for (i = 0; i < ntotals; i++, n++)
+		ms_enc(e, totals[i].kind, totals[i].name, totals[i].labels,
+		    totals[i].value);
+	/* The gauges of every live worker, summed. */
+	for (i = 0; i < ng; i++)
+		cap += gs[i]->n;
+	if (cap > 0 && (sum = calloc(cap, sizeof(*sum))) == NULL) {
+		e->err = 1;
+		return;
+	}
+	for (i = 0; i < ng; i++)
+		for (j = 0; j < gs[i]->n; j++) {
+			if ((o = find(sum, nsum, &gs[i]->s[j])) != NULL)
+				o->value += gs[i]->s[j].value;
+			else
+				sum[nsum++] = gs[i]->s[j];
+		}
+	for (i = 0; i < nsum; i++, n++)
+		ms_enc(e, sum[i].kind, sum[i].name, sum[i].labels,
+		    sum[i].value);
+	free(sum);
+
+	ms_enc(e, MS_GAUGE, "parley_storage_clients", "", ng);
+	ms_enc(e, MS_COUNTER, "parley_storage_commits_total",
+	    "mode=\"read\"", commits[0]);
+	ms_enc(e, MS_COUNTER, "parley_storage_commits_total",
+	    "mode=\"write\"", commits[1]);
+	ms_enc(e, MS_COUNTER, "parley_storage_commit_failures_total", "",
+	    commit_fails);
+	n += 4;
+	for (t = 0; t < PROTO_TYPE_MAX; t++) {
+		if (requests[t] == 0)
+			continue;
+		snprintf(lab, sizeof(lab), "type=\"%s\"", proto_msg_name(t));
+		ms_enc(e, MS_COUNTER, "parley_storage_requests_total", lab,
+		    requests[t]);
+		n++;
+	}
+	mh_enc(e, &n, "parley_storage_commit_seconds", "", commit_bounds,
+	    NCOMMIT, 1, &commit_h, NULL);
+	mh_enc(e, &n, "parley_storage_batch_requests", "", batch_bounds,
+	    NBATCH, 0, &batch_h, NULL);
+	ms_set_end(e, at, n);
+}
+
+void
+smetrics_reset(void)
+{
+	free(totals);
+	totals = NULL;
+	ntotals = captotals = 0;
+	full_logged = 0;
+	memset(&commit_h, 0, sizeof(commit_h));
+	memset(&batch_h, 0, sizeof(batch_h));
+	memset(commits, 0, sizeof(commits));
+	memset(requests, 0, sizeof(requests));
+	commit_fails = 0;
+}

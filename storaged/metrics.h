@@ -1,0 +1,32 @@
+/*
+ * storaged's side of GET /metrics (metricsmsg.h): the workers' counters
+ * summed, the gauges of the connections still open, and storaged's own
+ * (commit latency, batch sizes, requests by type).
+ */
+#ifndef PARLEY_STORAGED_METRICS_H
+#define PARLEY_STORAGED_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metricsmsg.h"
+
+/* A client's latest gauges; zeroed by the owner, freed by smetrics_gone. */
+struct smgauges {
+	struct mseries *s;
+	size_t n;
+};
+
+/* ST_METRICS_PUT from the client owning g. 0, or -1 if malformed. */
+int smetrics_put(struct smgauges *g, const uint8_t *payload, size_t len);
+/* The client closed: its gauges stop counting (its counters stay). */
+void smetrics_gone(struct smgauges *g);
+/* ST_METRICS_GET's reply; the live gauges are those of gs[0..ng). */
+void smetrics_get(struct penc *, struct smgauges *const *gs, size_t ng);
+/* One request of a batch; a batch's commit (µs) and its size. */
+void smetrics_request(uint16_t type);
+void smetrics_commit(uint64_t us, size_t nreq, int write, int failed);
+/* Forgets everything (tests). */
+void smetrics_reset(void);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * storaged's metric totals: workers' counter growth summed and kept after
+ * they go, gauges only while their connection lives, the largest MS_MAX,
+ * a malformed push changing nothing, and storaged's own series.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+struct got {
+	struct mseries *v;
+	size_t n;
+};
+
+static void
+put(struct smgauges *g, int rc, uint32_t n, ...)
+{
+	struct penc e;
+	va_list ap;
+	uint32_t i;
+
+	penc_init(&e);
+	penc_u32(&e, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		int kind = va_arg(ap, int);
+		const char *name = va_arg(ap, const char *);
+		const char *labels = va_arg(ap, const char *);
+		uint64_t v = va_arg(ap, uint64_t);
+
+		ms_enc(&e, (uint8_t)kind, name, labels, v);
+	}
+	va_end(ap);
+	assert_int_equal(e.err, 0);
+	assert_int_equal(smetrics_put(g, e.buf, e.len), rc);
+	penc_free(&e);
+}
+
+static void
+get(struct got *r, struct smgauges *const *gs, size_t ng)
+{
+	struct penc e;
+	struct pdec d;
+	uint32_t n, i;
+
+	penc_init(&e);
+	smetrics_get(&e, gs, ng);
+	assert_int_equal(e.err, 0);
+	pdec_init(&d, e.buf, e.len);
+	n = pdec_u32(&d);
+	r->v = calloc(n + 1, sizeof(*r->v));
+	assert_non_null(r->v);
+	for (i = 0; i < n; i++)
+		assert_int_equal(ms_dec(&d, &r->v[i]), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	r->n = n;
+	penc_free(&e);
+}
+
+/* The value of a series; -1 when absent. */
+static long long
+value(const struct got *r, const char *name, const char *labels)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].name, name) == 0 &&
+		    strcmp(r->v[i].labels, labels) == 0)
+			return (long long)r->v[i].value;
+	return -1;
+}
+
+#define U(x)	((uint64_t)(x))
+
+static void
+smetrics_test_merge(void **state)
+{
+	struct smgauges a, b, *both[2] = { &a, &b }, *onlyb[1] = { &b };
+	struct got r;
+
+	smetrics_reset();
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	put(&a, 0, 4,
+	    MS_COUNTER, "x_total", "k=\"1\"", U(3),
+	    MS_GAUGE, "g", "", U(2),
+	    MS_MAX, "r_total", "", U(1),
+	    MS_COUNTER | MS_MICRO, "t_sum", "", U(1500));
+	put(&b, 0, 3,
+	    MS_COUNTER, "x_total", "k=\"1\"", U(4),
+	    MS_GAUGE, "g", "", U(5),
+	    MS_MAX, "r_total", "", U(3));
+	get(&r, both, 2);
+	assert_int_equal(value(&r, "x_total", "k=\"1\""), 7);
+	assert_int_equal(value(&r, "g", ""), 7);
+	assert_int_equal(value(&r, "r_total", ""), 3);
+	assert_int_equal(value(&r, "t_sum", ""), 1500);
+	assert_int_equal(value(&r, "parley_storage_clients", ""), 2);
+	free(r.v);
+
+	/* A goes: its counters stay, its gauges don't. */
+	smetrics_gone(&a);
+	get(&r, onlyb, 1);
+	assert_int_equal(value(&r, "x_total", "k=\"1\""), 7);
+	assert_int_equal(value(&r, "g", ""), 5);
+	assert_int_equal(value(&r, "r_total", ""), 3);
+	free(r.v);
+
+	/* Growth adds up, gauges are replaced, a smaller max is ignored. */
+	put(&b, 0, 4,
+	    MS_COUNTER, "x_total", "k=\"1\"", U(1),
+	    MS_COUNTER, "x_total", "k=\"2\"", U(9),
+	    MS_GAUGE, "g", "", U(1),
+	    MS_MAX, "r_total", "", U(2));
+	get(&r, onlyb, 1);
+	assert_int_equal(value(&r, "x_total", "k=\"1\""), 8);
+	assert_int_equal(value(&r, "x_total", "k=\"2\""), 9);
+	assert_int_equal(value(&r, "g", ""), 1);
+	assert_int_equal(value(&r, "r_total", ""), 3);
+	free(r.v);
+
+	/* A bad series anywhere: the whole push is refused. */
+	put(&b, -1, 2,
+	    MS_COUNTER, "x_total", "k=\"1\"", U(100),
+	    MS_COUNTER, "bad name", "", U(1));
+	put(&b, -1, 2,
+	    MS_GAUGE, "g", "", U(50),
+	    MS_COUNTER, "y", "k=\"unterminated", U(1));
+	put(&b, -1, 1, 7, "y", "", U(1));		/* unknown kind */
+	put(&b, -1, 1, 0x21, "y", "", U(1));
+	get(&r, onlyb, 1);
+	assert_int_equal(value(&r, "x_total", "k=\"1\""), 8);
+	assert_int_equal(value(&r, "g", ""), 1);
+	assert_int_equal(value(&r, "y", ""), -1);
+	free(r.v);
+
+	/* A count that lies, trailing bytes. */
+	{
+		uint8_t junk[] = { 0, 0, 0, 9 };
+		uint8_t trail[] = { 0, 0, 0, 0, 1 };
+
+		assert_int_equal(smetrics_put(&b, junk, sizeof(junk)), -1);
+		assert_int_equal(smetrics_put(&b, trail, sizeof(trail)), -1);
+		assert_int_equal(smetrics_put(&b, junk, 2), -1);
+	}
+	smetrics_gone(&b);
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "g", ""), -1);
+	assert_int_equal(value(&r, "x_total", "k=\"1\""), 8);
+	free(r.v);
+	smetrics_reset();
+}
+
+static void
+smetrics_test_own(void **state)
+{
+	struct got r;
+
+	smetrics_reset();
+	get(&r, NULL, 0);
+	/* No commit yet: no histogram, the counters at 0. */
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_count", ""),
+	    -1);
+	assert_int_equal(value(&r, "parley_storage_commits_total",
+	    "mode=\"write\""), 0);
+	free(r.v);
+
+	smetrics_request(PROTO_ST_CHAT_BEGIN);
+	smetrics_request(PROTO_ST_CHAT_BEGIN);
+	smetrics_request(PROTO_ST_PING);
+	smetrics_request(0xffff);	/* out of range: ignored */
+	smetrics_commit(300, 3, 1, 0);
+	smetrics_commit(2000000, 1, 0, 0);
+	smetrics_commit(10, 40, 1, 1);
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "parley_storage_requests_total",
+	    "type=\"ST_CHAT_BEGIN\""), 2);
+	assert_int_equal(value(&r, "parley_storage_requests_total",
+	    "type=\"ST_PING\""), 1);
+	assert_int_equal(value(&r, "parley_storage_commits_total",
+	    "mode=\"write\""), 2);
+	assert_int_equal(value(&r, "parley_storage_commits_total",
+	    "mode=\"read\""), 1);
+	assert_int_equal(value(&r, "parley_storage_commit_failures_total", ""),
+	    1);
+	/* Cumulative buckets; seconds in le; +Inf is the count. */
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",
+	    "le=\"0.00025\""), 1);
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",
+	    "le=\"0.0005\""), 2);
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",
+	    "le=\"1\""), 2);
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",
+	    "le=\"+Inf\""), 3);
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_sum", ""),
+	    2000310);
+	assert_int_equal(value(&r, "parley_storage_commit_seconds_count", ""),
+	    3);
+	assert_int_equal(value(&r, "parley_storage_batch_requests_bucket",
+	    "le=\"1\""), 1);
+	assert_int_equal(value(&r, "parley_storage_batch_requests_bucket",
+	    "le=\"4\""), 2);
+	assert_int_equal(value(&r, "parley_storage_batch_requests_bucket",
+	    "le=\"64\""), 3);
+	assert_int_equal(value(&r, "parley_storage_batch_requests_sum", ""),
+	    44);
+	free(r.v);
+	smetrics_reset();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(smetrics_test_merge),
+		cmocka_unit_test(smetrics_test_own),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,213 @@
+// parleyctl (storaged/ctl) against a running Parley: stats, widgets and
+// export agree with the admin API; purge's CLI; the errors (no storaged,
+// an existing backup file, bad arguments); and the must-show: a backup
+// taken while chat turns keep being written restores, in a fresh data
+// directory under a second storaged, to an environment that opens and
+// holds every message acknowledged before the backup began.
+//
+// Purge's deletion itself (old conversations, batches) is tested at the
+// storaged level (storaged/test_ctlreq.c): storaged has no test clock to
+// age data here.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { BIN, StorageClient, sleep, startParley, within } from './lib/harness.mjs';
+import { chat, mockReply, sid } from './lib/chat.mjs';
+
+const CTL = path.join(BIN, 'parleyctl');
+
+// Runs parleyctl; resolves {code, stdout, stderr} whatever its status.
+function ctl(args, opts = {}) {
+  return new Promise((resolve) => {
+    execFile(CTL, args, { timeout: 120000, maxBuffer: 64 << 20, env: { ...process.env, ...(opts.env || {}) } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      });
+  });
+}
+
+async function ok(args) {
+  const r = await ctl(args);
+  assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
+  assert.ok(!/Sanitizer|runtime error/.test(r.stderr), r.stderr);
+  return r.stdout;
+}
+
+const jsonl = (s) => s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+
+test('parleyctl', { timeout: 240000 }, async (t) => {
+  assert.ok(fs.existsSync(CTL), `${CTL} does not exist: run "make test-build"`);
+  const p = await startParley(t, { workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+  const S = ['-S', p.sockPath];
+
+  // Some conversations, a few with several turns, and a second widget.
+  for (let i = 0; i < 6; i++) {
+    const s = sid('ctl');
+    for (let k = 0; k <= i % 3; k++) {
+      const r = await chat(p, s, `turn ${k} of ${i}, "quoted", =formula`);
+      assert.equal(r.status, 200, r.text);
+    }
+  }
+  const mk = await p.request('POST', '/v1/admin/widgets', {
+    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Shop', daily_message_cap: 40, enabled: false }),
+  });
+  assert.ok(mk.status === 200 || mk.status === 201, mk.text);
+
+  await t.test('stats agrees with the admin API', async () => {
+    const s = JSON.parse(await ok([...S, 'stats', '--json']));
+    const total = (await p.admin('/v1/admin/conversations?limit=1')).json().total;
+    assert.equal(s.conversations, total);
+    assert.equal(s.messages, 2 * (1 + 2 + 3 + 1 + 2 + 3));
+    assert.equal(s.widgets, 2);
+    assert.equal(s.mapSize, 64 * 1024 * 1024);
+    assert.ok(s.fileSize > 0 && s.pageSize > 0 && s.leafPages > 0);
+    const text = await ok([...S, 'stats']);
+    assert.match(text, new RegExp(`^conversations +${total}$`, 'm'));
+    assert.match(text, /^data file bytes +\d+$/m);
+  });
+
+  await t.test('widgets agrees with the admin API', async () => {
+    const mine = JSON.parse(await ok([...S, 'widgets', '--json']));
+    const { widgets } = (await p.admin('/v1/admin/widgets')).json();
+    assert.deepEqual(mine, widgets.map((w) => ({
+      id: w.id, widget_id: w.widget_id, name: w.name, enabled: w.enabled, daily_message_cap: w.daily_message_cap,
+    })));
+    const shop = mine.find((w) => w.name === 'Shop');
+    assert.equal(shop.enabled, false);
+    assert.equal(shop.daily_message_cap, 40);
+    const text = await ok([...S, 'widgets']);
+    assert.match(text, /^PUBLIC ID +ID +ENABLED +DAILY CAP +NAME$/m);
+    assert.match(text, new RegExp(`^${shop.widget_id} +${shop.id} +no +40 +Shop$`, 'm'));
+  });
+
+  await t.test('export is the HTTP export, byte for byte', async () => {
+    for (const format of ['jsonl', 'csv']) {
+      for (const rows of ['conversations', 'messages']) {
+        for (const widget of [null, 'default']) {
+          const q = `format=${format}&rows=${rows}${widget ? `&widget=${widget}` : ''}`;
+          const http = await p.admin(`/v1/admin/export?${q}`, { timeout: 30000 });
+          assert.equal(http.status, 200, http.text);
+          const mine = await ok([...S, 'export', '--format', format, '--rows', rows, ...(widget ? ['--widget', widget] : [])]);
+          assert.equal(mine, http.text, `export ${q}`);
+        }
+      }
+    }
+    // The default: JSON Lines of conversations.
+    assert.equal(jsonl(await ok([...S, 'export'])).length, 6);
+  });
+
+  await t.test('purge: nothing is that old; its arguments', async () => {
+    assert.match(await ok([...S, 'purge', '--older-than', '1', '--dry-run']), /^purge: would delete 0 conversations with no activity for 1 day\n$/);
+    assert.match(await ok([...S, 'purge', '--older-than=36500']), /^purge: deleted 0 conversations/);
+    assert.equal(JSON.parse(await ok([...S, 'stats', '--json'])).conversations, 6);
+    for (const bad of [['purge'], ['purge', '--older-than', '0'], ['purge', '--older-than', '36501'], ['purge', '--older-than', 'ten'], ['purge', '--dry-run']]) {
+      const r = await ctl([...S, ...bad]);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^parleyctl: purge: .*\nusage: parleyctl /);
+    }
+  });
+
+  await t.test('errors: no storaged, an existing file, bad arguments', async () => {
+    const nosock = path.join(p.tmp, 'nothing', 'storaged.sock');
+    let r = await ctl(['-S', nosock, 'stats']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
+    r = await ctl(['stats'], { env: { PARLEY_RUN_DIR: path.join(p.tmp, 'nothing') } });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
+    const exists = path.join(p.tmp, 'exists.mdb');
+    fs.writeFileSync(exists, 'mine');
+    r = await ctl([...S, 'backup', exists]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `parleyctl: backup: ${exists} exists\n`);
+    assert.equal(fs.readFileSync(exists, 'utf8'), 'mine');
+    r = await ctl([...S, 'backup', path.join(p.tmp, 'no', 'such', 'dir.mdb')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^parleyctl: backup: .*: No such file or directory\n$/);
+    for (const bad of [[], ['frob'], ['stats', 'extra'], ['export', '--format', 'xml'], ['export', '--widget', 'no spaces'], ['backup'], ['-t', 'x', 'stats']]) {
+      r = await ctl([...S, ...bad]);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^parleyctl: .*\nusage: parleyctl \[-S socket\]/);
+    }
+  });
+
+  await t.test('must-show: a backup under write load restores with every acknowledged message', async () => {
+    // Chat turns run all along; each records when its 200 came back.
+    const acked = [];   // {conversationId, message, reply, at}
+    let stop = false, failures = 0;
+    const writer = async (w) => {
+      for (let i = 0; !stop; i++) {
+        const s = sid(`load${w}`);
+        const message = `load ${w}/${i} ${'x'.repeat(2000)}`;
+        const r = await chat(p, s, message, { timeout: 30000 });
+        if (r.status !== 200) { failures++; continue; }
+        const j = r.json();
+        acked.push({ conversationId: j.conversationId, message, reply: j.message, at: Date.now() });
+      }
+    };
+    const writers = Array.from({ length: 8 }, (_, w) => writer(w));
+    await sleep(1500);
+    const began = Date.now();
+    const before = acked.filter((a) => a.at <= began);
+    const file = path.join(p.tmp, 'backup.mdb');
+    const b = await ctl([...S, 'backup', file]);
+    const ended = Date.now();
+    await sleep(300);
+    const duringOrAfter = acked.length - before.length;
+    stop = true;
+    await within(Promise.all(writers), 40000);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /^backup: \d+ bytes written to .*backup\.mdb\n$/);
+    assert.equal(failures, 0);
+    assert.ok(before.length >= 20, `turns acknowledged before the backup: ${before.length}`);
+    assert.ok(duringOrAfter > 0, 'turns went on around the backup');
+    t.diagnostic(`${before.length} turns acknowledged before the backup; backup took ${ended - began} ms; ${duringOrAfter} more turns around and after it`);
+    assert.equal((fs.statSync(file).mode & 0o777), 0o600);
+
+    // Restore: a fresh data directory holding the file as data.mdb, served
+    // by a storaged of its own.
+    const dir = path.join(p.tmp, 'restore');
+    const data = path.join(dir, 'data'), run = path.join(dir, 'run');
+    fs.mkdirSync(data, { recursive: true });
+    fs.copyFileSync(file, path.join(data, 'data.mdb'));
+    let log = '';
+    const child = spawn(path.join(BIN, 'parley-storaged'), [], {
+      env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d) => { log += d; });
+    child.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    const sock = path.join(run, 'storaged.sock');
+    for (let i = 0; ; i++) {
+      try {
+        const c = await StorageClient.connect(sock, { name: 'itest-restore', timeout: 1000 });
+        await c.ping({ timeout: 2000 });
+        c.close();
+        break;
+      } catch (e) {
+        if (i > 200) throw new Error(`restored storaged did not start: ${e.message}\n${log}`);
+        await sleep(50);
+      }
+    }
+    const msgs = jsonl(await ok(['-S', sock, 'export', '--rows', 'messages']));
+    const have = new Set(msgs.map((m) => `${m.conversationId}\n${m.role}\n${m.content}`));
+    for (const a of before) {
+      assert.ok(have.has(`${a.conversationId}\nuser\n${a.message}`), `user message of ${a.conversationId} restored`);
+      assert.ok(have.has(`${a.conversationId}\nassistant\n${a.reply}`), `reply of ${a.conversationId} restored`);
+      assert.equal(a.reply, mockReply(a.message));
+    }
+    const st = JSON.parse(await ok(['-S', sock, 'stats', '--json']));
+    assert.ok(st.conversations >= 6 + before.length);
+    assert.ok(st.conversations <= 6 + acked.length + 8, 'nothing made up');
+    child.kill('SIGTERM');
+    const ex = await within(exited, 10000);
+    assert.deepEqual(ex, { code: 0, signal: null }, log);
+    assert.ok(!/Sanitizer|runtime error/.test(log), log);
+  });
+});
