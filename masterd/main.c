@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "masterd.h"
 #include "privdrop.h"
@@ -248,6 +250,16 @@ main(int argc, char *argv[])
 	 * workers that would die on it.
 	 */
 	settings_load(&settings);
+	if (settings.tls_cert != NULL) {
+		char err[SETTINGS_ERR_MAX];
+		SSL_CTX *ctx;
+
+		/* The workers load the pair; a bad one fails here, once. */
+		if ((ctx = tls_ctx_new(settings.tls_cert, settings.tls_key,
+		    err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		SSL_CTX_free(ctx);
+	}
 	settings_free(&settings);
 	raise_nofile();
 

@@ -464,6 +464,30 @@ parse_trust(struct settings *st, const char *v, char *err, size_t errsz)
 	return 0;
 }
 
+/* Both or neither; the files themselves are tls_ctx_new()'s business. */
+static int
+parse_tls(struct settings *st, const char *cert, const char *key, char *err,
+    size_t errsz)
+{
+	int hc = cert != NULL && *cert != '\0';
+	int hk = key != NULL && *key != '\0';
+
+	if (!hc && !hk)
+		return 0;
+	if (hc != hk) {
+		snprintf(err, errsz, "TLS_CERT and TLS_KEY go together: %s is "
+		    "set, %s is not", hc ? "TLS_CERT" : "TLS_KEY",
+		    hc ? "TLS_KEY" : "TLS_CERT");
+		return -1;
+	}
+	if ((st->tls_cert = strdup(cert)) == NULL ||
+	    (st->tls_key = strdup(key)) == NULL) {
+		snprintf(err, errsz, "TLS_CERT: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int
 settings_parse(struct settings *st, settings_get_fn get, void *arg,
     char *err, size_t errsz)
@@ -487,7 +511,9 @@ settings_parse(struct settings *st, settings_get_fn get, void *arg,
 	    parse_u32("WIDGET_SESSION_IDLE_DAYS", get, arg,
 	    DEFAULT_SESSION_IDLE_DAYS, 1, MAX_SESSION_IDLE_DAYS,
 	    &st->session_idle_days, err, errsz) < 0 ||
-	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0) {
+	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
+	    parse_tls(st, get("TLS_CERT", arg), get("TLS_KEY", arg), err,
+	    errsz) < 0) {
 		settings_free(st);
 		return -1;
 	}
@@ -518,5 +544,7 @@ settings_free(struct settings *st)
 		free(st->cors[i]);
 	free(st->cors);
 	free(st->trust);
+	free(st->tls_cert);
+	free(st->tls_key);
 	memset(st, 0, sizeof(*st));
 }

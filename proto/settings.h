@@ -60,6 +60,8 @@ struct settings {
 	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;
+	char *tls_cert;		/* TLS_CERT, TLS_KEY: PEM paths; NULL = no TLS */
+	char *tls_key;
 };
 
 /* Reads a variable: NULL or "" means unset. */
@@ -74,6 +76,13 @@ int settings_parse(struct settings *, settings_get_fn, void *arg, char *err,
 /* From the environment; a bad value is fatal (fatalx with the message). */
 void settings_load(struct settings *);
 void settings_free(struct settings *);
+/*
+ * The workers' TLS context from PEM files (TLS 1.2+, ALPN http/1.1): NULL
+ * with a message naming TLS_CERT or TLS_KEY in err when a file cannot be
+ * read or the key does not match the certificate (proto/tlsctx.c).
+ */
+struct ssl_ctx_st *tls_ctx_new(const char *cert, const char *key, char *err,
+    size_t errsz);
 /* PARLEY_ENV, else NODE_ENV, equals "production". */
 int settings_production(settings_get_fn, void *arg);
 

@@ -42,6 +42,7 @@ static void conn_resume(struct conn *);
 static void conn_settle(struct conn *);
 static void conn_flushd(void *);
 static void conn_draind(void *);
+static void conn_readd(void *);
 
 unsigned int
 conn_count(void)
@@ -82,6 +83,11 @@ conn_new(int fd)
 		return NULL;
 	}
 	c->fd = fd;
+	if (tlsio_start(&c->tls, fd) < 0) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
 	c->state = CONN_READ;
 	c->route_ix = -1;
 	http_in_init(&c->in);
@@ -90,11 +96,13 @@ conn_new(int fd)
 	loop_defer_init(&c->reap, conn_reap, c);
 	loop_defer_init(&c->flushd, conn_flushd, c);
 	loop_defer_init(&c->draind, conn_draind, c);
+	loop_defer_init(&c->readd, conn_readd, c);
 	clientip_peer(fd, &c->peer);
 	c->idle_since = loop_now();
 	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warn("connection: epoll_ctl");
 		http_in_free(&c->in);
+		tlsio_free(&c->tls);
 		close(fd);
 		free(c);
 		return NULL;
@@ -116,6 +124,9 @@ conn_reap(void *arg)
 		http_request_free(c->req);
 	buf_free(&c->out);
 	free(c->pend);
+	/* Still here if the fd was not handed over: close_notify went out. */
+	if (c->tls.ssl != NULL)
+		SSL_free(c->tls.ssl);
 	free(c);
 }
 
@@ -128,6 +139,7 @@ conn_unlink(struct conn *c)
 	loop_timer_stop(&c->timer);
 	loop_defer_cancel(&c->flushd);
 	loop_defer_cancel(&c->draind);
+	loop_defer_cancel(&c->readd);
 	c->drained = NULL;
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
@@ -149,14 +161,15 @@ conn_close(struct conn *c)
 	if (c->abort != NULL)
 		c->abort(c);
 	c->abort = NULL;
+	tlsio_shutdown(&c->tls);
 	conn_unlink(c);
 	close(fd);
 	worker_conns_changed(nconns);
 }
 
 int
-conn_release(struct conn *c, int *fd, struct buf *out, char **in,
-    size_t *inlen)
+conn_release(struct conn *c, int *fd, struct tlsio *tls, struct buf *out,
+    char **in, size_t *inlen)
 {
 	const char *rest;
 	size_t len;
@@ -187,6 +200,9 @@ conn_release(struct conn *c, int *fd, struct buf *out, char **in,
 		*inlen = len;
 	}
 	*fd = c->fd;
+	/* TLS state goes with the fd (bytes inside it included). */
+	*tls = c->tls;
+	c->tls.ssl = NULL;
 	*out = c->out;
 	buf_init(&c->out);
 	/* The handler itself lets go: it has nothing to abort. */
@@ -230,7 +246,9 @@ conn_deadline(const struct conn *c)
 		d = c->write_since + wconf.header_timeout_ms;
 	switch (c->state) {
 	case CONN_READ:
-		if (http_in_busy(&c->in))
+		if (tlsio_handshaking(&c->tls))
+			t = c->idle_since + wconf.header_timeout_ms;
+		else if (http_in_busy(&c->in))
 			t = c->req_start + wconf.header_timeout_ms;
 		else if (conn_idle(c))
 			t = c->idle_since + wconf.idle_timeout_ms;
@@ -269,8 +287,8 @@ conn_timeout(void *arg)
 		/* Tell a slow client why, if its socket takes it right now. */
 		memset(&o, 0, sizeof(o));
 		resp_error(&c->out, 408, &o, "Request timeout");
-		n = send(c->fd, c->out.data + c->out.off, buf_pending(&c->out),
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = tlsio_write(c->fd, &c->tls, c->out.data + c->out.off,
+		    buf_pending(&c->out));
 		(void)n;
 		log_debug("connection %d: request timed out", c->fd);
 	} else if (c->state == CONN_READ && conn_idle(c))
@@ -307,6 +325,10 @@ conn_update(struct conn *c)
 	}
 	if (out > 0)
 		ev |= EPOLLOUT;
+	/* Decrypted input waiting inside TLS brings no event: go get it. */
+	if ((ev & EPOLLIN) && c->state == CONN_READ && tlsio_pending(&c->tls))
+		loop_defer(&c->readd);
+	ev = tlsio_events(&c->tls, ev);
 	if (loop_io_mod(&c->io, ev) < 0) {
 		log_warn("connection %d: epoll_ctl", c->fd);
 		conn_close(c);
@@ -332,7 +354,8 @@ conn_flush(struct conn *c)
 		return;
 	}
 	while ((left = buf_pending(&c->out)) > 0) {
-		n = send(c->fd, c->out.data + c->out.off, left, MSG_NOSIGNAL);
+		n = tlsio_write(c->fd, &c->tls, c->out.data + c->out.off,
+		    left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -361,6 +384,7 @@ conn_flush(struct conn *c)
 			 * a moment: closing with unread input would reset the
 			 * connection and could destroy the response in flight.
 			 */
+			tlsio_shutdown(&c->tls);
 			(void)shutdown(c->fd, SHUT_WR);
 			c->state = CONN_LINGER;
 			c->linger_until = loop_now() + wconf.linger_ms;
@@ -514,7 +538,7 @@ conn_read(struct conn *c)
 	ssize_t n;
 	size_t used, rest;
 
-	n = recv(c->fd, rbuf, sizeof(rbuf), 0);
+	n = tlsio_read(c->fd, &c->tls, rbuf, sizeof(rbuf));
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -548,6 +572,7 @@ conn_linger_read(struct conn *c)
 {
 	ssize_t n;
 
+	/* Raw even with TLS: after close_notify the bytes are not wanted. */
 	n = recv(c->fd, rbuf, sizeof(rbuf), 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR))
@@ -559,6 +584,7 @@ conn_io(int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 
+	events = tlsio_ready(&c->tls, events);
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* Reset, or both sides shut: nobody will read an answer. */
 		conn_close(c);
@@ -753,6 +779,15 @@ conn_flushd(void *arg)
 	struct conn *c = arg;
 
 	conn_settle(c);
+}
+
+static void
+conn_readd(void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state != CONN_DEAD)
+		conn_io(c->fd, EPOLLIN, c);
 }
 
 static void

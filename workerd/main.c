@@ -80,6 +80,8 @@ main(int argc, char *argv[], char *envp[])
 		fatalx("PARLEY_RUN_DIR is too long");
 	/* masterd checked these already; a bad value is fatal here too. */
 	settings_load(&wsettings);
+	/* Read anew by every worker: a reload picks up a new certificate. */
+	tlsio_init(wsettings.tls_cert, wsettings.tls_key);
 	resp_set_production(wsettings.production);
 	admin_init(getenv("ADMIN_API_KEY"));
 	chat_init(getenv("WIDGET_API_KEY"));

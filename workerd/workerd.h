@@ -42,6 +42,7 @@
 #include "resp.h"
 #include "settings.h"
 #include "storemsg.h"
+#include "tlsio.h"
 
 #define WORKERD_NAME		"parley-workerd"
 
@@ -203,6 +204,8 @@ struct conn {
 	int drain_armed;
 	struct loop_defer flushd;	/* deferred write of streamed output */
 	struct loop_defer draind;
+	struct loop_defer readd;	/* read input buffered inside TLS */
+	struct tlsio tls;
 	/* While a handler runs from conn_input: the input after its request. */
 	const char *rest;
 	size_t rest_len;
@@ -217,7 +220,7 @@ unsigned int conn_streams(void);
 void conn_close_idle(void);
 /*
  * Hands the socket of the request being answered to another protocol
- * (ws.c, once its 101 is queued): *fd; the output not yet written (*out,
+ * (ws.c, once its 101 is queued): *fd and its TLS state; the output not yet written (*out,
  * moved: write it first); the input read past the request (*in, malloc'd,
  * *inlen bytes, NULL if none: the new protocol's first bytes, before
  * anything more is read from the fd). c is then gone as after
@@ -225,8 +228,8 @@ void conn_close_idle(void);
  * connection count (worker_conns_changed). -1, c untouched, when c is not
  * answering a plain request or memory runs out.
  */
-int conn_release(struct conn *, int *fd, struct buf *out, char **in,
-    size_t *inlen);
+int conn_release(struct conn *, int *fd, struct tlsio *, struct buf *out,
+    char **in, size_t *inlen);
 
 /*
  * Answers the request being handled; ends it. headers are extra full

@@ -40,6 +40,7 @@
 struct ws {
 	TAILQ_ENTRY(ws) entry;
 	int fd;
+	struct tlsio tls;		/* from conn.c, with the fd */
 	wslay_event_context_ptr ctx;
 	struct ws_cbs cbs;
 	void *arg;
@@ -229,7 +230,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 		return -1;
 	}
 	for (;;) {
-		n = recv(ws->fd, buf, len, 0);
+		n = tlsio_read(ws->fd, &ws->tls, buf, len);
 		if (n > 0) {
 			ws->round += (size_t)n;
 			return n;
@@ -374,7 +375,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 	}
 	wslay_event_config_set_max_recv_msg_length(ws->ctx, WS_MESSAGE_MAX);
 	route_ix = c->route_ix;
-	if (conn_release(c, &fd, &ws->out, &ws->in, &ws->in_len) < 0) {
+	if (conn_release(c, &fd, &ws->tls, &ws->out, &ws->in, &ws->in_len) < 0) {
 		wslay_event_context_free(ws->ctx);
 		free(ws);
 		conn_close(c);
@@ -397,6 +398,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 	loop_defer_init(&ws->reap, ws_reap, ws);
 	if (ws->out.err || loop_io_add(&ws->io, fd, EPOLLIN, ws_io, ws) < 0) {
 		log_warn("websocket %d: cannot watch", fd);
+		tlsio_free(&ws->tls);
 		close(fd);
 		ws_reap(ws);
 		worker_conns_changed(conn_count());
@@ -439,6 +441,7 @@ ws_finish(struct ws *ws)
 		code = 1006;	/* no close frame either way */
 	log_debug("websocket %d: closed (%u)", ws->fd, code);
 	loop_io_del(&ws->io);
+	tlsio_free(&ws->tls);
 	close(ws->fd);
 	ws->fd = -1;
 	loop_timer_stop(&ws->timer);
@@ -521,8 +524,8 @@ ws_flush(struct ws *ws)
 		return;
 	}
 	while ((left = buf_pending(&ws->out)) > 0) {
-		n = send(ws->fd, ws->out.data + ws->out.off, left,
-		    MSG_NOSIGNAL);
+		n = tlsio_write(ws->fd, &ws->tls, ws->out.data + ws->out.off,
+		    left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -613,6 +616,7 @@ ws_settle(struct ws *ws)
 			 * We failed the connection and read no more frames:
 			 * half-close, and drain until the peer closes too.
 			 */
+			tlsio_shutdown(&ws->tls);
 			(void)shutdown(ws->fd, SHUT_WR);
 			ws->lingering = 1;
 		}
@@ -621,6 +625,10 @@ ws_settle(struct ws *ws)
 		ev |= EPOLLIN;
 	if (buf_pending(&ws->out) > 0)
 		ev |= EPOLLOUT;
+	/* Input held inside TLS brings no event (a round cut short). */
+	if (rd && !ws->lingering && tlsio_pending(&ws->tls))
+		loop_defer(&ws->kick);
+	ev = tlsio_events(&ws->tls, ev);
 	if (loop_io_mod(&ws->io, ev) < 0) {
 		log_warn("websocket %d: epoll_ctl", ws->fd);
 		ws_finish(ws);
@@ -636,6 +644,7 @@ ws_io(int fd, uint32_t events, void *arg)
 {
 	struct ws *ws = arg;
 
+	events = tlsio_ready(&ws->tls, events);
 	if (events & EPOLLERR) {
 		ws->rfail = 1;
 		ws_finish(ws);
@@ -687,7 +696,10 @@ ws_kick(void *arg)
 {
 	struct ws *ws = arg;
 
-	if (ws->in != NULL)
+	if (ws->dead)
+		return;
+	if (ws->in != NULL || (tlsio_pending(&ws->tls) && !ws->lingering &&
+	    !ws->rfail && wslay_event_want_read(ws->ctx)))
 		ws_read(ws);
 	ws_settle(ws);
 }
