@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,32 @@ const SANITIZER_PATTERNS = [
   'SUMMARY: UndefinedBehaviorSanitizer',
   'WARNING: ThreadSanitizer',
 ];
+
+// One request over TLS on a fresh connection (ca: the PEM to trust):
+// {status, headers, body, text, json(), cert (the server's, node form),
+// alpn, protocol}.
+export function httpsRequest(port, method, pathname, { ca, headers = {}, body, timeout = 5000, servername } = {}) {
+  return new Promise((resolve, reject) => {
+    const hs = Array.isArray(headers) ? Object.fromEntries(headers) : { ...headers };
+    const req = https.request({ host: '127.0.0.1', port, method, path: pathname, ca, headers: hs, agent: false, timeout, servername, ALPNProtocols: ['http/1.1'] }, (res) => {
+      const parts = [];
+      const sock = res.socket;
+      const cert = sock.getPeerCertificate();
+      const alpn = sock.alpnProtocol;
+      const protocol = sock.getProtocol();
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => {
+        const b = Buffer.concat(parts);
+        resolve({ status: res.statusCode, headers: res.headers, body: b, get text() { return b.toString('utf8'); }, json() { return JSON.parse(b.toString('utf8')); }, cert, alpn, protocol });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
 
 // Resolves with what promise resolves to, or null after ms; leaves no timer behind.
 export function within(promise, ms) {
@@ -236,7 +263,9 @@ export class Parley {
       const m = this.procs.masterd;
       if (m.exited) throw new Error(`parley-masterd exited during start-up (code ${m.code}, signal ${m.signal}):\n${this.tail('masterd')}`);
       try {
-        const r = await httpRequest(this.port, 'GET', '/health', { timeout: 2000 });
+        const r = this.opts.tlsCa
+          ? await httpsRequest(this.port, 'GET', '/health', { ca: this.opts.tlsCa, timeout: 2000 })
+          : await httpRequest(this.port, 'GET', '/health', { timeout: 2000 });
         if (r.status === 200) return;
         last = `status ${r.status}`;
       } catch (e) { last = e.message; }
@@ -299,6 +328,8 @@ export class Parley {
 
   request(method, pathname, opts = {}) {
     if (opts.conn) return opts.conn.request(method, pathname, opts);
+    // opts.tlsCa (the PEM to trust): the server speaks TLS.
+    if (this.opts.tlsCa) return httpsRequest(this.port, method, pathname, { ca: this.opts.tlsCa, ...opts });
     return httpRequest(this.port, method, pathname, opts);
   }
 

@@ -47,9 +47,10 @@ export class Visitor {
   // HTTP status of a refused upgrade (err.status).
   static open(p, wid, { token, origin, timeout = 5000, headers = {} } = {}) {
     const q = token ? `?token=${encodeURIComponent(token)}` : '';
-    const url = `ws://127.0.0.1:${p.port}/api/widget/${wid}/ws${q}`;
+    const ca = p.opts && p.opts.tlsCa;
+    const url = `${ca ? 'wss' : 'ws'}://127.0.0.1:${p.port}/api/widget/${wid}/ws${q}`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { origin, headers, handshakeTimeout: timeout, maxPayload: 8 * 1024 * 1024 });
+      const ws = new WebSocket(url, { origin, headers, handshakeTimeout: timeout, maxPayload: 8 * 1024 * 1024, ...(ca ? { ca } : {}) });
       const v = new Visitor(ws);
       ws.once('open', () => resolve(v));
       ws.once('unexpected-response', (req, res) => {
