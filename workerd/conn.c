@@ -109,7 +109,9 @@ conn_new(int fd)
 	}
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
-	loop_timer_at(&c->timer, c->idle_since + wconf.idle_timeout_ms);
+	/* A TLS handshake is bounded like a request's header. */
+	loop_timer_at(&c->timer, c->idle_since + (c->tls.ssl != NULL ?
+	    wconf.header_timeout_ms : wconf.idle_timeout_ms));
 	worker_conns_changed(nconns);
 	return c;
 }
