@@ -1,6 +1,6 @@
 /*
  * The shared settings: keys, CORS_ORIGIN, production, numbers,
- * TRUST_PROXY, and the address helpers behind them.
+ * TRUST_PROXY, TLS_CERT/TLS_KEY, and the address helpers behind them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -375,6 +375,32 @@ test_trust_proxy(void **state)
 	assert_non_null(strstr(err, "1.2.3.4/40"));
 }
 
+static void
+test_tls(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_null(st.tls_cert);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "TLS_CERT", "/c.pem",
+	    "TLS_KEY", "/k.pem", NULL), 0);
+	assert_string_equal(st.tls_cert, "/c.pem");
+	assert_string_equal(st.tls_key, "/k.pem");
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "TLS_CERT", "/c.pem",
+	    NULL), -1);
+	assert_non_null(strstr(err, "TLS_CERT is set, TLS_KEY is not"));
+	assert_int_equal(parse(&st, err, sizeof(err), "TLS_KEY", "/k.pem",
+	    "TLS_CERT", "", NULL), -1);
+	assert_non_null(strstr(err, "TLS_KEY is set, TLS_CERT is not"));
+	/* The files are tls_ctx_new()'s: missing ones are named. */
+	assert_null(tls_ctx_new("/nonexistent/c.pem", "/k.pem", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "TLS_CERT=/nonexistent/c.pem: cannot read"));
+}
+
 int
 main(void)
 {
@@ -388,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_trust_proxy),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
