@@ -78,6 +78,12 @@ tls_ctx_new(const char *cert, const char *key, char *err, size_t errsz)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	/*
+	 * Resumption by tickets only: a server-side cache would keep a
+	 * session per client in each worker (up to 20,480 of them).
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	(void)SSL_CTX_set_num_tickets(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		ssl_reason(why, sizeof(why));
 		snprintf(err, errsz, "TLS_CERT=%s: not a PEM certificate: %s",
