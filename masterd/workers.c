@@ -104,6 +104,18 @@ startup_failed(long long now)
 	ms = backoff_ms(W.fails);
 	W.throttle_until = now + ms;
 	log_warnx("worker keeps dying at start-up; next try in %d ms", ms);
+	/*
+	 * A reload whose workers cannot start (a bad new certificate, say)
+	 * must not leave systemd waiting in "reloading": the old workers
+	 * still serve, and the new ones are tried again with the backoff.
+	 */
+	if (W.reloading) {
+		W.reloading = 0;
+		log_warnx("reload failed: the previous workers keep serving");
+		proto_sd_notify("READY=1\nSTATUS=reload failed: new workers "
+		    "die at start-up (see the log); the previous workers "
+		    "keep serving");
+	}
 }
 
 /* The channel is finished: a closed socket, an error or a bad message. */
