@@ -7,6 +7,11 @@
 #define PARLEY_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storemsg.h"
 
 /* File descriptors this process has open: a test's leaks show here. */
 static inline int
@@ -22,6 +27,35 @@ count_fds(void)
 			n++;
 	closedir(d);
 	return n - 1;	/* the DIR's own fd */
+}
+
+/* Conversation n: count messages, the last one last (malloc'd). */
+static inline void
+test_fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%032x", n);
+	strlcpy(c->widget, "default", sizeof(c->widget));
+	snprintf(c->session, sizeof(c->session), "sess-%d", n);
+	c->created_at = 1700000000000ULL + (uint64_t)n;
+	c->updated_at = 1700000000500ULL + (uint64_t)n;
+	c->message_count = count;
+	c->last_message = strdup(last);
+}
+
+/* Message n of conversation conv (content malloc'd). */
+static inline void
+test_fill_msg(struct st_msg *m, int conv, int n, const char *content)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%032x", 1000 + n);
+	snprintf(m->conv_id, sizeof(m->conv_id), "%032x", conv);
+	strlcpy(m->role, n % 2 ? "assistant" : "user", sizeof(m->role));
+	strlcpy(m->status, "complete", sizeof(m->status));
+	m->created_at = 1700000001000ULL + (uint64_t)n;
+	m->prompt_tokens = (uint32_t)n;
+	m->completion_tokens = (uint32_t)n * 2;
+	m->content = strdup(content);
 }
 
 #endif

@@ -17,7 +17,6 @@
 
 #include "ctlmsg.h"
 #include "dashstore.h"
-#include "log.h"
 #include "test_fixture.h"
 
 #define DAY	(24ull * 3600000)
@@ -25,17 +24,7 @@
 static int
 setup(void **state)
 {
-	*state = fix_new("/tmp/parley-admin-XXXXXX");
-	log_set_level(LOG_LEVEL_WARN);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fix_free(*state);
-	log_set_level(LOG_LEVEL_INFO);
-	return 0;
+	return fix_setup(state, "/tmp/parley-admin-XXXXXX", 0);
 }
 
 /* A conversation of (w, s) with one message, at the fake clock's time. */
@@ -348,14 +337,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_purge_malformed, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_under_writes,
-		    setup, teardown),
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_bad_fd, setup,
-		    teardown),
+		    fix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

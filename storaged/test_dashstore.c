@@ -24,17 +24,7 @@
 static int
 setup(void **state)
 {
-	*state = fix_new_rl("/tmp/parley-dash-XXXXXX");
-	log_set_level(LOG_LEVEL_WARN);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fix_free(*state);
-	log_set_level(LOG_LEVEL_INFO);
-	return 0;
+	return fix_setup(state, "/tmp/parley-dash-XXXXXX", 1);
 }
 
 /* ------------------------------------------------ behind the store's back */
@@ -1520,7 +1510,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_dstore_session_cycle),
 		T(test_dstore_session_invalid),
 		T(test_dstore_session_sweep_cap),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "log.h"
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -76,6 +77,18 @@ fix_new_rl(const char *tmpl)
 	return f;
 }
 
+/*
+ * A cmocka setup: the fixture (with rate counters if rl) as *state,
+ * only warnings and worse logged. fix_teardown() undoes it.
+ */
+static inline int
+fix_setup(void **state, const char *tmpl, int rl)
+{
+	*state = rl ? fix_new_rl(tmpl) : fix_new(tmpl);
+	log_set_level(LOG_LEVEL_WARN);
+	return 0;
+}
+
 /* Closes and opens the store again on the same directory. */
 static inline void
 fix_reopen(struct fix *f)
@@ -106,6 +119,14 @@ fix_free(struct fix *f)
 	store_close(f->st);
 	rm_env(f->dir);
 	free(f);
+}
+
+static inline int
+fix_teardown(void **state)
+{
+	fix_free(*state);
+	log_set_level(LOG_LEVEL_INFO);
+	return 0;
 }
 
 /*

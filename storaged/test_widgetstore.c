@@ -22,17 +22,7 @@
 static int
 setup(void **state)
 {
-	*state = fix_new_rl("/tmp/parley-widget-XXXXXX");
-	log_set_level(LOG_LEVEL_WARN);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fix_free(*state);
-	log_set_level(LOG_LEVEL_INFO);
-	return 0;
+	return fix_setup(state, "/tmp/parley-widget-XXXXXX", 1);
 }
 
 /* Entries of a named database, read behind the store's back. */
@@ -1424,7 +1414,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
 		T(test_widget_create_get_list),
 		T(test_widget_update),

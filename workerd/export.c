@@ -22,11 +22,6 @@
 
 #define EXPORT_PAGE	ST_LIST_MAX	/* conversations or messages a request */
 
-static const char conv_header[] = "id,widgetId,sessionId,contactId,"
-    "createdAt,updatedAt,messageCount,lastMessage\r\n";
-static const char msg_header[] = "id,conversationId,role,status,content,"
-    "createdAt,promptTokens,completionTokens\r\n";
-
 struct export {
 	struct conn *c;
 	struct export_params p;
@@ -43,7 +38,7 @@ struct export {
 
 static void export_next(struct export *);
 
-/* ------------------------------------------------------------ encoders */
+/* ------------------------------------------------------------ parameters */
 
 int
 export_params_parse(const char *query, struct export_params *p)
@@ -97,163 +92,20 @@ export_ctype(const struct export_params *p)
 	    "application/x-ndjson; charset=utf-8";
 }
 
-/*
- * One RFC 4180 field. A leading = + - @ TAB or CR gets a ' so that a
- * spreadsheet shows the text instead of running it as a formula; bytes
- * that are not UTF-8 become U+FFFD, as in the JSON answers.
- */
-void
-export_csv_field(struct buf *b, const char *s)
-{
-	const unsigned char *p;
-	size_t n;
-	int quote;
-
-	quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		buf_adds(b, "\"");
-	if (strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0')
-		buf_adds(b, "'");
-	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		if (*p == '"') {
-			buf_adds(b, "\"\"");
-			n = 1;
-		} else if ((n = utf8_seq_len(p, 4)) == 0) {
-			buf_add(b, "\xef\xbf\xbd", 3);
-			n = 1;
-		} else
-			buf_add(b, p, n);
-	}
-	if (quote)
-		buf_adds(b, "\"");
-}
-
-/* fields joined by commas, then CRLF. */
-static void
-csv_row(struct buf *b, const char **fields, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_adds(b, ",");
-		export_csv_field(b, fields[i]);
-	}
-	buf_adds(b, "\r\n");
-}
-
-const char *
-export_header_text(const struct export_params *p)
-{
-	if (p->format != EXPORT_CSV)
-		return "";	/* JSON Lines names the fields in every row */
-	return p->rows == EXPORT_CONVS ? conv_header : msg_header;
-}
-
-void
-export_header(struct buf *b, const struct export_params *p)
-{
-	buf_adds(b, export_header_text(p));
-}
-
-/* v as one compact line; v is stolen. -1 if it could not be made. */
+/* A conversation's row, or else m's (exportrows.c), onto the page. */
 static int
-jsonl_row(struct buf *b, json_t *v, int err)
+page_row(struct export *x, const struct st_conv *cv, const struct st_msg *m)
 {
-	char *s;
+	struct penc e;
+	int rv;
 
-	if ((v = json_odone(v, err)) == NULL)
-		return -1;
-	/* Not JSON_ENSURE_ASCII: UTF-8 as it is; newlines come escaped. */
-	s = json_dumps(v, JSON_COMPACT);
-	json_decref(v);
-	if (s == NULL)
-		return -1;
-	buf_adds(b, s);
-	buf_adds(b, "\n");
-	free(s);
-	return 0;
-}
-
-int
-export_conv_row(struct buf *b, const struct export_params *p,
-    const struct st_conv *cv)
-{
-	char created[24], updated[24], count[16];
-	const char *f[8];
-	json_t *o;
-	int err = 0;
-
-	if (p->format == EXPORT_JSONL) {
-		if ((o = json_object()) == NULL)
-			return -1;
-		json_oset(o, "id", json_text(cv->id), &err);
-		json_oset(o, "widgetId", json_text(cv->widget), &err);
-		json_oset(o, "sessionId", json_text(cv->session), &err);
-		json_oset(o, "contactId", cv->contact_id[0] != '\0' ?
-		    json_text(cv->contact_id) : json_null(), &err);
-		json_oset(o, "createdAt", json_ms(cv->created_at), &err);
-		json_oset(o, "updatedAt", json_ms(cv->updated_at), &err);
-		json_oset(o, "messageCount", json_integer(cv->message_count),
-		    &err);
-		json_oset(o, "lastMessage", json_text(cv->last_message), &err);
-		return jsonl_row(b, o, err);
-	}
-	snprintf(created, sizeof(created), "%llu",
-	    (unsigned long long)cv->created_at);
-	snprintf(updated, sizeof(updated), "%llu",
-	    (unsigned long long)cv->updated_at);
-	snprintf(count, sizeof(count), "%u", cv->message_count);
-	f[0] = cv->id;
-	f[1] = cv->widget;
-	f[2] = cv->session;
-	f[3] = cv->contact_id;
-	f[4] = created;
-	f[5] = updated;
-	f[6] = count;
-	f[7] = cv->last_message != NULL ? cv->last_message : "";
-	csv_row(b, f, 8);
-	return b->err ? -1 : 0;
-}
-
-int
-export_msg_row(struct buf *b, const struct export_params *p,
-    const struct st_msg *m)
-{
-	char created[24], pt[16], ct[16];
-	const char *f[8];
-	json_t *o;
-	int err = 0;
-
-	if (p->format == EXPORT_JSONL) {
-		if ((o = json_object()) == NULL)
-			return -1;
-		json_oset(o, "id", json_text(m->id), &err);
-		json_oset(o, "conversationId", json_text(m->conv_id), &err);
-		json_oset(o, "role", json_text(m->role), &err);
-		json_oset(o, "status", json_text(m->status), &err);
-		json_oset(o, "content", json_text(m->content), &err);
-		json_oset(o, "createdAt", json_ms(m->created_at), &err);
-		json_oset(o, "promptTokens", json_integer(m->prompt_tokens),
-		    &err);
-		json_oset(o, "completionTokens",
-		    json_integer(m->completion_tokens), &err);
-		return jsonl_row(b, o, err);
-	}
-	snprintf(created, sizeof(created), "%llu",
-	    (unsigned long long)m->created_at);
-	snprintf(pt, sizeof(pt), "%u", m->prompt_tokens);
-	snprintf(ct, sizeof(ct), "%u", m->completion_tokens);
-	f[0] = m->id;
-	f[1] = m->conv_id;
-	f[2] = m->role;
-	f[3] = m->status;
-	f[4] = m->content != NULL ? m->content : "";
-	f[5] = created;
-	f[6] = pt;
-	f[7] = ct;
-	csv_row(b, f, 8);
-	return b->err ? -1 : 0;
+	penc_init(&e);
+	rv = cv != NULL ? exprow_conv(&e, x->p.format, cv) :
+	    exprow_msg(&e, x->p.format, m);
+	if (rv == 0)
+		buf_add(&x->page, e.buf, e.len);
+	penc_free(&e);
+	return rv;
 }
 
 /* ------------------------------------------------------------ the stream */
@@ -348,7 +200,7 @@ export_start(struct export *x)
 	if (conn_stream_start(x->c, 200, hdrs, export_ctype(&x->p)) < 0)
 		return -1;
 	/* Its own chunk: the first page's rows are already in x->page. */
-	head = export_header_text(&x->p);
+	head = exprow_header(x->p.format, x->p.rows);
 	conn_stream_write(x->c, head, strlen(head));
 	return 0;
 }
@@ -457,7 +309,7 @@ convs_done(const struct storec_result *r, void *arg)
 			break;
 		}
 		if (x->p.rows == EXPORT_CONVS)
-			err = export_conv_row(&x->page, &x->p, &cv) < 0;
+			err = page_row(x, &cv, NULL) < 0;
 		else if (cv.message_count > 0)
 			memcpy(x->ids[x->nids++], cv.id, sizeof(cv.id));
 		st_conv_free(&cv);
@@ -493,7 +345,7 @@ conv_got(const struct storec_result *r, void *arg)
 		return;
 	}
 	/* The messages that follow are not wanted here. */
-	err = export_conv_row(&x->page, &x->p, &cv) < 0;
+	err = page_row(x, &cv, NULL) < 0;
 	st_conv_free(&cv);
 	x->convs_done = 1;
 	export_page_done(x, err);
@@ -532,7 +384,7 @@ msgs_done(const struct storec_result *r, void *arg)
 			err = 1;
 			break;
 		}
-		err = export_msg_row(&x->page, &x->p, &m) < 0;
+		err = page_row(x, NULL, &m) < 0;
 		st_msg_free(&m);
 	}
 	next = pdec_u32(&d);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "test_util.h"
 #include "workerd.h"
 
 struct peer {
@@ -327,20 +328,6 @@ test_empty_page(json_t *(*reply)(const uint8_t *, size_t))
 	s = test_dump(reply(e.buf, e.len));
 	penc_free(&e);
 	return s;
-}
-
-/* Conversation n: count messages, the last one last (malloc'd). */
-static inline void
-test_fill_conv(struct st_conv *c, int n, uint32_t count, const char *last)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->id, sizeof(c->id), "%032x", n);
-	strlcpy(c->widget, "default", sizeof(c->widget));
-	snprintf(c->session, sizeof(c->session), "sess-%d", n);
-	c->created_at = 1700000000000ULL + (uint64_t)n;
-	c->updated_at = 1700000000500ULL + (uint64_t)n;
-	c->message_count = count;
-	c->last_message = strdup(last);
 }
 
 #endif

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "dashmsg.h"
+#include "exportrows.h"
 #include "http.h"
 #include "proto.h"
 #include "resp.h"
@@ -370,15 +371,6 @@ json_t *admin_page_reply(const uint8_t *payload, size_t len,
 /* Reply payloads of ST_CONV_LIST / ST_CONV_GET as response bodies; NULL if malformed. */
 json_t *admin_list_reply(const uint8_t *payload, size_t len);
 json_t *admin_get_reply(const uint8_t *payload, size_t len);
-/* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
-json_t *json_text(const char *s);
-/* Sets o[k] = v (stolen), remembering a failure (v NULL too) in *err. */
-void json_oset(json_t *o, const char *k, json_t *v, int *err);
-/* o, or NULL (o freed) when a json_oset() on it failed. */
-json_t *json_odone(json_t *o, int err);
-/* Milliseconds since the epoch, as the admin API shows times. */
-json_t *json_ms(uint64_t ms);
-
 /* storec_send for c's request, or 503 (with headers) when it fails. */
 void admin_send(struct conn *, uint16_t type, struct penc *,
     void (*cb)(const struct storec_result *, void *), const char *headers);
@@ -400,9 +392,7 @@ void admin_export(struct conn *, struct http_request *,
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
 
-/* The export's parameters and its pure encoders (export.c). */
-enum export_format { EXPORT_JSONL, EXPORT_CSV };
-enum export_rows { EXPORT_CONVS, EXPORT_MSGS };
+/* The export's parameters (export.c); its rows are proto's (exportrows.h). */
 struct export_params {
 	enum export_format format;
 	enum export_rows rows;
@@ -414,16 +404,6 @@ int export_params_parse(const char *query, struct export_params *);
 /* "parley-<rows>.<jsonl|csv>"; the Content-Type. */
 const char *export_filename(const struct export_params *);
 const char *export_ctype(const struct export_params *);
-/* One CSV field: quoted when needed, ' before a formula's first byte. */
-void export_csv_field(struct buf *, const char *s);
-/* The CSV header row (CRLF); "" for JSON Lines. export_header appends it. */
-const char *export_header_text(const struct export_params *);
-void export_header(struct buf *, const struct export_params *);
-/* One row (a JSON line, or a CSV record). 0, or -1 out of memory. */
-int export_conv_row(struct buf *, const struct export_params *,
-    const struct st_conv *);
-int export_msg_row(struct buf *, const struct export_params *,
-    const struct st_msg *);
 
 /* ------------------------------------------------------------ dashauth.c */
 

@@ -142,9 +142,9 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 					return fail(err, errsz, "%s",
 					    "export: --format needs a value");
 				if (strcmp(v, "jsonl") == 0)
-					a->format = FMT_JSONL;
+					a->format = EXPORT_JSONL;
 				else if (strcmp(v, "csv") == 0)
-					a->format = FMT_CSV;
+					a->format = EXPORT_CSV;
 				else
 					return fail(err, errsz, "export: "
 					    "format %s is not jsonl or csv", v);
@@ -154,9 +154,9 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 					return fail(err, errsz, "%s",
 					    "export: --rows needs a value");
 				if (strcmp(v, "conversations") == 0)
-					a->rows = ROWS_CONVS;
+					a->rows = EXPORT_CONVS;
 				else if (strcmp(v, "messages") == 0)
-					a->rows = ROWS_MSGS;
+					a->rows = EXPORT_MSGS;
 				else
 					return fail(err, errsz, "export: rows "
 					    "%s is not conversations or "

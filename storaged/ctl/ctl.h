@@ -4,7 +4,8 @@
  *
  *	main.c    the commands
  *	args.c    the command line (pure: unit tested)
- *	format.c  what is printed: stats, widgets, export rows (pure)
+ *	format.c  what is printed: stats, widgets (pure); the export rows
+ *	          are proto/exportrows.c's, as the HTTP export's
  *	client.c  one blocking connection to storaged
  */
 #ifndef PARLEY_CTL_H
@@ -14,6 +15,7 @@
 #include <stdio.h>
 
 #include "ctlmsg.h"
+#include "exportrows.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 
@@ -24,8 +26,6 @@
 #define CTL_DAY_MS		(24ull * 60 * 60 * 1000)
 
 enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE };
-enum ctl_format { FMT_JSONL, FMT_CSV };
-enum ctl_rows { ROWS_CONVS, ROWS_MSGS };
 
 struct ctl_args {
 	const char *sock;	/* NULL: $PARLEY_RUN_DIR/storaged.sock */
@@ -33,8 +33,8 @@ struct ctl_args {
 	enum ctl_cmd cmd;
 	const char *file;	/* backup */
 	int json;		/* stats, widgets */
-	enum ctl_format format;	/* export */
-	enum ctl_rows rows;
+	enum export_format format;	/* export */
+	enum export_rows rows;
 	const char *widget;	/* export: "" = every widget */
 	int days;		/* purge */
 	int dry_run;
@@ -56,12 +56,6 @@ uint64_t ctl_cutoff(uint64_t now_ms, int days);
 int ctl_print_stats(FILE *, const struct st_stats *, int json);
 /* The widgets, as a table with a header or a JSON array. */
 int ctl_print_widgets(FILE *, const struct st_widget *, uint32_t n, int json);
-/* The export rows, as the HTTP export (docs/dashboard.md) writes them. */
-const char *ctl_export_header(enum ctl_format, enum ctl_rows);
-int ctl_conv_row(FILE *, enum ctl_format, const struct st_conv *);
-int ctl_msg_row(FILE *, enum ctl_format, const struct st_msg *);
-/* One CSV field as the HTTP export writes it (quotes, formula guard). */
-void ctl_csv_field(FILE *, const char *);
 
 /* client.c */
 struct ctl_reply {

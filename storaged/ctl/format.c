@@ -1,8 +1,7 @@
 /*
- * What parleyctl prints. The export rows are the HTTP export's
- * (workerd/export.c, docs/dashboard.md) byte for byte: the same columns,
- * CSV quoting and formula guard, JSON Lines through jansson with the same
- * keys in the same order; the integration test compares the two.
+ * What parleyctl prints: stats and widgets. The export rows are
+ * proto/exportrows.c's, the HTTP export's (docs/dashboard.md) byte for
+ * byte; the integration test compares the two.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,76 +11,21 @@
 
 #include "ctl.h"
 
-static const char conv_header[] = "id,widgetId,sessionId,contactId,"
-    "createdAt,updatedAt,messageCount,lastMessage\r\n";
-static const char msg_header[] = "id,conversationId,role,status,content,"
-    "createdAt,promptTokens,completionTokens\r\n";
-
 /* ------------------------------------------------------------ JSON */
 
-/* A JSON string; bytes that are not UTF-8 become U+FFFD, as in workerd. */
-static json_t *
-jtext(const char *s)
-{
-	const unsigned char *p;
-	size_t len, n, o = 0;
-	char *fixed;
-	json_t *v;
-
-	if (s == NULL)
-		s = "";
-	if ((v = json_string(s)) != NULL)
-		return v;
-	len = strlen(s);
-	if ((fixed = malloc(len * 3 + 1)) == NULL)
-		return NULL;
-	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		if ((n = utf8_seq_len(p, 4)) == 0) {
-			memcpy(fixed + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			n = 1;
-		} else {
-			memcpy(fixed + o, p, n);
-			o += n;
-		}
-	}
-	fixed[o] = '\0';
-	v = json_string(fixed);
-	free(fixed);
-	return v;
-}
-
-static void
-jset(json_t *o, const char *k, json_t *v, int *err)
-{
-	if (v == NULL || json_object_set_new(o, k, v) < 0)
-		*err = 1;
-}
-
-/* v as one compact line, then v is freed. */
+/* v as one compact line (json_line), then v is freed. */
 static int
 jline(FILE *f, json_t *v, int err)
 {
-	char *s;
+	struct penc e;
 	int rc;
 
-	if (err) {
-		json_decref(v);
-		return -1;
-	}
-	s = json_dumps(v, JSON_COMPACT);
-	json_decref(v);
-	if (s == NULL)
-		return -1;
-	rc = fprintf(f, "%s\n", s) < 0 ? -1 : 0;
-	free(s);
+	penc_init(&e);
+	rc = json_line(&e, v, err);
+	if (rc == 0 && fwrite(e.buf, 1, e.len, f) != e.len)
+		rc = -1;
+	penc_free(&e);
 	return rc;
-}
-
-static json_t *
-ju64(uint64_t v)
-{
-	return json_integer((json_int_t)v);
 }
 
 /* ------------------------------------------------------------ stats */
@@ -118,7 +62,8 @@ ctl_print_stats(FILE *f, const struct st_stats *s, int json)
 		if ((o = json_object()) == NULL)
 			return -1;
 		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-			jset(o, rows[i].key, ju64(rows[i].v), &err);
+			json_oset(o, rows[i].key,
+			    json_integer((json_int_t)rows[i].v), &err);
 		return jline(f, o, err);
 	}
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
@@ -148,12 +93,14 @@ ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 				break;
 			}
 			/* The admin API's names (GET /v1/admin/widgets). */
-			jset(o, "id", jtext(w[i].id), &err);
-			jset(o, "widget_id", jtext(w[i].widget_id), &err);
-			jset(o, "name", w[i].name != NULL && w[i].name[0] ?
-			    jtext(w[i].name) : json_null(), &err);
-			jset(o, "enabled", json_boolean(w[i].enabled), &err);
-			jset(o, "daily_message_cap", w[i].daily_cap > 0 ?
+			json_oset(o, "id", json_text(w[i].id), &err);
+			json_oset(o, "widget_id", json_text(w[i].widget_id),
+			    &err);
+			json_oset(o, "name", w[i].name != NULL && w[i].name[0] ?
+			    json_text(w[i].name) : json_null(), &err);
+			json_oset(o, "enabled", json_boolean(w[i].enabled),
+			    &err);
+			json_oset(o, "daily_message_cap", w[i].daily_cap > 0 ?
 			    json_integer(w[i].daily_cap) : json_null(), &err);
 			if (json_array_append_new(a, o) < 0)
 				err = 1;
@@ -181,127 +128,4 @@ ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 			return -1;
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------ export */
-
-const char *
-ctl_export_header(enum ctl_format fmt, enum ctl_rows rows)
-{
-	if (fmt != FMT_CSV)
-		return "";	/* JSON Lines names the fields in every row */
-	return rows == ROWS_CONVS ? conv_header : msg_header;
-}
-
-void
-ctl_csv_field(FILE *f, const char *s)
-{
-	const unsigned char *p;
-	size_t n;
-	int quote;
-
-	quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		fputc('"', f);
-	/* A spreadsheet would run these as a formula. */
-	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
-		fputc('\'', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		if (*p == '"') {
-			fputs("\"\"", f);
-			n = 1;
-		} else if ((n = utf8_seq_len(p, 4)) == 0) {
-			fputs("\xef\xbf\xbd", f);
-			n = 1;
-		} else
-			fwrite(p, 1, n, f);
-	}
-	if (quote)
-		fputc('"', f);
-}
-
-static int
-csv_row(FILE *f, const char **fields, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			fputc(',', f);
-		ctl_csv_field(f, fields[i]);
-	}
-	fputs("\r\n", f);
-	return ferror(f) ? -1 : 0;
-}
-
-int
-ctl_conv_row(FILE *f, enum ctl_format fmt, const struct st_conv *cv)
-{
-	char created[24], updated[24], count[16];
-	const char *fl[8];
-	json_t *o;
-	int err = 0;
-
-	if (fmt == FMT_JSONL) {
-		if ((o = json_object()) == NULL)
-			return -1;
-		jset(o, "id", jtext(cv->id), &err);
-		jset(o, "widgetId", jtext(cv->widget), &err);
-		jset(o, "sessionId", jtext(cv->session), &err);
-		jset(o, "contactId", cv->contact_id[0] != '\0' ?
-		    jtext(cv->contact_id) : json_null(), &err);
-		jset(o, "createdAt", ju64(cv->created_at), &err);
-		jset(o, "updatedAt", ju64(cv->updated_at), &err);
-		jset(o, "messageCount", json_integer(cv->message_count), &err);
-		jset(o, "lastMessage", jtext(cv->last_message), &err);
-		return jline(f, o, err);
-	}
-	snprintf(created, sizeof(created), "%" PRIu64, cv->created_at);
-	snprintf(updated, sizeof(updated), "%" PRIu64, cv->updated_at);
-	snprintf(count, sizeof(count), "%u", cv->message_count);
-	fl[0] = cv->id;
-	fl[1] = cv->widget;
-	fl[2] = cv->session;
-	fl[3] = cv->contact_id;
-	fl[4] = created;
-	fl[5] = updated;
-	fl[6] = count;
-	fl[7] = cv->last_message != NULL ? cv->last_message : "";
-	return csv_row(f, fl, 8);
-}
-
-int
-ctl_msg_row(FILE *f, enum ctl_format fmt, const struct st_msg *m)
-{
-	char created[24], pt[16], ct[16];
-	const char *fl[8];
-	json_t *o;
-	int err = 0;
-
-	if (fmt == FMT_JSONL) {
-		if ((o = json_object()) == NULL)
-			return -1;
-		jset(o, "id", jtext(m->id), &err);
-		jset(o, "conversationId", jtext(m->conv_id), &err);
-		jset(o, "role", jtext(m->role), &err);
-		jset(o, "status", jtext(m->status), &err);
-		jset(o, "content", jtext(m->content), &err);
-		jset(o, "createdAt", ju64(m->created_at), &err);
-		jset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
-		jset(o, "completionTokens", json_integer(m->completion_tokens),
-		    &err);
-		return jline(f, o, err);
-	}
-	snprintf(created, sizeof(created), "%" PRIu64, m->created_at);
-	snprintf(pt, sizeof(pt), "%u", m->prompt_tokens);
-	snprintf(ct, sizeof(ct), "%u", m->completion_tokens);
-	fl[0] = m->id;
-	fl[1] = m->conv_id;
-	fl[2] = m->role;
-	fl[3] = m->status;
-	fl[4] = m->content != NULL ? m->content : "";
-	fl[5] = created;
-	fl[6] = pt;
-	fl[7] = ct;
-	return csv_row(f, fl, 8);
 }

@@ -131,6 +131,21 @@ cmd_widgets(void)
 	free(w);
 }
 
+/* A conversation's row, or else m's, as the HTTP export writes it. */
+static void
+put_row(const struct st_conv *cv, const struct st_msg *m)
+{
+	struct penc e;
+	int rv;
+
+	penc_init(&e);
+	rv = cv != NULL ? exprow_conv(&e, args.format, cv) :
+	    exprow_msg(&e, args.format, m);
+	if (rv < 0 || fwrite(e.buf, 1, e.len, stdout) != e.len)
+		die("export: cannot write the output");
+	penc_free(&e);
+}
+
 /* Every message of one conversation, page by page. */
 static void
 export_msgs(const char *conv_id)
@@ -165,8 +180,7 @@ export_msgs(const char *conv_id)
 		for (i = 0; i < n && !d.err; i++) {
 			if (pdec_msg(&d, &m) < 0)
 				break;
-			if (ctl_msg_row(stdout, args.format, &m) < 0)
-				die("export: cannot write the output");
+			put_row(NULL, &m);
 			st_msg_free(&m);
 		}
 		from = pdec_u32(&d);
@@ -187,7 +201,7 @@ cmd_export(void)
 	struct pdec d;
 	uint32_t n, i, nids;
 
-	fputs(ctl_export_header(args.format, args.rows), stdout);
+	fputs(exprow_header(args.format, args.rows), stdout);
 	do {
 		penc_init(&e);
 		penc_u32(&e, ST_LIST_MAX);
@@ -209,10 +223,9 @@ cmd_export(void)
 			if (pdec_conv(&d, &cv) < 0)
 				die("export: storaged's answer does not "
 				    "decode");
-			if (args.rows == ROWS_CONVS) {
-				if (ctl_conv_row(stdout, args.format, &cv) < 0)
-					die("export: cannot write the output");
-			} else if (cv.message_count > 0)
+			if (args.rows == EXPORT_CONVS)
+				put_row(&cv, NULL);
+			else if (cv.message_count > 0)
 				memcpy(ids[nids++], cv.id, sizeof(cv.id));
 			st_conv_free(&cv);
 		}

@@ -49,13 +49,13 @@ test_parse_ok(void **state)
 	assert_string_equal(a.file, "f.mdb");
 
 	assert_int_equal(parse(ARGV("export"), &a, err), 0);
-	assert_int_equal(a.format, FMT_JSONL);
-	assert_int_equal(a.rows, ROWS_CONVS);
+	assert_int_equal(a.format, EXPORT_JSONL);
+	assert_int_equal(a.rows, EXPORT_CONVS);
 	assert_string_equal(a.widget, "");
 	assert_int_equal(parse(ARGV("export", "--format", "csv",
 	    "--rows=messages", "--widget", "w_1-x"), &a, err), 0);
-	assert_int_equal(a.format, FMT_CSV);
-	assert_int_equal(a.rows, ROWS_MSGS);
+	assert_int_equal(a.format, EXPORT_CSV);
+	assert_int_equal(a.rows, EXPORT_MSGS);
 	assert_string_equal(a.widget, "w_1-x");
 
 	assert_int_equal(parse(ARGV("purge", "--older-than", "30"), &a, err),
@@ -200,55 +200,6 @@ test_widgets_out(void **state)
 	st_widget_free(&w[1]);
 }
 
-static void
-test_rows_out(void **state)
-{
-	struct st_conv c;
-	struct st_msg m;
-	char *buf;
-	size_t len;
-	FILE *f;
-
-	memset(&c, 0, sizeof(c));
-	strlcpy(c.id, "00112233445566778899aabbccddeeff", sizeof(c.id));
-	strlcpy(c.widget, "default", sizeof(c.widget));
-	strlcpy(c.session, "s1", sizeof(c.session));
-	c.created_at = 1;
-	c.updated_at = 2;
-	c.message_count = 3;
-	c.last_message = "=SUM(A1), \"hi\"\n\xff";
-	assert_non_null(f = open_memstream(&buf, &len));
-	fputs(ctl_export_header(FMT_CSV, ROWS_CONVS), f);
-	assert_int_equal(ctl_conv_row(f, FMT_CSV, &c), 0);
-	assert_int_equal(ctl_conv_row(f, FMT_JSONL, &c), 0);
-	printed(&buf, &len, f);
-	assert_string_equal(buf, "id,widgetId,sessionId,contactId,createdAt,"
-	    "updatedAt,messageCount,lastMessage\r\n"
-	    "00112233445566778899aabbccddeeff,default,s1,,1,2,3,"
-	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\"\r\n"
-	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
-	    "\"default\",\"sessionId\":\"s1\",\"contactId\":null,"
-	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
-	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\"}\n");
-	free(buf);
-
-	memset(&m, 0, sizeof(m));
-	strlcpy(m.id, c.id, sizeof(m.id));
-	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
-	strlcpy(m.role, "user", sizeof(m.role));
-	strlcpy(m.status, "complete", sizeof(m.status));
-	m.created_at = 5;
-	m.prompt_tokens = 7;
-	m.content = "-1";
-	assert_non_null(f = open_memstream(&buf, &len));
-	assert_int_equal(ctl_msg_row(f, FMT_CSV, &m), 0);
-	printed(&buf, &len, f);
-	assert_string_equal(buf, "00112233445566778899aabbccddeeff,"
-	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0\r\n");
-	free(buf);
-	assert_string_equal(ctl_export_header(FMT_JSONL, ROWS_MSGS), "");
-}
-
 int
 main(void)
 {
@@ -258,7 +209,6 @@ main(void)
 		cmocka_unit_test(test_cutoff),
 		cmocka_unit_test(test_stats_out),
 		cmocka_unit_test(test_widgets_out),
-		cmocka_unit_test(test_rows_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,7 @@ openai_error(const char *message, const char *type, const char *param,
     const char *code)
 {
 	json_t *e = json_pack("{s:{s:o, s:s, s:o, s:o}}", "error",
-	    "message", json_text(message), "type", type,
+	    "message", mock_text(message), "type", type,
 	    "param", param ? json_string(param) : json_null(),
 	    "code", code ? json_string(code) : json_null());
 

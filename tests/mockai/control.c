@@ -71,7 +71,7 @@ utf8_valid(const char *s, size_t len)
  * parser messages quoting input): bytes that don't fit become '?'.
  */
 json_t *
-json_text(const char *s)
+mock_text(const char *s)
 {
 	json_t *j = json_string(s);
 	char *t;
@@ -323,16 +323,16 @@ control_record(const struct request *r)
 
 	h = json_object();
 	if (r->authorization)
-		json_object_set_new(h, "authorization", json_text(r->authorization));
+		json_object_set_new(h, "authorization", mock_text(r->authorization));
 	if (r->content_type)
-		json_object_set_new(h, "content-type", json_text(r->content_type));
+		json_object_set_new(h, "content-type", mock_text(r->content_type));
 	if (r->accept)
-		json_object_set_new(h, "accept", json_text(r->accept));
+		json_object_set_new(h, "accept", mock_text(r->accept));
 	e = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:I}",
 	    "seq", (json_int_t)++ring_seq,
 	    "time", (json_int_t)proto_wall_ms(),
-	    "method", http_method_str(r->method), "path", json_text(r->path),
-	    "query", json_text(q ? q + 1 : ""), "headers", h,
+	    "method", http_method_str(r->method), "path", mock_text(r->path),
+	    "query", mock_text(q ? q + 1 : ""), "headers", h,
 	    "body_bytes", (json_int_t)blen);
 	if (e == NULL)
 		fatalx("json_pack: request log entry");
@@ -439,7 +439,7 @@ config_apply(const struct buf *body, char *err, size_t errlen)
 static void
 plain_error(struct conn *c, int status, const char *msg, const char *extra)
 {
-	http_respond_json(c, status, json_pack("{s:o}", "error", json_text(msg)),
+	http_respond_json(c, status, json_pack("{s:o}", "error", mock_text(msg)),
 	    extra);
 }
 

@@ -205,6 +205,6 @@ void stats_stream_started(void);
 void stats_stream_ended(long long *counter);
 
 int utf8_valid(const char *, size_t);
-json_t *json_text(const char *);	/* json_string, with bad bytes as '?' */
+json_t *mock_text(const char *);	/* json_string, with bad bytes as '?' */
 
 #endif

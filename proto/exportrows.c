@@ -1,0 +1,218 @@
+/*
+ * The export rows and the JSON helpers (exportrows.h). The HTTP export
+ * and parleyctl both write through here; an integration test compares
+ * their output byte for byte.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exportrows.h"
+
+static const char conv_header[] = "id,widgetId,sessionId,contactId,"
+    "createdAt,updatedAt,messageCount,lastMessage\r\n";
+static const char msg_header[] = "id,conversationId,role,status,content,"
+    "createdAt,promptTokens,completionTokens\r\n";
+
+static void
+adds(struct penc *e, const char *s)
+{
+	penc_raw(e, s, strlen(s));
+}
+
+/* ------------------------------------------------------------ JSON */
+
+json_t *
+json_text(const char *s)
+{
+	const unsigned char *p;
+	size_t len, n, o = 0;
+	char *fixed;
+	json_t *v;
+
+	if (s == NULL)
+		s = "";
+	if ((v = json_string(s)) != NULL)
+		return v;
+	/* Not UTF-8: keep what is, mark the rest with U+FFFD. */
+	len = strlen(s);
+	if ((fixed = malloc(len * 3 + 1)) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		/* A NUL is never a continuation byte: reading stops at it. */
+		if ((n = utf8_seq_len(p, 4)) == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		} else {
+			memcpy(fixed + o, p, n);
+			o += n;
+		}
+	}
+	v = json_stringn(fixed, o);
+	free(fixed);
+	return v;
+}
+
+void
+json_oset(json_t *o, const char *k, json_t *v, int *err)
+{
+	if (v == NULL || json_object_set_new(o, k, v) < 0)
+		*err = 1;
+}
+
+json_t *
+json_odone(json_t *o, int err)
+{
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_ms(uint64_t ms)
+{
+	return json_integer((json_int_t)ms);
+}
+
+int
+json_line(struct penc *e, json_t *v, int err)
+{
+	char *s;
+
+	if ((v = json_odone(v, err)) == NULL)
+		return -1;
+	/* Not JSON_ENSURE_ASCII: UTF-8 as it is; newlines come escaped. */
+	s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	if (s == NULL)
+		return -1;
+	adds(e, s);
+	adds(e, "\n");
+	free(s);
+	return e->err ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ rows */
+
+/*
+ * One RFC 4180 field. A leading = + - @ TAB or CR gets a ' so that a
+ * spreadsheet shows the text instead of running it as a formula; bytes
+ * that are not UTF-8 become U+FFFD, as in the JSON answers.
+ */
+void
+exprow_csv_field(struct penc *e, const char *s)
+{
+	const unsigned char *p;
+	size_t n;
+	int quote;
+
+	quote = strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		adds(e, "\"");
+	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
+		adds(e, "'");
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		if (*p == '"') {
+			adds(e, "\"\"");
+			n = 1;
+		} else if ((n = utf8_seq_len(p, 4)) == 0) {
+			penc_raw(e, "\xef\xbf\xbd", 3);
+			n = 1;
+		} else
+			penc_raw(e, p, n);
+	}
+	if (quote)
+		adds(e, "\"");
+}
+
+const char *
+exprow_header(enum export_format fmt, enum export_rows rows)
+{
+	if (fmt != EXPORT_CSV)
+		return "";	/* JSON Lines names the fields in every row */
+	return rows == EXPORT_CONVS ? conv_header : msg_header;
+}
+
+/* One column of a row: its JSON key and its value. */
+struct col {
+	const char *key;
+	enum { COL_TEXT, COL_ID, COL_NUM } kind;	/* COL_ID: "" is null */
+	const char *s;		/* COL_TEXT, COL_ID; NULL is "" */
+	uint64_t n;		/* COL_NUM */
+};
+
+/* The columns as a JSON line, or as a CSV record (CRLF). */
+static int
+row(struct penc *e, enum export_format fmt, const struct col *c, size_t n)
+{
+	char num[24];
+	json_t *o, *v;
+	size_t i;
+	int err = 0;
+
+	if (fmt == EXPORT_JSONL) {
+		if ((o = json_object()) == NULL)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (c[i].kind == COL_NUM)
+				v = json_integer((json_int_t)c[i].n);
+			else if (c[i].kind == COL_ID &&
+			    (c[i].s == NULL || c[i].s[0] == '\0'))
+				v = json_null();
+			else
+				v = json_text(c[i].s);
+			json_oset(o, c[i].key, v, &err);
+		}
+		return json_line(e, o, err);
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			adds(e, ",");
+		if (c[i].kind == COL_NUM) {
+			snprintf(num, sizeof(num), "%llu",
+			    (unsigned long long)c[i].n);
+			adds(e, num);
+		} else
+			exprow_csv_field(e, c[i].s != NULL ? c[i].s : "");
+	}
+	adds(e, "\r\n");
+	return e->err ? -1 : 0;
+}
+
+/* The columns are the header's, in its order. */
+int
+exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
+{
+	const struct col c[] = {
+		{ "id", COL_TEXT, cv->id, 0 },
+		{ "widgetId", COL_TEXT, cv->widget, 0 },
+		{ "sessionId", COL_TEXT, cv->session, 0 },
+		{ "contactId", COL_ID, cv->contact_id, 0 },
+		{ "createdAt", COL_NUM, NULL, cv->created_at },
+		{ "updatedAt", COL_NUM, NULL, cv->updated_at },
+		{ "messageCount", COL_NUM, NULL, cv->message_count },
+		{ "lastMessage", COL_TEXT, cv->last_message, 0 },
+	};
+
+	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
+}
+
+int
+exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
+{
+	const struct col c[] = {
+		{ "id", COL_TEXT, m->id, 0 },
+		{ "conversationId", COL_TEXT, m->conv_id, 0 },
+		{ "role", COL_TEXT, m->role, 0 },
+		{ "status", COL_TEXT, m->status, 0 },
+		{ "content", COL_TEXT, m->content, 0 },
+		{ "createdAt", COL_NUM, NULL, m->created_at },
+		{ "promptTokens", COL_NUM, NULL, m->prompt_tokens },
+		{ "completionTokens", COL_NUM, NULL, m->completion_tokens },
+	};
+
+	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
+}

@@ -1,0 +1,46 @@
+/*
+ * The export rows (docs/dashboard.md), shared by the HTTP export
+ * (workerd/export.c) and parleyctl export so that both write the same
+ * bytes: CSV with the formula guard, or JSON Lines through jansson.
+ * Also the JSON helpers they need, which the admin API uses as well.
+ */
+#ifndef PARLEY_EXPORTROWS_H
+#define PARLEY_EXPORTROWS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+#include "storemsg.h"
+
+/* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
+json_t *json_text(const char *s);
+/* Sets o[k] = v (stolen), remembering a failure (v NULL too) in *err. */
+void json_oset(json_t *o, const char *k, json_t *v, int *err);
+/* o, or NULL (o freed) when a json_oset() on it failed. */
+json_t *json_odone(json_t *o, int err);
+/* Milliseconds since the epoch, as the admin API shows times. */
+json_t *json_ms(uint64_t ms);
+/*
+ * v (stolen; NULL, or err set, fails) as one compact line onto e,
+ * UTF-8 as it is. 0, or -1.
+ */
+int json_line(struct penc *e, json_t *v, int err);
+
+enum export_format { EXPORT_JSONL, EXPORT_CSV };
+enum export_rows { EXPORT_CONVS, EXPORT_MSGS };
+
+/*
+ * Each appends to e (its sticky error included). One CSV field: quoted
+ * when needed, ' before a formula's first byte, U+FFFD for bad bytes.
+ */
+void exprow_csv_field(struct penc *e, const char *s);
+/* The CSV header row (CRLF); "" for JSON Lines. */
+const char *exprow_header(enum export_format, enum export_rows);
+/* One row (a JSON line, or a CSV record). 0, or -1 out of memory. */
+int exprow_conv(struct penc *e, enum export_format,
+    const struct st_conv *);
+int exprow_msg(struct penc *e, enum export_format, const struct st_msg *);
+
+#endif

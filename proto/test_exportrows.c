@@ -1,0 +1,203 @@
+/*
+ * The export rows (exportrows.c) that the HTTP export and parleyctl
+ * export both write: CSV fields and their formula guard, the header
+ * rows, conversations and messages as CSV and as JSON Lines.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exportrows.h"
+#include "test_util.h"
+
+/* Appends the header row of fmt and rows. */
+static void
+header(struct penc *e, enum export_format fmt, enum export_rows rows)
+{
+	const char *h = exprow_header(fmt, rows);
+
+	penc_raw(e, h, strlen(h));
+}
+
+/* What e holds, as a string (e keeps it). */
+static char *
+text(struct penc *e)
+{
+	penc_raw(e, "", 1);
+	assert_false(e->err);
+	return (char *)e->buf;
+}
+
+static char *
+field(const char *s)
+{
+	static char out[256];
+	struct penc e;
+
+	penc_init(&e);
+	exprow_csv_field(&e, s);
+	strlcpy(out, text(&e), sizeof(out));
+	penc_free(&e);
+	return out;
+}
+
+static void
+test_export_csv_field(void **state)
+{
+	assert_string_equal(field(""), "");
+	assert_string_equal(field("plain text"), "plain text");
+	assert_string_equal(field("a,b"), "\"a,b\"");
+	assert_string_equal(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+	assert_string_equal(field("two\nlines"), "\"two\nlines\"");
+	assert_string_equal(field("cr\rhere"), "\"cr\rhere\"");
+	assert_string_equal(field("h\xc3\xa9llo"), "h\xc3\xa9llo");
+	/* Formulas are defused. */
+	assert_string_equal(field("=1+1"), "'=1+1");
+	assert_string_equal(field("+1"), "'+1");
+	assert_string_equal(field("-1"), "'-1");
+	assert_string_equal(field("@SUM(A1)"), "'@SUM(A1)");
+	assert_string_equal(field("\tx"), "'\tx");
+	assert_string_equal(field("\rx"), "\"'\rx\"");
+	assert_string_equal(field("=HYPERLINK(\"x\",\"y\")"),
+	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+	/* Only at the start. */
+	assert_string_equal(field("1=1"), "1=1");
+	/* Not UTF-8: U+FFFD. */
+	assert_string_equal(field("a\x80z"), "a\xef\xbf\xbdz");
+}
+
+static void
+test_export_rows(void **state)
+{
+	enum export_format fmt;
+	enum export_rows rows;
+	struct st_conv c;
+	struct st_msg m;
+	struct penc b;
+
+	fmt = EXPORT_CSV;
+	rows = EXPORT_CONVS;
+	penc_init(&b);
+	header(&b, fmt, rows);
+	test_fill_conv(&c, 1, 2, "hi, \"you\"");
+	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
+	strlcpy(c.contact_id, "0000000000000000000000000000abcd",
+	    sizeof(c.contact_id));
+	fmt = EXPORT_JSONL;
+	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
+	st_conv_free(&c);
+	test_fill_conv(&c, 2, 0, "");
+	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
+	st_conv_free(&c);
+	assert_string_equal(text(&b),
+	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
+	    "messageCount,lastMessage\r\n"
+	    "00000000000000000000000000000001,default,sess-1,,1700000000001,"
+	    "1700000000501,2,\"hi, \"\"you\"\"\"\r\n"
+	    "{\"id\":\"00000000000000000000000000000001\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sess-1\","
+	    "\"contactId\":\"0000000000000000000000000000abcd\","
+	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
+	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\"}\n"
+	    "{\"id\":\"00000000000000000000000000000002\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sess-2\","
+	    "\"contactId\":null,\"createdAt\":1700000000002,"
+	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
+	    "\"lastMessage\":\"\"}\n");
+	penc_free(&b);
+
+	penc_init(&b);
+	rows = EXPORT_MSGS;
+	fmt = EXPORT_CSV;
+	header(&b, fmt, rows);
+	test_fill_msg(&m, 7, 1, "=cmd|' /C calc'!A0\r\nline");
+	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
+	fmt = EXPORT_JSONL;
+	header(&b, fmt, rows);		/* nothing for JSON Lines */
+	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
+	st_msg_free(&m);
+	test_fill_msg(&m, 7, 2, "caf\xc3\xa9 \xe2\x80\xa8 \x01");
+	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
+	st_msg_free(&m);
+	assert_string_equal(text(&b),
+	    "id,conversationId,role,status,content,createdAt,promptTokens,"
+	    "completionTokens\r\n"
+	    "000000000000000000000000000003e9,"
+	    "00000000000000000000000000000007,assistant,complete,"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2\r\n"
+	    "{\"id\":\"000000000000000000000000000003e9\","
+	    "\"conversationId\":\"00000000000000000000000000000007\","
+	    "\"role\":\"assistant\",\"status\":\"complete\","
+	    "\"content\":\"=cmd|' /C calc'!A0\\r\\nline\","
+	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
+	    "\"completionTokens\":2}\n"
+	    "{\"id\":\"000000000000000000000000000003ea\","
+	    "\"conversationId\":\"00000000000000000000000000000007\","
+	    "\"role\":\"user\",\"status\":\"complete\","
+	    "\"content\":\"caf\xc3\xa9 \xe2\x80\xa8 \\u0001\","
+	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
+	    "\"completionTokens\":4}\n");
+	penc_free(&b);
+}
+
+/* Hand-made records: small numbers, a byte that is not UTF-8. */
+static void
+test_ctl_rows(void **state)
+{
+	struct st_conv c;
+	struct st_msg m;
+	struct penc e;
+
+	memset(&c, 0, sizeof(c));
+	strlcpy(c.id, "00112233445566778899aabbccddeeff", sizeof(c.id));
+	strlcpy(c.widget, "default", sizeof(c.widget));
+	strlcpy(c.session, "s1", sizeof(c.session));
+	c.created_at = 1;
+	c.updated_at = 2;
+	c.message_count = 3;
+	c.last_message = "=SUM(A1), \"hi\"\n\xff";
+	penc_init(&e);
+	header(&e, EXPORT_CSV, EXPORT_CONVS);
+	assert_int_equal(exprow_conv(&e, EXPORT_CSV, &c), 0);
+	assert_int_equal(exprow_conv(&e, EXPORT_JSONL, &c), 0);
+	assert_string_equal(text(&e), "id,widgetId,sessionId,contactId,"
+	    "createdAt,updatedAt,messageCount,lastMessage\r\n"
+	    "00112233445566778899aabbccddeeff,default,s1,,1,2,3,"
+	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\"\r\n"
+	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
+	    "\"default\",\"sessionId\":\"s1\",\"contactId\":null,"
+	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
+	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\"}\n");
+	penc_free(&e);
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.id, c.id, sizeof(m.id));
+	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
+	strlcpy(m.role, "user", sizeof(m.role));
+	strlcpy(m.status, "complete", sizeof(m.status));
+	m.created_at = 5;
+	m.prompt_tokens = 7;
+	m.content = "-1";
+	penc_init(&e);
+	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
+	assert_string_equal(text(&e), "00112233445566778899aabbccddeeff,"
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0\r\n");
+	penc_free(&e);
+	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_export_csv_field),
+		cmocka_unit_test(test_export_rows),
+		cmocka_unit_test(test_ctl_rows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
