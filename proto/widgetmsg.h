@@ -36,7 +36,7 @@
  *   WebSockets open on it.
  *
  *   ST_WS_OPEN   str widget_id, str origin, bytes token_hash (0 or 32),
- *                bytes new_hash (32), u64 idle_ms, u32 history_max
+ *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX)
  *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
  *          the session has none yet), u32 n, n x (str role, str content)

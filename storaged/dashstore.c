@@ -492,18 +492,10 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	const uint8_t *p;
 	MDB_val v;
 	size_t klen;
-	int rc;
 
 	if (t->err)
 		return t->err;
-	if (!st_id_valid(conv_id))
-		return store_fail(t, PROTO_E_INVALID,
-		    "conversation id must be 32 lowercase hex digits");
-	hex_decode(conv_id, cid, ID_LEN);
-	if ((rc = conv_load(t, cid, &c)) == 1)
-		return store_fail(t, PROTO_E_NOT_FOUND,
-		    "no such conversation");
-	if (rc < 0)
+	if (conv_by_hex(t, conv_id, cid, &c) < 0)
 		return t->err;
 
 	msgs_delete(t, cid);
@@ -615,7 +607,6 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
 	struct store_msg_page pg;
 	struct st_conv c;
-	struct pdec d;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t used = 0, sz;
@@ -624,17 +615,12 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 
 	if (t->err)
 		return t->err;
-	if (!st_id_valid(conv_id))
-		return store_fail(t, PROTO_E_INVALID,
-		    "conversation id must be 32 lowercase hex digits");
+	if (conv_id_parse(t, conv_id, cid) < 0)
+		return t->err;
 	if (limit < 1 || limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "limit must be 1 to 200");
-	hex_decode(conv_id, cid, ID_LEN);
-	if ((rc = conv_load(t, cid, &c)) == 1)
-		return store_fail(t, PROTO_E_NOT_FOUND,
-		    "no such conversation");
-	if (rc < 0)
+	if (conv_get(t, cid, &c) < 0)
 		return t->err;
 	st_conv_free(&c);
 
@@ -658,17 +644,9 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 			pg.next = last + 1;
 			break;
 		}
-		if (rec_open(t, &v, &d, "message") < 0)
+		if (msg_rec_decode(t, &v, &pg.msgs[pg.n]) < 0)
 			break;
-		if (pdec_msg(&d, &pg.msgs[pg.n]) < 0) {
-			rec_corrupt(t, "message");
-			break;
-		}
 		pg.n++;
-		if (pdec_done(&d) < 0) {
-			rec_corrupt(t, "message");
-			break;
-		}
 		used += sz;
 		last = get_be32((const uint8_t *)k.mv_data + ID_LEN);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -102,6 +102,15 @@ enc_convs(struct penc *e, const struct st_conv *c, uint32_t n)
 		penc_conv(e, &c[i]);
 }
 
+/* A page of conversations (ST_CONV_LIST, ST_CONV_QUERY). */
+static void
+enc_list(struct penc *e, const struct store_list *l)
+{
+	penc_u64(e, l->total);
+	enc_convs(e, l->convs, l->n);
+	penc_str(e, l->next_cursor);
+}
+
 static void
 enc_msgs(struct penc *e, const struct st_msg *m, uint32_t n)
 {
@@ -207,9 +216,7 @@ op_conv_list(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_conv_list(&t, limit, cursor, &l) == 0) {
-		penc_u64(&r->enc, l.total);
-		enc_convs(&r->enc, l.convs, l.n);
-		penc_str(&r->enc, l.next_cursor);
+		enc_list(&r->enc, &l);
 		store_list_free(&l);
 	}
 	req_end(&t, r);
@@ -548,8 +555,9 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 		malformed(r);
 		return;
 	}
-	if (hmax > ST_HISTORY_MAX) {
-		reply_error(r, PROTO_E_INVALID, "history_max must be 0 to 200");
+	/* As ST_CHAT_BEGIN: 0 ("all that fit") could pass ST_HISTORY_MAX. */
+	if (hmax < 1 || hmax > ST_HISTORY_MAX) {
+		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
 		return;
 	}
 	if (req_begin(b, &t, r, type) < 0)
@@ -830,9 +838,7 @@ op_conv_query(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (req_start(b, type, d, &t, r) < 0)
 		return;
 	if (store_conv_query(&t, limit, cursor, widget, q, &l) == 0) {
-		penc_u64(&r->enc, l.total);
-		enc_convs(&r->enc, l.convs, l.n);
-		penc_str(&r->enc, l.next_cursor);
+		enc_list(&r->enc, &l);
 		store_list_free(&l);
 	}
 	req_end(&t, r);

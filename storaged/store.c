@@ -337,6 +337,26 @@ rec_corrupt(struct store_txn *t, const char *what)
 	store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 }
 
+/* On failure m holds nothing: the caller does not count it. */
+int
+msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
+{
+	struct pdec d;
+
+	if (rec_open(t, v, &d, "message") < 0)
+		return -1;
+	if (pdec_msg(&d, m) < 0) {
+		rec_corrupt(t, "message");
+		return -1;
+	}
+	if (pdec_done(&d) < 0) {
+		st_msg_free(m);
+		rec_corrupt(t, "message");
+		return -1;
+	}
+	return 0;
+}
+
 void
 rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     struct penc *e, const char *what)
@@ -407,6 +427,37 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 		return -1;
 	}
 	return 0;
+}
+
+int
+conv_id_parse(struct store_txn *t, const char *hex, uint8_t id[ID_LEN])
+{
+	if (!st_id_valid(hex)) {
+		store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+		return -1;
+	}
+	hex_decode(hex, id, ID_LEN);
+	return 0;
+}
+
+int
+conv_get(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) == 1)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
+	return rc == 0 ? 0 : -1;
+}
+
+int
+conv_by_hex(struct store_txn *t, const char *hex, uint8_t id[ID_LEN],
+    struct st_conv *c)
+{
+	if (conv_id_parse(t, hex, id) < 0)
+		return -1;
+	return conv_get(t, id, c);
 }
 
 void
@@ -933,13 +984,11 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	uint64_t now;
 	size_t clen;
 	char *preview;
-	int rc;
 
 	if (t->err)
 		return t->err;
-	if (!st_id_valid(m->conv_id))
-		return store_fail(t, PROTO_E_INVALID,
-		    "conversation id must be 32 lowercase hex digits");
+	if (conv_id_parse(t, m->conv_id, cid) < 0)
+		return t->err;
 	if (!role_valid(m->role))
 		return store_fail(t, PROTO_E_INVALID,
 		    "role must be user, assistant or system");
@@ -954,12 +1003,8 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 		    "content is over 65536 bytes");
 	if (!utf8_valid(content, clen))
 		return store_fail(t, PROTO_E_INVALID, "content is not UTF-8");
-	hex_decode(m->conv_id, cid, ID_LEN);
 
-	if ((rc = conv_load(t, cid, &c)) == 1)
-		return store_fail(t, PROTO_E_NOT_FOUND,
-		    "no such conversation");
-	if (rc < 0)
+	if (conv_get(t, cid, &c) < 0)
 		return t->err;
 	if (c.message_count == UINT32_MAX || msg_next_seq(t, cid, &seq) < 0) {
 		store_fail(t, PROTO_E_INVALID, "conversation is full");
@@ -1378,7 +1423,6 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
 	struct store_conv_full f;
 	struct st_msg *nm;
-	struct pdec d;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t used = 0, sz, cap = 0;
@@ -1386,14 +1430,8 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 
 	if (t->err)
 		return t->err;
-	if (!st_id_valid(conv_id))
-		return store_fail(t, PROTO_E_INVALID,
-		    "conversation id must be 32 lowercase hex digits");
-	hex_decode(conv_id, cid, ID_LEN);
 	memset(&f, 0, sizeof(f));
-	if ((rc = conv_load(t, cid, &f.conv)) == 1)
-		return store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
-	if (rc < 0)
+	if (conv_by_hex(t, conv_id, cid, &f.conv) < 0)
 		return t->err;
 	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
 		st_conv_free(&f.conv);
@@ -1423,17 +1461,9 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 			}
 			f.msgs = nm;
 		}
-		if (rec_open(t, &v, &d, "message") < 0)
+		if (msg_rec_decode(t, &v, &f.msgs[f.n]) < 0)
 			break;
-		if (pdec_msg(&d, &f.msgs[f.n]) < 0) {
-			rec_corrupt(t, "message");
-			break;
-		}
 		f.n++;
-		if (pdec_done(&d) < 0) {
-			rec_corrupt(t, "message");
-			break;
-		}
 		used += sz;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -1499,7 +1529,6 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg *msgs = NULL, *nm, tmp;
-	struct pdec d;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t used = 0, sz, cap = 0, skipped = 0;
@@ -1531,17 +1560,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (rec_open(t, &v, &d, "message") < 0)
+		if (msg_rec_decode(t, &v, &tmp) < 0)
 			break;
-		if (pdec_msg(&d, &tmp) < 0) {
-			rec_corrupt(t, "message");
-			break;
-		}
-		if (pdec_done(&d) < 0) {
-			st_msg_free(&tmp);
-			rec_corrupt(t, "message");
-			break;
-		}
 		if (history_skips(&replies, &tmp)) {
 			st_msg_free(&tmp);
 			skipped++;

@@ -84,6 +84,8 @@ void db_del(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 int rec_open(struct store_txn *, const MDB_val *, struct pdec *,
     const char *what);
 void rec_corrupt(struct store_txn *, const char *what);
+/* A message record into m: 0, or -1 with the error set and m empty. */
+int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
 /* Encodes a record behind its version byte (penc_fn writes the rest). */
 void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct penc *e, const char *what);
@@ -124,6 +126,14 @@ int merge_walk(struct store_txn *, const char *cursor,
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
+    struct st_conv *);
+/*
+ * A conversation a request names, each step 0 or -1 with the request
+ * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
+ */
+int conv_id_parse(struct store_txn *, const char *hex, uint8_t id[ID_LEN]);
+int conv_get(struct store_txn *, const uint8_t id[ID_LEN], struct st_conv *);
+int conv_by_hex(struct store_txn *, const char *hex, uint8_t id[ID_LEN],
     struct st_conv *);
 void conv_save(struct store_txn *, const uint8_t id[ID_LEN],
     const struct st_conv *);

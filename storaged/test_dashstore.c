@@ -29,35 +29,6 @@ setup(void **state)
 
 /* ------------------------------------------------ behind the store's back */
 
-static void
-env_open(struct fix *f, MDB_env **env)
-{
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(mdb_env_create(env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
-	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
-}
-
-/* Entries of a named database. */
-static size_t
-db_entries(struct fix *f, const char *db)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_stat ms;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return ms.ms_entries;
-}
-
 /* Empties named databases, as a data directory made before them is. */
 static void
 db_clear(struct fix *f, const char *db1, const char *db2)
@@ -107,6 +78,15 @@ conv_id_new(struct fix *f, const char *w, const char *s,
 	conv_new(f, w, s, &c);
 	strlcpy(id, c.id, ST_ID_HEX + 1);
 	st_conv_free(&c);
+}
+
+/* conv_id_new(), then the clock moves on: each is newer than the last. */
+static void
+conv_next(struct fix *f, const char *w, const char *s,
+    char id[ST_ID_HEX + 1])
+{
+	conv_id_new(f, w, s, id);
+	fake_now += 10;
 }
 
 static void
@@ -434,16 +414,11 @@ test_dstore_query_widget(void **state)
 	char b1[ST_ID_HEX + 1], d1[ST_ID_HEX + 1];
 	struct page p;
 
-	conv_id_new(f, "wa", "s1", a1);
-	fake_now += 10;
-	conv_id_new(f, "wb", "s1", b1);
-	fake_now += 10;
-	conv_id_new(f, "wa", "s2", a2);
-	fake_now += 10;
-	conv_id_new(f, "default", "s1", d1);
-	fake_now += 10;
-	conv_id_new(f, "wa", "s3", a3);
-	fake_now += 10;
+	conv_next(f, "wa", "s1", a1);
+	conv_next(f, "wb", "s1", b1);
+	conv_next(f, "wa", "s2", a2);
+	conv_next(f, "default", "s1", d1);
+	conv_next(f, "wa", "s3", a3);
 	/* Activity moves a1 to the front, in both indexes. */
 	say(f, a1, "hello");
 
@@ -657,19 +632,16 @@ test_dstore_search(void **state)
 	struct page p;
 	int i;
 
-	conv_id_new(f, "wa", "session-Blue", a);
-	fake_now += 10;
+	conv_next(f, "wa", "session-Blue", a);
 	say(f, a, "nothing here");
-	conv_id_new(f, "wa", "s2", b);
-	fake_now += 10;
+	conv_next(f, "wa", "s2", b);
 	say(f, b, "first");
 	for (i = 0; i < 30; i++)
 		say(f, b, "filler");
 	say(f, b, "Where is my ORDER #1234? \xc3\xa9t\xc3\xa9");
 	say(f, b, "last");
 	fake_now += 10;
-	conv_id_new(f, "wb", "s3", c);
-	fake_now += 10;
+	conv_next(f, "wb", "s3", c);
 	say(f, c, "an order of fries");
 	widget_new(f, wid, wint);
 	visitor(f, wid, 5);
@@ -794,8 +766,7 @@ test_dstore_search_bytes(void **state)
 	struct page p;
 	int i;
 
-	conv_id_new(f, "wa", "needle", old);
-	fake_now += 10;
+	conv_next(f, "wa", "needle", old);
 	conv_id_new(f, "wa", "s2", big);
 	/* 33 MiB of messages, past the 32 MiB one request reads. */
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
@@ -1097,12 +1068,9 @@ test_dstore_rebuild(void **state)
 	char a1[ST_ID_HEX + 1], a2[ST_ID_HEX + 1], b1[ST_ID_HEX + 1];
 	struct page p;
 
-	conv_id_new(f, "wa", "s1", a1);
-	fake_now += 10;
-	conv_id_new(f, "wb", "s1", b1);
-	fake_now += 10;
-	conv_id_new(f, "wa", "s2", a2);
-	fake_now += 10;
+	conv_next(f, "wa", "s1", a1);
+	conv_next(f, "wb", "s1", b1);
+	conv_next(f, "wa", "s2", a2);
 	say(f, a1, "moved");
 	/* As a data directory made before the per-widget index. */
 	db_clear(f, "widget_activity", "widget_counts");

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "dispatch.h"
 #include "log.h"
 #include "proto.h"
@@ -110,6 +112,39 @@ rm_env(const char *dir)
 	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
 	unlink(p);
 	rmdir(dir);
+}
+
+/*
+ * The store closed and its environment open in *env, to read or change
+ * behind its back; fix_reopen() after mdb_env_close().
+ */
+static inline void
+env_open(struct fix *f, MDB_env **env)
+{
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(mdb_env_create(env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
+	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
+}
+
+/* Entries of a named database. */
+static inline size_t
+db_entries(struct fix *f, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return ms.ms_entries;
 }
 
 static inline void

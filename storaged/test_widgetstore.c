@@ -25,29 +25,6 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-widget-XXXXXX", 1);
 }
 
-/* Entries of a named database, read behind the store's back. */
-static size_t
-db_entries(struct fix *f, const char *db)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_stat ms;
-
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return ms.ms_entries;
-}
-
 static void
 hash(uint8_t h[ST_TOKEN_HASH_LEN], uint8_t byte)
 {
@@ -798,10 +775,14 @@ test_ws_open(void **state)
 	assert_string_equal(o.roles[0], "user");
 	assert_string_equal(o.contents[0], "second");
 	wsopen_free(&o);
-	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 0, &o), 0);
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0,
+	    ST_HISTORY_MAX, &o), 0);
 	assert_int_equal(o.n, 2);
 	assert_string_equal(o.contents[0], "first");
 	wsopen_free(&o);
+	/* 0 ("all that fit") could pass ST_HISTORY_MAX: refused. */
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 0, &o),
+	    PROTO_E_INVALID);
 
 	/* Idle past idle_ms: a new session under the new hash. */
 	fake_now += 1000;

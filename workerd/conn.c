@@ -347,30 +347,22 @@ conn_update(struct conn *c)
 static void
 conn_flush(struct conn *c)
 {
-	size_t left;
-	ssize_t n;
+	size_t before;
 
 	if (c->out.err) {
 		log_warnx("connection %d: out of memory for output", c->fd);
 		conn_close(c);
 		return;
 	}
-	while ((left = buf_pending(&c->out)) > 0) {
-		n = tlsio_write(c->fd, &c->tls, c->out.data + c->out.off,
-		    left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			log_debug("connection %d: send: %s", c->fd,
-			    strerror(errno));
-			conn_close(c);
-			return;
-		}
-		buf_consume(&c->out, (size_t)n);
-		c->write_since = loop_now();
+	before = buf_pending(&c->out);
+	if (tlsio_flush(c->fd, &c->tls, &c->out) == -1) {
+		log_debug("connection %d: send: %s", c->fd, strerror(errno));
+		conn_close(c);
+		return;
 	}
+	/* Progress, not completion, keeps a slow reader alive. */
+	if (buf_pending(&c->out) < before)
+		c->write_since = loop_now();
 	if (c->drain_armed && c->drained != NULL &&
 	    buf_pending(&c->out) <= CONN_DRAIN_LOW) {
 		/* Deferred: the callback may write and end the response. */

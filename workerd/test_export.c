@@ -154,9 +154,7 @@ reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
 		st_conv_free(&c);
 	}
 	penc_str(&e, next);
-	assert_false(e.err);
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, pr, &e);
 }
 
 static void
@@ -177,9 +175,7 @@ reply_msgs(const struct peer_req *pr, int conv, int first, int n,
 		st_msg_free(&m);
 	}
 	penc_u32(&e, next);
-	assert_false(e.err);
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, pr, &e);
 }
 
 static void
@@ -288,8 +284,7 @@ test_export_messages_pages(void **state)
 		st_conv_free(&c);
 		penc_u32(&e, 0);
 		penc_u8(&e, 0);
-		peer_reply(&P, &pr, e.buf, e.len);
-		penc_free(&e);
+		peer_reply_enc(&P, &pr, &e);
 	}
 	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
 	assert_int_equal(r.status, 200);

@@ -191,6 +191,15 @@ peer_reply(struct peer *p, const struct peer_req *r, const void *payload,
 	peer_reply_flags(p, r, 0, payload, len);
 }
 
+/* e's bytes as the reply; e is freed. */
+static inline void
+peer_reply_enc(struct peer *p, const struct peer_req *r, struct penc *e)
+{
+	assert_false(e->err);
+	peer_reply(p, r, e->buf, e->len);
+	penc_free(e);
+}
+
 static inline void
 peer_error(struct peer *p, const struct peer_req *r, uint32_t code,
     const char *msg)

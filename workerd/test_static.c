@@ -325,6 +325,19 @@ get(const char *path, const char *headers, struct tresp *r)
 	tclient_close(&cl);
 }
 
+/* get() for the status alone. */
+static int
+status_of(const char *path, const char *headers)
+{
+	struct tresp r;
+	int status;
+
+	get(path, headers, &r);
+	status = r.status;
+	tresp_free(&r);
+	return status;
+}
+
 static const char *
 hdr(const struct tresp *r, const char *name)
 {
@@ -446,12 +459,9 @@ test_bundle(void **state)
 	tresp_free(&r);
 	snprintf(h, sizeof(h), "If-None-Match: %s\r\nAccept-Encoding: gzip\r\n",
 	    etag);
-	get("GET /widget/chat-widget.js", h, &r);
-	assert_int_equal(r.status, 304);
-	tresp_free(&r);
-	get("GET /widget/chat-widget.js", "If-None-Match: \"nope\"\r\n", &r);
-	assert_int_equal(r.status, 200);
-	tresp_free(&r);
+	assert_int_equal(status_of("GET /widget/chat-widget.js", h), 304);
+	assert_int_equal(status_of("GET /widget/chat-widget.js",
+	    "If-None-Match: \"nope\"\r\n"), 200);
 
 	/* HEAD: the length of what GET sends, no body. */
 	{
@@ -550,24 +560,16 @@ test_pages(void **state)
 	assert_string_equal(hdr(&r, "Content-Type"), "text/css; charset=utf-8");
 	tresp_free(&r);
 	/* Missing on disk, unknown, a page under the wrong path, traversal. */
-	get("GET /test-pages/headless-test.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /test-pages/nope.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /test-pages/widget-test.html", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /widget-test.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /test-pages/..%2Fwidget-test.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /test-pages/../pages/widget-test.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
+	assert_int_equal(status_of("GET /test-pages/headless-test.js",
+	    NULL), 404);
+	assert_int_equal(status_of("GET /test-pages/nope.js", NULL), 404);
+	assert_int_equal(status_of("GET /test-pages/widget-test.html",
+	    NULL), 404);
+	assert_int_equal(status_of("GET /widget-test.js", NULL), 404);
+	assert_int_equal(status_of("GET /test-pages/..%2Fwidget-test.js",
+	    NULL), 404);
+	assert_int_equal(status_of("GET /test-pages/../pages/widget-test.js",
+	    NULL), 404);
 
 	/* Production: the pages are not there, the bundle is. */
 	resp_set_production(1);
@@ -576,15 +578,10 @@ test_pages(void **state)
 	assert_string_equal(r.body, "{\"error\":\"Not found\"}");
 	tresp_free(&r);
 	static_init();		/* a worker started in production */
-	get("GET /headless-test.html", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /test-pages/widget-test.js", NULL, &r);
-	assert_int_equal(r.status, 404);
-	tresp_free(&r);
-	get("GET /widget/chat-widget.js", NULL, &r);
-	assert_int_equal(r.status, 200);
-	tresp_free(&r);
+	assert_int_equal(status_of("GET /headless-test.html", NULL), 404);
+	assert_int_equal(status_of("GET /test-pages/widget-test.js",
+	    NULL), 404);
+	assert_int_equal(status_of("GET /widget/chat-widget.js", NULL), 200);
 	resp_set_production(0);
 	unsetenv("PARLEY_ASSETS_DIR");
 	unsetenv("WIDGET_BUNDLE_PATH");
@@ -620,9 +617,8 @@ test_missing_then_built(void **state)
 	n = make_gzip("something else", 14, gz);
 	strlcat(p, ".gz", sizeof(p));
 	write_file(p, gz, n);
-	get("GET /api/widget/embed.js", NULL, &r);
-	assert_int_equal(r.status, 404);	/* looked a moment ago */
-	tresp_free(&r);
+	/* Looked a moment ago. */
+	assert_int_equal(status_of("GET /api/widget/embed.js", NULL), 404);
 	drive_ms(STATIC_RETRY_MS + 50);
 	get("GET /api/widget/embed.js", "Accept-Encoding: gzip\r\n", &r);
 	assert_int_equal(r.status, 200);

@@ -436,9 +436,7 @@ reply_widget(struct peer_req *pr, struct st_widget *w)
 
 	penc_init(&e);
 	penc_widget(&e, w);
-	assert_false(e.err);
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, pr, &e);
 }
 
 /* The str widget_id a request starts with. */
@@ -602,8 +600,7 @@ test_get_list_delete_reset(void **state)
 	penc_init(&e);
 	penc_u32(&e, 1);
 	penc_widget(&e, &w);
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, &pr, &e);
 	tclient_expect(&CL, &r, 200);
 	assert_true(strncmp(r.body, "{\"widgets\":[{\"id\":", 18) == 0);
 	tresp_free(&r);
@@ -738,8 +735,7 @@ test_contacts(void **state)
 	penc_u64(&e, 0);
 	penc_u32(&e, 0);
 	penc_str(&e, "");
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, &pr, &e);
 	tclient_expect(&CL, &r, 200);
 	assert_string_equal(r.body,
 	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
@@ -773,8 +769,7 @@ test_contacts(void **state)
 	penc_contact(&e, &ct);
 	st_contact_free(&ct);
 	penc_u32(&e, 0);
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
+	peer_reply_enc(&P, &pr, &e);
 	tclient_expect(&CL, &r, 200);
 	assert_non_null(strstr(r.body, "\"conversations\":[]}"));
 	tresp_free(&r);

@@ -9,10 +9,31 @@
 #include <openssl/err.h>
 
 #include "log.h"
+#include "resp.h"
 #include "settings.h"
 #include "tlsio.h"
 
 static SSL_CTX *tls_ctx;
+
+int
+tlsio_flush(int fd, struct tlsio *t, struct buf *out)
+{
+	size_t left;
+	ssize_t n;
+
+	while ((left = buf_pending(out)) > 0) {
+		n = tlsio_write(fd, t, out->data + out->off, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		buf_consume(out, (size_t)n);
+	}
+	return 0;
+}
 
 void
 tlsio_init(const char *cert, const char *key)

@@ -34,6 +34,12 @@ void tlsio_set_ctx(SSL_CTX *);	/* tests */
 int tlsio_start(struct tlsio *, int fd);
 ssize_t tlsio_ssl_read(struct tlsio *, void *, size_t);
 ssize_t tlsio_ssl_write(struct tlsio *, const void *, size_t);
+struct buf;
+/*
+ * Writes out's pending bytes: 0 when all are out or the socket is full
+ * (the rest waits for EPOLLOUT), -1 with errno on an error.
+ */
+int tlsio_flush(int fd, struct tlsio *, struct buf *out);
 /* close_notify once, without waiting (closing or half-closing). */
 void tlsio_shutdown(struct tlsio *);
 void tlsio_free(struct tlsio *);

@@ -516,27 +516,14 @@ ws_linger_read(struct ws *ws)
 static void
 ws_flush(struct ws *ws)
 {
-	size_t left;
-	ssize_t n;
-
 	if (ws->out.err) {
 		ws->broken = 1;
 		return;
 	}
-	while ((left = buf_pending(&ws->out)) > 0) {
-		n = tlsio_write(ws->fd, &ws->tls, ws->out.data + ws->out.off,
-		    left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			log_debug("websocket %d: send: %s", ws->fd,
-			    strerror(errno));
-			ws->broken = 1;
-			return;
-		}
-		buf_consume(&ws->out, (size_t)n);
+	if (tlsio_flush(ws->fd, &ws->tls, &ws->out) == -1) {
+		log_debug("websocket %d: send: %s", ws->fd, strerror(errno));
+		ws->broken = 1;
+		return;
 	}
 	/*
 	 * on_drain below the mark after reaching it, and once all that was
