@@ -8,9 +8,8 @@
 #   make install  into PREFIX (/usr/local) and DESTDIR; make uninstall (see "install")
 #   make clean
 #
-# Each daemon directory holds main.c (the program) and library files; a
-# file named test_*.c is a cmocka unit test and fuzz_*.c a libFuzzer
-# target, each linked with its directory's library files and proto/.
+# Each program's folder holds main.c (the program) and its library files;
+# the tests are in tests/ (see "sources" below).
 
 CC       ?= cc
 FUZZCC   ?= clang
@@ -20,16 +19,64 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwsl
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iproto $(PKG_CFLAGS) -MMD -MP
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SAN)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Iproto \
-               $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined
+# Fuzz objects are compiled once (fuzzer-no-link) and linked into every
+# target that needs them.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+               $(PKG_CFLAGS) -MMD -MP -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+
+# ---------------------------------------------------------------- sources
+# Each program is its folder's .c files (workerd's subfolders too); main.c
+# is the program, the rest its library, which its unit tests link. proto/
+# is the library every program links. Tests live in tests/, in a tree
+# that mirrors this one: tests/unit/<program>/ (cmocka) and
+# tests/fuzz/<target>/ (libFuzzer, with its corpus/).
+PROGS        := proto masterd workerd storaged ctl mockai
+SRC_proto    := $(wildcard proto/*.c)
+SRC_masterd  := $(wildcard masterd/*.c)
+SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
+SRC_storaged := $(wildcard storaged/*.c)
+SRC_ctl      := $(wildcard storaged/ctl/*.c)
+SRC_mockai   := $(wildcard tests/mockai/*.c)
+DIR_proto    := proto
+DIR_masterd  := masterd
+DIR_workerd  := workerd $(patsubst %/,%,$(wildcard workerd/*/))
+DIR_storaged := storaged
+DIR_ctl      := storaged/ctl
+DIR_mockai   := tests/mockai
+# Unit tests of each program (tests/unit/storaged/ctl is parleyctl's).
+TESTS_proto    := $(wildcard tests/unit/proto/test_*.c)
+TESTS_masterd  := $(wildcard tests/unit/masterd/test_*.c)
+TESTS_workerd  := $(wildcard tests/unit/workerd/test_*.c tests/unit/workerd/*/test_*.c)
+TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
+TESTS_ctl      := $(wildcard tests/unit/storaged/ctl/test_*.c)
+TESTS_mockai   :=
+# The program whose library each fuzz target links (beside proto/).
+FUZZ_TARGETS      := $(notdir $(wildcard tests/fuzz/*))
+FUZZ_PROG_proto   := proto
+FUZZ_PROG_dispatch := storaged
+FUZZ_PROG_metrics := storaged
+fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
+
+lib_src  = $(filter-out %/main.c,$(SRC_$(1)))
+# Objects of sources in a build flavour (release, test, fuzz).
+objs     = $(patsubst %.c,build/$(1)/%.o,$(2))
+PROTO_LIB = $(call lib_src,proto)
+
+# Each program's objects see its own folders' headers and proto's; its
+# tests see tests/unit/ and their program's test folder too.
+$(foreach p,$(PROGS),$(foreach f,release test fuzz,\
+  $(eval $(call objs,$(f),$(SRC_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto))\
+  $(eval $(call objs,$(f),$(TESTS_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto tests/unit \
+      $(patsubst %/,%,$(sort $(dir $(TESTS_$(p)))))))))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call objs,fuzz,tests/fuzz/$(t)/fuzz_$(t).c): \
+  INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) proto)))
 
 DAEMONS  := masterd workerd storaged
-lib_src   = $(filter-out $(1)/main.c $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c))
-PROTO_SRC := $(call lib_src,proto)
 
 # The widget bundle (rules below, under "widget").
 WIDGET_JS  := widget/dist/chat-widget.js
@@ -37,47 +84,43 @@ WIDGET_SRC := $(wildcard widget/src/*) widget/build.mjs widget/package.json
 WIDGET_NPM := widget/node_modules/.package-lock.json
 
 # ---------------------------------------------------------------- release
-MOCKAI_SRC := $(wildcard tests/mockai/*.c)
-BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(MOCKAI_SRC),bin/mockai)
+BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(SRC_mockai),bin/mockai)
 
 # pkg-config flags are read when make starts, so build in a second make
 # once the dependency step has installed what was missing.
 all: deps-build
-	@$(MAKE) --no-print-directory build-release
+	@$(MAKE) --no-print-directory -j$(JOBS) build-release
 
 build-release: $(BINS) $(WIDGET_JS)
 
-define daemon_rules
-bin/parley-$(1): $(patsubst %.c,build/release/%.o,$(filter-out $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c)) $(PROTO_SRC)) | bin
+# bin/NAME (release) and build/test/bin/NAME (ASan+UBSan) of program $(1).
+define prog_rules
+$(2): $(call objs,release,$(SRC_$(1)) $(if $(filter proto,$(1)),,$(PROTO_LIB))) | bin
 	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter %.o,$$^) $$(PKG_LIBS)
-build/test/bin/parley-$(1): $(patsubst %.c,build/test/%.o,$(filter-out $(1)/test_%.c $(1)/fuzz_%.c,$(wildcard $(1)/*.c)) $(PROTO_SRC))
+build/test/$(2): $(call objs,test,$(SRC_$(1)) $(PROTO_LIB))
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
-$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
-
+$(foreach d,$(DAEMONS),$(eval $(call prog_rules,$(d),bin/parley-$(d))))
 # parleyctl, the administration tool, talks to storaged (storaged/ctl).
-CTL_SRC := $(filter-out storaged/ctl/test_%.c,$(wildcard storaged/ctl/*.c)) $(PROTO_SRC)
-bin/parleyctl: $(patsubst %.c,build/release/%.o,$(CTL_SRC)) | bin
-	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
-build/test/bin/parleyctl: $(patsubst %.c,build/test/%.o,$(CTL_SRC))
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS)
-
+$(eval $(call prog_rules,ctl,bin/parleyctl))
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
-bin/mockai: $(patsubst %.c,build/release/%.o,$(wildcard tests/mockai/*.c) $(PROTO_SRC)) | bin
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(eval $(call prog_rules,mockai,bin/mockai))
 
 build/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	$(CC) $(REL_CFLAGS) $(INC) -c -o $@ $<
 
 build/test/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(TEST_CFLAGS) $(INC) -c -o $@ $<
 
-# openapi.c embeds workerd/openapi.json (.incbin): rebuild it when that changes.
-build/release/workerd/openapi.o build/test/workerd/openapi.o: workerd/openapi.json
+build/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZ_CFLAGS) $(INC) -c -o $@ $<
+
+# openapi.c embeds workerd/site/openapi.json (.incbin): rebuild it when that changes.
+$(foreach f,release test fuzz,build/$(f)/workerd/site/openapi.o): workerd/site/openapi.json
 
 bin:
 	mkdir -p bin
@@ -98,33 +141,31 @@ $(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
 widget: $(WIDGET_JS)
 
 # ---------------------------------------------------------------- tests
-UNIT_SRC := $(foreach d,proto $(DAEMONS) storaged/ctl,$(wildcard $(d)/test_*.c))
-UNIT_BINS := $(patsubst %.c,build/test/unit/%,$(notdir $(UNIT_SRC)))
-FUZZ_SRC := $(foreach d,proto $(DAEMONS),$(wildcard $(d)/fuzz_*.c))
-FUZZ_BINS := $(patsubst %.c,build/fuzz/%,$(notdir $(FUZZ_SRC)))
-
+# build/test/unit/<program>/.../test_x from tests/unit/<program>/.../test_x.c
+unit_bin = $(patsubst tests/unit/%.c,build/test/unit/%,$(1))
 define unit_rule
-build/test/unit/$(basename $(notdir $(1))): build/test/$(basename $(1)).o $(patsubst %.c,build/test/%.o,$(call lib_src,$(patsubst %/,%,$(dir $(1)))) $(PROTO_SRC))
+$(call unit_bin,$(1)): $(call objs,test,$(1) $(call lib_src,$(2)) $(if $(filter proto,$(2)),,$(PROTO_LIB)))
 	@mkdir -p $$(@D)
-	$$(CC) $$(TEST_CFLAGS) -o $$@ $$(sort $$^) $$(PKG_LIBS) -lcmocka
+	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lcmocka
 endef
-$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
+$(foreach p,$(PROGS),$(foreach t,$(TESTS_$(p)),$(eval $(call unit_rule,$(t),$(p)))))
+UNIT_BINS := $(foreach p,$(PROGS),$(call unit_bin,$(TESTS_$(p))))
 
 define fuzz_rule
-build/fuzz/$(basename $(notdir $(1))): $(1) $(call lib_src,$(patsubst %/,%,$(dir $(1)))) $(PROTO_SRC)
+build/fuzz/bin/fuzz_$(1): $(call objs,fuzz,tests/fuzz/$(1)/fuzz_$(1).c $(call lib_src,$(2)) $(if $(filter proto,$(2)),,$(PROTO_LIB)))
 	@mkdir -p $$(@D)
-	$$(FUZZCC) $$(FUZZ_CFLAGS) -o $$@ $$(sort $$^) $$(PKG_LIBS)
+	$$(FUZZCC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
-$(foreach t,$(FUZZ_SRC),$(eval $(call fuzz_rule,$(t))))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)))))
+FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 
-TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(MOCKAI_SRC),build/test/bin/mockai)
+TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(SRC_mockai),build/test/bin/mockai)
 
-build/test/bin/mockai: $(patsubst %.c,build/test/%.o,$(wildcard tests/mockai/*.c) $(PROTO_SRC))
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS)
+# The builds run one job per core.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test-build: deps-test
-	$(MAKE) --no-print-directory $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
 
 test: test-build
 	scripts/test.sh

@@ -1,6 +1,6 @@
 /*
  * The export rows (docs/dashboard.md), shared by the HTTP export
- * (workerd/export.c) and parleyctl export so that both write the same
+ * (workerd/admin/export.c) and parleyctl export so that both write the same
  * bytes: CSV with the formula guard, or JSON Lines through jansson.
  * Also the JSON helpers they need, which the admin API uses as well.
  */

@@ -26,9 +26,10 @@ count() {	# name, passed-in-it, failed-in-it
 }
 
 echo "== unit tests (cmocka, ASan+UBSan)"
-for t in build/test/unit/test_*; do
+for t in $(find build/test/unit -type f -name 'test_*' | sort); do
 	[ -x "$t" ] || continue
-	name=$(basename "$t")
+	name=${t#build/test/unit/}
+	mkdir -p "$(dirname "$logdir/$name.log")"
 	if "$t" >"$logdir/$name.log" 2>&1; then st=0; else st=$?; fi
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logdir/$name.log" | tail -n1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logdir/$name.log" | tail -n1)
@@ -41,15 +42,15 @@ for t in build/test/unit/test_*; do
 done
 
 echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each)"
-for fz in build/fuzz/fuzz_*; do
+for fz in build/fuzz/bin/fuzz_*; do
 	[ -x "$fz" ] || continue
 	name=$(basename "$fz")
 	corpus=build/fuzz/corpus/$name
 	mkdir -p "$corpus"
 	# Seeds committed next to the target start the search somewhere useful.
-	seeds=$(ls -d */corpus_"${name#fuzz_}" 2>/dev/null | head -n1)
-	[ -n "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
-	if (cd build/fuzz && "./$name" -max_total_time="$FUZZ_SECONDS" \
+	seeds=tests/fuzz/${name#fuzz_}/corpus
+	[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
+	if (cd build/fuzz && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
 	    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
 	    >"$logdir/$name.log" 2>&1; then
 		runs=$(grep -o 'Done [0-9]* runs' "$logdir/$name.log" | tail -n1)

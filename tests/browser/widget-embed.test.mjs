@@ -245,7 +245,7 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
     });
     const url = `${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`;
     const served = await fetch(url);
-    assert.equal(served.status, 200, 'embed-test.html and embed-test.js are listed in pages[] in workerd/static.c');
+    assert.equal(served.status, 200, 'embed-test.html and embed-test.js are listed in pages[] in workerd/site/static.c');
     const { ctx, page, log } = await openPage(browser);
     try {
       await page.goto(url);

@@ -6,7 +6,7 @@
 // holds every message acknowledged before the backup began.
 //
 // Purge's deletion itself (old conversations, batches) is tested at the
-// storaged level (storaged/test_ctlreq.c): storaged has no test clock to
+// storaged level (tests/unit/storaged/test_ctlreq.c): storaged has no test clock to
 // age data here.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';

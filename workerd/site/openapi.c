@@ -1,5 +1,5 @@
 /*
- * GET /v1/openapi.json: the OpenAPI 3.1 document in workerd/openapi.json,
+ * GET /v1/openapi.json: the OpenAPI 3.1 document in workerd/site/openapi.json,
  * embedded in the binary at build time (the assembler's .incbin; paths
  * are relative to the repository root, where make and the fuzz builds
  * run). It is served as it is in the file, with a strong ETag made from
@@ -19,7 +19,7 @@ __asm__(
     ".global openapi_json_start\n"
     ".type openapi_json_start, @object\n"
     "openapi_json_start:\n"
-    ".incbin \"workerd/openapi.json\"\n"
+    ".incbin \"workerd/site/openapi.json\"\n"
     ".global openapi_json_end\n"
     ".type openapi_json_end, @object\n"
     "openapi_json_end:\n"

@@ -23,10 +23,10 @@ setup(void **state)
 	loop_init();
 	worker_conf_defaults();
 	openapi_init();
-	doc = json_load_file("workerd/openapi.json", JSON_REJECT_DUPLICATES,
+	doc = json_load_file("workerd/site/openapi.json", JSON_REJECT_DUPLICATES,
 	    &err);
 	if (doc == NULL)
-		fail_msg("workerd/openapi.json: %s", err.text);
+		fail_msg("workerd/site/openapi.json: %s", err.text);
 	return 0;
 }
 
@@ -64,7 +64,7 @@ test_served(void **state)
 	assert_int_equal(strlen(etag), 34);
 
 	/* Byte for byte the file in the tree. */
-	assert_non_null(f = fopen("workerd/openapi.json", "rb"));
+	assert_non_null(f = fopen("workerd/site/openapi.json", "rb"));
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	rewind(f);
