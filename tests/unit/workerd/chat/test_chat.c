@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "test_client.h"
+#include "turn.h"
 #include "upstream.h"
 
 #define KEY	"widget-key-0123456789abcdefXYZ"
@@ -64,7 +65,7 @@ fake_cancel(struct upstream *u)
 	F.arg = NULL;
 }
 
-static const struct chat_upstream_ops fake_ops = {
+static const struct turn_upstream_ops fake_ops = {
 	fake_start, fake_resume, fake_cancel,
 };
 
@@ -111,7 +112,7 @@ setup(void **state)
 {
 	peer_setup(&P);
 	chat_init(KEY);
-	chat_set_upstream(&fake_ops);
+	turn_set_upstream(&fake_ops);
 	settings("30", 0);
 	return 0;
 }
