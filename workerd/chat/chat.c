@@ -529,27 +529,20 @@ rate_key(struct conn *c, const struct http_request *req, const char *prefix,
 	snprintf(out, ST_RATE_KEY_MAX + 1, "%s%s", prefix, addr);
 }
 
-/* Hands the connection back for the final answer; NULL if it is gone. */
+/* Ends the request: its connection for the answer, NULL if it is gone. */
 static struct conn *
-req_detach(struct chat_req *r)
+req_end(struct chat_req *r)
 {
 	struct conn *c = r->c;
 
 	if (c != NULL && c->hctx == r)
 		turn_conn_detach(c);
-	r->c = NULL;
-	return c;
-}
-
-static void
-req_free(struct chat_req *r)
-{
-	req_detach(r);
 	if (r->sreq != NULL)
 		storec_cancel(r->sreq);
 	free(r);
 	nreqs--;
 	worker_turn_finished();
+	return c;
 }
 
 /* Nothing was written that needs an answer: forget it. */
@@ -560,7 +553,7 @@ req_abort(struct conn *c)
 
 	if (r != NULL) {
 		r->c = NULL;
-		req_free(r);
+		req_end(r);
 	}
 }
 
@@ -588,11 +581,10 @@ req_open(struct conn *c, struct http_request *req, const char *key_prefix)
 static void
 req_fail(struct chat_req *r, int status, const char *msg)
 {
-	struct conn *c = req_detach(r);
+	struct conn *c;
 
-	if (c != NULL)
+	if ((c = req_end(r)) != NULL)
 		conn_send_error(c, status, JSON_HEADERS, msg);
-	req_free(r);
 }
 
 /* A storaged failure: 503, or 500 for a real error (logged). */
@@ -633,13 +625,12 @@ req_verdict(struct chat_req *r)
 		return;
 	}
 	/* Outside production, say what is wrong. */
-	c = req_detach(r);
-	if (c != NULL) {
-		o = json_pack("{s:s, s:o}", "error", msg, "details",
-		    json_text(r->details));
+	o = json_pack("{s:s, s:o}", "error", msg, "details",
+	    json_text(r->details));
+	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 400, JSON_HEADERS, o);
-	}
-	req_free(r);
+	else
+		json_decref(o);
 }
 
 static void req_history(struct chat_req *);
@@ -659,9 +650,8 @@ rate_done(const struct storec_result *res, void *arg)
 		limited = pdec_u8(&d);
 		retry = pdec_u64(&d);
 		if (pdec_done(&d) == 0 && limited) {
-			if ((c = req_detach(r)) != NULL)
+			if ((c = req_end(r)) != NULL)
 				send_limited(c, retry);
-			req_free(r);
 			return;
 		}
 		if (d.err)
@@ -798,12 +788,10 @@ history_done(const struct storec_result *res, void *arg)
 	root = json_pack("{s:s, s:o, s:o}", "sessionId", r->session,
 	    "conversationId", conv_id != NULL ? conv_id : json_null(),
 	    "messages", arr);
-	c = req_detach(r);
-	if (c != NULL)
+	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 200, JSON_HEADERS, root);
 	else
 		json_decref(root);
-	req_free(r);
 }
 
 static void
