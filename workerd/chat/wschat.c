@@ -216,6 +216,15 @@ wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 	wschat_widget_gone(wid);
 }
 
+/* A request about the session: its widget and token hash first. */
+static void
+wsess_enc(struct penc *e, const struct wsess *s)
+{
+	penc_init(e);
+	penc_str(e, s->wid);
+	penc_bytes(e, s->hash, sizeof(s->hash));
+}
+
 /* ------------------------------------------------------------ turns */
 
 /*
@@ -294,6 +303,7 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 		msg = "The assistant could not answer right now. Please try "
 		    "again.";
 		break;
+	case TURN_AT_STORE:
 	default:
 		msg = "Your conversation could not be saved. Please try "
 		    "again.";
@@ -357,9 +367,7 @@ on_message(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, "Please wait for the reply to finish.");
 		return;
 	}
-	penc_init(&e);
-	penc_str(&e, s->wid);
-	penc_bytes(&e, s->hash, sizeof(s->hash));
+	wsess_enc(&e, s);
 	penc_strn(&e, m->content, m->content_len);
 	turn_enc_limits(&e, s->rate_key);
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
@@ -418,9 +426,7 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, "Your details are being saved.");
 		return;
 	}
-	penc_init(&e);
-	penc_str(&e, s->wid);
-	penc_bytes(&e, s->hash, sizeof(s->hash));
+	wsess_enc(&e, s);
 	penc_str(&e, m->name);
 	penc_str(&e, m->email);
 	penc_str(&e, m->phone);
