@@ -2,7 +2,7 @@
  * The chat endpoints: body validation, NDJSON encoding, and whole chat
  * turns in-process over real sockets, against a fake storaged (the
  * protocol over a Unix socket, test_peer.h) and a fake model client
- * (chat_set_upstream): the one round trip before the model, the order
+ * (turn_set_upstream): the one round trip before the model, the order
  * of answers, streams, failures, a client that leaves, backpressure,
  * and the history endpoint.
  */
