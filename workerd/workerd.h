@@ -601,24 +601,12 @@ enum chat_body chat_parse_body(const char *ctype, const char *body,
 void chat_input_free(struct chat_input *);
 /* Appends v as one NDJSON line (U+2028/2029 escaped). Steals v. -1 on error. */
 int chat_ndjson(struct buf *, json_t *v);
-/* Chat turns alive (also those whose client left and which still store). */
+/*
+ * HTTP chat turns alive (also those whose client left and which still
+ * store), and history or refused requests waiting for storaged.
+ */
 size_t chat_turns(void);
 
-/* The model client the chat turn uses (upstream.h); tests swap it. */
-struct upstream;
-struct upstream_req;
-struct upstream_cbs;
-struct chat_upstream_ops {
-	struct upstream *(*start)(const struct upstream_req *,
-	    const struct upstream_cbs *, void *);
-	void (*resume)(struct upstream *);
-	void (*cancel)(struct upstream *);
-};
-void chat_set_upstream(const struct chat_upstream_ops *);
-/* The model client in use: chat_set_upstream's, or the real one. */
-const struct chat_upstream_ops *chat_upstream(void);
-/* Cancels the model call *up, if any, and forgets it. */
-void chat_model_stop(struct upstream **up);
 /*
  * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),
  * at most max bytes and never cutting a character. Returns the bytes of
@@ -628,54 +616,8 @@ size_t chat_utf8_append(struct buf *, const char *text, size_t len,
     size_t max);
 /* Only white space (or nothing). */
 int chat_blank(const char *, size_t);
-/* A failed model call as the text stored for the turn (malloc'd; logged). */
-struct upstream_result;
-char *chat_model_error(const struct upstream_result *);
 
-/* A turn's history, oldest first, the new message last. */
-struct chat_history {
-	char **roles;
-	char **contents;
-	uint32_t n;
-};
-/*
- * Decodes the rest of ST_CHAT_BEGIN's (ST_WS_BEGIN's) reply after conv:
- * msg, u32 n, n x (str role, str content). 0, or -1 if malformed; either
- * way chat_history_free(h) after.
- */
-int chat_history_dec(struct pdec *, struct chat_history *h);
-void chat_history_free(struct chat_history *h);
-/*
- * The model request for h, skipping empty messages; model and
- * system_prompt NULL or "" for the defaults. 0, or -1 out of memory;
- * free with chat_model_req_free.
- */
-int chat_model_req(struct upstream_req *, const struct chat_history *h,
-    const char *model, const char *system_prompt);
-void chat_model_req_free(struct upstream_req *);
-/* How a turn ended, as stored with its reply. */
-struct chat_outcome {
-	const char *status;	/* complete, interrupted, failed */
-	char *error;		/* failed: the text stored (malloc'd) */
-	uint32_t prompt_tokens, completion_tokens;
-};
-/* The model's result as o: complete, or failed with its error text. */
-void chat_outcome_model(struct chat_outcome *o,
-    const struct upstream_result *);
-/*
- * The text stored for a turn with reply that ended as o: the error, the
- * stand-in for a blank reply, or the reply itself (NUL-terminated here).
- */
-const char *chat_reply_content(const struct chat_outcome *o,
-    struct buf *reply);
-/* ST_MSG_APPEND of a turn's reply (as chat_reply_content); storec_send's. */
-int chat_store_reply(const char *conv_id, const struct chat_outcome *o,
-    struct buf *reply, void (*cb)(const struct storec_result *, void *),
-    void *arg, struct storec_req **handle);
-/* Calls cb as if storaged were unavailable (a store that did not start). */
-void chat_store_unavailable(void (*cb)(const struct storec_result *, void *),
-    void *arg);
-
+/* The HTTP front ends of the chat turn (turn.h). */
 void chat_post_v1(struct conn *, struct http_request *,
     const struct route_match *);
 void chat_post_stream(struct conn *, struct http_request *,

@@ -1,5 +1,6 @@
 /*
- * The chat endpoints (Open Chat Widget compatible):
+ * The chat endpoints (Open Chat Widget compatible), the HTTP front end of
+ * the chat turn (turn.h):
  *
  *	POST /v1/chat		JSON reply
  *	POST /v1/chat/stream	NDJSON: start, token..., done | error
@@ -8,25 +9,17 @@
  *
  * The order of answers is the reference's: rate limit, then auth, then
  * the body. Auth and the body are checked here first without answering;
- * a request that passes both makes ONE round trip to storaged
- * (ST_CHAT_BEGIN: count it, find or create the conversation, store the
- * user message, return the history), any other one is only counted
- * (ST_RATE_HIT) and then gets its 401 or 400.
+ * a request that passes both is a chat turn, which makes ONE round trip
+ * to storaged before the model (ST_CHAT_BEGIN: count it, find or create
+ * the conversation, store the user message, return the history); any
+ * other one is only counted (ST_RATE_HIT) and then gets its 401 or 400.
  *
- * A chat turn is its own struct, not the connection's: the connection
- * points at it while it waits, and when the client leaves, the turn
- * cancels the model call and still stores what there is (status
- * "interrupted") before it frees itself.
- *
- * storaged answers ST_CHAT_BEGIN early, before its commit (PROTO_F_EARLY),
- * so the model is called while the disk flushes; until the commit is
- * confirmed the visitor is shown nothing (no status line, no token: they
- * wait in the reply), and if it fails the turn answers 503/500 as if the
- * model had never been called, and stores nothing. Every turn that stored a user
- * message ends with exactly one stored assistant message: "complete",
- * "interrupted" (the partial text) or "failed" (the model's error text,
- * never an invented reply). Streams send "done" only after that store
- * was acknowledged.
+ * The turn (turn.c) runs the rest: the model, the reply stored, the
+ * client leaving, every failure. This file says how the turn is shown:
+ * as an NDJSON stream ("start" once the user message is on disk, a
+ * "token" per delta, "done" once the reply is stored, or "error") or as
+ * one JSON answer; a failure before anything was streamed is a JSON
+ * error with its status (503, 500, 502, 504).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,84 +27,34 @@
 #include <strings.h>
 
 #include "log.h"
-#include "upstream.h"
+#include "turn.h"
 #include "workerd.h"
 
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 #define STREAM_HEADERS	"Cache-Control: no-store, no-transform\r\n" \
 			"X-Accel-Buffering: no\r\n"
 #define STREAM_CTYPE	"application/x-ndjson; charset=utf-8"
-#define ERROR_TEXT_MAX	2000	/* bytes of a model error kept in a failed turn */
 
-static struct apikey widget_key;
-
-static const struct chat_upstream_ops real_ops = {
-	upstream_start, upstream_resume, upstream_cancel,
-};
-static const struct chat_upstream_ops *ups = &real_ops;
-
-enum turn_kind { TURN_JSON, TURN_STREAM, TURN_HISTORY };
-
-enum turn_phase {
-	PH_RATE,	/* ST_RATE_HIT in flight; then a local answer */
-	PH_BEGIN,	/* ST_CHAT_BEGIN in flight */
-	PH_MODEL,	/* the model is answering */
-	PH_FINISH,	/* the outcome is known; the store is about to start */
-	PH_STORE,	/* the assistant message is being stored */
-	PH_HISTORY,	/* ST_SESSION_HISTORY in flight */
-};
-
-struct turn {
-	LIST_ENTRY(turn) entry;
-	enum turn_kind kind;
-	enum turn_phase phase;
-	struct conn *c;			/* NULL once the client left */
-	struct storec_req *sreq;	/* the turn's own storaged request */
-	struct upstream *up;
-	struct loop_defer defer;	/* model finished/capped/abandoned */
-
+/*
+ * A request answered here without a turn: a refusal being counted
+ * (ST_RATE_HIT) or a history lookup. The connection points at it while
+ * it waits; it ends when the client leaves.
+ */
+struct chat_req {
+	struct conn *c;
+	struct storec_req *sreq;
+	int history;			/* GET /v1/chat/history */
 	int auth;			/* 0, 401, 503 */
 	enum chat_body body;
 	char details[CHAT_DETAILS_MAX];
-	struct chat_input in;
+	char session[CHAT_SESSION_MAX + 1];
 	char rate_key[ST_RATE_KEY_MAX + 1];
-
-	char conv_id[ST_ID_HEX + 1];
-	int unconfirmed;		/* ST_CHAT_BEGIN answered, not yet on disk */
-	struct buf reply;		/* the text so far (valid UTF-8) */
-	size_t streamed;		/* bytes of it sent as token events */
-	int capped;			/* reached ST_CONTENT_MAX: stop the model */
-	struct chat_outcome out;
-	enum upstream_status ustatus;
-	int internal;			/* failed here, not at the model: 500 */
 };
 
-static LIST_HEAD(, turn) turns = LIST_HEAD_INITIALIZER(turns);
-static size_t nturns;
+static struct apikey widget_key;
+static size_t nreqs;		/* chat_req alive */
+static size_t nturns;		/* turns started here, also those whose client left */
 static struct buf evbuf;	/* send_event's, reused */
-
-static void turn_deferred(void *);
-static void turn_store(struct turn *);
-
-void
-chat_set_upstream(const struct chat_upstream_ops *ops)
-{
-	ups = ops != NULL ? ops : &real_ops;
-}
-
-void
-chat_model_stop(struct upstream **up)
-{
-	if (*up != NULL)
-		ups->cancel(*up);
-	*up = NULL;
-}
-
-const struct chat_upstream_ops *
-chat_upstream(void)
-{
-	return ups;
-}
 
 void
 chat_init(const char *key)
@@ -129,7 +72,7 @@ chat_shutdown(void)
 size_t
 chat_turns(void)
 {
-	return nturns;
+	return nreqs + nturns;
 }
 
 /* --------------------------------------------------------- validation */
@@ -369,194 +312,6 @@ send_event(struct conn *c, const char *type, const char *k1, const char *v1,
 		buf_free(b);
 }
 
-/* ------------------------------------------------------------ turns */
-
-static struct turn *
-turn_new(enum turn_kind kind, struct conn *c)
-{
-	struct turn *t;
-
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return NULL;
-	t->kind = kind;
-	t->c = c;
-	buf_init(&t->reply);
-	loop_defer_init(&t->defer, turn_deferred, t);
-	LIST_INSERT_HEAD(&turns, t, entry);
-	nturns++;
-	return t;
-}
-
-static struct conn *turn_detach(struct turn *);
-
-static void
-turn_free(struct turn *t)
-{
-	turn_detach(t);
-	if (t->sreq != NULL)
-		storec_cancel(t->sreq);
-	chat_model_stop(&t->up);
-	loop_defer_cancel(&t->defer);
-	chat_input_free(&t->in);
-	buf_free(&t->reply);
-	free(t->out.error);
-	LIST_REMOVE(t, entry);
-	free(t);
-	nturns--;
-	worker_turn_finished();
-}
-
-/* Hands the connection back for the final answer; NULL if it is gone. */
-static struct conn *
-turn_detach(struct turn *t)
-{
-	struct conn *c = t->c;
-
-	if (c != NULL && c->hctx == t) {
-		c->abort = NULL;
-		c->hctx = NULL;
-		c->drained = NULL;
-		c->abort_on_eof = 0;
-	}
-	t->c = NULL;
-	return c;
-}
-
-/* A JSON error as the whole answer, then the turn is over. */
-static void
-turn_fail(struct turn *t, int status, const char *headers, const char *msg)
-{
-	struct conn *c = turn_detach(t);
-
-	if (c != NULL)
-		conn_send_error(c, status, headers, msg);
-	turn_free(t);
-}
-
-static void
-turn_limited(struct turn *t, uint64_t retry_ms)
-{
-	char hdr[96];
-	uint64_t secs = (retry_ms + 999) / 1000;
-
-	if (secs == 0)
-		secs = 1;
-	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
-	    (unsigned long long)secs);
-	turn_fail(t, 429, hdr, "Too many requests");
-}
-
-/* The local verdict of a request that will not reach the model. */
-static void
-turn_verdict(struct turn *t)
-{
-	const char *msg;
-	struct conn *c;
-	json_t *o;
-
-	if (t->auth == 503) {
-		turn_fail(t, 503, JSON_HEADERS,
-		    "WIDGET_API_KEY is not configured on this deployment");
-		return;
-	}
-	if (t->auth != 0) {
-		turn_fail(t, 401, JSON_HEADERS, "Unauthorized");
-		return;
-	}
-	msg = t->body == CHAT_BODY_MALFORMED ? "Invalid JSON body" :
-	    "Invalid request payload";
-	if (resp_production() || t->details[0] == '\0') {
-		turn_fail(t, 400, JSON_HEADERS, msg);
-		return;
-	}
-	/* Outside production, say what is wrong. */
-	c = turn_detach(t);
-	if (c != NULL) {
-		o = json_pack("{s:s, s:o}", "error", msg, "details",
-		    json_text(t->details));
-		conn_send_json(c, 400, JSON_HEADERS, o);
-	}
-	turn_free(t);
-}
-
-/* A storaged failure before the model: 503, or 500 for a real error. */
-static void
-turn_storage_failed(struct turn *t, const struct storec_result *r,
-    const char *what)
-{
-	if (r->status == STOREC_ERROR && r->code != PROTO_E_UNAVAILABLE) {
-		log_warnx("chat: %s: storaged: %s: %s", what,
-		    proto_err_name(r->code), r->message);
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
-		return;
-	}
-	turn_fail(t, 503, JSON_HEADERS, "Storage unavailable");
-}
-
-/* The client is gone (or cannot be answered): wind the turn down. */
-static void
-turn_client_left(struct turn *t)
-{
-	t->c = NULL;
-	switch (t->phase) {
-	case PH_RATE:
-	case PH_HISTORY:
-		/* Nothing was written that needs an answer: forget it. */
-		turn_free(t);
-		return;
-	case PH_BEGIN:
-		/* The user message may be stored: begin_done finishes. */
-		return;
-	case PH_MODEL:
-		chat_model_stop(&t->up);
-		t->out.status = "interrupted";
-		t->phase = PH_FINISH;
-		log_debug("chat: client left; storing %zu bytes of the reply",
-		    buf_pending(&t->reply));
-		loop_defer(&t->defer);
-		return;
-	case PH_FINISH:
-	case PH_STORE:
-		/* The outcome is decided; the store goes on. */
-		return;
-	}
-}
-
-static void
-chat_abort(struct conn *c)
-{
-	if (c->hctx != NULL)
-		turn_client_left(c->hctx);
-}
-
-/* ------------------------------------------------------------ model */
-
-static void chat_drained(struct conn *);
-
-static int
-up_can_write(void *arg)
-{
-	struct turn *t = arg;
-
-	if (t->c == NULL || t->capped || t->phase != PH_MODEL)
-		return 0;
-	if (t->kind != TURN_STREAM ||
-	    conn_out_pending(t->c) < CHAT_OUT_HIGH)
-		return 1;
-	/* The client is slow: pause the model until it catches up. */
-	conn_watch_drain(t->c, chat_drained);
-	return 0;
-}
-
-static void
-chat_drained(struct conn *c)
-{
-	struct turn *t = c->hctx;
-
-	if (t != NULL && t->phase == PH_MODEL && t->up != NULL && !t->capped)
-		ups->resume(t->up);
-}
-
 /* Only white space (or nothing). */
 int
 chat_blank(const char *s, size_t len)
@@ -569,593 +324,416 @@ chat_blank(const char *s, size_t len)
 	return 1;
 }
 
-/* Sends the reply's text not yet sent as one token event, when it may. */
+/* ---------------------------------------------------------- answers */
+
+/* 429 with Retry-After: the window's rest in whole seconds, at least 1. */
 static void
-turn_send_tokens(struct turn *t)
+send_limited(struct conn *c, uint64_t retry_ms)
 {
-	if (t->kind != TURN_STREAM || t->c == NULL || t->unconfirmed ||
-	    t->reply.len == t->streamed)
-		return;
-	/*
-	 * Leading white space waits for the first visible character: a
-	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
-	 * the tokens must still add up to what "done" says.
-	 */
-	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
-		return;
-	send_event(t->c, "token", "token", t->reply.data + t->streamed,
-	    t->reply.len - t->streamed, NULL, NULL);
-	t->streamed = t->reply.len;
+	char hdr[96];
+	uint64_t secs = (retry_ms + 999) / 1000;
+
+	if (secs == 0)
+		secs = 1;
+	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
+	    (unsigned long long)secs);
+	conn_send_error(c, 429, hdr, "Too many requests");
 }
 
-/* A stream's status line and "start" event; -1 if the client is gone. */
-static int
-turn_stream_start(struct turn *t)
-{
-	if (t->kind != TURN_STREAM || t->c == NULL)
-		return 0;
-	if (conn_stream_start(t->c, 200, STREAM_HEADERS, STREAM_CTYPE) < 0)
-		return -1;
-	send_event(t->c, "start", "conversationId", t->conv_id,
-	    strlen(t->conv_id), NULL, NULL);
-	return 0;
-}
-
-static void
-up_delta(void *arg, const char *text, size_t len)
-{
-	struct turn *t = arg;
-	size_t before, used;
-
-	if (t->phase != PH_MODEL || t->capped || len == 0)
-		return;
-	before = t->reply.len;
-	used = chat_utf8_append(&t->reply, text, len,
-	    ST_CONTENT_MAX - buf_pending(&t->reply));
-	if (used < len) {
-		/* storaged keeps 64 KiB of a message: stop the model here. */
-		log_warnx("chat: reply reached %u bytes; stopping the model",
-		    ST_CONTENT_MAX);
-		t->capped = 1;
-		loop_defer(&t->defer);
-	}
-	if (t->reply.len != before)
-		turn_send_tokens(t);
-}
-
-char *
-chat_model_error(const struct upstream_result *r)
-{
-	char text[ERROR_TEXT_MAX + 1];
-	struct buf b;
-	char *s;
-
-	if (r->status == UPSTREAM_HTTP_ERROR && r->error != NULL &&
-	    r->error[0] != '\0')
-		snprintf(text, sizeof(text), "model answered HTTP %d: %s",
-		    r->http_status, r->error);
-	else if (r->error != NULL && r->error[0] != '\0')
-		snprintf(text, sizeof(text), "%s", r->error);
-	else if (r->status == UPSTREAM_HTTP_ERROR)
-		snprintf(text, sizeof(text), "model answered HTTP %d",
-		    r->http_status);
-	else if (r->status == UPSTREAM_TIMEOUT)
-		snprintf(text, sizeof(text), "model timed out");
-	else
-		snprintf(text, sizeof(text), "model stream broken");
-	/* Stored as the failed turn's content: valid UTF-8 only. */
-	buf_init(&b);
-	chat_utf8_append(&b, text, strlen(text), ERROR_TEXT_MAX);
-	buf_add(&b, "", 1);
-	s = b.err ? NULL : strdup(b.data);
-	buf_free(&b);
-	log_warnx("chat: model call failed: %s", s != NULL ? s : text);
-	return s;
-}
-
-void
-chat_outcome_model(struct chat_outcome *o, const struct upstream_result *r)
-{
-	o->prompt_tokens = r->prompt_tokens;
-	o->completion_tokens = r->completion_tokens;
-	if (r->status == UPSTREAM_OK)
-		o->status = "complete";
-	else {
-		o->status = "failed";
-		o->error = chat_model_error(r);
-	}
-}
-
-static void
-up_done(void *arg, const struct upstream_result *r)
-{
-	struct turn *t = arg;
-
-	t->up = NULL;
-	if (t->phase != PH_MODEL)
-		return;
-	t->ustatus = r->status;
-	chat_outcome_model(&t->out, r);
-	t->phase = PH_FINISH;
-	/* Not from inside the model client's callback. */
-	loop_defer(&t->defer);
-}
-
-static void
-turn_deferred(void *arg)
-{
-	struct turn *t = arg;
-
-	if (t->phase == PH_MODEL && t->capped) {
-		chat_model_stop(&t->up);
-		t->out.status = "complete";
-		t->phase = PH_FINISH;
-	}
-	/* A reply is stored only after the question it answers. */
-	if (t->phase == PH_FINISH && !t->unconfirmed)
-		turn_store(t);
-}
-
-int
-chat_model_req(struct upstream_req *req, const struct chat_history *h,
-    const char *model, const char *system_prompt)
-{
-	struct upstream_msg *msgs;
-	uint32_t i, k = 0;
-
-	memset(req, 0, sizeof(*req));
-	if ((msgs = calloc(h->n ? h->n : 1, sizeof(*msgs))) == NULL)
-		return -1;
-	for (i = 0; i < h->n; i++) {
-		/* A reply cut before its first word says nothing. */
-		if (h->contents[i][0] == '\0')
-			continue;
-		msgs[k].role = h->roles[i];
-		msgs[k].content = h->contents[i];
-		k++;
-	}
-	req->msgs = msgs;
-	req->nmsgs = k;
-	if (model != NULL && model[0] != '\0')
-		req->model = model;
-	if (system_prompt != NULL && system_prompt[0] != '\0')
-		req->system_prompt = system_prompt;
-	return 0;
-}
-
-void
-chat_model_req_free(struct upstream_req *req)
-{
-	free((struct upstream_msg *)req->msgs);
-	req->msgs = NULL;
-}
-
-/* Starts the model with the history (oldest first, the new message last). */
-static void
-turn_model(struct turn *t, const struct chat_history *h)
-{
-	static const struct upstream_cbs cbs = {
-		up_can_write, up_delta, up_done,
-	};
-	struct upstream_req req;
-
-	if (chat_model_req(&req, h, NULL, NULL) < 0) {
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
-		return;
-	}
-	if (!t->unconfirmed && turn_stream_start(t) < 0) {
-		chat_model_req_free(&req);
-		turn_free(t);
-		return;
-	}
-	t->phase = PH_MODEL;
-	t->up = ups->start(&req, &cbs, t);
-	chat_model_req_free(&req);
-	if (t->phase != PH_MODEL)
-		t->up = NULL;	/* it finished already: the handle is gone */
-	else if (t->up == NULL) {
-		t->out.status = "failed";
-		t->ustatus = UPSTREAM_BROKEN;
-		t->out.error = strdup("the model request could not be started");
-		log_warnx("chat: the model request could not be started");
-		t->phase = PH_FINISH;
-		loop_defer(&t->defer);
-	}
-}
-
-/* ------------------------------------------------------------ storing */
-
-const char *
-chat_reply_content(const struct chat_outcome *o, struct buf *reply)
-{
-	if (strcmp(o->status, "failed") == 0)
-		return o->error != NULL ? o->error : "model call failed";
-	if (strcmp(o->status, "complete") == 0 &&
-	    chat_blank(reply->data, reply->len))
-		return CHAT_EMPTY_REPLY;
-	buf_add(reply, "", 1);
-	reply->len--;		/* NUL-terminated, not counted */
-	return reply->data != NULL ? reply->data : "";
-}
-
+/* The public text and HTTP status of a turn's failure. */
 static const char *
-turn_content(struct turn *t)
+cause_text(enum turn_cause why, int *status)
 {
-	return chat_reply_content(&t->out, &t->reply);
+	switch (why) {
+	case TURN_C_UNAVAILABLE:
+		*status = 503;
+		return "Storage unavailable";
+	case TURN_C_MODEL:
+		*status = 502;
+		return "Upstream model error";
+	case TURN_C_TIMEOUT:
+		*status = 504;
+		return "Upstream model timeout";
+	default:
+		*status = 500;
+		return "Internal server error";
+	}
+}
+
+/* ------------------------------------------------------ the turn's ops */
+
+/* Lets go of the connection for the final answer. */
+static struct conn *
+turn_conn_detach(void *fe)
+{
+	struct conn *c = fe;
+
+	c->abort = NULL;
+	c->hctx = NULL;
+	c->drained = NULL;
+	c->abort_on_eof = 0;
+	return c;
+}
+
+/* ST_CHAT_BEGIN -> u8 limited, u64 retry_after_ms, then the turn's part. */
+static int
+http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
+{
+	uint8_t limited = pdec_u8(d);
+
+	*retry_ms = pdec_u64(d);
+	if (d->err)
+		return -1;
+	return limited ? 1 : 0;	/* the deployment's model answers */
 }
 
 static void
-store_done(const struct storec_result *r, void *arg)
+http_refused(void *fe, int code, uint64_t retry_ms)
 {
-	struct turn *t = arg;
-	struct conn *c;
-	const char *content = turn_content(t), *pub;
-	int failed = strcmp(t->out.status, "failed") == 0, ok;
-	json_t *o;
+	send_limited(turn_conn_detach(fe), retry_ms);
+}
 
-	ok = r->status == STOREC_OK;
-	if (!ok)
-		log_warnx("chat: storing the %s reply of %s failed: %s",
-		    t->out.status, t->conv_id, r->status == STOREC_ERROR ?
-		    r->message : "storaged unavailable");
-	if ((c = t->c) == NULL) {
-		turn_free(t);
+/* Before anything was streamed a JSON error, else an "error" event. */
+static void
+http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
+{
+	struct conn *c = turn_conn_detach(fe);
+	const char *msg;
+	int status;
+
+	msg = cause_text(why, &status);
+	if (!shown) {
+		conn_send_error(c, status, JSON_HEADERS, msg);
 		return;
 	}
-	pub = t->internal ? "Internal server error" :
-	    t->ustatus == UPSTREAM_TIMEOUT ? "Upstream model timeout" :
-	    "Upstream model error";
-	if (t->kind == TURN_STREAM) {
-		if (!failed && !ok)
-			pub = r->status == STOREC_ERROR && r->code !=
-			    PROTO_E_UNAVAILABLE ? "Internal server error" :
-			    "Storage unavailable";
-		if (failed || !ok)
-			send_event(c, "error", "error", pub, strlen(pub), NULL,
-			    NULL);
-		else {
-			/* The stand-in for a blank reply is a token too. */
-			if (chat_blank(t->reply.data, t->reply.len))
-				send_event(c, "token", "token", CHAT_EMPTY_REPLY,
-				    strlen(CHAT_EMPTY_REPLY), NULL, NULL);
-			send_event(c, "done", "message", content,
-			    strlen(content), "conversationId", t->conv_id);
-		}
-		turn_detach(t);
-		conn_stream_end(c);
-		turn_free(t);
-		return;
-	}
-	if (failed) {
-		turn_fail(t, t->internal ? 500 : t->ustatus == UPSTREAM_TIMEOUT ?
-		    504 : 502, JSON_HEADERS, pub);
-		return;
-	}
-	if (!ok) {
-		turn_storage_failed(t, r, "storing the reply");
-		return;
-	}
-	o = json_object();
+	send_event(c, "error", "error", msg, strlen(msg), NULL, NULL);
+	conn_stream_end(c);
+}
+
+static void
+json_done(void *fe, const char *conv_id, const char *content)
+{
+	json_t *o = json_object();
+
 	if (o != NULL && (json_object_set_new(o, "conversationId",
-	    json_text(t->conv_id)) < 0 || json_object_set_new(o, "message",
+	    json_text(conv_id)) < 0 || json_object_set_new(o, "message",
 	    json_text(content)) < 0)) {
 		json_decref(o);
 		o = NULL;
 	}
-	turn_detach(t);
-	conn_send_json(c, 200, JSON_HEADERS, o);
-	turn_free(t);
+	conn_send_json(turn_conn_detach(fe), 200, JSON_HEADERS, o);
 }
 
-int
-chat_store_reply(const char *conv_id, const struct chat_outcome *o,
-    struct buf *reply, storec_cb cb, void *arg, struct storec_req **handle)
+/* A stream's status line and "start" event. */
+static int
+stream_start(void *fe, const char *conv_id)
 {
-	struct penc e;
+	struct conn *c = fe;
 
-	penc_init(&e);
-	penc_str(&e, conv_id);
-	penc_str(&e, "assistant");
-	penc_str(&e, chat_reply_content(o, reply));
-	penc_str(&e, o->status);
-	penc_u32(&e, o->prompt_tokens);
-	penc_u32(&e, o->completion_tokens);
-	return storec_send(PROTO_ST_MSG_APPEND, &e, cb, arg, handle);
-}
-
-void
-chat_store_unavailable(storec_cb cb, void *arg)
-{
-	struct storec_result r;
-
-	memset(&r, 0, sizeof(r));
-	r.status = STOREC_UNAVAILABLE;
-	r.message = "";
-	cb(&r, arg);
-}
-
-static void
-turn_store(struct turn *t)
-{
-	t->phase = PH_STORE;
-	if (chat_store_reply(t->conv_id, &t->out, &t->reply, store_done, t,
-	    &t->sreq) < 0)
-		chat_store_unavailable(store_done, t);
-}
-
-/* --------------------------------------------------------- begin */
-
-/* ST_CHAT_BEGIN's commit, after its early answer started the turn. */
-static void
-begin_confirmed(struct turn *t, const struct storec_result *r)
-{
-	t->unconfirmed = 0;
-	if (r->status != STOREC_OK) {
-		/* The question never reached the disk: nothing to answer it. */
-		chat_model_stop(&t->up);
-		turn_storage_failed(t, r, "starting the turn");
-		return;
-	}
-	if (t->phase != PH_MODEL && t->phase != PH_FINISH)
-		return;
-	if (turn_stream_start(t) < 0) {
-		turn_detach(t);
-		turn_client_left(t);
-		return;
-	}
-	turn_send_tokens(t);
-	if (t->phase == PH_FINISH)
-		loop_defer(&t->defer);
-}
-
-int
-chat_history_dec(struct pdec *d, struct chat_history *h)
-{
-	struct st_msg msg;
-	uint32_t n, i;
-	int bad = 0;
-
-	memset(h, 0, sizeof(*h));
-	if (pdec_msg(d, &msg) == 0)
-		st_msg_free(&msg);
-	else
-		bad = 1;
-	n = pdec_u32(d);
-	if (bad || d->err || n > ST_HISTORY_MAX ||
-	    (h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
-	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL)
+	if (conn_stream_start(c, 200, STREAM_HEADERS, STREAM_CTYPE) < 0) {
+		turn_conn_detach(c);
 		return -1;
-	h->n = n;
-	for (i = 0; i < n && !d->err; i++) {
-		h->roles[i] = pdec_strdup(d, ST_ROLE_MAX);
-		h->contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
 	}
-	return pdec_done(d);
+	send_event(c, "start", "conversationId", conv_id, strlen(conv_id),
+	    NULL, NULL);
+	return 0;
 }
 
-void
-chat_history_free(struct chat_history *h)
-{
-	uint32_t i;
-
-	for (i = 0; h->roles != NULL && i < h->n; i++) {
-		free(h->roles[i]);
-		free(h->contents != NULL ? h->contents[i] : NULL);
-	}
-	free(h->roles);
-	free(h->contents);
-	memset(h, 0, sizeof(*h));
-}
-
-/*
- * ST_CHAT_BEGIN -> u8 limited, u64 retry_after_ms, and when not limited:
- * u8 created, conv, msg, u32 n, n x (str role, str content).
- */
 static void
-begin_done(const struct storec_result *r, void *arg)
+stream_token(void *fe, const char *text, size_t len)
 {
-	struct turn *t = arg;
-	struct chat_history h;
-	struct st_conv conv;
-	struct pdec d;
-	uint64_t retry;
-	uint8_t limited;
-	int bad;
+	send_event(fe, "token", "token", text, len, NULL, NULL);
+}
 
-	if (t->unconfirmed) {
-		begin_confirmed(t, r);
-		return;
-	}
-	if (r->status != STOREC_OK) {
-		turn_storage_failed(t, r, "starting the turn");
-		return;
-	}
-	pdec_init(&d, r->payload, r->len);
-	limited = pdec_u8(&d);
-	retry = pdec_u64(&d);
-	if (d.err) {
-		log_warnx("chat: malformed ST_CHAT_BEGIN reply");
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
-		return;
-	}
-	if (limited) {
-		turn_limited(t, retry);
-		return;
-	}
-	(void)pdec_u8(&d);	/* created */
-	if (pdec_conv(&d, &conv) < 0) {
-		log_warnx("chat: malformed ST_CHAT_BEGIN reply");
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
-		return;
-	}
-	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
-	st_conv_free(&conv);
-	t->unconfirmed = r->early;
-	bad = chat_history_dec(&d, &h) < 0;
-	/* The user message is stored now; the turn must end with a reply. */
-	chat_input_free(&t->in);
-	if (bad) {
-		log_warnx("chat: malformed ST_CHAT_BEGIN reply");
-		t->out.status = "failed";
-		t->out.error = strdup("internal error: malformed history");
-		t->phase = PH_FINISH;
-		/* Nothing was streamed yet: a JSON 500, after the store. */
-		t->kind = TURN_JSON;
-		t->internal = 1;
-		loop_defer(&t->defer);
-	} else if (t->c == NULL) {
-		/* The client left while we were starting: record that. */
-		t->out.status = "interrupted";
-		t->phase = PH_FINISH;
-		loop_defer(&t->defer);
-	} else
-		turn_model(t, &h);
-	chat_history_free(&h);
+static void
+chat_drained(struct conn *c)
+{
+	turn_drained(c->hctx);
 }
 
 static int
-turn_begin(struct turn *t)
+stream_busy(void *fe)
 {
-	struct penc e;
-	int rv;
+	struct conn *c = fe;
 
-	t->phase = PH_BEGIN;
-	penc_init(&e);
-	penc_str(&e, ST_DEFAULT_WIDGET);
-	penc_str(&e, t->in.session);
-	penc_str(&e, t->in.message);
-	penc_str(&e, t->rate_key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
-	penc_u32(&e, wsettings.max_history);
-	rv = e.err ? -1 : storec_call_early(PROTO_ST_CHAT_BEGIN, e.buf, e.len,
-	    begin_done, t, &t->sreq);
-	penc_free(&e);
-	return rv;
+	if (conn_out_pending(c) < CHAT_OUT_HIGH)
+		return 0;
+	conn_watch_drain(c, chat_drained);
+	return 1;
 }
 
-/* ------------------------------------------------------------ rate */
+static void
+stream_done(void *fe, const char *conv_id, const char *content)
+{
+	struct conn *c = turn_conn_detach(fe);
 
-static void turn_history(struct turn *);
+	send_event(c, "done", "message", content, strlen(content),
+	    "conversationId", conv_id);
+	conn_stream_end(c);
+}
+
+static const struct turn_ops json_ops = {
+	"chat", &nturns, http_begin, NULL, NULL, NULL, json_done, http_error,
+	http_refused,
+};
+static const struct turn_ops stream_ops = {
+	"chat", &nturns, http_begin, stream_start, stream_token, stream_busy,
+	stream_done, http_error, http_refused,
+};
+
+/* The client is gone: the turn goes on without it. */
+static void
+chat_abort(struct conn *c)
+{
+	if (c->hctx != NULL)
+		turn_cancel(c->hctx);
+}
+
+/* A chat turn for a request that passed auth and the body. */
+static void
+chat_turn(struct conn *c, const struct turn_ops *ops,
+    const struct chat_input *in, const char *rate_key)
+{
+	enum turn_cause why;
+	struct turn *t;
+	struct penc e;
+	const char *msg;
+	int status;
+
+	penc_init(&e);
+	penc_str(&e, ST_DEFAULT_WIDGET);
+	penc_str(&e, in->session);
+	penc_str(&e, in->message);
+	turn_enc_limits(&e, rate_key);
+	if ((t = turn_start(ops, c, PROTO_ST_CHAT_BEGIN, &e, &why)) == NULL) {
+		msg = cause_text(why, &status);
+		conn_send_error(c, status, JSON_HEADERS, msg);
+		return;
+	}
+	c->hctx = t;
+	c->abort = chat_abort;
+	c->abort_on_eof = 1;
+}
+
+/* --------------------------------------------------------- requests */
+
+static void
+rate_key(struct conn *c, const struct http_request *req, const char *prefix,
+    char out[ST_RATE_KEY_MAX + 1])
+{
+	struct ipaddr ip;
+	char addr[64];
+
+	clientip_of(c, req, &ip);
+	ipaddr_format(&ip, addr, sizeof(addr));
+	snprintf(out, ST_RATE_KEY_MAX + 1, "%s%s", prefix, addr);
+}
+
+/* Ends the request: its connection for the answer, NULL if it is gone. */
+static struct conn *
+req_end(struct chat_req *r)
+{
+	struct conn *c = r->c;
+
+	if (c != NULL && c->hctx == r)
+		turn_conn_detach(c);
+	if (r->sreq != NULL)
+		storec_cancel(r->sreq);
+	free(r);
+	nreqs--;
+	worker_turn_finished();
+	return c;
+}
+
+/* Nothing was written that needs an answer: forget it. */
+static void
+req_abort(struct conn *c)
+{
+	struct chat_req *r = c->hctx;
+
+	if (r != NULL) {
+		r->c = NULL;
+		req_end(r);
+	}
+}
+
+static struct chat_req *
+req_open(struct conn *c, struct http_request *req, const char *key_prefix)
+{
+	struct chat_req *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("chat");
+		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
+		return NULL;
+	}
+	nreqs++;
+	r->c = c;
+	rate_key(c, req, key_prefix, r->rate_key);
+	c->hctx = r;
+	c->abort = req_abort;
+	c->abort_on_eof = 1;
+	r->auth = chat_auth(req);
+	return r;
+}
+
+/* A JSON error as the whole answer, then the request is over. */
+static void
+req_fail(struct chat_req *r, int status, const char *msg)
+{
+	struct conn *c;
+
+	if ((c = req_end(r)) != NULL)
+		conn_send_error(c, status, JSON_HEADERS, msg);
+}
+
+/* A storaged failure: 503, or 500 for a real error (logged). */
+static void
+req_storage_failed(struct chat_req *r, const struct storec_result *res,
+    const char *what)
+{
+	if (res->status == STOREC_ERROR && res->code != PROTO_E_UNAVAILABLE) {
+		log_warnx("chat: %s: storaged: %s: %s", what,
+		    proto_err_name(res->code), res->message);
+		req_fail(r, 500, "Internal server error");
+		return;
+	}
+	req_fail(r, 503, "Storage unavailable");
+}
+
+/* The local verdict of a request that will not reach the model. */
+static void
+req_verdict(struct chat_req *r)
+{
+	const char *msg;
+	struct conn *c;
+	json_t *o;
+
+	if (r->auth == 503) {
+		req_fail(r, 503,
+		    "WIDGET_API_KEY is not configured on this deployment");
+		return;
+	}
+	if (r->auth != 0) {
+		req_fail(r, 401, "Unauthorized");
+		return;
+	}
+	msg = r->body == CHAT_BODY_MALFORMED ? "Invalid JSON body" :
+	    "Invalid request payload";
+	if (resp_production() || r->details[0] == '\0') {
+		req_fail(r, 400, msg);
+		return;
+	}
+	/* Outside production, say what is wrong. */
+	o = json_pack("{s:s, s:o}", "error", msg, "details",
+	    json_text(r->details));
+	if ((c = req_end(r)) != NULL)
+		conn_send_json(c, 400, JSON_HEADERS, o);
+	else
+		json_decref(o);
+}
+
+static void req_history(struct chat_req *);
 
 /* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
 static void
-rate_done(const struct storec_result *r, void *arg)
+rate_done(const struct storec_result *res, void *arg)
 {
-	struct turn *t = arg;
+	struct chat_req *r = arg;
+	struct conn *c;
 	struct pdec d;
 	uint64_t retry;
 	uint8_t limited;
 
-	if (r->status == STOREC_OK) {
-		pdec_init(&d, r->payload, r->len);
+	if (res->status == STOREC_OK) {
+		pdec_init(&d, res->payload, res->len);
 		limited = pdec_u8(&d);
 		retry = pdec_u64(&d);
 		if (pdec_done(&d) == 0 && limited) {
-			turn_limited(t, retry);
+			if ((c = req_end(r)) != NULL)
+				send_limited(c, retry);
 			return;
 		}
 		if (d.err)
 			log_warnx("chat: malformed ST_RATE_HIT reply");
-	} else if (t->kind == TURN_HISTORY && t->auth == 0 &&
-	    t->body == CHAT_BODY_OK) {
-		turn_storage_failed(t, r, "rate limit");
+	} else if (r->history && r->auth == 0 && r->body == CHAT_BODY_OK) {
+		req_storage_failed(r, res, "rate limit");
 		return;
 	}
 	/*
 	 * Not limited (or the count could not be made: a request that is
 	 * refused anyway gets its refusal rather than a 503).
 	 */
-	if (t->auth != 0 || t->body != CHAT_BODY_OK)
-		turn_verdict(t);
+	if (r->auth != 0 || r->body != CHAT_BODY_OK)
+		req_verdict(r);
 	else
-		turn_history(t);
+		req_history(r);
 }
 
 static int
-turn_rate(struct turn *t)
+req_rate(struct chat_req *r)
 {
 	struct penc e;
-	int rv;
 
-	t->phase = PH_RATE;
 	penc_init(&e);
-	penc_str(&e, t->rate_key);
+	penc_str(&e, r->rate_key);
 	penc_u32(&e, wsettings.rate_window_ms);
 	penc_u32(&e, wsettings.rate_max);
-	rv = e.err ? -1 : storec_call(PROTO_ST_RATE_HIT, e.buf, e.len,
-	    rate_done, t, &t->sreq);
-	penc_free(&e);
-	return rv;
+	return storec_send(PROTO_ST_RATE_HIT, &e, rate_done, r, &r->sreq);
 }
 
 /* --------------------------------------------------------- handlers */
 
-static struct turn *
-turn_open(struct conn *c, struct http_request *req, enum turn_kind kind,
-    const char *key_prefix)
-{
-	struct ipaddr ip;
-	char addr[64];
-	struct turn *t;
-
-	if ((t = turn_new(kind, c)) == NULL) {
-		log_warn("chat");
-		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
-		return NULL;
-	}
-	clientip_of(c, req, &ip);
-	ipaddr_format(&ip, addr, sizeof(addr));
-	snprintf(t->rate_key, sizeof(t->rate_key), "%s%s", key_prefix, addr);
-	c->hctx = t;
-	c->abort = chat_abort;
-	c->abort_on_eof = 1;
-	t->auth = chat_auth(req);
-	return t;
-}
-
 static void
-chat_post(struct conn *c, struct http_request *req, enum turn_kind kind)
+chat_post(struct conn *c, struct http_request *req,
+    const struct turn_ops *ops)
 {
-	struct turn *t;
+	char details[CHAT_DETAILS_MAX], key[ST_RATE_KEY_MAX + 1];
+	enum chat_body body = CHAT_BODY_OK;
+	struct chat_input in;
+	struct chat_req *r;
+	int auth;
 
-	if ((t = turn_open(c, req, kind, "ip:")) == NULL)
-		return;
-	if (t->auth == 0)
-		t->body = chat_parse_body(http_header(req, "content-type"),
-		    req->body, req->body_len, &t->in, t->details,
-		    sizeof(t->details));
-	if (t->auth == 0 && t->body == CHAT_BODY_OK) {
-		if (turn_begin(t) < 0)
-			turn_fail(t, 503, JSON_HEADERS, "Storage unavailable");
+	details[0] = '\0';
+	if ((auth = chat_auth(req)) == 0)
+		body = chat_parse_body(http_header(req, "content-type"),
+		    req->body, req->body_len, &in, details, sizeof(details));
+	if (auth == 0 && body == CHAT_BODY_OK) {
+		rate_key(c, req, "ip:", key);
+		chat_turn(c, ops, &in, key);
+		chat_input_free(&in);
 		return;
 	}
 	/* Refused requests count against the limit too. */
-	if (wsettings.rate_max == 0 || turn_rate(t) < 0)
-		turn_verdict(t);
+	if ((r = req_open(c, req, "ip:")) == NULL)
+		return;
+	r->body = body;
+	strlcpy(r->details, details, sizeof(r->details));
+	if (wsettings.rate_max == 0 || req_rate(r) < 0)
+		req_verdict(r);
 }
 
 void
 chat_post_v1(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	chat_post(c, req, TURN_JSON);
+	chat_post(c, req, &json_ops);
 }
 
 void
 chat_post_stream(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	chat_post(c, req, TURN_STREAM);
+	chat_post(c, req, &stream_ops);
 }
 
 /* ------------------------------------------------------------ history */
 
 /* ST_SESSION_HISTORY -> u8 found, and when found: conv, u32 n, n x msg */
 static void
-history_done(const struct storec_result *r, void *arg)
+history_done(const struct storec_result *res, void *arg)
 {
-	struct turn *t = arg;
+	struct chat_req *r = arg;
 	struct st_conv conv;
 	struct st_msg msg;
 	struct pdec d;
@@ -1165,15 +743,15 @@ history_done(const struct storec_result *r, void *arg)
 	uint8_t found;
 	int err = 0;
 
-	if (r->status != STOREC_OK) {
-		turn_storage_failed(t, r, "history");
+	if (res->status != STOREC_OK) {
+		req_storage_failed(r, res, "history");
 		return;
 	}
 	if ((arr = json_array()) == NULL) {
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
+		req_fail(r, 500, "Internal server error");
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
+	pdec_init(&d, res->payload, res->len);
 	found = pdec_u8(&d);
 	if (found && !d.err) {
 		if (pdec_conv(&d, &conv) < 0)
@@ -1204,36 +782,30 @@ history_done(const struct storec_result *r, void *arg)
 		json_decref(arr);
 		json_decref(conv_id);
 		log_warnx("chat: malformed ST_SESSION_HISTORY reply");
-		turn_fail(t, 500, JSON_HEADERS, "Internal server error");
+		req_fail(r, 500, "Internal server error");
 		return;
 	}
-	root = json_pack("{s:s, s:o, s:o}", "sessionId", t->in.session,
+	root = json_pack("{s:s, s:o, s:o}", "sessionId", r->session,
 	    "conversationId", conv_id != NULL ? conv_id : json_null(),
 	    "messages", arr);
-	c = turn_detach(t);
-	if (c != NULL)
+	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 200, JSON_HEADERS, root);
 	else
 		json_decref(root);
-	turn_free(t);
 }
 
 static void
-turn_history(struct turn *t)
+req_history(struct chat_req *r)
 {
 	struct penc e;
-	int rv;
 
-	t->phase = PH_HISTORY;
 	penc_init(&e);
 	penc_str(&e, ST_DEFAULT_WIDGET);
-	penc_str(&e, t->in.session);
+	penc_str(&e, r->session);
 	penc_u32(&e, CHAT_HISTORY_LIMIT);
-	rv = e.err ? -1 : storec_call(PROTO_ST_SESSION_HISTORY, e.buf, e.len,
-	    history_done, t, &t->sreq);
-	penc_free(&e);
-	if (rv < 0)
-		turn_fail(t, 503, JSON_HEADERS, "Storage unavailable");
+	if (storec_send(PROTO_ST_SESSION_HISTORY, &e, history_done, r,
+	    &r->sreq) < 0)
+		req_fail(r, 503, "Storage unavailable");
 }
 
 void
@@ -1241,31 +813,32 @@ chat_get_history(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	char sid[CHAT_SESSION_MAX + 2];
-	struct turn *t;
-	int r;
+	struct chat_req *r;
+	int found;
 
 	/* Its own counter: restoring a conversation costs no chat turn. */
-	if ((t = turn_open(c, req, TURN_HISTORY, "history:ip:")) == NULL)
+	if ((r = req_open(c, req, "history:ip:")) == NULL)
 		return;
-	r = http_query_param(req->query, "sessionId", sid, sizeof(sid));
-	if (r == 0)
-		detail(t->details, sizeof(t->details), "sessionId: required");
-	else if (r < 0 || !chat_session_valid(sid, strlen(sid)))
-		detail(t->details, sizeof(t->details),
+	r->history = 1;
+	found = http_query_param(req->query, "sessionId", sid, sizeof(sid));
+	if (found == 0)
+		detail(r->details, sizeof(r->details), "sessionId: required");
+	else if (found < 0 || !chat_session_valid(sid, strlen(sid)))
+		detail(r->details, sizeof(r->details),
 		    "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$");
 	else
-		strlcpy(t->in.session, sid, sizeof(t->in.session));
-	t->body = t->details[0] == '\0' ? CHAT_BODY_OK : CHAT_BODY_INVALID;
+		strlcpy(r->session, sid, sizeof(r->session));
+	r->body = r->details[0] == '\0' ? CHAT_BODY_OK : CHAT_BODY_INVALID;
 	if (wsettings.rate_max != 0) {
-		if (turn_rate(t) == 0)
+		if (req_rate(r) == 0)
 			return;
-		if (t->auth == 0 && t->body == CHAT_BODY_OK) {
-			turn_fail(t, 503, JSON_HEADERS, "Storage unavailable");
+		if (r->auth == 0 && r->body == CHAT_BODY_OK) {
+			req_fail(r, 503, "Storage unavailable");
 			return;
 		}
 	}
-	if (t->auth != 0 || t->body != CHAT_BODY_OK)
-		turn_verdict(t);
+	if (r->auth != 0 || r->body != CHAT_BODY_OK)
+		req_verdict(r);
 	else
-		turn_history(t);
+		req_history(r);
 }

@@ -9,16 +9,15 @@
  * "session" (the token to keep) and, when resumed, "history".
  *
  * The visitor sends "message" and "contact_info". A message is one chat
- * turn, as in chat.c: one round trip (ST_WS_BEGIN: session, contact rule,
- * rate limit, daily cap, conversation, user message, history), the model,
- * then the reply stored. The visitor sees "typing_start", the reply as
- * "token" events as it streams (Parley's addition), the whole reply as
- * "message", then "typing_stop"; or an "error". One turn at a time per
- * socket. As in chat.c, the model starts on storaged's early answer and
- * nothing is shown before the user message is on disk.
- *
- * A turn outlives its socket: a visitor who leaves mid-reply gets the
- * text so far stored as "interrupted".
+ * turn (turn.h), the same as over HTTP: one round trip (ST_WS_BEGIN:
+ * session, contact rule, rate limit, daily cap, conversation, user
+ * message, history, the widget's model and prompt), the model, then the
+ * reply stored. This file is its WebSocket front end: the visitor sees
+ * "typing_start" once the user message is on disk, the reply as "token"
+ * events as it streams (Parley's addition), the whole reply as "message",
+ * then "typing_stop"; or an "error" (storaged's refusals become their
+ * own texts or close codes). One turn at a time per socket; a turn
+ * outlives its socket.
  */
 #include <sys/queue.h>
 
@@ -30,7 +29,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
-#include "upstream.h"
+#include "turn.h"
 #include "widgetmsg.h"
 #include "workerd.h"
 #include "ws.h"
@@ -41,14 +40,12 @@
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 
-struct wturn;
-
 struct wsess {
 	LIST_ENTRY(wsess) entry;
 	struct conn *c;			/* while ST_WS_OPEN is in flight */
 	struct ws *ws;			/* once upgraded; NULL once gone */
 	struct storec_req *sreq;	/* ST_WS_OPEN, then ST_CONTACT_SUBMIT */
-	struct wturn *turn;		/* the turn being answered */
+	struct turn *turn;		/* the turn being answered */
 	char wid[ST_WID_LEN + 1];
 	char token[TOKEN_LEN + 1];	/* as given; "" when none or malformed */
 	char new_token[TOKEN_LEN + 1];
@@ -59,30 +56,10 @@ struct wsess {
 	int contact_submitted;
 };
 
-enum wturn_phase { WT_BEGIN, WT_MODEL, WT_FINISH, WT_STORE };
-
-struct wturn {
-	LIST_ENTRY(wturn) entry;
-	struct wsess *s;		/* NULL once the visitor left */
-	enum wturn_phase phase;
-	struct storec_req *sreq;
-	struct upstream *up;
-	struct loop_defer defer;
-	int unconfirmed;		/* ST_WS_BEGIN answered, not yet on disk */
-	int capped;
-	int paused;			/* the model waits for the socket to drain */
-	char conv_id[ST_ID_HEX + 1];
-	struct buf reply;
-	size_t streamed;
-	struct chat_outcome out;
-};
-
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
-static LIST_HEAD(, wturn) turns = LIST_HEAD_INITIALIZER(turns);
-static size_t nturns;
+static size_t nturns;		/* turns started here, also those whose visitor left */
 static struct buf tokbuf;	/* wsend_token's, reused */
 
-static void wturn_deferred(void *);
 static void wschat_event(uint16_t, const uint8_t *, size_t);
 
 void
@@ -208,7 +185,7 @@ wsess_free(struct wsess *s)
 	if (s->sreq != NULL)
 		storec_cancel(s->sreq);
 	if (s->turn != NULL)
-		s->turn->s = NULL;
+		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -239,219 +216,122 @@ wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 	wschat_widget_gone(wid);
 }
 
+/* A request about the session: its widget and token hash first. */
+static void
+wsess_enc(struct penc *e, const struct wsess *s)
+{
+	penc_init(e);
+	penc_str(e, s->wid);
+	penc_bytes(e, s->hash, sizeof(s->hash));
+}
+
 /* ------------------------------------------------------------ turns */
 
-static void wturn_store(struct wturn *);
-
-static void
-wturn_free(struct wturn *t)
+/*
+ * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget, then
+ * the turn's part (turn.c).
+ */
+static int
+ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
-	if (t->s != NULL && t->s->turn == t)
-		t->s->turn = NULL;
-	if (t->sreq != NULL)
-		storec_cancel(t->sreq);
-	chat_model_stop(&t->up);
-	loop_defer_cancel(&t->defer);
-	buf_free(&t->reply);
-	free(t->out.error);
-	LIST_REMOVE(t, entry);
-	free(t);
-	nturns--;
-	worker_turn_finished();
-}
+	struct st_widget w;
+	uint8_t result = pdec_u8(d);
 
-/* The visitor is gone: wind the turn down (it may still store). */
-static void
-wturn_left(struct wturn *t)
-{
-	t->s = NULL;
-	if (t->phase == WT_MODEL) {
-		chat_model_stop(&t->up);
-		t->out.status = "interrupted";
-		t->phase = WT_FINISH;
-		loop_defer(&t->defer);
-	}
-}
-
-/* What may be shown yet: the text not yet sent, as one token event. */
-static void
-wturn_send_tokens(struct wturn *t)
-{
-	if (t->s == NULL || t->unconfirmed || t->reply.len == t->streamed)
-		return;
-	/* Leading blanks wait: a blank reply is replaced. */
-	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
-		return;
-	wsend_token(t->s, t->reply.data + t->streamed,
-	    t->reply.len - t->streamed);
-	t->streamed = t->reply.len;
+	*retry_ms = pdec_u64(d);
+	if (!d->err && result != ST_WS_OK)
+		return result;
+	if (d->err || pdec_widget(d, &w) < 0)
+		return -1;
+	/* The widget's own model and prompt answer. */
+	agent->model = w.model;
+	agent->system_prompt = w.system_prompt;
+	w.model = w.system_prompt = NULL;
+	st_widget_free(&w);
+	return 0;
 }
 
 static int
-up_can_write(void *arg)
+ws_start(void *fe, const char *conv_id)
 {
-	struct wturn *t = arg;
-
-	if (t->s == NULL || t->capped || t->phase != WT_MODEL)
-		return 0;
-	if (ws_out_pending(t->s->ws) < CHAT_OUT_HIGH)
-		return 1;
-	/* The visitor reads slowly: pause the model until on_drain. */
-	t->paused = 1;
+	wsend_type(fe, "typing_start");
 	return 0;
 }
 
 static void
-up_delta(void *arg, const char *text, size_t len)
+ws_token(void *fe, const char *text, size_t len)
 {
-	struct wturn *t = arg;
-	size_t used;
+	wsend_token(fe, text, len);
+}
 
-	if (t->phase != WT_MODEL || t->capped || len == 0)
-		return;
-	used = chat_utf8_append(&t->reply, text, len,
-	    ST_CONTENT_MAX - buf_pending(&t->reply));
-	if (used < len) {
-		log_warnx("wschat: reply reached %u bytes; stopping the model",
-		    ST_CONTENT_MAX);
-		t->capped = 1;
-		loop_defer(&t->defer);
-	}
-	wturn_send_tokens(t);
+/* The visitor reads slowly: the model waits until on_drain. */
+static int
+ws_busy(void *fe)
+{
+	struct wsess *s = fe;
+
+	return ws_out_pending(s->ws) >= CHAT_OUT_HIGH;
 }
 
 static void
-up_done(void *arg, const struct upstream_result *r)
+ws_done(void *fe, const char *conv_id, const char *content)
 {
-	struct wturn *t = arg;
+	struct wsess *s = fe;
 
-	t->up = NULL;
-	if (t->phase != WT_MODEL)
-		return;
-	chat_outcome_model(&t->out, r);
-	t->phase = WT_FINISH;
-	loop_defer(&t->defer);
+	s->turn = NULL;
+	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message", "role",
+	    "assistant", "content", content));
+	wsend_type(s, "typing_stop");
 }
 
 static void
-wturn_deferred(void *arg)
+ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 {
-	struct wturn *t = arg;
+	struct wsess *s = fe;
+	const char *msg;
 
-	if (t->phase == WT_MODEL && t->capped) {
-		chat_model_stop(&t->up);
-		t->out.status = "complete";
-		t->phase = WT_FINISH;
+	s->turn = NULL;
+	switch (at) {
+	case TURN_AT_BEGIN:
+		msg = why == TURN_C_MALFORMED || why == TURN_C_INTERNAL ?
+		    "Something went wrong. Please try again." :
+		    "The chat is unavailable right now. Please try again.";
+		break;
+	case TURN_AT_COMMIT:
+		msg = "Your message could not be saved. Please try again.";
+		break;
+	case TURN_AT_MODEL:
+		msg = "The assistant could not answer right now. Please try "
+		    "again.";
+		break;
+	case TURN_AT_STORE:
+	default:
+		msg = "Your conversation could not be saved. Please try "
+		    "again.";
+		break;
 	}
-	/* A reply is stored only after the question it answers. */
-	if (t->phase == WT_FINISH && !t->unconfirmed)
-		wturn_store(t);
-}
-
-static void
-wturn_model(struct wturn *t, const struct st_widget *w,
-    const struct chat_history *h)
-{
-	static const struct upstream_cbs cbs = {
-		up_can_write, up_delta, up_done,
-	};
-	struct upstream_req req;
-
-	if (chat_model_req(&req, h, w->model, w->system_prompt) < 0) {
-		t->out.status = "failed";
-		t->out.error = strdup("out of memory");
-		t->phase = WT_FINISH;
-		loop_defer(&t->defer);
-		return;
-	}
-	t->phase = WT_MODEL;
-	t->up = chat_upstream()->start(&req, &cbs, t);
-	chat_model_req_free(&req);
-	if (t->phase != WT_MODEL)
-		t->up = NULL;
-	else if (t->up == NULL) {
-		t->out.status = "failed";
-		t->out.error = strdup("the model request could not be started");
-		log_warnx("wschat: the model request could not be started");
-		t->phase = WT_FINISH;
-		loop_defer(&t->defer);
-	}
-}
-
-static const char *
-wturn_content(struct wturn *t)
-{
-	return chat_reply_content(&t->out, &t->reply);
-}
-
-static void
-store_done(const struct storec_result *r, void *arg)
-{
-	struct wturn *t = arg;
-	struct wsess *s = t->s;
-	const char *content = wturn_content(t);
-
-	if (r->status != STOREC_OK)
-		log_warnx("wschat: storing the %s reply of %s failed: %s",
-		    t->out.status, t->conv_id, r->status == STOREC_ERROR ?
-		    r->message : "storaged unavailable");
-	if (s != NULL) {
-		if (strcmp(t->out.status, "failed") == 0)
-			wsend_error(s, "The assistant could not answer right "
-			    "now. Please try again.");
-		else if (r->status != STOREC_OK)
-			wsend_error(s, "Your conversation could not be saved. "
-			    "Please try again.");
-		else {
-			if (chat_blank(t->reply.data, t->reply.len))
-				wsend_token(s, CHAT_EMPTY_REPLY,
-				    strlen(CHAT_EMPTY_REPLY));
-			wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message",
-			    "role", "assistant", "content", content));
-		}
+	wsend_error(s, msg);
+	if (shown)
 		wsend_type(s, "typing_stop");
-	}
-	wturn_free(t);
 }
 
+/* storaged's refusal of a message (ST_WS_BEGIN's result). */
 static void
-wturn_store(struct wturn *t)
+ws_refused(void *fe, int result, uint64_t retry_ms)
 {
-	t->phase = WT_STORE;
-	if (chat_store_reply(t->conv_id, &t->out, &t->reply, store_done, t,
-	    &t->sreq) < 0)
-		chat_store_unavailable(store_done, t);
-}
-
-/* A turn that ends before the model: the visitor hears why. */
-static void
-wturn_refuse(struct wturn *t, const char *msg)
-{
-	if (t->s != NULL && msg != NULL)
-		wsend_error(t->s, msg);
-	wturn_free(t);
-}
-
-static void
-wturn_refused(struct wturn *t, uint8_t result, uint64_t retry_ms)
-{
-	struct wsess *s = t->s;
+	struct wsess *s = fe;
 	char msg[160];
 
+	s->turn = NULL;
 	switch (result) {
 	case ST_WS_NO_WIDGET:
-		if (s != NULL)
-			ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
-		wturn_free(t);
+		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
 		return;
 	case ST_WS_NO_SESSION:
 		/* The widget reconnects with its token and starts afresh. */
-		if (s != NULL)
-			ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
-		wturn_free(t);
+		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
 		return;
 	case ST_WS_CONTACT:
-		wturn_refuse(t, "Please share your contact details before "
+		wsend_error(s, "Please share your contact details before "
 		    "chatting.");
 		return;
 	case ST_WS_LIMITED:
@@ -459,146 +339,41 @@ wturn_refused(struct wturn *t, uint8_t result, uint64_t retry_ms)
 		    "%llu seconds and try again.",
 		    (unsigned long long)((retry_ms + 999) / 1000 ?
 		    (retry_ms + 999) / 1000 : 1));
-		wturn_refuse(t, msg);
+		wsend_error(s, msg);
 		return;
 	case ST_WS_CAPPED:
-		wturn_refuse(t, "This chat has reached its daily message "
+		wsend_error(s, "This chat has reached its daily message "
 		    "limit. Please come back tomorrow.");
 		return;
 	default:
-		log_warnx("wschat: ST_WS_BEGIN result %u", result);
-		wturn_refuse(t, "Something went wrong. Please try again.");
+		log_warnx("wschat: ST_WS_BEGIN result %d", result);
+		wsend_error(s, "Something went wrong. Please try again.");
 		return;
 	}
 }
 
-/* ST_WS_BEGIN's commit, after its early answer started the turn. */
-static void
-begin_confirmed(struct wturn *t, const struct storec_result *r)
-{
-	t->unconfirmed = 0;
-	if (r->status != STOREC_OK) {
-		/* The message never reached the disk: nothing to answer. */
-		chat_model_stop(&t->up);
-		wturn_refuse(t, "Your message could not be saved. Please try "
-		    "again.");
-		return;
-	}
-	if (t->s != NULL)
-		wsend_type(t->s, "typing_start");
-	wturn_send_tokens(t);
-	if (t->phase == WT_FINISH)
-		loop_defer(&t->defer);
-}
-
-/*
- * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget,
- * u8 created, conv, msg, u32 n, n x (str role, str content)
- */
-static void
-begin_done(const struct storec_result *r, void *arg)
-{
-	struct wturn *t = arg;
-	struct chat_history h;
-	struct st_widget w;
-	struct st_conv conv;
-	struct pdec d;
-	uint64_t retry;
-	uint8_t result;
-	int bad;
-
-	if (t->unconfirmed) {
-		begin_confirmed(t, r);
-		return;
-	}
-	if (r->status != STOREC_OK) {
-		if (r->status == STOREC_ERROR)
-			log_warnx("wschat: ST_WS_BEGIN: %s: %s",
-			    proto_err_name(r->code), r->message);
-		wturn_refuse(t, "The chat is unavailable right now. Please "
-		    "try again.");
-		return;
-	}
-	pdec_init(&d, r->payload, r->len);
-	result = pdec_u8(&d);
-	retry = pdec_u64(&d);
-	if (!d.err && result != ST_WS_OK) {
-		wturn_refused(t, result, retry);
-		return;
-	}
-	if (d.err || pdec_widget(&d, &w) < 0) {
-		log_warnx("wschat: malformed ST_WS_BEGIN reply");
-		wturn_refuse(t, "Something went wrong. Please try again.");
-		return;
-	}
-	(void)pdec_u8(&d);	/* created */
-	memset(&h, 0, sizeof(h));
-	if (pdec_conv(&d, &conv) == 0) {
-		strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
-		st_conv_free(&conv);
-		bad = chat_history_dec(&d, &h) < 0;
-	} else
-		bad = 1;
-	t->unconfirmed = r->early;
-	if (bad && t->conv_id[0] == '\0') {
-		log_warnx("wschat: malformed ST_WS_BEGIN reply");
-		t->unconfirmed = 0;	/* nothing to store against */
-		wturn_refuse(t, "Something went wrong. Please try again.");
-	} else if (bad) {
-		/* The user message is stored: record the failed turn. */
-		log_warnx("wschat: malformed ST_WS_BEGIN reply");
-		t->out.status = "failed";
-		t->out.error = strdup("internal error: malformed history");
-		t->phase = WT_FINISH;
-		loop_defer(&t->defer);
-	} else if (t->s == NULL) {
-		t->out.status = "interrupted";
-		t->phase = WT_FINISH;
-		loop_defer(&t->defer);
-	} else {
-		if (!t->unconfirmed)
-			wsend_type(t->s, "typing_start");
-		wturn_model(t, &w, &h);
-	}
-	chat_history_free(&h);
-	st_widget_free(&w);
-}
+static const struct turn_ops ws_ops = {
+	"wschat", &nturns, ws_begin, ws_start, ws_token, ws_busy, ws_done,
+	ws_error, ws_refused,
+};
 
 static void
 on_message(struct wsess *s, const struct wsmsg *m)
 {
-	struct wturn *t;
+	enum turn_cause why;
 	struct penc e;
 
 	if (s->turn != NULL) {
 		wsend_error(s, "Please wait for the reply to finish.");
 		return;
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		wsend_error(s, "Something went wrong. Please try again.");
-		return;
-	}
-	t->s = s;
-	t->phase = WT_BEGIN;
-	buf_init(&t->reply);
-	loop_defer_init(&t->defer, wturn_deferred, t);
-	LIST_INSERT_HEAD(&turns, t, entry);
-	nturns++;
-	s->turn = t;
-	penc_init(&e);
-	penc_str(&e, s->wid);
-	penc_bytes(&e, s->hash, sizeof(s->hash));
+	wsess_enc(&e, s);
 	penc_strn(&e, m->content, m->content_len);
-	penc_str(&e, s->rate_key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
-	penc_u32(&e, wsettings.max_history);
+	turn_enc_limits(&e, s->rate_key);
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	if (e.err || storec_call_early(PROTO_ST_WS_BEGIN, e.buf, e.len,
-	    begin_done, t, &t->sreq) < 0)
-		wturn_refuse(t, "The chat is unavailable right now. Please try "
-		    "again.");
-	penc_free(&e);
+	s->turn = turn_start(&ws_ops, s, PROTO_ST_WS_BEGIN, &e, &why);
+	if (s->turn == NULL)
+		ws_error(s, TURN_AT_BEGIN, why, 0);
 }
 
 /* ------------------------------------------------------------ contact */
@@ -651,9 +426,7 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, "Your details are being saved.");
 		return;
 	}
-	penc_init(&e);
-	penc_str(&e, s->wid);
-	penc_bytes(&e, s->hash, sizeof(s->hash));
+	wsess_enc(&e, s);
 	penc_str(&e, m->name);
 	penc_str(&e, m->email);
 	penc_str(&e, m->phone);
@@ -684,13 +457,9 @@ static void
 ws_drained(struct ws *ws, void *arg)
 {
 	struct wsess *s = arg;
-	struct wturn *t = s->turn;
 
-	if (t != NULL && t->paused && t->phase == WT_MODEL && t->up != NULL &&
-	    !t->capped) {
-		t->paused = 0;
-		chat_upstream()->resume(t->up);
-	}
+	if (s->turn != NULL)
+		turn_drained(s->turn);
 }
 
 static void
@@ -699,10 +468,6 @@ ws_closed(struct ws *ws, uint16_t code, void *arg)
 	struct wsess *s = arg;
 
 	s->ws = NULL;
-	if (s->turn != NULL) {
-		wturn_left(s->turn);
-		s->turn = NULL;
-	}
 	wsess_free(s);
 }
 

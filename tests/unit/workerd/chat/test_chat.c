@@ -2,7 +2,7 @@
  * The chat endpoints: body validation, NDJSON encoding, and whole chat
  * turns in-process over real sockets, against a fake storaged (the
  * protocol over a Unix socket, test_peer.h) and a fake model client
- * (chat_set_upstream): the one round trip before the model, the order
+ * (turn_set_upstream): the one round trip before the model, the order
  * of answers, streams, failures, a client that leaves, backpressure,
  * and the history endpoint.
  */
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "test_client.h"
+#include "turn.h"
 #include "upstream.h"
 
 #define KEY	"widget-key-0123456789abcdefXYZ"
@@ -64,7 +65,7 @@ fake_cancel(struct upstream *u)
 	F.arg = NULL;
 }
 
-static const struct chat_upstream_ops fake_ops = {
+static const struct turn_upstream_ops fake_ops = {
 	fake_start, fake_resume, fake_cancel,
 };
 
@@ -111,7 +112,7 @@ setup(void **state)
 {
 	peer_setup(&P);
 	chat_init(KEY);
-	chat_set_upstream(&fake_ops);
+	turn_set_upstream(&fake_ops);
 	settings("30", 0);
 	return 0;
 }

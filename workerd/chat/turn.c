@@ -1,0 +1,590 @@
+/*
+ * One chat turn for every front end (turn.h): the begin round trip and
+ * its early answer, the model call, streaming with backpressure, the
+ * reply stored with its status and usage, the client leaving, and every
+ * error. The front ends (chat.c, wschat.c) only say how the turn looks
+ * in their protocol, through struct turn_ops.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "turn.h"
+#include "upstream.h"
+#include "workerd.h"
+
+#define ERROR_TEXT_MAX	2000	/* bytes of a model error kept in a failed turn */
+
+enum turn_phase {
+	TURN_BEGIN,	/* the begin request in flight */
+	TURN_MODEL,	/* the model is answering */
+	TURN_FINISH,	/* the outcome is known; the store is about to start */
+	TURN_STORE,	/* the reply is being stored */
+};
+
+/* How a turn ended, as stored with its reply. */
+struct turn_outcome {
+	const char *status;	/* complete, interrupted, failed */
+	char *error;		/* failed: the text stored (malloc'd) */
+	uint32_t prompt_tokens, completion_tokens;
+	enum turn_cause cause;	/* failed: why, for the client */
+};
+
+struct turn {
+	const struct turn_ops *ops;
+	void *fe;			/* the front end's; NULL once the client left */
+	enum turn_phase phase;
+	struct storec_req *sreq;	/* the begin request, then the store */
+	struct upstream *up;
+	struct loop_defer defer;	/* model finished/capped/abandoned */
+	int unconfirmed;		/* begin answered, not yet on disk */
+	int shown;			/* ops->start was called */
+	int capped;			/* reached ST_CONTENT_MAX: stop the model */
+	int paused;			/* the model waits for the client to drain */
+	char conv_id[ST_ID_HEX + 1];
+	struct buf reply;		/* the text so far (valid UTF-8) */
+	size_t streamed;		/* bytes of it sent as token events */
+	struct turn_outcome out;
+};
+
+/* A turn's history, oldest first, the new message last. */
+struct turn_history {
+	char **roles;
+	char **contents;
+	uint32_t n;
+};
+
+static const struct turn_upstream_ops real_ups = {
+	upstream_start, upstream_resume, upstream_cancel,
+};
+static const struct turn_upstream_ops *ups = &real_ups;
+
+static void turn_deferred(void *);
+static void turn_store(struct turn *);
+
+void
+turn_set_upstream(const struct turn_upstream_ops *ops)
+{
+	ups = ops != NULL ? ops : &real_ups;
+}
+
+void
+turn_enc_limits(struct penc *e, const char *rate_key)
+{
+	penc_str(e, rate_key);
+	penc_u32(e, wsettings.rate_window_ms);
+	penc_u32(e, wsettings.rate_max);
+	penc_u32(e, wsettings.max_history);
+}
+
+/* ------------------------------------------------------------- life */
+
+static void
+model_stop(struct turn *t)
+{
+	if (t->up != NULL)
+		ups->cancel(t->up);
+	t->up = NULL;
+}
+
+static void
+turn_free(struct turn *t)
+{
+	if (t->sreq != NULL)
+		storec_cancel(t->sreq);
+	model_stop(t);
+	loop_defer_cancel(&t->defer);
+	buf_free(&t->reply);
+	free(t->out.error);
+	(*t->ops->alive)--;
+	free(t);
+	worker_turn_finished();
+}
+
+/* The outcome is known: store it once the question is on disk. */
+static void
+turn_finish(struct turn *t, const char *status)
+{
+	t->out.status = status;
+	t->phase = TURN_FINISH;
+	/* Not from inside the model client's or storaged's callback. */
+	loop_defer(&t->defer);
+}
+
+/* Ends as failed here (the user message is stored): text is stored. */
+static void
+turn_broken(struct turn *t, const char *text)
+{
+	t->out.cause = TURN_C_INTERNAL;
+	t->out.error = strdup(text);
+	turn_finish(t, "failed");
+}
+
+/* Ends before anything was stored: the client hears why. */
+static void
+turn_fail(struct turn *t, enum turn_at at, enum turn_cause why)
+{
+	if (t->fe != NULL)
+		t->ops->error(t->fe, at, why, t->shown);
+	turn_free(t);
+}
+
+/* What a storaged failure means for the client; storaged errors logged. */
+static enum turn_cause
+turn_storage_cause(const struct turn *t, const struct storec_result *r,
+    const char *what)
+{
+	if (r->status == STOREC_ERROR && r->code != PROTO_E_UNAVAILABLE) {
+		log_warnx("%s: %s: storaged: %s: %s", t->ops->name, what,
+		    proto_err_name(r->code), r->message);
+		return TURN_C_STORAGE;
+	}
+	return TURN_C_UNAVAILABLE;
+}
+
+void
+turn_cancel(struct turn *t)
+{
+	t->fe = NULL;
+	if (t->phase != TURN_MODEL)
+		return;	/* begin_done or the store finishes */
+	model_stop(t);
+	log_debug("%s: client left; storing %zu bytes of the reply",
+	    t->ops->name, buf_pending(&t->reply));
+	turn_finish(t, "interrupted");
+}
+
+/* ----------------------------------------------------------- showing */
+
+/* The user message is on disk: the client may see the turn. */
+static void
+turn_show(struct turn *t)
+{
+	if (t->fe == NULL || t->ops->start == NULL ||
+	    t->out.cause == TURN_C_INTERNAL)
+		return;	/* an internal failure is answered as a whole */
+	if (t->ops->start(t->fe, t->conv_id) < 0)
+		turn_cancel(t);
+	else
+		t->shown = 1;
+}
+
+/* Sends the reply's text not yet sent as one token event, when it may. */
+static void
+turn_send_tokens(struct turn *t)
+{
+	if (t->fe == NULL || t->unconfirmed || t->reply.len == t->streamed ||
+	    t->ops->token == NULL)
+		return;
+	/*
+	 * Leading white space waits for the first visible character: a
+	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
+	 * the tokens must still add up to what "done" says.
+	 */
+	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
+		return;
+	t->ops->token(t->fe, t->reply.data + t->streamed,
+	    t->reply.len - t->streamed);
+	t->streamed = t->reply.len;
+}
+
+void
+turn_drained(struct turn *t)
+{
+	if (t != NULL && t->paused && t->phase == TURN_MODEL &&
+	    t->up != NULL && !t->capped) {
+		t->paused = 0;
+		ups->resume(t->up);
+	}
+}
+
+/* ------------------------------------------------------------ model */
+
+static int
+up_can_write(void *arg)
+{
+	struct turn *t = arg;
+
+	if (t->fe == NULL || t->capped || t->phase != TURN_MODEL)
+		return 0;
+	if (t->ops->busy == NULL || !t->ops->busy(t->fe))
+		return 1;
+	/* The client is slow: pause the model until it catches up. */
+	t->paused = 1;
+	return 0;
+}
+
+static void
+up_delta(void *arg, const char *text, size_t len)
+{
+	struct turn *t = arg;
+	size_t used;
+
+	if (t->phase != TURN_MODEL || t->capped || len == 0)
+		return;
+	used = chat_utf8_append(&t->reply, text, len,
+	    ST_CONTENT_MAX - buf_pending(&t->reply));
+	if (used < len) {
+		/* storaged keeps 64 KiB of a message: stop the model here. */
+		log_warnx("%s: reply reached %u bytes; stopping the model",
+		    t->ops->name, ST_CONTENT_MAX);
+		t->capped = 1;
+		loop_defer(&t->defer);
+	}
+	turn_send_tokens(t);
+}
+
+/* A failed model call as the text stored for the turn (malloc'd; logged). */
+static char *
+model_error(const char *who, const struct upstream_result *r)
+{
+	char text[ERROR_TEXT_MAX + 1];
+	struct buf b;
+	char *s;
+
+	if (r->status == UPSTREAM_HTTP_ERROR && r->error != NULL &&
+	    r->error[0] != '\0')
+		snprintf(text, sizeof(text), "model answered HTTP %d: %s",
+		    r->http_status, r->error);
+	else if (r->error != NULL && r->error[0] != '\0')
+		snprintf(text, sizeof(text), "%s", r->error);
+	else if (r->status == UPSTREAM_HTTP_ERROR)
+		snprintf(text, sizeof(text), "model answered HTTP %d",
+		    r->http_status);
+	else if (r->status == UPSTREAM_TIMEOUT)
+		snprintf(text, sizeof(text), "model timed out");
+	else
+		snprintf(text, sizeof(text), "model stream broken");
+	/* Stored as the failed turn's content: valid UTF-8 only. */
+	buf_init(&b);
+	chat_utf8_append(&b, text, strlen(text), ERROR_TEXT_MAX);
+	buf_add(&b, "", 1);
+	s = b.err ? NULL : strdup(b.data);
+	buf_free(&b);
+	log_warnx("%s: model call failed: %s", who, s != NULL ? s : text);
+	return s;
+}
+
+static void
+up_done(void *arg, const struct upstream_result *r)
+{
+	struct turn *t = arg;
+
+	t->up = NULL;
+	if (t->phase != TURN_MODEL)
+		return;
+	t->out.prompt_tokens = r->prompt_tokens;
+	t->out.completion_tokens = r->completion_tokens;
+	if (r->status == UPSTREAM_OK) {
+		turn_finish(t, "complete");
+		return;
+	}
+	t->out.cause = r->status == UPSTREAM_TIMEOUT ? TURN_C_TIMEOUT :
+	    TURN_C_MODEL;
+	t->out.error = model_error(t->ops->name, r);
+	turn_finish(t, "failed");
+}
+
+static void
+turn_deferred(void *arg)
+{
+	struct turn *t = arg;
+
+	if (t->phase == TURN_MODEL && t->capped) {
+		model_stop(t);
+		t->out.status = "complete";
+		t->phase = TURN_FINISH;
+	}
+	/* A reply is stored only after the question it answers. */
+	if (t->phase == TURN_FINISH && !t->unconfirmed)
+		turn_store(t);
+}
+
+/*
+ * The model request for h with the agent's model and prompt, skipping
+ * empty messages (a reply cut before its first word says nothing).
+ * 0, or -1 out of memory; free req->msgs after.
+ */
+static int
+model_req(struct upstream_req *req, const struct turn_history *h,
+    const struct turn_agent *a)
+{
+	struct upstream_msg *msgs;
+	uint32_t i, k = 0;
+
+	memset(req, 0, sizeof(*req));
+	if ((msgs = calloc(h->n ? h->n : 1, sizeof(*msgs))) == NULL)
+		return -1;
+	for (i = 0; i < h->n; i++) {
+		if (h->contents[i][0] == '\0')
+			continue;
+		msgs[k].role = h->roles[i];
+		msgs[k].content = h->contents[i];
+		k++;
+	}
+	req->msgs = msgs;
+	req->nmsgs = k;
+	if (a->model != NULL && a->model[0] != '\0')
+		req->model = a->model;
+	if (a->system_prompt != NULL && a->system_prompt[0] != '\0')
+		req->system_prompt = a->system_prompt;
+	return 0;
+}
+
+/*
+ * The answer to the history (oldest first, the new message last), from
+ * the agent: today always the model. The turn is shown first when its
+ * question is on disk already.
+ */
+static void
+turn_answer(struct turn *t, const struct turn_history *h,
+    const struct turn_agent *a)
+{
+	static const struct upstream_cbs cbs = {
+		up_can_write, up_delta, up_done,
+	};
+	struct upstream_req req;
+
+	if (model_req(&req, h, a) < 0) {
+		turn_broken(t, "out of memory");
+		return;
+	}
+	t->phase = TURN_MODEL;
+	if (!t->unconfirmed)
+		turn_show(t);
+	if (t->phase == TURN_MODEL)
+		t->up = ups->start(&req, &cbs, t);
+	free((struct upstream_msg *)req.msgs);
+	if (t->phase != TURN_MODEL)
+		t->up = NULL;	/* it finished already: the handle is gone */
+	else if (t->up == NULL) {
+		log_warnx("%s: the model request could not be started",
+		    t->ops->name);
+		t->out.cause = TURN_C_MODEL;
+		t->out.error = strdup("the model request could not be started");
+		turn_finish(t, "failed");
+	}
+}
+
+/* ------------------------------------------------------------ storing */
+
+/*
+ * The text stored for the turn: the error, the stand-in for a blank
+ * reply, or the reply itself (NUL-terminated here).
+ */
+static const char *
+turn_content(struct turn *t)
+{
+	struct buf *reply = &t->reply;
+
+	if (strcmp(t->out.status, "failed") == 0)
+		return t->out.error != NULL ? t->out.error : "model call failed";
+	if (strcmp(t->out.status, "complete") == 0 &&
+	    chat_blank(reply->data, reply->len))
+		return CHAT_EMPTY_REPLY;
+	buf_add(reply, "", 1);
+	reply->len--;		/* NUL-terminated, not counted */
+	return reply->data != NULL ? reply->data : "";
+}
+
+/* ST_MSG_APPEND -> (ignored: the stored message and conversation) */
+static void
+store_done(const struct storec_result *r, void *arg)
+{
+	struct turn *t = arg;
+	const char *content = turn_content(t);
+	int ok = r->status == STOREC_OK;
+
+	if (!ok)
+		log_warnx("%s: storing the %s reply of %s failed: %s",
+		    t->ops->name, t->out.status, t->conv_id,
+		    r->status == STOREC_ERROR ? r->message :
+		    "storaged unavailable");
+	if (t->fe == NULL)
+		;
+	else if (strcmp(t->out.status, "failed") == 0)
+		t->ops->error(t->fe, TURN_AT_MODEL, t->out.cause, t->shown);
+	else if (!ok)
+		t->ops->error(t->fe, TURN_AT_STORE,
+		    turn_storage_cause(t, r, "storing the reply"), t->shown);
+	else {
+		/* The stand-in for a blank reply is a token too. */
+		if (chat_blank(t->reply.data, t->reply.len) &&
+		    t->ops->token != NULL)
+			t->ops->token(t->fe, CHAT_EMPTY_REPLY,
+			    strlen(CHAT_EMPTY_REPLY));
+		t->ops->done(t->fe, t->conv_id, content);
+	}
+	turn_free(t);
+}
+
+static void
+turn_store(struct turn *t)
+{
+	struct storec_result r;
+	struct penc e;
+
+	t->phase = TURN_STORE;
+	penc_init(&e);
+	penc_str(&e, t->conv_id);
+	penc_str(&e, "assistant");
+	penc_str(&e, turn_content(t));
+	penc_str(&e, t->out.status);
+	penc_u32(&e, t->out.prompt_tokens);
+	penc_u32(&e, t->out.completion_tokens);
+	if (storec_send(PROTO_ST_MSG_APPEND, &e, store_done, t,
+	    &t->sreq) == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.status = STOREC_UNAVAILABLE;
+	r.message = "";
+	store_done(&r, t);
+}
+
+/* ------------------------------------------------------------ begin */
+
+/* The begin request's commit, after its early answer started the turn. */
+static void
+begin_confirmed(struct turn *t, const struct storec_result *r)
+{
+	t->unconfirmed = 0;
+	if (r->status != STOREC_OK) {
+		/* The question never reached the disk: nothing to answer it. */
+		model_stop(t);
+		turn_fail(t, TURN_AT_COMMIT,
+		    turn_storage_cause(t, r, "starting the turn"));
+		return;
+	}
+	if (t->phase != TURN_MODEL && t->phase != TURN_FINISH)
+		return;
+	turn_show(t);
+	turn_send_tokens(t);
+	if (t->phase == TURN_FINISH)
+		loop_defer(&t->defer);
+}
+
+static void
+history_free(struct turn_history *h)
+{
+	uint32_t i;
+
+	for (i = 0; h->roles != NULL && i < h->n; i++) {
+		free(h->roles[i]);
+		free(h->contents != NULL ? h->contents[i] : NULL);
+	}
+	free(h->roles);
+	free(h->contents);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * The rest of the begin reply after conv: msg, u32 n, n x (str role,
+ * str content). 0, or -1 if malformed; either way history_free(h) after.
+ */
+static int
+history_dec(struct pdec *d, struct turn_history *h)
+{
+	struct st_msg msg;
+	uint32_t n, i;
+	int bad = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (pdec_msg(d, &msg) == 0)
+		st_msg_free(&msg);
+	else
+		bad = 1;
+	n = pdec_u32(d);
+	if (bad || d->err || n > ST_HISTORY_MAX ||
+	    (h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
+	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL)
+		return -1;
+	h->n = n;
+	for (i = 0; i < n && !d->err; i++) {
+		h->roles[i] = pdec_strdup(d, ST_ROLE_MAX);
+		h->contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
+	}
+	return pdec_done(d);
+}
+
+/* The begin reply: the front end's head, then u8 created, conv, history. */
+static void
+begin_ok(struct turn *t, const struct storec_result *r)
+{
+	struct turn_agent agent = { NULL, NULL };
+	struct turn_history h;
+	struct st_conv conv;
+	struct pdec d;
+	uint64_t retry = 0;
+	int rc;
+
+	pdec_init(&d, r->payload, r->len);
+	if ((rc = t->ops->begin(&d, &agent, &retry)) > 0) {
+		if (t->fe != NULL)
+			t->ops->refused(t->fe, rc, retry);
+		turn_free(t);
+		goto out;
+	}
+	(void)pdec_u8(&d);	/* created */
+	if (rc < 0 || pdec_conv(&d, &conv) < 0) {
+		log_warnx("%s: malformed begin reply", t->ops->name);
+		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
+		goto out;
+	}
+	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
+	st_conv_free(&conv);
+	/* The user message is stored now: the turn must end with a reply. */
+	t->unconfirmed = r->early;
+	if (history_dec(&d, &h) < 0) {
+		log_warnx("%s: malformed begin reply", t->ops->name);
+		turn_broken(t, "internal error: malformed history");
+	} else if (t->fe == NULL)
+		turn_finish(t, "interrupted");	/* the client left meanwhile */
+	else
+		turn_answer(t, &h, &agent);
+	history_free(&h);
+out:
+	free(agent.model);
+	free(agent.system_prompt);
+}
+
+static void
+begin_done(const struct storec_result *r, void *arg)
+{
+	struct turn *t = arg;
+
+	if (t->unconfirmed)
+		begin_confirmed(t, r);
+	else if (r->status != STOREC_OK)
+		turn_fail(t, TURN_AT_BEGIN,
+		    turn_storage_cause(t, r, "starting the turn"));
+	else
+		begin_ok(t, r);
+}
+
+struct turn *
+turn_start(const struct turn_ops *ops, void *fe, uint16_t type,
+    struct penc *e, enum turn_cause *why)
+{
+	struct turn *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		log_warn("%s", ops->name);
+		*why = TURN_C_INTERNAL;
+		penc_free(e);
+		return NULL;
+	}
+	t->ops = ops;
+	t->fe = fe;
+	t->phase = TURN_BEGIN;
+	buf_init(&t->reply);
+	loop_defer_init(&t->defer, turn_deferred, t);
+	(*ops->alive)++;
+	if (e->err || storec_call_early(type, e->buf, e->len, begin_done, t,
+	    &t->sreq) < 0) {
+		*why = TURN_C_UNAVAILABLE;
+		turn_free(t);
+		t = NULL;
+	}
+	penc_free(e);
+	return t;
+}
