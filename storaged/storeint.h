@@ -59,13 +59,6 @@ struct store {
 
 extern const uint8_t rec_version;
 
-void put_be32(uint8_t *, uint32_t);
-uint32_t get_be32(const uint8_t *);
-void put_be64(uint8_t *, uint64_t);
-uint64_t get_be64(const uint8_t *);
-void hex_encode(const uint8_t *in, size_t n, char *out);
-int hex_decode(const char *in, uint8_t *out, size_t n);
-int utf8_valid(const char *, size_t);
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
 /* Checks (widget, session) and builds its sessions key. 0, or -1 failed. */
 int sess_key(struct store_txn *, const char *widget, const char *session,

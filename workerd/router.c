@@ -167,18 +167,6 @@ allow_string(unsigned int methods, char *out, size_t outsz)
 	}
 }
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decodes seg[0..len) into out (room for len + 1). -1 on a bad escape or NUL. */
 static int
 pct_decode(const char *seg, size_t len, char *out)
@@ -193,8 +181,8 @@ pct_decode(const char *seg, size_t len, char *out)
 		}
 		if (i + 2 >= len)
 			return -1;
-		if ((hi = hexval((unsigned char)seg[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)seg[i + 2])) < 0)
+		if ((hi = proto_hex_digit((unsigned char)seg[i + 1])) < 0 ||
+		    (lo = proto_hex_digit((unsigned char)seg[i + 2])) < 0)
 			return -1;
 		if (hi == 0 && lo == 0)
 			return -1;

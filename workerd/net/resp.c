@@ -117,7 +117,7 @@ buf_addf(struct buf *b, const char *fmt, ...)
 static size_t
 utf8_len(const unsigned char *s, size_t n)
 {
-	return n > 0 && s[0] != 0 ? utf8_seq_len(s, n) : 0;
+	return n > 0 && s[0] != 0 ? proto_utf8_seq_len(s, n) : 0;
 }
 
 void

@@ -274,19 +274,6 @@ ws_fail(struct ws *ws, uint16_t code, const char *reason)
 	wslay_event_shutdown_read(ws->ctx);
 }
 
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len) {
-		if ((n = utf8_seq_len(s + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 static void
 ws_msg_cb(wslay_event_context_ptr ctx,
     const struct wslay_event_on_msg_recv_arg *m, void *arg)
@@ -302,7 +289,7 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		if (ws->close_at != 0)
 			return;
 		/* wslay checks this too; the owner relies on it. */
-		if (!utf8_valid(m->msg, m->msg_length)) {
+		if (!proto_utf8_valid(m->msg, m->msg_length)) {
 			ws_fail(ws, WS_CLOSE_BAD_DATA, "invalid UTF-8");
 			return;
 		}
