@@ -423,7 +423,7 @@ login_counted(const struct storec_result *r, void *arg)
 }
 
 void
-dash_login_post(struct conn *c, struct http_request *req,
+dashauth_login_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct login *l = NULL;
@@ -699,14 +699,14 @@ session_request(struct conn *c, struct http_request *req,
 }
 
 void
-dash_session_get(struct conn *c, struct http_request *req,
+dashauth_session_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	session_request(c, req, CHECK_SESSION);
 }
 
 void
-dash_logout_post(struct conn *c, struct http_request *req,
+dashauth_logout_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	session_request(c, req, CHECK_LOGOUT);

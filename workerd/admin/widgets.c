@@ -645,7 +645,7 @@ widget_param(struct conn *c, const struct route_match *m, const char *hdrs)
 }
 
 void
-widget_admin_list(struct conn *c, struct http_request *req,
+widgets_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	if (admin_gate(c, req) < 0)
@@ -656,7 +656,7 @@ widget_admin_list(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_create(struct conn *c, struct http_request *req,
+widgets_create(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_widget w;
@@ -691,14 +691,14 @@ widget_id_request(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_get(struct conn *c, struct http_request *req,
+widgets_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
 }
 
 void
-widget_admin_update(struct conn *c, struct http_request *req,
+widgets_update(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_widget w;
@@ -721,28 +721,28 @@ widget_admin_update(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_delete(struct conn *c, struct http_request *req,
+widgets_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_DELETE, widget_deleted);
 }
 
 void
-widget_admin_reset_id(struct conn *c, struct http_request *req,
+widgets_reset_id(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_RESET_ID, widget_done);
 }
 
 void
-contact_admin_list(struct conn *c, struct http_request *req,
+widgets_contacts_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	admin_page_request(c, req, PROTO_ST_CONTACT_LIST, contact_listed);
 }
 
 void
-contact_admin_get(struct conn *c, struct http_request *req,
+widgets_contact_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *id;
@@ -827,7 +827,7 @@ config_done(const struct storec_result *r, void *arg)
 }
 
 void
-widget_config_get(struct conn *c, struct http_request *req,
+widgets_config_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *id;
