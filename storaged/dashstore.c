@@ -48,7 +48,7 @@ wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
 	return n + 1 + ACT_KEY_LEN;
 }
 
-void
+static void
 widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
@@ -58,7 +58,7 @@ widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
 	    &rec_version, 1, "put widget activity");
 }
 
-void
+static void
 widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
@@ -90,7 +90,7 @@ widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
 }
 
 /* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
-void
+static void
 widget_count_add(struct store_txn *t, const char *widget, int delta)
 {
 	uint8_t rec[COUNT_REC_LEN];
@@ -175,7 +175,7 @@ widget_index_build(struct store_txn *t)
  * index, which older storageds kept, is emptied: its pages go back to
  * the free list, and nothing reads it.
  */
-int
+static int
 dashstore_init(struct store_txn *t)
 {
 	MDB_stat ms;
@@ -194,6 +194,29 @@ dashstore_init(struct store_txn *t)
 	    (size_t)ms.ms_entries);
 	return 0;
 }
+
+static void
+dash_conv_made(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	widget_index_put(t, widget, at, id);
+	widget_count_add(t, widget, 1);
+}
+
+static void
+dash_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
+    uint64_t to, const uint8_t id[ID_LEN])
+{
+	widget_index_del(t, widget, from, id);
+	widget_index_put(t, widget, to, id);
+}
+
+const struct store_module dashstore_module = {
+	.name = "dashboard",
+	.init = dashstore_init,
+	.conv_made = dash_conv_made,
+	.conv_moved = dash_conv_moved,
+};
 
 /* ---------------------------------------------------------------- search */
 
@@ -359,6 +382,14 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 		return 0;
 	st_conv_free(c);
 	return rc < 0 ? -1 : 2;
+}
+
+/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
+int
+store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
+	return store_conv_query(t, limit, cursor, "", "", out);
 }
 
 int

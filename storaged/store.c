@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dashstore.h"
 #include "log.h"
 #include "storeint.h"
 
@@ -576,8 +575,9 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	 * the retired global index is emptied.
 	 */
 	store_begin(st, &t, 0);
-	widgetstore_init(&t);
-	dashstore_init(&t);
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->init != NULL)
+			store_modules[i]->init(&t);
 	if (store_commit(&t) != 0) {
 		log_warnx("%s: cannot make the default widget or the "
 		    "per-widget index", dir);
@@ -813,7 +813,7 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
 	struct st_conv c;
-	size_t klen;
+	size_t klen, i;
 	int rc;
 
 	if (t->err)
@@ -852,8 +852,10 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	conv_save(t, id, &c);
 	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
 	    "put session");
-	widget_index_put(t, c.widget, c.updated_at, id);
-	widget_count_add(t, c.widget, 1);
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_made != NULL)
+			store_modules[i]->conv_made(t, c.widget, c.updated_at,
+			    id);
 	if (t->err) {
 		st_conv_free(&c);
 		return t->err;
@@ -871,7 +873,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
 	uint64_t now;
-	size_t clen;
+	size_t clen, i;
 	char *preview;
 
 	if (t->err)
@@ -914,9 +916,11 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	 * page only at commit, so a long batch would eat the map.
 	 */
 	if (now > c.updated_at) {
-		widget_index_del(t, c.widget, c.updated_at, cid);
+		for (i = 0; store_modules[i] != NULL; i++)
+			if (store_modules[i]->conv_moved != NULL)
+				store_modules[i]->conv_moved(t, c.widget,
+				    c.updated_at, now, cid);
 		c.updated_at = now;
-		widget_index_put(t, c.widget, c.updated_at, cid);
 	}
 
 	c.message_count++;
@@ -1295,14 +1299,6 @@ index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
 	if (index_walk(t, index, what, cursor, &w, pg) == 0)
 		pg->total = ms.ms_entries;
 	return t->err;
-}
-
-/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
-int
-store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
-    struct store_list *out)
-{
-	return store_conv_query(t, limit, cursor, "", "", out);
 }
 
 int

@@ -360,7 +360,7 @@ widget_add(struct store_txn *t, struct st_widget *w)
 	}
 }
 
-int
+static int
 widgetstore_init(struct store_txn *t)
 {
 	struct st_widget w;
@@ -382,6 +382,11 @@ widgetstore_init(struct store_txn *t)
 	st_widget_free(&w);
 	return t->err;
 }
+
+const struct store_module widgetstore_module = {
+	.name = "widgets",
+	.init = widgetstore_init,
+};
 
 int
 store_widget_create(struct store_txn *t, const struct st_widget *in,
