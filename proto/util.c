@@ -39,6 +39,12 @@ proto_utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+size_t
+proto_utf8_char_len(const unsigned char *s, size_t n)
+{
+	return n > 0 && s[0] != 0 ? proto_utf8_seq_len(s, n) : 0;
+}
+
 int
 proto_utf8_valid(const void *s, size_t n)
 {

@@ -14,6 +14,8 @@
 /* ---- UTF-8 (strict: no overlongs, surrogates or code points past U+10FFFF) ---- */
 /* Length (1-4) of the well-formed UTF-8 sequence at s within n bytes; 0 if invalid. */
 size_t proto_utf8_seq_len(const unsigned char *s, size_t n);
+/* As proto_utf8_seq_len, but 0 for NUL too (a JSON writer escapes it). */
+size_t proto_utf8_char_len(const unsigned char *s, size_t n);
 /* 1 when s[0..n) is well-formed UTF-8 (NUL counts as a character), else 0. */
 int proto_utf8_valid(const void *s, size_t n);
 /* Characters (code points) in s[0..n), or -1 when it is not well-formed UTF-8. */

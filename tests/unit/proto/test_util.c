@@ -43,6 +43,11 @@ test_utf8_chars(void **state)
 	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
 	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
 	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"x", 0), 0);
+	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\0", 1), 1);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\0", 1), 0);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\xc3\xa9", 2), 2);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\xc3", 1), 0);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"a", 0), 0);
 }
 
 static void
