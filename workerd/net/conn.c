@@ -47,8 +47,13 @@ static int no_quitting(void);
 static void no_changed(unsigned int);
 static void no_cancel(struct storec_req *);
 
+/* Until conn_hooks_set(): every member callable, doing nothing. */
 static struct conn_hooks hooks = {
-	no_dispatch, no_answered, no_quitting, no_changed, no_cancel,
+	.dispatch = no_dispatch,
+	.answered = no_answered,
+	.quitting = no_quitting,
+	.conns_changed = no_changed,
+	.sreq_cancel = no_cancel,
 };
 
 static void conn_io(int, uint32_t, void *);
