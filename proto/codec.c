@@ -11,14 +11,8 @@ proto_hdr_pack(const struct proto_hdr *h, uint8_t out[PROTO_HDR_LEN])
 	out[1] = h->type & 0xff;
 	out[2] = h->flags >> 8;
 	out[3] = h->flags & 0xff;
-	out[4] = h->len >> 24;
-	out[5] = (h->len >> 16) & 0xff;
-	out[6] = (h->len >> 8) & 0xff;
-	out[7] = h->len & 0xff;
-	out[8] = h->id >> 24;
-	out[9] = (h->id >> 16) & 0xff;
-	out[10] = (h->id >> 8) & 0xff;
-	out[11] = h->id & 0xff;
+	proto_put_be32(out + 4, h->len);
+	proto_put_be32(out + 8, h->id);
 }
 
 int
@@ -26,10 +20,8 @@ proto_hdr_unpack(const uint8_t in[PROTO_HDR_LEN], struct proto_hdr *h)
 {
 	h->type = (uint16_t)(in[0] << 8 | in[1]);
 	h->flags = (uint16_t)(in[2] << 8 | in[3]);
-	h->len = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
-	    (uint32_t)in[6] << 8 | in[7];
-	h->id = (uint32_t)in[8] << 24 | (uint32_t)in[9] << 16 |
-	    (uint32_t)in[10] << 8 | in[11];
+	h->len = proto_get_be32(in + 4);
+	h->id = proto_get_be32(in + 8);
 	return h->len > PROTO_MAX_PAYLOAD ? -1 : 0;
 }
 
@@ -102,8 +94,9 @@ penc_u16(struct penc *e, uint16_t v)
 void
 penc_u32(struct penc *e, uint32_t v)
 {
-	uint8_t b[4] = { v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff };
+	uint8_t b[4];
 
+	proto_put_be32(b, v);
 	penc_raw(e, b, sizeof(b));
 }
 
@@ -187,8 +180,7 @@ pdec_u32(struct pdec *d)
 
 	if (p == NULL)
 		return 0;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	return proto_get_be32(p);
 }
 
 uint64_t

@@ -23,7 +23,7 @@ adds(struct penc *e, const char *s)
 /* ------------------------------------------------------------ JSON */
 
 json_t *
-json_text(const char *s)
+exprow_text(const char *s)
 {
 	const unsigned char *p;
 	size_t len, n, o = 0;
@@ -40,7 +40,7 @@ json_text(const char *s)
 		return NULL;
 	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
 		/* A NUL is never a continuation byte: reading stops at it. */
-		if ((n = utf8_seq_len(p, 4)) == 0) {
+		if ((n = proto_utf8_seq_len(p, 4)) == 0) {
 			memcpy(fixed + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			n = 1;
@@ -55,14 +55,14 @@ json_text(const char *s)
 }
 
 void
-json_oset(json_t *o, const char *k, json_t *v, int *err)
+exprow_oset(json_t *o, const char *k, json_t *v, int *err)
 {
 	if (v == NULL || json_object_set_new(o, k, v) < 0)
 		*err = 1;
 }
 
 json_t *
-json_odone(json_t *o, int err)
+exprow_odone(json_t *o, int err)
 {
 	if (err) {
 		json_decref(o);
@@ -72,17 +72,17 @@ json_odone(json_t *o, int err)
 }
 
 json_t *
-json_ms(uint64_t ms)
+exprow_ms(uint64_t ms)
 {
 	return json_integer((json_int_t)ms);
 }
 
 int
-json_line(struct penc *e, json_t *v, int err)
+exprow_line(struct penc *e, json_t *v, int err)
 {
 	char *s;
 
-	if ((v = json_odone(v, err)) == NULL)
+	if ((v = exprow_odone(v, err)) == NULL)
 		return -1;
 	/* Not JSON_ENSURE_ASCII: UTF-8 as it is; newlines come escaped. */
 	s = json_dumps(v, JSON_COMPACT);
@@ -118,7 +118,7 @@ exprow_csv_field(struct penc *e, const char *s)
 		if (*p == '"') {
 			adds(e, "\"\"");
 			n = 1;
-		} else if ((n = utf8_seq_len(p, 4)) == 0) {
+		} else if ((n = proto_utf8_seq_len(p, 4)) == 0) {
 			penc_raw(e, "\xef\xbf\xbd", 3);
 			n = 1;
 		} else
@@ -163,10 +163,10 @@ row(struct penc *e, enum export_format fmt, const struct col *c, size_t n)
 			    (c[i].s == NULL || c[i].s[0] == '\0'))
 				v = json_null();
 			else
-				v = json_text(c[i].s);
-			json_oset(o, c[i].key, v, &err);
+				v = exprow_text(c[i].s);
+			exprow_oset(o, c[i].key, v, &err);
 		}
-		return json_line(e, o, err);
+		return exprow_line(e, o, err);
 	}
 	for (i = 0; i < n; i++) {
 		if (i > 0)

@@ -2,7 +2,8 @@
  * The export rows (docs/dashboard.md), shared by the HTTP export
  * (workerd/admin/export.c) and parleyctl export so that both write the same
  * bytes: CSV with the formula guard, or JSON Lines through jansson.
- * Also the JSON helpers they need, which the admin API uses as well.
+ * Also the JSON helpers they need, which the admin API uses as well
+ * (exprow_text, exprow_oset, ...: jansson owns the json_ prefix).
  */
 #ifndef PARLEY_EXPORTROWS_H
 #define PARLEY_EXPORTROWS_H
@@ -15,18 +16,18 @@
 #include "storemsg.h"
 
 /* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
-json_t *json_text(const char *s);
+json_t *exprow_text(const char *s);
 /* Sets o[k] = v (stolen), remembering a failure (v NULL too) in *err. */
-void json_oset(json_t *o, const char *k, json_t *v, int *err);
-/* o, or NULL (o freed) when a json_oset() on it failed. */
-json_t *json_odone(json_t *o, int err);
+void exprow_oset(json_t *o, const char *k, json_t *v, int *err);
+/* o, or NULL (o freed) when a exprow_oset() on it failed. */
+json_t *exprow_odone(json_t *o, int err);
 /* Milliseconds since the epoch, as the admin API shows times. */
-json_t *json_ms(uint64_t ms);
+json_t *exprow_ms(uint64_t ms);
 /*
  * v (stolen; NULL, or err set, fails) as one compact line onto e,
  * UTF-8 as it is. 0, or -1.
  */
-int json_line(struct penc *e, json_t *v, int err);
+int exprow_line(struct penc *e, json_t *v, int err);
 
 enum export_format { EXPORT_JSONL, EXPORT_CSV };
 enum export_rows { EXPORT_CONVS, EXPORT_MSGS };
@@ -42,5 +43,11 @@ const char *exprow_header(enum export_format, enum export_rows);
 int exprow_conv(struct penc *e, enum export_format,
     const struct st_conv *);
 int exprow_msg(struct penc *e, enum export_format, const struct st_msg *);
+
+/*
+ * Transitional: workerd/chat still calls the old name while it is being
+ * rewritten on another branch; removed when it switches.
+ */
+#define json_text exprow_text
 
 #endif

@@ -129,10 +129,7 @@ ms_set_end(struct penc *e, size_t at, uint32_t n)
 {
 	if (e->err || at + 4 > e->len)
 		return;
-	e->buf[at] = (uint8_t)(n >> 24);
-	e->buf[at + 1] = (uint8_t)(n >> 16);
-	e->buf[at + 2] = (uint8_t)(n >> 8);
-	e->buf[at + 3] = (uint8_t)n;
+	proto_put_be32(e->buf + at, n);
 }
 
 void

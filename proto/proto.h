@@ -230,9 +230,8 @@ ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd);
 ssize_t proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds,
     int *nfds_inout);
 
-/* ---- text ---- */
-/* Length (1-4) of the well-formed UTF-8 sequence at s within n bytes; 0 if invalid. */
-size_t utf8_seq_len(const unsigned char *s, size_t n);
+/* ---- text, hex, byte order: the shared helpers ---- */
+#include "util.h"
 
 /* ---- clocks ---- */
 long long proto_mono_ms(void);	/* CLOCK_MONOTONIC, for timeouts */

@@ -76,13 +76,8 @@ int settings_parse(struct settings *, settings_get_fn, void *arg, char *err,
 /* From the environment; a bad value is fatal (fatalx with the message). */
 void settings_load(struct settings *);
 void settings_free(struct settings *);
-/*
- * The workers' TLS context from PEM files (TLS 1.2+, ALPN http/1.1): NULL
- * with a message naming TLS_CERT or TLS_KEY in err when a file cannot be
- * read or the key does not match the certificate (proto/tlsctx.c).
- */
-struct ssl_ctx_st *tls_ctx_new(const char *cert, const char *key, char *err,
-    size_t errsz);
+/* Transitional: tls_ctx_new() is in tlsctx.h; until masterd/main.c includes it. */
+#include "tlsctx.h"
 /* PARLEY_ENV, else NODE_ENV, equals "production". */
 int settings_production(settings_get_fn, void *arg);
 

@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "settings.h"
+#include "tlsctx.h"
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
 

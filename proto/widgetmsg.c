@@ -190,19 +190,13 @@ pdec_contact(struct pdec *d, struct st_contact *c)
 
 /* ---------------------------------------------------------------- checks */
 
-/* Characters in s when it is UTF-8 of at most max characters, else -1. */
-static long
-utf8_chars(const char *s, size_t max)
+/* 1 when s is UTF-8 of at most max characters. */
+static int
+text_fits(const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k, chars = 0;
+	ssize_t n = proto_utf8_chars(s, strlen(s));
 
-	while (i < n) {
-		if ((k = utf8_seq_len(p + i, n - i)) == 0 || ++chars > max)
-			return -1;
-		i += k;
-	}
-	return (long)chars;
+	return n >= 0 && (size_t)n <= max;
 }
 
 static int
@@ -236,9 +230,9 @@ st_widget_invalid(const struct st_widget *w)
 {
 	uint32_t i;
 
-	if (utf8_chars(S(w->name), ST_NAME_MAX) < 0)
+	if (!text_fits(S(w->name), ST_NAME_MAX))
 		return "name: must be at most 100 characters of UTF-8";
-	if (utf8_chars(S(w->greeting), ST_GREETING_MAX) < 0)
+	if (!text_fits(S(w->greeting), ST_GREETING_MAX))
 		return "greeting: must be at most 500 characters of UTF-8";
 	if (!color_valid(w->primary_color))
 		return "primary_color: must be #rrggbb";
@@ -265,7 +259,7 @@ st_widget_invalid(const struct st_widget *w)
 		if (w->origins == NULL || !st_origin_valid(S(w->origins[i])))
 			return "allowed_origins: each must be "
 			    "http(s)://host[:port]";
-	if (utf8_chars(S(w->system_prompt), ST_PROMPT_MAX) < 0)
+	if (!text_fits(S(w->system_prompt), ST_PROMPT_MAX))
 		return "system_prompt: must be at most 8000 characters of UTF-8";
 	if (!model_valid(S(w->model)))
 		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";

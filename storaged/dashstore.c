@@ -43,12 +43,12 @@ wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
 
 	memcpy(k, widget, n);
 	k[n] = '\0';
-	put_be64(k + n + 1, at);
+	proto_put_be64(k + n + 1, at);
 	memcpy(k + n + 1 + 8, id, ID_LEN);
 	return n + 1 + ACT_KEY_LEN;
 }
 
-void
+static void
 widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
@@ -58,7 +58,7 @@ widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
 	    &rec_version, 1, "put widget activity");
 }
 
-void
+static void
 widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
@@ -85,12 +85,12 @@ widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
 		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 		return -1;
 	}
-	*n = get_be64((uint8_t *)v.mv_data + 1);
+	*n = proto_get_be64((uint8_t *)v.mv_data + 1);
 	return 0;
 }
 
 /* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
-void
+static void
 widget_count_add(struct store_txn *t, const char *widget, int delta)
 {
 	uint8_t rec[COUNT_REC_LEN];
@@ -113,7 +113,7 @@ widget_count_add(struct store_txn *t, const char *widget, int delta)
 		return;
 	}
 	rec[0] = ST_RECORD_VERSION;
-	put_be64(rec + 1, n);
+	proto_put_be64(rec + 1, n);
 	db_put(t, t->st->widget_counts, widget, strlen(widget), rec,
 	    sizeof(rec), "put widget count");
 }
@@ -175,7 +175,7 @@ widget_index_build(struct store_txn *t)
  * index, which older storageds kept, is emptied: its pages go back to
  * the free list, and nothing reads it.
  */
-int
+static int
 dashstore_init(struct store_txn *t)
 {
 	MDB_stat ms;
@@ -194,6 +194,29 @@ dashstore_init(struct store_txn *t)
 	    (size_t)ms.ms_entries);
 	return 0;
 }
+
+static void
+dash_conv_made(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	widget_index_put(t, widget, at, id);
+	widget_count_add(t, widget, 1);
+}
+
+static void
+dash_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
+    uint64_t to, const uint8_t id[ID_LEN])
+{
+	widget_index_del(t, widget, from, id);
+	widget_index_put(t, widget, to, id);
+}
+
+const struct store_module dashstore_module = {
+	.name = "dashboard",
+	.init = dashstore_init,
+	.conv_made = dash_conv_made,
+	.conv_moved = dash_conv_moved,
+};
 
 /* ---------------------------------------------------------------- search */
 
@@ -256,7 +279,7 @@ search_contact(struct store_txn *t, const struct search *s,
 	struct pdec d;
 	int rc;
 
-	if (c->contact_id[0] == '\0' || hex_decode(c->contact_id, id,
+	if (c->contact_id[0] == '\0' || proto_hex_decode(c->contact_id, id,
 	    ID_LEN) < 0)
 		return 0;
 	/* A contact that is gone leaves nothing to match. */
@@ -361,6 +384,14 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 	return rc < 0 ? -1 : 2;
 }
 
+/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
+int
+store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
+	return store_conv_query(t, limit, cursor, "", "", out);
+}
+
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
     const char *widget, const char *q, struct store_list *out)
@@ -382,7 +413,7 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	if (widget[0] != '\0' && !widget_filter_valid(widget))
 		return store_fail(t, PROTO_E_INVALID,
 		    "widget must be 1 to 64 of A-Z a-z 0-9 _ -");
-	if (qlen > ST_SEARCH_MAX || !utf8_valid(q, qlen))
+	if (qlen > ST_SEARCH_MAX || !proto_utf8_valid(q, qlen))
 		return store_fail(t, PROTO_E_INVALID,
 		    "q must be 1 to 200 bytes of UTF-8");
 
@@ -514,7 +545,7 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 			    "delete session");
 	}
 	if (c.contact_id[0] != '\0' &&
-	    hex_decode(c.contact_id, cckey, ID_LEN) == 0) {
+	    proto_hex_decode(c.contact_id, cckey, ID_LEN) == 0) {
 		memcpy(cckey + ID_LEN, cid, ID_LEN);
 		db_del_if(t, t->st->contact_convs, cckey, sizeof(cckey),
 		    "delete contact conversation");
@@ -563,7 +594,7 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 			rec_corrupt(t, "widget activity key");
 			break;
 		}
-		if (get_be64(p + wlen + 1) < cutoff) {
+		if (proto_get_be64(p + wlen + 1) < cutoff) {
 			if (!dry_run)
 				memcpy(ids[found], p + wlen + 1 + 8, ID_LEN);
 			found++;
@@ -586,7 +617,7 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 		if (found > max)
 			found = max;
 		for (i = 0; i < found && !t->err; i++) {
-			hex_encode(ids[i], ID_LEN, hex);
+			proto_hex_encode(ids[i], ID_LEN, hex);
 			store_conv_delete(t, hex);
 		}
 		if (!t->err)
@@ -648,7 +679,7 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 			break;
 		pg.n++;
 		used += sz;
-		last = get_be32((const uint8_t *)k.mv_data + ID_LEN);
+		last = proto_get_be32((const uint8_t *)k.mv_data + ID_LEN);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -708,7 +739,7 @@ csrf_valid(const char *s)
 static void
 dexp_key(uint8_t k[DEXP_KEY_LEN], uint64_t at, const uint8_t *hash)
 {
-	put_be64(k, at);
+	proto_put_be64(k, at);
 	memcpy(k + 8, hash, ST_DASH_HASH_LEN);
 }
 
@@ -801,7 +832,7 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
-		if (get_be64(k.mv_data) > now) {
+		if (proto_get_be64(k.mv_data) > now) {
 			if (ms.ms_entries <= keep)
 				break;
 			evicted++;

@@ -7,6 +7,8 @@
  *	dispatch.c  request payload -> store operation -> reply payload
  *	store.c     LMDB: conversations, messages
  *	widgetstore.c  LMDB: widgets, visitor sessions, contacts, day counts
+ *	dashstore.c LMDB: dashboard sessions, the per-widget index, search
+ *	modules.c   the modules store.c runs at open and on conversation changes
  *	ratelimit.c rate counters in memory
  *	metrics.c   the workers' metric totals, commit timings (GET /metrics)
  */

@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dashstore.h"
 #include "log.h"
 #include "storeint.h"
 
@@ -34,121 +33,10 @@ const uint8_t rec_version = ST_RECORD_VERSION;
 /* ---------------------------------------------------------------- helpers */
 
 void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-void
-put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-uint64_t
-get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-void
-hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly 2n lowercase hex digits into n bytes. 0 or -1. */
-int
-hex_decode(const char *in, uint8_t *out, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if ((hi = hex_nibble(in[2 * i])) < 0 ||
-		    (lo = hex_nibble(in[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return in[2 * n] == '\0' ? 0 : -1;
-}
-
-/*
- * Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
- * what we store ends up in JSON, and the preview is cut on characters.
- */
-int
-utf8_valid(const char *str, size_t n)
-{
-	const uint8_t *s = (const uint8_t *)str;
-	size_t i = 0, k, need;
-	uint32_t cp, min;
-	uint8_t c;
-
-	while (i < n) {
-		c = s[i++];
-		if (c < 0x80)
-			continue;
-		if ((c & 0xe0) == 0xc0) {
-			need = 1;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (n - i < need)
-			return 0;
-		for (k = 0; k < need; k++, i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	}
-	return 1;
-}
-
-void
 msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
 {
 	memcpy(k, id, ID_LEN);
-	put_be32(k + ID_LEN, seq);
+	proto_put_be32(k + ID_LEN, seq);
 }
 
 /* ---------------------------------------------------------------- txns */
@@ -437,7 +325,7 @@ conv_id_parse(struct store_txn *t, const char *hex, uint8_t id[ID_LEN])
 		    "conversation id must be 32 lowercase hex digits");
 		return -1;
 	}
-	hex_decode(hex, id, ID_LEN);
+	proto_hex_decode(hex, id, ID_LEN);
 	return 0;
 }
 
@@ -544,7 +432,7 @@ msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
 	*seq = 0;
 	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, id, ID_LEN) == 0)
-		*seq = get_be32((const uint8_t *)k.mv_data + ID_LEN) + 1;
+		*seq = proto_get_be32((const uint8_t *)k.mv_data + ID_LEN) + 1;
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		txn_lmdb(t, rc, "last message");
@@ -568,7 +456,7 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
 	rc = mdb_get(txn, meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		rec[0] = ST_RECORD_VERSION;
-		put_be32(rec + 1, STORE_SCHEMA_VERSION);
+		proto_put_be32(rec + 1, STORE_SCHEMA_VERSION);
 		v.mv_size = sizeof(rec);
 		v.mv_data = rec;
 		if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0) {
@@ -587,9 +475,9 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
 		log_warnx("%s: schema record not understood", dir);
 		return -1;
 	}
-	if (get_be32(p + 1) != STORE_SCHEMA_VERSION) {
+	if (proto_get_be32(p + 1) != STORE_SCHEMA_VERSION) {
 		log_warnx("%s: data has schema version %u, this storaged "
-		    "reads version %u", dir, get_be32(p + 1),
+		    "reads version %u", dir, proto_get_be32(p + 1),
 		    STORE_SCHEMA_VERSION);
 		return -1;
 	}
@@ -687,8 +575,9 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	 * the retired global index is emptied.
 	 */
 	store_begin(st, &t, 0);
-	widgetstore_init(&t);
-	dashstore_init(&t);
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->init != NULL)
+			store_modules[i]->init(&t);
 	if (store_commit(&t) != 0) {
 		log_warnx("%s: cannot make the default widget or the "
 		    "per-widget index", dir);
@@ -834,9 +723,9 @@ session_invalid(const char *widget, const char *session)
 {
 	size_t wlen = strlen(widget), slen = strlen(session);
 
-	if (wlen == 0 || wlen > ST_WIDGET_MAX || !utf8_valid(widget, wlen))
+	if (wlen == 0 || wlen > ST_WIDGET_MAX || !proto_utf8_valid(widget, wlen))
 		return "widget must be 1 to 64 bytes of UTF-8";
-	if (slen == 0 || slen > ST_SESSION_MAX || !utf8_valid(session, slen))
+	if (slen == 0 || slen > ST_SESSION_MAX || !proto_utf8_valid(session, slen))
 		return "session must be 1 to 128 bytes of UTF-8";
 	return NULL;
 }
@@ -924,7 +813,7 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
 	struct st_conv c;
-	size_t klen;
+	size_t klen, i;
 	int rc;
 
 	if (t->err)
@@ -944,11 +833,11 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	if (conv_new_id(t, id) < 0)
 		return t->err;
 	memset(&c, 0, sizeof(c));
-	hex_encode(id, ID_LEN, c.id);
+	proto_hex_encode(id, ID_LEN, c.id);
 	strlcpy(c.widget, widget, sizeof(c.widget));
 	strlcpy(c.session, session, sizeof(c.session));
 	c.created_at = c.updated_at = t->st->now();
-	if (contact_id[0] != '\0' && hex_decode(contact_id, ccid, ID_LEN) == 0) {
+	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
 		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
 		memcpy(cckey, ccid, ID_LEN);
 		memcpy(cckey + ID_LEN, id, ID_LEN);
@@ -963,8 +852,10 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	conv_save(t, id, &c);
 	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
 	    "put session");
-	widget_index_put(t, c.widget, c.updated_at, id);
-	widget_count_add(t, c.widget, 1);
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_made != NULL)
+			store_modules[i]->conv_made(t, c.widget, c.updated_at,
+			    id);
 	if (t->err) {
 		st_conv_free(&c);
 		return t->err;
@@ -982,7 +873,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
 	uint64_t now;
-	size_t clen;
+	size_t clen, i;
 	char *preview;
 
 	if (t->err)
@@ -1001,7 +892,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	if (clen > ST_CONTENT_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "content is over 65536 bytes");
-	if (!utf8_valid(content, clen))
+	if (!proto_utf8_valid(content, clen))
 		return store_fail(t, PROTO_E_INVALID, "content is not UTF-8");
 
 	if (conv_get(t, cid, &c) < 0)
@@ -1014,7 +905,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 
 	now = t->st->now();
 	arc4random_buf(mid, sizeof(mid));
-	hex_encode(mid, sizeof(mid), m->id);
+	proto_hex_encode(mid, sizeof(mid), m->id);
 	m->created_at = now;
 	msg_key(mkey, cid, seq);
 	msg_save(t, mkey, m);
@@ -1025,9 +916,11 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	 * page only at commit, so a long batch would eat the map.
 	 */
 	if (now > c.updated_at) {
-		widget_index_del(t, c.widget, c.updated_at, cid);
+		for (i = 0; store_modules[i] != NULL; i++)
+			if (store_modules[i]->conv_moved != NULL)
+				store_modules[i]->conv_moved(t, c.widget,
+				    c.updated_at, now, cid);
 		c.updated_at = now;
-		widget_index_put(t, c.widget, c.updated_at, cid);
 	}
 
 	c.message_count++;
@@ -1065,7 +958,7 @@ cursor_key(struct store_txn *t, const char *cursor, uint8_t k[INDEX_KEY_LEN])
 	if (cursor[0] == '\0')
 		memset(k, 0xff, INDEX_KEY_LEN);
 	else if (strlen(cursor) != STORE_CURSOR_LEN ||
-	    hex_decode(cursor, k, INDEX_KEY_LEN) < 0) {
+	    proto_hex_decode(cursor, k, INDEX_KEY_LEN) < 0) {
 		store_fail(t, PROTO_E_INVALID, "malformed cursor");
 		return -1;
 	}
@@ -1149,7 +1042,7 @@ index_walk(struct store_txn *t, MDB_dbi index, const char *what,
 		return t->err;
 	/* Something older lies past this page: say where to resume. */
 	if (rc == 0 && seen > 0)
-		hex_encode(last, sizeof(last), pg->next_cursor);
+		proto_hex_encode(last, sizeof(last), pg->next_cursor);
 	return 0;
 }
 
@@ -1363,7 +1256,7 @@ merge_walk(struct store_txn *t, const char *cursor,
 		return t->err;
 	/* Something older lies past this page: say where to resume. */
 	if (n > 0 && seen > 0)
-		hex_encode(last, sizeof(last), pg->next_cursor);
+		proto_hex_encode(last, sizeof(last), pg->next_cursor);
 	return 0;
 }
 
@@ -1406,14 +1299,6 @@ index_page(struct store_txn *t, MDB_dbi index, MDB_dbi records,
 	if (index_walk(t, index, what, cursor, &w, pg) == 0)
 		pg->total = ms.ms_entries;
 	return t->err;
-}
-
-/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
-int
-store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
-    struct store_list *out)
-{
-	return store_conv_query(t, limit, cursor, "", "", out);
 }
 
 int
@@ -1622,7 +1507,7 @@ store_chat_invalid(const char *widget, const char *session,
 		return bad;
 	if (clen == 0 || clen > ST_CONTENT_MAX)
 		return "content must be 1 to 65536 bytes";
-	if (!utf8_valid(content, clen))
+	if (!proto_utf8_valid(content, clen))
 		return "content is not UTF-8";
 	if (history_max < 1 || history_max > ST_HISTORY_MAX)
 		return "history_max must be 1 to 200";
@@ -1668,7 +1553,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		st_msg_free(&c.msg);
 		return t->err;
 	}
-	hex_decode(c.conv.id, cid, ID_LEN);
+	proto_hex_decode(c.conv.id, cid, ID_LEN);
 	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,
 	    &more) < 0) {
 		st_msg_free(&c.msg);

@@ -79,8 +79,28 @@ struct store_chat {
 };
 
 /*
+ * A module that keeps records of its own beside the conversations (the
+ * widgets, the dashboard's per-widget index), so that this layer calls
+ * no module above it. store_modules (storaged/modules.c) lists them, in
+ * order. Any member may be NULL; errors go to t's sticky error.
+ */
+struct store_module {
+	const char *name;
+	/* Inside the transaction that opens the store: make what is missing. */
+	int (*init)(struct store_txn *t);
+	/* A conversation was made in widget, last updated at. */
+	void (*conv_made)(struct store_txn *t, const char *widget,
+	    uint64_t at, const uint8_t id[16]);
+	/* A conversation's updated_at moved from to to (a new message). */
+	void (*conv_moved)(struct store_txn *t, const char *widget,
+	    uint64_t from, uint64_t to, const uint8_t id[16]);
+};
+/* NULL-terminated. */
+extern const struct store_module *const store_modules[];
+
+/*
  * Opens (creating if needed) the environment in dir, a directory that must
- * exist. Returns NULL on failure, logged.
+ * exist, and runs every module's init. Returns NULL on failure, logged.
  */
 struct store *store_open(const char *dir, size_t map_size_mb, int flags);
 void store_close(struct store *);

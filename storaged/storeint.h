@@ -1,7 +1,7 @@
 /*
- * What store.c and widgetstore.c share inside storaged's LMDB layer: the
- * environment's handles and the small helpers on the sticky-error txn.
- * Nothing outside those two files includes this.
+ * What store.c, widgetstore.c and dashstore.c share inside storaged's
+ * LMDB layer: the environment's handles and the small helpers on the
+ * sticky-error txn. Nothing outside those three files includes this.
  */
 #ifndef PARLEY_STOREINT_H
 #define PARLEY_STOREINT_H
@@ -59,13 +59,6 @@ struct store {
 
 extern const uint8_t rec_version;
 
-void put_be32(uint8_t *, uint32_t);
-uint32_t get_be32(const uint8_t *);
-void put_be64(uint8_t *, uint64_t);
-uint64_t get_be64(const uint8_t *);
-void hex_encode(const uint8_t *in, size_t n, char *out);
-int hex_decode(const char *in, uint8_t *out, size_t n);
-int utf8_valid(const char *, size_t);
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
 /* Checks (widget, session) and builds its sessions key. 0, or -1 failed. */
 int sess_key(struct store_txn *, const char *widget, const char *session,
@@ -154,20 +147,14 @@ int sess_conv_id(struct store_txn *, const char *widget,
 int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
 
-/* widgetstore.c: the default widget, made when missing. */
-int widgetstore_init(struct store_txn *);
-
 /*
- * dashstore.c: the per-widget activity index and counts, kept wherever
- * a conversation is made, moved or deleted, and built by
- * dashstore_init() for a data directory that predates them (which also
+ * The modules (store_module in store.h): widgetstore.c makes the default
+ * widget when missing; dashstore.c keeps the per-widget activity index
+ * and counts wherever a conversation is made, moved or deleted, and
+ * builds them for a data directory that predates them (which also
  * empties the retired global index).
  */
-void widget_index_put(struct store_txn *, const char *widget, uint64_t at,
-    const uint8_t id[ID_LEN]);
-void widget_index_del(struct store_txn *, const char *widget, uint64_t at,
-    const uint8_t id[ID_LEN]);
-void widget_count_add(struct store_txn *, const char *widget, int delta);
-int dashstore_init(struct store_txn *);
+extern const struct store_module widgetstore_module;
+extern const struct store_module dashstore_module;
 
 #endif

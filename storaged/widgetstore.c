@@ -191,7 +191,7 @@ order_key(uint8_t k[ORDER_KEY_MAX], const struct st_widget *w)
 	size_t n = strlen(w->id);
 
 	/* The default widget leads the list whatever its clock said. */
-	put_be64(k, strcmp(w->id, ST_DEFAULT_WIDGET) == 0 ? 0 :
+	proto_put_be64(k, strcmp(w->id, ST_DEFAULT_WIDGET) == 0 ? 0 :
 	    w->created_at);
 	memcpy(k + 8, w->id, n);
 	return 8 + n;
@@ -208,7 +208,7 @@ widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
 	for (i = 0; i < 4; i++) {
 		arc4random_buf(r, sizeof(r));
 		memcpy(out, ST_WID_PREFIX, 4);
-		hex_encode(r, sizeof(r), out + 4);
+		proto_hex_encode(r, sizeof(r), out + 4);
 		rc = db_get(t, t->st->widget_ids, out, ST_WID_LEN, &v,
 		    "get widget id");
 		if (rc == 1)
@@ -360,7 +360,7 @@ widget_add(struct store_txn *t, struct st_widget *w)
 	}
 }
 
-int
+static int
 widgetstore_init(struct store_txn *t)
 {
 	struct st_widget w;
@@ -382,6 +382,11 @@ widgetstore_init(struct store_txn *t)
 	st_widget_free(&w);
 	return t->err;
 }
+
+const struct store_module widgetstore_module = {
+	.name = "widgets",
+	.init = widgetstore_init,
+};
 
 int
 store_widget_create(struct store_txn *t, const struct st_widget *in,
@@ -406,7 +411,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	/* 128 random bits: never "default", never an existing one. */
 	arc4random_buf(r, sizeof(r));
-	hex_encode(r, sizeof(r), w.id);
+	proto_hex_encode(r, sizeof(r), w.id);
 	widget_add(t, &w);
 	if (t->err) {
 		st_widget_free(&w);
@@ -703,7 +708,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 			o.contact_submitted = s.contact_id[0] != '\0';
 			rc = sess_conv_id(t, o.widget.id, s.id, cid);
 			if (rc == 0) {
-				hex_encode(cid, ID_LEN, o.conv_id);
+				proto_hex_encode(cid, ID_LEN, o.conv_id);
 				msgs_newest(t, cid, history_max, max_bytes,
 				    &o.history, &o.n, &more);
 			}
@@ -716,7 +721,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 			    "new_hash: names a session already");
 		memset(&s, 0, sizeof(s));
 		arc4random_buf(r, sizeof(r));
-		hex_encode(r, sizeof(r), s.id);
+		proto_hex_encode(r, sizeof(r), s.id);
 		strlcpy(s.widget, o.widget.id, sizeof(s.widget));
 		s.created_at = s.active_at = now;
 		wsess_save(t, new_hash, &s);
@@ -776,7 +781,7 @@ daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
 
 	memcpy(k, widget, n);
 	k[n] = '\0';
-	put_be32(k + n + 1, day);
+	proto_put_be32(k + n + 1, day);
 	return n + 1 + 4;
 }
 
@@ -803,7 +808,7 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 			return store_fail(t, PROTO_E_INTERNAL,
 			    "unreadable record");
 		}
-		count = get_be32((uint8_t *)v.mv_data + 1);
+		count = proto_get_be32((uint8_t *)v.mv_data + 1);
 	}
 	if (b->widget.daily_cap != 0 && count >= b->widget.daily_cap) {
 		b->result = ST_WS_CAPPED;
@@ -812,7 +817,7 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 		return 0;
 	}
 	dv[0] = ST_RECORD_VERSION;
-	put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
+	proto_put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
 	db_put(t, t->st->daily, dk, dklen, dv, sizeof(dv), "put day count");
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
 	    b->sess.contact_id, content, history_max, max_bytes,
@@ -841,7 +846,7 @@ store_contact_invalid(const char *name, const char *email, const char *phone)
 	if (name[0] == '\0' && email[0] == '\0' && phone[0] == '\0')
 		return "contact: give a name, an email or a phone";
 	for (i = 0; i < n; i += k, chars++)
-		if ((k = utf8_seq_len((const unsigned char *)name + i,
+		if ((k = proto_utf8_seq_len((const unsigned char *)name + i,
 		    n - i)) == 0 || chars >= ST_CONTACT_NAME_MAX)
 			return "name: must be at most 200 characters of UTF-8";
 	if (email[0] != '\0' && !st_email_valid(email))
@@ -887,13 +892,13 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id)
 	if (strcmp(c.contact_id, id) != 0) {
 		memcpy(key + ID_LEN, cid, ID_LEN);
 		if (c.contact_id[0] != '\0' &&
-		    hex_decode(c.contact_id, key, ID_LEN) == 0 &&
+		    proto_hex_decode(c.contact_id, key, ID_LEN) == 0 &&
 		    db_get(t, t->st->contact_convs, key, sizeof(key), &v,
 		    "get contact conversation") == 0)
 			db_del(t, t->st->contact_convs, key, sizeof(key),
 			    "delete contact conversation");
 		strlcpy(c.contact_id, id, sizeof(c.contact_id));
-		hex_decode(id, key, ID_LEN);
+		proto_hex_decode(id, key, ID_LEN);
 		db_put(t, t->st->contact_convs, key, sizeof(key),
 		    &rec_version, 1, "put contact conversation");
 		conv_save(t, cid, &c);
@@ -967,7 +972,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	} else {
 		isnew = changed = 1;
 		arc4random_buf(id, ID_LEN);
-		hex_encode(id, ID_LEN, c.id);
+		proto_hex_encode(id, ID_LEN, c.id);
 		c.created_at = c.updated_at = now;
 		if (set_field(t, &c.name, "") < 0 ||
 		    set_field(t, &c.email, "") < 0 ||
@@ -975,7 +980,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 			st_contact_free(&c);
 			return t->err;
 		}
-		put_be64(ck, c.created_at);
+		proto_put_be64(ck, c.created_at);
 		memcpy(ck + 8, id, ID_LEN);
 		db_put(t, t->st->contact_created, ck, sizeof(ck),
 		    &rec_version, 1, "put contact created");
@@ -1069,7 +1074,7 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	if (!st_id_valid(contact_id))
 		return store_fail(t, PROTO_E_INVALID,
 		    "contact id must be 32 lowercase hex digits");
-	hex_decode(contact_id, id, ID_LEN);
+	proto_hex_decode(contact_id, id, ID_LEN);
 	memset(&f, 0, sizeof(f));
 	if ((rc = contact_load(t, id, &f.contact)) == 1)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such contact");

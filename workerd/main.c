@@ -103,6 +103,8 @@ main(int argc, char *argv[], char *envp[])
 	loop_signal(SIGINT, on_signal);
 	if (upstream_init() < 0)
 		fatalx("cannot set up the model client");
+	/* The transport reports to this worker through its hooks. */
+	router_wire();
 	master_init(CHANNEL_FD);
 	storec_init(sockpath);
 	wschat_init();

@@ -10,12 +10,14 @@
  * CORS comes first, for every path: an Origin that CORS_ORIGIN does not
  * allow is refused with 403 before anything else; a preflight (OPTIONS
  * with Access-Control-Request-Method) to a known path is answered 204.
- * The exceptions are the widget bundle (GET/HEAD): it is public, any
- * site loads it (a <script crossorigin> or a module script sends Origin),
- * and it answers every Origin with "Access-Control-Allow-Origin: *"
- * itself; and a widget's public config (GET, HEAD, OPTIONS), which the
- * widget's own allowed_origins guard (widgets.c). The API the Open Chat
- * Widget calls is what CORS_ORIGIN guards.
+ * The exceptions are the routes flagged R_PUBLIC: the widget bundle
+ * (GET/HEAD, both paths): it is public, any site loads it (a <script
+ * crossorigin> or a module script sends Origin), and it answers every
+ * Origin with "Access-Control-Allow-Origin: *" itself; a widget's public
+ * config (GET, HEAD, OPTIONS) and the widget's WebSocket, which the
+ * widget's own allowed_origins guard (widgets.c, wschat.c); the config
+ * answers its preflight itself. The API the Open Chat Widget calls is
+ * what CORS_ORIGIN guards.
  *
  * The dashboard and the admin API (flags R_DASH, R_ADMIN) are not checked
  * against CORS_ORIGIN when the Origin is the server's own (its host and
@@ -37,11 +39,11 @@
 #include "static.h"
 #include "workerd.h"
 
-static void health_get(struct conn *, struct http_request *,
+static void router_health_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 static const struct route routes[] = {
-	{ M_GET,	"/health",			health_get, 0 },
+	{ M_GET,	"/health",			router_health_get, 0 },
 	{ M_GET,	"/metrics",			metrics_get, 0 },
 	{ M_GET,	"/v1/openapi.json",		openapi_get, 0 },
 	{ M_POST,	"/v1/chat",			chat_post_v1, 0 },
@@ -54,56 +56,55 @@ static const struct route routes[] = {
 	    R_ADMIN },
 	{ M_DELETE,	"/v1/admin/conversations/:id",	admin_conv_delete,
 	    R_ADMIN },
-	{ M_GET,	"/v1/admin/export",		admin_export, R_ADMIN },
-	{ M_GET,	"/v1/admin/widgets",		widget_admin_list,
+	{ M_GET,	"/v1/admin/export",		export_get, R_ADMIN },
+	{ M_GET,	"/v1/admin/widgets",		widgets_list, R_ADMIN },
+	{ M_POST,	"/v1/admin/widgets",		widgets_create, R_ADMIN },
+	{ M_GET,	"/v1/admin/widgets/:wid",	widgets_get, R_ADMIN },
+	{ M_PATCH,	"/v1/admin/widgets/:wid",	widgets_update, R_ADMIN },
+	{ M_DELETE,	"/v1/admin/widgets/:wid",	widgets_delete, R_ADMIN },
+	{ M_POST,	"/v1/admin/widgets/:wid/reset-id", widgets_reset_id,
 	    R_ADMIN },
-	{ M_POST,	"/v1/admin/widgets",		widget_admin_create,
+	{ M_GET,	"/v1/admin/contacts",		widgets_contacts_list,
 	    R_ADMIN },
-	{ M_GET,	"/v1/admin/widgets/:wid",	widget_admin_get,
+	{ M_GET,	"/v1/admin/contacts/:id",	widgets_contact_get,
 	    R_ADMIN },
-	{ M_PATCH,	"/v1/admin/widgets/:wid",	widget_admin_update,
-	    R_ADMIN },
-	{ M_DELETE,	"/v1/admin/widgets/:wid",	widget_admin_delete,
-	    R_ADMIN },
-	{ M_POST,	"/v1/admin/widgets/:wid/reset-id",
-	    widget_admin_reset_id, R_ADMIN },
-	{ M_GET,	"/v1/admin/contacts",		contact_admin_list,
-	    R_ADMIN },
-	{ M_GET,	"/v1/admin/contacts/:id",	contact_admin_get,
-	    R_ADMIN },
-	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widget_config_get, 0 },
-	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, 0 },
-	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get, 0 },
-	{ M_GET,	"/api/widget/embed.js",		static_bundle_get, 0 },
+	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widgets_config_get,
+	    R_PUBLIC },
+	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, R_PUBLIC },
+	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get,
+	    R_PUBLIC },
+	{ M_GET,	"/api/widget/embed.js",		static_bundle_get,
+	    R_PUBLIC },
 	{ M_GET,	"/widget-test.html",		static_page_get, 0 },
 	{ M_GET,	"/headless-test.html",		static_page_get, 0 },
 	{ M_GET,	"/test-pages/:file",		static_asset_get, 0 },
-	{ M_GET,	"/login",			dash_login_redirect,
+	{ M_GET,	"/login",			dashpages_login_redirect,
 	    R_DASH },
-	{ M_GET,	"/dashboard",			dash_index_get,
+	{ M_GET,	"/dashboard",			dashpages_index_get, R_DASH },
+	{ M_GET,	"/dashboard/login",		dashpages_login_page_get,
 	    R_DASH },
-	{ M_GET,	"/dashboard/login",		dash_login_page_get,
+	{ M_GET,	"/dashboard/assets/:file",	dashpages_asset_get,
 	    R_DASH },
-	{ M_GET,	"/dashboard/assets/:file",	dash_asset_get,
+	{ M_POST,	"/dashboard/api/login",		dashauth_login_post,
 	    R_DASH },
-	{ M_POST,	"/dashboard/api/login",		dash_login_post,
+	{ M_GET,	"/dashboard/api/session",	dashauth_session_get,
 	    R_DASH },
-	{ M_GET,	"/dashboard/api/session",	dash_session_get,
-	    R_DASH },
-	{ M_POST,	"/dashboard/api/logout",	dash_logout_post,
+	{ M_POST,	"/dashboard/api/logout",	dashauth_logout_post,
 	    R_DASH },
 };
 
-/*
- * Routes any Origin may use: no CORS_ORIGIN check, no CORS headers added.
- * The widget config and its WebSocket check the widget's own allowed
- * origins; the config answers its preflight itself.
- */
-static int
-cors_exempt(const struct route *r)
+void
+router_wire(void)
 {
-	return r->fn == static_bundle_get || r->fn == widget_config_get ||
-	    r->fn == wschat_upgrade;
+	static const struct conn_hooks hooks = {
+		.dispatch = router_dispatch,
+		.answered = metrics_http,
+		.quitting = worker_quitting,
+		.conns_changed = worker_conns_changed,
+		.sreq_cancel = storec_cancel,
+	};
+
+	conn_hooks_set(&hooks);
 }
 
 /* Origin is scheme://<Host>: the request comes from a page of ours. */
@@ -167,18 +168,6 @@ allow_string(unsigned int methods, char *out, size_t outsz)
 	}
 }
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decodes seg[0..len) into out (room for len + 1). -1 on a bad escape or NUL. */
 static int
 pct_decode(const char *seg, size_t len, char *out)
@@ -193,8 +182,8 @@ pct_decode(const char *seg, size_t len, char *out)
 		}
 		if (i + 2 >= len)
 			return -1;
-		if ((hi = hexval((unsigned char)seg[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)seg[i + 2])) < 0)
+		if ((hi = proto_hex_digit((unsigned char)seg[i + 1])) < 0 ||
+		    (lo = proto_hex_digit((unsigned char)seg[i + 2])) < 0)
 			return -1;
 		if (hi == 0 && lo == 0)
 			return -1;
@@ -312,7 +301,8 @@ router_dispatch(struct conn *c, struct http_request *req)
 	c->admin_session = 0;
 	rr = router_match(req->method, req->path, &m);
 	c->route_ix = rr == ROUTE_OK ? (int)(m.route - routes) : -1;
-	if (rr == ROUTE_OK && cors_exempt(m.route)) {
+	/* R_PUBLIC: any Origin, no CORS headers (see the top of this file). */
+	if (rr == ROUTE_OK && (m.route->flags & R_PUBLIC)) {
 		m.route->fn(c, req, &m);
 		return;
 	}
@@ -352,7 +342,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 
 /* Liveness only: never waits on storaged. */
 static void
-health_get(struct conn *c, struct http_request *req,
+router_health_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char body[] = "{\"status\":\"ok\"}";

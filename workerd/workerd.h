@@ -160,6 +160,25 @@ enum conn_state {
 };
 
 struct storec_req;
+struct conn;
+
+/*
+ * What the transport (conn.c, ws.c) needs from its owner, set once at
+ * start with conn_hooks_set() (router_wire() does it), so that net/ calls
+ * nothing above it. A member left NULL does nothing (dispatch: 503).
+ */
+struct conn_hooks {
+	/* Starts answering a parsed request (the router). */
+	void (*dispatch)(struct conn *, struct http_request *);
+	/* One answer's status; route_ix -1 when no route took it (metrics). */
+	void (*answered)(int route_ix, int status);
+	/* 1 while the worker quits: no keep-alive, no new WebSocket. */
+	int (*quitting)(void);
+	/* The open connection count changed; n is conn.c's share. */
+	void (*conns_changed)(unsigned int n);
+	/* Forgets the storaged request a handler left in c->sreq. */
+	void (*sreq_cancel)(struct storec_req *);
+};
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
@@ -177,7 +196,10 @@ struct conn {
 	int head_only;
 	int feeding;		/* inside conn_feed(): don't re-enter */
 	int eof;		/* the client shut its sending side */
+	uint64_t opened;	/* when conn_new took the socket */
 	uint64_t req_start;	/* first byte of the request being read */
+	int acc_status;		/* the answer's status (access log) */
+	size_t acc_bytes;	/* bytes of the answer queued so far */
 	uint64_t routed_us;	/* when router_dispatch took it (Server-Timing) */
 	uint64_t idle_since;
 	uint64_t write_since;	/* last write progress while output waits */
@@ -212,9 +234,28 @@ struct conn {
 	size_t rest_len;
 };
 
+/* Sets the transport's hooks (copied; NULL members do nothing). */
+void conn_hooks_set(const struct conn_hooks *);
+/* The hooks as set, for ws.c; every member callable. */
+const struct conn_hooks *conn_hooks(void);
 /* Takes an accepted client socket. Returns NULL (fd closed) on failure. */
 struct conn *conn_new(int fd);
-void conn_close(struct conn *);
+/*
+ * The one teardown: aborts what answers c, closes the socket. why is a
+ * short static reason, logged at debug level with the client and the
+ * connection's age.
+ */
+void conn_close(struct conn *, const char *why);
+/* The access log (one info line per answered request): off by default. */
+void conn_access_log(int on);
+/*
+ * The access log's line for one request into out: "client method path
+ * status bytes ms", the path without its query string (it may carry a
+ * token), control bytes and blanks as '?', cut to fit.
+ */
+void conn_access_format(char *out, size_t outsz, const char *client,
+    const char *method, const char *path, int status, size_t bytes,
+    uint64_t ms);
 unsigned int conn_count(void);
 unsigned int conn_streams(void);
 /* Closes idle connections (worker quitting with close_idle). */
@@ -226,7 +267,7 @@ void conn_close_idle(void);
  * *inlen bytes, NULL if none: the new protocol's first bytes, before
  * anything more is read from the fd). c is then gone as after
  * conn_close(), but the fd stays open and the new owner reports the
- * connection count (worker_conns_changed). -1, c untouched, when c is not
+ * connection count (conn_hooks()->conns_changed). -1, c untouched, when c is not
  * answering a plain request or memory runs out.
  */
 int conn_release(struct conn *, int *fd, struct tlsio *, struct buf *out,
@@ -277,6 +318,7 @@ typedef void (*route_fn)(struct conn *, struct http_request *,
 /* Route flags. */
 #define R_ADMIN		0x01	/* the admin API: its key or a session */
 #define R_DASH		0x02	/* the dashboard's pages and login API */
+#define R_PUBLIC	0x04	/* any Origin: no CORS_ORIGIN check, no CORS headers */
 
 struct route {
 	unsigned int methods;
@@ -307,6 +349,8 @@ size_t router_nroutes(void);
 const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */
 void router_dispatch(struct conn *, struct http_request *);
+/* Connects the transport to this worker (conn_hooks_set): once, at start. */
+void router_wire(void);
 
 /* --------------------------------------------------------------- admin.c */
 
@@ -387,7 +431,7 @@ void admin_conv_list(struct conn *, struct http_request *,
 void admin_conv_delete(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /v1/admin/export, streamed (export.c; docs/dashboard.md) */
-void admin_export(struct conn *, struct http_request *,
+void export_get(struct conn *, struct http_request *,
     const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
@@ -453,11 +497,11 @@ void dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
 int dashauth_gate(struct conn *, struct http_request *,
     const struct route_match *);
 
-void dash_login_post(struct conn *, struct http_request *,
+void dashauth_login_post(struct conn *, struct http_request *,
     const struct route_match *);
-void dash_session_get(struct conn *, struct http_request *,
+void dashauth_session_get(struct conn *, struct http_request *,
     const struct route_match *);
-void dash_logout_post(struct conn *, struct http_request *,
+void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ----------------------------------------------------------- dashpages.c */
@@ -470,13 +514,13 @@ void dashpages_init(void);
 int dashpages_name_ok(const char *name);
 /* The Content-Type for a file name's extension, NULL when not served. */
 const char *dashpages_ctype(const char *name);
-void dash_login_redirect(struct conn *, struct http_request *,
+void dashpages_login_redirect(struct conn *, struct http_request *,
     const struct route_match *);
-void dash_index_get(struct conn *, struct http_request *,
+void dashpages_index_get(struct conn *, struct http_request *,
     const struct route_match *);
-void dash_login_page_get(struct conn *, struct http_request *,
+void dashpages_login_page_get(struct conn *, struct http_request *,
     const struct route_match *);
-void dash_asset_get(struct conn *, struct http_request *,
+void dashpages_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ------------------------------------------------------------- widgets.c */
@@ -505,24 +549,24 @@ json_t *widget_list_reply(const uint8_t *payload, size_t len);
 json_t *contact_list_reply(const uint8_t *payload, size_t len);
 json_t *contact_get_reply(const uint8_t *payload, size_t len);
 
-void widget_admin_list(struct conn *, struct http_request *,
+void widgets_list(struct conn *, struct http_request *,
     const struct route_match *);
-void widget_admin_create(struct conn *, struct http_request *,
+void widgets_create(struct conn *, struct http_request *,
     const struct route_match *);
-void widget_admin_get(struct conn *, struct http_request *,
+void widgets_get(struct conn *, struct http_request *,
     const struct route_match *);
-void widget_admin_update(struct conn *, struct http_request *,
+void widgets_update(struct conn *, struct http_request *,
     const struct route_match *);
-void widget_admin_delete(struct conn *, struct http_request *,
+void widgets_delete(struct conn *, struct http_request *,
     const struct route_match *);
-void widget_admin_reset_id(struct conn *, struct http_request *,
+void widgets_reset_id(struct conn *, struct http_request *,
     const struct route_match *);
-void contact_admin_list(struct conn *, struct http_request *,
+void widgets_contacts_list(struct conn *, struct http_request *,
     const struct route_match *);
-void contact_admin_get(struct conn *, struct http_request *,
+void widgets_contact_get(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET (and its OPTIONS preflight): the widget's public config. */
-void widget_config_get(struct conn *, struct http_request *,
+void widgets_config_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ---------------------------------------------------------------- cors.c */

@@ -13,7 +13,7 @@
 
 /* ------------------------------------------------------------ JSON */
 
-/* v as one compact line (json_line), then v is freed. */
+/* v as one compact line (exprow_line), then v is freed. */
 static int
 jline(FILE *f, json_t *v, int err)
 {
@@ -21,7 +21,7 @@ jline(FILE *f, json_t *v, int err)
 	int rc;
 
 	penc_init(&e);
-	rc = json_line(&e, v, err);
+	rc = exprow_line(&e, v, err);
 	if (rc == 0 && fwrite(e.buf, 1, e.len, f) != e.len)
 		rc = -1;
 	penc_free(&e);
@@ -62,7 +62,7 @@ ctl_print_stats(FILE *f, const struct st_stats *s, int json)
 		if ((o = json_object()) == NULL)
 			return -1;
 		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-			json_oset(o, rows[i].key,
+			exprow_oset(o, rows[i].key,
 			    json_integer((json_int_t)rows[i].v), &err);
 		return jline(f, o, err);
 	}
@@ -93,14 +93,14 @@ ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 				break;
 			}
 			/* The admin API's names (GET /v1/admin/widgets). */
-			json_oset(o, "id", json_text(w[i].id), &err);
-			json_oset(o, "widget_id", json_text(w[i].widget_id),
+			exprow_oset(o, "id", exprow_text(w[i].id), &err);
+			exprow_oset(o, "widget_id", exprow_text(w[i].widget_id),
 			    &err);
-			json_oset(o, "name", w[i].name != NULL && w[i].name[0] ?
-			    json_text(w[i].name) : json_null(), &err);
-			json_oset(o, "enabled", json_boolean(w[i].enabled),
+			exprow_oset(o, "name", w[i].name != NULL && w[i].name[0] ?
+			    exprow_text(w[i].name) : json_null(), &err);
+			exprow_oset(o, "enabled", json_boolean(w[i].enabled),
 			    &err);
-			json_oset(o, "daily_message_cap", w[i].daily_cap > 0 ?
+			exprow_oset(o, "daily_message_cap", w[i].daily_cap > 0 ?
 			    json_integer(w[i].daily_cap) : json_null(), &err);
 			if (json_array_append_new(a, o) < 0)
 				err = 1;

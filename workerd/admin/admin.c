@@ -82,19 +82,6 @@ admin_widget_valid(const char *s)
 	return n >= 1 && n <= ST_WIDGET_MAX;
 }
 
-/* Valid UTF-8 without NUL (http_query_param already refuses %00). */
-static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	for (; *p != '\0'; p += n)
-		if ((n = utf8_seq_len(p, 4)) == 0)
-			return 0;
-	return 1;
-}
-
 int
 admin_conv_query(const char *query, struct admin_conv_q *q)
 {
@@ -112,7 +99,8 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	    sizeof(q->widget))) < 0 || (r > 0 && !admin_widget_valid(q->widget)))
 		return -1;
 	if ((r = http_query_param(query, "q", q->q, sizeof(q->q))) < 0 ||
-	    (r > 0 && (q->q[0] == '\0' || !utf8_valid(q->q))))
+	    (r > 0 && (q->q[0] == '\0' ||
+	    !proto_utf8_valid(q->q, strlen(q->q)))))
 		return -1;
 	return 0;
 }
@@ -127,18 +115,18 @@ admin_conv_json(const struct st_conv *c)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	json_oset(o, "_id", json_text(c->id), &err);
-	json_oset(o, "_creationTime", json_ms(c->created_at), &err);
-	json_oset(o, "sessionId", json_text(c->session), &err);
-	json_oset(o, "createdAt", json_ms(c->created_at), &err);
-	json_oset(o, "updatedAt", json_ms(c->updated_at), &err);
+	exprow_oset(o, "_id", exprow_text(c->id), &err);
+	exprow_oset(o, "_creationTime", exprow_ms(c->created_at), &err);
+	exprow_oset(o, "sessionId", exprow_text(c->session), &err);
+	exprow_oset(o, "createdAt", exprow_ms(c->created_at), &err);
+	exprow_oset(o, "updatedAt", exprow_ms(c->updated_at), &err);
 	if (c->message_count > 0)
-		json_oset(o, "lastMessage", json_text(c->last_message), &err);
-	json_oset(o, "widgetId", json_text(c->widget), &err);
-	json_oset(o, "messageCount", json_integer(c->message_count), &err);
-	json_oset(o, "contactId", c->contact_id[0] != '\0' ?
-	    json_text(c->contact_id) : json_null(), &err);
-	return json_odone(o, err);
+		exprow_oset(o, "lastMessage", exprow_text(c->last_message), &err);
+	exprow_oset(o, "widgetId", exprow_text(c->widget), &err);
+	exprow_oset(o, "messageCount", json_integer(c->message_count), &err);
+	exprow_oset(o, "contactId", c->contact_id[0] != '\0' ?
+	    exprow_text(c->contact_id) : json_null(), &err);
+	return exprow_odone(o, err);
 }
 
 json_t *
@@ -149,17 +137,17 @@ admin_msg_json(const struct st_msg *m)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	json_oset(o, "_id", json_text(m->id), &err);
-	json_oset(o, "_creationTime", json_ms(m->created_at), &err);
-	json_oset(o, "conversationId", json_text(m->conv_id), &err);
-	json_oset(o, "role", json_text(m->role), &err);
-	json_oset(o, "content", json_text(m->content), &err);
-	json_oset(o, "createdAt", json_ms(m->created_at), &err);
-	json_oset(o, "status", json_text(m->status), &err);
-	json_oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
-	json_oset(o, "completionTokens", json_integer(m->completion_tokens),
+	exprow_oset(o, "_id", exprow_text(m->id), &err);
+	exprow_oset(o, "_creationTime", exprow_ms(m->created_at), &err);
+	exprow_oset(o, "conversationId", exprow_text(m->conv_id), &err);
+	exprow_oset(o, "role", exprow_text(m->role), &err);
+	exprow_oset(o, "content", exprow_text(m->content), &err);
+	exprow_oset(o, "createdAt", exprow_ms(m->created_at), &err);
+	exprow_oset(o, "status", exprow_text(m->status), &err);
+	exprow_oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
+	exprow_oset(o, "completionTokens", json_integer(m->completion_tokens),
 	    &err);
-	return json_odone(o, err);
+	return exprow_odone(o, err);
 }
 
 json_t *
@@ -199,11 +187,11 @@ admin_page_reply(const uint8_t *payload, size_t len, const char *key,
 		json_decref(arr);
 		return NULL;
 	}
-	json_oset(root, key, arr, &err);
-	json_oset(root, "total", json_integer((json_int_t)total), &err);
-	json_oset(root, "nextCursor", next[0] ? json_text(next) : json_null(),
+	exprow_oset(root, key, arr, &err);
+	exprow_oset(root, "total", json_integer((json_int_t)total), &err);
+	exprow_oset(root, "nextCursor", next[0] ? exprow_text(next) : json_null(),
 	    &err);
-	return json_odone(root, err);
+	return exprow_odone(root, err);
 }
 
 json_t *
@@ -262,12 +250,12 @@ admin_get_reply(const uint8_t *payload, size_t len)
 		json_decref(arr);
 		return NULL;
 	}
-	json_oset(root, "conversation", cv, &err);
-	json_oset(root, "messages", arr, &err);
+	exprow_oset(root, "conversation", cv, &err);
+	exprow_oset(root, "messages", arr, &err);
 	/* Only when storaged could not send the whole thread. */
 	if (truncated)
-		json_oset(root, "truncated", json_true(), &err);
-	return json_odone(root, err);
+		exprow_oset(root, "truncated", json_true(), &err);
+	return exprow_odone(root, err);
 }
 
 /* ------------------------------------------------------------ handlers */

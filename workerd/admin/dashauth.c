@@ -205,29 +205,6 @@ dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
 	    0, production ? "; Secure" : "");
 }
 
-static void
-hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-hex_digit(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /*
  * The request's session cookie as the hash storaged knows it by: 1, and
  * hash set; 0 no parley_session cookie; -1 one that cannot be a session
@@ -238,7 +215,7 @@ session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
 {
 	char v[DASH_ID_HEX + 1];
 	uint8_t id[DASH_ID_BYTES];
-	int i, r = 0, hi, lo;
+	int i, r = 0;
 
 	for (i = 0; i < req->nheaders && r == 0; i++)
 		if (strcmp(req->headers[i].name, "cookie") == 0)
@@ -248,12 +225,8 @@ session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
 		return r;
 	if (strlen(v) != DASH_ID_HEX)
 		return -1;
-	for (i = 0; i < DASH_ID_BYTES; i++) {
-		if ((hi = hex_digit((unsigned char)v[2 * i])) < 0 ||
-		    (lo = hex_digit((unsigned char)v[2 * i + 1])) < 0)
-			return -1;
-		id[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (proto_hex_decode(v, id, sizeof(id)) < 0)
+		return -1;
 	SHA256(id, sizeof(id), hash);
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(v, sizeof(v));
@@ -272,9 +245,9 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
-	json_oset(o, "csrfToken", json_string(csrf), &err);
-	json_oset(o, "expiresAt", json_ms(expires), &err);
-	if ((o = json_odone(o, err)) == NULL) {
+	exprow_oset(o, "csrfToken", json_string(csrf), &err);
+	exprow_oset(o, "expiresAt", exprow_ms(expires), &err);
+	if ((o = exprow_odone(o, err)) == NULL) {
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
@@ -395,8 +368,8 @@ login_check(struct login *l)
 	}
 	arc4random_buf(id, sizeof(id));
 	arc4random_buf(csrf, sizeof(csrf));
-	hex_encode(id, sizeof(id), l->id);
-	hex_encode(csrf, sizeof(csrf), l->csrf);
+	proto_hex_encode(id, sizeof(id), l->id);
+	proto_hex_encode(csrf, sizeof(csrf), l->csrf);
 	SHA256(id, sizeof(id), hash);
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
@@ -450,7 +423,7 @@ login_counted(const struct storec_result *r, void *arg)
 }
 
 void
-dash_login_post(struct conn *c, struct http_request *req,
+dashauth_login_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct login *l = NULL;
@@ -460,7 +433,7 @@ dash_login_post(struct conn *c, struct http_request *req,
 	json_t *root, *pw;
 	char addr[64], key[ST_RATE_KEY_MAX + 1];
 
-	if (!chat_json_ctype(http_header(req, "content-type"))) {
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 415, API_HEADERS,
 		    "Content-Type must be application/json");
 		return;
@@ -726,14 +699,14 @@ session_request(struct conn *c, struct http_request *req,
 }
 
 void
-dash_session_get(struct conn *c, struct http_request *req,
+dashauth_session_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	session_request(c, req, CHECK_SESSION);
 }
 
 void
-dash_logout_post(struct conn *c, struct http_request *req,
+dashauth_logout_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	session_request(c, req, CHECK_LOGOUT);

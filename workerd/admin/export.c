@@ -177,7 +177,7 @@ export_fail(struct export *x, const struct storec_result *r,
 		log_warnx("export: %s; the download is cut", what);
 	export_detach(x);
 	export_free(x);
-	conn_close(c);
+	conn_close(c, "export cut");
 }
 
 /* The head, once: the first page has come, so the export can be made. */
@@ -440,7 +440,7 @@ export_next(struct export *x)
 }
 
 void
-admin_export(struct conn *c, struct http_request *req,
+export_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct export *x;

@@ -67,7 +67,7 @@ widget_id_valid(const char *s)
 static json_t *
 json_opt_text(const char *s)
 {
-	return (s == NULL || *s == '\0') ? json_null() : json_text(s);
+	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
 }
 
 static json_t *
@@ -79,7 +79,7 @@ origins_json(const struct st_widget *w)
 	if ((a = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < w->norigins; i++)
-		if (json_array_append_new(a, json_text(w->origins[i])) < 0) {
+		if (json_array_append_new(a, exprow_text(w->origins[i])) < 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -93,16 +93,16 @@ widget_public_fields(json_t *o, const struct st_widget *w, int *err)
 	const char *pos = st_position_name(w->position);
 	const char *mode = st_contact_mode_name(w->contact_mode);
 
-	json_oset(o, "name", json_opt_text(w->name), err);
-	json_oset(o, "greeting", json_opt_text(w->greeting), err);
-	json_oset(o, "primary_color", json_text(w->primary_color), err);
-	json_oset(o, "text_color", json_text(w->text_color), err);
-	json_oset(o, "position", json_text(pos ? pos : "bottom_right"), err);
-	json_oset(o, "contact_info_mode", json_text(mode ? mode : "none"),
+	exprow_oset(o, "name", json_opt_text(w->name), err);
+	exprow_oset(o, "greeting", json_opt_text(w->greeting), err);
+	exprow_oset(o, "primary_color", exprow_text(w->primary_color), err);
+	exprow_oset(o, "text_color", exprow_text(w->text_color), err);
+	exprow_oset(o, "position", exprow_text(pos ? pos : "bottom_right"), err);
+	exprow_oset(o, "contact_info_mode", exprow_text(mode ? mode : "none"),
 	    err);
-	json_oset(o, "collect_name", json_boolean(w->collect_name), err);
-	json_oset(o, "collect_email", json_boolean(w->collect_email), err);
-	json_oset(o, "collect_phone", json_boolean(w->collect_phone), err);
+	exprow_oset(o, "collect_name", json_boolean(w->collect_name), err);
+	exprow_oset(o, "collect_email", json_boolean(w->collect_email), err);
+	exprow_oset(o, "collect_phone", json_boolean(w->collect_phone), err);
 }
 
 json_t *
@@ -114,18 +114,18 @@ widget_json(const struct st_widget *w)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	/* id is what conversations name in "widgetId". */
-	json_oset(o, "id", json_text(w->id), &err);
-	json_oset(o, "widget_id", json_text(w->widget_id), &err);
+	exprow_oset(o, "id", exprow_text(w->id), &err);
+	exprow_oset(o, "widget_id", exprow_text(w->widget_id), &err);
 	widget_public_fields(o, w, &err);
-	json_oset(o, "allowed_origins", origins_json(w), &err);
-	json_oset(o, "daily_message_cap", w->daily_cap > 0 ?
+	exprow_oset(o, "allowed_origins", origins_json(w), &err);
+	exprow_oset(o, "daily_message_cap", w->daily_cap > 0 ?
 	    json_integer(w->daily_cap) : json_null(), &err);
-	json_oset(o, "enabled", json_boolean(w->enabled), &err);
-	json_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
-	json_oset(o, "model", json_opt_text(w->model), &err);
-	json_oset(o, "created_at", json_ms(w->created_at), &err);
-	json_oset(o, "updated_at", json_ms(w->updated_at), &err);
-	return json_odone(o, err);
+	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
+	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
+	exprow_oset(o, "model", json_opt_text(w->model), &err);
+	exprow_oset(o, "created_at", exprow_ms(w->created_at), &err);
+	exprow_oset(o, "updated_at", exprow_ms(w->updated_at), &err);
+	return exprow_odone(o, err);
 }
 
 json_t *
@@ -137,7 +137,7 @@ widget_public_json(const struct st_widget *w)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	widget_public_fields(o, w, &err);
-	return json_odone(o, err);
+	return exprow_odone(o, err);
 }
 
 json_t *
@@ -148,13 +148,13 @@ contact_json(const struct st_contact *ct)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	json_oset(o, "id", json_text(ct->id), &err);
-	json_oset(o, "name", json_opt_text(ct->name), &err);
-	json_oset(o, "email", json_opt_text(ct->email), &err);
-	json_oset(o, "phone", json_opt_text(ct->phone), &err);
-	json_oset(o, "created_at", json_ms(ct->created_at), &err);
-	json_oset(o, "updated_at", json_ms(ct->updated_at), &err);
-	return json_odone(o, err);
+	exprow_oset(o, "id", exprow_text(ct->id), &err);
+	exprow_oset(o, "name", json_opt_text(ct->name), &err);
+	exprow_oset(o, "email", json_opt_text(ct->email), &err);
+	exprow_oset(o, "phone", json_opt_text(ct->phone), &err);
+	exprow_oset(o, "created_at", exprow_ms(ct->created_at), &err);
+	exprow_oset(o, "updated_at", exprow_ms(ct->updated_at), &err);
+	return exprow_odone(o, err);
 }
 
 /* ------------------------------------------------- JSON -> st_widget */
@@ -461,8 +461,8 @@ widget_list_reply(const uint8_t *payload, size_t len)
 		json_decref(arr);
 		return NULL;
 	}
-	json_oset(root, "widgets", arr, &err);
-	return json_odone(root, err);
+	exprow_oset(root, "widgets", arr, &err);
+	return exprow_odone(root, err);
 }
 
 /* -> (empty) */
@@ -474,8 +474,8 @@ deleted_reply(const uint8_t *payload, size_t len)
 
 	if (len != 0 || (o = json_object()) == NULL)
 		return NULL;
-	json_oset(o, "deleted", json_true(), &err);
-	return json_odone(o, err);
+	exprow_oset(o, "deleted", json_true(), &err);
+	return exprow_odone(o, err);
 }
 
 /* -> u64 total, u32 n, n x contact, str next_cursor */
@@ -502,8 +502,8 @@ contact_get_reply(const uint8_t *payload, size_t len)
 		json_decref(root);
 		return NULL;
 	}
-	json_oset(root, "conversations", arr, &err);
-	return json_odone(root, err);
+	exprow_oset(root, "conversations", arr, &err);
+	return exprow_odone(root, err);
 }
 
 /* ------------------------------------------------------- admin handlers */
@@ -611,7 +611,7 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 		 */
 		w->collect_name = w->collect_email = w->collect_phone = 1;
 	}
-	if (!chat_json_ctype(http_header(req, "content-type"))) {
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 400, admin_headers,
 		    "Content-Type must be application/json");
 		return -1;
@@ -645,7 +645,7 @@ widget_param(struct conn *c, const struct route_match *m, const char *hdrs)
 }
 
 void
-widget_admin_list(struct conn *c, struct http_request *req,
+widgets_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	if (admin_gate(c, req) < 0)
@@ -656,7 +656,7 @@ widget_admin_list(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_create(struct conn *c, struct http_request *req,
+widgets_create(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_widget w;
@@ -691,14 +691,14 @@ widget_id_request(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_get(struct conn *c, struct http_request *req,
+widgets_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
 }
 
 void
-widget_admin_update(struct conn *c, struct http_request *req,
+widgets_update(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_widget w;
@@ -721,28 +721,28 @@ widget_admin_update(struct conn *c, struct http_request *req,
 }
 
 void
-widget_admin_delete(struct conn *c, struct http_request *req,
+widgets_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_DELETE, widget_deleted);
 }
 
 void
-widget_admin_reset_id(struct conn *c, struct http_request *req,
+widgets_reset_id(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_RESET_ID, widget_done);
 }
 
 void
-contact_admin_list(struct conn *c, struct http_request *req,
+widgets_contacts_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	admin_page_request(c, req, PROTO_ST_CONTACT_LIST, contact_listed);
 }
 
 void
-contact_admin_get(struct conn *c, struct http_request *req,
+widgets_contact_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *id;
@@ -827,7 +827,7 @@ config_done(const struct storec_result *r, void *arg)
 }
 
 void
-widget_config_get(struct conn *c, struct http_request *req,
+widgets_config_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *id;

@@ -14,11 +14,11 @@
 #include "sse.h"
 
 enum {
-	ST_START,	/* at the start of a line */
-	ST_NAME,	/* reading a field name */
-	ST_VSTART,	/* just after the colon: one space may be dropped */
-	ST_VALUE,	/* reading a field value */
-	ST_SKIP,	/* a comment, or a name too long to be one we know */
+	SSE_S_START,	/* at the start of a line */
+	SSE_S_NAME,	/* reading a field name */
+	SSE_S_VSTART,	/* just after the colon: one space may be dropped */
+	SSE_S_VALUE,	/* reading a field value */
+	SSE_S_SKIP,	/* a comment, or a name too long to be one we know */
 };
 
 enum {
@@ -38,7 +38,7 @@ sse_init(struct sse *s, size_t max, sse_cb cb, void *arg)
 	s->cb = cb;
 	s->arg = arg;
 	s->max = max ? max : SSE_MAX_EVENT;
-	s->state = ST_START;
+	s->state = SSE_S_START;
 }
 
 void
@@ -185,20 +185,20 @@ line_end(struct sse *s)
 	int rv = 0;
 
 	switch (s->state) {
-	case ST_START:
+	case SSE_S_START:
 		rv = dispatch(s);
 		break;
-	case ST_NAME:
+	case SSE_S_NAME:
 		/* A field with no colon: the whole line is its name. */
 		if ((rv = value_begin(s)) == 0)
 			value_end(s);
 		break;
-	case ST_VSTART:
-	case ST_VALUE:
+	case SSE_S_VSTART:
+	case SSE_S_VALUE:
 		value_end(s);
 		break;
 	}
-	s->state = ST_START;
+	s->state = SSE_S_START;
 	s->name_len = 0;
 	return rv;
 }
@@ -263,38 +263,38 @@ sse_feed(struct sse *s, const void *buf, size_t len, size_t *used)
 			continue;
 		}
 		switch (s->state) {
-		case ST_START:
+		case SSE_S_START:
 			if (c == ':') {
-				s->state = ST_SKIP;
+				s->state = SSE_S_SKIP;
 				i++;
 				continue;
 			}
-			s->state = ST_NAME;
+			s->state = SSE_S_NAME;
 			/* FALLTHROUGH */
-		case ST_NAME:
+		case SSE_S_NAME:
 			i++;
 			if (c == ':') {
 				if ((rv = value_begin(s)) != 0) {
 					s->error = rv;
 					return rv;
 				}
-				s->state = ST_VSTART;
+				s->state = SSE_S_VSTART;
 			} else if (s->name_len < sizeof(s->name))
 				s->name[s->name_len++] = c;
 			else
-				s->state = ST_SKIP;	/* no field we know is this long */
+				s->state = SSE_S_SKIP;	/* no field we know is this long */
 			continue;
-		case ST_VSTART:
-			s->state = ST_VALUE;
+		case SSE_S_VSTART:
+			s->state = SSE_S_VALUE;
 			if (c == ' ') {
 				i++;
 				continue;
 			}
 			break;
 		}
-		/* ST_VALUE or ST_SKIP: take the span up to the line's end. */
+		/* SSE_S_VALUE or SSE_S_SKIP: take the span up to the line's end. */
 		j = line_span(p, i, len);
-		if (s->state == ST_VALUE &&
+		if (s->state == SSE_S_VALUE &&
 		    (rv = value_bytes(s, p + i, j - i)) != 0) {
 			s->error = rv;
 			return rv;
@@ -540,7 +540,7 @@ js_string(struct jscan *s, struct jval *v, int *escaped)
 			p++;
 			continue;
 		}
-		if ((n = utf8_seq_len(p, (size_t)(end - p))) == 0)
+		if ((n = proto_utf8_seq_len(p, (size_t)(end - p))) == 0)
 			return -1;
 		p += n;
 	}

@@ -17,11 +17,16 @@
  * memory; they check c->state == CONN_DEAD. A handler may take the socket
  * away (conn_release, for a WebSocket): the connection then ends the same
  * way, without closing the fd.
+ *
+ * The transport calls nothing above it: routing, metrics, the worker's
+ * quit and its connection count are reached through conn_hooks, set once
+ * at start. conn_close() is the one teardown and says why it closed.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,6 +39,22 @@
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
 static char rbuf[64 * 1024];
+static int access_on;
+
+static void no_dispatch(struct conn *, struct http_request *);
+static void no_answered(int, int);
+static int no_quitting(void);
+static void no_changed(unsigned int);
+static void no_cancel(struct storec_req *);
+
+/* Until conn_hooks_set(): every member callable, doing nothing. */
+static struct conn_hooks hooks = {
+	.dispatch = no_dispatch,
+	.answered = no_answered,
+	.quitting = no_quitting,
+	.conns_changed = no_changed,
+	.sreq_cancel = no_cancel,
+};
 
 static void conn_io(int, uint32_t, void *);
 static void conn_timeout(void *);
@@ -43,6 +64,56 @@ static void conn_settle(struct conn *);
 static void conn_flushd(void *);
 static void conn_draind(void *);
 static void conn_readd(void *);
+static void conn_access(struct conn *);
+
+/* ------------------------------------------------------------ hooks */
+
+static void
+no_dispatch(struct conn *c, struct http_request *req)
+{
+	conn_send_error(c, 503, NULL, "Service unavailable");
+}
+
+static void
+no_answered(int route_ix, int status)
+{
+}
+
+static int
+no_quitting(void)
+{
+	return 0;
+}
+
+static void
+no_changed(unsigned int n)
+{
+}
+
+static void
+no_cancel(struct storec_req *r)
+{
+}
+
+void
+conn_hooks_set(const struct conn_hooks *h)
+{
+	hooks.dispatch = h->dispatch != NULL ? h->dispatch : no_dispatch;
+	hooks.answered = h->answered != NULL ? h->answered : no_answered;
+	hooks.quitting = h->quitting != NULL ? h->quitting : no_quitting;
+	hooks.conns_changed = h->conns_changed != NULL ? h->conns_changed :
+	    no_changed;
+	hooks.sreq_cancel = h->sreq_cancel != NULL ? h->sreq_cancel :
+	    no_cancel;
+}
+
+const struct conn_hooks *
+conn_hooks(void)
+{
+	return &hooks;
+}
+
+/* ------------------------------------------------------------ life */
 
 unsigned int
 conn_count(void)
@@ -98,7 +169,7 @@ conn_new(int fd)
 	loop_defer_init(&c->draind, conn_draind, c);
 	loop_defer_init(&c->readd, conn_readd, c);
 	clientip_peer(fd, &c->peer);
-	c->idle_since = loop_now();
+	c->idle_since = c->opened = loop_now();
 	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warn("connection: epoll_ctl");
 		http_in_free(&c->in);
@@ -112,7 +183,7 @@ conn_new(int fd)
 	/* A TLS handshake is bounded like a request's header. */
 	loop_timer_at(&c->timer, c->idle_since + (c->tls.ssl != NULL ?
 	    wconf.header_timeout_ms : wconf.idle_timeout_ms));
-	worker_conns_changed(nconns);
+	hooks.conns_changed(nconns);
 	return c;
 }
 
@@ -149,16 +220,20 @@ conn_unlink(struct conn *c)
 }
 
 void
-conn_close(struct conn *c)
+conn_close(struct conn *c, const char *why)
 {
+	char addr[64];
 	int fd = c->fd;
 
 	if (c->state == CONN_DEAD)
 		return;
+	ipaddr_format(&c->peer, addr, sizeof(addr));
+	log_debug("connection %d: closed (%s), client %s, age %llu ms", fd,
+	    why, addr, (unsigned long long)(loop_now() - c->opened));
 	c->state = CONN_DEAD;
 	/* Whatever answers this connection later must forget it now. */
 	if (c->sreq != NULL)
-		storec_cancel(c->sreq);
+		hooks.sreq_cancel(c->sreq);
 	c->sreq = NULL;
 	if (c->abort != NULL)
 		c->abort(c);
@@ -166,7 +241,7 @@ conn_close(struct conn *c)
 	tlsio_shutdown(&c->tls);
 	conn_unlink(c);
 	close(fd);
-	worker_conns_changed(nconns);
+	hooks.conns_changed(nconns);
 }
 
 int
@@ -207,10 +282,12 @@ conn_release(struct conn *c, int *fd, struct tlsio *tls, struct buf *out,
 	c->tls.ssl = NULL;
 	*out = c->out;
 	buf_init(&c->out);
+	/* Switching protocols ends this request (ws.c set its 101). */
+	conn_access(c);
 	/* The handler itself lets go: it has nothing to abort. */
 	c->state = CONN_DEAD;
 	if (c->sreq != NULL)
-		storec_cancel(c->sreq);
+		hooks.sreq_cancel(c->sreq);
 	c->sreq = NULL;
 	c->abort = NULL;
 	conn_unlink(c);
@@ -232,7 +309,7 @@ conn_close_idle(void)
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (conn_idle(c))
-			conn_close(c);
+			conn_close(c, "idle at quit");
 	}
 }
 
@@ -276,6 +353,7 @@ conn_timeout(void *arg)
 	struct conn *c = arg;
 	struct resp_opts o;
 	uint64_t d = conn_deadline(c);
+	const char *why;
 	ssize_t n;
 
 	if (d == UINT64_MAX)
@@ -292,12 +370,16 @@ conn_timeout(void *arg)
 		n = tlsio_write(c->fd, &c->tls, c->out.data + c->out.off,
 		    buf_pending(&c->out));
 		(void)n;
-		log_debug("connection %d: request timed out", c->fd);
-	} else if (c->state == CONN_READ && conn_idle(c))
-		log_debug("connection %d: idle timeout", c->fd);
-	else if (c->state != CONN_LINGER)
-		log_debug("connection %d: output stalled", c->fd);
-	conn_close(c);
+		why = "request timeout";
+	} else if (c->state == CONN_READ && tlsio_handshaking(&c->tls))
+		why = "TLS handshake timeout";
+	else if (c->state == CONN_READ && conn_idle(c))
+		why = "idle timeout";
+	else if (c->state == CONN_LINGER)
+		why = "linger over";
+	else
+		why = "output stalled";
+	conn_close(c, why);
 }
 
 /* Interest set and deadline for the state we are in. */
@@ -333,7 +415,7 @@ conn_update(struct conn *c)
 	ev = tlsio_events(&c->tls, ev);
 	if (loop_io_mod(&c->io, ev) < 0) {
 		log_warn("connection %d: epoll_ctl", c->fd);
-		conn_close(c);
+		conn_close(c, "epoll_ctl failed");
 		return;
 	}
 	d = conn_deadline(c);
@@ -351,13 +433,13 @@ conn_flush(struct conn *c)
 
 	if (c->out.err) {
 		log_warnx("connection %d: out of memory for output", c->fd);
-		conn_close(c);
+		conn_close(c, "out of memory");
 		return;
 	}
 	before = buf_pending(&c->out);
 	if (tlsio_flush(c->fd, &c->tls, &c->out) == -1) {
 		log_debug("connection %d: send: %s", c->fd, strerror(errno));
-		conn_close(c);
+		conn_close(c, "send failed");
 		return;
 	}
 	/* Progress, not completion, keeps a slow reader alive. */
@@ -399,10 +481,55 @@ conn_settle(struct conn *c)
 	if (c->state == CONN_READ && c->eof && c->pend_off == c->pend_len &&
 	    buf_pending(&c->out) == 0) {
 		/* The client is done sending and has every answer. */
-		conn_close(c);
+		conn_close(c, "client done");
 		return;
 	}
 	conn_update(c);
+}
+
+/* ------------------------------------------------------------ access log */
+
+void
+conn_access_log(int on)
+{
+	access_on = on != 0;
+}
+
+void
+conn_access_format(char *out, size_t outsz, const char *client,
+    const char *method, const char *path, int status, size_t bytes,
+    uint64_t ms)
+{
+	char p[256];
+	size_t i;
+
+	for (i = 0; path[i] != '\0' && path[i] != '?' && i < sizeof(p) - 1; i++)
+		p[i] = (unsigned char)path[i] <= ' ' || path[i] == 0x7f ?
+		    '?' : path[i];
+	p[i] = '\0';
+	snprintf(out, outsz, "%s %s %s %d %zu %llu", client, method,
+	    i > 0 ? p : "-", status, bytes, (unsigned long long)ms);
+}
+
+/* One line for the request just answered (or refused unparsed). */
+static void
+conn_access(struct conn *c)
+{
+	struct ipaddr ip;
+	char addr[64], line[512];
+
+	if (!access_on)
+		return;
+	if (c->req != NULL)
+		clientip_of(c, c->req, &ip);
+	else
+		ip = c->peer;
+	ipaddr_format(&ip, addr, sizeof(addr));
+	conn_access_format(line, sizeof(line), addr[0] ? addr : "-",
+	    c->req != NULL ? c->req->method_name : "-",
+	    c->req != NULL ? c->req->path : "-", c->acc_status, c->acc_bytes,
+	    loop_now() - c->req_start);
+	log_info("access: %s", line);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -410,11 +537,12 @@ conn_settle(struct conn *c)
 static void
 conn_finish(struct conn *c)
 {
+	conn_access(c);
 	if (c->req != NULL)
 		http_request_free(c->req);
 	c->req = NULL;
 	if (c->sreq != NULL)
-		storec_cancel(c->sreq);
+		hooks.sreq_cancel(c->sreq);
 	c->sreq = NULL;
 	c->abort = NULL;
 	c->hctx = NULL;
@@ -436,24 +564,31 @@ conn_dispatch(struct conn *c, struct http_request *req)
 {
 	c->req = req;
 	c->state = CONN_BUSY;
-	c->keep_alive = req->keep_alive && !worker_quitting();
+	c->keep_alive = req->keep_alive && !hooks.quitting();
 	c->head_only = req->method == HTTP_HEAD;
-	router_dispatch(c, req);
+	c->acc_status = 0;
+	c->acc_bytes = 0;
+	hooks.dispatch(c, req);
 }
 
 static void
 conn_bad_input(struct conn *c)
 {
 	struct resp_opts o;
+	size_t before;
 
 	log_debug("connection %d: bad request: %d %s (%s)", c->fd,
 	    http_in_status(&c->in), http_in_message(&c->in),
 	    http_in_detail(&c->in));
 	memset(&o, 0, sizeof(o));
 	o.keep_alive = 0;
-	metrics_http(-1, http_in_status(&c->in));
+	hooks.answered(-1, http_in_status(&c->in));
+	before = buf_pending(&c->out);
 	resp_error(&c->out, http_in_status(&c->in), &o,
 	    http_in_message(&c->in));
+	c->acc_status = http_in_status(&c->in);
+	c->acc_bytes = buf_pending(&c->out) - before;
+	conn_access(c);
 	c->state = CONN_CLOSING;
 }
 
@@ -489,7 +624,7 @@ conn_input(struct conn *c, const char *data, size_t len)
 		}
 		if ((req = http_in_take(&c->in)) == NULL) {
 			log_warnx("connection %d: parser gave no request", c->fd);
-			conn_close(c);
+			conn_close(c, "parser gave no request");
 			break;
 		}
 		/* What follows the request, should its handler take the fd. */
@@ -537,7 +672,7 @@ conn_read(struct conn *c)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		log_debug("connection %d: recv: %s", c->fd, strerror(errno));
-		conn_close(c);
+		conn_close(c, "recv failed");
 		return;
 	}
 	if (n == 0) {
@@ -552,7 +687,7 @@ conn_read(struct conn *c)
 		rest = (size_t)n - used;
 		if ((c->pend = malloc(rest)) == NULL) {
 			log_warn("connection %d", c->fd);
-			conn_close(c);
+			conn_close(c, "out of memory");
 			return;
 		}
 		memcpy(c->pend, rbuf + used, rest);
@@ -570,7 +705,7 @@ conn_linger_read(struct conn *c)
 	n = recv(c->fd, rbuf, sizeof(rbuf), 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR))
-		conn_close(c);
+		conn_close(c, "linger done");
 }
 
 static void
@@ -581,13 +716,12 @@ conn_io(int fd, uint32_t events, void *arg)
 	events = tlsio_ready(&c->tls, events);
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* Reset, or both sides shut: nobody will read an answer. */
-		conn_close(c);
+		conn_close(c, "reset or hang-up");
 		return;
 	}
 	if ((events & EPOLLRDHUP) && c->state == CONN_BUSY &&
 	    c->abort_on_eof) {
-		log_debug("connection %d: client left during the answer", c->fd);
-		conn_close(c);
+		conn_close(c, "client left during the answer");
 		return;
 	}
 	if (events & EPOLLOUT) {
@@ -633,9 +767,10 @@ conn_answering(struct conn *c, int status, struct resp_opts *o,
 		log_warnx("connection %d: answer without a request", c->fd);
 		return -1;
 	}
-	metrics_http(c->route_ix, status);
+	hooks.answered(c->route_ix, status);
+	c->acc_status = status;
 	/* A quit that came meanwhile ends keep-alive here. */
-	if (worker_quitting())
+	if (hooks.quitting())
 		c->keep_alive = 0;
 	memset(o, 0, sizeof(*o));
 	o->keep_alive = c->keep_alive;
@@ -650,6 +785,7 @@ conn_send(struct conn *c, int status, const char *headers, const char *ctype,
     const void *body, size_t len)
 {
 	struct resp_opts o;
+	size_t before;
 	struct buf tmp;
 
 	if (conn_answering(c, status, &o, ctype,
@@ -657,7 +793,9 @@ conn_send(struct conn *c, int status, const char *headers, const char *ctype,
 		buf_free(&tmp);
 		return;
 	}
+	before = buf_pending(&c->out);
 	resp_send(&c->out, status, &o, body, len);
+	c->acc_bytes += buf_pending(&c->out) - before;
 	buf_free(&tmp);
 	conn_finish(c);
 }
@@ -667,6 +805,7 @@ conn_send_error(struct conn *c, int status, const char *headers,
     const char *message)
 {
 	struct resp_opts o;
+	size_t before;
 	struct buf tmp;
 
 	if (conn_answering(c, status, &o, NULL,
@@ -674,7 +813,9 @@ conn_send_error(struct conn *c, int status, const char *headers,
 		buf_free(&tmp);
 		return;
 	}
+	before = buf_pending(&c->out);
 	resp_error(&c->out, status, &o, message);
+	c->acc_bytes += buf_pending(&c->out) - before;
 	buf_free(&tmp);
 	conn_finish(c);
 }
@@ -702,6 +843,7 @@ conn_stream_start(struct conn *c, int status, const char *headers,
     const char *ctype)
 {
 	struct resp_opts o;
+	size_t before;
 	struct buf tmp;
 	int http10;
 
@@ -710,6 +852,7 @@ conn_stream_start(struct conn *c, int status, const char *headers,
 		buf_free(&tmp);
 		return -1;
 	}
+	before = buf_pending(&c->out);
 	http10 = c->req != NULL && c->req->http_major == 1 &&
 	    c->req->http_minor == 0;
 	if (http10) {
@@ -722,6 +865,7 @@ conn_stream_start(struct conn *c, int status, const char *headers,
 		resp_chunked_start(&c->out, status, &o);
 		c->stream = STREAM_CHUNKED;
 	}
+	c->acc_bytes += buf_pending(&c->out) - before;
 	buf_free(&tmp);
 	loop_defer(&c->flushd);
 	return 0;
@@ -730,22 +874,31 @@ conn_stream_start(struct conn *c, int status, const char *headers,
 void
 conn_stream_write(struct conn *c, const void *data, size_t len)
 {
+	size_t before;
+
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE || len == 0)
 		return;
+	before = buf_pending(&c->out);
 	if (c->stream == STREAM_CHUNKED)
 		resp_chunk(&c->out, data, len);
 	else
 		buf_add(&c->out, data, len);
+	c->acc_bytes += buf_pending(&c->out) - before;
 	loop_defer(&c->flushd);
 }
 
 void
 conn_stream_end(struct conn *c)
 {
+	size_t before;
+
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
 		return;
-	if (c->stream == STREAM_CHUNKED)
+	if (c->stream == STREAM_CHUNKED) {
+		before = buf_pending(&c->out);
 		resp_chunked_end(&c->out);
+		c->acc_bytes += buf_pending(&c->out) - before;
+	}
 	loop_defer_cancel(&c->flushd);
 	conn_finish(c);
 }

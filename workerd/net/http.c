@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "util.h"
 
 enum { SCAN_PRE = 0, SCAN_LINE, SCAN_HEADERS, SCAN_BODY };
 enum { HS_NONE = 0, HS_FIELD, HS_VALUE };
@@ -152,18 +153,6 @@ dupn(const char *p, size_t n)
 		memcpy(s, p, n);
 	s[n] = '\0';
 	return s;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -697,7 +686,7 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 		c = (unsigned char)data[i];
 		switch (h->chunk_state) {
 		case CH_SIZE0:
-			if ((v = hexval(c)) < 0)
+			if ((v = proto_hex_digit(c)) < 0)
 				SCAN_FAIL(400, "invalid chunk size");
 			h->chunk_left = (size_t)v;
 			h->chunk_line = 1;
@@ -706,7 +695,7 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 		case CH_SIZE:
 			if (++h->chunk_line > CHUNK_LINE_MAX)
 				SCAN_FAIL(400, "chunk size line too long");
-			if ((v = hexval(c)) >= 0) {
+			if ((v = proto_hex_digit(c)) >= 0) {
 				h->chunk_left = h->chunk_left * 16 + (size_t)v;
 				if (h->chunk_left > HTTP_MAX_BODY - h->chunk_total)
 					SCAN_FAIL(413, "chunked body over the limit");
@@ -1001,8 +990,10 @@ qchar(const char *s, size_t n, size_t *i)
 		return ' ';
 	if (s[*i] != '%')
 		return (unsigned char)s[*i];
-	if (n - *i < 3 || (hi = hexval((unsigned char)s[*i + 1])) < 0 ||
-	    (lo = hexval((unsigned char)s[*i + 2])) < 0 || (hi == 0 && lo == 0))
+	if (n - *i < 3 ||
+	    (hi = proto_hex_digit((unsigned char)s[*i + 1])) < 0 ||
+	    (lo = proto_hex_digit((unsigned char)s[*i + 2])) < 0 ||
+	    (hi == 0 && lo == 0))
 		return -1;
 	*i += 2;
 	return hi * 16 + lo;

@@ -113,13 +113,6 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* A well-formed UTF-8 sequence at s, NUL counted as invalid; 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	return n > 0 && s[0] != 0 ? utf8_seq_len(s, n) : 0;
-}
-
 void
 buf_add_jstr(struct buf *b, const char *str, size_t len)
 {
@@ -159,7 +152,7 @@ buf_add_jstr(struct buf *b, const char *str, size_t len)
 				esc[5] = hex[s[i] & 0xf];
 				e = esc;
 				elen = 6;
-			} else if ((n = utf8_len(s + i, len - i)) == 0) {
+			} else if ((n = proto_utf8_char_len(s + i, len - i)) == 0) {
 				e = "\xef\xbf\xbd";	/* U+FFFD */
 				elen = 3;
 				n = 1;

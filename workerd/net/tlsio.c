@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "resp.h"
+#include "tlsctx.h"
 #include "settings.h"
 #include "tlsio.h"
 

@@ -65,6 +65,8 @@ struct ws {
 	int high;			/* output reached WS_OUT_MAX / 4 */
 	int owed;			/* sent since output was last empty */
 	int dead;
+	struct ipaddr peer;		/* the socket's peer (logs) */
+	uint64_t opened;		/* when the HTTP connection began */
 };
 
 static TAILQ_HEAD(, ws) wss = TAILQ_HEAD_INITIALIZER(wss);
@@ -274,19 +276,6 @@ ws_fail(struct ws *ws, uint16_t code, const char *reason)
 	wslay_event_shutdown_read(ws->ctx);
 }
 
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len) {
-		if ((n = utf8_seq_len(s + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 static void
 ws_msg_cb(wslay_event_context_ptr ctx,
     const struct wslay_event_on_msg_recv_arg *m, void *arg)
@@ -302,7 +291,7 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		if (ws->close_at != 0)
 			return;
 		/* wslay checks this too; the owner relies on it. */
-		if (!utf8_valid(m->msg, m->msg_length)) {
+		if (!proto_utf8_valid(m->msg, m->msg_length)) {
 			ws_fail(ws, WS_CLOSE_BAD_DATA, "invalid UTF-8");
 			return;
 		}
@@ -348,7 +337,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 {
 	struct ws *ws;
 	const char *key;
-	char accept[29];
+	char accept[29], head[160];
 	int fd, route_ix;
 
 	key = http_header(req, "sec-websocket-key");
@@ -356,7 +345,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 		conn_send_error(c, 400, NULL, "Invalid Sec-WebSocket-Key");
 		return NULL;
 	}
-	if (worker_quitting()) {
+	if (conn_hooks()->quitting()) {
 		/* It would be told to go away at once. */
 		conn_send_error(c, 503, NULL, "Server is shutting down");
 		return NULL;
@@ -364,29 +353,34 @@ ws_accept(struct conn *c, const struct http_request *req,
 	ws_accept_key(key, accept);
 	if (accept[0] == '\0' || (ws = calloc(1, sizeof(*ws))) == NULL) {
 		log_warnx("websocket: cannot accept");
-		conn_close(c);
+		conn_close(c, "WebSocket: out of memory");
 		return NULL;
 	}
 	if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0) {
 		log_warnx("websocket: wslay context");
 		free(ws);
-		conn_close(c);
+		conn_close(c, "WebSocket: no wslay context");
 		return NULL;
 	}
 	wslay_event_config_set_max_recv_msg_length(ws->ctx, WS_MESSAGE_MAX);
 	route_ix = c->route_ix;
-	if (conn_release(c, &fd, &ws->tls, &ws->out, &ws->in, &ws->in_len) < 0) {
-		wslay_event_context_free(ws->ctx);
-		free(ws);
-		conn_close(c);
-		return NULL;
-	}
-	metrics_http(route_ix, 101);
-	/* After anything conn.c still had to write. */
-	buf_addf(&ws->out, "HTTP/1.1 101 Switching Protocols\r\n"
+	ws->peer = c->peer;
+	ws->opened = c->opened;
+	(void)snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\n"
 	    "Connection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+	c->acc_status = 101;
+	c->acc_bytes = strlen(head);
+	if (conn_release(c, &fd, &ws->tls, &ws->out, &ws->in, &ws->in_len) < 0) {
+		wslay_event_context_free(ws->ctx);
+		free(ws);
+		conn_close(c, "WebSocket: cannot take the socket");
+		return NULL;
+	}
+	conn_hooks()->answered(route_ix, 101);
+	/* After anything conn.c still had to write. */
+	buf_adds(&ws->out, head);
 	ws->fd = fd;
 	ws->cbs = *cbs;
 	ws->arg = arg;
@@ -401,12 +395,12 @@ ws_accept(struct conn *c, const struct http_request *req,
 		tlsio_free(&ws->tls);
 		close(fd);
 		ws_reap(ws);
-		worker_conns_changed(conn_count());
+		conn_hooks()->conns_changed(conn_count());
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&wss, ws, entry);
 	nws++;
-	worker_conns_changed(conn_count());
+	conn_hooks()->conns_changed(conn_count());
 	log_debug("websocket %d: open", fd);
 	/* The 101 goes out and any early input is read this round. */
 	loop_defer(&ws->kick);
@@ -424,10 +418,14 @@ ws_reap(void *arg)
 	free(ws);
 }
 
-/* The end: the fd closes, the owner hears of it, the ws goes. */
+/*
+ * The one teardown: the fd closes, the owner hears of it, the ws goes.
+ * why is a short static reason, logged at debug level.
+ */
 static void
-ws_finish(struct ws *ws)
+ws_finish(struct ws *ws, const char *why)
 {
+	char addr[64];
 	uint16_t code;
 
 	if (ws->dead)
@@ -439,7 +437,10 @@ ws_finish(struct ws *ws)
 		code = ws->sent_code;
 	else
 		code = 1006;	/* no close frame either way */
-	log_debug("websocket %d: closed (%u)", ws->fd, code);
+	ipaddr_format(&ws->peer, addr, sizeof(addr));
+	log_debug("websocket %d: closed (%s, code %u), client %s, age %llu ms",
+	    ws->fd, why, code, addr,
+	    (unsigned long long)(loop_now() - ws->opened));
 	loop_io_del(&ws->io);
 	tlsio_free(&ws->tls);
 	close(ws->fd);
@@ -453,7 +454,7 @@ ws_finish(struct ws *ws)
 	if (ws->cbs.on_close != NULL)
 		ws->cbs.on_close(ws, code, ws->arg);
 	loop_defer(&ws->reap);
-	worker_conns_changed(conn_count());
+	conn_hooks()->conns_changed(conn_count());
 }
 
 /* ------------------------------------------------------------ I/O */
@@ -567,7 +568,7 @@ ws_settle(struct ws *ws)
 	if (!ws->broken)
 		ws_flush(ws);
 	if (ws->broken) {
-		ws_finish(ws);
+		ws_finish(ws, "send failed or out of memory");
 		return;
 	}
 	rd = wslay_event_want_read(ws->ctx) && !ws->rfail;
@@ -575,7 +576,7 @@ ws_settle(struct ws *ws)
 	if (ws->rfail && !ws->lingering &&
 	    !wslay_event_get_close_received(ws->ctx)) {
 		/* Gone without a close frame (EOF or reset). */
-		ws_finish(ws);
+		ws_finish(ws, "peer gone without a close");
 		return;
 	}
 	if (buf_pending(&ws->out) > WS_OUT_MAX && !closed_out) {
@@ -583,7 +584,7 @@ ws_settle(struct ws *ws)
 		ws_fail(ws, WS_CLOSE_POLICY, "output limit");
 		ws_pump(ws);
 		if (ws->broken || (closed_out = ws->sent_code != 0) == 0) {
-			ws_finish(ws);
+			ws_finish(ws, "output limit");
 			return;
 		}
 		rd = 0;
@@ -595,7 +596,7 @@ ws_settle(struct ws *ws)
 		if (ws->rfail || (closed_out &&
 		    wslay_event_get_close_received(ws->ctx))) {
 			/* The handshake is done, or the peer has gone. */
-			ws_finish(ws);
+			ws_finish(ws, ws->rfail ? "peer gone" : "closed");
 			return;
 		}
 		if (!ws->lingering) {
@@ -618,7 +619,7 @@ ws_settle(struct ws *ws)
 	ev = tlsio_events(&ws->tls, ev);
 	if (loop_io_mod(&ws->io, ev) < 0) {
 		log_warn("websocket %d: epoll_ctl", ws->fd);
-		ws_finish(ws);
+		ws_finish(ws, "epoll_ctl failed");
 		return;
 	}
 	d = ws_deadline(ws);
@@ -634,7 +635,7 @@ ws_io(int fd, uint32_t events, void *arg)
 	events = tlsio_ready(&ws->tls, events);
 	if (events & EPOLLERR) {
 		ws->rfail = 1;
-		ws_finish(ws);
+		ws_finish(ws, "socket error");
 		return;
 	}
 	if (events & EPOLLOUT)
@@ -662,13 +663,11 @@ ws_timeout(void *arg)
 		return;
 	}
 	if (ws->close_at != 0) {
-		log_debug("websocket %d: closing handshake timed out", ws->fd);
-		ws_finish(ws);
+		ws_finish(ws, "closing handshake timed out");
 		return;
 	}
 	if (now >= ws->last_rx + ws_idle_ms) {
-		log_debug("websocket %d: peer silent, dropped", ws->fd);
-		ws_finish(ws);
+		ws_finish(ws, "peer silent");
 		return;
 	}
 	memset(&ping, 0, sizeof(ping));

@@ -133,7 +133,7 @@ redirect(struct conn *c, struct http_request *req, int status,
 }
 
 void
-dash_login_redirect(struct conn *c, struct http_request *req,
+dashpages_login_redirect(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	redirect(c, req, 302, "/dashboard/login");
@@ -145,7 +145,7 @@ dash_login_redirect(struct conn *c, struct http_request *req,
  * its relative links resolve under /dashboard/.
  */
 void
-dash_index_get(struct conn *c, struct http_request *req,
+dashpages_index_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	size_t n = strlen(req->path);
@@ -158,14 +158,14 @@ dash_index_get(struct conn *c, struct http_request *req,
 }
 
 void
-dash_login_page_get(struct conn *c, struct http_request *req,
+dashpages_login_page_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	file_send(c, "login.html", "text/html; charset=utf-8");
 }
 
 void
-dash_asset_get(struct conn *c, struct http_request *req,
+dashpages_asset_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	char rel[NAME_MAX + 16];

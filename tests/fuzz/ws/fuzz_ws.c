@@ -54,7 +54,7 @@ on_text(struct ws *ws, const char *msg, size_t len, void *arg)
 
 	check(len <= WS_MESSAGE_MAX, "message over the limit");
 	while (i < len) {
-		n = utf8_seq_len((const unsigned char *)msg + i, len - i);
+		n = proto_utf8_seq_len((const unsigned char *)msg + i, len - i);
 		check(n > 0, "invalid UTF-8 handed over");
 		i += n;
 	}

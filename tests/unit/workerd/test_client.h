@@ -43,6 +43,7 @@ tclient_open(struct tclient *cl)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
 		return -1;
 	cl->fd = sv[1];
+	router_wire();		/* as main.c does at start */
 	cl->c = conn_new(sv[0]);
 	return cl->c != NULL ? 0 : -1;
 }

@@ -177,6 +177,44 @@ test_static_routes(void **state)
 	    ROUTE_NOT_FOUND);
 }
 
+/*
+ * The routes any Origin may use are flagged R_PUBLIC, and the README's
+ * list of CORS exemptions names each of them.
+ */
+static void
+test_public_routes(void **state)
+{
+	static const char *want[] = {
+		"/api/widget/:wid/config", "/api/widget/:wid/ws",
+		"/widget/chat-widget.js", "/api/widget/embed.js",
+	};
+	static char readme[256 * 1024];
+	const struct route *r;
+	const char *para;
+	FILE *f;
+	size_t i, j, n, npublic = 0;
+
+	for (i = 0; (r = router_route(i)) != NULL; i++) {
+		if (!(r->flags & R_PUBLIC))
+			continue;
+		npublic++;
+		for (j = 0; j < sizeof(want) / sizeof(want[0]); j++)
+			if (strcmp(r->pattern, want[j]) == 0)
+				break;
+		assert_true(j < sizeof(want) / sizeof(want[0]));
+		assert_false(r->flags & (R_ADMIN | R_DASH));
+	}
+	assert_int_equal(npublic, sizeof(want) / sizeof(want[0]));
+
+	assert_non_null(f = fopen("README.md", "rb"));
+	n = fread(readme, 1, sizeof(readme) - 1, f);
+	fclose(f);
+	readme[n] = '\0';
+	assert_non_null(para = strstr(readme, "`R_PUBLIC` in"));
+	for (j = 0; j < sizeof(want) / sizeof(want[0]); j++)
+		assert_non_null(strstr(para, want[j]));
+}
+
 int
 main(void)
 {
@@ -188,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_long_param),
 		cmocka_unit_test(test_chat_routes),
 		cmocka_unit_test(test_static_routes),
+		cmocka_unit_test(test_public_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

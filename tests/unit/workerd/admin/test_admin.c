@@ -143,15 +143,15 @@ test_json_text(void **state)
 {
 	char *s;
 
-	s = test_dump(json_text("ok \xe2\x82\xac"));
+	s = test_dump(exprow_text("ok \xe2\x82\xac"));
 	assert_string_equal(s, "\"ok \xe2\x82\xac\"");
 	free(s);
 	/* Invalid UTF-8 (a lone continuation, an overlong, a surrogate). */
-	s = test_dump(json_text("a\x80" "b\xc0\xaf" "c\xed\xa0\x80"));
+	s = test_dump(exprow_text("a\x80" "b\xc0\xaf" "c\xed\xa0\x80"));
 	assert_string_equal(s, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
 	    "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 	free(s);
-	s = test_dump(json_text("cut \xe2\x82"));
+	s = test_dump(exprow_text("cut \xe2\x82"));
 	assert_string_equal(s, "\"cut \xef\xbf\xbd\xef\xbf\xbd\"");
 	free(s);
 }

@@ -2,7 +2,7 @@
  * Connections over real socketpairs: pipelined requests answered in
  * order (also when one waits on storaged), HEAD, bad input, keep-alive
  * and close, timeouts, a client leaving mid-request, output backpressure,
- * and quitting.
+ * the access log and the close reason, and quitting.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "test_client.h"
@@ -461,6 +463,131 @@ test_output_backpressure(void **state)
 	tclient_close(&cl);
 }
 
+/* ---- what the logs say (stderr captured into a file) ---- */
+
+static int saved_stderr = -1;
+static FILE *captured;
+
+static void
+capture_start(void)
+{
+	assert_non_null(captured = tmpfile());
+	assert_true((saved_stderr = dup(STDERR_FILENO)) >= 0);
+	assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
+}
+
+/* Stops capturing; the log lines written meanwhile (static). */
+static const char *
+capture_end(void)
+{
+	static char text[16384];
+	size_t n;
+
+	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+	close(saved_stderr);
+	rewind(captured);
+	n = fread(text, 1, sizeof(text) - 1, captured);
+	text[n] = '\0';
+	fclose(captured);
+	return text;
+}
+
+static void
+test_access_format(void **state)
+{
+	char line[128], longpath[400];
+
+	conn_access_format(line, sizeof(line), "192.0.2.7", "GET",
+	    "/v1/chat/history", 200, 123, 4);
+	assert_string_equal(line, "192.0.2.7 GET /v1/chat/history 200 123 4");
+	/* The query string can carry a token: never logged. */
+	conn_access_format(line, sizeof(line), "::1", "POST",
+	    "/v1/chat?key=secret", 401, 0, 0);
+	assert_string_equal(line, "::1 POST /v1/chat 401 0 0");
+	/* Blanks and control bytes cannot forge a field or a line. */
+	conn_access_format(line, sizeof(line), "local", "GET",
+	    "/a b\r\nc\x7f", 404, 9, 1);
+	assert_string_equal(line, "local GET /a?b??c? 404 9 1");
+	conn_access_format(line, sizeof(line), "local", "-", "", 400, 5, 0);
+	assert_string_equal(line, "local - - 400 5 0");
+	/* A long path is cut; the line still ends with its numbers. */
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	conn_access_format(longpath, sizeof(longpath), "local", "GET",
+	    longpath, 200, 1, 2);
+	assert_true(strlen(longpath) < 300);
+	assert_non_null(strstr(longpath, "aaa 200 1 2"));
+}
+
+/* Off by default; on, one line per request with the bytes sent. */
+static void
+test_access_log(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	const char *text, *p;
+	char want[64];
+	size_t off = 0, first;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	capture_start();
+	send_str(&cl, GET("/health?token=secret"));
+	expect_answer(&cl, &off, &r, 200, NULL);
+	text = capture_end();
+	assert_null(strstr(text, "access:"));
+
+	conn_access_log(1);
+	capture_start();
+	first = off;
+	send_str(&cl, GET("/health?token=secret") GET("/nowhere"));
+	expect_answer(&cl, &off, &r, 200, NULL);
+	snprintf(want, sizeof(want), "access: local GET /health 200 %zu ",
+	    strlen(r.head) + r.body_len);
+	assert_int_equal(off - first, strlen(r.head) + r.body_len);
+	expect_answer(&cl, &off, &r, 404, NULL);
+	send_str(&cl, "BLAH\x01 / HTTP/1.1\r\n\r\n");
+	expect_answer(&cl, &off, &r, 400, NULL);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	text = capture_end();
+	conn_access_log(0);
+
+	assert_non_null(p = strstr(text, want));
+	assert_non_null(strstr(text, "access: local GET /nowhere 404 "));
+	assert_non_null(strstr(text, "access: local - - 400 "));
+	assert_null(strstr(text, "secret"));
+	/* One line each, at info level. */
+	assert_non_null(strstr(text, ": info: access: "));
+	assert_null(strstr(p + strlen(want), "GET /health"));
+	tclient_close(&cl);
+	drive_ms(20);
+	assert_int_equal(conn_count(), 0);
+}
+
+/* The teardown says why, with the client and the connection's age. */
+static void
+test_close_reason(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	const char *text;
+	size_t off = 0;
+
+	log_set_level(LOG_LEVEL_DEBUG);
+	capture_start();
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/health"));
+	expect_answer(&cl, &off, &r, 200, NULL);
+	shutdown(cl.fd, SHUT_WR);
+	assert_true(tclient_wait_eof(&cl, 1000));
+	drive_ms(20);
+	text = capture_end();
+	log_set_level(LOG_LEVEL_INFO);
+	assert_non_null(strstr(text, "closed (client done), client local, age "));
+	assert_int_equal(conn_count(), 0);
+	tclient_close(&cl);
+}
+
 /* Last: quitting is for good. */
 static void
 test_quit(void **state)
@@ -511,6 +638,9 @@ main(void)
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),
+		cmocka_unit_test(test_access_format),
+		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_close_reason),
 		cmocka_unit_test(test_quit),
 	};
 

@@ -15,7 +15,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "test_client.h"
 #include "ws.h"
@@ -763,6 +765,38 @@ test_ws_close_handshake(void **state)
 	owner_free(&o);
 }
 
+/* The teardown says why it closed, with the code, the client and the age. */
+static void
+test_ws_close_logged(void **state)
+{
+	static char text[8192];
+	struct tclient cl;
+	struct owner o;
+	FILE *f;
+	size_t off, n;
+	int saved;
+
+	assert_non_null(f = tmpfile());
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	log_set_level(LOG_LEVEL_DEBUG);
+	open_ws(&cl, &o, &off);
+	send_frame(&cl, 1, 0x8, "\x03\xe8" "bye", 5);
+	expect_close(&cl, &off, WS_CLOSE_NORMAL);
+	assert_true(tclient_wait_eof(&cl, 2000));
+	log_set_level(LOG_LEVEL_INFO);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, ": closed (closed, code 1000), client "
+	    "local, age "));
+	tclient_close(&cl);
+	owner_free(&o);
+}
+
 /* The owner closes from on_text: what follows in the same read is dropped. */
 static void
 test_ws_close_from_owner(void **state)
@@ -1054,6 +1088,7 @@ main(void)
 		cmocka_unit_test(test_ws_protocol_errors),
 		cmocka_unit_test(test_ws_ping_pong),
 		cmocka_unit_test(test_ws_close_handshake),
+		cmocka_unit_test(test_ws_close_logged),
 		cmocka_unit_test(test_ws_close_from_owner),
 		cmocka_unit_test(test_ws_close_reason_cut),
 		cmocka_unit_test(test_ws_client_vanishes),

@@ -1,0 +1,166 @@
+/*
+ * The shared helpers of util.h: UTF-8 well-formedness and counts, hex,
+ * big-endian byte order, the JSON Content-Type check. One definition
+ * for every program; contracts in util.h.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+size_t
+proto_utf8_seq_len(const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xe0 && s[1] < 0xa0) ||	/* overlong */
+		    (s[0] == 0xed && s[1] >= 0xa0))	/* surrogate */
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xf0 && s[1] < 0x90) ||	/* overlong */
+		    (s[0] == 0xf4 && s[1] >= 0x90))	/* past U+10FFFF */
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+size_t
+proto_utf8_char_len(const unsigned char *s, size_t n)
+{
+	return n > 0 && s[0] != 0 ? proto_utf8_seq_len(s, n) : 0;
+}
+
+int
+proto_utf8_valid(const void *s, size_t n)
+{
+	return proto_utf8_chars(s, n) >= 0;
+}
+
+ssize_t
+proto_utf8_chars(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t i = 0, k;
+	ssize_t chars = 0;
+
+	while (i < n) {
+		if ((k = proto_utf8_seq_len(p + i, n - i)) == 0)
+			return -1;
+		i += k;
+		chars++;
+	}
+	return chars;
+}
+
+/* ---------------------------------------------------------------- hex */
+
+void
+proto_hex_encode(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = in;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+proto_hex_digit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* A lowercase hex digit's value, or -1. */
+static int
+lower_digit(char ch)
+{
+	return ch >= 'A' && ch <= 'F' ? -1 : proto_hex_digit((unsigned char)ch);
+}
+
+int
+proto_hex_decode(const char *in, void *out, size_t n)
+{
+	uint8_t *o = out;
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = lower_digit(in[2 * i])) < 0 ||
+		    (lo = lower_digit(in[2 * i + 1])) < 0)
+			return -1;
+		o[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return in[2 * n] == '\0' ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- byte order */
+
+void
+proto_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+uint32_t
+proto_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+proto_put_be64(uint8_t *p, uint64_t v)
+{
+	proto_put_be32(p, (uint32_t)(v >> 32));
+	proto_put_be32(p + 4, (uint32_t)v);
+}
+
+uint64_t
+proto_get_be64(const uint8_t *p)
+{
+	return (uint64_t)proto_get_be32(p) << 32 | proto_get_be32(p + 4);
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+int
+proto_json_ctype(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}

@@ -1,0 +1,54 @@
+/*
+ * Small helpers every Parley program shares, one definition each:
+ * UTF-8 checks and counts, hex, big-endian byte order and the JSON
+ * Content-Type check. All names carry the proto_ prefix; proto.h
+ * includes this header. The code is in util.c.
+ */
+#ifndef PARLEY_UTIL_H
+#define PARLEY_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- UTF-8 (strict: no overlongs, surrogates or code points past U+10FFFF) ---- */
+/* Length (1-4) of the well-formed UTF-8 sequence at s within n bytes; 0 if invalid. */
+size_t proto_utf8_seq_len(const unsigned char *s, size_t n);
+/* As proto_utf8_seq_len, but 0 for NUL too (a JSON writer escapes it). */
+size_t proto_utf8_char_len(const unsigned char *s, size_t n);
+/* 1 when s[0..n) is well-formed UTF-8 (NUL counts as a character), else 0. */
+int proto_utf8_valid(const void *s, size_t n);
+/* Characters (code points) in s[0..n), or -1 when it is not well-formed UTF-8. */
+ssize_t proto_utf8_chars(const void *s, size_t n);
+
+/* ---- hex ---- */
+/* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+void proto_hex_encode(const void *in, size_t n, char *out);
+/*
+ * Reads exactly 2n lowercase hex digits followed by NUL from in into n
+ * bytes of out. 0, or -1 (out then partly written) on anything else.
+ */
+int proto_hex_decode(const char *in, void *out, size_t n);
+/* The value (0-15) of one hex digit, either case; -1 for any other ch. */
+int proto_hex_digit(int ch);
+
+/* ---- big-endian byte order (keys and records that sort as bytes) ---- */
+void proto_put_be32(uint8_t *p, uint32_t v);	/* p[0..4) = v */
+uint32_t proto_get_be32(const uint8_t *p);	/* v from p[0..4) */
+void proto_put_be64(uint8_t *p, uint64_t v);	/* p[0..8) = v */
+uint64_t proto_get_be64(const uint8_t *p);	/* v from p[0..8) */
+
+/* ---- HTTP ---- */
+/*
+ * 1 when a Content-Type value names JSON: "application/json" in any case,
+ * then optional blanks and nothing or ";" parameters. 0 otherwise (NULL too).
+ */
+int proto_json_ctype(const char *ctype);
+
+/*
+ * Transitional: workerd/chat still calls the old name while it is being
+ * rewritten on another branch; removed when it switches.
+ */
+#define utf8_seq_len proto_utf8_seq_len
+
+#endif

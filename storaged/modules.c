@@ -1,0 +1,15 @@
+/*
+ * The modules that keep records beside the conversations, in the order
+ * store_open() initialises them and tells them of a conversation's
+ * changes (store_module in store.h). A new one adds itself here: the
+ * LMDB layer (store.c) knows none of them.
+ */
+#include <stddef.h>
+
+#include "storeint.h"
+
+const struct store_module *const store_modules[] = {
+	&widgetstore_module,	/* the default widget first */
+	&dashstore_module,
+	NULL,
+};

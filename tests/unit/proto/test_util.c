@@ -1,0 +1,134 @@
+/* Unit tests: the shared helpers of proto/util.h (UTF-8, hex, byte order, JSON Content-Type). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+#define S(lit)	(lit), sizeof(lit) - 1
+
+static void
+test_utf8_valid(void **state)
+{
+	(void)state;
+	assert_true(proto_utf8_valid(S("")));
+	assert_true(proto_utf8_valid(S("plain ascii")));
+	assert_true(proto_utf8_valid(S("a\0b")));			/* NUL is a character */
+	assert_true(proto_utf8_valid(S("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")));
+	assert_true(proto_utf8_valid(S("\xf4\x8f\xbf\xbf")));	/* U+10FFFF */
+	assert_false(proto_utf8_valid(S("\x80")));		/* lone continuation */
+	assert_false(proto_utf8_valid(S("\xc0\xaf")));		/* overlong / */
+	assert_false(proto_utf8_valid(S("\xe0\x80\xaf")));	/* overlong, 3 bytes */
+	assert_false(proto_utf8_valid(S("\xed\xa0\x80")));	/* surrogate */
+	assert_false(proto_utf8_valid(S("\xf4\x90\x80\x80")));	/* past U+10FFFF */
+	assert_false(proto_utf8_valid(S("ok \xe2\x82")));	/* cut */
+	assert_false(proto_utf8_valid(S("\xff")));
+	/* The length bounds the check: the cut is outside it. */
+	assert_true(proto_utf8_valid("ok \xe2\x82", 3));
+}
+
+static void
+test_utf8_chars(void **state)
+{
+	(void)state;
+	assert_int_equal(proto_utf8_chars(S("")), 0);
+	assert_int_equal(proto_utf8_chars(S("abc")), 3);
+	assert_int_equal(proto_utf8_chars(S("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")), 3);
+	assert_int_equal(proto_utf8_chars(S("a\xc0\xaf")), -1);
+	assert_int_equal(proto_utf8_chars(S("a\xe2\x82")), -1);
+	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
+	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"x", 0), 0);
+	assert_int_equal(proto_utf8_seq_len((const unsigned char *)"\0", 1), 1);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\0", 1), 0);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\xc3\xa9", 2), 2);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"\xc3", 1), 0);
+	assert_int_equal(proto_utf8_char_len((const unsigned char *)"a", 0), 0);
+}
+
+static void
+test_hex(void **state)
+{
+	const uint8_t in[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	uint8_t out[sizeof(in)];
+	char hex[2 * sizeof(in) + 1];
+
+	(void)state;
+	memset(hex, 'x', sizeof(hex));
+	proto_hex_encode(in, sizeof(in), hex);
+	assert_string_equal(hex, "00017f80abff");
+	assert_int_equal(proto_hex_decode(hex, out, sizeof(out)), 0);
+	assert_memory_equal(out, in, sizeof(in));
+
+	proto_hex_encode(in, 0, hex);
+	assert_string_equal(hex, "");
+	/* Exactly 2n lowercase digits, then the end of the string. */
+	assert_int_equal(proto_hex_decode("00017F80abff", out, 6), -1);
+	assert_int_equal(proto_hex_decode("00017f80abf", out, 6), -1);
+	assert_int_equal(proto_hex_decode("00017f80abff0", out, 6), -1);
+	assert_int_equal(proto_hex_decode("00017f80abfg", out, 6), -1);
+	assert_int_equal(proto_hex_decode("", out, 0), 0);
+
+	assert_int_equal(proto_hex_digit('0'), 0);
+	assert_int_equal(proto_hex_digit('9'), 9);
+	assert_int_equal(proto_hex_digit('a'), 10);
+	assert_int_equal(proto_hex_digit('F'), 15);
+	assert_int_equal(proto_hex_digit('g'), -1);
+	assert_int_equal(proto_hex_digit('/'), -1);
+	assert_int_equal(proto_hex_digit(0x80 + '1'), -1);
+	assert_int_equal(proto_hex_digit(-1), -1);
+}
+
+static void
+test_be(void **state)
+{
+	uint8_t b[8];
+
+	(void)state;
+	proto_put_be32(b, 0x01020304u);
+	assert_memory_equal(b, "\x01\x02\x03\x04", 4);
+	assert_int_equal(proto_get_be32(b), 0x01020304u);
+	proto_put_be32(b, UINT32_MAX);
+	assert_int_equal(proto_get_be32(b), UINT32_MAX);
+	proto_put_be64(b, 0x0102030405060708ull);
+	assert_memory_equal(b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_true(proto_get_be64(b) == 0x0102030405060708ull);
+	proto_put_be64(b, UINT64_MAX);
+	assert_true(proto_get_be64(b) == UINT64_MAX);
+}
+
+static void
+test_json_ctype(void **state)
+{
+	(void)state;
+	assert_true(proto_json_ctype("application/json"));
+	assert_true(proto_json_ctype("Application/JSON"));
+	assert_true(proto_json_ctype("application/json; charset=utf-8"));
+	assert_true(proto_json_ctype("application/json \t;charset=utf-8"));
+	assert_true(proto_json_ctype("application/json  "));
+	assert_false(proto_json_ctype(NULL));
+	assert_false(proto_json_ctype(""));
+	assert_false(proto_json_ctype("application/jsonx"));
+	assert_false(proto_json_ctype("application/json-patch+json"));
+	assert_false(proto_json_ctype("text/plain"));
+	assert_false(proto_json_ctype(" application/json"));
+	assert_false(proto_json_ctype("application/js"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_chars),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_be),
+		cmocka_unit_test(test_json_ctype),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
