@@ -44,10 +44,4 @@ int exprow_conv(struct penc *e, enum export_format,
     const struct st_conv *);
 int exprow_msg(struct penc *e, enum export_format, const struct st_msg *);
 
-/*
- * Transitional: workerd/chat still calls the old name while it is being
- * rewritten on another branch; removed when it switches.
- */
-#define json_text exprow_text
-
 #endif

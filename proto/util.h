@@ -45,10 +45,4 @@ uint64_t proto_get_be64(const uint8_t *p);	/* v from p[0..8) */
  */
 int proto_json_ctype(const char *ctype);
 
-/*
- * Transitional: workerd/chat still calls the old name while it is being
- * rewritten on another branch; removed when it switches.
- */
-#define utf8_seq_len proto_utf8_seq_len
-
 #endif

@@ -633,8 +633,6 @@ void chat_shutdown(void);
 int chat_auth(const struct http_request *);
 /* ^[A-Za-z0-9._:-]{1,128}$ */
 int chat_session_valid(const char *s, size_t len);
-/* A Content-Type of application/json, any case, with or without parameters. */
-int chat_json_ctype(const char *ctype);
 /*
  * Checks a request body (ctype: its Content-Type, NULL if none). On
  * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise

@@ -105,20 +105,6 @@ chat_session_valid(const char *s, size_t len)
 	return 1;
 }
 
-int
-chat_json_ctype(const char *ct)
-{
-	static const char want[] = "application/json";
-	size_t n = sizeof(want) - 1;
-
-	if (ct == NULL || strncasecmp(ct, want, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
 static void
 detail(char *details, size_t sz, const char *what)
 {
@@ -145,7 +131,7 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 
 	memset(in, 0, sizeof(*in));
 	details[0] = '\0';
-	if (!chat_json_ctype(ctype)) {
+	if (!proto_json_ctype(ctype)) {
 		detail(details, dsz, "Content-Type must be application/json");
 		return CHAT_BODY_INVALID;
 	}
@@ -209,13 +195,6 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 
 /* ------------------------------------------------------------- JSON */
 
-/* A well-formed UTF-8 sequence at s, NUL counted as invalid; 0 if none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	return n > 0 && s[0] != 0 ? utf8_seq_len(s, n) : 0;
-}
-
 /*
  * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),
  * at most max bytes and never cutting a character. Returns the bytes of
@@ -228,7 +207,7 @@ chat_utf8_append(struct buf *b, const char *text, size_t len, size_t max)
 	size_t i = 0, n, added = 0;
 
 	while (i < len) {
-		if ((n = utf8_seq(p + i, len - i)) == 0) {
+		if ((n = proto_utf8_char_len(p + i, len - i)) == 0) {
 			if (added + 3 > max)
 				break;
 			buf_add(b, "\xef\xbf\xbd", 3);
@@ -416,8 +395,8 @@ json_done(void *fe, const char *conv_id, const char *content)
 	json_t *o = json_object();
 
 	if (o != NULL && (json_object_set_new(o, "conversationId",
-	    json_text(conv_id)) < 0 || json_object_set_new(o, "message",
-	    json_text(content)) < 0)) {
+	    exprow_text(conv_id)) < 0 || json_object_set_new(o, "message",
+	    exprow_text(content)) < 0)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -626,7 +605,7 @@ req_verdict(struct chat_req *r)
 	}
 	/* Outside production, say what is wrong. */
 	o = json_pack("{s:s, s:o}", "error", msg, "details",
-	    json_text(r->details));
+	    exprow_text(r->details));
 	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 400, JSON_HEADERS, o);
 	else
@@ -757,7 +736,7 @@ history_done(const struct storec_result *res, void *arg)
 		if (pdec_conv(&d, &conv) < 0)
 			err = 1;
 		else {
-			conv_id = json_text(conv.id);
+			conv_id = exprow_text(conv.id);
 			st_conv_free(&conv);
 			n = pdec_u32(&d);
 		}
@@ -769,8 +748,8 @@ history_done(const struct storec_result *res, void *arg)
 			/* A reply cut before its first word is not shown. */
 			if (msg.content[0] != '\0') {
 				item = json_pack("{s:o, s:o, s:I}",
-				    "role", json_text(msg.role),
-				    "content", json_text(msg.content),
+				    "role", exprow_text(msg.role),
+				    "content", exprow_text(msg.content),
 				    "createdAt", (json_int_t)msg.created_at);
 				if (json_array_append_new(arr, item) < 0)
 					err = 1;

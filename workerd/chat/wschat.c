@@ -523,7 +523,7 @@ history_json(struct pdec *d, uint32_t n)
 		content = pdec_strdup(d, ST_CONTENT_MAX);
 		if (role != NULL && content != NULL) {
 			item = json_pack("{s:s, s:o}", "role", role, "content",
-			    json_text(content));
+			    exprow_text(content));
 			if (item == NULL || json_array_append_new(arr, item) < 0) {
 				json_decref(arr);
 				arr = NULL;
