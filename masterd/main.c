@@ -238,18 +238,23 @@ main(int argc, char *argv[])
 	setproctitle_init(argc, argv, environ);
 	setproctitle("-%s", MASTERD_NAME);
 	log_init(MASTERD_NAME);
+	if (argc == 2 && strcmp(argv[1], "--settings") == 0) {
+		/* The table, for the docs and their test. */
+		settings_print_table();
+		return 0;
+	}
 	if (argc > 1)
-		fatalx("usage: %s (settings come from the environment, "
-		    "see docs/internals.md)", MASTERD_NAME);
+		fatalx("usage: %s [--settings] (settings come from the "
+		    "environment, see docs/internals.md)", MASTERD_NAME);
 
-	config_load(&M.cf);
-	privdrop_init(&pu);
 	/*
-	 * The workers' settings (keys, CORS_ORIGIN, limits, TRUST_PROXY):
-	 * refuse a bad one now, with its message, rather than respawn
-	 * workers that would die on it.
+	 * Every setting, the workers' and storaged's too: refuse a bad one
+	 * now, with its message, before anything is forked or bound, rather
+	 * than respawn workers that would die on it.
 	 */
-	settings_load(&settings);
+	settings_load(&settings, SETTINGS_P_ALL);
+	config_load(&M.cf, &settings);
+	privdrop_init(&pu, settings.user);
 	if (settings.tls_cert != NULL) {
 		char err[SETTINGS_ERR_MAX];
 		SSL_CTX *ctx;

@@ -2,7 +2,7 @@
  * parley-masterd: accepts connections, hands each fd to the least-loaded
  * worker, supervises the workers (see docs/internals.md, "Worker life").
  *
- *	config.c	settings from the environment (pure parsers + loader)
+ *	config.c	masterd's settings (checked by proto/settings.c)
  *	policy.c	least-loaded choice and the start-up backoff (pure)
  *	listen.c	our own socket or systemd's, and the accept loop
  *	workers.c	spawn, channel, respawn, reload, quit, kill
@@ -71,6 +71,8 @@ struct config {
 	int grace_ms;
 	int listen_fds;		/* >0: systemd handed us fd 3 */
 	char workerd[PATH_MAX];
+	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
+	size_t wsettings_len;
 };
 
 /* config.c */
@@ -79,7 +81,9 @@ int parse_workers(const char *, long ncpu, int *);
 int parse_ms(const char *, int def, int *);
 int parse_listen_fds(const char *pid, const char *fds, pid_t self, int *);
 int parse_host(const char *, char *, size_t);
-void config_load(struct config *);
+struct settings;
+/* From the checked settings (settings_load) and systemd's variables. */
+void config_load(struct config *, const struct settings *);
 
 /* policy.c */
 struct pick_cand {

@@ -259,9 +259,16 @@ worker_spawn(long long now)
 		channel_gone(w, now);
 		return -1;
 	}
+	/* Right after our HELLO: the worker waits for it to start. */
+	if (pchan_send(&w->ch, PROTO_MW_SETTINGS, 0, 0, W.cf->wsettings,
+	    W.cf->wsettings_len, -1) < 0) {
+		log_warn("worker %u: settings", w->id);
+		channel_gone(w, now);
+		return -1;
+	}
 	if (W.restarts > 0)
 		send_restarts(w);
-	return worker_flush(w, now);	/* our HELLO */
+	return worker_flush(w, now);	/* our HELLO and the settings */
 }
 
 static void

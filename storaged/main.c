@@ -21,18 +21,19 @@
 #include "log.h"
 #include "privdrop.h"
 #include "proto.h"
+#include "settings.h"
 #include "storaged.h"
 #include "store.h"
 
-/* PARLEY_SYNC: how a group commit reaches the disk (STORAGE.md). */
+/* PARLEY_SYNC (enum settings_sync): how a group commit reaches the disk. */
 static const struct {
 	const char *name;
 	int flags;		/* store_open() */
 	int timer;		/* needs the sync timer */
 } sync_modes[] = {
-	{ "full", 0, 0 },
-	{ "nometa", STORE_F_NOMETASYNC, 1 },
-	{ "interval", STORE_F_NOSYNC, 1 },
+	[SETTINGS_SYNC_FULL] = { "full", 0, 0 },
+	[SETTINGS_SYNC_NOMETA] = { "nometa", STORE_F_NOMETASYNC, 1 },
+	[SETTINGS_SYNC_INTERVAL] = { "interval", STORE_F_NOSYNC, 1 },
 };
 
 static void
@@ -43,14 +44,6 @@ usage(void)
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, "
 	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_LOG_LEVEL\n");
 	exit(1);
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : def;
 }
 
 /*
@@ -180,8 +173,8 @@ main(int argc, char *argv[], char *envp[])
 	struct server *srv;
 	struct store *st;
 	struct ratelimit *rl;
-	const char *datadir, *rundir, *mapstr, *keystr, *errstr, *syncstr;
-	const char *ivstr;
+	struct settings set;
+	const char *datadir, *rundir, *syncstr;
 	struct privuser pu;
 	char sockpath[PATH_MAX];
 	long long map_mb, rate_keys, deadline = 0, left, sync_ms;
@@ -189,6 +182,8 @@ main(int argc, char *argv[], char *envp[])
 
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
+	/* Ours only (storaged starts apart from masterd): a bad one exits 1. */
+	settings_load(&set, SETTINGS_P_STORAGED);
 	while ((ch = getopt(argc, argv, "v")) != -1) {
 		switch (ch) {
 		case 'v':
@@ -202,32 +197,14 @@ main(int argc, char *argv[], char *envp[])
 		usage();
 	setproctitle("-%s", STORAGED_NAME);
 
-	privdrop_init(&pu);
-	datadir = env_or("PARLEY_DATA_DIR", "./var/data");
-	rundir = env_or("PARLEY_RUN_DIR", "./var/run");
-	mapstr = env_or("PARLEY_MAP_SIZE_MB", "1024");
-	map_mb = strtonum(mapstr, 1, 1024 * 1024, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_MAP_SIZE_MB %s is %s (1 to 1048576)", mapstr,
-		    errstr);
-	keystr = env_or("PARLEY_RATE_KEYS", "1000000");
-	rate_keys = strtonum(keystr, 1000, 100000000, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_RATE_KEYS %s is %s (1000 to 100000000)", keystr,
-		    errstr);
-	syncstr = env_or("PARLEY_SYNC", "full");
-	for (mode = 0; mode < (int)(sizeof(sync_modes) / sizeof(sync_modes[0]));
-	    mode++)
-		if (strcmp(syncstr, sync_modes[mode].name) == 0)
-			break;
-	if (mode == (int)(sizeof(sync_modes) / sizeof(sync_modes[0])))
-		fatalx("PARLEY_SYNC %s is not full, nometa or interval",
-		    syncstr);
-	ivstr = env_or("PARLEY_SYNC_INTERVAL_MS", "100");
-	sync_ms = strtonum(ivstr, 1, 60000, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_SYNC_INTERVAL_MS %s is %s (1 to 60000)", ivstr,
-		    errstr);
+	privdrop_init(&pu, set.user);
+	datadir = set.data_dir;
+	rundir = set.run_dir;
+	map_mb = set.map_size_mb;
+	rate_keys = set.rate_keys;
+	mode = set.sync_mode;
+	syncstr = sync_modes[mode].name;
+	sync_ms = set.sync_interval_ms;
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/%s", rundir,
 	    STORAGED_SOCK) >= sizeof(sockpath))
 		fatalx("%s: path too long", rundir);
@@ -309,6 +286,7 @@ main(int argc, char *argv[], char *envp[])
 	close(epfd);
 	close(sigfd);
 	close(lockfd);
+	settings_free(&set);
 	log_info("exiting");
 	return 0;
 }

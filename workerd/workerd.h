@@ -5,7 +5,7 @@
  *	main.c		settings, process set-up, runs the loop
  *	worker.c	settings shared by the modules, graceful quit
  *	loop.c		epoll + timerfd + signalfd, timers, deferred calls
- *	master.c	the channel to masterd (MW_CONN, MW_QUIT, WM_LOAD)
+ *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
  *	admin.c		the admin API (x-admin-api-key)
@@ -117,13 +117,13 @@ struct worker_conf {
 	uint32_t storage_timeout_ms;	/* a storaged request gives up after this */
 };
 extern struct worker_conf wconf;
-/* The shared product settings (proto/settings.h), loaded at start. */
+/*
+ * Every setting this worker uses (proto/settings.h), as masterd sent them
+ * (PROTO_MW_SETTINGS, master_open); workerd never reads the environment.
+ */
 extern struct settings wsettings;
 
 void worker_conf_defaults(void);
-/* Reads a u32 setting from the environment; fatalx when out of range. */
-uint32_t worker_env_u32(const char *name, uint32_t def, uint32_t min,
-    uint32_t max);
 /* Leave: no new connections, finish what is in flight, then stop the loop. */
 void worker_quit(uint32_t grace_ms, int close_idle);
 int worker_quitting(void);
@@ -135,7 +135,14 @@ void worker_turn_finished(void);
 /* -------------------------------------------------------------- master.c */
 
 /* Takes the channel fd (PARLEY_CHANNEL_FD) and watches it. */
-void master_init(int fd);
+/*
+ * Takes the channel on fd and waits (a few seconds at most) for masterd's
+ * PROTO_MW_SETTINGS, which follows its HELLO, into st; fatal when it does
+ * not come or does not parse. Call before loop_init().
+ */
+void master_open(int fd, struct settings *st);
+/* Serves the channel from the loop (after loop_init). */
+void master_init(void);
 void master_ready(void);
 /* The open connection count; sent as WM_LOAD at most every 50 ms. */
 void master_load(unsigned int n);
