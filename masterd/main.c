@@ -228,12 +228,28 @@ loop(void)
 	}
 }
 
+/* The workers load the pair; a bad one fails here, once. */
+static void
+tls_check(const struct settings *st)
+{
+	char err[SETTINGS_ERR_MAX];
+	SSL_CTX *ctx;
+
+	if (st->tls_cert == NULL)
+		return;
+	if ((ctx = tls_ctx_new(st->tls_cert, st->tls_key, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	SSL_CTX_free(ctx);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct settings settings;
 	struct privuser pu;
 	sigset_t orig;
+	int check;
 
 	setproctitle_init(argc, argv, environ);
 	setproctitle("-%s", MASTERD_NAME);
@@ -243,9 +259,10 @@ main(int argc, char *argv[])
 		settings_print_table();
 		return 0;
 	}
-	if (argc > 1)
-		fatalx("usage: %s [--settings] (settings come from the "
-		    "environment, see docs/internals.md)", MASTERD_NAME);
+	check = argc == 2 && strcmp(argv[1], "--check") == 0;
+	if (argc > 1 && !check)
+		fatalx("usage: %s [--check | --settings] (settings come from "
+		    "the environment, see docs/internals.md)", MASTERD_NAME);
 
 	/*
 	 * Every setting, the workers' and storaged's too: refuse a bad one
@@ -255,17 +272,13 @@ main(int argc, char *argv[])
 	settings_load(&settings, SETTINGS_P_ALL);
 	config_load(&M.cf, &settings);
 	privdrop_init(&pu, settings.user);
-	if (settings.tls_cert != NULL) {
-		char err[SETTINGS_ERR_MAX];
-		SSL_CTX *ctx;
-
-		/* The workers load the pair; a bad one fails here, once. */
-		if ((ctx = tls_ctx_new(settings.tls_cert, settings.tls_key,
-		    err, sizeof(err))) == NULL)
-			fatalx("%s", err);
-		SSL_CTX_free(ctx);
-	}
+	tls_check(&settings);
 	settings_free(&settings);
+	if (check) {
+		/* make run asks before it starts anything. */
+		log_info("the settings are valid");
+		return 0;
+	}
 	raise_nofile();
 
 	if ((M.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
