@@ -4,7 +4,7 @@
  *
  *	main.c		settings, process set-up, runs the loop
  *	worker.c	settings shared by the modules, graceful quit
- *	loop.c		epoll + timerfd + signalfd, timers, deferred calls
+ *	(the event loop is proto/loop.c, loop.h)
  *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
