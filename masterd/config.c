@@ -1,9 +1,9 @@
 /*
- * Settings from the environment (docs/internals.md, "Settings").
+ * masterd's own settings, from the ones proto/settings.c parsed and
+ * checked (their rules are in its table), and systemd's LISTEN_FDS.
  *
  * The parse_* functions are pure so the unit tests can drive them; an
- * unset or empty variable means "use the default". config_load() turns a
- * bad value into one clear fatal message at start-up.
+ * unset or empty variable means "use the default".
  */
 #include <errno.h>
 #include <libgen.h>
@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "settings.h"
 
 static int
 unset(const char *s)
@@ -22,19 +23,13 @@ unset(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-/* s as a number from min to max, def when unset; -1 (*out kept) if not. */
+/* s (NULL, "": def) checked against name's row of the settings table. */
 static int
-parse_num(const char *s, int def, int min, int max, int *out)
+parse_num(const char *name, const char *s, int def, int *out)
 {
-	const char *errstr;
-	long long v;
+	uint32_t v;
 
-	if (unset(s)) {
-		*out = def;
-		return 0;
-	}
-	v = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
+	if (settings_number(name, s, (uint32_t)def, &v) < 0)
 		return -1;
 	*out = (int)v;
 	return 0;
@@ -43,7 +38,7 @@ parse_num(const char *s, int def, int min, int max, int *out)
 int
 parse_port(const char *s, int *port)
 {
-	return parse_num(s, DEFAULT_PORT, 1, 65535, port);
+	return parse_num("PORT", s, DEFAULT_PORT, port);
 }
 
 int
@@ -53,13 +48,31 @@ parse_workers(const char *s, long ncpu, int *n)
 		ncpu = 1;
 	if (ncpu > MAX_WORKERS)
 		ncpu = MAX_WORKERS;
-	return parse_num(s, (int)ncpu, 1, MAX_WORKERS, n);
+	return parse_num("PARLEY_WORKERS", s, (int)ncpu, n);
 }
 
 int
 parse_ms(const char *s, int def, int *ms)
 {
-	return parse_num(s, def, 0, MAX_GRACE_MS, ms);
+	return parse_num("PARLEY_SHUTDOWN_TIMEOUT_MS", s, def, ms);
+}
+
+/* A systemd variable: a whole number from min to INT_MAX, or def unset. */
+static int
+parse_sd(const char *s, int def, int min, int *out)
+{
+	const char *errstr;
+	long long v;
+
+	if (unset(s)) {
+		*out = def;
+		return 0;
+	}
+	v = strtonum(s, min, INT_MAX, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 /*
@@ -74,11 +87,15 @@ parse_listen_fds(const char *pid, const char *fds, pid_t self, int *n)
 
 	*n = 0;
 	/* Unset is 0, which names no process. */
-	if (parse_num(pid, 0, 1, INT_MAX, &p) < 0)
+	if (parse_sd(pid, 0, 1, &p) < 0)
 		return -1;
 	if (p == 0 || (pid_t)p != self)
 		return 0;
-	return parse_num(fds, 0, 0, INT_MAX - SD_LISTEN_FDS_START, n);
+	if (parse_sd(fds, 0, 0, n) < 0 || *n > INT_MAX - SD_LISTEN_FDS_START) {
+		*n = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* Accepts "127.0.0.1", "::1" and the URL form "[::1]". */
@@ -105,14 +122,13 @@ parse_host(const char *s, char *out, size_t outsz)
 
 /* PARLEY_WORKERD, or parley-workerd next to our own binary. */
 static void
-workerd_path(struct config *cf)
+workerd_path(struct config *cf, const char *set)
 {
-	const char *env = getenv("PARLEY_WORKERD");
 	char self[PATH_MAX];
 	ssize_t n;
 
-	if (!unset(env)) {
-		if (strlcpy(cf->workerd, env, sizeof(cf->workerd)) >=
+	if (set != NULL) {
+		if (strlcpy(cf->workerd, set, sizeof(cf->workerd)) >=
 		    sizeof(cf->workerd))
 			fatalx("PARLEY_WORKERD is too long");
 	} else {
@@ -128,27 +144,35 @@ workerd_path(struct config *cf)
 		fatal("worker program %s (set PARLEY_WORKERD)", cf->workerd);
 }
 
-void
-config_load(struct config *cf)
+/* What the workers get as PROTO_MW_SETTINGS, encoded once. */
+static void
+workers_settings(struct config *cf)
 {
-	const char *s, *lpid, *lfds;
+	struct penc e;
+
+	penc_init(&e);
+	settings_msg_encode(&e, settings_env, NULL);
+	if (e.err)
+		fatalx("the workers' settings do not fit in a message");
+	cf->wsettings = e.buf;
+	cf->wsettings_len = e.len;
+}
+
+void
+config_load(struct config *cf, const struct settings *st)
+{
+	const char *lpid, *lfds;
 
 	memset(cf, 0, sizeof(*cf));
-	s = getenv("PORT");
-	if (parse_port(s, &cf->port) < 0)
-		fatalx("PORT must be a port number from 1 to 65535, not \"%s\"",
-		    s);
-	s = getenv("PARLEY_HOST");
-	if (parse_host(s, cf->host, sizeof(cf->host)) < 0)
-		fatalx("PARLEY_HOST \"%s\" is not an address", s);
-	s = getenv("PARLEY_WORKERS");
-	if (parse_workers(s, sysconf(_SC_NPROCESSORS_ONLN), &cf->nworkers) < 0)
-		fatalx("PARLEY_WORKERS must be a number from 1 to %d, not \"%s\"",
-		    MAX_WORKERS, s);
-	s = getenv("PARLEY_SHUTDOWN_TIMEOUT_MS");
-	if (parse_ms(s, DEFAULT_GRACE_MS, &cf->grace_ms) < 0)
-		fatalx("PARLEY_SHUTDOWN_TIMEOUT_MS must be milliseconds from 0 "
-		    "to %d, not \"%s\"", MAX_GRACE_MS, s);
+	cf->port = (int)st->port;
+	if (parse_host(st->host, cf->host, sizeof(cf->host)) < 0)
+		fatalx("PARLEY_HOST \"%s\" is not an address", st->host);
+	if (st->workers != 0)
+		cf->nworkers = (int)st->workers;
+	else
+		parse_workers(NULL, sysconf(_SC_NPROCESSORS_ONLN),
+		    &cf->nworkers);
+	cf->grace_ms = (int)st->shutdown_ms;
 	lpid = getenv("LISTEN_PID");
 	lfds = getenv("LISTEN_FDS");
 	if (parse_listen_fds(lpid, lfds, getpid(), &cf->listen_fds) < 0)
@@ -158,5 +182,6 @@ config_load(struct config *cf)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	workerd_path(cf);
+	workerd_path(cf, st->workerd);
+	workers_settings(cf);
 }

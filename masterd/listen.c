@@ -193,11 +193,16 @@ listener_accept(struct listener *l, long long now)
 	}
 }
 
+static void
+listener_io(int fd, uint32_t events, void *arg)
+{
+	listener_accept(arg, mono_ms());
+}
+
 /* Poll the listener only while a worker can take a connection. */
 void
-listener_sync(struct listener *l, int epfd, long long now)
+listener_sync(struct listener *l, long long now)
 {
-	struct epoll_event ev;
 	int want;
 
 	if (l->fd < 0)
@@ -205,22 +210,20 @@ listener_sync(struct listener *l, int epfd, long long now)
 	want = now >= l->paused_until && workers_pick() != NULL;
 	if (want == l->armed)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = EV_DATA(EV_LISTEN, 0);
-	if (epoll_ctl(epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->fd,
-	    &ev) < 0)
+	if (!want)
+		loop_io_del(&l->io);
+	else if (loop_io_add(&l->io, l->fd, EPOLLIN, listener_io, l) < 0)
 		fatal("epoll_ctl listener");
 	l->armed = want;
 }
 
 void
-listener_close(struct listener *l, int epfd)
+listener_close(struct listener *l)
 {
 	if (l->fd < 0)
 		return;
-	if (l->armed && epoll_ctl(epfd, EPOLL_CTL_DEL, l->fd, NULL) < 0)
-		log_warn("epoll_ctl listener");
+	if (l->armed)
+		loop_io_del(&l->io);
 	l->armed = 0;
 	close(l->fd);
 	l->fd = -1;

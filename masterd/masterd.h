@@ -2,11 +2,11 @@
  * parley-masterd: accepts connections, hands each fd to the least-loaded
  * worker, supervises the workers (see docs/internals.md, "Worker life").
  *
- *	config.c	settings from the environment (pure parsers + loader)
+ *	config.c	masterd's settings (checked by proto/settings.c)
  *	policy.c	least-loaded choice and the start-up backoff (pure)
  *	listen.c	our own socket or systemd's, and the accept loop
  *	workers.c	spawn, channel, respawn, reload, quit, kill
- *	main.c		signals, timer and the one epoll loop
+ *	main.c		signals, timer and the loop (proto/loop.c)
  */
 #ifndef PARLEY_MASTERD_H
 #define PARLEY_MASTERD_H
@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "loop.h"
 #include "proto.h"
 
 #define MASTERD_NAME		"parley-masterd"
@@ -53,17 +54,6 @@
 #define CHAN_SOFT_BYTES		(1024)
 #define CHAN_HARD_BYTES		(16 * 1024)
 
-/* epoll_data.u64: kind in the high half, worker id in the low half. */
-enum ev_kind {
-	EV_LISTEN = 1,
-	EV_SIGNAL,
-	EV_TIMER,
-	EV_WORKER,
-};
-#define EV_DATA(kind, id)	(((uint64_t)(kind) << 32) | (uint32_t)(id))
-#define EV_KIND(u64)		((enum ev_kind)((u64) >> 32))
-#define EV_ID(u64)		((uint32_t)(u64))
-
 struct config {
 	char host[256];
 	int port;
@@ -71,6 +61,8 @@ struct config {
 	int grace_ms;
 	int listen_fds;		/* >0: systemd handed us fd 3 */
 	char workerd[PATH_MAX];
+	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
+	size_t wsettings_len;
 };
 
 /* config.c */
@@ -79,7 +71,9 @@ int parse_workers(const char *, long ncpu, int *);
 int parse_ms(const char *, int def, int *);
 int parse_listen_fds(const char *pid, const char *fds, pid_t self, int *);
 int parse_host(const char *, char *, size_t);
-void config_load(struct config *);
+struct settings;
+/* From the checked settings (settings_load) and systemd's variables. */
+void config_load(struct config *, const struct settings *);
 
 /* policy.c */
 struct pick_cand {
@@ -94,15 +88,17 @@ int backoff_ms(unsigned fails);
 /* listen.c */
 struct listener {
 	int fd;
-	int armed;		/* registered with epoll */
+	struct loop_io io;	/* in the loop while armed */
+	int armed;		/* registered with the loop */
 	long long paused_until;	/* after EMFILE and friends */
 	long long warned;	/* last time we logged an accept failure */
 	char name[128];		/* for the logs */
 };
 void listener_open(struct listener *, const struct config *);
 void listener_accept(struct listener *, long long now);
-void listener_sync(struct listener *, int epfd, long long now);
-void listener_close(struct listener *, int epfd);
+/* Watches the listener only while a worker can take a connection. */
+void listener_sync(struct listener *, long long now);
+void listener_close(struct listener *);
 void sockaddr_fmt(const void *sa, socklen_t, char *, size_t);
 
 /* workers.c */
@@ -112,6 +108,7 @@ struct worker {
 	unsigned gen;		/* generation: SIGHUP starts a new one */
 	pid_t pid;		/* -1 once reaped */
 	struct pchan ch;
+	struct loop_io io;	/* the channel in the loop, while ch_open */
 	int ch_open;
 	int ev_out;		/* EPOLLOUT registered */
 	int ready;		/* WM_READY arrived */
@@ -127,7 +124,8 @@ struct worker {
 	uint64_t last_pick;
 };
 
-void workers_init(const struct config *, int epfd, const sigset_t *childmask);
+/* The workers' channels go in the loop (loop_init() first). */
+void workers_init(const struct config *, const sigset_t *childmask);
 void workers_event(uint32_t id, uint32_t events, long long now);
 void workers_reap(long long now);
 void workers_tick(long long now);

@@ -28,7 +28,6 @@ static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
 
 static struct {
 	const struct config *cf;
-	int epfd;
 	sigset_t childmask;	/* the signal mask workers start with */
 	uint32_t next_id;
 	unsigned gen;		/* current generation */
@@ -38,7 +37,7 @@ static struct {
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
 	uint32_t restarts;	/* workers lost and replaced (/metrics) */
-} W = { .epfd = -1 };
+} W;
 
 static void worker_lost(struct worker *, long long);
 
@@ -64,10 +63,9 @@ send_restarts(struct worker *only)
 }
 
 void
-workers_init(const struct config *cf, int epfd, const sigset_t *childmask)
+workers_init(const struct config *cf, const sigset_t *childmask)
 {
 	W.cf = cf;
-	W.epfd = epfd;
 	W.childmask = *childmask;
 }
 
@@ -126,9 +124,8 @@ channel_gone(struct worker *w, long long now)
 
 	if (!w->ch_open)
 		return;
-	if (epoll_ctl(W.epfd, EPOLL_CTL_DEL, w->ch.fd, NULL) < 0 &&
-	    W.epfd >= 0)
-		log_warn("epoll_ctl worker %u", w->id);
+	/* Freed only between rounds of the loop (workers_reap). */
+	loop_io_del(&w->io);
 	/* Connections still queued are closed here; nothing else can be done. */
 	pchan_close(&w->ch);
 	w->ch_open = 0;
@@ -210,10 +207,16 @@ worker_exec(int chfd)
 	_exit(127);
 }
 
+/* The loop's callback: arg is the worker's id (never reused). */
+static void
+worker_io(int fd, uint32_t events, void *arg)
+{
+	workers_event((uint32_t)(uintptr_t)arg, events, mono_ms());
+}
+
 static int
 worker_spawn(long long now)
 {
-	struct epoll_event ev;
 	struct worker *w;
 	int sv[2];
 	pid_t pid;
@@ -251,17 +254,22 @@ worker_spawn(long long now)
 		channel_gone(w, now);
 		return -1;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = EV_DATA(EV_WORKER, w->id);
-	if (epoll_ctl(W.epfd, EPOLL_CTL_ADD, w->ch.fd, &ev) < 0) {
+	if (loop_io_add(&w->io, w->ch.fd, EPOLLIN, worker_io,
+	    (void *)(uintptr_t)w->id) < 0) {
 		log_warn("epoll_ctl worker %u", w->id);
+		channel_gone(w, now);
+		return -1;
+	}
+	/* Right after our HELLO: the worker waits for it to start. */
+	if (pchan_send(&w->ch, PROTO_MW_SETTINGS, 0, 0, W.cf->wsettings,
+	    W.cf->wsettings_len, -1) < 0) {
+		log_warn("worker %u: settings", w->id);
 		channel_gone(w, now);
 		return -1;
 	}
 	if (W.restarts > 0)
 		send_restarts(w);
-	return worker_flush(w, now);	/* our HELLO */
+	return worker_flush(w, now);	/* our HELLO and the settings */
 }
 
 static void
@@ -602,7 +610,6 @@ workers_kill_all(void)
 void
 workers_sync(void)
 {
-	struct epoll_event ev;
 	struct worker *w;
 	int want;
 
@@ -612,10 +619,7 @@ workers_sync(void)
 		want = pchan_pending(&w->ch);
 		if (want == w->ev_out)
 			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
-		ev.data.u64 = EV_DATA(EV_WORKER, w->id);
-		if (epoll_ctl(W.epfd, EPOLL_CTL_MOD, w->ch.fd, &ev) < 0)
+		if (loop_io_mod(&w->io, EPOLLIN | (want ? EPOLLOUT : 0)) < 0)
 			fatal("epoll_ctl worker %u", w->id);
 		w->ev_out = want;
 	}

@@ -12,17 +12,7 @@ static enum log_level log_min = LOG_LEVEL_INFO;
 void
 log_init(const char *procname)
 {
-	const char *lvl = getenv("PARLEY_LOG_LEVEL");
-
 	strlcpy(log_name, procname, sizeof(log_name));
-	if (lvl == NULL)
-		return;
-	if (strcmp(lvl, "debug") == 0)
-		log_min = LOG_LEVEL_DEBUG;
-	else if (strcmp(lvl, "info") == 0)
-		log_min = LOG_LEVEL_INFO;
-	else if (strcmp(lvl, "warn") == 0)
-		log_min = LOG_LEVEL_WARN;
 }
 
 void

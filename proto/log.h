@@ -17,7 +17,7 @@ enum log_level {
 	LOG_LEVEL_FATAL,
 };
 
-/* Names the process in every line. Reads PARLEY_LOG_LEVEL (debug|info|warn). */
+/* Names the process in every line (level info until log_set_level). */
 void log_init(const char *procname);
 void log_set_level(enum log_level level);
 const char *log_procname(void);

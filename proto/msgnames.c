@@ -11,6 +11,7 @@ proto_msg_name(uint16_t type)
 	case PROTO_WM_LOAD:		return "WM_LOAD";
 	case PROTO_MW_QUIT:		return "MW_QUIT";
 	case PROTO_MW_RESTARTS:		return "MW_RESTARTS";
+	case PROTO_MW_SETTINGS:		return "MW_SETTINGS";
 	case PROTO_ST_PING:		return "ST_PING";
 	case PROTO_ST_CONV_OPEN:	return "ST_CONV_OPEN";
 	case PROTO_ST_MSG_APPEND:	return "ST_MSG_APPEND";

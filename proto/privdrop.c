@@ -76,11 +76,11 @@ privdrop_to(const struct privuser *pu, char *err, size_t errsz)
 }
 
 void
-privdrop_init(struct privuser *pu)
+privdrop_init(struct privuser *pu, const char *user)
 {
 	char err[256];
 
-	if (privdrop_lookup(getenv("PARLEY_USER"), pu, err, sizeof(err)) < 0)
+	if (privdrop_lookup(user, pu, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (!pu->set) {
 		if (geteuid() == 0)

@@ -39,11 +39,11 @@ int privdrop_lookup(const char *name, struct privuser *pu, char *err,
 int privdrop_to(const struct privuser *pu, char *err, size_t errsz);
 
 /*
- * For the daemons: reads PARLEY_USER, fatal when it names no user (or,
- * without root, a user we are not). Call before any work that may fail
- * late, so a typo stops the start.
+ * For the daemons: user is PARLEY_USER (struct settings.user; NULL: no
+ * change); fatal when it names no user (or, without root, a user we are
+ * not). Call before any work that may fail late, so a typo stops the start.
  */
-void privdrop_init(struct privuser *pu);
+void privdrop_init(struct privuser *pu, const char *user);
 /* As root with PARLEY_USER: privdrop_to() or fatal; logs the change. */
 void privdrop_apply(const struct privuser *pu);
 /* As root with PARLEY_USER: chown path (not following a link) to pu. */

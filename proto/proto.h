@@ -48,6 +48,8 @@ enum proto_type {
 	PROTO_WM_LOAD = 0x12,		/* u32 open connections */
 	PROTO_MW_QUIT = 0x13,		/* u32 grace ms, u8 close_idle: finish what you hold, exit */
 	PROTO_MW_RESTARTS = 0x14,	/* u32 workers replaced since start (metrics) */
+	/* right after HELLO: u32 n, n x (str name, str value); settings.h */
+	PROTO_MW_SETTINGS = 0x15,
 
 	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
 	PROTO_ST_PING = 0x20,		/* -> (empty) */
@@ -88,7 +90,7 @@ enum proto_type {
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
 
-	PROTO_TYPE_MAX = 0x40,
+	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x40 and up are free */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -1,10 +1,14 @@
 /*
- * The product settings masterd and workerd share (settings.h).
+ * Parsing and checking the settings by the table (settings.h,
+ * settingtab.c), the lists' own parsers (CORS_ORIGIN, TRUST_PROXY), the
+ * message that carries them to the workers, and the address and key
+ * helpers the workers use with them.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +16,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "proto.h"
 #include "settings.h"
 
 /* ---------------------------------------------------------------- keys */
@@ -248,52 +253,155 @@ settings_production(settings_get_fn get, void *arg)
 	return !unset(e) && strcmp(e, "production") == 0;
 }
 
+/* A whole number; -1 when s is not one within min..max. */
 static int
-check_key(const char *name, const char *v, char *err, size_t errsz)
+number(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
-	if (unset(v))
-		return 0;
-	if (utf8_chars(v, strlen(v)) < SETTINGS_KEY_MIN)
-		return fail(err, errsz, "%s must be at least %d characters "
-		    "(generate one with: openssl rand -hex 32)", name,
-		    SETTINGS_KEY_MIN);
-	return 0;
-}
-
-/* Only its length: workerd hashes it (dashauth.c); it is never logged. */
-static int
-check_password(const char *v, char *err, size_t errsz)
-{
-	if (unset(v))
-		return 0;
-	if (utf8_chars(v, strlen(v)) < SETTINGS_PASSWORD_MIN)
-		return fail(err, errsz, "DASHBOARD_PASSWORD must be at least "
-		    "%d characters (generate one with: "
-		    "openssl rand -base64 18)", SETTINGS_PASSWORD_MIN);
-	return 0;
-}
-
-static int
-parse_u32(const char *name, settings_get_fn get, void *arg, uint32_t def,
-    uint32_t min, uint32_t max, uint32_t *out, char *err, size_t errsz)
-{
-	const char *s = get(name, arg), *p;
+	const char *p;
 	uint64_t v = 0;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > max)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+settings_number(const char *name, const char *s, uint32_t def, uint32_t *out)
+{
+	const struct setting *r = settings_find(name);
 
 	if (unset(s)) {
 		*out = def;
 		return 0;
 	}
-	for (p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > max)
-			break;
-		v = v * 10 + (uint64_t)(*p - '0');
+	if (r == NULL || r->type != SETTING_NUMBER)
+		return -1;
+	return number(s, r->min, r->max, out);
+}
+
+/* Index of v in "a|b|c", or -1. */
+static int
+choice(const char *choices, const char *v)
+{
+	const char *p = choices, *e;
+	size_t len = strlen(v);
+	int i;
+
+	for (i = 0; ; i++) {
+		e = strchr(p, '|');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == len && strncmp(p, v, len) == 0)
+			return i;
+		if (*e == '\0')
+			return -1;
+		p = e + 1;
 	}
-	if (*p != '\0' || v < min || v > max)
-		return fail(err, errsz, "%s must be a whole number from %u to "
-		    "%u, not \"%.40s\"", name, min, max, s);
-	*out = (uint32_t)v;
+}
+
+static int
+parse_bool(const char *v)
+{
+	static const char *on[] = { "on", "true", "yes", "1" };
+	static const char *off[] = { "off", "false", "no", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, on[i]) == 0)
+			return 1;
+		if (strcasecmp(v, off[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static int
+parse_secret(const struct setting *r, const char *v, char **out, char *err,
+    size_t errsz)
+{
+	size_t len = strlen(v), n = utf8_chars(v, len);
+
+	if (len > r->max)
+		return fail(err, errsz, "%s must be at most %u bytes; it has "
+		    "%zu", r->name, r->max, len);
+	if (n < r->min && r->min == SETTINGS_KEY_MIN)
+		return fail(err, errsz, "%s must be at least %d characters "
+		    "(generate one with: openssl rand -hex 32); it has %zu",
+		    r->name, SETTINGS_KEY_MIN, n);
+	if (n < r->min)
+		return fail(err, errsz, "%s must be at least %u characters "
+		    "(generate one with: openssl rand -base64 18); it has %zu",
+		    r->name, r->min, n);
+	if (r->check != NULL && !r->check(v))
+		return fail(err, errsz, "%s must be %s (its %zu characters "
+		    "are not shown)", r->name, r->rule, n);
+	if ((*out = strdup(v)) == NULL)
+		return fail(err, errsz, "%s: out of memory", r->name);
 	return 0;
+}
+
+static int
+parse_text(const struct setting *r, const char *v, char **out, char *err,
+    size_t errsz)
+{
+	size_t len = strlen(v);
+
+	if (len > r->max)
+		return fail(err, errsz, "%s must be at most %u bytes, not %zu "
+		    "(\"%.40s...\")", r->name, r->max, len, v);
+	if (r->check != NULL && !r->check(v))
+		return fail(err, errsz, "%s must be %s, not \"%.80s\"",
+		    r->name, r->rule, v);
+	if ((*out = strdup(v)) == NULL)
+		return fail(err, errsz, "%s: out of memory", r->name);
+	return 0;
+}
+
+/* One row of the table: v (NULL: its default) into its field. */
+static int
+parse_row(struct settings *st, const struct setting *r, const char *v,
+    char *err, size_t errsz)
+{
+	char *field = (char *)st + r->off;
+	int i;
+
+	if (unset(v))
+		v = r->def;
+	if (r->off == 0 || v == NULL)
+		return 0;
+	switch (r->type) {
+	case SETTING_NUMBER:
+		if (number(v, r->min, r->max, (uint32_t *)(void *)field) < 0)
+			return fail(err, errsz, "%s must be a whole number "
+			    "from %u to %u, not \"%.40s\"", r->name, r->min,
+			    r->max, v);
+		return 0;
+	case SETTING_TEXT:
+		return parse_text(r, v, (char **)(void *)field, err, errsz);
+	case SETTING_SECRET:
+		return parse_secret(r, v, (char **)(void *)field, err, errsz);
+	case SETTING_CHOICE:
+		if ((i = choice(r->choices, v)) < 0)
+			return fail(err, errsz, "%s must be one of %s, not "
+			    "\"%.40s\"", r->name, r->choices, v);
+		*(int *)(void *)field = i;
+		return 0;
+	case SETTING_BOOL:
+		if ((i = parse_bool(v)) < 0)
+			return fail(err, errsz, "%s must be on or off (or "
+			    "true/false, yes/no, 1/0), not \"%.40s\"", r->name,
+			    v);
+		*(int *)(void *)field = i;
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* The next comma-separated entry of *sp, trimmed; 0 at the end. */
@@ -466,85 +574,204 @@ parse_trust(struct settings *st, const char *v, char *err, size_t errsz)
 
 /* Both or neither; the files themselves are tls_ctx_new()'s business. */
 static int
-parse_tls(struct settings *st, const char *cert, const char *key, char *err,
-    size_t errsz)
+check_tls(const struct settings *st, char *err, size_t errsz)
 {
-	int hc = cert != NULL && *cert != '\0';
-	int hk = key != NULL && *key != '\0';
+	int hc = st->tls_cert != NULL, hk = st->tls_key != NULL;
 
-	if (!hc && !hk)
-		return 0;
-	if (hc != hk) {
-		snprintf(err, errsz, "TLS_CERT and TLS_KEY go together: %s is "
-		    "set, %s is not", hc ? "TLS_CERT" : "TLS_KEY",
+	if (hc != hk)
+		return fail(err, errsz, "TLS_CERT and TLS_KEY go together: %s "
+		    "is set, %s is not", hc ? "TLS_CERT" : "TLS_KEY",
 		    hc ? "TLS_KEY" : "TLS_CERT");
-		return -1;
-	}
-	if ((st->tls_cert = strdup(cert)) == NULL ||
-	    (st->tls_key = strdup(key)) == NULL) {
-		snprintf(err, errsz, "TLS_CERT: out of memory");
-		return -1;
-	}
 	return 0;
+}
+
+int
+settings_parse_for(struct settings *st, unsigned int procs,
+    settings_get_fn get, void *arg, char *err, size_t errsz)
+{
+	const struct setting *r;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (errsz > 0)
+		err[0] = '\0';
+	st->production = settings_production(get, arg);
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if (parse_row(st, r, (r->procs & procs) ? get(r->name, arg) :
+		    NULL, err, errsz) < 0)
+			goto fail;
+	}
+	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD)) &&
+	    (parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
+	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
+	    check_tls(st, err, errsz) < 0))
+		goto fail;
+	return 0;
+fail:
+	settings_free(st);
+	return -1;
 }
 
 int
 settings_parse(struct settings *st, settings_get_fn get, void *arg,
     char *err, size_t errsz)
 {
-	memset(st, 0, sizeof(*st));
-	if (errsz > 0)
-		err[0] = '\0';
-	st->production = settings_production(get, arg);
-	if (check_key("WIDGET_API_KEY", get("WIDGET_API_KEY", arg), err,
-	    errsz) < 0 ||
-	    check_key("ADMIN_API_KEY", get("ADMIN_API_KEY", arg), err,
-	    errsz) < 0 ||
-	    check_password(get("DASHBOARD_PASSWORD", arg), err, errsz) < 0 ||
-	    parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
-	    parse_u32("MAX_HISTORY_MESSAGES", get, arg, DEFAULT_MAX_HISTORY, 1,
-	    MAX_MAX_HISTORY, &st->max_history, err, errsz) < 0 ||
-	    parse_u32("RATE_LIMIT_WINDOW_MS", get, arg, DEFAULT_RATE_WINDOW_MS,
-	    1, MAX_RATE_WINDOW_MS, &st->rate_window_ms, err, errsz) < 0 ||
-	    parse_u32("RATE_LIMIT_MAX_REQUESTS", get, arg, DEFAULT_RATE_MAX, 0,
-	    MAX_RATE_MAX, &st->rate_max, err, errsz) < 0 ||
-	    parse_u32("WIDGET_SESSION_IDLE_DAYS", get, arg,
-	    DEFAULT_SESSION_IDLE_DAYS, 1, MAX_SESSION_IDLE_DAYS,
-	    &st->session_idle_days, err, errsz) < 0 ||
-	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
-	    parse_tls(st, get("TLS_CERT", arg), get("TLS_KEY", arg), err,
-	    errsz) < 0) {
-		settings_free(st);
-		return -1;
-	}
-	return 0;
+	return settings_parse_for(st, SETTINGS_P_ALL, get, arg, err, errsz);
 }
 
-static const char *
-env_get(const char *name, void *arg)
+const char *
+settings_env(const char *name, void *arg)
 {
 	return getenv(name);
 }
 
 void
-settings_load(struct settings *st)
+settings_load(struct settings *st, unsigned int procs)
 {
 	char err[SETTINGS_ERR_MAX];
 
-	if (settings_parse(st, env_get, NULL, err, sizeof(err)) < 0)
+	if (settings_parse_for(st, procs, settings_env, NULL, err,
+	    sizeof(err)) < 0)
 		fatalx("%s", err);
+	log_set_level((enum log_level)st->log_level);
+}
+
+static void
+free_secret(char **s)
+{
+	if (*s != NULL) {
+		OPENSSL_cleanse(*s, strlen(*s));
+		free(*s);
+	}
 }
 
 void
 settings_free(struct settings *st)
 {
+	const struct setting *r;
 	size_t i;
 
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if (r->off == 0)
+			continue;
+		if (r->type == SETTING_SECRET)
+			free_secret((char **)(void *)((char *)st + r->off));
+		else if (r->type == SETTING_TEXT)
+			free(*(char **)(void *)((char *)st + r->off));
+	}
 	for (i = 0; i < st->ncors; i++)
 		free(st->cors[i]);
 	free(st->cors);
 	free(st->trust);
-	free(st->tls_cert);
-	free(st->tls_key);
 	memset(st, 0, sizeof(*st));
+}
+
+/* ----------------------------------------------- PROTO_MW_SETTINGS */
+
+#define MSG_NAME_MAX	64
+
+void
+settings_msg_encode(struct penc *e, settings_get_fn get, void *arg)
+{
+	const struct setting *r;
+	const char *v;
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if ((r->procs & SETTINGS_P_WORKERD) && !unset(get(r->name, arg)))
+			n++;
+	}
+	penc_u32(e, n);
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		v = get(r->name, arg);
+		if (!(r->procs & SETTINGS_P_WORKERD) || unset(v))
+			continue;
+		penc_str(e, r->name);
+		penc_str(e, v);
+	}
+}
+
+/* The decoded pairs, read by settings_parse_for() as its variables. */
+struct msg_vars {
+	const struct setting *row[64];
+	char *value[64];
+	size_t n;
+};
+
+static const char *
+msg_get(const char *name, void *arg)
+{
+	struct msg_vars *mv = arg;
+	size_t i;
+
+	for (i = 0; i < mv->n; i++)
+		if (strcmp(mv->row[i]->name, name) == 0)
+			return mv->value[i];
+	return NULL;
+}
+
+static int
+msg_pair(struct msg_vars *mv, struct pdec *d, char *err, size_t errsz)
+{
+	char name[MSG_NAME_MAX + 1];
+	const struct setting *r;
+	size_t i;
+
+	pdec_strbuf(d, name, sizeof(name));
+	if (d->err)
+		return fail(err, errsz, "settings message: bad name");
+	if ((r = settings_find(name)) == NULL ||
+	    !(r->procs & SETTINGS_P_WORKERD))
+		return fail(err, errsz, "settings message: %s is not a "
+		    "worker's setting", name);
+	for (i = 0; i < mv->n; i++)
+		if (mv->row[i] == r)
+			return fail(err, errsz, "settings message: %s twice",
+			    name);
+	mv->row[mv->n] = r;
+	mv->value[mv->n] = pdec_strdup(d, SETTINGS_VALUE_MAX);
+	if (mv->value[mv->n] == NULL)
+		return fail(err, errsz, "settings message: bad value of %s",
+		    name);
+	mv->n++;
+	return 0;
+}
+
+int
+settings_msg_decode(struct settings *st, const void *buf, size_t len,
+    char *err, size_t errsz)
+{
+	struct msg_vars mv;
+	struct pdec d;
+	uint32_t n, i;
+	int rv = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(&mv, 0, sizeof(mv));
+	pdec_init(&d, buf, len);
+	n = pdec_u32(&d);
+	if (d.err || n > settings_count ||
+	    n > sizeof(mv.row) / sizeof(mv.row[0])) {
+		fail(err, errsz, "settings message: bad count");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		if (msg_pair(&mv, &d, err, errsz) < 0)
+			goto done;
+	if (pdec_done(&d) < 0) {
+		fail(err, errsz, "settings message: bytes after the last "
+		    "setting");
+		goto done;
+	}
+	rv = settings_parse_for(st, SETTINGS_P_WORKERD, msg_get, &mv, err,
+	    errsz);
+done:
+	for (i = 0; i < mv.n; i++)
+		free_secret(&mv.value[i]);
+	return rv;
 }

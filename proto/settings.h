@@ -1,21 +1,28 @@
 /*
- * The product settings both masterd and workerd read (docs/internals.md,
- * "Settings"): the API keys, the dashboard password, CORS_ORIGIN, production mode, history and
- * rate-limit sizes, TRUST_PROXY.
+ * Every setting of every Parley process, in one table (settingtab.c):
+ * name, type, default, range or pattern, which processes use it, one line
+ * of doc. docs/internals.md, README.md and parley.env(5) follow it, and a
+ * test (tests/integration/settings.test.mjs) checks they do.
  *
- * masterd checks them before it starts any worker, so a bad value stops
- * the service at start with one clear message instead of a worker that
- * crash-loops; workerd loads the same settings. settings_parse() is pure
- * (it reads variables through a callback) so unit tests can drive it.
+ * masterd parses and checks all of them at start, before it forks or
+ * binds, so a bad value stops the service with one line naming the
+ * variable, the value (a secret's length only) and the rule; storaged
+ * checks its own at its start; parleyctl reads PARLEY_RUN_DIR here. The
+ * workers never read the environment: masterd sends them the settings
+ * they use as PROTO_MW_SETTINGS (settings_msg_encode/_decode) right after
+ * HELLO, and they parse that with the same code.
  *
- * Keys are never kept in clear text here and never logged: struct apikey
- * holds a SHA-256 digest, compared in constant time.
+ * settings_parse() is pure (it reads variables through a callback) so
+ * unit tests and the fuzz target can drive it. Secrets are never logged;
+ * struct apikey holds a SHA-256 digest, compared in constant time.
  */
 #ifndef PARLEY_SETTINGS_H
 #define PARLEY_SETTINGS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct penc;
 
 #define SETTINGS_KEY_MIN	24	/* characters (code points) of an API key */
 #define SETTINGS_PASSWORD_MIN	12	/* characters of DASHBOARD_PASSWORD */
@@ -49,8 +56,90 @@ struct apikey {
 	unsigned char digest[32];
 };
 
+/* Which processes use a setting (struct setting.procs). */
+#define SETTINGS_P_MASTERD	0x01
+#define SETTINGS_P_WORKERD	0x02
+#define SETTINGS_P_STORAGED	0x04
+#define SETTINGS_P_CTL		0x08
+#define SETTINGS_P_ALL		0x0f
+
+/* The longest value of any setting (SYSTEM_PROMPT's limit). */
+#define SETTINGS_VALUE_MAX	65536
+
+enum setting_type {
+	SETTING_NUMBER,		/* a whole number from min to max */
+	SETTING_TEXT,		/* at most max bytes, matching check */
+	SETTING_SECRET,		/* min to max characters; never printed */
+	SETTING_CHOICE,		/* one of choices, "a|b|c"; kept as its index */
+	SETTING_BOOL,		/* on/off, true/false, yes/no, 1/0 */
+	SETTING_LIST,		/* comma-separated, parsed by its own code */
+	SETTING_SYSTEMD,	/* set by systemd (LISTEN_FDS), not by people */
+};
+
+/* One row of the table. */
+struct setting {
+	const char *name;
+	enum setting_type type;
+	const char *def;	/* the default, as a value; NULL: unset */
+	const char *shown;	/* the default as the docs say it, if not def */
+	uint32_t min, max;	/* NUMBER: range; TEXT, SECRET: length */
+	const char *choices;	/* CHOICE: "a|b|c" */
+	/* TEXT: whether v is well-formed; rule says what that means. */
+	int (*check)(const char *v);
+	const char *rule;
+	unsigned int procs;	/* SETTINGS_P_* */
+	size_t off;		/* its field in struct settings; 0: none (the
+				   lists and systemd's are parsed apart) */
+	const char *doc;
+};
+
+extern const struct setting settings_table[];
+extern const size_t settings_count;
+
+/* The row of name, or NULL. */
+const struct setting *settings_find(const char *name);
+/* The default as the docs say it ("unset" when there is none). */
+const char *settings_shown(const struct setting *);
+/* Its rule in words, into buf ("a whole number from 1 to 200"). */
+const char *settings_rule(const struct setting *, char *buf, size_t bufsz);
+
+enum settings_sync { SETTINGS_SYNC_FULL, SETTINGS_SYNC_NOMETA,
+    SETTINGS_SYNC_INTERVAL };
+
 struct settings {
 	int production;		/* PARLEY_ENV, else NODE_ENV, is "production" */
+	/* masterd */
+	uint32_t port;		/* PORT */
+	char *host;		/* PARLEY_HOST, brackets removed */
+	uint32_t workers;	/* PARLEY_WORKERS; 0 = one per core */
+	char *workerd;		/* PARLEY_WORKERD; NULL = beside masterd */
+	uint32_t shutdown_ms;	/* PARLEY_SHUTDOWN_TIMEOUT_MS */
+	char *user;		/* PARLEY_USER; NULL = stay who we are */
+	/* storaged (and PARLEY_RUN_DIR for the workers and parleyctl) */
+	char *data_dir;		/* PARLEY_DATA_DIR */
+	char *run_dir;		/* PARLEY_RUN_DIR */
+	uint32_t map_size_mb;	/* PARLEY_MAP_SIZE_MB */
+	int sync_mode;		/* PARLEY_SYNC, enum settings_sync */
+	uint32_t sync_interval_ms;	/* PARLEY_SYNC_INTERVAL_MS */
+	uint32_t rate_keys;	/* PARLEY_RATE_KEYS */
+	/* workerd: keys in clear, wiped by settings_free() */
+	char *widget_key;	/* WIDGET_API_KEY */
+	char *admin_key;	/* ADMIN_API_KEY */
+	char *dashboard_password;	/* DASHBOARD_PASSWORD */
+	char *openai_key;	/* OPENAI_API_KEY */
+	char *openai_base_url;	/* OPENAI_BASE_URL */
+	char *openai_model;	/* OPENAI_MODEL */
+	char *system_prompt;	/* SYSTEM_PROMPT */
+	uint32_t connect_timeout_ms;	/* OPENAI_CONNECT_TIMEOUT_MS */
+	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
+	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
+	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
+	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
+	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
+	int access_log;		/* PARLEY_ACCESS_LOG */
+	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
+	char *parley_env;	/* PARLEY_ENV */
+	char *node_env;		/* NODE_ENV */
 	int cors_any;		/* CORS_ORIGIN holds "*" */
 	char **cors;		/* the other entries, lower-cased */
 	size_t ncors;
@@ -68,16 +157,43 @@ struct settings {
 typedef const char *(*settings_get_fn)(const char *name, void *arg);
 
 /*
- * Reads and checks every setting. 0, or -1 with a message naming the
- * variable in err (the struct is then empty). Keys are only checked.
+ * Reads and checks every setting the processes in procs use (the others
+ * keep their defaults). 0, or -1 with one line naming the variable, its
+ * value (a secret's length instead) and the rule in err; the struct is
+ * then empty.
  */
+int settings_parse_for(struct settings *, unsigned int procs,
+    settings_get_fn, void *arg, char *err, size_t errsz);
+/* settings_parse_for() with every process. */
 int settings_parse(struct settings *, settings_get_fn, void *arg, char *err,
     size_t errsz);
-/* From the environment; a bad value is fatal (fatalx with the message). */
-void settings_load(struct settings *);
+/* The environment, as a settings_get_fn (arg unused). */
+const char *settings_env(const char *name, void *arg);
+/*
+ * From the environment, for the processes in procs; a bad value is fatal
+ * (fatalx with the message: exit status 1). Sets the log level.
+ */
+void settings_load(struct settings *, unsigned int procs);
+/* Frees what parse allocated and wipes the secrets. */
 void settings_free(struct settings *);
-/* Transitional: tls_ctx_new() is in tlsctx.h; until masterd/main.c includes it. */
-#include "tlsctx.h"
+/* One number setting's value s (NULL, "": def) checked against its row. */
+int settings_number(const char *name, const char *s, uint32_t def,
+    uint32_t *out);
+/* The table as TSV on stdout: name, type, default, rule, processes, doc. */
+void settings_print_table(void);
+
+/*
+ * PROTO_MW_SETTINGS: every workerd setting that is set, as read by get:
+ * u32 count, then count times (str name, str value). Errors stick in e.
+ */
+void settings_msg_encode(struct penc *e, settings_get_fn, void *arg);
+/*
+ * Decodes PROTO_MW_SETTINGS from another process and parses it as
+ * settings_parse_for(SETTINGS_P_WORKERD) would: 0, or -1 with a message
+ * in err (unknown or repeated name, too long, truncated, a bad value).
+ */
+int settings_msg_decode(struct settings *, const void *buf, size_t len,
+    char *err, size_t errsz);
 /* PARLEY_ENV, else NODE_ENV, equals "production". */
 int settings_production(settings_get_fn, void *arg);
 

@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENV_FILE=${PARLEY_ENV_FILE:-.env}
+# The programs (the tests point this at build/test/bin).
+BIN=${PARLEY_RUN_BIN:-bin}
 
 # Load the env file without overriding what the environment already sets.
 if [ -f "$ENV_FILE" ]; then
@@ -61,6 +63,12 @@ fi
 export PORT=${PORT:-4000}
 export PARLEY_DATA_DIR=${PARLEY_DATA_DIR:-$PWD/var/data}
 export PARLEY_RUN_DIR=${PARLEY_RUN_DIR:-$PWD/var/run}
+# Every setting checked before anything starts: a bad one stops us here,
+# with parley-masterd's line naming it, and exit status 1.
+if ! "$BIN/parley-masterd" --check; then
+	echo "run: fix that setting (in $ENV_FILE or the environment)" >&2
+	exit 1
+fi
 mkdir -p "$PARLEY_DATA_DIR" "$PARLEY_RUN_DIR"
 
 pids=()
@@ -86,7 +94,7 @@ trap stop INT TERM
 if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
 	portfile=$PARLEY_RUN_DIR/mockai.port
 	rm -f "$portfile"
-	setsid bin/mockai --host 127.0.0.1 --port 0 --port-file "$portfile" \
+	setsid "$BIN/mockai" --host 127.0.0.1 --port 0 --port-file "$portfile" \
 	    --delay-ms "${MOCKAI_DELAY_MS:-30}" &
 	pids+=($!)
 	for _ in $(seq 1 100); do
@@ -105,14 +113,14 @@ elif [ -z "${OPENAI_API_KEY:-}" ]; then
 	echo "run: no OPENAI_API_KEY set: using the model at OPENAI_BASE_URL=$OPENAI_BASE_URL without a key"
 fi
 
-setsid bin/parley-storaged &
+setsid "$BIN/parley-storaged" &
 pids+=($!)
 for _ in $(seq 1 100); do
 	[ -S "$PARLEY_RUN_DIR/storaged.sock" ] && break
 	sleep 0.05
 done
 
-setsid bin/parley-masterd &
+setsid "$BIN/parley-masterd" &
 pids+=($!)
 
 # The address a browser on this machine uses.

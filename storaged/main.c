@@ -1,10 +1,10 @@
 /*
  * parley-storaged: owns the LMDB environment and answers the other
- * processes over $PARLEY_RUN_DIR/storaged.sock.
+ * processes over $PARLEY_RUN_DIR/storaged.sock. Runs on proto/loop.c:
+ * SIGTERM/SIGINT stop it (clients get DRAIN_MS to read their replies),
+ * SIGHUP is logged.
  */
-#include <sys/epoll.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -21,18 +21,19 @@
 #include "log.h"
 #include "privdrop.h"
 #include "proto.h"
+#include "settings.h"
 #include "storaged.h"
 #include "store.h"
 
-/* PARLEY_SYNC: how a group commit reaches the disk (STORAGE.md). */
+/* PARLEY_SYNC (enum settings_sync): how a group commit reaches the disk. */
 static const struct {
 	const char *name;
 	int flags;		/* store_open() */
 	int timer;		/* needs the sync timer */
 } sync_modes[] = {
-	{ "full", 0, 0 },
-	{ "nometa", STORE_F_NOMETASYNC, 1 },
-	{ "interval", STORE_F_NOSYNC, 1 },
+	[SETTINGS_SYNC_FULL] = { "full", 0, 0 },
+	[SETTINGS_SYNC_NOMETA] = { "nometa", STORE_F_NOMETASYNC, 1 },
+	[SETTINGS_SYNC_INTERVAL] = { "interval", STORE_F_NOSYNC, 1 },
 };
 
 static void
@@ -43,14 +44,6 @@ usage(void)
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, "
 	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_LOG_LEVEL\n");
 	exit(1);
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : def;
 }
 
 /*
@@ -130,65 +123,27 @@ lock_rundir(const char *rundir)
 	return fd;
 }
 
-static int
-signals_open(void)
-{
-	sigset_t set;
-	int fd;
-
-	/* Writes to a gone client fail with EPIPE instead. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
-	return fd;
-}
-
-/* Returns 1 once a signal asks us to stop. */
-static int
-signals_read(int fd)
-{
-	struct signalfd_siginfo si;
-	int quit = 0;
-
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("%s: finishing and exiting",
-			    strsignal((int)si.ssi_signo));
-			quit = 1;
-			break;
-		case SIGHUP:
-			log_info("SIGHUP: storaged has nothing to reload");
-			break;
-		}
-	}
-	return quit;
-}
-
-int
-main(int argc, char *argv[], char *envp[])
-{
-	struct epoll_event ev, evs[64];
-	struct evsrc sigev = { .kind = EV_SIGNAL };
-	struct server *srv;
-	struct store *st;
-	struct ratelimit *rl;
-	const char *datadir, *rundir, *mapstr, *keystr, *errstr, *syncstr;
-	const char *ivstr;
+/* Everything main() sets up and the loop's callbacks need. */
+static struct {
+	struct settings set;
 	struct privuser pu;
 	char sockpath[PATH_MAX];
-	long long map_mb, rate_keys, deadline = 0, left, sync_ms;
-	int ch, epfd, sigfd, lfd, lockfd, n, i, timeout, quitting = 0, mode;
+	int lockfd;
+	struct store *st;
+	struct ratelimit *rl;
+	struct server *srv;
+	int quitting;
+	struct loop_timer drain;	/* DRAIN_MS after the signal to stop */
+} S = { .lockfd = -1 };
 
-	setproctitle_init(argc, argv, envp);
-	log_init(STORAGED_NAME);
+/* Settings (a bad one exits 1), then -v. */
+static void
+setup_settings(int argc, char *argv[])
+{
+	int ch;
+
+	/* Ours only (storaged starts apart from masterd). */
+	settings_load(&S.set, SETTINGS_P_STORAGED);
 	while ((ch = getopt(argc, argv, "v")) != -1) {
 		switch (ch) {
 		case 'v':
@@ -200,115 +155,116 @@ main(int argc, char *argv[], char *envp[])
 	}
 	if (optind != argc)
 		usage();
-	setproctitle("-%s", STORAGED_NAME);
+	privdrop_init(&S.pu, S.set.user);
+	if ((size_t)snprintf(S.sockpath, sizeof(S.sockpath), "%s/%s",
+	    S.set.run_dir, STORAGED_SOCK) >= sizeof(S.sockpath))
+		fatalx("%s: path too long", S.set.run_dir);
+}
 
-	privdrop_init(&pu);
-	datadir = env_or("PARLEY_DATA_DIR", "./var/data");
-	rundir = env_or("PARLEY_RUN_DIR", "./var/run");
-	mapstr = env_or("PARLEY_MAP_SIZE_MB", "1024");
-	map_mb = strtonum(mapstr, 1, 1024 * 1024, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_MAP_SIZE_MB %s is %s (1 to 1048576)", mapstr,
-		    errstr);
-	keystr = env_or("PARLEY_RATE_KEYS", "1000000");
-	rate_keys = strtonum(keystr, 1000, 100000000, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_RATE_KEYS %s is %s (1000 to 100000000)", keystr,
-		    errstr);
-	syncstr = env_or("PARLEY_SYNC", "full");
-	for (mode = 0; mode < (int)(sizeof(sync_modes) / sizeof(sync_modes[0]));
-	    mode++)
-		if (strcmp(syncstr, sync_modes[mode].name) == 0)
-			break;
-	if (mode == (int)(sizeof(sync_modes) / sizeof(sync_modes[0])))
-		fatalx("PARLEY_SYNC %s is not full, nometa or interval",
-		    syncstr);
-	ivstr = env_or("PARLEY_SYNC_INTERVAL_MS", "100");
-	sync_ms = strtonum(ivstr, 1, 60000, &errstr);
-	if (errstr != NULL)
-		fatalx("PARLEY_SYNC_INTERVAL_MS %s is %s (1 to 60000)", ivstr,
-		    errstr);
-	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/%s", rundir,
-	    STORAGED_SOCK) >= sizeof(sockpath))
-		fatalx("%s: path too long", rundir);
-
+/* The directories, root dropped, the run directory locked. */
+static void
+setup_dirs(void)
+{
 	/* Whatever we create is ours alone: the LMDB files, the socket. */
 	umask(077);
-	mkdir_p(datadir, &pu);
-	mkdir_p(rundir, &pu);
+	mkdir_p(S.set.data_dir, &S.pu);
+	mkdir_p(S.set.run_dir, &S.pu);
 	/* Started as root: nothing below needs it. */
-	privdrop_apply(&pu);
-	lockfd = lock_rundir(rundir);
-	sigfd = signals_open();
+	privdrop_apply(&S.pu);
+	S.lockfd = lock_rundir(S.set.run_dir);
+}
 
-	if ((st = store_open(datadir, (size_t)map_mb,
-	    sync_modes[mode].flags)) == NULL)
-		fatalx("%s: cannot open the store", datadir);
-	if ((rl = ratelimit_new((size_t)rate_keys)) == NULL)
+static void
+on_stop(int signo)
+{
+	if (S.quitting)
+		return;
+	log_info("%s: finishing and exiting", strsignal(signo));
+	/* New clients find no socket; old ones get their answers. */
+	S.quitting = 1;
+	loop_timer_after(&S.drain, DRAIN_MS);
+	proto_sd_notify("STOPPING=1");
+	server_quit(S.srv);
+	if (unlink(S.sockpath) < 0 && errno != ENOENT)
+		log_warn("unlink %s", S.sockpath);
+}
+
+static void
+on_hup(int signo)
+{
+	log_info("SIGHUP: storaged has nothing to reload");
+}
+
+static void
+drain_over(void *arg)
+{
+	loop_stop();
+}
+
+/* The loop, its signals, the store and the server on its socket. */
+static void
+setup_server(void)
+{
+	const char *sync = sync_modes[S.set.sync_mode].name;
+
+	loop_init();
+	/* Writes to a gone client fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	loop_signal(SIGTERM, on_stop);
+	loop_signal(SIGINT, on_stop);
+	loop_signal(SIGHUP, on_hup);
+	loop_timer_init(&S.drain, drain_over, NULL);
+	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
+	    sync_modes[S.set.sync_mode].flags)) == NULL)
+		fatalx("%s: cannot open the store", S.set.data_dir);
+	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
-	lfd = listener_open(sockpath);
-
-	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		fatal("epoll_create1");
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &sigev;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) < 0)
-		fatal("epoll_ctl signalfd");
-	srv = server_new(st, rl, epfd, lfd);
-	if (sync_modes[mode].timer) {
-		server_set_sync(srv, (int)sync_ms);
+	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
+	if (sync_modes[S.set.sync_mode].timer) {
+		server_set_sync(S.srv, (int)S.set.sync_interval_ms);
 		log_info("PARLEY_SYNC=%s: a commit is acknowledged before it "
-		    "is on disk; synced within %lld ms", syncstr, sync_ms);
+		    "is on disk; synced within %u ms", sync,
+		    S.set.sync_interval_ms);
 	}
+	log_info("serving %s on %s (map %u MiB, sync %s)", S.set.data_dir,
+	    S.sockpath, S.set.map_size_mb, sync);
+}
 
-	log_info("serving %s on %s (map %lld MiB, sync %s)", datadir,
-	    sockpath, map_mb, syncstr);
-	proto_sd_notify("READY=1");
-
-	for (;;) {
-		timeout = server_timeout(srv);
-		if (quitting) {
-			left = deadline - proto_mono_ms();
-			if (server_idle(srv) || left <= 0)
-				break;
-			if (timeout < 0 || timeout > left)
-				timeout = (int)left;
-		}
-		if ((n = epoll_wait(epfd, evs, 64, timeout)) < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		for (i = 0; i < n; i++) {
-			struct evsrc *src = evs[i].data.ptr;
-
-			if (src->kind != EV_SIGNAL) {
-				server_event(srv, src, evs[i].events);
-				continue;
-			}
-			if (signals_read(sigfd) && !quitting) {
-				/* New clients find no socket; old ones get their answers. */
-				quitting = 1;
-				deadline = proto_mono_ms() + DRAIN_MS;
-				proto_sd_notify("STOPPING=1");
-				server_quit(srv);
-				if (unlink(sockpath) < 0 && errno != ENOENT)
-					log_warn("unlink %s", sockpath);
-			}
-		}
-		server_step(srv);
+/* Until stopped: once stopping, until idle or the drain runs out. */
+static void
+serve(void)
+{
+	while (!loop_stopped() && !(S.quitting && server_idle(S.srv))) {
+		loop_once(server_timeout(S.srv));
+		server_step(S.srv);
 	}
+}
 
-	if (!server_idle(srv))
+static void
+teardown(void)
+{
+	if (!server_idle(S.srv))
 		log_warnx("exiting with replies undelivered");
-	server_sync(srv);
-	server_free(srv);
-	ratelimit_free(rl);
-	store_close(st);
-	close(epfd);
-	close(sigfd);
-	close(lockfd);
+	server_sync(S.srv);
+	server_free(S.srv);
+	ratelimit_free(S.rl);
+	store_close(S.st);
+	close(S.lockfd);
+	settings_free(&S.set);
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	setproctitle_init(argc, argv, envp);
+	log_init(STORAGED_NAME);
+	setup_settings(argc, argv);
+	setproctitle("-%s", STORAGED_NAME);
+	setup_dirs();
+	setup_server();
+	proto_sd_notify("READY=1");
+	serve();
+	teardown();
 	log_info("exiting");
 	return 0;
 }

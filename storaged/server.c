@@ -55,7 +55,8 @@ struct req {
 };
 
 struct client {
-	struct evsrc ev;	/* first: epoll's data.ptr */
+	struct loop_io io;	/* its socket in the loop (loop.h) */
+	struct server *srv;
 	TAILQ_ENTRY(client) entry;
 	struct pchan ch;
 	unsigned long long serial;	/* names the client in the logs */
@@ -83,7 +84,7 @@ struct slot {
 
 /* The backup being made, if any. */
 struct backup {
-	struct evsrc ev;	/* EV_BACKUP: pipe[0] is readable */
+	struct loop_io io;	/* pipe[0] is readable: the thread is done */
 	int pipe[2];		/* the thread writes its result to pipe[1] */
 	int running;
 	pthread_t thread;
@@ -98,8 +99,7 @@ struct backup {
 struct server {
 	struct store *st;
 	struct ratelimit *rl;
-	int epfd;
-	struct evsrc lev;
+	struct loop_io lio;	/* the listening socket */
 	int lfd;
 	long long lpaused_at;	/* accept failed for want of fds; 0 = listening */
 	struct clientq clients;
@@ -139,10 +139,21 @@ client_name(const struct client *c)
 	return c->ch.peer[0] != '\0' ? c->ch.peer : "?";
 }
 
+static void client_read(struct server *, struct client *);
+
+static void
+client_io(int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+
+	/* A hang-up or error shows up as a read of 0 or -1. */
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(c->srv, c);
+}
+
 static void
 client_new(struct server *s, int fd)
 {
-	struct epoll_event ev;
 	struct client *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -150,7 +161,7 @@ client_new(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	c->ev.kind = EV_CLIENT;
+	c->srv = s;
 	c->serial = ++s->serial;
 	if (pchan_init(&c->ch, fd, STORAGED_NAME) < 0) {
 		log_warn("client %llu: channel", c->serial);
@@ -159,10 +170,8 @@ client_new(struct server *s, int fd)
 		return;
 	}
 	/* Our HELLO is queued: the first flush goes out this same turn. */
-	memset(&ev, 0, sizeof(ev));
-	ev.events = c->interest = EPOLLIN;
-	ev.data.ptr = &c->ev;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	c->interest = EPOLLIN;
+	if (loop_io_add(&c->io, fd, EPOLLIN, client_io, c) < 0) {
 		log_warn("client %llu: epoll_ctl", c->serial);
 		pchan_close(&c->ch);
 		free(c);
@@ -179,8 +188,8 @@ client_free(struct server *s, struct client *c)
 	if (s->bk.c == c)
 		s->bk.c = NULL;
 	TAILQ_REMOVE(&s->clients, c, entry);
-	if (c->ch.fd >= 0)
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ch.fd, NULL);
+	/* Freed after the turn's events (server_step), as loop.h asks. */
+	loop_io_del(&c->io);
 	pchan_close(&c->ch);
 	smetrics_gone(&c->mg);
 	free(c->reqs);
@@ -325,7 +334,6 @@ client_flush(struct client *c)
 static void
 client_interest(struct server *s, struct client *c)
 {
-	struct epoll_event ev;
 	uint32_t want = 0;
 
 	if (!c->eof && !s->quitting && !client_paused(c) &&
@@ -335,10 +343,7 @@ client_interest(struct server *s, struct client *c)
 		want |= EPOLLOUT;
 	if (want == c->interest)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.ptr = &c->ev;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->ch.fd, &ev) < 0) {
+	if (loop_io_mod(&c->io, want) < 0) {
 		log_warn("client %llu: epoll_ctl", c->serial);
 		client_kill(c);
 		return;
@@ -628,12 +633,7 @@ backup_done(struct server *s)
 static void
 listener_rest(struct server *s, int rest)
 {
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = rest ? 0 : EPOLLIN;
-	ev.data.ptr = &s->lev;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) < 0)
+	if (loop_io_mod(&s->lio, rest ? 0 : EPOLLIN) < 0)
 		fatal("epoll_ctl listener");
 	s->lpaused_at = rest ? proto_mono_ms() : 0;
 }
@@ -673,10 +673,24 @@ server_accept(struct server *s)
 	}
 }
 
-struct server *
-server_new(struct store *st, struct ratelimit *rl, int epfd, int lfd)
+static void
+listener_io(int fd, uint32_t events, void *arg)
 {
-	struct epoll_event ev;
+	struct server *s = arg;
+
+	if (s->lfd >= 0)
+		server_accept(s);
+}
+
+static void
+backup_io(int fd, uint32_t events, void *arg)
+{
+	backup_done(arg);
+}
+
+struct server *
+server_new(struct store *st, struct ratelimit *rl, int lfd)
+{
 	struct server *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -684,45 +698,16 @@ server_new(struct store *st, struct ratelimit *rl, int epfd, int lfd)
 		fatal("server");
 	s->st = st;
 	s->rl = rl;
-	s->epfd = epfd;
 	s->lfd = lfd;
-	s->lev.kind = EV_LISTENER;
 	TAILQ_INIT(&s->clients);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &s->lev;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
+	if (loop_io_add(&s->lio, lfd, EPOLLIN, listener_io, s) < 0)
 		fatal("epoll_ctl listener");
-	s->bk.ev.kind = EV_BACKUP;
 	s->bk.fd = -1;
 	if (pipe2(s->bk.pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe2");
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &s->bk.ev;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->bk.pipe[0], &ev) < 0)
+	if (loop_io_add(&s->bk.io, s->bk.pipe[0], EPOLLIN, backup_io, s) < 0)
 		fatal("epoll_ctl backup pipe");
 	return s;
-}
-
-void
-server_event(struct server *s, struct evsrc *src, uint32_t events)
-{
-	struct client *c;
-
-	if (src->kind == EV_LISTENER) {
-		if (s->lfd >= 0)
-			server_accept(s);
-		return;
-	}
-	if (src->kind == EV_BACKUP) {
-		backup_done(s);
-		return;
-	}
-	c = (struct client *)src;
-	/* A hang-up or error shows up as a read of 0 or -1. */
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		client_read(s, c);
 }
 
 void
@@ -791,7 +776,7 @@ void
 server_quit(struct server *s)
 {
 	if (s->lfd >= 0) {
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+		loop_io_del(&s->lio);
 		close(s->lfd);
 		s->lfd = -1;
 	}
@@ -823,12 +808,15 @@ server_free(struct server *s)
 		pthread_join(s->bk.thread, NULL);
 		close(s->bk.fd);
 	}
+	loop_io_del(&s->bk.io);
 	close(s->bk.pipe[0]);
 	close(s->bk.pipe[1]);
 	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
 		client_free(s, c);
-	if (s->lfd >= 0)
+	if (s->lfd >= 0) {
+		loop_io_del(&s->lio);
 		close(s->lfd);
+	}
 	free(s->batch);
 	free(s);
 }

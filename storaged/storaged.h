@@ -1,7 +1,7 @@
 /*
  * parley-storaged: the one process that opens the LMDB environment.
  *
- *	main.c      settings, signals, the epoll loop
+ *	main.c      settings, signals, start-up and the drain, on proto/loop.c
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload
@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "loop.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -35,18 +36,6 @@
 /* On SIGTERM, how long clients get to read their last replies. */
 #define DRAIN_MS		2000
 
-/* What an epoll event's data.ptr points at. */
-enum ev_kind {
-	EV_LISTENER,
-	EV_SIGNAL,
-	EV_CLIENT,
-	EV_BACKUP,		/* a backup thread finished (server.c) */
-};
-
-struct evsrc {
-	enum ev_kind kind;
-};
-
 /* listener.c */
 /* Binds path (mode 0600), replacing a stale socket; fatal on failure. */
 int listener_open(const char *path);
@@ -54,13 +43,14 @@ int listener_open(const char *path);
 /* server.c */
 struct server;
 
-struct server *server_new(struct store *, struct ratelimit *, int epfd,
-    int lfd);
-/* Handles one epoll event of the listener or a client. */
-void server_event(struct server *, struct evsrc *, uint32_t events);
+/*
+ * Serves the listening socket lfd from the loop (loop_init() first): the
+ * listener, the clients and the backup thread's pipe are its loop_io.
+ */
+struct server *server_new(struct store *, struct ratelimit *, int lfd);
 /* After the events of a loop turn: one batch, replies, flushes. */
 void server_step(struct server *);
-/* The epoll timeout for the next turn: 0 when requests wait, else -1 or ms. */
+/* The loop's timeout for the next turn: 0 when requests wait, else -1 or ms. */
 int server_timeout(struct server *);
 /*
  * Commits that don't sync themselves (PARLEY_SYNC other than full): the

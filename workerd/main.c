@@ -1,6 +1,7 @@
 /*
  * parley-workerd: started by parley-masterd with its channel on fd 3.
- * Serves the connections masterd hands over until told to quit.
+ * Takes its settings from masterd over that channel, then serves the
+ * connections masterd hands over until told to quit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +56,7 @@ int
 main(int argc, char *argv[], char *envp[])
 {
 	char sockpath[PATH_MAX];
-	const char *s, *rundir;
+	const char *s;
 	struct stat st;
 
 	log_init(WORKERD_NAME);
@@ -67,30 +68,27 @@ main(int argc, char *argv[], char *envp[])
 	setproctitle_init(argc, argv, envp);
 	setproctitle("-parley-workerd");
 
+	/* masterd checked them already; a bad one is fatal here too. */
+	master_open(CHANNEL_FD, &wsettings);
+	log_set_level((enum log_level)wsettings.log_level);
 	worker_conf_defaults();
-	wconf.header_timeout_ms = worker_env_u32("PARLEY_HEADER_TIMEOUT_MS",
-	    10000, 100, 3600000);
-	wconf.idle_timeout_ms = worker_env_u32("PARLEY_IDLE_TIMEOUT_MS",
-	    60000, 100, 86400000);
-	rundir = getenv("PARLEY_RUN_DIR");
-	if (rundir == NULL || *rundir == '\0')
-		rundir = "./var/run";
+	wconf.header_timeout_ms = wsettings.header_timeout_ms;
+	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/storaged.sock",
-	    rundir) >= sizeof(sockpath))
+	    wsettings.run_dir) >= sizeof(sockpath))
 		fatalx("PARLEY_RUN_DIR is too long");
-	/* masterd checked these already; a bad value is fatal here too. */
-	settings_load(&wsettings);
 	/* Read anew by every worker: a reload picks up a new certificate. */
 	tlsio_init(wsettings.tls_cert, wsettings.tls_key);
 	resp_set_production(wsettings.production);
-	admin_init(getenv("ADMIN_API_KEY"));
-	chat_init(getenv("WIDGET_API_KEY"));
+	conn_access_log(wsettings.access_log);
+	admin_init(wsettings.admin_key);
+	chat_init(wsettings.widget_key);
 	cors_init(&wsettings);
 	openapi_init();
 	static_init();
 	dashpages_init();
 	/* scrypt twice (about 0.1 s): only the hashes are kept. */
-	dashauth_init(getenv("DASHBOARD_PASSWORD"));
+	dashauth_init(wsettings.dashboard_password);
 	raise_nofile();
 
 	/* Writes use MSG_NOSIGNAL; this covers anything else. */
@@ -105,7 +103,7 @@ main(int argc, char *argv[], char *envp[])
 		fatalx("cannot set up the model client");
 	/* The transport reports to this worker through its hooks. */
 	router_wire();
-	master_init(CHANNEL_FD);
+	master_init();
 	storec_init(sockpath);
 	wschat_init();
 	metrics_init();

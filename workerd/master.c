@@ -1,11 +1,13 @@
 /*
- * The channel to parley-masterd: accepted connections come in as MW_CONN
+ * The channel to parley-masterd: the settings come first (MW_SETTINGS,
+ * read before the loop starts), accepted connections come in as MW_CONN
  * with the fd riding along, MW_QUIT asks us to leave, MW_RESTARTS brings
  * masterd's count of replaced workers for /metrics; we answer WM_READY
  * once and WM_LOAD when the connection count changes (at most every
  * 50 ms, so a burst of connections costs one message).
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include "workerd.h"
 
 #define LOAD_INTERVAL_MS	50
+/* masterd sends the settings with its HELLO: this is plenty. */
+#define SETTINGS_WAIT_MS	10000
 
 static struct pchan mch;
 static struct loop_io mio;
@@ -116,12 +120,26 @@ master_msg(struct pmsg *m)
 		close(m->fd);
 }
 
+/* Every whole message already read. */
+static void
+master_drain(void)
+{
+	struct pmsg m;
+	int r;
+
+	while (up && (r = pchan_next(&mch, &m)) != 0) {
+		if (r < 0) {
+			master_gone("protocol error");
+			return;
+		}
+		master_msg(&m);
+	}
+}
+
 static void
 master_io(int fd, uint32_t events, void *arg)
 {
-	struct pmsg m;
 	ssize_t n;
-	int r;
 
 	if (events & EPOLLOUT)
 		master_flush(NULL);
@@ -136,13 +154,7 @@ master_io(int fd, uint32_t events, void *arg)
 		master_gone(strerror(errno));
 		return;
 	}
-	while (up && (r = pchan_next(&mch, &m)) != 0) {
-		if (r < 0) {
-			master_gone("protocol error");
-			return;
-		}
-		master_msg(&m);
-	}
+	master_drain();
 }
 
 static void
@@ -185,15 +197,58 @@ master_ready(void)
 	master_send(PROTO_WM_READY, NULL, 0);
 }
 
+/* The next whole message, waiting for it at most until deadline. */
+static void
+master_wait(struct pmsg *m, long long deadline)
+{
+	struct pollfd pfd = { .fd = mch.fd, .events = POLLIN };
+	long long left;
+	ssize_t n;
+	int r;
+
+	while ((r = pchan_next(&mch, m)) == 0) {
+		if ((left = deadline - proto_mono_ms()) <= 0)
+			fatalx("no settings from masterd");
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			fatal("poll");
+		n = pchan_read(&mch);
+		if (n == 0)
+			fatalx("masterd closed the channel before the settings");
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			fatal("masterd channel");
+	}
+	if (r < 0)
+		fatalx("masterd channel: protocol error");
+}
+
 void
-master_init(int fd)
+master_open(int fd, struct settings *st)
+{
+	char err[SETTINGS_ERR_MAX];
+	struct pmsg m;
+
+	if (pchan_init(&mch, fd, WORKERD_NAME) < 0)
+		fatal("masterd channel");
+	master_wait(&m, proto_mono_ms() + SETTINGS_WAIT_MS);
+	if (m.hdr.type != PROTO_MW_SETTINGS)
+		fatalx("%s from masterd before the settings",
+		    proto_msg_name(m.hdr.type));
+	if (settings_msg_decode(st, m.payload, m.hdr.len, err,
+	    sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (m.fd >= 0)
+		close(m.fd);
+}
+
+void
+master_init(void)
 {
 	loop_timer_init(&load_timer, load_tick, NULL);
 	loop_defer_init(&flush_defer, master_flush, NULL);
-	if (pchan_init(&mch, fd, WORKERD_NAME) < 0)
-		fatal("masterd channel");
-	if (loop_io_add(&mio, fd, EPOLLIN, master_io, NULL) < 0)
+	if (loop_io_add(&mio, mch.fd, EPOLLIN, master_io, NULL) < 0)
 		fatal("epoll_ctl master");
 	up = 1;
 	loop_defer(&flush_defer);
+	/* What came with the settings (MW_RESTARTS) is already read. */
+	master_drain();
 }

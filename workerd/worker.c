@@ -1,5 +1,6 @@
 /*
- * Settings the modules share, and the graceful quit: no new connections,
+ * Settings the modules share (wsettings: what masterd sent), and the
+ * graceful quit: no new connections,
  * requests in flight finish, keep-alive ends, the loop stops when the
  * last connection is gone or the grace runs out. WebSockets count as
  * connections; they never end by themselves, so they are told to go away
@@ -25,21 +26,6 @@ worker_conf_defaults(void)
 	wconf.idle_timeout_ms = 60000;
 	wconf.linger_ms = 2000;
 	wconf.storage_timeout_ms = 5000;
-}
-
-uint32_t
-worker_env_u32(const char *name, uint32_t def, uint32_t min, uint32_t max)
-{
-	const char *s = getenv(name), *errstr;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	v = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
-		fatalx("%s=%s is %s (allowed %u to %u)", name, s, errstr, min,
-		    max);
-	return (uint32_t)v;
 }
 
 int

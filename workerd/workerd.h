@@ -4,8 +4,8 @@
  *
  *	main.c		settings, process set-up, runs the loop
  *	worker.c	settings shared by the modules, graceful quit
- *	loop.c		epoll + timerfd + signalfd, timers, deferred calls
- *	master.c	the channel to masterd (MW_CONN, MW_QUIT, WM_LOAD)
+ *	(the event loop is proto/loop.c, loop.h)
+ *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
  *	conn.c		client connections: read, parse, answer in order, timeouts
  *	router.c	method + path -> handler; 404, 405 with Allow; /health
  *	admin.c		the admin API (x-admin-api-key)
@@ -39,6 +39,7 @@
 #include "dashmsg.h"
 #include "exportrows.h"
 #include "http.h"
+#include "loop.h"
 #include "proto.h"
 #include "resp.h"
 #include "settings.h"
@@ -47,66 +48,7 @@
 
 #define WORKERD_NAME		"parley-workerd"
 
-/* ---------------------------------------------------------------- loop.c */
-
-/*
- * A watched file descriptor. After loop_io_del() the struct must stay
- * valid until the current iteration ends (events already fetched for it
- * are then skipped), so owners free it from a deferred call.
- */
-struct loop_io {
-	int fd;
-	uint32_t events;	/* EPOLL* interest currently registered */
-	void (*cb)(int fd, uint32_t events, void *arg);
-	void *arg;
-};
-
-/* A one-shot timer on the monotonic clock, in milliseconds. */
-struct loop_timer {
-	uint64_t at;
-	size_t slot;		/* heap position + 1; 0 when not armed */
-	void (*cb)(void *arg);
-	void *arg;
-};
-
-/* A call made once the current batch of events has been handled. */
-struct loop_defer {
-	TAILQ_ENTRY(loop_defer) entry;
-	int queued;
-	void (*cb)(void *arg);
-	void *arg;
-};
-
-void loop_init(void);
-/* Runs until loop_stop(); returns then. */
-void loop_run(void);
-/* One round: wait at most timeout_ms (-1 forever), handle what came. */
-void loop_once(int timeout_ms);
-void loop_stop(void);
-int loop_stopped(void);
-/* Monotonic ms, read once per round so a burst of events agrees on "now". */
-uint64_t loop_now(void);
-uint64_t loop_clock(void);	/* fresh reading, also updates loop_now() */
-
-int loop_io_add(struct loop_io *, int fd, uint32_t events,
-    void (*cb)(int, uint32_t, void *), void *arg);
-/* Changes the interest set; no system call when it is unchanged. */
-int loop_io_mod(struct loop_io *, uint32_t events);
-void loop_io_del(struct loop_io *);
-
-void loop_timer_init(struct loop_timer *, void (*cb)(void *), void *arg);
-void loop_timer_at(struct loop_timer *, uint64_t at);
-void loop_timer_after(struct loop_timer *, uint64_t ms);
-void loop_timer_stop(struct loop_timer *);
-int loop_timer_armed(const struct loop_timer *);
-size_t loop_timer_count(void);
-
-void loop_defer_init(struct loop_defer *, void (*cb)(void *), void *arg);
-void loop_defer(struct loop_defer *);	/* no-op when already queued */
-void loop_defer_cancel(struct loop_defer *);
-
-/* Blocks signo and calls cb from the loop when it arrives. */
-void loop_signal(int signo, void (*cb)(int signo));
+/* The event loop is proto/loop.c (loop.h). */
 
 /* -------------------------------------------------------------- worker.c */
 
@@ -117,13 +59,13 @@ struct worker_conf {
 	uint32_t storage_timeout_ms;	/* a storaged request gives up after this */
 };
 extern struct worker_conf wconf;
-/* The shared product settings (proto/settings.h), loaded at start. */
+/*
+ * Every setting this worker uses (proto/settings.h), as masterd sent them
+ * (PROTO_MW_SETTINGS, master_open); workerd never reads the environment.
+ */
 extern struct settings wsettings;
 
 void worker_conf_defaults(void);
-/* Reads a u32 setting from the environment; fatalx when out of range. */
-uint32_t worker_env_u32(const char *name, uint32_t def, uint32_t min,
-    uint32_t max);
 /* Leave: no new connections, finish what is in flight, then stop the loop. */
 void worker_quit(uint32_t grace_ms, int close_idle);
 int worker_quitting(void);
@@ -135,7 +77,14 @@ void worker_turn_finished(void);
 /* -------------------------------------------------------------- master.c */
 
 /* Takes the channel fd (PARLEY_CHANNEL_FD) and watches it. */
-void master_init(int fd);
+/*
+ * Takes the channel on fd and waits (a few seconds at most) for masterd's
+ * PROTO_MW_SETTINGS, which follows its HELLO, into st; fatal when it does
+ * not come or does not parse. Call before loop_init().
+ */
+void master_open(int fd, struct settings *st);
+/* Serves the channel from the loop (after loop_init). */
+void master_init(void);
 void master_ready(void);
 /* The open connection count; sent as WM_LOAD at most every 50 ms. */
 void master_load(unsigned int n);

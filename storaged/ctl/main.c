@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "settings.h"
 
 static struct ctl_args args;
 static char errbuf[1024];
@@ -278,8 +279,8 @@ cmd_purge(void)
 int
 main(int argc, char *argv[])
 {
-	char path[PATH_MAX];
-	const char *rundir;
+	char path[PATH_MAX], err[SETTINGS_ERR_MAX];
+	struct settings set;
 
 	if (ctl_parse(argc, argv, &args, errbuf, sizeof(errbuf)) < 0) {
 		/* -h asked for it: no error. */
@@ -294,12 +295,13 @@ main(int argc, char *argv[])
 	/* A closed pipe (export | head) ends us quietly. */
 	signal(SIGPIPE, SIG_DFL);
 	if (args.sock == NULL) {
-		rundir = getenv("PARLEY_RUN_DIR");
-		if (rundir == NULL || *rundir == '\0')
-			rundir = "./var/run";
+		if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL,
+		    err, sizeof(err)) < 0)
+			die("%s", err);
 		if ((size_t)snprintf(path, sizeof(path), "%s/storaged.sock",
-		    rundir) >= sizeof(path))
+		    set.run_dir) >= sizeof(path))
 			die("PARLEY_RUN_DIR is too long");
+		settings_free(&set);
 		args.sock = path;
 	}
 	if (args.cmd == CMD_BACKUP) {

@@ -167,3 +167,41 @@ describe('production mode', () => {
     }
   });
 });
+
+describe('access log', () => {
+  // Resolves with the first match of re in the masterd/workerd log (5 s at most).
+  async function logLine(p, re) {
+    for (let i = 0; i < 100; i++) {
+      const m = p.logs.masterd.match(re);
+      if (m) return m;
+      await sleep(50);
+    }
+    assert.fail(`no log line ${re}; log:\n${p.tail('masterd')}`);
+  }
+
+  // One line per request at info level: client, method, path (no query
+  // string: it may carry a token), status, bytes, ms. Off by default.
+  test('PARLEY_ACCESS_LOG=on logs one line per request, without the query string', async (t) => {
+    const p = new Parley({ workers: 1, env: { PARLEY_ACCESS_LOG: 'on' } });
+    t.after(() => p.stop());
+    await p.start();
+    // HEAD: the start-up's own GET /health polls log lines of their own.
+    const r = await p.raw('HEAD /health?token=sekrit-token-value HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 200 /);
+    assert.equal((await p.get('/nope')).status, 404);
+    const m = await logLine(p, /access: 127\.0\.0\.1 HEAD \/health 200 (\d+) (\d+)/);
+    assert.equal(Number(m[1]), r.data.length, 'bytes: the whole answer');
+    await logLine(p, /access: 127\.0\.0\.1 GET \/nope 404 \d+ \d+/);
+    assert.doesNotMatch(p.logs.masterd, /sekrit-token-value/);
+  });
+
+  test('off by default', async (t) => {
+    const p = new Parley({ workers: 1 });
+    t.after(() => p.stop());
+    await p.start();
+    assert.equal((await p.get('/health')).status, 200);
+    assert.equal((await p.get('/nope')).status, 404);
+    await p.stop();
+    assert.doesNotMatch(p.logs.masterd, /access: /);
+  });
+});

@@ -639,7 +639,7 @@ completions_pump(struct conn *c)
 		    s->next < s->npieces ? (uint64_t)s->delay_ms : 0;
 		if (delay > 0 && !s->due) {
 			s->waiting = 1;
-			timer_after(&c->timer, (int64_t)delay);
+			loop_timer_after(&c->timer, (uint64_t)delay);
 			break;
 		}
 		s->due = 0;

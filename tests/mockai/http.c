@@ -28,6 +28,7 @@
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
+static struct loop_defer reap_defer;	/* frees the graveyard */
 static http_parser_settings settings;
 static int spare_fd = -1;		/* given up to shed a connection when out of fds */
 int mock_sndbuf;
@@ -420,7 +421,7 @@ void
 http_flush(struct conn *c)
 {
 	while (!c->dead && c->out.off < c->out.len) {
-		ssize_t n = send(c->w.fd, c->out.p + c->out.off,
+		ssize_t n = send(c->io.fd, c->out.p + c->out.off,
 		    c->out.len - c->out.off, MSG_NOSIGNAL);
 
 		if (n > 0) {
@@ -483,7 +484,7 @@ dispatch(struct conn *c)
 	char msg[160];
 
 	set_path(r);
-	log_debug("fd %d: %s %s", c->w.fd, http_method_str(r->method), r->path);
+	log_debug("fd %d: %s %s", c->io.fd, http_method_str(r->method), r->path);
 	if (strncmp(r->path, "/_mock/", 7) == 0 || strcmp(r->path, "/health") == 0) {
 		control_handle(c);
 		return;
@@ -539,7 +540,7 @@ conn_parse(struct conn *c)
 			    http_errno_description(e);
 			char text[200];
 
-			log_debug("bad request on fd %d: %s", c->w.fd, msg);
+			log_debug("bad request on fd %d: %s", c->io.fd, msg);
 			if (c->err_status)	/* a limit: its own words say it */
 				snprintf(text, sizeof(text), "%s", msg);
 			else
@@ -578,7 +579,8 @@ conn_update(struct conn *c)
 	if (http_pending(c) > 0 || c->want_pump)
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
-		loop_mod(&c->w, ev);
+		if (loop_io_mod(&c->io, ev) < 0)
+			fatal("epoll_ctl(MOD, fd %d)", c->io.fd);
 		c->events = ev;
 	}
 }
@@ -590,7 +592,7 @@ conn_read(struct conn *c)
 
 	if (c->in_len == MOCK_IN_CAP)
 		return;
-	n = read(c->w.fd, c->in + c->in_len, MOCK_IN_CAP - c->in_len);
+	n = read(c->io.fd, c->in + c->in_len, MOCK_IN_CAP - c->in_len);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -610,9 +612,9 @@ conn_read(struct conn *c)
 }
 
 static void
-conn_event(struct watcher *w, uint32_t ev)
+conn_event(int fd, uint32_t ev, void *arg)
 {
-	struct conn *c = (struct conn *)w;
+	struct conn *c = arg;
 
 	if (c->dead)
 		return;
@@ -665,13 +667,12 @@ conn_new(int fd)
 	if (mock_sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &mock_sndbuf,
 	    sizeof(mock_sndbuf)) == -1)
 		log_warn("SO_SNDBUF");
-	c->w.fd = fd;
-	c->w.on_event = conn_event;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
-	timer_init(&c->timer, conn_timer, c);
+	loop_timer_init(&c->timer, conn_timer, c);
 	c->events = EPOLLIN | EPOLLRDHUP;
-	loop_add(&c->w, c->events);
+	if (loop_io_add(&c->io, fd, c->events, conn_event, c) < 0)
+		fatal("epoll_ctl(ADD, fd %d)", fd);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 }
 
@@ -709,17 +710,27 @@ http_listen_ready(int lfd)
 void
 http_close(struct conn *c)
 {
+	int fd;
+
 	if (c->dead)
 		return;
 	if (c->stream != NULL)
 		completions_abort(c);
-	timer_cancel(&c->timer);
-	loop_del(&c->w);
-	close(c->w.fd);
-	c->w.fd = -1;
+	loop_timer_stop(&c->timer);
+	fd = c->io.fd;
+	loop_io_del(&c->io);
+	close(fd);
 	c->dead = 1;
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_INSERT_TAIL(&graveyard, c, entry);
+	/* Freed once this batch of events is handled. */
+	loop_defer(&reap_defer);
+}
+
+static void
+reap(void *arg)
+{
+	http_reap();
 }
 
 void
@@ -760,4 +771,5 @@ http_init(void)
 	settings.on_body = on_body;
 	settings.on_message_complete = on_message_complete;
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	loop_defer_init(&reap_defer, reap, NULL);
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -19,8 +18,7 @@
 #include "log.h"
 #include "mockai.h"
 
-static struct watcher listen_w = { -1, NULL };
-static struct watcher signal_w = { -1, NULL };
+static struct loop_io listen_io = { .fd = -1 };
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -53,25 +51,24 @@ number(const char *opt, const char *s, long long min, long long max)
 }
 
 static void
-on_listen(struct watcher *w, uint32_t events)
+on_listen(int fd, uint32_t events, void *arg)
 {
-	http_listen_ready(w->fd);
+	http_listen_ready(fd);
 }
 
 static void
-on_signal(struct watcher *w, uint32_t events)
+on_signal(int signo)
 {
-	struct signalfd_siginfo si;
-
-	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	log_info("signal %u: stopping", si.ssi_signo);
+	log_info("signal %d: stopping", signo);
 	loop_stop();
 }
 
-/* Loopback unless told otherwise: the mock has no business on a network. */
+/*
+ * Loopback unless told otherwise: the mock has no business on a network.
+ * Returns the listening socket; *portp becomes the port it got.
+ */
 static int
-listen_on(const char *host, int port)
+listen_on(const char *host, int port, int *portp)
 {
 	struct addrinfo hints, *res, *ai;
 	char portstr[16];
@@ -107,8 +104,8 @@ listen_on(const char *host, int port)
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	else
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	listen_w.fd = fd;
-	return port;
+	*portp = port;
+	return fd;
 }
 
 /* Written then renamed, so a test polling the file never reads half a number. */
@@ -158,8 +155,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *port_file = NULL;
-	int port = 0, ch;
-	sigset_t mask;
+	int port = 0, ch, listen_fd;
 
 	log_init("mockai");
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -186,34 +182,26 @@ main(int argc, char *argv[])
 
 	/* Signals arrive through the loop (signalfd), never in a handler. */
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
-	if ((signal_w.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	signal_w.on_event = on_signal;
 	raise_fd_limit();
 
 	loop_init();
+	loop_signal(SIGTERM, on_signal);
+	loop_signal(SIGINT, on_signal);
 	http_init();
-	port = listen_on(host, port);
-	listen_w.on_event = on_listen;
-	loop_add(&listen_w, EPOLLIN);
-	loop_add(&signal_w, EPOLLIN);
+	listen_fd = listen_on(host, port, &port);
+	if (loop_io_add(&listen_io, listen_fd, EPOLLIN, on_listen, NULL) < 0)
+		fatal("epoll_ctl listener");
 	if (port_file != NULL)
 		write_port_file(port_file, port);
 	fprintf(stderr, "mockai listening on http://%s%s%s:%d/v1\n",
 	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
 
-	loop_run(http_reap);
+	loop_run();
 
 	/* Free everything so LeakSanitizer has nothing to say at exit. */
 	http_close_all();
 	control_free();
-	close(listen_w.fd);
-	close(signal_w.fd);
-	loop_free();
+	loop_io_del(&listen_io);
+	close(listen_fd);
 	return 0;
 }

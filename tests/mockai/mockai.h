@@ -3,7 +3,6 @@
  *
  * One process, one epoll loop. Files:
  *	main.c		command line, listener, signals
- *	loop.c		epoll registration and the timer heap (one timerfd)
  *	http.c		connections: reading, libhttp-parser, bounded output
  *	completions.c	POST /v1/chat/completions in OpenAI's wire format
  *	control.c	[[mock:…]] directives, /_mock endpoints, stats, config
@@ -19,6 +18,8 @@
 #include <http_parser.h>
 #include <jansson.h>
 
+#include "loop.h"
+
 #define MOCK_MAX_PENDING	(256 * 1024)	/* stop producing above this many unsent bytes */
 #define MOCK_MAX_HEAD		(16 * 1024)	/* request line + headers */
 #define MOCK_MAX_BODY		(2 * 1024 * 1024)
@@ -28,34 +29,7 @@
 #define MOCK_MAX_DELAY		3600000		/* ms */
 #define MOCK_MAX_REPLY		(16 * 1024 * 1024)	/* bytes of reply text, repeats included */
 
-/* ------------------------------------------------------------ loop.c */
-
-/* Anything registered with epoll starts with one of these. */
-struct watcher {
-	int fd;
-	void (*on_event)(struct watcher *, uint32_t events);
-};
-
-struct timer {
-	int64_t when;		/* CLOCK_MONOTONIC ms */
-	size_t idx;		/* position in the heap, or TIMER_IDLE */
-	void (*fire)(void *arg);
-	void *arg;
-};
-#define TIMER_IDLE	((size_t)-1)
-
-void loop_init(void);
-void loop_free(void);
-void loop_add(struct watcher *, uint32_t events);
-void loop_mod(struct watcher *, uint32_t events);
-void loop_del(struct watcher *);
-/* Runs until loop_stop(); after each batch of events, calls after_batch. */
-void loop_run(void (*after_batch)(void));
-void loop_stop(void);
-
-void timer_init(struct timer *, void (*fire)(void *), void *arg);
-void timer_after(struct timer *, int64_t ms);
-void timer_cancel(struct timer *);
+/* The event loop is Parley's own, proto/loop.c (loop.h). */
 
 /* ------------------------------------------------------------ http.c */
 
@@ -91,7 +65,7 @@ struct request {
 struct stream;				/* completions.c */
 
 struct conn {
-	struct watcher w;		/* first: the loop hands us back this */
+	struct loop_io io;		/* its socket in the loop */
 	http_parser parser;
 	char in[MOCK_IN_CAP];		/* bytes read, not yet parsed */
 	size_t in_off, in_len;
@@ -107,7 +81,7 @@ struct conn {
 	int want_pump;			/* the stream has more to produce right now */
 	int dead;			/* closed; freed after this batch */
 	struct stream *stream;		/* a completion in progress */
-	struct timer timer;
+	struct loop_timer timer;
 	TAILQ_ENTRY(conn) entry;
 };
 

@@ -791,10 +791,8 @@ log_url(const char *u, char *out, size_t outsz)
 }
 
 static char *
-env_or(const char *name, const char *def)
+setting_or(const char *v, const char *def)
 {
-	const char *v = getenv(name);
-
 	return strdup(v != NULL && *v != '\0' ? v : def);
 }
 
@@ -808,12 +806,11 @@ upstream_init(void)
 
 	if (multi != NULL)
 		upstream_shutdown();
-	connect_ms = worker_env_u32("OPENAI_CONNECT_TIMEOUT_MS", 10000, 1,
-	    3600000);
-	idle_ms = worker_env_u32("OPENAI_IDLE_TIMEOUT_MS", 60000, 1, 86400000);
+	connect_ms = wsettings.connect_timeout_ms;
+	idle_ms = wsettings.model_idle_ms;
 	snprintf(idle_text, sizeof(idle_text),
 	    "no data from the model for %u ms", idle_ms);
-	if ((base = env_or("OPENAI_BASE_URL", UP_DEFAULT_BASE)) == NULL)
+	if ((base = setting_or(wsettings.openai_base_url, UP_DEFAULT_BASE)) == NULL)
 		goto nomem;
 	len = strlen(base);
 	while (len > 0 && base[len - 1] == '/')
@@ -830,12 +827,13 @@ upstream_init(void)
 	}
 	free(base);
 	base = NULL;
-	if ((model = env_or("OPENAI_MODEL", UP_DEFAULT_MODEL)) == NULL ||
-	    (system_prompt = env_or("SYSTEM_PROMPT", UP_DEFAULT_PROMPT)) == NULL)
+	if ((model = setting_or(wsettings.openai_model, UP_DEFAULT_MODEL)) ==
+	    NULL || (system_prompt = setting_or(wsettings.system_prompt,
+	    UP_DEFAULT_PROMPT)) == NULL)
 		goto nomem;
 
 	/* The key, trimmed; it must fit on one header line. */
-	if ((k = getenv("OPENAI_API_KEY")) != NULL) {
+	if ((k = wsettings.openai_key) != NULL) {
 		while (isspace((unsigned char)*k))
 			k++;
 		klen = strlen(k);

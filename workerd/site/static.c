@@ -475,7 +475,7 @@ void
 static_assets_dir(char *out, size_t outsz)
 {
 	char exe[PATH_MAX], *slash;
-	const char *env = getenv("PARLEY_ASSETS_DIR");
+	const char *env = wsettings.assets_dir;
 	ssize_t n;
 
 	if (env != NULL && *env != '\0') {
@@ -574,7 +574,7 @@ static void
 pages_load(const char *assets)
 {
 	char path[PATH_MAX + 64];
-	const char *key = getenv("WIDGET_API_KEY");
+	const char *key = wsettings.widget_key;
 	char *raw, *out;
 	size_t i, len, outlen;
 
@@ -605,7 +605,7 @@ void
 static_init(void)
 {
 	char assets[PATH_MAX];
-	const char *env = getenv("WIDGET_BUNDLE_PATH");
+	const char *env = wsettings.bundle_path;
 
 	static_shutdown();
 	static_assets_dir(assets, sizeof(assets));

@@ -1,4 +1,4 @@
-/* Unit tests: PORT, PARLEY_HOST, PARLEY_WORKERS, timeouts, LISTEN_FDS; address format. */
+/* Unit tests: PORT, PARLEY_HOST, PARLEY_WORKERS, timeouts, LISTEN_FDS (by the settings table); address format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "masterd.h"
+#include "settings.h"
 
 static void
 test_port(void **state)
@@ -172,6 +173,33 @@ test_sockaddr_fmt(void **state)
 	assert_string_equal(buf, "unix:/run/parley.sock");
 }
 
+/* The parsers take their ranges from the one settings table. */
+static void
+test_table(void **state)
+{
+	const struct setting *r;
+	int v = -1;
+
+	r = settings_find("PORT");
+	assert_non_null(r);
+	assert_int_equal(r->min, 1);
+	assert_int_equal(r->max, 65535);
+	assert_string_equal(r->def, "4000");
+	assert_int_equal(DEFAULT_PORT, 4000);
+	r = settings_find("PARLEY_WORKERS");
+	assert_int_equal(r->max, MAX_WORKERS);
+	assert_string_equal(settings_shown(r), "one per core");
+	r = settings_find("PARLEY_SHUTDOWN_TIMEOUT_MS");
+	assert_int_equal(r->max, MAX_GRACE_MS);
+	assert_int_equal(r->min, 0);
+	assert_int_equal(parse_ms("86400000", 1, &v), 0);
+	assert_int_equal(v, MAX_GRACE_MS);
+	r = settings_find("PARLEY_HOST");
+	assert_string_equal(r->def, DEFAULT_HOST);
+	/* Not masterd's to read from the table: systemd's. */
+	assert_int_equal(settings_find("LISTEN_FDS")->type, SETTING_SYSTEMD);
+}
+
 int
 main(void)
 {
@@ -182,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_listen_fds),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_sockaddr_fmt),
+		cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests_name("masterd config", tests, NULL,

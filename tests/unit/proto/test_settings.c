@@ -1,6 +1,7 @@
 /*
- * The shared settings: keys, CORS_ORIGIN, production, numbers,
- * TRUST_PROXY, TLS_CERT/TLS_KEY, and the address helpers behind them.
+ * The settings: keys, CORS_ORIGIN, production, numbers, TRUST_PROXY,
+ * TLS_CERT/TLS_KEY, the table's other types, PROTO_MW_SETTINGS, and the
+ * address helpers behind them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto.h"
 #include "settings.h"
+#include "tlsctx.h"
 
 #define KEY24	"abcdefghijklmnopqrstuvwx"	/* exactly 24 */
 
@@ -401,6 +404,231 @@ test_tls(void **state)
 	assert_non_null(strstr(err, "TLS_CERT=/nonexistent/c.pem: cannot read"));
 }
 
+/* Every row of the table: a unique name, a default its own rule takes. */
+static void
+test_table(void **state)
+{
+	const struct setting *r;
+	struct settings st;
+	char err[SETTINGS_ERR_MAX], rule[256];
+	size_t i, j;
+
+	assert_true(settings_count > 30);
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		assert_ptr_equal(settings_find(r->name), r);
+		for (j = i + 1; j < settings_count; j++)
+			assert_string_not_equal(r->name, settings_table[j].name);
+		assert_non_null(r->doc);
+		assert_true(r->procs != 0);
+		assert_non_null(settings_rule(r, rule, sizeof(rule)));
+		assert_non_null(settings_shown(r));
+		if (r->def != NULL && r->type != SETTING_LIST) {
+			const char *kv[] = { r->name, r->def, NULL };
+
+			if (settings_parse(&st, get, kv, err, sizeof(err)) < 0)
+				fail_msg("%s=%s: %s", r->name, r->def, err);
+			settings_free(&st);
+		}
+	}
+	assert_null(settings_find("NOPE"));
+	/* What the docs promise. */
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_int_equal(st.port, 4000);
+	assert_string_equal(st.host, "0.0.0.0");
+	assert_int_equal(st.workers, 0);
+	assert_int_equal(st.shutdown_ms, 10000);
+	assert_string_equal(st.run_dir, "./var/run");
+	assert_string_equal(st.data_dir, "./var/data");
+	assert_int_equal(st.sync_mode, SETTINGS_SYNC_FULL);
+	assert_int_equal(st.header_timeout_ms, 10000);
+	assert_int_equal(st.access_log, 0);
+	assert_int_equal(st.log_level, 1);	/* info */
+	assert_null(st.widget_key);
+	assert_null(st.user);
+	settings_free(&st);
+}
+
+/* The other types: choices, booleans, texts, secrets; one line each. */
+static void
+test_types(void **state)
+{
+	static const struct {
+		const char *name, *value;
+		int ok;
+		const char *says;	/* in the message when refused */
+	} tab[] = {
+		{ "PARLEY_SYNC", "interval", 1, NULL },
+		{ "PARLEY_SYNC", "always", 0, "PARLEY_SYNC must be one of "
+		    "full|nometa|interval, not \"always\"" },
+		{ "PARLEY_LOG_LEVEL", "debug", 1, NULL },
+		{ "PARLEY_LOG_LEVEL", "loud", 0, "PARLEY_LOG_LEVEL" },
+		{ "PARLEY_ACCESS_LOG", "on", 1, NULL },
+		{ "PARLEY_ACCESS_LOG", "TRUE", 1, NULL },
+		{ "PARLEY_ACCESS_LOG", "0", 1, NULL },
+		{ "PARLEY_ACCESS_LOG", "maybe", 0, "PARLEY_ACCESS_LOG must be "
+		    "on or off" },
+		{ "OPENAI_BASE_URL", "http://127.0.0.1:1/v1", 1, NULL },
+		{ "OPENAI_BASE_URL", "ftp://x", 0, "OPENAI_BASE_URL must be a "
+		    "URL starting with http:// or https://, not \"ftp://x\"" },
+		{ "OPENAI_MODEL", "two words", 0, "OPENAI_MODEL" },
+		{ "PARLEY_HOST", "[::1]", 1, NULL },
+		{ "PARLEY_HOST", "a b", 0, "PARLEY_HOST" },
+		{ "PARLEY_USER", "-x", 0, "PARLEY_USER" },
+		{ "PARLEY_RUN_DIR", "/run/parley", 1, NULL },
+		{ "PARLEY_RUN_DIR", "/run/" "0123456789012345678901234567890123456789"
+		    "01234567890123456789012345678901234567890123456789", 0,
+		    "PARLEY_RUN_DIR must be at most 93 bytes, not 95" },
+		{ "PARLEY_HEADER_TIMEOUT_MS", "abc", 0, "PARLEY_HEADER_TIMEOUT_MS "
+		    "must be a whole number from 100 to 3600000, not \"abc\"" },
+		{ "PORT", "", 1, NULL },
+		{ "PORT", "65536", 0, "PORT" },
+		{ "OPENAI_API_KEY", "  sk-1\n", 1, NULL },
+		{ "OPENAI_API_KEY", "sk-1\nsk-2", 0, "OPENAI_API_KEY must be one "
+		    "line (its 9 characters are not shown)" },
+	};
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		int rv = parse(&st, err, sizeof(err), tab[i].name,
+		    tab[i].value, NULL);
+
+		if (tab[i].ok) {
+			if (rv != 0)
+				fail_msg("%s=%s: %s", tab[i].name,
+				    tab[i].value, err);
+			settings_free(&st);
+			continue;
+		}
+		if (rv != -1)
+			fail_msg("%s=%s accepted", tab[i].name, tab[i].value);
+		if (strstr(err, tab[i].says) == NULL)
+			fail_msg("%s=%s: \"%s\"", tab[i].name, tab[i].value,
+			    err);
+		assert_null(strchr(err, '\n'));
+	}
+	/* A secret's value is never in the message, its length is. */
+	{
+		char k[2000];
+
+		memset(k, 'z', sizeof(k) - 1);
+		k[sizeof(k) - 1] = '\0';
+		assert_int_equal(parse(&st, err, sizeof(err), "ADMIN_API_KEY", k,
+		    NULL), -1);
+		assert_non_null(strstr(err, "ADMIN_API_KEY must be at most "
+		    "1024 bytes; it has 1999"));
+		assert_null(strstr(err, "zzz"));
+	}
+	/* The values land in their fields. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_SYNC", "nometa",
+	    "PARLEY_ACCESS_LOG", "yes", "PARLEY_LOG_LEVEL", "warn",
+	    "PARLEY_HEADER_TIMEOUT_MS", "250", "WIDGET_API_KEY", KEY24, NULL), 0);
+	assert_int_equal(st.sync_mode, SETTINGS_SYNC_NOMETA);
+	assert_int_equal(st.access_log, 1);
+	assert_int_equal(st.log_level, 2);
+	assert_int_equal(st.header_timeout_ms, 250);
+	assert_string_equal(st.widget_key, KEY24);
+	settings_free(&st);
+}
+
+/* A process checks only its own: storaged ignores the workers' CORS. */
+static void
+test_procs(void **state)
+{
+	const char *kv[] = { "CORS_ORIGIN", "nope", "PARLEY_RATE_KEYS", "5",
+	    NULL };
+	const char *kv2[] = { "CORS_ORIGIN", "nope", NULL };
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get, kv,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "PARLEY_RATE_KEYS"));
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    kv2, err, sizeof(err)), 0);
+	settings_free(&st);
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_MASTERD, get, kv2,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CORS_ORIGIN"));
+}
+
+/* PROTO_MW_SETTINGS: what masterd encodes, a worker decodes. */
+static void
+test_msg(void **state)
+{
+	const char *kv[] = { "WIDGET_API_KEY", KEY24, "PORT", "8080",
+	    "CORS_ORIGIN", "https://a.com", "PARLEY_ACCESS_LOG", "on",
+	    "PARLEY_IDLE_TIMEOUT_MS", "1234", "SYSTEM_PROMPT", "Be brief.",
+	    "PARLEY_DATA_DIR", "/data", NULL };
+	struct settings st;
+	struct penc e;
+	struct pdec d;
+	char err[SETTINGS_ERR_MAX];
+	uint32_t n;
+
+	penc_init(&e);
+	settings_msg_encode(&e, get, kv);
+	assert_false(e.err);
+	/* Only the workers' settings go: not PORT, not PARLEY_DATA_DIR. */
+	pdec_init(&d, e.buf, e.len);
+	n = pdec_u32(&d);
+	assert_int_equal(n, 5);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_string_equal(st.widget_key, KEY24);
+	assert_int_equal(st.ncors, 1);
+	assert_string_equal(st.cors[0], "https://a.com");
+	assert_int_equal(st.access_log, 1);
+	assert_int_equal(st.idle_timeout_ms, 1234);
+	assert_string_equal(st.system_prompt, "Be brief.");
+	assert_int_equal(st.port, 4000);
+	settings_free(&st);
+
+	/* Cut short, or a byte too many. */
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len - 1, err,
+	    sizeof(err)), -1);
+	penc_u8(&e, 0);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "bytes after"));
+	penc_free(&e);
+
+	/* Not a worker's setting; twice; a bad value; a bad count. */
+	penc_init(&e);
+	penc_u32(&e, 1);
+	penc_str(&e, "PORT");
+	penc_str(&e, "80");
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "PORT is not a worker's setting"));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u32(&e, 2);
+	penc_str(&e, "MAX_HISTORY_MESSAGES");
+	penc_str(&e, "1");
+	penc_str(&e, "MAX_HISTORY_MESSAGES");
+	penc_str(&e, "2");
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "twice"));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u32(&e, 1);
+	penc_str(&e, "MAX_HISTORY_MESSAGES");
+	penc_str(&e, "0");
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "MAX_HISTORY_MESSAGES must be"));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u32(&e, 100000);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	penc_free(&e);
+}
+
 int
 main(void)
 {
@@ -415,6 +643,10 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_trust_proxy),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_procs),
+		cmocka_unit_test(test_msg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

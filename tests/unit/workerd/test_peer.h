@@ -280,12 +280,42 @@ test_settings(const char **kv)
 	cors_init(&wsettings);
 }
 
+/* The last test_cors_origin(), which test_settings_env() keeps. */
+static const char *test_cors_last;
+
+static inline const char *
+test_env_get(const char *name, void *arg)
+{
+	if (strcmp(name, "CORS_ORIGIN") == 0 && test_cors_last != NULL)
+		return test_cors_last;
+	return settings_env(name, arg);
+}
+
+/*
+ * wsettings from the environment, for tests that setenv() (workerd itself
+ * gets them from masterd), keeping the last CORS_ORIGIN set.
+ */
+static inline void
+test_settings_env(void)
+{
+	char err[SETTINGS_ERR_MAX];
+
+	settings_free(&wsettings);
+	if (settings_parse_for(&wsettings, SETTINGS_P_WORKERD, test_env_get,
+	    NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "settings: %s\n", err);
+		abort();
+	}
+	cors_init(&wsettings);
+}
+
 /* The defaults with CORS_ORIGIN set to cors. */
 static inline void
 test_cors_origin(const char *cors)
 {
 	const char *kv[] = { "CORS_ORIGIN", cors, NULL };
 
+	test_cors_last = cors;
 	test_settings(kv);
 }
 

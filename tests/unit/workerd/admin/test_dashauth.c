@@ -226,6 +226,7 @@ setup(void **state)
 	put_file("dashboard/assets/app.js", "console.log(1);");
 	put_file("dashboard/secret.txt", "no");
 	setenv("PARLEY_ASSETS_DIR", assets, 1);
+	test_settings_env();
 	dashpages_init();
 	return 0;
 }

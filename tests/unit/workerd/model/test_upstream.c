@@ -198,6 +198,7 @@ reinit(const char *base, const char *idle, const char *connect)
 		setenv("OPENAI_CONNECT_TIMEOUT_MS", connect, 1);
 	else
 		unsetenv("OPENAI_CONNECT_TIMEOUT_MS");
+	test_settings_env();
 	assert_int_equal(upstream_init(), 0);
 }
 

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "test_client.h"
+#include "tlsctx.h"
 
 static struct peer P;
 static SSL_CTX *sctx, *cctx;

@@ -295,9 +295,11 @@ test_find_assets(void **state)
 
 	/* PARLEY_ASSETS_DIR wins; without it the executable's tree. */
 	setenv("PARLEY_ASSETS_DIR", "/opt/parley", 1);
+	test_settings_env();
 	static_assets_dir(out, sizeof(out));
 	assert_string_equal(out, "/opt/parley");
 	unsetenv("PARLEY_ASSETS_DIR");
+	test_settings_env();
 	static_assets_dir(out, sizeof(out));
 	/* build/test/unit/test_static -> the repository, which has widget/. */
 	snprintf(w, sizeof(w), "%s/widget/build.mjs", out);
@@ -377,6 +379,7 @@ make_assets(const char *key)
 	write_file(p, gz, n);
 	setenv("WIDGET_BUNDLE_PATH", bundle_path, 1);
 	setenv("WIDGET_API_KEY", key, 1);
+	test_settings_env();
 }
 
 static void
@@ -521,6 +524,7 @@ test_bundle(void **state)
 	unsetenv("PARLEY_ASSETS_DIR");
 	unsetenv("WIDGET_BUNDLE_PATH");
 	unsetenv("WIDGET_API_KEY");
+	test_settings_env();
 }
 
 static void
@@ -586,6 +590,7 @@ test_pages(void **state)
 	unsetenv("PARLEY_ASSETS_DIR");
 	unsetenv("WIDGET_BUNDLE_PATH");
 	unsetenv("WIDGET_API_KEY");
+	test_settings_env();
 }
 
 static void
@@ -602,6 +607,7 @@ test_missing_then_built(void **state)
 	mkdir_p(dir);
 	snprintf(p, sizeof(p), "%s/later/b.js", tmpdir);
 	setenv("WIDGET_BUNDLE_PATH", p, 1);
+	test_settings_env();
 	static_init();
 	assert_false(static_bundle_loaded(NULL, NULL));
 	get("GET /widget/chat-widget.js", NULL, &r);
@@ -629,9 +635,11 @@ test_missing_then_built(void **state)
 
 	/* A directory is not a bundle. */
 	setenv("WIDGET_BUNDLE_PATH", dir, 1);
+	test_settings_env();
 	static_init();
 	assert_false(static_bundle_loaded(NULL, NULL));
 	unsetenv("WIDGET_BUNDLE_PATH");
+	test_settings_env();
 }
 
 int

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "workerd.h"
+#include "loop.h"
+#include "proto.h"
 
 #define LOOP_BATCH	256
 

@@ -6,7 +6,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "workerd.h"
+#include "loop.h"
+#include "proto.h"
 
 #define NT	500
 

@@ -1,0 +1,324 @@
+/*
+ * The table of every setting (settings.h): the one place that says what
+ * a setting is called, its type, default and rule, who uses it and what
+ * it does. settings.c parses by it; `parley-masterd --settings` prints it
+ * for the docs test.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "settings.h"
+
+#define M	SETTINGS_P_MASTERD
+#define W	SETTINGS_P_WORKERD
+#define S	SETTINGS_P_STORAGED
+#define C	SETTINGS_P_CTL
+#define F(f)	offsetof(struct settings, f)
+
+#define DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
+			"embedded in a support chat widget."
+
+/* No control characters (paths, names, URLs). */
+static int
+check_plain(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (iscntrl((unsigned char)*v))
+			return 0;
+	return 1;
+}
+
+/* "127.0.0.1", "::1", "[::1]", a host name: no space, no stray bracket. */
+static int
+check_host(const char *v)
+{
+	size_t len = strlen(v), i;
+
+	if (v[0] == '[') {
+		if (len < 3 || v[len - 1] != ']')
+			return 0;
+		v++;
+		len -= 2;
+	}
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && strchr(".:-_%",
+		    v[i]) == NULL)
+			return 0;
+	return len > 0;
+}
+
+static int
+check_url(const char *v)
+{
+	if (strncasecmp(v, "http://", 7) != 0 &&
+	    strncasecmp(v, "https://", 8) != 0)
+		return 0;
+	for (; *v != '\0'; v++)
+		if (iscntrl((unsigned char)*v) || *v == ' ')
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII, no space: a model name, an environment word. */
+static int
+check_token(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!isgraph((unsigned char)*v))
+			return 0;
+	return 1;
+}
+
+/* A POSIX user name (or a uid). */
+static int
+check_user(const char *v)
+{
+	if (*v == '-')
+		return 0;
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v) && strchr("._-", *v) == NULL)
+			return 0;
+	return 1;
+}
+
+/* A header value: once trimmed, no line break. */
+static int
+check_oneline(const char *v)
+{
+	size_t len = strlen(v);
+
+	while (len > 0 && isspace((unsigned char)v[len - 1]))
+		len--;
+	return memchr(v, '\r', len) == NULL && memchr(v, '\n', len) == NULL;
+}
+
+const struct setting settings_table[] = {
+	/* Listening: masterd. */
+	{ "PORT", SETTING_NUMBER, "4000", NULL, 1, 65535, NULL, NULL, NULL,
+	    M, F(port), "TCP port to listen on (ignored under socket "
+	    "activation)" },
+	{ "PARLEY_HOST", SETTING_TEXT, "0.0.0.0", NULL, 1, 255, NULL,
+	    check_host, "an address (127.0.0.1, ::, [::1]) or a host name",
+	    M, F(host), "address to bind" },
+	{ "LISTEN_FDS", SETTING_SYSTEMD, NULL, NULL, 0, 0, NULL, NULL, NULL,
+	    M, 0, "set by systemd socket activation: use fd 3 instead of "
+	    "binding" },
+	{ "LISTEN_PID", SETTING_SYSTEMD, NULL, NULL, 0, 0, NULL, NULL, NULL,
+	    M, 0, "set by systemd with LISTEN_FDS: the process they are for" },
+	{ "PARLEY_WORKERS", SETTING_NUMBER, NULL, "one per core", 1, 256,
+	    NULL, NULL, NULL, M, F(workers), "worker processes" },
+	{ "PARLEY_WORKERD", SETTING_TEXT, NULL,
+	    "parley-workerd beside parley-masterd", 1, 1024, NULL,
+	    check_plain, "a path", M, F(workerd), "the worker program" },
+	{ "PARLEY_SHUTDOWN_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 0,
+	    86400000, NULL, NULL, NULL, M, F(shutdown_ms),
+	    "how long a stop or a reload lets requests in flight finish" },
+	{ "PARLEY_USER", SETTING_TEXT, NULL, NULL, 1, 32, NULL, check_user,
+	    "a user name (letters, digits, . _ -)", M | S, F(user),
+	    "started as root: the user to become once the port is bound or "
+	    "the directories are made" },
+	/* Storage: storaged. */
+	{ "PARLEY_DATA_DIR", SETTING_TEXT, "./var/data", NULL, 1, 1024, NULL,
+	    check_plain, "a path", S, F(data_dir),
+	    "where the LMDB database lives (created 0700)" },
+	{ "PARLEY_RUN_DIR", SETTING_TEXT, "./var/run", NULL, 1, 93, NULL,
+	    check_plain, "a path", S | W | C, F(run_dir),
+	    "where storaged.sock lives (created 0700)" },
+	{ "PARLEY_MAP_SIZE_MB", SETTING_NUMBER, "1024", NULL, 1, 1048576,
+	    NULL, NULL, NULL, S, F(map_size_mb),
+	    "largest size the database may grow to" },
+	{ "PARLEY_SYNC", SETTING_CHOICE, "full", NULL, 0, 0,
+	    "full|nometa|interval", NULL, NULL, S, F(sync_mode),
+	    "when a stored message is on disk (storaged/STORAGE.md)" },
+	{ "PARLEY_SYNC_INTERVAL_MS", SETTING_NUMBER, "100", NULL, 1, 60000,
+	    NULL, NULL, NULL, S, F(sync_interval_ms),
+	    "with nometa or interval: the longest a write waits for its "
+	    "flush" },
+	{ "PARLEY_RATE_KEYS", SETTING_NUMBER, "1000000", NULL, 1000,
+	    100000000, NULL, NULL, NULL, S, F(rate_keys),
+	    "most rate-limit keys (clients) kept in memory" },
+	/* Keys and access: checked by masterd, used by the workers. */
+	{ "WIDGET_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
+	    1024, NULL, NULL, NULL, M | W, F(widget_key),
+	    "key of the chat endpoints; unset: they answer 503" },
+	{ "ADMIN_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
+	    1024, NULL, NULL, NULL, M | W, F(admin_key),
+	    "key of the admin API; unset: it answers 503" },
+	{ "DASHBOARD_PASSWORD", SETTING_SECRET, NULL, NULL,
+	    SETTINGS_PASSWORD_MIN, 1024, NULL, NULL, NULL, M | W,
+	    F(dashboard_password), "the dashboard's password; unset: login "
+	    "answers 503" },
+	{ "PARLEY_ENV", SETTING_TEXT, NULL, NULL, 1, 64, NULL, check_token,
+	    "one word (production, development, ...)", M | W | S | C,
+	    F(parley_env), "production adds HSTS, hides error details and "
+	    "refuses CORS_ORIGIN=*; wins over NODE_ENV" },
+	{ "NODE_ENV", SETTING_TEXT, NULL, NULL, 1, 64, NULL, check_token,
+	    "one word (production, development, ...)", M | W | S | C,
+	    F(node_env), "read when PARLEY_ENV is unset, the same way" },
+	{ "CORS_ORIGIN", SETTING_LIST, "*", NULL, 0, 0, NULL, NULL, NULL,
+	    M | W, 0, "origins that may call from a browser, comma-separated, "
+	    "each * or scheme://host[:port]" },
+	{ "TRUST_PROXY", SETTING_LIST, NULL, NULL, 0, 0, NULL, NULL, NULL,
+	    M | W, 0, "proxies whose X-Forwarded-For is believed: addresses, "
+	    "CIDR blocks, loopback, linklocal, uniquelocal" },
+	{ "TLS_CERT", SETTING_TEXT, NULL, NULL, 1, 1024, NULL, check_plain,
+	    "a path", M | W, F(tls_cert),
+	    "PEM certificate (chain after it); with TLS_KEY, HTTPS" },
+	{ "TLS_KEY", SETTING_TEXT, NULL, NULL, 1, 1024, NULL, check_plain,
+	    "a path", M | W, F(tls_key), "its PEM private key" },
+	/* The model: the workers. */
+	{ "OPENAI_API_KEY", SETTING_SECRET, NULL, NULL, 1, 4096, NULL,
+	    check_oneline, "one line", M | W, F(openai_key),
+	    "sent as Authorization: Bearer; unset sends none" },
+	{ "OPENAI_BASE_URL", SETTING_TEXT, "https://api.openai.com/v1", NULL,
+	    1, 2048, NULL, check_url, "a URL starting with http:// or "
+	    "https://", M | W, F(openai_base_url),
+	    "any OpenAI-compatible server (/chat/completions is appended)" },
+	{ "OPENAI_MODEL", SETTING_TEXT, "gpt-4.1-mini", NULL, 1, 256, NULL,
+	    check_token, "a name without spaces", M | W, F(openai_model),
+	    "model name sent upstream" },
+	{ "SYSTEM_PROMPT", SETTING_TEXT, DEFAULT_PROMPT, NULL, 1,
+	    SETTINGS_VALUE_MAX, NULL, NULL, NULL, M | W, F(system_prompt),
+	    "system message put first in every request" },
+	{ "OPENAI_CONNECT_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 1,
+	    3600000, NULL, NULL, NULL, M | W, F(connect_timeout_ms),
+	    "connecting to the model" },
+	{ "OPENAI_IDLE_TIMEOUT_MS", SETTING_NUMBER, "60000", NULL, 1,
+	    86400000, NULL, NULL, NULL, M | W, F(model_idle_ms),
+	    "the model sending nothing for this long fails the turn" },
+	/* Limits and timeouts. */
+	{ "MAX_HISTORY_MESSAGES", SETTING_NUMBER, "30", NULL, 1,
+	    MAX_MAX_HISTORY, NULL, NULL, NULL, M | W, F(max_history),
+	    "messages of the conversation sent to the model" },
+	{ "RATE_LIMIT_WINDOW_MS", SETTING_NUMBER, "60000", NULL, 1,
+	    MAX_RATE_WINDOW_MS, NULL, NULL, NULL, M | W, F(rate_window_ms),
+	    "rate-limit window per client" },
+	{ "RATE_LIMIT_MAX_REQUESTS", SETTING_NUMBER, "30", NULL, 0,
+	    MAX_RATE_MAX, NULL, NULL, NULL, M | W, F(rate_max),
+	    "chat requests per client per window; 0 turns the limit off" },
+	{ "WIDGET_SESSION_IDLE_DAYS", SETTING_NUMBER, "30", NULL, 1,
+	    MAX_SESSION_IDLE_DAYS, NULL, NULL, NULL, M | W,
+	    F(session_idle_days),
+	    "a widget visitor's session expires after this many idle days" },
+	{ "PARLEY_HEADER_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 100,
+	    3600000, NULL, NULL, NULL, M | W, F(header_timeout_ms),
+	    "a request's head and body must arrive within this" },
+	{ "PARLEY_IDLE_TIMEOUT_MS", SETTING_NUMBER, "60000", NULL, 100,
+	    86400000, NULL, NULL, NULL, M | W, F(idle_timeout_ms),
+	    "idle keep-alive connections are closed after this" },
+	/* Files served. */
+	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
+	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,
+	    "a path", M | W, F(bundle_path), "the widget bundle to serve" },
+	{ "PARLEY_ASSETS_DIR", SETTING_TEXT, NULL, "found from the binary", 1,
+	    1024, NULL, check_plain, "a path", M | W, F(assets_dir),
+	    "the directory holding widget/ and dashboard/" },
+	/* Logging. */
+	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
+	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),
+	    "the least important log line written" },
+	{ "PARLEY_ACCESS_LOG", SETTING_BOOL, "off", NULL, 0, 0, NULL, NULL,
+	    NULL, M | W, F(access_log), "one line per request: client, "
+	    "method, path, status, bytes, ms" },
+};
+
+const size_t settings_count = sizeof(settings_table) /
+    sizeof(settings_table[0]);
+
+const struct setting *
+settings_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < settings_count; i++)
+		if (strcmp(settings_table[i].name, name) == 0)
+			return &settings_table[i];
+	return NULL;
+}
+
+const char *
+settings_shown(const struct setting *r)
+{
+	if (r->shown != NULL)
+		return r->shown;
+	return r->def != NULL ? r->def : "unset";
+}
+
+const char *
+settings_rule(const struct setting *r, char *buf, size_t bufsz)
+{
+	switch (r->type) {
+	case SETTING_NUMBER:
+		snprintf(buf, bufsz, "a whole number from %u to %u", r->min,
+		    r->max);
+		break;
+	case SETTING_TEXT:
+		snprintf(buf, bufsz, "%s, at most %u bytes", r->rule != NULL ?
+		    r->rule : "text", r->max);
+		break;
+	case SETTING_SECRET:
+		snprintf(buf, bufsz, "%u to %u characters%s%s", r->min,
+		    r->max, r->rule != NULL ? ", " : "",
+		    r->rule != NULL ? r->rule : "");
+		break;
+	case SETTING_CHOICE:
+		snprintf(buf, bufsz, "one of %s", r->choices);
+		break;
+	case SETTING_BOOL:
+		snprintf(buf, bufsz, "on or off (true/false, yes/no, 1/0)");
+		break;
+	case SETTING_LIST:
+		snprintf(buf, bufsz, "a comma-separated list");
+		break;
+	case SETTING_SYSTEMD:
+		snprintf(buf, bufsz, "set by systemd");
+		break;
+	}
+	return buf;
+}
+
+static const char *
+type_name(enum setting_type t)
+{
+	static const char *names[] = { "number", "text", "secret", "choice",
+	    "boolean", "list", "systemd" };
+
+	return names[t];
+}
+
+static void
+procs_name(unsigned int procs, char *buf, size_t bufsz)
+{
+	static const char *names[] = { "masterd", "workerd", "storaged",
+	    "parleyctl" };
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < 4; i++) {
+		if (!(procs & (1u << i)))
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ",", bufsz);
+		strlcat(buf, names[i], bufsz);
+	}
+}
+
+void
+settings_print_table(void)
+{
+	const struct setting *r;
+	char rule[256], procs[64];
+	size_t i;
+
+	printf("name\ttype\tdefault\trule\tprocesses\tdoc\n");
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		procs_name(r->procs, procs, sizeof(procs));
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", r->name, type_name(r->type),
+		    settings_shown(r), settings_rule(r, rule, sizeof(rule)),
+		    procs, r->doc);
+	}
+}

@@ -1,0 +1,284 @@
+// Every setting, from the one table (`parley-masterd --settings`, TSV:
+// name, type, default, rule, processes, doc):
+//  - the docs (parley.env(5), the README's configuration table and
+//    docs/internals.md's settings table) name each one with its default;
+//  - a bad value of each (not a number, out of range, blank, too long, a
+//    bad pattern, as its type allows) stops parley-masterd within 2 s with
+//    exit status 1 and one line naming the variable, before any worker is
+//    started (PARLEY_WORKERD is a script that leaves a mark when run), and
+//    parley-storaged the same for its own; a secret's value is never
+//    printed;
+//  - `make run` (scripts/run.sh) with PARLEY_HEADER_TIMEOUT_MS=abc exits 1
+//    at once, having started nothing.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { BIN, REPO, freePort } from './lib/harness.mjs';
+
+const MASTERD = path.join(BIN, 'parley-masterd');
+const STORAGED = path.join(BIN, 'parley-storaged');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-settings-'));
+const MARK = path.join(TMP, 'worker-started');
+const FAKE_WORKERD = path.join(TMP, 'fake-workerd');
+const DEADLINE_MS = 2000;
+
+// The table, as rows of objects.
+function table() {
+  const lines = execFileSync(MASTERD, ['--settings'], { encoding: 'utf8' }).trim().split('\n');
+  const head = lines[0].split('\t');
+  return lines.slice(1).map((l) => Object.fromEntries(l.split('\t').map((v, i) => [head[i], v])));
+}
+
+// The environment of the tests, without any Parley setting in it.
+function baseEnv(names) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!names.has(k)) env[k] = v;
+  delete env.NOTIFY_SOCKET;
+  return env;
+}
+
+// Runs bin with env; resolves {code, signal, ms, stderr, timedOut}.
+function runOnce(bin, env, args = []) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, 5000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, ms: Date.now() - t0, stderr, timedOut: signal === 'SIGKILL' });
+    });
+  });
+}
+
+// The bad values of a row, by its type and rule: [label, value, extraEnv].
+function badValues(r) {
+  const bad = [];
+  const range = r.rule.match(/from (\d+) to (\d+)/);
+  const len = r.rule.match(/at most (\d+) bytes/);
+  switch (r.type) {
+    case 'number': {
+      const [, min, max] = range.map(Number);
+      bad.push(['not a number', 'abc'], ['blank', ' '], ['negative', '-1'], ['too large', String(max + 1)],
+        ['too long', '9'.repeat(30)], ['a unit', `${min + 1}ms`]);
+      if (min > 0) bad.push(['below the range', String(min - 1)]);
+      break;
+    }
+    case 'text':
+      bad.push(['too long', 'a'.repeat(Number(len[1]) + 1)]);
+      if (r.rule.startsWith('a path')) bad.push(['a control character', 'a\x01b']);
+      else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
+      else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
+      else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
+      else if (r.rule.startsWith('one word') || r.rule.startsWith('a name')) bad.push(['bad pattern', 'two words']);
+      break;
+    case 'secret': {
+      const m = r.rule.match(/^(\d+) to (\d+) characters/);
+      const [min, max] = [Number(m[1]), Number(m[2])];
+      bad.push(['too long', 'k'.repeat(max + 1)]);
+      if (min > 1) bad.push(['too short', 'k'.repeat(min - 1)]);
+      if (r.rule.includes('one line')) bad.push(['two lines', 'sk-one\nsk-two']);
+      break;
+    }
+    case 'choice':
+      bad.push(['not a choice', 'sometimes'], ['blank', ' '], ['too long', 'x'.repeat(5000)]);
+      break;
+    case 'boolean':
+      bad.push(['not a boolean', 'maybe'], ['blank', ' ']);
+      break;
+    case 'list':
+      if (r.name === 'CORS_ORIGIN') bad.push(['not an origin', 'example.com/path'], ['empty entries', ' , '], ['too long', `https://${'a'.repeat(300)}.com`]);
+      if (r.name === 'TRUST_PROXY') bad.push(['not an address', 'proxy.example'], ['bad prefix', '10.0.0.0/40']);
+      break;
+    case 'systemd':
+      if (r.name === 'LISTEN_PID') bad.push(['not a number', 'abc', { LISTEN_FDS: '1' }]);
+      // LISTEN_PID must name masterd itself: a shell that execs it.
+      if (r.name === 'LISTEN_FDS') bad.push(['not a number', 'abc', { LISTEN_PID: '$$' }]);
+      break;
+    default:
+      assert.fail(`${r.name}: a type this test does not know: ${r.type}`);
+  }
+  return bad;
+}
+
+// The default as the docs write it, without markup.
+function plain(s) {
+  return s.replace(/`/g, '').replace(/\\-/g, '-').replace(/\\&/g, '').trim().replace(/\.$/, '');
+}
+
+// A markdown table's rows under heading: {names: [...], def}.
+function markdownTable(file, heading) {
+  const text = fs.readFileSync(path.join(REPO, file), 'utf8');
+  const start = text.indexOf(heading);
+  assert.ok(start >= 0, `${file}: ${heading}`);
+  const rows = [];
+  let seen = false;
+  for (const line of text.slice(start).split('\n').slice(1)) {
+    if (line.startsWith('|')) {
+      seen = true;
+      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const names = [...cells[0].matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]);
+      if (names.length) rows.push({ names, def: plain(cells[1]) });
+    } else if (seen) break;
+  }
+  return rows;
+}
+
+// parley.env(5): ".B NAME[, NAME]" then "Default: X."
+function manPage() {
+  const lines = fs.readFileSync(path.join(REPO, 'man/parley.env.5'), 'utf8').split('\n');
+  const rows = [];
+  for (let i = 0; i < lines.length - 1; i++) {
+    const b = lines[i].match(/^\.B ([A-Z][A-Z0-9_]+(?:, [A-Z][A-Z0-9_]+)*)$/);
+    const d = lines[i + 1].match(/^Default: (.*)$/);
+    if (b && d) rows.push({ names: b[1].split(', '), def: plain(d[1]) });
+  }
+  return rows;
+}
+
+function sameDefault(doc, shown) {
+  return doc === shown || doc.startsWith(`${shown} (`);
+}
+
+describe('the settings table', () => {
+  let rows;
+  before(() => { rows = table(); });
+
+  test('lists every setting once, PARLEY_ACCESS_LOG among them (off)', () => {
+    const names = rows.map((r) => r.name);
+    assert.equal(new Set(names).size, names.length);
+    for (const n of ['PORT', 'PARLEY_RATE_KEYS', 'WIDGET_BUNDLE_PATH', 'PARLEY_ASSETS_DIR', 'PARLEY_USER', 'TLS_CERT',
+      'TLS_KEY', 'PARLEY_SYNC', 'PARLEY_SYNC_INTERVAL_MS', 'PARLEY_LOG_LEVEL', 'PARLEY_ENV', 'NODE_ENV', 'SYSTEM_PROMPT']) {
+      assert.ok(names.includes(n), n);
+    }
+    const al = rows.find((r) => r.name === 'PARLEY_ACCESS_LOG');
+    assert.equal(al.type, 'boolean');
+    assert.equal(al.default, 'off');
+    assert.match(al.processes, /workerd/);
+    assert.equal(al.doc, 'one line per request: client, method, path, status, bytes, ms');
+  });
+
+  for (const [what, read] of [
+    ['parley.env(5)', manPage],
+    ["the README's configuration table", () => markdownTable('README.md', '## Configuration')],
+    ["docs/internals.md's settings table", () => markdownTable('docs/internals.md', '## Settings')],
+  ]) {
+    test(`${what} names every setting with its default`, () => {
+      const docs = read();
+      for (const r of rows) {
+        const row = docs.find((d) => d.names.includes(r.name));
+        assert.ok(row, `${what} names ${r.name}`);
+        assert.ok(sameDefault(row.def, plain(r.default)), `${what}: ${r.name} defaults to "${r.default}", not "${row.def}"`);
+      }
+    });
+  }
+});
+
+describe('a bad value stops the daemon at start', () => {
+  let rows, names, ok;
+  before(async () => {
+    rows = table();
+    names = new Set(rows.map((r) => r.name));
+    fs.writeFileSync(FAKE_WORKERD, `#!/bin/sh\ntouch '${MARK}'\n`, { mode: 0o755 });
+    ok = baseEnv(names);
+    Object.assign(ok, {
+      PORT: '1', // never bound: every case fails first (the control takes a free port)
+      PARLEY_HOST: '127.0.0.1',
+      PARLEY_WORKERS: '1',
+      PARLEY_WORKERD: FAKE_WORKERD,
+      PARLEY_DATA_DIR: path.join(TMP, 'data'),
+      PARLEY_RUN_DIR: path.join(TMP, 'run'),
+      PARLEY_LOG_LEVEL: 'debug',
+    });
+  });
+  after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+  test('control: with good values masterd does start the (fake) worker', async () => {
+    fs.rmSync(MARK, { force: true });
+    const port = String(await freePort());
+    const child = spawn(MASTERD, [], { env: { ...ok, PORT: port, PARLEY_SHUTDOWN_TIMEOUT_MS: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const closed = new Promise((r) => child.on('close', r));
+    const t0 = Date.now();
+    while (!fs.existsSync(MARK) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    await closed;
+    assert.ok(fs.existsSync(MARK), `the fake worker ran:\n${err}`);
+    assert.match(err, /worker 1 started/);
+  });
+
+  test('every setting, every kind of bad value (masterd, and storaged for its own)', async () => {
+    const cases = [];
+    for (const r of rows) {
+      for (const [label, value, extra = {}] of badValues(r)) {
+        cases.push({ r, label, value, extra, bin: MASTERD });
+        if (r.processes.includes('storaged') && r.type !== 'systemd') cases.push({ r, label, value, extra, bin: STORAGED });
+      }
+    }
+    // The pair rule, and production with the default CORS_ORIGIN.
+    const tls = rows.find((r) => r.name === 'TLS_CERT');
+    cases.push({ r: tls, label: 'without TLS_KEY', value: '/etc/ssl/c.pem', extra: {}, bin: MASTERD });
+    cases.push({ r: rows.find((r) => r.name === 'TLS_KEY'), label: 'without TLS_CERT', value: '/etc/ssl/k.pem', extra: {}, bin: MASTERD });
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_ENV'), label: 'production with CORS_ORIGIN=*', value: 'production', extra: {}, bin: MASTERD, says: 'CORS_ORIGIN' });
+    assert.ok(rows.every((r) => cases.some((c) => c.r === r)), 'a case for every setting');
+
+    const failures = [];
+    const runCase = async (c) => {
+      fs.rmSync(MARK, { force: true });
+      const env = { ...ok, ...c.extra, [c.r.name]: c.value };
+      let res;
+      if (env.LISTEN_PID === '$$') {
+        delete env.LISTEN_PID;
+        res = await runOnce('/bin/sh', env, ['-c', 'LISTEN_PID=$$ exec "$0"', c.bin]);
+      } else res = await runOnce(c.bin, env);
+      const what = `${path.basename(c.bin)} ${c.r.name} ${c.label}`;
+      const lines = res.stderr.trim().split('\n').filter((l) => /fatal|error/i.test(l));
+      if (res.code !== 1) failures.push(`${what}: exit ${res.code} ${res.signal ?? ''}\n${res.stderr}`);
+      else if (res.ms > DEADLINE_MS) failures.push(`${what}: took ${res.ms} ms`);
+      else if (!res.stderr.includes(c.says ?? c.r.name)) failures.push(`${what}: the message does not name it:\n${res.stderr}`);
+      else if (lines.length !== 1) failures.push(`${what}: not one line:\n${res.stderr}`);
+      else if (c.r.type === 'secret' && res.stderr.includes(c.value)) failures.push(`${what}: the secret was printed`);
+      else if (/started \(pid/.test(res.stderr)) failures.push(`${what}: a worker was started`);
+    };
+    // One at a time: each is timed, and the mark must be masterd's own.
+    for (const c of cases) {
+      await runCase(c);
+      if (c.bin === MASTERD && fs.existsSync(MARK)) failures.push(`masterd ${c.r.name} ${c.label}: a worker was forked`);
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases:\n${failures.join('\n')}`);
+    assert.ok(!fs.existsSync(path.join(TMP, 'run', 'storaged.sock')), 'storaged never got as far as its socket');
+  });
+
+  test('make run (scripts/run.sh) with PARLEY_HEADER_TIMEOUT_MS=abc exits 1 at once and starts nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-run-'));
+    try {
+      // The keys are there already, so the script generates none.
+      const keys = ['WIDGET_API_KEY', 'ADMIN_API_KEY', 'DASHBOARD_PASSWORD'].map((k) => `${k}=${'k'.repeat(40)}\n`).join('');
+      fs.writeFileSync(path.join(dir, 'env'), `${keys}PARLEY_HEADER_TIMEOUT_MS=abc\n`, { mode: 0o600 });
+      const env = {
+        ...baseEnv(names),
+        PARLEY_RUN_BIN: BIN,
+        PARLEY_ENV_FILE: path.join(dir, 'env'),
+        PARLEY_DATA_DIR: path.join(dir, 'data'),
+        PARLEY_RUN_DIR: path.join(dir, 'run'),
+        PARLEY_HOST: '127.0.0.1',
+        PORT: '1',
+      };
+      const res = await runOnce(path.join(REPO, 'scripts/run.sh'), env);
+      assert.equal(res.code, 1, res.stderr);
+      assert.ok(res.ms < DEADLINE_MS, `took ${res.ms} ms`);
+      assert.match(res.stderr, /PARLEY_HEADER_TIMEOUT_MS must be a whole number from 100 to 3600000, not "abc"/);
+      assert.doesNotMatch(res.stderr, /MOCK MODEL|Parley on|keeps dying/);
+      assert.ok(!fs.existsSync(path.join(dir, 'run')), 'nothing was started (no run directory)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
