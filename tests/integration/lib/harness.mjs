@@ -396,6 +396,22 @@ export class Parley {
 
   signalMaster(signal) { process.kill(this.masterPid, signal); }
 
+  // SIGHUP, then waits until masterd logs that the reload is done: every
+  // new worker is ready and every old one was told to quit, so each
+  // connection accepted from then on goes to a new worker (until a new
+  // worker answers, an old one may still take connections: masterd/README.md,
+  // "SIGHUP"). Needs PARLEY_LOG_LEVEL info or debug (the default here).
+  async reload(timeout = 15000) {
+    const done = /reload done: \d+ new workers serving/g;
+    const n = (this.logs.masterd.match(done) || []).length;
+    this.signalMaster('SIGHUP');
+    const deadline = Date.now() + timeout;
+    while ((this.logs.masterd.match(done) || []).length <= n) {
+      if (Date.now() > deadline) throw new Error(`reload not done ${timeout} ms after SIGHUP:\n${this.tail('masterd')}`);
+      await sleep(20);
+    }
+  }
+
   async waitMasterExit(timeout = 15000) {
     const rec = this.procs.masterd;
     return within(rec.exit, timeout);
