@@ -69,6 +69,18 @@ export function within(promise, ms) {
   ]).finally(() => clearTimeout(t));
 }
 
+// Waits until pred() (sync or async) is true, looking every 20 ms; throws
+// "what: not after ms ms" when it is still false at the deadline. For a
+// test that needs something to have happened (so many writes acknowledged)
+// instead of sleeping for a time that is too short on a busy machine.
+export async function waitFor(pred, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    await sleep(20);
+  }
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
