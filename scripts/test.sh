@@ -2,12 +2,13 @@
 # Runs every test on the ASan+UBSan build that `make test-build` made:
 # the cmocka unit tests, each fuzz target for a few seconds (enough to
 # replay its committed corpus and find shallow bugs; `make fuzz` runs them
-# long, scripts/fuzz.sh), the integration tests (real processes on
-# loopback, node's test runner), and the browser tests (the widget in
-# headless Chromium against the same processes, tests/browser/).
+# long, scripts/fuzz.sh), then the integration tests (real processes on
+# loopback, node's test runner) and the browser tests (the widget in
+# headless Chromium against the same processes, tests/browser/) together.
 #
-# Unit binaries and fuzz targets run TEST_JOBS at a time (one per core).
-# Each phase prints its time, the node suites their slowest files; the
+# Unit binaries, fuzz targets and node test files run TEST_JOBS at a time
+# (default one per core; TEST_JOBS=1 for one after another). Each phase
+# prints its time, the node tests their slowest files; the
 # run's wall-clock time (from PARLEY_TEST_T0, which `make test` sets
 # before building, else from this script's start) comes next to last.
 # Ends with one line "N passed, N failed" (CI reads it: keep it last).
@@ -113,37 +114,50 @@ for fz in $fuzzers; do
 done
 phase_end fuzz
 
-# node --test over a folder: TAP on stdout (and in the log), each file's
-# time in the log's .files, the slowest printed.
-node_suite() {	# name (integration or browser), folder
-	local log=$logdir/$1.log
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency=1 \
+# The integration tests (real processes on loopback) and the browser tests
+# (headless Chromium, playwright-core, the same processes) run in one node
+# --test, TEST_JOBS files at a time: each file starts its own Parley on free
+# ports, and half of a file's time is waiting, so two side by side keep
+# both cores busy. The files that took longest last time go first (their
+# times are in the log's .files), so the run does not end on a long one.
+# TAP goes to stdout and the log.
+node_files() {
+	local all last f
+	all=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
+	last=$logdir/node.log.files
+	if [ -f "$last" ]; then
+		for f in $(awk '{print $3}' "$last"); do
+			echo "$all" | grep -qx "$f" && echo "$f"
+		done
+	fi
+	for f in $all; do
+		[ -f "$last" ] && awk '{print $3}' "$last" | grep -qx "$f" && continue
+		echo "$f"
+	done
+}
+
+files=$(node_files)
+if [ -n "$files" ]; then
+	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $TEST_JOBS files at a time"
+	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
+	log=$logdir/node.log
+	# shellcheck disable=SC2086
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$TEST_JOBS" \
 	    --test-reporter=tap --test-reporter-destination=stdout \
 	    --test-reporter=./tests/integration/lib/durations.mjs \
-	    --test-reporter-destination="$log.files" \
-	    "$2" 2>&1 | tee "$log"
+	    --test-reporter-destination="$log.files.new" \
+	    $files 2>&1 | tee "$log"
 	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
 	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
 	# A test cancelled (its suite's before hook failed, or it outlived its
 	# parent) did not pass either.
 	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
 	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
-	count "$1" "$p" "$f"
+	count "integration/browser" "$p" "$f"
+	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
 	echo "   slowest files:"
-	head -n 5 "$log.files" | sed 's/^/   /'
-}
-
-if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
-	phase_start "integration tests (real processes on loopback)"
-	node_suite integration tests/integration/
-	phase_end integration
-fi
-
-if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-	phase_start "browser tests (headless Chromium, playwright-core, real processes)"
-	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
-	node_suite browser tests/browser/
-	phase_end browser
+	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
+	phase_end "integration+browser"
 fi
 
 echo
