@@ -386,9 +386,16 @@ export class Parley {
     if (!rec.exited) throw new Error('parley-storaged did not exit');
   }
 
-  async restartStoraged() {
+  // Restarts storaged and waits until every worker is connected to it
+  // again (each logs "storaged: connected"; it retries every 250 ms, and a
+  // call made before fails at once). Needs log level info (the default).
+  async restartStoraged(timeout = 10000) {
     await this.killStoraged('SIGTERM');
-    return this.startStoraged();
+    const from = this.logs.masterd.length;
+    const rec = await this.startStoraged();
+    const connected = (pid) => this.logs.masterd.includes(`parley-workerd[${pid}]: info: storaged: connected`, from);
+    await waitFor(() => this.workerPids().every(connected), timeout, 'every worker connected to the restarted storaged');
+    return rec;
   }
 
   // Stops parley-masterd (and so its workers) with SIGTERM and starts it
