@@ -150,6 +150,23 @@ export function tcpSocketsOnPort(port) {
   return m;
 }
 
+// Bytes the server has not read yet on the server side of the connection
+// from client port clientPort to port (rx_queue in /proc/net/tcp), or null
+// when there is no such socket.
+export function serverUnread(port, clientPort) {
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const p = line.trim().split(/\s+/);
+      if (p.length < 10) continue;
+      if (parseInt(p[1].split(':').pop(), 16) !== port || parseInt(p[2].split(':').pop(), 16) !== clientPort) continue;
+      return parseInt(p[4].split(':')[1], 16);
+    }
+  }
+  return null;
+}
+
 export function socketInodes(pid) {
   const s = new Set();
   let fds = [];
@@ -344,6 +361,12 @@ export class Parley {
   }
 
   connect(opts) { return Conn.open(this.port, opts); }
+
+  // Waits until the server has read everything written so far on conn
+  // (a worker took the bytes of a partial request off the socket).
+  waitServerRead(conn, timeout = 5000) {
+    return waitFor(() => serverUnread(this.port, conn.localPort) === 0, timeout, `the server reads what :${conn.localPort} sent`);
+  }
 
   request(method, pathname, opts = {}) {
     if (opts.conn) return opts.conn.request(method, pathname, opts);
