@@ -1,7 +1,10 @@
 # Parley — build, test, run.
 #
 #   make          optimised daemons into bin/, the widget bundle into widget/dist/
-#   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build
+#   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build;
+#                 fuzzes each target for FUZZ_SECONDS (4), prints its time at the end
+#   make fuzz     each fuzz target for FUZZ_TIME seconds (300), new finds merged
+#                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
 #   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
@@ -168,8 +171,14 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test-build: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
 
-test: test-build
-	scripts/test.sh
+# make test times itself from here, the build included.
+test:
+	@PARLEY_TEST_T0=$$(date +%s); export PARLEY_TEST_T0; \
+	$(MAKE) --no-print-directory test-build && \
+	PARLEY_TEST_BUILT=$$(date +%s) scripts/test.sh
+
+fuzz: test-build
+	scripts/fuzz.sh
 
 bench: deps-bench all
 	scripts/bench.sh
@@ -279,6 +288,6 @@ uninstall:
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test test-build bench run clean deps-build deps-test deps-bench
+.PHONY: all build-release widget test test-build fuzz bench run clean deps-build deps-test deps-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)

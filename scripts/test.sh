@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # Runs every test on the ASan+UBSan build that `make test-build` made:
-# the cmocka unit tests, each fuzz target for a bounded time, the
-# integration tests (real processes on loopback, node's test runner), and
-# the browser tests (the widget in headless Chromium against the same
-# processes, tests/browser/).
-# Ends with one line "N passed, N failed".
+# the cmocka unit tests, each fuzz target for a few seconds (enough to
+# replay its committed corpus and find shallow bugs; `make fuzz` runs them
+# long, scripts/fuzz.sh), then the integration tests (real processes on
+# loopback, node's test runner) and the browser tests (the widget in
+# headless Chromium against the same processes, tests/browser/) together.
+#
+# Unit binaries, fuzz targets and node test files run TEST_JOBS at a time
+# (default one per core; TEST_JOBS=1 for one after another). Each phase
+# prints its time, the node tests their slowest files; the
+# run's wall-clock time (from PARLEY_TEST_T0, which `make test` sets
+# before building, else from this script's start) comes next to last.
+# Ends with one line "N passed, N failed" (CI reads it: keep it last).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-4}
+TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+T0=${PARLEY_TEST_T0:-$(date +%s)}
 logdir=build/test/logs
 mkdir -p "$logdir"
 passed=0
 failed=0
 failures=()
+times=()
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+# clear_shadow_mmap_threshold: memset, not mmap, clears the shadow of large
+# blocks (LMDB's 3 MiB a nested transaction): half the CPU, same checks
+# (tests/integration/lib/harness.mjs, ASAN_SPEED).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:clear_shadow_mmap_threshold=1073741824}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 count() {	# name, passed-in-it, failed-in-it
@@ -25,70 +38,133 @@ count() {	# name, passed-in-it, failed-in-it
 	return 0
 }
 
-echo "== unit tests (cmocka, ASan+UBSan)"
-for t in $(find build/test/unit -type f -name 'test_*' | sort); do
-	[ -x "$t" ] || continue
+# "1 min 05 s" from seconds.
+dur() {
+	if [ "$1" -ge 60 ]; then printf '%d min %02d s' $(($1 / 60)) $(($1 % 60))
+	else printf '%d s' "$1"; fi
+}
+
+phase_t0=0
+phase_start() { echo "== $1"; phase_t0=$(date +%s); }
+phase_end() {	# short name
+	local s=$(($(date +%s) - phase_t0))
+	times+=("$1 $(dur "$s")")
+	echo "   ($1: $(dur "$s"))"
+}
+
+# Runs one unit binary or fuzz target ("unit PATH" / "fuzz PATH"), output
+# in its log, exit status in the log's .rc; xargs runs TEST_JOBS of them.
+if [ "${1:-}" = --one ]; then
+	kind=$2 t=$3
+	if [ "$kind" = unit ]; then
+		log=$logdir/${t#build/test/unit/}.log
+		mkdir -p "$(dirname "$log")"
+		"$t" >"$log" 2>&1
+	else
+		name=$(basename "$t")
+		log=$logdir/$name.log
+		corpus=build/fuzz/corpus/$name
+		mkdir -p "$corpus"
+		# Its committed seeds start the search somewhere useful.
+		seeds=tests/fuzz/${name#fuzz_}/corpus
+		[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
+		(cd build/fuzz && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
+		    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
+		    >"$log" 2>&1
+	fi
+	echo $? >"$log.rc"
+	exit 0
+fi
+
+find "$logdir" -name '*.rc' -delete
+
+phase_start "unit tests (cmocka, ASan+UBSan, $TEST_JOBS at a time)"
+units=$(find build/test/unit -type f -name 'test_*' -perm -u+x | sort)
+printf '%s\n' $units | xargs -r -n1 -P "$TEST_JOBS" "$0" --one unit
+for t in $units; do
 	name=${t#build/test/unit/}
-	mkdir -p "$(dirname "$logdir/$name.log")"
-	if "$t" >"$logdir/$name.log" 2>&1; then st=0; else st=$?; fi
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logdir/$name.log" | tail -n1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logdir/$name.log" | tail -n1)
+	log=$logdir/$name.log
+	st=$(cat "$log.rc" 2>/dev/null || echo 1)
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
 	p=${p:-0}; f=${f:-0}
 	# A crash or sanitizer report fails the binary even if cmocka said nothing.
 	if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	printf '   %-28s %3d passed, %d failed\n' "$name" "$p" "$f"
-	[ "$f" -gt 0 ] && tail -n 40 "$logdir/$name.log"
+	[ "$f" -gt 0 ] && tail -n 40 "$log"
 	count "$name" "$p" "$f"
 done
+phase_end unit
 
-echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each)"
-for fz in build/fuzz/bin/fuzz_*; do
-	[ -x "$fz" ] || continue
+phase_start "fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time)"
+fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x | sort)
+printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz
+for fz in $fuzzers; do
 	name=$(basename "$fz")
-	corpus=build/fuzz/corpus/$name
-	mkdir -p "$corpus"
-	# Seeds committed next to the target start the search somewhere useful.
-	seeds=tests/fuzz/${name#fuzz_}/corpus
-	[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
-	if (cd build/fuzz && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
-	    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
-	    >"$logdir/$name.log" 2>&1; then
-		runs=$(grep -o 'Done [0-9]* runs' "$logdir/$name.log" | tail -n1)
+	log=$logdir/$name.log
+	if [ "$(cat "$log.rc" 2>/dev/null || echo 1)" -eq 0 ]; then
+		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n1)
 		printf '   %-28s passed (%s)\n' "$name" "$runs"
 		count "$name" 1 0
 	else
 		printf '   %-28s FAILED\n' "$name"
-		tail -n 40 "$logdir/$name.log"
+		tail -n 40 "$log"
 		count "$name" 0 1
 	fi
 done
+phase_end fuzz
 
-echo "== integration tests (real processes on loopback)"
-if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency=1 \
-	    tests/integration/ 2>&1 | tee "$logdir/integration.log"
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
+# The integration tests (real processes on loopback) and the browser tests
+# (headless Chromium, playwright-core, the same processes) run in one node
+# --test, TEST_JOBS files at a time: each file starts its own Parley on free
+# ports, and half of a file's time is waiting, so two side by side keep
+# both cores busy. The files that took longest last time go first (their
+# times are in the log's .files), so the run does not end on a long one.
+# TAP goes to stdout and the log.
+node_files() {
+	local all last f
+	all=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
+	last=$logdir/node.log.files
+	if [ -f "$last" ]; then
+		for f in $(awk '{print $3}' "$last"); do
+			echo "$all" | grep -qx "$f" && echo "$f"
+		done
+	fi
+	for f in $all; do
+		[ -f "$last" ] && awk '{print $3}' "$last" | grep -qx "$f" && continue
+		echo "$f"
+	done
+}
+
+files=$(node_files)
+if [ -n "$files" ]; then
+	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $TEST_JOBS files at a time"
+	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
+	log=$logdir/node.log
+	# shellcheck disable=SC2086
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$TEST_JOBS" \
+	    --test-reporter=tap --test-reporter-destination=stdout \
+	    --test-reporter=./tests/integration/lib/durations.mjs \
+	    --test-reporter-destination="$log.files.new" \
+	    $files 2>&1 | tee "$log"
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
 	# A test cancelled (its suite's before hook failed, or it outlived its
 	# parent) did not pass either.
-	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$logdir/integration.log" | tail -n1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
 	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
-	count integration "$p" "$f"
-fi
-
-echo "== browser tests (headless Chromium, playwright-core, real processes)"
-if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency=1 \
-	    tests/browser/ 2>&1 | tee "$logdir/browser.log"
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
-	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$logdir/browser.log" | tail -n1)
-	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
-	count browser "$p" "$f"
+	count "integration/browser" "$p" "$f"
+	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
+	echo "   slowest files:"
+	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
+	phase_end "integration+browser"
 fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"
+total=$(($(date +%s) - T0))
+build=""
+[ -n "${PARLEY_TEST_BUILT:-}" ] && build="build $(dur $((PARLEY_TEST_BUILT - T0))), "
+echo "time: $(dur "$total") (${build}$(IFS=,; echo "${times[*]}" | sed 's/,/, /g'))"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,7 +10,10 @@ import { parseResponse } from './lib/http.mjs';
 import { assertGoodStream, rssKiB, sameText, sid, stored, stream } from './lib/chat.mjs';
 
 test('200 concurrent streams across all workers all complete and are all stored', { timeout: 120000 }, async (t) => {
-  const p = new Parley({ workers: 2, mock: { chunks: 20, delayMs: 40 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+  // Each model call waits 3 s before its first chunk, so all N overlap
+  // even when a busy machine takes 2-3 s to start the last one (with no
+  // wait, 0.8 s a stream, a loaded run saw only 154 at once).
+  const p = new Parley({ workers: 2, mock: { chunks: 20, delayMs: 40, firstDelayMs: 3000 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
   t.after(() => p.stop());
   await p.start();
   const before = (await p.admin('/v1/admin/conversations?limit=1')).json().total;

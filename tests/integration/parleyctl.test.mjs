@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { BIN, StorageClient, sleep, startParley, within } from './lib/harness.mjs';
+import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
@@ -150,13 +150,13 @@ test('parleyctl', { timeout: 240000 }, async (t) => {
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await sleep(1500);
+    await waitFor(() => acked.length >= 20 || failures > 0, 30000, '20 turns acknowledged before the backup');
     const began = Date.now();
     const before = acked.filter((a) => a.at <= began);
     const file = path.join(p.tmp, 'backup.mdb');
     const b = await ctl([...S, 'backup', file]);
     const ended = Date.now();
-    await sleep(300);
+    await waitFor(() => acked.length > before.length || failures > 0, 30000, 'a turn acknowledged around or after the backup');
     const duringOrAfter = acked.length - before.length;
     stop = true;
     await within(Promise.all(writers), 40000);

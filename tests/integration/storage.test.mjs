@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 
-import { pool, sleep, startParley, within } from './lib/harness.mjs';
+import { pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { Dec, Enc, F, T, decConv, decMsg } from './lib/storage.mjs';
 
@@ -47,7 +47,8 @@ test('storaged SIGKILL -> 503 quickly; restart -> served again; acknowledged wri
     }
   };
   const writers = Array.from({ length: 4 }, (_, w) => writer(w));
-  await sleep(700);
+  // Some writes acknowledged (each conversation takes 4 round trips).
+  await waitFor(() => acked.size >= 20 || writeErrors > 0, 30000, 'writes acknowledged before the kill');
   assert.ok(acked.size > 0, 'some writes were acknowledged before the kill');
 
   await p.killStoraged('SIGKILL');

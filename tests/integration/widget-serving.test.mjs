@@ -261,18 +261,6 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  // Polls GET path until pred(response) (bounded).
-  async function until(pathname, opts, pred, ms, what) {
-    const deadline = Date.now() + ms;
-    let r;
-    while (Date.now() < deadline) {
-      r = await p.get(pathname, opts);
-      if (pred(r)) return r;
-      await sleep(100);
-    }
-    assert.fail(`${what}: still ${r && r.status} ${r && r.headers.etag} after ${ms} ms`);
-  }
-
   test('a missing bundle answers 404 JSON (the workers stay up); once built it is served without a restart', async () => {
     const workers = p.workerPids();
     for (const u of ['/widget/chat-widget.js', '/api/widget/embed.js']) {
@@ -283,11 +271,21 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
     assert.match(p.tail('masterd'), /widget bundle .*custom\/bundle\.js/, 'the worker said which file it missed');
     fs.mkdirSync(path.dirname(bundle), { recursive: true });
     fs.writeFileSync(bundle, '/* one */ void 0;\n');
-    // Each worker looks again at most once a second; poll both over new connections.
-    for (let i = 0; i < 6; i++) {
-      const r = await until('/widget/chat-widget.js', {}, (x) => x.status === 200, 5000, 'the bundle built later');
-      assert.equal(r.text, '/* one */ void 0;\n');
+    // Each worker looks again at most once a second: poll over new
+    // connections until every worker has served it.
+    const served = new Set();
+    const deadline = Date.now() + 10000;
+    while (served.size < workers.length && Date.now() < deadline) {
+      const c = await p.connect();
+      const r = await c.request('GET', '/widget/chat-widget.js');
+      const owner = p.connectionOwners(workers).get(c.localPort);
+      c.destroy();
+      if (r.status === 200) {
+        assert.equal(r.text, '/* one */ void 0;\n');
+        served.add(owner);
+      } else await sleep(100);
     }
+    assert.deepEqual([...served].sort(), [...workers].sort(), 'every worker serves the bundle built later');
     assert.deepEqual(p.workerPids(), workers, 'no worker restarted');
   });
 
@@ -300,15 +298,18 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
 
   test('SIGHUP (new workers) reads the bundle again; a .gz of other bytes is never sent', async () => {
     const before1 = await p.get('/widget/chat-widget.js');
+    assert.equal(before1.status, 200);
     const v2 = Buffer.from('/* two */ void 2;\n');
     fs.writeFileSync(bundle, v2);
     fs.writeFileSync(`${bundle}.gz`, zlib.gzipSync(Buffer.from('/* stale */')));
     // Workers already holding a bundle keep theirs until a reload.
     const still = await p.get('/widget/chat-widget.js');
     assert.equal(still.headers.etag, before1.headers.etag);
-    p.signalMaster('SIGHUP');
-    const r = await until('/widget/chat-widget.js', { headers: { 'Accept-Encoding': 'gzip' } },
-      (x) => x.status === 200 && x.body.equals(v2), 15000, 'the reloaded bundle');
+    // Once the reload is done, every connection goes to a new worker.
+    await p.reload();
+    const r = await p.get('/widget/chat-widget.js', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(v2), 'the reloaded bundle');
     assert.equal(r.headers['content-encoding'], undefined, 'the stale .gz is not used');
     assert.match(p.tail('masterd'), /does not hold the bytes of/);
 
@@ -316,9 +317,10 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
     const v3 = Buffer.from('/* three */ void 3;\n'.repeat(20));
     fs.writeFileSync(bundle, v3);
     fs.writeFileSync(`${bundle}.gz`, zlib.gzipSync(v3, { level: 9 }));
-    p.signalMaster('SIGHUP');
-    const g = await until('/widget/chat-widget.js', { headers: { 'Accept-Encoding': 'gzip' } },
-      (x) => x.status === 200 && x.headers['content-encoding'] === 'gzip', 15000, 'the gzip copy after a reload');
+    await p.reload();
+    const g = await p.get('/widget/chat-widget.js', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(g.status, 200);
+    assert.equal(g.headers['content-encoding'], 'gzip', 'the gzip copy after a reload');
     assert.ok(zlib.gunzipSync(g.body).equals(v3));
     const plain = await p.get('/widget/chat-widget.js');
     assert.ok(plain.body.equals(v3));

@@ -186,7 +186,7 @@ test('SIGTERM: in-flight request completes, idle connections close, no new conne
 
   const body = '0123456789';
   await inflight.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`);
-  await sleep(300);
+  await p.waitServerRead(inflight);
 
   const tTerm = Date.now();
   p.signalMaster('SIGTERM');
@@ -226,7 +226,7 @@ test('masterd killed: its workers finish what they hold and exit by themselves',
   assert.equal((await c.request('GET', '/health')).status, 200);
   // a request in flight on a worker when masterd dies
   await c.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: 4\r\n\r\nab`);
-  await sleep(200);
+  await p.waitServerRead(c);
 
   p.expectExit('masterd', { codes: [], signals: ['SIGKILL'] });
   const t0 = Date.now();

@@ -297,7 +297,6 @@ describe('daily message cap, 4 workers', () => {
     await Promise.all(visitors.map((v) => v.close()));
 
     await p.restartStoraged();
-    await sleep(300);
     const v = await Visitor.open(p, w.widget_id);
     await v.next('session');
     v.send({ type: 'message', content: 'after restart' });

@@ -26,6 +26,13 @@ export { StorageClient } from './storage.mjs';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.PARLEY_BIN || path.join(REPO, 'build/test/bin');
 
+// ASan zeroes the shadow of a large block with mmap past 64 KiB by
+// default; storaged's LMDB allocates 3 MiB in every nested transaction
+// (one a request), and the mmaps (page faults, TLB shootdowns) took most
+// of its time. memset does the same work in about half the CPU, with the
+// same checks.
+export const ASAN_SPEED = 'clear_shadow_mmap_threshold=1073741824';
+
 const SANITIZER_PATTERNS = [
   'ERROR: AddressSanitizer',
   'ERROR: LeakSanitizer',
@@ -67,6 +74,18 @@ export function within(promise, ms) {
     promise,
     new Promise((resolve) => { t = setTimeout(() => resolve(null), ms); }),
   ]).finally(() => clearTimeout(t));
+}
+
+// Waits until pred() (sync or async) is true, looking every 20 ms; throws
+// "what: not after ms ms" when it is still false at the deadline. For a
+// test that needs something to have happened (so many writes acknowledged)
+// instead of sleeping for a time that is too short on a busy machine.
+export async function waitFor(pred, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    await sleep(20);
+  }
 }
 
 export function freePort() {
@@ -131,6 +150,23 @@ export function tcpSocketsOnPort(port) {
   return m;
 }
 
+// Bytes the server has not read yet on the server side of the connection
+// from client port clientPort to port (rx_queue in /proc/net/tcp), or null
+// when there is no such socket.
+export function serverUnread(port, clientPort) {
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const p = line.trim().split(/\s+/);
+      if (p.length < 10) continue;
+      if (parseInt(p[1].split(':').pop(), 16) !== port || parseInt(p[2].split(':').pop(), 16) !== clientPort) continue;
+      return parseInt(p[4].split(':')[1], 16);
+    }
+  }
+  return null;
+}
+
 export function socketInodes(pid) {
   const s = new Set();
   let fds = [];
@@ -181,7 +217,7 @@ export class Parley {
       PARLEY_WORKERS: String(this.workers),
       PARLEY_LOG_LEVEL: this.opts.logLevel ?? 'info',
       PARLEY_MAP_SIZE_MB: '64',
-      ASAN_OPTIONS: 'abort_on_error=0:halt_on_error=1:detect_leaks=1:print_summary=1:exitcode=66',
+      ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=1:print_summary=1:exitcode=66:${ASAN_SPEED}`,
       UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=67',
       LSAN_OPTIONS: 'exitcode=68',
     });
@@ -326,6 +362,12 @@ export class Parley {
 
   connect(opts) { return Conn.open(this.port, opts); }
 
+  // Waits until the server has read everything written so far on conn
+  // (a worker took the bytes of a partial request off the socket).
+  waitServerRead(conn, timeout = 5000) {
+    return waitFor(() => serverUnread(this.port, conn.localPort) === 0, timeout, `the server reads what :${conn.localPort} sent`);
+  }
+
   request(method, pathname, opts = {}) {
     if (opts.conn) return opts.conn.request(method, pathname, opts);
     // opts.tlsCa (the PEM to trust): the server speaks TLS.
@@ -367,9 +409,16 @@ export class Parley {
     if (!rec.exited) throw new Error('parley-storaged did not exit');
   }
 
-  async restartStoraged() {
+  // Restarts storaged and waits until every worker is connected to it
+  // again (each logs "storaged: connected"; it retries every 250 ms, and a
+  // call made before fails at once). Needs log level info (the default).
+  async restartStoraged(timeout = 10000) {
     await this.killStoraged('SIGTERM');
-    return this.startStoraged();
+    const from = this.logs.masterd.length;
+    const rec = await this.startStoraged();
+    const connected = (pid) => this.logs.masterd.includes(`parley-workerd[${pid}]: info: storaged: connected`, from);
+    await waitFor(() => this.workerPids().every(connected), timeout, 'every worker connected to the restarted storaged');
+    return rec;
   }
 
   // Stops parley-masterd (and so its workers) with SIGTERM and starts it
@@ -395,6 +444,22 @@ export class Parley {
   }
 
   signalMaster(signal) { process.kill(this.masterPid, signal); }
+
+  // SIGHUP, then waits until masterd logs that the reload is done: every
+  // new worker is ready and every old one was told to quit, so each
+  // connection accepted from then on goes to a new worker (until a new
+  // worker answers, an old one may still take connections: masterd/README.md,
+  // "SIGHUP"). Needs PARLEY_LOG_LEVEL info or debug (the default here).
+  async reload(timeout = 15000) {
+    const done = /reload done: \d+ new workers serving/g;
+    const n = (this.logs.masterd.match(done) || []).length;
+    this.signalMaster('SIGHUP');
+    const deadline = Date.now() + timeout;
+    while ((this.logs.masterd.match(done) || []).length <= n) {
+      if (Date.now() > deadline) throw new Error(`reload not done ${timeout} ms after SIGHUP:\n${this.tail('masterd')}`);
+      await sleep(20);
+    }
+  }
 
   async waitMasterExit(timeout = 15000) {
     const rec = this.procs.masterd;
