@@ -1,3 +1,8 @@
+/*
+ * Logging for every process (log.h): one line per message on stderr,
+ * "name[pid]: text", with a syslog priority prefix journald reads, and
+ * fatal/fatalx that log and exit 1.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

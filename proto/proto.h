@@ -54,7 +54,7 @@ enum proto_type {
 	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
 	PROTO_ST_PING = 0x20,		/* -> (empty) */
 	PROTO_ST_CONV_OPEN = 0x21,	/* str widget, str session -> conv */
-	PROTO_ST_MSG_APPEND = 0x22,	/* see storaged/PROTOCOL section */
+	PROTO_ST_MSG_APPEND = 0x22,	/* see PROTOCOL.md, "Message types" */
 	PROTO_ST_CONV_LIST = 0x23,
 	PROTO_ST_CONV_GET = 0x24,
 	PROTO_ST_CHAT_BEGIN = 0x25,	/* rate check + open + append user msg + history */

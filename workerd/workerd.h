@@ -2,29 +2,39 @@
  * parley-workerd: one non-blocking event loop serving many HTTP
  * connections handed over by parley-masterd.
  *
- *	main.c		settings, process set-up, runs the loop
+ *	main.c		process set-up from masterd's settings, runs the loop
  *	worker.c	settings shared by the modules, graceful quit
- *	(the event loop is proto/loop.c, loop.h)
  *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
- *	conn.c		client connections: read, parse, answer in order, timeouts
- *	router.c	method + path -> handler; 404, 405 with Allow; /health
- *	admin.c		the admin API (x-admin-api-key)
- *	export.c	GET /v1/admin/export, streamed
- *	dashauth.c	dashboard login and sessions; the admin gate (cookie)
- *	dashpages.c	the dashboard's pages and assets (docs/dashboard.md)
- *	widgets.c	admin widgets and contacts; the public widget config
- *	chat.c		the chat endpoints and the chat turn (x-api-key)
- *	wschat.c	the widget's WebSocket chat (Loquent protocol)
- *	wsmsg.c		the widget visitor's messages, parsed and checked
- *	ws.c		WebSocket connections: handshake, framing (ws.h)
- *	upstream.c	the model client on libcurl multi (upstream.h)
- *	cors.c		CORS_ORIGIN: which origins may call, their headers
- *	clientip.c	the client's address (peer, TRUST_PROXY, X-Forwarded-For)
- *	openapi.c	GET /v1/openapi.json, embedded from openapi.json
- *	metrics.c	GET /metrics: our counters, pushed to storaged, merged
+ *	router.c	method + path -> handler (one table); 404, 405; /health
  *	storec.c	asynchronous client of parley-storaged
- *	http.c		HTTP/1.1 request parsing (http.h)
- *	resp.c		response writing (resp.h)
+ *	(the event loop is proto/loop.c, loop.h)
+ *
+ *	net/		the transport; it knows nothing above it (conn_hooks)
+ *	  conn.c	client connections: read, parse, answer in order, timeouts
+ *	  http.c	HTTP/1.1 request parsing (http.h)
+ *	  resp.c	response writing (resp.h)
+ *	  ws.c		WebSocket connections: handshake, framing (ws.h)
+ *	  tlsio.c	TLS on a connection (tlsio.h)
+ *	  cors.c	CORS_ORIGIN: which origins may call, their headers
+ *	  clientip.c	the client's address (peer, TRUST_PROXY, X-Forwarded-For)
+ *	model/		the model client
+ *	  upstream.c	OpenAI-compatible calls on libcurl multi (upstream.h)
+ *	  sse.c		the model's Server-Sent Events, parsed (sse.h)
+ *	chat/		the chat turn and its front ends
+ *	  turn.c	one chat turn, for every front end (turn.h)
+ *	  chat.c	the HTTP chat endpoints: JSON and NDJSON (x-api-key)
+ *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
+ *	  wsmsg.c	the widget visitor's messages, parsed and checked
+ *	admin/		the owner's side
+ *	  admin.c	the admin API (x-admin-api-key)
+ *	  export.c	GET /v1/admin/export, streamed
+ *	  dashauth.c	dashboard login and sessions; the admin gate (cookie)
+ *	  widgets.c	admin widgets and contacts; the public widget config
+ *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
+ *	site/		files served as they are
+ *	  static.c	the widget bundle and the test pages (static.h)
+ *	  dashpages.c	the dashboard's pages and assets (docs/dashboard.md)
+ *	  openapi.c	GET /v1/openapi.json, embedded from openapi.json
  */
 #ifndef PARLEY_WORKERD_H
 #define PARLEY_WORKERD_H

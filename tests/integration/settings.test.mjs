@@ -282,3 +282,24 @@ describe('a bad value stops the daemon at start', () => {
     }
   });
 });
+
+describe('the settings module is the only reader of the environment', () => {
+  // systemd's and masterd's hand-over variables are read where they are used.
+  const HANDOVER = new Set(['LISTEN_PID', 'LISTEN_FDS', 'NOTIFY_SOCKET', 'PARLEY_CHANNEL_FD']);
+
+  test('getenv appears only in proto/settings.c, apart from the hand-over variables', () => {
+    const found = [];
+    for (const dir of ['masterd', 'workerd', 'storaged', 'proto']) {
+      for (const f of fs.readdirSync(path.join(REPO, dir), { recursive: true })) {
+        if (!/\.[ch]$/.test(f)) continue;
+        const rel = `${dir}/${f}`;
+        const src = fs.readFileSync(path.join(REPO, rel), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+        for (const m of src.matchAll(/\b(?:secure_)?getenv\s*\(\s*("([A-Z0-9_]+)")?/g)) {
+          if (rel === 'proto/settings.c') continue;
+          if (!HANDOVER.has(m[2])) found.push(`${rel}: ${m[0]}`);
+        }
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+});
