@@ -6,8 +6,9 @@
 # loopback, node's test runner) and the browser tests (the widget in
 # headless Chromium against the same processes, tests/browser/) together.
 #
-# Unit binaries, fuzz targets and node test files run TEST_JOBS at a time
-# (default one per core; TEST_JOBS=1 for one after another). Each phase
+# Fuzz targets run TEST_JOBS at a time (default one per core), unit
+# binaries twice and node test files one more than that, as they spend
+# much of their time waiting (TEST_JOBS=1: unit 2, node 2). Each phase
 # prints its time, the node tests their slowest files; the
 # run's wall-clock time (from PARLEY_TEST_T0, which `make test` sets
 # before building, else from this script's start) comes next to last.
@@ -15,8 +16,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-4}
+FUZZ_SECONDS=${FUZZ_SECONDS:-3}
 TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+UNIT_JOBS=$((TEST_JOBS * 2))
+NODE_JOBS=$((TEST_JOBS + 1))
 T0=${PARLEY_TEST_T0:-$(date +%s)}
 logdir=build/test/logs
 mkdir -p "$logdir"
@@ -78,9 +81,9 @@ fi
 
 find "$logdir" -name '*.rc' -delete
 
-phase_start "unit tests (cmocka, ASan+UBSan, $TEST_JOBS at a time)"
+phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time)"
 units=$(find build/test/unit -type f -name 'test_*' -perm -u+x | sort)
-printf '%s\n' $units | xargs -r -n1 -P "$TEST_JOBS" "$0" --one unit
+printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit
 for t in $units; do
 	name=${t#build/test/unit/}
 	log=$logdir/$name.log
@@ -116,14 +119,15 @@ phase_end fuzz
 
 # The integration tests (real processes on loopback) and the browser tests
 # (headless Chromium, playwright-core, the same processes) run in one node
-# --test, TEST_JOBS files at a time: each file starts its own Parley on free
-# ports, and half of a file's time is waiting, so two side by side keep
+# --test, NODE_JOBS files at a time: each file starts its own Parley on free
+# ports, and half of a file's time is waiting, so three side by side keep
 # both cores busy. The files that took longest last time go first (their
-# times are in the log's .files), so the run does not end on a long one.
+# times are in the log's .files; on a first run, the browser files, the
+# longest), so the run does not end on a long one.
 # TAP goes to stdout and the log.
 node_files() {
 	local all last f
-	all=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
+	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
 	last=$logdir/node.log.files
 	if [ -f "$last" ]; then
 		for f in $(awk '{print $3}' "$last"); do
@@ -138,11 +142,11 @@ node_files() {
 
 files=$(node_files)
 if [ -n "$files" ]; then
-	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $TEST_JOBS files at a time"
+	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
 	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
 	log=$logdir/node.log
 	# shellcheck disable=SC2086
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$TEST_JOBS" \
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
 	    --test-reporter=tap --test-reporter-destination=stdout \
 	    --test-reporter=./tests/integration/lib/durations.mjs \
 	    --test-reporter-destination="$log.files.new" \
