@@ -81,9 +81,15 @@ fi
 
 find "$logdir" -name '*.rc' -delete
 
-phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time)"
+# The unit binaries (mostly waiting) and the fuzz targets (all CPU) run at
+# the same time; each phase's results are printed once both are done.
+phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time)"
 units=$(find build/test/unit -type f -name 'test_*' -perm -u+x | sort)
-printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit
+fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x | sort)
+printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
+printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
+wait
+echo "-- unit tests"
 for t in $units; do
 	name=${t#build/test/unit/}
 	log=$logdir/$name.log
@@ -97,11 +103,7 @@ for t in $units; do
 	[ "$f" -gt 0 ] && tail -n 40 "$log"
 	count "$name" "$p" "$f"
 done
-phase_end unit
-
-phase_start "fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time)"
-fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x | sort)
-printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz
+echo "-- fuzz targets"
 for fz in $fuzzers; do
 	name=$(basename "$fz")
 	log=$logdir/$name.log
@@ -115,7 +117,7 @@ for fz in $fuzzers; do
 		count "$name" 0 1
 	fi
 done
-phase_end fuzz
+phase_end "unit+fuzz"
 
 # The integration tests (real processes on loopback) and the browser tests
 # (headless Chromium, playwright-core, the same processes) run in one node
