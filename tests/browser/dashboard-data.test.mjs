@@ -72,14 +72,15 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
     p = stack.parley;
     // 1,050 conversations of the default widget, a question and its reply
-    // each, stored through storaged (the chat API is the other tests' business);
-    // 128 at a time, so a group commit (one disk flush) carries many.
+    // each, stored through storaged (the chat API is the other tests' business),
+    // 32 at a time; set-up, so a loaded machine may take its time.
     const st = await p.storage({ name: 'btest-dashboard-data' });
+    const slow = { timeout: 30000 };
     try {
-      await pool(Array.from({ length: BULK }, (_, i) => i), 128, async (i) => {
-        const { conv } = await st.convOpen('default', sid(`bulk${i}`));
-        await st.msgAppend(conv.id, 'user', `bulk message ${i}`);
-        await st.msgAppend(conv.id, 'assistant', mockReply(`bulk message ${i}`), 'complete', 5, 7);
+      await pool(Array.from({ length: BULK }, (_, i) => i), 32, async (i) => {
+        const { conv } = await st.convOpen('default', sid(`bulk${i}`), slow);
+        await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0, slow);
+        await st.msgAppend(conv.id, 'assistant', mockReply(`bulk message ${i}`), 'complete', 5, 7, slow);
       });
     } finally {
       st.close();

@@ -115,8 +115,7 @@ describe('the dashboard API, 4 workers', () => {
       await st.msgAppend(n.conv.id, 'user', 'an old message about the Xylophonequark', 'complete', 0, 0);
       needle = n.conv.id;
       await sleep(5);
-      // 128 at a time: a group commit (one disk flush) carries many.
-      await pool(Array.from({ length: 2050 }, (_, i) => i), 128, async (i) => {
+      await pool(Array.from({ length: 2050 }, (_, i) => i), 16, async (i) => {
         const { conv } = await st.convOpen('default', `bulk-${i}-${crypto.randomBytes(3).toString('hex')}`);
         await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0);
       });
