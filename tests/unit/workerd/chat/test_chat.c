@@ -13,8 +13,7 @@
 #include <cmocka.h>
 
 #include "test_client.h"
-#include "turn.h"
-#include "upstream.h"
+#include "fake_model.h"
 
 #define KEY	"widget-key-0123456789abcdefXYZ"
 #define CONV	"0123456789abcdef0123456789abcdef"
@@ -23,75 +22,12 @@ static struct peer P;
 
 /* ------------------------------------------------------- fake model */
 
-static struct {
-	int started, cancelled, resumed, fail_start;
-	struct upstream_cbs cbs;
-	void *arg;
-	size_t nmsgs;
-	char role[8][16];
-	char content[8][256];
-} F;
-
-static struct upstream *
-fake_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
-    void *arg)
-{
-	size_t i;
-
-	F.started++;
-	if (F.fail_start)
-		return NULL;
-	F.cbs = *cbs;
-	F.arg = arg;
-	F.nmsgs = req->nmsgs;
-	for (i = 0; i < req->nmsgs && i < 8; i++) {
-		strlcpy(F.role[i], req->msgs[i].role, sizeof(F.role[i]));
-		strlcpy(F.content[i], req->msgs[i].content,
-		    sizeof(F.content[i]));
-	}
-	return (struct upstream *)&F;
-}
-
-static void
-fake_resume(struct upstream *u)
-{
-	F.resumed++;
-}
-
-static void
-fake_cancel(struct upstream *u)
-{
-	F.cancelled++;
-	F.arg = NULL;
-}
-
-static const struct turn_upstream_ops fake_ops = {
-	fake_start, fake_resume, fake_cancel,
-};
-
 static void
 model_says(const char *text)
 {
 	assert_non_null(F.arg);
 	if (F.cbs.can_write(F.arg))
 		F.cbs.on_delta(F.arg, text, strlen(text));
-}
-
-static void
-model_done(enum upstream_status st, const char *error, uint32_t p,
-    uint32_t c)
-{
-	struct upstream_result r;
-	void *arg = F.arg;
-
-	memset(&r, 0, sizeof(r));
-	r.status = st;
-	r.error = error;
-	r.http_status = st == UPSTREAM_HTTP_ERROR ? 500 : 0;
-	r.prompt_tokens = p;
-	r.completion_tokens = c;
-	F.arg = NULL;
-	F.cbs.on_done(arg, &r);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -112,7 +48,7 @@ setup(void **state)
 {
 	peer_setup(&P);
 	chat_init(KEY);
-	turn_set_upstream(&fake_ops);
+	turn_set_upstream(&fake_model);
 	settings("30", 0);
 	return 0;
 }
@@ -677,7 +613,7 @@ test_json_turn(void **state)
 	drive_ms(10);
 	tclient_pump(&cl);
 	assert_int_equal(cl.len, 0);		/* JSON: nothing before the end */
-	model_done(UPSTREAM_OK, NULL, 12, 3);
+	fake_model_done(UPSTREAM_OK, NULL, 12, 3);
 	expect_append(&pr, &a);
 	assert_string_equal(a.content, "Hello \xe2\x80\xa8 there");
 	assert_string_equal(a.status, "complete");
@@ -748,7 +684,7 @@ test_stream_turn(void **state)
 	assert_non_null(strstr(body,
 	    "{\"type\":\"token\",\"token\":\"lo\\n\\\"x\\\"\"}\n"));
 	model_says("");		/* an empty delta is no event */
-	model_done(UPSTREAM_OK, NULL, 5, 2);
+	fake_model_done(UPSTREAM_OK, NULL, 5, 2);
 	expect_append(&pr, &a);
 	assert_string_equal(a.content, "Hello\n\"x\"");
 	assert_string_equal(a.status, "complete");
@@ -767,7 +703,7 @@ test_stream_turn(void **state)
 	/* Keep-alive after a stream; /chat is the same stream. */
 	start_turn(&cl, "/chat", "again", &pr);
 	model_says("ok");
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
 	reply_append(&pr);
 	assert_true(tresp_wait(&cl, &off, &r, 2000));
@@ -788,7 +724,7 @@ test_stream_model_fails(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat/stream", "hello", &pr);
 	model_says("partial");
-	model_done(UPSTREAM_BROKEN, "stream cut by upstream", 0, 0);
+	fake_model_done(UPSTREAM_BROKEN, "stream cut by upstream", 0, 0);
 	expect_append(&pr, &a);
 	/* The model's error is recorded, not an invented reply. */
 	assert_string_equal(a.status, "failed");
@@ -823,7 +759,7 @@ test_json_model_fails(void **state)
 
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat", "a", &pr);
-	model_done(UPSTREAM_HTTP_ERROR, "Incorrect API key provided", 0, 0);
+	fake_model_done(UPSTREAM_HTTP_ERROR, "Incorrect API key provided", 0, 0);
 	expect_stored(&pr, "failed",
 	    "model answered HTTP 500: Incorrect API key provided");
 	expect_answer(&cl, &off, &r, 502);
@@ -832,7 +768,7 @@ test_json_model_fails(void **state)
 
 	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says("half");
-	model_done(UPSTREAM_TIMEOUT, NULL, 0, 0);
+	fake_model_done(UPSTREAM_TIMEOUT, NULL, 0, 0);
 	expect_stored(&pr, "failed", "model timed out");
 	expect_answer(&cl, &off, &r, 504);
 	assert_string_equal(r.body, "{\"error\":\"Upstream model timeout\"}");
@@ -840,7 +776,7 @@ test_json_model_fails(void **state)
 
 	/* The failed store of a failed turn still answers 502. */
 	start_turn(&cl, "/v1/chat", "a", &pr);
-	model_done(UPSTREAM_BROKEN, "x", 0, 0);
+	fake_model_done(UPSTREAM_BROKEN, "x", 0, 0);
 	expect_append(&pr, &a);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_answer(&cl, &off, &r, 502);
@@ -859,7 +795,7 @@ test_empty_reply(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat", "a", &pr);
 	model_says(" \n");
-	model_done(UPSTREAM_OK, NULL, 4, 0);
+	fake_model_done(UPSTREAM_OK, NULL, 4, 0);
 	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"conversationId\":\"" CONV "\","
@@ -873,7 +809,7 @@ test_empty_reply(void **state)
 	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says(" ");
 	model_says("\n\t");
-	model_done(UPSTREAM_OK, NULL, 4, 0);
+	fake_model_done(UPSTREAM_OK, NULL, 4, 0);
 	expect_stored(&pr, NULL, CHAT_EMPTY_REPLY);
 	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
@@ -886,7 +822,7 @@ test_empty_reply(void **state)
 	model_says(" ");
 	model_says("\nHi");
 	model_says(" ");
-	model_done(UPSTREAM_OK, NULL, 4, 3);
+	fake_model_done(UPSTREAM_OK, NULL, 4, 3);
 	expect_stored(&pr, NULL, " \nHi ");
 	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
@@ -966,7 +902,7 @@ test_client_leaves_early(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	start_turn(&cl, "/v1/chat/stream", "hello", &pr);
 	model_says("done text");
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
 	close(cl.fd);
 	cl.fd = -1;
@@ -1016,7 +952,7 @@ test_early_answer(void **state)
 	    "{\"type\":\"token\",\"token\":\"Hel\"}\n");
 	tresp_free(&r);
 	model_says("lo");
-	model_done(UPSTREAM_OK, NULL, 1, 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 2);
 	expect_stored(&pr, NULL, "Hello");
 	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
@@ -1031,7 +967,7 @@ test_early_answer(void **state)
 	reply_begin(&pr, 1, "user", "a");
 	drive_ms(10);
 	model_says("quick");
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	peer_expect_none(&P, 50);
 	peer_reply(&P, &pr, "", 0);
 	expect_stored(&pr, "complete", "quick");
@@ -1228,7 +1164,7 @@ test_storage_failures(void **state)
 	/* The final store fails in a stream: an error line, no done. */
 	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says("fine");
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	assert_true(tresp_wait(&cl, &off, &r, 2000));
@@ -1238,7 +1174,7 @@ test_storage_failures(void **state)
 	tresp_free(&r);
 	/* In JSON: 503. */
 	start_turn(&cl, "/v1/chat", "a", &pr);
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	expect_append(&pr, &a);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_answer(&cl, &off, &r, 503);
@@ -1311,7 +1247,7 @@ test_backpressure(void **state)
 	assert_int_equal(F.resumed, resumed + 1);
 	assert_true(conn_out_pending(cl.c) <= CONN_DRAIN_LOW);
 	assert_true(F.cbs.can_write(F.arg));
-	model_done(UPSTREAM_OK, NULL, 1, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	/* Too big for the fake peer's buffer to decode: the type will do. */
 	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
 	reply_append(&pr);
@@ -1384,7 +1320,7 @@ test_http10_stream(void **state)
 	drive_ms(10);
 	model_says("one");
 	model_says("two");
-	model_done(UPSTREAM_OK, NULL, 1, 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 2);
 	expect_append(&pr, &a);
 	reply_append(&pr);
 	assert_true(tclient_wait_eof(&cl, 2000));
@@ -1529,7 +1465,7 @@ test_many_turns_one_peer(void **state)
 		drive_ms(5);
 		assert_int_equal(F.started, N - i);
 		model_says(i % 2 ? "odd" : "even");
-		model_done(UPSTREAM_OK, NULL, 1, 1);
+		fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 		expect_append(&pr[i], &a);
 		assert_string_equal(a.content, i % 2 ? "odd" : "even");
 		reply_append(&pr[i]);

@@ -12,8 +12,7 @@
 #include <cmocka.h>
 
 #include "test_peer.h"
-#include "turn.h"
-#include "upstream.h"
+#include "fake_model.h"
 
 #define CONV	"0123456789abcdef0123456789abcdef"
 
@@ -21,69 +20,12 @@ static struct peer P;
 
 /* ------------------------------------------------------- fake model */
 
-static struct {
-	int started, cancelled, resumed, fail_start;
-	struct upstream_cbs cbs;
-	void *arg;
-	size_t nmsgs;
-	char model[32], prompt[64];
-} F;
-
-static struct upstream *
-fake_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
-    void *arg)
-{
-	F.started++;
-	if (F.fail_start)
-		return NULL;
-	F.cbs = *cbs;
-	F.arg = arg;
-	F.nmsgs = req->nmsgs;
-	strlcpy(F.model, req->model != NULL ? req->model : "(default)",
-	    sizeof(F.model));
-	strlcpy(F.prompt, req->system_prompt != NULL ? req->system_prompt :
-	    "(default)", sizeof(F.prompt));
-	return (struct upstream *)&F;
-}
-
-static void
-fake_resume(struct upstream *u)
-{
-	F.resumed++;
-}
-
-static void
-fake_cancel(struct upstream *u)
-{
-	F.cancelled++;
-	F.arg = NULL;
-}
-
-static const struct turn_upstream_ops fake_ups = {
-	fake_start, fake_resume, fake_cancel,
-};
-
 static void
 model_says(const char *text)
 {
 	assert_non_null(F.arg);
 	assert_true(F.cbs.can_write(F.arg));
 	F.cbs.on_delta(F.arg, text, strlen(text));
-}
-
-static void
-model_done(enum upstream_status st, const char *error)
-{
-	struct upstream_result r;
-	void *arg = F.arg;
-
-	memset(&r, 0, sizeof(r));
-	r.status = st;
-	r.error = error;
-	r.prompt_tokens = 3;
-	r.completion_tokens = 4;
-	F.arg = NULL;
-	F.cbs.on_done(arg, &r);
 }
 
 /* --------------------------------------------------- fake front end */
@@ -184,7 +126,7 @@ setup(void **state)
 
 	peer_setup(&P);
 	test_settings(kv);
-	turn_set_upstream(&fake_ups);
+	turn_set_upstream(&fake_model);
 	return 0;
 }
 
@@ -340,7 +282,7 @@ test_turn_complete(void **state)
 	model_says(" ");		/* leading blanks wait */
 	model_says("Hel");
 	model_says("lo");
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", " Hello");
 	assert_string_equal(FE.log, "start " CONV "\ntoken  Hel\ntoken lo\n");
@@ -359,7 +301,7 @@ test_turn_blank_and_quiet(void **state)
 	begin(&fe_ops, &pr);
 	reply_begin(&pr, 0, 1);
 	model_says(" \n");
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
 	stored_ok(&pr);
@@ -371,7 +313,7 @@ test_turn_blank_and_quiet(void **state)
 	begin(&fe_quiet_ops, &pr);
 	reply_begin(&pr, 0, 1);
 	model_says("quiet");
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", "quiet");
 	stored_ok(&pr);
@@ -392,7 +334,7 @@ test_turn_early(void **state)
 	reply_begin(&pr, 1, 1);
 	assert_int_equal(F.started, 1);
 	model_says("Hi");
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	peer_expect_none(&P, 30);
 	assert_string_equal(FE.log, "");
 	confirm(&pr);
@@ -481,7 +423,7 @@ test_turn_model_fails(void **state)
 	begin(&fe_ops, &pr);
 	reply_begin(&pr, 0, 1);
 	model_says("half");
-	model_done(UPSTREAM_TIMEOUT, NULL);
+	fake_model_done(UPSTREAM_TIMEOUT, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "failed", "model timed out");
 	stored_ok(&pr);
@@ -506,7 +448,7 @@ test_turn_model_fails(void **state)
 	begin(&fe_ops, &pr);
 	reply_begin(&pr, 0, 1);
 	model_says("ok");
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", "ok");
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
@@ -549,7 +491,7 @@ test_turn_cancel(void **state)
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
 	reply_begin(&pr, 0, 1);
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
 	turn_cancel(FE.t);
@@ -585,7 +527,7 @@ test_turn_backpressure(void **state)
 	turn_drained(FE.t);		/* once */
 	assert_int_equal(F.resumed, 1);
 	assert_true(F.cbs.can_write(F.arg));
-	model_done(UPSTREAM_OK, NULL);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
 	stored_ok(&pr);
