@@ -315,8 +315,9 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 	case PROTO_WM_READY:
 		if (pdec_done(&d) < 0)
 			break;
+		/* Once per worker start: operators and tests wait for it. */
 		if (!w->ready)
-			log_debug("worker %u (pid %d) ready after %lld ms",
+			log_info("worker %u (pid %d) ready after %lld ms",
 			    w->id, (int)w->pid, now - w->started);
 		w->ready = 1;
 		return 0;

@@ -19,11 +19,18 @@ test('200 concurrent streams across all workers all complete and are all stored'
   const before = (await p.admin('/v1/admin/conversations?limit=1')).json().total;
   const N = 200;
   const streams = [];
-  for (let i = 0; i < N; i++) streams.push(await stream(p, sid('c200'), `concurrent ${i}`));
-  // While they run: every worker holds some of them.
-  const counts = p.connectionCounts(p.workerPids());
-  t.diagnostic(`connections per worker while streaming: ${JSON.stringify([...counts])}`);
-  for (const [pid, n] of counts) assert.ok(n > 0, `worker ${pid} serves some of the streams`);
+  // While they run, every worker holds some of them: the most each held,
+  // looked at every 50 streams (on a slow machine the first ones may be
+  // done before the last ones are open).
+  const most = new Map(p.workerPids().map((pid) => [pid, 0]));
+  for (let i = 0; i < N; i++) {
+    streams.push(await stream(p, sid('c200'), `concurrent ${i}`));
+    if (i % 50 === 49) {
+      for (const [pid, n] of p.connectionCounts([...most.keys()])) most.set(pid, Math.max(most.get(pid), n));
+    }
+  }
+  t.diagnostic(`most connections per worker while streaming: ${JSON.stringify([...most])}`);
+  for (const [pid, n] of most) assert.ok(n > 0, `worker ${pid} serves some of the streams`);
   await Promise.all(streams.map((s) => s.finish(60000)));
   for (const s of streams) s.destroy();
   const results = streams.map((s, i) => assertGoodStream(s, `You said: concurrent ${i}`));

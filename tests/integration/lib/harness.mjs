@@ -270,8 +270,22 @@ export class Parley {
     const m = this._spawn('masterd');
     this.masterPid = m.child.pid;
     await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
-    if (this.opts.waitAllWorkers !== false) await this.waitWorkerCount(this.workers, 10000);
+    if (this.opts.waitAllWorkers !== false) await this.waitWorkersReady(this.workers, 10000);
     return this;
+  }
+
+  // Waits for n workers, each of them ready (masterd's "worker N (pid P)
+  // ready" line, at info): masterd gives connections only to ready ones,
+  // so a test that spreads load over every worker must not start before.
+  async waitWorkersReady(n, timeout = 10000) {
+    const deadline = Date.now() + timeout;
+    const pids = await this.waitWorkerCount(n, timeout);
+    if (this.opts.logLevel === 'warn') return pids;
+    while (Date.now() < deadline) {
+      if (pids.every((pid) => this.logs.masterd.includes(`(pid ${pid}) ready after`))) return pids;
+      await sleep(25);
+    }
+    throw new Error(`workers ${pids.join(',')} not all ready after ${timeout} ms:\n${this.tail('masterd')}`);
   }
 
   async startStoraged(timeout = 15000) {
@@ -439,7 +453,7 @@ export class Parley {
     const rec = this._spawn('masterd'); // its log goes on after the old one's
     this.masterPid = rec.child.pid;
     await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
-    if (this.opts.waitAllWorkers !== false) await this.waitWorkerCount(this.workers, 10000);
+    if (this.opts.waitAllWorkers !== false) await this.waitWorkersReady(this.workers, 10000);
     return this;
   }
 
