@@ -20,6 +20,12 @@ log_init(const char *procname)
 	strlcpy(log_name, procname, sizeof(log_name));
 }
 
+int
+log_wants(enum log_level level)
+{
+	return level >= log_min;
+}
+
 void
 log_set_level(enum log_level level)
 {

@@ -21,6 +21,8 @@ enum log_level {
 void log_init(const char *procname);
 void log_set_level(enum log_level level);
 const char *log_procname(void);
+/* 1 when a line at level would be written: skip building costly details. */
+int log_wants(enum log_level level);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -227,9 +227,12 @@ conn_close(struct conn *c, const char *why)
 
 	if (c->state == CONN_DEAD)
 		return;
-	ipaddr_format(&c->peer, addr, sizeof(addr));
-	log_debug("connection %d: closed (%s), client %s, age %llu ms", fd,
-	    why, addr, (unsigned long long)(loop_now() - c->opened));
+	/* Every close passes here: format the address only when logged. */
+	if (log_wants(LOG_LEVEL_DEBUG)) {
+		ipaddr_format(&c->peer, addr, sizeof(addr));
+		log_debug("connection %d: closed (%s), client %s, age %llu ms",
+		    fd, why, addr, (unsigned long long)(loop_now() - c->opened));
+	}
 	c->state = CONN_DEAD;
 	/* Whatever answers this connection later must forget it now. */
 	if (c->sreq != NULL)

@@ -437,10 +437,12 @@ ws_finish(struct ws *ws, const char *why)
 		code = ws->sent_code;
 	else
 		code = 1006;	/* no close frame either way */
-	ipaddr_format(&ws->peer, addr, sizeof(addr));
-	log_debug("websocket %d: closed (%s, code %u), client %s, age %llu ms",
-	    ws->fd, why, code, addr,
-	    (unsigned long long)(loop_now() - ws->opened));
+	if (log_wants(LOG_LEVEL_DEBUG)) {
+		ipaddr_format(&ws->peer, addr, sizeof(addr));
+		log_debug("websocket %d: closed (%s, code %u), client %s, "
+		    "age %llu ms", ws->fd, why, code, addr,
+		    (unsigned long long)(loop_now() - ws->opened));
+	}
 	loop_io_del(&ws->io);
 	tlsio_free(&ws->tls);
 	close(ws->fd);
