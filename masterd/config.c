@@ -2,8 +2,8 @@
  * masterd's own settings, from the ones proto/settings.c parsed and
  * checked (their rules are in its table), and systemd's LISTEN_FDS.
  *
- * The parse_* functions are pure so the unit tests can drive them; an
- * unset or empty variable means "use the default".
+ * The values' rules are the table's; what is left here is pure so the
+ * unit tests can drive it.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -23,38 +23,15 @@ unset(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-/* s (NULL, "": def) checked against name's row of the settings table. */
-static int
-parse_num(const char *name, const char *s, int def, int *out)
-{
-	uint32_t v;
-
-	if (settings_number(name, s, (uint32_t)def, &v) < 0)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
+/* PARLEY_WORKERS unset: one per core (ncpu; sysconf's -1 counts as 1). */
 int
-parse_port(const char *s, int *port)
-{
-	return parse_num("PORT", s, DEFAULT_PORT, port);
-}
-
-int
-parse_workers(const char *s, long ncpu, int *n)
+default_workers(long ncpu)
 {
 	if (ncpu < 1)
 		ncpu = 1;
 	if (ncpu > MAX_WORKERS)
 		ncpu = MAX_WORKERS;
-	return parse_num("PARLEY_WORKERS", s, (int)ncpu, n);
-}
-
-int
-parse_ms(const char *s, int def, int *ms)
-{
-	return parse_num("PARLEY_SHUTDOWN_TIMEOUT_MS", s, def, ms);
+	return (int)ncpu;
 }
 
 /* A systemd variable: a whole number from min to INT_MAX, or def unset. */
@@ -170,8 +147,7 @@ config_load(struct config *cf, const struct settings *st)
 	if (st->workers != 0)
 		cf->nworkers = (int)st->workers;
 	else
-		parse_workers(NULL, sysconf(_SC_NPROCESSORS_ONLN),
-		    &cf->nworkers);
+		cf->nworkers = default_workers(sysconf(_SC_NPROCESSORS_ONLN));
 	cf->grace_ms = (int)st->shutdown_ms;
 	lpid = getenv("LISTEN_PID");
 	lfds = getenv("LISTEN_FDS");

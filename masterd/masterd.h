@@ -66,9 +66,8 @@ struct config {
 };
 
 /* config.c */
-int parse_port(const char *, int *);
-int parse_workers(const char *, long ncpu, int *);
-int parse_ms(const char *, int def, int *);
+/* PARLEY_WORKERS's default: ncpu, within 1..MAX_WORKERS. */
+int default_workers(long ncpu);
 int parse_listen_fds(const char *pid, const char *fds, pid_t self, int *);
 int parse_host(const char *, char *, size_t);
 struct settings;

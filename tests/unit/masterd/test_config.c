@@ -14,74 +14,94 @@
 #include "masterd.h"
 #include "settings.h"
 
+/* masterd's numbers are the table's rows (proto/settingtab.c). */
+static int
+port(const char *s, uint32_t *p)
+{
+	return settings_number("PORT", s, DEFAULT_PORT, p);
+}
+
+static int
+workers(const char *s, long ncpu, uint32_t *n)
+{
+	return settings_number("PARLEY_WORKERS", s,
+	    (uint32_t)default_workers(ncpu), n);
+}
+
+static int
+grace(const char *s, uint32_t def, uint32_t *ms)
+{
+	return settings_number("PARLEY_SHUTDOWN_TIMEOUT_MS", s, def, ms);
+}
+
 static void
 test_port(void **state)
 {
-	int p = -1;
+	uint32_t p = 0;
 
-	assert_int_equal(parse_port(NULL, &p), 0);
+	assert_int_equal(port(NULL, &p), 0);
 	assert_int_equal(p, 4000);
-	assert_int_equal(parse_port("", &p), 0);
+	assert_int_equal(port("", &p), 0);
 	assert_int_equal(p, 4000);
-	assert_int_equal(parse_port("8080", &p), 0);
+	assert_int_equal(port("8080", &p), 0);
 	assert_int_equal(p, 8080);
-	assert_int_equal(parse_port("1", &p), 0);
+	assert_int_equal(port("1", &p), 0);
 	assert_int_equal(p, 1);
-	assert_int_equal(parse_port("65535", &p), 0);
+	assert_int_equal(port("65535", &p), 0);
 	assert_int_equal(p, 65535);
 
 	p = 42;
-	assert_int_equal(parse_port("0", &p), -1);
-	assert_int_equal(parse_port("65536", &p), -1);
-	assert_int_equal(parse_port("-1", &p), -1);
-	assert_int_equal(parse_port("http", &p), -1);
-	assert_int_equal(parse_port("80x", &p), -1);
-	assert_int_equal(parse_port("4000 ", &p), -1);
-	assert_int_equal(parse_port("99999999999999999999", &p), -1);
+	assert_int_equal(port("0", &p), -1);
+	assert_int_equal(port("65536", &p), -1);
+	assert_int_equal(port("-1", &p), -1);
+	assert_int_equal(port("http", &p), -1);
+	assert_int_equal(port("80x", &p), -1);
+	assert_int_equal(port("4000 ", &p), -1);
+	assert_int_equal(port("99999999999999999999", &p), -1);
 	assert_int_equal(p, 42);	/* untouched on error */
 }
 
 static void
 test_workers(void **state)
 {
-	int n = -1;
+	uint32_t n = 0;
 
-	assert_int_equal(parse_workers(NULL, 4, &n), 0);
+	assert_int_equal(workers(NULL, 4, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(parse_workers("", 8, &n), 0);
+	assert_int_equal(workers("", 8, &n), 0);
 	assert_int_equal(n, 8);
 	/* sysconf may fail (-1) or report more cores than we allow. */
-	assert_int_equal(parse_workers(NULL, -1, &n), 0);
+	assert_int_equal(workers(NULL, -1, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(parse_workers(NULL, 1024, &n), 0);
+	assert_int_equal(workers(NULL, 1024, &n), 0);
 	assert_int_equal(n, MAX_WORKERS);
-	assert_int_equal(parse_workers("1", 4, &n), 0);
+	assert_int_equal(workers("1", 4, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(parse_workers("256", 4, &n), 0);
+	assert_int_equal(workers("256", 4, &n), 0);
 	assert_int_equal(n, 256);
 
-	assert_int_equal(parse_workers("0", 4, &n), -1);
-	assert_int_equal(parse_workers("257", 4, &n), -1);
-	assert_int_equal(parse_workers("-2", 4, &n), -1);
-	assert_int_equal(parse_workers("two", 4, &n), -1);
+	assert_int_equal(workers("0", 4, &n), -1);
+	assert_int_equal(workers("257", 4, &n), -1);
+	assert_int_equal(workers("-2", 4, &n), -1);
+	assert_int_equal(workers("two", 4, &n), -1);
 }
 
 static void
 test_ms(void **state)
 {
-	int ms = -1;
+	uint32_t ms = 0;
 
-	assert_int_equal(parse_ms(NULL, 10000, &ms), 0);
+	assert_int_equal(grace(NULL, 10000, &ms), 0);
 	assert_int_equal(ms, 10000);
-	assert_int_equal(parse_ms("", 10000, &ms), 0);
+	assert_int_equal(grace("", 10000, &ms), 0);
 	assert_int_equal(ms, 10000);
-	assert_int_equal(parse_ms("0", 10000, &ms), 0);
+	assert_int_equal(grace("0", 10000, &ms), 0);
 	assert_int_equal(ms, 0);
-	assert_int_equal(parse_ms("2500", 10000, &ms), 0);
+	assert_int_equal(grace("2500", 10000, &ms), 0);
 	assert_int_equal(ms, 2500);
-	assert_int_equal(parse_ms("-1", 10000, &ms), -1);
-	assert_int_equal(parse_ms("10s", 10000, &ms), -1);
-	assert_int_equal(parse_ms("86400001", 10000, &ms), -1);
+	assert_int_equal(grace("-1", 10000, &ms), -1);
+	assert_int_equal(grace("10s", 10000, &ms), -1);
+	assert_int_equal(grace("86400001", 10000, &ms), -1);
 }
 
 static void
@@ -178,7 +198,7 @@ static void
 test_table(void **state)
 {
 	const struct setting *r;
-	int v = -1;
+	uint32_t v = 0;
 
 	r = settings_find("PORT");
 	assert_non_null(r);
@@ -192,7 +212,7 @@ test_table(void **state)
 	r = settings_find("PARLEY_SHUTDOWN_TIMEOUT_MS");
 	assert_int_equal(r->max, MAX_GRACE_MS);
 	assert_int_equal(r->min, 0);
-	assert_int_equal(parse_ms("86400000", 1, &v), 0);
+	assert_int_equal(grace("86400000", 1, &v), 0);
 	assert_int_equal(v, MAX_GRACE_MS);
 	r = settings_find("PARLEY_HOST");
 	assert_string_equal(r->def, DEFAULT_HOST);
