@@ -564,6 +564,15 @@ int clientip_xff(const struct ipaddr *peer, const char *xff,
 /* The request's client (wsettings.trust, every X-Forwarded-For line). */
 void clientip_of(const struct conn *, const struct http_request *,
     struct ipaddr *);
+/* The client as limits count it: IPv4 as is, IPv6 cut to its /64. */
+void clientip_mask(const struct ipaddr *, struct ipaddr *out);
+/*
+ * The request's per-client limit key: prefix, then clientip_of's address
+ * through clientip_mask, formatted ("login:203.0.113.7",
+ * "ip:2001:db8:1:2::"). Cut to outsz.
+ */
+void clientip_key(const struct conn *, const struct http_request *,
+    const char *prefix, char *out, size_t outsz);
 
 /* ---------------------------------------------------------------- chat.c */
 

@@ -427,11 +427,10 @@ dashauth_login_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct login *l = NULL;
-	struct ipaddr ip;
 	struct penc e;
 	json_error_t jerr;
 	json_t *root, *pw;
-	char addr[64], key[ST_RATE_KEY_MAX + 1];
+	char key[ST_RATE_KEY_MAX + 1];
 
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 415, API_HEADERS,
@@ -473,9 +472,7 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 	c->hctx = l;
 	c->abort = login_abort;
 
-	clientip_of(c, req, &ip);
-	ipaddr_format(&ip, addr, sizeof(addr));
-	snprintf(key, sizeof(key), "login:%s", addr);
+	clientip_key(c, req, "login:", key, sizeof(key));
 	penc_init(&e);
 	penc_str(&e, key);
 	penc_u32(&e, DASH_LOGIN_WINDOW_MS);

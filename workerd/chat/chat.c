@@ -496,18 +496,6 @@ chat_turn(struct conn *c, const struct turn_ops *ops,
 
 /* --------------------------------------------------------- requests */
 
-static void
-rate_key(struct conn *c, const struct http_request *req, const char *prefix,
-    char out[ST_RATE_KEY_MAX + 1])
-{
-	struct ipaddr ip;
-	char addr[64];
-
-	clientip_of(c, req, &ip);
-	ipaddr_format(&ip, addr, sizeof(addr));
-	snprintf(out, ST_RATE_KEY_MAX + 1, "%s%s", prefix, addr);
-}
-
 /* Ends the request: its connection for the answer, NULL if it is gone. */
 static struct conn *
 req_end(struct chat_req *r)
@@ -548,7 +536,7 @@ req_open(struct conn *c, struct http_request *req, const char *key_prefix)
 	}
 	nreqs++;
 	r->c = c;
-	rate_key(c, req, key_prefix, r->rate_key);
+	clientip_key(c, req, key_prefix, r->rate_key, sizeof(r->rate_key));
 	c->hctx = r;
 	c->abort = req_abort;
 	c->abort_on_eof = 1;
@@ -678,7 +666,7 @@ chat_post(struct conn *c, struct http_request *req,
 		body = chat_parse_body(http_header(req, "content-type"),
 		    req->body, req->body_len, &in, details, sizeof(details));
 	if (auth == 0 && body == CHAT_BODY_OK) {
-		rate_key(c, req, "ip:", key);
+		clientip_key(c, req, "ip:", key, sizeof(key));
 		chat_turn(c, ops, &in, key);
 		chat_input_free(&in);
 		return;

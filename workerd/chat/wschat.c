@@ -618,8 +618,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *wid = m->param[0], *why, *origin;
-	char token[TOKEN_LEN + 2], addr[64];
-	struct ipaddr ip;
+	char token[TOKEN_LEN + 2];
 	struct wsess *s;
 	struct penc e;
 	int status;
@@ -650,9 +649,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	}
 	token_new(s->new_token);
 	token_hash(s->new_token, s->new_hash);
-	clientip_of(c, req, &ip);
-	ipaddr_format(&ip, addr, sizeof(addr));
-	snprintf(s->rate_key, sizeof(s->rate_key), "ip:%s", addr);
+	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	origin = http_header(req, "origin");
 	s->c = c;
 	c->hctx = s;

@@ -8,7 +8,12 @@
  * pick its own rate-limit key by sending the header itself, and a chain
  * of trusted proxies is followed back to the real client. An entry that
  * is not an IP address ends the walk with the peer's address.
+ *
+ * A client, for every per-client limit, is an IPv4 address or an IPv6
+ * /64 (clientip_key): one IPv6 customer is usually handed a whole /64,
+ * so keying on the full address would give them 2^64 budgets.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -155,4 +160,25 @@ clientip_of(const struct conn *c, const struct http_request *req,
 		clientip_xff(&c->peer, b.data + b.off, wsettings.trust,
 		    wsettings.ntrust, out);
 	buf_free(&b);
+}
+
+void
+clientip_mask(const struct ipaddr *ip, struct ipaddr *out)
+{
+	*out = *ip;
+	if (out->family == 6)
+		memset(out->a + 8, 0, 8);
+}
+
+void
+clientip_key(const struct conn *c, const struct http_request *req,
+    const char *prefix, char *out, size_t outsz)
+{
+	struct ipaddr ip, masked;
+	char addr[64];
+
+	clientip_of(c, req, &ip);
+	clientip_mask(&ip, &masked);
+	ipaddr_format(&masked, addr, sizeof(addr));
+	snprintf(out, outsz, "%s%s", prefix, addr);
 }

@@ -231,6 +231,49 @@ test_of_request(void **state)
 	memset(&wsettings, 0, sizeof(wsettings));
 }
 
+/* Per-client keys: IPv4 whole, IPv6 by its /64, behind a trusted proxy too. */
+static void
+test_key(void **state)
+{
+	struct http_request req;
+	struct conn c;
+	char key[80];
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	memset(&c, 0, sizeof(c));
+	memset(&wsettings, 0, sizeof(wsettings));
+	ipaddr_parse("203.0.113.7", 11, &c.peer);
+	clientip_key(&c, &req, "ip:", key, sizeof(key));
+	assert_string_equal(key, "ip:203.0.113.7");
+
+	ipaddr_parse("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 32, &c.peer);
+	clientip_key(&c, &req, "login:", key, sizeof(key));
+	assert_string_equal(key, "login:2001:db8:1:2::");
+
+	/* Two addresses of one /64 behind a trusted proxy: one key. */
+	ipaddr_parse("127.0.0.1", 9, &c.peer);
+	set_trust("127.0.0.0/8");
+	wsettings.trust = trust;
+	wsettings.ntrust = ntrust;
+	req.headers[0].name = "x-forwarded-for";
+	req.headers[0].value = "2001:db8:5:6::1";
+	req.nheaders = 1;
+	clientip_key(&c, &req, "ip:", key, sizeof(key));
+	assert_string_equal(key, "ip:2001:db8:5:6::");
+	req.headers[0].value = "2001:db8:5:6:ffff::9";
+	clientip_key(&c, &req, "ip:", key, sizeof(key));
+	assert_string_equal(key, "ip:2001:db8:5:6::");
+	req.headers[0].value = "2001:db8:5:7::1";
+	clientip_key(&c, &req, "ip:", key, sizeof(key));
+	assert_string_equal(key, "ip:2001:db8:5:7::");
+
+	/* A key longer than the room is cut, never overrun. */
+	clientip_key(&c, &req, "ip:", key, 8);
+	assert_string_equal(key, "ip:2001");
+	memset(&wsettings, 0, sizeof(wsettings));
+}
+
 int
 main(void)
 {
@@ -242,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_malformed_falls_back),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_of_request),
+		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
