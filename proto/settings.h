@@ -147,6 +147,7 @@ struct settings {
 	uint32_t rate_window_ms;	/* RATE_LIMIT_WINDOW_MS */
 	uint32_t rate_max;	/* RATE_LIMIT_MAX_REQUESTS; 0 = no limit */
 	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
+	uint32_t new_sessions_per_min;	/* WIDGET_NEW_SESSIONS_PER_MINUTE */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;
 	char *tls_cert;		/* TLS_CERT, TLS_KEY: PEM paths; NULL = no TLS */

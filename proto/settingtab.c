@@ -200,9 +200,14 @@ const struct setting settings_table[] = {
 	    MAX_RATE_MAX, NULL, NULL, NULL, M | W, F(rate_max),
 	    "chat requests per client per window; 0 turns the limit off" },
 	{ "WIDGET_SESSION_IDLE_DAYS", SETTING_NUMBER, "30", NULL, 1,
-	    MAX_SESSION_IDLE_DAYS, NULL, NULL, NULL, M | W,
+	    MAX_SESSION_IDLE_DAYS, NULL, NULL, NULL, M | W | S,
 	    F(session_idle_days),
-	    "a widget visitor's session expires after this many idle days" },
+	    "a widget visitor's session expires after this many idle days "
+	    "(storaged sweeps expired ones)" },
+	{ "WIDGET_NEW_SESSIONS_PER_MINUTE", SETTING_NUMBER, "600", NULL, 0,
+	    1000000, NULL, NULL, NULL, S, F(new_sessions_per_min),
+	    "new visitor sessions (first messages of new visitors) per "
+	    "widget per minute; 0 turns the limit off" },
 	{ "PARLEY_HEADER_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 100,
 	    3600000, NULL, NULL, NULL, M | W, F(header_timeout_ms),
 	    "a request's head and body must arrive within this" },

@@ -110,6 +110,7 @@
 #define ST_DEFAULT_COLOR	"#6366f1"
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
+#define ST_NEW_SESSIONS_PER_MIN	600	/* default: per widget per minute */
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {
@@ -125,6 +126,7 @@ enum st_ws_result {
 	ST_WS_CONTACT = 4,	/* contact info required first */
 	ST_WS_LIMITED = 5,	/* the per-client rate limit */
 	ST_WS_CAPPED = 6,	/* the widget's daily message cap */
+	ST_WS_BUSY = 7,		/* the widget's new sessions per minute */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

@@ -1,4 +1,5 @@
 /* Request payload in, reply payload out; payloads as in storemsg.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -534,6 +535,25 @@ op_widget_delete(struct dbatch *b, uint16_t type, struct pdec *d,
 
 /* ---------------------------------------------------------------- visitors */
 
+#define NEW_SESSIONS_WINDOW_MS	60000
+#define NEW_SESSIONS_PREFIX	"newsess:"
+
+/*
+ * A new visitor session of the widget (public id) counts against its new
+ * sessions per minute (store_wsess_new_max): 1 limited (*retry set), 0
+ * not, -1 with r failed.
+ */
+static int
+new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
+    uint64_t *retry)
+{
+	char key[sizeof(NEW_SESSIONS_PREFIX) + DISPATCH_WID_MAX];
+
+	snprintf(key, sizeof(key), "%s%s", NEW_SESSIONS_PREFIX, wid);
+	return rate_count(b, r, key, NEW_SESSIONS_WINDOW_MS,
+	    store_wsess_new_max(b->txn.st), retry);
+}
+
 static void
 op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
@@ -589,7 +609,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	char *content;
 	uint32_t window, rmax, hmax;
 	uint64_t idle, retry = 0;
-	int limited;
+	int limited, create;
 
 	dec_wid(d, wid);
 	token = dec_hash(d, 0);
@@ -599,6 +619,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	rmax = pdec_u32(d);
 	hmax = pdec_u32(d);
 	idle = pdec_u64(d);
+	create = pdec_u8(d) != 0;
 	if (pdec_done(d) < 0) {
 		free(content);
 		malformed(r);
@@ -616,7 +637,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 		free(content);
 		return;
 	}
-	if (store_ws_begin_check(&t, wid, token, idle, &wb) != 0) {
+	if (store_ws_begin_check(&t, wid, token, idle, create, &wb) != 0) {
 		free(content);
 		req_end(&t, r);
 		return;
@@ -632,6 +653,17 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 		}
 		if (limited) {
 			wb.result = ST_WS_LIMITED;
+			wb.retry_after_ms = retry;
+		} else if (wb.creating && (limited = new_session_count(b, r,
+		    wid, &retry)) != 0) {
+			/* A new visitor: its widget's count too. */
+			if (limited < 0) {
+				store_abort(&t);
+				store_ws_begin_free(&wb);
+				free(content);
+				return;
+			}
+			wb.result = ST_WS_BUSY;
 			wb.retry_after_ms = retry;
 		} else
 			store_ws_begin_run(&t, &wb, content, hmax,
@@ -663,7 +695,8 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 	struct st_contact c;
 	const char *bad;
 	char *name, *email, *phone;
-	int result;
+	uint64_t retry;
+	int result, rc;
 
 	dec_wid(d, wid);
 	token = dec_hash(d, 0);
@@ -680,8 +713,16 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
-	if (store_contact_submit(&t, wid, token, name, email, phone, &result,
-	    &c) == 0) {
+	/* A new visitor's first submission makes its session: counted. */
+	if ((rc = store_wsess_exists(&t, token)) == 0 &&
+	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
+		store_abort(&t);
+		if (rc > 0)
+			penc_u8(&r->enc, ST_WS_BUSY);
+		goto out;
+	}
+	if (rc >= 0 && store_contact_submit(&t, wid, token, name, email,
+	    phone, &result, &c) == 0) {
 		penc_u8(&r->enc, (uint8_t)result);
 		if (result == ST_WS_OK) {
 			penc_contact(&r->enc, &c);

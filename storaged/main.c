@@ -24,6 +24,7 @@
 #include "settings.h"
 #include "storaged.h"
 #include "store.h"
+#include "widgetstore.h"
 
 /* PARLEY_SYNC (enum settings_sync): how a group commit reaches the disk. */
 static const struct {
@@ -42,7 +43,8 @@ usage(void)
 	fprintf(stderr, "usage: parley-storaged [-v]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, "
-	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_LOG_LEVEL\n");
+	    "PARLEY_SYNC_INTERVAL_MS, WIDGET_SESSION_IDLE_DAYS, "
+	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_LOG_LEVEL\n");
 	exit(1);
 }
 
@@ -220,6 +222,9 @@ setup_server(void)
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
+	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
+	    DAY_MS, S.set.new_sessions_per_min);
+	sweep_start(S.st);
 	if (sync_modes[S.set.sync_mode].timer) {
 		server_set_sync(S.srv, (int)S.set.sync_interval_ms);
 		log_info("PARLEY_SYNC=%s: a commit is acknowledged before it "
@@ -245,6 +250,7 @@ teardown(void)
 {
 	if (!server_idle(S.srv))
 		log_warnx("exiting with replies undelivered");
+	sweep_stop();
 	server_sync(S.srv);
 	server_free(S.srv);
 	ratelimit_free(S.rl);

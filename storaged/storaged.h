@@ -11,6 +11,8 @@
  *	modules.c   the modules store.c runs at open and on conversation changes
  *	ratelimit.c rate counters in memory
  *	metrics.c   the workers' metric totals, commit timings (GET /metrics)
+ *	sweep.c     expired visitor sessions and deleted widgets' sessions,
+ *	            removed in small batches on a timer
  */
 #ifndef PARLEY_STORAGED_H
 #define PARLEY_STORAGED_H
@@ -35,6 +37,12 @@
 #define RATE_SWEEP_TURN		256
 /* On SIGTERM, how long clients get to read their last replies. */
 #define DRAIN_MS		2000
+
+/* Visitor-session sweep (sweep.c): a step's bounds, and its pace. */
+#define SWEEP_BATCH		256	/* sessions per step */
+#define SWEEP_BUDGET_US		2000	/* work per step */
+#define SWEEP_BUSY_MS		10	/* the next step while work is left */
+#define SWEEP_IDLE_MS		1000	/* the next look otherwise */
 
 /* listener.c */
 /* Binds path (mode 0600), replacing a stale socket; fatal on failure. */
@@ -65,5 +73,17 @@ void server_quit(struct server *);
 int server_idle(struct server *);
 /* Closes every client (and the listener if still open). */
 void server_free(struct server *);
+
+/* sweep.c */
+struct store_sweep;
+/* Steps every SWEEP_BUSY_MS or SWEEP_IDLE_MS on the loop (loop_init first). */
+void sweep_start(struct store *);
+void sweep_stop(void);
+/*
+ * One step in its own write transaction: at most max sessions, stopping
+ * once budget_us have passed. 0 (out filled), or -1 logged (out zeroed).
+ */
+int sweep_step(struct store *, uint32_t max, uint64_t budget_us,
+    struct store_sweep *out);
 
 #endif

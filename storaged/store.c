@@ -507,6 +507,8 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		{ "contact_created", offsetof(struct store, contact_created) },
 		{ "contact_convs", offsetof(struct store, contact_convs) },
 		{ "daily", offsetof(struct store, daily) },
+		{ "wsess_expiry", offsetof(struct store, wsess_expiry) },
+		{ "wsess_gone", offsetof(struct store, wsess_gone) },
 		{ "widget_activity", offsetof(struct store, widget_activity) },
 		{ "widget_counts", offsetof(struct store, widget_counts) },
 		{ "dsessions", offsetof(struct store, dsessions) },
@@ -668,7 +670,8 @@ store_stats(struct store_txn *t, struct st_stats *out)
 	    st->widget_order, st->wsessions, st->widget_wsess, st->contacts,
 	    st->contact_email, st->contact_phone, st->contact_created,
 	    st->contact_convs, st->daily, st->widget_activity,
-	    st->widget_counts, st->dsessions, st->dsess_expiry };
+	    st->widget_counts, st->dsessions, st->dsess_expiry,
+	    st->wsess_expiry, st->wsess_gone };
 	_Static_assert(sizeof(all) / sizeof(all[0]) == NDBS,
 	    "every database is counted");
 

@@ -7,6 +7,9 @@
  *	                 default widget's created_at counts as 0
  *	wsessions        token hash[32] -> visitor session
  *	widget_wsess     internal id NUL token hash[32] -> (nothing)
+ *	wsess_expiry     u64 expires_at | token hash[32] -> (nothing)
+ *	wsess_gone       deleted widget's internal id -> (nothing), until
+ *	                 the sweep has removed its sessions
  *	contacts         id[16] -> contact (penc_contact)
  *	contact_email    email -> id[16]
  *	contact_phone    phone -> id[16]
@@ -28,13 +31,44 @@
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
 #define CC_KEY_LEN	(2 * ID_LEN)
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
+#define WEXP_KEY_LEN	(8 + ST_TOKEN_HASH_LEN)
+/* The meta record of the expiry index's one-time backfill. */
+#define BACKFILL_KEY	"wsess_backfill"
 
 /* ---------------------------------------------------------------- records */
 
 static void
-wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s)
+wexp_key(uint8_t k[WEXP_KEY_LEN], uint64_t at, const uint8_t *hash)
 {
+	proto_put_be64(k, at);
+	memcpy(k + 8, hash, ST_TOKEN_HASH_LEN);
+}
+
+/* Deletes a key that may be absent (an index entry). */
+static void
+del_quiet(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0)
+		t->wrote = 1;
+	else if (rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, what);
+}
+
+/*
+ * Saves s under hash; its expiry entry moves from old_exp (0: none) to
+ * s->expires_at (0: none).
+ */
+static void
+wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, uint64_t old_exp)
+{
+	uint8_t k[WEXP_KEY_LEN];
 	struct penc e;
 
 	if (t->err)
@@ -46,12 +80,28 @@ wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	penc_u64(&e, s->created_at);
 	penc_u64(&e, s->active_at);
 	penc_str(&e, s->contact_id);
+	penc_u64(&e, s->expires_at);
 	rec_put(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &e,
 	    "put visitor session");
 	penc_free(&e);
+	if (old_exp == s->expires_at)
+		return;
+	if (old_exp != 0) {
+		wexp_key(k, old_exp, hash);
+		del_quiet(t, t->st->wsess_expiry, k, sizeof(k),
+		    "delete visitor session expiry");
+	}
+	if (s->expires_at != 0) {
+		wexp_key(k, s->expires_at, hash);
+		db_put(t, t->st->wsess_expiry, k, sizeof(k), &rec_version, 1,
+		    "put visitor session expiry");
+	}
 }
 
-/* 0 loaded, 1 absent, -1 error. */
+/*
+ * 0 loaded, 1 absent, -1 error. Records stored before the expiry index
+ * end at contact_id: their expires_at reads 0.
+ */
 static int
 wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     struct store_wsess *s)
@@ -68,6 +118,8 @@ wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	s->created_at = pdec_u64(&d);
 	s->active_at = pdec_u64(&d);
 	pdec_strbuf(&d, s->contact_id, sizeof(s->contact_id));
+	if (!d.err && d.off < d.len)
+		s->expires_at = pdec_u64(&d);
 	if (pdec_done(&d) < 0) {
 		rec_corrupt(t, "visitor session");
 		return -1;
@@ -87,16 +139,22 @@ wsess_key(uint8_t k[WSESS_KEY_MAX], const char *widget,
 	return n + 1 + ST_TOKEN_HASH_LEN;
 }
 
+/* The session s stored under hash, and its index entries. */
 static void
 wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const char *widget)
+    const struct store_wsess *s)
 {
 	uint8_t k[WSESS_KEY_MAX];
 
 	db_del(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
 	    "delete visitor session");
-	db_del(t, t->st->widget_wsess, k, wsess_key(k, widget, hash),
+	del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
 	    "delete widget session");
+	if (s->expires_at != 0) {
+		wexp_key(k, s->expires_at, hash);
+		del_quiet(t, t->st->wsess_expiry, k, WEXP_KEY_LEN,
+		    "delete visitor session expiry");
+	}
 }
 
 static void
@@ -360,12 +418,17 @@ widget_add(struct store_txn *t, struct st_widget *w)
 	}
 }
 
+static int backfill_init(struct store_txn *);
+
 static int
 widgetstore_init(struct store_txn *t)
 {
 	struct st_widget w;
 	int rc;
 
+	t->st->wsess_new_max = ST_NEW_SESSIONS_PER_MIN;
+	if (backfill_init(t) != 0)
+		return t->err;
 	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, &w)) == 0) {
 		st_widget_free(&w);
 		return 0;
@@ -396,6 +459,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 	uint8_t r[ID_LEN];
 	const char *bad;
 	MDB_stat ms;
+	MDB_val v;
 	int rc;
 
 	if (t->err)
@@ -409,9 +473,15 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 		    "widgets: at most 1000");
 	if (st_widget_copy(&w, in) < 0)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	/* 128 random bits: never "default", never an existing one. */
-	arc4random_buf(r, sizeof(r));
-	proto_hex_encode(r, sizeof(r), w.id);
+	/*
+	 * 128 random bits: never "default", never an existing one, nor
+	 * one whose sessions the sweep has yet to remove.
+	 */
+	do {
+		arc4random_buf(r, sizeof(r));
+		proto_hex_encode(r, sizeof(r), w.id);
+	} while (db_get(t, t->st->wsess_gone, w.id, strlen(w.id), &v,
+	    "get deleted widget") == 0);
 	widget_add(t, &w);
 	if (t->err) {
 		st_widget_free(&w);
@@ -589,15 +659,15 @@ store_widget_delete(struct store_txn *t, const char *widget_id)
 	    "delete widget order");
 	db_del(t, t->st->widgets, w.id, strlen(w.id), "delete widget");
 
-	/* Its sessions, through their index; then its day counters. */
+	/*
+	 * Its sessions go in the sweep's small batches (store_wsess_sweep):
+	 * already unusable, as they name a widget that is no more. Then
+	 * its day counters.
+	 */
+	db_put(t, t->st->wsess_gone, w.id, strlen(w.id), &rec_version, 1,
+	    "put deleted widget");
 	plen = strlen(w.id) + 1;
 	memcpy(pk, w.id, plen);		/* with its NUL */
-	if (prefix_keys(t, t->st->widget_wsess, pk, plen, ST_TOKEN_HASH_LEN,
-	    &keys, &n) == 0) {
-		for (i = 0; i < n; i++)
-			wsess_delete(t, keys + i * ST_TOKEN_HASH_LEN, w.id);
-		free(keys);
-	}
 	if (prefix_keys(t, t->st->daily, pk, plen, 4, &keys, &n) == 0) {
 		for (i = 0; i < n; i++) {
 			uint8_t dk[DAILY_KEY_MAX];
@@ -653,6 +723,66 @@ wsess_live(const struct store_wsess *s, uint64_t now, uint64_t idle_ms)
 	return now < s->active_at || now - s->active_at <= idle_ms;
 }
 
+/* s was active now: its activity time and expiry move, then it is saved. */
+static void
+wsess_touch(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct store_wsess *s, uint64_t now, uint64_t idle_ms)
+{
+	uint64_t old_exp = s->expires_at;
+
+	if (now > s->active_at)
+		s->active_at = now;
+	s->expires_at = s->active_at + idle_or_default(idle_ms);
+	wsess_save(t, hash, s, old_exp);
+}
+
+/*
+ * A new session of widget (internal id) under hash, into *s: its record,
+ * its widget's index entry and its expiry. 0, or -1 with t failed.
+ */
+static int
+wsess_create(struct store_txn *t, const char *widget,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    struct store_wsess *s)
+{
+	uint8_t k[WSESS_KEY_MAX], r[ID_LEN];
+
+	memset(s, 0, sizeof(*s));
+	arc4random_buf(r, sizeof(r));
+	proto_hex_encode(r, sizeof(r), s->id);
+	strlcpy(s->widget, widget, sizeof(s->widget));
+	s->created_at = t->st->now();
+	wsess_touch(t, hash, s, s->created_at, idle_ms);
+	db_put(t, t->st->widget_wsess, k, wsess_key(k, widget, hash),
+	    &rec_version, 1, "put widget session");
+	return t->err ? -1 : 0;
+}
+
+int
+store_wsess_exists(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &v,
+	    "get visitor session")) < 0)
+		return -1;
+	return rc == 0;
+}
+
+void
+store_wsess_settings(struct store *st, uint64_t idle_ms, uint32_t new_per_min)
+{
+	st->wsess_idle_ms = idle_ms;
+	st->wsess_new_max = new_per_min;
+}
+
+uint32_t
+store_wsess_new_max(const struct store *st)
+{
+	return st->wsess_new_max;
+}
+
 /* An enabled widget of this public id: 0, 1 when none, -1 error. */
 static int
 widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
@@ -675,7 +805,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 {
 	struct store_ws_open o;
 	struct store_wsess s;
-	uint8_t k[WSESS_KEY_MAX], cid[ID_LEN], r[ID_LEN];
+	uint8_t cid[ID_LEN];
 	uint64_t now = t->st->now();
 	int rc, more;
 
@@ -702,9 +832,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 	    strcmp(s.widget, o.widget.id) == 0) {
 		if (wsess_live(&s, now, idle_ms)) {
 			o.resumed = 1;
-			if (now > s.active_at)
-				s.active_at = now;
-			wsess_save(t, token_hash, &s);
+			wsess_touch(t, token_hash, &s, now, idle_ms);
 			o.contact_submitted = s.contact_id[0] != '\0';
 			rc = sess_conv_id(t, o.widget.id, s.id, cid);
 			if (rc == 0) {
@@ -713,21 +841,12 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 				    &o.history, &o.n, &more);
 			}
 		} else	/* Expired: it goes, and a new one takes over. */
-			wsess_delete(t, token_hash, s.widget);
+			wsess_delete(t, token_hash, &s);
 	}
-	if (!o.resumed && t->err == 0) {
-		if ((rc = wsess_load(t, new_hash, &s)) == 0)
-			store_fail(t, PROTO_E_INVALID,
-			    "new_hash: names a session already");
-		memset(&s, 0, sizeof(s));
-		arc4random_buf(r, sizeof(r));
-		proto_hex_encode(r, sizeof(r), s.id);
-		strlcpy(s.widget, o.widget.id, sizeof(s.widget));
-		s.created_at = s.active_at = now;
-		wsess_save(t, new_hash, &s);
-		db_put(t, t->st->widget_wsess, k, wsess_key(k, s.widget,
-		    new_hash), &rec_version, 1, "put widget session");
-	}
+	/* Not resumed: new_hash is stored only with the first message. */
+	if (!o.resumed && t->err == 0 && store_wsess_exists(t, new_hash) == 1)
+		store_fail(t, PROTO_E_INVALID,
+		    "new_hash: names a session already");
 	if (t->err) {
 		store_ws_open_free(&o);
 		return t->err;
@@ -740,7 +859,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 int
 store_ws_begin_check(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    struct store_ws_begin *out)
+    int create, struct store_ws_begin *out)
 {
 	struct store_ws_begin b;
 	int rc;
@@ -760,8 +879,15 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		st_widget_free(&b.widget);
 		return t->err;
 	}
-	if (rc == 1 || strcmp(b.sess.widget, b.widget.id) != 0 ||
-	    !wsess_live(&b.sess, t->st->now(), idle_or_default(idle_ms)))
+	b.idle_ms = idle_ms;
+	/* A new visitor's first message: the run makes its session. */
+	if (rc == 1 && create) {
+		b.creating = 1;
+		strlcpy(b.sess.widget, b.widget.id, sizeof(b.sess.widget));
+	}
+	if (!b.creating && (rc == 1 || strcmp(b.sess.widget,
+	    b.widget.id) != 0 || !wsess_live(&b.sess, t->st->now(),
+	    idle_or_default(idle_ms))))
 		b.result = ST_WS_NO_SESSION;
 	else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
 	    b.sess.contact_id[0] == '\0')
@@ -819,19 +945,281 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	dv[0] = ST_RECORD_VERSION;
 	proto_put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
 	db_put(t, t->st->daily, dk, dklen, dv, sizeof(dv), "put day count");
+	/* The session is stored with its first message, or not at all. */
+	if (b->creating && wsess_create(t, b->widget.id, b->token_hash,
+	    b->idle_ms, &b->sess) < 0)
+		return t->err;
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
 	    b->sess.contact_id, content, history_max, max_bytes,
 	    &b->chat) != 0)
 		return t->err;
 	/* A visitor who chats is active. */
-	if (now > b->sess.active_at) {
-		b->sess.active_at = now;
-		wsess_save(t, b->token_hash, &b->sess);
-	}
+	if (now > b->sess.active_at)
+		wsess_touch(t, b->token_hash, &b->sess, now, b->idle_ms);
 	if (t->err) {
 		store_chat_free(&b->chat);
 		return t->err;
 	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sweep */
+
+/*
+ * The backfill's record in meta: version byte, u8 done, then the token
+ * hash indexed last (none before the first batch). Written at the first
+ * open of a data directory that predates the index: done at once when it
+ * holds no visitor session.
+ */
+static int
+backfill_init(struct store_txn *t)
+{
+	uint8_t rec[2];
+	MDB_stat ms;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY),
+	    &v, "get backfill")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_stat(t->txn, t->st->wsessions, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat visitor sessions");
+	rec[0] = ST_RECORD_VERSION;
+	rec[1] = ms.ms_entries == 0;
+	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
+	    sizeof(rec), "put backfill");
+	if (ms.ms_entries > 0)
+		log_info("%zu visitor sessions predate their expiry index: "
+		    "indexing them in batches", ms.ms_entries);
+	return t->err;
+}
+
+/* What a sweep step may still do. */
+struct budget {
+	uint32_t left;
+	uint64_t deadline_us;
+};
+
+static int
+budget_spent(struct budget *b)
+{
+	if (b->left > 0 && b->deadline_us != 0 &&
+	    proto_mono_us() >= b->deadline_us)
+		b->left = 0;
+	return b->left == 0;
+}
+
+/*
+ * Up to max keys of dbi, from the first at or past from (flen bytes, 0:
+ * the first key; after: past it), while they start with the first plen
+ * bytes of from; keys of another length than keylen are passed over.
+ * Copied into keys (max x keylen). 0, or -1 with t failed.
+ */
+static int
+keys_from(struct store_txn *t, MDB_dbi dbi, const void *from, size_t flen,
+    int after, size_t plen, size_t keylen, uint8_t *keys, uint32_t max,
+    uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_size = flen;
+	k.mv_data = (void *)from;
+	rc = mdb_cursor_get(cur, &k, &v, flen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	if (rc == 0 && after && k.mv_size == flen &&
+	    memcmp(k.mv_data, from, flen) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0 && *n < max && k.mv_size >= plen &&
+	    memcmp(k.mv_data, from, plen) == 0) {
+		if (k.mv_size == keylen)
+			memcpy(keys + (size_t)(*n)++ * keylen, k.mv_data,
+			    keylen);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk visitor sessions");
+	return t->err ? -1 : 0;
+}
+
+/* Sessions stored before the expiry index get their entry. */
+static void
+sweep_backfill(struct store_txn *t, struct budget *b, uint8_t *keys,
+    struct store_sweep *out)
+{
+	struct store_wsess s;
+	uint8_t rec[2 + ST_TOKEN_HASH_LEN];
+	const uint8_t *from = NULL, *p = NULL;
+	size_t flen = 0;
+	uint32_t n, i;
+	MDB_val v;
+
+	if (db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), &v,
+	    "get backfill") != 0)
+		return;
+	p = v.mv_data;
+	if ((v.mv_size != 2 && v.mv_size != sizeof(rec)) ||
+	    p[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "backfill");
+		return;
+	}
+	if (p[1])
+		return;
+	if (v.mv_size == sizeof(rec)) {
+		memcpy(rec + 2, p + 2, ST_TOKEN_HASH_LEN);
+		from = rec + 2;
+		flen = ST_TOKEN_HASH_LEN;
+	}
+	if (keys_from(t, t->st->wsessions, from, flen, 1, 0,
+	    ST_TOKEN_HASH_LEN, keys, b->left, &n) < 0)
+		return;
+	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
+		p = keys + (size_t)i * ST_TOKEN_HASH_LEN;
+		if (wsess_load(t, p, &s) != 0 || s.expires_at != 0)
+			continue;
+		s.expires_at = s.active_at + idle_or_default(
+		    t->st->wsess_idle_ms);
+		wsess_save(t, p, &s, 0);
+		out->indexed++;
+	}
+	rec[0] = ST_RECORD_VERSION;
+	rec[1] = i == n && b->left > 0;		/* walked to the end */
+	if (i > 0)
+		memcpy(rec + 2, keys + (size_t)(i - 1) * ST_TOKEN_HASH_LEN,
+		    ST_TOKEN_HASH_LEN);
+	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
+	    rec[1] || (i == 0 && from == NULL) ? 2 : sizeof(rec),
+	    "put backfill");
+	if (rec[1])
+		log_info("visitor sessions: expiry index complete");
+	else
+		out->more = 1;
+}
+
+/* The sessions of the first deleted widget in wsess_gone. */
+static void
+sweep_gone(struct store_txn *t, struct budget *b, uint8_t *keys,
+    struct store_sweep *out)
+{
+	struct store_wsess s;
+	uint8_t pk[ST_WIDGET_MAX + 1];
+	const uint8_t *k;
+	MDB_cursor *cur;
+	MDB_val gk, gv;
+	size_t plen;
+	uint32_t n, i;
+	int rc;
+
+	if (t->err || b->left == 0)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->wsess_gone, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	plen = 0;
+	rc = mdb_cursor_get(cur, &gk, &gv, MDB_FIRST);
+	if (rc == 0 && gk.mv_size > 0 && gk.mv_size <= ST_WIDGET_MAX) {
+		plen = gk.mv_size + 1;
+		memcpy(pk, gk.mv_data, gk.mv_size);
+		pk[gk.mv_size] = '\0';
+	} else if (rc == 0) {
+		log_warnx("deleted widgets: key of %zu bytes", gk.mv_size);
+		if ((rc = mdb_cursor_del(cur, 0)) == 0)
+			t->wrote = 1;	/* no session has such an id */
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk deleted widgets");
+	if (plen == 0) {
+		if (rc == 0)
+			out->more = 1;
+		return;
+	}
+	if (keys_from(t, t->st->widget_wsess, pk, plen, 0, plen,
+	    plen + ST_TOKEN_HASH_LEN, keys, b->left, &n) < 0)
+		return;
+	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
+		k = keys + (size_t)i * (plen + ST_TOKEN_HASH_LEN);
+		if ((rc = wsess_load(t, k + plen, &s)) == 0 &&
+		    strcmp(s.widget, (const char *)pk) == 0)
+			wsess_delete(t, k + plen, &s);
+		else if (rc >= 0)	/* an entry left alone */
+			del_quiet(t, t->st->widget_wsess, k,
+			    plen + ST_TOKEN_HASH_LEN, "delete widget session");
+		out->gone++;
+	}
+	/* Every session of it gone: so is its entry. */
+	if (i == n && b->left > 0)
+		db_del(t, t->st->wsess_gone, pk, plen - 1,
+		    "delete deleted widget");
+	out->more = 1;
+}
+
+/* Sessions whose expiry has passed, oldest first. */
+static void
+sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
+    struct store_sweep *out)
+{
+	struct store_wsess s;
+	const uint8_t *k;
+	uint64_t now = t->st->now(), at;
+	uint32_t n, i;
+	int rc;
+
+	if (t->err || b->left == 0)
+		return;
+	if (keys_from(t, t->st->wsess_expiry, NULL, 0, 0, 0, WEXP_KEY_LEN,
+	    keys, b->left, &n) < 0)
+		return;
+	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
+		k = keys + (size_t)i * WEXP_KEY_LEN;
+		if ((at = proto_get_be64(k)) > now)
+			return;
+		if ((rc = wsess_load(t, k + 8, &s)) == 0 &&
+		    s.expires_at == at) {
+			wsess_delete(t, k + 8, &s);
+			out->expired++;
+		} else if (rc >= 0)	/* a stale entry */
+			del_quiet(t, t->st->wsess_expiry, k, WEXP_KEY_LEN,
+			    "delete visitor session expiry");
+	}
+	if (i == n && n > 0)
+		out->more = 1;
+}
+
+int
+store_wsess_sweep(struct store_txn *t, uint32_t max, uint64_t deadline_us,
+    struct store_sweep *out)
+{
+	struct budget b = { max, deadline_us };
+	struct store_sweep o;
+	uint8_t *keys;
+
+	if (t->err)
+		return t->err;
+	memset(&o, 0, sizeof(o));
+	if (max == 0)
+		return store_fail(t, PROTO_E_INVALID, "max must be at least 1");
+	/* Room for max keys of the longest kind (widget_wsess's). */
+	if ((keys = calloc(max, WSESS_KEY_MAX)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	sweep_backfill(t, &b, keys, &o);
+	sweep_gone(t, &b, keys, &o);
+	sweep_expired(t, &b, keys, &o);
+	free(keys);
+	if (b.left == 0)
+		o.more = 1;
+	if (t->err)
+		return t->err;
+	*out = o;
 	return 0;
 }
 
@@ -942,6 +1330,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		return 0;
 	}
 	rc = wsess_load(t, token_hash, &s);
+	/* A new visitor's first contact submission stores its session. */
+	if (rc == 1 && wsess_create(t, w.id, token_hash, t->st->wsess_idle_ms,
+	    &s) == 0)
+		rc = 0;
 	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
 		st_widget_free(&w);
 		if (rc < 0)
@@ -1009,7 +1401,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	/* The session, and its conversation if it has one, point at it. */
 	if (strcmp(s.contact_id, c.id) != 0) {
 		strlcpy(s.contact_id, c.id, sizeof(s.contact_id));
-		wsess_save(t, token_hash, &s);
+		wsess_save(t, token_hash, &s, s.expires_at);
 	}
 	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
 		conv_link(t, cid, c.id);

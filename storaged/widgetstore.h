@@ -25,6 +25,7 @@ struct store_wsess {
 	uint64_t created_at;
 	uint64_t active_at;
 	char contact_id[ST_ID_HEX + 1];		/* "" = none yet */
+	uint64_t expires_at;	/* its wsess_expiry key; 0 = not indexed yet */
 };
 
 struct store_ws_open {
@@ -43,6 +44,8 @@ struct store_ws_begin {
 	struct st_widget widget;	/* when OK (and kept from the check on) */
 	struct store_wsess sess;	/* the check's session */
 	uint8_t token_hash[ST_TOKEN_HASH_LEN];
+	int creating;			/* no session yet: run makes it */
+	uint64_t idle_ms;		/* the request's (0 = the default) */
 	struct store_chat chat;		/* when OK */
 };
 
@@ -89,6 +92,41 @@ int store_ws_open(struct store_txn *, const char *widget_id,
     uint64_t idle_ms, uint32_t history_max, size_t max_bytes,
     struct store_ws_open *out);
 /*
+ * Visitor sessions are stored lazily: ST_WS_OPEN writes none, the first
+ * message (store_ws_begin_* with create) or contact submission makes it.
+ * store_wsess_exists: 1 when a session is stored under hash, 0 when not,
+ * -1 error (for the caller to count a new session before it is made).
+ */
+int store_wsess_exists(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN]);
+/*
+ * storaged's own settings for sessions: the idle span of sessions made
+ * or indexed without a request's (contact submission, the backfill), and
+ * new sessions per widget per minute (0 = no limit). Until set:
+ * ST_SESSION_IDLE_MS and ST_NEW_SESSIONS_PER_MIN.
+ */
+void store_wsess_settings(struct store *, uint64_t idle_ms,
+    uint32_t new_per_min);
+uint32_t store_wsess_new_max(const struct store *);
+
+/* What one store_wsess_sweep() did. */
+struct store_sweep {
+	uint32_t indexed;	/* older sessions given an expiry entry */
+	uint32_t gone;		/* sessions of deleted widgets removed */
+	uint32_t expired;	/* expired sessions removed */
+	int more;		/* work is left: call again soon */
+};
+/*
+ * One bounded step of session upkeep, in t (a write transaction): first
+ * the one-time backfill of the expiry index (sessions stored before it),
+ * then the sessions of deleted widgets (wsess_gone), then the sessions
+ * whose expiry has passed, oldest first. At most max sessions in all,
+ * and it stops once proto_mono_us() passes deadline_us (0: no deadline).
+ */
+int store_wsess_sweep(struct store_txn *, uint32_t max, uint64_t deadline_us,
+    struct store_sweep *out);
+
+/*
  * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
  * between: the checks (widget, session, contact requirement; result OK
  * or why not), then, when the caller found it allowed, the daily cap, the
@@ -96,7 +134,7 @@ int store_ws_open(struct store_txn *, const char *widget_id,
  */
 int store_ws_begin_check(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    struct store_ws_begin *out);
+    int create, struct store_ws_begin *out);
 int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
     const char *content, uint32_t history_max, size_t max_bytes);
 /*
@@ -106,7 +144,10 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
  */
 const char *store_contact_invalid(const char *name, const char *email,
     const char *phone);
-/* *result ST_WS_OK (out set), NO_WIDGET or NO_SESSION. */
+/*
+ * *result ST_WS_OK (out set), NO_WIDGET or NO_SESSION. A token_hash that
+ * names no session makes one (the visitor's first contact submission).
+ */
 int store_contact_submit(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *email, const char *phone, int *result,

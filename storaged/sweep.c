@@ -1,0 +1,68 @@
+/*
+ * The visitor-session sweep (store_wsess_sweep in widgetstore.h) run from
+ * storaged's loop on a timer: each step is one write transaction of at
+ * most SWEEP_BATCH sessions and SWEEP_BUDGET_US of work, so the loop is
+ * never held for more than a few milliseconds. While work is left (the
+ * one-time backfill of the expiry index, the sessions of a deleted
+ * widget, a crowd of expired sessions) the next step follows after
+ * SWEEP_BUSY_MS, which leaves the loop free for requests in between;
+ * otherwise after SWEEP_IDLE_MS.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "storaged.h"
+#include "widgetstore.h"
+
+static struct {
+	struct store *st;
+	struct loop_timer tm;
+} W;
+
+int
+sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
+    struct store_sweep *out)
+{
+	struct store_txn t;
+	uint64_t t0 = proto_mono_us();
+
+	memset(out, 0, sizeof(*out));
+	store_begin(st, &t, 0);
+	store_wsess_sweep(&t, max, t0 + budget_us, out);
+	if (store_commit(&t) != 0) {
+		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
+		    "failed");
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (out->indexed + out->gone + out->expired > 0)
+		log_debug("session sweep: %u indexed, %u of deleted widgets, "
+		    "%u expired in %llu us", out->indexed, out->gone,
+		    out->expired, (unsigned long long)(proto_mono_us() - t0));
+	return 0;
+}
+
+static void
+sweep_tick(void *arg)
+{
+	struct store_sweep o;
+
+	if (sweep_step(W.st, SWEEP_BATCH, SWEEP_BUDGET_US, &o) == 0 && o.more)
+		loop_timer_after(&W.tm, SWEEP_BUSY_MS);
+	else
+		loop_timer_after(&W.tm, SWEEP_IDLE_MS);
+}
+
+void
+sweep_start(struct store *st)
+{
+	W.st = st;
+	loop_timer_init(&W.tm, sweep_tick, NULL);
+	loop_timer_after(&W.tm, SWEEP_BUSY_MS);
+}
+
+void
+sweep_stop(void)
+{
+	loop_timer_stop(&W.tm);
+}
