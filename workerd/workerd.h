@@ -637,7 +637,9 @@ void chat_get_history(struct conn *, struct http_request *,
 
 /* --------------------------------------------------------------- wsmsg.c */
 
-enum wsmsg_type { WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT };
+enum wsmsg_type {
+	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
+};
 
 /* A visitor's WebSocket message; the strings point into root. */
 struct wsmsg {
@@ -646,6 +648,7 @@ struct wsmsg {
 	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
 	size_t content_len;
 	const char *name, *email, *phone;	/* CONTACT: "" when not given */
+	const char *token;	/* RESUME: "" when not given, else unchecked */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 

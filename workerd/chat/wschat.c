@@ -1,12 +1,23 @@
 /*
  * The Loquent widget protocol over a WebSocket:
  *
- *	GET /api/widget/{widget_id}/ws?token=<session token>
+ *	GET /api/widget/{widget_id}/ws[?token=<session token>]
  *
- * Before the upgrade, one round trip (ST_WS_OPEN) checks the widget and
- * the Origin and resumes the session the token names, or makes a new one:
- * an unknown or expired token simply starts afresh. Then the server sends
- * "session" (the token to keep) and, when resumed, "history".
+ * Before the upgrade, the client's upgrades are counted (ST_RATE_HIT on
+ * its clientip_key, 429 over RATE_LIMIT_MAX_REQUESTS a window), then one
+ * round trip (ST_WS_OPEN) checks the widget and the Origin and resumes
+ * the session the token names. A new visitor (no token, an unknown or
+ * expired one) gets a fresh token, but nothing is stored for it until its
+ * first "message" (ST_WS_BEGIN with create) or "contact_info"
+ * (ST_CONTACT_SUBMIT): an upgrade alone never fills the store. Then the
+ * server sends "session" (the token to keep) and, when resumed, "history".
+ *
+ * Parley's widget keeps the token out of the URL (proxies log URLs): its
+ * first message is {"type":"resume","token":...}. The socket opened as a
+ * new visitor's; the resume is ST_WS_OPEN again with that token, answered
+ * by a second "session" carrying "resumed" (true: the token's session,
+ * then "history"; false: the socket's fresh token stays). Only a socket's
+ * first message may be a resume, and only on a socket opened without one.
  *
  * The visitor sends "message" and "contact_info". A message is one chat
  * turn (turn.h), the same as over HTTP: one round trip (ST_WS_BEGIN:
@@ -39,6 +50,10 @@
 #define SHOWN_HISTORY	ST_HISTORY_MAX	/* messages replayed on resume */
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
+#define RESUMING_TEXT	"Your conversation is being restored."
+#define UPGRADE_PREFIX	"ws:"		/* upgrades' per-client count */
+#define BUSY_TEXT	"Too many new conversations are starting right " \
+			"now. Please try again in a minute."
 
 struct wsess {
 	LIST_ENTRY(wsess) entry;
@@ -54,6 +69,11 @@ struct wsess {
 	int has_token;
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	int contact_submitted;
+	/* Lazy sessions and the resume message. */
+	int stored;			/* a session is stored under hash */
+	int resuming;			/* the resume's ST_WS_OPEN is in flight */
+	size_t nmsgs;			/* messages the visitor sent */
+	char *origin;			/* the upgrade's Origin, for a resume */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -187,6 +207,7 @@ wsess_free(struct wsess *s)
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
+	free(s->origin);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -253,6 +274,9 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 static int
 ws_start(void *fe, const char *conv_id)
 {
+	struct wsess *s = fe;
+
+	s->stored = 1;		/* the first message made it, if need be */
 	wsend_type(fe, "typing_start");
 	return 0;
 }
@@ -345,6 +369,9 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		wsend_error(s, "This chat has reached its daily message "
 		    "limit. Please come back tomorrow.");
 		return;
+	case ST_WS_BUSY:
+		wsend_error(s, BUSY_TEXT);
+		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
 		wsend_error(s, "Something went wrong. Please try again.");
@@ -363,6 +390,10 @@ on_message(struct wsess *s, const struct wsmsg *m)
 	enum turn_cause why;
 	struct penc e;
 
+	if (s->resuming) {
+		wsend_error(s, RESUMING_TEXT);
+		return;
+	}
 	if (s->turn != NULL) {
 		wsend_error(s, "Please wait for the reply to finish.");
 		return;
@@ -371,6 +402,7 @@ on_message(struct wsess *s, const struct wsmsg *m)
 	penc_strn(&e, m->content, m->content_len);
 	turn_enc_limits(&e, s->rate_key);
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
+	penc_u8(&e, !s->stored);	/* a new visitor: this makes it */
 	s->turn = turn_start(&ws_ops, s, PROTO_ST_WS_BEGIN, &e, &why);
 	if (s->turn == NULL)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
@@ -407,12 +439,17 @@ contact_done(const struct storec_result *r, void *arg)
 		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
 		return;
 	}
+	if (!d.err && result == ST_WS_BUSY) {
+		wsend_error(s, BUSY_TEXT);
+		return;
+	}
 	if (d.err || result != ST_WS_OK || pdec_contact(&d, &ct) < 0) {
 		log_warnx("wschat: malformed ST_CONTACT_SUBMIT reply");
 		wsend_error(s, "Something went wrong. Please try again.");
 		return;
 	}
 	st_contact_free(&ct);
+	s->stored = 1;
 	s->contact_submitted = 1;
 	wsend_type(s, "contact_info_saved");
 }
@@ -422,6 +459,10 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 {
 	struct penc e;
 
+	if (s->resuming) {
+		wsend_error(s, RESUMING_TEXT);
+		return;
+	}
 	if (s->sreq != NULL) {
 		wsend_error(s, "Your details are being saved.");
 		return;
@@ -436,6 +477,33 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 		    "again.");
 }
 
+/* ------------------------------------------------------------ resume */
+
+static int open_send(struct wsess *);
+
+/*
+ * {"type":"resume","token":...} as the socket's first message, on a
+ * socket opened without a token: ST_WS_OPEN with it. open_done answers.
+ */
+static void
+on_resume(struct wsess *s, const struct wsmsg *m)
+{
+	if (s->nmsgs != 1 || s->has_token || s->stored) {
+		wsend_error(s, "resume: only as the first message of a "
+		    "socket opened without a token");
+		return;
+	}
+	/* A malformed token is no token: the fresh one stays. */
+	if (token_valid(m->token)) {
+		strlcpy(s->token, m->token, sizeof(s->token));
+		token_hash(s->token, s->hash);
+		s->has_token = 1;
+	}
+	s->resuming = 1;
+	if (open_send(s) < 0)
+		ws_close(s->ws, WS_CLOSE_INTERNAL, "storage unavailable");
+}
+
 /* ------------------------------------------------------------ socket */
 
 static void
@@ -444,10 +512,13 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 	struct wsess *s = arg;
 	struct wsmsg m;
 
+	s->nmsgs++;
 	if (wsmsg_parse(msg, len, &m) < 0)
 		wsend_error(s, m.error);
 	else if (m.type == WSMSG_MESSAGE)
 		on_message(s, &m);
+	else if (m.type == WSMSG_RESUME)
+		on_resume(s, &m);
 	else
 		on_contact(s, &m);
 	wsmsg_free(&m);
@@ -500,12 +571,22 @@ wsess_detach(struct wsess *s)
 	return c;
 }
 
+/*
+ * Refuses the upgrade with an HTTP answer; a resume on an open socket
+ * closes it instead (the widget gone, the origin refused, or storaged).
+ */
 static void
 open_refuse(struct wsess *s, int status, const char *msg)
 {
-	struct conn *c = wsess_detach(s);
+	struct conn *c;
 
-	if (c != NULL)
+	if (s->ws != NULL) {
+		s->resuming = 0;
+		ws_close(s->ws, status == 404 ? WS_CLOSE_WIDGET_GONE :
+		    status == 403 ? WS_CLOSE_POLICY : WS_CLOSE_INTERNAL, msg);
+		return;
+	}
+	if ((c = wsess_detach(s)) != NULL)
 		conn_send_error(c, status, JSON_HEADERS, msg);
 	wsess_free(s);
 }
@@ -551,7 +632,7 @@ open_done(const struct storec_result *r, void *arg)
 	struct st_widget w;
 	struct pdec d;
 	struct conn *c;
-	json_t *hist = NULL;
+	json_t *hist = NULL, *session;
 	const char *msg;
 	char conv_id[ST_ID_HEX + 1];
 	uint8_t result, resumed = 0;
@@ -594,18 +675,27 @@ open_done(const struct storec_result *r, void *arg)
 	if (!resumed || !s->has_token) {
 		strlcpy(s->token, s->new_token, sizeof(s->token));
 		memcpy(s->hash, s->new_hash, sizeof(s->hash));
+		s->has_token = 0;
 		resumed = 0;
 	}
-	c = wsess_detach(s);
-	if (c == NULL || (s->ws = ws_accept(c, c->req, &ws_callbacks, s)) ==
-	    NULL) {
-		json_decref(hist);
-		wsess_free(s);
-		return;
+	s->stored = resumed;	/* a new visitor's is stored lazily */
+	if (s->ws == NULL) {
+		c = wsess_detach(s);
+		if (c == NULL || (s->ws = ws_accept(c, c->req, &ws_callbacks,
+		    s)) == NULL) {
+			json_decref(hist);
+			wsess_free(s);
+			return;
+		}
 	}
-	wsend(s, json_pack("{s:s, s:s, s:b}", "type", "session",
+	session = json_pack("{s:s, s:s, s:b}", "type", "session",
 	    "session_token", s->token, "contact_info_submitted",
-	    s->contact_submitted));
+	    s->contact_submitted);
+	/* The answer to a resume message says how it went. */
+	if (s->resuming && session != NULL)
+		json_object_set_new(session, "resumed", json_boolean(resumed));
+	s->resuming = 0;
+	wsend(s, session);
 	if (resumed)
 		wsend(s, json_pack("{s:s, s:o}", "type", "history", "messages",
 		    hist));
@@ -613,12 +703,61 @@ open_done(const struct storec_result *r, void *arg)
 		json_decref(hist);
 }
 
+/* ST_WS_OPEN for the socket's token (if any) and fresh token. */
+static int
+open_send(struct wsess *s)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, s->wid);
+	penc_str(&e, s->origin != NULL ? s->origin : "");
+	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
+	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
+	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
+	penc_u32(&e, SHOWN_HISTORY);
+	return storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq);
+}
+
+/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms: the upgrade's count. */
+static void
+upgrade_counted(const struct storec_result *r, void *arg)
+{
+	static const struct storec_answer none[] = { { 0, 0, NULL } };
+	struct wsess *s = arg;
+	struct conn *c;
+	struct pdec d;
+	const char *msg;
+	char hdr[96];
+	uint64_t retry;
+	int status;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, none, "wschat", &msg);
+		open_refuse(s, status, msg);
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	if (pdec_u8(&d) != 0 && (retry = pdec_u64(&d), pdec_done(&d) == 0)) {
+		/* Over the limit: 429 before the 101, as the chat's. */
+		snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n"
+		    JSON_HEADERS, (unsigned long long)((retry + 999) / 1000 ?
+		    (retry + 999) / 1000 : 1));
+		if ((c = wsess_detach(s)) != NULL)
+			conn_send_error(c, 429, hdr, "Too many requests");
+		wsess_free(s);
+		return;
+	}
+	if (open_send(s) < 0)
+		open_refuse(s, 503, "Storage unavailable");
+}
+
 void
 wschat_upgrade(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *wid = m->param[0], *why, *origin;
-	char token[TOKEN_LEN + 2];
+	char token[TOKEN_LEN + 2], key[ST_RATE_KEY_MAX + 1];
 	struct wsess *s;
 	struct penc e;
 	int status;
@@ -651,16 +790,27 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	origin = http_header(req, "origin");
+	if (origin != NULL && (s->origin = strdup(origin)) == NULL) {
+		log_warn("wschat");
+		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
+		wsess_free(s);
+		return;
+	}
 	s->c = c;
 	c->hctx = s;
 	c->abort = wschat_abort;
+	if (wsettings.rate_max == 0) {
+		if (open_send(s) < 0)
+			open_refuse(s, 503, "Storage unavailable");
+		return;
+	}
+	/* Every upgrade counts, in a count of its own beside the messages'. */
+	clientip_key(c, req, UPGRADE_PREFIX, key, sizeof(key));
 	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, origin != NULL ? origin : "");
-	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
-	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
-	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	penc_u32(&e, SHOWN_HISTORY);
-	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
+	penc_str(&e, key);
+	penc_u32(&e, wsettings.rate_window_ms);
+	penc_u32(&e, wsettings.rate_max);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, upgrade_counted, s,
+	    &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");
 }

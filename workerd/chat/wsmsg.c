@@ -4,6 +4,8 @@
  *
  *	{"type":"message","content":"..."}
  *	{"type":"contact_info","name":"...","email":"...","phone":"..."}
+ *	{"type":"resume","token":"..."}	(Parley's widget: the token
+ *					 out of the URL)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -23,7 +25,7 @@ fail(struct wsmsg *m, const char *what)
 	return -1;
 }
 
-/* A contact field: absent or null is "", else a string without NUL. */
+/* A string field: absent or null is "", else a string without NUL. */
 static int
 contact_field(struct wsmsg *m, const char *name, const char **out)
 {
@@ -77,6 +79,12 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		    contact_field(m, "phone", &m->phone) < 0)
 			return -1;
 		m->type = WSMSG_CONTACT;
+		return 0;
+	}
+	if (strcmp(tp, "resume") == 0) {
+		if (contact_field(m, "token", &m->token) < 0)
+			return -1;
+		m->type = WSMSG_RESUME;
 		return 0;
 	}
 	return fail(m, "Invalid message: unknown type");
