@@ -45,20 +45,28 @@
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:
  *       its conversation's newest history_max messages outside failed
- *       turns, oldest first); otherwise a new session is made with
- *       new_hash (resumed 0, no history).
+ *       turns, oldest first). Otherwise nothing is stored (resumed 0,
+ *       no history): new_hash is the token the worker hands out, stored
+ *       only with the visitor's first message or contact submission
+ *       (new_hash naming a stored session is `invalid`). A token_hash
+ *       naming an expired session of this widget deletes it.
  *
  *   ST_WS_BEGIN  str widget_id, bytes token_hash, str content,
  *                str rate_key, u32 window_ms, u32 rate_max,
- *                u32 history_max, u64 idle_ms
+ *                u32 history_max, u64 idle_ms, u8 create
  *       -> u8 result (ST_WS_*), u64 retry_after_ms (LIMITED: the rate
  *          window's rest; CAPPED: ms to the next UTC day; else 0),
  *          and when OK: widget, u8 created, conv, msg (the user message
  *          just stored), u32 n, n x (str role, str content)
  *       In one write transaction, checked in this order: the widget
- *       (NO_WIDGET), the session (NO_SESSION), the contact requirement
+ *       (NO_WIDGET), the session (NO_SESSION; with create, no session
+ *       under token_hash means a new visitor: its session is made here,
+ *       with this message), the contact requirement
  *       (CONTACT: mode required and no contact yet), the rate limit as
- *       ST_RATE_HIT (LIMITED), the daily cap (CAPPED: the widget's count
+ *       ST_RATE_HIT (LIMITED), for a new session its widget's new
+ *       sessions per minute (BUSY: storaged's
+ *       WIDGET_NEW_SESSIONS_PER_MINUTE, counted in the rate table under
+ *       "newsess:" + widget_id), the daily cap (CAPPED: the widget's count
  *       of user messages this UTC day already at daily_cap; the count is
  *       in LMDB, so it survives restarts). Then: count one message, find
  *       or create the session's conversation (widget = the widget's
@@ -68,7 +76,10 @@
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
  *                      str email, str phone
- *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION), and when OK: contact
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY), and when
+ *          OK: contact
+ *       A token_hash naming no session is a new visitor's: its session
+ *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit).
  *       Fields "" when not given; at least one must be; email and phone
  *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
  *       Resolution (Loquent's): look up by email, then by phone; both

@@ -1038,7 +1038,7 @@ keys_from(struct store_txn *t, MDB_dbi dbi, const void *from, size_t flen,
 	    memcmp(k.mv_data, from, flen) == 0)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	while (rc == 0 && *n < max && k.mv_size >= plen &&
-	    memcmp(k.mv_data, from, plen) == 0) {
+	    (plen == 0 || memcmp(k.mv_data, from, plen) == 0)) {
 		if (k.mv_size == keylen)
 			memcpy(keys + (size_t)(*n)++ * keylen, k.mv_data,
 			    keylen);

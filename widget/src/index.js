@@ -511,6 +511,7 @@ function mount(script, cfg, base) {
   // and when the page is shown again); the session token, kept per widget
   // id, makes the server send the `history` of what was missed.
   let ws = null; // the socket, open or opening
+  let resuming = false; // the resume was sent, its `session` not yet here
   let up = false; // `session` received: messages may go
   let wanted = false; // the panel was opened: keep a socket
   let gone = false; // the widget was deleted or its id reset
@@ -522,10 +523,20 @@ function mount(script, cfg, base) {
   function connect() {
     if (!wanted || ws || gone || life.signal.aborted) return;
     clearTimeout(wsTimer);
+    // The token goes in the first message, not the URL (proxies log
+    // URLs); until its answer (a `session` with `resumed`), the socket's
+    // own `session` is passed over.
     const tok = store.get(key('token'));
-    const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws' + (tok ? '?token=' + encodeURIComponent(tok) : '')));
+    const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws'));
     let opened = false;
-    s.onopen = () => (opened = true);
+    resuming = false;
+    s.onopen = () => {
+      opened = true;
+      if (tok && ws === s) {
+        resuming = true;
+        s.send(JSON.stringify({ type: 'resume', token: tok }));
+      }
+    };
     s.onmessage = (e) => ws === s && frame(e.data);
     s.onclose = (e) => {
       if (ws !== s) return; // closed on purpose
@@ -573,6 +584,8 @@ function mount(script, cfg, base) {
     }
     const type = f && f.type;
     if (type === 'session') {
+      if (resuming && typeof f.resumed !== 'boolean') return; // the socket's own, before the resume's
+      resuming = false;
       tries = 0;
       up = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));

@@ -110,6 +110,20 @@ known_widget(void)
 	dispatch_one(st, rl, PROTO_ST_WS_OPEN, e.buf, e.len, &r);
 	penc_free(&e);
 	dreply_free(&r);
+	/* Stored by its first message (ST_WS_OPEN stores none). */
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	penc_bytes(&e, known_hash, sizeof(known_hash));
+	penc_str(&e, "hi");
+	penc_str(&e, "");
+	penc_u32(&e, 60000);
+	penc_u32(&e, 0);
+	penc_u32(&e, 1);
+	penc_u64(&e, 0);
+	penc_u8(&e, 1);
+	dispatch_one(st, rl, PROTO_ST_WS_BEGIN, e.buf, e.len, &r);
+	penc_free(&e);
+	dreply_free(&r);
 }
 
 static long long
@@ -319,10 +333,10 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 	uint8_t res = pdec_u8(d);
 	uint64_t retry = pdec_u64(d);
 
-	if (d->err || res > ST_WS_CAPPED || res == ST_WS_ORIGIN)
+	if (d->err || res > ST_WS_BUSY || res == ST_WS_ORIGIN)
 		abort();
-	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED) ? retry < 1 :
-	    retry != 0)
+	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||
+	    res == ST_WS_BUSY) ? retry < 1 : retry != 0)
 		abort();
 	/* Only an OK turn wrote: only it may be answered early. */
 	if (r->wrote != (res == ST_WS_OK))
@@ -434,7 +448,7 @@ check_reply(uint16_t type, const struct dreply *r)
 	case PROTO_ST_CONTACT_SUBMIT:
 		found = pdec_u8(&d);
 		if (found != ST_WS_OK && found != ST_WS_NO_WIDGET &&
-		    found != ST_WS_NO_SESSION)
+		    found != ST_WS_NO_SESSION && found != ST_WS_BUSY)
 			abort();
 		if (found == ST_WS_OK)
 			check_contact(&d);

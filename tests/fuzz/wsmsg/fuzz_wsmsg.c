@@ -2,8 +2,8 @@
  * libFuzzer target for the parser of the widget visitor's WebSocket
  * messages (wsmsg.c). Whatever the bytes, it must not crash, and what it
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
- * characters without NUL and not blank, a contact's fields are
- * NUL-terminated strings, a refusal says why.
+ * characters without NUL and not blank, a contact's fields and a
+ * resume's token are NUL-terminated strings, a refusal says why.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +39,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chars = utf8_chars(m.content, m.content_len);
 		check(chars >= 1 && chars <= CHAT_MESSAGE_MAX, "length");
 		check(!chat_blank(m.content, m.content_len), "blank");
+	} else if (m.type == WSMSG_RESUME) {
+		check(m.token != NULL, "no token");
+		(void)strlen(m.token);
 	} else {
 		check(m.type == WSMSG_CONTACT, "unknown type accepted");
 		check(m.name != NULL && m.email != NULL && m.phone != NULL,

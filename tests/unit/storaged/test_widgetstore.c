@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -217,7 +218,13 @@ ws_open_payload(struct penc *e, const char *wid, const char *origin,
 	penc_u32(e, hmax);
 }
 
-/* An ST_WS_BEGIN payload: a one-minute window, history_max 10. */
+/*
+ * An ST_WS_BEGIN payload: a one-minute window, history_max 10, and
+ * create (as a worker sends it until its visitor's session is stored)
+ * unless begin_nocreate is set.
+ */
+static int begin_nocreate;
+
 static void
 ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
     size_t hlen, const char *content, const char *key, uint32_t rate_max,
@@ -232,6 +239,7 @@ ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
 	penc_u32(e, rate_max);
 	penc_u32(e, 10);
 	penc_u64(e, idle);
+	penc_u8(e, !begin_nocreate);
 }
 
 static int
@@ -265,7 +273,10 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 	return err;
 }
 
-/* Opens a new session of wid with token byte tb: OK, not resumed. */
+/*
+ * Opens a new visitor's socket on wid with token byte tb: OK, not
+ * resumed, and nothing stored (its first message or contact stores it).
+ */
 static void
 ws_new(struct fix *f, const char *wid, uint8_t tb)
 {
@@ -276,6 +287,7 @@ ws_new(struct fix *f, const char *wid, uint8_t tb)
 	assert_int_equal(ws_open(f, wid, "", NULL, h, 0, 20, &o), 0);
 	assert_int_equal(o.result, ST_WS_OK);
 	assert_int_equal(o.resumed, 0);
+	assert_int_equal(o.wrote, 0);
 	wsopen_free(&o);
 }
 
@@ -351,6 +363,18 @@ ws_say(struct fix *f, const char *wid, uint8_t tb, const char *content)
 	assert_int_equal(ws_begin_full(f, wid, tb, content, 0, 0, &b), 0);
 	res = b.result;
 	wsbegin_free(&b);
+	return res;
+}
+
+/* ws_say() without create: a socket whose session was stored. */
+static int
+ws_say_stored(struct fix *f, const char *wid, uint8_t tb, const char *content)
+{
+	int res;
+
+	begin_nocreate = 1;
+	res = ws_say(f, wid, tb, content);
+	begin_nocreate = 0;
 	return res;
 }
 
@@ -468,6 +492,33 @@ cfull_free(struct cfull *g)
 	st_contact_free(&g->c);
 	for (i = 0; i < g->n; i++)
 		st_conv_free(&g->convs[i]);
+}
+
+/* ------------------------------------------------ sweep */
+
+/* One store_wsess_sweep() of at most max sessions, committed. */
+static void
+sweep_once(struct fix *f, uint32_t max, struct store_sweep *o)
+{
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_wsess_sweep(&t, max, 0, o), 0);
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/* Sweeps in steps of 64 until nothing is left: the sessions removed. */
+static uint32_t
+sweep_all(struct fix *f)
+{
+	struct store_sweep o;
+	uint32_t n = 0;
+
+	do {
+		sweep_once(f, 64, &o);
+		n += o.gone + o.expired;
+	} while (o.more);
+	return n;
 }
 
 /* ------------------------------------------------ tests: widgets */
@@ -693,9 +744,11 @@ test_widget_delete(void **state)
 	ws_new(f, a.widget_id, 1);
 	ws_new(f, a.widget_id, 2);
 	ws_new(f, b.widget_id, 3);
+	/* Only the visitors who spoke are stored. */
 	assert_int_equal(ws_say(f, a.widget_id, 1, "hello"), ST_WS_OK);
-	assert_int_equal(db_entries(f, "wsessions"), 3);
-	assert_int_equal(db_entries(f, "daily"), 1);
+	assert_int_equal(ws_say(f, b.widget_id, 3, "hi"), ST_WS_OK);
+	assert_int_equal(db_entries(f, "wsessions"), 2);
+	assert_int_equal(db_entries(f, "daily"), 2);
 
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, a.widget_id,
 	    NULL, gone), 0);
@@ -703,12 +756,20 @@ test_widget_delete(void **state)
 	assert_int_equal(w_get(f, a.widget_id, &g), PROTO_E_NOT_FOUND);
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, a.widget_id,
 	    NULL, gone), PROTO_E_NOT_FOUND);
-	/* Its sessions and counters went, through their index; B's stay. */
+	/* Its counters went; its session is unusable, left to the sweep. */
+	assert_int_equal(db_entries(f, "daily"), 1);
+	assert_int_equal(db_entries(f, "wsess_gone"), 1);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "x"),
+	    ST_WS_NO_WIDGET);
+	assert_int_equal(db_entries(f, "wsessions"), 2);
+	assert_int_equal(sweep_all(f), 1);
+	/* Its sessions went, through their index; B's stay. */
 	assert_int_equal(db_entries(f, "wsessions"), 1);
 	assert_int_equal(db_entries(f, "widget_wsess"), 1);
-	assert_int_equal(db_entries(f, "daily"), 0);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
+	assert_int_equal(db_entries(f, "wsess_gone"), 0);
 	/* Its conversation stays. */
-	assert_int_equal(db_entries(f, "convs"), 1);
+	assert_int_equal(db_entries(f, "convs"), 2);
 	assert_int_equal(ws_say(f, b.widget_id, 3, "still here"), ST_WS_OK);
 	/* Its tokens name nothing now, even for another widget. */
 	hash(h, 9);
@@ -737,6 +798,7 @@ test_ws_open(void **state)
 	struct wsopen o;
 	uint8_t h1[ST_TOKEN_HASH_LEN], h2[ST_TOKEN_HASH_LEN];
 	uint8_t h3[ST_TOKEN_HASH_LEN];
+	char cid[ST_ID_HEX + 1];
 
 	w_new(f, "W", &a);
 	hash(h1, 1);
@@ -746,11 +808,12 @@ test_ws_open(void **state)
 	    0);
 	assert_int_equal(o.result, ST_WS_NO_WIDGET);
 
-	/* New session. */
+	/* A new visitor: nothing is stored. */
 	assert_int_equal(ws_open(f, a.widget_id, "https://any.example", NULL,
 	    h1, 0, 10, &o), 0);
 	assert_int_equal(o.result, ST_WS_OK);
-	assert_int_equal(o.wrote, 1);
+	assert_int_equal(o.wrote, 0);
+	assert_int_equal(db_entries(f, "wsessions"), 0);
 	assert_int_equal(o.resumed, 0);
 	assert_int_equal(o.contact, 0);
 	assert_string_equal(o.conv_id, "");
@@ -758,7 +821,13 @@ test_ws_open(void **state)
 	assert_string_equal(o.w.id, a.id);
 	wsopen_free(&o);
 
-	/* Resumed, without a conversation yet. */
+	/* Its token names nothing until it is used. */
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 10, &o), 0);
+	assert_int_equal(o.resumed, 0);
+	wsopen_free(&o);
+	/* Stored by its first contact submission: resumed, no conversation. */
+	submit_ok(f, a.widget_id, 1, "Ann", "", "", cid);
+	assert_int_equal(db_entries(f, "wsessions"), 1);
 	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 10, &o), 0);
 	assert_int_equal(o.result, ST_WS_OK);
 	assert_int_equal(o.resumed, 1);
@@ -791,7 +860,7 @@ test_ws_open(void **state)
 	assert_int_equal(o.resumed, 0);
 	assert_string_equal(o.conv_id, "");
 	wsopen_free(&o);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "old token"),
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "old token"),
 	    ST_WS_NO_SESSION);
 	assert_int_equal(ws_say(f, a.widget_id, 2, "new token"), ST_WS_OK);
 	/* A new_hash in use is refused. */
@@ -841,7 +910,8 @@ test_ws_begin(void **state)
 
 	w_new(f, "W", &a);
 	assert_int_equal(ws_say(f, "wid_none", 1, "x"), ST_WS_NO_WIDGET);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "x"), ST_WS_NO_SESSION);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "x"),
+	    ST_WS_NO_SESSION);
 	ws_new(f, a.widget_id, 1);
 
 	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "hello", 0, 0, &b),
@@ -994,9 +1064,17 @@ test_contact_submit(void **state)
 	assert_int_equal(contact_submit(f, "wid_none", 1, "N", "", "",
 	    &result, &c), 0);
 	assert_int_equal(result, ST_WS_NO_WIDGET);
-	assert_int_equal(contact_submit(f, a.widget_id, 1, "N", "", "",
-	    &result, &c), 0);
-	assert_int_equal(result, ST_WS_NO_SESSION);
+	/* Another widget's session is not this one's. */
+	assert_int_equal(ws_say(f, a.widget_id, 7, "mine"), ST_WS_OK);
+	{
+		struct st_widget d;
+
+		default_widget(f, &d);
+		assert_int_equal(contact_submit(f, d.widget_id, 7, "N", "",
+		    "", &result, &c), 0);
+		assert_int_equal(result, ST_WS_NO_SESSION);
+		st_widget_free(&d);
+	}
 	ws_new(f, a.widget_id, 1);
 
 	/* Invalid fields, naming the field. */
@@ -1391,6 +1469,268 @@ test_widget_limit(void **state)
 	st_widget_free(&in);
 }
 
+/* ------------------------------------------------ tests: lazy sessions, sweep */
+
+/* A new visitor is stored by its first message only, counted per widget. */
+static void
+test_lazy_sessions(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, b;
+	struct st_contact c;
+	struct wsbegin wb;
+	struct wsopen o;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	int i, result;
+
+	w_new(f, "L", &a);
+	w_new(f, "M", &b);
+	/* A thousand sockets opened and dropped store nothing. */
+	for (i = 0; i < 1000; i++) {
+		hash(h, (uint8_t)i);
+		h[1] = (uint8_t)(i >> 8);
+		assert_int_equal(ws_open(f, a.widget_id, "", NULL, h, 0, 10, &o),
+		    0);
+		assert_int_equal(o.result, ST_WS_OK);
+		assert_int_equal(o.resumed, 0);
+		assert_int_equal(o.wrote, 0);
+		wsopen_free(&o);
+	}
+	assert_int_equal(db_entries(f, "wsessions"), 0);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 0);
+
+	/* The first message stores it, once; the next ones use it. */
+	store_wsess_settings(f->st, 0, 2);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "first", 0, 0, &wb),
+	    0);
+	assert_int_equal(wb.result, ST_WS_OK);
+	assert_int_equal(wb.created, 1);
+	wsbegin_free(&wb);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "second"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "another"), ST_WS_OK);
+	/* The widget's third new session this minute is refused, unstored. */
+	assert_int_equal(ws_begin_full(f, a.widget_id, 3, "third", 0, 0, &wb),
+	    0);
+	assert_int_equal(wb.result, ST_WS_BUSY);
+	assert_int_equal(wb.retry, MIN);
+	wsbegin_free(&wb);
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "Tim", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_BUSY);
+	/* Stored visitors go on; another widget has its own count. */
+	assert_int_equal(ws_say(f, a.widget_id, 1, "third"), ST_WS_OK);
+	assert_int_equal(ws_say(f, b.widget_id, 4, "other"), ST_WS_OK);
+	assert_int_equal(db_entries(f, "wsessions"), 3);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 3);
+	assert_int_equal(db_entries(f, "convs"), 3);
+	/* A minute later it may grow again (db_entries reopened: set again). */
+	store_wsess_settings(f->st, 0, 2);
+	fake_mono += MIN;
+	assert_int_equal(ws_say(f, a.widget_id, 3, "now"), ST_WS_OK);
+	/* 0: no limit. */
+	store_wsess_settings(f->st, 0, 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(ws_say(f, a.widget_id, (uint8_t)(20 + i), "x"),
+		    ST_WS_OK);
+	/* A contact submission stores a new visitor's session too. */
+	assert_int_equal(contact_submit(f, a.widget_id, 40, "Kim", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	st_contact_free(&c);
+	hash(h, 40);
+	assert_int_equal(ws_open(f, a.widget_id, "", h, h, 0, 10, &o), 0);
+	assert_int_equal(o.resumed, 1);
+	assert_int_equal(o.contact, 1);
+	wsopen_free(&o);
+	assert_int_equal(db_entries(f, "wsessions"), 10);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 10);
+	st_widget_free(&a);
+	st_widget_free(&b);
+}
+
+/* Expired sessions go in bounded steps, oldest first; touched ones stay. */
+static void
+test_sweep_expired(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct store_sweep o;
+	struct wsbegin wb;
+	uint32_t total = 0, steps = 0;
+	int i;
+
+	w_new(f, "E", &a);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(ws_begin_full(f, a.widget_id, (uint8_t)(1 + i),
+		    "hi", 0, 1000, &wb), 0);
+		assert_int_equal(wb.result, ST_WS_OK);
+		wsbegin_free(&wb);
+	}
+	/* Not yet expired: nothing to do. */
+	sweep_once(f, 64, &o);
+	assert_int_equal(o.expired, 0);
+	assert_int_equal(o.more, 0);
+	/* Session 1 is used again: its expiry moves, its old entry goes. */
+	fake_now += 600;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "again", 0, 1000,
+	    &wb), 0);
+	assert_int_equal(wb.result, ST_WS_OK);
+	wsbegin_free(&wb);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 10);
+	fake_now += 401;
+	/* Nine expired, three at a time. */
+	do {
+		sweep_once(f, 3, &o);
+		assert_true(o.expired <= 3);
+		total += o.expired;
+		steps++;
+	} while (o.more);
+	assert_int_equal(total, 9);
+	assert_true(steps >= 3 && steps <= 4);
+	assert_int_equal(db_entries(f, "wsessions"), 1);
+	assert_int_equal(db_entries(f, "widget_wsess"), 1);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
+	/* The swept tokens name nothing; the touched one still works. */
+	assert_int_equal(ws_say_stored(f, a.widget_id, 2, "gone"),
+	    ST_WS_NO_SESSION);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "still", 0, 1000,
+	    &wb), 0);
+	assert_int_equal(wb.result, ST_WS_OK);
+	wsbegin_free(&wb);
+	/* Its conversations stay. */
+	assert_int_equal(db_entries(f, "convs"), 10);
+	fake_now += 1001;
+	assert_int_equal(sweep_all(f), 1);
+	assert_int_equal(db_entries(f, "wsessions"), 0);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 0);
+	st_widget_free(&a);
+}
+
+/* A deleted widget's sessions go in steps; none comes back. */
+static void
+test_sweep_widget_delete(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, d;
+	struct store_sweep o;
+	struct wsopen op;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	char gone[ST_WID_LEN + 1];
+	uint32_t total = 0, steps = 0;
+	int i;
+
+	store_wsess_settings(f->st, 0, 0);
+	w_new(f, "Big", &a);
+	default_widget(f, &d);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(ws_say(f, a.widget_id, (uint8_t)i, "x"),
+		    ST_WS_OK);
+	assert_int_equal(ws_say(f, d.widget_id, 250, "stay"), ST_WS_OK);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_DELETE, a.widget_id,
+	    NULL, gone), 0);
+	/* The delete itself touched none of them. */
+	assert_int_equal(db_entries(f, "wsessions"), 201);
+	do {
+		sweep_once(f, 64, &o);
+		assert_true(o.gone <= 64);
+		total += o.gone;
+		steps++;
+	} while (o.more);
+	assert_int_equal(total, 200);
+	assert_true(steps >= 4 && steps <= 5);
+	assert_int_equal(db_entries(f, "wsessions"), 1);
+	assert_int_equal(db_entries(f, "widget_wsess"), 1);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
+	assert_int_equal(db_entries(f, "wsess_gone"), 0);
+	/* Its tokens resume nothing, on any widget. */
+	hash(h, 5);
+	assert_int_equal(ws_open(f, d.widget_id, "", h, h, 0, 10, &op), 0);
+	assert_int_equal(op.resumed, 0);
+	wsopen_free(&op);
+	assert_int_equal(ws_say_stored(f, d.widget_id, 5, "x"),
+	    ST_WS_NO_SESSION);
+	assert_int_equal(ws_say_stored(f, d.widget_id, 250, "x"), ST_WS_OK);
+	st_widget_free(&a);
+	st_widget_free(&d);
+}
+
+/* A data directory from before the index: backfilled in steps, then swept. */
+static void
+test_sweep_backfill(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct store_sweep o;
+	struct wsbegin wb;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi ws, wexp, meta;
+	MDB_val k, v;
+	static const char bk[] = "wsess_backfill";
+	uint8_t rec[256], h[ST_TOKEN_HASH_LEN];
+	uint32_t total = 0;
+	int i;
+
+	store_wsess_settings(f->st, 0, 0);
+	w_new(f, "Old", &a);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(ws_say(f, a.widget_id, (uint8_t)i, "x"),
+		    ST_WS_OK);
+	/* Back to the old layout: records without expires_at, no index. */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "wsessions", 0, &ws), 0);
+	assert_int_equal(mdb_dbi_open(txn, "wsess_expiry", 0, &wexp), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	for (i = 0; i < 100; i++) {
+		hash(h, (uint8_t)i);
+		k.mv_data = h;
+		k.mv_size = sizeof(h);
+		assert_int_equal(mdb_get(txn, ws, &k, &v), 0);
+		assert_true(v.mv_size > 8 && v.mv_size <= sizeof(rec));
+		memcpy(rec, v.mv_data, v.mv_size - 8);
+		v.mv_data = rec;
+		v.mv_size -= 8;
+		assert_int_equal(mdb_put(txn, ws, &k, &v, 0), 0);
+	}
+	assert_int_equal(mdb_drop(txn, wexp, 0), 0);
+	k.mv_data = (void *)bk;
+	k.mv_size = sizeof(bk) - 1;
+	assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	store_wsess_settings(f->st, 0, 0);
+
+	/* They still work before they are indexed; one used is indexed. */
+	fake_now += 10;
+	assert_int_equal(ws_say_stored(f, a.widget_id, 7, "old"), ST_WS_OK);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
+	store_wsess_settings(f->st, 0, 0);
+	/* Indexed in steps of 30 (the one just used already is). */
+	do {
+		sweep_once(f, 30, &o);
+		assert_true(o.indexed <= 30);
+		assert_int_equal(o.expired, 0);
+		total += o.indexed;
+	} while (o.more);
+	assert_int_equal(total, 99);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 100);
+	/* Done once: a reopen starts no second backfill. */
+	sweep_once(f, 30, &o);
+	assert_int_equal(o.indexed, 0);
+	assert_int_equal(o.more, 0);
+	/* Idle past the default 30 days: all swept. */
+	fake_now += ST_SESSION_IDLE_MS + 1;
+	assert_int_equal(sweep_all(f), 100);
+	assert_int_equal(db_entries(f, "wsessions"), 0);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 7, "back", 0, 0, &wb), 0);
+	assert_int_equal(wb.result, ST_WS_OK);
+	assert_int_equal(wb.created, 1);	/* a new visitor again */
+	wsbegin_free(&wb);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -1410,6 +1750,10 @@ main(void)
 		T(test_conv_v1_records),
 		T(test_bad_payloads),
 		T(test_widget_limit),
+		T(test_lazy_sessions),
+		T(test_sweep_expired),
+		T(test_sweep_widget_delete),
+		T(test_sweep_backfill),
 #undef T
 	};
 
