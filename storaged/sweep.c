@@ -24,11 +24,12 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
     struct store_sweep *out)
 {
 	struct store_txn t;
-	uint64_t t0 = proto_mono_us();
+	uint64_t t0 = proto_mono_us(), t1;
 
 	memset(out, 0, sizeof(*out));
 	store_begin(st, &t, 0);
 	store_wsess_sweep(&t, max, t0 + budget_us, out);
+	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
 		    "failed");
@@ -37,8 +38,10 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	}
 	if (out->indexed + out->gone + out->expired > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
-		    "%u expired in %llu us", out->indexed, out->gone,
-		    out->expired, (unsigned long long)(proto_mono_us() - t0));
+		    "%u expired in %llu us, committed in %llu us",
+		    out->indexed, out->gone, out->expired,
+		    (unsigned long long)(t1 - t0),
+		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;
 }
 
