@@ -13,15 +13,20 @@ import {
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
 
-// Every WebSocket frame the page sends and receives, parsed; the socket URLs.
+// Every WebSocket frame the page sends and receives, parsed; the socket
+// URLs, and the first frame each socket sent (first[i] for urls[i]).
 function recordFrames(page) {
-  const rec = { urls: [], sent: [], received: [] };
+  const rec = { urls: [], sent: [], received: [], first: [] };
   const parse = (p) => {
     try { return JSON.parse(typeof p === 'string' ? p : p.toString('utf8')); } catch { return { raw: String(p) }; }
   };
   page.on('websocket', (ws) => {
-    rec.urls.push(ws.url());
-    ws.on('framesent', (f) => rec.sent.push(parse(f.payload)));
+    const i = rec.urls.push(ws.url()) - 1;
+    ws.on('framesent', (f) => {
+      const m = parse(f.payload);
+      rec.sent.push(m);
+      if (rec.first[i] === undefined) rec.first[i] = m;
+    });
     ws.on('framereceived', (f) => rec.received.push(parse(f.payload)));
   });
   return rec;
@@ -186,8 +191,11 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       assert.equal(await page.evaluate(() => window.ParleyChat.isOpen), true, 'still open');
       await page.waitForFunction((n) => window.ParleyChat.messages().length === n, before1.length, { timeout: 10000 });
       assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), before1, 'the same messages, in order');
+      // The stored token travels in the socket's first message, not its URL.
       const url = new URL(rec.urls[rec.urls.length - 1]);
-      assert.equal(url.searchParams.get('token'), token, 'the socket carries the stored token');
+      assert.equal(url.searchParams.has('token'), false, 'no token in the URL');
+      assert.deepEqual(rec.first[rec.urls.length - 1], { type: 'resume', token }, 'the token in the first message');
+      assert.ok(rec.received.some((f) => f.type === 'session' && f.resumed === true && f.session_token === token), 'resumed');
       await waitConnected(page);
       assert.equal(await page.locator(part('contact')).count(), 0, 'the contact info is remembered');
       assert.equal(await page.evaluate(() => window.__events.filter((e) => e.name === 'history').length), 1);
@@ -223,7 +231,9 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       await waitConnected(page, 20000);
       assert.deepEqual(await notice(page), { reason: '', text: '' });
       assert.ok(rec.urls.length > sockets, 'a new socket');
-      assert.ok(new URL(rec.urls[rec.urls.length - 1]).searchParams.get('token'), 'with the token');
+      assert.equal(new URL(rec.urls[rec.urls.length - 1]).searchParams.has('token'), false, 'no token in the URL');
+      assert.equal(rec.first[rec.urls.length - 1].type, 'resume', 'the token in its first message');
+      assert.ok(rec.first[rec.urls.length - 1].token, 'with the token');
       assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), before1, 'the history, nothing lost or doubled');
 
       const q = 'after the drop';
