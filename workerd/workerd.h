@@ -659,7 +659,7 @@ void wsmsg_free(struct wsmsg *m);
 /* -------------------------------------------------------------- wschat.c */
 
 /*
- * GET /api/widget/{widget_id}/ws?token=: the Loquent widget protocol over
+ * GET /api/widget/{widget_id}/ws[?token=]: the Loquent widget protocol over
  * a WebSocket (docs/internals.md, "Widget chat over WebSocket").
  */
 void wschat_upgrade(struct conn *, struct http_request *,
