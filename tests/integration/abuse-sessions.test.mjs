@@ -226,4 +226,32 @@ describe('visitor sessions under attack', () => {
     assert.notEqual(again.id, w.id);
     assert.equal((await stats(p)).visitorSessions, before0 + 1);
   });
+
+  test('WIDGET_NEW_SESSIONS_PER_MINUTE: a new visitor over it gets an error event and nothing is stored; others chat on', async () => {
+    // storaged reads the setting: restarted with a limit of 2.
+    p.opts.env.WIDGET_NEW_SESSIONS_PER_MINUTE = '2';
+    await p.restartStoraged();
+    const w = await createWidget(p);
+    const old = await Visitor.open(p, w.widget_id, xff('203.0.113.20'));
+    await old.next('session');
+    await old.turn('one');
+    const before0 = (await stats(p)).visitorSessions;
+    const second = await Visitor.open(p, w.widget_id, xff('203.0.113.21'));
+    await second.next('session');
+    await second.turn('two');
+    const third = await Visitor.open(p, w.widget_id, xff('203.0.113.22'));
+    await third.next('session');
+    third.send({ type: 'message', content: 'three' });
+    assert.match((await third.next('error')).message, /Too many new conversations/);
+    third.send({ type: 'contact_info', name: 'Tess' });
+    assert.match((await third.next('error')).message, /Too many new conversations/);
+    assert.equal((await stats(p)).visitorSessions, before0 + 1, 'the third stored nothing');
+    await old.turn('still here');
+    // Another widget has its own count.
+    const w2 = await createWidget(p);
+    const elsewhere = await Visitor.open(p, w2.widget_id, xff('203.0.113.23'));
+    await elsewhere.next('session');
+    await elsewhere.turn('hello');
+    await Promise.all([old, second, third, elsewhere].map((v) => v.close()));
+  });
 });
