@@ -582,6 +582,10 @@ void clientip_key(const struct conn *, const struct http_request *,
 #define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
 #define CHAT_EMPTY_REPLY	"I could not generate a response right now."
 #define CHAT_DETAILS_MAX	256
+/* The default widget's refusals of an HTTP turn (403, 429). */
+#define CHAT_DISABLED_TEXT	"This chat is disabled."
+#define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
+				"limit. Please come back tomorrow."
 
 enum chat_body {
 	CHAT_BODY_OK,
