@@ -703,8 +703,15 @@ void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
 void metrics_upstream_cancel(void);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
 void metrics_restarts(uint32_t);
-/* 0: the peer may read /metrics (loopback, or the admin key); else 401/503. */
-int metrics_access(const struct ipaddr *peer, const char *admin_key_hdr);
+/*
+ * 0: the peer may read /metrics, else 401. Without the admin key only a
+ * loopback peer that is not in wsettings.trust and whose request was not
+ * forwarded (metrics_forwarded) may.
+ */
+int metrics_access(const struct ipaddr *peer, int forwarded,
+    const char *admin_key_hdr);
+/* 1 when the request carries X-Forwarded-For or Forwarded (a proxy's). */
+int metrics_forwarded(const struct http_request *);
 /*
  * The Prometheus text of v[0..n) (sorted here by family, labels and le),
  * HELP and TYPE once per family. 0, or -1 out of memory.
