@@ -177,6 +177,7 @@ struct conn {
 	 */
 	int abort_on_eof;
 	struct ipaddr peer;	/* the socket's peer address */
+	struct clientcap *cap;	/* its count in its client's (NULL: none) */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
 	int route_ix;		/* router_route() index of the request; -1 none */
@@ -573,6 +574,38 @@ void clientip_mask(const struct ipaddr *, struct ipaddr *out);
  */
 void clientip_key(const struct conn *, const struct http_request *,
     const char *prefix, char *out, size_t outsz);
+
+/* ----------------------------------------------------------- clientcap.c */
+
+/* What one client holds open in this worker, each counted apart. */
+enum clientcap_kind { CLIENTCAP_CONN, CLIENTCAP_WS, CLIENTCAP_KINDS };
+struct clientcap;	/* one client's count: the handle a take returns */
+
+/*
+ * Counts one more of kind for ip (through clientip_mask): 0 counted, with
+ * *out the handle to give back (NULL when nothing was counted: max 0 is
+ * no cap, and out of memory errs open); 1 when ip already holds max
+ * (nothing counted).
+ */
+int clientcap_take(enum clientcap_kind, const struct ipaddr *ip,
+    uint32_t max, struct clientcap **out);
+/* Gives one back; the client's entry goes with its last. NULL is a no-op. */
+void clientcap_put(struct clientcap *);
+/* What ip holds now; how many clients hold anything. */
+uint32_t clientcap_count(enum clientcap_kind, const struct ipaddr *ip);
+size_t clientcap_clients(enum clientcap_kind);
+/*
+ * clientcap_take for a new connection from peer, with
+ * wsettings.max_conns_per_client; a trusted proxy (wsettings.trust) is
+ * not counted.
+ */
+int clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out);
+/*
+ * clientcap_take for a WebSocket upgrade, by the request's client
+ * (clientip_of), with wsettings.max_ws_per_client.
+ */
+int clientcap_ws_take(const struct conn *, const struct http_request *,
+    struct clientcap **out);
 
 /* ---------------------------------------------------------------- chat.c */
 
