@@ -22,8 +22,8 @@ import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 const WORKERS = 2;
-const CONN_CAP = 256;        // PARLEY_MAX_CONNS_PER_CLIENT's default
-const WS_CAP = 32;           // PARLEY_MAX_WS_PER_CLIENT's default
+const CONN_CAP = 256;        // PARLEY_MAX_CONNS_PER_CLIENT (default 1024)
+const WS_CAP = 32;           // PARLEY_MAX_WS_PER_CLIENT (default 512)
 const PROXY = '127.0.0.4';   // TRUST_PROXY
 const DISABLED = 'This chat is disabled.';
 const CAPPED = 'This chat has reached its daily message limit. Please come back tomorrow.';
@@ -171,7 +171,12 @@ describe('the public surface (issue 13: metrics, HTTP chat, CSV, connection caps
     p = new Parley({
       workers: WORKERS,
       mock: true,
-      env: { TRUST_PROXY: PROXY, RATE_LIMIT_MAX_REQUESTS: '0' },
+      env: {
+        TRUST_PROXY: PROXY,
+        RATE_LIMIT_MAX_REQUESTS: '0',
+        PARLEY_MAX_CONNS_PER_CLIENT: String(CONN_CAP),
+        PARLEY_MAX_WS_PER_CLIENT: String(WS_CAP),
+      },
     });
     await p.start();
     api = await checkerFor(p);
