@@ -134,6 +134,8 @@ struct settings {
 	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
+	uint32_t max_conns_per_client;	/* PARLEY_MAX_CONNS_PER_CLIENT; 0 = no cap */
+	uint32_t max_ws_per_client;	/* PARLEY_MAX_WS_PER_CLIENT; 0 = no cap */
 	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */

@@ -209,6 +209,16 @@ const struct setting settings_table[] = {
 	{ "PARLEY_IDLE_TIMEOUT_MS", SETTING_NUMBER, "60000", NULL, 100,
 	    86400000, NULL, NULL, NULL, M | W, F(idle_timeout_ms),
 	    "idle keep-alive connections are closed after this" },
+	{ "PARLEY_MAX_CONNS_PER_CLIENT", SETTING_NUMBER, "1024", NULL, 0,
+	    1000000, NULL, NULL, NULL, M | W, F(max_conns_per_client),
+	    "open connections one client (IPv4 address, IPv6 /64) may hold "
+	    "per worker; more are answered 429 and closed; a trusted proxy "
+	    "is not capped; 0 turns the cap off" },
+	{ "PARLEY_MAX_WS_PER_CLIENT", SETTING_NUMBER, "512", NULL, 0,
+	    1000000, NULL, NULL, NULL, M | W, F(max_ws_per_client),
+	    "open WebSockets one client may hold per worker (behind "
+	    "TRUST_PROXY, the client it names); more upgrades are answered "
+	    "429; 0 turns the cap off" },
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
 	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,

@@ -314,7 +314,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	char *content;
 	uint32_t window, rmax, hmax;
 	uint64_t retry;
-	int limited;
+	int limited, wres;
 
 	pdec_strbuf(d, widget, sizeof(widget));
 	pdec_strbuf(d, session, sizeof(session));
@@ -336,16 +336,22 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (req_runnable(b, r, type) < 0 ||
 	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
 		goto out;
-	enc_rate(&r->enc, limited, retry);
 	if (limited) {
 		/* Nothing else happens: no store, so the reply always stands. */
+		enc_rate(&r->enc, ST_CHAT_LIMITED, retry);
 		reply_stands(r);
 		goto out;
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
-	if (store_chat_begin(&t, widget, session, content, hmax,
+	/* The widget's switch and daily cap, in the txn that stores the turn. */
+	if (store_chat_widget_take(&t, widget, &wres, &retry) == 0 &&
+	    wres != ST_WS_OK)
+		enc_rate(&r->enc, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
+		    ST_CHAT_DISABLED, retry);
+	else if (store_chat_begin(&t, widget, session, content, hmax,
 	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+		enc_rate(&r->enc, ST_CHAT_OK, 0);
 		penc_u8(&r->enc, (uint8_t)c.created);
 		penc_conv(&r->enc, &c.conv);
 		penc_msg(&r->enc, &c.msg);

@@ -177,6 +177,7 @@ struct conn {
 	 */
 	int abort_on_eof;
 	struct ipaddr peer;	/* the socket's peer address */
+	struct clientcap *cap;	/* its count in its client's (NULL: none) */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
 	int route_ix;		/* router_route() index of the request; -1 none */
@@ -574,6 +575,38 @@ void clientip_mask(const struct ipaddr *, struct ipaddr *out);
 void clientip_key(const struct conn *, const struct http_request *,
     const char *prefix, char *out, size_t outsz);
 
+/* ----------------------------------------------------------- clientcap.c */
+
+/* What one client holds open in this worker, each counted apart. */
+enum clientcap_kind { CLIENTCAP_CONN, CLIENTCAP_WS, CLIENTCAP_KINDS };
+struct clientcap;	/* one client's count: the handle a take returns */
+
+/*
+ * Counts one more of kind for ip (through clientip_mask): 0 counted, with
+ * *out the handle to give back (NULL when nothing was counted: max 0 is
+ * no cap, and out of memory errs open); 1 when ip already holds max
+ * (nothing counted).
+ */
+int clientcap_take(enum clientcap_kind, const struct ipaddr *ip,
+    uint32_t max, struct clientcap **out);
+/* Gives one back; the client's entry goes with its last. NULL is a no-op. */
+void clientcap_put(struct clientcap *);
+/* What ip holds now; how many clients hold anything. */
+uint32_t clientcap_count(enum clientcap_kind, const struct ipaddr *ip);
+size_t clientcap_clients(enum clientcap_kind);
+/*
+ * clientcap_take for a new connection from peer, with
+ * wsettings.max_conns_per_client; a trusted proxy (wsettings.trust) is
+ * not counted.
+ */
+int clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out);
+/*
+ * clientcap_take for a WebSocket upgrade, by the request's client
+ * (clientip_of), with wsettings.max_ws_per_client.
+ */
+int clientcap_ws_take(const struct conn *, const struct http_request *,
+    struct clientcap **out);
+
 /* ---------------------------------------------------------------- chat.c */
 
 #define CHAT_MESSAGE_MAX	4000	/* characters (code points) */
@@ -582,6 +615,10 @@ void clientip_key(const struct conn *, const struct http_request *,
 #define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
 #define CHAT_EMPTY_REPLY	"I could not generate a response right now."
 #define CHAT_DETAILS_MAX	256
+/* The default widget's refusals of an HTTP turn (403, 429). */
+#define CHAT_DISABLED_TEXT	"This chat is disabled."
+#define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
+				"limit. Please come back tomorrow."
 
 enum chat_body {
 	CHAT_BODY_OK,
@@ -699,8 +736,15 @@ void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
 void metrics_upstream_cancel(void);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
 void metrics_restarts(uint32_t);
-/* 0: the peer may read /metrics (loopback, or the admin key); else 401/503. */
-int metrics_access(const struct ipaddr *peer, const char *admin_key_hdr);
+/*
+ * 0: the peer may read /metrics, else 401. Without the admin key only a
+ * loopback peer that is not in wsettings.trust and whose request was not
+ * forwarded (metrics_forwarded) may.
+ */
+int metrics_access(const struct ipaddr *peer, int forwarded,
+    const char *admin_key_hdr);
+/* 1 when the request carries X-Forwarded-For or Forwarded (a proxy's). */
+int metrics_forwarded(const struct http_request *);
 /*
  * The Prometheus text of v[0..n) (sorted here by family, labels and le),
  * HELP and TYPE once per family. 0, or -1 out of memory.

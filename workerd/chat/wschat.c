@@ -54,6 +54,7 @@ struct wsess {
 	int has_token;
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	int contact_submitted;
+	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -187,6 +188,7 @@ wsess_free(struct wsess *s)
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
+	clientcap_put(s->cap);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -619,6 +621,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 {
 	const char *wid = m->param[0], *why, *origin;
 	char token[TOKEN_LEN + 2];
+	struct clientcap *cap;
 	struct wsess *s;
 	struct penc e;
 	int status;
@@ -633,11 +636,17 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 		    why);
 		return;
 	}
+	if (clientcap_ws_take(c, req, &cap) != 0) {
+		conn_send_error(c, 429, JSON_HEADERS, "Too many WebSockets");
+		return;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("wschat");
+		clientcap_put(cap);
 		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
 		return;
 	}
+	s->cap = cap;
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

@@ -243,8 +243,32 @@ check_chat(struct pdec *d)
 	struct st_msg m;
 	uint32_t n, i;
 
-	if (check_limited(d))
+	uint8_t result = pdec_u8(d);
+	uint64_t retry = pdec_u64(d);
+
+	/* ST_CHAT_*: only OK goes on; a refusal stored nothing. */
+	if (d->err)
+		abort();
+	switch (result) {
+	case ST_CHAT_OK:
+		if (retry != 0)
+			abort();
+		break;
+	case ST_CHAT_LIMITED:
+		if (retry < 1 || retry > UINT32_MAX)
+			abort();
 		return;
+	case ST_CHAT_DISABLED:
+		if (retry != 0)
+			abort();
+		return;
+	case ST_CHAT_CAPPED:
+		if (retry < 1 || retry > 86400000u)
+			abort();
+		return;
+	default:
+		abort();
+	}
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
