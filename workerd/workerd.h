@@ -463,6 +463,42 @@ void dashauth_session_get(struct conn *, struct http_request *,
 void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ------------------------------------------------------------ hashpool.c */
+
+#define HASHPOOL_THREADS	2	/* scrypt threads of a worker */
+/* Jobs at once: queued, running, or done and not yet delivered. */
+#define HASHPOOL_MAX		32
+
+struct hashjob;
+/*
+ * A job's end, called from the loop: ok 1 with key (DASH_KEY_LEN bytes,
+ * valid during the call), else 0 and key NULL (scrypt failed, or the pool
+ * shut down before the job ran). The job is freed after the call.
+ */
+typedef void (*hashpool_cb)(void *arg, int ok, const uint8_t *key);
+/*
+ * dashauth_scrypt(pw, salt) on a pool thread (both copied; salt at most
+ * 64 bytes); cb(arg) runs from the loop once, unless the job is
+ * cancelled first. NULL, at once, when HASHPOOL_MAX jobs are in flight
+ * or the pool cannot start: never waits. The threads start with the
+ * first job; call after loop_init().
+ */
+struct hashjob *hashpool_submit(const char *pw, size_t pwlen,
+    const void *salt, size_t saltlen, hashpool_cb cb, void *arg);
+/*
+ * Its owner leaves: cb will not be called. A queued job is dropped (1),
+ * a running one freed when it ends (0). Not after cb ran (it is gone).
+ */
+int hashpool_cancel(struct hashjob *);
+/* Jobs submitted and not yet delivered or freed (orphans included). */
+size_t hashpool_pending(void);
+/*
+ * Joins the threads (a running hash ends first), then calls back every
+ * job not cancelled: those hashed with their key, the queued ones with
+ * ok 0. The pool may start again after.
+ */
+void hashpool_shutdown(void);
+
 /* ----------------------------------------------------------- dashpages.c */
 
 #define DASH_FILE_MAX		(4 * 1024 * 1024)	/* largest file served */
