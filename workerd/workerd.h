@@ -418,12 +418,12 @@ const char *export_ctype(const struct export_params *);
 #define DASH_LOGIN_WINDOW_MS	60000	/* login attempts counted per client */
 #define DASH_LOGIN_MAX		10
 #define DASH_WRONG_DELAY_MS	1000	/* a wrong password's answer waits */
-#define DASH_FP_SALT		"parley dashboard session v1"
 
 /*
  * password NULL or "": login answers 503 and no session is valid. Hashes
- * it (a random salt, and the fingerprint's fixed one) and keeps only the
- * hashes; fatalx when scrypt fails.
+ * it with a random salt and keeps that hash (fatalx when scrypt fails),
+ * and a copy of the password only until the fingerprint is made (with
+ * the install's salt from storaged, when a request first needs it).
  */
 void dashauth_init(const char *password);
 void dashauth_shutdown(void);
@@ -433,7 +433,7 @@ int dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN]);
 /* 1 when attempt is the configured password (constant-time compare). */
 int dashauth_verify(const char *attempt, size_t len);
-/* The password fingerprint sessions are stored under (NULL: none). */
+/* The password fingerprint sessions are stored under (NULL: none yet). */
 const uint8_t *dashauth_fp(void);
 /*
  * The first cookie called name in a Cookie header value ("a=b; c=d"):
