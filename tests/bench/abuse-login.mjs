@@ -47,7 +47,7 @@ async function healthLoop(p, conn, stop) {
 async function main() {
   const p = new Parley({
     workers: 2,
-    env: { DASHBOARD_PASSWORD: PASSWORD, TRUST_PROXY: 'loopback', DASHBOARD_LOGIN_FAILURES_PER_MINUTE: '0', PARLEY_LOG_LEVEL: 'warn' },
+    env: { DASHBOARD_PASSWORD: PASSWORD, TRUST_PROXY: 'loopback', DASHBOARD_LOGIN_FAILURES_PER_MINUTE: '0' },
   });
   await p.start();
   try {
