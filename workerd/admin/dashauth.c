@@ -7,8 +7,9 @@
  *	POST /dashboard/api/logout	ends the session everywhere
  *
  * DASHBOARD_PASSWORD is hashed when the worker starts, with scrypt
- * (N=2^14, r=8, p=1) and a random salt; only the hash is kept, and an
- * attempt is hashed the same way, on the hash pool's threads (hashpool.c)
+ * (N=2^14, r=8, p=1) and a random salt; the hash is kept (the password
+ * only until the fingerprint is made, below), and an attempt is hashed
+ * the same way, on the hash pool's threads (hashpool.c)
  * so the loop never waits for scrypt, and compared with CRYPTO_memcmp.
  *
  * The fingerprint: scrypt of the password with this install's salt,
