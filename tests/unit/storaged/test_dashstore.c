@@ -353,6 +353,29 @@ test_dstore_salt(void **state)
 	    PROTO_E_INVALID);
 }
 
+/* A data directory from before the salt gets one when opened. */
+static void
+test_dstore_salt_upgrade(void **state)
+{
+	uint8_t a[ST_DASH_SALT_LEN], b[ST_DASH_SALT_LEN];
+	struct fix *f = *state;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 12, "dash_fp_salt" };
+
+	salt_get(f, a);
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	salt_get(f, b);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
 /* ST_DASH_ATTEMPT of client c: limited (0, 1, 2), retry in *retry. */
 static int
 attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
@@ -1648,6 +1671,7 @@ main(void)
 		T(test_dstore_session_cycle),
 		T(test_dstore_session_invalid),
 		T(test_dstore_salt),
+		T(test_dstore_salt_upgrade),
 		T(test_dstore_login_budget),
 		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),

@@ -568,6 +568,12 @@ test_dash_session(void **state)
 	char hdr[256];
 
 	assert_int_equal(tclient_open(&CL), 0);
+	/* The salt cannot be had: 503, and the next request asks again. */
+	tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE, NULL);
+	peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+	assert_null(dashauth_fp());
 	tclient_request(&CL, "GET", "/dashboard/api/session", NULL, NULL);
 	expect_error(401, "Unauthorized");
 	tclient_request(&CL, "GET", "/dashboard/api/session",
