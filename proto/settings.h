@@ -148,6 +148,8 @@ struct settings {
 	uint32_t max_history;	/* MAX_HISTORY_MESSAGES */
 	uint32_t rate_window_ms;	/* RATE_LIMIT_WINDOW_MS */
 	uint32_t rate_max;	/* RATE_LIMIT_MAX_REQUESTS; 0 = no limit */
+	/* DASHBOARD_LOGIN_FAILURES_PER_MINUTE; 0 = no budget */
+	uint32_t login_failures;
 	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;

@@ -199,6 +199,11 @@ const struct setting settings_table[] = {
 	{ "RATE_LIMIT_MAX_REQUESTS", SETTING_NUMBER, "30", NULL, 0,
 	    MAX_RATE_MAX, NULL, NULL, NULL, M | W, F(rate_max),
 	    "chat requests per client per window; 0 turns the limit off" },
+	{ "DASHBOARD_LOGIN_FAILURES_PER_MINUTE", SETTING_NUMBER, "100", NULL,
+	    0, 1000000, NULL, NULL, NULL, M | W, F(login_failures),
+	    "wrong dashboard passwords a minute from all clients together; "
+	    "past it every login answers 429 until the minute ends; 0 turns "
+	    "the budget off" },
 	{ "WIDGET_SESSION_IDLE_DAYS", SETTING_NUMBER, "30", NULL, 1,
 	    MAX_SESSION_IDLE_DAYS, NULL, NULL, NULL, M | W,
 	    F(session_idle_days),

@@ -419,12 +419,12 @@ const char *export_ctype(const struct export_params *);
 #define DASH_LOGIN_WINDOW_MS	60000	/* login attempts counted per client */
 #define DASH_LOGIN_MAX		10
 #define DASH_WRONG_DELAY_MS	1000	/* a wrong password's answer waits */
-#define DASH_FP_SALT		"parley dashboard session v1"
 
 /*
  * password NULL or "": login answers 503 and no session is valid. Hashes
- * it (a random salt, and the fingerprint's fixed one) and keeps only the
- * hashes; fatalx when scrypt fails.
+ * it with a random salt and keeps that hash (fatalx when scrypt fails),
+ * and a copy of the password only until the fingerprint is made (with
+ * the install's salt from storaged, when a request first needs it).
  */
 void dashauth_init(const char *password);
 void dashauth_shutdown(void);
@@ -432,9 +432,12 @@ int dashauth_configured(void);
 /* scrypt N=2^14, r=8, p=1 into out (DASH_KEY_LEN bytes). 0 or -1. */
 int dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN]);
-/* 1 when attempt is the configured password (constant-time compare). */
+/*
+ * 1 when attempt is the configured password (constant-time compare).
+ * Hashes on the caller's thread: not for the loop (login uses the pool).
+ */
 int dashauth_verify(const char *attempt, size_t len);
-/* The password fingerprint sessions are stored under (NULL: none). */
+/* The password fingerprint sessions are stored under (NULL: none yet). */
 const uint8_t *dashauth_fp(void);
 /*
  * The first cookie called name in a Cookie header value ("a=b; c=d"):
@@ -463,6 +466,42 @@ void dashauth_session_get(struct conn *, struct http_request *,
     const struct route_match *);
 void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
+
+/* ------------------------------------------------------------ hashpool.c */
+
+#define HASHPOOL_THREADS	2	/* scrypt threads of a worker */
+/* Jobs at once: queued, running, or done and not yet delivered. */
+#define HASHPOOL_MAX		32
+
+struct hashjob;
+/*
+ * A job's end, called from the loop: ok 1 with key (DASH_KEY_LEN bytes,
+ * valid during the call), else 0 and key NULL (scrypt failed, or the pool
+ * shut down before the job ran). The job is freed after the call.
+ */
+typedef void (*hashpool_cb)(void *arg, int ok, const uint8_t *key);
+/*
+ * dashauth_scrypt(pw, salt) on a pool thread (both copied; salt at most
+ * 64 bytes); cb(arg) runs from the loop once, unless the job is
+ * cancelled first. NULL, at once, when HASHPOOL_MAX jobs are in flight
+ * or the pool cannot start: never waits. The threads start with the
+ * first job; call after loop_init().
+ */
+struct hashjob *hashpool_submit(const char *pw, size_t pwlen,
+    const void *salt, size_t saltlen, hashpool_cb cb, void *arg);
+/*
+ * Its owner leaves: cb will not be called. A queued job is dropped (1),
+ * a running one freed when it ends (0). Not after cb ran (it is gone).
+ */
+int hashpool_cancel(struct hashjob *);
+/* Jobs submitted and not yet delivered or freed (orphans included). */
+size_t hashpool_pending(void);
+/*
+ * Joins the threads (a running hash ends first), then calls back every
+ * job not cancelled: those hashed with their key, the queued ones with
+ * ok 0. The pool may start again after.
+ */
+void hashpool_shutdown(void);
 
 /* ----------------------------------------------------------- dashpages.c */
 
