@@ -3,7 +3,7 @@
 #   make          optimised daemons into bin/, the widget bundle into widget/dist/
 #   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build;
 #                 fuzzes each target for FUZZ_SECONDS (3), prints its time at the end
-#   make fuzz     each fuzz target for FUZZ_TIME seconds (300), new finds merged
+#   make fuzz     each fuzz target for FUZZ_TIME seconds (300) or FUZZ_RUNS runs, new finds merged
 #                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
@@ -18,17 +18,18 @@ CC       ?= cc
 FUZZCC   ?= clang
 PKGS     := libcurl lmdb libbsd-overlay openssl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay
+# -pthread: workerd hashes dashboard passwords on threads (hashpool.c).
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -pthread
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -MMD -MP
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SAN)
 # Fuzz objects are compiled once (fuzzer-no-link) and linked into every
 # target that needs them.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-unused-parameter \
                $(PKG_CFLAGS) -MMD -MP -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 

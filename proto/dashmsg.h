@@ -8,8 +8,9 @@
  * to the browser as 64 lowercase hex digits in the parley_session cookie)
  * and its CSRF token (64 lowercase hex digits); storaged keeps the
  * SHA-256 of the id (ST_DASH_HASH_LEN bytes), never the id, and the
- * password fingerprint the session was made under (ST_DASH_FP_LEN bytes,
- * derived from DASHBOARD_PASSWORD by the worker). A session whose
+ * password fingerprint the session was made under (ST_DASH_FP_LEN bytes:
+ * the worker's scrypt of DASHBOARD_PASSWORD with this install's salt,
+ * ST_DASH_SALT). A session whose
  * fingerprint is not the current one (the password changed) or whose
  * expiry has passed is not valid. Logout deletes the session, so it ends
  * everywhere at once.
@@ -29,6 +30,23 @@
  *       Read only. Valid: stored, not expired, made under fp.
  *   ST_DASH_LOGOUT  bytes token_hash (32)                    -> (empty)
  *       Deletes it; an unknown one is not an error.
+ *   ST_DASH_SALT    (empty)                         -> bytes salt (16)
+ *       This install's fingerprint salt: random, made when the data
+ *       directory is first opened (meta "dash_fp_salt"), never changed.
+ *       Read only. Sessions stored under another salt's fingerprint
+ *       (the fixed salt of older versions) are simply not valid.
+ *
+ * Login attempts (no LMDB: the rate table, as ST_RATE_HIT).
+ *
+ *   ST_DASH_ATTEMPT str rate_key, u32 window_ms, u32 rate_max,
+ *                   u32 failures_max  -> u8 limited, u64 retry_after_ms
+ *       First the failed-login budget: when the window of
+ *       ST_DASH_FAILED_KEY holds failures_max failures, limited is 2 and
+ *       nothing is counted (failures_max 0: no budget). Else rate_key is
+ *       counted as ST_RATE_HIT counts it: limited 1 when over rate_max.
+ *       The worker counts each wrong password with ST_RATE_HIT of
+ *       ST_DASH_FAILED_KEY (window_ms, failures_max), so the budget is
+ *       spent by failures only and shared by every worker.
  *
  * Conversations.
  *
@@ -71,6 +89,8 @@
 #define ST_DASH_FP_LEN		32	/* password fingerprint */
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
 #define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
+#define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
+#define ST_DASH_FAILED_KEY	"login-failed:*"	/* the failed-login budget */
 #define ST_SEARCH_MAX		200	/* bytes of a search text */
 #define ST_SEARCH_SCAN		2000	/* conversations looked at per search request */
 

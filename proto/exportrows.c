@@ -97,32 +97,43 @@ exprow_line(struct penc *e, json_t *v, int err)
 
 /* ------------------------------------------------------------ rows */
 
+/* What a spreadsheet may read as the start of a formula. */
+#define CSV_FORMULA	"=+-@\t\r"
+/* Where a spreadsheet may start a new cell: its separators, line ends. */
+#define CSV_SPLIT	",;\t\r\n"
+
 /*
- * One RFC 4180 field. A leading = + - @ TAB or CR gets a ' so that a
- * spreadsheet shows the text instead of running it as a formula; bytes
- * that are not UTF-8 become U+FFFD, as in the JSON answers.
+ * One RFC 4180 field, quoted when it holds a separator (, or ;), a quote
+ * or a line end. Formula guard: a spreadsheet that splits the text
+ * anywhere it may (a comma, a semicolon, a TAB, a line end) must find no
+ * cell that starts with = + - @ TAB or CR, so such a byte at the start of
+ * the field, or after one of those splits (and any quotes or spaces
+ * after it), gets a ' before it. Bytes that are not UTF-8 become U+FFFD,
+ * as in the JSON answers.
  */
 void
 exprow_csv_field(struct penc *e, const char *s)
 {
 	const unsigned char *p;
 	size_t n;
-	int quote;
+	int quote, at_start = 1;
 
-	quote = strpbrk(s, ",\"\r\n") != NULL;
+	quote = strpbrk(s, ",;\"\r\n") != NULL;
 	if (quote)
 		adds(e, "\"");
-	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
-		adds(e, "'");
 	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		if (*p == '"') {
+		n = 1;
+		if (at_start && strchr(CSV_FORMULA, *p) != NULL)
+			adds(e, "'");
+		if (*p == '"')
 			adds(e, "\"\"");
-			n = 1;
-		} else if ((n = proto_utf8_seq_len(p, 4)) == 0) {
+		else if ((n = proto_utf8_seq_len(p, 4)) == 0) {
 			penc_raw(e, "\xef\xbf\xbd", 3);
 			n = 1;
 		} else
 			penc_raw(e, p, n);
+		at_start = strchr(CSV_SPLIT, *p) != NULL ||
+		    (at_start && (*p == '"' || *p == ' '));
 	}
 	if (quote)
 		adds(e, "\"");

@@ -34,7 +34,9 @@ enum export_rows { EXPORT_CONVS, EXPORT_MSGS };
 
 /*
  * Each appends to e (its sticky error included). One CSV field: quoted
- * when needed, ' before a formula's first byte, U+FFFD for bad bytes.
+ * when it holds , ; " CR or LF; ' before = + - @ TAB or CR at the start
+ * of the field or after a , ; TAB CR or LF in it (past quotes and
+ * spaces), wherever a spreadsheet may start a cell; U+FFFD for bad bytes.
  */
 void exprow_csv_field(struct penc *e, const char *s);
 /* The CSV header row (CRLF); "" for JSON Lines. */

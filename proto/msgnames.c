@@ -34,6 +34,8 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_DASH_LOGIN:	return "ST_DASH_LOGIN";
 	case PROTO_ST_DASH_CHECK:	return "ST_DASH_CHECK";
 	case PROTO_ST_DASH_LOGOUT:	return "ST_DASH_LOGOUT";
+	case PROTO_ST_DASH_SALT:	return "ST_DASH_SALT";
+	case PROTO_ST_DASH_ATTEMPT:	return "ST_DASH_ATTEMPT";
 	case PROTO_ST_CONV_DELETE:	return "ST_CONV_DELETE";
 	case PROTO_ST_CONV_QUERY:	return "ST_CONV_QUERY";
 	case PROTO_ST_MSG_PAGE:		return "ST_MSG_PAGE";

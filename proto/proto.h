@@ -82,10 +82,12 @@ enum proto_type {
 	/* metrics: see metricsmsg.h */
 	PROTO_ST_METRICS_PUT = 0x3a,
 	PROTO_ST_METRICS_GET = 0x3b,
+	PROTO_ST_DASH_ATTEMPT = 0x3c,	/* the dashboard's login: dashmsg.h */
 	/* parleyctl: see ctlmsg.h */
 	PROTO_ST_BACKUP = 0x3d,		/* fd: the file to write -> u64 bytes */
 	PROTO_ST_STATS = 0x3e,
 	PROTO_ST_PURGE = 0x3f,
+	PROTO_ST_DASH_SALT = 0x4a,	/* the fingerprint salt: dashmsg.h */
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */

@@ -134,6 +134,8 @@ struct settings {
 	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
+	uint32_t max_conns_per_client;	/* PARLEY_MAX_CONNS_PER_CLIENT; 0 = no cap */
+	uint32_t max_ws_per_client;	/* PARLEY_MAX_WS_PER_CLIENT; 0 = no cap */
 	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
@@ -146,6 +148,8 @@ struct settings {
 	uint32_t max_history;	/* MAX_HISTORY_MESSAGES */
 	uint32_t rate_window_ms;	/* RATE_LIMIT_WINDOW_MS */
 	uint32_t rate_max;	/* RATE_LIMIT_MAX_REQUESTS; 0 = no limit */
+	/* DASHBOARD_LOGIN_FAILURES_PER_MINUTE; 0 = no budget */
+	uint32_t login_failures;
 	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
 	uint32_t new_sessions_per_min;	/* WIDGET_NEW_SESSIONS_PER_MINUTE */
 	struct ipnet *trust;	/* TRUST_PROXY */

@@ -199,6 +199,11 @@ const struct setting settings_table[] = {
 	{ "RATE_LIMIT_MAX_REQUESTS", SETTING_NUMBER, "30", NULL, 0,
 	    MAX_RATE_MAX, NULL, NULL, NULL, M | W, F(rate_max),
 	    "chat requests per client per window; 0 turns the limit off" },
+	{ "DASHBOARD_LOGIN_FAILURES_PER_MINUTE", SETTING_NUMBER, "100", NULL,
+	    0, 1000000, NULL, NULL, NULL, M | W, F(login_failures),
+	    "wrong dashboard passwords a minute from all clients together; "
+	    "past it every login answers 429 until the minute ends; 0 turns "
+	    "the budget off" },
 	{ "WIDGET_SESSION_IDLE_DAYS", SETTING_NUMBER, "30", NULL, 1,
 	    MAX_SESSION_IDLE_DAYS, NULL, NULL, NULL, M | W | S,
 	    F(session_idle_days),
@@ -214,6 +219,16 @@ const struct setting settings_table[] = {
 	{ "PARLEY_IDLE_TIMEOUT_MS", SETTING_NUMBER, "60000", NULL, 100,
 	    86400000, NULL, NULL, NULL, M | W, F(idle_timeout_ms),
 	    "idle keep-alive connections are closed after this" },
+	{ "PARLEY_MAX_CONNS_PER_CLIENT", SETTING_NUMBER, "1024", NULL, 0,
+	    1000000, NULL, NULL, NULL, M | W, F(max_conns_per_client),
+	    "open connections one client (IPv4 address, IPv6 /64) may hold "
+	    "per worker; more are answered 429 and closed; a trusted proxy "
+	    "is not capped; 0 turns the cap off" },
+	{ "PARLEY_MAX_WS_PER_CLIENT", SETTING_NUMBER, "512", NULL, 0,
+	    1000000, NULL, NULL, NULL, M | W, F(max_ws_per_client),
+	    "open WebSockets one client may hold per worker (behind "
+	    "TRUST_PROXY, the client it names); more upgrades are answered "
+	    "429; 0 turns the cap off" },
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
 	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,

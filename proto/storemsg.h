@@ -24,13 +24,16 @@
  *                                                        -> u8 limited, u64 retry_after_ms
  *   ST_CHAT_BEGIN  str widget, str session, str content,
  *                  str rate_key, u32 window_ms, u32 rate_max,
- *                  u32 history_max                       -> u8 limited, u64 retry_after_ms,
- *                                                           and when not limited:
+ *                  u32 history_max                       -> u8 result (ST_CHAT_*),
+ *                                                           u64 retry_after_ms,
+ *                                                           and when OK:
  *                                                           u8 created, conv, msg (the
  *                                                           user message just stored),
  *                                                           u32 n, n x (str role, str content)
- *     In one write transaction: count the request, find or create the
- *     conversation, append the user message, and return the newest
+ *     In one write transaction: count the request; when widget is a
+ *     stored widget's internal id, refuse the turn if that widget is
+ *     disabled or its daily cap is reached, else count it in the cap;
+ *     find or create the conversation, append the user message, and return the newest
  *     history_max messages outside failed turns, oldest first, the new one
  *     last.
  *   ST_SESSION_HISTORY str widget, str session, u32 max_messages
@@ -68,6 +71,14 @@
 #define ST_DEFAULT_WIDGET	"default"
 #define ST_RATE_KEY_MAX		128
 #define ST_HISTORY_MAX		200
+
+/* ST_CHAT_BEGIN's first reply byte: the turn goes on, or why not. */
+enum st_chat_result {
+	ST_CHAT_OK = 0,
+	ST_CHAT_LIMITED = 1,	/* the per-client rate limit (retry_after_ms) */
+	ST_CHAT_DISABLED = 2,	/* the widget is disabled */
+	ST_CHAT_CAPPED = 3,	/* its daily cap is reached (retry_after_ms) */
+};
 
 struct st_conv {
 	char id[ST_ID_HEX + 1];

@@ -16,7 +16,9 @@
 #     default's;
 #  4. the dashboard's conversation list: the server time of the first page
 #     and of a search with 100,000 conversations stored
-#     (tests/bench/dash-bench.mjs).
+#     (tests/bench/dash-bench.mjs);
+#  5. GET /health on every worker, idle and during a flood of wrong
+#     dashboard logins from many IPv6 /64s (tests/bench/abuse-login.mjs).
 # A figure is printed, never asserted.
 #
 #   scripts/bench.sh                 uses bin/ (the release build)
@@ -24,6 +26,7 @@
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2 (defaults, /health)
 #   BENCH_TTFT_TURNS=2000 BENCH_TURN_SECONDS=8 BENCH_STREAMS=2000 (defaults, chat)
 #   BENCH_DASH_CONVERSATIONS=100000 BENCH_DASH_PAGES=500 BENCH_DASH_SEARCHES=50 (dashboard)
+#   BENCH_LOGIN_SECONDS=5 BENCH_LOGIN_CONCURRENCY=32 (login flood)
 #
 # Everything it starts is stopped on exit (trap); temp files are removed.
 set -euo pipefail
@@ -266,4 +269,9 @@ restart_storaged full
 timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
 	--admin "$AKEY" --target "${BENCH_DASH_CONVERSATIONS:-100000}" ||
 	die "the dashboard benchmark failed"
+
+# ---- /health on every worker during a login flood, on a stack of its own
+# (the harness's, from the same build)
+PARLEY_BIN="$(cd "$BIN" && pwd)" timeout 120 node tests/bench/abuse-login.mjs ||
+	die "the login flood benchmark failed"
 exit 0

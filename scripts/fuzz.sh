@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz`: runs each libFuzzer target long (FUZZ_TIME seconds each,
-# default 300; FUZZ_TARGETS="http ws" for some only), FUZZ_JOBS targets at
-# a time (default one per core), then merges what it found back into the
+# default 300; FUZZ_TARGETS="http ws" for some only; FUZZ_RUNS=10000000
+# runs each target that many executions instead, however long it takes),
+# FUZZ_JOBS targets at a time (default one per core), then merges what it found back into the
 # committed corpus tests/fuzz/<target>/corpus/ with libFuzzer's -merge=1
 # (only inputs that add coverage are kept). `make test` replays those
 # corpora for a few seconds per target (scripts/test.sh).
@@ -13,6 +14,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_TIME=${FUZZ_TIME:-300}
+FUZZ_RUNS=${FUZZ_RUNS:-}
+if [ -n "$FUZZ_RUNS" ]; then
+	LIMIT="-runs=$FUZZ_RUNS" EACH="$FUZZ_RUNS runs"
+else
+	LIMIT="-max_total_time=$FUZZ_TIME" EACH="${FUZZ_TIME}s"
+fi
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 OPTS="-rss_limit_mb=2048 -timeout=10 -max_len=24576"
 logdir=build/fuzz/logs
@@ -30,7 +37,7 @@ if [ "${1:-}" = --one ]; then
 	cp -n "$seeds"/* "$work"/ 2>/dev/null
 	before=$(ls "$seeds" | wc -l)
 	# shellcheck disable=SC2086
-	if ! (cd build/fuzz && "../../$bin" -max_total_time="$FUZZ_TIME" \
+	if ! (cd build/fuzz && "../../$bin" "$LIMIT" \
 	    -print_final_stats=1 $OPTS "../../$work") >"$log" 2>&1; then
 		echo "   fuzz_$t FAILED after $(grep -o 'Done [0-9]* runs\|#[0-9]*' "$log" | tail -n1) (log $log):"
 		grep -m1 -A3 'ERROR:\|runtime error' "$log" | sed 's/^/      /'
@@ -41,7 +48,7 @@ if [ "${1:-}" = --one ]; then
 		echo "   fuzz_$t: merge FAILED (log $log)"
 		exit 1
 	fi
-	echo "   fuzz_$t: $(grep -o 'Done [0-9]* runs' "$log" | tail -n1), corpus $before -> $(ls "$seeds" | wc -l) files"
+	echo "   fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n1)s, $(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1), corpus $before -> $(ls "$seeds" | wc -l) files"
 	exit 0
 fi
 
@@ -52,7 +59,7 @@ for t in $targets; do
 		exit 1
 	fi
 done
-echo "== fuzzing ${FUZZ_TIME}s per target, $FUZZ_JOBS at a time: $(echo $targets)"
+echo "== fuzzing $EACH per target, $FUZZ_JOBS at a time: $(echo $targets)"
 if printf '%s\n' $targets | xargs -n1 -P "$FUZZ_JOBS" "$0" --one; then
 	echo "fuzz: done; new corpus files (git status tests/fuzz) go in a commit of their own"
 else

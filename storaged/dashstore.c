@@ -5,6 +5,7 @@
  *	widget_counts    widget -> u64 conversations
  *	dsessions        owner token hash[32] -> owner session
  *	dsess_expiry     u64 expires_at | token hash[32] -> (nothing)
+ *	meta             "dash_fp_salt" -> the fingerprint salt[16]
  *
  * The per-widget index is the only by-activity index: a filtered list
  * walks one widget's keys, the full list merges every widget's
@@ -170,10 +171,56 @@ widget_index_build(struct store_txn *t)
 	return t->err;
 }
 
+#define SALT_KEY	"dash_fp_salt"
+
 /*
- * The per-widget index, built when missing; then the retired global
- * index, which older storageds kept, is emptied: its pages go back to
- * the free list, and nothing reads it.
+ * The install's fingerprint salt, made once: random bytes that never
+ * leave this data directory but in a backup, so a precomputation over
+ * passwords is good for one install only.
+ */
+static int
+salt_init(struct store_txn *t)
+{
+	uint8_t rec[1 + ST_DASH_SALT_LEN];
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), &v,
+	    "get fingerprint salt")) <= 0)
+		return rc;
+	rec[0] = ST_RECORD_VERSION;
+	arc4random_buf(rec + 1, ST_DASH_SALT_LEN);
+	db_put(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), rec, sizeof(rec),
+	    "put fingerprint salt");
+	log_info("made this install's dashboard fingerprint salt");
+	return t->err;
+}
+
+int
+store_dash_salt(struct store_txn *t, uint8_t salt[ST_DASH_SALT_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = db_get(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), &v,
+	    "get fingerprint salt")) < 0)
+		return t->err;
+	if (rc > 0 || v.mv_size != 1 + ST_DASH_SALT_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "fingerprint salt");
+		return t->err;
+	}
+	memcpy(salt, (uint8_t *)v.mv_data + 1, ST_DASH_SALT_LEN);
+	return 0;
+}
+
+/*
+ * The fingerprint salt, made when missing; the per-widget index, built
+ * when missing; then the retired global index, which older storageds
+ * kept, is emptied: its pages go back to the free list, and nothing
+ * reads it.
  */
 static int
 dashstore_init(struct store_txn *t)
@@ -181,7 +228,7 @@ dashstore_init(struct store_txn *t)
 	MDB_stat ms;
 	int rc;
 
-	if (widget_index_build(t) != 0)
+	if (salt_init(t) != 0 || widget_index_build(t) != 0)
 		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat");

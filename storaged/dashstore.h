@@ -40,6 +40,8 @@ int store_dash_check(struct store_txn *, const uint8_t *hash, size_t hlen,
     const uint8_t *fp, size_t fplen, struct store_dash_check *out);
 /* An unknown session is not an error. */
 int store_dash_logout(struct store_txn *, const uint8_t *hash, size_t hlen);
+/* ST_DASH_SALT: the install's fingerprint salt (made at open). 0 or err. */
+int store_dash_salt(struct store_txn *, uint8_t salt[ST_DASH_SALT_LEN]);
 
 /*
  * ST_CONV_LIST with a widget filter (widget "" = every widget) and a

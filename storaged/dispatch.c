@@ -315,7 +315,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	char *content;
 	uint32_t window, rmax, hmax;
 	uint64_t retry;
-	int limited;
+	int limited, wres;
 
 	pdec_strbuf(d, widget, sizeof(widget));
 	pdec_strbuf(d, session, sizeof(session));
@@ -337,16 +337,22 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (req_runnable(b, r, type) < 0 ||
 	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
 		goto out;
-	enc_rate(&r->enc, limited, retry);
 	if (limited) {
 		/* Nothing else happens: no store, so the reply always stands. */
+		enc_rate(&r->enc, ST_CHAT_LIMITED, retry);
 		reply_stands(r);
 		goto out;
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
-	if (store_chat_begin(&t, widget, session, content, hmax,
+	/* The widget's switch and daily cap, in the txn that stores the turn. */
+	if (store_chat_widget_take(&t, widget, &wres, &retry) == 0 &&
+	    wres != ST_WS_OK)
+		enc_rate(&r->enc, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
+		    ST_CHAT_DISABLED, retry);
+	else if (store_chat_begin(&t, widget, session, content, hmax,
 	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+		enc_rate(&r->enc, ST_CHAT_OK, 0);
 		penc_u8(&r->enc, (uint8_t)c.created);
 		penc_conv(&r->enc, &c.conv);
 		penc_msg(&r->enc, &c.msg);
@@ -863,6 +869,52 @@ op_dash_logout(struct dbatch *b, uint16_t type, struct pdec *d,
 }
 
 static void
+op_dash_salt(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	uint8_t salt[ST_DASH_SALT_LEN];
+	struct store_txn t;
+
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_dash_salt(&t, salt) == 0)
+		penc_bytes(&r->enc, salt, sizeof(salt));
+	req_end(&t, r);
+}
+
+/* The failed-login budget, then the client's count (dashmsg.h). */
+static void
+op_dash_attempt(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+	uint32_t window, max, failures;
+	uint64_t retry = 0;
+	int limited;
+
+	(void)type;
+	pdec_strbuf(d, key, sizeof(key));
+	window = pdec_u32(d);
+	max = pdec_u32(d);
+	failures = pdec_u32(d);
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (failures != 0 && b->rl != NULL &&
+	    ratelimit_peek(b->rl, ST_DASH_FAILED_KEY,
+	    strlen(ST_DASH_FAILED_KEY), failures, &retry)) {
+		enc_rate(&r->enc, 2, retry);
+		reply_stands(r);
+		return;
+	}
+	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
+		return;
+	enc_rate(&r->enc, limited, retry);
+	reply_stands(r);
+}
+
+static void
 op_conv_query(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
 {
@@ -987,6 +1039,8 @@ static const struct op {
 	{ PROTO_ST_DASH_LOGIN, 1, op_dash_login },
 	{ PROTO_ST_DASH_CHECK, 0, op_dash_check },
 	{ PROTO_ST_DASH_LOGOUT, 1, op_dash_logout },
+	{ PROTO_ST_DASH_SALT, 0, op_dash_salt },
+	{ PROTO_ST_DASH_ATTEMPT, 0, op_dash_attempt },
 	{ PROTO_ST_CONV_DELETE, 1, op_conv_delete },
 	{ PROTO_ST_CONV_QUERY, 0, op_conv_query },
 	{ PROTO_ST_MSG_PAGE, 0, op_msg_page },

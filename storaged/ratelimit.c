@@ -263,6 +263,24 @@ make_room(struct ratelimit *rl, long long now)
 }
 
 int
+ratelimit_peek(struct ratelimit *rl, const void *key, size_t klen,
+    uint32_t rate_max, uint64_t *retry_after_ms)
+{
+	struct rl_entry *e;
+	long long now;
+
+	*retry_after_ms = 0;
+	if (rate_max == 0)
+		return 0;
+	now = rl->now();
+	e = lookup(rl, key, klen, ratelimit_siphash(rl->seed, key, klen));
+	if (e == NULL || expired(e, now) || e->count < rate_max)
+		return 0;
+	*retry_after_ms = (uint64_t)(e->start + e->window_ms - now);
+	return 1;
+}
+
+int
 ratelimit_hit(struct ratelimit *rl, const void *key, size_t klen,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry_after_ms)
 {

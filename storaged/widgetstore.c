@@ -911,40 +911,79 @@ daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
 	return n + 1 + 4;
 }
 
-int
-store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
-    const char *content, uint32_t history_max, size_t max_bytes)
+/*
+ * Counts one message against widget w's daily cap: 0 counted, 1 the cap
+ * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
+ */
+static int
+daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
+    uint64_t *retry_ms)
 {
 	uint8_t dk[DAILY_KEY_MAX], dv[5];
-	uint64_t now = t->st->now();
 	uint32_t day = (uint32_t)(now / DAY_MS), count = 0;
 	size_t dklen;
 	MDB_val v;
 	int rc;
 
-	if (t->err)
-		return t->err;
-	dklen = daily_key(dk, b->widget.id, day);
+	dklen = daily_key(dk, w->id, day);
 	if ((rc = db_get(t, t->st->daily, dk, dklen, &v, "get day count")) < 0)
-		return t->err;
+		return -1;
 	if (rc == 0) {
 		if (v.mv_size != 5 ||
 		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
 			log_warnx("day count: record not understood");
-			return store_fail(t, PROTO_E_INTERNAL,
-			    "unreadable record");
+			store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+			return -1;
 		}
 		count = proto_get_be32((uint8_t *)v.mv_data + 1);
 	}
-	if (b->widget.daily_cap != 0 && count >= b->widget.daily_cap) {
-		b->result = ST_WS_CAPPED;
-		b->retry_after_ms = (uint64_t)(day + 1) * DAY_MS - now;
-		st_widget_free(&b->widget);
-		return 0;
+	if (w->daily_cap != 0 && count >= w->daily_cap) {
+		*retry_ms = (uint64_t)(day + 1) * DAY_MS - now;
+		return 1;
 	}
 	dv[0] = ST_RECORD_VERSION;
 	proto_put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
 	db_put(t, t->st->daily, dk, dklen, dv, sizeof(dv), "put day count");
+	return t->err ? -1 : 0;
+}
+
+int
+store_chat_widget_take(struct store_txn *t, const char *id, int *result,
+    uint64_t *retry_ms)
+{
+	struct st_widget w;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	*result = ST_WS_OK;
+	*retry_ms = 0;
+	if ((rc = widget_load(t, id, &w)) != 0)
+		return rc < 0 ? t->err : 0;	/* absent: a free name */
+	if (!w.enabled)
+		*result = ST_WS_NO_WIDGET;
+	else if ((rc = daily_take(t, &w, t->st->now(), retry_ms)) == 1)
+		*result = ST_WS_CAPPED;
+	st_widget_free(&w);
+	return t->err;
+}
+
+int
+store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
+    const char *content, uint32_t history_max, size_t max_bytes)
+{
+	uint64_t now = t->st->now();
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = daily_take(t, &b->widget, now, &b->retry_after_ms)) < 0)
+		return t->err;
+	if (rc == 1) {
+		b->result = ST_WS_CAPPED;
+		st_widget_free(&b->widget);
+		return 0;
+	}
 	/* The session is stored with its first message, or not at all. */
 	if (b->creating && wsess_create(t, b->widget.id, b->token_hash,
 	    b->idle_ms, &b->sess) < 0)

@@ -138,6 +138,18 @@ int store_ws_begin_check(struct store_txn *, const char *widget_id,
 int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
     const char *content, uint32_t history_max, size_t max_bytes);
 /*
+ * ST_CHAT_BEGIN's check of the widget its conversation is filed under
+ * (the HTTP chat's is the default widget), by internal id, in the
+ * transaction that stores the turn: *result ST_WS_OK, with the message
+ * counted in the widget's daily cap as store_ws_begin_run counts it (or
+ * the id names no widget: a free name, nothing to check);
+ * ST_WS_NO_WIDGET when the widget is disabled; ST_WS_CAPPED when its
+ * daily cap is reached (*retry_ms until the next UTC day). Nothing is
+ * written unless OK.
+ */
+int store_chat_widget_take(struct store_txn *, const char *id, int *result,
+    uint64_t *retry_ms);
+/*
  * NULL when the contact fields are acceptable (at least one given, email
  * and phone valid, name at most ST_CONTACT_NAME_MAX characters), else
  * "field: what is wrong".

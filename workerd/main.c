@@ -112,6 +112,8 @@ main(int argc, char *argv[], char *envp[])
 
 	loop_run();
 	log_info("exiting with %u connection(s) open", conn_count());
+	/* A password being hashed ends first. */
+	hashpool_shutdown();
 	upstream_shutdown();
 	return 0;
 }

@@ -177,6 +177,7 @@ struct conn {
 	 */
 	int abort_on_eof;
 	struct ipaddr peer;	/* the socket's peer address */
+	struct clientcap *cap;	/* its count in its client's (NULL: none) */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
 	int route_ix;		/* router_route() index of the request; -1 none */
@@ -418,12 +419,12 @@ const char *export_ctype(const struct export_params *);
 #define DASH_LOGIN_WINDOW_MS	60000	/* login attempts counted per client */
 #define DASH_LOGIN_MAX		10
 #define DASH_WRONG_DELAY_MS	1000	/* a wrong password's answer waits */
-#define DASH_FP_SALT		"parley dashboard session v1"
 
 /*
  * password NULL or "": login answers 503 and no session is valid. Hashes
- * it (a random salt, and the fingerprint's fixed one) and keeps only the
- * hashes; fatalx when scrypt fails.
+ * it with a random salt and keeps that hash (fatalx when scrypt fails),
+ * and a copy of the password only until the fingerprint is made (with
+ * the install's salt from storaged, when a request first needs it).
  */
 void dashauth_init(const char *password);
 void dashauth_shutdown(void);
@@ -431,9 +432,12 @@ int dashauth_configured(void);
 /* scrypt N=2^14, r=8, p=1 into out (DASH_KEY_LEN bytes). 0 or -1. */
 int dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN]);
-/* 1 when attempt is the configured password (constant-time compare). */
+/*
+ * 1 when attempt is the configured password (constant-time compare).
+ * Hashes on the caller's thread: not for the loop (login uses the pool).
+ */
 int dashauth_verify(const char *attempt, size_t len);
-/* The password fingerprint sessions are stored under (NULL: none). */
+/* The password fingerprint sessions are stored under (NULL: none yet). */
 const uint8_t *dashauth_fp(void);
 /*
  * The first cookie called name in a Cookie header value ("a=b; c=d"):
@@ -462,6 +466,42 @@ void dashauth_session_get(struct conn *, struct http_request *,
     const struct route_match *);
 void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
+
+/* ------------------------------------------------------------ hashpool.c */
+
+#define HASHPOOL_THREADS	2	/* scrypt threads of a worker */
+/* Jobs at once: queued, running, or done and not yet delivered. */
+#define HASHPOOL_MAX		32
+
+struct hashjob;
+/*
+ * A job's end, called from the loop: ok 1 with key (DASH_KEY_LEN bytes,
+ * valid during the call), else 0 and key NULL (scrypt failed, or the pool
+ * shut down before the job ran). The job is freed after the call.
+ */
+typedef void (*hashpool_cb)(void *arg, int ok, const uint8_t *key);
+/*
+ * dashauth_scrypt(pw, salt) on a pool thread (both copied; salt at most
+ * 64 bytes); cb(arg) runs from the loop once, unless the job is
+ * cancelled first. NULL, at once, when HASHPOOL_MAX jobs are in flight
+ * or the pool cannot start: never waits. The threads start with the
+ * first job; call after loop_init().
+ */
+struct hashjob *hashpool_submit(const char *pw, size_t pwlen,
+    const void *salt, size_t saltlen, hashpool_cb cb, void *arg);
+/*
+ * Its owner leaves: cb will not be called. A queued job is dropped (1),
+ * a running one freed when it ends (0). Not after cb ran (it is gone).
+ */
+int hashpool_cancel(struct hashjob *);
+/* Jobs submitted and not yet delivered or freed (orphans included). */
+size_t hashpool_pending(void);
+/*
+ * Joins the threads (a running hash ends first), then calls back every
+ * job not cancelled: those hashed with their key, the queued ones with
+ * ok 0. The pool may start again after.
+ */
+void hashpool_shutdown(void);
 
 /* ----------------------------------------------------------- dashpages.c */
 
@@ -574,6 +614,38 @@ void clientip_mask(const struct ipaddr *, struct ipaddr *out);
 void clientip_key(const struct conn *, const struct http_request *,
     const char *prefix, char *out, size_t outsz);
 
+/* ----------------------------------------------------------- clientcap.c */
+
+/* What one client holds open in this worker, each counted apart. */
+enum clientcap_kind { CLIENTCAP_CONN, CLIENTCAP_WS, CLIENTCAP_KINDS };
+struct clientcap;	/* one client's count: the handle a take returns */
+
+/*
+ * Counts one more of kind for ip (through clientip_mask): 0 counted, with
+ * *out the handle to give back (NULL when nothing was counted: max 0 is
+ * no cap, and out of memory errs open); 1 when ip already holds max
+ * (nothing counted).
+ */
+int clientcap_take(enum clientcap_kind, const struct ipaddr *ip,
+    uint32_t max, struct clientcap **out);
+/* Gives one back; the client's entry goes with its last. NULL is a no-op. */
+void clientcap_put(struct clientcap *);
+/* What ip holds now; how many clients hold anything. */
+uint32_t clientcap_count(enum clientcap_kind, const struct ipaddr *ip);
+size_t clientcap_clients(enum clientcap_kind);
+/*
+ * clientcap_take for a new connection from peer, with
+ * wsettings.max_conns_per_client; a trusted proxy (wsettings.trust) is
+ * not counted.
+ */
+int clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out);
+/*
+ * clientcap_take for a WebSocket upgrade, by the request's client
+ * (clientip_of), with wsettings.max_ws_per_client.
+ */
+int clientcap_ws_take(const struct conn *, const struct http_request *,
+    struct clientcap **out);
+
 /* ---------------------------------------------------------------- chat.c */
 
 #define CHAT_MESSAGE_MAX	4000	/* characters (code points) */
@@ -582,6 +654,10 @@ void clientip_key(const struct conn *, const struct http_request *,
 #define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
 #define CHAT_EMPTY_REPLY	"I could not generate a response right now."
 #define CHAT_DETAILS_MAX	256
+/* The default widget's refusals of an HTTP turn (403, 429). */
+#define CHAT_DISABLED_TEXT	"This chat is disabled."
+#define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
+				"limit. Please come back tomorrow."
 
 enum chat_body {
 	CHAT_BODY_OK,
@@ -702,8 +778,15 @@ void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
 void metrics_upstream_cancel(void);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
 void metrics_restarts(uint32_t);
-/* 0: the peer may read /metrics (loopback, or the admin key); else 401/503. */
-int metrics_access(const struct ipaddr *peer, const char *admin_key_hdr);
+/*
+ * 0: the peer may read /metrics, else 401. Without the admin key only a
+ * loopback peer that is not in wsettings.trust and whose request was not
+ * forwarded (metrics_forwarded) may.
+ */
+int metrics_access(const struct ipaddr *peer, int forwarded,
+    const char *admin_key_hdr);
+/* 1 when the request carries X-Forwarded-For or Forwarded (a proxy's). */
+int metrics_forwarded(const struct http_request *);
 /*
  * The Prometheus text of v[0..n) (sorted here by family, labels and le),
  * HELP and TYPE once per family. 0, or -1 out of memory.

@@ -7,18 +7,30 @@
  *	POST /dashboard/api/logout	ends the session everywhere
  *
  * DASHBOARD_PASSWORD is hashed when the worker starts, with scrypt
- * (N=2^14, r=8, p=1) and a random salt; only the hash is kept, and an
- * attempt is hashed the same way and compared with CRYPTO_memcmp. A
- * second scrypt with a fixed salt is the password's fingerprint: every
- * worker derives the same one, storaged keeps it with each session, and a
- * session made under another password is no longer valid.
+ * (N=2^14, r=8, p=1) and a random salt; the hash is kept (the password
+ * only until the fingerprint is made, below), and an attempt is hashed
+ * the same way, on the hash pool's threads (hashpool.c)
+ * so the loop never waits for scrypt, and compared with CRYPTO_memcmp.
  *
- * Login: Content-Type (415), body (400), configured (503), then the
- * attempt is counted in storaged (ST_RATE_HIT "login:<client>", 10 a
- * minute, right or wrong: 429 with Retry-After), then checked. A wrong
- * one answers 401 after DASH_WRONG_DELAY_MS. A right one makes a session
- * id (32 random bytes, 64 hex in the cookie) and a CSRF token (64 hex);
- * storaged keeps SHA-256(id), never the id (ST_DASH_LOGIN).
+ * The fingerprint: scrypt of the password with this install's salt,
+ * which storaged made once and keeps (ST_DASH_SALT). Every worker derives
+ * the same one, storaged keeps it with each session, and a session made
+ * under another password (or, before this salt, under the fixed salt of
+ * older versions) is not valid. The worker asks for the salt when a
+ * session first needs the fingerprint, hashes on the pool, and keeps the
+ * password only until then; requests that need it meanwhile wait
+ * (struct fpwait).
+ *
+ * Login: Content-Type (415), body (400), configured (503), then
+ * ST_DASH_ATTEMPT: the failed-login budget of every client together
+ * (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; spent: 429 for everyone) and this
+ * client's count ("login:<client>", 10 a minute, right or wrong: 429),
+ * both with Retry-After. Then the hash (a full pool: 503 at once). A
+ * wrong password is counted against the budget (ST_RATE_HIT of
+ * ST_DASH_FAILED_KEY) and answers 401 after DASH_WRONG_DELAY_MS. A right
+ * one makes a session id (32 random bytes, 64 hex in the cookie) and a
+ * CSRF token (64 hex); storaged keeps SHA-256(id), never the id
+ * (ST_DASH_LOGIN).
  *
  * The gate (router.c calls it for every R_ADMIN route): a request with
  * x-admin-api-key is judged by the key alone (admin_gate, unchanged); one
@@ -29,6 +41,7 @@
  * The password, the cookie and the CSRF token are never logged; copies
  * of the password made here are wiped (OPENSSL_cleanse).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +62,29 @@
 #define SALT_LEN	16
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
 
+/* A request waiting for the fingerprint (login, session check). */
+struct fpwait {
+	TAILQ_ENTRY(fpwait) entry;
+	int waiting;
+	void (*cb)(struct fpwait *, int ok);
+};
+
+enum fp_state { FP_NONE, FP_ASKING, FP_HASHING, FP_READY };
+
 static struct {
 	int set;
 	uint8_t salt[SALT_LEN];
 	uint8_t hash[DASH_KEY_LEN];	/* scrypt(password, salt) */
-	uint8_t fp[ST_DASH_FP_LEN];	/* scrypt(password, DASH_FP_SALT) */
+	/* The fingerprint: scrypt(password, the install's salt). */
+	enum fp_state fp_state;
+	uint8_t fp[ST_DASH_FP_LEN];
+	char *pw;			/* until the fingerprint is made */
+	size_t pwlen;
+	struct storec_req *fp_req;	/* FP_ASKING */
+	struct hashjob *fp_job;		/* FP_HASHING */
 } dash;
+
+static TAILQ_HEAD(, fpwait) fp_waiters = TAILQ_HEAD_INITIALIZER(fp_waiters);
 
 /* ------------------------------------------------------------ hashing */
 
@@ -78,18 +108,52 @@ dashauth_init(const char *password)
 		return;
 	arc4random_buf(dash.salt, sizeof(dash.salt));
 	if (dashauth_scrypt(password, strlen(password), dash.salt,
-	    sizeof(dash.salt), dash.hash) < 0 ||
-	    dashauth_scrypt(password, strlen(password), DASH_FP_SALT,
-	    sizeof(DASH_FP_SALT) - 1, dash.fp) < 0)
+	    sizeof(dash.salt), dash.hash) < 0)
 		fatalx("DASHBOARD_PASSWORD: scrypt failed");
+	dash.pwlen = strlen(password);
+	if ((dash.pw = strdup(password)) == NULL)
+		fatal("DASHBOARD_PASSWORD");
 	dash.set = 1;
+}
+
+/* Every waiter hears (and leaves the list) once. */
+static void
+fp_wake(int ok)
+{
+	struct fpwait *w;
+
+	while ((w = TAILQ_FIRST(&fp_waiters)) != NULL) {
+		TAILQ_REMOVE(&fp_waiters, w, entry);
+		w->waiting = 0;
+		w->cb(w, ok);
+	}
+}
+
+static void
+pw_forget(void)
+{
+	if (dash.pw != NULL) {
+		OPENSSL_cleanse(dash.pw, dash.pwlen);
+		free(dash.pw);
+	}
+	dash.pw = NULL;
+	dash.pwlen = 0;
 }
 
 void
 dashauth_shutdown(void)
 {
+	if (dash.fp_req != NULL)
+		storec_cancel(dash.fp_req);
+	if (dash.fp_job != NULL)
+		hashpool_cancel(dash.fp_job);
+	pw_forget();
 	OPENSSL_cleanse(&dash, sizeof(dash));
 	dash.set = 0;
+	dash.fp_state = FP_NONE;
+	dash.fp_req = NULL;
+	dash.fp_job = NULL;
+	fp_wake(0);
 }
 
 int
@@ -101,7 +165,87 @@ dashauth_configured(void)
 const uint8_t *
 dashauth_fp(void)
 {
-	return dash.set ? dash.fp : NULL;
+	return dash.set && dash.fp_state == FP_READY ? dash.fp : NULL;
+}
+
+/* ------------------------------------------------------ the fingerprint */
+
+/* The fingerprint's hash ended. */
+static void
+fp_hashed(void *arg, int ok, const uint8_t *key)
+{
+	(void)arg;
+	dash.fp_job = NULL;
+	if (!ok) {
+		log_warnx("dashboard: the password's fingerprint failed");
+		dash.fp_state = FP_NONE;
+		fp_wake(0);
+		return;
+	}
+	memcpy(dash.fp, key, sizeof(dash.fp));
+	dash.fp_state = FP_READY;
+	pw_forget();
+	fp_wake(1);
+}
+
+/* ST_DASH_SALT -> bytes salt */
+static void
+fp_salt(const struct storec_result *r, void *arg)
+{
+	const uint8_t *salt = NULL;
+	struct pdec d;
+	size_t n = 0;
+
+	(void)arg;
+	if (r->status == STOREC_OK) {
+		pdec_init(&d, r->payload, r->len);
+		salt = pdec_bytes(&d, &n);
+		if (pdec_done(&d) < 0 || n != ST_DASH_SALT_LEN) {
+			log_warnx("dashboard: malformed ST_DASH_SALT reply");
+			salt = NULL;
+		}
+	}
+	if (salt != NULL && (dash.fp_job = hashpool_submit(dash.pw,
+	    dash.pwlen, salt, n, fp_hashed, NULL)) != NULL) {
+		dash.fp_state = FP_HASHING;
+		return;
+	}
+	/* The next request that needs it asks again. */
+	dash.fp_state = FP_NONE;
+	fp_wake(0);
+}
+
+/*
+ * The fingerprint for a request: 1 ready (dash.fp); 0 w waits, and its
+ * cb runs once it is made or failed; -1 it cannot be made now (storaged
+ * away). A waiter that goes away first calls fp_cancel().
+ */
+static int
+fp_need(struct fpwait *w, void (*cb)(struct fpwait *, int))
+{
+	struct penc e;
+
+	if (dash.fp_state == FP_READY)
+		return 1;
+	if (dash.fp_state == FP_NONE) {
+		penc_init(&e);
+		if (storec_send(PROTO_ST_DASH_SALT, &e, fp_salt, NULL,
+		    &dash.fp_req) < 0)
+			return -1;
+		dash.fp_state = FP_ASKING;
+	}
+	w->cb = cb;
+	w->waiting = 1;
+	TAILQ_INSERT_TAIL(&fp_waiters, w, entry);
+	return 0;
+}
+
+static void
+fp_cancel(struct fpwait *w)
+{
+	if (w->waiting)
+		TAILQ_REMOVE(&fp_waiters, w, entry);
+	w->waiting = 0;
 }
 
 int
@@ -270,6 +414,8 @@ send_storage_error(struct conn *c, const struct storec_result *r,
 struct login {
 	struct conn *c;
 	struct loop_timer timer;	/* a wrong password's delay */
+	struct hashjob *job;		/* the attempt being hashed */
+	struct fpwait fpw;		/* a right one waits for the fingerprint */
 	char *pw;
 	size_t pwlen;
 	char id[DASH_ID_HEX + 1];
@@ -281,6 +427,9 @@ static void
 login_free(struct login *l)
 {
 	loop_timer_stop(&l->timer);
+	if (l->job != NULL)
+		hashpool_cancel(l->job);
+	fp_cancel(&l->fpw);
 	if (l->pw != NULL) {
 		OPENSSL_cleanse(l->pw, l->pwlen);
 		free(l->pw);
@@ -350,22 +499,13 @@ login_wrong(void *arg)
 	login_fail(arg, 401, API_HEADERS, "Wrong password");
 }
 
-/* The attempt was counted and not limited: check it. */
+/* The password was right: store a new session, then answer. */
 static void
-login_check(struct login *l)
+login_store(struct login *l)
 {
 	uint8_t id[DASH_ID_BYTES], hash[ST_DASH_HASH_LEN], csrf[32];
 	struct penc e;
-	int ok;
 
-	ok = dashauth_verify(l->pw, l->pwlen);
-	OPENSSL_cleanse(l->pw, l->pwlen);
-	free(l->pw);
-	l->pw = NULL;
-	if (!ok) {
-		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
-		return;
-	}
 	arc4random_buf(id, sizeof(id));
 	arc4random_buf(csrf, sizeof(csrf));
 	proto_hex_encode(id, sizeof(id), l->id);
@@ -384,7 +524,79 @@ login_check(struct login *l)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 }
 
-/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+static void
+login_fp_ready(struct fpwait *w, int ok)
+{
+	struct login *l = (struct login *)((char *)w -
+	    offsetof(struct login, fpw));
+
+	if (!ok) {
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		return;
+	}
+	login_store(l);
+}
+
+/* ST_RATE_HIT of the failed-login budget: nothing to do with the answer. */
+static void
+login_failure_counted(const struct storec_result *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/* The attempt's hash, from the pool. */
+static void
+login_hashed(void *arg, int ok, const uint8_t *key)
+{
+	struct login *l = arg;
+	struct penc e;
+	int right;
+
+	l->job = NULL;
+	if (!ok || !dash.set) {
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		return;
+	}
+	right = CRYPTO_memcmp(key, dash.hash, sizeof(dash.hash)) == 0;
+	if (!right) {
+		/* Spends the budget of every client now, not after the delay. */
+		if (wsettings.login_failures != 0) {
+			penc_init(&e);
+			penc_str(&e, ST_DASH_FAILED_KEY);
+			penc_u32(&e, DASH_LOGIN_WINDOW_MS);
+			penc_u32(&e, wsettings.login_failures);
+			storec_send(PROTO_ST_RATE_HIT, &e,
+			    login_failure_counted, NULL, NULL);
+		}
+		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
+		return;
+	}
+	switch (fp_need(&l->fpw, login_fp_ready)) {
+	case 1:
+		login_store(l);
+		break;
+	case -1:
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		break;
+	}
+}
+
+/* The attempt was counted and not limited: hash it on the pool. */
+static void
+login_check(struct login *l)
+{
+	l->job = hashpool_submit(l->pw, l->pwlen, dash.salt,
+	    sizeof(dash.salt), login_hashed, l);
+	OPENSSL_cleanse(l->pw, l->pwlen);
+	free(l->pw);
+	l->pw = NULL;
+	if (l->job == NULL)
+		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
+		    "Too many logins at once, try again in a moment");
+}
+
+/* ST_DASH_ATTEMPT -> u8 limited, u64 retry_after_ms */
 static void
 login_counted(const struct storec_result *r, void *arg)
 {
@@ -404,8 +616,8 @@ login_counted(const struct storec_result *r, void *arg)
 	pdec_init(&d, r->payload, r->len);
 	limited = pdec_u8(&d);
 	retry = pdec_u64(&d);
-	if (pdec_done(&d) < 0) {
-		log_warnx("dashboard: malformed ST_RATE_HIT reply");
+	if (pdec_done(&d) < 0 || limited > 2) {
+		log_warnx("dashboard: malformed ST_DASH_ATTEMPT reply");
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
@@ -415,8 +627,9 @@ login_counted(const struct storec_result *r, void *arg)
 			secs = 1;
 		snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" API_HEADERS,
 		    (unsigned long long)secs);
-		login_fail(l, 429, hdr,
-		    "Too many login attempts, try again later");
+		login_fail(l, 429, hdr, limited == 1 ?
+		    "Too many login attempts, try again later" :
+		    "Too many failed logins on this server, try again later");
 		return;
 	}
 	login_check(l);
@@ -477,7 +690,8 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 	penc_str(&e, key);
 	penc_u32(&e, DASH_LOGIN_WINDOW_MS);
 	penc_u32(&e, DASH_LOGIN_MAX);
-	if (storec_send(PROTO_ST_RATE_HIT, &e, login_counted, l,
+	penc_u32(&e, wsettings.login_failures);
+	if (storec_send(PROTO_ST_DASH_ATTEMPT, &e, login_counted, l,
 	    &c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 }
@@ -497,11 +711,13 @@ struct check {
 	uint8_t hash[ST_DASH_HASH_LEN];
 	struct route_match *m;		/* CHECK_GATE: a copy of the match */
 	const char *headers;		/* of every answer */
+	struct fpwait fpw;		/* waiting for the fingerprint */
 };
 
 static void
 check_free(struct check *k)
 {
+	fp_cancel(&k->fpw);
 	free(k->m);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
@@ -646,6 +862,33 @@ check_done(const struct storec_result *r, void *arg)
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 }
 
+/* ST_DASH_CHECK of the session under the fingerprint. */
+static void
+check_send(struct check *k)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_bytes(&e, k->hash, sizeof(k->hash));
+	penc_bytes(&e, dash.fp, sizeof(dash.fp));
+	if (storec_send(PROTO_ST_DASH_CHECK, &e, check_done, k,
+	    &k->c->sreq) < 0)
+		check_fail(k, 503, "Storage unavailable");
+}
+
+static void
+check_fp_ready(struct fpwait *w, int ok)
+{
+	struct check *k = (struct check *)((char *)w -
+	    offsetof(struct check, fpw));
+
+	if (!ok) {
+		check_fail(k, 503, "Storage unavailable");
+		return;
+	}
+	check_send(k);
+}
+
 /*
  * Starts ST_DASH_CHECK for the request's cookie, hash (already read).
  * m: the route to run after (CHECK_GATE).
@@ -656,7 +899,6 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
     const char *headers)
 {
 	struct check *k;
-	struct penc e;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL || (m != NULL &&
 	    (k->m = malloc(sizeof(*m))) == NULL)) {
@@ -674,11 +916,14 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 		match_copy(k->m, m);
 	c->hctx = k;
 	c->abort = check_abort;
-	penc_init(&e);
-	penc_bytes(&e, hash, ST_DASH_HASH_LEN);
-	penc_bytes(&e, dash.fp, sizeof(dash.fp));
-	if (storec_send(PROTO_ST_DASH_CHECK, &e, check_done, k, &c->sreq) < 0)
+	switch (fp_need(&k->fpw, check_fp_ready)) {
+	case 1:
+		check_send(k);
+		break;
+	case -1:
 		check_fail(k, 503, "Storage unavailable");
+		break;
+	}
 }
 
 /* The session endpoints: no usable cookie (or no password) is 401. */

@@ -10,10 +10,13 @@
  * order, so the answer includes this worker's latest), then asks for the
  * totals. Without storaged it shows this worker's own, storage_up 0.
  *
- * Who may read: a peer on loopback, by the socket's address (a header
- * like X-Forwarded-For is the client's to write), or anyone with the
- * admin key. A reverse proxy on the same host connects from loopback, so
- * it must not pass /metrics on (docs/internals.md).
+ * Who may read: anyone with the admin key; without it, only a peer on
+ * loopback, by the socket's address, that is not a trusted proxy
+ * (TRUST_PROXY) and whose request carries no X-Forwarded-For or
+ * Forwarded header. A reverse proxy on the same host connects from
+ * loopback: when it is trusted, or when it adds either header (the
+ * README's snippets do), its requests need the key; the README's
+ * snippets also refuse /metrics outright (docs/internals.md).
  */
 #include <math.h>
 #include <stdio.h>
@@ -529,13 +532,23 @@ metrics_shutdown(void)
 /* ---------------------------------------------------------- the route */
 
 int
-metrics_access(const struct ipaddr *peer, const char *key)
+metrics_forwarded(const struct http_request *req)
+{
+	return http_header(req, "x-forwarded-for") != NULL ||
+	    http_header(req, "forwarded") != NULL;
+}
+
+int
+metrics_access(const struct ipaddr *peer, int forwarded, const char *key)
 {
 	static const uint8_t lo6[16] = { [15] = 1 };
+	int loopback;
 
-	if (peer->family == 4 && peer->a[0] == 127)
-		return 0;
-	if (peer->family == 6 && memcmp(peer->a, lo6, 16) == 0)
+	loopback = (peer->family == 4 && peer->a[0] == 127) ||
+	    (peer->family == 6 && memcmp(peer->a, lo6, 16) == 0);
+	/* A proxy on this host connects from loopback for someone else. */
+	if (loopback && !forwarded &&
+	    !ipnet_any(wsettings.trust, wsettings.ntrust, peer))
 		return 0;
 	return key != NULL && admin_auth(key) == 0 ? 0 : 401;
 }
@@ -590,8 +603,8 @@ void
 metrics_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	if (metrics_access(&c->peer, http_header(req, "x-admin-api-key")) !=
-	    0) {
+	if (metrics_access(&c->peer, metrics_forwarded(req),
+	    http_header(req, "x-admin-api-key")) != 0) {
 		conn_send_error(c, 401, METRICS_HEADERS, "Unauthorized");
 		return;
 	}

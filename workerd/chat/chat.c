@@ -305,9 +305,12 @@ chat_blank(const char *s, size_t len)
 
 /* ---------------------------------------------------------- answers */
 
-/* 429 with Retry-After: the window's rest in whole seconds, at least 1. */
+/*
+ * 429 with Retry-After: the window's (or the day's) rest in whole
+ * seconds, at least 1.
+ */
 static void
-send_limited(struct conn *c, uint64_t retry_ms)
+send_limited(struct conn *c, uint64_t retry_ms, const char *msg)
 {
 	char hdr[96];
 	uint64_t secs = (retry_ms + 999) / 1000;
@@ -316,7 +319,7 @@ send_limited(struct conn *c, uint64_t retry_ms)
 		secs = 1;
 	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
 	    (unsigned long long)secs);
-	conn_send_error(c, 429, hdr, "Too many requests");
+	conn_send_error(c, 429, hdr, msg);
 }
 
 /* The public text and HTTP status of a turn's failure. */
@@ -354,22 +357,45 @@ turn_conn_detach(void *fe)
 	return c;
 }
 
-/* ST_CHAT_BEGIN -> u8 limited, u64 retry_after_ms, then the turn's part. */
+/*
+ * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, then the
+ * turn's part.
+ */
 static int
 http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
-	uint8_t limited = pdec_u8(d);
+	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
 	if (d->err)
 		return -1;
-	return limited ? 1 : 0;	/* the deployment's model answers */
+	return result;	/* OK: the deployment's model answers */
 }
 
+/*
+ * storaged's refusal: the rate limit, or the default widget disabled or
+ * at its daily cap (the WebSocket path's texts).
+ */
 static void
 http_refused(void *fe, int code, uint64_t retry_ms)
 {
-	send_limited(turn_conn_detach(fe), retry_ms);
+	struct conn *c = turn_conn_detach(fe);
+
+	switch (code) {
+	case ST_CHAT_LIMITED:
+		send_limited(c, retry_ms, "Too many requests");
+		return;
+	case ST_CHAT_DISABLED:
+		conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
+		return;
+	case ST_CHAT_CAPPED:
+		send_limited(c, retry_ms, CHAT_CAPPED_TEXT);
+		return;
+	default:
+		log_warnx("chat: ST_CHAT_BEGIN result %d", code);
+		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
+		return;
+	}
 }
 
 /* Before anything was streamed a JSON error, else an "error" event. */
@@ -618,7 +644,7 @@ rate_done(const struct storec_result *res, void *arg)
 		retry = pdec_u64(&d);
 		if (pdec_done(&d) == 0 && limited) {
 			if ((c = req_end(r)) != NULL)
-				send_limited(c, retry);
+				send_limited(c, retry, "Too many requests");
 			return;
 		}
 		if (d.err)

@@ -74,6 +74,7 @@ struct wsess {
 	int resuming;			/* the resume's ST_WS_OPEN is in flight */
 	size_t nmsgs;			/* messages the visitor sent */
 	char *origin;			/* the upgrade's Origin, for a resume */
+	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -208,6 +209,7 @@ wsess_free(struct wsess *s)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
 	free(s->origin);
+	clientcap_put(s->cap);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -758,6 +760,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 {
 	const char *wid = m->param[0], *why, *origin;
 	char token[TOKEN_LEN + 2], key[ST_RATE_KEY_MAX + 1];
+	struct clientcap *cap;
 	struct wsess *s;
 	struct penc e;
 	int status;
@@ -772,11 +775,17 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 		    why);
 		return;
 	}
+	if (clientcap_ws_take(c, req, &cap) != 0) {
+		conn_send_error(c, 429, JSON_HEADERS, "Too many WebSockets");
+		return;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("wschat");
+		clientcap_put(cap);
 		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
 		return;
 	}
+	s->cap = cap;
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

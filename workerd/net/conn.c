@@ -134,9 +134,37 @@ conn_streams(void)
 	return n;
 }
 
+/*
+ * A connection over its client's cap (clientcap.c): answered 429 with a
+ * minimal JSON error written straight to the socket (plain HTTP only,
+ * best effort: an HTTPS client just sees the close) and closed without
+ * reading a request. What the client sent already is drained first, so
+ * the close is not a reset that could overtake the answer.
+ */
+static void
+conn_refuse(int fd)
+{
+	static const char busy[] = "HTTP/1.1 429 Too Many Requests\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: 32\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Connection: close\r\n\r\n"
+	    "{\"error\":\"Too many connections\"}";
+
+	if (wsettings.tls_cert == NULL) {
+		(void)recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
+		(void)send(fd, busy, sizeof(busy) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	close(fd);
+	hooks.answered(-1, 429);
+}
+
 struct conn *
 conn_new(int fd)
 {
+	struct clientcap *cap;
+	struct ipaddr peer;
 	struct conn *c;
 	int flags, one = 1;
 
@@ -146,15 +174,31 @@ conn_new(int fd)
 		close(fd);
 		return NULL;
 	}
+	clientip_peer(fd, &peer);
+	if (clientcap_conn_take(&peer, &cap) != 0) {
+		if (log_wants(LOG_LEVEL_DEBUG)) {
+			char addr[64];
+
+			ipaddr_format(&peer, addr, sizeof(addr));
+			log_debug("connection %d: refused, client %s holds "
+			    "PARLEY_MAX_CONNS_PER_CLIENT", fd, addr);
+		}
+		conn_refuse(fd);
+		return NULL;
+	}
 	/* Responses are written whole; don't let Nagle hold back the tail. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("connection");
+		clientcap_put(cap);
 		close(fd);
 		return NULL;
 	}
 	c->fd = fd;
+	c->cap = cap;
+	c->peer = peer;
 	if (tlsio_start(&c->tls, fd) < 0) {
+		clientcap_put(cap);
 		close(fd);
 		free(c);
 		return NULL;
@@ -168,10 +212,10 @@ conn_new(int fd)
 	loop_defer_init(&c->flushd, conn_flushd, c);
 	loop_defer_init(&c->draind, conn_draind, c);
 	loop_defer_init(&c->readd, conn_readd, c);
-	clientip_peer(fd, &c->peer);
 	c->idle_since = c->opened = loop_now();
 	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warn("connection: epoll_ctl");
+		clientcap_put(cap);
 		http_in_free(&c->in);
 		tlsio_free(&c->tls);
 		close(fd);
@@ -216,6 +260,9 @@ conn_unlink(struct conn *c)
 	c->drained = NULL;
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	/* A WebSocket taking the socket counts in its own cap instead. */
+	clientcap_put(c->cap);
+	c->cap = NULL;
 	loop_defer(&c->reap);
 }
 

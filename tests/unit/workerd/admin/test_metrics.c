@@ -203,37 +203,83 @@ peer(struct ipaddr *a, int family, const char *s)
 static void
 metrics_test_access(void **state)
 {
+	struct ipnet lo;
 	struct ipaddr a;
 
 	admin_init("the-admin-key-0123456789abcdef");
+	memset(&lo, 0, sizeof(lo));
+	peer(&lo.addr, 4, "127.0.0.1");
+	lo.prefix = 32;
 	peer(&a, 4, "127.0.0.1");
-	assert_int_equal(metrics_access(&a, NULL), 0);
-	assert_int_equal(metrics_access(&a, "wrong"), 0);
+	assert_int_equal(metrics_access(&a, 0, NULL), 0);
+	assert_int_equal(metrics_access(&a, 0, "wrong"), 0);
 	peer(&a, 4, "127.200.3.4");
-	assert_int_equal(metrics_access(&a, NULL), 0);
+	assert_int_equal(metrics_access(&a, 0, NULL), 0);
 	peer(&a, 6, "::1");
-	assert_int_equal(metrics_access(&a, NULL), 0);
+	assert_int_equal(metrics_access(&a, 0, NULL), 0);
 	/* Anyone else needs the key. */
 	peer(&a, 4, "10.0.0.1");
-	assert_int_equal(metrics_access(&a, NULL), 401);
-	assert_int_equal(metrics_access(&a, "wrong"), 401);
-	assert_int_equal(metrics_access(&a, ""), 401);
-	assert_int_equal(metrics_access(&a, "the-admin-key-0123456789abcdef"),
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0, "wrong"), 401);
+	assert_int_equal(metrics_access(&a, 0, ""), 401);
+	assert_int_equal(metrics_access(&a, 0, "the-admin-key-0123456789abcdef"),
 	    0);
 	peer(&a, 4, "128.0.0.1");
-	assert_int_equal(metrics_access(&a, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
 	peer(&a, 6, "::2");
-	assert_int_equal(metrics_access(&a, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
 	peer(&a, 6, "fe80::1");
-	assert_int_equal(metrics_access(&a, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
 	/* A Unix socket peer is not loopback. */
 	memset(&a, 0, sizeof(a));
-	assert_int_equal(metrics_access(&a, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
+	/* Forwarded from loopback (a proxy on this host): the key it takes. */
+	peer(&a, 4, "127.0.0.1");
+	assert_int_equal(metrics_access(&a, 1, NULL), 401);
+	assert_int_equal(metrics_access(&a, 1, "wrong"), 401);
+	assert_int_equal(metrics_access(&a, 1,
+	    "the-admin-key-0123456789abcdef"), 0);
+	peer(&a, 6, "::1");
+	assert_int_equal(metrics_access(&a, 1, NULL), 401);
+	/* A trusted proxy on loopback, even without the header. */
+	wsettings.trust = &lo;
+	wsettings.ntrust = 1;
+	peer(&a, 4, "127.0.0.1");
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0,
+	    "the-admin-key-0123456789abcdef"), 0);
+	/* Another loopback address, not trusted, still may. */
+	peer(&a, 4, "127.0.0.2");
+	assert_int_equal(metrics_access(&a, 0, NULL), 0);
+	wsettings.trust = NULL;
+	wsettings.ntrust = 0;
 	/* No key configured: only loopback. */
 	admin_init(NULL);
 	peer(&a, 4, "10.0.0.1");
-	assert_int_equal(metrics_access(&a, "x"), 401);
-	assert_int_equal(metrics_access(&a, ""), 401);
+	assert_int_equal(metrics_access(&a, 0, "x"), 401);
+	assert_int_equal(metrics_access(&a, 0, ""), 401);
+}
+
+static void
+metrics_test_forwarded(void **state)
+{
+	struct http_request req;
+
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(metrics_forwarded(&req), 0);
+	req.headers[0].name = "host";
+	req.headers[0].value = "localhost";
+	req.nheaders = 1;
+	assert_int_equal(metrics_forwarded(&req), 0);
+	req.headers[1].name = "x-forwarded-for";
+	req.headers[1].value = "";
+	req.nheaders = 2;
+	assert_int_equal(metrics_forwarded(&req), 1);
+	req.headers[1].name = "forwarded";
+	req.headers[1].value = "for=203.0.113.9";
+	assert_int_equal(metrics_forwarded(&req), 1);
+	req.headers[1].name = "x-forwarded-host";
+	assert_int_equal(metrics_forwarded(&req), 0);
 }
 
 static const struct mseries *
@@ -328,6 +374,7 @@ main(void)
 		cmocka_unit_test(metrics_test_histogram),
 		cmocka_unit_test(metrics_test_render_families),
 		cmocka_unit_test(metrics_test_access),
+		cmocka_unit_test(metrics_test_forwarded),
 		cmocka_unit_test(metrics_test_counting),
 	};
 

@@ -1,0 +1,165 @@
+// Issue 13, the login's part (docs/dashboard.md, "Login and the session"),
+// on one stack of 2 workers behind a trusted proxy (TRUST_PROXY=loopback;
+// each request names its client in X-Forwarded-For):
+//  - 400 wrong logins from 40 addresses of one IPv6 /64: the /64 is one
+//    client, so 10 are checked (401) and 390 refused (429);
+//  - a login flood (wrong and right passwords from many /64s, hashed on
+//    each worker's pool) while a chain of /health requests runs on every
+//    worker: the chain goes on while the hashes run (many more /health
+//    answers than logins before the last login is answered; a worker that
+//    hashed on its loop would answer at most about one /health per hash),
+//    and its p99 is printed;
+//  - the failed-login budget (DASHBOARD_LOGIN_FAILURES_PER_MINUTE, 30
+//    here) spent: the right password from a fresh client gets 429 with
+//    Retry-After (the refill is in tests/unit/storaged/test_dashstore.c,
+//    on a fake clock);
+//  - a session stored under the fingerprint of older versions (the fixed
+//    salt) is refused, one under the install's salt (ST_DASH_SALT) is
+//    valid.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, pool, sleep, waitFor } from './lib/harness.mjs';
+import { Dec, Enc } from './lib/storage.mjs';
+import { COOKIE, PASSWORD, loginRequest } from './lib/dashboard.mjs';
+
+const BUDGET = 30;
+const ST_DASH_LOGIN = 0x33;
+const ST_DASH_SALT = 0x4a;
+const OLD_FP_SALT = 'parley dashboard session v1';
+
+const xff = (ip) => ({ 'X-Forwarded-For': ip });
+const scrypt = (pw, salt) => crypto.scryptSync(pw, salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+
+function p99(ms) {
+  const s = [...ms].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)];
+}
+
+describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, () => {
+  let p;
+  let net = 0;   // the next fresh /64: 2001:db8:<net>::/64
+  const fresh = () => `2001:db8:${(++net).toString(16)}::1`;
+
+  before(async () => {
+    p = new Parley({
+      workers: 2,
+      env: { DASHBOARD_PASSWORD: PASSWORD, TRUST_PROXY: 'loopback', DASHBOARD_LOGIN_FAILURES_PER_MINUTE: String(BUDGET) },
+    });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  test('a session of the old fingerprint is refused; one of the install salt is valid', async () => {
+    const s = await p.storage();
+    try {
+      const salt = new Dec(await s.call(ST_DASH_SALT)).bytes();
+      assert.equal(salt.length, 16);
+      const seed = async (fp) => {
+        const id = crypto.randomBytes(32);
+        await s.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
+          .str(crypto.randomBytes(32).toString('hex')).bytes(fp).u64(Date.now() + 3600000).done());
+        return { Cookie: `${COOKIE}=${id.toString('hex')}` };
+      };
+      const old = await seed(scrypt(PASSWORD, OLD_FP_SALT));
+      const now = await seed(scrypt(PASSWORD, salt));
+      // Each worker, more than once (each asks for the salt itself).
+      for (let i = 0; i < 4; i++) {
+        const r = await p.get('/dashboard/api/session', { headers: old });
+        assert.equal(r.status, 401, r.text);
+        assert.deepEqual(r.json(), { error: 'Unauthorized' });
+        assert.equal((await p.get('/v1/admin/widgets', { headers: old })).status, 401);
+        assert.equal((await p.get('/dashboard/api/session', { headers: now })).status, 200);
+      }
+    } finally { s.close(); }
+  });
+
+  test('400 logins from 40 addresses of one /64: 10 answered 401, 390 429', async () => {
+    const t0 = Date.now();
+    const tries = [];
+    for (let a = 1; a <= 40; a++) for (let k = 0; k < 10; k++) tries.push(`2001:db8:0:64::${a.toString(16)}`);
+    const res = await pool(tries, 100, (ip, i) => loginRequest(p, `wrong ${i}`, { headers: xff(ip) }));
+    const by = {};
+    for (const r of res) by[r.status] = (by[r.status] || 0) + 1;
+    assert.deepEqual(by, { 401: 10, 429: 390 });
+    for (const r of res.filter((x) => x.status === 429)) {
+      assert.deepEqual(r.json(), { error: 'Too many login attempts, try again later' });
+      assert.match(r.headers['retry-after'], /^([1-9]|[1-5]\d|60)$/);
+    }
+    console.log(`# 400 logins from one /64: ${by[401]} x 401, ${by[429]} x 429 in ${Date.now() - t0} ms`);
+  });
+
+  test('a login flood does not stall /health on any worker', async () => {
+    const PER_WORKER = 8;         // logins hashed on each worker (2 threads each)
+    const RIGHT = 2;              // the last ones right: answered as soon as hashed
+    const pids = p.workerPids();
+    assert.equal(pids.length, 2);
+    // Connections on each worker (masterd gives each to the one with fewest).
+    const conns = [];
+    const byPid = new Map(pids.map((w) => [w, []]));
+    try {
+      for (let i = 0; i < 4 * (PER_WORKER + 1); i++) conns.push(await p.connect());
+      await waitFor(() => conns.every((c) => pids.includes(p.connectionOwners(pids).get(c.localPort))), 5000, 'every connection on a worker');
+      const owners = p.connectionOwners(pids);
+      for (const c of conns) byPid.get(owners.get(c.localPort)).push(c);
+      for (const w of pids) assert.ok(byPid.get(w).length >= PER_WORKER + 1, `worker ${w} holds ${byPid.get(w).length} connections`);
+
+      const t0 = Date.now();
+      const results = await Promise.all(pids.map(async (w) => {
+        const [hc, ...lc] = byPid.get(w);
+        let pending = PER_WORKER;
+        const logins = lc.slice(0, PER_WORKER).map((c, i) => {
+          const right = i >= PER_WORKER - RIGHT;
+          return loginRequest(p, right ? PASSWORD : `wrong ${i}`, { conn: c, headers: xff(fresh()), timeout: 30000 })
+            .then((r) => { pending--; return { right, status: r.status, at: Date.now() }; });
+        });
+        // /health, one after another, until every login here was answered
+        // (the right ones once hashed; the wrong ones a second later).
+        const lat = [];
+        while (pending > 0) {
+          const h0 = process.hrtime.bigint();
+          const r = await p.request('GET', '/health', { conn: hc, timeout: 30000 });
+          lat.push(Number(process.hrtime.bigint() - h0) / 1e6);
+          assert.equal(r.status, 200);
+          await sleep(1);   // a client's pace, not a busy loop
+        }
+        const done = await Promise.all(logins);
+        return { w, lat, logins: done, floodMs: Math.max(...done.map((l) => l.at)) - t0 };
+      }));
+      const all = [];
+      for (const { w, lat, logins, floodMs } of results) {
+        all.push(...lat);
+        // No /health waited for the hashes: a loop that hashed itself
+        // keeps one waiting for a run of them, most of the flood's time
+        // (measured against the flood on the same machine, not a figure).
+        const max = Math.max(...lat);
+        console.log(`# worker ${w}: ${lat.length} /health during ${PER_WORKER} logins (${floodMs} ms): p99 ${p99(lat).toFixed(2)} ms, max ${max.toFixed(2)} ms`);
+        assert.ok(max < floodMs / 4, `worker ${w}: a /health waited ${max.toFixed(0)} ms of the flood's ${floodMs} ms`);
+        assert.deepEqual(logins.filter((l) => l.right).map((l) => l.status), Array(RIGHT).fill(200), `worker ${w}: right passwords`);
+        assert.deepEqual(logins.filter((l) => !l.right).map((l) => l.status), Array(PER_WORKER - RIGHT).fill(401), `worker ${w}: wrong passwords`);
+      }
+      console.log(`# /health p99 during the flood, every worker: ${p99(all).toFixed(2)} ms (${all.length} requests, ${2 * PER_WORKER} logins, ${Date.now() - t0} ms)`);
+    } finally {
+      for (const c of conns) c.destroy();
+    }
+  });
+
+  test('the failed-login budget spent: the right password gets 429 with Retry-After', async () => {
+    // 10 + 12 failures so far: 8 more from fresh /64s spend the 30 (more
+    // rounds only if the minute ended meanwhile on a slow machine).
+    const SPENT = 'Too many failed logins on this server, try again later';
+    for (let round = 0; round < 5; round++) {
+      const res = await pool(Array.from({ length: 8 }, fresh), 8, (ip, i) => loginRequest(p, `wrong ${i}`, { headers: xff(ip), timeout: 30000 }));
+      for (const x of res) assert.ok(x.status === 401 || (x.status === 429 && x.json().error === SPENT), `${x.status} ${x.text}`);
+      if (res.some((x) => x.status === 429)) break;
+      const r0 = await loginRequest(p, 'wrong again', { headers: xff(fresh()) });
+      if (r0.status === 429) break;
+    }
+    const r = await loginRequest(p, PASSWORD, { headers: xff(fresh()) });
+    assert.equal(r.status, 429, r.text);
+    assert.deepEqual(r.json(), { error: SPENT });
+    assert.match(r.headers['retry-after'], /^([1-9]|[1-5]\d|60)$/);
+    assert.equal(r.headers['cache-control'], 'no-store');
+  });
+});

@@ -1,0 +1,276 @@
+/*
+ * scrypt off the event loop: a few threads (HASHPOOL_THREADS) that hash
+ * passwords for the dashboard's login (dashauth.c), so that a login flood
+ * costs the worker's loop nothing but a pipe read per attempt.
+ *
+ * Only the job crosses threads. The loop fills it and puts it on the
+ * queue (under the mutex); a thread takes it off, hashes, and writes the
+ * job's address into a pipe; the loop reads the pipe and calls the job's
+ * callback. Fields are split by owner (see struct hashjob): the thread
+ * touches the input and the result, the loop the callback and the orphan
+ * mark; the mutex orders the handover in, the pipe the handover back.
+ *
+ * Bounded: at most HASHPOOL_MAX jobs between submit and delivery (queued,
+ * running, or done and waiting in the pipe). A full pool refuses at once
+ * (the caller answers 503); nothing ever waits for room.
+ *
+ * A job whose owner goes away is cancelled: dropped when still queued,
+ * orphaned when running (freed, without its callback, when it ends).
+ * The threads start with the first job; hashpool_shutdown() joins them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define HASHPOOL_SALT_MAX	64
+/*
+ * The threads' nice value (Linux: per thread): a loop that wakes wins the
+ * CPU from a hash at once, so a flood slows no other request.
+ */
+#define HASHPOOL_NICE		10
+
+struct hashjob {
+	/* The pool's mutex guards these two. */
+	TAILQ_ENTRY(hashjob) entry;
+	int queued;			/* on the queue, no thread has it */
+	/* Set before the queue, read by the thread. */
+	char *pw;
+	size_t pwlen;
+	uint8_t salt[HASHPOOL_SALT_MAX];
+	size_t saltlen;
+	/* Set by the thread, read by the loop once the pipe gave it back. */
+	uint8_t key[DASH_KEY_LEN];
+	int ok;
+	/* The loop's alone. */
+	hashpool_cb cb;
+	void *arg;
+	int orphan;			/* cancelled while running */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	TAILQ_HEAD(, hashjob) queue;
+	int stop;			/* under mu: threads leave */
+	/* The loop's alone. */
+	int started;
+	pthread_t th[HASHPOOL_THREADS];
+	int nth;
+	int pfd[2];			/* done jobs: threads write, the loop reads */
+	struct loop_io io;
+	size_t pending;			/* submitted, not yet delivered or freed */
+} hp = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.queue = TAILQ_HEAD_INITIALIZER(hp.queue),
+	.pfd = { -1, -1 },
+};
+
+static void
+job_free(struct hashjob *j)
+{
+	if (j->pw != NULL) {
+		OPENSSL_cleanse(j->pw, j->pwlen);
+		free(j->pw);
+	}
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+/* A pool thread: hash what the queue holds until told to stop. */
+static void *
+hp_thread(void *arg)
+{
+	struct hashjob *j;
+	ssize_t n;
+
+	(void)arg;
+	setpriority(PRIO_PROCESS, (id_t)gettid(), HASHPOOL_NICE);
+	pthread_mutex_lock(&hp.mu);
+	for (;;) {
+		while (!hp.stop && TAILQ_EMPTY(&hp.queue))
+			pthread_cond_wait(&hp.cv, &hp.mu);
+		if (hp.stop)
+			break;
+		j = TAILQ_FIRST(&hp.queue);
+		TAILQ_REMOVE(&hp.queue, j, entry);
+		j->queued = 0;
+		pthread_mutex_unlock(&hp.mu);
+
+		j->ok = dashauth_scrypt(j->pw, j->pwlen, j->salt, j->saltlen,
+		    j->key) == 0;
+		/* A pointer is far below PIPE_BUF: written whole or not at all. */
+		do
+			n = write(hp.pfd[1], &j, sizeof(j));
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(j))
+			fatal("hash pool: pipe write");
+
+		pthread_mutex_lock(&hp.mu);
+	}
+	pthread_mutex_unlock(&hp.mu);
+	return NULL;
+}
+
+/* Hands a finished job to its owner (unless orphaned), then frees it. */
+static void
+hp_deliver(struct hashjob *j)
+{
+	hp.pending--;
+	if (!j->orphan)
+		j->cb(j->arg, j->ok, j->ok ? j->key : NULL);
+	job_free(j);
+}
+
+static void
+hp_io(int fd, uint32_t events, void *arg)
+{
+	struct hashjob *j;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j))
+		hp_deliver(j);
+}
+
+/* The pipe and the threads, the first time a job comes. 0 or -1. */
+static int
+hp_start(void)
+{
+	sigset_t all, old;
+	int i, rc;
+
+	if (hp.started)
+		return 0;
+	if (pipe2(hp.pfd, O_CLOEXEC) < 0) {
+		log_warn("hash pool: pipe");
+		return -1;
+	}
+	/* Only the loop's end waits for nothing. */
+	if (fcntl(hp.pfd[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(&hp.io, hp.pfd[0], EPOLLIN, hp_io, NULL) < 0) {
+		log_warn("hash pool: watch pipe");
+		goto fail;
+	}
+	hp.started = 1;
+	/* Signals are the loop's (signalfd): the threads take none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < HASHPOOL_THREADS; i++) {
+		if ((rc = pthread_create(&hp.th[i], NULL, hp_thread,
+		    NULL)) != 0) {
+			errno = rc;
+			log_warn("hash pool: thread");
+			break;
+		}
+		hp.nth++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (hp.nth == 0) {
+		hashpool_shutdown();
+		return -1;
+	}
+	return 0;
+fail:
+	close(hp.pfd[0]);
+	close(hp.pfd[1]);
+	hp.pfd[0] = hp.pfd[1] = -1;
+	return -1;
+}
+
+struct hashjob *
+hashpool_submit(const char *pw, size_t pwlen, const void *salt,
+    size_t saltlen, hashpool_cb cb, void *arg)
+{
+	struct hashjob *j;
+
+	if (hp.pending >= HASHPOOL_MAX || saltlen > HASHPOOL_SALT_MAX ||
+	    hp_start() < 0)
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->pw = malloc(pwlen + 1)) == NULL) {
+		free(j);
+		log_warn("hash pool");
+		return NULL;
+	}
+	if (pwlen > 0)
+		memcpy(j->pw, pw, pwlen);
+	j->pw[pwlen] = '\0';
+	j->pwlen = pwlen;
+	memcpy(j->salt, salt, saltlen);
+	j->saltlen = saltlen;
+	j->cb = cb;
+	j->arg = arg;
+	hp.pending++;
+	pthread_mutex_lock(&hp.mu);
+	j->queued = 1;
+	TAILQ_INSERT_TAIL(&hp.queue, j, entry);
+	pthread_cond_signal(&hp.cv);
+	pthread_mutex_unlock(&hp.mu);
+	return j;
+}
+
+int
+hashpool_cancel(struct hashjob *j)
+{
+	int queued;
+
+	pthread_mutex_lock(&hp.mu);
+	if ((queued = j->queued))
+		TAILQ_REMOVE(&hp.queue, j, entry);
+	pthread_mutex_unlock(&hp.mu);
+	if (queued) {
+		hp.pending--;
+		job_free(j);
+	} else
+		j->orphan = 1;
+	return queued;
+}
+
+size_t
+hashpool_pending(void)
+{
+	return hp.pending;
+}
+
+void
+hashpool_shutdown(void)
+{
+	struct hashjob *j;
+	int i;
+
+	if (!hp.started)
+		return;
+	pthread_mutex_lock(&hp.mu);
+	hp.stop = 1;
+	pthread_cond_broadcast(&hp.cv);
+	pthread_mutex_unlock(&hp.mu);
+	for (i = 0; i < hp.nth; i++)
+		pthread_join(hp.th[i], NULL);
+	hp.nth = 0;
+	/* Every owner hears once: what was hashed as it is, the rest failed. */
+	hp_io(hp.pfd[0], 0, NULL);
+	while ((j = TAILQ_FIRST(&hp.queue)) != NULL) {
+		TAILQ_REMOVE(&hp.queue, j, entry);
+		j->queued = 0;
+		j->ok = 0;
+		hp_deliver(j);
+	}
+	loop_io_del(&hp.io);
+	close(hp.pfd[0]);
+	close(hp.pfd[1]);
+	hp.pfd[0] = hp.pfd[1] = -1;
+	hp.stop = 0;
+	hp.started = 0;
+}
