@@ -209,7 +209,7 @@ const struct setting settings_table[] = {
 	    F(session_idle_days),
 	    "a widget visitor's session expires after this many idle days "
 	    "(storaged sweeps expired ones)" },
-	{ "WIDGET_NEW_SESSIONS_PER_MINUTE", SETTING_NUMBER, "600", NULL, 0,
+	{ "WIDGET_NEW_SESSIONS_PER_MINUTE", SETTING_NUMBER, "3000", NULL, 0,
 	    1000000, NULL, NULL, NULL, S, F(new_sessions_per_min),
 	    "new visitor sessions (first messages of new visitors) per "
 	    "widget per minute; 0 turns the limit off" },

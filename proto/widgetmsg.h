@@ -121,7 +121,7 @@
 #define ST_DEFAULT_COLOR	"#6366f1"
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
-#define ST_NEW_SESSIONS_PER_MIN	600	/* default: per widget per minute */
+#define ST_NEW_SESSIONS_PER_MIN	3000	/* default: per widget per minute */
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {
