@@ -39,14 +39,16 @@
  *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX)
  *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
- *          the session has none yet), u32 n, n x (str role, str content)
+ *          the session has none yet), u32 n, n x (str role, str content),
+ *          u8 more (older messages were left out)
  *       The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:
  *       its conversation's newest history_max messages outside failed
- *       turns, oldest first); otherwise a new session is made with
- *       new_hash (resumed 0, no history).
+ *       turns and within ST_WS_HISTORY_BYTES, read newest first, sent
+ *       oldest first); otherwise a new session is made with new_hash
+ *       (resumed 0, no history).
  *
  *   ST_WS_BEGIN  str widget_id, bytes token_hash, str content,
  *                str rate_key, u32 window_ms, u32 rate_max,
@@ -110,6 +112,11 @@
 #define ST_DEFAULT_COLOR	"#6366f1"
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
+/*
+ * Bytes of history records a resume reads and sends (ST_WS_OPEN): a
+ * quarter of the WebSocket output cap, whatever the conversation's length.
+ */
+#define ST_WS_HISTORY_BYTES	(256u * 1024)
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {

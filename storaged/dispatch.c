@@ -571,6 +571,7 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
 			penc_str(&r->enc, o.conv_id);
 			enc_pairs(&r->enc, o.history, o.n);
+			penc_u8(&r->enc, (uint8_t)o.more);
 		}
 		store_ws_open_free(&o);
 	}

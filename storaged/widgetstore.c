@@ -668,6 +668,27 @@ widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
 	return 0;
 }
 
+/*
+ * A resumed session's history into o (conv_id, history, n, more): its
+ * conversation's newest messages, at most history_max of them and at most
+ * ST_WS_HISTORY_BYTES (or max_bytes if less) of records, read newest first
+ * so that a long conversation costs no more than what is sent.
+ */
+static void
+ws_history(struct store_txn *t, const char *widget, const char *session,
+    uint32_t history_max, size_t max_bytes, struct store_ws_open *o)
+{
+	uint8_t cid[ID_LEN];
+
+	if (sess_conv_id(t, widget, session, cid) != 0)
+		return;
+	proto_hex_encode(cid, ID_LEN, o->conv_id);
+	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
+		max_bytes = ST_WS_HISTORY_BYTES;
+	msgs_newest(t, cid, history_max, max_bytes, &o->history, &o->n,
+	    &o->more);
+}
+
 int
 store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
     const uint8_t *token_hash, const uint8_t *new_hash, uint64_t idle_ms,
@@ -675,9 +696,9 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 {
 	struct store_ws_open o;
 	struct store_wsess s;
-	uint8_t k[WSESS_KEY_MAX], cid[ID_LEN], r[ID_LEN];
+	uint8_t k[WSESS_KEY_MAX], r[ID_LEN];
 	uint64_t now = t->st->now();
-	int rc, more;
+	int rc;
 
 	if (t->err)
 		return t->err;
@@ -706,12 +727,8 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 				s.active_at = now;
 			wsess_save(t, token_hash, &s);
 			o.contact_submitted = s.contact_id[0] != '\0';
-			rc = sess_conv_id(t, o.widget.id, s.id, cid);
-			if (rc == 0) {
-				proto_hex_encode(cid, ID_LEN, o.conv_id);
-				msgs_newest(t, cid, history_max, max_bytes,
-				    &o.history, &o.n, &more);
-			}
+			ws_history(t, o.widget.id, s.id, history_max,
+			    max_bytes, &o);
 		} else	/* Expired: it goes, and a new one takes over. */
 			wsess_delete(t, token_hash, s.widget);
 	}

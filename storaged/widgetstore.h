@@ -35,6 +35,7 @@ struct store_ws_open {
 	char conv_id[ST_ID_HEX + 1];	/* "" = none yet */
 	uint32_t n;
 	struct st_msg *history;		/* n, oldest first */
+	int more;			/* older messages were left out */
 };
 
 struct store_ws_begin {
@@ -82,7 +83,8 @@ int store_widget_reset_id(struct store_txn *, const char *widget_id,
 /*
  * token_hash NULL or ST_TOKEN_HASH_LEN bytes; new_hash ST_TOKEN_HASH_LEN.
  * idle_ms 0 means ST_SESSION_IDLE_MS; history_max 0 as many as max_bytes
- * holds.
+ * holds; max_bytes is at most ST_WS_HISTORY_BYTES (0: that), and more
+ * says older messages were left out.
  */
 int store_ws_open(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t *token_hash, const uint8_t *new_hash,

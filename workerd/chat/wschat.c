@@ -37,6 +37,15 @@
 #define TOKEN_BYTES	32
 #define TOKEN_LEN	43		/* base64url of 32 bytes, no padding */
 #define SHOWN_HISTORY	ST_HISTORY_MAX	/* messages replayed on resume */
+/*
+ * The "history" event's most bytes: storaged reads ST_WS_HISTORY_BYTES of
+ * records; JSON escapes may grow them, and the oldest then go too. Half
+ * the WebSocket output cap, and room for the largest single message.
+ */
+#define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
+/* Resumes (a token given) per client and window, counted in storaged. */
+#define RESUME_MAX		30
+#define RESUME_WINDOW_MS	60000
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 
@@ -53,6 +62,7 @@ struct wsess {
 	uint8_t new_hash[ST_TOKEN_HASH_LEN];
 	int has_token;
 	char rate_key[ST_RATE_KEY_MAX + 1];
+	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
 };
 
@@ -510,6 +520,28 @@ open_refuse(struct wsess *s, int status, const char *msg)
 	wsess_free(s);
 }
 
+/*
+ * Leaves the newest items of arr (oldest first) whose compact JSON, with
+ * commas and brackets, fits in max bytes. 1 when some were dropped.
+ */
+static int
+history_trim(json_t *arr, size_t max)
+{
+	size_t i, n = json_array_size(arr), used = 2;
+
+	for (i = n; i > 0; i--) {
+		used += json_dumpb(json_array_get(arr, i - 1), NULL, 0,
+		    JSON_COMPACT) + 1;
+		if (used > max)
+			break;
+	}
+	if (i == 0)
+		return 0;
+	while (i-- > 0)
+		json_array_remove(arr, 0);
+	return 1;
+}
+
 /* The history replayed to a resumed session: {role, content} pairs. */
 static json_t *
 history_json(struct pdec *d, uint32_t n)
@@ -541,7 +573,8 @@ history_json(struct pdec *d, uint32_t n)
 
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content)
+ * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content),
+ * u8 more
  */
 static void
 open_done(const struct storec_result *r, void *arg)
@@ -554,7 +587,7 @@ open_done(const struct storec_result *r, void *arg)
 	json_t *hist = NULL;
 	const char *msg;
 	char conv_id[ST_ID_HEX + 1];
-	uint8_t result, resumed = 0;
+	uint8_t result, resumed = 0, more = 0;
 	uint32_t n = 0;
 	int status;
 
@@ -585,6 +618,7 @@ open_done(const struct storec_result *r, void *arg)
 	n = pdec_u32(&d);
 	if (!d.err && n <= ST_HISTORY_MAX * 2u)
 		hist = history_json(&d, n);
+	more = pdec_u8(&d);
 	if (hist == NULL || pdec_done(&d) < 0) {
 		json_decref(hist);
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
@@ -606,11 +640,88 @@ open_done(const struct storec_result *r, void *arg)
 	wsend(s, json_pack("{s:s, s:s, s:b}", "type", "session",
 	    "session_token", s->token, "contact_info_submitted",
 	    s->contact_submitted));
+	/* What the envelope adds to the array: well under 64 bytes. */
+	if (history_trim(hist, HISTORY_SEND_MAX - 64))
+		more = 1;
 	if (resumed)
-		wsend(s, json_pack("{s:s, s:o}", "type", "history", "messages",
-		    hist));
+		wsend(s, json_pack("{s:s, s:o, s:b}", "type", "history",
+		    "messages", hist, "truncated", more != 0));
 	else
 		json_decref(hist);
+}
+
+/* ST_WS_OPEN: the widget, the Origin, the session. */
+static void
+open_send(struct wsess *s)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, s->wid);
+	penc_str(&e, s->origin);
+	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
+	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
+	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
+	penc_u32(&e, SHOWN_HISTORY);
+	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
+}
+
+/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+static void
+resume_counted(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct conn *c;
+	struct pdec d;
+	char hdr[64 + sizeof(JSON_HEADERS)];
+	uint64_t retry;
+	uint8_t limited;
+
+	if (r->status != STOREC_OK) {
+		open_refuse(s, 503, "Storage unavailable");
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	limited = pdec_u8(&d);
+	retry = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		log_warnx("wschat: malformed ST_RATE_HIT reply");
+		open_refuse(s, 500, "Internal server error");
+		return;
+	}
+	if (!limited) {
+		open_send(s);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
+	    (unsigned long long)((retry + 999) / 1000 ? (retry + 999) / 1000 :
+	    1));
+	if ((c = wsess_detach(s)) != NULL)
+		conn_send_error(c, 429, hdr, "Too many reconnects, try again "
+		    "later");
+	wsess_free(s);
+}
+
+/*
+ * A token resumes a session and replays its history: counted per client
+ * first (RESUME_MAX per RESUME_WINDOW_MS), so that looping resumes cost
+ * storaged a counter, not a history read.
+ */
+static void
+resume_count(struct wsess *s, struct conn *c, struct http_request *req)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+	struct penc e;
+
+	clientip_key(c, req, "resume:", key, sizeof(key));
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, RESUME_WINDOW_MS);
+	penc_u32(&e, RESUME_MAX);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, resume_counted, s,
+	    &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
 }
 
 void
@@ -620,7 +731,6 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	const char *wid = m->param[0], *why, *origin;
 	char token[TOKEN_LEN + 2];
 	struct wsess *s;
-	struct penc e;
 	int status;
 
 	if (!wid_valid(wid)) {
@@ -651,16 +761,12 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	origin = http_header(req, "origin");
+	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	s->c = c;
 	c->hctx = s;
 	c->abort = wschat_abort;
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, origin != NULL ? origin : "");
-	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
-	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
-	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	penc_u32(&e, SHOWN_HISTORY);
-	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
-		open_refuse(s, 503, "Storage unavailable");
+	if (s->has_token)
+		resume_count(s, c, req);
+	else
+		open_send(s);
 }

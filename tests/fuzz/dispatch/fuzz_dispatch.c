@@ -427,6 +427,8 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		free(pdec_strdup(&d, ST_ID_HEX));
 		check_pairs(&d);
+		if (pdec_u8(&d) > 1)
+			abort();
 		break;
 	case PROTO_ST_WS_BEGIN:
 		check_ws_begin(&d, r);

@@ -173,6 +173,7 @@ struct wsopen {
 	uint32_t n;
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
+	int more;
 	int wrote;
 };
 
@@ -258,6 +259,7 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			o->contact = pdec_u8(&d);
 			pdec_strbuf(&d, o->conv_id, sizeof(o->conv_id));
 			dec_pairs(&d, &o->n, o->roles, o->contents);
+			o->more = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
@@ -729,6 +731,51 @@ test_widget_delete(void **state)
 
 /* ------------------------------------------------ tests: sessions */
 
+/*
+ * A long conversation resumes with its newest messages within
+ * ST_WS_HISTORY_BYTES, marked "more", and storaged stops reading there.
+ */
+static void
+test_ws_open_history_capped(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct wsopen o;
+	uint8_t h1[ST_TOKEN_HASH_LEN], h2[ST_TOKEN_HASH_LEN];
+	char *big;
+	size_t total = 0, len = 20 * 1024;
+	uint32_t i;
+
+	w_new(f, "W", &a);
+	hash(h1, 1);
+	hash(h2, 2);
+	ws_new(f, a.widget_id, 1);
+	assert_non_null(big = malloc(len + 1));
+	/* 40 x 20 KiB: 800 KiB, three times the cap. */
+	for (i = 0; i < 40; i++) {
+		memset(big, 'a' + i % 26, len);
+		snprintf(big, len, "m%02u ", i);
+		big[4] = 'x';
+		big[len] = '\0';
+		assert_int_equal(ws_say(f, a.widget_id, 1, big), ST_WS_OK);
+	}
+	free(big);
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0,
+	    ST_HISTORY_MAX, &o), 0);
+	assert_int_equal(o.resumed, 1);
+	assert_int_equal(o.more, 1);
+	assert_true(o.n >= 10 && o.n < 16);
+	for (i = 0; i < o.n; i++)
+		total += strlen(o.contents[i]);
+	assert_true(total <= ST_WS_HISTORY_BYTES);
+	/* The newest, oldest first. */
+	assert_memory_equal(o.contents[o.n - 1], "m39 ", 4);
+	assert_memory_equal(o.contents[0], "m", 1);
+	assert_int_equal(atoi(o.contents[0] + 1), 40 - (int)o.n);
+	wsopen_free(&o);
+	st_widget_free(&a);
+}
+
 static void
 test_ws_open(void **state)
 {
@@ -779,6 +826,11 @@ test_ws_open(void **state)
 	    ST_HISTORY_MAX, &o), 0);
 	assert_int_equal(o.n, 2);
 	assert_string_equal(o.contents[0], "first");
+	assert_int_equal(o.more, 0);
+	wsopen_free(&o);
+	/* The count cap leaves the older one out: more. */
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 1, &o), 0);
+	assert_int_equal(o.more, 1);
 	wsopen_free(&o);
 	/* 0 ("all that fit") could pass ST_HISTORY_MAX: refused. */
 	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 0, &o),
@@ -1402,6 +1454,7 @@ main(void)
 		T(test_widget_reset_id),
 		T(test_widget_delete),
 		T(test_ws_open),
+		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
 		T(test_contact_submit),
