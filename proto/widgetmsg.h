@@ -69,22 +69,33 @@
  *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
- *                      str email, str phone
- *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION), and when OK: contact
+ *                      str email, str phone, str rate_key,
+ *                      u32 window_ms, u32 rate_max
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY),
+ *          and when OK: contact (as stored); when LIMITED: u64
+ *          retry_after_ms
  *       Fields "" when not given; at least one must be; email and phone
  *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
+ *       Then the submission is counted against the rate limit as
+ *       ST_RATE_HIT (LIMITED; rate_max 0: not counted). A session stores
+ *       at most ST_CONTACT_SUBMITS_MAX submissions (then TOO_MANY,
+ *       nothing written).
  *       Resolution (Loquent's): look up by email, then by phone; both
  *       match the same contact -> it; only one matches -> that one; they
  *       match different contacts -> the email's; none -> a new contact.
- *       A found contact gets the fields it lacked. The contact is linked
- *       to the session and to the session's conversation (if any; later
- *       conversations of the session get it when made).
+ *       A contact this session made gets the fields it lacked; any other
+ *       found contact is never changed, and the link is unverified: it
+ *       keeps what the visitor submitted. The contact is linked to the
+ *       session and to the session's conversation (if any; later
+ *       conversations of the session get it, and the link, when made).
  *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
  *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
  *       Newest first (created_at), paged through an index.
  *   ST_CONTACT_GET     str contact_id
  *       -> contact, u32 n, n x conv (its conversations, newest activity
- *          first, at most ST_LIST_MAX)
+ *          first, at most ST_LIST_MAX), n x (u8 unverified, str name,
+ *          str email, str phone): each conversation's link, with what
+ *          the visitor submitted when unverified ("" otherwise)
  */
 #ifndef PARLEY_WIDGETMSG_H
 #define PARLEY_WIDGETMSG_H
@@ -117,6 +128,8 @@
  * quarter of the WebSocket output cap, whatever the conversation's length.
  */
 #define ST_WS_HISTORY_BYTES	(256u * 1024)
+/* Contact submissions a visitor session may make (ST_CONTACT_SUBMIT). */
+#define ST_CONTACT_SUBMITS_MAX	3
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {
@@ -132,6 +145,7 @@ enum st_ws_result {
 	ST_WS_CONTACT = 4,	/* contact info required first */
 	ST_WS_LIMITED = 5,	/* the per-client rate limit */
 	ST_WS_CAPPED = 6,	/* the widget's daily message cap */
+	ST_WS_TOO_MANY = 7,	/* the session's contact submissions are used */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

@@ -324,12 +324,23 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 		wsend_type(s, "typing_stop");
 }
 
+/* The per-client rate limit's refusal, with its wait. */
+static void
+wsend_limited(struct wsess *s, uint64_t retry_ms)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "Too many messages. Please wait %llu "
+	    "seconds and try again.", (unsigned long long)((retry_ms + 999) /
+	    1000 ? (retry_ms + 999) / 1000 : 1));
+	wsend_error(s, msg);
+}
+
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
 static void
 ws_refused(void *fe, int result, uint64_t retry_ms)
 {
 	struct wsess *s = fe;
-	char msg[160];
 
 	s->turn = NULL;
 	switch (result) {
@@ -345,11 +356,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		    "chatting.");
 		return;
 	case ST_WS_LIMITED:
-		snprintf(msg, sizeof(msg), "Too many messages. Please wait "
-		    "%llu seconds and try again.",
-		    (unsigned long long)((retry_ms + 999) / 1000 ?
-		    (retry_ms + 999) / 1000 : 1));
-		wsend_error(s, msg);
+		wsend_limited(s, retry_ms);
 		return;
 	case ST_WS_CAPPED:
 		wsend_error(s, "This chat has reached its daily message "
@@ -388,7 +395,10 @@ on_message(struct wsess *s, const struct wsmsg *m)
 
 /* ------------------------------------------------------------ contact */
 
-/* ST_CONTACT_SUBMIT -> u8 result, and when OK: contact */
+/*
+ * ST_CONTACT_SUBMIT -> u8 result, and when OK: contact; when LIMITED:
+ * u64 retry_after_ms
+ */
 static void
 contact_done(const struct storec_result *r, void *arg)
 {
@@ -417,6 +427,15 @@ contact_done(const struct storec_result *r, void *arg)
 		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
 		return;
 	}
+	if (!d.err && result == ST_WS_TOO_MANY) {
+		wsend_error(s, "Your details were already saved. Please "
+		    "continue in the chat.");
+		return;
+	}
+	if (!d.err && result == ST_WS_LIMITED) {
+		wsend_limited(s, pdec_u64(&d));
+		return;
+	}
 	if (d.err || result != ST_WS_OK || pdec_contact(&d, &ct) < 0) {
 		log_warnx("wschat: malformed ST_CONTACT_SUBMIT reply");
 		wsend_error(s, "Something went wrong. Please try again.");
@@ -440,6 +459,10 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 	penc_str(&e, m->name);
 	penc_str(&e, m->email);
 	penc_str(&e, m->phone);
+	/* A contact counts as a message in the per-client limit. */
+	penc_str(&e, s->rate_key);
+	penc_u32(&e, wsettings.rate_window_ms);
+	penc_u32(&e, wsettings.rate_max);
 	if (storec_send(PROTO_ST_CONTACT_SUBMIT, &e, contact_done, s,
 	    &s->sreq) < 0)
 		wsend_error(s, "Your details could not be saved. Please try "

@@ -356,6 +356,10 @@ ws_say(struct fix *f, const char *wid, uint8_t tb, const char *content)
 	return res;
 }
 
+/* contact_submit's rate limit: none unless a test sets one. */
+static const char *contact_rate_key = "";
+static uint32_t contact_rate_max;
+
 static int
 contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
     const char *email, const char *phone, int *result, struct st_contact *c)
@@ -373,11 +377,16 @@ contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
 	penc_str(&e, name);
 	penc_str(&e, email);
 	penc_str(&e, phone);
+	penc_str(&e, contact_rate_key);
+	penc_u32(&e, MIN);
+	penc_u32(&e, contact_rate_max);
 	if ((err = request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		*result = pdec_u8(&d);
 		if (*result == ST_WS_OK)
 			assert_int_equal(pdec_contact(&d, c), 0);
+		if (*result == ST_WS_LIMITED)
+			assert_true(pdec_u64(&d) > 0);
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -435,6 +444,9 @@ struct cfull {
 	struct st_contact c;
 	uint32_t n;
 	struct st_conv convs[8];
+	int unverified[8];
+	char sub_name[8][64], sub_email[8][ST_EMAIL_MAX + 1];
+	char sub_phone[8][ST_PHONE_MAX + 1];
 };
 
 static int
@@ -456,6 +468,14 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 		assert_true(g->n <= 8);
 		for (i = 0; i < g->n; i++)
 			assert_int_equal(pdec_conv(&d, &g->convs[i]), 0);
+		for (i = 0; i < g->n; i++) {
+			g->unverified[i] = pdec_u8(&d);
+			pdec_strbuf(&d, g->sub_name[i], sizeof(g->sub_name[i]));
+			pdec_strbuf(&d, g->sub_email[i],
+			    sizeof(g->sub_email[i]));
+			pdec_strbuf(&d, g->sub_phone[i],
+			    sizeof(g->sub_phone[i]));
+		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -1059,6 +1079,9 @@ test_contact_submit(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "not-an-email");
 	penc_str(&e, "");
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
 	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg, "email: not a valid address");
