@@ -1242,6 +1242,110 @@ test_contact_links(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * Naming a contact one did not make: the contact stays as it is, the
+ * conversation is linked unverified with what was submitted; a session
+ * stores at most ST_CONTACT_SUBMITS_MAX submissions; submissions count
+ * in the per-client limit.
+ */
+static void
+test_contact_claims(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_contact c;
+	struct wsbegin b;
+	struct cfull g;
+	struct clist l;
+	char ada[ST_ID_HEX + 1], id[ST_ID_HEX + 1];
+	char conv1[ST_ID_HEX + 1], conv2[ST_ID_HEX + 1], conv3[ST_ID_HEX + 1];
+	uint64_t total;
+	int result, i;
+
+	w_new(f, "W", &a);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	ws_new(f, a.widget_id, 3);
+	submit_ok(f, a.widget_id, 1, "Ada", "ada@example.com", "", ada);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "q1", 0, 0, &b), 0);
+	strlcpy(conv1, b.conv.id, sizeof(conv1));
+	wsbegin_free(&b);
+
+	/* Session 2 claims Ada's email before its first message. */
+	fake_now += 100;
+	submit_ok(f, a.widget_id, 2, "<b>Mallory</b>", "ADA@example.com",
+	    "+1 555 123 4567", id);
+	assert_string_equal(id, ada);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 2, "q2", 0, 0, &b), 0);
+	strlcpy(conv2, b.conv.id, sizeof(conv2));
+	assert_string_equal(b.conv.contact_id, ada);
+	wsbegin_free(&b);
+	/* Session 3 talks first, then claims Ada by email. */
+	assert_int_equal(ws_begin_full(f, a.widget_id, 3, "q3", 0, 0, &b), 0);
+	strlcpy(conv3, b.conv.id, sizeof(conv3));
+	wsbegin_free(&b);
+	submit_ok(f, a.widget_id, 3, "Eve", "ada@example.com", "", id);
+	assert_string_equal(id, ada);
+
+	assert_int_equal(contact_get(f, ada, &g), 0);
+	/* Unchanged: no phone, the name, the update time. */
+	assert_string_equal(g.c.name, "Ada");
+	assert_string_equal(g.c.email, "ada@example.com");
+	assert_string_equal(g.c.phone, "");
+	assert_int_equal(g.c.updated_at, g.c.created_at);
+	assert_int_equal(g.n, 3);
+	for (i = 0; i < 3; i++) {
+		if (strcmp(g.convs[i].id, conv1) == 0) {
+			assert_int_equal(g.unverified[i], 0);
+			assert_string_equal(g.sub_email[i], "");
+		} else if (strcmp(g.convs[i].id, conv2) == 0) {
+			assert_int_equal(g.unverified[i], 1);
+			assert_string_equal(g.sub_name[i], "<b>Mallory</b>");
+			assert_string_equal(g.sub_email[i], "ada@example.com");
+			assert_string_equal(g.sub_phone[i], "+15551234567");
+		} else {
+			assert_string_equal(g.convs[i].id, conv3);
+			assert_int_equal(g.unverified[i], 1);
+			assert_string_equal(g.sub_name[i], "Eve");
+		}
+	}
+	cfull_free(&g);
+	/* The phone Mallory gave is nobody's: it names no contact. */
+	submit_ok(f, a.widget_id, 1, "", "", "+15551234567", id);
+	assert_string_not_equal(id, ada);
+
+	/* Session 3 names itself anew: its conversation moves, verified. */
+	submit_ok(f, a.widget_id, 3, "Eve", "eve@example.com", "", id);
+	assert_int_equal(contact_get(f, id, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.convs[0].id, conv3);
+	assert_int_equal(g.unverified[0], 0);
+	cfull_free(&g);
+	/* Its third: then no more, and nothing stored. */
+	submit_ok(f, a.widget_id, 3, "", "eve3@example.com", "", id);
+	assert_int_equal(contact_list(f, 1, "", &l), 0);
+	total = l.total;
+	clist_free(&l);
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "",
+	    "eve4@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_TOO_MANY);
+	assert_int_equal(contact_list(f, 1, "", &l), 0);
+	assert_int_equal(l.total, total);
+	clist_free(&l);
+
+	/* The per-client limit counts submissions. */
+	ws_new(f, a.widget_id, 4);
+	contact_rate_key = "ip:claims";
+	contact_rate_max = 1;
+	submit_ok(f, a.widget_id, 4, "", "four@example.com", "", id);
+	assert_int_equal(contact_submit(f, a.widget_id, 4, "",
+	    "five@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_LIMITED);
+	contact_rate_key = "";
+	contact_rate_max = 0;
+	st_widget_free(&a);
+}
+
 static void
 test_contact_list(void **state)
 {
@@ -1482,6 +1586,7 @@ main(void)
 		T(test_ws_begin_capped),
 		T(test_contact_submit),
 		T(test_contact_links),
+		T(test_contact_claims),
 		T(test_contact_list),
 		T(test_conv_v1_records),
 		T(test_bad_payloads),
