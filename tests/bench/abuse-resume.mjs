@@ -17,7 +17,8 @@
 //
 //   node tests/bench/abuse-resume.mjs --parley PORT --admin ADMIN_KEY \
 //        --storaged SOCKET_PATH
-import WebSocket from 'ws';
+import crypto from 'node:crypto';
+import net from 'node:net';
 
 import { Client, http, now } from './lib.mjs';
 import { StorageClient } from '../integration/lib/storage.mjs';
@@ -36,30 +37,85 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const adminHeaders = { 'x-admin-api-key': ADMIN };
 
-// A socket of the widget: resolves with {ws, inbox: [messages], next()}, or
-// rejects with err.status for a refused upgrade.
+// A WebSocket of the widget on a raw socket (Node built-ins only): resolves
+// with {send(obj), next(type, ms) -> {bytes, m}, close()}, or rejects with
+// err.status for a refused upgrade.
 function open(wid, token) {
   const q = token ? `?token=${encodeURIComponent(token)}` : '';
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${PPORT}/api/widget/${wid}/ws${q}`, { maxPayload: 8 << 20 });
+    const s = net.connect({ port: PPORT, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    let up = false;
+    let part = [];
     const inbox = [];
     let wake = null;
-    ws.on('message', (d) => { inbox.push({ bytes: d.length, m: JSON.parse(d.toString()) }); if (wake) wake(); });
-    ws.on('close', () => { if (wake) wake(); });
-    ws.on('error', () => {});
-    const next = async (type, ms = 10000) => {
-      const deadline = now() + ms;
-      while (!inbox.length) {
-        if (ws.readyState > 1 || now() > deadline) throw new Error(`no ${type}`);
-        await new Promise((r) => { wake = r; setTimeout(r, 50); });
+    const parse = () => {
+      for (;;) {
+        if (buf.length < 2) return;
+        let len = buf[1] & 0x7f;
+        let off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + len) return;
+        const fin = buf[0] & 0x80;
+        const op = buf[0] & 0x0f;
+        part.push(buf.subarray(off, off + len));
+        buf = buf.subarray(off + len);
+        if (op === 8) { s.destroy(); return; }
+        if (!fin) continue;
+        const data = Buffer.concat(part);
+        part = [];
+        if (op === 1 || op === 0) inbox.push({ bytes: data.length, m: JSON.parse(data.toString()) });
       }
-      const x = inbox.shift();
-      if (type && x.m.type !== type) throw new Error(`expected ${type}, got ${x.m.type}`);
-      return x;
     };
-    ws.once('open', () => resolve({ ws, next }));
-    ws.once('unexpected-response', (req, res) => { const e = new Error(`upgrade ${res.statusCode}`); e.status = res.statusCode; res.resume(); reject(e); });
-    ws.once('error', reject);
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!up) {
+        const i = buf.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        const status = Number(buf.subarray(9, 12).toString());
+        if (status !== 101) {
+          const e = new Error(`upgrade ${status}`);
+          e.status = status;
+          s.destroy();
+          reject(e);
+          return;
+        }
+        up = true;
+        buf = buf.subarray(i + 4);
+        resolve(sock);
+      }
+      parse();
+      if (wake) wake();
+    });
+    s.on('error', (e) => { if (!up) reject(e); if (wake) wake(); });
+    s.on('close', () => { if (wake) wake(); });
+    const sock = {
+      send(obj) {
+        const p = Buffer.from(JSON.stringify(obj));
+        if (p.length > 125) throw new Error('bench: a short message only');
+        const mask = crypto.randomBytes(4);
+        const f = Buffer.alloc(6 + p.length);
+        f[0] = 0x81;
+        f[1] = 0x80 | p.length;
+        mask.copy(f, 2);
+        for (let k = 0; k < p.length; k++) f[6 + k] = p[k] ^ mask[k & 3];
+        s.write(f);
+      },
+      async next(type, ms = 10000) {
+        const deadline = now() + ms;
+        while (!inbox.length) {
+          if (s.destroyed || now() > deadline) throw new Error(`no ${type || 'message'}`);
+          await new Promise((r) => { wake = r; setTimeout(r, 50); });
+        }
+        const x = inbox.shift();
+        if (type && x.m.type !== type) throw new Error(`expected ${type}, got ${x.m.type}`);
+        return x;
+      },
+      close() { s.destroy(); },
+    };
+    s.write(`GET /api/widget/${wid}/ws${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`);
   });
 }
 
@@ -70,10 +126,10 @@ async function setup() {
   const w = JSON.parse(r.body);
   const v = await open(w.widget_id);
   const token = (await v.next('session')).m.session_token;
-  v.ws.send(JSON.stringify({ type: 'message', content: 'the first of many' }));
+  v.send({ type: 'message', content: 'the first of many' });
   await v.next('typing_start', 30000);
   while ((await v.next(null, 30000)).m.type !== 'typing_stop');
-  v.ws.close();
+  v.close();
   const l = await http(PPORT, 'GET', `/v1/admin/conversations?limit=1&widget=${w.id}`, { headers: adminHeaders });
   const conv = l.status === 200 && JSON.parse(l.body).conversations[0];
   if (!conv) die(`the visitor's conversation: ${l.status} ${l.body}`);
@@ -119,7 +175,7 @@ async function main() {
         await v.next('session');
         counts.maxBytes = Math.max(counts.maxBytes, (await v.next('history')).bytes);
         counts.resumed++;
-        v.ws.terminate();
+        v.close();
       } catch (e) {
         if (e.status === 429) counts.refused++;
         else counts.failed++;

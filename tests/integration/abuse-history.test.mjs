@@ -20,7 +20,7 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const CONTACTS_PER_SESSION = 3;	// ST_CONTACT_SUBMITS_MAX
 const HISTORY_EVENT_MAX = 512 * 1024;	// wschat.c HISTORY_SEND_MAX
-const RESUMES_PER_MINUTE = 30;	// wschat.c RESUME_MAX
+const RESUMES_PER_WINDOW = 5;	// wschat.c RESUME_MAX per RESUME_WINDOW_MS (10 s)
 
 // The bytes of a frame as the server sent it: compact JSON, UTF-8 (jansson
 // and JSON.stringify write the same, keys in order).
@@ -169,8 +169,9 @@ describe('abuse: contacts and resumes, 2 workers', () => {
     console.log(`# resume loop: ${counts.ok} resumed, ${counts.limited} refused (429); ` +
       `admin API p99 ${p99(adminMs).toFixed(1)} ms over ${adminMs.length} requests`);
     assert.equal(counts.other, 0);
-    assert.ok(counts.ok <= RESUMES_PER_MINUTE, `${counts.ok} resumes let through`);
-    assert.ok(counts.limited >= 4 * per - RESUMES_PER_MINUTE, `${counts.limited} refused`);
+    // The loop takes a few seconds: it may span two windows.
+    assert.ok(counts.ok <= 2 * RESUMES_PER_WINDOW, `${counts.ok} resumes let through`);
+    assert.ok(counts.limited >= 4 * per - 2 * RESUMES_PER_WINDOW, `${counts.limited} refused`);
     assert.ok(counts.maxBytes <= HISTORY_EVENT_MAX);
     assert.ok(adminMs.length >= 100);
   });

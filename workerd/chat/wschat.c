@@ -43,9 +43,12 @@
  * the WebSocket output cap, and room for the largest single message.
  */
 #define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
-/* Resumes (a token given) per client and window, counted in storaged. */
-#define RESUME_MAX		30
-#define RESUME_WINDOW_MS	60000
+/*
+ * Resumes (a token given) per client and window, counted in storaged: 30
+ * a minute, in bursts of at most 5 (each replays up to 512 KiB).
+ */
+#define RESUME_MAX		5
+#define RESUME_WINDOW_MS	10000
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 
@@ -565,6 +568,40 @@ history_trim(json_t *arr, size_t max)
 	return 1;
 }
 
+/*
+ * The "history" event, hist (stolen) its messages, as one text message of
+ * at most HISTORY_SEND_MAX bytes: when JSON escapes made it longer, the
+ * oldest messages go (and more is set).
+ */
+static void
+wsend_history(struct wsess *s, json_t *hist, int more)
+{
+	json_t *o;
+	char *text = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		o = json_pack("{s:s, s:O, s:b}", "type", "history", "messages",
+		    hist, "truncated", more);
+		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
+			break;
+		free(text);
+		text = NULL;
+		/* What the envelope adds to the array: well under 64 bytes. */
+		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
+	}
+	json_decref(hist);
+	if (text == NULL) {
+		log_warnx("wschat: cannot encode the history");
+		return;
+	}
+	if (s->ws != NULL && ws_send_text(s->ws, text, strlen(text)) < 0)
+		ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
+	free(text);
+}
+
 /* The history replayed to a resumed session: {role, content} pairs. */
 static json_t *
 history_json(struct pdec *d, uint32_t n)
@@ -663,12 +700,8 @@ open_done(const struct storec_result *r, void *arg)
 	wsend(s, json_pack("{s:s, s:s, s:b}", "type", "session",
 	    "session_token", s->token, "contact_info_submitted",
 	    s->contact_submitted));
-	/* What the envelope adds to the array: well under 64 bytes. */
-	if (history_trim(hist, HISTORY_SEND_MAX - 64))
-		more = 1;
 	if (resumed)
-		wsend(s, json_pack("{s:s, s:o, s:b}", "type", "history",
-		    "messages", hist, "truncated", more != 0));
+		wsend_history(s, hist, more != 0);
 	else
 		json_decref(hist);
 }
