@@ -137,6 +137,27 @@ describe('abuse: contacts and resumes, 2 workers', () => {
     assert.equal(message.content, mockReply('and now?'));
     await r.close();
 
+    // Text that JSON escapes six-fold (control characters): the event still
+    // fits, the oldest messages left out.
+    const e = await Visitor.open(p, w.widget_id);
+    const { session_token: etoken } = await e.next('session');
+    await e.turn('escapes ahead');
+    await e.close();
+    const econv = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations
+      .find((c) => c.lastMessage === mockReply('escapes ahead'));
+    const st2 = await p.storage();
+    const ctl = '\u0001'.repeat(15 * 1024);
+    for (let i = 0; i < 30; i++) await st2.msgAppend(econv._id, i % 2 ? 'assistant' : 'user', `c${i} ${ctl}`);
+    st2.close();
+    const x = await Visitor.open(p, w.widget_id, { token: etoken });
+    await x.next('session');
+    const eh = await x.next('history');
+    assert.ok(frameBytes(eh) <= HISTORY_EVENT_MAX, `escaped history event of ${frameBytes(eh)} bytes`);
+    assert.equal(eh.truncated, true);
+    assert.ok(eh.messages.length >= 3, `${eh.messages.length} messages`);
+    assert.equal(eh.messages.at(-1).content, `c29 ${ctl}`);
+    await x.close();
+
     // 4 clients loop resumes while the admin API is sampled.
     const adminMs = [];
     let looping = true;
