@@ -69,8 +69,8 @@
  *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
- *                      str email, str phone, str rate_key,
- *                      u32 window_ms, u32 rate_max
+ *                      str email, str phone[, str rate_key,
+ *                      u32 window_ms, u32 rate_max] (left out: not counted)
  *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY),
  *          and when OK: contact (as stored); when LIMITED: u64
  *          retry_after_ms

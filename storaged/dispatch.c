@@ -673,9 +673,14 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 	name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
 	email = pdec_strdup(d, ST_EMAIL_MAX);
 	phone = pdec_strdup(d, ST_PHONE_MAX);
-	pdec_strbuf(d, key, sizeof(key));
-	window = pdec_u32(d);
-	rmax = pdec_u32(d);
+	/* The rate fields may be left out (older clients): not counted. */
+	key[0] = '\0';
+	window = rmax = 0;
+	if (!d->err && d->off < d->len) {
+		pdec_strbuf(d, key, sizeof(key));
+		window = pdec_u32(d);
+		rmax = pdec_u32(d);
+	}
 	if (pdec_done(d) < 0) {
 		malformed(r);
 		goto out;

@@ -617,9 +617,6 @@ visitor_contact(struct fix *f, const char *wid, uint8_t tb, const char *name,
 	penc_str(&e, name);
 	penc_str(&e, email);
 	penc_str(&e, phone);
-	penc_str(&e, "");	/* no rate limit */
-	penc_u32(&e, 0);
-	penc_u32(&e, 0);
 	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);
