@@ -153,6 +153,11 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
         assert.equal(await page.textContent('[data-testid="submitted-name"]'), `${XSS_CLAIM} (stored: ${XSS_NAME})`);
         assert.equal(await page.textContent('[data-testid="submitted-email"]'), 'eve@example.com');
         assert.equal(await page.textContent('[data-testid="contact-title"]'), XSS_NAME);
+        // Its thread says Unverified beside the contact; Eve's own does not.
+        await page.click('[data-testid="conv-row"][data-unverified] [data-testid="conv-link"]');
+        await page.waitForSelector('[data-testid="conv-contact-unverified"]');
+        await openDash(page, stack, `#/conversations/${xssConv}`, '[data-testid="conv-contact-link"]');
+        assert.equal(await page.locator('[data-testid="conv-contact-unverified"]').count(), 0);
         await page.waitForTimeout(200);
         assert.deepEqual(log.dialogs, [], 'no dialog');
         assert.equal(await page.locator('#view img, #view script, #view b').count(), 0, 'no element from the payloads');
