@@ -6,9 +6,14 @@
  * Before the upgrade, one round trip (ST_WS_OPEN) checks the widget and
  * the Origin and resumes the session the token names, or makes a new one:
  * an unknown or expired token simply starts afresh. Then the server sends
- * "session" (the token to keep) and, when resumed, "history".
+ * "session" (the token to keep) and, when resumed, "history": the newest
+ * messages within ST_WS_HISTORY_BYTES as storaged read them, in an event
+ * of at most HISTORY_SEND_MAX bytes, "truncated" when older ones exist.
+ * A token counts against the client's resume limit first (ST_RATE_HIT,
+ * RESUME_MAX per RESUME_WINDOW_MS): over it, 429 and nothing is read.
  *
- * The visitor sends "message" and "contact_info". A message is one chat
+ * The visitor sends "message" and "contact_info" (counted in the
+ * per-client limit; storaged keeps a few per session). A message is one chat
  * turn (turn.h), the same as over HTTP: one round trip (ST_WS_BEGIN:
  * session, contact rule, rate limit, daily cap, conversation, user
  * message, history, the widget's model and prompt), the model, then the
