@@ -507,6 +507,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		{ "contact_created", offsetof(struct store, contact_created) },
 		{ "contact_convs", offsetof(struct store, contact_convs) },
 		{ "daily", offsetof(struct store, daily) },
+		{ "wsess_claims", offsetof(struct store, wsess_claims) },
 		{ "widget_activity", offsetof(struct store, widget_activity) },
 		{ "widget_counts", offsetof(struct store, widget_counts) },
 		{ "dsessions", offsetof(struct store, dsessions) },
@@ -668,7 +669,8 @@ store_stats(struct store_txn *t, struct st_stats *out)
 	    st->widget_order, st->wsessions, st->widget_wsess, st->contacts,
 	    st->contact_email, st->contact_phone, st->contact_created,
 	    st->contact_convs, st->daily, st->widget_activity,
-	    st->widget_counts, st->dsessions, st->dsess_expiry };
+	    st->widget_counts, st->dsessions, st->dsess_expiry,
+	    st->wsess_claims };
 	_Static_assert(sizeof(all) / sizeof(all[0]) == NDBS,
 	    "every database is counted");
 

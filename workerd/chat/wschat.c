@@ -6,9 +6,14 @@
  * Before the upgrade, one round trip (ST_WS_OPEN) checks the widget and
  * the Origin and resumes the session the token names, or makes a new one:
  * an unknown or expired token simply starts afresh. Then the server sends
- * "session" (the token to keep) and, when resumed, "history".
+ * "session" (the token to keep) and, when resumed, "history": the newest
+ * messages within ST_WS_HISTORY_BYTES as storaged read them, in an event
+ * of at most HISTORY_SEND_MAX bytes, "truncated" when older ones exist.
+ * A token counts against the client's resume limit first (ST_RATE_HIT,
+ * RESUME_MAX per RESUME_WINDOW_MS): over it, 429 and nothing is read.
  *
- * The visitor sends "message" and "contact_info". A message is one chat
+ * The visitor sends "message" and "contact_info" (counted in the
+ * per-client limit; storaged keeps a few per session). A message is one chat
  * turn (turn.h), the same as over HTTP: one round trip (ST_WS_BEGIN:
  * session, contact rule, rate limit, daily cap, conversation, user
  * message, history, the widget's model and prompt), the model, then the
@@ -37,6 +42,18 @@
 #define TOKEN_BYTES	32
 #define TOKEN_LEN	43		/* base64url of 32 bytes, no padding */
 #define SHOWN_HISTORY	ST_HISTORY_MAX	/* messages replayed on resume */
+/*
+ * The "history" event's most bytes: storaged reads ST_WS_HISTORY_BYTES of
+ * records; JSON escapes may grow them, and the oldest then go too. Half
+ * the WebSocket output cap, and room for the largest single message.
+ */
+#define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
+/*
+ * Resumes (a token given) per client and window, counted in storaged: 30
+ * a minute, in bursts of at most 5 (each replays up to 512 KiB).
+ */
+#define RESUME_MAX		5
+#define RESUME_WINDOW_MS	10000
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 
@@ -53,6 +70,7 @@ struct wsess {
 	uint8_t new_hash[ST_TOKEN_HASH_LEN];
 	int has_token;
 	char rate_key[ST_RATE_KEY_MAX + 1];
+	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
 	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 };
@@ -316,12 +334,23 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 		wsend_type(s, "typing_stop");
 }
 
+/* The per-client rate limit's refusal, with its wait. */
+static void
+wsend_limited(struct wsess *s, uint64_t retry_ms)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "Too many messages. Please wait %llu "
+	    "seconds and try again.", (unsigned long long)((retry_ms + 999) /
+	    1000 ? (retry_ms + 999) / 1000 : 1));
+	wsend_error(s, msg);
+}
+
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
 static void
 ws_refused(void *fe, int result, uint64_t retry_ms)
 {
 	struct wsess *s = fe;
-	char msg[160];
 
 	s->turn = NULL;
 	switch (result) {
@@ -337,11 +366,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		    "chatting.");
 		return;
 	case ST_WS_LIMITED:
-		snprintf(msg, sizeof(msg), "Too many messages. Please wait "
-		    "%llu seconds and try again.",
-		    (unsigned long long)((retry_ms + 999) / 1000 ?
-		    (retry_ms + 999) / 1000 : 1));
-		wsend_error(s, msg);
+		wsend_limited(s, retry_ms);
 		return;
 	case ST_WS_CAPPED:
 		wsend_error(s, "This chat has reached its daily message "
@@ -380,7 +405,10 @@ on_message(struct wsess *s, const struct wsmsg *m)
 
 /* ------------------------------------------------------------ contact */
 
-/* ST_CONTACT_SUBMIT -> u8 result, and when OK: contact */
+/*
+ * ST_CONTACT_SUBMIT -> u8 result, and when OK: contact; when LIMITED:
+ * u64 retry_after_ms
+ */
 static void
 contact_done(const struct storec_result *r, void *arg)
 {
@@ -409,6 +437,15 @@ contact_done(const struct storec_result *r, void *arg)
 		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
 		return;
 	}
+	if (!d.err && result == ST_WS_TOO_MANY) {
+		wsend_error(s, "Your details were already saved. Please "
+		    "continue in the chat.");
+		return;
+	}
+	if (!d.err && result == ST_WS_LIMITED) {
+		wsend_limited(s, pdec_u64(&d));
+		return;
+	}
 	if (d.err || result != ST_WS_OK || pdec_contact(&d, &ct) < 0) {
 		log_warnx("wschat: malformed ST_CONTACT_SUBMIT reply");
 		wsend_error(s, "Something went wrong. Please try again.");
@@ -432,6 +469,10 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 	penc_str(&e, m->name);
 	penc_str(&e, m->email);
 	penc_str(&e, m->phone);
+	/* A contact counts as a message in the per-client limit. */
+	penc_str(&e, s->rate_key);
+	penc_u32(&e, wsettings.rate_window_ms);
+	penc_u32(&e, wsettings.rate_max);
 	if (storec_send(PROTO_ST_CONTACT_SUBMIT, &e, contact_done, s,
 	    &s->sreq) < 0)
 		wsend_error(s, "Your details could not be saved. Please try "
@@ -512,6 +553,62 @@ open_refuse(struct wsess *s, int status, const char *msg)
 	wsess_free(s);
 }
 
+/*
+ * Leaves the newest items of arr (oldest first) whose compact JSON, with
+ * commas and brackets, fits in max bytes. 1 when some were dropped.
+ */
+static int
+history_trim(json_t *arr, size_t max)
+{
+	size_t i, n = json_array_size(arr), used = 2;
+
+	for (i = n; i > 0; i--) {
+		used += json_dumpb(json_array_get(arr, i - 1), NULL, 0,
+		    JSON_COMPACT) + 1;
+		if (used > max)
+			break;
+	}
+	if (i == 0)
+		return 0;
+	while (i-- > 0)
+		json_array_remove(arr, 0);
+	return 1;
+}
+
+/*
+ * The "history" event, hist (stolen) its messages, as one text message of
+ * at most HISTORY_SEND_MAX bytes: when JSON escapes made it longer, the
+ * oldest messages go (and more is set).
+ */
+static void
+wsend_history(struct wsess *s, json_t *hist, int more)
+{
+	json_t *o;
+	char *text = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		o = json_pack("{s:s, s:O, s:b}", "type", "history", "messages",
+		    hist, "truncated", more);
+		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
+			break;
+		free(text);
+		text = NULL;
+		/* What the envelope adds to the array: well under 64 bytes. */
+		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
+	}
+	json_decref(hist);
+	if (text == NULL) {
+		log_warnx("wschat: cannot encode the history");
+		return;
+	}
+	if (s->ws != NULL && ws_send_text(s->ws, text, strlen(text)) < 0)
+		ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
+	free(text);
+}
+
 /* The history replayed to a resumed session: {role, content} pairs. */
 static json_t *
 history_json(struct pdec *d, uint32_t n)
@@ -543,7 +640,8 @@ history_json(struct pdec *d, uint32_t n)
 
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content)
+ * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content),
+ * u8 more
  */
 static void
 open_done(const struct storec_result *r, void *arg)
@@ -556,7 +654,7 @@ open_done(const struct storec_result *r, void *arg)
 	json_t *hist = NULL;
 	const char *msg;
 	char conv_id[ST_ID_HEX + 1];
-	uint8_t result, resumed = 0;
+	uint8_t result, resumed = 0, more = 0;
 	uint32_t n = 0;
 	int status;
 
@@ -587,6 +685,7 @@ open_done(const struct storec_result *r, void *arg)
 	n = pdec_u32(&d);
 	if (!d.err && n <= ST_HISTORY_MAX * 2u)
 		hist = history_json(&d, n);
+	more = pdec_u8(&d);
 	if (hist == NULL || pdec_done(&d) < 0) {
 		json_decref(hist);
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
@@ -609,10 +708,83 @@ open_done(const struct storec_result *r, void *arg)
 	    "session_token", s->token, "contact_info_submitted",
 	    s->contact_submitted));
 	if (resumed)
-		wsend(s, json_pack("{s:s, s:o}", "type", "history", "messages",
-		    hist));
+		wsend_history(s, hist, more != 0);
 	else
 		json_decref(hist);
+}
+
+/* ST_WS_OPEN: the widget, the Origin, the session. */
+static void
+open_send(struct wsess *s)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, s->wid);
+	penc_str(&e, s->origin);
+	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
+	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
+	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
+	penc_u32(&e, SHOWN_HISTORY);
+	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
+}
+
+/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+static void
+resume_counted(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct conn *c;
+	struct pdec d;
+	char hdr[64 + sizeof(JSON_HEADERS)];
+	uint64_t retry;
+	uint8_t limited;
+
+	if (r->status != STOREC_OK) {
+		open_refuse(s, 503, "Storage unavailable");
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	limited = pdec_u8(&d);
+	retry = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		log_warnx("wschat: malformed ST_RATE_HIT reply");
+		open_refuse(s, 500, "Internal server error");
+		return;
+	}
+	if (!limited) {
+		open_send(s);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
+	    (unsigned long long)((retry + 999) / 1000 ? (retry + 999) / 1000 :
+	    1));
+	if ((c = wsess_detach(s)) != NULL)
+		conn_send_error(c, 429, hdr, "Too many reconnects, try again "
+		    "later");
+	wsess_free(s);
+}
+
+/*
+ * A token resumes a session and replays its history: counted per client
+ * first (RESUME_MAX per RESUME_WINDOW_MS), so that looping resumes cost
+ * storaged a counter, not a history read.
+ */
+static void
+resume_count(struct wsess *s, struct conn *c, struct http_request *req)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+	struct penc e;
+
+	clientip_key(c, req, "resume:", key, sizeof(key));
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, RESUME_WINDOW_MS);
+	penc_u32(&e, RESUME_MAX);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, resume_counted, s,
+	    &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
 }
 
 void
@@ -623,7 +795,6 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	char token[TOKEN_LEN + 2];
 	struct clientcap *cap;
 	struct wsess *s;
-	struct penc e;
 	int status;
 
 	if (!wid_valid(wid)) {
@@ -660,16 +831,12 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	origin = http_header(req, "origin");
+	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	s->c = c;
 	c->hctx = s;
 	c->abort = wschat_abort;
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, origin != NULL ? origin : "");
-	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
-	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
-	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	penc_u32(&e, SHOWN_HISTORY);
-	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
-		open_refuse(s, 503, "Storage unavailable");
+	if (s->has_token)
+		resume_count(s, c, req);
+	else
+		open_send(s);
 }
