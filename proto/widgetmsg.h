@@ -39,14 +39,16 @@
  *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX)
  *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
- *          the session has none yet), u32 n, n x (str role, str content)
+ *          the session has none yet), u32 n, n x (str role, str content),
+ *          u8 more (older messages were left out)
  *       The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:
  *       its conversation's newest history_max messages outside failed
- *       turns, oldest first). Otherwise nothing is stored (resumed 0,
- *       no history): new_hash is the token the worker hands out, stored
+ *       turns and within ST_WS_HISTORY_BYTES, read newest first, sent
+ *       oldest first). Otherwise nothing is stored (resumed 0, no
+ *       history): new_hash is the token the worker hands out, stored
  *       only with the visitor's first message or contact submission
  *       (new_hash naming a stored session is `invalid`). A token_hash
  *       naming an expired session of this widget deletes it.
@@ -75,25 +77,35 @@
  *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
- *                      str email, str phone
- *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY), and when
- *          OK: contact
+ *                      str email, str phone[, str rate_key,
+ *                      u32 window_ms, u32 rate_max] (left out: not counted)
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY,
+ *          BUSY), and when OK: contact (as stored); when LIMITED: u64
+ *          retry_after_ms
  *       A token_hash naming no session is a new visitor's: its session
  *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit).
  *       Fields "" when not given; at least one must be; email and phone
  *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
+ *       Then the submission is counted against the rate limit as
+ *       ST_RATE_HIT (LIMITED; rate_max 0: not counted). A session stores
+ *       at most ST_CONTACT_SUBMITS_MAX submissions (then TOO_MANY,
+ *       nothing written).
  *       Resolution (Loquent's): look up by email, then by phone; both
  *       match the same contact -> it; only one matches -> that one; they
  *       match different contacts -> the email's; none -> a new contact.
- *       A found contact gets the fields it lacked. The contact is linked
- *       to the session and to the session's conversation (if any; later
- *       conversations of the session get it when made).
+ *       A contact this session made gets the fields it lacked; any other
+ *       found contact is never changed, and the link is unverified: it
+ *       keeps what the visitor submitted. The contact is linked to the
+ *       session and to the session's conversation (if any; later
+ *       conversations of the session get it, and the link, when made).
  *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
  *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
  *       Newest first (created_at), paged through an index.
  *   ST_CONTACT_GET     str contact_id
  *       -> contact, u32 n, n x conv (its conversations, newest activity
- *          first, at most ST_LIST_MAX)
+ *          first, at most ST_LIST_MAX), n x (u8 unverified, str name,
+ *          str email, str phone): each conversation's link, with what
+ *          the visitor submitted when unverified ("" otherwise)
  */
 #ifndef PARLEY_WIDGETMSG_H
 #define PARLEY_WIDGETMSG_H
@@ -122,6 +134,13 @@
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
 #define ST_NEW_SESSIONS_PER_MIN	3000	/* default: per widget per minute */
+/*
+ * Bytes of history records a resume reads and sends (ST_WS_OPEN): a
+ * quarter of the WebSocket output cap, whatever the conversation's length.
+ */
+#define ST_WS_HISTORY_BYTES	(256u * 1024)
+/* Contact submissions a visitor session may make (ST_CONTACT_SUBMIT). */
+#define ST_CONTACT_SUBMITS_MAX	3
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {
@@ -137,7 +156,8 @@ enum st_ws_result {
 	ST_WS_CONTACT = 4,	/* contact info required first */
 	ST_WS_LIMITED = 5,	/* the per-client rate limit */
 	ST_WS_CAPPED = 6,	/* the widget's daily message cap */
-	ST_WS_BUSY = 7,		/* the widget's new sessions per minute */
+	ST_WS_TOO_MANY = 7,	/* the session's contact submissions are used */
+	ST_WS_BUSY = 8,		/* the widget's new sessions per minute */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

@@ -18,7 +18,10 @@
 #     and of a search with 100,000 conversations stored
 #     (tests/bench/dash-bench.mjs);
 #  5. GET /health on every worker, idle and during a flood of wrong
-#     dashboard logins from many IPv6 /64s (tests/bench/abuse-login.mjs).
+#     dashboard logins from many IPv6 /64s (tests/bench/abuse-login.mjs);
+#  6. the admin API's conversation list alone and while 4 clients loop
+#     WebSocket resumes of a 3 MB conversation, p50 and p99, and how many
+#     resumes were let through (tests/bench/abuse-resume.mjs).
 # A figure is printed, never asserted.
 #
 #   scripts/bench.sh                 uses bin/ (the release build)
@@ -27,6 +30,7 @@
 #   BENCH_TTFT_TURNS=2000 BENCH_TURN_SECONDS=8 BENCH_STREAMS=2000 (defaults, chat)
 #   BENCH_DASH_CONVERSATIONS=100000 BENCH_DASH_PAGES=500 BENCH_DASH_SEARCHES=50 (dashboard)
 #   BENCH_LOGIN_SECONDS=5 BENCH_LOGIN_CONCURRENCY=32 (login flood)
+#   BENCH_RESUME_SAMPLES=500 BENCH_RESUME_SECONDS=5 (resume loop)
 #
 # Everything it starts is stopped on exit (trap); temp files are removed.
 set -euo pipefail
@@ -269,6 +273,10 @@ restart_storaged full
 timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
 	--admin "$AKEY" --target "${BENCH_DASH_CONVERSATIONS:-100000}" ||
 	die "the dashboard benchmark failed"
+
+# ---- the admin API while 4 clients loop resumes of a 3 MB conversation
+timeout 200 node tests/bench/abuse-resume.mjs --parley "$PPORT" --admin "$AKEY" \
+	--storaged "$tmp/run/storaged.sock" || die "the resume benchmark failed"
 
 # ---- /health on every worker during a login flood, on a stack of its own
 # (the harness's, from the same build)

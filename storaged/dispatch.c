@@ -597,6 +597,7 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
 			penc_str(&r->enc, o.conv_id);
 			enc_pairs(&r->enc, o.history, o.n);
+			penc_u8(&r->enc, (uint8_t)o.more);
 		}
 		store_ws_open_free(&o);
 	}
@@ -695,26 +696,43 @@ static void
 op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1];
+	char wid[DISPATCH_WID_MAX + 1], key[ST_RATE_KEY_MAX + 1];
 	const uint8_t *token;
 	struct store_txn t;
 	struct st_contact c;
 	const char *bad;
 	char *name, *email, *phone;
+	uint32_t window, rmax;
 	uint64_t retry;
-	int result, rc;
+	int result, limited, rc;
 
 	dec_wid(d, wid);
 	token = dec_hash(d, 0);
 	name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
 	email = pdec_strdup(d, ST_EMAIL_MAX);
 	phone = pdec_strdup(d, ST_PHONE_MAX);
+	/* The rate fields may be left out (older clients): not counted. */
+	key[0] = '\0';
+	window = rmax = 0;
+	if (!d->err && d->off < d->len) {
+		pdec_strbuf(d, key, sizeof(key));
+		window = pdec_u32(d);
+		rmax = pdec_u32(d);
+	}
 	if (pdec_done(d) < 0) {
 		malformed(r);
 		goto out;
 	}
 	if ((bad = store_contact_invalid(name, email, phone)) != NULL) {
 		reply_error(r, PROTO_E_INVALID, bad);
+		goto out;
+	}
+	/* Counted in memory, as ST_WS_BEGIN: it stands whatever follows. */
+	if ((limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
+		goto out;
+	if (limited) {
+		penc_u8(&r->enc, ST_WS_LIMITED);
+		penc_u64(&r->enc, retry);
 		goto out;
 	}
 	if (req_begin(b, &t, r, type) < 0)
@@ -766,6 +784,20 @@ op_contact_list(struct dbatch *b, uint16_t type, struct pdec *d,
 	req_end(&t, r);
 }
 
+/* n x (u8 unverified, str name, str email, str phone) */
+static void
+enc_links(struct penc *e, const struct store_clink *l, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		penc_u8(e, (uint8_t)l[i].unverified);
+		penc_str(e, l[i].name != NULL ? l[i].name : "");
+		penc_str(e, l[i].email != NULL ? l[i].email : "");
+		penc_str(e, l[i].phone != NULL ? l[i].phone : "");
+	}
+}
+
 static void
 op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
@@ -780,6 +812,7 @@ op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (store_contact_get(&t, id, &f) == 0) {
 		penc_contact(&r->enc, &f.contact);
 		enc_convs(&r->enc, f.convs, f.n);
+		enc_links(&r->enc, f.links, f.n);
 		store_contact_full_free(&f);
 	}
 	req_end(&t, r);

@@ -507,6 +507,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		{ "contact_created", offsetof(struct store, contact_created) },
 		{ "contact_convs", offsetof(struct store, contact_convs) },
 		{ "daily", offsetof(struct store, daily) },
+		{ "wsess_claims", offsetof(struct store, wsess_claims) },
 		{ "wsess_expiry", offsetof(struct store, wsess_expiry) },
 		{ "wsess_gone", offsetof(struct store, wsess_gone) },
 		{ "widget_activity", offsetof(struct store, widget_activity) },
@@ -671,7 +672,7 @@ store_stats(struct store_txn *t, struct st_stats *out)
 	    st->contact_email, st->contact_phone, st->contact_created,
 	    st->contact_convs, st->daily, st->widget_activity,
 	    st->widget_counts, st->dsessions, st->dsess_expiry,
-	    st->wsess_expiry, st->wsess_gone };
+	    st->wsess_claims, st->wsess_expiry, st->wsess_gone };
 	_Static_assert(sizeof(all) / sizeof(all[0]) == NDBS,
 	    "every database is counted");
 

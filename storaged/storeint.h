@@ -19,7 +19,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		22
+#define NDBS		23
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -47,8 +47,9 @@ struct store {
 	MDB_dbi contact_email;	/* email -> id[16] */
 	MDB_dbi contact_phone;	/* phone -> id[16] */
 	MDB_dbi contact_created; /* u64 created_at | id[16] -> (nothing) */
-	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> (nothing) */
+	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> link */
 	MDB_dbi daily;		/* internal id NUL u32 UTC day -> u32 count */
+	MDB_dbi wsess_claims;	/* token hash[32] -> its contact submissions */
 	MDB_dbi wsess_expiry;	/* u64 expires_at | token hash[32] -> () */
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */

@@ -15,7 +15,12 @@
  *	contact_phone    phone -> id[16]
  *	contact_created  u64 created_at | id[16] -> (nothing)
  *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
+ *	                 when the link is verified, else u8 1, str name,
+ *	                 str email, str phone (what the visitor submitted)
  *	daily            internal id NUL u32 UTC day -> u32 user messages
+ *	wsess_claims     token hash[32] -> u32 submissions, str own (the
+ *	                 contact the session made, hex or ""), u8 unverified,
+ *	                 str name, str email, str phone (its last submission)
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -139,13 +144,110 @@ wsess_key(uint8_t k[WSESS_KEY_MAX], const char *widget,
 	return n + 1 + ST_TOKEN_HASH_LEN;
 }
 
+/* A session's contact submissions (wsess_claims). */
+struct claim {
+	uint32_t count;			/* submissions stored */
+	char own[ST_ID_HEX + 1];	/* the contact it made, "" = none */
+	int unverified;			/* its contact is one it did not make */
+	char *name, *email, *phone;	/* its last submission, normalised */
+};
+
+static void
+claim_free(struct claim *cl)
+{
+	free(cl->name);
+	free(cl->email);
+	free(cl->phone);
+	memset(cl, 0, sizeof(*cl));
+}
+
+/* 0 loaded, 1 absent (cl zeroed), -1 error. */
+static int
+claim_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct claim *cl)
+{
+	struct pdec d;
+	int rc;
+
+	memset(cl, 0, sizeof(*cl));
+	if ((rc = rec_get(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &d,
+	    "contact claim")) != 0)
+		return rc;
+	cl->count = pdec_u32(&d);
+	pdec_strbuf(&d, cl->own, sizeof(cl->own));
+	cl->unverified = pdec_u8(&d) != 0;
+	cl->name = pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX);
+	cl->email = pdec_strdup(&d, ST_EMAIL_MAX);
+	cl->phone = pdec_strdup(&d, ST_PHONE_MAX);
+	if (pdec_done(&d) < 0) {
+		claim_free(cl);
+		rec_corrupt(t, "contact claim");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+claim_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct claim *cl)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u32(&e, cl->count);
+	penc_str(&e, cl->own);
+	penc_u8(&e, (uint8_t)cl->unverified);
+	penc_str(&e, cl->name);
+	penc_str(&e, cl->email);
+	penc_str(&e, cl->phone);
+	rec_put(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &e,
+	    "put contact claim");
+	penc_free(&e);
+}
+
+/*
+ * The contact_convs entry of (contact, conversation): the version byte
+ * alone when verified, else what the visitor submitted (cl).
+ */
+static void
+link_put(struct store_txn *t, const uint8_t key[CC_KEY_LEN],
+    const struct claim *cl)
+{
+	struct penc e;
+
+	if (cl == NULL || !cl->unverified) {
+		db_put(t, t->st->contact_convs, key, CC_KEY_LEN, &rec_version,
+		    1, "put contact conversation");
+		return;
+	}
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, 1);
+	penc_str(&e, cl->name);
+	penc_str(&e, cl->email);
+	penc_str(&e, cl->phone);
+	rec_put(t, t->st->contact_convs, key, CC_KEY_LEN, &e,
+	    "put contact conversation");
+	penc_free(&e);
+}
+
 /* The session s stored under hash, and its index entries. */
 static void
 wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     const struct store_wsess *s)
 {
 	uint8_t k[WSESS_KEY_MAX];
+	MDB_val v;
 
+	if (db_get(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &v,
+	    "get contact claim") == 0)
+		db_del(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN,
+		    "delete contact claim");
 	db_del(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
 	    "delete visitor session");
 	del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
@@ -798,6 +900,27 @@ widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
 	return 0;
 }
 
+/*
+ * A resumed session's history into o (conv_id, history, n, more): its
+ * conversation's newest messages, at most history_max of them and at most
+ * ST_WS_HISTORY_BYTES (or max_bytes if less) of records, read newest first
+ * so that a long conversation costs no more than what is sent.
+ */
+static void
+ws_history(struct store_txn *t, const char *widget, const char *session,
+    uint32_t history_max, size_t max_bytes, struct store_ws_open *o)
+{
+	uint8_t cid[ID_LEN];
+
+	if (sess_conv_id(t, widget, session, cid) != 0)
+		return;
+	proto_hex_encode(cid, ID_LEN, o->conv_id);
+	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
+		max_bytes = ST_WS_HISTORY_BYTES;
+	msgs_newest(t, cid, history_max, max_bytes, &o->history, &o->n,
+	    &o->more);
+}
+
 int
 store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
     const uint8_t *token_hash, const uint8_t *new_hash, uint64_t idle_ms,
@@ -805,9 +928,8 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 {
 	struct store_ws_open o;
 	struct store_wsess s;
-	uint8_t cid[ID_LEN];
 	uint64_t now = t->st->now();
-	int rc, more;
+	int rc;
 
 	if (t->err)
 		return t->err;
@@ -834,12 +956,8 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 			o.resumed = 1;
 			wsess_touch(t, token_hash, &s, now, idle_ms);
 			o.contact_submitted = s.contact_id[0] != '\0';
-			rc = sess_conv_id(t, o.widget.id, s.id, cid);
-			if (rc == 0) {
-				proto_hex_encode(cid, ID_LEN, o.conv_id);
-				msgs_newest(t, cid, history_max, max_bytes,
-				    &o.history, &o.n, &more);
-			}
+			ws_history(t, o.widget.id, s.id, history_max,
+			    max_bytes, &o);
 		} else	/* Expired: it goes, and a new one takes over. */
 			wsess_delete(t, token_hash, &s);
 	}
@@ -909,6 +1027,26 @@ daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
 	k[n] = '\0';
 	proto_put_be32(k + n + 1, day);
 	return n + 1 + 4;
+}
+
+/*
+ * A conversation just made for a session with a contact: its link says
+ * what the session's claim says (conv_open_contact made it verified).
+ */
+static void
+claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, const struct st_conv *conv)
+{
+	uint8_t key[CC_KEY_LEN];
+	struct claim cl;
+
+	if (s->contact_id[0] == '\0' || claim_load(t, hash, &cl) != 0)
+		return;
+	if (cl.unverified &&
+	    proto_hex_decode(s->contact_id, key, ID_LEN) == 0 &&
+	    proto_hex_decode(conv->id, key + ID_LEN, ID_LEN) == 0)
+		link_put(t, key, &cl);
+	claim_free(&cl);
 }
 
 /*
@@ -992,6 +1130,8 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	    b->sess.contact_id, content, history_max, max_bytes,
 	    &b->chat) != 0)
 		return t->err;
+	if (b->chat.created)
+		claim_link_conv(t, b->token_hash, &b->sess, &b->chat.conv);
 	/* A visitor who chats is active. */
 	if (now > b->sess.active_at)
 		wsess_touch(t, b->token_hash, &b->sess, now, b->idle_ms);
@@ -1299,9 +1439,13 @@ set_field(struct store_txn *t, char **field, const char *val)
 	return 0;
 }
 
-/* Points conversation cid at contact id (hex), moving its link. */
+/*
+ * Points conversation cid at contact id (hex), moving its link; the link
+ * says what cl says (verified or not, and what was submitted).
+ */
 static void
-conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id)
+conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
+    const struct claim *cl)
 {
 	struct st_conv c;
 	uint8_t key[CC_KEY_LEN];
@@ -1325,12 +1469,60 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id)
 			db_del(t, t->st->contact_convs, key, sizeof(key),
 			    "delete contact conversation");
 		strlcpy(c.contact_id, id, sizeof(c.contact_id));
-		proto_hex_decode(id, key, ID_LEN);
-		db_put(t, t->st->contact_convs, key, sizeof(key),
-		    &rec_version, 1, "put contact conversation");
 		conv_save(t, cid, &c);
 	}
+	memcpy(key + ID_LEN, cid, ID_LEN);
+	if (proto_hex_decode(id, key, ID_LEN) == 0)
+		link_put(t, key, cl);
 	st_conv_free(&c);
+}
+
+/* The contact of id, or a new one when none matched (isnew). */
+static int
+contact_resolve(struct store_txn *t, int erc, const uint8_t eid[ID_LEN],
+    int prc, const uint8_t pid[ID_LEN], uint8_t id[ID_LEN],
+    struct st_contact *c, int *isnew)
+{
+	uint8_t ck[CONTACT_KEY_LEN];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*isnew = 0;
+	if (erc == 0 || prc == 0) {
+		memcpy(id, erc == 0 ? eid : pid, ID_LEN);
+		if ((rc = contact_load(t, id, c)) == 1) {
+			log_warnx("contact index names a missing contact");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		return rc == 0 ? 0 : -1;
+	}
+	*isnew = 1;
+	arc4random_buf(id, ID_LEN);
+	proto_hex_encode(id, ID_LEN, c->id);
+	c->created_at = c->updated_at = t->st->now();
+	if (set_field(t, &c->name, "") < 0 || set_field(t, &c->email, "") < 0 ||
+	    set_field(t, &c->phone, "") < 0) {
+		st_contact_free(c);
+		return -1;
+	}
+	proto_put_be64(ck, c->created_at);
+	memcpy(ck + 8, id, ID_LEN);
+	db_put(t, t->st->contact_created, ck, sizeof(ck), &rec_version, 1,
+	    "put contact created");
+	return t->err ? -1 : 0;
+}
+
+/* The claim records this submission (normalised fields). */
+static int
+claim_note(struct store_txn *t, struct claim *cl, const char *name,
+    const char *email, const char *phone)
+{
+	cl->count++;
+	if (set_field(t, &cl->name, name) < 0 ||
+	    set_field(t, &cl->email, email) < 0 ||
+	    set_field(t, &cl->phone, phone) < 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -1342,12 +1534,11 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	struct st_widget w;
 	struct store_wsess s;
 	struct st_contact c;
+	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
-	uint8_t ck[CONTACT_KEY_LEN];
 	const char *bad;
-	uint64_t now = t->st->now();
-	int erc = 1, prc = 1, rc, changed = 0, isnew = 0;
+	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
 	size_t i;
 
 	if (t->err)
@@ -1381,6 +1572,13 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		return 0;
 	}
 	st_widget_free(&w);
+	if (claim_load(t, token_hash, &cl) < 0)
+		return t->err;
+	if (cl.count >= ST_CONTACT_SUBMITS_MAX) {
+		claim_free(&cl);
+		*result = ST_WS_TOO_MANY;
+		return 0;
+	}
 
 	/* Loquent's resolution: the email's contact, else the phone's. */
 	if (email[0] != '\0')
@@ -1389,61 +1587,52 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	if (phone[0] != '\0')
 		prc = id_index_get(t, t->st->contact_phone, phone, pid,
 		    "get contact phone");
-	if (erc < 0 || prc < 0)
+	if (erc < 0 || prc < 0 ||
+	    contact_resolve(t, erc, eid, prc, pid, id, &c, &isnew) < 0) {
+		claim_free(&cl);
 		return t->err;
-	memset(&c, 0, sizeof(c));
-	if (erc == 0 || prc == 0) {
-		memcpy(id, erc == 0 ? eid : pid, ID_LEN);
-		if ((rc = contact_load(t, id, &c)) == 1) {
-			log_warnx("contact index names a missing contact");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		}
-		if (rc != 0)
-			return t->err;
-	} else {
-		isnew = changed = 1;
-		arc4random_buf(id, ID_LEN);
-		proto_hex_encode(id, ID_LEN, c.id);
-		c.created_at = c.updated_at = now;
-		if (set_field(t, &c.name, "") < 0 ||
-		    set_field(t, &c.email, "") < 0 ||
-		    set_field(t, &c.phone, "") < 0) {
-			st_contact_free(&c);
-			return t->err;
-		}
-		proto_put_be64(ck, c.created_at);
-		memcpy(ck + 8, id, ID_LEN);
-		db_put(t, t->st->contact_created, ck, sizeof(ck),
-		    &rec_version, 1, "put contact created");
 	}
-	/* Fields it lacked; an email or phone another contact holds stays there. */
-	if (name[0] != '\0' && c.name[0] == '\0' &&
+	/*
+	 * Only the session that made a contact fills the fields it lacks;
+	 * anyone else naming it gets an unverified link, and the contact
+	 * stays as it is. An email or phone another contact holds stays
+	 * there.
+	 */
+	own = isnew || (cl.own[0] != '\0' && strcmp(cl.own, c.id) == 0);
+	changed = isnew;
+	if (own && name[0] != '\0' && c.name[0] == '\0' &&
 	    set_field(t, &c.name, name) == 0)
 		changed = 1;
-	if (email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
+	if (own && email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
 	    set_field(t, &c.email, email) == 0) {
 		id_index_put(t, t->st->contact_email, email, id,
 		    "put contact email");
 		changed = 1;
 	}
-	if (phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
+	if (own && phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
 	    set_field(t, &c.phone, phone) == 0) {
 		id_index_put(t, t->st->contact_phone, phone, id,
 		    "put contact phone");
 		changed = 1;
 	}
 	if (changed) {
-		if (!isnew && now > c.updated_at)
-			c.updated_at = now;
+		if (!isnew && t->st->now() > c.updated_at)
+			c.updated_at = t->st->now();
 		contact_save(t, id, &c);
 	}
+	if (isnew)
+		strlcpy(cl.own, c.id, sizeof(cl.own));
+	cl.unverified = !own;
+	if (claim_note(t, &cl, name, email, phone) == 0)
+		claim_save(t, token_hash, &cl);
 	/* The session, and its conversation if it has one, point at it. */
 	if (strcmp(s.contact_id, c.id) != 0) {
 		strlcpy(s.contact_id, c.id, sizeof(s.contact_id));
 		wsess_save(t, token_hash, &s, s.expires_at);
 	}
 	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
-		conv_link(t, cid, c.id);
+		conv_link(t, cid, c.id, &cl);
+	claim_free(&cl);
 	if (t->err) {
 		st_contact_free(&c);
 		return t->err;
@@ -1481,14 +1670,99 @@ store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	return 0;
 }
 
+/* A conversation of a contact and how it came to it. */
+struct conv_link {
+	struct st_conv conv;
+	struct store_clink link;
+};
+
 static int
 conv_newer(const void *a, const void *b)
 {
-	const struct st_conv *x = a, *y = b;
+	const struct st_conv *x = &((const struct conv_link *)a)->conv;
+	const struct st_conv *y = &((const struct conv_link *)b)->conv;
 
 	if (x->updated_at != y->updated_at)
 		return x->updated_at < y->updated_at ? 1 : -1;
 	return strcmp(y->id, x->id);
+}
+
+/* A contact_convs value into l: 0, or -1 with t failed. */
+static int
+link_decode(struct store_txn *t, const MDB_val *v, struct store_clink *l)
+{
+	struct pdec d;
+
+	memset(l, 0, sizeof(*l));
+	if (rec_open(t, v, &d, "contact conversation") < 0)
+		return -1;
+	if (d.len - d.off == 0)		/* verified: the version byte alone */
+		return 0;
+	l->unverified = pdec_u8(&d) != 0;
+	l->name = pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX);
+	l->email = pdec_strdup(&d, ST_EMAIL_MAX);
+	l->phone = pdec_strdup(&d, ST_PHONE_MAX);
+	if (pdec_done(&d) < 0) {
+		store_clink_free(l);
+		rec_corrupt(t, "contact conversation");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The conversations linked to contact id, with their links, into *out
+ * (*n of them; at most CONTACT_CONVS_READ are read). 0, or -1 with t
+ * failed.
+ */
+static int
+contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
+    struct conv_link **out, size_t *n)
+{
+	struct conv_link *cl = NULL, *ncl;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc, lrc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	k.mv_size = ID_LEN;
+	k.mv_data = (void *)id;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !t->err && k.mv_size == CC_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((ncl = reallocarray(cl, cap, sizeof(*cl))) == NULL) {
+				store_fail(t, PROTO_E_INTERNAL, "out of memory");
+				break;
+			}
+			cl = ncl;
+		}
+		memset(&cl[*n], 0, sizeof(cl[*n]));
+		if (link_decode(t, &v, &cl[*n].link) < 0)
+			break;
+		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + ID_LEN,
+		    &cl[*n].conv)) == 1) {
+			log_warnx("contact index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0) {
+			store_clink_free(&cl[*n].link);
+			break;
+		}
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk contact conversations");
+	*out = cl;
+	return t->err ? -1 : 0;
 }
 
 int
@@ -1496,7 +1770,8 @@ store_contact_get(struct store_txn *t, const char *contact_id,
     struct store_contact_full *out)
 {
 	struct store_contact_full f;
-	uint8_t id[ID_LEN], *keys;
+	struct conv_link *cl;
+	uint8_t id[ID_LEN];
 	size_t n, i;
 	int rc;
 
@@ -1512,35 +1787,30 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	if (rc < 0)
 		return t->err;
 	/*
-	 * A contact has a conversation per session it used: few. They are
-	 * read through the contact's index and sorted here by activity.
+	 * A contact has a conversation per session that named it: few. They
+	 * are read through the contact's index and sorted here by activity.
 	 */
-	if (prefix_keys(t, t->st->contact_convs, id, ID_LEN, ID_LEN, &keys,
-	    &n) < 0) {
-		st_contact_free(&f.contact);
-		return t->err;
-	}
-	if (n > 0 && (f.convs = calloc(n, sizeof(*f.convs))) == NULL)
+	rc = contact_convs(t, id, &cl, &n);
+	if (rc == 0 && n > 1)
+		qsort(cl, n, sizeof(*cl), conv_newer);
+	if (rc == 0 && n > 0 &&
+	    ((f.convs = calloc(n, sizeof(*f.convs))) == NULL ||
+	    (f.links = calloc(n, sizeof(*f.links))) == NULL))
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (i = 0; i < n && !t->err; i++) {
-		if ((rc = conv_load(t, keys + i * ID_LEN,
-		    &f.convs[f.n])) == 0)
-			f.n++;
-		else if (rc == 1) {
-			log_warnx("contact index names a missing "
-			    "conversation");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+	for (i = 0; i < n; i++) {
+		if (!t->err && f.n < ST_LIST_MAX) {
+			f.convs[f.n] = cl[i].conv;
+			f.links[f.n++] = cl[i].link;
+			continue;
 		}
+		st_conv_free(&cl[i].conv);
+		store_clink_free(&cl[i].link);
 	}
-	free(keys);
+	free(cl);
 	if (t->err) {
 		store_contact_full_free(&f);
 		return t->err;
 	}
-	if (f.n > 1)
-		qsort(f.convs, f.n, sizeof(*f.convs), conv_newer);
-	while (f.n > ST_LIST_MAX)
-		st_conv_free(&f.convs[--f.n]);
 	*out = f;
 	return 0;
 }
@@ -1594,8 +1864,20 @@ store_contact_full_free(struct store_contact_full *f)
 	uint32_t i;
 
 	st_contact_free(&f->contact);
-	for (i = 0; i < f->n; i++)
+	for (i = 0; i < f->n; i++) {
 		st_conv_free(&f->convs[i]);
+		store_clink_free(&f->links[i]);
+	}
 	free(f->convs);
+	free(f->links);
 	memset(f, 0, sizeof(*f));
+}
+
+void
+store_clink_free(struct store_clink *l)
+{
+	free(l->name);
+	free(l->email);
+	free(l->phone);
+	memset(l, 0, sizeof(*l));
 }

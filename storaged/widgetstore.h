@@ -36,6 +36,7 @@ struct store_ws_open {
 	char conv_id[ST_ID_HEX + 1];	/* "" = none yet */
 	uint32_t n;
 	struct st_msg *history;		/* n, oldest first */
+	int more;			/* older messages were left out */
 };
 
 struct store_ws_begin {
@@ -56,10 +57,17 @@ struct store_contacts {
 	char next_cursor[ST_CURSOR_MAX + 1];
 };
 
+/* How a conversation came to its contact (a contact_convs entry). */
+struct store_clink {
+	int unverified;		/* a visitor named a contact it did not make */
+	char *name, *email, *phone;	/* what it submitted; NULL verified */
+};
+
 struct store_contact_full {
 	struct st_contact contact;
 	uint32_t n;
 	struct st_conv *convs;		/* n, newest activity first */
+	struct store_clink *links;	/* n, convs[i]'s link */
 };
 
 /* in: the config (ids and times ignored); out: as stored. */
@@ -85,7 +93,8 @@ int store_widget_reset_id(struct store_txn *, const char *widget_id,
 /*
  * token_hash NULL or ST_TOKEN_HASH_LEN bytes; new_hash ST_TOKEN_HASH_LEN.
  * idle_ms 0 means ST_SESSION_IDLE_MS; history_max 0 as many as max_bytes
- * holds.
+ * holds; max_bytes is at most ST_WS_HISTORY_BYTES (0: that), and more
+ * says older messages were left out.
  */
 int store_ws_open(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t *token_hash, const uint8_t *new_hash,
@@ -157,8 +166,12 @@ int store_chat_widget_take(struct store_txn *, const char *id, int *result,
 const char *store_contact_invalid(const char *name, const char *email,
     const char *phone);
 /*
- * *result ST_WS_OK (out set), NO_WIDGET or NO_SESSION. A token_hash that
- * names no session makes one (the visitor's first contact submission).
+ * *result ST_WS_OK (out set: the contact as stored), NO_WIDGET,
+ * NO_SESSION or TOO_MANY (the session's ST_CONTACT_SUBMITS_MAX are used:
+ * nothing written). A contact the session did not make is never changed:
+ * the session and its conversation are linked to it unverified, with what
+ * was submitted kept on the link. A token_hash that names no session
+ * makes one (a new visitor's first contact submission).
  */
 int store_contact_submit(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
@@ -174,5 +187,6 @@ void store_ws_open_free(struct store_ws_open *);
 void store_ws_begin_free(struct store_ws_begin *);
 void store_contacts_free(struct store_contacts *);
 void store_contact_full_free(struct store_contact_full *);
+void store_clink_free(struct store_clink *);
 
 #endif

@@ -110,6 +110,33 @@ export async function renderDetail(main, ctx, id) {
   }
   const names = widgetNames(widgets);
   const { table, tbody } = convTable('This contact\'s conversations, newest activity first', 'contact-conversations');
-  for (const conv of convs) tbody.append(convRow(conv, names));
+  for (const conv of convs) {
+    const tr = convRow(conv, names);
+    if (conv.contactVerified === false) markUnverified(tr, conv, c);
+    tbody.append(tr);
+  }
+  if (convs.some((conv) => conv.contactVerified === false)) {
+    main.append(h('p', { class: 'hint', 'data-testid': 'contact-unverified-note' },
+      'Conversations marked Unverified come from a visitor who gave this contact\'s email or phone; ' +
+      'the contact was not changed. What they submitted is shown beside it.'));
+  }
   main.append(h('div', { class: 'table-wrap' }, table));
+}
+
+// An unverified link: a badge, and what the visitor submitted beside the
+// contact's stored values (text nodes only: it is visitor input).
+function markUnverified(tr, conv, c) {
+  const sub = conv.submitted || {};
+  const cell = tr.lastElementChild;
+  const fields = [['Name', sub.name, c.name], ['Email', sub.email, c.email], ['Phone', sub.phone, c.phone]]
+    .filter(([, given]) => given);
+  tr.setAttribute('data-unverified', '');
+  cell.replaceChildren(
+    h('span', { class: 'badge badge-warn', 'data-testid': 'conv-unverified' }, 'Unverified'),
+    h('dl', { class: 'submitted', 'data-testid': 'conv-submitted' },
+      fields.map(([label, given, stored]) => [
+        h('dt', null, `${label} submitted`),
+        h('dd', { 'data-testid': `submitted-${label.toLowerCase()}` }, given,
+          given === stored ? null : h('span', { class: 'muted' }, ` (stored: ${stored || 'none'})`)),
+      ])));
 }

@@ -283,13 +283,20 @@ function metaRow(label, value, testid) {
   return [h('dt', null, label), h('dd', testid ? { 'data-testid': testid } : null, value)];
 }
 
-function contactSummary(contact, id) {
+// The contact of conversation convId; Unverified when its visitor named a
+// contact they did not make (the contact's page shows what they submitted).
+function contactSummary(contact, id, convId) {
   const href = `#/contacts/${encodeURIComponent(id)}`;
   if (!contact) return h('a', { href, 'data-testid': 'conv-contact-link' }, 'View contact');
   const parts = [contact.name, contact.email, contact.phone].filter(Boolean);
+  const link = (Array.isArray(contact.conversations) ? contact.conversations : []).find((c) => c._id === convId);
   return h('span', null,
     h('a', { href, 'data-testid': 'conv-contact-link' }, contact.name || contact.email || contact.phone || 'Contact'),
-    parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null);
+    parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null,
+    link && link.contactVerified === false
+      ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'conv-contact-unverified',
+        title: 'This visitor gave the contact\'s email or phone; the contact was not changed.' }, 'Unverified')]
+      : null);
 }
 
 function nearBottom() {
@@ -382,7 +389,7 @@ export async function renderThread(main, ctx, id) {
 
   if (conv.contactId) {
     api(endpoints.contact(conv.contactId), { signal: ctx.signal })
-      .then((c) => { clear(contactDd).append(contactSummary(c, conv.contactId)); })
+      .then((c) => { clear(contactDd).append(contactSummary(c, conv.contactId, id)); })
       .catch((e) => {
         if (isAbort(e)) return;
         clear(contactDd).append(contactSummary(null, conv.contactId));

@@ -5,7 +5,8 @@
 // in the thread as stored, and a new message showing up while it is open;
 // the export downloads parsed and compared with the stored rows; visitor,
 // model and contact text carrying HTML/JS rendered as text (no dialog, no
-// CSP violation, no console error); axe-core on every page in light and
+// CSP violation, no console error), a claimed contact's conversation marked
+// Unverified with the claimant's values as text; axe-core on every page in light and
 // dark; a phone-sized screenshot of each page without horizontal scroll;
 // the keyboard path to the first conversation.
 import assert from 'node:assert/strict';
@@ -21,11 +22,13 @@ import { chat, sid } from '../integration/lib/chat.mjs';
 import {
   CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, msgRow,
 } from '../integration/lib/dashboard.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
 
 const BULK = 1050;
 const XSS_VISITOR = '<img src=x onerror=alert("visitor")><script>alert("s")</script> <a href="javascript:alert(1)">click</a>';
 const XSS_REPLY = '<img src=x onerror=alert("model")><b onclick=alert(2)>bold</b> [x](javascript:alert(3))';
 const XSS_NAME = '<img src=x onerror=alert("name")>Eve';
+const XSS_CLAIM = '<img src=x onerror=alert("claim")>Mallory';
 
 describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }, () => {
   let stack;
@@ -114,6 +117,13 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
       xssConv = widgetConv;
       contactId = list.json.conversations[0].contactId;
       assert.ok(contactId, 'the conversation has its contact');
+      // Another visitor claims Eve's email: linked unverified, Eve unchanged.
+      const m = await Visitor.open(stack.parley, w.widget_id);
+      await m.next('session');
+      m.send({ type: 'contact_info', name: XSS_CLAIM, email: 'EVE@example.com' });
+      assert.equal((await m.next()).type, 'contact_info_saved');
+      await m.turn('a claim');
+      await m.close();
     });
     after(async () => { if (visitor) await visitor.ctx.close(); });
 
@@ -136,6 +146,18 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
         await page.waitForSelector('[data-testid="contact-title"]');
         assert.equal(await page.textContent('[data-testid="contact-title"]'), XSS_NAME);
         await page.waitForSelector(`[data-testid="conv-row"][data-id="${xssConv}"]`);
+        // The claim: marked Unverified, what was submitted beside Eve's own.
+        await page.waitForSelector('[data-testid="conv-row"][data-unverified] [data-testid="conv-unverified"]');
+        assert.equal(await page.locator('[data-testid="conv-unverified"]').count(), 1);
+        assert.equal(await page.locator(`[data-testid="conv-row"][data-id="${xssConv}"] [data-testid="conv-unverified"]`).count(), 0);
+        assert.equal(await page.textContent('[data-testid="submitted-name"]'), `${XSS_CLAIM} (stored: ${XSS_NAME})`);
+        assert.equal(await page.textContent('[data-testid="submitted-email"]'), 'eve@example.com');
+        assert.equal(await page.textContent('[data-testid="contact-title"]'), XSS_NAME);
+        // Its thread says Unverified beside the contact; Eve's own does not.
+        await page.click('[data-testid="conv-row"][data-unverified] [data-testid="conv-link"]');
+        await page.waitForSelector('[data-testid="conv-contact-unverified"]');
+        await openDash(page, stack, `#/conversations/${xssConv}`, '[data-testid="conv-contact-link"]');
+        assert.equal(await page.locator('[data-testid="conv-contact-unverified"]').count(), 0);
         await page.waitForTimeout(200);
         assert.deepEqual(log.dialogs, [], 'no dialog');
         assert.equal(await page.locator('#view img, #view script, #view b').count(), 0, 'no element from the payloads');

@@ -327,4 +327,33 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       await ctx.close();
     }
   });
+
+  test('a resume closed right after `session` (no history) keeps backing off', async () => {
+    const w = await createWidget({ name: 'Backoff' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      // A stored token and an open panel: the widget resumes at once.
+      await page.addInitScript((id) => {
+        localStorage.setItem(`parley:${id}:token`, 'A'.repeat(43));
+        localStorage.setItem(`parley:${id}:open`, 'true');
+      }, w.widget_id);
+      // A server that answers `session` and closes, as an oversized or
+      // refused resume would: no `history` ever comes.
+      const at = [];
+      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        at.push(Date.now());
+        const token = new URL(ws.url()).searchParams.get('token') || 'B'.repeat(43);
+        ws.send(JSON.stringify({ type: 'session', session_token: token, contact_info_submitted: false }));
+        setTimeout(() => ws.close({ code: 1008, reason: 'too big' }), 20);
+      });
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.waitForTimeout(3500);
+      // 0.5 s doubling (jitter: half to all of it): at most 5 tries in 3.5 s;
+      // a backoff reset on `session` would try every 0.25-0.5 s (7 or more).
+      assert.ok(at.length >= 3 && at.length <= 5, `${at.length} connects in 3.5 s`);
+      const gaps = at.slice(1).map((t, i) => t - at[i]);
+      assert.ok(gaps.at(-1) > gaps[0], `growing gaps: ${gaps.join(', ')} ms`);
+    } finally { await ctx.close(); }
+  });
 });

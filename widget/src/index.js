@@ -515,7 +515,8 @@ function mount(script, cfg, base) {
   let up = false; // `session` received: messages may go
   let wanted = false; // the panel was opened: keep a socket
   let gone = false; // the widget was deleted or its id reset
-  let tries = 0; // failed attempts since the last `session`
+  let tries = 0; // failed attempts since the last `history` (or new `session`)
+  let sent = ''; // the token the open socket resumes with ('' none)
   let wsTimer = 0;
   let form = null; // the contact form, while it shows
   const required = wsMode && cfg.contact_info_mode === 'required';
@@ -526,7 +527,7 @@ function mount(script, cfg, base) {
     // The token goes in the first message, not the URL (proxies log
     // URLs); until its answer (a `session` with `resumed`), the socket's
     // own `session` is passed over.
-    const tok = store.get(key('token'));
+    const tok = (sent = store.get(key('token')) || '');
     const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws'));
     let opened = false;
     resuming = false;
@@ -586,7 +587,9 @@ function mount(script, cfg, base) {
     if (type === 'session') {
       if (resuming && typeof f.resumed !== 'boolean') return; // the socket's own, before the resume's
       resuming = false;
-      tries = 0;
+      // A resume is whole once its history is here: a socket closed
+      // before then (a refused or oversized resume) keeps backing off.
+      if (f.session_token !== sent) tries = 0;
       up = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
@@ -594,6 +597,7 @@ function mount(script, cfg, base) {
       else hideForm();
       sync();
     } else if (type === 'history') {
+      tries = 0;
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
       const fr = doc.createDocumentFragment();
@@ -602,7 +606,7 @@ function mount(script, cfg, base) {
       [].slice.call(list.children).forEach((el) => el === welcome || (cur && (el === cur.u || el === cur.m)) || el.remove());
       list.insertBefore(fr, welcome.nextSibling);
       toBottom();
-      emit('history', { sessionId, messages: msgs });
+      emit('history', { sessionId, messages: msgs, truncated: !!f.truncated });
     } else if (type === 'typing_start') cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);

@@ -485,7 +485,41 @@ contact_list_reply(const uint8_t *payload, size_t len)
 	return admin_page_reply(payload, len, "contacts", contact_item);
 }
 
-/* -> contact, u32 n, n x conv: the contact with "conversations". */
+/*
+ * n x (u8 unverified, str name, str email, str phone) into the n
+ * conversations of arr: "contactVerified", and when false "submitted"
+ * {name, email, phone}, what the visitor gave (never the contact's own).
+ */
+static int
+contact_links(struct pdec *d, json_t *arr)
+{
+	char name[4 * ST_CONTACT_NAME_MAX + 1], email[ST_EMAIL_MAX + 1];
+	char phone[ST_PHONE_MAX + 1];
+	json_t *cv;
+	size_t i;
+	int err = 0, unverified;
+
+	for (i = 0; i < json_array_size(arr) && !d->err && !err; i++) {
+		cv = json_array_get(arr, i);
+		unverified = pdec_u8(d) != 0;
+		pdec_strbuf(d, name, sizeof(name));
+		pdec_strbuf(d, email, sizeof(email));
+		pdec_strbuf(d, phone, sizeof(phone));
+		exprow_oset(cv, "contactVerified", json_boolean(!unverified),
+		    &err);
+		if (unverified)
+			exprow_oset(cv, "submitted", json_pack("{s:o, s:o, s:o}",
+			    "name", json_opt_text(name), "email",
+			    json_opt_text(email), "phone",
+			    json_opt_text(phone)), &err);
+	}
+	return d->err || err ? -1 : 0;
+}
+
+/*
+ * -> contact, u32 n, n x conv, n x link: the contact with
+ * "conversations", each saying how it came to the contact.
+ */
 json_t *
 contact_get_reply(const uint8_t *payload, size_t len)
 {
@@ -497,7 +531,7 @@ contact_get_reply(const uint8_t *payload, size_t len)
 	if ((root = contact_item(&d)) == NULL)
 		return NULL;
 	if ((arr = admin_array(&d, ST_LIST_MAX, admin_conv_item)) == NULL ||
-	    pdec_done(&d) < 0) {
+	    contact_links(&d, arr) < 0 || pdec_done(&d) < 0) {
 		json_decref(arr);
 		json_decref(root);
 		return NULL;

@@ -10,16 +10,23 @@
  * expired one) gets a fresh token, but nothing is stored for it until its
  * first "message" (ST_WS_BEGIN with create) or "contact_info"
  * (ST_CONTACT_SUBMIT): an upgrade alone never fills the store. Then the
- * server sends "session" (the token to keep) and, when resumed, "history".
+ * server sends "session" (the token to keep) and, when resumed, "history": the newest
+ * messages within ST_WS_HISTORY_BYTES as storaged read them, in an event
+ * of at most HISTORY_SEND_MAX bytes, "truncated" when older ones exist.
+ * A token counts against the client's resume limit first (ST_RATE_HIT,
+ * RESUME_MAX per RESUME_WINDOW_MS): over it, 429 and nothing is read.
  *
  * Parley's widget keeps the token out of the URL (proxies log URLs): its
  * first message is {"type":"resume","token":...}. The socket opened as a
- * new visitor's; the resume is ST_WS_OPEN again with that token, answered
- * by a second "session" carrying "resumed" (true: the token's session,
- * then "history"; false: the socket's fresh token stays). Only a socket's
- * first message may be a resume, and only on a socket opened without one.
+ * new visitor's; the resume is counted and sent as ST_WS_OPEN again with
+ * that token, answered by a second "session" carrying "resumed" (true:
+ * the token's session, then "history"; false: the socket's fresh token
+ * stays; over the resume limit the socket is closed with 1008). Only a
+ * socket's first message may be a resume, and only on one opened without
+ * a token.
  *
- * The visitor sends "message" and "contact_info". A message is one chat
+ * The visitor sends "message" and "contact_info" (counted in the
+ * per-client limit; storaged keeps a few per session). A message is one chat
  * turn (turn.h), the same as over HTTP: one round trip (ST_WS_BEGIN:
  * session, contact rule, rate limit, daily cap, conversation, user
  * message, history, the widget's model and prompt), the model, then the
@@ -48,10 +55,22 @@
 #define TOKEN_BYTES	32
 #define TOKEN_LEN	43		/* base64url of 32 bytes, no padding */
 #define SHOWN_HISTORY	ST_HISTORY_MAX	/* messages replayed on resume */
+/*
+ * The "history" event's most bytes: storaged reads ST_WS_HISTORY_BYTES of
+ * records; JSON escapes may grow them, and the oldest then go too. Half
+ * the WebSocket output cap, and room for the largest single message.
+ */
+#define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
+/*
+ * Resumes (a token given) per client and window, counted in storaged: 30
+ * a minute, in bursts of at most 5 (each replays up to 512 KiB).
+ */
+#define RESUME_MAX		5
+#define RESUME_WINDOW_MS	10000
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
-#define RESUMING_TEXT	"Your conversation is being restored."
 #define UPGRADE_PREFIX	"ws:"		/* upgrades' per-client count */
+#define RESUMING_TEXT	"Your conversation is being restored."
 #define BUSY_TEXT	"Too many new conversations are starting right " \
 			"now. Please try again in a minute."
 
@@ -68,13 +87,14 @@ struct wsess {
 	uint8_t new_hash[ST_TOKEN_HASH_LEN];
 	int has_token;
 	char rate_key[ST_RATE_KEY_MAX + 1];
+	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
+	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 	/* Lazy sessions and the resume message. */
 	int stored;			/* a session is stored under hash */
-	int resuming;			/* the resume's ST_WS_OPEN is in flight */
+	int resuming;			/* the resume's request is in flight */
 	size_t nmsgs;			/* messages the visitor sent */
-	char *origin;			/* the upgrade's Origin, for a resume */
-	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
+	char resume_key[ST_RATE_KEY_MAX + 1];	/* its resume count */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -208,7 +228,6 @@ wsess_free(struct wsess *s)
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
-	free(s->origin);
 	clientcap_put(s->cap);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -340,12 +359,23 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 		wsend_type(s, "typing_stop");
 }
 
+/* The per-client rate limit's refusal, with its wait. */
+static void
+wsend_limited(struct wsess *s, uint64_t retry_ms)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "Too many messages. Please wait %llu "
+	    "seconds and try again.", (unsigned long long)((retry_ms + 999) /
+	    1000 ? (retry_ms + 999) / 1000 : 1));
+	wsend_error(s, msg);
+}
+
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
 static void
 ws_refused(void *fe, int result, uint64_t retry_ms)
 {
 	struct wsess *s = fe;
-	char msg[160];
 
 	s->turn = NULL;
 	switch (result) {
@@ -361,11 +391,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		    "chatting.");
 		return;
 	case ST_WS_LIMITED:
-		snprintf(msg, sizeof(msg), "Too many messages. Please wait "
-		    "%llu seconds and try again.",
-		    (unsigned long long)((retry_ms + 999) / 1000 ?
-		    (retry_ms + 999) / 1000 : 1));
-		wsend_error(s, msg);
+		wsend_limited(s, retry_ms);
 		return;
 	case ST_WS_CAPPED:
 		wsend_error(s, "This chat has reached its daily message "
@@ -412,7 +438,10 @@ on_message(struct wsess *s, const struct wsmsg *m)
 
 /* ------------------------------------------------------------ contact */
 
-/* ST_CONTACT_SUBMIT -> u8 result, and when OK: contact */
+/*
+ * ST_CONTACT_SUBMIT -> u8 result, and when OK: contact; when LIMITED:
+ * u64 retry_after_ms
+ */
 static void
 contact_done(const struct storec_result *r, void *arg)
 {
@@ -439,6 +468,15 @@ contact_done(const struct storec_result *r, void *arg)
 	}
 	if (!d.err && result == ST_WS_NO_SESSION) {
 		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
+		return;
+	}
+	if (!d.err && result == ST_WS_TOO_MANY) {
+		wsend_error(s, "Your details were already saved. Please "
+		    "continue in the chat.");
+		return;
+	}
+	if (!d.err && result == ST_WS_LIMITED) {
+		wsend_limited(s, pdec_u64(&d));
 		return;
 	}
 	if (!d.err && result == ST_WS_BUSY) {
@@ -473,6 +511,10 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 	penc_str(&e, m->name);
 	penc_str(&e, m->email);
 	penc_str(&e, m->phone);
+	/* A contact counts as a message in the per-client limit. */
+	penc_str(&e, s->rate_key);
+	penc_u32(&e, wsettings.rate_window_ms);
+	penc_u32(&e, wsettings.rate_max);
 	if (storec_send(PROTO_ST_CONTACT_SUBMIT, &e, contact_done, s,
 	    &s->sreq) < 0)
 		wsend_error(s, "Your details could not be saved. Please try "
@@ -481,11 +523,12 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 
 /* ------------------------------------------------------------ resume */
 
-static int open_send(struct wsess *);
+static void resume_count(struct wsess *);
 
 /*
  * {"type":"resume","token":...} as the socket's first message, on a
- * socket opened without a token: ST_WS_OPEN with it. open_done answers.
+ * socket opened without a token: counted, then ST_WS_OPEN with it.
+ * open_done answers.
  */
 static void
 on_resume(struct wsess *s, const struct wsmsg *m)
@@ -502,8 +545,7 @@ on_resume(struct wsess *s, const struct wsmsg *m)
 		s->has_token = 1;
 	}
 	s->resuming = 1;
-	if (open_send(s) < 0)
-		ws_close(s->ws, WS_CLOSE_INTERNAL, "storage unavailable");
+	resume_count(s);
 }
 
 /* ------------------------------------------------------------ socket */
@@ -573,24 +615,78 @@ wsess_detach(struct wsess *s)
 	return c;
 }
 
-/*
- * Refuses the upgrade with an HTTP answer; a resume on an open socket
- * closes it instead (the widget gone, the origin refused, or storaged).
- */
 static void
 open_refuse(struct wsess *s, int status, const char *msg)
 {
 	struct conn *c;
 
+	/* A resume on an open socket: closed instead. */
 	if (s->ws != NULL) {
 		s->resuming = 0;
 		ws_close(s->ws, status == 404 ? WS_CLOSE_WIDGET_GONE :
-		    status == 403 ? WS_CLOSE_POLICY : WS_CLOSE_INTERNAL, msg);
+		    status == 403 || status == 429 ? WS_CLOSE_POLICY :
+		    WS_CLOSE_INTERNAL, msg);
 		return;
 	}
 	if ((c = wsess_detach(s)) != NULL)
 		conn_send_error(c, status, JSON_HEADERS, msg);
 	wsess_free(s);
+}
+
+/*
+ * Leaves the newest items of arr (oldest first) whose compact JSON, with
+ * commas and brackets, fits in max bytes. 1 when some were dropped.
+ */
+static int
+history_trim(json_t *arr, size_t max)
+{
+	size_t i, n = json_array_size(arr), used = 2;
+
+	for (i = n; i > 0; i--) {
+		used += json_dumpb(json_array_get(arr, i - 1), NULL, 0,
+		    JSON_COMPACT) + 1;
+		if (used > max)
+			break;
+	}
+	if (i == 0)
+		return 0;
+	while (i-- > 0)
+		json_array_remove(arr, 0);
+	return 1;
+}
+
+/*
+ * The "history" event, hist (stolen) its messages, as one text message of
+ * at most HISTORY_SEND_MAX bytes: when JSON escapes made it longer, the
+ * oldest messages go (and more is set).
+ */
+static void
+wsend_history(struct wsess *s, json_t *hist, int more)
+{
+	json_t *o;
+	char *text = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		o = json_pack("{s:s, s:O, s:b}", "type", "history", "messages",
+		    hist, "truncated", more);
+		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
+			break;
+		free(text);
+		text = NULL;
+		/* What the envelope adds to the array: well under 64 bytes. */
+		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
+	}
+	json_decref(hist);
+	if (text == NULL) {
+		log_warnx("wschat: cannot encode the history");
+		return;
+	}
+	if (s->ws != NULL && ws_send_text(s->ws, text, strlen(text)) < 0)
+		ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
+	free(text);
 }
 
 /* The history replayed to a resumed session: {role, content} pairs. */
@@ -624,7 +720,8 @@ history_json(struct pdec *d, uint32_t n)
 
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content)
+ * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content),
+ * u8 more
  */
 static void
 open_done(const struct storec_result *r, void *arg)
@@ -637,7 +734,7 @@ open_done(const struct storec_result *r, void *arg)
 	json_t *hist = NULL, *session;
 	const char *msg;
 	char conv_id[ST_ID_HEX + 1];
-	uint8_t result, resumed = 0;
+	uint8_t result, resumed = 0, more = 0;
 	uint32_t n = 0;
 	int status;
 
@@ -668,6 +765,7 @@ open_done(const struct storec_result *r, void *arg)
 	n = pdec_u32(&d);
 	if (!d.err && n <= ST_HISTORY_MAX * 2u)
 		hist = history_json(&d, n);
+	more = pdec_u8(&d);
 	if (hist == NULL || pdec_done(&d) < 0) {
 		json_decref(hist);
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
@@ -699,26 +797,95 @@ open_done(const struct storec_result *r, void *arg)
 	s->resuming = 0;
 	wsend(s, session);
 	if (resumed)
-		wsend(s, json_pack("{s:s, s:o}", "type", "history", "messages",
-		    hist));
+		wsend_history(s, hist, more != 0);
 	else
 		json_decref(hist);
 }
 
-/* ST_WS_OPEN for the socket's token (if any) and fresh token. */
-static int
+/* ST_WS_OPEN: the widget, the Origin, the session. */
+static void
 open_send(struct wsess *s)
 {
 	struct penc e;
 
 	penc_init(&e);
 	penc_str(&e, s->wid);
-	penc_str(&e, s->origin != NULL ? s->origin : "");
+	penc_str(&e, s->origin);
 	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
 	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
 	penc_u32(&e, SHOWN_HISTORY);
-	return storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq);
+	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
+}
+
+/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+static void
+resume_counted(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct conn *c;
+	struct pdec d;
+	char hdr[64 + sizeof(JSON_HEADERS)];
+	uint64_t retry;
+	uint8_t limited;
+
+	if (r->status != STOREC_OK) {
+		open_refuse(s, 503, "Storage unavailable");
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	limited = pdec_u8(&d);
+	retry = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		log_warnx("wschat: malformed ST_RATE_HIT reply");
+		open_refuse(s, 500, "Internal server error");
+		return;
+	}
+	if (!limited) {
+		open_send(s);
+		return;
+	}
+	if (s->ws != NULL) {	/* a resume message: the socket closes */
+		open_refuse(s, 429, "too many reconnects");
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
+	    (unsigned long long)((retry + 999) / 1000 ? (retry + 999) / 1000 :
+	    1));
+	if ((c = wsess_detach(s)) != NULL)
+		conn_send_error(c, 429, hdr, "Too many reconnects, try again "
+		    "later");
+	wsess_free(s);
+}
+
+/*
+ * A token resumes a session and replays its history: counted per client
+ * first (RESUME_MAX per RESUME_WINDOW_MS, under s->resume_key), so that
+ * looping resumes cost storaged a counter, not a history read.
+ */
+static void
+resume_count(struct wsess *s)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, s->resume_key);
+	penc_u32(&e, RESUME_WINDOW_MS);
+	penc_u32(&e, RESUME_MAX);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, resume_counted, s,
+	    &s->sreq) < 0)
+		open_refuse(s, 503, "Storage unavailable");
+}
+
+/* After the upgrade's count: the resume's, or ST_WS_OPEN. */
+static void
+upgrade_go(struct wsess *s)
+{
+	if (s->has_token)
+		resume_count(s);
+	else
+		open_send(s);
 }
 
 /* ST_RATE_HIT -> u8 limited, u64 retry_after_ms: the upgrade's count. */
@@ -730,7 +897,7 @@ upgrade_counted(const struct storec_result *r, void *arg)
 	struct conn *c;
 	struct pdec d;
 	const char *msg;
-	char hdr[96];
+	char hdr[64 + sizeof(JSON_HEADERS)];
 	uint64_t retry;
 	int status;
 
@@ -750,7 +917,27 @@ upgrade_counted(const struct storec_result *r, void *arg)
 		wsess_free(s);
 		return;
 	}
-	if (open_send(s) < 0)
+	upgrade_go(s);
+}
+
+/* Every upgrade counts, in a count of its own beside the messages'. */
+static void
+upgrade_count(struct wsess *s, struct conn *c, struct http_request *req)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+	struct penc e;
+
+	if (wsettings.rate_max == 0) {
+		upgrade_go(s);
+		return;
+	}
+	clientip_key(c, req, UPGRADE_PREFIX, key, sizeof(key));
+	penc_init(&e);
+	penc_str(&e, key);
+	penc_u32(&e, wsettings.rate_window_ms);
+	penc_u32(&e, wsettings.rate_max);
+	if (storec_send(PROTO_ST_RATE_HIT, &e, upgrade_counted, s,
+	    &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");
 }
 
@@ -759,10 +946,9 @@ wschat_upgrade(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	const char *wid = m->param[0], *why, *origin;
-	char token[TOKEN_LEN + 2], key[ST_RATE_KEY_MAX + 1];
+	char token[TOKEN_LEN + 2];
 	struct clientcap *cap;
 	struct wsess *s;
-	struct penc e;
 	int status;
 
 	if (!wid_valid(wid)) {
@@ -798,28 +984,11 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_new(s->new_token);
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
+	clientip_key(c, req, "resume:", s->resume_key, sizeof(s->resume_key));
 	origin = http_header(req, "origin");
-	if (origin != NULL && (s->origin = strdup(origin)) == NULL) {
-		log_warn("wschat");
-		conn_send_error(c, 500, JSON_HEADERS, "Internal server error");
-		wsess_free(s);
-		return;
-	}
+	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	s->c = c;
 	c->hctx = s;
 	c->abort = wschat_abort;
-	if (wsettings.rate_max == 0) {
-		if (open_send(s) < 0)
-			open_refuse(s, 503, "Storage unavailable");
-		return;
-	}
-	/* Every upgrade counts, in a count of its own beside the messages'. */
-	clientip_key(c, req, UPGRADE_PREFIX, key, sizeof(key));
-	penc_init(&e);
-	penc_str(&e, key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
-	if (storec_send(PROTO_ST_RATE_HIT, &e, upgrade_counted, s,
-	    &s->sreq) < 0)
-		open_refuse(s, 503, "Storage unavailable");
+	upgrade_count(s, c, req);
 }

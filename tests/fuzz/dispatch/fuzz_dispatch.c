@@ -196,6 +196,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	penc_str(&e, "Fuzz");
 	penc_str(&e, "fuzz@example.com");
 	penc_str(&e, "+1 555 000 1234");
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
 	must(PROTO_ST_CONTACT_SUBMIT, &e, &r);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	if (pdec_u8(&d) != ST_WS_OK)
@@ -358,7 +361,8 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 	uint8_t res = pdec_u8(d);
 	uint64_t retry = pdec_u64(d);
 
-	if (d->err || res > ST_WS_BUSY || res == ST_WS_ORIGIN)
+	if (d->err || res > ST_WS_BUSY || res == ST_WS_ORIGIN ||
+	    res == ST_WS_TOO_MANY)
 		abort();
 	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||
 	    res == ST_WS_BUSY) ? retry < 1 : retry != 0)
@@ -484,6 +488,8 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		free(pdec_strdup(&d, ST_ID_HEX));
 		check_pairs(&d);
+		if (pdec_u8(&d) > 1)
+			abort();
 		break;
 	case PROTO_ST_WS_BEGIN:
 		check_ws_begin(&d, r);
@@ -491,10 +497,15 @@ check_reply(uint16_t type, const struct dreply *r)
 	case PROTO_ST_CONTACT_SUBMIT:
 		found = pdec_u8(&d);
 		if (found != ST_WS_OK && found != ST_WS_NO_WIDGET &&
-		    found != ST_WS_NO_SESSION && found != ST_WS_BUSY)
+		    found != ST_WS_NO_SESSION && found != ST_WS_LIMITED &&
+		    found != ST_WS_TOO_MANY && found != ST_WS_BUSY)
 			abort();
 		if (found == ST_WS_OK)
 			check_contact(&d);
+		else if (found == ST_WS_LIMITED)
+			pdec_u64(&d);
+		else if (r->wrote)
+			abort();
 		break;
 	case PROTO_ST_CONTACT_LIST:
 		pdec_u64(&d);
@@ -510,6 +521,13 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		for (i = 0; i < n && !d.err; i++)
 			check_conv(&d);
+		for (i = 0; i < n && !d.err; i++) {
+			if (pdec_u8(&d) > 1)
+				abort();
+			free(pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX));
+			free(pdec_strdup(&d, ST_EMAIL_MAX));
+			free(pdec_strdup(&d, ST_PHONE_MAX));
+		}
 		break;
 	case PROTO_ST_DASH_LOGIN:
 	case PROTO_ST_DASH_LOGOUT:

@@ -174,6 +174,7 @@ struct wsopen {
 	uint32_t n;
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
+	int more;
 	int wrote;
 };
 
@@ -266,6 +267,7 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			o->contact = pdec_u8(&d);
 			pdec_strbuf(&d, o->conv_id, sizeof(o->conv_id));
 			dec_pairs(&d, &o->n, o->roles, o->contents);
+			o->more = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
@@ -377,6 +379,9 @@ ws_say_stored(struct fix *f, const char *wid, uint8_t tb, const char *content)
 	begin_nocreate = 0;
 	return res;
 }
+/* contact_submit's rate limit: none unless a test sets one. */
+static const char *contact_rate_key = "";
+static uint32_t contact_rate_max;
 
 static int
 contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
@@ -395,11 +400,16 @@ contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
 	penc_str(&e, name);
 	penc_str(&e, email);
 	penc_str(&e, phone);
+	penc_str(&e, contact_rate_key);
+	penc_u32(&e, MIN);
+	penc_u32(&e, contact_rate_max);
 	if ((err = request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		*result = pdec_u8(&d);
 		if (*result == ST_WS_OK)
 			assert_int_equal(pdec_contact(&d, c), 0);
+		if (*result == ST_WS_LIMITED)
+			assert_true(pdec_u64(&d) > 0);
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -457,6 +467,9 @@ struct cfull {
 	struct st_contact c;
 	uint32_t n;
 	struct st_conv convs[8];
+	int unverified[8];
+	char sub_name[8][64], sub_email[8][ST_EMAIL_MAX + 1];
+	char sub_phone[8][ST_PHONE_MAX + 1];
 };
 
 static int
@@ -478,6 +491,14 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 		assert_true(g->n <= 8);
 		for (i = 0; i < g->n; i++)
 			assert_int_equal(pdec_conv(&d, &g->convs[i]), 0);
+		for (i = 0; i < g->n; i++) {
+			g->unverified[i] = pdec_u8(&d);
+			pdec_strbuf(&d, g->sub_name[i], sizeof(g->sub_name[i]));
+			pdec_strbuf(&d, g->sub_email[i],
+			    sizeof(g->sub_email[i]));
+			pdec_strbuf(&d, g->sub_phone[i],
+			    sizeof(g->sub_phone[i]));
+		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -790,6 +811,51 @@ test_widget_delete(void **state)
 
 /* ------------------------------------------------ tests: sessions */
 
+/*
+ * A long conversation resumes with its newest messages within
+ * ST_WS_HISTORY_BYTES, marked "more", and storaged stops reading there.
+ */
+static void
+test_ws_open_history_capped(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct wsopen o;
+	uint8_t h1[ST_TOKEN_HASH_LEN], h2[ST_TOKEN_HASH_LEN];
+	char *big;
+	size_t total = 0, len = 20 * 1024;
+	uint32_t i;
+
+	w_new(f, "W", &a);
+	hash(h1, 1);
+	hash(h2, 2);
+	ws_new(f, a.widget_id, 1);
+	assert_non_null(big = malloc(len + 1));
+	/* 40 x 20 KiB: 800 KiB, three times the cap. */
+	for (i = 0; i < 40; i++) {
+		memset(big, 'a' + i % 26, len);
+		snprintf(big, len, "m%02u ", i);
+		big[4] = 'x';
+		big[len] = '\0';
+		assert_int_equal(ws_say(f, a.widget_id, 1, big), ST_WS_OK);
+	}
+	free(big);
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0,
+	    ST_HISTORY_MAX, &o), 0);
+	assert_int_equal(o.resumed, 1);
+	assert_int_equal(o.more, 1);
+	assert_true(o.n >= 10 && o.n < 16);
+	for (i = 0; i < o.n; i++)
+		total += strlen(o.contents[i]);
+	assert_true(total <= ST_WS_HISTORY_BYTES);
+	/* The newest, oldest first. */
+	assert_memory_equal(o.contents[o.n - 1], "m39 ", 4);
+	assert_memory_equal(o.contents[0], "m", 1);
+	assert_int_equal(atoi(o.contents[0] + 1), 40 - (int)o.n);
+	wsopen_free(&o);
+	st_widget_free(&a);
+}
+
 static void
 test_ws_open(void **state)
 {
@@ -848,6 +914,11 @@ test_ws_open(void **state)
 	    ST_HISTORY_MAX, &o), 0);
 	assert_int_equal(o.n, 2);
 	assert_string_equal(o.contents[0], "first");
+	assert_int_equal(o.more, 0);
+	wsopen_free(&o);
+	/* The count cap leaves the older one out: more. */
+	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 1, &o), 0);
+	assert_int_equal(o.more, 1);
 	wsopen_free(&o);
 	/* 0 ("all that fit") could pass ST_HISTORY_MAX: refused. */
 	assert_int_equal(ws_open(f, a.widget_id, "", h1, h2, 0, 0, &o),
@@ -1189,6 +1260,7 @@ test_contact_submit(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "not-an-email");
 	penc_str(&e, "");
+	/* The rate fields left out: allowed, nothing counted. */
 	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg, "email: not a valid address");
@@ -1346,6 +1418,110 @@ test_contact_links(void **state)
 	assert_int_equal(contact_get(f, "00000000000000000000000000000000",
 	    &g), PROTO_E_NOT_FOUND);
 	assert_int_equal(contact_get(f, "nope", &g), PROTO_E_INVALID);
+	st_widget_free(&a);
+}
+
+/*
+ * Naming a contact one did not make: the contact stays as it is, the
+ * conversation is linked unverified with what was submitted; a session
+ * stores at most ST_CONTACT_SUBMITS_MAX submissions; submissions count
+ * in the per-client limit.
+ */
+static void
+test_contact_claims(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_contact c;
+	struct wsbegin b;
+	struct cfull g;
+	struct clist l;
+	char ada[ST_ID_HEX + 1], id[ST_ID_HEX + 1];
+	char conv1[ST_ID_HEX + 1], conv2[ST_ID_HEX + 1], conv3[ST_ID_HEX + 1];
+	uint64_t total;
+	int result, i;
+
+	w_new(f, "W", &a);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	ws_new(f, a.widget_id, 3);
+	submit_ok(f, a.widget_id, 1, "Ada", "ada@example.com", "", ada);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "q1", 0, 0, &b), 0);
+	strlcpy(conv1, b.conv.id, sizeof(conv1));
+	wsbegin_free(&b);
+
+	/* Session 2 claims Ada's email before its first message. */
+	fake_now += 100;
+	submit_ok(f, a.widget_id, 2, "<b>Mallory</b>", "ADA@example.com",
+	    "+1 555 123 4567", id);
+	assert_string_equal(id, ada);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 2, "q2", 0, 0, &b), 0);
+	strlcpy(conv2, b.conv.id, sizeof(conv2));
+	assert_string_equal(b.conv.contact_id, ada);
+	wsbegin_free(&b);
+	/* Session 3 talks first, then claims Ada by email. */
+	assert_int_equal(ws_begin_full(f, a.widget_id, 3, "q3", 0, 0, &b), 0);
+	strlcpy(conv3, b.conv.id, sizeof(conv3));
+	wsbegin_free(&b);
+	submit_ok(f, a.widget_id, 3, "Eve", "ada@example.com", "", id);
+	assert_string_equal(id, ada);
+
+	assert_int_equal(contact_get(f, ada, &g), 0);
+	/* Unchanged: no phone, the name, the update time. */
+	assert_string_equal(g.c.name, "Ada");
+	assert_string_equal(g.c.email, "ada@example.com");
+	assert_string_equal(g.c.phone, "");
+	assert_int_equal(g.c.updated_at, g.c.created_at);
+	assert_int_equal(g.n, 3);
+	for (i = 0; i < 3; i++) {
+		if (strcmp(g.convs[i].id, conv1) == 0) {
+			assert_int_equal(g.unverified[i], 0);
+			assert_string_equal(g.sub_email[i], "");
+		} else if (strcmp(g.convs[i].id, conv2) == 0) {
+			assert_int_equal(g.unverified[i], 1);
+			assert_string_equal(g.sub_name[i], "<b>Mallory</b>");
+			assert_string_equal(g.sub_email[i], "ada@example.com");
+			assert_string_equal(g.sub_phone[i], "+15551234567");
+		} else {
+			assert_string_equal(g.convs[i].id, conv3);
+			assert_int_equal(g.unverified[i], 1);
+			assert_string_equal(g.sub_name[i], "Eve");
+		}
+	}
+	cfull_free(&g);
+	/* The phone Mallory gave is nobody's: it names no contact. */
+	submit_ok(f, a.widget_id, 1, "", "", "+15551234567", id);
+	assert_string_not_equal(id, ada);
+
+	/* Session 3 names itself anew: its conversation moves, verified. */
+	submit_ok(f, a.widget_id, 3, "Eve", "eve@example.com", "", id);
+	assert_int_equal(contact_get(f, id, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.convs[0].id, conv3);
+	assert_int_equal(g.unverified[0], 0);
+	cfull_free(&g);
+	/* Its third: then no more, and nothing stored. */
+	submit_ok(f, a.widget_id, 3, "", "eve3@example.com", "", id);
+	assert_int_equal(contact_list(f, 1, "", &l), 0);
+	total = l.total;
+	clist_free(&l);
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "",
+	    "eve4@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_TOO_MANY);
+	assert_int_equal(contact_list(f, 1, "", &l), 0);
+	assert_int_equal(l.total, total);
+	clist_free(&l);
+
+	/* The per-client limit counts submissions. */
+	ws_new(f, a.widget_id, 4);
+	contact_rate_key = "ip:claims";
+	contact_rate_max = 1;
+	submit_ok(f, a.widget_id, 4, "", "four@example.com", "", id);
+	assert_int_equal(contact_submit(f, a.widget_id, 4, "",
+	    "five@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_LIMITED);
+	contact_rate_key = "";
+	contact_rate_max = 0;
 	st_widget_free(&a);
 }
 
@@ -1846,11 +2022,13 @@ main(void)
 		T(test_widget_reset_id),
 		T(test_widget_delete),
 		T(test_ws_open),
+		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
 		T(test_chat_begin_widget),
 		T(test_contact_submit),
 		T(test_contact_links),
+		T(test_contact_claims),
 		T(test_contact_list),
 		T(test_conv_v1_records),
 		T(test_bad_payloads),

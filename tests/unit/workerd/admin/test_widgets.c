@@ -390,13 +390,39 @@ test_replies(void **state)
 	fill_conv(&c, 8);
 	penc_conv(&e, &c);
 	st_conv_free(&c);
+	/* Its link: unverified, with what the visitor submitted. */
+	penc_u8(&e, 1);
+	penc_str(&e, "<b>Mallory</b>");
+	penc_str(&e, "ada@example.com");
+	penc_str(&e, "");
 	s = test_dump(contact_get_reply(e.buf, e.len));
 	assert_true(strncmp(s, "{\"id\":\"00000000000000000000000000000005\"",
 	    40) == 0);
 	assert_non_null(strstr(s, ",\"conversations\":[{\"_id\":"));
 	assert_non_null(strstr(s, "\"contactId\":\"" CONTACT "\""));
+	assert_non_null(strstr(s, "\"contactVerified\":false,\"submitted\":"
+	    "{\"name\":\"<b>Mallory</b>\",\"email\":\"ada@example.com\","
+	    "\"phone\":null}"));
 	free(s);
 	assert_null(contact_get_reply(e.buf, e.len - 1));
+	penc_free(&e);
+	/* A verified link: no "submitted". */
+	penc_init(&e);
+	fill_contact(&ct, 5);
+	penc_contact(&e, &ct);
+	st_contact_free(&ct);
+	penc_u32(&e, 1);
+	fill_conv(&c, 8);
+	penc_conv(&e, &c);
+	st_conv_free(&c);
+	penc_u8(&e, 0);
+	penc_str(&e, "");
+	penc_str(&e, "");
+	penc_str(&e, "");
+	s = test_dump(contact_get_reply(e.buf, e.len));
+	assert_non_null(strstr(s, "\"contactVerified\":true}"));
+	assert_null(strstr(s, "submitted"));
+	free(s);
 	penc_free(&e);
 }
 
