@@ -1,4 +1,4 @@
-// Issue 13, items 2 and 3 (to be merged into abuse.test.mjs): what one
+// Issue 13, items 2 and 3: what one
 // visitor without credentials can do with contacts and with resumes.
 //   - 300 contact_info messages with new emails on one socket store at most
 //     the per-session limit of contacts (3);
@@ -14,9 +14,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
-import { mockReply } from './lib/chat.mjs';
-import { createWidget, Visitor } from './lib/wsclient.mjs';
+import { Parley } from '../lib/harness.mjs';
+import { mockReply } from '../lib/chat.mjs';
+import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
 const CONTACTS_PER_SESSION = 3;	// ST_CONTACT_SUBMITS_MAX
 const HISTORY_EVENT_MAX = 512 * 1024;	// wschat.c HISTORY_SEND_MAX

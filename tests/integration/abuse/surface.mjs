@@ -15,11 +15,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, sleep } from './lib/harness.mjs';
-import { assertJsonError } from './lib/checks.mjs';
-import { chat, sid } from './lib/chat.mjs';
-import { checkerFor } from './lib/openapi.mjs';
-import { Visitor } from './lib/wsclient.mjs';
+import { Parley, sleep } from '../lib/harness.mjs';
+import { assertJsonError } from '../lib/checks.mjs';
+import { chat, sid } from '../lib/chat.mjs';
+import { checkerFor } from '../lib/openapi.mjs';
+import { Visitor } from '../lib/wsclient.mjs';
 
 const WORKERS = 2;
 const CONN_CAP = 256;        // PARLEY_MAX_CONNS_PER_CLIENT (default 1024)

