@@ -11,7 +11,7 @@
 //   abuse/surface.mjs   /metrics behind a proxy, the HTTP chat and the
 //                       default widget, CSV payloads, per-client caps
 // Each part starts its own stack; they run one after another.
-//import './abuse/sessions.mjs';
+import './abuse/sessions.mjs';
 import './abuse/history.mjs';
 import './abuse/login.mjs';
 import './abuse/surface.mjs';

@@ -1,4 +1,4 @@
-// Issue 13, visitor sessions (this file's part of abuse.test.mjs): an
+// Issue 13, visitor sessions (a part of abuse.test.mjs): an
 // upgrade stores nothing, a new visitor's first message stores exactly one
 // session, a resume with the token in the first message (not the URL) gets
 // its history, storaged sweeps expired sessions by itself, and deleting a
@@ -13,9 +13,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, Parley, pool, sleep, waitFor } from './lib/harness.mjs';
-import { Dec, Enc, T } from './lib/storage.mjs';
-import { createWidget, Visitor } from './lib/wsclient.mjs';
+import { BIN, Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
+import { Dec, Enc, T } from '../lib/storage.mjs';
+import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
 const FLOOD = 6000;
 const LIMIT = 30;		// RATE_LIMIT_MAX_REQUESTS's default
