@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -34,11 +33,6 @@
 #include "workerd.h"
 
 #define HASHPOOL_SALT_MAX	64
-/*
- * The threads' nice value (Linux: per thread): a loop that wakes wins the
- * CPU from a hash at once, so a flood slows no other request.
- */
-#define HASHPOOL_NICE		10
 
 struct hashjob {
 	/* The pool's mutex guards these two. */
@@ -96,7 +90,6 @@ hp_thread(void *arg)
 	ssize_t n;
 
 	(void)arg;
-	setpriority(PRIO_PROCESS, (id_t)gettid(), HASHPOOL_NICE);
 	pthread_mutex_lock(&hp.mu);
 	for (;;) {
 		while (!hp.stop && TAILQ_EMPTY(&hp.queue))
