@@ -4,11 +4,18 @@
 // beside the TAP reporter so each run says where its time went.
 import path from 'node:path';
 
+// A test defined in a part (tests/integration/abuse/login.mjs) counts for
+// the file that imports its parts (tests/integration/abuse.test.mjs).
+function testFile(file) {
+  if (file.endsWith('.test.mjs')) return file;
+  return `${path.dirname(file)}.test.mjs`;
+}
+
 export default async function* durations(source) {
   const files = new Map();
   for await (const ev of source) {
     if ((ev.type !== 'test:pass' && ev.type !== 'test:fail') || ev.data.nesting !== 0) continue;
-    const f = ev.data.file ? path.relative(process.cwd(), ev.data.file) : '?';
+    const f = ev.data.file ? testFile(path.relative(process.cwd(), ev.data.file)) : '?';
     files.set(f, (files.get(f) || 0) + (ev.data.details.duration_ms || 0));
   }
   for (const [f, ms] of [...files].sort((a, b) => b[1] - a[1])) {
