@@ -49,7 +49,8 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	if (req_runnable(b, r, type) < 0)
 		return -1;
 	r->touched = 1;
-	if (store_begin_child(&b->txn, t) != 0) {
+	if ((b->alone && b->nreq == 1 ? store_begin_shared(&b->txn, t) :
+	    store_begin_child(&b->txn, t)) != 0) {
 		reply_error(r, t->err, t->errmsg);
 		return -1;
 	}
@@ -1162,6 +1163,7 @@ dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
 	struct dbatch b;
 
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
+	b.alone = 1;
 	dispatch_run(&b, type, payload, len, r);
 	if (dispatch_end(&b) < 0)
 		dreply_commit_failed(r);

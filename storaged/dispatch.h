@@ -63,6 +63,12 @@ struct dbatch {
 	struct store_txn txn;
 	struct ratelimit *rl;	/* NULL: rate-limited requests fail */
 	int write;
+	/*
+	 * Set by the caller before the first dispatch_run when the batch
+	 * holds one request: it then runs in the batch's txn, not a nested
+	 * one (store_begin_shared).
+	 */
+	int alone;
 	size_t nreq;
 };
 

@@ -2,7 +2,8 @@
  * Clients and group commit.
  *
  * Each loop turn reads what every client has sent, runs every request
- * gathered in one write transaction (each in a nested txn of its own),
+ * gathered in one write transaction (each in a nested txn of its own, or
+ * in the batch's txn itself when it is alone: store_begin_shared),
  * commits once, and only then queues the replies: a write is acknowledged
  * once it is on disk.
  *
@@ -442,21 +443,22 @@ server_batch(struct server *s)
 	struct client *c;
 	struct slot *sl;
 	struct req *q;
-	size_t n = 0, nstore = 0, i;
+	size_t n = 0, nstore = 0, waiting = 0, i;
 	uint64_t t0;
-	int write = 0, runnable = 0, failed;
+	int write = 0, failed;
 
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (!client_runnable(c))
 			continue;
-		runnable = 1;
+		waiting += c->nreqs - c->next;
 		for (i = c->next; i < c->nreqs && !write; i++)
 			write = dispatch_is_write(c->reqs[i].type);
 	}
-	if (!runnable)
+	if (waiting == 0)
 		return 0;
 
 	dispatch_begin(s->st, s->rl, &b, write);
+	b.alone = waiting == 1;
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		while (client_runnable(c) && n < BATCH_MAX &&
 		    c->ch.wq_bytes + c->batch_bytes < CLIENT_WQ_MAX) {

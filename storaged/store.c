@@ -101,6 +101,33 @@ store_begin_child(struct store_txn *parent, struct store_txn *c)
 	return c->err;
 }
 
+/* A view ends: what it wrote is its parent's, and so is a failure after it. */
+static void
+view_end(struct store_txn *t)
+{
+	t->txn = NULL;
+	if (!t->wrote)
+		return;
+	if (t->err)
+		store_fail(t->parent, t->err, t->errmsg);
+	else
+		t->parent->wrote = 1;
+}
+
+int
+store_begin_shared(struct store_txn *parent, struct store_txn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->st = parent->st;
+	c->rdonly = parent->rdonly;
+	c->parent = parent;
+	if (parent->err)
+		return store_fail(c, parent->err, parent->errmsg);
+	c->view = 1;
+	c->txn = parent->txn;
+	return 0;
+}
+
 int
 store_commit(struct store_txn *t)
 {
@@ -109,7 +136,7 @@ store_commit(struct store_txn *t)
 	if (t->txn == NULL)
 		return t->err;
 	if (t->view) {
-		t->txn = NULL;
+		view_end(t);
 		return t->err;
 	}
 	if (t->err) {
@@ -132,7 +159,15 @@ store_commit(struct store_txn *t)
 void
 store_abort(struct store_txn *t)
 {
-	if (t->txn != NULL && !t->view)
+	if (t->view) {
+		/* What it wrote cannot be undone alone: the parent fails. */
+		if (t->txn != NULL && t->wrote && t->err == 0)
+			store_fail(t, PROTO_E_INTERNAL, "aborted after a write");
+		if (t->txn != NULL)
+			view_end(t);
+		return;
+	}
+	if (t->txn != NULL)
 		mdb_txn_abort(t->txn);
 	t->txn = NULL;
 }

@@ -826,6 +826,66 @@ test_store_nested_abort(void **state)
 	assert_int_equal(open_made(f, "w", "a"), 0);
 }
 
+/*
+ * A request alone in its batch shares the batch's txn: its writes are the
+ * batch's; a failure before any write leaves the batch to commit; one
+ * after a write (or an abort after one) fails the batch, and nothing of
+ * it is stored.
+ */
+static void
+test_store_shared(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn p, ch;
+	struct st_conv c;
+	struct list l;
+	int created;
+
+	/* Wrote, then committed: the parent commits it. */
+	assert_int_equal(store_begin(f->st, &p, 0), 0);
+	assert_int_equal(store_begin_shared(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "a", &c, &created), 0);
+	st_conv_free(&c);
+	assert_int_equal(store_commit(&ch), 0);
+	assert_int_equal(p.wrote, 1);
+	assert_int_equal(store_commit(&p), 0);
+	assert_int_equal(open_made(f, "w", "a"), 0);
+
+	/* Failed before writing: the parent is as it was and commits. */
+	assert_int_equal(store_begin(f->st, &p, 0), 0);
+	assert_int_equal(store_begin_shared(&p, &ch), 0);
+	store_fail(&ch, PROTO_E_NOT_FOUND, "simulated");
+	assert_int_equal(store_commit(&ch), PROTO_E_NOT_FOUND);
+	assert_int_equal(p.err, 0);
+	assert_int_equal(p.wrote, 0);
+	assert_int_equal(store_commit(&p), 0);
+
+	/* Failed after a write: the parent fails; nothing is stored. */
+	assert_int_equal(store_begin(f->st, &p, 0), 0);
+	assert_int_equal(store_begin_shared(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "b", &c, &created), 0);
+	st_conv_free(&c);
+	store_fail(&ch, PROTO_E_INTERNAL, "simulated");
+	assert_int_equal(store_commit(&ch), PROTO_E_INTERNAL);
+	assert_int_equal(p.err, PROTO_E_INTERNAL);
+	assert_int_not_equal(store_commit(&p), 0);
+
+	/* Aborted after a write: the same. */
+	assert_int_equal(store_begin(f->st, &p, 0), 0);
+	assert_int_equal(store_begin_shared(&p, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "c", &c, &created), 0);
+	st_conv_free(&c);
+	store_abort(&ch);
+	assert_int_not_equal(p.err, 0);
+	assert_int_not_equal(store_commit(&p), 0);
+
+	assert_int_equal(do_list(f, 10, "", &l), 0);
+	assert_true(l.total == 1);
+	list_free(&l);
+	assert_int_equal(open_made(f, "w", "b"), 1);
+	assert_int_equal(open_made(f, "w", "c"), 1);
+}
+
 /* A batch that does not commit: its successful writes are not acknowledged. */
 static void
 test_batch_commit_failure(void **state)
@@ -1098,6 +1158,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_batch_nested_failure,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_shared, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_store_nested_abort,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_commit_failure,
