@@ -49,8 +49,10 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	if (req_runnable(b, r, type) < 0)
 		return -1;
 	r->touched = 1;
-	if ((b->alone && b->nreq == 1 ? store_begin_shared(&b->txn, t) :
-	    store_begin_child(&b->txn, t)) != 0) {
+	/* A read, or the batch's one request, needs no nested txn. */
+	if ((!dispatch_is_write(type) || (b->alone && b->nreq == 1) ?
+	    store_begin_shared(&b->txn, t) : store_begin_child(&b->txn, t))
+	    != 0) {
 		reply_error(r, t->err, t->errmsg);
 		return -1;
 	}

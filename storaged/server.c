@@ -2,8 +2,8 @@
  * Clients and group commit.
  *
  * Each loop turn reads what every client has sent, runs every request
- * gathered in one write transaction (each in a nested txn of its own, or
- * in the batch's txn itself when it is alone: store_begin_shared),
+ * gathered in one write transaction (each write in a nested txn of its
+ * own, or in the batch's txn itself when it is alone: store_begin_shared),
  * commits once, and only then queues the replies: a write is acknowledged
  * once it is on disk.
  *

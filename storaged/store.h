@@ -133,7 +133,8 @@ int store_begin(struct store *, struct store_txn *t, int rdonly);
  */
 int store_begin_child(struct store_txn *parent, struct store_txn *child);
 /*
- * Like store_begin_child for the one request of a batch: the child shares
+ * Like store_begin_child for the one request of a batch, or a request that
+ * only reads: the child shares
  * the parent's write txn instead of nesting one (LMDB allocates 3 MiB for
  * each nested txn; under ASan that was most of storaged's time). Nothing
  * else is in the parent to keep apart, so a child that fails after it
