@@ -2,13 +2,18 @@
 # `make fuzz`: runs each libFuzzer target long (FUZZ_TIME seconds each,
 # default 300; FUZZ_TARGETS="http ws" for some only; FUZZ_RUNS=10000000
 # runs each target that many executions instead, however long it takes),
-# FUZZ_JOBS targets at a time (default one per core), then merges what it found back into the
-# committed corpus tests/fuzz/<target>/corpus/ with libFuzzer's -merge=1
-# (only inputs that add coverage are kept). `make test` replays those
-# corpora for a few seconds per target (scripts/test.sh).
+# FUZZ_JOBS targets at a time (default one per core), then merges what it
+# found back into the committed corpus tests/fuzz/<target>/corpus/ with
+# libFuzzer's -merge=1 (only inputs that add coverage are kept).
+# `make test` replays those corpora for a few seconds per target
+# (scripts/test.sh).
 #
-# A crash stops that target: its input is left in build/fuzz/ (crash-*,
-# leak-*, timeout-*) and the run fails. Commit the grown corpora in a
+# kill -INT of a fuzz_<target> process ends that target early: its corpus
+# is merged and its runs reported, so runs add up over several sittings
+# (docs/fuzzing.md keeps the totals). Never SIGSTOP a fuzzer: its
+# per-input timeout counts wall time. A crash stops that target: its
+# input is left in build/fuzz/ (crash-*, leak-*, timeout-*) and the run
+# fails. Commit the grown corpora in a
 # commit of their own.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +42,11 @@ if [ "${1:-}" = --one ]; then
 	cp -n "$seeds"/* "$work"/ 2>/dev/null
 	before=$(ls "$seeds" | wc -l)
 	# shellcheck disable=SC2086
-	if ! (cd build/fuzz && "../../$bin" "$LIMIT" \
-	    -print_final_stats=1 $OPTS "../../$work") >"$log" 2>&1; then
+	(cd build/fuzz && "../../$bin" "$LIMIT" -interrupted_exitcode=72 \
+	    -print_final_stats=1 $OPTS "../../$work") >"$log" 2>&1
+	rc=$?
+	# Stopped with SIGINT (kill -INT): what it found is kept, its runs count.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ]; then
 		echo "   fuzz_$t FAILED after $(grep -o 'Done [0-9]* runs\|#[0-9]*' "$log" | tail -n1) (log $log):"
 		grep -m1 -A3 'ERROR:\|runtime error' "$log" | sed 's/^/      /'
 		exit 1
@@ -48,7 +56,9 @@ if [ "${1:-}" = --one ]; then
 		echo "   fuzz_$t: merge FAILED (log $log)"
 		exit 1
 	fi
-	echo "   fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n1)s, $(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1), corpus $before -> $(ls "$seeds" | wc -l) files"
+	runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -n1 | grep -o '[0-9]*$')
+	secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n1 | grep -o '[0-9]* second')
+	echo "   fuzz_$t: ${runs:-?} runs$([ "$rc" -eq 72 ] && echo ' (interrupted)')${secs:+ in ${secs}s}, $(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1), corpus $before -> $(ls "$seeds" | wc -l) files"
 	exit 0
 fi
 
