@@ -26,7 +26,6 @@
 
 #define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
 #define COUNT_REC_LEN	(1 + 8)
-#define DEXP_KEY_LEN	(8 + ST_DASH_HASH_LEN)
 /*
  * A search also ends after the conversation that takes it past this many
  * bytes of message records: storaged serves everyone from one loop, and
@@ -783,13 +782,6 @@ csrf_valid(const char *s)
 	return s[ST_DASH_CSRF_LEN] == '\0';
 }
 
-static void
-dexp_key(uint8_t k[DEXP_KEY_LEN], uint64_t at, const uint8_t *hash)
-{
-	proto_put_be64(k, at);
-	memcpy(k + 8, hash, ST_DASH_HASH_LEN);
-}
-
 /* 0 loaded, 1 absent, -1 error. */
 static int
 dsess_load(struct store_txn *t, const uint8_t *hash, struct dsess *s)
@@ -818,7 +810,7 @@ dsess_load(struct store_txn *t, const uint8_t *hash, struct dsess *s)
 static void
 dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 {
-	uint8_t k[DEXP_KEY_LEN];
+	uint8_t k[EXPIRY_KEY_LEN];
 	struct penc e;
 
 	if (t->err)
@@ -832,7 +824,7 @@ dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 	rec_put(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &e,
 	    "put owner session");
 	penc_free(&e);
-	dexp_key(k, s->expires_at, hash);
+	expiry_key(k, s->expires_at, hash);
 	db_put(t, t->st->dsess_expiry, k, sizeof(k), &rec_version, 1,
 	    "put owner session expiry");
 }
@@ -840,9 +832,9 @@ dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 static void
 dsess_delete(struct store_txn *t, const uint8_t *hash, uint64_t expires_at)
 {
-	uint8_t k[DEXP_KEY_LEN];
+	uint8_t k[EXPIRY_KEY_LEN];
 
-	dexp_key(k, expires_at, hash);
+	expiry_key(k, expires_at, hash);
 	db_del(t, t->st->dsess_expiry, k, sizeof(k),
 	    "delete owner session expiry");
 	db_del(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
@@ -873,7 +865,7 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 		if ((rc = mdb_stat(t->txn, t->st->dsessions, &ms)) != 0 ||
 		    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
 			break;
-		if (k.mv_size != DEXP_KEY_LEN) {
+		if (k.mv_size != EXPIRY_KEY_LEN) {
 			log_warnx("owner session expiry: key of %zu bytes",
 			    k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");

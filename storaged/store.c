@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
 
@@ -37,6 +38,15 @@ msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
 {
 	memcpy(k, id, ID_LEN);
 	proto_put_be32(k + ID_LEN, seq);
+}
+
+void
+expiry_key(uint8_t k[EXPIRY_KEY_LEN], uint64_t at, const uint8_t *hash)
+{
+	_Static_assert(ST_TOKEN_HASH_LEN == EXPIRY_KEY_LEN - 8 &&
+	    ST_DASH_HASH_LEN == EXPIRY_KEY_LEN - 8, "session hashes");
+	proto_put_be64(k, at);
+	memcpy(k + 8, hash, EXPIRY_KEY_LEN - 8);
 }
 
 /* ---------------------------------------------------------------- txns */
@@ -77,22 +87,28 @@ store_begin(struct store *st, struct store_txn *t, int rdonly)
 }
 
 int
-store_begin_child(struct store_txn *parent, struct store_txn *c)
+store_begin_shared(struct store_txn *parent, struct store_txn *c)
 {
-	int rc;
-
 	memset(c, 0, sizeof(*c));
 	c->st = parent->st;
 	c->rdonly = parent->rdonly;
 	c->parent = parent;
 	if (parent->err)
 		return store_fail(c, parent->err, parent->errmsg);
-	if (parent->rdonly) {
-		/* LMDB has no nested read txns; reads change nothing anyway. */
-		c->view = 1;
-		c->txn = parent->txn;
-		return 0;
-	}
+	c->view = 1;
+	c->txn = parent->txn;
+	return 0;
+}
+
+int
+store_begin_child(struct store_txn *parent, struct store_txn *c)
+{
+	int rc;
+
+	/* LMDB has no nested read txns; reads change nothing anyway. */
+	if (store_begin_shared(parent, c) != 0 || parent->rdonly)
+		return c->err;
+	c->view = 0;
 	c->child = 1;
 	if ((rc = mdb_txn_begin(c->st->env, parent->txn, 0, &c->txn)) != 0) {
 		c->txn = NULL;
@@ -112,20 +128,6 @@ view_end(struct store_txn *t)
 		store_fail(t->parent, t->err, t->errmsg);
 	else
 		t->parent->wrote = 1;
-}
-
-int
-store_begin_shared(struct store_txn *parent, struct store_txn *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->st = parent->st;
-	c->rdonly = parent->rdonly;
-	c->parent = parent;
-	if (parent->err)
-		return store_fail(c, parent->err, parent->errmsg);
-	c->view = 1;
-	c->txn = parent->txn;
-	return 0;
 }
 
 int

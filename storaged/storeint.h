@@ -65,6 +65,9 @@ struct store {
 extern const uint8_t rec_version;
 
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
+/* An expiry index's key: u64 at, then a 32-byte token hash (sessions). */
+#define EXPIRY_KEY_LEN	(8 + 32)
+void expiry_key(uint8_t k[EXPIRY_KEY_LEN], uint64_t at, const uint8_t *hash);
 /* Checks (widget, session) and builds its sessions key. 0, or -1 failed. */
 int sess_key(struct store_txn *, const char *widget, const char *session,
     uint8_t skey[SESS_KEY_MAX], size_t *klen);

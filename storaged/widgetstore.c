@@ -36,18 +36,10 @@
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
 #define CC_KEY_LEN	(2 * ID_LEN)
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
-#define WEXP_KEY_LEN	(8 + ST_TOKEN_HASH_LEN)
 /* The meta record of the expiry index's one-time backfill. */
 #define BACKFILL_KEY	"wsess_backfill"
 
 /* ---------------------------------------------------------------- records */
-
-static void
-wexp_key(uint8_t k[WEXP_KEY_LEN], uint64_t at, const uint8_t *hash)
-{
-	proto_put_be64(k, at);
-	memcpy(k + 8, hash, ST_TOKEN_HASH_LEN);
-}
 
 /* Deletes a key that may be absent (an index entry). */
 static void
@@ -73,7 +65,7 @@ static void
 wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     const struct store_wsess *s, uint64_t old_exp)
 {
-	uint8_t k[WEXP_KEY_LEN];
+	uint8_t k[EXPIRY_KEY_LEN];
 	struct penc e;
 
 	if (t->err)
@@ -92,12 +84,12 @@ wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	if (old_exp == s->expires_at)
 		return;
 	if (old_exp != 0) {
-		wexp_key(k, old_exp, hash);
+		expiry_key(k, old_exp, hash);
 		del_quiet(t, t->st->wsess_expiry, k, sizeof(k),
 		    "delete visitor session expiry");
 	}
 	if (s->expires_at != 0) {
-		wexp_key(k, s->expires_at, hash);
+		expiry_key(k, s->expires_at, hash);
 		db_put(t, t->st->wsess_expiry, k, sizeof(k), &rec_version, 1,
 		    "put visitor session expiry");
 	}
@@ -253,8 +245,8 @@ wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
 	    "delete widget session");
 	if (s->expires_at != 0) {
-		wexp_key(k, s->expires_at, hash);
-		del_quiet(t, t->st->wsess_expiry, k, WEXP_KEY_LEN,
+		expiry_key(k, s->expires_at, hash);
+		del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
 		    "delete visitor session expiry");
 	}
 }
@@ -1355,11 +1347,11 @@ sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
 
 	if (t->err || b->left == 0)
 		return;
-	if (keys_from(t, t->st->wsess_expiry, NULL, 0, 0, 0, WEXP_KEY_LEN,
+	if (keys_from(t, t->st->wsess_expiry, NULL, 0, 0, 0, EXPIRY_KEY_LEN,
 	    keys, b->left, &n) < 0)
 		return;
 	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
-		k = keys + (size_t)i * WEXP_KEY_LEN;
+		k = keys + (size_t)i * EXPIRY_KEY_LEN;
 		if ((at = proto_get_be64(k)) > now)
 			return;
 		if ((rc = wsess_load(t, k + 8, &s)) == 0 &&
@@ -1367,7 +1359,7 @@ sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
 			wsess_delete(t, k + 8, &s);
 			out->expired++;
 		} else if (rc >= 0)	/* a stale entry */
-			del_quiet(t, t->st->wsess_expiry, k, WEXP_KEY_LEN,
+			del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
 			    "delete visitor session expiry");
 	}
 	if (i == n && n > 0)
