@@ -604,7 +604,7 @@ login_counted(const struct storec_result *r, void *arg)
 	struct conn *c;
 	struct pdec d;
 	char hdr[64 + sizeof(API_HEADERS)];
-	uint64_t retry, secs;
+	uint64_t retry;
 	uint8_t limited;
 
 	if (r->status != STOREC_OK) {
@@ -622,11 +622,7 @@ login_counted(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (limited) {
-		secs = (retry + 999) / 1000;
-		if (secs == 0)
-			secs = 1;
-		snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" API_HEADERS,
-		    (unsigned long long)secs);
+		resp_retry_after(hdr, sizeof(hdr), retry, API_HEADERS);
 		login_fail(l, 429, hdr, limited == 1 ?
 		    "Too many login attempts, try again later" :
 		    "Too many failed logins on this server, try again later");

@@ -313,12 +313,8 @@ static void
 send_limited(struct conn *c, uint64_t retry_ms, const char *msg)
 {
 	char hdr[96];
-	uint64_t secs = (retry_ms + 999) / 1000;
 
-	if (secs == 0)
-		secs = 1;
-	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
-	    (unsigned long long)secs);
+	resp_retry_after(hdr, sizeof(hdr), retry_ms, JSON_HEADERS);
 	conn_send_error(c, 429, hdr, msg);
 }
 

@@ -366,8 +366,8 @@ wsend_limited(struct wsess *s, uint64_t retry_ms)
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "Too many messages. Please wait %llu "
-	    "seconds and try again.", (unsigned long long)((retry_ms + 999) /
-	    1000 ? (retry_ms + 999) / 1000 : 1));
+	    "seconds and try again.",
+	    (unsigned long long)resp_retry_secs(retry_ms));
 	wsend_error(s, msg);
 }
 
@@ -819,14 +819,25 @@ open_send(struct wsess *s)
 		open_refuse(s, 503, "Storage unavailable");
 }
 
+/* A count said no: 429 with Retry-After before the 101, and s is gone. */
+static void
+refuse_limited(struct wsess *s, uint64_t retry_ms, const char *msg)
+{
+	char hdr[64 + sizeof(JSON_HEADERS)];
+	struct conn *c;
+
+	resp_retry_after(hdr, sizeof(hdr), retry_ms, JSON_HEADERS);
+	if ((c = wsess_detach(s)) != NULL)
+		conn_send_error(c, 429, hdr, msg);
+	wsess_free(s);
+}
+
 /* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
 static void
 resume_counted(const struct storec_result *r, void *arg)
 {
 	struct wsess *s = arg;
-	struct conn *c;
 	struct pdec d;
-	char hdr[64 + sizeof(JSON_HEADERS)];
 	uint64_t retry;
 	uint8_t limited;
 
@@ -850,13 +861,7 @@ resume_counted(const struct storec_result *r, void *arg)
 		open_refuse(s, 429, "too many reconnects");
 		return;
 	}
-	snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n" JSON_HEADERS,
-	    (unsigned long long)((retry + 999) / 1000 ? (retry + 999) / 1000 :
-	    1));
-	if ((c = wsess_detach(s)) != NULL)
-		conn_send_error(c, 429, hdr, "Too many reconnects, try again "
-		    "later");
-	wsess_free(s);
+	refuse_limited(s, retry, "Too many reconnects, try again later");
 }
 
 /*
@@ -894,10 +899,8 @@ upgrade_counted(const struct storec_result *r, void *arg)
 {
 	static const struct storec_answer none[] = { { 0, 0, NULL } };
 	struct wsess *s = arg;
-	struct conn *c;
 	struct pdec d;
 	const char *msg;
-	char hdr[64 + sizeof(JSON_HEADERS)];
 	uint64_t retry;
 	int status;
 
@@ -909,12 +912,7 @@ upgrade_counted(const struct storec_result *r, void *arg)
 	pdec_init(&d, r->payload, r->len);
 	if (pdec_u8(&d) != 0 && (retry = pdec_u64(&d), pdec_done(&d) == 0)) {
 		/* Over the limit: 429 before the 101, as the chat's. */
-		snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n"
-		    JSON_HEADERS, (unsigned long long)((retry + 999) / 1000 ?
-		    (retry + 999) / 1000 : 1));
-		if ((c = wsess_detach(s)) != NULL)
-			conn_send_error(c, 429, hdr, "Too many requests");
-		wsess_free(s);
+		refuse_limited(s, retry, "Too many requests");
 		return;
 	}
 	upgrade_go(s);

@@ -433,6 +433,22 @@ resp_error(struct buf *out, int status, const struct resp_opts *opts,
 	free(text);
 }
 
+uint64_t
+resp_retry_secs(uint64_t retry_ms)
+{
+	uint64_t secs = retry_ms / 1000 + (retry_ms % 1000 != 0);
+
+	return secs != 0 ? secs : 1;
+}
+
+void
+resp_retry_after(char *out, size_t outsz, uint64_t retry_ms,
+    const char *more)
+{
+	snprintf(out, outsz, "Retry-After: %llu\r\n%s",
+	    (unsigned long long)resp_retry_secs(retry_ms), more);
+}
+
 void
 resp_chunked_start(struct buf *out, int status, const struct resp_opts *o)
 {

@@ -65,6 +65,12 @@ void resp_send(struct buf *out, int status, const struct resp_opts *,
 void resp_error(struct buf *out, int status, const struct resp_opts *,
     const char *message);
 
+/* A wait of retry_ms as Retry-After gives it: whole seconds up, at least 1. */
+uint64_t resp_retry_secs(uint64_t retry_ms);
+/* "Retry-After: <resp_retry_secs>\r\n" then more (header lines), cut to outsz. */
+void resp_retry_after(char *out, size_t outsz, uint64_t retry_ms,
+    const char *more);
+
 /* Streaming: headers with Transfer-Encoding: chunked, then chunks, then the end. */
 void resp_chunked_start(struct buf *out, int status, const struct resp_opts *);
 void resp_chunk(struct buf *out, const void *data, size_t len);
