@@ -59,8 +59,9 @@ TESTS_workerd  := $(wildcard tests/unit/workerd/test_*.c tests/unit/workerd/*/te
 TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
 TESTS_ctl      := $(wildcard tests/unit/storaged/ctl/test_*.c)
 TESTS_mockai   :=
+# Every fuzz target (FUZZ_TARGETS, from the environment, picks some for `make fuzz`).
+FUZZ_ALL          := $(notdir $(wildcard tests/fuzz/*))
 # The program whose library each fuzz target links (beside proto/).
-FUZZ_TARGETS      := $(notdir $(wildcard tests/fuzz/*))
 FUZZ_PROG_proto   := proto
 FUZZ_PROG_dispatch := storaged
 FUZZ_PROG_metrics := storaged
@@ -78,7 +79,7 @@ $(foreach p,$(PROGS),$(foreach f,release test fuzz,\
   $(eval $(call objs,$(f),$(SRC_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto))\
   $(eval $(call objs,$(f),$(TESTS_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto tests/unit \
       $(patsubst %/,%,$(sort $(dir $(TESTS_$(p)))))))))
-$(foreach t,$(FUZZ_TARGETS),$(eval $(call objs,fuzz,tests/fuzz/$(t)/fuzz_$(t).c): \
+$(foreach t,$(FUZZ_ALL),$(eval $(call objs,fuzz,tests/fuzz/$(t)/fuzz_$(t).c): \
   INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) proto)))
 
 DAEMONS  := masterd workerd storaged
@@ -161,8 +162,8 @@ build/fuzz/bin/fuzz_$(1): $(call objs,fuzz,tests/fuzz/$(1)/fuzz_$(1).c $(call li
 	@mkdir -p $$(@D)
 	$$(FUZZCC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
-$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)))))
-FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)))))
+FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_ALL))
 
 TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(SRC_mockai),build/test/bin/mockai)
 

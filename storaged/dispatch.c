@@ -49,9 +49,9 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	if (req_runnable(b, r, type) < 0)
 		return -1;
 	r->touched = 1;
-	/* A read, or the batch's one request, needs no nested txn. */
-	if ((!dispatch_is_write(type) || (b->alone && b->nreq == 1) ?
-	    store_begin_shared(&b->txn, t) : store_begin_child(&b->txn, t))
+	/* A nested txn only in a batch's second run (dispatch.h). */
+	if ((dispatch_is_write(type) && b->nested ?
+	    store_begin_child(&b->txn, t) : store_begin_shared(&b->txn, t))
 	    != 0) {
 		reply_error(r, t->err, t->errmsg);
 		return -1;
@@ -249,6 +249,59 @@ op_conv_get(struct dbatch *b, uint16_t type, struct pdec *d,
 	req_end(&t, r);
 }
 
+static int
+rate_hit(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+{
+	int rc;
+
+	if ((rc = ratelimit_hit(b->rl, key, strlen(key), window_ms, rate_max,
+	    retry)) < 0) {
+		log_warnx("rate table: out of memory");
+		reply_error(r, PROTO_E_INTERNAL, "out of memory");
+	}
+	return rc;
+}
+
+/* One more note fits in b->notes. 0, or -1 out of memory (logged). */
+static int
+rate_note_room(struct dbatch *b)
+{
+	struct rate_note *n;
+	size_t cap;
+
+	if (b->nnotes < b->notecap)
+		return 0;
+	cap = b->notecap ? b->notecap * 2 : 64;
+	if ((n = reallocarray(b->notes, cap, sizeof(*n))) == NULL) {
+		log_warnx("rate notes: out of memory");
+		return -1;
+	}
+	b->notes = n;
+	b->notecap = cap;
+	return 0;
+}
+
+/*
+ * The second run: the request's next count of the first run, in order.
+ * A request that counts more often now (the store changed under it)
+ * counts the rest for real.
+ */
+static int
+rate_replay(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+{
+	const struct rate_note *n;
+
+	while (b->replayed < b->nnotes && b->notes[b->replayed].req < b->nreq)
+		b->replayed++;
+	if (b->replayed == b->nnotes || b->notes[b->replayed].req != b->nreq)
+		return rate_hit(b, r, key, window_ms, rate_max, retry);
+	n = &b->notes[b->replayed++];
+	*retry = n->retry;
+	return n->limited;
+}
+
 /*
  * Counts one request against a rate limit: 0 allowed, 1 limited (with
  * *retry set), -1 with r failed. Counts nothing when rate_max is 0.
@@ -273,12 +326,16 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 		reply_error(r, PROTO_E_INTERNAL, "no rate counters");
 		return -1;
 	}
-	if ((rc = ratelimit_hit(b->rl, key, strlen(key), window_ms, rate_max,
-	    retry)) < 0) {
-		log_warnx("rate table: out of memory");
+	if (b->nested)
+		return rate_replay(b, r, key, window_ms, rate_max, retry);
+	/* Room for the note first: a count made is always noted. */
+	if (b->write && rate_note_room(b) < 0) {
 		reply_error(r, PROTO_E_INTERNAL, "out of memory");
 		return -1;
 	}
+	if ((rc = rate_hit(b, r, key, window_ms, rate_max, retry)) >= 0 &&
+	    b->write)
+		b->notes[b->nnotes++] = (struct rate_note){ b->nreq, rc, *retry };
 	return rc;
 }
 
@@ -1120,14 +1177,43 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 	const struct op *op;
 	struct pdec d;
 
+	int was_ok = b->txn.err == 0;
+
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	b->nreq++;
+	/* The batch runs again anyway: the rest wait for that run. */
+	if (b->failed_write) {
+		reply_error(r, PROTO_E_INTERNAL, "batch to be run again");
+		return;
+	}
 	pdec_init(&d, payload, len);
 	if ((op = op_find(type)) != NULL)
 		op->run(b, type, &d, r);
 	else
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
+	/* Only a request that wrote and then failed fails a shared txn. */
+	if (was_ok && b->txn.err != 0 && b->write && !b->nested)
+		b->failed_write = 1;
+}
+
+int
+dispatch_rerun(struct dbatch *b)
+{
+	struct store *st = b->txn.st;
+
+	/* A batch of one holds nothing else to keep: it just fails. */
+	if (!b->failed_write || b->nreq == 1)
+		return 0;
+	log_info("batch: a request of %zu failed after it wrote; running "
+	    "them again, each in its own transaction", b->nreq);
+	store_abort(&b->txn);
+	b->failed_write = 0;
+	b->nested = 1;
+	b->nreq = 0;
+	b->replayed = 0;
+	store_begin(st, &b->txn, 0);
+	return 1;
 }
 
 int
@@ -1136,6 +1222,8 @@ dispatch_end(struct dbatch *b)
 	int rc;
 
 	rc = store_commit(&b->txn);
+	free(b->notes);
+	b->notes = NULL;
 	log_debug("batch: %zu requests, %s%s", b->nreq,
 	    b->write ? "write" : "read-only", rc != 0 ? ", failed" : "");
 	if (rc != 0 && b->write) {
@@ -1165,8 +1253,11 @@ dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
 	struct dbatch b;
 
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
-	b.alone = 1;
 	dispatch_run(&b, type, payload, len, r);
+	if (dispatch_rerun(&b)) {
+		dreply_free(r);
+		dispatch_run(&b, type, payload, len, r);
+	}
 	if (dispatch_end(&b) < 0)
 		dreply_commit_failed(r);
 }

@@ -2,10 +2,9 @@
  * Clients and group commit.
  *
  * Each loop turn reads what every client has sent, runs every request
- * gathered in one write transaction (each write in a nested txn of its
- * own, or in the batch's txn itself when it is alone: store_begin_shared),
- * commits once, and only then queues the replies: a write is acknowledged
- * once it is on disk.
+ * gathered in one write transaction (run again, each write in a nested
+ * txn, if one failed after it wrote: dispatch.h), commits once, and only
+ * then queues the replies: a write is acknowledged once it is on disk.
  *
  * A request flagged PROTO_F_EARLY (the chat turn's ST_CHAT_BEGIN or
  * ST_WS_BEGIN) that changed the store is answered twice: at once, before the commit, so the
@@ -77,8 +76,10 @@ TAILQ_HEAD(clientq, client);
 /* One request of the running batch and its reply. */
 struct slot {
 	struct client *c;
+	const struct req *q;	/* valid until the client is read again */
 	uint16_t type;
 	uint32_t id;
+	int stored;		/* ran through dispatch (not server_metrics) */
 	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
 };
@@ -458,29 +459,42 @@ server_batch(struct server *s)
 		return 0;
 
 	dispatch_begin(s->st, s->rl, &b, write);
-	b.alone = waiting == 1;
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		while (client_runnable(c) && n < BATCH_MAX &&
 		    c->ch.wq_bytes + c->batch_bytes < CLIENT_WQ_MAX) {
 			q = &c->reqs[c->next++];
 			sl = &s->batch[n++];
 			sl->c = c;
+			sl->q = q;
 			sl->type = q->type;
 			sl->id = q->id;
 			smetrics_request(q->type);
-			if (!server_metrics(s, c, q, &sl->rep)) {
+			sl->stored = !server_metrics(s, c, q, &sl->rep);
+			if (sl->stored) {
 				dispatch_run(&b, q->type, q->payload, q->len,
 				    &sl->rep);
 				nstore++;
 			}
-			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len;
-			sl->early = (q->flags & PROTO_F_EARLY) &&
-			    sl->rep.err == 0 && sl->rep.wrote;
-			if (sl->early) {
-				client_early(c, sl);
-				c->batch_bytes += PROTO_HDR_LEN;
-			}
+			/* The reply, and the early answer it may have. */
+			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len +
+			    ((q->flags & PROTO_F_EARLY) ? PROTO_HDR_LEN : 0);
 		}
+	}
+	if (dispatch_rerun(&b))
+		for (i = 0; i < n; i++) {
+			sl = &s->batch[i];
+			if (!sl->stored)
+				continue;
+			dreply_free(&sl->rep);
+			dispatch_run(&b, sl->type, sl->q->payload,
+			    sl->q->len, &sl->rep);
+		}
+	for (i = 0; i < n; i++) {
+		sl = &s->batch[i];
+		sl->early = (sl->q->flags & PROTO_F_EARLY) &&
+		    sl->rep.err == 0 && sl->rep.wrote;
+		if (sl->early)
+			client_early(sl->c, sl);
 	}
 	/* The early answers leave before the disk flush they overlap. */
 	for (i = 0; i < n; i++)

@@ -133,13 +133,11 @@ int store_begin(struct store *, struct store_txn *t, int rdonly);
  */
 int store_begin_child(struct store_txn *parent, struct store_txn *child);
 /*
- * Like store_begin_child for the one request of a batch, or a request that
- * only reads: the child shares
- * the parent's write txn instead of nesting one (LMDB allocates 3 MiB for
- * each nested txn; under ASan that was most of storaged's time). Nothing
- * else is in the parent to keep apart, so a child that fails after it
- * wrote fails the parent (the batch does not commit); one that fails
- * before writing leaves it as it was. Returns child->err.
+ * Like store_begin_child, but the child shares the parent's txn instead of
+ * nesting one (LMDB allocates 3 MiB for each nested txn; under ASan that
+ * was most of storaged's time). A child that fails after it wrote fails
+ * the parent (dispatch then runs its batch again with nested txns); one
+ * that fails before writing leaves it as it was. Returns child->err.
  */
 int store_begin_shared(struct store_txn *parent, struct store_txn *child);
 /* Commits, or aborts when t->err is set. Returns the final t->err. */

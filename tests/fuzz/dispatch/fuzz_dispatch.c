@@ -625,6 +625,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
 	for (i = 0; i <= twice; i++)
 		dispatch_run(&b, type, e.buf, e.len, &r[i]);
+	if (dispatch_rerun(&b))
+		for (i = 0; i <= twice; i++) {
+			dreply_free(&r[i]);
+			dispatch_run(&b, type, e.buf, e.len, &r[i]);
+		}
 	if (dispatch_end(&b) < 0)
 		for (i = 0; i <= twice; i++)
 			dreply_commit_failed(&r[i]);

@@ -2011,6 +2011,84 @@ test_sweep_backfill(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A batch runs its requests in its own txn; one that fails after it wrote
+ * (here: deleting a widget whose order entry went missing behind the
+ * store's back) makes dispatch run the batch again, each write nested.
+ * The others stand, the failed one left nothing, and the rate counts of
+ * the first run are not counted again.
+ */
+static void
+test_batch_rerun(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, d, got;
+	struct dreply r[3];
+	struct dbatch b;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi order;
+	uint8_t h1[ST_TOKEN_HASH_LEN], h2[ST_TOKEN_HASH_LEN];
+	struct penc e[3];
+	static const uint16_t type[3] = { PROTO_ST_WS_BEGIN,
+	    PROTO_ST_WIDGET_DELETE, PROTO_ST_WS_BEGIN };
+	int i;
+
+	w_new(f, "Visited", &a);
+	w_new(f, "Doomed", &d);
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "widget_order", 0, &order), 0);
+	assert_int_equal(mdb_drop(txn, order, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+
+	/* Two first messages, each counted once against a limit of 2. */
+	hash(h1, 1);
+	hash(h2, 2);
+	ws_begin_payload(&e[0], a.widget_id, h1, sizeof(h1), "one",
+	    "ws:9.9.9.9", 2, 0);
+	penc_init(&e[1]);
+	penc_str(&e[1], d.widget_id);
+	ws_begin_payload(&e[2], a.widget_id, h2, sizeof(h2), "two",
+	    "ws:9.9.9.9", 2, 0);
+	/* As storaged's loop runs a batch (server_batch). */
+	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 1), 0);
+	for (i = 0; i < 3; i++)
+		dispatch_run(&b, type[i], e[i].buf, e[i].len, &r[i]);
+	assert_int_equal(dispatch_rerun(&b), 1);
+	for (i = 0; i < 3; i++) {
+		dreply_free(&r[i]);
+		dispatch_run(&b, type[i], e[i].buf, e[i].len, &r[i]);
+		penc_free(&e[i]);
+	}
+	assert_int_equal(dispatch_rerun(&b), 0);
+	assert_int_equal(dispatch_end(&b), 0);
+
+	assert_int_equal(r[0].err, 0);
+	assert_int_equal(r[0].enc.buf[0], ST_WS_OK);
+	assert_int_equal(r[1].err, PROTO_E_INTERNAL);
+	assert_int_equal(r[2].err, 0);
+	assert_int_equal(r[2].enc.buf[0], ST_WS_OK);
+	for (i = 0; i < 3; i++)
+		dreply_free(&r[i]);
+
+	/* Both sessions were stored; the widget is still there. */
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "again"), ST_WS_OK);
+	assert_int_equal(w_get(f, d.widget_id, &got), 0);
+	st_widget_free(&got);
+	/* The limit of 2 was reached by the batch, not before. */
+	hash(h1, 3);
+	ws_begin_payload(&e[0], a.widget_id, h1, sizeof(h1), "three",
+	    "ws:9.9.9.9", 2, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e[0], &r[0]), 0);
+	assert_int_equal(r[0].enc.buf[0], ST_WS_LIMITED);
+	dreply_free(&r[0]);
+	st_widget_free(&a);
+	st_widget_free(&d);
+}
+
 int
 main(void)
 {
@@ -2025,6 +2103,7 @@ main(void)
 		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
+		T(test_batch_rerun),
 		T(test_chat_begin_widget),
 		T(test_contact_submit),
 		T(test_contact_links),
