@@ -33,7 +33,7 @@ static const struct {
 	int timer;		/* needs the sync timer */
 } sync_modes[] = {
 	[SETTINGS_SYNC_FULL] = { "full", 0, 0 },
-	[SETTINGS_SYNC_NOMETA] = { "nometa", STORE_F_NOMETASYNC, 1 },
+	[SETTINGS_SYNC_NOMETA] = { "nometa", 0, 0 },	/* as full: one flush */
 	[SETTINGS_SYNC_INTERVAL] = { "interval", STORE_F_NOSYNC, 1 },
 };
 
