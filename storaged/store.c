@@ -821,9 +821,13 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	if ((rc = mdb_env_set_mapsize(st->env,
 	    map_size_mb * 1024 * 1024)) != 0)
 		goto fail;
-	/* Checkpoints are synced in full: LMDB never holds a torn commit. */
+	/*
+	 * Checkpoints are synced in full: LMDB never holds a torn commit.
+	 * STORE_F_NOSYNC (PARLEY_SYNC=interval, tests): store_sync does it.
+	 */
 	what = "open";
-	if ((rc = mdb_env_open(st->env, dir, 0, 0600)) != 0)
+	if ((rc = mdb_env_open(st->env, dir,
+	    (flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
 		goto fail;
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
@@ -913,6 +917,12 @@ store_set_wal_max(struct store *st, size_t bytes)
 int
 store_sync(struct store *st)
 {
+	int rc;
+
+	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
+		log_warnx("lmdb: sync: %s", mdb_strerror(rc));
+		return -1;
+	}
 	return wal_sync(st->wal);
 }
 

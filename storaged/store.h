@@ -27,9 +27,10 @@
 
 /*
  * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without it, a write
- * batch is on disk when store_commit() returns: its log record is flushed.
+ * batch is on disk when store_commit() returns (its log record is
+ * flushed), and so is a checkpoint when store_checkpoint() returns.
  */
-#define STORE_F_NOSYNC		0x01	/* the log is not flushed per batch: store_sync does it */
+#define STORE_F_NOSYNC		0x01	/* neither flushed: store_sync does both */
 
 /* A checkpoint once the log holds this much, unless store_set_wal_max. */
 #define STORE_WAL_MB_DEFAULT	16
@@ -112,7 +113,7 @@ struct store *store_open(const char *dir, size_t map_size_mb, int flags);
 void store_set_wal_max(struct store *, size_t bytes);
 /* Checkpoints, then closes. */
 void store_close(struct store *);
-/* Forces what was logged to disk (STORE_F_NOSYNC). 0, or -1 logged. */
+/* Forces what was logged and checkpointed to disk (STORE_F_NOSYNC). 0, or -1 logged. */
 int store_sync(struct store *);
 /*
  * Commits every logged write to LMDB, synced, and starts the log again.
