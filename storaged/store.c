@@ -165,12 +165,15 @@ static void store_close_now(struct store *);
 static void
 store_undo(struct store *st)
 {
+	/* Not a record whose append failed, even if it reached the file. */
+	st->replay_upto = st->seq;
 	if (st->ltxn != NULL)
 		mdb_txn_abort(st->ltxn);
 	st->ltxn = NULL;
 	oplog_clear(&st->log);
 	st->seq = st->ckpt_seq;
-	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0)
+	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0 ||
+	    st->seq != st->replay_upto)
 		fatalx("store: cannot replay the log after a failed batch");
 	log_info("store: a failed batch was undone (%llu records replayed)",
 	    (unsigned long long)(st->seq - st->ckpt_seq));
@@ -721,8 +724,8 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 {
 	struct store *st = arg;
 
-	if (seq <= st->ckpt_seq)
-		return 1;	/* the log's previous lap: all in LMDB */
+	if (seq <= st->ckpt_seq || seq > st->replay_upto)
+		return 1;	/* the previous lap (all in LMDB), or unacknowledged */
 	if (seq != st->seq + 1) {
 		log_warnx("store: the log starts at record %llu but LMDB "
 		    "holds records up to %llu only: records are missing",
@@ -777,6 +780,7 @@ store_recover(struct store *st, const char *dir)
 	int rc;
 
 	st->seq = st->ckpt_seq;
+	st->replay_upto = UINT64_MAX;
 	if ((rc = ltxn_begin(st)) != 0)
 		return -1;
 	if (wal_scan(st->wal, replay_one, st) < 0) {

@@ -50,6 +50,7 @@ struct store {
 	MDB_txn *ltxn;
 	uint64_t seq;		/* the last record in the log */
 	uint64_t ckpt_seq;	/* the last record LMDB holds, committed */
+	uint64_t replay_upto;	/* a replay stops after this record */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	struct oplog log;	/* the running write batch's changes */
 	MDB_dbi meta;
