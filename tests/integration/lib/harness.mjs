@@ -424,7 +424,7 @@ export class Parley {
   }
 
   // Restarts storaged and waits until every worker is connected to it
-  // again (each logs "storaged: connected"; it retries every 250 ms, and a
+  // again (each logs "storaged: connected"; it retries 10 ms after a drop, doubling to 250 ms, and a
   // call made before fails at once). Needs log level info (the default).
   async restartStoraged(timeout = 10000) {
     await this.killStoraged('SIGTERM');
