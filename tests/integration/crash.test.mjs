@@ -25,7 +25,7 @@ async function verify(t, p, load, extra) {
   const { problems, found } = await checkAgainstExport(p, load.acks);
   const a = load.acks;
   t.diagnostic(`${extra}; acknowledged: ${a.turns.length} turns, ${a.widgets.size} widgets, ${a.contacts.length} contacts ` +
-    `(${a.summary()}); found: ${found.turns} turns, ${found.widgets} widgets, ${found.greetings} greetings, ${found.contacts} contacts; ` +
+    `(${a.summary()}); found: ${found.turns} turns, ${found.questions} of ${a.questions.length} questions, ${found.widgets} widgets, ${found.greetings} greetings, ${found.contacts} contacts; ` +
     `stored: ${found.conversations} conversations, ${found.messages} messages`);
   assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problems (${extra})`);
 }

@@ -48,7 +48,11 @@ const TURN_TIMEOUT_MS = 10000;	// one turn, from connect to its last event
 // for new acknowledgements without polling.
 export class Acks {
   constructor() {
-    this.turns = [];		// {path, session, conversationId?, user, reply, seq}
+    this.turns = [];		// {path, session, conversationId?, user, reply}
+    // Turns cut after the visitor's message was acknowledged as stored (a
+    // stream's "start", a WebSocket's "typing_start") and before the
+    // reply: {path, conversationId?, user}.
+    this.questions = [];
     this.sent = new Set();	// every user message sent, acknowledged or not
     this.widgets = new Map();	// widget_id -> name (created, acknowledged)
     this.greetings = new Map();	// widget_id -> {acked: index of the last acknowledged, tried: [values]}
@@ -100,7 +104,7 @@ export class Acks {
 
   summary() {
     const ack = [...this.byWriter.entries()].map(([k, v]) => `${k} ${v}`).join(', ');
-    return `acknowledged ${this.total} (${ack}); not acknowledged ${this.failed}, of which timed out ${this.timeouts}`;
+    return `acknowledged ${this.total} (${ack}); not acknowledged ${this.failed}, of which cut after the question was stored ${this.questions.length}, timed out ${this.timeouts}`;
   }
 }
 
@@ -124,6 +128,8 @@ async function streamWriter(p, acks, name, running) {
       acks.turns.push({ path: 'stream', session, conversationId: last.conversationId, user, reply: last.message });
       acks._ack(name);
     } else {
+      const start = s && s.event('start');
+      if (start) acks.questions.push({ path: 'stream', conversationId: start.conversationId, user });
       if (s && !s.complete && !s.gone) acks.timeouts++;
       acks.failed++;
       await sleep(RETRY_MS);
@@ -174,9 +180,19 @@ async function wsWriter(p, acks, name, running, widgetId) {
       for (let i = 0; running(); i++) {
         const user = `${tag(name)} turn ${i}`;
         acks.sent.add(user);
-        const { message } = await v.turn(user, TURN_TIMEOUT_MS);
-        acks.turns.push({ path: 'ws', session: email, user, reply: message.content });
+        v.send({ type: 'message', content: user });
+        await v.next('typing_start', TURN_TIMEOUT_MS);
+        let m;
+        try {
+          while ((m = await v.next(undefined, TURN_TIMEOUT_MS)).type === 'token');
+          if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
+        } catch (e) {
+          acks.questions.push({ path: 'ws', user });
+          throw e;
+        }
+        acks.turns.push({ path: 'ws', session: email, user, reply: m.content });
         acks._ack(name);
+        await v.next('typing_stop', TURN_TIMEOUT_MS);
       }
     } catch (e) {
       if (/ within /.test(e.message)) acks.timeouts++;
@@ -281,7 +297,7 @@ async function allContacts(p) {
 // export (conversations and messages), the widget list and the contacts.
 export async function checkAgainstExport(p, acks) {
   const problems = [];
-  const found = { turns: 0, widgets: 0, greetings: 0, contacts: 0 };
+  const found = { turns: 0, questions: 0, widgets: 0, greetings: 0, contacts: 0 };
   const convRows = await exportRows(p, 'conversations');
   const msgRows = await exportRows(p, 'messages');
 
@@ -341,6 +357,15 @@ export async function checkAgainstExport(p, acks) {
     if (before && (before.c !== at.c || before.i >= at.i)) problems.push(`acknowledged turn ${JSON.stringify(a.user)} is not after the session's previous one`);
     lastIndex.set(a.session, at);
     found.turns++;
+  }
+
+  // Every turn cut after its question was acknowledged: the question is
+  // there (its reply may or may not be).
+  for (const q of acks.questions) {
+    const at = userAt.get(q.user);
+    if (!at) problems.push(`${q.path} turn ${JSON.stringify(q.user)} cut after its question was acknowledged: the question is missing`);
+    else if (q.conversationId && at.c.id !== q.conversationId) problems.push(`question ${JSON.stringify(q.user)} is in ${at.c.id}, the client was told ${q.conversationId}`);
+    else found.questions++;
   }
 
   // Widgets, and the last acknowledged greeting (or a later one tried).
