@@ -8,7 +8,8 @@
 // What counts as acknowledged (README "The life of a request",
 // docs/widget-protocol.md): a streamed turn whose NDJSON ends with its
 // "done" event; a JSON turn answered 200; a WebSocket turn whose "message"
-// came; a "contact_info_saved"; an admin write answered 2xx. A request that
+// came; a "contact_info_saved"; an admin write answered 2xx (a deleted
+// conversation must stay deleted). A request that
 // failed (storaged or a worker was down, the connection was cut) was not
 // acknowledged and may or may not have left something: the check allows
 // it, as long as what it left is whole.
@@ -57,6 +58,7 @@ export class Acks {
     this.widgets = new Map();	// widget_id -> name (created, acknowledged)
     this.greetings = new Map();	// widget_id -> {acked: index of the last acknowledged, tried: [values]}
     this.contacts = [];		// emails acknowledged
+    this.deleted = [];		// conversation ids whose deletion was acknowledged
     this.failed = 0;		// attempts not acknowledged
     this.timeouts = 0;		// attempts that hit TURN_TIMEOUT_MS
     this.total = 0;		// acknowledgements of any kind
@@ -204,27 +206,42 @@ async function wsWriter(p, acks, name, running, widgetId) {
   }
 }
 
-// The admin API: a widget created, then its greeting changed a few times.
+// The admin API, in turn: a widget created; its greeting changed twice;
+// a conversation (one JSON turn of a fresh session) deleted.
 async function adminWriter(p, acks, name, running) {
+  const json = { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
+  const timeout = TURN_TIMEOUT_MS;
   let wid = null;
   for (let i = 0; running(); i++) {
     let r = null;
-    const json = { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
     try {
       if (wid === null || i % 4 === 0) {
         const wname = tag(name);
-        r = await p.request('POST', '/v1/admin/widgets', { headers: json, body: JSON.stringify({ name: wname }), timeout: TURN_TIMEOUT_MS });
+        r = await p.request('POST', '/v1/admin/widgets', { headers: json, body: JSON.stringify({ name: wname }), timeout });
         if (r.status === 201) {
           wid = r.json().widget_id;
           acks.widgets.set(wid, wname);
           acks.greetings.set(wid, { acked: -1, tried: [] });
         }
-      } else {
+      } else if (i % 4 !== 3) {
         const g = acks.greetings.get(wid);
         const greeting = `${tag(name)} greeting ${g.tried.length}`;
         g.tried.push(greeting);
-        r = await p.request('PATCH', `/v1/admin/widgets/${wid}`, { headers: json, body: JSON.stringify({ greeting }), timeout: TURN_TIMEOUT_MS });
+        r = await p.request('PATCH', `/v1/admin/widgets/${wid}`, { headers: json, body: JSON.stringify({ greeting }), timeout });
         if (r.status === 200) g.acked = g.tried.length - 1;
+      } else {
+        const user = `${tag(name)} to delete`;
+        acks.sent.add(user);
+        const c = await p.request('POST', '/v1/chat', {
+          headers: { 'Content-Type': 'application/json', 'x-api-key': p.widgetKey },
+          body: JSON.stringify({ sessionId: tag(name), message: user }),
+          timeout,
+        });
+        if (c.status === 200) {
+          const id = c.json().conversationId;
+          r = await p.request('DELETE', `/v1/admin/conversations/${id}`, { headers: json, timeout });
+          if (r.status === 204) acks.deleted.push(id);
+        }
       }
     } catch (e) { if (e.code === 'ETIMEOUT') acks.timeouts++; }
     if (r && r.status >= 200 && r.status < 300) {
@@ -297,7 +314,7 @@ async function allContacts(p) {
 // export (conversations and messages), the widget list and the contacts.
 export async function checkAgainstExport(p, acks) {
   const problems = [];
-  const found = { turns: 0, questions: 0, widgets: 0, greetings: 0, contacts: 0 };
+  const found = { turns: 0, questions: 0, deletions: 0, widgets: 0, greetings: 0, contacts: 0 };
   const convRows = await exportRows(p, 'conversations');
   const msgRows = await exportRows(p, 'messages');
 
@@ -366,6 +383,12 @@ export async function checkAgainstExport(p, acks) {
     if (!at) problems.push(`${q.path} turn ${JSON.stringify(q.user)} cut after its question was acknowledged: the question is missing`);
     else if (q.conversationId && at.c.id !== q.conversationId) problems.push(`question ${JSON.stringify(q.user)} is in ${at.c.id}, the client was told ${q.conversationId}`);
     else found.questions++;
+  }
+
+  // Deleted conversations stay deleted.
+  for (const id of acks.deleted) {
+    if (convs.has(id)) problems.push(`conversation ${id} is exported, its deletion was acknowledged`);
+    else found.deletions++;
   }
 
   // Widgets, and the last acknowledged greeting (or a later one tried).
