@@ -39,10 +39,18 @@ export function crashSeed() {
   return s !== undefined && s !== '' ? Number(s) >>> 0 : crypto.randomBytes(4).readUInt32BE(0);
 }
 
-// A writer that failed waits this long before its next try, so a writer
-// does not spin while storaged or a worker is down (pacing, not a wait
-// for a condition: the next try finds out).
-const RETRY_MS = 15;
+// A writer that failed waits before its next try, 10 ms doubling to 100 ms
+// while it keeps failing, so the writers do not flood the workers with
+// requests bound to fail while storaged is down (pacing, not a wait for a
+// condition: the next try finds out).
+class Backoff {
+  constructor() { this.ms = 0; }
+  ok() { this.ms = 0; }
+  async failed() {
+    this.ms = Math.min(this.ms ? this.ms * 2 : 10, 100);
+    await sleep(this.ms);
+  }
+}
 const TURN_TIMEOUT_MS = 10000;	// one turn, from connect to its last event
 
 // What the writers were told (acknowledged) and tried, and a way to wait
@@ -115,6 +123,7 @@ function tag(writer) { return `${writer}-${process.pid}-${++tagCounter}-${crypto
 
 // Streamed turns on /v1/chat/stream, several per session.
 async function streamWriter(p, acks, name, running) {
+  const backoff = new Backoff();
   let session = tag(name);
   for (let i = 0; running(); i++) {
     if (i % 5 === 0) session = tag(name);
@@ -129,12 +138,13 @@ async function streamWriter(p, acks, name, running) {
     if (s && s.status === 200 && s.complete && last && last.type === 'done') {
       acks.turns.push({ path: 'stream', session, conversationId: last.conversationId, user, reply: last.message });
       acks._ack(name);
+      backoff.ok();
     } else {
       const start = s && s.event('start');
       if (start) acks.questions.push({ path: 'stream', conversationId: start.conversationId, user });
       if (s && !s.complete && !s.gone) acks.timeouts++;
       acks.failed++;
-      await sleep(RETRY_MS);
+      await backoff.failed();
     }
     if (s) s.destroy();
   }
@@ -142,6 +152,7 @@ async function streamWriter(p, acks, name, running) {
 
 // JSON turns on /v1/chat.
 async function jsonWriter(p, acks, name, running) {
+  const backoff = new Backoff();
   let session = tag(name);
   for (let i = 0; running(); i++) {
     if (i % 5 === 0) session = tag(name);
@@ -159,9 +170,10 @@ async function jsonWriter(p, acks, name, running) {
       const j = r.json();
       acks.turns.push({ path: 'json', session, conversationId: j.conversationId, user, reply: j.message });
       acks._ack(name);
+      backoff.ok();
     } else {
       acks.failed++;
-      await sleep(RETRY_MS);
+      await backoff.failed();
     }
   }
 }
@@ -169,6 +181,7 @@ async function jsonWriter(p, acks, name, running) {
 // The widget's WebSocket: on each socket, its contact details, then turns
 // until something fails; then a new socket (a new session).
 async function wsWriter(p, acks, name, running, widgetId) {
+  const backoff = new Backoff();
   while (running()) {
     let v = null;
     try {
@@ -179,6 +192,7 @@ async function wsWriter(p, acks, name, running, widgetId) {
       await v.next('contact_info_saved', TURN_TIMEOUT_MS);
       acks.contacts.push(email);
       acks._ack(name);
+      backoff.ok();
       for (let i = 0; running(); i++) {
         const user = `${tag(name)} turn ${i}`;
         acks.sent.add(user);
@@ -194,12 +208,13 @@ async function wsWriter(p, acks, name, running, widgetId) {
         }
         acks.turns.push({ path: 'ws', session: email, user, reply: m.content });
         acks._ack(name);
+        backoff.ok();
         await v.next('typing_stop', TURN_TIMEOUT_MS);
       }
     } catch (e) {
       if (/ within /.test(e.message)) acks.timeouts++;
       acks.failed++;
-      await sleep(RETRY_MS);
+      await backoff.failed();
     } finally {
       if (v) v.ws.terminate();
     }
@@ -209,6 +224,7 @@ async function wsWriter(p, acks, name, running, widgetId) {
 // The admin API, in turn: a widget created; its greeting changed twice;
 // a conversation (one JSON turn of a fresh session) deleted.
 async function adminWriter(p, acks, name, running) {
+  const backoff = new Backoff();
   const json = { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
   const timeout = TURN_TIMEOUT_MS;
   let wid = null;
@@ -246,9 +262,10 @@ async function adminWriter(p, acks, name, running) {
     } catch (e) { if (e.code === 'ETIMEOUT') acks.timeouts++; }
     if (r && r.status >= 200 && r.status < 300) {
       acks._ack(name);
+      backoff.ok();
     } else {
       acks.failed++;
-      await sleep(RETRY_MS);
+      await backoff.failed();
     }
   }
 }
