@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { sleep, startParley } from './lib/harness.mjs';
+import { sleep, startParley, within } from './lib/harness.mjs';
 import { checkAgainstExport, crashSeed, seededRandom, startLoad } from './lib/crashload.mjs';
 
 const KILLS = Number(process.env.CRASH_KILLS || 50);
@@ -126,7 +126,7 @@ test('a worker and masterd killed with SIGKILL under write load: acknowledged wr
     await moment();
     p.expectExit('masterd', { codes: [], signals: ['SIGKILL'] });
     process.kill(p.masterPid, 'SIGKILL');
-    await p.procs.masterd.exit;
+    assert.ok(await within(p.procs.masterd.exit, 5000), 'masterd exits on SIGKILL');
     await p.restartMaster();
     await acks.eachWriterAgain(load.names, ACK_WAIT_MS, `every writer acknowledged after masterd restart ${k + 1} (seed ${seed})`);
   }

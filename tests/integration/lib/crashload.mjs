@@ -1,15 +1,18 @@
 // Write load for the crash tests (crash.test.mjs): writers that go through
 // the product's real paths (streamed and JSON chat turns over HTTP, turns
 // and contact details over the widget's WebSocket, widget creation and
-// edits through the admin API), each recording every acknowledgement it
-// got; and the check, against an export, that every acknowledged write is
-// there with its content and that nothing is half there.
+// edits and conversation deletion through the admin API), each recording
+// every acknowledgement it got; and the check, against an export, that
+// every acknowledged write is there with its content and that nothing is
+// half there.
 //
 // What counts as acknowledged (README "The life of a request",
 // docs/widget-protocol.md): a streamed turn whose NDJSON ends with its
 // "done" event; a JSON turn answered 200; a WebSocket turn whose "message"
 // came; a "contact_info_saved"; an admin write answered 2xx (a deleted
-// conversation must stay deleted). A request that
+// conversation must stay deleted). A turn's question alone is acknowledged
+// by its stream's "start" or its WebSocket's "typing_start" (nothing
+// reaches the visitor before the question is on disk). A request that
 // failed (storaged or a worker was down, the connection was cut) was not
 // acknowledged and may or may not have left something: the check allows
 // it, as long as what it left is whole.
@@ -39,6 +42,8 @@ export function crashSeed() {
   return s !== undefined && s !== '' ? Number(s) >>> 0 : crypto.randomBytes(4).readUInt32BE(0);
 }
 
+const TURN_TIMEOUT_MS = 10000;	// one request or turn, from connect to its last event
+
 // A writer that failed waits before its next try, 10 ms doubling to 100 ms
 // while it keeps failing, so the writers do not flood the workers with
 // requests bound to fail while storaged is down (pacing, not a wait for a
@@ -51,7 +56,6 @@ class Backoff {
     await sleep(this.ms);
   }
 }
-const TURN_TIMEOUT_MS = 10000;	// one turn, from connect to its last event
 
 // What the writers were told (acknowledged) and tried, and a way to wait
 // for new acknowledgements without polling.
