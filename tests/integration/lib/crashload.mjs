@@ -426,10 +426,17 @@ export async function checkAgainstExport(p, acks) {
   }
 
   // Contacts.
-  const emails = new Set((await allContacts(p)).map((c) => c.email));
+  // Contacts, and the conversation of a session that gave one is linked
+  // to it (docs/widget-protocol.md, "Contacts").
+  const contactOf = new Map((await allContacts(p)).map((c) => [c.email, c.id]));
   for (const e of acks.contacts) {
-    if (emails.has(e)) found.contacts++;
+    if (contactOf.has(e)) found.contacts++;
     else problems.push(`acknowledged contact ${e} is missing`);
+  }
+  for (const a of acks.turns) {
+    const at = userAt.get(a.user);
+    if (a.path !== 'ws' || !at || !contactOf.has(a.session)) continue;
+    if (at.c.contactId !== contactOf.get(a.session)) problems.push(`conversation ${at.c.id} of the session that gave ${a.session}: contactId ${at.c.contactId}, not ${contactOf.get(a.session)}`);
   }
   found.conversations = convRows.length;
   found.messages = msgRows.length;
