@@ -288,9 +288,16 @@ export class Parley {
     throw new Error(`workers ${pids.join(',')} not all ready after ${timeout} ms:\n${this.tail('masterd')}`);
   }
 
-  async startStoraged(timeout = 15000) {
+  // Starts parley-storaged and returns at once, not waiting for it to
+  // serve (a test that kills it during its start-up).
+  spawnStoraged() {
     const rec = this._spawn('storaged');
     this.storagedPid = rec.child.pid;
+    return rec;
+  }
+
+  async startStoraged(timeout = 15000) {
+    const rec = this.spawnStoraged();
     const deadline = Date.now() + timeout;
     let lastErr;
     while (Date.now() < deadline) {
