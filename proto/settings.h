@@ -119,6 +119,7 @@ struct settings {
 	char *data_dir;		/* PARLEY_DATA_DIR */
 	char *run_dir;		/* PARLEY_RUN_DIR */
 	uint32_t map_size_mb;	/* PARLEY_MAP_SIZE_MB */
+	uint32_t wal_mb;	/* PARLEY_WAL_MB */
 	int sync_mode;		/* PARLEY_SYNC, enum settings_sync */
 	uint32_t sync_interval_ms;	/* PARLEY_SYNC_INTERVAL_MS */
 	uint32_t rate_keys;	/* PARLEY_RATE_KEYS */

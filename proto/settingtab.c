@@ -135,8 +135,11 @@ const struct setting settings_table[] = {
 	    "when a stored message is on disk (storaged/STORAGE.md)" },
 	{ "PARLEY_SYNC_INTERVAL_MS", SETTING_NUMBER, "100", NULL, 1, 60000,
 	    NULL, NULL, NULL, S, F(sync_interval_ms),
-	    "with nometa or interval: the longest a write waits for its "
-	    "flush" },
+	    "with interval: the longest a write waits for its flush" },
+	{ "PARLEY_WAL_MB", SETTING_NUMBER, "16", NULL, 1, 4096,
+	    NULL, NULL, NULL, S, F(wal_mb),
+	    "write-ahead log size that triggers a checkpoint into the "
+	    "database (storaged/STORAGE.md)" },
 	{ "PARLEY_RATE_KEYS", SETTING_NUMBER, "1000000", NULL, 1000,
 	    100000000, NULL, NULL, NULL, S, F(rate_keys),
 	    "most rate-limit keys (clients) kept in memory" },

@@ -141,7 +141,7 @@ widget_index_build(struct store_txn *t)
 	if (wa.ms_entries != 0 || cv.ms_entries == 0)
 		return 0;
 	/* Counts without their index are left from nothing we wrote: redo. */
-	if ((rc = mdb_drop(t->txn, t->st->widget_counts, 0)) != 0)
+	if ((rc = db_drop(t, t->st->widget_counts)) != 0)
 		return txn_lmdb(t, rc, "empty widget counts");
 	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
@@ -233,9 +233,8 @@ dashstore_init(struct store_txn *t)
 		return txn_lmdb(t, rc, "stat");
 	if (ms.ms_entries == 0)
 		return 0;
-	if ((rc = mdb_drop(t->txn, t->st->activity, 0)) != 0)
+	if ((rc = db_drop(t, t->st->activity)) != 0)
 		return txn_lmdb(t, rc, "empty activity");
-	t->wrote = 1;
 	log_info("emptied the retired activity index (%zu entries)",
 	    (size_t)ms.ms_entries);
 	return 0;
@@ -540,9 +539,8 @@ msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN])
 		if (k.mv_size != MSG_KEY_LEN ||
 		    memcmp(k.mv_data, id, ID_LEN) != 0)
 			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = db_cursor_del(t, cur, t->st->msgs, &k)) != 0)
 			break;
-		t->wrote = 1;
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -878,9 +876,8 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 		} else
 			swept++;
 		memcpy(hash, (uint8_t *)k.mv_data + 8, sizeof(hash));
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = db_cursor_del(t, cur, t->st->dsess_expiry, &k)) != 0)
 			break;
-		t->wrote = 1;
 		db_del(t, t->st->dsessions, hash, sizeof(hash),
 		    "delete owner session");
 		if (t->err)

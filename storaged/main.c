@@ -33,7 +33,7 @@ static const struct {
 	int timer;		/* needs the sync timer */
 } sync_modes[] = {
 	[SETTINGS_SYNC_FULL] = { "full", 0, 0 },
-	[SETTINGS_SYNC_NOMETA] = { "nometa", STORE_F_NOMETASYNC, 1 },
+	[SETTINGS_SYNC_NOMETA] = { "nometa", 0, 0 },	/* as full (STORAGE.md) */
 	[SETTINGS_SYNC_INTERVAL] = { "interval", STORE_F_NOSYNC, 1 },
 };
 
@@ -42,7 +42,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: parley-storaged [-v]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
-	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, "
+	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, PARLEY_WAL_MB, "
 	    "PARLEY_SYNC_INTERVAL_MS, WIDGET_SESSION_IDLE_DAYS, "
 	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_LOG_LEVEL\n");
 	exit(1);
@@ -219,6 +219,7 @@ setup_server(void)
 	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
 	    sync_modes[S.set.sync_mode].flags)) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
+	store_set_wal_max(S.st, (size_t)S.set.wal_mb * 1024 * 1024);
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));

@@ -586,6 +586,13 @@ backup_start(struct server *s, struct client *c, const struct pmsg *m)
 		    "busy: a backup is already running" : "storaged is stopping");
 		return;
 	}
+	/* The copy reads LMDB's last commit: every acknowledged write first. */
+	if (store_checkpoint(s->st) < 0) {
+		close(m->fd);
+		backup_error(c, m->hdr.id, PROTO_E_INTERNAL,
+		    "cannot checkpoint before the backup");
+		return;
+	}
 	bk->st = s->st;
 	bk->fd = m->fd;
 	bk->c = c;

@@ -28,6 +28,8 @@
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
+#include "util.h"
+#include "wal.h"
 
 const uint8_t rec_version = ST_RECORD_VERSION;
 
@@ -70,6 +72,21 @@ txn_lmdb(struct store_txn *t, int rc, const char *what)
 	return store_fail(t, PROTO_E_INTERNAL, "storage error");
 }
 
+/* The write txn of everything since the last checkpoint. 0, or an LMDB code. */
+static int
+ltxn_begin(struct store *st)
+{
+	int rc;
+
+	if (st->ltxn != NULL)
+		return 0;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &st->ltxn)) != 0) {
+		st->ltxn = NULL;
+		log_warnx("lmdb: begin: %s", mdb_strerror(rc));
+	}
+	return rc;
+}
+
 int
 store_begin(struct store *st, struct store_txn *t, int rdonly)
 {
@@ -78,12 +95,16 @@ store_begin(struct store *st, struct store_txn *t, int rdonly)
 	memset(t, 0, sizeof(*t));
 	t->st = st;
 	t->rdonly = rdonly;
-	rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &t->txn);
-	if (rc != 0) {
-		t->txn = NULL;
-		txn_lmdb(t, rc, "begin");
+	t->top = 1;
+	if (st->log.len != 0) {
+		/* A batch ended without store_commit/abort: a bug. */
+		log_warnx("store: a batch began over an unfinished one");
+		return store_fail(t, PROTO_E_INTERNAL, "storage error");
 	}
-	return t->err;
+	if ((rc = ltxn_begin(st)) != 0)
+		return txn_lmdb(t, rc, "begin");
+	t->txn = st->ltxn;
+	return 0;
 }
 
 int
@@ -110,6 +131,7 @@ store_begin_child(struct store_txn *parent, struct store_txn *c)
 		return c->err;
 	c->view = 0;
 	c->child = 1;
+	c->log_mark = c->st->log.len;
 	if ((rc = mdb_txn_begin(c->st->env, parent->txn, 0, &c->txn)) != 0) {
 		c->txn = NULL;
 		txn_lmdb(c, rc, "begin nested");
@@ -130,6 +152,64 @@ view_end(struct store_txn *t)
 		t->parent->wrote = 1;
 }
 
+/*
+ * The log record of the batch is replayed onto the checkpoint: the write
+ * txn is begun again from LMDB's committed state and every record of the
+ * log applied to it. What a failed batch wrote is gone; nothing that was
+ * acknowledged is. A log that cannot be replayed leaves the process no
+ * state to trust: it exits, and the next start replays from the disk.
+ */
+static int replay_one(void *, uint64_t, const uint8_t *, size_t);
+static void store_close_now(struct store *);
+
+static void
+store_undo(struct store *st)
+{
+	/* Not a record whose append failed, even if it reached the file. */
+	st->replay_upto = st->seq;
+	if (st->ltxn != NULL)
+		mdb_txn_abort(st->ltxn);
+	st->ltxn = NULL;
+	oplog_clear(&st->log);
+	st->seq = st->ckpt_seq;
+	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0 ||
+	    st->seq != st->replay_upto)
+		fatalx("store: cannot replay the log after a failed batch");
+	log_info("store: a failed batch was undone (%llu records replayed)",
+	    (unsigned long long)(st->seq - st->ckpt_seq));
+}
+
+/* A batch ends: its changes are logged as one record, or undone. */
+static int
+batch_end(struct store_txn *t)
+{
+	struct store *st = t->st;
+
+	t->txn = NULL;
+	if (t->err == 0 && st->log.err)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (t->err) {
+		if (t->wrote || st->log.len > 0)
+			store_undo(st);
+		oplog_clear(&st->log);
+		return t->err;
+	}
+	if (st->log.len == 0)
+		return 0;
+	if (wal_append(st->wal, st->seq + 1, st->log.buf, st->log.len) < 0) {
+		store_fail(t, PROTO_E_INTERNAL, "storage error");
+		store_undo(st);
+		/* The log stops at the torn record: start it again. */
+		(void)store_checkpoint(st);
+		return t->err;
+	}
+	st->seq++;
+	oplog_clear(&st->log);
+	if (wal_used(st->wal) >= st->wal_max)
+		(void)store_checkpoint(st);
+	return 0;
+}
+
 int
 store_commit(struct store_txn *t)
 {
@@ -141,19 +221,22 @@ store_commit(struct store_txn *t)
 		view_end(t);
 		return t->err;
 	}
+	if (t->top)
+		return batch_end(t);
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
+		t->st->log.len = t->log_mark;
 		return t->err;
 	}
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
 	if (rc != 0) {
-		txn_lmdb(t, rc, t->child ? "commit nested" : "commit");
+		txn_lmdb(t, rc, "commit nested");
+		t->st->log.len = t->log_mark;
 		/* A child that failed to fold in leaves its parent in doubt. */
-		if (t->child)
-			store_fail(t->parent, PROTO_E_INTERNAL, "storage error");
-	} else if (t->child && t->wrote)
+		store_fail(t->parent, PROTO_E_INTERNAL, "storage error");
+	} else if (t->wrote)
 		t->parent->wrote = 1;
 	return t->err;
 }
@@ -161,17 +244,47 @@ store_commit(struct store_txn *t)
 void
 store_abort(struct store_txn *t)
 {
-	if (t->view) {
+	if (t->txn == NULL)
+		return;
+	if (t->view || t->top) {
 		/* What it wrote cannot be undone alone: the parent fails. */
-		if (t->txn != NULL && t->wrote && t->err == 0)
+		if (t->wrote && t->err == 0)
 			store_fail(t, PROTO_E_INTERNAL, "aborted after a write");
-		if (t->txn != NULL)
+		if (t->view)
 			view_end(t);
+		else
+			(void)batch_end(t);
 		return;
 	}
-	if (t->txn != NULL)
-		mdb_txn_abort(t->txn);
+	mdb_txn_abort(t->txn);
 	t->txn = NULL;
+	t->st->log.len = t->log_mark;
+}
+
+/* A write may run in t: 0, or -1 with the sticky error set. */
+static int
+writable(struct store_txn *t)
+{
+	if (t->err)
+		return -1;
+	if (t->rdonly) {
+		log_warnx("store: a write in a read-only batch");
+		store_fail(t, PROTO_E_INTERNAL, "storage error");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A write LMDB refused. LMDB may have left the txn unusable (MDB_MAP_FULL
+ * does), so it counts as written: a failure after a write, which fails
+ * the batch it shares (dispatch runs it again, each write nested).
+ */
+void
+write_failed(struct store_txn *t, int rc, const char *what)
+{
+	t->wrote = 1;
+	txn_lmdb(t, rc, what);
 }
 
 /* 0 found, 1 absent, or -1 with the sticky error set. */
@@ -200,12 +313,14 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	MDB_val val = { .mv_size = vlen, .mv_data = (void *)v };
 	int rc;
 
-	if (t->err)
+	if (writable(t) < 0)
 		return;
 	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
-		txn_lmdb(t, rc, what);
-	else
+		write_failed(t, rc, what);
+	else {
 		t->wrote = 1;
+		oplog_put(t->st, dbi, k, klen, v, vlen);
+	}
 }
 
 /* The key must exist: a missing one means an index went wrong. */
@@ -216,12 +331,42 @@ db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
 	int rc;
 
-	if (t->err)
+	if (writable(t) < 0)
 		return;
 	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) != 0)
-		txn_lmdb(t, rc, what);
-	else
+		write_failed(t, rc, what);
+	else {
 		t->wrote = 1;
+		oplog_del(t->st, dbi, k, klen);
+	}
+}
+
+int
+db_cursor_del(struct store_txn *t, MDB_cursor *cur, MDB_dbi dbi,
+    const MDB_val *k)
+{
+	int rc;
+
+	if (writable(t) < 0)
+		return EACCES;
+	/* Logged first: k points into the page the delete changes. */
+	oplog_del(t->st, dbi, k->mv_data, k->mv_size);
+	rc = mdb_cursor_del(cur, 0);
+	t->wrote = 1;		/* or tried: see write_failed */
+	return rc;
+}
+
+int
+db_drop(struct store_txn *t, MDB_dbi dbi)
+{
+	int rc;
+
+	if (writable(t) < 0)
+		return EACCES;
+	if ((rc = mdb_drop(t->txn, dbi, 0)) == 0)
+		oplog_drop(t->st, dbi);
+	t->wrote = 1;		/* or tried: see write_failed */
+	return rc;
 }
 
 /* ---------------------------------------------------------------- records */
@@ -521,45 +666,143 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
 	return 0;
 }
 
+const struct store_db store_dbs[NDBS] = {
+	{ "meta", offsetof(struct store, meta) },
+	{ "convs", offsetof(struct store, convs) },
+	{ "sessions", offsetof(struct store, sessions) },
+	{ "activity", offsetof(struct store, activity) },
+	{ "msgs", offsetof(struct store, msgs) },
+	{ "widgets", offsetof(struct store, widgets) },
+	{ "widget_ids", offsetof(struct store, widget_ids) },
+	{ "widget_order", offsetof(struct store, widget_order) },
+	{ "wsessions", offsetof(struct store, wsessions) },
+	{ "widget_wsess", offsetof(struct store, widget_wsess) },
+	{ "contacts", offsetof(struct store, contacts) },
+	{ "contact_email", offsetof(struct store, contact_email) },
+	{ "contact_phone", offsetof(struct store, contact_phone) },
+	{ "contact_created", offsetof(struct store, contact_created) },
+	{ "contact_convs", offsetof(struct store, contact_convs) },
+	{ "daily", offsetof(struct store, daily) },
+	{ "wsess_claims", offsetof(struct store, wsess_claims) },
+	{ "wsess_expiry", offsetof(struct store, wsess_expiry) },
+	{ "wsess_gone", offsetof(struct store, wsess_gone) },
+	{ "widget_activity", offsetof(struct store, widget_activity) },
+	{ "widget_counts", offsetof(struct store, widget_counts) },
+	{ "dsessions", offsetof(struct store, dsessions) },
+	{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
+};
+
+MDB_dbi *
+store_dbi(const struct store *st, size_t i)
+{
+	return (MDB_dbi *)((char *)(uintptr_t)st + store_dbs[i].off);
+}
+
+/* meta "wal_seq": the last log record a checkpoint committed. */
+static const MDB_val wal_seq_key = { .mv_size = 7, .mv_data = "wal_seq" };
+
+static int
+wal_seq_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
+{
+	MDB_val v;
+	int rc;
+
+	*seq = 0;
+	if ((rc = mdb_get(txn, meta, (MDB_val *)&wal_seq_key, &v)) ==
+	    MDB_NOTFOUND)
+		return 0;
+	if (rc == 0 && v.mv_size != 9)
+		rc = MDB_CORRUPTED;
+	if (rc == 0)
+		*seq = proto_get_be64((const uint8_t *)v.mv_data + 1);
+	return rc;
+}
+
+/* One record of the log at open or undo (wal_scan's callback). */
+static int
+replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+	struct store *st = arg;
+
+	if (seq <= st->ckpt_seq || seq > st->replay_upto)
+		return 1;	/* the previous lap (all in LMDB), or unacknowledged */
+	if (seq != st->seq + 1) {
+		log_warnx("store: the log starts at record %llu but LMDB "
+		    "holds records up to %llu only: records are missing",
+		    (unsigned long long)seq, (unsigned long long)st->seq);
+		return -1;
+	}
+	if (oplog_apply(st, st->ltxn, body, len) < 0) {
+		log_warnx("store: log record %llu cannot be applied",
+		    (unsigned long long)seq);
+		return -1;
+	}
+	st->seq = seq;
+	return 0;
+}
+
+int
+store_checkpoint(struct store *st)
+{
+	uint8_t rec[9];
+	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+	int rc;
+
+	if (st->ltxn == NULL || st->seq == st->ckpt_seq)
+		return 0;
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, st->seq);
+	rc = mdb_put(st->ltxn, st->meta, (MDB_val *)&wal_seq_key, &v, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(st->ltxn);
+	else
+		mdb_txn_abort(st->ltxn);
+	st->ltxn = NULL;
+	if (rc != 0) {
+		/* Still all in the log: begin from it again. */
+		log_warnx("lmdb: checkpoint: %s", mdb_strerror(rc));
+		store_undo(st);
+		return -1;
+	}
+	/* Synced: the log's records are LMDB's now; the log starts again. */
+	log_debug("store: checkpoint of records %llu..%llu (%zu bytes)",
+	    (unsigned long long)st->ckpt_seq + 1, (unsigned long long)st->seq,
+	    wal_used(st->wal));
+	st->ckpt_seq = st->seq;
+	wal_reset(st->wal);
+	return 0;
+}
+
+/* LMDB as the last checkpoint left it, and the log's records after it. */
+static int
+store_recover(struct store *st, const char *dir)
+{
+	int rc;
+
+	st->seq = st->ckpt_seq;
+	st->replay_upto = UINT64_MAX;
+	if ((rc = ltxn_begin(st)) != 0)
+		return -1;
+	if (wal_scan(st->wal, replay_one, st) < 0) {
+		log_warnx("%s: cannot replay %s", dir, WAL_FILE);
+		return -1;
+	}
+	if (st->seq == st->ckpt_seq)
+		return 0;
+	log_info("%s: replayed %llu records of %s that LMDB lacked", dir,
+	    (unsigned long long)(st->seq - st->ckpt_seq), WAL_FILE);
+	return store_checkpoint(st);
+}
+
 struct store *
 store_open(const char *dir, size_t map_size_mb, int flags)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} dbs[] = {
-		{ "meta", offsetof(struct store, meta) },
-		{ "convs", offsetof(struct store, convs) },
-		{ "sessions", offsetof(struct store, sessions) },
-		{ "activity", offsetof(struct store, activity) },
-		{ "msgs", offsetof(struct store, msgs) },
-		{ "widgets", offsetof(struct store, widgets) },
-		{ "widget_ids", offsetof(struct store, widget_ids) },
-		{ "widget_order", offsetof(struct store, widget_order) },
-		{ "wsessions", offsetof(struct store, wsessions) },
-		{ "widget_wsess", offsetof(struct store, widget_wsess) },
-		{ "contacts", offsetof(struct store, contacts) },
-		{ "contact_email", offsetof(struct store, contact_email) },
-		{ "contact_phone", offsetof(struct store, contact_phone) },
-		{ "contact_created", offsetof(struct store, contact_created) },
-		{ "contact_convs", offsetof(struct store, contact_convs) },
-		{ "daily", offsetof(struct store, daily) },
-		{ "wsess_claims", offsetof(struct store, wsess_claims) },
-		{ "wsess_expiry", offsetof(struct store, wsess_expiry) },
-		{ "wsess_gone", offsetof(struct store, wsess_gone) },
-		{ "widget_activity", offsetof(struct store, widget_activity) },
-		{ "widget_counts", offsetof(struct store, widget_counts) },
-		{ "dsessions", offsetof(struct store, dsessions) },
-		{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
-	};
 	struct store_txn t;
 	struct store *st;
 	MDB_txn *txn = NULL;
 	const char *what;
 	size_t i;
 	int rc, dead;
-	_Static_assert(sizeof(dbs) / sizeof(dbs[0]) == NDBS,
-	    "NDBS counts the databases");
 
 	if (map_size_mb == 0 || map_size_mb > SIZE_MAX / (1024 * 1024)) {
 		log_warnx("%s: map size of %zu MiB is out of range", dir,
@@ -571,6 +814,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		return NULL;
 	}
 	st->now = proto_wall_ms;
+	st->wal_max = (size_t)STORE_WAL_MB_DEFAULT * 1024 * 1024;
 	what = "create";
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
@@ -581,10 +825,13 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	if ((rc = mdb_env_set_mapsize(st->env,
 	    map_size_mb * 1024 * 1024)) != 0)
 		goto fail;
+	/*
+	 * Checkpoints are synced in full: LMDB never holds a torn commit.
+	 * STORE_F_NOSYNC (PARLEY_SYNC=interval, tests): store_sync does it.
+	 */
 	what = "open";
 	if ((rc = mdb_env_open(st->env, dir,
-	    ((flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0) |
-	    ((flags & STORE_F_NOMETASYNC) ? MDB_NOMETASYNC : 0), 0600)) != 0)
+	    (flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
 		goto fail;
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
@@ -593,9 +840,9 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	for (i = 0; i < NDBS; i++) {
-		what = dbs[i].name;
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
-		    (MDB_dbi *)((char *)st + dbs[i].off))) != 0)
+		what = store_dbs[i].name;
+		if ((rc = mdb_dbi_open(txn, store_dbs[i].name, MDB_CREATE,
+		    store_dbi(st, i))) != 0)
 			goto fail;
 	}
 	if (schema_check(txn, st->meta, dir) < 0) {
@@ -604,11 +851,19 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		free(st);
 		return NULL;
 	}
+	what = "read wal_seq";
+	if ((rc = wal_seq_get(txn, st->meta, &st->ckpt_seq)) != 0)
+		goto fail;
 	what = "commit";
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
+	if ((st->wal = wal_open(dir, !(flags & STORE_F_NOSYNC))) == NULL ||
+	    store_recover(st, dir) < 0) {
+		store_close_now(st);
+		return NULL;
+	}
 	/*
 	 * The default widget exists from the first start on; a data
 	 * directory older than the per-widget index gets it built, and
@@ -636,13 +891,31 @@ fail:
 	return NULL;
 }
 
+/* Closes without a checkpoint: what the log holds stays only there. */
+static void
+store_close_now(struct store *st)
+{
+	if (st->ltxn != NULL)
+		mdb_txn_abort(st->ltxn);
+	mdb_env_close(st->env);
+	wal_close(st->wal);
+	oplog_free(&st->log);
+	free(st);
+}
+
 void
 store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	mdb_env_close(st->env);
-	free(st);
+	(void)store_checkpoint(st);
+	store_close_now(st);
+}
+
+void
+store_set_wal_max(struct store *st, size_t bytes)
+{
+	st->wal_max = bytes;
 }
 
 int
@@ -654,7 +927,7 @@ store_sync(struct store *st)
 		log_warnx("lmdb: sync: %s", mdb_strerror(rc));
 		return -1;
 	}
-	return 0;
+	return wal_sync(st->wal);
 }
 
 int
@@ -702,35 +975,24 @@ store_stats(struct store_txn *t, struct st_stats *out)
 	out->overflow_pages = ms.ms_overflow_pages;
 	if (mdb_env_get_fd(t->st->env, &fd) == 0 && fstat(fd, &sb) == 0)
 		out->file_size = (uint64_t)sb.st_size;
-	struct store *st = t->st;
-	const MDB_dbi all[] = { st->meta, st->convs, st->sessions,
-	    st->activity, st->msgs, st->widgets, st->widget_ids,
-	    st->widget_order, st->wsessions, st->widget_wsess, st->contacts,
-	    st->contact_email, st->contact_phone, st->contact_created,
-	    st->contact_convs, st->daily, st->widget_activity,
-	    st->widget_counts, st->dsessions, st->dsess_expiry,
-	    st->wsess_claims, st->wsess_expiry, st->wsess_gone };
-	_Static_assert(sizeof(all) / sizeof(all[0]) == NDBS,
-	    "every database is counted");
-
-	d = all;
 	for (i = 0; i < NDBS; i++) {
-		if ((rc = mdb_stat(t->txn, d[i], &ms)) != 0)
+		d = store_dbi(t->st, i);
+		if ((rc = mdb_stat(t->txn, *d, &ms)) != 0)
 			return txn_lmdb(t, rc, "stat");
 		out->branch_pages += ms.ms_branch_pages;
 		out->leaf_pages += ms.ms_leaf_pages;
 		out->overflow_pages += ms.ms_overflow_pages;
-		if (d[i] == t->st->convs)
+		if (*d == t->st->convs)
 			out->conversations = ms.ms_entries;
-		else if (d[i] == t->st->msgs)
+		else if (*d == t->st->msgs)
 			out->messages = ms.ms_entries;
-		else if (d[i] == t->st->widgets)
+		else if (*d == t->st->widgets)
 			out->widgets = ms.ms_entries;
-		else if (d[i] == t->st->contacts)
+		else if (*d == t->st->contacts)
 			out->contacts = ms.ms_entries;
-		else if (d[i] == t->st->dsessions)
+		else if (*d == t->st->dsessions)
 			out->owner_sessions = ms.ms_entries;
-		else if (d[i] == t->st->wsessions)
+		else if (*d == t->st->wsessions)
 			out->visitor_sessions = ms.ms_entries;
 	}
 	return 0;

@@ -26,12 +26,14 @@
 #define STORE_SCHEMA_VERSION	1
 
 /*
- * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without either, a
- * commit is on disk when it returns: its pages are synced, then its meta
- * page is written and synced.
+ * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without it, a write
+ * batch is on disk when store_commit() returns (its log record is
+ * flushed), and so is a checkpoint when store_checkpoint() returns.
  */
-#define STORE_F_NOSYNC		0x01	/* no sync at commit (MDB_NOSYNC): store_sync does it */
-#define STORE_F_NOMETASYNC	0x02	/* sync the pages, not the meta page (MDB_NOMETASYNC) */
+#define STORE_F_NOSYNC		0x01	/* neither flushed: store_sync does both */
+
+/* A checkpoint once the log holds this much, unless store_set_wal_max. */
+#define STORE_WAL_MB_DEFAULT	16
 
 /* A history walk stops after this many failed messages in a row. */
 #define STORE_HISTORY_SKIP_MAX	10000
@@ -47,6 +49,8 @@ struct store_txn {
 	int rdonly;
 	int child;		/* nested in a write txn: commit folds into the parent */
 	int view;		/* shares its parent's txn (read-only, or store_begin_shared) */
+	int top;		/* a batch (store_begin): commits to the log */
+	size_t log_mark;	/* a child: the batch's log before it began */
 	struct store_txn *parent;
 	int err;		/* sticky: the first PROTO_E_* code, 0 while all is well */
 	int wrote;		/* a put or delete succeeded (a child's folds in on commit) */
@@ -100,12 +104,23 @@ extern const struct store_module *const store_modules[];
 
 /*
  * Opens (creating if needed) the environment in dir, a directory that must
- * exist, and runs every module's init. Returns NULL on failure, logged.
+ * exist, replays the write-ahead log's records that LMDB lacks (a crash),
+ * checkpoints them, and runs every module's init. Returns NULL on
+ * failure, logged (a log that skips records it needs is a failure).
  */
 struct store *store_open(const char *dir, size_t map_size_mb, int flags);
+/* A checkpoint once the log holds bytes (default STORE_WAL_MB_DEFAULT MiB). */
+void store_set_wal_max(struct store *, size_t bytes);
+/* Checkpoints, then closes. */
 void store_close(struct store *);
-/* Forces what is committed to disk (mdb_env_sync). 0, or -1 logged. */
+/* Forces what was logged and checkpointed to disk (STORE_F_NOSYNC). 0, or -1 logged. */
 int store_sync(struct store *);
+/*
+ * Commits every logged write to LMDB, synced, and starts the log again.
+ * store_commit() does it once the log is full; a backup does it first.
+ * 0, or -1 logged (the writes are still in the log and in the open txn).
+ */
+int store_checkpoint(struct store *);
 /*
  * A compact copy of the environment into fd (mdb_env_copyfd2 with
  * MDB_CP_COMPACT, then fsync): one read snapshot, so every commit that
@@ -120,9 +135,15 @@ int store_stats(struct store_txn *t, struct st_stats *out);
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
 
 /*
- * Begins a top-level transaction. Returns t->err: on failure t is still
- * usable (every operation fails with the same error) and must be ended
- * with store_commit() or store_abort() like any other.
+ * Begins a batch: a view of the write txn that holds everything since the
+ * last checkpoint (reads see every acknowledged write). Its store_commit()
+ * appends what it changed to the log as one record (flushed unless
+ * STORE_F_NOSYNC): acknowledged when that returns 0. A batch that fails
+ * after it wrote, or whose record cannot be logged, is undone: the write
+ * txn is begun again from the checkpoint and the log replayed into it.
+ * Returns t->err: on failure t is still usable (every operation fails with
+ * the same error) and must be ended with store_commit() or store_abort()
+ * like any other. rdonly: writes fail.
  */
 int store_begin(struct store *, struct store_txn *t, int rdonly);
 /*

@@ -30,8 +30,29 @@
  */
 #define CONV_RECORD_VERSION	2
 
+/* The running write batch's changes, a log record's body (storelog.c). */
+struct oplog {
+	uint8_t *buf;
+	size_t len, cap;
+	int err;		/* out of memory: the batch cannot be logged */
+};
+
+struct wal;
+
 struct store {
 	MDB_env *env;
+	/*
+	 * Every write since the last checkpoint is in ltxn, a write txn that
+	 * stays open, and in the log; a checkpoint commits ltxn (synced),
+	 * records ckpt_seq in meta "wal_seq", and starts the log again.
+	 */
+	struct wal *wal;
+	MDB_txn *ltxn;
+	uint64_t seq;		/* the last record in the log */
+	uint64_t ckpt_seq;	/* the last record LMDB holds, committed */
+	uint64_t replay_upto;	/* a replay stops after this record */
+	size_t wal_max;		/* a checkpoint once the log holds this much */
+	struct oplog log;	/* the running write batch's changes */
 	MDB_dbi meta;
 	MDB_dbi convs;
 	MDB_dbi sessions;
@@ -64,6 +85,32 @@ struct store {
 
 extern const uint8_t rec_version;
 
+/* The databases, in the order the log names them by: never reorder. */
+struct store_db {
+	const char *name;
+	size_t off;		/* of its MDB_dbi in struct store */
+};
+extern const struct store_db store_dbs[NDBS];
+/* The handle of store_dbs[i]. */
+MDB_dbi *store_dbi(const struct store *, size_t i);
+
+/* storelog.c: records what a write does, replays a record. */
+void oplog_put(struct store *, MDB_dbi, const void *k, size_t klen,
+    const void *v, size_t vlen);
+void oplog_del(struct store *, MDB_dbi, const void *k, size_t klen);
+void oplog_drop(struct store *, MDB_dbi);
+void oplog_clear(struct oplog *);
+void oplog_free(struct oplog *);
+/* Applies a record's body in txn. 0, or -1 (malformed, or LMDB failed: logged). */
+int oplog_apply(struct store *, MDB_txn *, const uint8_t *body, size_t len);
+/*
+ * Deletes the entry under cur (its key is k) and logs it; empties a
+ * database and logs it. LMDB's code, or 0; t->wrote set on success.
+ */
+int db_cursor_del(struct store_txn *, MDB_cursor *, MDB_dbi,
+    const MDB_val *k);
+int db_drop(struct store_txn *, MDB_dbi);
+
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
 /* An expiry index's key: u64 at, then a 32-byte token hash (sessions). */
 #define EXPIRY_KEY_LEN	(8 + 32)
@@ -73,6 +120,8 @@ int sess_key(struct store_txn *, const char *widget, const char *session,
     uint8_t skey[SESS_KEY_MAX], size_t *klen);
 
 int txn_lmdb(struct store_txn *, int rc, const char *what);
+/* txn_lmdb() for a write: t->wrote is set (the txn may have changed). */
+void write_failed(struct store_txn *, int rc, const char *what);
 /* 0 found, 1 absent, or -1 with the sticky error set. */
 int db_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     MDB_val *v, const char *what);

@@ -51,10 +51,15 @@ del_quiet(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 	if (t->err)
 		return;
-	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0)
+	if (t->rdonly) {
+		db_del(t, dbi, k, klen, what);	/* fails: a bug */
+		return;
+	}
+	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0) {
 		t->wrote = 1;
-	else if (rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, what);
+		oplog_del(t->st, dbi, k, klen);
+	} else if (rc != MDB_NOTFOUND)
+		write_failed(t, rc, what);
 }
 
 /*
@@ -1303,8 +1308,8 @@ sweep_gone(struct store_txn *t, struct budget *b, uint8_t *keys,
 		pk[gk.mv_size] = '\0';
 	} else if (rc == 0) {
 		log_warnx("deleted widgets: key of %zu bytes", gk.mv_size);
-		if ((rc = mdb_cursor_del(cur, 0)) == 0)
-			t->wrote = 1;	/* no session has such an id */
+		/* No session has such an id. */
+		rc = db_cursor_del(t, cur, t->st->wsess_gone, &gk);
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)

@@ -25,7 +25,9 @@
 #include "workerd.h"
 
 #define STOREC_BUCKETS		1024	/* power of two */
-#define STOREC_RETRY_MS		250
+/* Reconnects: 10 ms after a drop, doubling to 250 ms while storaged is down. */
+#define STOREC_RETRY_MIN_MS	10
+#define STOREC_RETRY_MAX_MS	250
 #define STOREC_ERRMSG_MAX	1024
 /* Past this much unsent, storaged is not keeping up: fail fast instead. */
 #define STOREC_MAX_QUEUED	(16u * 1024 * 1024)
@@ -57,6 +59,7 @@ static LIST_HEAD(, storec_req) sc_hash[STOREC_BUCKETS];
 static size_t sc_count;
 static uint32_t sc_next_id;
 static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
+static uint32_t sc_retry_ms = STOREC_RETRY_MIN_MS;	/* the wait after it */
 static uint64_t sc_connect_deadline;	/* SC_CONNECTING: give up then */
 static int sc_down_logged;		/* this outage was logged */
 static storec_event_cb sc_event;
@@ -126,6 +129,15 @@ storec_fail(struct storec_req *r)
 	storec_complete(r, &res);
 }
 
+/* The next connection attempt: soon after a drop, then less and less often. */
+static void
+storec_retry_later(void)
+{
+	sc_retry_at = loop_now() + sc_retry_ms;
+	if ((sc_retry_ms *= 2) > STOREC_RETRY_MAX_MS)
+		sc_retry_ms = STOREC_RETRY_MAX_MS;
+}
+
 /* Next wake-up: a retry, a connect that takes too long, or a deadline. */
 static void
 storec_arm(void)
@@ -169,7 +181,7 @@ storec_disconnect(const char *why)
 	}
 	sc_state = SC_DOWN;
 	loop_defer_cancel(&sc_flush_defer);
-	sc_retry_at = loop_now() + STOREC_RETRY_MS;
+	storec_retry_later();
 	/* Callbacks may call again; they fail at once now that we are down. */
 	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL)
 		storec_fail(r);
@@ -267,12 +279,13 @@ storec_up(int fd, int registered)
 			loop_io_del(&sc_io);
 		pchan_close(&sc_ch);
 		sc_state = SC_DOWN;
-		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		storec_retry_later();
 		storec_arm();
 		return;
 	}
 	sc_state = SC_UP;
 	sc_down_logged = 0;
+	sc_retry_ms = STOREC_RETRY_MIN_MS;
 	log_info("storaged: connected");
 	loop_defer(&sc_flush_defer);
 	storec_arm();
@@ -342,7 +355,7 @@ storec_connect(void)
 			log_warn("storaged: socket");
 			sc_down_logged = 1;
 		}
-		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		storec_retry_later();
 		return;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
@@ -360,7 +373,7 @@ storec_connect(void)
 			sc_down_logged = 1;
 		}
 		close(fd);
-		sc_retry_at = loop_now() + STOREC_RETRY_MS;
+		storec_retry_later();
 		return;
 	}
 	storec_up(fd, 0);

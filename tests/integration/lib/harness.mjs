@@ -288,9 +288,16 @@ export class Parley {
     throw new Error(`workers ${pids.join(',')} not all ready after ${timeout} ms:\n${this.tail('masterd')}`);
   }
 
-  async startStoraged(timeout = 15000) {
+  // Starts parley-storaged and returns at once, not waiting for it to
+  // serve (a test that kills it during its start-up).
+  spawnStoraged() {
     const rec = this._spawn('storaged');
     this.storagedPid = rec.child.pid;
+    return rec;
+  }
+
+  async startStoraged(timeout = 15000) {
+    const rec = this.spawnStoraged();
     const deadline = Date.now() + timeout;
     let lastErr;
     while (Date.now() < deadline) {
@@ -424,7 +431,7 @@ export class Parley {
   }
 
   // Restarts storaged and waits until every worker is connected to it
-  // again (each logs "storaged: connected"; it retries every 250 ms, and a
+  // again (each logs "storaged: connected"; it retries 10 ms after a drop, doubling to 250 ms, and a
   // call made before fails at once). Needs log level info (the default).
   async restartStoraged(timeout = 10000) {
     await this.killStoraged('SIGTERM');

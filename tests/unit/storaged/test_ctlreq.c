@@ -284,6 +284,8 @@ test_backup_under_writes(void **state)
 	b.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(b.fd >= 0);
 	b.done = 0;
+	/* As storaged does before a backup: the copy reads LMDB's commit. */
+	assert_int_equal(store_checkpoint(f->st), 0);
 	assert_int_equal(pthread_create(&th, NULL, bk_thread, &b), 0);
 	/* Writes go on while it copies: the loop is never held. */
 	for (i = 0; i < 2000 && !b.done; i++) {

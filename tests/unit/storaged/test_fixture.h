@@ -101,16 +101,18 @@ fix_reopen(struct fix *f)
 	store_set_clock(f->st, fake_clock);
 }
 
-/* Removes an LMDB environment: its two files, then the directory. */
+/* Removes a store: LMDB's two files and the log, then the directory. */
 static inline void
 rm_env(const char *dir)
 {
+	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
 	char p[128];
+	size_t i;
 
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
 	rmdir(dir);
 }
 

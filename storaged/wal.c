@@ -1,0 +1,256 @@
+/* The write-ahead log file: records appended, flushed, read back (wal.h). */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "wal.h"
+
+struct wal {
+	int fd;
+	int sync;
+	int broken;		/* an append failed: none until wal_reset() */
+	size_t off;		/* where the next record goes */
+	size_t size;		/* the file's size: zeros from the last record on */
+	char path[PATH_MAX];
+};
+
+/* ---------------------------------------------------------------- crc */
+
+static uint32_t crc_table[256];
+
+static void
+crc_init(void)
+{
+	uint32_t c, i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+uint32_t
+wal_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (crc_table[1] == 0)
+		crc_init();
+	crc = ~crc;
+	while (len-- > 0)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static uint32_t
+record_crc(uint64_t seq, const void *body, size_t len)
+{
+	uint8_t s[8];
+
+	proto_put_be64(s, seq);
+	return wal_crc32c(wal_crc32c(0, s, sizeof(s)), body, len);
+}
+
+/* ---------------------------------------------------------------- file */
+
+static int
+pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* 1 when len bytes were read, 0 at the end of the file, -1 on error. */
+static int
+pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pread(fd, p, len, off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 1;
+}
+
+/* Zeros from the file's end up to at least need bytes, in WAL_GROW steps. */
+static int
+wal_grow(struct wal *w, size_t need)
+{
+	static const uint8_t zeros[64 * 1024];
+	size_t to = (need + WAL_GROW - 1) / WAL_GROW * WAL_GROW, n;
+
+	while (w->size < to) {
+		n = to - w->size < sizeof(zeros) ? to - w->size : sizeof(zeros);
+		if (pwrite_all(w->fd, zeros, n, (off_t)w->size) < 0) {
+			log_warn("%s: grow", w->path);
+			return -1;
+		}
+		w->size += n;
+	}
+	return 0;
+}
+
+struct wal *
+wal_open(const char *dir, int sync)
+{
+	struct wal *w;
+	struct stat sb;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("wal_open");
+		return NULL;
+	}
+	w->sync = sync;
+	if ((size_t)snprintf(w->path, sizeof(w->path), "%s/%s", dir,
+	    WAL_FILE) >= sizeof(w->path)) {
+		log_warnx("%s: path too long", dir);
+		free(w);
+		return NULL;
+	}
+	if ((w->fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    fstat(w->fd, &sb) < 0) {
+		log_warn("%s", w->path);
+		if (w->fd >= 0)
+			close(w->fd);
+		free(w);
+		return NULL;
+	}
+	w->size = (size_t)sb.st_size;
+	return w;
+}
+
+void
+wal_close(struct wal *w)
+{
+	if (w == NULL)
+		return;
+	close(w->fd);
+	free(w);
+}
+
+int
+wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
+    void *arg)
+{
+	uint8_t hdr[WAL_HDR_LEN], *body = NULL;
+	size_t off = 0, len;
+	uint64_t seq, prev = 0;
+	int rc, first = 1;
+
+	for (;;) {
+		if ((rc = pread_all(w->fd, hdr, sizeof(hdr), (off_t)off)) <= 0)
+			break;
+		len = proto_get_be32(hdr);
+		seq = proto_get_be64(hdr + 8);
+		if (len == 0 || len > WAL_BODY_MAX ||
+		    (!first && seq != prev + 1))
+			break;
+		free(body);
+		if ((body = malloc(len)) == NULL) {
+			log_warn("%s: record of %zu bytes", w->path, len);
+			rc = -1;
+			break;
+		}
+		if ((rc = pread_all(w->fd, body, len,
+		    (off_t)(off + WAL_HDR_LEN))) <= 0)
+			break;
+		if (record_crc(seq, body, len) != proto_get_be32(hdr + 4))
+			break;
+		if ((rc = fn(arg, seq, body, len)) != 0)
+			break;
+		first = 0;
+		prev = seq;
+		off += WAL_HDR_LEN + len;
+	}
+	free(body);
+	if (rc < 0)
+		log_warn("%s: read at %zu", w->path, off);
+	return rc;
+}
+
+int
+wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
+{
+	uint8_t hdr[WAL_HDR_LEN];
+
+	if (w->broken) {
+		log_warnx("%s: not appending after a failed append", w->path);
+		return -1;
+	}
+	if (len == 0 || len > WAL_BODY_MAX) {
+		log_warnx("%s: record of %zu bytes", w->path, len);
+		return -1;
+	}
+	proto_put_be32(hdr, (uint32_t)len);
+	proto_put_be32(hdr + 4, record_crc(seq, body, len));
+	proto_put_be64(hdr + 8, seq);
+	/* Room, the body, then the header that makes it count: one flush. */
+	if (wal_grow(w, w->off + WAL_HDR_LEN + len) < 0 ||
+	    pwrite_all(w->fd, body, len, (off_t)(w->off + WAL_HDR_LEN)) < 0 ||
+	    pwrite_all(w->fd, hdr, sizeof(hdr), (off_t)w->off) < 0) {
+		log_warn("%s: append", w->path);
+		w->broken = 1;
+		return -1;
+	}
+	if (w->sync && wal_sync(w) < 0) {
+		w->broken = 1;
+		return -1;
+	}
+	w->off += WAL_HDR_LEN + len;
+	return 0;
+}
+
+int
+wal_sync(struct wal *w)
+{
+	if (fdatasync(w->fd) < 0) {
+		log_warn("%s: fdatasync", w->path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+wal_reset(struct wal *w)
+{
+	w->off = 0;
+	w->broken = 0;
+}
+
+size_t
+wal_used(const struct wal *w)
+{
+	return w->off;
+}

@@ -1,0 +1,67 @@
+/*
+ * The write-ahead log: one file, wal.log in the data directory, of records
+ * appended in order, each acknowledged once it is on disk. storaged writes
+ * there what a batch changed (store.c, storelog.c) and applies it to LMDB
+ * in a write transaction that is committed, and synced, only now and then
+ * (a checkpoint). After a checkpoint the log starts again at offset 0.
+ *
+ * A record: u32 length of the body, u32 CRC-32C of seq and body, u64 seq,
+ * then the body; integers big-endian. Seqs go up by one from record to
+ * record. The file grows in zero-filled steps of WAL_GROW bytes ahead of
+ * the records, so an append rewrites blocks the file already has and one
+ * fdatasync flushes it without a metadata change most of the time.
+ *
+ * Reading stops at the first record that is not whole and intact (a torn
+ * append, the zeros ahead, or a stale record of the log's previous lap,
+ * whose seq is not the next one): what follows was never acknowledged.
+ */
+#ifndef PARLEY_WAL_H
+#define PARLEY_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WAL_FILE	"wal.log"
+#define WAL_HDR_LEN	16
+#define WAL_GROW	(1024 * 1024)
+/* A record body longer than this is not one of ours (a torn length). */
+#define WAL_BODY_MAX	(1024u * 1024 * 1024)
+
+struct wal;
+
+/*
+ * Opens (creating if needed) dir/wal.log. With sync 0, wal_append() does
+ * not flush: wal_sync() does. NULL on failure, logged.
+ */
+struct wal *wal_open(const char *dir, int sync);
+void wal_close(struct wal *);
+
+/*
+ * Reads the records from offset 0: each intact one whose seq follows the
+ * one before is passed to fn(arg, seq, body, len), in order, until fn
+ * returns non-zero (returned) or the records end (0). -1 on a read error,
+ * logged. Where the next wal_append() writes does not change.
+ */
+int wal_scan(struct wal *, int (*fn)(void *, uint64_t, const uint8_t *,
+    size_t), void *arg);
+/*
+ * Appends one record and, in sync mode, flushes it (fdatasync): it is
+ * acknowledged when this returns 0. -1 on failure, logged: the record may
+ * be partly written, and the caller must not append after it (it stops
+ * writing until wal_reset(); a later scan stops at the torn record).
+ */
+int wal_append(struct wal *, uint64_t seq, const void *body, size_t len);
+/* Flushes what was appended (fdatasync). 0, or -1 logged. */
+int wal_sync(struct wal *);
+/*
+ * After a checkpoint: the next record goes to offset 0 again (the records
+ * before are in LMDB now, and older than any that follows).
+ */
+void wal_reset(struct wal *);
+/* Bytes appended since the last reset. */
+size_t wal_used(const struct wal *);
+
+/* CRC-32C (Castagnoli) of buf, continuing from crc (0 to start). */
+uint32_t wal_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * The write-ahead log (storaged/wal.c, storelog.c, store.c): what a batch
+ * acknowledged is there after the process dies at any moment, a log torn
+ * at any byte of its last record recovers without that record, a
+ * checkpoint killed midway recovers, a failed batch is undone, and a log
+ * that skips records LMDB needs is refused. Crashes are real: a child
+ * process writes and is killed (or _exits without closing the store).
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "log.h"
+#include "test_fixture.h"
+#include "util.h"
+#include "wal.h"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-wal-XXXXXX", 0);
+}
+
+/* ------------------------------------------------ turns */
+
+/*
+ * One batch: the conversation of session "s<n>" and its one message. 0
+ * when acknowledged (the record is on disk).
+ */
+static int
+write_turn(struct store *st, int n)
+{
+	struct store_txn t;
+	struct st_conv c, after;
+	struct st_msg m;
+	char sess[32], text[32];
+	int created, rc;
+
+	snprintf(sess, sizeof(sess), "s%d", n);
+	snprintf(text, sizeof(text), "turn %d", n);
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.role, "user", sizeof(m.role));
+	strlcpy(m.status, "complete", sizeof(m.status));
+	m.content = text;
+	store_begin(st, &t, 0);
+	if (store_conv_open(&t, "default", sess, &c, &created) == 0)
+		strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
+	memset(&after, 0, sizeof(after));
+	store_msg_append(&t, &m, &after);
+	rc = store_commit(&t);
+	m.content = NULL;
+	st_msg_free(&m);
+	st_conv_free(&c);
+	st_conv_free(&after);
+	return rc;
+}
+
+/* Conversations and messages stored; they must be equal (no half turn). */
+static uint64_t
+turns_in(struct store *st)
+{
+	struct store_txn t;
+	struct st_stats s;
+
+	store_begin(st, &t, 1);
+	assert_int_equal(store_stats(&t, &s), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(s.conversations, s.messages);
+	return s.conversations;
+}
+
+/*
+ * A child process opens dir's store, writes turns from..to-1, reporting
+ * each acknowledged one on fd, then dies without closing the store (no
+ * checkpoint: the last ones are only in the log). wal_max 0: the default.
+ */
+static pid_t
+crasher(const char *dir, int from, int to, size_t wal_max, int fd)
+{
+	struct store *st;
+	pid_t pid;
+	int i;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((st = store_open(dir, 64, 0)) == NULL)
+		_exit(2);
+	if (wal_max > 0)
+		store_set_wal_max(st, wal_max);
+	for (i = from; to < 0 || i < to; i++) {
+		if (write_turn(st, i) != 0)
+			_exit(3);
+		if (fd >= 0 && write(fd, &i, sizeof(i)) != sizeof(i))
+			_exit(4);
+	}
+	_exit(0);
+}
+
+static void
+crash_run(const char *dir, int from, int to)
+{
+	int status;
+	pid_t pid = crasher(dir, from, to, 0, -1);
+
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+copy_file(const char *from, const char *to, off_t zero_from)
+{
+	char buf[65536];
+	ssize_t n;
+	off_t off = 0, z;
+	int in, out;
+
+	assert_true((in = open(from, O_RDONLY)) >= 0);
+	assert_true((out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (zero_from >= 0 && off + n > zero_from) {
+			z = zero_from > off ? zero_from - off : 0;
+			memset(buf + z, 0, (size_t)(n - z));
+		}
+		assert_int_equal(write(out, buf, (size_t)n), n);
+		off += n;
+	}
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+/* Copies dir's environment and log to a new directory; the log torn at torn. */
+static void
+copy_env(const char *dir, char *to, size_t tosz, off_t torn, int truncate_it)
+{
+	char a[128], b[128];
+
+	strlcpy(to, "/tmp/parley-walcopy-XXXXXX", tosz);
+	assert_non_null(mkdtemp(to));
+	snprintf(a, sizeof(a), "%s/data.mdb", dir);
+	snprintf(b, sizeof(b), "%s/data.mdb", to);
+	copy_file(a, b, -1);
+	snprintf(a, sizeof(a), "%s/%s", dir, WAL_FILE);
+	snprintf(b, sizeof(b), "%s/%s", to, WAL_FILE);
+	copy_file(a, b, truncate_it ? -1 : torn);
+	if (truncate_it)
+		assert_int_equal(truncate(b, torn), 0);
+}
+
+/* Offsets of the log's records: the last one's start and end. */
+static void
+last_record(const char *dir, off_t *start, off_t *end)
+{
+	uint8_t h[WAL_HDR_LEN];
+	char p[128];
+	off_t off = 0;
+	uint64_t seq, prev = 0;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	*start = *end = 0;
+	while (pread(fd, h, sizeof(h), off) == sizeof(h) &&
+	    proto_get_be32(h) != 0) {
+		seq = proto_get_be64(h + 8);
+		if (prev != 0 && seq != prev + 1)
+			break;
+		prev = seq;
+		*start = off;
+		off += WAL_HDR_LEN + proto_get_be32(h);
+		*end = off;
+	}
+	close(fd);
+	assert_true(*end > *start);
+}
+
+/* The offset of the log's last non-zero byte before end. */
+static off_t
+last_nonzero(const char *dir, off_t end)
+{
+	char p[128];
+	uint8_t c;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	do
+		assert_int_equal(pread(fd, &c, 1, --end), 1);
+	while (c == 0 && end > 0);
+	close(fd);
+	return end;
+}
+
+/* ------------------------------------------------ tests */
+
+static void
+test_crc32c(void **state)
+{
+	(void)state;
+	/* The check value of CRC-32C (RFC 3720, B.4). */
+	assert_int_equal(wal_crc32c(0, "123456789", 9), 0xe3069283u);
+	assert_int_equal(wal_crc32c(wal_crc32c(0, "1234", 4), "56789", 5),
+	    0xe3069283u);
+}
+
+/* Every acknowledged turn is there after a crash, and only in the log. */
+static void
+test_replay_after_crash(void **state)
+{
+	struct fix *f = *state;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 50);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 50);
+	/* Replayed and checkpointed: a second crash-free open agrees. */
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 50);
+	assert_int_equal(write_turn(f->st, 50), 0);
+	assert_int_equal(turns_in(f->st), 51);
+}
+
+/*
+ * The log torn at every byte of its last record (the rest zeros, as the
+ * file grows, or the file cut there): the store opens without that turn,
+ * consistent, and takes writes; whole, with it.
+ */
+static void
+test_torn_every_offset(void **state)
+{
+	struct fix *f = *state;
+	struct store *st;
+	char copy[64];
+	off_t start, end, at, last;
+	int cut, whole;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 10);
+	last_record(f->dir, &start, &end);
+	last = last_nonzero(f->dir, end);
+	for (at = start; at <= end; at++)
+		for (cut = 0; cut <= 1; cut++) {
+			if (cut && at % 7 != 0 && at != end)
+				continue;	/* cut files: a sample */
+			/* Zeros over zeros leave the record whole. */
+			whole = at == end || (!cut && at > last);
+			copy_env(f->dir, copy, sizeof(copy), at, cut);
+			st = store_open(copy, 64, STORE_F_NOSYNC);
+			assert_non_null(st);
+			assert_int_equal(turns_in(st), whole ? 10 : 9);
+			/* It takes writes after (a sample: each costs a flush). */
+			if (at % 16 == 0 || at == end) {
+				assert_int_equal(write_turn(st, 100), 0);
+				assert_int_equal(turns_in(st), whole ? 11 : 10);
+			}
+			store_close(st);
+			rm_env(copy);
+		}
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 10);
+}
+
+/*
+ * Killed at random moments while it writes, with a checkpoint every few
+ * turns: every acknowledged turn is there, at most one more, never half.
+ */
+static void
+test_killed_during_checkpoints(void **state)
+{
+	struct fix *f = *state;
+	struct timespec ts;
+	int p[2], status, round, last = -1, n, next = 0;
+	uint64_t have;
+	pid_t pid;
+
+	store_close(f->st);
+	f->st = NULL;
+	srandom(1234);
+	for (round = 0; round < 12; round++) {
+		assert_int_equal(pipe(p), 0);
+		pid = crasher(f->dir, next, -1, 2048, p[1]);
+		assert_true(pid > 0);
+		close(p[1]);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (20 + random() % 60) * 1000000L;
+		nanosleep(&ts, NULL);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		while (read(p[0], &n, sizeof(n)) == sizeof(n))
+			last = n;
+		close(p[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		fix_reopen(f);
+		have = turns_in(f->st);
+		/* Turns are numbered from 0: last + 1 acknowledged. */
+		assert_true(have >= (uint64_t)(last + 1));
+		assert_true(have <= (uint64_t)(last + 2));
+		store_close(f->st);
+		f->st = NULL;
+		next = (int)have;
+		last = (int)have - 1;
+	}
+	fix_reopen(f);
+	assert_true(turns_in(f->st) > 12);
+}
+
+/* A batch that fails after it wrote is undone; the turns before stay. */
+static void
+test_failed_batch_undone(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t;
+	struct st_conv c;
+	int created, i;
+
+	for (i = 0; i < 5; i++)
+		assert_int_equal(write_turn(f->st, i), 0);
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_conv_open(&t, "default", "doomed", &c,
+	    &created), 0);
+	assert_true(created);
+	st_conv_free(&c);
+	store_fail(&t, PROTO_E_INTERNAL, "failed after a write");
+	assert_int_equal(store_commit(&t), PROTO_E_INTERNAL);
+	assert_int_equal(turns_in(f->st), 5);
+	assert_int_equal(write_turn(f->st, 5), 0);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 6);
+}
+
+/* LMDB older than the log's first record: refused, not silently short. */
+static void
+test_gap_refused(void **state)
+{
+	struct fix *f = *state;
+	char a[128], b[128];
+
+	assert_int_equal(write_turn(f->st, 0), 0);
+	store_close(f->st);		/* checkpoint 1 */
+	f->st = NULL;
+	snprintf(a, sizeof(a), "%s/data.mdb", f->dir);
+	snprintf(b, sizeof(b), "%s/old.mdb", f->dir);
+	copy_file(a, b, -1);
+	fix_reopen(f);
+	assert_int_equal(write_turn(f->st, 1), 0);
+	store_close(f->st);		/* checkpoint 2 */
+	f->st = NULL;
+	crash_run(f->dir, 2, 5);	/* records after checkpoint 2 */
+	copy_file(b, a, -1);		/* LMDB back at checkpoint 1 */
+	unlink(b);
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+	log_set_level(LOG_LEVEL_WARN);
+	/* The log untouched: with the right LMDB it would replay. */
+	f->st = NULL;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
+		cmocka_unit_test(test_crc32c),
+		T(test_replay_after_crash),
+		T(test_torn_every_offset),
+		T(test_killed_during_checkpoints),
+		T(test_failed_batch_undone),
+		T(test_gap_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
