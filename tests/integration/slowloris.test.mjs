@@ -38,7 +38,9 @@ test('500 slowloris clients: others served quickly; each slow socket closed afte
 
   // Meanwhile, normal clients: sequential and concurrent requests on new connections.
   const lat = [];
-  const deadline = opened + HEADER_TIMEOUT - 500;
+  // Until just before the first slow socket's header timeout (opening 500
+  // of them takes a second or more on a loaded machine).
+  const deadline = slow[0].openedAt + HEADER_TIMEOUT - 500;
   let rounds = 0;
   while (Date.now() < deadline && rounds < 100) {
     rounds++;
@@ -57,7 +59,8 @@ test('500 slowloris clients: others served quickly; each slow socket closed afte
   t.diagnostic(`${lat.length} normal requests during the slowloris: p50 ${p50} ms, max ${max} ms`);
   assert.ok(lat.length >= 20, 'enough normal requests were made');
   assert.ok(max < 1000, `a normal request took ${max} ms during the slowloris`);
-  assert.ok(slow.every((s) => !s.c.gone), 'no slow socket was closed before the header timeout');
+  const early = slow.filter((s) => s.c.gone && s.c.closedAt - s.openedAt < HEADER_TIMEOUT - 100);
+  assert.equal(early.length, 0, `${early.length} slow sockets were closed before the header timeout`);
 
   // Now wait for the server to close every slow socket.
   const waitUntil = Date.now() + HEADER_TIMEOUT + MARGIN + 2000;
