@@ -101,6 +101,12 @@ store_begin(struct store *st, struct store_txn *t, int rdonly)
 		log_warnx("store: a batch began over an unfinished one");
 		return store_fail(t, PROTO_E_INTERNAL, "storage error");
 	}
+	/*
+	 * A full log is checkpointed before the next batch, not at the end
+	 * of the one that filled it: that one's replies are not held up.
+	 */
+	if (wal_used(st->wal) >= st->wal_max)
+		(void)store_checkpoint(st);
 	if ((rc = ltxn_begin(st)) != 0)
 		return txn_lmdb(t, rc, "begin");
 	t->txn = st->ltxn;
@@ -205,8 +211,6 @@ batch_end(struct store_txn *t)
 	}
 	st->seq++;
 	oplog_clear(&st->log);
-	if (wal_used(st->wal) >= st->wal_max)
-		(void)store_checkpoint(st);
 	return 0;
 }
 
@@ -746,6 +750,7 @@ store_checkpoint(struct store *st)
 {
 	uint8_t rec[9];
 	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+	uint64_t t0 = proto_mono_us();
 	int rc;
 
 	if (st->ltxn == NULL || st->seq == st->ckpt_seq)
@@ -765,9 +770,10 @@ store_checkpoint(struct store *st)
 		return -1;
 	}
 	/* Synced: the log's records are LMDB's now; the log starts again. */
-	log_debug("store: checkpoint of records %llu..%llu (%zu bytes)",
-	    (unsigned long long)st->ckpt_seq + 1, (unsigned long long)st->seq,
-	    wal_used(st->wal));
+	log_debug("store: checkpoint of records %llu..%llu (%zu bytes of "
+	    "log) in %llu us", (unsigned long long)st->ckpt_seq + 1,
+	    (unsigned long long)st->seq, wal_used(st->wal),
+	    (unsigned long long)(proto_mono_us() - t0));
 	st->ckpt_seq = st->seq;
 	wal_reset(st->wal);
 	return 0;

@@ -117,7 +117,7 @@ void store_close(struct store *);
 int store_sync(struct store *);
 /*
  * Commits every logged write to LMDB, synced, and starts the log again.
- * store_commit() does it once the log is full; a backup does it first.
+ * store_begin() does it once the log is full; a backup does it first.
  * 0, or -1 logged (the writes are still in the log and in the open txn).
  */
 int store_checkpoint(struct store *);
