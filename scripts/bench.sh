@@ -146,13 +146,16 @@ trap 'exit 130' INT TERM
 # The CPU list for taskset: any = every CPU.
 cpus() { if [ "$1" = any ]; then echo "0-$(($(nproc) - 1))"; else echo "$1"; fi; }
 
-# pin CPU|any command...: the command on that CPU (exec'd by taskset, so
-# $! is the command's pid).
-pin() {
-	local cpu
-	cpu=$(cpus "$1")
-	shift
-	taskset -c "$cpu" "$@"
+# spawn LOG CPU|any command...: starts the command in the background on
+# that CPU, its output appended to LOG; PID is its pid (taskset and env
+# exec, so it is the program's own), remembered for the cleanup.
+spawn() {
+	local log=$1 cpu
+	cpu=$(cpus "$2")
+	shift 2
+	taskset -c "$cpu" "$@" >>"$log" 2>&1 &
+	PID=$!
+	pids+=("$PID")
 }
 
 # Stops one process we started (TERM, then KILL after 10 s) and forgets it.
@@ -184,7 +187,7 @@ wait_http() {
 
 # Runs a node script of tests/bench on the client's CPU.
 bench_node() {
-	pin "$CLIENT_CPU" node "$@"
+	taskset -c "$CLIENT_CPU" node "$@"
 }
 
 declare -A took=()
@@ -197,9 +200,7 @@ section_end() {
 # ---- the mock model (release build): SSE straight from one epoll loop
 start_mock() {	# cpu
 	rm -f "$tmp/mockai.port"
-	pin "$1" "$BIN/mockai" --host 127.0.0.1 --port 0 --port-file "$tmp/mockai.port" >"$tmp/mockai.log" 2>&1 &
-	MOCKPID=$!
-	pids+=($!)
+	spawn "$tmp/mockai.log" "$1" "$BIN/mockai" --host 127.0.0.1 --port 0 --port-file "$tmp/mockai.port"
 	for _ in $(seq 1 100); do [ -s "$tmp/mockai.port" ] && break; sleep 0.05; done
 	[ -s "$tmp/mockai.port" ] || die "mockai did not start"
 	MPORT=$(cat "$tmp/mockai.port")
@@ -212,21 +213,19 @@ while [ ${#WKEY} -lt 32 ]; do WKEY+=x; done
 while [ ${#AKEY} -lt 32 ]; do AKEY+=y; done
 unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
 	PARLEY_SYNC PARLEY_SYNC_INTERVAL_MS PARLEY_WORKERS PARLEY_DATA_DIR PARLEY_RUN_DIR PORT
-parley_env() {	# data-dir workers command...: the command in Parley's environment
-	local data=$1 workers=$2
-	shift 2
-	mkdir -p "$data" "$data.run"
-	env PARLEY_DATA_DIR="$data" PARLEY_RUN_DIR="$data.run" PARLEY_HOST=127.0.0.1 \
-		PORT="${PPORT:-0}" PARLEY_WORKERS="$workers" PARLEY_LOG_LEVEL=warn \
-		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY" \
-		RATE_LIMIT_MAX_REQUESTS=0 CORS_ORIGIN='*' "$@"
+parley_env() {	# data-dir workers: Parley's environment, in PENV (for env)
+	mkdir -p "$1" "$1.run"
+	PENV=(PARLEY_DATA_DIR="$1" PARLEY_RUN_DIR="$1.run" PARLEY_HOST=127.0.0.1
+		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
+		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
+		RATE_LIMIT_MAX_REQUESTS=0 CORS_ORIGIN='*')
 }
 start_storaged() {	# data-dir sync cpu
 	rm -f "$1.run/storaged.sock"
-	parley_env "$1" 1 env PARLEY_SYNC="$2" PARLEY_SYNC_INTERVAL_MS=100 \
-		taskset -c "$(cpus "$3")" "$BIN/parley-storaged" >>"$tmp/storaged.log" 2>&1 &
-	SPID=$!
-	pids+=($!)
+	parley_env "$1" 1
+	spawn "$tmp/storaged.log" "$3" env "${PENV[@]}" PARLEY_SYNC="$2" PARLEY_SYNC_INTERVAL_MS=100 \
+		"$BIN/parley-storaged"
+	SPID=$PID
 	for _ in $(seq 1 300); do [ -S "$1.run/storaged.sock" ] && break; sleep 0.1; done
 	[ -S "$1.run/storaged.sock" ] || die "parley-storaged did not start"
 	SOCK="$1.run/storaged.sock"
@@ -234,9 +233,9 @@ start_storaged() {	# data-dir sync cpu
 start_parley() {	# data-dir workers cpu: storaged (PARLEY_SYNC=full) + masterd
 	PPORT=$(free_port)
 	start_storaged "$1" full "$3"
-	parley_env "$1" "$2" taskset -c "$(cpus "$3")" "$BIN/parley-masterd" >>"$tmp/masterd.log" 2>&1 &
-	MPID=$!
-	pids+=($!)
+	parley_env "$1" "$2"
+	spawn "$tmp/masterd.log" "$3" env "${PENV[@]}" "$BIN/parley-masterd"
+	MPID=$PID
 	wait_http "http://127.0.0.1:$PPORT/health" || die "parley did not answer /health"
 }
 stop_parley() {
@@ -282,9 +281,8 @@ http {
 	}
 }
 EOF
-	pin "$3" "$NGINX" -p "$d" -c "$d/nginx.conf" -g 'daemon off;' >>"$tmp/$1.log" 2>&1 &
-	NPID=$!
-	pids+=($!)
+	spawn "$tmp/$1.log" "$3" "$NGINX" -p "$d" -c "$d/nginx.conf" -g 'daemon off;'
+	NPID=$PID
 	for _ in $(seq 1 100); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$NPORT/" 2>/dev/null)" != 000 ] && return 0
 		sleep 0.1

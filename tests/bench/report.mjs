@@ -19,7 +19,7 @@ try { R = JSON.parse(fs.readFileSync(a.in, 'utf8')); } catch (e) { die(`report: 
 
 const f = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const met = (c) => (c === null ? '' : c ? 'met' : 'NOT met');
-const W = [46, 14, 14, 24];
+const W = [54, 14, 14, 24];
 const line = (name, n, p, goal = '', ok = '') => console.log(`${name.padEnd(W[0])} ${String(n).padStart(W[1])} ${String(p).padStart(W[2])}   ${goal.padEnd(W[3])} ${ok}`);
 const notes = [];
 
@@ -52,36 +52,26 @@ if (c) {
   rs.forEach((r, i) => notes.push(`  round ${i + 1}: added TTFT p50/p99 nginx ${f(r.ttft.nginx.added.p50, 3)}/${f(r.ttft.nginx.added.p99, 3)}, Parley ${f(r.ttft.parley.added.p50, 3)}/${f(r.ttft.parley.added.p99, 3)} ms; turns/s nginx ${f(r.loop.nginx.rate, 0)}, Parley ${f(r.loop.parley.rate, 0)}; CPU us/turn nginx ${f(r.loop.nginx.cpuUsPerTurn, 0)}, Parley ${f(r.loop.parley.cpuUsPerTurn, 0)}`));
 }
 
-for (const n of [1000, 4000]) {
-  const s = R[`streams${n}`];
-  if (!s) continue;
+// Streams held: one block of rows per run (1,000 and 4,000 on one worker
+// each, then 10,000 on two by default).
+const streamKeys = Object.keys(R).filter((k) => /^streams\d+$/.test(k)).sort((x, y) => R[x].parley.n - R[y].parley.n);
+for (const k of streamKeys) {
+  const s = R[k];
+  const n = s.parley.n.toLocaleString('en');
+  const one = s.workers === 1;
   const pp = s.parley.rss.perStreamKiB;
-  line(`RSS per open stream, ${n.toLocaleString('en')} streams (KiB)`, f(s.nginx.rss.perStreamKiB, 1), f(pp, 1), '<= 16 KiB (Parley)', met(pp !== null && pp <= 16));
-}
-const s4 = R.streams4000;
-if (s4) {
-  line('4,000 streams: TTFT p50 (ms)', f(s4.nginx.ttft.p50, 1), f(s4.parley.ttft.p50, 1), '', '');
-  line('4,000 streams: TTFT p90 (ms)', f(s4.nginx.ttft.p90, 1), f(s4.parley.ttft.p90, 1), '', '');
-  const ok = s4.parley.ttft.p99 <= s4.nginx.ttft.p99 + 15;
-  line('4,000 streams: TTFT p99 (ms)', f(s4.nginx.ttft.p99, 1), f(s4.parley.ttft.p99, 1), `<= nginx's + 15 (${f(s4.nginx.ttft.p99 + 15, 1)})`, met(ok));
-  line('4,000 streams: errors', s4.nginx.errors, s4.parley.errors, '0', met(s4.parley.errors === 0));
-}
-for (const n of [1000, 4000, 10000]) {
-  const s = R[`streams${n}`];
-  if (!s) continue;
-  notes.push(`${n} streams (model: first chunk after 300 ms, then 60 chunks 200 ms apart; ${s.parley.rate ?? s.nginx.rate} started a second; ${s.workers} worker(s) each): ${s.seconds.toFixed(0)} s`);
-  for (const k of ['nginx', 'parley']) {
-    const x = s[k];
-    notes.push(`  ${k.padEnd(6)} ${x.ok}/${x.n} ok (${x.statuses.map(([st, m]) => `${st}: ${m}`).join(', ')}); TTFT p50/p90/p99/max ${f(x.ttft.p50, 1)}/${f(x.ttft.p90, 1)}/${f(x.ttft.p99, 1)}/${f(x.ttft.max, 1)} ms; RSS ${x.rss.baseKiB} -> ${x.rss.peakKiB} KiB with ${x.rss.peakActive} open at once${x.stored ? `; stored ${x.stored.msgs} of ${x.stored.expected} messages` : ''}`);
+  const wk = one ? '' : ` (${s.workers} workers each)`;
+  line(`${n} streams${wk}: RSS per open stream (KiB)`, f(s.nginx.rss.perStreamKiB, 1), f(pp, 1), one ? '<= 16 KiB' : '', one ? met(pp !== null && pp <= 16) : '');
+  line(`${n} streams: TTFT p50 (ms)`, f(s.nginx.ttft.p50, 1), f(s.parley.ttft.p50, 1), '', '');
+  line(`${n} streams: TTFT p90 (ms)`, f(s.nginx.ttft.p90, 1), f(s.parley.ttft.p90, 1), '', '');
+  const ok = s.parley.ttft.p99 <= s.nginx.ttft.p99 + 15;
+  line(`${n} streams: TTFT p99 (ms)`, f(s.nginx.ttft.p99, 1), f(s.parley.ttft.p99, 1), one ? `<= nginx's + 15 = ${f(s.nginx.ttft.p99 + 15, 1)}` : '', one ? met(ok) : '');
+  line(`${n} streams: errors`, s.nginx.errors, s.parley.errors, '0', met(s.parley.errors === 0));
+  notes.push(`${n} streams (model: first chunk after 300 ms, then 60 chunks 200 ms apart; ${s.parley.rate} started a second; ${s.workers} worker(s) each): ${s.seconds.toFixed(0)} s`);
+  for (const side of ['nginx', 'parley']) {
+    const x = s[side];
+    notes.push(`  ${side.padEnd(6)} ${x.ok}/${x.n} ok (${x.statuses.map(([st, m]) => `${st}: ${m}`).join(', ')}); TTFT p50/p90/p99/max ${f(x.ttft.p50, 1)}/${f(x.ttft.p90, 1)}/${f(x.ttft.p99, 1)}/${f(x.ttft.max, 1)} ms; RSS ${x.rss.baseKiB} -> ${x.rss.peakKiB} KiB with ${x.rss.peakActive} open at once${x.stored ? `; stored ${x.stored.msgs} of ${x.stored.expected} messages` : ''}`);
   }
-}
-const s10 = R.streams10000;
-if (s10) {
-  const w = `${s10.workers} workers each`;
-  line(`10,000 streams (${w}): TTFT p50 (ms)`, f(s10.nginx.ttft.p50, 1), f(s10.parley.ttft.p50, 1), 'held, printed', '');
-  line(`10,000 streams: TTFT p99 (ms)`, f(s10.nginx.ttft.p99, 1), f(s10.parley.ttft.p99, 1), '', '');
-  line(`10,000 streams: errors`, s10.nginx.errors, s10.parley.errors, '', '');
-  line(`10,000 streams: RSS per open stream (KiB)`, f(s10.nginx.rss.perStreamKiB, 1), f(s10.parley.rss.perStreamKiB, 1), '', '');
 }
 
 const dbs = Object.keys(R).filter((k) => k.startsWith('db-'));
@@ -89,9 +79,9 @@ if (dbs.length) {
   const fresh = R['db-fresh'];
   for (const k of dbs) {
     const d = R[k];
-    const flat = fresh && k !== 'db-fresh' ? ` (fresh + ${f(d.added.p50 - fresh.added.p50, 3)})` : '';
-    line(`added TTFT p50/p99 at ${d.conversations.toLocaleString('en')} conversations (ms)`, 'no storage', `${f(d.added.p50, 3)} / ${f(d.added.p99, 3)}`, `<= 0.3 / 1, as fresh${flat}`, met(d.added.p50 <= 0.3 && d.added.p99 <= 1));
-    notes.push(`database ${k.slice(3)} (${d.conversations} conversations before): ${d.rounds.length} rounds: ${d.rounds.map((r) => `${f(r.added.p50, 3)}/${f(r.added.p99, 3)}`).join(', ')} ms added p50/p99 (direct p50 ${f(median(d.rounds.map((r) => r.direct.p50)), 3)} ms); ${d.stored.newConversations} of ${d.stored.expected} turns stored; ${d.seconds.toFixed(0)} s`);
+    const flat = fresh && k !== 'db-fresh' ? `; ${f(d.added.p50 - fresh.added.p50, 3)} / ${f(d.added.p99 - fresh.added.p99, 3)} ms over fresh` : '';
+    line(`added TTFT p50 / p99, database ${k.slice(3)} (ms)`, 'no storage', `${f(d.added.p50, 3)} / ${f(d.added.p99, 3)}`, '<= 0.3 / 1, flat', met(d.added.p50 <= 0.3 && d.added.p99 <= 1));
+    notes.push(`database ${k.slice(3)} (${d.conversations} conversations before): ${d.rounds.length} rounds: ${d.rounds.map((r) => `${f(r.added.p50, 3)}/${f(r.added.p99, 3)}`).join(', ')} ms added p50/p99 (direct p50 ${f(median(d.rounds.map((r) => r.direct.p50)), 3)} ms)${flat}; ${d.stored.newConversations} of ${d.stored.expected} turns stored; ${d.seconds.toFixed(0)} s`);
   }
   for (const k of Object.keys(R).filter((x) => x.startsWith('load-'))) {
     const l = R[k];
