@@ -158,15 +158,19 @@ spawn() {
 	pids+=("$PID")
 }
 
+# Forgets a process that has ended (waited for).
+forget_pid() {
+	local i keep=()
+	for i in "${pids[@]}"; do [ "$i" = "$1" ] || keep+=("$i"); done
+	pids=("${keep[@]}")
+}
 # Stops one process we started (TERM, then KILL after 10 s) and forgets it.
 stop_pid() {
-	local p=$1 i keep=()
-	kill -TERM "$p" 2>/dev/null || true
-	for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null || true
-	wait "$p" 2>/dev/null || true
-	for i in "${pids[@]}"; do [ "$i" = "$p" ] || keep+=("$i"); done
-	pids=("${keep[@]}")
+	kill -TERM "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget_pid "$1"
 }
 
 # A free loopback port: bind port 0 and read what the kernel chose.
@@ -185,9 +189,23 @@ wait_http() {
 	return 1
 }
 
+# run CPU|any command...: runs the command on that CPU and waits for it,
+# in the background so that a signal to this script stops it at once (the
+# cleanup stops it with the rest); returns its status.
+run() {
+	local cpu p rc=0
+	cpu=$(cpus "$1")
+	shift
+	taskset -c "$cpu" "$@" &
+	p=$!
+	pids+=("$p")
+	wait "$p" || rc=$?
+	forget_pid "$p"
+	return "$rc"
+}
 # Runs a node script of tests/bench on the client's CPU.
 bench_node() {
-	taskset -c "$CLIENT_CPU" node "$@"
+	run "$CLIENT_CPU" node "$@"
 }
 
 declare -A took=()
@@ -318,7 +336,7 @@ if want health; then
 
 	run_wrk() {	# name url
 		echo "bench: wrk -t$THREADS -c$CONNS -d$DURATION --latency $2"
-		timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$2" >"$tmp/$1.wrk" 2>&1 ||
+		run any timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$2" >"$tmp/$1.wrk" 2>&1 ||
 			die "wrk failed against $1: $(cat "$tmp/$1.wrk")"
 	}
 	field() {	# file -> "rps p50 p99 errors total"
@@ -443,16 +461,16 @@ if want dash || want abuse; then
 	fi
 	start_parley "$tmp/dash-data" 2 any
 	if want dash; then
-		timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
+		run any timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
 			--admin "$AKEY" --target "$n" || die "the dashboard benchmark failed"
 		section_end dash
 	fi
 	if want abuse; then
 		section_start abuse
-		timeout 200 node tests/bench/abuse-resume.mjs --parley "$PPORT" --admin "$AKEY" \
+		run any timeout 200 node tests/bench/abuse-resume.mjs --parley "$PPORT" --admin "$AKEY" \
 			--storaged "$SOCK" || die "the resume benchmark failed"
 		stop_parley
-		PARLEY_BIN="$(cd "$BIN" && pwd)" timeout 120 node tests/bench/abuse-login.mjs ||
+		run any env PARLEY_BIN="$(cd "$BIN" && pwd)" timeout 120 node tests/bench/abuse-login.mjs ||
 			die "the login flood benchmark failed"
 		section_end abuse
 	else

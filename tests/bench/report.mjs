@@ -23,6 +23,7 @@ const W = [54, 14, 14, 24];
 const line = (name, n, p, goal = '', ok = '') => console.log(`${name.padEnd(W[0])} ${String(n).padStart(W[1])} ${String(p).padStart(W[2])}   ${goal.padEnd(W[3])} ${ok}`);
 const notes = [];
 
+if (!Object.keys(R).some((k) => k === 'chat' || /^(streams\d+|db-.*)$/.test(k))) process.exit(0);	// no side-by-side section ran
 console.log('');
 console.log(a.title || 'Parley vs nginx (a plain streaming proxy, no storage): server on CPU 1, load client and mock model on CPU 0');
 console.log('');
