@@ -231,12 +231,16 @@ while [ ${#WKEY} -lt 32 ]; do WKEY+=x; done
 while [ ${#AKEY} -lt 32 ]; do AKEY+=y; done
 unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
 	PARLEY_SYNC PARLEY_SYNC_INTERVAL_MS PARLEY_WORKERS PARLEY_DATA_DIR PARLEY_RUN_DIR PORT
-parley_env() {	# data-dir workers: Parley's environment, in PENV (for env)
+# Parley's environment, in PENV (for env): every client here is 127.0.0.1,
+# so no per-client cap or rate limit; a map large enough for 1M
+# conversations (~2 GB; the default is 1 GiB).
+parley_env() {	# data-dir workers
 	mkdir -p "$1" "$1.run"
 	PENV=(PARLEY_DATA_DIR="$1" PARLEY_RUN_DIR="$1.run" PARLEY_HOST=127.0.0.1
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
-		RATE_LIMIT_MAX_REQUESTS=0 CORS_ORIGIN='*')
+		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
+		CORS_ORIGIN='*')
 }
 start_storaged() {	# data-dir sync cpu
 	rm -f "$1.run/storaged.sock"
