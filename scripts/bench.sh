@@ -46,6 +46,8 @@
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
 #   BENCH_ONLY [health,widget,chat,streams,dbsize,dash,abuse]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
+#   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
+#                                goals are for full; nometa or interval to compare)
 #   health:  BENCH_DURATION [10s] BENCH_CONNECTIONS [64] BENCH_THREADS [2]
 #   chat:    BENCH_ROUNDS [3] rounds; BENCH_TTFT_TURNS [1000] turns at c=1
 #            each way a round; BENCH_CONC [32] and BENCH_TURN_SECONDS [5]
@@ -82,6 +84,7 @@ STREAMS=${BENCH_STREAMS:-1000,4000}
 HOLD=${BENCH_HOLD_STREAMS:-10000}
 HOLD_WORKERS=${BENCH_HOLD_WORKERS:-2}
 DB_SIZES=${BENCH_DB_SIZES:-100000,1000000}
+SYNC=${BENCH_SYNC:-full}
 SERVER_CPU=1	# the server under test
 CLIENT_CPU=0	# the load client and the mock model
 
@@ -252,9 +255,9 @@ start_storaged() {	# data-dir sync cpu
 	[ -S "$1.run/storaged.sock" ] || die "parley-storaged did not start"
 	SOCK="$1.run/storaged.sock"
 }
-start_parley() {	# data-dir workers cpu: storaged (PARLEY_SYNC=full) + masterd
+start_parley() {	# data-dir workers cpu: storaged (PARLEY_SYNC=$SYNC) + masterd
 	PPORT=$(free_port)
-	start_storaged "$1" full "$3"
+	start_storaged "$1" "$SYNC" "$3"
 	parley_env "$1" "$2"
 	spawn "$tmp/masterd.log" "$3" env "${PENV[@]}" "$BIN/parley-masterd"
 	MPID=$PID
@@ -321,7 +324,10 @@ load_db() {	# data-dir n key
 	stop_pid "$SPID"
 }
 
-echo "bench: $(nproc) CPUs; sections: $SECTIONS; raw figures: $OUT"
+printf '{"started": "%s", "sections": "%s", "sync": "%s", "bin": "%s", "fuzzers": %s}\n' \
+	"$(date -u +%FT%TZ)" "$SECTIONS" "$SYNC" "$BIN" \
+	"$([ -n "$(pgrep -f build/fuzz/bin/fuzz_ || true)" ] && echo true || echo false)" >"$OUT"
+echo "bench: $(nproc) CPUs; sections: $SECTIONS; storaged with PARLEY_SYNC=$SYNC; raw figures: $OUT"
 [ -z "$(pgrep -f build/fuzz/bin/fuzz_ || true)" ] ||
 	echo "bench: NOTE: fuzzers are running on this machine: the figures are only indicative"
 start_mock "$CLIENT_CPU"

@@ -25,7 +25,8 @@ const notes = [];
 
 if (!Object.keys(R).some((k) => k === 'chat' || /^(streams\d+|db-.*)$/.test(k))) process.exit(0);	// no side-by-side section ran
 console.log('');
-console.log(a.title || 'Parley vs nginx (a plain streaming proxy, no storage): server on CPU 1, load client and mock model on CPU 0');
+console.log(a.title || `Parley (PARLEY_SYNC=${R.sync || 'full'}) vs nginx (a plain streaming proxy, no storage): server on CPU 1, load client and mock model on CPU 0`);
+if (R.fuzzers) console.log('(other work loaded the machine during this run: the figures are indicative only)');
 console.log('');
 line('figure', 'nginx', 'Parley', 'goal', '');
 line('-'.repeat(W[0]), '-'.repeat(W[1]), '-'.repeat(W[2]), '-'.repeat(W[3]), '-------');
