@@ -107,11 +107,14 @@ command -v wrk >/dev/null || ! want health || die "wrk is missing (scripts/deps.
 [ "$(nproc)" -ge 2 ] || die "the pinned sections need 2 CPUs (0 and 1)"
 
 # Streams held need descriptors: the client and the mock hold one per
-# stream, a server two (client + upstream).
+# stream, a server's worker two (client + upstream) per stream it serves.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 need_fds=8192
 if want streams; then
-	for n in ${STREAMS//,/ } $HOLD; do [ $((n + 1000)) -le "$need_fds" ] || need_fds=$((n + 1000)); done
+	for n in ${STREAMS//,/ }; do [ $((2 * n + 1000)) -le "$need_fds" ] || need_fds=$((2 * n + 1000)); done
+	n=$((2 * HOLD / HOLD_WORKERS))
+	[ "$HOLD" -gt "$n" ] && n=$HOLD
+	[ $((n + 1000)) -le "$need_fds" ] || need_fds=$((n + 1000))
 fi
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$need_fds" ] ||
 	die "open files limit $(ulimit -n) is too low (need $need_fds: raise ulimit -n, or lower BENCH_HOLD_STREAMS)"
