@@ -87,7 +87,7 @@ if (dbs.length) {
   }
   for (const k of Object.keys(R).filter((x) => x.startsWith('load-'))) {
     const l = R[k];
-    notes.push(`load to ${l.to} conversations through storaged (PARLEY_SYNC=interval): ${l.loaded} in ${l.seconds.toFixed(1)} s (${Math.round(l.perSecond)}/s)`);
+    notes.push(`load (${k.slice(5)}) to ${l.to} conversations through storaged (PARLEY_SYNC=interval): ${l.loaded} in ${l.seconds.toFixed(1)} s (${Math.round(l.perSecond)}/s)`);
   }
 }
 
