@@ -59,7 +59,9 @@
 #   dbsize:  BENCH_DB_SIZES [100000,1000000] conversations loaded, measured
 #            after each (and fresh first); BENCH_DB_ROUNDS [3] rounds of
 #            BENCH_DB_TTFT_TURNS [1000] turns each way; BENCH_LOAD_WINDOW
-#            [2048] conversations in flight while loading
+#            [2048] conversations in flight while loading; BENCH_DB_DIR
+#            [a temp folder] a data directory to use and keep, so a rerun
+#            skips the loads (the "fresh" figure is then left out)
 #   dash:    BENCH_DASH_CONVERSATIONS [100000] BENCH_DASH_PAGES [500]
 #            BENCH_DASH_SEARCHES [50]
 #   abuse:   BENCH_RESUME_SAMPLES [500] BENCH_RESUME_SECONDS [5]
@@ -240,23 +242,24 @@ unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRU
 # Parley's environment, in PENV (for env): every client here is 127.0.0.1,
 # so no per-client cap or rate limit; a map large enough for 1M
 # conversations (~2 GB; the default is 1 GiB).
-parley_env() {	# data-dir workers
-	mkdir -p "$1" "$1.run"
-	PENV=(PARLEY_DATA_DIR="$1" PARLEY_RUN_DIR="$1.run" PARLEY_HOST=127.0.0.1
+parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
+	RUNDIR="$tmp/$(basename "$1").run"
+	mkdir -p "$1" "$RUNDIR"
+	PENV=(PARLEY_DATA_DIR="$1" PARLEY_RUN_DIR="$RUNDIR" PARLEY_HOST=127.0.0.1
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
 		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
 		CORS_ORIGIN='*')
 }
 start_storaged() {	# data-dir sync cpu
-	rm -f "$1.run/storaged.sock"
 	parley_env "$1" 1
+	rm -f "$RUNDIR/storaged.sock"
 	spawn "$tmp/storaged.log" "$3" env "${PENV[@]}" PARLEY_SYNC="$2" PARLEY_SYNC_INTERVAL_MS=100 \
 		"$BIN/parley-storaged"
 	SPID=$PID
-	for _ in $(seq 1 300); do [ -S "$1.run/storaged.sock" ] && break; sleep 0.1; done
-	[ -S "$1.run/storaged.sock" ] || die "parley-storaged did not start"
-	SOCK="$1.run/storaged.sock"
+	SOCK="$RUNDIR/storaged.sock"
+	for _ in $(seq 1 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	[ -S "$SOCK" ] || die "parley-storaged did not start"
 }
 start_parley() {	# data-dir workers cpu: storaged (PARLEY_SYNC=$SYNC) + masterd
 	PPORT=$(free_port)
@@ -445,7 +448,7 @@ fi
 # ================================================================ dbsize
 if want dbsize; then
 	section_start dbsize
-	db="$tmp/db-data"
+	db=${BENCH_DB_DIR:-$tmp/db-data}
 	db_measure() {	# label
 		start_parley "$db" 1 "$SERVER_CPU"
 		bench_node tests/bench/dbsize.mjs --label "$1" --mock "$MPORT" --parley "$PPORT" \
@@ -453,7 +456,11 @@ if want dbsize; then
 			die "the first token at database $1 failed"
 		stop_parley
 	}
-	db_measure fresh
+	if [ -n "$(ls -A "$db" 2>/dev/null)" ]; then
+		echo "bench: BENCH_DB_DIR $db holds data already: no fresh measure; loads top it up"
+	else
+		db_measure fresh
+	fi
 	for n in ${DB_SIZES//,/ }; do
 		label=$n
 		[ $((n % 1000000)) = 0 ] && label=$((n / 1000000))M
