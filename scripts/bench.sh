@@ -38,7 +38,8 @@
 # Then one table of the chat, streams and dbsize figures, nginx's and
 # Parley's side by side with the issue's goals (report.mjs), and each
 # section's time. The raw figures of every round go to
-# build/bench/bench-<UTC time>.json (and build/bench/latest.json).
+# build/bench/bench-<UTC time>.json (and build/bench/latest.json), the
+# servers' logs (level warn) in build/bench/bench-<UTC time>.logs/.
 #
 # Knobs (environment; defaults in brackets; the whole run takes about 15
 # minutes on 2 cores):
@@ -145,6 +146,8 @@ cleanup() {
 		echo "bench: failed; last lines of the logs:" >&2
 		tail -n 20 "$tmp"/*.log >&2 2>/dev/null
 	fi
+	# The servers' logs (warnings and errors) beside the figures.
+	mkdir -p "${OUT%.json}.logs" && cp "$tmp"/*.log "${OUT%.json}.logs/" 2>/dev/null
 	rm -rf "$tmp"
 	exit "$rc"
 }
