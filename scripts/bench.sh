@@ -18,7 +18,8 @@
 #           added time to first token p50/p99 at c=1, turns/s and server
 #           CPU us per turn at c=32 (tests/bench/chat-side.mjs); every
 #           Parley turn checked stored;
-#  streams  on the same pinned stacks: 1,000 and 4,000 streams held (model:
+#  streams  pinned as chat, each round on freshly started servers (a
+#           process keeps what an earlier run grew): 1,000 and 4,000 streams held (model:
 #           300 ms to the first chunk, then 60 chunks 200 ms apart): RSS
 #           per open stream summed over the server's processes, TTFT
 #           p50/p90/p99, errors; then 10,000 streams on 2 workers each
@@ -56,7 +57,8 @@
 #   streams: BENCH_STREAMS [1000,4000] held on 1 worker each;
 #            BENCH_HOLD_STREAMS [10000] held on BENCH_HOLD_WORKERS [2]
 #            workers each (0: skip); BENCH_STREAM_RATE [2000] streams
-#            started a second
+#            started a second; BENCH_STREAM_ROUNDS [3] interleaved rounds of
+#            BENCH_STREAMS (the hold: one)
 #   dbsize:  BENCH_DB_SIZES [100000,1000000] conversations loaded, measured
 #            after each (and fresh first); BENCH_DB_ROUNDS [3] rounds of
 #            BENCH_DB_TTFT_TURNS [1000] turns each way; BENCH_LOAD_WINDOW
@@ -413,39 +415,43 @@ if want widget; then
 fi
 
 # ================================================================ chat, streams
-# The side-by-side stacks: both servers on the server's CPU, idle in turn.
+# The side-by-side stacks: both servers on the server's CPU, loaded in turn.
 side_args() {
 	echo --mock "$MPORT" --nginx "$NPORT" --nginx-pids "$NPID" --parley "$PPORT" \
 		--parley-pids "$SPID,$MPID" --key "$WKEY" --admin "$AKEY" --out "$OUT"
 }
-if want chat || want streams; then
+if want chat; then
+	section_start chat
 	start_nginx nginx-proxy 1 "$SERVER_CPU" proxy
 	start_parley "$tmp/chat-data" 1 "$SERVER_CPU"
-	if want chat; then
-		section_start chat
-		# shellcheck disable=SC2046
-		bench_node tests/bench/chat-side.mjs $(side_args) || die "the chat rounds failed"
-		section_end chat
-	fi
-	if want streams; then
-		section_start streams
-		for n in ${STREAMS//,/ }; do
-			# shellcheck disable=SC2046
-			bench_node tests/bench/streams.mjs --n "$n" $(side_args) || die "$n streams failed"
-		done
-		if [ "$HOLD" -gt 0 ]; then
-			stop_pid "$NPID"
-			stop_parley
-			start_nginx nginx-proxy2 "$HOLD_WORKERS" "$SERVER_CPU" proxy
-			start_parley "$tmp/hold-data" "$HOLD_WORKERS" "$SERVER_CPU"
-			# shellcheck disable=SC2046
-			bench_node tests/bench/streams.mjs --n "$HOLD" --workers "$HOLD_WORKERS" $(side_args) ||
-				die "$HOLD streams failed"
-		fi
-		section_end streams
-	fi
+	# shellcheck disable=SC2046
+	bench_node tests/bench/chat-side.mjs $(side_args) || die "the chat rounds failed"
 	stop_pid "$NPID"
 	stop_parley
+	section_end chat
+fi
+# Each round of streams on freshly started servers (and a fresh data
+# directory): a process keeps the memory an earlier run grew.
+streams_round() {	# n workers rounds
+	local r
+	for ((r = 1; r <= $3; r++)); do
+		start_nginx "nginx-$1-$r" "$2" "$SERVER_CPU" proxy
+		start_parley "$tmp/streams-$1-$r" "$2" "$SERVER_CPU"
+		# shellcheck disable=SC2046
+		bench_node tests/bench/streams.mjs --n "$1" --workers "$2" $(side_args) ||
+			die "$1 streams failed"
+		stop_pid "$NPID"
+		stop_parley
+		rm -rf "$tmp/streams-$1-$r"
+	done
+}
+if want streams; then
+	section_start streams
+	for n in ${STREAMS//,/ }; do
+		streams_round "$n" 1 "${BENCH_STREAM_ROUNDS:-3}"
+	done
+	[ "$HOLD" -gt 0 ] && streams_round "$HOLD" "$HOLD_WORKERS" 1
+	section_end streams
 fi
 
 # ================================================================ dbsize

@@ -69,10 +69,13 @@ for (const k of streamKeys) {
   const ok = s.parley.ttft.p99 <= s.nginx.ttft.p99 + 15;
   line(`${n} streams: TTFT p99 (ms)`, f(s.nginx.ttft.p99, 1), f(s.parley.ttft.p99, 1), one ? `<= nginx's + 15 = ${f(s.nginx.ttft.p99 + 15, 1)}` : '', one ? met(ok) : '');
   line(`${n} streams: errors`, s.nginx.errors, s.parley.errors, '0', met(s.parley.errors === 0));
-  notes.push(`${n} streams (model: first chunk after 300 ms, then 60 chunks 200 ms apart; ${s.parley.rate} started a second; ${s.workers} worker(s) each): ${s.seconds.toFixed(0)} s`);
+  notes.push(`${n} streams (model: first chunk after 300 ms, then 60 chunks 200 ms apart; ${s.parley.rate} started a second; ${s.workers} worker(s) each; ${s.rounds.length} round(s), medians): ${s.seconds.toFixed(0)} s`);
   for (const side of ['nginx', 'parley']) {
     const x = s[side];
-    notes.push(`  ${side.padEnd(6)} ${x.ok}/${x.n} ok (${x.statuses.map(([st, m]) => `${st}: ${m}`).join(', ')}); TTFT p50/p90/p99/max ${f(x.ttft.p50, 1)}/${f(x.ttft.p90, 1)}/${f(x.ttft.p99, 1)}/${f(x.ttft.max, 1)} ms; RSS ${x.rss.baseKiB} -> ${x.rss.peakKiB} KiB with ${x.rss.peakActive} open at once${x.stored ? `; stored ${x.stored.msgs} of ${x.stored.expected} messages` : ''}`);
+    notes.push(`  ${side.padEnd(6)} ${x.ok}/${x.n * x.rounds} ok (${x.statuses.map(([st, m]) => `${st}: ${m}`).join(', ')}); TTFT p50/p90/p99/max ${f(x.ttft.p50, 1)}/${f(x.ttft.p90, 1)}/${f(x.ttft.p99, 1)}/${f(x.ttft.max, 1)} ms; RSS ${x.rss.baseKiB} -> ${x.rss.peakKiB} KiB with ${x.rss.peakActive} open at once${x.stored ? `; stored ${x.stored.msgs} of ${x.stored.expected} messages` : ''}`);
+  }
+  if (s.rounds.length > 1) {
+    s.rounds.forEach((r, i) => notes.push(`  round ${i + 1}: TTFT p50/p99 nginx ${f(r.nginx.ttft.p50, 1)}/${f(r.nginx.ttft.p99, 1)}, Parley ${f(r.parley.ttft.p50, 1)}/${f(r.parley.ttft.p99, 1)} ms; RSS per stream nginx ${f(r.nginx.rss.perStreamKiB, 1)}, Parley ${f(r.parley.rss.perStreamKiB, 1)} KiB; errors ${r.nginx.errors} / ${r.parley.errors}`));
   }
 }
 

@@ -18,14 +18,21 @@
 //      first content) and whether it ended well; an error is a non-200, a
 //      stream that did not end with its done marker, a closed connection,
 //      or one not over by the deadline.
-// Parley's streams are then checked stored (admin API). Raw figures go to
-// --out under "streams<N>"; report.mjs prints the table.
+// Parley's streams are then checked stored (admin API). One run is one
+// round; scripts/bench.sh runs BENCH_STREAM_ROUNDS of them, each on freshly
+// started servers (a process keeps the memory a previous round grew, so a
+// second round on it would show almost no growth). Each round is appended
+// to --out under "streams<N>", with the rounds' medians (TTFT percentiles,
+// RSS per stream) and sums (errors) as "nginx" and "parley"; report.mjs
+// prints the table.
 //
 //   node tests/bench/streams.mjs --n N --mock PORT --nginx PORT --nginx-pids PID \
 //        --parley PORT --parley-pids SPID,MPID --key KEY --admin KEY --out FILE \
 //        [--workers W]
+import fs from 'node:fs';
+
 import {
-  Client, MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, die, mockConfig, mockReq,
+  Client, MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, die, median, mockConfig, mockReq,
   mockStats, now, parleyArgs, parleyReq, pct, rssSum, saveJson, sleep, storedMessages,
 } from './lib.mjs';
 
@@ -60,7 +67,7 @@ async function openAll(port) {
   return { clients, errors };
 }
 
-async function side(name, port, roots, req, first, doneMark) {
+async function side(name, port, roots, req, first, doneMark, round) {
   await idle();
   await sleep(1000);
   const base = rssSum(roots);
@@ -79,7 +86,7 @@ async function side(name, port, roots, req, first, doneMark) {
         const i = sent;
         const cl = clients[i];
         if (!cl) continue;
-        pending.push(cl.turn(req(`${RUN}-${name}-${i}`, msg(i)), first, doneMark)
+        pending.push(cl.turn(req(`${RUN}-${name}-${round}-${i}`, msg(i)), first, doneMark)
           .then((r) => { results[i] = r; }, (e) => { results[i] = { error: e.message }; }));
       }
       await sleep(10);
@@ -112,15 +119,36 @@ async function side(name, port, roots, req, first, doneMark) {
   return out;
 }
 
+// The rounds of one server as one result: TTFT percentiles and RSS per
+// stream are the medians over the rounds, counts are summed.
+function summary(xs) {
+  const med = (fn) => median(xs.map(fn));
+  const statuses = {};
+  for (const x of xs) for (const [k, v] of x.statuses) statuses[k] = (statuses[k] || 0) + v;
+  return {
+    n: N, rate: RATE, rounds: xs.length, ok: xs.reduce((t, x) => t + x.ok, 0), errors: xs.reduce((t, x) => t + x.errors, 0),
+    statuses: Object.entries(statuses),
+    ttft: { p50: med((x) => x.ttft.p50), p90: med((x) => x.ttft.p90), p99: med((x) => x.ttft.p99), max: Math.max(...xs.map((x) => x.ttft.max ?? NaN)) },
+    rss: { baseKiB: med((x) => x.rss.baseKiB), peakKiB: med((x) => x.rss.peakKiB), peakActive: Math.min(...xs.map((x) => x.rss.peakActive)), perStreamKiB: med((x) => x.rss.perStreamKiB ?? NaN) },
+  };
+}
+
 const t0 = Date.now();
 await mockConfig(a.mock, { chunks: CHUNKS, delay_ms: GAP, first_delay_ms: FIRST });
-const res = { workers: Number(a.workers || 1) };
-res.nginx = await side('nginx', a.nginx, a.nginxPids, (s, m) => mockReq(m), MOCK_FIRST, MOCK_DONE);
-res.parley = await side('parley', a.parley, a.parleyPids, (s, m) => parleyReq(a.key, s, m), PARLEY_FIRST, PARLEY_DONE);
-const st = await storedMessages(a.parley, a.admin, [`${RUN}-parley-`]);
-res.parley.stored = { expected: 2 * res.parley.ok, msgs: st[`${RUN}-parley-`].msgs };
+const key = `streams${N}`;
+let res = { workers: Number(a.workers || 1), rounds: [], seconds: 0 };
+try { res = JSON.parse(fs.readFileSync(a.out, 'utf8'))[key] || res; } catch { /* the first round */ }
+const round = res.rounds.length;
+const nginx = await side('nginx', a.nginx, a.nginxPids, (s, m) => mockReq(m), MOCK_FIRST, MOCK_DONE, round);
+const parley = await side('parley', a.parley, a.parleyPids, (s, m) => parleyReq(a.key, s, m), PARLEY_FIRST, PARLEY_DONE, round);
+const st = await storedMessages(a.parley, a.admin, [RUN]);
+parley.stored = { expected: 2 * parley.ok, msgs: st[RUN].msgs };
+res.rounds.push({ nginx, parley });
+res.nginx = summary(res.rounds.map((x) => x.nginx));
+res.parley = summary(res.rounds.map((x) => x.parley));
+res.parley.stored = res.rounds.reduce((t, x) => ({ expected: t.expected + x.parley.stored.expected, msgs: t.msgs + x.parley.stored.msgs }), { expected: 0, msgs: 0 });
 await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: 0 });
 await idle();
-res.seconds = (Date.now() - t0) / 1000;
-saveJson(a.out, `streams${N}`, res);
-process.stderr.write(`bench: ${N} streams took ${res.seconds.toFixed(0)} s\n`);
+res.seconds += (Date.now() - t0) / 1000;
+saveJson(a.out, key, res);
+process.stderr.write(`bench: ${N} streams, round ${round + 1}, took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
