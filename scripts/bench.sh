@@ -19,8 +19,9 @@
 #           CPU us per turn at c=32 (tests/bench/chat-side.mjs); every
 #           Parley turn checked stored;
 #  streams  pinned as chat, each round on freshly started servers (a
-#           process keeps what an earlier run grew): 1,000 and 4,000 streams held (model:
-#           300 ms to the first chunk, then 60 chunks 200 ms apart): RSS
+#           process keeps what an earlier run grew): 1,000 and 4,000
+#           streams held (model: 300 ms to the first chunk, then 60 chunks
+#           200 ms apart), BENCH_STREAM_ROUNDS interleaved rounds: RSS
 #           per open stream summed over the server's processes, TTFT
 #           p50/p90/p99, errors; then 10,000 streams on 2 workers each
 #           (a Parley worker holds 2 descriptors per stream, nginx 2 per
@@ -42,8 +43,8 @@
 # build/bench/bench-<UTC time>.json (and build/bench/latest.json), the
 # servers' logs (level warn) in build/bench/bench-<UTC time>.logs/.
 #
-# Knobs (environment; defaults in brackets; the whole run takes about 15
-# minutes on 2 cores):
+# Knobs (environment; defaults in brackets; the whole run takes about 10
+# minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
 #   BENCH_ONLY [health,widget,chat,streams,dbsize,dash,abuse]  sections to run
