@@ -6,7 +6,8 @@
 #                           tests), systemd-analyze and systemd-socket-activate
 #                           (systemd), and the tests' npm packages
 #                           (tests/package-lock.json)
-#   scripts/deps.sh bench   + wrk, nginx
+#   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
+#                           taskset
 # Debian packages come through apt-get when we are root; otherwise the
 # exact command is printed and the step fails.
 set -euo pipefail
@@ -40,12 +41,12 @@ need_cmd node nodejs
 need_cmd npm npm
 
 if [ "$what" = test ] || [ "$what" = bench ]; then
-	need_pkgconfig cmocka libcmocka-dev
-	need_cmd clang clang
-	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 	need_cmd curl curl
 fi
 if [ "$what" = test ]; then
+	need_pkgconfig cmocka libcmocka-dev
+	need_cmd clang clang
+	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 	# tests/integration/systemd.test.mjs checks the units in systemd/ and
 	# runs masterd under socket activation (Debian's systemd package).
 	need_cmd systemd-analyze systemd
@@ -58,8 +59,11 @@ if [ "$what" = test ]; then
 	fi
 fi
 if [ "$what" = bench ]; then
+	# scripts/bench.sh configures and starts nginx itself, in a temp
+	# folder; taskset pins the servers and the load client to their CPUs.
 	need_cmd wrk wrk
 	need_file /usr/sbin/nginx nginx-light
+	need_cmd taskset util-linux
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

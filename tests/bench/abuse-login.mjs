@@ -49,6 +49,9 @@ async function main() {
     workers: 2,
     env: { DASHBOARD_PASSWORD: PASSWORD, TRUST_PROXY: 'loopback', DASHBOARD_LOGIN_FAILURES_PER_MINUTE: '0' },
   });
+  // scripts/bench.sh stops this with SIGTERM on Ctrl-C or failure: stop the
+  // stack first, or its processes would be left behind.
+  for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => { p.stop().finally(() => process.exit(130)); });
   await p.start();
   try {
     const pids = p.workerPids();

@@ -1,6 +1,7 @@
 // What the benchmark scripts share: a keep-alive HTTP/1.1 client on a raw
 // socket (so the figures measure the servers, not an HTTP library), and a
 // one-shot request. Node built-ins only; loopback only.
+import fs from 'node:fs';
 import net from 'node:net';
 
 export const now = () => Number(process.hrtime.bigint()) / 1e6;   // ms, sub-µs resolution
@@ -111,3 +112,168 @@ export async function http(port, method, path, { headers = {}, body } = {}) {
   } finally { c.close(); }
 }
 
+
+// ------------------------------------------------------------ shared by the
+// side-by-side sections (chat-side.mjs, streams.mjs, dbsize.mjs, report.mjs)
+
+// --name value pairs of the command line, as an object.
+export function parseArgs(argv = process.argv.slice(2)) {
+  const a = {};
+  for (let i = 0; i < argv.length; i++) if (argv[i].startsWith('--')) a[argv[i].slice(2)] = argv[i + 1];
+  return a;
+}
+
+export function die(msg) { console.error(`bench: ${msg}`); process.exit(1); }
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The p-th percentile of an ascending array (nearest rank); NaN when empty.
+export function pct(sorted, p) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+export function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// The requests each side is sent. Through nginx and direct to the mock the
+// request is the model's (SSE back); through Parley it is the widget's
+// (NDJSON back). A turn counts as started at its first content.
+export const MODEL = 'gpt-4.1-mini';
+const SYSTEM = 'You are a concise and helpful AI assistant embedded in a support chat widget.';
+export const MOCK_FIRST = '"delta":{"content":"';
+export const MOCK_DONE = 'data: [DONE]';
+export const PARLEY_FIRST = '"type":"token"';
+export const PARLEY_DONE = '"type":"done"';
+export function parleyReq(key, session, message) {
+  const body = JSON.stringify({ sessionId: session, message });
+  return `POST /v1/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-api-key: ${key}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+export function mockReq(message) {
+  const body = JSON.stringify({ model: MODEL, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: message }] });
+  return `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+// The mock's knobs (tests/mockai/README.md: /_mock/config) and counters.
+export async function mockConfig(port, cfg) {
+  const r = await http(port, 'POST', '/_mock/config', { body: JSON.stringify(cfg) });
+  if (r.status !== 200) die(`mock config: ${r.status} ${r.body}`);
+}
+export async function mockStats(port) { return JSON.parse((await http(port, 'GET', '/_mock/stats')).body); }
+
+// ------------------------------------------------------------ processes
+
+// The children of pid (every thread's), from /proc.
+export function children(pid) {
+  const out = [];
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tasks) {
+    try { out.push(...fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number)); } catch { /* gone */ }
+  }
+  return out;
+}
+// The processes of a server: the given pids and their children.
+export function serverPids(roots) { return roots.flatMap((p) => [p, ...children(p)]); }
+export function rssKiB(pid) {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'))[1]); } catch { return 0; }
+}
+export function rssSum(roots) { return serverPids(roots).reduce((n, p) => n + rssKiB(p), 0); }
+// utime + stime of a process (all its threads) in clock ticks (1/100 s on Linux).
+const TICK_US = 10000;
+export function cpuTicks(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);	// fields 14 and 15 of stat(5)
+  } catch { return 0; }
+}
+// CPU µs used by the server's processes between two snapshots.
+export function cpuSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuTicks(p)); return m; }
+export function cpuDeltaUs(before, roots) {
+  let t = 0;
+  for (const p of serverPids(roots)) t += cpuTicks(p) - (before.get(p) || 0);
+  return t * TICK_US;
+}
+
+// ------------------------------------------------------------ load shapes
+
+// TTFT at concurrency 1: n sequential turns on one keep-alive connection
+// after a short warm-up: {n, p50, p99, xs (sorted)}.
+export async function ttftRun(label, port, makeReq, first, doneMark, n, warm = 100) {
+  const c = await Client.open(port);
+  const xs = [];
+  try {
+    for (let i = 0; i < Math.min(warm, n); i++) await c.turn(makeReq(`w${i}`), first, doneMark);
+    const deadline = Date.now() + 120000;
+    for (let i = 0; i < n && Date.now() < deadline; i++) {
+      const r = await c.turn(makeReq(i), first, doneMark);
+      if (r.status !== 200 || r.ttft === null || !r.done) die(`${label}: turn ${i} failed (status ${r.status})`);
+      xs.push(r.ttft);
+    }
+  } finally { c.close(); }
+  xs.sort((a, b) => a - b);
+  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), xs };
+}
+
+// c clients, each in a loop of turns for `seconds`: {turns, failed, rate, secs}.
+export async function loopRun(port, c, seconds, makeReq, first, doneMark) {
+  const clients = [];
+  for (let i = 0; i < c; i++) clients.push(await Client.open(port));
+  let turns = 0;
+  let failed = 0;
+  const t0 = now();
+  const stopAt = t0 + seconds * 1000;
+  await Promise.all(clients.map(async (cl, k) => {
+    for (let i = 0; now() < stopAt; i++) {
+      let r;
+      try { r = await cl.turn(makeReq(k, i), first, doneMark); } catch { failed++; return; }
+      if (r.status === 200 && r.done) turns++; else failed++;
+    }
+  }));
+  const secs = (now() - t0) / 1000;
+  for (const cl of clients) cl.close();
+  return { turns, failed, rate: turns / secs, secs };
+}
+
+// Messages stored for the conversations whose session starts with one of
+// prefixes, through the admin API: {convs, msgs} per prefix.
+export async function storedMessages(port, admin, prefixes) {
+  const out = Object.fromEntries(prefixes.map((p) => [p, { convs: 0, msgs: 0 }]));
+  let cursor = '';
+  for (let page = 0; page < 100000; page++) {
+    const q = `/v1/admin/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const r = await http(port, 'GET', q, { headers: { 'x-admin-api-key': admin } });
+    if (r.status !== 200) die(`admin list: ${r.status} ${r.body}`);
+    const j = JSON.parse(r.body);
+    for (const c of j.conversations) {
+      const p = prefixes.find((x) => c.sessionId.startsWith(x));
+      if (p) { out[p].convs++; out[p].msgs += c.messageCount; }
+    }
+    if (!j.nextCursor) break;
+    cursor = j.nextCursor;
+  }
+  return out;
+}
+
+// Appends obj under key to the JSON file path (created when missing).
+export function saveJson(path, key, obj) {
+  let all = {};
+  try { all = JSON.parse(fs.readFileSync(path, 'utf8')); } catch { /* new */ }
+  all[key] = obj;
+  fs.writeFileSync(path, `${JSON.stringify(all, null, 1)}\n`);
+}
+
+// The command line the side-by-side scripts share: --mock PORT --parley PORT
+// --parley-pids SPID,MPID --key WIDGET_KEY --admin ADMIN_KEY, plus the names
+// in more (required too). Ports become numbers and pid lists arrays
+// (nginxPids, parleyPids).
+export function parleyArgs(script, more = []) {
+  const a = parseArgs();
+  const need = ['mock', 'parley', 'parley-pids', 'key', 'admin', ...more];
+  const missing = need.filter((k) => !a[k]);
+  if (missing.length) die(`${script}: missing ${missing.map((k) => `--${k}`).join(' ')}`);
+  const pids = (s) => (s ? s.split(',').map(Number).filter(Boolean) : []);
+  return { ...a, mock: Number(a.mock), parley: Number(a.parley), nginx: Number(a.nginx || 0), parleyPids: pids(a['parley-pids']), nginxPids: pids(a['nginx-pids']) };
+}

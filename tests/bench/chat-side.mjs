@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The side-by-side chat rounds of `make bench` (scripts/bench.sh starts the
+// mock model, nginx as a plain streaming proxy to it, and Parley, pinned,
+// then runs this on the client's CPU): the same turns direct to the mock,
+// through nginx and through Parley, in interleaved rounds (direct, nginx,
+// Parley, direct, nginx, Parley, ...), so a noisy machine hits both alike.
+//
+// Each of BENCH_ROUNDS rounds (mock: 10 chunks, no delay):
+//   1. time to first token at concurrency 1: BENCH_TTFT_TURNS sequential
+//      turns each way on one keep-alive connection; "added" is a server's
+//      p50 (p99) minus the direct p50 (p99) of the same round; each Parley
+//      turn is a new conversation (a visitor's first message);
+//   2. turns per second at concurrency BENCH_CONC (32) for
+//      BENCH_TURN_SECONDS each way (each client keeps one session for 10
+//      turns), and the server's CPU time per turn: utime + stime from
+//      /proc/<pid>/stat summed over its processes (nginx: master and
+//      worker; Parley: storaged, masterd, workers), delta over the run.
+// Then every Parley turn that completed is checked stored (admin API: the
+// conversations' messageCount = 2 per turn).
+// The raw figures of every round go to --out (JSON, key "chat"); the
+// table is printed by report.mjs. Only loopback; every loop is bounded.
+//
+//   node tests/bench/chat-side.mjs --mock PORT --nginx PORT --nginx-pids PID \
+//        --parley PORT --parley-pids SPID,MPID --key WIDGET_KEY --admin ADMIN_KEY \
+//        --out FILE
+import {
+  MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuDeltaUs, cpuSnap, die, loopRun,
+  mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, ttftRun,
+} from './lib.mjs';
+
+const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const TTFT_TURNS = Number(process.env.BENCH_TTFT_TURNS || 1000);
+const TURN_SECONDS = Number(process.env.BENCH_TURN_SECONDS || 5);
+const CONC = Number(process.env.BENCH_CONC || 32);
+const RUN = `s${process.pid}-${Date.now().toString(36)}`;
+
+const sides = {
+  direct: { port: a.mock, roots: [], req: (s, m) => mockReq(m), first: MOCK_FIRST, done: MOCK_DONE },
+  nginx: { port: a.nginx, roots: a.nginxPids, req: (s, m) => mockReq(m), first: MOCK_FIRST, done: MOCK_DONE },
+  parley: { port: a.parley, roots: a.parleyPids, req: (s, m) => parleyReq(a.key, s, m), first: PARLEY_FIRST, done: PARLEY_DONE },
+};
+
+const t0 = Date.now();
+const rounds = [];
+const prefixes = [];
+let parleyTurns = 0;
+await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: 0 });
+for (let r = 0; r < ROUNDS; r++) {
+  const round = { ttft: {}, loop: {} };
+  for (const [name, s] of Object.entries(sides)) {
+    process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, ${TTFT_TURNS} turns at c=1...\n`);
+    const pre = `${RUN}-r${r}-t-`;
+    const x = await ttftRun(name, s.port, (i) => s.req(`${pre}${i}`, `hello ${i}`), s.first, s.done, TTFT_TURNS);
+    round.ttft[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000) };
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.n + Math.min(100, TTFT_TURNS); }
+  }
+  for (const name of ['nginx', 'parley']) round.ttft[name].added = { p50: round.ttft[name].p50 - round.ttft.direct.p50, p99: round.ttft[name].p99 - round.ttft.direct.p99 };
+  for (const [name, s] of Object.entries(sides)) {
+    process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, c=${CONC} for ${TURN_SECONDS} s...\n`);
+    const pre = `${RUN}-r${r}-c-`;
+    const before = cpuSnap(s.roots);
+    const x = await loopRun(s.port, CONC, TURN_SECONDS, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
+    const cpuUs = cpuDeltaUs(before, s.roots);
+    round.loop[name] = { ...x, cpuUs, cpuUsPerTurn: s.roots.length && x.turns ? cpuUs / x.turns : null };
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
+  }
+  rounds.push(round);
+}
+
+process.stderr.write('bench: checking every Parley turn stored (admin API)...\n');
+const st = await storedMessages(a.parley, a.admin, prefixes);
+const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
+const out = {
+  rounds, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
+  stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,
+};
+saveJson(a.out, 'chat', out);
+process.stderr.write(`bench: chat rounds took ${out.seconds.toFixed(0)} s; Parley stored ${msgs} of ${2 * parleyTurns} messages\n`);
+if (rounds.some((r) => !r.loop.parley.turns || !r.loop.nginx.turns)) die('a c=32 run completed no turn');
