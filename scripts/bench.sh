@@ -50,7 +50,7 @@
 #   BENCH_ONLY [health,widget,chat,streams,dbsize,dash,abuse]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
-#                                goals are for full; nometa or interval to compare)
+#                                goals are for full; interval to compare)
 #   health:  BENCH_DURATION [10s] BENCH_CONNECTIONS [64] BENCH_THREADS [2]
 #   chat:    BENCH_ROUNDS [3] rounds; BENCH_TTFT_TURNS [1000] turns at c=1
 #            each way a round; BENCH_CONC [32] and BENCH_TURN_SECONDS [5]
