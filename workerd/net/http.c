@@ -42,7 +42,12 @@ enum {
 	CH_DONE,
 };
 
-#define BODY_INITIAL	(16 * 1024)
+/*
+ * A body of declared length gets that many bytes at once; a chunked one
+ * starts here and doubles. Each open chat stream keeps its request, so
+ * the first guess stays small (a chat message is a few hundred bytes).
+ */
+#define BODY_INITIAL	1024
 #define STR_MAX		HTTP_MAX_HEADER_BYTES	/* a header name or value */
 
 static const char *
@@ -170,6 +175,7 @@ on_message_begin(http_parser *p)
 	h->trailer_bytes = 0;
 	h->want_continue = 0;
 	h->body_cap = 0;
+	h->body_want = 0;
 	h->chunked = 0;
 	h->chunk_state = CH_SIZE0;
 	h->name.len = h->value.len = h->url.len = 0;
@@ -477,6 +483,7 @@ on_headers_complete(http_parser *p)
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_MAX_BODY)
 		return fail(h, 413, "Content-Length over the limit");
 	h->chunked = (p->flags & F_CHUNKED) != 0;
+	h->body_want = (p->flags & F_CONTENTLENGTH) ? p->content_length : 0;
 	h->chunk_state = CH_SIZE0;
 	h->chunk_left = h->chunk_line = h->chunk_total = 0;
 
@@ -507,7 +514,8 @@ body_reserve(struct http_in *h, size_t add)
 	need = r->body_len + add + 1;
 	if (need <= h->body_cap)
 		return 0;
-	ncap = h->body_cap ? h->body_cap : BODY_INITIAL;
+	ncap = h->body_cap ? h->body_cap :
+	    h->body_want > 0 ? h->body_want + 1 : BODY_INITIAL;
 	while (ncap < need)
 		ncap *= 2;
 	if (ncap > HTTP_MAX_BODY + 1)

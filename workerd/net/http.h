@@ -64,6 +64,7 @@ struct http_in {
 		size_t len, cap;
 	} name, value, url;		/* header field/value, URL being assembled */
 	size_t body_cap;
+	size_t body_want;		/* Content-Length (checked), 0 if none */
 	size_t trailer_bytes;		/* chunked trailers: read and dropped */
 	int scan_mode;			/* raw head scanner: before/line/headers/body */
 	int scan_cr;			/* last head byte was CR */
