@@ -51,7 +51,7 @@
 #define UP_DEFAULT_MODEL	"gpt-4.1-mini"
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
-#define UP_BUFFERSIZE		4096	/* curl's receive buffer per transfer */
+#define UP_BUFFERSIZE		1024	/* curl's receive buffer per transfer */
 #define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
@@ -63,6 +63,7 @@ struct upstream {
 	struct upstream_cbs cbs;
 	void *arg;
 	char *body;		/* the request (curl reads it, does not copy) */
+	size_t blen;		/* its length */
 	struct sse sse;
 	struct loop_timer idle;
 	struct loop_defer defer;	/* add, resume or cancel outside curl */
@@ -510,6 +511,25 @@ header_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/*
+ * Frees the request body once curl has sent all of it: the reply has
+ * begun, and curl sends a request again only before any byte of a reply
+ * came (redirects are not followed, no authentication scheme resends).
+ * A long history is not kept for the whole reply.
+ */
+static void
+body_release(struct upstream *u)
+{
+	curl_off_t sent = 0;
+
+	if (u->body == NULL ||
+	    curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &sent) !=
+	    CURLE_OK || sent < (curl_off_t)u->blen)
+		return;
+	free(u->body);
+	u->body = NULL;
+}
+
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -528,6 +548,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 			u->http_status = (int)code;
 		u->got_status = 1;
 	}
+	body_release(u);
 	if (!status_ok(u->http_status)) {
 		/* Keep the start of the error body for its message. */
 		if (u->errbody == NULL &&
@@ -553,6 +574,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		fail(u, UPSTREAM_BROKEN, "an event from the model is too big");
 	if (u->cancelled || u->fail != NULL)
 		return 0;
+	sse_release(&u->sse);	/* the next piece comes 20-200 ms later */
 	return n;
 }
 
@@ -673,7 +695,6 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 {
 	struct upstream *u;
 	CURLcode e = CURLE_OK;
-	size_t blen = 0;
 	CURL *c;
 
 	if (multi == NULL || cbs == NULL || cbs->can_write == NULL ||
@@ -681,7 +702,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		return NULL;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->body = build_body(req, &blen)) == NULL ||
+	if ((u->body = build_body(req, &u->blen)) == NULL ||
 	    (u->easy = c = easy_get()) == NULL) {
 		free(u->body);
 		free(u);
@@ -697,7 +718,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)blen);
+	    (curl_off_t)u->blen);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
 	e |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);

@@ -573,6 +573,9 @@ on_message_complete(http_parser *p)
 	}
 	h->done = r;
 	h->req = NULL;
+	/* The scratch goes back too: the connection may wait long for more. */
+	str_free(&h->name);
+	str_free(&h->value);
 	h->in_message = 0;
 	h->headers_done = 0;
 	h->want_continue = 0;
