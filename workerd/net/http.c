@@ -206,6 +206,28 @@ on_url(http_parser *p, const char *at, size_t len)
 	return str_take(h, &h->url, at, len, HTTP_MAX_URL, 414, "URL too long");
 }
 
+/*
+ * Room for one more header: the array starts at 8 and doubles (most
+ * requests have fewer than 16; an open stream keeps its request).
+ */
+static int
+headers_reserve(struct http_request *r)
+{
+	struct http_header *nh;
+	int cap;
+
+	if (r->nheaders < r->headers_cap)
+		return 0;
+	cap = r->headers_cap ? r->headers_cap * 2 : 8;
+	if (cap > HTTP_MAX_HEADERS)
+		cap = HTTP_MAX_HEADERS;
+	if ((nh = reallocarray(r->headers, (size_t)cap, sizeof(*nh))) == NULL)
+		return -1;
+	r->headers = nh;
+	r->headers_cap = cap;
+	return 0;
+}
+
 /* Stores the header just read: lower-cased name, trimmed value. */
 static int
 commit_header(struct http_in *h)
@@ -234,6 +256,8 @@ commit_header(struct http_in *h)
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
 
+	if (headers_reserve(r) != 0)
+		return fail(h, 500, "out of memory");
 	hd = &r->headers[r->nheaders];
 	if ((hd->name = dupn(h->name.p, h->name.len)) == NULL)
 		return fail(h, 500, "out of memory");
@@ -967,6 +991,7 @@ http_request_free(struct http_request *r)
 		free(r->headers[i].name);
 		free(r->headers[i].value);
 	}
+	free(r->headers);
 	free(r->body);
 	free(r);
 }

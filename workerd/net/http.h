@@ -28,8 +28,9 @@ struct http_request {
 	char *url;		/* as sent: path and query */
 	char *path;		/* percent-decoding is the router's business */
 	char *query;		/* after '?', or "" */
-	struct http_header headers[HTTP_MAX_HEADERS];
-	int nheaders;
+	struct http_header *headers;	/* nheaders of them */
+	int nheaders;		/* at most HTTP_MAX_HEADERS */
+	int headers_cap;	/* allocated: grown as headers come */
 	char *body;		/* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
 	int keep_alive;		/* what the client asked for (version + Connection) */
