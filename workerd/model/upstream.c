@@ -10,7 +10,14 @@
  *
  * Choices:
  * - HTTP/1.1, one connection per stream in flight, kept in the multi
- *   handle's connection cache (UP_MAXCONNECTS) for the next request. Not
+ *   handle's connection cache (UP_MAXCONNECTS) for the next request.
+ * - Several multi handles ("shards"), each with at most UP_SHARD_XFERS
+ *   transfers: libcurl 7.88 walks every connection of its cache when a
+ *   transfer starts (looking for one to reuse) and when one ends (looking
+ *   for the oldest idle one to close), so one multi handle with 4,000
+ *   streams spent more time in those walks than in the streams. A new
+ *   transfer goes to the first shard with room, so the first one's idle
+ *   connections are the ones reused; shards are made as needed and kept. Not
  *   HTTP/2: pausing a stream in libcurl 7.88's HTTP/2 code is not reliable,
  *   and on HTTP/1.1 a pause is plain TCP backpressure on that stream alone.
  * - Backpressure: the write callback asks can_write() before consuming
@@ -52,13 +59,26 @@
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
 #define UP_BUFFERSIZE		1024	/* curl's receive buffer per transfer */
-#define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
+#define UP_MAXCONNECTS		256	/* idle connections kept for reuse (shard 0) */
+#define UP_SHARD_MAXCONNECTS	32	/* the same for each further shard */
+#define UP_SHARD_XFERS		256	/* transfers per multi handle */
+#define UP_SHARDS_MAX		64	/* beyond: the least loaded takes more */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
 #define UP_SPARE_EASY		16	/* finished easy handles kept for reuse */
 
+/* One multi handle, its timer and its share of the transfers. */
+struct shard {
+	CURLM *multi;
+	struct loop_timer mtimer;
+	struct loop_defer mkick;
+	int kicking;		/* inside the mkick call */
+	int nxfers;		/* transfers on it, added or about to be */
+};
+
 struct upstream {
 	TAILQ_ENTRY(upstream) entry;
+	struct shard *sh;
 	CURL *easy;
 	struct upstream_cbs cbs;
 	void *arg;
@@ -91,14 +111,12 @@ struct upstream {
 
 static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
 
-static CURLM *multi;
+static struct shard *shards[UP_SHARDS_MAX];
+static int nshards;
 static struct curl_slist *headers;
 static char *url, *model, *system_prompt, *api_key;
 static uint32_t connect_ms, idle_ms;
 static char idle_text[64];
-static struct loop_timer mtimer;
-static struct loop_defer mkick;
-static int kicking;		/* inside the mkick call */
 static int in_curl;		/* inside a curl call that may run our callbacks */
 static int nactive;
 static int curl_ready;
@@ -115,7 +133,7 @@ static int nspare;
 static struct loop_io **socks;
 static size_t nsocks;
 
-static void check_done(void);
+static void check_done(struct shard *);
 static void destroy(struct upstream *);
 
 static CURL *
@@ -143,6 +161,7 @@ easy_put(CURL *e)
 static void
 sock_io(int fd, uint32_t events, void *arg)
 {
+	struct shard *sh = arg;
 	int action = 0, running;
 
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
@@ -152,9 +171,9 @@ sock_io(int fd, uint32_t events, void *arg)
 	if (events & EPOLLERR)
 		action |= CURL_CSELECT_ERR;
 	in_curl++;
-	curl_multi_socket_action(multi, fd, action, &running);
+	curl_multi_socket_action(sh->multi, fd, action, &running);
 	in_curl--;
-	check_done();
+	check_done(sh);
 }
 
 static struct loop_io *
@@ -200,7 +219,7 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what & CURL_POLL_OUT)
 		ev |= EPOLLOUT;
 	if (io->fd < 0) {
-		if (loop_io_add(io, s, ev, sock_io, NULL) < 0)
+		if (loop_io_add(io, s, ev, sock_io, userp) < 0)
 			log_warn("upstream: watching socket %d", s);
 	} else if (loop_io_mod(io, ev) < 0)
 		log_warn("upstream: socket %d", s);
@@ -208,16 +227,28 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 }
 
 static void
-mtimer_fire(void *arg)
+shard_timeout(struct shard *sh, int kick)
 {
 	int running;
 
 	in_curl++;
-	kicking = arg == &mkick;
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	kicking = 0;
+	sh->kicking = kick;
+	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	sh->kicking = 0;
 	in_curl--;
-	check_done();
+	check_done(sh);
+}
+
+static void
+mtimer_fire(void *arg)
+{
+	shard_timeout(arg, 0);
+}
+
+static void
+mkick_fire(void *arg)
+{
+	shard_timeout(arg, 1);
 }
 
 /*
@@ -230,13 +261,71 @@ mtimer_fire(void *arg)
 static int
 timer_cb(CURLM *m, long ms, void *userp)
 {
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	if (ms == 0 && !kicking)
-		loop_defer(&mkick);
+	struct shard *sh = userp;
+
+	loop_timer_stop(&sh->mtimer);
+	loop_defer_cancel(&sh->mkick);
+	if (ms == 0 && !sh->kicking)
+		loop_defer(&sh->mkick);
 	else if (ms >= 0)
-		loop_timer_after(&mtimer, (uint64_t)ms);
+		loop_timer_after(&sh->mtimer, (uint64_t)ms);
 	return 0;
+}
+
+/* A new multi handle; NULL when out of memory. */
+static struct shard *
+shard_new(long maxconnects)
+{
+	struct shard *sh;
+
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		return NULL;
+	if ((sh->multi = curl_multi_init()) == NULL) {
+		free(sh);
+		return NULL;
+	}
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+	curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, maxconnects);
+	curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_NOTHING);
+	loop_timer_init(&sh->mtimer, mtimer_fire, sh);
+	loop_defer_init(&sh->mkick, mkick_fire, sh);
+	return sh;
+}
+
+/* Only once its transfers are gone. */
+static void
+shard_free(struct shard *sh)
+{
+	loop_timer_stop(&sh->mtimer);
+	loop_defer_cancel(&sh->mkick);
+	curl_multi_cleanup(sh->multi);
+	free(sh);
+}
+
+/*
+ * The shard a new transfer goes to: the first with room, else a new one,
+ * else (UP_SHARDS_MAX of them full) the least loaded. NULL: out of memory.
+ */
+static struct shard *
+shard_pick(void)
+{
+	struct shard *best = NULL;
+	int i;
+
+	for (i = 0; i < nshards; i++) {
+		if (shards[i]->nxfers < UP_SHARD_XFERS)
+			return shards[i];
+		if (best == NULL || shards[i]->nxfers < best->nxfers)
+			best = shards[i];
+	}
+	if (nshards < UP_SHARDS_MAX &&
+	    (shards[nshards] = shard_new(UP_SHARD_MAXCONNECTS)) != NULL)
+		return shards[nshards++];
+	return best;
 }
 
 /* ---------------------------------------------------------- the end */
@@ -362,7 +451,7 @@ detach(struct upstream *u)
 	loop_timer_stop(&u->idle);
 	loop_defer_cancel(&u->defer);
 	if (u->added) {
-		curl_multi_remove_handle(multi, u->easy);
+		curl_multi_remove_handle(u->sh->multi, u->easy);
 		u->added = 0;
 	}
 }
@@ -372,6 +461,7 @@ static void
 destroy(struct upstream *u)
 {
 	detach(u);
+	u->sh->nxfers--;
 	easy_put(u->easy);
 	sse_free(&u->sse);
 	free(u->body);
@@ -406,7 +496,7 @@ finish(struct upstream *u, enum upstream_status st, const char *text)
 }
 
 static void
-check_done(void)
+check_done(struct shard *sh)
 {
 	struct upstream *u;
 	CURLMsg *m;
@@ -417,7 +507,7 @@ check_done(void)
 	enum upstream_status st;
 	int left;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		e = m->easy_handle;
@@ -617,7 +707,7 @@ deferred(void *arg)
 	}
 	if (u->add_pending) {
 		u->add_pending = 0;
-		if (curl_multi_add_handle(multi, u->easy) != CURLM_OK) {
+		if (curl_multi_add_handle(u->sh->multi, u->easy) != CURLM_OK) {
 			finish(u, UPSTREAM_BROKEN, "could not start the request");
 			return;
 		}
@@ -694,13 +784,14 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
     void *arg)
 {
 	struct upstream *u;
+	struct shard *sh;
 	CURLcode e = CURLE_OK;
 	CURL *c;
 
-	if (multi == NULL || cbs == NULL || cbs->can_write == NULL ||
+	if (nshards == 0 || cbs == NULL || cbs->can_write == NULL ||
 	    cbs->on_delta == NULL || cbs->on_done == NULL)
 		return NULL;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((sh = shard_pick()) == NULL || (u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
 	if ((u->body = build_body(req, &u->blen)) == NULL ||
 	    (u->easy = c = easy_get()) == NULL) {
@@ -743,6 +834,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	loop_timer_init(&u->idle, idle_fire, u);
 	loop_defer_init(&u->defer, deferred, u);
 	TAILQ_INSERT_TAIL(&transfers, u, entry);
+	u->sh = sh;
+	sh->nxfers++;
 	nactive++;
 	u->last_rx = loop_now();
 	loop_timer_after(&u->idle, idle_ms);
@@ -750,7 +843,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		/* From inside a callback: curl refuses new handles now. */
 		u->add_pending = 1;
 		loop_defer(&u->defer);
-	} else if (curl_multi_add_handle(multi, c) != CURLM_OK) {
+	} else if (curl_multi_add_handle(sh->multi, c) != CURLM_OK) {
 		nactive--;
 		destroy(u);
 		return NULL;
@@ -825,7 +918,7 @@ upstream_init(void)
 	char *base = NULL, *auth = NULL, shown[256];
 	size_t len, klen;
 
-	if (multi != NULL)
+	if (nshards > 0)
 		upstream_shutdown();
 	connect_ms = wsettings.connect_timeout_ms;
 	idle_ms = wsettings.model_idle_ms;
@@ -896,14 +989,9 @@ upstream_init(void)
 		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
 		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
-	if ((multi = curl_multi_init()) == NULL)
+	if ((shards[0] = shard_new(UP_MAXCONNECTS)) == NULL)
 		goto nomem;
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)UP_MAXCONNECTS);
-	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	loop_timer_init(&mtimer, mtimer_fire, &mtimer);
-	loop_defer_init(&mkick, mtimer_fire, &mkick);
+	nshards = 1;
 	nactive = 0;
 	log_url(url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
@@ -933,14 +1021,10 @@ upstream_shutdown(void)
 	while (nspare > 0)
 		curl_easy_cleanup(spare[--nspare]);
 	nactive = 0;
-	if (multi != NULL) {
-		loop_timer_stop(&mtimer);
-		loop_defer_cancel(&mkick);
-		curl_multi_cleanup(multi);
-		multi = NULL;
+	while (nshards > 0) {
+		shard_free(shards[--nshards]);
+		shards[nshards] = NULL;
 	}
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
 	for (i = 0; i < nsocks; i++) {
 		if (socks[i] != NULL) {
 			loop_io_del(socks[i]);

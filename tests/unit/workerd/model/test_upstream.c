@@ -9,8 +9,8 @@
  * timeout, malformed and oversized events), backpressure (pausing loses
  * and duplicates nothing, a paused transfer does not time out, the mock
  * stops producing and our heap does not grow), cancel from everywhere
- * (the mock sees the disconnect within a second), connection reuse, and
- * 200 concurrent transfers.
+ * (the mock sees the disconnect within a second), connection reuse,
+ * 200 concurrent transfers, and 600 (more than one multi handle takes).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +35,7 @@
 size_t __sanitizer_get_current_allocated_bytes(void);
 
 #define NCONC		200	/* concurrent transfers */
+#define NSHARDED	600	/* more than two multi handles' worth (256) */
 #define PROMPT_WORDS	14	/* words in the default system prompt */
 
 static pid_t mock_pid = -1;
@@ -306,7 +307,7 @@ x_unblock(void *arg)
 static const struct upstream_cbs xcbs = { x_can_write, x_delta, x_done };
 
 /* Every xfer a test used (all static), for the teardown to clean up. */
-static struct xfer *used[NCONC + 8];
+static struct xfer *used[NSHARDED + 8];
 static int nused;
 
 static void
@@ -969,6 +970,47 @@ test_concurrent(void **state)
 	assert_int_equal(stat_of("completed"), NCONC);
 }
 
+/*
+ * More transfers than one multi handle takes: all run at once and end
+ * whole, twice over (the second round reuses the handles the first one
+ * made), and the idle connections kept afterwards stay bounded (256 for
+ * the first handle, 32 for each further one).
+ */
+static void
+test_sharded(void **state)
+{
+	static struct xfer xs[NSHARDED];
+	static int ports[NSHARDED];
+	char msg[64], want[64];
+	int i, all, round, n;
+
+	for (round = 0; round < 2; round++) {
+		stats_reset();
+		for (i = 0; i < NSHARDED; i++) {
+			x_init(&xs[i]);
+			snprintf(msg, sizeof(msg),
+			    "r%d n%d [[mock:chunks=4,delay=50]]", round, i);
+			x_start(&xs[i], msg);
+		}
+		assert_int_equal(upstream_active(), NSHARDED);
+		for (all = 0; all < 3000 && upstream_active() > 0; all++)
+			loop_once(10);
+		for (i = 0; i < NSHARDED; i++) {
+			snprintf(want, sizeof(want), "You said: r%d n%d",
+			    round, i);
+			assert_int_equal(xs[i].done, 1);
+			assert_int_equal(xs[i].res.status, UPSTREAM_OK);
+			assert_string_equal(xs[i].text, want);
+			x_free(&xs[i]);
+		}
+		assert_true(stat_of("max_concurrent") > 2 * 256);
+		assert_int_equal(stat_of("completed"), NSHARDED);
+		n = conns_to_mock(ports, NSHARDED);
+		assert_true(n >= 1);
+		assert_true(n <= 256 + 2 * 32);
+	}
+}
+
 static void
 test_refused(void **state)
 {
@@ -1234,6 +1276,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sharded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),
