@@ -817,21 +817,24 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 
 /* ------------------------------------------------------------ API */
 
+/* The parser's callbacks: one table for every connection. */
+static const http_parser_settings callbacks = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
 void
 http_in_init(struct http_in *h)
 {
 	memset(h, 0, sizeof(*h));
 	http_parser_init(&h->parser, HTTP_REQUEST);
 	h->parser.data = h;
-	http_parser_settings_init(&h->settings);
-	h->settings.on_message_begin = on_message_begin;
-	h->settings.on_url = on_url;
-	h->settings.on_header_field = on_header_field;
-	h->settings.on_header_value = on_header_value;
-	h->settings.on_headers_complete = on_headers_complete;
-	h->settings.on_body = on_body;
-	h->settings.on_chunk_header = on_chunk_header;
-	h->settings.on_message_complete = on_message_complete;
 	h->scan_mode = SCAN_PRE;
 }
 
@@ -886,7 +889,7 @@ http_in_feed(struct http_in *h, const char *data, size_t len,
 			lim = len;
 
 		/* Never call the parser with 0 bytes: that means EOF to it. */
-		n = lim > off ? http_parser_execute(&h->parser, &h->settings,
+		n = lim > off ? http_parser_execute(&h->parser, &callbacks,
 		    data + off, lim - off) : 0;
 		e = HTTP_PARSER_ERRNO(&h->parser);
 		if (n > lim - off)

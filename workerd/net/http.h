@@ -49,7 +49,6 @@ enum http_in_result {
 
 struct http_in {
 	http_parser parser;
-	http_parser_settings settings;
 	struct http_request *req;	/* being built */
 	struct http_request *done;	/* complete, not yet taken */
 	size_t head_bytes;		/* bytes of request line + headers so far */
