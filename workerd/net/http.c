@@ -999,6 +999,23 @@ http_request_free(struct http_request *r)
 	free(r);
 }
 
+void
+http_request_slim(struct http_request *r)
+{
+	int i;
+
+	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->nheaders = r->headers_cap = 0;
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
 const char *
 http_header(const struct http_request *r, const char *lname)
 {

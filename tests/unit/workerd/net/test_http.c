@@ -1021,7 +1021,8 @@ test_buf_release(void **state)
  * The memory a parsed request keeps, which an open stream holds for its
  * life: a body of declared length gets exactly its size, a chunked one
  * starts small and grows whole; the header array grows with the headers;
- * the parser's scratch is given back at each request's end.
+ * the parser's scratch is given back at each request's end; a request
+ * slimmed once read keeps only its line.
  */
 static void
 test_request_memory(void **state)
@@ -1080,6 +1081,26 @@ test_request_memory(void **state)
 		if (r->body[i] != 'z')
 			break;
 	assert_int_equal(i, 100000);
+	http_request_free(r);
+	buf_free(&b);
+
+	/* Slimmed once read: the line stays, headers and body go. */
+	buf_init(&b);
+	buf_adds(&b, "POST /v1/chat/stream?x=1 HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\n\r\nhello");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	r = http_in_take(&h);
+	http_request_slim(r);
+	assert_null(r->headers);
+	assert_int_equal(r->nheaders, 0);
+	assert_null(http_header(r, "host"));
+	assert_null(r->body);
+	assert_int_equal(r->body_len, 0);
+	assert_string_equal(r->method_name, "POST");
+	assert_string_equal(r->path, "/v1/chat/stream");
+	assert_string_equal(r->query, "x=1");
+	assert_int_equal(r->http_minor, 1);
 	http_request_free(r);
 	buf_free(&b);
 
