@@ -21,8 +21,9 @@
  *   transfer goes to the first shard with room, so the first one's idle
  *   connections are the ones reused; shards are made as needed and kept
  *   until upstream_shutdown.
- * - Memory per stream: a 1 KiB receive buffer (an SSE event is ~250
- *   bytes); the request body freed once sent (body_release); the SSE
+ * - Memory per stream: a 1 KiB receive buffer once many transfers are in
+ *   flight (UP_BIGBUF_XFERS; 4 KiB before, where a fast reply costs fewer
+ *   reads); the request body freed once sent (body_release); the SSE
  *   buffer freed between events (sse_release).
  * - Backpressure: the write callback asks can_write() before consuming
  *   anything; 0 pauses the transfer (CURL_WRITEFUNC_PAUSE: curl keeps the
@@ -62,7 +63,14 @@
 #define UP_DEFAULT_MODEL	"gpt-4.1-mini"
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
-#define UP_BUFFERSIZE		1024	/* curl's receive buffer per transfer */
+/*
+ * curl's receive buffer per transfer: 4 KiB while few transfers are in
+ * flight (a fast reply comes in one or two reads), 1 KiB past
+ * UP_BIGBUF_XFERS (memory per open stream; an SSE event is ~250 bytes).
+ */
+#define UP_BUFFERSIZE		4096
+#define UP_BUFFERSIZE_MANY	1024
+#define UP_BIGBUF_XFERS		64
 #define UP_MAXCONNECTS		256	/* idle connections kept for reuse (shard 0) */
 #define UP_SHARD_MAXCONNECTS	32	/* the same for each further shard */
 #define UP_SHARD_XFERS		256	/* transfers per multi handle */
@@ -825,7 +833,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)UP_BUFFERSIZE);
+	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, nactive < UP_BIGBUF_XFERS ?
+	    (long)UP_BUFFERSIZE : (long)UP_BUFFERSIZE_MANY);
 	if (curl_openssl)
 		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	if (e != CURLE_OK) {
