@@ -1014,6 +1014,38 @@ test_big_request_freed(void **state)
 }
 
 /*
+ * With 64 transfers in flight the next gets the small receive buffer
+ * (1 KiB): a 100 KB reply in events of 2 KB, each split over reads,
+ * still arrives whole.
+ */
+static void
+test_small_buffer_long_reply(void **state)
+{
+	static struct xfer hold[64], x;
+	char msg[64];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		x_init(&hold[i]);
+		snprintf(msg, sizeof(msg), "h%d [[mock:chunks=2,delay=5000]]",
+		    i);
+		x_start(&hold[i], msg);
+	}
+	x_init(&x);
+	run(&x, "[[mock:reply=0123456789,repeat=10000,chunks=50]]", 10000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.len, 100000);
+	assert_int_equal(x.ndeltas, 50);
+	for (i = 0; i < 100000; i += 10)
+		assert_memory_equal(x.text + i, "0123456789", 10);
+	x_free(&x);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(hold[i].done, 0);
+		x_free(&hold[i]);
+	}
+}
+
+/*
  * More transfers than one multi handle takes: they run at once and end
  * whole, twice over (the second round reuses the handles the first one
  * made), and the idle connections kept afterwards stay bounded (256 for
@@ -1321,6 +1353,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sharded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_request_freed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_buffer_long_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),
