@@ -689,6 +689,8 @@ chat_post(struct conn *c, struct http_request *req,
 		    req->body, req->body_len, &in, details, sizeof(details));
 	if (auth == 0 && body == CHAT_BODY_OK) {
 		clientip_key(c, req, "ip:", key, sizeof(key));
+		/* The stream keeps its request to its end: only its line now. */
+		http_request_slim(req);
 		chat_turn(c, ops, &in, key);
 		chat_input_free(&in);
 		return;

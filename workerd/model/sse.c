@@ -49,6 +49,13 @@ sse_free(struct sse *s)
 	s->len = s->cap = 0;
 }
 
+void
+sse_release(struct sse *s)
+{
+	if (s->len == 0)
+		sse_free(s);
+}
+
 /* Room for n more data bytes and a NUL; SSE_TOO_BIG past the limit. */
 static int
 reserve(struct sse *s, size_t n)

@@ -68,6 +68,12 @@ void sse_init(struct sse *, size_t max, sse_cb, void *arg);
  * may be fed again later.
  */
 int sse_feed(struct sse *, const void *buf, size_t len, size_t *used);
+/*
+ * Frees the buffer when no event's data is waiting in it (between
+ * events); the parser goes on, and allocates again for the next event.
+ * A stream that waits between feeds keeps no buffer that way.
+ */
+void sse_release(struct sse *);
 /* Frees the buffer; the struct may be sse_init'ed again. */
 void sse_free(struct sse *);
 

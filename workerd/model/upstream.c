@@ -13,6 +13,18 @@
  *   handle's connection cache (UP_MAXCONNECTS) for the next request. Not
  *   HTTP/2: pausing a stream in libcurl 7.88's HTTP/2 code is not reliable,
  *   and on HTTP/1.1 a pause is plain TCP backpressure on that stream alone.
+ * - Several multi handles ("shards"), each with at most UP_SHARD_XFERS
+ *   transfers: libcurl 7.88 walks every connection of its cache when a
+ *   transfer starts (looking for one to reuse) and when one ends (looking
+ *   for the oldest idle one to close); with 4,000 streams on one multi
+ *   handle those walks took about a tenth of the worker's CPU. A new
+ *   transfer goes to the first shard with room, so the first one's idle
+ *   connections are the ones reused; shards are made as needed and kept
+ *   until upstream_shutdown.
+ * - Memory per stream: a 1 KiB receive buffer once many transfers are in
+ *   flight (UP_BIGBUF_XFERS; 4 KiB before, where a fast reply costs fewer
+ *   reads); the request body freed once sent (body_release); the SSE
+ *   buffer freed between events (sse_release).
  * - Backpressure: the write callback asks can_write() before consuming
  *   anything; 0 pauses the transfer (CURL_WRITEFUNC_PAUSE: curl keeps the
  *   bytes it read, at most about one receive buffer, and stops reading the
@@ -51,18 +63,39 @@
 #define UP_DEFAULT_MODEL	"gpt-4.1-mini"
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
-#define UP_BUFFERSIZE		4096	/* curl's receive buffer per transfer */
-#define UP_MAXCONNECTS		256	/* idle connections kept for reuse */
+/*
+ * curl's receive buffer per transfer: 4 KiB while few transfers are in
+ * flight (a fast reply comes in one or two reads), 1 KiB past
+ * UP_BIGBUF_XFERS (memory per open stream; an SSE event is ~250 bytes).
+ */
+#define UP_BUFFERSIZE		4096
+#define UP_BUFFERSIZE_MANY	1024
+#define UP_BIGBUF_XFERS		64
+#define UP_MAXCONNECTS		256	/* idle connections kept for reuse (shard 0) */
+#define UP_SHARD_MAXCONNECTS	32	/* the same for each further shard */
+#define UP_SHARD_XFERS		256	/* transfers per multi handle */
+#define UP_SHARDS_MAX		64	/* beyond: the least loaded takes more */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
 #define UP_SPARE_EASY		16	/* finished easy handles kept for reuse */
 
+/* One multi handle, its timer and its share of the transfers. */
+struct shard {
+	CURLM *multi;
+	struct loop_timer mtimer;
+	struct loop_defer mkick;
+	int kicking;		/* inside the mkick call */
+	int nxfers;		/* transfers on it, added or about to be */
+};
+
 struct upstream {
 	TAILQ_ENTRY(upstream) entry;
+	struct shard *sh;
 	CURL *easy;
 	struct upstream_cbs cbs;
 	void *arg;
 	char *body;		/* the request (curl reads it, does not copy) */
+	size_t blen;		/* its length */
 	struct sse sse;
 	struct loop_timer idle;
 	struct loop_defer defer;	/* add, resume or cancel outside curl */
@@ -90,14 +123,12 @@ struct upstream {
 
 static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
 
-static CURLM *multi;
+static struct shard *shards[UP_SHARDS_MAX];
+static int nshards;
 static struct curl_slist *headers;
 static char *url, *model, *system_prompt, *api_key;
 static uint32_t connect_ms, idle_ms;
 static char idle_text[64];
-static struct loop_timer mtimer;
-static struct loop_defer mkick;
-static int kicking;		/* inside the mkick call */
 static int in_curl;		/* inside a curl call that may run our callbacks */
 static int nactive;
 static int curl_ready;
@@ -114,7 +145,7 @@ static int nspare;
 static struct loop_io **socks;
 static size_t nsocks;
 
-static void check_done(void);
+static void check_done(struct shard *);
 static void destroy(struct upstream *);
 
 static CURL *
@@ -142,6 +173,7 @@ easy_put(CURL *e)
 static void
 sock_io(int fd, uint32_t events, void *arg)
 {
+	struct shard *sh = arg;
 	int action = 0, running;
 
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
@@ -151,9 +183,9 @@ sock_io(int fd, uint32_t events, void *arg)
 	if (events & EPOLLERR)
 		action |= CURL_CSELECT_ERR;
 	in_curl++;
-	curl_multi_socket_action(multi, fd, action, &running);
+	curl_multi_socket_action(sh->multi, fd, action, &running);
 	in_curl--;
-	check_done();
+	check_done(sh);
 }
 
 static struct loop_io *
@@ -199,7 +231,7 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what & CURL_POLL_OUT)
 		ev |= EPOLLOUT;
 	if (io->fd < 0) {
-		if (loop_io_add(io, s, ev, sock_io, NULL) < 0)
+		if (loop_io_add(io, s, ev, sock_io, userp) < 0)
 			log_warn("upstream: watching socket %d", s);
 	} else if (loop_io_mod(io, ev) < 0)
 		log_warn("upstream: socket %d", s);
@@ -207,16 +239,28 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 }
 
 static void
-mtimer_fire(void *arg)
+shard_timeout(struct shard *sh, int kick)
 {
 	int running;
 
 	in_curl++;
-	kicking = arg == &mkick;
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	kicking = 0;
+	sh->kicking = kick;
+	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	sh->kicking = 0;
 	in_curl--;
-	check_done();
+	check_done(sh);
+}
+
+static void
+mtimer_fire(void *arg)
+{
+	shard_timeout(arg, 0);
+}
+
+static void
+mkick_fire(void *arg)
+{
+	shard_timeout(arg, 1);
 }
 
 /*
@@ -229,13 +273,71 @@ mtimer_fire(void *arg)
 static int
 timer_cb(CURLM *m, long ms, void *userp)
 {
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	if (ms == 0 && !kicking)
-		loop_defer(&mkick);
+	struct shard *sh = userp;
+
+	loop_timer_stop(&sh->mtimer);
+	loop_defer_cancel(&sh->mkick);
+	if (ms == 0 && !sh->kicking)
+		loop_defer(&sh->mkick);
 	else if (ms >= 0)
-		loop_timer_after(&mtimer, (uint64_t)ms);
+		loop_timer_after(&sh->mtimer, (uint64_t)ms);
 	return 0;
+}
+
+/* A new multi handle; NULL when out of memory. */
+static struct shard *
+shard_new(long maxconnects)
+{
+	struct shard *sh;
+
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		return NULL;
+	if ((sh->multi = curl_multi_init()) == NULL) {
+		free(sh);
+		return NULL;
+	}
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+	curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, maxconnects);
+	curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_NOTHING);
+	loop_timer_init(&sh->mtimer, mtimer_fire, sh);
+	loop_defer_init(&sh->mkick, mkick_fire, sh);
+	return sh;
+}
+
+/* Only once its transfers are gone. */
+static void
+shard_free(struct shard *sh)
+{
+	loop_timer_stop(&sh->mtimer);
+	loop_defer_cancel(&sh->mkick);
+	curl_multi_cleanup(sh->multi);
+	free(sh);
+}
+
+/*
+ * The shard a new transfer goes to: the first with room, else a new one,
+ * else (UP_SHARDS_MAX of them full) the least loaded. NULL: out of memory.
+ */
+static struct shard *
+shard_pick(void)
+{
+	struct shard *best = NULL;
+	int i;
+
+	for (i = 0; i < nshards; i++) {
+		if (shards[i]->nxfers < UP_SHARD_XFERS)
+			return shards[i];
+		if (best == NULL || shards[i]->nxfers < best->nxfers)
+			best = shards[i];
+	}
+	if (nshards < UP_SHARDS_MAX &&
+	    (shards[nshards] = shard_new(UP_SHARD_MAXCONNECTS)) != NULL)
+		return shards[nshards++];
+	return best;
 }
 
 /* ---------------------------------------------------------- the end */
@@ -361,7 +463,7 @@ detach(struct upstream *u)
 	loop_timer_stop(&u->idle);
 	loop_defer_cancel(&u->defer);
 	if (u->added) {
-		curl_multi_remove_handle(multi, u->easy);
+		curl_multi_remove_handle(u->sh->multi, u->easy);
 		u->added = 0;
 	}
 }
@@ -371,6 +473,7 @@ static void
 destroy(struct upstream *u)
 {
 	detach(u);
+	u->sh->nxfers--;
 	easy_put(u->easy);
 	sse_free(&u->sse);
 	free(u->body);
@@ -405,7 +508,7 @@ finish(struct upstream *u, enum upstream_status st, const char *text)
 }
 
 static void
-check_done(void)
+check_done(struct shard *sh)
 {
 	struct upstream *u;
 	CURLMsg *m;
@@ -416,7 +519,7 @@ check_done(void)
 	enum upstream_status st;
 	int left;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		e = m->easy_handle;
@@ -510,6 +613,25 @@ header_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/*
+ * Frees the request body once curl has sent all of it: the reply has
+ * begun, and curl sends a request again only before any byte of a reply
+ * came (redirects are not followed, no authentication scheme resends).
+ * A long history is not kept for the whole reply.
+ */
+static void
+body_release(struct upstream *u)
+{
+	curl_off_t sent = 0;
+
+	if (u->body == NULL ||
+	    curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &sent) !=
+	    CURLE_OK || sent < (curl_off_t)u->blen)
+		return;
+	free(u->body);
+	u->body = NULL;
+}
+
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -528,6 +650,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 			u->http_status = (int)code;
 		u->got_status = 1;
 	}
+	body_release(u);
 	if (!status_ok(u->http_status)) {
 		/* Keep the start of the error body for its message. */
 		if (u->errbody == NULL &&
@@ -553,6 +676,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		fail(u, UPSTREAM_BROKEN, "an event from the model is too big");
 	if (u->cancelled || u->fail != NULL)
 		return 0;
+	sse_release(&u->sse);	/* the next piece comes 20-200 ms later */
 	return n;
 }
 
@@ -595,7 +719,7 @@ deferred(void *arg)
 	}
 	if (u->add_pending) {
 		u->add_pending = 0;
-		if (curl_multi_add_handle(multi, u->easy) != CURLM_OK) {
+		if (curl_multi_add_handle(u->sh->multi, u->easy) != CURLM_OK) {
 			finish(u, UPSTREAM_BROKEN, "could not start the request");
 			return;
 		}
@@ -672,16 +796,16 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
     void *arg)
 {
 	struct upstream *u;
+	struct shard *sh;
 	CURLcode e = CURLE_OK;
-	size_t blen = 0;
 	CURL *c;
 
-	if (multi == NULL || cbs == NULL || cbs->can_write == NULL ||
+	if (nshards == 0 || cbs == NULL || cbs->can_write == NULL ||
 	    cbs->on_delta == NULL || cbs->on_done == NULL)
 		return NULL;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((sh = shard_pick()) == NULL || (u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->body = build_body(req, &blen)) == NULL ||
+	if ((u->body = build_body(req, &u->blen)) == NULL ||
 	    (u->easy = c = easy_get()) == NULL) {
 		free(u->body);
 		free(u);
@@ -697,7 +821,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)blen);
+	    (curl_off_t)u->blen);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
 	e |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -709,7 +833,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)UP_BUFFERSIZE);
+	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, nactive < UP_BIGBUF_XFERS ?
+	    (long)UP_BUFFERSIZE : (long)UP_BUFFERSIZE_MANY);
 	if (curl_openssl)
 		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	if (e != CURLE_OK) {
@@ -722,6 +847,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	loop_timer_init(&u->idle, idle_fire, u);
 	loop_defer_init(&u->defer, deferred, u);
 	TAILQ_INSERT_TAIL(&transfers, u, entry);
+	u->sh = sh;
+	sh->nxfers++;
 	nactive++;
 	u->last_rx = loop_now();
 	loop_timer_after(&u->idle, idle_ms);
@@ -729,7 +856,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		/* From inside a callback: curl refuses new handles now. */
 		u->add_pending = 1;
 		loop_defer(&u->defer);
-	} else if (curl_multi_add_handle(multi, c) != CURLM_OK) {
+	} else if (curl_multi_add_handle(sh->multi, c) != CURLM_OK) {
 		nactive--;
 		destroy(u);
 		return NULL;
@@ -804,7 +931,7 @@ upstream_init(void)
 	char *base = NULL, *auth = NULL, shown[256];
 	size_t len, klen;
 
-	if (multi != NULL)
+	if (nshards > 0)
 		upstream_shutdown();
 	connect_ms = wsettings.connect_timeout_ms;
 	idle_ms = wsettings.model_idle_ms;
@@ -875,14 +1002,9 @@ upstream_init(void)
 		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
 		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
-	if ((multi = curl_multi_init()) == NULL)
+	if ((shards[0] = shard_new(UP_MAXCONNECTS)) == NULL)
 		goto nomem;
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)UP_MAXCONNECTS);
-	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	loop_timer_init(&mtimer, mtimer_fire, &mtimer);
-	loop_defer_init(&mkick, mtimer_fire, &mkick);
+	nshards = 1;
 	nactive = 0;
 	log_url(url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
@@ -912,14 +1034,10 @@ upstream_shutdown(void)
 	while (nspare > 0)
 		curl_easy_cleanup(spare[--nspare]);
 	nactive = 0;
-	if (multi != NULL) {
-		loop_timer_stop(&mtimer);
-		loop_defer_cancel(&mkick);
-		curl_multi_cleanup(multi);
-		multi = NULL;
+	while (nshards > 0) {
+		shard_free(shards[--nshards]);
+		shards[nshards] = NULL;
 	}
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
 	for (i = 0; i < nsocks; i++) {
 		if (socks[i] != NULL) {
 			loop_io_del(socks[i]);

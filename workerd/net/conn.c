@@ -504,6 +504,7 @@ conn_flush(struct conn *c)
 	if (buf_pending(&c->out) == 0) {
 		/* The stall clock starts afresh with the next response. */
 		c->write_since = 0;
+		buf_release(&c->out);
 		if (c->state == CONN_CLOSING) {
 			/*
 			 * Half-close and read what the client still sends for

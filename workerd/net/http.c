@@ -42,7 +42,12 @@ enum {
 	CH_DONE,
 };
 
-#define BODY_INITIAL	(16 * 1024)
+/*
+ * A body of declared length gets that many bytes at once; a chunked one
+ * starts here and doubles. Each open chat stream keeps its request, so
+ * the first guess stays small (a chat message is a few hundred bytes).
+ */
+#define BODY_INITIAL	1024
 #define STR_MAX		HTTP_MAX_HEADER_BYTES	/* a header name or value */
 
 static const char *
@@ -170,6 +175,7 @@ on_message_begin(http_parser *p)
 	h->trailer_bytes = 0;
 	h->want_continue = 0;
 	h->body_cap = 0;
+	h->body_want = 0;
 	h->chunked = 0;
 	h->chunk_state = CH_SIZE0;
 	h->name.len = h->value.len = h->url.len = 0;
@@ -200,6 +206,28 @@ on_url(http_parser *p, const char *at, size_t len)
 	return str_take(h, &h->url, at, len, HTTP_MAX_URL, 414, "URL too long");
 }
 
+/*
+ * Room for one more header: the array starts at 8 and doubles (most
+ * requests have fewer than 16; an open stream keeps its request).
+ */
+static int
+headers_reserve(struct http_request *r)
+{
+	struct http_header *nh;
+	int cap;
+
+	if (r->nheaders < r->headers_cap)
+		return 0;
+	cap = r->headers_cap ? r->headers_cap * 2 : 8;
+	if (cap > HTTP_MAX_HEADERS)
+		cap = HTTP_MAX_HEADERS;
+	if ((nh = reallocarray(r->headers, (size_t)cap, sizeof(*nh))) == NULL)
+		return -1;
+	r->headers = nh;
+	r->headers_cap = cap;
+	return 0;
+}
+
 /* Stores the header just read: lower-cased name, trimmed value. */
 static int
 commit_header(struct http_in *h)
@@ -228,6 +256,8 @@ commit_header(struct http_in *h)
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
 
+	if (headers_reserve(r) != 0)
+		return fail(h, 500, "out of memory");
 	hd = &r->headers[r->nheaders];
 	if ((hd->name = dupn(h->name.p, h->name.len)) == NULL)
 		return fail(h, 500, "out of memory");
@@ -477,6 +507,7 @@ on_headers_complete(http_parser *p)
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_MAX_BODY)
 		return fail(h, 413, "Content-Length over the limit");
 	h->chunked = (p->flags & F_CHUNKED) != 0;
+	h->body_want = (p->flags & F_CONTENTLENGTH) ? p->content_length : 0;
 	h->chunk_state = CH_SIZE0;
 	h->chunk_left = h->chunk_line = h->chunk_total = 0;
 
@@ -507,7 +538,8 @@ body_reserve(struct http_in *h, size_t add)
 	need = r->body_len + add + 1;
 	if (need <= h->body_cap)
 		return 0;
-	ncap = h->body_cap ? h->body_cap : BODY_INITIAL;
+	ncap = h->body_cap ? h->body_cap :
+	    h->body_want > 0 ? h->body_want + 1 : BODY_INITIAL;
 	while (ncap < need)
 		ncap *= 2;
 	if (ncap > HTTP_MAX_BODY + 1)
@@ -565,6 +597,9 @@ on_message_complete(http_parser *p)
 	}
 	h->done = r;
 	h->req = NULL;
+	/* The scratch goes back too: the connection may wait long for more. */
+	str_free(&h->name);
+	str_free(&h->value);
 	h->in_message = 0;
 	h->headers_done = 0;
 	h->want_continue = 0;
@@ -782,21 +817,24 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 
 /* ------------------------------------------------------------ API */
 
+/* The parser's callbacks: one table for every connection. */
+static const http_parser_settings callbacks = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
 void
 http_in_init(struct http_in *h)
 {
 	memset(h, 0, sizeof(*h));
 	http_parser_init(&h->parser, HTTP_REQUEST);
 	h->parser.data = h;
-	http_parser_settings_init(&h->settings);
-	h->settings.on_message_begin = on_message_begin;
-	h->settings.on_url = on_url;
-	h->settings.on_header_field = on_header_field;
-	h->settings.on_header_value = on_header_value;
-	h->settings.on_headers_complete = on_headers_complete;
-	h->settings.on_body = on_body;
-	h->settings.on_chunk_header = on_chunk_header;
-	h->settings.on_message_complete = on_message_complete;
 	h->scan_mode = SCAN_PRE;
 }
 
@@ -851,7 +889,7 @@ http_in_feed(struct http_in *h, const char *data, size_t len,
 			lim = len;
 
 		/* Never call the parser with 0 bytes: that means EOF to it. */
-		n = lim > off ? http_parser_execute(&h->parser, &h->settings,
+		n = lim > off ? http_parser_execute(&h->parser, &callbacks,
 		    data + off, lim - off) : 0;
 		e = HTTP_PARSER_ERRNO(&h->parser);
 		if (n > lim - off)
@@ -956,8 +994,26 @@ http_request_free(struct http_request *r)
 		free(r->headers[i].name);
 		free(r->headers[i].value);
 	}
+	free(r->headers);
 	free(r->body);
 	free(r);
+}
+
+void
+http_request_slim(struct http_request *r)
+{
+	int i;
+
+	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->nheaders = r->headers_cap = 0;
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
 }
 
 const char *

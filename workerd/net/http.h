@@ -28,8 +28,9 @@ struct http_request {
 	char *url;		/* as sent: path and query */
 	char *path;		/* percent-decoding is the router's business */
 	char *query;		/* after '?', or "" */
-	struct http_header headers[HTTP_MAX_HEADERS];
-	int nheaders;
+	struct http_header *headers;	/* nheaders of them */
+	int nheaders;		/* at most HTTP_MAX_HEADERS */
+	int headers_cap;	/* allocated: grown as headers come */
 	char *body;		/* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
 	int keep_alive;		/* what the client asked for (version + Connection) */
@@ -48,7 +49,6 @@ enum http_in_result {
 
 struct http_in {
 	http_parser parser;
-	http_parser_settings settings;
 	struct http_request *req;	/* being built */
 	struct http_request *done;	/* complete, not yet taken */
 	size_t head_bytes;		/* bytes of request line + headers so far */
@@ -64,6 +64,7 @@ struct http_in {
 		size_t len, cap;
 	} name, value, url;		/* header field/value, URL being assembled */
 	size_t body_cap;
+	size_t body_want;		/* Content-Length (checked), 0 if none */
 	size_t trailer_bytes;		/* chunked trailers: read and dropped */
 	int scan_mode;			/* raw head scanner: before/line/headers/body */
 	int scan_cr;			/* last head byte was CR */
@@ -111,6 +112,13 @@ const char *http_in_detail(const struct http_in *);
 int http_in_continue(struct http_in *);
 
 void http_request_free(struct http_request *);
+/*
+ * Frees the headers and the body of a request a handler has read (an
+ * open stream keeps its request to its end): http_header() finds nothing
+ * after this and body is NULL; the request line (method, url, path,
+ * query, version) stays, for the access log.
+ */
+void http_request_slim(struct http_request *);
 /* The first header of that (lower-case) name, or NULL. */
 const char *http_header(const struct http_request *, const char *lname);
 /*

@@ -182,6 +182,13 @@ buf_pending(const struct buf *b)
 }
 
 void
+buf_release(struct buf *b)
+{
+	if (b->len == b->off && !b->err)
+		buf_free(b);
+}
+
+void
 buf_consume(struct buf *b, size_t n)
 {
 	if (n > b->len - b->off)

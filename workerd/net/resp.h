@@ -34,6 +34,12 @@ void buf_add_jstr(struct buf *, const char *s, size_t len);
 size_t buf_pending(const struct buf *);
 /* Marks n bytes consumed; compacts when everything was. */
 void buf_consume(struct buf *, size_t n);
+/*
+ * Frees the memory of a buffer with nothing pending (and no error); the
+ * next add allocates again. A connection keeps no output memory while
+ * it is idle or between the writes of a stream.
+ */
+void buf_release(struct buf *);
 
 /* Production mode adds HSTS and hides error details (PARLEY_ENV/NODE_ENV). */
 void resp_set_production(int on);

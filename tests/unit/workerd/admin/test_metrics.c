@@ -264,8 +264,10 @@ static void
 metrics_test_forwarded(void **state)
 {
 	struct http_request req;
+	struct http_header hs[4];
 
 	memset(&req, 0, sizeof(req));
+	req.headers = hs;
 	assert_int_equal(metrics_forwarded(&req), 0);
 	req.headers[0].name = "host";
 	req.headers[0].value = "localhost";

@@ -507,8 +507,10 @@ static void
 test_auth(void **state)
 {
 	struct http_request req;
+	struct http_header hs[4];
 
 	memset(&req, 0, sizeof(req));
+	req.headers = hs;
 	chat_init(KEY);
 	assert_int_equal(chat_auth(&req), 401);
 	req.headers[0].name = "x-widget-api-key";

@@ -153,6 +153,51 @@ test_every_split(void **state)
 	}
 }
 
+/*
+ * sse_release after every feed, as upstream.c does: the buffer is gone
+ * between events and kept inside one, and every split parses the same.
+ */
+static void
+test_release_between_feeds(void **state)
+{
+	size_t len = strlen(stream), i, j, at, to, cuts[2];
+	struct rec r;
+	struct sse p;
+	int k;
+
+	for (i = 0; i <= len; i++) {
+		for (j = i; j <= len; j += 7) {
+			memset(&r, 0, sizeof(r));
+			sse_init(&p, 0, record, &r);
+			cuts[0] = i;
+			cuts[1] = j;
+			for (at = 0, k = 0; k <= 2; k++, at = to) {
+				to = k < 2 ? cuts[k] : len;
+				assert_int_equal(sse_feed(&p, stream + at,
+				    to - at, NULL), 0);
+				sse_release(&p);
+			}
+			r.out[r.len] = '\0';
+			if (strcmp(r.out, stream_want) != 0)
+				fail_msg("split at %zu,%zu:\n%s", i, j, r.out);
+			assert_null(p.data);
+			sse_free(&p);
+		}
+	}
+
+	memset(&r, 0, sizeof(r));
+	sse_init(&p, 0, record, &r);
+	assert_int_equal(sse_feed(&p, "data: abc\n\ndata: de", 19, NULL), 0);
+	sse_release(&p);
+	assert_non_null(p.data);	/* "de" waits for the rest */
+	assert_int_equal(sse_feed(&p, "f\n\n", 3, NULL), 0);
+	sse_release(&p);
+	assert_null(p.data);
+	r.out[r.len] = '\0';
+	assert_string_equal(r.out, "message|abc\nmessage|def\n");
+	sse_free(&p);
+}
+
 static void
 test_byte_by_byte(void **state)
 {
@@ -518,6 +563,7 @@ main(void)
 		cmocka_unit_test(test_whole),
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_byte_by_byte),
+		cmocka_unit_test(test_release_between_feeds),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_data_fields),

@@ -9,8 +9,8 @@
  * timeout, malformed and oversized events), backpressure (pausing loses
  * and duplicates nothing, a paused transfer does not time out, the mock
  * stops producing and our heap does not grow), cancel from everywhere
- * (the mock sees the disconnect within a second), connection reuse, and
- * 200 concurrent transfers.
+ * (the mock sees the disconnect within a second), connection reuse,
+ * 200 concurrent transfers, and 600 (more than one multi handle takes).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +35,7 @@
 size_t __sanitizer_get_current_allocated_bytes(void);
 
 #define NCONC		200	/* concurrent transfers */
+#define NSHARDED	600	/* more than two multi handles' worth (256) */
 #define PROMPT_WORDS	14	/* words in the default system prompt */
 
 static pid_t mock_pid = -1;
@@ -306,7 +307,7 @@ x_unblock(void *arg)
 static const struct upstream_cbs xcbs = { x_can_write, x_delta, x_done };
 
 /* Every xfer a test used (all static), for the teardown to clean up. */
-static struct xfer *used[NCONC + 8];
+static struct xfer *used[NSHARDED + 8];
 static int nused;
 
 static void
@@ -969,6 +970,122 @@ test_concurrent(void **state)
 	assert_int_equal(stat_of("completed"), NCONC);
 }
 
+/*
+ * A big history goes out whole, and its copy is freed once sent: by the
+ * first delta the heap has shrunk by about its size; the reply is whole.
+ */
+static void
+test_big_request_freed(void **state)
+{
+	enum { BIG = 400 * 1024 };
+	struct upstream_msg m[3];
+	struct upstream_req r = { NULL, NULL, m, 3 };
+	static struct xfer x;
+	size_t heap0, heap1;
+	json_t *body;
+	char *big;
+
+	big = malloc(BIG + 1);
+	assert_non_null(big);
+	memset(big, 'h', BIG);
+	big[BIG] = '\0';
+	m[0].role = "user";
+	m[0].content = big;
+	m[1].role = "assistant";
+	m[1].content = "ok";
+	m[2].role = "user";
+	m[2].content = "short [[mock:chunks=20,delay=20]]";
+	x_init(&x);
+	x.u = upstream_start(&r, &xcbs, &x);
+	assert_non_null(x.u);
+	free(big);		/* the request is the client's own copy */
+	heap0 = __sanitizer_get_current_allocated_bytes();
+	assert_true(drive_until(&x.ndeltas, 5000));
+	heap1 = __sanitizer_get_current_allocated_bytes();
+	assert_true(heap1 + BIG * 3 / 4 < heap0);
+	assert_true(drive_until(&x.done, 5000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: short");
+	body = last_request();	/* the mock's log of it: too big to keep whole */
+	assert_true(json_integer_value(json_object_get(body, "body_bytes")) >
+	    BIG);
+	json_decref(body);
+	x_free(&x);
+}
+
+/*
+ * With 64 transfers in flight the next gets the small receive buffer
+ * (1 KiB): a 100 KB reply in events of 2 KB, each split over reads,
+ * still arrives whole.
+ */
+static void
+test_small_buffer_long_reply(void **state)
+{
+	static struct xfer hold[64], x;
+	char msg[64];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		x_init(&hold[i]);
+		snprintf(msg, sizeof(msg), "h%d [[mock:chunks=2,delay=5000]]",
+		    i);
+		x_start(&hold[i], msg);
+	}
+	x_init(&x);
+	run(&x, "[[mock:reply=0123456789,repeat=10000,chunks=50]]", 10000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_int_equal(x.len, 100000);
+	assert_int_equal(x.ndeltas, 50);
+	for (i = 0; i < 100000; i += 10)
+		assert_memory_equal(x.text + i, "0123456789", 10);
+	x_free(&x);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(hold[i].done, 0);
+		x_free(&hold[i]);
+	}
+}
+
+/*
+ * More transfers than one multi handle takes: they run at once and end
+ * whole, twice over (the second round reuses the handles the first one
+ * made), and the idle connections kept afterwards stay bounded (256 for
+ * the first handle, 32 for each further one).
+ */
+static void
+test_sharded(void **state)
+{
+	static struct xfer xs[NSHARDED];
+	static int ports[NSHARDED];
+	char msg[64], want[64];
+	int i, all, round, n;
+
+	for (round = 0; round < 2; round++) {
+		stats_reset();
+		for (i = 0; i < NSHARDED; i++) {
+			x_init(&xs[i]);
+			snprintf(msg, sizeof(msg),
+			    "r%d n%d [[mock:chunks=4,delay=250]]", round, i);
+			x_start(&xs[i], msg);
+		}
+		assert_int_equal(upstream_active(), NSHARDED);
+		for (all = 0; all < 3000 && upstream_active() > 0; all++)
+			loop_once(10);
+		for (i = 0; i < NSHARDED; i++) {
+			snprintf(want, sizeof(want), "You said: r%d n%d",
+			    round, i);
+			assert_int_equal(xs[i].done, 1);
+			assert_int_equal(xs[i].res.status, UPSTREAM_OK);
+			assert_string_equal(xs[i].text, want);
+			x_free(&xs[i]);
+		}
+		assert_true(stat_of("max_concurrent") > 256);
+		assert_int_equal(stat_of("completed"), NSHARDED);
+		n = conns_to_mock(ports, NSHARDED);
+		assert_true(n >= 1);
+		assert_true(n <= 256 + 2 * 32);
+	}
+}
+
 static void
 test_refused(void **state)
 {
@@ -1234,6 +1351,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sharded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_request_freed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_buffer_long_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),

@@ -136,6 +136,7 @@ test_settings(void **state)
 	struct clientcap *h, *x;
 	struct ipaddr p = ip("127.0.0.9"), q = ip("127.0.0.10");
 	struct http_request req;
+	struct http_header hs[4];
 	struct conn c;
 
 	memset(&lo, 0, sizeof(lo));
@@ -156,6 +157,7 @@ test_settings(void **state)
 	/* WebSockets: by the client a trusted proxy names. */
 	memset(&c, 0, sizeof(c));
 	memset(&req, 0, sizeof(req));
+	req.headers = hs;
 	c.peer = p;
 	req.headers[0].name = "x-forwarded-for";
 	req.headers[0].value = "198.51.100.7";

@@ -200,11 +200,13 @@ static void
 test_of_request(void **state)
 {
 	struct http_request req;
+	struct http_header hs[4];
 	struct conn c;
 	struct ipaddr a;
 	char buf[64];
 
 	memset(&req, 0, sizeof(req));
+	req.headers = hs;
 	memset(&c, 0, sizeof(c));
 	memset(&wsettings, 0, sizeof(wsettings));
 	ipaddr_parse("127.0.0.1", 9, &c.peer);
@@ -236,11 +238,13 @@ static void
 test_key(void **state)
 {
 	struct http_request req;
+	struct http_header hs[4];
 	struct conn c;
 	char key[80];
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
+	req.headers = hs;
 	memset(&c, 0, sizeof(c));
 	memset(&wsettings, 0, sizeof(wsettings));
 	ipaddr_parse("203.0.113.7", 11, &c.peer);

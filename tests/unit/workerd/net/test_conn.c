@@ -2,7 +2,8 @@
  * Connections over real socketpairs: pipelined requests answered in
  * order (also when one waits on storaged), HEAD, bad input, keep-alive
  * and close, timeouts, a client leaving mid-request, output backpressure,
- * the access log and the close reason, and quitting.
+ * an idle connection holding no buffers, the access log and the close
+ * reason, and quitting.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -463,6 +464,34 @@ test_output_backpressure(void **state)
 	tclient_close(&cl);
 }
 
+/*
+ * Once an answer is written out, the connection keeps no output buffer
+ * and no parser scratch while it waits for the next request.
+ */
+static void
+test_idle_keeps_no_buffers(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	size_t off = 0;
+	int i;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	for (i = 0; i < 3; i++) {
+		send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n"
+		    "X-Something-Long: 0123456789012345678901234567890123456789"
+		    "\r\n\r\n");
+		expect_answer(&cl, &off, &r, 200, NULL);
+		assert_int_equal(cl.c->state, CONN_READ);
+		assert_int_equal(buf_pending(&cl.c->out), 0);
+		assert_null(cl.c->out.data);
+		assert_null(cl.c->in.name.p);
+		assert_null(cl.c->in.value.p);
+		assert_null(cl.c->pend);
+	}
+	tclient_close(&cl);
+}
+
 /* ---- what the logs say (stderr captured into a file) ---- */
 
 static int saved_stderr = -1;
@@ -638,6 +667,7 @@ main(void)
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),
+		cmocka_unit_test(test_idle_keeps_no_buffers),
 		cmocka_unit_test(test_access_format),
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_close_reason),

@@ -988,6 +988,138 @@ test_buf(void **state)
 	assert_null(b.data);
 }
 
+/* buf_release frees an empty buffer only; the next add allocates again. */
+static void
+test_buf_release(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	buf_release(&b);
+	assert_null(b.data);
+	buf_adds(&b, "0123456789");
+	buf_release(&b);		/* bytes pending: kept */
+	assert_non_null(b.data);
+	assert_int_equal(buf_pending(&b), 10);
+	buf_consume(&b, 4);
+	buf_release(&b);
+	assert_non_null(b.data);
+	assert_memory_equal(b.data + b.off, "456789", 6);
+	buf_consume(&b, 6);
+	buf_release(&b);		/* all written: memory returned */
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	assert_int_equal(buf_pending(&b), 0);
+	buf_adds(&b, "again");
+	assert_int_equal(buf_pending(&b), 5);
+	assert_memory_equal(b.data + b.off, "again", 5);
+	buf_free(&b);
+}
+
+/*
+ * The memory a parsed request keeps, which an open stream holds for its
+ * life: a body of declared length gets exactly its size, a chunked one
+ * starts small and grows whole; the header array grows with the headers;
+ * the parser's scratch is given back at each request's end; a request
+ * slimmed once read keeps only its line.
+ */
+static void
+test_request_memory(void **state)
+{
+	struct http_in h;
+	struct http_request *r;
+	struct buf b;
+	size_t used, i;
+	char *big;
+
+	(void)state;
+	http_in_init(&h);
+	buf_init(&b);
+	buf_adds(&b, "POST /v1/chat/stream HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 300\r\n\r\n");
+	for (i = 0; i < 300; i++)
+		buf_add(&b, "m", 1);
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	assert_int_equal(h.body_cap, 301);
+	assert_null(h.name.p);
+	assert_null(h.value.p);
+	r = http_in_take(&h);
+	assert_int_equal(r->body_len, 300);
+	assert_int_equal(r->nheaders, 2);
+	assert_int_equal(r->headers_cap, 8);
+	assert_string_equal(r->headers[1].name, "content-length");
+	http_request_free(r);
+	buf_free(&b);
+
+	/* 40 headers and a 100 KiB chunked body in 1000-byte chunks. */
+	big = malloc(1000);
+	assert_non_null(big);
+	memset(big, 'z', 1000);
+	buf_init(&b);
+	buf_adds(&b, "POST /x HTTP/1.1\r\nHost: a\r\n");
+	for (i = 0; i < 39; i++)
+		buf_addf(&b, "X-%zu: v%zu\r\n", i, i);
+	buf_adds(&b, "Transfer-Encoding: chunked\r\n\r\n");
+	for (i = 0; i < 100; i++) {
+		buf_adds(&b, "3e8\r\n");
+		buf_add(&b, big, 1000);
+		buf_adds(&b, "\r\n");
+	}
+	buf_adds(&b, "0\r\n\r\n");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	assert_true(h.body_cap >= 100001 && h.body_cap <= 2 * 100001);
+	r = http_in_take(&h);
+	assert_int_equal(r->nheaders, 41);
+	assert_int_equal(r->headers_cap, 64);
+	assert_string_equal(r->headers[39].name, "x-38");
+	assert_string_equal(r->headers[39].value, "v38");
+	assert_int_equal(r->body_len, 100000);
+	for (i = 0; i < 100000; i++)
+		if (r->body[i] != 'z')
+			break;
+	assert_int_equal(i, 100000);
+	http_request_free(r);
+	buf_free(&b);
+
+	/* Slimmed once read: the line stays, headers and body go. */
+	buf_init(&b);
+	buf_adds(&b, "POST /v1/chat/stream?x=1 HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\n\r\nhello");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	r = http_in_take(&h);
+	http_request_slim(r);
+	assert_null(r->headers);
+	assert_int_equal(r->nheaders, 0);
+	assert_null(http_header(r, "host"));
+	assert_null(r->body);
+	assert_int_equal(r->body_len, 0);
+	assert_string_equal(r->method_name, "POST");
+	assert_string_equal(r->path, "/v1/chat/stream");
+	assert_string_equal(r->query, "x=1");
+	assert_int_equal(r->http_minor, 1);
+	http_request_free(r);
+	buf_free(&b);
+
+	/* A small chunked body starts at 1 KiB. */
+	buf_init(&b);
+	buf_adds(&b, "POST /x HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	assert_int_equal(h.body_cap, 1024);
+	r = http_in_take(&h);
+	assert_int_equal(r->body_len, 5);
+	assert_string_equal(r->body, "hello");
+	http_request_free(r);
+	buf_free(&b);
+	free(big);
+	http_in_free(&h);
+}
+
 /* The response in b with its Date value replaced by "DATE". */
 static char *
 undated(const struct buf *b)
@@ -1255,6 +1387,8 @@ main(void)
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf_release),
+		cmocka_unit_test(test_request_memory),
 		cmocka_unit_test(test_resp_simple),
 		cmocka_unit_test(test_resp_error),
 		cmocka_unit_test(test_resp_chunked),
