@@ -44,7 +44,11 @@ describe('WebSocket chat, 4 workers', () => {
     const s = await v.next('session');
     assert.match(s.session_token, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(s.contact_info_submitted, false);
-    const { tokens, message } = await v.turn('hello over ws');
+    // Tokens that come before storaged confirms the commit go out together
+    // once it does: 100 ms between chunks leaves room for a slow commit on
+    // a loaded machine (at 5 ms all six could come before it).
+    const said = 'hello over ws [[mock:delay=100]]';
+    const { tokens, message } = await v.turn(said);
     assert.ok(tokens.length >= 2, `streamed in ${tokens.length} tokens`);
     assert.equal(tokens.join(''), mockReply('hello over ws'));
     assert.deepEqual(message, { type: 'message', role: 'assistant', content: mockReply('hello over ws') });
@@ -53,7 +57,7 @@ describe('WebSocket chat, 4 workers', () => {
     const conv = await conversationEndingWith(p, mockReply('hello over ws'));
     assert.ok(conv, 'the conversation is listed');
     assert.deepEqual(await messagesOf(p, conv._id), [
-      ['user', 'hello over ws', 'complete'],
+      ['user', said, 'complete'],
       ['assistant', mockReply('hello over ws'), 'complete'],
     ]);
 
@@ -63,7 +67,7 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal(s2.session_token, s.session_token);
     const h = await v2.next('history');
     assert.deepEqual(h.messages, [
-      { role: 'user', content: 'hello over ws' },
+      { role: 'user', content: said },
       { role: 'assistant', content: mockReply('hello over ws') },
     ]);
     // The next turn goes into the same conversation, with the history sent to the model.
