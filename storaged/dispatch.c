@@ -1253,11 +1253,8 @@ dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
 	struct dbatch b;
 
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
+	/* Alone in its batch, it never runs twice (dispatch_rerun). */
 	dispatch_run(&b, type, payload, len, r);
-	if (dispatch_rerun(&b)) {
-		dreply_free(r);
-		dispatch_run(&b, type, payload, len, r);
-	}
 	if (dispatch_end(&b) < 0)
 		dreply_commit_failed(r);
 }

@@ -76,9 +76,8 @@ TAILQ_HEAD(clientq, client);
 /* One request of the running batch and its reply. */
 struct slot {
 	struct client *c;
-	const struct req *q;	/* valid until the client is read again */
-	uint16_t type;
-	uint32_t id;
+	/* The request (type, id, payload): valid until its client is read again. */
+	const struct req *q;
 	int stored;		/* ran through dispatch (not server_metrics) */
 	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
@@ -285,16 +284,17 @@ client_read(struct server *s, struct client *c)
 static void
 client_reply(struct client *c, const struct slot *sl)
 {
+	const struct req *q = sl->q;
 	int rc;
 
 	if (sl->early && sl->rep.err == 0)
-		rc = pchan_send(&c->ch, sl->type, PROTO_F_REPLY, sl->id, NULL,
-		    0, -1);
+		rc = pchan_send(&c->ch, q->type, PROTO_F_REPLY, q->id, NULL, 0,
+		    -1);
 	else if (sl->rep.err != 0)
-		rc = pchan_send_error(&c->ch, sl->type, sl->id,
+		rc = pchan_send_error(&c->ch, q->type, q->id,
 		    (uint32_t)sl->rep.err, sl->rep.errmsg);
 	else
-		rc = pchan_send(&c->ch, sl->type, PROTO_F_REPLY, sl->id,
+		rc = pchan_send(&c->ch, q->type, PROTO_F_REPLY, q->id,
 		    sl->rep.enc.buf, sl->rep.enc.len, -1);
 	if (rc < 0) {
 		log_warn("client %llu (%s): queue reply", c->serial,
@@ -309,8 +309,8 @@ client_early(struct client *c, const struct slot *sl)
 {
 	if (c->dead)
 		return;
-	if (pchan_send(&c->ch, sl->type, PROTO_F_REPLY | PROTO_F_EARLY, sl->id,
-	    sl->rep.enc.buf, sl->rep.enc.len, -1) < 0) {
+	if (pchan_send(&c->ch, sl->q->type, PROTO_F_REPLY | PROTO_F_EARLY,
+	    sl->q->id, sl->rep.enc.buf, sl->rep.enc.len, -1) < 0) {
 		log_warn("client %llu (%s): queue early reply", c->serial,
 		    client_name(c));
 		client_kill(c);
@@ -466,8 +466,6 @@ server_batch(struct server *s)
 			sl = &s->batch[n++];
 			sl->c = c;
 			sl->q = q;
-			sl->type = q->type;
-			sl->id = q->id;
 			smetrics_request(q->type);
 			sl->stored = !server_metrics(s, c, q, &sl->rep);
 			if (sl->stored) {
@@ -486,7 +484,7 @@ server_batch(struct server *s)
 			if (!sl->stored)
 				continue;
 			dreply_free(&sl->rep);
-			dispatch_run(&b, sl->type, sl->q->payload,
+			dispatch_run(&b, sl->q->type, sl->q->payload,
 			    sl->q->len, &sl->rep);
 		}
 	for (i = 0; i < n; i++) {

@@ -158,28 +158,40 @@ view_end(struct store_txn *t)
 		t->parent->wrote = 1;
 }
 
-/*
- * The log record of the batch is replayed onto the checkpoint: the write
- * txn is begun again from LMDB's committed state and every record of the
- * log applied to it. What a failed batch wrote is gone; nothing that was
- * acknowledged is. A log that cannot be replayed leaves the process no
- * state to trust: it exits, and the next start replays from the disk.
- */
 static int replay_one(void *, uint64_t, const uint8_t *, size_t);
 static void store_close_now(struct store *);
 
-static void
-store_undo(struct store *st)
+/*
+ * The write txn begun again from LMDB's committed state (the last
+ * checkpoint), with the log's records after it applied, up to record upto.
+ * 0, or -1 (logged).
+ */
+static int
+store_replay(struct store *st, uint64_t upto)
 {
-	/* Not a record whose append failed, even if it reached the file. */
-	st->replay_upto = st->seq;
 	if (st->ltxn != NULL)
 		mdb_txn_abort(st->ltxn);
 	st->ltxn = NULL;
 	oplog_clear(&st->log);
 	st->seq = st->ckpt_seq;
-	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0 ||
-	    st->seq != st->replay_upto)
+	st->replay_upto = upto;
+	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Undoes a failed batch: what it wrote is gone; nothing that was
+ * acknowledged is (not a record whose append failed, even if it reached
+ * the file). A log that cannot be replayed leaves the process no state to
+ * trust: it exits, and the next start replays from the disk.
+ */
+static void
+store_undo(struct store *st)
+{
+	uint64_t acked = st->seq;
+
+	if (store_replay(st, acked) < 0 || st->seq != acked)
 		fatalx("store: cannot replay the log after a failed batch");
 	log_info("store: a failed batch was undone (%llu records replayed)",
 	    (unsigned long long)(st->seq - st->ckpt_seq));
@@ -327,22 +339,35 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	}
 }
 
-/* The key must exist: a missing one means an index went wrong. */
-void
-db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
-    const char *what)
+static void
+del_key(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what, int may_be_absent)
 {
 	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
 	int rc;
 
 	if (writable(t) < 0)
 		return;
-	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) != 0)
-		write_failed(t, rc, what);
-	else {
+	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0) {
 		t->wrote = 1;
 		oplog_del(t->st, dbi, k, klen);
-	}
+	} else if (!(may_be_absent && rc == MDB_NOTFOUND))
+		write_failed(t, rc, what);
+}
+
+/* The key must exist: a missing one means an index went wrong. */
+void
+db_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	del_key(t, dbi, k, klen, what, 0);
+}
+
+void
+db_del_quiet(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	del_key(t, dbi, k, klen, what, 1);
 }
 
 int
@@ -783,13 +808,7 @@ store_checkpoint(struct store *st)
 static int
 store_recover(struct store *st, const char *dir)
 {
-	int rc;
-
-	st->seq = st->ckpt_seq;
-	st->replay_upto = UINT64_MAX;
-	if ((rc = ltxn_begin(st)) != 0)
-		return -1;
-	if (wal_scan(st->wal, replay_one, st) < 0) {
+	if (store_replay(st, UINT64_MAX) < 0) {
 		log_warnx("%s: cannot replay %s", dir, WAL_FILE);
 		return -1;
 	}

@@ -130,6 +130,9 @@ void db_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 /* The key must exist. */
 void db_del(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const char *what);
+/* db_del() of a key that may be absent (an index entry). */
+void db_del_quiet(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const char *what);
 /* A record's version byte is ST_RECORD_VERSION: d reads what follows. */
 int rec_open(struct store_txn *, const MDB_val *, struct pdec *,
     const char *what);

@@ -41,27 +41,6 @@
 
 /* ---------------------------------------------------------------- records */
 
-/* Deletes a key that may be absent (an index entry). */
-static void
-del_quiet(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
-    const char *what)
-{
-	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
-	int rc;
-
-	if (t->err)
-		return;
-	if (t->rdonly) {
-		db_del(t, dbi, k, klen, what);	/* fails: a bug */
-		return;
-	}
-	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0) {
-		t->wrote = 1;
-		oplog_del(t->st, dbi, k, klen);
-	} else if (rc != MDB_NOTFOUND)
-		write_failed(t, rc, what);
-}
-
 /*
  * Saves s under hash; its expiry entry moves from old_exp (0: none) to
  * s->expires_at (0: none).
@@ -90,7 +69,7 @@ wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 		return;
 	if (old_exp != 0) {
 		expiry_key(k, old_exp, hash);
-		del_quiet(t, t->st->wsess_expiry, k, sizeof(k),
+		db_del_quiet(t, t->st->wsess_expiry, k, sizeof(k),
 		    "delete visitor session expiry");
 	}
 	if (s->expires_at != 0) {
@@ -247,11 +226,11 @@ wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 		    "delete contact claim");
 	db_del(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
 	    "delete visitor session");
-	del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
+	db_del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
 	    "delete widget session");
 	if (s->expires_at != 0) {
 		expiry_key(k, s->expires_at, hash);
-		del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
+		db_del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
 		    "delete visitor session expiry");
 	}
 }
@@ -1328,7 +1307,7 @@ sweep_gone(struct store_txn *t, struct budget *b, uint8_t *keys,
 		    strcmp(s.widget, (const char *)pk) == 0)
 			wsess_delete(t, k + plen, &s);
 		else if (rc >= 0)	/* an entry left alone */
-			del_quiet(t, t->st->widget_wsess, k,
+			db_del_quiet(t, t->st->widget_wsess, k,
 			    plen + ST_TOKEN_HASH_LEN, "delete widget session");
 		out->gone++;
 	}
@@ -1364,7 +1343,7 @@ sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
 			wsess_delete(t, k + 8, &s);
 			out->expired++;
 		} else if (rc >= 0)	/* a stale entry */
-			del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
+			db_del_quiet(t, t->st->wsess_expiry, k, EXPIRY_KEY_LEN,
 			    "delete visitor session expiry");
 	}
 	if (i == n && n > 0)

@@ -827,10 +827,10 @@ test_store_nested_abort(void **state)
 }
 
 /*
- * A request alone in its batch shares the batch's txn: its writes are the
- * batch's; a failure before any write leaves the batch to commit; one
+ * A request shares its batch's txn (store_begin_shared): its writes are
+ * the batch's; a failure before any write leaves the batch to commit; one
  * after a write (or an abort after one) fails the batch, and nothing of
- * it is stored.
+ * it is stored (dispatch then runs the batch again, nested).
  */
 static void
 test_store_shared(void **state)
