@@ -81,9 +81,11 @@ events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq)
 	if (n < 1 || n > 16 || s[i++] != '-')
 		return -1;
 	for (n = 0; s[i] >= '0' && s[i] <= '9'; i++, n++) {
-		if (q > (UINT64_MAX - 9) / 10)
+		d = s[i] - '0';
+		if (q > UINT64_MAX / 10 || (q == UINT64_MAX / 10 &&
+		    (uint64_t)d > UINT64_MAX % 10))
 			return -1;
-		q = q * 10 + (uint64_t)(s[i] - '0');
+		q = q * 10 + (uint64_t)d;
 	}
 	if (n < 1 || s[i] != '\0')
 		return -1;
