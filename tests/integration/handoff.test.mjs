@@ -12,7 +12,20 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { chat, mockReply, sid, stream } from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const DOC = 'https://parley.invalid/openapi.json';
+const EVENT_SCHEMAS = { conversation: 'ConversationEvent', message: 'MessageEvent', handoff: 'HandoffStateEvent', contact: 'ContactEvent' };
+
+// Every event's data against its schema in the OpenAPI document.
+function checkEvents(oa, events) {
+  for (const e of events) {
+    if (e.event === 'reset') { assert.deepEqual(e.data, {}); continue; }
+    const v = oa.validatorFor(`${DOC}#/components/schemas/${EVENT_SCHEMAS[e.event]}`);
+    assert.ok(v(e.data), `${e.event} event: ${JSON.stringify(e.data).slice(0, 300)}\n${oa.ajv.errorsText(v.errors)}`);
+  }
+}
 
 // GET /v1/admin/events read as it arrives: {id, event, data} blocks (data
 // parsed), and lastId (the newest id line, an id-only block included).
@@ -67,7 +80,11 @@ class Events {
     const deadline = Date.now() + timeout;
     for (;;) {
       const k = this.events.findIndex(pred);
-      if (k >= 0) return this.events.splice(k, 1)[0];
+      if (k >= 0) {
+        const e = this.events.splice(k, 1)[0];
+        if (this.seen) this.seen.push(e);
+        return e;
+      }
       const left = deadline - Date.now();
       if (left <= 0 || this.ended) throw new Error(`no ${what} within ${timeout} ms: ${JSON.stringify(this.events.map((e) => e.event))}`);
       await new Promise((resolve) => {
@@ -91,14 +108,18 @@ const handoffOf = (convId) => (e) => e.event === 'handoff' && e.data.conversatio
 
 describe('human handoff and /v1/admin/events, 2 workers', () => {
   let p;
+  let oa;
+  const seen = [];     // every SSE event taken, checked against the document at the end
   before(async () => {
     p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_AGENT_NAME: 'Team Parley' } });
     await p.start();
+    oa = await checkerFor(p);
   });
   after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
 
   test('request, take over, typing, owner replies, hand back; resume; Last-Event-ID', async () => {
     const ev = await Events.open(p);
+    ev.seen = seen;
     assert.equal(ev.status, 200);
     assert.match(ev.headers['content-type'], /^text\/event-stream/);
     await waitFor(() => ev.lastId !== null, 5000, 'the stream starts with an id');
@@ -130,8 +151,10 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.ok(open.json().conversations.some((c) => c._id === convId && c.handoff === 'waiting_human'));
 
     // Take over: the socket hears who joined.
+    oa.checkJson('GET', '/v1/admin/conversations?handoff=open', open);
     let r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
     assert.equal(r.status, 200);
+    oa.checkJson('POST', `/v1/admin/conversations/${convId}/handoff`, r);
     assert.equal(r.json().changed, true);
     assert.equal(r.json().conversation.handoff, 'human');
     assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
@@ -155,12 +178,14 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.deepEqual(await v.next('typing_stop'), { type: 'typing_stop', role: 'agent' });
     r = await post(p, `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
     assert.equal(r.status, 201);
+    oa.checkJson('POST', `/v1/admin/conversations/${convId}/messages`, r);
     assert.equal(r.json().message.role, 'agent');
     assert.equal(r.json().message.name, 'Team Parley');
     assert.deepEqual(await v.next('message'), { type: 'message', role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
     const agentEv = await ev.take((e) => e.event === 'message' && e.data.message.role === 'agent');
     assert.equal(agentEv.data.message.content, 'Hi, Ada here.');
     const conv = await p.admin(`/v1/admin/conversations/${convId}`);
+    oa.checkJson('GET', `/v1/admin/conversations/${convId}`, conv);
     const roles = conv.json().messages.map((m) => m.role);
     assert.deepEqual(roles, ['user', 'assistant', 'user', 'agent']);
     assert.equal(conv.json().conversation.handoff, 'human');
@@ -202,6 +227,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.deepEqual(reset.data, {});
     ev3.close();
     ev.close();
+    checkEvents(oa, [...seen, first, reset]);
   });
 
   test('HTTP chat while a person answers: stored, no model, empty reply; the owner in the history', async () => {
@@ -215,10 +241,12 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     r = await chat(p, s, 'second');
     assert.equal(r.status, 200);
     assert.deepEqual(r.json(), { conversationId: convId, message: '', handoff: 'human' });
+    oa.checkJson('POST', '/v1/chat', r);
     const st = await stream(p, s, 'third');
     await st.finish(10000);
     st.destroy();
     assert.deepEqual(st.types, ['start', 'handoff', 'done']);
+    oa.checkStream('POST', '/v1/chat/stream', st);
     assert.equal(st.event('handoff').state, 'human');
     assert.equal(st.event('done').message, '');
     assert.equal((await p.mock.completions()).length, 0);
@@ -230,6 +258,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user', 'user', 'agent']);
     assert.equal(msgs[4].name, 'Bo');
     assert.equal(msgs[4].content, 'A person here');
+    oa.checkJson('GET', '/v1/chat/history', r);
   });
 
   test('refusals: bad bodies, unknown conversations, request_human where it is off', async () => {
