@@ -485,6 +485,10 @@ events_get(struct conn *c, struct http_request *req,
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 		return;
 	}
+	if (c->head_only) {	/* HEAD: the head a stream would have */
+		conn_send(c, 200, EVENTS_HEADERS, EVENTS_CTYPE, NULL, 0);
+		return;
+	}
 	if ((ec = calloc(1, sizeof(*ec))) == NULL) {
 		log_warn("events");
 		conn_send_error(c, 500, admin_headers, "Internal server error");
