@@ -415,13 +415,14 @@ wsess_enc(struct penc *e, const struct wsess *s)
 /* ------------------------------------------------------------ turns */
 
 /*
- * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget, then
- * the turn's part (turn.c).
+ * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget,
+ * agent, then the turn's part (turn.c).
  */
 static int
 ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
 	struct st_widget w;
+	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
@@ -429,6 +430,12 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return result;
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
+	/* The agent (agentmsg.h): not used yet. */
+	if (pdec_agent(d, &a) < 0) {
+		st_widget_free(&w);
+		return -1;
+	}
+	st_agent_free(&a);
 	if (result == ST_WS_HUMAN) {
 		st_widget_free(&w);
 		return TURN_HUMAN;	/* stored; a person answers */
