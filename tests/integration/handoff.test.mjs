@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { chat, mockReply, sid, stream } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
+import { PASSWORD, login } from './lib/dashboard.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const DOC = 'https://parley.invalid/openapi.json';
@@ -47,8 +48,9 @@ class Events {
     res.on('error', () => { this.ended = true; this._wake(); });
   }
 
-  static open(p, { lastEventId, query = '', headers = {} } = {}) {
-    const h = { 'x-admin-api-key': p.adminKey, Accept: 'text/event-stream', ...headers };
+  static open(p, { lastEventId, query = '', headers = {}, key = true } = {}) {
+    const h = { Accept: 'text/event-stream', ...headers };
+    if (key) h['x-admin-api-key'] = p.adminKey;
     if (lastEventId) h['Last-Event-ID'] = lastEventId;
     return new Promise((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port: p.port, path: `/v1/admin/events${query}`, headers: h, agent: false }, (res) => resolve(new Events(req, res)));
@@ -111,7 +113,11 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
   let oa;
   const seen = [];     // every SSE event taken, checked against the document at the end
   before(async () => {
-    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_AGENT_NAME: 'Team Parley' } });
+    p = new Parley({
+      workers: 2,
+      mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_AGENT_NAME: 'Team Parley', DASHBOARD_PASSWORD: PASSWORD, ADMIN_EVENTS_MAX_CLIENTS: '3' },
+    });
     await p.start();
     oa = await checkerFor(p);
   });
@@ -259,6 +265,34 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(msgs[4].name, 'Bo');
     assert.equal(msgs[4].content, 'A person here');
     oa.checkJson('GET', '/v1/chat/history', r);
+  });
+
+  test('the dashboard session: events without CSRF (GET), handoff with it; at most ADMIN_EVENTS_MAX_CLIENTS streams a worker', async () => {
+    const sess = await login(p);
+    const ev = await Events.open(p, { key: false, headers: { Cookie: sess.cookieHeader } });
+    assert.equal(ev.status, 200);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
+    const convId = (await chat(p, sid('sess'), 'hi')).json().conversationId;
+    let r = await sess.request('POST', `/v1/admin/conversations/${convId}/handoff`, { body: { state: 'human' }, csrf: false });
+    assert.equal(r.status, 403);
+    r = await sess.request('POST', `/v1/admin/conversations/${convId}/handoff`, { body: { state: 'human' } });
+    assert.equal(r.status, 200);
+    const h = await ev.take(handoffOf(convId));
+    assert.equal(h.data.name, 'Team Parley');
+    ev.close();
+
+    // 3 a worker, 2 workers: of 7 streams at least one is refused.
+    await sleep(100);
+    const all = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => Events.open(p)));
+    const refused = all.filter((e) => e.status === 503);
+    assert.ok(refused.length >= 1, `statuses ${all.map((e) => e.status)}`);
+    for (const e of all) e.close();
+    // Closed streams are given back.
+    await waitFor(async () => {
+      const e = await Events.open(p);
+      e.close();
+      return e.status === 200;
+    }, 5000, 'a stream once the others closed');
   });
 
   test('refusals: bad bodies, unknown conversations, request_human where it is off', async () => {
