@@ -506,26 +506,6 @@ history_dec(struct pdec *d, struct turn_history *h)
 	return pdec_done(d);
 }
 
-/*
- * A person answers (TURN_HUMAN): the message is stored (the reply came
- * after the commit) and the model is not called; nothing is stored for
- * the turn. The rest of the reply (msg, u32 0) is read for its checks.
- */
-static void
-turn_human(struct turn *t, struct pdec *d)
-{
-	struct turn_history h;
-
-	if (history_dec(d, &h) < 0)
-		log_warnx("%s: malformed begin reply", t->ops->name);
-	history_free(&h);
-	if (t->fe != NULL && t->ops->human != NULL)
-		t->ops->human(t->fe, t->conv_id);
-	else if (t->fe != NULL)
-		t->ops->done(t->fe, t->conv_id, "");
-	turn_free(t);
-}
-
 /* The begin reply: the front end's head, then u8 created, conv, history. */
 static void
 begin_ok(struct turn *t, const struct storec_result *r)
@@ -545,17 +525,13 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		goto out;
 	}
 	(void)pdec_u8(&d);	/* created */
-	if ((rc < 0 && rc != TURN_HUMAN) || pdec_conv(&d, &conv) < 0) {
+	if (rc < 0 || pdec_conv(&d, &conv) < 0) {
 		log_warnx("%s: malformed begin reply", t->ops->name);
 		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
 		goto out;
 	}
 	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 	st_conv_free(&conv);
-	if (rc == TURN_HUMAN) {
-		turn_human(t, &d);
-		goto out;
-	}
 	/* The user message is stored now: the turn must end with a reply. */
 	t->unconfirmed = r->early;
 	if (history_dec(&d, &h) < 0) {

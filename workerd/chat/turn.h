@@ -94,19 +94,7 @@ struct turn_ops {
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */
 	void (*refused)(void *fe, int code, uint64_t retry_ms);
-	/*
-	 * Optional final: begin said TURN_HUMAN: the message is on disk and a
-	 * person answers, so no model and nothing more is stored. NULL: as
-	 * done with an empty reply.
-	 */
-	void (*human)(void *fe, const char *conv_id);
 };
-
-/*
- * What begin returns when the conversation is in handoff state human
- * (ST_CHAT_HUMAN, ST_WS_HUMAN): the rest of the reply reads as OK's.
- */
-#define TURN_HUMAN	(-2)
 
 /*
  * Starts a turn: sends the begin request (type with the payload in e,

@@ -108,12 +108,12 @@ fe_refused(void *fe, int code, uint64_t retry_ms)
 
 static const struct turn_ops fe_ops = {
 	"test", &FE.alive, fe_begin, fe_start, fe_token, fe_busy, fe_done,
-	fe_error, fe_refused, NULL,
+	fe_error, fe_refused,
 };
 /* A front end that shows nothing before the end (as the JSON answer). */
 static const struct turn_ops fe_quiet_ops = {
 	"test", &FE.alive, fe_begin, NULL, NULL, NULL, fe_done, fe_error,
-	fe_refused, NULL,
+	fe_refused,
 };
 
 /* ------------------------------------------------------------ setup */
