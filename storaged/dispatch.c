@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "dashstore.h"
 #include "dispatch.h"
 #include "log.h"
@@ -136,6 +137,33 @@ enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
 		penc_str(e, m[i].role);
 		penc_str(e, m[i].content);
 	}
+}
+
+/* A resumed session's history: role, content and name (ST_WS_OPEN). */
+static void
+enc_triples(struct penc *e, const struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		penc_str(e, m[i].role);
+		penc_str(e, m[i].content);
+		penc_str(e, m[i].name);
+	}
+}
+
+/*
+ * The agent a begin reply carries. For now the default agent, every
+ * field empty or unset.
+ */
+static void
+enc_begin_agent(struct penc *e)
+{
+	struct st_agent a;
+
+	st_agent_defaults(&a);
+	penc_agent(e, &a);
 }
 
 /* A rate count's reply: u8 limited, u64 retry_after_ms. */
@@ -413,6 +441,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	else if (store_chat_begin(&t, widget, session, content, hmax,
 	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 		enc_rate(&r->enc, ST_CHAT_OK, 0);
+		enc_begin_agent(&r->enc);
 		penc_u8(&r->enc, (uint8_t)c.created);
 		penc_conv(&r->enc, &c.conv);
 		penc_msg(&r->enc, &c.msg);
@@ -656,7 +685,7 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 			penc_u8(&r->enc, (uint8_t)o.resumed);
 			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
 			penc_str(&r->enc, o.conv_id);
-			enc_pairs(&r->enc, o.history, o.n);
+			enc_triples(&r->enc, o.history, o.n);
 			penc_u8(&r->enc, (uint8_t)o.more);
 		}
 		store_ws_open_free(&o);
@@ -742,6 +771,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 		penc_u64(&r->enc, wb.retry_after_ms);
 		if (wb.result == ST_WS_OK) {
 			penc_widget(&r->enc, &wb.widget);
+			enc_begin_agent(&r->enc);
 			penc_u8(&r->enc, (uint8_t)wb.chat.created);
 			penc_conv(&r->enc, &wb.chat.conv);
 			penc_msg(&r->enc, &wb.chat.msg);

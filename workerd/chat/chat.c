@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "turn.h"
 #include "workerd.h"
@@ -354,18 +355,25 @@ turn_conn_detach(void *fe)
 }
 
 /*
- * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, then the
- * turn's part.
+ * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, and when
+ * OK: agent, then the turn's part.
  */
 static int
 http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
+	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
 	if (d->err)
 		return -1;
-	return result;	/* OK: the deployment's model answers */
+	if (result != ST_CHAT_OK)
+		return result;
+	/* The agent (agentmsg.h): not used yet; the deployment's model answers. */
+	if (pdec_agent(d, &a) < 0)
+		return -1;
+	st_agent_free(&a);
+	return 0;
 }
 
 /*

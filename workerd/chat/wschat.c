@@ -46,6 +46,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "turn.h"
 #include "widgetmsg.h"
@@ -270,13 +271,14 @@ wsess_enc(struct penc *e, const struct wsess *s)
 /* ------------------------------------------------------------ turns */
 
 /*
- * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget, then
- * the turn's part (turn.c).
+ * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget,
+ * agent, then the turn's part (turn.c).
  */
 static int
 ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
 	struct st_widget w;
+	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
@@ -284,6 +286,12 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return result;
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
+	/* The agent (agentmsg.h): not used yet. */
+	if (pdec_agent(d, &a) < 0) {
+		st_widget_free(&w);
+		return -1;
+	}
+	st_agent_free(&a);
 	/* The widget's own model and prompt answer. */
 	agent->model = w.model;
 	agent->system_prompt = w.system_prompt;
@@ -689,20 +697,30 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 	free(text);
 }
 
-/* The history replayed to a resumed session: {role, content} pairs. */
+/*
+ * The history replayed to a resumed session: {role, content} items, with
+ * the name of an agent message.
+ */
 static json_t *
 history_json(struct pdec *d, uint32_t n)
 {
 	json_t *arr = json_array(), *item;
-	char *role, *content;
+	char *role, *content, name[4 * ST_MSG_NAME_MAX + 1];
 	uint32_t i;
 
 	for (i = 0; i < n && arr != NULL && !d->err; i++) {
 		role = pdec_strdup(d, ST_ROLE_MAX);
 		content = pdec_strdup(d, ST_CONTENT_MAX);
-		if (role != NULL && content != NULL) {
+		pdec_strbuf(d, name, sizeof(name));
+		if (role != NULL && content != NULL && !d->err) {
 			item = json_pack("{s:s, s:o}", "role", role, "content",
 			    exprow_text(content));
+			if (item != NULL && name[0] != '\0' &&
+			    json_object_set_new(item, "name",
+			    exprow_text(name)) < 0) {
+				json_decref(item);
+				item = NULL;
+			}
 			if (item == NULL || json_array_append_new(arr, item) < 0) {
 				json_decref(arr);
 				arr = NULL;
@@ -720,8 +738,8 @@ history_json(struct pdec *d, uint32_t n)
 
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content),
- * u8 more
+ * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content,
+ * str name), u8 more
  */
 static void
 open_done(const struct storec_result *r, void *arg)

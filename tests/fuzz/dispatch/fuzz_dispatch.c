@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
 #include "log.h"
@@ -218,7 +219,8 @@ check_conv(struct pdec *d)
 	if (pdec_conv(d, &c) < 0)
 		abort();
 	if (!st_id_valid(c.id) || c.widget[0] == '\0' ||
-	    c.session[0] == '\0' || c.updated_at < c.created_at)
+	    c.session[0] == '\0' || c.updated_at < c.created_at ||
+	    c.handoff > ST_HANDOFF_MAX)
 		abort();
 	st_conv_free(&c);
 }
@@ -251,6 +253,19 @@ check_limited(struct pdec *d)
 	    (!limited && retry != 0))
 		abort();
 	return limited;
+}
+
+/* A begin reply's agent: valid, or the default one (id ""). */
+static void
+check_begin_agent(struct pdec *d)
+{
+	struct st_agent a;
+
+	if (pdec_agent(d, &a) < 0)
+		abort();
+	if (a.id[0] != '\0' && st_agent_invalid(&a) != NULL)
+		abort();
+	st_agent_free(&a);
 }
 
 static void
@@ -287,6 +302,7 @@ check_chat(struct pdec *d)
 	default:
 		abort();
 	}
+	check_begin_agent(d);
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
@@ -354,6 +370,21 @@ check_pairs(struct pdec *d)
 	}
 }
 
+/* u32 n, n x (str role, str content, str name) */
+static void
+check_triples(struct pdec *d)
+{
+	uint32_t n, i;
+
+	if ((n = pdec_u32(d)) > ST_HISTORY_MAX)
+		abort();
+	for (i = 0; i < n && !d->err; i++) {
+		free(pdec_strdup(d, ST_ROLE_MAX));
+		free(pdec_strdup(d, ST_CONTENT_MAX));
+		free(pdec_strdup(d, 4 * ST_MSG_NAME_MAX));
+	}
+}
+
 static void
 check_ws_begin(struct pdec *d, const struct dreply *r)
 {
@@ -373,6 +404,7 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 	if (res != ST_WS_OK)
 		return;
 	check_widget(d);
+	check_begin_agent(d);
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
@@ -487,7 +519,7 @@ check_reply(uint16_t type, const struct dreply *r)
 		if (pdec_u8(&d) > 1 || pdec_u8(&d) > 1)
 			abort();
 		free(pdec_strdup(&d, ST_ID_HEX));
-		check_pairs(&d);
+		check_triples(&d);
 		if (pdec_u8(&d) > 1)
 			abort();
 		break;
