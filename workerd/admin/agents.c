@@ -193,7 +193,7 @@ take_temperature(json_t *v, uint32_t *dst)
 	if (!json_is_number(v) || !isfinite(x = json_number_value(v)) ||
 	    x < 0 || x > 2)
 		return "must be a number from 0 to 2, or null";
-	*dst = (uint32_t)lround(x * 1000);
+	*dst = (uint32_t)(x * 1000 + 0.5);	/* x >= 0: rounded */
 	return NULL;
 }
 
@@ -238,11 +238,11 @@ agent_field(const char *k, json_t *v, struct st_agent *a, uint32_t *bit)
 		return take_temperature(v, &a->temperature_milli);
 	} else if (strcmp(k, "max_tokens") == 0) {
 		*bit = ST_AF_MAX_TOKENS;
-		return take_count(v, &a->max_tokens, ST_AGENT_MAX_TOKENS,
+		return take_count(v, &a->max_tokens, ST_AGENT_TOKENS_MAX,
 		    "must be an integer from 1 to 1000000, or null");
 	} else if (strcmp(k, "history_messages") == 0) {
 		*bit = ST_AF_HISTORY;
-		return take_count(v, &a->history_messages, ST_HISTORY_MAX,
+		return take_count(v, &a->history_messages, ST_AGENT_HISTORY_MAX,
 		    "must be an integer from 1 to 200, or null");
 	} else if (strcmp(k, "base_url") == 0) {
 		*bit = ST_AF_BASE_URL;
@@ -514,8 +514,7 @@ agent_body(struct conn *c, struct http_request *req, struct st_agent *a,
 	json_t *root;
 	int rv;
 
-	memset(a, 0, sizeof(*a));
-	a->temperature_milli = ST_AGENT_UNSET;
+	st_agent_defaults(a);
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 400, admin_headers,
 		    "Content-Type must be application/json");

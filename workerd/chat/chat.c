@@ -361,7 +361,6 @@ turn_conn_detach(void *fe)
 static int
 http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
-	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
@@ -369,11 +368,8 @@ http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return -1;
 	if (result != ST_CHAT_OK)
 		return result;
-	/* The agent (agentmsg.h): not used yet; the deployment's model answers. */
-	if (pdec_agent(d, &a) < 0)
-		return -1;
-	st_agent_free(&a);
-	return 0;
+	/* The default widget's agent answers (turn.c applies it). */
+	return turn_agent_dec(d, agent) < 0 ? -1 : 0;
 }
 
 /*

@@ -21,6 +21,22 @@
 
 static struct peer P;
 
+/*
+ * The agent the next begin reply carries ; by default
+ * a model and a prompt of its own, the rest the deployment's.
+ */
+static struct st_agent AG;
+
+static void
+agent_reset(void)
+{
+	st_agent_free(&AG);
+	st_agent_defaults(&AG);
+	AG.model = strdup("agent-model");
+	AG.system_prompt = strdup("agent-prompt");
+}
+
+
 /* ------------------------------------------------------- fake model */
 
 static void
@@ -196,21 +212,6 @@ begin(const struct turn_ops *ops, struct peer_req *pr)
 	assert_int_equal(pdec_u32(&d), 30);
 	assert_int_equal(pdec_u32(&d), 7);
 	assert_int_equal(pdec_done(&d), 0);
-}
-
-/*
- * The agent the next begin reply carries (test_set_agent); by default
- * a model and a prompt of its own, the rest the deployment's.
- */
-static struct st_agent AG;
-
-static void
-agent_reset(void)
-{
-	st_agent_free(&AG);
-	st_agent_defaults(&AG);
-	AG.model = strdup("agent-model");
-	AG.system_prompt = strdup("agent-prompt");
 }
 
 /* The begin reply: result, the agent, the conversation, history. */
