@@ -346,7 +346,7 @@ turn_deferred(void *arg)
 }
 
 static int
-set(const char *s)
+is_set(const char *s)
 {
 	return s != NULL && *s != '\0';
 }
@@ -380,14 +380,14 @@ model_req(struct upstream_req *req, const struct turn_history *h,
 	}
 	req->msgs = msgs;
 	req->nmsgs = k;
-	if (set(a->model))
+	if (is_set(a->model))
 		req->model = a->model;
-	if (set(a->system_prompt))
+	if (is_set(a->system_prompt))
 		req->system_prompt = a->system_prompt;
-	if (set(a->base_url)) {
+	if (is_set(a->base_url)) {
 		req->base_url = a->base_url;
-		req->api_key = set(a->api_key) ? a->api_key : "";
-	} else if (set(a->api_key))
+		req->api_key = is_set(a->api_key) ? a->api_key : "";
+	} else if (is_set(a->api_key))
 		req->api_key = a->api_key;
 	if (a->temperature_milli != ST_AGENT_UNSET) {
 		req->has_temperature = 1;
