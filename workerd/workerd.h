@@ -30,6 +30,7 @@
  *	  export.c	GET /v1/admin/export, streamed
  *	  dashauth.c	dashboard login and sessions; the admin gate (cookie)
  *	  widgets.c	admin widgets and contacts; the public widget config
+ *	  agents.c	admin agents (who answers a widget); the default one
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	site/		files served as they are
  *	  static.c	the widget bundle and the test pages (static.h)
@@ -616,6 +617,50 @@ void widgets_contact_get(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET (and its OPTIONS preflight): the widget's public config. */
 void widgets_config_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* -------------------------------------------------------------- agents.c */
+
+struct st_agent;
+
+/*
+ * The admin JSON of an agent (never its api_key; "api_key_set" says
+ * whether it has one), and of the default agent: this worker's settings.
+ */
+json_t *agent_json(const struct st_agent *);
+json_t *agent_default_json(void);
+/*
+ * Maps a request body (a JSON object) onto a, which the caller has
+ * zeroed with temperature_milli ST_AGENT_UNSET, and sets *mask to the
+ * ST_AF_* bits of the fields present. 0, or -1 with "field: what is
+ * wrong" in err: JSON types and ranges, unknown or read-only fields, a
+ * POST without a name, then st_agent_invalid on the result (for a PATCH
+ * with the name it leaves alone taken as valid). api_key "" or null
+ * clears the key.
+ */
+int agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask,
+    int patch, char *err, size_t errsz);
+/* 1 when s can name an agent: "default" or 32 lowercase hex. */
+int agent_id_valid(const char *s);
+/* Reply payloads as response bodies; NULL if malformed. */
+json_t *agent_reply(const uint8_t *payload, size_t len);
+/* {"agents":[the default, then storaged's (oldest first)]} */
+json_t *agent_list_reply(const uint8_t *payload, size_t len);
+/*
+ * ST_AGENT_DELETE's reply: {"deleted":true}, or (*in_use set) the 409
+ * body {"error":"Agent is in use","widgets":[public ids]}.
+ */
+json_t *agent_in_use_json(const uint8_t *payload, size_t len, int *in_use);
+
+void agents_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_delete(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ---------------------------------------------------------------- cors.c */

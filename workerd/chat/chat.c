@@ -367,7 +367,6 @@ turn_conn_detach(void *fe)
 static int
 http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
-	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
@@ -375,11 +374,10 @@ http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return -1;
 	if (result != ST_CHAT_OK && result != ST_CHAT_HUMAN)
 		return result;
-	/* The agent (agentmsg.h): not used yet; the deployment's model answers. */
-	if (pdec_agent(d, &a) < 0)
+	/* The default widget's agent answers (turn.c applies it) ... */
+	if (turn_agent_dec(d, agent) < 0)
 		return -1;
-	st_agent_free(&a);
-	/* HUMAN: stored; a person answers, not the model. */
+	/* ... unless a person does (HUMAN: stored; no model). */
 	return result == ST_CHAT_HUMAN ? TURN_BEGIN_HUMAN : 0;
 }
 

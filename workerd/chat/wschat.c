@@ -422,7 +422,6 @@ static int
 ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 {
 	struct st_widget w;
-	struct st_agent a;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
@@ -430,20 +429,26 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return result;
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
-	/* The agent (agentmsg.h): not used yet. */
-	if (pdec_agent(d, &a) < 0) {
+	/* The widget's agent answers (turn.c applies it) ... */
+	if (turn_agent_dec(d, agent) < 0) {
 		st_widget_free(&w);
 		return -1;
 	}
-	st_agent_free(&a);
 	if (result == ST_WS_HUMAN) {
 		st_widget_free(&w);
 		return TURN_BEGIN_HUMAN;	/* stored; a person answers */
 	}
-	/* The widget's own model and prompt answer. */
-	agent->model = w.model;
-	agent->system_prompt = w.system_prompt;
-	w.model = w.system_prompt = NULL;
+	/* ... with the widget's own model and prompt, when set, first. */
+	if (w.model[0] != '\0') {
+		free(agent->model);
+		agent->model = w.model;
+		w.model = NULL;
+	}
+	if (w.system_prompt[0] != '\0') {
+		free(agent->system_prompt);
+		agent->system_prompt = w.system_prompt;
+		w.system_prompt = NULL;
+	}
 	st_widget_free(&w);
 	return 0;
 }
