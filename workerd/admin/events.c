@@ -1,6 +1,6 @@
 /*
  * GET /v1/admin/events: the store's events as Server-Sent Events, for the
- * dashboard (docs/dashboard.md, "Live events"):
+ * dashboard (workerd/site/openapi.json, adminEvents):
  *
  *	retry: 2000
  *
