@@ -567,13 +567,16 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	struct st_conv c;
 	const uint8_t *p;
 	MDB_val v;
-	size_t klen;
+	size_t klen, i;
 
 	if (t->err)
 		return t->err;
 	if (conv_by_hex(t, conv_id, cid, &c) < 0)
 		return t->err;
 
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_deleted != NULL)
+			store_modules[i]->conv_deleted(t, &c, cid);
 	msgs_delete(t, cid);
 	widget_index_del(t, c.widget, c.updated_at, cid);
 	widget_count_add(t, c.widget, -1);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
@@ -742,6 +743,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "widget_counts", offsetof(struct store, widget_counts) },
 	{ "dsessions", offsetof(struct store, dsessions) },
 	{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
+	{ "agents", offsetof(struct store, agents) },
+	{ "agent_order", offsetof(struct store, agent_order) },
+	{ "conv_handoff", offsetof(struct store, conv_handoff) },
+	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 };
 
 MDB_dbi *
@@ -1050,6 +1055,12 @@ void
 store_set_clock(struct store *st, uint64_t (*now_ms)(void))
 {
 	st->now = now_ms != NULL ? now_ms : proto_wall_ms;
+}
+
+uint64_t
+store_now(const struct store *st)
+{
+	return st->now();
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -1903,6 +1914,12 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	if (store_msg_append(t, &c.msg, &c.conv) != 0) {
 		st_msg_free(&c.msg);
 		return t->err;
+	}
+	/* A person answers: the model gets no history, nor the turn. */
+	if (c.conv.handoff == ST_HANDOFF_HUMAN) {
+		c.human = 1;
+		*out = c;
+		return 0;
 	}
 	proto_hex_decode(c.conv.id, cid, ID_LEN);
 	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,

@@ -19,7 +19,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		23
+#define NDBS		27
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -90,6 +90,11 @@ struct store {
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
 	MDB_dbi dsess_expiry;	/* u64 expires_at | token hash[32] -> () */
+	/* agentstore.c, handoff.c */
+	MDB_dbi agents;		/* id (32 hex) -> agent */
+	MDB_dbi agent_order;	/* u64 created_at | id (32 hex) -> () */
+	MDB_dbi conv_handoff;	/* u8 state | u64 since | id[16] -> () */
+	MDB_dbi conv_handoff_at; /* id[16] -> u8 state, u64 since */
 	uint64_t (*now)(void);
 };
 
@@ -204,6 +209,8 @@ int merge_walk(struct store_txn *, const char *cursor,
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
     struct st_conv *);
+/* A widget by internal id: 0 loaded, 1 absent, -1 error (widgetstore.c). */
+int widget_load(struct store_txn *, const char *id, struct st_widget *);
 /*
  * A conversation a request names, each step 0 or -1 with the request
  * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
@@ -240,5 +247,7 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
  */
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
+/* handoff.c: a deleted conversation leaves the handoff index. */
+extern const struct store_module handoff_module;
 
 #endif

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "agentstore.h"
 #include "log.h"
 #include "storeint.h"
 #include "widgetstore.h"
@@ -276,7 +277,7 @@ widget_decode(struct store_txn *t, const MDB_val *v, struct st_widget *w)
 }
 
 /* By internal id: 0 loaded, 1 absent, -1 error. */
-static int
+int
 widget_load(struct store_txn *t, const char *id, struct st_widget *w)
 {
 	MDB_val v;
@@ -562,6 +563,8 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 		return t->err;
 	if ((bad = st_widget_invalid(in)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
+	if (store_agent_check(t, in->agent_id) != 0)
+		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->widgets, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat widgets");
 	if (ms.ms_entries >= ST_WIDGETS_MAX)
@@ -669,6 +672,10 @@ store_widget_update(struct store_txn *t, const char *widget_id,
 	if ((bad = st_widget_invalid(&cur)) != NULL) {
 		st_widget_free(&cur);
 		return store_fail(t, PROTO_E_INVALID, bad);
+	}
+	if ((mask & ST_WF_AGENT_ID) && store_agent_check(t, cur.agent_id)) {
+		st_widget_free(&cur);
+		return t->err;
 	}
 	if (t->st->now() > cur.updated_at)
 		cur.updated_at = t->st->now();
@@ -1018,6 +1025,36 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		st_widget_free(&b.widget);
 	*out = b;
 	return 0;
+}
+
+int
+store_ws_conv(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
+    struct st_conv *conv, uint8_t cid[ID_LEN])
+{
+	struct st_widget w;
+	struct store_wsess s;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = widget_usable(t, widget_id, &w)) != 0) {
+		*result = ST_WS_NO_WIDGET;
+		return t->err;
+	}
+	if ((rc = wsess_load(t, token_hash, &s)) < 0) {
+		st_widget_free(&w);
+		return t->err;
+	}
+	if (rc == 1 || strcmp(s.widget, w.id) != 0 || !wsess_live(&s,
+	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
+		*result = ST_WS_NO_SESSION;
+	else if ((rc = sess_conv_id(t, w.id, s.id, cid)) == 1)
+		*result = ST_WS_NO_CONV;
+	else if (rc == 0 && conv_get(t, cid, conv) == 0)
+		*result = ST_WS_OK;
+	st_widget_free(&w);
+	return t->err;
 }
 
 static size_t
