@@ -41,7 +41,8 @@
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
  *          the session has none yet), u32 n, n x (str role, str content,
  *          str name ("" except role agent)), u8 more (older messages were
- *          left out)
+ *          left out), u8 handoff (the conversation's ST_HANDOFF_*; 0
+ *          when it has none)
  *       The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active

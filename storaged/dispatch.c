@@ -774,6 +774,7 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 			penc_str(&r->enc, o.conv_id);
 			enc_triples(&r->enc, o.history, o.n);
 			penc_u8(&r->enc, (uint8_t)o.more);
+			penc_u8(&r->enc, o.handoff);
 		}
 		store_ws_open_free(&o);
 	}

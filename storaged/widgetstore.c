@@ -920,10 +920,16 @@ ws_history(struct store_txn *t, const char *widget, const char *session,
     uint32_t history_max, size_t max_bytes, struct store_ws_open *o)
 {
 	uint8_t cid[ID_LEN];
+	struct st_conv c;
 
 	if (sess_conv_id(t, widget, session, cid) != 0)
 		return;
 	proto_hex_encode(cid, ID_LEN, o->conv_id);
+	/* The widget shows who answers: the model, or a person. */
+	if (conv_load(t, cid, &c) == 0) {
+		o->handoff = c.handoff;
+		st_conv_free(&c);
+	}
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
 		max_bytes = ST_WS_HISTORY_BYTES;
 	msgs_newest(t, cid, history_max, max_bytes, &o->history, &o->n,

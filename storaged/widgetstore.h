@@ -37,6 +37,7 @@ struct store_ws_open {
 	uint32_t n;
 	struct st_msg *history;		/* n, oldest first */
 	int more;			/* older messages were left out */
+	uint8_t handoff;		/* the conversation's ST_HANDOFF_* */
 };
 
 struct store_ws_begin {

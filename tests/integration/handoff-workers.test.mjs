@@ -3,7 +3,7 @@
 // dashboard's event stream each on a different worker, so every owner
 // reply crosses storaged to reach the visitor. Request -> waiting_human
 // on /v1/admin/events; take over -> the model is not called for the
-// visitor's next 3 messages; 200 owner replies reach the socket (p50 and
+// visitor's next 5 messages (two sent at once); 200 owner replies reach the socket (p50 and
 // p99 printed: a figure, not asserted); the agent's typing; the state and
 // the messages survive a storaged restart and a visitor reload; hand back
 // -> the model answers with the owner's messages in its context.
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
-import { EventReader } from './lib/events.mjs';
+import { Events } from './lib/events.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const REPLIES = 200;
@@ -51,7 +51,7 @@ describe('handoff across 4 workers', () => {
     await v.turn('hello');
     const vw = p.connectionOwners().get(v.ws._socket.localPort);
     assert.ok(vw, 'the visitor socket is held by a worker');
-    const ev = await EventReader.open(p.port, { headers: key });
+    const ev = await Events.open(p);
     assert.equal(ev.status, 200);
     assert.match(ev.headers['content-type'], /^text\/event-stream/);
     const evw = p.connectionOwners().get(ev.localPort);
@@ -62,14 +62,14 @@ describe('handoff across 4 workers', () => {
     // The visitor asks for a person: the dashboard sees it live.
     v.send({ type: 'request_human' });
     assert.equal((await v.next('handoff')).state, 'waiting_human');
-    const asked = await ev.next((e) => e.event === 'handoff', 10000, 'the waiting_human event');
-    assert.equal(asked.json.state, 'waiting_human');
+    const asked = await ev.take((e) => e.event === 'handoff', 10000, 'the waiting_human event');
+    assert.equal(asked.data.state, 'waiting_human');
     assert.match(asked.id, /^[0-9a-f]+-\d+$/);
-    const conv = asked.json.conversation;
+    const conv = { ...asked.data.conversation, id: asked.data.conversation._id };
     assert.equal(conv.handoff, 'waiting_human');
     let r = await p.admin('/v1/admin/conversations?handoff=open');
     assert.equal(r.status, 200);
-    assert.ok(r.json().conversations.some((c) => c.id === conv.id && c.handoff === 'waiting_human'));
+    assert.ok(r.json().conversations.some((c) => c._id === conv.id && c.handoff === 'waiting_human'), r.text);
 
     // Take over: no model call for the visitor's next 3 messages, which
     // reach the dashboard live.
@@ -80,12 +80,20 @@ describe('handoff across 4 workers', () => {
     assert.equal((await v.next('handoff')).state, 'human');
     for (let i = 0; i < 3; i++) {
       v.send({ type: 'message', content: `are you there ${i}?` });
-      const m = await ev.next((e) => e.event === 'message' && e.json.message.role === 'user', 10000, `user message ${i}`);
-      assert.equal(m.json.message.content, `are you there ${i}?`);
-      assert.equal(m.json.conversation.id, conv.id);
+      const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, `user message ${i}`).catch((e) => { throw new Error(`${e.message}; the visitor got ${JSON.stringify(v.inbox)}`); });
+      assert.equal(m.data.message.content, `are you there ${i}?`);
+      assert.equal(m.data.conversation._id, conv.id);
+    }
+    // Two at once: the second waits for the first's store, not for a
+    // reply that will not come.
+    v.send({ type: 'message', content: 'quick one' });
+    v.send({ type: 'message', content: 'quick two' });
+    for (const text of ['quick one', 'quick two']) {
+      const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, text);
+      assert.equal(m.data.message.content, text);
     }
     assert.equal((await p.mock.requests()).length, before, 'the model was not called while a person answers');
-    assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token'), JSON.stringify(v.inbox));
+    assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token' || m.type === 'error'), JSON.stringify(v.inbox));
 
     // The owner types, then replies 200 times; each reply reaches the socket.
     r = await owner(oc, 'POST', `/v1/admin/conversations/${conv.id}/typing`, { typing: true, name: 'Alice' });
@@ -117,7 +125,7 @@ describe('handoff across 4 workers', () => {
     assert.equal(got.conversation ? got.conversation.handoff : got.handoff, 'human');
     const msgs = got.messages;
     assert.equal(msgs.filter((m) => m.role === 'agent').length, REPLIES);
-    assert.equal(msgs.filter((m) => m.role === 'user').length, 4);
+    assert.equal(msgs.filter((m) => m.role === 'user').length, 6);
     assert.deepEqual(msgs.filter((m) => m.role === 'assistant').length, 1);
     assert.equal(msgs.find((m) => m.role === 'agent').name, 'Alice');
     await waitFor(async () => {

@@ -114,6 +114,14 @@ struct wsess {
 	int handoff_enabled;		/* the widget's, as last read */
 	int handoff;			/* the state the visitor knows; or unknown */
 	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
+	/*
+	 * A message to a person sent while the one before it is being
+	 * stored (the visitor gets no reply to wait for): held, and sent
+	 * when that turn is over. One is held; another gets the wait error.
+	 */
+	char *held;
+	size_t held_len;
+	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 };
@@ -302,6 +310,8 @@ wsess_free(struct wsess *s)
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
+	loop_defer_cancel(&s->held_defer);
+	free(s->held);
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
 	explicit_bzero(s, sizeof(*s));
@@ -479,12 +489,24 @@ ws_busy(void *fe)
 	return ws_out_pending(s->ws) >= CHAT_OUT_HIGH;
 }
 
+/*
+ * The socket's turn is over: a message held for a person (on_message)
+ * goes now, from the loop, not from inside the turn's callback.
+ */
+static void
+turn_over(struct wsess *s)
+{
+	s->turn = NULL;
+	if (s->held != NULL)
+		loop_defer(&s->held_defer);
+}
+
 static void
 ws_done(void *fe, const char *conv_id, const char *content)
 {
 	struct wsess *s = fe;
 
-	s->turn = NULL;
+	turn_over(s);
 	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message", "role",
 	    "assistant", "content", content));
 	wsend_type(s, "typing_stop");
@@ -496,7 +518,7 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	struct wsess *s = fe;
 	const char *msg;
 
-	s->turn = NULL;
+	turn_over(s);
 	switch (at) {
 	case TURN_AT_BEGIN:
 		msg = why == TURN_C_MALFORMED || why == TURN_C_INTERNAL ?
@@ -539,7 +561,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 {
 	struct wsess *s = fe;
 
-	s->turn = NULL;
+	turn_over(s);
 	switch (result) {
 	case ST_WS_NO_WIDGET:
 		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
@@ -578,7 +600,7 @@ ws_human(void *fe, const char *conv_id)
 {
 	struct wsess *s = fe;
 
-	s->turn = NULL;
+	turn_over(s);
 	s->stored = 1;
 	wsess_set_conv(s, conv_id);
 	wsend_handoff(s, ST_HANDOFF_HUMAN, NULL);
@@ -589,28 +611,59 @@ static const struct turn_ops ws_ops = {
 	ws_error, ws_refused, ws_human,
 };
 
+/* Starts the turn of the visitor's message (ST_WS_BEGIN). */
 static void
-on_message(struct wsess *s, const struct wsmsg *m)
+message_begin(struct wsess *s, const char *content, size_t len)
 {
 	enum turn_cause why;
 	struct penc e;
 
-	if (s->resuming) {
-		wsend_error(s, RESUMING_TEXT);
-		return;
-	}
-	if (s->turn != NULL) {
-		wsend_error(s, "Please wait for the reply to finish.");
-		return;
-	}
 	wsess_enc(&e, s);
-	penc_strn(&e, m->content, m->content_len);
+	penc_strn(&e, content, len);
 	turn_enc_limits(&e, s->rate_key);
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
 	penc_u8(&e, !s->stored);	/* a new visitor: this makes it */
 	s->turn = turn_start(&ws_ops, s, PROTO_ST_WS_BEGIN, &e, &why);
 	if (s->turn == NULL)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
+}
+
+/* The held message's turn (turn_over deferred it). */
+static void
+held_run(void *arg)
+{
+	struct wsess *s = arg;
+	char *content = s->held;
+
+	s->held = NULL;
+	if (content == NULL)
+		return;
+	if (s->ws != NULL && s->turn == NULL)
+		message_begin(s, content, s->held_len);
+	free(content);
+}
+
+static void
+on_message(struct wsess *s, const struct wsmsg *m)
+{
+	if (s->resuming) {
+		wsend_error(s, RESUMING_TEXT);
+		return;
+	}
+	if (s->turn != NULL && s->handoff == ST_HANDOFF_HUMAN &&
+	    s->held == NULL) {
+		/* A person answers: nothing to wait for but the store. */
+		if ((s->held = malloc(m->content_len)) != NULL) {
+			memcpy(s->held, m->content, m->content_len);
+			s->held_len = m->content_len;
+			return;
+		}
+	}
+	if (s->turn != NULL) {
+		wsend_error(s, "Please wait for the reply to finish.");
+		return;
+	}
+	message_begin(s, m->content, m->content_len);
 }
 
 /* ------------------------------------------------------------ contact */
@@ -985,7 +1038,7 @@ history_json(struct pdec *d, uint32_t n)
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
  * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content,
- * str name), u8 more[, u8 handoff (the conversation's state)]
+ * str name), u8 more, u8 handoff (the conversation's state)
  */
 static void
 open_done(const struct storec_result *r, void *arg)
@@ -1031,8 +1084,7 @@ open_done(const struct storec_result *r, void *arg)
 	if (!d.err && n <= ST_HISTORY_MAX * 2u)
 		hist = history_json(&d, n);
 	more = pdec_u8(&d);
-	if (!d.err && d.off < d.len)	/* the state, when storaged sends it */
-		handoff = pdec_u8(&d);
+	handoff = pdec_u8(&d);
 	if (hist == NULL || pdec_done(&d) < 0) {
 		json_decref(hist);
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
@@ -1246,6 +1298,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	}
 	s->cap = cap;
 	s->handoff = HANDOFF_UNKNOWN;
+	loop_defer_init(&s->held_defer, held_run, s);
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

@@ -1,81 +1,69 @@
-// A reader of Server-Sent Events (GET /v1/admin/events) on its own
-// keep-alive connection: open it, then take the events in order.
+// A reader of the dashboard's Server-Sent Events (GET /v1/admin/events)
+// on a connection of its own.
 import http from 'node:http';
 
-export class EventReader {
-  constructor() {
+// GET /v1/admin/events read as it arrives: {id, event, data} blocks (data
+// parsed), and lastId (the newest id line, an id-only block included).
+export class Events {
+  constructor(req, res) {
+    this.req = req;
+    this.res = res;
+    this.status = res.statusCode;
+    this.headers = res.headers;
     this.events = [];
-    this.waiters = [];
-    this.buf = '';
+    this.pings = 0;
+    this.lastId = null;
     this.ended = false;
-    this.status = 0;
+    this.clean = false;       // ended with the stream's last chunk
+    this.text = '';
+    this.waiters = [];
+    res.setEncoding('utf8');
+    res.on('data', (d) => { this.text += d; this._parse(); this._wake(); });
+    res.on('end', () => { this.ended = true; this.clean = true; this._wake(); });
+    res.on('error', () => { this.ended = true; this._wake(); });
   }
 
-  // Opens the stream; resolves once the answer's head has come.
-  // headers: e.g. {'x-admin-api-key': k, 'last-event-id': id}.
-  static open(port, { headers = {}, path = '/v1/admin/events', timeout = 5000 } = {}) {
-    const r = new EventReader();
+  static open(p, { lastEventId, query = '', headers = {}, key = true } = {}) {
+    const h = { Accept: 'text/event-stream', ...headers };
+    if (key) h['x-admin-api-key'] = p.adminKey;
+    if (lastEventId) h['Last-Event-ID'] = lastEventId;
     return new Promise((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path, headers, timeout }, (res) => {
-        r.status = res.statusCode;
-        r.headers = res.headers;
-        r.res = res;
-        res.setEncoding('utf8');
-        res.on('data', (d) => r._feed(d));
-        res.on('end', () => { r.ended = true; r._wake(); });
-        res.on('error', () => { r.ended = true; r._wake(); });
-        resolve(r);
-      });
-      req.on('socket', (s) => { r.sock = s; });
-      req.on('timeout', () => req.destroy(new Error('no answer head')));
+      const req = http.get({ host: '127.0.0.1', port: p.port, path: `/v1/admin/events${query}`, headers: h, agent: false }, (res) => resolve(new Events(req, res)));
       req.on('error', reject);
-      r.req = req;
     });
   }
 
-  get localPort() { return this.sock && this.sock.localPort; }
-
-  _wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  // One event per blank-line-ended block; comments (": ping") are counted
-  // apart, "retry:" kept.
-  _feed(s) {
-    this.buf += s;
+  _parse() {
     let i;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      const ev = { event: 'message', data: '', id: undefined };
-      let data = [];
-      let any = false;
+    while ((i = this.text.indexOf('\n\n')) >= 0) {
+      const block = this.text.slice(0, i);
+      this.text = this.text.slice(i + 2);
+      const e = {};
       for (const line of block.split('\n')) {
-        if (line.startsWith(':')) { this.comments = (this.comments || 0) + 1; continue; }
-        const c = line.indexOf(':');
-        const k = c < 0 ? line : line.slice(0, c);
-        const v = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-        if (k === 'event') { ev.event = v; any = true; } else if (k === 'data') { data.push(v); any = true; } else if (k === 'id') { ev.id = v; any = true; } else if (k === 'retry') this.retry = Number(v);
+        if (line.startsWith(':')) { this.pings++; continue; }
+        const k = line.slice(0, line.indexOf(':'));
+        const v = line.slice(line.indexOf(':') + 2);
+        e[k] = v;
       }
-      if (!any) continue;
-      ev.data = data.join('\n');
-      try { ev.json = JSON.parse(ev.data); } catch { ev.json = undefined; }
-      this.events.push(ev);
+      if (e.id !== undefined) this.lastId = e.id;
+      if (e.event !== undefined) this.events.push({ id: e.id, event: e.event, data: JSON.parse(e.data) });
     }
-    this._wake();
   }
 
-  // The next event that pred accepts (events before it are dropped).
-  async next(pred = () => true, timeout = 10000, what = 'an event') {
+  _wake() { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+
+  // The first event (not yet taken) that pred accepts; earlier ones stay.
+  async take(pred, timeout = 5000, what = 'an event') {
     const deadline = Date.now() + timeout;
     for (;;) {
       const k = this.events.findIndex(pred);
-      if (k >= 0) return this.events.splice(0, k + 1)[k];
-      if (this.ended) throw new Error(`the event stream ended while waiting for ${what}`);
+      if (k >= 0) {
+        const e = this.events.splice(k, 1)[0];
+        if (this.seen) this.seen.push(e);
+        return e;
+      }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within ${timeout} ms`);
+      if (left <= 0 || this.ended) throw new Error(`no ${what} within ${timeout} ms: ${JSON.stringify(this.events.map((e) => e.event))}`);
       await new Promise((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => { clearTimeout(t); resolve(); });
@@ -83,5 +71,8 @@ export class EventReader {
     }
   }
 
-  close() { if (this.req) this.req.destroy(); }
+  // The client port of the stream's connection (to see which worker holds it).
+  get localPort() { return this.req.socket && this.req.socket.localPort; }
+
+  close() { this.req.destroy(); }
 }

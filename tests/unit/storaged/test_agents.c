@@ -833,6 +833,48 @@ test_agent_msg_and_typing(void **state)
 }
 
 /* ST_WS_REQUEST_HUMAN: the session's conversation to waiting_human. */
+/*
+ * A visitor's socket resumes the session of token hash h on wid: the
+ * conversation's handoff state in the ST_WS_OPEN reply.
+ */
+static int
+ws_open_handoff(struct fix *f, const char *wid, const uint8_t *h)
+{
+	uint8_t nh[ST_TOKEN_HASH_LEN];
+	struct st_widget w;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i, n;
+	size_t skip;
+	int handoff;
+
+	memset(nh, 0xee, sizeof(nh));
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_str(&e, "");
+	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
+	penc_bytes(&e, nh, sizeof(nh));
+	penc_u64(&e, 0);
+	penc_u32(&e, 10);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), ST_WS_OK);
+	assert_int_equal(pdec_widget(&d, &w), 0);
+	st_widget_free(&w);
+	assert_int_equal(pdec_u8(&d), 1);	/* resumed */
+	(void)pdec_u8(&d);
+	(void)pdec_bytes(&d, &skip);
+	n = pdec_u32(&d);
+	for (i = 0; i < n * 3 && !d.err; i++)
+		(void)pdec_bytes(&d, &skip);
+	(void)pdec_u8(&d);
+	handoff = pdec_u8(&d);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return handoff;
+}
+
 static void
 test_request_human(void **state)
 {
@@ -874,6 +916,9 @@ test_request_human(void **state)
 			assert_int_equal(pdec_conv(&d, &c), 0);
 			assert_int_equal(c.handoff, ST_HANDOFF_WAITING);
 			assert_int_equal(r.nevs, (size_t)(i == 2));
+			/* A reload learns the state with its history. */
+			assert_int_equal(ws_open_handoff(f, w.widget_id, h),
+			    ST_HANDOFF_WAITING);
 			if (i == 3) {
 				/* The owner hands back: the visitor may ask again. */
 				assert_int_equal(handoff_set(f, c.id,

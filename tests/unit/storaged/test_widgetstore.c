@@ -177,6 +177,7 @@ struct wsopen {
 	char *contents[16];
 	char names[16][4 * ST_MSG_NAME_MAX + 1];
 	int more;
+	uint8_t handoff;
 	int wrote;
 };
 
@@ -301,6 +302,7 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			dec_triples(&d, &o->n, o->roles, o->contents,
 			    o->names);
 			o->more = pdec_u8(&d);
+			o->handoff = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
