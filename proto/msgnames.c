@@ -58,6 +58,7 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_EV_SINCE:		return "ST_EV_SINCE";
 	case PROTO_ST_HANDOFF_LIST:	return "ST_HANDOFF_LIST";
 	case PROTO_ST_EV:		return "ST_EV";
+	case PROTO_ST_EV_LOST:		return "ST_EV_LOST";
 	}
 	return "UNKNOWN";
 }

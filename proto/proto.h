@@ -106,8 +106,13 @@ enum proto_type {
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
 	/* storaged -> subscribed clients, unasked: event (agentmsg.h) */
 	PROTO_ST_EV = 0x4f,
+	/*
+	 * (empty) to a subscriber that fell CLIENT_WQ_MAX behind: it was
+	 * unsubscribed and missed events; it subscribes again.
+	 */
+	PROTO_ST_EV_LOST = 0x4d,
 
-	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4d, 0x4e, 0x50 and up are free */
+	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x50 and up are free */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -23,8 +23,9 @@
  * kept in the ring and sent (ST_EV, unasked) to every client subscribed
  * (ST_EV_SUBSCRIBE) at a level that wants them. A subscriber whose queue
  * would pass CLIENT_WQ_MAX is unsubscribed (logged) rather than let
- * storaged's memory grow: it reads back what it missed with ST_EV_SINCE
- * once it subscribes again.
+ * storaged's memory grow, and told so (ST_EV_LOST, after what it has
+ * queued): it subscribes again and reads back what it missed with
+ * ST_EV_SINCE.
  *
  * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
  * compact copy of a large environment takes seconds, so a thread of its
@@ -417,6 +418,10 @@ server_event(struct server *s, const struct devent *ev)
 			    "%zu bytes queued", c->serial, client_name(c),
 			    c->ch.wq_bytes);
 			c->ev_level = ST_EV_LEVEL_NONE;
+			/* After what it has: it subscribes again. */
+			if (pchan_send(&c->ch, PROTO_ST_EV_LOST, 0, 0, NULL,
+			    0, -1) < 0)
+				client_kill(c);
 			continue;
 		}
 		if (pchan_send(&c->ch, PROTO_ST_EV, 0, 0, e.buf, e.len,

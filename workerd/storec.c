@@ -79,6 +79,7 @@ static int sc_level_failed;		/* refused: not again on this connection */
 static struct storec_req *sc_sub_req;	/* ST_EV_SUBSCRIBE in flight */
 static unsigned int sc_conns;		/* connections made so far */
 static unsigned int sc_sub_conn;	/* the one the last confirmation was on */
+static int sc_ev_lost;			/* storaged dropped us: events were missed */
 static storec_sub_cb sc_subscribed;
 
 static void storec_connect(void);
@@ -139,7 +140,8 @@ storec_sub_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	sc_level_sent = level;
-	again = sc_sub_conn != 0 && sc_sub_conn != sc_conns;
+	again = (sc_sub_conn != 0 && sc_sub_conn != sc_conns) || sc_ev_lost;
+	sc_ev_lost = 0;
 	sc_sub_conn = sc_conns;
 	log_debug("storaged: events at level %u (epoch %016llx, seq %llu)",
 	    level, (unsigned long long)epoch, (unsigned long long)last_seq);
@@ -309,7 +311,14 @@ storec_reply(struct pmsg *m)
 		m->fd = -1;
 	}
 	if (!(m->hdr.flags & PROTO_F_REPLY)) {
-		if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
+		if (m->hdr.id == 0 && m->hdr.type == PROTO_ST_EV_LOST) {
+			/* We fell behind: subscribe again, as after a reconnect. */
+			log_warnx("storaged: events dropped (this worker fell "
+			    "behind); subscribing again");
+			sc_ev_lost = 1;
+			sc_level_sent = -1;
+			storec_ev_sync();
+		} else if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
 		    m->hdr.type == PROTO_ST_EV)) {
 			for (i = 0; i < sc_nevent; i++)
 				sc_event[i](m->hdr.type, m->payload, m->hdr.len);

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { BIN, Parley, randomKey } from './lib/harness.mjs';
 import { MockAI } from './lib/mockai.mjs';
+import { chat, sid } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const KEY_A = `sk-agent-a-${randomKey(24)}`;
@@ -116,6 +117,25 @@ describe('agents on two model servers', () => {
       assert.equal(s.body.temperature, undefined);
       assert.equal(s.body.max_tokens, 64, 'fields not patched stay');
     }
+  });
+
+  test('the HTTP chat API answers with the default widget\'s agent', { timeout: 30000 }, async () => {
+    const dw = (await json(p, 'GET', '/v1/admin/widgets')).json().widgets[0];
+    assert.equal(dw.agent_id, 'default');
+    let r = await json(p, 'PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agents.a.id });
+    assert.equal(r.status, 200, r.text);
+    await ma.clearRequests();
+    await p.mock.clearRequests();
+    r = await chat(p, sid('http'), 'over http');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().message, 'You said: over http');
+    const seen = await completions(ma);
+    assert.equal(seen.length, 1, 'the default widget\'s agent answered');
+    assert.equal(seen[0].headers.authorization, `Bearer ${KEY_A}`);
+    assert.equal(seen[0].body.model, 'model-a2');
+    assert.equal((await completions(p.mock)).length, 0);
+    r = await json(p, 'PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: 'default' });
+    assert.equal(r.status, 200, r.text);
   });
 
   test('an agent in use cannot be deleted; the default agent is the environment\'s', { timeout: 30000 }, async () => {

@@ -28,8 +28,18 @@ export const T = {
   ST_CONTACT_SUBMIT: 0x30,
   ST_CONTACT_LIST: 0x31,
   ST_CONTACT_GET: 0x32,
+  // agents, handoff, live events (proto/agentmsg.h)
+  ST_AGENT_CREATE: 0x40,
+  ST_HANDOFF_SET: 0x45,
+  ST_AGENT_MSG: 0x46,
+  ST_TYPING: 0x47,
+  ST_EV_SUBSCRIBE: 0x49,
+  ST_EV_SINCE: 0x4b,
   // storaged -> every client, unasked (flags 0, id 0)
   ST_EV_WIDGET_GONE: 0x38,
+  // storaged -> a subscriber, unasked
+  ST_EV: 0x4f,
+  ST_EV_LOST: 0x4d,
 };
 export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
 export const PROTO_VERSION = 1;

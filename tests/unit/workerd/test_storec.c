@@ -318,6 +318,14 @@ test_event_subscription(void **state)
 	storec_ev_level(2);
 	peer_expect_none(&P, 50);
 
+	/* Dropped for falling behind: asked again, and it missed events. */
+	assert_int_equal(pchan_send(&P.ch, PROTO_ST_EV_LOST, 0, 0, NULL, 0,
+	    -1), 0);
+	assert_int_equal(pchan_flush_wait(&P.ch, 1000), 0);
+	expect_subscribe(2, 77, 12);
+	assert_int_equal(sub_again, 1);
+	assert_int_equal(ev_b, 1);	/* not an event for the callbacks */
+
 	/* After a reconnect the level wanted is asked for again. */
 	peer_close(&P);
 	drive_ms(30);

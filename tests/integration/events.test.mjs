@@ -1,0 +1,129 @@
+// storaged's live events (issue 15) over its own socket, as a worker sees
+// them: subscription levels, events pushed after their commit and
+// numbered, typing never kept, the HUMAN begin answered once, ST_EV_SINCE
+// (and "gone" for another run's epoch), and a subscriber that stops
+// reading: unsubscribed at 16 MiB queued, told ST_EV_LOST behind what it
+// had, able to subscribe again and catch up, while storaged goes on.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { startParley } from './lib/harness.mjs';
+import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
+
+const KIND = { CREATED: 1, MESSAGE: 2, HANDOFF: 3, TYPING: 5 };
+
+function decEv(payload) {
+  const d = new Dec(payload);
+  const ev = { epoch: d.u64(), seq: d.u64(), at: d.u64(), kind: d.u8(), conv: decConv(d) };
+  if (ev.kind === KIND.MESSAGE) ev.msg = decMsg(d);
+  if (ev.kind === KIND.HANDOFF || ev.kind === KIND.TYPING) { ev.v = d.u8(); ev.name = d.str(); }
+  return ev;
+}
+
+// An HTTP-chat begin for session sid: the result and, when stored, the conversation.
+async function begin(cl, sid, text, flags = 0) {
+  const payload = new Enc().str('default').str(sid).str(text).str('').u32(0).u32(0).u32(10).done();
+  const frames = await cl.frames(T.ST_CHAT_BEGIN, payload, flags);
+  const d = new Dec(frames[0].payload);
+  const result = d.u8();
+  d.u64();
+  if (result !== 0 && result !== 4) return { result, frames };
+  decAgent(d);
+  d.u8();
+  return { result, frames, conv: decConv(d) };
+}
+
+test('events: levels, pushed after commit, numbered, since', { timeout: 30000 }, async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const all = await p.storage({ name: 'ev-all' });
+  const vis = await p.storage({ name: 'ev-vis' });
+  const cl = await p.storage({ name: 'ev-client' });
+  t.after(() => { all.close(); vis.close(); cl.close(); });
+  const raw = await all.call(T.ST_EV_SUBSCRIBE, new Enc().u8(2).done());
+  const epoch = raw.subarray(0, 8);
+  const last0 = new Dec(raw.subarray(8)).u64();
+  await vis.call(T.ST_EV_SUBSCRIBE, new Enc().u8(1).done());
+
+  const b = await begin(cl, 'evs', 'hello');
+  assert.equal(b.result, 0);
+  const e1 = decEv((await all.nextEvent()).payload);
+  const e2 = decEv((await all.nextEvent()).payload);
+  assert.deepEqual([e1.kind, e2.kind], [KIND.CREATED, KIND.MESSAGE]);
+  assert.deepEqual([e1.seq, e2.seq], [last0 + 1, last0 + 2]);
+  assert.equal(e2.msg.content, 'hello');
+  const conv = e1.conv.id;
+  assert.equal(conv, b.conv.id);
+
+  // A person takes over, replies and types: visitors get these three.
+  await cl.call(T.ST_HANDOFF_SET, new Enc().str(conv).u8(2).str('Ana').u8(0).done());
+  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv).str('hi from Ana').str('Ana').done());
+  await cl.call(T.ST_TYPING, new Enc().str(conv).u8(1).str('Ana').done());
+  const v = [];
+  for (let i = 0; i < 3; i++) v.push(decEv((await vis.nextEvent()).payload));
+  assert.deepEqual(v.map((e) => e.kind), [KIND.HANDOFF, KIND.MESSAGE, KIND.TYPING]);
+  assert.equal(v[0].v, 2);
+  assert.equal(v[1].msg.name, 'Ana');
+  assert.equal(v[1].msg.role, 'agent');
+  assert.equal(v[2].seq, 0, 'typing is not numbered');
+  assert.equal(v[0].seq, last0 + 3);
+
+  // While a person answers, a begin stores the message and is answered
+  // once, after its commit, even when asked early.
+  const h = await begin(cl, 'evs', 'to Ana', F.EARLY);
+  assert.equal(h.frames.length, 1);
+  assert.equal(h.result, 4);
+
+  // Since: the ring from last0; another run's epoch is gone.
+  const since = (ep, seq) => Buffer.concat([ep, new Enc().u64(seq).u32(100).done()]);
+  const s = new Dec(await cl.call(T.ST_EV_SINCE, since(epoch, last0)));
+  assert.equal(s.u8(), 0);
+  s.u64();
+  const last = s.u64();
+  assert.equal(s.u32(), last - last0);
+  const other = Buffer.from(epoch);
+  other[7] ^= 1;
+  assert.equal(new Dec(await cl.call(T.ST_EV_SINCE, since(other, 0))).u8(), 1);
+});
+
+test('events: a subscriber that stops reading is dropped and told, and subscribes again', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const slow = await p.storage({ name: 'ev-slow' });
+  const cl = await p.storage({ name: 'ev-client' });
+  t.after(() => { slow.close(); cl.close(); });
+  await slow.call(T.ST_EV_SUBSCRIBE, new Enc().u8(2).done());
+  slow.sock.pause();
+  const { conv } = await begin(cl, 'slow', 'hello');
+  // 17 MiB of events for a reader that reads none: more than 16 MiB queued.
+  const big = 'x'.repeat(65000);
+  const n = 275;
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str(big).str('Ana').done(), { timeout: 20000 });
+  t.diagnostic(`${n} agent messages of 65000 bytes in ${Date.now() - t0} ms`);
+  assert.match(p.logs.storaged, /events unsubscribed/);
+  // storaged went on meanwhile.
+  await cl.call(T.ST_PING);
+
+  slow.sock.resume();
+  let got = 0;
+  let lost = false;
+  let lastSeq = 0;
+  while (!lost) {
+    const ev = await slow.nextEvent({ timeout: 10000 });
+    if (ev.type === T.ST_EV_LOST) { lost = true; continue; }
+    assert.equal(ev.type, T.ST_EV);
+    lastSeq = decEv(ev.payload).seq;
+    got++;
+  }
+  assert.ok(got > 0 && got < n + 2, `${got} events before ST_EV_LOST`);
+  // Subscribed again, it catches up from its last event and gets new ones.
+  const raw = await slow.call(T.ST_EV_SUBSCRIBE, new Enc().u8(2).done());
+  const s = new Dec(await slow.call(T.ST_EV_SINCE, Buffer.concat([raw.subarray(0, 8), new Enc().u64(lastSeq).u32(10).done()]), { timeout: 20000 }));
+  assert.equal(s.u8(), 0, 'what it missed is still in the ring');
+  s.u64();
+  assert.ok(s.u64() > lastSeq);
+  assert.ok(s.u32() > 0);
+  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str('after').str('Ana').done());
+  const after = decEv((await slow.nextEvent({ timeout: 10000 })).payload);
+  assert.equal(after.msg.content, 'after');
+  t.diagnostic(`${got} events read before ST_EV_LOST; ${n + 2 - got} missed, read back with ST_EV_SINCE`);
+});
