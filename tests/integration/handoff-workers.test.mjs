@@ -3,7 +3,7 @@
 // dashboard's event stream each on a different worker, so every owner
 // reply crosses storaged to reach the visitor. Request -> waiting_human
 // on /v1/admin/events; take over -> the model is not called for the
-// visitor's next 5 messages (two sent at once); 200 owner replies reach the socket (p50 and
+// visitor's next 6 messages (three sent at once); 200 owner replies reach the socket (p50 and
 // p99 printed: a figure, not asserted); the agent's typing; the state and
 // the messages survive a storaged restart and a visitor reload; hand back
 // -> the model answers with the owner's messages in its context.
@@ -84,11 +84,11 @@ describe('handoff across 4 workers', () => {
       assert.equal(m.data.message.content, `are you there ${i}?`);
       assert.equal(m.data.conversation._id, conv.id);
     }
-    // Two at once: the second waits for the first's store, not for a
-    // reply that will not come.
-    v.send({ type: 'message', content: 'quick one' });
-    v.send({ type: 'message', content: 'quick two' });
-    for (const text of ['quick one', 'quick two']) {
+    // Three at once: each waits for the store of the one before, not for
+    // a reply that will not come.
+    const quick = ['quick one', 'quick two', 'quick three'];
+    for (const text of quick) v.send({ type: 'message', content: text });
+    for (const text of quick) {
       const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, text);
       assert.equal(m.data.message.content, text);
     }
@@ -125,7 +125,7 @@ describe('handoff across 4 workers', () => {
     assert.equal(got.conversation ? got.conversation.handoff : got.handoff, 'human');
     const msgs = got.messages;
     assert.equal(msgs.filter((m) => m.role === 'agent').length, REPLIES);
-    assert.equal(msgs.filter((m) => m.role === 'user').length, 6);
+    assert.equal(msgs.filter((m) => m.role === 'user').length, 7);
     assert.deepEqual(msgs.filter((m) => m.role === 'assistant').length, 1);
     assert.equal(msgs.find((m) => m.role === 'agent').name, 'Alice');
     await waitFor(async () => {

@@ -84,10 +84,18 @@
 #define UPGRADE_PREFIX	"ws:"		/* upgrades' per-client count */
 #define CONV_BUCKETS	1024		/* the conversation map; power of two */
 #define HANDOFF_UNKNOWN	(-1)
+#define HELD_MAX	8	/* messages held while a person answers */
 #define RESUMING_TEXT	"Your conversation is being restored."
 #define BUSY_TEXT	"Too many new conversations are starting right " \
 			"now. Please try again in a minute."
 #define HUMAN_FIRST_TEXT	"Please send a message first."
+
+/* A visitor's message held while the one before it is stored. */
+struct held_msg {
+	STAILQ_ENTRY(held_msg) entry;
+	size_t len;
+	char text[];
+};
 
 struct wsess {
 	LIST_ENTRY(wsess) entry;
@@ -115,12 +123,13 @@ struct wsess {
 	int handoff;			/* the state the visitor knows; or unknown */
 	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
 	/*
-	 * A message to a person sent while the one before it is being
-	 * stored (the visitor gets no reply to wait for): held, and sent
-	 * when that turn is over. One is held; another gets the wait error.
+	 * Messages to a person sent while the one before is being stored
+	 * (the visitor gets no reply to wait for): held, and each sent when
+	 * the turn before it is over. HELD_MAX at most; more get the wait
+	 * error.
 	 */
-	char *held;
-	size_t held_len;
+	STAILQ_HEAD(, held_msg) held;
+	unsigned int nheld;
 	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
@@ -302,6 +311,8 @@ wsend_handoff(struct wsess *s, int state, const char *name)
 static void
 wsess_free(struct wsess *s)
 {
+	struct held_msg *h;
+
 	if (s->sreq != NULL)
 		storec_cancel(s->sreq);
 	if (s->hreq != NULL)
@@ -311,7 +322,10 @@ wsess_free(struct wsess *s)
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	loop_defer_cancel(&s->held_defer);
-	free(s->held);
+	while ((h = STAILQ_FIRST(&s->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->held, entry);
+		free(h);
+	}
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
 	explicit_bzero(s, sizeof(*s));
@@ -497,7 +511,7 @@ static void
 turn_over(struct wsess *s)
 {
 	s->turn = NULL;
-	if (s->held != NULL)
+	if (!STAILQ_EMPTY(&s->held))
 		loop_defer(&s->held_defer);
 }
 
@@ -628,19 +642,36 @@ message_begin(struct wsess *s, const char *content, size_t len)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
 }
 
-/* The held message's turn (turn_over deferred it). */
+/* The oldest held message's turn (turn_over deferred it). */
 static void
 held_run(void *arg)
 {
 	struct wsess *s = arg;
-	char *content = s->held;
+	struct held_msg *h;
 
-	s->held = NULL;
-	if (content == NULL)
+	if ((h = STAILQ_FIRST(&s->held)) == NULL || s->turn != NULL)
 		return;
-	if (s->ws != NULL && s->turn == NULL)
-		message_begin(s, content, s->held_len);
-	free(content);
+	STAILQ_REMOVE_HEAD(&s->held, entry);
+	s->nheld--;
+	if (s->ws != NULL)
+		message_begin(s, h->text, h->len);
+	free(h);
+}
+
+/* Holds m for after the turn in flight; 0, or -1 when it cannot be. */
+static int
+held_add(struct wsess *s, const struct wsmsg *m)
+{
+	struct held_msg *h;
+
+	if (s->handoff != ST_HANDOFF_HUMAN || s->nheld >= HELD_MAX ||
+	    (h = malloc(sizeof(*h) + m->content_len)) == NULL)
+		return -1;
+	h->len = m->content_len;
+	memcpy(h->text, m->content, m->content_len);
+	STAILQ_INSERT_TAIL(&s->held, h, entry);
+	s->nheld++;
+	return 0;
 }
 
 static void
@@ -650,15 +681,9 @@ on_message(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, RESUMING_TEXT);
 		return;
 	}
-	if (s->turn != NULL && s->handoff == ST_HANDOFF_HUMAN &&
-	    s->held == NULL) {
-		/* A person answers: nothing to wait for but the store. */
-		if ((s->held = malloc(m->content_len)) != NULL) {
-			memcpy(s->held, m->content, m->content_len);
-			s->held_len = m->content_len;
-			return;
-		}
-	}
+	/* A person answers: there is nothing to wait for but the store. */
+	if (s->turn != NULL && held_add(s, m) == 0)
+		return;
 	if (s->turn != NULL) {
 		wsend_error(s, "Please wait for the reply to finish.");
 		return;
@@ -1298,6 +1323,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	}
 	s->cap = cap;
 	s->handoff = HANDOFF_UNKNOWN;
+	STAILQ_INIT(&s->held);
 	loop_defer_init(&s->held_defer, held_run, s);
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
