@@ -613,13 +613,13 @@ export async function renderThread(main, ctx, id) {
     if (live && was && st === 'waiting_human') hStatus.textContent = 'The visitor asks for a person.';
     if (st !== 'human') typing(false);
   }
-  setHandoff(conv.handoff || 'ai');
-
   async function changeHandoff(st, btn) {
     actionError.hidden = true;
     btn.disabled = true;
     try {
-      const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
+      const body = { state: st };
+      if (st === 'human' && agentName()) body.name = agentName(); // "Ann joined"
+      const r = await api(endpoints.handoff(id), { method: 'POST', body });
       setHandoff((r && r.conversation && r.conversation.handoff) || st);
       hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
       (st === 'human' ? text : takeBtn).focus();
@@ -665,6 +665,7 @@ export async function renderThread(main, ctx, id) {
     try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
   });
   ctx.onLeave(() => typing(false));
+  setHandoff(conv.handoff || 'ai');
 
   replyForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -121,15 +121,15 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await o.click(`[data-testid="conv-row"][data-id="${convId}"] [data-testid="conv-link"]`);
     await o.waitForSelector('[data-testid="take-over"]');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'Waiting for a person');
+    await o.fill('[data-testid="reply-name"]', 'Ann');
     await o.click('[data-testid="take-over"]');
     await o.waitForSelector('[data-testid="reply-form"]:not([hidden])');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
     assert.equal(await o.evaluate(() => document.activeElement.dataset.testid), 'reply-input', 'the focus goes to the reply box');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => / joined$/.test(root.querySelector('[data-part="handoff-status"]').textContent));
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Ann joined');
     await o.waitForFunction(() => !document.title.startsWith('('), null, { timeout: 5000 });
 
     // Typing shows in the widget, with the name.
-    await o.fill('[data-testid="reply-name"]', 'Ann');
     await o.focus('[data-testid="reply-input"]');
     const completions = (await stack.parley.mock.completions()).length;
     await o.keyboard.type('Hello, I am');
