@@ -781,7 +781,7 @@ function mount(script, cfg, base) {
       input.disabled = gone;
       if (form) form.save.disabled = !up || !!form.busy;
       handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone);
-      handBtn.disabled = !up;
+      handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
     }
   }
 
