@@ -359,7 +359,7 @@ function messageItem(m) {
       agent && m.name ? String(m.name) : ROLE_LABEL[role] || role || 'Unknown'),
     agent ? h('span', { class: 'badge badge-ok', 'data-testid': 'msg-agent' }, 'Person') : null,
     timeEl(m.createdAt),
-    statusBadge(m.status));
+    agent ? null : statusBadge(m.status));
   const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
   const li = h('li', {
     class: msgClasses(m),
@@ -379,7 +379,8 @@ function updateItem(li, old, m) {
   if (old.status !== m.status) {
     li.dataset.status = String(m.status || '');
     li.className = msgClasses(m).join(' ');
-    li.querySelector('[data-testid="msg-status"]').replaceWith(statusBadge(m.status));
+    const badge = li.querySelector('[data-testid="msg-status"]');
+    if (badge) badge.replaceWith(statusBadge(m.status));
   }
   if (old.content !== m.content) {
     li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
@@ -591,8 +592,9 @@ export async function renderThread(main, ctx, id) {
   const handoffSection = h('section', { class: 'handoff', 'aria-labelledby': 'sec-handoff', 'data-testid': 'handoff' },
     h('h2', { id: 'sec-handoff' }, 'Handoff'),
     h('div', { class: 'panel-row' }, stateBadge, takeBtn, backBtn),
-    hHint, hStatus, replyForm);
+    hHint, hStatus);
   actions.after(handoffSection);
+  pollNote.after(replyForm); // under the messages, as in a chat
 
   const STATE_TEXT = {
     ai: ['The assistant answers', 'badge-neutral', 'Take over to answer the visitor yourself: the assistant stays silent until you hand back.'],
