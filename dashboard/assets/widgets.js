@@ -213,7 +213,7 @@ function widgetForm() {
     for (const a of agents) {
       const id = a.is_default ? 'default' : String(a.id);
       seen.add(id);
-      sel.append(h('option', { value: id }, a.is_default ? `${agentLabel(a)} (default)` : agentLabel(a)));
+      sel.append(h('option', { value: id }, a.is_default ? 'Default agent' : agentLabel(a)));
     }
     if (!seen.has('default')) sel.prepend(h('option', { value: 'default' }, 'Default agent'));
     if (current && !seen.has(current) && current !== 'default') sel.append(h('option', { value: current }, current));
