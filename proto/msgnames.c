@@ -45,6 +45,19 @@ proto_msg_name(uint16_t type)
 	case PROTO_ST_STATS:		return "ST_STATS";
 	case PROTO_ST_PURGE:		return "ST_PURGE";
 	case PROTO_ST_EV_WIDGET_GONE:	return "ST_EV_WIDGET_GONE";
+	case PROTO_ST_AGENT_CREATE:	return "ST_AGENT_CREATE";
+	case PROTO_ST_AGENT_UPDATE:	return "ST_AGENT_UPDATE";
+	case PROTO_ST_AGENT_GET:	return "ST_AGENT_GET";
+	case PROTO_ST_AGENT_LIST:	return "ST_AGENT_LIST";
+	case PROTO_ST_AGENT_DELETE:	return "ST_AGENT_DELETE";
+	case PROTO_ST_HANDOFF_SET:	return "ST_HANDOFF_SET";
+	case PROTO_ST_AGENT_MSG:	return "ST_AGENT_MSG";
+	case PROTO_ST_TYPING:		return "ST_TYPING";
+	case PROTO_ST_WS_REQUEST_HUMAN:	return "ST_WS_REQUEST_HUMAN";
+	case PROTO_ST_EV_SUBSCRIBE:	return "ST_EV_SUBSCRIBE";
+	case PROTO_ST_EV_SINCE:		return "ST_EV_SINCE";
+	case PROTO_ST_HANDOFF_LIST:	return "ST_HANDOFF_LIST";
+	case PROTO_ST_EV:		return "ST_EV";
 	}
 	return "UNKNOWN";
 }

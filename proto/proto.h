@@ -88,11 +88,26 @@ enum proto_type {
 	PROTO_ST_STATS = 0x3e,
 	PROTO_ST_PURGE = 0x3f,
 	PROTO_ST_DASH_SALT = 0x4a,	/* the fingerprint salt: dashmsg.h */
+	/* agents, human handoff, live events: see agentmsg.h */
+	PROTO_ST_AGENT_CREATE = 0x40,
+	PROTO_ST_AGENT_UPDATE = 0x41,
+	PROTO_ST_AGENT_GET = 0x42,
+	PROTO_ST_AGENT_LIST = 0x43,
+	PROTO_ST_AGENT_DELETE = 0x44,
+	PROTO_ST_HANDOFF_SET = 0x45,
+	PROTO_ST_AGENT_MSG = 0x46,
+	PROTO_ST_TYPING = 0x47,
+	PROTO_ST_WS_REQUEST_HUMAN = 0x48,
+	PROTO_ST_EV_SUBSCRIBE = 0x49,
+	PROTO_ST_EV_SINCE = 0x4b,	/* (0x4a is ST_DASH_SALT above) */
+	PROTO_ST_HANDOFF_LIST = 0x4c,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
+	/* storaged -> subscribed clients, unasked: event (agentmsg.h) */
+	PROTO_ST_EV = 0x4f,
 
-	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x40 and up are free */
+	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4d, 0x4e, 0x50 and up are free */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -153,6 +153,8 @@ struct settings {
 	uint32_t login_failures;
 	uint32_t session_idle_days;	/* WIDGET_SESSION_IDLE_DAYS */
 	uint32_t new_sessions_per_min;	/* WIDGET_NEW_SESSIONS_PER_MINUTE */
+	char *dashboard_agent_name;	/* DASHBOARD_AGENT_NAME */
+	uint32_t admin_events_max;	/* ADMIN_EVENTS_MAX_CLIENTS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;
 	char *tls_cert;		/* TLS_CERT, TLS_KEY: PEM paths; NULL = no TLS */

@@ -72,6 +72,21 @@ check_token(const char *v)
 	return 1;
 }
 
+/* A display name: 1-100 characters (UTF-8), no control characters. */
+static int
+check_name(const char *v)
+{
+	size_t n = 0;
+
+	for (; *v != '\0'; v++) {
+		if (iscntrl((unsigned char)*v))
+			return 0;
+		if (((unsigned char)*v & 0xc0) != 0x80)
+			n++;
+	}
+	return n >= 1 && n <= 100;
+}
+
 /* A POSIX user name (or a uid). */
 static int
 check_user(const char *v)
@@ -216,6 +231,14 @@ const struct setting settings_table[] = {
 	    1000000, NULL, NULL, NULL, S, F(new_sessions_per_min),
 	    "new visitor sessions (first messages of new visitors) per "
 	    "widget per minute; 0 turns the limit off" },
+	{ "DASHBOARD_AGENT_NAME", SETTING_TEXT, "Support", NULL, 1, 400, NULL,
+	    check_name, "1 to 100 characters, no control characters", M | W,
+	    F(dashboard_agent_name),
+	    "the name a visitor sees on the owner's replies and on \"joined\" "
+	    "when a request does not give one" },
+	{ "ADMIN_EVENTS_MAX_CLIENTS", SETTING_NUMBER, "64", NULL, 1, 100000,
+	    NULL, NULL, NULL, M | W, F(admin_events_max),
+	    "open /v1/admin/events streams per worker; more are answered 503" },
 	{ "PARLEY_HEADER_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 100,
 	    3600000, NULL, NULL, NULL, M | W, F(header_timeout_ms),
 	    "a request's head and body must arrive within this" },

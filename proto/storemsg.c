@@ -29,6 +29,7 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_u32(e, c->message_count);
 	penc_str(e, c->last_message);
 	penc_str(e, c->contact_id);
+	penc_u8(e, c->handoff);
 }
 
 int
@@ -43,6 +44,7 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	c->message_count = pdec_u32(d);
 	c->last_message = pdec_strdup(d, ST_CONTENT_MAX);
 	pdec_strbuf(d, c->contact_id, sizeof(c->contact_id));
+	c->handoff = pdec_u8(d);
 	if (d->err) {
 		st_conv_free(c);
 		return -1;
@@ -61,6 +63,7 @@ penc_msg(struct penc *e, const struct st_msg *m)
 	penc_u32(e, m->prompt_tokens);
 	penc_u32(e, m->completion_tokens);
 	penc_str(e, m->content);
+	penc_str(e, m->name);
 }
 
 int
@@ -75,6 +78,7 @@ pdec_msg(struct pdec *d, struct st_msg *m)
 	m->prompt_tokens = pdec_u32(d);
 	m->completion_tokens = pdec_u32(d);
 	m->content = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, m->name, sizeof(m->name));
 	if (d->err) {
 		st_msg_free(m);
 		return -1;

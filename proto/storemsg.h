@@ -26,7 +26,8 @@
  *                  str rate_key, u32 window_ms, u32 rate_max,
  *                  u32 history_max                       -> u8 result (ST_CHAT_*),
  *                                                           u64 retry_after_ms,
- *                                                           and when OK:
+ *                                                           and when OK or HUMAN:
+ *                                                           agent (agentmsg.h),
  *                                                           u8 created, conv, msg (the
  *                                                           user message just stored),
  *                                                           u32 n, n x (str role, str content)
@@ -35,7 +36,8 @@
  *     disabled or its daily cap is reached, else count it in the cap;
  *     find or create the conversation, append the user message, and return the newest
  *     history_max messages outside failed turns, oldest first, the new one
- *     last.
+ *     last (the agent's history_messages instead when not 0). HUMAN: the
+ *     conversation is in handoff state human; no history (u32 0).
  *   ST_SESSION_HISTORY str widget, str session, u32 max_messages
  *                                                        -> u8 found, and when found:
  *                                                           conv, u32 n, n x msg
@@ -60,6 +62,7 @@
 #define ST_WIDGET_MAX		64
 #define ST_SESSION_MAX		128
 #define ST_ROLE_MAX		15
+#define ST_MSG_NAME_MAX		100	/* characters of an agent message's name */
 #define ST_STATUS_MAX		15
 #define ST_CONTENT_MAX		(64u * 1024)	/* bytes of one message */
 #define ST_PREVIEW_CHARS	500	/* lastMessage: UTF-8 characters, not bytes */
@@ -78,6 +81,12 @@ enum st_chat_result {
 	ST_CHAT_LIMITED = 1,	/* the per-client rate limit (retry_after_ms) */
 	ST_CHAT_DISABLED = 2,	/* the widget is disabled */
 	ST_CHAT_CAPPED = 3,	/* its daily cap is reached (retry_after_ms) */
+	/*
+	 * The conversation is in handoff state human: the message is stored,
+	 * the reply is laid out as OK with no history, and the model is not
+	 * called (agentmsg.h).
+	 */
+	ST_CHAT_HUMAN = 4,
 };
 
 struct st_conv {
@@ -89,17 +98,20 @@ struct st_conv {
 	uint32_t message_count;
 	char *last_message;	/* malloc'd, NUL-terminated; "" when none */
 	char contact_id[ST_ID_HEX + 1];	/* the visitor's contact; "" when none */
+	uint8_t handoff;	/* ST_HANDOFF_* (agentmsg.h); encoded last */
 };
 
 struct st_msg {
 	char id[ST_ID_HEX + 1];
 	char conv_id[ST_ID_HEX + 1];
-	char role[ST_ROLE_MAX + 1];	/* user | assistant | system */
+	char role[ST_ROLE_MAX + 1];	/* user | assistant | system | agent */
 	char status[ST_STATUS_MAX + 1];	/* complete | interrupted | failed */
 	uint64_t created_at;
 	uint32_t prompt_tokens;
 	uint32_t completion_tokens;
 	char *content;		/* malloc'd, NUL-terminated */
+	/* role agent: the owner's display name (1-100 characters); else "" */
+	char name[4 * ST_MSG_NAME_MAX + 1];	/* encoded last */
 };
 
 void st_conv_free(struct st_conv *);

@@ -35,6 +35,7 @@ st_widget_free(struct st_widget *w)
 	free(w->origins);
 	free(w->system_prompt);
 	free(w->model);
+	free(w->handoff_label);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -53,12 +54,14 @@ st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 
 	*dst = *src;
 	dst->name = dst->greeting = dst->system_prompt = dst->model = NULL;
+	dst->handoff_label = NULL;
 	dst->origins = NULL;
 	dst->norigins = 0;
 	bad |= dup_into(&dst->name, src->name);
 	bad |= dup_into(&dst->greeting, src->greeting);
 	bad |= dup_into(&dst->system_prompt, src->system_prompt);
 	bad |= dup_into(&dst->model, src->model);
+	bad |= dup_into(&dst->handoff_label, src->handoff_label);
 	if (!bad && src->norigins > 0) {
 		if ((dst->origins = calloc(src->norigins,
 		    sizeof(*dst->origins))) == NULL)
@@ -111,6 +114,9 @@ penc_widget(struct penc *e, const struct st_widget *w)
 	penc_str(e, w->model);
 	penc_u64(e, w->created_at);
 	penc_u64(e, w->updated_at);
+	penc_str(e, w->agent_id);
+	penc_u8(e, w->handoff_enabled);
+	penc_str(e, w->handoff_label);
 }
 
 int
@@ -153,6 +159,9 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	w->model = pdec_strdup(d, ST_MODEL_MAX);
 	w->created_at = pdec_u64(d);
 	w->updated_at = pdec_u64(d);
+	pdec_strbuf(d, w->agent_id, sizeof(w->agent_id));
+	w->handoff_enabled = pdec_u8(d);
+	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
 	if (d->err) {
 		st_widget_free(w);
 		return -1;
@@ -212,8 +221,8 @@ color_valid(const char *c)
 	return 1;
 }
 
-static int
-model_valid(const char *m)
+int
+st_model_valid(const char *m)
 {
 	size_t n = strlen(m);
 
@@ -261,8 +270,15 @@ st_widget_invalid(const struct st_widget *w)
 			    "http(s)://host[:port]";
 	if (!text_fits(S(w->system_prompt), ST_PROMPT_MAX))
 		return "system_prompt: must be at most 8000 characters of UTF-8";
-	if (!model_valid(S(w->model)))
+	if (!st_model_valid(S(w->model)))
 		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";
+	if (w->agent_id[0] != '\0' && strcmp(w->agent_id, "default") != 0 &&
+	    !st_id_valid(w->agent_id))
+		return "agent_id: no such agent";
+	if (w->handoff_enabled > 1)
+		return "handoff_enabled: must be a boolean";
+	if (!text_fits(S(w->handoff_label), ST_HANDOFF_LABEL_MAX))
+		return "handoff_label: must be at most 100 characters of UTF-8";
 	return NULL;
 }
 

@@ -39,8 +39,9 @@
  *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX)
  *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
- *          the session has none yet), u32 n, n x (str role, str content),
- *          u8 more (older messages were left out)
+ *          the session has none yet), u32 n, n x (str role, str content,
+ *          str name ("" except role agent)), u8 more (older messages were
+ *          left out)
  *       The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
@@ -58,8 +59,9 @@
  *                u32 history_max, u64 idle_ms, u8 create
  *       -> u8 result (ST_WS_*), u64 retry_after_ms (LIMITED: the rate
  *          window's rest; CAPPED: ms to the next UTC day; else 0),
- *          and when OK: widget, u8 created, conv, msg (the user message
- *          just stored), u32 n, n x (str role, str content)
+ *          and when OK or HUMAN: widget, agent (agentmsg.h), u8 created,
+ *          conv, msg (the user message just stored), u32 n,
+ *          n x (str role, str content) (HUMAN: n is 0)
  *       In one write transaction, checked in this order: the widget
  *       (NO_WIDGET), the session (NO_SESSION; with create, no session
  *       under token_hash means a new visitor: its session is made here,
@@ -126,6 +128,7 @@
 #define ST_ORIGIN_MAX		255	/* bytes of "scheme://host[:port]" */
 #define ST_PROMPT_MAX		8000	/* characters */
 #define ST_MODEL_MAX		100	/* bytes: [A-Za-z0-9._:/-] */
+#define ST_HANDOFF_LABEL_MAX	100	/* characters */
 #define ST_TOKEN_HASH_LEN	32	/* SHA-256 of a session token */
 #define ST_CONTACT_NAME_MAX	200	/* characters */
 #define ST_EMAIL_MAX		254	/* bytes */
@@ -158,6 +161,8 @@ enum st_ws_result {
 	ST_WS_CAPPED = 6,	/* the widget's daily message cap */
 	ST_WS_TOO_MANY = 7,	/* the session's contact submissions are used */
 	ST_WS_BUSY = 8,		/* the widget's new sessions per minute */
+	ST_WS_HUMAN = 9,	/* ST_WS_BEGIN: stored; a person answers, not the model */
+	ST_WS_NO_CONV = 10,	/* ST_WS_REQUEST_HUMAN: the session has no conversation */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */
@@ -175,7 +180,9 @@ enum st_ws_result {
 #define ST_WF_ENABLED		0x0800
 #define ST_WF_SYSTEM_PROMPT	0x1000
 #define ST_WF_MODEL		0x2000
-#define ST_WF_ALL		0x3fff
+#define ST_WF_AGENT_ID		0x4000
+#define ST_WF_HANDOFF		0x8000	/* handoff_enabled and handoff_label */
+#define ST_WF_ALL		0xffff
 
 struct st_widget {
 	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
@@ -194,6 +201,10 @@ struct st_widget {
 	char *system_prompt;	/* malloc'd; "" = the deployment's SYSTEM_PROMPT */
 	char *model;		/* malloc'd; "" = the deployment's OPENAI_MODEL */
 	uint64_t created_at, updated_at;
+	/* Record version 2 (issue 15); version 1 records read as "", 0, "". */
+	char agent_id[ST_ID_HEX + 1];	/* "" or "default" = the default agent */
+	uint8_t handoff_enabled;	/* the "Talk to a person" button */
+	char *handoff_label;	/* malloc'd; "" = the widget's default text */
 };
 
 struct st_contact {
@@ -227,9 +238,13 @@ int pdec_contact(struct pdec *, struct st_contact *);
  * #rrggbb, position and contact mode in range, required mode collects at
  * least one field, lengths (in characters where noted), UTF-8, origins
  * each st_origin_valid and no more than ST_ORIGINS_MAX, the model's
- * characters. The ids and times are not checked.
+ * characters, agent_id "", "default" or 32 lowercase hex (whether that
+ * agent exists is storaged's check), handoff_label's length. The ids and
+ * times are not checked.
  */
 const char *st_widget_invalid(const struct st_widget *w);
+/* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */
+int st_model_valid(const char *m);
 /* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */
 int st_origin_valid(const char *s);
 /*

@@ -363,7 +363,8 @@ search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, id, ID_LEN) == 0) {
 		s->read += v.mv_size;
-		if (rec_open(t, &v, &d, "message") < 0)
+		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION,
+		    "message") < 0)
 			return -1;
 		/* penc_msg: four str, u64, u32, u32, then str content. */
 		for (i = 0; i < 4; i++)
@@ -566,13 +567,16 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	struct st_conv c;
 	const uint8_t *p;
 	MDB_val v;
-	size_t klen;
+	size_t klen, i;
 
 	if (t->err)
 		return t->err;
 	if (conv_by_hex(t, conv_id, cid, &c) < 0)
 		return t->err;
 
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_deleted != NULL)
+			store_modules[i]->conv_deleted(t, &c, cid);
 	msgs_delete(t, cid);
 	widget_index_del(t, c.widget, c.updated_at, cid);
 	widget_count_add(t, c.widget, -1);
@@ -714,7 +718,7 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
 		/* The reply carries the record minus its version byte. */
-		sz = v.mv_size > 0 ? v.mv_size - 1 : 0;
+		sz = msg_rec_size(&v);
 		if (pg.n == limit || (pg.n > 0 && sz > max_bytes - used)) {
 			pg.next = last + 1;
 			break;

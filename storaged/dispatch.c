@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
+#include "agentstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
 #include "log.h"
@@ -10,9 +12,12 @@
 #include "widgetmsg.h"
 #include "widgetstore.h"
 
+static void reply_events_free(struct dreply *);
+
 static void
 reply_error(struct dreply *r, int code, const char *msg)
 {
+	reply_events_free(r);
 	penc_free(&r->enc);
 	r->err = code;
 	r->errmsg = msg;
@@ -22,6 +27,81 @@ static void
 malformed(struct dreply *r)
 {
 	reply_error(r, PROTO_E_INVALID, "malformed request");
+}
+
+/* ---------------------------------------------------------------- events */
+
+/*
+ * A new event of r about conversation c: its body begun (kind, conv);
+ * the caller adds what its kind carries. NULL out of memory (logged: the
+ * event is lost, the request stands).
+ */
+static struct devent *
+reply_event(struct dbatch *b, struct dreply *r, uint8_t kind,
+    const struct st_conv *c, int visitor)
+{
+	struct devent *ev;
+
+	if ((ev = reallocarray(r->evs, r->nevs + 1, sizeof(*ev))) == NULL) {
+		log_warnx("events: out of memory: an event is lost");
+		return NULL;
+	}
+	r->evs = ev;
+	ev = &r->evs[r->nevs++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->visitor = visitor;
+	ev->at = store_now(b->txn.st);
+	penc_init(&ev->body);
+	penc_u8(&ev->body, kind);
+	penc_conv(&ev->body, c);
+	return ev;
+}
+
+/* A message stored in c: visitors hear of an agent's only. */
+static void
+event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
+    const struct st_msg *m)
+{
+	struct devent *ev;
+
+	if ((ev = reply_event(b, r, ST_EV_MESSAGE, c,
+	    strcmp(m->role, "agent") == 0)) != NULL)
+		penc_msg(&ev->body, m);
+}
+
+/* A begin's events: the conversation if it is new, the user message. */
+static void
+event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
+{
+	if (c->created)
+		reply_event(b, r, ST_EV_CONV_CREATED, &c->conv, 0);
+	event_msg(b, r, &c->conv, &c->msg);
+}
+
+/* ST_EV_HANDOFF and ST_EV_TYPING: u8 state or on, str name. */
+static void
+event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
+    const struct st_conv *c, uint8_t v, const char *name)
+{
+	struct devent *ev;
+
+	if ((ev = reply_event(b, r, kind, c, 1)) != NULL) {
+		penc_u8(&ev->body, v);
+		penc_str(&ev->body, name);
+	}
+}
+
+static void
+reply_events_free(struct dreply *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nevs; i++)
+		devent_free(&r->evs[i]);
+	free(r->evs);
+	r->evs = NULL;
+	r->nevs = 0;
 }
 
 /* The batch can run this request. 0, or -1 with r failed. */
@@ -138,6 +218,20 @@ enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
 	}
 }
 
+/* A resumed session's history: role, content and name (ST_WS_OPEN). */
+static void
+enc_triples(struct penc *e, const struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		penc_str(e, m[i].role);
+		penc_str(e, m[i].content);
+		penc_str(e, m[i].name);
+	}
+}
+
 /* A rate count's reply: u8 limited, u64 retry_after_ms. */
 static void
 enc_rate(struct penc *e, int limited, uint64_t retry)
@@ -200,6 +294,7 @@ op_msg_append(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (store_msg_append(&t, &m, &c) == 0) {
 		penc_msg(&r->enc, &m);
 		penc_conv(&r->enc, &c);
+		event_msg(b, r, &c, &m);
 		st_conv_free(&c);
 	}
 	st_msg_free(&m);
@@ -363,6 +458,24 @@ op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
 	reply_stands(r);
 }
 
+/*
+ * A begin reply's part after its front end's head: agent, u8 created,
+ * conv, msg, the history (none for a conversation a person answers,
+ * which is then answered once committed, never early); and its events.
+ */
+static void
+enc_begin(struct dbatch *b, struct dreply *r, const struct st_agent *a,
+    const struct store_chat *c)
+{
+	penc_agent(&r->enc, a);
+	penc_u8(&r->enc, (uint8_t)c->created);
+	penc_conv(&r->enc, &c->conv);
+	penc_msg(&r->enc, &c->msg);
+	enc_pairs(&r->enc, c->history, c->n);
+	r->late = c->human;
+	event_begin(b, r, c);
+}
+
 static void
 op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
@@ -371,6 +484,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	char key[ST_RATE_KEY_MAX + 1];
 	struct store_txn t;
 	struct store_chat c;
+	struct st_agent a;
 	const char *bad;
 	char *content;
 	uint32_t window, rmax, hmax;
@@ -410,14 +524,16 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	    wres != ST_WS_OK)
 		enc_rate(&r->enc, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
 		    ST_CHAT_DISABLED, retry);
-	else if (store_chat_begin(&t, widget, session, content, hmax,
-	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
-		enc_rate(&r->enc, ST_CHAT_OK, 0);
-		penc_u8(&r->enc, (uint8_t)c.created);
-		penc_conv(&r->enc, &c.conv);
-		penc_msg(&r->enc, &c.msg);
-		enc_pairs(&r->enc, c.history, c.n);
-		store_chat_free(&c);
+	else if (store_chat_agent(&t, widget, &a) == 0) {
+		if (store_chat_begin(&t, widget, session, content,
+		    a.history_messages != 0 ? a.history_messages : hmax,
+		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+			enc_rate(&r->enc, c.human ? ST_CHAT_HUMAN : ST_CHAT_OK,
+			    0);
+			enc_begin(b, r, &a, &c);
+			store_chat_free(&c);
+		}
+		st_agent_free(&a);
 	}
 	req_end(&t, r);
 out:
@@ -656,7 +772,7 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 			penc_u8(&r->enc, (uint8_t)o.resumed);
 			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
 			penc_str(&r->enc, o.conv_id);
-			enc_pairs(&r->enc, o.history, o.n);
+			enc_triples(&r->enc, o.history, o.n);
 			penc_u8(&r->enc, (uint8_t)o.more);
 		}
 		store_ws_open_free(&o);
@@ -672,11 +788,12 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	const uint8_t *token;
 	struct store_txn t;
 	struct store_ws_begin wb;
+	struct st_agent a;
 	const char *bad;
 	char *content;
 	uint32_t window, rmax, hmax;
 	uint64_t idle, retry = 0;
-	int limited, create;
+	int limited, create, agent = 0;
 
 	dec_wid(d, wid);
 	token = dec_hash(d, 0);
@@ -732,24 +849,47 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 			}
 			wb.result = ST_WS_BUSY;
 			wb.retry_after_ms = retry;
-		} else
-			store_ws_begin_run(&t, &wb, content, hmax,
-			    DISPATCH_CHAT_HISTORY_BYTES);
+		} else if (store_begin_agent(&t, &wb.widget, &a) == 0) {
+			agent = 1;
+			store_ws_begin_run(&t, &wb, content,
+			    a.history_messages != 0 ? a.history_messages :
+			    hmax, DISPATCH_CHAT_HISTORY_BYTES);
+			if (t.err == 0 && wb.result == ST_WS_OK &&
+			    wb.chat.human)
+				wb.result = ST_WS_HUMAN;
+		}
 	}
 	free(content);
 	if (t.err == 0) {
 		penc_u8(&r->enc, (uint8_t)wb.result);
 		penc_u64(&r->enc, wb.retry_after_ms);
-		if (wb.result == ST_WS_OK) {
+		if (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN) {
 			penc_widget(&r->enc, &wb.widget);
-			penc_u8(&r->enc, (uint8_t)wb.chat.created);
-			penc_conv(&r->enc, &wb.chat.conv);
-			penc_msg(&r->enc, &wb.chat.msg);
-			enc_pairs(&r->enc, wb.chat.history, wb.chat.n);
+			enc_begin(b, r, &a, &wb.chat);
 		}
 	}
+	if (agent)
+		st_agent_free(&a);
 	store_ws_begin_free(&wb);
 	req_end(&t, r);
+}
+
+/* A contact saved: an event when the session has a conversation. */
+static void
+event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
+    const char *wid, const uint8_t *token, const struct st_contact *ct)
+{
+	struct devent *ev;
+	struct st_conv c;
+	uint8_t cid[16];
+	int result = ST_WS_NO_CONV;
+
+	if (store_ws_conv(t, wid, token, &result, &c, cid) != 0 ||
+	    result != ST_WS_OK)
+		return;
+	if ((ev = reply_event(b, r, ST_EV_CONTACT, &c, 0)) != NULL)
+		penc_contact(&ev->body, ct);
+	st_conv_free(&c);
 }
 
 static void
@@ -810,6 +950,7 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 		penc_u8(&r->enc, (uint8_t)result);
 		if (result == ST_WS_OK) {
 			penc_contact(&r->enc, &c);
+			event_contact(b, r, &t, wid, token, &c);
 			st_contact_free(&c);
 		}
 	}
@@ -1067,6 +1208,299 @@ op_msg_page(struct dbatch *b, uint16_t type, struct pdec *d,
 	req_end(&t, r);
 }
 
+/* ---------------------------------------------------------------- agents */
+
+/* An agent reply: the agent without its key. */
+static void
+enc_agent(struct penc *e, struct st_agent *a)
+{
+	store_agent_scrub(a);
+	penc_agent(e, a);
+}
+
+static void
+op_agent_create(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	struct store_txn t;
+	struct st_agent in, a;
+	const char *bad;
+
+	if (pdec_agent(d, &in) < 0 || pdec_done(d) < 0) {
+		malformed(r);
+		goto out;
+	}
+	if ((bad = st_agent_invalid(&in)) != NULL) {
+		reply_error(r, PROTO_E_INVALID, bad);
+		goto out;
+	}
+	if (req_begin(b, &t, r, type) < 0)
+		goto out;
+	if (store_agent_create(&t, &in, &a) == 0) {
+		enc_agent(&r->enc, &a);
+		st_agent_free(&a);
+	}
+	req_end(&t, r);
+out:
+	st_agent_free(&in);
+}
+
+static void
+op_agent_update(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	struct st_agent in, a;
+	uint32_t mask;
+
+	dec_wid(d, id);
+	mask = pdec_u32(d);
+	pdec_agent(d, &in);
+	if (req_start(b, type, d, &t, r) < 0) {
+		st_agent_free(&in);
+		return;
+	}
+	if (store_agent_update(&t, id, mask, &in, &a) == 0) {
+		enc_agent(&r->enc, &a);
+		st_agent_free(&a);
+	}
+	st_agent_free(&in);
+	req_end(&t, r);
+}
+
+static void
+op_agent_get(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	struct st_agent a;
+
+	dec_wid(d, id);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_agent_get(&t, id, &a) == 0) {
+		enc_agent(&r->enc, &a);
+		st_agent_free(&a);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_agent_list(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	struct store_txn t;
+	struct st_agent *as;
+	uint32_t n, i;
+
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_agent_list(&t, &as, &n) == 0) {
+		penc_u32(&r->enc, n);
+		for (i = 0; i < n; i++)
+			enc_agent(&r->enc, &as[i]);
+		store_agents_free(as, n);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_agent_delete(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[DISPATCH_WID_MAX + 1];
+	struct store_txn t;
+	char **wids;
+	uint32_t n, i;
+
+	dec_wid(d, id);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_agent_delete(&t, id, &wids, &n) == 0) {
+		penc_u8(&r->enc, n > 0);
+		penc_u32(&r->enc, n);
+		for (i = 0; i < n; i++)
+			penc_str(&r->enc, wids[i]);
+		store_agent_users_free(wids, n);
+	}
+	req_end(&t, r);
+}
+
+/* ---------------------------------------------------------------- handoff */
+
+/* A display name: UTF-8 of min to ST_AGENT_NAME_MAX characters. */
+static int
+name_ok(const char *s, size_t min)
+{
+	ssize_t n = proto_utf8_chars(s, strlen(s));
+
+	return n >= 0 && (size_t)n >= min && n <= ST_AGENT_NAME_MAX;
+}
+
+static void
+op_handoff_set(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char id[ST_ID_HEX + 1], name[4 * ST_AGENT_NAME_MAX + 1];
+	uint8_t cid[16];
+	struct store_txn t;
+	struct st_conv c;
+	int state, ai_only, changed;
+
+	pdec_strbuf(d, id, sizeof(id));
+	state = pdec_u8(d);
+	pdec_strbuf(d, name, sizeof(name));
+	ai_only = pdec_u8(d) != 0;
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (!name_ok(name, 0)) {
+		reply_error(r, PROTO_E_INVALID,
+		    "name: must be at most 100 characters of UTF-8");
+		return;
+	}
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_find(&t, id, cid, &c) == 0) {
+		if (store_handoff_set(&t, cid, &c, state, ai_only,
+		    &changed) == 0) {
+			penc_u8(&r->enc, (uint8_t)changed);
+			penc_conv(&r->enc, &c);
+			if (changed)
+				event_state(b, r, ST_EV_HANDOFF, &c,
+				    (uint8_t)state, name);
+		}
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_agent_msg(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv c;
+
+	memset(&m, 0, sizeof(m));
+	pdec_strbuf(d, m.conv_id, sizeof(m.conv_id));
+	m.content = pdec_strdup(d, ST_CONTENT_MAX);
+	pdec_strbuf(d, m.name, sizeof(m.name));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		goto out;
+	}
+	if (m.content[0] == '\0') {
+		reply_error(r, PROTO_E_INVALID, "content: must not be empty");
+		goto out;
+	}
+	if (!name_ok(m.name, 1)) {
+		reply_error(r, PROTO_E_INVALID,
+		    "name: must be 1 to 100 characters of UTF-8");
+		goto out;
+	}
+	strlcpy(m.role, "agent", sizeof(m.role));
+	strlcpy(m.status, "complete", sizeof(m.status));
+	if (req_begin(b, &t, r, type) < 0)
+		goto out;
+	if (store_msg_append(&t, &m, &c) == 0) {
+		penc_msg(&r->enc, &m);
+		penc_conv(&r->enc, &c);
+		event_msg(b, r, &c, &m);
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
+out:
+	st_msg_free(&m);
+}
+
+static void
+op_typing(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+{
+	char id[ST_ID_HEX + 1], name[4 * ST_AGENT_NAME_MAX + 1];
+	uint8_t cid[16];
+	struct store_txn t;
+	struct st_conv c;
+	uint8_t on;
+
+	pdec_strbuf(d, id, sizeof(id));
+	on = pdec_u8(d) != 0;
+	pdec_strbuf(d, name, sizeof(name));
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return;
+	}
+	if (!name_ok(name, 0)) {
+		reply_error(r, PROTO_E_INVALID,
+		    "name: must be at most 100 characters of UTF-8");
+		return;
+	}
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	/* Nothing stored: the conversation must exist, the rest is an event. */
+	if (store_conv_find(&t, id, cid, &c) == 0) {
+		event_state(b, r, ST_EV_TYPING, &c, on, name);
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_ws_request_human(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	char wid[DISPATCH_WID_MAX + 1];
+	const uint8_t *token;
+	uint8_t cid[16];
+	struct store_txn t;
+	struct st_conv c;
+	int result = ST_WS_NO_CONV, changed = 0;
+
+	dec_wid(d, wid);
+	token = dec_hash(d, 0);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_ws_conv(&t, wid, token, &result, &c, cid) == 0) {
+		if (result == ST_WS_OK)
+			store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1,
+			    &changed);
+		penc_u8(&r->enc, (uint8_t)result);
+		penc_u8(&r->enc, (uint8_t)changed);
+		if (result == ST_WS_OK) {
+			penc_conv(&r->enc, &c);
+			if (changed)
+				event_state(b, r, ST_EV_HANDOFF, &c,
+				    ST_HANDOFF_WAITING, "");
+			st_conv_free(&c);
+		}
+	}
+	req_end(&t, r);
+}
+
+static void
+op_handoff_list(struct dbatch *b, uint16_t type, struct pdec *d,
+    struct dreply *r)
+{
+	struct store_txn t;
+	struct st_conv *cs;
+	uint32_t limit, n, i;
+
+	limit = pdec_u32(d);
+	if (req_start(b, type, d, &t, r) < 0)
+		return;
+	if (store_handoff_list(&t, limit, &cs, &n) == 0) {
+		enc_convs(&r->enc, cs, n);
+		for (i = 0; i < n; i++)
+			st_conv_free(&cs[i]);
+		free(cs);
+	}
+	req_end(&t, r);
+}
+
 /* ---------------------------------------------------------------- parleyctl */
 
 static void
@@ -1139,6 +1573,16 @@ static const struct op {
 	{ PROTO_ST_MSG_PAGE, 0, op_msg_page },
 	{ PROTO_ST_STATS, 0, op_stats },
 	{ PROTO_ST_PURGE, 1, op_purge },
+	{ PROTO_ST_AGENT_CREATE, 1, op_agent_create },
+	{ PROTO_ST_AGENT_UPDATE, 1, op_agent_update },
+	{ PROTO_ST_AGENT_GET, 0, op_agent_get },
+	{ PROTO_ST_AGENT_LIST, 0, op_agent_list },
+	{ PROTO_ST_AGENT_DELETE, 1, op_agent_delete },
+	{ PROTO_ST_HANDOFF_SET, 1, op_handoff_set },
+	{ PROTO_ST_AGENT_MSG, 1, op_agent_msg },
+	{ PROTO_ST_TYPING, 0, op_typing },
+	{ PROTO_ST_WS_REQUEST_HUMAN, 1, op_ws_request_human },
+	{ PROTO_ST_HANDOFF_LIST, 0, op_handoff_list },
 };
 
 static const struct op *
@@ -1236,6 +1680,7 @@ dispatch_end(struct dbatch *b)
 void
 dreply_commit_failed(struct dreply *r)
 {
+	reply_events_free(r);
 	if (r->touched && r->err == 0)
 		reply_error(r, PROTO_E_INTERNAL, "commit failed");
 }
@@ -1243,6 +1688,7 @@ dreply_commit_failed(struct dreply *r)
 void
 dreply_free(struct dreply *r)
 {
+	reply_events_free(r);
 	penc_free(&r->enc);
 }
 

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -68,6 +69,17 @@ struct dreply {
 	 * PROTO_ST_EV_WIDGET_GONE with it. "" = none.
 	 */
 	char gone[ST_WID_LEN + 1];
+	/*
+	 * Never answered early, though it wrote (ST_CHAT_BEGIN and
+	 * ST_WS_BEGIN in handoff state human: no model call to overlap).
+	 */
+	int late;
+	/*
+	 * The events the request made (events.h): the server publishes them
+	 * once the batch committed, after the replies; none if it failed.
+	 */
+	struct devent *evs;
+	size_t nevs;
 };
 
 /* A rate count of a batch's first run, replayed if the batch runs again. */
@@ -122,7 +134,10 @@ void dispatch_run(struct dbatch *, uint16_t type, const void *payload,
 int dispatch_rerun(struct dbatch *);
 /* Commits the batch. 0, or -1 when a write batch failed to commit. */
 int dispatch_end(struct dbatch *);
-/* After a failed commit: a successful reply that touched the store is void. */
+/*
+ * After a failed commit: a successful reply that touched the store is
+ * void, and no reply's events are published (they are freed).
+ */
 void dreply_commit_failed(struct dreply *);
 void dreply_free(struct dreply *);
 

@@ -11,5 +11,6 @@
 const struct store_module *const store_modules[] = {
 	&widgetstore_module,	/* the default widget first */
 	&dashstore_module,
+	&handoff_module,
 	NULL,
 };

@@ -18,6 +18,14 @@
  * below CLIENT_WQ_MAX, and a batch takes no more of its requests than its
  * queue can still hold: memory stays bounded whatever a client does.
  *
+ * Live events (events.h): the requests of a batch make them, and once
+ * the batch has committed and its replies are queued, they are numbered,
+ * kept in the ring and sent (ST_EV, unasked) to every client subscribed
+ * (ST_EV_SUBSCRIBE) at a level that wants them. A subscriber whose queue
+ * would pass CLIENT_WQ_MAX is unsubscribed (logged) rather than let
+ * storaged's memory grow: it reads back what it missed with ST_EV_SINCE
+ * once it subscribes again.
+ *
  * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
  * compact copy of a large environment takes seconds, so a thread of its
  * own makes it, on one read snapshot, and says when it is done through a
@@ -38,6 +46,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "events.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -69,6 +78,7 @@ struct client {
 	int eof;		/* the peer sent everything it will */
 	int dead;		/* closed at the end of the turn */
 	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
+	int ev_level;		/* ST_EV_LEVEL_*: the events it is sent */
 };
 
 TAILQ_HEAD(clientq, client);
@@ -100,6 +110,7 @@ struct backup {
 struct server {
 	struct store *st;
 	struct ratelimit *rl;
+	struct evring *ev;	/* the live events' ring */
 	struct loop_io lio;	/* the listening socket */
 	int lfd;
 	long long lpaused_at;	/* accept failed for want of fds; 0 = listening */
@@ -387,6 +398,87 @@ server_widget_gone(struct server *s, const char *widget_id)
 }
 
 /*
+ * Publishes a committed request's event: numbered and kept in the ring,
+ * then queued for each subscriber that wants it.
+ */
+static void
+server_event(struct server *s, const struct devent *ev)
+{
+	struct client *c;
+	struct penc e;
+
+	if (evring_add(s->ev, ev, &e) < 0)
+		return;
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		if (c->dead || !ev_wanted(c->ev_level, ev))
+			continue;
+		if (c->ch.wq_bytes + PROTO_HDR_LEN + e.len > CLIENT_WQ_MAX) {
+			log_warnx("client %llu (%s): events unsubscribed: "
+			    "%zu bytes queued", c->serial, client_name(c),
+			    c->ch.wq_bytes);
+			c->ev_level = ST_EV_LEVEL_NONE;
+			continue;
+		}
+		if (pchan_send(&c->ch, PROTO_ST_EV, 0, 0, e.buf, e.len,
+		    -1) < 0) {
+			log_warn("client %llu (%s): queue event", c->serial,
+			    client_name(c));
+			client_kill(c);
+		}
+	}
+	penc_free(&e);
+}
+
+/*
+ * ST_EV_SUBSCRIBE (the client's level) and ST_EV_SINCE (the ring) need
+ * no store: they run here, in their place in the batch.
+ */
+static int
+server_events(struct server *s, struct client *c, const struct req *q,
+    struct dreply *r)
+{
+	struct pdec d;
+	uint64_t epoch, seq;
+	uint32_t max;
+	uint8_t level;
+
+	if (q->type != PROTO_ST_EV_SUBSCRIBE && q->type != PROTO_ST_EV_SINCE)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	penc_init(&r->enc);
+	pdec_init(&d, q->payload, q->len);
+	if (q->type == PROTO_ST_EV_SUBSCRIBE) {
+		level = pdec_u8(&d);
+		if (pdec_done(&d) < 0 || level > ST_EV_LEVEL_ALL) {
+			r->err = PROTO_E_INVALID;
+			r->errmsg = "level must be 0, 1 or 2";
+			return 1;
+		}
+		c->ev_level = level;
+		penc_u64(&r->enc, evring_epoch(s->ev));
+		penc_u64(&r->enc, evring_last(s->ev));
+	} else {
+		epoch = pdec_u64(&d);
+		seq = pdec_u64(&d);
+		max = pdec_u32(&d);
+		if (pdec_done(&d) < 0 || max < 1 || max > ST_EV_SINCE_MAX) {
+			r->err = PROTO_E_INVALID;
+			r->errmsg = "max must be 1 to 1000";
+			return 1;
+		}
+		evring_since(s->ev, epoch, seq, max,
+		    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &r->enc);
+	}
+	if (r->enc.err) {
+		penc_free(&r->enc);
+		penc_init(&r->enc);
+		r->err = PROTO_E_INTERNAL;
+		r->errmsg = "out of memory";
+	}
+	return 1;
+}
+
+/*
  * ST_METRICS_PUT and _GET need the client, not the store: they run here,
  * in their place in the batch, so a GET sees the PUTs sent before it.
  */
@@ -444,7 +536,7 @@ server_batch(struct server *s)
 	struct client *c;
 	struct slot *sl;
 	struct req *q;
-	size_t n = 0, nstore = 0, waiting = 0, i;
+	size_t n = 0, nstore = 0, waiting = 0, i, j;
 	uint64_t t0;
 	int write = 0, failed;
 
@@ -467,7 +559,8 @@ server_batch(struct server *s)
 			sl->c = c;
 			sl->q = q;
 			smetrics_request(q->type);
-			sl->stored = !server_metrics(s, c, q, &sl->rep);
+			sl->stored = !server_metrics(s, c, q, &sl->rep) &&
+			    !server_events(s, c, q, &sl->rep);
 			if (sl->stored) {
 				dispatch_run(&b, q->type, q->payload, q->len,
 				    &sl->rep);
@@ -490,7 +583,7 @@ server_batch(struct server *s)
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
 		sl->early = (sl->q->flags & PROTO_F_EARLY) &&
-		    sl->rep.err == 0 && sl->rep.wrote;
+		    sl->rep.err == 0 && sl->rep.wrote && !sl->rep.late;
 		if (sl->early)
 			client_early(sl->c, sl);
 	}
@@ -514,11 +607,17 @@ server_batch(struct server *s)
 		if (!sl->c->dead)
 			client_reply(sl->c, sl);
 	}
-	/* Committed: widget ids that stopped working, after the replies. */
+	/*
+	 * Committed: widget ids that stopped working and the live events,
+	 * after the replies, in the batch's order (a failed batch's replies
+	 * carry no events: dreply_commit_failed).
+	 */
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
 		if (sl->rep.err == 0 && sl->rep.gone[0] != '\0')
 			server_widget_gone(s, sl->rep.gone);
+		for (j = 0; sl->rep.err == 0 && j < sl->rep.nevs; j++)
+			server_event(s, &sl->rep.evs[j]);
 		dreply_free(&sl->rep);
 	}
 	TAILQ_FOREACH(c, &s->clients, entry)
@@ -719,6 +818,8 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 		fatal("server");
 	s->st = st;
 	s->rl = rl;
+	if ((s->ev = evring_new()) == NULL)
+		fatal("event ring");
 	s->lfd = lfd;
 	TAILQ_INIT(&s->clients);
 	if (loop_io_add(&s->lio, lfd, EPOLLIN, listener_io, s) < 0)
@@ -838,6 +939,7 @@ server_free(struct server *s)
 		loop_io_del(&s->lio);
 		close(s->lfd);
 	}
+	evring_free(s->ev);
 	free(s->batch);
 	free(s);
 }

@@ -12,9 +12,10 @@
  * the list of every conversation merges the per-widget indexes.
  *
  * Every value starts with ST_RECORD_VERSION (conversations with
- * CONV_RECORD_VERSION); records are the same encodings the protocol
+ * CONV_RECORD_VERSION, messages with MSG_RECORD_VERSION; older formats
+ * still read: storeint.h); records are the same encodings the protocol
  * carries (penc_conv, penc_msg), so a message's reply size is its record
- * size minus one.
+ * size minus one (msg_rec_size()).
  */
 #include <sys/stat.h>
 
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
@@ -418,6 +420,49 @@ rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
 }
 
 int
+rec_open_ver(struct store_txn *t, const MDB_val *v, struct pdec *d, int max,
+    const char *what)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < 1 || p[0] < 1 || p[0] > max) {
+		log_warnx("%s: record format %d is not one we read", what,
+		    v->mv_size < 1 ? -1 : p[0]);
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	pdec_init(d, p + 1, v->mv_size - 1);
+	return p[0];
+}
+
+uint8_t *
+rec_pad(struct store_txn *t, struct pdec *d, size_t pad)
+{
+	size_t n = d->len - d->off;
+	uint8_t *buf;
+
+	if ((buf = malloc(n + pad)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	if (n > 0)
+		memcpy(buf, d->p + d->off, n);
+	memset(buf + n, 0, pad);
+	pdec_init(d, buf, n + pad);
+	return buf;
+}
+
+size_t
+msg_rec_size(const MDB_val *v)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < 1)
+		return 0;
+	return v->mv_size - 1 + (p[0] == 1 ? MSG_V1_PAD : 0);
+}
+
+int
 rec_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     struct pdec *d, const char *what)
 {
@@ -441,19 +486,25 @@ int
 msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 {
 	struct pdec d;
+	uint8_t *buf = NULL;
+	int ver, rc = 0;
 
-	if (rec_open(t, v, &d, "message") < 0)
+	memset(m, 0, sizeof(*m));
+	if ((ver = rec_open_ver(t, v, &d, MSG_RECORD_VERSION,
+	    "message")) < 0)
 		return -1;
-	if (pdec_msg(&d, m) < 0) {
-		rec_corrupt(t, "message");
+	if (ver == 1 && (buf = rec_pad(t, &d, MSG_V1_PAD)) == NULL)
 		return -1;
-	}
-	if (pdec_done(&d) < 0) {
+	if (pdec_msg(&d, m) < 0)
+		rc = -1;
+	else if (pdec_done(&d) < 0) {
 		st_msg_free(m);
-		rec_corrupt(t, "message");
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(buf);
+	if (rc < 0)
+		rec_corrupt(t, "message");
+	return rc;
 }
 
 void
@@ -468,25 +519,27 @@ rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 		db_put(t, dbi, k, klen, e->buf, e->len, what);
 }
 
-/*
- * A version 1 conversation: the version 2 encoding without its last
- * field, contact_id, which is then "". Decoded with an empty one added.
- */
-static int
-conv_decode_v1(struct store_txn *t, const MDB_val *v, struct st_conv *c)
+/* 0 loaded, 1 absent, -1 error. */
+int
+conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
+	static const size_t pad[CONV_RECORD_VERSION] =
+	    { CONV_V1_PAD, CONV_V2_PAD, 0 };
+	MDB_val v;
 	struct pdec d;
-	uint8_t *buf;
-	size_t n = v->mv_size - 1;
-	int rc = 0;
+	uint8_t *buf = NULL;
+	int ver, rc;
 
-	if ((buf = malloc(n + 4)) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	memset(c, 0, sizeof(*c));
+	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
+	    "get conversation")) != 0)
+		return rc;
+	if ((ver = rec_open_ver(t, &v, &d, CONV_RECORD_VERSION,
+	    "conversation")) < 0)
 		return -1;
-	}
-	memcpy(buf, (uint8_t *)v->mv_data + 1, n);
-	memset(buf + n, 0, 4);
-	pdec_init(&d, buf, n + 4);
+	if (pad[ver - 1] > 0 && (buf = rec_pad(t, &d, pad[ver - 1])) == NULL)
+		return -1;
+	rc = 0;
 	if (pdec_conv(&d, c) < 0)
 		rc = -1;
 	else if (pdec_done(&d) < 0) {
@@ -495,37 +548,8 @@ conv_decode_v1(struct store_txn *t, const MDB_val *v, struct st_conv *c)
 	}
 	free(buf);
 	if (rc < 0)
-		rec_corrupt(t, "conversation (version 1)");
-	return rc;
-}
-
-/* 0 loaded, 1 absent, -1 error. */
-int
-conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
-{
-	MDB_val v;
-	struct pdec d;
-	int rc;
-
-	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
-	    "get conversation")) != 0)
-		return rc;
-	if (v.mv_size >= 1 && ((uint8_t *)v.mv_data)[0] == 1)
-		return conv_decode_v1(t, &v, c);
-	if (v.mv_size < 1 ||
-	    ((uint8_t *)v.mv_data)[0] != CONV_RECORD_VERSION) {
-		log_warnx("conversation: record format %d is not one we read",
-		    v.mv_size < 1 ? -1 : ((uint8_t *)v.mv_data)[0]);
-		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
-		return -1;
-	}
-	pdec_init(&d, (uint8_t *)v.mv_data + 1, v.mv_size - 1);
-	if (pdec_conv(&d, c) < 0 || pdec_done(&d) < 0) {
-		st_conv_free(c);
 		rec_corrupt(t, "conversation");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int
@@ -583,7 +607,7 @@ msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, MSG_RECORD_VERSION);
 	penc_msg(&e, m);
 	rec_put(t, t->st->msgs, key, MSG_KEY_LEN, &e, "put message");
 	penc_free(&e);
@@ -719,6 +743,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "widget_counts", offsetof(struct store, widget_counts) },
 	{ "dsessions", offsetof(struct store, dsessions) },
 	{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
+	{ "agents", offsetof(struct store, agents) },
+	{ "agent_order", offsetof(struct store, agent_order) },
+	{ "conv_handoff", offsetof(struct store, conv_handoff) },
+	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 };
 
 MDB_dbi *
@@ -1029,13 +1057,19 @@ store_set_clock(struct store *st, uint64_t (*now_ms)(void))
 	st->now = now_ms != NULL ? now_ms : proto_wall_ms;
 }
 
+uint64_t
+store_now(const struct store *st)
+{
+	return st->now();
+}
+
 /* ---------------------------------------------------------------- ops */
 
 static int
 role_valid(const char *r)
 {
 	return strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0 ||
-	    strcmp(r, "system") == 0;
+	    strcmp(r, "system") == 0 || strcmp(r, "agent") == 0;
 }
 
 static int
@@ -1210,7 +1244,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 		return t->err;
 	if (!role_valid(m->role))
 		return store_fail(t, PROTO_E_INVALID,
-		    "role must be user, assistant or system");
+		    "role must be user, assistant, system or agent");
 	if (m->status[0] == '\0')
 		strlcpy(m->status, "complete", sizeof(m->status));
 	else if (!status_valid(m->status))
@@ -1658,7 +1692,7 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
 		/* The reply carries the record minus its version byte. */
-		sz = v.mv_size > 0 ? v.mv_size - 1 : 0;
+		sz = msg_rec_size(&v);
 		if ((max_messages != 0 && f.n == max_messages) ||
 		    sz > max_bytes - used) {
 			f.truncated = 1;
@@ -1783,7 +1817,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 		}
 		skipped = 0;
 		/* Its reply encoding: the record minus the version byte. */
-		sz = v.mv_size - 1;
+		sz = msg_rec_size(&v);
 		if (sz > max_bytes - used) {
 			st_msg_free(&tmp);
 			*more = 1;
@@ -1880,6 +1914,12 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	if (store_msg_append(t, &c.msg, &c.conv) != 0) {
 		st_msg_free(&c.msg);
 		return t->err;
+	}
+	/* A person answers: the model gets no history, nor the turn. */
+	if (c.conv.handoff == ST_HANDOFF_HUMAN) {
+		c.human = 1;
+		*out = c;
+		return 0;
 	}
 	proto_hex_decode(c.conv.id, cid, ID_LEN);
 	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,

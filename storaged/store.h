@@ -76,6 +76,7 @@ struct store_conv_full {
 /* What store_chat_begin() returns. */
 struct store_chat {
 	int created;		/* the conversation is new */
+	int human;		/* in handoff state human: no history (n 0) */
 	struct st_conv conv;	/* as updated by the user message */
 	struct st_msg msg;	/* the user message just stored */
 	uint32_t n;
@@ -98,6 +99,9 @@ struct store_module {
 	/* A conversation's updated_at moved from to to (a new message). */
 	void (*conv_moved)(struct store_txn *t, const char *widget,
 	    uint64_t from, uint64_t to, const uint8_t id[16]);
+	/* Conversation c (id) is being deleted. */
+	void (*conv_deleted)(struct store_txn *t, const struct st_conv *c,
+	    const uint8_t id[16]);
 };
 /* NULL-terminated. */
 extern const struct store_module *const store_modules[];
@@ -133,6 +137,8 @@ int store_backup(struct store *, int fd);
 int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
+/* The store's clock, ms since the epoch. */
+uint64_t store_now(const struct store *);
 
 /*
  * Begins a batch: a view of the write txn that holds everything since the

@@ -19,16 +19,26 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		23
+#define NDBS		27
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
 /*
- * Conversation records are version 2 (contact_id at the end); version 1
- * records, written before contacts existed, still read. Every other
- * record is ST_RECORD_VERSION.
+ * Record formats that grew: a newer one adds fields at the end, and an
+ * older record reads as the newest with those fields zero ("" or 0):
+ * rec_pad() appends that many zero bytes before decoding.
+ *   conversations 3 (handoff); 2 lacks u8 handoff, 1 also str contact_id
+ *   messages      2 (name); 1 lacks str name
+ *   widgets       2 (agent_id, handoff_enabled, handoff_label)
+ * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	2
+#define CONV_RECORD_VERSION	3
+#define CONV_V2_PAD		1
+#define CONV_V1_PAD		(4 + 1)
+#define MSG_RECORD_VERSION	2
+#define MSG_V1_PAD		4
+#define WIDGET_RECORD_VERSION	2
+#define WIDGET_V1_PAD		(4 + 1 + 4)
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {
@@ -80,6 +90,11 @@ struct store {
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
 	MDB_dbi dsess_expiry;	/* u64 expires_at | token hash[32] -> () */
+	/* agentstore.c, handoff.c */
+	MDB_dbi agents;		/* id (32 hex) -> agent */
+	MDB_dbi agent_order;	/* u64 created_at | id (32 hex) -> () */
+	MDB_dbi conv_handoff;	/* u8 state | u64 since | id[16] -> () */
+	MDB_dbi conv_handoff_at; /* id[16] -> u8 state, u64 since */
 	uint64_t (*now)(void);
 };
 
@@ -136,6 +151,20 @@ void db_del_quiet(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 /* A record's version byte is ST_RECORD_VERSION: d reads what follows. */
 int rec_open(struct store_txn *, const MDB_val *, struct pdec *,
     const char *what);
+/*
+ * A record whose version byte is 1 to max: d reads what follows. The
+ * version, or -1 (logged, t failed).
+ */
+int rec_open_ver(struct store_txn *, const MDB_val *, struct pdec *,
+    int max, const char *what);
+/*
+ * An older record read as the newest: d is pointed at a copy of what it
+ * has left with pad zero bytes after it. The copy, to free once decoded,
+ * or NULL (t failed: out of memory).
+ */
+uint8_t *rec_pad(struct store_txn *, struct pdec *d, size_t pad);
+/* The reply bytes of a message record (its version 2 encoding). */
+size_t msg_rec_size(const MDB_val *);
 void rec_corrupt(struct store_txn *, const char *what);
 /* A message record into m: 0, or -1 with the error set and m empty. */
 int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
@@ -180,6 +209,8 @@ int merge_walk(struct store_txn *, const char *cursor,
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
     struct st_conv *);
+/* A widget by internal id: 0 loaded, 1 absent, -1 error (widgetstore.c). */
+int widget_load(struct store_txn *, const char *id, struct st_widget *);
 /*
  * A conversation a request names, each step 0 or -1 with the request
  * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
@@ -216,5 +247,7 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
  */
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
+/* handoff.c: a deleted conversation leaves the handoff index. */
+extern const struct store_module handoff_module;
 
 #endif

@@ -22,11 +22,14 @@
  *	                 contact the session made, hex or ""), u8 unverified,
  *	                 str name, str email, str phone (its last submission)
  *
- * Every value starts with ST_RECORD_VERSION.
+ * Every value starts with ST_RECORD_VERSION (widgets with
+ * WIDGET_RECORD_VERSION; version 1 widgets still read: storeint.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
+#include "agentstore.h"
 #include "log.h"
 #include "storeint.h"
 #include "widgetstore.h"
@@ -243,7 +246,7 @@ widget_save(struct store_txn *t, const struct st_widget *w)
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, WIDGET_RECORD_VERSION);
 	penc_widget(&e, w);
 	rec_put(t, t->st->widgets, w->id, strlen(w->id), &e, "put widget");
 	penc_free(&e);
@@ -253,20 +256,28 @@ static int
 widget_decode(struct store_txn *t, const MDB_val *v, struct st_widget *w)
 {
 	struct pdec d;
+	uint8_t *buf = NULL;
+	int ver, rc = 0;
 
-	if (rec_open(t, v, &d, "widget") < 0)
+	memset(w, 0, sizeof(*w));
+	if ((ver = rec_open_ver(t, v, &d, WIDGET_RECORD_VERSION,
+	    "widget")) < 0)
+		return -1;
+	if (ver == 1 && (buf = rec_pad(t, &d, WIDGET_V1_PAD)) == NULL)
 		return -1;
 	/* pdec_widget() leaves w empty when it fails. */
 	if (pdec_widget(&d, w) < 0 || pdec_done(&d) < 0) {
 		st_widget_free(w);
-		rec_corrupt(t, "widget");
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(buf);
+	if (rc < 0)
+		rec_corrupt(t, "widget");
+	return rc;
 }
 
 /* By internal id: 0 loaded, 1 absent, -1 error. */
-static int
+int
 widget_load(struct store_txn *t, const char *id, struct st_widget *w)
 {
 	MDB_val v;
@@ -529,6 +540,14 @@ const struct store_module widgetstore_module = {
 	.init = widgetstore_init,
 };
 
+/* The default agent is stored as "" ("default" in a request). */
+static void
+widget_agent_norm(struct st_widget *w)
+{
+	if (strcmp(w->agent_id, ST_AGENT_DEFAULT) == 0)
+		w->agent_id[0] = '\0';
+}
+
 int
 store_widget_create(struct store_txn *t, const struct st_widget *in,
     struct st_widget *out)
@@ -544,6 +563,8 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 		return t->err;
 	if ((bad = st_widget_invalid(in)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
+	if (store_agent_check(t, in->agent_id) != 0)
+		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->widgets, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat widgets");
 	if (ms.ms_entries >= ST_WIDGETS_MAX)
@@ -551,6 +572,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 		    "widgets: at most 1000");
 	if (st_widget_copy(&w, in) < 0)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	widget_agent_norm(&w);
 	/*
 	 * 128 random bits: never "default", never an existing one, nor
 	 * one whose sessions the sweep has yet to remove.
@@ -639,10 +661,21 @@ store_widget_update(struct store_txn *t, const char *widget_id,
 		SWAP(cur.system_prompt, req.system_prompt);
 	if (mask & ST_WF_MODEL)
 		SWAP(cur.model, req.model);
+	if (mask & ST_WF_AGENT_ID)
+		memcpy(cur.agent_id, req.agent_id, sizeof(cur.agent_id));
+	if (mask & ST_WF_HANDOFF) {
+		cur.handoff_enabled = req.handoff_enabled;
+		SWAP(cur.handoff_label, req.handoff_label);
+	}
 	st_widget_free(&req);
+	widget_agent_norm(&cur);
 	if ((bad = st_widget_invalid(&cur)) != NULL) {
 		st_widget_free(&cur);
 		return store_fail(t, PROTO_E_INVALID, bad);
+	}
+	if ((mask & ST_WF_AGENT_ID) && store_agent_check(t, cur.agent_id)) {
+		st_widget_free(&cur);
+		return t->err;
 	}
 	if (t->st->now() > cur.updated_at)
 		cur.updated_at = t->st->now();
@@ -992,6 +1025,36 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		st_widget_free(&b.widget);
 	*out = b;
 	return 0;
+}
+
+int
+store_ws_conv(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
+    struct st_conv *conv, uint8_t cid[ID_LEN])
+{
+	struct st_widget w;
+	struct store_wsess s;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = widget_usable(t, widget_id, &w)) != 0) {
+		*result = ST_WS_NO_WIDGET;
+		return t->err;
+	}
+	if ((rc = wsess_load(t, token_hash, &s)) < 0) {
+		st_widget_free(&w);
+		return t->err;
+	}
+	if (rc == 1 || strcmp(s.widget, w.id) != 0 || !wsess_live(&s,
+	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
+		*result = ST_WS_NO_SESSION;
+	else if ((rc = sess_conv_id(t, w.id, s.id, cid)) == 1)
+		*result = ST_WS_NO_CONV;
+	else if (rc == 0 && conv_get(t, cid, conv) == 0)
+		*result = ST_WS_OK;
+	st_widget_free(&w);
+	return t->err;
 }
 
 static size_t

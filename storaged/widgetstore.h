@@ -182,6 +182,17 @@ int store_contact_list(struct store_txn *, uint32_t limit,
 int store_contact_get(struct store_txn *, const char *contact_id,
     struct store_contact_full *out);
 
+/*
+ * The conversation of the visitor session under token_hash on widget
+ * widget_id (public): *result ST_WS_OK (conv and cid set),
+ * ST_WS_NO_WIDGET (unknown or disabled), ST_WS_NO_SESSION (unknown,
+ * another widget's, or idle past storaged's session span) or
+ * ST_WS_NO_CONV (no conversation yet). Writes nothing.
+ */
+int store_ws_conv(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
+    struct st_conv *conv, uint8_t cid[16]);
+
 void store_widgets_free(struct st_widget *, uint32_t n);
 void store_ws_open_free(struct store_ws_open *);
 void store_ws_begin_free(struct store_ws_begin *);

@@ -12,6 +12,13 @@
  * Requests are queued on the channel and written after the current batch
  * of events, so a burst goes out in one write and a callback can never
  * close the channel under the reply loop that called it.
+ *
+ * storaged also sends messages unasked (id 0, no reply flag): the widget
+ * gone notice and the events (PROTO_ST_EV). Every callback registered
+ * with storec_on_event gets each of them. Which events come is the
+ * subscription's level (ST_EV_SUBSCRIBE), kept here: storec_ev_level
+ * says what the worker wants, and it is asked for on every connection
+ * (so after storaged restarts too) and whenever it changes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +38,7 @@
 #define STOREC_ERRMSG_MAX	1024
 /* Past this much unsent, storaged is not keeping up: fail fast instead. */
 #define STOREC_MAX_QUEUED	(16u * 1024 * 1024)
+#define STOREC_EVENT_CBS	4	/* modules that take unasked messages */
 
 enum storec_state { SC_DOWN, SC_CONNECTING, SC_UP };
 
@@ -62,15 +70,99 @@ static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
 static uint32_t sc_retry_ms = STOREC_RETRY_MIN_MS;	/* the wait after it */
 static uint64_t sc_connect_deadline;	/* SC_CONNECTING: give up then */
 static int sc_down_logged;		/* this outage was logged */
-static storec_event_cb sc_event;
+static storec_event_cb sc_event[STOREC_EVENT_CBS];
+static size_t sc_nevent;
+/* The event subscription: wanted, and as storaged last confirmed it. */
+static uint8_t sc_level_want;
+static int sc_level_sent = -1;		/* -1: none on this connection */
+static int sc_level_failed;		/* refused: not again on this connection */
+static struct storec_req *sc_sub_req;	/* ST_EV_SUBSCRIBE in flight */
+static unsigned int sc_conns;		/* connections made so far */
+static unsigned int sc_sub_conn;	/* the one the last confirmation was on */
+static storec_sub_cb sc_subscribed;
 
 static void storec_connect(void);
 static void storec_io(int, uint32_t, void *);
+static void storec_ev_sync(void);
 
 void
 storec_on_event(storec_event_cb cb)
 {
-	sc_event = cb;
+	size_t i;
+
+	for (i = 0; i < sc_nevent; i++)
+		if (sc_event[i] == cb)
+			return;
+	if (sc_nevent == STOREC_EVENT_CBS)
+		fatalx("storec: too many event callbacks");
+	sc_event[sc_nevent++] = cb;
+}
+
+void
+storec_on_subscribed(storec_sub_cb cb)
+{
+	sc_subscribed = cb;
+}
+
+void
+storec_ev_level(uint8_t level)
+{
+	sc_level_want = level;
+	storec_ev_sync();
+}
+
+int
+storec_ev_level_confirmed(void)
+{
+	/* A change in flight: not known yet. */
+	return sc_state == SC_UP && sc_sub_req == NULL ? sc_level_sent : -1;
+}
+
+/* ST_EV_SUBSCRIBE -> u64 epoch, u64 last_seq */
+static void
+storec_sub_done(const struct storec_result *r, void *arg)
+{
+	uint8_t level = (uint8_t)(uintptr_t)arg;
+	uint64_t epoch, last_seq;
+	struct pdec d;
+	int again;
+
+	if (r->status == STOREC_UNAVAILABLE)
+		return;		/* the next connection asks again */
+	pdec_init(&d, r->payload, r->len);
+	epoch = pdec_u64(&d);
+	last_seq = pdec_u64(&d);
+	if (r->status != STOREC_OK || pdec_done(&d) < 0) {
+		log_warnx("storaged: event subscription refused: %s",
+		    r->status == STOREC_OK ? "malformed reply" : r->message);
+		sc_level_failed = 1;
+		return;
+	}
+	sc_level_sent = level;
+	again = sc_sub_conn != 0 && sc_sub_conn != sc_conns;
+	sc_sub_conn = sc_conns;
+	log_debug("storaged: events at level %u (epoch %016llx, seq %llu)",
+	    level, (unsigned long long)epoch, (unsigned long long)last_seq);
+	if (sc_subscribed != NULL)
+		sc_subscribed(level, epoch, last_seq, again);
+	storec_ev_sync();	/* it may have changed meanwhile */
+}
+
+/* Asks storaged for the level wanted, once nothing else is asked. */
+static void
+storec_ev_sync(void)
+{
+	struct penc e;
+
+	if (sc_state != SC_UP || sc_sub_req != NULL || sc_level_failed ||
+	    sc_level_sent == (int)sc_level_want ||
+	    (sc_level_sent < 0 && sc_level_want == 0))
+		return;
+	penc_init(&e);
+	penc_u8(&e, sc_level_want);
+	if (storec_send(PROTO_ST_EV_SUBSCRIBE, &e, storec_sub_done,
+	    (void *)(uintptr_t)sc_level_want, &sc_sub_req) < 0)
+		log_warnx("storaged: cannot subscribe to events");
 }
 
 int
@@ -210,16 +302,18 @@ storec_reply(struct pmsg *m)
 	struct storec_req *r;
 	struct pdec d;
 	char *msg = NULL;
+	size_t i;
 
 	if (m->fd >= 0) {
 		close(m->fd);
 		m->fd = -1;
 	}
 	if (!(m->hdr.flags & PROTO_F_REPLY)) {
-		if (m->hdr.id == 0 && sc_event != NULL &&
-		    m->hdr.type == PROTO_ST_EV_WIDGET_GONE)
-			sc_event(m->hdr.type, m->payload, m->hdr.len);
-		else
+		if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
+		    m->hdr.type == PROTO_ST_EV)) {
+			for (i = 0; i < sc_nevent; i++)
+				sc_event[i](m->hdr.type, m->payload, m->hdr.len);
+		} else
 			log_warnx("storaged: unexpected %s",
 			    proto_msg_name(m->hdr.type));
 		return;
@@ -286,8 +380,12 @@ storec_up(int fd, int registered)
 	sc_state = SC_UP;
 	sc_down_logged = 0;
 	sc_retry_ms = STOREC_RETRY_MIN_MS;
+	sc_conns++;
+	sc_level_sent = -1;
+	sc_level_failed = 0;
 	log_info("storaged: connected");
 	loop_defer(&sc_flush_defer);
+	storec_ev_sync();	/* the subscription is per connection */
 	storec_arm();
 }
 
@@ -429,6 +527,11 @@ storec_shutdown(void)
 		storec_unlink(r);
 		free(r);
 	}
+	sc_level_sent = -1;
+	sc_level_want = 0;
+	sc_conns = sc_sub_conn = 0;
+	sc_nevent = 0;
+	sc_subscribed = NULL;
 	if (sc_state == SC_UP) {
 		loop_io_del(&sc_io);
 		pchan_close(&sc_ch);

@@ -64,6 +64,7 @@ worker_quit(uint32_t grace_ms, int close_idle)
 	if (!quitting || at < grace_timer.at)
 		loop_timer_at(&grace_timer, at);
 	quitting = 1;
+	events_quit();		/* the dashboards' streams end cleanly */
 	if (close_idle) {
 		conn_close_idle();
 		ws_close_all(WS_CLOSE_GOING_AWAY, "going away");

@@ -30,6 +30,7 @@
  *	  export.c	GET /v1/admin/export, streamed
  *	  dashauth.c	dashboard login and sessions; the admin gate (cookie)
  *	  widgets.c	admin widgets and contacts; the public widget config
+ *	  agents.c	admin agents (who answers a widget); the default one
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	site/		files served as they are
  *	  static.c	the widget bundle and the test pages (static.h)
@@ -332,8 +333,12 @@ struct admin_conv_q {
 	char cursor[ST_CURSOR_MAX + 1];
 	char widget[ST_WIDGET_MAX + 1];	/* "" = every widget */
 	char q[ST_SEARCH_MAX + 1];	/* "" = no search */
+	int handoff_open;	/* handoff=open (alone): ST_HANDOFF_LIST */
 };
-/* ?limit=&cursor=&widget=&q= into q. 0 ok, -1 invalid. */
+/*
+ * ?limit=&cursor=&widget=&q= into q, or ?handoff=open[&limit=] (with
+ * nothing else). 0 ok, -1 invalid.
+ */
 int admin_conv_query(const char *query, struct admin_conv_q *q);
 struct storec_result;
 struct storec_answer;
@@ -408,6 +413,52 @@ int export_params_parse(const char *query, struct export_params *);
 /* "parley-<rows>.<jsonl|csv>"; the Content-Type. */
 const char *export_filename(const struct export_params *);
 const char *export_ctype(const struct export_params *);
+
+/* ------------------------------------------------------------- handoff.c */
+
+#define HANDOFF_NAME_DEFAULT	"Support"	/* DASHBOARD_AGENT_NAME unset */
+#define HANDOFF_TYPING_MS	1000	/* the same typing state, sent at most this often */
+
+/* POST /v1/admin/conversations/:id/handoff, /messages, /typing. */
+void handoff_post(struct conn *, struct http_request *,
+    const struct route_match *);
+void handoff_message_post(struct conn *, struct http_request *,
+    const struct route_match *);
+void handoff_typing_post(struct conn *, struct http_request *,
+    const struct route_match *);
+/* GET /v1/admin/conversations?handoff=open (gated): ST_HANDOFF_LIST. */
+void handoff_list(struct conn *, uint32_t limit);
+/* An owner's display name: 1-100 characters, no control characters. */
+int handoff_name_valid(const char *s, size_t len);
+/*
+ * 1 when a typing state for conv may go to storaged at now (ms): not
+ * when the same state went less than HANDOFF_TYPING_MS ago. It is then
+ * remembered (a few dozen conversations, the oldest forgotten first).
+ */
+int handoff_typing_pass(const char *conv, int on, uint64_t now);
+void handoff_typing_reset(void);	/* tests */
+
+/* -------------------------------------------------------------- events.c */
+
+#define EVENTS_PING_MS		15000	/* a ": ping" comment this often */
+#define EVENTS_LINGER_MS	30000	/* level 2 kept this long after the last client */
+#define EVENTS_OUT_MAX		(512 * 1024)	/* a client backed up past this is closed */
+
+struct st_event;
+/* GET /v1/admin/events: Server-Sent Events (docs/dashboard.md). */
+void events_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/* The worker quits: every stream ends (its last chunk). */
+void events_quit(void);
+size_t events_clients(void);
+/*
+ * One event as SSE text appended to out ("id:", "event:", "data:" and a
+ * blank line), its data built as the admin API's JSON: 0; 1 for an event
+ * the stream does not carry (typing), nothing appended; -1 on error.
+ */
+int events_format(struct buf *out, const struct st_event *);
+/* "<epoch hex>-<seq>" (1-16 hex digits, decimal seq): 0, or -1. */
+int events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq);
 
 /* ------------------------------------------------------------ dashauth.c */
 
@@ -568,6 +619,50 @@ void widgets_contact_get(struct conn *, struct http_request *,
 void widgets_config_get(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* -------------------------------------------------------------- agents.c */
+
+struct st_agent;
+
+/*
+ * The admin JSON of an agent (never its api_key; "api_key_set" says
+ * whether it has one), and of the default agent: this worker's settings.
+ */
+json_t *agent_json(const struct st_agent *);
+json_t *agent_default_json(void);
+/*
+ * Maps a request body (a JSON object) onto a, which the caller has
+ * zeroed with temperature_milli ST_AGENT_UNSET, and sets *mask to the
+ * ST_AF_* bits of the fields present. 0, or -1 with "field: what is
+ * wrong" in err: JSON types and ranges, unknown or read-only fields, a
+ * POST without a name, then st_agent_invalid on the result (for a PATCH
+ * with the name it leaves alone taken as valid). api_key "" or null
+ * clears the key.
+ */
+int agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask,
+    int patch, char *err, size_t errsz);
+/* 1 when s can name an agent: "default" or 32 lowercase hex. */
+int agent_id_valid(const char *s);
+/* Reply payloads as response bodies; NULL if malformed. */
+json_t *agent_reply(const uint8_t *payload, size_t len);
+/* {"agents":[the default, then storaged's (oldest first)]} */
+json_t *agent_list_reply(const uint8_t *payload, size_t len);
+/*
+ * ST_AGENT_DELETE's reply: {"deleted":true}, or (*in_use set) the 409
+ * body {"error":"Agent is in use","widgets":[public ids]}.
+ */
+json_t *agent_in_use_json(const uint8_t *payload, size_t len, int *in_use);
+
+void agents_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void agents_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ---------------------------------------------------------------- cors.c */
 
 enum cors_verdict {
@@ -715,6 +810,7 @@ void chat_get_history(struct conn *, struct http_request *,
 
 enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
+	WSMSG_REQUEST_HUMAN,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -823,10 +919,29 @@ typedef void (*storec_cb)(const struct storec_result *, void *arg);
 
 /* Starts connecting to the socket at path; reconnects by itself. */
 void storec_init(const char *path);
-/* Called for each event storaged sends unasked (PROTO_ST_EV_*). */
+/*
+ * Called for each message storaged sends unasked (PROTO_ST_EV_WIDGET_GONE,
+ * PROTO_ST_EV): every callback registered (a few; registering one twice
+ * is a no-op) gets every message, and picks its types.
+ */
 typedef void (*storec_event_cb)(uint16_t type, const uint8_t *payload,
     size_t len);
 void storec_on_event(storec_event_cb);
+/*
+ * The events wanted (ST_EV_SUBSCRIBE's level: 0 none, 1 the visitors',
+ * 2 every one): asked for now when connected, on every new connection,
+ * and again whenever it changes.
+ */
+void storec_ev_level(uint8_t level);
+/* The level storaged confirmed on this connection; -1 none (or down). */
+int storec_ev_level_confirmed(void);
+/*
+ * Called when storaged confirmed a level: its epoch and last seq then;
+ * again is 1 when this follows a reconnect (events in between are lost).
+ */
+typedef void (*storec_sub_cb)(uint8_t level, uint64_t epoch,
+    uint64_t last_seq, int again);
+void storec_on_subscribed(storec_sub_cb);
 int storec_connected(void);
 /*
  * Sends a request. cb is called exactly once from the loop, unless

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import { pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { Dec, Enc, F, T, decConv, decMsg } from './lib/storage.mjs';
+import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -131,6 +131,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
     const d = new Dec(payload);
     const r = { limited: d.u8(), retry: d.u64() };
     if (r.limited) { d.end(); return r; }
+    r.agent = decAgent(d);
     r.created = d.u8();
     r.conv = decConv(d);
     r.msg = decMsg(d);

@@ -18,7 +18,7 @@ const SHOP = 'https://shop.example';
 const EVIL = 'https://evil.example';
 const WID_RE = /^wid_[0-9a-f]{32}$/;
 const PUBLIC_KEYS = ['name', 'greeting', 'primary_color', 'text_color', 'position', 'contact_info_mode',
-  'collect_name', 'collect_email', 'collect_phone'];
+  'collect_name', 'collect_email', 'collect_phone', 'handoff_enabled', 'handoff_label'];
 
 // storaged requests the HTTP side has no endpoint for (widgetmsg.h).
 const ST_WS_OPEN = 0x2e;
@@ -140,6 +140,10 @@ describe('widget admin API', () => {
       enabled: true,
       system_prompt: null,
       model: null,
+      agent_id: 'default',
+      text_agent_id: 'default',
+      handoff_enabled: false,
+      handoff_label: null,
       created_at: 0,
       updated_at: 0,
     });

@@ -93,7 +93,7 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['access-control-allow-origin'], GOOD);
     assert.deepEqual(Object.keys(ok.json()).sort(), ['collect_email', 'collect_name', 'collect_phone', 'contact_info_mode',
-      'greeting', 'name', 'position', 'primary_color', 'text_color']);
+      'greeting', 'handoff_enabled', 'handoff_label', 'name', 'position', 'primary_color', 'text_color']);
     assert.equal(ok.json().primary_color, '#112233');
     assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: EVIL } }), 403);
 

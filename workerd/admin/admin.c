@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "workerd.h"
 
@@ -87,13 +88,26 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 {
 	int r;
 
+	char v[8];
+
 	q->widget[0] = '\0';
 	q->q[0] = '\0';
+	q->handoff_open = 0;
 	if (admin_list_query(query, &q->limit, q->cursor,
 	    sizeof(q->cursor)) < 0)
 		return -1;
 	if (query == NULL)
 		return 0;
+	/* handoff=open: the conversations a person is wanted in, alone. */
+	if ((r = http_query_param(query, "handoff", v, sizeof(v))) < 0 ||
+	    (r > 0 && strcmp(v, "open") != 0))
+		return -1;
+	if (r > 0) {
+		q->handoff_open = 1;
+		return q->cursor[0] != '\0' || http_query_param(query, "widget",
+		    q->widget, sizeof(q->widget)) != 0 || http_query_param(query,
+		    "q", q->q, sizeof(q->q)) != 0 ? -1 : 0;
+	}
 	/* Present means 1-64 characters: "widget=" is not "every widget". */
 	if ((r = http_query_param(query, "widget", q->widget,
 	    sizeof(q->widget))) < 0 || (r > 0 && !admin_widget_valid(q->widget)))
@@ -126,6 +140,8 @@ admin_conv_json(const struct st_conv *c)
 	exprow_oset(o, "messageCount", json_integer(c->message_count), &err);
 	exprow_oset(o, "contactId", c->contact_id[0] != '\0' ?
 	    exprow_text(c->contact_id) : json_null(), &err);
+	exprow_oset(o, "handoff", exprow_text(st_handoff_name(c->handoff) !=
+	    NULL ? st_handoff_name(c->handoff) : "ai"), &err);
 	return exprow_odone(o, err);
 }
 
@@ -147,6 +163,9 @@ admin_msg_json(const struct st_msg *m)
 	exprow_oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
 	exprow_oset(o, "completionTokens", json_integer(m->completion_tokens),
 	    &err);
+	/* The owner's display name, on their messages only. */
+	if (strcmp(m->role, "agent") == 0)
+		exprow_oset(o, "name", exprow_text(m->name), &err);
 	return exprow_odone(o, err);
 }
 
@@ -421,6 +440,10 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	if (admin_conv_query(req->query, &q) < 0) {
 		conn_send_error(c, 400, admin_headers,
 		    "Invalid query parameters");
+		return;
+	}
+	if (q.handoff_open) {
+		handoff_list(c, q.limit);
 		return;
 	}
 	penc_init(&e);

@@ -14,6 +14,12 @@
  *
  * :wid is the public widget_id; one that cannot be one is 404 at once.
  *
+ * A widget names its agent (agents.c) in agent_id ("default" in the JSON
+ * for "" in the record; Loquent's text_agent_id is the same field under
+ * another name, accepted and returned). handoff_enabled and
+ * handoff_label go to storaged together (one mask bit): a PATCH that
+ * sets only one of them reads the widget first for the other.
+ *
  * JSON names are snake_case, as Loquent's WidgetConfig. The JSON is mapped
  * onto struct st_widget here (types, unknown and read-only fields);
  * whether the values make sense is st_widget_invalid's business, so the
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "widgetmsg.h"
 #include "workerd.h"
@@ -103,6 +110,16 @@ widget_public_fields(json_t *o, const struct st_widget *w, int *err)
 	exprow_oset(o, "collect_name", json_boolean(w->collect_name), err);
 	exprow_oset(o, "collect_email", json_boolean(w->collect_email), err);
 	exprow_oset(o, "collect_phone", json_boolean(w->collect_phone), err);
+	exprow_oset(o, "handoff_enabled", json_boolean(w->handoff_enabled),
+	    err);
+	exprow_oset(o, "handoff_label", json_opt_text(w->handoff_label), err);
+}
+
+/* The record's agent_id as the JSON says it: "" is "default". */
+static const char *
+agent_id_shown(const struct st_widget *w)
+{
+	return w->agent_id[0] != '\0' ? w->agent_id : ST_AGENT_DEFAULT;
 }
 
 json_t *
@@ -123,6 +140,8 @@ widget_json(const struct st_widget *w)
 	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
 	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
 	exprow_oset(o, "model", json_opt_text(w->model), &err);
+	exprow_oset(o, "agent_id", exprow_text(agent_id_shown(w)), &err);
+	exprow_oset(o, "text_agent_id", exprow_text(agent_id_shown(w)), &err);
 	exprow_oset(o, "created_at", exprow_ms(w->created_at), &err);
 	exprow_oset(o, "updated_at", exprow_ms(w->updated_at), &err);
 	return exprow_odone(o, err);
@@ -296,6 +315,35 @@ take_enum(json_t *v, uint8_t *dst, int (*parse)(const char *),
 	return NULL;
 }
 
+/*
+ * An agent id (agent_id, text_agent_id): "default", "" or null for the
+ * default agent ("" in the record), else 32 lowercase hex (whether that
+ * agent exists is storaged's check). The other name, when given too,
+ * must agree: *seen holds the first one's value.
+ */
+static const char *
+take_agent_id(json_t *v, char *dst, int *seen)
+{
+	const char *s;
+
+	if (json_is_null(v))
+		s = "";
+	else if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return "must be an agent's id, \"default\" or null";
+	else
+		s = json_string_value(v);
+	if (strcmp(s, ST_AGENT_DEFAULT) == 0)
+		s = "";
+	if (*s != '\0' && (strlen(s) != ST_ID_HEX || !st_id_valid(s)))
+		return "must be an agent's id, \"default\" or null";
+	if (*seen && strcmp(dst, s) != 0)
+		return "agent_id and text_agent_id differ";
+	*seen = 1;
+	strlcpy(dst, s, ST_ID_HEX + 1);
+	return NULL;
+}
+
 /* The fields a client may not set. */
 static const char *const read_only[] = {
 	"id", "widget_id", "created_at", "updated_at",
@@ -305,7 +353,8 @@ static const char *const read_only[] = {
 static int
 texts_set(struct st_widget *w)
 {
-	char **f[] = { &w->name, &w->greeting, &w->system_prompt, &w->model };
+	char **f[] = { &w->name, &w->greeting, &w->system_prompt, &w->model,
+	    &w->handoff_label };
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -322,6 +371,7 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 	json_t *v;
 	uint32_t bit;
 	size_t i;
+	int agent_seen = 0;
 
 	*mask = 0;
 	if (!json_is_object(root)) {
@@ -376,6 +426,16 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 		} else if (strcmp(k, "model") == 0) {
 			bit = ST_WF_MODEL;
 			why = take_text(v, &w->model, 1);
+		} else if (strcmp(k, "agent_id") == 0 ||
+		    strcmp(k, "text_agent_id") == 0) {
+			bit = ST_WF_AGENT_ID;
+			why = take_agent_id(v, w->agent_id, &agent_seen);
+		} else if (strcmp(k, "handoff_enabled") == 0) {
+			bit = ST_WF_HANDOFF;
+			why = take_bool(v, &w->handoff_enabled);
+		} else if (strcmp(k, "handoff_label") == 0) {
+			bit = ST_WF_HANDOFF;
+			why = take_text(v, &w->handoff_label, 1);
 		} else {
 			why = "unknown field";
 			for (i = 0; i < sizeof(read_only) /
@@ -624,13 +684,32 @@ contact_got(const struct storec_result *r, void *arg)
 }
 
 /*
- * The request's widget: w from defaults plus the body. 0, or -1 when
- * the request has been answered (400).
+ * Which of handoff_enabled and handoff_label a body sets when it sets
+ * only one (they go to storaged together): HANDOFF_BOTH otherwise.
+ */
+enum handoff_part { HANDOFF_BOTH, HANDOFF_ENABLED_ONLY, HANDOFF_LABEL_ONLY };
+
+static enum handoff_part
+handoff_part(json_t *root)
+{
+	int en = json_object_get(root, "handoff_enabled") != NULL;
+	int lb = json_object_get(root, "handoff_label") != NULL;
+
+	return en && !lb ? HANDOFF_ENABLED_ONLY :
+	    lb && !en ? HANDOFF_LABEL_ONLY : HANDOFF_BOTH;
+}
+
+/*
+ * The request's widget: w from defaults plus the body, and (part not
+ * NULL) which handoff fields it sets. 0, or -1 when the request has
+ * been answered (400).
  */
 static int
 widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
-    uint32_t *mask, int patch)
+    uint32_t *mask, enum handoff_part *part)
 {
+	int patch = part != NULL;
+
 	char err[ERR_MAX];
 	json_error_t jerr;
 	json_t *root;
@@ -657,6 +736,8 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 		return -1;
 	}
 	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
+	if (part != NULL)
+		*part = handoff_part(root);
 	json_decref(root);
 	if (rv < 0) {
 		conn_send_error(c, 400, admin_headers, err);
@@ -699,7 +780,7 @@ widgets_create(struct conn *c, struct http_request *req,
 
 	if (admin_gate(c, req) < 0)
 		return;
-	if (widget_body(c, req, &w, &mask, 0) == 0) {
+	if (widget_body(c, req, &w, &mask, NULL) == 0) {
 		penc_init(&e);
 		penc_widget(&e, &w);
 		admin_send(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
@@ -731,10 +812,83 @@ widgets_get(struct conn *c, struct http_request *req,
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
 }
 
+static void
+widget_update_send(struct conn *c, const char *id, uint32_t mask,
+    const struct st_widget *w)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, mask);
+	penc_widget(&e, w);
+	admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done, admin_headers);
+}
+
+/* A PATCH waiting for the widget's other handoff field (c->hctx). */
+struct handoff_patch {
+	char id[ST_WID_LEN + 1];
+	uint32_t mask;
+	enum handoff_part part;
+	struct st_widget w;
+};
+
+static void
+handoff_patch_free(struct handoff_patch *hp)
+{
+	st_widget_free(&hp->w);
+	free(hp);
+}
+
+static void
+handoff_patch_abort(struct conn *c)
+{
+	handoff_patch_free(c->hctx);
+	c->hctx = NULL;
+	c->abort = NULL;
+}
+
+/* ST_WIDGET_GET -> widget: its other handoff field, then the update. */
+static void
+handoff_patch_got(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct handoff_patch *hp = c->hctx;
+	struct st_widget cur;
+	struct pdec d;
+	char *label;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	if (r->status != STOREC_OK) {
+		widget_answer(c, r, "ST_WIDGET_GET", 200, widget_reply);
+		goto out;
+	}
+	pdec_init(&d, r->payload, r->len);
+	if (pdec_widget(&d, &cur) < 0) {
+		log_warnx("admin: malformed ST_WIDGET_GET reply");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	if (hp->part == HANDOFF_LABEL_ONLY)
+		hp->w.handoff_enabled = cur.handoff_enabled;
+	else {
+		label = hp->w.handoff_label;
+		hp->w.handoff_label = cur.handoff_label;
+		cur.handoff_label = label;
+	}
+	st_widget_free(&cur);
+	widget_update_send(c, hp->id, hp->mask, &hp->w);
+out:
+	handoff_patch_free(hp);
+}
+
 void
 widgets_update(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
+	struct handoff_patch *hp;
+	enum handoff_part part;
 	struct st_widget w;
 	const char *id;
 	struct penc e;
@@ -743,15 +897,33 @@ widgets_update(struct conn *c, struct http_request *req,
 	if (admin_gate(c, req) < 0 ||
 	    (id = widget_param(c, m, admin_headers)) == NULL)
 		return;
-	if (widget_body(c, req, &w, &mask, 1) == 0) {
-		penc_init(&e);
-		penc_str(&e, id);
-		penc_u32(&e, mask);
-		penc_widget(&e, &w);
-		admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
-		    admin_headers);
+	if (widget_body(c, req, &w, &mask, &part) < 0) {
+		st_widget_free(&w);
+		return;
 	}
-	st_widget_free(&w);
+	if (part == HANDOFF_BOTH) {
+		widget_update_send(c, id, mask, &w);
+		st_widget_free(&w);
+		return;
+	}
+	if ((hp = calloc(1, sizeof(*hp))) == NULL) {
+		st_widget_free(&w);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	strlcpy(hp->id, id, sizeof(hp->id));
+	hp->mask = mask;
+	hp->part = part;
+	hp->w = w;
+	c->hctx = hp;
+	c->abort = handoff_patch_abort;
+	penc_init(&e);
+	penc_str(&e, id);
+	if (storec_send(PROTO_ST_WIDGET_GET, &e, handoff_patch_got, c,
+	    &c->sreq) < 0) {
+		handoff_patch_abort(c);
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
 }
 
 void

@@ -20,12 +20,19 @@
  * "token" per delta, "done" once the reply is stored, or "error") or as
  * one JSON answer; a failure before anything was streamed is a JSON
  * error with its status (503, 500, 502, 504).
+ *
+ * While a person answers the conversation (handoff state human), the
+ * message is stored and the model is not called: /v1/chat answers 200
+ * with "message" "" and "handoff":"human"; the streams send start,
+ * {"type":"handoff","state":"human"} and done with an empty message.
+ * The person's replies (role "agent", with "name") are in the history.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "turn.h"
 #include "workerd.h"
@@ -354,8 +361,8 @@ turn_conn_detach(void *fe)
 }
 
 /*
- * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, then the
- * turn's part.
+ * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, and when
+ * OK: agent, then the turn's part.
  */
 static int
 http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
@@ -365,7 +372,13 @@ http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	*retry_ms = pdec_u64(d);
 	if (d->err)
 		return -1;
-	return result;	/* OK: the deployment's model answers */
+	if (result != ST_CHAT_OK && result != ST_CHAT_HUMAN)
+		return result;
+	/* The default widget's agent answers (turn.c applies it) ... */
+	if (turn_agent_dec(d, agent) < 0)
+		return -1;
+	/* ... unless a person does (HUMAN: stored; no model). */
+	return result == ST_CHAT_HUMAN ? TURN_BEGIN_HUMAN : 0;
 }
 
 /*
@@ -411,10 +424,18 @@ http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	conn_stream_end(c);
 }
 
+static void json_human(void *, const char *);
+
 static void
 json_done(void *fe, const char *conv_id, const char *content)
 {
-	json_t *o = json_object();
+	json_t *o;
+
+	if (content == NULL) {		/* a person answers */
+		json_human(fe, conv_id);
+		return;
+	}
+	o = json_object();
 
 	if (o != NULL && (json_object_set_new(o, "conversationId",
 	    exprow_text(conv_id)) < 0 || json_object_set_new(o, "message",
@@ -463,13 +484,50 @@ stream_busy(void *fe)
 	return 1;
 }
 
+static void stream_human(void *, const char *);
+
 static void
 stream_done(void *fe, const char *conv_id, const char *content)
 {
-	struct conn *c = turn_conn_detach(fe);
+	struct conn *c;
+
+	if (content == NULL) {		/* a person answers */
+		stream_human(fe, conv_id);
+		return;
+	}
+	c = turn_conn_detach(fe);
 
 	send_event(c, "done", "message", content, strlen(content),
 	    "conversationId", conv_id);
+	conn_stream_end(c);
+}
+
+/*
+ * A person answers the conversation (handoff state human): the message
+ * is stored, the reply is empty, and "handoff" says why. The person's
+ * replies are read with GET /v1/chat/history.
+ */
+static void
+json_human(void *fe, const char *conv_id)
+{
+	json_t *o = json_pack("{s:o, s:s, s:s}", "conversationId",
+	    exprow_text(conv_id), "message", "", "handoff", "human");
+
+	conn_send_json(turn_conn_detach(fe), 200, JSON_HEADERS, o);
+}
+
+/* The stream's form: start, {"type":"handoff","state":"human"}, done. */
+static void
+stream_human(void *fe, const char *conv_id)
+{
+	struct conn *c = fe;
+
+	if (stream_start(c, conv_id) < 0)
+		return;
+	turn_conn_detach(c);
+	send_event(c, "handoff", "state", "human", strlen("human"), NULL,
+	    NULL);
+	send_event(c, "done", "message", "", 0, "conversationId", conv_id);
 	conn_stream_end(c);
 }
 
@@ -763,6 +821,11 @@ history_done(const struct storec_result *res, void *arg)
 				    "role", exprow_text(msg.role),
 				    "content", exprow_text(msg.content),
 				    "createdAt", (json_int_t)msg.created_at);
+				/* A person's reply says who. */
+				if (item != NULL && strcmp(msg.role, "agent") == 0 &&
+				    json_object_set_new(item, "name",
+				    exprow_text(msg.name)) < 0)
+					err = 1;
 				if (json_array_append_new(arr, item) < 0)
 					err = 1;
 			}

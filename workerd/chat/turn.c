@@ -3,11 +3,14 @@
  * its early answer, the model call, streaming with backpressure, the
  * reply stored with its status and usage, the client leaving, and every
  * error. The front ends (chat.c, wschat.c) only say how the turn looks
- * in their protocol, through struct turn_ops.
+ * in their protocol, through struct turn_ops. The agent of the begin
+ * reply becomes the model request here (model_req), and a conversation
+ * a person answers ends its turn here too (turn_human).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "turn.h"
 #include "upstream.h"
@@ -20,6 +23,7 @@ enum turn_phase {
 	TURN_MODEL,	/* the model is answering */
 	TURN_FINISH,	/* the outcome is known; the store is about to start */
 	TURN_STORE,	/* the reply is being stored */
+	TURN_HUMAN,	/* a person answers: waits for the commit, then ends */
 };
 
 /* How a turn ended, as stored with its reply. */
@@ -75,6 +79,47 @@ turn_enc_limits(struct penc *e, const char *rate_key)
 	penc_u32(e, wsettings.rate_window_ms);
 	penc_u32(e, wsettings.rate_max);
 	penc_u32(e, wsettings.max_history);
+}
+
+/* ------------------------------------------------------------ agent */
+
+void
+turn_agent_init(struct turn_agent *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->temperature_milli = ST_AGENT_UNSET;
+}
+
+void
+turn_agent_free(struct turn_agent *a)
+{
+	free(a->model);
+	free(a->system_prompt);
+	free(a->base_url);
+	if (a->api_key != NULL) {
+		explicit_bzero(a->api_key, strlen(a->api_key));
+		free(a->api_key);
+	}
+	turn_agent_init(a);
+}
+
+int
+turn_agent_dec(struct pdec *d, struct turn_agent *a)
+{
+	struct st_agent ag;
+
+	if (pdec_agent(d, &ag) < 0)
+		return -1;
+	turn_agent_free(a);
+	a->model = ag.model;
+	a->system_prompt = ag.system_prompt;
+	a->base_url = ag.base_url;
+	a->api_key = ag.api_key;
+	ag.model = ag.system_prompt = ag.base_url = ag.api_key = NULL;
+	a->temperature_milli = ag.temperature_milli;
+	a->max_tokens = ag.max_tokens;
+	st_agent_free(&ag);
+	return 0;
 }
 
 /* ------------------------------------------------------------- life */
@@ -300,10 +345,20 @@ turn_deferred(void *arg)
 		turn_store(t);
 }
 
+static int
+is_set(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
 /*
- * The model request for h with the agent's model and prompt, skipping
- * empty messages (a reply cut before its first word says nothing).
- * 0, or -1 out of memory; free req->msgs after.
+ * The model request for h as the agent says, skipping empty messages (a
+ * reply cut before its first word says nothing). The owner's messages
+ * (role agent) are the assistant's side of the conversation to the
+ * model. What the agent leaves unset is the deployment's: an agent's key
+ * goes with its base URL or the deployment's; a base URL of its own
+ * without a key sends none (never the deployment's key to another
+ * server). 0, or -1 out of memory; free req->msgs after.
  */
 static int
 model_req(struct upstream_req *req, const struct turn_history *h,
@@ -318,16 +373,27 @@ model_req(struct upstream_req *req, const struct turn_history *h,
 	for (i = 0; i < h->n; i++) {
 		if (h->contents[i][0] == '\0')
 			continue;
-		msgs[k].role = h->roles[i];
+		msgs[k].role = strcmp(h->roles[i], "agent") == 0 ?
+		    "assistant" : h->roles[i];
 		msgs[k].content = h->contents[i];
 		k++;
 	}
 	req->msgs = msgs;
 	req->nmsgs = k;
-	if (a->model != NULL && a->model[0] != '\0')
+	if (is_set(a->model))
 		req->model = a->model;
-	if (a->system_prompt != NULL && a->system_prompt[0] != '\0')
+	if (is_set(a->system_prompt))
 		req->system_prompt = a->system_prompt;
+	if (is_set(a->base_url)) {
+		req->base_url = a->base_url;
+		req->api_key = is_set(a->api_key) ? a->api_key : "";
+	} else if (is_set(a->api_key))
+		req->api_key = a->api_key;
+	if (a->temperature_milli != ST_AGENT_UNSET) {
+		req->has_temperature = 1;
+		req->temperature_milli = a->temperature_milli;
+	}
+	req->max_tokens = a->max_tokens;
 	return 0;
 }
 
@@ -441,6 +507,20 @@ turn_store(struct turn *t)
 	store_done(&r, t);
 }
 
+/* ------------------------------------------------------------ human */
+
+/*
+ * A person answers (TURN_BEGIN_HUMAN) and the user message is on disk:
+ * the turn ends with nothing stored and no model called.
+ */
+static void
+turn_human(struct turn *t)
+{
+	if (t->fe != NULL)
+		t->ops->done(t->fe, t->conv_id, NULL);
+	turn_free(t);
+}
+
 /* ------------------------------------------------------------ begin */
 
 /* The begin request's commit, after its early answer started the turn. */
@@ -453,6 +533,10 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 		model_stop(t);
 		turn_fail(t, TURN_AT_COMMIT,
 		    turn_storage_cause(t, r, "starting the turn"));
+		return;
+	}
+	if (t->phase == TURN_HUMAN) {
+		turn_human(t);
 		return;
 	}
 	if (t->phase != TURN_MODEL && t->phase != TURN_FINISH)
@@ -506,17 +590,21 @@ history_dec(struct pdec *d, struct turn_history *h)
 	return pdec_done(d);
 }
 
-/* The begin reply: the front end's head, then u8 created, conv, history. */
+/*
+ * The begin reply: the front end's head and the agent (ops->begin), then
+ * u8 created, conv, msg, history.
+ */
 static void
 begin_ok(struct turn *t, const struct storec_result *r)
 {
-	struct turn_agent agent = { NULL, NULL };
+	struct turn_agent agent;
 	struct turn_history h;
 	struct st_conv conv;
 	struct pdec d;
 	uint64_t retry = 0;
 	int rc;
 
+	turn_agent_init(&agent);
 	pdec_init(&d, r->payload, r->len);
 	if ((rc = t->ops->begin(&d, &agent, &retry)) > 0) {
 		if (t->fe != NULL)
@@ -525,15 +613,22 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		goto out;
 	}
 	(void)pdec_u8(&d);	/* created */
-	if (rc < 0 || pdec_conv(&d, &conv) < 0) {
+	if ((rc < 0 && rc != TURN_BEGIN_HUMAN) || pdec_conv(&d, &conv) < 0) {
 		log_warnx("%s: malformed begin reply", t->ops->name);
 		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
 		goto out;
 	}
 	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 	st_conv_free(&conv);
-	/* The user message is stored now: the turn must end with a reply. */
 	t->unconfirmed = r->early;
+	if (rc == TURN_BEGIN_HUMAN) {
+		/* The history (none) is not read: nothing answers it. */
+		t->phase = TURN_HUMAN;
+		if (!t->unconfirmed)
+			turn_human(t);
+		goto out;
+	}
+	/* The user message is stored now: the turn must end with a reply. */
 	if (history_dec(&d, &h) < 0) {
 		log_warnx("%s: malformed begin reply", t->ops->name);
 		turn_broken(t, "internal error: malformed history");
@@ -543,8 +638,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		turn_answer(t, &h, &agent);
 	history_free(&h);
 out:
-	free(agent.model);
-	free(agent.system_prompt);
+	turn_agent_free(&agent);
 }
 
 static void

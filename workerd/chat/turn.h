@@ -17,10 +17,13 @@
  * "interrupted" before it frees itself. Every turn that stored a user
  * message ends with exactly one stored assistant message.
  *
- * Who answers is the begin reply's to say (struct turn_agent): today the
- * model, with the widget's own model and prompt. A per-widget base URL,
- * or an owner answering instead of the model, go there and in
- * turn_answer() (turn.c), once for every front end.
+ * Who answers is the begin reply's to say: the model, as the effective
+ * agent the reply carries says (struct turn_agent: the widget's agent
+ * with the widget's own model and prompt merged in; storaged's merge),
+ * or, when the conversation is in the owner's hands (the begin op says
+ * TURN_BEGIN_HUMAN), nobody: the user message is stored and the turn
+ * ends with done(content NULL), the model never called and nothing more
+ * stored.
  */
 #ifndef PARLEY_TURN_H
 #define PARLEY_TURN_H
@@ -53,11 +56,26 @@ enum turn_cause {
 	TURN_C_TIMEOUT,		/* the model timed out (504) */
 };
 
-/* Who answers the turn: NULL or "" for the deployment's settings. */
+/*
+ * Who answers the turn: the effective agent of the begin reply (SPEC15
+ * B), the one place a turn keeps it. Strings malloc'd; NULL or "" is the
+ * deployment's setting. turn_agent_init first, turn_agent_free after.
+ */
 struct turn_agent {
-	char *model;		/* malloc'd */
-	char *system_prompt;	/* malloc'd */
+	char *model;		/* "": OPENAI_MODEL */
+	char *system_prompt;	/* "": SYSTEM_PROMPT */
+	char *base_url;		/* "": OPENAI_BASE_URL */
+	/*
+	 * "" with base_url "": OPENAI_API_KEY; "" with a base_url of its
+	 * own: no key sent. Never logged, never stored.
+	 */
+	char *api_key;
+	uint32_t temperature_milli;	/* ST_AGENT_UNSET: not sent */
+	uint32_t max_tokens;		/* 0: not sent */
 };
+
+/* The begin op's answer: a person answers this turn (see turn_ops). */
+#define TURN_BEGIN_HUMAN	(-2)
 
 /*
  * A front end: how its begin reply reads and how it shows the turn. fe
@@ -69,9 +87,13 @@ struct turn_ops {
 	const char *name;	/* the log prefix: "chat", "wschat" */
 	size_t *alive;		/* the front end's count of its turns alive */
 	/*
-	 * Reads the begin reply up to "u8 created, conv, history": 0 and
-	 * *agent filled when the turn goes on; > 0, a refusal of the front
-	 * end's own (with *retry_ms); -1 malformed.
+	 * Reads the begin reply up to "u8 created, conv, msg, history": the
+	 * front end's head, then the agent record into *agent
+	 * (turn_agent_dec; it comes turn_agent_init'd and turn.c frees it).
+	 * 0 when the model answers; TURN_BEGIN_HUMAN when a person does
+	 * (storaged's HUMAN result: the same layout, the agent read too);
+	 * > 0, a refusal of the front end's own (with *retry_ms); -1
+	 * malformed.
 	 */
 	int (*begin)(struct pdec *, struct turn_agent *agent,
 	    uint64_t *retry_ms);
@@ -88,13 +110,27 @@ struct turn_ops {
 	 * model waits until the front end calls turn_drained.
 	 */
 	int (*busy)(void *fe);
-	/* Final: the reply, as stored (the stand-in for a blank one too). */
+	/*
+	 * Final: the reply, as stored (the stand-in for a blank one too).
+	 * content NULL after TURN_BEGIN_HUMAN: the user message is on disk,
+	 * a person answers, no reply was stored (start was not called).
+	 */
 	void (*done)(void *fe, const char *conv_id, const char *content);
 	/* Final: no reply. shown: start was called. */
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */
 	void (*refused)(void *fe, int code, uint64_t retry_ms);
 };
+
+/* An agent with nothing set (the deployment's settings). */
+void turn_agent_init(struct turn_agent *);
+/*
+ * A begin reply's agent record (proto/agentmsg.h: the effective agent,
+ * key included) into a, replacing what it held. 0, or -1 malformed.
+ */
+int turn_agent_dec(struct pdec *, struct turn_agent *);
+/* Frees its strings (the key wiped) and leaves it as turn_agent_init. */
+void turn_agent_free(struct turn_agent *);
 
 /*
  * Starts a turn: sends the begin request (type with the payload in e,

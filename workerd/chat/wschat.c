@@ -36,6 +36,17 @@
  * then "typing_stop"; or an "error" (storaged's refusals become their
  * own texts or close codes). One turn at a time per socket; a turn
  * outlives its socket.
+ *
+ * A person may answer instead (human handoff, docs/widget-protocol.md):
+ * on a widget with handoff_enabled the visitor sends "request_human"
+ * (ST_WS_REQUEST_HUMAN: the conversation goes waiting_human) and is
+ * answered with its "handoff" state. storaged sends this worker the
+ * visitors' events (level 1): a person's message, a handoff change, a
+ * person typing, each for one conversation; they go to every socket of
+ * this worker on that conversation (a map conversation -> sockets; a
+ * socket learns its conversation from its resume and its first turn).
+ * While the state is human, a message is stored and nothing else happens
+ * (ST_WS_HUMAN: no model, no assistant typing).
  */
 #include <sys/queue.h>
 
@@ -46,6 +57,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "turn.h"
 #include "widgetmsg.h"
@@ -70,9 +82,12 @@
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 #define UPGRADE_PREFIX	"ws:"		/* upgrades' per-client count */
+#define CONV_BUCKETS	1024		/* the conversation map; power of two */
+#define HANDOFF_UNKNOWN	(-1)
 #define RESUMING_TEXT	"Your conversation is being restored."
 #define BUSY_TEXT	"Too many new conversations are starting right " \
 			"now. Please try again in a minute."
+#define HUMAN_FIRST_TEXT	"Please send a message first."
 
 struct wsess {
 	LIST_ENTRY(wsess) entry;
@@ -95,9 +110,16 @@ struct wsess {
 	int resuming;			/* the resume's request is in flight */
 	size_t nmsgs;			/* messages the visitor sent */
 	char resume_key[ST_RATE_KEY_MAX + 1];	/* its resume count */
+	/* Human handoff. */
+	int handoff_enabled;		/* the widget's, as last read */
+	int handoff;			/* the state the visitor knows; or unknown */
+	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
+	char conv[ST_ID_HEX + 1];	/* "" until known */
+	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
+static LIST_HEAD(wsess_list, wsess) conv_map[CONV_BUCKETS];
 static size_t nturns;		/* turns started here, also those whose visitor left */
 static struct buf tokbuf;	/* wsend_token's, reused */
 
@@ -106,7 +128,13 @@ static void wschat_event(uint16_t, const uint8_t *, size_t);
 void
 wschat_init(void)
 {
+	size_t i;
+
+	for (i = 0; i < CONV_BUCKETS; i++)
+		LIST_INIT(&conv_map[i]);
 	storec_on_event(wschat_event);
+	/* The visitors' events: a person's replies, handoff, typing. */
+	storec_ev_level(ST_EV_LEVEL_VISITOR);
 }
 
 size_t
@@ -220,11 +248,58 @@ wsend_token(struct wsess *s, const char *text, size_t len)
 
 /* --------------------------------------------------------- sessions */
 
+/* --------------------------------------------------------- conversations */
+
+/* Conversation ids are random hex: their first digits spread well. */
+static struct wsess_list *
+conv_bucket(const char *conv)
+{
+	uint32_t h = 0;
+	size_t i;
+
+	for (i = 0; i < 8 && conv[i] != '\0'; i++)
+		h = h << 4 | (uint32_t)(proto_hex_digit((unsigned char)conv[i]) &
+		    0xf);
+	return &conv_map[h & (CONV_BUCKETS - 1)];
+}
+
+/* The socket's conversation is conv (its events come to it). */
+static void
+wsess_set_conv(struct wsess *s, const char *conv)
+{
+	if (strcmp(s->conv, conv) == 0 || strlen(conv) != ST_ID_HEX)
+		return;
+	if (s->conv[0] != '\0')
+		LIST_REMOVE(s, conv_entry);
+	strlcpy(s->conv, conv, sizeof(s->conv));
+	LIST_INSERT_HEAD(conv_bucket(s->conv), s, conv_entry);
+}
+
+/* Tells the visitor the handoff state, unless it knows it already. */
+static void
+wsend_handoff(struct wsess *s, int state, const char *name)
+{
+	const char *sn = st_handoff_name(state);
+	json_t *o;
+
+	if (sn == NULL || s->handoff == state)
+		return;
+	s->handoff = state;
+	o = json_pack("{s:s, s:s}", "type", "handoff", "state", sn);
+	if (o != NULL && name != NULL && name[0] != '\0')
+		json_object_set_new(o, "name", exprow_text(name));
+	wsend(s, o);
+}
+
 static void
 wsess_free(struct wsess *s)
 {
 	if (s->sreq != NULL)
 		storec_cancel(s->sreq);
+	if (s->hreq != NULL)
+		storec_cancel(s->hreq);
+	if (s->conv[0] != '\0')
+		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	LIST_REMOVE(s, entry);
@@ -243,12 +318,82 @@ wschat_widget_gone(const char *widget_id)
 			ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
 }
 
+/*
+ * A visitor's event as the text every socket of its conversation gets
+ * (malloc'd); NULL when the visitors are not told (or out of memory).
+ */
+static char *
+visitor_event_text(const struct st_event *ev)
+{
+	json_t *o = NULL;
+	char *text;
+
+	switch (ev->kind) {
+	case ST_EV_MESSAGE:
+		if (strcmp(ev->msg.role, "agent") == 0)
+			o = json_pack("{s:s, s:s, s:o, s:o}", "type", "message",
+			    "role", "agent", "content",
+			    exprow_text(ev->msg.content), "name",
+			    exprow_text(ev->msg.name));
+		break;
+	case ST_EV_TYPING:
+		o = ev->on ? json_pack("{s:s, s:s, s:o}", "type",
+		    "typing_start", "role", "agent", "name",
+		    exprow_text(ev->name)) : json_pack("{s:s, s:s}", "type",
+		    "typing_stop", "role", "agent");
+		break;
+	default:
+		break;
+	}
+	if (o == NULL)
+		return NULL;
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/* One of storaged's visitor events to this worker's sockets on its conversation. */
+static void
+visitor_event(const uint8_t *payload, size_t len)
+{
+	struct wsess *s, *next;
+	struct st_event ev;
+	struct pdec d;
+	char *text = NULL;
+
+	pdec_init(&d, payload, len);
+	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
+		log_warnx("wschat: malformed %s", proto_msg_name(PROTO_ST_EV));
+		return;
+	}
+	if (ev.kind != ST_EV_HANDOFF)
+		text = visitor_event_text(&ev);
+	for (s = LIST_FIRST(conv_bucket(ev.conv.id)); s != NULL; s = next) {
+		next = LIST_NEXT(s, conv_entry);
+		if (s->ws == NULL || strcmp(s->conv, ev.conv.id) != 0)
+			continue;
+		if (ev.kind == ST_EV_HANDOFF)
+			wsend_handoff(s, ev.state, ev.name);
+		else if (text != NULL &&
+		    ws_send_text(s->ws, text, strlen(text)) < 0)
+			ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
+	}
+	free(text);
+	st_event_free(&ev);
+}
+
 static void
 wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 {
 	char wid[ST_WID_LEN + 1];
 	struct pdec d;
 
+	if (type == PROTO_ST_EV) {
+		visitor_event(payload, len);
+		return;
+	}
+	if (type != PROTO_ST_EV_WIDGET_GONE)
+		return;
 	pdec_init(&d, payload, len);
 	pdec_strbuf(&d, wid, sizeof(wid));
 	if (pdec_done(&d) < 0) {
@@ -270,8 +415,8 @@ wsess_enc(struct penc *e, const struct wsess *s)
 /* ------------------------------------------------------------ turns */
 
 /*
- * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget, then
- * the turn's part (turn.c).
+ * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget,
+ * agent, then the turn's part (turn.c).
  */
 static int
 ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
@@ -280,14 +425,30 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
-	if (!d->err && result != ST_WS_OK)
+	if (!d->err && result != ST_WS_OK && result != ST_WS_HUMAN)
 		return result;
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
-	/* The widget's own model and prompt answer. */
-	agent->model = w.model;
-	agent->system_prompt = w.system_prompt;
-	w.model = w.system_prompt = NULL;
+	/* The widget's agent answers (turn.c applies it) ... */
+	if (turn_agent_dec(d, agent) < 0) {
+		st_widget_free(&w);
+		return -1;
+	}
+	if (result == ST_WS_HUMAN) {
+		st_widget_free(&w);
+		return TURN_BEGIN_HUMAN;	/* stored; a person answers */
+	}
+	/* ... with the widget's own model and prompt, when set, first. */
+	if (w.model[0] != '\0') {
+		free(agent->model);
+		agent->model = w.model;
+		w.model = NULL;
+	}
+	if (w.system_prompt[0] != '\0') {
+		free(agent->system_prompt);
+		agent->system_prompt = w.system_prompt;
+		w.system_prompt = NULL;
+	}
 	st_widget_free(&w);
 	return 0;
 }
@@ -298,6 +459,7 @@ ws_start(void *fe, const char *conv_id)
 	struct wsess *s = fe;
 
 	s->stored = 1;		/* the first message made it, if need be */
+	wsess_set_conv(s, conv_id);
 	wsend_type(fe, "typing_start");
 	return 0;
 }
@@ -317,11 +479,17 @@ ws_busy(void *fe)
 	return ws_out_pending(s->ws) >= CHAT_OUT_HIGH;
 }
 
+static void ws_human(void *, const char *);
+
 static void
 ws_done(void *fe, const char *conv_id, const char *content)
 {
 	struct wsess *s = fe;
 
+	if (content == NULL) {		/* a person answers */
+		ws_human(fe, conv_id);
+		return;
+	}
 	s->turn = NULL;
 	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message", "role",
 	    "assistant", "content", content));
@@ -405,6 +573,21 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		wsend_error(s, "Something went wrong. Please try again.");
 		return;
 	}
+}
+
+/*
+ * A person answers this conversation: the message is stored, and the
+ * visitor sees no assistant typing (the widget shows it as sent).
+ */
+static void
+ws_human(void *fe, const char *conv_id)
+{
+	struct wsess *s = fe;
+
+	s->turn = NULL;
+	s->stored = 1;
+	wsess_set_conv(s, conv_id);
+	wsend_handoff(s, ST_HANDOFF_HUMAN, NULL);
 }
 
 static const struct turn_ops ws_ops = {
@@ -521,6 +704,81 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 		    "again.");
 }
 
+/* ------------------------------------------------------------ handoff */
+
+/* ST_WS_REQUEST_HUMAN -> u8 result, u8 changed, and when OK: conv */
+static void
+human_done(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_conv conv;
+	struct pdec d;
+	uint8_t result;
+
+	if (r->status != STOREC_OK) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("wschat: ST_WS_REQUEST_HUMAN: %s", r->message);
+		wsend_error(s, "Your request could not be sent. Please try "
+		    "again.");
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	result = pdec_u8(&d);
+	(void)pdec_u8(&d);	/* changed: the event tells the others */
+	if (!d.err && result == ST_WS_NO_WIDGET) {
+		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
+		return;
+	}
+	if (!d.err && result == ST_WS_NO_SESSION) {
+		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
+		return;
+	}
+	if (!d.err && result == ST_WS_NO_CONV) {
+		wsend_error(s, HUMAN_FIRST_TEXT);
+		return;
+	}
+	if (d.err || result != ST_WS_OK || pdec_conv(&d, &conv) < 0) {
+		log_warnx("wschat: malformed ST_WS_REQUEST_HUMAN reply");
+		wsend_error(s, "Something went wrong. Please try again.");
+		return;
+	}
+	if (pdec_done(&d) == 0) {
+		wsess_set_conv(s, conv.id);
+		/* Its answer, whatever the visitor knew. */
+		s->handoff = HANDOFF_UNKNOWN;
+		wsend_handoff(s, conv.handoff, NULL);
+	}
+	st_conv_free(&conv);
+}
+
+/* {"type":"request_human"}: a person, please (handoff_enabled widgets). */
+static void
+on_request_human(struct wsess *s)
+{
+	struct penc e;
+
+	if (!s->handoff_enabled) {
+		wsend_error(s, "request_human: this chat has no person to "
+		    "talk to");
+		return;
+	}
+	if (s->resuming) {
+		wsend_error(s, RESUMING_TEXT);
+		return;
+	}
+	if (!s->stored) {
+		wsend_error(s, HUMAN_FIRST_TEXT);
+		return;
+	}
+	if (s->hreq != NULL)
+		return;		/* asked already; its answer comes */
+	wsess_enc(&e, s);
+	if (storec_send(PROTO_ST_WS_REQUEST_HUMAN, &e, human_done, s,
+	    &s->hreq) < 0)
+		wsend_error(s, "Your request could not be sent. Please try "
+		    "again.");
+}
+
 /* ------------------------------------------------------------ resume */
 
 static void resume_count(struct wsess *);
@@ -563,6 +821,8 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_message(s, &m);
 	else if (m.type == WSMSG_RESUME)
 		on_resume(s, &m);
+	else if (m.type == WSMSG_REQUEST_HUMAN)
+		on_request_human(s);
 	else
 		on_contact(s, &m);
 	wsmsg_free(&m);
@@ -689,20 +949,30 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 	free(text);
 }
 
-/* The history replayed to a resumed session: {role, content} pairs. */
+/*
+ * The history replayed to a resumed session: {role, content} pairs, and
+ * "name" on a person's messages.
+ */
 static json_t *
 history_json(struct pdec *d, uint32_t n)
 {
 	json_t *arr = json_array(), *item;
-	char *role, *content;
+	char *role, *content, name[4 * ST_MSG_NAME_MAX + 1];
 	uint32_t i;
 
 	for (i = 0; i < n && arr != NULL && !d->err; i++) {
 		role = pdec_strdup(d, ST_ROLE_MAX);
 		content = pdec_strdup(d, ST_CONTENT_MAX);
-		if (role != NULL && content != NULL) {
+		pdec_strbuf(d, name, sizeof(name));
+		if (role != NULL && content != NULL && !d->err) {
 			item = json_pack("{s:s, s:o}", "role", role, "content",
 			    exprow_text(content));
+			if (item != NULL && strcmp(role, "agent") == 0 &&
+			    json_object_set_new(item, "name",
+			    exprow_text(name)) < 0) {
+				json_decref(item);
+				item = NULL;
+			}
 			if (item == NULL || json_array_append_new(arr, item) < 0) {
 				json_decref(arr);
 				arr = NULL;
@@ -720,8 +990,8 @@ history_json(struct pdec *d, uint32_t n)
 
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content),
- * u8 more
+ * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content,
+ * str name), u8 more[, u8 handoff (the conversation's state)]
  */
 static void
 open_done(const struct storec_result *r, void *arg)
@@ -736,7 +1006,7 @@ open_done(const struct storec_result *r, void *arg)
 	char conv_id[ST_ID_HEX + 1];
 	uint8_t result, resumed = 0, more = 0;
 	uint32_t n = 0;
-	int status;
+	int status, handoff = HANDOFF_UNKNOWN;
 
 	if (r->status != STOREC_OK) {
 		status = storec_http_error(r, none, "wschat", &msg);
@@ -758,6 +1028,7 @@ open_done(const struct storec_result *r, void *arg)
 		open_refuse(s, 500, "Internal server error");
 		return;
 	}
+	s->handoff_enabled = w.handoff_enabled != 0;
 	st_widget_free(&w);
 	resumed = pdec_u8(&d);
 	s->contact_submitted = pdec_u8(&d) != 0;
@@ -766,6 +1037,8 @@ open_done(const struct storec_result *r, void *arg)
 	if (!d.err && n <= ST_HISTORY_MAX * 2u)
 		hist = history_json(&d, n);
 	more = pdec_u8(&d);
+	if (!d.err && d.off < d.len)	/* the state, when storaged sends it */
+		handoff = pdec_u8(&d);
 	if (hist == NULL || pdec_done(&d) < 0) {
 		json_decref(hist);
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
@@ -794,6 +1067,14 @@ open_done(const struct storec_result *r, void *arg)
 	/* The answer to a resume message says how it went. */
 	if (s->resuming && session != NULL)
 		json_object_set_new(session, "resumed", json_boolean(resumed));
+	if (resumed && conv_id[0] != '\0')
+		wsess_set_conv(s, conv_id);
+	/* A resumed conversation's handoff state. */
+	if (resumed && session != NULL && st_handoff_name(handoff) != NULL) {
+		s->handoff = handoff;
+		json_object_set_new(session, "handoff",
+		    json_string(st_handoff_name(handoff)));
+	}
 	s->resuming = 0;
 	wsend(s, session);
 	if (resumed)
@@ -970,6 +1251,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 		return;
 	}
 	s->cap = cap;
+	s->handoff = HANDOFF_UNKNOWN;
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

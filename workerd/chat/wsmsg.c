@@ -6,6 +6,7 @@
  *	{"type":"contact_info","name":"...","email":"...","phone":"..."}
  *	{"type":"resume","token":"..."}	(Parley's widget: the token
  *					 out of the URL)
+ *	{"type":"request_human"}	(a person, please: human handoff)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -85,6 +86,10 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		if (contact_field(m, "token", &m->token) < 0)
 			return -1;
 		m->type = WSMSG_RESUME;
+		return 0;
+	}
+	if (strcmp(tp, "request_human") == 0) {
+		m->type = WSMSG_REQUEST_HUMAN;
 		return 0;
 	}
 	return fail(m, "Invalid message: unknown type");

@@ -40,9 +40,20 @@
  * - Redirects are not followed (a 3xx is an HTTP error). Proxies named by
  *   the usual environment variables (https_proxy, no_proxy, ...) are used,
  *   as libcurl does by default.
- * - The API key only goes into the Authorization header; it is never
+ * - Per request (an agent's, turn.c): its own base URL, API key,
+ *   temperature and max_tokens. A request with the deployment's URL and
+ *   key shares the one header list; one with its own gets its own list,
+ *   freed (and wiped) with the transfer. Connections are reused per
+ *   base URL by the multi handle's cache itself: it matches a finished
+ *   connection to a new transfer by scheme, host and port (and TLS
+ *   options), whatever easy handle either used, so agents on the same
+ *   server share idle connections and each server keeps its own; the
+ *   cache's size bounds them all together. The key is not part of a
+ *   connection (it is a header of each request).
+ * - An API key only goes into the Authorization header; it is never
  *   logged, and error texts taken from the model's replies are scrubbed of
- *   anything that looks like a key. CURLOPT_VERBOSE is never set.
+ *   anything that looks like a key (the deployment's, the request's, and
+ *   "sk-..."). CURLOPT_VERBOSE is never set.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -96,6 +107,8 @@ struct upstream {
 	void *arg;
 	char *body;		/* the request (curl reads it, does not copy) */
 	size_t blen;		/* its length */
+	struct curl_slist *hdrs;	/* its own headers, or NULL: the shared */
+	char *key;		/* its own API key, to mask in error texts */
 	struct sse sse;
 	struct loop_timer idle;
 	struct loop_defer defer;	/* add, resume or cancel outside curl */
@@ -353,22 +366,33 @@ utf8_cut(const char *s, size_t len, size_t max)
 	return max;
 }
 
+/* The length of key (8 bytes or more) when s starts with it, else 0. */
+static size_t
+key_at(const char *s, size_t len, const char *key)
+{
+	size_t klen = key != NULL ? strlen(key) : 0;
+
+	return klen >= 8 && len >= klen && memcmp(s, key, klen) == 0 ?
+	    klen : 0;
+}
+
 /*
  * A short error text from the model, made safe to log and store: bounded,
- * no control characters, anything that looks like an API key masked.
+ * no control characters, anything that looks like an API key (the
+ * deployment's, the transfer's own, "sk-...") masked.
  */
 static char *
-safe_text(const char *s, size_t len)
+safe_text(const struct upstream *u, const char *s, size_t len)
 {
 	char *out;
-	size_t i, o = 0, klen = api_key ? strlen(api_key) : 0;
+	size_t i, o = 0, klen;
 
 	len = utf8_cut(s, len, UP_ERRMSG_MAX);
 	if ((out = malloc(len + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < len; ) {
-		if (klen >= 8 && len - i >= klen &&
-		    memcmp(s + i, api_key, klen) == 0) {
+		if ((klen = key_at(s + i, len - i, api_key)) > 0 ||
+		    (klen = key_at(s + i, len - i, u->key)) > 0) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			i += klen;
@@ -405,7 +429,7 @@ http_error_text(struct upstream *u)
 		else if (json_is_string(err))
 			msg = err;
 		if (json_is_string(msg) && json_string_length(msg) > 0)
-			u->errmsg = safe_text(json_string_value(msg),
+			u->errmsg = safe_text(u, json_string_value(msg),
 			    json_string_length(msg));
 		json_decref(root);
 	}
@@ -468,6 +492,27 @@ detach(struct upstream *u)
 	}
 }
 
+/* Frees a header list, wiping what it held (an Authorization line). */
+static void
+headers_free(struct curl_slist *h)
+{
+	struct curl_slist *p;
+
+	for (p = h; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
+
+/* Frees a string, wiping it first. */
+static void
+secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 /* Frees a transfer; never calls the caller. Not from inside curl. */
 static void
 destroy(struct upstream *u)
@@ -475,6 +520,8 @@ destroy(struct upstream *u)
 	detach(u);
 	u->sh->nxfers--;
 	easy_put(u->easy);
+	headers_free(u->hdrs);
+	secret_free(u->key);
 	sse_free(&u->sse);
 	free(u->body);
 	free(u->errbody);
@@ -586,7 +633,7 @@ on_event(void *arg, const struct sse_event *ev)
 		if (*c.error == '\0')
 			c.error = "error event from the model";
 		if (u->errmsg == NULL)
-			u->errmsg = safe_text(c.error, strlen(c.error));
+			u->errmsg = safe_text(u, c.error, strlen(c.error));
 		fail(u, UPSTREAM_BROKEN, u->errmsg ? u->errmsg :
 		    "error event from the model");
 		sse_chunk_free(&c);
@@ -745,16 +792,34 @@ ssl_ctx_cb(CURL *c, void *ctx, void *arg)
 	return CURLE_OK;
 }
 
+/* "temperature":0.7 from 700: the shortest decimal of milli / 1000. */
+static void
+add_temperature(struct buf *b, uint32_t milli)
+{
+	char num[32];
+	int n;
+
+	n = snprintf(num, sizeof(num), "%u.%03u", milli / 1000, milli % 1000);
+	while (n > 0 && num[n - 1] == '0')
+		num[--n] = '\0';
+	if (n > 0 && num[n - 1] == '.')
+		num[--n] = '\0';
+	buf_adds(b, ",\"temperature\":");
+	buf_adds(b, num);
+}
+
 /*
  * The request body, written straight out (jansson's objects and dump cost
  * more than the rest of starting a request): {"model", "messages":[system
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
- * true}}. NUL-terminated; *lenp is its length.
+ * true}}, then "temperature" and "max_tokens" when the request sets them.
+ * NUL-terminated; *lenp is its length.
  */
 static char *
 build_body(const struct upstream_req *req, size_t *lenp)
 {
 	const char *sp, *m;
+	char num[32];
 	struct buf b;
 	size_t i;
 	int first = 1;
@@ -781,7 +846,15 @@ build_body(const struct upstream_req *req, size_t *lenp)
 		first = 0;
 	}
 	buf_adds(&b, "],\"stream\":true,"
-	    "\"stream_options\":{\"include_usage\":true}}");
+	    "\"stream_options\":{\"include_usage\":true}");
+	if (req->has_temperature)
+		add_temperature(&b, req->temperature_milli);
+	if (req->max_tokens > 0) {
+		snprintf(num, sizeof(num), ",\"max_tokens\":%u",
+		    req->max_tokens);
+		buf_adds(&b, num);
+	}
+	buf_adds(&b, "}");
 	buf_add(&b, "", 1);
 	if (b.err) {
 		buf_free(&b);
@@ -791,6 +864,81 @@ build_body(const struct upstream_req *req, size_t *lenp)
 	return b.data;
 }
 
+/*
+ * base + "/chat/completions", base's trailing slashes dropped (malloc'd);
+ * NULL when base is not an http:// or https:// URL, or out of memory.
+ */
+static char *
+completions_url(const char *base)
+{
+	size_t len = strlen(base);
+	char *out;
+
+	if (strncasecmp(base, "http://", 7) != 0 &&
+	    strncasecmp(base, "https://", 8) != 0)
+		return NULL;
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	if (asprintf(&out, "%.*s/chat/completions", (int)len, base) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * The headers of a request with an API key of its own (key "" for none):
+ * the shared ones with that Authorization line. NULL: out of memory, or
+ * a key that does not fit on a header line.
+ */
+static struct curl_slist *
+headers_with_key(const char *key)
+{
+	struct curl_slist *h;
+	char *auth = NULL;
+
+	if (strpbrk(key, "\r\n") != NULL)
+		return NULL;
+	if (*key != '\0' && asprintf(&auth, "Authorization: Bearer %s",
+	    key) < 0)
+		return NULL;
+	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
+	    NULL || curl_slist_append(h, "Accept: text/event-stream") == NULL ||
+	    curl_slist_append(h, "Expect:") == NULL ||
+	    (auth != NULL && curl_slist_append(h, auth) == NULL)) {
+		headers_free(h);
+		h = NULL;
+	}
+	secret_free(auth);
+	return h;
+}
+
+/*
+ * The request's own URL and headers, when it has them: *urlp (malloc'd,
+ * NULL for the deployment's) and u->hdrs, u->key. 0, or -1.
+ */
+static int
+request_target(struct upstream *u, const struct upstream_req *req,
+    char **urlp)
+{
+	*urlp = NULL;
+	if (req->base_url != NULL && *req->base_url != '\0' &&
+	    (*urlp = completions_url(req->base_url)) == NULL) {
+		log_warnx("upstream: an agent's base URL is not an http:// or "
+		    "https:// URL");
+		return -1;
+	}
+	if (req->api_key == NULL)
+		return 0;
+	if ((u->hdrs = headers_with_key(req->api_key)) == NULL ||
+	    (*req->api_key != '\0' &&
+	    (u->key = strdup(req->api_key)) == NULL)) {
+		log_warnx("upstream: an agent's API key cannot be sent");
+		free(*urlp);
+		*urlp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 struct upstream *
 upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
     void *arg)
@@ -798,6 +946,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	struct upstream *u;
 	struct shard *sh;
 	CURLcode e = CURLE_OK;
+	char *own_url = NULL;
 	CURL *c;
 
 	if (nshards == 0 || cbs == NULL || cbs->can_write == NULL ||
@@ -805,19 +954,26 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		return NULL;
 	if ((sh = shard_pick()) == NULL || (u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->body = build_body(req, &u->blen)) == NULL ||
+	if (request_target(u, req, &own_url) < 0 ||
+	    (u->body = build_body(req, &u->blen)) == NULL ||
 	    (u->easy = c = easy_get()) == NULL) {
+		headers_free(u->hdrs);
+		secret_free(u->key);
+		free(own_url);
 		free(u->body);
 		free(u);
 		return NULL;
 	}
 	u->cbs = *cbs;
 	u->arg = arg;
-	e |= curl_easy_setopt(c, CURLOPT_URL, url);
+	/* curl copies the URL; the header list it only points at. */
+	e |= curl_easy_setopt(c, CURLOPT_URL, own_url ? own_url : url);
+	free(own_url);
 	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	e |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 	    (long)CURL_HTTP_VERSION_1_1);
-	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->hdrs ? u->hdrs :
+	    headers);
 	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -839,6 +995,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	if (e != CURLE_OK) {
 		easy_put(c);
+		headers_free(u->hdrs);
+		secret_free(u->key);
 		free(u->body);
 		free(u);
 		return NULL;
@@ -928,8 +1086,8 @@ upstream_init(void)
 {
 	const curl_version_info_data *vi;
 	const char *k;
-	char *base = NULL, *auth = NULL, shown[256];
-	size_t len, klen;
+	char *base = NULL, shown[256];
+	size_t klen;
 
 	if (nshards > 0)
 		upstream_shutdown();
@@ -939,18 +1097,9 @@ upstream_init(void)
 	    "no data from the model for %u ms", idle_ms);
 	if ((base = setting_or(wsettings.openai_base_url, UP_DEFAULT_BASE)) == NULL)
 		goto nomem;
-	len = strlen(base);
-	while (len > 0 && base[len - 1] == '/')
-		base[--len] = '\0';
-	if (strncasecmp(base, "http://", 7) != 0 &&
-	    strncasecmp(base, "https://", 8) != 0) {
+	if ((url = completions_url(base)) == NULL) {
 		log_warnx("OPENAI_BASE_URL must start with http:// or https://");
-		free(base);
-		return -1;
-	}
-	if (asprintf(&url, "%s/chat/completions", base) < 0) {
-		url = NULL;
-		goto nomem;
+		goto fail;
 	}
 	free(base);
 	base = NULL;
@@ -971,25 +1120,12 @@ upstream_init(void)
 				log_warnx("OPENAI_API_KEY holds a line break");
 				goto fail;
 			}
-			if ((api_key = strndup(k, klen)) == NULL ||
-			    asprintf(&auth, "Authorization: Bearer %s",
-			    api_key) < 0) {
-				auth = NULL;
+			if ((api_key = strndup(k, klen)) == NULL)
 				goto nomem;
-			}
 		}
 	}
-	if ((headers = curl_slist_append(NULL,
-	    "Content-Type: application/json")) == NULL ||
-	    curl_slist_append(headers, "Accept: text/event-stream") == NULL ||
-	    curl_slist_append(headers, "Expect:") == NULL ||
-	    (auth != NULL && curl_slist_append(headers, auth) == NULL))
+	if ((headers = headers_with_key(api_key ? api_key : "")) == NULL)
 		goto nomem;
-	if (auth != NULL) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-		auth = NULL;
-	}
 
 	if (!curl_ready) {
 		/* Once per process; never cleaned up (OpenSSL can't restart). */
@@ -1015,10 +1151,6 @@ nomem:
 	log_warnx("upstream: out of memory");
 fail:
 	free(base);
-	if (auth != NULL) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
 	upstream_shutdown();
 	return -1;
 }
@@ -1047,7 +1179,7 @@ upstream_shutdown(void)
 	free(socks);
 	socks = NULL;
 	nsocks = 0;
-	curl_slist_free_all(headers);
+	headers_free(headers);
 	headers = NULL;
 	if (api_key != NULL) {
 		explicit_bzero(api_key, strlen(api_key));

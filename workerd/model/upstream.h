@@ -22,11 +22,26 @@ struct upstream_msg {
 	const char *content;
 };
 
+/*
+ * One completion. Zeroed, everything is the deployment's (the settings
+ * upstream_init read); an agent (turn.c) sets what it changes. The
+ * strings are read during upstream_start only.
+ */
 struct upstream_req {
 	const char *model;		/* NULL: OPENAI_MODEL */
-	const char *system_prompt;	/* NULL: SYSTEM_PROMPT */
+	const char *system_prompt;	/* NULL: SYSTEM_PROMPT; "": none sent */
 	const struct upstream_msg *msgs;	/* history, oldest first */
 	size_t nmsgs;
+	/*
+	 * NULL or "": OPENAI_BASE_URL. Else an http:// or https:// URL
+	 * (trailing slashes ignored); "/chat/completions" is appended.
+	 */
+	const char *base_url;
+	/* NULL: OPENAI_API_KEY; "": no Authorization header. */
+	const char *api_key;
+	int has_temperature;		/* 0: no "temperature" sent */
+	uint32_t temperature_milli;	/* "temperature": this / 1000 */
+	uint32_t max_tokens;		/* 0: no "max_tokens" sent */
 };
 
 enum upstream_status {

@@ -876,7 +876,9 @@ conn_send_json(struct conn *c, int status, const char *headers, json_t *v)
 {
 	char *s;
 
-	s = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	/* 15 digits: an agent's temperature 0.7 is 0.7, not 0.69999999999999996. */
+	s = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(v);
 	if (s == NULL) {
 		log_warnx("connection %d: cannot build the JSON answer", c->fd);

@@ -3,7 +3,8 @@
  * LMDB environment (a temporary directory made once per run).
  *
  * data[0]: low 4 bits pick the type (0x20 + n, or 0x30 + n with bit
- * 0x20: every request and unknown ones); bit 0x80 prefixes the payload
+ * 0x20, or 0x40 + n (issue 15's) with bits 0x20 and 0x10 both: every
+ * request and unknown ones); bit 0x80 prefixes the payload
  * with something known so requests reach past their lookup (the id of a
  * known conversation for APPEND and GET, its widget and session for
  * CHAT_BEGIN and SESSION_HISTORY, a known widget's public id for the
@@ -11,7 +12,9 @@
  * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET, a
  * known owner session's token hash for the DASH requests (not
  * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
- * conversation's id for CONV_DELETE and MSG_PAGE); bit
+ * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
+ * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
+ * known widget and token hash for WS_REQUEST_HUMAN); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). The rest of the
  * input is the payload. The rate table is small, so it fills and evicts.
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
 #include "log.h"
@@ -46,6 +50,7 @@ static char dir[64];
 static char known[ST_ID_HEX + 1];
 static char known_wid[ST_WID_LEN + 1];
 static char known_contact[ST_ID_HEX + 1];
+static char known_agent[ST_ID_HEX + 1];
 static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
@@ -169,6 +174,38 @@ known_conv(void)
 	dreply_free(&r);
 }
 
+/* The known agent, when missing (deleted, or not made yet). */
+static void
+known_agent_make(void)
+{
+	struct st_agent a;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	penc_init(&e);
+	penc_str(&e, known_agent);
+	dispatch_one(st, rl, PROTO_ST_AGENT_GET, e.buf, e.len, &r);
+	penc_free(&e);
+	if (r.err == 0) {
+		dreply_free(&r);
+		return;
+	}
+	dreply_free(&r);
+	st_agent_defaults(&a);
+	a.name = strdup("Fuzz");
+	penc_init(&e);
+	penc_agent(&e, &a);
+	st_agent_free(&a);
+	must(PROTO_ST_AGENT_CREATE, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_agent(&d, &a) < 0)
+		abort();
+	strlcpy(known_agent, a.id, sizeof(known_agent));
+	st_agent_free(&a);
+	dreply_free(&r);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -190,6 +227,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	known_conv();
 	known_widget();
+	known_agent_make();
 	penc_init(&e);
 	penc_str(&e, known_wid);
 	penc_bytes(&e, known_hash, sizeof(known_hash));
@@ -218,7 +256,8 @@ check_conv(struct pdec *d)
 	if (pdec_conv(d, &c) < 0)
 		abort();
 	if (!st_id_valid(c.id) || c.widget[0] == '\0' ||
-	    c.session[0] == '\0' || c.updated_at < c.created_at)
+	    c.session[0] == '\0' || c.updated_at < c.created_at ||
+	    c.handoff > ST_HANDOFF_MAX)
 		abort();
 	st_conv_free(&c);
 }
@@ -253,6 +292,19 @@ check_limited(struct pdec *d)
 	return limited;
 }
 
+/* A begin reply's agent: valid, or the default one (id ""). */
+static void
+check_begin_agent(struct pdec *d)
+{
+	struct st_agent a;
+
+	if (pdec_agent(d, &a) < 0)
+		abort();
+	if (a.id[0] != '\0' && st_agent_invalid(&a) != NULL)
+		abort();
+	st_agent_free(&a);
+}
+
 static void
 check_chat(struct pdec *d)
 {
@@ -269,6 +321,7 @@ check_chat(struct pdec *d)
 		abort();
 	switch (result) {
 	case ST_CHAT_OK:
+	case ST_CHAT_HUMAN:
 		if (retry != 0)
 			abort();
 		break;
@@ -287,6 +340,7 @@ check_chat(struct pdec *d)
 	default:
 		abort();
 	}
+	check_begin_agent(d);
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
@@ -294,6 +348,13 @@ check_chat(struct pdec *d)
 	    strcmp(m.status, "complete") != 0 || m.content[0] == '\0')
 		abort();
 	n = pdec_u32(d);
+	/* A person answers: no history at all. */
+	if (result == ST_CHAT_HUMAN) {
+		if (n != 0)
+			abort();
+		st_msg_free(&m);
+		return;
+	}
 	if (n < 1 || n > ST_HISTORY_MAX)
 		abort();
 	for (i = 0; i < n; i++) {
@@ -354,6 +415,21 @@ check_pairs(struct pdec *d)
 	}
 }
 
+/* u32 n, n x (str role, str content, str name) */
+static void
+check_triples(struct pdec *d)
+{
+	uint32_t n, i;
+
+	if ((n = pdec_u32(d)) > ST_HISTORY_MAX)
+		abort();
+	for (i = 0; i < n && !d->err; i++) {
+		free(pdec_strdup(d, ST_ROLE_MAX));
+		free(pdec_strdup(d, ST_CONTENT_MAX));
+		free(pdec_strdup(d, 4 * ST_MSG_NAME_MAX));
+	}
+}
+
 static void
 check_ws_begin(struct pdec *d, const struct dreply *r)
 {
@@ -361,18 +437,21 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 	uint8_t res = pdec_u8(d);
 	uint64_t retry = pdec_u64(d);
 
-	if (d->err || res > ST_WS_BUSY || res == ST_WS_ORIGIN ||
+	if (d->err || res > ST_WS_HUMAN || res == ST_WS_ORIGIN ||
 	    res == ST_WS_TOO_MANY)
 		abort();
 	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||
 	    res == ST_WS_BUSY) ? retry < 1 : retry != 0)
 		abort();
 	/* Only an OK turn wrote: only it may be answered early. */
-	if (r->wrote != (res == ST_WS_OK))
+	if (r->wrote != (res == ST_WS_OK || res == ST_WS_HUMAN))
 		abort();
-	if (res != ST_WS_OK)
+	if (r->late != (res == ST_WS_HUMAN))
+		abort();
+	if (res != ST_WS_OK && res != ST_WS_HUMAN)
 		return;
 	check_widget(d);
+	check_begin_agent(d);
 	if (pdec_u8(d) > 1)
 		abort();
 	check_conv(d);
@@ -380,6 +459,89 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 		abort();
 	st_msg_free(&m);
 	check_pairs(d);
+}
+
+/* An agent reply: stored, valid, and never with its key. */
+static void
+check_agent(struct pdec *d)
+{
+	struct st_agent a;
+
+	if (pdec_agent(d, &a) < 0)
+		abort();
+	if (!st_id_valid(a.id) || st_agent_invalid(&a) != NULL ||
+	    a.api_key[0] != '\0' || a.api_key_set > 1 ||
+	    a.updated_at < a.created_at)
+		abort();
+	st_agent_free(&a);
+}
+
+/* Issue 15's replies (agentmsg.h). */
+static void
+check_agent_reply(uint16_t type, struct pdec *d)
+{
+	struct st_msg m;
+	struct st_conv c;
+	uint32_t n, i;
+	uint8_t res, changed;
+
+	switch (type) {
+	case PROTO_ST_AGENT_CREATE:
+	case PROTO_ST_AGENT_UPDATE:
+	case PROTO_ST_AGENT_GET:
+		check_agent(d);
+		break;
+	case PROTO_ST_AGENT_LIST:
+		if ((n = pdec_u32(d)) > ST_AGENTS_MAX)
+			abort();
+		for (i = 0; i < n && !d->err; i++)
+			check_agent(d);
+		break;
+	case PROTO_ST_AGENT_DELETE:
+		res = pdec_u8(d);
+		n = pdec_u32(d);
+		if (d->err || res != (n > 0) || n > ST_WIDGETS_MAX)
+			abort();
+		for (i = 0; i < n && !d->err; i++)
+			free(pdec_strdup(d, ST_WID_LEN));
+		break;
+	case PROTO_ST_HANDOFF_SET:
+		if (pdec_u8(d) > 1)
+			abort();
+		check_conv(d);
+		break;
+	case PROTO_ST_AGENT_MSG:
+		if (pdec_msg(d, &m) < 0 || strcmp(m.role, "agent") != 0 ||
+		    m.name[0] == '\0' || m.content[0] == '\0')
+			abort();
+		st_msg_free(&m);
+		check_conv(d);
+		break;
+	case PROTO_ST_TYPING:
+		break;
+	case PROTO_ST_WS_REQUEST_HUMAN:
+		res = pdec_u8(d);
+		changed = pdec_u8(d);
+		if (d->err || (res != ST_WS_OK && res != ST_WS_NO_WIDGET &&
+		    res != ST_WS_NO_SESSION && res != ST_WS_NO_CONV) ||
+		    changed > (res == ST_WS_OK))
+			abort();
+		if (res == ST_WS_OK)
+			check_conv(d);
+		break;
+	case PROTO_ST_HANDOFF_LIST:
+		if ((n = pdec_u32(d)) > ST_HANDOFF_LIST_MAX)
+			abort();
+		for (i = 0; i < n && !d->err; i++) {
+			if (pdec_conv(d, &c) < 0 ||
+			    c.handoff == ST_HANDOFF_AI)
+				abort();
+			st_conv_free(&c);
+		}
+		break;
+	default:
+		abort();	/* unknown types must fail */
+	}
 }
 
 /* A successful reply decodes exactly, with nothing left over. */
@@ -487,7 +649,7 @@ check_reply(uint16_t type, const struct dreply *r)
 		if (pdec_u8(&d) > 1 || pdec_u8(&d) > 1)
 			abort();
 		free(pdec_strdup(&d, ST_ID_HEX));
-		check_pairs(&d);
+		check_triples(&d);
 		if (pdec_u8(&d) > 1)
 			abort();
 		break;
@@ -573,7 +735,8 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		break;
 	default:
-		abort();	/* unknown types must fail */
+		check_agent_reply(type, &d);
+		break;
 	}
 	if (pdec_done(&d) < 0)
 		abort();
@@ -588,11 +751,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_widget w;
 	struct pdec d;
 	uint16_t type;
-	int i, twice, gone = 0, gone_conv = 0;
+	int i, twice, gone = 0, gone_conv = 0, gone_agent = 0;
 
 	if (size < 1)
 		return 0;
-	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0);
+	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0) +
+	    ((data[0] & 0x30) == 0x30 ? 0x10 : 0);
 	twice = (data[0] & 0x40) != 0;
 	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
@@ -603,7 +767,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, "fuzz");
 		penc_str(&e, "fuzz");
 	} else if (type == PROTO_ST_WS_BEGIN ||
-	    type == PROTO_ST_CONTACT_SUBMIT) {
+	    type == PROTO_ST_CONTACT_SUBMIT ||
+	    type == PROTO_ST_WS_REQUEST_HUMAN) {
 		penc_str(&e, known_wid);
 		penc_bytes(&e, known_hash, sizeof(known_hash));
 	} else if (type >= PROTO_ST_DASH_LOGIN && type <= PROTO_ST_DASH_LOGOUT)
@@ -612,6 +777,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, known_wid);
 	else if (type == PROTO_ST_CONTACT_GET)
 		penc_str(&e, known_contact);
+	else if (type == PROTO_ST_AGENT_UPDATE || type == PROTO_ST_AGENT_GET ||
+	    type == PROTO_ST_AGENT_DELETE)
+		penc_str(&e, known_agent);
 	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
@@ -639,6 +807,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r[i].err == 0 && (type == PROTO_ST_CONV_DELETE ||
 		    type == PROTO_ST_PURGE))
 			gone_conv = 1;
+		if (r[i].err == 0 && type == PROTO_ST_AGENT_DELETE)
+			gone_agent = 1;
 		if (r[i].err == 0 && strcmp(r[i].gone, known_wid) == 0) {
 			gone = 1;
 			/* A new public id: follow it. */
@@ -658,6 +828,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		known_widget();
 	if (gone_conv)
 		known_conv();
+	if (gone_agent)
+		known_agent_make();
 	/* As the server's loop does after each batch. */
 	ratelimit_sweep(rl, 8);
 	penc_free(&e);

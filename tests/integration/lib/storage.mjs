@@ -82,6 +82,7 @@ export function decConv(d) {
     messageCount: d.u32(),
     lastMessage: d.str(),
     contactId: d.str(),
+    handoff: d.u8(),
   };
 }
 
@@ -95,6 +96,25 @@ export function decMsg(d) {
     promptTokens: d.u32(),
     completionTokens: d.u32(),
     content: d.str(),
+    name: d.str(),
+  };
+}
+
+// An agent (proto/agentmsg.h), as the chat-begin replies carry it.
+export function decAgent(d) {
+  return {
+    id: d.str(),
+    name: d.str(),
+    systemPrompt: d.str(),
+    model: d.str(),
+    temperatureMilli: d.u32(),
+    maxTokens: d.u32(),
+    historyMessages: d.u32(),
+    baseUrl: d.str(),
+    apiKey: d.str(),
+    apiKeySet: d.u8(),
+    createdAt: d.u64(),
+    updatedAt: d.u64(),
   };
 }
 

@@ -38,6 +38,11 @@ full_widget(struct st_widget *w)
 	w->model = strdup("gpt-4o-mini");
 	w->created_at = 1700000000000ull;
 	w->updated_at = 1700000000001ull;
+	strlcpy(w->agent_id, "fedcba9876543210fedcba9876543210",
+	    sizeof(w->agent_id));
+	w->handoff_enabled = 1;
+	w->handoff_label = strdup("Ask a human");
+	assert_non_null(w->handoff_label);
 	assert_non_null(w->name);
 	assert_non_null(w->origins[1]);
 	assert_non_null(w->model);
@@ -68,6 +73,9 @@ assert_widget_equal(const struct st_widget *a, const struct st_widget *b)
 	assert_string_equal(a->model, b->model);
 	assert_int_equal(a->created_at, b->created_at);
 	assert_int_equal(a->updated_at, b->updated_at);
+	assert_string_equal(a->agent_id, b->agent_id);
+	assert_int_equal(a->handoff_enabled, b->handoff_enabled);
+	assert_string_equal(a->handoff_label, b->handoff_label);
 }
 
 /* w encoded into e (for the caller to free), decoded into g exactly. */

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "test_fixture.h"
 
@@ -75,6 +76,7 @@ hit(struct fix *f, const char *key, uint32_t window, uint32_t max,
 struct chat {
 	int limited;
 	uint64_t retry;
+	struct st_agent agent;
 	int created;
 	struct st_conv conv;
 	struct st_msg msg;
@@ -118,6 +120,10 @@ chat_decode(const struct dreply *r, struct chat *c)
 		return;
 	}
 	assert_true(c->retry == 0);
+	/* The agent: the default one, every field empty or unset. */
+	assert_int_equal(pdec_agent(&d, &c->agent), 0);
+	assert_string_equal(c->agent.id, "");
+	assert_int_equal(c->agent.temperature_milli, ST_AGENT_UNSET);
 	c->created = pdec_u8(&d);
 	assert_true(c->created == 0 || c->created == 1);
 	assert_int_equal(pdec_conv(&d, &c->conv), 0);
@@ -140,6 +146,7 @@ chat_free(struct chat *c)
 {
 	uint32_t i;
 
+	st_agent_free(&c->agent);
 	st_conv_free(&c->conv);
 	st_msg_free(&c->msg);
 	for (i = 0; i < c->n; i++)

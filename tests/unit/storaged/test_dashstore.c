@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "dashstore.h"
 #include "log.h"
@@ -760,6 +761,7 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 {
 	uint8_t h[ST_TOKEN_HASH_LEN];
 	struct st_widget w;
+	struct st_agent a;
 	struct st_conv c;
 	struct penc e;
 	struct dreply r;
@@ -782,6 +784,8 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);
 	pdec_u64(&d);
 	assert_int_equal(pdec_widget(&d, &w), 0);
+	assert_int_equal(pdec_agent(&d, &a), 0);
+	st_agent_free(&a);
 	created = pdec_u8(&d);
 	assert_int_equal(pdec_conv(&d, &c), 0);
 	strlcpy(conv_id, c.id, ST_ID_HEX + 1);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
@@ -174,6 +175,7 @@ struct wsopen {
 	uint32_t n;
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
+	char names[16][4 * ST_MSG_NAME_MAX + 1];
 	int more;
 	int wrote;
 };
@@ -202,6 +204,36 @@ dec_pairs(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
 		assert_non_null(contents[i]);
 	}
+}
+
+/* ST_WS_OPEN's history: (role, content, name) items; names kept in names. */
+static void
+dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
+    char *contents[16], char names[16][4 * ST_MSG_NAME_MAX + 1])
+{
+	uint32_t i;
+
+	*n = pdec_u32(d);
+	assert_true(*n <= 16);
+	for (i = 0; i < *n; i++) {
+		pdec_strbuf(d, roles[i], ST_ROLE_MAX + 1);
+		contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
+		assert_non_null(contents[i]);
+		pdec_strbuf(d, names[i], 4 * ST_MSG_NAME_MAX + 1);
+	}
+}
+
+/* A begin reply's agent: the default one, every field empty or unset. */
+static void
+dec_default_agent(struct pdec *d)
+{
+	struct st_agent a;
+
+	assert_int_equal(pdec_agent(d, &a), 0);
+	assert_string_equal(a.id, "");
+	assert_string_equal(a.api_key, "");
+	assert_int_equal(a.temperature_milli, ST_AGENT_UNSET);
+	st_agent_free(&a);
 }
 
 /* An ST_WS_OPEN payload; hash lengths as given, to test bad ones. */
@@ -266,7 +298,8 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			o->resumed = pdec_u8(&d);
 			o->contact = pdec_u8(&d);
 			pdec_strbuf(&d, o->conv_id, sizeof(o->conv_id));
-			dec_pairs(&d, &o->n, o->roles, o->contents);
+			dec_triples(&d, &o->n, o->roles, o->contents,
+			    o->names);
 			o->more = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
@@ -342,6 +375,7 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 		if (b->result == ST_WS_OK) {
 			assert_int_equal(b->retry, 0);
 			assert_int_equal(pdec_widget(&d, &b->w), 0);
+			dec_default_agent(&d);
 			b->created = pdec_u8(&d);
 			assert_int_equal(pdec_conv(&d, &b->conv), 0);
 			assert_int_equal(pdec_msg(&d, &b->msg), 0);
@@ -690,7 +724,7 @@ test_widget_update(void **state)
 	assert_string_equal(out.origins[0], "https://shop.example");
 	st_widget_free(&out);
 
-	assert_int_equal(w_update(f, a.widget_id, 0x8000, &in, &out, gone),
+	assert_int_equal(w_update(f, a.widget_id, 0x10000, &in, &out, gone),
 	    PROTO_E_INVALID);
 	assert_int_equal(w_update(f, "wid_nope", ST_WF_NAME, &in, &out, gone),
 	    PROTO_E_NOT_FOUND);
@@ -1145,6 +1179,7 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 	result = pdec_u8(&d);
 	*retry = pdec_u64(&d);
 	if (result == ST_CHAT_OK) {
+		dec_default_agent(&d);
 		(void)pdec_u8(&d);
 		assert_int_equal(pdec_conv(&d, &conv), 0);
 		assert_string_equal(conv.widget, w);
@@ -1593,11 +1628,15 @@ convs_to_v1(struct fix *f)
 		buf = malloc(v.mv_size);
 		assert_non_null(buf);
 		memcpy(buf, v.mv_data, v.mv_size);
-		assert_int_equal(buf[0], 2);
-		/* An empty contact_id is the last 4 bytes: 0, 0, 0, 0. */
+		assert_int_equal(buf[0], 3);
+		/*
+		 * An empty contact_id and handoff ai are the last 5 bytes:
+		 * 0, 0, 0, 0, 0.
+		 */
+		assert_int_equal(buf[v.mv_size - 5], 0);
 		assert_int_equal(buf[v.mv_size - 1], 0);
 		buf[0] = 1;
-		nv.mv_size = v.mv_size - 4;
+		nv.mv_size = v.mv_size - 5;
 		nv.mv_data = buf;
 		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
 		free(buf);
@@ -1648,7 +1687,7 @@ test_conv_v1_records(void **state)
 	thread_free(&t);
 	dreply_free(&r);
 
-	/* Written again (as version 2) by the next change. */
+	/* Written again (as version 3) by the next change. */
 	append_payload(&e, c.id, "user", "after", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
@@ -1663,6 +1702,178 @@ test_conv_v1_records(void **state)
 	assert_int_equal(pdec_conv(&d, &c), 0);
 	assert_int_equal(c.message_count, 2);
 	dreply_free(&r);
+	st_conv_free(&c);
+}
+
+/*
+ * Rewrites every record of db from format ver to format ver - 1: its last
+ * cut bytes (the newer format's fields, all zero here) go.
+ */
+static void
+db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, nv;
+	uint8_t *buf, kbuf[512];
+	size_t i, n = 0;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		buf = malloc(v.mv_size);
+		assert_non_null(buf);
+		memcpy(buf, v.mv_data, v.mv_size);
+		assert_int_equal(buf[0], ver);
+		for (i = v.mv_size - cut; i < v.mv_size; i++)
+			assert_int_equal(buf[i], 0);
+		buf[0] = ver - 1;
+		nv.mv_size = v.mv_size - cut;
+		nv.mv_data = buf;
+		/* k points into the page the put changes: a copy of it. */
+		assert_true(k.mv_size <= sizeof(kbuf));
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
+		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+		free(buf);
+		n++;
+	}
+	assert_true(n > 0);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/* The first byte of db's record under key. */
+static uint8_t
+db_version(struct fix *f, const char *db, const void *key, size_t klen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t ver;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	ver = ((uint8_t *)v.mv_data)[0];
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return ver;
+}
+
+/* Widgets of format 1 (before agents and handoff) read as "", 0, "". */
+static void
+test_widget_v1_records(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, g, in;
+
+	w_new(f, "Old", &a);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 2);
+	db_to_older(f, "widgets", 2, 4 + 1 + 4);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 1);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
+	    NULL), 0);
+	assert_string_equal(g.name, "Old");
+	assert_string_equal(g.agent_id, "");
+	assert_int_equal(g.handoff_enabled, 0);
+	assert_string_equal(g.handoff_label, "");
+	st_widget_free(&g);
+
+	/* Written again as format 2 by the next change, with the new fields. */
+	st_widget_defaults(&in);
+	in.handoff_enabled = 1;
+	in.handoff_label = strdup("A person, please");
+	strlcpy(in.agent_id, "default", sizeof(in.agent_id));
+	assert_int_equal(w_update(f, a.widget_id,
+	    ST_WF_HANDOFF | ST_WF_AGENT_ID, &in, &g, NULL), 0);
+	assert_int_equal(g.handoff_enabled, 1);
+	assert_string_equal(g.handoff_label, "A person, please");
+	/* "default" is stored as "". */
+	assert_string_equal(g.agent_id, "");
+	assert_string_equal(g.name, "Old");
+	st_widget_free(&g);
+	st_widget_free(&in);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 2);
+	st_widget_free(&a);
+}
+
+/*
+ * Messages of format 1 (before names) read with name "", and
+ * conversations of format 2 (before handoff) in state ai.
+ */
+static void
+test_msg_v1_records(void **state)
+{
+	struct fix *f = *state;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct st_conv c;
+	struct thread t;
+	uint8_t cid[16];
+
+	penc_init(&e);
+	penc_str(&e, "w");
+	penc_str(&e, "s");
+	assert_int_equal(request(f, PROTO_ST_CONV_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_u8(&d), 1);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	dreply_free(&r);
+	append_payload(&e, c.id, "user", "one", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	append_payload(&e, c.id, "assistant", "two", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	proto_hex_decode(c.id, cid, sizeof(cid));
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
+	db_to_older(f, "msgs", 2, 4);
+	db_to_older(f, "convs", 3, 1);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 2);
+
+	penc_init(&e);
+	penc_str(&e, c.id);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	memset(&t, 0, sizeof(t));
+	thread_decode(&d, &t);
+	assert_int_equal(t.conv.handoff, ST_HANDOFF_AI);
+	thread_is(&t, 2, "one", "two");
+	assert_string_equal(t.msgs[0].name, "");
+	assert_string_equal(t.msgs[1].role, "assistant");
+	thread_free(&t);
+	dreply_free(&r);
+
+	/* New messages are format 2 beside them; an agent's keeps its role. */
+	append_payload(&e, c.id, "agent", "three", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, c.id);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	memset(&t, 0, sizeof(t));
+	thread_decode(&d, &t);
+	thread_is(&t, 3, "one", "two", "three");
+	assert_string_equal(t.msgs[2].role, "agent");
+	thread_free(&t);
+	dreply_free(&r);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
 	st_conv_free(&c);
 }
 
@@ -2110,6 +2321,8 @@ main(void)
 		T(test_contact_claims),
 		T(test_contact_list),
 		T(test_conv_v1_records),
+		T(test_widget_v1_records),
+		T(test_msg_v1_records),
 		T(test_bad_payloads),
 		T(test_widget_limit),
 		T(test_lazy_sessions),

@@ -238,6 +238,110 @@ test_protocol_error_disconnects(void **state)
 	peer_unlisten(&P);
 }
 
+/* ------------------------------------------------ events and their level */
+
+static int ev_a, ev_b, sub_calls, sub_again;
+static uint8_t sub_level;
+static uint64_t sub_epoch, sub_seq;
+
+static void
+on_ev_a(uint16_t type, const uint8_t *payload, size_t len)
+{
+	if (type == PROTO_ST_EV && len == 3 && memcmp(payload, "abc", 3) == 0)
+		ev_a++;
+}
+
+static void
+on_ev_b(uint16_t type, const uint8_t *payload, size_t len)
+{
+	ev_b++;
+}
+
+static void
+on_sub(uint8_t level, uint64_t epoch, uint64_t last_seq, int again)
+{
+	sub_calls++;
+	sub_level = level;
+	sub_epoch = epoch;
+	sub_seq = last_seq;
+	sub_again = again;
+}
+
+/* The next request is ST_EV_SUBSCRIBE(level): answered epoch, seq. */
+static void
+expect_subscribe(uint8_t level, uint64_t epoch, uint64_t seq)
+{
+	struct peer_req r;
+	struct penc e;
+	int before = sub_calls, i;
+
+	peer_expect(&P, &r, PROTO_ST_EV_SUBSCRIBE);
+	assert_int_equal(r.len, 1);
+	assert_int_equal(r.payload[0], level);
+	assert_int_equal(storec_ev_level_confirmed(), -1);	/* in flight */
+	penc_init(&e);
+	penc_u64(&e, epoch);
+	penc_u64(&e, seq);
+	peer_reply_enc(&P, &r, &e);
+	for (i = 0; i < 200 && sub_calls == before; i++)
+		drive_ms(5);
+	assert_int_equal(sub_level, level);
+	assert_true(sub_epoch == epoch && sub_seq == seq);
+	assert_int_equal(storec_ev_level_confirmed(), level);
+}
+
+static void
+test_event_subscription(void **state)
+{
+	ev_a = ev_b = sub_calls = 0;
+	peer_listen(&P);
+	storec_init(P.path);
+	storec_on_event(on_ev_a);
+	storec_on_event(on_ev_b);
+	storec_on_event(on_ev_a);	/* once is enough */
+	storec_on_subscribed(on_sub);
+	storec_ev_level(1);		/* before the connection: asked on it */
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	expect_subscribe(1, 77, 5);
+	assert_int_equal(sub_again, 0);
+
+	/* Unasked events reach every callback once. */
+	assert_int_equal(pchan_send(&P.ch, PROTO_ST_EV, 0, 0, "abc", 3, -1), 0);
+	assert_int_equal(pchan_flush_wait(&P.ch, 1000), 0);
+	drive_until(&ev_b, 1000);
+	assert_int_equal(ev_a, 1);
+	assert_int_equal(ev_b, 1);
+
+	/* A change is asked for; the same level again is not. */
+	storec_ev_level(2);
+	expect_subscribe(2, 77, 9);
+	storec_ev_level(2);
+	peer_expect_none(&P, 50);
+
+	/* After a reconnect the level wanted is asked for again. */
+	peer_close(&P);
+	drive_ms(30);
+	assert_int_equal(storec_ev_level_confirmed(), -1);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	expect_subscribe(2, 78, 0);
+	assert_int_equal(sub_again, 1);
+
+	/* Refused (an older storaged): not asked again on this connection. */
+	storec_ev_level(1);
+	{
+		struct peer_req r;
+
+		peer_expect(&P, &r, PROTO_ST_EV_SUBSCRIBE);
+		peer_error(&P, &r, PROTO_E_INVALID, "unknown type");
+	}
+	drive_ms(30);
+	storec_ev_level(2);
+	peer_expect_none(&P, 50);
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
 int
 main(void)
 {
@@ -247,6 +351,7 @@ main(void)
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_disconnect_and_reconnect),
 		cmocka_unit_test(test_protocol_error_disconnects),
+		cmocka_unit_test(test_event_subscription),
 	};
 
 	log_init("test_storec");

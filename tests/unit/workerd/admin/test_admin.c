@@ -97,7 +97,7 @@ test_conv_json(void **state)
 	    "\"_creationTime\":1700000000001,\"sessionId\":\"sess-1\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
-	    "\"messageCount\":2,\"contactId\":null}");
+	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\"}");
 	free(s);
 	st_conv_free(&c);
 
@@ -134,6 +134,13 @@ test_msg_json(void **state)
 	    "\"role\":\"assistant\",\"content\":\"h\xc3\xa9llo\\n\","
 	    "\"createdAt\":1700000000123,\"status\":\"complete\","
 	    "\"promptTokens\":12,\"completionTokens\":34}");
+	free(s);
+	/* A person's message says who (an assistant's has no name). */
+	strlcpy(m.role, "agent", sizeof(m.role));
+	strlcpy(m.name, "Ada", sizeof(m.name));
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, "\"role\":\"agent\""));
+	assert_non_null(strstr(s, "\"completionTokens\":34,\"name\":\"Ada\"}"));
 	free(s);
 	st_msg_free(&m);
 }
@@ -272,6 +279,26 @@ test_admin_conv_query(void **state)
 	big[202] = 'a';
 	big[203] = '\0';
 	assert_int_equal(admin_conv_query(big, &q), -1);
+	assert_int_equal(q.handoff_open, 0);
+
+	/* handoff=open: with limit only. */
+	assert_int_equal(admin_conv_query("handoff=open", &q), 0);
+	assert_int_equal(q.handoff_open, 1);
+	assert_int_equal(q.limit, ADMIN_LIMIT_DEFAULT);
+	assert_int_equal(admin_conv_query("limit=7&handoff=open", &q), 0);
+	assert_int_equal(q.limit, 7);
+	assert_int_equal(q.handoff_open, 1);
+	assert_int_equal(admin_conv_query("q=x", &q), 0);
+	assert_int_equal(q.handoff_open, 0);
+	for (i = 0; i < 6; i++) {
+		static const char *const nope[] = {
+			"handoff=", "handoff=closed", "handoff=OPEN",
+			"handoff=open&q=x", "handoff=open&widget=w",
+			"handoff=open&cursor=abc",
+		};
+		if (admin_conv_query(nope[i], &q) != -1)
+			fail_msg("accepted %s", nope[i]);
+	}
 }
 
 /* -------------------------------------------------------- HTTP, fake peer */

@@ -20,6 +20,9 @@ static struct {
 	char role[8][16];	/* the first 8 messages of the last request */
 	char content[8][256];
 	char model[32], prompt[64];	/* "(default)" when the request had none */
+	char base_url[64], api_key[64];	/* "(default)" likewise */
+	int has_temperature;
+	uint32_t temperature_milli, max_tokens;
 } F;
 
 static struct upstream *
@@ -43,6 +46,13 @@ fake_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	    sizeof(F.model));
 	strlcpy(F.prompt, req->system_prompt != NULL ? req->system_prompt :
 	    "(default)", sizeof(F.prompt));
+	strlcpy(F.base_url, req->base_url != NULL ? req->base_url :
+	    "(default)", sizeof(F.base_url));
+	strlcpy(F.api_key, req->api_key != NULL ? req->api_key :
+	    "(default)", sizeof(F.api_key));
+	F.has_temperature = req->has_temperature;
+	F.temperature_milli = req->temperature_milli;
+	F.max_tokens = req->max_tokens;
 	return (struct upstream *)&F;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "agentmsg.h"
 #include "test_client.h"
 #include "fake_model.h"
 
@@ -160,6 +161,7 @@ static int begin_early;
 static void
 reply_begin(struct peer_req *pr, int n, ...)
 {
+	struct st_agent a;
 	struct st_conv c;
 	struct st_msg m;
 	struct penc e;
@@ -169,6 +171,8 @@ reply_begin(struct peer_req *pr, int n, ...)
 	penc_init(&e);
 	penc_u8(&e, 0);
 	penc_u64(&e, 0);
+	st_agent_defaults(&a);
+	penc_agent(&e, &a);
 	penc_u8(&e, 1);
 	fill_conv(&c);
 	penc_conv(&e, &c);

@@ -2,8 +2,9 @@
  * The chat turn (turn.c) driven through a fake front end that writes
  * down every operation it is called with, against a fake storaged
  * (test_peer.h) and a fake model client (turn_set_upstream): the begin
- * reply and its refusals, the early answer, the agent, streaming and
- * backpressure, each way a turn can fail, and a client that leaves.
+ * reply and its refusals, the early answer, the agent (each of its
+ * settings in the model request), a person answering (no model), streaming
+ * and backpressure, each way a turn can fail, and a client that leaves.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,10 +14,28 @@
 
 #include "test_peer.h"
 #include "fake_model.h"
+#include "agentmsg.h"
 
 #define CONV	"0123456789abcdef0123456789abcdef"
+#define HUMAN	9	/* the test's begin result for "a person answers" */
 
 static struct peer P;
+
+/*
+ * The agent the next begin reply carries ; by default
+ * a model and a prompt of its own, the rest the deployment's.
+ */
+static struct st_agent AG;
+
+static void
+agent_reset(void)
+{
+	st_agent_free(&AG);
+	st_agent_defaults(&AG);
+	AG.model = strdup("agent-model");
+	AG.system_prompt = strdup("agent-prompt");
+}
+
 
 /* ------------------------------------------------------- fake model */
 
@@ -49,20 +68,23 @@ fe_log(const char *fmt, ...)
 	strlcat(FE.log, "\n", sizeof(FE.log));
 }
 
-/* The test's begin reply: u8 refusal, u64 retry, str model, str prompt. */
+/*
+ * The test's begin reply: u8 result (0, HUMAN, else a refusal), u64
+ * retry, then (0 or HUMAN) the agent.
+ */
 static int
 fe_begin(struct pdec *d, struct turn_agent *a, uint64_t *retry_ms)
 {
-	uint8_t refusal = pdec_u8(d);
+	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
 	if (d->err)
 		return -1;
-	if (refusal)
-		return refusal;
-	a->model = pdec_strdup(d, 32);
-	a->system_prompt = pdec_strdup(d, 64);
-	return d->err ? -1 : 0;
+	if (result != 0 && result != HUMAN)
+		return result;
+	if (turn_agent_dec(d, a) < 0)
+		return -1;
+	return result == HUMAN ? TURN_BEGIN_HUMAN : 0;
 }
 
 static int
@@ -88,7 +110,10 @@ fe_busy(void *fe)
 static void
 fe_done(void *fe, const char *conv_id, const char *content)
 {
-	fe_log("done %s", content);
+	if (content == NULL)
+		fe_log("human %s", conv_id);
+	else
+		fe_log("done %s", content);
 	FE.t = NULL;
 }
 
@@ -145,6 +170,7 @@ each_setup(void **state)
 {
 	memset(&F, 0, sizeof(F));
 	memset(&FE, 0, sizeof(FE));
+	agent_reset();
 	assert_int_equal(peer_connect(&P), 0);
 	return 0;
 }
@@ -154,6 +180,7 @@ each_teardown(void **state)
 {
 	drive_ms(20);
 	assert_int_equal(FE.alive, 0);
+	st_agent_free(&AG);
 	return 0;
 }
 
@@ -187,19 +214,19 @@ begin(const struct turn_ops *ops, struct peer_req *pr)
 	assert_int_equal(pdec_done(&d), 0);
 }
 
-/* The begin reply: not refused, the agent, the conversation, history. */
+/* The begin reply: result, the agent, the conversation, history. */
 static void
-reply_begin(struct peer_req *pr, int early, int good_history)
+reply_begin_as(struct peer_req *pr, uint8_t result, int early,
+    int good_history)
 {
 	struct st_conv c;
 	struct st_msg m;
 	struct penc e;
 
 	penc_init(&e);
-	penc_u8(&e, 0);
+	penc_u8(&e, result);
 	penc_u64(&e, 0);
-	penc_str(&e, "agent-model");
-	penc_str(&e, "agent-prompt");
+	penc_agent(&e, &AG);
 	penc_u8(&e, 1);
 	memset(&c, 0, sizeof(c));
 	strlcpy(c.id, CONV, sizeof(c.id));
@@ -216,15 +243,27 @@ reply_begin(struct peer_req *pr, int early, int good_history)
 	m.content = strdup("question");
 	penc_msg(&e, &m);
 	st_msg_free(&m);
-	penc_u32(&e, good_history ? 2 : 9);
-	penc_str(&e, "assistant");
-	penc_str(&e, "");		/* an empty reply is not sent */
-	penc_str(&e, "user");
-	penc_str(&e, "question");
+	if (result == HUMAN)
+		penc_u32(&e, 0);
+	else {
+		penc_u32(&e, good_history ? 3 : 9);
+		penc_str(&e, "assistant");
+		penc_str(&e, "");	/* an empty reply is not sent */
+		penc_str(&e, "agent");	/* the owner's: the assistant's side */
+		penc_str(&e, "A person here.");
+		penc_str(&e, "user");
+		penc_str(&e, "question");
+	}
 	assert_false(e.err);
 	peer_reply_flags(&P, pr, early ? PROTO_F_EARLY : 0, e.buf, e.len);
 	penc_free(&e);
 	drive_ms(10);
+}
+
+static void
+reply_begin(struct peer_req *pr, int early, int good_history)
+{
+	reply_begin_as(pr, 0, early, good_history);
 }
 
 /* storaged confirms the commit after an early answer. */
@@ -274,11 +313,21 @@ test_turn_complete(void **state)
 	begin(&fe_ops, &pr);
 	assert_string_equal(FE.log, "");	/* storage first */
 	reply_begin(&pr, 0, 1);
-	/* The agent's model and prompt; the empty reply left out. */
+	/*
+	 * The agent's model and prompt, the rest the deployment's; the
+	 * empty reply left out, the owner's message as the assistant's.
+	 */
 	assert_int_equal(F.started, 1);
-	assert_int_equal(F.nmsgs, 1);
+	assert_int_equal(F.nmsgs, 2);
 	assert_string_equal(F.model, "agent-model");
 	assert_string_equal(F.prompt, "agent-prompt");
+	assert_string_equal(F.base_url, "(default)");
+	assert_string_equal(F.api_key, "(default)");
+	assert_int_equal(F.has_temperature, 0);
+	assert_int_equal(F.max_tokens, 0);
+	assert_string_equal(F.role[0], "assistant");
+	assert_string_equal(F.content[0], "A person here.");
+	assert_string_equal(F.role[1], "user");
 	model_says(" ");		/* leading blanks wait */
 	model_says("Hel");
 	model_says("lo");
@@ -533,6 +582,129 @@ test_turn_backpressure(void **state)
 	stored_ok(&pr);
 }
 
+/* Runs one turn with AG as its agent to the model's start. */
+static void
+agent_turn(struct peer_req *pr)
+{
+	memset(&F, 0, sizeof(F));
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_ops, pr);
+	reply_begin(pr, 0, 1);
+	assert_int_equal(F.started, 1);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+	drive_ms(10);
+	expect_stored(pr, "complete", CHAT_EMPTY_REPLY);
+	stored_ok(pr);
+}
+
+static void
+set(char **f, const char *v)
+{
+	free(*f);
+	*f = strdup(v);
+}
+
+/* Every setting of the agent reaches the model request. */
+static void
+test_turn_agent(void **state)
+{
+	struct peer_req pr;
+
+	/* Its own server and key, temperature and max_tokens. */
+	set(&AG.base_url, "http://llm.example/v1");
+	set(&AG.api_key, "agent-key-123456");
+	AG.temperature_milli = 0;
+	AG.max_tokens = 42;
+	agent_turn(&pr);
+	assert_string_equal(F.base_url, "http://llm.example/v1");
+	assert_string_equal(F.api_key, "agent-key-123456");
+	assert_int_equal(F.has_temperature, 1);
+	assert_int_equal(F.temperature_milli, 0);
+	assert_int_equal(F.max_tokens, 42);
+
+	/* Its own server without a key: none sent, not the deployment's. */
+	set(&AG.api_key, "");
+	AG.temperature_milli = 1500;
+	agent_turn(&pr);
+	assert_string_equal(F.base_url, "http://llm.example/v1");
+	assert_string_equal(F.api_key, "");
+	assert_int_equal(F.temperature_milli, 1500);
+
+	/* A key with the deployment's server. */
+	set(&AG.base_url, "");
+	set(&AG.api_key, "agent-key-on-default");
+	AG.temperature_milli = ST_AGENT_UNSET;
+	AG.max_tokens = 0;
+	agent_turn(&pr);
+	assert_string_equal(F.base_url, "(default)");
+	assert_string_equal(F.api_key, "agent-key-on-default");
+	assert_int_equal(F.has_temperature, 0);
+	assert_int_equal(F.max_tokens, 0);
+
+	/* The default agent (all empty): the deployment's everything. */
+	st_agent_free(&AG);
+	st_agent_defaults(&AG);
+	agent_turn(&pr);
+	assert_string_equal(F.model, "(default)");
+	assert_string_equal(F.prompt, "(default)");
+	assert_string_equal(F.base_url, "(default)");
+	assert_string_equal(F.api_key, "(default)");
+	assert_int_equal(F.has_temperature, 0);
+
+	/* A malformed agent record: the turn does not start. */
+	memset(FE.log, 0, sizeof(FE.log));
+	{
+		struct penc e;
+		char want[64];
+
+		begin(&fe_ops, &pr);
+		penc_init(&e);
+		penc_u8(&e, 0);
+		penc_u64(&e, 0);
+		penc_str(&e, "only half an agent");
+		peer_reply_enc(&P, &pr, &e);
+		drive_ms(10);
+		snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
+		    TURN_AT_BEGIN, TURN_C_MALFORMED);
+		assert_string_equal(FE.log, want);
+	}
+}
+
+/*
+ * A person answers: the user message is stored, the model never called,
+ * nothing stored after it, the front end told (done with no content).
+ */
+static void
+test_turn_human(void **state)
+{
+	struct peer_req pr;
+
+	begin(&fe_ops, &pr);
+	reply_begin_as(&pr, HUMAN, 0, 1);
+	assert_int_equal(F.started, 0);
+	assert_string_equal(FE.log, "human " CONV "\n");
+	assert_null(FE.t);
+	peer_expect_none(&P, 30);
+
+	/* Answered early (storaged does not, but if): after the commit. */
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_ops, &pr);
+	reply_begin_as(&pr, HUMAN, 1, 1);
+	assert_string_equal(FE.log, "");
+	confirm(&pr);
+	assert_string_equal(FE.log, "human " CONV "\n");
+	peer_expect_none(&P, 30);
+
+	/* The client left meanwhile: nothing to tell, nothing stored. */
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_ops, &pr);
+	turn_cancel(FE.t);
+	reply_begin_as(&pr, HUMAN, 0, 1);
+	assert_string_equal(FE.log, "");
+	peer_expect_none(&P, 30);
+	assert_int_equal(F.started, 0);
+}
+
 /* storaged is away: the turn does not start, no operation is called. */
 static void
 test_turn_no_storage(void **state)
@@ -571,6 +743,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_backpressure,
 		    each_setup, each_teardown),
 		/* Last: it takes storaged away. */
+		cmocka_unit_test_setup_teardown(test_turn_agent,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_turn_human,
+		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_no_storage,
 		    each_setup, each_teardown),
 	};

@@ -110,6 +110,24 @@ test_contact(void **state)
 	wsmsg_free(&m);
 }
 
+/* A person, please: no fields (others ignored). */
+static void
+test_request_human(void **state)
+{
+	struct wsmsg m;
+
+	assert_int_equal(parse("{\"type\":\"request_human\"}", &m), 0);
+	assert_int_equal(m.type, WSMSG_REQUEST_HUMAN);
+	wsmsg_free(&m);
+	assert_int_equal(parse("{\"type\":\"request_human\",\"x\":[1]}",
+	    &m), 0);
+	assert_int_equal(m.type, WSMSG_REQUEST_HUMAN);
+	wsmsg_free(&m);
+	assert_int_equal(parse("{\"type\":\"Request_human\"}", &m), -1);
+	assert_string_equal(m.error, "Invalid message: unknown type");
+	wsmsg_free(&m);
+}
+
 int
 main(void)
 {
@@ -117,6 +135,7 @@ main(void)
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_contact),
+		cmocka_unit_test(test_request_human),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

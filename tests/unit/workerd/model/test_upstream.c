@@ -340,7 +340,7 @@ static void
 x_start(struct xfer *x, const char *content)
 {
 	struct upstream_msg m = { "user", content };
-	struct upstream_req r = { NULL, NULL, &m, 1 };
+	struct upstream_req r = { .msgs = &m, .nmsgs = 1 };
 
 	x->u = upstream_start(&r, &xcbs, x);
 	assert_non_null(x->u);
@@ -455,7 +455,7 @@ test_request_shape(void **state)
 		{ "user", "first" }, { "assistant", "You said: first" },
 		{ "user", "second" },
 	};
-	struct upstream_req req = { NULL, NULL, hist, 3 };
+	struct upstream_req req = { .msgs = hist, .nmsgs = 3 };
 	json_t *r, *body, *msgs, *h;
 	static struct xfer x;
 
@@ -943,6 +943,216 @@ test_connection_reuse(void **state)
 	assert_int_equal(ports[0], first);
 }
 
+/* Runs req to its end; the mock's record of it. */
+static json_t *
+run_req(const struct upstream_req *req)
+{
+	static struct xfer x;
+
+	x_init(&x);
+	x.u = upstream_start(req, &xcbs, &x);
+	assert_non_null(x.u);
+	assert_true(drive_until(&x.done, 5000));
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: hi");
+	x_free(&x);
+	return last_request();
+}
+
+static const char *
+hdr(json_t *r, const char *name)
+{
+	return json_string_value(json_object_get(json_object_get(r,
+	    "headers"), name));
+}
+
+static json_t *
+body_of(json_t *r, const char *name)
+{
+	return json_object_get(json_object_get(r, "body"), name);
+}
+
+/*
+ * An agent's request: its own base URL, key, model, prompt, temperature
+ * and max_tokens; what it leaves out is the deployment's.
+ */
+static void
+test_agent_request(void **state)
+{
+	struct upstream_msg m = { "user", "hi" };
+	struct upstream_req req;
+	char own[128];
+	json_t *r;
+
+	setenv("OPENAI_API_KEY", "sk-deployment-key-0001", 1);
+	setenv("OPENAI_MODEL", "env-model", 1);
+	reinit(base_url, NULL, NULL);
+
+	/* Its own server (no /v1: the mock answers /chat/completions too). */
+	snprintf(own, sizeof(own), "http://127.0.0.1:%d//", mock_port);
+	memset(&req, 0, sizeof(req));
+	req.msgs = &m;
+	req.nmsgs = 1;
+	req.base_url = own;
+	req.api_key = "agent-key-0123456789";
+	req.model = "agent-model";
+	req.system_prompt = "Agent prompt.";
+	req.has_temperature = 1;
+	req.temperature_milli = 700;
+	req.max_tokens = 123;
+	r = run_req(&req);
+	assert_string_equal(json_string_value(json_object_get(r, "path")),
+	    "/chat/completions");
+	assert_string_equal(hdr(r, "authorization"),
+	    "Bearer agent-key-0123456789");
+	assert_string_equal(json_string_value(body_of(r, "model")),
+	    "agent-model");
+	assert_true(json_is_real(body_of(r, "temperature")));
+	assert_true(json_real_value(body_of(r, "temperature")) == 0.7);
+	assert_int_equal(json_integer_value(body_of(r, "max_tokens")), 123);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    body_of(r, "messages"), 0), "content")), "Agent prompt.");
+	json_decref(r);
+
+	/* Temperatures as the shortest decimal: 0, 1, 2, 0.05. */
+	req.temperature_milli = 0;
+	r = run_req(&req);
+	assert_true(json_number_value(body_of(r, "temperature")) == 0);
+	json_decref(r);
+	req.temperature_milli = 2000;
+	r = run_req(&req);
+	assert_true(json_number_value(body_of(r, "temperature")) == 2);
+	json_decref(r);
+	req.temperature_milli = 50;
+	r = run_req(&req);
+	assert_true(json_number_value(body_of(r, "temperature")) == 0.05);
+	json_decref(r);
+
+	/* Its own server without a key: no Authorization at all. */
+	req.api_key = "";
+	req.has_temperature = 0;
+	req.max_tokens = 0;
+	r = run_req(&req);
+	assert_null(hdr(r, "authorization"));
+	assert_null(body_of(r, "temperature"));
+	assert_null(body_of(r, "max_tokens"));
+	json_decref(r);
+
+	/* The deployment's server and key, the agent's model only. */
+	req.base_url = NULL;
+	req.api_key = NULL;
+	req.system_prompt = NULL;
+	r = run_req(&req);
+	assert_string_equal(json_string_value(json_object_get(r, "path")),
+	    "/v1/chat/completions");
+	assert_string_equal(hdr(r, "authorization"),
+	    "Bearer sk-deployment-key-0001");
+	assert_string_equal(json_string_value(body_of(r, "model")),
+	    "agent-model");
+	json_decref(r);
+
+	/* The deployment's server with the agent's key. */
+	req.api_key = "agent-key-on-default-url";
+	req.model = NULL;
+	r = run_req(&req);
+	assert_string_equal(json_string_value(json_object_get(r, "path")),
+	    "/v1/chat/completions");
+	assert_string_equal(hdr(r, "authorization"),
+	    "Bearer agent-key-on-default-url");
+	assert_string_equal(json_string_value(body_of(r, "model")),
+	    "env-model");
+	json_decref(r);
+
+	/* Not an http(s) URL, or a key that breaks the header: no start. */
+	req.base_url = "ftp://127.0.0.1/";
+	assert_null(upstream_start(&req, &xcbs, NULL));
+	req.base_url = NULL;
+	req.api_key = "bad\r\nX-Injected: 1";
+	assert_null(upstream_start(&req, &xcbs, NULL));
+	assert_int_equal(upstream_active(), 0);
+}
+
+static int canned(const char *, size_t, int, pid_t *);
+
+/* A model's error text that echoes the agent's own key: masked. */
+static void
+test_agent_key_masked(void **state)
+{
+	static const char b[] = "{\"error\":{\"message\":\"Key "
+	    "agent.secret.0123 is not valid\"}}";
+	struct upstream_msg m = { "user", "hi" };
+	struct upstream_req req;
+	static struct xfer x;
+	char resp[512], url[64];
+	pid_t pid;
+	int st;
+
+	snprintf(resp, sizeof(resp), "HTTP/1.1 401 Unauthorized\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu"
+	    "\r\n\r\n%s", strlen(b), b);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1",
+	    canned(resp, strlen(resp), 0, &pid));
+	memset(&req, 0, sizeof(req));
+	req.msgs = &m;
+	req.nmsgs = 1;
+	req.base_url = url;
+	req.api_key = "agent.secret.0123";
+	x_init(&x);
+	x.u = upstream_start(&req, &xcbs, &x);
+	assert_non_null(x.u);
+	assert_true(drive_until(&x.done, 5000));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_string_equal(x.res.error, "Key *** is not valid");
+	x_free(&x);
+}
+
+/*
+ * Connections are kept per server: two base URLs naming the mock by two
+ * host names alternate, and each keeps its one connection; two base
+ * URLs on the same host and port share one.
+ */
+static void
+test_reuse_per_base_url(void **state)
+{
+	struct upstream_msg m = { "user", "hi" };
+	struct upstream_req req;
+	char a[128], b[128], c[128];
+	int ports[8], first[2] = { 0, 0 }, i, n;
+	json_t *r;
+
+	snprintf(a, sizeof(a), "http://127.0.0.1:%d/v1", mock_port);
+	snprintf(b, sizeof(b), "http://localhost:%d/v1", mock_port);
+	snprintf(c, sizeof(c), "http://127.0.0.1:%d", mock_port);
+	memset(&req, 0, sizeof(req));
+	req.msgs = &m;
+	req.nmsgs = 1;
+	for (i = 0; i < 6; i++) {
+		req.base_url = (i % 2) ? b : a;
+		req.api_key = (i % 2) ? "key-of-agent-b-000" : "key-of-agent-a-000";
+		r = run_req(&req);
+		json_decref(r);
+		n = conns_to_mock(ports, 8);
+		assert_int_equal(n, i == 0 ? 1 : 2);
+		if (i == 0)
+			first[0] = ports[0];
+		else if (i == 1)
+			first[1] = ports[0] == first[0] ? ports[1] : ports[0];
+		assert_true(ports[0] == first[0] || ports[1] == first[0]);
+	}
+	assert_int_equal(conns_to_mock(ports, 8), 2);
+	assert_true((ports[0] == first[0] && ports[1] == first[1]) ||
+	    (ports[0] == first[1] && ports[1] == first[0]));
+	/* Another path on the first server: its connection again. */
+	req.base_url = c;
+	r = run_req(&req);
+	json_decref(r);
+	assert_int_equal(conns_to_mock(ports, 8), 2);
+	assert_true((ports[0] == first[0] && ports[1] == first[1]) ||
+	    (ports[0] == first[1] && ports[1] == first[0]));
+}
+
 static void
 test_concurrent(void **state)
 {
@@ -979,7 +1189,7 @@ test_big_request_freed(void **state)
 {
 	enum { BIG = 400 * 1024 };
 	struct upstream_msg m[3];
-	struct upstream_req r = { NULL, NULL, m, 3 };
+	struct upstream_req r = { .msgs = m, .nmsgs = 3 };
 	static struct xfer x;
 	size_t heap0, heap1;
 	json_t *body;
@@ -1350,6 +1560,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse_per_base_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_key_masked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sharded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_request_freed, setup, teardown),

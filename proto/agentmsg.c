@@ -1,0 +1,263 @@
+/*
+ * Agents and live events: records, their encodings and the checks both
+ * sides of the socket share (see agentmsg.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agentmsg.h"
+
+/* Strings NULL in a struct read as "". */
+#define S(p)	((p) != NULL ? (p) : "")
+
+void
+st_agent_defaults(struct st_agent *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->temperature_milli = ST_AGENT_UNSET;
+}
+
+void
+st_agent_free(struct st_agent *a)
+{
+	free(a->name);
+	free(a->system_prompt);
+	free(a->model);
+	free(a->base_url);
+	free(a->api_key);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+dup_into(char **dst, const char *src)
+{
+	*dst = strdup(S(src));
+	return *dst == NULL ? -1 : 0;
+}
+
+int
+st_agent_copy(struct st_agent *dst, const struct st_agent *src)
+{
+	int bad = 0;
+
+	*dst = *src;
+	dst->name = dst->system_prompt = dst->model = NULL;
+	dst->base_url = dst->api_key = NULL;
+	bad |= dup_into(&dst->name, src->name);
+	bad |= dup_into(&dst->system_prompt, src->system_prompt);
+	bad |= dup_into(&dst->model, src->model);
+	bad |= dup_into(&dst->base_url, src->base_url);
+	bad |= dup_into(&dst->api_key, src->api_key);
+	if (bad) {
+		st_agent_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+/* Field order on the wire and in LMDB: the struct's. */
+void
+penc_agent(struct penc *e, const struct st_agent *a)
+{
+	penc_str(e, a->id);
+	penc_str(e, a->name);
+	penc_str(e, a->system_prompt);
+	penc_str(e, a->model);
+	penc_u32(e, a->temperature_milli);
+	penc_u32(e, a->max_tokens);
+	penc_u32(e, a->history_messages);
+	penc_str(e, a->base_url);
+	penc_str(e, a->api_key);
+	penc_u8(e, a->api_key_set);
+	penc_u64(e, a->created_at);
+	penc_u64(e, a->updated_at);
+}
+
+int
+pdec_agent(struct pdec *d, struct st_agent *a)
+{
+	memset(a, 0, sizeof(*a));
+	pdec_strbuf(d, a->id, sizeof(a->id));
+	/* Characters are up to 4 bytes: st_agent_invalid counts them. */
+	a->name = pdec_strdup(d, 4 * ST_AGENT_NAME_MAX);
+	a->system_prompt = pdec_strdup(d, ST_AGENT_PROMPT_MAX);
+	a->model = pdec_strdup(d, ST_MODEL_MAX);
+	a->temperature_milli = pdec_u32(d);
+	a->max_tokens = pdec_u32(d);
+	a->history_messages = pdec_u32(d);
+	a->base_url = pdec_strdup(d, ST_AGENT_URL_MAX);
+	a->api_key = pdec_strdup(d, ST_AGENT_KEY_MAX);
+	a->api_key_set = pdec_u8(d);
+	a->created_at = pdec_u64(d);
+	a->updated_at = pdec_u64(d);
+	if (d->err) {
+		st_agent_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when s is UTF-8 of min to max characters. */
+static int
+chars_within(const char *s, size_t min, size_t max)
+{
+	ssize_t n = proto_utf8_chars(s, strlen(s));
+
+	return n >= 0 && (size_t)n >= min && (size_t)n <= max;
+}
+
+/* 1 when every byte of s is in lo..hi. */
+static int
+bytes_within(const char *s, unsigned char lo, unsigned char hi)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < lo || (unsigned char)*s > hi)
+			return 0;
+	return 1;
+}
+
+static int
+url_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0)
+		return 1;
+	if (n > ST_AGENT_URL_MAX || !bytes_within(u, 0x21, 0x7e))
+		return 0;
+	if (strncasecmp(u, "http://", 7) == 0)
+		return n > 7;
+	if (strncasecmp(u, "https://", 8) == 0)
+		return n > 8;
+	return 0;
+}
+
+const char *
+st_agent_invalid(const struct st_agent *a)
+{
+	const char *p = S(a->system_prompt);
+
+	if (!chars_within(S(a->name), 1, ST_AGENT_NAME_MAX))
+		return "name: must be 1 to 100 characters of UTF-8";
+	if (strlen(p) > ST_AGENT_PROMPT_MAX ||
+	    !proto_utf8_valid(p, strlen(p)))
+		return "system_prompt: must be at most 16384 bytes of UTF-8";
+	if (!st_model_valid(S(a->model)))
+		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";
+	if (a->temperature_milli != ST_AGENT_UNSET &&
+	    a->temperature_milli > ST_AGENT_TEMP_MAX)
+		return "temperature: must be 0 to 2";
+	if (a->max_tokens > ST_AGENT_TOKENS_MAX)
+		return "max_tokens: must be 1 to 1000000";
+	if (a->history_messages > ST_AGENT_HISTORY_MAX)
+		return "history_messages: must be 1 to 200";
+	if (!url_valid(S(a->base_url)))
+		return "base_url: must be an http:// or https:// URL of at "
+		    "most 2048 bytes";
+	if (strlen(S(a->api_key)) > ST_AGENT_KEY_MAX ||
+	    !bytes_within(S(a->api_key), 0x21, 0x7e))
+		return "api_key: at most 512 printable ASCII characters, "
+		    "no spaces";
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- events */
+
+void
+st_event_free(struct st_event *ev)
+{
+	st_conv_free(&ev->conv);
+	st_msg_free(&ev->msg);
+	st_contact_free(&ev->contact);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void
+penc_event(struct penc *e, const struct st_event *ev)
+{
+	penc_u64(e, ev->epoch);
+	penc_u64(e, ev->seq);
+	penc_u64(e, ev->at);
+	penc_u8(e, ev->kind);
+	penc_conv(e, &ev->conv);
+	switch (ev->kind) {
+	case ST_EV_MESSAGE:
+		penc_msg(e, &ev->msg);
+		break;
+	case ST_EV_HANDOFF:
+		penc_u8(e, ev->state);
+		penc_str(e, ev->name);
+		break;
+	case ST_EV_CONTACT:
+		penc_contact(e, &ev->contact);
+		break;
+	case ST_EV_TYPING:
+		penc_u8(e, ev->on);
+		penc_str(e, ev->name);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+pdec_event(struct pdec *d, struct st_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->epoch = pdec_u64(d);
+	ev->seq = pdec_u64(d);
+	ev->at = pdec_u64(d);
+	ev->kind = pdec_u8(d);
+	if (d->err || pdec_conv(d, &ev->conv) < 0)
+		goto bad;
+	switch (ev->kind) {
+	case ST_EV_CONV_CREATED:
+		break;
+	case ST_EV_MESSAGE:
+		if (pdec_msg(d, &ev->msg) < 0)
+			goto bad;
+		break;
+	case ST_EV_HANDOFF:
+		ev->state = pdec_u8(d);
+		pdec_strbuf(d, ev->name, sizeof(ev->name));
+		break;
+	case ST_EV_CONTACT:
+		if (pdec_contact(d, &ev->contact) < 0)
+			goto bad;
+		break;
+	case ST_EV_TYPING:
+		ev->on = pdec_u8(d);
+		pdec_strbuf(d, ev->name, sizeof(ev->name));
+		break;
+	default:
+		d->err = 1;
+		break;
+	}
+	if (d->err)
+		goto bad;
+	return 0;
+bad:
+	d->err = 1;
+	st_event_free(ev);
+	return -1;
+}
+
+static const char *const handoffs[] = { "ai", "waiting_human", "human" };
+
+const char *
+st_handoff_name(int state)
+{
+	return state >= 0 && state <= ST_HANDOFF_MAX ? handoffs[state] : NULL;
+}
+
+int
+st_handoff_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i <= ST_HANDOFF_MAX; i++)
+		if (strcmp(handoffs[i], s) == 0)
+			return i;
+	return -1;
+}

@@ -1,0 +1,189 @@
+/*
+ * Agents, human handoff and live events (issue 15): the records and the
+ * payloads of their storaged requests. Conventions as in storemsg.h
+ * (big-endian, str = u32 length + bytes, records behind a one-byte format
+ * version in LMDB). The contract is /work/wt/SPEC15.md, sections A and B;
+ * storaged/STORAGE.md tells what storaged does with each request.
+ *
+ * An agent is a named model configuration (prompt, model, sampling,
+ * endpoint, key) that widgets point at (st_widget.agent_id). The default
+ * agent (id "default", or "" in a record) is the deployment's environment:
+ * it is not stored and storaged never changes it.
+ *
+ * Requests (reply payloads after "->"); errors as PROTO_F_ERROR replies
+ * (`invalid` with "field: what is wrong", `not found`):
+ *
+ *   ST_AGENT_CREATE  agent (id, times, api_key_set ignored)  -> agent
+ *   ST_AGENT_UPDATE  str id, u32 mask (ST_AF_*), agent
+ *                    (only the masked fields are read)        -> agent
+ *   ST_AGENT_GET     str id                                   -> agent
+ *   ST_AGENT_LIST    (empty)                -> u32 n, n x agent (oldest first)
+ *   ST_AGENT_DELETE  str id                 -> u8 in_use, u32 n,
+ *                                              n x str widget_id (public ids
+ *                                              of the widgets using it;
+ *                                              deleted only when n = 0)
+ *     The agent replies carry api_key "" and api_key_set; only the
+ *     chat-begin replies (ST_CHAT_BEGIN, ST_WS_BEGIN) carry the key.
+ *
+ *   ST_HANDOFF_SET   str conv_id, u8 state, str name, u8 from_ai_only
+ *                                           -> u8 changed, conv
+ *     from_ai_only 1 changes only a conversation in state ai (the
+ *     visitor's request). changed 0: the state was already that.
+ *   ST_AGENT_MSG     str conv_id, str content (1-65536 bytes UTF-8),
+ *                    str name (1-100 characters)    -> msg, conv
+ *     Stores a message of role agent; the handoff state is not changed.
+ *   ST_TYPING        str conv_id, u8 on, str name   -> (empty)
+ *     Nothing stored: an event only.
+ *   ST_WS_REQUEST_HUMAN  str widget_id, bytes token_hash (32)
+ *                                           -> u8 result (ST_WS_OK,
+ *                                              NO_WIDGET, NO_SESSION,
+ *                                              NO_CONV), u8 changed, and
+ *                                              when OK: conv
+ *   ST_HANDOFF_LIST  u32 limit (1-200)      -> u32 n, n x conv (state
+ *                                              waiting_human then human,
+ *                                              oldest since first in each)
+ *
+ *   ST_EV_SUBSCRIBE  u8 level (ST_EV_LEVEL_*)       -> u64 epoch, u64 last_seq
+ *   ST_EV_SINCE      u64 epoch, u64 seq, u32 max (1-1000)
+ *                                           -> u8 result (ST_EV_OK,
+ *                                              ST_EV_GONE), u64 epoch,
+ *                                              u64 last_seq, u32 n,
+ *                                              n x bytes event
+ *     The events after seq still in the ring, oldest first. GONE: the
+ *     epoch is another run's, or events after seq left the ring.
+ *   ST_EV            storaged -> subscribed clients, unasked (flags 0,
+ *                    id 0): event
+ *
+ * An event: u64 epoch, u64 seq, u64 at (ms), u8 kind, conv, then by kind:
+ *   ST_EV_CONV_CREATED  nothing more
+ *   ST_EV_MESSAGE       msg
+ *   ST_EV_HANDOFF       u8 state, str name
+ *   ST_EV_CONTACT       contact
+ *   ST_EV_TYPING        u8 on, str name (seq 0: never kept in the ring)
+ */
+#ifndef PARLEY_AGENTMSG_H
+#define PARLEY_AGENTMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "storemsg.h"
+#include "widgetmsg.h"
+
+#define ST_AGENTS_MAX		1000
+#define ST_AGENT_DEFAULT	"default"	/* the environment's agent */
+#define ST_AGENT_NAME_MAX	100	/* characters */
+#define ST_AGENT_PROMPT_MAX	16384	/* bytes of UTF-8 */
+#define ST_AGENT_URL_MAX	2048	/* bytes */
+#define ST_AGENT_KEY_MAX	512	/* bytes of 0x21-0x7e */
+#define ST_AGENT_TEMP_MAX	2000	/* temperature_milli: 2.0 */
+#define ST_AGENT_TOKENS_MAX	1000000
+#define ST_AGENT_HISTORY_MAX	200
+/* temperature_milli: not sent to the model. */
+#define ST_AGENT_UNSET		0xffffffffu
+
+/* ST_AGENT_UPDATE's mask: which fields the request sets. */
+#define ST_AF_NAME		0x0001
+#define ST_AF_SYSTEM_PROMPT	0x0002
+#define ST_AF_MODEL		0x0004
+#define ST_AF_TEMPERATURE	0x0008
+#define ST_AF_MAX_TOKENS	0x0010
+#define ST_AF_HISTORY		0x0020	/* history_messages */
+#define ST_AF_BASE_URL		0x0040
+#define ST_AF_API_KEY		0x0080	/* "" clears it */
+#define ST_AF_ALL		0x00ff
+
+/* A conversation's handoff state (st_conv.handoff). */
+enum st_handoff {
+	ST_HANDOFF_AI = 0,		/* the model answers */
+	ST_HANDOFF_WAITING = 1,		/* the visitor asked for a person */
+	ST_HANDOFF_HUMAN = 2,		/* a person answers; the model does not */
+};
+#define ST_HANDOFF_MAX		ST_HANDOFF_HUMAN
+#define ST_HANDOFF_LIST_MAX	200
+
+/* Event kinds (st_event.kind). */
+enum st_ev_kind {
+	ST_EV_CONV_CREATED = 1,
+	ST_EV_MESSAGE = 2,
+	ST_EV_HANDOFF = 3,
+	ST_EV_CONTACT = 4,
+	ST_EV_TYPING = 5,
+};
+
+/* ST_EV_SUBSCRIBE levels. */
+enum st_ev_level {
+	ST_EV_LEVEL_NONE = 0,
+	ST_EV_LEVEL_VISITOR = 1,	/* agent messages, handoff, typing */
+	ST_EV_LEVEL_ALL = 2,		/* every event */
+};
+
+/* ST_EV_SINCE results. */
+#define ST_EV_OK		0
+#define ST_EV_GONE		1
+#define ST_EV_SINCE_MAX		1000
+/* The ring storaged keeps: the newest events within both bounds. */
+#define ST_EV_RING_EVENTS	4096
+#define ST_EV_RING_BYTES	(8u * 1024 * 1024)
+
+struct st_agent {
+	char id[ST_ID_HEX + 1];	/* 32 hex; "" in a begin reply's default */
+	char *name;		/* malloc'd; 1-100 characters */
+	char *system_prompt;	/* malloc'd; "" = the deployment's SYSTEM_PROMPT */
+	char *model;		/* malloc'd; "" = OPENAI_MODEL */
+	uint32_t temperature_milli;	/* 0-2000, or ST_AGENT_UNSET */
+	uint32_t max_tokens;	/* 1-1000000; 0 = not sent */
+	uint32_t history_messages;	/* 1-200; 0 = the deployment's */
+	char *base_url;		/* malloc'd; "" = OPENAI_BASE_URL */
+	char *api_key;		/* malloc'd; "" = none (see SPEC15 A) */
+	uint8_t api_key_set;
+	uint64_t created_at, updated_at;
+};
+
+struct st_event {
+	uint64_t epoch;
+	uint64_t seq;		/* 1, 2, ... per epoch; 0 for typing */
+	uint64_t at;		/* ms since the epoch */
+	uint8_t kind;		/* enum st_ev_kind */
+	struct st_conv conv;
+	struct st_msg msg;	/* ST_EV_MESSAGE */
+	uint8_t state;		/* ST_EV_HANDOFF: enum st_handoff */
+	uint8_t on;		/* ST_EV_TYPING */
+	char name[4 * ST_AGENT_NAME_MAX + 1];	/* ST_EV_HANDOFF, ST_EV_TYPING */
+	struct st_contact contact;	/* ST_EV_CONTACT */
+};
+
+/*
+ * An agent with every field empty or unset (the default agent as a
+ * begin reply carries it). Its string pointers are NULL, which every
+ * function here reads as ""; a decoded agent has them all allocated.
+ */
+void st_agent_defaults(struct st_agent *);
+void st_agent_free(struct st_agent *);
+/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
+int st_agent_copy(struct st_agent *dst, const struct st_agent *src);
+void penc_agent(struct penc *, const struct st_agent *);
+/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_agent(struct pdec *, struct st_agent *);
+/*
+ * NULL when a is a valid agent config, else "field: what is wrong"
+ * (static text) naming the first bad field: name 1-100 characters of
+ * UTF-8, system_prompt UTF-8 of at most 16384 bytes, model's characters,
+ * the numbers' ranges, base_url "" or http(s):// without spaces or
+ * control characters, api_key printable ASCII. id, times and
+ * api_key_set are not checked.
+ */
+const char *st_agent_invalid(const struct st_agent *a);
+
+void st_event_free(struct st_event *);
+void penc_event(struct penc *, const struct st_event *);
+/* 0 ok, -1 on a decode error or unknown kind (the struct is then freed). */
+int pdec_event(struct pdec *, struct st_event *);
+
+/* "ai", "waiting_human", "human"; NULL for another value. */
+const char *st_handoff_name(int state);
+/* The state named s, or -1. */
+int st_handoff_parse(const char *s);
+
+#endif

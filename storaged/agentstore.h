@@ -1,0 +1,80 @@
+/*
+ * Agents and the human handoff (issue 15, proto/agentmsg.h): the stored
+ * agents (agentstore.c), a conversation's handoff state and its index
+ * (handoff.c). Conventions as in store.h: each operation does nothing
+ * when t->err is set and returns t->err; results are filled only on
+ * success.
+ */
+#ifndef PARLEY_AGENTSTORE_H
+#define PARLEY_AGENTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentmsg.h"
+#include "store.h"
+#include "widgetmsg.h"
+
+/*
+ * ST_AGENT_CREATE: a new agent from in (id, times and api_key_set are
+ * made here), checked by st_agent_invalid, at most ST_AGENTS_MAX. out is
+ * the agent as stored, with its key: store_agent_scrub() before a reply.
+ */
+int store_agent_create(struct store_txn *, const struct st_agent *in,
+    struct st_agent *out);
+/* ST_AGENT_UPDATE: the masked fields (ST_AF_*) of in, checked as a whole. */
+int store_agent_update(struct store_txn *, const char *id, uint32_t mask,
+    const struct st_agent *in, struct st_agent *out);
+/* ST_AGENT_GET: "not found" for an unknown id, "default" included. */
+int store_agent_get(struct store_txn *, const char *id,
+    struct st_agent *out);
+/* ST_AGENT_LIST: every agent, oldest first (*out: n of them). */
+int store_agent_list(struct store_txn *, struct st_agent **out,
+    uint32_t *n);
+/*
+ * ST_AGENT_DELETE: deletes the agent unless widgets use it: then *n is
+ * their count and *wids their public ids (free with
+ * store_agent_users_free), and nothing is deleted.
+ */
+int store_agent_delete(struct store_txn *, const char *id, char ***wids,
+    uint32_t *n);
+void store_agent_users_free(char **wids, uint32_t n);
+/* An agent id a widget may name: 0 (stored, or "" / "default"), or fails t. */
+int store_agent_check(struct store_txn *, const char *id);
+/*
+ * The agent a chat turn of widget w (NULL: no stored widget) answers
+ * with: the widget's agent, or the default one (id "", every field
+ * empty or unset), with the widget's own system_prompt and model over
+ * its agent's when not "". Carries the api_key.
+ */
+int store_begin_agent(struct store_txn *, const struct st_widget *w,
+    struct st_agent *out);
+/* store_begin_agent() for the widget of internal id widget, if stored. */
+int store_chat_agent(struct store_txn *, const char *widget,
+    struct st_agent *out);
+/* An agent for an agent reply: api_key "" (api_key_set says if it has one). */
+void store_agent_scrub(struct st_agent *);
+void store_agents_free(struct st_agent *, uint32_t n);
+
+/*
+ * The conversation a request names (32 hex): 0 with cid and c set, or -1
+ * with t failed (`invalid` id, `not found`).
+ */
+int store_conv_find(struct store_txn *, const char *conv_id,
+    uint8_t cid[16], struct st_conv *c);
+/*
+ * Sets conversation cid's handoff state (c is it, as loaded; updated in
+ * place and saved) and its index entries. from_ai_only: only a
+ * conversation in state ai changes. *changed 0 when nothing changed.
+ */
+int store_handoff_set(struct store_txn *, const uint8_t cid[16],
+    struct st_conv *c, int state, int from_ai_only, int *changed);
+/*
+ * ST_HANDOFF_LIST: at most limit (1 to ST_HANDOFF_LIST_MAX)
+ * conversations in state waiting_human, then human, each oldest first
+ * (by when they entered it).
+ */
+int store_handoff_list(struct store_txn *, uint32_t limit,
+    struct st_conv **out, uint32_t *n);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * A conversation's handoff state (st_conv.handoff) and its index, so
+ * that the dashboard lists the conversations waiting for a person, or
+ * answered by one, without a scan (see STORAGE.md):
+ *
+ *	conv_handoff     u8 state | u64 since | id[16] -> (nothing), for
+ *	                 states waiting_human and human
+ *	conv_handoff_at  id[16] -> u8 state, u64 since: the conversation's
+ *	                 conv_handoff key, to remove it without a scan
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentstore.h"
+#include "log.h"
+#include "storeint.h"
+
+#define HKEY_LEN	(1 + 8 + ID_LEN)
+
+static void
+hkey(uint8_t k[HKEY_LEN], int state, uint64_t since, const uint8_t id[ID_LEN])
+{
+	k[0] = (uint8_t)state;
+	proto_put_be64(k + 1, since);
+	memcpy(k + 9, id, ID_LEN);
+}
+
+/* Removes the conversation's index entries, if it has them. */
+static void
+handoff_unindex(struct store_txn *t, const uint8_t id[ID_LEN])
+{
+	uint8_t k[HKEY_LEN];
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->conv_handoff_at, id, ID_LEN, &v,
+	    "get handoff time")) != 0)
+		return;
+	p = v.mv_data;
+	if (v.mv_size != 1 + 1 + 8 || p[0] != ST_RECORD_VERSION) {
+		log_warnx("handoff time: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return;
+	}
+	hkey(k, p[1], proto_get_be64(p + 2), id);
+	db_del_quiet(t, t->st->conv_handoff, k, sizeof(k),
+	    "delete handoff index");
+	db_del(t, t->st->conv_handoff_at, id, ID_LEN, "delete handoff time");
+}
+
+static void
+handoff_index(struct store_txn *t, const uint8_t id[ID_LEN], int state,
+    uint64_t since)
+{
+	uint8_t k[HKEY_LEN], v[1 + 1 + 8];
+
+	hkey(k, state, since, id);
+	db_put(t, t->st->conv_handoff, k, sizeof(k), &rec_version, 1,
+	    "put handoff index");
+	v[0] = ST_RECORD_VERSION;
+	v[1] = (uint8_t)state;
+	proto_put_be64(v + 2, since);
+	db_put(t, t->st->conv_handoff_at, id, ID_LEN, v, sizeof(v),
+	    "put handoff time");
+}
+
+int
+store_conv_find(struct store_txn *t, const char *conv_id, uint8_t cid[ID_LEN],
+    struct st_conv *c)
+{
+	if (t->err)
+		return -1;
+	return conv_by_hex(t, conv_id, cid, c);
+}
+
+int
+store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
+    struct st_conv *c, int state, int from_ai_only, int *changed)
+{
+	if (t->err)
+		return t->err;
+	*changed = 0;
+	if (state < ST_HANDOFF_AI || state > ST_HANDOFF_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "state must be ai, waiting_human or human");
+	if (c->handoff == state ||
+	    (from_ai_only && c->handoff != ST_HANDOFF_AI))
+		return 0;
+	if (c->handoff != ST_HANDOFF_AI)
+		handoff_unindex(t, cid);
+	if (state != ST_HANDOFF_AI)
+		handoff_index(t, cid, state, t->st->now());
+	/* Not activity: updated_at (and the widget's index) stay. */
+	c->handoff = (uint8_t)state;
+	conv_save(t, cid, c);
+	if (t->err == 0)
+		*changed = 1;
+	return t->err;
+}
+
+int
+store_handoff_list(struct store_txn *t, uint32_t limit, struct st_conv **out,
+    uint32_t *n)
+{
+	struct st_conv *cs;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t cnt = 0;
+	int rc, lrc;
+
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_HANDOFF_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if ((cs = calloc(limit, sizeof(*cs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_handoff, &cur)) != 0) {
+		free(cs);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	/* Keys sort by state (waiting_human 1 before human 2), then since. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && cnt < limit) {
+		if (k.mv_size != HKEY_LEN) {
+			log_warnx("handoff index: key of %zu bytes", k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + 9,
+		    &cs[cnt])) < 0)
+			break;
+		/* A missing conversation is passed over (logged). */
+		if (lrc == 1)
+			log_warnx("handoff index names a missing "
+			    "conversation");
+		else
+			cnt++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk handoff index");
+	if (t->err) {
+		while (cnt > 0)
+			st_conv_free(&cs[--cnt]);
+		free(cs);
+		return t->err;
+	}
+	*out = cs;
+	*n = cnt;
+	return 0;
+}
+
+/* A deleted conversation leaves the index. */
+static void
+handoff_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	if (c->handoff != ST_HANDOFF_AI)
+		handoff_unindex(t, id);
+}
+
+const struct store_module handoff_module = {
+	.name = "handoff",
+	.conv_deleted = handoff_conv_deleted,
+};

@@ -1,0 +1,333 @@
+// Human handoff and the live events (issue 15), against the real processes
+// and the mock model, 2 workers: a visitor asks for a person and the
+// dashboard's /v1/admin/events says so; the owner takes over (the model is
+// not called while a person answers), types and replies to the visitor's
+// socket, and hands back (the model then has the owner's reply in its
+// context); Last-Event-ID resumes the stream; the HTTP chat API while a
+// person answers. The 4-worker latency run and the restarts are
+// handoff-e2e's (the lead's).
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { chat, mockReply, sid, stream } from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { PASSWORD, login } from './lib/dashboard.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const DOC = 'https://parley.invalid/openapi.json';
+const EVENT_SCHEMAS = { conversation: 'ConversationEvent', message: 'MessageEvent', handoff: 'HandoffStateEvent', contact: 'ContactEvent' };
+
+// Every event's data against its schema in the OpenAPI document.
+function checkEvents(oa, events) {
+  for (const e of events) {
+    if (e.event === 'reset') { assert.deepEqual(e.data, {}); continue; }
+    const v = oa.validatorFor(`${DOC}#/components/schemas/${EVENT_SCHEMAS[e.event]}`);
+    assert.ok(v(e.data), `${e.event} event: ${JSON.stringify(e.data).slice(0, 300)}\n${oa.ajv.errorsText(v.errors)}`);
+  }
+}
+
+// GET /v1/admin/events read as it arrives: {id, event, data} blocks (data
+// parsed), and lastId (the newest id line, an id-only block included).
+class Events {
+  constructor(req, res) {
+    this.req = req;
+    this.res = res;
+    this.status = res.statusCode;
+    this.headers = res.headers;
+    this.events = [];
+    this.pings = 0;
+    this.lastId = null;
+    this.ended = false;
+    this.text = '';
+    this.waiters = [];
+    res.setEncoding('utf8');
+    res.on('data', (d) => { this.text += d; this._parse(); this._wake(); });
+    res.on('end', () => { this.ended = true; this._wake(); });
+    res.on('error', () => { this.ended = true; this._wake(); });
+  }
+
+  static open(p, { lastEventId, query = '', headers = {}, key = true } = {}) {
+    const h = { Accept: 'text/event-stream', ...headers };
+    if (key) h['x-admin-api-key'] = p.adminKey;
+    if (lastEventId) h['Last-Event-ID'] = lastEventId;
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: p.port, path: `/v1/admin/events${query}`, headers: h, agent: false }, (res) => resolve(new Events(req, res)));
+      req.on('error', reject);
+    });
+  }
+
+  _parse() {
+    let i;
+    while ((i = this.text.indexOf('\n\n')) >= 0) {
+      const block = this.text.slice(0, i);
+      this.text = this.text.slice(i + 2);
+      const e = {};
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) { this.pings++; continue; }
+        const k = line.slice(0, line.indexOf(':'));
+        const v = line.slice(line.indexOf(':') + 2);
+        e[k] = v;
+      }
+      if (e.id !== undefined) this.lastId = e.id;
+      if (e.event !== undefined) this.events.push({ id: e.id, event: e.event, data: JSON.parse(e.data) });
+    }
+  }
+
+  _wake() { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+
+  // The first event (not yet taken) that pred accepts; earlier ones stay.
+  async take(pred, timeout = 5000, what = 'an event') {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const k = this.events.findIndex(pred);
+      if (k >= 0) {
+        const e = this.events.splice(k, 1)[0];
+        if (this.seen) this.seen.push(e);
+        return e;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.ended) throw new Error(`no ${what} within ${timeout} ms: ${JSON.stringify(this.events.map((e) => e.event))}`);
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  close() { this.req.destroy(); }
+}
+
+function post(p, path, body) {
+  return p.request('POST', path, {
+    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+const handoffOf = (convId) => (e) => e.event === 'handoff' && e.data.conversation._id === convId;
+
+describe('human handoff and /v1/admin/events, 2 workers', () => {
+  let p;
+  let oa;
+  const seen = [];     // every SSE event taken, checked against the document at the end
+  before(async () => {
+    p = new Parley({
+      workers: 2,
+      mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_AGENT_NAME: 'Team Parley', DASHBOARD_PASSWORD: PASSWORD, ADMIN_EVENTS_MAX_CLIENTS: '3' },
+    });
+    await p.start();
+    oa = await checkerFor(p);
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  test('request, take over, typing, owner replies, hand back; resume; Last-Event-ID', async () => {
+    const ev = await Events.open(p);
+    ev.seen = seen;
+    assert.equal(ev.status, 200);
+    assert.match(ev.headers['content-type'], /^text\/event-stream/);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts with an id');
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+
+    // Asking before any message: nothing to hand over yet.
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('error')).message, 'Please send a message first.');
+
+    const { message } = await v.turn('hello');
+    assert.equal(message.content, mockReply('hello'));
+    const created = await ev.take((e) => e.event === 'conversation' && e.data.conversation.widgetId === w.id, 5000, 'conversation');
+    const convId = created.data.conversation._id;
+    assert.equal(created.data.conversation.handoff, 'ai');
+    const user = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user' && e.data.conversation._id === convId);
+    assert.equal(user.data.message.content, 'hello');
+    await ev.take((e) => e.event === 'message' && e.data.message.role === 'assistant' && e.data.conversation._id === convId);
+
+    // The visitor asks: waiting_human, to the socket and to the dashboard.
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const waiting = await ev.take(handoffOf(convId), 5000, 'handoff waiting_human');
+    assert.equal(waiting.data.state, 'waiting_human');
+    assert.match(waiting.id, /^[0-9a-f]{1,16}-\d+$/);
+    const open = await p.admin('/v1/admin/conversations?handoff=open');
+    assert.equal(open.status, 200);
+    assert.ok(open.json().conversations.some((c) => c._id === convId && c.handoff === 'waiting_human'));
+
+    // Take over: the socket hears who joined.
+    oa.checkJson('GET', '/v1/admin/conversations?handoff=open', open);
+    let r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
+    assert.equal(r.status, 200);
+    oa.checkJson('POST', `/v1/admin/conversations/${convId}/handoff`, r);
+    assert.equal(r.json().changed, true);
+    assert.equal(r.json().conversation.handoff, 'human');
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
+    assert.equal((await ev.take(handoffOf(convId))).data.name, 'Ada');
+    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
+    assert.equal(r.json().changed, false);
+
+    // While human: the message is stored and shown live; no model, no typing.
+    await p.mock.clearRequests();
+    v.send({ type: 'message', content: 'is anyone there?' });
+    const live = await ev.take((e) => e.event === 'message' && e.data.conversation._id === convId, 5000, 'the visitor message');
+    assert.equal(live.data.message.content, 'is anyone there?');
+    await sleep(200);
+    assert.equal((await p.mock.completions()).length, 0, 'no model call while a person answers');
+    assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token'), JSON.stringify(v.inbox));
+
+    // The owner types, then replies (the setting's name by default).
+    assert.equal((await post(p, `/v1/admin/conversations/${convId}/typing`, { typing: true })).status, 204);
+    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', role: 'agent', name: 'Team Parley' });
+    assert.equal((await post(p, `/v1/admin/conversations/${convId}/typing`, { typing: false })).status, 204);
+    assert.deepEqual(await v.next('typing_stop'), { type: 'typing_stop', role: 'agent' });
+    r = await post(p, `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
+    assert.equal(r.status, 201);
+    oa.checkJson('POST', `/v1/admin/conversations/${convId}/messages`, r);
+    assert.equal(r.json().message.role, 'agent');
+    assert.equal(r.json().message.name, 'Team Parley');
+    assert.deepEqual(await v.next('message'), { type: 'message', role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
+    const agentEv = await ev.take((e) => e.event === 'message' && e.data.message.role === 'agent');
+    assert.equal(agentEv.data.message.content, 'Hi, Ada here.');
+    const conv = await p.admin(`/v1/admin/conversations/${convId}`);
+    oa.checkJson('GET', `/v1/admin/conversations/${convId}`, conv);
+    const roles = conv.json().messages.map((m) => m.role);
+    assert.deepEqual(roles, ['user', 'assistant', 'user', 'agent']);
+    assert.equal(conv.json().conversation.handoff, 'human');
+
+    // Hand back: the model answers, with the owner's reply in its context.
+    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200);
+    assert.equal((await v.next('handoff')).state, 'ai');
+    await p.mock.clearRequests();
+    await v.turn('thanks');
+    const calls = await p.mock.completions();
+    assert.equal(calls.length, 1);
+    const msgs = calls[0].body.messages;
+    assert.ok(msgs.some((m) => m.role === 'assistant' && m.content === 'Hi, Ada here.'), JSON.stringify(msgs));
+    assert.ok(!msgs.some((m) => m.role === 'agent'));
+    await v.close();
+
+    // A reload: the state and the owner's message, with its name.
+    const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    await v2.next('session');
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages.find((m) => m.role === 'agent'), { role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
+    await v2.close();
+
+    // Last-Event-ID: what came after the waiting_human event, in order.
+    const ev2 = await Events.open(p, { lastEventId: waiting.id });
+    const first = await ev2.take(() => true);
+    assert.equal(first.event, 'handoff');
+    assert.equal(first.data.state, 'human');
+    const [epoch, seq] = waiting.id.split('-');
+    assert.equal(first.id, `${epoch}-${Number(seq) + 1}`);
+    await ev2.take((e) => e.event === 'message' && e.data.message.role === 'agent');
+    ev2.close();
+    // ?last_event_id= as well; an id from another run: reset.
+    const ev3 = await Events.open(p, { query: `?last_event_id=${epoch === '1' ? '2' : '1'}-5` });
+    const reset = await ev3.take(() => true);
+    assert.equal(reset.event, 'reset');
+    assert.deepEqual(reset.data, {});
+    ev3.close();
+    ev.close();
+    checkEvents(oa, [...seen, first, reset]);
+  });
+
+  test('HTTP chat while a person answers: stored, no model, empty reply; the owner in the history', async () => {
+    const s = sid('human');
+    let r = await chat(p, s, 'first');
+    assert.equal(r.status, 200);
+    const convId = r.json().conversationId;
+    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200);
+    await p.mock.clearRequests();
+    r = await chat(p, s, 'second');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json(), { conversationId: convId, message: '', handoff: 'human' });
+    oa.checkJson('POST', '/v1/chat', r);
+    const st = await stream(p, s, 'third');
+    await st.finish(10000);
+    st.destroy();
+    assert.deepEqual(st.types, ['start', 'handoff', 'done']);
+    oa.checkStream('POST', '/v1/chat/stream', st);
+    assert.equal(st.event('handoff').state, 'human');
+    assert.equal(st.event('done').message, '');
+    assert.equal((await p.mock.completions()).length, 0);
+    r = await post(p, `/v1/admin/conversations/${convId}/messages`, { content: 'A person here', name: 'Bo' });
+    assert.equal(r.status, 201);
+    r = await p.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } });
+    assert.equal(r.status, 200);
+    const msgs = r.json().messages;
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user', 'user', 'agent']);
+    assert.equal(msgs[4].name, 'Bo');
+    assert.equal(msgs[4].content, 'A person here');
+    oa.checkJson('GET', '/v1/chat/history', r);
+  });
+
+  test('the dashboard session: events without CSRF (GET), handoff with it; at most ADMIN_EVENTS_MAX_CLIENTS streams a worker', async () => {
+    const sess = await login(p);
+    const ev = await Events.open(p, { key: false, headers: { Cookie: sess.cookieHeader } });
+    assert.equal(ev.status, 200);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
+    const convId = (await chat(p, sid('sess'), 'hi')).json().conversationId;
+    let r = await sess.request('POST', `/v1/admin/conversations/${convId}/handoff`, { body: { state: 'human' }, csrf: false });
+    assert.equal(r.status, 403);
+    r = await sess.request('POST', `/v1/admin/conversations/${convId}/handoff`, { body: { state: 'human' } });
+    assert.equal(r.status, 200);
+    const h = await ev.take(handoffOf(convId));
+    assert.equal(h.data.name, 'Team Parley');
+    ev.close();
+
+    // 3 a worker, 2 workers: of 7 streams at least one is refused.
+    await sleep(100);
+    const all = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => Events.open(p)));
+    const refused = all.filter((e) => e.status === 503);
+    assert.ok(refused.length >= 1, `statuses ${all.map((e) => e.status)}`);
+    for (const e of all) e.close();
+    // Closed streams are given back.
+    await waitFor(async () => {
+      const e = await Events.open(p);
+      e.close();
+      return e.status === 200;
+    }, 5000, 'a stream once the others closed');
+  });
+
+  test('refusals: bad bodies, unknown conversations, request_human where it is off', async () => {
+    const unknown = '0'.repeat(32);
+    const s = sid('bad');
+    const convId = (await chat(p, s, 'hi')).json().conversationId;
+    const cases = [
+      ['handoff', { state: 'robot' }, 400],
+      ['handoff', { state: 'human', extra: 1 }, 400],
+      ['handoff', { state: 'human', name: '' }, 400],
+      ['handoff', { state: 'human', name: 'x'.repeat(101) }, 400],
+      ['messages', { content: '' }, 400],
+      ['messages', { content: '   ' }, 400],
+      ['messages', { content: 'x'.repeat(65537) }, 400],
+      ['messages', {}, 400],
+      ['typing', { typing: 'yes' }, 400],
+    ];
+    for (const [what, body, status] of cases) {
+      const r = await post(p, `/v1/admin/conversations/${convId}/${what}`, body);
+      assert.equal(r.status, status, `${what} ${JSON.stringify(body).slice(0, 60)}: ${r.text}`);
+      assert.ok(typeof r.json().error === 'string');
+    }
+    assert.equal((await post(p, `/v1/admin/conversations/${unknown}/handoff`, { state: 'human' })).status, 404);
+    assert.equal((await post(p, `/v1/admin/conversations/${unknown}/messages`, { content: 'x' })).status, 404);
+    assert.equal((await post(p, '/v1/admin/conversations/nope/messages', { content: 'x' })).status, 400);
+    const noKey = await p.request('POST', `/v1/admin/conversations/${convId}/handoff`, { headers: { 'Content-Type': 'application/json' }, body: '{"state":"human"}' });
+    assert.equal(noKey.status, 401);
+    assert.equal((await p.get('/v1/admin/events')).status, 401);
+    assert.equal((await p.admin('/v1/admin/conversations?handoff=closed')).status, 400);
+    assert.equal((await p.admin('/v1/admin/conversations?handoff=open&q=x')).status, 400);
+
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    v.send({ type: 'request_human' });
+    assert.match((await v.next('error')).message, /^request_human: /);
+    await v.close();
+  });
+});

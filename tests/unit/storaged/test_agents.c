@@ -1,0 +1,1007 @@
+/*
+ * storaged's agents and human handoff (issue 15, agentmsg.h): agent CRUD
+ * and its in-use refusal, widgets naming agents, the agent and history
+ * the begin replies carry, handoff states and their index, agent
+ * messages, typing, and the events each request makes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "agentmsg.h"
+#include "log.h"
+#include "test_fixture.h"
+#include "widgetmsg.h"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-agents-XXXXXX", 1);
+}
+
+/* ------------------------------------------------ helpers */
+
+static struct st_agent
+agent_named(const char *name)
+{
+	struct st_agent a;
+
+	st_agent_defaults(&a);
+	a.name = strdup(name);
+	assert_non_null(a.name);
+	return a;
+}
+
+/* An agent reply (CREATE, UPDATE, GET) into out; the error code. */
+static int
+agent_req(struct fix *f, uint16_t type, struct penc *e, struct st_agent *out)
+{
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	if ((err = request(f, type, e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_agent(&d, out), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		/* The key never leaves storaged in an agent reply. */
+		assert_string_equal(out->api_key, "");
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static int
+agent_create(struct fix *f, const struct st_agent *in, struct st_agent *out)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_agent(&e, in);
+	return agent_req(f, PROTO_ST_AGENT_CREATE, &e, out);
+}
+
+static int
+agent_update(struct fix *f, const char *id, uint32_t mask,
+    const struct st_agent *in, struct st_agent *out)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, mask);
+	penc_agent(&e, in);
+	return agent_req(f, PROTO_ST_AGENT_UPDATE, &e, out);
+}
+
+static int
+agent_get(struct fix *f, const char *id, struct st_agent *out)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	return agent_req(f, PROTO_ST_AGENT_GET, &e, out);
+}
+
+/* ST_AGENT_DELETE: the error code; *in_use and the widgets' ids. */
+static int
+agent_delete(struct fix *f, const char *id, int *in_use, uint32_t *n,
+    char wids[4][ST_WID_LEN + 1])
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	*n = 0;
+	if ((err = request(f, PROTO_ST_AGENT_DELETE, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*in_use = pdec_u8(&d);
+		*n = pdec_u32(&d);
+		assert_true(*n <= 4);
+		for (i = 0; i < *n; i++)
+			pdec_strbuf(&d, wids[i], ST_WID_LEN + 1);
+		assert_int_equal(pdec_done(&d), 0);
+		assert_int_equal(*in_use, *n > 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* A widget naming agent_id (with prompt and model "" unless given). */
+static int
+widget_with_agent(struct fix *f, const char *agent_id, const char *prompt,
+    const char *model, struct st_widget *out)
+{
+	struct st_widget in;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int err;
+
+	st_widget_defaults(&in);
+	strlcpy(in.agent_id, agent_id, sizeof(in.agent_id));
+	in.system_prompt = strdup(prompt);
+	in.model = strdup(model);
+	penc_init(&e);
+	penc_widget(&e, &in);
+	st_widget_free(&in);
+	if ((err = request(f, PROTO_ST_WIDGET_CREATE, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_widget(&d, out), 0);
+	}
+	dreply_free(&r);
+	return err;
+}
+
+static int
+widget_set_agent(struct fix *f, const char *wid, const char *agent_id)
+{
+	struct st_widget in;
+	struct penc e;
+
+	st_widget_defaults(&in);
+	strlcpy(in.agent_id, agent_id, sizeof(in.agent_id));
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_u32(&e, ST_WF_AGENT_ID);
+	penc_widget(&e, &in);
+	st_widget_free(&in);
+	return request_err(f, PROTO_ST_WIDGET_UPDATE, &e);
+}
+
+/* What a begin reply said after its front end's head. */
+struct begin {
+	int result;
+	struct st_agent agent;
+	int created;
+	struct st_conv conv;
+	struct st_msg msg;
+	uint32_t n;
+	char roles[32][ST_ROLE_MAX + 1];
+	int late, wrote;
+	struct dreply r;	/* kept: its events */
+};
+
+static void
+begin_free(struct begin *b)
+{
+	st_agent_free(&b->agent);
+	st_conv_free(&b->conv);
+	st_msg_free(&b->msg);
+	dreply_free(&b->r);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The part after the head: agent, created, conv, msg, (role, content)s. */
+static void
+begin_tail(struct pdec *d, struct begin *b)
+{
+	uint32_t i;
+
+	assert_int_equal(pdec_agent(d, &b->agent), 0);
+	b->created = pdec_u8(d);
+	assert_int_equal(pdec_conv(d, &b->conv), 0);
+	assert_int_equal(pdec_msg(d, &b->msg), 0);
+	b->n = pdec_u32(d);
+	assert_true(b->n <= 32);
+	for (i = 0; i < b->n; i++) {
+		pdec_strbuf(d, b->roles[i], ST_ROLE_MAX + 1);
+		free(pdec_strdup(d, ST_CONTENT_MAX));
+	}
+	assert_int_equal(pdec_done(d), 0);
+	b->late = b->r.late;
+	b->wrote = b->r.wrote;
+}
+
+/* ST_CHAT_BEGIN on widget (internal id) and session, history_max 30. */
+static void
+chat_begin(struct fix *f, const char *widget, const char *session,
+    const char *content, struct begin *b)
+{
+	struct penc e;
+	struct pdec d;
+
+	memset(b, 0, sizeof(*b));
+	penc_init(&e);
+	penc_str(&e, widget);
+	penc_str(&e, session);
+	penc_str(&e, content);
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
+	penc_u32(&e, 30);
+	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &b->r), 0);
+	pdec_init(&d, b->r.enc.buf, b->r.enc.len);
+	b->result = pdec_u8(&d);
+	assert_int_equal(pdec_u64(&d), 0);
+	begin_tail(&d, b);
+}
+
+/* ST_WS_BEGIN as a new or known visitor (token byte tb) of wid. */
+static void
+ws_begin(struct fix *f, const char *wid, uint8_t tb, const char *content,
+    struct begin *b)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_widget w;
+	struct penc e;
+	struct pdec d;
+
+	memset(b, 0, sizeof(*b));
+	memset(h, tb, sizeof(h));
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, content);
+	penc_str(&e, "");
+	penc_u32(&e, 60000);
+	penc_u32(&e, 0);
+	penc_u32(&e, 30);
+	penc_u64(&e, 0);
+	penc_u8(&e, 1);
+	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &b->r), 0);
+	pdec_init(&d, b->r.enc.buf, b->r.enc.len);
+	b->result = pdec_u8(&d);
+	assert_int_equal(pdec_u64(&d), 0);
+	assert_int_equal(pdec_widget(&d, &w), 0);
+	st_widget_free(&w);
+	begin_tail(&d, b);
+}
+
+/* ST_HANDOFF_SET: the error code; *changed and the conversation's state. */
+static int
+handoff_set(struct fix *f, const char *conv_id, int state, const char *name,
+    int ai_only, int *changed, int *now)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct st_conv c;
+	int err;
+
+	penc_init(&e);
+	penc_str(&e, conv_id);
+	penc_u8(&e, (uint8_t)state);
+	penc_str(&e, name);
+	penc_u8(&e, (uint8_t)ai_only);
+	if ((err = request(f, PROTO_ST_HANDOFF_SET, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		*changed = pdec_u8(&d);
+		assert_int_equal(pdec_conv(&d, &c), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		*now = c.handoff;
+		st_conv_free(&c);
+		/* An event exactly when it changed, for visitors too. */
+		assert_int_equal(r.nevs, (size_t)*changed);
+		if (*changed) {
+			assert_int_equal(r.evs[0].kind, ST_EV_HANDOFF);
+			assert_true(r.evs[0].visitor);
+		}
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* ST_HANDOFF_LIST: the conversations' ids and states, in order. */
+static uint32_t
+handoff_list(struct fix *f, uint32_t limit, char ids[8][ST_ID_HEX + 1],
+    int states[8])
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct st_conv c;
+	uint32_t n, i;
+
+	penc_init(&e);
+	penc_u32(&e, limit);
+	assert_int_equal(request(f, PROTO_ST_HANDOFF_LIST, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	n = pdec_u32(&d);
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(pdec_conv(&d, &c), 0);
+		strlcpy(ids[i], c.id, ST_ID_HEX + 1);
+		states[i] = c.handoff;
+		st_conv_free(&c);
+	}
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+	return n;
+}
+
+/* An event of r decoded (numbered as the server would: seq 1). */
+static void
+event_of(const struct dreply *r, size_t i, struct st_event *ev)
+{
+	struct penc e;
+	struct pdec d;
+
+	assert_true(i < r->nevs);
+	penc_init(&e);
+	penc_u64(&e, 7);
+	penc_u64(&e, 1);
+	penc_u64(&e, r->evs[i].at);
+	penc_raw(&e, r->evs[i].body.buf, r->evs[i].body.len);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_event(&d, ev), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(ev->kind, r->evs[i].kind);
+	penc_free(&e);
+}
+
+/* ------------------------------------------------ agents */
+
+static void
+test_agent_crud(void **state)
+{
+	struct fix *f = *state;
+	struct st_agent in, a, b, g;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t n;
+
+	in = agent_named("Sales");
+	in.system_prompt = strdup("Sell.");
+	in.api_key = strdup("sk-secret");
+	in.temperature_milli = 300;
+	in.history_messages = 4;
+	strlcpy(in.id, "ignored", sizeof(in.id));
+	in.created_at = 5;
+	assert_int_equal(agent_create(f, &in, &a), 0);
+	assert_true(st_id_valid(a.id));
+	assert_string_equal(a.name, "Sales");
+	assert_int_equal(a.api_key_set, 1);
+	assert_int_equal(a.temperature_milli, 300);
+	assert_int_equal(a.created_at, T0);
+	assert_int_equal(a.updated_at, T0);
+
+	fake_now = T0 + 10;
+	st_agent_free(&in);
+	in = agent_named("Support");
+	assert_int_equal(agent_create(f, &in, &b), 0);
+	assert_int_equal(b.api_key_set, 0);
+
+	/* Update: only the masked fields; "" clears the key. */
+	fake_now = T0 + 20;
+	free(in.name);
+	in.name = strdup("Sales 2");
+	in.api_key = strdup("");
+	in.temperature_milli = 1999;
+	assert_int_equal(agent_update(f, a.id, ST_AF_NAME | ST_AF_API_KEY,
+	    &in, &g), 0);
+	assert_string_equal(g.name, "Sales 2");
+	assert_int_equal(g.api_key_set, 0);
+	assert_int_equal(g.temperature_milli, 300);
+	assert_string_equal(g.system_prompt, "Sell.");
+	assert_int_equal(g.updated_at, T0 + 20);
+	assert_int_equal(g.created_at, T0);
+	st_agent_free(&g);
+	assert_int_equal(agent_update(f, a.id, 0x100, &in, &g),
+	    PROTO_E_INVALID);
+	free(in.name);
+	in.name = strdup("");
+	assert_int_equal(agent_update(f, a.id, ST_AF_NAME, &in, &g),
+	    PROTO_E_INVALID);
+	assert_int_equal(agent_update(f, "0123456789abcdef0123456789abcdef",
+	    ST_AF_TEMPERATURE, &in, &g), PROTO_E_NOT_FOUND);
+
+	/* Get, and list oldest first. */
+	assert_int_equal(agent_get(f, b.id, &g), 0);
+	assert_string_equal(g.name, "Support");
+	st_agent_free(&g);
+	assert_int_equal(agent_get(f, "default", &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(agent_get(f, "nope", &g), PROTO_E_NOT_FOUND);
+	penc_init(&e);
+	assert_int_equal(request(f, PROTO_ST_AGENT_LIST, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	n = pdec_u32(&d);
+	assert_int_equal(n, 2);
+	assert_int_equal(pdec_agent(&d, &g), 0);
+	assert_string_equal(g.id, a.id);
+	assert_string_equal(g.api_key, "");
+	st_agent_free(&g);
+	assert_int_equal(pdec_agent(&d, &g), 0);
+	assert_string_equal(g.id, b.id);
+	st_agent_free(&g);
+	assert_int_equal(pdec_done(&d), 0);
+	dreply_free(&r);
+
+	/* Invalid input is named; a malformed payload is malformed. */
+	st_agent_free(&in);
+	in = agent_named("x");
+	in.temperature_milli = 5000;
+	assert_int_equal(agent_create(f, &in, &g), PROTO_E_INVALID);
+	assert_int_equal(request_raw(f, PROTO_ST_AGENT_CREATE, "\0\0", 2),
+	    PROTO_E_INVALID);
+	st_agent_free(&in);
+	st_agent_free(&a);
+	st_agent_free(&b);
+}
+
+static void
+test_agent_delete_in_use(void **state)
+{
+	struct fix *f = *state;
+	struct st_agent in, a, g;
+	struct st_widget w1, w2, w3;
+	char wids[4][ST_WID_LEN + 1];
+	uint32_t n;
+	int in_use;
+
+	in = agent_named("Bot");
+	assert_int_equal(agent_create(f, &in, &a), 0);
+	st_agent_free(&in);
+
+	/* A widget may name only an agent that exists. */
+	assert_int_equal(widget_with_agent(f,
+	    "0123456789abcdef0123456789abcdef", "", "", &w1),
+	    PROTO_E_INVALID);
+	assert_int_equal(widget_with_agent(f, "bogus", "", "", &w1),
+	    PROTO_E_INVALID);
+	assert_int_equal(widget_with_agent(f, a.id, "", "", &w1), 0);
+	assert_string_equal(w1.agent_id, a.id);
+	assert_int_equal(widget_with_agent(f, "default", "", "", &w2), 0);
+	assert_string_equal(w2.agent_id, "");
+	assert_int_equal(widget_set_agent(f, w2.widget_id, a.id), 0);
+	assert_int_equal(widget_set_agent(f, w2.widget_id,
+	    "fedcba9876543210fedcba9876543210"), PROTO_E_INVALID);
+	assert_int_equal(widget_with_agent(f, "", "", "", &w3), 0);
+
+	/* In use by two: refused, naming their public ids; nothing goes. */
+	assert_int_equal(agent_delete(f, a.id, &in_use, &n, wids), 0);
+	assert_int_equal(in_use, 1);
+	assert_int_equal(n, 2);
+	assert_true((strcmp(wids[0], w1.widget_id) == 0 &&
+	    strcmp(wids[1], w2.widget_id) == 0) ||
+	    (strcmp(wids[1], w1.widget_id) == 0 &&
+	    strcmp(wids[0], w2.widget_id) == 0));
+	assert_int_equal(agent_get(f, a.id, &g), 0);
+	st_agent_free(&g);
+
+	/* Free again: deleted, then not found. */
+	assert_int_equal(widget_set_agent(f, w1.widget_id, ""), 0);
+	assert_int_equal(widget_set_agent(f, w2.widget_id, "default"), 0);
+	assert_int_equal(agent_delete(f, a.id, &in_use, &n, wids), 0);
+	assert_int_equal(in_use, 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(agent_get(f, a.id, &g), PROTO_E_NOT_FOUND);
+	assert_int_equal(agent_delete(f, a.id, &in_use, &n, wids),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(db_entries(f, "agent_order"), 0);
+	st_agent_free(&a);
+	st_widget_free(&w1);
+	st_widget_free(&w2);
+	st_widget_free(&w3);
+}
+
+static void
+test_agent_limit(void **state)
+{
+	struct fix *f = *state;
+	struct st_agent in, a;
+	int i;
+
+	in = agent_named("many");
+	for (i = 0; i < ST_AGENTS_MAX; i++) {
+		assert_int_equal(agent_create(f, &in, &a), 0);
+		st_agent_free(&a);
+	}
+	assert_int_equal(agent_create(f, &in, &a), PROTO_E_INVALID);
+	st_agent_free(&in);
+}
+
+/* The begin replies carry the effective agent, with its key. */
+static void
+test_begin_agent(void **state)
+{
+	struct fix *f = *state;
+	struct st_agent in, a;
+	struct st_widget w, w2;
+	struct begin b;
+	int i;
+
+	/* No agent: the default one, empty, and the request's history. */
+	chat_begin(f, "default", "s1", "hello", &b);
+	assert_int_equal(b.result, ST_CHAT_OK);
+	assert_string_equal(b.agent.id, "");
+	assert_string_equal(b.agent.model, "");
+	assert_int_equal(b.agent.temperature_milli, ST_AGENT_UNSET);
+	assert_int_equal(b.late, 0);
+	begin_free(&b);
+
+	in = agent_named("Brief");
+	in.system_prompt = strdup("Agent prompt");
+	in.model = strdup("agent-model");
+	in.api_key = strdup("sk-agent");
+	in.base_url = strdup("https://llm.example/v1");
+	in.history_messages = 2;
+	in.max_tokens = 99;
+	assert_int_equal(agent_create(f, &in, &a), 0);
+	st_agent_free(&in);
+
+	/* The widget's own model wins; its empty prompt does not. */
+	assert_int_equal(widget_with_agent(f, a.id, "", "widget-model", &w),
+	    0);
+	for (i = 0; i < 3; i++) {
+		ws_begin(f, w.widget_id, 1, "turn", &b);
+		assert_int_equal(b.result, ST_WS_OK);
+		begin_free(&b);
+	}
+	ws_begin(f, w.widget_id, 1, "turn 4", &b);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_string_equal(b.agent.id, a.id);
+	assert_string_equal(b.agent.api_key, "sk-agent");
+	assert_string_equal(b.agent.base_url, "https://llm.example/v1");
+	assert_string_equal(b.agent.system_prompt, "Agent prompt");
+	assert_string_equal(b.agent.model, "widget-model");
+	assert_int_equal(b.agent.max_tokens, 99);
+	/* The agent's history_messages (2), not the request's 30. */
+	assert_int_equal(b.n, 2);
+	begin_free(&b);
+
+	/* The default agent with a widget's prompt merged in. */
+	assert_int_equal(widget_with_agent(f, "", "Widget prompt", "", &w2),
+	    0);
+	ws_begin(f, w2.widget_id, 2, "hi", &b);
+	assert_string_equal(b.agent.id, "");
+	assert_string_equal(b.agent.system_prompt, "Widget prompt");
+	assert_string_equal(b.agent.api_key, "");
+	begin_free(&b);
+	st_widget_free(&w);
+	st_widget_free(&w2);
+	st_agent_free(&a);
+}
+
+/* ------------------------------------------------ handoff */
+
+static void
+test_handoff_states(void **state)
+{
+	struct fix *f = *state;
+	struct begin b1, b2, b3;
+	char ids[8][ST_ID_HEX + 1];
+	int states[8], changed, now;
+	struct penc e;
+
+	chat_begin(f, "default", "h1", "one", &b1);
+	fake_now += 10;
+	chat_begin(f, "default", "h2", "two", &b2);
+	fake_now += 10;
+	chat_begin(f, "default", "h3", "three", &b3);
+	assert_int_equal(b1.conv.handoff, ST_HANDOFF_AI);
+	assert_int_equal(handoff_list(f, 10, ids, states), 0);
+
+	/* The visitor's request moves only a conversation the AI answers. */
+	fake_now += 10;
+	assert_int_equal(handoff_set(f, b2.conv.id, ST_HANDOFF_WAITING, "",
+	    1, &changed, &now), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(now, ST_HANDOFF_WAITING);
+	assert_int_equal(handoff_set(f, b2.conv.id, ST_HANDOFF_WAITING, "",
+	    1, &changed, &now), 0);
+	assert_int_equal(changed, 0);
+	fake_now += 10;
+	assert_int_equal(handoff_set(f, b1.conv.id, ST_HANDOFF_HUMAN, "Ana",
+	    0, &changed, &now), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(handoff_set(f, b1.conv.id, ST_HANDOFF_WAITING, "",
+	    1, &changed, &now), 0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(now, ST_HANDOFF_HUMAN);
+	fake_now += 10;
+	assert_int_equal(handoff_set(f, b3.conv.id, ST_HANDOFF_WAITING, "",
+	    0, &changed, &now), 0);
+
+	/* Waiting first (oldest since first), then human. */
+	assert_int_equal(handoff_list(f, 10, ids, states), 3);
+	assert_string_equal(ids[0], b2.conv.id);
+	assert_string_equal(ids[1], b3.conv.id);
+	assert_string_equal(ids[2], b1.conv.id);
+	assert_int_equal(states[0], ST_HANDOFF_WAITING);
+	assert_int_equal(states[2], ST_HANDOFF_HUMAN);
+	assert_int_equal(handoff_list(f, 1, ids, states), 1);
+
+	/* The owner takes a waiting one: it moves to the human list. */
+	fake_now += 10;
+	assert_int_equal(handoff_set(f, b2.conv.id, ST_HANDOFF_HUMAN, "Bo",
+	    0, &changed, &now), 0);
+	assert_int_equal(handoff_list(f, 10, ids, states), 3);
+	assert_string_equal(ids[0], b3.conv.id);
+	assert_string_equal(ids[1], b1.conv.id);
+	assert_string_equal(ids[2], b2.conv.id);
+	/* Hand back: out of the index. */
+	assert_int_equal(handoff_set(f, b1.conv.id, ST_HANDOFF_AI, "", 0,
+	    &changed, &now), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(handoff_list(f, 10, ids, states), 2);
+	assert_int_equal(db_entries(f, "conv_handoff_at"), 2);
+
+	/* Bad input. */
+	assert_int_equal(handoff_set(f, b1.conv.id, 3, "", 0, &changed, &now),
+	    PROTO_E_INVALID);
+	assert_int_equal(handoff_set(f, "00000000000000000000000000000000",
+	    ST_HANDOFF_HUMAN, "", 0, &changed, &now), PROTO_E_NOT_FOUND);
+	penc_init(&e);
+	penc_u32(&e, 0);
+	assert_int_equal(request_err(f, PROTO_ST_HANDOFF_LIST, &e),
+	    PROTO_E_INVALID);
+	penc_init(&e);
+	penc_u32(&e, 201);
+	assert_int_equal(request_err(f, PROTO_ST_HANDOFF_LIST, &e),
+	    PROTO_E_INVALID);
+
+	/* Deleting a conversation removes its index entries. */
+	penc_init(&e);
+	penc_str(&e, b2.conv.id);
+	assert_int_equal(request_err(f, PROTO_ST_CONV_DELETE, &e), 0);
+	assert_int_equal(handoff_list(f, 10, ids, states), 1);
+	assert_string_equal(ids[0], b3.conv.id);
+	assert_int_equal(db_entries(f, "conv_handoff"), 1);
+	assert_int_equal(db_entries(f, "conv_handoff_at"), 1);
+	begin_free(&b1);
+	begin_free(&b2);
+	begin_free(&b3);
+}
+
+/* In state human the message is stored, with no history and no early answer. */
+static void
+test_human_begin(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w;
+	struct begin b;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	struct thread t;
+	int changed, now;
+
+	chat_begin(f, "default", "hh", "first", &b);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(handoff_set(f, b.conv.id, ST_HANDOFF_HUMAN, "Ana", 0,
+	    &changed, &now), 0);
+	begin_free(&b);
+	chat_begin(f, "default", "hh", "to a person", &b);
+	assert_int_equal(b.result, ST_CHAT_HUMAN);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.late, 1);
+	assert_int_equal(b.wrote, 1);
+	assert_string_equal(b.msg.content, "to a person");
+	assert_int_equal(b.conv.message_count, 2);
+	/* The user message is an event as usual. */
+	assert_int_equal(b.r.nevs, 1);
+	assert_int_equal(b.r.evs[0].kind, ST_EV_MESSAGE);
+	assert_false(b.r.evs[0].visitor);
+
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	memset(&t, 0, sizeof(t));
+	thread_decode(&d, &t);
+	thread_is(&t, 2, "first", "to a person");
+	thread_free(&t);
+	dreply_free(&r);
+	begin_free(&b);
+
+	/* Waiting for a person: the model still answers. */
+	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
+	ws_begin(f, w.widget_id, 9, "hello", &b);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_int_equal(handoff_set(f, b.conv.id, ST_HANDOFF_WAITING, "", 1,
+	    &changed, &now), 0);
+	begin_free(&b);
+	ws_begin(f, w.widget_id, 9, "still there?", &b);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_int_equal(b.late, 0);
+	assert_true(b.n >= 1);
+	assert_int_equal(handoff_set(f, b.conv.id, ST_HANDOFF_HUMAN, "Ana", 0,
+	    &changed, &now), 0);
+	begin_free(&b);
+	ws_begin(f, w.widget_id, 9, "hi Ana", &b);
+	assert_int_equal(b.result, ST_WS_HUMAN);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.late, 1);
+	begin_free(&b);
+	st_widget_free(&w);
+}
+
+static void
+test_agent_msg_and_typing(void **state)
+{
+	struct fix *f = *state;
+	struct st_event ev;
+	struct st_msg m;
+	struct st_conv c;
+	struct begin b;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	char *big;
+
+	chat_begin(f, "default", "am", "question", &b);
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_str(&e, "An answer from a person");
+	penc_str(&e, "Ana");
+	assert_int_equal(request(f, PROTO_ST_AGENT_MSG, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_msg(&d, &m), 0);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(m.role, "agent");
+	assert_string_equal(m.name, "Ana");
+	assert_string_equal(m.status, "complete");
+	assert_int_equal(c.message_count, 2);
+	/* It does not change the state. */
+	assert_int_equal(c.handoff, ST_HANDOFF_AI);
+	/* Its event reaches visitors. */
+	assert_int_equal(r.nevs, 1);
+	assert_true(r.evs[0].visitor);
+	event_of(&r, 0, &ev);
+	assert_string_equal(ev.msg.name, "Ana");
+	assert_string_equal(ev.conv.id, b.conv.id);
+	st_event_free(&ev);
+	st_msg_free(&m);
+	st_conv_free(&c);
+	dreply_free(&r);
+
+	/* The next turn's history holds it, as role agent. */
+	begin_free(&b);
+	chat_begin(f, "default", "am", "thanks", &b);
+	assert_int_equal(b.n, 3);
+	assert_string_equal(b.roles[1], "agent");
+	begin_free(&b);
+	chat_begin(f, "default", "am2", "x", &b);
+
+	/* Bad input: no name, a long name, no content, too much content. */
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_str(&e, "x");
+	penc_str(&e, "");
+	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
+	    PROTO_E_INVALID);
+	big = repeat('n', 101);
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_str(&e, "x");
+	penc_str(&e, big);
+	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
+	    PROTO_E_INVALID);
+	free(big);
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_str(&e, "");
+	penc_str(&e, "Ana");
+	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
+	    PROTO_E_INVALID);
+	big = repeat('c', ST_CONTENT_MAX + 1);
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_str(&e, big);
+	penc_str(&e, "Ana");
+	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
+	    PROTO_E_INVALID);
+	free(big);
+	penc_init(&e);
+	penc_str(&e, "0123456789abcdef0123456789abcdef");
+	penc_str(&e, "x");
+	penc_str(&e, "Ana");
+	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
+	    PROTO_E_NOT_FOUND);
+
+	/* Typing: nothing stored, an empty reply, one event. */
+	assert_false(dispatch_is_write(PROTO_ST_TYPING));
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	penc_u8(&e, 1);
+	penc_str(&e, "Ana");
+	assert_int_equal(request(f, PROTO_ST_TYPING, &e, &r), 0);
+	assert_int_equal(r.enc.len, 0);
+	assert_int_equal(r.nevs, 1);
+	event_of(&r, 0, &ev);
+	assert_int_equal(ev.kind, ST_EV_TYPING);
+	assert_int_equal(ev.on, 1);
+	assert_string_equal(ev.name, "Ana");
+	st_event_free(&ev);
+	dreply_free(&r);
+	penc_init(&e);
+	penc_str(&e, "0123456789abcdef0123456789abcdef");
+	penc_u8(&e, 0);
+	penc_str(&e, "");
+	assert_int_equal(request_err(f, PROTO_ST_TYPING, &e),
+	    PROTO_E_NOT_FOUND);
+	begin_free(&b);
+}
+
+/* ST_WS_REQUEST_HUMAN: the session's conversation to waiting_human. */
+static void
+test_request_human(void **state)
+{
+	struct fix *f = *state;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_widget w;
+	struct st_conv c;
+	struct begin b;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	int i, changed, now;
+
+	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
+	memset(h, 5, sizeof(h));
+	for (i = 0; i < 4; i++) {
+		penc_init(&e);
+		penc_str(&e, i == 0 ? "wid_nope" : w.widget_id);
+		penc_bytes(&e, h, sizeof(h));
+		assert_int_equal(request(f, PROTO_ST_WS_REQUEST_HUMAN, &e, &r),
+		    0);
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		switch (i) {
+		case 0:
+			assert_int_equal(pdec_u8(&d), ST_WS_NO_WIDGET);
+			assert_int_equal(pdec_u8(&d), 0);
+			break;
+		case 1:
+			/* No session yet. */
+			assert_int_equal(pdec_u8(&d), ST_WS_NO_SESSION);
+			assert_int_equal(pdec_u8(&d), 0);
+			ws_begin(f, w.widget_id, 5, "hello", &b);
+			begin_free(&b);
+			break;
+		case 2:
+		case 3:
+			assert_int_equal(pdec_u8(&d), ST_WS_OK);
+			assert_int_equal(pdec_u8(&d), i == 2);
+			assert_int_equal(pdec_conv(&d, &c), 0);
+			assert_int_equal(c.handoff, ST_HANDOFF_WAITING);
+			assert_int_equal(r.nevs, (size_t)(i == 2));
+			if (i == 3) {
+				/* The owner hands back: the visitor may ask again. */
+				assert_int_equal(handoff_set(f, c.id,
+				    ST_HANDOFF_AI, "", 0, &changed, &now), 0);
+			}
+			st_conv_free(&c);
+			break;
+		}
+		assert_int_equal(pdec_done(&d), 0);
+		dreply_free(&r);
+	}
+
+	/* A session whose conversation was deleted has none. */
+	ws_begin(f, w.widget_id, 5, "again", &b);
+	penc_init(&e);
+	penc_str(&e, b.conv.id);
+	assert_int_equal(request_err(f, PROTO_ST_CONV_DELETE, &e), 0);
+	begin_free(&b);
+	penc_init(&e);
+	penc_str(&e, w.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	assert_int_equal(request(f, PROTO_ST_WS_REQUEST_HUMAN, &e, &r), 0);
+	assert_int_equal(r.enc.buf[0], ST_WS_NO_CONV);
+	dreply_free(&r);
+	/* A token hash of another length is malformed. */
+	penc_init(&e);
+	penc_str(&e, w.widget_id);
+	penc_bytes(&e, h, 5);
+	assert_int_equal(request_err(f, PROTO_ST_WS_REQUEST_HUMAN, &e),
+	    PROTO_E_INVALID);
+	st_widget_free(&w);
+}
+
+/* Which requests make which events (SPEC B, "Events"). */
+static void
+test_request_events(void **state)
+{
+	struct fix *f = *state;
+	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_widget w;
+	struct st_event ev;
+	struct begin b;
+	struct penc e;
+	struct dreply r;
+
+	/* A new conversation: created, then the user message. */
+	chat_begin(f, "default", "ev", "hello", &b);
+	assert_int_equal(b.r.nevs, 2);
+	assert_int_equal(b.r.evs[0].kind, ST_EV_CONV_CREATED);
+	assert_int_equal(b.r.evs[0].at, T0);
+	event_of(&b.r, 1, &ev);
+	assert_int_equal(ev.kind, ST_EV_MESSAGE);
+	assert_string_equal(ev.msg.role, "user");
+	assert_string_equal(ev.msg.content, "hello");
+	st_event_free(&ev);
+
+	/* The assistant's reply, by ST_MSG_APPEND, whatever its status. */
+	append_payload(&e, b.conv.id, "assistant", "partial", "interrupted",
+	    0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	assert_int_equal(r.nevs, 1);
+	event_of(&r, 0, &ev);
+	assert_string_equal(ev.msg.status, "interrupted");
+	assert_false(r.evs[0].visitor);
+	st_event_free(&ev);
+	dreply_free(&r);
+	begin_free(&b);
+
+	/* A request that fails makes none. */
+	append_payload(&e, "0123456789abcdef0123456789abcdef", "assistant",
+	    "x", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(r.nevs, 0);
+	dreply_free(&r);
+
+	/* A contact saved: for the session's conversation, when it has one. */
+	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
+	memset(h, 3, sizeof(h));
+	ws_begin(f, w.widget_id, 3, "hi", &b);
+	penc_init(&e);
+	penc_str(&e, w.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "Vi");
+	penc_str(&e, "vi@example.com");
+	penc_str(&e, "");
+	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	assert_int_equal(r.nevs, 1);
+	event_of(&r, 0, &ev);
+	assert_int_equal(ev.kind, ST_EV_CONTACT);
+	assert_string_equal(ev.contact.email, "vi@example.com");
+	assert_string_equal(ev.conv.id, b.conv.id);
+	st_event_free(&ev);
+	dreply_free(&r);
+	begin_free(&b);
+	/* A visitor with no conversation yet: saved, no event. */
+	memset(h, 4, sizeof(h));
+	penc_init(&e);
+	penc_str(&e, w.widget_id);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, "Wu");
+	penc_str(&e, "");
+	penc_str(&e, "");
+	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	assert_int_equal(r.nevs, 0);
+	dreply_free(&r);
+	st_widget_free(&w);
+
+	/* A batch that fails to commit publishes nothing. */
+	chat_begin(f, "default", "ev2", "x", &b);
+	assert_int_equal(b.r.nevs, 2);
+	dreply_commit_failed(&b.r);
+	assert_int_equal(b.r.nevs, 0);
+	assert_null(b.r.evs);
+	begin_free(&b);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_agent_crud),
+		T(test_agent_delete_in_use),
+		T(test_agent_limit),
+		T(test_begin_agent),
+		T(test_handoff_states),
+		T(test_human_begin),
+		T(test_agent_msg_and_typing),
+		T(test_request_human),
+		T(test_request_events),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

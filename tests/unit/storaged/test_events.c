@@ -1,0 +1,266 @@
+/*
+ * storaged's event ring (events.h): numbering under an epoch, typing
+ * kept out, ST_EV_SINCE's answers (ok, gone, bounded), eviction by count
+ * and by bytes, and which subscriber level gets which event.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agentmsg.h"
+#include "events.h"
+#include "log.h"
+
+/* An event of kind about a conversation, with pad bytes of content. */
+static void
+dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
+{
+	struct st_conv c;
+	struct st_msg m;
+
+	memset(ev, 0, sizeof(*ev));
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	ev->kind = kind;
+	ev->visitor = visitor;
+	ev->at = 1700000000000ull;
+	strlcpy(c.id, "00112233445566778899aabbccddeeff", sizeof(c.id));
+	strlcpy(c.widget, "default", sizeof(c.widget));
+	strlcpy(c.session, "s", sizeof(c.session));
+	penc_init(&ev->body);
+	penc_u8(&ev->body, kind);
+	penc_conv(&ev->body, &c);
+	switch (kind) {
+	case ST_EV_MESSAGE:
+		strlcpy(m.role, visitor ? "agent" : "user", sizeof(m.role));
+		m.content = malloc(pad + 1);
+		assert_non_null(m.content);
+		memset(m.content, 'x', pad);
+		m.content[pad] = '\0';
+		penc_msg(&ev->body, &m);
+		free(m.content);
+		break;
+	case ST_EV_HANDOFF:
+	case ST_EV_TYPING:
+		penc_u8(&ev->body, 1);
+		penc_str(&ev->body, "Ana");
+		break;
+	}
+	assert_false(ev->body.err);
+}
+
+/* Adds an event; its whole encoding decodes back with seq. */
+static uint64_t
+add(struct evring *r, uint8_t kind, size_t pad)
+{
+	struct devent ev;
+	struct st_event g;
+	struct penc out;
+	struct pdec d;
+	uint64_t seq;
+
+	dev_make(&ev, kind, 0, pad);
+	assert_int_equal(evring_add(r, &ev, &out), 0);
+	pdec_init(&d, out.buf, out.len);
+	assert_int_equal(pdec_event(&d, &g), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(g.epoch, evring_epoch(r));
+	assert_int_equal(g.kind, kind);
+	assert_int_equal(g.at, 1700000000000ull);
+	seq = g.seq;
+	st_event_free(&g);
+	penc_free(&out);
+	devent_free(&ev);
+	return seq;
+}
+
+/* ST_EV_SINCE: the result, last seq, and the seqs it returned. */
+static int
+since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
+    size_t max_bytes, uint64_t *last, uint64_t *seqs, uint32_t *n)
+{
+	struct penc e;
+	struct pdec d, de;
+	struct st_event g;
+	const uint8_t *p;
+	size_t len;
+	uint32_t i;
+	int res;
+
+	penc_init(&e);
+	evring_since(r, epoch, seq, max, max_bytes, &e);
+	assert_false(e.err);
+	pdec_init(&d, e.buf, e.len);
+	res = pdec_u8(&d);
+	assert_int_equal(pdec_u64(&d), evring_epoch(r));
+	*last = pdec_u64(&d);
+	*n = pdec_u32(&d);
+	for (i = 0; i < *n; i++) {
+		p = pdec_bytes(&d, &len);
+		assert_non_null(p);
+		pdec_init(&de, p, len);
+		assert_int_equal(pdec_event(&de, &g), 0);
+		seqs[i] = g.seq;
+		st_event_free(&g);
+	}
+	assert_int_equal(pdec_done(&d), 0);
+	penc_free(&e);
+	return res;
+}
+
+static void
+test_numbering(void **state)
+{
+	struct evring *r = evring_new(), *r2 = evring_new();
+	uint64_t last, seqs[16];
+	uint32_t n;
+
+	assert_non_null(r);
+	assert_non_null(r2);
+	/* A new run, a new epoch. */
+	assert_true(evring_epoch(r) != evring_epoch(r2));
+	assert_int_equal(evring_last(r), 0);
+	assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), 1);
+	assert_int_equal(add(r, ST_EV_MESSAGE, 10), 2);
+	/* Typing: seq 0, never kept. */
+	assert_int_equal(add(r, ST_EV_TYPING, 0), 0);
+	assert_int_equal(add(r, ST_EV_HANDOFF, 0), 3);
+	assert_int_equal(evring_last(r), 3);
+	assert_int_equal(evring_count(r), 3);
+
+	/* Everything after 0, after 1, after the last (nothing). */
+	assert_int_equal(since(r, evring_epoch(r), 0, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(last, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(seqs[0], 1);
+	assert_int_equal(seqs[2], 3);
+	assert_int_equal(since(r, evring_epoch(r), 1, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(seqs[0], 2);
+	assert_int_equal(since(r, evring_epoch(r), 3, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 0);
+	/* max bounds it. */
+	assert_int_equal(since(r, evring_epoch(r), 0, 2, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 2);
+
+	/* Another run's epoch, or a seq not handed out yet: gone. */
+	assert_int_equal(since(r, evring_epoch(r2), 0, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	assert_int_equal(n, 0);
+	assert_int_equal(last, 3);
+	assert_int_equal(since(r, evring_epoch(r), 4, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	/* An empty ring has all of nothing. */
+	assert_int_equal(since(r2, evring_epoch(r2), 0, 100, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 0);
+	evring_free(r);
+	evring_free(r2);
+}
+
+static void
+test_evict_count(void **state)
+{
+	struct evring *r = evring_new();
+	uint64_t last, seqs[4], i;
+	uint32_t n;
+
+	for (i = 1; i <= ST_EV_RING_EVENTS + 10; i++)
+		assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), i);
+	assert_int_equal(evring_count(r), ST_EV_RING_EVENTS);
+	/* Events 1..10 left: after 9, 10 is missing; after 10, none is. */
+	assert_int_equal(since(r, evring_epoch(r), 9, 4, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	assert_int_equal(since(r, evring_epoch(r), 0, 4, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	assert_int_equal(since(r, evring_epoch(r), 10, 4, 1 << 20, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(seqs[0], 11);
+	assert_int_equal(last, ST_EV_RING_EVENTS + 10);
+	evring_free(r);
+}
+
+static void
+test_evict_bytes(void **state)
+{
+	struct evring *r = evring_new();
+	uint64_t last, seqs[8], i;
+	uint32_t n;
+	size_t big = 64 * 1024;
+
+	/* 64 KiB messages: 8 MiB holds fewer than 128 of them. */
+	for (i = 1; i <= 200; i++)
+		add(r, ST_EV_MESSAGE, big);
+	assert_true(evring_bytes(r) <= ST_EV_RING_BYTES);
+	assert_true(evring_count(r) < 128);
+	assert_true(evring_count(r) > 100);
+	assert_int_equal(since(r, evring_epoch(r), 200 - evring_count(r) - 1,
+	    8, 1 << 30, &last, seqs, &n), ST_EV_GONE);
+	assert_int_equal(since(r, evring_epoch(r), 200 - evring_count(r), 8,
+	    1 << 30, &last, seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 8);
+	/* A reply bounded by bytes carries what fits, at least one. */
+	assert_int_equal(since(r, evring_epoch(r), 190, 8, 3 * big, &last,
+	    seqs, &n), ST_EV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(seqs[0], 191);
+	assert_int_equal(since(r, evring_epoch(r), 190, 8, 10, &last, seqs,
+	    &n), ST_EV_OK);
+	assert_int_equal(n, 1);
+	evring_free(r);
+}
+
+static void
+test_levels(void **state)
+{
+	struct devent user, agent, handoff, typing, contact, created;
+
+	dev_make(&user, ST_EV_MESSAGE, 0, 1);
+	dev_make(&agent, ST_EV_MESSAGE, 1, 1);
+	dev_make(&handoff, ST_EV_HANDOFF, 1, 0);
+	dev_make(&typing, ST_EV_TYPING, 1, 0);
+	dev_make(&contact, ST_EV_CONTACT, 0, 0);
+	dev_make(&created, ST_EV_CONV_CREATED, 0, 0);
+	assert_false(ev_wanted(ST_EV_LEVEL_NONE, &agent));
+	assert_false(ev_wanted(ST_EV_LEVEL_NONE, &created));
+	assert_true(ev_wanted(ST_EV_LEVEL_VISITOR, &agent));
+	assert_true(ev_wanted(ST_EV_LEVEL_VISITOR, &handoff));
+	assert_true(ev_wanted(ST_EV_LEVEL_VISITOR, &typing));
+	assert_false(ev_wanted(ST_EV_LEVEL_VISITOR, &user));
+	assert_false(ev_wanted(ST_EV_LEVEL_VISITOR, &contact));
+	assert_false(ev_wanted(ST_EV_LEVEL_VISITOR, &created));
+	assert_true(ev_wanted(ST_EV_LEVEL_ALL, &user));
+	assert_true(ev_wanted(ST_EV_LEVEL_ALL, &contact));
+	assert_true(ev_wanted(ST_EV_LEVEL_ALL, &typing));
+	devent_free(&user);
+	devent_free(&agent);
+	devent_free(&handoff);
+	devent_free(&typing);
+	devent_free(&contact);
+	devent_free(&created);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbering),
+		cmocka_unit_test(test_evict_count),
+		cmocka_unit_test(test_evict_bytes),
+		cmocka_unit_test(test_levels),
+	};
+
+	log_init("test_events");
+	log_set_level(LOG_LEVEL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

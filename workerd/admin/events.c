@@ -1,0 +1,524 @@
+/*
+ * GET /v1/admin/events: the store's events as Server-Sent Events, for the
+ * dashboard (docs/dashboard.md, "Live events"):
+ *
+ *	retry: 2000
+ *
+ *	id: <epoch hex>-<seq>
+ *	event: conversation | message | handoff | contact
+ *	data: {"conversation":{...}, ...}
+ *
+ * storaged numbers its events per run (epoch, seq) and keeps the newest in
+ * a ring. While this worker has clients it subscribes to every event
+ * (level 2, storec_ev_level); it sends each one to every client, built
+ * with the admin API's own JSON (admin_conv_json, admin_msg_json,
+ * contact_json). A client starts once the subscription is confirmed:
+ * with Last-Event-ID (the header, or ?last_event_id=) it is first sent
+ * what it missed (ST_EV_SINCE), or "event: reset" when that left the ring
+ * or storaged restarted since; without one it is sent an id line alone
+ * (no event), so that its reconnect resumes from there.
+ *
+ * A comment ": ping" every EVENTS_PING_MS keeps proxies from closing an
+ * idle stream. Each worker takes at most ADMIN_EVENTS_MAX_CLIENTS streams
+ * (503 past it); a client whose output backs up past EVENTS_OUT_MAX is
+ * closed (logged). When storaged comes back after a drop, events in
+ * between are lost to the live streams: they are ended, and the browser
+ * reconnects (retry) with its Last-Event-ID. The streams end cleanly when
+ * the worker quits (events_quit).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentmsg.h"
+#include "log.h"
+#include "widgetmsg.h"
+#include "workerd.h"
+
+#define EVENTS_CTYPE	"text/event-stream; charset=utf-8"
+#define EVENTS_HEADERS	"Cache-Control: no-store, no-transform\r\n" \
+			"X-Accel-Buffering: no\r\n"
+#define EVENTS_RETRY	"retry: 2000\n\n"
+#define EVENTS_PING	": ping\n\n"
+#define EVENTS_RESET_DATA	"{}"
+
+enum evc_state {
+	EVC_WAIT,	/* until storaged confirmed level 2 */
+	EVC_CATCHUP,	/* ST_EV_SINCE in flight */
+	EVC_LIVE,
+};
+
+struct evclient {
+	TAILQ_ENTRY(evclient) entry;
+	struct conn *c;
+	enum evc_state state;
+	int resume;			/* a Last-Event-ID was given */
+	uint64_t epoch, seq;		/* the last event it has */
+	struct storec_req *sreq;
+};
+
+static TAILQ_HEAD(, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
+static size_t nclients;
+static struct loop_timer ping_timer, linger_timer;
+static int timers_ready;
+static uint64_t ev_epoch, ev_seq;	/* the newest event seen at level 2 */
+static struct buf evtext;		/* one event's text, reused */
+
+static void client_since(struct evclient *);
+
+/* ------------------------------------------------------------- pure */
+
+int
+events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq)
+{
+	uint64_t e = 0, q = 0;
+	size_t i = 0, n;
+	int d;
+
+	for (n = 0; (d = proto_hex_digit((unsigned char)s[i])) >= 0; i++, n++)
+		e = e << 4 | (uint64_t)d;
+	if (n < 1 || n > 16 || s[i++] != '-')
+		return -1;
+	for (n = 0; s[i] >= '0' && s[i] <= '9'; i++, n++) {
+		d = s[i] - '0';
+		if (q > UINT64_MAX / 10 || (q == UINT64_MAX / 10 &&
+		    (uint64_t)d > UINT64_MAX % 10))
+			return -1;
+		q = q * 10 + (uint64_t)d;
+	}
+	if (n < 1 || s[i] != '\0')
+		return -1;
+	*epoch = e;
+	*seq = q;
+	return 0;
+}
+
+/* The data object of an event; NULL out of memory. */
+static json_t *
+event_data(const struct st_event *ev, const char **name)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	exprow_oset(o, "conversation", admin_conv_json(&ev->conv), &err);
+	switch (ev->kind) {
+	case ST_EV_CONV_CREATED:
+		*name = "conversation";
+		break;
+	case ST_EV_MESSAGE:
+		*name = "message";
+		exprow_oset(o, "message", admin_msg_json(&ev->msg), &err);
+		break;
+	case ST_EV_HANDOFF:
+		*name = "handoff";
+		exprow_oset(o, "state", exprow_text(st_handoff_name(ev->state) ?
+		    st_handoff_name(ev->state) : "ai"), &err);
+		exprow_oset(o, "name", exprow_text(ev->name), &err);
+		break;
+	case ST_EV_CONTACT:
+		*name = "contact";
+		exprow_oset(o, "contact", contact_json(&ev->contact), &err);
+		break;
+	default:
+		err = 1;
+		break;
+	}
+	return exprow_odone(o, err);
+}
+
+int
+events_format(struct buf *out, const struct st_event *ev)
+{
+	const char *name = NULL;
+	json_t *data;
+	char *text;
+
+	if (ev->kind == ST_EV_TYPING || ev->seq == 0)
+		return 1;	/* the visitors' only; never in the ring */
+	if ((data = event_data(ev, &name)) == NULL)
+		return -1;
+	text = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (text == NULL)
+		return -1;
+	buf_addf(out, "id: %" PRIx64 "-%" PRIu64 "\nevent: %s\ndata: %s\n\n",
+	    ev->epoch, ev->seq, name, text);
+	free(text);
+	return out->err ? -1 : 0;
+}
+
+/* ---------------------------------------------------------- clients */
+
+size_t
+events_clients(void)
+{
+	return nclients;
+}
+
+static void
+client_free(struct evclient *ec)
+{
+	if (ec->sreq != NULL)
+		storec_cancel(ec->sreq);
+	TAILQ_REMOVE(&clients, ec, entry);
+	nclients--;
+	free(ec);
+	if (nclients == 0) {
+		loop_timer_stop(&ping_timer);
+		/* A reload of the dashboard should not flap the level. */
+		loop_timer_after(&linger_timer, EVENTS_LINGER_MS);
+	}
+}
+
+/* The connection went away. */
+static void
+events_abort(struct conn *c)
+{
+	struct evclient *ec = c->hctx;
+
+	if (ec != NULL) {
+		c->hctx = NULL;
+		client_free(ec);
+	}
+}
+
+/* Lets go of the connection; the client is gone. */
+static struct conn *
+client_detach(struct evclient *ec)
+{
+	struct conn *c = ec->c;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	c->abort_on_eof = 0;
+	client_free(ec);
+	return c;
+}
+
+/* Ends the stream cleanly (its last chunk); the client reconnects. */
+static void
+client_end(struct evclient *ec)
+{
+	conn_stream_end(client_detach(ec));
+}
+
+/* Writes text; a client that does not read is closed. 0, or -1 closed. */
+static int
+client_write(struct evclient *ec, const void *text, size_t len)
+{
+	conn_stream_write(ec->c, text, len);
+	if (conn_out_pending(ec->c) <= EVENTS_OUT_MAX)
+		return 0;
+	log_warnx("events: a client is not reading (%zu bytes waiting): "
+	    "closed", conn_out_pending(ec->c));
+	conn_close(client_detach(ec), "events: not reading");
+	return -1;
+}
+
+/* One event to one client, unless it has it already. */
+static int
+client_event(struct evclient *ec, const struct st_event *ev,
+    const struct buf *text)
+{
+	if (ec->epoch == ev->epoch && ev->seq <= ec->seq)
+		return 0;
+	ec->epoch = ev->epoch;
+	ec->seq = ev->seq;
+	return client_write(ec, text->data, text->len);
+}
+
+/* Live from here: an id line alone, so that a reconnect resumes. */
+static void
+client_live(struct evclient *ec, uint64_t epoch, uint64_t seq)
+{
+	char line[64];
+
+	ec->state = EVC_LIVE;
+	ec->epoch = epoch;
+	ec->seq = seq;
+	snprintf(line, sizeof(line), "id: %" PRIx64 "-%" PRIu64 "\n\n",
+	    epoch, seq);
+	client_write(ec, line, strlen(line));
+}
+
+/* The subscription is confirmed: the client may start. */
+static void
+client_begin(struct evclient *ec)
+{
+	if (ec->resume)
+		client_since(ec);
+	else
+		client_live(ec, ev_epoch, ev_seq);
+}
+
+/* Its events are gone: "reset", and live from the newest. */
+static void
+client_reset(struct evclient *ec, uint64_t epoch, uint64_t seq)
+{
+	char text[96];
+
+	ec->state = EVC_LIVE;
+	ec->epoch = epoch;
+	ec->seq = seq;
+	snprintf(text, sizeof(text), "id: %" PRIx64 "-%" PRIu64
+	    "\nevent: reset\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq);
+	client_write(ec, text, strlen(text));
+}
+
+/*
+ * ST_EV_SINCE -> u8 result, u64 epoch, u64 last_seq, u32 n,
+ * n x bytes event. More is asked for while a full page came.
+ */
+static void
+since_done(const struct storec_result *r, void *arg)
+{
+	struct evclient *ec = arg;
+	struct st_event ev;
+	struct pdec d, one;
+	const uint8_t *p;
+	uint64_t epoch, last;
+	uint32_t n, i;
+	uint8_t result;
+	size_t len;
+	int rc;
+
+	if (r->status != STOREC_OK) {
+		/* The browser tries again with the same Last-Event-ID. */
+		log_warnx("events: ST_EV_SINCE failed: %s", r->status ==
+		    STOREC_ERROR ? r->message : "storaged unavailable");
+		client_end(ec);
+		return;
+	}
+	pdec_init(&d, r->payload, r->len);
+	result = pdec_u8(&d);
+	epoch = pdec_u64(&d);
+	last = pdec_u64(&d);
+	n = pdec_u32(&d);
+	if (d.err || n > ST_EV_SINCE_MAX) {
+		log_warnx("events: malformed ST_EV_SINCE reply");
+		client_end(ec);
+		return;
+	}
+	if (result != ST_EV_OK) {
+		client_reset(ec, epoch, last);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		p = pdec_bytes(&d, &len);
+		pdec_init(&one, p, len);
+		if (d.err || pdec_event(&one, &ev) < 0 || pdec_done(&one) < 0) {
+			log_warnx("events: malformed ST_EV_SINCE reply");
+			client_end(ec);
+			return;
+		}
+		evtext.len = evtext.off = 0;
+		rc = events_format(&evtext, &ev);
+		if (rc == 0)
+			rc = client_event(ec, &ev, &evtext);
+		else if (rc > 0)
+			rc = 0;
+		st_event_free(&ev);
+		if (rc < 0)
+			return;		/* closed */
+	}
+	if (pdec_done(&d) < 0) {
+		log_warnx("events: malformed ST_EV_SINCE reply");
+		client_end(ec);
+		return;
+	}
+	if (n == ST_EV_SINCE_MAX && ec->seq < last) {
+		client_since(ec);	/* the next page */
+		return;
+	}
+	ec->state = EVC_LIVE;
+	if (ec->epoch != epoch || ec->seq < last) {
+		ec->epoch = epoch;
+		ec->seq = last;
+	}
+}
+
+/* ST_EV_SINCE from the client's last event. */
+static void
+client_since(struct evclient *ec)
+{
+	struct penc e;
+
+	ec->state = EVC_CATCHUP;
+	penc_init(&e);
+	penc_u64(&e, ec->epoch);
+	penc_u64(&e, ec->seq);
+	penc_u32(&e, ST_EV_SINCE_MAX);
+	if (storec_send(PROTO_ST_EV_SINCE, &e, since_done, ec, &ec->sreq) < 0)
+		client_end(ec);
+}
+
+/* ------------------------------------------------------------ events */
+
+/* An event from storaged (every module gets it; ours are level 2's). */
+static void
+events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
+{
+	struct evclient *ec, *next;
+	struct st_event ev;
+	struct pdec d;
+	int rc;
+
+	if (type != PROTO_ST_EV || nclients == 0)
+		return;
+	pdec_init(&d, payload, len);
+	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
+		log_warnx("events: malformed %s", proto_msg_name(type));
+		return;
+	}
+	if (ev.seq != 0 && (ev.epoch != ev_epoch || ev.seq > ev_seq)) {
+		ev_epoch = ev.epoch;
+		ev_seq = ev.seq;
+	}
+	evtext.len = evtext.off = 0;
+	if ((rc = events_format(&evtext, &ev)) < 0)
+		log_warnx("events: cannot encode an event");
+	for (ec = TAILQ_FIRST(&clients); rc == 0 && ec != NULL; ec = next) {
+		next = TAILQ_NEXT(ec, entry);
+		if (ec->state == EVC_LIVE)
+			(void)client_event(ec, &ev, &evtext);
+	}
+	st_event_free(&ev);
+	/* Keep a buffer of everyday size, not the largest message's. */
+	if (evtext.err || evtext.cap > 64 * 1024)
+		buf_free(&evtext);
+}
+
+/* storaged confirmed a level. */
+static void
+events_subscribed(uint8_t level, uint64_t epoch, uint64_t last_seq,
+    int again)
+{
+	struct evclient *ec, *next;
+
+	if (level != ST_EV_LEVEL_ALL)
+		return;
+	ev_epoch = epoch;
+	ev_seq = last_seq;
+	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
+		next = TAILQ_NEXT(ec, entry);
+		if (ec->state == EVC_WAIT)
+			client_begin(ec);
+		else if (again)
+			client_end(ec);	/* it missed events: it resumes */
+	}
+}
+
+static void
+ping_tick(void *arg)
+{
+	struct evclient *ec, *next;
+
+	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
+		next = TAILQ_NEXT(ec, entry);
+		(void)client_write(ec, EVENTS_PING, strlen(EVENTS_PING));
+	}
+	if (nclients > 0)
+		loop_timer_after(&ping_timer, EVENTS_PING_MS);
+}
+
+/* No client for a while: back to the visitors' events. */
+static void
+linger_over(void *arg)
+{
+	if (nclients == 0)
+		storec_ev_level(ST_EV_LEVEL_VISITOR);
+}
+
+void
+events_quit(void)
+{
+	struct evclient *ec;
+
+	while ((ec = TAILQ_FIRST(&clients)) != NULL)
+		client_end(ec);
+}
+
+/* ----------------------------------------------------------- handler */
+
+/* Last-Event-ID, else ?last_event_id=: 1 given (maybe malformed), 0 not. */
+static int
+last_id(struct http_request *req, struct evclient *ec)
+{
+	char v[64];
+	const char *h = http_header(req, "last-event-id");
+
+	if (h == NULL || *h == '\0') {
+		if (req->query == NULL || http_query_param(req->query,
+		    "last_event_id", v, sizeof(v)) != 1 || v[0] == '\0')
+			return 0;
+		h = v;
+	}
+	/* A malformed one resumes nothing: its events are gone (reset). */
+	if (events_last_id_parse(h, &ec->epoch, &ec->seq) < 0) {
+		ec->epoch = 0;
+		ec->seq = UINT64_MAX;
+	}
+	return 1;
+}
+
+void
+events_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct evclient *ec;
+
+	if (admin_gate(c, req) < 0)
+		return;
+	if (worker_quitting()) {
+		conn_send_error(c, 503, admin_headers, "Shutting down");
+		return;
+	}
+	if (nclients >= wsettings.admin_events_max) {
+		conn_send_error(c, 503, "Retry-After: 5\r\nCache-Control: "
+		    "no-store\r\n", "Too many event streams");
+		return;
+	}
+	if (!storec_connected()) {
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+		return;
+	}
+	if (c->head_only) {	/* HEAD: the head a stream would have */
+		conn_send(c, 200, EVENTS_HEADERS, EVENTS_CTYPE, NULL, 0);
+		return;
+	}
+	if ((ec = calloc(1, sizeof(*ec))) == NULL) {
+		log_warn("events");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	ec->resume = last_id(req, ec);
+	http_request_slim(req);
+	if (conn_stream_start(c, 200, EVENTS_HEADERS, EVENTS_CTYPE) < 0) {
+		free(ec);
+		return;
+	}
+	if (!timers_ready) {
+		loop_timer_init(&ping_timer, ping_tick, NULL);
+		loop_timer_init(&linger_timer, linger_over, NULL);
+		timers_ready = 1;
+	}
+	storec_on_event(events_on_ev);
+	storec_on_subscribed(events_subscribed);
+	ec->c = c;
+	ec->state = EVC_WAIT;
+	TAILQ_INSERT_TAIL(&clients, ec, entry);
+	if (nclients++ == 0) {
+		loop_timer_stop(&linger_timer);
+		loop_timer_after(&ping_timer, EVENTS_PING_MS);
+	}
+	c->hctx = ec;
+	c->abort = events_abort;
+	c->abort_on_eof = 1;
+	conn_stream_write(c, EVENTS_RETRY, strlen(EVENTS_RETRY));
+	storec_ev_level(ST_EV_LEVEL_ALL);
+	if (storec_ev_level_confirmed() == ST_EV_LEVEL_ALL)
+		client_begin(ec);
+}

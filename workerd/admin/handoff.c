@@ -1,0 +1,372 @@
+/*
+ * The owner stepping into a conversation (docs/dashboard.md, "Human
+ * handoff"), authorised as the rest of the admin API:
+ *
+ *	POST /v1/admin/conversations/:id/handoff  {"state":"human"|"ai"|
+ *		"waiting_human"[,"name":...]}  -> 200 {"conversation","changed"}
+ *	POST /v1/admin/conversations/:id/messages {"content":...[,"name":...]}
+ *		-> 201 {"message"}
+ *	POST /v1/admin/conversations/:id/typing   {"typing":bool[,"name":...]}
+ *		-> 204
+ *	GET  /v1/admin/conversations?handoff=open  (admin.c calls
+ *		handoff_list here)
+ *
+ * Each is one storaged request (ST_HANDOFF_SET, ST_AGENT_MSG, ST_TYPING,
+ * ST_HANDOFF_LIST); storaged's events carry the change to the visitor's
+ * socket on whichever worker holds it (wschat.c) and to the dashboards
+ * (events.c). The name shown to the visitor is the body's "name", else
+ * DASHBOARD_AGENT_NAME. Typing is bounded per conversation in each worker:
+ * the same state again within HANDOFF_TYPING_MS is answered but not sent,
+ * so a key held down does not flood storaged and the visitors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentmsg.h"
+#include "log.h"
+#include "workerd.h"
+
+#define TYPING_SLOTS	64	/* conversations whose typing is remembered */
+
+struct typing_slot {
+	char conv[ST_ID_HEX + 1];
+	uint64_t at;
+	int on;
+};
+
+static struct typing_slot typing[TYPING_SLOTS];
+
+static const struct storec_answer conv_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+	{ PROTO_E_INVALID, 400, "Invalid request" },
+	{ 0, 0, NULL },
+};
+
+/* ------------------------------------------------------------- pure */
+
+int
+handoff_name_valid(const char *s, size_t len)
+{
+	size_t chars, i;
+
+	if (memchr(s, '\0', len) != NULL || !proto_utf8_valid(s, len))
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	chars = utf8_chars(s, len);
+	return chars >= 1 && chars <= ST_MSG_NAME_MAX && !chat_blank(s, len);
+}
+
+int
+handoff_typing_pass(const char *conv, int on, uint64_t now)
+{
+	struct typing_slot *t, *oldest = &typing[0];
+	size_t i;
+
+	for (i = 0; i < TYPING_SLOTS; i++) {
+		t = &typing[i];
+		if (strcmp(t->conv, conv) == 0) {
+			if (t->on == on && now < t->at + HANDOFF_TYPING_MS)
+				return 0;
+			t->on = on;
+			t->at = now;
+			return 1;
+		}
+		if (t->at < oldest->at)
+			oldest = t;
+	}
+	strlcpy(oldest->conv, conv, sizeof(oldest->conv));
+	oldest->on = on;
+	oldest->at = now;
+	return 1;
+}
+
+void
+handoff_typing_reset(void)
+{
+	memset(typing, 0, sizeof(typing));
+}
+
+/* ------------------------------------------------------------- body */
+
+/*
+ * The request's JSON object body; keys outside allowed (NULL-ended) are
+ * an error. NULL when answered (400).
+ */
+static json_t *
+body_object(struct conn *c, struct http_request *req,
+    const char *const *allowed)
+{
+	char err[96];
+	json_error_t jerr;
+	const char *k, *const *a;
+	json_t *root, *v;
+
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 400, admin_headers,
+		    "Content-Type must be application/json");
+		return NULL;
+	}
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
+		return NULL;
+	}
+	json_object_foreach(root, k, v) {
+		for (a = allowed; *a != NULL && strcmp(*a, k) != 0; a++)
+			;
+		if (*a == NULL) {
+			snprintf(err, sizeof(err), "%.40s: unknown field", k);
+			conn_send_error(c, 400, admin_headers, err);
+			json_decref(root);
+			return NULL;
+		}
+	}
+	return root;
+}
+
+/*
+ * "name": absent or null is DASHBOARD_AGENT_NAME; else 1-100 characters.
+ * NULL when answered (400).
+ */
+static const char *
+body_name(struct conn *c, json_t *root)
+{
+	json_t *v = json_object_get(root, "name");
+
+	if (v == NULL || json_is_null(v))
+		return wsettings.dashboard_agent_name != NULL ?
+		    wsettings.dashboard_agent_name : HANDOFF_NAME_DEFAULT;
+	if (!json_is_string(v) || !handoff_name_valid(json_string_value(v),
+	    json_string_length(v))) {
+		conn_send_error(c, 400, admin_headers,
+		    "name: must be 1 to 100 characters");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* ---------------------------------------------------------- answers */
+
+/* ST_HANDOFF_SET -> u8 changed, conv */
+static json_t *
+handoff_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	json_t *root, *cv;
+	uint8_t changed;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	changed = pdec_u8(&d);
+	if (d.err || (cv = admin_conv_item(&d)) == NULL)
+		return NULL;
+	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(cv);
+		return NULL;
+	}
+	exprow_oset(root, "conversation", cv, &err);
+	exprow_oset(root, "changed", json_boolean(changed), &err);
+	return exprow_odone(root, err);
+}
+
+static void
+handoff_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_HANDOFF_SET", 200, handoff_reply,
+	    conv_errors);
+}
+
+/* ST_AGENT_MSG -> msg, conv */
+static json_t *
+message_reply(const uint8_t *payload, size_t len)
+{
+	struct st_msg msg;
+	struct st_conv conv;
+	struct pdec d;
+	json_t *root = NULL;
+
+	pdec_init(&d, payload, len);
+	if (pdec_msg(&d, &msg) < 0)
+		return NULL;
+	if (pdec_conv(&d, &conv) == 0) {
+		if (pdec_done(&d) == 0)
+			root = json_pack("{s:o}", "message", admin_msg_json(&msg));
+		st_conv_free(&conv);
+	}
+	st_msg_free(&msg);
+	return root;
+}
+
+static void
+message_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_AGENT_MSG", 201, message_reply, conv_errors);
+}
+
+static void
+typing_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	const char *msg;
+	int status;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, conv_errors, "admin", &msg);
+		conn_send_error(c, status, admin_headers, msg);
+		return;
+	}
+	conn_send(c, 204, admin_headers, NULL, NULL, 0);
+}
+
+/* --------------------------------------------------------- handlers */
+
+void
+handoff_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char *const keys[] = { "state", "name", NULL };
+	const char *id, *name;
+	json_t *root, *v;
+	struct penc e;
+	int state;
+
+	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
+	    (root = body_object(c, req, keys)) == NULL)
+		return;
+	v = json_object_get(root, "state");
+	state = json_is_string(v) ? st_handoff_parse(json_string_value(v)) : -1;
+	if (state < 0) {
+		json_decref(root);
+		conn_send_error(c, 400, admin_headers, "state: must be one of "
+		    "ai, waiting_human, human");
+		return;
+	}
+	if ((name = body_name(c, root)) == NULL) {
+		json_decref(root);
+		return;
+	}
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u8(&e, (uint8_t)state);
+	penc_str(&e, name);
+	penc_u8(&e, 0);		/* the owner may set any state */
+	json_decref(root);
+	admin_send(c, PROTO_ST_HANDOFF_SET, &e, handoff_done, admin_headers);
+}
+
+void
+handoff_message_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char *const keys[] = { "content", "name", NULL };
+	const char *id, *name, *s;
+	json_t *root, *v;
+	struct penc e;
+	size_t len;
+
+	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
+	    (root = body_object(c, req, keys)) == NULL)
+		return;
+	v = json_object_get(root, "content");
+	s = json_is_string(v) ? json_string_value(v) : NULL;
+	len = s != NULL ? json_string_length(v) : 0;
+	if (s == NULL || len < 1 || len > ST_CONTENT_MAX ||
+	    memchr(s, '\0', len) != NULL || chat_blank(s, len)) {
+		json_decref(root);
+		conn_send_error(c, 400, admin_headers,
+		    "content: must be 1 to 65536 bytes of text");
+		return;
+	}
+	if ((name = body_name(c, root)) == NULL) {
+		json_decref(root);
+		return;
+	}
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_strn(&e, s, len);
+	penc_str(&e, name);
+	json_decref(root);
+	admin_send(c, PROTO_ST_AGENT_MSG, &e, message_done, admin_headers);
+}
+
+void
+handoff_typing_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char *const keys[] = { "typing", "name", NULL };
+	const char *id, *name;
+	json_t *root, *v;
+	struct penc e;
+	int on;
+
+	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
+	    (root = body_object(c, req, keys)) == NULL)
+		return;
+	v = json_object_get(root, "typing");
+	if (!json_is_boolean(v)) {
+		json_decref(root);
+		conn_send_error(c, 400, admin_headers,
+		    "typing: must be true or false");
+		return;
+	}
+	on = json_is_true(v);
+	if ((name = body_name(c, root)) == NULL) {
+		json_decref(root);
+		return;
+	}
+	if (!handoff_typing_pass(id, on, loop_now())) {
+		json_decref(root);
+		conn_send(c, 204, admin_headers, NULL, NULL, 0);
+		return;
+	}
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u8(&e, (uint8_t)on);
+	penc_str(&e, name);
+	json_decref(root);
+	admin_send(c, PROTO_ST_TYPING, &e, typing_done, admin_headers);
+}
+
+/* ST_HANDOFF_LIST -> u32 n, n x conv, as a list page without a cursor. */
+static json_t *
+list_reply(const uint8_t *payload, size_t len)
+{
+	struct pdec d;
+	json_t *arr, *root;
+	int err = 0;
+
+	pdec_init(&d, payload, len);
+	if ((arr = admin_array(&d, ST_HANDOFF_LIST_MAX, admin_conv_item)) ==
+	    NULL)
+		return NULL;
+	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	exprow_oset(root, "conversations", arr, &err);
+	exprow_oset(root, "total", json_integer((json_int_t)json_array_size(arr)),
+	    &err);
+	exprow_oset(root, "nextCursor", json_null(), &err);
+	return exprow_odone(root, err);
+}
+
+static void
+list_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, "ST_HANDOFF_LIST", 200, list_reply, NULL);
+}
+
+void
+handoff_list(struct conn *c, uint32_t limit)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u32(&e, limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX);
+	admin_send(c, PROTO_ST_HANDOFF_LIST, &e, list_done, admin_headers);
+}
