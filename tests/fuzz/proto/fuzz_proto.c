@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "proto.h"
 #include "storemsg.h"
@@ -20,6 +21,8 @@ read_payload(const struct pmsg *m)
 {
 	struct st_conv c;
 	struct st_msg msg;
+	struct st_agent a;
+	struct st_event ev;
 	struct pdec d;
 	char *s;
 	uint32_t n, i;
@@ -30,6 +33,14 @@ read_payload(const struct pmsg *m)
 	pdec_init(&d, m->payload, m->hdr.len);
 	if (pdec_msg(&d, &msg) == 0)
 		st_msg_free(&msg);
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_agent(&d, &a) == 0) {
+		(void)st_agent_invalid(&a);
+		st_agent_free(&a);
+	}
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_event(&d, &ev) == 0)
+		st_event_free(&ev);
 	pdec_init(&d, m->payload, m->hdr.len);
 	pdec_u64(&d);
 	n = pdec_u32(&d);

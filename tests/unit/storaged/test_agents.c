@@ -4,17 +4,21 @@
  * the begin replies carry, handoff states and their index, agent
  * messages, typing, and the events each request makes.
  */
+#include <sys/wait.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
 
 #include "agentmsg.h"
+#include "agentstore.h"
 #include "log.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
@@ -987,6 +991,53 @@ test_request_events(void **state)
 	begin_free(&b);
 }
 
+/*
+ * The new databases are in the write-ahead log: a process that dies
+ * without a checkpoint loses none of their acknowledged writes.
+ */
+static void
+test_logged(void **state)
+{
+	struct fix *f = *state;
+	char ids[8][ST_ID_HEX + 1];
+	int states[8], status, changed, now;
+	struct st_agent in, a, *as;
+	struct store_txn t;
+	struct begin b;
+	uint32_t n;
+	pid_t pid;
+
+	store_close(f->st);
+	f->st = NULL;
+	if ((pid = fork()) == 0) {
+		if ((f->st = store_open(f->dir, 64, 0)) == NULL)
+			_exit(2);
+		in = agent_named("Logged");
+		if (agent_create(f, &in, &a) != 0)
+			_exit(3);
+		chat_begin(f, "default", "wal", "hi", &b);
+		if (handoff_set(f, b.conv.id, ST_HANDOFF_WAITING, "", 1,
+		    &changed, &now) != 0 || !changed)
+			_exit(4);
+		_exit(0);	/* no store_close: no checkpoint */
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	fix_reopen(f);
+	store_begin(f->st, &t, 1);
+	assert_int_equal(store_agent_list(&t, &as, &n), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(as[0].name, "Logged");
+	store_agents_free(as, n);
+	assert_int_equal(handoff_list(f, 10, ids, states), 1);
+	assert_int_equal(states[0], ST_HANDOFF_WAITING);
+	assert_int_equal(db_entries(f, "agent_order"), 1);
+	assert_int_equal(db_entries(f, "conv_handoff_at"), 1);
+}
+
 int
 main(void)
 {
@@ -1001,6 +1052,7 @@ main(void)
 		T(test_agent_msg_and_typing),
 		T(test_request_human),
 		T(test_request_events),
+		T(test_logged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

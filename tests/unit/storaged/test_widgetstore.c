@@ -1614,7 +1614,7 @@ convs_to_v1(struct fix *f)
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k, v, nv;
-	uint8_t *buf;
+	uint8_t *buf, kbuf[16];
 
 	store_close(f->st);
 	f->st = NULL;
@@ -1638,6 +1638,10 @@ convs_to_v1(struct fix *f)
 		buf[0] = 1;
 		nv.mv_size = v.mv_size - 5;
 		nv.mv_data = buf;
+		/* k points into the page the put changes: a copy of it. */
+		assert_int_equal(k.mv_size, sizeof(kbuf));
+		memcpy(kbuf, k.mv_data, sizeof(kbuf));
+		k.mv_data = kbuf;
 		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
 		free(buf);
 	}
