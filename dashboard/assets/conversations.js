@@ -585,14 +585,14 @@ export async function renderThread(main, ctx, id) {
     h('div', { class: 'field' },
       h('label', { for: 'reply-text' }, 'Message'), text,
       h('p', { class: 'hint', id: 'reply-hint' }, 'Reaches the visitor at once. Ctrl+Enter sends.')),
-    h('div', { class: 'field' },
-      h('label', { for: 'reply-name' }, 'Your name'), nameIn,
-      h('p', { class: 'hint', id: 'reply-name-hint' }, 'Shown to the visitor with your messages. Empty: the server\'s name.')),
     h('div', { class: 'reply-row' }, sendBtn, replyStatus));
   const handoffSection = h('section', { class: 'handoff', 'aria-labelledby': 'sec-handoff', 'data-testid': 'handoff' },
     h('h2', { id: 'sec-handoff' }, 'Handoff'),
     h('div', { class: 'panel-row' }, stateBadge, takeBtn, backBtn),
-    hHint, hStatus);
+    hHint, hStatus,
+    h('div', { class: 'field' },
+      h('label', { for: 'reply-name' }, 'Your name'), nameIn,
+      h('p', { class: 'hint', id: 'reply-name-hint' }, 'Shown to the visitor when you take over and with your messages. Empty: the server\'s name.')));
   actions.after(handoffSection);
   pollNote.after(replyForm); // under the messages, as in a chat
 
