@@ -50,6 +50,17 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD } }));
     owner = await openPage(browser);
+    // The Notification API, recorded (headless Chromium shows none): the
+    // permission is granted when asked.
+    await owner.page.addInitScript(() => {
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'default';
+        static requestPermission() { this.permission = 'granted'; return Promise.resolve('granted'); }
+        constructor(title, o) { window.__notes.push({ title, body: o && o.body }); }
+        close() {}
+      };
+    });
     await dashLogin(stack, owner.ctx);
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // (the default colours, #6366f1 on white text, are 4.46:1: under axe's 4.5)
@@ -86,6 +97,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     // The dashboard's list, loaded before the request: it must change by itself.
     await openDash(owner.page, stack, '#/conversations', '[data-testid="conv-row"]');
     await owner.page.evaluate(() => { window.__sameDocument = true; });
+    // Opt in to the notification (a click asks for the permission).
+    assert.equal(await owner.page.getAttribute('[data-testid="notify-toggle"]', 'aria-pressed'), 'false');
+    await owner.page.click('[data-testid="notify-toggle"]');
+    await owner.page.waitForSelector('[data-testid="notify-toggle"][aria-pressed="true"]');
     assert.equal(await owner.page.locator('[data-testid="conv-handoff-badge"]').count(), 0);
 
     await page.click(part('handoff'));
@@ -101,6 +116,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await owner.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
     assert.equal(await owner.page.textContent('[data-testid="nav-waiting"]'), '1 waiting for a person');
     assert.equal(await owner.page.evaluate(() => window.__sameDocument), true, 'no reload');
+    assert.deepEqual((await owner.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
     await dashShot(await phoneDash('#/conversations', '[data-testid="conv-handoff-badge"]'), 'handoff-list');
     assert.deepEqual(await axeLightDark(owner.page, 'list with a waiting conversation'), []);
   });
