@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
-  openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+  focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -103,7 +103,12 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await owner.page.waitForSelector('[data-testid="notify-toggle"][aria-pressed="true"]');
     assert.equal(await owner.page.locator('[data-testid="conv-handoff-badge"]').count(), 0);
 
-    await page.click(part('handoff'));
+    // By keyboard: Shift+Tab from the text area reaches it; Enter asks; the focus goes back to the text area.
+    await page.focus(part('input'));
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(page), 'handoff');
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(page), 'input');
     await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Waiting for a person…');
     assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').getAttribute('role')), 'status');
     assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff"]').hidden), true, 'asked once');
@@ -214,6 +219,19 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       .some((c) => c.textContent === 'You said: and now the bot'), null, { timeout: 5000 });
     await assertClean(o, owner.log, 'dashboard');
     await assertClean(visitor.page, visitor.log, 'widget');
+
+    // A reload: the history has the person's message, with the name.
+    await visitor.page.reload();
+    await waitReady(visitor.page);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+      const m = root.querySelector('[data-part="message"][data-role="agent"]');
+      return !!m && m.querySelector('[data-part="name"]').textContent === 'Ann'
+        && m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.';
+    }, 'the person\'s message in the history');
+    const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
+      .map((m) => m.getAttribute('data-role')));
+    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'assistant']);
+    await assertClean(visitor.page, visitor.log, 'widget after a reload');
   });
 
   test('agents: create one (the key write-only), pick it for a widget, refused deletion while in use', async () => {
