@@ -185,6 +185,16 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       'no typing indicator from the assistant');
     await visitor.page.waitForTimeout(300);
     assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called');
+    // A reload while a person answers: a message gets no reply bubble that never ends.
+    await visitor.page.reload();
+    await waitReady(visitor.page);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
+      && root.querySelectorAll('[data-part="message"][data-role="agent"]').length === 1, 'resumed');
+    await sendByKeyboard(visitor.page, 'after a reload');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
+      && !root.querySelector('[data-part="message"][data-state="pending"]')
+      && root.querySelector('[data-part="handoff-status"]').textContent.endsWith(' joined'), 'the message sent, no reply pending');
+    assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called after the reload either');
     const stored = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json;
     assert.equal(stored.conversation.handoff, 'human');
     assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [['Ann', 'Hello, I am a person.']]);
@@ -230,7 +240,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     }, 'the person\'s message in the history');
     const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
       .map((m) => m.getAttribute('data-role')));
-    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'assistant']);
+    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'user', 'assistant']);
     await assertClean(visitor.page, visitor.log, 'widget after a reload');
   });
 

@@ -639,7 +639,17 @@ function mount(script, cfg, base) {
         add(bubble('agent', f.content, 0, f.name));
         announce((f.name || T.agentName) + ': ' + f.content);
       }
-    } else if (type === 'handoff') setHand(f.state, f.name);
+    } else if (type === 'handoff') {
+      // the answer to a message while a person answers (a state this page
+      // did not know, e.g. after a reload): no reply is coming
+      if (f.state === 'human' && cur && !cur.text) {
+        cur.m.remove();
+        if (cur.res) cur.res(true);
+        cur = null;
+        setBusy(false);
+      }
+      setHand(f.state, f.name);
+    }
     else if (type === 'typing_start') cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);
