@@ -32,6 +32,8 @@
  *	  widgets.c	admin widgets and contacts; the public widget config
  *	  agents.c	admin agents (who answers a widget); the default one
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
+ *	  handoff.c	a person answers: handoff state, their messages, typing
+ *	  events.c	GET /v1/admin/events: storaged's events as Server-Sent Events
  *	site/		files served as they are
  *	  static.c	the widget bundle and the test pages (static.h)
  *	  dashpages.c	the dashboard's pages and assets (docs/dashboard.md)

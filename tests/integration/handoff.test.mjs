@@ -40,11 +40,12 @@ class Events {
     this.pings = 0;
     this.lastId = null;
     this.ended = false;
+    this.clean = false;       // ended with the stream's last chunk
     this.text = '';
     this.waiters = [];
     res.setEncoding('utf8');
     res.on('data', (d) => { this.text += d; this._parse(); this._wake(); });
-    res.on('end', () => { this.ended = true; this._wake(); });
+    res.on('end', () => { this.ended = true; this.clean = true; this._wake(); });
     res.on('error', () => { this.ended = true; this._wake(); });
   }
 
@@ -292,6 +293,19 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
       e.close();
       return e.status === 200;
     }, 5000, 'a stream once the others closed');
+  });
+
+  test('a reload ends the streams cleanly (the old workers do not wait for them)', async () => {
+    const streams = await Promise.all([Events.open(p), Events.open(p)]);
+    for (const e of streams) await waitFor(() => e.lastId !== null, 5000, 'the stream starts');
+    const t0 = Date.now();
+    await p.reload();
+    for (const e of streams) await waitFor(() => e.ended, 5000, 'the stream ends');
+    assert.ok(streams.every((e) => e.clean), 'each ended with its last chunk');
+    assert.ok(Date.now() - t0 < 5000, `ended in ${Date.now() - t0} ms (the grace is 10 s)`);
+    const again = await Events.open(p);
+    assert.equal(again.status, 200);
+    again.close();
   });
 
   test('refusals: bad bodies, unknown conversations, request_human where it is off', async () => {

@@ -1,6 +1,6 @@
 /*
  * GET /v1/admin/events: the store's events as Server-Sent Events, for the
- * dashboard (docs/dashboard.md, "Live events"):
+ * dashboard (workerd/site/openapi.json, adminEvents):
  *
  *	retry: 2000
  *
@@ -364,18 +364,25 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 	struct evclient *ec, *next;
 	struct st_event ev;
 	struct pdec d;
+	uint64_t epoch, seq;
 	int rc;
 
-	if (type != PROTO_ST_EV || nclients == 0)
+	if (type != PROTO_ST_EV)
+		return;
+	/* The newest id, kept while nobody listens too (a new client's). */
+	pdec_init(&d, payload, len);
+	epoch = pdec_u64(&d);
+	seq = pdec_u64(&d);
+	if (!d.err && seq != 0 && (epoch != ev_epoch || seq > ev_seq)) {
+		ev_epoch = epoch;
+		ev_seq = seq;
+	}
+	if (nclients == 0)
 		return;
 	pdec_init(&d, payload, len);
 	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
 		log_warnx("events: malformed %s", proto_msg_name(type));
 		return;
-	}
-	if (ev.seq != 0 && (ev.epoch != ev_epoch || ev.seq > ev_seq)) {
-		ev_epoch = ev.epoch;
-		ev_seq = ev.seq;
 	}
 	evtext.len = evtext.off = 0;
 	if ((rc = events_format(&evtext, &ev)) < 0)

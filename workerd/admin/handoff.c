@@ -1,5 +1,5 @@
 /*
- * The owner stepping into a conversation (docs/dashboard.md, "Human
+ * The owner stepping into a conversation (docs/widget-protocol.md, "Human
  * handoff"), authorised as the rest of the admin API:
  *
  *	POST /v1/admin/conversations/:id/handoff  {"state":"human"|"ai"|

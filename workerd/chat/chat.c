@@ -374,11 +374,11 @@ http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 		return -1;
 	if (result != ST_CHAT_OK && result != ST_CHAT_HUMAN)
 		return result;
-	/* The default widget's agent answers (turn.c applies it) ... */
+	/* The default widget's agent (turn.c applies it). */
 	if (turn_agent_dec(d, agent) < 0)
 		return -1;
-	/* ... unless a person does (HUMAN: stored; no model). */
-	return result == ST_CHAT_HUMAN ? TURN_BEGIN_HUMAN : 0;
+	/* HUMAN: stored; a person answers, not the model. */
+	return result == ST_CHAT_HUMAN ? TURN_HUMAN : 0;
 }
 
 /*
@@ -424,18 +424,10 @@ http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	conn_stream_end(c);
 }
 
-static void json_human(void *, const char *);
-
 static void
 json_done(void *fe, const char *conv_id, const char *content)
 {
-	json_t *o;
-
-	if (content == NULL) {		/* a person answers */
-		json_human(fe, conv_id);
-		return;
-	}
-	o = json_object();
+	json_t *o = json_object();
 
 	if (o != NULL && (json_object_set_new(o, "conversationId",
 	    exprow_text(conv_id)) < 0 || json_object_set_new(o, "message",
@@ -484,18 +476,10 @@ stream_busy(void *fe)
 	return 1;
 }
 
-static void stream_human(void *, const char *);
-
 static void
 stream_done(void *fe, const char *conv_id, const char *content)
 {
-	struct conn *c;
-
-	if (content == NULL) {		/* a person answers */
-		stream_human(fe, conv_id);
-		return;
-	}
-	c = turn_conn_detach(fe);
+	struct conn *c = turn_conn_detach(fe);
 
 	send_event(c, "done", "message", content, strlen(content),
 	    "conversationId", conv_id);
@@ -533,11 +517,11 @@ stream_human(void *fe, const char *conv_id)
 
 static const struct turn_ops json_ops = {
 	"chat", &nturns, http_begin, NULL, NULL, NULL, json_done, http_error,
-	http_refused,
+	http_refused, json_human,
 };
 static const struct turn_ops stream_ops = {
 	"chat", &nturns, http_begin, stream_start, stream_token, stream_busy,
-	stream_done, http_error, http_refused,
+	stream_done, http_error, http_refused, stream_human,
 };
 
 /* The client is gone: the turn goes on without it. */

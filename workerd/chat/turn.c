@@ -23,7 +23,7 @@ enum turn_phase {
 	TURN_MODEL,	/* the model is answering */
 	TURN_FINISH,	/* the outcome is known; the store is about to start */
 	TURN_STORE,	/* the reply is being stored */
-	TURN_HUMAN,	/* a person answers: waits for the commit, then ends */
+	TURN_PERSON,	/* a person answers: waits for the commit, then ends */
 };
 
 /* How a turn ended, as stored with its reply. */
@@ -510,14 +510,17 @@ turn_store(struct turn *t)
 /* ------------------------------------------------------------ human */
 
 /*
- * A person answers (TURN_BEGIN_HUMAN) and the user message is on disk:
- * the turn ends with nothing stored and no model called.
+ * A person answers (TURN_HUMAN) and the user message is on disk: the
+ * turn ends with nothing stored and no model called. The front end
+ * says so (ops->human; without one, done with an empty reply).
  */
 static void
 turn_human(struct turn *t)
 {
-	if (t->fe != NULL)
-		t->ops->done(t->fe, t->conv_id, NULL);
+	if (t->fe != NULL && t->ops->human != NULL)
+		t->ops->human(t->fe, t->conv_id);
+	else if (t->fe != NULL)
+		t->ops->done(t->fe, t->conv_id, "");
 	turn_free(t);
 }
 
@@ -535,7 +538,7 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 		    turn_storage_cause(t, r, "starting the turn"));
 		return;
 	}
-	if (t->phase == TURN_HUMAN) {
+	if (t->phase == TURN_PERSON) {
 		turn_human(t);
 		return;
 	}
@@ -613,7 +616,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		goto out;
 	}
 	(void)pdec_u8(&d);	/* created */
-	if ((rc < 0 && rc != TURN_BEGIN_HUMAN) || pdec_conv(&d, &conv) < 0) {
+	if ((rc < 0 && rc != TURN_HUMAN) || pdec_conv(&d, &conv) < 0) {
 		log_warnx("%s: malformed begin reply", t->ops->name);
 		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
 		goto out;
@@ -621,9 +624,9 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
 	st_conv_free(&conv);
 	t->unconfirmed = r->early;
-	if (rc == TURN_BEGIN_HUMAN) {
+	if (rc == TURN_HUMAN) {
 		/* The history (none) is not read: nothing answers it. */
-		t->phase = TURN_HUMAN;
+		t->phase = TURN_PERSON;
 		if (!t->unconfirmed)
 			turn_human(t);
 		goto out;

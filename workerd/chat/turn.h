@@ -21,9 +21,8 @@
  * agent the reply carries says (struct turn_agent: the widget's agent
  * with the widget's own model and prompt merged in; storaged's merge),
  * or, when the conversation is in the owner's hands (the begin op says
- * TURN_BEGIN_HUMAN), nobody: the user message is stored and the turn
- * ends with done(content NULL), the model never called and nothing more
- * stored.
+ * TURN_HUMAN), nobody: the user message is stored and the turn ends
+ * with ops->human, the model never called and nothing more stored.
  */
 #ifndef PARLEY_TURN_H
 #define PARLEY_TURN_H
@@ -74,9 +73,6 @@ struct turn_agent {
 	uint32_t max_tokens;		/* 0: not sent */
 };
 
-/* The begin op's answer: a person answers this turn (see turn_ops). */
-#define TURN_BEGIN_HUMAN	(-2)
-
 /*
  * A front end: how its begin reply reads and how it shows the turn. fe
  * is the front end's own pointer (turn_start's); the turn calls nothing
@@ -90,7 +86,7 @@ struct turn_ops {
 	 * Reads the begin reply up to "u8 created, conv, msg, history": the
 	 * front end's head, then the agent record into *agent
 	 * (turn_agent_dec; it comes turn_agent_init'd and turn.c frees it).
-	 * 0 when the model answers; TURN_BEGIN_HUMAN when a person does
+	 * 0 when the model answers; TURN_HUMAN when a person does
 	 * (storaged's HUMAN result: the same layout, the agent read too);
 	 * > 0, a refusal of the front end's own (with *retry_ms); -1
 	 * malformed.
@@ -110,16 +106,18 @@ struct turn_ops {
 	 * model waits until the front end calls turn_drained.
 	 */
 	int (*busy)(void *fe);
-	/*
-	 * Final: the reply, as stored (the stand-in for a blank one too).
-	 * content NULL after TURN_BEGIN_HUMAN: the user message is on disk,
-	 * a person answers, no reply was stored (start was not called).
-	 */
+	/* Final: the reply, as stored (the stand-in for a blank one too). */
 	void (*done)(void *fe, const char *conv_id, const char *content);
 	/* Final: no reply. shown: start was called. */
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */
 	void (*refused)(void *fe, int code, uint64_t retry_ms);
+	/*
+	 * Optional final: begin said TURN_HUMAN: the message is on disk and a
+	 * person answers, so no model and nothing more is stored. NULL: as
+	 * done with an empty reply.
+	 */
+	void (*human)(void *fe, const char *conv_id);
 };
 
 /* An agent with nothing set (the deployment's settings). */
@@ -131,6 +129,12 @@ void turn_agent_init(struct turn_agent *);
 int turn_agent_dec(struct pdec *, struct turn_agent *);
 /* Frees its strings (the key wiped) and leaves it as turn_agent_init. */
 void turn_agent_free(struct turn_agent *);
+
+/*
+ * What begin returns when the conversation is in handoff state human
+ * (ST_CHAT_HUMAN, ST_WS_HUMAN): the rest of the reply reads as OK's.
+ */
+#define TURN_HUMAN	(-2)
 
 /*
  * Starts a turn: sends the begin request (type with the payload in e,

@@ -436,7 +436,7 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	}
 	if (result == ST_WS_HUMAN) {
 		st_widget_free(&w);
-		return TURN_BEGIN_HUMAN;	/* stored; a person answers */
+		return TURN_HUMAN;	/* stored; a person answers */
 	}
 	/* ... with the widget's own model and prompt, when set, first. */
 	if (w.model[0] != '\0') {
@@ -479,17 +479,11 @@ ws_busy(void *fe)
 	return ws_out_pending(s->ws) >= CHAT_OUT_HIGH;
 }
 
-static void ws_human(void *, const char *);
-
 static void
 ws_done(void *fe, const char *conv_id, const char *content)
 {
 	struct wsess *s = fe;
 
-	if (content == NULL) {		/* a person answers */
-		ws_human(fe, conv_id);
-		return;
-	}
 	s->turn = NULL;
 	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message", "role",
 	    "assistant", "content", content));
@@ -592,7 +586,7 @@ ws_human(void *fe, const char *conv_id)
 
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, ws_begin, ws_start, ws_token, ws_busy, ws_done,
-	ws_error, ws_refused,
+	ws_error, ws_refused, ws_human,
 };
 
 static void

@@ -4,7 +4,12 @@
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
  * characters without NUL and not blank, a contact's fields and a
  * resume's token are NUL-terminated strings, a refusal says why.
+ *
+ * The same bytes go to the other small parser of a text a client sends
+ * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
+ * reads back the same once printed as the server prints ids.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,24 @@ check(int cond, const char *what)
 	}
 }
 
+/* events_last_id_parse: no crash; an accepted id prints back the same. */
+static void
+last_event_id(const uint8_t *data, size_t size)
+{
+	char s[128], again[64];
+	uint64_t e, q, e2, q2;
+
+	if (size >= sizeof(s))
+		return;		/* the header is cut well before this */
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (events_last_id_parse(s, &e, &q) < 0)
+		return;
+	snprintf(again, sizeof(again), "%" PRIx64 "-%" PRIu64, e, q);
+	check(events_last_id_parse(again, &e2, &q2) == 0 && e2 == e &&
+	    q2 == q, "a Last-Event-ID does not read back");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chars = utf8_chars(m.content, m.content_len);
 		check(chars >= 1 && chars <= CHAT_MESSAGE_MAX, "length");
 		check(!chat_blank(m.content, m.content_len), "blank");
+	} else if (m.type == WSMSG_REQUEST_HUMAN) {
+		check(m.root != NULL, "request_human without its JSON");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);
@@ -51,5 +76,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)strlen(m.phone);
 	}
 	wsmsg_free(&m);
+	last_event_id(data, size);
 	return 0;
 }

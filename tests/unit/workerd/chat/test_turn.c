@@ -84,7 +84,7 @@ fe_begin(struct pdec *d, struct turn_agent *a, uint64_t *retry_ms)
 		return result;
 	if (turn_agent_dec(d, a) < 0)
 		return -1;
-	return result == HUMAN ? TURN_BEGIN_HUMAN : 0;
+	return result == HUMAN ? TURN_HUMAN : 0;
 }
 
 static int
@@ -110,10 +110,14 @@ fe_busy(void *fe)
 static void
 fe_done(void *fe, const char *conv_id, const char *content)
 {
-	if (content == NULL)
-		fe_log("human %s", conv_id);
-	else
-		fe_log("done %s", content);
+	fe_log("done %s", content);
+	FE.t = NULL;
+}
+
+static void
+fe_human(void *fe, const char *conv_id)
+{
+	fe_log("human %s", conv_id);
 	FE.t = NULL;
 }
 
@@ -133,12 +137,12 @@ fe_refused(void *fe, int code, uint64_t retry_ms)
 
 static const struct turn_ops fe_ops = {
 	"test", &FE.alive, fe_begin, fe_start, fe_token, fe_busy, fe_done,
-	fe_error, fe_refused,
+	fe_error, fe_refused, fe_human,
 };
 /* A front end that shows nothing before the end (as the JSON answer). */
 static const struct turn_ops fe_quiet_ops = {
 	"test", &FE.alive, fe_begin, NULL, NULL, NULL, fe_done, fe_error,
-	fe_refused,
+	fe_refused, NULL,
 };
 
 /* ------------------------------------------------------------ setup */
@@ -672,7 +676,7 @@ test_turn_agent(void **state)
 
 /*
  * A person answers: the user message is stored, the model never called,
- * nothing stored after it, the front end told (done with no content).
+ * nothing stored after it, the front end told (ops->human).
  */
 static void
 test_turn_human(void **state)
@@ -693,6 +697,13 @@ test_turn_human(void **state)
 	assert_string_equal(FE.log, "");
 	confirm(&pr);
 	assert_string_equal(FE.log, "human " CONV "\n");
+	peer_expect_none(&P, 30);
+
+	/* A front end without the operation: done with an empty reply. */
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_quiet_ops, &pr);
+	reply_begin_as(&pr, HUMAN, 0, 1);
+	assert_string_equal(FE.log, "done \n");
 	peer_expect_none(&P, 30);
 
 	/* The client left meanwhile: nothing to tell, nothing stored. */
