@@ -2,7 +2,8 @@
 // application (docs/dashboard.md). Views subscribe with onEvent(fn); fn gets
 // (type, data) for the stream's events (conversation, message, handoff,
 // contact), 'reset' when events may have been missed (the server's reset,
-// or the stream back after a gap: reload what you show) and, while the
+// or the stream back after polling with no id to resume from: reload what
+// you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
 // failures in a row, and is tried again every RETRY_MS meanwhile.
@@ -26,7 +27,6 @@ let lastId = '';
 let mode = 'connecting'; // 'live' | 'poll' | 'connecting'
 let pollTimer = 0;
 let retryTimer = 0;
-let seeded = false;
 let onCount = () => {};
 
 /** fn(type, data) for every event; returns the unsubscribe function. */
@@ -88,7 +88,6 @@ async function seed() {
     for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
       if (c && c.handoff === 'waiting_human') waiting.add(String(c._id));
     }
-    seeded = true;
     onCount(waiting.size);
   } catch (e) {
     if (!isAbort(e)) console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);
@@ -144,10 +143,12 @@ function connect() {
   let opened = false;
   s.onopen = () => {
     opened = true;
-    const wasDown = mode !== 'live' && seeded;
+    // Back after polling with no event id to resume from: reload. (With
+    // one, the server replays what was missed, or sends its own reset.)
+    const gap = mode === 'poll' && !lastId;
     fails = 0;
     setMode('live');
-    if (wasDown) {
+    if (gap) {
       seed();
       emit('reset', {});
     }
