@@ -65,7 +65,7 @@ export async function renderList(main, ctx) {
         a.is_default ? h('span', { class: 'badge badge-info tag' }, 'Default') : null)),
       h('td', { 'data-label': 'Model' }, a.model ? h('code', null, a.model) : h('span', { class: 'muted' }, 'Server default')),
       h('td', { 'data-label': 'Server' }, a.base_url ? h('code', null, a.base_url) : h('span', { class: 'muted' }, 'Server default')),
-      h('td', { 'data-label': 'API key' }, keyBadge(!!a.api_key_set)),
+      h('td', { 'data-label': 'API key' }, h('span', null, keyBadge(!!a.api_key_set))),
       h('td', { 'data-label': 'Updated' }, timeEl(a.updated_at))));
   }
   main.append(h('div', { class: 'table-wrap' },
