@@ -678,8 +678,7 @@ export async function renderThread(main, ctx, id) {
       return;
     }
     try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
-    window.clearTimeout(idle);
-    typingOn = false; // the message ends the typing on the visitor's side
+    typing(false);
     sendBtn.disabled = true;
     replyStatus.textContent = 'Sending…';
     const body = { content };
