@@ -7,12 +7,29 @@ import { h, clear, viewError } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
+import * as agents from './agents.js';
+import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
 const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
 let current = null; // { controller, cleanups }
 let started = false;
+let baseTitle = 'Parley dashboard';
+let waitingN = 0;
+
+/* The title: "(N) View · Parley dashboard" while N visitors wait for a person. */
+function renderTitle() {
+  document.title = waitingN > 0 ? `(${waitingN}) ${baseTitle}` : baseTitle;
+}
+
+function setWaiting(n) {
+  waitingN = n;
+  renderTitle();
+  const badge = document.getElementById('nav-waiting');
+  clear(badge).append(String(n), h('span', { class: 'visually-hidden' }, ' waiting for a person'));
+  badge.hidden = n === 0;
+}
 
 const routes = [
   { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderList },
@@ -20,6 +37,9 @@ const routes = [
   { re: /^\/widgets\/?$/, nav: 'widgets', view: widgets.renderList },
   { re: /^\/widgets\/new$/, nav: 'widgets', view: widgets.renderEdit },
   { re: /^\/widgets\/([A-Za-z0-9_-]+)$/, nav: 'widgets', view: widgets.renderEdit },
+  { re: /^\/agents\/?$/, nav: 'agents', view: agents.renderList },
+  { re: /^\/agents\/new$/, nav: 'agents', view: agents.renderEdit },
+  { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
 ];
@@ -95,7 +115,10 @@ function route() {
     onLeave: (fn) => cleanups.push(fn),
     flash,
     navigate,
-    setTitle: (t) => { document.title = t ? `${t} · Parley dashboard` : 'Parley dashboard'; },
+    setTitle: (t) => {
+      baseTitle = t ? `${t} · Parley dashboard` : 'Parley dashboard';
+      renderTitle();
+    },
   };
   clear(main);
   let matched = null;
@@ -154,6 +177,7 @@ async function start() {
     (title || mainLandmark).focus();
   });
   document.getElementById('logout').addEventListener('click', logout);
+  setupNotify();
   flashEl.addEventListener('click', clearFlash);
   let session;
   try {
@@ -178,7 +202,29 @@ async function start() {
     history.replaceState(null, '', back);
   }
   window.addEventListener('hashchange', route);
+  startLive(setWaiting);
   route();
+}
+
+/* The opt-in for browser notifications (a visitor asks for a person). */
+function setupNotify() {
+  const btn = document.getElementById('notify');
+  if (!notifySupported()) return;
+  const show = () => {
+    const on = notifyOn();
+    btn.setAttribute('aria-pressed', String(on));
+    btn.textContent = on ? 'Notifications on' : 'Notify me';
+    btn.title = on ? 'Turn off the notification when a visitor asks for a person'
+      : 'Get a browser notification when a visitor asks for a person';
+  };
+  btn.hidden = false;
+  show();
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    await setNotify(!notifyOn());
+    btn.disabled = false;
+    show();
+  });
 }
 
 start();

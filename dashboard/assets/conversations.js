@@ -1,23 +1,45 @@
 // Conversations: the list (#/conversations) and a thread (#/conversations/<id>).
+// Both follow the live events (live.js): the list updates its rows and pins
+// the conversations waiting for a person first; the thread adds messages as
+// they are stored and has the handoff controls and the reply box.
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError } from './api.js';
+import { onEvent, liveMode } from './live.js';
 import {
   h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink, pageTitle, backLink, viewError,
   showLoadError,
 } from './dom.js';
 
 const PAGE = 25;
-const POLL_MS = 2000;
 const Q_MAX_BYTES = 200;
+const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
+const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
+const NAME_KEY = 'parley.agentName';
+
+const HANDOFF_LABEL = { waiting_human: 'Waiting for a person', human: 'Person answering' };
+
+/** The handoff badge of a conversation (none while the assistant answers). */
+function handoffBadge(state) {
+  if (!HANDOFF_LABEL[state]) return null;
+  return h('span', {
+    class: ['badge', state === 'human' ? 'badge-info' : 'badge-warn', 'conv-badge'],
+    'data-testid': 'conv-handoff-badge',
+  }, HANDOFF_LABEL[state]);
+}
 
 /** One row of a conversation table (also used on a contact's page). */
 export function convRow(c, names) {
   const id = String(c._id || '');
   const count = Number(c.messageCount) || 0;
-  return h('tr', { 'data-testid': 'conv-row', 'data-id': id },
-    h('td', { 'data-label': 'Session', class: 'cell-id' },
+  const handoff = HANDOFF_LABEL[c.handoff] ? c.handoff : 'ai';
+  return h('tr', {
+    'data-testid': 'conv-row', 'data-id': id, 'data-handoff': handoff,
+    class: handoff === 'waiting_human' ? 'conv-pinned' : null,
+  },
+    h('td', { 'data-label': 'Session', class: 'cell-id' }, h('span', null,
       h('a', { href: `#/conversations/${encodeURIComponent(id)}`, 'data-testid': 'conv-link' },
-        c.sessionId || id)),
+        c.sessionId || id),
+      handoffBadge(handoff))),
     h('td', { 'data-label': 'Widget' }, (names && names.get(c.widgetId)) || c.widgetId || '—'),
     h('td', { 'data-label': 'Last message', class: 'cell-preview' },
       c.lastMessage ? preview(c.lastMessage) : h('span', { class: 'muted' }, 'No messages')),
@@ -123,6 +145,86 @@ export async function renderList(main, ctx) {
     history.replaceState(null, '', `#/conversations${s ? `?${s}` : ''}`);
   }
 
+  const rows = new Map(); // _id -> {tr, c}
+
+  // A row shown (or updated in place: the focus stays on its link).
+  function putRow(c, where) {
+    const id = String(c._id);
+    const old = rows.get(id);
+    const merged = old ? { ...old.c, ...c } : c;
+    const tr = convRow(merged, state.names);
+    if (old) {
+      const focused = old.tr.contains(document.activeElement);
+      old.tr.replaceWith(tr);
+      if (focused) tr.querySelector('a').focus();
+    }
+    rows.set(id, { tr, c: merged });
+    if (where === 'top') {
+      const focused = tr.contains(document.activeElement);
+      tbody.prepend(tr);
+      if (focused) tr.querySelector('a').focus();
+    } else if (!old) tbody.append(tr);
+    return tr;
+  }
+
+  // The conversations waiting for a person first (in the order they are shown).
+  function pin() {
+    const all = [...tbody.children];
+    const w = all.filter((tr) => tr.dataset.handoff === 'waiting_human');
+    if (w.every((tr, i) => all[i] === tr)) return;
+    const f = document.activeElement;
+    tbody.prepend(...w);
+    if (f && f !== document.activeElement && f.isConnected) f.focus();
+  }
+
+  // The conversations waiting for a person that the first page does not hold.
+  async function loadWaiting(seq) {
+    let d;
+    try {
+      d = await api(endpoints.conversations({ handoff: 'open', limit: 200 }), { signal: ctx.signal });
+    } catch (e) {
+      return; // the list works without them
+    }
+    if (seq !== state.seq || state.q) return;
+    for (const c of Array.isArray(d && d.conversations) ? d.conversations : []) {
+      if (c && c._id && c.handoff === 'waiting_human' && (!state.widget || c.widgetId === state.widget)) putRow(c, 'top');
+    }
+    pin();
+    if (rows.size) {
+      table.hidden = false;
+      empty.hidden = true;
+    }
+  }
+
+  // A live event: the row changes, moves up, or comes in.
+  function onLive(type, d) {
+    if (type === 'reset') {
+      load(true);
+      return;
+    }
+    const c = d && d.conversation;
+    if (!c || !c._id || !['conversation', 'message', 'handoff', 'contact'].includes(type)) return;
+    const id = String(c._id);
+    const upd = { ...c };
+    if (type === 'message' && d.message && typeof d.message.content === 'string' && upd.lastMessage === undefined) {
+      upd.lastMessage = d.message.content;
+    }
+    if (type === 'contact' && d.contact && d.contact._id && !upd.contactId) upd.contactId = d.contact._id;
+    const mine = !state.q && (!state.widget || c.widgetId === state.widget);
+    if (rows.has(id)) putRow(upd, mine && (type === 'message' || type === 'conversation') ? 'top' : null);
+    else if (mine) {
+      putRow(upd, 'top');
+      if (type === 'conversation') {
+        state.total++;
+        count.textContent = plural(state.total, 'conversation', 'conversations');
+      }
+      table.hidden = false;
+      empty.hidden = true;
+    } else return;
+    pin();
+  }
+  ctx.onLeave(onEvent(onLive));
+
   async function load(reset) {
     const seq = ++state.seq;
     if (reset) {
@@ -146,10 +248,15 @@ export async function renderList(main, ctx) {
       return;
     }
     if (seq !== state.seq) return;
-    if (reset) clear(tbody);
+    if (reset) {
+      clear(tbody);
+      rows.clear();
+    }
     const list = Array.isArray(data && data.conversations) ? data.conversations : [];
-    const firstNew = list.length ? convRow(list[0], state.names) : null;
-    list.forEach((c, i) => tbody.append(i === 0 ? firstNew : convRow(c, state.names)));
+    const firstNew = list.length ? putRow(list[0]) : null;
+    list.slice(1).forEach((c) => putRow(c));
+    if (reset && !state.q) loadWaiting(seq);
+    else pin();
     state.shown += list.length;
     state.total = Number(data.total) || 0;
     state.cursor = data.nextCursor || null;
@@ -223,7 +330,7 @@ export async function renderList(main, ctx) {
 
 const STATUS_LABEL = { complete: 'Complete', interrupted: 'Interrupted', failed: 'Failed' };
 const STATUS_CLASS = { complete: 'badge-ok', interrupted: 'badge-warn', failed: 'badge-danger' };
-const ROLE_LABEL = { user: 'Visitor', assistant: 'Assistant', system: 'System' };
+const ROLE_LABEL = { user: 'Visitor', assistant: 'Assistant', system: 'System', agent: 'Person' };
 
 function statusBadge(status) {
   const s = String(status || 'complete');
@@ -245,10 +352,14 @@ function msgClasses(m) {
 
 function messageItem(m) {
   const role = String(m.role || '');
+  // a person's message: their name, and that it is not the assistant's
+  const agent = role === 'agent';
   const head = h('div', { class: 'msg-head' },
-    h('span', { class: 'msg-role', 'data-testid': 'msg-role' }, ROLE_LABEL[role] || role || 'Unknown'),
+    h('span', { class: 'msg-role', 'data-testid': 'msg-role' },
+      agent && m.name ? String(m.name) : ROLE_LABEL[role] || role || 'Unknown'),
+    agent ? h('span', { class: 'badge badge-ok', 'data-testid': 'msg-agent' }, 'Person') : null,
     timeEl(m.createdAt),
-    statusBadge(m.status));
+    agent ? null : statusBadge(m.status));
   const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
   const li = h('li', {
     class: msgClasses(m),
@@ -268,7 +379,8 @@ function updateItem(li, old, m) {
   if (old.status !== m.status) {
     li.dataset.status = String(m.status || '');
     li.className = msgClasses(m).join(' ');
-    li.querySelector('[data-testid="msg-status"]').replaceWith(statusBadge(m.status));
+    const badge = li.querySelector('[data-testid="msg-status"]');
+    if (badge) badge.replaceWith(statusBadge(m.status));
   }
   if (old.content !== m.content) {
     li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
@@ -396,33 +508,34 @@ export async function renderThread(main, ctx, id) {
       });
   }
 
-  /* Polling: every 2 s while the page is visible and this route is open. */
-  let timer = null;
+  /* Live: the events of this conversation; polling (live.js 'poll') only
+     while the stream is down; a 'reset' fetches the thread again. */
   let busy = false;
   let stopped = false;
-  const stop = () => { stopped = true; window.clearTimeout(timer); timer = null; };
-  const schedule = (ms = POLL_MS) => {
-    window.clearTimeout(timer);
-    timer = null;
-    if (stopped || ctx.signal.aborted || document.visibilityState !== 'visible') return;
-    timer = window.setTimeout(poll, ms);
-  };
+  const stop = () => { stopped = true; };
+  const LIVE_TEXT = 'New messages appear here as they arrive.';
+  const modeText = () => (liveMode() === 'poll' ? 'Live updates are unavailable; checking every 2 seconds.' : LIVE_TEXT);
+  pollNote.textContent = modeText();
+  function showAdded({ added, last, wasNearBottom }) {
+    if (added > 0) {
+      liveNote.textContent = plural(added, 'new message', 'new messages');
+      if (wasNearBottom && last) last.scrollIntoView({ block: 'end' });
+    }
+  }
+  function showConv(c) {
+    updateTimeEl(updated, c.updatedAt);
+    if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
+    if (c.handoff) setHandoff(c.handoff, true);
+  }
   async function poll() {
-    timer = null;
     if (busy || stopped || ctx.signal.aborted) return;
     busy = true;
     try {
       const d = await api(endpoints.conversation(id), { signal: ctx.signal });
       if (stopped || ctx.signal.aborted) return;
-      const c = d.conversation || {};
-      updateTimeEl(updated, c.updatedAt);
-      countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
-      const { added, last, wasNearBottom } = merge(Array.isArray(d.messages) ? d.messages : []);
-      if (added > 0) {
-        liveNote.textContent = plural(added, 'new message', 'new messages');
-        if (wasNearBottom && last) last.scrollIntoView({ block: 'end' });
-      }
-      pollNote.textContent = 'New messages appear here as they arrive.';
+      showConv(d.conversation || {});
+      showAdded(merge(Array.isArray(d.messages) ? d.messages : []));
+      pollNote.textContent = modeText();
     } catch (e) {
       if (isAbort(e) || stopped) return;
       if (e.status === 404) {
@@ -433,19 +546,156 @@ export async function renderThread(main, ctx, id) {
       pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
     } finally {
       busy = false;
-      schedule();
     }
   }
-  const onVisibility = () => {
-    if (document.visibilityState === 'visible') schedule(0);
-    else { window.clearTimeout(timer); timer = null; }
-  };
-  document.addEventListener('visibilitychange', onVisibility);
-  ctx.onLeave(() => {
-    stop();
-    document.removeEventListener('visibilitychange', onVisibility);
+  ctx.onLeave(onEvent((type, d) => {
+    if (stopped) return;
+    if (type === 'poll' || type === 'reset') return void poll();
+    if (type === 'mode') {
+      pollNote.textContent = modeText();
+      return;
+    }
+    const c = d && d.conversation;
+    if (!c || String(c._id) !== id) return;
+    showConv(c);
+    if (type === 'message' && d.message) showAdded(merge([d.message]));
+  }));
+  ctx.onLeave(stop);
+
+  /* Handoff: Take over / Hand back, and the reply box while a person answers. */
+  let hstate = null;
+  const stateBadge = h('span', { 'data-testid': 'handoff-state' });
+  const takeBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'take-over' }, 'Take over');
+  const backBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'hand-back' }, 'Hand back');
+  const hStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'handoff-status' });
+  const hHint = h('p', { class: 'hint', id: 'handoff-hint' });
+  const nameIn = h('input', {
+    type: 'text', id: 'reply-name', name: 'name', class: 'reply-name', maxlength: '100', autocomplete: 'name',
+    'data-testid': 'reply-name', 'aria-describedby': 'reply-name-hint',
   });
-  schedule();
+  try { nameIn.value = localStorage.getItem(NAME_KEY) || ''; } catch { /* storage off */ }
+  const text = h('textarea', {
+    id: 'reply-text', name: 'content', rows: '3', maxlength: '65536', 'data-testid': 'reply-input',
+    'aria-describedby': 'reply-hint',
+  });
+  const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'reply-send' }, 'Send reply');
+  const replyStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reply-status' });
+  const replyForm = h('form', { class: 'reply-form', 'data-testid': 'reply-form', 'aria-labelledby': 'reply-title', novalidate: true },
+    h('h3', { id: 'reply-title' }, 'Reply to the visitor'),
+    h('div', { class: 'field' },
+      h('label', { for: 'reply-text' }, 'Message'), text,
+      h('p', { class: 'hint', id: 'reply-hint' }, 'Reaches the visitor at once. Ctrl+Enter sends.')),
+    h('div', { class: 'reply-row' }, sendBtn, replyStatus));
+  const handoffSection = h('section', { class: 'handoff', 'aria-labelledby': 'sec-handoff', 'data-testid': 'handoff' },
+    h('h2', { id: 'sec-handoff' }, 'Handoff'),
+    h('div', { class: 'panel-row' }, stateBadge, takeBtn, backBtn),
+    hHint, hStatus,
+    h('div', { class: 'field' },
+      h('label', { for: 'reply-name' }, 'Your name'), nameIn,
+      h('p', { class: 'hint', id: 'reply-name-hint' }, 'Shown to the visitor when you take over and with your messages. Empty: the server\'s name.')));
+  actions.after(handoffSection);
+  pollNote.after(replyForm); // under the messages, as in a chat
+
+  const STATE_TEXT = {
+    ai: ['The assistant answers', 'badge-neutral', 'Take over to answer the visitor yourself: the assistant stays silent until you hand back.'],
+    waiting_human: ['Waiting for a person', 'badge-warn', 'The visitor asked for a person. The assistant keeps answering until you take over.'],
+    human: ['You are answering', 'badge-info', 'The assistant is silent. Hand back to let it answer the next message.'],
+  };
+  function setHandoff(st, live) {
+    if (!STATE_TEXT[st] || st === hstate) return;
+    const was = hstate;
+    hstate = st;
+    const [label, cls, hint] = STATE_TEXT[st];
+    stateBadge.className = `badge ${cls}`;
+    stateBadge.textContent = label;
+    hHint.textContent = hint;
+    takeBtn.hidden = st === 'human';
+    backBtn.hidden = st !== 'human';
+    replyForm.hidden = st !== 'human';
+    if (live && was && st === 'waiting_human') hStatus.textContent = 'The visitor asks for a person.';
+    if (st !== 'human') typing(false);
+  }
+  async function changeHandoff(st, btn) {
+    actionError.hidden = true;
+    btn.disabled = true;
+    try {
+      const body = { state: st };
+      if (st === 'human' && agentName()) body.name = agentName(); // "Ann joined"
+      const r = await api(endpoints.handoff(id), { method: 'POST', body });
+      setHandoff((r && r.conversation && r.conversation.handoff) || st);
+      hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
+      (st === 'human' ? text : takeBtn).focus();
+    } catch (e) {
+      if (isAbort(e)) return;
+      actionError.textContent = `Could not change the handoff: ${e.message}`;
+      actionError.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+  takeBtn.addEventListener('click', () => changeHandoff('human', takeBtn));
+  backBtn.addEventListener('click', () => changeHandoff('ai', backBtn));
+
+  /* Typing, shown to the visitor: true at most every TYPING_EVERY_MS while
+     keys are pressed, false after TYPING_IDLE_MS without one and on send. */
+  let typingOn = false;
+  let typingAt = 0;
+  let idle = 0;
+  const agentName = () => nameIn.value.trim();
+  function typing(on) {
+    window.clearTimeout(idle);
+    if (!on && !typingOn) return;
+    typingOn = on;
+    typingAt = Date.now();
+    const body = { typing: on };
+    if (agentName()) body.name = agentName();
+    api(endpoints.typing(id), { method: 'POST', body }).catch(() => { /* only a hint */ });
+  }
+  text.addEventListener('input', () => {
+    window.clearTimeout(idle);
+    if (!text.value.trim()) return typing(false);
+    if (!typingOn || Date.now() - typingAt > TYPING_EVERY_MS) typing(true);
+    idle = window.setTimeout(() => typing(false), TYPING_IDLE_MS);
+  });
+  text.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      replyForm.requestSubmit();
+    }
+  });
+  nameIn.addEventListener('change', () => {
+    try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
+  });
+  ctx.onLeave(() => typing(false));
+  setHandoff(conv.handoff || 'ai');
+
+  replyForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const content = text.value.trim();
+    if (!content) {
+      replyStatus.textContent = 'Write a message first.';
+      text.focus();
+      return;
+    }
+    try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
+    typing(false);
+    sendBtn.disabled = true;
+    replyStatus.textContent = 'Sending…';
+    const body = { content };
+    if (agentName()) body.name = agentName();
+    try {
+      const r = await api(endpoints.convMessages(id), { method: 'POST', body });
+      if (r && r.message) showAdded(merge([r.message]));
+      text.value = '';
+      replyStatus.textContent = 'Sent.';
+    } catch (e) {
+      if (isAbort(e)) return;
+      replyStatus.textContent = `Not sent: ${e.message}`;
+    } finally {
+      sendBtn.disabled = false;
+      text.focus();
+    }
+  });
 
   del.addEventListener('click', async () => {
     const n = known.size;
@@ -470,7 +720,6 @@ export async function renderThread(main, ctx, id) {
       actionError.textContent = `Could not delete: ${e.message}`;
       actionError.hidden = false;
       stopped = false;
-      schedule();
       return;
     }
     ctx.navigate('#/conversations', 'Conversation deleted.');

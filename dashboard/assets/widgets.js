@@ -3,6 +3,7 @@
 // delete, and the embed snippet.
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
+import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
@@ -25,6 +26,9 @@ const DEFAULTS = {
   daily_message_cap: null,
   system_prompt: '',
   model: '',
+  agent_id: 'default',
+  handoff_enabled: false,
+  handoff_label: '',
   enabled: true,
 };
 const FIELD_NAMES = Object.keys(DEFAULTS);
@@ -183,7 +187,15 @@ function widgetForm() {
         h('label', { for: 'f-daily_message_cap' }, 'Daily message cap'), cap,
         hintEl('daily_message_cap', capHint), errEl('daily_message_cap')),
       checkField('enabled', 'Enabled', 'A disabled widget does not load on any site.')),
-    h('fieldset', null, h('legend', null, 'Model'),
+    h('fieldset', null, h('legend', null, 'Assistant'),
+      selectField('agent_id', 'Agent', [['default', 'Default agent']],
+        'Which assistant answers on this widget: its instructions and model (see Agents).'),
+      checkField('handoff_enabled', 'Visitors can ask for a person',
+        'Shows a button in the chat after the first message; you answer from the conversation page.'),
+      textField('handoff_label', 'Button label', {
+        hint: 'Empty: "Talk to a person". Up to 100 characters.', max: 100,
+      })),
+    h('fieldset', null, h('legend', null, 'Model (overrides the agent\'s)'),
       textField('system_prompt', 'System prompt', {
         hint: 'Empty: the server\'s SYSTEM_PROMPT. Up to 8000 characters.', max: 8000, textarea: true, rows: 6,
       }),
@@ -193,6 +205,20 @@ function widgetForm() {
       })),
     h('div', { class: 'form-actions' }, save, saveStatus));
 
+  /** The agent picker's options, from GET /v1/admin/agents (the widget's own kept if missing). */
+  function setAgents(agents, current) {
+    const sel = controls.agent_id;
+    clear(sel);
+    const seen = new Set();
+    for (const a of agents) {
+      const id = a.is_default ? 'default' : String(a.id);
+      seen.add(id);
+      sel.append(h('option', { value: id }, a.is_default ? 'Default agent' : agentLabel(a)));
+    }
+    if (!seen.has('default')) sel.prepend(h('option', { value: 'default' }, 'Default agent'));
+    if (current && !seen.has(current) && current !== 'default') sel.append(h('option', { value: current }, current));
+  }
+
   function setValues(w) {
     for (const name of FIELD_NAMES) {
       const el = controls[name];
@@ -200,6 +226,7 @@ function widgetForm() {
       if (el.type === 'checkbox') el.checked = !!v;
       else if (name === 'allowed_origins') el.value = Array.isArray(v) ? v.join('\n') : '';
       else if (name === 'daily_message_cap') el.value = v == null ? '' : String(v);
+      else if (name === 'agent_id') el.value = !v || v === 'default' ? 'default' : String(v);
       else el.value = v == null ? '' : String(v);
       if (controls[`${name}__picker`] && COLOR_RE.test(el.value)) controls[`${name}__picker`].value = el.value.toLowerCase();
     }
@@ -237,6 +264,8 @@ function widgetForm() {
     if (capText !== '' && (!/^\d+$/.test(capText) || v.daily_message_cap < 1 || v.daily_message_cap > CAP_MAX)) {
       errors.daily_message_cap = 'must be a whole number from 1 to 4294967295, or empty for no cap';
     }
+    v.handoff_label = v.handoff_label.trim() || null;
+    if (chars(v.handoff_label) > 100) errors.handoff_label = 'must be at most 100 characters';
     if (chars(v.system_prompt) > 8000) errors.system_prompt = 'must be at most 8000 characters';
     if (v.model.length > 100 || !MODEL_RE.test(v.model)) errors.model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
     return { values: v, errors };
@@ -277,7 +306,7 @@ function widgetForm() {
   }
   formError.setAttribute('tabindex', '-1');
 
-  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus };
+  return { form, controls, setAgents, setValues, getValues, showErrors, clearErrors, save, saveStatus };
 }
 
 /** "primary_color: must be #rrggbb" -> {field, message}; null when no field named. */
@@ -311,20 +340,24 @@ export async function renderEdit(main, ctx, widgetId) {
   const state = { widget: null };
 
   if (isNew) {
+    f.setAgents(await loadAgents(ctx.signal));
     f.setValues(DEFAULTS);
     f.save.textContent = 'Create widget';
     main.append(f.form);
   } else {
     const loading = h('p', { class: 'muted' }, 'Loading…');
     main.append(loading);
+    let agents;
     try {
-      state.widget = await api(endpoints.widget(widgetId), { signal: ctx.signal });
+      [state.widget, agents] = await Promise.all([
+        api(endpoints.widget(widgetId), { signal: ctx.signal }), loadAgents(ctx.signal)]);
     } catch (e) {
       if (isAbort(e)) return;
       showLoadError(loading, e.status === 404 ? 'Widget not found. Its public id may have been reset, or it was deleted.' : e.message);
       return;
     }
     loading.remove();
+    f.setAgents(agents, state.widget.agent_id);
     f.setValues(state.widget);
   }
 

@@ -57,6 +57,12 @@ const TEXT = {
   labelSave: 'Start chat',
   labelSkip: 'Skip',
   invalidText: 'Please check this field: {field}.',
+  handoffLabel: 'Talk to a person',
+  waitingText: 'Waiting for a person…',
+  joinedText: '{name} joined',
+  backText: 'The assistant is back',
+  typingText: 'Typing',
+  agentName: 'Support',
 };
 
 const ICON_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
@@ -153,6 +159,7 @@ function mount(script, cfg, base) {
     accent = COLOR_RE.test(cfg.primary_color) ? cfg.primary_color : '#6366f1';
     accentFg = COLOR_RE.test(cfg.text_color) ? cfg.text_color : textOn(accent);
     left = cfg.position === 'bottom_left';
+    if (cfg.handoff_label) T.handoffLabel = String(cfg.handoff_label);
   } else {
     accent = COLOR_RE.test((ds.accentColor || '').trim()) ? ds.accentColor.trim() : DEFAULT_ACCENT;
     if (ds.accentColor && accent === DEFAULT_ACCENT && ds.accentColor.trim().toLowerCase() !== DEFAULT_ACCENT)
@@ -220,6 +227,10 @@ function mount(script, cfg, base) {
   const stopBtn = h('button', { type: 'button', 'data-part': 'stop', hidden: true }, T.labelStop);
   const announcer = h('div', { class: 'sr', 'data-part': 'announcer', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const composer = h('div', { 'data-part': 'composer' }, [input, sendBtn, stopBtn]);
+  // data-widget mode, handoff: the state line (spoken when it changes) and
+  // "Talk to a person" (shown after the first message, while the assistant answers).
+  const handStatus = h('div', { 'data-part': 'handoff-status', role: 'status', hidden: true });
+  const handBtn = h('button', { type: 'button', 'data-part': 'handoff', hidden: true }, T.handoffLabel);
   const panel = h(
     'div',
     {
@@ -233,7 +244,9 @@ function mount(script, cfg, base) {
     [
       h('div', { 'data-part': 'header' }, [title, closeBtn]),
       offline,
+      handStatus,
       list,
+      handBtn,
       composer,
       announcer,
     ]
@@ -272,10 +285,14 @@ function mount(script, cfg, base) {
 
   // One message: <div data-part=message data-role data-state>
   //   <span class=sr>You: </span><div data-part=content>…</div></div>
-  function bubble(role, text, state) {
+  // A person's (role agent) shows their name: <div data-part=name>Ann</div>.
+  function bubble(role, text, state, name) {
     const c = h('div', { 'data-part': 'content', dir: 'auto' });
+    const ag = role === 'agent';
     const m = h('div', { 'data-part': 'message', 'data-role': role, 'data-state': role === 'user' ? null : state || 'done' }, [
-      h('span', { class: 'sr' }, (role === 'user' ? T.labelYou : T.title) + ': '),
+      ag
+        ? h('div', { 'data-part': 'name', dir: 'auto' }, String(name || T.agentName))
+        : h('span', { class: 'sr' }, (role === 'user' ? T.labelYou : T.title) + ': '),
       c,
     ]);
     if (role === 'user') c.append(text);
@@ -364,7 +381,7 @@ function mount(script, cfg, base) {
             (msgs) => {
               if (g !== gen) return; // reset() meanwhile: another session
               const f = doc.createDocumentFragment();
-              msgs.forEach((m) => f.append(bubble(m.role, m.content)));
+              msgs.forEach((m) => f.append(bubble(m.role, m.content, 0, m.name)));
               list.insertBefore(f, welcome.nextSibling); // before anything sent meanwhile
               toBottom();
               emit('history', { sessionId, messages: msgs });
@@ -520,6 +537,10 @@ function mount(script, cfg, base) {
   let wsTimer = 0;
   let form = null; // the contact form, while it shows
   const required = wsMode && cfg.contact_info_mode === 'required';
+  let hand = 'ai'; // the conversation's handoff state: ai, waiting_human, human
+  let talked = false; // a visitor message is in the list: "Talk to a person" may show
+  let typer = null; // the person's typing bubble
+  let typerTimer = 0;
 
   function connect() {
     if (!wanted || ws || gone || life.signal.aborted) return;
@@ -593,6 +614,7 @@ function mount(script, cfg, base) {
       up = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
+      if (typeof f.handoff === 'string') setHand(f.handoff);
       if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) showForm();
       else hideForm();
       sync();
@@ -601,13 +623,34 @@ function mount(script, cfg, base) {
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
       const fr = doc.createDocumentFragment();
-      msgs.forEach((m) => fr.append(bubble(m.role, m.content)));
+      msgs.forEach((m) => fr.append(bubble(m.role, m.content, 0, m.name)));
       clearError();
       [].slice.call(list.children).forEach((el) => el === welcome || (cur && (el === cur.u || el === cur.m)) || el.remove());
+      typer = null;
       list.insertBefore(fr, welcome.nextSibling);
+      talked = talked || msgs.some((m) => m.role === 'user');
+      sync();
       toBottom();
       emit('history', { sessionId, messages: msgs, truncated: !!f.truncated });
-    } else if (type === 'typing_start') cur || turn();
+    } else if (f.role === 'agent') {
+      // a person: typing, or their message (never the assistant's turn)
+      typing(type === 'typing_start' && (f.name || T.agentName));
+      if (type === 'message' && typeof f.content === 'string') {
+        add(bubble('agent', f.content, 0, f.name));
+        announce((f.name || T.agentName) + ': ' + f.content);
+      }
+    } else if (type === 'handoff') {
+      // the answer to a message while a person answers (a state this page
+      // did not know, e.g. after a reload): no reply is coming
+      if (f.state === 'human' && cur && !cur.text) {
+        cur.m.remove();
+        if (cur.res) cur.res(true);
+        cur = null;
+        setBusy(false);
+      }
+      setHand(f.state, f.name);
+    }
+    else if (type === 'typing_start') cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);
     else if (type === 'contact_info_saved') doneForm();
@@ -633,10 +676,37 @@ function mount(script, cfg, base) {
     if (sendBtn.disabled) return false;
     clearError();
     if (form) doneForm(); // optional form: writing instead is skipping it
-    const t = turn(add(bubble('user', text)));
+    const u = add(bubble('user', text));
+    talked = true;
+    // a person answers: no reply from the assistant is coming
+    const t = hand === 'human' ? null : turn(u);
     emit('send', { sessionId, message: text, retry: false });
     ws.send(JSON.stringify({ type: 'message', content: text }));
-    return new Promise((r) => (t.res = r));
+    sync();
+    return t ? new Promise((r) => (t.res = r)) : true;
+  }
+
+  // The handoff state changed (or a resumed session's): the status line says so.
+  function setHand(state, name) {
+    if (!/^(ai|waiting_human|human)$/.test(state) || state === hand) return;
+    const was = hand;
+    hand = state;
+    handStatus.textContent =
+      state === 'human' ? T.joinedText.replace('{name}', name || T.agentName) : state === 'ai' ? (was === 'human' ? T.backText : '') : T.waitingText;
+    handStatus.hidden = !handStatus.textContent;
+    if (state !== 'human') typing(false);
+    sync();
+  }
+
+  // The person's typing bubble: on (their name) or off (false).
+  function typing(name) {
+    clearTimeout(typerTimer);
+    if (typer) typer.remove();
+    typer = null;
+    if (!name) return;
+    typer = add(bubble('agent', null, 'pending', name));
+    typer.c.append(h('span', { 'data-part': 'typing' }, [T.typingText, h('i'), h('i'), h('i')]));
+    typerTimer = setTimeout(typing, 20000); // a typing_stop lost with its dashboard
   }
 
   // The contact form: only the fields the widget collects. Checked here
@@ -720,6 +790,8 @@ function mount(script, cfg, base) {
       sendBtn.disabled = !up || !!cur || (required && !!form);
       input.disabled = gone;
       if (form) form.save.disabled = !up || !!form.busy;
+      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone);
+      handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
     }
   }
 
@@ -766,6 +838,13 @@ function mount(script, cfg, base) {
     input.focus();
   });
   on(stopBtn, 'click', stop);
+  on(handBtn, 'click', () => {
+    if (!up) return;
+    const f = shadow.activeElement === handBtn;
+    ws.send('{"type":"request_human"}');
+    setHand('waiting_human');
+    if (f) input.focus();
+  });
   on(input, 'input', grow);
   on(input, 'keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -808,7 +887,7 @@ function mount(script, cfg, base) {
     messages: () =>
       [].slice
         .call(list.children)
-        .filter((m) => m.c && m !== welcome)
+        .filter((m) => m.c && m !== welcome && m !== typer)
         .map((m) => ({ role: m.getAttribute('data-role'), content: m.t, state: m.getAttribute('data-state') || '' })),
     // A new session: a new id, the list emptied (welcome kept), storage cleared.
     reset() {
@@ -821,6 +900,9 @@ function mount(script, cfg, base) {
         // the server starts a new session for a socket without a token
         store.del(key('token'));
         sessionId = null;
+        setHand('ai');
+        handStatus.hidden = true;
+        talked = false;
         closeWs();
         connect();
       } else {
@@ -843,6 +925,7 @@ function mount(script, cfg, base) {
       dirWatch.disconnect();
       clearTimeout(retryTimer);
       clearTimeout(announceTimer);
+      clearTimeout(typerTimer);
       host.remove();
       if (window.ParleyChat === api) delete window.ParleyChat;
       if (window.OpenChatWidget === api) delete window.OpenChatWidget;

@@ -93,10 +93,11 @@ export async function history(url, key, signal) {
   return shown(((await res.json()) || {}).messages);
 }
 
-// The messages of a history answer worth showing: user and assistant, with text.
+// The messages of a history answer worth showing: the visitor's, the
+// assistant's and a person's (role agent, with their name), with text.
 export function shown(msgs) {
   return (Array.isArray(msgs) ? msgs : []).filter(
-    (m) => m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string' && m.content
+    (m) => m && /^(user|assistant|agent)$/.test(m.role) && typeof m.content === 'string' && m.content
   );
 }
 

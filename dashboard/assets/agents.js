@@ -1,0 +1,361 @@
+// Agents: the list (#/agents), a new one (#/agents/new) and one agent
+// (#/agents/<id>): its instructions and model settings. The default agent
+// (id "default", the server's environment) is shown read-only. The API key
+// is write-only: the page says whether one is set; a value typed replaces
+// it, Clear key removes it.
+
+import { api, endpoints, isAbort } from './api.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
+import { parseFieldError } from './widgets.js';
+
+const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
+const URL_RE = /^https?:\/\/[^\s\x00-\x1f\x7f]+$/;
+const KEY_RE = /^[\x21-\x7e]*$/;
+const PROMPT_MAX = 16384; // bytes of UTF-8
+
+/* Text fields (string or empty) and number fields (empty: null, the default's). */
+const TEXT_FIELDS = ['name', 'system_prompt', 'model', 'base_url'];
+const NUM_FIELDS = {
+  temperature: { min: 0, max: 2, step: '0.01', int: false },
+  max_tokens: { min: 1, max: 1000000, step: '1', int: true },
+  history_messages: { min: 1, max: 200, step: '1', int: true },
+};
+const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key'];
+
+/** The agents (default first); errors give []. */
+export async function loadAgents(signal) {
+  try {
+    const d = await api(endpoints.agents, { signal });
+    return Array.isArray(d && d.agents) ? d.agents : [];
+  } catch (e) {
+    if (isAbort(e) || (e && e.status === 401)) throw e;
+    return [];
+  }
+}
+
+export function agentLabel(a) {
+  if (!a) return '';
+  if (a.is_default || a.id === 'default') return a.name || 'Default agent';
+  return a.name || a.id;
+}
+
+function keyBadge(set) {
+  return h('span', { class: ['badge', set ? 'badge-ok' : 'badge-neutral'], 'data-testid': 'api-key-status' },
+    set ? 'API key set' : 'No API key');
+}
+
+/* ------------------------------------------------------------------ list */
+
+export async function renderList(main, ctx) {
+  ctx.setTitle('Agents');
+  main.append(h('div', { class: 'page-head' },
+    pageTitle('Agents'),
+    h('a', { href: '#/agents/new', class: 'btn btn-primary', 'data-testid': 'new-agent' }, 'New agent')));
+  const d = await api(endpoints.agents, { signal: ctx.signal });
+  const agents = Array.isArray(d && d.agents) ? d.agents : [];
+  main.append(
+    h('p', { class: 'hint' }, 'An agent is an assistant: its instructions and model. Each widget uses one (Widgets → Agent).'),
+    h('p', { class: 'count', 'data-testid': 'agent-count' },
+      `${agents.length.toLocaleString()} ${agents.length === 1 ? 'agent' : 'agents'}`));
+  const tbody = h('tbody', { 'data-testid': 'agent-list' });
+  for (const a of agents) {
+    tbody.append(h('tr', { 'data-testid': 'agent-row', 'data-id': a.id },
+      h('td', { 'data-label': 'Name' }, h('span', null,
+        h('a', { href: `#/agents/${encodeURIComponent(a.id)}`, 'data-testid': 'agent-link' }, agentLabel(a)),
+        a.is_default ? h('span', { class: 'badge badge-info tag' }, 'Default') : null)),
+      h('td', { 'data-label': 'Model' }, a.model ? h('code', null, a.model) : h('span', { class: 'muted' }, 'Server default')),
+      h('td', { 'data-label': 'Server' }, a.base_url ? h('code', null, a.base_url) : h('span', { class: 'muted' }, 'Server default')),
+      h('td', { 'data-label': 'API key' }, h('span', null, keyBadge(!!a.api_key_set))),
+      h('td', { 'data-label': 'Updated' }, timeEl(a.updated_at))));
+  }
+  main.append(h('div', { class: 'table-wrap' },
+    h('table', { class: 'table table-cards', 'data-testid': 'agent-table' },
+      h('caption', { class: 'visually-hidden' }, 'Agents, the default first'),
+      h('thead', null, h('tr', null,
+        ['Name', 'Model', 'Server', 'API key', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
+      tbody)));
+}
+
+/* ------------------------------------------------------------------ form */
+
+function agentForm(readOnly) {
+  const controls = {};
+  const errEls = {};
+  const errEl = (name) => {
+    const p = h('p', { id: `err-${name}`, class: 'field-error', 'data-testid': `field-error-${name}`, hidden: true });
+    errEls[name] = p;
+    return p;
+  };
+  function field(name, label, el, hint) {
+    el.id = `f-${name}`;
+    el.name = name;
+    el.disabled = readOnly;
+    el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
+    controls[name] = el;
+    return h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label), el,
+      hint ? h('p', { id: `hint-${name}`, class: 'hint' }, hint) : null, errEl(name));
+  }
+  const text = (attrs) => h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off', ...attrs });
+  const num = (name) => {
+    const n = NUM_FIELDS[name];
+    return h('input', { type: 'number', min: String(n.min), max: String(n.max), step: n.step, inputmode: n.int ? 'numeric' : 'decimal' });
+  };
+  const keyStatus = h('span', null, keyBadge(false));
+  const clearKey = h('button', { type: 'button', class: 'btn', 'data-testid': 'clear-api-key', hidden: true }, 'Clear key');
+
+  const formError = h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'form-error', hidden: true, tabindex: '-1' });
+  const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-agent', hidden: readOnly }, 'Save');
+  const keyField = field('api_key', 'New API key',
+    h('input', { type: 'password', autocomplete: 'new-password', spellcheck: 'false', maxlength: '512' }),
+    'Write-only: never shown again. A value here replaces the stored key; empty keeps it.');
+  const form = h('form', { class: 'widget-form', 'data-testid': 'agent-form', novalidate: true, 'aria-labelledby': 'agent-form-title' },
+    h('h2', { id: 'agent-form-title' }, 'Settings'),
+    formError,
+    h('fieldset', null, h('legend', null, 'Assistant'),
+      field('name', 'Name', text({ maxlength: '100', autocomplete: 'off' }), 'Up to 100 characters.'),
+      field('system_prompt', 'System prompt', h('textarea', { rows: '8' }),
+        'The assistant\'s instructions. Empty: the server\'s SYSTEM_PROMPT. Up to 16 KB.')),
+    h('fieldset', null, h('legend', null, 'Model'),
+      field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
+        'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
+      h('div', { class: 'field-pair' },
+        field('temperature', 'Temperature', num('temperature'), '0 to 2. Empty: not sent.'),
+        field('max_tokens', 'Max tokens', num('max_tokens'), 'Per reply. Empty: not sent.')),
+      field('history_messages', 'History messages', num('history_messages'),
+        'Earlier messages sent with each turn, 1 to 200. Empty: the server\'s setting.')),
+    h('fieldset', null, h('legend', null, 'Server'),
+      field('base_url', 'Base URL', text({ maxlength: '2048', inputmode: 'url' }),
+        'Any OpenAI-compatible server, http(s)://…/v1. Empty: the server\'s OPENAI_BASE_URL.'),
+      h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'API key'),
+        h('div', { class: 'api-key-row' }, keyStatus, clearKey)),
+      readOnly ? null : keyField),
+    h('div', { class: 'form-actions' }, save, saveStatus));
+
+  function setValues(a) {
+    for (const n of TEXT_FIELDS) controls[n].value = a[n] == null ? '' : String(a[n]);
+    for (const n of Object.keys(NUM_FIELDS)) controls[n].value = a[n] == null ? '' : String(a[n]);
+    controls.api_key.value = '';
+    clear(keyStatus).append(keyBadge(!!a.api_key_set));
+    clearKey.hidden = readOnly || !a.api_key_set;
+  }
+
+  /** The form as the API's JSON, and client-side errors {field: message}. */
+  function getValues() {
+    const v = {};
+    const errors = {};
+    for (const n of TEXT_FIELDS) v[n] = controls[n].value.trim();
+    if (!v.name) errors.name = 'must not be empty';
+    else if (Array.from(v.name).length > 100) errors.name = 'must be at most 100 characters';
+    v.system_prompt = controls.system_prompt.value;
+    if (new TextEncoder().encode(v.system_prompt).length > PROMPT_MAX) errors.system_prompt = 'must be at most 16 KB';
+    if (v.model.length > 100 || !MODEL_RE.test(v.model)) errors.model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
+    if (v.base_url && (v.base_url.length > 2048 || !URL_RE.test(v.base_url))) errors.base_url = 'must be an http:// or https:// URL';
+    v.base_url = v.base_url || null;
+    for (const [n, r] of Object.entries(NUM_FIELDS)) {
+      const t = controls[n].value.trim();
+      const x = Number(t);
+      v[n] = t === '' ? null : x;
+      if (t !== '' && (!Number.isFinite(x) || x < r.min || x > r.max || (r.int && !Number.isInteger(x)))) {
+        errors[n] = `must be ${r.int ? 'a whole number' : 'a number'} from ${r.min} to ${r.max}, or empty`;
+      }
+    }
+    const key = controls.api_key.value.trim();
+    if (key) {
+      if (key.length > 512 || !KEY_RE.test(key)) errors.api_key = 'at most 512 printable ASCII characters, no spaces';
+      v.api_key = key;
+    }
+    return { values: v, errors };
+  }
+
+  function clearErrors() {
+    formError.hidden = true;
+    formError.textContent = '';
+    for (const n of Object.keys(errEls)) {
+      errEls[n].hidden = true;
+      errEls[n].textContent = '';
+      controls[n].removeAttribute('aria-invalid');
+    }
+  }
+
+  function showErrors(errors, general) {
+    clearErrors();
+    let first = null;
+    const other = [];
+    for (const [n, msg] of Object.entries(errors)) {
+      if (errEls[n]) {
+        errEls[n].textContent = msg;
+        errEls[n].hidden = false;
+        controls[n].setAttribute('aria-invalid', 'true');
+        first = first || controls[n];
+      } else other.push(`${n}: ${msg}`);
+    }
+    if (general) other.unshift(general);
+    if (other.length) {
+      formError.textContent = other.join(' ');
+      formError.hidden = false;
+    }
+    if (first) first.focus();
+    else if (other.length) formError.focus();
+  }
+
+  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
+}
+
+function same(a, b) {
+  const norm = (v) => (v === null || v === undefined ? '' : v);
+  return norm(a) === norm(b);
+}
+
+/* ------------------------------------------------------------------ edit */
+
+export async function renderEdit(main, ctx, agentId) {
+  const isNew = agentId === undefined;
+  ctx.setTitle(isNew ? 'New agent' : 'Agent');
+  const title = pageTitle(isNew ? 'New agent' : 'Agent');
+  main.append(backLink('#/agents', '← All agents', 'back-to-agents'), title);
+
+  let agent = null;
+  if (!isNew) {
+    const loading = h('p', { class: 'muted' }, 'Loading…');
+    main.append(loading);
+    try {
+      agent = await api(endpoints.agent(agentId), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      showLoadError(loading, e.status === 404 ? 'Agent not found. It may have been deleted.' : e.message);
+      return;
+    }
+    loading.remove();
+  }
+  const readOnly = !!(agent && (agent.is_default || agent.id === 'default'));
+  const f = agentForm(readOnly);
+  const titleName = h('span', { 'data-testid': 'agent-title' });
+  if (agent) {
+    clear(title).append('Agent: ', titleName);
+    titleName.textContent = agentLabel(agent);
+    ctx.setTitle(`Agent ${agentLabel(agent)}`);
+  }
+  f.setValues(agent || { name: '' });
+  if (isNew) f.save.textContent = 'Create agent';
+
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });
+  const side = [];
+  if (readOnly) {
+    side.push(h('p', { class: 'alert', 'data-testid': 'default-agent-note' },
+      'The default agent is set by the server\'s environment (OPENAI_MODEL, SYSTEM_PROMPT, OPENAI_BASE_URL, OPENAI_API_KEY…) and cannot be changed here. Widgets without an agent of their own use it.'));
+  }
+  let deleteBtn = null;
+  if (agent && !readOnly) {
+    deleteBtn = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-agent' }, 'Delete agent');
+    side.push(h('section', { class: 'panel', 'aria-labelledby': 'sec-agent-meta' },
+      h('h2', { id: 'sec-agent-meta' }, 'About'),
+      h('dl', { class: 'meta' },
+        h('dt', null, 'Id'), h('dd', null, h('code', { 'data-testid': 'agent-id' }, agent.id)),
+        h('dt', null, 'Created'), h('dd', null, timeEl(agent.created_at)),
+        h('dt', null, 'Updated'), h('dd', null, timeEl(agent.updated_at)))),
+    h('section', { class: 'panel panel-danger', 'aria-labelledby': 'sec-agent-delete' },
+      h('h2', { id: 'sec-agent-delete' }, 'Delete'),
+      h('p', null, 'An agent that a widget uses cannot be deleted: pick another agent for those widgets first.'),
+      deleteBtn));
+  }
+  main.append(actionError, side.length ? h('div', { class: 'widget-layout' }, h('div', { class: 'widget-side' }, side), f.form) : f.form);
+
+  f.form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (readOnly) return;
+    f.saveStatus.textContent = '';
+    const { values, errors } = f.getValues();
+    if (Object.keys(errors).length) {
+      f.showErrors(errors, 'Please correct the fields marked below.');
+      return;
+    }
+    f.clearErrors();
+    let body = values;
+    if (!isNew) {
+      body = {};
+      for (const k of FIELD_NAMES) if (values[k] !== undefined && !same(values[k], agent[k])) body[k] = values[k];
+      if (!Object.keys(body).length) {
+        f.saveStatus.textContent = 'No changes to save.';
+        return;
+      }
+    }
+    f.save.disabled = true;
+    f.saveStatus.textContent = 'Saving…';
+    let res;
+    try {
+      res = await api(isNew ? endpoints.agents : endpoints.agent(agent.id), { method: isNew ? 'POST' : 'PATCH', body });
+    } catch (e) {
+      f.saveStatus.textContent = '';
+      if (isAbort(e)) return;
+      const fe = e.status === 400 ? parseFieldError(e.message) : null;
+      if (fe && FIELD_NAMES.includes(fe.field)) f.showErrors({ [fe.field]: fe.message });
+      else f.showErrors({}, `Could not ${isNew ? 'create the agent' : 'save'}: ${e.message}`);
+      return;
+    } finally {
+      f.save.disabled = false;
+    }
+    if (isNew) {
+      ctx.navigate(`#/agents/${encodeURIComponent(res.id)}`, 'Agent created.');
+      return;
+    }
+    agent = res;
+    f.setValues(res);
+    titleName.textContent = agentLabel(res);
+    f.saveStatus.textContent = 'Saved.';
+  });
+
+  f.clearKey.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: 'Clear the API key?',
+      message: 'The agent then calls its server without a key (or with the server\'s OPENAI_API_KEY when it has no base URL of its own).',
+      confirmLabel: 'Clear key',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    actionError.hidden = true;
+    try {
+      agent = await api(endpoints.agent(agent.id), { method: 'PATCH', body: { api_key: null } });
+    } catch (e) {
+      actionError.textContent = `Could not clear the key: ${e.message}`;
+      actionError.hidden = false;
+      return;
+    }
+    f.setValues(agent);
+    f.saveStatus.textContent = 'API key cleared.';
+    f.controls.api_key.focus();
+  });
+
+  if (deleteBtn) {
+    deleteBtn.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: 'Delete this agent?',
+        message: `"${agentLabel(agent)}" will be deleted for good.`,
+        confirmLabel: 'Delete agent',
+        danger: true,
+      });
+      if (!ok || ctx.signal.aborted) return;
+      actionError.hidden = true;
+      deleteBtn.disabled = true;
+      try {
+        await api(endpoints.agent(agent.id), { method: 'DELETE' });
+      } catch (e) {
+        deleteBtn.disabled = false;
+        clear(actionError);
+        if (e.status === 409 && e.body && Array.isArray(e.body.widgets)) {
+          // in use: name the widgets, each a link to its form
+          const ws = e.body.widgets.map(String);
+          actionError.append(`Could not delete: ${e.message}. Pick another agent for ${ws.length === 1 ? 'this widget' : 'these widgets'} first: `,
+            ...ws.flatMap((w, i) => [i ? ', ' : '', h('a', { href: `#/widgets/${encodeURIComponent(w)}`, 'data-testid': 'agent-in-use-widget' }, w)]),
+            '.');
+        } else actionError.textContent = `Could not delete: ${e.message}`;
+        actionError.hidden = false;
+        actionError.setAttribute('tabindex', '-1');
+        actionError.focus();
+        return;
+      }
+      ctx.navigate('#/agents', 'Agent deleted.');
+    });
+  }
+}

@@ -1,0 +1,192 @@
+// Live updates: one EventSource on /v1/admin/events for the whole
+// application (docs/dashboard.md). Views subscribe with onEvent(fn); fn gets
+// (type, data) for the stream's events (conversation, message, handoff,
+// contact), 'reset' when events may have been missed (the server's reset,
+// or the stream back after polling with no id to resume from: reload what
+// you show), 'mode' when the stream goes up or down and, while the
+// stream is down, 'poll' every POLL_MS (the views fetch again, as before
+// the stream). The stream falls back to that polling only after FAILS_MAX
+// failures in a row, and is tried again every RETRY_MS meanwhile.
+//
+// It also keeps the conversations waiting for a person (seeded from
+// ?handoff=open, then the events): the count goes into the document title
+// and the nav, and an opt-in browser notification says when one is added.
+
+import { api, endpoints, isAbort } from './api.js';
+
+const POLL_MS = 2000;
+const FAILS_MAX = 3;
+const RETRY_MS = 30000;
+const NOTIFY_KEY = 'parley.notify';
+
+const listeners = new Set();
+const waiting = new Set(); // conversation _id in waiting_human
+let es = null;
+let fails = 0;
+let lastId = '';
+let mode = 'connecting'; // 'live' | 'poll' | 'connecting'
+let pollTimer = 0;
+let retryTimer = 0;
+let onCount = () => {};
+
+/** fn(type, data) for every event; returns the unsubscribe function. */
+export function onEvent(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** 'live' while the stream is up, 'poll' while the views poll, else 'connecting'. */
+export function liveMode() {
+  return mode;
+}
+
+function emit(type, data) {
+  for (const fn of [...listeners]) {
+    try { fn(type, data); } catch (e) { console.error('[dashboard] live update failed:', e); }
+  }
+}
+
+function setMode(m) {
+  if (mode === m) return;
+  mode = m;
+  window.clearInterval(pollTimer);
+  pollTimer = 0;
+  let ticks = 0;
+  if (m === 'poll') {
+    pollTimer = window.setInterval(() => {
+      if (document.hidden) return;
+      if (++ticks % 5 === 0) seed(); // the waiting count, without its events
+      emit('poll', {});
+    }, POLL_MS);
+  }
+  emit('mode', { mode: m });
+}
+
+/* ---- the conversations waiting for a person ---- */
+
+export function waitingCount() {
+  return waiting.size;
+}
+
+function track(c, notify) {
+  if (!c || !c._id) return;
+  const id = String(c._id);
+  const was = waiting.has(id);
+  if (c.handoff === 'waiting_human') waiting.add(id);
+  else if (c.handoff) waiting.delete(id);
+  else return;
+  if (waiting.has(id) !== was) {
+    onCount(waiting.size);
+    if (notify && !was) notifyWaiting(c);
+  }
+}
+
+async function seed() {
+  try {
+    const d = await api(endpoints.conversations({ handoff: 'open', limit: 200 }));
+    waiting.clear();
+    for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
+      if (c && c.handoff === 'waiting_human') waiting.add(String(c._id));
+    }
+    onCount(waiting.size);
+  } catch (e) {
+    if (!isAbort(e)) console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);
+  }
+}
+
+/* ---- browser notifications (opt-in) ---- */
+
+export function notifySupported() {
+  return typeof window.Notification === 'function';
+}
+
+/** On: the owner asked for them and the browser allows them. */
+export function notifyOn() {
+  try {
+    return notifySupported() && Notification.permission === 'granted' && localStorage.getItem(NOTIFY_KEY) === '1';
+  } catch { return false; }
+}
+
+/** Asks the browser (a user gesture) and remembers the choice; resolves notifyOn(). */
+export async function setNotify(on) {
+  try {
+    if (!on) localStorage.removeItem(NOTIFY_KEY);
+    else if (notifySupported() && (await Notification.requestPermission()) === 'granted') localStorage.setItem(NOTIFY_KEY, '1');
+  } catch { /* storage off or permission refused */ }
+  return notifyOn();
+}
+
+function notifyWaiting(c) {
+  if (!notifyOn()) return;
+  try {
+    const n = new Notification('A visitor asks for a person', {
+      body: `Conversation ${c.sessionId || c._id}`,
+      tag: `parley-waiting-${c._id}`,
+    });
+    n.onclick = () => {
+      window.focus();
+      location.hash = `#/conversations/${encodeURIComponent(c._id)}`;
+      n.close();
+    };
+  } catch { /* not allowed here (e.g. a service worker is required) */ }
+}
+
+/* ---- the stream ---- */
+
+const TYPES = ['conversation', 'message', 'handoff', 'contact', 'reset'];
+
+function connect() {
+  window.clearTimeout(retryTimer);
+  if (es) es.close();
+  const url = `/v1/admin/events${lastId ? `?last_event_id=${encodeURIComponent(lastId)}` : ''}`;
+  const s = (es = new EventSource(url));
+  let opened = false;
+  s.onopen = () => {
+    opened = true;
+    // Back after polling with no event id to resume from: reload. (With
+    // one, the server replays what was missed, or sends its own reset.)
+    const gap = mode === 'poll' && !lastId;
+    fails = 0;
+    setMode('live');
+    if (gap) {
+      seed();
+      emit('reset', {});
+    }
+  };
+  s.onerror = () => {
+    if (es !== s) return;
+    fails++;
+    if (fails >= FAILS_MAX) {
+      s.close();
+      es = null;
+      setMode('poll');
+      retryTimer = window.setTimeout(connect, RETRY_MS);
+    } else if (s.readyState === EventSource.CLOSED) {
+      // refused (not 200 text/event-stream): the browser does not retry by itself
+      es = null;
+      retryTimer = window.setTimeout(connect, 2000);
+    } else if (opened) setMode('connecting');
+  };
+  for (const t of TYPES) {
+    s.addEventListener(t, (ev) => {
+      if (es !== s) return;
+      if (ev.lastEventId) lastId = ev.lastEventId;
+      let data = {};
+      try { data = JSON.parse(ev.data || '{}') || {}; } catch { return; }
+      if (t === 'reset') seed();
+      else if (data.conversation) {
+        if (t === 'handoff' && data.state) data.conversation.handoff = data.state;
+        track(data.conversation, t === 'handoff' || t === 'conversation');
+      }
+      emit(t, data);
+    });
+  }
+}
+
+/** Starts the stream (once, after the session is known); count(n) gets the waiting count. */
+export function startLive(count) {
+  if (es || mode === 'poll') return;
+  onCount = count;
+  seed();
+  connect();
+}

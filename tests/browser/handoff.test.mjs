@@ -1,0 +1,305 @@
+// Human handoff and agents in headless Chromium, the dashboard and the
+// widget in two pages of one Parley (issue 15): the visitor asks for a
+// person → the dashboard's list shows the badge and the title its count,
+// without a reload (the /v1/admin/events stream) → the owner takes over
+// ("Support joined" in the widget), types (the widget shows it) and
+// replies (the reply appears in the widget with the owner's name) → the
+// visitor's next message gets no model call → hand back ("The assistant is
+// back") → the model answers, the owner's reply in its context. Then the
+// agents page: an agent created in the form (its API key write-only),
+// picked in a widget's form, and refused deletion while in use (409 naming
+// the widget). axe-core in light and dark on the new views; phone-sized
+// screenshots.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
+  focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+const said = (m) => `You said: ${m}`; // the mock model's answer
+
+// fn({shadowRoot}) on the widget's host element, in the page; waitWidget
+// polls it until it is true.
+const R = '#parley-chat-widget';
+const inWidget = (page, fn) => page.locator(R).evaluate(fn);
+const waitWidget = (page, fn, what = String(fn)) => until(() => inWidget(page, fn), what);
+
+// Polls pred() (async) until it holds, at most ms.
+async function until(pred, what, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
+  let stack;
+  let browser;
+  let owner; // {ctx, page, log}: the dashboard
+  let visitor; // {ctx, page, log}: the host page with the widget
+  let w; // the widget
+  let convId;
+  const t0 = Date.now();
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD } }));
+    owner = await openPage(browser);
+    // The Notification API, recorded (headless Chromium shows none): the
+    // permission is granted when asked.
+    await owner.page.addInitScript(() => {
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'default';
+        static requestPermission() { this.permission = 'granted'; return Promise.resolve('granted'); }
+        constructor(title, o) { window.__notes.push({ title, body: o && o.body }); }
+        close() {}
+      };
+    });
+    await dashLogin(stack, owner.ctx);
+    const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
+      // (the default colours, #6366f1 on white text, are 4.46:1: under axe's 4.5)
+      name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human',
+      primary_color: '#4338ca', text_color: '#ffffff',
+    });
+    assert.equal(r.status, 201, `create widget: ${r.status} ${r.text}`);
+    w = r.json;
+    visitor = await openPage(browser, PHONE);
+  });
+  after(async () => {
+    if (owner) await owner.ctx.close();
+    if (visitor) await visitor.ctx.close();
+    await stopSuite({ stack, browser });
+    console.log(`# handoff.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  test('the visitor asks for a person: the dashboard shows it live, pinned and counted', async () => {
+    const { page } = visitor;
+    await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+    await waitReady(page);
+    await page.click(part('launcher'));
+    await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled);
+    assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff"]').hidden), true,
+      'no "Talk to a person" before the first message');
+    await sendByKeyboard(page, 'first question');
+    assert.equal((await waitReplyEnd(page)).text, said('first question'));
+    const btn = await inWidget(page, ({ shadowRoot: root }) => {
+      const b = root.querySelector('[data-part="handoff"]');
+      return { hidden: b.hidden, text: b.textContent, tag: b.tagName };
+    });
+    assert.deepEqual(btn, { hidden: false, text: 'Ask a human', tag: 'BUTTON' }, 'the label from the config');
+
+    // The dashboard's list, loaded before the request: it must change by itself.
+    await openDash(owner.page, stack, '#/conversations', '[data-testid="conv-row"]');
+    await owner.page.evaluate(() => { window.__sameDocument = true; });
+    // Opt in to the notification (a click asks for the permission).
+    assert.equal(await owner.page.getAttribute('[data-testid="notify-toggle"]', 'aria-pressed'), 'false');
+    await owner.page.click('[data-testid="notify-toggle"]');
+    await owner.page.waitForSelector('[data-testid="notify-toggle"][aria-pressed="true"]');
+    assert.equal(await owner.page.locator('[data-testid="conv-handoff-badge"]').count(), 0);
+
+    // By keyboard: Shift+Tab from the text area reaches it; Enter asks; the focus goes back to the text area.
+    await page.focus(part('input'));
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(page), 'handoff');
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(page), 'input');
+    await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Waiting for a person…');
+    assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').getAttribute('role')), 'status');
+    assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff"]').hidden), true, 'asked once');
+
+    const badge = owner.page.locator('[data-testid="conv-row"]').first().locator('[data-testid="conv-handoff-badge"]');
+    await badge.waitFor({ timeout: 5000 });
+    assert.equal(await badge.textContent(), 'Waiting for a person');
+    convId = await owner.page.locator('[data-testid="conv-row"]').first().getAttribute('data-id');
+    assert.equal(await owner.page.locator('[data-testid="conv-row"]').first().getAttribute('data-handoff'), 'waiting_human');
+    await owner.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
+    assert.equal(await owner.page.textContent('[data-testid="nav-waiting"]'), '1 waiting for a person');
+    assert.equal(await owner.page.evaluate(() => window.__sameDocument), true, 'no reload');
+    assert.deepEqual((await owner.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
+    await dashShot(await phoneDash('#/conversations', '[data-testid="conv-handoff-badge"]'), 'handoff-list');
+    assert.deepEqual(await axeLightDark(owner.page, 'list with a waiting conversation'), []);
+  });
+
+  // A phone-sized dashboard page on route (its own context, logged in), no sideways scroll.
+  let phone;
+  async function phoneDash(route, ready) {
+    if (!phone) {
+      phone = await openPage(browser, PHONE);
+      await dashLogin(stack, phone.ctx);
+    }
+    await openDash(phone.page, stack, route, ready);
+    const o = await overflow(phone.page);
+    assert.ok(o.scrollWidth <= o.innerWidth, `${route}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
+    return phone.page;
+  }
+
+  test('take over, type, reply: the widget shows the person; the model is not called', async () => {
+    const o = owner.page;
+    await o.click(`[data-testid="conv-row"][data-id="${convId}"] [data-testid="conv-link"]`);
+    await o.waitForSelector('[data-testid="take-over"]');
+    assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'Waiting for a person');
+    await o.fill('[data-testid="reply-name"]', 'Ann');
+    await o.click('[data-testid="take-over"]');
+    await o.waitForSelector('[data-testid="reply-form"]:not([hidden])');
+    assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
+    assert.equal(await o.evaluate(() => document.activeElement.dataset.testid), 'reply-input', 'the focus goes to the reply box');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Ann joined');
+    await o.waitForFunction(() => !document.title.startsWith('('), null, { timeout: 5000 });
+
+    // Typing shows in the widget, with the name.
+    await o.focus('[data-testid="reply-input"]');
+    const completions = (await stack.parley.mock.completions()).length;
+    await o.keyboard.type('Hello, I am');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+      const t = root.querySelector('[data-part="message"][data-role="agent"][data-state="pending"]');
+      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === 'Ann';
+    });
+    await o.keyboard.type(' a person.');
+    await o.keyboard.press('Control+Enter');
+    await o.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.');
+    assert.equal(await o.inputValue('[data-testid="reply-input"]'), '');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"][data-role="agent"]')]
+      .some((m) => m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.'));
+    const shown = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"][data-role="agent"]')].map((m) => ({
+      name: m.querySelector('[data-part="name"]').textContent, state: m.getAttribute('data-state'),
+      bg: getComputedStyle(m).backgroundColor,
+      botBg: getComputedStyle(root.querySelector('[data-part="message"][data-role="assistant"]')).backgroundColor,
+    })));
+    assert.equal(shown.length, 1, 'the typing bubble gave way to the message');
+    assert.equal(shown[0].name, 'Ann');
+    assert.equal(shown[0].state, 'done');
+    assert.notEqual(shown[0].bg, shown[0].botBg, 'styled apart from the assistant');
+    assert.equal(await o.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-role"]'), 'Ann');
+
+    // The visitor writes while a person answers: stored, shown live in the thread, no model call.
+    await sendByKeyboard(visitor.page, 'thanks, person');
+    await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
+      .some((c) => c.textContent === 'thanks, person'), null, { timeout: 5000 });
+    assert.equal(await inWidget(visitor.page, ({ shadowRoot: root }) => root.querySelectorAll('[data-part="message"][data-state="pending"]').length), 0,
+      'no typing indicator from the assistant');
+    await visitor.page.waitForTimeout(300);
+    assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called');
+    // A reload while a person answers: a message gets no reply bubble that never ends.
+    await visitor.page.reload();
+    await waitReady(visitor.page);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
+      && root.querySelectorAll('[data-part="message"][data-role="agent"]').length === 1, 'resumed');
+    await sendByKeyboard(visitor.page, 'after a reload');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
+      && !root.querySelector('[data-part="message"][data-state="pending"]')
+      && root.querySelector('[data-part="handoff-status"]').textContent.endsWith(' joined'), 'the message sent, no reply pending');
+    assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called after the reload either');
+    const stored = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json;
+    assert.equal(stored.conversation.handoff, 'human');
+    assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [['Ann', 'Hello, I am a person.']]);
+
+    assert.deepEqual(await axeLightDark(o, 'thread while a person answers'), []);
+    await dashShot(await phoneDash(`#/conversations/${convId}`, '[data-testid="reply-form"]:not([hidden])'), 'handoff-thread');
+    for (const colorScheme of ['light', 'dark']) {
+      await visitor.page.emulateMedia({ colorScheme });
+      const r = await axeSerious(visitor.page, `widget with a person (${colorScheme})`);
+      assert.deepEqual(r.bad, [], `${r.what}: ${JSON.stringify(r.bad)}`);
+    }
+    await visitor.page.emulateMedia({ colorScheme: 'light' });
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    await visitor.page.screenshot({ path: path.join(SCREENSHOTS, 'widget-handoff-390x844.png') });
+    await assertClean(o, owner.log, 'dashboard');
+  });
+
+  test('hand back: "The assistant is back", and the model answers with the person\'s reply in its context', async () => {
+    const o = owner.page;
+    await o.click('[data-testid="hand-back"]');
+    await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden' });
+    assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'The assistant is back');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="handoff"]').hidden);
+    await stack.parley.mock.clearRequests();
+    await sendByKeyboard(visitor.page, 'and now the bot');
+    assert.equal((await waitReplyEnd(visitor.page)).text, said('and now the bot'));
+    const [req] = await stack.parley.mock.completions();
+    const msgs = req.body.messages;
+    assert.ok(msgs.some((m) => m.role === 'assistant' && m.content === 'Hello, I am a person.'), `the person's reply in the context: ${JSON.stringify(msgs)}`);
+    await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="assistant"] [data-testid="msg-content"]')]
+      .some((c) => c.textContent === 'You said: and now the bot'), null, { timeout: 5000 });
+    await assertClean(o, owner.log, 'dashboard');
+    await assertClean(visitor.page, visitor.log, 'widget');
+
+    // A reload: the history has the person's message, with the name.
+    await visitor.page.reload();
+    await waitReady(visitor.page);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+      const m = root.querySelector('[data-part="message"][data-role="agent"]');
+      return !!m && m.querySelector('[data-part="name"]').textContent === 'Ann'
+        && m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.';
+    }, 'the person\'s message in the history');
+    const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
+      .map((m) => m.getAttribute('data-role')));
+    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'user', 'assistant']);
+    await assertClean(visitor.page, visitor.log, 'widget after a reload');
+  });
+
+  test('agents: create one (the key write-only), pick it for a widget, refused deletion while in use', async () => {
+    const o = owner.page;
+    await openDash(o, stack, '#/agents', '[data-testid="agent-row"]');
+    assert.equal(await o.getAttribute('[data-testid="agent-row"]', 'data-id'), 'default', 'the default agent first');
+    await o.click('[data-testid="new-agent"]');
+    await o.waitForSelector('[data-testid="agent-form"]');
+    await o.fill('#f-name', 'Clinic bot');
+    await o.fill('#f-system_prompt', 'You answer for the clinic.');
+    await o.fill('#f-model', 'clinic-model');
+    await o.fill('#f-temperature', '0.3');
+    await o.fill('#f-base_url', 'http://127.0.0.1:9/v1');
+    await o.fill('#f-api_key', 'sk-secret-clinic-key');
+    await o.click('[data-testid="save-agent"]');
+    await o.waitForURL((u) => /^#\/agents\/[0-9a-f]{32}$/.test(u.hash), { timeout: 10000 });
+    const agentId = new URL(o.url()).hash.split('/')[2];
+    await o.waitForSelector('[data-testid="api-key-status"]');
+    assert.equal(await o.textContent('[data-testid="api-key-status"]'), 'API key set');
+    assert.equal(await o.inputValue('#f-api_key'), '', 'the key is never shown');
+    assert.ok(!(await o.content()).includes('sk-secret-clinic-key'), 'nor anywhere in the page');
+    const a = (await adminApi(stack, 'GET', `/v1/admin/agents/${agentId}`)).json;
+    assert.equal(a.name, 'Clinic bot');
+    assert.equal(a.temperature, 0.3);
+    assert.equal(a.api_key_set, true);
+    assert.deepEqual(await axeLightDark(o, 'agent'), []);
+    await dashShot(await phoneDash(`#/agents/${agentId}`, '[data-testid="agent-form"]'), 'agent');
+
+    // The default agent: read-only.
+    await openDash(o, stack, '#/agents/default', '[data-testid="default-agent-note"]');
+    assert.equal(await o.isDisabled('#f-name'), true);
+    assert.equal(await o.locator('[data-testid="save-agent"]').isVisible(), false);
+
+    // Picked in the widget's form.
+    await openDash(o, stack, `#/widgets/${w.widget_id}`, '[data-testid="widget-form"]');
+    assert.equal(await o.inputValue('#f-agent_id'), 'default');
+    assert.equal(await o.isChecked('#f-handoff_enabled'), true);
+    assert.equal(await o.inputValue('#f-handoff_label'), 'Ask a human');
+    await o.selectOption('#f-agent_id', agentId);
+    await o.click('[data-testid="save-widget"]');
+    await o.waitForFunction(() => document.querySelector('[data-testid="save-status"]').textContent === 'Saved.');
+    assert.equal((await adminApi(stack, 'GET', `/v1/admin/widgets/${w.widget_id}`)).json.agent_id, agentId);
+    assert.deepEqual(await axeLightDark(o, 'widget with the agent picker'), []);
+
+    // In use: the 409 names the widget.
+    await openDash(o, stack, `#/agents/${agentId}`, '[data-testid="delete-agent"]');
+    await o.click('[data-testid="delete-agent"]');
+    await o.click('[data-testid="confirm-ok"]');
+    const link = o.locator('[data-testid="agent-in-use-widget"]');
+    await link.waitFor({ timeout: 5000 });
+    assert.equal(await link.textContent(), w.widget_id);
+    assert.match(await o.textContent('[data-testid="action-error"]'), /in use/i);
+    assert.equal((await adminApi(stack, 'GET', `/v1/admin/agents/${agentId}`)).status, 200, 'not deleted');
+    await openDash(o, stack, '#/agents', '[data-testid="agent-row"]');
+    assert.equal(await o.locator('[data-testid="agent-row"]').count(), 2);
+    assert.deepEqual(await axeLightDark(o, 'agents'), []);
+    await dashShot(await phoneDash('#/agents', '[data-testid="agent-row"]'), 'agents');
+    await assertClean(o, owner.log, 'dashboard', { allowConsole: /status of 409/ });
+    if (phone) await phone.ctx.close();
+  });
+});
