@@ -134,7 +134,7 @@
 #define ST_CONTACT_NAME_MAX	200	/* characters */
 #define ST_EMAIL_MAX		254	/* bytes */
 #define ST_PHONE_MAX		32	/* bytes as given */
-#define ST_DEFAULT_COLOR	"#6366f1"
+#define ST_DEFAULT_COLOR	"#4f46e5"
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
 #define ST_NEW_SESSIONS_PER_MIN	3000	/* default: per widget per minute */

@@ -15,7 +15,7 @@ const CAP_MAX = 4294967295;
 const DEFAULTS = {
   name: '',
   greeting: '',
-  primary_color: '#6366f1',
+  primary_color: '#4f46e5',
   text_color: '#ffffff',
   position: 'bottom_right',
   contact_info_mode: 'none',

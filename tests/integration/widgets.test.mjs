@@ -128,7 +128,7 @@ describe('widget admin API', () => {
       widget_id: 0,
       name: null,
       greeting: null,
-      primary_color: '#6366f1',
+      primary_color: '#4f46e5',
       text_color: '#ffffff',
       position: 'bottom_right',
       contact_info_mode: 'none',

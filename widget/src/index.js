@@ -156,7 +156,7 @@ function mount(script, cfg, base) {
     // the owner's settings win over the tag's
     if (cfg.name) T.title = String(cfg.name);
     T.welcomeMessage = String(cfg.greeting || '');
-    accent = COLOR_RE.test(cfg.primary_color) ? cfg.primary_color : '#6366f1';
+    accent = COLOR_RE.test(cfg.primary_color) ? cfg.primary_color : '#4f46e5';
     accentFg = COLOR_RE.test(cfg.text_color) ? cfg.text_color : textOn(accent);
     left = cfg.position === 'bottom_left';
     if (cfg.handoff_label) T.handoffLabel = String(cfg.handoff_label);

@@ -89,7 +89,7 @@ test_widget_json(void **state)
 	assert_string_equal(s,
 	    "{\"id\":\"00000000000000000000000000000007\","
 	    "\"widget_id\":\"" WID "\",\"name\":\"Support\","
-	    "\"greeting\":\"Hi \\\"there\\\"\",\"primary_color\":\"#6366f1\","
+	    "\"greeting\":\"Hi \\\"there\\\"\",\"primary_color\":\"#4f46e5\","
 	    "\"text_color\":\"#ffffff\",\"position\":\"bottom_left\","
 	    "\"contact_info_mode\":\"required\",\"collect_name\":false,"
 	    "\"collect_email\":true,\"collect_phone\":false,"
@@ -141,7 +141,7 @@ test_widget_json(void **state)
 	s = test_dump(widget_public_json(&w));
 	assert_string_equal(s,
 	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
-	    "\"primary_color\":\"#6366f1\",\"text_color\":\"#ffffff\","
+	    "\"primary_color\":\"#4f46e5\",\"text_color\":\"#ffffff\","
 	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
 	    "\"collect_name\":false,\"collect_email\":true,"
 	    "\"collect_phone\":false,\"handoff_enabled\":false,"
@@ -986,7 +986,7 @@ test_config(void **state)
 	config("GET", "https://shop.example", &w, &r, 200);
 	assert_string_equal(r.body,
 	    "{\"name\":\"Support\",\"greeting\":\"Hi \\\"there\\\"\","
-	    "\"primary_color\":\"#6366f1\",\"text_color\":\"#ffffff\","
+	    "\"primary_color\":\"#4f46e5\",\"text_color\":\"#ffffff\","
 	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
 	    "\"collect_name\":false,\"collect_email\":true,"
 	    "\"collect_phone\":false,\"handoff_enabled\":false,"
