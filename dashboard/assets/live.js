@@ -2,8 +2,7 @@
 // application (docs/dashboard.md). Views subscribe with onEvent(fn); fn gets
 // (type, data) for the stream's events (conversation, message, handoff,
 // contact), 'reset' when events may have been missed (the server's reset,
-// or the stream back after polling with no id to resume from: reload what
-// you show), 'mode' when the stream goes up or down and, while the
+// or a new stream's "ready": reload what you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
 // failures in a row, and is tried again every RETRY_MS meanwhile.
@@ -133,7 +132,7 @@ function notifyWaiting(c) {
 
 /* ---- the stream ---- */
 
-const TYPES = ['conversation', 'message', 'handoff', 'contact', 'reset'];
+const TYPES = ['conversation', 'message', 'handoff', 'contact', 'reset', 'ready'];
 
 function connect() {
   window.clearTimeout(retryTimer);
@@ -141,17 +140,12 @@ function connect() {
   const url = `/v1/admin/events${lastId ? `?last_event_id=${encodeURIComponent(lastId)}` : ''}`;
   const s = (es = new EventSource(url));
   let opened = false;
+  // A new stream (no id to resume from) starts with "ready", a resumed one
+  // with what was missed or "reset": either way the views catch up.
   s.onopen = () => {
     opened = true;
-    // Back after polling with no event id to resume from: reload. (With
-    // one, the server replays what was missed, or sends its own reset.)
-    const gap = mode === 'poll' && !lastId;
     fails = 0;
     setMode('live');
-    if (gap) {
-      seed();
-      emit('reset', {});
-    }
   };
   s.onerror = () => {
     if (es !== s) return;
@@ -173,8 +167,14 @@ function connect() {
       if (ev.lastEventId) lastId = ev.lastEventId;
       let data = {};
       try { data = JSON.parse(ev.data || '{}') || {}; } catch { return; }
-      if (t === 'reset') seed();
-      else if (data.conversation) {
+      // ready: a new stream is live from here; what the views loaded
+      // before it may have missed a change meanwhile: load it again.
+      if (t === 'reset' || t === 'ready') {
+        seed();
+        emit('reset', {});
+        return;
+      }
+      if (data.conversation) {
         if (t === 'handoff' && data.state) data.conversation.handoff = data.state;
         track(data.conversation, t === 'handoff' || t === 'conversation');
       }

@@ -230,17 +230,21 @@ client_event(struct evclient *ec, const struct st_event *ev,
 	return client_write(ec, text->data, text->len);
 }
 
-/* Live from here: an id line alone, so that a reconnect resumes. */
+/*
+ * Live from here: "ready" with the id, so that a reconnect resumes, and
+ * so that a new client loads what it shows now, not before: whatever
+ * changed between its own load and this point reaches it either way.
+ */
 static void
 client_live(struct evclient *ec, uint64_t epoch, uint64_t seq)
 {
-	char line[64];
+	char line[96];
 
 	ec->state = EVC_LIVE;
 	ec->epoch = epoch;
 	ec->seq = seq;
-	snprintf(line, sizeof(line), "id: %" PRIx64 "-%" PRIu64 "\n\n",
-	    epoch, seq);
+	snprintf(line, sizeof(line), "id: %" PRIx64 "-%" PRIu64
+	    "\nevent: ready\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq);
 	client_write(ec, line, strlen(line));
 }
 

@@ -650,7 +650,7 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		free(pdec_strdup(&d, ST_ID_HEX));
 		check_triples(&d);
-		if (pdec_u8(&d) > 1)
+		if (pdec_u8(&d) > 1 || pdec_u8(&d) > ST_HANDOFF_HUMAN)
 			abort();
 		break;
 	case PROTO_ST_WS_BEGIN:
