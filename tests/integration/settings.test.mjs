@@ -3,7 +3,7 @@
 //  - the docs (parley.env(5), the README's configuration table and
 //    docs/internals.md's settings table) name each one with its default;
 //  - a bad value of each (not a number, out of range, blank, too long, a
-//    bad pattern, as its type allows) stops parley-masterd within 2 s with
+//    bad pattern, as its type allows) stops parley-masterd within 5 s with
 //    exit status 1 and one line naming the variable, before any worker is
 //    started (PARLEY_WORKERD is a script that leaves a mark when run), and
 //    parley-storaged the same for its own; a secret's value is never
@@ -24,7 +24,12 @@ const STORAGED = path.join(BIN, 'parley-storaged');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-settings-'));
 const MARK = path.join(TMP, 'worker-started');
 const FAKE_WORKERD = path.join(TMP, 'fake-workerd');
-const DEADLINE_MS = 2000;
+// "At once": a bad value must stop the daemon before it waits on anything
+// (storaged's socket, a worker: seconds). A run takes ~50 ms here; 5 s
+// leaves room for a machine loaded three times over (one run took 2.06 s
+// during a make test beside three parallel builds) and still tells a stop
+// from a wait.
+const DEADLINE_MS = 5000;
 
 // The table, as rows of objects.
 function table() {
