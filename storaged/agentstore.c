@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "agentstore.h"
-#include "log.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -182,46 +181,32 @@ store_agent_get(struct store_txn *t, const char *id, struct st_agent *out)
 	return t->err;
 }
 
+static int
+agent_load_item(struct store_txn *t, const char *id, void *item)
+{
+	return agent_load(t, id, item);
+}
+
 int
 store_agent_list(struct store_txn *t, struct st_agent **out, uint32_t *n)
 {
+	struct order_list o = {
+		.index = t->st->agent_order,
+		.what = "agent",
+		.idmin = ST_ID_HEX,
+		.idmax = ST_ID_HEX,
+		.max = ST_AGENTS_MAX,
+		.size = sizeof(struct st_agent),
+		.load = agent_load_item,
+	};
 	struct st_agent *as;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	char id[ST_ID_HEX + 1];
-	uint32_t cnt = 0;
-	int rc, lrc;
+	uint32_t cnt;
 
 	if (t->err)
 		return t->err;
 	if ((as = calloc(ST_AGENTS_MAX, sizeof(*as))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->agent_order, &cur)) != 0) {
-		free(as);
-		return txn_lmdb(t, rc, "cursor");
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && cnt < ST_AGENTS_MAX) {
-		if (k.mv_size != AGENT_ORDER_KEY_LEN) {
-			log_warnx("agent order: key of %zu bytes", k.mv_size);
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-			break;
-		}
-		memcpy(id, (uint8_t *)k.mv_data + 8, ST_ID_HEX);
-		id[ST_ID_HEX] = '\0';
-		if ((lrc = agent_load(t, id, &as[cnt])) == 1) {
-			log_warnx("agent order names a missing agent");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		}
-		if (lrc != 0)
-			break;
-		cnt++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk agents");
-	if (t->err) {
+	if (order_list(t, &o, as, &cnt) != 0) {
 		store_agents_free(as, cnt);
 		return t->err;
 	}

@@ -139,6 +139,28 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	return 0;
 }
 
+/* The request decoded to its end: 0, or -1 with r failed (malformed). */
+static int
+req_whole(struct pdec *d, struct dreply *r)
+{
+	if (pdec_done(d) < 0) {
+		malformed(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* A check's verdict: bad (static) set fails r with it and gives -1, else 0. */
+static int
+req_check(struct dreply *r, const char *bad)
+{
+	if (bad != NULL) {
+		reply_error(r, PROTO_E_INVALID, bad);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The request decoded to its end (else it is malformed) and its txn is
  * open. 0, or -1 with r failed.
@@ -147,10 +169,8 @@ static int
 req_start(struct dbatch *b, uint16_t type, struct pdec *d,
     struct store_txn *t, struct dreply *r)
 {
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return -1;
-	}
 	return req_begin(b, t, r, type);
 }
 
@@ -447,10 +467,8 @@ op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
 	pdec_strbuf(d, key, sizeof(key));
 	window = pdec_u32(d);
 	max = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
 	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
 		return;
@@ -485,7 +503,6 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	struct store_txn t;
 	struct store_chat c;
 	struct st_agent a;
-	const char *bad;
 	char *content;
 	uint32_t window, rmax, hmax;
 	uint64_t retry;
@@ -498,16 +515,12 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	window = pdec_u32(d);
 	rmax = pdec_u32(d);
 	hmax = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		goto out;
-	}
 	/* What cannot run is refused before it is counted. */
-	if ((bad = store_chat_invalid(widget, session, content,
-	    hmax)) != NULL) {
-		reply_error(r, PROTO_E_INVALID, bad);
+	if (req_check(r, store_chat_invalid(widget, session, content,
+	    hmax)) < 0)
 		goto out;
-	}
 	if (req_runnable(b, r, type) < 0 ||
 	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
 		goto out;
@@ -606,17 +619,13 @@ op_widget_create(struct dbatch *b, uint16_t type, struct pdec *d,
 {
 	struct store_txn t;
 	struct st_widget in, w;
-	const char *bad;
 
-	/* pdec_widget() fails d: pdec_done() then says so. */
-	if (pdec_widget(d, &in) < 0 || pdec_done(d) < 0) {
-		malformed(r);
+	/* pdec_widget() fails d: req_whole() then says so. */
+	pdec_widget(d, &in);
+	if (req_whole(d, r) < 0)
 		goto out;
-	}
-	if ((bad = st_widget_invalid(&in)) != NULL) {
-		reply_error(r, PROTO_E_INVALID, bad);
+	if (req_check(r, st_widget_invalid(&in)) < 0)
 		goto out;
-	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
 	if (store_widget_create(&t, &in, &w) == 0) {
@@ -753,10 +762,8 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 	fresh = dec_hash(d, 0);
 	idle = pdec_u64(d);
 	hmax = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	/* As ST_CHAT_BEGIN: 0 ("all that fit") could pass ST_HISTORY_MAX. */
 	if (hmax < 1 || hmax > ST_HISTORY_MAX) {
 		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
@@ -901,7 +908,6 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 	const uint8_t *token;
 	struct store_txn t;
 	struct st_contact c;
-	const char *bad;
 	char *name, *email, *phone;
 	uint32_t window, rmax;
 	uint64_t retry;
@@ -920,14 +926,10 @@ op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
 		window = pdec_u32(d);
 		rmax = pdec_u32(d);
 	}
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		goto out;
-	}
-	if ((bad = store_contact_invalid(name, email, phone)) != NULL) {
-		reply_error(r, PROTO_E_INVALID, bad);
+	if (req_check(r, store_contact_invalid(name, email, phone)) < 0)
 		goto out;
-	}
 	/* Counted in memory, as ST_WS_BEGIN: it stands whatever follows. */
 	if ((limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
 		goto out;
@@ -1132,10 +1134,8 @@ op_dash_attempt(struct dbatch *b, uint16_t type, struct pdec *d,
 	window = pdec_u32(d);
 	max = pdec_u32(d);
 	failures = pdec_u32(d);
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	if (failures != 0 && b->rl != NULL &&
 	    ratelimit_peek(b->rl, ST_DASH_FAILED_KEY,
 	    strlen(ST_DASH_FAILED_KEY), failures, &retry)) {
@@ -1225,16 +1225,13 @@ op_agent_create(struct dbatch *b, uint16_t type, struct pdec *d,
 {
 	struct store_txn t;
 	struct st_agent in, a;
-	const char *bad;
 
-	if (pdec_agent(d, &in) < 0 || pdec_done(d) < 0) {
-		malformed(r);
+	/* pdec_agent() fails d: req_whole() then says so. */
+	pdec_agent(d, &in);
+	if (req_whole(d, r) < 0)
 		goto out;
-	}
-	if ((bad = st_agent_invalid(&in)) != NULL) {
-		reply_error(r, PROTO_E_INVALID, bad);
+	if (req_check(r, st_agent_invalid(&in)) < 0)
 		goto out;
-	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
 	if (store_agent_create(&t, &in, &a) == 0) {
@@ -1354,10 +1351,8 @@ op_handoff_set(struct dbatch *b, uint16_t type, struct pdec *d,
 	state = pdec_u8(d);
 	pdec_strbuf(d, name, sizeof(name));
 	ai_only = pdec_u8(d) != 0;
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	if (!name_ok(name, 0)) {
 		reply_error(r, PROTO_E_INVALID,
 		    "name: must be at most 100 characters of UTF-8");
@@ -1391,10 +1386,8 @@ op_agent_msg(struct dbatch *b, uint16_t type, struct pdec *d,
 	pdec_strbuf(d, m.conv_id, sizeof(m.conv_id));
 	m.content = pdec_strdup(d, ST_CONTENT_MAX);
 	pdec_strbuf(d, m.name, sizeof(m.name));
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		goto out;
-	}
 	if (m.content[0] == '\0') {
 		reply_error(r, PROTO_E_INVALID, "content: must not be empty");
 		goto out;
@@ -1431,10 +1424,8 @@ op_typing(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
 	pdec_strbuf(d, id, sizeof(id));
 	on = pdec_u8(d) != 0;
 	pdec_strbuf(d, name, sizeof(name));
-	if (pdec_done(d) < 0) {
-		malformed(r);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	if (!name_ok(name, 0)) {
 		reply_error(r, PROTO_E_INVALID,
 		    "name: must be at most 100 characters of UTF-8");

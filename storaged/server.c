@@ -434,6 +434,24 @@ server_event(struct server *s, const struct devent *ev)
 	penc_free(&e);
 }
 
+/* r fails with code and msg (static): what it had encoded is dropped. */
+static void
+reply_fail(struct dreply *r, int code, const char *msg)
+{
+	penc_free(&r->enc);
+	penc_init(&r->enc);
+	r->err = code;
+	r->errmsg = msg;
+}
+
+/* A reply that did not encode is an out-of-memory error. */
+static void
+reply_encoded(struct dreply *r)
+{
+	if (r->enc.err)
+		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
+}
+
 /*
  * ST_EV_SUBSCRIBE (the client's level) and ST_EV_SINCE (the ring) need
  * no store: they run here, in their place in the batch.
@@ -455,8 +473,7 @@ server_events(struct server *s, struct client *c, const struct req *q,
 	if (q->type == PROTO_ST_EV_SUBSCRIBE) {
 		level = pdec_u8(&d);
 		if (pdec_done(&d) < 0 || level > ST_EV_LEVEL_ALL) {
-			r->err = PROTO_E_INVALID;
-			r->errmsg = "level must be 0, 1 or 2";
+			reply_fail(r, PROTO_E_INVALID, "level must be 0, 1 or 2");
 			return 1;
 		}
 		c->ev_level = level;
@@ -467,19 +484,13 @@ server_events(struct server *s, struct client *c, const struct req *q,
 		seq = pdec_u64(&d);
 		max = pdec_u32(&d);
 		if (pdec_done(&d) < 0 || max < 1 || max > ST_EV_SINCE_MAX) {
-			r->err = PROTO_E_INVALID;
-			r->errmsg = "max must be 1 to 1000";
+			reply_fail(r, PROTO_E_INVALID, "max must be 1 to 1000");
 			return 1;
 		}
 		evring_since(s->ev, epoch, seq, max,
 		    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &r->enc);
 	}
-	if (r->enc.err) {
-		penc_free(&r->enc);
-		penc_init(&r->enc);
-		r->err = PROTO_E_INTERNAL;
-		r->errmsg = "out of memory";
-	}
+	reply_encoded(r);
 	return 1;
 }
 
@@ -500,22 +511,18 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	if (q->type == PROTO_ST_METRICS_PUT) {
-		if (smetrics_put(&c->mg, q->payload, q->len) < 0) {
-			r->err = PROTO_E_INVALID;
-			r->errmsg = "malformed metrics";
-		}
+		if (smetrics_put(&c->mg, q->payload, q->len) < 0)
+			reply_fail(r, PROTO_E_INVALID, "malformed metrics");
 		return 1;
 	}
 	if (q->len != 0) {
-		r->err = PROTO_E_INVALID;
-		r->errmsg = "malformed request";
+		reply_fail(r, PROTO_E_INVALID, "malformed request");
 		return 1;
 	}
 	TAILQ_FOREACH(o, &s->clients, entry)
 		n++;
 	if ((gs = calloc(n + 1, sizeof(*gs))) == NULL) {
-		r->err = PROTO_E_INTERNAL;
-		r->errmsg = "out of memory";
+		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
 		return 1;
 	}
 	n = 0;
@@ -524,12 +531,7 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 			gs[n++] = &o->mg;
 	smetrics_get(&r->enc, gs, n);
 	free(gs);
-	if (r->enc.err) {
-		penc_free(&r->enc);
-		penc_init(&r->enc);
-		r->err = PROTO_E_INTERNAL;
-		r->errmsg = "out of memory";
-	}
+	reply_encoded(r);
 	return 1;
 }
 

@@ -1327,6 +1327,48 @@ cursor_key(struct store_txn *t, const char *cursor, uint8_t k[INDEX_KEY_LEN])
 	return 0;
 }
 
+int
+order_list(struct store_txn *t, const struct order_list *o, void *items,
+    uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char id[ST_WIDGET_MAX + 1], walk[64];
+	size_t len;
+	int rc, lrc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, o->index, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && *n < o->max) {
+		if (k.mv_size < 8 + o->idmin || k.mv_size > 8 + o->idmax) {
+			log_warnx("%s order: key of %zu bytes", o->what,
+			    k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		len = k.mv_size - 8;
+		memcpy(id, (uint8_t *)k.mv_data + 8, len);
+		id[len] = '\0';
+		if ((lrc = o->load(t, id, (char *)items + *n * o->size)) == 1) {
+			log_warnx("%s order names a missing %s", o->what,
+			    o->what);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0)
+			break;
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND) {
+		snprintf(walk, sizeof(walk), "walk %ss", o->what);
+		txn_lmdb(t, rc, walk);
+	}
+	return t->err;
+}
+
 /*
  * Walks an index keyed prefix | u64 | id[16] newest first: strictly older
  * than cursor (48 hex digits of the u64 | id part; "" = from the newest),

@@ -202,6 +202,24 @@ struct index_walk {
 };
 int index_walk(struct store_txn *, MDB_dbi index, const char *what,
     const char *cursor, const struct index_walk *, struct index_page *);
+/*
+ * The records an order index (u64 created_at | id, idmin to idmax bytes
+ * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max:
+ * load() reads each into the next of items (max of size bytes each): 0
+ * loaded, 1 absent (the index is then inconsistent), -1 failed. what
+ * ("widget") names them in errors. 0, or t's error; either way *n are
+ * loaded, the caller's to free.
+ */
+struct order_list {
+	MDB_dbi index;
+	const char *what;
+	size_t idmin, idmax;
+	uint32_t max;
+	size_t size;
+	int (*load)(struct store_txn *, const char *id, void *item);
+};
+int order_list(struct store_txn *, const struct order_list *, void *items,
+    uint32_t *n);
 /* index_walk() over every widget's widget_activity, merged (no prefix). */
 int merge_walk(struct store_txn *, const char *cursor,
     const struct index_walk *, struct index_page *);

@@ -699,46 +699,32 @@ store_widget_get(struct store_txn *t, const char *widget_id,
 	return t->err;
 }
 
+static int
+widget_load_item(struct store_txn *t, const char *id, void *item)
+{
+	return widget_load(t, id, item);
+}
+
 int
 store_widget_list(struct store_txn *t, struct st_widget **out, uint32_t *n)
 {
+	struct order_list o = {
+		.index = t->st->widget_order,
+		.what = "widget",
+		.idmin = 1,
+		.idmax = ST_WIDGET_MAX,
+		.max = ST_WIDGETS_MAX,
+		.size = sizeof(struct st_widget),
+		.load = widget_load_item,
+	};
 	struct st_widget *ws;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	char id[ST_WIDGET_MAX + 1];
-	uint32_t cnt = 0;
-	int rc, lrc;
+	uint32_t cnt;
 
 	if (t->err)
 		return t->err;
 	if ((ws = calloc(ST_WIDGETS_MAX, sizeof(*ws))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_order, &cur)) != 0) {
-		free(ws);
-		return txn_lmdb(t, rc, "cursor");
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && cnt < ST_WIDGETS_MAX) {
-		if (k.mv_size <= 8 || k.mv_size > ORDER_KEY_MAX) {
-			log_warnx("widget order: key of %zu bytes", k.mv_size);
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-			break;
-		}
-		memcpy(id, (uint8_t *)k.mv_data + 8, k.mv_size - 8);
-		id[k.mv_size - 8] = '\0';
-		if ((lrc = widget_load(t, id, &ws[cnt])) == 1) {
-			log_warnx("widget order names a missing widget");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		}
-		if (lrc != 0)
-			break;
-		cnt++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk widgets");
-	if (t->err) {
+	if (order_list(t, &o, ws, &cnt) != 0) {
 		store_widgets_free(ws, cnt);
 		return t->err;
 	}
