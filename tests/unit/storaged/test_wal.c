@@ -298,6 +298,13 @@ test_killed_during_checkpoints(void **state)
 		pid = crasher(f->dir, next, -1, 2048, p[1]);
 		assert_true(pid > 0);
 		close(p[1]);
+		/*
+		 * Its first acknowledged turn, then a while: every round makes
+		 * progress however slow the machine (a bare 20 ms was not
+		 * always enough for the child to open the store under load).
+		 */
+		if (read(p[0], &n, sizeof(n)) == sizeof(n))
+			last = n;
 		ts.tv_sec = 0;
 		ts.tv_nsec = (20 + random() % 60) * 1000000L;
 		nanosleep(&ts, NULL);
@@ -318,7 +325,7 @@ test_killed_during_checkpoints(void **state)
 		last = (int)have - 1;
 	}
 	fix_reopen(f);
-	assert_true(turns_in(f->st) > 12);
+	assert_true(turns_in(f->st) >= 12);	/* at least one a round */
 }
 
 /* A batch that fails after it wrote is undone; the turns before stay. */
