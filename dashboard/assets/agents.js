@@ -4,7 +4,7 @@
 // is write-only: the page says whether one is set; a value typed replaces
 // it, Clear key removes it.
 
-import { api, endpoints, isAbort } from './api.js';
+import { api, endpoints, isAbort, loadList } from './api.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 
@@ -23,14 +23,8 @@ const NUM_FIELDS = {
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key'];
 
 /** The agents (default first); errors give []. */
-export async function loadAgents(signal) {
-  try {
-    const d = await api(endpoints.agents, { signal });
-    return Array.isArray(d && d.agents) ? d.agents : [];
-  } catch (e) {
-    if (isAbort(e) || (e && e.status === 401)) throw e;
-    return [];
-  }
+export function loadAgents(signal) {
+  return loadList(endpoints.agents, 'agents', signal);
 }
 
 export function agentLabel(a) {
