@@ -5,7 +5,7 @@
 // it, Clear key removes it.
 
 import { api, endpoints, isAbort, loadList } from './api.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 
 const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
@@ -63,11 +63,8 @@ export async function renderList(main, ctx) {
       h('td', { 'data-label': 'Updated' }, timeEl(a.updated_at))));
   }
   main.append(h('div', { class: 'table-wrap' },
-    h('table', { class: 'table table-cards', 'data-testid': 'agent-table' },
-      h('caption', { class: 'visually-hidden' }, 'Agents, the default first'),
-      h('thead', null, h('tr', null,
-        ['Name', 'Model', 'Server', 'API key', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
-      tbody)));
+    cardTable('Agents, the default first', ['Name', 'Model', 'Server', 'API key', 'Updated'], tbody,
+      { 'data-testid': 'agent-table' })));
 }
 
 /* ------------------------------------------------------------------ form */

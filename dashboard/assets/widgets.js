@@ -4,7 +4,7 @@
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
@@ -81,11 +81,8 @@ export async function renderList(main, ctx) {
       h('td', { 'data-label': 'Updated' }, timeEl(w.updated_at))));
   }
   main.append(h('div', { class: 'table-wrap' },
-    h('table', { class: 'table table-cards', 'data-testid': 'widget-table' },
-      h('caption', { class: 'visually-hidden' }, 'Widgets, oldest first'),
-      h('thead', null, h('tr', null,
-        ['Name', 'Public id', 'Status', 'Conversations', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
-      tbody)));
+    cardTable('Widgets, oldest first', ['Name', 'Public id', 'Status', 'Conversations', 'Updated'], tbody,
+      { 'data-testid': 'widget-table' })));
 }
 
 /* ------------------------------------------------------------------ form */
