@@ -4,9 +4,9 @@
 // is write-only: the page says whether one is set; a value typed replaces
 // it, Clear key removes it.
 
-import { api, endpoints, isAbort } from './api.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
-import { parseFieldError } from './widgets.js';
+import { api, endpoints, isAbort, loadList } from './api.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
+import { formErrors, submitForm } from './form.js';
 
 const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
 const URL_RE = /^https?:\/\/[^\s\x00-\x1f\x7f]+$/;
@@ -23,14 +23,8 @@ const NUM_FIELDS = {
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key'];
 
 /** The agents (default first); errors give []. */
-export async function loadAgents(signal) {
-  try {
-    const d = await api(endpoints.agents, { signal });
-    return Array.isArray(d && d.agents) ? d.agents : [];
-  } catch (e) {
-    if (isAbort(e) || (e && e.status === 401)) throw e;
-    return [];
-  }
+export function loadAgents(signal) {
+  return loadList(endpoints.agents, 'agents', signal);
 }
 
 export function agentLabel(a) {
@@ -69,23 +63,15 @@ export async function renderList(main, ctx) {
       h('td', { 'data-label': 'Updated' }, timeEl(a.updated_at))));
   }
   main.append(h('div', { class: 'table-wrap' },
-    h('table', { class: 'table table-cards', 'data-testid': 'agent-table' },
-      h('caption', { class: 'visually-hidden' }, 'Agents, the default first'),
-      h('thead', null, h('tr', null,
-        ['Name', 'Model', 'Server', 'API key', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
-      tbody)));
+    cardTable('Agents, the default first', ['Name', 'Model', 'Server', 'API key', 'Updated'], tbody,
+      { 'data-testid': 'agent-table' })));
 }
 
 /* ------------------------------------------------------------------ form */
 
 function agentForm(readOnly) {
   const controls = {};
-  const errEls = {};
-  const errEl = (name) => {
-    const p = h('p', { id: `err-${name}`, class: 'field-error', 'data-testid': `field-error-${name}`, hidden: true });
-    errEls[name] = p;
-    return p;
-  };
+  const { formError, errEl, clearErrors, showErrors } = formErrors(controls);
   function field(name, label, el, hint) {
     el.id = `f-${name}`;
     el.name = name;
@@ -104,7 +90,6 @@ function agentForm(readOnly) {
   const keyStatus = h('span', null, keyBadge(false));
   const clearKey = h('button', { type: 'button', class: 'btn', 'data-testid': 'clear-api-key', hidden: true }, 'Clear key');
 
-  const formError = h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'form-error', hidden: true, tabindex: '-1' });
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-agent', hidden: readOnly }, 'Save');
   const keyField = field('api_key', 'New API key',
@@ -167,37 +152,6 @@ function agentForm(readOnly) {
       v.api_key = key;
     }
     return { values: v, errors };
-  }
-
-  function clearErrors() {
-    formError.hidden = true;
-    formError.textContent = '';
-    for (const n of Object.keys(errEls)) {
-      errEls[n].hidden = true;
-      errEls[n].textContent = '';
-      controls[n].removeAttribute('aria-invalid');
-    }
-  }
-
-  function showErrors(errors, general) {
-    clearErrors();
-    let first = null;
-    const other = [];
-    for (const [n, msg] of Object.entries(errors)) {
-      if (errEls[n]) {
-        errEls[n].textContent = msg;
-        errEls[n].hidden = false;
-        controls[n].setAttribute('aria-invalid', 'true');
-        first = first || controls[n];
-      } else other.push(`${n}: ${msg}`);
-    }
-    if (general) other.unshift(general);
-    if (other.length) {
-      formError.textContent = other.join(' ');
-      formError.hidden = false;
-    }
-    if (first) first.focus();
-    else if (other.length) formError.focus();
   }
 
   return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
@@ -265,37 +219,11 @@ export async function renderEdit(main, ctx, agentId) {
   f.form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (readOnly) return;
-    f.saveStatus.textContent = '';
-    const { values, errors } = f.getValues();
-    if (Object.keys(errors).length) {
-      f.showErrors(errors, 'Please correct the fields marked below.');
-      return;
-    }
-    f.clearErrors();
-    let body = values;
-    if (!isNew) {
-      body = {};
-      for (const k of FIELD_NAMES) if (values[k] !== undefined && !same(values[k], agent[k])) body[k] = values[k];
-      if (!Object.keys(body).length) {
-        f.saveStatus.textContent = 'No changes to save.';
-        return;
-      }
-    }
-    f.save.disabled = true;
-    f.saveStatus.textContent = 'Saving…';
-    let res;
-    try {
-      res = await api(isNew ? endpoints.agents : endpoints.agent(agent.id), { method: isNew ? 'POST' : 'PATCH', body });
-    } catch (e) {
-      f.saveStatus.textContent = '';
-      if (isAbort(e)) return;
-      const fe = e.status === 400 ? parseFieldError(e.message) : null;
-      if (fe && FIELD_NAMES.includes(fe.field)) f.showErrors({ [fe.field]: fe.message });
-      else f.showErrors({}, `Could not ${isNew ? 'create the agent' : 'save'}: ${e.message}`);
-      return;
-    } finally {
-      f.save.disabled = false;
-    }
+    const res = await submitForm(f, {
+      url: isNew ? endpoints.agents : endpoints.agent(agent.id),
+      old: agent, names: FIELD_NAMES, same, what: 'agent',
+    });
+    if (!res) return;
     if (isNew) {
       ctx.navigate(`#/agents/${encodeURIComponent(res.id)}`, 'Agent created.');
       return;

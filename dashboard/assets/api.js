@@ -102,15 +102,23 @@ export const endpoints = {
   exportUrl: (p) => `/v1/admin/export${qs(p)}`,
 };
 
-/** The widgets, for names and the filter; errors give an empty list. */
-export async function loadWidgets(signal) {
+/**
+ * The array under key in GET url's answer, for names and pickers; a failure
+ * other than an abort or a 401 (which throw) gives an empty list.
+ */
+export async function loadList(url, key, signal) {
   try {
-    const data = await api(endpoints.widgets, { signal });
-    return Array.isArray(data && data.widgets) ? data.widgets : [];
+    const data = await api(url, { signal });
+    return Array.isArray(data && data[key]) ? data[key] : [];
   } catch (e) {
     if (isAbort(e) || (e && e.status === 401)) throw e;
     return [];
   }
+}
+
+/** The widgets, for names and the filter; errors give an empty list. */
+export function loadWidgets(signal) {
+  return loadList(endpoints.widgets, 'widgets', signal);
 }
 
 export function widgetLabel(w) {

@@ -2,7 +2,7 @@
 // with their conversations.
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
-import { h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError } from './dom.js';
+import { h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable } from './dom.js';
 import { convRow, convTable } from './conversations.js';
 
 const PAGE = 25;
@@ -19,10 +19,8 @@ export async function renderList(main, ctx) {
   ctx.setTitle('Contacts');
   const count = h('p', { class: 'count', 'data-testid': 'contact-count', 'aria-live': 'polite' }, 'Loading…');
   const tbody = h('tbody', { 'data-testid': 'contact-list' });
-  const table = h('table', { class: 'table table-cards', 'data-testid': 'contact-table', hidden: true },
-    h('caption', { class: 'visually-hidden' }, 'Contacts, newest first'),
-    h('thead', null, h('tr', null, ['Name', 'Email', 'Phone', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
-    tbody);
+  const table = cardTable('Contacts, newest first', ['Name', 'Email', 'Phone', 'Created'], tbody,
+    { 'data-testid': 'contact-table', hidden: true });
   const empty = h('p', { class: 'empty', 'data-testid': 'contact-empty', hidden: true },
     'No contacts yet. Widgets that ask for contact details collect them here.');
   const error = viewError(null, { hidden: true });

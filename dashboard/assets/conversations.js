@@ -7,7 +7,7 @@ import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError } from './a
 import { onEvent, liveMode } from './live.js';
 import {
   h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink, pageTitle, backLink, viewError,
-  showLoadError,
+  showLoadError, cardTable,
 } from './dom.js';
 
 const PAGE = 25;
@@ -54,12 +54,8 @@ export function convRow(c, names) {
 /** The table head and an empty body for conversation rows. */
 export function convTable(captionText, testid = 'conv-table') {
   const tbody = h('tbody', { 'data-testid': 'conv-list' });
-  const table = h('table', { class: 'table table-cards', 'data-testid': testid },
-    h('caption', { class: 'visually-hidden' }, captionText),
-    h('thead', null, h('tr', null,
-      ['Session', 'Widget', 'Last message', 'Messages', 'Updated', 'Contact']
-        .map((t) => h('th', { scope: 'col' }, t)))),
-    tbody);
+  const table = cardTable(captionText, ['Session', 'Widget', 'Last message', 'Messages', 'Updated', 'Contact'], tbody,
+    { 'data-testid': testid });
   return { table, tbody };
 }
 

@@ -81,6 +81,17 @@ export function preview(text, max = 120) {
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
 }
 
+/**
+ * A list's table (rows become cards on a phone): a caption for screen readers,
+ * a head of column names, then tbody. attrs: the table's own (data-testid…).
+ */
+export function cardTable(caption, heads, tbody, attrs) {
+  return h('table', { class: 'table table-cards', ...attrs },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', null, h('tr', null, heads.map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+}
+
 /** A view's title: the h1 that takes the focus when the route changes. */
 export function pageTitle(text) {
   return h('h1', { class: 'page-title', tabindex: '-1' }, text);

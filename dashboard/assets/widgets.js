@@ -4,7 +4,8 @@
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError } from './dom.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
+import { formErrors, submitForm } from './form.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
@@ -80,11 +81,8 @@ export async function renderList(main, ctx) {
       h('td', { 'data-label': 'Updated' }, timeEl(w.updated_at))));
   }
   main.append(h('div', { class: 'table-wrap' },
-    h('table', { class: 'table table-cards', 'data-testid': 'widget-table' },
-      h('caption', { class: 'visually-hidden' }, 'Widgets, oldest first'),
-      h('thead', null, h('tr', null,
-        ['Name', 'Public id', 'Status', 'Conversations', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
-      tbody)));
+    cardTable('Widgets, oldest first', ['Name', 'Public id', 'Status', 'Conversations', 'Updated'], tbody,
+      { 'data-testid': 'widget-table' })));
 }
 
 /* ------------------------------------------------------------------ form */
@@ -92,13 +90,8 @@ export async function renderList(main, ctx) {
 /** Builds the form; returns {form, controls, setValues, getValues, showErrors, clearErrors}. */
 function widgetForm() {
   const controls = {};
-  const errEls = {};
+  const { formError, errEl, clearErrors, showErrors } = formErrors(controls);
 
-  function errEl(name) {
-    const p = h('p', { id: `err-${name}`, class: 'field-error', 'data-testid': `field-error-${name}`, hidden: true });
-    errEls[name] = p;
-    return p;
-  }
   function describe(el, name, hint) {
     el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
   }
@@ -155,7 +148,6 @@ function widgetForm() {
   describe(cap, 'daily_message_cap', capHint);
   controls.daily_message_cap = cap;
 
-  const formError = h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'form-error', hidden: true });
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
 
@@ -271,50 +263,7 @@ function widgetForm() {
     return { values: v, errors };
   }
 
-  function clearErrors() {
-    formError.hidden = true;
-    formError.textContent = '';
-    for (const name of Object.keys(errEls)) {
-      errEls[name].hidden = true;
-      errEls[name].textContent = '';
-      controls[name].removeAttribute('aria-invalid');
-    }
-  }
-
-  /** Shows {field: message}; messages for unknown fields go to the form error. Focuses the first. */
-  function showErrors(errors, general) {
-    clearErrors();
-    let first = null;
-    const other = [];
-    for (const [name, msg] of Object.entries(errors)) {
-      if (errEls[name]) {
-        errEls[name].textContent = msg;
-        errEls[name].hidden = false;
-        controls[name].setAttribute('aria-invalid', 'true');
-        if (!first) first = controls[name];
-      } else {
-        other.push(`${name}: ${msg}`);
-      }
-    }
-    if (general) other.unshift(general);
-    if (other.length) {
-      formError.textContent = other.join(' ');
-      formError.hidden = false;
-    }
-    if (first) first.focus();
-    else if (other.length) formError.focus();
-  }
-  formError.setAttribute('tabindex', '-1');
-
   return { form, controls, setAgents, setValues, getValues, showErrors, clearErrors, save, saveStatus };
-}
-
-/** "primary_color: must be #rrggbb" -> {field, message}; null when no field named. */
-export function parseFieldError(text) {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*):\s*(.*)$/s.exec(String(text || ''));
-  if (!m) return null;
-  const field = ALIASES[m[1]] || m[1];
-  return { field, message: m[2] };
 }
 
 function sameValue(a, b) {
@@ -363,39 +312,11 @@ export async function renderEdit(main, ctx, widgetId) {
 
   async function submit(ev) {
     ev.preventDefault();
-    f.saveStatus.textContent = '';
-    const { values, errors } = f.getValues();
-    if (Object.keys(errors).length) {
-      f.showErrors(errors, 'Please correct the fields marked below.');
-      return;
-    }
-    f.clearErrors();
-    let body = values;
-    if (!isNew) {
-      body = {};
-      for (const k of FIELD_NAMES) if (!sameValue(values[k], state.widget[k])) body[k] = values[k];
-      if (Object.keys(body).length === 0) {
-        f.saveStatus.textContent = 'No changes to save.';
-        return;
-      }
-    }
-    f.save.disabled = true;
-    f.saveStatus.textContent = 'Saving…';
-    let res;
-    try {
-      res = await api(isNew ? endpoints.widgets : endpoints.widget(state.widget.widget_id), {
-        method: isNew ? 'POST' : 'PATCH', body,
-      });
-    } catch (e) {
-      f.save.disabled = false;
-      f.saveStatus.textContent = '';
-      if (isAbort(e)) return;
-      const fe = e.status === 400 ? parseFieldError(e.message) : null;
-      if (fe && FIELD_NAMES.includes(fe.field)) f.showErrors({ [fe.field]: fe.message });
-      else f.showErrors({}, isNew ? `Could not create the widget: ${e.message}` : `Could not save: ${e.message}`);
-      return;
-    }
-    f.save.disabled = false;
+    const res = await submitForm(f, {
+      url: isNew ? endpoints.widgets : endpoints.widget(state.widget.widget_id),
+      old: state.widget, names: FIELD_NAMES, same: sameValue, what: 'widget', aliases: ALIASES,
+    });
+    if (!res) return;
     if (isNew) {
       ctx.navigate(`#/widgets/${encodeURIComponent(res.widget_id)}`, 'Widget created.');
       return;

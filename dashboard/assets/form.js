@@ -1,0 +1,116 @@
+// What the dashboard's edit forms (widgets, agents) share: the field errors
+// and the form's alert, and the submit that sends a new record whole or an
+// edited one's changed fields, then shows the server's field error by its field.
+
+import { api, isAbort } from './api.js';
+import { h } from './dom.js';
+
+/**
+ * The error side of a form. controls: the form's {name: control}, which the
+ * caller fills in. Returns:
+ * - formError: the alert atop the form (hook form-error), focusable;
+ * - errEl(name): a field's message <p id="err-<name>"> (hook field-error-<name>);
+ * - clearErrors(): hides every message and the alert;
+ * - showErrors(errors, general): each {field: message} under its field, the
+ *   others (and general first) in the alert; focuses the first field in
+ *   error, else the alert.
+ */
+export function formErrors(controls) {
+  const formError = h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'form-error', hidden: true, tabindex: '-1' });
+  const errEls = {};
+
+  function errEl(name) {
+    const p = h('p', { id: `err-${name}`, class: 'field-error', 'data-testid': `field-error-${name}`, hidden: true });
+    errEls[name] = p;
+    return p;
+  }
+
+  function clearErrors() {
+    formError.hidden = true;
+    formError.textContent = '';
+    for (const name of Object.keys(errEls)) {
+      errEls[name].hidden = true;
+      errEls[name].textContent = '';
+      controls[name].removeAttribute('aria-invalid');
+    }
+  }
+
+  function showErrors(errors, general) {
+    clearErrors();
+    let first = null;
+    const other = [];
+    for (const [name, msg] of Object.entries(errors)) {
+      if (errEls[name]) {
+        errEls[name].textContent = msg;
+        errEls[name].hidden = false;
+        controls[name].setAttribute('aria-invalid', 'true');
+        if (!first) first = controls[name];
+      } else {
+        other.push(`${name}: ${msg}`);
+      }
+    }
+    if (general) other.unshift(general);
+    if (other.length) {
+      formError.textContent = other.join(' ');
+      formError.hidden = false;
+    }
+    if (first) first.focus();
+    else if (other.length) formError.focus();
+  }
+
+  return { formError, errEl, clearErrors, showErrors };
+}
+
+/**
+ * "primary_color: must be #rrggbb" -> {field, message}; null when no field
+ * named. aliases: {name the server may use: the form's field}.
+ */
+export function parseFieldError(text, aliases = {}) {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):\s*(.*)$/s.exec(String(text || ''));
+  if (!m) return null;
+  const field = aliases[m[1]] || m[1];
+  return { field, message: m[2] };
+}
+
+/**
+ * Submits form f ({getValues, showErrors, clearErrors, save, saveStatus}).
+ * A new record (old null) is sent whole with POST to url; an existing one
+ * sends, with PATCH, the fields (of names) that same(value, old value) finds
+ * changed, or says "No changes to save." A 400 that names a field of names
+ * (through aliases) shows under it, other failures in the form's alert as
+ * "Could not create the <what>" or "Could not save". Resolves to the server's
+ * answer, or null when nothing was saved (the form says why).
+ */
+export async function submitForm(f, { url, old, names, same, what, aliases }) {
+  const isNew = !old;
+  f.saveStatus.textContent = '';
+  const { values, errors } = f.getValues();
+  if (Object.keys(errors).length) {
+    f.showErrors(errors, 'Please correct the fields marked below.');
+    return null;
+  }
+  f.clearErrors();
+  let body = values;
+  if (!isNew) {
+    body = {};
+    for (const k of names) if (values[k] !== undefined && !same(values[k], old[k])) body[k] = values[k];
+    if (!Object.keys(body).length) {
+      f.saveStatus.textContent = 'No changes to save.';
+      return null;
+    }
+  }
+  f.save.disabled = true;
+  f.saveStatus.textContent = 'Saving…';
+  try {
+    return await api(url, { method: isNew ? 'POST' : 'PATCH', body });
+  } catch (e) {
+    f.saveStatus.textContent = '';
+    if (isAbort(e)) return null;
+    const fe = e.status === 400 ? parseFieldError(e.message, aliases) : null;
+    if (fe && names.includes(fe.field)) f.showErrors({ [fe.field]: fe.message });
+    else f.showErrors({}, `Could not ${isNew ? `create the ${what}` : 'save'}: ${e.message}`);
+    return null;
+  } finally {
+    f.save.disabled = false;
+  }
+}
