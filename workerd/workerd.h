@@ -364,6 +364,26 @@ int admin_gate(struct conn *, struct http_request *);
 void admin_answer(struct conn *, const struct storec_result *,
     const char *name, int status, json_t *(*reply)(const uint8_t *, size_t),
     const struct storec_answer *own);
+/*
+ * storaged's error (r not STOREC_OK) answered as for admin_answer: 1;
+ * 0 when r is OK (nothing sent).
+ */
+int admin_failed(struct conn *, const struct storec_result *,
+    const struct storec_answer *own);
+/* storaged's answer as 204 No Content, or its error as admin_failed. */
+void admin_no_content(struct conn *, const struct storec_result *,
+    const struct storec_answer *own);
+/*
+ * The request's JSON body (any JSON value; duplicate keys rejected), or
+ * NULL when answered 400 (not application/json, or not JSON).
+ */
+json_t *admin_json_body(struct conn *, struct http_request *);
+/*
+ * A body field's string (or, when nullable, null: "") into *dst, its
+ * old value wiped (it may be a key) and freed. NULL, or what is wrong
+ * ("must be a string"); "" out of memory.
+ */
+const char *admin_take_text(json_t *v, char **dst, int nullable);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
 /* Decodes one item of a reply as its JSON; NULL if malformed. */
