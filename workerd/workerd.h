@@ -391,6 +391,8 @@ struct pdec;
 typedef json_t *(*admin_item_fn)(struct pdec *);
 /* A conv (pdec_conv) as admin_conv_json. */
 json_t *admin_conv_item(struct pdec *);
+/* A reply of one item and nothing after it; NULL if malformed. */
+json_t *admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn);
 /* u32 n, n x item (n at most max) as a JSON array; NULL if malformed. */
 json_t *admin_array(struct pdec *, uint32_t max, admin_item_fn);
 /*

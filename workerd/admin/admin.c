@@ -241,6 +241,20 @@ msg_item(struct pdec *d)
 	return v;
 }
 
+json_t *
+admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn item)
+{
+	struct pdec d;
+	json_t *v;
+
+	pdec_init(&d, payload, len);
+	if ((v = item(&d)) != NULL && pdec_done(&d) < 0) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
 /* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
 json_t *
 admin_list_reply(const uint8_t *payload, size_t len)

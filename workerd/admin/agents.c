@@ -293,22 +293,6 @@ agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask, int patch,
 
 /* ------------------------------------------------------------- replies */
 
-/* -> agent */
-json_t *
-agent_reply(const uint8_t *payload, size_t len)
-{
-	struct st_agent a;
-	struct pdec d;
-	json_t *v;
-
-	pdec_init(&d, payload, len);
-	if (pdec_agent(&d, &a) < 0)
-		return NULL;
-	v = pdec_done(&d) < 0 ? NULL : agent_json(&a);
-	st_agent_free(&a);
-	return v;
-}
-
 static json_t *
 agent_item(struct pdec *d)
 {
@@ -320,6 +304,13 @@ agent_item(struct pdec *d)
 	v = agent_json(&a);
 	st_agent_free(&a);
 	return v;
+}
+
+/* -> agent */
+json_t *
+agent_reply(const uint8_t *payload, size_t len)
+{
+	return admin_one_reply(payload, len, agent_item);
 }
 
 /* -> u32 n, n x agent: {"agents":[default, ...]} */

@@ -437,22 +437,6 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 
 /* ------------------------------------------------------------- replies */
 
-/* -> widget */
-json_t *
-widget_reply(const uint8_t *payload, size_t len)
-{
-	struct pdec d;
-	struct st_widget w;
-	json_t *v;
-
-	pdec_init(&d, payload, len);
-	if (pdec_widget(&d, &w) < 0)
-		return NULL;
-	v = pdec_done(&d) < 0 ? NULL : widget_json(&w);
-	st_widget_free(&w);
-	return v;
-}
-
 static json_t *
 widget_item(struct pdec *d)
 {
@@ -464,6 +448,13 @@ widget_item(struct pdec *d)
 	v = widget_json(&w);
 	st_widget_free(&w);
 	return v;
+}
+
+/* -> widget */
+json_t *
+widget_reply(const uint8_t *payload, size_t len)
+{
+	return admin_one_reply(payload, len, widget_item);
 }
 
 static json_t *
