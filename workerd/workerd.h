@@ -364,6 +364,26 @@ int admin_gate(struct conn *, struct http_request *);
 void admin_answer(struct conn *, const struct storec_result *,
     const char *name, int status, json_t *(*reply)(const uint8_t *, size_t),
     const struct storec_answer *own);
+/*
+ * storaged's error (r not STOREC_OK) answered as for admin_answer: 1;
+ * 0 when r is OK (nothing sent).
+ */
+int admin_failed(struct conn *, const struct storec_result *,
+    const struct storec_answer *own);
+/* storaged's answer as 204 No Content, or its error as admin_failed. */
+void admin_no_content(struct conn *, const struct storec_result *,
+    const struct storec_answer *own);
+/*
+ * The request's JSON body (any JSON value; duplicate keys rejected), or
+ * NULL when answered 400 (not application/json, or not JSON).
+ */
+json_t *admin_json_body(struct conn *, struct http_request *);
+/*
+ * A body field's string (or, when nullable, null: "") into *dst, its
+ * old value wiped (it may be a key) and freed. NULL, or what is wrong
+ * ("must be a string"); "" out of memory.
+ */
+const char *admin_take_text(json_t *v, char **dst, int nullable);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
 /* Decodes one item of a reply as its JSON; NULL if malformed. */
@@ -371,6 +391,8 @@ struct pdec;
 typedef json_t *(*admin_item_fn)(struct pdec *);
 /* A conv (pdec_conv) as admin_conv_json. */
 json_t *admin_conv_item(struct pdec *);
+/* A reply of one item and nothing after it; NULL if malformed. */
+json_t *admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn);
 /* u32 n, n x item (n at most max) as a JSON array; NULL if malformed. */
 json_t *admin_array(struct pdec *, uint32_t max, admin_item_fn);
 /*

@@ -5,12 +5,14 @@
  *
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
  * add our own fields (widgetId, messageCount, contactId, status, token
- * counts). The helpers below are shared with widgets.c.
+ * counts). The helpers below (answers, JSON bodies, lists) are shared with
+ * widgets.c, agents.c, handoff.c and the other admin endpoints.
  * The key is checked by apikey_check() (proto/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agentmsg.h"
@@ -239,6 +241,20 @@ msg_item(struct pdec *d)
 	return v;
 }
 
+json_t *
+admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn item)
+{
+	struct pdec d;
+	json_t *v;
+
+	pdec_init(&d, payload, len);
+	if ((v = item(&d)) != NULL && pdec_done(&d) < 0) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
 /* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
 json_t *
 admin_list_reply(const uint8_t *payload, size_t len)
@@ -328,6 +344,71 @@ admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
 	return buf;
 }
 
+int
+admin_failed(struct conn *c, const struct storec_result *r,
+    const struct storec_answer *own)
+{
+	const char *msg;
+	int status;
+
+	if (r->status == STOREC_OK)
+		return 0;
+	status = storec_http_error(r, own, "admin", &msg);
+	conn_send_error(c, status, admin_headers, msg);
+	return 1;
+}
+
+void
+admin_no_content(struct conn *c, const struct storec_result *r,
+    const struct storec_answer *own)
+{
+	if (!admin_failed(c, r, own))
+		conn_send(c, 204, admin_headers, NULL, NULL, 0);
+}
+
+const char *
+admin_take_text(json_t *v, char **dst, int nullable)
+{
+	const char *s;
+	char *copy;
+
+	if (nullable && json_is_null(v))
+		s = "";
+	else if (!json_is_string(v))
+		return nullable ? "must be a string or null" :
+		    "must be a string";
+	else {
+		s = json_string_value(v);
+		if (strlen(s) != json_string_length(v))
+			return "must not contain NUL characters";
+	}
+	if ((copy = strdup(s)) == NULL)
+		return "";
+	if (*dst != NULL)
+		explicit_bzero(*dst, strlen(*dst));	/* maybe a key */
+	free(*dst);
+	*dst = copy;
+	return NULL;
+}
+
+json_t *
+admin_json_body(struct conn *c, struct http_request *req)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 400, admin_headers,
+		    "Content-Type must be application/json");
+		return NULL;
+	}
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (root == NULL)
+		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
+	return root;
+}
+
 /*
  * Success answers carry Server-Timing: the time from routing to the
  * answer queued (make bench reads it).
@@ -338,14 +419,10 @@ admin_answer(struct conn *c, const struct storec_result *r, const char *name,
     const struct storec_answer *own)
 {
 	char hdrs[ADMIN_TIMED_HEADERS_MAX];
-	const char *msg;
 	json_t *v;
 
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, own, "admin", &msg);
-		conn_send_error(c, status, admin_headers, msg);
+	if (admin_failed(c, r, own))
 		return;
-	}
 	if ((v = reply(r->payload, r->len)) == NULL) {
 		log_warnx("admin: malformed %s reply", name);
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -365,16 +442,7 @@ list_done(const struct storec_result *r, void *arg)
 static void
 delete_done(const struct storec_result *r, void *arg)
 {
-	struct conn *c = arg;
-	const char *msg;
-	int status;
-
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, delete_errors, "admin", &msg);
-		conn_send_error(c, status, admin_headers, msg);
-		return;
-	}
-	conn_send(c, 204, admin_headers, NULL, NULL, 0);
+	admin_no_content(arg, r, delete_errors);
 }
 
 static void

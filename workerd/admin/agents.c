@@ -151,35 +151,6 @@ agent_default_json(void)
 
 /* ---------------------------------------------------- JSON -> st_agent */
 
-/*
- * A string (or, when nullable, null: "") into *dst. NULL, or what is
- * wrong; "" out of memory.
- */
-static const char *
-take_text(json_t *v, char **dst, int nullable)
-{
-	const char *s;
-	char *copy;
-
-	if (nullable && json_is_null(v))
-		s = "";
-	else if (!json_is_string(v))
-		return nullable ? "must be a string or null" :
-		    "must be a string";
-	else {
-		s = json_string_value(v);
-		if (strlen(s) != json_string_length(v))
-			return "must not contain NUL characters";
-	}
-	if ((copy = strdup(s)) == NULL)
-		return "";
-	if (*dst != NULL)
-		explicit_bzero(*dst, strlen(*dst));	/* maybe a key */
-	free(*dst);
-	*dst = copy;
-	return NULL;
-}
-
 /* A number from 0 to 2 (kept in thousandths, rounded), or null. */
 static const char *
 take_temperature(json_t *v, uint32_t *dst)
@@ -226,13 +197,13 @@ agent_field(const char *k, json_t *v, struct st_agent *a, uint32_t *bit)
 
 	if (strcmp(k, "name") == 0) {
 		*bit = ST_AF_NAME;
-		return take_text(v, &a->name, 0);
+		return admin_take_text(v, &a->name, 0);
 	} else if (strcmp(k, "system_prompt") == 0) {
 		*bit = ST_AF_SYSTEM_PROMPT;
-		return take_text(v, &a->system_prompt, 1);
+		return admin_take_text(v, &a->system_prompt, 1);
 	} else if (strcmp(k, "model") == 0) {
 		*bit = ST_AF_MODEL;
-		return take_text(v, &a->model, 1);
+		return admin_take_text(v, &a->model, 1);
 	} else if (strcmp(k, "temperature") == 0) {
 		*bit = ST_AF_TEMPERATURE;
 		return take_temperature(v, &a->temperature_milli);
@@ -246,10 +217,10 @@ agent_field(const char *k, json_t *v, struct st_agent *a, uint32_t *bit)
 		    "must be an integer from 1 to 200, or null");
 	} else if (strcmp(k, "base_url") == 0) {
 		*bit = ST_AF_BASE_URL;
-		return take_text(v, &a->base_url, 1);
+		return admin_take_text(v, &a->base_url, 1);
 	} else if (strcmp(k, "api_key") == 0) {
 		*bit = ST_AF_API_KEY;
-		return take_text(v, &a->api_key, 1);
+		return admin_take_text(v, &a->api_key, 1);
 	}
 	for (i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++)
 		if (strcmp(k, read_only[i]) == 0)
@@ -322,22 +293,6 @@ agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask, int patch,
 
 /* ------------------------------------------------------------- replies */
 
-/* -> agent */
-json_t *
-agent_reply(const uint8_t *payload, size_t len)
-{
-	struct st_agent a;
-	struct pdec d;
-	json_t *v;
-
-	pdec_init(&d, payload, len);
-	if (pdec_agent(&d, &a) < 0)
-		return NULL;
-	v = pdec_done(&d) < 0 ? NULL : agent_json(&a);
-	st_agent_free(&a);
-	return v;
-}
-
 static json_t *
 agent_item(struct pdec *d)
 {
@@ -349,6 +304,13 @@ agent_item(struct pdec *d)
 	v = agent_json(&a);
 	st_agent_free(&a);
 	return v;
+}
+
+/* -> agent */
+json_t *
+agent_reply(const uint8_t *payload, size_t len)
+{
+	return admin_one_reply(payload, len, agent_item);
 }
 
 /* -> u32 n, n x agent: {"agents":[default, ...]} */
@@ -453,15 +415,11 @@ agent_deleted(const struct storec_result *r, void *arg)
 {
 	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	struct conn *c = arg;
-	const char *msg;
 	json_t *v;
-	int status, in_use = 0;
+	int in_use = 0;
 
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, agent_errors, "admin", &msg);
-		conn_send_error(c, status, admin_headers, msg);
+	if (admin_failed(c, r, agent_errors))
 		return;
-	}
 	if ((v = agent_in_use_json(r->payload, r->len, &in_use)) == NULL) {
 		log_warnx("admin: malformed ST_AGENT_DELETE reply");
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -510,22 +468,12 @@ agent_body(struct conn *c, struct http_request *req, struct st_agent *a,
     uint32_t *mask, int patch)
 {
 	char err[ERR_MAX];
-	json_error_t jerr;
 	json_t *root;
 	int rv;
 
 	st_agent_defaults(a);
-	if (!proto_json_ctype(http_header(req, "content-type"))) {
-		conn_send_error(c, 400, admin_headers,
-		    "Content-Type must be application/json");
+	if ((root = admin_json_body(c, req)) == NULL)
 		return -1;
-	}
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (root == NULL) {
-		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
-		return -1;
-	}
 	rv = agent_from_json(root, a, mask, patch, err, sizeof(err));
 	json_decref(root);
 	if (rv < 0) {

@@ -231,12 +231,14 @@ client_event(struct evclient *ec, const struct st_event *ev,
 }
 
 /*
- * Live from here: "ready" with the id, so that a reconnect resumes, and
- * so that a new client loads what it shows now, not before: whatever
- * changed between its own load and this point reaches it either way.
+ * Live from epoch-seq on, told by event (with the id, so that a
+ * reconnect resumes): "ready", so that a new client loads what it shows
+ * now, not before (whatever changed between its own load and this point
+ * reaches it either way); "reset" when the events it asked for are gone.
  */
 static void
-client_live(struct evclient *ec, uint64_t epoch, uint64_t seq)
+client_live(struct evclient *ec, uint64_t epoch, uint64_t seq,
+    const char *event)
 {
 	char line[96];
 
@@ -244,7 +246,7 @@ client_live(struct evclient *ec, uint64_t epoch, uint64_t seq)
 	ec->epoch = epoch;
 	ec->seq = seq;
 	snprintf(line, sizeof(line), "id: %" PRIx64 "-%" PRIu64
-	    "\nevent: ready\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq);
+	    "\nevent: %s\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq, event);
 	client_write(ec, line, strlen(line));
 }
 
@@ -255,21 +257,7 @@ client_begin(struct evclient *ec)
 	if (ec->resume)
 		client_since(ec);
 	else
-		client_live(ec, ev_epoch, ev_seq);
-}
-
-/* Its events are gone: "reset", and live from the newest. */
-static void
-client_reset(struct evclient *ec, uint64_t epoch, uint64_t seq)
-{
-	char text[96];
-
-	ec->state = EVC_LIVE;
-	ec->epoch = epoch;
-	ec->seq = seq;
-	snprintf(text, sizeof(text), "id: %" PRIx64 "-%" PRIu64
-	    "\nevent: reset\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq);
-	client_write(ec, text, strlen(text));
+		client_live(ec, ev_epoch, ev_seq, "ready");
 }
 
 /*
@@ -307,7 +295,7 @@ since_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (result != ST_EV_OK) {
-		client_reset(ec, epoch, last);
+		client_live(ec, epoch, last, "reset");
 		return;
 	}
 	for (i = 0; i < n; i++) {

@@ -92,26 +92,21 @@ handoff_typing_reset(void)
 /* ------------------------------------------------------------- body */
 
 /*
- * The request's JSON object body; keys outside allowed (NULL-ended) are
- * an error. NULL when answered (400).
+ * The gated request's conversation (*id) and its JSON object body; keys
+ * outside allowed (NULL-ended) are an error. NULL when answered (400).
  */
 static json_t *
 body_object(struct conn *c, struct http_request *req,
-    const char *const *allowed)
+    const struct route_match *m, const char *const *allowed, const char **id)
 {
 	char err[96];
-	json_error_t jerr;
 	const char *k, *const *a;
 	json_t *root, *v;
 
-	if (!proto_json_ctype(http_header(req, "content-type"))) {
-		conn_send_error(c, 400, admin_headers,
-		    "Content-Type must be application/json");
+	if ((*id = admin_id_param(c, req, m, "Invalid conversationId")) ==
+	    NULL || (root = admin_json_body(c, req)) == NULL)
 		return NULL;
-	}
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (root == NULL || !json_is_object(root)) {
+	if (!json_is_object(root)) {
 		json_decref(root);
 		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
 		return NULL;
@@ -129,12 +124,14 @@ body_object(struct conn *c, struct http_request *req,
 	return root;
 }
 
+#define NAME_INVALID	"name: must be 1 to 100 characters"
+
 /*
  * "name": absent or null is DASHBOARD_AGENT_NAME; else 1-100 characters.
- * NULL when answered (400).
+ * NULL when invalid (NAME_INVALID).
  */
 static const char *
-body_name(struct conn *c, json_t *root)
+body_name(json_t *root)
 {
 	json_t *v = json_object_get(root, "name");
 
@@ -142,12 +139,18 @@ body_name(struct conn *c, json_t *root)
 		return wsettings.dashboard_agent_name != NULL ?
 		    wsettings.dashboard_agent_name : HANDOFF_NAME_DEFAULT;
 	if (!json_is_string(v) || !handoff_name_valid(json_string_value(v),
-	    json_string_length(v))) {
-		conn_send_error(c, 400, admin_headers,
-		    "name: must be 1 to 100 characters");
+	    json_string_length(v)))
 		return NULL;
-	}
 	return json_string_value(v);
+}
+
+/* Lets go of the body; why not NULL: the request refused with it (400). */
+static void
+body_done(struct conn *c, json_t *root, const char *why)
+{
+	json_decref(root);
+	if (why != NULL)
+		conn_send_error(c, 400, admin_headers, why);
 }
 
 /* ---------------------------------------------------------- answers */
@@ -211,16 +214,7 @@ message_done(const struct storec_result *r, void *arg)
 static void
 typing_done(const struct storec_result *r, void *arg)
 {
-	struct conn *c = arg;
-	const char *msg;
-	int status;
-
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, conv_errors, "admin", &msg);
-		conn_send_error(c, status, admin_headers, msg);
-		return;
-	}
-	conn_send(c, 204, admin_headers, NULL, NULL, 0);
+	admin_no_content(arg, r, conv_errors);
 }
 
 /* --------------------------------------------------------- handlers */
@@ -230,33 +224,29 @@ handoff_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "state", "name", NULL };
-	const char *id, *name;
+	const char *id, *name, *why = NULL;
 	json_t *root, *v;
 	struct penc e;
 	int state;
 
-	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
-	    (root = body_object(c, req, keys)) == NULL)
+	if ((root = body_object(c, req, m, keys, &id)) == NULL)
 		return;
 	v = json_object_get(root, "state");
 	state = json_is_string(v) ? st_handoff_parse(json_string_value(v)) : -1;
-	if (state < 0) {
-		json_decref(root);
-		conn_send_error(c, 400, admin_headers, "state: must be one of "
-		    "ai, waiting_human, human");
-		return;
+	if (state < 0)
+		why = "state: must be one of ai, waiting_human, human";
+	else if ((name = body_name(root)) == NULL)
+		why = NAME_INVALID;
+	else {
+		penc_init(&e);
+		penc_str(&e, id);
+		penc_u8(&e, (uint8_t)state);
+		penc_str(&e, name);
+		penc_u8(&e, 0);		/* the owner may set any state */
+		admin_send(c, PROTO_ST_HANDOFF_SET, &e, handoff_done,
+		    admin_headers);
 	}
-	if ((name = body_name(c, root)) == NULL) {
-		json_decref(root);
-		return;
-	}
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_u8(&e, (uint8_t)state);
-	penc_str(&e, name);
-	penc_u8(&e, 0);		/* the owner may set any state */
-	json_decref(root);
-	admin_send(c, PROTO_ST_HANDOFF_SET, &e, handoff_done, admin_headers);
+	body_done(c, root, why);
 }
 
 void
@@ -264,34 +254,30 @@ handoff_message_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "content", "name", NULL };
-	const char *id, *name, *s;
+	const char *id, *name, *s, *why = NULL;
 	json_t *root, *v;
 	struct penc e;
 	size_t len;
 
-	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
-	    (root = body_object(c, req, keys)) == NULL)
+	if ((root = body_object(c, req, m, keys, &id)) == NULL)
 		return;
 	v = json_object_get(root, "content");
 	s = json_is_string(v) ? json_string_value(v) : NULL;
 	len = s != NULL ? json_string_length(v) : 0;
 	if (s == NULL || len < 1 || len > ST_CONTENT_MAX ||
-	    memchr(s, '\0', len) != NULL || chat_blank(s, len)) {
-		json_decref(root);
-		conn_send_error(c, 400, admin_headers,
-		    "content: must be 1 to 65536 bytes of text");
-		return;
+	    memchr(s, '\0', len) != NULL || chat_blank(s, len))
+		why = "content: must be 1 to 65536 bytes of text";
+	else if ((name = body_name(root)) == NULL)
+		why = NAME_INVALID;
+	else {
+		penc_init(&e);
+		penc_str(&e, id);
+		penc_strn(&e, s, len);
+		penc_str(&e, name);
+		admin_send(c, PROTO_ST_AGENT_MSG, &e, message_done,
+		    admin_headers);
 	}
-	if ((name = body_name(c, root)) == NULL) {
-		json_decref(root);
-		return;
-	}
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_strn(&e, s, len);
-	penc_str(&e, name);
-	json_decref(root);
-	admin_send(c, PROTO_ST_AGENT_MSG, &e, message_done, admin_headers);
+	body_done(c, root, why);
 }
 
 void
@@ -299,37 +285,29 @@ handoff_typing_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "typing", "name", NULL };
-	const char *id, *name;
+	const char *id, *name, *why = NULL;
 	json_t *root, *v;
 	struct penc e;
 	int on;
 
-	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL ||
-	    (root = body_object(c, req, keys)) == NULL)
+	if ((root = body_object(c, req, m, keys, &id)) == NULL)
 		return;
 	v = json_object_get(root, "typing");
-	if (!json_is_boolean(v)) {
-		json_decref(root);
-		conn_send_error(c, 400, admin_headers,
-		    "typing: must be true or false");
-		return;
-	}
 	on = json_is_true(v);
-	if ((name = body_name(c, root)) == NULL) {
-		json_decref(root);
-		return;
-	}
-	if (!handoff_typing_pass(id, on, loop_now())) {
-		json_decref(root);
+	if (!json_is_boolean(v))
+		why = "typing: must be true or false";
+	else if ((name = body_name(root)) == NULL)
+		why = NAME_INVALID;
+	else if (!handoff_typing_pass(id, on, loop_now()))
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);
-		return;
+	else {
+		penc_init(&e);
+		penc_str(&e, id);
+		penc_u8(&e, (uint8_t)on);
+		penc_str(&e, name);
+		admin_send(c, PROTO_ST_TYPING, &e, typing_done, admin_headers);
 	}
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_u8(&e, (uint8_t)on);
-	penc_str(&e, name);
-	json_decref(root);
-	admin_send(c, PROTO_ST_TYPING, &e, typing_done, admin_headers);
+	body_done(c, root, why);
 }
 
 /* ST_HANDOFF_LIST -> u32 n, n x conv, as a list page without a cursor. */

@@ -194,33 +194,6 @@ json_field_msg(const char *msg, char *out, size_t outsz)
 		strlcpy(out, msg, outsz);
 }
 
-/*
- * A string (or, when nullable, null: "") into *dst. NULL, or what is
- * wrong; "" out of memory.
- */
-static const char *
-take_text(json_t *v, char **dst, int nullable)
-{
-	const char *s;
-	char *copy;
-
-	if (nullable && json_is_null(v))
-		s = "";
-	else if (!json_is_string(v))
-		return nullable ? "must be a string or null" :
-		    "must be a string";
-	else {
-		s = json_string_value(v);
-		if (strlen(s) != json_string_length(v))
-			return "must not contain NUL characters";
-	}
-	if ((copy = strdup(s)) == NULL)
-		return "";
-	free(*dst);
-	*dst = copy;
-	return NULL;
-}
-
 static const char *
 take_color(json_t *v, char *dst)
 {
@@ -383,10 +356,10 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 		bit = 0;
 		if (strcmp(k, "name") == 0) {
 			bit = ST_WF_NAME;
-			why = take_text(v, &w->name, 1);
+			why = admin_take_text(v, &w->name, 1);
 		} else if (strcmp(k, "greeting") == 0) {
 			bit = ST_WF_GREETING;
-			why = take_text(v, &w->greeting, 1);
+			why = admin_take_text(v, &w->greeting, 1);
 		} else if (strcmp(k, "primary_color") == 0) {
 			bit = ST_WF_PRIMARY_COLOR;
 			why = take_color(v, w->primary_color);
@@ -422,10 +395,10 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 			why = take_bool(v, &w->enabled);
 		} else if (strcmp(k, "system_prompt") == 0) {
 			bit = ST_WF_SYSTEM_PROMPT;
-			why = take_text(v, &w->system_prompt, 1);
+			why = admin_take_text(v, &w->system_prompt, 1);
 		} else if (strcmp(k, "model") == 0) {
 			bit = ST_WF_MODEL;
-			why = take_text(v, &w->model, 1);
+			why = admin_take_text(v, &w->model, 1);
 		} else if (strcmp(k, "agent_id") == 0 ||
 		    strcmp(k, "text_agent_id") == 0) {
 			bit = ST_WF_AGENT_ID;
@@ -435,7 +408,7 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 			why = take_bool(v, &w->handoff_enabled);
 		} else if (strcmp(k, "handoff_label") == 0) {
 			bit = ST_WF_HANDOFF;
-			why = take_text(v, &w->handoff_label, 1);
+			why = admin_take_text(v, &w->handoff_label, 1);
 		} else {
 			why = "unknown field";
 			for (i = 0; i < sizeof(read_only) /
@@ -464,22 +437,6 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 
 /* ------------------------------------------------------------- replies */
 
-/* -> widget */
-json_t *
-widget_reply(const uint8_t *payload, size_t len)
-{
-	struct pdec d;
-	struct st_widget w;
-	json_t *v;
-
-	pdec_init(&d, payload, len);
-	if (pdec_widget(&d, &w) < 0)
-		return NULL;
-	v = pdec_done(&d) < 0 ? NULL : widget_json(&w);
-	st_widget_free(&w);
-	return v;
-}
-
 static json_t *
 widget_item(struct pdec *d)
 {
@@ -491,6 +448,13 @@ widget_item(struct pdec *d)
 	v = widget_json(&w);
 	st_widget_free(&w);
 	return v;
+}
+
+/* -> widget */
+json_t *
+widget_reply(const uint8_t *payload, size_t len)
+{
+	return admin_one_reply(payload, len, widget_item);
 }
 
 static json_t *
@@ -711,7 +675,6 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 	int patch = part != NULL;
 
 	char err[ERR_MAX];
-	json_error_t jerr;
 	json_t *root;
 	int rv;
 
@@ -724,17 +687,8 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 		 */
 		w->collect_name = w->collect_email = w->collect_phone = 1;
 	}
-	if (!proto_json_ctype(http_header(req, "content-type"))) {
-		conn_send_error(c, 400, admin_headers,
-		    "Content-Type must be application/json");
+	if ((root = admin_json_body(c, req)) == NULL)
 		return -1;
-	}
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (root == NULL) {
-		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
-		return -1;
-	}
 	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
 	if (part != NULL)
 		*part = handoff_part(root);

@@ -89,6 +89,7 @@
 #define BUSY_TEXT	"Too many new conversations are starting right " \
 			"now. Please try again in a minute."
 #define HUMAN_FIRST_TEXT	"Please send a message first."
+#define WRONG_TEXT	"Something went wrong. Please try again."
 
 /* A visitor's message held while the one before it is stored. */
 struct held_msg {
@@ -536,7 +537,7 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	switch (at) {
 	case TURN_AT_BEGIN:
 		msg = why == TURN_C_MALFORMED || why == TURN_C_INTERNAL ?
-		    "Something went wrong. Please try again." :
+		    WRONG_TEXT :
 		    "The chat is unavailable right now. Please try again.";
 		break;
 	case TURN_AT_COMMIT:
@@ -569,6 +570,34 @@ wsend_limited(struct wsess *s, uint64_t retry_ms)
 	wsend_error(s, msg);
 }
 
+/*
+ * A storaged result that ends the socket: its widget gone, or its
+ * session. 1 when closed, else 0 (nothing done).
+ */
+static int
+ws_gone(struct wsess *s, int result)
+{
+	switch (result) {
+	case ST_WS_NO_WIDGET:
+		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
+		return 1;
+	case ST_WS_NO_SESSION:
+		/* The widget reconnects with its token and starts afresh. */
+		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* storaged's reply to request name was not what it should be. */
+static void
+wsend_malformed(struct wsess *s, const char *name)
+{
+	log_warnx("wschat: malformed %s reply", name);
+	wsend_error(s, WRONG_TEXT);
+}
+
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
 static void
 ws_refused(void *fe, int result, uint64_t retry_ms)
@@ -576,14 +605,9 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 	struct wsess *s = fe;
 
 	turn_over(s);
+	if (ws_gone(s, result))
+		return;
 	switch (result) {
-	case ST_WS_NO_WIDGET:
-		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
-		return;
-	case ST_WS_NO_SESSION:
-		/* The widget reconnects with its token and starts afresh. */
-		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
-		return;
 	case ST_WS_CONTACT:
 		wsend_error(s, "Please share your contact details before "
 		    "chatting.");
@@ -600,7 +624,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
-		wsend_error(s, "Something went wrong. Please try again.");
+		wsend_error(s, WRONG_TEXT);
 		return;
 	}
 }
@@ -717,14 +741,8 @@ contact_done(const struct storec_result *r, void *arg)
 	}
 	pdec_init(&d, r->payload, r->len);
 	result = pdec_u8(&d);
-	if (!d.err && result == ST_WS_NO_WIDGET) {
-		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
+	if (!d.err && ws_gone(s, result))
 		return;
-	}
-	if (!d.err && result == ST_WS_NO_SESSION) {
-		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
-		return;
-	}
 	if (!d.err && result == ST_WS_TOO_MANY) {
 		wsend_error(s, "Your details were already saved. Please "
 		    "continue in the chat.");
@@ -739,8 +757,7 @@ contact_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (d.err || result != ST_WS_OK || pdec_contact(&d, &ct) < 0) {
-		log_warnx("wschat: malformed ST_CONTACT_SUBMIT reply");
-		wsend_error(s, "Something went wrong. Please try again.");
+		wsend_malformed(s, "ST_CONTACT_SUBMIT");
 		return;
 	}
 	st_contact_free(&ct);
@@ -797,21 +814,14 @@ human_done(const struct storec_result *r, void *arg)
 	pdec_init(&d, r->payload, r->len);
 	result = pdec_u8(&d);
 	(void)pdec_u8(&d);	/* changed: the event tells the others */
-	if (!d.err && result == ST_WS_NO_WIDGET) {
-		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
+	if (!d.err && ws_gone(s, result))
 		return;
-	}
-	if (!d.err && result == ST_WS_NO_SESSION) {
-		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
-		return;
-	}
 	if (!d.err && result == ST_WS_NO_CONV) {
 		wsend_error(s, HUMAN_FIRST_TEXT);
 		return;
 	}
 	if (d.err || result != ST_WS_OK || pdec_conv(&d, &conv) < 0) {
-		log_warnx("wschat: malformed ST_WS_REQUEST_HUMAN reply");
-		wsend_error(s, "Something went wrong. Please try again.");
+		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
 		return;
 	}
 	if (pdec_done(&d) == 0) {
