@@ -105,9 +105,11 @@ describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
 
   test('a hand-made cookie (constant or random) and a tampered real one are refused', async () => {
     const real = await (await import('../integration/lib/dashboard.mjs')).login(stack.parley);
-    for (const value of ['authenticated', 'true', '1', 'admin', crypto.randomBytes(32).toString('hex'), tampered(real.id), tampered(real.id, 0)]) {
-      const { ctx, page, log } = await openPage(browser);
-      try {
+    // One page for all: the cookie jar is emptied before each value.
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      for (const value of ['authenticated', 'true', '1', 'admin', crypto.randomBytes(32).toString('hex'), tampered(real.id), tampered(real.id, 0)]) {
+        await ctx.clearCookies();
         await ctx.addCookies([{ name: 'parley_session', value, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict' }]);
         await page.goto(dash('#/conversations'));
         await waitLoginPage(page);
@@ -118,11 +120,9 @@ describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
         });
         assert.equal(r.status, 401, `the API with cookie ${value}: ${r.body}`);
         await assertClean(page, log, `cookie ${value}`);
-      } finally { await ctx.close(); }
-    }
-    // the real one works
-    const { ctx, page } = await openPage(browser);
-    try {
+      }
+      // the real one works
+      await ctx.clearCookies();
       await ctx.addCookies([{ name: 'parley_session', value: real.id, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict' }]);
       await openDash(page, stack, '#/conversations', `[data-testid="conv-row"][data-id="${convId}"]`);
     } finally { await ctx.close(); }
