@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "exportrows.h"
 
 static const char conv_header[] = "id,widgetId,sessionId,contactId,"
-    "createdAt,updatedAt,messageCount,lastMessage\r\n";
+    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
-    "createdAt,promptTokens,completionTokens\r\n";
+    "createdAt,promptTokens,completionTokens,name\r\n";
 
 static void
 adds(struct penc *e, const char *s)
@@ -206,6 +207,7 @@ exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 		{ "updatedAt", COL_NUM, NULL, cv->updated_at },
 		{ "messageCount", COL_NUM, NULL, cv->message_count },
 		{ "lastMessage", COL_TEXT, cv->last_message, 0 },
+		{ "handoff", COL_TEXT, st_handoff_name(cv->handoff), 0 },
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
@@ -223,6 +225,7 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 		{ "createdAt", COL_NUM, NULL, m->created_at },
 		{ "promptTokens", COL_NUM, NULL, m->prompt_tokens },
 		{ "completionTokens", COL_NUM, NULL, m->completion_tokens },
+		{ "name", COL_ID, m->name, 0 },	/* a person's; else null */
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));

@@ -135,6 +135,15 @@ describe('handoff across 4 workers', () => {
     const after = await v.next('message');
     assert.equal(after.content, 'after the restart');
 
+    // The exports say who answered, and the state.
+    const ex = await p.admin(`/v1/admin/export?format=jsonl&rows=messages&conversation=${conv.id}`);
+    assert.equal(ex.status, 200);
+    const rows = ex.text.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.filter((x) => x.role === 'agent' && x.name === 'Alice').length, REPLIES + 1);
+    assert.ok(rows.filter((x) => x.role !== 'agent').every((x) => x.name === null));
+    const cx = await p.admin(`/v1/admin/export?format=jsonl&rows=conversations&conversation=${conv.id}`);
+    assert.equal(JSON.parse(cx.text.trim()).handoff, 'human');
+
     // The visitor reloads: the state and the owner's messages come back.
     await v.close();
     v = await Visitor.open(p, w.widget_id);

@@ -11,8 +11,8 @@ export const SESSION_MAX_AGE = 604800;
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage'];
-export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens'];
+export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff'];
+export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name'];
 
 // Another loopback source address for each call (127.0.0.2, 127.0.0.3, ...;
 // the whole of 127/8 is the loopback interface): the login limit is per
@@ -183,6 +183,7 @@ export function convRow(c) {
   return {
     id: c._id, widgetId: c.widgetId, sessionId: c.sessionId, contactId: c.contactId ?? null,
     createdAt: c.createdAt, updatedAt: c.updatedAt, messageCount: c.messageCount, lastMessage: c.lastMessage ?? null,
+    handoff: c.handoff,
   };
 }
 
@@ -190,6 +191,7 @@ export function msgRow(m, convId) {
   return {
     id: m._id, conversationId: m.conversationId ?? convId, role: m.role, status: m.status, content: m.content,
     createdAt: m.createdAt, promptTokens: m.promptTokens, completionTokens: m.completionTokens,
+    name: m.name ?? null,
   };
 }
 

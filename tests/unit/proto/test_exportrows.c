@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "exportrows.h"
 #include "test_util.h"
 
@@ -205,23 +206,25 @@ test_export_rows(void **state)
 	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
 	st_conv_free(&c);
 	test_fill_conv(&c, 2, 0, "");
+	c.handoff = ST_HANDOFF_WAITING;
 	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
 	st_conv_free(&c);
 	assert_string_equal(text(&b),
 	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
-	    "messageCount,lastMessage\r\n"
+	    "messageCount,lastMessage,handoff\r\n"
 	    "00000000000000000000000000000001,default,sess-1,,1700000000001,"
-	    "1700000000501,2,\"hi, \"\"you\"\"\"\r\n"
+	    "1700000000501,2,\"hi, \"\"you\"\"\",ai\r\n"
 	    "{\"id\":\"00000000000000000000000000000001\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sess-1\","
 	    "\"contactId\":\"0000000000000000000000000000abcd\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
-	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\"}\n"
+	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\","
+	    "\"handoff\":\"ai\"}\n"
 	    "{\"id\":\"00000000000000000000000000000002\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sess-2\","
 	    "\"contactId\":null,\"createdAt\":1700000000002,"
 	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
-	    "\"lastMessage\":\"\"}\n");
+	    "\"lastMessage\":\"\",\"handoff\":\"waiting_human\"}\n");
 	penc_free(&b);
 
 	penc_init(&b);
@@ -235,26 +238,28 @@ test_export_rows(void **state)
 	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
 	st_msg_free(&m);
 	test_fill_msg(&m, 7, 2, "caf\xc3\xa9 \xe2\x80\xa8 \x01");
+	strlcpy(m.role, "agent", sizeof(m.role));	/* a person's reply */
+	strlcpy(m.name, "Ann", sizeof(m.name));
 	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
 	st_msg_free(&m);
 	assert_string_equal(text(&b),
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
-	    "completionTokens\r\n"
+	    "completionTokens,name\r\n"
 	    "000000000000000000000000000003e9,"
 	    "00000000000000000000000000000007,assistant,complete,"
-	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2\r\n"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,\r\n"
 	    "{\"id\":\"000000000000000000000000000003e9\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"assistant\",\"status\":\"complete\","
 	    "\"content\":\"=cmd|' /C calc'!A0\\r\\nline\","
 	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
-	    "\"completionTokens\":2}\n"
+	    "\"completionTokens\":2,\"name\":null}\n"
 	    "{\"id\":\"000000000000000000000000000003ea\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
-	    "\"role\":\"user\",\"status\":\"complete\","
+	    "\"role\":\"agent\",\"status\":\"complete\","
 	    "\"content\":\"caf\xc3\xa9 \xe2\x80\xa8 \\u0001\","
 	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
-	    "\"completionTokens\":4}\n");
+	    "\"completionTokens\":4,\"name\":\"Ann\"}\n");
 	penc_free(&b);
 }
 
@@ -279,13 +284,14 @@ test_ctl_rows(void **state)
 	assert_int_equal(exprow_conv(&e, EXPORT_CSV, &c), 0);
 	assert_int_equal(exprow_conv(&e, EXPORT_JSONL, &c), 0);
 	assert_string_equal(text(&e), "id,widgetId,sessionId,contactId,"
-	    "createdAt,updatedAt,messageCount,lastMessage\r\n"
+	    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n"
 	    "00112233445566778899aabbccddeeff,default,s1,,1,2,3,"
-	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\"\r\n"
+	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai\r\n"
 	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
 	    "\"default\",\"sessionId\":\"s1\",\"contactId\":null,"
 	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
-	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\"}\n");
+	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\","
+	    "\"handoff\":\"ai\"}\n");
 	penc_free(&e);
 
 	memset(&m, 0, sizeof(m));
@@ -299,7 +305,7 @@ test_ctl_rows(void **state)
 	penc_init(&e);
 	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
 	assert_string_equal(text(&e), "00112233445566778899aabbccddeeff,"
-	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0\r\n");
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,\r\n");
 	penc_free(&e);
 	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
 }
