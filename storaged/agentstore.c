@@ -347,23 +347,6 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 	return 0;
 }
 
-int
-store_chat_agent(struct store_txn *t, const char *widget,
-    struct st_agent *out)
-{
-	struct st_widget w;
-	int rc;
-
-	if (t->err)
-		return t->err;
-	if ((rc = widget_load(t, widget, &w)) < 0)
-		return t->err;
-	store_begin_agent(t, rc == 0 ? &w : NULL, out);
-	if (rc == 0)
-		st_widget_free(&w);
-	return t->err;
-}
-
 void
 store_agent_scrub(struct st_agent *a)
 {

@@ -49,9 +49,6 @@ int store_agent_check(struct store_txn *, const char *id);
  */
 int store_begin_agent(struct store_txn *, const struct st_widget *w,
     struct st_agent *out);
-/* store_begin_agent() for the widget of internal id widget, if stored. */
-int store_chat_agent(struct store_txn *, const char *widget,
-    struct st_agent *out);
 /* An agent for an agent reply: api_key "" (api_key_set says if it has one). */
 void store_agent_scrub(struct st_agent *);
 void store_agents_free(struct st_agent *, uint32_t n);

@@ -532,12 +532,15 @@ op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		goto out;
-	/* The widget's switch and daily cap, in the txn that stores the turn. */
-	if (store_chat_widget_take(&t, widget, &wres, &retry) == 0 &&
+	/*
+	 * The widget's switch and daily cap, in the txn that stores the
+	 * turn, and the agent that answers it (one load of the widget).
+	 */
+	if (store_chat_widget_take(&t, widget, &wres, &retry, &a) == 0 &&
 	    wres != ST_WS_OK)
 		enc_rate(&r->enc, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
 		    ST_CHAT_DISABLED, retry);
-	else if (store_chat_agent(&t, widget, &a) == 0) {
+	else if (t.err == 0) {
 		if (store_chat_begin(&t, widget, session, content,
 		    a.history_messages != 0 ? a.history_messages : hmax,
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {

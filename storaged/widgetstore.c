@@ -1118,7 +1118,7 @@ daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
 
 int
 store_chat_widget_take(struct store_txn *t, const char *id, int *result,
-    uint64_t *retry_ms)
+    uint64_t *retry_ms, struct st_agent *agent)
 {
 	struct st_widget w;
 	int rc;
@@ -1127,12 +1127,18 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 		return t->err;
 	*result = ST_WS_OK;
 	*retry_ms = 0;
-	if ((rc = widget_load(t, id, &w)) != 0)
-		return rc < 0 ? t->err : 0;	/* absent: a free name */
+	if ((rc = widget_load(t, id, &w)) != 0) {
+		if (rc < 0)
+			return t->err;
+		/* Absent: a free name, answered by the default agent. */
+		return store_begin_agent(t, NULL, agent);
+	}
 	if (!w.enabled)
 		*result = ST_WS_NO_WIDGET;
 	else if ((rc = daily_take(t, &w, t->st->now(), retry_ms)) == 1)
 		*result = ST_WS_CAPPED;
+	else
+		store_begin_agent(t, &w, agent);
 	st_widget_free(&w);
 	return t->err;
 }

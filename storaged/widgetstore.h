@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agentmsg.h"
 #include "store.h"
 #include "widgetmsg.h"
 
@@ -155,10 +156,12 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
  * the id names no widget: a free name, nothing to check);
  * ST_WS_NO_WIDGET when the widget is disabled; ST_WS_CAPPED when its
  * daily cap is reached (*retry_ms until the next UTC day). Nothing is
- * written unless OK.
+ * written unless OK. When OK (and 0 returned), *agent is the agent the
+ * turn answers with (store_begin_agent of the widget, or of none when
+ * absent), from the one load of the widget; the caller frees it.
  */
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
-    uint64_t *retry_ms);
+    uint64_t *retry_ms, struct st_agent *agent);
 /*
  * NULL when the contact fields are acceptable (at least one given, email
  * and phone valid, name at most ST_CONTACT_NAME_MAX characters), else
