@@ -116,44 +116,25 @@ oplog_free(struct oplog *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Takes a u32-length field; NULL when the body ends first. */
-static const uint8_t *
-take(const uint8_t **p, const uint8_t *end, size_t *len)
-{
-	const uint8_t *f;
-
-	if (end - *p < 4)
-		return NULL;
-	*len = proto_get_be32(*p);
-	*p += 4;
-	if ((size_t)(end - *p) < *len)
-		return NULL;
-	f = *p;
-	*p += *len;
-	return f;
-}
-
 int
 oplog_apply(struct store *st, MDB_txn *txn, const uint8_t *body, size_t len)
 {
-	const uint8_t *p = body, *end = body + len;
+	struct pdec d;
 	MDB_val k, v;
 	uint8_t kind, db;
 	int rc;
 
-	while (p < end) {
-		if (end - p < 2)
-			return -1;
-		kind = *p++;
-		db = *p++;
-		if (db >= NDBS ||
-		    (k.mv_data = (void *)take(&p, end, &k.mv_size)) == NULL)
+	pdec_init(&d, body, len);
+	while (d.off < d.len) {
+		kind = pdec_u8(&d);
+		db = pdec_u8(&d);
+		k.mv_data = (void *)pdec_bytes(&d, &k.mv_size);
+		if (kind == OP_PUT)
+			v.mv_data = (void *)pdec_bytes(&d, &v.mv_size);
+		if (d.err || db >= NDBS)
 			return -1;
 		switch (kind) {
 		case OP_PUT:
-			if ((v.mv_data = (void *)take(&p, end,
-			    &v.mv_size)) == NULL)
-				return -1;
 			rc = mdb_put(txn, *store_dbi(st, db), &k, &v, 0);
 			break;
 		case OP_DEL:
