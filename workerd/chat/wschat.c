@@ -385,22 +385,32 @@ visitor_event(const uint8_t *payload, size_t len)
 	struct st_event ev;
 	struct pdec d;
 	char *text = NULL;
+	size_t tlen = 0;
+	int built = 0;
 
 	pdec_init(&d, payload, len);
 	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
 		log_warnx("wschat: malformed %s", proto_msg_name(PROTO_ST_EV));
 		return;
 	}
-	if (ev.kind != ST_EV_HANDOFF)
-		text = visitor_event_text(&ev);
 	for (s = LIST_FIRST(conv_bucket(ev.conv.id)); s != NULL; s = next) {
 		next = LIST_NEXT(s, conv_entry);
 		if (s->ws == NULL || strcmp(s->conv, ev.conv.id) != 0)
 			continue;
-		if (ev.kind == ST_EV_HANDOFF)
+		if (ev.kind == ST_EV_HANDOFF) {
 			wsend_handoff(s, ev.state, ev.name);
-		else if (text != NULL &&
-		    ws_send_text(s->ws, text, strlen(text)) < 0)
+			continue;
+		}
+		/*
+		 * Built for the first socket on the conversation: every worker
+		 * gets every event, and most have no socket on it.
+		 */
+		if (!built) {
+			built = 1;
+			if ((text = visitor_event_text(&ev)) != NULL)
+				tlen = strlen(text);
+		}
+		if (text != NULL && ws_send_text(s->ws, text, tlen) < 0)
 			ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
 	}
 	free(text);
