@@ -454,7 +454,7 @@ wsess_enc(struct penc *e, const struct wsess *s)
  * agent, then the turn's part (turn.c).
  */
 static int
-ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
+ws_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
 {
 	struct st_widget w;
 	uint8_t result = pdec_u8(d);
@@ -465,7 +465,7 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
 	/* The widget's agent answers (turn.c applies it) ... */
-	if (turn_agent_dec(d, agent) < 0) {
+	if (pdec_agent(d, agent) < 0) {
 		st_widget_free(&w);
 		return -1;
 	}
