@@ -365,7 +365,7 @@ turn_conn_detach(void *fe)
  * OK: agent, then the turn's part.
  */
 static int
-http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
+http_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
 {
 	uint8_t result = pdec_u8(d);
 
@@ -375,7 +375,7 @@ http_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	if (result != ST_CHAT_OK && result != ST_CHAT_HUMAN)
 		return result;
 	/* The default widget's agent (turn.c applies it). */
-	if (turn_agent_dec(d, agent) < 0)
+	if (pdec_agent(d, agent) < 0)
 		return -1;
 	/* HUMAN: stored; a person answers, not the model. */
 	return result == ST_CHAT_HUMAN ? TURN_HUMAN : 0;

@@ -83,43 +83,13 @@ turn_enc_limits(struct penc *e, const char *rate_key)
 
 /* ------------------------------------------------------------ agent */
 
-void
-turn_agent_init(struct turn_agent *a)
+/* Frees the begin reply's agent, its key wiped first. */
+static void
+agent_free(struct st_agent *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->temperature_milli = ST_AGENT_UNSET;
-}
-
-void
-turn_agent_free(struct turn_agent *a)
-{
-	free(a->model);
-	free(a->system_prompt);
-	free(a->base_url);
-	if (a->api_key != NULL) {
+	if (a->api_key != NULL)
 		explicit_bzero(a->api_key, strlen(a->api_key));
-		free(a->api_key);
-	}
-	turn_agent_init(a);
-}
-
-int
-turn_agent_dec(struct pdec *d, struct turn_agent *a)
-{
-	struct st_agent ag;
-
-	if (pdec_agent(d, &ag) < 0)
-		return -1;
-	turn_agent_free(a);
-	a->model = ag.model;
-	a->system_prompt = ag.system_prompt;
-	a->base_url = ag.base_url;
-	a->api_key = ag.api_key;
-	ag.model = ag.system_prompt = ag.base_url = ag.api_key = NULL;
-	a->temperature_milli = ag.temperature_milli;
-	a->max_tokens = ag.max_tokens;
-	st_agent_free(&ag);
-	return 0;
+	st_agent_free(a);
 }
 
 /* ------------------------------------------------------------- life */
@@ -362,7 +332,7 @@ is_set(const char *s)
  */
 static int
 model_req(struct upstream_req *req, const struct turn_history *h,
-    const struct turn_agent *a)
+    const struct st_agent *a)
 {
 	struct upstream_msg *msgs;
 	uint32_t i, k = 0;
@@ -404,7 +374,7 @@ model_req(struct upstream_req *req, const struct turn_history *h,
  */
 static void
 turn_answer(struct turn *t, const struct turn_history *h,
-    const struct turn_agent *a)
+    const struct st_agent *a)
 {
 	static const struct upstream_cbs cbs = {
 		up_can_write, up_delta, up_done,
@@ -600,14 +570,14 @@ history_dec(struct pdec *d, struct turn_history *h)
 static void
 begin_ok(struct turn *t, const struct storec_result *r)
 {
-	struct turn_agent agent;
+	struct st_agent agent;
 	struct turn_history h;
 	struct st_conv conv;
 	struct pdec d;
 	uint64_t retry = 0;
 	int rc;
 
-	turn_agent_init(&agent);
+	st_agent_defaults(&agent);
 	pdec_init(&d, r->payload, r->len);
 	if ((rc = t->ops->begin(&d, &agent, &retry)) > 0) {
 		if (t->fe != NULL)
@@ -641,7 +611,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		turn_answer(t, &h, &agent);
 	history_free(&h);
 out:
-	turn_agent_free(&agent);
+	agent_free(&agent);
 }
 
 static void

@@ -18,7 +18,7 @@
  * message ends with exactly one stored assistant message.
  *
  * Who answers is the begin reply's to say: the model, as the effective
- * agent the reply carries says (struct turn_agent: the widget's agent
+ * agent the reply carries says (struct st_agent: the widget's agent
  * with the widget's own model and prompt merged in; storaged's merge),
  * or, when the conversation is in the owner's hands (the begin op says
  * TURN_HUMAN), nobody: the user message is stored and the turn ends
@@ -56,22 +56,12 @@ enum turn_cause {
 };
 
 /*
- * Who answers the turn: the effective agent of the begin reply (SPEC15
- * B), the one place a turn keeps it. Strings malloc'd; NULL or "" is the
- * deployment's setting. turn_agent_init first, turn_agent_free after.
+ * Who answers the turn is the begin reply's agent record, as
+ * proto/agentmsg.h's struct st_agent (SPEC15 B: the effective agent, key
+ * included): "" or NULL is the deployment's setting; api_key "" with a
+ * base_url of its own sends no key. turn.c wipes the key when it frees it.
  */
-struct turn_agent {
-	char *model;		/* "": OPENAI_MODEL */
-	char *system_prompt;	/* "": SYSTEM_PROMPT */
-	char *base_url;		/* "": OPENAI_BASE_URL */
-	/*
-	 * "" with base_url "": OPENAI_API_KEY; "" with a base_url of its
-	 * own: no key sent. Never logged, never stored.
-	 */
-	char *api_key;
-	uint32_t temperature_milli;	/* ST_AGENT_UNSET: not sent */
-	uint32_t max_tokens;		/* 0: not sent */
-};
+struct st_agent;
 
 /*
  * A front end: how its begin reply reads and how it shows the turn. fe
@@ -84,14 +74,14 @@ struct turn_ops {
 	size_t *alive;		/* the front end's count of its turns alive */
 	/*
 	 * Reads the begin reply up to "u8 created, conv, msg, history": the
-	 * front end's head, then the agent record into *agent
-	 * (turn_agent_dec; it comes turn_agent_init'd and turn.c frees it).
+	 * front end's head, then the agent record into *agent (pdec_agent;
+	 * it comes st_agent_defaults'd and turn.c frees it).
 	 * 0 when the model answers; TURN_HUMAN when a person does
 	 * (storaged's HUMAN result: the same layout, the agent read too);
 	 * > 0, a refusal of the front end's own (with *retry_ms); -1
 	 * malformed.
 	 */
-	int (*begin)(struct pdec *, struct turn_agent *agent,
+	int (*begin)(struct pdec *, struct st_agent *agent,
 	    uint64_t *retry_ms);
 	/*
 	 * Optional. The user message is on disk: show the turn (its status
@@ -119,16 +109,6 @@ struct turn_ops {
 	 */
 	void (*human)(void *fe, const char *conv_id);
 };
-
-/* An agent with nothing set (the deployment's settings). */
-void turn_agent_init(struct turn_agent *);
-/*
- * A begin reply's agent record (proto/agentmsg.h: the effective agent,
- * key included) into a, replacing what it held. 0, or -1 malformed.
- */
-int turn_agent_dec(struct pdec *, struct turn_agent *);
-/* Frees its strings (the key wiped) and leaves it as turn_agent_init. */
-void turn_agent_free(struct turn_agent *);
 
 /*
  * What begin returns when the conversation is in handoff state human

@@ -385,22 +385,32 @@ visitor_event(const uint8_t *payload, size_t len)
 	struct st_event ev;
 	struct pdec d;
 	char *text = NULL;
+	size_t tlen = 0;
+	int built = 0;
 
 	pdec_init(&d, payload, len);
 	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
 		log_warnx("wschat: malformed %s", proto_msg_name(PROTO_ST_EV));
 		return;
 	}
-	if (ev.kind != ST_EV_HANDOFF)
-		text = visitor_event_text(&ev);
 	for (s = LIST_FIRST(conv_bucket(ev.conv.id)); s != NULL; s = next) {
 		next = LIST_NEXT(s, conv_entry);
 		if (s->ws == NULL || strcmp(s->conv, ev.conv.id) != 0)
 			continue;
-		if (ev.kind == ST_EV_HANDOFF)
+		if (ev.kind == ST_EV_HANDOFF) {
 			wsend_handoff(s, ev.state, ev.name);
-		else if (text != NULL &&
-		    ws_send_text(s->ws, text, strlen(text)) < 0)
+			continue;
+		}
+		/*
+		 * Built for the first socket on the conversation: every worker
+		 * gets every event, and most have no socket on it.
+		 */
+		if (!built) {
+			built = 1;
+			if ((text = visitor_event_text(&ev)) != NULL)
+				tlen = strlen(text);
+		}
+		if (text != NULL && ws_send_text(s->ws, text, tlen) < 0)
 			ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
 	}
 	free(text);
@@ -444,7 +454,7 @@ wsess_enc(struct penc *e, const struct wsess *s)
  * agent, then the turn's part (turn.c).
  */
 static int
-ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
+ws_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
 {
 	struct st_widget w;
 	uint8_t result = pdec_u8(d);
@@ -455,7 +465,7 @@ ws_begin(struct pdec *d, struct turn_agent *agent, uint64_t *retry_ms)
 	if (d->err || pdec_widget(d, &w) < 0)
 		return -1;
 	/* The widget's agent answers (turn.c applies it) ... */
-	if (turn_agent_dec(d, agent) < 0) {
+	if (pdec_agent(d, agent) < 0) {
 		st_widget_free(&w);
 		return -1;
 	}

@@ -983,19 +983,12 @@ http_in_continue(struct http_in *h)
 void
 http_request_free(struct http_request *r)
 {
-	int i;
-
 	if (r == NULL)
 		return;
+	http_request_slim(r);	/* the headers and the body */
 	free(r->url);
 	free(r->path);
 	free(r->query);
-	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	free(r->headers);
-	free(r->body);
 	free(r);
 }
 

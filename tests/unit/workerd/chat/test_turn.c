@@ -73,7 +73,7 @@ fe_log(const char *fmt, ...)
  * retry, then (0 or HUMAN) the agent.
  */
 static int
-fe_begin(struct pdec *d, struct turn_agent *a, uint64_t *retry_ms)
+fe_begin(struct pdec *d, struct st_agent *a, uint64_t *retry_ms)
 {
 	uint8_t result = pdec_u8(d);
 
@@ -82,7 +82,7 @@ fe_begin(struct pdec *d, struct turn_agent *a, uint64_t *retry_ms)
 		return -1;
 	if (result != 0 && result != HUMAN)
 		return result;
-	if (turn_agent_dec(d, a) < 0)
+	if (pdec_agent(d, a) < 0)
 		return -1;
 	return result == HUMAN ? TURN_HUMAN : 0;
 }
