@@ -88,9 +88,8 @@ admin_widget_valid(const char *s)
 int
 admin_conv_query(const char *query, struct admin_conv_q *q)
 {
-	int r;
-
 	char v[8];
+	int r;
 
 	q->widget[0] = '\0';
 	q->q[0] = '\0';

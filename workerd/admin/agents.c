@@ -112,16 +112,6 @@ url_shown(const char *u)
 	return v;
 }
 
-/* Whether a key setting holds anything but white space. */
-static int
-key_set(const char *k)
-{
-	for (; k != NULL && *k != '\0'; k++)
-		if (*k != ' ' && *k != '\t' && *k != '\r' && *k != '\n')
-			return 1;
-	return 0;
-}
-
 json_t *
 agent_default_json(void)
 {
@@ -141,8 +131,9 @@ agent_default_json(void)
 	exprow_oset(o, "history_messages", opt_uint(wsettings.max_history),
 	    &err);
 	exprow_oset(o, "base_url", url_shown(wsettings.openai_base_url), &err);
-	exprow_oset(o, "api_key_set", json_boolean(key_set(
-	    wsettings.openai_key)), &err);
+	exprow_oset(o, "api_key_set", json_boolean(wsettings.openai_key !=
+	    NULL && !chat_blank(wsettings.openai_key,
+	    strlen(wsettings.openai_key))), &err);
 	exprow_oset(o, "is_default", json_true(), &err);
 	exprow_oset(o, "created_at", json_null(), &err);
 	exprow_oset(o, "updated_at", json_null(), &err);

@@ -48,14 +48,13 @@ static const struct storec_answer conv_errors[] = {
 int
 handoff_name_valid(const char *s, size_t len)
 {
-	size_t chars, i;
+	ssize_t chars;
+	size_t i;
 
-	if (memchr(s, '\0', len) != NULL || !proto_utf8_valid(s, len))
-		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++)	/* NUL is a control byte too */
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-	chars = utf8_chars(s, len);
+	chars = proto_utf8_chars(s, len);	/* -1: not UTF-8 */
 	return chars >= 1 && chars <= ST_MSG_NAME_MAX && !chat_blank(s, len);
 }
 

@@ -673,7 +673,6 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
     uint32_t *mask, enum handoff_part *part)
 {
 	int patch = part != NULL;
-
 	char err[ERR_MAX];
 	json_t *root;
 	int rv;

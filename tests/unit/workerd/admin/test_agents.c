@@ -143,6 +143,24 @@ test_default_json(void **state)
 	free(s);
 }
 
+/* A key of white space only, or none, is no key. */
+static void
+test_default_key_blank(void **state)
+{
+	char *key = wsettings.openai_key, blank[] = " \t\r\n";
+	char *s;
+
+	wsettings.openai_key = blank;
+	s = test_dump(agent_default_json());
+	assert_non_null(strstr(s, "\"api_key_set\":false"));
+	free(s);
+	wsettings.openai_key = NULL;
+	s = test_dump(agent_default_json());
+	assert_non_null(strstr(s, "\"api_key_set\":false"));
+	free(s);
+	wsettings.openai_key = key;
+}
+
 static void
 test_from_json(void **state)
 {
@@ -623,6 +641,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agent_json),
 		cmocka_unit_test(test_default_json),
+		cmocka_unit_test(test_default_key_blank),
 		cmocka_unit_test(test_from_json),
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_replies),
