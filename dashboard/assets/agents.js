@@ -71,16 +71,10 @@ export async function renderList(main, ctx) {
 
 function agentForm(readOnly) {
   const controls = {};
-  const { formError, errEl, clearErrors, showErrors } = formErrors(controls);
+  const { formError, field: formField, clearErrors, showErrors } = formErrors(controls);
   function field(name, label, el, hint) {
-    el.id = `f-${name}`;
-    el.name = name;
     el.disabled = readOnly;
-    el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
-    controls[name] = el;
-    return h('div', { class: 'field', 'data-field': name },
-      h('label', { for: `f-${name}` }, label), el,
-      hint ? h('p', { id: `hint-${name}`, class: 'hint' }, hint) : null, errEl(name));
+    return formField(name, label, el, hint);
   }
   const text = (attrs) => h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off', ...attrs });
   const num = (name) => {

@@ -10,6 +10,7 @@ import { h } from './dom.js';
  * caller fills in. Returns:
  * - formError: the alert atop the form (hook form-error), focusable;
  * - errEl(name): a field's message <p id="err-<name>"> (hook field-error-<name>);
+ * - field(name, label, el, hint): el in its labelled .field, with its hint and message;
  * - clearErrors(): hides every message and the alert;
  * - showErrors(errors, general): each {field: message} under its field, the
  *   others (and general first) in the alert; focuses the first field in
@@ -58,7 +59,21 @@ export function formErrors(controls) {
     else if (other.length) formError.focus();
   }
 
-  return { formError, errEl, clearErrors, showErrors };
+  /**
+   * A labelled field: el gets the id f-<name>, its name, the hint and its
+   * error message as description, and goes in controls[name].
+   */
+  function field(name, label, el, hint) {
+    el.id = `f-${name}`;
+    el.name = name;
+    el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
+    controls[name] = el;
+    return h('div', { class: 'field', 'data-field': name },
+      h('label', { for: `f-${name}` }, label), el,
+      hint ? h('p', { id: `hint-${name}`, class: 'hint' }, hint) : null, errEl(name));
+  }
+
+  return { formError, errEl, field, clearErrors, showErrors };
 }
 
 /**

@@ -90,7 +90,7 @@ export async function renderList(main, ctx) {
 /** Builds the form; returns {form, controls, setValues, getValues, showErrors, clearErrors}. */
 function widgetForm() {
   const controls = {};
-  const { formError, errEl, clearErrors, showErrors } = formErrors(controls);
+  const { formError, errEl, field, clearErrors, showErrors } = formErrors(controls);
 
   function describe(el, name, hint) {
     el.setAttribute('aria-describedby', [hint ? `hint-${name}` : null, `err-${name}`].filter(Boolean).join(' '));
@@ -100,12 +100,9 @@ function widgetForm() {
   }
   function textField(name, label, { hint, max, textarea, rows, attrs } = {}) {
     const el = textarea
-      ? h('textarea', { id: `f-${name}`, name, rows: String(rows || 3), maxlength: max ? String(max) : null, ...attrs })
-      : h('input', { id: `f-${name}`, name, type: 'text', maxlength: max ? String(max) : null, ...attrs });
-    describe(el, name, hint);
-    controls[name] = el;
-    return h('div', { class: 'field', 'data-field': name },
-      h('label', { for: `f-${name}` }, label), el, hintEl(name, hint), errEl(name));
+      ? h('textarea', { rows: String(rows || 3), maxlength: max ? String(max) : null, ...attrs })
+      : h('input', { type: 'text', maxlength: max ? String(max) : null, ...attrs });
+    return field(name, label, el, hint);
   }
   function colorField(name, label) {
     const text = h('input', {
@@ -125,12 +122,7 @@ function widgetForm() {
       hintEl(name, 'A hex colour, #rrggbb.'), errEl(name));
   }
   function selectField(name, label, options, hint) {
-    const el = h('select', { id: `f-${name}`, name },
-      options.map(([v, t]) => h('option', { value: v }, t)));
-    describe(el, name, hint);
-    controls[name] = el;
-    return h('div', { class: 'field', 'data-field': name },
-      h('label', { for: `f-${name}` }, label), el, hintEl(name, hint), errEl(name));
+    return field(name, label, h('select', null, options.map(([v, t]) => h('option', { value: v }, t))), hint);
   }
   function checkField(name, label, hint) {
     const el = h('input', { id: `f-${name}`, name, type: 'checkbox' });

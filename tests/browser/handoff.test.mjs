@@ -17,26 +17,16 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
-  focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+  focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
 
 // fn({shadowRoot}) on the widget's host element, in the page; waitWidget
-// polls it until it is true.
+// polls it until it is true (at most 10 s).
 const R = '#parley-chat-widget';
 const inWidget = (page, fn) => page.locator(R).evaluate(fn);
-const waitWidget = (page, fn, what = String(fn)) => until(() => inWidget(page, fn), what);
-
-// Polls pred() (async) until it holds, at most ms.
-async function until(pred, what, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
 describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   let stack;

@@ -19,13 +19,6 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 const KEY_A = `sk-agent-a-${randomKey(24)}`;
 const KEY_B = `sk-agent-b-${randomKey(24)}`;
 
-function json(p, method, pathname, body) {
-  return p.request(method, pathname, {
-    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
 // The completions a mock has seen since it was last cleared.
 async function completions(m) {
   return (await m.requests()).filter((r) => r.path.endsWith('/chat/completions'));
@@ -59,7 +52,7 @@ describe('agents on two model servers', () => {
         temperature: 1.3, max_tokens: 300, base_url: mb.baseUrl, api_key: KEY_B },
     };
     for (const k of ['a', 'b']) {
-      const r = await json(p, 'POST', '/v1/admin/agents', spec[k]);
+      const r = await p.adminJson('POST', '/v1/admin/agents', spec[k]);
       assert.equal(r.status, 201, r.text);
       const a = r.json();
       assert.equal(a.api_key, undefined, 'the key is never answered');
@@ -97,7 +90,7 @@ describe('agents on two model servers', () => {
   });
 
   test('a change to an agent applies to the next turn, on every worker', { timeout: 30000 }, async () => {
-    const r = await json(p, 'PATCH', `/v1/admin/agents/${agents.a.id}`, { model: 'model-a2', temperature: null });
+    const r = await p.adminJson('PATCH', `/v1/admin/agents/${agents.a.id}`, { model: 'model-a2', temperature: null });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().model, 'model-a2');
     assert.equal(r.json().temperature, null);
@@ -120,9 +113,9 @@ describe('agents on two model servers', () => {
   });
 
   test('the HTTP chat API answers with the default widget\'s agent', { timeout: 30000 }, async () => {
-    const dw = (await json(p, 'GET', '/v1/admin/widgets')).json().widgets[0];
+    const dw = (await p.adminJson('GET', '/v1/admin/widgets')).json().widgets[0];
     assert.equal(dw.agent_id, 'default');
-    let r = await json(p, 'PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agents.a.id });
+    let r = await p.adminJson('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agents.a.id });
     assert.equal(r.status, 200, r.text);
     await ma.clearRequests();
     await p.mock.clearRequests();
@@ -134,31 +127,31 @@ describe('agents on two model servers', () => {
     assert.equal(seen[0].headers.authorization, `Bearer ${KEY_A}`);
     assert.equal(seen[0].body.model, 'model-a2');
     assert.equal((await completions(p.mock)).length, 0);
-    r = await json(p, 'PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: 'default' });
+    r = await p.adminJson('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: 'default' });
     assert.equal(r.status, 200, r.text);
   });
 
   test('an agent in use cannot be deleted; the default agent is the environment\'s', { timeout: 30000 }, async () => {
-    let r = await json(p, 'DELETE', `/v1/admin/agents/${agents.b.id}`);
+    let r = await p.adminJson('DELETE', `/v1/admin/agents/${agents.b.id}`);
     assert.equal(r.status, 409, r.text);
     assert.deepEqual(r.json().widgets, [widgets.b.widget_id]);
-    r = await json(p, 'DELETE', '/v1/admin/agents/default');
+    r = await p.adminJson('DELETE', '/v1/admin/agents/default');
     assert.equal(r.status, 409);
     assert.equal(typeof r.json().error, 'string');
-    r = await json(p, 'GET', '/v1/admin/agents');
+    r = await p.adminJson('GET', '/v1/admin/agents');
     assert.equal(r.status, 200);
     const list = r.json().agents;
     assert.equal(list[0].id, 'default');
     assert.equal(list[0].is_default, true);
     assert.deepEqual(list.slice(1).map((a) => a.id).sort(), [agents.a.id, agents.b.id].sort());
     // Moved to the default agent, b is free to go.
-    r = await json(p, 'PATCH', `/v1/admin/widgets/${widgets.b.widget_id}`, { agent_id: 'default' });
+    r = await p.adminJson('PATCH', `/v1/admin/widgets/${widgets.b.widget_id}`, { agent_id: 'default' });
     assert.equal(r.status, 200, r.text);
-    r = await json(p, 'DELETE', `/v1/admin/agents/${agents.b.id}`);
+    r = await p.adminJson('DELETE', `/v1/admin/agents/${agents.b.id}`);
     assert.equal(r.status, 200, r.text);
-    r = await json(p, 'GET', `/v1/admin/agents/${agents.b.id}`);
+    r = await p.adminJson('GET', `/v1/admin/agents/${agents.b.id}`);
     assert.equal(r.status, 404);
-    r = await json(p, 'PATCH', `/v1/admin/widgets/${widgets.b.widget_id}`, { agent_id: agents.b.id });
+    r = await p.adminJson('PATCH', `/v1/admin/widgets/${widgets.b.widget_id}`, { agent_id: agents.b.id });
     assert.equal(r.status, 400, 'a widget cannot name an agent that does not exist');
   });
 

@@ -28,13 +28,6 @@ function checkEvents(oa, events) {
   }
 }
 
-function post(p, path, body) {
-  return p.request('POST', path, {
-    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
-
 const handoffOf = (convId) => (e) => e.event === 'handoff' && e.data.conversation._id === convId;
 
 describe('human handoff and /v1/admin/events, 2 workers', () => {
@@ -87,14 +80,14 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
 
     // Take over: the socket hears who joined.
     oa.checkJson('GET', '/v1/admin/conversations?handoff=open', open);
-    let r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
+    let r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
     assert.equal(r.status, 200);
     oa.checkJson('POST', `/v1/admin/conversations/${convId}/handoff`, r);
     assert.equal(r.json().changed, true);
     assert.equal(r.json().conversation.handoff, 'human');
     assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
     assert.equal((await ev.take(handoffOf(convId))).data.name, 'Ada');
-    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
     assert.equal(r.json().changed, false);
 
     // While human: the message is stored and shown live; no model, no typing.
@@ -107,11 +100,11 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token'), JSON.stringify(v.inbox));
 
     // The owner types, then replies (the setting's name by default).
-    assert.equal((await post(p, `/v1/admin/conversations/${convId}/typing`, { typing: true })).status, 204);
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${convId}/typing`, { typing: true })).status, 204);
     assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', role: 'agent', name: 'Team Parley' });
-    assert.equal((await post(p, `/v1/admin/conversations/${convId}/typing`, { typing: false })).status, 204);
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${convId}/typing`, { typing: false })).status, 204);
     assert.deepEqual(await v.next('typing_stop'), { type: 'typing_stop', role: 'agent' });
-    r = await post(p, `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
     assert.equal(r.status, 201);
     oa.checkJson('POST', `/v1/admin/conversations/${convId}/messages`, r);
     assert.equal(r.json().message.role, 'agent');
@@ -126,7 +119,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(conv.json().conversation.handoff, 'human');
 
     // Hand back: the model answers, with the owner's reply in its context.
-    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'ai' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'ai' });
     assert.equal(r.status, 200);
     assert.equal((await v.next('handoff')).state, 'ai');
     await p.mock.clearRequests();
@@ -170,7 +163,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     let r = await chat(p, s, 'first');
     assert.equal(r.status, 200);
     const convId = r.json().conversationId;
-    r = await post(p, `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
     assert.equal(r.status, 200);
     await p.mock.clearRequests();
     r = await chat(p, s, 'second');
@@ -185,7 +178,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(st.event('handoff').state, 'human');
     assert.equal(st.event('done').message, '');
     assert.equal((await p.mock.completions()).length, 0);
-    r = await post(p, `/v1/admin/conversations/${convId}/messages`, { content: 'A person here', name: 'Bo' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/messages`, { content: 'A person here', name: 'Bo' });
     assert.equal(r.status, 201);
     r = await p.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } });
     assert.equal(r.status, 200);
@@ -253,13 +246,13 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
       ['typing', { typing: 'yes' }, 400],
     ];
     for (const [what, body, status] of cases) {
-      const r = await post(p, `/v1/admin/conversations/${convId}/${what}`, body);
+      const r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/${what}`, body);
       assert.equal(r.status, status, `${what} ${JSON.stringify(body).slice(0, 60)}: ${r.text}`);
       assert.ok(typeof r.json().error === 'string');
     }
-    assert.equal((await post(p, `/v1/admin/conversations/${unknown}/handoff`, { state: 'human' })).status, 404);
-    assert.equal((await post(p, `/v1/admin/conversations/${unknown}/messages`, { content: 'x' })).status, 404);
-    assert.equal((await post(p, '/v1/admin/conversations/nope/messages', { content: 'x' })).status, 400);
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${unknown}/handoff`, { state: 'human' })).status, 404);
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${unknown}/messages`, { content: 'x' })).status, 404);
+    assert.equal((await p.adminJson('POST', '/v1/admin/conversations/nope/messages', { content: 'x' })).status, 400);
     const noKey = await p.request('POST', `/v1/admin/conversations/${convId}/handoff`, { headers: { 'Content-Type': 'application/json' }, body: '{"state":"human"}' });
     assert.equal(noKey.status, 401);
     assert.equal((await p.get('/v1/admin/events')).status, 401);

@@ -14,9 +14,9 @@ import { createRequire } from 'node:module';
 
 import { chromium } from 'playwright-core';
 
-import { Parley, REPO, freePort, sleep } from '../../integration/lib/harness.mjs';
+import { Parley, REPO, freePort, sleep, waitFor } from '../../integration/lib/harness.mjs';
 
-export { REPO, sleep };
+export { REPO, sleep, waitFor };
 export { conversationOfSession, stored, waitStored } from '../../integration/lib/chat.mjs';
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';

@@ -404,6 +404,13 @@ export class Parley {
     return this.request('GET', pathname, { ...opts, headers });
   }
 
+  // An admin API call with body as JSON (no body when undefined).
+  adminJson(method, pathname, body) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (this.adminKey) headers['x-admin-api-key'] = this.adminKey;
+    return this.request(method, pathname, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+
   // Sends raw bytes on a new connection and collects what comes back until
   // the server closes or the timeout: {data: Buffer, closed: bool, error}.
   async raw(bytes, { timeout = 3000 } = {}) {
