@@ -182,8 +182,9 @@ enum st_ws_result {
 #define ST_WF_SYSTEM_PROMPT	0x1000
 #define ST_WF_MODEL		0x2000
 #define ST_WF_AGENT_ID		0x4000
-#define ST_WF_HANDOFF		0x8000	/* handoff_enabled and handoff_label */
-#define ST_WF_ALL		0xffff
+#define ST_WF_HANDOFF_ENABLED	0x8000
+#define ST_WF_HANDOFF_LABEL	0x10000
+#define ST_WF_ALL		0x1ffff
 
 struct st_widget {
 	char id[ST_WIDGET_MAX + 1];		/* internal, stable */

@@ -663,10 +663,10 @@ store_widget_update(struct store_txn *t, const char *widget_id,
 		SWAP(cur.model, req.model);
 	if (mask & ST_WF_AGENT_ID)
 		memcpy(cur.agent_id, req.agent_id, sizeof(cur.agent_id));
-	if (mask & ST_WF_HANDOFF) {
+	if (mask & ST_WF_HANDOFF_ENABLED)
 		cur.handoff_enabled = req.handoff_enabled;
+	if (mask & ST_WF_HANDOFF_LABEL)
 		SWAP(cur.handoff_label, req.handoff_label);
-	}
 	st_widget_free(&req);
 	widget_agent_norm(&cur);
 	if ((bad = st_widget_invalid(&cur)) != NULL) {

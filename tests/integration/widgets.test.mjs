@@ -275,6 +275,12 @@ describe('widget admin API', () => {
     assert.match(j.error, /^(contact_info_mode|collect_\w+): /, j.error);
     const ok = await call('PATCH', `${W}/${m.widget_id}`, { collect_email: false, collect_phone: true });
     assert.equal(ok.status, 200, ok.text);
+    // the two handoff fields each on their own
+    const h = await create({ handoff_enabled: true, handoff_label: 'Ask us' });
+    const h1 = (await call('PATCH', `${W}/${h.widget_id}`, { handoff_label: 'A person' })).json();
+    assert.deepEqual([h1.handoff_enabled, h1.handoff_label], [true, 'A person']);
+    const h2 = (await call('PATCH', `${W}/${h.widget_id}`, { handoff_enabled: false })).json();
+    assert.deepEqual([h2.handoff_enabled, h2.handoff_label], [false, 'A person']);
   });
 
   test('unknown widget ids: 404', async () => {

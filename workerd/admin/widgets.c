@@ -17,8 +17,7 @@
  * A widget names its agent (agents.c) in agent_id ("default" in the JSON
  * for "" in the record; Loquent's text_agent_id is the same field under
  * another name, accepted and returned). handoff_enabled and
- * handoff_label go to storaged together (one mask bit): a PATCH that
- * sets only one of them reads the widget first for the other.
+ * handoff_label are fields of their own, as every other.
  *
  * JSON names are snake_case, as Loquent's WidgetConfig. The JSON is mapped
  * onto struct st_widget here (types, unknown and read-only fields);
@@ -404,10 +403,10 @@ widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
 			bit = ST_WF_AGENT_ID;
 			why = take_agent_id(v, w->agent_id, &agent_seen);
 		} else if (strcmp(k, "handoff_enabled") == 0) {
-			bit = ST_WF_HANDOFF;
+			bit = ST_WF_HANDOFF_ENABLED;
 			why = take_bool(v, &w->handoff_enabled);
 		} else if (strcmp(k, "handoff_label") == 0) {
-			bit = ST_WF_HANDOFF;
+			bit = ST_WF_HANDOFF_LABEL;
 			why = admin_take_text(v, &w->handoff_label, 1);
 		} else {
 			why = "unknown field";
@@ -648,31 +647,13 @@ contact_got(const struct storec_result *r, void *arg)
 }
 
 /*
- * Which of handoff_enabled and handoff_label a body sets when it sets
- * only one (they go to storaged together): HANDOFF_BOTH otherwise.
- */
-enum handoff_part { HANDOFF_BOTH, HANDOFF_ENABLED_ONLY, HANDOFF_LABEL_ONLY };
-
-static enum handoff_part
-handoff_part(json_t *root)
-{
-	int en = json_object_get(root, "handoff_enabled") != NULL;
-	int lb = json_object_get(root, "handoff_label") != NULL;
-
-	return en && !lb ? HANDOFF_ENABLED_ONLY :
-	    lb && !en ? HANDOFF_LABEL_ONLY : HANDOFF_BOTH;
-}
-
-/*
- * The request's widget: w from defaults plus the body, and (part not
- * NULL) which handoff fields it sets. 0, or -1 when the request has
- * been answered (400).
+ * The request's widget: w from defaults plus the body (patch: of a
+ * PATCH). 0, or -1 when the request has been answered (400).
  */
 static int
 widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
-    uint32_t *mask, enum handoff_part *part)
+    uint32_t *mask, int patch)
 {
-	int patch = part != NULL;
 	char err[ERR_MAX];
 	json_t *root;
 	int rv;
@@ -689,8 +670,6 @@ widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
 	if ((root = admin_json_body(c, req)) == NULL)
 		return -1;
 	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
-	if (part != NULL)
-		*part = handoff_part(root);
 	json_decref(root);
 	if (rv < 0) {
 		conn_send_error(c, 400, admin_headers, err);
@@ -733,7 +712,7 @@ widgets_create(struct conn *c, struct http_request *req,
 
 	if (admin_gate(c, req) < 0)
 		return;
-	if (widget_body(c, req, &w, &mask, NULL) == 0) {
+	if (widget_body(c, req, &w, &mask, 0) == 0) {
 		penc_init(&e);
 		penc_widget(&e, &w);
 		admin_send(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
@@ -765,83 +744,10 @@ widgets_get(struct conn *c, struct http_request *req,
 	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
 }
 
-static void
-widget_update_send(struct conn *c, const char *id, uint32_t mask,
-    const struct st_widget *w)
-{
-	struct penc e;
-
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_u32(&e, mask);
-	penc_widget(&e, w);
-	admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done, admin_headers);
-}
-
-/* A PATCH waiting for the widget's other handoff field (c->hctx). */
-struct handoff_patch {
-	char id[ST_WID_LEN + 1];
-	uint32_t mask;
-	enum handoff_part part;
-	struct st_widget w;
-};
-
-static void
-handoff_patch_free(struct handoff_patch *hp)
-{
-	st_widget_free(&hp->w);
-	free(hp);
-}
-
-static void
-handoff_patch_abort(struct conn *c)
-{
-	handoff_patch_free(c->hctx);
-	c->hctx = NULL;
-	c->abort = NULL;
-}
-
-/* ST_WIDGET_GET -> widget: its other handoff field, then the update. */
-static void
-handoff_patch_got(const struct storec_result *r, void *arg)
-{
-	struct conn *c = arg;
-	struct handoff_patch *hp = c->hctx;
-	struct st_widget cur;
-	struct pdec d;
-	char *label;
-
-	c->hctx = NULL;
-	c->abort = NULL;
-	if (r->status != STOREC_OK) {
-		widget_answer(c, r, "ST_WIDGET_GET", 200, widget_reply);
-		goto out;
-	}
-	pdec_init(&d, r->payload, r->len);
-	if (pdec_widget(&d, &cur) < 0) {
-		log_warnx("admin: malformed ST_WIDGET_GET reply");
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-		goto out;
-	}
-	if (hp->part == HANDOFF_LABEL_ONLY)
-		hp->w.handoff_enabled = cur.handoff_enabled;
-	else {
-		label = hp->w.handoff_label;
-		hp->w.handoff_label = cur.handoff_label;
-		cur.handoff_label = label;
-	}
-	st_widget_free(&cur);
-	widget_update_send(c, hp->id, hp->mask, &hp->w);
-out:
-	handoff_patch_free(hp);
-}
-
 void
 widgets_update(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct handoff_patch *hp;
-	enum handoff_part part;
 	struct st_widget w;
 	const char *id;
 	struct penc e;
@@ -850,33 +756,15 @@ widgets_update(struct conn *c, struct http_request *req,
 	if (admin_gate(c, req) < 0 ||
 	    (id = widget_param(c, m, admin_headers)) == NULL)
 		return;
-	if (widget_body(c, req, &w, &mask, &part) < 0) {
-		st_widget_free(&w);
-		return;
+	if (widget_body(c, req, &w, &mask, 1) == 0) {
+		penc_init(&e);
+		penc_str(&e, id);
+		penc_u32(&e, mask);
+		penc_widget(&e, &w);
+		admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
+		    admin_headers);
 	}
-	if (part == HANDOFF_BOTH) {
-		widget_update_send(c, id, mask, &w);
-		st_widget_free(&w);
-		return;
-	}
-	if ((hp = calloc(1, sizeof(*hp))) == NULL) {
-		st_widget_free(&w);
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-		return;
-	}
-	strlcpy(hp->id, id, sizeof(hp->id));
-	hp->mask = mask;
-	hp->part = part;
-	hp->w = w;
-	c->hctx = hp;
-	c->abort = handoff_patch_abort;
-	penc_init(&e);
-	penc_str(&e, id);
-	if (storec_send(PROTO_ST_WIDGET_GET, &e, handoff_patch_got, c,
-	    &c->sreq) < 0) {
-		handoff_patch_abort(c);
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-	}
+	st_widget_free(&w);
 }
 
 void

@@ -726,7 +726,7 @@ test_widget_update(void **state)
 	assert_string_equal(out.origins[0], "https://shop.example");
 	st_widget_free(&out);
 
-	assert_int_equal(w_update(f, a.widget_id, 0x10000, &in, &out, gone),
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ALL + 1, &in, &out, gone),
 	    PROTO_E_INVALID);
 	assert_int_equal(w_update(f, "wid_nope", ST_WF_NAME, &in, &out, gone),
 	    PROTO_E_NOT_FOUND);
@@ -1802,13 +1802,30 @@ test_widget_v1_records(void **state)
 	in.handoff_enabled = 1;
 	in.handoff_label = strdup("A person, please");
 	strlcpy(in.agent_id, "default", sizeof(in.agent_id));
-	assert_int_equal(w_update(f, a.widget_id,
-	    ST_WF_HANDOFF | ST_WF_AGENT_ID, &in, &g, NULL), 0);
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_HANDOFF_ENABLED |
+	    ST_WF_HANDOFF_LABEL | ST_WF_AGENT_ID, &in, &g, NULL), 0);
 	assert_int_equal(g.handoff_enabled, 1);
 	assert_string_equal(g.handoff_label, "A person, please");
 	/* "default" is stored as "". */
 	assert_string_equal(g.agent_id, "");
 	assert_string_equal(g.name, "Old");
+	st_widget_free(&g);
+	st_widget_free(&in);
+	/* Each handoff field on its own: the other is kept. */
+	st_widget_defaults(&in);
+	in.handoff_label = strdup("Ask us");
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_HANDOFF_LABEL, &in,
+	    &g, NULL), 0);
+	assert_int_equal(g.handoff_enabled, 1);
+	assert_string_equal(g.handoff_label, "Ask us");
+	st_widget_free(&g);
+	st_widget_free(&in);
+	st_widget_defaults(&in);
+	in.handoff_enabled = 0;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_HANDOFF_ENABLED, &in,
+	    &g, NULL), 0);
+	assert_int_equal(g.handoff_enabled, 0);
+	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 2);
