@@ -32,6 +32,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "upstream.h"
 #include "workerd.h"
 
 #define ERR_MAX		256
@@ -88,25 +89,20 @@ agent_json(const struct st_agent *a)
 	return exprow_odone(o, err);
 }
 
-/* A URL for an answer: any "user:password@" replaced by "***@". */
+/* A URL for an answer, its password hidden (upstream_url_shown). */
 static json_t *
 url_shown(const char *u)
 {
-	const char *p, *at, *slash;
+	size_t n;
 	json_t *v;
 	char *s;
 
 	if (u == NULL || *u == '\0')
 		return json_null();
-	if ((p = strstr(u, "://")) == NULL)
-		return exprow_text(u);
-	p += 3;
-	at = strchr(p, '@');
-	slash = strchr(p, '/');
-	if (at == NULL || (slash != NULL && slash < at))
-		return exprow_text(u);
-	if (asprintf(&s, "%.*s***%s", (int)(p - u), u, at) < 0)
+	n = strlen(u) + 4;
+	if ((s = malloc(n)) == NULL)
 		return NULL;
+	upstream_url_shown(u, s, n);
 	v = exprow_text(s);
 	free(s);
 	return v;

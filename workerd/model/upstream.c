@@ -1057,9 +1057,8 @@ upstream_active(void)
 	return nactive;
 }
 
-/* The URL for the log, with any user:password@ hidden. */
-static void
-log_url(const char *u, char *out, size_t outsz)
+void
+upstream_url_shown(const char *u, char *out, size_t outsz)
 {
 	const char *p = strstr(u, "://"), *at, *slash;
 
@@ -1142,7 +1141,7 @@ upstream_init(void)
 		goto nomem;
 	nshards = 1;
 	nactive = 0;
-	log_url(url, shown, sizeof(shown));
+	upstream_url_shown(url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
 	    "idle %u ms", shown, model, api_key ? "set" : "not set",
 	    connect_ms, idle_ms);
