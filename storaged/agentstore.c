@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agentstore.h"
+#include "random.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -97,7 +98,7 @@ store_agent_create(struct store_txn *t, const struct st_agent *in,
 	if (st_agent_copy(&a, in) < 0)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	do {
-		arc4random_buf(r, sizeof(r));
+		proto_random(r, sizeof(r));
 		proto_hex_encode(r, sizeof(r), a.id);
 	} while ((rc = db_get(t, t->st->agents, a.id, ST_ID_HEX, &v,
 	    "get agent")) == 0);

@@ -22,6 +22,7 @@
 
 #include "dashstore.h"
 #include "log.h"
+#include "random.h"
 #include "storeint.h"
 
 #define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
@@ -188,7 +189,7 @@ salt_init(struct store_txn *t)
 	    "get fingerprint salt")) <= 0)
 		return rc;
 	rec[0] = ST_RECORD_VERSION;
-	arc4random_buf(rec + 1, ST_DASH_SALT_LEN);
+	proto_random(rec + 1, ST_DASH_SALT_LEN);
 	db_put(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), rec, sizeof(rec),
 	    "put fingerprint salt");
 	log_info("made this install's dashboard fingerprint salt");

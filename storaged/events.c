@@ -4,6 +4,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "random.h"
 
 struct evslot {
 	uint64_t seq;
@@ -33,7 +34,7 @@ evring_new(void)
 		return NULL;
 	}
 	/* A new run: clients from the last one find their seqs gone. */
-	arc4random_buf(&r->epoch, sizeof(r->epoch));
+	proto_random(&r->epoch, sizeof(r->epoch));
 	return r;
 }
 

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "random.h"
 #include "ratelimit.h"
 
 #define BUCKETS_MIN	64
@@ -132,7 +133,7 @@ ratelimit_new(size_t max_keys)
 	for (i = 0; i < rl->nbuckets; i++)
 		LIST_INIT(&rl->buckets[i]);
 	TAILQ_INIT(&rl->queue);
-	arc4random_buf(rl->seed, sizeof(rl->seed));
+	proto_random(rl->seed, sizeof(rl->seed));
 	rl->now = proto_mono_ms;
 	return rl;
 }

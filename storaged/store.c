@@ -29,6 +29,7 @@
 #include "agentmsg.h"
 #include "dashmsg.h"
 #include "log.h"
+#include "random.h"
 #include "storeint.h"
 #include "util.h"
 #include "wal.h"
@@ -621,7 +622,7 @@ conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
 	int i, rc;
 
 	for (i = 0; i < 4; i++) {
-		arc4random_buf(id, ID_LEN);
+		proto_random(id, ID_LEN);
 		rc = db_get(t, t->st->convs, id, ID_LEN, &v, "get conversation");
 		if (rc == 1)
 			return 0;
@@ -1266,7 +1267,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	}
 
 	now = t->st->now();
-	arc4random_buf(mid, sizeof(mid));
+	proto_random(mid, sizeof(mid));
 	proto_hex_encode(mid, sizeof(mid), m->id);
 	m->created_at = now;
 	msg_key(mkey, cid, seq);

@@ -31,6 +31,7 @@
 #include "agentmsg.h"
 #include "agentstore.h"
 #include "log.h"
+#include "random.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -353,7 +354,7 @@ widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
 	int i, rc;
 
 	for (i = 0; i < 4; i++) {
-		arc4random_buf(r, sizeof(r));
+		proto_random(r, sizeof(r));
 		memcpy(out, ST_WID_PREFIX, 4);
 		proto_hex_encode(r, sizeof(r), out + 4);
 		rc = db_get(t, t->st->widget_ids, out, ST_WID_LEN, &v,
@@ -578,7 +579,7 @@ store_widget_create(struct store_txn *t, const struct st_widget *in,
 	 * one whose sessions the sweep has yet to remove.
 	 */
 	do {
-		arc4random_buf(r, sizeof(r));
+		proto_random(r, sizeof(r));
 		proto_hex_encode(r, sizeof(r), w.id);
 	} while (db_get(t, t->st->wsess_gone, w.id, strlen(w.id), &v,
 	    "get deleted widget") == 0);
@@ -845,7 +846,7 @@ wsess_create(struct store_txn *t, const char *widget,
 	uint8_t k[WSESS_KEY_MAX], r[ID_LEN];
 
 	memset(s, 0, sizeof(*s));
-	arc4random_buf(r, sizeof(r));
+	proto_random(r, sizeof(r));
 	proto_hex_encode(r, sizeof(r), s->id);
 	strlcpy(s->widget, widget, sizeof(s->widget));
 	s->created_at = t->st->now();
@@ -1534,7 +1535,7 @@ contact_resolve(struct store_txn *t, int erc, const uint8_t eid[ID_LEN],
 		return rc == 0 ? 0 : -1;
 	}
 	*isnew = 1;
-	arc4random_buf(id, ID_LEN);
+	proto_random(id, ID_LEN);
 	proto_hex_encode(id, ID_LEN, c->id);
 	c->created_at = c->updated_at = t->st->now();
 	if (set_field(t, &c->name, "") < 0 || set_field(t, &c->email, "") < 0 ||

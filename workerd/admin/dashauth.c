@@ -52,6 +52,7 @@
 
 #include "dashmsg.h"
 #include "log.h"
+#include "random.h"
 #include "workerd.h"
 
 #define API_HEADERS	"Cache-Control: no-store\r\n"
@@ -106,7 +107,7 @@ dashauth_init(const char *password)
 	dashauth_shutdown();
 	if (password == NULL || *password == '\0')
 		return;
-	arc4random_buf(dash.salt, sizeof(dash.salt));
+	proto_random(dash.salt, sizeof(dash.salt));
 	if (dashauth_scrypt(password, strlen(password), dash.salt,
 	    sizeof(dash.salt), dash.hash) < 0)
 		fatalx("DASHBOARD_PASSWORD: scrypt failed");
@@ -506,8 +507,8 @@ login_store(struct login *l)
 	uint8_t id[DASH_ID_BYTES], hash[ST_DASH_HASH_LEN], csrf[32];
 	struct penc e;
 
-	arc4random_buf(id, sizeof(id));
-	arc4random_buf(csrf, sizeof(csrf));
+	proto_random(id, sizeof(id));
+	proto_random(csrf, sizeof(csrf));
 	proto_hex_encode(id, sizeof(id), l->id);
 	proto_hex_encode(csrf, sizeof(csrf), l->csrf);
 	SHA256(id, sizeof(id), hash);

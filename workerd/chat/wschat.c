@@ -59,6 +59,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "random.h"
 #include "turn.h"
 #include "widgetmsg.h"
 #include "workerd.h"
@@ -176,7 +177,7 @@ token_new(char out[TOKEN_LEN + 1])
 	unsigned char raw[TOKEN_BYTES], b64[4 * ((TOKEN_BYTES + 2) / 3) + 1];
 	size_t i;
 
-	arc4random_buf(raw, sizeof(raw));
+	proto_random(raw, sizeof(raw));
 	EVP_EncodeBlock(b64, raw, sizeof(raw));
 	for (i = 0; i < TOKEN_LEN; i++)
 		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];

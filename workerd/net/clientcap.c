@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "random.h"
 #include "workerd.h"
 
 #define CC_BUCKETS_MIN	64
@@ -85,7 +86,7 @@ cc_rehash(struct cctable *t, size_t nb)
 	if ((nbk = calloc(nb, sizeof(*nbk))) == NULL)
 		return -1;
 	if (onb == 0)
-		arc4random_buf(t->seed, sizeof(t->seed));
+		proto_random(t->seed, sizeof(t->seed));
 	t->b = nbk;
 	t->nb = nb;
 	for (i = 0; i < nb; i++)
