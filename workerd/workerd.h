@@ -179,6 +179,12 @@ struct conn {
 	 * does for proxied requests); the connection is closed at once.
 	 */
 	int abort_on_eof;
+	/*
+	 * Input came while the answer was being made: EPOLLIN is dropped
+	 * until the connection reads again. Until then it stays on, so a
+	 * request whose client waits quietly costs no epoll_ctl either way.
+	 */
+	int busy_input;
 	struct ipaddr peer;	/* the socket's peer address */
 	struct clientcap *cap;	/* its count in its client's (NULL: none) */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */

@@ -442,9 +442,11 @@ conn_update(struct conn *c)
 
 	switch (c->state) {
 	case CONN_READ:
+		c->busy_input = 0;
+		/* EPOLLRDHUP too: the same set as a busy stream's (below). */
 		if (!c->eof && c->pend_off == c->pend_len &&
 		    out <= CONN_OUT_HIGH)
-			ev |= EPOLLIN;
+			ev |= EPOLLIN | EPOLLRDHUP;
 		break;
 	case CONN_LINGER:
 		ev |= EPOLLIN;
@@ -453,6 +455,12 @@ conn_update(struct conn *c)
 		/* Only to learn that the client left; its input waits. */
 		if (c->abort_on_eof)
 			ev |= EPOLLRDHUP;
+		/*
+		 * Left on from reading until input comes (busy_input): a
+		 * request whose client waits quietly costs no epoll_ctl.
+		 */
+		if ((c->io.events & EPOLLIN) && !c->busy_input)
+			ev |= EPOLLIN | EPOLLRDHUP;
 		break;
 	default:
 		break;
@@ -781,7 +789,9 @@ conn_io(int fd, uint32_t events, void *arg)
 			return;
 	}
 	if (events & EPOLLIN) {
-		if (c->state == CONN_LINGER)
+		if (c->state == CONN_BUSY)
+			c->busy_input = 1;
+		else if (c->state == CONN_LINGER)
 			conn_linger_read(c);
 		else if (c->state == CONN_READ && c->pend_off == c->pend_len &&
 		    !c->eof)

@@ -1,6 +1,6 @@
 /*
  * Connections over real socketpairs: pipelined requests answered in
- * order (also when one waits on storaged), HEAD, bad input, keep-alive
+ * order (also when one waits on storaged, or comes while one does), HEAD, bad input, keep-alive
  * and close, timeouts, a client leaving mid-request, output backpressure,
  * an idle connection holding no buffers, the access log and the close
  * reason, and quitting.
@@ -301,6 +301,40 @@ test_async_keeps_order(void **state)
 	expect_answer(&cl, &off, &r, 200,
 	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
 	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
+	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
+	tclient_close(&cl);
+}
+
+/*
+ * Input that comes while an answer waits on storaged (the connection
+ * stays watched for it, busy_input) waits its turn, and is answered
+ * after, on the same connection.
+ */
+static void
+test_input_while_busy(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	struct peer_req pr;
+	size_t off = 0;
+
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2"));
+	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
+	drive_ms(10);
+	send_str(&cl, GET("/health"));
+	drive_ms(30);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);	/* /health waits its turn */
+	assert_int_equal(conn_count(), 1);
+
+	reply_no_convs(&pr);
+	expect_answer(&cl, &off, &r, 200,
+	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
+	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
+	/* Read again as usual afterwards. */
+	send_str(&cl, GET("/health"));
 	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
 	tclient_close(&cl);
 }
@@ -663,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_async_keeps_order),
+		cmocka_unit_test(test_input_while_busy),
 		cmocka_unit_test(test_admin_storage_errors),
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
