@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -154,8 +155,21 @@ static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
 static CURL *spare[UP_SPARE_EASY];
 static int nspare;
 
-/* Sockets curl asked us to watch, indexed by fd; never freed before shutdown. */
-static struct loop_io **socks;
+/*
+ * Sockets curl asked us to watch, indexed by fd; never freed before
+ * shutdown. When curl stops watching one (CURL_POLL_REMOVE), it is most
+ * often a finished transfer's connection going back to the cache, to be
+ * watched again by the next transfer: it stays registered ("parked"), so
+ * that costs no epoll_ctl either way. A parked socket that has news (the
+ * server closed it) is deregistered then; curl finds out itself when it
+ * next looks at it. curl closes its sockets through sock_close(), which
+ * deregisters them first, so a parked entry never outlives its socket.
+ */
+struct usock {
+	struct loop_io io;
+	int parked;
+};
+static struct usock **socks;
 static size_t nsocks;
 
 static void check_done(struct shard *);
@@ -187,7 +201,14 @@ static void
 sock_io(int fd, uint32_t events, void *arg)
 {
 	struct shard *sh = arg;
+	struct usock *us = (size_t)fd < nsocks ? socks[fd] : NULL;
 	int action = 0, running;
+
+	if (us != NULL && us->parked) {
+		loop_io_del(&us->io);
+		us->parked = 0;
+		return;
+	}
 
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
 		action |= CURL_CSELECT_IN;
@@ -201,10 +222,10 @@ sock_io(int fd, uint32_t events, void *arg)
 	check_done(sh);
 }
 
-static struct loop_io *
+static struct usock *
 sock_slot(curl_socket_t s)
 {
-	struct loop_io **ns;
+	struct usock **ns;
 	size_t n;
 
 	if ((size_t)s >= nsocks) {
@@ -220,7 +241,7 @@ sock_slot(curl_socket_t s)
 	if (socks[s] == NULL) {
 		if ((socks[s] = calloc(1, sizeof(**socks))) == NULL)
 			fatal("upstream socket");
-		socks[s]->fd = -1;
+		socks[s]->io.fd = -1;
 	}
 	return socks[s];
 }
@@ -228,17 +249,21 @@ sock_slot(curl_socket_t s)
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
+	struct usock *us;
 	struct loop_io *io;
 	uint32_t ev = 0;
 
 	if (s < 0)
 		return 0;
 	if (what == CURL_POLL_REMOVE) {
-		if ((size_t)s < nsocks && socks[s] != NULL)
-			loop_io_del(socks[s]);
+		if ((size_t)s < nsocks && socks[s] != NULL &&
+		    socks[s]->io.fd >= 0)
+			socks[s]->parked = 1;
 		return 0;
 	}
-	io = sock_slot(s);
+	us = sock_slot(s);
+	us->parked = 0;
+	io = &us->io;
 	if (what & CURL_POLL_IN)
 		ev |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
@@ -249,6 +274,17 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	} else if (loop_io_mod(io, ev) < 0)
 		log_warn("upstream: socket %d", s);
 	return 0;
+}
+
+/* curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION): watched no more. */
+static int
+sock_close(void *clientp, curl_socket_t s)
+{
+	if ((size_t)s < nsocks && socks[s] != NULL) {
+		loop_io_del(&socks[s]->io);
+		socks[s]->parked = 0;
+	}
+	return close(s);
 }
 
 static void
@@ -984,6 +1020,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
 	e |= curl_easy_setopt(c, CURLOPT_PRIVATE, u);
 	e |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -1171,7 +1208,7 @@ upstream_shutdown(void)
 	}
 	for (i = 0; i < nsocks; i++) {
 		if (socks[i] != NULL) {
-			loop_io_del(socks[i]);
+			loop_io_del(&socks[i]->io);
 			free(socks[i]);
 		}
 	}

@@ -45,11 +45,12 @@ static char base_url[128];
 
 /* ------------------------------------------------------------ the mock */
 
+/* Starts the mock on port (0: any free one); 0, or -1. */
 static int
-mock_start(void)
+mock_start_on(int port)
 {
 	const char *bin = getenv("MOCKAI_BIN");
-	char portfile[128], buf[32];
+	char portfile[128], buf[32], portarg[16];
 	long long end;
 	FILE *f;
 
@@ -64,10 +65,12 @@ mock_start(void)
 	if (mkdtemp(mock_dir) == NULL)
 		return -1;
 	snprintf(portfile, sizeof(portfile), "%s/port", mock_dir);
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	mock_port = 0;
 	if ((mock_pid = fork()) < 0)
 		return -1;
 	if (mock_pid == 0) {
-		execl(bin, bin, "--port", "0", "--port-file", portfile,
+		execl(bin, bin, "--port", portarg, "--port-file", portfile,
 		    "--sndbuf", "65536", (char *)NULL);
 		_exit(127);
 	}
@@ -88,6 +91,12 @@ mock_start(void)
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d/v1/",
 	    mock_port);	/* the trailing slash is stripped */
 	return 0;
+}
+
+static int
+mock_start(void)
+{
+	return mock_start_on(0);
 }
 
 static void
@@ -943,6 +952,40 @@ test_connection_reuse(void **state)
 	assert_int_equal(ports[0], first);
 }
 
+/*
+ * The server closes a kept connection while it is idle (here: the mock
+ * restarts on the same port). The idle socket stays watched after its
+ * transfer (parked); the close wakes it and it is let go, and the next
+ * transfer gets a new connection, most likely on the same fd number,
+ * which must be watched anew: it completes, on one connection.
+ */
+static void
+test_kept_connection_closed_by_server(void **state)
+{
+	int ports[8], port = mock_port, first;
+	static struct xfer x;
+
+	x_init(&x);
+	run(&x, "before", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	x_free(&x);
+	assert_int_equal(conns_to_mock(ports, 8), 1);
+	first = ports[0];
+	mock_stop();
+	drive_ms(50);		/* the close reaches the parked socket */
+	assert_int_equal(mock_start_on(port), 0);
+	assert_int_equal(mock_port, port);
+	for (int i = 0; i < 3; i++) {
+		x_init(&x);
+		run(&x, "after", 5000);
+		assert_int_equal(x.res.status, UPSTREAM_OK);
+		assert_string_equal(x.text, "You said: after");
+		x_free(&x);
+	}
+	assert_int_equal(conns_to_mock(ports, 8), 1);
+	assert_int_not_equal(ports[0], first);
+}
+
 /* Runs req to its end; the mock's record of it. */
 static json_t *
 run_req(const struct upstream_req *req)
@@ -1560,6 +1603,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_connection_closed_by_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_per_base_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_key_masked, setup, teardown),
