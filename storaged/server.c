@@ -262,6 +262,12 @@ client_read(struct server *s, struct client *c)
 		}
 		if (c->ch.rlen - c->ch.roff >= CLIENT_READ_MAX)
 			break;
+		/*
+		 * Short of the room offered: drained for now (more wakes
+		 * the loop again), so no read that would only say EAGAIN.
+		 */
+		if (c->ch.rlen < c->ch.rcap)
+			break;
 	}
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
 		if (m.hdr.type == PROTO_ST_BACKUP &&

@@ -1,5 +1,6 @@
 /* The write-ahead log file: records appended, flushed, read back (wal.h). */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,23 +64,35 @@ record_crc(uint64_t seq, const void *body, size_t len)
 
 /* ---------------------------------------------------------------- file */
 
+/* Writes iov[0..n) whole at off (iov is used up). 0, or -1 (errno). */
 static int
-pwrite_all(int fd, const void *buf, size_t len, off_t off)
+pwritev_all(int fd, struct iovec *iov, int n, off_t off)
 {
-	const uint8_t *p = buf;
-	ssize_t n;
+	ssize_t w;
 
-	while (len > 0) {
-		if ((n = pwrite(fd, p, len, off)) < 0) {
+	while (n > 0) {
+		if ((w = pwritev(fd, iov, n, off)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
+		off += w;
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
+}
+
+static int
+pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
+
+	return pwritev_all(fd, &v, 1, off);
 }
 
 /* 1 when len bytes were read, 0 at the end of the file, -1 on error. */
@@ -204,6 +217,7 @@ int
 wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
 {
 	uint8_t hdr[WAL_HDR_LEN];
+	struct iovec iov[2];
 
 	if (w->broken) {
 		log_warnx("%s: not appending after a failed append", w->path);
@@ -216,10 +230,16 @@ wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
 	proto_put_be32(hdr, (uint32_t)len);
 	proto_put_be32(hdr + 4, record_crc(seq, body, len));
 	proto_put_be64(hdr + 8, seq);
-	/* Room, the body, then the header that makes it count: one flush. */
+	/*
+	 * Room, then header and body in one write and one flush: until the
+	 * flush nothing is in order anyway, and a torn record fails its CRC.
+	 */
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = len;
 	if (wal_grow(w, w->off + WAL_HDR_LEN + len) < 0 ||
-	    pwrite_all(w->fd, body, len, (off_t)(w->off + WAL_HDR_LEN)) < 0 ||
-	    pwrite_all(w->fd, hdr, sizeof(hdr), (off_t)w->off) < 0) {
+	    pwritev_all(w->fd, iov, 2, (off_t)w->off) < 0) {
 		log_warn("%s: append", w->path);
 		w->broken = 1;
 		return -1;
