@@ -220,8 +220,16 @@ batch_end(struct store_txn *t)
 	if (wal_append(st->wal, st->seq + 1, st->log.buf, st->log.len) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
 		store_undo(st);
-		/* The log stops at the torn record: start it again. */
-		(void)store_checkpoint(st);
+		/*
+		 * The failed record may be in the file all the same (a
+		 * flush that failed, or a write that half happened). Its
+		 * number is spent: the checkpoint records it, so the next
+		 * start never replays it, and the log starts again behind
+		 * it (a log that failed refuses appends until a reset).
+		 */
+		st->seq++;
+		if (store_checkpoint(st) == 0)
+			wal_reset(st->wal);
 		return t->err;
 	}
 	st->seq++;

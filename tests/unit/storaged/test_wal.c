@@ -2,13 +2,16 @@
  * The write-ahead log (storaged/wal.c, storelog.c, store.c): what a batch
  * acknowledged is there after the process dies at any moment, a log torn
  * at any byte of its last record recovers without that record, a
- * checkpoint killed midway recovers, a failed batch is undone, and a log
- * that skips records LMDB needs is refused. Crashes are real: a child
- * process writes and is killed (or _exits without closing the store).
+ * checkpoint killed midway recovers, a failed batch is undone, a flush
+ * the disk fails is refused and never comes back, and a log that skips
+ * records LMDB needs is refused. Crashes are real: a child process writes
+ * and is killed (or _exits without closing the store). A failing disk is
+ * fdatasync() answering EIO (defined below, so wal.c and LMDB call it).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,7 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -27,9 +32,33 @@
 #include "util.h"
 #include "wal.h"
 
+/* The next this many fdatasync() calls fail with EIO, as a dying disk's. */
+static int fail_syncs;
+
+int
+fdatasync(int fd)
+{
+	if (fail_syncs > 0) {
+		fail_syncs--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* The store opened again as PARLEY_SYNC=full has it: each append flushed. */
+static void
+reopen_synced(struct fix *f)
+{
+	store_close(f->st);
+	f->st = store_open(f->dir, 64, 0);
+	assert_non_null(f->st);
+}
+
 static int
 setup(void **state)
 {
+	fail_syncs = 0;
 	return fix_setup(state, "/tmp/parley-wal-XXXXXX", 0);
 }
 
@@ -352,6 +381,51 @@ test_failed_batch_undone(void **state)
 	assert_int_equal(turns_in(f->st), 6);
 }
 
+/*
+ * The flush of a batch's record fails: the batch is refused (its client
+ * hears an error) and undone, though its record may be in the file; it
+ * does not come back at the next start, and the turns acknowledged before
+ * and after it stay.
+ */
+static void
+test_failed_sync(void **state)
+{
+	struct fix *f = *state;
+	int i;
+
+	reopen_synced(f);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(write_turn(f->st, i), 0);
+	fail_syncs = 1;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(fail_syncs, 0);
+	assert_int_equal(turns_in(f->st), 3);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 3);
+
+	/*
+	 * Again as the first record after a checkpoint (the start of the
+	 * file), then with acknowledged turns after the failed one.
+	 */
+	fail_syncs = 1;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_WARN);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 3);
+	fail_syncs = 1;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_WARN);
+	for (i = 4; i < 6; i++)
+		assert_int_equal(write_turn(f->st, i), 0);
+	assert_int_equal(turns_in(f->st), 5);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 5);
+}
+
 /* LMDB older than the log's first record: refused, not silently short. */
 static void
 test_gap_refused(void **state)
@@ -389,6 +463,7 @@ main(void)
 		T(test_torn_every_offset),
 		T(test_killed_during_checkpoints),
 		T(test_failed_batch_undone),
+		T(test_failed_sync),
 		T(test_gap_refused),
 	};
 
