@@ -14,7 +14,11 @@
 //      BENCH_TURN_SECONDS each way (each client keeps one session for 10
 //      turns), and the server's CPU time per turn: utime + stime from
 //      /proc/<pid>/stat summed over its processes (nginx: master and
-//      worker; Parley: storaged, masterd, workers), delta over the run.
+//      worker; Parley: storaged, masterd, workers), delta over the run,
+//      also per program, user and system time apart.
+// Then, once each way, the system calls a turn makes at c=32 (strace -c
+// on the server's processes for 2 s; strace slows them, so only the
+// counts are used): on a virtual machine each costs microseconds.
 // Then every Parley turn that completed is checked stored (admin API: the
 // conversations' messageCount = 2 per turn).
 // The raw figures of every round go to --out (JSON, key "chat"); the
@@ -24,8 +28,8 @@
 //        --parley PORT --parley-pids SPID,MPID --key WIDGET_KEY --admin ADMIN_KEY \
 //        --out FILE
 import {
-  MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuDeltaUs, cpuSnap, die, loopRun,
-  mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, ttftRun,
+  MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuDeltaUs, cpuSnap, cpuSplitPerTurn, cpuSplitSnap,
+  die, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, syscallsPerTurn, ttftRun,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -60,19 +64,37 @@ for (let r = 0; r < ROUNDS; r++) {
     process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, c=${CONC} for ${TURN_SECONDS} s...\n`);
     const pre = `${RUN}-r${r}-c-`;
     const before = cpuSnap(s.roots);
+    const split = cpuSplitSnap(s.roots);
     const x = await loopRun(s.port, CONC, TURN_SECONDS, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
     const cpuUs = cpuDeltaUs(before, s.roots);
-    round.loop[name] = { ...x, cpuUs, cpuUsPerTurn: s.roots.length && x.turns ? cpuUs / x.turns : null };
+    round.loop[name] = {
+      ...x, cpuUs, cpuUsPerTurn: s.roots.length && x.turns ? cpuUs / x.turns : null,
+      cpuSplit: s.roots.length && x.turns ? cpuSplitPerTurn(split, s.roots, x.turns) : null,
+    };
     if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
   }
   rounds.push(round);
+}
+
+// Where the CPU goes: the system calls of a turn, counted by strace (which
+// slows the servers down: this run's rate is not a figure), each way once.
+const syscalls = {};
+for (const name of ['nginx', 'parley']) {
+  const s = sides[name];
+  process.stderr.write(`bench: chat: ${name}'s system calls per turn (strace -c), c=${CONC} for 2 s...\n`);
+  const pre = `${RUN}-sys-`;
+  syscalls[name] = await syscallsPerTurn(s.roots, async () => {
+    const x = await loopRun(s.port, CONC, 2, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
+    return x.turns;
+  });
 }
 
 process.stderr.write('bench: checking every Parley turn stored (admin API)...\n');
 const st = await storedMessages(a.parley, a.admin, prefixes);
 const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
 const out = {
-  rounds, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
+  rounds, syscalls, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
   stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, 'chat', out);

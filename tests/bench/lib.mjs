@@ -1,6 +1,7 @@
 // What the benchmark scripts share: a keep-alive HTTP/1.1 client on a raw
 // socket (so the figures measure the servers, not an HTTP library), and a
 // one-shot request. Node built-ins only; loopback only.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -189,6 +190,53 @@ export function cpuTicks(pid) {
     return Number(f[11]) + Number(f[12]);	// fields 14 and 15 of stat(5)
   } catch { return 0; }
 }
+// {comm, user, sys} of a process in clock ticks (null when gone).
+export function cpuUserSys(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), sys: Number(f[12]) };
+  } catch { return null; }
+}
+export function cpuSplitSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuUserSys(p)); return m; }
+// User and system µs per turn, per program (comm), between a snapshot and now.
+export function cpuSplitPerTurn(before, roots, turns) {
+  const out = {};
+  for (const p of serverPids(roots)) {
+    const now = cpuUserSys(p);
+    if (!now) continue;
+    const b = before.get(p) || { user: 0, sys: 0 };
+    const o = out[now.comm] || (out[now.comm] = { user: 0, sys: 0 });
+    o.user += ((now.user - b.user) * TICK_US) / turns;
+    o.sys += ((now.sys - b.sys) * TICK_US) / turns;
+  }
+  return out;
+}
+// System calls per turn: `strace -c -f` on the server's processes while
+// run() drives them; {total, by: {name: calls per turn}} (null without strace).
+export async function syscallsPerTurn(roots, run) {
+  const out = `/tmp/parley-bench-strace-${process.pid}.txt`;
+  const args = ['-c', '-f', '-o', out];
+  for (const p of serverPids(roots)) args.push('-p', String(p));
+  const tr = spawn('strace', args, { stdio: 'ignore' });
+  const failed = new Promise((res) => tr.on('error', () => res(true)));
+  if (await Promise.race([failed, sleep(500)])) return null;
+  const turns = await run();
+  tr.kill('SIGINT');
+  await new Promise((res) => tr.on('exit', res));
+  let text = '';
+  try { text = fs.readFileSync(out, 'latin1'); fs.unlinkSync(out); } catch { return null; }
+  const by = {};
+  let total = 0;
+  for (const l of text.split('\n')) {
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(l);
+    if (!m || m[2] === 'total') continue;
+    by[m[2]] = Number(m[1]) / turns;
+    total += Number(m[1]);
+  }
+  return { total: total / turns, by, turns };
+}
+
 // CPU µs used by the server's processes between two snapshots.
 export function cpuSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuTicks(p)); return m; }
 export function cpuDeltaUs(before, roots) {
