@@ -25,6 +25,11 @@ struct wal {
 
 /* ---------------------------------------------------------------- crc */
 
+/*
+ * CRC-32C: the processor's crc32 instruction where it has one (x86-64
+ * with SSE4.2, eight bytes a step), else a table, a byte a step. Both
+ * step the same reflected, uninverted state.
+ */
 static uint32_t crc_table[256];
 
 static void
@@ -40,17 +45,46 @@ crc_init(void)
 	}
 }
 
+static uint32_t
+crc_soft(uint32_t crc, const uint8_t *p, size_t len)
+{
+	if (crc_table[1] == 0)
+		crc_init();
+	while (len-- > 0)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t
+crc_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = crc, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, sizeof(w));
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	crc = (uint32_t)c;
+	while (len-- > 0)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+#endif
+
 uint32_t
 wal_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
+#if defined(__x86_64__)
+	static int hw = -1;
 
-	if (crc_table[1] == 0)
-		crc_init();
-	crc = ~crc;
-	while (len-- > 0)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	if (hw)
+		return ~crc_hw(~crc, buf, len);
+#endif
+	return ~crc_soft(~crc, buf, len);
 }
 
 static uint32_t
