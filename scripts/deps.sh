@@ -7,7 +7,7 @@
 #                           (systemd), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
-#                           taskset
+#                           taskset, strace (system calls per turn)
 # Debian packages come through apt-get when we are root; otherwise the
 # exact command is printed and the step fails.
 set -euo pipefail
@@ -64,6 +64,8 @@ if [ "$what" = bench ]; then
 	need_cmd wrk wrk
 	need_file /usr/sbin/nginx nginx-light
 	need_cmd taskset util-linux
+	# The chat section counts the system calls of a turn with strace -c.
+	need_cmd strace strace
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -18,7 +18,9 @@
 //      also per program, user and system time apart.
 // Then, once each way, the system calls a turn makes at c=32 (strace -c
 // on the server's processes for 2 s; strace slows them, so only the
-// counts are used): on a virtual machine each costs microseconds.
+// counts are used): on a virtual machine each costs microseconds. And
+// what the disk takes to flush a 400-byte write, the floor under Parley's
+// first token (diskFlush).
 // Then every Parley turn that completed is checked stored (admin API: the
 // conversations' messageCount = 2 per turn).
 // The raw figures of every round go to --out (JSON, key "chat"); the
@@ -29,7 +31,7 @@
 //        --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuDeltaUs, cpuSnap, cpuSplitPerTurn, cpuSplitSnap,
-  die, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, syscallsPerTurn, ttftRun,
+  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, syscallsPerTurn, ttftRun,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -90,11 +92,15 @@ for (const name of ['nginx', 'parley']) {
   });
 }
 
+// The floor under the first token: what this disk takes to flush a small
+// write (storaged's log record: one write, one fdatasync), wall and CPU.
+const flush = diskFlush(500);
+
 process.stderr.write('bench: checking every Parley turn stored (admin API)...\n');
 const st = await storedMessages(a.parley, a.admin, prefixes);
 const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
 const out = {
-  rounds, syscalls, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
+  rounds, syscalls, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
   stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, 'chat', out);

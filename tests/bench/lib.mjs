@@ -3,6 +3,7 @@
 // one-shot request. Node built-ins only; loopback only.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 
 export const now = () => Number(process.hrtime.bigint()) / 1e6;   // ms, sub-µs resolution
@@ -235,6 +236,33 @@ export async function syscallsPerTurn(roots, run) {
     total += Number(m[1]);
   }
   return { total: total / turns, by, turns };
+}
+
+// n times a 400-byte write into a file of 1 MiB written before, then
+// fdatasync, in the temporary folder (where the bench's data directories
+// are): {p50, p99} of the wall µs, and the CPU µs each (this process).
+export function diskFlush(n) {
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/parley-flush-`);
+  const fd = fs.openSync(`${dir}/f`, 'w+');
+  const rec = Buffer.alloc(400, 120);
+  try {
+    fs.writeSync(fd, Buffer.alloc(1 << 20), 0, 1 << 20, 0);
+    fs.fsyncSync(fd);
+    const xs = [];
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const t = now();
+      fs.writeSync(fd, rec, 0, rec.length, (i * 400) % (1 << 20));
+      fs.fdatasyncSync(fd);
+      xs.push((now() - t) * 1000);
+    }
+    const c = process.cpuUsage(c0);
+    xs.sort((x, y) => x - y);
+    return { n, p50: pct(xs, 50), p99: pct(xs, 99), cpuUs: (c.user + c.system) / n };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // CPU µs used by the server's processes between two snapshots.
