@@ -56,6 +56,7 @@ struct turn_history {
 	char **roles;
 	char **contents;
 	uint32_t n;
+	char *strs;	/* every role and content, NUL-ended, one block */
 };
 
 static const struct turn_upstream_ops real_ups = {
@@ -523,15 +524,27 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 static void
 history_free(struct turn_history *h)
 {
-	uint32_t i;
-
-	for (i = 0; h->roles != NULL && i < h->n; i++) {
-		free(h->roles[i]);
-		free(h->contents != NULL ? h->contents[i] : NULL);
-	}
 	free(h->roles);
 	free(h->contents);
+	free(h->strs);
 	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * The next string of d (at most max bytes), NUL-ended, at *at, which
+ * moves past it; end bounds the block. NULL when malformed (d->err).
+ */
+static char *
+history_str(struct pdec *d, size_t max, char **at, const char *end)
+{
+	char *s = *at;
+	size_t room = (size_t)(end - s);
+
+	pdec_strbuf(d, s, room < max + 1 ? room : max + 1);
+	if (d->err)
+		return NULL;
+	*at = s + strlen(s) + 1;
+	return s;
 }
 
 /*
@@ -543,6 +556,8 @@ history_dec(struct pdec *d, struct turn_history *h)
 {
 	struct st_msg msg;
 	uint32_t n, i;
+	size_t size;
+	char *at;
 	int bad = 0;
 
 	memset(h, 0, sizeof(*h));
@@ -551,14 +566,23 @@ history_dec(struct pdec *d, struct turn_history *h)
 	else
 		bad = 1;
 	n = pdec_u32(d);
-	if (bad || d->err || n > ST_HISTORY_MAX ||
-	    (h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
-	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL)
+	if (bad || d->err || n > ST_HISTORY_MAX)
+		return -1;
+	/*
+	 * The strings are at most what is left of the reply; with a NUL
+	 * each, one block holds them all (three allocations, not 2n + 2).
+	 */
+	size = d->len - d->off + 2 * (size_t)n + 1;
+	if ((h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
+	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL ||
+	    (h->strs = malloc(size)) == NULL)
 		return -1;
 	h->n = n;
+	at = h->strs;
 	for (i = 0; i < n && !d->err; i++) {
-		h->roles[i] = pdec_strdup(d, ST_ROLE_MAX);
-		h->contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
+		h->roles[i] = history_str(d, ST_ROLE_MAX, &at, h->strs + size);
+		h->contents[i] = history_str(d, ST_CONTENT_MAX, &at,
+		    h->strs + size);
 	}
 	return pdec_done(d);
 }

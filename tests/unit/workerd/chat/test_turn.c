@@ -250,8 +250,10 @@ reply_begin_as(struct peer_req *pr, uint8_t result, int early,
 	if (result == HUMAN)
 		penc_u32(&e, 0);
 	else {
+		/* 0: 9 entries said, 3 there; 2: a role too long. */
 		penc_u32(&e, good_history ? 3 : 9);
-		penc_str(&e, "assistant");
+		penc_str(&e, good_history == 2 ? "assistant-with-a-long-name" :
+		    "assistant");
 		penc_str(&e, "");	/* an empty reply is not sent */
 		penc_str(&e, "agent");	/* the owner's: the assistant's side */
 		penc_str(&e, "A person here.");
@@ -463,6 +465,16 @@ test_turn_refusals(void **state)
 	stored_ok(&pr);
 	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
 	    TURN_AT_MODEL, TURN_C_INTERNAL);
+	assert_string_equal(FE.log, want);
+	assert_int_equal(F.started, 0);
+
+	/* A string of the history over its limit: the same. */
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_ops, &pr);
+	reply_begin(&pr, 1, 2);
+	confirm(&pr);
+	expect_stored(&pr, "failed", "internal error: malformed history");
+	stored_ok(&pr);
 	assert_string_equal(FE.log, want);
 	assert_int_equal(F.started, 0);
 }
