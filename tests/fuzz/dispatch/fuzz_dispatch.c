@@ -23,7 +23,9 @@
  * deletes the known conversation, by making a new one.
  *
  * Every reply must decode exactly as storemsg.h, widgetmsg.h and
- * dashmsg.h say.
+ * dashmsg.h say. The store lives across inputs (so its write-ahead log
+ * fills and checkpoints, and requests meet what earlier ones stored),
+ * and is made anew when its map is three quarters full.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "ctlmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
 #include "log.h"
@@ -42,6 +45,9 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The store's map: 256 MiB, started again at three quarters full. */
+#define FUZZ_MAP_MB	256
 
 static struct store *st;
 static struct ratelimit *rl;
@@ -66,8 +72,12 @@ must(uint16_t type, struct penc *e, struct dreply *r)
 		abort();
 	dispatch_one(st, rl, type, e->buf, e->len, r);
 	penc_free(e);
-	if (r->err != 0)
+	if (r->err != 0) {
+		fprintf(stderr, "fuzz_dispatch: the harness's own %s failed: "
+		    "%d %s\n", proto_msg_name(type), r->err,
+		    r->errmsg ? r->errmsg : "");
 		abort();
+	}
 }
 
 /* The known widget (made when missing), enabled, with its session. */
@@ -138,18 +148,28 @@ fake_mono(void)
 	return mono;
 }
 
+/* Closes the store and removes its directory. */
+static void
+store_remove(void)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
+	char p[128];
+	size_t i;
+
+	store_close(st);
+	st = NULL;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 static void
 cleanup(void)
 {
-	char p[128];
-
 	ratelimit_free(rl);
-	store_close(st);
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
+	store_remove();
 }
 
 /* The known conversation, of widget and session "fuzz": made when missing. */
@@ -206,25 +226,22 @@ known_agent_make(void)
 	dreply_free(&r);
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+/*
+ * A new store in a new temporary directory, with the known widget,
+ * conversation, agent and contact in it.
+ */
+static void
+store_make(void)
 {
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
 
-	log_init("fuzz_dispatch");
-	log_set_level(LOG_LEVEL_FATAL);
 	strlcpy(dir, "/tmp/parley-fuzz-XXXXXX", sizeof(dir));
 	if (mkdtemp(dir) == NULL ||
-	    (st = store_open(dir, 256, STORE_F_NOSYNC)) == NULL)
+	    (st = store_open(dir, FUZZ_MAP_MB, STORE_F_NOSYNC)) == NULL)
 		abort();
-	/* Past the first bucket array (64), so it grows, then fills. */
-	if ((rl = ratelimit_new(200)) == NULL)
-		abort();
-	ratelimit_set_clock(rl, fake_mono);
-	atexit(cleanup);
-
+	known_wid[0] = known[0] = known_agent[0] = '\0';
 	known_conv();
 	known_widget();
 	known_agent_make();
@@ -245,6 +262,49 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (d.err)
 		abort();
 	dreply_free(&r);
+}
+
+/*
+ * Three quarters of the map used: the store starts again. The inputs
+ * only add (a long run filled the map after some 3 million), and a full
+ * map, though answered as it should be ("storage error"), would fail the
+ * harness's own requests.
+ */
+static void
+store_renew_when_full(void)
+{
+	static unsigned long inputs;
+	struct store_txn t;
+	struct st_stats s;
+	int full;
+
+	if (++inputs % 1024 != 0)
+		return;
+	store_begin(st, &t, 1);
+	full = store_stats(&t, &s) == 0 && s.map_size > 0 &&
+	    (s.last_pgno + 1) * 4096 > s.map_size / 4 * 3;
+	(void)store_commit(&t);
+	if (!full)
+		return;
+	fprintf(stderr, "fuzz_dispatch: the store's map is 3/4 full after %lu "
+	    "inputs: a new store\n", inputs);
+	store_remove();
+	store_make();
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	log_init("fuzz_dispatch");
+	/* FUZZ_DISPATCH_LOG=1: storaged's warnings, to see why a run stopped. */
+	log_set_level(getenv("FUZZ_DISPATCH_LOG") ? LOG_LEVEL_WARN :
+	    LOG_LEVEL_FATAL);
+	/* Past the first bucket array (64), so it grows, then fills. */
+	if ((rl = ratelimit_new(200)) == NULL)
+		abort();
+	ratelimit_set_clock(rl, fake_mono);
+	store_make();
+	atexit(cleanup);
 	return 0;
 }
 
@@ -755,6 +815,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	store_renew_when_full();
 	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0) +
 	    ((data[0] & 0x30) == 0x30 ? 0x10 : 0);
 	twice = (data[0] & 0x40) != 0;

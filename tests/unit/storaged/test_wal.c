@@ -406,6 +406,17 @@ test_failed_batch_undone(void **state)
 	assert_int_equal(turns_in(f->st), 6);
 }
 
+/* Turn n, whose flush fails (the warning it logs is expected): refused. */
+static void
+turn_flush_fails(struct store *st, int n)
+{
+	fail_syncs = 1;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(write_turn(st, n), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(fail_syncs, 0);
+}
+
 /*
  * The flush of a batch's record fails: the batch is refused (its client
  * hears an error) and undone, though its record may be in the file; it
@@ -421,11 +432,7 @@ test_failed_sync(void **state)
 	reopen_synced(f);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(write_turn(f->st, i), 0);
-	fail_syncs = 1;
-	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
-	log_set_level(LOG_LEVEL_WARN);
-	assert_int_equal(fail_syncs, 0);
+	turn_flush_fails(f->st, 3);
 	assert_int_equal(turns_in(f->st), 3);
 	reopen_synced(f);
 	assert_int_equal(turns_in(f->st), 3);
@@ -434,16 +441,10 @@ test_failed_sync(void **state)
 	 * Again as the first record after a checkpoint (the start of the
 	 * file), then with acknowledged turns after the failed one.
 	 */
-	fail_syncs = 1;
-	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
-	log_set_level(LOG_LEVEL_WARN);
+	turn_flush_fails(f->st, 3);
 	reopen_synced(f);
 	assert_int_equal(turns_in(f->st), 3);
-	fail_syncs = 1;
-	log_set_level(LOG_LEVEL_FATAL);
-	assert_int_equal(write_turn(f->st, 3), PROTO_E_INTERNAL);
-	log_set_level(LOG_LEVEL_WARN);
+	turn_flush_fails(f->st, 3);
 	for (i = 4; i < 6; i++)
 		assert_int_equal(write_turn(f->st, i), 0);
 	assert_int_equal(turns_in(f->st), 5);
