@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test on the ASan+UBSan build that `make test-build` made:
-# the cmocka unit tests, each fuzz target for a few seconds (enough to
-# replay its committed corpus and find shallow bugs; `make fuzz` runs them
-# long, scripts/fuzz.sh), then the integration tests (real processes on
-# loopback, node's test runner) and the browser tests (the widget in
-# headless Chromium against the same processes, tests/browser/) together.
+# Runs every test on the ASan+UBSan build: the cmocka unit tests, each fuzz
+# target for a few seconds (enough to replay its committed corpus and find
+# shallow bugs; `make fuzz` runs them long, scripts/fuzz.sh), the
+# integration tests (real processes on loopback, node's test runner) and
+# the browser tests (the widget in headless Chromium against the same
+# processes, tests/browser/).
+#
+# `make test` builds only what the node tests run (make test-build-node)
+# before it starts this script. The node tests start at once, and leave
+# most of a core idle (they wait on the daemons, fsync and timers): the
+# unit tests and fuzz targets are built (make test-build-unit, a no-op
+# after make test-build) and run in the background meanwhile, at nice 19
+# so they take only what the node tests leave. Their results are printed
+# after the node tests'.
 #
 # Fuzz targets run TEST_JOBS at a time (default one per core), unit
 # binaries twice and node test files one more than that, as they spend
@@ -82,44 +90,26 @@ if [ "${1:-}" = --one ]; then
 fi
 
 find "$logdir" -name '*.rc' -delete
+rm -f "$logdir/unit-fuzz.t"
 
-# The unit binaries (mostly waiting) and the fuzz targets (all CPU) run at
-# the same time; each phase's results are printed once both are done.
-phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time)"
-units=$(find build/test/unit -type f -name 'test_*' -perm -u+x | sort)
-fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x | sort)
-printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
-printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
-wait
-echo "-- unit tests"
-for t in $units; do
-	name=${t#build/test/unit/}
-	log=$logdir/$name.log
-	st=$(cat "$log.rc" 2>/dev/null || echo 1)
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
-	p=${p:-0}; f=${f:-0}
-	# A crash or sanitizer report fails the binary even if cmocka said nothing.
-	if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	printf '   %-28s %3d passed, %d failed\n' "$name" "$p" "$f"
-	[ "$f" -gt 0 ] && tail -n 40 "$log"
-	count "$name" "$p" "$f"
-done
-echo "-- fuzz targets"
-for fz in $fuzzers; do
-	name=$(basename "$fz")
-	log=$logdir/$name.log
-	if [ "$(cat "$log.rc" 2>/dev/null || echo 1)" -eq 0 ]; then
-		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n1)
-		printf '   %-28s passed (%s)\n' "$name" "$runs"
-		count "$name" 1 0
-	else
-		printf '   %-28s FAILED\n' "$name"
-		tail -n 40 "$log"
-		count "$name" 0 1
-	fi
-done
-phase_end "unit+fuzz"
+# In the background: build the unit binaries and fuzz targets, then run
+# them, the unit binaries (mostly waiting) and the fuzz targets (all CPU)
+# at the same time. Everything at nice 19 (the node tests come first);
+# the results are printed once the node tests are done.
+unit_fuzz() {
+	local t0 units fuzzers
+	t0=$(date +%s)
+	nice -n 19 make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
+	echo $? >"$logdir/build-unit.log.rc"
+	units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+	fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+	printf '%s\n' $units | nice -n 19 xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
+	printf '%s\n' $fuzzers | nice -n 19 xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
+	wait
+	echo "$t0 $(date +%s)" >"$logdir/unit-fuzz.t"
+}
+unit_fuzz &
+unit_fuzz_pid=$!
 
 # The integration tests (real processes on loopback) and the browser tests
 # (headless Chromium, playwright-core, the same processes) run in one node
@@ -167,6 +157,48 @@ if [ -n "$files" ]; then
 	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
 	phase_end "integration+browser"
 fi
+
+phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time), built and run alongside the node tests"
+wait "$unit_fuzz_pid"
+if [ "$(cat "$logdir/build-unit.log.rc" 2>/dev/null || echo 1)" -ne 0 ]; then
+	echo "-- make test-build-unit FAILED"
+	tail -n 40 "$logdir/build-unit.log"
+	count "test-build-unit" 0 1
+fi
+units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+echo "-- unit tests"
+for t in $units; do
+	name=${t#build/test/unit/}
+	log=$logdir/$name.log
+	st=$(cat "$log.rc" 2>/dev/null || echo 1)
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+	p=${p:-0}; f=${f:-0}
+	# A crash or sanitizer report fails the binary even if cmocka said nothing.
+	if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	printf '   %-28s %3d passed, %d failed\n' "$name" "$p" "$f"
+	[ "$f" -gt 0 ] && tail -n 40 "$log"
+	count "$name" "$p" "$f"
+done
+echo "-- fuzz targets"
+for fz in $fuzzers; do
+	name=$(basename "$fz")
+	log=$logdir/$name.log
+	if [ "$(cat "$log.rc" 2>/dev/null || echo 1)" -eq 0 ]; then
+		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n1)
+		printf '   %-28s passed (%s)\n' "$name" "$runs"
+		count "$name" 1 0
+	else
+		printf '   %-28s FAILED\n' "$name"
+		tail -n 40 "$log"
+		count "$name" 0 1
+	fi
+done
+# Its own time, from its start to its end (the node tests ran meanwhile).
+read -r uf0 uf1 <"$logdir/unit-fuzz.t" 2>/dev/null || { uf0=0; uf1=0; }
+times+=("unit+fuzz $(dur $((uf1 - uf0))) alongside")
+echo "   (unit+fuzz: $(dur $((uf1 - uf0))), from the start of the node tests; $(dur $(($(date +%s) - phase_t0))) waited for after them)"
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"
