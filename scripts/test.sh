@@ -116,20 +116,22 @@ unit_fuzz_pid=$!
 # --test, NODE_JOBS files at a time: each file starts its own Parley on free
 # ports, and half of a file's time is waiting, so three side by side keep
 # both cores busy. The files that took longest last time go first (their
-# times are in the log's .files; on a first run, the browser files, the
-# longest), so the run does not end on a long one.
+# times are in the log's .files), so the run does not end on a long one. A fresh clone has no
+# last time: tests/integration/durations.txt (a run's .files, committed)
+# stands in.
 # TAP goes to stdout and the log.
 node_files() {
 	local all last f
 	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
 	last=$logdir/node.log.files
+	[ -f "$last" ] || last=tests/integration/durations.txt
 	if [ -f "$last" ]; then
-		for f in $(awk '{print $3}' "$last"); do
+		for f in $(awk '!/^#/ {print $3}' "$last"); do
 			echo "$all" | grep -qx "$f" && echo "$f"
 		done
 	fi
 	for f in $all; do
-		[ -f "$last" ] && awk '{print $3}' "$last" | grep -qx "$f" && continue
+		[ -f "$last" ] && awk '!/^#/ {print $3}' "$last" | grep -qx "$f" && continue
 		echo "$f"
 	done
 }
