@@ -176,8 +176,7 @@ test-build: deps-test
 # test-build in two halves for make test: what the integration and browser
 # tests run (test-build-node), then the unit tests and fuzz targets
 # (test-build-unit), more than half of the build's CPU, which
-# scripts/test.sh builds in the background while the node tests run (they
-# leave most of a core idle).
+# scripts/test.sh builds in the background while the node tests run.
 test-build-node: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS)
 test-build-unit:

@@ -7,12 +7,14 @@
 # processes, tests/browser/).
 #
 # `make test` builds only what the node tests run (make test-build-node)
-# before it starts this script. The node tests start at once, and leave
-# most of a core idle (they wait on the daemons, fsync and timers): the
+# before it starts this script. The node tests start at once, and the
 # unit tests and fuzz targets are built (make test-build-unit, a no-op
-# after make test-build) and run in the background meanwhile, at nice 19
-# so they take only what the node tests leave. Their results are printed
-# after the node tests'.
+# after make test-build) and run in the background meanwhile: they fill
+# the moments the node tests wait (on the daemons, fsync, timers) and the
+# end, when fewer files are left than lanes. Their results are printed
+# after the node tests'. (At nice 19 they were starved while the
+# machine was busy and left a minute of their work for after the node
+# tests: the same priority as the rest is done with them sooner.)
 #
 # Fuzz targets run TEST_JOBS at a time (default one per core), unit
 # binaries twice and node test files one more than that, as they spend
@@ -94,17 +96,16 @@ rm -f "$logdir/unit-fuzz.t"
 
 # In the background: build the unit binaries and fuzz targets, then run
 # them, the unit binaries (mostly waiting) and the fuzz targets (all CPU)
-# at the same time. Everything at nice 19 (the node tests come first);
-# the results are printed once the node tests are done.
+# at the same time; the results are printed once the node tests are done.
 unit_fuzz() {
 	local t0 units fuzzers
 	t0=$(date +%s)
-	nice -n 19 make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
+	make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
 	echo $? >"$logdir/build-unit.log.rc"
 	units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
 	fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
-	printf '%s\n' $units | nice -n 19 xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
-	printf '%s\n' $fuzzers | nice -n 19 xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
+	printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
+	printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
 	wait
 	echo "$t0 $(date +%s)" >"$logdir/unit-fuzz.t"
 }
