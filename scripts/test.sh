@@ -117,9 +117,9 @@ unit_fuzz_pid=$!
 # --test, NODE_JOBS files at a time: each file starts its own Parley on free
 # ports, and half of a file's time is waiting, so three side by side keep
 # both cores busy. The files that took longest last time go first (their
-# times are in the log's .files), so the run does not end on a long one. A fresh clone has no
-# last time: tests/integration/durations.txt (a run's .files, committed)
-# stands in.
+# times are in the log's .files), so the run does not end on a long one.
+# A fresh clone has no last time: tests/integration/durations.txt (a
+# run's .files, committed) stands in.
 # TAP goes to stdout and the log.
 node_files() {
 	local all last f
