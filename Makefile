@@ -179,7 +179,7 @@ test-build: deps-test
 # scripts/test.sh builds in the background while the node tests run.
 test-build-node: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS)
-test-build-unit:
+test-build-unit: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(FUZZ_BINS)
 
 # make test times itself from here, the build included.
