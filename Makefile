@@ -173,10 +173,19 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test-build: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
 
+# test-build in two halves for make test: what the integration and browser
+# tests run (test-build-node), then the unit tests and fuzz targets
+# (test-build-unit), more than half of the build's CPU, which
+# scripts/test.sh builds in the background while the node tests run.
+test-build-node: deps-test
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS)
+test-build-unit: deps-test
+	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(FUZZ_BINS)
+
 # make test times itself from here, the build included.
 test:
 	@PARLEY_TEST_T0=$$(date +%s); export PARLEY_TEST_T0; \
-	$(MAKE) --no-print-directory test-build && \
+	$(MAKE) --no-print-directory test-build-node && \
 	PARLEY_TEST_BUILT=$$(date +%s) scripts/test.sh
 
 fuzz: test-build
@@ -290,6 +299,6 @@ uninstall:
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test test-build fuzz bench run clean deps-build deps-test deps-bench
+.PHONY: all build-release widget test test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test on the ASan+UBSan build that `make test-build` made:
-# the cmocka unit tests, each fuzz target for a few seconds (enough to
-# replay its committed corpus and find shallow bugs; `make fuzz` runs them
-# long, scripts/fuzz.sh), then the integration tests (real processes on
-# loopback, node's test runner) and the browser tests (the widget in
-# headless Chromium against the same processes, tests/browser/) together.
+# Runs every test on the ASan+UBSan build: the cmocka unit tests, each fuzz
+# target for a few seconds (enough to replay its committed corpus and find
+# shallow bugs; `make fuzz` runs them long, scripts/fuzz.sh), the
+# integration tests (real processes on loopback, node's test runner) and
+# the browser tests (the widget in headless Chromium against the same
+# processes, tests/browser/).
+#
+# `make test` builds only what the node tests run (make test-build-node)
+# before it starts this script. The node tests start at once, and the
+# unit tests and fuzz targets are built (make test-build-unit, a no-op
+# after make test-build) and run in the background meanwhile: they fill
+# the moments the node tests wait (on the daemons, fsync, timers) and the
+# end, when fewer files are left than lanes. Their results are printed
+# after the node tests'. (At nice 19 they were starved while the
+# machine was busy and left a minute of their work for after the node
+# tests: the same priority as the rest is done with them sooner.)
 #
 # Fuzz targets run TEST_JOBS at a time (default one per core), unit
 # binaries twice and node test files one more than that, as they spend
@@ -82,15 +92,84 @@ if [ "${1:-}" = --one ]; then
 fi
 
 find "$logdir" -name '*.rc' -delete
+rm -f "$logdir/unit-fuzz.t"
 
-# The unit binaries (mostly waiting) and the fuzz targets (all CPU) run at
-# the same time; each phase's results are printed once both are done.
-phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time)"
-units=$(find build/test/unit -type f -name 'test_*' -perm -u+x | sort)
-fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x | sort)
-printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
-printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
-wait
+# In the background: build the unit binaries and fuzz targets, then run
+# them, the unit binaries (mostly waiting) and the fuzz targets (all CPU)
+# at the same time; the results are printed once the node tests are done.
+unit_fuzz() {
+	local t0 units fuzzers
+	t0=$(date +%s)
+	make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
+	echo $? >"$logdir/build-unit.log.rc"
+	units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+	fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+	printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
+	printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
+	wait
+	echo "$t0 $(date +%s)" >"$logdir/unit-fuzz.t"
+}
+unit_fuzz &
+unit_fuzz_pid=$!
+
+# The integration tests (real processes on loopback) and the browser tests
+# (headless Chromium, playwright-core, the same processes) run in one node
+# --test, NODE_JOBS files at a time: each file starts its own Parley on free
+# ports, and half of a file's time is waiting, so three side by side keep
+# both cores busy. The files that took longest last time go first (their
+# times are in the log's .files), so the run does not end on a long one.
+# A fresh clone has no last time: tests/integration/durations.txt (a
+# run's .files, committed) stands in.
+# TAP goes to stdout and the log.
+node_files() {
+	local all last f
+	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
+	last=$logdir/node.log.files
+	[ -f "$last" ] || last=tests/integration/durations.txt
+	if [ -f "$last" ]; then
+		for f in $(awk '!/^#/ {print $3}' "$last"); do
+			echo "$all" | grep -qx "$f" && echo "$f"
+		done
+	fi
+	for f in $all; do
+		[ -f "$last" ] && awk '!/^#/ {print $3}' "$last" | grep -qx "$f" && continue
+		echo "$f"
+	done
+}
+
+files=$(node_files)
+if [ -n "$files" ]; then
+	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
+	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
+	log=$logdir/node.log
+	# shellcheck disable=SC2086
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
+	    --test-reporter=tap --test-reporter-destination=stdout \
+	    --test-reporter=./tests/integration/lib/durations.mjs \
+	    --test-reporter-destination="$log.files.new" \
+	    $files 2>&1 | tee "$log"
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
+	# A test cancelled (its suite's before hook failed, or it outlived its
+	# parent) did not pass either.
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
+	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
+	count "integration/browser" "$p" "$f"
+	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
+	echo "   slowest files:"
+	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
+	phase_end "integration+browser"
+fi
+
+phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time), built and run alongside the node tests"
+wait "$unit_fuzz_pid"
+if [ "$(cat "$logdir/build-unit.log.rc" 2>/dev/null || echo 1)" -ne 0 ]; then
+	echo "-- make test-build-unit FAILED"
+	tail -n 40 "$logdir/build-unit.log"
+	count "test-build-unit" 0 1
+fi
+units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
 echo "-- unit tests"
 for t in $units; do
 	name=${t#build/test/unit/}
@@ -119,54 +198,10 @@ for fz in $fuzzers; do
 		count "$name" 0 1
 	fi
 done
-phase_end "unit+fuzz"
-
-# The integration tests (real processes on loopback) and the browser tests
-# (headless Chromium, playwright-core, the same processes) run in one node
-# --test, NODE_JOBS files at a time: each file starts its own Parley on free
-# ports, and half of a file's time is waiting, so three side by side keep
-# both cores busy. The files that took longest last time go first (their
-# times are in the log's .files; on a first run, the browser files, the
-# longest), so the run does not end on a long one.
-# TAP goes to stdout and the log.
-node_files() {
-	local all last f
-	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
-	last=$logdir/node.log.files
-	if [ -f "$last" ]; then
-		for f in $(awk '{print $3}' "$last"); do
-			echo "$all" | grep -qx "$f" && echo "$f"
-		done
-	fi
-	for f in $all; do
-		[ -f "$last" ] && awk '{print $3}' "$last" | grep -qx "$f" && continue
-		echo "$f"
-	done
-}
-
-files=$(node_files)
-if [ -n "$files" ]; then
-	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
-	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
-	log=$logdir/node.log
-	# shellcheck disable=SC2086
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
-	    --test-reporter=tap --test-reporter-destination=stdout \
-	    --test-reporter=./tests/integration/lib/durations.mjs \
-	    --test-reporter-destination="$log.files.new" \
-	    $files 2>&1 | tee "$log"
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
-	# A test cancelled (its suite's before hook failed, or it outlived its
-	# parent) did not pass either.
-	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
-	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
-	count "integration/browser" "$p" "$f"
-	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
-	echo "   slowest files:"
-	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
-	phase_end "integration+browser"
-fi
+# Its own time, from its start to its end (the node tests ran meanwhile).
+read -r uf0 uf1 <"$logdir/unit-fuzz.t" 2>/dev/null || { uf0=0; uf1=0; }
+times+=("unit+fuzz $(dur $((uf1 - uf0))) alongside")
+echo "   (unit+fuzz: $(dur $((uf1 - uf0))), from the start of the node tests; $(dur $(($(date +%s) - phase_t0))) waited for after them)"
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"

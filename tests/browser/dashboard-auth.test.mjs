@@ -10,14 +10,15 @@
 // The browser always connects from 127.0.0.1; logins made from Node for
 // set-up come from other loopback addresses (dashLogin). The 11th attempt
 // runs on a stack of its own, so it makes all ten before it itself and
-// never waits for the first suite's minute to end.
+// never waits for the first suite's minute to end. Both suites share one
+// browser (each test has its own context).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow,
-  startSuite, stopSuite,
+  DASHBOARD_PASSWORD, PHONE, axeLightDark, dashLogin, dashShot, launch, openDash, openPage, overflow,
+  startStack, stopSuite,
 } from './lib/browser.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
 import { Session, tampered } from '../integration/lib/dashboard.mjs';
@@ -31,18 +32,21 @@ async function assertClean(page, log, what) {
   assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
 }
 
+let browser;
+before(async () => { browser = await launch(); });
+after(() => stopSuite({ browser }));
+
 describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
   let stack;
-  let browser;
   let convId;            // a conversation to look for and to delete
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    stack = await startStack({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } });
     const r = await chat(stack.parley, sid('auth'), 'a conversation to see');
     assert.equal(r.status, 200, r.text);
     convId = r.json().conversationId;
   });
-  after(() => stopSuite({ stack, browser }));
+  after(() => stopSuite({ stack }));
 
   const dash = (route = '') => `${stack.parleyOrigin}/dashboard/${route}`;
   const loginUrl = () => `${stack.parleyOrigin}/dashboard/login`;
@@ -225,11 +229,10 @@ describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
 
 describe('the login limit in Chromium', { timeout: 60000 }, () => {
   let stack;
-  let browser;
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    stack = await startStack({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } });
   });
-  after(() => stopSuite({ stack, browser }));
+  after(() => stopSuite({ stack }));
 
   // A stack of its own: no attempt from 127.0.0.1 was made before this test.
   test('the 11th login attempt in a minute is refused with a visible message', async () => {

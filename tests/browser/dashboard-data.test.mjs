@@ -76,13 +76,13 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     p = stack.parley;
     // 1,050 conversations of the default widget, a question and its reply
     // each, stored through storaged (the chat API is the other tests' business),
-    // one request at a time (storaged runs a request alone in its batch
-    // without a nested txn: its cheapest); set-up, so a loaded machine may
-    // take its time.
+    // 16 conversations at a time: storaged commits what arrives together
+    // as one batch (one fsync), and on a loaded machine a round trip at a
+    // time took 20 s of waiting; set-up, so a loaded machine may take its time.
     const st = await p.storage({ name: 'btest-dashboard-data' });
     const slow = { timeout: 30000 };
     try {
-      await pool(Array.from({ length: BULK }, (_, i) => i), 1, async (i) => {
+      await pool(Array.from({ length: BULK }, (_, i) => i), 16, async (i) => {
         const { conv } = await st.convOpen('default', sid(`bulk${i}`), slow);
         await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0, slow);
         await st.msgAppend(conv.id, 'assistant', mockReply(`bulk message ${i}`), 'complete', 5, 7, slow);

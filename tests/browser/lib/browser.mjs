@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
@@ -24,17 +25,26 @@ export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
+// Chromium's features the tests do without. Every new window (each
+// context's first page) loaded the omnibox popup's WebUI
+// (chrome://omnibox-popup.top-chrome/, twice) in a renderer of its own: a
+// third of the CPU of opening a page, for an address bar headless never shows.
+const DISABLE_FEATURES = ['WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup'];
+
 // One browser for a test file. chromium.launch gives it a fresh temporary
-// profile (user-data dir) that it removes on close.
+// profile (user-data dir) that it removes on close. It starts CHROMIUM
+// through lib/chromium.sh, which merges our --disable-features with
+// Playwright's (Chromium heeds only the last switch).
 export async function launch() {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh test installs the Debian package chromium`);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: path.join(path.dirname(fileURLToPath(import.meta.url)), 'chromium.sh'),
+    env: { ...process.env, PARLEY_CHROMIUM_REAL: CHROMIUM },
     headless: true,
     timeout: 30000,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
+      '--disable-dev-shm-usage', `--disable-features=${DISABLE_FEATURES.join(',')}`],
   });
 }
 
