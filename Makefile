@@ -113,17 +113,24 @@ $(eval $(call prog_rules,ctl,bin/parleyctl))
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
 $(eval $(call prog_rules,mockai,bin/mockai))
 
+# Each object's dependency file is written aside and renamed into place
+# (DEPS_TO, DEPS_DONE): make test builds the unit tests in the background
+# while a test runs make, which reads every .d, and must never read one
+# half written.
+DEPS_TO   = -MF $(@:.o=.d).tmp
+DEPS_DONE = mv -f $(@:.o=.d).tmp $(@:.o=.d)
+
 build/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(INC) -c -o $@ $<
+	$(CC) $(REL_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
 build/test/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(INC) -c -o $@ $<
+	$(CC) $(TEST_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
 build/fuzz/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZCC) $(FUZZ_CFLAGS) $(INC) -c -o $@ $<
+	$(FUZZCC) $(FUZZ_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
 # openapi.c embeds workerd/site/openapi.json (.incbin): rebuild it when that changes.
 $(foreach f,release test fuzz,build/$(f)/workerd/site/openapi.o): workerd/site/openapi.json
