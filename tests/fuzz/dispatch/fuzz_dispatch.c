@@ -25,7 +25,7 @@
  * Every reply must decode exactly as storemsg.h, widgetmsg.h and
  * dashmsg.h say. The store lives across inputs (so its write-ahead log
  * fills and checkpoints, and requests meet what earlier ones stored),
- * and is made anew when its map is three quarters full.
+ * and is made anew when its map is half full.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +46,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The store's map: 256 MiB, started again at three quarters full. */
+/* The store's map: 256 MiB, started again at half full. */
 #define FUZZ_MAP_MB	256
 
 static struct store *st;
@@ -265,10 +265,10 @@ store_make(void)
 }
 
 /*
- * Three quarters of the map used: the store starts again. The inputs
- * only add (a long run filled the map after some 3 million), and a full
- * map, though answered as it should be ("storage error"), would fail the
- * harness's own requests.
+ * Half the map used (checked every 64 inputs): the store starts again.
+ * The inputs mostly add (a long run filled the map after some 3 million),
+ * and a full map, though answered as it should be ("storage error"),
+ * would fail the harness's own requests.
  */
 static void
 store_renew_when_full(void)
@@ -278,16 +278,16 @@ store_renew_when_full(void)
 	struct st_stats s;
 	int full;
 
-	if (++inputs % 1024 != 0)
+	if (++inputs % 64 != 0)
 		return;
 	store_begin(st, &t, 1);
 	full = store_stats(&t, &s) == 0 && s.map_size > 0 &&
-	    (s.last_pgno + 1) * 4096 > s.map_size / 4 * 3;
+	    (s.last_pgno + 1) * 4096 > s.map_size / 2;
 	(void)store_commit(&t);
 	if (!full)
 		return;
-	fprintf(stderr, "fuzz_dispatch: the store's map is 3/4 full after %lu "
-	    "inputs: a new store\n", inputs);
+	fprintf(stderr, "fuzz_dispatch: the store's map is half full after "
+	    "%lu inputs: a new store\n", inputs);
 	store_remove();
 	store_make();
 }
