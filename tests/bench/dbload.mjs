@@ -11,7 +11,7 @@
 // --key when given.
 //
 //   node tests/bench/dbload.mjs --storaged SOCKET --to N [--out FILE --key NAME]
-import { Enc, StorageClient, T } from '../integration/lib/storage.mjs';
+import { Dec, Enc, StorageClient, T, decAgent, decConv } from '../integration/lib/storage.mjs';
 import { die, now, parseArgs, saveJson } from './lib.mjs';
 
 const a = parseArgs();
@@ -30,10 +30,14 @@ async function one(i) {
   const user = `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
     .str('').u32(0).u32(0).u32(1).done(), opts);
-  if (p[0] !== 0) throw new Error(`ST_CHAT_BEGIN result ${p[0]}`);
-  // u8 result, u64 retry, u8 created, then the conversation: str id first.
-  const idLen = p.readUInt32BE(10);
-  const convId = p.subarray(14, 14 + idLen).toString('latin1');
+  // u8 result, u64 retry, the effective agent, u8 created, the conversation.
+  const d = new Dec(p);
+  const result = d.u8();
+  if (result !== 0) throw new Error(`ST_CHAT_BEGIN result ${result}`);
+  d.u64();
+  decAgent(d);
+  d.u8();
+  const convId = decConv(d).id;
   await sc.msgAppend(convId, 'assistant', `You said: ${user} We are open 9 to 17 on weekdays; online orders can be returned within 30 days.`, 'complete', 40, 30, opts);
 }
 
