@@ -622,22 +622,33 @@ msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
 	penc_free(&e);
 }
 
-/* A conversation id no one holds yet. */
+/*
+ * A conversation id no one holds yet: the creation time in milliseconds
+ * (48 bits, big-endian), then 80 random bits. Conversations and their
+ * messages are keyed by it, so a new one goes beside the last new ones,
+ * in pages already in memory, not into a random page of a tree of a
+ * million (a page fault, and a page copied into the write transaction,
+ * for each: the first token came 0.2 ms later at a million stored
+ * conversations than on a fresh store). The random part keeps ids
+ * unguessable; none is a key to anything a visitor can reach.
+ */
 static int
 conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
 {
+	uint64_t now = (uint64_t)t->st->now();
 	MDB_val v;
 	int i, rc;
 
 	for (i = 0; i < 4; i++) {
-		proto_random(id, ID_LEN);
+		proto_put_be64(id, now << 16);
+		proto_random(id + 6, ID_LEN - 6);
 		rc = db_get(t, t->st->convs, id, ID_LEN, &v, "get conversation");
 		if (rc == 1)
 			return 0;
 		if (rc < 0)
 			return -1;
 	}
-	/* 128 random bits colliding four times: the generator is broken. */
+	/* 80 random bits colliding four times: the generator is broken. */
 	log_warnx("conversation ids keep colliding");
 	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
 	return -1;

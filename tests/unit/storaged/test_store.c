@@ -227,6 +227,34 @@ test_open_idempotent(void **state)
 	st_conv_free(&d);
 }
 
+/*
+ * A conversation's id starts with its creation time (48 bits of
+ * milliseconds, hex), so new ones sort after older ones and land in the
+ * same pages; the other 80 bits are random: ids made in the same
+ * millisecond differ.
+ */
+static void
+test_ids_by_time(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a, b, c;
+	char want[13];
+
+	open_new(f, "w", "first", &a);
+	open_new(f, "w", "same-ms", &b);
+	fake_now += 1;
+	open_new(f, "w", "later", &c);
+	snprintf(want, sizeof(want), "%012llx", (unsigned long long)T0);
+	assert_memory_equal(a.id, want, 12);
+	assert_memory_equal(b.id, want, 12);
+	assert_string_not_equal(a.id, b.id);
+	assert_true(strcmp(c.id, a.id) > 0 && strcmp(c.id, b.id) > 0);
+	assert_true(st_id_valid(c.id));
+	st_conv_free(&a);
+	st_conv_free(&b);
+	st_conv_free(&c);
+}
+
 static void
 test_open_invalid(void **state)
 {
@@ -1134,6 +1162,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping_and_unknown, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ids_by_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_idempotent, setup,
 		    teardown),
