@@ -42,7 +42,8 @@
  *                                                        -> u8 found, and when found:
  *                                                           conv, u32 n, n x msg
  *     The newest max_messages messages (0 = all that fit) outside failed
- *     turns, oldest first.
+ *     turns, oldest first. found: ST_HISTORY_NONE, _FOUND, or _DISABLED
+ *     (the widget is disabled: its chat shows nothing; nothing follows).
  *   A failed turn is left out whole: the "failed" reply and the user
  *   message it answered (a "failed" message of another role alone).
  *   "interrupted" replies are answers: kept, with their user message.
@@ -72,6 +73,11 @@
 #define ST_RECORD_VERSION	1	/* first byte of every stored record */
 
 #define ST_DEFAULT_WIDGET	"default"
+
+/* ST_SESSION_HISTORY's first byte. */
+#define ST_HISTORY_NONE		0
+#define ST_HISTORY_FOUND	1
+#define ST_HISTORY_DISABLED	2
 #define ST_RATE_KEY_MAX		128
 #define ST_HISTORY_MAX		200
 

@@ -564,7 +564,7 @@ op_session_history(struct dbatch *b, uint16_t type, struct pdec *d,
 	struct store_txn t;
 	struct store_conv_full f;
 	uint32_t max;
-	int found;
+	int found, off;
 
 	pdec_strbuf(d, widget, sizeof(widget));
 	pdec_strbuf(d, session, sizeof(session));
@@ -573,12 +573,19 @@ op_session_history(struct dbatch *b, uint16_t type, struct pdec *d,
 		return;
 	if (store_session_history(&t, widget, session, max,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
-		penc_u8(&r->enc, (uint8_t)found);
-		if (found) {
-			penc_conv(&r->enc, &f.conv);
-			enc_msgs(&r->enc, f.msgs, f.n);
-			store_conv_full_free(&f);
+		/* A disabled widget's chat shows nothing, as it answers nothing. */
+		if ((off = store_widget_disabled(&t, widget)) == 1)
+			penc_u8(&r->enc, ST_HISTORY_DISABLED);
+		else if (off == 0) {
+			penc_u8(&r->enc,
+			    found ? ST_HISTORY_FOUND : ST_HISTORY_NONE);
+			if (found) {
+				penc_conv(&r->enc, &f.conv);
+				enc_msgs(&r->enc, f.msgs, f.n);
+			}
 		}
+		if (found)
+			store_conv_full_free(&f);
 	}
 	req_end(&t, r);
 }

@@ -1145,6 +1145,21 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 }
 
 int
+store_widget_disabled(struct store_txn *t, const char *id)
+{
+	struct st_widget w;
+	int rc, off;
+
+	if (t->err)
+		return -1;
+	if ((rc = widget_load(t, id, &w)) != 0)
+		return rc < 0 ? -1 : 0;
+	off = !w.enabled;
+	st_widget_free(&w);
+	return off;
+}
+
+int
 store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
     const char *content, uint32_t history_max, size_t max_bytes)
 {

@@ -163,6 +163,12 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *agent);
 /*
+ * 1 when the widget of internal id id is stored and disabled, 0 when it is
+ * enabled or absent (a free name, as store_chat_widget_take has it), -1
+ * on error (the txn's). Reads only.
+ */
+int store_widget_disabled(struct store_txn *, const char *id);
+/*
  * NULL when the contact fields are acceptable (at least one given, email
  * and phone valid, name at most ST_CONTACT_NAME_MAX characters), else
  * "field: what is wrong".

@@ -762,7 +762,10 @@ chat_post_stream(struct conn *c, struct http_request *req,
 
 /* ------------------------------------------------------------ history */
 
-/* ST_SESSION_HISTORY -> u8 found, and when found: conv, u32 n, n x msg */
+/*
+ * ST_SESSION_HISTORY -> u8 found, and when ST_HISTORY_FOUND: conv, u32 n,
+ * n x msg; ST_HISTORY_DISABLED: 403, as the chat itself answers.
+ */
 static void
 history_done(const struct storec_result *res, void *arg)
 {
@@ -786,7 +789,14 @@ history_done(const struct storec_result *res, void *arg)
 	}
 	pdec_init(&d, res->payload, res->len);
 	found = pdec_u8(&d);
-	if (found && !d.err) {
+	if (found == ST_HISTORY_DISABLED && pdec_done(&d) == 0) {
+		/* As POST /v1/chat answers while the default widget is off. */
+		json_decref(arr);
+		if ((c = req_end(r)) != NULL)
+			conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
+		return;
+	}
+	if (found == ST_HISTORY_FOUND && !d.err) {
 		if (pdec_conv(&d, &conv) < 0)
 			err = 1;
 		else {

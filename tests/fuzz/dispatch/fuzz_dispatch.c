@@ -674,9 +674,9 @@ check_reply(uint16_t type, const struct dreply *r)
 		check_chat(&d);
 		break;
 	case PROTO_ST_SESSION_HISTORY:
-		if ((found = pdec_u8(&d)) > 1)
+		if ((found = pdec_u8(&d)) > ST_HISTORY_DISABLED)
 			abort();
-		if (!found)
+		if (found != ST_HISTORY_FOUND)
 			break;
 		check_conv(&d);
 		n = pdec_u32(&d);

@@ -249,6 +249,23 @@ describe('the public surface (issue 13: metrics, HTTP chat, CSV, connection caps
     assert.equal((await patchDefault({ daily_message_cap: null })).status, 200);
   });
 
+  test('the chat history obeys the default widget too: 403 while disabled', async () => {
+    const session = sid('hist');
+    assert.equal((await postChat(p, '/v1/chat', session, 'hello before')).status, 200);
+    const history = () => p.get(`/v1/chat/history?sessionId=${encodeURIComponent(session)}`,
+      { headers: { 'x-api-key': p.widgetKey } });
+    assert.deepEqual((await history()).json().messages.map((m) => m.role), ['user', 'assistant']);
+    assert.equal((await patchDefault({ enabled: false })).status, 200);
+    try {
+      const off = await history();
+      assertJsonError(off, 403, DISABLED);
+      api.checkJson('GET', '/v1/chat/history', off);
+    } finally {
+      assert.equal((await patchDefault({ enabled: true })).status, 200);
+    }
+    assert.deepEqual((await history()).json().messages.map((m) => m.role), ['user', 'assistant']);
+  });
+
   test(`every OWASP CSV payload (${OWASP.length}) exported is inert`, async () => {
     // As chat messages (content, lastMessage, the model's echo), and a
     // session id a spreadsheet would read as a formula.

@@ -238,8 +238,8 @@ do_hist(struct fix *f, const char *w, const char *s, uint32_t max,
 		h->reply_len = r.enc.len;
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		h->found = pdec_u8(&d);
-		assert_true(h->found == 0 || h->found == 1);
-		if (h->found)
+		assert_true(h->found <= ST_HISTORY_DISABLED);
+		if (h->found == ST_HISTORY_FOUND)
 			thread_decode(&d, h);
 		assert_int_equal(pdec_done(&d), 0);
 	}

@@ -1155,6 +1155,27 @@ test_ws_begin_capped(void **state)
  * ST_CHAT_BEGIN (the HTTP chat) on widget w: its result byte, with
  * *retry and *wrote; an OK turn's reply is read to its end.
  */
+/* ST_SESSION_HISTORY of widget w's "http-session": its first byte. */
+static int
+http_history(struct fix *f, const char *w)
+{
+	struct penc e;
+	struct dreply r;
+	int found;
+
+	penc_init(&e);
+	penc_str(&e, w);
+	penc_str(&e, "http-session");
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_SESSION_HISTORY, &e, &r), 0);
+	found = r.enc.len > 0 ? r.enc.buf[0] : -1;
+	/* Disabled: that byte alone. */
+	if (found == ST_HISTORY_DISABLED)
+		assert_int_equal(r.enc.len, 1);
+	dreply_free(&r);
+	return found;
+}
+
 static int
 http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
     int *wrote)
@@ -1244,10 +1265,15 @@ test_chat_begin_widget(void **state)
 	    &wrote), ST_CHAT_DISABLED);
 	assert_int_equal(retry, 0);
 	assert_int_equal(wrote, 0);
+	/* Nor is its history read (a free name's is). */
+	assert_int_equal(http_history(f, ST_DEFAULT_WIDGET),
+	    ST_HISTORY_DISABLED);
+	assert_int_equal(http_history(f, "w"), ST_HISTORY_FOUND);
 	in.enabled = 1;
 	assert_int_equal(w_update(f, d.widget_id, ST_WF_ENABLED, &in, &out,
 	    NULL), 0);
 	st_widget_free(&out);
+	assert_int_equal(http_history(f, ST_DEFAULT_WIDGET), ST_HISTORY_FOUND);
 	assert_int_equal(http_say(f, ST_DEFAULT_WIDGET, "on", &retry, &wrote),
 	    ST_CHAT_OK);
 	/* One conversation each: default's HTTP session, the visitor, "w". */
