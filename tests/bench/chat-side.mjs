@@ -30,7 +30,7 @@
 //        --parley PORT --parley-pids SPID,MPID --key WIDGET_KEY --admin ADMIN_KEY \
 //        --out FILE
 import {
-  MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuDeltaUs, cpuSnap, cpuSplitPerTurn, cpuSplitSnap,
+  MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuSnap, cpuSplit,
   die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, syscallsPerTurn, ttftRun,
 } from './lib.mjs';
 
@@ -66,12 +66,14 @@ for (let r = 0; r < ROUNDS; r++) {
     process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, c=${CONC} for ${TURN_SECONDS} s...\n`);
     const pre = `${RUN}-r${r}-c-`;
     const before = cpuSnap(s.roots);
-    const split = cpuSplitSnap(s.roots);
     const x = await loopRun(s.port, CONC, TURN_SECONDS, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
-    const cpuUs = cpuDeltaUs(before, s.roots);
+    const split = cpuSplit(before, s.roots);
+    const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);
+    const measured = s.roots.length && x.turns;
+    const perTurn = (v) => ({ user: v.user / x.turns, sys: v.sys / x.turns });
     round.loop[name] = {
-      ...x, cpuUs, cpuUsPerTurn: s.roots.length && x.turns ? cpuUs / x.turns : null,
-      cpuSplit: s.roots.length && x.turns ? cpuSplitPerTurn(split, s.roots, x.turns) : null,
+      ...x, cpuUs, cpuUsPerTurn: measured ? cpuUs / x.turns : null,
+      cpuSplit: measured ? Object.fromEntries(Object.entries(split).map(([k, v]) => [k, perTurn(v)])) : null,
     };
     if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
   }

@@ -182,34 +182,29 @@ export function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'))[1]); } catch { return 0; }
 }
 export function rssSum(roots) { return serverPids(roots).reduce((n, p) => n + rssKiB(p), 0); }
-// utime + stime of a process (all its threads) in clock ticks (1/100 s on Linux).
+// {comm, user, sys} of a process: user and system time of all its threads,
+// in clock ticks (1/100 s on Linux; fields 14 and 15 of stat(5)); null
+// when it is gone.
 const TICK_US = 10000;
-export function cpuTicks(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);	// fields 14 and 15 of stat(5)
-  } catch { return 0; }
-}
-// {comm, user, sys} of a process in clock ticks (null when gone).
-export function cpuUserSys(pid) {
+export function cpuOf(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), sys: Number(f[12]) };
   } catch { return null; }
 }
-export function cpuSplitSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuUserSys(p)); return m; }
-// User and system µs per turn, per program (comm), between a snapshot and now.
-export function cpuSplitPerTurn(before, roots, turns) {
+// The server's processes' CPU now (pid -> cpuOf), to measure from.
+export function cpuSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuOf(p)); return m; }
+// User and system µs each program (comm) used since the snapshot before.
+export function cpuSplit(before, roots) {
   const out = {};
   for (const p of serverPids(roots)) {
-    const now = cpuUserSys(p);
+    const now = cpuOf(p);
     if (!now) continue;
     const b = before.get(p) || { user: 0, sys: 0 };
     const o = out[now.comm] || (out[now.comm] = { user: 0, sys: 0 });
-    o.user += ((now.user - b.user) * TICK_US) / turns;
-    o.sys += ((now.sys - b.sys) * TICK_US) / turns;
+    o.user += (now.user - b.user) * TICK_US;
+    o.sys += (now.sys - b.sys) * TICK_US;
   }
   return out;
 }
@@ -265,13 +260,6 @@ export function diskFlush(n) {
   }
 }
 
-// CPU µs used by the server's processes between two snapshots.
-export function cpuSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuTicks(p)); return m; }
-export function cpuDeltaUs(before, roots) {
-  let t = 0;
-  for (const p of serverPids(roots)) t += cpuTicks(p) - (before.get(p) || 0);
-  return t * TICK_US;
-}
 
 // ------------------------------------------------------------ load shapes
 
