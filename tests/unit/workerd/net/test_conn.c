@@ -279,39 +279,14 @@ test_timeouts(void **state)
 	wconf.header_timeout_ms = 10000;
 }
 
-static void
-test_async_keeps_order(void **state)
-{
-	struct tclient cl;
-	struct response r;
-	struct peer_req pr;
-	size_t off = 0;
-
-	assert_int_equal(peer_connect(&P), 0);
-	assert_int_equal(tclient_open(&cl), 0);
-	send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2")
-	    GET("/health"));
-	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
-	assert_int_equal(pr.type, PROTO_ST_CONV_QUERY);
-	drive_ms(30);
-	tclient_pump(&cl);
-	assert_int_equal(cl.len, 0);	/* /health waits its turn */
-
-	reply_no_convs(&pr);
-	expect_answer(&cl, &off, &r, 200,
-	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
-	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
-	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
-	tclient_close(&cl);
-}
-
 /*
- * Input that comes while an answer waits on storaged (the connection
- * stays watched for it, busy_input) waits its turn, and is answered
- * after, on the same connection.
+ * An admin request that waits on storaged, then /health on the same
+ * connection: sent together (pipelined), or, when later, sent while the
+ * first waits (the connection stays watched for input: busy_input).
+ * /health waits its turn either way, and the connection reads on after.
  */
 static void
-test_input_while_busy(void **state)
+async_then_health(int later)
 {
 	struct tclient cl;
 	struct response r;
@@ -320,10 +295,17 @@ test_input_while_busy(void **state)
 
 	assert_int_equal(peer_connect(&P), 0);
 	assert_int_equal(tclient_open(&cl), 0);
-	send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2"));
+	if (later)
+		send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2"));
+	else
+		send_str(&cl, ADMIN_GET("/v1/admin/conversations?limit=2")
+		    GET("/health"));
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
-	drive_ms(10);
-	send_str(&cl, GET("/health"));
+	assert_int_equal(pr.type, PROTO_ST_CONV_QUERY);
+	if (later) {
+		drive_ms(10);
+		send_str(&cl, GET("/health"));
+	}
 	drive_ms(30);
 	tclient_pump(&cl);
 	assert_int_equal(cl.len, 0);	/* /health waits its turn */
@@ -332,11 +314,23 @@ test_input_while_busy(void **state)
 	reply_no_convs(&pr);
 	expect_answer(&cl, &off, &r, 200,
 	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
+	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
 	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
-	/* Read again as usual afterwards. */
 	send_str(&cl, GET("/health"));
 	expect_answer(&cl, &off, &r, 200, "{\"status\":\"ok\"}");
 	tclient_close(&cl);
+}
+
+static void
+test_async_keeps_order(void **state)
+{
+	async_then_health(0);
+}
+
+static void
+test_input_while_busy(void **state)
+{
+	async_then_health(1);
 }
 
 /* storaged's errors as HTTP answers: its own for some, else 500 or 503. */
