@@ -103,6 +103,7 @@ const char *settings_shown(const struct setting *);
 /* Its rule in words, into buf ("a whole number from 1 to 200"). */
 const char *settings_rule(const struct setting *, char *buf, size_t bufsz);
 
+enum settings_metrics { SETTINGS_METRICS_OFF, SETTINGS_METRICS_LOOPBACK };
 enum settings_sync { SETTINGS_SYNC_FULL, SETTINGS_SYNC_NOMETA,
     SETTINGS_SYNC_INTERVAL };
 
@@ -137,6 +138,9 @@ struct settings {
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
 	uint32_t max_conns_per_client;	/* PARLEY_MAX_CONNS_PER_CLIENT; 0 = no cap */
 	uint32_t max_ws_per_client;	/* PARLEY_MAX_WS_PER_CLIENT; 0 = no cap */
+	uint32_t body_kb_per_client;	/* PARLEY_MAX_BODY_KB_PER_CLIENT */
+	uint32_t body_mb;	/* PARLEY_MAX_BODY_MB */
+	int metrics_open;	/* PARLEY_METRICS_OPEN, enum settings_metrics */
 	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */

@@ -255,6 +255,20 @@ const struct setting settings_table[] = {
 	    "open WebSockets one client may hold per worker (behind "
 	    "TRUST_PROXY, the client it names); more upgrades are answered "
 	    "429; 0 turns the cap off" },
+	{ "PARLEY_MAX_BODY_KB_PER_CLIENT", SETTING_NUMBER, "256", NULL, 16,
+	    1048576, NULL, NULL, NULL, M | W, F(body_kb_per_client),
+	    "request bytes one client may have buffered in a worker at once "
+	    "(bodies being read); a body past it is answered 429 before it "
+	    "is read" },
+	{ "PARLEY_MAX_BODY_MB", SETTING_NUMBER, "64", NULL, 1, 65536, NULL,
+	    NULL, NULL, M | W, F(body_mb),
+	    "request bytes all clients together may have buffered in a "
+	    "worker; a body past it is answered 503 before it is read" },
+	{ "PARLEY_METRICS_OPEN", SETTING_CHOICE, "off", NULL, 0, 0,
+	    "off|loopback", NULL, NULL, M | W, F(metrics_open),
+	    "loopback: /metrics answers without the admin key to a loopback "
+	    "peer that is neither a trusted proxy nor forwarding; off: the "
+	    "key always" },
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
 	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,

@@ -63,6 +63,9 @@ fi
 export PORT=${PORT:-4000}
 export PARLEY_DATA_DIR=${PARLEY_DATA_DIR:-$PWD/var/data}
 export PARLEY_RUN_DIR=${PARLEY_RUN_DIR:-$PWD/var/run}
+# A scraper on this machine reads /metrics without the key here; an
+# installed service keeps the default (off: the key always).
+export PARLEY_METRICS_OPEN=${PARLEY_METRICS_OPEN:-loopback}
 # Every setting checked before anything starts: a bad one stops us here,
 # with parley-masterd's line naming it, and exit status 1.
 if ! "$BIN/parley-masterd" --check; then

@@ -122,6 +122,13 @@ store_agent_create(struct store_txn *t, const struct st_agent *in,
 	(b) = tmp_;				\
 } while (0)
 
+/* NULL is "" to every reader of an agent's texts. */
+static const char *
+text_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
 int
 store_agent_update(struct store_txn *t, const char *id, uint32_t mask,
     const struct st_agent *in, struct st_agent *out)
@@ -152,6 +159,18 @@ store_agent_update(struct store_txn *t, const char *id, uint32_t mask,
 		cur.max_tokens = req.max_tokens;
 	if (mask & ST_AF_HISTORY)
 		cur.history_messages = req.history_messages;
+	/* A key never follows its agent to a new server unless set anew. */
+	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
+	    strcmp(text_or_empty(cur.base_url), text_or_empty(req.base_url)) != 0 &&
+	    *text_or_empty(cur.api_key) != '\0') {
+		free(req.api_key);
+		req.api_key = cur.api_key;
+		if ((cur.api_key = strdup("")) == NULL) {
+			st_agent_free(&cur);
+			st_agent_free(&req);
+			return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		}
+	}
 	if (mask & ST_AF_BASE_URL)
 		SWAP(cur.base_url, req.base_url);
 	if (mask & ST_AF_API_KEY)

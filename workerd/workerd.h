@@ -905,13 +905,13 @@ void metrics_upstream_cancel(void);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
 void metrics_restarts(uint32_t);
 /*
- * 0: the peer may read /metrics, else 401. Without the admin key only a
- * loopback peer that is not in wsettings.trust and whose request was not
- * forwarded (metrics_forwarded) may.
+ * 0: the peer may read /metrics, else 401. Without the admin key only
+ * with wsettings.metrics_open loopback, and a loopback peer that is not in
+ * wsettings.trust and whose request was not forwarded (metrics_forwarded).
  */
 int metrics_access(const struct ipaddr *peer, int forwarded,
     const char *admin_key_hdr);
-/* 1 when the request carries X-Forwarded-For or Forwarded (a proxy's). */
+/* 1 when the request carries X-Forwarded-For, Forwarded or X-Real-IP. */
 int metrics_forwarded(const struct http_request *);
 /*
  * The Prometheus text of v[0..n) (sorted here by family, labels and le),

@@ -106,7 +106,7 @@ function agentForm(readOnly) {
         'Earlier messages sent with each turn, 1 to 200. Empty: the server\'s setting.')),
     h('fieldset', null, h('legend', null, 'Server'),
       field('base_url', 'Base URL', text({ maxlength: '2048', inputmode: 'url' }),
-        'Any OpenAI-compatible server, http(s)://…/v1. Empty: the server\'s OPENAI_BASE_URL.'),
+        'Any OpenAI-compatible server, http(s)://…/v1. Empty: the server\'s OPENAI_BASE_URL. A new URL clears the stored API key unless you enter one below.'),
       h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'API key'),
         h('div', { class: 'api-key-row' }, keyStatus, clearKey)),
       readOnly ? null : keyField),

@@ -266,4 +266,61 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.match((await v.next('error')).message, /^request_human: /);
     await v.close();
   });
+
+  test('taking over stops the reply in flight: stored as interrupted, its stream ends before the handoff', async () => {
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('first');
+    const question = 'tell me a long story [[mock:chunks=200,delay=25]]';
+    v.send({ type: 'message', content: question });
+    await v.next('typing_start');
+    const first = await v.next('token');
+    const convs = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations;
+    const convId = convs.find((c) => c.widgetId === w.id)._id;
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
+    assert.equal(r.status, 200);
+    // The stream's tokens, its end (the text so far), then the handoff; nothing after.
+    let text = first.token;
+    let m;
+    while ((m = await v.next()).type === 'token') text += m.token;
+    assert.deepEqual(m, { type: 'message', role: 'assistant', content: text });
+    assert.ok(text.length < mockReply(question).length, `stopped early: ${text.length} characters`);
+    assert.equal((await v.next('typing_stop')).type, 'typing_stop');
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
+    await sleep(300);
+    assert.deepEqual(v.inbox, [], 'nothing after the handoff');
+    const stored = (await p.admin(`/v1/admin/conversations/${convId}`)).json().messages;
+    const last = stored[stored.length - 1];
+    assert.equal(last.role, 'assistant');
+    assert.equal(last.status, 'interrupted');
+    assert.equal(last.content, text);
+    await v.close();
+  });
+
+  test('request_human asked again stores nothing, and is limited per session', async () => {
+    const writeCommits = async () => {
+      const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
+      assert.equal(r.status, 200);
+      return Number(/^parley_storage_commits_total\{mode="write"\} (\d+)$/m.exec(r.text)[1]);
+    };
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('a person, please');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const before = await writeCommits();
+    // Nine more this minute: the state again, from the worker alone.
+    for (let i = 0; i < 9; i++) {
+      v.send({ type: 'request_human' });
+      assert.equal((await v.next('handoff')).state, 'waiting_human');
+    }
+    assert.equal(await writeCommits(), before, 'asking again is no write');
+    // Past ten a minute: refused.
+    for (let i = 0; i < 20; i++) v.send({ type: 'request_human' });
+    for (let i = 0; i < 20; i++) assert.match((await v.next('error')).message, /asked for a person several times/);
+    assert.equal(await writeCommits(), before);
+    await v.close();
+  });
 });

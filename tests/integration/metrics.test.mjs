@@ -180,7 +180,7 @@ const http = (route, method, status) => ['parley_http_requests_total', { route, 
 describe('GET /metrics, 2 workers', () => {
   let p;
   before(async () => {
-    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000' } });
+    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback' } });
     await p.start();
   });
   after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });

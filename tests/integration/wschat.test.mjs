@@ -215,6 +215,12 @@ describe('WebSocket chat, 4 workers', () => {
     v3.ws._socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]));
     assert.equal(await v3.waitClose(), 1007);
 
+    // A close frame with a 1-byte body breaks RFC 6455 (5.5.1): 1002.
+    const v4 = await Visitor.open(p, w.widget_id);
+    await v4.next('session');
+    v4.ws._socket.write(Buffer.from([0x88, 0x81, 0, 0, 0, 0, 0x03]));
+    assert.equal(await v4.waitClose(), 1002);
+
     // A broken upgrade request: 400, not a crash.
     const sock = net.connect(p.port, '127.0.0.1');
     await new Promise((resolve) => sock.once('connect', resolve));

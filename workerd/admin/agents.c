@@ -43,13 +43,6 @@ static const char default_ro[] = "The default agent is set by the environment";
 
 /* ---------------------------------------------------------------- JSON */
 
-/* "" is none: JSON null. */
-static json_t *
-opt_text(const char *s)
-{
-	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
-}
-
 static json_t *
 opt_uint(uint32_t v)
 {
@@ -61,6 +54,25 @@ temperature_json(uint32_t milli)
 {
 	return milli == ST_AGENT_UNSET ? json_null() :
 	    json_real(milli / 1000.0);
+}
+
+/* A URL for an answer, its password hidden (upstream_url_shown); "" null. */
+static json_t *
+url_shown(const char *u)
+{
+	size_t n;
+	json_t *v;
+	char *s;
+
+	if (u == NULL || *u == '\0')
+		return json_null();
+	n = strlen(u) + 4;
+	if ((s = malloc(n)) == NULL)
+		return NULL;
+	upstream_url_shown(u, s, n);
+	v = exprow_text(s);
+	free(s);
+	return v;
 }
 
 json_t *
@@ -81,31 +93,12 @@ agent_json(const struct st_agent *a)
 	exprow_oset(o, "max_tokens", opt_uint(a->max_tokens), &err);
 	exprow_oset(o, "history_messages", opt_uint(a->history_messages),
 	    &err);
-	exprow_oset(o, "base_url", opt_text(a->base_url), &err);
+	exprow_oset(o, "base_url", url_shown(a->base_url), &err);
 	exprow_oset(o, "api_key_set", json_boolean(a->api_key_set), &err);
 	exprow_oset(o, "is_default", json_false(), &err);
 	exprow_oset(o, "created_at", exprow_ms(a->created_at), &err);
 	exprow_oset(o, "updated_at", exprow_ms(a->updated_at), &err);
 	return exprow_odone(o, err);
-}
-
-/* A URL for an answer, its password hidden (upstream_url_shown). */
-static json_t *
-url_shown(const char *u)
-{
-	size_t n;
-	json_t *v;
-	char *s;
-
-	if (u == NULL || *u == '\0')
-		return json_null();
-	n = strlen(u) + 4;
-	if ((s = malloc(n)) == NULL)
-		return NULL;
-	upstream_url_shown(u, s, n);
-	v = exprow_text(s);
-	free(s);
-	return v;
 }
 
 json_t *

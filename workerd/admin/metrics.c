@@ -10,12 +10,12 @@
  * order, so the answer includes this worker's latest), then asks for the
  * totals. Without storaged it shows this worker's own, storage_up 0.
  *
- * Who may read: anyone with the admin key; without it, only a peer on
- * loopback, by the socket's address, that is not a trusted proxy
- * (TRUST_PROXY) and whose request carries no X-Forwarded-For or
- * Forwarded header. A reverse proxy on the same host connects from
- * loopback: when it is trusted, or when it adds either header (the
- * README's snippets do), its requests need the key; the README's
+ * Who may read: anyone with the admin key. Without it, only when
+ * PARLEY_METRICS_OPEN=loopback (off by default: a reverse proxy on the
+ * same host that adds no forwarding header would open it to everyone),
+ * and then only a peer on loopback, by the socket's address, that is not
+ * a trusted proxy (TRUST_PROXY) and whose request carries no
+ * X-Forwarded-For, Forwarded or X-Real-IP header; the README's proxy
  * snippets also refuse /metrics outright (docs/internals.md).
  */
 #include <math.h>
@@ -535,7 +535,8 @@ int
 metrics_forwarded(const struct http_request *req)
 {
 	return http_header(req, "x-forwarded-for") != NULL ||
-	    http_header(req, "forwarded") != NULL;
+	    http_header(req, "forwarded") != NULL ||
+	    http_header(req, "x-real-ip") != NULL;
 }
 
 int
@@ -547,7 +548,8 @@ metrics_access(const struct ipaddr *peer, int forwarded, const char *key)
 	loopback = (peer->family == 4 && peer->a[0] == 127) ||
 	    (peer->family == 6 && memcmp(peer->a, lo6, 16) == 0);
 	/* A proxy on this host connects from loopback for someone else. */
-	if (loopback && !forwarded &&
+	if (wsettings.metrics_open == SETTINGS_METRICS_LOOPBACK &&
+	    loopback && !forwarded &&
 	    !ipnet_any(wsettings.trust, wsettings.ntrust, peer))
 		return 0;
 	return key != NULL && admin_auth(key) == 0 ? 0 : 401;

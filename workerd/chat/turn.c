@@ -45,6 +45,7 @@ struct turn {
 	int shown;			/* ops->start was called */
 	int capped;			/* reached ST_CONTENT_MAX: stop the model */
 	int paused;			/* the model waits for the client to drain */
+	int stopped;			/* turn_stop: no model; interrupted */
 	char conv_id[ST_ID_HEX + 1];
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
@@ -166,6 +167,18 @@ turn_cancel(struct turn *t)
 		return;	/* begin_done or the store finishes */
 	model_stop(t);
 	log_debug("%s: client left; storing %zu bytes of the reply",
+	    t->ops->name, buf_pending(&t->reply));
+	turn_finish(t, "interrupted");
+}
+
+void
+turn_stop(struct turn *t)
+{
+	t->stopped = 1;
+	if (t->phase != TURN_MODEL)
+		return;	/* begin_ok sees stopped; a finished reply stands */
+	model_stop(t);
+	log_debug("%s: stopped; storing %zu bytes of the reply",
 	    t->ops->name, buf_pending(&t->reply));
 	turn_finish(t, "interrupted");
 }
@@ -629,8 +642,8 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	if (history_dec(&d, &h) < 0) {
 		log_warnx("%s: malformed begin reply", t->ops->name);
 		turn_broken(t, "internal error: malformed history");
-	} else if (t->fe == NULL)
-		turn_finish(t, "interrupted");	/* the client left meanwhile */
+	} else if (t->fe == NULL || t->stopped)
+		turn_finish(t, "interrupted");	/* left or stopped meanwhile */
 	else
 		turn_answer(t, &h, &agent);
 	history_free(&h);

@@ -126,6 +126,13 @@ struct turn *turn_start(const struct turn_ops *, void *fe, uint16_t type,
     struct penc *e, enum turn_cause *why);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
+/*
+ * A person took the conversation over: the model stops (or is never
+ * called), what it said is stored as "interrupted", and the client hears
+ * done with that text once it is stored (as for any reply). A reply
+ * already complete is stored as it is.
+ */
+void turn_stop(struct turn *);
 /* The client's output drained: a waiting model goes on. */
 void turn_drained(struct turn *);
 /*

@@ -90,6 +90,11 @@
 #define BUSY_TEXT	"Too many new conversations are starting right " \
 			"now. Please try again in a minute."
 #define HUMAN_FIRST_TEXT	"Please send a message first."
+/* request_human per session and minute: a button a visitor may press again. */
+#define HUMAN_ASKS_MAX		10
+#define HUMAN_WINDOW_MS		60000
+#define HUMAN_TOO_MANY_TEXT	"You have asked for a person several times. " \
+			"Please wait a minute."
 #define WRONG_TEXT	"Something went wrong. Please try again."
 
 /* A visitor's message held while the one before it is stored. */
@@ -124,6 +129,15 @@ struct wsess {
 	int handoff_enabled;		/* the widget's, as last read */
 	int handoff;			/* the state the visitor knows; or unknown */
 	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
+	/*
+	 * A handoff to a person while a reply streams: the turn is stopped
+	 * and the visitor hears the handoff after the reply ends.
+	 */
+	int pend_handoff;		/* the state to send; or unknown */
+	char pend_name[4 * ST_AGENT_NAME_MAX + 1];
+	struct loop_defer handoff_defer;
+	uint64_t human_window;		/* when this minute of asks began */
+	unsigned int human_asks;	/* request_human in that minute */
 	/*
 	 * Messages to a person sent while the one before is being stored
 	 * (the visitor gets no reply to wait for): held, and each sent when
@@ -324,6 +338,7 @@ wsess_free(struct wsess *s)
 	if (s->turn != NULL)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	loop_defer_cancel(&s->held_defer);
+	loop_defer_cancel(&s->handoff_defer);
 	while ((h = STAILQ_FIRST(&s->held)) != NULL) {
 		STAILQ_REMOVE_HEAD(&s->held, entry);
 		free(h);
@@ -378,6 +393,26 @@ visitor_event_text(const struct st_event *ev)
 	return text;
 }
 
+/*
+ * A handoff event for s. A person taking over stops the reply in flight:
+ * the visitor's stream ends (the text so far stored as interrupted), then
+ * the handoff is told (turn_over); so is any change while a turn ends.
+ */
+static void
+visitor_handoff(struct wsess *s, const struct st_event *ev)
+{
+	if (s->turn == NULL && s->pend_handoff == HANDOFF_UNKNOWN) {
+		wsend_handoff(s, ev->state, ev->name);
+		return;
+	}
+	s->pend_handoff = ev->state;
+	strlcpy(s->pend_name, ev->name, sizeof(s->pend_name));
+	if (s->turn == NULL)
+		loop_defer(&s->handoff_defer);
+	else if (ev->state == ST_HANDOFF_HUMAN)
+		turn_stop(s->turn);
+}
+
 /* One of storaged's visitor events to this worker's sockets on its conversation. */
 static void
 visitor_event(const uint8_t *payload, size_t len)
@@ -399,7 +434,7 @@ visitor_event(const uint8_t *payload, size_t len)
 		if (s->ws == NULL || strcmp(s->conv, ev.conv.id) != 0)
 			continue;
 		if (ev.kind == ST_EV_HANDOFF) {
-			wsend_handoff(s, ev.state, ev.name);
+			visitor_handoff(s, &ev);
 			continue;
 		}
 		/*
@@ -523,8 +558,22 @@ static void
 turn_over(struct wsess *s)
 {
 	s->turn = NULL;
+	if (s->pend_handoff != HANDOFF_UNKNOWN)
+		loop_defer(&s->handoff_defer);
 	if (!STAILQ_EMPTY(&s->held))
 		loop_defer(&s->held_defer);
+}
+
+/* The handoff held while the stopped turn ended (visitor_event). */
+static void
+handoff_run(void *arg)
+{
+	struct wsess *s = arg;
+	int state = s->pend_handoff;
+
+	s->pend_handoff = HANDOFF_UNKNOWN;
+	if (s->ws != NULL && state != HANDOFF_UNKNOWN)
+		wsend_handoff(s, state, s->pend_name);
 }
 
 static void
@@ -533,8 +582,10 @@ ws_done(void *fe, const char *conv_id, const char *content)
 	struct wsess *s = fe;
 
 	turn_over(s);
-	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message", "role",
-	    "assistant", "content", content));
+	/* "" is a reply stopped before its first word: nothing to show. */
+	if (content[0] != '\0')
+		wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message",
+		    "role", "assistant", "content", content));
 	wsend_type(s, "typing_stop");
 }
 
@@ -844,11 +895,29 @@ human_done(const struct storec_result *r, void *arg)
 	st_conv_free(&conv);
 }
 
-/* {"type":"request_human"}: a person, please (handoff_enabled widgets). */
+/* One more request_human this minute: 1 when within HUMAN_ASKS_MAX. */
+static int
+human_ask_allowed(struct wsess *s)
+{
+	uint64_t now = loop_now();
+
+	if (now - s->human_window >= HUMAN_WINDOW_MS) {
+		s->human_window = now;
+		s->human_asks = 0;
+	}
+	return ++s->human_asks <= HUMAN_ASKS_MAX;
+}
+
+/*
+ * {"type":"request_human"}: a person, please (handoff_enabled widgets).
+ * Asked again while a person is wanted or answers, the visitor hears the
+ * state without a trip to storaged.
+ */
 static void
 on_request_human(struct wsess *s)
 {
 	struct penc e;
+	int state;
 
 	if (!s->handoff_enabled) {
 		wsend_error(s, "request_human: this chat has no person to "
@@ -865,6 +934,17 @@ on_request_human(struct wsess *s)
 	}
 	if (s->hreq != NULL)
 		return;		/* asked already; its answer comes */
+	if (!human_ask_allowed(s)) {
+		wsend_error(s, HUMAN_TOO_MANY_TEXT);
+		return;
+	}
+	if (s->handoff == ST_HANDOFF_WAITING || s->handoff == ST_HANDOFF_HUMAN) {
+		/* Asked already: the state again, nothing to store. */
+		state = s->handoff;
+		s->handoff = HANDOFF_UNKNOWN;
+		wsend_handoff(s, state, NULL);
+		return;
+	}
 	wsess_enc(&e, s);
 	if (storec_send(PROTO_ST_WS_REQUEST_HUMAN, &e, human_done, s,
 	    &s->hreq) < 0)
@@ -1346,6 +1426,8 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	s->handoff = HANDOFF_UNKNOWN;
 	STAILQ_INIT(&s->held);
 	loop_defer_init(&s->held_defer, held_run, s);
+	loop_defer_init(&s->handoff_defer, handoff_run, s);
+	s->pend_handoff = HANDOFF_UNKNOWN;
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

@@ -402,20 +402,40 @@ utf8_cut(const char *s, size_t len, size_t max)
 	return max;
 }
 
-/* The length of key (8 bytes or more) when s starts with it, else 0. */
+/*
+ * The length of key (8 bytes or more) when s starts with it, in any case,
+ * else 0: a model that upper-cases what it echoes leaks it all the same.
+ */
 static size_t
 key_at(const char *s, size_t len, const char *key)
 {
 	size_t klen = key != NULL ? strlen(key) : 0;
 
-	return klen >= 8 && len >= klen && memcmp(s, key, klen) == 0 ?
+	return klen >= 8 && len >= klen && strncasecmp(s, key, klen) == 0 ?
 	    klen : 0;
 }
 
+/* The length of "://user:pw@" when s starts with it, else 0. */
+static size_t
+userinfo_at(const char *s, size_t len)
+{
+	size_t j;
+
+	if (len < 4 || memcmp(s, "://", 3) != 0)
+		return 0;
+	for (j = 3; j < len && s[j] != '@'; j++)
+		if (strchr("/?# \"'<>", s[j]) != NULL ||
+		    (unsigned char)s[j] < 0x21)
+			return 0;
+	return j < len && j > 3 ? j + 1 : 0;
+}
+
 /*
- * A short error text from the model, made safe to log and store: bounded,
- * no control characters, anything that looks like an API key (the
- * deployment's, the transfer's own, "sk-...") masked.
+ * A short error text from the model, made safe to log and store: no control
+ * characters, anything that looks like an API key (the deployment's, the
+ * transfer's own, "sk-...") or a URL's credentials masked. The masking runs
+ * on the whole text, the cut after it: a key across the cut would leak its
+ * start.
  */
 static char *
 safe_text(const struct upstream *u, const char *s, size_t len)
@@ -423,8 +443,8 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 	char *out;
 	size_t i, o = 0, klen;
 
-	len = utf8_cut(s, len, UP_ERRMSG_MAX);
-	if ((out = malloc(len + 1)) == NULL)
+	/* Each mask is at most 3 bytes longer than what it hides. */
+	if ((out = malloc(2 * len + 8)) == NULL)
 		return NULL;
 	for (i = 0; i < len; ) {
 		if ((klen = key_at(s + i, len - i, api_key)) > 0 ||
@@ -434,7 +454,13 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 			i += klen;
 			continue;
 		}
-		if (len - i >= 3 && memcmp(s + i, "sk-", 3) == 0) {
+		if ((klen = userinfo_at(s + i, len - i)) > 0) {
+			memcpy(out + o, "://***@", 7);
+			o += 7;
+			i += klen;
+			continue;
+		}
+		if (len - i >= 3 && strncasecmp(s + i, "sk-", 3) == 0) {
 			memcpy(out + o, "sk-***", 6);
 			o += 6;
 			for (i += 3; i < len && (isalnum((unsigned char)s[i]) ||
@@ -446,7 +472,7 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 		    ' ' : s[i];
 		i++;
 	}
-	out[o] = '\0';
+	out[utf8_cut(out, o, UP_ERRMSG_MAX)] = '\0';
 	return out;
 }
 

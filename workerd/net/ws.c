@@ -61,6 +61,7 @@ struct ws {
 	int rfail;			/* the peer's side ended: EOF or error */
 	int broken;			/* write error or no memory: drop */
 	int raw_close;			/* our close frame was written by hand */
+	int bad_close;			/* the peer's close had a 1-byte body */
 	int lingering;			/* write side shut: drain until EOF */
 	int high;			/* output reached WS_OUT_MAX / 4 */
 	int owed;			/* sent since output was last empty */
@@ -304,8 +305,13 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 			ws_fail(ws, WS_CLOSE_UNSUPPORTED,
 			    "binary messages are not supported");
 		break;
+	case WSLAY_CONNECTION_CLOSE:
+		/* wslay answers with an empty close; RFC 6455 5.5.1: 1002. */
+		if (m->msg_length == 1)
+			ws->bad_close = 1;
+		break;
 	default:
-		/* Ping (wslay queued the pong), pong, close (wslay answers). */
+		/* Ping (wslay queued the pong), pong. */
 		break;
 	}
 }
@@ -461,10 +467,28 @@ ws_finish(struct ws *ws, const char *why)
 
 /* ------------------------------------------------------------ I/O */
 
+/*
+ * Our 1002 written by hand in place of what wslay would send, which it
+ * never frames: we stop its writing first.
+ */
+static void
+ws_protocol_close(struct ws *ws, const char *why)
+{
+	static const unsigned char proto_close[] = { 0x88, 0x02, 0x03, 0xea };
+
+	log_debug("websocket %d: closing 1002: %s", ws->fd, why);
+	if (ws->sent_code == 0 && !ws->raw_close) {
+		wslay_event_shutdown_write(ws->ctx);
+		buf_add(&ws->out, proto_close, sizeof(proto_close));
+		ws->raw_close = 1;
+		ws->sent_code = WS_CLOSE_PROTOCOL;
+	}
+	wslay_event_shutdown_read(ws->ctx);
+}
+
 static void
 ws_read(struct ws *ws)
 {
-	static const unsigned char proto_close[] = { 0x88, 0x02, 0x03, 0xea };
 	int r;
 
 	ws->round = 0;
@@ -472,6 +496,10 @@ ws_read(struct ws *ws)
 	if (ws->rfail) {
 		/* Nobody to send wslay's empty close to. */
 		wslay_event_shutdown_write(ws->ctx);
+		return;
+	}
+	if (ws->bad_close) {
+		ws_protocol_close(ws, "close frame with a 1-byte body");
 		return;
 	}
 	if (r >= 0)
@@ -486,14 +514,7 @@ ws_read(struct ws *ws)
 	 * without a code (framed only when we pump, which we don't):
 	 * what is wrong is the protocol, 1002.
 	 */
-	log_debug("websocket %d: closing 1002: bad frame", ws->fd);
-	if (ws->sent_code == 0 && !ws->raw_close) {
-		wslay_event_shutdown_write(ws->ctx);
-		buf_add(&ws->out, proto_close, sizeof(proto_close));
-		ws->raw_close = 1;
-		ws->sent_code = WS_CLOSE_PROTOCOL;
-	}
-	wslay_event_shutdown_read(ws->ctx);
+	ws_protocol_close(ws, "bad frame");
 }
 
 static void

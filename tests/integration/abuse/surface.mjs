@@ -175,6 +175,7 @@ describe('the public surface (issue 13: metrics, HTTP chat, CSV, connection caps
       mock: true,
       env: {
         TRUST_PROXY: PROXY,
+        PARLEY_METRICS_OPEN: 'loopback',
         RATE_LIMIT_MAX_REQUESTS: '0',
         PARLEY_MAX_CONNS_PER_CLIENT: String(CONN_CAP),
         PARLEY_MAX_WS_PER_CLIENT: String(WS_CAP),
@@ -196,9 +197,9 @@ describe('the public surface (issue 13: metrics, HTTP chat, CSV, connection caps
 
   test('/metrics: a forwarded request or a trusted proxy needs the key', async () => {
     const key = { 'x-admin-api-key': p.adminKey };
-    assert.equal((await p.get('/metrics')).status, 200, 'loopback, not forwarded');
+    assert.equal((await p.get('/metrics')).status, 200, 'loopback, not forwarded, PARLEY_METRICS_OPEN=loopback');
     for (const h of [{ 'X-Forwarded-For': '203.0.113.9' }, { Forwarded: 'for=203.0.113.9' },
-      { 'X-Forwarded-For': '127.0.0.1' }, { 'X-Forwarded-For': '' }]) {
+      { 'X-Forwarded-For': '127.0.0.1' }, { 'X-Forwarded-For': '' }, { 'X-Real-IP': '203.0.113.9' }]) {
       const r = await p.get('/metrics', { headers: h });
       assertJsonError(r, 401, 'Unauthorized');
       assert.equal((await p.get('/metrics', { headers: { ...h, ...key } })).status, 200);

@@ -435,6 +435,59 @@ test_agent_crud(void **state)
 	st_agent_free(&b);
 }
 
+/*
+ * A new base_url clears the stored key unless the same update sets one: a
+ * stolen dashboard session cannot send the key to a server of its own.
+ */
+static void
+test_key_follows_url(void **state)
+{
+	struct fix *f = *state;
+	struct st_agent in, a, g;
+
+	in = agent_named("Sales");
+	in.base_url = strdup("https://llm.example/v1");
+	in.api_key = strdup("sk-agent-secret");
+	assert_int_equal(agent_create(f, &in, &a), 0);
+	assert_int_equal(a.api_key_set, 1);
+
+	/* The same URL again, and other fields: the key stays. */
+	assert_int_equal(agent_update(f, a.id, ST_AF_BASE_URL | ST_AF_NAME,
+	    &in, &g), 0);
+	assert_int_equal(g.api_key_set, 1);
+	st_agent_free(&g);
+
+	/* A new URL alone: the key is gone. */
+	free(in.base_url);
+	in.base_url = strdup("https://attacker.example/v1");
+	assert_int_equal(agent_update(f, a.id, ST_AF_BASE_URL, &in, &g), 0);
+	assert_string_equal(g.base_url, "https://attacker.example/v1");
+	assert_int_equal(g.api_key_set, 0);
+	st_agent_free(&g);
+	assert_int_equal(agent_get(f, a.id, &g), 0);
+	assert_int_equal(g.api_key_set, 0);
+	st_agent_free(&g);
+
+	/* A new URL with a new key: the new key. */
+	free(in.base_url);
+	in.base_url = strdup("https://llm2.example/v1");
+	free(in.api_key);
+	in.api_key = strdup("sk-second-key");
+	assert_int_equal(agent_update(f, a.id, ST_AF_BASE_URL | ST_AF_API_KEY,
+	    &in, &g), 0);
+	assert_int_equal(g.api_key_set, 1);
+	st_agent_free(&g);
+
+	/* Back to the deployment's URL (""): the key is cleared too. */
+	free(in.base_url);
+	in.base_url = strdup("");
+	assert_int_equal(agent_update(f, a.id, ST_AF_BASE_URL, &in, &g), 0);
+	assert_int_equal(g.api_key_set, 0);
+	st_agent_free(&g);
+	st_agent_free(&in);
+	st_agent_free(&a);
+}
+
 static void
 test_agent_delete_in_use(void **state)
 {
@@ -1089,6 +1142,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_agent_crud),
+		T(test_key_follows_url),
 		T(test_agent_delete_in_use),
 		T(test_agent_limit),
 		T(test_begin_agent),

@@ -117,6 +117,14 @@ test_agent_json(void **state)
 	assert_null(strstr(s, SECRET));
 	assert_null(strstr(s, "api_key\""));
 	free(s);
+
+	/* A stored URL's credentials are not shown. */
+	free(a.base_url);
+	a.base_url = strdup("https://bob:hunter22@llm.example/v1");
+	s = test_dump(agent_json(&a));
+	assert_non_null(strstr(s, "\"base_url\":\"https://***@llm.example/v1\""));
+	assert_null(strstr(s, "hunter22"));
+	free(s);
 	a.temperature_milli = 0;
 	s = test_dump(agent_json(&a));
 	assert_non_null(strstr(s, "\"temperature\":0.0"));

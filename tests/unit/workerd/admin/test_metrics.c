@@ -210,6 +210,16 @@ metrics_test_access(void **state)
 	memset(&lo, 0, sizeof(lo));
 	peer(&lo.addr, 4, "127.0.0.1");
 	lo.prefix = 32;
+	/* By default (PARLEY_METRICS_OPEN=off) even loopback needs the key. */
+	wsettings.metrics_open = SETTINGS_METRICS_OFF;
+	peer(&a, 4, "127.0.0.1");
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
+	assert_int_equal(metrics_access(&a, 0,
+	    "the-admin-key-0123456789abcdef"), 0);
+	peer(&a, 6, "::1");
+	assert_int_equal(metrics_access(&a, 0, NULL), 401);
+	/* Opened to loopback. */
+	wsettings.metrics_open = SETTINGS_METRICS_LOOPBACK;
 	peer(&a, 4, "127.0.0.1");
 	assert_int_equal(metrics_access(&a, 0, NULL), 0);
 	assert_int_equal(metrics_access(&a, 0, "wrong"), 0);
@@ -258,6 +268,7 @@ metrics_test_access(void **state)
 	peer(&a, 4, "10.0.0.1");
 	assert_int_equal(metrics_access(&a, 0, "x"), 401);
 	assert_int_equal(metrics_access(&a, 0, ""), 401);
+	wsettings.metrics_open = SETTINGS_METRICS_OFF;
 }
 
 static void
@@ -279,6 +290,9 @@ metrics_test_forwarded(void **state)
 	assert_int_equal(metrics_forwarded(&req), 1);
 	req.headers[1].name = "forwarded";
 	req.headers[1].value = "for=203.0.113.9";
+	assert_int_equal(metrics_forwarded(&req), 1);
+	req.headers[1].name = "x-real-ip";
+	req.headers[1].value = "203.0.113.9";
 	assert_int_equal(metrics_forwarded(&req), 1);
 	req.headers[1].name = "x-forwarded-host";
 	assert_int_equal(metrics_forwarded(&req), 0);

@@ -1152,6 +1152,51 @@ test_agent_key_masked(void **state)
 }
 
 /*
+ * The key across the 200-byte cut of the model's text (it starts at byte
+ * 190), an upper-cased copy of it and a URL's password: each masked, as the
+ * masking runs before the cut.
+ */
+static void
+test_key_masked_before_cut(void **state)
+{
+	struct upstream_msg m = { "user", "hi" };
+	struct upstream_req req;
+	static struct xfer x;
+	char b[512], resp[1024], url[64], pad[127];
+	pid_t pid;
+	int st;
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(b, sizeof(b), "{\"error\":{\"message\":\"%s "
+	    "AGENT.SECRET.0123 via http://bob:hunter22@up.example/v1 "
+	    "%sagent.secret.0123\"}}", "Bad key", pad);
+	snprintf(resp, sizeof(resp), "HTTP/1.1 401 Unauthorized\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu"
+	    "\r\n\r\n%s", strlen(b), b);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1",
+	    canned(resp, strlen(resp), 0, &pid));
+	memset(&req, 0, sizeof(req));
+	req.msgs = &m;
+	req.nmsgs = 1;
+	req.base_url = url;
+	req.api_key = "agent.secret.0123";
+	x_init(&x);
+	x.u = upstream_start(&req, &xcbs, &x);
+	assert_non_null(x.u);
+	assert_true(drive_until(&x.done, 5000));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_true(strlen(x.res.error) <= 200);
+	assert_null(strcasestr(x.res.error, "agent"));
+	assert_null(strstr(x.res.error, "hunter22"));
+	assert_non_null(strstr(x.res.error, "Bad key *** via http://***@up."));
+	assert_non_null(strstr(x.res.error, "xxx***"));
+	x_free(&x);
+}
+
+/*
  * Connections are kept per server: two base URLs naming the mock by two
  * host names alternate, and each keeps its one connection; two base
  * URLs on the same host and port share one.
@@ -1607,6 +1652,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_per_base_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_key_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_masked_before_cut, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sharded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_request_freed, setup, teardown),
