@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "agentmsg.h"
 #include "exportrows.h"
 
@@ -22,6 +24,16 @@ adds(struct penc *e, const char *s)
 }
 
 /* ------------------------------------------------------------ JSON */
+
+void
+exprow_session(const char *session, char out[EXPROW_SESSION_LEN + 1])
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)session, strlen(session), d);
+	memcpy(out, "sha256:", 7);
+	proto_hex_encode(d, (EXPROW_SESSION_LEN - 7) / 2, out + 7);
+}
 
 json_t *
 exprow_text(const char *s)
@@ -198,10 +210,11 @@ row(struct penc *e, enum export_format fmt, const struct col *c, size_t n)
 int
 exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 {
+	char session[EXPROW_SESSION_LEN + 1];
 	const struct col c[] = {
 		{ "id", COL_TEXT, cv->id, 0 },
 		{ "widgetId", COL_TEXT, cv->widget, 0 },
-		{ "sessionId", COL_TEXT, cv->session, 0 },
+		{ "sessionId", COL_TEXT, session, 0 },
 		{ "contactId", COL_ID, cv->contact_id, 0 },
 		{ "createdAt", COL_NUM, NULL, cv->created_at },
 		{ "updatedAt", COL_NUM, NULL, cv->updated_at },
@@ -210,6 +223,7 @@ exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 		{ "handoff", COL_TEXT, st_handoff_name(cv->handoff), 0 },
 	};
 
+	exprow_session(cv->session, session);
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
 }
 

@@ -21,6 +21,15 @@ json_t *exprow_text(const char *s);
 void exprow_oset(json_t *o, const char *k, json_t *v, int *err);
 /* o, or NULL (o freed) when a exprow_oset() on it failed. */
 json_t *exprow_odone(json_t *o, int err);
+/*
+ * A conversation's session as admins see it: "sha256:" and the first 24
+ * hex digits of its SHA-256. The Open Chat Widget's sessionId is the
+ * visitor's credential (with the public widget key it reads and writes
+ * the conversation), so no answer or export shows it; the digest still
+ * groups a session's rows, and the conversation id is the admin's handle.
+ */
+#define EXPROW_SESSION_LEN	(7 + 24)
+void exprow_session(const char *session, char out[EXPROW_SESSION_LEN + 1]);
 /* Milliseconds since the epoch, as the admin API shows times. */
 json_t *exprow_ms(uint64_t ms);
 /*

@@ -42,6 +42,10 @@
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
 /* The meta record of the expiry index's one-time backfill. */
 #define BACKFILL_KEY	"wsess_backfill"
+/* The meta record of the sessions' move to their own namespace (once). */
+#define WSNS_KEY	"wsess_namespace"
+/* Outside the HTTP API's sessionId alphabet ([A-Za-z0-9._:-]). */
+#define WS_SESSION_MARK	'~'
 
 /* ---------------------------------------------------------------- records */
 
@@ -509,6 +513,9 @@ widget_add(struct store_txn *t, struct st_widget *w)
 }
 
 static int backfill_init(struct store_txn *);
+static int wsess_namespace_init(struct store_txn *);
+static int keys_from(struct store_txn *, MDB_dbi, const void *, size_t, int,
+    size_t, size_t, uint8_t *, uint32_t, uint32_t *);
 
 static int
 widgetstore_init(struct store_txn *t)
@@ -517,7 +524,7 @@ widgetstore_init(struct store_txn *t)
 	int rc;
 
 	t->st->wsess_new_max = ST_NEW_SESSIONS_PER_MIN;
-	if (backfill_init(t) != 0)
+	if (backfill_init(t) != 0 || wsess_namespace_init(t) != 0)
 		return t->err;
 	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, &w)) == 0) {
 		st_widget_free(&w);
@@ -847,7 +854,8 @@ wsess_create(struct store_txn *t, const char *widget,
 
 	memset(s, 0, sizeof(*s));
 	proto_random(r, sizeof(r));
-	proto_hex_encode(r, sizeof(r), s->id);
+	s->id[0] = WS_SESSION_MARK;
+	proto_hex_encode(r, sizeof(r), s->id + 1);
 	strlcpy(s->widget, widget, sizeof(s->widget));
 	s->created_at = t->st->now();
 	wsess_touch(t, hash, s, s->created_at, idle_ms);
@@ -1223,6 +1231,91 @@ backfill_init(struct store_txn *t)
 	if (ms.ms_entries > 0)
 		log_info("%zu visitor sessions predate their expiry index: "
 		    "indexing them in batches", ms.ms_entries);
+	return t->err;
+}
+
+/*
+ * One session made before the namespace: its id and its conversation's
+ * session become WS_SESSION_MARK and the same digits, the sessions index
+ * with them.
+ */
+static void
+wsess_rename(struct store_txn *t, const uint8_t *hash, struct store_wsess *s)
+{
+	uint8_t skey[SESS_KEY_MAX], cid[ID_LEN];
+	char id[sizeof(s->id)];
+	struct st_conv c;
+	size_t klen;
+	MDB_val v;
+
+	id[0] = WS_SESSION_MARK;
+	strlcpy(id + 1, s->id, sizeof(id) - 1);
+	if (sess_conv_id(t, s->widget, s->id, cid) == 0 &&
+	    conv_load(t, cid, &c) == 0) {
+		if (sess_key(t, s->widget, s->id, skey, &klen) == 0 &&
+		    db_get(t, t->st->sessions, skey, klen, &v,
+		    "get session") == 0) {
+			uint8_t val[1 + ID_LEN];
+
+			memcpy(val, v.mv_data, v.mv_size < sizeof(val) ?
+			    v.mv_size : sizeof(val));
+			db_del(t, t->st->sessions, skey, klen, "del session");
+			if (sess_key(t, s->widget, id, skey, &klen) == 0)
+				db_put(t, t->st->sessions, skey, klen, val,
+				    sizeof(val), "put session");
+		}
+		strlcpy(c.session, id, sizeof(c.session));
+		conv_save(t, cid, &c);
+		st_conv_free(&c);
+	}
+	strlcpy(s->id, id, sizeof(s->id));
+	wsess_save(t, hash, s, s->expires_at);
+}
+
+/*
+ * Visitor sessions stored before issue 20 named their conversations by 32
+ * hex digits, a sessionId the HTTP API accepts too: anyone who read one
+ * in an export could open the conversation. Each is renamed once, at
+ * start, in this one txn.
+ */
+static int
+wsess_namespace_init(struct store_txn *t)
+{
+	static const uint8_t done = ST_RECORD_VERSION;
+	struct store_wsess s;
+	uint8_t *hashes = NULL;
+	uint32_t n = 0, i, moved = 0;
+	MDB_stat ms;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, WSNS_KEY, strlen(WSNS_KEY), &v,
+	    "get session namespace")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_stat(t->txn, t->st->wsessions, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat visitor sessions");
+	if (ms.ms_entries > 0 && ((hashes = malloc(ms.ms_entries *
+	    (size_t)ST_TOKEN_HASH_LEN)) == NULL))
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	/* The keys first: the records change under a cursor otherwise. */
+	if (ms.ms_entries > 0 && keys_from(t, t->st->wsessions, NULL, 0, 0, 0,
+	    ST_TOKEN_HASH_LEN, hashes, (uint32_t)ms.ms_entries, &n) < 0)
+		goto out;
+	for (i = 0; i < n && t->err == 0; i++) {
+		const uint8_t *h = hashes + (size_t)i * ST_TOKEN_HASH_LEN;
+
+		if (wsess_load(t, h, &s) != 0 || s.id[0] == WS_SESSION_MARK)
+			continue;
+		wsess_rename(t, h, &s);
+		moved++;
+	}
+	db_put(t, t->st->meta, WSNS_KEY, strlen(WSNS_KEY), &done, 1,
+	    "put session namespace");
+	if (moved > 0 && t->err == 0)
+		log_info("visitor sessions: %u moved to their own namespace",
+		    moved);
+out:
+	free(hashes);
 	return t->err;
 }
 

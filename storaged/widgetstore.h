@@ -21,7 +21,12 @@
 
 /* A visitor session as stored (keyed by its token's hash). */
 struct store_wsess {
-	char id[ST_ID_HEX + 1];			/* its conversation's session */
+	/*
+	 * Its conversation's session: WS_SESSION_MARK and 32 hex digits, a
+	 * name the HTTP API's sessionId cannot give (it opens the
+	 * conversation with the session token only).
+	 */
+	char id[ST_ID_HEX + 2];
 	char widget[ST_WIDGET_MAX + 1];		/* the widget's internal id */
 	uint64_t created_at;
 	uint64_t active_at;

@@ -107,6 +107,7 @@ main(int argc, char *argv[], char *envp[])
 	storec_init(sockpath);
 	wschat_init();
 	metrics_init();
+	worker_trim_start();
 	master_ready();
 	log_debug("ready");
 

@@ -43,66 +43,73 @@ static void router_health_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 static const struct route routes[] = {
-	{ M_GET,	"/health",			router_health_get, 0 },
-	{ M_GET,	"/metrics",			metrics_get, 0 },
-	{ M_GET,	"/v1/openapi.json",		openapi_get, 0 },
-	{ M_POST,	"/v1/chat",			chat_post_v1, 0 },
-	{ M_POST,	"/v1/chat/stream",		chat_post_stream, 0 },
-	{ M_POST,	"/chat",			chat_post_stream, 0 },
-	{ M_GET,	"/v1/chat/history",		chat_get_history, 0 },
+	{ M_GET,	"/health",			router_health_get, 0, 0 },
+	{ M_GET,	"/metrics",			metrics_get, 0, 0 },
+	{ M_GET,	"/v1/openapi.json",		openapi_get, 0, 0 },
+	{ M_POST,	"/v1/chat",			chat_post_v1, 0,
+	    ROUTE_BODY_CHAT },
+	{ M_POST,	"/v1/chat/stream",		chat_post_stream, 0,
+	    ROUTE_BODY_CHAT },
+	{ M_POST,	"/chat",			chat_post_stream, 0,
+	    ROUTE_BODY_CHAT },
+	{ M_GET,	"/v1/chat/history",		chat_get_history, 0, 0 },
 	{ M_GET,	"/v1/admin/conversations",	admin_conv_list,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_GET,	"/v1/admin/conversations/:id",	admin_conv_get,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_DELETE,	"/v1/admin/conversations/:id",	admin_conv_delete,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_POST,	"/v1/admin/conversations/:id/handoff", handoff_post,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_POST,	"/v1/admin/conversations/:id/messages",
-	    handoff_message_post, R_ADMIN },
+	    handoff_message_post, R_ADMIN, ROUTE_BODY_ADMIN },
 	{ M_POST,	"/v1/admin/conversations/:id/typing",
-	    handoff_typing_post, R_ADMIN },
-	{ M_GET,	"/v1/admin/events",		events_get, R_ADMIN },
-	{ M_GET,	"/v1/admin/export",		export_get, R_ADMIN },
-	{ M_GET,	"/v1/admin/widgets",		widgets_list, R_ADMIN },
-	{ M_POST,	"/v1/admin/widgets",		widgets_create, R_ADMIN },
-	{ M_GET,	"/v1/admin/widgets/:wid",	widgets_get, R_ADMIN },
-	{ M_PATCH,	"/v1/admin/widgets/:wid",	widgets_update, R_ADMIN },
-	{ M_DELETE,	"/v1/admin/widgets/:wid",	widgets_delete, R_ADMIN },
+	    handoff_typing_post, R_ADMIN, 0 },
+	{ M_GET,	"/v1/admin/events",		events_get, R_ADMIN, 0 },
+	{ M_GET,	"/v1/admin/export",		export_get, R_ADMIN, 0 },
+	{ M_GET,	"/v1/admin/widgets",		widgets_list, R_ADMIN, 0 },
+	{ M_POST,	"/v1/admin/widgets",		widgets_create, R_ADMIN,
+	    ROUTE_BODY_ADMIN },
+	{ M_GET,	"/v1/admin/widgets/:wid",	widgets_get, R_ADMIN, 0 },
+	{ M_PATCH,	"/v1/admin/widgets/:wid",	widgets_update, R_ADMIN,
+	    ROUTE_BODY_ADMIN },
+	{ M_DELETE,	"/v1/admin/widgets/:wid",	widgets_delete, R_ADMIN, 0 },
 	{ M_POST,	"/v1/admin/widgets/:wid/reset-id", widgets_reset_id,
-	    R_ADMIN },
-	{ M_GET,	"/v1/admin/agents",		agents_list, R_ADMIN },
-	{ M_POST,	"/v1/admin/agents",		agents_create, R_ADMIN },
-	{ M_GET,	"/v1/admin/agents/:agent_id",	agents_get, R_ADMIN },
-	{ M_PATCH,	"/v1/admin/agents/:agent_id",	agents_update, R_ADMIN },
-	{ M_DELETE,	"/v1/admin/agents/:agent_id",	agents_delete, R_ADMIN },
+	    R_ADMIN, 0 },
+	{ M_GET,	"/v1/admin/agents",		agents_list, R_ADMIN, 0 },
+	{ M_POST,	"/v1/admin/agents",		agents_create, R_ADMIN,
+	    ROUTE_BODY_ADMIN },
+	{ M_GET,	"/v1/admin/agents/:agent_id",	agents_get, R_ADMIN, 0 },
+	{ M_PATCH,	"/v1/admin/agents/:agent_id",	agents_update, R_ADMIN,
+	    ROUTE_BODY_ADMIN },
+	{ M_DELETE,	"/v1/admin/agents/:agent_id",	agents_delete, R_ADMIN, 0 },
 	{ M_GET,	"/v1/admin/contacts",		widgets_contacts_list,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_GET,	"/v1/admin/contacts/:id",	widgets_contact_get,
-	    R_ADMIN },
+	    R_ADMIN, 0 },
 	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widgets_config_get,
-	    R_PUBLIC },
-	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, R_PUBLIC },
+	    R_PUBLIC, 0 },
+	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, R_PUBLIC, 0 },
 	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get,
-	    R_PUBLIC },
+	    R_PUBLIC, 0 },
 	{ M_GET,	"/api/widget/embed.js",		static_bundle_get,
-	    R_PUBLIC },
-	{ M_GET,	"/widget-test.html",		static_page_get, 0 },
-	{ M_GET,	"/headless-test.html",		static_page_get, 0 },
-	{ M_GET,	"/test-pages/:file",		static_asset_get, 0 },
+	    R_PUBLIC, 0 },
+	{ M_GET,	"/widget-test.html",		static_page_get, 0, 0 },
+	{ M_GET,	"/headless-test.html",		static_page_get, 0, 0 },
+	{ M_GET,	"/test-pages/:file",		static_asset_get, 0, 0 },
 	{ M_GET,	"/login",			dashpages_login_redirect,
-	    R_DASH },
-	{ M_GET,	"/dashboard",			dashpages_index_get, R_DASH },
+	    R_DASH, 0 },
+	{ M_GET,	"/dashboard",			dashpages_index_get, R_DASH, 0 },
 	{ M_GET,	"/dashboard/login",		dashpages_login_page_get,
-	    R_DASH },
+	    R_DASH, 0 },
 	{ M_GET,	"/dashboard/assets/:file",	dashpages_asset_get,
-	    R_DASH },
+	    R_DASH, 0 },
 	{ M_POST,	"/dashboard/api/login",		dashauth_login_post,
-	    R_DASH },
+	    R_DASH, 0 },
 	{ M_GET,	"/dashboard/api/session",	dashauth_session_get,
-	    R_DASH },
+	    R_DASH, 0 },
 	{ M_POST,	"/dashboard/api/logout",	dashauth_logout_post,
-	    R_DASH },
+	    R_DASH, 0 },
 };
 
 void
@@ -114,6 +121,7 @@ router_wire(void)
 		.quitting = worker_quitting,
 		.conns_changed = worker_conns_changed,
 		.sreq_cancel = storec_cancel,
+		.body_max = router_body_max,
 	};
 
 	conn_hooks_set(&hooks);
@@ -288,6 +296,17 @@ router_match(enum http_method method, const char *path, struct route_match *m)
 		return ROUTE_NOT_FOUND;
 	allow_string(known, m->allow, sizeof(m->allow));
 	return ROUTE_BAD_METHOD;
+}
+
+size_t
+router_body_max(const struct http_request *req)
+{
+	struct route_match m;
+
+	if (router_match(req->method, req->path, &m) != ROUTE_OK ||
+	    m.route->body_max == 0)
+		return ROUTE_BODY_SMALL;
+	return m.route->body_max;
 }
 
 size_t

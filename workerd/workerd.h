@@ -79,6 +79,8 @@ extern struct worker_conf wconf;
 extern struct settings wsettings;
 
 void worker_conf_defaults(void);
+/* Gives freed heap memory back to the system now and then (worker.c). */
+void worker_trim_start(void);
 /* Leave: no new connections, finish what is in flight, then stop the loop. */
 void worker_quit(uint32_t grace_ms, int close_idle);
 int worker_quitting(void);
@@ -129,6 +131,13 @@ struct conn;
  * start with conn_hooks_set() (router_wire() does it), so that net/ calls
  * nothing above it. A member left NULL does nothing (dispatch: 503).
  */
+/* A request body's charge (clientcap.c): its client's count, the bytes. */
+struct clientcap;
+struct clientcap_body {
+	struct clientcap *cap;
+	size_t bytes;
+};
+
 struct conn_hooks {
 	/* Starts answering a parsed request (the router). */
 	void (*dispatch)(struct conn *, struct http_request *);
@@ -140,6 +149,8 @@ struct conn_hooks {
 	void (*conns_changed)(unsigned int n);
 	/* Forgets the storaged request a handler left in c->sreq. */
 	void (*sreq_cancel)(struct storec_req *);
+	/* The most body bytes the request may send (its route's limit). */
+	size_t (*body_max)(const struct http_request *);
 };
 
 struct conn {
@@ -187,6 +198,7 @@ struct conn {
 	int busy_input;
 	struct ipaddr peer;	/* the socket's peer address */
 	struct clientcap *cap;	/* its count in its client's (NULL: none) */
+	struct clientcap_body body;	/* the body being read, charged */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
 	int route_ix;		/* router_route() index of the request; -1 none */
@@ -294,7 +306,18 @@ struct route {
 	const char *pattern;	/* "/a/b", a ":name" segment matches one segment */
 	route_fn fn;
 	unsigned int flags;	/* R_* */
+	size_t body_max;	/* its requests' body limit; 0: ROUTE_BODY_SMALL */
 };
+
+/*
+ * Request body limits, checked from Content-Length before a byte is read
+ * (conn.c's admit): a body is charged to its client's and the worker's
+ * budgets in full, so each is what its routes need, not more.
+ */
+#define ROUTE_BODY_SMALL	(16 * 1024)	/* none, or a few fields */
+/* A 4,000-character message, each escaped as a surrogate pair (12 bytes). */
+#define ROUTE_BODY_CHAT		(64 * 1024)
+#define ROUTE_BODY_ADMIN	(256 * 1024)	/* a widget, an agent, a message */
 
 enum route_result {
 	ROUTE_OK,
@@ -314,6 +337,8 @@ struct route_match {
 enum route_result router_match(enum http_method, const char *path,
     struct route_match *);
 /* The route table, for the metrics' labels. */
+/* The body limit of req's route (ROUTE_BODY_SMALL when none matches). */
+size_t router_body_max(const struct http_request *);
 size_t router_nroutes(void);
 const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */
@@ -742,7 +767,8 @@ void clientip_key(const struct conn *, const struct http_request *,
 /* ----------------------------------------------------------- clientcap.c */
 
 /* What one client holds open in this worker, each counted apart. */
-enum clientcap_kind { CLIENTCAP_CONN, CLIENTCAP_WS, CLIENTCAP_KINDS };
+enum clientcap_kind { CLIENTCAP_CONN, CLIENTCAP_WS, CLIENTCAP_BODY,
+    CLIENTCAP_KINDS };
 struct clientcap;	/* one client's count: the handle a take returns */
 
 /*
@@ -770,6 +796,17 @@ int clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out);
  */
 int clientcap_ws_take(const struct conn *, const struct http_request *,
     struct clientcap **out);
+/*
+ * Charges n body bytes to the request's client (clientip_of, against
+ * PARLEY_MAX_BODY_KB_PER_CLIENT) and to this worker's total (against
+ * PARLEY_MAX_BODY_MB): 0 with *out set, 429 (the client's budget) or 503
+ * (the worker's), nothing charged. clientcap_body_put gives it back.
+ */
+int clientcap_body_take(const struct conn *, const struct http_request *,
+    size_t n, struct clientcap_body *out);
+void clientcap_body_put(struct clientcap_body *);
+/* The body bytes charged in this worker now. */
+size_t clientcap_body_total(void);
 
 /* ---------------------------------------------------------------- chat.c */
 

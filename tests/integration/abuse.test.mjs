@@ -10,8 +10,14 @@
 //                       flood, the failed-login budget, the fingerprint
 //   abuse/surface.mjs   /metrics behind a proxy, the HTTP chat and the
 //                       default widget, CSV payloads, per-client caps
+//   abuse/memory.mjs    issue 20: half-sent bodies and ping floods from one
+//                       machine, the workers' RSS bounded and given back
+//   abuse/sessionid.mjs issue 20: session ids shown as digests; none opens
+//                       a visitor's conversation over the HTTP API
 // Each part starts its own stack; they run one after another.
 import './abuse/sessions.mjs';
 import './abuse/history.mjs';
 import './abuse/login.mjs';
 import './abuse/surface.mjs';
+import './abuse/memory.mjs';
+import './abuse/sessionid.mjs';

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, pool, sleep } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
+import { sessionShown } from './lib/chat.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -110,7 +111,7 @@ describe('admin API', () => {
       assertConvShape(c);
       const rec = convs.get(c._id);
       assert.ok(rec, `unknown conversation ${c._id}`);
-      assert.equal(c.sessionId, rec.session);
+      assert.equal(c.sessionId, sessionShown(rec.session));
       assert.equal(c.lastMessage, rec.messages.at(-1).content);
       assert.ok(c.updatedAt >= c.createdAt);
     }
@@ -189,7 +190,7 @@ describe('admin API', () => {
     const j = r.json();
     assertConvShape(j.conversation);
     assert.equal(j.conversation._id, conv.id);
-    assert.equal(j.conversation.sessionId, conv.session);
+    assert.equal(j.conversation.sessionId, sessionShown(conv.session));
     assert.equal(j.conversation.lastMessage, sent.at(-1).content);
     assert.equal(j.messages.length, sent.length);
     let prev = 0;

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { Parley, sleep } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import {
-  EMPTY_REPLY, NDJSON_TYPE, SYSTEM_PROMPT, assertGoodStream, chat, sid, stored, stream, streamTurn, waitStored,
+  EMPTY_REPLY, NDJSON_TYPE, SYSTEM_PROMPT, assertGoodStream, chat, sessionShown, sid, stored, stream, streamTurn,
+  waitStored,
 } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 
@@ -233,7 +234,7 @@ describe('chat failures', () => {
     let conv = null;
     for (let i = 0; i < 100 && !conv; i++) {
       const l = await p.admin('/v1/admin/conversations?limit=50');
-      conv = l.json().conversations.find((x) => x.sessionId === s);
+      conv = l.json().conversations.find((x) => x.sessionId === sessionShown(s));
       if (!conv) await sleep(25);
     }
     assert.ok(conv, 'the conversation exists');

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Conn, Parley, pool, sleep } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import {
-  SYSTEM_PROMPT, assertGoodStream, chat, sameText, sid, stored, stream, streamTurn,
+  SYSTEM_PROMPT, assertGoodStream, chat, sameText, sessionShown, sid, stored, stream, streamTurn,
 } from './lib/chat.mjs';
 import { ResponseChecker, validateDocument } from './lib/openapi.mjs';
 
@@ -117,7 +117,7 @@ describe('chat endpoints', () => {
       assert.deepEqual(Object.keys(j).sort(), ['conversationId', 'message']);
       assert.equal(j.message, 'You said: hello there');
       const got = await stored(p, j.conversationId);
-      assert.equal(got.conversation.sessionId, s);
+      assert.equal(got.conversation.sessionId, sessionShown(s));
       assert.deepEqual(got.messages.map((m) => [m.role, m.content, m.status]), [
         ['user', 'hello there', 'complete'],
         ['assistant', 'You said: hello there', 'complete'],
@@ -279,7 +279,7 @@ describe('chat endpoints', () => {
         const { conversationId, message } = assertGoodStream(st, 'You said: stream me please');
         assert.ok(st.tokens.length >= 1);
         const got = await stored(p, conversationId);
-        assert.equal(got.conversation.sessionId, s);
+        assert.equal(got.conversation.sessionId, sessionShown(s));
         assert.deepEqual(got.messages.map((m) => [m.role, m.content, m.status]), [
           ['user', 'stream me please', 'complete'],
           ['assistant', message, 'complete'],
@@ -374,7 +374,7 @@ describe('chat endpoints', () => {
       });
       for (const [s, id] of convs) {
         const got = await stored(p, id);
-        assert.equal(got.conversation.sessionId, s);
+        assert.equal(got.conversation.sessionId, sessionShown(s));
         assert.equal(got.messages.length, 20);
         got.messages.forEach((m, i) => {
           assert.equal(m.role, i % 2 ? 'assistant' : 'user');

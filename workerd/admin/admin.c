@@ -125,14 +125,16 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 json_t *
 admin_conv_json(const struct st_conv *c)
 {
+	char session[EXPROW_SESSION_LEN + 1];
 	json_t *o;
 	int err = 0;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
+	exprow_session(c->session, session);
 	exprow_oset(o, "_id", exprow_text(c->id), &err);
 	exprow_oset(o, "_creationTime", exprow_ms(c->created_at), &err);
-	exprow_oset(o, "sessionId", exprow_text(c->session), &err);
+	exprow_oset(o, "sessionId", exprow_text(session), &err);
 	exprow_oset(o, "createdAt", exprow_ms(c->created_at), &err);
 	exprow_oset(o, "updatedAt", exprow_ms(c->updated_at), &err);
 	if (c->message_count > 0)

@@ -70,8 +70,8 @@
 #define SHOWN_HISTORY	ST_HISTORY_MAX	/* messages replayed on resume */
 /*
  * The "history" event's most bytes: storaged reads ST_WS_HISTORY_BYTES of
- * records; JSON escapes may grow them, and the oldest then go too. Half
- * the WebSocket output cap, and room for the largest single message.
+ * records; JSON escapes may grow them, and the oldest then go too. Within
+ * the WebSocket output cap (WS_OUT_MAX), with room for one more message.
  */
 #define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
 /*

@@ -11,6 +11,12 @@
  * connections are not capped (it carries many clients); their WebSockets
  * are, by the client it names.
  *
+ * The bytes of request bodies being read are counted the same way
+ * (PARLEY_MAX_BODY_KB_PER_CLIENT, by clientip_of), with their total in
+ * this worker (PARLEY_MAX_BODY_MB): a body is charged in full at its head
+ * (http.c allocates it at once), so half-sent bodies pin no more than the
+ * budgets.
+ *
  * Each table is a hash of the clients holding something open: one entry
  * per client, made at its first take and freed when its count drops to
  * 0, so memory follows what is open. The hash is keyed by a random seed,
@@ -114,8 +120,9 @@ cc_find(const struct cctable *t, const struct ipaddr *ip)
 	return NULL;
 }
 
-int
-clientcap_take(enum clientcap_kind kind, const struct ipaddr *ip,
+/* clientcap_take of amount units (max >= amount > 0). */
+static int
+cc_take(enum clientcap_kind kind, const struct ipaddr *ip, uint32_t amount,
     uint32_t max, struct clientcap **out)
 {
 	struct cctable *t = &tables[kind];
@@ -125,11 +132,13 @@ clientcap_take(enum clientcap_kind kind, const struct ipaddr *ip,
 	*out = NULL;
 	if (max == 0)
 		return 0;
+	if (amount > max)
+		return 1;
 	clientip_mask(ip, &m);
 	if ((e = cc_find(t, &m)) != NULL) {
-		if (e->n >= max)
+		if (e->n > max - amount)
 			return 1;
-		e->n++;
+		e->n += amount;
 		*out = e;
 		return 0;
 	}
@@ -143,21 +152,29 @@ clientcap_take(enum clientcap_kind kind, const struct ipaddr *ip,
 	}
 	e->table = t;
 	e->ip = m;
-	e->n = 1;
+	e->n = amount;
 	LIST_INSERT_HEAD(&t->b[cc_bucket(t, &m)], e, entry);
 	t->n++;
 	*out = e;
 	return 0;
 }
 
-void
-clientcap_put(struct clientcap *e)
+int
+clientcap_take(enum clientcap_kind kind, const struct ipaddr *ip,
+    uint32_t max, struct clientcap **out)
+{
+	return cc_take(kind, ip, 1, max, out);
+}
+
+/* Gives back amount units of e (what one take of it took). */
+static void
+cc_put(struct clientcap *e, uint32_t amount)
 {
 	struct cctable *t;
 
 	if (e == NULL)
 		return;
-	if (--e->n > 0)
+	if ((e->n -= amount) > 0)
 		return;
 	t = e->table;
 	LIST_REMOVE(e, entry);
@@ -168,6 +185,12 @@ clientcap_put(struct clientcap *e)
 		t->b = NULL;
 		t->nb = 0;
 	}
+}
+
+void
+clientcap_put(struct clientcap *e)
+{
+	cc_put(e, 1);
 }
 
 uint32_t
@@ -206,4 +229,51 @@ clientcap_ws_take(const struct conn *c, const struct http_request *req,
 	clientip_of(c, req, &ip);
 	return clientcap_take(CLIENTCAP_WS, &ip, wsettings.max_ws_per_client,
 	    out);
+}
+
+/* ------------------------------------------------------------ bodies */
+
+static size_t body_total;	/* body bytes charged in this worker */
+
+int
+clientcap_body_take(const struct conn *c, const struct http_request *req,
+    size_t n, struct clientcap_body *out)
+{
+	uint64_t total_max = (uint64_t)wsettings.body_mb * 1024 * 1024;
+	uint32_t client_max = wsettings.body_kb_per_client * 1024;
+	struct ipaddr ip;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return 0;
+	if (total_max == 0 || client_max == 0) {
+		/* Settings never read (tests of conn.c alone): the defaults. */
+		total_max = 64ull * 1024 * 1024;
+		client_max = 256 * 1024;
+	}
+	if (n > total_max || body_total > total_max - n)
+		return 503;
+	clientip_of(c, req, &ip);
+	if (n > client_max || cc_take(CLIENTCAP_BODY, &ip, (uint32_t)n,
+	    client_max, &out->cap) != 0)
+		return 429;
+	out->bytes = n;
+	body_total += n;
+	return 0;
+}
+
+void
+clientcap_body_put(struct clientcap_body *b)
+{
+	if (b->bytes == 0)
+		return;
+	cc_put(b->cap, (uint32_t)b->bytes);
+	body_total -= b->bytes;
+	memset(b, 0, sizeof(*b));
+}
+
+size_t
+clientcap_body_total(void)
+{
+	return body_total;
 }

@@ -65,6 +65,9 @@ static void conn_flushd(void *);
 static void conn_draind(void *);
 static void conn_readd(void *);
 static void conn_access(struct conn *);
+static int conn_admit(void *, const struct http_request *, size_t, int,
+    size_t *);
+static void conn_body_done(struct conn *);
 
 /* ------------------------------------------------------------ hooks */
 
@@ -95,6 +98,12 @@ no_cancel(struct storec_req *r)
 {
 }
 
+static size_t
+no_body_max(const struct http_request *req)
+{
+	return HTTP_MAX_BODY;
+}
+
 void
 conn_hooks_set(const struct conn_hooks *h)
 {
@@ -105,12 +114,47 @@ conn_hooks_set(const struct conn_hooks *h)
 	    no_changed;
 	hooks.sreq_cancel = h->sreq_cancel != NULL ? h->sreq_cancel :
 	    no_cancel;
+	hooks.body_max = h->body_max != NULL ? h->body_max : no_body_max;
 }
 
 const struct conn_hooks *
 conn_hooks(void)
 {
 	return &hooks;
+}
+
+/* ------------------------------------------------------------ bodies */
+
+/*
+ * At a request's head (http.c's admit): its route's body limit, and its
+ * body charged to its client and to this worker until it is read whole
+ * or the connection ends (clientcap_body_take): 413, 429 or 503 refuse
+ * it before a byte of it is buffered.
+ */
+static int
+conn_admit(void *arg, const struct http_request *req, size_t clen,
+    int chunked, size_t *max)
+{
+	struct conn *c = arg;
+	int st;
+
+	conn_body_done(c);
+	*max = hooks.body_max(req);
+	if (clen > *max)
+		return 413;
+	if ((st = clientcap_body_take(c, req, chunked ? *max : clen,
+	    &c->body)) != 0)
+		log_debug("connection %d: body of %zu bytes refused (%d): %s "
+		    "budget spent", c->fd, chunked ? *max : clen, st,
+		    st == 429 ? "the client's" : "this worker's");
+	return st;
+}
+
+/* The body is read (or will never be): its charge goes back. */
+static void
+conn_body_done(struct conn *c)
+{
+	clientcap_body_put(&c->body);
 }
 
 /* ------------------------------------------------------------ life */
@@ -206,6 +250,8 @@ conn_new(int fd)
 	c->state = CONN_READ;
 	c->route_ix = -1;
 	http_in_init(&c->in);
+	c->in.admit = conn_admit;
+	c->in.admit_arg = c;
 	buf_init(&c->out);
 	loop_timer_init(&c->timer, conn_timeout, c);
 	loop_defer_init(&c->reap, conn_reap, c);
@@ -263,6 +309,7 @@ conn_unlink(struct conn *c)
 	/* A WebSocket taking the socket counts in its own cap instead. */
 	clientcap_put(c->cap);
 	c->cap = NULL;
+	conn_body_done(c);
 	loop_defer(&c->reap);
 }
 
@@ -671,6 +718,7 @@ conn_input(struct conn *c, const char *data, size_t len)
 		r = http_in_feed(&c->in, data + used, len - used, &n);
 		used += n;
 		if (r == HTTP_IN_ERROR) {
+			conn_body_done(c);
 			conn_bad_input(c);
 			used = len;
 			break;
@@ -681,6 +729,7 @@ conn_input(struct conn *c, const char *data, size_t len)
 				buf_adds(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 			break;
 		}
+		conn_body_done(c);
 		if ((req = http_in_take(&c->in)) == NULL) {
 			log_warnx("connection %d: parser gave no request", c->fd);
 			conn_close(c, "parser gave no request");

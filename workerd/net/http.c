@@ -58,12 +58,16 @@ message_for(int status)
 		return "Request body too large";
 	case 414:
 		return "URI too long";
+	case 429:
+		return "Too many requests";
 	case 431:
 		return "Request header fields too large";
 	case 500:
 		return "Internal server error";
 	case 501:
 		return "Not implemented";
+	case 503:
+		return "Service unavailable";
 	case 505:
 		return "HTTP version not supported";
 	default:
@@ -176,6 +180,7 @@ on_message_begin(http_parser *p)
 	h->want_continue = 0;
 	h->body_cap = 0;
 	h->body_want = 0;
+	h->body_max = HTTP_MAX_BODY;
 	h->chunked = 0;
 	h->chunk_state = CH_SIZE0;
 	h->name.len = h->value.len = h->url.len = 0;
@@ -436,6 +441,28 @@ host_value_ok(const char *v)
 	return 1;
 }
 
+/* The owner's admit, before the body: its limit, or its refusal. */
+static int
+admit(struct http_in *h, const struct http_request *r, const http_parser *p)
+{
+	size_t clen = (p->flags & F_CONTENTLENGTH) ? p->content_length : 0;
+	int st;
+
+	h->body_max = HTTP_MAX_BODY;
+	if (h->admit == NULL)
+		return 0;
+	st = h->admit(h->admit_arg, r, clen, (p->flags & F_CHUNKED) != 0,
+	    &h->body_max);
+	if (h->body_max > HTTP_MAX_BODY)
+		h->body_max = HTTP_MAX_BODY;
+	if (st != 0)
+		return fail(h, st, st == 413 ? "Content-Length over the "
+		    "route's limit" : "request body budget spent");
+	if (clen > h->body_max)
+		return fail(h, 413, "Content-Length over the route's limit");
+	return 0;
+}
+
 static int
 on_headers_complete(http_parser *p)
 {
@@ -506,6 +533,8 @@ on_headers_complete(http_parser *p)
 		return fail(h, 400, "invalid message framing");
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_MAX_BODY)
 		return fail(h, 413, "Content-Length over the limit");
+	if (admit(h, r, p) != 0)
+		return -1;
 	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->body_want = (p->flags & F_CONTENTLENGTH) ? p->content_length : 0;
 	h->chunk_state = CH_SIZE0;
@@ -533,7 +562,7 @@ body_reserve(struct http_in *h, size_t add)
 	size_t need, ncap;
 	char *np;
 
-	if (add > HTTP_MAX_BODY - r->body_len)
+	if (add > h->body_max - r->body_len)
 		return fail(h, 413, "body over the limit");
 	need = r->body_len + add + 1;
 	if (need <= h->body_cap)
@@ -542,8 +571,8 @@ body_reserve(struct http_in *h, size_t add)
 	    h->body_want > 0 ? h->body_want + 1 : BODY_INITIAL;
 	while (ncap < need)
 		ncap *= 2;
-	if (ncap > HTTP_MAX_BODY + 1)
-		ncap = HTTP_MAX_BODY + 1;
+	if (ncap > h->body_max + 1)
+		ncap = h->body_max + 1;
 	if ((np = realloc(r->body, ncap)) == NULL)
 		return fail(h, 500, "out of memory");
 	r->body = np;
@@ -558,7 +587,7 @@ on_chunk_header(http_parser *p)
 
 	if (h->req == NULL)
 		return fail(h, 500, "no request");
-	if (p->content_length > HTTP_MAX_BODY - h->req->body_len)
+	if (p->content_length > h->body_max - h->req->body_len)
 		return fail(h, 413, "chunked body over the limit");
 	return 0;
 }
@@ -732,7 +761,7 @@ scan_chunks(struct http_in *h, const char *data, size_t len, int *serr,
 				SCAN_FAIL(400, "chunk size line too long");
 			if ((v = proto_hex_digit(c)) >= 0) {
 				h->chunk_left = h->chunk_left * 16 + (size_t)v;
-				if (h->chunk_left > HTTP_MAX_BODY - h->chunk_total)
+				if (h->chunk_left > h->body_max - h->chunk_total)
 					SCAN_FAIL(413, "chunked body over the limit");
 			} else if (c == ';' || c == ' ')
 				h->chunk_state = CH_EXT;
@@ -836,6 +865,7 @@ http_in_init(struct http_in *h)
 	http_parser_init(&h->parser, HTTP_REQUEST);
 	h->parser.data = h;
 	h->scan_mode = SCAN_PRE;
+	h->body_max = HTTP_MAX_BODY;
 }
 
 void

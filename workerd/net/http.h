@@ -41,6 +41,16 @@ struct http_request {
 				 * it has a body */
 };
 
+/*
+ * Optional, the owner's: called at each request's head, before any of
+ * its body is read (clen: its Content-Length, 0 when none or chunked). It
+ * sets *max, the most body bytes the request may send (HTTP_MAX_BODY
+ * when there is no admit), and may refuse the request with a status
+ * (413, 429 or 503: http_in then fails with it); 0 goes on.
+ */
+typedef int (*http_admit_fn)(void *arg, const struct http_request *,
+    size_t clen, int chunked, size_t *max);
+
 enum http_in_result {
 	HTTP_IN_MORE,		/* all input consumed; need more bytes */
 	HTTP_IN_REQUEST,	/* a whole request is ready: http_in_take() */
@@ -53,9 +63,11 @@ struct http_in {
 	struct http_request *done;	/* complete, not yet taken */
 	size_t head_bytes;		/* bytes of request line + headers so far */
 	int header_state;		/* internal: last callback was field or value */
-	int status;			/* on error: 400, 413, 414, 431, 501, 505 (500: out of memory) */
+	int status;			/* on error: 400, 413, 414, 431, 501, 505; admit's 429, 503 (500: out of memory) */
 	const char *message;		/* on error: the JSON error text */
 	int in_message;			/* a request has begun but is not complete */
+	http_admit_fn admit;		/* NULL: every request may send HTTP_MAX_BODY */
+	void *admit_arg;
 
 	/* Internal state of http.c; callers leave it alone. */
 	const char *detail;		/* on error: a short technical reason (for logs) */
@@ -65,6 +77,7 @@ struct http_in {
 	} name, value, url;		/* header field/value, URL being assembled */
 	size_t body_cap;
 	size_t body_want;		/* Content-Length (checked), 0 if none */
+	size_t body_max;		/* this request's limit (admit's) */
 	size_t trailer_bytes;		/* chunked trailers: read and dropped */
 	int scan_mode;			/* raw head scanner: before/line/headers/body */
 	int scan_cr;			/* last head byte was CR */

@@ -35,7 +35,8 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_CLOSING_MS	5000
-#define WS_READ_ROUND	(256 * 1024)	/* read at most this much per round */
+/* Read at most this much per round: its pongs are what a pause lets by. */
+#define WS_READ_ROUND	(32 * 1024)
 
 struct ws {
 	TAILQ_ENTRY(ws) entry;
@@ -632,6 +633,9 @@ ws_settle(struct ws *ws)
 			ws->lingering = 1;
 		}
 	}
+	/* Backed up: read on once the peer has taken what it was sent. */
+	if (rd && ws_out_pending(ws) >= WS_READ_PAUSE)
+		rd = 0;
 	if (rd || ws->lingering)
 		ev |= EPOLLIN;
 	if (buf_pending(&ws->out) > 0)

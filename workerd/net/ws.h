@@ -8,9 +8,12 @@
  * closes 1007; protocol errors 1002 (wslay's). A ping goes out after
  * WS_PING_MS of silence from the peer, and a peer silent for WS_IDLE_MS
  * (no pong, no message) is dropped without a closing handshake. A closing
- * handshake the peer does not finish within 5 s is cut. Output beyond
- * WS_OUT_MAX unsent bytes closes the connection (1008): a client that
- * does not read cannot grow the worker.
+ * handshake the peer does not finish within 5 s is cut. A socket with
+ * WS_READ_PAUSE unsent bytes or more is not read until they drain (the
+ * pongs of a client that floods pings and never reads stay bounded: at
+ * most one read round more); output beyond WS_OUT_MAX unsent bytes
+ * closes the connection (1008): a client that does not read cannot grow
+ * the worker.
  * A quitting worker closes every WebSocket with 1001 ("going away").
  *
  * The owner (wschat.c) gets whole text messages through on_text and is
@@ -24,7 +27,9 @@
 #include <stdint.h>
 
 #define WS_MESSAGE_MAX	(64u * 1024)
-#define WS_OUT_MAX	(1024u * 1024)
+/* The largest message sent is the resume's history (wschat.c): 512 KiB. */
+#define WS_OUT_MAX	(576u * 1024)
+#define WS_READ_PAUSE	(32u * 1024)
 #define WS_PING_MS	30000
 #define WS_IDLE_MS	75000
 

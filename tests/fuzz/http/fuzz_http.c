@@ -4,7 +4,9 @@
  * connection feeds them, every request is taken, looked at and freed, and
  * its query string is searched. The same bytes fed in one piece must give
  * exactly the same requests and outcome (checked, abort() otherwise).
- * Error messages also go through resp_error's JSON escaping.
+ * Error messages also go through resp_error's JSON escaping. An admit
+ * (conn.c's part) gives each request a body limit from its path, and
+ * refuses some: the body never passes the limit it was given.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,25 @@ check(int cond, const char *what)
 	}
 }
 
+static size_t admitted_max;	/* the limit the last admit gave */
+
+/* By the path: "/s..." 64 bytes, "/busy" 429, "/full" 503, "/big" 413. */
+static int
+admit(void *arg, const struct http_request *r, size_t clen, int chunked,
+    size_t *max)
+{
+	check(r->path != NULL, "admit before the path");
+	*max = strncmp(r->path, "/s", 2) == 0 ? 64 : HTTP_MAX_BODY;
+	admitted_max = *max;
+	if (strcmp(r->path, "/busy") == 0)
+		return 429;
+	if (strcmp(r->path, "/full") == 0)
+		return 503;
+	if (strcmp(r->path, "/big") == 0 && (clen > 0 || chunked))
+		return 413;
+	return 0;
+}
+
 static void
 look_at(const struct http_request *r, struct buf *d)
 {
@@ -38,6 +59,7 @@ look_at(const struct http_request *r, struct buf *d)
 	check(r->body != NULL && r->body[r->body_len] == '\0',
 	    "body not NUL-terminated");
 	check(r->body_len <= HTTP_MAX_BODY, "body over the limit");
+	check(r->body_len <= admitted_max, "body over the admitted limit");
 	check(strlen(r->url) <= HTTP_MAX_URL, "url over the limit");
 	check(r->nheaders >= 0 && r->nheaders <= HTTP_MAX_HEADERS,
 	    "header count");
@@ -80,6 +102,8 @@ run(const char *const *piece, const size_t *len, int npieces, struct buf *d)
 	int i, st;
 
 	http_in_init(&h);
+	h.admit = admit;
+	admitted_max = HTTP_MAX_BODY;
 	for (i = 0; i < npieces; i++) {
 		off = 0;
 		while (off < len[i]) {
@@ -98,8 +122,9 @@ run(const char *const *piece, const size_t *len, int npieces, struct buf *d)
 			if (res == HTTP_IN_ERROR) {
 				st = http_in_status(&h);
 				check(st == 400 || st == 413 || st == 414 ||
-				    st == 431 || st == 501 || st == 505 ||
-				    st == 500, "unexpected status");
+				    st == 429 || st == 431 || st == 501 ||
+				    st == 503 || st == 505 || st == 500,
+				    "unexpected status");
 				check(http_in_message(&h) != NULL &&
 				    http_in_detail(&h) != NULL, "no message");
 				buf_addf(d, "ERROR %d %s", st, http_in_message(&h));

@@ -20,6 +20,12 @@ export function sid(prefix = 's') {
   return `${prefix}-${process.pid}-${++sidCounter}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
+// A session as the admin API and the exports show it: a digest, never the
+// credential itself (proto/exportrows.h, exprow_session).
+export function sessionShown(sessionId) {
+  return `sha256:${crypto.createHash('sha256').update(sessionId).digest('hex').slice(0, 24)}`;
+}
+
 // What the mock answers to a message (tests/mockai/README.md): "You said: "
 // and the text without its [[mock:...]] blocks, trimmed.
 export function mockReply(message) {
@@ -294,7 +300,7 @@ export async function waitStored(p, conversationId, pred, timeout = 5000) {
 export async function conversationOfSession(p, sessionId) {
   const r = await p.admin('/v1/admin/conversations?limit=200');
   assert.equal(r.status, 200);
-  return r.json().conversations.find((c) => c.sessionId === sessionId) || null;
+  return r.json().conversations.find((c) => c.sessionId === sessionShown(sessionId)) || null;
 }
 
 // VmRSS of a process in KiB (0 when it is gone).

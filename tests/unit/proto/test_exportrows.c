@@ -212,16 +212,16 @@ test_export_rows(void **state)
 	assert_string_equal(text(&b),
 	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
 	    "messageCount,lastMessage,handoff\r\n"
-	    "00000000000000000000000000000001,default,sess-1,,1700000000001,"
+	    "00000000000000000000000000000001,default,sha256:abe633f3a47a2758174eabe9,,1700000000001,"
 	    "1700000000501,2,\"hi, \"\"you\"\"\",ai\r\n"
 	    "{\"id\":\"00000000000000000000000000000001\","
-	    "\"widgetId\":\"default\",\"sessionId\":\"sess-1\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\","
 	    "\"contactId\":\"0000000000000000000000000000abcd\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\","
 	    "\"handoff\":\"ai\"}\n"
 	    "{\"id\":\"00000000000000000000000000000002\","
-	    "\"widgetId\":\"default\",\"sessionId\":\"sess-2\","
+	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:2b8ea975811361aee25cfeb5\","
 	    "\"contactId\":null,\"createdAt\":1700000000002,"
 	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
 	    "\"lastMessage\":\"\",\"handoff\":\"waiting_human\"}\n");
@@ -285,10 +285,10 @@ test_ctl_rows(void **state)
 	assert_int_equal(exprow_conv(&e, EXPORT_JSONL, &c), 0);
 	assert_string_equal(text(&e), "id,widgetId,sessionId,contactId,"
 	    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n"
-	    "00112233445566778899aabbccddeeff,default,s1,,1,2,3,"
+	    "00112233445566778899aabbccddeeff,default,sha256:e8bc163c82eee18733288c7d,,1,2,3,"
 	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai\r\n"
 	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
-	    "\"default\",\"sessionId\":\"s1\",\"contactId\":null,"
+	    "\"default\",\"sessionId\":\"sha256:e8bc163c82eee18733288c7d\",\"contactId\":null,"
 	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
 	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\","
 	    "\"handoff\":\"ai\"}\n");

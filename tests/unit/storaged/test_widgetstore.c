@@ -1028,7 +1028,9 @@ test_ws_begin(void **state)
 	assert_int_equal(b.created, 1);
 	assert_string_equal(b.w.id, a.id);
 	assert_string_equal(b.conv.widget, a.id);
-	assert_true(st_id_valid(b.conv.session));
+	/* A session name the HTTP API's sessionId cannot give. */
+	assert_int_equal(b.conv.session[0], '~');
+	assert_true(st_id_valid(b.conv.session + 1));
 	assert_string_equal(b.conv.contact_id, "");
 	assert_string_equal(b.msg.role, "user");
 	assert_string_equal(b.msg.content, "hello");
@@ -2194,6 +2196,123 @@ test_sweep_widget_delete(void **state)
 	st_widget_free(&d);
 }
 
+/*
+ * Rewrites, behind the store's back, every "~" + 32 hex of dbi's values
+ * (keys too when keys is set) as the 32 hex digits alone: the layout of
+ * a data directory from before visitor sessions had their own namespace.
+ * How many it changed.
+ */
+static int
+strip_marks(MDB_txn *txn, MDB_dbi dbi, int keys)
+{
+	static const uint8_t mark[5] = { 0, 0, 0, 33, '~' };
+	uint8_t kb[64][512], vb[4096], *p;
+	size_t klen[64], i, j, n = 0;
+	MDB_cursor *cur;
+	MDB_val k, v, nk, nv;
+	int changed = 0;
+
+	/* The keys first: a cursor's place moves with each put. */
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, n == 0 ? MDB_FIRST : MDB_NEXT) == 0) {
+		assert_true(n < 64 && k.mv_size <= sizeof(kb[0]));
+		memcpy(kb[n], k.mv_data, k.mv_size);
+		klen[n++] = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	for (j = 0; j < n; j++) {
+		k = (MDB_val){ klen[j], kb[j] };
+		assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+		assert_true(v.mv_size <= sizeof(vb));
+		memcpy(vb, v.mv_data, v.mv_size);
+		nv = (MDB_val){ v.mv_size, vb };
+		for (i = 0; i + sizeof(mark) <= nv.mv_size; i++) {
+			if (memcmp(vb + i, mark, sizeof(mark)) != 0)
+				continue;
+			vb[i + 3] = 32;
+			memmove(vb + i + 4, vb + i + 5, nv.mv_size - i - 5);
+			nv.mv_size--;
+		}
+		nk = k;
+		p = keys ? memchr(kb[j], '~', klen[j]) : NULL;
+		if (p != NULL && p > kb[j] && p[-1] == '\0') {
+			uint8_t *copy = malloc(klen[j]);
+
+			assert_non_null(copy);
+			memcpy(copy, kb[j], klen[j]);
+			memmove(copy + (p - kb[j]), p + 1,
+			    klen[j] - (size_t)(p - kb[j]) - 1);
+			nk = (MDB_val){ klen[j] - 1, copy };
+		}
+		if (nk.mv_size == k.mv_size && nv.mv_size == v.mv_size)
+			continue;
+		assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+		assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+		if (nk.mv_data != k.mv_data)
+			free(nk.mv_data);
+		changed++;
+	}
+	return changed;
+}
+
+/*
+ * A data directory from before the namespace: each visitor session and
+ * its conversation renamed "~" + digits once, at start; each session
+ * still finds its conversation.
+ */
+static void
+test_wsess_namespace(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi ws, convs, sess, meta;
+	MDB_val k;
+	static const char nk[] = "wsess_namespace";
+	size_t nconvs;
+	int i;
+
+	w_new(f, "Old", &a);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ws_say(f, a.widget_id, (uint8_t)i, "x"),
+		    ST_WS_OK);
+	nconvs = db_entries(f, "convs");
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "wsessions", 0, &ws), 0);
+	assert_int_equal(mdb_dbi_open(txn, "convs", 0, &convs), 0);
+	assert_int_equal(mdb_dbi_open(txn, "sessions", 0, &sess), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(strip_marks(txn, ws, 0), 3);
+	assert_int_equal(strip_marks(txn, convs, 0), 3);
+	assert_int_equal(strip_marks(txn, sess, 1), 3);
+	k.mv_data = (void *)nk;
+	k.mv_size = sizeof(nk) - 1;
+	assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+
+	/* Renamed at the reopen: each has its mark again. */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "wsessions", 0, &ws), 0);
+	assert_int_equal(mdb_dbi_open(txn, "convs", 0, &convs), 0);
+	assert_int_equal(strip_marks(txn, ws, 0), 3);
+	assert_int_equal(strip_marks(txn, convs, 0), 3);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	/* Each old session chats on in its own conversation. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ws_say_stored(f, a.widget_id, (uint8_t)i,
+		    "again"), ST_WS_OK);
+	assert_int_equal(db_entries(f, "convs"), nconvs);
+	assert_int_equal(db_entries(f, "sessions"), nconvs);
+	st_widget_free(&a);
+}
+
 /* A data directory from before the index: backfilled in steps, then swept. */
 static void
 test_sweep_backfill(void **state)
@@ -2378,6 +2497,7 @@ main(void)
 		T(test_sweep_expired),
 		T(test_sweep_widget_delete),
 		T(test_sweep_backfill),
+		T(test_wsess_namespace),
 #undef T
 	};
 

@@ -94,7 +94,8 @@ test_conv_json(void **state)
 	s = test_dump(admin_conv_json(&c));
 	assert_string_equal(s,
 	    "{\"_id\":\"00000000000000000000000000000001\","
-	    "\"_creationTime\":1700000000001,\"sessionId\":\"sess-1\","
+	    "\"_creationTime\":1700000000001,\"sessionId\":"
+	    "\"sha256:abe633f3a47a2758174eabe9\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\"}");
@@ -184,9 +185,11 @@ test_list_reply(void **state)
 	s = test_dump(admin_list_reply(e.buf, e.len));
 	assert_non_null(strstr(s, "\"total\":5"));
 	assert_non_null(strstr(s, "\"nextCursor\":\"00ff\""));
-	assert_non_null(strstr(s, "\"sessionId\":\"sess-1\""));
-	assert_non_null(strstr(s, "\"sessionId\":\"sess-2\""));
-	assert_true(strstr(s, "sess-1") < strstr(s, "sess-2"));
+	/* The sessions as digests (exprow_session), never as given. */
+	assert_non_null(strstr(s, "\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\""));
+	assert_non_null(strstr(s, "\"sessionId\":\"sha256:2b8ea975811361aee25cfeb5\""));
+	assert_null(strstr(s, "sess-1"));
+	assert_true(strstr(s, "abe633f3") < strstr(s, "2b8ea975"));
 	free(s);
 
 	/* Truncated or with trailing bytes: refused. */

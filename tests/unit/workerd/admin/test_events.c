@@ -46,7 +46,8 @@ format(const struct st_event *ev, int *rc)
 
 static const char conv_json[] =
     "{\"_id\":\"00000000000000000000000000000001\","
-    "\"_creationTime\":1700000000001,\"sessionId\":\"sess-1\","
+    "\"_creationTime\":1700000000001,"
+    "\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\","
     "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
     "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\"}";
