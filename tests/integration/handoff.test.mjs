@@ -298,6 +298,27 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     await v.close();
   });
 
+  test('taking over stops an HTTP stream in flight too: it ends with the text so far, stored as interrupted', async () => {
+    const s = sid('http-takeover');
+    const question = 'a long answer please [[mock:chunks=200,delay=25]]';
+    const st = await stream(p, s, question);
+    assert.ok(await st.until(() => st.tokens.length > 0, 10000), 'a first token');
+    const convId = st.event('start').conversationId;
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200);
+    await st.finish(10000);
+    st.destroy();
+    const done = st.event('done');
+    assert.ok(done, `the stream ends with done: ${st.types.join(',')}`);
+    assert.equal(done.message, st.tokens.join(''));
+    assert.ok(done.message.length < mockReply(question).length, `stopped early: ${done.message.length} characters`);
+    oa.checkStream('POST', '/v1/chat/stream', st);
+    const stored = (await p.admin(`/v1/admin/conversations/${convId}`)).json().messages;
+    assert.equal(stored.at(-1).role, 'assistant');
+    assert.equal(stored.at(-1).status, 'interrupted');
+    assert.equal(stored.at(-1).content, done.message);
+  });
+
   test('request_human asked again stores nothing, and is limited per session', async () => {
     const writeCommits = async () => {
       const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });

@@ -35,6 +35,7 @@ struct turn_outcome {
 };
 
 struct turn {
+	TAILQ_ENTRY(turn) entry;	/* in live */
 	const struct turn_ops *ops;
 	void *fe;			/* the front end's; NULL once the client left */
 	enum turn_phase phase;
@@ -67,6 +68,10 @@ static const struct turn_upstream_ops *ups = &real_ups;
 
 static void turn_deferred(void *);
 static void turn_store(struct turn *);
+static void turn_event(uint16_t, const uint8_t *, size_t);
+
+/* Every turn alive here, of every front end: a takeover stops its own. */
+static TAILQ_HEAD(, turn) live = TAILQ_HEAD_INITIALIZER(live);
 
 void
 turn_set_upstream(const struct turn_upstream_ops *ops)
@@ -113,6 +118,7 @@ turn_free(struct turn *t)
 	loop_defer_cancel(&t->defer);
 	buf_free(&t->reply);
 	free(t->out.error);
+	TAILQ_REMOVE(&live, t, entry);
 	(*t->ops->alive)--;
 	free(t);
 	worker_turn_finished();
@@ -181,6 +187,32 @@ turn_stop(struct turn *t)
 	log_debug("%s: stopped; storing %zu bytes of the reply",
 	    t->ops->name, buf_pending(&t->reply));
 	turn_finish(t, "interrupted");
+}
+
+/*
+ * storaged's events: a person took over a conversation (ST_EV_HANDOFF,
+ * human), so the replies in flight on it here stop (turn_stop), whichever
+ * front end shows them. Nothing to do without a turn alive.
+ */
+static void
+turn_event(uint16_t type, const uint8_t *payload, size_t len)
+{
+	struct turn *t, *next;
+	struct st_event ev;
+	struct pdec d;
+
+	if (type != PROTO_ST_EV || TAILQ_EMPTY(&live))
+		return;
+	pdec_init(&d, payload, len);
+	if (pdec_event(&d, &ev) < 0)
+		return;		/* the front ends log a malformed event */
+	if (ev.kind == ST_EV_HANDOFF && ev.state == ST_HANDOFF_HUMAN)
+		for (t = TAILQ_FIRST(&live); t != NULL; t = next) {
+			next = TAILQ_NEXT(t, entry);
+			if (strcmp(t->conv_id, ev.conv.id) == 0)
+				turn_stop(t);
+		}
+	st_event_free(&ev);
 }
 
 /* ----------------------------------------------------------- showing */
@@ -682,6 +714,8 @@ turn_start(const struct turn_ops *ops, void *fe, uint16_t type,
 	t->phase = TURN_BEGIN;
 	buf_init(&t->reply);
 	loop_defer_init(&t->defer, turn_deferred, t);
+	TAILQ_INSERT_TAIL(&live, t, entry);
+	storec_on_event(turn_event);	/* once: it knows its callbacks */
 	(*ops->alive)++;
 	if (e->err || storec_call_early(type, e->buf, e->len, begin_done, t,
 	    &t->sreq) < 0) {

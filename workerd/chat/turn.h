@@ -130,7 +130,8 @@ void turn_cancel(struct turn *);
  * A person took the conversation over: the model stops (or is never
  * called), what it said is stored as "interrupted", and the client hears
  * done with that text once it is stored (as for any reply). A reply
- * already complete is stored as it is.
+ * already complete is stored as it is. The turns call it themselves on
+ * storaged's handoff event for their conversation (ST_EV_HANDOFF, human).
  */
 void turn_stop(struct turn *);
 /* The client's output drained: a waiting model goes on. */

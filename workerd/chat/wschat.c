@@ -394,9 +394,10 @@ visitor_event_text(const struct st_event *ev)
 }
 
 /*
- * A handoff event for s. A person taking over stops the reply in flight:
- * the visitor's stream ends (the text so far stored as interrupted), then
- * the handoff is told (turn_over); so is any change while a turn ends.
+ * A handoff event for s. A person taking over stops the reply in flight
+ * (turn.c hears the same event): the visitor's stream ends (the text so
+ * far stored as interrupted), then the handoff is told (turn_over); so is
+ * any change while a turn ends.
  */
 static void
 visitor_handoff(struct wsess *s, const struct st_event *ev)
@@ -409,8 +410,6 @@ visitor_handoff(struct wsess *s, const struct st_event *ev)
 	strlcpy(s->pend_name, ev->name, sizeof(s->pend_name));
 	if (s->turn == NULL)
 		loop_defer(&s->handoff_defer);
-	else if (ev->state == ST_HANDOFF_HUMAN)
-		turn_stop(s->turn);
 }
 
 /* One of storaged's visitor events to this worker's sockets on its conversation. */

@@ -246,16 +246,12 @@ clientcap_body_take(const struct conn *c, const struct http_request *req,
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
 		return 0;
-	if (total_max == 0 || client_max == 0) {
-		/* Settings never read (tests of conn.c alone): the defaults. */
-		total_max = 64ull * 1024 * 1024;
-		client_max = 256 * 1024;
-	}
-	if (n > total_max || body_total > total_max - n)
+	/* 0 is no budget (settings never read: conn.c's own tests). */
+	if (total_max > 0 && (n > total_max || body_total > total_max - n))
 		return 503;
 	clientip_of(c, req, &ip);
-	if (n > client_max || cc_take(CLIENTCAP_BODY, &ip, (uint32_t)n,
-	    client_max, &out->cap) != 0)
+	if (client_max > 0 && (n > client_max || cc_take(CLIENTCAP_BODY, &ip,
+	    (uint32_t)n, client_max, &out->cap) != 0))
 		return 429;
 	out->bytes = n;
 	body_total += n;

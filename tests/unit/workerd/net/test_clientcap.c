@@ -2,7 +2,8 @@
  * Per-client caps (clientcap.c): counts by IPv4 address and IPv6 /64,
  * the cap, entries freed at 0, many clients (the table grows and
  * shrinks), trusted proxies not counted for connections, WebSockets by
- * the client X-Forwarded-For names behind a trusted proxy.
+ * the client X-Forwarded-For names behind a trusted proxy; request body
+ * bytes against the client's and the worker's budgets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,52 @@ test_settings(void **state)
 	memset(&wsettings, 0, sizeof(wsettings));
 }
 
+/* Body bytes: per client (429), in all (503), given back in full. */
+static void
+test_bodies(void **state)
+{
+	struct clientcap_body a, b, c2, d, e;
+	struct http_request req;
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	memset(&req, 0, sizeof(req));
+	wsettings.body_kb_per_client = 256;
+	wsettings.body_mb = 1;
+	c.peer = ip("192.0.2.1");
+	assert_int_equal(clientcap_body_take(&c, &req, 200 * 1024, &a), 0);
+	assert_int_equal(clientcap_body_take(&c, &req, 56 * 1024, &b), 0);
+	/* The client's 256 KiB are spent: one byte more is refused. */
+	assert_int_equal(clientcap_body_take(&c, &req, 1, &d), 429);
+	assert_int_equal(d.bytes, 0);
+	assert_int_equal(clientcap_body_take(&c, &req, 257 * 1024, &d), 429);
+	/* Another client (the same /64 is the same client in IPv6). */
+	c.peer = ip("192.0.2.2");
+	assert_int_equal(clientcap_body_take(&c, &req, 256 * 1024, &c2), 0);
+	assert_int_equal(clientcap_body_total(), 512 * 1024);
+	/* The worker's 1 MiB: 768 KiB taken, one body more than the rest. */
+	c.peer = ip("192.0.2.3");
+	assert_int_equal(clientcap_body_take(&c, &req, 256 * 1024, &d), 0);
+	c.peer = ip("192.0.2.4");
+	assert_int_equal(clientcap_body_take(&c, &req, 256 * 1024 + 1, &e),
+	    503);
+	assert_int_equal(e.bytes, 0);
+	clientcap_body_put(&d);
+	clientcap_body_put(&a);
+	clientcap_body_put(&a);		/* a second put is a no-op */
+	clientcap_body_put(&b);
+	clientcap_body_put(&c2);
+	assert_int_equal(clientcap_body_total(), 0);
+	assert_int_equal(clientcap_clients(CLIENTCAP_BODY), 0);
+	/* No budget set: nothing refused, nothing counted per client. */
+	memset(&wsettings, 0, sizeof(wsettings));
+	assert_int_equal(clientcap_body_take(&c, &req, 2 * 1024 * 1024, &a),
+	    0);
+	assert_int_equal(clientcap_clients(CLIENTCAP_BODY), 0);
+	clientcap_body_put(&a);
+	assert_int_equal(clientcap_body_total(), 0);
+}
+
 int
 main(void)
 {
@@ -187,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_v6_prefix),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_bodies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
