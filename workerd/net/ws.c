@@ -35,6 +35,9 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_CLOSING_MS	5000
+/* A WebSocket's kernel buffers (each doubled by the kernel). */
+static const int ws_sndbuf = 128 * 1024;	/* a resume's history in 2 */
+static const int ws_rcvbuf = 64 * 1024;		/* a whole message */
 /* Read at most this much per round: its pongs are what a pause lets by. */
 #define WS_READ_ROUND	(32 * 1024)
 
@@ -388,6 +391,16 @@ ws_accept(struct conn *c, const struct http_request *req,
 	conn_hooks()->answered(route_ix, 101);
 	/* After anything conn.c still had to write. */
 	buf_adds(&ws->out, head);
+	/*
+	 * The kernel's buffers bounded too (each grows to megabytes on its
+	 * own): what a peer leaves unread, so one that floods pings and reads
+	 * nothing is soon paused (WS_READ_PAUSE), and what it sends while
+	 * paused.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ws_sndbuf,
+	    sizeof(ws_sndbuf));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ws_rcvbuf,
+	    sizeof(ws_rcvbuf));
 	ws->fd = fd;
 	ws->cbs = *cbs;
 	ws->arg = arg;
