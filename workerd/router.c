@@ -25,11 +25,12 @@
  * browser sends Origin with its POSTs, and CORS_ORIGIN lists the sites
  * that embed the widget, not Parley itself.
  *
- * Every R_ADMIN route goes through dashauth_gate() first: a request with
- * x-admin-api-key runs its handler as before (admin_gate checks the key);
- * one with a dashboard session cookie runs it once storaged has said the
- * session is valid (and, unless GET/HEAD, x-csrf-token matched), with
- * c->admin_session set, which admin_gate accepts (dashauth.c).
+ * Every R_ADMIN route is authorised here before its handler runs (the
+ * handlers check nothing): a request with a dashboard session cookie and
+ * no x-admin-api-key runs it once storaged has said the session is valid
+ * (and, unless GET/HEAD, x-csrf-token matched), with c->admin_session set
+ * (dashauth_gate, dashauth.c); any other must carry the admin key
+ * (admin_gate), else 401.
  */
 #include <stdio.h>
 #include <string.h>
@@ -354,7 +355,9 @@ router_dispatch(struct conn *c, struct http_request *req)
 	}
 	switch (rr) {
 	case ROUTE_OK:
-		if ((m.route->flags & R_ADMIN) && dashauth_gate(c, req, &m))
+		/* An admin route is authorised here, never by its handler. */
+		if ((m.route->flags & R_ADMIN) &&
+		    (dashauth_gate(c, req, &m) || admin_gate(c, req) < 0))
 			break;
 		m.route->fn(c, req, &m);
 		break;

@@ -385,7 +385,11 @@ extern const char admin_headers[];
 #define ADMIN_TIMED_HEADERS_MAX	96
 const char *admin_timed_headers(const struct conn *, char *buf,
     size_t bufsz);
-/* Checks x-admin-api-key: 0 when the request may go on; else answered. */
+/*
+ * The router's check of an R_ADMIN request: x-admin-api-key, or a
+ * session dashauth_gate already checked. 0 when the handler may run;
+ * else answered (401, or 503 without ADMIN_API_KEY).
+ */
 int admin_gate(struct conn *, struct http_request *);
 /*
  * storaged's answer to request name as HTTP: status with the JSON reply()

@@ -426,8 +426,6 @@ agent_param(struct conn *c, struct http_request *req,
 {
 	const char *id = m->nparams > 0 ? m->param[0] : "";
 
-	if (admin_gate(c, req) < 0)
-		return NULL;
 	if (!agent_id_valid(id)) {
 		conn_send_error(c, 404, admin_headers, "Agent not found");
 		return NULL;
@@ -467,8 +465,6 @@ void
 agents_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	if (admin_gate(c, req) < 0)
-		return;
 	if (storec_call(PROTO_ST_AGENT_LIST, NULL, 0, agent_listed, c,
 	    &c->sreq) < 0)
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
@@ -482,8 +478,6 @@ agents_create(struct conn *c, struct http_request *req,
 	struct penc e;
 	uint32_t mask;
 
-	if (admin_gate(c, req) < 0)
-		return;
 	if (agent_body(c, req, &a, &mask, 0) == 0) {
 		penc_init(&e);
 		penc_agent(&e, &a);

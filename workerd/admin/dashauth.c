@@ -33,7 +33,7 @@
  * (ST_DASH_LOGIN).
  *
  * The gate (router.c calls it for every R_ADMIN route): a request with
- * x-admin-api-key is judged by the key alone (admin_gate, unchanged); one
+ * x-admin-api-key is judged by the key alone (admin_gate, next); one
  * with a parley_session cookie is checked in storaged (ST_DASH_CHECK),
  * must carry the session's x-csrf-token unless it is GET/HEAD, and then
  * runs the handler with c->admin_session set, which admin_gate accepts.

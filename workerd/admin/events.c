@@ -469,8 +469,6 @@ events_get(struct conn *c, struct http_request *req,
 {
 	struct evclient *ec;
 
-	if (admin_gate(c, req) < 0)
-		return;
 	if (worker_quitting()) {
 		conn_send_error(c, 503, admin_headers, "Shutting down");
 		return;

@@ -447,8 +447,6 @@ export_get(struct conn *c, struct http_request *req,
 	struct penc e;
 	int rv;
 
-	if (admin_gate(c, req) < 0)
-		return;
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;

@@ -695,8 +695,6 @@ void
 widgets_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	if (admin_gate(c, req) < 0)
-		return;
 	if (storec_call(PROTO_ST_WIDGET_LIST, NULL, 0, widget_listed, c,
 	    &c->sreq) < 0)
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
@@ -710,8 +708,6 @@ widgets_create(struct conn *c, struct http_request *req,
 	struct penc e;
 	uint32_t mask;
 
-	if (admin_gate(c, req) < 0)
-		return;
 	if (widget_body(c, req, &w, &mask, 0) == 0) {
 		penc_init(&e);
 		penc_widget(&e, &w);
@@ -721,7 +717,7 @@ widgets_create(struct conn *c, struct http_request *req,
 	st_widget_free(&w);
 }
 
-/* A gated request of type with the path's widget id as its payload. */
+/* A request of type with the path's widget id as its payload. */
 static void
 widget_id_request(struct conn *c, struct http_request *req,
     const struct route_match *m, uint16_t type, storec_cb cb)
@@ -729,8 +725,7 @@ widget_id_request(struct conn *c, struct http_request *req,
 	const char *id;
 	struct penc e;
 
-	if (admin_gate(c, req) < 0 ||
-	    (id = widget_param(c, m, admin_headers)) == NULL)
+	if ((id = widget_param(c, m, admin_headers)) == NULL)
 		return;
 	penc_init(&e);
 	penc_str(&e, id);
@@ -753,8 +748,7 @@ widgets_update(struct conn *c, struct http_request *req,
 	struct penc e;
 	uint32_t mask;
 
-	if (admin_gate(c, req) < 0 ||
-	    (id = widget_param(c, m, admin_headers)) == NULL)
+	if ((id = widget_param(c, m, admin_headers)) == NULL)
 		return;
 	if (widget_body(c, req, &w, &mask, 1) == 0) {
 		penc_init(&e);
