@@ -2,8 +2,8 @@
  * Agents, human handoff and live events (issue 15): the records and the
  * payloads of their storaged requests. Conventions as in storemsg.h
  * (big-endian, str = u32 length + bytes, records behind a one-byte format
- * version in LMDB). The contract is /work/wt/SPEC15.md, sections A and B;
- * storaged/STORAGE.md tells what storaged does with each request.
+ * version in LMDB). storaged/STORAGE.md tells what storaged does with each
+ * request; proto/PROTOCOL.md lists them with the others.
  *
  * An agent is a named model configuration (prompt, model, sampling,
  * endpoint, key) that widgets point at (st_widget.agent_id). The default
@@ -136,7 +136,11 @@ struct st_agent {
 	uint32_t max_tokens;	/* 1-1000000; 0 = not sent */
 	uint32_t history_messages;	/* 1-200; 0 = the deployment's */
 	char *base_url;		/* malloc'd; "" = OPENAI_BASE_URL */
-	char *api_key;		/* malloc'd; "" = none (see SPEC15 A) */
+	/*
+	 * malloc'd; "" = none. Write-only: only the chat-begin replies carry
+	 * it; a new base_url clears it unless the same update sets one.
+	 */
+	char *api_key;
 	uint8_t api_key_set;
 	uint64_t created_at, updated_at;
 };

@@ -57,8 +57,9 @@ enum turn_cause {
 
 /*
  * Who answers the turn is the begin reply's agent record, as
- * proto/agentmsg.h's struct st_agent (SPEC15 B: the effective agent, key
- * included): "" or NULL is the deployment's setting; api_key "" with a
+ * proto/agentmsg.h's struct st_agent (the effective agent: the widget's
+ * own model and prompt merged in by storaged, key included): "" or NULL
+ * is the deployment's setting; api_key "" with a
  * base_url of its own sends no key. turn.c wipes the key when it frees it.
  */
 struct st_agent;
