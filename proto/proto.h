@@ -36,8 +36,9 @@
 #define PROTO_F_EARLY		0x0008
 
 /*
- * Every message type, in one place. PROTO_MSG_NAMES gives their names for
- * the logs; proto_msg_name() reads it.
+ * Every message type, in one place. Its name, who sends it to whom and how
+ * storaged runs it are its row in msgtab.c (msgtab.h); proto_msg_name()
+ * reads that.
  */
 enum proto_type {
 	PROTO_HELLO = 1,		/* u32 version, str process name */

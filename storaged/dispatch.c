@@ -8,6 +8,7 @@
 #include "dashstore.h"
 #include "dispatch.h"
 #include "log.h"
+#include "msgtab.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
@@ -1542,49 +1543,48 @@ op_purge(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
 
 static const struct op {
 	uint16_t type;
-	int write;		/* changes the store: a write batch only */
 	void (*run)(struct dbatch *, uint16_t, struct pdec *,
 	    struct dreply *);
 } ops[] = {
-	{ PROTO_ST_PING, 0, op_ping },
-	{ PROTO_ST_CONV_OPEN, 1, op_conv_open },
-	{ PROTO_ST_MSG_APPEND, 1, op_msg_append },
-	{ PROTO_ST_CONV_LIST, 0, op_conv_list },
-	{ PROTO_ST_CONV_GET, 0, op_conv_get },
-	{ PROTO_ST_CHAT_BEGIN, 1, op_chat_begin },
-	{ PROTO_ST_RATE_HIT, 0, op_rate_hit },
-	{ PROTO_ST_SESSION_HISTORY, 0, op_session_history },
-	{ PROTO_ST_WIDGET_CREATE, 1, op_widget_create },
-	{ PROTO_ST_WIDGET_UPDATE, 1, op_widget_update },
-	{ PROTO_ST_WIDGET_GET, 0, op_widget_get },
-	{ PROTO_ST_WIDGET_LIST, 0, op_widget_list },
-	{ PROTO_ST_WIDGET_DELETE, 1, op_widget_delete },
-	{ PROTO_ST_WIDGET_RESET_ID, 1, op_widget_get },
-	{ PROTO_ST_WS_OPEN, 1, op_ws_open },
-	{ PROTO_ST_WS_BEGIN, 1, op_ws_begin },
-	{ PROTO_ST_CONTACT_SUBMIT, 1, op_contact_submit },
-	{ PROTO_ST_CONTACT_LIST, 0, op_contact_list },
-	{ PROTO_ST_CONTACT_GET, 0, op_contact_get },
-	{ PROTO_ST_DASH_LOGIN, 1, op_dash_login },
-	{ PROTO_ST_DASH_CHECK, 0, op_dash_check },
-	{ PROTO_ST_DASH_LOGOUT, 1, op_dash_logout },
-	{ PROTO_ST_DASH_SALT, 0, op_dash_salt },
-	{ PROTO_ST_DASH_ATTEMPT, 0, op_dash_attempt },
-	{ PROTO_ST_CONV_DELETE, 1, op_conv_delete },
-	{ PROTO_ST_CONV_QUERY, 0, op_conv_query },
-	{ PROTO_ST_MSG_PAGE, 0, op_msg_page },
-	{ PROTO_ST_STATS, 0, op_stats },
-	{ PROTO_ST_PURGE, 1, op_purge },
-	{ PROTO_ST_AGENT_CREATE, 1, op_agent_create },
-	{ PROTO_ST_AGENT_UPDATE, 1, op_agent_update },
-	{ PROTO_ST_AGENT_GET, 0, op_agent_get },
-	{ PROTO_ST_AGENT_LIST, 0, op_agent_list },
-	{ PROTO_ST_AGENT_DELETE, 1, op_agent_delete },
-	{ PROTO_ST_HANDOFF_SET, 1, op_handoff_set },
-	{ PROTO_ST_AGENT_MSG, 1, op_agent_msg },
-	{ PROTO_ST_TYPING, 0, op_typing },
-	{ PROTO_ST_WS_REQUEST_HUMAN, 1, op_ws_request_human },
-	{ PROTO_ST_HANDOFF_LIST, 0, op_handoff_list },
+	{ PROTO_ST_PING, op_ping },
+	{ PROTO_ST_CONV_OPEN, op_conv_open },
+	{ PROTO_ST_MSG_APPEND, op_msg_append },
+	{ PROTO_ST_CONV_LIST, op_conv_list },
+	{ PROTO_ST_CONV_GET, op_conv_get },
+	{ PROTO_ST_CHAT_BEGIN, op_chat_begin },
+	{ PROTO_ST_RATE_HIT, op_rate_hit },
+	{ PROTO_ST_SESSION_HISTORY, op_session_history },
+	{ PROTO_ST_WIDGET_CREATE, op_widget_create },
+	{ PROTO_ST_WIDGET_UPDATE, op_widget_update },
+	{ PROTO_ST_WIDGET_GET, op_widget_get },
+	{ PROTO_ST_WIDGET_LIST, op_widget_list },
+	{ PROTO_ST_WIDGET_DELETE, op_widget_delete },
+	{ PROTO_ST_WIDGET_RESET_ID, op_widget_get },
+	{ PROTO_ST_WS_OPEN, op_ws_open },
+	{ PROTO_ST_WS_BEGIN, op_ws_begin },
+	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit },
+	{ PROTO_ST_CONTACT_LIST, op_contact_list },
+	{ PROTO_ST_CONTACT_GET, op_contact_get },
+	{ PROTO_ST_DASH_LOGIN, op_dash_login },
+	{ PROTO_ST_DASH_CHECK, op_dash_check },
+	{ PROTO_ST_DASH_LOGOUT, op_dash_logout },
+	{ PROTO_ST_DASH_SALT, op_dash_salt },
+	{ PROTO_ST_DASH_ATTEMPT, op_dash_attempt },
+	{ PROTO_ST_CONV_DELETE, op_conv_delete },
+	{ PROTO_ST_CONV_QUERY, op_conv_query },
+	{ PROTO_ST_MSG_PAGE, op_msg_page },
+	{ PROTO_ST_STATS, op_stats },
+	{ PROTO_ST_PURGE, op_purge },
+	{ PROTO_ST_AGENT_CREATE, op_agent_create },
+	{ PROTO_ST_AGENT_UPDATE, op_agent_update },
+	{ PROTO_ST_AGENT_GET, op_agent_get },
+	{ PROTO_ST_AGENT_LIST, op_agent_list },
+	{ PROTO_ST_AGENT_DELETE, op_agent_delete },
+	{ PROTO_ST_HANDOFF_SET, op_handoff_set },
+	{ PROTO_ST_AGENT_MSG, op_agent_msg },
+	{ PROTO_ST_TYPING, op_typing },
+	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human },
+	{ PROTO_ST_HANDOFF_LIST, op_handoff_list },
 };
 
 static const struct op *
@@ -1601,9 +1601,9 @@ op_find(uint16_t type)
 int
 dispatch_is_write(uint16_t type)
 {
-	const struct op *op;
+	const struct proto_msg *m = proto_msg(type);
 
-	return (op = op_find(type)) != NULL && op->write;
+	return op_find(type) != NULL && m != NULL && m->write;
 }
 
 int

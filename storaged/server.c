@@ -50,11 +50,13 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "msgtab.h"
 #include "proto.h"
 #include "storaged.h"
 
 /* After running out of fds, how long the listener rests. */
 #define ACCEPT_PAUSE_MS	1000
+#define REFUSED_TEXT	"not a request this process may send"
 
 struct req {
 	uint16_t type;
@@ -80,6 +82,7 @@ struct client {
 	int dead;		/* closed at the end of the turn */
 	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
 	int ev_level;		/* ST_EV_LEVEL_*: the events it is sent */
+	int peer;		/* PROTO_PEER_* its HELLO named; 0 until known */
 };
 
 TAILQ_HEAD(clientq, client);
@@ -153,6 +156,34 @@ client_name(const struct client *c)
 }
 
 static void client_read(struct server *, struct client *);
+
+/*
+ * Which process may ask what is its row in msgtab.c, by the process its
+ * HELLO named: 1 when c may send type, else 0 (logged).
+ */
+static int
+client_may_send(struct client *c, uint16_t type)
+{
+	if (c->peer == 0)
+		c->peer = proto_peer_of(c->ch.peer);
+	if (proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
+		return 1;
+	log_warnx("client %llu (%s): refused %s: not a request it may send",
+	    c->serial, client_name(c), proto_msg_name(type));
+	return 0;
+}
+
+/* A request refused outside a batch (one with an fd): the error at once. */
+static void
+client_refuse_now(struct client *c, struct pmsg *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	if (pchan_send_error(&c->ch, m->hdr.type, m->hdr.id,
+	    PROTO_E_UNSUPPORTED, REFUSED_TEXT) < 0)
+		client_kill(c);
+}
 
 static void
 client_io(int fd, uint32_t events, void *arg)
@@ -272,7 +303,10 @@ client_read(struct server *s, struct client *c)
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
 		if (m.hdr.type == PROTO_ST_BACKUP &&
 		    !(m.hdr.flags & PROTO_F_REPLY)) {
-			backup_start(s, c, &m);
+			if (client_may_send(c, m.hdr.type))
+				backup_start(s, c, &m);
+			else
+				client_refuse_now(c, &m);
 			continue;
 		}
 		if (m.fd >= 0 || (m.hdr.flags & PROTO_F_REPLY)) {
@@ -504,6 +538,21 @@ server_events(struct server *s, struct client *c, const struct req *q,
  * ST_METRICS_PUT and _GET need the client, not the store: they run here,
  * in their place in the batch, so a GET sees the PUTs sent before it.
  */
+/*
+ * A request c may not send (client_may_send): refused in its place among
+ * the batch's replies. 1 when refused, r its reply.
+ */
+static int
+server_refused(struct client *c, const struct req *q, struct dreply *r)
+{
+	if (client_may_send(c, q->type))
+		return 0;
+	memset(r, 0, sizeof(*r));
+	penc_init(&r->enc);
+	reply_fail(r, PROTO_E_UNSUPPORTED, REFUSED_TEXT);
+	return 1;
+}
+
 static int
 server_metrics(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
@@ -572,7 +621,8 @@ server_batch(struct server *s)
 			sl->c = c;
 			sl->q = q;
 			smetrics_request(q->type);
-			sl->stored = !server_metrics(s, c, q, &sl->rep) &&
+			sl->stored = !server_refused(c, q, &sl->rep) &&
+			    !server_metrics(s, c, q, &sl->rep) &&
 			    !server_events(s, c, q, &sl->rep);
 			if (sl->stored) {
 				dispatch_run(&b, q->type, q->payload, q->len,

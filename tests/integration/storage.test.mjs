@@ -189,3 +189,36 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const after = await st.convGet(b.conv.id);
   assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'second', 'third']);
 });
+
+// Which process may ask what is proto/msgtab.c's: storaged refuses the rest
+// (unsupported), in its place among the replies, and logs it.
+test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parleyctl\'s are served', async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const PURGE = 0x3f, STATS = 0x3e, BACKUP = 0x3d;
+  const dryRun = new Enc().u64(Date.now()).u32(10).u8(1).done();
+  const w = await p.storage({ name: 'as-worker' });
+  for (const [type, payload] of [[PURGE, dryRun], [STATS, Buffer.alloc(0)], [BACKUP, Buffer.alloc(0)]]) {
+    await assert.rejects(w.call(type, payload), (e) => e.code === 4 && e.storageMessage === 'not a request this process may send',
+      `type 0x${type.toString(16)} from a worker`);
+  }
+  // The requests around them are served as ever, in order.
+  const [a, b] = await Promise.all([w.ping(), w.call(STATS).catch((e) => e.code), w.ping()]);
+  assert.equal(a, true);
+  assert.equal(b, 4);
+  await waitFor(() => /refused ST_PURGE: not a request it may send/.test(p.logs.storaged) &&
+    /refused ST_BACKUP/.test(p.logs.storaged), 5000, 'the refusals logged');
+  // parleyctl may: a purge dry run and the stats.
+  const ctl = await p.storage({ name: 'as-ctl', as: 'parleyctl' });
+  const n = new Dec(await ctl.call(PURGE, dryRun));
+  assert.equal(n.u32(), 0);
+  assert.equal(n.u8(), 0);
+  n.end();
+  assert.ok((await ctl.call(STATS)).length > 0);
+  // ...but not a worker's requests, nor may an unknown process ask anything.
+  await assert.rejects(ctl.call(T.ST_CONV_GET, new Enc().str('0'.repeat(32)).u32(0).done()), (e) => e.code === 4);
+  const other = await p.storage({ name: 'stranger', as: 'some-tool' });
+  await assert.rejects(other.ping(), (e) => e.code === 4);
+  w.close();
+  ctl.close();
+  other.close();
+});

@@ -146,14 +146,17 @@ export class StorageClient {
     sock.on('close', () => this._onClose());
   }
 
-  static connect(path, { name = 'itest', timeout = 3000 } = {}) {
+  // name: the test's label for this client; as: the process it speaks
+  // for in its HELLO, which decides what storaged lets it ask
+  // (proto/msgtab.c): a worker's requests unless told otherwise.
+  static connect(path, { name = 'itest', as = 'parley-workerd', timeout = 3000 } = {}) {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ path });
       const t = setTimeout(() => { sock.destroy(); reject(new Error(`storage connect timeout ${path}`)); }, timeout);
       sock.once('error', (e) => { clearTimeout(t); reject(e); });
       sock.once('connect', () => {
         const c = new StorageClient(sock, name);
-        sock.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str(name).done()));
+        sock.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str(as).done()));
         c._helloWaiter = (err) => {
           clearTimeout(t);
           if (err) { sock.destroy(); reject(err); } else resolve(c);

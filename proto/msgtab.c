@@ -1,0 +1,147 @@
+/*
+ * The table of every message type (msgtab.h): its name, which processes
+ * may send it and which receive it, and, for storaged's requests, whether
+ * it writes and whether storaged may answer it before its commit. The
+ * logs' names, storaged's dispatch (write or read batch) and its check of
+ * who may ask what read it; proto/PROTOCOL.md's list is checked against
+ * it (tests/unit/proto/test_msgtab.c).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "msgtab.h"
+
+#define W	PROTO_PEER_WORKERD
+#define C	PROTO_PEER_CTL
+#define M	PROTO_PEER_MASTERD
+#define S	PROTO_PEER_STORAGED
+#define ANY	(W | C | M | S)
+
+/* type, name, from, to, write, early */
+static const struct proto_msg msgs[] = {
+	{ PROTO_HELLO,			"HELLO",		ANY, ANY, 0, 0 },
+	{ PROTO_MW_CONN,		"MW_CONN",		M, W, 0, 0 },
+	{ PROTO_WM_READY,		"WM_READY",		W, M, 0, 0 },
+	{ PROTO_WM_LOAD,		"WM_LOAD",		W, M, 0, 0 },
+	{ PROTO_MW_QUIT,		"MW_QUIT",		M, W, 0, 0 },
+	{ PROTO_MW_RESTARTS,		"MW_RESTARTS",		M, W, 0, 0 },
+	{ PROTO_MW_SETTINGS,		"MW_SETTINGS",		M, W, 0, 0 },
+	{ PROTO_ST_PING,		"ST_PING",		W | C | M, S, 0, 0 },
+	{ PROTO_ST_CONV_OPEN,		"ST_CONV_OPEN",		W, S, 1, 0 },
+	{ PROTO_ST_MSG_APPEND,		"ST_MSG_APPEND",	W, S, 1, 0 },
+	{ PROTO_ST_CONV_LIST,		"ST_CONV_LIST",		W, S, 0, 0 },
+	{ PROTO_ST_CONV_GET,		"ST_CONV_GET",		W, S, 0, 0 },
+	{ PROTO_ST_CHAT_BEGIN,		"ST_CHAT_BEGIN",	W, S, 1, 1 },
+	{ PROTO_ST_RATE_HIT,		"ST_RATE_HIT",		W, S, 0, 0 },
+	{ PROTO_ST_SESSION_HISTORY,	"ST_SESSION_HISTORY",	W, S, 0, 0 },
+	{ PROTO_ST_WIDGET_CREATE,	"ST_WIDGET_CREATE",	W, S, 1, 0 },
+	{ PROTO_ST_WIDGET_UPDATE,	"ST_WIDGET_UPDATE",	W, S, 1, 0 },
+	{ PROTO_ST_WIDGET_GET,		"ST_WIDGET_GET",	W, S, 0, 0 },
+	{ PROTO_ST_WIDGET_LIST,		"ST_WIDGET_LIST",	W | C, S, 0, 0 },
+	{ PROTO_ST_WIDGET_DELETE,	"ST_WIDGET_DELETE",	W, S, 1, 0 },
+	{ PROTO_ST_WIDGET_RESET_ID,	"ST_WIDGET_RESET_ID",	W, S, 1, 0 },
+	{ PROTO_ST_WS_OPEN,		"ST_WS_OPEN",		W, S, 1, 0 },
+	{ PROTO_ST_WS_BEGIN,		"ST_WS_BEGIN",		W, S, 1, 1 },
+	{ PROTO_ST_CONTACT_SUBMIT,	"ST_CONTACT_SUBMIT",	W, S, 1, 0 },
+	{ PROTO_ST_CONTACT_LIST,	"ST_CONTACT_LIST",	W, S, 0, 0 },
+	{ PROTO_ST_CONTACT_GET,		"ST_CONTACT_GET",	W, S, 0, 0 },
+	{ PROTO_ST_DASH_LOGIN,		"ST_DASH_LOGIN",	W, S, 1, 0 },
+	{ PROTO_ST_DASH_CHECK,		"ST_DASH_CHECK",	W, S, 0, 0 },
+	{ PROTO_ST_DASH_LOGOUT,		"ST_DASH_LOGOUT",	W, S, 1, 0 },
+	{ PROTO_ST_DASH_SALT,		"ST_DASH_SALT",		W, S, 0, 0 },
+	{ PROTO_ST_DASH_ATTEMPT,	"ST_DASH_ATTEMPT",	W, S, 0, 0 },
+	{ PROTO_ST_CONV_DELETE,		"ST_CONV_DELETE",	W, S, 1, 0 },
+	{ PROTO_ST_CONV_QUERY,		"ST_CONV_QUERY",	W | C, S, 0, 0 },
+	{ PROTO_ST_MSG_PAGE,		"ST_MSG_PAGE",		W | C, S, 0, 0 },
+	{ PROTO_ST_METRICS_PUT,		"ST_METRICS_PUT",	W, S, 0, 0 },
+	{ PROTO_ST_METRICS_GET,		"ST_METRICS_GET",	W, S, 0, 0 },
+	{ PROTO_ST_BACKUP,		"ST_BACKUP",		C, S, 0, 0 },
+	{ PROTO_ST_STATS,		"ST_STATS",		C, S, 0, 0 },
+	{ PROTO_ST_PURGE,		"ST_PURGE",		C, S, 1, 0 },
+	{ PROTO_ST_AGENT_CREATE,	"ST_AGENT_CREATE",	W, S, 1, 0 },
+	{ PROTO_ST_AGENT_UPDATE,	"ST_AGENT_UPDATE",	W, S, 1, 0 },
+	{ PROTO_ST_AGENT_GET,		"ST_AGENT_GET",		W, S, 0, 0 },
+	{ PROTO_ST_AGENT_LIST,		"ST_AGENT_LIST",	W, S, 0, 0 },
+	{ PROTO_ST_AGENT_DELETE,	"ST_AGENT_DELETE",	W, S, 1, 0 },
+	{ PROTO_ST_HANDOFF_SET,		"ST_HANDOFF_SET",	W, S, 1, 0 },
+	{ PROTO_ST_AGENT_MSG,		"ST_AGENT_MSG",		W, S, 1, 0 },
+	{ PROTO_ST_TYPING,		"ST_TYPING",		W, S, 0, 0 },
+	{ PROTO_ST_WS_REQUEST_HUMAN,	"ST_WS_REQUEST_HUMAN",	W, S, 1, 0 },
+	{ PROTO_ST_EV_SUBSCRIBE,	"ST_EV_SUBSCRIBE",	W, S, 0, 0 },
+	{ PROTO_ST_EV_SINCE,		"ST_EV_SINCE",		W, S, 0, 0 },
+	{ PROTO_ST_HANDOFF_LIST,	"ST_HANDOFF_LIST",	W, S, 0, 0 },
+	{ PROTO_ST_EV_WIDGET_GONE,	"ST_EV_WIDGET_GONE",	S, W, 0, 0 },
+	{ PROTO_ST_EV,			"ST_EV",		S, W, 0, 0 },
+	{ PROTO_ST_EV_LOST,		"ST_EV_LOST",		S, W, 0, 0 },
+};
+
+/* By type: filled once from msgs (types are below PROTO_TYPE_MAX). */
+static const struct proto_msg *by_type[PROTO_TYPE_MAX];
+
+const struct proto_msg *
+proto_msg(uint16_t type)
+{
+	size_t i;
+
+	if (type >= PROTO_TYPE_MAX)
+		return NULL;
+	if (by_type[PROTO_HELLO] == NULL)
+		for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+			by_type[msgs[i].type] = &msgs[i];
+	return by_type[type];
+}
+
+const struct proto_msg *
+proto_msg_at(size_t i)
+{
+	return i < sizeof(msgs) / sizeof(msgs[0]) ? &msgs[i] : NULL;
+}
+
+const char *
+proto_msg_name(uint16_t type)
+{
+	const struct proto_msg *m = proto_msg(type);
+
+	return m != NULL ? m->name : "UNKNOWN";
+}
+
+int
+proto_peer_of(const char *hello_name)
+{
+	static const struct {
+		const char *name;
+		int peer;
+	} peers[] = {
+		{ "parley-workerd", PROTO_PEER_WORKERD },
+		{ "parleyctl", PROTO_PEER_CTL },
+		{ "parley-masterd", PROTO_PEER_MASTERD },
+		{ "parley-storaged", PROTO_PEER_STORAGED },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+		if (strcmp(hello_name, peers[i].name) == 0)
+			return peers[i].peer;
+	return 0;
+}
+
+int
+proto_may_send(int peer, uint16_t type, int to)
+{
+	const struct proto_msg *m = proto_msg(type);
+
+	return m != NULL && (m->from & peer) && (m->to & to);
+}
+
+const char *
+proto_err_name(uint32_t code)
+{
+	switch (code) {
+	case PROTO_E_INTERNAL:		return "internal";
+	case PROTO_E_INVALID:		return "invalid";
+	case PROTO_E_NOT_FOUND:		return "not found";
+	case PROTO_E_UNSUPPORTED:	return "unsupported";
+	case PROTO_E_UNAVAILABLE:	return "unavailable";
+	}
+	return "unknown";
+}

@@ -1,0 +1,120 @@
+/*
+ * The message table (proto/msgtab.c): one row per type, each type once,
+ * names as proto.h's (PROTO_ + name), storaged's requests only to it, and
+ * proto/PROTOCOL.md's list of message types the same set of types.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgtab.h"
+
+static void
+test_rows(void **state)
+{
+	const struct proto_msg *m;
+	int seen[PROTO_TYPE_MAX] = { 0 };
+	size_t i;
+
+	for (i = 0; (m = proto_msg_at(i)) != NULL; i++) {
+		assert_true(m->type > 0 && m->type < PROTO_TYPE_MAX);
+		assert_int_equal(seen[m->type]++, 0);
+		assert_ptr_equal(proto_msg(m->type), m);
+		assert_string_equal(proto_msg_name(m->type), m->name);
+		assert_true(m->from != 0 && m->to != 0);
+		/* Only storaged's requests write or are answered early. */
+		if (m->write || m->early)
+			assert_int_equal(m->to, PROTO_PEER_STORAGED);
+		if (strncmp(m->name, "ST_", 3) == 0 &&
+		    strncmp(m->name, "ST_EV", 5) != 0)
+			assert_int_equal(m->to, PROTO_PEER_STORAGED);
+	}
+	assert_true(i > 50);
+	assert_null(proto_msg(0));
+	assert_null(proto_msg(0x7f));
+	assert_null(proto_msg(PROTO_TYPE_MAX));
+	assert_string_equal(proto_msg_name(0x7f), "UNKNOWN");
+}
+
+static void
+test_who_may_send(void **state)
+{
+	int w = proto_peer_of("parley-workerd");
+	int c = proto_peer_of("parleyctl");
+
+	assert_int_equal(w, PROTO_PEER_WORKERD);
+	assert_int_equal(c, PROTO_PEER_CTL);
+	assert_int_equal(proto_peer_of("parley-masterd"), PROTO_PEER_MASTERD);
+	assert_int_equal(proto_peer_of("itest"), 0);
+	assert_int_equal(proto_peer_of(""), 0);
+	assert_true(proto_may_send(w, PROTO_ST_WS_BEGIN, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_PURGE, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_BACKUP, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_STATS, PROTO_PEER_STORAGED));
+	assert_true(proto_may_send(c, PROTO_ST_PURGE, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(c, PROTO_ST_WS_BEGIN, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(0, PROTO_ST_PING, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_EV, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, 0x7f, PROTO_PEER_STORAGED));
+}
+
+/*
+ * The types PROTOCOL.md's table lists: a row "| 0x2e | ..." or, for a
+ * run of them, "| 0x28–0x2d | ...".
+ */
+static void
+doc_types(int listed[PROTO_TYPE_MAX])
+{
+	static char doc[128 * 1024];
+	const char *p;
+	unsigned int a, b, t;
+	size_t n;
+	FILE *f;
+
+	assert_non_null(f = fopen("proto/PROTOCOL.md", "rb"));
+	n = fread(doc, 1, sizeof(doc) - 1, f);
+	fclose(f);
+	doc[n] = '\0';
+	assert_non_null(p = strstr(doc, "## Message types"));
+	for (; (p = strstr(p, "\n| 0x")) != NULL; p++) {
+		if (sscanf(p, "\n| 0x%x–0x%x |", &a, &b) == 2 ||
+		    (sscanf(p, "\n| 0x%x |", &a) == 1 && (b = a, 1))) {
+			assert_true(a <= b && b < PROTO_TYPE_MAX);
+			for (t = a; t <= b; t++)
+				listed[t]++;
+		}
+	}
+}
+
+static void
+test_protocol_md(void **state)
+{
+	int listed[PROTO_TYPE_MAX] = { 0 };
+	unsigned int t;
+
+	doc_types(listed);
+	for (t = 0; t < PROTO_TYPE_MAX; t++) {
+		if ((proto_msg((uint16_t)t) != NULL) != (listed[t] == 1))
+			fail_msg("type 0x%02x: %s in the table, listed %d "
+			    "times in PROTOCOL.md", t, proto_msg((uint16_t)t) !=
+			    NULL ? "is" : "is not", listed[t]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_who_may_send),
+		cmocka_unit_test(test_protocol_md),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
