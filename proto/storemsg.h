@@ -81,6 +81,20 @@
 #define ST_RATE_KEY_MAX		128
 #define ST_HISTORY_MAX		200
 
+/*
+ * ST_RATE_HIT: one request counted against a limit (its key's count in
+ * window_ms; max 0 is no limit). Its reply: the verdict.
+ */
+struct st_rate_hit {
+	char key[ST_RATE_KEY_MAX + 1];
+	uint32_t window_ms;
+	uint32_t max;
+};
+struct st_rate_verdict {
+	uint8_t limited;	/* 0 counted; else how it is limited */
+	uint64_t retry_ms;	/* limited: when to try again */
+};
+
 /* ST_CHAT_BEGIN's first reply byte: the turn goes on, or why not. */
 enum st_chat_result {
 	ST_CHAT_OK = 0,
@@ -119,6 +133,16 @@ struct st_msg {
 	/* role agent: the owner's display name (1-100 characters); else "" */
 	char name[4 * ST_MSG_NAME_MAX + 1];	/* encoded last */
 };
+
+/*
+ * ST_RATE_HIT's request and reply, both ways. The decoders read the whole
+ * payload exactly (a byte missing or left over fails): 0, or -1.
+ */
+void penc_rate_hit(struct penc *, const struct st_rate_hit *);
+int pdec_rate_hit(struct pdec *, struct st_rate_hit *);
+void penc_rate_verdict(struct penc *, const struct st_rate_verdict *);
+int pdec_rate_verdict(const void *payload, size_t len,
+    struct st_rate_verdict *);
 
 void st_conv_free(struct st_conv *);
 void st_msg_free(struct st_msg *);

@@ -459,21 +459,21 @@ static void
 op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
 {
-	char key[ST_RATE_KEY_MAX + 1];
-	uint32_t window, max;
-	uint64_t retry;
+	struct st_rate_hit h;
+	struct st_rate_verdict v;
 	int limited;
 
 	(void)type;
-	pdec_strbuf(d, key, sizeof(key));
-	window = pdec_u32(d);
-	max = pdec_u32(d);
-	if (req_whole(d, r) < 0)
+	if (pdec_rate_hit(d, &h) < 0) {
+		malformed(r);
 		return;
+	}
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
-	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
+	if ((limited = rate_count(b, r, h.key, h.window_ms, h.max,
+	    &v.retry_ms)) < 0)
 		return;
-	enc_rate(&r->enc, limited, retry);
+	v.limited = (uint8_t)limited;
+	penc_rate_verdict(&r->enc, &v);
 	reply_stands(r);
 }
 

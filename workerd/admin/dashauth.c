@@ -551,6 +551,7 @@ static void
 login_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct login *l = arg;
+	struct st_rate_hit h;
 	struct penc e;
 	int right;
 
@@ -563,10 +564,11 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 	if (!right) {
 		/* Spends the budget of every client now, not after the delay. */
 		if (wsettings.login_failures != 0) {
+			strlcpy(h.key, ST_DASH_FAILED_KEY, sizeof(h.key));
+			h.window_ms = DASH_LOGIN_WINDOW_MS;
+			h.max = wsettings.login_failures;
 			penc_init(&e);
-			penc_str(&e, ST_DASH_FAILED_KEY);
-			penc_u32(&e, DASH_LOGIN_WINDOW_MS);
-			penc_u32(&e, wsettings.login_failures);
+			penc_rate_hit(&e, &h);
 			storec_send(PROTO_ST_RATE_HIT, &e,
 			    login_failure_counted, NULL, NULL);
 		}

@@ -671,22 +671,21 @@ static void
 rate_done(const struct storec_result *res, void *arg)
 {
 	struct chat_req *r = arg;
+	struct st_rate_verdict v;
 	struct conn *c;
-	struct pdec d;
-	uint64_t retry;
-	uint8_t limited;
 
 	if (res->status == STOREC_OK) {
-		pdec_init(&d, res->payload, res->len);
-		limited = pdec_u8(&d);
-		retry = pdec_u64(&d);
-		if (pdec_done(&d) == 0 && limited) {
-			if ((c = req_end(r)) != NULL)
-				send_limited(c, retry, "Too many requests");
+		if (pdec_rate_verdict(res->payload, res->len, &v) < 0) {
+			log_warnx("chat: malformed ST_RATE_HIT reply");
+			req_fail(r, 500, "Internal server error");
 			return;
 		}
-		if (d.err)
-			log_warnx("chat: malformed ST_RATE_HIT reply");
+		if (v.limited) {
+			if ((c = req_end(r)) != NULL)
+				send_limited(c, v.retry_ms,
+				    "Too many requests");
+			return;
+		}
 	} else if (r->history && r->auth == 0 && r->body == CHAT_BODY_OK) {
 		req_storage_failed(r, res, "rate limit");
 		return;
@@ -704,12 +703,14 @@ rate_done(const struct storec_result *res, void *arg)
 static int
 req_rate(struct chat_req *r)
 {
+	struct st_rate_hit h;
 	struct penc e;
 
+	strlcpy(h.key, r->rate_key, sizeof(h.key));
+	h.window_ms = wsettings.rate_window_ms;
+	h.max = wsettings.rate_max;
 	penc_init(&e);
-	penc_str(&e, r->rate_key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
+	penc_rate_hit(&e, &h);
 	return storec_send(PROTO_ST_RATE_HIT, &e, rate_done, r, &r->sreq);
 }
 

@@ -1284,28 +1284,35 @@ refuse_limited(struct wsess *s, uint64_t retry_ms, const char *msg)
 	wsess_free(s);
 }
 
+/*
+ * ST_RATE_HIT's verdict into *v: 1; a reply that does not decode exactly
+ * refuses the socket (500, logged) and gives 0, on every path alike.
+ */
+static int
+rate_verdict_ok(struct wsess *s, const struct storec_result *r,
+    struct st_rate_verdict *v)
+{
+	if (pdec_rate_verdict(r->payload, r->len, v) == 0)
+		return 1;
+	log_warnx("wschat: malformed ST_RATE_HIT reply");
+	open_refuse(s, 500, "Internal server error");
+	return 0;
+}
+
 /* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
 static void
 resume_counted(const struct storec_result *r, void *arg)
 {
 	struct wsess *s = arg;
-	struct pdec d;
-	uint64_t retry;
-	uint8_t limited;
+	struct st_rate_verdict v;
 
 	if (r->status != STOREC_OK) {
 		open_refuse(s, 503, "Storage unavailable");
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	limited = pdec_u8(&d);
-	retry = pdec_u64(&d);
-	if (pdec_done(&d) < 0) {
-		log_warnx("wschat: malformed ST_RATE_HIT reply");
-		open_refuse(s, 500, "Internal server error");
+	if (!rate_verdict_ok(s, r, &v))
 		return;
-	}
-	if (!limited) {
+	if (!v.limited) {
 		open_send(s);
 		return;
 	}
@@ -1313,7 +1320,7 @@ resume_counted(const struct storec_result *r, void *arg)
 		open_refuse(s, 429, "too many reconnects");
 		return;
 	}
-	refuse_limited(s, retry, "Too many reconnects, try again later");
+	refuse_limited(s, v.retry_ms, "Too many reconnects, try again later");
 }
 
 /*
@@ -1324,12 +1331,14 @@ resume_counted(const struct storec_result *r, void *arg)
 static void
 resume_count(struct wsess *s)
 {
+	struct st_rate_hit h;
 	struct penc e;
 
+	strlcpy(h.key, s->resume_key, sizeof(h.key));
+	h.window_ms = RESUME_WINDOW_MS;
+	h.max = RESUME_MAX;
 	penc_init(&e);
-	penc_str(&e, s->resume_key);
-	penc_u32(&e, RESUME_WINDOW_MS);
-	penc_u32(&e, RESUME_MAX);
+	penc_rate_hit(&e, &h);
 	if (storec_send(PROTO_ST_RATE_HIT, &e, resume_counted, s,
 	    &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");
@@ -1351,9 +1360,8 @@ upgrade_counted(const struct storec_result *r, void *arg)
 {
 	static const struct storec_answer none[] = { { 0, 0, NULL } };
 	struct wsess *s = arg;
-	struct pdec d;
+	struct st_rate_verdict v;
 	const char *msg;
-	uint64_t retry;
 	int status;
 
 	if (r->status != STOREC_OK) {
@@ -1361,10 +1369,11 @@ upgrade_counted(const struct storec_result *r, void *arg)
 		open_refuse(s, status, msg);
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	if (pdec_u8(&d) != 0 && (retry = pdec_u64(&d), pdec_done(&d) == 0)) {
+	if (!rate_verdict_ok(s, r, &v))
+		return;
+	if (v.limited) {
 		/* Over the limit: 429 before the 101, as the chat's. */
-		refuse_limited(s, retry, "Too many requests");
+		refuse_limited(s, v.retry_ms, "Too many requests");
 		return;
 	}
 	upgrade_go(s);
@@ -1374,18 +1383,18 @@ upgrade_counted(const struct storec_result *r, void *arg)
 static void
 upgrade_count(struct wsess *s, struct conn *c, struct http_request *req)
 {
-	char key[ST_RATE_KEY_MAX + 1];
+	struct st_rate_hit h;
 	struct penc e;
 
 	if (wsettings.rate_max == 0) {
 		upgrade_go(s);
 		return;
 	}
-	clientip_key(c, req, UPGRADE_PREFIX, key, sizeof(key));
+	clientip_key(c, req, UPGRADE_PREFIX, h.key, sizeof(h.key));
+	h.window_ms = wsettings.rate_window_ms;
+	h.max = wsettings.rate_max;
 	penc_init(&e);
-	penc_str(&e, key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
+	penc_rate_hit(&e, &h);
 	if (storec_send(PROTO_ST_RATE_HIT, &e, upgrade_counted, s,
 	    &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");

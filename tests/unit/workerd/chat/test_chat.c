@@ -1053,6 +1053,24 @@ test_order_of_checks(void **state)
 	    "2");
 	tresp_free(&r);
 
+	/* A verdict a byte short or a byte long: 500, never let through. */
+	{
+		static const uint8_t shortr[8] = { 0 }, longr[10] = { 0 };
+
+		post(&cl, "/v1/chat", "wrong",
+		    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		peer_reply(&P, &pr, shortr, sizeof(shortr));
+		expect_answer(&cl, &off, &r, 500);
+		tresp_free(&r);
+		post(&cl, "/v1/chat", "wrong",
+		    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		peer_reply(&P, &pr, longr, sizeof(longr));
+		expect_answer(&cl, &off, &r, 500);
+		tresp_free(&r);
+	}
+
 	/* A good request over the limit: the one round trip says so. */
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
