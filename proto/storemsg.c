@@ -128,7 +128,7 @@ pdec_rate_hit(struct pdec *d, struct st_rate_hit *h)
 	pdec_strbuf(d, h->key, sizeof(h->key));
 	h->window_ms = pdec_u32(d);
 	h->max = pdec_u32(d);
-	return pdec_done(d);
+	return d->err ? -1 : 0;
 }
 
 void

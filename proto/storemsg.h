@@ -135,8 +135,9 @@ struct st_msg {
 };
 
 /*
- * ST_RATE_HIT's request and reply, both ways. The decoders read the whole
- * payload exactly (a byte missing or left over fails): 0, or -1.
+ * ST_RATE_HIT's request and reply, both ways: 0, or -1. pdec_rate_hit
+ * reads the fields (ST_WS_OPEN carries them too); pdec_rate_verdict the
+ * whole reply exactly (a byte missing or left over fails).
  */
 void penc_rate_hit(struct penc *, const struct st_rate_hit *);
 int pdec_rate_hit(struct pdec *, struct st_rate_hit *);

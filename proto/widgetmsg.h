@@ -36,14 +36,21 @@
  *   WebSockets open on it.
  *
  *   ST_WS_OPEN   str widget_id, str origin, bytes token_hash (0 or 32),
- *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX)
- *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN), and when OK:
+ *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX),
+ *                u32 n (0..ST_WS_OPEN_HITS_MAX), n x rate hit (as ST_RATE_HIT's
+ *                request: str key, u32 window_ms, u32 max)
+ *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN, LIMITED); when
+ *          LIMITED: u8 which (the hit that said no), u64 retry_after_ms;
+ *          when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
  *          the session has none yet), u32 n, n x (str role, str content,
  *          str name ("" except role agent)), u8 more (older messages were
  *          left out), u8 handoff (the conversation's ST_HANDOFF_*; 0
  *          when it has none)
- *       The widget must exist and be enabled (else NO_WIDGET), and origin
+ *       The rate hits are counted first, in order, each only when the one
+ *       before was not limited (the upgrade's count, then a resume's: one
+ *       round trip, not three); a limited one answers LIMITED and nothing
+ *       else is done. The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:
@@ -143,6 +150,8 @@
  * quarter of the WebSocket output cap, whatever the conversation's length.
  */
 #define ST_WS_HISTORY_BYTES	(256u * 1024)
+/* Rate hits an ST_WS_OPEN may carry: the upgrade's and a resume's. */
+#define ST_WS_OPEN_HITS_MAX	2
 /* Contact submissions a visitor session may make (ST_CONTACT_SUBMIT). */
 #define ST_CONTACT_SUBMITS_MAX	3
 

@@ -464,10 +464,9 @@ op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
 	int limited;
 
 	(void)type;
-	if (pdec_rate_hit(d, &h) < 0) {
-		malformed(r);
+	(void)pdec_rate_hit(d, &h);
+	if (req_whole(d, r) < 0)
 		return;
-	}
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
 	if ((limited = rate_count(b, r, h.key, h.window_ms, h.max,
 	    &v.retry_ms)) < 0)
@@ -756,16 +755,44 @@ new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
 	    store_wsess_new_max(b->txn.st), retry);
 }
 
+/*
+ * ST_WS_OPEN's rate hits, each counted in turn until one is limited: 0
+ * when none is; 1 when answered (ST_WS_LIMITED, which, retry) or failed.
+ */
+static int
+ws_open_counted(struct dbatch *b, struct dreply *r,
+    const struct st_rate_hit *hits, uint32_t n)
+{
+	uint64_t retry;
+	uint32_t i;
+	int limited;
+
+	for (i = 0; i < n; i++) {
+		if ((limited = rate_count(b, r, hits[i].key,
+		    hits[i].window_ms, hits[i].max, &retry)) < 0)
+			return 1;
+		if (limited) {
+			penc_u8(&r->enc, ST_WS_LIMITED);
+			penc_u8(&r->enc, (uint8_t)i);
+			penc_u64(&r->enc, retry);
+			reply_stands(r);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
     struct dreply *r)
 {
 	char wid[DISPATCH_WID_MAX + 1], origin[ST_ORIGIN_MAX + 1];
 	const uint8_t *token, *fresh;
+	struct st_rate_hit hits[ST_WS_OPEN_HITS_MAX];
 	struct store_txn t;
 	struct store_ws_open o;
 	uint64_t idle;
-	uint32_t hmax;
+	uint32_t hmax, n, i;
 
 	dec_wid(d, wid);
 	pdec_strbuf(d, origin, sizeof(origin));
@@ -773,6 +800,10 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 	fresh = dec_hash(d, 0);
 	idle = pdec_u64(d);
 	hmax = pdec_u32(d);
+	if ((n = pdec_u32(d)) > ST_WS_OPEN_HITS_MAX)
+		d->err = 1;
+	for (i = 0; i < n && !d->err; i++)
+		(void)pdec_rate_hit(d, &hits[i]);
 	if (req_whole(d, r) < 0)
 		return;
 	/* As ST_CHAT_BEGIN: 0 ("all that fit") could pass ST_HISTORY_MAX. */
@@ -780,6 +811,9 @@ op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
 		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
 		return;
 	}
+	/* The counts first, as separate requests were: nothing else then. */
+	if (ws_open_counted(b, r, hits, n) != 0)
+		return;
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_ws_open(&t, wid, origin, token, fresh, idle, hmax,

@@ -125,6 +125,10 @@ struct wsess {
 	int resuming;			/* the resume's request is in flight */
 	size_t nmsgs;			/* messages the visitor sent */
 	char resume_key[ST_RATE_KEY_MAX + 1];	/* its resume count */
+	char upgrade_key[ST_RATE_KEY_MAX + 1];	/* its upgrade's; "" counted */
+	/* What the ST_WS_OPEN in flight counts, in order (open_send). */
+	enum { HIT_UPGRADE, HIT_RESUME } hits[ST_WS_OPEN_HITS_MAX];
+	uint32_t nhits;
 	/* Human handoff. */
 	int handoff_enabled;		/* the widget's, as last read */
 	int handoff;			/* the state the visitor knows; or unknown */
@@ -953,7 +957,8 @@ on_request_human(struct wsess *s)
 
 /* ------------------------------------------------------------ resume */
 
-static void resume_count(struct wsess *);
+static void open_send(struct wsess *);
+
 
 /*
  * {"type":"resume","token":...} as the socket's first message, on a
@@ -975,7 +980,7 @@ on_resume(struct wsess *s, const struct wsmsg *m)
 		s->has_token = 1;
 	}
 	s->resuming = 1;
-	resume_count(s);
+	open_send(s);
 }
 
 /* ------------------------------------------------------------ socket */
@@ -1160,6 +1165,43 @@ history_json(struct pdec *d, uint32_t n)
 	return arr;
 }
 
+/* A count said no: 429 with Retry-After before the 101, and s is gone. */
+static void
+refuse_limited(struct wsess *s, uint64_t retry_ms, const char *msg)
+{
+	char hdr[64 + sizeof(JSON_HEADERS)];
+	struct conn *c;
+
+	resp_retry_after(hdr, sizeof(hdr), retry_ms, JSON_HEADERS);
+	if ((c = wsess_detach(s)) != NULL)
+		conn_send_error(c, 429, hdr, msg);
+	wsess_free(s);
+}
+
+/*
+ * ST_WS_OPEN's LIMITED (u8 which, u64 retry_after_ms): the upgrade's
+ * count refuses it before the 101; a resume's too, or closes the socket
+ * a resume message came on.
+ */
+static void
+open_limited(struct wsess *s, struct pdec *d)
+{
+	uint64_t retry;
+	uint8_t which;
+
+	which = pdec_u8(d);
+	retry = pdec_u64(d);
+	if (pdec_done(d) < 0 || which >= s->nhits) {
+		log_warnx("wschat: malformed ST_WS_OPEN reply");
+		open_refuse(s, 500, "Internal server error");
+	} else if (s->hits[which] == HIT_UPGRADE)
+		refuse_limited(s, retry, "Too many requests");
+	else if (s->ws != NULL)
+		open_refuse(s, 429, "too many reconnects");
+	else
+		refuse_limited(s, retry, "Too many reconnects, try again later");
+}
+
 /*
  * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
  * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content,
@@ -1193,6 +1235,10 @@ open_done(const struct storec_result *r, void *arg)
 	}
 	if (!d.err && result == ST_WS_ORIGIN) {
 		open_refuse(s, 403, "Origin not allowed");
+		return;
+	}
+	if (!d.err && result == ST_WS_LIMITED) {
+		open_limited(s, &d);
 		return;
 	}
 	if (d.err || result != ST_WS_OK || pdec_widget(&d, &w) < 0) {
@@ -1258,8 +1304,29 @@ open_done(const struct storec_result *r, void *arg)
 static void
 open_send(struct wsess *s)
 {
+	struct st_rate_hit h[ST_WS_OPEN_HITS_MAX];
 	struct penc e;
+	uint32_t i;
 
+	/*
+	 * Counted inside it, in one round trip: every upgrade (once), then
+	 * a token's resume (RESUME_MAX per RESUME_WINDOW_MS, per client), so
+	 * that looping resumes cost storaged a counter, not a history read.
+	 */
+	s->nhits = 0;
+	if (s->upgrade_key[0] != '\0') {
+		strlcpy(h[s->nhits].key, s->upgrade_key, sizeof(h[0].key));
+		h[s->nhits].window_ms = wsettings.rate_window_ms;
+		h[s->nhits].max = wsettings.rate_max;
+		s->hits[s->nhits++] = HIT_UPGRADE;
+		s->upgrade_key[0] = '\0';
+	}
+	if (s->has_token || s->resuming) {
+		strlcpy(h[s->nhits].key, s->resume_key, sizeof(h[0].key));
+		h[s->nhits].window_ms = RESUME_WINDOW_MS;
+		h[s->nhits].max = RESUME_MAX;
+		s->hits[s->nhits++] = HIT_RESUME;
+	}
 	penc_init(&e);
 	penc_str(&e, s->wid);
 	penc_str(&e, s->origin);
@@ -1267,138 +1334,13 @@ open_send(struct wsess *s)
 	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
 	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
 	penc_u32(&e, SHOWN_HISTORY);
+	penc_u32(&e, s->nhits);
+	for (i = 0; i < s->nhits; i++)
+		penc_rate_hit(&e, &h[i]);
 	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");
 }
 
-/* A count said no: 429 with Retry-After before the 101, and s is gone. */
-static void
-refuse_limited(struct wsess *s, uint64_t retry_ms, const char *msg)
-{
-	char hdr[64 + sizeof(JSON_HEADERS)];
-	struct conn *c;
-
-	resp_retry_after(hdr, sizeof(hdr), retry_ms, JSON_HEADERS);
-	if ((c = wsess_detach(s)) != NULL)
-		conn_send_error(c, 429, hdr, msg);
-	wsess_free(s);
-}
-
-/*
- * ST_RATE_HIT's verdict into *v: 1; a reply that does not decode exactly
- * refuses the socket (500, logged) and gives 0, on every path alike.
- */
-static int
-rate_verdict_ok(struct wsess *s, const struct storec_result *r,
-    struct st_rate_verdict *v)
-{
-	if (pdec_rate_verdict(r->payload, r->len, v) == 0)
-		return 1;
-	log_warnx("wschat: malformed ST_RATE_HIT reply");
-	open_refuse(s, 500, "Internal server error");
-	return 0;
-}
-
-/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
-static void
-resume_counted(const struct storec_result *r, void *arg)
-{
-	struct wsess *s = arg;
-	struct st_rate_verdict v;
-
-	if (r->status != STOREC_OK) {
-		open_refuse(s, 503, "Storage unavailable");
-		return;
-	}
-	if (!rate_verdict_ok(s, r, &v))
-		return;
-	if (!v.limited) {
-		open_send(s);
-		return;
-	}
-	if (s->ws != NULL) {	/* a resume message: the socket closes */
-		open_refuse(s, 429, "too many reconnects");
-		return;
-	}
-	refuse_limited(s, v.retry_ms, "Too many reconnects, try again later");
-}
-
-/*
- * A token resumes a session and replays its history: counted per client
- * first (RESUME_MAX per RESUME_WINDOW_MS, under s->resume_key), so that
- * looping resumes cost storaged a counter, not a history read.
- */
-static void
-resume_count(struct wsess *s)
-{
-	struct st_rate_hit h;
-	struct penc e;
-
-	strlcpy(h.key, s->resume_key, sizeof(h.key));
-	h.window_ms = RESUME_WINDOW_MS;
-	h.max = RESUME_MAX;
-	penc_init(&e);
-	penc_rate_hit(&e, &h);
-	if (storec_send(PROTO_ST_RATE_HIT, &e, resume_counted, s,
-	    &s->sreq) < 0)
-		open_refuse(s, 503, "Storage unavailable");
-}
-
-/* After the upgrade's count: the resume's, or ST_WS_OPEN. */
-static void
-upgrade_go(struct wsess *s)
-{
-	if (s->has_token)
-		resume_count(s);
-	else
-		open_send(s);
-}
-
-/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms: the upgrade's count. */
-static void
-upgrade_counted(const struct storec_result *r, void *arg)
-{
-	static const struct storec_answer none[] = { { 0, 0, NULL } };
-	struct wsess *s = arg;
-	struct st_rate_verdict v;
-	const char *msg;
-	int status;
-
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, none, "wschat", &msg);
-		open_refuse(s, status, msg);
-		return;
-	}
-	if (!rate_verdict_ok(s, r, &v))
-		return;
-	if (v.limited) {
-		/* Over the limit: 429 before the 101, as the chat's. */
-		refuse_limited(s, v.retry_ms, "Too many requests");
-		return;
-	}
-	upgrade_go(s);
-}
-
-/* Every upgrade counts, in a count of its own beside the messages'. */
-static void
-upgrade_count(struct wsess *s, struct conn *c, struct http_request *req)
-{
-	struct st_rate_hit h;
-	struct penc e;
-
-	if (wsettings.rate_max == 0) {
-		upgrade_go(s);
-		return;
-	}
-	clientip_key(c, req, UPGRADE_PREFIX, h.key, sizeof(h.key));
-	h.window_ms = wsettings.rate_window_ms;
-	h.max = wsettings.rate_max;
-	penc_init(&e);
-	penc_rate_hit(&e, &h);
-	if (storec_send(PROTO_ST_RATE_HIT, &e, upgrade_counted, s,
-	    &s->sreq) < 0)
-		open_refuse(s, 503, "Storage unavailable");
-}
 
 void
 wschat_upgrade(struct conn *c, struct http_request *req,
@@ -1451,8 +1393,12 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	clientip_key(c, req, "resume:", s->resume_key, sizeof(s->resume_key));
 	origin = http_header(req, "origin");
 	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
+	/* Every upgrade counts, in a count of its own beside the messages'. */
+	if (wsettings.rate_max != 0)
+		clientip_key(c, req, UPGRADE_PREFIX, s->upgrade_key,
+		    sizeof(s->upgrade_key));
 	s->c = c;
 	c->hctx = s;
 	c->abort = wschat_abort;
-	upgrade_count(s, c, req);
+	open_send(s);
 }

@@ -123,6 +123,7 @@ known_widget(void)
 	penc_bytes(&e, known_hash, sizeof(known_hash));
 	penc_u64(&e, 0);
 	penc_u32(&e, 1);
+	penc_u32(&e, 0);
 	dispatch_one(st, rl, PROTO_ST_WS_OPEN, e.buf, e.len, &r);
 	penc_free(&e);
 	dreply_free(&r);
@@ -698,8 +699,15 @@ check_reply(uint16_t type, const struct dreply *r)
 	case PROTO_ST_WIDGET_DELETE:
 		break;
 	case PROTO_ST_WS_OPEN:
-		if ((found = pdec_u8(&d)) > ST_WS_ORIGIN)
+		if ((found = pdec_u8(&d)) > ST_WS_LIMITED ||
+		    found == ST_WS_NO_SESSION || found == ST_WS_CONTACT)
 			abort();
+		if (found == ST_WS_LIMITED) {
+			if (pdec_u8(&d) >= ST_WS_OPEN_HITS_MAX || r->wrote)
+				abort();
+			(void)pdec_u64(&d);
+			break;
+		}
 		if (found != ST_WS_OK) {
 			if (r->wrote)
 				abort();

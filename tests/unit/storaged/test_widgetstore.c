@@ -250,6 +250,7 @@ ws_open_payload(struct penc *e, const char *wid, const char *origin,
 	penc_bytes(e, fresh, flen);
 	penc_u64(e, idle);
 	penc_u32(e, hmax);
+	penc_u32(e, 0);		/* no rate hits (test_ws_open_counts) */
 }
 
 /*
@@ -2313,6 +2314,98 @@ test_wsess_namespace(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * ST_WS_OPEN with rate hits (the upgrade's, a resume's): one payload with
+ * the hits given; the reply's result, and when LIMITED which and retry.
+ */
+static int
+ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
+    uint32_t n, uint8_t *which, uint64_t *retry)
+{
+	uint8_t fresh[ST_TOKEN_HASH_LEN];
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	uint32_t i;
+	int result;
+
+	hash(fresh, 200);
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_str(&e, "");
+	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, fresh, sizeof(fresh));
+	penc_u64(&e, 0);
+	penc_u32(&e, 10);
+	penc_u32(&e, n);
+	for (i = 0; i < n; i++)
+		penc_rate_hit(&e, &h[i]);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	result = pdec_u8(&d);
+	if (result == ST_WS_LIMITED) {
+		assert_int_equal(r.wrote, 0);
+		*which = pdec_u8(&d);
+		*retry = pdec_u64(&d);
+		assert_int_equal(pdec_done(&d), 0);
+	}
+	dreply_free(&r);
+	return result;
+}
+
+/*
+ * The counts ST_WS_OPEN carries: each in turn, a limited one answers
+ * LIMITED with its place and wait, and the ones after it are not counted.
+ */
+static void
+test_ws_open_counts(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_rate_hit h[3] = {
+		{ "ws:192.0.2.1", MIN, 1 }, { "resume:192.0.2.1", MIN, 1 },
+		{ "x", MIN, 1 },
+	};
+	uint64_t retry = 0;
+	uint8_t which = 9;
+
+	w_new(f, "Counted", &a);
+	/* Both within their limits: opened. */
+	assert_int_equal(ws_open_hits(f, a.widget_id, h, 2, &which, &retry),
+	    ST_WS_OK);
+	/* The first says no: LIMITED, 0; the second is not counted. */
+	assert_int_equal(ws_open_hits(f, a.widget_id, h, 2, &which, &retry),
+	    ST_WS_LIMITED);
+	assert_int_equal(which, 0);
+	assert_true(retry > 0 && retry <= MIN);
+	/* The first under a new key: the second's count says no. */
+	strlcpy(h[0].key, "ws:192.0.2.2", sizeof(h[0].key));
+	assert_int_equal(ws_open_hits(f, a.widget_id, h, 2, &which, &retry),
+	    ST_WS_LIMITED);
+	assert_int_equal(which, 1);
+	/* No limit (max 0) counts nothing; more than two hits: invalid. */
+	h[0].max = 0;
+	h[1].max = 0;
+	assert_int_equal(ws_open_hits(f, a.widget_id, h, 2, &which, &retry),
+	    ST_WS_OK);
+	{
+		struct penc e;
+		uint8_t fresh[ST_TOKEN_HASH_LEN];
+
+		hash(fresh, 201);
+		ws_open_payload(&e, a.widget_id, "", NULL, 0, fresh,
+		    sizeof(fresh), 0, 10);
+		e.len -= 4;	/* "no hits" off, three on */
+		penc_u32(&e, 3);
+		penc_rate_hit(&e, &h[0]);
+		penc_rate_hit(&e, &h[1]);
+		penc_rate_hit(&e, &h[2]);
+		assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
+		    PROTO_E_INVALID);
+	}
+	st_widget_free(&a);
+}
+
 /* A data directory from before the index: backfilled in steps, then swept. */
 static void
 test_sweep_backfill(void **state)
@@ -2479,6 +2572,7 @@ main(void)
 		T(test_widget_reset_id),
 		T(test_widget_delete),
 		T(test_ws_open),
+		T(test_ws_open_counts),
 		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),

@@ -1,0 +1,78 @@
+// storaged round trips of a widget visitor (issue 21, part 5), counted by
+// storaged itself (parley_storage_requests_total by type, the metrics'
+// own pushes left out): a new visitor's first message, a returning
+// visitor's first message (resumed by its token), and a later message.
+// Printed as the tests' diagnostics; the counts are asserted, so a change
+// that adds a round trip to the visitor's path shows here.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, sleep } from './lib/harness.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+async function requests(p) {
+  const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
+  assert.equal(r.status, 200);
+  const out = new Map();
+  for (const m of r.text.matchAll(/^parley_storage_requests_total\{type="([A-Z_]+)"\} (\d+)$/gm))
+    if (!m[1].startsWith('ST_METRICS_')) out.set(m[1], Number(m[2]));
+  return out;
+}
+
+function diff(a, b) {
+  const d = {};
+  let n = 0;
+  for (const [k, v] of b) if (v - (a.get(k) || 0) > 0) { d[k] = v - (a.get(k) || 0); n += d[k]; }
+  return { n, d };
+}
+
+const fmt = ({ n, d }) => `${n} (${Object.entries(d).map(([k, v]) => `${k}${v > 1 ? ` x${v}` : ''}`).join(', ')})`;
+
+describe('storaged round trips of a widget visitor', () => {
+  let p, w;
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true });
+    await p.start();
+    w = await createWidget(p);
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  // One step's round trips: the requests storaged counted while it ran.
+  async function counted(step) {
+    await sleep(50);
+    const a = await requests(p);
+    const out = await step();
+    await sleep(50);
+    return { ...diff(a, await requests(p)), out };
+  }
+
+  test('new visitor, returning visitor, later message', async (t) => {
+    const first = await counted(async () => {
+      const v = await Visitor.open(p, w.widget_id);
+      const s = await v.next('session');
+      await v.turn('hello');
+      return { v, token: s.session_token };
+    });
+    const later = await counted(() => first.out.v.turn('and again'));
+    await first.out.v.close();
+    const back = await counted(async () => {
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      v.send({ type: 'resume', token: first.out.token });
+      const s = await v.next('session');
+      assert.equal(s.resumed, true);
+      await v.next('history');
+      await v.turn('I am back');
+      await v.close();
+    });
+    t.diagnostic(`new visitor, connect and first message: ${fmt(first)}`);
+    t.diagnostic(`returning visitor, connect, resume and first message: ${fmt(back)}`);
+    t.diagnostic(`a later message: ${fmt(later)}`);
+    // Before issue 21: 4 (ST_RATE_HIT, ST_WS_OPEN, ST_WS_BEGIN,
+    // ST_MSG_APPEND) and 6 (ST_RATE_HIT x2, ST_WS_OPEN x2, ...): the
+    // upgrade's and the resume's counts are ST_WS_OPEN's own now.
+    assert.deepEqual(first.d, { ST_WS_OPEN: 1, ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
+    assert.deepEqual(back.d, { ST_WS_OPEN: 2, ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
+    assert.deepEqual(later.d, { ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
+  });
+});
