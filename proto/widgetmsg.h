@@ -67,7 +67,8 @@
  *                u32 history_max, u64 idle_ms, u8 create
  *       -> u8 result (ST_WS_*), u64 retry_after_ms (LIMITED: the rate
  *          window's rest; CAPPED: ms to the next UTC day; else 0),
- *          and when OK or HUMAN: widget, agent (agentmsg.h), u8 created,
+ *          and when OK or HUMAN: agent (agentmsg.h: the effective one,
+ *          the widget's own model and prompt merged in), u8 created,
  *          conv, msg (the user message just stored), u32 n,
  *          n x (str role, str content) (HUMAN: n is 0)
  *       In one write transaction, checked in this order: the widget

@@ -916,10 +916,9 @@ op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
 	if (t.err == 0) {
 		penc_u8(&r->enc, (uint8_t)wb.result);
 		penc_u64(&r->enc, wb.retry_after_ms);
-		if (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN) {
-			penc_widget(&r->enc, &wb.widget);
+		/* The effective agent only: storaged merged the widget in. */
+		if (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN)
 			enc_begin(b, r, &a, &wb.chat);
-		}
 	}
 	if (agent)
 		st_agent_free(&a);

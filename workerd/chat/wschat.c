@@ -495,36 +495,18 @@ wsess_enc(struct penc *e, const struct wsess *s)
 static int
 ws_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
 {
-	struct st_widget w;
 	uint8_t result = pdec_u8(d);
 
 	*retry_ms = pdec_u64(d);
 	if (!d->err && result != ST_WS_OK && result != ST_WS_HUMAN)
 		return result;
-	if (d->err || pdec_widget(d, &w) < 0)
+	/*
+	 * The effective agent answers (turn.c applies it): storaged merged
+	 * the widget's own model and prompt into its agent's.
+	 */
+	if (d->err || pdec_agent(d, agent) < 0)
 		return -1;
-	/* The widget's agent answers (turn.c applies it) ... */
-	if (pdec_agent(d, agent) < 0) {
-		st_widget_free(&w);
-		return -1;
-	}
-	if (result == ST_WS_HUMAN) {
-		st_widget_free(&w);
-		return TURN_HUMAN;	/* stored; a person answers */
-	}
-	/* ... with the widget's own model and prompt, when set, first. */
-	if (w.model[0] != '\0') {
-		free(agent->model);
-		agent->model = w.model;
-		w.model = NULL;
-	}
-	if (w.system_prompt[0] != '\0') {
-		free(agent->system_prompt);
-		agent->system_prompt = w.system_prompt;
-		w.system_prompt = NULL;
-	}
-	st_widget_free(&w);
-	return 0;
+	return result == ST_WS_HUMAN ? TURN_HUMAN : 0;
 }
 
 static int

@@ -511,7 +511,6 @@ check_ws_begin(struct pdec *d, const struct dreply *r)
 		abort();
 	if (res != ST_WS_OK && res != ST_WS_HUMAN)
 		return;
-	check_widget(d);
 	check_begin_agent(d);
 	if (pdec_u8(d) > 1)
 		abort();

@@ -238,7 +238,6 @@ ws_begin(struct fix *f, const char *wid, uint8_t tb, const char *content,
     struct begin *b)
 {
 	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct st_widget w;
 	struct penc e;
 	struct pdec d;
 
@@ -258,8 +257,6 @@ ws_begin(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	pdec_init(&d, b->r.enc.buf, b->r.enc.len);
 	b->result = pdec_u8(&d);
 	assert_int_equal(pdec_u64(&d), 0);
-	assert_int_equal(pdec_widget(&d, &w), 0);
-	st_widget_free(&w);
 	begin_tail(&d, b);
 }
 
@@ -910,6 +907,7 @@ ws_open_handoff(struct fix *f, const char *wid, const uint8_t *h)
 	penc_bytes(&e, nh, sizeof(nh));
 	penc_u64(&e, 0);
 	penc_u32(&e, 10);
+	penc_u32(&e, 0);	/* no rate hits */
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);

@@ -332,7 +332,6 @@ ws_new(struct fix *f, const char *wid, uint8_t tb)
 struct wsbegin {
 	int result;
 	uint64_t retry;
-	struct st_widget w;
 	int created;
 	struct st_conv conv;
 	struct st_msg msg;
@@ -347,7 +346,6 @@ wsbegin_free(struct wsbegin *b)
 {
 	uint32_t i;
 
-	st_widget_free(&b->w);
 	st_conv_free(&b->conv);
 	st_msg_free(&b->msg);
 	for (i = 0; i < b->n && i < 16; i++)
@@ -377,7 +375,6 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 		b->retry = pdec_u64(&d);
 		if (b->result == ST_WS_OK) {
 			assert_int_equal(b->retry, 0);
-			assert_int_equal(pdec_widget(&d, &b->w), 0);
 			dec_default_agent(&d);
 			b->created = pdec_u8(&d);
 			assert_int_equal(pdec_conv(&d, &b->conv), 0);
@@ -1027,7 +1024,6 @@ test_ws_begin(void **state)
 	assert_int_equal(b.result, ST_WS_OK);
 	assert_int_equal(b.touched, 1);
 	assert_int_equal(b.created, 1);
-	assert_string_equal(b.w.id, a.id);
 	assert_string_equal(b.conv.widget, a.id);
 	/* A session name the HTTP API's sessionId cannot give. */
 	assert_int_equal(b.conv.session[0], '~');
