@@ -1117,16 +1117,16 @@ test_agent_request(void **state)
 
 static int canned(const char *, size_t, int, pid_t *);
 
-/* A model's error text that echoes the agent's own key: masked. */
+/*
+ * A model that answers 401 with body b to a turn with the agent's own key
+ * "agent.secret.0123": the transfer's result in *x (x_free after).
+ */
 static void
-test_agent_key_masked(void **state)
+agent_401(const char *b, struct xfer *x)
 {
-	static const char b[] = "{\"error\":{\"message\":\"Key "
-	    "agent.secret.0123 is not valid\"}}";
 	struct upstream_msg m = { "user", "hi" };
 	struct upstream_req req;
-	static struct xfer x;
-	char resp[512], url[64];
+	char resp[1024], url[64];
 	pid_t pid;
 	int st;
 
@@ -1140,13 +1140,23 @@ test_agent_key_masked(void **state)
 	req.nmsgs = 1;
 	req.base_url = url;
 	req.api_key = "agent.secret.0123";
-	x_init(&x);
-	x.u = upstream_start(&req, &xcbs, &x);
-	assert_non_null(x.u);
-	assert_true(drive_until(&x.done, 5000));
+	x_init(x);
+	x->u = upstream_start(&req, &xcbs, x);
+	assert_non_null(x->u);
+	assert_true(drive_until(&x->done, 5000));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x->res.status, UPSTREAM_HTTP_ERROR);
+}
+
+/* A model's error text that echoes the agent's own key: masked. */
+static void
+test_agent_key_masked(void **state)
+{
+	static struct xfer x;
+
+	agent_401("{\"error\":{\"message\":\"Key agent.secret.0123 is not "
+	    "valid\"}}", &x);
 	assert_string_equal(x.res.error, "Key *** is not valid");
 	x_free(&x);
 }
@@ -1159,35 +1169,15 @@ test_agent_key_masked(void **state)
 static void
 test_key_masked_before_cut(void **state)
 {
-	struct upstream_msg m = { "user", "hi" };
-	struct upstream_req req;
 	static struct xfer x;
-	char b[512], resp[1024], url[64], pad[127];
-	pid_t pid;
-	int st;
+	char b[512], pad[127];
 
 	memset(pad, 'x', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
 	snprintf(b, sizeof(b), "{\"error\":{\"message\":\"%s "
 	    "AGENT.SECRET.0123 via http://bob:hunter22@up.example/v1 "
 	    "%sagent.secret.0123\"}}", "Bad key", pad);
-	snprintf(resp, sizeof(resp), "HTTP/1.1 401 Unauthorized\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu"
-	    "\r\n\r\n%s", strlen(b), b);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1",
-	    canned(resp, strlen(resp), 0, &pid));
-	memset(&req, 0, sizeof(req));
-	req.msgs = &m;
-	req.nmsgs = 1;
-	req.base_url = url;
-	req.api_key = "agent.secret.0123";
-	x_init(&x);
-	x.u = upstream_start(&req, &xcbs, &x);
-	assert_non_null(x.u);
-	assert_true(drive_until(&x.done, 5000));
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	agent_401(b, &x);
 	assert_true(strlen(x.res.error) <= 200);
 	assert_null(strcasestr(x.res.error, "agent"));
 	assert_null(strstr(x.res.error, "hunter22"));
