@@ -67,6 +67,11 @@ export function waitingCount() {
   return waiting.size;
 }
 
+// The conversations a notification was shown for, while they wait: the
+// event that says one waits notifies once, whether or not a list loaded
+// meanwhile (seed) already counted it.
+const notified = new Set();
+
 function track(c, notify) {
   if (!c || !c._id) return;
   const id = String(c._id);
@@ -74,9 +79,11 @@ function track(c, notify) {
   if (c.handoff === 'waiting_human') waiting.add(id);
   else if (c.handoff) waiting.delete(id);
   else return;
-  if (waiting.has(id) !== was) {
-    onCount(waiting.size);
-    if (notify && !was) notifyWaiting(c);
+  if (waiting.has(id) !== was) onCount(waiting.size);
+  if (!waiting.has(id)) notified.delete(id);
+  else if (notify && !notified.has(id)) {
+    notified.add(id);
+    notifyWaiting(c);
   }
 }
 
