@@ -53,7 +53,9 @@
 #                                goals are for full; interval to compare)
 #   health:  BENCH_DURATION [10s] BENCH_CONNECTIONS [64] BENCH_THREADS [2]
 #   chat:    BENCH_ROUNDS [3] rounds; BENCH_TTFT_TURNS [1000] turns at c=1
-#            each way a round; BENCH_CONC [32] and BENCH_TURN_SECONDS [5]
+#            each way a round; BENCH_THINK_MS [5,20] the thinking models'
+#            first-token delays, BENCH_THINK_TURNS [300] their c=1 turns;
+#            BENCH_CONC [32] and BENCH_TURN_SECONDS [5]
 #            for the loop
 #   streams: BENCH_STREAMS [1000,4000] held on 1 worker each;
 #            BENCH_HOLD_STREAMS [10000] held on BENCH_HOLD_WORKERS [2]

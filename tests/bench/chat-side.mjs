@@ -16,6 +16,9 @@
 //      /proc/<pid>/stat summed over its processes (nginx: master and
 //      worker; Parley: storaged, masterd, workers), delta over the run,
 //      also per program, user and system time apart.
+// Then a thinking model (BENCH_THINK_MS, 5 and 20: the mock's first
+// token that long after the request), one round each: added time to first
+// token at c=1 (BENCH_THINK_TURNS, 300) and CPU per turn at c=32.
 // Then, once each way, the system calls a turn makes at c=32 (strace -c
 // on the server's processes for 2 s; strace slows them, so only the
 // counts are used): on a virtual machine each costs microseconds. And
@@ -39,6 +42,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const TTFT_TURNS = Number(process.env.BENCH_TTFT_TURNS || 1000);
 const TURN_SECONDS = Number(process.env.BENCH_TURN_SECONDS || 5);
 const CONC = Number(process.env.BENCH_CONC || 32);
+// The thinking models' first-token delays (ms) and their c=1 turns.
+const THINK_MS = (process.env.BENCH_THINK_MS || '5,20').split(',').filter(Boolean).map(Number);
+const THINK_TURNS = Number(process.env.BENCH_THINK_TURNS || 300);
 const RUN = `s${process.pid}-${Date.now().toString(36)}`;
 
 const sides = {
@@ -47,38 +53,68 @@ const sides = {
   parley: { port: a.parley, roots: a.parleyPids, req: (s, m) => parleyReq(a.key, s, m), first: PARLEY_FIRST, done: PARLEY_DONE },
 };
 
+// One c=1 run each way: {name: {n, p50, p99, xs}}, nginx's and Parley's
+// "added" over the direct run of the same round.
+async function ttftRound(label, pre, turns) {
+  const out = {};
+  for (const [name, s] of Object.entries(sides)) {
+    process.stderr.write(`bench: ${label}: ${name}, ${turns} turns at c=1...\n`);
+    const x = await ttftRun(name, s.port, (i) => s.req(`${pre}${i}`, `hello ${i}`), s.first, s.done, turns);
+    out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000) };
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.n + Math.min(100, turns); }
+  }
+  for (const name of ['nginx', 'parley']) out[name].added = { p50: out[name].p50 - out.direct.p50, p99: out[name].p99 - out.direct.p99 };
+  return out;
+}
+
+// One c=CONC run each way for seconds, with the server's CPU per turn.
+async function loopRound(label, pre, seconds) {
+  const out = {};
+  for (const [name, s] of Object.entries(sides)) {
+    process.stderr.write(`bench: ${label}: ${name}, c=${CONC} for ${seconds} s...\n`);
+    const before = cpuSnap(s.roots);
+    const x = await loopRun(s.port, CONC, seconds, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
+    const split = cpuSplit(before, s.roots);
+    const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);
+    const measured = s.roots.length && x.turns;
+    const perTurn = (v) => ({ user: v.user / x.turns, sys: v.sys / x.turns });
+    out[name] = {
+      ...x, cpuUs, cpuUsPerTurn: measured ? cpuUs / x.turns : null,
+      cpuSplit: measured ? Object.fromEntries(Object.entries(split).map(([k, v]) => [k, perTurn(v)])) : null,
+    };
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
+  }
+  return out;
+}
+
 const t0 = Date.now();
 const rounds = [];
 const prefixes = [];
 let parleyTurns = 0;
 await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: 0 });
 for (let r = 0; r < ROUNDS; r++) {
-  const round = { ttft: {}, loop: {} };
-  for (const [name, s] of Object.entries(sides)) {
-    process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, ${TTFT_TURNS} turns at c=1...\n`);
-    const pre = `${RUN}-r${r}-t-`;
-    const x = await ttftRun(name, s.port, (i) => s.req(`${pre}${i}`, `hello ${i}`), s.first, s.done, TTFT_TURNS);
-    round.ttft[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000) };
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.n + Math.min(100, TTFT_TURNS); }
-  }
-  for (const name of ['nginx', 'parley']) round.ttft[name].added = { p50: round.ttft[name].p50 - round.ttft.direct.p50, p99: round.ttft[name].p99 - round.ttft.direct.p99 };
-  for (const [name, s] of Object.entries(sides)) {
-    process.stderr.write(`bench: chat round ${r + 1}/${ROUNDS}: ${name}, c=${CONC} for ${TURN_SECONDS} s...\n`);
-    const pre = `${RUN}-r${r}-c-`;
-    const before = cpuSnap(s.roots);
-    const x = await loopRun(s.port, CONC, TURN_SECONDS, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
-    const split = cpuSplit(before, s.roots);
-    const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);
-    const measured = s.roots.length && x.turns;
-    const perTurn = (v) => ({ user: v.user / x.turns, sys: v.sys / x.turns });
-    round.loop[name] = {
-      ...x, cpuUs, cpuUsPerTurn: measured ? cpuUs / x.turns : null,
-      cpuSplit: measured ? Object.fromEntries(Object.entries(split).map(([k, v]) => [k, perTurn(v)])) : null,
-    };
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
-  }
-  rounds.push(round);
+  const label = `chat round ${r + 1}/${ROUNDS}`;
+  rounds.push({
+    ttft: await ttftRound(label, `${RUN}-r${r}-t-`, TTFT_TURNS),
+    loop: await loopRound(label, `${RUN}-r${r}-c-`, TURN_SECONDS),
+  });
 }
+
+// A thinking model: its first token THINK_MS after the request. The
+// flush of the user message then overlaps the model's wait; what is left
+// of Parley's added time is its own path before the request leaves and
+// after the first token comes back. One round each (c=1, then c=CONC).
+const thinking = [];
+for (const ms of THINK_MS) {
+  await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: ms });
+  const label = `chat, model's first token at ${ms} ms`;
+  thinking.push({
+    firstMs: ms,
+    ttft: await ttftRound(label, `${RUN}-k${ms}-t-`, THINK_TURNS),
+    loop: await loopRound(label, `${RUN}-k${ms}-c-`, TURN_SECONDS),
+  });
+}
+await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: 0 });
 
 // Where the CPU goes: the system calls of a turn, counted by strace (which
 // slows the servers down: this run's rate is not a figure), each way once.
@@ -102,7 +138,7 @@ process.stderr.write('bench: checking every Parley turn stored (admin API)...\n'
 const st = await storedMessages(a.parley, a.admin, prefixes);
 const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
 const out = {
-  rounds, syscalls, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
+  rounds, thinking, syscalls, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
   stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, 'chat', out);

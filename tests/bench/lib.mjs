@@ -305,18 +305,19 @@ export async function loopRun(port, c, seconds, makeReq, first, doneMark) {
 // prefixes, through the admin API: {convs, msgs} per prefix.
 export async function storedMessages(port, admin, prefixes) {
   const out = Object.fromEntries(prefixes.map((p) => [p, { convs: 0, msgs: 0 }]));
-  let cursor = '';
-  for (let page = 0; page < 100000; page++) {
-    const q = `/v1/admin/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const r = await http(port, 'GET', q, { headers: { 'x-admin-api-key': admin } });
-    if (r.status !== 200) die(`admin list: ${r.status} ${r.body}`);
-    const j = JSON.parse(r.body);
-    for (const c of j.conversations) {
-      const p = prefixes.find((x) => c.sessionId.startsWith(x));
-      if (p) { out[p].convs++; out[p].msgs += c.messageCount; }
+  // The admin API shows a session as its digest: found by the search
+  // (q= matches the session's name in storaged), a prefix at a time.
+  for (const p of prefixes) {
+    let cursor = '';
+    for (let page = 0; page < 100000; page++) {
+      const q = `/v1/admin/conversations?limit=200&q=${encodeURIComponent(p)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await http(port, 'GET', q, { headers: { 'x-admin-api-key': admin } });
+      if (r.status !== 200) die(`admin list: ${r.status} ${r.body}`);
+      const j = JSON.parse(r.body);
+      for (const c of j.conversations) { out[p].convs++; out[p].msgs += c.messageCount; }
+      if (!j.nextCursor) break;
+      cursor = j.nextCursor;
     }
-    if (!j.nextCursor) break;
-    cursor = j.nextCursor;
   }
   return out;
 }
