@@ -24,6 +24,7 @@ struct proto_msg {
 	uint8_t to;		/* PROTO_PEER_* that receive it */
 	uint8_t write;		/* storaged: it changes the store (a write batch) */
 	uint8_t early;		/* storaged may answer it before its commit */
+	uint8_t who;		/* its payload starts with who asks (storemsg.h) */
 };
 
 /* The row of type, or NULL for a type nobody sends. */

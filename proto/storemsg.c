@@ -1,4 +1,5 @@
 /* Encodings of storaged's records, shared by storaged and its clients. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,4 +148,34 @@ pdec_rate_verdict(const void *payload, size_t len, struct st_rate_verdict *v)
 	v->limited = pdec_u8(&d);
 	v->retry_ms = pdec_u64(&d);
 	return pdec_done(&d);
+}
+
+/* ------------------------------------------------------------ who asks */
+
+void
+penc_who(struct penc *e, const struct st_who *w)
+{
+	penc_u8(e, w->kind);
+	penc_str(e, w->id);
+}
+
+int
+pdec_who(struct pdec *d, struct st_who *w)
+{
+	w->kind = pdec_u8(d);
+	pdec_strbuf(d, w->id, sizeof(w->id));
+	if (!d->err && w->kind > ST_WHO_MAX)
+		d->err = 1;
+	return d->err ? -1 : 0;
+}
+
+const char *
+st_who_name(const struct st_who *w, char *buf, size_t bufsz)
+{
+	static const char *const kinds[] = { "public", "key", "session",
+	    "parleyctl" };
+
+	snprintf(buf, bufsz, "%s:%s", w->kind <= ST_WHO_MAX ?
+	    kinds[w->kind] : "?", w->id);
+	return buf;
 }

@@ -82,6 +82,25 @@
 #define ST_HISTORY_MAX		200
 
 /*
+ * Who asks (the principal): it leads the payload of every request the
+ * message table marks (msgtab.h, `who`: the admin API's, the dashboard's,
+ * parleyctl's), so that storaged can check and log it, and later scope
+ * by it. u8 kind, str id (at most ST_WHO_ID_MAX bytes).
+ */
+enum st_who_kind {
+	ST_WHO_PUBLIC = 0,	/* nobody signed in: a widget's public config */
+	ST_WHO_KEY = 1,		/* the install's ADMIN_API_KEY; id "install" */
+	ST_WHO_SESSION = 2,	/* an owner's dashboard session; id: 16 hex of its hash */
+	ST_WHO_CTL = 3,		/* parleyctl; id "uid <n>" */
+	ST_WHO_MAX = ST_WHO_CTL,
+};
+#define ST_WHO_ID_MAX	64
+struct st_who {
+	uint8_t kind;		/* enum st_who_kind */
+	char id[ST_WHO_ID_MAX + 1];
+};
+
+/*
  * ST_RATE_HIT: one request counted against a limit (its key's count in
  * window_ms; max 0 is no limit). Its reply: the verdict.
  */
@@ -144,6 +163,12 @@ int pdec_rate_hit(struct pdec *, struct st_rate_hit *);
 void penc_rate_verdict(struct penc *, const struct st_rate_verdict *);
 int pdec_rate_verdict(const void *payload, size_t len,
     struct st_rate_verdict *);
+
+/* Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, an id too long). */
+void penc_who(struct penc *, const struct st_who *);
+int pdec_who(struct pdec *, struct st_who *);
+/* "key:install", "session:0123abcd...", for the logs. */
+const char *st_who_name(const struct st_who *, char *buf, size_t bufsz);
 
 void st_conv_free(struct st_conv *);
 void st_msg_free(struct st_msg *);

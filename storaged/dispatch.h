@@ -91,6 +91,12 @@ struct rate_note {
 
 struct dbatch {
 	struct store_txn txn;
+	/*
+	 * Who asks the request running now, for the types whose payload
+	 * starts with it (the server read it off); NULL for the others and
+	 * for callers that run requests themselves (tests).
+	 */
+	const struct st_who *who;
 	struct ratelimit *rl;	/* NULL: rate-limited requests fail */
 	int write;
 	int nested;		/* the second run: each write in a nested txn */

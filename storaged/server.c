@@ -95,6 +95,8 @@ struct slot {
 	int stored;		/* ran through dispatch (not server_metrics) */
 	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
+	struct st_who who;	/* who asks, for the types that say */
+	size_t who_len;		/* its bytes at the payload's start */
 };
 
 /* The backup being made, if any. */
@@ -553,6 +555,57 @@ server_refused(struct client *c, const struct req *q, struct dreply *r)
 	return 1;
 }
 
+/*
+ * Who asks, where the message table says a request carries it: read into
+ * sl (the payload's rest goes to dispatch.c), checked against the process
+ * that sent it (a worker speaks for the public, the install key or an
+ * owner's session; parleyctl for itself; the public only reads a widget's
+ * config), and logged. 1 when refused, sl->rep its reply.
+ */
+static int
+server_who_bad(struct client *c, struct slot *sl)
+{
+	const struct proto_msg *m = proto_msg(sl->q->type);
+	const char *bad = NULL;
+	struct pdec d;
+	char name[ST_WHO_ID_MAX + 16];
+
+	sl->who_len = 0;
+	if (m == NULL || !m->who)
+		return 0;
+	pdec_init(&d, sl->q->payload, sl->q->len);
+	if (pdec_who(&d, &sl->who) < 0)
+		bad = "who asks: malformed";
+	else if ((c->peer == PROTO_PEER_CTL) != (sl->who.kind == ST_WHO_CTL))
+		bad = "who asks: not one this process may speak for";
+	else if (sl->who.kind == ST_WHO_PUBLIC &&
+	    sl->q->type != PROTO_ST_WIDGET_GET)
+		bad = "who asks: the public may not ask this";
+	if (bad != NULL) {
+		log_warnx("client %llu (%s): %s refused: %s", c->serial,
+		    client_name(c), proto_msg_name(sl->q->type), bad);
+		memset(&sl->rep, 0, sizeof(sl->rep));
+		penc_init(&sl->rep.enc);
+		reply_fail(&sl->rep, PROTO_E_INVALID, bad);
+		return 1;
+	}
+	sl->who_len = d.off;
+	log_debug("client %llu: %s by %s", c->serial,
+	    proto_msg_name(sl->q->type), st_who_name(&sl->who, name,
+	    sizeof(name)));
+	return 0;
+}
+
+/* A slot's request through dispatch.c, who asks with it. */
+static void
+slot_run(struct dbatch *b, struct slot *sl)
+{
+	b->who = sl->who_len > 0 ? &sl->who : NULL;
+	dispatch_run(b, sl->q->type, sl->q->payload + sl->who_len,
+	    sl->q->len - sl->who_len, &sl->rep);
+	b->who = NULL;
+}
+
 static int
 server_metrics(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
@@ -623,10 +676,10 @@ server_batch(struct server *s)
 			smetrics_request(q->type);
 			sl->stored = !server_refused(c, q, &sl->rep) &&
 			    !server_metrics(s, c, q, &sl->rep) &&
-			    !server_events(s, c, q, &sl->rep);
+			    !server_events(s, c, q, &sl->rep) &&
+			    !server_who_bad(c, sl);
 			if (sl->stored) {
-				dispatch_run(&b, q->type, q->payload, q->len,
-				    &sl->rep);
+				slot_run(&b, sl);
 				nstore++;
 			}
 			/* The reply, and the early answer it may have. */
@@ -640,8 +693,7 @@ server_batch(struct server *s)
 			if (!sl->stored)
 				continue;
 			dreply_free(&sl->rep);
-			dispatch_run(&b, sl->q->type, sl->q->payload,
-			    sl->q->len, &sl->rep);
+			slot_run(&b, sl);
 		}
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];

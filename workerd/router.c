@@ -331,6 +331,8 @@ router_dispatch(struct conn *c, struct http_request *req)
 
 	c->routed_us = proto_mono_us();
 	c->admin_session = 0;
+	/* Nobody until the gate says (an admin route's) who asks. */
+	memset(&c->who, 0, sizeof(c->who));
 	rr = router_match(req->method, req->path, &m);
 	c->route_ix = rr == ROUTE_OK ? (int)(m.route - routes) : -1;
 	/* R_PUBLIC: any Origin, no CORS headers (see the top of this file). */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msgtab.h"
 #include "workerd.h"
 
 #define STOREC_BUCKETS		1024	/* power of two */
@@ -554,12 +555,39 @@ storec_shutdown(void)
 	loop_defer_cancel(&sc_flush_defer);
 }
 
+/*
+ * The payload as sent: who asks first for the types that carry it (the
+ * message table's `who`), in *e. 0, or -1 (logged) when who is missing
+ * or given for a type that does not carry it.
+ */
 static int
-storec_request(uint16_t type, uint16_t flags, const void *payload,
-    size_t len, storec_cb cb, void *arg, struct storec_req **handle)
+storec_payload(const struct st_who *who, uint16_t type, const void *payload,
+    size_t len, struct penc *e)
+{
+	const struct proto_msg *m = proto_msg(type);
+
+	penc_init(e);
+	if ((m != NULL && m->who) != (who != NULL)) {
+		log_warnx("storec: %s %s who asks", proto_msg_name(type),
+		    who == NULL ? "needs" : "does not carry");
+		return -1;
+	}
+	if (who != NULL)
+		penc_who(e, who);
+	if (len > 0)
+		penc_raw(e, payload, len);
+	return e->err ? -1 : 0;
+}
+
+static int
+storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
+    const void *payload, size_t len, storec_cb cb, void *arg,
+    struct storec_req **handle)
 {
 	struct storec_req *r;
+	struct penc e;
 	uint32_t id;
+	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
@@ -571,12 +599,21 @@ storec_request(uint16_t type, uint16_t flags, const void *payload,
 		errno = ENOBUFS;
 		return -1;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if (storec_payload(who, type, payload, len, &e) < 0) {
+		penc_free(&e);
+		errno = EINVAL;
 		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		penc_free(&e);
+		return -1;
+	}
 	do {
 		id = ++sc_next_id;
 	} while (id == 0 || storec_find(id) != NULL);
-	if (pchan_send(&sc_ch, type, flags, id, payload, len, -1) < 0) {
+	rc = pchan_send(&sc_ch, type, flags, id, e.buf, e.len, -1);
+	penc_free(&e);
+	if (rc < 0) {
 		free(r);
 		return -1;
 	}
@@ -603,24 +640,39 @@ int
 storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
     void *arg, struct storec_req **handle)
 {
-	return storec_request(type, 0, payload, len, cb, arg, handle);
+	return storec_request(NULL, type, 0, payload, len, cb, arg, handle);
+}
+
+int
+storec_call_as(const struct st_who *who, uint16_t type, const void *payload,
+    size_t len, storec_cb cb, void *arg, struct storec_req **handle)
+{
+	return storec_request(who, type, 0, payload, len, cb, arg, handle);
 }
 
 int
 storec_call_early(uint16_t type, const void *payload, size_t len,
     storec_cb cb, void *arg, struct storec_req **handle)
 {
-	return storec_request(type, PROTO_F_EARLY, payload, len, cb, arg,
-	    handle);
+	return storec_request(NULL, type, PROTO_F_EARLY, payload, len, cb,
+	    arg, handle);
 }
 
 int
 storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
     struct storec_req **handle)
 {
+	return storec_send_as(NULL, type, e, cb, arg, handle);
+}
+
+int
+storec_send_as(const struct st_who *who, uint16_t type, struct penc *e,
+    storec_cb cb, void *arg, struct storec_req **handle)
+{
 	int rv;
 
-	rv = e->err ? -1 : storec_call(type, e->buf, e->len, cb, arg, handle);
+	rv = e->err ? -1 : storec_request(who, type, 0, e->buf, e->len, cb,
+	    arg, handle);
 	penc_free(e);
 	return rv;
 }

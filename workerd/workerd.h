@@ -201,6 +201,7 @@ struct conn {
 	struct clientcap_body body;	/* the body being read, charged */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
+	struct st_who who;	/* who asks (the router's gate), for storaged */
 	int route_ix;		/* router_route() index of the request; -1 none */
 	enum conn_stream stream;
 	/* Called (deferred) once output falls to CONN_DRAIN_LOW, if armed. */
@@ -1035,6 +1036,15 @@ int storec_call_early(uint16_t type, const void *payload, size_t len,
 /* storec_call with the payload built in e, which it frees; -1 if e failed. */
 int storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
     struct storec_req **handle);
+/*
+ * The same for the types whose payload starts with who asks (the message
+ * table's `who`: admin, dashboard and parleyctl requests), which these
+ * put first. A type's who given or missing wrongly is -1 (logged).
+ */
+int storec_call_as(const struct st_who *, uint16_t type, const void *payload,
+    size_t len, storec_cb cb, void *arg, struct storec_req **handle);
+int storec_send_as(const struct st_who *, uint16_t type, struct penc *e,
+    storec_cb cb, void *arg, struct storec_req **handle);
 /* Forgets a request: its callback will never run. NULL is a no-op. */
 void storec_cancel(struct storec_req *);
 size_t storec_inflight(void);

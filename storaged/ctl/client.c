@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "msgtab.h"
+#include "storemsg.h"
 
 static struct pchan ch = { .fd = -1 };
 static uint32_t next_id;
@@ -96,6 +99,31 @@ take_reply(const struct pmsg *m, struct ctl_reply *r)
 	return 0;
 }
 
+/*
+ * Sends one request: who asks first where the message table says so
+ * (parleyctl, by the user that runs it).
+ */
+static int
+ctl_send(uint16_t type, uint32_t id, const void *payload, size_t len, int fd)
+{
+	const struct proto_msg *m = proto_msg(type);
+	struct st_who who;
+	struct penc e;
+	int rc;
+
+	if (m == NULL || !m->who)
+		return pchan_send(&ch, type, 0, id, payload, len, fd);
+	who.kind = ST_WHO_CTL;
+	snprintf(who.id, sizeof(who.id), "uid %u", (unsigned int)getuid());
+	penc_init(&e);
+	penc_who(&e, &who);
+	if (len > 0)
+		penc_raw(&e, payload, len);
+	rc = e.err ? -1 : pchan_send(&ch, type, 0, id, e.buf, e.len, fd);
+	penc_free(&e);
+	return rc;
+}
+
 int
 ctl_call(uint16_t type, const void *payload, size_t len, int fd,
     int timeout_s, struct ctl_reply *r, char *err, size_t errsz)
@@ -109,7 +137,7 @@ ctl_call(uint16_t type, const void *payload, size_t len, int fd,
 
 	memset(r, 0, sizeof(*r));
 	deadline = proto_mono_ms() + (long long)timeout_s * 1000;
-	if (pchan_send(&ch, type, 0, id, payload, len, fd) < 0 ||
+	if (ctl_send(type, id, payload, len, fd) < 0 ||
 	    pchan_flush_wait(&ch, timeout_s * 1000) < 0) {
 		snprintf(err, errsz, "cannot send to storaged: %s",
 		    strerror(errno));

@@ -90,7 +90,8 @@ describe('handoff across 4 workers', () => {
     for (const text of quick) v.send({ type: 'message', content: text });
     for (const text of quick) {
       const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, text);
-      assert.equal(m.data.message.content, text);
+      // Seen once in a full run ('quick three' where 'quick two' was due): what the visitor got then.
+      assert.equal(m.data.message.content, text, `the visitor got ${JSON.stringify(v.inbox)}`);
     }
     assert.equal((await p.mock.requests()).length, before, 'the model was not called while a person answers');
     assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token' || m.type === 'error'), JSON.stringify(v.inbox));

@@ -3,11 +3,12 @@
 // storaged acknowledged before the kill is still there.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { test } from 'node:test';
 
 import { pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
+import { Dec, Enc, F, T, WHO, WHO_TYPES, decAgent, decConv, decMsg } from './lib/storage.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -221,4 +222,39 @@ test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parle
   w.close();
   ctl.close();
   other.close();
+});
+
+// Who asks (issue 21): the types whose payload starts with it are the
+// message table's `who` column, which the test client's list must match;
+// storaged checks it against the process that sends it.
+test('who asks leads the admin requests; storaged checks it against the sender', async (t) => {
+  const read = (f) => fs.readFileSync(new URL(`../../proto/${f}`, import.meta.url), 'utf8');
+  const typeOf = new Map([...read('proto.h').matchAll(/\bPROTO_(ST_[A-Z_]+) = (0x[0-9a-f]+)/g)].map((m) => [m[1], Number(m[2])]));
+  const fromTable = new Set();
+  for (const m of read('msgtab.c').matchAll(/\{ PROTO_(ST_[A-Z_]+),\s+"[A-Z_]+",\s+[^,]+,\s+[^,]+,\s+[01], [01], ([01]) \}/g))
+    if (m[2] === '1') fromTable.add(typeOf.get(m[1]));
+  assert.ok(fromTable.size > 20, `${fromTable.size} types carry who asks`);
+  assert.deepEqual([...fromTable].sort(), [...WHO_TYPES].sort(), 'lib/storage.mjs WHO_TYPES = msgtab.c\'s who column');
+
+  const p = await startParley(t, { workers: 1 });
+  const w = await p.storage({ name: 'who-worker' });
+  const list = new Enc().u32(10).str('').done();
+  // As the install key: served.
+  assert.equal(new Dec(await w.call(T.ST_CONV_LIST, list)).u64() >= 0, true);
+  // Nobody signed in may read a widget's config, and nothing else.
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.PUBLIC, ''] }),
+    (e) => e.code === 2 && /the public may not ask this/.test(e.storageMessage));
+  // A worker may not speak for parleyctl; a kind past the last is malformed.
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.CTL, 'uid 0'] }),
+    (e) => e.code === 2 && /not one this process may speak for/.test(e.storageMessage));
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [9, 'x'] }), (e) => e.code === 2 && /malformed/.test(e.storageMessage));
+  await waitFor(() => /ST_CONV_LIST refused: who asks/.test(p.logs.storaged), 5000, 'the refusal logged');
+  // parleyctl speaks for itself only.
+  const ctl = await p.storage({ name: 'who-ctl', as: 'parleyctl' });
+  const QUERY = 0x37;
+  assert.ok((await ctl.call(QUERY, new Enc().u32(10).str('').str('').str('').done())).length > 0);
+  await assert.rejects(ctl.call(QUERY, new Enc().u32(10).str('').str('').str('').done(), { who: [WHO.KEY, 'install'] }),
+    (e) => e.code === 2);
+  w.close();
+  ctl.close();
 });

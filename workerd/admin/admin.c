@@ -304,6 +304,8 @@ admin_gate(struct conn *c, struct http_request *req)
 		return 0;
 	switch (admin_auth(http_header(req, "x-admin-api-key"))) {
 	case 0:
+		c->who.kind = ST_WHO_KEY;
+		strlcpy(c->who.id, "install", sizeof(c->who.id));
 		return 0;
 	case 503:
 		conn_send_error(c, 503, admin_headers,
@@ -456,7 +458,7 @@ void
 admin_send(struct conn *c, uint16_t type, struct penc *e, storec_cb cb,
     const char *headers)
 {
-	if (storec_send(type, e, cb, c, &c->sreq) < 0)
+	if (storec_send_as(&c->who, type, e, cb, c, &c->sreq) < 0)
 		conn_send_error(c, 503, headers, "Storage unavailable");
 }
 

@@ -465,8 +465,8 @@ void
 agents_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	if (storec_call(PROTO_ST_AGENT_LIST, NULL, 0, agent_listed, c,
-	    &c->sreq) < 0)
+	if (storec_call_as(&c->who, PROTO_ST_AGENT_LIST, NULL, 0,
+	    agent_listed, c, &c->sreq) < 0)
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 }
 

@@ -790,6 +790,9 @@ gate_pass(struct check *k)
 	struct conn *c = check_detach(k);
 
 	match_copy(&m, k->m);
+	/* Who asks: the session, by the start of its hash (never the id). */
+	c->who.kind = ST_WHO_SESSION;
+	proto_hex_encode(k->hash, 8, c->who.id);
 	check_free(k);
 	c->admin_session = 1;
 	m.route->fn(c, req, &m);

@@ -429,7 +429,8 @@ export_next(struct export *x)
 		export_finish(x);
 		return;
 	}
-	if (storec_send(type, &e, cb, x, &x->c->sreq) < 0) {
+	if (storec_send_as(&x->c->who, type, &e, cb, x,
+	    &x->c->sreq) < 0) {
 		struct storec_result r;
 
 		memset(&r, 0, sizeof(r));
@@ -485,10 +486,12 @@ export_get(struct conn *c, struct http_request *req,
 		x->nids = 1;
 		penc_u32(&e, 0);
 		penc_u32(&e, EXPORT_PAGE);
-		rv = storec_send(PROTO_ST_MSG_PAGE, &e, msgs_done, x, &c->sreq);
+		rv = storec_send_as(&c->who, PROTO_ST_MSG_PAGE, &e, msgs_done,
+		    x, &c->sreq);
 	} else {
 		penc_u32(&e, 1);	/* the conversation; one message at most */
-		rv = storec_send(PROTO_ST_CONV_GET, &e, conv_got, x, &c->sreq);
+		rv = storec_send_as(&c->who, PROTO_ST_CONV_GET, &e, conv_got,
+		    x, &c->sreq);
 	}
 	if (rv < 0) {
 		export_detach(x);

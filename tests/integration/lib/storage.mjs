@@ -42,6 +42,13 @@ export const T = {
   ST_EV_LOST: 0x4d,
 };
 export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
+
+// The types whose payload starts with who asks (proto/msgtab.c's `who`
+// column; tests/integration/storage.test.mjs checks this list against it):
+// call() puts it first, as the install key (parleyctl: as itself).
+export const WHO_TYPES = new Set([0x23, 0x24, 0x36, 0x37, 0x39, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x31, 0x32,
+  0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x4c, 0x46, 0x47, 0x3e, 0x3f]);
+export const WHO = { PUBLIC: 0, KEY: 1, SESSION: 2, CTL: 3 };
 export const PROTO_VERSION = 1;
 const HDR = 12;
 const MAX_PAYLOAD = 8 * 1024 * 1024;
@@ -156,6 +163,7 @@ export class StorageClient {
       sock.once('error', (e) => { clearTimeout(t); reject(e); });
       sock.once('connect', () => {
         const c = new StorageClient(sock, name);
+        c.as = as;
         sock.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str(as).done()));
         c._helloWaiter = (err) => {
           clearTimeout(t);
@@ -248,8 +256,16 @@ export class StorageClient {
     });
   }
 
-  call(type, payload = Buffer.alloc(0), { timeout = 5000 } = {}) {
+  // The payload as sent: who asks first for WHO_TYPES (opts.who: [kind, id]).
+  withWho(type, payload, who) {
+    if (!WHO_TYPES.has(type)) return payload;
+    const [kind, id] = who || (this.as === 'parleyctl' ? [WHO.CTL, 'uid 0'] : [WHO.KEY, 'install']);
+    return Buffer.concat([new Enc().u8(kind).str(id).done(), payload]);
+  }
+
+  call(type, payload = Buffer.alloc(0), { timeout = 5000, who } = {}) {
     if (this.closed) return Promise.reject(new Error('storage connection closed'));
+    payload = this.withWho(type, payload, who);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`storage request ${type} timed out`)); }, timeout);
@@ -260,8 +276,9 @@ export class StorageClient {
 
   // Sends a request with flags; resolves with every reply frame to it
   // ({type, flags, payload}), the last one being the first without EARLY.
-  frames(type, payload, flags = 0, { timeout = 5000 } = {}) {
+  frames(type, payload, flags = 0, { timeout = 5000, who } = {}) {
     if (this.closed) return Promise.reject(new Error('storage connection closed'));
+    payload = this.withWho(type, payload, who);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`storage request ${type} timed out`)); }, timeout);

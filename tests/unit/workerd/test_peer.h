@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msgtab.h"
+#include "storemsg.h"
 #include "test_util.h"
 #include "workerd.h"
 
@@ -35,6 +37,12 @@ struct peer_req {
 	uint32_t id;
 	uint8_t payload[4096];
 	size_t len;
+	/*
+	 * Who asks, read off the payload's start as storaged does, for the
+	 * types that carry it (msgtab.h); has_who 0 for the others.
+	 */
+	struct st_who who;
+	int has_who;
 };
 
 /* Runs the loop in small steps until *flag is set or ms pass. */
@@ -141,6 +149,23 @@ peer_close(struct peer *p)
 }
 
 /* Waits for the next request (the loop runs so the worker flushes). */
+/* Who asks off r's payload when its type carries it (it must). */
+static inline void
+peer_take_who(struct peer_req *r)
+{
+	const struct proto_msg *m = proto_msg(r->type);
+	struct pdec d;
+
+	if (m == NULL || !m->who)
+		return;
+	pdec_init(&d, r->payload, r->len);
+	if (pdec_who(&d, &r->who) < 0)
+		fail_msg("%s without who asks", proto_msg_name(r->type));
+	r->has_who = 1;
+	memmove(r->payload, r->payload + d.off, r->len - d.off);
+	r->len -= d.off;
+}
+
 static inline int
 peer_recv(struct peer *p, struct peer_req *r, int ms)
 {
@@ -160,6 +185,7 @@ peer_recv(struct peer *p, struct peer_req *r, int ms)
 			r->len = m.hdr.len < sizeof(r->payload) ?
 			    m.hdr.len : sizeof(r->payload);
 			memcpy(r->payload, m.payload, r->len);
+			peer_take_who(r);
 			if (m.fd >= 0)
 				close(m.fd);
 			return 0;

@@ -80,17 +80,31 @@ test_replies_matched_by_id(void **state)
 	drive_ms(20);
 	assert_true(storec_connected());
 
-	for (i = 0; i < 3; i++) {
-		char pl[16];
+	/* Who asks is put first for the types that carry it, and only them. */
+	{
+		static const struct st_who who = { ST_WHO_KEY, "install" };
 
-		snprintf(pl, sizeof(pl), "req%d", i);
-		assert_int_equal(storec_call(PROTO_ST_CONV_GET, pl, 4, record,
-		    &g[i], NULL), 0);
+		assert_int_equal(storec_call(PROTO_ST_CONV_GET, "x", 1, record,
+		    &g[0], NULL), -1);
+		assert_int_equal(storec_call_as(&who, PROTO_ST_PING, NULL, 0,
+		    record, &g[0], NULL), -1);
+		assert_int_equal(storec_inflight(), 0);
+		for (i = 0; i < 3; i++) {
+			char pl[16];
+
+			snprintf(pl, sizeof(pl), "req%d", i);
+			assert_int_equal(storec_call_as(&who, PROTO_ST_CONV_GET,
+			    pl, 4, record, &g[i], NULL), 0);
+		}
 	}
 	assert_int_equal(storec_inflight(), 3);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(peer_recv(&P, &r[i], 1000), 0);
 		assert_int_equal(r[i].type, PROTO_ST_CONV_GET);
+		assert_int_equal(r[i].has_who, 1);
+		assert_int_equal(r[i].who.kind, ST_WHO_KEY);
+		assert_string_equal(r[i].who.id, "install");
+		assert_int_equal(r[i].len, 4);
 	}
 	assert_int_not_equal(r[0].id, r[1].id);
 	assert_int_not_equal(r[1].id, r[2].id);

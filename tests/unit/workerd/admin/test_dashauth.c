@@ -684,6 +684,11 @@ test_dash_gate(void **state)
 	    COOKIE XCSRF, NULL);
 	answer_check(1);
 	peer_expect(&P, &pr, PROTO_ST_CONV_DELETE);
+	/* Who asks: the session, by 16 hex of its hash, never its id. */
+	assert_int_equal(pr.who.kind, ST_WHO_SESSION);
+	assert_int_equal(strlen(pr.who.id), 16);
+	assert_int_equal(strspn(pr.who.id, "0123456789abcdef"), 16);
+	assert_null(strstr(COOKIE, pr.who.id));
 	assert_int_equal(pr.len, 4 + ST_ID_HEX);
 	assert_memory_equal(pr.payload + 4, CONV, ST_ID_HEX);
 	peer_reply(&P, &pr, NULL, 0);

@@ -471,6 +471,10 @@ test_admin_errors_over_http(void **state)
 	    "{\"error\":\"Invalid conversationId\"}");
 	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
 	assert_int_equal(pr.type, PROTO_ST_CONV_GET);
+	/* Who asks: the install key, as the router's gate found. */
+	assert_int_equal(pr.has_who, 1);
+	assert_int_equal(pr.who.kind, ST_WHO_KEY);
+	assert_string_equal(pr.who.id, "install");
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "no such conversation");
 	expect_answer(&cl, &off, &r, 404,
 	    "{\"error\":\"Conversation not found\"}");
