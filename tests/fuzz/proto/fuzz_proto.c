@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the channel decoder: arbitrary bytes arrive from a
  * peer in two writes, and every message that decodes has its payload read
- * as each storaged request and record type would read it.
+ * as each storaged request and record type would read it (who asks, the
+ * rate hit and its verdict too).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,10 +24,26 @@ read_payload(const struct pmsg *m)
 	struct st_msg msg;
 	struct st_agent a;
 	struct st_event ev;
+	struct st_who who;
+	struct st_rate_hit hit;
+	struct st_rate_verdict v;
 	struct pdec d;
-	char *s;
+	char *s, name[ST_WHO_ID_MAX + 16];
 	uint32_t n, i;
 
+	/* Who asks, a rate hit, a verdict: the typed request codecs. */
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_who(&d, &who) == 0) {
+		if (who.kind > ST_WHO_MAX || strlen(who.id) > ST_WHO_ID_MAX)
+			abort();
+		(void)st_who_name(&who, name, sizeof(name));
+	}
+	pdec_init(&d, m->payload, m->hdr.len);
+	if (pdec_rate_hit(&d, &hit) == 0 && strlen(hit.key) > ST_RATE_KEY_MAX)
+		abort();
+	if (pdec_rate_verdict(m->payload, m->hdr.len, &v) == 0 &&
+	    m->hdr.len != 9)
+		abort();
 	pdec_init(&d, m->payload, m->hdr.len);
 	if (pdec_conv(&d, &c) == 0)
 		st_conv_free(&c);
