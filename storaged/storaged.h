@@ -5,7 +5,10 @@
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload
- *	store.c     LMDB: conversations, messages
+ *	store.c     the engine: LMDB, transactions, log replay, checkpoints,
+ *	            backup, the record helpers
+ *	convstore.c conversations, messages
+ *	index.c     ordered lists, index pages, the per-widget merge
  *	widgetstore.c  LMDB: widgets, visitor sessions, contacts, day counts
  *	dashstore.c LMDB: dashboard sessions, the per-widget index, search
  *	modules.c   the modules store.c runs at open and on conversation changes

@@ -1,7 +1,8 @@
 /*
- * What store.c, widgetstore.c and dashstore.c share inside storaged's
- * LMDB layer: the environment's handles and the small helpers on the
- * sticky-error txn. Nothing outside those three files includes this.
+ * What the store files (store.c, convstore.c, index.c, widgetstore.c,
+ * dashstore.c, agentstore.c, handoff.c) share inside storaged's LMDB
+ * layer: the environment's handles and the small helpers on the
+ * sticky-error txn. Nothing outside the store files includes this.
  */
 #ifndef PARLEY_STOREINT_H
 #define PARLEY_STOREINT_H

@@ -1,0 +1,779 @@
+/*
+ * Conversations and messages: their records and operations (open by
+ * session, append, get, the chat's begin, a session's history). Their
+ * databases (see STORAGE.md; widgets, visitor sessions and contacts are
+ * widgetstore.c's; the engine is store.c):
+ *
+ *	meta      "schema" -> u32 schema version
+ *	convs     id[16] -> conversation
+ *	sessions  widget NUL session -> id[16]
+ *	msgs      id[16] | u32 sequence (big-endian) -> message
+ *	activity  retired: kept (empty) so older data directories open
+ *
+ * The per-widget index and counts and the owner sessions are dashstore.c's;
+ * the list of every conversation merges the per-widget indexes.
+ *
+ * Every value starts with ST_RECORD_VERSION (conversations with
+ * CONV_RECORD_VERSION, messages with MSG_RECORD_VERSION; older formats
+ * still read: storeint.h); records are the same encodings the protocol
+ * carries (penc_conv, penc_msg), so a message's reply size is its record
+ * size minus one (msg_rec_size()).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentmsg.h"
+#include "dashmsg.h"
+#include "log.h"
+#include "random.h"
+#include "storeint.h"
+#include "util.h"
+
+/* 0 loaded, 1 absent, -1 error. */
+int
+conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	static const size_t pad[CONV_RECORD_VERSION] =
+	    { CONV_V1_PAD, CONV_V2_PAD, 0 };
+	MDB_val v;
+	struct pdec d;
+	uint8_t *buf = NULL;
+	int ver, rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
+	    "get conversation")) != 0)
+		return rc;
+	if ((ver = rec_open_ver(t, &v, &d, CONV_RECORD_VERSION,
+	    "conversation")) < 0)
+		return -1;
+	if (pad[ver - 1] > 0 && (buf = rec_pad(t, &d, pad[ver - 1])) == NULL)
+		return -1;
+	rc = 0;
+	if (pdec_conv(&d, c) < 0)
+		rc = -1;
+	else if (pdec_done(&d) < 0) {
+		st_conv_free(c);
+		rc = -1;
+	}
+	free(buf);
+	if (rc < 0)
+		rec_corrupt(t, "conversation");
+	return rc;
+}
+
+int
+conv_id_parse(struct store_txn *t, const char *hex, uint8_t id[ID_LEN])
+{
+	if (!st_id_valid(hex)) {
+		store_fail(t, PROTO_E_INVALID,
+		    "conversation id must be 32 lowercase hex digits");
+		return -1;
+	}
+	proto_hex_decode(hex, id, ID_LEN);
+	return 0;
+}
+
+int
+conv_get(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) == 1)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
+	return rc == 0 ? 0 : -1;
+}
+
+int
+conv_by_hex(struct store_txn *t, const char *hex, uint8_t id[ID_LEN],
+    struct st_conv *c)
+{
+	if (conv_id_parse(t, hex, id) < 0)
+		return -1;
+	return conv_get(t, id, c);
+}
+
+void
+conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_conv *c)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, CONV_RECORD_VERSION);
+	penc_conv(&e, c);
+	rec_put(t, t->st->convs, id, ID_LEN, &e, "put conversation");
+	penc_free(&e);
+}
+
+static void
+msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
+    const struct st_msg *m)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, MSG_RECORD_VERSION);
+	penc_msg(&e, m);
+	rec_put(t, t->st->msgs, key, MSG_KEY_LEN, &e, "put message");
+	penc_free(&e);
+}
+
+/*
+ * A conversation id no one holds yet: the creation time in milliseconds
+ * (48 bits, big-endian), then 80 random bits. Conversations and their
+ * messages are keyed by it, so a new one goes beside the last new ones,
+ * in pages already in memory, not into a random page of a tree of a
+ * million (a page fault, and a page copied into the write transaction,
+ * for each: the first token came 0.2 ms later at a million stored
+ * conversations than on a fresh store). The random part keeps ids
+ * unguessable; none is a key to anything a visitor can reach.
+ */
+static int
+conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
+{
+	uint64_t now = (uint64_t)t->st->now();
+	MDB_val v;
+	int i, rc;
+
+	for (i = 0; i < 4; i++) {
+		proto_put_be64(id, now << 16);
+		proto_random(id + 6, ID_LEN - 6);
+		rc = db_get(t, t->st->convs, id, ID_LEN, &v, "get conversation");
+		if (rc == 1)
+			return 0;
+		if (rc < 0)
+			return -1;
+	}
+	/* 80 random bits colliding four times: the generator is broken. */
+	log_warnx("conversation ids keep colliding");
+	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
+	return -1;
+}
+
+/* The sequence number after the conversation's last message. */
+static int
+msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t probe[MSG_KEY_LEN];
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	msg_key(probe, id, UINT32_MAX);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, probe, MSG_KEY_LEN) == 0) {
+		mdb_cursor_close(cur);
+		store_fail(t, PROTO_E_INVALID, "conversation is full");
+		return -1;
+	}
+	/* Step back from the first key past this conversation's range. */
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	*seq = 0;
+	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0)
+		*seq = proto_get_be32((const uint8_t *)k.mv_data + ID_LEN) + 1;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "last message");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static int
+role_valid(const char *r)
+{
+	return strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0 ||
+	    strcmp(r, "system") == 0 || strcmp(r, "agent") == 0;
+}
+
+static int
+status_valid(const char *s)
+{
+	return strcmp(s, "complete") == 0 || strcmp(s, "interrupted") == 0 ||
+	    strcmp(s, "failed") == 0;
+}
+
+/* NULL when (widget, session) is well-formed, else what is wrong. */
+static const char *
+session_invalid(const char *widget, const char *session)
+{
+	size_t wlen = strlen(widget), slen = strlen(session);
+
+	if (wlen == 0 || wlen > ST_WIDGET_MAX || !proto_utf8_valid(widget, wlen))
+		return "widget must be 1 to 64 bytes of UTF-8";
+	if (slen == 0 || slen > ST_SESSION_MAX || !proto_utf8_valid(session, slen))
+		return "session must be 1 to 128 bytes of UTF-8";
+	return NULL;
+}
+
+/* Checks the pair and builds its sessions key. 0, or -1 with t failed. */
+int
+sess_key(struct store_txn *t, const char *widget, const char *session,
+    uint8_t skey[SESS_KEY_MAX], size_t *klen)
+{
+	const char *bad;
+	size_t wlen, slen;
+
+	if ((bad = session_invalid(widget, session)) != NULL) {
+		store_fail(t, PROTO_E_INVALID, bad);
+		return -1;
+	}
+	wlen = strlen(widget);
+	slen = strlen(session);
+	/* Neither holds a NUL, so the pair maps to one key. */
+	memcpy(skey, widget, wlen);
+	skey[wlen] = '\0';
+	memcpy(skey + wlen + 1, session, slen);
+	*klen = wlen + 1 + slen;
+	return 0;
+}
+
+/* The conversation id a session key names: 0 found, 1 absent, -1 error. */
+static int
+sess_find(struct store_txn *t, const uint8_t *skey, size_t klen,
+    uint8_t id[ID_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->sessions, skey, klen, &v,
+	    "get session")) != 0)
+		return rc;
+	if (v.mv_size != 1 + ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("session index: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+	return 0;
+}
+
+/* Loads the conversation a session names; it must exist. 0 or -1. */
+static int
+sess_conv(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) == 1) {
+		log_warnx("session index names a missing conversation");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+int
+store_conv_open(struct store_txn *t, const char *widget, const char *session,
+    struct st_conv *conv, int *created)
+{
+	return conv_open_contact(t, widget, session, "", conv, created);
+}
+
+int
+sess_conv_id(struct store_txn *t, const char *widget, const char *session,
+    uint8_t id[ID_LEN])
+{
+	uint8_t skey[SESS_KEY_MAX];
+	size_t klen;
+
+	if (t->err || sess_key(t, widget, session, skey, &klen) < 0)
+		return -1;
+	return sess_find(t, skey, klen, id);
+}
+
+int
+conv_open_contact(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, struct st_conv *conv,
+    int *created)
+{
+	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
+	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
+	struct st_conv c;
+	size_t klen, i;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (sess_key(t, widget, session, skey, &klen) < 0)
+		return t->err;
+	if ((rc = sess_find(t, skey, klen, id)) < 0)
+		return t->err;
+	if (rc == 0) {
+		if (sess_conv(t, id, &c) < 0)
+			return t->err;
+		*conv = c;
+		*created = 0;
+		return 0;
+	}
+
+	if (conv_new_id(t, id) < 0)
+		return t->err;
+	memset(&c, 0, sizeof(c));
+	proto_hex_encode(id, ID_LEN, c.id);
+	strlcpy(c.widget, widget, sizeof(c.widget));
+	strlcpy(c.session, session, sizeof(c.session));
+	c.created_at = c.updated_at = t->st->now();
+	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
+		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
+		memcpy(cckey, ccid, ID_LEN);
+		memcpy(cckey + ID_LEN, id, ID_LEN);
+		db_put(t, t->st->contact_convs, cckey, sizeof(cckey),
+		    &rec_version, 1, "put contact conversation");
+	}
+	if ((c.last_message = strdup("")) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	sval[0] = ST_RECORD_VERSION;
+	memcpy(sval + 1, id, ID_LEN);
+
+	conv_save(t, id, &c);
+	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
+	    "put session");
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_made != NULL)
+			store_modules[i]->conv_made(t, c.widget, c.updated_at,
+			    id);
+	if (t->err) {
+		st_conv_free(&c);
+		return t->err;
+	}
+	*conv = c;
+	*created = 1;
+	return 0;
+}
+
+int
+store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
+{
+	uint8_t cid[ID_LEN], mid[ID_LEN], mkey[MSG_KEY_LEN];
+	struct st_conv c;
+	const char *content = m->content != NULL ? m->content : "";
+	uint32_t seq;
+	uint64_t now;
+	size_t clen, i;
+	char *preview;
+
+	if (t->err)
+		return t->err;
+	if (conv_id_parse(t, m->conv_id, cid) < 0)
+		return t->err;
+	if (!role_valid(m->role))
+		return store_fail(t, PROTO_E_INVALID,
+		    "role must be user, assistant, system or agent");
+	if (m->status[0] == '\0')
+		strlcpy(m->status, "complete", sizeof(m->status));
+	else if (!status_valid(m->status))
+		return store_fail(t, PROTO_E_INVALID,
+		    "status must be complete, interrupted or failed");
+	clen = strlen(content);
+	if (clen > ST_CONTENT_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "content is over 65536 bytes");
+	if (!proto_utf8_valid(content, clen))
+		return store_fail(t, PROTO_E_INVALID, "content is not UTF-8");
+
+	if (conv_get(t, cid, &c) < 0)
+		return t->err;
+	if (c.message_count == UINT32_MAX || msg_next_seq(t, cid, &seq) < 0) {
+		store_fail(t, PROTO_E_INVALID, "conversation is full");
+		st_conv_free(&c);
+		return t->err;
+	}
+
+	now = t->st->now();
+	proto_random(mid, sizeof(mid));
+	proto_hex_encode(mid, sizeof(mid), m->id);
+	m->created_at = now;
+	msg_key(mkey, cid, seq);
+	msg_save(t, mkey, m);
+
+	/*
+	 * Move the conversation in its widget's index. In the same
+	 * millisecond the key stays: deleting a tree's last key frees its
+	 * page only at commit, so a long batch would eat the map.
+	 */
+	if (now > c.updated_at) {
+		for (i = 0; store_modules[i] != NULL; i++)
+			if (store_modules[i]->conv_moved != NULL)
+				store_modules[i]->conv_moved(t, c.widget,
+				    c.updated_at, now, cid);
+		c.updated_at = now;
+	}
+
+	c.message_count++;
+	if ((preview = strndup(content,
+	    st_utf8_prefix(content, ST_PREVIEW_CHARS))) == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else {
+		free(c.last_message);
+		c.last_message = preview;
+	}
+	conv_save(t, cid, &c);
+	if (t->err) {
+		st_conv_free(&c);
+		return t->err;
+	}
+	*conv = c;
+	return 0;
+}
+
+int
+store_conv_get(struct store_txn *t, const char *conv_id,
+    uint32_t max_messages, size_t max_bytes, struct store_conv_full *out)
+{
+	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	struct store_conv_full f;
+	struct st_msg *nm;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz, cap = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(&f, 0, sizeof(f));
+	if (conv_by_hex(t, conv_id, cid, &f.conv) < 0)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		st_conv_free(&f.conv);
+		return txn_lmdb(t, rc, "cursor");
+	}
+
+	msg_key(probe, cid, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		/* The reply carries the record minus its version byte. */
+		sz = msg_rec_size(&v);
+		if ((max_messages != 0 && f.n == max_messages) ||
+		    sz > max_bytes - used) {
+			f.truncated = 1;
+			break;
+		}
+		if (f.n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nm = reallocarray(f.msgs, cap,
+			    sizeof(*nm))) == NULL) {
+				store_fail(t, PROTO_E_INTERNAL,
+				    "out of memory");
+				break;
+			}
+			f.msgs = nm;
+		}
+		if (msg_rec_decode(t, &v, &f.msgs[f.n]) < 0)
+			break;
+		f.n++;
+		used += sz;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	if (t->err) {
+		store_conv_full_free(&f);
+		return t->err;
+	}
+	*out = f;
+	return 0;
+}
+
+/*
+ * Replies seen on the walk back that still wait for their question, the
+ * nearest on top: a bit each, 1 for a failed reply. Deeper than 64 only
+ * with many replies in a row, where the oldest are forgotten.
+ */
+struct reply_stack {
+	uint64_t bits;
+	unsigned depth;
+};
+
+/* Whether the walk back leaves this message out of the history. */
+static int
+history_skips(struct reply_stack *rs, const struct st_msg *m)
+{
+	int failed = strcmp(m->status, "failed") == 0;
+	int bit;
+
+	if (strcmp(m->role, "assistant") == 0) {
+		rs->bits = rs->bits << 1 | (uint64_t)failed;
+		if (rs->depth < 64)
+			rs->depth++;
+		return failed;
+	}
+	if (failed)
+		return 1;
+	if (strcmp(m->role, "user") != 0 || rs->depth == 0)
+		return 0;
+	/* A question: it goes with the nearest reply after it. */
+	bit = (int)(rs->bits & 1);
+	rs->bits >>= 1;
+	rs->depth--;
+	return bit;
+}
+
+/*
+ * The newest messages of a conversation outside failed turns, oldest
+ * first: at most max (0 = no limit) and at most max_bytes of encoded
+ * messages. A failed turn is a "failed" message and, for a failed
+ * assistant reply, the user message it answered: each reply, kept or
+ * failed, pairs with the nearest earlier user message not yet paired
+ * (records carry no link, so pairing is by position). Walks the conversation's keys backwards from its end, so a long
+ * conversation costs what is returned, not its length; a run of
+ * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
+ * when the walk stopped before the start of the conversation.
+ */
+int
+msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
+    size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more)
+{
+	uint8_t probe[MSG_KEY_LEN];
+	struct st_msg *msgs = NULL, *nm, tmp;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz, cap = 0, skipped = 0;
+	struct reply_stack replies = { 0, 0 };
+	uint32_t n = 0, i;
+	int rc;
+
+	*more = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	/* The last key at or before (cid, UINT32_MAX). */
+	msg_key(probe, cid, UINT32_MAX);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && (k.mv_size != MSG_KEY_LEN ||
+	    memcmp(k.mv_data, probe, MSG_KEY_LEN) != 0))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		if ((max != 0 && n == max) ||
+		    skipped == STORE_HISTORY_SKIP_MAX) {
+			*more = 1;
+			break;
+		}
+		if (msg_rec_decode(t, &v, &tmp) < 0)
+			break;
+		if (history_skips(&replies, &tmp)) {
+			st_msg_free(&tmp);
+			skipped++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+			continue;
+		}
+		skipped = 0;
+		/* Its reply encoding: the record minus the version byte. */
+		sz = msg_rec_size(&v);
+		if (sz > max_bytes - used) {
+			st_msg_free(&tmp);
+			*more = 1;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nm = reallocarray(msgs, cap,
+			    sizeof(*nm))) == NULL) {
+				st_msg_free(&tmp);
+				store_fail(t, PROTO_E_INTERNAL,
+				    "out of memory");
+				break;
+			}
+			msgs = nm;
+		}
+		msgs[n++] = tmp;
+		used += sz;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages back");
+	if (t->err) {
+		for (i = 0; i < n; i++)
+			st_msg_free(&msgs[i]);
+		free(msgs);
+		return -1;
+	}
+	/* Newest first so far: turn it around. */
+	for (i = 0; i < n / 2; i++) {
+		tmp = msgs[i];
+		msgs[i] = msgs[n - 1 - i];
+		msgs[n - 1 - i] = tmp;
+	}
+	*out = msgs;
+	*nout = n;
+	return 0;
+}
+
+const char *
+store_chat_invalid(const char *widget, const char *session,
+    const char *content, uint32_t history_max)
+{
+	const char *bad;
+	size_t clen = strlen(content);
+
+	if ((bad = session_invalid(widget, session)) != NULL)
+		return bad;
+	if (clen == 0 || clen > ST_CONTENT_MAX)
+		return "content must be 1 to 65536 bytes";
+	if (!proto_utf8_valid(content, clen))
+		return "content is not UTF-8";
+	if (history_max < 1 || history_max > ST_HISTORY_MAX)
+		return "history_max must be 1 to 200";
+	return NULL;
+}
+
+int
+store_chat_begin(struct store_txn *t, const char *widget,
+    const char *session, const char *content, uint32_t history_max,
+    size_t max_bytes, struct store_chat *out)
+{
+	return chat_begin_contact(t, widget, session, "", content,
+	    history_max, max_bytes, out);
+}
+
+int
+chat_begin_contact(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, const char *content,
+    uint32_t history_max, size_t max_bytes, struct store_chat *out)
+{
+	struct store_chat c;
+	struct st_conv conv;
+	uint8_t cid[ID_LEN];
+	const char *bad;
+	int more;
+
+	if (t->err)
+		return t->err;
+	if ((bad = store_chat_invalid(widget, session, content,
+	    history_max)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	memset(&c, 0, sizeof(c));
+	if (conv_open_contact(t, widget, session, contact_id, &conv,
+	    &c.created) != 0)
+		return t->err;
+	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
+	st_conv_free(&conv);
+	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
+	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
+	if ((c.msg.content = strdup(content)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (store_msg_append(t, &c.msg, &c.conv) != 0) {
+		st_msg_free(&c.msg);
+		return t->err;
+	}
+	/* A person answers: the model gets no history, nor the turn. */
+	if (c.conv.handoff == ST_HANDOFF_HUMAN) {
+		c.human = 1;
+		*out = c;
+		return 0;
+	}
+	proto_hex_decode(c.conv.id, cid, ID_LEN);
+	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,
+	    &more) < 0) {
+		st_msg_free(&c.msg);
+		st_conv_free(&c.conv);
+		return t->err;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+store_session_history(struct store_txn *t, const char *widget,
+    const char *session, uint32_t max_messages, size_t max_bytes,
+    int *found, struct store_conv_full *out)
+{
+	uint8_t skey[SESS_KEY_MAX], id[ID_LEN];
+	struct store_conv_full f;
+	size_t klen;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (sess_key(t, widget, session, skey, &klen) < 0)
+		return t->err;
+	if ((rc = sess_find(t, skey, klen, id)) < 0)
+		return t->err;
+	if (rc == 1) {
+		*found = 0;
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	if (sess_conv(t, id, &f.conv) < 0)
+		return t->err;
+	if (msgs_newest(t, id, max_messages, max_bytes, &f.msgs, &f.n,
+	    &f.truncated) < 0) {
+		st_conv_free(&f.conv);
+		return t->err;
+	}
+	*found = 1;
+	*out = f;
+	return 0;
+}
+
+void
+store_chat_free(struct store_chat *c)
+{
+	uint32_t i;
+
+	st_conv_free(&c->conv);
+	st_msg_free(&c->msg);
+	for (i = 0; i < c->n; i++)
+		st_msg_free(&c->history[i]);
+	free(c->history);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+store_list_free(struct store_list *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_conv_free(&l->convs[i]);
+	free(l->convs);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+store_conv_full_free(struct store_conv_full *f)
+{
+	uint32_t i;
+
+	st_conv_free(&f->conv);
+	for (i = 0; i < f->n; i++)
+		st_msg_free(&f->msgs[i]);
+	free(f->msgs);
+	memset(f, 0, sizeof(*f));
+}
