@@ -90,7 +90,9 @@ describe('handoff across 4 workers', () => {
     for (const text of quick) v.send({ type: 'message', content: text });
     for (const text of quick) {
       const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, text);
-      // Seen once in a full run ('quick three' where 'quick two' was due): what the visitor got then.
+      // 'quick three' once came here before 'quick two': read while the held
+      // 'quick two' waited for its deferred start, it passed it (wschat.c's
+      // on_message now holds it behind).
       assert.equal(m.data.message.content, text, `the visitor got ${JSON.stringify(v.inbox)}`);
     }
     assert.equal((await p.mock.requests()).length, before, 'the model was not called while a person answers');

@@ -752,11 +752,15 @@ on_message(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, RESUMING_TEXT);
 		return;
 	}
-	/* A person answers: there is nothing to wait for but the store. */
-	if (s->turn != NULL && held_add(s, m) == 0)
-		return;
-	if (s->turn != NULL) {
-		wsend_error(s, "Please wait for the reply to finish.");
+	/*
+	 * A person answers: there is nothing to wait for but the store. The
+	 * messages held go first, even when the turn before them has just
+	 * ended and their own has not begun yet (held_run is deferred): a
+	 * message read meanwhile must not pass them.
+	 */
+	if (s->turn != NULL || !STAILQ_EMPTY(&s->held)) {
+		if (held_add(s, m) < 0)
+			wsend_error(s, "Please wait for the reply to finish.");
 		return;
 	}
 	message_begin(s, m->content, m->content_len);
