@@ -4,7 +4,8 @@
  * A request becomes a struct stream: the reply text, how many content
  * chunks it is cut into, the delays, and where to cut or stall. The pump
  * walks it one step at a time (role chunk, content chunks, finish chunk,
- * usage chunk, [DONE]); a step that must wait arms the connection's timer,
+ * usage chunk, [DONE]); a step that must wait arms the connection's timer
+ * (ptimer.c, to the microsecond),
  * and no step runs while the client has more than MOCK_MAX_PENDING bytes
  * unread, so a slow reader holds the stream instead of growing a buffer.
  * A non-streaming request walks the same steps silently, then answers once.
@@ -639,7 +640,7 @@ completions_pump(struct conn *c)
 		    s->next < s->npieces ? (uint64_t)s->delay_ms : 0;
 		if (delay > 0 && !s->due) {
 			s->waiting = 1;
-			loop_timer_after(&c->timer, (uint64_t)delay);
+			ptimer_after_us(c, delay * 1000);
 			break;
 		}
 		s->due = 0;

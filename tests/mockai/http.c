@@ -646,14 +646,6 @@ conn_event(int fd, uint32_t ev, void *arg)
 	conn_update(c);
 }
 
-static void
-conn_timer(void *arg)
-{
-	struct conn *c = arg;
-
-	if (!c->dead)
-		completions_timer(c);
-}
 
 static void
 conn_new(int fd)
@@ -679,7 +671,6 @@ conn_new(int fd)
 		log_warn("SO_SNDBUF");
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
-	loop_timer_init(&c->timer, conn_timer, c);
 	c->events = EPOLLIN | EPOLLRDHUP;
 	if (loop_io_add(&c->io, fd, c->events, conn_event, c) < 0)
 		fatal("epoll_ctl(ADD, fd %d)", fd);
@@ -726,7 +717,7 @@ http_close(struct conn *c)
 		return;
 	if (c->stream != NULL)
 		completions_abort(c);
-	loop_timer_stop(&c->timer);
+	ptimer_stop(c);
 	fd = c->io.fd;
 	loop_io_del(&c->io);
 	close(fd);

@@ -188,6 +188,7 @@ main(int argc, char *argv[])
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
 	http_init();
+	ptimer_init();
 	listen_fd = listen_on(host, port, &port);
 	if (loop_io_add(&listen_io, listen_fd, EPOLLIN, on_listen, NULL) < 0)
 		fatal("epoll_ctl listener");

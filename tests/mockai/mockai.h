@@ -81,9 +81,19 @@ struct conn {
 	int want_pump;			/* the stream has more to produce right now */
 	int dead;			/* closed; freed after this batch */
 	struct stream *stream;		/* a completion in progress */
-	struct loop_timer timer;
+	uint64_t ptimer_at;		/* ptimer.c: its deadline (ns, monotonic) */
+	size_t ptimer_ix;		/* its place in ptimer.c's heap */
+	int ptimer_on;
 	TAILQ_ENTRY(conn) entry;
 };
+
+/*
+ * Precise timers (ptimer.c): completions_timer(c) once us microseconds
+ * have passed, to the microsecond, not the loop's millisecond.
+ */
+void ptimer_init(void);
+void ptimer_after_us(struct conn *, uint64_t us);
+void ptimer_stop(struct conn *);	/* none set: a no-op */
 
 extern int mock_sndbuf;			/* SO_SNDBUF for clients; 0: kernel's */
 
