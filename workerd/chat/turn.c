@@ -51,6 +51,12 @@ struct turn {
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	struct turn_outcome out;
+	/*
+	 * Where a turn's time goes, logged at debug level as it ends (µs,
+	 * monotonic): the begin sent, its (early) answer, the model asked,
+	 * its first text, the first token handed to the client.
+	 */
+	uint64_t at_begin, at_answer, at_model, at_first, at_token;
 };
 
 /* A turn's history, oldest first, the new message last. */
@@ -109,9 +115,26 @@ model_stop(struct turn *t)
 	t->up = NULL;
 }
 
+/* Where the turn's time went (at debug level: the bench's per-step view). */
+static void
+turn_log_times(const struct turn *t)
+{
+	if (!log_wants(LOG_LEVEL_DEBUG) || t->at_answer == 0 ||
+	    t->at_model == 0 || t->at_first == 0 || t->at_token == 0)
+		return;
+	log_debug("%s: turn times (us): begin->answer %llu, answer->model "
+	    "%llu, model->first text %llu, first text->token %llu",
+	    t->ops->name,
+	    (unsigned long long)(t->at_answer - t->at_begin),
+	    (unsigned long long)(t->at_model - t->at_answer),
+	    (unsigned long long)(t->at_first - t->at_model),
+	    (unsigned long long)(t->at_token - t->at_first));
+}
+
 static void
 turn_free(struct turn *t)
 {
+	turn_log_times(t);
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
 	model_stop(t);
@@ -244,6 +267,8 @@ turn_send_tokens(struct turn *t)
 	 */
 	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
 		return;
+	if (t->streamed == 0)
+		t->at_token = proto_mono_us();
 	t->ops->token(t->fe, t->reply.data + t->streamed,
 	    t->reply.len - t->streamed);
 	t->streamed = t->reply.len;
@@ -283,6 +308,8 @@ up_delta(void *arg, const char *text, size_t len)
 
 	if (t->phase != TURN_MODEL || t->capped || len == 0)
 		return;
+	if (t->at_first == 0)
+		t->at_first = proto_mono_us();
 	used = chat_utf8_append(&t->reply, text, len,
 	    ST_CONTENT_MAX - buf_pending(&t->reply));
 	if (used < len) {
@@ -434,8 +461,10 @@ turn_answer(struct turn *t, const struct turn_history *h,
 	t->phase = TURN_MODEL;
 	if (!t->unconfirmed)
 		turn_show(t);
-	if (t->phase == TURN_MODEL)
+	if (t->phase == TURN_MODEL) {
+		t->at_model = proto_mono_us();
 		t->up = ups->start(&req, &cbs, t);
+	}
 	free((struct upstream_msg *)req.msgs);
 	if (t->phase != TURN_MODEL)
 		t->up = NULL;	/* it finished already: the handle is gone */
@@ -646,6 +675,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	uint64_t retry = 0;
 	int rc;
 
+	t->at_answer = proto_mono_us();
 	st_agent_defaults(&agent);
 	pdec_init(&d, r->payload, r->len);
 	if ((rc = t->ops->begin(&d, &agent, &retry)) > 0) {
@@ -712,6 +742,7 @@ turn_start(const struct turn_ops *ops, void *fe, uint16_t type,
 	t->ops = ops;
 	t->fe = fe;
 	t->phase = TURN_BEGIN;
+	t->at_begin = proto_mono_us();
 	buf_init(&t->reply);
 	loop_defer_init(&t->defer, turn_deferred, t);
 	TAILQ_INSERT_TAIL(&live, t, entry);
