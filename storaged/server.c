@@ -58,6 +58,36 @@
 #define ACCEPT_PAUSE_MS	1000
 #define REFUSED_TEXT	"not a request this process may send"
 
+/*
+ * Which code answers each request storaged serves, in one table: the
+ * server's own (metrics and events live in its memory; a backup takes an
+ * fd and a thread, so it is started as it is read) or, for every other
+ * type, dispatch.c's operations on the store. The message table (msgtab.c)
+ * says who may send each, and whether it writes.
+ */
+enum serve { SERVE_STORE, SERVE_METRICS, SERVE_EVENTS, SERVE_BACKUP };
+static const struct {
+	uint16_t type;
+	enum serve by;
+} served[] = {
+	{ PROTO_ST_METRICS_PUT, SERVE_METRICS },
+	{ PROTO_ST_METRICS_GET, SERVE_METRICS },
+	{ PROTO_ST_EV_SUBSCRIBE, SERVE_EVENTS },
+	{ PROTO_ST_EV_SINCE, SERVE_EVENTS },
+	{ PROTO_ST_BACKUP, SERVE_BACKUP },
+};
+
+static enum serve
+served_by(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+		if (served[i].type == type)
+			return served[i].by;
+	return SERVE_STORE;
+}
+
 struct req {
 	uint16_t type;
 	uint16_t flags;
@@ -92,7 +122,7 @@ struct slot {
 	struct client *c;
 	/* The request (type, id, payload): valid until its client is read again. */
 	const struct req *q;
-	int stored;		/* ran through dispatch (not server_metrics) */
+	int stored;		/* ran through dispatch (server_route) */
 	int early;		/* answered before the commit; confirm after */
 	struct dreply rep;
 	struct st_who who;	/* who asks, for the types that say */
@@ -303,7 +333,7 @@ client_read(struct server *s, struct client *c)
 			break;
 	}
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
-		if (m.hdr.type == PROTO_ST_BACKUP &&
+		if (served_by(m.hdr.type) == SERVE_BACKUP &&
 		    !(m.hdr.flags & PROTO_F_REPLY)) {
 			if (client_may_send(c, m.hdr.type))
 				backup_start(s, c, &m);
@@ -498,7 +528,7 @@ reply_encoded(struct dreply *r)
  * ST_EV_SUBSCRIBE (the client's level) and ST_EV_SINCE (the ring) need
  * no store: they run here, in their place in the batch.
  */
-static int
+static void
 server_events(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
 {
@@ -507,8 +537,6 @@ server_events(struct server *s, struct client *c, const struct req *q,
 	uint32_t max;
 	uint8_t level;
 
-	if (q->type != PROTO_ST_EV_SUBSCRIBE && q->type != PROTO_ST_EV_SINCE)
-		return 0;
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	pdec_init(&d, q->payload, q->len);
@@ -516,7 +544,7 @@ server_events(struct server *s, struct client *c, const struct req *q,
 		level = pdec_u8(&d);
 		if (pdec_done(&d) < 0 || level > ST_EV_LEVEL_ALL) {
 			reply_fail(r, PROTO_E_INVALID, "level must be 0, 1 or 2");
-			return 1;
+			return;
 		}
 		c->ev_level = level;
 		penc_u64(&r->enc, evring_epoch(s->ev));
@@ -527,13 +555,12 @@ server_events(struct server *s, struct client *c, const struct req *q,
 		max = pdec_u32(&d);
 		if (pdec_done(&d) < 0 || max < 1 || max > ST_EV_SINCE_MAX) {
 			reply_fail(r, PROTO_E_INVALID, "max must be 1 to 1000");
-			return 1;
+			return;
 		}
 		evring_since(s->ev, epoch, seq, max,
 		    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &r->enc);
 	}
 	reply_encoded(r);
-	return 1;
 }
 
 /*
@@ -606,7 +633,37 @@ slot_run(struct dbatch *b, struct slot *sl)
 	b->who = NULL;
 }
 
+static void server_metrics(struct server *, struct client *,
+    const struct req *, struct dreply *);
+
+/*
+ * The one router of a batch's request: its sender checked, then the code
+ * the served table names. 1 when it ran against the store (dispatch.c).
+ */
 static int
+server_route(struct server *s, struct client *c, struct slot *sl,
+    struct dbatch *b)
+{
+	if (server_refused(c, sl->q, &sl->rep))
+		return 0;
+	switch (served_by(sl->q->type)) {
+	case SERVE_METRICS:
+		server_metrics(s, c, sl->q, &sl->rep);
+		return 0;
+	case SERVE_EVENTS:
+		server_events(s, c, sl->q, &sl->rep);
+		return 0;
+	case SERVE_BACKUP:	/* started as it was read (client_read) */
+	case SERVE_STORE:
+	default:
+		if (server_who_bad(c, sl))
+			return 0;
+		slot_run(b, sl);
+		return 1;
+	}
+}
+
+static void
 server_metrics(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
 {
@@ -614,24 +671,22 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	struct client *o;
 	size_t n = 0;
 
-	if (q->type != PROTO_ST_METRICS_PUT && q->type != PROTO_ST_METRICS_GET)
-		return 0;
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	if (q->type == PROTO_ST_METRICS_PUT) {
 		if (smetrics_put(&c->mg, q->payload, q->len) < 0)
 			reply_fail(r, PROTO_E_INVALID, "malformed metrics");
-		return 1;
+		return;
 	}
 	if (q->len != 0) {
 		reply_fail(r, PROTO_E_INVALID, "malformed request");
-		return 1;
+		return;
 	}
 	TAILQ_FOREACH(o, &s->clients, entry)
 		n++;
 	if ((gs = calloc(n + 1, sizeof(*gs))) == NULL) {
 		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
-		return 1;
+		return;
 	}
 	n = 0;
 	TAILQ_FOREACH(o, &s->clients, entry)
@@ -640,7 +695,6 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	smetrics_get(&r->enc, gs, n);
 	free(gs);
 	reply_encoded(r);
-	return 1;
 }
 
 /* Runs the waiting requests in one transaction; returns how many ran. */
@@ -674,14 +728,8 @@ server_batch(struct server *s)
 			sl->c = c;
 			sl->q = q;
 			smetrics_request(q->type);
-			sl->stored = !server_refused(c, q, &sl->rep) &&
-			    !server_metrics(s, c, q, &sl->rep) &&
-			    !server_events(s, c, q, &sl->rep) &&
-			    !server_who_bad(c, sl);
-			if (sl->stored) {
-				slot_run(&b, sl);
+			if ((sl->stored = server_route(s, c, sl, &b)))
 				nstore++;
-			}
 			/* The reply, and the early answer it may have. */
 			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len +
 			    ((q->flags & PROTO_F_EARLY) ? PROTO_HDR_LEN : 0);
