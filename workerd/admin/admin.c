@@ -365,8 +365,16 @@ void
 admin_no_content(struct conn *c, const struct storec_result *r,
     const struct storec_answer *own)
 {
-	if (!admin_failed(c, r, own))
-		conn_send(c, 204, admin_headers, NULL, NULL, 0);
+	if (admin_failed(c, r, own))
+		return;
+	/* An empty reply, exactly: a stray byte is a reply that is wrong. */
+	if (r->len != 0) {
+		log_warnx("admin: %zu bytes of reply where none was due",
+		    r->len);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	conn_send(c, 204, admin_headers, NULL, NULL, 0);
 }
 
 const char *
