@@ -201,14 +201,32 @@ penc_event(struct penc *e, const struct st_event *ev)
 	}
 }
 
-int
-pdec_event(struct pdec *d, struct st_event *ev)
+/* An event's head: what comes before its conversation. */
+static void
+event_head(struct pdec *d, struct st_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
 	ev->epoch = pdec_u64(d);
 	ev->seq = pdec_u64(d);
 	ev->at = pdec_u64(d);
 	ev->kind = pdec_u8(d);
+}
+
+int
+pdec_event_kind(const void *payload, size_t len)
+{
+	struct st_event ev;
+	struct pdec d;
+
+	pdec_init(&d, payload, len);
+	event_head(&d, &ev);
+	return d.err ? -1 : ev.kind;
+}
+
+int
+pdec_event(struct pdec *d, struct st_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	event_head(d, ev);
 	if (d->err || pdec_conv(d, &ev->conv) < 0)
 		goto bad;
 	switch (ev->kind) {

@@ -184,6 +184,8 @@ void st_event_free(struct st_event *);
 void penc_event(struct penc *, const struct st_event *);
 /* 0 ok, -1 on a decode error or unknown kind (the struct is then freed). */
 int pdec_event(struct pdec *, struct st_event *);
+/* An event payload's kind (ST_EV_*) without decoding the rest; -1 if short. */
+int pdec_event_kind(const void *payload, size_t len);
 
 /* "ai", "waiting_human", "human"; NULL for another value. */
 const char *st_handoff_name(int state);

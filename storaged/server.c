@@ -617,9 +617,10 @@ server_who_bad(struct client *c, struct slot *sl)
 		return 1;
 	}
 	sl->who_len = d.off;
-	log_debug("client %llu: %s by %s", c->serial,
-	    proto_msg_name(sl->q->type), st_who_name(&sl->who, name,
-	    sizeof(name)));
+	if (log_wants(LOG_LEVEL_DEBUG))
+		log_debug("client %llu: %s by %s", c->serial,
+		    proto_msg_name(sl->q->type), st_who_name(&sl->who, name,
+		    sizeof(name)));
 	return 0;
 }
 

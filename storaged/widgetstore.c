@@ -1242,28 +1242,23 @@ backfill_init(struct store_txn *t)
 static void
 wsess_rename(struct store_txn *t, const uint8_t *hash, struct store_wsess *s)
 {
-	uint8_t skey[SESS_KEY_MAX], cid[ID_LEN];
+	uint8_t skey[SESS_KEY_MAX], cid[ID_LEN], val[1 + ID_LEN];
 	char id[sizeof(s->id)];
 	struct st_conv c;
 	size_t klen;
-	MDB_val v;
 
 	id[0] = WS_SESSION_MARK;
 	strlcpy(id + 1, s->id, sizeof(id) - 1);
 	if (sess_conv_id(t, s->widget, s->id, cid) == 0 &&
 	    conv_load(t, cid, &c) == 0) {
-		if (sess_key(t, s->widget, s->id, skey, &klen) == 0 &&
-		    db_get(t, t->st->sessions, skey, klen, &v,
-		    "get session") == 0) {
-			uint8_t val[1 + ID_LEN];
-
-			memcpy(val, v.mv_data, v.mv_size < sizeof(val) ?
-			    v.mv_size : sizeof(val));
+		/* The sessions entry under the new name: the same id. */
+		val[0] = ST_RECORD_VERSION;
+		memcpy(val + 1, cid, ID_LEN);
+		if (sess_key(t, s->widget, s->id, skey, &klen) == 0)
 			db_del(t, t->st->sessions, skey, klen, "del session");
-			if (sess_key(t, s->widget, id, skey, &klen) == 0)
-				db_put(t, t->st->sessions, skey, klen, val,
-				    sizeof(val), "put session");
-		}
+		if (sess_key(t, s->widget, id, skey, &klen) == 0)
+			db_put(t, t->st->sessions, skey, klen, val,
+			    sizeof(val), "put session");
 		strlcpy(c.session, id, sizeof(c.session));
 		conv_save(t, cid, &c);
 		st_conv_free(&c);

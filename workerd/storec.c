@@ -556,13 +556,14 @@ storec_shutdown(void)
 }
 
 /*
- * The payload as sent: who asks first for the types that carry it (the
- * message table's `who`), in *e. 0, or -1 (logged) when who is missing
+ * The payload as sent, in *out and *outlen: the caller's own, or for the types
+ * that carry who asks (the message table's `who`), who asks and then it,
+ * built in *e (penc_free it after). 0, or -1 (logged) when who is missing
  * or given for a type that does not carry it.
  */
 static int
 storec_payload(const struct st_who *who, uint16_t type, const void *payload,
-    size_t len, struct penc *e)
+    size_t len, struct penc *e, const void **out, size_t *outlen)
 {
 	const struct proto_msg *m = proto_msg(type);
 
@@ -572,10 +573,15 @@ storec_payload(const struct st_who *who, uint16_t type, const void *payload,
 		    who == NULL ? "needs" : "does not carry");
 		return -1;
 	}
-	if (who != NULL)
-		penc_who(e, who);
+	*out = payload;
+	*outlen = len;
+	if (who == NULL)
+		return 0;	/* the hot path: no copy */
+	penc_who(e, who);
 	if (len > 0)
 		penc_raw(e, payload, len);
+	*out = e->buf;
+	*outlen = e->len;
 	return e->err ? -1 : 0;
 }
 
@@ -586,6 +592,8 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 {
 	struct storec_req *r;
 	struct penc e;
+	const void *sent;
+	size_t sent_len;
 	uint32_t id;
 	int rc;
 
@@ -599,7 +607,8 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (storec_payload(who, type, payload, len, &e) < 0) {
+	if (storec_payload(who, type, payload, len, &e, &sent,
+	    &sent_len) < 0) {
 		penc_free(&e);
 		errno = EINVAL;
 		return -1;
@@ -611,7 +620,7 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 	do {
 		id = ++sc_next_id;
 	} while (id == 0 || storec_find(id) != NULL);
-	rc = pchan_send(&sc_ch, type, flags, id, e.buf, e.len, -1);
+	rc = pchan_send(&sc_ch, type, flags, id, sent, sent_len, -1);
 	penc_free(&e);
 	if (rc < 0) {
 		free(r);

@@ -226,6 +226,9 @@ turn_event(uint16_t type, const uint8_t *payload, size_t len)
 
 	if (type != PROTO_ST_EV || TAILQ_EMPTY(&live))
 		return;
+	/* Every worker hears every event, mostly messages: handoffs only. */
+	if (pdec_event_kind(payload, len) != ST_EV_HANDOFF)
+		return;
 	pdec_init(&d, payload, len);
 	if (pdec_event(&d, &ev) < 0)
 		return;		/* the front ends log a malformed event */

@@ -139,6 +139,9 @@ conn_admit(void *arg, const struct http_request *req, size_t clen,
 	int st;
 
 	conn_body_done(c);
+	/* No body: nothing to limit or charge (and no route looked up twice). */
+	if (clen == 0 && !chunked)
+		return 0;
 	*max = hooks.body_max(req);
 	if (clen > *max)
 		return 413;

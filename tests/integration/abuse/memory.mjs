@@ -24,7 +24,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { ASAN_SPEED, BIN, Parley, sleep, waitFor } from '../lib/harness.mjs';
-import { chat, sid } from '../lib/chat.mjs';
+import { chat, rssKiB, sid } from '../lib/chat.mjs';
 
 const WORKERS = 2;
 const MiB = 1024 * 1024;
@@ -32,14 +32,7 @@ const GROWTH_MAX = 64 * MiB;
 const BACK_MAX = 16 * MiB;
 const SANITIZED = fs.readFileSync(`${BIN}/parley-workerd`).includes('__asan_init');
 
-function rssOf(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
-}
-
-const rssAll = (pids) => pids.reduce((n, pid) => n + rssOf(pid), 0);
+const rssAll = (pids) => pids.reduce((n, pid) => n + rssKiB(pid) * 1024, 0);
 const mib = (n) => `${(n / MiB).toFixed(1)} MiB`;
 
 // A socket from localAddress that sends head, then body bytes (a Buffer)
