@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msgcodec.h"
 #include "proto.h"
 
 /* The processes, as bits: who may send a type, who receives it. */
@@ -25,6 +26,11 @@ struct proto_msg {
 	uint8_t write;		/* storaged: it changes the store (a write batch) */
 	uint8_t early;		/* storaged may answer it before its commit */
 	uint8_t who;		/* its payload starts with who asks (storemsg.h) */
+	/*
+	 * The layouts of its payload (after who asks) and of its reply
+	 * (stmsgs.h); NULL where the type is not storaged's.
+	 */
+	const struct playout *req, *rep;
 };
 
 /* The row of type, or NULL for a type nobody sends. */

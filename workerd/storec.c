@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "msgtab.h"
+#include "stmsgs.h"
 #include "workerd.h"
 
 #define STOREC_BUCKETS		1024	/* power of two */
@@ -555,6 +556,20 @@ storec_shutdown(void)
 	loop_defer_cancel(&sc_flush_defer);
 }
 
+/* who is given exactly for the types that carry it: 0, or -1 (logged). */
+static int
+storec_who_check(const struct st_who *who, uint16_t type)
+{
+	const struct proto_msg *m = proto_msg(type);
+
+	if ((m != NULL && m->who) != (who != NULL)) {
+		log_warnx("storec: %s %s who asks", proto_msg_name(type),
+		    who == NULL ? "needs" : "does not carry");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The payload as sent, in *out and *outlen: the caller's own, or for the types
  * that carry who asks (the message table's `who`), who asks and then it,
@@ -565,14 +580,9 @@ static int
 storec_payload(const struct st_who *who, uint16_t type, const void *payload,
     size_t len, struct penc *e, const void **out, size_t *outlen)
 {
-	const struct proto_msg *m = proto_msg(type);
-
 	penc_init(e);
-	if ((m != NULL && m->who) != (who != NULL)) {
-		log_warnx("storec: %s %s who asks", proto_msg_name(type),
-		    who == NULL ? "needs" : "does not carry");
+	if (storec_who_check(who, type) < 0)
 		return -1;
-	}
 	*out = payload;
 	*outlen = len;
 	if (who == NULL)
@@ -585,10 +595,14 @@ storec_payload(const struct st_who *who, uint16_t type, const void *payload,
 	return e->err ? -1 : 0;
 }
 
+/*
+ * Queues a request. who NULL with built set: the payload already starts
+ * with who asks (storec_ask).
+ */
 static int
-storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
-    const void *payload, size_t len, storec_cb cb, void *arg,
-    struct storec_req **handle)
+storec_queue(const struct st_who *who, int built, uint16_t type,
+    uint16_t flags, const void *payload, size_t len, storec_cb cb,
+    void *arg, struct storec_req **handle)
 {
 	struct storec_req *r;
 	struct penc e;
@@ -607,7 +621,11 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (storec_payload(who, type, payload, len, &e, &sent,
+	if (built) {
+		penc_init(&e);
+		sent = payload;
+		sent_len = len;
+	} else if (storec_payload(who, type, payload, len, &e, &sent,
 	    &sent_len) < 0) {
 		penc_free(&e);
 		errno = EINVAL;
@@ -642,6 +660,68 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 	/* Armed already means armed for an earlier deadline. */
 	if (!loop_timer_armed(&sc_timer))
 		storec_arm();
+	return 0;
+}
+
+static int
+storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
+    const void *payload, size_t len, storec_cb cb, void *arg,
+    struct storec_req **handle)
+{
+	return storec_queue(who, 0, type, flags, payload, len, cb, arg,
+	    handle);
+}
+
+/* storec_ask and storec_ask_early: the request encoded by its layout. */
+static int
+storec_ask_flags(const struct st_who *who, uint16_t type, uint16_t flags,
+    const void *req, storec_cb cb, void *arg, struct storec_req **handle)
+{
+	struct penc e;
+	int rv = -1;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (storec_who_check(who, type) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	penc_init(&e);
+	if (who != NULL)
+		penc_who(&e, who);
+	if (st_req_encode(&e, type, req) < 0) {
+		log_warnx("storec: %s does not encode", proto_msg_name(type));
+		errno = EINVAL;
+	} else
+		rv = storec_queue(NULL, 1, type, flags, e.buf, e.len, cb, arg,
+		    handle);
+	penc_free(&e);
+	return rv;
+}
+
+int
+storec_ask(const struct st_who *who, uint16_t type, const void *req,
+    storec_cb cb, void *arg, struct storec_req **handle)
+{
+	return storec_ask_flags(who, type, 0, req, cb, arg, handle);
+}
+
+int
+storec_ask_early(uint16_t type, const void *req, storec_cb cb, void *arg,
+    struct storec_req **handle)
+{
+	return storec_ask_flags(NULL, type, PROTO_F_EARLY, req, cb, arg,
+	    handle);
+}
+
+int
+storec_decode(const struct storec_result *r, uint16_t type, void *rep)
+{
+	if (st_rep_decode(type, r->payload, r->len, rep) < 0) {
+		log_warnx("storec: %s: a reply that does not decode",
+		    proto_msg_name(type));
+		return -1;
+	}
 	return 0;
 }
 

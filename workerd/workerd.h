@@ -54,6 +54,7 @@
 #include "http.h"
 #include "loop.h"
 #include "proto.h"
+#include "stmsgs.h"
 #include "resp.h"
 #include "settings.h"
 #include "storemsg.h"
@@ -1045,6 +1046,22 @@ int storec_call_as(const struct st_who *, uint16_t type, const void *payload,
     size_t len, storec_cb cb, void *arg, struct storec_req **handle);
 int storec_send_as(const struct st_who *, uint16_t type, struct penc *e,
     storec_cb cb, void *arg, struct storec_req **handle);
+/*
+ * The request as its struct (stmsgs.h), encoded by the message table's
+ * layout for type, who asks first for the types that carry it (else
+ * NULL): storec_call_as / storec_call. -1 also when it will not encode
+ * (logged). storec_ask_early: as storec_call_early.
+ */
+int storec_ask(const struct st_who *, uint16_t type, const void *req,
+    storec_cb cb, void *arg, struct storec_req **handle);
+int storec_ask_early(uint16_t type, const void *req, storec_cb cb,
+    void *arg, struct storec_req **handle);
+/*
+ * A STOREC_OK result's payload decoded exactly as type's reply into rep
+ * (its struct; free with st_rep_free): 0, or -1 (logged) when it does
+ * not: the one error path for a malformed reply.
+ */
+int storec_decode(const struct storec_result *, uint16_t type, void *rep);
 /* Forgets a request: its callback will never run. NULL is a no-op. */
 void storec_cancel(struct storec_req *);
 size_t storec_inflight(void);

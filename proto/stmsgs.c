@@ -1,0 +1,638 @@
+/*
+ * The layouts of storaged's requests and replies (stmsgs.h): each
+ * struct's fields in wire order with their bounds. The message table
+ * (msgtab.c) names them by type; st_req_* and st_rep_* find them there.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgtab.h"
+#include "stmsgs.h"
+
+/* A count bounded only by the payload (each element takes a byte at least). */
+#define ANYN	PROTO_MAX_PAYLOAD
+
+/* ---------------------------------------- records with codecs of their own */
+
+#define RECORD(NAME, T, ENC, DEC, FREE)					\
+	static void NAME##_enc(struct penc *e, const void *s)		\
+	{ ENC(e, (const T *)s); }					\
+	static int NAME##_dec(struct pdec *d, void *s)			\
+	{ return DEC(d, (T *)s); }					\
+	static void NAME##_free(void *s)				\
+	{ FREE((T *)s); }						\
+	const struct playout NAME = { #T, sizeof(T), NULL, 0,		\
+	    NAME##_enc, NAME##_dec, NAME##_free }
+
+static void
+stats_free(struct st_stats *s)
+{
+	(void)s;
+}
+
+static void
+mseries_free(struct mseries *s)
+{
+	(void)s;
+}
+
+static void
+mseries_enc(struct penc *e, const struct mseries *s)
+{
+	ms_enc(e, s->kind, s->name, s->labels, s->value);
+}
+
+RECORD(pl_conv, struct st_conv, penc_conv, pdec_conv, st_conv_free);
+RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
+RECORD(pl_widget, struct st_widget, penc_widget, pdec_widget, st_widget_free);
+RECORD(pl_agent, struct st_agent, penc_agent, pdec_agent, st_agent_free);
+RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
+    st_contact_free);
+RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
+RECORD(pl_stats, struct st_stats, penc_stats, pdec_stats, stats_free);
+RECORD(pl_mseries, struct mseries, mseries_enc, ms_dec, mseries_free);
+
+/* An event as bytes: exactly one event inside; p points into the payload. */
+static void
+evblob_enc(struct penc *e, const struct st_evblob *b)
+{
+	penc_bytes(e, b->p, b->len);
+}
+
+static int
+evblob_dec(struct pdec *d, struct st_evblob *b)
+{
+	struct st_event ev;
+	struct pdec in;
+	size_t n;
+
+	if ((b->p = pdec_bytes(d, &n)) == NULL)
+		return -1;
+	b->len = (uint32_t)n;
+	pdec_init(&in, b->p, n);
+	if (pdec_event(&in, &ev) < 0)
+		return -1;
+	st_event_free(&ev);
+	return pdec_done(&in);
+}
+
+static void
+evblob_free(struct st_evblob *b)
+{
+	(void)b;
+}
+
+RECORD(pl_evblob, struct st_evblob, evblob_enc, evblob_dec,
+    evblob_free);
+
+/* ------------------------------------------------------------ small parts */
+
+static const struct pfield f_rate_hit[] = {
+	PFBUF(struct st_rate_hit, key),
+	PFU32(struct st_rate_hit, window_ms),
+	PFU32(struct st_rate_hit, max),
+};
+PLAYOUT(pl_rate_hit, struct st_rate_hit, f_rate_hit);
+
+static const struct pfield f_rate_verdict[] = {
+	PFU8(struct st_rate_verdict, limited),
+	PFU64(struct st_rate_verdict, retry_ms),
+};
+PLAYOUT(pl_rate_verdict, struct st_rate_verdict, f_rate_verdict);
+
+static const struct pfield f_u64[] = { PFU64(struct st_u64, v) };
+PLAYOUT(pl_u64, struct st_u64, f_u64);
+
+static const struct pfield f_wid_str[] = {
+	PFSTR(struct st_str, s, ST_WID_ARG_MAX),
+};
+static PLAYOUT(pl_wid_str, struct st_str, f_wid_str);
+
+static const struct pfield f_wid_req[] = {
+	PFSTR(struct st_id_req, id, ST_WID_ARG_MAX),
+};
+PLAYOUT(pl_wid_req, struct st_id_req, f_wid_req);
+/* ST_EV_WIDGET_GONE: the public id that stopped working. */
+PLAYOUT(pl_widget_gone, struct st_id_req, f_wid_req);
+
+static const struct pfield f_cid_req[] = {
+	PFSTR(struct st_id_req, id, ST_ID_HEX),
+};
+PLAYOUT(pl_cid_req, struct st_id_req, f_cid_req);
+
+static const struct pfield f_page_req[] = {
+	PFU32(struct st_page_req, limit),
+	PFSTR(struct st_page_req, cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_page_req, struct st_page_req, f_page_req);
+
+static const struct pfield f_limit_req[] = {
+	PFU32(struct st_limit_req, limit),
+};
+PLAYOUT(pl_limit_req, struct st_limit_req, f_limit_req);
+
+static const struct pfield f_conv_page[] = {
+	PFU64(struct st_conv_page, total),
+	PFLIST(struct st_conv_page, convs, n, ST_LIST_MAX, pl_conv),
+	PFSTR(struct st_conv_page, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_conv_page, struct st_conv_page, f_conv_page);
+
+static const struct pfield f_convs[] = {
+	PFLIST(struct st_convs, convs, n, ST_HANDOFF_LIST_MAX, pl_conv),
+};
+PLAYOUT(pl_convs, struct st_convs, f_convs);
+
+static const struct pfield f_msg_conv[] = {
+	PFREC(struct st_msg_conv, msg, pl_msg),
+	PFREC(struct st_msg_conv, conv, pl_conv),
+};
+PLAYOUT(pl_msg_conv, struct st_msg_conv, f_msg_conv);
+
+/* History lines: a message's role and content (and name, for visitors). */
+static const struct pfield f_msg_pair[] = {
+	PFBUF(struct st_msg, role),
+	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
+};
+static PLAYOUT(pl_msg_pair, struct st_msg, f_msg_pair);
+
+static const struct pfield f_msg_triple[] = {
+	PFBUF(struct st_msg, role),
+	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
+	PFBUF(struct st_msg, name),
+};
+static PLAYOUT(pl_msg_triple, struct st_msg, f_msg_triple);
+
+/* -------------------------------------------------------- conversations */
+
+static const struct pfield f_conv_open_req[] = {
+	PFSTR(struct st_conv_open_req, widget, ST_WIDGET_MAX),
+	PFSTR(struct st_conv_open_req, session, ST_SESSION_MAX),
+};
+PLAYOUT(pl_conv_open_req, struct st_conv_open_req, f_conv_open_req);
+
+static const struct pfield f_conv_open_rep[] = {
+	PFU8(struct st_conv_open_rep, created),
+	PFREC(struct st_conv_open_rep, conv, pl_conv),
+};
+PLAYOUT(pl_conv_open_rep, struct st_conv_open_rep, f_conv_open_rep);
+
+static const struct pfield f_msg_append_req[] = {
+	PFSTR(struct st_msg_append_req, conv_id, ST_ID_HEX),
+	PFSTR(struct st_msg_append_req, role, ST_ROLE_MAX),
+	PFSTR(struct st_msg_append_req, content, ST_CONTENT_MAX),
+	PFSTR(struct st_msg_append_req, status, ST_STATUS_MAX),
+	PFU32(struct st_msg_append_req, prompt_tokens),
+	PFU32(struct st_msg_append_req, completion_tokens),
+};
+PLAYOUT(pl_msg_append_req, struct st_msg_append_req, f_msg_append_req);
+
+static const struct pfield f_conv_get_req[] = {
+	PFSTR(struct st_conv_get_req, conv_id, ST_ID_HEX),
+	PFU32(struct st_conv_get_req, max_messages),
+};
+PLAYOUT(pl_conv_get_req, struct st_conv_get_req, f_conv_get_req);
+
+static const struct pfield f_conv_get_rep[] = {
+	PFREC(struct st_conv_msgs, conv, pl_conv),
+	PFLIST(struct st_conv_msgs, msgs, n, ANYN, pl_msg),
+	PFU8(struct st_conv_msgs, truncated),
+};
+PLAYOUT(pl_conv_get_rep, struct st_conv_msgs, f_conv_get_rep);
+
+static const struct pfield f_history[] = {
+	PFREC(struct st_conv_msgs, conv, pl_conv),
+	PFLIST(struct st_conv_msgs, msgs, n, ANYN, pl_msg),
+};
+static PLAYOUT(pl_history, struct st_conv_msgs, f_history);
+
+static const struct pfield f_session_history_req[] = {
+	PFSTR(struct st_session_history_req, widget, ST_WIDGET_MAX),
+	PFSTR(struct st_session_history_req, session, ST_SESSION_MAX),
+	PFU32(struct st_session_history_req, max_messages),
+};
+PLAYOUT(pl_session_history_req, struct st_session_history_req,
+    f_session_history_req);
+
+static const struct pfield f_session_history_rep[] = {
+	PFU8(struct st_session_history_rep, found),
+	PFWHEN(struct st_session_history_rep, found, 1u << ST_HISTORY_FOUND,
+	    h, pl_history),
+};
+PLAYOUT(pl_session_history_rep, struct st_session_history_rep,
+    f_session_history_rep);
+
+static const struct pfield f_msg_page_req[] = {
+	PFSTR(struct st_msg_page_req, conv_id, ST_ID_HEX),
+	PFU32(struct st_msg_page_req, from),
+	PFU32(struct st_msg_page_req, limit),
+};
+PLAYOUT(pl_msg_page_req, struct st_msg_page_req, f_msg_page_req);
+
+static const struct pfield f_msg_page_rep[] = {
+	PFLIST(struct st_msg_page_rep, msgs, n, ST_LIST_MAX, pl_msg),
+	PFU32(struct st_msg_page_rep, next),
+};
+PLAYOUT(pl_msg_page_rep, struct st_msg_page_rep, f_msg_page_rep);
+
+static const struct pfield f_conv_query_req[] = {
+	PFU32(struct st_conv_query_req, limit),
+	PFSTR(struct st_conv_query_req, cursor, ST_CURSOR_MAX),
+	PFCLIP(struct st_conv_query_req, widget, ST_WIDGET_MAX),
+	PFCLIP(struct st_conv_query_req, q, ST_SEARCH_MAX),
+};
+PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
+
+/* ------------------------------------------------------------- the turn */
+
+static const struct pfield f_chat_begin_req[] = {
+	PFSTR(struct st_chat_begin_req, widget, ST_WIDGET_MAX),
+	PFSTR(struct st_chat_begin_req, session, ST_SESSION_MAX),
+	PFSTR(struct st_chat_begin_req, content, ST_CONTENT_MAX),
+	PFSTR(struct st_chat_begin_req, rate_key, ST_RATE_KEY_MAX),
+	PFU32(struct st_chat_begin_req, window_ms),
+	PFU32(struct st_chat_begin_req, rate_max),
+	PFU32(struct st_chat_begin_req, history_max),
+};
+PLAYOUT(pl_chat_begin_req, struct st_chat_begin_req, f_chat_begin_req);
+
+static const struct pfield f_begin_ok[] = {
+	PFREC(struct st_begin_ok, agent, pl_agent),
+	PFU8(struct st_begin_ok, created),
+	PFREC(struct st_begin_ok, conv, pl_conv),
+	PFREC(struct st_begin_ok, msg, pl_msg),
+	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
+};
+static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
+
+static const struct pfield f_chat_begin_rep[] = {
+	PFU8(struct st_begin_rep, result),
+	PFU64(struct st_begin_rep, retry_ms),
+	PFWHEN(struct st_begin_rep, result,
+	    (1u << ST_CHAT_OK) | (1u << ST_CHAT_HUMAN), ok, pl_begin_ok),
+};
+PLAYOUT(pl_chat_begin_rep, struct st_begin_rep, f_chat_begin_rep);
+
+static const struct pfield f_ws_begin_rep[] = {
+	PFU8(struct st_begin_rep, result),
+	PFU64(struct st_begin_rep, retry_ms),
+	PFWHEN(struct st_begin_rep, result,
+	    (1u << ST_WS_OK) | (1u << ST_WS_HUMAN), ok, pl_begin_ok),
+};
+PLAYOUT(pl_ws_begin_rep, struct st_begin_rep, f_ws_begin_rep);
+
+/* ------------------------------------------------------------- visitors */
+
+static const struct pfield f_ws_open_req[] = {
+	PFSTR(struct st_ws_open_req, widget_id, ST_WID_ARG_MAX),
+	PFSTR(struct st_ws_open_req, origin, ST_ORIGIN_MAX),
+	PFBYTES(struct st_ws_open_req, token, token_len,
+	    PF_F_EXACT | PF_F_NONE),
+	PFBYTES(struct st_ws_open_req, new_hash, new_hash_len, PF_F_EXACT),
+	PFU64(struct st_ws_open_req, idle_ms),
+	PFU32(struct st_ws_open_req, history_max),
+	PFLIST(struct st_ws_open_req, hits, nhits, ST_WS_OPEN_HITS_MAX,
+	    pl_rate_hit),
+};
+PLAYOUT(pl_ws_open_req, struct st_ws_open_req, f_ws_open_req);
+
+static const struct pfield f_ws_limited[] = {
+	PFU8(struct st_ws_limited, which),
+	PFU64(struct st_ws_limited, retry_ms),
+};
+static PLAYOUT(pl_ws_limited, struct st_ws_limited, f_ws_limited);
+
+static const struct pfield f_ws_open_ok[] = {
+	PFREC(struct st_ws_open_ok, widget, pl_widget),
+	PFU8(struct st_ws_open_ok, resumed),
+	PFU8(struct st_ws_open_ok, contact_submitted),
+	PFBUF(struct st_ws_open_ok, conv_id),
+	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_triple),
+	PFU8(struct st_ws_open_ok, more),
+	PFU8(struct st_ws_open_ok, handoff),
+};
+static PLAYOUT(pl_ws_open_ok, struct st_ws_open_ok, f_ws_open_ok);
+
+static const struct pfield f_ws_open_rep[] = {
+	PFU8(struct st_ws_open_rep, result),
+	PFWHEN(struct st_ws_open_rep, result, 1u << ST_WS_LIMITED, limited,
+	    pl_ws_limited),
+	PFWHEN(struct st_ws_open_rep, result, 1u << ST_WS_OK, ok,
+	    pl_ws_open_ok),
+};
+PLAYOUT(pl_ws_open_rep, struct st_ws_open_rep, f_ws_open_rep);
+
+static const struct pfield f_ws_begin_req[] = {
+	PFSTR(struct st_ws_begin_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_begin_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_begin_req, content, ST_CONTENT_MAX),
+	PFSTR(struct st_ws_begin_req, rate_key, ST_RATE_KEY_MAX),
+	PFU32(struct st_ws_begin_req, window_ms),
+	PFU32(struct st_ws_begin_req, rate_max),
+	PFU32(struct st_ws_begin_req, history_max),
+	PFU64(struct st_ws_begin_req, idle_ms),
+	PFU8(struct st_ws_begin_req, create),
+};
+PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
+
+static const struct pfield f_ws_session_req[] = {
+	PFSTR(struct st_ws_session_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_session_req, token, token_len, PF_F_EXACT),
+};
+PLAYOUT(pl_ws_session_req, struct st_ws_session_req, f_ws_session_req);
+
+static const struct pfield f_contact_submit_req[] = {
+	PFSTR(struct st_contact_submit_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_contact_submit_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_contact_submit_req, name, 4 * ST_CONTACT_NAME_MAX),
+	PFSTR(struct st_contact_submit_req, email, ST_EMAIL_MAX),
+	PFSTR(struct st_contact_submit_req, phone, ST_PHONE_MAX),
+	PFSTR(struct st_contact_submit_req, rate_key, ST_RATE_KEY_MAX),
+	PFU32(struct st_contact_submit_req, window_ms),
+	PFU32(struct st_contact_submit_req, rate_max),
+};
+PLAYOUT(pl_contact_submit_req, struct st_contact_submit_req,
+    f_contact_submit_req);
+
+static const struct pfield f_contact_submit_rep[] = {
+	PFU8(struct st_contact_submit_rep, result),
+	PFWHEN(struct st_contact_submit_rep, result, 1u << ST_WS_OK, contact,
+	    pl_contact),
+	PFWHEN(struct st_contact_submit_rep, result, 1u << ST_WS_LIMITED,
+	    retry_ms, pl_u64),
+};
+PLAYOUT(pl_contact_submit_rep, struct st_contact_submit_rep,
+    f_contact_submit_rep);
+
+static const struct pfield f_contact_page[] = {
+	PFU64(struct st_contact_page, total),
+	PFLIST(struct st_contact_page, contacts, n, ST_LIST_MAX, pl_contact),
+	PFSTR(struct st_contact_page, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_contact_page, struct st_contact_page, f_contact_page);
+
+static const struct pfield f_clink[] = {
+	PFU8(struct st_clink, unverified),
+	PFSTR(struct st_clink, name, 4 * ST_CONTACT_NAME_MAX),
+	PFSTR(struct st_clink, email, ST_EMAIL_MAX),
+	PFSTR(struct st_clink, phone, ST_PHONE_MAX),
+};
+static PLAYOUT(pl_clink, struct st_clink, f_clink);
+
+static const struct pfield f_contact_get_rep[] = {
+	PFREC(struct st_contact_get_rep, contact, pl_contact),
+	PFLIST(struct st_contact_get_rep, convs, n, ST_LIST_MAX, pl_conv),
+	PFLIST_SAMEN(struct st_contact_get_rep, links, n, ST_LIST_MAX,
+	    pl_clink),
+};
+PLAYOUT(pl_contact_get_rep, struct st_contact_get_rep, f_contact_get_rep);
+
+/* ------------------------------------------------------- widgets, agents */
+
+static const struct pfield f_widget_update_req[] = {
+	PFSTR(struct st_widget_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_widget_update_req, mask),
+	PFREC(struct st_widget_update_req, w, pl_widget),
+};
+PLAYOUT(pl_widget_update_req, struct st_widget_update_req,
+    f_widget_update_req);
+
+static const struct pfield f_widgets[] = {
+	PFLIST(struct st_widgets, widgets, n, ST_WIDGETS_MAX, pl_widget),
+};
+PLAYOUT(pl_widgets, struct st_widgets, f_widgets);
+
+static const struct pfield f_agent_update_req[] = {
+	PFSTR(struct st_agent_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_agent_update_req, mask),
+	PFREC(struct st_agent_update_req, a, pl_agent),
+};
+PLAYOUT(pl_agent_update_req, struct st_agent_update_req,
+    f_agent_update_req);
+
+static const struct pfield f_agents[] = {
+	PFLIST(struct st_agents, agents, n, ST_AGENTS_MAX, pl_agent),
+};
+PLAYOUT(pl_agents, struct st_agents, f_agents);
+
+static const struct pfield f_agent_delete_rep[] = {
+	PFU8(struct st_agent_delete_rep, in_use),
+	PFLIST(struct st_agent_delete_rep, widget_ids, n, ST_WIDGETS_MAX,
+	    pl_wid_str),
+};
+PLAYOUT(pl_agent_delete_rep, struct st_agent_delete_rep,
+    f_agent_delete_rep);
+
+/* ------------------------------------------------------ handoff, events */
+
+static const struct pfield f_handoff_set_req[] = {
+	PFSTR(struct st_handoff_set_req, conv_id, ST_ID_HEX),
+	PFU8(struct st_handoff_set_req, state),
+	PFSTR(struct st_handoff_set_req, name, 4 * ST_AGENT_NAME_MAX),
+	PFU8(struct st_handoff_set_req, from_ai_only),
+};
+PLAYOUT(pl_handoff_set_req, struct st_handoff_set_req, f_handoff_set_req);
+
+static const struct pfield f_handoff_set_rep[] = {
+	PFU8(struct st_handoff_set_rep, changed),
+	PFREC(struct st_handoff_set_rep, conv, pl_conv),
+};
+PLAYOUT(pl_handoff_set_rep, struct st_handoff_set_rep, f_handoff_set_rep);
+
+static const struct pfield f_agent_msg_req[] = {
+	PFSTR(struct st_agent_msg_req, conv_id, ST_ID_HEX),
+	PFSTR(struct st_agent_msg_req, content, ST_CONTENT_MAX),
+	PFSTR(struct st_agent_msg_req, name, 4 * ST_MSG_NAME_MAX),
+};
+PLAYOUT(pl_agent_msg_req, struct st_agent_msg_req, f_agent_msg_req);
+
+static const struct pfield f_typing_req[] = {
+	PFSTR(struct st_typing_req, conv_id, ST_ID_HEX),
+	PFU8(struct st_typing_req, on),
+	PFSTR(struct st_typing_req, name, 4 * ST_AGENT_NAME_MAX),
+};
+PLAYOUT(pl_typing_req, struct st_typing_req, f_typing_req);
+
+static const struct pfield f_request_human_rep[] = {
+	PFU8(struct st_request_human_rep, result),
+	PFU8(struct st_request_human_rep, changed),
+	PFWHEN(struct st_request_human_rep, result, 1u << ST_WS_OK, conv,
+	    pl_conv),
+};
+PLAYOUT(pl_request_human_rep, struct st_request_human_rep,
+    f_request_human_rep);
+
+static const struct pfield f_ev_subscribe_req[] = {
+	PFU8(struct st_ev_subscribe_req, level),
+};
+PLAYOUT(pl_ev_subscribe_req, struct st_ev_subscribe_req,
+    f_ev_subscribe_req);
+
+static const struct pfield f_ev_subscribe_rep[] = {
+	PFU64(struct st_ev_subscribe_rep, epoch),
+	PFU64(struct st_ev_subscribe_rep, last_seq),
+};
+PLAYOUT(pl_ev_subscribe_rep, struct st_ev_subscribe_rep,
+    f_ev_subscribe_rep);
+
+static const struct pfield f_ev_since_req[] = {
+	PFU64(struct st_ev_since_req, epoch),
+	PFU64(struct st_ev_since_req, seq),
+	PFU32(struct st_ev_since_req, max),
+};
+PLAYOUT(pl_ev_since_req, struct st_ev_since_req, f_ev_since_req);
+
+static const struct pfield f_ev_since_rep[] = {
+	PFU8(struct st_ev_since_rep, result),
+	PFU64(struct st_ev_since_rep, epoch),
+	PFU64(struct st_ev_since_rep, last_seq),
+	PFLIST(struct st_ev_since_rep, events, n, ST_EV_SINCE_MAX, pl_evblob),
+};
+PLAYOUT(pl_ev_since_rep, struct st_ev_since_rep, f_ev_since_rep);
+
+/* ------------------------------------------------------------ dashboard */
+
+static const struct pfield f_dash_login_req[] = {
+	PFBYTES(struct st_dash_login_req, token_hash, token_hash_len, 0),
+	PFCLIP(struct st_dash_login_req, csrf, ST_DASH_CSRF_LEN),
+	PFBYTES(struct st_dash_login_req, fp, fp_len, 0),
+	PFU64(struct st_dash_login_req, expires_at),
+};
+PLAYOUT(pl_dash_login_req, struct st_dash_login_req, f_dash_login_req);
+
+static const struct pfield f_dash_check_req[] = {
+	PFBYTES(struct st_dash_check_req, token_hash, token_hash_len, 0),
+	PFBYTES(struct st_dash_check_req, fp, fp_len, 0),
+};
+PLAYOUT(pl_dash_check_req, struct st_dash_check_req, f_dash_check_req);
+
+static const struct pfield f_dash_session[] = {
+	PFBUF(struct st_dash_session, csrf),
+	PFU64(struct st_dash_session, expires_at),
+};
+static PLAYOUT(pl_dash_session, struct st_dash_session, f_dash_session);
+
+static const struct pfield f_dash_check_rep[] = {
+	PFU8(struct st_dash_check_rep, valid),
+	PFWHEN(struct st_dash_check_rep, valid, 1u << 1, s, pl_dash_session),
+};
+PLAYOUT(pl_dash_check_rep, struct st_dash_check_rep, f_dash_check_rep);
+
+static const struct pfield f_dash_logout_req[] = {
+	PFBYTES(struct st_dash_logout_req, token_hash, token_hash_len, 0),
+};
+PLAYOUT(pl_dash_logout_req, struct st_dash_logout_req, f_dash_logout_req);
+
+static const struct pfield f_dash_salt_rep[] = {
+	PFBYTES(struct st_dash_salt_rep, salt, salt_len, PF_F_EXACT),
+};
+PLAYOUT(pl_dash_salt_rep, struct st_dash_salt_rep, f_dash_salt_rep);
+
+static const struct pfield f_dash_attempt_req[] = {
+	PFSTR(struct st_dash_attempt_req, rate_key, ST_RATE_KEY_MAX),
+	PFU32(struct st_dash_attempt_req, window_ms),
+	PFU32(struct st_dash_attempt_req, rate_max),
+	PFU32(struct st_dash_attempt_req, failures_max),
+};
+PLAYOUT(pl_dash_attempt_req, struct st_dash_attempt_req,
+    f_dash_attempt_req);
+
+/* -------------------------------------------------- metrics, parleyctl */
+
+static const struct pfield f_mset[] = {
+	PFLIST(struct st_mset, series, n, MS_SERIES_MAX, pl_mseries),
+};
+PLAYOUT(pl_mset, struct st_mset, f_mset);
+
+static const struct pfield f_purge_req[] = {
+	PFU64(struct st_purge_req, cutoff_ms),
+	PFU32(struct st_purge_req, max),
+	PFU8(struct st_purge_req, dry_run),
+};
+PLAYOUT(pl_purge_req, struct st_purge_req, f_purge_req);
+
+static const struct pfield f_purge_rep[] = {
+	PFU32(struct st_purge_rep, n),
+	PFU8(struct st_purge_rep, more),
+};
+PLAYOUT(pl_purge_rep, struct st_purge_rep, f_purge_rep);
+
+/* ------------------------------------------------------------- by type */
+
+static const struct playout *
+layout_of(uint16_t type, int reply)
+{
+	const struct proto_msg *m = proto_msg(type);
+
+	if (m == NULL)
+		return NULL;
+	return reply ? m->rep : m->req;
+}
+
+static int
+encode(struct penc *e, uint16_t type, const void *s, int reply)
+{
+	const struct playout *l = layout_of(type, reply);
+
+	if (l == NULL) {
+		e->err = 1;
+		return -1;
+	}
+	pl_enc(e, l, s);
+	return e->err ? -1 : 0;
+}
+
+static int
+decode(uint16_t type, const void *payload, size_t len, void *s, int reply)
+{
+	const struct playout *l = layout_of(type, reply);
+
+	if (l == NULL)
+		return -1;
+	return pl_decode(l, payload, len, s);
+}
+
+static void
+release(uint16_t type, void *s, int reply)
+{
+	const struct playout *l = layout_of(type, reply);
+
+	if (l != NULL)
+		pl_free(l, s);
+}
+
+int
+st_req_encode(struct penc *e, uint16_t type, const void *req)
+{
+	return encode(e, type, req, 0);
+}
+
+int
+st_req_decode(uint16_t type, const void *payload, size_t len, void *req)
+{
+	return decode(type, payload, len, req, 0);
+}
+
+void
+st_req_free(uint16_t type, void *req)
+{
+	release(type, req, 0);
+}
+
+int
+st_rep_encode(struct penc *e, uint16_t type, const void *rep)
+{
+	return encode(e, type, rep, 1);
+}
+
+int
+st_rep_decode(uint16_t type, const void *payload, size_t len, void *rep)
+{
+	return decode(type, payload, len, rep, 1);
+}
+
+void
+st_rep_free(uint16_t type, void *rep)
+{
+	release(type, rep, 1);
+}

@@ -1,0 +1,418 @@
+/*
+ * One C struct per storaged request and reply, shared by the sender and
+ * the receiver, and its layout (msgcodec.h), which the message table
+ * (msgtab.c) names in the type's row: the field order is written once,
+ * in stmsgs.c. What each request does is told beside its records
+ * (storemsg.h, widgetmsg.h, dashmsg.h, agentmsg.h, ctlmsg.h,
+ * metricsmsg.h) and in proto/PROTOCOL.md.
+ *
+ * Strings are const char *: a sender points them at its own text; a
+ * decoded struct owns them (pl_free, or st_req_free / st_rep_free).
+ * Arrays are a pointer and a count, the same way. Who asks (storemsg.h)
+ * is not part of these structs: it leads the payload of the types the
+ * table marks, put there and read off by the two ends' clients.
+ *
+ * A request type with an empty payload, or a reply that is empty, has
+ * the layout pl_empty.
+ */
+#ifndef PARLEY_STMSGS_H
+#define PARLEY_STMSGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentmsg.h"
+#include "ctlmsg.h"
+#include "dashmsg.h"
+#include "metricsmsg.h"
+#include "msgcodec.h"
+#include "storemsg.h"
+#include "widgetmsg.h"
+
+/* Longest widget or agent id a request may name (unknown ones are not found). */
+#define ST_WID_ARG_MAX		128
+
+/* ------------------------------------------------ shapes many types share */
+
+/* One id: a widget's or agent's (ST_WID_ARG_MAX), a conversation's or contact's (ST_ID_HEX). */
+struct st_id_req {
+	const char *id;
+};
+/* A page of a list: u32 limit, str cursor ("" = the newest). */
+struct st_page_req {
+	uint32_t limit;
+	const char *cursor;
+};
+/* A page of conversations (ST_CONV_LIST, ST_CONV_QUERY). */
+struct st_conv_page {
+	uint64_t total;
+	struct st_conv *convs;
+	uint32_t n;
+	const char *next_cursor;	/* "" = the end */
+};
+/* Conversations, no page (ST_HANDOFF_LIST). */
+struct st_convs {
+	struct st_conv *convs;
+	uint32_t n;
+};
+/* A message stored and its conversation after (ST_MSG_APPEND, ST_AGENT_MSG). */
+struct st_msg_conv {
+	struct st_msg msg;
+	struct st_conv conv;
+};
+/* A number alone (ST_BACKUP's bytes; a retry inside a reply). */
+struct st_u64 {
+	uint64_t v;
+};
+struct st_str {
+	const char *s;
+};
+
+/* ------------------------------------------------------- conversations */
+
+struct st_conv_open_req {
+	const char *widget, *session;
+};
+struct st_conv_open_rep {
+	uint8_t created;
+	struct st_conv conv;
+};
+struct st_msg_append_req {
+	const char *conv_id, *role, *content, *status;
+	uint32_t prompt_tokens, completion_tokens;
+};
+struct st_conv_get_req {
+	const char *conv_id;
+	uint32_t max_messages;
+};
+/* A conversation and its messages (ST_CONV_GET; ST_SESSION_HISTORY's). */
+struct st_conv_msgs {
+	struct st_conv conv;
+	struct st_msg *msgs;
+	uint32_t n;
+	uint8_t truncated;	/* ST_CONV_GET only */
+};
+struct st_session_history_req {
+	const char *widget, *session;
+	uint32_t max_messages;
+};
+struct st_session_history_rep {
+	uint8_t found;		/* ST_HISTORY_* */
+	struct st_conv_msgs h;	/* found ST_HISTORY_FOUND (no truncated byte) */
+};
+struct st_msg_page_req {
+	const char *conv_id;
+	uint32_t from, limit;
+};
+struct st_msg_page_rep {
+	struct st_msg *msgs;
+	uint32_t n;
+	uint32_t next;		/* 0 = no more */
+};
+struct st_conv_query_req {
+	uint32_t limit;
+	const char *cursor;
+	const char *widget;	/* "" = every widget; clipped, for its check */
+	const char *q;		/* "" = no search; clipped, for its check */
+};
+
+/* ------------------------------------------------------------ the turn */
+
+struct st_chat_begin_req {
+	const char *widget, *session, *content, *rate_key;
+	uint32_t window_ms, rate_max, history_max;
+};
+/*
+ * A begin's answer when the turn goes on (or a person answers): the
+ * effective agent, the conversation, the user message just stored and
+ * the history the model is sent (role and content of each; none when a
+ * person answers).
+ */
+struct st_begin_ok {
+	struct st_agent agent;
+	uint8_t created;
+	struct st_conv conv;
+	struct st_msg msg;
+	struct st_msg *history;
+	uint32_t nhistory;
+};
+/* ST_CHAT_BEGIN (result ST_CHAT_*) and ST_WS_BEGIN (result ST_WS_*). */
+struct st_begin_rep {
+	uint8_t result;
+	uint64_t retry_ms;
+	struct st_begin_ok ok;	/* result OK or HUMAN */
+};
+
+/* ------------------------------------------------------------ visitors */
+
+struct st_ws_open_req {
+	const char *widget_id, *origin;
+	uint8_t token[ST_TOKEN_HASH_LEN];	/* none: a new visitor */
+	uint32_t token_len;
+	uint8_t new_hash[ST_TOKEN_HASH_LEN];
+	uint32_t new_hash_len;
+	uint64_t idle_ms;
+	uint32_t history_max;
+	struct st_rate_hit *hits;	/* at most ST_WS_OPEN_HITS_MAX */
+	uint32_t nhits;
+};
+struct st_ws_limited {
+	uint8_t which;		/* the hit that said no */
+	uint64_t retry_ms;
+};
+struct st_ws_open_ok {
+	struct st_widget widget;
+	uint8_t resumed, contact_submitted;
+	char conv_id[ST_ID_HEX + 1];	/* "" when none yet */
+	struct st_msg *history;		/* role, content and name of each */
+	uint32_t nhistory;
+	uint8_t more, handoff;
+};
+struct st_ws_open_rep {
+	uint8_t result;			/* ST_WS_* */
+	struct st_ws_limited limited;	/* result ST_WS_LIMITED */
+	struct st_ws_open_ok ok;	/* result ST_WS_OK */
+};
+struct st_ws_begin_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *content, *rate_key;
+	uint32_t window_ms, rate_max, history_max;
+	uint64_t idle_ms;
+	uint8_t create;
+};
+/* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
+struct st_ws_session_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+};
+struct st_contact_submit_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *name, *email, *phone;
+	const char *rate_key;		/* rate_max 0: not counted */
+	uint32_t window_ms, rate_max;
+};
+struct st_contact_submit_rep {
+	uint8_t result;			/* ST_WS_* */
+	struct st_contact contact;	/* result ST_WS_OK */
+	uint64_t retry_ms;		/* result ST_WS_LIMITED */
+};
+struct st_contact_page {
+	uint64_t total;
+	struct st_contact *contacts;
+	uint32_t n;
+	const char *next_cursor;
+};
+/* A conversation's link to a contact; what the visitor submitted when unverified. */
+struct st_clink {
+	uint8_t unverified;
+	const char *name, *email, *phone;
+};
+struct st_contact_get_rep {
+	struct st_contact contact;
+	struct st_conv *convs;		/* newest activity first */
+	uint32_t n;
+	struct st_clink *links;		/* n: convs[i]'s link */
+};
+
+/* ------------------------------------------------------------- widgets */
+
+struct st_widget_update_req {
+	const char *id;
+	uint32_t mask;			/* ST_WF_*: the fields of w read */
+	struct st_widget w;
+};
+struct st_widgets {
+	struct st_widget *widgets;
+	uint32_t n;
+};
+
+/* -------------------------------------------------------------- agents */
+
+struct st_agent_update_req {
+	const char *id;
+	uint32_t mask;			/* ST_AF_* */
+	struct st_agent a;
+};
+struct st_agents {
+	struct st_agent *agents;
+	uint32_t n;
+};
+struct st_agent_delete_rep {
+	uint8_t in_use;
+	struct st_str *widget_ids;	/* the widgets using it (then not deleted) */
+	uint32_t n;
+};
+
+/* ---------------------------------------------------- handoff, events */
+
+struct st_handoff_set_req {
+	const char *conv_id;
+	uint8_t state;			/* ST_HANDOFF_* */
+	const char *name;
+	uint8_t from_ai_only;
+};
+struct st_handoff_set_rep {
+	uint8_t changed;
+	struct st_conv conv;
+};
+struct st_agent_msg_req {
+	const char *conv_id, *content, *name;
+};
+struct st_typing_req {
+	const char *conv_id;
+	uint8_t on;
+	const char *name;
+};
+struct st_request_human_rep {
+	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV */
+	uint8_t changed;
+	struct st_conv conv;		/* result ST_WS_OK */
+};
+struct st_ev_subscribe_req {
+	uint8_t level;			/* ST_EV_LEVEL_* */
+};
+struct st_ev_subscribe_rep {
+	uint64_t epoch, last_seq;
+};
+struct st_ev_since_req {
+	uint64_t epoch, seq;
+	uint32_t max;
+};
+/*
+ * An event as bytes (ST_EV_SINCE's list): decoding checks that they
+ * hold exactly one event, and p then points into the payload.
+ */
+struct st_evblob {
+	const uint8_t *p;
+	uint32_t len;
+};
+struct st_ev_since_rep {
+	uint8_t result;			/* ST_EV_OK, ST_EV_GONE */
+	uint64_t epoch, last_seq;
+	struct st_evblob *events;
+	uint32_t n;
+};
+struct st_limit_req {
+	uint32_t limit;
+};
+
+/* ----------------------------------------------------------- dashboard */
+
+struct st_dash_login_req {
+	uint8_t token_hash[ST_DASH_HASH_LEN];
+	uint32_t token_hash_len;	/* the store checks the lengths */
+	const char *csrf;		/* clipped, for its check */
+	uint8_t fp[ST_DASH_FP_LEN];
+	uint32_t fp_len;
+	uint64_t expires_at;
+};
+struct st_dash_check_req {
+	uint8_t token_hash[ST_DASH_HASH_LEN];
+	uint32_t token_hash_len;
+	uint8_t fp[ST_DASH_FP_LEN];
+	uint32_t fp_len;
+};
+struct st_dash_session {
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint64_t expires_at;
+};
+struct st_dash_check_rep {
+	uint8_t valid;
+	struct st_dash_session s;	/* valid */
+};
+struct st_dash_logout_req {
+	uint8_t token_hash[ST_DASH_HASH_LEN];
+	uint32_t token_hash_len;
+};
+struct st_dash_salt_rep {
+	uint8_t salt[ST_DASH_SALT_LEN];
+	uint32_t salt_len;
+};
+struct st_dash_attempt_req {
+	const char *rate_key;
+	uint32_t window_ms, rate_max, failures_max;
+};
+
+/* ------------------------------------------------ metrics, parleyctl */
+
+/* A metric set (metricsmsg.h); a worker's push may be written with ms_enc. */
+struct st_mset {
+	struct mseries *series;
+	uint32_t n;
+};
+struct st_purge_req {
+	uint64_t cutoff_ms;
+	uint32_t max;
+	uint8_t dry_run;
+};
+struct st_purge_rep {
+	uint32_t n;
+	uint8_t more;
+};
+
+/* --------------------------------------------------------- the layouts */
+
+/* Records with codecs of their own. */
+extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
+    pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict;
+
+/* Every request's and reply's; the table (msgtab.c) names them by type. */
+extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
+    pl_conv_page, pl_convs, pl_msg_conv, pl_u64,
+    pl_conv_open_req, pl_conv_open_rep, pl_msg_append_req,
+    pl_conv_get_req, pl_conv_get_rep, pl_session_history_req,
+    pl_session_history_rep, pl_msg_page_req, pl_msg_page_rep,
+    pl_conv_query_req, pl_chat_begin_req, pl_chat_begin_rep,
+    pl_ws_begin_rep, pl_ws_open_req, pl_ws_open_rep, pl_ws_begin_req,
+    pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,
+    pl_contact_page, pl_contact_get_rep, pl_widget_update_req,
+    pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
+    pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
+    pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
+    pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
+    pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
+    pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
+    pl_purge_req, pl_purge_rep, pl_widget_gone;
+
+/*
+ * By type, from the table: a request's (or an unasked message's) and a
+ * reply's payload. encode: 0, or -1 when it will not encode (a field
+ * over its bound; e's error is set). decode: the whole payload exactly,
+ * 0, or -1 (the struct zeroed). free: what decoding allocated. A type
+ * with no row, or no layout, fails.
+ */
+int st_req_encode(struct penc *, uint16_t type, const void *req);
+int st_req_decode(uint16_t type, const void *payload, size_t len, void *req);
+void st_req_free(uint16_t type, void *req);
+int st_rep_encode(struct penc *, uint16_t type, const void *rep);
+int st_rep_decode(uint16_t type, const void *payload, size_t len, void *rep);
+void st_rep_free(uint16_t type, void *rep);
+
+/* The largest request and reply struct: room enough for any type's. */
+union st_any {
+	struct st_conv_page page;
+	struct st_conv_msgs cm;
+	struct st_begin_rep begin;
+	struct st_ws_open_req wsopen;
+	struct st_ws_open_rep wsopenr;
+	struct st_ws_begin_req wsbegin;
+	struct st_contact_submit_req cs;
+	struct st_contact_submit_rep csr;
+	struct st_contact_get_rep cg;
+	struct st_widget_update_req wu;
+	struct st_widget widget;
+	struct st_agent_update_req au;
+	struct st_dash_login_req dl;
+	struct st_ev_since_rep evs;
+	struct st_event ev;
+	struct st_stats stats;
+	struct st_msg_conv mc;
+	struct st_chat_begin_req cb;
+};
+
+#endif
