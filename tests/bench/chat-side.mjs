@@ -15,7 +15,10 @@
 //      turns), and the server's CPU time per turn: utime + stime from
 //      /proc/<pid>/stat summed over its processes (nginx: master and
 //      worker; Parley: storaged, masterd, workers), delta over the run,
-//      also per program, user and system time apart.
+//      also per program, user and system time apart, with its wakeups
+//      per turn (voluntary context switches), and storaged's commits per
+//      turn and requests per commit (Parley's /metrics): the CPU of a
+//      turn grows with the wakeups and commits it does not share.
 // Then a thinking model (BENCH_THINK_MS, 5 and 20: the mock's first
 // token that long after the request), one round each: added time to first
 // token at c=1 (BENCH_THINK_TURNS, 300) and CPU per turn at c=32.
@@ -34,7 +37,7 @@
 //        --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuSnap, cpuSplit,
-  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storedMessages, syscallsPerTurn, ttftRun,
+  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storageCounts, storedMessages, syscallsPerTurn, ttftRun,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -72,15 +75,23 @@ async function loopRound(label, pre, seconds) {
   const out = {};
   for (const [name, s] of Object.entries(sides)) {
     process.stderr.write(`bench: ${label}: ${name}, c=${CONC} for ${seconds} s...\n`);
+    const store0 = name === 'parley' ? await storageCounts(s.port, a.admin) : null;
     const before = cpuSnap(s.roots);
     const x = await loopRun(s.port, CONC, seconds, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
     const split = cpuSplit(before, s.roots);
+    const store1 = store0 ? await storageCounts(s.port, a.admin) : null;
     const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);
     const measured = s.roots.length && x.turns;
-    const perTurn = (v) => ({ user: v.user / x.turns, sys: v.sys / x.turns });
+    const perTurn = (v) => ({ user: v.user / x.turns, sys: v.sys / x.turns, wakeups: v.wakeups / x.turns });
     out[name] = {
       ...x, cpuUs, cpuUsPerTurn: measured ? cpuUs / x.turns : null,
       cpuSplit: measured ? Object.fromEntries(Object.entries(split).map(([k, v]) => [k, perTurn(v)])) : null,
+      // storaged's batching: commits per turn and requests per commit
+      // (the metrics reads themselves add one request each).
+      storage: store0 && x.turns ? {
+        commitsPerTurn: (store1.commits - store0.commits) / x.turns,
+        requestsPerCommit: (store1.requests - store0.requests) / Math.max(1, store1.commits - store0.commits),
+      } : null,
     };
     if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
   }

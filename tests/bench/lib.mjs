@@ -162,6 +162,14 @@ export async function mockConfig(port, cfg) {
   const r = await http(port, 'POST', '/_mock/config', { body: JSON.stringify(cfg) });
   if (r.status !== 200) die(`mock config: ${r.status} ${r.body}`);
 }
+// storaged's commits and requests so far (Parley's /metrics, with the
+// admin key): {commits, requests}, write and read commits together.
+export async function storageCounts(port, admin) {
+  const r = await http(port, 'GET', '/metrics', { headers: { 'x-admin-api-key': admin } });
+  const sum = (name) => r.body.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { commits: sum('parley_storage_commits_total'), requests: sum('parley_storage_requests_total') };
+}
 export async function mockStats(port) { return JSON.parse((await http(port, 'GET', '/_mock/stats')).body); }
 
 // ------------------------------------------------------------ processes
@@ -190,21 +198,34 @@ export function cpuOf(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), sys: Number(f[12]) };
+    return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), sys: Number(f[12]), wakeups: wakeupsOf(pid) };
   } catch { return null; }
+}
+// The times a process went to sleep and was woken (its threads' voluntary
+// context switches, /proc/PID/task/*/status): a loop's wakeups.
+function wakeupsOf(pid) {
+  let n = 0;
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return 0; }
+  for (const t of tasks) {
+    try { n += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'latin1'))[1]); } catch { /* gone */ }
+  }
+  return n;
 }
 // The server's processes' CPU now (pid -> cpuOf), to measure from.
 export function cpuSnap(roots) { const m = new Map(); for (const p of serverPids(roots)) m.set(p, cpuOf(p)); return m; }
-// User and system µs each program (comm) used since the snapshot before.
+// User and system µs each program (comm) used since the snapshot before,
+// and its wakeups.
 export function cpuSplit(before, roots) {
   const out = {};
   for (const p of serverPids(roots)) {
     const now = cpuOf(p);
     if (!now) continue;
-    const b = before.get(p) || { user: 0, sys: 0 };
-    const o = out[now.comm] || (out[now.comm] = { user: 0, sys: 0 });
+    const b = before.get(p) || { user: 0, sys: 0, wakeups: 0 };
+    const o = out[now.comm] || (out[now.comm] = { user: 0, sys: 0, wakeups: 0 });
     o.user += (now.user - b.user) * TICK_US;
     o.sys += (now.sys - b.sys) * TICK_US;
+    o.wakeups += now.wakeups - b.wakeups;
   }
   return out;
 }

@@ -53,8 +53,18 @@ if (c) {
     const n = k.ttft.nginx.added.p50, p = k.ttft.parley.added.p50;
     line(`added TTFT p50, model ${k.firstMs} ms (ms)`, f(n, 3), f(p, 3), `<= nginx's + 0.05 (${f(n + 0.05, 3)})`, met(p <= n + 0.05));
     line(`server CPU us per turn, c=${c.conc}, model ${k.firstMs} ms`, f(k.loop.nginx.cpuUsPerTurn, 0), f(k.loop.parley.cpuUsPerTurn, 0), '', '');
+    batching(`model ${k.firstMs} ms`, k.loop);
     notes.push(`  model ${k.firstMs} ms to its first token: direct TTFT p50 ${f(k.ttft.direct.p50, 3)} ms; added p50/p99 nginx ${f(k.ttft.nginx.added.p50, 3)}/${f(k.ttft.nginx.added.p99, 3)}, Parley ${f(k.ttft.parley.added.p50, 3)}/${f(k.ttft.parley.added.p99, 3)} ms; turns/s at c=${c.conc} nginx ${f(k.loop.nginx.rate, 0)}, Parley ${f(k.loop.parley.rate, 0)}`);
   }
+  // Why a turn costs more CPU when the model thinks: its wakeups and
+  // storaged commits, shared by fewer turns.
+  function batching(label, loop) {
+    const wake = (side) => Object.entries(loop[side].cpuSplit || {}).map(([comm, v]) => `${comm} ${f(v.wakeups, 1)}`).join(', ');
+    const st = loop.parley.storage;
+    notes.push(`  c=${c.conc}, ${label}: wakeups per turn nginx: ${wake('nginx')}; Parley: ${wake('parley')}` +
+      (st ? `; storaged ${f(st.commitsPerTurn, 2)} commits per turn, ${f(st.requestsPerCommit, 1)} requests per commit` : ''));
+  }
+  batching('model 0 ms (round 1)', rs[0].loop);
   const fails = rs.reduce((n, r) => n + r.loop.nginx.failed, 0) + ' / ' + rs.reduce((n, r) => n + r.loop.parley.failed, 0);
   notes.push(`chat rounds: ${rs.length} (direct, nginx, Parley each); c=1: ${c.ttftTurns} turns each way a round; c=${c.conc}: ${c.turnSeconds} s each way a round; failed c=${c.conc} turns nginx / Parley: ${fails}`);
   notes.push(`  direct to the mock: TTFT p50 ${f(med((r) => r.ttft.direct.p50), 3)} ms, p99 ${f(med((r) => r.ttft.direct.p99), 3)} ms; ${f(med((r) => r.loop.direct.rate), 0)} turns/s at c=${c.conc} (the client's and the mock's own ceiling)`);
