@@ -23,6 +23,17 @@ when_holds(const struct pfield *f, const void *s)
 	return tag < 32 && (f->max & (1u << tag)) != 0;
 }
 
+/* A length PF_BYTES field f allows: at most max; exactly, or none, as it says. */
+static int
+bytes_fit(const struct pfield *f, size_t n)
+{
+	if (n > f->max)
+		return 0;
+	if (!(f->flags & PF_F_EXACT) || n == f->max)
+		return 1;
+	return n == 0 && (f->flags & PF_F_NONE);
+}
+
 static void
 enc_list(struct penc *e, const struct pfield *f, const void *s)
 {
@@ -76,7 +87,8 @@ enc_field(struct penc *e, const struct pfield *f, const void *s)
 		break;
 	case PF_BYTES:
 		memcpy(&n, CAT(s, f->aux), sizeof(n));
-		if (n > f->max)
+		/* What the receiver refuses is not sent. */
+		if (!bytes_fit(f, n))
 			e->err = 1;
 		else
 			penc_bytes(e, CAT(s, f->off), n);
@@ -143,8 +155,7 @@ dec_bytes(struct pdec *d, const struct pfield *f, void *s)
 
 	if ((p = pdec_bytes(d, &n)) == NULL)
 		return;
-	if (n > f->max || ((f->flags & PF_F_EXACT) && n != f->max &&
-	    !(n == 0 && (f->flags & PF_F_NONE)))) {
+	if (!bytes_fit(f, n)) {
 		d->err = 1;
 		return;
 	}

@@ -544,6 +544,15 @@ static const struct pfield f_mset[] = {
 };
 PLAYOUT(pl_mset, struct st_mset, f_mset);
 
+/*
+ * ST_METRICS_GET's set: storaged's own series and the totals of every
+ * worker's (up to MS_SERIES_MAX of those alone), as the worker reads it.
+ */
+static const struct pfield f_mset_all[] = {
+	PFLIST(struct st_mset, series, n, 2 * MS_SERIES_MAX, pl_mseries),
+};
+PLAYOUT(pl_mset_all, struct st_mset, f_mset_all);
+
 static const struct pfield f_purge_req[] = {
 	PFU64(struct st_purge_req, cutoff_ms),
 	PFU32(struct st_purge_req, max),

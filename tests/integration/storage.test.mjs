@@ -1,6 +1,8 @@
 // storaged killed with SIGKILL: admin requests get a quick 503; storaged
 // restarted: served again within a couple of seconds; and everything
-// storaged acknowledged before the kill is still there.
+// storaged acknowledged before the kill is still there. Early answers,
+// who may ask what, who asks; and the tests' own client (lib/storage.mjs)
+// against the C message table.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -8,7 +10,7 @@ import { test } from 'node:test';
 
 import { pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { Dec, Enc, F, T, WHO, WHO_TYPES, decAgent, decConv, decMsg } from './lib/storage.mjs';
+import { F, T, TABLE, WHO, WHO_TYPES, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -136,20 +138,12 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const p = await startParley(t, { workers: 1 });
   const st = await p.storage({ name: 'itest-early' });
   t.after(() => st.close());
-  const begin = (session, message, key = 'k-early', rateMax = 0) => new Enc().str('default').str(session).str(message)
-    .str(key).u32(60000).u32(rateMax).u32(20).done();
+  const begin = (session, message, key = 'k-early', rateMax = 0) => req(T.ST_CHAT_BEGIN, { widget: 'default', session,
+    content: message, rate_key: key, window_ms: 60000, rate_max: rateMax, history_max: 20 });
   const decBegin = (payload) => {
-    const d = new Dec(payload);
-    const r = { limited: d.u8(), retry: d.u64() };
-    if (r.limited) { d.end(); return r; }
-    r.agent = decAgent(d);
-    r.created = d.u8();
-    r.conv = decConv(d);
-    r.msg = decMsg(d);
-    r.history = [];
-    for (let i = 0, n = d.u32(); i < n; i++) r.history.push([d.str(), d.str()]);
-    d.end();
-    return r;
+    const r = rep(T.ST_CHAT_BEGIN, payload);
+    if (r.result !== 0) return { limited: r.result };
+    return { limited: 0, created: r.ok.created, conv: r.ok.conv, msg: r.ok.msg, history: r.ok.history.map((h) => [h.role, h.content]) };
   };
 
   const session = `early-${crypto.randomBytes(4).toString('hex')}`;
@@ -196,7 +190,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
 test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parleyctl\'s are served', async (t) => {
   const p = await startParley(t, { workers: 1 });
   const PURGE = 0x3f, STATS = 0x3e, BACKUP = 0x3d;
-  const dryRun = new Enc().u64(Date.now()).u32(10).u8(1).done();
+  const dryRun = req(PURGE, { cutoff_ms: Date.now(), max: 10, dry_run: 1 });
   const w = await p.storage({ name: 'as-worker' });
   for (const [type, payload] of [[PURGE, dryRun], [STATS, Buffer.alloc(0)], [BACKUP, Buffer.alloc(0)]]) {
     await assert.rejects(w.call(type, payload), (e) => e.code === 4 && e.storageMessage === 'not a request this process may send',
@@ -210,13 +204,11 @@ test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parle
     /refused ST_BACKUP/.test(p.logs.storaged), 5000, 'the refusals logged');
   // parleyctl may: a purge dry run and the stats.
   const ctl = await p.storage({ name: 'as-ctl', as: 'parleyctl' });
-  const n = new Dec(await ctl.call(PURGE, dryRun));
-  assert.equal(n.u32(), 0);
-  assert.equal(n.u8(), 0);
-  n.end();
+  assert.deepEqual(rep(PURGE, await ctl.call(PURGE, dryRun)), { n: 0, more: 0 });
   assert.ok((await ctl.call(STATS)).length > 0);
   // ...but not a worker's requests, nor may an unknown process ask anything.
-  await assert.rejects(ctl.call(T.ST_CONV_GET, new Enc().str('0'.repeat(32)).u32(0).done()), (e) => e.code === 4);
+  await assert.rejects(ctl.call(T.ST_CONV_GET, req(T.ST_CONV_GET, { conv_id: '0'.repeat(32), max_messages: 0 })),
+    (e) => e.code === 4);
   const other = await p.storage({ name: 'stranger', as: 'some-tool' });
   await assert.rejects(other.ping(), (e) => e.code === 4);
   w.close();
@@ -225,22 +217,17 @@ test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parle
 });
 
 // Who asks (issue 21): the types whose payload starts with it are the
-// message table's `who` column, which the test client's list must match;
+// message table's `who` column (lib/storage.mjs reads it there);
 // storaged checks it against the process that sends it.
 test('who asks leads the admin requests; storaged checks it against the sender', async (t) => {
-  const read = (f) => fs.readFileSync(new URL(`../../proto/${f}`, import.meta.url), 'utf8');
-  const typeOf = new Map([...read('proto.h').matchAll(/\bPROTO_(ST_[A-Z_]+) = (0x[0-9a-f]+)/g)].map((m) => [m[1], Number(m[2])]));
-  const fromTable = new Set();
-  for (const m of read('msgtab.c').matchAll(/\{ PROTO_(ST_[A-Z_]+),\s+"[A-Z_]+",\s+[^,]+,\s+[^,]+,\s+[01], [01], ([01]) \}/g))
-    if (m[2] === '1') fromTable.add(typeOf.get(m[1]));
-  assert.ok(fromTable.size > 20, `${fromTable.size} types carry who asks`);
-  assert.deepEqual([...fromTable].sort(), [...WHO_TYPES].sort(), 'lib/storage.mjs WHO_TYPES = msgtab.c\'s who column');
+  assert.ok(WHO_TYPES.size > 20, `${WHO_TYPES.size} types carry who asks`);
+  assert.ok(WHO_TYPES.has(T.ST_CONV_LIST) && WHO_TYPES.has(T.ST_PURGE) && !WHO_TYPES.has(T.ST_CHAT_BEGIN));
 
   const p = await startParley(t, { workers: 1 });
   const w = await p.storage({ name: 'who-worker' });
-  const list = new Enc().u32(10).str('').done();
+  const list = req(T.ST_CONV_LIST, { limit: 10, cursor: '' });
   // As the install key: served.
-  assert.equal(new Dec(await w.call(T.ST_CONV_LIST, list)).u64() >= 0, true);
+  assert.ok(rep(T.ST_CONV_LIST, await w.call(T.ST_CONV_LIST, list)).total >= 0n);
   // Nobody signed in may read a widget's config, and nothing else.
   await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.PUBLIC, ''] }),
     (e) => e.code === 2 && /the public may not ask this/.test(e.storageMessage));
@@ -251,10 +238,52 @@ test('who asks leads the admin requests; storaged checks it against the sender',
   await waitFor(() => /ST_CONV_LIST refused: who asks/.test(p.logs.storaged), 5000, 'the refusal logged');
   // parleyctl speaks for itself only.
   const ctl = await p.storage({ name: 'who-ctl', as: 'parleyctl' });
-  const QUERY = 0x37;
-  assert.ok((await ctl.call(QUERY, new Enc().u32(10).str('').str('').str('').done())).length > 0);
-  await assert.rejects(ctl.call(QUERY, new Enc().u32(10).str('').str('').str('').done(), { who: [WHO.KEY, 'install'] }),
-    (e) => e.code === 2);
+  const query = req(T.ST_CONV_QUERY, { limit: 10, cursor: '', widget: '', q: '' });
+  assert.ok(rep(T.ST_CONV_QUERY, await ctl.call(T.ST_CONV_QUERY, query)).total >= 0n);
+  await assert.rejects(ctl.call(T.ST_CONV_QUERY, query, { who: [WHO.KEY, 'install'] }), (e) => e.code === 2);
   w.close();
   ctl.close();
+});
+
+// lib/storage.mjs writes and reads storaged's payloads by the C table
+// (proto/msgtab.c, stmsgs.c), read when it loads, and by record codecs of
+// its own. Each is checked against the C encodings test_stmsgs writes as
+// fuzz seeds (tests/fuzz/stmsgs/corpus/ST_*: byte 0 the type, byte 1 0
+// request or 1 reply, the payload): the JS reads every one to its last
+// byte, and writes every request back to the same bytes.
+test('lib/storage.mjs reads and writes every payload of the table as the C code does', () => {
+  const read = (f) => fs.readFileSync(new URL(`../../proto/${f}`, import.meta.url), 'utf8');
+  // The whole table was read: every row, each storaged request with both layouts.
+  assert.equal(TABLE.rows.size, read('msgtab.c').match(/\{ PROTO_\w+,/g).length);
+  for (const r of TABLE.rows.values())
+    if (r.to === 'S' && r.name !== 'HELLO') assert.ok(r.req && r.rep, `${r.name}: both layouts read`);
+
+  const dir = new URL('../fuzz/stmsgs/corpus/', import.meta.url);
+  const seen = new Set();
+  for (const f of fs.readdirSync(dir).filter((n) => /^ST_\w+-re[qp]-\d+$/.test(n))) {
+    const b = fs.readFileSync(new URL(f, dir));
+    const [type, reply, payload] = [b[0], b[1], b.subarray(2)];
+    const row = TABLE.rows.get(type);
+    assert.equal(`${row.name}-${reply ? 'rep' : 'req'}`, f.replace(/-\d+$/, ''), `${f}: its type and direction`);
+    let v;
+    try {
+      v = decodeAs(type, reply, payload);
+    } catch (e) {
+      assert.fail(`${f}: ${e.message} (a layout changed? then rerun test_stmsgs with STMSGS_SEED_DIR)`);
+    }
+    if (!reply && row.to === 'S') assert.deepEqual(encodeAs(type, 0, v), payload, `${f}: written back the same`);
+    seen.add(`${type}/${reply}`);
+  }
+  // A seed of every layout (a new type: rerun test_stmsgs with STMSGS_SEED_DIR).
+  for (const r of TABLE.rows.values()) {
+    if (r.req) assert.ok(seen.has(`${r.type}/0`), `a seed of ${r.name}'s request`);
+    if (r.rep) assert.ok(seen.has(`${r.type}/1`), `a seed of ${r.name}'s reply`);
+  }
+
+  // A value the C layout does not have, or one it has left out, fails.
+  assert.throws(() => req(T.ST_CONV_OPEN, { widget: 'w', session: 's', extra: 1 }), /no field extra/);
+  const submit = { widget_id: 'wid', token: Buffer.alloc(32), name: 'n', email: '', phone: '' };
+  assert.throws(() => req(T.ST_CONTACT_SUBMIT, submit), /rate_key left out/);
+  assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0 }).subarray(-12),
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
 });

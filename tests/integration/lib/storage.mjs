@@ -1,53 +1,132 @@
-// A client of storaged's binary protocol (proto/proto.h, proto/storemsg.h),
+// A client of storaged's binary protocol (proto/proto.h, proto/stmsgs.h),
 // used by the tests to create data and to know what storaged acknowledged.
 //
 // Frame: u16 type | u16 flags | u32 length | u32 id, big-endian, then the
 // payload. Strings are u32 length + bytes. Both sides start with
 // HELLO {u32 version, str name}.
+//
+// The message table is read from the C sources when this module loads:
+// the type numbers (proto.h), which types carry who asks and each type's
+// request and reply layouts (msgtab.c), the layouts' fields in wire order
+// (stmsgs.c). req() and rep() walk them, so no field list is written here
+// twice: a field the C code adds, drops or moves is one here too (a
+// request's value left out is an error). Records with codecs of their own
+// (a conv, a widget...) have theirs below; storage.test.mjs checks every
+// payload against the C encodings in tests/fuzz/stmsgs/corpus.
+import fs from 'node:fs';
 import net from 'node:net';
 
-export const T = {
-  HELLO: 1,
-  ST_PING: 0x20,
-  ST_CONV_OPEN: 0x21,
-  ST_MSG_APPEND: 0x22,
-  ST_CONV_LIST: 0x23,
-  ST_CONV_GET: 0x24,
-  ST_CHAT_BEGIN: 0x25,
-  ST_RATE_HIT: 0x26,
-  ST_SESSION_HISTORY: 0x27,
-  // widgets, visitor sessions, contacts (proto/widgetmsg.h)
-  ST_WIDGET_CREATE: 0x28,
-  ST_WIDGET_UPDATE: 0x29,
-  ST_WIDGET_GET: 0x2a,
-  ST_WIDGET_LIST: 0x2b,
-  ST_WIDGET_DELETE: 0x2c,
-  ST_WIDGET_RESET_ID: 0x2d,
-  ST_WS_OPEN: 0x2e,
-  ST_WS_BEGIN: 0x2f,
-  ST_CONTACT_SUBMIT: 0x30,
-  ST_CONTACT_LIST: 0x31,
-  ST_CONTACT_GET: 0x32,
-  // agents, handoff, live events (proto/agentmsg.h)
-  ST_AGENT_CREATE: 0x40,
-  ST_HANDOFF_SET: 0x45,
-  ST_AGENT_MSG: 0x46,
-  ST_TYPING: 0x47,
-  ST_EV_SUBSCRIBE: 0x49,
-  ST_EV_SINCE: 0x4b,
-  // storaged -> every client, unasked (flags 0, id 0)
-  ST_EV_WIDGET_GONE: 0x38,
-  // storaged -> a subscriber, unasked
-  ST_EV: 0x4f,
-  ST_EV_LOST: 0x4d,
+const PROTO = new URL('../../../proto/', import.meta.url);
+const source = (f) => fs.readFileSync(new URL(f, PROTO), 'utf8');
+
+// The arguments of a C macro call, split at its top-level commas.
+function macroArgs(text) {
+  const args = [];
+  let depth = 0, cur = '';
+  for (const ch of text) {
+    if (ch === ',' && depth === 0) { args.push(cur.trim()); cur = ''; continue; }
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    cur += ch;
+  }
+  args.push(cur.trim());
+  return args;
+}
+
+// Every NAME(...) call in text: [NAME, args].
+function macroCalls(text, name) {
+  const calls = [];
+  for (const m of text.matchAll(new RegExp(`\\b(${name})\\(`, 'g'))) {
+    let depth = 1, i = m.index + m[0].length;
+    for (; depth > 0; i++) depth += text[i] === '(' ? 1 : text[i] === ')' ? -1 : 0;
+    calls.push([m[1], macroArgs(text.slice(m.index + m[0].length, i - 1))]);
+  }
+  return calls;
+}
+
+// The ST_ constants of proto/*.h (#define and enum), for the tags' masks.
+function constants() {
+  const k = new Map();
+  for (const f of fs.readdirSync(PROTO).filter((n) => n.endsWith('.h'))) {
+    for (const m of source(f).matchAll(/^#define\s+(ST_\w+)\s+(0x[0-9a-f]+|\d+)\b/gm)) k.set(m[1], Number(m[2]));
+    for (const m of source(f).matchAll(/\b(ST_\w+) = (0x[0-9a-f]+|\d+)/g)) k.set(m[1], Number(m[2]));
+  }
+  return k;
+}
+
+// A PF_WHEN mask: "(1u << ST_CHAT_OK) | (1u << ST_CHAT_HUMAN)".
+function maskOf(expr, k) {
+  let v = 0;
+  for (const term of expr.split('|')) {
+    const m = /^\(?\s*1u?\s*<<\s*(\w+)\s*\)?$/.exec(term.trim());
+    const bit = m && (/^\d+$/.test(m[1]) ? Number(m[1]) : k.get(m[1]));
+    if (bit === undefined || bit === null) throw new Error(`stmsgs.c: a mask I cannot read: ${expr}`);
+    v |= 1 << bit;
+  }
+  return v >>> 0;
+}
+
+// A field of a layout, from its maker in stmsgs.c (msgcodec.h's PF* macros).
+const FIELD = {
+  PFU8: (a) => ({ kind: 'u8', name: a[1] }),
+  PFU32: (a) => ({ kind: 'u32', name: a[1] }),
+  PFU64: (a) => ({ kind: 'u64', name: a[1] }),
+  PFSTR: (a) => ({ kind: 'str', name: a[1] }),
+  PFCLIP: (a) => ({ kind: 'str', name: a[1] }),
+  PFBUF: (a) => ({ kind: 'str', name: a[1] }),
+  PFBYTES: (a) => ({ kind: 'bytes', name: a[1] }),
+  PFREC: (a) => ({ kind: 'rec', name: a[1], sub: a[2] }),
+  PFLIST: (a) => ({ kind: 'list', name: a[1], count: a[2], sub: a[4] }),
+  PFLIST_SAMEN: (a) => ({ kind: 'list', name: a[1], count: a[2], sub: a[4], same: true }),
+  PFWHEN: (a, k) => ({ kind: 'when', tag: a[1], mask: maskOf(a[2], k), name: a[3], sub: a[4] }),
 };
+
+// The table: {types, layouts, rows}. Layouts by name: {fields} or {record}.
+function readTable() {
+  const types = {};
+  const enumTypes = /enum proto_type \{([^}]*)\}/.exec(source('proto.h'))[1];
+  for (const m of enumTypes.matchAll(/\bPROTO_(\w+) = (0x[0-9a-f]+|\d+)/g))
+    if (m[1] !== 'TYPE_MAX') types[m[1]] = Number(m[2]);
+  const k = constants();
+  const st = source('stmsgs.c');
+  const arrays = new Map();
+  for (const m of st.matchAll(/static const struct pfield (f_\w+)\[\] = \{([^;]*)\};/g)) {
+    const fields = macroCalls(m[2], 'PF[A-Z0-9_]+').map(([mk, a]) => {
+      if (!FIELD[mk]) throw new Error(`stmsgs.c: ${m[1]}: a field maker I do not know: ${mk}`);
+      return FIELD[mk](a, k);
+    });
+    arrays.set(m[1], fields);
+  }
+  const layouts = new Map([['pl_empty', { name: 'pl_empty', fields: [] }]]);
+  for (const [, a] of macroCalls(st, 'PLAYOUT')) {
+    if (!arrays.has(a[2])) throw new Error(`stmsgs.c: ${a[0]}: no field list ${a[2]}`);
+    layouts.set(a[0], { name: a[0], fields: arrays.get(a[2]) });
+  }
+  // RECORD(pl_conv, struct st_conv, ...): not the macro's own #define.
+  for (const [, a] of macroCalls(st, 'RECORD'))
+    if (a[0].startsWith('pl_')) layouts.set(a[0], { name: a[0], record: a[1].replace(/^struct /, '') });
+  const rows = new Map();
+  const rowRe = /\{ PROTO_(\w+), "(\w+)",\s*([^,]+),\s*([^,]+),\s*([01]), ([01]), ([01]),\s*(NULL|&pl_\w+), (NULL|&pl_\w+) \}/g;
+  const layoutOf = (ref) => {
+    if (ref === 'NULL') return null;
+    const l = layouts.get(ref.slice(1));
+    if (!l) throw new Error(`msgtab.c: no layout ${ref}`);
+    return l;
+  };
+  for (const m of source('msgtab.c').matchAll(rowRe)) {
+    rows.set(types[m[1]], { type: types[m[1]], name: m[2], to: m[4].trim(), who: m[7] === '1',
+      req: layoutOf(m[8]), rep: layoutOf(m[9]) });
+  }
+  return { types, layouts, rows };
+}
+
+export const TABLE = readTable();
+export const T = TABLE.types;
 export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
 
 // The types whose payload starts with who asks (proto/msgtab.c's `who`
-// column; tests/integration/storage.test.mjs checks this list against it):
-// call() puts it first, as the install key (parleyctl: as itself).
-export const WHO_TYPES = new Set([0x23, 0x24, 0x36, 0x37, 0x39, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x31, 0x32,
-  0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x4c, 0x46, 0x47, 0x3e, 0x3f]);
+// column): call() puts it first, as the install key (parleyctl: as itself).
+export const WHO_TYPES = new Set([...TABLE.rows.values()].filter((r) => r.who).map((r) => r.type));
 export const WHO = { PUBLIC: 0, KEY: 1, SESSION: 2, CTL: 3 };
 export const PROTO_VERSION = 1;
 const HDR = 12;
@@ -75,6 +154,7 @@ export class Dec {
   u16() { this.need(2); return this.b.readUInt16BE((this.off += 2) - 2); }
   u32() { this.need(4); return this.b.readUInt32BE((this.off += 4) - 4); }
   u64() { this.need(8); return Number(this.b.readBigUInt64BE((this.off += 8) - 8)); }
+  u64n() { this.need(8); return this.b.readBigUInt64BE((this.off += 8) - 8); }
   bytes() { const n = this.u32(); this.need(n); return this.b.subarray(this.off, (this.off += n)); }
   str() { return this.bytes().toString('utf8'); }
   end() { if (this.off !== this.b.length) throw new Error(`decode: ${this.b.length - this.off} trailing bytes`); }
@@ -134,6 +214,172 @@ export function decAgent(d) {
     updatedAt: d.u64(),
   };
 }
+
+// A widget (proto/widgetmsg.h), both ways.
+export function encWidget(e, w) {
+  e.str(w.id).str(w.widgetId).str(w.name).str(w.greeting).str(w.primaryColor).str(w.textColor)
+    .u8(w.position).u8(w.contactMode).u8(w.collectName).u8(w.collectEmail).u8(w.collectPhone).u8(w.enabled);
+  e.u32(w.origins.length);
+  for (const o of w.origins) e.str(o);
+  return e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
+    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel);
+}
+
+export function decWidget(d) {
+  const w = {
+    id: d.str(), widgetId: d.str(), name: d.str(), greeting: d.str(), primaryColor: d.str(), textColor: d.str(),
+    position: d.u8(), contactMode: d.u8(), collectName: d.u8(), collectEmail: d.u8(), collectPhone: d.u8(),
+    enabled: d.u8(), origins: [],
+  };
+  for (let i = 0, n = d.u32(); i < n; i++) w.origins.push(d.str());
+  return Object.assign(w, {
+    dailyCap: d.u32(), systemPrompt: d.str(), model: d.str(), createdAt: d.u64(), updatedAt: d.u64(),
+    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(),
+  });
+}
+
+export function encAgent(e, a) {
+  return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
+    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt);
+}
+
+export function decContact(d) {
+  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
+}
+
+// An event (proto/agentmsg.h): its head, its conversation, what its kind carries.
+export function decEvent(d) {
+  const ev = { epoch: d.u64(), seq: d.u64(), at: d.u64(), kind: d.u8() };
+  ev.conv = decConv(d);
+  switch (ev.kind) {
+    case 1: break;
+    case 2: ev.msg = decMsg(d); break;
+    case 3: ev.state = d.u8(); ev.name = d.str(); break;
+    case 4: ev.contact = decContact(d); break;
+    case 5: ev.on = d.u8(); ev.name = d.str(); break;
+    default: throw new Error(`decode: event kind ${ev.kind}`);
+  }
+  return ev;
+}
+
+const STATS = ['conversations', 'messages', 'widgets', 'contacts', 'ownerSessions', 'visitorSessions', 'fileSize',
+  'mapSize', 'lastPgno', 'lastTxnid', 'pageSize:u32', 'maxReaders:u32', 'readers:u32', 'branchPages', 'leafPages',
+  'overflowPages'];
+
+// The records with codecs of their own (stmsgs.c's RECORD), by their C struct.
+const RECORDS = {
+  st_conv: { dec: decConv },
+  st_msg: { dec: decMsg },
+  st_widget: { enc: encWidget, dec: decWidget },
+  st_agent: { enc: encAgent, dec: decAgent },
+  st_contact: { dec: decContact },
+  st_event: { dec: decEvent },
+  st_stats: {
+    dec: (d) => Object.fromEntries(STATS.map((f) => f.split(':')).map(([f, k]) => [f, k ? d.u32() : d.u64()])),
+  },
+  mseries: {
+    enc: (e, s) => e.u8(s.kind).str(s.name).str(s.labels).u64(s.value),
+    dec: (d) => ({ kind: d.u8(), name: d.str(), labels: d.str(), value: d.u64n() }),
+  },
+  // An event as bytes: exactly one event inside.
+  st_evblob: {
+    enc: (e, b) => e.bytes(b),
+    dec: (d) => { const b = d.bytes(); const in1 = new Dec(b); decEvent(in1); in1.end(); return Buffer.from(b); },
+  },
+};
+
+const holds = (f, v) => v[f.tag] < 32 && ((f.mask >>> v[f.tag]) & 1) === 1;
+
+// Appends v as layout l says: v's keys are the C struct's members (a list
+// an array, its count implied; a group present when its tag holds).
+function encodeLayout(e, l, v, where) {
+  if (l.record) {
+    const r = RECORDS[l.record];
+    if (!r || !r.enc) throw new Error(`${where}: no JS encoder for the record ${l.record}`);
+    r.enc(e, v);
+    return;
+  }
+  const known = new Set(l.fields.flatMap((f) => (f.kind === 'list' ? [f.name, f.count] : [f.name])));
+  for (const key of Object.keys(v)) if (!known.has(key)) throw new Error(`${where}: no field ${key} in ${l.name}`);
+  for (const f of l.fields) {
+    const x = v[f.name];
+    if (x === undefined && !(f.kind === 'when' && !holds(f, v))) throw new Error(`${where}: ${f.name} left out (${l.name})`);
+    switch (f.kind) {
+      case 'u8': e.u8(x); break;
+      case 'u32': e.u32(x); break;
+      case 'u64': e.u64(x); break;
+      case 'str': e.str(x); break;
+      case 'bytes': e.bytes(x); break;
+      case 'rec': encodeLayout(e, TABLE.layouts.get(f.sub), x, `${where}.${f.name}`); break;
+      case 'list':
+        if (f.same && x.length !== v[l.fields.find((g) => g.count === f.count && !g.same).name].length)
+          throw new Error(`${where}: ${f.name} is not as long as the list whose count it shares`);
+        if (!f.same) e.u32(x.length);
+        for (const y of x) encodeLayout(e, TABLE.layouts.get(f.sub), y, `${where}.${f.name}[]`);
+        break;
+      case 'when': if (holds(f, v)) encodeLayout(e, TABLE.layouts.get(f.sub), x, `${where}.${f.name}`); break;
+      default: throw new Error(`${where}: field kind ${f.kind}`);
+    }
+  }
+}
+
+function decodeLayout(d, l, where) {
+  if (l.record) {
+    const r = RECORDS[l.record];
+    if (!r) throw new Error(`${where}: no JS decoder for the record ${l.record}`);
+    return r.dec(d);
+  }
+  const v = {};
+  for (const f of l.fields) {
+    const sub = () => decodeLayout(d, TABLE.layouts.get(f.sub), `${where}.${f.name}`);
+    switch (f.kind) {
+      case 'u8': v[f.name] = d.u8(); break;
+      case 'u32': v[f.name] = d.u32(); break;
+      case 'u64': v[f.name] = d.u64n(); break;
+      case 'str': v[f.name] = d.str(); break;
+      case 'bytes': v[f.name] = Buffer.from(d.bytes()); break;
+      case 'rec': v[f.name] = sub(); break;
+      case 'list': {
+        const n = f.same ? v[l.fields.find((g) => g.count === f.count && !g.same).name].length : d.u32();
+        if (n > d.b.length - d.off) throw new Error(`decode: ${where}.${f.name}: ${n} elements past the payload`);
+        v[f.name] = Array.from({ length: n }, sub);
+        break;
+      }
+      case 'when': if (holds(f, v)) v[f.name] = sub(); break;
+      default: throw new Error(`${where}: field kind ${f.kind}`);
+    }
+  }
+  return v;
+}
+
+function layoutFor(type, reply) {
+  const row = TABLE.rows.get(type);
+  const l = row && (reply ? row.rep : row.req);
+  if (!l) throw new Error(`type 0x${type.toString(16)}: no ${reply ? 'reply' : 'request'} layout in msgtab.c`);
+  return [row, l];
+}
+
+// A payload of type by its table layout: the request (or an unasked
+// message's), or with reply the reply. u64 fields as numbers or BigInts.
+export function encodeAs(type, reply, values) {
+  const [row, l] = layoutFor(type, reply);
+  const e = new Enc();
+  encodeLayout(e, l, values, `${row.name} ${reply ? 'reply' : 'request'}`);
+  return e.done();
+}
+
+// A payload of type read by its layout to its last byte (else it throws).
+// u64 fields come as BigInts, records as their decoders give them.
+export function decodeAs(type, reply, payload) {
+  const [row, l] = layoutFor(type, reply);
+  const d = new Dec(payload);
+  const v = decodeLayout(d, l, `${row.name} ${reply ? 'reply' : 'request'}`);
+  d.end();
+  return v;
+}
+
+export const req = (type, values = {}) => encodeAs(type, 0, values);
+export const rep = (type, payload) => decodeAs(type, 1, payload);
 
 export class StorageClient {
   constructor(sock, name) {
@@ -287,53 +533,43 @@ export class StorageClient {
     });
   }
 
+  // A request by its table layout (values: its C struct's members), the reply decoded by its.
+  async ask(type, values, opts) {
+    return rep(type, await this.call(type, req(type, values), opts));
+  }
+
   async ping(opts) {
-    const p = await this.call(T.ST_PING, Buffer.alloc(0), opts);
-    new Dec(p).end();
+    await this.ask(T.ST_PING, {}, opts);
     return true;
   }
 
   async convOpen(widget, session, opts) {
-    const p = await this.call(T.ST_CONV_OPEN, new Enc().str(widget).str(session).done(), opts);
-    const d = new Dec(p);
-    const created = d.u8();
-    const conv = decConv(d);
-    d.end();
-    return { created: created !== 0, conv };
+    const r = await this.ask(T.ST_CONV_OPEN, { widget, session }, opts);
+    return { created: r.created !== 0, conv: r.conv };
   }
 
   async msgAppend(convId, role, content, status = 'complete', promptTokens = 0, completionTokens = 0, opts) {
-    const p = await this.call(T.ST_MSG_APPEND, new Enc().str(convId).str(role).str(content).str(status)
-      .u32(promptTokens).u32(completionTokens).done(), opts);
-    const d = new Dec(p);
-    const msg = decMsg(d);
-    const conv = decConv(d);
-    d.end();
-    return { msg, conv };
+    return this.ask(T.ST_MSG_APPEND, { conv_id: convId, role, content, status, prompt_tokens: promptTokens,
+      completion_tokens: completionTokens }, opts);
   }
 
   async convList(limit = 100, cursor = '', opts) {
-    const p = await this.call(T.ST_CONV_LIST, new Enc().u32(limit).str(cursor).done(), opts);
-    const d = new Dec(p);
-    const total = d.u64();
-    const n = d.u32();
-    const convs = [];
-    for (let i = 0; i < n; i++) convs.push(decConv(d));
-    const nextCursor = d.str();
-    d.end();
-    return { total, convs, nextCursor };
+    const r = await this.ask(T.ST_CONV_LIST, { limit, cursor }, opts);
+    return { total: Number(r.total), convs: r.convs, nextCursor: r.next_cursor };
   }
 
   async convGet(convId, maxMessages = 1000, opts) {
-    const p = await this.call(T.ST_CONV_GET, new Enc().str(convId).u32(maxMessages).done(), opts);
-    const d = new Dec(p);
-    const conv = decConv(d);
-    const n = d.u32();
-    const messages = [];
-    for (let i = 0; i < n; i++) messages.push(decMsg(d));
-    const truncated = d.u8() !== 0;
-    d.end();
-    return { conv, messages, truncated };
+    const r = await this.ask(T.ST_CONV_GET, { conv_id: convId, max_messages: maxMessages }, opts);
+    return { conv: r.conv, messages: r.msgs, truncated: r.truncated !== 0 };
+  }
+
+  // A visitor's contact details (the WebSocket's contact_info). The rate
+  // fields always go (rate_max 0: not counted). The reply: {result, contact
+  // when ST_WS_OK, retry_ms when LIMITED}.
+  async contactSubmit(widgetId, tokenHash, { name = '', email = '', phone = '' } = {},
+    { rateKey = '', windowMs = 0, rateMax = 0 } = {}, opts) {
+    return this.ask(T.ST_CONTACT_SUBMIT, { widget_id: widgetId, token: tokenHash, name, email, phone,
+      rate_key: rateKey, window_ms: windowMs, rate_max: rateMax }, opts);
   }
 
   close() { this.sock.end(); this.sock.destroy(); }

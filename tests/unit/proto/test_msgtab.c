@@ -1,6 +1,7 @@
 /*
  * The message table (proto/msgtab.c): one row per type, each type once,
- * names as proto.h's (PROTO_ + name), storaged's requests only to it, and
+ * names as proto.h's (PROTO_ + name), storaged's requests only to it,
+ * each of storaged's messages with its layouts (stmsgs.h), and
  * proto/PROTOCOL.md's list of message types the same set of types.
  */
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "msgtab.h"
+#include "stmsgs.h"
 
 static void
 test_rows(void **state)
@@ -40,6 +42,41 @@ test_rows(void **state)
 	assert_null(proto_msg(0x7f));
 	assert_null(proto_msg(PROTO_TYPE_MAX));
 	assert_string_equal(proto_msg_name(0x7f), "UNKNOWN");
+}
+
+/*
+ * The layouts (stmsgs.h): each storaged request names its request's and
+ * its reply's; storaged's unasked messages their payload's and no reply;
+ * the other processes' messages none.
+ */
+static void
+test_layouts(void **state)
+{
+	const struct proto_msg *m;
+	size_t i, asked = 0, unasked = 0;
+
+	for (i = 0; (m = proto_msg_at(i)) != NULL; i++) {
+		if (m->type == PROTO_HELLO) {
+			assert_null(m->req);
+			assert_null(m->rep);
+		} else if (m->to & PROTO_PEER_STORAGED) {
+			if (m->req == NULL || m->rep == NULL)
+				fail_msg("%s: a storaged request without its "
+				    "request and reply layouts", m->name);
+			asked++;
+		} else if (m->from & PROTO_PEER_STORAGED) {
+			if (m->req == NULL || m->rep != NULL)
+				fail_msg("%s: storaged's unasked message needs "
+				    "its payload's layout, and no reply's",
+				    m->name);
+			unasked++;
+		} else if (m->req != NULL || m->rep != NULL)
+			fail_msg("%s: not storaged's, with a layout", m->name);
+	}
+	assert_true(asked > 40);
+	assert_int_equal(unasked, 3);
+	assert_ptr_equal(proto_msg(PROTO_ST_PING)->req, &pl_empty);
+	assert_ptr_equal(proto_msg(PROTO_ST_EV)->req, &pl_event);
 }
 
 static void
@@ -112,6 +149,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_who_may_send),
 		cmocka_unit_test(test_protocol_md),
 	};
