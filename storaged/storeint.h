@@ -1,8 +1,9 @@
 /*
  * What the store files (store.c, convstore.c, index.c, widgetstore.c,
- * dashstore.c, agentstore.c, handoff.c) share inside storaged's LMDB
- * layer: the environment's handles and the small helpers on the
- * sticky-error txn. Nothing outside the store files includes this.
+ * wsess.c, contactstore.c, dashstore.c, agentstore.c, handoff.c) share
+ * inside storaged's LMDB layer: the environment's handles, the small
+ * helpers on the sticky-error txn, and what one entity's file asks of
+ * another's. Nothing outside the store files includes this.
  */
 #ifndef PARLEY_STOREINT_H
 #define PARLEY_STOREINT_H
@@ -69,7 +70,7 @@ struct store {
 	MDB_dbi sessions;
 	MDB_dbi activity;	/* retired: emptied at open, never written */
 	MDB_dbi msgs;
-	/* widgetstore.c */
+	/* widgetstore.c, wsess.c, contactstore.c */
 	MDB_dbi widgets;	/* internal id -> widget */
 	MDB_dbi widget_ids;	/* public widget_id -> internal id */
 	MDB_dbi widget_order;	/* u64 created_at | internal id -> (nothing) */
@@ -230,6 +231,40 @@ int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
     struct st_conv *);
 /* A widget by internal id: 0 loaded, 1 absent, -1 error (widgetstore.c). */
 int widget_load(struct store_txn *, const char *id, struct st_widget *);
+/* An enabled widget of this public id: 0, 1 when none, -1 error. */
+int widget_usable(struct store_txn *, const char *widget_id,
+    struct st_widget *);
+/*
+ * Counts one message against widget w's daily cap: 0 counted, 1 the cap
+ * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
+ */
+int daily_take(struct store_txn *, const struct st_widget *, uint64_t now,
+    uint64_t *retry_ms);
+
+/* wsess.c: a visitor session under its token's hash (wsess.h). */
+struct store_wsess;
+/* 0 loaded, 1 absent, -1 error. */
+int wsess_load(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct store_wsess *);
+/* Saves it; its expiry entry moves from old_exp (0: none). */
+void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *, uint64_t old_exp);
+/* A new session of widget (internal id): 0, or -1 with t failed. */
+int wsess_create(struct store_txn *, const char *widget,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    struct store_wsess *);
+/* At open: the expiry index's backfill record, the session namespace. */
+int backfill_init(struct store_txn *);
+int wsess_namespace_init(struct store_txn *);
+
+/*
+ * contactstore.c: a conversation just made for a session with a contact
+ * is linked to it as the session's claim says.
+ */
+void claim_link_conv(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct store_wsess *,
+    const struct st_conv *);
+
 /*
  * A conversation a request names, each step 0 or -1 with the request
  * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
