@@ -1,9 +1,10 @@
 /*
- * What the store files (store.c, convstore.c, index.c, widgetstore.c,
- * wsess.c, contactstore.c, dashstore.c, agentstore.c, handoff.c) share
- * inside storaged's LMDB layer: the environment's handles, the small
- * helpers on the sticky-error txn, and what one entity's file asks of
- * another's. Nothing outside the store files includes this.
+ * What the store files (store.c, convstore.c, convquery.c, index.c,
+ * widgetstore.c, wsess.c, contactstore.c, dashstore.c, agentstore.c,
+ * handoff.c) share inside storaged's LMDB layer: the environment's
+ * handles, the small helpers on the sticky-error txn, and what one
+ * entity's file asks of another's. Nothing outside the store files
+ * includes this.
  */
 #ifndef PARLEY_STOREINT_H
 #define PARLEY_STOREINT_H
@@ -87,7 +88,7 @@ struct store {
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */
 	uint32_t wsess_new_max;	/* new sessions per widget per minute; 0 = no limit */
-	/* dashstore.c */
+	/* convquery.c, dashstore.c */
 	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
@@ -222,6 +223,16 @@ struct order_list {
 };
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);
+/*
+ * convquery.c: a conversation leaves its widget's activity index, and
+ * its widget's count moves by delta (a count that reaches 0 goes).
+ */
+void widget_index_del(struct store_txn *, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN]);
+void widget_count_add(struct store_txn *, const char *widget, int delta);
+/* dashstore.c: the install's fingerprint salt, made when missing. */
+int salt_init(struct store_txn *);
+
 /* index_walk() over every widget's widget_activity, merged (no prefix). */
 int merge_walk(struct store_txn *, const char *cursor,
     const struct index_walk *, struct index_page *);
@@ -294,7 +305,7 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
 
 /*
  * The modules (store_module in store.h): widgetstore.c makes the default
- * widget when missing; dashstore.c keeps the per-widget activity index
+ * widget when missing; convquery.c keeps the per-widget activity index
  * and counts wherever a conversation is made, moved or deleted, and
  * builds them for a data directory that predates them (which also
  * empties the retired global index).
