@@ -56,7 +56,7 @@ widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
 	    &rec_version, 1, "put widget activity");
 }
 
-void
+static void
 widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
@@ -88,7 +88,7 @@ widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
 }
 
 /* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
-void
+static void
 widget_count_add(struct store_txn *t, const char *widget, int delta)
 {
 	uint8_t rec[COUNT_REC_LEN];
@@ -169,18 +169,17 @@ widget_index_build(struct store_txn *t)
 }
 
 /*
- * The fingerprint salt, made when missing; the per-widget index, built
- * when missing; then the retired global index, which older storageds
- * kept, is emptied: its pages go back to the free list, and nothing
- * reads it.
+ * The per-widget index, built when missing; then the retired global
+ * index, which older storageds kept, is emptied: its pages go back to
+ * the free list, and nothing reads it.
  */
 static int
-dashstore_init(struct store_txn *t)
+convquery_init(struct store_txn *t)
 {
 	MDB_stat ms;
 	int rc;
 
-	if (salt_init(t) != 0 || widget_index_build(t) != 0)
+	if (widget_index_build(t) != 0)
 		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat");
@@ -194,7 +193,7 @@ dashstore_init(struct store_txn *t)
 }
 
 static void
-dash_conv_made(struct store_txn *t, const char *widget, uint64_t at,
+index_conv_made(struct store_txn *t, const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
 {
 	widget_index_put(t, widget, at, id);
@@ -202,18 +201,27 @@ dash_conv_made(struct store_txn *t, const char *widget, uint64_t at,
 }
 
 static void
-dash_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
+index_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
     uint64_t to, const uint8_t id[ID_LEN])
 {
 	widget_index_del(t, widget, from, id);
 	widget_index_put(t, widget, to, id);
 }
 
-const struct store_module dashstore_module = {
-	.name = "dashboard",
-	.init = dashstore_init,
-	.conv_made = dash_conv_made,
-	.conv_moved = dash_conv_moved,
+static void
+index_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	widget_index_del(t, c->widget, c->updated_at, id);
+	widget_count_add(t, c->widget, -1);
+}
+
+const struct store_module convquery_module = {
+	.name = "conversation index",
+	.init = convquery_init,
+	.conv_made = index_conv_made,
+	.conv_moved = index_conv_moved,
+	.conv_deleted = index_conv_deleted,
 };
 
 /* ---------------------------------------------------------------- search */

@@ -808,8 +808,6 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 		if (store_modules[i]->conv_deleted != NULL)
 			store_modules[i]->conv_deleted(t, &c, cid);
 	msgs_delete(t, cid);
-	widget_index_del(t, c.widget, c.updated_at, cid);
-	widget_count_add(t, c.widget, -1);
 	/*
 	 * The session's next message makes a new conversation. Visitor
 	 * sessions (wsessions) find theirs through this entry too.

@@ -25,7 +25,7 @@
  * leave this data directory but in a backup, so a precomputation over
  * passwords is good for one install only.
  */
-int
+static int
 salt_init(struct store_txn *t)
 {
 	uint8_t rec[1 + ST_DASH_SALT_LEN];
@@ -62,6 +62,11 @@ store_dash_salt(struct store_txn *t, uint8_t salt[ST_DASH_SALT_LEN])
 	memcpy(salt, (uint8_t *)v.mv_data + 1, ST_DASH_SALT_LEN);
 	return 0;
 }
+
+const struct store_module dashstore_module = {
+	.name = "dashboard",
+	.init = salt_init,
+};
 
 /* ----------------------------------------------------------- owner sessions */
 

@@ -92,7 +92,7 @@ struct store_msg_page {
 
 /*
  * A module that keeps records of its own beside the conversations (the
- * widgets, the dashboard's per-widget index), so that this layer calls
+ * widgets, the per-widget conversation index), so that this layer calls
  * no module above it. store_modules (storaged/modules.c) lists them, in
  * order. Any member may be NULL; errors go to t's sticky error.
  */

@@ -223,16 +223,6 @@ struct order_list {
 };
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);
-/*
- * convquery.c: a conversation leaves its widget's activity index, and
- * its widget's count moves by delta (a count that reaches 0 goes).
- */
-void widget_index_del(struct store_txn *, const char *widget, uint64_t at,
-    const uint8_t id[ID_LEN]);
-void widget_count_add(struct store_txn *, const char *widget, int delta);
-/* dashstore.c: the install's fingerprint salt, made when missing. */
-int salt_init(struct store_txn *);
-
 /* index_walk() over every widget's widget_activity, merged (no prefix). */
 int merge_walk(struct store_txn *, const char *cursor,
     const struct index_walk *, struct index_page *);
@@ -264,9 +254,6 @@ void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
 int wsess_create(struct store_txn *, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     struct store_wsess *);
-/* At open: the expiry index's backfill record, the session namespace. */
-int backfill_init(struct store_txn *);
-int wsess_namespace_init(struct store_txn *);
 
 /*
  * contactstore.c: a conversation just made for a session with a contact
@@ -304,14 +291,19 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
 
 /*
- * The modules (store_module in store.h): widgetstore.c makes the default
- * widget when missing; convquery.c keeps the per-widget activity index
- * and counts wherever a conversation is made, moved or deleted, and
- * builds them for a data directory that predates them (which also
- * empties the retired global index).
+ * The modules (store_module in store.h), each its file's records:
+ * wsess.c sets the session defaults and moves older data directories'
+ * sessions on (expiry backfill, namespace); widgetstore.c makes the
+ * default widget when missing; dashstore.c makes the fingerprint salt;
+ * convquery.c keeps the per-widget activity index and counts wherever a
+ * conversation is made, moved or deleted, and builds them for a data
+ * directory that predates them (which also empties the retired global
+ * index).
  */
+extern const struct store_module wsess_module;
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
+extern const struct store_module convquery_module;
 /* handoff.c: a deleted conversation leaves the handoff index. */
 extern const struct store_module handoff_module;
 

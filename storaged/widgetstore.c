@@ -240,9 +240,6 @@ widgetstore_init(struct store_txn *t)
 	struct st_widget w;
 	int rc;
 
-	t->st->wsess_new_max = ST_NEW_SESSIONS_PER_MIN;
-	if (backfill_init(t) != 0 || wsess_namespace_init(t) != 0)
-		return t->err;
 	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, &w)) == 0) {
 		st_widget_free(&w);
 		return 0;

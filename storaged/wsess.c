@@ -430,7 +430,7 @@ static int keys_from(struct store_txn *, MDB_dbi, const void *, size_t, int,
  * open of a data directory that predates the index: done at once when it
  * holds no visitor session.
  */
-int
+static int
 backfill_init(struct store_txn *t)
 {
 	uint8_t rec[2];
@@ -492,7 +492,7 @@ wsess_rename(struct store_txn *t, const uint8_t *hash, struct store_wsess *s)
  * in an export could open the conversation. Each is renamed once, at
  * start, in this one txn.
  */
-int
+static int
 wsess_namespace_init(struct store_txn *t)
 {
 	static const uint8_t done = ST_RECORD_VERSION;
@@ -532,6 +532,25 @@ out:
 	free(hashes);
 	return t->err;
 }
+
+/*
+ * At open: the session settings' defaults (until main sets its own),
+ * the backfill's record and the namespace move of older data
+ * directories.
+ */
+static int
+wsess_init(struct store_txn *t)
+{
+	t->st->wsess_new_max = ST_NEW_SESSIONS_PER_MIN;
+	if (backfill_init(t) != 0)
+		return t->err;
+	return wsess_namespace_init(t);
+}
+
+const struct store_module wsess_module = {
+	.name = "visitor sessions",
+	.init = wsess_init,
+};
 
 /* What a sweep step may still do. */
 struct budget {
