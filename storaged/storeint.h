@@ -208,10 +208,10 @@ int index_walk(struct store_txn *, MDB_dbi index, const char *what,
 /*
  * The records an order index (u64 created_at | id, idmin to idmax bytes
  * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max:
- * load() reads each into the next of items (max of size bytes each): 0
- * loaded, 1 absent (the index is then inconsistent), -1 failed. what
- * ("widget") names them in errors. 0, or t's error; either way *n are
- * loaded, the caller's to free.
+ * load() reads each into the next of items (max of size bytes each),
+ * given arg: 0 loaded, 1 absent (the index is then inconsistent), -1
+ * failed. what ("widget") names them in errors. 0, or t's error; either
+ * way *n are loaded, the caller's to free.
  */
 struct order_list {
 	MDB_dbi index;
@@ -219,7 +219,9 @@ struct order_list {
 	size_t idmin, idmax;
 	uint32_t max;
 	size_t size;
-	int (*load)(struct store_txn *, const char *id, void *item);
+	int (*load)(struct store_txn *, const char *id, void *item,
+	    const void *arg);
+	const void *arg;
 };
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);

@@ -15,6 +15,7 @@
  * Every value starts with ST_RECORD_VERSION (widgets with
  * WIDGET_RECORD_VERSION; version 1 widgets still read: storeint.h).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,68 +23,139 @@
 #include "agentstore.h"
 #include "log.h"
 #include "random.h"
+#include "records.h"
+#include "stmsgs.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
-#define ORDER_KEY_MAX	(8 + ST_WIDGET_MAX)
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
 
 /* ---------------------------------------------------------------- records */
 
+static int widget_find(struct store_txn *, const char *, void *);
+static int widget_ids_add(struct store_txn *, void *);
+static void widget_ids_del(struct store_txn *, const void *);
+
+ENTITY_CHECKS(widget, struct st_widget, st_widget_copy, st_widget_invalid)
+
+/* The default agent is stored as "" ("default" in a request). */
 static void
-widget_save(struct store_txn *t, const struct st_widget *w)
+widget_agent_norm(void *rec)
 {
-	struct penc e;
+	struct st_widget *w = rec;
 
-	if (t->err)
-		return;
-	penc_init(&e);
-	penc_u8(&e, WIDGET_RECORD_VERSION);
-	penc_widget(&e, w);
-	rec_put(t, t->st->widgets, w->id, strlen(w->id), &e, "put widget");
-	penc_free(&e);
+	if (strcmp(w->agent_id, ST_AGENT_DEFAULT) == 0)
+		w->agent_id[0] = '\0';
 }
 
+/* The agent a widget names is stored (or the default one). */
 static int
-widget_decode(struct store_txn *t, const MDB_val *v, struct st_widget *w)
+widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
 {
-	struct pdec d;
-	uint8_t *buf = NULL;
-	int ver, rc = 0;
+	const struct st_widget *w = rec;
 
-	memset(w, 0, sizeof(*w));
-	if ((ver = rec_open_ver(t, v, &d, WIDGET_RECORD_VERSION,
-	    "widget")) < 0)
-		return -1;
-	if (ver == 1 && (buf = rec_pad(t, &d, WIDGET_V1_PAD)) == NULL)
-		return -1;
-	/* pdec_widget() leaves w empty when it fails. */
-	if (pdec_widget(&d, w) < 0 || pdec_done(&d) < 0) {
-		st_widget_free(w);
-		rc = -1;
-	}
-	free(buf);
-	if (rc < 0)
-		rec_corrupt(t, "widget");
-	return rc;
+	if (!(mask & ST_WF_AGENT_ID))
+		return 0;
+	return store_agent_check(t, w->agent_id);
 }
+
+/*
+ * Moves the masked fields over; req frees what they replaced. arg: an
+ * int, set to whether the widget was enabled before.
+ */
+static int
+widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+    void *arg)
+{
+	struct st_widget *cur = curp, *req = reqp;
+	int *was = arg;
+
+	*was = cur->enabled;
+	if (mask & ST_WF_NAME)
+		SWAP(cur->name, req->name);
+	if (mask & ST_WF_GREETING)
+		SWAP(cur->greeting, req->greeting);
+	if (mask & ST_WF_PRIMARY_COLOR)
+		memcpy(cur->primary_color, req->primary_color,
+		    sizeof(cur->primary_color));
+	if (mask & ST_WF_TEXT_COLOR)
+		memcpy(cur->text_color, req->text_color,
+		    sizeof(cur->text_color));
+	if (mask & ST_WF_POSITION)
+		cur->position = req->position;
+	if (mask & ST_WF_CONTACT_MODE)
+		cur->contact_mode = req->contact_mode;
+	if (mask & ST_WF_COLLECT_NAME)
+		cur->collect_name = req->collect_name;
+	if (mask & ST_WF_COLLECT_EMAIL)
+		cur->collect_email = req->collect_email;
+	if (mask & ST_WF_COLLECT_PHONE)
+		cur->collect_phone = req->collect_phone;
+	if (mask & ST_WF_ORIGINS) {
+		SWAP(cur->origins, req->origins);
+		SWAP(cur->norigins, req->norigins);
+	}
+	if (mask & ST_WF_DAILY_CAP)
+		cur->daily_cap = req->daily_cap;
+	if (mask & ST_WF_ENABLED)
+		cur->enabled = req->enabled;
+	if (mask & ST_WF_SYSTEM_PROMPT)
+		SWAP(cur->system_prompt, req->system_prompt);
+	if (mask & ST_WF_MODEL)
+		SWAP(cur->model, req->model);
+	if (mask & ST_WF_AGENT_ID)
+		memcpy(cur->agent_id, req->agent_id, sizeof(cur->agent_id));
+	if (mask & ST_WF_HANDOFF_ENABLED)
+		cur->handoff_enabled = req->handoff_enabled;
+	if (mask & ST_WF_HANDOFF_LABEL)
+		SWAP(cur->handoff_label, req->handoff_label);
+	return 0;
+}
+
+static const size_t widget_pad[] = { WIDGET_V1_PAD };
+
+static const struct store_entity widget_entity = {
+	.what = "widget",
+	.order_what = "widget order",
+	.none = "no such widget",
+	.too_many = "widgets: at most 1000",
+	.dbi = offsetof(struct store, widgets),
+	.order = offsetof(struct store, widget_order),
+	/*
+	 * 128 random bits: never "default", never an existing one, nor
+	 * one whose sessions the sweep has yet to remove.
+	 */
+	.fresh = offsetof(struct store, wsess_gone),
+	.version = WIDGET_RECORD_VERSION,
+	.pad = widget_pad,
+	.codec = &pl_widget,
+	ENTITY_MEMBERS(struct st_widget),
+	.idmin = 1,
+	.idmax = ST_WIDGET_MAX,
+	.max = ST_WIDGETS_MAX,
+	.mask_all = ST_WF_ALL,
+	/* The default widget leads the list whatever its clock said. */
+	.first = ST_DEFAULT_WIDGET,
+	.copy = widget_copy,
+	.invalid = widget_invalid,
+	.prepare = widget_agent_norm,
+	.admit = widget_admit,
+	.merge = widget_merge,
+	.find = widget_find,
+	.index_put = widget_ids_add,
+	.index_del = widget_ids_del,
+};
 
 /* By internal id: 0 loaded, 1 absent, -1 error. */
 int
 widget_load(struct store_txn *t, const char *id, struct st_widget *w)
 {
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->widgets, id, strlen(id), &v,
-	    "get widget")) != 0)
-		return rc;
-	return widget_decode(t, &v, w);
+	return entity_load(t, &widget_entity, id, w);
 }
 
-/* By public id: 0 loaded, 1 absent, -1 error. */
+/* By public id (the descriptor's find): 0 loaded, 1 absent, -1 error. */
 static int
-widget_find(struct store_txn *t, const char *widget_id, struct st_widget *w)
+widget_find(struct store_txn *t, const char *widget_id, void *w)
 {
 	char id[ST_WIDGET_MAX + 1];
 	MDB_val v;
@@ -124,18 +196,6 @@ widget_id_put(struct store_txn *t, const struct st_widget *w)
 	    1 + n, "put widget id");
 }
 
-static size_t
-order_key(uint8_t k[ORDER_KEY_MAX], const struct st_widget *w)
-{
-	size_t n = strlen(w->id);
-
-	/* The default widget leads the list whatever its clock said. */
-	proto_put_be64(k, strcmp(w->id, ST_DEFAULT_WIDGET) == 0 ? 0 :
-	    w->created_at);
-	memcpy(k + 8, w->id, n);
-	return 8 + n;
-}
-
 /* A public id no widget holds: "wid_" + 32 hex of 128 random bits. */
 static int
 widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
@@ -158,6 +218,25 @@ widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
 	log_warnx("widget ids keep colliding");
 	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
 	return -1;
+}
+
+/* A new widget's public id, and its entry in widget_ids. */
+static int
+widget_ids_add(struct store_txn *t, void *w)
+{
+	if (widget_new_public(t, ((struct st_widget *)w)->widget_id) < 0)
+		return -1;
+	widget_id_put(t, w);
+	return 0;
+}
+
+static void
+widget_ids_del(struct store_txn *t, const void *rec)
+{
+	const struct st_widget *w = rec;
+
+	db_del(t, t->st->widget_ids, w->widget_id, strlen(w->widget_id),
+	    "delete widget id");
 }
 
 /*
@@ -219,21 +298,6 @@ prefix_keys(struct store_txn *t, MDB_dbi dbi, const void *prefix,
 
 /* ---------------------------------------------------------------- widgets */
 
-/* A new widget: its times, a fresh public id, the record and its indexes. */
-static void
-widget_add(struct store_txn *t, struct st_widget *w)
-{
-	uint8_t ok[ORDER_KEY_MAX];
-
-	w->created_at = w->updated_at = t->st->now();
-	if (widget_new_public(t, w->widget_id) == 0) {
-		widget_save(t, w);
-		widget_id_put(t, w);
-		db_put(t, t->st->widget_order, ok, order_key(ok, w),
-		    &rec_version, 1, "put widget order");
-	}
-}
-
 static int
 widgetstore_init(struct store_txn *t)
 {
@@ -250,7 +314,7 @@ widgetstore_init(struct store_txn *t)
 	strlcpy(w.id, ST_DEFAULT_WIDGET, sizeof(w.id));
 	if ((w.name = strdup("Default")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	widget_add(t, &w);
+	entity_add(t, &widget_entity, &w);
 	if (t->err == 0)
 		log_info("made the default widget, %s", w.widget_id);
 	st_widget_free(&w);
@@ -262,152 +326,24 @@ const struct store_module widgetstore_module = {
 	.init = widgetstore_init,
 };
 
-/* The default agent is stored as "" ("default" in a request). */
-static void
-widget_agent_norm(struct st_widget *w)
-{
-	if (strcmp(w->agent_id, ST_AGENT_DEFAULT) == 0)
-		w->agent_id[0] = '\0';
-}
-
 int
 store_widget_create(struct store_txn *t, const struct st_widget *in,
     struct st_widget *out)
 {
-	struct st_widget w;
-	uint8_t r[ID_LEN];
-	const char *bad;
-	MDB_stat ms;
-	MDB_val v;
-	int rc;
-
-	if (t->err)
-		return t->err;
-	if ((bad = st_widget_invalid(in)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
-	if (store_agent_check(t, in->agent_id) != 0)
-		return t->err;
-	if ((rc = mdb_stat(t->txn, t->st->widgets, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat widgets");
-	if (ms.ms_entries >= ST_WIDGETS_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "widgets: at most 1000");
-	if (st_widget_copy(&w, in) < 0)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	widget_agent_norm(&w);
-	/*
-	 * 128 random bits: never "default", never an existing one, nor
-	 * one whose sessions the sweep has yet to remove.
-	 */
-	do {
-		proto_random(r, sizeof(r));
-		proto_hex_encode(r, sizeof(r), w.id);
-	} while (db_get(t, t->st->wsess_gone, w.id, strlen(w.id), &v,
-	    "get deleted widget") == 0);
-	widget_add(t, &w);
-	if (t->err) {
-		st_widget_free(&w);
-		return t->err;
-	}
-	*out = w;
-	return 0;
+	return entity_create(t, &widget_entity, in, out);
 }
-
-/* Loads the widget of a public id, or fails t with "not found". */
-static int
-widget_must(struct store_txn *t, const char *widget_id, struct st_widget *w)
-{
-	int rc;
-
-	if ((rc = widget_find(t, widget_id, w)) == 1)
-		store_fail(t, PROTO_E_NOT_FOUND, "no such widget");
-	return rc == 0 ? 0 : -1;
-}
-
-#define SWAP(a, b) do {				\
-	__typeof__(a) tmp_ = (a);		\
-	(a) = (b);				\
-	(b) = tmp_;				\
-} while (0)
 
 int
 store_widget_update(struct store_txn *t, const char *widget_id,
     uint32_t mask, const struct st_widget *in, struct st_widget *out,
     int *disabled)
 {
-	struct st_widget cur, req;
-	const char *bad;
-	int was;
+	int was = 0;
 
-	if (t->err)
+	if (entity_update(t, &widget_entity, widget_id, mask, in, out,
+	    &was) != 0)
 		return t->err;
-	if (mask & ~(uint32_t)ST_WF_ALL)
-		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
-	if (widget_must(t, widget_id, &cur) < 0)
-		return t->err;
-	if (st_widget_copy(&req, in) < 0) {
-		st_widget_free(&cur);
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	}
-	was = cur.enabled;
-	/* Move the masked fields over; req frees what they replaced. */
-	if (mask & ST_WF_NAME)
-		SWAP(cur.name, req.name);
-	if (mask & ST_WF_GREETING)
-		SWAP(cur.greeting, req.greeting);
-	if (mask & ST_WF_PRIMARY_COLOR)
-		memcpy(cur.primary_color, req.primary_color,
-		    sizeof(cur.primary_color));
-	if (mask & ST_WF_TEXT_COLOR)
-		memcpy(cur.text_color, req.text_color,
-		    sizeof(cur.text_color));
-	if (mask & ST_WF_POSITION)
-		cur.position = req.position;
-	if (mask & ST_WF_CONTACT_MODE)
-		cur.contact_mode = req.contact_mode;
-	if (mask & ST_WF_COLLECT_NAME)
-		cur.collect_name = req.collect_name;
-	if (mask & ST_WF_COLLECT_EMAIL)
-		cur.collect_email = req.collect_email;
-	if (mask & ST_WF_COLLECT_PHONE)
-		cur.collect_phone = req.collect_phone;
-	if (mask & ST_WF_ORIGINS) {
-		SWAP(cur.origins, req.origins);
-		SWAP(cur.norigins, req.norigins);
-	}
-	if (mask & ST_WF_DAILY_CAP)
-		cur.daily_cap = req.daily_cap;
-	if (mask & ST_WF_ENABLED)
-		cur.enabled = req.enabled;
-	if (mask & ST_WF_SYSTEM_PROMPT)
-		SWAP(cur.system_prompt, req.system_prompt);
-	if (mask & ST_WF_MODEL)
-		SWAP(cur.model, req.model);
-	if (mask & ST_WF_AGENT_ID)
-		memcpy(cur.agent_id, req.agent_id, sizeof(cur.agent_id));
-	if (mask & ST_WF_HANDOFF_ENABLED)
-		cur.handoff_enabled = req.handoff_enabled;
-	if (mask & ST_WF_HANDOFF_LABEL)
-		SWAP(cur.handoff_label, req.handoff_label);
-	st_widget_free(&req);
-	widget_agent_norm(&cur);
-	if ((bad = st_widget_invalid(&cur)) != NULL) {
-		st_widget_free(&cur);
-		return store_fail(t, PROTO_E_INVALID, bad);
-	}
-	if ((mask & ST_WF_AGENT_ID) && store_agent_check(t, cur.agent_id)) {
-		st_widget_free(&cur);
-		return t->err;
-	}
-	if (t->st->now() > cur.updated_at)
-		cur.updated_at = t->st->now();
-	widget_save(t, &cur);
-	if (t->err) {
-		st_widget_free(&cur);
-		return t->err;
-	}
-	*disabled = was && !cur.enabled;
-	*out = cur;
+	*disabled = was && !out->enabled;
 	return 0;
 }
 
@@ -415,68 +351,37 @@ int
 store_widget_get(struct store_txn *t, const char *widget_id,
     struct st_widget *out)
 {
-	if (t->err)
-		return t->err;
-	widget_must(t, widget_id, out);
-	return t->err;
-}
-
-static int
-widget_load_item(struct store_txn *t, const char *id, void *item)
-{
-	return widget_load(t, id, item);
+	return entity_get(t, &widget_entity, widget_id, out);
 }
 
 int
 store_widget_list(struct store_txn *t, struct st_widget **out, uint32_t *n)
 {
-	struct order_list o = {
-		.index = t->st->widget_order,
-		.what = "widget",
-		.idmin = 1,
-		.idmax = ST_WIDGET_MAX,
-		.max = ST_WIDGETS_MAX,
-		.size = sizeof(struct st_widget),
-		.load = widget_load_item,
-	};
-	struct st_widget *ws;
-	uint32_t cnt;
+	void *ws;
 
-	if (t->err)
-		return t->err;
-	if ((ws = calloc(ST_WIDGETS_MAX, sizeof(*ws))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (order_list(t, &o, ws, &cnt) != 0) {
-		store_widgets_free(ws, cnt);
-		return t->err;
-	}
-	*out = ws;
-	*n = cnt;
-	return 0;
+	if (entity_list(t, &widget_entity, &ws, n) == 0)
+		*out = ws;
+	return t->err;
 }
 
 int
 store_widget_delete(struct store_txn *t, const char *widget_id)
 {
 	struct st_widget w;
-	uint8_t ok[ORDER_KEY_MAX], pk[ST_WIDGET_MAX + 1];
+	uint8_t pk[ST_WIDGET_MAX + 1];
 	uint8_t *keys;
 	size_t n, i, plen;
 
 	if (t->err)
 		return t->err;
-	if (widget_must(t, widget_id, &w) < 0)
+	if (entity_must(t, &widget_entity, widget_id, &w) < 0)
 		return t->err;
 	if (strcmp(w.id, ST_DEFAULT_WIDGET) == 0) {
 		st_widget_free(&w);
 		return store_fail(t, PROTO_E_INVALID,
 		    "the default widget cannot be deleted");
 	}
-	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
-	    "delete widget id");
-	db_del(t, t->st->widget_order, ok, order_key(ok, &w),
-	    "delete widget order");
-	db_del(t, t->st->widgets, w.id, strlen(w.id), "delete widget");
+	entity_remove(t, &widget_entity, &w);
 
 	/*
 	 * Its sessions go in the sweep's small batches (store_wsess_sweep):
@@ -510,15 +415,14 @@ store_widget_reset_id(struct store_txn *t, const char *widget_id,
 
 	if (t->err)
 		return t->err;
-	if (widget_must(t, widget_id, &w) < 0)
+	if (entity_must(t, &widget_entity, widget_id, &w) < 0)
 		return t->err;
 	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
 	    "delete widget id");
 	if (widget_new_public(t, w.widget_id) == 0) {
-		if (t->st->now() > w.updated_at)
-			w.updated_at = t->st->now();
+		entity_touch(t, &widget_entity, &w);
 		widget_id_put(t, &w);
-		widget_save(t, &w);
+		entity_save(t, &widget_entity, &w);
 	}
 	if (t->err) {
 		st_widget_free(&w);
@@ -561,11 +465,7 @@ store_widget_disabled(struct store_txn *t, const char *id)
 void
 store_widgets_free(struct st_widget *ws, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_widget_free(&ws[i]);
-	free(ws);
+	entity_free_all(&widget_entity, ws, n);
 }
 
 /* --------------------------------------------------------------- daily caps */
