@@ -7,120 +7,28 @@
  * Every value starts with ST_RECORD_VERSION. The default agent is not
  * stored: it is the deployment's environment, which the worker knows.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agentstore.h"
-#include "random.h"
+#include "records.h"
+#include "stmsgs.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
-#define AGENT_ORDER_KEY_LEN	(8 + ST_ID_HEX)
+/* ---------------------------------------------------------------- records */
 
-static void
-agent_save(struct store_txn *t, const struct st_agent *a)
-{
-	struct penc e;
-
-	if (t->err)
-		return;
-	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
-	penc_agent(&e, a);
-	rec_put(t, t->st->agents, a->id, strlen(a->id), &e, "put agent");
-	penc_free(&e);
-}
-
-/* By id: 0 loaded, 1 absent (or not an agent id), -1 error. */
-static int
-agent_load(struct store_txn *t, const char *id, struct st_agent *a)
-{
-	struct pdec d;
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	if (!st_id_valid(id))
-		return t->err ? -1 : 1;
-	if ((rc = rec_get(t, t->st->agents, id, strlen(id), &d, "agent")) != 0)
-		return rc;
-	if (pdec_agent(&d, a) < 0 || pdec_done(&d) < 0) {
-		st_agent_free(a);
-		rec_corrupt(t, "agent");
-		return -1;
-	}
-	return 0;
-}
-
-/* Loads an agent a request names, or fails t with "not found". */
-static int
-agent_must(struct store_txn *t, const char *id, struct st_agent *a)
-{
-	int rc;
-
-	if ((rc = agent_load(t, id, a)) == 1)
-		store_fail(t, PROTO_E_NOT_FOUND, "no such agent");
-	return rc == 0 ? 0 : -1;
-}
-
-static void
-agent_order_key(uint8_t k[AGENT_ORDER_KEY_LEN], const struct st_agent *a)
-{
-	proto_put_be64(k, a->created_at);
-	memcpy(k + 8, a->id, ST_ID_HEX);
-}
+ENTITY_CHECKS(agent, struct st_agent, st_agent_copy, st_agent_invalid)
 
 /* api_key_set follows the key. */
 static void
-agent_key_flag(struct st_agent *a)
+agent_key_flag(void *rec)
 {
+	struct st_agent *a = rec;
+
 	a->api_key_set = a->api_key != NULL && a->api_key[0] != '\0';
 }
-
-int
-store_agent_create(struct store_txn *t, const struct st_agent *in,
-    struct st_agent *out)
-{
-	struct st_agent a;
-	uint8_t r[ID_LEN], ok[AGENT_ORDER_KEY_LEN];
-	const char *bad;
-	MDB_stat ms;
-	MDB_val v;
-	int rc;
-
-	if (t->err)
-		return t->err;
-	if ((bad = st_agent_invalid(in)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
-	if ((rc = mdb_stat(t->txn, t->st->agents, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat agents");
-	if (ms.ms_entries >= ST_AGENTS_MAX)
-		return store_fail(t, PROTO_E_INVALID, "agents: at most 1000");
-	if (st_agent_copy(&a, in) < 0)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	do {
-		proto_random(r, sizeof(r));
-		proto_hex_encode(r, sizeof(r), a.id);
-	} while ((rc = db_get(t, t->st->agents, a.id, ST_ID_HEX, &v,
-	    "get agent")) == 0);
-	a.created_at = a.updated_at = t->st->now();
-	agent_key_flag(&a);
-	agent_save(t, &a);
-	agent_order_key(ok, &a);
-	db_put(t, t->st->agent_order, ok, sizeof(ok), &rec_version, 1,
-	    "put agent order");
-	if (t->err) {
-		st_agent_free(&a);
-		return t->err;
-	}
-	*out = a;
-	return 0;
-}
-
-#define SWAP(a, b) do {				\
-	__typeof__(a) tmp_ = (a);		\
-	(a) = (b);				\
-	(b) = tmp_;				\
-} while (0)
 
 /* NULL is "" to every reader of an agent's texts. */
 static const char *
@@ -129,110 +37,96 @@ text_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* Moves the masked fields over; req frees what they replaced. */
+static int
+agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+    void *arg)
+{
+	struct st_agent *cur = curp, *req = reqp;
+
+	if (mask & ST_AF_NAME)
+		SWAP(cur->name, req->name);
+	if (mask & ST_AF_SYSTEM_PROMPT)
+		SWAP(cur->system_prompt, req->system_prompt);
+	if (mask & ST_AF_MODEL)
+		SWAP(cur->model, req->model);
+	if (mask & ST_AF_TEMPERATURE)
+		cur->temperature_milli = req->temperature_milli;
+	if (mask & ST_AF_MAX_TOKENS)
+		cur->max_tokens = req->max_tokens;
+	if (mask & ST_AF_HISTORY)
+		cur->history_messages = req->history_messages;
+	/* A key never follows its agent to a new server unless set anew. */
+	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
+	    strcmp(text_or_empty(cur->base_url),
+	    text_or_empty(req->base_url)) != 0 &&
+	    *text_or_empty(cur->api_key) != '\0') {
+		free(req->api_key);
+		req->api_key = cur->api_key;
+		if ((cur->api_key = strdup("")) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			return -1;
+		}
+	}
+	if (mask & ST_AF_BASE_URL)
+		SWAP(cur->base_url, req->base_url);
+	if (mask & ST_AF_API_KEY)
+		SWAP(cur->api_key, req->api_key);
+	return 0;
+}
+
+static const struct store_entity agent_entity = {
+	.what = "agent",
+	.order_what = "agent order",
+	.none = "no such agent",
+	.too_many = "agents: at most 1000",
+	.dbi = offsetof(struct store, agents),
+	.order = offsetof(struct store, agent_order),
+	.fresh = offsetof(struct store, agents),
+	.version = ST_RECORD_VERSION,
+	.codec = &pl_agent,
+	ENTITY_MEMBERS(struct st_agent),
+	.idmin = ST_ID_HEX,
+	.idmax = ST_ID_HEX,
+	.max = ST_AGENTS_MAX,
+	.mask_all = ST_AF_ALL,
+	.id_valid = st_id_valid,
+	.copy = agent_copy,
+	.invalid = agent_invalid,
+	.prepare = agent_key_flag,
+	.merge = agent_merge,
+};
+
+/* ---------------------------------------------------------------- agents */
+
+int
+store_agent_create(struct store_txn *t, const struct st_agent *in,
+    struct st_agent *out)
+{
+	return entity_create(t, &agent_entity, in, out);
+}
+
 int
 store_agent_update(struct store_txn *t, const char *id, uint32_t mask,
     const struct st_agent *in, struct st_agent *out)
 {
-	struct st_agent cur, req;
-	const char *bad;
-
-	if (t->err)
-		return t->err;
-	if (mask & ~(uint32_t)ST_AF_ALL)
-		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
-	if (agent_must(t, id, &cur) < 0)
-		return t->err;
-	if (st_agent_copy(&req, in) < 0) {
-		st_agent_free(&cur);
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	}
-	/* Move the masked fields over; req frees what they replaced. */
-	if (mask & ST_AF_NAME)
-		SWAP(cur.name, req.name);
-	if (mask & ST_AF_SYSTEM_PROMPT)
-		SWAP(cur.system_prompt, req.system_prompt);
-	if (mask & ST_AF_MODEL)
-		SWAP(cur.model, req.model);
-	if (mask & ST_AF_TEMPERATURE)
-		cur.temperature_milli = req.temperature_milli;
-	if (mask & ST_AF_MAX_TOKENS)
-		cur.max_tokens = req.max_tokens;
-	if (mask & ST_AF_HISTORY)
-		cur.history_messages = req.history_messages;
-	/* A key never follows its agent to a new server unless set anew. */
-	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
-	    strcmp(text_or_empty(cur.base_url), text_or_empty(req.base_url)) != 0 &&
-	    *text_or_empty(cur.api_key) != '\0') {
-		free(req.api_key);
-		req.api_key = cur.api_key;
-		if ((cur.api_key = strdup("")) == NULL) {
-			st_agent_free(&cur);
-			st_agent_free(&req);
-			return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		}
-	}
-	if (mask & ST_AF_BASE_URL)
-		SWAP(cur.base_url, req.base_url);
-	if (mask & ST_AF_API_KEY)
-		SWAP(cur.api_key, req.api_key);
-	st_agent_free(&req);
-	if ((bad = st_agent_invalid(&cur)) != NULL) {
-		st_agent_free(&cur);
-		return store_fail(t, PROTO_E_INVALID, bad);
-	}
-	agent_key_flag(&cur);
-	if (t->st->now() > cur.updated_at)
-		cur.updated_at = t->st->now();
-	agent_save(t, &cur);
-	if (t->err) {
-		st_agent_free(&cur);
-		return t->err;
-	}
-	*out = cur;
-	return 0;
+	return entity_update(t, &agent_entity, id, mask, in, out, NULL);
 }
 
 int
 store_agent_get(struct store_txn *t, const char *id, struct st_agent *out)
 {
-	if (t->err)
-		return t->err;
-	agent_must(t, id, out);
-	return t->err;
-}
-
-static int
-agent_load_item(struct store_txn *t, const char *id, void *item)
-{
-	return agent_load(t, id, item);
+	return entity_get(t, &agent_entity, id, out);
 }
 
 int
 store_agent_list(struct store_txn *t, struct st_agent **out, uint32_t *n)
 {
-	struct order_list o = {
-		.index = t->st->agent_order,
-		.what = "agent",
-		.idmin = ST_ID_HEX,
-		.idmax = ST_ID_HEX,
-		.max = ST_AGENTS_MAX,
-		.size = sizeof(struct st_agent),
-		.load = agent_load_item,
-	};
-	struct st_agent *as;
-	uint32_t cnt;
+	void *as;
 
-	if (t->err)
-		return t->err;
-	if ((as = calloc(ST_AGENTS_MAX, sizeof(*as))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (order_list(t, &o, as, &cnt) != 0) {
-		store_agents_free(as, cnt);
-		return t->err;
-	}
-	*out = as;
-	*n = cnt;
-	return 0;
+	if (entity_list(t, &agent_entity, &as, n) == 0)
+		*out = as;
+	return t->err;
 }
 
 /* The public ids of the widgets that name agent id. */
@@ -273,19 +167,16 @@ store_agent_delete(struct store_txn *t, const char *id, char ***wids,
     uint32_t *n)
 {
 	struct st_agent a;
-	uint8_t ok[AGENT_ORDER_KEY_LEN];
 
 	if (t->err)
 		return t->err;
-	if (agent_must(t, id, &a) < 0)
+	if (entity_must(t, &agent_entity, id, &a) < 0)
 		return t->err;
 	if (agent_users(t, id, wids, n) != 0 || *n > 0) {
 		st_agent_free(&a);
 		return t->err;
 	}
-	agent_order_key(ok, &a);
-	db_del(t, t->st->agent_order, ok, sizeof(ok), "delete agent order");
-	db_del(t, t->st->agents, a.id, strlen(a.id), "delete agent");
+	entity_remove(t, &agent_entity, &a);
 	st_agent_free(&a);
 	if (t->err) {
 		store_agent_users_free(*wids, 0);
@@ -314,7 +205,7 @@ store_agent_check(struct store_txn *t, const char *id)
 		return t->err;
 	if (id[0] == '\0' || strcmp(id, ST_AGENT_DEFAULT) == 0)
 		return 0;
-	if ((rc = agent_load(t, id, &a)) == 1)
+	if ((rc = entity_load(t, &agent_entity, id, &a)) == 1)
 		return store_fail(t, PROTO_E_INVALID, "agent_id: no such agent");
 	st_agent_free(&a);
 	return t->err;
@@ -345,7 +236,7 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 	if (t->err)
 		return t->err;
 	if (w != NULL && w->agent_id[0] != '\0' &&
-	    (rc = agent_load(t, w->agent_id, &a)) < 0)
+	    (rc = entity_load(t, &agent_entity, w->agent_id, &a)) < 0)
 		return t->err;
 	/* None, or gone since: the default agent, every field unset. */
 	if (rc == 1) {
@@ -378,9 +269,5 @@ store_agent_scrub(struct st_agent *a)
 void
 store_agents_free(struct st_agent *as, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; as != NULL && i < n; i++)
-		st_agent_free(&as[i]);
-	free(as);
+	entity_free_all(&agent_entity, as, n);
 }

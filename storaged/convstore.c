@@ -1,8 +1,9 @@
 /*
  * Conversations and messages: their records and operations (open by
- * session, append, get, the chat's begin, a session's history). Their
- * databases (see STORAGE.md; widgets, visitor sessions and contacts are
- * widgetstore.c's; the engine is store.c):
+ * session, append, get, the chat's begin, a session's history, message
+ * pages, deletion). Their databases (see STORAGE.md; widgets are
+ * widgetstore.c's, visitor sessions wsess.c's, contacts contactstore.c's;
+ * the engine is store.c):
  *
  *	meta      "schema" -> u32 schema version
  *	convs     id[16] -> conversation
@@ -10,8 +11,8 @@
  *	msgs      id[16] | u32 sequence (big-endian) -> message
  *	activity  retired: kept (empty) so older data directories open
  *
- * The per-widget index and counts and the owner sessions are dashstore.c's;
- * the list of every conversation merges the per-widget indexes.
+ * The per-widget index and counts, and the lists and searches that walk
+ * them, are convquery.c's; the owner sessions are dashstore.c's.
  *
  * Every value starts with ST_RECORD_VERSION (conversations with
  * CONV_RECORD_VERSION, messages with MSG_RECORD_VERSION; older formats
@@ -740,6 +741,171 @@ store_session_history(struct store_txn *t, const char *widget,
 	*found = 1;
 	*out = f;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+/* Every message of the conversation: its key range, with one cursor. */
+static void
+msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	msg_key(probe, id, 0);
+	for (;;) {
+		/* Seek again after each delete: no cursor state to trust. */
+		k.mv_size = sizeof(probe);
+		k.mv_data = probe;
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size != MSG_KEY_LEN ||
+		    memcmp(k.mv_data, id, ID_LEN) != 0)
+			break;
+		if ((rc = db_cursor_del(t, cur, t->st->msgs, &k)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "delete messages");
+}
+
+/* Deletes a key of an index when it is there. */
+static void
+db_del_if(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	MDB_val v;
+
+	if (db_get(t, dbi, k, klen, &v, what) == 0)
+		db_del(t, dbi, k, klen, what);
+}
+
+int
+store_conv_delete(struct store_txn *t, const char *conv_id)
+{
+	uint8_t cid[ID_LEN], skey[SESS_KEY_MAX];
+	uint8_t cckey[2 * ID_LEN];
+	struct st_conv c;
+	const uint8_t *p;
+	MDB_val v;
+	size_t klen, i;
+
+	if (t->err)
+		return t->err;
+	if (conv_by_hex(t, conv_id, cid, &c) < 0)
+		return t->err;
+
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->conv_deleted != NULL)
+			store_modules[i]->conv_deleted(t, &c, cid);
+	msgs_delete(t, cid);
+	/*
+	 * The session's next message makes a new conversation. Visitor
+	 * sessions (wsessions) find theirs through this entry too.
+	 */
+	if (sess_key(t, c.widget, c.session, skey, &klen) == 0 &&
+	    db_get(t, t->st->sessions, skey, klen, &v, "get session") == 0) {
+		p = v.mv_data;
+		if (v.mv_size == 1 + ID_LEN && p[0] == ST_RECORD_VERSION &&
+		    memcmp(p + 1, cid, ID_LEN) == 0)
+			db_del(t, t->st->sessions, skey, klen,
+			    "delete session");
+	}
+	if (c.contact_id[0] != '\0' &&
+	    proto_hex_decode(c.contact_id, cckey, ID_LEN) == 0) {
+		memcpy(cckey + ID_LEN, cid, ID_LEN);
+		db_del_if(t, t->st->contact_convs, cckey, sizeof(cckey),
+		    "delete contact conversation");
+	}
+	db_del(t, t->st->convs, cid, ID_LEN, "delete conversation");
+	st_conv_free(&c);
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- paging */
+
+int
+store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
+    uint32_t limit, size_t max_bytes, struct store_msg_page *out)
+{
+	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	struct store_msg_page pg;
+	struct st_conv c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0, sz;
+	uint32_t last = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (conv_id_parse(t, conv_id, cid) < 0)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (conv_get(t, cid, &c) < 0)
+		return t->err;
+	st_conv_free(&c);
+
+	memset(&pg, 0, sizeof(pg));
+	if ((pg.msgs = calloc(limit, sizeof(*pg.msgs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		free(pg.msgs);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	/* A position is a message's sequence number: they run 0, 1, 2... */
+	msg_key(probe, cid, from);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		/* The reply carries the record minus its version byte. */
+		sz = msg_rec_size(&v);
+		if (pg.n == limit || (pg.n > 0 && sz > max_bytes - used)) {
+			pg.next = last + 1;
+			break;
+		}
+		if (msg_rec_decode(t, &v, &pg.msgs[pg.n]) < 0)
+			break;
+		pg.n++;
+		used += sz;
+		last = proto_get_be32((const uint8_t *)k.mv_data + ID_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	if (t->err) {
+		store_msg_page_free(&pg);
+		return t->err;
+	}
+	*out = pg;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- free */
+
+void
+store_msg_page_free(struct store_msg_page *pg)
+{
+	uint32_t i;
+
+	for (i = 0; i < pg->n; i++)
+		st_msg_free(&pg->msgs[i]);
+	free(pg->msgs);
+	memset(pg, 0, sizeof(*pg));
 }
 
 void

@@ -68,7 +68,8 @@ order_list(struct store_txn *t, const struct order_list *o, void *items,
 		len = k.mv_size - 8;
 		memcpy(id, (uint8_t *)k.mv_data + 8, len);
 		id[len] = '\0';
-		if ((lrc = o->load(t, id, (char *)items + *n * o->size)) == 1) {
+		if ((lrc = o->load(t, id, (char *)items + *n * o->size,
+		    o->arg)) == 1) {
 			log_warnx("%s order names a missing %s", o->what,
 			    o->what);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");

@@ -9,8 +9,10 @@
 #include "storeint.h"
 
 const struct store_module *const store_modules[] = {
-	&widgetstore_module,	/* the default widget first */
+	&wsess_module,
+	&widgetstore_module,	/* makes the default widget */
 	&dashstore_module,
+	&convquery_module,
 	&handoff_module,
 	NULL,
 };

@@ -7,10 +7,18 @@
  *	dispatch.c  request payload -> store operation -> reply payload
  *	store.c     the engine: LMDB, transactions, log replay, checkpoints,
  *	            backup, the record helpers
- *	convstore.c conversations, messages
+ *	convstore.c conversations, messages: open, append, get, pages, delete
+ *	convquery.c the per-widget index and counts, the list, query, search
+ *	            and purge that walk it
  *	index.c     ordered lists, index pages, the per-widget merge
- *	widgetstore.c  LMDB: widgets, visitor sessions, contacts, day counts
- *	dashstore.c LMDB: dashboard sessions, the per-widget index, search
+ *	records.c   the record steps an entity with an id and a creation
+ *	            order takes (widgets, agents), written once
+ *	widgetstore.c  widgets, day counts
+ *	wsess.c     visitor sessions and their upkeep
+ *	contactstore.c  contacts, their links and claims
+ *	dashstore.c dashboard owner sessions, the fingerprint salt
+ *	agentstore.c  agents, the agent a chat turn answers with
+ *	handoff.c   a conversation's handoff state and its index
  *	modules.c   the modules store.c runs at open and on conversation changes
  *	ratelimit.c rate counters in memory
  *	metrics.c   the workers' metric totals, commit timings (GET /metrics)

@@ -3,10 +3,11 @@
  * from the write-ahead log, checkpoints, sync, backup, stats), the
  * transactions (a batch's shared one, nested views, commit and undo) and
  * the helpers every store file writes records with (db_*, rec_*). What is
- * stored is the other files': conversations and messages (convstore.c),
- * the indexes they are listed by (index.c), widgets and visitor sessions
- * (widgetstore.c), the dashboard's (dashstore.c), agents (agentstore.c).
- * STORAGE.md has the databases and the durability rules.
+ * stored is the other files' (storaged.h lists them): conversations and
+ * messages (convstore.c, convquery.c), widgets (widgetstore.c), visitor
+ * sessions (wsess.c), contacts (contactstore.c), agents (agentstore.c),
+ * the owner's sessions (dashstore.c). STORAGE.md has the databases and
+ * the durability rules.
  */
 #include <sys/stat.h>
 

@@ -83,9 +83,16 @@ struct store_chat {
 	struct st_msg *history;	/* n, oldest first, msg last */
 };
 
+/* What store_msg_page() returns. */
+struct store_msg_page {
+	uint32_t n;
+	struct st_msg *msgs;	/* n, oldest first */
+	uint32_t next;		/* position after the last; 0 = no more */
+};
+
 /*
  * A module that keeps records of its own beside the conversations (the
- * widgets, the dashboard's per-widget index), so that this layer calls
+ * widgets, the per-widget conversation index), so that this layer calls
  * no module above it. store_modules (storaged/modules.c) lists them, in
  * order. Any member may be NULL; errors go to t's sticky error.
  */
@@ -226,6 +233,30 @@ const char *store_chat_invalid(const char *widget, const char *session,
 int store_session_history(struct store_txn *t, const char *widget,
     const char *session, uint32_t max_messages, size_t max_bytes,
     int *found, struct store_conv_full *out);
+
+/*
+ * ST_CONV_LIST with a widget filter (widget "" = every widget) and a
+ * search (q "" = none), as dashmsg.h says. out->total is the count
+ * without q.
+ */
+int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
+    const char *widget, const char *q, struct store_list *out);
+/* The conversation, its messages and every index entry naming it. */
+int store_conv_delete(struct store_txn *, const char *conv_id);
+/*
+ * At most limit messages from position from, oldest first, within
+ * max_bytes of encoded messages (at least one when any is left).
+ */
+int store_msg_page(struct store_txn *, const char *conv_id, uint32_t from,
+    uint32_t limit, size_t max_bytes, struct store_msg_page *out);
+void store_msg_page_free(struct store_msg_page *);
+/*
+ * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
+ * is before cutoff, oldest of each widget first; *more is 1 when some
+ * are left. dry_run deletes nothing and counts them all.
+ */
+int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,
+    int dry_run, uint32_t *n, int *more);
 
 void store_chat_free(struct store_chat *);
 void store_list_free(struct store_list *);

@@ -1,8 +1,10 @@
 /*
- * What the store files (store.c, convstore.c, index.c, widgetstore.c,
- * dashstore.c, agentstore.c, handoff.c) share inside storaged's LMDB
- * layer: the environment's handles and the small helpers on the
- * sticky-error txn. Nothing outside the store files includes this.
+ * What the store files (store.c, convstore.c, convquery.c, index.c,
+ * widgetstore.c, wsess.c, contactstore.c, dashstore.c, agentstore.c,
+ * handoff.c) share inside storaged's LMDB layer: the environment's
+ * handles, the small helpers on the sticky-error txn, and what one
+ * entity's file asks of another's. Nothing outside the store files
+ * includes this.
  */
 #ifndef PARLEY_STOREINT_H
 #define PARLEY_STOREINT_H
@@ -69,7 +71,7 @@ struct store {
 	MDB_dbi sessions;
 	MDB_dbi activity;	/* retired: emptied at open, never written */
 	MDB_dbi msgs;
-	/* widgetstore.c */
+	/* widgetstore.c, wsess.c, contactstore.c */
 	MDB_dbi widgets;	/* internal id -> widget */
 	MDB_dbi widget_ids;	/* public widget_id -> internal id */
 	MDB_dbi widget_order;	/* u64 created_at | internal id -> (nothing) */
@@ -86,7 +88,7 @@ struct store {
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */
 	uint32_t wsess_new_max;	/* new sessions per widget per minute; 0 = no limit */
-	/* dashstore.c */
+	/* convquery.c, dashstore.c */
 	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
@@ -206,10 +208,10 @@ int index_walk(struct store_txn *, MDB_dbi index, const char *what,
 /*
  * The records an order index (u64 created_at | id, idmin to idmax bytes
  * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max:
- * load() reads each into the next of items (max of size bytes each): 0
- * loaded, 1 absent (the index is then inconsistent), -1 failed. what
- * ("widget") names them in errors. 0, or t's error; either way *n are
- * loaded, the caller's to free.
+ * load() reads each into the next of items (max of size bytes each),
+ * given arg: 0 loaded, 1 absent (the index is then inconsistent), -1
+ * failed. what ("widget") names them in errors. 0, or t's error; either
+ * way *n are loaded, the caller's to free.
  */
 struct order_list {
 	MDB_dbi index;
@@ -217,7 +219,9 @@ struct order_list {
 	size_t idmin, idmax;
 	uint32_t max;
 	size_t size;
-	int (*load)(struct store_txn *, const char *id, void *item);
+	int (*load)(struct store_txn *, const char *id, void *item,
+	    const void *arg);
+	const void *arg;
 };
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);
@@ -230,6 +234,37 @@ int conv_load(struct store_txn *, const uint8_t id[ID_LEN],
     struct st_conv *);
 /* A widget by internal id: 0 loaded, 1 absent, -1 error (widgetstore.c). */
 int widget_load(struct store_txn *, const char *id, struct st_widget *);
+/* An enabled widget of this public id: 0, 1 when none, -1 error. */
+int widget_usable(struct store_txn *, const char *widget_id,
+    struct st_widget *);
+/*
+ * Counts one message against widget w's daily cap: 0 counted, 1 the cap
+ * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
+ */
+int daily_take(struct store_txn *, const struct st_widget *, uint64_t now,
+    uint64_t *retry_ms);
+
+/* wsess.c: a visitor session under its token's hash (wsess.h). */
+struct store_wsess;
+/* 0 loaded, 1 absent, -1 error. */
+int wsess_load(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct store_wsess *);
+/* Saves it; its expiry entry moves from old_exp (0: none). */
+void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *, uint64_t old_exp);
+/* A new session of widget (internal id): 0, or -1 with t failed. */
+int wsess_create(struct store_txn *, const char *widget,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    struct store_wsess *);
+
+/*
+ * contactstore.c: a conversation just made for a session with a contact
+ * is linked to it as the session's claim says.
+ */
+void claim_link_conv(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct store_wsess *,
+    const struct st_conv *);
+
 /*
  * A conversation a request names, each step 0 or -1 with the request
  * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
@@ -258,14 +293,19 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
 
 /*
- * The modules (store_module in store.h): widgetstore.c makes the default
- * widget when missing; dashstore.c keeps the per-widget activity index
- * and counts wherever a conversation is made, moved or deleted, and
- * builds them for a data directory that predates them (which also
- * empties the retired global index).
+ * The modules (store_module in store.h), each its file's records:
+ * wsess.c sets the session defaults and moves older data directories'
+ * sessions on (expiry backfill, namespace); widgetstore.c makes the
+ * default widget when missing; dashstore.c makes the fingerprint salt;
+ * convquery.c keeps the per-widget activity index and counts wherever a
+ * conversation is made, moved or deleted, and builds them for a data
+ * directory that predates them (which also empties the retired global
+ * index).
  */
+extern const struct store_module wsess_module;
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
+extern const struct store_module convquery_module;
 /* handoff.c: a deleted conversation leaves the handoff index. */
 extern const struct store_module handoff_module;
 

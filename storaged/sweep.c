@@ -1,5 +1,5 @@
 /*
- * The visitor-session sweep (store_wsess_sweep in widgetstore.h) run from
+ * The visitor-session sweep (store_wsess_sweep in wsess.h) run from
  * storaged's loop on a timer: each step is one write transaction of at
  * most SWEEP_BATCH sessions and SWEEP_BUDGET_US of work, so the loop is
  * never held for more than a few milliseconds. While work is left (the
@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "storaged.h"
-#include "widgetstore.h"
+#include "wsess.h"
 
 static struct {
 	struct store *st;

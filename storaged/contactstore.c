@@ -1,0 +1,656 @@
+/*
+ * Contacts (see STORAGE.md): what visitors submit, resolved to one
+ * contact by email or phone, the conversations linked to it, and each
+ * session's submissions (its claims):
+ *
+ *	contacts         id[16] -> contact (penc_contact)
+ *	contact_email    email -> id[16]
+ *	contact_phone    phone -> id[16]
+ *	contact_created  u64 created_at | id[16] -> (nothing)
+ *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
+ *	                 when the link is verified, else u8 1, str name,
+ *	                 str email, str phone (what the visitor submitted)
+ *	wsess_claims     token hash[32] -> u32 submissions, str own (the
+ *	                 contact the session made, hex or ""), u8 unverified,
+ *	                 str name, str email, str phone (its last submission)
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "contactstore.h"
+#include "log.h"
+#include "random.h"
+#include "storeint.h"
+#include "wsess.h"
+
+#define CC_KEY_LEN	(2 * ID_LEN)
+#define CONTACT_KEY_LEN	INDEX_KEY_LEN
+
+/* ---------------------------------------------------------------- records */
+
+/* A session's contact submissions (wsess_claims). */
+struct claim {
+	uint32_t count;			/* submissions stored */
+	char own[ST_ID_HEX + 1];	/* the contact it made, "" = none */
+	int unverified;			/* its contact is one it did not make */
+	char *name, *email, *phone;	/* its last submission, normalised */
+};
+
+static void
+claim_free(struct claim *cl)
+{
+	free(cl->name);
+	free(cl->email);
+	free(cl->phone);
+	memset(cl, 0, sizeof(*cl));
+}
+
+/* 0 loaded, 1 absent (cl zeroed), -1 error. */
+static int
+claim_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct claim *cl)
+{
+	struct pdec d;
+	int rc;
+
+	memset(cl, 0, sizeof(*cl));
+	if ((rc = rec_get(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &d,
+	    "contact claim")) != 0)
+		return rc;
+	cl->count = pdec_u32(&d);
+	pdec_strbuf(&d, cl->own, sizeof(cl->own));
+	cl->unverified = pdec_u8(&d) != 0;
+	cl->name = pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX);
+	cl->email = pdec_strdup(&d, ST_EMAIL_MAX);
+	cl->phone = pdec_strdup(&d, ST_PHONE_MAX);
+	if (pdec_done(&d) < 0) {
+		claim_free(cl);
+		rec_corrupt(t, "contact claim");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+claim_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct claim *cl)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u32(&e, cl->count);
+	penc_str(&e, cl->own);
+	penc_u8(&e, (uint8_t)cl->unverified);
+	penc_str(&e, cl->name);
+	penc_str(&e, cl->email);
+	penc_str(&e, cl->phone);
+	rec_put(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &e,
+	    "put contact claim");
+	penc_free(&e);
+}
+
+/*
+ * The contact_convs entry of (contact, conversation): the version byte
+ * alone when verified, else what the visitor submitted (cl).
+ */
+static void
+link_put(struct store_txn *t, const uint8_t key[CC_KEY_LEN],
+    const struct claim *cl)
+{
+	struct penc e;
+
+	if (cl == NULL || !cl->unverified) {
+		db_put(t, t->st->contact_convs, key, CC_KEY_LEN, &rec_version,
+		    1, "put contact conversation");
+		return;
+	}
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, 1);
+	penc_str(&e, cl->name);
+	penc_str(&e, cl->email);
+	penc_str(&e, cl->phone);
+	rec_put(t, t->st->contact_convs, key, CC_KEY_LEN, &e,
+	    "put contact conversation");
+	penc_free(&e);
+}
+
+static void
+contact_save(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_contact *c)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_contact(&e, c);
+	rec_put(t, t->st->contacts, id, ID_LEN, &e, "put contact");
+	penc_free(&e);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
+    struct st_contact *c)
+{
+	struct pdec d;
+	int rc;
+
+	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
+	    "contact")) != 0)
+		return rc;
+	if (pdec_contact(&d, c) < 0 || pdec_done(&d) < 0) {
+		st_contact_free(c);
+		rec_corrupt(t, "contact");
+		return -1;
+	}
+	return 0;
+}
+
+/* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
+static int
+id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
+    uint8_t id[ID_LEN], const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, dbi, k, strlen(k), &v, what)) != 0)
+		return rc;
+	if (v.mv_size != 1 + ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("%s: record not understood", what);
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+	return 0;
+}
+
+static void
+id_index_put(struct store_txn *t, MDB_dbi dbi, const char *k,
+    const uint8_t id[ID_LEN], const char *what)
+{
+	uint8_t v[1 + ID_LEN];
+
+	v[0] = ST_RECORD_VERSION;
+	memcpy(v + 1, id, ID_LEN);
+	db_put(t, dbi, k, strlen(k), v, sizeof(v), what);
+}
+
+/* ---------------------------------------------------------------- contacts */
+
+const char *
+store_contact_invalid(const char *name, const char *email, const char *phone)
+{
+	char norm[ST_PHONE_MAX + 1];
+	size_t n = strlen(name), i, chars = 0, k;
+
+	if (name[0] == '\0' && email[0] == '\0' && phone[0] == '\0')
+		return "contact: give a name, an email or a phone";
+	for (i = 0; i < n; i += k, chars++)
+		if ((k = proto_utf8_seq_len((const unsigned char *)name + i,
+		    n - i)) == 0 || chars >= ST_CONTACT_NAME_MAX)
+			return "name: must be at most 200 characters of UTF-8";
+	if (email[0] != '\0' && !st_email_valid(email))
+		return "email: not a valid address";
+	if (phone[0] != '\0' && (strlen(phone) > ST_PHONE_MAX ||
+	    st_phone_norm(phone, norm, sizeof(norm)) < 0))
+		return "phone: must be 7 to 15 digits";
+	return NULL;
+}
+
+/* Replaces *field with a copy of val. 0, or -1 with t failed. */
+static int
+set_field(struct store_txn *t, char **field, const char *val)
+{
+	char *p;
+
+	if ((p = strdup(val)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/*
+ * Points conversation cid at contact id (hex), moving its link; the link
+ * says what cl says (verified or not, and what was submitted).
+ */
+static void
+conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
+    const struct claim *cl)
+{
+	struct st_conv c;
+	uint8_t key[CC_KEY_LEN];
+	MDB_val v;
+	int rc;
+
+	if ((rc = conv_load(t, cid, &c)) != 0) {
+		if (rc == 1) {
+			log_warnx("session index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		return;
+	}
+	if (strcmp(c.contact_id, id) != 0) {
+		memcpy(key + ID_LEN, cid, ID_LEN);
+		if (c.contact_id[0] != '\0' &&
+		    proto_hex_decode(c.contact_id, key, ID_LEN) == 0 &&
+		    db_get(t, t->st->contact_convs, key, sizeof(key), &v,
+		    "get contact conversation") == 0)
+			db_del(t, t->st->contact_convs, key, sizeof(key),
+			    "delete contact conversation");
+		strlcpy(c.contact_id, id, sizeof(c.contact_id));
+		conv_save(t, cid, &c);
+	}
+	memcpy(key + ID_LEN, cid, ID_LEN);
+	if (proto_hex_decode(id, key, ID_LEN) == 0)
+		link_put(t, key, cl);
+	st_conv_free(&c);
+}
+
+/* The contact of id, or a new one when none matched (isnew). */
+static int
+contact_resolve(struct store_txn *t, int erc, const uint8_t eid[ID_LEN],
+    int prc, const uint8_t pid[ID_LEN], uint8_t id[ID_LEN],
+    struct st_contact *c, int *isnew)
+{
+	uint8_t ck[CONTACT_KEY_LEN];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*isnew = 0;
+	if (erc == 0 || prc == 0) {
+		memcpy(id, erc == 0 ? eid : pid, ID_LEN);
+		if ((rc = contact_load(t, id, c)) == 1) {
+			log_warnx("contact index names a missing contact");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		return rc == 0 ? 0 : -1;
+	}
+	*isnew = 1;
+	proto_random(id, ID_LEN);
+	proto_hex_encode(id, ID_LEN, c->id);
+	c->created_at = c->updated_at = t->st->now();
+	if (set_field(t, &c->name, "") < 0 || set_field(t, &c->email, "") < 0 ||
+	    set_field(t, &c->phone, "") < 0) {
+		st_contact_free(c);
+		return -1;
+	}
+	proto_put_be64(ck, c->created_at);
+	memcpy(ck + 8, id, ID_LEN);
+	db_put(t, t->st->contact_created, ck, sizeof(ck), &rec_version, 1,
+	    "put contact created");
+	return t->err ? -1 : 0;
+}
+
+/* The claim records this submission (normalised fields). */
+static int
+claim_note(struct store_txn *t, struct claim *cl, const char *name,
+    const char *email, const char *phone)
+{
+	cl->count++;
+	if (set_field(t, &cl->name, name) < 0 ||
+	    set_field(t, &cl->email, email) < 0 ||
+	    set_field(t, &cl->phone, phone) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_contact_submit(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
+    const char *in_email, const char *in_phone, int *result,
+    struct st_contact *out)
+{
+	struct st_widget w;
+	struct store_wsess s;
+	struct st_contact c;
+	struct claim cl;
+	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
+	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
+	const char *bad;
+	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
+	size_t i;
+
+	if (t->err)
+		return t->err;
+	if ((bad = store_contact_invalid(name, in_email, in_phone)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	strlcpy(email, in_email, sizeof(email));
+	for (i = 0; email[i] != '\0'; i++)
+		if (email[i] >= 'A' && email[i] <= 'Z')
+			email[i] += 'a' - 'A';
+	phone[0] = '\0';
+	if (in_phone[0] != '\0')
+		st_phone_norm(in_phone, phone, sizeof(phone));
+
+	if ((rc = widget_usable(t, widget_id, &w)) < 0)
+		return t->err;
+	if (rc == 1) {
+		*result = ST_WS_NO_WIDGET;
+		return 0;
+	}
+	rc = wsess_load(t, token_hash, &s);
+	/* A new visitor's first contact submission stores its session. */
+	if (rc == 1 && wsess_create(t, w.id, token_hash, t->st->wsess_idle_ms,
+	    &s) == 0)
+		rc = 0;
+	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
+		st_widget_free(&w);
+		if (rc < 0)
+			return t->err;
+		*result = ST_WS_NO_SESSION;
+		return 0;
+	}
+	st_widget_free(&w);
+	if (claim_load(t, token_hash, &cl) < 0)
+		return t->err;
+	if (cl.count >= ST_CONTACT_SUBMITS_MAX) {
+		claim_free(&cl);
+		*result = ST_WS_TOO_MANY;
+		return 0;
+	}
+
+	/* Loquent's resolution: the email's contact, else the phone's. */
+	if (email[0] != '\0')
+		erc = id_index_get(t, t->st->contact_email, email, eid,
+		    "get contact email");
+	if (phone[0] != '\0')
+		prc = id_index_get(t, t->st->contact_phone, phone, pid,
+		    "get contact phone");
+	if (erc < 0 || prc < 0 ||
+	    contact_resolve(t, erc, eid, prc, pid, id, &c, &isnew) < 0) {
+		claim_free(&cl);
+		return t->err;
+	}
+	/*
+	 * Only the session that made a contact fills the fields it lacks;
+	 * anyone else naming it gets an unverified link, and the contact
+	 * stays as it is. An email or phone another contact holds stays
+	 * there.
+	 */
+	own = isnew || (cl.own[0] != '\0' && strcmp(cl.own, c.id) == 0);
+	changed = isnew;
+	if (own && name[0] != '\0' && c.name[0] == '\0' &&
+	    set_field(t, &c.name, name) == 0)
+		changed = 1;
+	if (own && email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
+	    set_field(t, &c.email, email) == 0) {
+		id_index_put(t, t->st->contact_email, email, id,
+		    "put contact email");
+		changed = 1;
+	}
+	if (own && phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
+	    set_field(t, &c.phone, phone) == 0) {
+		id_index_put(t, t->st->contact_phone, phone, id,
+		    "put contact phone");
+		changed = 1;
+	}
+	if (changed) {
+		if (!isnew && t->st->now() > c.updated_at)
+			c.updated_at = t->st->now();
+		contact_save(t, id, &c);
+	}
+	if (isnew)
+		strlcpy(cl.own, c.id, sizeof(cl.own));
+	cl.unverified = !own;
+	if (claim_note(t, &cl, name, email, phone) == 0)
+		claim_save(t, token_hash, &cl);
+	/* The session, and its conversation if it has one, point at it. */
+	if (strcmp(s.contact_id, c.id) != 0) {
+		strlcpy(s.contact_id, c.id, sizeof(s.contact_id));
+		wsess_save(t, token_hash, &s, s.expires_at);
+	}
+	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
+		conv_link(t, cid, c.id, &cl);
+	claim_free(&cl);
+	if (t->err) {
+		st_contact_free(&c);
+		return t->err;
+	}
+	*result = ST_WS_OK;
+	*out = c;
+	return 0;
+}
+
+static int
+page_contact(struct store_txn *t, const uint8_t *id, void *c)
+{
+	return contact_load(t, id, c);
+}
+
+int
+store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_contacts *out)
+{
+	struct index_page pg;
+	struct store_contacts l;
+
+	index_page(t, t->st->contact_created, t->st->contacts, "contact",
+	    limit, cursor, sizeof(*l.contacts), page_contact, &pg);
+	memset(&l, 0, sizeof(l));
+	l.total = pg.total;
+	l.n = pg.n;
+	l.contacts = pg.items;
+	if (t->err) {
+		store_contacts_free(&l);
+		return t->err;
+	}
+	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
+	*out = l;
+	return 0;
+}
+
+/* A conversation of a contact and how it came to it. */
+struct conv_link {
+	struct st_conv conv;
+	struct store_clink link;
+};
+
+static int
+conv_newer(const void *a, const void *b)
+{
+	const struct st_conv *x = &((const struct conv_link *)a)->conv;
+	const struct st_conv *y = &((const struct conv_link *)b)->conv;
+
+	if (x->updated_at != y->updated_at)
+		return x->updated_at < y->updated_at ? 1 : -1;
+	return strcmp(y->id, x->id);
+}
+
+/* A contact_convs value into l: 0, or -1 with t failed. */
+static int
+link_decode(struct store_txn *t, const MDB_val *v, struct store_clink *l)
+{
+	struct pdec d;
+
+	memset(l, 0, sizeof(*l));
+	if (rec_open(t, v, &d, "contact conversation") < 0)
+		return -1;
+	if (d.len - d.off == 0)		/* verified: the version byte alone */
+		return 0;
+	l->unverified = pdec_u8(&d) != 0;
+	l->name = pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX);
+	l->email = pdec_strdup(&d, ST_EMAIL_MAX);
+	l->phone = pdec_strdup(&d, ST_PHONE_MAX);
+	if (pdec_done(&d) < 0) {
+		store_clink_free(l);
+		rec_corrupt(t, "contact conversation");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The conversations linked to contact id, with their links, into *out
+ * (*n of them; at most CONTACT_CONVS_READ are read). 0, or -1 with t
+ * failed.
+ */
+static int
+contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
+    struct conv_link **out, size_t *n)
+{
+	struct conv_link *cl = NULL, *ncl;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc, lrc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	k.mv_size = ID_LEN;
+	k.mv_data = (void *)id;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !t->err && k.mv_size == CC_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((ncl = reallocarray(cl, cap, sizeof(*cl))) == NULL) {
+				store_fail(t, PROTO_E_INTERNAL, "out of memory");
+				break;
+			}
+			cl = ncl;
+		}
+		memset(&cl[*n], 0, sizeof(cl[*n]));
+		if (link_decode(t, &v, &cl[*n].link) < 0)
+			break;
+		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + ID_LEN,
+		    &cl[*n].conv)) == 1) {
+			log_warnx("contact index names a missing "
+			    "conversation");
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		}
+		if (lrc != 0) {
+			store_clink_free(&cl[*n].link);
+			break;
+		}
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk contact conversations");
+	*out = cl;
+	return t->err ? -1 : 0;
+}
+
+int
+store_contact_get(struct store_txn *t, const char *contact_id,
+    struct store_contact_full *out)
+{
+	struct store_contact_full f;
+	struct conv_link *cl;
+	uint8_t id[ID_LEN];
+	size_t n, i;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(contact_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "contact id must be 32 lowercase hex digits");
+	proto_hex_decode(contact_id, id, ID_LEN);
+	memset(&f, 0, sizeof(f));
+	if ((rc = contact_load(t, id, &f.contact)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such contact");
+	if (rc < 0)
+		return t->err;
+	/*
+	 * A contact has a conversation per session that named it: few. They
+	 * are read through the contact's index and sorted here by activity.
+	 */
+	rc = contact_convs(t, id, &cl, &n);
+	if (rc == 0 && n > 1)
+		qsort(cl, n, sizeof(*cl), conv_newer);
+	if (rc == 0 && n > 0 &&
+	    ((f.convs = calloc(n, sizeof(*f.convs))) == NULL ||
+	    (f.links = calloc(n, sizeof(*f.links))) == NULL))
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (!t->err && f.n < ST_LIST_MAX) {
+			f.convs[f.n] = cl[i].conv;
+			f.links[f.n++] = cl[i].link;
+			continue;
+		}
+		st_conv_free(&cl[i].conv);
+		store_clink_free(&cl[i].link);
+	}
+	free(cl);
+	if (t->err) {
+		store_contact_full_free(&f);
+		return t->err;
+	}
+	*out = f;
+	return 0;
+}
+
+/*
+ * A conversation just made for a session with a contact: its link says
+ * what the session's claim says (conv_open_contact made it verified).
+ */
+void
+claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, const struct st_conv *conv)
+{
+	uint8_t key[CC_KEY_LEN];
+	struct claim cl;
+
+	if (s->contact_id[0] == '\0' || claim_load(t, hash, &cl) != 0)
+		return;
+	if (cl.unverified &&
+	    proto_hex_decode(s->contact_id, key, ID_LEN) == 0 &&
+	    proto_hex_decode(conv->id, key + ID_LEN, ID_LEN) == 0)
+		link_put(t, key, &cl);
+	claim_free(&cl);
+}
+
+void
+store_contacts_free(struct store_contacts *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		st_contact_free(&l->contacts[i]);
+	free(l->contacts);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+store_contact_full_free(struct store_contact_full *f)
+{
+	uint32_t i;
+
+	st_contact_free(&f->contact);
+	for (i = 0; i < f->n; i++) {
+		st_conv_free(&f->convs[i]);
+		store_clink_free(&f->links[i]);
+	}
+	free(f->convs);
+	free(f->links);
+	memset(f, 0, sizeof(*f));
+}
+
+void
+store_clink_free(struct store_clink *l)
+{
+	free(l->name);
+	free(l->email);
+	free(l->phone);
+	memset(l, 0, sizeof(*l));
+}

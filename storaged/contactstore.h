@@ -1,0 +1,64 @@
+/*
+ * Contacts in LMDB (issue 5, contactstore.c): the store operations
+ * behind ST_CONTACT_SUBMIT, ST_CONTACT_LIST and ST_CONTACT_GET. Same
+ * rules as store.h: each operation does nothing when t->err is set and
+ * returns t->err; results are filled only on success.
+ */
+#ifndef PARLEY_CONTACTSTORE_H
+#define PARLEY_CONTACTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "widgetmsg.h"
+
+struct store_contacts {
+	uint64_t total;
+	uint32_t n;
+	struct st_contact *contacts;	/* n, newest first */
+	char next_cursor[ST_CURSOR_MAX + 1];
+};
+
+/* How a conversation came to its contact (a contact_convs entry). */
+struct store_clink {
+	int unverified;		/* a visitor named a contact it did not make */
+	char *name, *email, *phone;	/* what it submitted; NULL verified */
+};
+
+struct store_contact_full {
+	struct st_contact contact;
+	uint32_t n;
+	struct st_conv *convs;		/* n, newest activity first */
+	struct store_clink *links;	/* n, convs[i]'s link */
+};
+
+/*
+ * NULL when the contact fields are acceptable (at least one given, email
+ * and phone valid, name at most ST_CONTACT_NAME_MAX characters), else
+ * "field: what is wrong".
+ */
+const char *store_contact_invalid(const char *name, const char *email,
+    const char *phone);
+/*
+ * *result ST_WS_OK (out set: the contact as stored), NO_WIDGET,
+ * NO_SESSION or TOO_MANY (the session's ST_CONTACT_SUBMITS_MAX are used:
+ * nothing written). A contact the session did not make is never changed:
+ * the session and its conversation are linked to it unverified, with what
+ * was submitted kept on the link. A token_hash that names no session
+ * makes one (a new visitor's first contact submission).
+ */
+int store_contact_submit(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
+    const char *email, const char *phone, int *result,
+    struct st_contact *out);
+int store_contact_list(struct store_txn *, uint32_t limit,
+    const char *cursor, struct store_contacts *out);
+int store_contact_get(struct store_txn *, const char *contact_id,
+    struct store_contact_full *out);
+
+void store_contacts_free(struct store_contacts *);
+void store_contact_full_free(struct store_contact_full *);
+void store_clink_free(struct store_clink *);
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * The conversation queries (see STORAGE.md): the per-widget activity
+ * index and counts they walk, kept as conversations are made, moved and
+ * deleted; the list of every conversation, the query by widget with its
+ * search, and the retention purge:
+ *
+ *	widget_activity  widget NUL u64 updated_at | id[16] -> (nothing)
+ *	widget_counts    widget -> u64 conversations
+ *
+ * The per-widget index is the only by-activity index: a filtered list
+ * walks one widget's keys, the full list merges every widget's
+ * (merge_walk() in index.c), with the same cursors. A widget is 1 to 64
+ * bytes of UTF-8 and holds no NUL, so NUL ends it in a key. The global
+ * `activity` index of older data directories is emptied at open.
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dashmsg.h"
+#include "log.h"
+#include "storeint.h"
+
+#define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
+#define COUNT_REC_LEN	(1 + 8)
+/*
+ * A search also ends after the conversation that takes it past this many
+ * bytes of message records: storaged serves everyone from one loop, and
+ * 2000 long conversations could otherwise hold it for seconds.
+ */
+#define SEARCH_BYTES	(32u * 1024 * 1024)
+
+/* --------------------------------------------------------- per-widget index */
+
+static size_t
+wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	size_t n = strlen(widget);
+
+	memcpy(k, widget, n);
+	k[n] = '\0';
+	proto_put_be64(k + n + 1, at);
+	memcpy(k + n + 1 + 8, id, ID_LEN);
+	return n + 1 + ACT_KEY_LEN;
+}
+
+static void
+widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_put(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
+	    &rec_version, 1, "put widget activity");
+}
+
+static void
+widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_del(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
+	    "delete widget activity");
+}
+
+/* A widget's conversations: 0 with *n set (0 when none), or -1. */
+static int
+widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
+{
+	MDB_val v;
+	int rc;
+
+	*n = 0;
+	if ((rc = db_get(t, t->st->widget_counts, widget, strlen(widget), &v,
+	    "get widget count")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size != COUNT_REC_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("widget count: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
+	}
+	*n = proto_get_be64((uint8_t *)v.mv_data + 1);
+	return 0;
+}
+
+/* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
+static void
+widget_count_add(struct store_txn *t, const char *widget, int delta)
+{
+	uint8_t rec[COUNT_REC_LEN];
+	uint64_t n;
+
+	if (widget_count_get(t, widget, &n) < 0)
+		return;
+	if (delta < 0 && n < (uint64_t)-delta) {
+		log_warnx("widget count of \"%s\" would go below 0", widget);
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return;
+	}
+	if (delta < 0)
+		n -= (uint64_t)-delta;
+	else
+		n += (uint64_t)delta;
+	if (n == 0) {
+		db_del(t, t->st->widget_counts, widget, strlen(widget),
+		    "delete widget count");
+		return;
+	}
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, n);
+	db_put(t, t->st->widget_counts, widget, strlen(widget), rec,
+	    sizeof(rec), "put widget count");
+}
+
+/*
+ * A data directory made before the per-widget index has conversations
+ * and no index: build it, and the counts, from convs.
+ */
+static int
+widget_index_build(struct store_txn *t)
+{
+	uint8_t id[ID_LEN];
+	struct st_conv c;
+	MDB_stat wa, cv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_stat(t->txn, t->st->widget_activity, &wa)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->convs, &cv)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (wa.ms_entries != 0 || cv.ms_entries == 0)
+		return 0;
+	/* Counts without their index are left from nothing we wrote: redo. */
+	if ((rc = db_drop(t, t->st->widget_counts)) != 0)
+		return txn_lmdb(t, rc, "empty widget counts");
+	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size != ID_LEN) {
+			log_warnx("conversation key of %zu bytes", k.mv_size);
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(id, k.mv_data, ID_LEN);
+		if (conv_load(t, id, &c) != 0)
+			break;
+		widget_index_put(t, c.widget, c.updated_at, id);
+		widget_count_add(t, c.widget, 1);
+		st_conv_free(&c);
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk conversations");
+	if (t->err == 0)
+		log_info("built the per-widget conversation index from %zu "
+		    "conversations", n);
+	return t->err;
+}
+
+/*
+ * The per-widget index, built when missing; then the retired global
+ * index, which older storageds kept, is emptied: its pages go back to
+ * the free list, and nothing reads it.
+ */
+static int
+convquery_init(struct store_txn *t)
+{
+	MDB_stat ms;
+	int rc;
+
+	if (widget_index_build(t) != 0)
+		return t->err;
+	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((rc = db_drop(t, t->st->activity)) != 0)
+		return txn_lmdb(t, rc, "empty activity");
+	log_info("emptied the retired activity index (%zu entries)",
+	    (size_t)ms.ms_entries);
+	return 0;
+}
+
+static void
+index_conv_made(struct store_txn *t, const char *widget, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	widget_index_put(t, widget, at, id);
+	widget_count_add(t, widget, 1);
+}
+
+static void
+index_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
+    uint64_t to, const uint8_t id[ID_LEN])
+{
+	widget_index_del(t, widget, from, id);
+	widget_index_put(t, widget, to, id);
+}
+
+static void
+index_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	widget_index_del(t, c->widget, c->updated_at, id);
+	widget_count_add(t, c->widget, -1);
+}
+
+const struct store_module convquery_module = {
+	.name = "conversation index",
+	.init = convquery_init,
+	.conv_made = index_conv_made,
+	.conv_moved = index_conv_moved,
+	.conv_deleted = index_conv_deleted,
+};
+
+/* ---------------------------------------------------------------- search */
+
+/*
+ * Horspool's search over ASCII-lowercased bytes: a long message costs a
+ * fraction of its length, and nothing is copied or allocated.
+ */
+struct search {
+	uint8_t q[ST_SEARCH_MAX];	/* lowercased */
+	size_t qlen;			/* 1..ST_SEARCH_MAX */
+	uint8_t skip[256];
+	MDB_cursor *msgs;		/* reused for every conversation */
+	size_t read;			/* bytes of messages looked at */
+	int halt;			/* SEARCH_BYTES reached */
+};
+
+static inline uint8_t
+lc(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static void
+search_init(struct search *s, const char *q)
+{
+	size_t i;
+
+	s->qlen = strlen(q);
+	for (i = 0; i < s->qlen; i++)
+		s->q[i] = lc((uint8_t)q[i]);
+	memset(s->skip, (int)s->qlen, sizeof(s->skip));
+	for (i = 0; i + 1 < s->qlen; i++)
+		s->skip[s->q[i]] = (uint8_t)(s->qlen - 1 - i);
+}
+
+static int
+search_in(const struct search *s, const uint8_t *h, size_t n)
+{
+	size_t i, j, m = s->qlen;
+
+	if (n < m)
+		return 0;
+	for (i = 0; i <= n - m; i += s->skip[lc(h[i + m - 1])]) {
+		for (j = m; j > 0 && lc(h[i + j - 1]) == s->q[j - 1]; j--)
+			;
+		if (j == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The conversation's contact's name, email or phone: 1, 0, or -1. */
+static int
+search_contact(struct store_txn *t, const struct search *s,
+    const struct st_conv *c)
+{
+	uint8_t id[ID_LEN];
+	const uint8_t *f[3];
+	size_t len[3], i;
+	struct pdec d;
+	int rc;
+
+	if (c->contact_id[0] == '\0' || proto_hex_decode(c->contact_id, id,
+	    ID_LEN) < 0)
+		return 0;
+	/* A contact that is gone leaves nothing to match. */
+	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
+	    "contact")) != 0)
+		return rc < 0 ? -1 : 0;
+	/* penc_contact: str id, str name, str email, str phone, ... */
+	pdec_bytes(&d, &len[0]);
+	for (i = 0; i < 3; i++)
+		f[i] = pdec_bytes(&d, &len[i]);
+	if (d.err) {
+		rec_corrupt(t, "contact");
+		return -1;
+	}
+	for (i = 0; i < 3; i++)
+		if (f[i] != NULL && search_in(s, f[i], len[i]))
+			return 1;
+	return 0;
+}
+
+/* Any message's content, read where LMDB keeps it: 1, 0, or -1. */
+static int
+search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	const uint8_t *content;
+	struct pdec d;
+	MDB_val k, v;
+	size_t len;
+	int rc, i;
+
+	msg_key(probe, id, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(s->msgs, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		s->read += v.mv_size;
+		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION,
+		    "message") < 0)
+			return -1;
+		/* penc_msg: four str, u64, u32, u32, then str content. */
+		for (i = 0; i < 4; i++)
+			pdec_bytes(&d, &len);
+		pdec_u64(&d);
+		pdec_u32(&d);
+		pdec_u32(&d);
+		content = pdec_bytes(&d, &len);
+		if (d.err) {
+			rec_corrupt(t, "message");
+			return -1;
+		}
+		if (content != NULL && search_in(s, content, len))
+			return 1;
+		rc = mdb_cursor_get(s->msgs, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "search messages");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- query */
+
+/* The filter names a widget as widgets are named: [A-Za-z0-9_-]{1,64}. */
+static int
+widget_filter_valid(const char *w)
+{
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if (!((w[i] >= 'a' && w[i] <= 'z') ||
+		    (w[i] >= 'A' && w[i] <= 'Z') ||
+		    (w[i] >= '0' && w[i] <= '9') || w[i] == '_' ||
+		    w[i] == '-'))
+			return 0;
+	return i >= 1 && i <= ST_WIDGET_MAX;
+}
+
+/* index_walk()'s take: the conversation when it matches the search. */
+static int
+take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
+{
+	struct search *s = arg;
+	struct st_conv *c = item;
+	int rc;
+
+	if ((rc = conv_load(t, id, c)) != 0)
+		return rc;
+	if (s == NULL)
+		return 0;
+	if (search_in(s, (const uint8_t *)c->session, strlen(c->session)))
+		return 0;
+	if ((rc = search_contact(t, s, c)) == 0)
+		rc = search_msgs(t, s, id);
+	/* Looked at whole, so the cursor may name it either way. */
+	if (s->read >= SEARCH_BYTES)
+		s->halt = 1;
+	if (rc == 1)
+		return 0;
+	st_conv_free(c);
+	return rc < 0 ? -1 : 2;
+}
+
+/* Every conversation: ST_CONV_QUERY's walk, without widget or search. */
+int
+store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
+	return store_conv_query(t, limit, cursor, "", "", out);
+}
+
+int
+store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
+    const char *widget, const char *q, struct store_list *out)
+{
+	uint8_t prefix[INDEX_PREFIX_MAX];
+	struct index_walk w;
+	struct index_page pg;
+	struct search *s = NULL;
+	struct store_list l;
+	MDB_stat ms;
+	size_t qlen = strlen(q);
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (widget[0] != '\0' && !widget_filter_valid(widget))
+		return store_fail(t, PROTO_E_INVALID,
+		    "widget must be 1 to 64 of A-Z a-z 0-9 _ -");
+	if (qlen > ST_SEARCH_MAX || !proto_utf8_valid(q, qlen))
+		return store_fail(t, PROTO_E_INVALID,
+		    "q must be 1 to 200 bytes of UTF-8");
+
+	memset(&l, 0, sizeof(l));
+	memset(&w, 0, sizeof(w));
+	if (widget[0] != '\0') {
+		w.plen = strlen(widget) + 1;
+		memcpy(prefix, widget, w.plen);	/* with its NUL */
+		w.prefix = prefix;
+		if (widget_count_get(t, widget, &l.total) < 0)
+			return t->err;
+	} else {
+		if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
+			return txn_lmdb(t, rc, "conversations");
+		l.total = ms.ms_entries;
+	}
+	if (qlen > 0) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "out of memory");
+		search_init(s, q);
+		if ((rc = mdb_cursor_open(t->txn, t->st->msgs,
+		    &s->msgs)) != 0) {
+			free(s);
+			return txn_lmdb(t, rc, "cursor");
+		}
+		w.scan = ST_SEARCH_SCAN;
+		w.halt = &s->halt;
+	}
+	w.limit = limit;
+	w.size = sizeof(*l.convs);
+	w.take = take_conv;
+	w.arg = s;
+	if (widget[0] != '\0')
+		index_walk(t, t->st->widget_activity, "widget activity",
+		    cursor, &w, &pg);
+	else
+		merge_walk(t, cursor, &w, &pg);
+	if (s != NULL) {
+		mdb_cursor_close(s->msgs);
+		free(s);
+	}
+	l.n = pg.n;
+	l.convs = pg.items;
+	if (t->err) {
+		store_list_free(&l);
+		return t->err;
+	}
+	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
+	*out = l;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- retention */
+
+/*
+ * Each widget's index keys run oldest first: take its old ones, then seek
+ * past the widget (its name and 0x01 sorts after every key of it).
+ */
+int
+store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
+    uint32_t *n, int *more)
+{
+	uint8_t (*ids)[ID_LEN] = NULL, probe[ST_WIDGET_MAX + 1];
+	char hex[ST_ID_HEX + 1];
+	const uint8_t *p, *nul;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t found = 0, i, wlen;
+	int rc;
+
+	*n = 0;
+	*more = 0;
+	if (t->err)
+		return t->err;
+	if (max < 1 || max > ST_PURGE_MAX)
+		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 1000");
+	if (!dry_run && (ids = calloc(max + 1, ID_LEN)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity, &cur)) != 0) {
+		free(ids);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && (dry_run || found <= max)) {
+		p = k.mv_data;
+		nul = memchr(p, '\0', k.mv_size);
+		if (nul == NULL || (wlen = (size_t)(nul - p)) > ST_WIDGET_MAX ||
+		    k.mv_size != wlen + 1 + ACT_KEY_LEN) {
+			rec_corrupt(t, "widget activity key");
+			break;
+		}
+		if (proto_get_be64(p + wlen + 1) < cutoff) {
+			if (!dry_run)
+				memcpy(ids[found], p + wlen + 1 + 8, ID_LEN);
+			found++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		memcpy(probe, p, wlen);
+		probe[wlen] = 0x01;
+		k.mv_data = probe;
+		k.mv_size = wlen + 1;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk widget activity");
+	if (!t->err && dry_run)
+		*n = found > UINT32_MAX ? UINT32_MAX : (uint32_t)found;
+	if (!t->err && !dry_run) {
+		*more = found > max;
+		if (found > max)
+			found = max;
+		for (i = 0; i < found && !t->err; i++) {
+			proto_hex_encode(ids[i], ID_LEN, hex);
+			store_conv_delete(t, hex);
+		}
+		if (!t->err)
+			*n = (uint32_t)found;
+		else
+			*more = 0;
+	}
+	free(ids);
+	return t->err;
+}

@@ -1,0 +1,321 @@
+/*
+ * The record steps every entity with an id and a creation order takes
+ * (records.h): widgets (widgetstore.c) and agents (agentstore.c) are
+ * descriptors of these, each with hooks for what is its own. A record
+ * is its version byte and its codec's encoding under its id; its order
+ * index holds u64 created_at | id (see STORAGE.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "random.h"
+#include "records.h"
+#include "storeint.h"
+
+static MDB_dbi
+dbi(const struct store_txn *t, size_t off)
+{
+	return *(const MDB_dbi *)((const char *)t->st + off);
+}
+
+static char *
+rec_id(const struct store_entity *e, const void *rec)
+{
+	return (char *)rec + e->id;
+}
+
+static uint64_t *
+rec_time(const void *rec, size_t off)
+{
+	return (uint64_t *)((char *)rec + off);
+}
+
+static size_t
+order_key(const struct store_entity *e, const void *rec,
+    uint8_t k[ENTITY_ORDER_KEY_MAX])
+{
+	const char *id = rec_id(e, rec);
+	size_t n = strlen(id);
+
+	/* The first record leads the list whatever its clock said. */
+	proto_put_be64(k, e->first != NULL && strcmp(id, e->first) == 0 ? 0 :
+	    *rec_time(rec, e->created_at));
+	memcpy(k + 8, id, n);
+	return 8 + n;
+}
+
+/* A stored record into rec (zeroed): 0, or -1 logged, t failed. */
+static int
+entity_decode(struct store_txn *t, const struct store_entity *e,
+    const MDB_val *v, void *rec)
+{
+	struct pdec d;
+	uint8_t *buf = NULL;
+	int ver, rc = 0;
+
+	if ((ver = rec_open_ver(t, v, &d, e->version, e->what)) < 0)
+		return -1;
+	/* An older record reads as the newest with the fields it lacks zero. */
+	if (ver < e->version && (buf = rec_pad(t, &d, e->pad[ver - 1])) == NULL)
+		return -1;
+	if (e->codec->dec(&d, rec) < 0 || pdec_done(&d) < 0) {
+		e->codec->free(rec);
+		rc = -1;
+	}
+	free(buf);
+	if (rc < 0)
+		rec_corrupt(t, e->what);
+	return rc;
+}
+
+int
+entity_load(struct store_txn *t, const struct store_entity *e,
+    const char *id, void *rec)
+{
+	MDB_val v;
+	int rc;
+
+	memset(rec, 0, e->codec->size);
+	if (e->id_valid != NULL && !e->id_valid(id))
+		return t->err ? -1 : 1;
+	if ((rc = db_get(t, dbi(t, e->dbi), id, strlen(id), &v,
+	    e->what)) != 0)
+		return rc;
+	return entity_decode(t, e, &v, rec);
+}
+
+int
+entity_must(struct store_txn *t, const struct store_entity *e,
+    const char *ref, void *rec)
+{
+	int rc;
+
+	rc = e->find != NULL ? e->find(t, ref, rec) :
+	    entity_load(t, e, ref, rec);
+	if (rc == 1)
+		store_fail(t, PROTO_E_NOT_FOUND, e->none);
+	return rc == 0 ? 0 : -1;
+}
+
+void
+entity_save(struct store_txn *t, const struct store_entity *e,
+    const void *rec)
+{
+	const char *id = rec_id(e, rec);
+	struct penc enc;
+
+	if (t->err)
+		return;
+	penc_init(&enc);
+	penc_u8(&enc, e->version);
+	e->codec->enc(&enc, rec);
+	rec_put(t, dbi(t, e->dbi), id, strlen(id), &enc, e->what);
+	penc_free(&enc);
+}
+
+void
+entity_touch(struct store_txn *t, const struct store_entity *e, void *rec)
+{
+	uint64_t now = t->st->now();
+
+	if (now > *rec_time(rec, e->updated_at))
+		*rec_time(rec, e->updated_at) = now;
+}
+
+void
+entity_add(struct store_txn *t, const struct store_entity *e, void *rec)
+{
+	uint8_t k[ENTITY_ORDER_KEY_MAX];
+
+	*rec_time(rec, e->created_at) = *rec_time(rec, e->updated_at) =
+	    t->st->now();
+	if (e->index_put != NULL && e->index_put(t, rec) < 0)
+		return;
+	entity_save(t, e, rec);
+	db_put(t, dbi(t, e->order), k, order_key(e, rec, k), &rec_version, 1,
+	    e->order_what);
+}
+
+/* Room for one more record: 0, or -1 with t failed. */
+static int
+entity_room(struct store_txn *t, const struct store_entity *e)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, dbi(t, e->dbi), &ms)) != 0) {
+		txn_lmdb(t, rc, e->what);
+		return -1;
+	}
+	if (ms.ms_entries >= e->max) {
+		store_fail(t, PROTO_E_INVALID, e->too_many);
+		return -1;
+	}
+	return 0;
+}
+
+/* 128 random bits as hex, an id that e->fresh does not hold. */
+static void
+entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
+{
+	char *id = rec_id(e, rec);
+	uint8_t r[ID_LEN];
+	MDB_val v;
+
+	do {
+		proto_random(r, sizeof(r));
+		proto_hex_encode(r, sizeof(r), id);
+	} while (db_get(t, dbi(t, e->fresh), id, ST_ID_HEX, &v,
+	    e->what) == 0);
+}
+
+/*
+ * The end of a step that made rec (malloc'd, with room for two records
+ * when req is set): out is rec when all went well, else rec is freed.
+ */
+static int
+entity_out(struct store_txn *t, const struct store_entity *e, void *rec,
+    void *req, void *out)
+{
+	if (req != NULL)
+		e->codec->free(req);
+	if (t->err)
+		e->codec->free(rec);
+	else
+		memcpy(out, rec, e->codec->size);
+	free(rec);
+	return t->err;
+}
+
+int
+entity_create(struct store_txn *t, const struct store_entity *e,
+    const void *in, void *out)
+{
+	const char *bad;
+	void *rec;
+
+	if (t->err)
+		return t->err;
+	if ((bad = e->invalid(in)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if (e->admit != NULL && e->admit(t, in, UINT32_MAX) != 0)
+		return t->err;
+	if (entity_room(t, e) < 0)
+		return t->err;
+	if ((rec = calloc(1, e->codec->size)) == NULL || e->copy(rec, in) < 0) {
+		free(rec);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	if (e->prepare != NULL)
+		e->prepare(rec);
+	entity_new_id(t, e, rec);
+	entity_add(t, e, rec);
+	return entity_out(t, e, rec, NULL, out);
+}
+
+int
+entity_update(struct store_txn *t, const struct store_entity *e,
+    const char *ref, uint32_t mask, const void *in, void *out, void *arg)
+{
+	const char *bad;
+	void *cur, *req;
+
+	if (t->err)
+		return t->err;
+	if (mask & ~e->mask_all)
+		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
+	/* Both zeroed, so either may be freed at any step. */
+	if ((cur = calloc(2, e->codec->size)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	req = (char *)cur + e->codec->size;
+	if (entity_must(t, e, ref, cur) < 0)
+		goto out;
+	if (e->copy(req, in) < 0) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (e->merge(t, cur, req, mask, arg) < 0)
+		goto out;
+	if (e->prepare != NULL)
+		e->prepare(cur);
+	if ((bad = e->invalid(cur)) != NULL) {
+		store_fail(t, PROTO_E_INVALID, bad);
+		goto out;
+	}
+	if (e->admit != NULL && e->admit(t, cur, mask) != 0)
+		goto out;
+	entity_touch(t, e, cur);
+	entity_save(t, e, cur);
+out:
+	return entity_out(t, e, cur, req, out);
+}
+
+int
+entity_get(struct store_txn *t, const struct store_entity *e,
+    const char *ref, void *out)
+{
+	if (t->err)
+		return t->err;
+	entity_must(t, e, ref, out);
+	return t->err;
+}
+
+static int
+entity_load_item(struct store_txn *t, const char *id, void *item,
+    const void *arg)
+{
+	return entity_load(t, arg, id, item);
+}
+
+int
+entity_list(struct store_txn *t, const struct store_entity *e, void **out,
+    uint32_t *n)
+{
+	struct order_list o = {
+		.index = dbi(t, e->order),
+		.what = e->what,
+		.idmin = e->idmin,
+		.idmax = e->idmax,
+		.max = e->max,
+		.size = e->codec->size,
+		.load = entity_load_item,
+		.arg = e,
+	};
+	void *items;
+	uint32_t cnt;
+
+	if (t->err)
+		return t->err;
+	if ((items = calloc(e->max, e->codec->size)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (order_list(t, &o, items, &cnt) != 0) {
+		entity_free_all(e, items, cnt);
+		return t->err;
+	}
+	*out = items;
+	*n = cnt;
+	return 0;
+}
+
+void
+entity_remove(struct store_txn *t, const struct store_entity *e,
+    const void *rec)
+{
+	const char *id = rec_id(e, rec);
+	uint8_t k[ENTITY_ORDER_KEY_MAX];
+
+	if (e->index_del != NULL)
+		e->index_del(t, rec);
+	db_del(t, dbi(t, e->order), k, order_key(e, rec, k), e->order_what);
+	db_del(t, dbi(t, e->dbi), id, strlen(id), e->what);
+}
+
+void
+entity_free_all(const struct store_entity *e, void *items, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; items != NULL && i < n; i++)
+		e->codec->free((char *)items + (size_t)i * e->codec->size);
+	free(items);
+}

@@ -1,0 +1,125 @@
+/*
+ * The shape the stored entities with an id and a creation order share
+ * (widgets, agents), written once in records.c: a record under its id,
+ * an order index of u64 created_at | id, and the steps of their requests
+ * (load, save, create, update, get, list, delete). An entity is a
+ * descriptor: where its records live, its codec, its checks, and hooks
+ * for what is its own. Errors as store.h: each step does nothing when
+ * t->err is set; results are filled only on success.
+ */
+#ifndef PARLEY_RECORDS_H
+#define PARLEY_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msgcodec.h"
+#include "storeint.h"
+
+/* A merge's step: a field of cur and of req change places. */
+#define SWAP(a, b) do {				\
+	__typeof__(a) tmp_ = (a);		\
+	(a) = (b);				\
+	(b) = tmp_;				\
+} while (0)
+
+/*
+ * A descriptor's members of record struct T, which names its key id and
+ * its times created_at and updated_at.
+ */
+#define ENTITY_MEMBERS(T)						\
+	.id = offsetof(T, id),						\
+	.created_at = offsetof(T, created_at),				\
+	.updated_at = offsetof(T, updated_at)
+
+/*
+ * NAME_copy and NAME_invalid: a record's copy and check (COPY, INVALID
+ * of T) as a descriptor's copy and invalid.
+ */
+#define ENTITY_CHECKS(NAME, T, COPY, INVALID)				\
+	static int NAME##_copy(void *dst, const void *src)		\
+	{ return COPY((T *)dst, (const T *)src); }			\
+	static const char *NAME##_invalid(const void *r)		\
+	{ return INVALID((const T *)r); }
+
+/* Longest order key: u64 created_at, then an id of at most idmax bytes. */
+#define ENTITY_ORDER_KEY_MAX	(8 + ST_WIDGET_MAX)
+
+struct store_entity {
+	const char *what;		/* "widget": the logs */
+	const char *order_what;		/* "widget order" */
+	const char *none;		/* "no such widget" */
+	const char *too_many;		/* "widgets: at most 1000" */
+	/* Its databases, as offsetof(struct store, ...). */
+	size_t dbi;			/* id -> version byte, record */
+	size_t order;			/* u64 created_at | id -> () */
+	size_t fresh;			/* a new id is absent from it */
+	uint8_t version;		/* of the records it writes */
+	const size_t *pad;		/* pad[v - 1]: what v lacks */
+	const struct playout *codec;	/* enc, dec, free, size */
+	/* Its members, as offsetof(record struct, ...). */
+	size_t id;			/* char[]: the key */
+	size_t created_at, updated_at;	/* uint64_t */
+	/* Bytes of an id (idmax at most ST_WIDGET_MAX), and records at most. */
+	size_t idmin, idmax;
+	uint32_t max;
+	uint32_t mask_all;		/* fields an update may name */
+	const char *first;		/* the id listed first, or NULL */
+	/* NULL: any id; else an id it refuses is absent. */
+	int (*id_valid)(const char *);
+	/* -1 out of memory (dst freed); NULL or why not. */
+	int (*copy)(void *dst, const void *src);
+	const char *(*invalid)(const void *);
+	/* The hooks, each may be NULL. */
+	/* Before a record is checked: its own normal form. */
+	void (*prepare)(void *);
+	/* The records it names exist (those mask touches): 0, or t failed. */
+	int (*admit)(struct store_txn *, const void *, uint32_t mask);
+	/*
+	 * An update's masked fields of req into cur (req frees what they
+	 * replaced); arg is the caller's. Required. 0, or -1 with t failed.
+	 */
+	int (*merge)(struct store_txn *, void *cur, void *req, uint32_t mask,
+	    void *arg);
+	/* A request's reference, when it is not the id: 0, 1 absent, -1. */
+	int (*find)(struct store_txn *, const char *ref, void *);
+	/* Its own indexes (a new record's): 0, or -1 with t failed. */
+	int (*index_put)(struct store_txn *, void *);
+	void (*index_del)(struct store_txn *, const void *);
+};
+
+/* By id: 0 loaded, 1 absent, -1 error; rec is zeroed unless loaded. */
+int entity_load(struct store_txn *, const struct store_entity *,
+    const char *id, void *rec);
+/* By a request's reference: 0 loaded, or -1 with t failed (e->none). */
+int entity_must(struct store_txn *, const struct store_entity *,
+    const char *ref, void *rec);
+/* Writes rec under its id. */
+void entity_save(struct store_txn *, const struct store_entity *,
+    const void *rec);
+/* rec's updated_at moves to now (never back). */
+void entity_touch(struct store_txn *, const struct store_entity *, void *rec);
+/* A record with its id set: its times, its indexes, the record, its order. */
+void entity_add(struct store_txn *, const struct store_entity *, void *rec);
+/*
+ * A request's create: in checked, the count below e->max, a copy of in
+ * given a fresh id (128 random bits) and added. out: as stored.
+ */
+int entity_create(struct store_txn *, const struct store_entity *,
+    const void *in, void *out);
+/* A request's update: the masked fields merged, checked as a whole, saved. */
+int entity_update(struct store_txn *, const struct store_entity *,
+    const char *ref, uint32_t mask, const void *in, void *out, void *arg);
+/* A request's get. */
+int entity_get(struct store_txn *, const struct store_entity *,
+    const char *ref, void *out);
+/* Every record, oldest first: *out (n of them), for entity_free_all. */
+int entity_list(struct store_txn *, const struct store_entity *, void **out,
+    uint32_t *n);
+/* The record rec names, its order entry and its indexes. */
+void entity_remove(struct store_txn *, const struct store_entity *,
+    const void *rec);
+/* n records of items, then items. */
+void entity_free_all(const struct store_entity *, void *items, uint32_t n);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * Visitor sessions in LMDB (issue 5, wsess.c): the store operations
+ * behind ST_WS_OPEN, ST_WS_BEGIN and ST_WS_CONV, and their upkeep. Same
+ * rules as store.h: each operation does nothing when t->err is set and
+ * returns t->err; results are filled only on success.
+ *
+ * The results ST_WS_* (NO_WIDGET, ORIGIN, ...) are not errors: they come
+ * back in the result structs with t->err 0, and nothing was written.
+ */
+#ifndef PARLEY_WSESS_H
+#define PARLEY_WSESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "widgetmsg.h"
+
+/* A visitor session as stored (keyed by its token's hash). */
+struct store_wsess {
+	/*
+	 * Its conversation's session: WS_SESSION_MARK and 32 hex digits, a
+	 * name the HTTP API's sessionId cannot give (it opens the
+	 * conversation with the session token only).
+	 */
+	char id[ST_ID_HEX + 2];
+	char widget[ST_WIDGET_MAX + 1];		/* the widget's internal id */
+	uint64_t created_at;
+	uint64_t active_at;
+	char contact_id[ST_ID_HEX + 1];		/* "" = none yet */
+	uint64_t expires_at;	/* its wsess_expiry key; 0 = not indexed yet */
+};
+
+struct store_ws_open {
+	int result;			/* ST_WS_OK, NO_WIDGET, ORIGIN */
+	struct st_widget widget;	/* when OK */
+	int resumed;
+	int contact_submitted;
+	char conv_id[ST_ID_HEX + 1];	/* "" = none yet */
+	uint32_t n;
+	struct st_msg *history;		/* n, oldest first */
+	int more;			/* older messages were left out */
+	uint8_t handoff;		/* the conversation's ST_HANDOFF_* */
+};
+
+struct store_ws_begin {
+	int result;			/* ST_WS_* */
+	uint64_t retry_after_ms;	/* LIMITED, CAPPED */
+	struct st_widget widget;	/* when OK (and kept from the check on) */
+	struct store_wsess sess;	/* the check's session */
+	uint8_t token_hash[ST_TOKEN_HASH_LEN];
+	int creating;			/* no session yet: run makes it */
+	uint64_t idle_ms;		/* the request's (0 = the default) */
+	struct store_chat chat;		/* when OK */
+};
+
+/*
+ * token_hash NULL or ST_TOKEN_HASH_LEN bytes; new_hash ST_TOKEN_HASH_LEN.
+ * idle_ms 0 means ST_SESSION_IDLE_MS; history_max 0 as many as max_bytes
+ * holds; max_bytes is at most ST_WS_HISTORY_BYTES (0: that), and more
+ * says older messages were left out.
+ */
+int store_ws_open(struct store_txn *, const char *widget_id,
+    const char *origin, const uint8_t *token_hash, const uint8_t *new_hash,
+    uint64_t idle_ms, uint32_t history_max, size_t max_bytes,
+    struct store_ws_open *out);
+
+/*
+ * Visitor sessions are stored lazily: ST_WS_OPEN writes none, the first
+ * message (store_ws_begin_* with create) or contact submission makes it.
+ * store_wsess_exists: 1 when a session is stored under hash, 0 when not,
+ * -1 error (for the caller to count a new session before it is made).
+ */
+int store_wsess_exists(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN]);
+/*
+ * storaged's own settings for sessions: the idle span of sessions made
+ * or indexed without a request's (contact submission, the backfill), and
+ * new sessions per widget per minute (0 = no limit). Until set:
+ * ST_SESSION_IDLE_MS and ST_NEW_SESSIONS_PER_MIN.
+ */
+void store_wsess_settings(struct store *, uint64_t idle_ms,
+    uint32_t new_per_min);
+uint32_t store_wsess_new_max(const struct store *);
+
+/* What one store_wsess_sweep() did. */
+struct store_sweep {
+	uint32_t indexed;	/* older sessions given an expiry entry */
+	uint32_t gone;		/* sessions of deleted widgets removed */
+	uint32_t expired;	/* expired sessions removed */
+	int more;		/* work is left: call again soon */
+};
+/*
+ * One bounded step of session upkeep, in t (a write transaction): first
+ * the one-time backfill of the expiry index (sessions stored before it),
+ * then the sessions of deleted widgets (wsess_gone), then the sessions
+ * whose expiry has passed, oldest first. At most max sessions in all,
+ * and it stops once proto_mono_us() passes deadline_us (0: no deadline).
+ */
+int store_wsess_sweep(struct store_txn *, uint32_t max, uint64_t deadline_us,
+    struct store_sweep *out);
+
+
+/*
+ * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
+ * between: the checks (widget, session, contact requirement; result OK
+ * or why not), then, when the caller found it allowed, the daily cap, the
+ * count and the chat turn.
+ */
+int store_ws_begin_check(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
+    int create, struct store_ws_begin *out);
+int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
+    const char *content, uint32_t history_max, size_t max_bytes);
+
+/*
+ * The conversation of the visitor session under token_hash on widget
+ * widget_id (public): *result ST_WS_OK (conv and cid set),
+ * ST_WS_NO_WIDGET (unknown or disabled), ST_WS_NO_SESSION (unknown,
+ * another widget's, or idle past storaged's session span) or
+ * ST_WS_NO_CONV (no conversation yet). Writes nothing.
+ */
+int store_ws_conv(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
+    struct st_conv *conv, uint8_t cid[16]);
+
+void store_ws_open_free(struct store_ws_open *);
+void store_ws_begin_free(struct store_ws_begin *);
+
+#endif
