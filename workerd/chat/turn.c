@@ -553,7 +553,7 @@ turn_store(struct turn *t)
 /* ------------------------------------------------------------ human */
 
 /*
- * A person answers (TURN_HUMAN) and the user message is on disk: the
+ * A person answers (result_human) and the user message is on disk: the
  * turn ends with nothing stored and no model called. The front end
  * says so (ops->human; without one, done with an empty reply).
  */
