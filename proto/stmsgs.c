@@ -285,7 +285,7 @@ PLAYOUT(pl_ws_begin_rep, struct st_begin_rep, f_ws_begin_rep);
 
 static const struct pfield f_ws_open_req[] = {
 	PFSTR(struct st_ws_open_req, widget_id, ST_WID_ARG_MAX),
-	PFSTR(struct st_ws_open_req, origin, ST_ORIGIN_MAX),
+	PFCLIP(struct st_ws_open_req, origin, ST_ORIGIN_MAX),
 	PFBYTES(struct st_ws_open_req, token, token_len,
 	    PF_F_EXACT | PF_F_NONE),
 	PFBYTES(struct st_ws_open_req, new_hash, new_hash_len, PF_F_EXACT),
@@ -344,9 +344,9 @@ PLAYOUT(pl_ws_session_req, struct st_ws_session_req, f_ws_session_req);
 static const struct pfield f_contact_submit_req[] = {
 	PFSTR(struct st_contact_submit_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_contact_submit_req, token, token_len, PF_F_EXACT),
-	PFSTR(struct st_contact_submit_req, name, 4 * ST_CONTACT_NAME_MAX),
-	PFSTR(struct st_contact_submit_req, email, ST_EMAIL_MAX),
-	PFSTR(struct st_contact_submit_req, phone, ST_PHONE_MAX),
+	PFCLIP(struct st_contact_submit_req, name, 4 * ST_CONTACT_NAME_MAX),
+	PFCLIP(struct st_contact_submit_req, email, ST_EMAIL_MAX),
+	PFCLIP(struct st_contact_submit_req, phone, ST_PHONE_MAX),
 	PFSTR(struct st_contact_submit_req, rate_key, ST_RATE_KEY_MAX),
 	PFU32(struct st_contact_submit_req, window_ms),
 	PFU32(struct st_contact_submit_req, rate_max),

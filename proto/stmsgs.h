@@ -146,7 +146,8 @@ struct st_begin_rep {
 /* ------------------------------------------------------------ visitors */
 
 struct st_ws_open_req {
-	const char *widget_id, *origin;
+	const char *widget_id;
+	const char *origin;	/* clipped: a longer one is not allowed */
 	uint8_t token[ST_TOKEN_HASH_LEN];	/* none: a new visitor */
 	uint32_t token_len;
 	uint8_t new_hash[ST_TOKEN_HASH_LEN];
@@ -192,7 +193,7 @@ struct st_contact_submit_req {
 	const char *widget_id;
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
-	const char *name, *email, *phone;
+	const char *name, *email, *phone;	/* clipped, for their check */
 	const char *rate_key;		/* rate_max 0: not counted */
 	uint32_t window_ms, rate_max;
 };

@@ -53,6 +53,7 @@
 #include "dashmsg.h"
 #include "log.h"
 #include "random.h"
+#include "stmsgs.h"
 #include "workerd.h"
 
 #define API_HEADERS	"Cache-Control: no-store\r\n"
@@ -189,25 +190,17 @@ fp_hashed(void *arg, int ok, const uint8_t *key)
 	fp_wake(1);
 }
 
-/* ST_DASH_SALT -> bytes salt */
+/* ST_DASH_SALT -> struct st_dash_salt_rep */
 static void
 fp_salt(const struct storec_result *r, void *arg)
 {
-	const uint8_t *salt = NULL;
-	struct pdec d;
-	size_t n = 0;
+	struct st_dash_salt_rep rep;
 
 	(void)arg;
-	if (r->status == STOREC_OK) {
-		pdec_init(&d, r->payload, r->len);
-		salt = pdec_bytes(&d, &n);
-		if (pdec_done(&d) < 0 || n != ST_DASH_SALT_LEN) {
-			log_warnx("dashboard: malformed ST_DASH_SALT reply");
-			salt = NULL;
-		}
-	}
-	if (salt != NULL && (dash.fp_job = hashpool_submit(dash.pw,
-	    dash.pwlen, salt, n, fp_hashed, NULL)) != NULL) {
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_DASH_SALT, &rep) == 0 &&
+	    (dash.fp_job = hashpool_submit(dash.pw, dash.pwlen, rep.salt,
+	    rep.salt_len, fp_hashed, NULL)) != NULL) {
 		dash.fp_state = FP_HASHING;
 		return;
 	}
@@ -224,13 +217,10 @@ fp_salt(const struct storec_result *r, void *arg)
 static int
 fp_need(struct fpwait *w, void (*cb)(struct fpwait *, int))
 {
-	struct penc e;
-
 	if (dash.fp_state == FP_READY)
 		return 1;
 	if (dash.fp_state == FP_NONE) {
-		penc_init(&e);
-		if (storec_send(PROTO_ST_DASH_SALT, &e, fp_salt, NULL,
+		if (storec_ask(NULL, PROTO_ST_DASH_SALT, NULL, fp_salt, NULL,
 		    &dash.fp_req) < 0)
 			return -1;
 		dash.fp_state = FP_ASKING;
@@ -476,11 +466,16 @@ login_stored(const struct storec_result *r, void *arg)
 	char hdr[COOKIE_HDR_MAX + sizeof(API_HEADERS)];
 	char csrf[ST_DASH_CSRF_LEN + 1];
 	uint64_t expires = l->expires;
+	char none;		/* the empty reply's struct: nothing */
 
 	if (r->status != STOREC_OK) {
 		c = login_detach(l);
 		login_free(l);
 		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_DASH_LOGIN, &none) < 0) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
 	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, l->id,
@@ -504,23 +499,24 @@ login_wrong(void *arg)
 static void
 login_store(struct login *l)
 {
-	uint8_t id[DASH_ID_BYTES], hash[ST_DASH_HASH_LEN], csrf[32];
-	struct penc e;
+	struct st_dash_login_req req = {
+		.token_hash_len = ST_DASH_HASH_LEN,
+		.csrf = l->csrf,
+		.fp_len = sizeof(dash.fp),
+	};
+	uint8_t id[DASH_ID_BYTES], csrf[32];
 
 	proto_random(id, sizeof(id));
 	proto_random(csrf, sizeof(csrf));
 	proto_hex_encode(id, sizeof(id), l->id);
 	proto_hex_encode(csrf, sizeof(csrf), l->csrf);
-	SHA256(id, sizeof(id), hash);
+	SHA256(id, sizeof(id), req.token_hash);
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 	l->expires = proto_wall_ms() + (uint64_t)DASH_SESSION_SECS * 1000;
-	penc_init(&e);
-	penc_bytes(&e, hash, sizeof(hash));
-	penc_str(&e, l->csrf);
-	penc_bytes(&e, dash.fp, sizeof(dash.fp));
-	penc_u64(&e, l->expires);
-	if (storec_send(PROTO_ST_DASH_LOGIN, &e, login_stored, l,
+	memcpy(req.fp, dash.fp, sizeof(req.fp));
+	req.expires_at = l->expires;
+	if (storec_ask(NULL, PROTO_ST_DASH_LOGIN, &req, login_stored, l,
 	    &l->c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 }
@@ -538,12 +534,18 @@ login_fp_ready(struct fpwait *w, int ok)
 	login_store(l);
 }
 
-/* ST_RATE_HIT of the failed-login budget: nothing to do with the answer. */
+/*
+ * ST_RATE_HIT of the failed-login budget: nothing to do with the answer
+ * (a malformed one is logged).
+ */
 static void
 login_failure_counted(const struct storec_result *r, void *arg)
 {
-	(void)r;
+	struct st_rate_verdict v;
+
 	(void)arg;
+	if (r->status == STOREC_OK)
+		(void)storec_decode(r, PROTO_ST_RATE_HIT, &v);
 }
 
 /* The attempt's hash, from the pool. */
@@ -552,7 +554,6 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct login *l = arg;
 	struct st_rate_hit h;
-	struct penc e;
 	int right;
 
 	l->job = NULL;
@@ -567,9 +568,7 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 			strlcpy(h.key, ST_DASH_FAILED_KEY, sizeof(h.key));
 			h.window_ms = DASH_LOGIN_WINDOW_MS;
 			h.max = wsettings.login_failures;
-			penc_init(&e);
-			penc_rate_hit(&e, &h);
-			storec_send(PROTO_ST_RATE_HIT, &e,
+			(void)storec_ask(NULL, PROTO_ST_RATE_HIT, &h,
 			    login_failure_counted, NULL, NULL);
 		}
 		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
@@ -599,16 +598,17 @@ login_check(struct login *l)
 		    "Too many logins at once, try again in a moment");
 }
 
-/* ST_DASH_ATTEMPT -> u8 limited, u64 retry_after_ms */
+/*
+ * ST_DASH_ATTEMPT -> struct st_rate_verdict: limited 1, this client's
+ * count; 2, the failed-login budget of every client.
+ */
 static void
 login_counted(const struct storec_result *r, void *arg)
 {
 	struct login *l = arg;
+	struct st_rate_verdict v;
 	struct conn *c;
-	struct pdec d;
 	char hdr[64 + sizeof(API_HEADERS)];
-	uint64_t retry;
-	uint8_t limited;
 
 	if (r->status != STOREC_OK) {
 		c = login_detach(l);
@@ -616,17 +616,19 @@ login_counted(const struct storec_result *r, void *arg)
 		send_storage_error(c, r, API_HEADERS);
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	limited = pdec_u8(&d);
-	retry = pdec_u64(&d);
-	if (pdec_done(&d) < 0 || limited > 2) {
-		log_warnx("dashboard: malformed ST_DASH_ATTEMPT reply");
+	if (storec_decode(r, PROTO_ST_DASH_ATTEMPT, &v) < 0) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
-	if (limited) {
-		resp_retry_after(hdr, sizeof(hdr), retry, API_HEADERS);
-		login_fail(l, 429, hdr, limited == 1 ?
+	if (v.limited > 2) {
+		log_warnx("dashboard: ST_DASH_ATTEMPT said limited %u",
+		    v.limited);
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	if (v.limited) {
+		resp_retry_after(hdr, sizeof(hdr), v.retry_ms, API_HEADERS);
+		login_fail(l, 429, hdr, v.limited == 1 ?
 		    "Too many login attempts, try again later" :
 		    "Too many failed logins on this server, try again later");
 		return;
@@ -639,10 +641,15 @@ dashauth_login_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct login *l = NULL;
-	struct penc e;
 	json_error_t jerr;
 	json_t *root, *pw;
 	char key[ST_RATE_KEY_MAX + 1];
+	struct st_dash_attempt_req att = {
+		.rate_key = key,
+		.window_ms = DASH_LOGIN_WINDOW_MS,
+		.rate_max = DASH_LOGIN_MAX,
+		.failures_max = wsettings.login_failures,
+	};
 
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 415, API_HEADERS,
@@ -685,12 +692,7 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 	c->abort = login_abort;
 
 	clientip_key(c, req, "login:", key, sizeof(key));
-	penc_init(&e);
-	penc_str(&e, key);
-	penc_u32(&e, DASH_LOGIN_WINDOW_MS);
-	penc_u32(&e, DASH_LOGIN_MAX);
-	penc_u32(&e, wsettings.login_failures);
-	if (storec_send(PROTO_ST_DASH_ATTEMPT, &e, login_counted, l,
+	if (storec_ask(NULL, PROTO_ST_DASH_ATTEMPT, &att, login_counted, l,
 	    &c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 }
@@ -756,11 +758,16 @@ logout_done(const struct storec_result *r, void *arg)
 	struct check *k = arg;
 	struct conn *c;
 	char hdr[COOKIE_HDR_MAX + sizeof(API_HEADERS)];
+	char none;		/* the empty reply's struct: nothing */
 
 	c = check_detach(k);
 	check_free(k);
 	if (r->status != STOREC_OK) {
 		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_DASH_LOGOUT, &none) < 0) {
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
 	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, NULL,
@@ -798,16 +805,30 @@ gate_pass(struct check *k)
 	m.route->fn(c, req, &m);
 }
 
-/* ST_DASH_CHECK -> u8 valid, and when valid: str csrf, u64 expires_at */
+/* ST_DASH_LOGOUT of the session, once its CSRF token was right. */
+static void
+logout_send(struct check *k)
+{
+	struct st_dash_logout_req req = {
+		.token_hash_len = sizeof(k->hash),
+	};
+
+	memcpy(req.token_hash, k->hash, sizeof(req.token_hash));
+	if (storec_ask(NULL, PROTO_ST_DASH_LOGOUT, &req, logout_done, k,
+	    &k->c->sreq) < 0)
+		check_fail(k, 503, "Storage unavailable");
+}
+
+/*
+ * ST_DASH_CHECK -> struct st_dash_check_rep: valid 1 and the session's
+ * CSRF token and expiry, or valid 0.
+ */
 static void
 check_done(const struct storec_result *r, void *arg)
 {
 	struct check *k = arg;
-	char csrf[ST_DASH_CSRF_LEN + 1];
-	struct penc e;
-	struct pdec d;
-	uint64_t expires = 0;
-	uint8_t valid;
+	struct st_dash_check_rep rep;
+	const char *csrf = rep.s.csrf;
 	int safe;
 
 	if (r->status != STOREC_OK) {
@@ -818,26 +839,24 @@ check_done(const struct storec_result *r, void *arg)
 		send_storage_error(c, r, headers);
 		return;
 	}
-	csrf[0] = '\0';
-	pdec_init(&d, r->payload, r->len);
-	valid = pdec_u8(&d);
-	if (valid) {
-		pdec_strbuf(&d, csrf, sizeof(csrf));
-		expires = pdec_u64(&d);
-	}
-	if (pdec_done(&d) < 0) {
-		log_warnx("dashboard: malformed ST_DASH_CHECK reply");
+	if (storec_decode(r, PROTO_ST_DASH_CHECK, &rep) < 0) {
 		check_fail(k, 500, "Internal server error");
 		return;
 	}
-	if (!valid) {
+	if (rep.valid > 1) {
+		log_warnx("dashboard: ST_DASH_CHECK said valid %u", rep.valid);
+		check_fail(k, 500, "Internal server error");
+		return;
+	}
+	if (!rep.valid) {
 		check_fail(k, 401, "Unauthorized");
 		return;
 	}
 	safe = k->req->method == HTTP_GET || k->req->method == HTTP_HEAD;
 	switch (k->kind) {
 	case CHECK_SESSION:
-		send_session(check_detach(k), API_HEADERS, csrf, expires);
+		send_session(check_detach(k), API_HEADERS, csrf,
+		    rep.s.expires_at);
 		check_free(k);
 		break;
 	case CHECK_LOGOUT:
@@ -846,11 +865,7 @@ check_done(const struct storec_result *r, void *arg)
 			check_fail(k, 403, "Missing or invalid CSRF token");
 			break;
 		}
-		penc_init(&e);
-		penc_bytes(&e, k->hash, sizeof(k->hash));
-		if (storec_send(PROTO_ST_DASH_LOGOUT, &e, logout_done, k,
-		    &k->c->sreq) < 0)
-			check_fail(k, 503, "Storage unavailable");
+		logout_send(k);
 		break;
 	case CHECK_GATE:
 		if (!safe && !dashauth_csrf_ok(http_header(k->req,
@@ -861,19 +876,22 @@ check_done(const struct storec_result *r, void *arg)
 		gate_pass(k);
 		break;
 	}
-	OPENSSL_cleanse(csrf, sizeof(csrf));
+	/* Nothing allocated: the session's CSRF token wiped. */
+	OPENSSL_cleanse(&rep, sizeof(rep));
 }
 
 /* ST_DASH_CHECK of the session under the fingerprint. */
 static void
 check_send(struct check *k)
 {
-	struct penc e;
+	struct st_dash_check_req req = {
+		.token_hash_len = sizeof(k->hash),
+		.fp_len = sizeof(dash.fp),
+	};
 
-	penc_init(&e);
-	penc_bytes(&e, k->hash, sizeof(k->hash));
-	penc_bytes(&e, dash.fp, sizeof(dash.fp));
-	if (storec_send(PROTO_ST_DASH_CHECK, &e, check_done, k,
+	memcpy(req.token_hash, k->hash, sizeof(req.token_hash));
+	memcpy(req.fp, dash.fp, sizeof(req.fp));
+	if (storec_ask(NULL, PROTO_ST_DASH_CHECK, &req, check_done, k,
 	    &k->c->sreq) < 0)
 		check_fail(k, 503, "Storage unavailable");
 }

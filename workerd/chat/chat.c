@@ -34,6 +34,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "stmsgs.h"
 #include "turn.h"
 #include "workerd.h"
 
@@ -361,27 +362,6 @@ turn_conn_detach(void *fe)
 }
 
 /*
- * ST_CHAT_BEGIN -> u8 result (ST_CHAT_*), u64 retry_after_ms, and when
- * OK: agent, then the turn's part.
- */
-static int
-http_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
-{
-	uint8_t result = pdec_u8(d);
-
-	*retry_ms = pdec_u64(d);
-	if (d->err)
-		return -1;
-	if (result != ST_CHAT_OK && result != ST_CHAT_HUMAN)
-		return result;
-	/* The default widget's agent (turn.c applies it). */
-	if (pdec_agent(d, agent) < 0)
-		return -1;
-	/* HUMAN: stored; a person answers, not the model. */
-	return result == ST_CHAT_HUMAN ? TURN_HUMAN : 0;
-}
-
-/*
  * storaged's refusal: the rate limit, or the default widget disabled or
  * at its daily cap (the WebSocket path's texts).
  */
@@ -515,13 +495,18 @@ stream_human(void *fe, const char *conv_id)
 	conn_stream_end(c);
 }
 
+/*
+ * ST_CHAT_BEGIN: the default widget's agent answers (turn.c applies it);
+ * HUMAN: stored, and a person answers, not the model.
+ */
 static const struct turn_ops json_ops = {
-	"chat", &nturns, http_begin, NULL, NULL, NULL, json_done, http_error,
-	http_refused, json_human,
+	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
+	NULL, NULL, NULL, json_done, http_error, http_refused, json_human,
 };
 static const struct turn_ops stream_ops = {
-	"chat", &nturns, http_begin, stream_start, stream_token, stream_busy,
-	stream_done, http_error, http_refused, stream_human,
+	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
+	stream_start, stream_token, stream_busy, stream_done, http_error,
+	http_refused, stream_human,
 };
 
 /* The client is gone: the turn goes on without it. */
@@ -537,18 +522,21 @@ static void
 chat_turn(struct conn *c, const struct turn_ops *ops,
     const struct chat_input *in, const char *rate_key)
 {
+	const struct st_chat_begin_req req = {
+		.widget = ST_DEFAULT_WIDGET,
+		.session = in->session,
+		.content = in->message,
+		.rate_key = rate_key,
+		.window_ms = wsettings.rate_window_ms,
+		.rate_max = wsettings.rate_max,
+		.history_max = wsettings.max_history,
+	};
 	enum turn_cause why;
 	struct turn *t;
-	struct penc e;
 	const char *msg;
 	int status;
 
-	penc_init(&e);
-	penc_str(&e, ST_DEFAULT_WIDGET);
-	penc_str(&e, in->session);
-	penc_str(&e, in->message);
-	turn_enc_limits(&e, rate_key);
-	if ((t = turn_start(ops, c, PROTO_ST_CHAT_BEGIN, &e, &why)) == NULL) {
+	if ((t = turn_start(ops, c, &req, &why)) == NULL) {
 		msg = cause_text(why, &status);
 		conn_send_error(c, status, JSON_HEADERS, msg);
 		return;
@@ -666,7 +654,7 @@ req_verdict(struct chat_req *r)
 
 static void req_history(struct chat_req *);
 
-/* ST_RATE_HIT -> u8 limited, u64 retry_after_ms */
+/* ST_RATE_HIT -> struct st_rate_verdict */
 static void
 rate_done(const struct storec_result *res, void *arg)
 {
@@ -675,8 +663,7 @@ rate_done(const struct storec_result *res, void *arg)
 	struct conn *c;
 
 	if (res->status == STOREC_OK) {
-		if (pdec_rate_verdict(res->payload, res->len, &v) < 0) {
-			log_warnx("chat: malformed ST_RATE_HIT reply");
+		if (storec_decode(res, PROTO_ST_RATE_HIT, &v) < 0) {
 			req_fail(r, 500, "Internal server error");
 			return;
 		}
@@ -704,14 +691,12 @@ static int
 req_rate(struct chat_req *r)
 {
 	struct st_rate_hit h;
-	struct penc e;
 
 	strlcpy(h.key, r->rate_key, sizeof(h.key));
 	h.window_ms = wsettings.rate_window_ms;
 	h.max = wsettings.rate_max;
-	penc_init(&e);
-	penc_rate_hit(&e, &h);
-	return storec_send(PROTO_ST_RATE_HIT, &e, rate_done, r, &r->sreq);
+	return storec_ask(NULL, PROTO_ST_RATE_HIT, &h, rate_done, r,
+	    &r->sreq);
 }
 
 /* --------------------------------------------------------- handlers */
@@ -764,79 +749,70 @@ chat_post_stream(struct conn *c, struct http_request *req,
 /* ------------------------------------------------------------ history */
 
 /*
- * ST_SESSION_HISTORY -> u8 found, and when ST_HISTORY_FOUND: conv, u32 n,
- * n x msg; ST_HISTORY_DISABLED: 403, as the chat itself answers.
+ * The messages of a session's history as JSON (a reply cut before its
+ * first word is not shown; a person's reply says who). NULL out of memory.
+ */
+static json_t *
+history_json(const struct st_msg *msgs, uint32_t n)
+{
+	json_t *arr = json_array(), *item;
+	uint32_t i;
+
+	for (i = 0; i < n && arr != NULL; i++) {
+		if (msgs[i].content[0] == '\0')
+			continue;
+		item = json_pack("{s:o, s:o, s:I}",
+		    "role", exprow_text(msgs[i].role),
+		    "content", exprow_text(msgs[i].content),
+		    "createdAt", (json_int_t)msgs[i].created_at);
+		if (item != NULL && strcmp(msgs[i].role, "agent") == 0 &&
+		    json_object_set_new(item, "name",
+		    exprow_text(msgs[i].name)) < 0) {
+			json_decref(item);
+			item = NULL;
+		}
+		if (json_array_append_new(arr, item) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+/*
+ * ST_SESSION_HISTORY -> struct st_session_history_rep: the conversation
+ * and its messages when found; ST_HISTORY_DISABLED: 403, as the chat
+ * itself answers.
  */
 static void
 history_done(const struct storec_result *res, void *arg)
 {
 	struct chat_req *r = arg;
-	struct st_conv conv;
-	struct st_msg msg;
-	struct pdec d;
+	struct st_session_history_rep rep;
 	struct conn *c;
-	json_t *root, *arr, *item, *conv_id = NULL;
-	uint32_t n = 0, i;
-	uint8_t found;
-	int err = 0;
+	json_t *root, *arr, *conv_id;
 
 	if (res->status != STOREC_OK) {
 		req_storage_failed(r, res, "history");
 		return;
 	}
-	if ((arr = json_array()) == NULL) {
+	if (storec_decode(res, PROTO_ST_SESSION_HISTORY, &rep) < 0) {
 		req_fail(r, 500, "Internal server error");
 		return;
 	}
-	pdec_init(&d, res->payload, res->len);
-	found = pdec_u8(&d);
-	if (found == ST_HISTORY_DISABLED && pdec_done(&d) == 0) {
+	if (rep.found == ST_HISTORY_DISABLED) {
 		/* As POST /v1/chat answers while the default widget is off. */
-		json_decref(arr);
+		st_rep_free(PROTO_ST_SESSION_HISTORY, &rep);
 		if ((c = req_end(r)) != NULL)
 			conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
 		return;
 	}
-	if (found == ST_HISTORY_FOUND && !d.err) {
-		if (pdec_conv(&d, &conv) < 0)
-			err = 1;
-		else {
-			conv_id = exprow_text(conv.id);
-			st_conv_free(&conv);
-			n = pdec_u32(&d);
-		}
-		for (i = 0; i < n && !err && !d.err; i++) {
-			if (pdec_msg(&d, &msg) < 0) {
-				err = 1;
-				break;
-			}
-			/* A reply cut before its first word is not shown. */
-			if (msg.content[0] != '\0') {
-				item = json_pack("{s:o, s:o, s:I}",
-				    "role", exprow_text(msg.role),
-				    "content", exprow_text(msg.content),
-				    "createdAt", (json_int_t)msg.created_at);
-				/* A person's reply says who. */
-				if (item != NULL && strcmp(msg.role, "agent") == 0 &&
-				    json_object_set_new(item, "name",
-				    exprow_text(msg.name)) < 0)
-					err = 1;
-				if (json_array_append_new(arr, item) < 0)
-					err = 1;
-			}
-			st_msg_free(&msg);
-		}
-	}
-	if (err || pdec_done(&d) < 0) {
-		json_decref(arr);
-		json_decref(conv_id);
-		log_warnx("chat: malformed ST_SESSION_HISTORY reply");
-		req_fail(r, 500, "Internal server error");
-		return;
-	}
+	conv_id = rep.found == ST_HISTORY_FOUND ? exprow_text(rep.h.conv.id) :
+	    json_null();
+	arr = history_json(rep.h.msgs, rep.h.n);
+	st_rep_free(PROTO_ST_SESSION_HISTORY, &rep);
 	root = json_pack("{s:s, s:o, s:o}", "sessionId", r->session,
-	    "conversationId", conv_id != NULL ? conv_id : json_null(),
-	    "messages", arr);
+	    "conversationId", conv_id, "messages", arr);
 	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 200, JSON_HEADERS, root);
 	else
@@ -846,13 +822,13 @@ history_done(const struct storec_result *res, void *arg)
 static void
 req_history(struct chat_req *r)
 {
-	struct penc e;
+	const struct st_session_history_req req = {
+		.widget = ST_DEFAULT_WIDGET,
+		.session = r->session,
+		.max_messages = CHAT_HISTORY_LIMIT,
+	};
 
-	penc_init(&e);
-	penc_str(&e, ST_DEFAULT_WIDGET);
-	penc_str(&e, r->session);
-	penc_u32(&e, CHAT_HISTORY_LIMIT);
-	if (storec_send(PROTO_ST_SESSION_HISTORY, &e, history_done, r,
+	if (storec_ask(NULL, PROTO_ST_SESSION_HISTORY, &req, history_done, r,
 	    &r->sreq) < 0)
 		req_fail(r, 503, "Storage unavailable");
 }

@@ -12,6 +12,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "stmsgs.h"
 #include "turn.h"
 #include "upstream.h"
 #include "workerd.h"
@@ -59,14 +60,6 @@ struct turn {
 	uint64_t at_begin, at_answer, at_model, at_first, at_token;
 };
 
-/* A turn's history, oldest first, the new message last. */
-struct turn_history {
-	char **roles;
-	char **contents;
-	uint32_t n;
-	char *strs;	/* every role and content, NUL-ended, one block */
-};
-
 static const struct turn_upstream_ops real_ups = {
 	upstream_start, upstream_resume, upstream_cancel,
 };
@@ -85,24 +78,17 @@ turn_set_upstream(const struct turn_upstream_ops *ops)
 	ups = ops != NULL ? ops : &real_ups;
 }
 
-void
-turn_enc_limits(struct penc *e, const char *rate_key)
-{
-	penc_str(e, rate_key);
-	penc_u32(e, wsettings.rate_window_ms);
-	penc_u32(e, wsettings.rate_max);
-	penc_u32(e, wsettings.max_history);
-}
-
 /* ------------------------------------------------------------ agent */
 
-/* Frees the begin reply's agent, its key wiped first. */
+/* Frees the begin reply (of the begin type), its agent's key wiped first. */
 static void
-agent_free(struct st_agent *a)
+begin_rep_free(uint16_t type, struct st_begin_rep *rep)
 {
-	if (a->api_key != NULL)
-		explicit_bzero(a->api_key, strlen(a->api_key));
-	st_agent_free(a);
+	char *key = rep->ok.agent.api_key;
+
+	if (key != NULL)
+		explicit_bzero(key, strlen(key));
+	st_rep_free(type, rep);
 }
 
 /* ------------------------------------------------------------- life */
@@ -222,15 +208,14 @@ turn_event(uint16_t type, const uint8_t *payload, size_t len)
 {
 	struct turn *t, *next;
 	struct st_event ev;
-	struct pdec d;
 
 	if (type != PROTO_ST_EV || TAILQ_EMPTY(&live))
 		return;
 	/* Every worker hears every event, mostly messages: handoffs only. */
 	if (pdec_event_kind(payload, len) != ST_EV_HANDOFF)
 		return;
-	pdec_init(&d, payload, len);
-	if (pdec_event(&d, &ev) < 0)
+	memset(&ev, 0, sizeof(ev));
+	if (st_req_decode(PROTO_ST_EV, payload, len, &ev) < 0)
 		return;		/* the front ends log a malformed event */
 	if (ev.kind == ST_EV_HANDOFF && ev.state == ST_HANDOFF_HUMAN)
 		for (t = TAILQ_FIRST(&live); t != NULL; t = next) {
@@ -238,7 +223,7 @@ turn_event(uint16_t type, const uint8_t *payload, size_t len)
 			if (strcmp(t->conv_id, ev.conv.id) == 0)
 				turn_stop(t);
 		}
-	st_event_free(&ev);
+	st_req_free(PROTO_ST_EV, &ev);
 }
 
 /* ----------------------------------------------------------- showing */
@@ -398,30 +383,31 @@ is_set(const char *s)
 }
 
 /*
- * The model request for h as the agent says, skipping empty messages (a
- * reply cut before its first word says nothing). The owner's messages
- * (role agent) are the assistant's side of the conversation to the
- * model. What the agent leaves unset is the deployment's: an agent's key
- * goes with its base URL or the deployment's; a base URL of its own
- * without a key sends none (never the deployment's key to another
- * server). 0, or -1 out of memory; free req->msgs after.
+ * The model request for the history h[0..n) (oldest first, the new
+ * message last) as the agent says, skipping empty messages (a reply cut
+ * before its first word says nothing). The owner's messages (role agent)
+ * are the assistant's side of the conversation to the model. What the
+ * agent leaves unset is the deployment's: an agent's key goes with its
+ * base URL or the deployment's; a base URL of its own without a key
+ * sends none (never the deployment's key to another server). 0, or -1
+ * out of memory; free req->msgs after.
  */
 static int
-model_req(struct upstream_req *req, const struct turn_history *h,
+model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
     const struct st_agent *a)
 {
 	struct upstream_msg *msgs;
 	uint32_t i, k = 0;
 
 	memset(req, 0, sizeof(*req));
-	if ((msgs = calloc(h->n ? h->n : 1, sizeof(*msgs))) == NULL)
+	if ((msgs = calloc(n ? n : 1, sizeof(*msgs))) == NULL)
 		return -1;
-	for (i = 0; i < h->n; i++) {
-		if (h->contents[i][0] == '\0')
+	for (i = 0; i < n; i++) {
+		if (h[i].content[0] == '\0')
 			continue;
-		msgs[k].role = strcmp(h->roles[i], "agent") == 0 ?
-		    "assistant" : h->roles[i];
-		msgs[k].content = h->contents[i];
+		msgs[k].role = strcmp(h[i].role, "agent") == 0 ?
+		    "assistant" : h[i].role;
+		msgs[k].content = h[i].content;
 		k++;
 	}
 	req->msgs = msgs;
@@ -444,20 +430,19 @@ model_req(struct upstream_req *req, const struct turn_history *h,
 }
 
 /*
- * The answer to the history (oldest first, the new message last), from
- * the agent: today always the model. The turn is shown first when its
- * question is on disk already.
+ * The answer to the begin reply's history, from its agent: today always
+ * the model. The turn is shown first when its question is on disk
+ * already.
  */
 static void
-turn_answer(struct turn *t, const struct turn_history *h,
-    const struct st_agent *a)
+turn_answer(struct turn *t, const struct st_begin_ok *ok)
 {
 	static const struct upstream_cbs cbs = {
 		up_can_write, up_delta, up_done,
 	};
 	struct upstream_req req;
 
-	if (model_req(&req, h, a) < 0) {
+	if (model_req(&req, ok->history, ok->nhistory, &ok->agent) < 0) {
 		turn_broken(t, "out of memory");
 		return;
 	}
@@ -501,19 +486,27 @@ turn_content(struct turn *t)
 	return reply->data != NULL ? reply->data : "";
 }
 
-/* ST_MSG_APPEND -> (ignored: the stored message and conversation) */
+/*
+ * ST_MSG_APPEND -> the stored message and its conversation, not used
+ * but decoded: a reply that does not decode fails the store.
+ */
 static void
 store_done(const struct storec_result *r, void *arg)
 {
 	struct turn *t = arg;
 	const char *content = turn_content(t);
-	int ok = r->status == STOREC_OK;
+	struct st_msg_conv mc;
+	int ok = r->status == STOREC_OK, valid = 0;
 
 	if (!ok)
 		log_warnx("%s: storing the %s reply of %s failed: %s",
 		    t->ops->name, t->out.status, t->conv_id,
 		    r->status == STOREC_ERROR ? r->message :
 		    "storaged unavailable");
+	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &mc) == 0) {
+		st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+		valid = 1;
+	}
 	if (t->fe == NULL)
 		;
 	else if (strcmp(t->out.status, "failed") == 0)
@@ -521,6 +514,8 @@ store_done(const struct storec_result *r, void *arg)
 	else if (!ok)
 		t->ops->error(t->fe, TURN_AT_STORE,
 		    turn_storage_cause(t, r, "storing the reply"), t->shown);
+	else if (!valid)
+		t->ops->error(t->fe, TURN_AT_STORE, TURN_C_MALFORMED, t->shown);
 	else {
 		/* The stand-in for a blank reply is a token too. */
 		if (chat_blank(t->reply.data, t->reply.len) &&
@@ -535,18 +530,18 @@ store_done(const struct storec_result *r, void *arg)
 static void
 turn_store(struct turn *t)
 {
+	struct st_msg_append_req req = {
+		.conv_id = t->conv_id,
+		.role = "assistant",
+		.status = t->out.status,
+		.prompt_tokens = t->out.prompt_tokens,
+		.completion_tokens = t->out.completion_tokens,
+	};
 	struct storec_result r;
-	struct penc e;
 
 	t->phase = TURN_STORE;
-	penc_init(&e);
-	penc_str(&e, t->conv_id);
-	penc_str(&e, "assistant");
-	penc_str(&e, turn_content(t));
-	penc_str(&e, t->out.status);
-	penc_u32(&e, t->out.prompt_tokens);
-	penc_u32(&e, t->out.completion_tokens);
-	if (storec_send(PROTO_ST_MSG_APPEND, &e, store_done, t,
+	req.content = turn_content(t);
+	if (storec_ask(NULL, PROTO_ST_MSG_APPEND, &req, store_done, t,
 	    &t->sreq) == 0)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -558,7 +553,7 @@ turn_store(struct turn *t)
 /* ------------------------------------------------------------ human */
 
 /*
- * A person answers (TURN_HUMAN) and the user message is on disk: the
+ * A person answers (result_human) and the user message is on disk: the
  * turn ends with nothing stored and no model called. The front end
  * says so (ops->human; without one, done with an empty reply).
  */
@@ -598,122 +593,44 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 		loop_defer(&t->defer);
 }
 
-static void
-history_free(struct turn_history *h)
-{
-	free(h->roles);
-	free(h->contents);
-	free(h->strs);
-	memset(h, 0, sizeof(*h));
-}
-
 /*
- * The next string of d (at most max bytes), NUL-ended, at *at, which
- * moves past it; end bounds the block. NULL when malformed (d->err).
- */
-static char *
-history_str(struct pdec *d, size_t max, char **at, const char *end)
-{
-	char *s = *at;
-	size_t room = (size_t)(end - s);
-
-	pdec_strbuf(d, s, room < max + 1 ? room : max + 1);
-	if (d->err)
-		return NULL;
-	*at = s + strlen(s) + 1;
-	return s;
-}
-
-/*
- * The rest of the begin reply after conv: msg, u32 n, n x (str role,
- * str content). 0, or -1 if malformed; either way history_free(h) after.
- */
-static int
-history_dec(struct pdec *d, struct turn_history *h)
-{
-	struct st_msg msg;
-	uint32_t n, i;
-	size_t size;
-	char *at;
-	int bad = 0;
-
-	memset(h, 0, sizeof(*h));
-	if (pdec_msg(d, &msg) == 0)
-		st_msg_free(&msg);
-	else
-		bad = 1;
-	n = pdec_u32(d);
-	if (bad || d->err || n > ST_HISTORY_MAX)
-		return -1;
-	/*
-	 * The strings are at most what is left of the reply; with a NUL
-	 * each, one block holds them all (three allocations, not 2n + 2).
-	 */
-	size = d->len - d->off + 2 * (size_t)n + 1;
-	if ((h->roles = calloc(n + 1, sizeof(*h->roles))) == NULL ||
-	    (h->contents = calloc(n + 1, sizeof(*h->contents))) == NULL ||
-	    (h->strs = malloc(size)) == NULL)
-		return -1;
-	h->n = n;
-	at = h->strs;
-	for (i = 0; i < n && !d->err; i++) {
-		h->roles[i] = history_str(d, ST_ROLE_MAX, &at, h->strs + size);
-		h->contents[i] = history_str(d, ST_CONTENT_MAX, &at,
-		    h->strs + size);
-	}
-	return pdec_done(d);
-}
-
-/*
- * The begin reply: the front end's head and the agent (ops->begin), then
- * u8 created, conv, msg, history.
+ * The begin reply (ops->begin_type's, struct st_begin_rep): a refusal of
+ * the front end's, a person answering, or the model's turn.
  */
 static void
 begin_ok(struct turn *t, const struct storec_result *r)
 {
-	struct st_agent agent;
-	struct turn_history h;
-	struct st_conv conv;
-	struct pdec d;
-	uint64_t retry = 0;
-	int rc;
+	uint16_t type = t->ops->begin_type;
+	struct st_begin_rep rep;
 
 	t->at_answer = proto_mono_us();
-	st_agent_defaults(&agent);
-	pdec_init(&d, r->payload, r->len);
-	if ((rc = t->ops->begin(&d, &agent, &retry)) > 0) {
+	if (storec_decode(r, type, &rep) < 0) {
+		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
+		return;
+	}
+	if (rep.result != t->ops->result_ok &&
+	    rep.result != t->ops->result_human) {
 		if (t->fe != NULL)
-			t->ops->refused(t->fe, rc, retry);
+			t->ops->refused(t->fe, rep.result, rep.retry_ms);
 		turn_free(t);
 		goto out;
 	}
-	(void)pdec_u8(&d);	/* created */
-	if ((rc < 0 && rc != TURN_HUMAN) || pdec_conv(&d, &conv) < 0) {
-		log_warnx("%s: malformed begin reply", t->ops->name);
-		turn_fail(t, TURN_AT_BEGIN, TURN_C_MALFORMED);
-		goto out;
-	}
-	strlcpy(t->conv_id, conv.id, sizeof(t->conv_id));
-	st_conv_free(&conv);
+	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
 	t->unconfirmed = r->early;
-	if (rc == TURN_HUMAN) {
-		/* The history (none) is not read: nothing answers it. */
+	if (rep.result == t->ops->result_human) {
+		/* Nothing answers the history: a person does. */
 		t->phase = TURN_PERSON;
 		if (!t->unconfirmed)
 			turn_human(t);
 		goto out;
 	}
 	/* The user message is stored now: the turn must end with a reply. */
-	if (history_dec(&d, &h) < 0) {
-		log_warnx("%s: malformed begin reply", t->ops->name);
-		turn_broken(t, "internal error: malformed history");
-	} else if (t->fe == NULL || t->stopped)
+	if (t->fe == NULL || t->stopped)
 		turn_finish(t, "interrupted");	/* left or stopped meanwhile */
 	else
-		turn_answer(t, &h, &agent);
-	history_free(&h);
+		turn_answer(t, &rep.ok);
 out:
-	agent_free(&agent);
+	begin_rep_free(type, &rep);
 }
 
 static void
@@ -731,15 +648,14 @@ begin_done(const struct storec_result *r, void *arg)
 }
 
 struct turn *
-turn_start(const struct turn_ops *ops, void *fe, uint16_t type,
-    struct penc *e, enum turn_cause *why)
+turn_start(const struct turn_ops *ops, void *fe, const void *req,
+    enum turn_cause *why)
 {
 	struct turn *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warn("%s", ops->name);
 		*why = TURN_C_INTERNAL;
-		penc_free(e);
 		return NULL;
 	}
 	t->ops = ops;
@@ -751,12 +667,11 @@ turn_start(const struct turn_ops *ops, void *fe, uint16_t type,
 	TAILQ_INSERT_TAIL(&live, t, entry);
 	storec_on_event(turn_event);	/* once: it knows its callbacks */
 	(*ops->alive)++;
-	if (e->err || storec_call_early(type, e->buf, e->len, begin_done, t,
+	if (storec_ask_early(ops->begin_type, req, begin_done, t,
 	    &t->sreq) < 0) {
 		*why = TURN_C_UNAVAILABLE;
 		turn_free(t);
 		t = NULL;
 	}
-	penc_free(e);
 	return t;
 }

@@ -3,7 +3,7 @@
  * a JSON answer or an NDJSON stream) and the widget's WebSocket (wschat.c)
  * each drive the same turn through a small table of operations.
  *
- * A turn's life: the front end builds its begin request (it counts the
+ * A turn's life: the front end fills its begin request (it counts the
  * request against the rate limit, stores the user message and returns
  * the history in one round trip) and calls turn_start. storaged answers it
  * early, before its commit (PROTO_F_EARLY): the model is called at once,
@@ -17,12 +17,17 @@
  * "interrupted" before it frees itself. Every turn that stored a user
  * message ends with exactly one stored assistant message.
  *
- * Who answers is the begin reply's to say: the model, as the effective
- * agent the reply carries says (struct st_agent: the widget's agent
- * with the widget's own model and prompt merged in; storaged's merge),
- * or, when the conversation is in the owner's hands (the begin op says
- * TURN_HUMAN), nobody: the user message is stored and the turn ends
- * with ops->human, the model never called and nothing more stored.
+ * Who answers is the begin reply's to say (struct st_begin_rep): the
+ * model, as the effective agent the reply carries says (struct st_agent:
+ * the widget's agent with the widget's own model and prompt merged in;
+ * storaged's merge, key included; "" is the deployment's setting, and
+ * api_key "" with a base_url of its own sends no key; turn.c wipes the
+ * key when it is done), or, when the conversation is in the owner's hands
+ * (the front end's human result), nobody: the user message is stored
+ * and the turn ends with ops->human, the model never called and nothing
+ * more stored. A begin reply that does not decode exactly ends the turn
+ * before anything is shown (TURN_AT_BEGIN, TURN_C_MALFORMED): without it
+ * there is no conversation to store a reply in.
  */
 #ifndef PARLEY_TURN_H
 #define PARLEY_TURN_H
@@ -30,8 +35,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pdec;
-struct penc;
 struct turn;
 struct upstream;
 struct upstream_req;
@@ -56,34 +59,22 @@ enum turn_cause {
 };
 
 /*
- * Who answers the turn is the begin reply's agent record, as
- * proto/agentmsg.h's struct st_agent (the effective agent: the widget's
- * own model and prompt merged in by storaged, key included): "" or NULL
- * is the deployment's setting; api_key "" with a
- * base_url of its own sends no key. turn.c wipes the key when it frees it.
- */
-struct st_agent;
-
-/*
- * A front end: how its begin reply reads and how it shows the turn. fe
- * is the front end's own pointer (turn_start's); the turn calls nothing
- * with it after turn_cancel. After a final operation (done, error or
- * refused) the turn is gone: forget it. Optional operations may be NULL.
+ * A front end: its begin request and how it shows the turn. fe is the
+ * front end's own pointer (turn_start's); the turn calls nothing with it
+ * after turn_cancel. After a final operation (done, error or refused)
+ * the turn is gone: forget it. Optional operations may be NULL.
  */
 struct turn_ops {
 	const char *name;	/* the log prefix: "chat", "wschat" */
 	size_t *alive;		/* the front end's count of its turns alive */
 	/*
-	 * Reads the begin reply up to "u8 created, conv, msg, history": the
-	 * front end's head, then the agent record into *agent (pdec_agent;
-	 * it comes st_agent_defaults'd and turn.c frees it).
-	 * 0 when the model answers; TURN_HUMAN when a person does
-	 * (storaged's HUMAN result: the same layout, the agent read too);
-	 * > 0, a refusal of the front end's own (with *retry_ms); -1
-	 * malformed.
+	 * The begin request's type, whose reply is a struct st_begin_rep,
+	 * and the results of that reply the turn goes on with: result_ok,
+	 * the model answers; result_human, a person does. Any other result
+	 * is a refusal of the front end's own (refused).
 	 */
-	int (*begin)(struct pdec *, struct st_agent *agent,
-	    uint64_t *retry_ms);
+	uint16_t begin_type;
+	uint8_t result_ok, result_human;
 	/*
 	 * Optional. The user message is on disk: show the turn (its status
 	 * line, "start", "typing_start"). -1: the client cannot be answered;
@@ -104,27 +95,21 @@ struct turn_ops {
 	/* Final: begin's refusal (its code > 0 and retry_ms). */
 	void (*refused)(void *fe, int code, uint64_t retry_ms);
 	/*
-	 * Optional final: begin said TURN_HUMAN: the message is on disk and a
-	 * person answers, so no model and nothing more is stored. NULL: as
-	 * done with an empty reply.
+	 * Optional final: begin said result_human: the message is on disk
+	 * and a person answers, so no model and nothing more is stored.
+	 * NULL: as done with an empty reply.
 	 */
 	void (*human)(void *fe, const char *conv_id);
 };
 
 /*
- * What begin returns when the conversation is in handoff state human
- * (ST_CHAT_HUMAN, ST_WS_HUMAN): the rest of the reply reads as OK's.
+ * Starts a turn: sends the begin request (req: the struct of
+ * ops->begin_type's request, stmsgs.h) early-answered. Returns the turn,
+ * or NULL when it did not start (no operation is called): the front end
+ * answers as for TURN_AT_BEGIN with *why.
  */
-#define TURN_HUMAN	(-2)
-
-/*
- * Starts a turn: sends the begin request (type with the payload in e,
- * which it frees) early-answered. Returns the turn, or NULL when it did
- * not start (no operation is called): the front end answers as for
- * TURN_AT_BEGIN with *why.
- */
-struct turn *turn_start(const struct turn_ops *, void *fe, uint16_t type,
-    struct penc *e, enum turn_cause *why);
+struct turn *turn_start(const struct turn_ops *, void *fe, const void *req,
+    enum turn_cause *why);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*
@@ -137,12 +122,6 @@ void turn_cancel(struct turn *);
 void turn_stop(struct turn *);
 /* The client's output drained: a waiting model goes on. */
 void turn_drained(struct turn *);
-/*
- * Appends what the begin request of every front end carries for the
- * rate limit and the history: str rate_key, u32 window_ms, u32 max,
- * u32 max_history (the product settings).
- */
-void turn_enc_limits(struct penc *, const char *rate_key);
 
 /* The model client the turns use (upstream.h); tests swap it. */
 struct turn_upstream_ops {

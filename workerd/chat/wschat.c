@@ -60,6 +60,7 @@
 #include "agentmsg.h"
 #include "log.h"
 #include "random.h"
+#include "stmsgs.h"
 #include "turn.h"
 #include "widgetmsg.h"
 #include "workerd.h"
@@ -100,8 +101,7 @@
 /* A visitor's message held while the one before it is stored. */
 struct held_msg {
 	STAILQ_ENTRY(held_msg) entry;
-	size_t len;
-	char text[];
+	char text[];		/* NUL-ended */
 };
 
 struct wsess {
@@ -422,13 +422,12 @@ visitor_event(const uint8_t *payload, size_t len)
 {
 	struct wsess *s, *next;
 	struct st_event ev;
-	struct pdec d;
 	char *text = NULL;
 	size_t tlen = 0;
 	int built = 0;
 
-	pdec_init(&d, payload, len);
-	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
+	memset(&ev, 0, sizeof(ev));
+	if (st_req_decode(PROTO_ST_EV, payload, len, &ev) < 0) {
 		log_warnx("wschat: malformed %s", proto_msg_name(PROTO_ST_EV));
 		return;
 	}
@@ -453,14 +452,13 @@ visitor_event(const uint8_t *payload, size_t len)
 			ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
 	}
 	free(text);
-	st_event_free(&ev);
+	st_req_free(PROTO_ST_EV, &ev);
 }
 
 static void
 wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 {
-	char wid[ST_WID_LEN + 1];
-	struct pdec d;
+	struct st_id_req gone;
 
 	if (type == PROTO_ST_EV) {
 		visitor_event(payload, len);
@@ -468,46 +466,16 @@ wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 	}
 	if (type != PROTO_ST_EV_WIDGET_GONE)
 		return;
-	pdec_init(&d, payload, len);
-	pdec_strbuf(&d, wid, sizeof(wid));
-	if (pdec_done(&d) < 0) {
+	memset(&gone, 0, sizeof(gone));
+	if (st_req_decode(type, payload, len, &gone) < 0) {
 		log_warnx("wschat: malformed %s", proto_msg_name(type));
 		return;
 	}
-	wschat_widget_gone(wid);
-}
-
-/* A request about the session: its widget and token hash first. */
-static void
-wsess_enc(struct penc *e, const struct wsess *s)
-{
-	penc_init(e);
-	penc_str(e, s->wid);
-	penc_bytes(e, s->hash, sizeof(s->hash));
+	wschat_widget_gone(gone.id);
+	st_req_free(type, &gone);
 }
 
 /* ------------------------------------------------------------ turns */
-
-/*
- * ST_WS_BEGIN -> u8 result, u64 retry_after_ms, and when OK: widget,
- * agent, then the turn's part (turn.c).
- */
-static int
-ws_begin(struct pdec *d, struct st_agent *agent, uint64_t *retry_ms)
-{
-	uint8_t result = pdec_u8(d);
-
-	*retry_ms = pdec_u64(d);
-	if (!d->err && result != ST_WS_OK && result != ST_WS_HUMAN)
-		return result;
-	/*
-	 * The effective agent answers (turn.c applies it): storaged merged
-	 * the widget's own model and prompt into its agent's.
-	 */
-	if (d->err || pdec_agent(d, agent) < 0)
-		return -1;
-	return result == ST_WS_HUMAN ? TURN_HUMAN : 0;
-}
 
 static int
 ws_start(void *fe, const char *conv_id)
@@ -691,24 +659,42 @@ ws_human(void *fe, const char *conv_id)
 	wsend_handoff(s, ST_HANDOFF_HUMAN, NULL);
 }
 
+/*
+ * ST_WS_BEGIN: the effective agent answers (turn.c applies it: storaged
+ * merged the widget's own model and prompt into its agent's); HUMAN:
+ * stored, and a person answers.
+ */
 static const struct turn_ops ws_ops = {
-	"wschat", &nturns, ws_begin, ws_start, ws_token, ws_busy, ws_done,
-	ws_error, ws_refused, ws_human,
+	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
+	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
 };
+
+/* The session's idle expiry, as its requests carry it. */
+static uint64_t
+idle_ms(void)
+{
+	return (uint64_t)wsettings.session_idle_days * 86400000ull;
+}
 
 /* Starts the turn of the visitor's message (ST_WS_BEGIN). */
 static void
-message_begin(struct wsess *s, const char *content, size_t len)
+message_begin(struct wsess *s, const char *content)
 {
+	struct st_ws_begin_req req = {
+		.widget_id = s->wid,
+		.token_len = sizeof(s->hash),
+		.content = content,
+		.rate_key = s->rate_key,
+		.window_ms = wsettings.rate_window_ms,
+		.rate_max = wsettings.rate_max,
+		.history_max = wsettings.max_history,
+		.idle_ms = idle_ms(),
+		.create = !s->stored,	/* a new visitor: this makes it */
+	};
 	enum turn_cause why;
-	struct penc e;
 
-	wsess_enc(&e, s);
-	penc_strn(&e, content, len);
-	turn_enc_limits(&e, s->rate_key);
-	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	penc_u8(&e, !s->stored);	/* a new visitor: this makes it */
-	s->turn = turn_start(&ws_ops, s, PROTO_ST_WS_BEGIN, &e, &why);
+	memcpy(req.token, s->hash, sizeof(req.token));
+	s->turn = turn_start(&ws_ops, s, &req, &why);
 	if (s->turn == NULL)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
 }
@@ -725,7 +711,7 @@ held_run(void *arg)
 	STAILQ_REMOVE_HEAD(&s->held, entry);
 	s->nheld--;
 	if (s->ws != NULL)
-		message_begin(s, h->text, h->len);
+		message_begin(s, h->text);
 	free(h);
 }
 
@@ -736,10 +722,9 @@ held_add(struct wsess *s, const struct wsmsg *m)
 	struct held_msg *h;
 
 	if (s->handoff != ST_HANDOFF_HUMAN || s->nheld >= HELD_MAX ||
-	    (h = malloc(sizeof(*h) + m->content_len)) == NULL)
+	    (h = malloc(sizeof(*h) + m->content_len + 1)) == NULL)
 		return -1;
-	h->len = m->content_len;
-	memcpy(h->text, m->content, m->content_len);
+	memcpy(h->text, m->content, m->content_len + 1);
 	STAILQ_INSERT_TAIL(&s->held, h, entry);
 	s->nheld++;
 	return 0;
@@ -763,21 +748,18 @@ on_message(struct wsess *s, const struct wsmsg *m)
 			wsend_error(s, "Please wait for the reply to finish.");
 		return;
 	}
-	message_begin(s, m->content, m->content_len);
+	message_begin(s, m->content);
 }
 
 /* ------------------------------------------------------------ contact */
 
-/*
- * ST_CONTACT_SUBMIT -> u8 result, and when OK: contact; when LIMITED:
- * u64 retry_after_ms
- */
+/* ST_CONTACT_SUBMIT -> struct st_contact_submit_rep */
 static void
 contact_done(const struct storec_result *r, void *arg)
 {
 	struct wsess *s = arg;
-	struct st_contact ct;
-	struct pdec d;
+	struct st_contact_submit_rep rep;
+	uint64_t retry;
 	uint8_t result;
 
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
@@ -790,28 +772,32 @@ contact_done(const struct storec_result *r, void *arg)
 		    "again.");
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	result = pdec_u8(&d);
-	if (!d.err && ws_gone(s, result))
+	if (storec_decode(r, PROTO_ST_CONTACT_SUBMIT, &rep) < 0) {
+		wsend_error(s, WRONG_TEXT);
 		return;
-	if (!d.err && result == ST_WS_TOO_MANY) {
+	}
+	result = rep.result;
+	retry = rep.retry_ms;
+	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+	if (ws_gone(s, result))
+		return;
+	if (result == ST_WS_TOO_MANY) {
 		wsend_error(s, "Your details were already saved. Please "
 		    "continue in the chat.");
 		return;
 	}
-	if (!d.err && result == ST_WS_LIMITED) {
-		wsend_limited(s, pdec_u64(&d));
+	if (result == ST_WS_LIMITED) {
+		wsend_limited(s, retry);
 		return;
 	}
-	if (!d.err && result == ST_WS_BUSY) {
+	if (result == ST_WS_BUSY) {
 		wsend_error(s, BUSY_TEXT);
 		return;
 	}
-	if (d.err || result != ST_WS_OK || pdec_contact(&d, &ct) < 0) {
+	if (result != ST_WS_OK) {
 		wsend_malformed(s, "ST_CONTACT_SUBMIT");
 		return;
 	}
-	st_contact_free(&ct);
 	s->stored = 1;
 	s->contact_submitted = 1;
 	wsend_type(s, "contact_info_saved");
@@ -820,7 +806,20 @@ contact_done(const struct storec_result *r, void *arg)
 static void
 on_contact(struct wsess *s, const struct wsmsg *m)
 {
-	struct penc e;
+	/* Longer than its bound: cut one byte over it, for storaged's check. */
+	char name[4 * ST_CONTACT_NAME_MAX + 2], email[ST_EMAIL_MAX + 2];
+	char phone[ST_PHONE_MAX + 2];
+	struct st_contact_submit_req req = {
+		.widget_id = s->wid,
+		.token_len = sizeof(s->hash),
+		.name = name,
+		.email = email,
+		.phone = phone,
+		/* A contact counts as a message in the per-client limit. */
+		.rate_key = s->rate_key,
+		.window_ms = wsettings.rate_window_ms,
+		.rate_max = wsettings.rate_max,
+	};
 
 	if (s->resuming) {
 		wsend_error(s, RESUMING_TEXT);
@@ -830,15 +829,11 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 		wsend_error(s, "Your details are being saved.");
 		return;
 	}
-	wsess_enc(&e, s);
-	penc_str(&e, m->name);
-	penc_str(&e, m->email);
-	penc_str(&e, m->phone);
-	/* A contact counts as a message in the per-client limit. */
-	penc_str(&e, s->rate_key);
-	penc_u32(&e, wsettings.rate_window_ms);
-	penc_u32(&e, wsettings.rate_max);
-	if (storec_send(PROTO_ST_CONTACT_SUBMIT, &e, contact_done, s,
+	memcpy(req.token, s->hash, sizeof(req.token));
+	strlcpy(name, m->name, sizeof(name));
+	strlcpy(email, m->email, sizeof(email));
+	strlcpy(phone, m->phone, sizeof(phone));
+	if (storec_ask(NULL, PROTO_ST_CONTACT_SUBMIT, &req, contact_done, s,
 	    &s->sreq) < 0)
 		wsend_error(s, "Your details could not be saved. Please try "
 		    "again.");
@@ -846,14 +841,15 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 
 /* ------------------------------------------------------------ handoff */
 
-/* ST_WS_REQUEST_HUMAN -> u8 result, u8 changed, and when OK: conv */
+/*
+ * ST_WS_REQUEST_HUMAN -> struct st_request_human_rep (changed: the event
+ * tells the others)
+ */
 static void
 human_done(const struct storec_result *r, void *arg)
 {
 	struct wsess *s = arg;
-	struct st_conv conv;
-	struct pdec d;
-	uint8_t result;
+	struct st_request_human_rep rep;
 
 	if (r->status != STOREC_OK) {
 		if (r->status == STOREC_ERROR)
@@ -862,26 +858,23 @@ human_done(const struct storec_result *r, void *arg)
 		    "again.");
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	result = pdec_u8(&d);
-	(void)pdec_u8(&d);	/* changed: the event tells the others */
-	if (!d.err && ws_gone(s, result))
+	if (storec_decode(r, PROTO_ST_WS_REQUEST_HUMAN, &rep) < 0) {
+		wsend_error(s, WRONG_TEXT);
 		return;
-	if (!d.err && result == ST_WS_NO_CONV) {
+	}
+	if (ws_gone(s, rep.result))
+		;
+	else if (rep.result == ST_WS_NO_CONV)
 		wsend_error(s, HUMAN_FIRST_TEXT);
-		return;
-	}
-	if (d.err || result != ST_WS_OK || pdec_conv(&d, &conv) < 0) {
+	else if (rep.result != ST_WS_OK)
 		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
-		return;
-	}
-	if (pdec_done(&d) == 0) {
-		wsess_set_conv(s, conv.id);
+	else {
+		wsess_set_conv(s, rep.conv.id);
 		/* Its answer, whatever the visitor knew. */
 		s->handoff = HANDOFF_UNKNOWN;
-		wsend_handoff(s, conv.handoff, NULL);
+		wsend_handoff(s, rep.conv.handoff, NULL);
 	}
-	st_conv_free(&conv);
+	st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
 }
 
 /* One more request_human this minute: 1 when within HUMAN_ASKS_MAX. */
@@ -905,7 +898,10 @@ human_ask_allowed(struct wsess *s)
 static void
 on_request_human(struct wsess *s)
 {
-	struct penc e;
+	struct st_ws_session_req req = {
+		.widget_id = s->wid,
+		.token_len = sizeof(s->hash),
+	};
 	int state;
 
 	if (!s->handoff_enabled) {
@@ -934,8 +930,8 @@ on_request_human(struct wsess *s)
 		wsend_handoff(s, state, NULL);
 		return;
 	}
-	wsess_enc(&e, s);
-	if (storec_send(PROTO_ST_WS_REQUEST_HUMAN, &e, human_done, s,
+	memcpy(req.token, s->hash, sizeof(req.token));
+	if (storec_ask(NULL, PROTO_ST_WS_REQUEST_HUMAN, &req, human_done, s,
 	    &s->hreq) < 0)
 		wsend_error(s, "Your request could not be sent. Please try "
 		    "again.");
@@ -1114,39 +1110,27 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 
 /*
  * The history replayed to a resumed session: {role, content} pairs, and
- * "name" on a person's messages.
+ * "name" on a person's messages. NULL out of memory.
  */
 static json_t *
-history_json(struct pdec *d, uint32_t n)
+history_json(const struct st_msg *h, uint32_t n)
 {
 	json_t *arr = json_array(), *item;
-	char *role, *content, name[4 * ST_MSG_NAME_MAX + 1];
 	uint32_t i;
 
-	for (i = 0; i < n && arr != NULL && !d->err; i++) {
-		role = pdec_strdup(d, ST_ROLE_MAX);
-		content = pdec_strdup(d, ST_CONTENT_MAX);
-		pdec_strbuf(d, name, sizeof(name));
-		if (role != NULL && content != NULL && !d->err) {
-			item = json_pack("{s:s, s:o}", "role", role, "content",
-			    exprow_text(content));
-			if (item != NULL && strcmp(role, "agent") == 0 &&
-			    json_object_set_new(item, "name",
-			    exprow_text(name)) < 0) {
-				json_decref(item);
-				item = NULL;
-			}
-			if (item == NULL || json_array_append_new(arr, item) < 0) {
-				json_decref(arr);
-				arr = NULL;
-			}
+	for (i = 0; i < n && arr != NULL; i++) {
+		item = json_pack("{s:s, s:o}", "role", h[i].role, "content",
+		    exprow_text(h[i].content));
+		if (item != NULL && strcmp(h[i].role, "agent") == 0 &&
+		    json_object_set_new(item, "name",
+		    exprow_text(h[i].name)) < 0) {
+			json_decref(item);
+			item = NULL;
 		}
-		free(role);
-		free(content);
-	}
-	if (d->err) {
-		json_decref(arr);
-		return NULL;
+		if (item == NULL || json_array_append_new(arr, item) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
 	}
 	return arr;
 }
@@ -1165,89 +1149,44 @@ refuse_limited(struct wsess *s, uint64_t retry_ms, const char *msg)
 }
 
 /*
- * ST_WS_OPEN's LIMITED (u8 which, u64 retry_after_ms): the upgrade's
- * count refuses it before the 101; a resume's too, or closes the socket
- * a resume message came on.
+ * ST_WS_OPEN's LIMITED (which hit, its retry): the upgrade's count
+ * refuses it before the 101; a resume's too, or closes the socket a
+ * resume message came on.
  */
 static void
-open_limited(struct wsess *s, struct pdec *d)
+open_limited(struct wsess *s, const struct st_ws_limited *l)
 {
-	uint64_t retry;
-	uint8_t which;
-
-	which = pdec_u8(d);
-	retry = pdec_u64(d);
-	if (pdec_done(d) < 0 || which >= s->nhits) {
+	if (l->which >= s->nhits) {
 		log_warnx("wschat: malformed ST_WS_OPEN reply");
 		open_refuse(s, 500, "Internal server error");
-	} else if (s->hits[which] == HIT_UPGRADE)
-		refuse_limited(s, retry, "Too many requests");
+	} else if (s->hits[l->which] == HIT_UPGRADE)
+		refuse_limited(s, l->retry_ms, "Too many requests");
 	else if (s->ws != NULL)
 		open_refuse(s, 429, "too many reconnects");
 	else
-		refuse_limited(s, retry, "Too many reconnects, try again later");
+		refuse_limited(s, l->retry_ms,
+		    "Too many reconnects, try again later");
 }
 
 /*
- * ST_WS_OPEN -> u8 result, and when OK: widget, u8 resumed,
- * u8 contact_submitted, str conv_id, u32 n, n x (str role, str content,
- * str name), u8 more, u8 handoff (the conversation's state)
+ * ST_WS_OPEN's OK: the socket (upgraded now, unless a resume message
+ * came on it) hears "session", and "history" when its token's session
+ * was resumed.
  */
 static void
-open_done(const struct storec_result *r, void *arg)
+open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 {
-	static const struct storec_answer none[] = { { 0, 0, NULL } };
-	struct wsess *s = arg;
-	struct st_widget w;
-	struct pdec d;
 	struct conn *c;
-	json_t *hist = NULL, *session;
-	const char *msg;
-	char conv_id[ST_ID_HEX + 1];
-	uint8_t result, resumed = 0, more = 0;
-	uint32_t n = 0;
-	int status, handoff = HANDOFF_UNKNOWN;
+	json_t *hist, *session;
+	int resumed = ok->resumed;
 
-	if (r->status != STOREC_OK) {
-		status = storec_http_error(r, none, "wschat", &msg);
-		open_refuse(s, status, msg);
-		return;
-	}
-	pdec_init(&d, r->payload, r->len);
-	result = pdec_u8(&d);
-	if (!d.err && result == ST_WS_NO_WIDGET) {
-		open_refuse(s, 404, "Widget not found");
-		return;
-	}
-	if (!d.err && result == ST_WS_ORIGIN) {
-		open_refuse(s, 403, "Origin not allowed");
-		return;
-	}
-	if (!d.err && result == ST_WS_LIMITED) {
-		open_limited(s, &d);
-		return;
-	}
-	if (d.err || result != ST_WS_OK || pdec_widget(&d, &w) < 0) {
-		log_warnx("wschat: malformed ST_WS_OPEN reply");
+	if ((hist = history_json(ok->history, ok->nhistory)) == NULL) {
+		log_warnx("wschat: cannot build the history");
 		open_refuse(s, 500, "Internal server error");
 		return;
 	}
-	s->handoff_enabled = w.handoff_enabled != 0;
-	st_widget_free(&w);
-	resumed = pdec_u8(&d);
-	s->contact_submitted = pdec_u8(&d) != 0;
-	pdec_strbuf(&d, conv_id, sizeof(conv_id));
-	n = pdec_u32(&d);
-	if (!d.err && n <= ST_HISTORY_MAX * 2u)
-		hist = history_json(&d, n);
-	more = pdec_u8(&d);
-	handoff = pdec_u8(&d);
-	if (hist == NULL || pdec_done(&d) < 0) {
-		json_decref(hist);
-		log_warnx("wschat: malformed ST_WS_OPEN reply");
-		open_refuse(s, 500, "Internal server error");
-		return;
-	}
+	s->handoff_enabled = ok->widget.handoff_enabled != 0;
+	s->contact_submitted = ok->contact_submitted != 0;
 	if (!resumed || !s->has_token) {
 		strlcpy(s->token, s->new_token, sizeof(s->token));
 		memcpy(s->hash, s->new_hash, sizeof(s->hash));
@@ -1270,20 +1209,61 @@ open_done(const struct storec_result *r, void *arg)
 	/* The answer to a resume message says how it went. */
 	if (s->resuming && session != NULL)
 		json_object_set_new(session, "resumed", json_boolean(resumed));
-	if (resumed && conv_id[0] != '\0')
-		wsess_set_conv(s, conv_id);
+	if (resumed && ok->conv_id[0] != '\0')
+		wsess_set_conv(s, ok->conv_id);
 	/* A resumed conversation's handoff state. */
-	if (resumed && session != NULL && st_handoff_name(handoff) != NULL) {
-		s->handoff = handoff;
+	if (resumed && session != NULL &&
+	    st_handoff_name(ok->handoff) != NULL) {
+		s->handoff = ok->handoff;
 		json_object_set_new(session, "handoff",
-		    json_string(st_handoff_name(handoff)));
+		    json_string(st_handoff_name(ok->handoff)));
 	}
 	s->resuming = 0;
 	wsend(s, session);
 	if (resumed)
-		wsend_history(s, hist, more != 0);
+		wsend_history(s, hist, ok->more != 0);
 	else
 		json_decref(hist);
+}
+
+/* ST_WS_OPEN -> struct st_ws_open_rep */
+static void
+open_done(const struct storec_result *r, void *arg)
+{
+	static const struct storec_answer none[] = { { 0, 0, NULL } };
+	struct wsess *s = arg;
+	struct st_ws_open_rep rep;
+	const char *msg;
+	int status;
+
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, none, "wschat", &msg);
+		open_refuse(s, status, msg);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_WS_OPEN, &rep) < 0) {
+		open_refuse(s, 500, "Internal server error");
+		return;
+	}
+	switch (rep.result) {
+	case ST_WS_NO_WIDGET:
+		open_refuse(s, 404, "Widget not found");
+		break;
+	case ST_WS_ORIGIN:
+		open_refuse(s, 403, "Origin not allowed");
+		break;
+	case ST_WS_LIMITED:
+		open_limited(s, &rep.limited);
+		break;
+	case ST_WS_OK:
+		open_ok(s, &rep.ok);
+		break;
+	default:
+		log_warnx("wschat: malformed ST_WS_OPEN reply");
+		open_refuse(s, 500, "Internal server error");
+		break;
+	}
+	st_rep_free(PROTO_ST_WS_OPEN, &rep);
 }
 
 /* ST_WS_OPEN: the widget, the Origin, the session. */
@@ -1291,8 +1271,15 @@ static void
 open_send(struct wsess *s)
 {
 	struct st_rate_hit h[ST_WS_OPEN_HITS_MAX];
-	struct penc e;
-	uint32_t i;
+	struct st_ws_open_req req = {
+		.widget_id = s->wid,
+		.origin = s->origin,
+		.token_len = s->has_token ? sizeof(s->hash) : 0,
+		.new_hash_len = sizeof(s->new_hash),
+		.idle_ms = idle_ms(),
+		.history_max = SHOWN_HISTORY,
+		.hits = h,
+	};
 
 	/*
 	 * Counted inside it, in one round trip: every upgrade (once), then
@@ -1313,17 +1300,11 @@ open_send(struct wsess *s)
 		h[s->nhits].max = RESUME_MAX;
 		s->hits[s->nhits++] = HIT_RESUME;
 	}
-	penc_init(&e);
-	penc_str(&e, s->wid);
-	penc_str(&e, s->origin);
-	penc_bytes(&e, s->hash, s->has_token ? sizeof(s->hash) : 0);
-	penc_bytes(&e, s->new_hash, sizeof(s->new_hash));
-	penc_u64(&e, (uint64_t)wsettings.session_idle_days * 86400000ull);
-	penc_u32(&e, SHOWN_HISTORY);
-	penc_u32(&e, s->nhits);
-	for (i = 0; i < s->nhits; i++)
-		penc_rate_hit(&e, &h[i]);
-	if (storec_send(PROTO_ST_WS_OPEN, &e, open_done, s, &s->sreq) < 0)
+	memcpy(req.token, s->hash, sizeof(req.token));
+	memcpy(req.new_hash, s->new_hash, sizeof(req.new_hash));
+	req.nhits = s->nhits;
+	if (storec_ask(NULL, PROTO_ST_WS_OPEN, &req, open_done, s,
+	    &s->sreq) < 0)
 		open_refuse(s, 503, "Storage unavailable");
 }
 

@@ -1,6 +1,9 @@
 /*
  * storec against a fake storaged on a real Unix socket: request ids,
- * replies out of order, errors, cancel, timeouts, disconnect, reconnect.
+ * replies out of order, errors, cancel, timeouts, disconnect, reconnect;
+ * requests as their structs (storec_ask: who asks first where the table
+ * says, one that does not encode never sent) and replies decoded exactly
+ * (storec_decode).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "stmsgs.h"
 #include "test_peer.h"
 
 struct got {
@@ -252,6 +256,139 @@ test_protocol_error_disconnects(void **state)
 	peer_unlisten(&P);
 }
 
+/* ------------------------------------------------- requests as structs */
+
+/* An ST_RATE_HIT's reply as its callback decodes it: 0 and v, or -1. */
+struct verdict {
+	int called, rc;
+	struct st_rate_verdict v;
+};
+
+static void
+decode_verdict(const struct storec_result *r, void *arg)
+{
+	struct verdict *vd = arg;
+
+	vd->called++;
+	memset(&vd->v, 0xff, sizeof(vd->v));
+	vd->rc = r->status == STOREC_OK ?
+	    storec_decode(r, PROTO_ST_RATE_HIT, &vd->v) : -2;
+}
+
+/* ST_RATE_HIT asked, answered with reply (len bytes), decoded into vd. */
+static void
+ask_verdict(struct verdict *vd, const void *reply, size_t len)
+{
+	const struct st_rate_hit hit = { "ip:1.2.3.4", 60000, 30 };
+	struct st_rate_hit got;
+	struct peer_req r;
+
+	memset(vd, 0, sizeof(*vd));
+	assert_int_equal(storec_ask(NULL, PROTO_ST_RATE_HIT, &hit,
+	    decode_verdict, vd, NULL), 0);
+	peer_expect(&P, &r, PROTO_ST_RATE_HIT);
+	assert_int_equal(r.has_who, 0);
+	assert_int_equal(st_req_decode(PROTO_ST_RATE_HIT, r.payload, r.len,
+	    &got), 0);
+	assert_string_equal(got.key, hit.key);
+	assert_int_equal(got.window_ms, hit.window_ms);
+	assert_int_equal(got.max, hit.max);
+	peer_reply(&P, &r, reply, len);
+	drive_until(&vd->called, 1000);
+	assert_int_equal(vd->called, 1);
+}
+
+static void
+test_ask_and_decode(void **state)
+{
+	static const struct st_who who = { ST_WHO_KEY, "install" };
+	const struct st_conv_get_req get = {
+		"0123456789abcdef0123456789abcdef", 50,
+	};
+	struct st_chat_begin_req begin = {
+		"default", "s1", "hello", "ip:1.2.3.4", 60000, 30, 7,
+	};
+	const struct st_rate_verdict limited = { 1, 1500 };
+	char session[ST_SESSION_MAX + 2];
+	struct storec_req *h = (void *)1;
+	struct st_conv_get_req gotget;
+	struct st_chat_begin_req gotbegin;
+	struct got g = { 0 };
+	struct verdict vd;
+	struct peer_req r;
+	struct penc e;
+
+	assert_int_equal(peer_connect(&P), 0);
+
+	/* Who asks where the table says, and only there; nothing sent. */
+	assert_int_equal(storec_ask(NULL, PROTO_ST_CONV_GET, &get, record, &g,
+	    &h), -1);
+	assert_null(h);
+	assert_int_equal(storec_ask(&who, PROTO_ST_CHAT_BEGIN, &begin, record,
+	    &g, NULL), -1);
+	/* A request that does not encode (a session over its bound). */
+	memset(session, 's', sizeof(session) - 1);
+	session[sizeof(session) - 1] = '\0';
+	begin.session = session;
+	h = (void *)1;
+	assert_int_equal(storec_ask_early(PROTO_ST_CHAT_BEGIN, &begin, record,
+	    &g, &h), -1);
+	assert_null(h);
+	begin.session = "s1";
+	assert_int_equal(storec_inflight(), 0);
+	peer_expect_none(&P, 30);
+	assert_int_equal(g.called, 0);
+
+	/* Who asks first, then the struct as its layout says. */
+	assert_int_equal(storec_ask(&who, PROTO_ST_CONV_GET, &get, record, &g,
+	    NULL), 0);
+	peer_expect(&P, &r, PROTO_ST_CONV_GET);
+	assert_int_equal(r.has_who, 1);
+	assert_string_equal(r.who.id, "install");
+	assert_int_equal(r.flags & PROTO_F_EARLY, 0);
+	assert_int_equal(st_req_decode(PROTO_ST_CONV_GET, r.payload, r.len,
+	    &gotget), 0);
+	assert_string_equal(gotget.conv_id, get.conv_id);
+	assert_int_equal(gotget.max_messages, 50);
+	st_req_free(PROTO_ST_CONV_GET, &gotget);
+	peer_error(&P, &r, PROTO_E_NOT_FOUND, "no such conversation");
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.status, STOREC_ERROR);
+
+	/* Early: the flag asked for. */
+	assert_int_equal(storec_ask_early(PROTO_ST_CHAT_BEGIN, &begin, record,
+	    &g, &h), 0);
+	assert_non_null(h);
+	peer_expect(&P, &r, PROTO_ST_CHAT_BEGIN);
+	assert_true(r.flags & PROTO_F_EARLY);
+	assert_int_equal(st_req_decode(PROTO_ST_CHAT_BEGIN, r.payload, r.len,
+	    &gotbegin), 0);
+	assert_string_equal(gotbegin.content, "hello");
+	assert_int_equal(gotbegin.history_max, 7);
+	st_req_free(PROTO_ST_CHAT_BEGIN, &gotbegin);
+	storec_cancel(h);
+
+	/* A reply decodes whole, or not at all: a byte short or over. */
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, PROTO_ST_RATE_HIT, &limited), 0);
+	ask_verdict(&vd, e.buf, e.len);
+	assert_int_equal(vd.rc, 0);
+	assert_int_equal(vd.v.limited, 1);
+	assert_int_equal(vd.v.retry_ms, 1500);
+	ask_verdict(&vd, e.buf, e.len - 1);
+	assert_int_equal(vd.rc, -1);
+	assert_int_equal(vd.v.limited, 0);	/* zeroed */
+	assert_int_equal(vd.v.retry_ms, 0);
+	penc_u8(&e, 0);
+	ask_verdict(&vd, e.buf, e.len);
+	assert_int_equal(vd.rc, -1);
+	assert_int_equal(vd.v.retry_ms, 0);
+	penc_free(&e);
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
 /* ------------------------------------------------ events and their level */
 
 static int ev_a, ev_b, sub_calls, sub_again;
@@ -373,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_disconnect_and_reconnect),
 		cmocka_unit_test(test_protocol_error_disconnects),
+		cmocka_unit_test(test_ask_and_decode),
 		cmocka_unit_test(test_event_subscription),
 	};
 

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "dashmsg.h"
+#include "stmsgs.h"
 #include "test_client.h"
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
@@ -270,6 +271,36 @@ expect_error(int status, const char *msg)
 	    "Cache-Control: no-store\r\n" : NULL);
 }
 
+/* The next reply_rep is a byte short (-1) or a byte over (1), then whole again. */
+static int next_cut;
+
+/* rep, the struct of pr's reply (stmsgs.h), as storaged answers it, cut as next_cut says. */
+static void
+reply_rep(const struct peer_req *pr, const void *rep)
+{
+	struct penc e;
+	size_t len;
+
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, pr->type, rep), 0);
+	if (next_cut > 0)
+		penc_u8(&e, 0);
+	assert_true(next_cut >= 0 || e.len > 0);
+	len = next_cut < 0 ? e.len - 1 : e.len;
+	next_cut = 0;
+	peer_reply(&P, pr, e.buf, len);
+	penc_free(&e);
+}
+
+/* An empty reply (ST_DASH_LOGIN's, ST_DASH_LOGOUT's), padded as next_cut says. */
+static void
+reply_empty(const struct peer_req *pr)
+{
+	char none;
+
+	reply_rep(pr, &none);
+}
+
 /*
  * ST_DASH_ATTEMPT: checks the key and limits (the client's 10 a minute,
  * the default budget of 100 failures), answers limited (1: the client,
@@ -278,42 +309,47 @@ expect_error(int status, const char *msg)
 static void
 answer_rate(uint8_t limited, uint64_t retry_ms)
 {
+	struct st_rate_verdict v = { limited, retry_ms };
+	struct st_dash_attempt_req req;
 	struct peer_req pr;
-	struct pdec d;
-	struct penc e;
-	char key[ST_RATE_KEY_MAX + 1];
 
 	peer_expect(&P, &pr, PROTO_ST_DASH_ATTEMPT);
-	pdec_init(&d, pr.payload, pr.len);
-	pdec_strbuf(&d, key, sizeof(key));
-	assert_string_equal(key, "login:local");
-	assert_int_equal(pdec_u32(&d), 60000);
-	assert_int_equal(pdec_u32(&d), 10);
-	assert_int_equal(pdec_u32(&d), 100);
-	assert_int_equal(pdec_done(&d), 0);
-	penc_init(&e);
-	penc_u8(&e, limited);
-	penc_u64(&e, retry_ms);
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
+	assert_int_equal(st_req_decode(PROTO_ST_DASH_ATTEMPT, pr.payload,
+	    pr.len, &req), 0);
+	assert_string_equal(req.rate_key, "login:local");
+	assert_int_equal(req.window_ms, 60000);
+	assert_int_equal(req.rate_max, 10);
+	assert_int_equal(req.failures_max, 100);
+	st_req_free(PROTO_ST_DASH_ATTEMPT, &req);
+	reply_rep(&pr, &v);
 }
 
 /* A wrong password counted against the budget (ST_RATE_HIT). */
 static void
 answer_failed(void)
 {
+	struct st_rate_verdict v = { 0, 0 };
+	struct st_rate_hit h;
 	struct peer_req pr;
-	struct pdec d;
-	char key[ST_RATE_KEY_MAX + 1];
 
 	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
-	pdec_init(&d, pr.payload, pr.len);
-	pdec_strbuf(&d, key, sizeof(key));
-	assert_string_equal(key, ST_DASH_FAILED_KEY);
-	assert_int_equal(pdec_u32(&d), 60000);
-	assert_int_equal(pdec_u32(&d), 100);
-	assert_int_equal(pdec_done(&d), 0);
-	peer_reply(&P, &pr, "\0\0\0\0\0\0\0\0\0", 9);
+	assert_int_equal(st_req_decode(PROTO_ST_RATE_HIT, pr.payload, pr.len,
+	    &h), 0);
+	assert_string_equal(h.key, ST_DASH_FAILED_KEY);
+	assert_int_equal(h.window_ms, 60000);
+	assert_int_equal(h.max, 100);
+	reply_rep(&pr, &v);
+}
+
+/* ST_DASH_SALT's answer: SALT. */
+static void
+reply_salt(const struct peer_req *pr)
+{
+	struct st_dash_salt_rep rep;
+
+	memcpy(rep.salt, SALT, sizeof(rep.salt));
+	rep.salt_len = sizeof(rep.salt);
+	reply_rep(pr, &rep);
 }
 
 /*
@@ -325,7 +361,7 @@ static void
 expect_after_salt(struct peer_req *pr, uint16_t type)
 {
 	uint8_t fp[ST_DASH_FP_LEN];
-	struct penc e;
+	int cut;
 
 	assert_int_equal(peer_recv(&P, pr, 2000), 0);
 	if (pr->type != PROTO_ST_DASH_SALT) {
@@ -334,10 +370,11 @@ expect_after_salt(struct peer_req *pr, uint16_t type)
 	}
 	assert_int_equal(pr->len, 0);
 	assert_null(dashauth_fp());
-	penc_init(&e);
-	penc_bytes(&e, SALT, 16);
-	peer_reply_enc(&P, pr, &e);
-	penc_free(&e);
+	/* next_cut is for type's reply, not the salt's. */
+	cut = next_cut;
+	next_cut = 0;
+	reply_salt(pr);
+	next_cut = cut;
 	peer_expect(&P, pr, type);
 	assert_int_equal(dashauth_scrypt(PW, strlen(PW), SALT, 16, fp), 0);
 	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
@@ -348,32 +385,26 @@ static void
 answer_check(int valid)
 {
 	uint8_t id[DASH_ID_BYTES], want[ST_DASH_HASH_LEN];
+	struct st_dash_check_req req;
+	struct st_dash_check_rep rep;
 	struct peer_req pr;
-	const uint8_t *h, *fp;
-	struct pdec d;
-	struct penc e;
-	size_t n, i;
+	size_t i;
 
 	expect_after_salt(&pr, PROTO_ST_DASH_CHECK);
 	for (i = 0; i < sizeof(id); i++)
 		sscanf(SID + 2 * i, "%2hhx", &id[i]);
 	SHA256(id, sizeof(id), want);
-	pdec_init(&d, pr.payload, pr.len);
-	h = pdec_bytes(&d, &n);
-	assert_int_equal(n, ST_DASH_HASH_LEN);
-	assert_memory_equal(h, want, n);
-	fp = pdec_bytes(&d, &n);
-	assert_int_equal(n, ST_DASH_FP_LEN);
-	assert_memory_equal(fp, dashauth_fp(), n);
-	assert_int_equal(pdec_done(&d), 0);
-	penc_init(&e);
-	penc_u8(&e, valid ? 1 : 0);
-	if (valid) {
-		penc_str(&e, CSRF);
-		penc_u64(&e, 1800000000000ULL);
-	}
-	peer_reply(&P, &pr, e.buf, e.len);
-	penc_free(&e);
+	assert_int_equal(st_req_decode(PROTO_ST_DASH_CHECK, pr.payload, pr.len,
+	    &req), 0);
+	assert_int_equal(req.token_hash_len, ST_DASH_HASH_LEN);
+	assert_memory_equal(req.token_hash, want, ST_DASH_HASH_LEN);
+	assert_int_equal(req.fp_len, ST_DASH_FP_LEN);
+	assert_memory_equal(req.fp, dashauth_fp(), ST_DASH_FP_LEN);
+	memset(&rep, 0, sizeof(rep));
+	rep.valid = valid ? 1 : 0;
+	strlcpy(rep.s.csrf, CSRF, sizeof(rep.s.csrf));
+	rep.s.expires_at = 1800000000000ULL;
+	reply_rep(&pr, &rep);
 }
 
 static void
@@ -475,7 +506,7 @@ test_dash_login(void **state)
 	assert_int_equal(pdec_done(&d), 0);
 	assert_true(exp > proto_wall_ms() + 604800000ULL - 60000);
 	assert_true(exp <= proto_wall_ms() + 604800000ULL);
-	peer_reply(&P, &pr, NULL, 0);
+	reply_empty(&pr);
 	tclient_expect(&CL, &r, 200);
 	snprintf(body, sizeof(body), "{\"csrfToken\":\"%s\",\"expiresAt\":%llu}",
 	    csrf, (unsigned long long)exp);
@@ -494,7 +525,7 @@ test_dash_login(void **state)
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
 	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
-	peer_reply(&P, &pr, NULL, 0);
+	reply_empty(&pr);
 	tclient_expect(&CL, &r, 200);
 	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
 	assert_non_null(strstr(hdr, "; Max-Age=604800; Secure"));
@@ -554,7 +585,7 @@ test_dash_login_abort(void **state)
 	peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
 	tclient_close(&CL);
 	drive_ms(20);
-	peer_reply(&P, &pr, "\0\0\0\x10" SALT, 20);
+	reply_salt(&pr);
 	while (hashpool_pending() > 0 || dashauth_fp() == NULL)
 		loop_once(5);
 	peer_expect_none(&P, 50);
@@ -608,7 +639,7 @@ test_dash_session(void **state)
 	answer_check(1);
 	peer_expect(&P, &pr, PROTO_ST_DASH_LOGOUT);
 	assert_int_equal(pr.len, 4 + ST_DASH_HASH_LEN);
-	peer_reply(&P, &pr, NULL, 0);
+	reply_empty(&pr);
 	tclient_expect(&CL, &r, 204);
 	assert_non_null(tresp_header(&r, "Set-Cookie", hdr, sizeof(hdr)));
 	assert_string_equal(hdr, "parley_session=; Path=/; HttpOnly; "
@@ -714,6 +745,91 @@ test_dash_gate(void **state)
 	drive_ms(20);
 	peer_reply(&P, &pr, "\0", 1);
 	drive_ms(20);
+}
+
+/*
+ * Every reply of login, the fingerprint's salt, the session check and
+ * logout a byte short or over (the empty ones over): the request fails
+ * cleanly (500; the salt's is the fingerprint not made, 503), no cookie
+ * is set, no handler runs. A wrong password's count needs no answer: its
+ * 401 comes all the same.
+ */
+static void
+test_dash_malformed(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	int cut;
+
+	assert_int_equal(tclient_open(&CL), 0);
+	for (cut = -1; cut <= 1; cut += 2) {
+		dashauth_init(PW);	/* no fingerprint: its salt is asked */
+		/* The attempt's count: the password not even checked. */
+		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+		    LOGIN(PW));
+		next_cut = cut;
+		answer_rate(0, 0);
+		expect_error(500, "Internal server error");
+		peer_expect_none(&P, 50);
+
+		/* The salt: no fingerprint, asked again by the next request. */
+		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+		    LOGIN(PW));
+		answer_rate(0, 0);
+		peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
+		next_cut = cut;
+		reply_salt(&pr);
+		expect_error(503, "Storage unavailable");
+		assert_null(dashauth_fp());
+
+		/* The session stored, its empty answer padded: no cookie. */
+		if (cut > 0) {
+			tclient_request(&CL, "POST", "/dashboard/api/login",
+			    JSONCT, LOGIN(PW));
+			answer_rate(0, 0);
+			expect_after_salt(&pr, PROTO_ST_DASH_LOGIN);
+			next_cut = cut;
+			reply_empty(&pr);
+			tclient_expect(&CL, &r, 500);
+			assert_null(strstr(r.head, "Set-Cookie"));
+			tresp_free(&r);
+		}
+
+		/* The check: of the session, of the admin gate. */
+		tclient_request(&CL, "GET", "/dashboard/api/session", COOKIE,
+		    NULL);
+		next_cut = cut;
+		answer_check(1);
+		expect_error(500, "Internal server error");
+		tclient_request(&CL, "GET", "/v1/admin/conversations", COOKIE,
+		    NULL);
+		next_cut = cut;
+		answer_check(1);
+		expect_error(500, "Internal server error");
+		peer_expect_none(&P, 50);
+
+		/* Logout's empty answer padded: the cookie not cleared. */
+		if (cut > 0) {
+			tclient_request(&CL, "POST", "/dashboard/api/logout",
+			    COOKIE XCSRF, NULL);
+			answer_check(1);
+			peer_expect(&P, &pr, PROTO_ST_DASH_LOGOUT);
+			next_cut = cut;
+			reply_empty(&pr);
+			tclient_expect(&CL, &r, 500);
+			assert_null(strstr(r.head, "Set-Cookie"));
+			tresp_free(&r);
+		}
+
+		/* A wrong password's count: the 401 all the same. */
+		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+		    LOGIN("nope"));
+		answer_rate(0, 0);
+		next_cut = cut;
+		answer_failed();
+		expect_error(401, "Wrong password");
+	}
+	tclient_close(&CL);
 }
 
 /* The dashboard's own origin passes, whatever CORS_ORIGIN lists. */
@@ -830,6 +946,7 @@ main(void)
 		cmocka_unit_test_setup(test_dash_login_abort, each_setup),
 		cmocka_unit_test_setup(test_dash_session, each_setup),
 		cmocka_unit_test_setup(test_dash_gate, each_setup),
+		cmocka_unit_test_setup(test_dash_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_origin, each_setup),
 		cmocka_unit_test_setup(test_dash_pages, each_setup),
 		cmocka_unit_test_setup(test_dash_storaged_away, each_setup),

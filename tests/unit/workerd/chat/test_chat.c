@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agentmsg.h"
+#include "stmsgs.h"
 #include "test_client.h"
 #include "fake_model.h"
 
@@ -113,20 +114,21 @@ struct begin {
 static void
 expect_begin(struct peer_req *pr, struct begin *b)
 {
-	struct pdec d;
+	struct st_chat_begin_req req;
 
 	peer_expect(&P, pr, PROTO_ST_CHAT_BEGIN);
 	/* The model may be called on storaged's early answer. */
 	assert_true(pr->flags & PROTO_F_EARLY);
-	pdec_init(&d, pr->payload, pr->len);
-	pdec_strbuf(&d, b->widget, sizeof(b->widget));
-	pdec_strbuf(&d, b->session, sizeof(b->session));
-	pdec_strbuf(&d, b->content, sizeof(b->content));
-	pdec_strbuf(&d, b->key, sizeof(b->key));
-	b->window = pdec_u32(&d);
-	b->max = pdec_u32(&d);
-	b->hmax = pdec_u32(&d);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_CHAT_BEGIN, pr->payload,
+	    pr->len, &req), 0);
+	strlcpy(b->widget, req.widget, sizeof(b->widget));
+	strlcpy(b->session, req.session, sizeof(b->session));
+	strlcpy(b->content, req.content, sizeof(b->content));
+	strlcpy(b->key, req.rate_key, sizeof(b->key));
+	b->window = req.window_ms;
+	b->max = req.rate_max;
+	b->hmax = req.history_max;
+	st_req_free(PROTO_ST_CHAT_BEGIN, &req);
 }
 
 static void
@@ -156,53 +158,82 @@ fill_msg(struct st_msg *m, const char *role, const char *content,
 
 /* reply_begin's answer is storaged's early one (then confirm it). */
 static int begin_early;
+/* The next reply_rep is a byte short (-1) or a byte over (1), then whole again. */
+static int next_cut;
 
-/* n history entries: role, content pairs (the user message last). */
+/*
+ * rep, the struct of pr's reply (stmsgs.h), as storaged answers it (flags:
+ * PROTO_F_EARLY), cut as next_cut says.
+ */
 static void
-reply_begin(struct peer_req *pr, int n, ...)
+reply_rep(struct peer_req *pr, uint16_t flags, const void *rep)
 {
-	struct st_agent a;
-	struct st_conv c;
-	struct st_msg m;
 	struct penc e;
-	va_list ap;
-	int i;
+	size_t len;
 
 	penc_init(&e);
-	penc_u8(&e, 0);
-	penc_u64(&e, 0);
-	st_agent_defaults(&a);
-	penc_agent(&e, &a);
-	penc_u8(&e, 1);
-	fill_conv(&c);
-	penc_conv(&e, &c);
-	st_conv_free(&c);
-	fill_msg(&m, "user", "hi", 1);
-	penc_msg(&e, &m);
-	st_msg_free(&m);
-	penc_u32(&e, (uint32_t)n);
-	va_start(ap, n);
-	for (i = 0; i < n; i++) {
-		penc_str(&e, va_arg(ap, const char *));
-		penc_str(&e, va_arg(ap, const char *));
-	}
-	va_end(ap);
-	assert_false(e.err);
-	peer_reply_flags(&P, pr, begin_early ? PROTO_F_EARLY : 0, e.buf, e.len);
+	assert_int_equal(st_rep_encode(&e, pr->type, rep), 0);
+	if (next_cut > 0)
+		penc_u8(&e, 0);
+	assert_true(next_cut >= 0 || e.len > 0);
+	len = next_cut < 0 ? e.len - 1 : e.len;
+	next_cut = 0;
+	peer_reply_flags(&P, pr, flags, e.buf, len);
 	penc_free(&e);
 }
 
-/* The rate verdict: ST_RATE_HIT's answer, or a limited ST_CHAT_BEGIN's. */
+/*
+ * ST_CHAT_BEGIN's OK with the default agent and n history entries: role,
+ * content pairs (the user message last).
+ */
+static void
+reply_begin(struct peer_req *pr, int n, ...)
+{
+	struct st_begin_rep rep;
+	struct st_msg *h;
+	va_list ap;
+	int i;
+
+	memset(&rep, 0, sizeof(rep));
+	assert_non_null(h = calloc(n + 1, sizeof(*h)));
+	st_agent_defaults(&rep.ok.agent);
+	rep.ok.created = 1;
+	fill_conv(&rep.ok.conv);
+	fill_msg(&rep.ok.msg, "user", "hi", 1);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		strlcpy(h[i].role, va_arg(ap, const char *), sizeof(h[i].role));
+		h[i].content = (char *)va_arg(ap, const char *);
+	}
+	va_end(ap);
+	rep.ok.history = h;
+	rep.ok.nhistory = (uint32_t)n;
+	reply_rep(pr, begin_early ? PROTO_F_EARLY : 0, &rep);
+	st_agent_free(&rep.ok.agent);
+	st_conv_free(&rep.ok.conv);
+	st_msg_free(&rep.ok.msg);
+	free(h);
+}
+
+/* ST_CHAT_BEGIN's refusal: result, and its retry. */
+static void
+reply_refused(struct peer_req *pr, uint8_t result, uint64_t retry_ms)
+{
+	struct st_begin_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = result;
+	rep.retry_ms = retry_ms;
+	reply_rep(pr, 0, &rep);
+}
+
+/* The rate verdict: ST_RATE_HIT's answer. */
 static void
 reply_rate(struct peer_req *pr, int limited, uint64_t retry_ms)
 {
-	struct penc e;
+	struct st_rate_verdict v = { (uint8_t)limited, retry_ms };
 
-	penc_init(&e);
-	penc_u8(&e, (uint8_t)limited);
-	penc_u64(&e, retry_ms);
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	reply_rep(pr, 0, &v);
 }
 
 struct append {
@@ -214,17 +245,18 @@ struct append {
 static void
 expect_append(struct peer_req *pr, struct append *a)
 {
-	struct pdec d;
+	struct st_msg_append_req req;
 
 	peer_expect(&P, pr, PROTO_ST_MSG_APPEND);
-	pdec_init(&d, pr->payload, pr->len);
-	pdec_strbuf(&d, a->conv, sizeof(a->conv));
-	pdec_strbuf(&d, a->role, sizeof(a->role));
-	pdec_strbuf(&d, a->content, sizeof(a->content));
-	pdec_strbuf(&d, a->status, sizeof(a->status));
-	a->ptok = pdec_u32(&d);
-	a->ctok = pdec_u32(&d);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_MSG_APPEND, pr->payload,
+	    pr->len, &req), 0);
+	strlcpy(a->conv, req.conv_id, sizeof(a->conv));
+	strlcpy(a->role, req.role, sizeof(a->role));
+	strlcpy(a->content, req.content, sizeof(a->content));
+	strlcpy(a->status, req.status, sizeof(a->status));
+	a->ptok = req.prompt_tokens;
+	a->ctok = req.completion_tokens;
+	st_req_free(PROTO_ST_MSG_APPEND, &req);
 	assert_string_equal(a->conv, CONV);
 	assert_string_equal(a->role, "assistant");
 }
@@ -232,19 +264,13 @@ expect_append(struct peer_req *pr, struct append *a)
 static void
 reply_append(struct peer_req *pr)
 {
-	struct st_conv c;
-	struct st_msg m;
-	struct penc e;
+	struct st_msg_conv mc;
 
-	penc_init(&e);
-	fill_msg(&m, "assistant", "whatever", 2);
-	penc_msg(&e, &m);
-	st_msg_free(&m);
-	fill_conv(&c);
-	penc_conv(&e, &c);
-	st_conv_free(&c);
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	fill_msg(&mc.msg, "assistant", "whatever", 2);
+	fill_conv(&mc.conv);
+	reply_rep(pr, 0, &mc);
+	st_msg_free(&mc.msg);
+	st_conv_free(&mc.conv);
 }
 
 /*
@@ -1072,7 +1098,7 @@ test_order_of_checks(void **state)
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
 	peer_expect(&P, &pr, PROTO_ST_CHAT_BEGIN);
-	reply_rate(&pr, 1, 60000);
+	reply_refused(&pr, ST_CHAT_LIMITED, 60000);
 	expect_answer(&cl, &off, &r, 429);
 	assert_string_equal(tresp_header(&r, "Retry-After", v, sizeof(v)),
 	    "60");
@@ -1359,32 +1385,26 @@ test_http10_stream(void **state)
 	tclient_close(&cl);
 }
 
+/* ST_SESSION_HISTORY's answer: found (ST_HISTORY_*), three messages when found. */
 static void
 reply_history(struct peer_req *pr, int found)
 {
-	struct st_conv c;
-	struct st_msg m;
-	struct penc e;
+	struct st_session_history_rep rep;
+	struct st_msg m[3];
+	int i;
 
-	penc_init(&e);
-	penc_u8(&e, (uint8_t)found);
-	if (found) {
-		fill_conv(&c);
-		penc_conv(&e, &c);
-		st_conv_free(&c);
-		penc_u32(&e, 3);
-		fill_msg(&m, "user", "hi \"there\"", 1700000000001ULL);
-		penc_msg(&e, &m);
-		st_msg_free(&m);
-		fill_msg(&m, "assistant", "", 1700000000002ULL);
-		penc_msg(&e, &m);
-		st_msg_free(&m);
-		fill_msg(&m, "assistant", "Hello", 1700000000003ULL);
-		penc_msg(&e, &m);
-		st_msg_free(&m);
-	}
-	peer_reply(&P, pr, e.buf, e.len);
-	penc_free(&e);
+	memset(&rep, 0, sizeof(rep));
+	rep.found = (uint8_t)found;
+	fill_conv(&rep.h.conv);
+	fill_msg(&m[0], "user", "hi \"there\"", 1700000000001ULL);
+	fill_msg(&m[1], "assistant", "", 1700000000002ULL);
+	fill_msg(&m[2], "assistant", "Hello", 1700000000003ULL);
+	rep.h.msgs = m;
+	rep.h.n = 3;
+	reply_rep(pr, 0, &rep);
+	st_conv_free(&rep.h.conv);
+	for (i = 0; i < 3; i++)
+		st_msg_free(&m[i]);
 }
 
 static void
@@ -1415,7 +1435,7 @@ test_history(void **state)
 	assert_string_equal(s, "sess.1");
 	assert_int_equal(pdec_u32(&d), CHAT_HISTORY_LIMIT);
 	assert_int_equal(pdec_done(&d), 0);
-	reply_history(&pr, 1);
+	reply_history(&pr, ST_HISTORY_FOUND);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
 	    "\"conversationId\":\"" CONV "\",\"messages\":["
@@ -1429,7 +1449,7 @@ test_history(void **state)
 	settings("0", 0);
 	send_str(&cl, req);
 	peer_expect(&P, &pr, PROTO_ST_SESSION_HISTORY);
-	reply_history(&pr, 0);
+	reply_history(&pr, ST_HISTORY_NONE);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
 	    "\"conversationId\":null,\"messages\":[]}");
@@ -1453,6 +1473,121 @@ test_history(void **state)
 	    "x-api-key: nope\r\n\r\n";
 	send_str(&cl, req);
 	expect_answer(&cl, &off, &r, 401);
+	tresp_free(&r);
+	tclient_close(&cl);
+}
+
+/* A whole JSON error answer, status and text. */
+static void
+expect_error(struct tclient *cl, size_t *off, int status, const char *msg)
+{
+	struct tresp r;
+	char want[128];
+
+	expect_answer(cl, off, &r, status);
+	snprintf(want, sizeof(want), "{\"error\":\"%s\"}", msg);
+	assert_string_equal(r.body, want);
+	tresp_free(&r);
+}
+
+#define HISTORY_REQ	"GET /v1/chat/history?sessionId=s1 HTTP/1.1\r\n" \
+			"Host: t\r\nx-api-key: " KEY "\r\n\r\n"
+#define BODY_A		"{\"sessionId\":\"s1\",\"message\":\"a\"}"
+
+/*
+ * Every reply to the HTTP chat's requests a byte short and a byte over:
+ * the request fails cleanly, 500 before anything was streamed or an
+ * error event after, and nothing is let through (no model, no done).
+ */
+static void
+test_malformed_replies(void **state)
+{
+	static const char *paths[] = { "/v1/chat", "/v1/chat/stream" };
+	struct tclient cl;
+	struct tresp r;
+	struct peer_req pr;
+	struct begin b;
+	struct append a;
+	size_t off = 0, i;
+	int cut, early, started;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	for (cut = -1; cut <= 1; cut += 2) {
+		/* The begin's answer, early or not, and a refusal's. */
+		started = F.started;
+		for (early = 0; early < 2; early++)
+			for (i = 0; i < 2; i++) {
+				post(&cl, paths[i], KEY, BODY_A);
+				expect_begin(&pr, &b);
+				begin_early = early;
+				next_cut = cut;
+				reply_begin(&pr, 1, "user", "a");
+				begin_early = 0;
+				expect_error(&cl, &off, 500,
+				    "Internal server error");
+				if (early)	/* the commit: nobody waits for it */
+					peer_reply(&P, &pr, "", 0);
+			}
+		post(&cl, "/v1/chat", KEY, BODY_A);
+		expect_begin(&pr, &b);
+		next_cut = cut;
+		reply_refused(&pr, ST_CHAT_LIMITED, 1000);
+		expect_error(&cl, &off, 500, "Internal server error");
+		assert_int_equal(F.started, started);
+
+		/* The stored reply's answer: 500, or an error event. */
+		start_turn(&cl, "/v1/chat", "a", &pr);
+		fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+		expect_append(&pr, &a);
+		next_cut = cut;
+		reply_append(&pr);
+		expect_error(&cl, &off, 500, "Internal server error");
+		start_turn(&cl, "/v1/chat/stream", "a", &pr);
+		model_says("fine");
+		fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+		expect_append(&pr, &a);
+		next_cut = cut;
+		reply_append(&pr);
+		assert_true(tresp_wait(&cl, &off, &r, 2000));
+		assert_string_equal(r.body,
+		    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
+		    "{\"type\":\"token\",\"token\":\"fine\"}\n"
+		    "{\"type\":\"error\",\"error\":\"Internal server error\"}\n");
+		tresp_free(&r);
+
+		/* A refused request's count: 500, not its 401. */
+		post(&cl, "/v1/chat", "wrong", BODY_A);
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		next_cut = cut;
+		reply_rate(&pr, 0, 0);
+		expect_error(&cl, &off, 500, "Internal server error");
+
+		/* The history's count, and the history found or disabled. */
+		send_str(&cl, HISTORY_REQ);
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		next_cut = cut;
+		reply_rate(&pr, 0, 0);
+		expect_error(&cl, &off, 500, "Internal server error");
+		send_str(&cl, HISTORY_REQ);
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		reply_rate(&pr, 0, 0);
+		peer_expect(&P, &pr, PROTO_ST_SESSION_HISTORY);
+		next_cut = cut;
+		reply_history(&pr, ST_HISTORY_FOUND);
+		expect_error(&cl, &off, 500, "Internal server error");
+		send_str(&cl, HISTORY_REQ);
+		peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+		reply_rate(&pr, 0, 0);
+		peer_expect(&P, &pr, PROTO_ST_SESSION_HISTORY);
+		next_cut = cut;
+		reply_history(&pr, ST_HISTORY_DISABLED);
+		expect_error(&cl, &off, 500, "Internal server error");
+	}
+	assert_int_equal(F.started, 4);
+
+	/* The connection answered every one of them: it goes on. */
+	send_str(&cl, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_answer(&cl, &off, &r, 200);
 	tresp_free(&r);
 	tclient_close(&cl);
 }
@@ -1537,6 +1672,8 @@ main(void)
 		    each_teardown),
 		cmocka_unit_test_setup_teardown(test_history, each_setup,
 		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_replies,
+		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_many_turns_one_peer,
 		    each_setup, each_teardown),
 		/* Last: it takes storaged away. */

@@ -15,9 +15,9 @@
 #include "test_peer.h"
 #include "fake_model.h"
 #include "agentmsg.h"
+#include "stmsgs.h"
 
 #define CONV	"0123456789abcdef0123456789abcdef"
-#define HUMAN	9	/* the test's begin result for "a person answers" */
 
 static struct peer P;
 
@@ -68,25 +68,6 @@ fe_log(const char *fmt, ...)
 	strlcat(FE.log, "\n", sizeof(FE.log));
 }
 
-/*
- * The test's begin reply: u8 result (0, HUMAN, else a refusal), u64
- * retry, then (0 or HUMAN) the agent.
- */
-static int
-fe_begin(struct pdec *d, struct st_agent *a, uint64_t *retry_ms)
-{
-	uint8_t result = pdec_u8(d);
-
-	*retry_ms = pdec_u64(d);
-	if (d->err)
-		return -1;
-	if (result != 0 && result != HUMAN)
-		return result;
-	if (pdec_agent(d, a) < 0)
-		return -1;
-	return result == HUMAN ? TURN_HUMAN : 0;
-}
-
 static int
 fe_start(void *fe, const char *conv_id)
 {
@@ -135,14 +116,15 @@ fe_refused(void *fe, int code, uint64_t retry_ms)
 	FE.t = NULL;
 }
 
+/* The test's begin is ST_CHAT_BEGIN's: any result but OK and HUMAN refuses. */
 static const struct turn_ops fe_ops = {
-	"test", &FE.alive, fe_begin, fe_start, fe_token, fe_busy, fe_done,
-	fe_error, fe_refused, fe_human,
+	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
+	fe_start, fe_token, fe_busy, fe_done, fe_error, fe_refused, fe_human,
 };
 /* A front end that shows nothing before the end (as the JSON answer). */
 static const struct turn_ops fe_quiet_ops = {
-	"test", &FE.alive, fe_begin, NULL, NULL, NULL, fe_done, fe_error,
-	fe_refused, NULL,
+	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
+	NULL, NULL, NULL, fe_done, fe_error, fe_refused, NULL,
 };
 
 /* ------------------------------------------------------------ setup */
@@ -194,82 +176,96 @@ each_teardown(void **state)
 static void
 begin(const struct turn_ops *ops, struct peer_req *pr)
 {
+	const struct st_chat_begin_req req = {
+		"default", "s1", "question", "ip:1.2.3.4", 60000, 30, 7,
+	};
+	struct st_chat_begin_req got;
 	enum turn_cause why;
-	struct penc e;
-	struct pdec d;
-	char key[ST_RATE_KEY_MAX + 1];
 
-	penc_init(&e);
-	penc_str(&e, "question");
-	turn_enc_limits(&e, "ip:1.2.3.4");
-	FE.t = turn_start(ops, &FE, PROTO_ST_CHAT_BEGIN, &e, &why);
+	FE.t = turn_start(ops, &FE, &req, &why);
 	assert_non_null(FE.t);
 	assert_int_equal(FE.alive, 1);
 	peer_expect(&P, pr, PROTO_ST_CHAT_BEGIN);
 	assert_true(pr->flags & PROTO_F_EARLY);
-	pdec_init(&d, pr->payload, pr->len);
-	pdec_strbuf(&d, key, sizeof(key));
-	assert_string_equal(key, "question");
-	pdec_strbuf(&d, key, sizeof(key));
-	assert_string_equal(key, "ip:1.2.3.4");
-	assert_int_equal(pdec_u32(&d), 60000);
-	assert_int_equal(pdec_u32(&d), 30);
-	assert_int_equal(pdec_u32(&d), 7);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_CHAT_BEGIN, pr->payload,
+	    pr->len, &got), 0);
+	assert_string_equal(got.widget, "default");
+	assert_string_equal(got.session, "s1");
+	assert_string_equal(got.content, "question");
+	assert_string_equal(got.rate_key, "ip:1.2.3.4");
+	assert_int_equal(got.window_ms, 60000);
+	assert_int_equal(got.rate_max, 30);
+	assert_int_equal(got.history_max, 7);
+	st_req_free(PROTO_ST_CHAT_BEGIN, &got);
 }
 
-/* The begin reply: result, the agent, the conversation, history. */
+/*
+ * rep, the reply to pr, as storaged answers it (early: before its
+ * commit), cut by one byte (cut -1), whole (0) or with one more (1).
+ */
 static void
-reply_begin_as(struct peer_req *pr, uint8_t result, int early,
-    int good_history)
+reply_rep(struct peer_req *pr, const void *rep, int early, int cut)
 {
-	struct st_conv c;
-	struct st_msg m;
 	struct penc e;
 
 	penc_init(&e);
-	penc_u8(&e, result);
-	penc_u64(&e, 0);
-	penc_agent(&e, &AG);
-	penc_u8(&e, 1);
-	memset(&c, 0, sizeof(c));
-	strlcpy(c.id, CONV, sizeof(c.id));
-	strlcpy(c.widget, "default", sizeof(c.widget));
-	strlcpy(c.session, "s1", sizeof(c.session));
-	c.last_message = strdup("x");
-	penc_conv(&e, &c);
-	st_conv_free(&c);
-	memset(&m, 0, sizeof(m));
-	strlcpy(m.id, CONV, sizeof(m.id));
-	strlcpy(m.conv_id, CONV, sizeof(m.conv_id));
-	strlcpy(m.role, "user", sizeof(m.role));
-	strlcpy(m.status, "complete", sizeof(m.status));
-	m.content = strdup("question");
-	penc_msg(&e, &m);
-	st_msg_free(&m);
-	if (result == HUMAN)
-		penc_u32(&e, 0);
-	else {
-		/* 0: 9 entries said, 3 there; 2: a role too long. */
-		penc_u32(&e, good_history ? 3 : 9);
-		penc_str(&e, good_history == 2 ? "assistant-with-a-long-name" :
-		    "assistant");
-		penc_str(&e, "");	/* an empty reply is not sent */
-		penc_str(&e, "agent");	/* the owner's: the assistant's side */
-		penc_str(&e, "A person here.");
-		penc_str(&e, "user");
-		penc_str(&e, "question");
-	}
-	assert_false(e.err);
-	peer_reply_flags(&P, pr, early ? PROTO_F_EARLY : 0, e.buf, e.len);
+	assert_int_equal(st_rep_encode(&e, pr->type, rep), 0);
+	if (cut > 0)
+		penc_u8(&e, 0);
+	assert_true(cut >= 0 || e.len > 0);
+	peer_reply_flags(&P, pr, early ? PROTO_F_EARLY : 0, e.buf,
+	    cut < 0 ? e.len - 1 : e.len);
 	penc_free(&e);
 	drive_ms(10);
 }
 
+/* The history the model is sent: an empty reply, the owner's, the question. */
+static const struct {
+	const char *role, *content;
+} HISTORY[] = {
+	{ "assistant", "" },		/* an empty reply is not sent */
+	{ "agent", "A person here." },	/* the owner's: the assistant's side */
+	{ "user", "question" },
+};
+
+/*
+ * The begin reply: result, the agent, the conversation, the question
+ * and (when the model answers) the history; cut as reply_rep.
+ */
 static void
-reply_begin(struct peer_req *pr, int early, int good_history)
+reply_begin_as(struct peer_req *pr, uint8_t result, int early, int cut)
 {
-	reply_begin_as(pr, 0, early, good_history);
+	struct st_msg h[3];
+	struct st_begin_rep rep;
+	size_t i;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(h, 0, sizeof(h));
+	rep.result = result;
+	rep.ok.agent = AG;
+	rep.ok.created = 1;
+	strlcpy(rep.ok.conv.id, CONV, sizeof(rep.ok.conv.id));
+	strlcpy(rep.ok.conv.widget, "default", sizeof(rep.ok.conv.widget));
+	strlcpy(rep.ok.conv.session, "s1", sizeof(rep.ok.conv.session));
+	rep.ok.conv.last_message = "x";
+	strlcpy(rep.ok.msg.id, CONV, sizeof(rep.ok.msg.id));
+	strlcpy(rep.ok.msg.conv_id, CONV, sizeof(rep.ok.msg.conv_id));
+	strlcpy(rep.ok.msg.role, "user", sizeof(rep.ok.msg.role));
+	strlcpy(rep.ok.msg.status, "complete", sizeof(rep.ok.msg.status));
+	rep.ok.msg.content = "question";
+	for (i = 0; result == ST_CHAT_OK && i < 3; i++) {
+		strlcpy(h[i].role, HISTORY[i].role, sizeof(h[i].role));
+		h[i].content = (char *)HISTORY[i].content;
+	}
+	rep.ok.history = h;
+	rep.ok.nhistory = result == ST_CHAT_OK ? 3 : 0;
+	reply_rep(pr, &rep, early, cut);
+}
+
+static void
+reply_begin(struct peer_req *pr, int early)
+{
+	reply_begin_as(pr, ST_CHAT_OK, early, 0);
 }
 
 /* storaged confirms the commit after an early answer. */
@@ -280,33 +276,43 @@ confirm(struct peer_req *pr)
 	drive_ms(10);
 }
 
-/* The stored reply must have status and content; storaged says OK. */
+/* The stored reply must have status and content. */
 static void
 expect_stored(struct peer_req *pr, const char *status, const char *content)
 {
-	char s[ST_CONTENT_MAX + 1];
-	struct pdec d;
+	struct st_msg_append_req a;
 
 	peer_expect(&P, pr, PROTO_ST_MSG_APPEND);
-	pdec_init(&d, pr->payload, pr->len);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, CONV);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "assistant");
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, content);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, status);
-	(void)pdec_u32(&d);
-	(void)pdec_u32(&d);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_MSG_APPEND, pr->payload,
+	    pr->len, &a), 0);
+	assert_string_equal(a.conv_id, CONV);
+	assert_string_equal(a.role, "assistant");
+	assert_string_equal(a.content, content);
+	assert_string_equal(a.status, status);
+	st_req_free(PROTO_ST_MSG_APPEND, &a);
+}
+
+/* storaged stored it: the message and its conversation, cut as reply_rep. */
+static void
+stored_as(struct peer_req *pr, int cut)
+{
+	struct st_msg_conv mc;
+
+	memset(&mc, 0, sizeof(mc));
+	strlcpy(mc.msg.id, CONV, sizeof(mc.msg.id));
+	strlcpy(mc.msg.conv_id, CONV, sizeof(mc.msg.conv_id));
+	strlcpy(mc.msg.role, "assistant", sizeof(mc.msg.role));
+	strlcpy(mc.msg.status, "complete", sizeof(mc.msg.status));
+	mc.msg.content = "stored";
+	strlcpy(mc.conv.id, CONV, sizeof(mc.conv.id));
+	mc.conv.last_message = "stored";
+	reply_rep(pr, &mc, 0, cut);
 }
 
 static void
 stored_ok(struct peer_req *pr)
 {
-	peer_reply(&P, pr, "", 0);
-	drive_ms(10);
+	stored_as(pr, 0);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -318,7 +324,7 @@ test_turn_complete(void **state)
 
 	begin(&fe_ops, &pr);
 	assert_string_equal(FE.log, "");	/* storage first */
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	/*
 	 * The agent's model and prompt, the rest the deployment's; the
 	 * empty reply left out, the owner's message as the assistant's.
@@ -354,7 +360,7 @@ test_turn_blank_and_quiet(void **state)
 
 	/* A blank reply: the stand-in is a token too, and stored. */
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	model_says(" \n");
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
@@ -366,7 +372,7 @@ test_turn_blank_and_quiet(void **state)
 	/* Without start, token and busy: only the end. */
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_quiet_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	model_says("quiet");
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
@@ -386,7 +392,7 @@ test_turn_early(void **state)
 	char want[64];
 
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 1, 1);
+	reply_begin(&pr, 1);
 	assert_int_equal(F.started, 1);
 	model_says("Hi");
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
@@ -400,7 +406,7 @@ test_turn_early(void **state)
 	memset(&F, 0, sizeof(F));
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 1, 1);
+	reply_begin(&pr, 1);
 	model_says("never shown");
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "commit failed");
 	drive_ms(10);
@@ -414,17 +420,19 @@ test_turn_early(void **state)
 static void
 test_turn_refusals(void **state)
 {
+	static const uint8_t results[] = { ST_CHAT_OK, ST_CHAT_HUMAN, 5 };
+	struct st_begin_rep refusal;
 	struct peer_req pr;
-	struct penc e;
 	char want[64];
+	size_t i;
+	int early, cut;
 
 	/* The front end's refusal, with its retry. */
 	begin(&fe_ops, &pr);
-	penc_init(&e);
-	penc_u8(&e, 5);
-	penc_u64(&e, 1500);
-	peer_reply_enc(&P, &pr, &e);
-	drive_ms(10);
+	memset(&refusal, 0, sizeof(refusal));
+	refusal.result = 5;
+	refusal.retry_ms = 1500;
+	reply_rep(&pr, &refusal, 0, 0);
 	assert_string_equal(FE.log, "refused 5 1500\n");
 	assert_int_equal(F.started, 0);
 
@@ -454,28 +462,23 @@ test_turn_refusals(void **state)
 	assert_int_equal(F.started, 0);
 
 	/*
-	 * The user message stored but the history malformed: recorded as
-	 * failed, answered as a whole (never shown), no model.
+	 * A begin reply a byte short or a byte over, early or not, whatever
+	 * its result: the turn fails before anything is shown or stored
+	 * (there is no conversation to store in), the model never called,
+	 * the commit's confirmation not waited for.
 	 */
-	memset(FE.log, 0, sizeof(FE.log));
-	begin(&fe_ops, &pr);
-	reply_begin(&pr, 1, 0);
-	confirm(&pr);
-	expect_stored(&pr, "failed", "internal error: malformed history");
-	stored_ok(&pr);
-	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
-	    TURN_AT_MODEL, TURN_C_INTERNAL);
-	assert_string_equal(FE.log, want);
-	assert_int_equal(F.started, 0);
-
-	/* A string of the history over its limit: the same. */
-	memset(FE.log, 0, sizeof(FE.log));
-	begin(&fe_ops, &pr);
-	reply_begin(&pr, 1, 2);
-	confirm(&pr);
-	expect_stored(&pr, "failed", "internal error: malformed history");
-	stored_ok(&pr);
-	assert_string_equal(FE.log, want);
+	for (early = 0; early < 2; early++)
+		for (cut = -1; cut <= 1; cut += 2)
+			for (i = 0; i < sizeof(results); i++) {
+				memset(FE.log, 0, sizeof(FE.log));
+				begin(&fe_ops, &pr);
+				reply_begin_as(&pr, results[i], early, cut);
+				assert_string_equal(FE.log, want);
+				assert_null(FE.t);
+				if (early)
+					confirm(&pr);
+				peer_expect_none(&P, 30);
+			}
 	assert_int_equal(F.started, 0);
 }
 
@@ -484,9 +487,10 @@ test_turn_model_fails(void **state)
 {
 	struct peer_req pr;
 	char want[128];
+	int cut;
 
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	model_says("half");
 	fake_model_done(UPSTREAM_TIMEOUT, NULL, 3, 4);
 	drive_ms(10);
@@ -500,7 +504,7 @@ test_turn_model_fails(void **state)
 	memset(FE.log, 0, sizeof(FE.log));
 	F.fail_start = 1;
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	expect_stored(&pr, "failed", "the model request could not be started");
 	stored_ok(&pr);
 	snprintf(want, sizeof(want), "start " CONV "\n"
@@ -511,7 +515,7 @@ test_turn_model_fails(void **state)
 	/* The reply cannot be stored. */
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	model_says("ok");
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
@@ -521,6 +525,22 @@ test_turn_model_fails(void **state)
 	snprintf(want, sizeof(want), "start " CONV "\ntoken ok\n"
 	    "error at=%d why=%d shown=1\n", TURN_AT_STORE, TURN_C_UNAVAILABLE);
 	assert_string_equal(FE.log, want);
+
+	/* Stored, but the reply a byte short or over: not done. */
+	snprintf(want, sizeof(want), "start " CONV "\ntoken ok\n"
+	    "error at=%d why=%d shown=1\n", TURN_AT_STORE, TURN_C_MALFORMED);
+	for (cut = -1; cut <= 1; cut += 2) {
+		memset(FE.log, 0, sizeof(FE.log));
+		begin(&fe_ops, &pr);
+		reply_begin(&pr, 0);
+		model_says("ok");
+		fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+		drive_ms(10);
+		expect_stored(&pr, "complete", "ok");
+		stored_as(&pr, cut);
+		assert_string_equal(FE.log, want);
+		assert_null(FE.t);
+	}
 }
 
 /* The turn outlives its client and stores what it has. */
@@ -531,7 +551,7 @@ test_turn_cancel(void **state)
 
 	/* Mid-reply: the model is cancelled, the text so far stored. */
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	model_says("You sa");
 	turn_cancel(FE.t);
 	assert_int_equal(F.cancelled, 1);
@@ -546,7 +566,7 @@ test_turn_cancel(void **state)
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
 	turn_cancel(FE.t);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	expect_stored(&pr, "interrupted", "");
 	stored_ok(&pr);
 	assert_int_equal(F.started, 0);
@@ -555,7 +575,7 @@ test_turn_cancel(void **state)
 	/* During the store: it completes, nothing is shown. */
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
 	expect_stored(&pr, "complete", CHAT_EMPTY_REPLY);
@@ -568,7 +588,7 @@ test_turn_cancel(void **state)
 	memset(FE.log, 0, sizeof(FE.log));
 	FE.start_fails = 1;
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	assert_int_equal(F.started, 0);
 	expect_stored(&pr, "interrupted", "");
 	stored_ok(&pr);
@@ -581,7 +601,7 @@ test_turn_backpressure(void **state)
 	struct peer_req pr;
 
 	begin(&fe_ops, &pr);
-	reply_begin(&pr, 0, 1);
+	reply_begin(&pr, 0);
 	turn_drained(FE.t);		/* not paused: no resume */
 	assert_int_equal(F.resumed, 0);
 	FE.busy = 1;
@@ -605,7 +625,7 @@ agent_turn(struct peer_req *pr)
 	memset(&F, 0, sizeof(F));
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, pr);
-	reply_begin(pr, 0, 1);
+	reply_begin(pr, 0);
 	assert_int_equal(F.started, 1);
 	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
 	drive_ms(10);
@@ -696,7 +716,7 @@ test_turn_human(void **state)
 	struct peer_req pr;
 
 	begin(&fe_ops, &pr);
-	reply_begin_as(&pr, HUMAN, 0, 1);
+	reply_begin_as(&pr, ST_CHAT_HUMAN, 0, 0);
 	assert_int_equal(F.started, 0);
 	assert_string_equal(FE.log, "human " CONV "\n");
 	assert_null(FE.t);
@@ -705,7 +725,7 @@ test_turn_human(void **state)
 	/* Answered early (storaged does not, but if): after the commit. */
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
-	reply_begin_as(&pr, HUMAN, 1, 1);
+	reply_begin_as(&pr, ST_CHAT_HUMAN, 1, 0);
 	assert_string_equal(FE.log, "");
 	confirm(&pr);
 	assert_string_equal(FE.log, "human " CONV "\n");
@@ -714,7 +734,7 @@ test_turn_human(void **state)
 	/* A front end without the operation: done with an empty reply. */
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_quiet_ops, &pr);
-	reply_begin_as(&pr, HUMAN, 0, 1);
+	reply_begin_as(&pr, ST_CHAT_HUMAN, 0, 0);
 	assert_string_equal(FE.log, "done \n");
 	peer_expect_none(&P, 30);
 
@@ -722,7 +742,7 @@ test_turn_human(void **state)
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
 	turn_cancel(FE.t);
-	reply_begin_as(&pr, HUMAN, 0, 1);
+	reply_begin_as(&pr, ST_CHAT_HUMAN, 0, 0);
 	assert_string_equal(FE.log, "");
 	peer_expect_none(&P, 30);
 	assert_int_equal(F.started, 0);
@@ -732,15 +752,14 @@ test_turn_human(void **state)
 static void
 test_turn_no_storage(void **state)
 {
+	const struct st_chat_begin_req req = { "default", "s1", "question",
+	    "ip:1.2.3.4", 60000, 30, 7 };
 	enum turn_cause why;
-	struct penc e;
 
 	peer_close(&P);
 	peer_unlisten(&P);
 	drive_ms(20);
-	penc_init(&e);
-	penc_str(&e, "question");
-	assert_null(turn_start(&fe_ops, &FE, PROTO_ST_CHAT_BEGIN, &e, &why));
+	assert_null(turn_start(&fe_ops, &FE, &req, &why));
 	assert_int_equal(why, TURN_C_UNAVAILABLE);
 	assert_int_equal(FE.alive, 0);
 	assert_string_equal(FE.log, "");

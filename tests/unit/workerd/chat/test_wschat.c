@@ -1,0 +1,478 @@
+/*
+ * The widget's WebSocket (wschat.c) in-process over real sockets, against
+ * a fake storaged (test_peer.h) and a fake model client, with a small
+ * masked-frame client of its own: every storaged reply the visitor's
+ * socket waits for (the upgrade's ST_WS_OPEN, a resume's, a message's
+ * ST_WS_BEGIN and its stored reply's ST_MSG_APPEND, contact_info's
+ * ST_CONTACT_SUBMIT, request_human's ST_WS_REQUEST_HUMAN) a byte short
+ * or a byte over fails its request as a storage failure does: 500 before
+ * the upgrade, the socket closed on a resume, else the request's error
+ * message, and the socket goes on.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agentmsg.h"
+#include "stmsgs.h"
+#include "test_client.h"
+#include "fake_model.h"
+#include "ws.h"
+
+#define WID	"wid_0123456789abcdef0123456789abcdef"
+#define CONV	"0123456789abcdef0123456789abcdef"
+#define TOKEN	"tokentokentokentokentokentokentokentokenTOK"	/* 43 */
+#define WSKEY	"dGhlIHNhbXBsZSBub25jZQ=="
+#define UPGRADE_HEADERS	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
+			"Sec-WebSocket-Version: 13\r\n" \
+			"Sec-WebSocket-Key: " WSKEY "\r\n" \
+			"Origin: https://site.example\r\n"
+#define WRONG	"{\"type\":\"error\",\"message\":" \
+		"\"Something went wrong. Please try again.\"}"
+#define NOT_SAVED	"{\"type\":\"error\",\"message\":" \
+		"\"Your conversation could not be saved. Please try again.\"}"
+
+static struct peer P;
+
+/* The next reply_rep is a byte short (-1) or a byte over (1), then whole again. */
+static int next_cut;
+
+/* ------------------------------------------------------------ setup */
+
+static int
+setup(void **state)
+{
+	const char *kv[] = { "RATE_LIMIT_MAX_REQUESTS", "30",
+	    "MAX_HISTORY_MESSAGES", "7", NULL };
+
+	peer_setup(&P);
+	test_settings(kv);
+	turn_set_upstream(&fake_model);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	peer_teardown(&P);
+	cors_shutdown();
+	settings_free(&wsettings);
+	turn_set_upstream(NULL);
+	return 0;
+}
+
+static int
+each_setup(void **state)
+{
+	memset(&F, 0, sizeof(F));
+	return peer_connect(&P) == 0 ? 0 : -1;
+}
+
+static int
+each_teardown(void **state)
+{
+	drive_ms(20);
+	assert_int_equal(wschat_turns(), 0);
+	assert_int_equal(ws_count(), 0);
+	return 0;
+}
+
+/* --------------------------------------------------- storaged's side */
+
+/*
+ * rep, the struct of pr's reply (stmsgs.h), as storaged answers it (flags:
+ * PROTO_F_EARLY), cut as next_cut says.
+ */
+static void
+reply_rep(struct peer_req *pr, uint16_t flags, const void *rep)
+{
+	struct penc e;
+	size_t len;
+
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, pr->type, rep), 0);
+	if (next_cut > 0)
+		penc_u8(&e, 0);
+	assert_true(next_cut >= 0 || e.len > 0);
+	len = next_cut < 0 ? e.len - 1 : e.len;
+	next_cut = 0;
+	peer_reply_flags(&P, pr, flags, e.buf, len);
+	penc_free(&e);
+}
+
+/*
+ * ST_WS_OPEN for WID from the test's origin, with a token or not, and
+ * nhits counts (the upgrade's, a token's resume).
+ */
+static void
+expect_open(struct peer_req *pr, int has_token, uint32_t nhits)
+{
+	struct st_ws_open_req req;
+
+	peer_expect(&P, pr, PROTO_ST_WS_OPEN);
+	assert_int_equal(st_req_decode(PROTO_ST_WS_OPEN, pr->payload, pr->len,
+	    &req), 0);
+	assert_string_equal(req.widget_id, WID);
+	assert_string_equal(req.origin, "https://site.example");
+	assert_int_equal(req.token_len, has_token ? ST_TOKEN_HASH_LEN : 0);
+	assert_int_equal(req.new_hash_len, ST_TOKEN_HASH_LEN);
+	assert_int_equal(req.nhits, nhits);
+	st_req_free(PROTO_ST_WS_OPEN, &req);
+}
+
+/* ST_WS_OPEN's OK: a widget with the handoff button, a new visitor. */
+static void
+reply_open(struct peer_req *pr)
+{
+	struct st_ws_open_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_OK;
+	st_widget_defaults(&rep.ok.widget);
+	strlcpy(rep.ok.widget.widget_id, WID, sizeof(rep.ok.widget.widget_id));
+	rep.ok.widget.handoff_enabled = 1;
+	reply_rep(pr, 0, &rep);
+}
+
+/* ST_WS_OPEN's LIMITED: the upgrade's count (its first hit). */
+static void
+reply_open_limited(struct peer_req *pr)
+{
+	struct st_ws_open_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_LIMITED;
+	rep.limited.which = 0;
+	rep.limited.retry_ms = 1000;
+	reply_rep(pr, 0, &rep);
+}
+
+/* ST_WS_BEGIN's OK, early or not: the default agent, CONV, "hi". */
+static void
+reply_begin(struct peer_req *pr, int early)
+{
+	struct st_begin_rep rep;
+	struct st_msg h;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&h, 0, sizeof(h));
+	rep.result = ST_WS_OK;
+	st_agent_defaults(&rep.ok.agent);
+	rep.ok.created = 1;
+	strlcpy(rep.ok.conv.id, CONV, sizeof(rep.ok.conv.id));
+	strlcpy(rep.ok.msg.id, CONV, sizeof(rep.ok.msg.id));
+	strlcpy(rep.ok.msg.conv_id, CONV, sizeof(rep.ok.msg.conv_id));
+	strlcpy(rep.ok.msg.role, "user", sizeof(rep.ok.msg.role));
+	rep.ok.msg.content = "hi";
+	strlcpy(h.role, "user", sizeof(h.role));
+	h.content = "hi";
+	rep.ok.history = &h;
+	rep.ok.nhistory = 1;
+	reply_rep(pr, early ? PROTO_F_EARLY : 0, &rep);
+}
+
+/* ST_MSG_APPEND's answer: the message stored and its conversation. */
+static void
+reply_append(struct peer_req *pr)
+{
+	struct st_msg_conv mc;
+
+	memset(&mc, 0, sizeof(mc));
+	strlcpy(mc.msg.id, CONV, sizeof(mc.msg.id));
+	strlcpy(mc.msg.conv_id, CONV, sizeof(mc.msg.conv_id));
+	strlcpy(mc.msg.role, "assistant", sizeof(mc.msg.role));
+	mc.msg.content = "ok";
+	strlcpy(mc.conv.id, CONV, sizeof(mc.conv.id));
+	reply_rep(pr, 0, &mc);
+}
+
+/* ST_CONTACT_SUBMIT's OK: the contact saved. */
+static void
+reply_contact(struct peer_req *pr)
+{
+	struct st_contact_submit_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_OK;
+	strlcpy(rep.contact.id, CONV, sizeof(rep.contact.id));
+	rep.contact.email = "a@b.example";
+	reply_rep(pr, 0, &rep);
+}
+
+/* ST_WS_REQUEST_HUMAN's OK: the conversation waits for a person. */
+static void
+reply_human(struct peer_req *pr)
+{
+	struct st_request_human_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_OK;
+	rep.changed = 1;
+	strlcpy(rep.conv.id, CONV, sizeof(rep.conv.id));
+	rep.conv.handoff = ST_HANDOFF_WAITING;
+	reply_rep(pr, 0, &rep);
+}
+
+/* --------------------------------------------------- the visitor's side */
+
+/* A masked text frame from the client. */
+static void
+send_text(struct tclient *cl, const char *s)
+{
+	static const unsigned char mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	unsigned char f[512];
+	size_t len = strlen(s), n = 0, i;
+
+	assert_true(len < 126 && len + 6 <= sizeof(f));
+	f[n++] = 0x81;
+	f[n++] = (unsigned char)(0x80 | len);
+	memcpy(f + n, mask, 4);
+	n += 4;
+	for (i = 0; i < len; i++)
+		f[n++] = (unsigned char)s[i] ^ mask[i % 4];
+	assert_int_equal(tclient_send(cl, (char *)f, n), 0);
+}
+
+/*
+ * The server's next frame at cl->off (within 3 s): its opcode, and its
+ * payload at *data (into the client's buffer), *len bytes.
+ */
+static int
+next_frame(struct tclient *cl, const unsigned char **data, size_t *len)
+{
+	uint64_t end = loop_clock() + 3000;
+	const unsigned char *p;
+	size_t have, hl, n;
+
+	for (;;) {
+		p = (const unsigned char *)cl->buf + cl->off;
+		have = cl->buf != NULL ? cl->len - cl->off : 0;
+		if (have >= 2) {
+			assert_int_equal(p[1] & 0x80, 0);	/* never masked */
+			n = p[1] & 0x7f;
+			hl = n == 126 ? 4 : 2;
+			assert_true(n != 127);
+			if (n == 126 && have >= 4)
+				n = (size_t)p[2] << 8 | p[3];
+			if (have >= hl && have >= hl + n) {
+				*data = p + hl;
+				*len = n;
+				cl->off += hl + n;
+				return p[0] & 0x0f;
+			}
+		}
+		assert_true(loop_clock() < end);
+		assert_false(cl->eof);
+		tclient_pump(cl);
+	}
+}
+
+/* The next frame is the text want. */
+static void
+expect_text(struct tclient *cl, const char *want)
+{
+	const unsigned char *data;
+	size_t len;
+
+	assert_int_equal(next_frame(cl, &data, &len), 0x1);
+	if (len != strlen(want) || memcmp(data, want, len) != 0)
+		fail_msg("got %.*s, want %s", (int)len, data, want);
+}
+
+/* The next frame is a text starting with prefix. */
+static void
+expect_text_start(struct tclient *cl, const char *prefix)
+{
+	const unsigned char *data;
+	size_t len;
+
+	assert_int_equal(next_frame(cl, &data, &len), 0x1);
+	if (len < strlen(prefix) || memcmp(data, prefix, strlen(prefix)) != 0)
+		fail_msg("got %.*s, want %s...", (int)len, data, prefix);
+}
+
+/* The next frame closes the socket with code. */
+static void
+expect_close(struct tclient *cl, uint16_t code)
+{
+	const unsigned char *data;
+	size_t len;
+
+	assert_int_equal(next_frame(cl, &data, &len), 0x8);
+	assert_true(len >= 2);
+	assert_int_equal(data[0] << 8 | data[1], code);
+}
+
+/* Asks for the visitor's socket (query: "" or "?token=..."). */
+static void
+upgrade(struct tclient *cl, const char *query)
+{
+	char path[128];
+
+	assert_int_equal(tclient_open(cl), 0);
+	snprintf(path, sizeof(path), "/api/widget/" WID "/ws%s", query);
+	tclient_request(cl, "GET", path, UPGRADE_HEADERS, NULL);
+}
+
+/* The 101 at cl->off, then the "session" message. */
+static void
+expect_upgraded(struct tclient *cl)
+{
+	uint64_t end = loop_clock() + 3000;
+	char *eoh;
+
+	while (cl->buf == NULL ||
+	    (eoh = strstr(cl->buf + cl->off, "\r\n\r\n")) == NULL) {
+		assert_true(loop_clock() < end);
+		tclient_pump(cl);
+	}
+	assert_int_equal(strncmp(cl->buf + cl->off,
+	    "HTTP/1.1 101 Switching Protocols\r\n", 34), 0);
+	cl->off = (size_t)(eoh - cl->buf) + 4;
+	expect_text_start(cl, "{\"type\":\"session\",");
+}
+
+/* A new visitor's socket, open. */
+static void
+open_socket(struct tclient *cl)
+{
+	struct peer_req pr;
+
+	upgrade(cl, "");
+	expect_open(&pr, 0, 1);
+	reply_open(&pr);
+	expect_upgraded(cl);
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* The upgrade's ST_WS_OPEN, OK or LIMITED: 500, and no socket. */
+static void
+test_ws_open_malformed(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	int cut;
+
+	for (cut = -1; cut <= 1; cut += 2) {
+		upgrade(&cl, "");
+		expect_open(&pr, 0, 1);
+		next_cut = cut;
+		reply_open(&pr);
+		tclient_expect_error(&cl, 500, "Internal server error");
+		tclient_close(&cl);
+		upgrade(&cl, "?token=" TOKEN);
+		expect_open(&pr, 1, 2);
+		next_cut = cut;
+		reply_open_limited(&pr);
+		tclient_expect_error(&cl, 500, "Internal server error");
+		tclient_close(&cl);
+	}
+	assert_int_equal(ws_count(), 0);
+}
+
+/* A resume message's ST_WS_OPEN: the socket is closed (1011). */
+static void
+test_ws_resume_malformed(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	int cut;
+
+	for (cut = -1; cut <= 1; cut += 2) {
+		open_socket(&cl);
+		send_text(&cl, "{\"type\":\"resume\",\"token\":\"" TOKEN "\"}");
+		expect_open(&pr, 1, 1);
+		next_cut = cut;
+		reply_open(&pr);
+		expect_close(&cl, WS_CLOSE_INTERNAL);
+		tclient_close(&cl);
+		drive_ms(20);
+	}
+}
+
+/*
+ * On an open socket: a message's begin (early or not) and its stored
+ * reply, contact_info and request_human, each answered a byte short or
+ * over: the request's error message, and the socket goes on.
+ */
+static void
+test_ws_requests_malformed(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	int cut, early, started;
+
+	open_socket(&cl);
+	for (cut = -1; cut <= 1; cut += 2) {
+		/* The begin: nothing stored, no model. */
+		started = F.started;
+		for (early = 0; early < 2; early++) {
+			send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+			peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+			next_cut = cut;
+			reply_begin(&pr, early);
+			expect_text(&cl, WRONG);
+			if (early)	/* the commit: nobody waits for it */
+				peer_reply(&P, &pr, "", 0);
+		}
+		assert_int_equal(F.started, started);
+
+		/* The stored reply: shown, but not saved. */
+		send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+		reply_begin(&pr, 0);
+		expect_text(&cl, "{\"type\":\"typing_start\"}");
+		assert_non_null(F.arg);
+		F.cbs.on_delta(F.arg, "ok", 2);
+		fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+		peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
+		next_cut = cut;
+		reply_append(&pr);
+		expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
+		expect_text(&cl, NOT_SAVED);
+		expect_text(&cl, "{\"type\":\"typing_stop\"}");
+
+		/* The contact, then a person asked for. */
+		send_text(&cl, "{\"type\":\"contact_info\","
+		    "\"email\":\"a@b.example\"}");
+		peer_expect(&P, &pr, PROTO_ST_CONTACT_SUBMIT);
+		next_cut = cut;
+		reply_contact(&pr);
+		expect_text(&cl, WRONG);
+		send_text(&cl, "{\"type\":\"request_human\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_REQUEST_HUMAN);
+		next_cut = cut;
+		reply_human(&pr);
+		expect_text(&cl, WRONG);
+	}
+
+	/* Whole answers go through on the same socket. */
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"a@b.example\"}");
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_SUBMIT);
+	reply_contact(&pr);
+	expect_text(&cl, "{\"type\":\"contact_info_saved\"}");
+	send_text(&cl, "{\"type\":\"request_human\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_REQUEST_HUMAN);
+	reply_human(&pr);
+	expect_text(&cl, "{\"type\":\"handoff\",\"state\":\"waiting_human\"}");
+	tclient_close(&cl);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ws_open_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_resume_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
+		    each_setup, each_teardown),
+	};
+
+	log_init("test_wschat");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
