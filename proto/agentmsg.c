@@ -25,7 +25,9 @@ st_agent_free(struct st_agent *a)
 	free(a->system_prompt);
 	free(a->model);
 	free(a->base_url);
-	free(a->api_key);
+	/* A model key: not left in freed memory. */
+	if (a->api_key != NULL)
+		freezero(a->api_key, strlen(a->api_key) + 1);
 	memset(a, 0, sizeof(*a));
 }
 

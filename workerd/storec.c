@@ -126,16 +126,13 @@ static void
 storec_sub_done(const struct storec_result *r, void *arg)
 {
 	uint8_t level = (uint8_t)(uintptr_t)arg;
-	uint64_t epoch, last_seq;
-	struct pdec d;
+	struct st_ev_subscribe_rep rep;
 	int again;
 
 	if (r->status == STOREC_UNAVAILABLE)
 		return;		/* the next connection asks again */
-	pdec_init(&d, r->payload, r->len);
-	epoch = pdec_u64(&d);
-	last_seq = pdec_u64(&d);
-	if (r->status != STOREC_OK || pdec_done(&d) < 0) {
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_EV_SUBSCRIBE, &rep) < 0) {
 		log_warnx("storaged: event subscription refused: %s",
 		    r->status == STOREC_OK ? "malformed reply" : r->message);
 		sc_level_failed = 1;
@@ -146,9 +143,10 @@ storec_sub_done(const struct storec_result *r, void *arg)
 	sc_ev_lost = 0;
 	sc_sub_conn = sc_conns;
 	log_debug("storaged: events at level %u (epoch %016llx, seq %llu)",
-	    level, (unsigned long long)epoch, (unsigned long long)last_seq);
+	    level, (unsigned long long)rep.epoch,
+	    (unsigned long long)rep.last_seq);
 	if (sc_subscribed != NULL)
-		sc_subscribed(level, epoch, last_seq, again);
+		sc_subscribed(level, rep.epoch, rep.last_seq, again);
 	storec_ev_sync();	/* it may have changed meanwhile */
 }
 
@@ -156,15 +154,14 @@ storec_sub_done(const struct storec_result *r, void *arg)
 static void
 storec_ev_sync(void)
 {
-	struct penc e;
+	struct st_ev_subscribe_req req;
 
 	if (sc_state != SC_UP || sc_sub_req != NULL || sc_level_failed ||
 	    sc_level_sent == (int)sc_level_want ||
 	    (sc_level_sent < 0 && sc_level_want == 0))
 		return;
-	penc_init(&e);
-	penc_u8(&e, sc_level_want);
-	if (storec_send(PROTO_ST_EV_SUBSCRIBE, &e, storec_sub_done,
+	req.level = sc_level_want;
+	if (storec_ask(NULL, PROTO_ST_EV_SUBSCRIBE, &req, storec_sub_done,
 	    (void *)(uintptr_t)sc_level_want, &sc_sub_req) < 0)
 		log_warnx("storaged: cannot subscribe to events");
 }
