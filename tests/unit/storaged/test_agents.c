@@ -20,6 +20,7 @@
 #include "agentmsg.h"
 #include "agentstore.h"
 #include "log.h"
+#include "stmsgs.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
 
@@ -322,24 +323,16 @@ handoff_list(struct fix *f, uint32_t limit, char ids[8][ST_ID_HEX + 1],
 	return n;
 }
 
-/* An event of r decoded (numbered as the server would: seq 1). */
+/* An event of r decoded by the table (not numbered yet: epoch, seq 0). */
 static void
 event_of(const struct dreply *r, size_t i, struct st_event *ev)
 {
-	struct penc e;
-	struct pdec d;
-
 	assert_true(i < r->nevs);
-	penc_init(&e);
-	penc_u64(&e, 7);
-	penc_u64(&e, 1);
-	penc_u64(&e, r->evs[i].at);
-	penc_raw(&e, r->evs[i].body.buf, r->evs[i].body.len);
-	pdec_init(&d, e.buf, e.len);
-	assert_int_equal(pdec_event(&d, ev), 0);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_EV, r->evs[i].enc.buf,
+	    r->evs[i].enc.len, ev), 0);
+	assert_int_equal(ev->epoch, 0);
+	assert_int_equal(ev->seq, 0);
 	assert_int_equal(ev->kind, r->evs[i].kind);
-	penc_free(&e);
 }
 
 /* ------------------------------------------------ agents */
@@ -1009,6 +1002,7 @@ test_request_events(void **state)
 {
 	struct fix *f = *state;
 	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_contact_submit_req cs;
 	struct st_widget w;
 	struct st_event ev;
 	struct begin b;
@@ -1019,7 +1013,9 @@ test_request_events(void **state)
 	chat_begin(f, "default", "ev", "hello", &b);
 	assert_int_equal(b.r.nevs, 2);
 	assert_int_equal(b.r.evs[0].kind, ST_EV_CONV_CREATED);
-	assert_int_equal(b.r.evs[0].at, T0);
+	event_of(&b.r, 0, &ev);
+	assert_int_equal(ev.at, T0);
+	st_event_free(&ev);
 	event_of(&b.r, 1, &ev);
 	assert_int_equal(ev.kind, ST_EV_MESSAGE);
 	assert_string_equal(ev.msg.role, "user");
@@ -1050,13 +1046,11 @@ test_request_events(void **state)
 	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
 	memset(h, 3, sizeof(h));
 	ws_begin(f, w.widget_id, 3, "hi", &b);
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "Vi");
-	penc_str(&e, "vi@example.com");
-	penc_str(&e, "");
-	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	cs = (struct st_contact_submit_req){ .widget_id = w.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = "Vi",
+	    .email = "vi@example.com" };
+	memcpy(cs.token, h, sizeof(h));
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &cs, &r), 0);
 	assert_int_equal(r.nevs, 1);
 	event_of(&r, 0, &ev);
 	assert_int_equal(ev.kind, ST_EV_CONTACT);
@@ -1066,14 +1060,10 @@ test_request_events(void **state)
 	dreply_free(&r);
 	begin_free(&b);
 	/* A visitor with no conversation yet: saved, no event. */
-	memset(h, 4, sizeof(h));
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "Wu");
-	penc_str(&e, "");
-	penc_str(&e, "");
-	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	cs.name = "Wu";
+	cs.email = "";
+	memset(cs.token, 4, sizeof(cs.token));
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &cs, &r), 0);
 	assert_int_equal(r.nevs, 0);
 	dreply_free(&r);
 	st_widget_free(&w);

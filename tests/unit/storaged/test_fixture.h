@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "stmsgs.h"
 #include "store.h"
 #include "storemsg.h"
 
@@ -181,6 +182,17 @@ request(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
 	else
 		assert_non_null(r->errmsg);
 	return r->err;
+}
+
+/* request() of a request struct, encoded by the message table. */
+static inline int
+request_st(struct fix *f, uint16_t type, const void *req, struct dreply *r)
+{
+	struct penc e;
+
+	penc_init(&e);
+	assert_int_equal(st_req_encode(&e, type, req), 0);
+	return request(f, type, &e, r);
 }
 
 /* request() for its error code alone. */

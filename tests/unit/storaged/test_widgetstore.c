@@ -421,30 +421,24 @@ static int
 contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
     const char *email, const char *phone, int *result, struct st_contact *c)
 {
-	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct penc e;
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = phone, .rate_key = contact_rate_key, .window_ms = MIN,
+	    .rate_max = contact_rate_max };
+	struct st_contact_submit_rep rep;
 	struct dreply r;
-	struct pdec d;
 	int err;
 
-	hash(h, tb);
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, name);
-	penc_str(&e, email);
-	penc_str(&e, phone);
-	penc_str(&e, contact_rate_key);
-	penc_u32(&e, MIN);
-	penc_u32(&e, contact_rate_max);
-	if ((err = request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		*result = pdec_u8(&d);
+	hash(q.token, tb);
+	if ((err = request_st(f, PROTO_ST_CONTACT_SUBMIT, &q, &r)) == 0) {
+		assert_int_equal(st_rep_decode(PROTO_ST_CONTACT_SUBMIT,
+		    r.enc.buf, r.enc.len, &rep), 0);
+		*result = rep.result;
+		/* The contact is the caller's now. */
 		if (*result == ST_WS_OK)
-			assert_int_equal(pdec_contact(&d, c), 0);
+			*c = rep.contact;
 		if (*result == ST_WS_LIMITED)
-			assert_true(pdec_u64(&d) > 0);
-		assert_int_equal(pdec_done(&d), 0);
+			assert_true(rep.retry_ms > 0);
 	}
 	dreply_free(&r);
 	return err;
@@ -1322,8 +1316,14 @@ test_contact_submit(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "not-an-email");
 	penc_str(&e, "");
-	/* The rate fields left out: allowed, nothing counted. */
+	/* The rate fields are always there (rate_max 0: not counted). */
 	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "malformed request");
+	dreply_free(&r);
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT,
+	    &(struct st_contact_submit_req){ .widget_id = a.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .email = "not-an-email" }, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg, "email: not a valid address");
 	dreply_free(&r);
