@@ -679,6 +679,21 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 	}
 }
 
+/* ST_METRICS_PUT: the client's counters added, its gauges kept. */
+static void
+server_metrics_put(struct client *c, const struct req *q, struct dreply *r)
+{
+	struct st_mset set;
+
+	if (st_req_decode(q->type, q->payload, q->len, &set) < 0) {
+		reply_fail(r, PROTO_E_INVALID, "malformed metrics");
+		return;
+	}
+	if (smetrics_put(&c->mg, &set) < 0)
+		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
+	st_req_free(q->type, &set);
+}
+
 /*
  * ST_METRICS_PUT and _GET need the client, not the store: they run here,
  * in their place in the batch, so a GET sees the PUTs sent before it.
@@ -694,8 +709,7 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	if (q->type == PROTO_ST_METRICS_PUT) {
-		if (smetrics_put(&c->mg, q->payload, q->len) < 0)
-			reply_fail(r, PROTO_E_INVALID, "malformed metrics");
+		server_metrics_put(c, q, r);
 		return;
 	}
 	if (q->len != 0) {
