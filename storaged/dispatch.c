@@ -1,4 +1,8 @@
-/* Request payload in, reply payload out; payloads as in storemsg.h. */
+/*
+ * Request payload in, reply payload out: each request is decoded by its
+ * layout in the message table (proto/stmsgs.h) into its struct, run
+ * against the store, and its reply struct encoded by the table too.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "msgtab.h"
+#include "stmsgs.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
@@ -30,33 +35,55 @@ malformed(struct dreply *r)
 	reply_error(r, PROTO_E_INVALID, "malformed request");
 }
 
+/*
+ * The reply struct rep of type into r, by its layout in the message
+ * table. One that will not encode leaves r->enc failed, for the request's
+ * end (req_end, reply_stands) to answer.
+ */
+static void
+reply_enc(struct dreply *r, uint16_t type, const void *rep)
+{
+	(void)st_rep_encode(&r->enc, type, rep);
+}
+
 /* ---------------------------------------------------------------- events */
 
 /*
- * A new event of r about conversation c: its body begun (kind, conv);
- * the caller adds what its kind carries. NULL out of memory (logged: the
- * event is lost, the request stands).
+ * An event of kind about conversation c, its tail (by kind) for the
+ * caller to fill. The conversation is a shallow copy: the event is
+ * only encoded (reply_event), never freed.
  */
-static struct devent *
-reply_event(struct dbatch *b, struct dreply *r, uint8_t kind,
-    const struct st_conv *c, int visitor)
+static void
+event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
+    const struct st_conv *c)
 {
-	struct devent *ev;
-
-	if ((ev = reallocarray(r->evs, r->nevs + 1, sizeof(*ev))) == NULL) {
-		log_warnx("events: out of memory: an event is lost");
-		return NULL;
-	}
-	r->evs = ev;
-	ev = &r->evs[r->nevs++];
 	memset(ev, 0, sizeof(*ev));
-	ev->kind = kind;
-	ev->visitor = visitor;
 	ev->at = store_now(b->txn.st);
-	penc_init(&ev->body);
-	penc_u8(&ev->body, kind);
-	penc_conv(&ev->body, c);
-	return ev;
+	ev->kind = kind;
+	ev->conv = *c;
+}
+
+/*
+ * ev as an event r made, encoded by the table (ST_EV); the server
+ * numbers it once the batch commits. Out of memory it is lost (logged),
+ * and the request stands.
+ */
+static void
+reply_event(struct dreply *r, const struct st_event *ev, int visitor)
+{
+	struct devent *d;
+
+	if ((d = reallocarray(r->evs, r->nevs + 1, sizeof(*d))) == NULL) {
+		log_warnx("events: out of memory: an event is lost");
+		return;
+	}
+	r->evs = d;
+	d = &r->evs[r->nevs++];
+	memset(d, 0, sizeof(*d));
+	d->kind = ev->kind;
+	d->visitor = visitor;
+	penc_init(&d->enc);
+	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
 }
 
 /* A message stored in c: visitors hear of an agent's only. */
@@ -64,33 +91,40 @@ static void
 event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
     const struct st_msg *m)
 {
-	struct devent *ev;
+	struct st_event ev;
 
-	if ((ev = reply_event(b, r, ST_EV_MESSAGE, c,
-	    strcmp(m->role, "agent") == 0)) != NULL)
-		penc_msg(&ev->body, m);
+	event_init(b, &ev, ST_EV_MESSAGE, c);
+	ev.msg = *m;
+	reply_event(r, &ev, strcmp(m->role, "agent") == 0);
 }
 
 /* A begin's events: the conversation if it is new, the user message. */
 static void
 event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 {
-	if (c->created)
-		reply_event(b, r, ST_EV_CONV_CREATED, &c->conv, 0);
+	struct st_event ev;
+
+	if (c->created) {
+		event_init(b, &ev, ST_EV_CONV_CREATED, &c->conv);
+		reply_event(r, &ev, 0);
+	}
 	event_msg(b, r, &c->conv, &c->msg);
 }
 
-/* ST_EV_HANDOFF and ST_EV_TYPING: u8 state or on, str name. */
+/* ST_EV_HANDOFF (v: the state) and ST_EV_TYPING (v: on), with a name. */
 static void
 event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
     const struct st_conv *c, uint8_t v, const char *name)
 {
-	struct devent *ev;
+	struct st_event ev;
 
-	if ((ev = reply_event(b, r, kind, c, 1)) != NULL) {
-		penc_u8(&ev->body, v);
-		penc_str(&ev->body, name);
-	}
+	event_init(b, &ev, kind, c);
+	if (kind == ST_EV_TYPING)
+		ev.on = v;
+	else
+		ev.state = v;
+	strlcpy(ev.name, name, sizeof(ev.name));
+	reply_event(r, &ev, 1);
 }
 
 static void
@@ -140,17 +174,6 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	return 0;
 }
 
-/* The request decoded to its end: 0, or -1 with r failed (malformed). */
-static int
-req_whole(struct pdec *d, struct dreply *r)
-{
-	if (pdec_done(d) < 0) {
-		malformed(r);
-		return -1;
-	}
-	return 0;
-}
-
 /* A check's verdict: bad (static) set fails r with it and gives -1, else 0. */
 static int
 req_check(struct dreply *r, const char *bad)
@@ -160,19 +183,6 @@ req_check(struct dreply *r, const char *bad)
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * The request decoded to its end (else it is malformed) and its txn is
- * open. 0, or -1 with r failed.
- */
-static int
-req_start(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct store_txn *t, struct dreply *r)
-{
-	if (req_whole(d, r) < 0)
-		return -1;
-	return req_begin(b, t, r, type);
 }
 
 /* A reply with no txn behind it stands if it encodes. */
@@ -195,171 +205,118 @@ req_end(struct store_txn *t, struct dreply *r)
 		r->wrote = t->wrote;
 }
 
-/* ---------------------------------------------------------------- replies */
-
-static void
-enc_convs(struct penc *e, const struct st_conv *c, uint32_t n)
-{
-	uint32_t i;
-
-	penc_u32(e, n);
-	for (i = 0; i < n; i++)
-		penc_conv(e, &c[i]);
-}
-
-/* A page of conversations (ST_CONV_LIST, ST_CONV_QUERY). */
-static void
-enc_list(struct penc *e, const struct store_list *l)
-{
-	penc_u64(e, l->total);
-	enc_convs(e, l->convs, l->n);
-	penc_str(e, l->next_cursor);
-}
-
-static void
-enc_msgs(struct penc *e, const struct st_msg *m, uint32_t n)
-{
-	uint32_t i;
-
-	penc_u32(e, n);
-	for (i = 0; i < n; i++)
-		penc_msg(e, &m[i]);
-}
-
-/* Messages as the model's history: role and content only. */
-static void
-enc_pairs(struct penc *e, const struct st_msg *m, uint32_t n)
-{
-	uint32_t i;
-
-	penc_u32(e, n);
-	for (i = 0; i < n; i++) {
-		penc_str(e, m[i].role);
-		penc_str(e, m[i].content);
-	}
-}
-
-/* A resumed session's history: role, content and name (ST_WS_OPEN). */
-static void
-enc_triples(struct penc *e, const struct st_msg *m, uint32_t n)
-{
-	uint32_t i;
-
-	penc_u32(e, n);
-	for (i = 0; i < n; i++) {
-		penc_str(e, m[i].role);
-		penc_str(e, m[i].content);
-		penc_str(e, m[i].name);
-	}
-}
-
-/* A rate count's reply: u8 limited, u64 retry_after_ms. */
-static void
-enc_rate(struct penc *e, int limited, uint64_t retry)
-{
-	penc_u8(e, (uint8_t)limited);
-	penc_u64(e, retry);
-}
-
 /* ------------------------------------------------------------ conversations */
 
 static void
-op_ping(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+op_ping(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	(void)b;
 	(void)type;
-	if (pdec_done(d) < 0)
-		malformed(r);
+	(void)req;
+	(void)r;
 }
 
 static void
-op_conv_open(struct dbatch *b, uint16_t type, struct pdec *d,
+op_conv_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	const struct st_conv_open_req *q = req;
+	struct st_conv_open_rep rep;
 	struct store_txn t;
-	struct st_conv c;
 	int created;
 
-	pdec_strbuf(d, widget, sizeof(widget));
-	pdec_strbuf(d, session, sizeof(session));
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_open(&t, widget, session, &c, &created) == 0) {
-		penc_u8(&r->enc, (uint8_t)created);
-		penc_conv(&r->enc, &c);
-		st_conv_free(&c);
+	if (store_conv_open(&t, q->widget, q->session, &rep.conv,
+	    &created) == 0) {
+		rep.created = (uint8_t)created;
+		reply_enc(r, type, &rep);
+		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/*
+ * m stored in its conversation (ST_MSG_APPEND, ST_AGENT_MSG): the reply
+ * is the message and the conversation after; its event.
+ */
+static void
+msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
+    struct dreply *r)
+{
+	struct st_msg_conv rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_msg_append(&t, m, &rep.conv) == 0) {
+		rep.msg = *m;
+		reply_enc(r, type, &rep);
+		event_msg(b, r, &rep.conv, m);
+		st_conv_free(&rep.conv);
 	}
 	req_end(&t, r);
 }
 
 static void
-op_msg_append(struct dbatch *b, uint16_t type, struct pdec *d,
+op_msg_append(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	struct store_txn t;
+	const struct st_msg_append_req *q = req;
 	struct st_msg m;
-	struct st_conv c;
 
 	memset(&m, 0, sizeof(m));
-	pdec_strbuf(d, m.conv_id, sizeof(m.conv_id));
-	pdec_strbuf(d, m.role, sizeof(m.role));
-	m.content = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, m.status, sizeof(m.status));
-	m.prompt_tokens = pdec_u32(d);
-	m.completion_tokens = pdec_u32(d);
-	if (req_start(b, type, d, &t, r) < 0) {
-		st_msg_free(&m);
-		return;
-	}
-	if (store_msg_append(&t, &m, &c) == 0) {
-		penc_msg(&r->enc, &m);
-		penc_conv(&r->enc, &c);
-		event_msg(b, r, &c, &m);
-		st_conv_free(&c);
-	}
-	st_msg_free(&m);
-	req_end(&t, r);
+	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, q->role, sizeof(m.role));
+	strlcpy(m.status, q->status, sizeof(m.status));
+	/* Borrowed from the request: the store only reads it. */
+	m.content = (char *)q->content;
+	m.prompt_tokens = q->prompt_tokens;
+	m.completion_tokens = q->completion_tokens;
+	msg_store(b, type, &m, r);
 }
 
+/* A page of conversations: every one (ST_CONV_LIST) or a query's. */
 static void
-op_conv_list(struct dbatch *b, uint16_t type, struct pdec *d,
+op_conv_page(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char cursor[ST_CURSOR_MAX + 1];
+	const struct st_page_req *p = req;
+	const struct st_conv_query_req *q = req;
+	struct st_conv_page rep;
 	struct store_txn t;
 	struct store_list l;
-	uint32_t limit;
 
-	limit = pdec_u32(d);
-	pdec_strbuf(d, cursor, sizeof(cursor));
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_list(&t, limit, cursor, &l) == 0) {
-		enc_list(&r->enc, &l);
+	if ((type == PROTO_ST_CONV_LIST ?
+	    store_conv_list(&t, p->limit, p->cursor, &l) :
+	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
+	    &l)) == 0) {
+		rep = (struct st_conv_page){ l.total, l.convs, l.n,
+		    l.next_cursor };
+		reply_enc(r, type, &rep);
 		store_list_free(&l);
 	}
 	req_end(&t, r);
 }
 
 static void
-op_conv_get(struct dbatch *b, uint16_t type, struct pdec *d,
+op_conv_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char id[ST_ID_HEX + 1];
+	const struct st_conv_get_req *q = req;
 	struct store_txn t;
 	struct store_conv_full f;
-	uint32_t max;
+	struct st_conv_msgs rep;
 
-	pdec_strbuf(d, id, sizeof(id));
-	max = pdec_u32(d);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_get(&t, id, max,
+	if (store_conv_get(&t, q->conv_id, q->max_messages,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &f) == 0) {
-		penc_conv(&r->enc, &f.conv);
-		enc_msgs(&r->enc, f.msgs, f.n);
-		penc_u8(&r->enc, (uint8_t)f.truncated);
+		rep = (struct st_conv_msgs){ f.conv, f.msgs, f.n,
+		    (uint8_t)f.truncated };
+		reply_enc(r, type, &rep);
 		store_conv_full_free(&f);
 	}
 	req_end(&t, r);
@@ -456,164 +413,131 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 }
 
 static void
-op_rate_hit(struct dbatch *b, uint16_t type, struct pdec *d,
+op_rate_hit(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	struct st_rate_hit h;
+	const struct st_rate_hit *h = req;
 	struct st_rate_verdict v;
 	int limited;
 
-	(void)type;
-	(void)pdec_rate_hit(d, &h);
-	if (req_whole(d, r) < 0)
-		return;
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
-	if ((limited = rate_count(b, r, h.key, h.window_ms, h.max,
+	if ((limited = rate_count(b, r, h->key, h->window_ms, h->max,
 	    &v.retry_ms)) < 0)
 		return;
 	v.limited = (uint8_t)limited;
-	penc_rate_verdict(&r->enc, &v);
+	reply_enc(r, type, &v);
 	reply_stands(r);
 }
 
+/* A begin's answer that goes no further: its result and retry alone. */
+static void
+reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
+{
+	reply_enc(r, type, &(struct st_begin_rep){ .result = (uint8_t)result,
+	    .retry_ms = retry });
+}
+
 /*
- * A begin reply's part after its front end's head: agent, u8 created,
- * conv, msg, the history (none for a conversation a person answers,
- * which is then answered once committed, never early); and its events.
+ * A begin's answer when the turn goes on (result OK) or a person answers
+ * (HUMAN): the effective agent, the conversation, the user message and
+ * the history (none for a conversation a person answers, which is then
+ * answered once committed, never early); and its events.
  */
 static void
-enc_begin(struct dbatch *b, struct dreply *r, const struct st_agent *a,
-    const struct store_chat *c)
+reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
+    uint64_t retry, const struct st_agent *a, const struct store_chat *c)
 {
-	penc_agent(&r->enc, a);
-	penc_u8(&r->enc, (uint8_t)c->created);
-	penc_conv(&r->enc, &c->conv);
-	penc_msg(&r->enc, &c->msg);
-	enc_pairs(&r->enc, c->history, c->n);
+	struct st_begin_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = (uint8_t)result;
+	rep.retry_ms = retry;
+	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
+	    c->msg, c->history, c->n };
+	reply_enc(r, type, &rep);
 	r->late = c->human;
 	event_begin(b, r, c);
 }
 
 static void
-op_chat_begin(struct dbatch *b, uint16_t type, struct pdec *d,
+op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
-	char key[ST_RATE_KEY_MAX + 1];
+	const struct st_chat_begin_req *q = req;
 	struct store_txn t;
 	struct store_chat c;
 	struct st_agent a;
-	char *content;
-	uint32_t window, rmax, hmax;
 	uint64_t retry;
 	int limited, wres;
 
-	pdec_strbuf(d, widget, sizeof(widget));
-	pdec_strbuf(d, session, sizeof(session));
-	content = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, key, sizeof(key));
-	window = pdec_u32(d);
-	rmax = pdec_u32(d);
-	hmax = pdec_u32(d);
-	if (req_whole(d, r) < 0)
-		goto out;
 	/* What cannot run is refused before it is counted. */
-	if (req_check(r, store_chat_invalid(widget, session, content,
-	    hmax)) < 0)
-		goto out;
-	if (req_runnable(b, r, type) < 0 ||
-	    (limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
-		goto out;
+	if (req_check(r, store_chat_invalid(q->widget, q->session,
+	    q->content, q->history_max)) < 0)
+		return;
+	if (req_runnable(b, r, type) < 0 || (limited = rate_count(b, r,
+	    q->rate_key, q->window_ms, q->rate_max, &retry)) < 0)
+		return;
 	if (limited) {
 		/* Nothing else happens: no store, so the reply always stands. */
-		enc_rate(&r->enc, ST_CHAT_LIMITED, retry);
+		reply_begin_no(r, type, ST_CHAT_LIMITED, retry);
 		reply_stands(r);
-		goto out;
+		return;
 	}
 	if (req_begin(b, &t, r, type) < 0)
-		goto out;
+		return;
 	/*
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
 	 */
-	if (store_chat_widget_take(&t, widget, &wres, &retry, &a) == 0 &&
+	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a) == 0 &&
 	    wres != ST_WS_OK)
-		enc_rate(&r->enc, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
+		reply_begin_no(r, type, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
 		    ST_CHAT_DISABLED, retry);
 	else if (t.err == 0) {
-		if (store_chat_begin(&t, widget, session, content,
-		    a.history_messages != 0 ? a.history_messages : hmax,
-		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
-			enc_rate(&r->enc, c.human ? ST_CHAT_HUMAN : ST_CHAT_OK,
-			    0);
-			enc_begin(b, r, &a, &c);
+		if (store_chat_begin(&t, q->widget, q->session, q->content,
+		    a.history_messages != 0 ? a.history_messages :
+		    q->history_max, DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :
+			    ST_CHAT_OK, 0, &a, &c);
 			store_chat_free(&c);
 		}
 		st_agent_free(&a);
 	}
 	req_end(&t, r);
-out:
-	free(content);
 }
 
 static void
-op_session_history(struct dbatch *b, uint16_t type, struct pdec *d,
+op_session_history(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
+	const struct st_session_history_req *q = req;
+	struct st_session_history_rep rep;
 	struct store_txn t;
 	struct store_conv_full f;
-	uint32_t max;
 	int found, off;
 
-	pdec_strbuf(d, widget, sizeof(widget));
-	pdec_strbuf(d, session, sizeof(session));
-	max = pdec_u32(d);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_session_history(&t, widget, session, max,
+	if (store_session_history(&t, q->widget, q->session, q->max_messages,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
+		memset(&rep, 0, sizeof(rep));
 		/* A disabled widget's chat shows nothing, as it answers nothing. */
-		if ((off = store_widget_disabled(&t, widget)) == 1)
-			penc_u8(&r->enc, ST_HISTORY_DISABLED);
-		else if (off == 0) {
-			penc_u8(&r->enc,
-			    found ? ST_HISTORY_FOUND : ST_HISTORY_NONE);
-			if (found) {
-				penc_conv(&r->enc, &f.conv);
-				enc_msgs(&r->enc, f.msgs, f.n);
-			}
-		}
+		if ((off = store_widget_disabled(&t, q->widget)) == 1)
+			rep.found = ST_HISTORY_DISABLED;
+		else if (found) {
+			rep.found = ST_HISTORY_FOUND;
+			rep.h = (struct st_conv_msgs){ f.conv, f.msgs, f.n, 0 };
+		} else
+			rep.found = ST_HISTORY_NONE;
+		if (off >= 0)
+			reply_enc(r, type, &rep);
 		if (found)
 			store_conv_full_free(&f);
 	}
 	req_end(&t, r);
 }
 
-/* ---------------------------------------------------------------- widgets */
-
-/* A widget id argument: up to DISPATCH_WID_MAX bytes, any of them. */
-static void
-dec_wid(struct pdec *d, char buf[DISPATCH_WID_MAX + 1])
-{
-	pdec_strbuf(d, buf, DISPATCH_WID_MAX + 1);
-}
-
-/* A token hash of exactly ST_TOKEN_HASH_LEN bytes (or none, when none_ok). */
-static const uint8_t *
-dec_hash(struct pdec *d, int none_ok)
-{
-	const uint8_t *p;
-	size_t n;
-
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return NULL;
-	if (n == 0 && none_ok)
-		return NULL;
-	if (n != ST_TOKEN_HASH_LEN)
-		d->err = 1;
-	return d->err ? NULL : p;
-}
+/* ------------------------------------------------------- widgets, agents */
 
 /* The public widget id stops working once the batch commits. */
 static void
@@ -623,115 +547,164 @@ reply_gone(struct dreply *r, const char *wid)
 		strlcpy(r->gone, wid, sizeof(r->gone));
 }
 
-static void
-op_widget_create(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	struct store_txn t;
-	struct st_widget in, w;
+/*
+ * A stored entity (widgets, agents) answers its requests (create,
+ * update, get, list, delete...) one way, op_entity's: a new record's
+ * config checked, its store's operation run into the reply struct in the
+ * request's txn, the reply encoded by the table and freed. What is its
+ * own is told here.
+ */
+struct entity {
+	uint16_t create;	/* the request whose record is checked first */
+	/* NULL when a new record's config will do, else why not (static). */
+	const char *(*invalid)(const void *rec);
+	/*
+	 * Runs request type's store operation on the decoded req, its
+	 * reply into rep (type's reply struct, zeroed; freed with
+	 * st_rep_free: what the store gives is malloc'd as a decoded
+	 * reply's is). *gone: a public widget id that stops working once
+	 * committed. Returns t's error.
+	 */
+	int (*run)(struct store_txn *t, uint16_t type, const void *req,
+	    void *rep, const char **gone);
+};
 
-	/* pdec_widget() fails d: req_whole() then says so. */
-	pdec_widget(d, &in);
-	if (req_whole(d, r) < 0)
-		goto out;
-	if (req_check(r, st_widget_invalid(&in)) < 0)
-		goto out;
-	if (req_begin(b, &t, r, type) < 0)
-		goto out;
-	if (store_widget_create(&t, &in, &w) == 0) {
-		penc_widget(&r->enc, &w);
-		st_widget_free(&w);
-	}
-	req_end(&t, r);
-out:
-	st_widget_free(&in);
+static const char *
+widget_invalid(const void *rec)
+{
+	return st_widget_invalid(rec);
 }
 
-static void
-op_widget_update(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
+static int
+widget_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
+    const char **gone)
 {
-	char wid[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	struct st_widget in, w;
-	uint32_t mask;
-	int disabled = 0;
+	const struct st_widget_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_widgets *l = rep;
+	int off = 0;
 
-	dec_wid(d, wid);
-	mask = pdec_u32(d);
-	pdec_widget(d, &in);
-	if (req_start(b, type, d, &t, r) < 0) {
-		st_widget_free(&in);
-		return;
+	switch (type) {
+	case PROTO_ST_WIDGET_CREATE:
+		return store_widget_create(t, req, rep);
+	case PROTO_ST_WIDGET_UPDATE:
+		/* Turned off: its public id stops working. */
+		if (store_widget_update(t, u->id, u->mask, &u->w, rep,
+		    &off) == 0 && off)
+			*gone = u->id;
+		return t->err;
+	case PROTO_ST_WIDGET_GET:
+		return store_widget_get(t, q->id, rep);
+	case PROTO_ST_WIDGET_RESET_ID:
+		*gone = q->id;
+		return store_widget_reset_id(t, q->id, rep);
+	case PROTO_ST_WIDGET_LIST:
+		return store_widget_list(t, &l->widgets, &l->n);
+	case PROTO_ST_WIDGET_DELETE:
+		*gone = q->id;
+		return store_widget_delete(t, q->id);
 	}
-	if (store_widget_update(&t, wid, mask, &in, &w, &disabled) == 0) {
-		penc_widget(&r->enc, &w);
-		st_widget_free(&w);
-	}
-	st_widget_free(&in);
-	req_end(&t, r);
-	if (disabled)
-		reply_gone(r, wid);
+	return store_fail(t, PROTO_E_UNSUPPORTED, "not a widget request");
 }
 
-/* ST_WIDGET_GET and ST_WIDGET_RESET_ID: a widget id in, the widget out. */
-static void
-op_widget_get(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
+static const char *
+agent_invalid(const void *rec)
 {
-	char wid[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	struct st_widget w;
-	int rc;
-
-	dec_wid(d, wid);
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (type == PROTO_ST_WIDGET_RESET_ID)
-		rc = store_widget_reset_id(&t, wid, &w);
-	else
-		rc = store_widget_get(&t, wid, &w);
-	if (rc == 0) {
-		penc_widget(&r->enc, &w);
-		st_widget_free(&w);
-	}
-	req_end(&t, r);
-	if (type == PROTO_ST_WIDGET_RESET_ID)
-		reply_gone(r, wid);
+	return st_agent_invalid(rec);
 }
 
-static void
-op_widget_list(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
+/* The widgets still using the agent, moved into the reply; else deleted. */
+static int
+agent_delete(struct store_txn *t, const char *id,
+    struct st_agent_delete_rep *rep)
 {
-	struct store_txn t;
-	struct st_widget *ws;
+	char **wids;
 	uint32_t n, i;
 
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (store_widget_list(&t, &ws, &n) == 0) {
-		penc_u32(&r->enc, n);
-		for (i = 0; i < n; i++)
-			penc_widget(&r->enc, &ws[i]);
-		store_widgets_free(ws, n);
+	if (store_agent_delete(t, id, &wids, &n) != 0)
+		return t->err;
+	if (n > 0 && (rep->widget_ids = calloc(n,
+	    sizeof(*rep->widget_ids))) == NULL) {
+		store_agent_users_free(wids, n);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
-	req_end(&t, r);
+	for (i = 0; i < n; i++)
+		rep->widget_ids[i].s = wids[i];
+	/* The array alone: its ids are the reply's now. */
+	store_agent_users_free(wids, 0);
+	rep->in_use = n > 0;
+	rep->n = n;
+	return 0;
 }
 
+/* Its records go out without their key (store_agent_scrub). */
+static int
+agent_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
+    const char **gone)
+{
+	const struct st_agent_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_agents *l = rep;
+	uint32_t i;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_AGENT_CREATE:
+		store_agent_create(t, req, rep);
+		break;
+	case PROTO_ST_AGENT_UPDATE:
+		store_agent_update(t, u->id, u->mask, &u->a, rep);
+		break;
+	case PROTO_ST_AGENT_GET:
+		store_agent_get(t, q->id, rep);
+		break;
+	case PROTO_ST_AGENT_LIST:
+		if (store_agent_list(t, &l->agents, &l->n) == 0)
+			for (i = 0; i < l->n; i++)
+				store_agent_scrub(&l->agents[i]);
+		return t->err;
+	case PROTO_ST_AGENT_DELETE:
+		return agent_delete(t, q->id, rep);
+	default:
+		return store_fail(t, PROTO_E_UNSUPPORTED,
+		    "not an agent request");
+	}
+	if (t->err == 0)
+		store_agent_scrub(rep);
+	return t->err;
+}
+
+static const struct entity widgets = {
+	PROTO_ST_WIDGET_CREATE, widget_invalid, widget_run
+};
+static const struct entity agents = {
+	PROTO_ST_AGENT_CREATE, agent_invalid, agent_run
+};
+
+static const struct entity *entity_of(uint16_t type);
+
+/* Every entity request (struct entity). */
 static void
-op_widget_delete(struct dbatch *b, uint16_t type, struct pdec *d,
+op_entity(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1];
+	const struct entity *e = entity_of(type);
+	const char *gone = NULL;
 	struct store_txn t;
+	union st_any rep;
 
-	dec_wid(d, wid);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (type == e->create && req_check(r, e->invalid(req)) < 0)
 		return;
-	store_widget_delete(&t, wid);
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (e->run(&t, type, req, &rep, &gone) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
 	req_end(&t, r);
-	reply_gone(r, wid);
+	if (gone != NULL)
+		reply_gone(r, gone);
 }
 
 /* ---------------------------------------------------------------- visitors */
@@ -748,11 +721,18 @@ static int
 new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
     uint64_t *retry)
 {
-	char key[sizeof(NEW_SESSIONS_PREFIX) + DISPATCH_WID_MAX];
+	char key[sizeof(NEW_SESSIONS_PREFIX) + ST_WID_ARG_MAX];
 
 	snprintf(key, sizeof(key), "%s%s", NEW_SESSIONS_PREFIX, wid);
 	return rate_count(b, r, key, NEW_SESSIONS_WINDOW_MS,
 	    store_wsess_new_max(b->txn.st), retry);
+}
+
+/* A token hash of the request: NULL when it carries none. */
+static const uint8_t *
+token_of(const uint8_t *token, uint32_t len)
+{
+	return len > 0 ? token : NULL;
 }
 
 /*
@@ -760,7 +740,7 @@ new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
  * when none is; 1 when answered (ST_WS_LIMITED, which, retry) or failed.
  */
 static int
-ws_open_counted(struct dbatch *b, struct dreply *r,
+ws_open_counted(struct dbatch *b, struct dreply *r, uint16_t type,
     const struct st_rate_hit *hits, uint32_t n)
 {
 	uint64_t retry;
@@ -772,9 +752,9 @@ ws_open_counted(struct dbatch *b, struct dreply *r,
 		    hits[i].window_ms, hits[i].max, &retry)) < 0)
 			return 1;
 		if (limited) {
-			penc_u8(&r->enc, ST_WS_LIMITED);
-			penc_u8(&r->enc, (uint8_t)i);
-			penc_u64(&r->enc, retry);
+			reply_enc(r, type, &(struct st_ws_open_rep){
+			    .result = ST_WS_LIMITED,
+			    .limited = { (uint8_t)i, retry } });
 			reply_stands(r);
 			return 1;
 		}
@@ -782,144 +762,130 @@ ws_open_counted(struct dbatch *b, struct dreply *r,
 	return 0;
 }
 
+/* A visitor's session opened (ST_WS_OK): what it is shown. */
 static void
-op_ws_open(struct dbatch *b, uint16_t type, struct pdec *d,
+ws_open_ok(struct st_ws_open_ok *ok, const struct store_ws_open *o)
+{
+	ok->widget = o->widget;
+	ok->resumed = (uint8_t)o->resumed;
+	ok->contact_submitted = (uint8_t)o->contact_submitted;
+	strlcpy(ok->conv_id, o->conv_id, sizeof(ok->conv_id));
+	ok->history = o->history;
+	ok->nhistory = o->n;
+	ok->more = (uint8_t)o->more;
+	ok->handoff = o->handoff;
+}
+
+static void
+op_ws_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1], origin[ST_ORIGIN_MAX + 1];
-	const uint8_t *token, *fresh;
-	struct st_rate_hit hits[ST_WS_OPEN_HITS_MAX];
+	const struct st_ws_open_req *q = req;
+	struct st_ws_open_rep rep;
 	struct store_txn t;
 	struct store_ws_open o;
-	uint64_t idle;
-	uint32_t hmax, n, i;
 
-	dec_wid(d, wid);
-	pdec_strbuf(d, origin, sizeof(origin));
-	token = dec_hash(d, 1);
-	fresh = dec_hash(d, 0);
-	idle = pdec_u64(d);
-	hmax = pdec_u32(d);
-	if ((n = pdec_u32(d)) > ST_WS_OPEN_HITS_MAX)
-		d->err = 1;
-	for (i = 0; i < n && !d->err; i++)
-		(void)pdec_rate_hit(d, &hits[i]);
-	if (req_whole(d, r) < 0)
-		return;
 	/* As ST_CHAT_BEGIN: 0 ("all that fit") could pass ST_HISTORY_MAX. */
-	if (hmax < 1 || hmax > ST_HISTORY_MAX) {
+	if (q->history_max < 1 || q->history_max > ST_HISTORY_MAX) {
 		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
 		return;
 	}
 	/* The counts first, as separate requests were: nothing else then. */
-	if (ws_open_counted(b, r, hits, n) != 0)
+	if (ws_open_counted(b, r, type, q->hits, q->nhits) != 0)
 		return;
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_ws_open(&t, wid, origin, token, fresh, idle, hmax,
-	    DISPATCH_WS_HISTORY_BYTES, &o) == 0) {
-		penc_u8(&r->enc, (uint8_t)o.result);
-		if (o.result == ST_WS_OK) {
-			penc_widget(&r->enc, &o.widget);
-			penc_u8(&r->enc, (uint8_t)o.resumed);
-			penc_u8(&r->enc, (uint8_t)o.contact_submitted);
-			penc_str(&r->enc, o.conv_id);
-			enc_triples(&r->enc, o.history, o.n);
-			penc_u8(&r->enc, (uint8_t)o.more);
-			penc_u8(&r->enc, o.handoff);
-		}
+	if (store_ws_open(&t, q->widget_id, q->origin,
+	    token_of(q->token, q->token_len), q->new_hash, q->idle_ms,
+	    q->history_max, DISPATCH_WS_HISTORY_BYTES, &o) == 0) {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = (uint8_t)o.result;
+		if (o.result == ST_WS_OK)
+			ws_open_ok(&rep.ok, &o);
+		reply_enc(r, type, &rep);
 		store_ws_open_free(&o);
 	}
 	req_end(&t, r);
 }
 
+/*
+ * ST_WS_BEGIN's counts once its session checked out: the visitor's rate,
+ * then a new visitor's widget's new sessions. 0 to go on; 1 with
+ * wb->result and its retry set; -1 with r failed.
+ */
+static int
+ws_begin_counted(struct dbatch *b, struct dreply *r,
+    const struct st_ws_begin_req *q, struct store_ws_begin *wb)
+{
+	uint64_t retry = 0;
+	int limited;
+
+	/* Counted in memory, as ST_CHAT_BEGIN is: it stands whatever follows. */
+	if ((limited = rate_count(b, r, q->rate_key, q->window_ms,
+	    q->rate_max, &retry)) != 0) {
+		wb->result = ST_WS_LIMITED;
+		wb->retry_after_ms = retry;
+		return limited;
+	}
+	/* A new visitor: its widget's count too. */
+	if (wb->creating && (limited = new_session_count(b, r, q->widget_id,
+	    &retry)) != 0) {
+		wb->result = ST_WS_BUSY;
+		wb->retry_after_ms = retry;
+		return limited;
+	}
+	return 0;
+}
+
 static void
-op_ws_begin(struct dbatch *b, uint16_t type, struct pdec *d,
+op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1], key[ST_RATE_KEY_MAX + 1];
-	const uint8_t *token;
+	const struct st_ws_begin_req *q = req;
 	struct store_txn t;
 	struct store_ws_begin wb;
 	struct st_agent a;
 	const char *bad;
-	char *content;
-	uint32_t window, rmax, hmax;
-	uint64_t idle, retry = 0;
-	int limited, create, agent = 0;
+	int counted, agent = 0;
 
-	dec_wid(d, wid);
-	token = dec_hash(d, 0);
-	content = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, key, sizeof(key));
-	window = pdec_u32(d);
-	rmax = pdec_u32(d);
-	hmax = pdec_u32(d);
-	idle = pdec_u64(d);
-	create = pdec_u8(d) != 0;
-	if (pdec_done(d) < 0) {
-		free(content);
-		malformed(r);
-		return;
-	}
 	/* What cannot run is refused before anything is counted. */
-	if ((bad = store_chat_invalid("w", "s", content, hmax)) != NULL ||
-	    (rmax != 0 && (key[0] == '\0' || window == 0))) {
-		free(content);
+	if ((bad = store_chat_invalid("w", "s", q->content,
+	    q->history_max)) != NULL || (q->rate_max != 0 &&
+	    (q->rate_key[0] == '\0' || q->window_ms == 0))) {
 		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
 		    "a rate limit needs a key and a window");
 		return;
 	}
-	if (req_begin(b, &t, r, type) < 0) {
-		free(content);
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	}
-	if (store_ws_begin_check(&t, wid, token, idle, create, &wb) != 0) {
-		free(content);
+	if (store_ws_begin_check(&t, q->widget_id, q->token, q->idle_ms,
+	    q->create, &wb) != 0) {
 		req_end(&t, r);
 		return;
 	}
 	if (wb.result == ST_WS_OK) {
-		/* Counted in memory, as ST_CHAT_BEGIN is: it stands whatever follows. */
-		if ((limited = rate_count(b, r, key, window, rmax,
-		    &retry)) < 0) {
+		if ((counted = ws_begin_counted(b, r, q, &wb)) < 0) {
 			store_abort(&t);
 			store_ws_begin_free(&wb);
-			free(content);
 			return;
 		}
-		if (limited) {
-			wb.result = ST_WS_LIMITED;
-			wb.retry_after_ms = retry;
-		} else if (wb.creating && (limited = new_session_count(b, r,
-		    wid, &retry)) != 0) {
-			/* A new visitor: its widget's count too. */
-			if (limited < 0) {
-				store_abort(&t);
-				store_ws_begin_free(&wb);
-				free(content);
-				return;
-			}
-			wb.result = ST_WS_BUSY;
-			wb.retry_after_ms = retry;
-		} else if (store_begin_agent(&t, &wb.widget, &a) == 0) {
+		if (counted == 0 &&
+		    store_begin_agent(&t, &wb.widget, &a) == 0) {
 			agent = 1;
-			store_ws_begin_run(&t, &wb, content,
+			store_ws_begin_run(&t, &wb, q->content,
 			    a.history_messages != 0 ? a.history_messages :
-			    hmax, DISPATCH_CHAT_HISTORY_BYTES);
+			    q->history_max, DISPATCH_CHAT_HISTORY_BYTES);
 			if (t.err == 0 && wb.result == ST_WS_OK &&
 			    wb.chat.human)
 				wb.result = ST_WS_HUMAN;
 		}
 	}
-	free(content);
-	if (t.err == 0) {
-		penc_u8(&r->enc, (uint8_t)wb.result);
-		penc_u64(&r->enc, wb.retry_after_ms);
-		/* The effective agent only: storaged merged the widget in. */
-		if (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN)
-			enc_begin(b, r, &a, &wb.chat);
-	}
+	/* The effective agent only: storaged merged the widget in. */
+	if (t.err == 0 && (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN))
+		reply_begin(b, r, type, wb.result, wb.retry_after_ms, &a,
+		    &wb.chat);
+	else if (t.err == 0)
+		reply_begin_no(r, type, wb.result, wb.retry_after_ms);
 	if (agent)
 		st_agent_free(&a);
 	store_ws_begin_free(&wb);
@@ -931,7 +897,7 @@ static void
 event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
     const char *wid, const uint8_t *token, const struct st_contact *ct)
 {
-	struct devent *ev;
+	struct st_event ev;
 	struct st_conv c;
 	uint8_t cid[16];
 	int result = ST_WS_NO_CONV;
@@ -939,128 +905,121 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 	if (store_ws_conv(t, wid, token, &result, &c, cid) != 0 ||
 	    result != ST_WS_OK)
 		return;
-	if ((ev = reply_event(b, r, ST_EV_CONTACT, &c, 0)) != NULL)
-		penc_contact(&ev->body, ct);
+	event_init(b, &ev, ST_EV_CONTACT, &c);
+	ev.contact = *ct;
+	reply_event(r, &ev, 0);
 	st_conv_free(&c);
 }
 
 static void
-op_contact_submit(struct dbatch *b, uint16_t type, struct pdec *d,
+op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1], key[ST_RATE_KEY_MAX + 1];
-	const uint8_t *token;
+	const struct st_contact_submit_req *q = req;
+	struct st_contact_submit_rep rep;
 	struct store_txn t;
-	struct st_contact c;
-	char *name, *email, *phone;
-	uint32_t window, rmax;
 	uint64_t retry;
 	int result, limited, rc;
 
-	dec_wid(d, wid);
-	token = dec_hash(d, 0);
-	name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
-	email = pdec_strdup(d, ST_EMAIL_MAX);
-	phone = pdec_strdup(d, ST_PHONE_MAX);
-	/* The rate fields may be left out (older clients): not counted. */
-	key[0] = '\0';
-	window = rmax = 0;
-	if (!d->err && d->off < d->len) {
-		pdec_strbuf(d, key, sizeof(key));
-		window = pdec_u32(d);
-		rmax = pdec_u32(d);
-	}
-	if (req_whole(d, r) < 0)
-		goto out;
-	if (req_check(r, store_contact_invalid(name, email, phone)) < 0)
-		goto out;
+	if (req_check(r, store_contact_invalid(q->name, q->email,
+	    q->phone)) < 0)
+		return;
 	/* Counted in memory, as ST_WS_BEGIN: it stands whatever follows. */
-	if ((limited = rate_count(b, r, key, window, rmax, &retry)) < 0)
-		goto out;
+	if ((limited = rate_count(b, r, q->rate_key, q->window_ms,
+	    q->rate_max, &retry)) < 0)
+		return;
 	if (limited) {
-		penc_u8(&r->enc, ST_WS_LIMITED);
-		penc_u64(&r->enc, retry);
-		goto out;
+		reply_enc(r, type, &(struct st_contact_submit_rep){
+		    .result = ST_WS_LIMITED, .retry_ms = retry });
+		reply_stands(r);
+		return;
 	}
 	if (req_begin(b, &t, r, type) < 0)
-		goto out;
+		return;
 	/* A new visitor's first submission makes its session: counted. */
-	if ((rc = store_wsess_exists(&t, token)) == 0 &&
-	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
+	if ((rc = store_wsess_exists(&t, q->token)) == 0 &&
+	    (rc = new_session_count(b, r, q->widget_id, &retry)) != 0) {
 		store_abort(&t);
 		if (rc > 0)
-			penc_u8(&r->enc, ST_WS_BUSY);
-		goto out;
+			reply_enc(r, type, &(struct st_contact_submit_rep){
+			    .result = ST_WS_BUSY });
+		return;
 	}
-	if (rc >= 0 && store_contact_submit(&t, wid, token, name, email,
-	    phone, &result, &c) == 0) {
-		penc_u8(&r->enc, (uint8_t)result);
+	memset(&rep, 0, sizeof(rep));
+	if (rc >= 0 && store_contact_submit(&t, q->widget_id, q->token,
+	    q->name, q->email, q->phone, &result, &rep.contact) == 0) {
+		rep.result = (uint8_t)result;
+		reply_enc(r, type, &rep);
 		if (result == ST_WS_OK) {
-			penc_contact(&r->enc, &c);
-			event_contact(b, r, &t, wid, token, &c);
-			st_contact_free(&c);
+			event_contact(b, r, &t, q->widget_id, q->token,
+			    &rep.contact);
+			st_contact_free(&rep.contact);
 		}
 	}
 	req_end(&t, r);
-out:
-	free(name);
-	free(email);
-	free(phone);
 }
 
 static void
-op_contact_list(struct dbatch *b, uint16_t type, struct pdec *d,
+op_contact_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char cursor[ST_CURSOR_MAX + 1];
+	const struct st_page_req *q = req;
+	struct st_contact_page rep;
 	struct store_txn t;
 	struct store_contacts l;
-	uint32_t limit, i;
 
-	limit = pdec_u32(d);
-	pdec_strbuf(d, cursor, sizeof(cursor));
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_contact_list(&t, limit, cursor, &l) == 0) {
-		penc_u64(&r->enc, l.total);
-		penc_u32(&r->enc, l.n);
-		for (i = 0; i < l.n; i++)
-			penc_contact(&r->enc, &l.contacts[i]);
-		penc_str(&r->enc, l.next_cursor);
+	if (store_contact_list(&t, q->limit, q->cursor, &l) == 0) {
+		rep = (struct st_contact_page){ l.total, l.contacts, l.n,
+		    l.next_cursor };
+		reply_enc(r, type, &rep);
 		store_contacts_free(&l);
 	}
 	req_end(&t, r);
 }
 
-/* n x (u8 unverified, str name, str email, str phone) */
-static void
-enc_links(struct penc *e, const struct store_clink *l, uint32_t n)
+/*
+ * A contact and its conversations as ST_CONTACT_GET's reply: their links
+ * pointing at f's strings (rep->links to free). 0, or -1 out of memory.
+ */
+static int
+contact_get_rep(struct st_contact_get_rep *rep,
+    const struct store_contact_full *f)
 {
 	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		penc_u8(e, (uint8_t)l[i].unverified);
-		penc_str(e, l[i].name != NULL ? l[i].name : "");
-		penc_str(e, l[i].email != NULL ? l[i].email : "");
-		penc_str(e, l[i].phone != NULL ? l[i].phone : "");
-	}
+	memset(rep, 0, sizeof(*rep));
+	if (f->n > 0 && (rep->links = calloc(f->n,
+	    sizeof(*rep->links))) == NULL)
+		return -1;
+	rep->contact = f->contact;
+	rep->convs = f->convs;
+	rep->n = f->n;
+	for (i = 0; i < f->n; i++)
+		rep->links[i] = (struct st_clink){
+		    (uint8_t)f->links[i].unverified, f->links[i].name,
+		    f->links[i].email, f->links[i].phone };
+	return 0;
 }
 
 static void
-op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
+op_contact_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char id[ST_ID_HEX + 1];
+	const struct st_id_req *q = req;
+	struct st_contact_get_rep rep;
 	struct store_txn t;
 	struct store_contact_full f;
 
-	pdec_strbuf(d, id, sizeof(id));
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_contact_get(&t, id, &f) == 0) {
-		penc_contact(&r->enc, &f.contact);
-		enc_convs(&r->enc, f.convs, f.n);
-		enc_links(&r->enc, f.links, f.n);
+	if (store_contact_get(&t, q->id, &f) == 0) {
+		if (contact_get_rep(&rep, &f) == 0) {
+			reply_enc(r, type, &rep);
+			free(rep.links);
+		} else
+			store_fail(&t, PROTO_E_INTERNAL, "out of memory");
 		store_contact_full_free(&f);
 	}
 	req_end(&t, r);
@@ -1068,471 +1027,262 @@ op_contact_get(struct dbatch *b, uint16_t type, struct pdec *d,
 
 /* ---------------------------------------------------------------- dashboard */
 
-/*
- * A str field into buf, cut to bufsz - 1 bytes: with buf one longer than
- * the field may be, the store sees one too long and says which field.
- */
 static void
-dec_clip(struct pdec *d, char *buf, size_t bufsz)
-{
-	const uint8_t *p;
-	size_t n;
-
-	buf[0] = '\0';
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return;
-	if (memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return;
-	}
-	if (n > bufsz - 1)
-		n = bufsz - 1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-}
-
-static void
-op_dash_login(struct dbatch *b, uint16_t type, struct pdec *d,
+op_dash_login(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char csrf[ST_DASH_CSRF_LEN + 2];
-	const uint8_t *hash, *fp;
+	const struct st_dash_login_req *q = req;
 	struct store_txn t;
-	size_t hlen, fplen;
-	uint64_t expires;
 
-	hash = pdec_bytes(d, &hlen);
-	dec_clip(d, csrf, sizeof(csrf));
-	fp = pdec_bytes(d, &fplen);
-	expires = pdec_u64(d);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_dash_login(&t, hash, hlen, csrf, fp, fplen, expires);
+	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf, q->fp,
+	    q->fp_len, q->expires_at);
 	req_end(&t, r);
 }
 
 static void
-op_dash_check(struct dbatch *b, uint16_t type, struct pdec *d,
+op_dash_check(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	const uint8_t *hash, *fp;
+	const struct st_dash_check_req *q = req;
+	struct st_dash_check_rep rep;
 	struct store_txn t;
 	struct store_dash_check c;
-	size_t hlen, fplen;
 
-	hash = pdec_bytes(d, &hlen);
-	fp = pdec_bytes(d, &fplen);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_dash_check(&t, hash, hlen, fp, fplen, &c) == 0) {
-		penc_u8(&r->enc, (uint8_t)c.valid);
+	if (store_dash_check(&t, q->token_hash, q->token_hash_len, q->fp,
+	    q->fp_len, &c) == 0) {
+		memset(&rep, 0, sizeof(rep));
+		rep.valid = (uint8_t)c.valid;
 		if (c.valid) {
-			penc_str(&r->enc, c.csrf);
-			penc_u64(&r->enc, c.expires_at);
+			strlcpy(rep.s.csrf, c.csrf, sizeof(rep.s.csrf));
+			rep.s.expires_at = c.expires_at;
 		}
+		reply_enc(r, type, &rep);
 	}
 	req_end(&t, r);
 }
 
 static void
-op_dash_logout(struct dbatch *b, uint16_t type, struct pdec *d,
+op_dash_logout(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	const uint8_t *hash;
+	const struct st_dash_logout_req *q = req;
 	struct store_txn t;
-	size_t hlen;
 
-	hash = pdec_bytes(d, &hlen);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_dash_logout(&t, hash, hlen);
+	store_dash_logout(&t, q->token_hash, q->token_hash_len);
 	req_end(&t, r);
 }
 
 static void
-op_dash_salt(struct dbatch *b, uint16_t type, struct pdec *d,
+op_dash_salt(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	uint8_t salt[ST_DASH_SALT_LEN];
+	struct st_dash_salt_rep rep;
 	struct store_txn t;
 
-	if (req_start(b, type, d, &t, r) < 0)
+	(void)req;
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_dash_salt(&t, salt) == 0)
-		penc_bytes(&r->enc, salt, sizeof(salt));
+	if (store_dash_salt(&t, rep.salt) == 0) {
+		rep.salt_len = sizeof(rep.salt);
+		reply_enc(r, type, &rep);
+	}
 	req_end(&t, r);
 }
 
 /* The failed-login budget, then the client's count (dashmsg.h). */
 static void
-op_dash_attempt(struct dbatch *b, uint16_t type, struct pdec *d,
+op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char key[ST_RATE_KEY_MAX + 1];
-	uint32_t window, max, failures;
-	uint64_t retry = 0;
+	const struct st_dash_attempt_req *q = req;
+	struct st_rate_verdict v = { 0, 0 };
 	int limited;
 
-	(void)type;
-	pdec_strbuf(d, key, sizeof(key));
-	window = pdec_u32(d);
-	max = pdec_u32(d);
-	failures = pdec_u32(d);
-	if (req_whole(d, r) < 0)
-		return;
-	if (failures != 0 && b->rl != NULL &&
+	if (q->failures_max != 0 && b->rl != NULL &&
 	    ratelimit_peek(b->rl, ST_DASH_FAILED_KEY,
-	    strlen(ST_DASH_FAILED_KEY), failures, &retry)) {
-		enc_rate(&r->enc, 2, retry);
-		reply_stands(r);
+	    strlen(ST_DASH_FAILED_KEY), q->failures_max, &v.retry_ms))
+		v.limited = 2;
+	else if ((limited = rate_count(b, r, q->rate_key, q->window_ms,
+	    q->rate_max, &v.retry_ms)) < 0)
 		return;
-	}
-	if ((limited = rate_count(b, r, key, window, max, &retry)) < 0)
-		return;
-	enc_rate(&r->enc, limited, retry);
+	else
+		v.limited = (uint8_t)limited;
+	reply_enc(r, type, &v);
 	reply_stands(r);
 }
 
 static void
-op_conv_query(struct dbatch *b, uint16_t type, struct pdec *d,
+op_conv_delete(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char cursor[ST_CURSOR_MAX + 1], widget[ST_WIDGET_MAX + 2];
-	char q[ST_SEARCH_MAX + 2];
+	const struct st_id_req *q = req;
 	struct store_txn t;
-	struct store_list l;
-	uint32_t limit;
 
-	limit = pdec_u32(d);
-	pdec_strbuf(d, cursor, sizeof(cursor));
-	dec_clip(d, widget, sizeof(widget));
-	dec_clip(d, q, sizeof(q));
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_query(&t, limit, cursor, widget, q, &l) == 0) {
-		enc_list(&r->enc, &l);
-		store_list_free(&l);
-	}
+	store_conv_delete(&t, q->id);
 	req_end(&t, r);
 }
 
 static void
-op_conv_delete(struct dbatch *b, uint16_t type, struct pdec *d,
+op_msg_page(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char id[ST_ID_HEX + 1];
-	struct store_txn t;
-
-	pdec_strbuf(d, id, sizeof(id));
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	store_conv_delete(&t, id);
-	req_end(&t, r);
-}
-
-static void
-op_msg_page(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	char id[ST_ID_HEX + 1];
+	const struct st_msg_page_req *q = req;
+	struct st_msg_page_rep rep;
 	struct store_txn t;
 	struct store_msg_page pg;
-	uint32_t from, limit;
 
-	pdec_strbuf(d, id, sizeof(id));
-	from = pdec_u32(d);
-	limit = pdec_u32(d);
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (store_msg_page(&t, id, from, limit,
-	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) == 0) {
-		enc_msgs(&r->enc, pg.msgs, pg.n);
-		penc_u32(&r->enc, pg.next);
-		store_msg_page_free(&pg);
-	}
-	req_end(&t, r);
-}
-
-/* ---------------------------------------------------------------- agents */
-
-/* An agent reply: the agent without its key. */
-static void
-enc_agent(struct penc *e, struct st_agent *a)
-{
-	store_agent_scrub(a);
-	penc_agent(e, a);
-}
-
-static void
-op_agent_create(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	struct store_txn t;
-	struct st_agent in, a;
-
-	/* pdec_agent() fails d: req_whole() then says so. */
-	pdec_agent(d, &in);
-	if (req_whole(d, r) < 0)
-		goto out;
-	if (req_check(r, st_agent_invalid(&in)) < 0)
-		goto out;
 	if (req_begin(b, &t, r, type) < 0)
-		goto out;
-	if (store_agent_create(&t, &in, &a) == 0) {
-		enc_agent(&r->enc, &a);
-		st_agent_free(&a);
-	}
-	req_end(&t, r);
-out:
-	st_agent_free(&in);
-}
-
-static void
-op_agent_update(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	char id[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	struct st_agent in, a;
-	uint32_t mask;
-
-	dec_wid(d, id);
-	mask = pdec_u32(d);
-	pdec_agent(d, &in);
-	if (req_start(b, type, d, &t, r) < 0) {
-		st_agent_free(&in);
 		return;
-	}
-	if (store_agent_update(&t, id, mask, &in, &a) == 0) {
-		enc_agent(&r->enc, &a);
-		st_agent_free(&a);
-	}
-	st_agent_free(&in);
-	req_end(&t, r);
-}
-
-static void
-op_agent_get(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	char id[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	struct st_agent a;
-
-	dec_wid(d, id);
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (store_agent_get(&t, id, &a) == 0) {
-		enc_agent(&r->enc, &a);
-		st_agent_free(&a);
-	}
-	req_end(&t, r);
-}
-
-static void
-op_agent_list(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	struct store_txn t;
-	struct st_agent *as;
-	uint32_t n, i;
-
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (store_agent_list(&t, &as, &n) == 0) {
-		penc_u32(&r->enc, n);
-		for (i = 0; i < n; i++)
-			enc_agent(&r->enc, &as[i]);
-		store_agents_free(as, n);
-	}
-	req_end(&t, r);
-}
-
-static void
-op_agent_delete(struct dbatch *b, uint16_t type, struct pdec *d,
-    struct dreply *r)
-{
-	char id[DISPATCH_WID_MAX + 1];
-	struct store_txn t;
-	char **wids;
-	uint32_t n, i;
-
-	dec_wid(d, id);
-	if (req_start(b, type, d, &t, r) < 0)
-		return;
-	if (store_agent_delete(&t, id, &wids, &n) == 0) {
-		penc_u8(&r->enc, n > 0);
-		penc_u32(&r->enc, n);
-		for (i = 0; i < n; i++)
-			penc_str(&r->enc, wids[i]);
-		store_agent_users_free(wids, n);
+	if (store_msg_page(&t, q->conv_id, q->from, q->limit,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) == 0) {
+		rep = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
+		reply_enc(r, type, &rep);
+		store_msg_page_free(&pg);
 	}
 	req_end(&t, r);
 }
 
 /* ---------------------------------------------------------------- handoff */
 
-/* A display name: UTF-8 of min to ST_AGENT_NAME_MAX characters. */
-static int
-name_ok(const char *s, size_t min)
+/*
+ * NULL when a display name is UTF-8 of min (0 or 1) to
+ * ST_AGENT_NAME_MAX characters, else why not.
+ */
+static const char *
+name_invalid(const char *s, size_t min)
 {
 	ssize_t n = proto_utf8_chars(s, strlen(s));
 
-	return n >= 0 && (size_t)n >= min && n <= ST_AGENT_NAME_MAX;
+	if (n >= 0 && (size_t)n >= min && n <= ST_AGENT_NAME_MAX)
+		return NULL;
+	return min > 0 ? "name: must be 1 to 100 characters of UTF-8" :
+	    "name: must be at most 100 characters of UTF-8";
 }
 
 static void
-op_handoff_set(struct dbatch *b, uint16_t type, struct pdec *d,
+op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char id[ST_ID_HEX + 1], name[4 * ST_AGENT_NAME_MAX + 1];
+	const struct st_handoff_set_req *q = req;
+	struct st_handoff_set_rep rep;
 	uint8_t cid[16];
 	struct store_txn t;
-	struct st_conv c;
-	int state, ai_only, changed;
+	int changed;
 
-	pdec_strbuf(d, id, sizeof(id));
-	state = pdec_u8(d);
-	pdec_strbuf(d, name, sizeof(name));
-	ai_only = pdec_u8(d) != 0;
-	if (req_whole(d, r) < 0)
+	if (req_check(r, name_invalid(q->name, 0)) < 0 ||
+	    req_begin(b, &t, r, type) < 0)
 		return;
-	if (!name_ok(name, 0)) {
-		reply_error(r, PROTO_E_INVALID,
-		    "name: must be at most 100 characters of UTF-8");
-		return;
-	}
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_conv_find(&t, id, cid, &c) == 0) {
-		if (store_handoff_set(&t, cid, &c, state, ai_only,
-		    &changed) == 0) {
-			penc_u8(&r->enc, (uint8_t)changed);
-			penc_conv(&r->enc, &c);
+	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
+		if (store_handoff_set(&t, cid, &rep.conv, q->state,
+		    q->from_ai_only != 0, &changed) == 0) {
+			rep.changed = (uint8_t)changed;
+			reply_enc(r, type, &rep);
 			if (changed)
-				event_state(b, r, ST_EV_HANDOFF, &c,
-				    (uint8_t)state, name);
+				event_state(b, r, ST_EV_HANDOFF, &rep.conv,
+				    q->state, q->name);
 		}
-		st_conv_free(&c);
+		st_conv_free(&rep.conv);
 	}
 	req_end(&t, r);
 }
 
 static void
-op_agent_msg(struct dbatch *b, uint16_t type, struct pdec *d,
+op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	struct store_txn t;
+	const struct st_agent_msg_req *q = req;
 	struct st_msg m;
-	struct st_conv c;
 
-	memset(&m, 0, sizeof(m));
-	pdec_strbuf(d, m.conv_id, sizeof(m.conv_id));
-	m.content = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, m.name, sizeof(m.name));
-	if (req_whole(d, r) < 0)
-		goto out;
-	if (m.content[0] == '\0') {
+	if (q->content[0] == '\0') {
 		reply_error(r, PROTO_E_INVALID, "content: must not be empty");
-		goto out;
+		return;
 	}
-	if (!name_ok(m.name, 1)) {
-		reply_error(r, PROTO_E_INVALID,
-		    "name: must be 1 to 100 characters of UTF-8");
-		goto out;
-	}
+	if (req_check(r, name_invalid(q->name, 1)) < 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
 	strlcpy(m.role, "agent", sizeof(m.role));
 	strlcpy(m.status, "complete", sizeof(m.status));
-	if (req_begin(b, &t, r, type) < 0)
-		goto out;
-	if (store_msg_append(&t, &m, &c) == 0) {
-		penc_msg(&r->enc, &m);
-		penc_conv(&r->enc, &c);
-		event_msg(b, r, &c, &m);
-		st_conv_free(&c);
-	}
-	req_end(&t, r);
-out:
-	st_msg_free(&m);
+	strlcpy(m.name, q->name, sizeof(m.name));
+	/* Borrowed from the request: the store only reads it. */
+	m.content = (char *)q->content;
+	msg_store(b, type, &m, r);
 }
 
 static void
-op_typing(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
-	char id[ST_ID_HEX + 1], name[4 * ST_AGENT_NAME_MAX + 1];
+	const struct st_typing_req *q = req;
 	uint8_t cid[16];
 	struct store_txn t;
 	struct st_conv c;
-	uint8_t on;
 
-	pdec_strbuf(d, id, sizeof(id));
-	on = pdec_u8(d) != 0;
-	pdec_strbuf(d, name, sizeof(name));
-	if (req_whole(d, r) < 0)
-		return;
-	if (!name_ok(name, 0)) {
-		reply_error(r, PROTO_E_INVALID,
-		    "name: must be at most 100 characters of UTF-8");
-		return;
-	}
-	if (req_begin(b, &t, r, type) < 0)
+	if (req_check(r, name_invalid(q->name, 0)) < 0 ||
+	    req_begin(b, &t, r, type) < 0)
 		return;
 	/* Nothing stored: the conversation must exist, the rest is an event. */
-	if (store_conv_find(&t, id, cid, &c) == 0) {
-		event_state(b, r, ST_EV_TYPING, &c, on, name);
+	if (store_conv_find(&t, q->conv_id, cid, &c) == 0) {
+		event_state(b, r, ST_EV_TYPING, &c, q->on != 0, q->name);
 		st_conv_free(&c);
 	}
 	req_end(&t, r);
 }
 
 static void
-op_ws_request_human(struct dbatch *b, uint16_t type, struct pdec *d,
+op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	char wid[DISPATCH_WID_MAX + 1];
-	const uint8_t *token;
+	const struct st_ws_session_req *q = req;
+	struct st_request_human_rep rep;
 	uint8_t cid[16];
 	struct store_txn t;
-	struct st_conv c;
 	int result = ST_WS_NO_CONV, changed = 0;
 
-	dec_wid(d, wid);
-	token = dec_hash(d, 0);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_ws_conv(&t, wid, token, &result, &c, cid) == 0) {
+	memset(&rep, 0, sizeof(rep));
+	if (store_ws_conv(&t, q->widget_id, q->token, &result, &rep.conv,
+	    cid) == 0) {
 		if (result == ST_WS_OK)
-			store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1,
-			    &changed);
-		penc_u8(&r->enc, (uint8_t)result);
-		penc_u8(&r->enc, (uint8_t)changed);
+			store_handoff_set(&t, cid, &rep.conv,
+			    ST_HANDOFF_WAITING, 1, &changed);
+		rep.result = (uint8_t)result;
+		rep.changed = (uint8_t)changed;
+		reply_enc(r, type, &rep);
 		if (result == ST_WS_OK) {
-			penc_conv(&r->enc, &c);
 			if (changed)
-				event_state(b, r, ST_EV_HANDOFF, &c,
+				event_state(b, r, ST_EV_HANDOFF, &rep.conv,
 				    ST_HANDOFF_WAITING, "");
-			st_conv_free(&c);
+			st_conv_free(&rep.conv);
 		}
 	}
 	req_end(&t, r);
 }
 
 static void
-op_handoff_list(struct dbatch *b, uint16_t type, struct pdec *d,
+op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
+	const struct st_limit_req *q = req;
+	struct st_convs rep;
 	struct store_txn t;
-	struct st_conv *cs;
-	uint32_t limit, n, i;
+	uint32_t i;
 
-	limit = pdec_u32(d);
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_handoff_list(&t, limit, &cs, &n) == 0) {
-		enc_convs(&r->enc, cs, n);
-		for (i = 0; i < n; i++)
-			st_conv_free(&cs[i]);
-		free(cs);
+	if (store_handoff_list(&t, q->limit, &rep.convs, &rep.n) == 0) {
+		reply_enc(r, type, &rep);
+		for (i = 0; i < rep.n; i++)
+			st_conv_free(&rep.convs[i]);
+		free(rep.convs);
 	}
 	req_end(&t, r);
 }
@@ -1540,84 +1290,85 @@ op_handoff_list(struct dbatch *b, uint16_t type, struct pdec *d,
 /* ---------------------------------------------------------------- parleyctl */
 
 static void
-op_stats(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+op_stats(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	struct store_txn t;
 	struct st_stats s;
 
-	if (req_start(b, type, d, &t, r) < 0)
+	(void)req;
+	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_stats(&t, &s) == 0)
-		penc_stats(&r->enc, &s);
+		reply_enc(r, type, &s);
 	req_end(&t, r);
 }
 
 static void
-op_purge(struct dbatch *b, uint16_t type, struct pdec *d, struct dreply *r)
+op_purge(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
+	const struct st_purge_req *q = req;
+	struct st_purge_rep rep;
 	struct store_txn t;
-	uint64_t cutoff;
-	uint32_t max, n;
-	int dry, more;
+	int more;
 
-	cutoff = pdec_u64(d);
-	max = pdec_u32(d);
-	dry = pdec_u8(d) != 0;
-	if (req_start(b, type, d, &t, r) < 0)
+	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_purge(&t, cutoff, max, dry, &n, &more) == 0) {
-		penc_u32(&r->enc, n);
-		penc_u8(&r->enc, (uint8_t)more);
+	if (store_purge(&t, q->cutoff_ms, q->max, q->dry_run != 0, &rep.n,
+	    &more) == 0) {
+		rep.more = (uint8_t)more;
+		reply_enc(r, type, &rep);
 	}
 	req_end(&t, r);
 }
 
 /* ---------------------------------------------------------------- table */
 
+/* Each request storaged's store answers; an entity's name it (op_entity). */
 static const struct op {
 	uint16_t type;
-	void (*run)(struct dbatch *, uint16_t, struct pdec *,
+	void (*run)(struct dbatch *, uint16_t, const void *,
 	    struct dreply *);
+	const struct entity *ent;
 } ops[] = {
-	{ PROTO_ST_PING, op_ping },
-	{ PROTO_ST_CONV_OPEN, op_conv_open },
-	{ PROTO_ST_MSG_APPEND, op_msg_append },
-	{ PROTO_ST_CONV_LIST, op_conv_list },
-	{ PROTO_ST_CONV_GET, op_conv_get },
-	{ PROTO_ST_CHAT_BEGIN, op_chat_begin },
-	{ PROTO_ST_RATE_HIT, op_rate_hit },
-	{ PROTO_ST_SESSION_HISTORY, op_session_history },
-	{ PROTO_ST_WIDGET_CREATE, op_widget_create },
-	{ PROTO_ST_WIDGET_UPDATE, op_widget_update },
-	{ PROTO_ST_WIDGET_GET, op_widget_get },
-	{ PROTO_ST_WIDGET_LIST, op_widget_list },
-	{ PROTO_ST_WIDGET_DELETE, op_widget_delete },
-	{ PROTO_ST_WIDGET_RESET_ID, op_widget_get },
-	{ PROTO_ST_WS_OPEN, op_ws_open },
-	{ PROTO_ST_WS_BEGIN, op_ws_begin },
-	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit },
-	{ PROTO_ST_CONTACT_LIST, op_contact_list },
-	{ PROTO_ST_CONTACT_GET, op_contact_get },
-	{ PROTO_ST_DASH_LOGIN, op_dash_login },
-	{ PROTO_ST_DASH_CHECK, op_dash_check },
-	{ PROTO_ST_DASH_LOGOUT, op_dash_logout },
-	{ PROTO_ST_DASH_SALT, op_dash_salt },
-	{ PROTO_ST_DASH_ATTEMPT, op_dash_attempt },
-	{ PROTO_ST_CONV_DELETE, op_conv_delete },
-	{ PROTO_ST_CONV_QUERY, op_conv_query },
-	{ PROTO_ST_MSG_PAGE, op_msg_page },
-	{ PROTO_ST_STATS, op_stats },
-	{ PROTO_ST_PURGE, op_purge },
-	{ PROTO_ST_AGENT_CREATE, op_agent_create },
-	{ PROTO_ST_AGENT_UPDATE, op_agent_update },
-	{ PROTO_ST_AGENT_GET, op_agent_get },
-	{ PROTO_ST_AGENT_LIST, op_agent_list },
-	{ PROTO_ST_AGENT_DELETE, op_agent_delete },
-	{ PROTO_ST_HANDOFF_SET, op_handoff_set },
-	{ PROTO_ST_AGENT_MSG, op_agent_msg },
-	{ PROTO_ST_TYPING, op_typing },
-	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human },
-	{ PROTO_ST_HANDOFF_LIST, op_handoff_list },
+	{ PROTO_ST_PING, op_ping, NULL },
+	{ PROTO_ST_CONV_OPEN, op_conv_open, NULL },
+	{ PROTO_ST_MSG_APPEND, op_msg_append, NULL },
+	{ PROTO_ST_CONV_LIST, op_conv_page, NULL },
+	{ PROTO_ST_CONV_GET, op_conv_get, NULL },
+	{ PROTO_ST_CHAT_BEGIN, op_chat_begin, NULL },
+	{ PROTO_ST_RATE_HIT, op_rate_hit, NULL },
+	{ PROTO_ST_SESSION_HISTORY, op_session_history, NULL },
+	{ PROTO_ST_WIDGET_CREATE, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_UPDATE, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_GET, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_LIST, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_DELETE, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_RESET_ID, op_entity, &widgets },
+	{ PROTO_ST_WS_OPEN, op_ws_open, NULL },
+	{ PROTO_ST_WS_BEGIN, op_ws_begin, NULL },
+	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },
+	{ PROTO_ST_CONTACT_LIST, op_contact_list, NULL },
+	{ PROTO_ST_CONTACT_GET, op_contact_get, NULL },
+	{ PROTO_ST_DASH_LOGIN, op_dash_login, NULL },
+	{ PROTO_ST_DASH_CHECK, op_dash_check, NULL },
+	{ PROTO_ST_DASH_LOGOUT, op_dash_logout, NULL },
+	{ PROTO_ST_DASH_SALT, op_dash_salt, NULL },
+	{ PROTO_ST_DASH_ATTEMPT, op_dash_attempt, NULL },
+	{ PROTO_ST_CONV_DELETE, op_conv_delete, NULL },
+	{ PROTO_ST_CONV_QUERY, op_conv_page, NULL },
+	{ PROTO_ST_MSG_PAGE, op_msg_page, NULL },
+	{ PROTO_ST_STATS, op_stats, NULL },
+	{ PROTO_ST_PURGE, op_purge, NULL },
+	{ PROTO_ST_AGENT_CREATE, op_entity, &agents },
+	{ PROTO_ST_AGENT_UPDATE, op_entity, &agents },
+	{ PROTO_ST_AGENT_GET, op_entity, &agents },
+	{ PROTO_ST_AGENT_LIST, op_entity, &agents },
+	{ PROTO_ST_AGENT_DELETE, op_entity, &agents },
+	{ PROTO_ST_HANDOFF_SET, op_handoff_set, NULL },
+	{ PROTO_ST_AGENT_MSG, op_agent_msg, NULL },
+	{ PROTO_ST_TYPING, op_typing, NULL },
+	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human, NULL },
+	{ PROTO_ST_HANDOFF_LIST, op_handoff_list, NULL },
 };
 
 static const struct op *
@@ -1629,6 +1380,12 @@ op_find(uint16_t type)
 		if (ops[i].type == type)
 			return &ops[i];
 	return NULL;
+}
+
+static const struct entity *
+entity_of(uint16_t type)
+{
+	return op_find(type)->ent;
 }
 
 int
@@ -1654,8 +1411,7 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
     size_t len, struct dreply *r)
 {
 	const struct op *op;
-	struct pdec d;
-
+	union st_any req;
 	int was_ok = b->txn.err == 0;
 
 	memset(r, 0, sizeof(*r));
@@ -1666,15 +1422,19 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		reply_error(r, PROTO_E_INTERNAL, "batch to be run again");
 		return;
 	}
-	pdec_init(&d, payload, len);
-	if ((op = op_find(type)) != NULL)
-		op->run(b, type, &d, r);
-	else
+	if ((op = op_find(type)) == NULL)
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
+	else if (st_req_decode(type, payload, len, &req) < 0)
+		malformed(r);
+	else {
+		op->run(b, type, &req, r);
+		st_req_free(type, &req);
+	}
 	/* Only a request that wrote and then failed fails a shared txn. */
 	if (was_ok && b->txn.err != 0 && b->write && !b->nested)
 		b->failed_write = 1;
 }
+
 
 int
 dispatch_rerun(struct dbatch *b)

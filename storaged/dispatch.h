@@ -1,7 +1,9 @@
 /*
- * Requests to replies: decodes a request payload, runs the store
- * operation, encodes the reply payload. Requests run in batches, one LMDB
- * transaction per batch (group commit).
+ * Requests to replies: decodes a request payload into its struct by the
+ * message table (proto/stmsgs.h; one that does not decode exactly is
+ * malformed), runs the store operation, encodes the reply struct by the
+ * table. Requests run in batches, one LMDB transaction per batch (group
+ * commit).
  *
  * A batch first runs every request in the batch's transaction itself: a
  * nested LMDB transaction costs 3 MiB of allocation (most of storaged's
@@ -113,8 +115,6 @@ struct dbatch {
  */
 #define DISPATCH_WS_HISTORY_BYTES \
 	(PROTO_MAX_PAYLOAD - 2 * DISPATCH_REPLY_MARGIN)
-/* Longest widget id a request may name; unknown ones are not found. */
-#define DISPATCH_WID_MAX	128
 
 /*
  * 1 when the request type may write LMDB (a batch holding one needs

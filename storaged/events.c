@@ -8,7 +8,7 @@
 
 struct evslot {
 	uint64_t seq;
-	uint8_t *buf;		/* the whole encoding (penc_event) */
+	uint8_t *buf;		/* the whole encoding, numbered */
 	size_t len;
 };
 
@@ -87,6 +87,9 @@ evring_evict(struct evring *r)
 	r->count--;
 }
 
+/* An event's epoch and seq: its first bytes (agentmsg.h). */
+#define EV_NUMBER_LEN	16
+
 int
 evring_add(struct evring *r, const struct devent *ev, struct penc *out)
 {
@@ -96,16 +99,15 @@ evring_add(struct evring *r, const struct devent *ev, struct penc *out)
 
 	penc_init(out);
 	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
-	penc_u64(out, r->epoch);
-	penc_u64(out, seq);
-	penc_u64(out, ev->at);
-	penc_raw(out, ev->body.buf, ev->body.len);
-	if (out->err || ev->body.err ||
+	penc_raw(out, ev->enc.buf, ev->enc.len);
+	if (out->err || ev->enc.err || out->len < EV_NUMBER_LEN ||
 	    (seq != 0 && (copy = malloc(out->len)) == NULL)) {
 		log_warnx("events: out of memory: an event is lost");
 		penc_free(out);
 		return -1;
 	}
+	proto_put_be64(out->buf, r->epoch);
+	proto_put_be64(out->buf + 8, seq);
 	if (seq == 0)
 		return 0;
 	memcpy(copy, out->buf, out->len);
@@ -122,37 +124,43 @@ evring_add(struct evring *r, const struct devent *ev, struct penc *out)
 	return 0;
 }
 
-void
+/* ST_EV_SINCE's reply before its events: u8, u64, u64, u32 n. */
+#define SINCE_HEAD_LEN	21
+
+int
 evring_since(const struct evring *r, uint64_t epoch, uint64_t seq,
-    uint32_t max, size_t max_bytes, struct penc *e)
+    uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep)
 {
 	const struct evslot *s;
 	uint64_t first;
-	size_t i, used, nat;
-	uint32_t n = 0;
-	int gone;
+	size_t i, start, n, used = SINCE_HEAD_LEN;
 
+	memset(rep, 0, sizeof(*rep));
 	first = r->count > 0 ? r->slots[r->head].seq : r->last + 1;
-	gone = epoch != r->epoch || seq > r->last || seq + 1 < first;
-	penc_u8(e, gone ? ST_EV_GONE : ST_EV_OK);
-	penc_u64(e, r->epoch);
-	penc_u64(e, r->last);
-	nat = e->len;
-	penc_u32(e, 0);		/* n, written below */
-	if (e->err || gone)
-		return;
-	used = e->len;
-	for (i = (size_t)(seq + 1 - first); i < r->count && n < max; i++) {
+	rep->result = epoch != r->epoch || seq > r->last || seq + 1 < first ?
+	    ST_EV_GONE : ST_EV_OK;
+	rep->epoch = r->epoch;
+	rep->last_seq = r->last;
+	if (rep->result == ST_EV_GONE)
+		return 0;
+	/* Kept in order from first: seq's successor is start places on. */
+	start = (size_t)(seq + 1 - first);
+	if ((n = r->count - start) > max)
+		n = max;
+	if (n == 0)
+		return 0;
+	if ((rep->events = calloc(n, sizeof(*rep->events))) == NULL)
+		return -1;
+	for (i = start; i < r->count && rep->n < n; i++) {
 		s = &r->slots[(r->head + i) % ST_EV_RING_EVENTS];
-		if (n > 0 && (used >= max_bytes ||
+		if (rep->n > 0 && (used >= max_bytes ||
 		    4 + s->len > max_bytes - used))
 			break;
-		penc_bytes(e, s->buf, s->len);
+		rep->events[rep->n++] = (struct st_evblob){ s->buf,
+		    (uint32_t)s->len };
 		used += 4 + s->len;
-		n++;
 	}
-	if (!e->err)
-		proto_put_be32(e->buf + nat, n);
+	return 0;
 }
 
 int
@@ -166,5 +174,5 @@ ev_wanted(int level, const struct devent *ev)
 void
 devent_free(struct devent *ev)
 {
-	penc_free(&ev->body);
+	penc_free(&ev->enc);
 }

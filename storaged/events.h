@@ -20,13 +20,17 @@
 
 #include "agentmsg.h"
 #include "proto.h"
+#include "stmsgs.h"
 
-/* An event a request made, before it is numbered. */
+/*
+ * An event a request made, before it is numbered: encoded whole (the
+ * table's ST_EV payload, a struct st_event) with epoch and seq 0, which
+ * lead the encoding and are stamped when it is numbered.
+ */
 struct devent {
 	uint8_t kind;		/* enum st_ev_kind */
 	int visitor;		/* level 1 (visitor) subscribers get it too */
-	uint64_t at;		/* ms since the epoch */
-	struct penc body;	/* kind, conv, then by kind (penc_event's tail) */
+	struct penc enc;
 };
 
 struct evring;
@@ -38,21 +42,23 @@ uint64_t evring_epoch(const struct evring *);
 /* The last seq handed out (0: none yet). */
 uint64_t evring_last(const struct evring *);
 /*
- * Numbers ev (the next seq; typing: 0), encodes it whole into out
- * (initialised here; the caller frees it) and keeps a copy in the ring,
- * evicting the oldest past either bound. 0, or -1 out of memory (the
- * event is then lost, not numbered).
+ * Numbers ev (the next seq; typing: 0), copies it into out with its
+ * epoch and seq (out initialised here; the caller frees it) and keeps a
+ * copy in the ring, evicting the oldest past either bound. 0, or -1 out
+ * of memory or when ev did not encode (the event is then lost, not
+ * numbered).
  */
 int evring_add(struct evring *, const struct devent *ev, struct penc *out);
 /*
- * ST_EV_SINCE's reply into e: u8 result, u64 epoch, u64 last_seq, u32 n,
- * n x bytes event. OK with the events after seq, oldest first, at most
- * max of them and within max_bytes of reply (at least one when any is
- * left); GONE (n 0) when epoch is not this ring's, seq is past the last,
- * or an event after seq has left the ring.
+ * ST_EV_SINCE's reply struct: result OK with the events after seq,
+ * oldest first, at most max of them and within max_bytes of encoded
+ * reply (at least one when any is left); GONE (none) when epoch is not
+ * this ring's, seq is past the last, or an event after seq has left the
+ * ring. The events point into the ring (valid until it next changes);
+ * free rep->events. 0, or -1 out of memory.
  */
-void evring_since(const struct evring *, uint64_t epoch, uint64_t seq,
-    uint32_t max, size_t max_bytes, struct penc *e);
+int evring_since(const struct evring *, uint64_t epoch, uint64_t seq,
+    uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep);
 /* Events kept now, and their bytes (for tests and the logs). */
 size_t evring_count(const struct evring *);
 size_t evring_bytes(const struct evring *);

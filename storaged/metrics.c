@@ -74,53 +74,32 @@ total_add(const struct mseries *k)
 }
 
 int
-smetrics_put(struct smgauges *g, const uint8_t *payload, size_t len)
+smetrics_put(struct smgauges *g, const struct st_mset *set)
 {
-	struct mseries s, *gv = NULL;
-	struct pdec d;
-	uint32_t n, i, ng = 0;
-	int rc = -1;
+	struct mseries *gv = NULL, *o;
+	const struct mseries *s;
+	uint32_t i, ng = 0;
 
-	pdec_init(&d, payload, len);
-	n = pdec_u32(&d);
-	if (d.err || n > MS_SERIES_MAX)
-		return -1;
-	/* Check it all first: a bad set changes nothing. */
-	for (i = 0; i < n; i++) {
-		if (ms_dec(&d, &s) < 0)
-			return -1;
-		if ((s.kind & MS_KIND_MASK) == MS_GAUGE)
+	for (i = 0; i < set->n; i++)
+		if ((set->series[i].kind & MS_KIND_MASK) == MS_GAUGE)
 			ng++;
-	}
-	if (pdec_done(&d) < 0)
-		return -1;
 	if (ng > 0 && (gv = calloc(ng, sizeof(*gv))) == NULL)
 		return -1;
-	pdec_init(&d, payload, len);
-	(void)pdec_u32(&d);
 	ng = 0;
-	for (i = 0; i < n; i++) {
-		if (ms_dec(&d, &s) < 0)
-			goto out;
-		if ((s.kind & MS_KIND_MASK) == MS_GAUGE) {
-			/* A name twice in one set: the last one stands. */
-			struct mseries *o = find(gv, ng, &s);
-
-			if (o != NULL)
-				*o = s;
-			else
-				gv[ng++] = s;
-		} else
-			total_add(&s);
+	for (i = 0; i < set->n; i++) {
+		s = &set->series[i];
+		if ((s->kind & MS_KIND_MASK) != MS_GAUGE)
+			total_add(s);
+		/* A name twice in one set: the last one stands. */
+		else if ((o = find(gv, ng, s)) != NULL)
+			*o = *s;
+		else
+			gv[ng++] = *s;
 	}
 	free(g->s);
 	g->s = gv;
 	g->n = ng;
-	gv = NULL;
-	rc = 0;
- out:
-	free(gv);
-	return rc;
+	return 0;
 }
 
 void

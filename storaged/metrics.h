@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "metricsmsg.h"
+#include "stmsgs.h"
 
 /* A client's latest gauges; zeroed by the owner, freed by smetrics_gone. */
 struct smgauges {
@@ -17,8 +18,11 @@ struct smgauges {
 	size_t n;
 };
 
-/* ST_METRICS_PUT from the client owning g. 0, or -1 if malformed. */
-int smetrics_put(struct smgauges *g, const uint8_t *payload, size_t len);
+/*
+ * ST_METRICS_PUT's set (decoded, so well-formed) from the client owning
+ * g. 0, or -1 out of memory (nothing changed).
+ */
+int smetrics_put(struct smgauges *g, const struct st_mset *set);
 /* The client closed: its gauges stop counting (its counters stay). */
 void smetrics_gone(struct smgauges *g);
 /* ST_METRICS_GET's reply; the live gauges are those of gs[0..ng). */

@@ -52,6 +52,7 @@
 #include "metrics.h"
 #include "msgtab.h"
 #include "proto.h"
+#include "stmsgs.h"
 #include "storaged.h"
 
 /* After running out of fds, how long the listener rests. */
@@ -446,12 +447,12 @@ client_interest(struct server *s, struct client *c)
 static void
 server_widget_gone(struct server *s, const char *widget_id)
 {
+	const struct st_id_req gone = { widget_id };
 	struct client *c;
 	struct penc e;
 
 	penc_init(&e);
-	penc_str(&e, widget_id);
-	if (e.err) {
+	if (st_req_encode(&e, PROTO_ST_EV_WIDGET_GONE, &gone) < 0) {
 		log_warnx("widget %s gone: out of memory", widget_id);
 		penc_free(&e);
 		return;
@@ -524,49 +525,63 @@ reply_encoded(struct dreply *r)
 		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
 }
 
+/* ST_EV_SUBSCRIBE: the client's level; the ring's epoch and last seq. */
+static void
+ev_subscribe(struct server *s, struct client *c, const struct req *q,
+    struct dreply *r)
+{
+	struct st_ev_subscribe_req in;
+	struct st_ev_subscribe_rep rep;
+
+	if (st_req_decode(q->type, q->payload, q->len, &in) < 0 ||
+	    in.level > ST_EV_LEVEL_ALL) {
+		reply_fail(r, PROTO_E_INVALID, "level must be 0, 1 or 2");
+		return;
+	}
+	c->ev_level = in.level;
+	rep.epoch = evring_epoch(s->ev);
+	rep.last_seq = evring_last(s->ev);
+	(void)st_rep_encode(&r->enc, q->type, &rep);
+}
+
+/* ST_EV_SINCE: the events the ring still holds after a seq. */
+static void
+ev_since(struct server *s, const struct req *q, struct dreply *r)
+{
+	struct st_ev_since_req in;
+	struct st_ev_since_rep rep;
+
+	if (st_req_decode(q->type, q->payload, q->len, &in) < 0 ||
+	    in.max < 1 || in.max > ST_EV_SINCE_MAX) {
+		reply_fail(r, PROTO_E_INVALID, "max must be 1 to 1000");
+		return;
+	}
+	if (evring_since(s->ev, in.epoch, in.seq, in.max,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &rep) < 0) {
+		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	(void)st_rep_encode(&r->enc, q->type, &rep);
+	free(rep.events);
+}
+
 /*
- * ST_EV_SUBSCRIBE (the client's level) and ST_EV_SINCE (the ring) need
- * no store: they run here, in their place in the batch.
+ * ST_EV_SUBSCRIBE and ST_EV_SINCE need no store: they run here, in their
+ * place in the batch.
  */
 static void
 server_events(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
 {
-	struct pdec d;
-	uint64_t epoch, seq;
-	uint32_t max;
-	uint8_t level;
-
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
-	pdec_init(&d, q->payload, q->len);
-	if (q->type == PROTO_ST_EV_SUBSCRIBE) {
-		level = pdec_u8(&d);
-		if (pdec_done(&d) < 0 || level > ST_EV_LEVEL_ALL) {
-			reply_fail(r, PROTO_E_INVALID, "level must be 0, 1 or 2");
-			return;
-		}
-		c->ev_level = level;
-		penc_u64(&r->enc, evring_epoch(s->ev));
-		penc_u64(&r->enc, evring_last(s->ev));
-	} else {
-		epoch = pdec_u64(&d);
-		seq = pdec_u64(&d);
-		max = pdec_u32(&d);
-		if (pdec_done(&d) < 0 || max < 1 || max > ST_EV_SINCE_MAX) {
-			reply_fail(r, PROTO_E_INVALID, "max must be 1 to 1000");
-			return;
-		}
-		evring_since(s->ev, epoch, seq, max,
-		    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &r->enc);
-	}
+	if (q->type == PROTO_ST_EV_SUBSCRIBE)
+		ev_subscribe(s, c, q, r);
+	else
+		ev_since(s, q, r);
 	reply_encoded(r);
 }
 
-/*
- * ST_METRICS_PUT and _GET need the client, not the store: they run here,
- * in their place in the batch, so a GET sees the PUTs sent before it.
- */
 /*
  * A request c may not send (client_may_send): refused in its place among
  * the batch's replies. 1 when refused, r its reply.
@@ -664,6 +679,25 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 	}
 }
 
+/* ST_METRICS_PUT: the client's counters added, its gauges kept. */
+static void
+server_metrics_put(struct client *c, const struct req *q, struct dreply *r)
+{
+	struct st_mset set;
+
+	if (st_req_decode(q->type, q->payload, q->len, &set) < 0) {
+		reply_fail(r, PROTO_E_INVALID, "malformed metrics");
+		return;
+	}
+	if (smetrics_put(&c->mg, &set) < 0)
+		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
+	st_req_free(q->type, &set);
+}
+
+/*
+ * ST_METRICS_PUT and _GET need the client, not the store: they run here,
+ * in their place in the batch, so a GET sees the PUTs sent before it.
+ */
 static void
 server_metrics(struct server *s, struct client *c, const struct req *q,
     struct dreply *r)
@@ -675,8 +709,7 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
 	if (q->type == PROTO_ST_METRICS_PUT) {
-		if (smetrics_put(&c->mg, q->payload, q->len) < 0)
-			reply_fail(r, PROTO_E_INVALID, "malformed metrics");
+		server_metrics_put(c, q, r);
 		return;
 	}
 	if (q->len != 0) {
@@ -904,9 +937,9 @@ backup_done(struct server *s)
 		return;
 	}
 	penc_init(&e);
-	penc_u64(&e, size);
-	if (e.err || pchan_send(&bk->c->ch, PROTO_ST_BACKUP, PROTO_F_REPLY,
-	    bk->id, e.buf, e.len, -1) < 0)
+	if (st_rep_encode(&e, PROTO_ST_BACKUP, &(struct st_u64){ size }) < 0 ||
+	    pchan_send(&bk->c->ch, PROTO_ST_BACKUP, PROTO_F_REPLY, bk->id,
+	    e.buf, e.len, -1) < 0)
 		client_kill(bk->c);
 	penc_free(&e);
 }

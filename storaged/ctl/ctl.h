@@ -1,8 +1,9 @@
 /*
  * parleyctl: the administration tool. It talks to parley-storaged over
- * its socket in the binary protocol (proto/PROTOCOL.md, ctlmsg.h).
+ * its socket in the binary protocol (proto/PROTOCOL.md, ctlmsg.h): its
+ * requests and replies are the message table's structs (proto/stmsgs.h).
  *
- *	main.c    the commands
+ *	main.c    the commands: a request struct out, its reply decoded
  *	args.c    the command line (pure: unit tested)
  *	format.c  what is printed: stats, widgets (pure); the export rows
  *	          are proto/exportrows.c's, as the HTTP export's

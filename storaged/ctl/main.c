@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "settings.h"
+#include "stmsgs.h"
 
 static struct ctl_args args;
 static char errbuf[1024];
@@ -41,27 +42,51 @@ timeout_for(int dflt)
 	return args.timeout_s > 0 ? args.timeout_s : dflt;
 }
 
-/* Sends a request and returns its reply; an error reply ends the program. */
-static void
-call(const char *what, uint16_t type, const struct penc *e, int fd,
-    int timeout_s, struct ctl_reply *r)
+/*
+ * Sends type's request (req encoded by the message table; NULL: an
+ * empty one), fd (or -1) riding with it, and waits for the reply: -1
+ * when the exchange failed (errbuf says why), else the reply's error
+ * code with storaged's message in errbuf, or 0 with the reply decoded
+ * into rep by the table (free with st_rep_free). A reply that does not
+ * decode ends the program; what names the command.
+ */
+static int
+exchange(const char *what, uint16_t type, const void *req, int fd,
+    int timeout_s, void *rep)
 {
-	if (e != NULL && e->err)
-		die("%s: out of memory", what);
-	if (ctl_call(type, e != NULL ? e->buf : NULL, e != NULL ? e->len : 0,
-	    fd, timeout_s, r, errbuf, sizeof(errbuf)) < 0)
+	struct ctl_reply r;
+	struct penc e;
+	int rc;
+
+	penc_init(&e);
+	if (req != NULL && st_req_encode(&e, type, req) < 0)
+		die("%s: the request does not encode", what);
+	rc = ctl_call(type, e.buf, e.len, fd, timeout_s, &r, errbuf,
+	    sizeof(errbuf));
+	penc_free(&e);
+	if (rc < 0)
+		return -1;
+	if ((rc = (int)r.code) != 0)
+		snprintf(errbuf, sizeof(errbuf), "storaged: %s (%s)", r.errmsg,
+		    proto_err_name(r.code));
+	else if (st_rep_decode(type, r.payload, r.len, rep) < 0)
+		die("%s: storaged's answer does not decode", what);
+	ctl_reply_free(&r);
+	return rc;
+}
+
+/* exchange() of a request without an fd; anything but the reply ends us. */
+static void
+ask(const char *what, uint16_t type, const void *req, void *rep)
+{
+	if (exchange(what, type, req, -1, timeout_for(CTL_TIMEOUT_S), rep) != 0)
 		die("%s: %s", what, errbuf);
-	if (r->code != 0)
-		die("%s: storaged: %s (%s)", what, r->errmsg,
-		    proto_err_name(r->code));
 }
 
 static void
 cmd_backup(void)
 {
-	struct ctl_reply r;
-	struct pdec d;
-	uint64_t bytes;
+	struct st_u64 bytes;
 	int fd;
 
 	if ((fd = open(args.file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -71,65 +96,35 @@ cmd_backup(void)
 		die("backup: %s: %s", args.file, strerror(errno));
 	}
 	/* The fd travels to storaged; a failed copy leaves no half file. */
-	if (ctl_call(PROTO_ST_BACKUP, NULL, 0, fd,
-	    timeout_for(CTL_BACKUP_TIMEOUT_S), &r, errbuf, sizeof(errbuf)) < 0) {
+	if (exchange("backup", PROTO_ST_BACKUP, NULL, fd,
+	    timeout_for(CTL_BACKUP_TIMEOUT_S), &bytes) != 0) {
 		unlink(args.file);
 		die("backup: %s", errbuf);
 	}
-	if (r.code != 0) {
-		unlink(args.file);
-		die("backup: storaged: %s (%s)", r.errmsg,
-		    proto_err_name(r.code));
-	}
-	pdec_init(&d, r.payload, r.len);
-	bytes = pdec_u64(&d);
-	if (pdec_done(&d) < 0)
-		die("backup: storaged's answer does not decode");
-	ctl_reply_free(&r);
-	printf("backup: %" PRIu64 " bytes written to %s\n", bytes, args.file);
+	printf("backup: %" PRIu64 " bytes written to %s\n", bytes.v,
+	    args.file);
 }
 
 static void
 cmd_stats(void)
 {
-	struct ctl_reply r;
 	struct st_stats s;
-	struct pdec d;
 
-	call("stats", PROTO_ST_STATS, NULL, -1, timeout_for(CTL_TIMEOUT_S), &r);
-	pdec_init(&d, r.payload, r.len);
-	if (pdec_stats(&d, &s) < 0 || pdec_done(&d) < 0)
-		die("stats: storaged's answer does not decode");
-	ctl_reply_free(&r);
+	ask("stats", PROTO_ST_STATS, NULL, &s);
 	if (ctl_print_stats(stdout, &s, args.json) < 0)
 		die("stats: cannot write the output");
+	st_rep_free(PROTO_ST_STATS, &s);
 }
 
 static void
 cmd_widgets(void)
 {
-	struct st_widget *w;
-	struct ctl_reply r;
-	struct pdec d;
-	uint32_t n, i;
-	int bad = 0;
+	struct st_widgets l;
 
-	call("widgets", PROTO_ST_WIDGET_LIST, NULL, -1,
-	    timeout_for(CTL_TIMEOUT_S), &r);
-	pdec_init(&d, r.payload, r.len);
-	n = pdec_u32(&d);
-	if (d.err || n > r.len || (w = calloc(n ? n : 1, sizeof(*w))) == NULL)
-		die("widgets: storaged's answer does not decode");
-	for (i = 0; i < n && !bad; i++)
-		bad = pdec_widget(&d, &w[i]) < 0;
-	if (bad || pdec_done(&d) < 0)
-		die("widgets: storaged's answer does not decode");
-	ctl_reply_free(&r);
-	if (ctl_print_widgets(stdout, w, n, args.json) < 0)
+	ask("widgets", PROTO_ST_WIDGET_LIST, NULL, &l);
+	if (ctl_print_widgets(stdout, l.widgets, l.n, args.json) < 0)
 		die("widgets: cannot write the output");
-	for (i = 0; i < n; i++)
-		st_widget_free(&w[i]);
-	free(w);
+	st_rep_free(PROTO_ST_WIDGET_LIST, &l);
 }
 
 /* A conversation's row, or else m's, as the HTTP export writes it. */
@@ -151,94 +146,46 @@ put_row(const struct st_conv *cv, const struct st_msg *m)
 static void
 export_msgs(const char *conv_id)
 {
-	struct ctl_reply r;
-	struct st_msg m;
-	struct penc e;
-	struct pdec d;
-	uint32_t from = 0, n, i;
+	struct st_msg_page_req q = { conv_id, 0, ST_LIST_MAX };
+	struct st_msg_page_rep pg;
+	uint32_t i;
+	int rc;
 
 	do {
-		penc_init(&e);
-		penc_str(&e, conv_id);
-		penc_u32(&e, from);
-		penc_u32(&e, ST_LIST_MAX);
-		if (e.err)
-			die("export: out of memory");
-		if (ctl_call(PROTO_ST_MSG_PAGE, e.buf, e.len, -1,
-		    timeout_for(CTL_TIMEOUT_S), &r, errbuf, sizeof(errbuf)) < 0)
-			die("export: %s", errbuf);
-		penc_free(&e);
+		rc = exchange("export", PROTO_ST_MSG_PAGE, &q, -1,
+		    timeout_for(CTL_TIMEOUT_S), &pg);
 		/* Deleted since its page of conversations: nothing to say. */
-		if (r.code == PROTO_E_NOT_FOUND) {
-			ctl_reply_free(&r);
+		if (rc == PROTO_E_NOT_FOUND)
 			return;
-		}
-		if (r.code != 0)
-			die("export: storaged: %s (%s)", r.errmsg,
-			    proto_err_name(r.code));
-		pdec_init(&d, r.payload, r.len);
-		n = pdec_u32(&d);
-		for (i = 0; i < n && !d.err; i++) {
-			if (pdec_msg(&d, &m) < 0)
-				break;
-			put_row(NULL, &m);
-			st_msg_free(&m);
-		}
-		from = pdec_u32(&d);
-		if (pdec_done(&d) < 0)
-			die("export: storaged's answer does not decode");
-		ctl_reply_free(&r);
-	} while (from != 0);
+		if (rc != 0)
+			die("export: %s", errbuf);
+		for (i = 0; i < pg.n; i++)
+			put_row(NULL, &pg.msgs[i]);
+		q.from = pg.next;
+		st_rep_free(PROTO_ST_MSG_PAGE, &pg);
+	} while (q.from != 0);
 }
 
 static void
 cmd_export(void)
 {
 	char cursor[ST_CURSOR_MAX + 1] = "";
-	char (*ids)[ST_ID_HEX + 1] = NULL;
-	struct ctl_reply r;
-	struct st_conv cv;
-	struct penc e;
-	struct pdec d;
-	uint32_t n, i, nids;
+	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "" };
+	struct st_conv_page pg;
+	uint32_t i;
 
 	fputs(exprow_header(args.format, args.rows), stdout);
 	do {
-		penc_init(&e);
-		penc_u32(&e, ST_LIST_MAX);
-		penc_str(&e, cursor);
-		penc_str(&e, args.widget);
-		penc_str(&e, "");
-		call("export", PROTO_ST_CONV_QUERY, &e, -1,
-		    timeout_for(CTL_TIMEOUT_S), &r);
-		penc_free(&e);
-		pdec_init(&d, r.payload, r.len);
-		(void)pdec_u64(&d);
-		n = pdec_u32(&d);
-		if (d.err || n > ST_LIST_MAX)
-			die("export: storaged's answer does not decode");
-		if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
-			die("export: out of memory");
-		nids = 0;
-		for (i = 0; i < n; i++) {
-			if (pdec_conv(&d, &cv) < 0)
-				die("export: storaged's answer does not "
-				    "decode");
+		ask("export", PROTO_ST_CONV_QUERY, &q, &pg);
+		/* The page's conversations (or their messages), then the next. */
+		for (i = 0; i < pg.n; i++) {
 			if (args.rows == EXPORT_CONVS)
-				put_row(&cv, NULL);
-			else if (cv.message_count > 0)
-				memcpy(ids[nids++], cv.id, sizeof(cv.id));
-			st_conv_free(&cv);
+				put_row(&pg.convs[i], NULL);
+			else if (pg.convs[i].message_count > 0)
+				export_msgs(pg.convs[i].id);
 		}
-		pdec_strbuf(&d, cursor, sizeof(cursor));
-		if (pdec_done(&d) < 0)
-			die("export: storaged's answer does not decode");
-		ctl_reply_free(&r);
-		/* The page's conversations, then the next page. */
-		for (i = 0; i < nids; i++)
-			export_msgs(ids[i]);
-		free(ids);
-		ids = NULL;
+		strlcpy(cursor, pg.next_cursor, sizeof(cursor));
+		st_rep_free(PROTO_ST_CONV_QUERY, &pg);
 	} while (cursor[0] != '\0');
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("export: cannot write the output");
@@ -247,30 +194,17 @@ cmd_export(void)
 static void
 cmd_purge(void)
 {
-	struct ctl_reply r;
-	struct penc e;
-	struct pdec d;
-	uint64_t cutoff, total = 0;
-	uint32_t n;
-	int more;
+	struct st_purge_req q;
+	struct st_purge_rep rep;
+	uint64_t total = 0;
 
-	cutoff = ctl_cutoff(proto_wall_ms(), args.days);
+	q.cutoff_ms = ctl_cutoff(proto_wall_ms(), args.days);
+	q.max = ST_PURGE_MAX;
+	q.dry_run = (uint8_t)args.dry_run;
 	do {
-		penc_init(&e);
-		penc_u64(&e, cutoff);
-		penc_u32(&e, ST_PURGE_MAX);
-		penc_u8(&e, (uint8_t)args.dry_run);
-		call("purge", PROTO_ST_PURGE, &e, -1,
-		    timeout_for(CTL_TIMEOUT_S), &r);
-		penc_free(&e);
-		pdec_init(&d, r.payload, r.len);
-		n = pdec_u32(&d);
-		more = pdec_u8(&d);
-		if (pdec_done(&d) < 0)
-			die("purge: storaged's answer does not decode");
-		ctl_reply_free(&r);
-		total += n;
-	} while (more && n > 0);
+		ask("purge", PROTO_ST_PURGE, &q, &rep);
+		total += rep.n;
+	} while (rep.more && rep.n > 0);
 	printf("purge: %s %" PRIu64 " conversation%s with no activity for "
 	    "%d day%s\n", args.dry_run ? "would delete" : "deleted", total,
 	    total == 1 ? "" : "s", args.days, args.days == 1 ? "" : "s");

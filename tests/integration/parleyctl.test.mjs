@@ -1,9 +1,10 @@
 // parleyctl (storaged/ctl) against a running Parley: stats, widgets and
 // export agree with the admin API; purge's CLI; the errors (no storaged,
-// an existing backup file, bad arguments); and the must-show: a backup
-// taken while chat turns keep being written restores, in a fresh data
-// directory under a second storaged, to an environment that opens and
-// holds every message acknowledged before the backup began.
+// an existing backup file, bad arguments, a reply that does not decode);
+// and the must-show: a backup taken while chat turns keep being written
+// restores, in a fresh data directory under a second storaged, to an
+// environment that opens and holds every message acknowledged before the
+// backup began.
 //
 // Purge's deletion itself (old conversations, batches) is tested at the
 // storaged level (tests/unit/storaged/test_ctlreq.c): storaged has no test clock to
@@ -11,11 +12,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
+import { Enc, F, frame, PROTO_VERSION, T } from './lib/storage.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
 
@@ -108,6 +111,38 @@ test('parleyctl', { timeout: 240000 }, async (t) => {
       const r = await ctl([...S, ...bad]);
       assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^parleyctl: purge: .*\nusage: parleyctl /);
+    }
+  });
+
+  await t.test('a reply that does not decode exactly is an error, not a crash', async () => {
+    // A storaged that answers every request with one byte, or with a
+    // well-formed empty widget list and a byte more.
+    const fake = path.join(p.tmp, 'fake-storaged.sock');
+    const server = net.createServer((c) => {
+      c.on('error', () => {});
+      c.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-storaged').done()));
+      let buf = Buffer.alloc(0);
+      c.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(4)) {
+          const type = buf.readUInt16BE(0);
+          const id = buf.readUInt32BE(8);
+          buf = buf.subarray(12 + buf.readUInt32BE(4));
+          if (type === T.HELLO) continue;
+          const reply = type === T.ST_WIDGET_LIST ? new Enc().u32(0).u8(0).done() : Buffer.from([0]);
+          c.write(frame(type, F.REPLY, id, reply));
+        }
+      });
+    });
+    await new Promise((resolve) => server.listen(fake, resolve));
+    try {
+      for (const [cmd, ...rest] of [['stats'], ['widgets'], ['export'], ['purge', '--older-than', '1']]) {
+        const r = await ctl(['-S', fake, cmd, ...rest]);
+        assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+        assert.equal(r.stderr, `parleyctl: ${cmd}: storaged's answer does not decode\n`);
+      }
+    } finally {
+      server.close();
     }
   });
 

@@ -23,9 +23,10 @@
  * deletes the known conversation, by making a new one.
  *
  * Every reply must decode exactly as storemsg.h, widgetmsg.h and
- * dashmsg.h say. The store lives across inputs (so its write-ahead log
- * fills and checkpoints, and requests meet what earlier ones stored),
- * and is made anew when its map is half full.
+ * dashmsg.h say, and as its layout in the message table (stmsgs.h). The
+ * store lives across inputs (so its write-ahead log fills and
+ * checkpoints, and requests meet what earlier ones stored), and is made
+ * anew when its map is half full.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "proto.h"
+#include "stmsgs.h"
 #include "store.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
@@ -608,6 +610,7 @@ check_agent_reply(uint16_t type, struct pdec *d)
 static void
 check_reply(uint16_t type, const struct dreply *r)
 {
+	union st_any rep;
 	struct pdec d;
 	uint32_t n, i;
 	uint8_t found;
@@ -807,6 +810,10 @@ check_reply(uint16_t type, const struct dreply *r)
 	}
 	if (pdec_done(&d) < 0)
 		abort();
+	/* The table's layout reads it as the hand-written checks did. */
+	if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
+		abort();
+	st_rep_free(type, &rep);
 }
 
 int

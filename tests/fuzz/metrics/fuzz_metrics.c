@@ -1,13 +1,15 @@
 /*
- * ST_METRICS_PUT payloads from a worker, as storaged takes them: any bytes
- * are refused or merged without a crash, a leak or an overflow, and the
- * totals still encode as a set that decodes.
+ * ST_METRICS_PUT payloads from a worker, as storaged takes them (decoded
+ * by the table, then added): any bytes are refused or merged without a
+ * crash, a leak or an overflow, and the totals still encode as a set
+ * that decodes.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "metrics.h"
+#include "stmsgs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -16,24 +18,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct smgauges a, b;
 	struct smgauges *gs[2] = { &a, &b };
-	struct mseries s;
+	struct st_mset set;
 	struct penc e;
-	struct pdec d;
-	uint32_t n, i;
 
 	/* The input twice, from two clients; then one of them goes. */
-	(void)smetrics_put(&a, data, len);
-	(void)smetrics_put(&b, data, len);
+	if (st_req_decode(PROTO_ST_METRICS_PUT, data, len, &set) == 0) {
+		(void)smetrics_put(&a, &set);
+		(void)smetrics_put(&b, &set);
+		st_req_free(PROTO_ST_METRICS_PUT, &set);
+	}
 	penc_init(&e);
 	smetrics_get(&e, gs, 2);
 	if (!e.err) {
-		pdec_init(&d, e.buf, e.len);
-		n = pdec_u32(&d);
-		for (i = 0; i < n; i++)
-			if (ms_dec(&d, &s) < 0)
-				abort();
-		if (pdec_done(&d) < 0)
+		if (st_rep_decode(PROTO_ST_METRICS_GET, e.buf, e.len,
+		    &set) < 0)
 			abort();
+		st_rep_free(PROTO_ST_METRICS_GET, &set);
 	}
 	penc_free(&e);
 	smetrics_gone(&a);

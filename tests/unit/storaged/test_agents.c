@@ -20,6 +20,7 @@
 #include "agentmsg.h"
 #include "agentstore.h"
 #include "log.h"
+#include "stmsgs.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
 
@@ -44,54 +45,37 @@ agent_named(const char *name)
 
 /* An agent reply (CREATE, UPDATE, GET) into out; the error code. */
 static int
-agent_req(struct fix *f, uint16_t type, struct penc *e, struct st_agent *out)
+agent_req(struct fix *f, uint16_t type, const void *req,
+    struct st_agent *out)
 {
-	struct dreply r;
-	struct pdec d;
 	int err;
 
-	if ((err = request(f, type, e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		assert_int_equal(pdec_agent(&d, out), 0);
-		assert_int_equal(pdec_done(&d), 0);
-		/* The key never leaves storaged in an agent reply. */
+	/* The key never leaves storaged in an agent reply. */
+	if ((err = request_dec(f, type, req, out)) == 0)
 		assert_string_equal(out->api_key, "");
-	}
-	dreply_free(&r);
 	return err;
 }
 
 static int
 agent_create(struct fix *f, const struct st_agent *in, struct st_agent *out)
 {
-	struct penc e;
-
-	penc_init(&e);
-	penc_agent(&e, in);
-	return agent_req(f, PROTO_ST_AGENT_CREATE, &e, out);
+	return agent_req(f, PROTO_ST_AGENT_CREATE, in, out);
 }
 
 static int
 agent_update(struct fix *f, const char *id, uint32_t mask,
     const struct st_agent *in, struct st_agent *out)
 {
-	struct penc e;
+	struct st_agent_update_req q = { id, mask, *in };
 
-	penc_init(&e);
-	penc_str(&e, id);
-	penc_u32(&e, mask);
-	penc_agent(&e, in);
-	return agent_req(f, PROTO_ST_AGENT_UPDATE, &e, out);
+	return agent_req(f, PROTO_ST_AGENT_UPDATE, &q, out);
 }
 
 static int
 agent_get(struct fix *f, const char *id, struct st_agent *out)
 {
-	struct penc e;
-
-	penc_init(&e);
-	penc_str(&e, id);
-	return agent_req(f, PROTO_ST_AGENT_GET, &e, out);
+	return agent_req(f, PROTO_ST_AGENT_GET, &(struct st_id_req){ id },
+	    out);
 }
 
 /* ST_AGENT_DELETE: the error code; *in_use and the widgets' ids. */
@@ -99,26 +83,21 @@ static int
 agent_delete(struct fix *f, const char *id, int *in_use, uint32_t *n,
     char wids[4][ST_WID_LEN + 1])
 {
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
+	struct st_agent_delete_rep rep;
 	uint32_t i;
 	int err;
 
-	penc_init(&e);
-	penc_str(&e, id);
 	*n = 0;
-	if ((err = request(f, PROTO_ST_AGENT_DELETE, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		*in_use = pdec_u8(&d);
-		*n = pdec_u32(&d);
+	if ((err = request_dec(f, PROTO_ST_AGENT_DELETE,
+	    &(struct st_id_req){ id }, &rep)) == 0) {
+		*in_use = rep.in_use;
+		*n = rep.n;
 		assert_true(*n <= 4);
 		for (i = 0; i < *n; i++)
-			pdec_strbuf(&d, wids[i], ST_WID_LEN + 1);
-		assert_int_equal(pdec_done(&d), 0);
+			strlcpy(wids[i], rep.widget_ids[i].s, ST_WID_LEN + 1);
 		assert_int_equal(*in_use, *n > 0);
+		st_rep_free(PROTO_ST_AGENT_DELETE, &rep);
 	}
-	dreply_free(&r);
 	return err;
 }
 
@@ -128,40 +107,29 @@ widget_with_agent(struct fix *f, const char *agent_id, const char *prompt,
     const char *model, struct st_widget *out)
 {
 	struct st_widget in;
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
 	int err;
 
 	st_widget_defaults(&in);
 	strlcpy(in.agent_id, agent_id, sizeof(in.agent_id));
 	in.system_prompt = strdup(prompt);
 	in.model = strdup(model);
-	penc_init(&e);
-	penc_widget(&e, &in);
+	err = request_dec(f, PROTO_ST_WIDGET_CREATE, &in, out);
 	st_widget_free(&in);
-	if ((err = request(f, PROTO_ST_WIDGET_CREATE, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		assert_int_equal(pdec_widget(&d, out), 0);
-	}
-	dreply_free(&r);
 	return err;
 }
 
 static int
 widget_set_agent(struct fix *f, const char *wid, const char *agent_id)
 {
-	struct st_widget in;
-	struct penc e;
+	struct st_widget_update_req q = { .id = wid, .mask = ST_WF_AGENT_ID };
+	struct dreply r;
+	int err;
 
-	st_widget_defaults(&in);
-	strlcpy(in.agent_id, agent_id, sizeof(in.agent_id));
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_u32(&e, ST_WF_AGENT_ID);
-	penc_widget(&e, &in);
-	st_widget_free(&in);
-	return request_err(f, PROTO_ST_WIDGET_UPDATE, &e);
+	st_widget_defaults(&q.w);
+	strlcpy(q.w.agent_id, agent_id, sizeof(q.w.agent_id));
+	err = request_st(f, PROTO_ST_WIDGET_UPDATE, &q, &r);
+	dreply_free(&r);
+	return err;
 }
 
 /* What a begin reply said after its front end's head. */
@@ -187,23 +155,35 @@ begin_free(struct begin *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* The part after the head: agent, created, conv, msg, (role, content)s. */
+/*
+ * b's reply (a begin's that goes on) decoded by the table: its agent,
+ * conversation and message kept in b, the history's roles.
+ */
 static void
-begin_tail(struct pdec *d, struct begin *b)
+begin_take(uint16_t type, struct begin *b)
 {
+	struct st_begin_rep rep;
 	uint32_t i;
 
-	assert_int_equal(pdec_agent(d, &b->agent), 0);
-	b->created = pdec_u8(d);
-	assert_int_equal(pdec_conv(d, &b->conv), 0);
-	assert_int_equal(pdec_msg(d, &b->msg), 0);
-	b->n = pdec_u32(d);
+	assert_int_equal(st_rep_decode(type, b->r.enc.buf, b->r.enc.len,
+	    &rep), 0);
+	b->result = rep.result;
+	assert_int_equal(rep.retry_ms, 0);
+	/* The turn went on: the reply carries its conversation. */
+	assert_true(rep.ok.conv.id[0] != '\0');
+	b->agent = rep.ok.agent;
+	b->created = rep.ok.created;
+	b->conv = rep.ok.conv;
+	b->msg = rep.ok.msg;
+	b->n = rep.ok.nhistory;
 	assert_true(b->n <= 32);
-	for (i = 0; i < b->n; i++) {
-		pdec_strbuf(d, b->roles[i], ST_ROLE_MAX + 1);
-		free(pdec_strdup(d, ST_CONTENT_MAX));
-	}
-	assert_int_equal(pdec_done(d), 0);
+	for (i = 0; i < b->n; i++)
+		strlcpy(b->roles[i], rep.ok.history[i].role, ST_ROLE_MAX + 1);
+	/* What b took is its own now: the rest is freed. */
+	memset(&rep.ok.agent, 0, sizeof(rep.ok.agent));
+	memset(&rep.ok.conv, 0, sizeof(rep.ok.conv));
+	memset(&rep.ok.msg, 0, sizeof(rep.ok.msg));
+	st_rep_free(type, &rep);
 	b->late = b->r.late;
 	b->wrote = b->r.wrote;
 }
@@ -213,23 +193,12 @@ static void
 chat_begin(struct fix *f, const char *widget, const char *session,
     const char *content, struct begin *b)
 {
-	struct penc e;
-	struct pdec d;
+	struct st_chat_begin_req q = { .widget = widget, .session = session,
+	    .content = content, .history_max = 30 };
 
 	memset(b, 0, sizeof(*b));
-	penc_init(&e);
-	penc_str(&e, widget);
-	penc_str(&e, session);
-	penc_str(&e, content);
-	penc_str(&e, "");
-	penc_u32(&e, 0);
-	penc_u32(&e, 0);
-	penc_u32(&e, 30);
-	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &b->r), 0);
-	pdec_init(&d, b->r.enc.buf, b->r.enc.len);
-	b->result = pdec_u8(&d);
-	assert_int_equal(pdec_u64(&d), 0);
-	begin_tail(&d, b);
+	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &b->r), 0);
+	begin_take(PROTO_ST_CHAT_BEGIN, b);
 }
 
 /* ST_WS_BEGIN as a new or known visitor (token byte tb) of wid. */
@@ -237,27 +206,14 @@ static void
 ws_begin(struct fix *f, const char *wid, uint8_t tb, const char *content,
     struct begin *b)
 {
-	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct penc e;
-	struct pdec d;
+	struct st_ws_begin_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .content = content,
+	    .window_ms = 60000, .history_max = 30, .create = 1 };
 
 	memset(b, 0, sizeof(*b));
-	memset(h, tb, sizeof(h));
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, content);
-	penc_str(&e, "");
-	penc_u32(&e, 60000);
-	penc_u32(&e, 0);
-	penc_u32(&e, 30);
-	penc_u64(&e, 0);
-	penc_u8(&e, 1);
-	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &b->r), 0);
-	pdec_init(&d, b->r.enc.buf, b->r.enc.len);
-	b->result = pdec_u8(&d);
-	assert_int_equal(pdec_u64(&d), 0);
-	begin_tail(&d, b);
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &b->r), 0);
+	begin_take(PROTO_ST_WS_BEGIN, b);
 }
 
 /* ST_HANDOFF_SET: the error code; *changed and the conversation's state. */
@@ -265,24 +221,18 @@ static int
 handoff_set(struct fix *f, const char *conv_id, int state, const char *name,
     int ai_only, int *changed, int *now)
 {
-	struct penc e;
+	struct st_handoff_set_req q = { conv_id, (uint8_t)state, name,
+	    (uint8_t)ai_only };
+	struct st_handoff_set_rep rep;
 	struct dreply r;
-	struct pdec d;
-	struct st_conv c;
 	int err;
 
-	penc_init(&e);
-	penc_str(&e, conv_id);
-	penc_u8(&e, (uint8_t)state);
-	penc_str(&e, name);
-	penc_u8(&e, (uint8_t)ai_only);
-	if ((err = request(f, PROTO_ST_HANDOFF_SET, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		*changed = pdec_u8(&d);
-		assert_int_equal(pdec_conv(&d, &c), 0);
-		assert_int_equal(pdec_done(&d), 0);
-		*now = c.handoff;
-		st_conv_free(&c);
+	if ((err = request_st(f, PROTO_ST_HANDOFF_SET, &q, &r)) == 0) {
+		assert_int_equal(st_rep_decode(PROTO_ST_HANDOFF_SET, r.enc.buf,
+		    r.enc.len, &rep), 0);
+		*changed = rep.changed;
+		*now = rep.conv.handoff;
+		st_rep_free(PROTO_ST_HANDOFF_SET, &rep);
 		/* An event exactly when it changed, for visitors too. */
 		assert_int_equal(r.nevs, (size_t)*changed);
 		if (*changed) {
@@ -299,47 +249,31 @@ static uint32_t
 handoff_list(struct fix *f, uint32_t limit, char ids[8][ST_ID_HEX + 1],
     int states[8])
 {
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	struct st_conv c;
-	uint32_t n, i;
+	struct st_convs rep;
+	uint32_t i, n;
 
-	penc_init(&e);
-	penc_u32(&e, limit);
-	assert_int_equal(request(f, PROTO_ST_HANDOFF_LIST, &e, &r), 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	n = pdec_u32(&d);
+	assert_int_equal(request_dec(f, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_limit_req){ limit }, &rep), 0);
+	n = rep.n;
 	assert_true(n <= 8);
 	for (i = 0; i < n; i++) {
-		assert_int_equal(pdec_conv(&d, &c), 0);
-		strlcpy(ids[i], c.id, ST_ID_HEX + 1);
-		states[i] = c.handoff;
-		st_conv_free(&c);
+		strlcpy(ids[i], rep.convs[i].id, ST_ID_HEX + 1);
+		states[i] = rep.convs[i].handoff;
 	}
-	assert_int_equal(pdec_done(&d), 0);
-	dreply_free(&r);
+	st_rep_free(PROTO_ST_HANDOFF_LIST, &rep);
 	return n;
 }
 
-/* An event of r decoded (numbered as the server would: seq 1). */
+/* An event of r decoded by the table (not numbered yet: epoch, seq 0). */
 static void
 event_of(const struct dreply *r, size_t i, struct st_event *ev)
 {
-	struct penc e;
-	struct pdec d;
-
 	assert_true(i < r->nevs);
-	penc_init(&e);
-	penc_u64(&e, 7);
-	penc_u64(&e, 1);
-	penc_u64(&e, r->evs[i].at);
-	penc_raw(&e, r->evs[i].body.buf, r->evs[i].body.len);
-	pdec_init(&d, e.buf, e.len);
-	assert_int_equal(pdec_event(&d, ev), 0);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_req_decode(PROTO_ST_EV, r->evs[i].enc.buf,
+	    r->evs[i].enc.len, ev), 0);
+	assert_int_equal(ev->epoch, 0);
+	assert_int_equal(ev->seq, 0);
 	assert_int_equal(ev->kind, r->evs[i].kind);
-	penc_free(&e);
 }
 
 /* ------------------------------------------------ agents */
@@ -349,10 +283,7 @@ test_agent_crud(void **state)
 {
 	struct fix *f = *state;
 	struct st_agent in, a, b, g;
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	uint32_t n;
+	struct st_agents l;
 
 	in = agent_named("Sales");
 	in.system_prompt = strdup("Sell.");
@@ -405,20 +336,12 @@ test_agent_crud(void **state)
 	st_agent_free(&g);
 	assert_int_equal(agent_get(f, "default", &g), PROTO_E_NOT_FOUND);
 	assert_int_equal(agent_get(f, "nope", &g), PROTO_E_NOT_FOUND);
-	penc_init(&e);
-	assert_int_equal(request(f, PROTO_ST_AGENT_LIST, &e, &r), 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	n = pdec_u32(&d);
-	assert_int_equal(n, 2);
-	assert_int_equal(pdec_agent(&d, &g), 0);
-	assert_string_equal(g.id, a.id);
-	assert_string_equal(g.api_key, "");
-	st_agent_free(&g);
-	assert_int_equal(pdec_agent(&d, &g), 0);
-	assert_string_equal(g.id, b.id);
-	st_agent_free(&g);
-	assert_int_equal(pdec_done(&d), 0);
-	dreply_free(&r);
+	assert_int_equal(request_dec(f, PROTO_ST_AGENT_LIST, NULL, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.agents[0].id, a.id);
+	assert_string_equal(l.agents[0].api_key, "");
+	assert_string_equal(l.agents[1].id, b.id);
+	st_rep_free(PROTO_ST_AGENT_LIST, &l);
 
 	/* Invalid input is named; a malformed payload is malformed. */
 	st_agent_free(&in);
@@ -628,7 +551,6 @@ test_handoff_states(void **state)
 	struct begin b1, b2, b3;
 	char ids[8][ST_ID_HEX + 1];
 	int states[8], changed, now;
-	struct penc e;
 
 	chat_begin(f, "default", "h1", "one", &b1);
 	fake_now += 10;
@@ -688,19 +610,14 @@ test_handoff_states(void **state)
 	    PROTO_E_INVALID);
 	assert_int_equal(handoff_set(f, "00000000000000000000000000000000",
 	    ST_HANDOFF_HUMAN, "", 0, &changed, &now), PROTO_E_NOT_FOUND);
-	penc_init(&e);
-	penc_u32(&e, 0);
-	assert_int_equal(request_err(f, PROTO_ST_HANDOFF_LIST, &e),
-	    PROTO_E_INVALID);
-	penc_init(&e);
-	penc_u32(&e, 201);
-	assert_int_equal(request_err(f, PROTO_ST_HANDOFF_LIST, &e),
-	    PROTO_E_INVALID);
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_limit_req){ 0 }), PROTO_E_INVALID);
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_limit_req){ 201 }), PROTO_E_INVALID);
 
 	/* Deleting a conversation removes its index entries. */
-	penc_init(&e);
-	penc_str(&e, b2.conv.id);
-	assert_int_equal(request_err(f, PROTO_ST_CONV_DELETE, &e), 0);
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ b2.conv.id }), 0);
 	assert_int_equal(handoff_list(f, 10, ids, states), 1);
 	assert_string_equal(ids[0], b3.conv.id);
 	assert_int_equal(db_entries(f, "conv_handoff"), 1);
@@ -774,35 +691,38 @@ test_human_begin(void **state)
 	st_widget_free(&w);
 }
 
+/* ST_AGENT_MSG's error code. */
+static int
+agent_msg(struct fix *f, const char *conv_id, const char *content,
+    const char *name)
+{
+	return request_st_err(f, PROTO_ST_AGENT_MSG,
+	    &(struct st_agent_msg_req){ conv_id, content, name });
+}
+
 static void
 test_agent_msg_and_typing(void **state)
 {
 	struct fix *f = *state;
+	struct st_msg_conv mc;
 	struct st_event ev;
-	struct st_msg m;
-	struct st_conv c;
 	struct begin b;
 	struct penc e;
 	struct dreply r;
-	struct pdec d;
 	char *big;
 
 	chat_begin(f, "default", "am", "question", &b);
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	penc_str(&e, "An answer from a person");
-	penc_str(&e, "Ana");
-	assert_int_equal(request(f, PROTO_ST_AGENT_MSG, &e, &r), 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	assert_int_equal(pdec_msg(&d, &m), 0);
-	assert_int_equal(pdec_conv(&d, &c), 0);
-	assert_int_equal(pdec_done(&d), 0);
-	assert_string_equal(m.role, "agent");
-	assert_string_equal(m.name, "Ana");
-	assert_string_equal(m.status, "complete");
-	assert_int_equal(c.message_count, 2);
+	assert_int_equal(request_st(f, PROTO_ST_AGENT_MSG,
+	    &(struct st_agent_msg_req){ b.conv.id, "An answer from a person",
+	    "Ana" }, &r), 0);
+	assert_int_equal(st_rep_decode(PROTO_ST_AGENT_MSG, r.enc.buf,
+	    r.enc.len, &mc), 0);
+	assert_string_equal(mc.msg.role, "agent");
+	assert_string_equal(mc.msg.name, "Ana");
+	assert_string_equal(mc.msg.status, "complete");
+	assert_int_equal(mc.conv.message_count, 2);
 	/* It does not change the state. */
-	assert_int_equal(c.handoff, ST_HANDOFF_AI);
+	assert_int_equal(mc.conv.handoff, ST_HANDOFF_AI);
 	/* Its event reaches visitors. */
 	assert_int_equal(r.nevs, 1);
 	assert_true(r.evs[0].visitor);
@@ -810,8 +730,7 @@ test_agent_msg_and_typing(void **state)
 	assert_string_equal(ev.msg.name, "Ana");
 	assert_string_equal(ev.conv.id, b.conv.id);
 	st_event_free(&ev);
-	st_msg_free(&m);
-	st_conv_free(&c);
+	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
 	dreply_free(&r);
 
 	/* The next turn's history holds it, as role agent. */
@@ -823,26 +742,12 @@ test_agent_msg_and_typing(void **state)
 	chat_begin(f, "default", "am2", "x", &b);
 
 	/* Bad input: no name, a long name, no content, too much content. */
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	penc_str(&e, "x");
-	penc_str(&e, "");
-	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
-	    PROTO_E_INVALID);
+	assert_int_equal(agent_msg(f, b.conv.id, "x", ""), PROTO_E_INVALID);
 	big = repeat('n', 101);
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	penc_str(&e, "x");
-	penc_str(&e, big);
-	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
-	    PROTO_E_INVALID);
+	assert_int_equal(agent_msg(f, b.conv.id, "x", big), PROTO_E_INVALID);
 	free(big);
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	penc_str(&e, "");
-	penc_str(&e, "Ana");
-	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
-	    PROTO_E_INVALID);
+	assert_int_equal(agent_msg(f, b.conv.id, "", "Ana"), PROTO_E_INVALID);
+	/* Past the layout's bound: no struct encodes it, so by hand. */
 	big = repeat('c', ST_CONTENT_MAX + 1);
 	penc_init(&e);
 	penc_str(&e, b.conv.id);
@@ -851,20 +756,13 @@ test_agent_msg_and_typing(void **state)
 	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
 	    PROTO_E_INVALID);
 	free(big);
-	penc_init(&e);
-	penc_str(&e, "0123456789abcdef0123456789abcdef");
-	penc_str(&e, "x");
-	penc_str(&e, "Ana");
-	assert_int_equal(request_err(f, PROTO_ST_AGENT_MSG, &e),
-	    PROTO_E_NOT_FOUND);
+	assert_int_equal(agent_msg(f, "0123456789abcdef0123456789abcdef", "x",
+	    "Ana"), PROTO_E_NOT_FOUND);
 
 	/* Typing: nothing stored, an empty reply, one event. */
 	assert_false(dispatch_is_write(PROTO_ST_TYPING));
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	penc_u8(&e, 1);
-	penc_str(&e, "Ana");
-	assert_int_equal(request(f, PROTO_ST_TYPING, &e, &r), 0);
+	assert_int_equal(request_st(f, PROTO_ST_TYPING,
+	    &(struct st_typing_req){ b.conv.id, 1, "Ana" }, &r), 0);
 	assert_int_equal(r.enc.len, 0);
 	assert_int_equal(r.nevs, 1);
 	event_of(&r, 0, &ev);
@@ -873,12 +771,9 @@ test_agent_msg_and_typing(void **state)
 	assert_string_equal(ev.name, "Ana");
 	st_event_free(&ev);
 	dreply_free(&r);
-	penc_init(&e);
-	penc_str(&e, "0123456789abcdef0123456789abcdef");
-	penc_u8(&e, 0);
-	penc_str(&e, "");
-	assert_int_equal(request_err(f, PROTO_ST_TYPING, &e),
-	    PROTO_E_NOT_FOUND);
+	assert_int_equal(request_st_err(f, PROTO_ST_TYPING,
+	    &(struct st_typing_req){ "0123456789abcdef0123456789abcdef", 0,
+	    "" }), PROTO_E_NOT_FOUND);
 	begin_free(&b);
 }
 
@@ -890,39 +785,19 @@ test_agent_msg_and_typing(void **state)
 static int
 ws_open_handoff(struct fix *f, const char *wid, const uint8_t *h)
 {
-	uint8_t nh[ST_TOKEN_HASH_LEN];
-	struct st_widget w;
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	uint32_t i, n;
-	size_t skip;
+	struct st_ws_open_req q = { .widget_id = wid, .origin = "",
+	    .token_len = ST_TOKEN_HASH_LEN, .new_hash_len = ST_TOKEN_HASH_LEN,
+	    .history_max = 10 };
+	struct st_ws_open_rep rep;
 	int handoff;
 
-	memset(nh, 0xee, sizeof(nh));
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, "");
-	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
-	penc_bytes(&e, nh, sizeof(nh));
-	penc_u64(&e, 0);
-	penc_u32(&e, 10);
-	penc_u32(&e, 0);	/* no rate hits */
-	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	assert_int_equal(pdec_u8(&d), ST_WS_OK);
-	assert_int_equal(pdec_widget(&d, &w), 0);
-	st_widget_free(&w);
-	assert_int_equal(pdec_u8(&d), 1);	/* resumed */
-	(void)pdec_u8(&d);
-	(void)pdec_bytes(&d, &skip);
-	n = pdec_u32(&d);
-	for (i = 0; i < n * 3 && !d.err; i++)
-		(void)pdec_bytes(&d, &skip);
-	(void)pdec_u8(&d);
-	handoff = pdec_u8(&d);
-	assert_int_equal(pdec_done(&d), 0);
-	dreply_free(&r);
+	memcpy(q.token, h, ST_TOKEN_HASH_LEN);
+	memset(q.new_hash, 0xee, sizeof(q.new_hash));
+	assert_int_equal(request_dec(f, PROTO_ST_WS_OPEN, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	assert_int_equal(rep.ok.resumed, 1);
+	handoff = rep.ok.handoff;
+	st_rep_free(PROTO_ST_WS_OPEN, &rep);
 	return handoff;
 }
 
@@ -930,75 +805,65 @@ static void
 test_request_human(void **state)
 {
 	struct fix *f = *state;
-	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct st_widget w;
-	struct st_conv c;
-	struct begin b;
-	struct penc e;
+	struct st_ws_session_req q = { .token_len = ST_TOKEN_HASH_LEN };
+	struct st_request_human_rep rep;
 	struct dreply r;
-	struct pdec d;
+	struct st_widget w;
+	struct begin b;
 	int i, changed, now;
 
 	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
-	memset(h, 5, sizeof(h));
+	memset(q.token, 5, sizeof(q.token));
 	for (i = 0; i < 4; i++) {
-		penc_init(&e);
-		penc_str(&e, i == 0 ? "wid_nope" : w.widget_id);
-		penc_bytes(&e, h, sizeof(h));
-		assert_int_equal(request(f, PROTO_ST_WS_REQUEST_HUMAN, &e, &r),
-		    0);
-		pdec_init(&d, r.enc.buf, r.enc.len);
+		q.widget_id = i == 0 ? "wid_nope" : w.widget_id;
+		assert_int_equal(request_st(f, PROTO_ST_WS_REQUEST_HUMAN, &q,
+		    &r), 0);
+		assert_int_equal(st_rep_decode(PROTO_ST_WS_REQUEST_HUMAN,
+		    r.enc.buf, r.enc.len, &rep), 0);
 		switch (i) {
 		case 0:
-			assert_int_equal(pdec_u8(&d), ST_WS_NO_WIDGET);
-			assert_int_equal(pdec_u8(&d), 0);
+			assert_int_equal(rep.result, ST_WS_NO_WIDGET);
+			assert_int_equal(rep.changed, 0);
 			break;
 		case 1:
 			/* No session yet. */
-			assert_int_equal(pdec_u8(&d), ST_WS_NO_SESSION);
-			assert_int_equal(pdec_u8(&d), 0);
+			assert_int_equal(rep.result, ST_WS_NO_SESSION);
+			assert_int_equal(rep.changed, 0);
 			ws_begin(f, w.widget_id, 5, "hello", &b);
 			begin_free(&b);
 			break;
 		case 2:
 		case 3:
-			assert_int_equal(pdec_u8(&d), ST_WS_OK);
-			assert_int_equal(pdec_u8(&d), i == 2);
-			assert_int_equal(pdec_conv(&d, &c), 0);
-			assert_int_equal(c.handoff, ST_HANDOFF_WAITING);
+			assert_int_equal(rep.result, ST_WS_OK);
+			assert_int_equal(rep.changed, i == 2);
+			assert_int_equal(rep.conv.handoff, ST_HANDOFF_WAITING);
 			assert_int_equal(r.nevs, (size_t)(i == 2));
 			/* A reload learns the state with its history. */
-			assert_int_equal(ws_open_handoff(f, w.widget_id, h),
-			    ST_HANDOFF_WAITING);
+			assert_int_equal(ws_open_handoff(f, w.widget_id,
+			    q.token), ST_HANDOFF_WAITING);
 			if (i == 3) {
 				/* The owner hands back: the visitor may ask again. */
-				assert_int_equal(handoff_set(f, c.id,
+				assert_int_equal(handoff_set(f, rep.conv.id,
 				    ST_HANDOFF_AI, "", 0, &changed, &now), 0);
 			}
-			st_conv_free(&c);
 			break;
 		}
-		assert_int_equal(pdec_done(&d), 0);
+		st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
 		dreply_free(&r);
 	}
 
 	/* A session whose conversation was deleted has none. */
 	ws_begin(f, w.widget_id, 5, "again", &b);
-	penc_init(&e);
-	penc_str(&e, b.conv.id);
-	assert_int_equal(request_err(f, PROTO_ST_CONV_DELETE, &e), 0);
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ b.conv.id }), 0);
 	begin_free(&b);
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	assert_int_equal(request(f, PROTO_ST_WS_REQUEST_HUMAN, &e, &r), 0);
-	assert_int_equal(r.enc.buf[0], ST_WS_NO_CONV);
-	dreply_free(&r);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_REQUEST_HUMAN, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_NO_CONV);
+	st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
 	/* A token hash of another length is malformed. */
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, 5);
-	assert_int_equal(request_err(f, PROTO_ST_WS_REQUEST_HUMAN, &e),
+	q.token_len = 5;
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_REQUEST_HUMAN, &q),
 	    PROTO_E_INVALID);
 	st_widget_free(&w);
 }
@@ -1009,6 +874,7 @@ test_request_events(void **state)
 {
 	struct fix *f = *state;
 	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_contact_submit_req cs;
 	struct st_widget w;
 	struct st_event ev;
 	struct begin b;
@@ -1019,7 +885,9 @@ test_request_events(void **state)
 	chat_begin(f, "default", "ev", "hello", &b);
 	assert_int_equal(b.r.nevs, 2);
 	assert_int_equal(b.r.evs[0].kind, ST_EV_CONV_CREATED);
-	assert_int_equal(b.r.evs[0].at, T0);
+	event_of(&b.r, 0, &ev);
+	assert_int_equal(ev.at, T0);
+	st_event_free(&ev);
 	event_of(&b.r, 1, &ev);
 	assert_int_equal(ev.kind, ST_EV_MESSAGE);
 	assert_string_equal(ev.msg.role, "user");
@@ -1050,13 +918,11 @@ test_request_events(void **state)
 	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
 	memset(h, 3, sizeof(h));
 	ws_begin(f, w.widget_id, 3, "hi", &b);
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "Vi");
-	penc_str(&e, "vi@example.com");
-	penc_str(&e, "");
-	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	cs = (struct st_contact_submit_req){ .widget_id = w.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = "Vi",
+	    .email = "vi@example.com" };
+	memcpy(cs.token, h, sizeof(h));
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &cs, &r), 0);
 	assert_int_equal(r.nevs, 1);
 	event_of(&r, 0, &ev);
 	assert_int_equal(ev.kind, ST_EV_CONTACT);
@@ -1066,14 +932,10 @@ test_request_events(void **state)
 	dreply_free(&r);
 	begin_free(&b);
 	/* A visitor with no conversation yet: saved, no event. */
-	memset(h, 4, sizeof(h));
-	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, "Wu");
-	penc_str(&e, "");
-	penc_str(&e, "");
-	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	cs.name = "Wu";
+	cs.email = "";
+	memset(cs.token, 4, sizeof(cs.token));
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &cs, &r), 0);
 	assert_int_equal(r.nevs, 0);
 	dreply_free(&r);
 	st_widget_free(&w);

@@ -797,19 +797,14 @@ static void
 visitor_contact(struct fix *f, const char *wid, uint8_t tb, const char *name,
     const char *email, const char *phone)
 {
-	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct penc e;
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = phone };
 	struct dreply r;
 	struct pdec d;
 
-	fill(h, sizeof(h), tb);
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, name);
-	penc_str(&e, email);
-	penc_str(&e, phone);
-	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r), 0);
+	fill(q.token, sizeof(q.token), tb);
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &q, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);
 	dreply_free(&r);

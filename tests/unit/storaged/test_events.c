@@ -15,43 +15,41 @@
 #include "agentmsg.h"
 #include "events.h"
 #include "log.h"
+#include "stmsgs.h"
 
 /* An event of kind about a conversation, with pad bytes of content. */
 static void
 dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
 {
-	struct st_conv c;
-	struct st_msg m;
+	struct st_event e;
 
 	memset(ev, 0, sizeof(*ev));
-	memset(&c, 0, sizeof(c));
-	memset(&m, 0, sizeof(m));
-	ev->kind = kind;
+	memset(&e, 0, sizeof(e));
+	ev->kind = e.kind = kind;
 	ev->visitor = visitor;
-	ev->at = 1700000000000ull;
-	strlcpy(c.id, "00112233445566778899aabbccddeeff", sizeof(c.id));
-	strlcpy(c.widget, "default", sizeof(c.widget));
-	strlcpy(c.session, "s", sizeof(c.session));
-	penc_init(&ev->body);
-	penc_u8(&ev->body, kind);
-	penc_conv(&ev->body, &c);
+	e.at = 1700000000000ull;
+	strlcpy(e.conv.id, "00112233445566778899aabbccddeeff",
+	    sizeof(e.conv.id));
+	strlcpy(e.conv.widget, "default", sizeof(e.conv.widget));
+	strlcpy(e.conv.session, "s", sizeof(e.conv.session));
 	switch (kind) {
 	case ST_EV_MESSAGE:
-		strlcpy(m.role, visitor ? "agent" : "user", sizeof(m.role));
-		m.content = malloc(pad + 1);
-		assert_non_null(m.content);
-		memset(m.content, 'x', pad);
-		m.content[pad] = '\0';
-		penc_msg(&ev->body, &m);
-		free(m.content);
+		strlcpy(e.msg.role, visitor ? "agent" : "user",
+		    sizeof(e.msg.role));
+		e.msg.content = malloc(pad + 1);
+		assert_non_null(e.msg.content);
+		memset(e.msg.content, 'x', pad);
+		e.msg.content[pad] = '\0';
 		break;
 	case ST_EV_HANDOFF:
 	case ST_EV_TYPING:
-		penc_u8(&ev->body, 1);
-		penc_str(&ev->body, "Ana");
+		e.state = e.on = 1;
+		strlcpy(e.name, "Ana", sizeof(e.name));
 		break;
 	}
-	assert_false(ev->body.err);
+	penc_init(&ev->enc);
+	assert_int_equal(st_req_encode(&ev->enc, PROTO_ST_EV, &e), 0);
+	free(e.msg.content);
 }
 
 /* Adds an event; its whole encoding decodes back with seq. */
@@ -79,36 +77,39 @@ add(struct evring *r, uint8_t kind, size_t pad)
 	return seq;
 }
 
-/* ST_EV_SINCE: the result, last seq, and the seqs it returned. */
+/*
+ * ST_EV_SINCE: the result, last seq, and the seqs it returned; its reply
+ * encoded and decoded back by the table.
+ */
 static int
 since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
     size_t max_bytes, uint64_t *last, uint64_t *seqs, uint32_t *n)
 {
-	struct penc e;
-	struct pdec d, de;
+	struct st_ev_since_rep rep, back;
 	struct st_event g;
-	const uint8_t *p;
-	size_t len;
+	struct penc e;
+	struct pdec d;
 	uint32_t i;
 	int res;
 
+	assert_int_equal(evring_since(r, epoch, seq, max, max_bytes, &rep), 0);
 	penc_init(&e);
-	evring_since(r, epoch, seq, max, max_bytes, &e);
-	assert_false(e.err);
-	pdec_init(&d, e.buf, e.len);
-	res = pdec_u8(&d);
-	assert_int_equal(pdec_u64(&d), evring_epoch(r));
-	*last = pdec_u64(&d);
-	*n = pdec_u32(&d);
-	for (i = 0; i < *n; i++) {
-		p = pdec_bytes(&d, &len);
-		assert_non_null(p);
-		pdec_init(&de, p, len);
-		assert_int_equal(pdec_event(&de, &g), 0);
+	assert_int_equal(st_rep_encode(&e, PROTO_ST_EV_SINCE, &rep), 0);
+	free(rep.events);
+	assert_true(e.len <= max_bytes || rep.n <= 1);
+	assert_int_equal(st_rep_decode(PROTO_ST_EV_SINCE, e.buf, e.len, &back),
+	    0);
+	res = back.result;
+	assert_int_equal(back.epoch, evring_epoch(r));
+	*last = back.last_seq;
+	*n = back.n;
+	for (i = 0; i < back.n; i++) {
+		pdec_init(&d, back.events[i].p, back.events[i].len);
+		assert_int_equal(pdec_event(&d, &g), 0);
 		seqs[i] = g.seq;
 		st_event_free(&g);
 	}
-	assert_int_equal(pdec_done(&d), 0);
+	st_rep_free(PROTO_ST_EV_SINCE, &back);
 	penc_free(&e);
 	return res;
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "stmsgs.h"
 #include "store.h"
 #include "storemsg.h"
 
@@ -183,6 +184,34 @@ request(struct fix *f, uint16_t type, struct penc *req, struct dreply *r)
 	return r->err;
 }
 
+/* request() of a request struct, encoded by the message table. */
+static inline int
+request_st(struct fix *f, uint16_t type, const void *req, struct dreply *r)
+{
+	struct penc e;
+
+	penc_init(&e);
+	assert_int_equal(st_req_encode(&e, type, req), 0);
+	return request(f, type, &e, r);
+}
+
+/*
+ * request_st() with its reply decoded exactly by the table into rep
+ * (when 0; free with st_rep_free): the error code.
+ */
+static inline int
+request_dec(struct fix *f, uint16_t type, const void *req, void *rep)
+{
+	struct dreply r;
+	int err;
+
+	if ((err = request_st(f, type, req, &r)) == 0)
+		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
+		    rep), 0);
+	dreply_free(&r);
+	return err;
+}
+
 /* request() for its error code alone. */
 static inline int
 request_err(struct fix *f, uint16_t type, struct penc *req)
@@ -191,6 +220,18 @@ request_err(struct fix *f, uint16_t type, struct penc *req)
 	int err;
 
 	err = request(f, type, req, &r);
+	dreply_free(&r);
+	return err;
+}
+
+/* request_st() for its error code alone. */
+static inline int
+request_st_err(struct fix *f, uint16_t type, const void *req)
+{
+	struct dreply r;
+	int err;
+
+	err = request_st(f, type, req, &r);
 	dreply_free(&r);
 	return err;
 }

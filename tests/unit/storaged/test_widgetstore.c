@@ -35,30 +35,10 @@ hash(uint8_t h[ST_TOKEN_HASH_LEN], uint8_t byte)
 
 /* ------------------------------------------------ widgets */
 
-/* One widget in the reply, exactly. */
-static void
-dec_widget(struct dreply *r, struct st_widget *w)
-{
-	struct pdec d;
-
-	pdec_init(&d, r->enc.buf, r->enc.len);
-	assert_int_equal(pdec_widget(&d, w), 0);
-	assert_int_equal(pdec_done(&d), 0);
-}
-
 static int
 w_create(struct fix *f, const struct st_widget *in, struct st_widget *out)
 {
-	struct penc e;
-	struct dreply r;
-	int err;
-
-	penc_init(&e);
-	penc_widget(&e, in);
-	if ((err = request(f, PROTO_ST_WIDGET_CREATE, &e, &r)) == 0)
-		dec_widget(&r, out);
-	dreply_free(&r);
-	return err;
+	return request_dec(f, PROTO_ST_WIDGET_CREATE, in, out);
 }
 
 /* A fresh widget with defaults and this name. */
@@ -73,40 +53,21 @@ w_new(struct fix *f, const char *name, struct st_widget *out)
 	st_widget_free(&in);
 }
 
-/* Error code; *gone gets the reply's gone id. */
+/*
+ * A widget request (req) and its reply: the widget into out, or nothing
+ * when out is NULL. Error code; *gone gets the reply's gone id.
+ */
 static int
-w_update(struct fix *f, const char *wid, uint32_t mask,
-    const struct st_widget *in, struct st_widget *out, char *gone)
+w_request(struct fix *f, uint16_t type, const void *req,
+    struct st_widget *out, char *gone)
 {
-	struct penc e;
 	struct dreply r;
 	int err;
 
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_u32(&e, mask);
-	penc_widget(&e, in);
-	if ((err = request(f, PROTO_ST_WIDGET_UPDATE, &e, &r)) == 0)
-		dec_widget(&r, out);
-	if (gone != NULL)
-		strlcpy(gone, r.gone, ST_WID_LEN + 1);
-	dreply_free(&r);
-	return err;
-}
-
-static int
-w_simple(struct fix *f, uint16_t type, const char *wid, struct st_widget *out,
-    char *gone)
-{
-	struct penc e;
-	struct dreply r;
-	int err;
-
-	penc_init(&e);
-	penc_str(&e, wid);
-	if ((err = request(f, type, &e, &r)) == 0) {
+	if ((err = request_st(f, type, req, &r)) == 0) {
 		if (out != NULL)
-			dec_widget(&r, out);
+			assert_int_equal(st_rep_decode(type, r.enc.buf,
+			    r.enc.len, out), 0);
 		else
 			assert_int_equal(r.enc.len, 0);
 	}
@@ -117,31 +78,38 @@ w_simple(struct fix *f, uint16_t type, const char *wid, struct st_widget *out,
 }
 
 static int
+w_update(struct fix *f, const char *wid, uint32_t mask,
+    const struct st_widget *in, struct st_widget *out, char *gone)
+{
+	struct st_widget_update_req q = { wid, mask, *in };
+
+	return w_request(f, PROTO_ST_WIDGET_UPDATE, &q, out, gone);
+}
+
+static int
+w_simple(struct fix *f, uint16_t type, const char *wid, struct st_widget *out,
+    char *gone)
+{
+	return w_request(f, type, &(struct st_id_req){ wid }, out, gone);
+}
+
+static int
 w_get(struct fix *f, const char *wid, struct st_widget *out)
 {
 	return w_simple(f, PROTO_ST_WIDGET_GET, wid, out, NULL);
 }
 
+/* The widgets, an array of n (free each, then the array). */
 static uint32_t
 w_list(struct fix *f, struct st_widget **ws)
 {
-	struct penc e;
-	struct dreply r;
-	struct pdec d;
-	uint32_t n, i;
+	struct st_widgets l;
 
-	penc_init(&e);
-	assert_int_equal(request(f, PROTO_ST_WIDGET_LIST, &e, &r), 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	n = pdec_u32(&d);
-	assert_true(n <= ST_WIDGETS_MAX);
-	*ws = calloc(n + 1, sizeof(**ws));
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_LIST, NULL, &l), 0);
+	assert_true(l.n <= ST_WIDGETS_MAX);
+	*ws = l.widgets != NULL ? l.widgets : calloc(1, sizeof(**ws));
 	assert_non_null(*ws);
-	for (i = 0; i < n; i++)
-		assert_int_equal(pdec_widget(&d, &(*ws)[i]), 0);
-	assert_int_equal(pdec_done(&d), 0);
-	dreply_free(&r);
-	return n;
+	return l.n;
 }
 
 static void
@@ -421,30 +389,24 @@ static int
 contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
     const char *email, const char *phone, int *result, struct st_contact *c)
 {
-	uint8_t h[ST_TOKEN_HASH_LEN];
-	struct penc e;
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = phone, .rate_key = contact_rate_key, .window_ms = MIN,
+	    .rate_max = contact_rate_max };
+	struct st_contact_submit_rep rep;
 	struct dreply r;
-	struct pdec d;
 	int err;
 
-	hash(h, tb);
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, name);
-	penc_str(&e, email);
-	penc_str(&e, phone);
-	penc_str(&e, contact_rate_key);
-	penc_u32(&e, MIN);
-	penc_u32(&e, contact_rate_max);
-	if ((err = request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r)) == 0) {
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		*result = pdec_u8(&d);
+	hash(q.token, tb);
+	if ((err = request_st(f, PROTO_ST_CONTACT_SUBMIT, &q, &r)) == 0) {
+		assert_int_equal(st_rep_decode(PROTO_ST_CONTACT_SUBMIT,
+		    r.enc.buf, r.enc.len, &rep), 0);
+		*result = rep.result;
+		/* The contact is the caller's now. */
 		if (*result == ST_WS_OK)
-			assert_int_equal(pdec_contact(&d, c), 0);
+			*c = rep.contact;
 		if (*result == ST_WS_LIMITED)
-			assert_true(pdec_u64(&d) > 0);
-		assert_int_equal(pdec_done(&d), 0);
+			assert_true(rep.retry_ms > 0);
 	}
 	dreply_free(&r);
 	return err;
@@ -1322,8 +1284,14 @@ test_contact_submit(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "not-an-email");
 	penc_str(&e, "");
-	/* The rate fields left out: allowed, nothing counted. */
+	/* The rate fields are always there (rate_max 0: not counted). */
 	assert_int_equal(request(f, PROTO_ST_CONTACT_SUBMIT, &e, &r),
+	    PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "malformed request");
+	dreply_free(&r);
+	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT,
+	    &(struct st_contact_submit_req){ .widget_id = a.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .email = "not-an-email" }, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg, "email: not a valid address");
 	dreply_free(&r);
