@@ -91,7 +91,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_METRICS_PUT, "ST_METRICS_PUT", W, S, 0, 0, 0,
 	    &pl_mset, &pl_empty },
 	{ PROTO_ST_METRICS_GET, "ST_METRICS_GET", W, S, 0, 0, 0,
-	    &pl_empty, &pl_mset },
+	    &pl_empty, &pl_mset_totals },
 	{ PROTO_ST_BACKUP, "ST_BACKUP", C, S, 0, 0, 0,
 	    &pl_empty, &pl_u64 },
 	{ PROTO_ST_STATS, "ST_STATS", C, S, 0, 0, 1,

@@ -544,6 +544,15 @@ static const struct pfield f_mset[] = {
 };
 PLAYOUT(pl_mset, struct st_mset, f_mset);
 
+/*
+ * ST_METRICS_GET's set: the totals (MS_SERIES_MAX at most) and, beside
+ * them, the live gauges and storaged's own.
+ */
+static const struct pfield f_mset_totals[] = {
+	PFLIST(struct st_mset, series, n, 2 * MS_SERIES_MAX, pl_mseries),
+};
+PLAYOUT(pl_mset_totals, struct st_mset, f_mset_totals);
+
 static const struct pfield f_purge_req[] = {
 	PFU64(struct st_purge_req, cutoff_ms),
 	PFU32(struct st_purge_req, max),

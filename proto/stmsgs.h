@@ -377,7 +377,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
     pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
-    pl_purge_req, pl_purge_rep, pl_widget_gone;
+    pl_mset_totals, pl_purge_req, pl_purge_rep, pl_widget_gone;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
