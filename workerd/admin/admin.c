@@ -6,7 +6,11 @@
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
  * add our own fields (widgetId, messageCount, contactId, status, token
  * counts). The helpers below (answers, JSON bodies, lists) are shared with
- * widgets.c, agents.c, handoff.c and the other admin endpoints.
+ * entity.c, widgets.c, agents.c, handoff.c and the other admin endpoints.
+ * A request to storaged is its struct (stmsgs.h), encoded by the message
+ * table (admin_ask); its reply is decoded by the table in admin_answer,
+ * the one place a malformed one becomes a 500, and the JSON is made from
+ * the decoded struct.
  * The key is checked by apikey_check() (proto/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing.
