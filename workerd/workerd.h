@@ -31,6 +31,7 @@
  *	  dashauth.c	dashboard login and sessions; the admin gate (cookie)
  *	  widgets.c	admin widgets and contacts; the public widget config
  *	  agents.c	admin agents (who answers a widget); the default one
+ *	  entity.c	the admin handlers widgets and agents share (a table)
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	  handoff.c	a person answers: handoff state, their messages, typing
  *	  events.c	GET /v1/admin/events: storaged's events as Server-Sent Events
@@ -394,22 +395,26 @@ const char *admin_timed_headers(const struct conn *, char *buf,
  */
 int admin_gate(struct conn *, struct http_request *);
 /*
- * storaged's answer to request name as HTTP: status with the JSON reply()
- * makes of the payload, or the error (own: errors with answers of their
- * own, as for storec_http_error).
+ * A reply decoded (its struct, stmsgs.h) as the answer's JSON; *status
+ * holds the answer's success status, which it may change. NULL: out of
+ * memory.
  */
-void admin_answer(struct conn *, const struct storec_result *,
-    const char *name, int status, json_t *(*reply)(const uint8_t *, size_t),
-    const struct storec_answer *own);
+typedef json_t *(*admin_json_fn)(const void *rep, int *status);
 /*
- * storaged's error (r not STOREC_OK) answered as for admin_answer: 1;
- * 0 when r is OK (nothing sent).
+ * r's payload decoded exactly as type's reply (storec_decode) and made
+ * JSON by fn: NULL when it does not decode (logged) or fn fails.
  */
-int admin_failed(struct conn *, const struct storec_result *,
-    const struct storec_answer *own);
-/* storaged's answer as 204 No Content, or its error as admin_failed. */
-void admin_no_content(struct conn *, const struct storec_result *,
-    const struct storec_answer *own);
+json_t *admin_reply_json(const struct storec_result *, uint16_t type,
+    admin_json_fn fn, int *status);
+/*
+ * storaged's answer to c's request of type as HTTP: its error (own:
+ * errors with answers of their own, as for storec_http_error), else
+ * status with fn's JSON of the reply (fn NULL: no body, and the reply
+ * must be empty), else 500 when the reply does not decode: the one place
+ * an admin answer decodes storaged's reply.
+ */
+void admin_answer(struct conn *, const struct storec_result *, uint16_t type,
+    int status, admin_json_fn fn, const struct storec_answer *own);
 /*
  * The request's JSON body (any JSON value; duplicate keys rejected), or
  * NULL when answered 400 (not application/json, or not JSON).
@@ -423,28 +428,29 @@ json_t *admin_json_body(struct conn *, struct http_request *);
 const char *admin_take_text(json_t *v, char **dst, int nullable);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
-/* Decodes one item of a reply as its JSON; NULL if malformed. */
-struct pdec;
-typedef json_t *(*admin_item_fn)(struct pdec *);
-/* A conv (pdec_conv) as admin_conv_json. */
-json_t *admin_conv_item(struct pdec *);
-/* A reply of one item and nothing after it; NULL if malformed. */
-json_t *admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn);
-/* u32 n, n x item (n at most max) as a JSON array; NULL if malformed. */
-json_t *admin_array(struct pdec *, uint32_t max, admin_item_fn);
 /*
- * A page of a list, u64 total, u32 n, n x item, str next_cursor, as
- * {key: [...], "total", "nextCursor"}; NULL if malformed.
+ * n items of size bytes each as item() makes them, a JSON array; NULL
+ * out of memory. ADMIN_ITEMS_JSON takes the size from the array.
  */
-json_t *admin_page_reply(const uint8_t *payload, size_t len,
-    const char *key, admin_item_fn);
-/* Reply payloads of ST_CONV_LIST / ST_CONV_GET as response bodies; NULL if malformed. */
-json_t *admin_list_reply(const uint8_t *payload, size_t len);
-json_t *admin_get_reply(const uint8_t *payload, size_t len);
-/* storec_send for c's request, or 503 (with headers) when it fails. */
-void admin_send(struct conn *, uint16_t type, struct penc *,
+json_t *admin_items_json(const void *items, uint32_t n, size_t size,
+    admin_json_fn item);
+#define ADMIN_ITEMS_JSON(a, n, item) \
+	admin_items_json((a), (n), sizeof(*(a)), (item))
+/* admin_conv_json of a struct st_conv (an item, or a reply's part). */
+json_t *admin_conv_item(const void *conv, int *status);
+/*
+ * A page of a list as {key: items, "total", "nextCursor"} ("" is null);
+ * NULL out of memory (items freed).
+ */
+json_t *admin_page_json(const char *key, json_t *items, uint64_t total,
+    const char *next_cursor);
+/* ST_CONV_QUERY's (st_conv_page) and ST_CONV_GET's (st_conv_msgs) replies. */
+json_t *admin_conv_page_json(const void *rep, int *status);
+json_t *admin_conv_get_json(const void *rep, int *status);
+/* storec_ask of c's request (who asks: c's), or 503 (with headers). */
+void admin_ask(struct conn *, uint16_t type, const void *req,
     void (*cb)(const struct storec_result *, void *), const char *headers);
-/* A gated list request: ?limit=&cursor= (else 400) as u32, str to type. */
+/* A gated list request: ?limit=&cursor= (else 400) as type's st_page_req. */
 void admin_page_request(struct conn *, struct http_request *, uint16_t type,
     void (*cb)(const struct storec_result *, void *));
 /* The gated request's id parameter, or NULL when answered (400: invalid). */
@@ -634,6 +640,123 @@ void dashpages_login_page_get(struct conn *, struct http_request *,
 void dashpages_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ------------------------------------------------------------- entity.c */
+
+/* How a field of a request body is taken into the record (entity.c). */
+enum admin_fkind {
+	AJ_TEXT = 1,	/* char *: a string (admin_take_text) */
+	AJ_TEXT_NULL,	/* char *: a string, or null for "" */
+	AJ_BOOL,	/* uint8_t: a boolean */
+	AJ_COUNT,	/* uint32_t: an integer from 1 to max, or null for 0 */
+	AJ_ENUM,	/* uint8_t: a string parse() knows */
+	AJ_TAKE,	/* take() */
+};
+
+struct admin_field {
+	const char *name;	/* in the JSON */
+	uint32_t bit;		/* its bit of the mask (ST_WF_*, ST_AF_*) */
+	uint8_t kind;		/* enum admin_fkind */
+	size_t off;		/* the record's member */
+	json_int_t max;		/* AJ_COUNT's largest */
+	const char *why;	/* AJ_COUNT, AJ_ENUM: what is wrong otherwise */
+	int (*parse)(const char *);	/* AJ_ENUM: the value, or -1 */
+	/*
+	 * AJ_TAKE: v into rec: NULL, or what is wrong ("" out of memory).
+	 * again: another name of the same bit came before.
+	 */
+	const char *(*take)(json_t *v, void *rec, const struct admin_field *,
+	    int again);
+};
+
+/*
+ * A kind of record the admin API keeps in storaged (a widget, an agent):
+ * what differs between them, so that listing, creating, reading,
+ * changing and deleting one are written once (entity.c).
+ */
+struct admin_entity {
+	uint16_t list, create, get, update, del;	/* storaged's types */
+	const char *not_found;	/* the 404's text (also for an id none can have) */
+	const char *invalid;	/* the 400's when storaged's `invalid` has no text */
+	const struct storec_answer *errors;	/* storaged's errors answered */
+	int (*id_valid)(const char *);	/* the path's id may name one */
+	/* An id storaged does not keep (NULL: none): read here, never changed. */
+	const char *builtin;
+	json_t *(*builtin_json)(void);
+	const char *builtin_ro;	/* the 409's text for a change */
+	/* The body's fields, and the ones it may not set (NULL-ended). */
+	const struct admin_field *fields;
+	size_t nfields;
+	const char *const *read_only;
+	uint32_t required;	/* the bits a POST must set ("name: required") */
+	/* The record a body starts from (patch: a PATCH's). */
+	void (*start)(void *rec, int patch);
+	/*
+	 * The record's own rules once mapped (patch: only the fields in mask
+	 * are the client's): NULL, or what is wrong ("" out of memory).
+	 */
+	const char *(*rec_invalid)(void *rec, uint32_t mask, int patch);
+	/* A "field: ..." text as the JSON names the field (NULL: as it is). */
+	void (*field_text)(const char *msg, char *out, size_t outsz);
+	/*
+	 * u as an update request of id with mask (NULL, 0: not yet); its
+	 * record, which alone is a create request.
+	 */
+	void *(*update_req)(union st_any *u, const char *id, uint32_t mask);
+	/*
+	 * The replies: one record (create, get, update; and a list's items),
+	 * the list, a delete.
+	 */
+	admin_json_fn one, all, deleted;
+};
+
+/*
+ * A body (a JSON object) onto rec, which start() set, and *mask the bits
+ * of the fields present. 0, or -1 with "field: what is wrong" in err:
+ * JSON types and ranges, unknown or read-only fields, a POST without a
+ * required field, then rec_invalid. Every text is set (NULL is not "" to
+ * every reader).
+ */
+int admin_entity_from_json(const struct admin_entity *, json_t *root,
+    void *rec, uint32_t *mask, int patch, char *err, size_t errsz);
+/* The path's id, or NULL when answered (404; 409 for a change of builtin). */
+const char *admin_entity_id(const struct admin_entity *, struct conn *,
+    const struct route_match *, int change);
+/* admin_answer, storaged's `invalid` first (400 with its text). */
+void admin_entity_answer(const struct admin_entity *, struct conn *,
+    const struct storec_result *, uint16_t type, int status, admin_json_fn);
+/* GET, POST on the list; GET, PATCH, DELETE on one. */
+void admin_entity_list(const struct admin_entity *, struct conn *);
+void admin_entity_create(const struct admin_entity *, struct conn *,
+    struct http_request *);
+void admin_entity_get(const struct admin_entity *, struct conn *,
+    const struct route_match *);
+void admin_entity_update(const struct admin_entity *, struct conn *,
+    struct http_request *, const struct route_match *);
+void admin_entity_delete(const struct admin_entity *, struct conn *,
+    const struct route_match *);
+/* An empty reply as {"deleted":true}. */
+json_t *admin_deleted_json(const void *rep, int *status);
+/*
+ * The route handlers of entity E, P_list, P_create, P_get, P_update and
+ * P_delete (router.c's table names them), each the one above.
+ */
+#define ADMIN_ENTITY_ROUTES(P, E)					\
+	void P##_list(struct conn *c, struct http_request *req,		\
+	    const struct route_match *m)				\
+	{ admin_entity_list(&(E), c); }					\
+	void P##_create(struct conn *c, struct http_request *req,	\
+	    const struct route_match *m)				\
+	{ admin_entity_create(&(E), c, req); }				\
+	void P##_get(struct conn *c, struct http_request *req,		\
+	    const struct route_match *m)				\
+	{ admin_entity_get(&(E), c, m); }				\
+	void P##_update(struct conn *c, struct http_request *req,	\
+	    const struct route_match *m)				\
+	{ admin_entity_update(&(E), c, req, m); }			\
+	void P##_delete(struct conn *c, struct http_request *req,	\
+	    const struct route_match *m)				\
+	{ admin_entity_delete(&(E), c, m); }
+
 /* ------------------------------------------------------------- widgets.c */
 
 struct st_widget;
@@ -644,21 +767,24 @@ json_t *widget_json(const struct st_widget *);
 json_t *widget_public_json(const struct st_widget *);
 json_t *contact_json(const struct st_contact *);
 /*
- * Maps a request body (a JSON object) onto w, which the caller has set
- * to its starting values (st_widget_defaults), and sets *mask to the
- * ST_WF_* bits of the fields present. 0, or -1 with "field: what is
- * wrong" in err: JSON types, unknown or read-only fields, and then (with
- * check) st_widget_invalid on the result.
+ * Maps a request body onto w, which the caller has set to its starting
+ * values (st_widget_defaults), as admin_entity_from_json; the record's
+ * rules are st_widget_invalid's, its messages naming the fields as the
+ * JSON does.
  */
 int widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
-    int check, char *err, size_t errsz);
+    int patch, char *err, size_t errsz);
 /* 1 when s looks like a public widget id ("wid_" + 32 lowercase hex). */
 int widget_id_valid(const char *s);
-/* Reply payloads as response bodies; NULL if malformed. */
-json_t *widget_reply(const uint8_t *payload, size_t len);
-json_t *widget_list_reply(const uint8_t *payload, size_t len);
-json_t *contact_list_reply(const uint8_t *payload, size_t len);
-json_t *contact_get_reply(const uint8_t *payload, size_t len);
+/*
+ * Replies as response bodies: a widget, ST_WIDGET_LIST's (st_widgets),
+ * ST_CONTACT_LIST's (st_contact_page), ST_CONTACT_GET's
+ * (st_contact_get_rep).
+ */
+json_t *widget_one_json(const void *rep, int *status);
+json_t *widget_list_json(const void *rep, int *status);
+json_t *contact_page_json(const void *rep, int *status);
+json_t *contact_get_json(const void *rep, int *status);
 
 void widgets_list(struct conn *, struct http_request *,
     const struct route_match *);
@@ -691,27 +817,22 @@ struct st_agent;
 json_t *agent_json(const struct st_agent *);
 json_t *agent_default_json(void);
 /*
- * Maps a request body (a JSON object) onto a, which the caller has
- * zeroed with temperature_milli ST_AGENT_UNSET, and sets *mask to the
- * ST_AF_* bits of the fields present. 0, or -1 with "field: what is
- * wrong" in err: JSON types and ranges, unknown or read-only fields, a
- * POST without a name, then st_agent_invalid on the result (for a PATCH
- * with the name it leaves alone taken as valid). api_key "" or null
- * clears the key.
+ * Maps a request body onto a, which the caller has set with
+ * st_agent_defaults, as admin_entity_from_json: a POST must name it;
+ * the record's rules are st_agent_invalid's (for a PATCH with the name
+ * it leaves alone taken as valid). api_key "" or null clears the key.
  */
 int agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask,
     int patch, char *err, size_t errsz);
 /* 1 when s can name an agent: "default" or 32 lowercase hex. */
 int agent_id_valid(const char *s);
-/* Reply payloads as response bodies; NULL if malformed. */
-json_t *agent_reply(const uint8_t *payload, size_t len);
-/* {"agents":[the default, then storaged's (oldest first)]} */
-json_t *agent_list_reply(const uint8_t *payload, size_t len);
 /*
- * ST_AGENT_DELETE's reply: {"deleted":true}, or (*in_use set) the 409
- * body {"error":"Agent is in use","widgets":[public ids]}.
+ * Replies as response bodies: {"agents":[the default, then storaged's
+ * (oldest first)]} of ST_AGENT_LIST's; ST_AGENT_DELETE's: {"deleted":
+ * true}, or 409 {"error":"Agent is in use","widgets":[public ids]}.
  */
-json_t *agent_in_use_json(const uint8_t *payload, size_t len, int *in_use);
+json_t *agent_list_json(const void *rep, int *status);
+json_t *agent_deleted_json(const void *rep, int *status);
 
 void agents_list(struct conn *, struct http_request *,
     const struct route_match *);

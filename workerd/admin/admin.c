@@ -6,7 +6,11 @@
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
  * add our own fields (widgetId, messageCount, contactId, status, token
  * counts). The helpers below (answers, JSON bodies, lists) are shared with
- * widgets.c, agents.c, handoff.c and the other admin endpoints.
+ * entity.c, widgets.c, agents.c, handoff.c and the other admin endpoints.
+ * A request to storaged is its struct (stmsgs.h), encoded by the message
+ * table (admin_ask); its reply is decoded by the table in admin_answer,
+ * the one place a malformed one becomes a 500, and the JSON is made from
+ * the decoded struct.
  * The key is checked by apikey_check() (proto/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing.
@@ -173,123 +177,79 @@ admin_msg_json(const struct st_msg *m)
 }
 
 json_t *
-admin_array(struct pdec *d, uint32_t max, admin_item_fn item)
+admin_items_json(const void *items, uint32_t n, size_t size,
+    admin_json_fn item)
 {
+	const unsigned char *p = items;
 	json_t *arr;
-	uint32_t n, i;
+	uint32_t i;
+	int status;
 
-	n = pdec_u32(d);
-	if (d->err || n > max || (arr = json_array()) == NULL)
+	if ((arr = json_array()) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		if (json_array_append_new(arr, item(d)) < 0) {
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, item(p + (size_t)i * size,
+		    &status)) < 0) {
 			json_decref(arr);
 			return NULL;
 		}
-	}
 	return arr;
 }
 
 json_t *
-admin_page_reply(const uint8_t *payload, size_t len, const char *key,
-    admin_item_fn item)
+admin_page_json(const char *key, json_t *items, uint64_t total,
+    const char *next_cursor)
 {
-	struct pdec d;
-	char next[ST_CURSOR_MAX + 1];
-	json_t *root, *arr;
-	uint64_t total;
+	json_t *root;
 	int err = 0;
 
-	pdec_init(&d, payload, len);
-	total = pdec_u64(&d);
-	if ((arr = admin_array(&d, ST_LIST_MAX, item)) == NULL)
-		return NULL;
-	pdec_strbuf(&d, next, sizeof(next));
-	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(arr);
+	if ((root = json_object()) == NULL) {
+		json_decref(items);
 		return NULL;
 	}
-	exprow_oset(root, key, arr, &err);
+	exprow_oset(root, key, items, &err);
 	exprow_oset(root, "total", json_integer((json_int_t)total), &err);
-	exprow_oset(root, "nextCursor", next[0] ? exprow_text(next) : json_null(),
-	    &err);
+	exprow_oset(root, "nextCursor", next_cursor[0] != '\0' ?
+	    exprow_text(next_cursor) : json_null(), &err);
 	return exprow_odone(root, err);
 }
 
 json_t *
-admin_conv_item(struct pdec *d)
+admin_conv_item(const void *conv, int *status)
 {
-	struct st_conv conv;
-	json_t *v;
-
-	if (pdec_conv(d, &conv) < 0)
-		return NULL;
-	v = admin_conv_json(&conv);
-	st_conv_free(&conv);
-	return v;
+	return admin_conv_json(conv);
 }
 
 static json_t *
-msg_item(struct pdec *d)
+msg_item(const void *msg, int *status)
 {
-	struct st_msg msg;
-	json_t *v;
-
-	if (pdec_msg(d, &msg) < 0)
-		return NULL;
-	v = admin_msg_json(&msg);
-	st_msg_free(&msg);
-	return v;
+	return admin_msg_json(msg);
 }
 
 json_t *
-admin_one_reply(const uint8_t *payload, size_t len, admin_item_fn item)
+admin_conv_page_json(const void *rep, int *status)
 {
-	struct pdec d;
-	json_t *v;
+	const struct st_conv_page *p = rep;
 
-	pdec_init(&d, payload, len);
-	if ((v = item(&d)) != NULL && pdec_done(&d) < 0) {
-		json_decref(v);
-		v = NULL;
-	}
-	return v;
+	return admin_page_json("conversations",
+	    ADMIN_ITEMS_JSON(p->convs, p->n, admin_conv_item), p->total,
+	    p->next_cursor);
 }
 
-/* ST_CONV_LIST -> u64 total, u32 n, n x conv, str next_cursor */
 json_t *
-admin_list_reply(const uint8_t *payload, size_t len)
+admin_conv_get_json(const void *rep, int *status)
 {
-	return admin_page_reply(payload, len, "conversations",
-	    admin_conv_item);
-}
-
-/* ST_CONV_GET -> conv, u32 n, n x msg, u8 truncated */
-json_t *
-admin_get_reply(const uint8_t *payload, size_t len)
-{
-	struct pdec d;
-	json_t *root, *arr, *cv;
-	uint8_t truncated;
+	const struct st_conv_msgs *cm = rep;
+	json_t *root;
 	int err = 0;
 
-	pdec_init(&d, payload, len);
-	if ((cv = admin_conv_item(&d)) == NULL)
+	if ((root = json_object()) == NULL)
 		return NULL;
-	if ((arr = admin_array(&d, UINT32_MAX, msg_item)) == NULL) {
-		json_decref(cv);
-		return NULL;
-	}
-	truncated = pdec_u8(&d);
-	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(cv);
-		json_decref(arr);
-		return NULL;
-	}
-	exprow_oset(root, "conversation", cv, &err);
-	exprow_oset(root, "messages", arr, &err);
+	exprow_oset(root, "conversation", admin_conv_json(&cm->conv), &err);
+	exprow_oset(root, "messages", ADMIN_ITEMS_JSON(cm->msgs, cm->n,
+	    msg_item), &err);
 	/* Only when storaged could not send the whole thread. */
-	if (truncated)
+	if (cm->truncated)
 		exprow_oset(root, "truncated", json_true(), &err);
 	return exprow_odone(root, err);
 }
@@ -347,36 +307,6 @@ admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
 	return buf;
 }
 
-int
-admin_failed(struct conn *c, const struct storec_result *r,
-    const struct storec_answer *own)
-{
-	const char *msg;
-	int status;
-
-	if (r->status == STOREC_OK)
-		return 0;
-	status = storec_http_error(r, own, "admin", &msg);
-	conn_send_error(c, status, admin_headers, msg);
-	return 1;
-}
-
-void
-admin_no_content(struct conn *c, const struct storec_result *r,
-    const struct storec_answer *own)
-{
-	if (admin_failed(c, r, own))
-		return;
-	/* An empty reply, exactly: a stray byte is a reply that is wrong. */
-	if (r->len != 0) {
-		log_warnx("admin: %zu bytes of reply where none was due",
-		    r->len);
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-		return;
-	}
-	conn_send(c, 204, admin_headers, NULL, NULL, 0);
-}
-
 const char *
 admin_take_text(json_t *v, char **dst, int nullable)
 {
@@ -420,53 +350,91 @@ admin_json_body(struct conn *c, struct http_request *req)
 	return root;
 }
 
-/*
- * Success answers carry Server-Timing: the time from routing to the
- * answer queued (make bench reads it).
- */
-void
-admin_answer(struct conn *c, const struct storec_result *r, const char *name,
-    int status, json_t *(*reply)(const uint8_t *, size_t),
+/* storaged's error (r not STOREC_OK) answered: 1; 0 when r is OK. */
+static int
+admin_failed(struct conn *c, const struct storec_result *r,
     const struct storec_answer *own)
 {
+	const char *msg;
+	int status;
+
+	if (r->status == STOREC_OK)
+		return 0;
+	status = storec_http_error(r, own, "admin", &msg);
+	conn_send_error(c, status, admin_headers, msg);
+	return 1;
+}
+
+json_t *
+admin_reply_json(const struct storec_result *r, uint16_t type,
+    admin_json_fn fn, int *status)
+{
+	union st_any rep;
+	json_t *v;
+
+	if (storec_decode(r, type, &rep) < 0)
+		return NULL;
+	if ((v = fn(&rep, status)) == NULL)
+		log_warnx("admin: %s: cannot make the answer",
+		    proto_msg_name(type));
+	st_rep_free(type, &rep);
+	return v;
+}
+
+/*
+ * Success answers with a body carry Server-Timing: the time from routing
+ * to the answer queued (make bench reads it).
+ */
+void
+admin_answer(struct conn *c, const struct storec_result *r, uint16_t type,
+    int status, admin_json_fn fn, const struct storec_answer *own)
+{
 	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	union st_any none;
 	json_t *v;
 
 	if (admin_failed(c, r, own))
 		return;
-	if ((v = reply(r->payload, r->len)) == NULL) {
-		log_warnx("admin: malformed %s reply", name);
-		conn_send_error(c, 500, admin_headers, "Internal server error");
+	if (fn == NULL) {
+		/* An empty reply, exactly: a stray byte is a reply that is wrong. */
+		if (storec_decode(r, type, &none) == 0) {
+			st_rep_free(type, &none);
+			conn_send(c, status, admin_headers, NULL, NULL, 0);
+			return;
+		}
+	} else if ((v = admin_reply_json(r, type, fn, &status)) != NULL) {
+		conn_send_json(c, status, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
 		return;
 	}
-	conn_send_json(c, status, admin_timed_headers(c, hdrs, sizeof(hdrs)),
-	    v);
+	conn_send_error(c, 500, admin_headers, "Internal server error");
 }
 
 static void
 list_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_CONV_QUERY", 200, admin_list_reply,
+	admin_answer(arg, r, PROTO_ST_CONV_QUERY, 200, admin_conv_page_json,
 	    list_errors);
 }
 
 static void
 delete_done(const struct storec_result *r, void *arg)
 {
-	admin_no_content(arg, r, delete_errors);
+	admin_answer(arg, r, PROTO_ST_CONV_DELETE, 204, NULL, delete_errors);
 }
 
 static void
 get_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_CONV_GET", 200, admin_get_reply, get_errors);
+	admin_answer(arg, r, PROTO_ST_CONV_GET, 200, admin_conv_get_json,
+	    get_errors);
 }
 
 void
-admin_send(struct conn *c, uint16_t type, struct penc *e, storec_cb cb,
+admin_ask(struct conn *c, uint16_t type, const void *req, storec_cb cb,
     const char *headers)
 {
-	if (storec_send_as(&c->who, type, e, cb, c, &c->sreq) < 0)
+	if (storec_ask(&c->who, type, req, cb, c, &c->sreq) < 0)
 		conn_send_error(c, 503, headers, "Storage unavailable");
 }
 
@@ -475,18 +443,16 @@ admin_page_request(struct conn *c, struct http_request *req, uint16_t type,
     storec_cb cb)
 {
 	char cursor[ST_CURSOR_MAX + 1];
-	struct penc e;
-	uint32_t limit;
+	struct st_page_req page;
 
-	if (admin_list_query(req->query, &limit, cursor, sizeof(cursor)) < 0) {
+	if (admin_list_query(req->query, &page.limit, cursor,
+	    sizeof(cursor)) < 0) {
 		conn_send_error(c, 400, admin_headers,
 		    "Invalid query parameters");
 		return;
 	}
-	penc_init(&e);
-	penc_u32(&e, limit);
-	penc_str(&e, cursor);
-	admin_send(c, type, &e, cb, admin_headers);
+	page.cursor = cursor;
+	admin_ask(c, type, &page, cb, admin_headers);
 }
 
 const char *
@@ -508,7 +474,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct admin_conv_q q;
-	struct penc e;
+	struct st_conv_query_req cq;
 
 	if (admin_conv_query(req->query, &q) < 0) {
 		conn_send_error(c, 400, admin_headers,
@@ -519,41 +485,33 @@ admin_conv_list(struct conn *c, struct http_request *req,
 		handoff_list(c, q.limit);
 		return;
 	}
-	penc_init(&e);
-	penc_u32(&e, q.limit);
-	penc_str(&e, q.cursor);
-	penc_str(&e, q.widget);
-	penc_str(&e, q.q);
-	admin_send(c, PROTO_ST_CONV_QUERY, &e, list_done, admin_headers);
-}
-
-/* The conversation in the path to storaged: ST_CONV_DELETE or _GET. */
-static void
-conv_by_id(struct conn *c, struct http_request *req,
-    const struct route_match *m, uint16_t type, storec_cb cb)
-{
-	const char *id;
-	struct penc e;
-
-	if ((id = admin_id_param(c, req, m, "Invalid conversationId")) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	if (type == PROTO_ST_CONV_GET)
-		penc_u32(&e, ADMIN_MAX_MESSAGES);
-	admin_send(c, type, &e, cb, admin_headers);
+	cq.limit = q.limit;
+	cq.cursor = q.cursor;
+	cq.widget = q.widget;
+	cq.q = q.q;
+	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
 }
 
 void
 admin_conv_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	conv_by_id(c, req, m, PROTO_ST_CONV_DELETE, delete_done);
+	struct st_id_req del;
+
+	if ((del.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
+	    NULL)
+		admin_ask(c, PROTO_ST_CONV_DELETE, &del, delete_done,
+		    admin_headers);
 }
 
 void
 admin_conv_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	conv_by_id(c, req, m, PROTO_ST_CONV_GET, get_done);
+	struct st_conv_get_req get;
+
+	get.max_messages = ADMIN_MAX_MESSAGES;
+	if ((get.conv_id = admin_id_param(c, req, m,
+	    "Invalid conversationId")) != NULL)
+		admin_ask(c, PROTO_ST_CONV_GET, &get, get_done, admin_headers);
 }

@@ -261,20 +261,44 @@ client_begin(struct evclient *ec)
 }
 
 /*
- * ST_EV_SINCE -> u8 result, u64 epoch, u64 last_seq, u32 n,
- * n x bytes event. More is asked for while a full page came.
+ * The events of a catch-up page to the client: 0, or -1 when one does
+ * not decode (the client ended) or the client was closed.
+ */
+static int
+since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
+{
+	struct st_event ev;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < sr->n; i++) {
+		if (st_req_decode(PROTO_ST_EV, sr->events[i].p,
+		    sr->events[i].len, &ev) < 0) {
+			log_warnx("events: an ST_EV_SINCE event that does "
+			    "not decode");
+			client_end(ec);
+			return -1;
+		}
+		evtext.len = evtext.off = 0;
+		rc = events_format(&evtext, &ev);
+		if (rc == 0)
+			rc = client_event(ec, &ev, &evtext);
+		st_req_free(PROTO_ST_EV, &ev);
+		if (rc < 0)
+			return -1;	/* closed */
+	}
+	return 0;
+}
+
+/*
+ * ST_EV_SINCE's page of events after the client's last: sent, and more
+ * asked for while a full page came.
  */
 static void
 since_done(const struct storec_result *r, void *arg)
 {
 	struct evclient *ec = arg;
-	struct st_event ev;
-	struct pdec d, one;
-	const uint8_t *p;
-	uint64_t epoch, last;
-	uint32_t n, i;
-	uint8_t result;
-	size_t len;
+	struct st_ev_since_rep sr;
 	int rc;
 
 	if (r->status != STOREC_OK) {
@@ -284,66 +308,37 @@ since_done(const struct storec_result *r, void *arg)
 		client_end(ec);
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	result = pdec_u8(&d);
-	epoch = pdec_u64(&d);
-	last = pdec_u64(&d);
-	n = pdec_u32(&d);
-	if (d.err || n > ST_EV_SINCE_MAX) {
-		log_warnx("events: malformed ST_EV_SINCE reply");
+	if (storec_decode(r, PROTO_ST_EV_SINCE, &sr) < 0) {
 		client_end(ec);
 		return;
 	}
-	if (result != ST_EV_OK) {
-		client_live(ec, epoch, last, "reset");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		p = pdec_bytes(&d, &len);
-		pdec_init(&one, p, len);
-		if (d.err || pdec_event(&one, &ev) < 0 || pdec_done(&one) < 0) {
-			log_warnx("events: malformed ST_EV_SINCE reply");
-			client_end(ec);
-			return;
-		}
-		evtext.len = evtext.off = 0;
-		rc = events_format(&evtext, &ev);
-		if (rc == 0)
-			rc = client_event(ec, &ev, &evtext);
-		else if (rc > 0)
-			rc = 0;
-		st_event_free(&ev);
-		if (rc < 0)
-			return;		/* closed */
-	}
-	if (pdec_done(&d) < 0) {
-		log_warnx("events: malformed ST_EV_SINCE reply");
-		client_end(ec);
-		return;
-	}
-	if (n == ST_EV_SINCE_MAX && ec->seq < last) {
+	if (sr.result != ST_EV_OK)
+		client_live(ec, sr.epoch, sr.last_seq, "reset");
+	else if ((rc = since_events(ec, &sr)) == 0 &&
+	    sr.n == ST_EV_SINCE_MAX && ec->seq < sr.last_seq)
 		client_since(ec);	/* the next page */
-		return;
+	else if (rc == 0) {
+		ec->state = EVC_LIVE;
+		if (ec->epoch != sr.epoch || ec->seq < sr.last_seq) {
+			ec->epoch = sr.epoch;
+			ec->seq = sr.last_seq;
+		}
 	}
-	ec->state = EVC_LIVE;
-	if (ec->epoch != epoch || ec->seq < last) {
-		ec->epoch = epoch;
-		ec->seq = last;
-	}
+	st_rep_free(PROTO_ST_EV_SINCE, &sr);
 }
 
 /* ST_EV_SINCE from the client's last event. */
 static void
 client_since(struct evclient *ec)
 {
-	struct penc e;
+	struct st_ev_since_req since;
 
 	ec->state = EVC_CATCHUP;
-	penc_init(&e);
-	penc_u64(&e, ec->epoch);
-	penc_u64(&e, ec->seq);
-	penc_u32(&e, ST_EV_SINCE_MAX);
-	if (storec_send(PROTO_ST_EV_SINCE, &e, since_done, ec, &ec->sreq) < 0)
+	since.epoch = ec->epoch;
+	since.seq = ec->seq;
+	since.max = ST_EV_SINCE_MAX;
+	if (storec_ask(NULL, PROTO_ST_EV_SINCE, &since, since_done, ec,
+	    &ec->sreq) < 0)
 		client_end(ec);
 }
 
@@ -371,8 +366,7 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 	}
 	if (nclients == 0)
 		return;
-	pdec_init(&d, payload, len);
-	if (pdec_event(&d, &ev) < 0 || pdec_done(&d) < 0) {
+	if (st_req_decode(type, payload, len, &ev) < 0) {
 		log_warnx("events: malformed %s", proto_msg_name(type));
 		return;
 	}
@@ -384,7 +378,7 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 		if (ec->state == EVC_LIVE)
 			(void)client_event(ec, &ev, &evtext);
 	}
-	st_event_free(&ev);
+	st_req_free(type, &ev);
 	/* Keep a buffer of everyday size, not the largest message's. */
 	if (evtext.err || evtext.cap > 64 * 1024)
 		buf_free(&evtext);

@@ -273,92 +273,92 @@ static const struct storec_answer conv_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/* ST_CONV_QUERY -> u64 total, u32 n, n x conv, str next_cursor */
-static void
-convs_done(const struct storec_result *r, void *arg)
+/* The reply of type decoded into rep: 0, or -1 with the export failed. */
+static int
+export_reply(struct export *x, const struct storec_result *r, uint16_t type,
+    void *rep)
 {
-	struct export *x = arg;
-	struct st_conv cv;
-	struct pdec d;
-	uint32_t n, i;
-	int err = 0;
-
 	if (r->status != STOREC_OK) {
-		export_fail(x, r, conv_errors, "ST_CONV_QUERY");
-		return;
+		export_fail(x, r, conv_errors, proto_msg_name(type));
+		return -1;
 	}
-	pdec_init(&d, r->payload, r->len);
-	(void)pdec_u64(&d);
-	n = pdec_u32(&d);
-	if (d.err || n > EXPORT_PAGE) {
-		export_fail(x, NULL, NULL, "malformed ST_CONV_QUERY reply");
-		return;
+	if (storec_decode(r, type, rep) < 0) {
+		export_fail(x, NULL, NULL, "a reply that does not decode");
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A page of conversations: their rows, or (rows=messages) the ids of
+ * those with messages.
+ */
+static int
+convs_page(struct export *x, const struct st_conv_page *p)
+{
+	uint32_t i;
+
 	free(x->ids);
 	x->ids = NULL;
 	x->nids = x->cur = 0;
 	x->from = 0;
-	if (x->p.rows == EXPORT_MSGS && n > 0 &&
-	    (x->ids = calloc(n, sizeof(*x->ids))) == NULL) {
-		export_fail(x, NULL, NULL, "out of memory");
+	if (x->p.rows == EXPORT_MSGS && p->n > 0 &&
+	    (x->ids = calloc(p->n, sizeof(*x->ids))) == NULL)
+		return -1;
+	for (i = 0; i < p->n; i++) {
+		if (x->p.rows == EXPORT_CONVS) {
+			if (page_row(x, &p->convs[i], NULL) < 0)
+				return -1;
+		} else if (p->convs[i].message_count > 0)
+			memcpy(x->ids[x->nids++], p->convs[i].id,
+			    sizeof(p->convs[i].id));
+	}
+	strlcpy(x->cursor, p->next_cursor, sizeof(x->cursor));
+	return 0;
+}
+
+static void
+convs_done(const struct storec_result *r, void *arg)
+{
+	struct export *x = arg;
+	struct st_conv_page p;
+	int err;
+
+	if (export_reply(x, r, PROTO_ST_CONV_QUERY, &p) < 0)
 		return;
-	}
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_conv(&d, &cv) < 0) {
-			err = 1;
-			break;
-		}
-		if (x->p.rows == EXPORT_CONVS)
-			err = page_row(x, &cv, NULL) < 0;
-		else if (cv.message_count > 0)
-			memcpy(x->ids[x->nids++], cv.id, sizeof(cv.id));
-		st_conv_free(&cv);
-	}
-	if (!err) {
-		pdec_strbuf(&d, x->cursor, sizeof(x->cursor));
-		err = pdec_done(&d) < 0;
-	}
+	err = convs_page(x, &p) < 0;
+	st_rep_free(PROTO_ST_CONV_QUERY, &p);
 	if (err) {
-		export_fail(x, NULL, NULL, "malformed ST_CONV_QUERY reply");
+		export_fail(x, NULL, NULL, "cannot make a page of rows");
 		return;
 	}
 	x->convs_done = x->cursor[0] == '\0';
 	export_page_done(x, 0);
 }
 
-/* ST_CONV_GET -> conv, ...: the one conversation of conversation=. */
+/* ST_CONV_GET: the one conversation of conversation= (one message at most). */
 static void
 conv_got(const struct storec_result *r, void *arg)
 {
 	struct export *x = arg;
-	struct st_conv cv;
-	struct pdec d;
+	struct st_conv_msgs cm;
 	int err;
 
-	if (r->status != STOREC_OK) {
-		export_fail(x, r, conv_errors, "ST_CONV_GET");
+	if (export_reply(x, r, PROTO_ST_CONV_GET, &cm) < 0)
 		return;
-	}
-	pdec_init(&d, r->payload, r->len);
-	if (pdec_conv(&d, &cv) < 0) {
-		export_fail(x, NULL, NULL, "malformed ST_CONV_GET reply");
-		return;
-	}
-	/* The messages that follow are not wanted here. */
-	err = page_row(x, &cv, NULL) < 0;
-	st_conv_free(&cv);
+	err = page_row(x, &cm.conv, NULL) < 0;
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
 	x->convs_done = 1;
 	export_page_done(x, err);
 }
 
-/* ST_MSG_PAGE -> u32 n, n x msg, u32 next (0 = no more) */
+/* ST_MSG_PAGE: a conversation's messages from x->from. */
 static void
 msgs_done(const struct storec_result *r, void *arg)
 {
 	struct export *x = arg;
-	struct st_msg m;
-	struct pdec d;
-	uint32_t n, i, next;
+	struct st_msg_page_rep mp;
+	uint32_t i;
 	int err = 0;
 
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND &&
@@ -369,70 +369,55 @@ msgs_done(const struct storec_result *r, void *arg)
 		export_next(x);
 		return;
 	}
-	if (r->status != STOREC_OK) {
-		export_fail(x, r, conv_errors, "ST_MSG_PAGE");
+	if (export_reply(x, r, PROTO_ST_MSG_PAGE, &mp) < 0)
 		return;
-	}
-	pdec_init(&d, r->payload, r->len);
-	n = pdec_u32(&d);
-	if (d.err || n > EXPORT_PAGE) {
-		export_fail(x, NULL, NULL, "malformed ST_MSG_PAGE reply");
-		return;
-	}
-	for (i = 0; i < n && !err; i++) {
-		if (pdec_msg(&d, &m) < 0) {
-			err = 1;
-			break;
-		}
-		err = page_row(x, NULL, &m) < 0;
-		st_msg_free(&m);
-	}
-	next = pdec_u32(&d);
-	if (err || pdec_done(&d) < 0) {
-		export_fail(x, NULL, NULL, "malformed or unencodable "
-		    "ST_MSG_PAGE reply");
-		return;
-	}
+	for (i = 0; i < mp.n && !err; i++)
+		err = page_row(x, NULL, &mp.msgs[i]) < 0;
 	/* A "next" that does not move on would never end. */
-	if (next == 0 || next <= x->from) {
+	if (mp.next == 0 || mp.next <= x->from) {
 		x->cur++;
 		x->from = 0;
 	} else
-		x->from = next;
-	export_page_done(x, 0);
+		x->from = mp.next;
+	st_rep_free(PROTO_ST_MSG_PAGE, &mp);
+	export_page_done(x, err);
+}
+
+/* storaged's request for the export's next page: 0, or -1 (not sent). */
+static int
+export_ask(struct export *x, uint16_t type, const void *req, storec_cb cb)
+{
+	return storec_ask(&x->c->who, type, req, cb, x, &x->c->sreq);
 }
 
 /* Asks for the next page, or ends the export when there is none. */
 static void
 export_next(struct export *x)
 {
-	struct penc e;
-	storec_cb cb;
+	struct st_conv_query_req cq;
+	struct st_msg_page_req mp;
+	struct storec_result r;
 	uint16_t type;
+	int rv;
 
-	penc_init(&e);
 	if (x->p.rows == EXPORT_MSGS && x->cur < x->nids) {
-		penc_str(&e, x->ids[x->cur]);
-		penc_u32(&e, x->from);
-		penc_u32(&e, EXPORT_PAGE);
+		mp.conv_id = x->ids[x->cur];
+		mp.from = x->from;
+		mp.limit = EXPORT_PAGE;
 		type = PROTO_ST_MSG_PAGE;
-		cb = msgs_done;
+		rv = export_ask(x, type, &mp, msgs_done);
 	} else if (!x->convs_done) {
-		penc_u32(&e, EXPORT_PAGE);
-		penc_str(&e, x->cursor);
-		penc_str(&e, x->p.widget);
-		penc_str(&e, "");
+		cq.limit = EXPORT_PAGE;
+		cq.cursor = x->cursor;
+		cq.widget = x->p.widget;
+		cq.q = "";
 		type = PROTO_ST_CONV_QUERY;
-		cb = convs_done;
+		rv = export_ask(x, type, &cq, convs_done);
 	} else {
-		penc_free(&e);
 		export_finish(x);
 		return;
 	}
-	if (storec_send_as(&x->c->who, type, &e, cb, x,
-	    &x->c->sreq) < 0) {
-		struct storec_result r;
-
+	if (rv < 0) {
 		memset(&r, 0, sizeof(r));
 		r.status = STOREC_UNAVAILABLE;
 		r.message = "";
@@ -444,8 +429,9 @@ void
 export_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
+	struct st_conv_get_req cg;
+	struct st_msg_page_req mp;
 	struct export *x;
-	struct penc e;
 	int rv;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
@@ -474,24 +460,21 @@ export_get(struct conn *c, struct http_request *req,
 	 * so an unknown one is a 404 before anything is sent.
 	 */
 	x->convs_done = 1;
-	penc_init(&e);
-	penc_str(&e, x->p.conv);
 	if (x->p.rows == EXPORT_MSGS) {
 		if ((x->ids = calloc(1, sizeof(*x->ids))) == NULL) {
-			penc_free(&e);
 			export_fail(x, NULL, NULL, "out of memory");
 			return;
 		}
 		memcpy(x->ids[0], x->p.conv, sizeof(x->ids[0]));
 		x->nids = 1;
-		penc_u32(&e, 0);
-		penc_u32(&e, EXPORT_PAGE);
-		rv = storec_send_as(&c->who, PROTO_ST_MSG_PAGE, &e, msgs_done,
-		    x, &c->sreq);
+		mp.conv_id = x->p.conv;
+		mp.from = 0;
+		mp.limit = EXPORT_PAGE;
+		rv = export_ask(x, PROTO_ST_MSG_PAGE, &mp, msgs_done);
 	} else {
-		penc_u32(&e, 1);	/* the conversation; one message at most */
-		rv = storec_send_as(&c->who, PROTO_ST_CONV_GET, &e, conv_got,
-		    x, &c->sreq);
+		cg.conv_id = x->p.conv;
+		cg.max_messages = 1;	/* the conversation; one message at most */
+		rv = export_ask(x, PROTO_ST_CONV_GET, &cg, conv_got);
 	}
 	if (rv < 0) {
 		export_detach(x);

@@ -154,66 +154,43 @@ body_done(struct conn *c, json_t *root, const char *why)
 
 /* ---------------------------------------------------------- answers */
 
-/* ST_HANDOFF_SET -> u8 changed, conv */
+/* ST_HANDOFF_SET's reply: {"conversation", "changed"}. */
 static json_t *
-handoff_reply(const uint8_t *payload, size_t len)
+handoff_json(const void *rep, int *status)
 {
-	struct pdec d;
-	json_t *root, *cv;
-	uint8_t changed;
-	int err = 0;
+	const struct st_handoff_set_rep *h = rep;
 
-	pdec_init(&d, payload, len);
-	changed = pdec_u8(&d);
-	if (d.err || (cv = admin_conv_item(&d)) == NULL)
-		return NULL;
-	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(cv);
-		return NULL;
-	}
-	exprow_oset(root, "conversation", cv, &err);
-	exprow_oset(root, "changed", json_boolean(changed), &err);
-	return exprow_odone(root, err);
+	return json_pack("{s:o, s:b}", "conversation",
+	    admin_conv_json(&h->conv), "changed", h->changed);
 }
 
 static void
 handoff_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_HANDOFF_SET", 200, handoff_reply,
+	admin_answer(arg, r, PROTO_ST_HANDOFF_SET, 200, handoff_json,
 	    conv_errors);
 }
 
-/* ST_AGENT_MSG -> msg, conv */
+/* ST_AGENT_MSG's reply (the message and its conversation): {"message"}. */
 static json_t *
-message_reply(const uint8_t *payload, size_t len)
+message_json(const void *rep, int *status)
 {
-	struct st_msg msg;
-	struct st_conv conv;
-	struct pdec d;
-	json_t *root = NULL;
+	const struct st_msg_conv *mc = rep;
 
-	pdec_init(&d, payload, len);
-	if (pdec_msg(&d, &msg) < 0)
-		return NULL;
-	if (pdec_conv(&d, &conv) == 0) {
-		if (pdec_done(&d) == 0)
-			root = json_pack("{s:o}", "message", admin_msg_json(&msg));
-		st_conv_free(&conv);
-	}
-	st_msg_free(&msg);
-	return root;
+	return json_pack("{s:o}", "message", admin_msg_json(&mc->msg));
 }
 
 static void
 message_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_AGENT_MSG", 201, message_reply, conv_errors);
+	admin_answer(arg, r, PROTO_ST_AGENT_MSG, 201, message_json,
+	    conv_errors);
 }
 
 static void
 typing_done(const struct storec_result *r, void *arg)
 {
-	admin_no_content(arg, r, conv_errors);
+	admin_answer(arg, r, PROTO_ST_TYPING, 204, NULL, conv_errors);
 }
 
 /* --------------------------------------------------------- handlers */
@@ -223,26 +200,23 @@ handoff_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "state", "name", NULL };
-	const char *id, *name, *why = NULL;
+	struct st_handoff_set_req hs;
+	const char *why = NULL;
 	json_t *root, *v;
-	struct penc e;
 	int state;
 
-	if ((root = body_object(c, req, m, keys, &id)) == NULL)
+	if ((root = body_object(c, req, m, keys, &hs.conv_id)) == NULL)
 		return;
 	v = json_object_get(root, "state");
 	state = json_is_string(v) ? st_handoff_parse(json_string_value(v)) : -1;
 	if (state < 0)
 		why = "state: must be one of ai, waiting_human, human";
-	else if ((name = body_name(root)) == NULL)
+	else if ((hs.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
 	else {
-		penc_init(&e);
-		penc_str(&e, id);
-		penc_u8(&e, (uint8_t)state);
-		penc_str(&e, name);
-		penc_u8(&e, 0);		/* the owner may set any state */
-		admin_send(c, PROTO_ST_HANDOFF_SET, &e, handoff_done,
+		hs.state = (uint8_t)state;
+		hs.from_ai_only = 0;	/* the owner may set any state */
+		admin_ask(c, PROTO_ST_HANDOFF_SET, &hs, handoff_done,
 		    admin_headers);
 	}
 	body_done(c, root, why);
@@ -253,27 +227,25 @@ handoff_message_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "content", "name", NULL };
-	const char *id, *name, *s, *why = NULL;
+	struct st_agent_msg_req am;
+	const char *s, *why = NULL;
 	json_t *root, *v;
-	struct penc e;
 	size_t len;
 
-	if ((root = body_object(c, req, m, keys, &id)) == NULL)
+	if ((root = body_object(c, req, m, keys, &am.conv_id)) == NULL)
 		return;
 	v = json_object_get(root, "content");
 	s = json_is_string(v) ? json_string_value(v) : NULL;
 	len = s != NULL ? json_string_length(v) : 0;
+	/* No NUL inside: the string is its length. */
 	if (s == NULL || len < 1 || len > ST_CONTENT_MAX ||
 	    memchr(s, '\0', len) != NULL || chat_blank(s, len))
 		why = "content: must be 1 to 65536 bytes of text";
-	else if ((name = body_name(root)) == NULL)
+	else if ((am.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
 	else {
-		penc_init(&e);
-		penc_str(&e, id);
-		penc_strn(&e, s, len);
-		penc_str(&e, name);
-		admin_send(c, PROTO_ST_AGENT_MSG, &e, message_done,
+		am.content = s;
+		admin_ask(c, PROTO_ST_AGENT_MSG, &am, message_done,
 		    admin_headers);
 	}
 	body_done(c, root, why);
@@ -284,66 +256,46 @@ handoff_typing_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	static const char *const keys[] = { "typing", "name", NULL };
-	const char *id, *name, *why = NULL;
+	struct st_typing_req ty;
+	const char *why = NULL;
 	json_t *root, *v;
-	struct penc e;
-	int on;
 
-	if ((root = body_object(c, req, m, keys, &id)) == NULL)
+	if ((root = body_object(c, req, m, keys, &ty.conv_id)) == NULL)
 		return;
 	v = json_object_get(root, "typing");
-	on = json_is_true(v);
+	ty.on = json_is_true(v);
 	if (!json_is_boolean(v))
 		why = "typing: must be true or false";
-	else if ((name = body_name(root)) == NULL)
+	else if ((ty.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
-	else if (!handoff_typing_pass(id, on, loop_now()))
+	else if (!handoff_typing_pass(ty.conv_id, ty.on, loop_now()))
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);
-	else {
-		penc_init(&e);
-		penc_str(&e, id);
-		penc_u8(&e, (uint8_t)on);
-		penc_str(&e, name);
-		admin_send(c, PROTO_ST_TYPING, &e, typing_done, admin_headers);
-	}
+	else
+		admin_ask(c, PROTO_ST_TYPING, &ty, typing_done, admin_headers);
 	body_done(c, root, why);
 }
 
-/* ST_HANDOFF_LIST -> u32 n, n x conv, as a list page without a cursor. */
+/* ST_HANDOFF_LIST's conversations, as a list page without a cursor. */
 static json_t *
-list_reply(const uint8_t *payload, size_t len)
+list_json(const void *rep, int *status)
 {
-	struct pdec d;
-	json_t *arr, *root;
-	int err = 0;
+	const struct st_convs *l = rep;
 
-	pdec_init(&d, payload, len);
-	if ((arr = admin_array(&d, ST_HANDOFF_LIST_MAX, admin_conv_item)) ==
-	    NULL)
-		return NULL;
-	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	exprow_oset(root, "conversations", arr, &err);
-	exprow_oset(root, "total", json_integer((json_int_t)json_array_size(arr)),
-	    &err);
-	exprow_oset(root, "nextCursor", json_null(), &err);
-	return exprow_odone(root, err);
+	return admin_page_json("conversations", ADMIN_ITEMS_JSON(l->convs,
+	    l->n, admin_conv_item), l->n, "");
 }
 
 static void
 list_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_HANDOFF_LIST", 200, list_reply, NULL);
+	admin_answer(arg, r, PROTO_ST_HANDOFF_LIST, 200, list_json, NULL);
 }
 
 void
 handoff_list(struct conn *c, uint32_t limit)
 {
-	struct penc e;
+	struct st_limit_req lim;
 
-	penc_init(&e);
-	penc_u32(&e, limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX);
-	admin_send(c, PROTO_ST_HANDOFF_LIST, &e, list_done, admin_headers);
+	lim.limit = limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX;
+	admin_ask(c, PROTO_ST_HANDOFF_LIST, &lim, list_done, admin_headers);
 }

@@ -446,33 +446,19 @@ add_zeros(struct mseries *v, size_t *np)
 	}
 }
 
-/*
- * Decodes a set, with extra series after it and room for the zeros;
- * NULL if malformed.
- */
+/* set's series, then extra's and room for the zeros; NULL out of memory. */
 static struct mseries *
-set_dec(const uint8_t *p, size_t len, const struct mseries *extra,
+series_with(const struct st_mset *set, const struct mseries *extra,
     size_t nextra, size_t *np)
 {
 	struct mseries *v;
-	struct pdec d;
-	uint32_t n, i;
 
-	pdec_init(&d, p, len);
-	n = pdec_u32(&d);
-	if (d.err || n > MS_SERIES_MAX * 2)
+	if ((v = calloc((size_t)set->n + nextra + NZEROS, sizeof(*v))) == NULL)
 		return NULL;
-	if ((v = calloc((size_t)n + nextra + NZEROS, sizeof(*v))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (ms_dec(&d, &v[i]) < 0)
-			break;
-	if (i < n || pdec_done(&d) < 0) {
-		free(v);
-		return NULL;
-	}
-	memcpy(v + n, extra, nextra * sizeof(*v));
-	*np = n + nextra;
+	if (set->n > 0)
+		memcpy(v, set->series, set->n * sizeof(*v));
+	memcpy(v + set->n, extra, nextra * sizeof(*v));
+	*np = set->n + nextra;
 	add_zeros(v, np);
 	return v;
 }
@@ -555,28 +541,20 @@ metrics_access(const struct ipaddr *peer, int forwarded, const char *key)
 	return key != NULL && admin_auth(key) == 0 ? 0 : 401;
 }
 
+/* set's series and parley_storage_up as the answer; set NULL: 500. */
 static void
-answer(struct conn *c, const uint8_t *payload, size_t len)
+answer(struct conn *c, const struct st_mset *set, int storage_up)
 {
 	struct mseries up, *v = NULL;
-	struct penc e;
 	struct buf b;
 	size_t n = 0;
 
 	memset(&up, 0, sizeof(up));
 	up.kind = MS_GAUGE;
 	strlcpy(up.name, "parley_storage_up", sizeof(up.name));
-	up.value = payload != NULL;
-	penc_init(&e);
-	if (payload == NULL) {
-		/* Ours alone, everything counted so far. */
-		metrics_encode(&e, NULL);
-		payload = e.buf;
-		len = e.len;
-	}
-	if (!e.err)
-		v = set_dec(payload, len, &up, 1, &n);
-	penc_free(&e);
+	up.value = storage_up;
+	if (set != NULL)
+		v = series_with(set, &up, 1, &n);
 	buf_init(&b);
 	if (v == NULL || metrics_render(&b, v, n) < 0) {
 		log_warnx("metrics: cannot build the answer");
@@ -589,16 +567,40 @@ answer(struct conn *c, const uint8_t *payload, size_t len)
 	free(v);
 }
 
+/* Without storaged: ours alone, everything counted so far (a push's set). */
+static void
+answer_own(struct conn *c)
+{
+	struct st_mset own;
+	struct penc e;
+	int rv = -1;
+
+	memset(&own, 0, sizeof(own));
+	penc_init(&e);
+	metrics_encode(&e, NULL);
+	if (!e.err)
+		rv = st_req_decode(PROTO_ST_METRICS_PUT, e.buf, e.len, &own);
+	penc_free(&e);
+	answer(c, rv == 0 ? &own : NULL, 0);
+	st_req_free(PROTO_ST_METRICS_PUT, &own);
+}
+
 static void
 got_totals(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
+	struct st_mset set;
 
 	if (r->status != STOREC_OK) {
-		answer(c, NULL, 0);
+		answer_own(c);
 		return;
 	}
-	answer(c, r->payload, r->len);
+	if (storec_decode(r, PROTO_ST_METRICS_GET, &set) < 0) {
+		answer(c, NULL, 1);
+		return;
+	}
+	answer(c, &set, 1);
+	st_rep_free(PROTO_ST_METRICS_GET, &set);
 }
 
 void
@@ -611,7 +613,7 @@ metrics_get(struct conn *c, struct http_request *req,
 		return;
 	}
 	push();
-	if (storec_call(PROTO_ST_METRICS_GET, NULL, 0, got_totals, c,
+	if (storec_ask(NULL, PROTO_ST_METRICS_GET, NULL, got_totals, c,
 	    &c->sreq) < 0)
-		answer(c, NULL, 0);
+		answer_own(c);
 }

@@ -19,8 +19,9 @@
  * another name, accepted and returned). handoff_enabled and
  * handoff_label are fields of their own, as every other.
  *
- * JSON names are snake_case, as Loquent's WidgetConfig. The JSON is mapped
- * onto struct st_widget here (types, unknown and read-only fields);
+ * JSON names are snake_case, as Loquent's WidgetConfig. The widgets'
+ * handlers are entity.c's, from the table here: the JSON is mapped onto
+ * struct st_widget by its fields (types, unknown and read-only fields);
  * whether the values make sense is st_widget_invalid's business, so the
  * worker and storaged agree. storaged checks a PATCH again once merged
  * with what is stored, and its `invalid` text is passed on as it is.
@@ -31,18 +32,15 @@
  * allowed and to be a plain origin, so nothing else a client sent ends
  * up in a header.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "agentmsg.h"
-#include "log.h"
 #include "widgetmsg.h"
 #include "workerd.h"
-
-#define ERR_MAX		256
-#define NAME_SHOWN	64	/* bytes of a field's name an error shows */
 
 static const char config_headers[] =
     "Cache-Control: no-cache\r\nVary: Origin\r\n";
@@ -194,23 +192,16 @@ json_field_msg(const char *msg, char *out, size_t outsz)
 }
 
 static const char *
-take_color(json_t *v, char *dst)
+take_color(json_t *v, void *rec, const struct admin_field *f, int again)
 {
+	char *dst = (char *)rec + f->off;
+
 	if (!json_is_string(v))
 		return "must be a string";
 	if (json_string_length(v) != ST_COLOR_LEN ||
 	    strlen(json_string_value(v)) != ST_COLOR_LEN)
 		return "must be #rrggbb";
 	memcpy(dst, json_string_value(v), ST_COLOR_LEN + 1);
-	return NULL;
-}
-
-static const char *
-take_bool(json_t *v, uint8_t *dst)
-{
-	if (!json_is_boolean(v))
-		return "must be a boolean";
-	*dst = json_is_true(v);
 	return NULL;
 }
 
@@ -227,9 +218,10 @@ free_origins(struct st_widget *w)
 }
 
 static const char *
-take_origins(json_t *v, struct st_widget *w)
+take_origins(json_t *v, void *rec, const struct admin_field *f, int again)
 {
 	static const char notarray[] = "must be an array of strings";
+	struct st_widget *w = rec;
 	json_t *x;
 	char **o;
 	size_t i, n;
@@ -257,45 +249,16 @@ take_origins(json_t *v, struct st_widget *w)
 	return NULL;
 }
 
-static const char *
-take_cap(json_t *v, uint32_t *dst)
-{
-	json_int_t n;
-
-	if (json_is_null(v)) {
-		*dst = 0;
-		return NULL;
-	}
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
-	    n > UINT32_MAX)
-		return "must be an integer from 1 to 4294967295, or null";
-	*dst = (uint32_t)n;
-	return NULL;
-}
-
-static const char *
-take_enum(json_t *v, uint8_t *dst, int (*parse)(const char *),
-    const char *what)
-{
-	int n;
-
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v) ||
-	    (n = parse(json_string_value(v))) < 0)
-		return what;
-	*dst = (uint8_t)n;
-	return NULL;
-}
-
 /*
  * An agent id (agent_id, text_agent_id): "default", "" or null for the
  * default agent ("" in the record), else 32 lowercase hex (whether that
- * agent exists is storaged's check). The other name, when given too,
- * must agree: *seen holds the first one's value.
+ * agent exists is storaged's check). The other name, when given too
+ * (again), must agree.
  */
 static const char *
-take_agent_id(json_t *v, char *dst, int *seen)
+take_agent_id(json_t *v, void *rec, const struct admin_field *f, int again)
 {
+	char *dst = (char *)rec + f->off;
 	const char *s;
 
 	if (json_is_null(v))
@@ -309,256 +272,144 @@ take_agent_id(json_t *v, char *dst, int *seen)
 		s = "";
 	if (*s != '\0' && (strlen(s) != ST_ID_HEX || !st_id_valid(s)))
 		return "must be an agent's id, \"default\" or null";
-	if (*seen && strcmp(dst, s) != 0)
+	if (again && strcmp(dst, s) != 0)
 		return "agent_id and text_agent_id differ";
-	*seen = 1;
 	strlcpy(dst, s, ST_ID_HEX + 1);
 	return NULL;
 }
 
-/* The fields a client may not set. */
-static const char *const read_only[] = {
-	"id", "widget_id", "created_at", "updated_at",
+#define WF(NAME, BIT, KIND, M) \
+	{ NAME, BIT, KIND, offsetof(struct st_widget, M), 0, NULL, NULL, NULL }
+#define WF_TAKE(NAME, BIT, M, FN) \
+	{ NAME, BIT, AJ_TAKE, offsetof(struct st_widget, M), 0, NULL, NULL, FN }
+#define WF_ENUM(NAME, BIT, M, PARSE, WHY) \
+	{ NAME, BIT, AJ_ENUM, offsetof(struct st_widget, M), 0, WHY, PARSE, \
+	    NULL }
+
+static const struct admin_field widget_fields[] = {
+	WF("name", ST_WF_NAME, AJ_TEXT_NULL, name),
+	WF("greeting", ST_WF_GREETING, AJ_TEXT_NULL, greeting),
+	WF_TAKE("primary_color", ST_WF_PRIMARY_COLOR, primary_color,
+	    take_color),
+	WF_TAKE("text_color", ST_WF_TEXT_COLOR, text_color, take_color),
+	WF_ENUM("position", ST_WF_POSITION, position, st_position_parse,
+	    "must be \"bottom_right\" or \"bottom_left\""),
+	WF_ENUM("contact_info_mode", ST_WF_CONTACT_MODE, contact_mode,
+	    st_contact_mode_parse,
+	    "must be \"none\", \"optional\" or \"required\""),
+	WF("collect_name", ST_WF_COLLECT_NAME, AJ_BOOL, collect_name),
+	WF("collect_email", ST_WF_COLLECT_EMAIL, AJ_BOOL, collect_email),
+	WF("collect_phone", ST_WF_COLLECT_PHONE, AJ_BOOL, collect_phone),
+	WF_TAKE("allowed_origins", ST_WF_ORIGINS, origins, take_origins),
+	{ "daily_message_cap", ST_WF_DAILY_CAP, AJ_COUNT,
+	    offsetof(struct st_widget, daily_cap), UINT32_MAX,
+	    "must be an integer from 1 to 4294967295, or null", NULL, NULL },
+	WF("enabled", ST_WF_ENABLED, AJ_BOOL, enabled),
+	WF("system_prompt", ST_WF_SYSTEM_PROMPT, AJ_TEXT_NULL, system_prompt),
+	WF("model", ST_WF_MODEL, AJ_TEXT_NULL, model),
+	WF_TAKE("agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
+	WF_TAKE("text_agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
+	WF("handoff_enabled", ST_WF_HANDOFF_ENABLED, AJ_BOOL, handoff_enabled),
+	WF("handoff_label", ST_WF_HANDOFF_LABEL, AJ_TEXT_NULL, handoff_label),
 };
 
-/* Every text field set (NULL is not "" to every reader). */
-static int
-texts_set(struct st_widget *w)
-{
-	char **f[] = { &w->name, &w->greeting, &w->system_prompt, &w->model,
-	    &w->handoff_label };
-	size_t i;
+/* The fields a client may not set. */
+static const char *const read_only[] = {
+	"id", "widget_id", "created_at", "updated_at", NULL,
+};
 
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (*f[i] == NULL && (*f[i] = strdup("")) == NULL)
-			return -1;
-	return 0;
+static void
+widget_start(void *rec, int patch)
+{
+	struct st_widget *w = rec;
+
+	st_widget_defaults(w);
+	if (patch) {
+		/*
+		 * The fields a PATCH leaves alone are storaged's to check
+		 * (merged); here only the ones it sets. Collecting every
+		 * field keeps "required" from failing for fields not sent.
+		 */
+		w->collect_name = w->collect_email = w->collect_phone = 1;
+	}
 }
 
-int
-widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
-    int check, char *err, size_t errsz)
+static const char *
+widget_invalid(void *rec, uint32_t mask, int patch)
 {
-	const char *k, *why;
-	json_t *v;
-	uint32_t bit;
-	size_t i;
-	int agent_seen = 0;
+	return st_widget_invalid(rec);
+}
 
-	*mask = 0;
-	if (!json_is_object(root)) {
-		strlcpy(err, "body: must be a JSON object", errsz);
-		return -1;
-	}
-	json_object_foreach(root, k, v) {
-		why = NULL;
-		bit = 0;
-		if (strcmp(k, "name") == 0) {
-			bit = ST_WF_NAME;
-			why = admin_take_text(v, &w->name, 1);
-		} else if (strcmp(k, "greeting") == 0) {
-			bit = ST_WF_GREETING;
-			why = admin_take_text(v, &w->greeting, 1);
-		} else if (strcmp(k, "primary_color") == 0) {
-			bit = ST_WF_PRIMARY_COLOR;
-			why = take_color(v, w->primary_color);
-		} else if (strcmp(k, "text_color") == 0) {
-			bit = ST_WF_TEXT_COLOR;
-			why = take_color(v, w->text_color);
-		} else if (strcmp(k, "position") == 0) {
-			bit = ST_WF_POSITION;
-			why = take_enum(v, &w->position, st_position_parse,
-			    "must be \"bottom_right\" or \"bottom_left\"");
-		} else if (strcmp(k, "contact_info_mode") == 0) {
-			bit = ST_WF_CONTACT_MODE;
-			why = take_enum(v, &w->contact_mode,
-			    st_contact_mode_parse,
-			    "must be \"none\", \"optional\" or \"required\"");
-		} else if (strcmp(k, "collect_name") == 0) {
-			bit = ST_WF_COLLECT_NAME;
-			why = take_bool(v, &w->collect_name);
-		} else if (strcmp(k, "collect_email") == 0) {
-			bit = ST_WF_COLLECT_EMAIL;
-			why = take_bool(v, &w->collect_email);
-		} else if (strcmp(k, "collect_phone") == 0) {
-			bit = ST_WF_COLLECT_PHONE;
-			why = take_bool(v, &w->collect_phone);
-		} else if (strcmp(k, "allowed_origins") == 0) {
-			bit = ST_WF_ORIGINS;
-			why = take_origins(v, w);
-		} else if (strcmp(k, "daily_message_cap") == 0) {
-			bit = ST_WF_DAILY_CAP;
-			why = take_cap(v, &w->daily_cap);
-		} else if (strcmp(k, "enabled") == 0) {
-			bit = ST_WF_ENABLED;
-			why = take_bool(v, &w->enabled);
-		} else if (strcmp(k, "system_prompt") == 0) {
-			bit = ST_WF_SYSTEM_PROMPT;
-			why = admin_take_text(v, &w->system_prompt, 1);
-		} else if (strcmp(k, "model") == 0) {
-			bit = ST_WF_MODEL;
-			why = admin_take_text(v, &w->model, 1);
-		} else if (strcmp(k, "agent_id") == 0 ||
-		    strcmp(k, "text_agent_id") == 0) {
-			bit = ST_WF_AGENT_ID;
-			why = take_agent_id(v, w->agent_id, &agent_seen);
-		} else if (strcmp(k, "handoff_enabled") == 0) {
-			bit = ST_WF_HANDOFF_ENABLED;
-			why = take_bool(v, &w->handoff_enabled);
-		} else if (strcmp(k, "handoff_label") == 0) {
-			bit = ST_WF_HANDOFF_LABEL;
-			why = admin_take_text(v, &w->handoff_label, 1);
-		} else {
-			why = "unknown field";
-			for (i = 0; i < sizeof(read_only) /
-			    sizeof(read_only[0]); i++)
-				if (strcmp(k, read_only[i]) == 0)
-					why = "read-only";
-		}
-		if (why != NULL) {
-			if (*why == '\0')
-				why = "out of memory";
-			snprintf(err, errsz, "%.*s: %s", NAME_SHOWN, k, why);
-			return -1;
-		}
-		*mask |= bit;
-	}
-	if (texts_set(w) < 0) {
-		strlcpy(err, "body: out of memory", errsz);
-		return -1;
-	}
-	if (check && (why = st_widget_invalid(w)) != NULL) {
-		json_field_msg(why, err, errsz);
-		return -1;
-	}
-	return 0;
+static void *
+widget_update_req(union st_any *u, const char *id, uint32_t mask)
+{
+	u->wu.id = id;
+	u->wu.mask = mask;
+	return &u->wu.w;
 }
 
 /* ------------------------------------------------------------- replies */
 
-static json_t *
-widget_item(struct pdec *d)
+json_t *
+widget_one_json(const void *rep, int *status)
 {
-	struct st_widget w;
-	json_t *v;
-
-	if (pdec_widget(d, &w) < 0)
-		return NULL;
-	v = widget_json(&w);
-	st_widget_free(&w);
-	return v;
+	return widget_json(rep);
 }
 
-/* -> widget */
 json_t *
-widget_reply(const uint8_t *payload, size_t len)
+widget_list_json(const void *rep, int *status)
 {
-	return admin_one_reply(payload, len, widget_item);
+	const struct st_widgets *l = rep;
+
+	return json_pack("{s:o}", "widgets", ADMIN_ITEMS_JSON(l->widgets,
+	    l->n, widget_one_json));
 }
 
 static json_t *
-contact_item(struct pdec *d)
+contact_item(const void *ct, int *status)
 {
-	struct st_contact ct;
-	json_t *v;
-
-	if (pdec_contact(d, &ct) < 0)
-		return NULL;
-	v = contact_json(&ct);
-	st_contact_free(&ct);
-	return v;
+	return contact_json(ct);
 }
 
-/* -> u32 n, n x widget */
 json_t *
-widget_list_reply(const uint8_t *payload, size_t len)
+contact_page_json(const void *rep, int *status)
 {
-	struct pdec d;
-	json_t *root, *arr;
-	int err = 0;
+	const struct st_contact_page *p = rep;
 
-	pdec_init(&d, payload, len);
-	if ((arr = admin_array(&d, ST_WIDGETS_MAX, widget_item)) == NULL)
-		return NULL;
-	if (pdec_done(&d) < 0 || (root = json_object()) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	exprow_oset(root, "widgets", arr, &err);
-	return exprow_odone(root, err);
-}
-
-/* -> (empty) */
-static json_t *
-deleted_reply(const uint8_t *payload, size_t len)
-{
-	json_t *o;
-	int err = 0;
-
-	if (len != 0 || (o = json_object()) == NULL)
-		return NULL;
-	exprow_oset(o, "deleted", json_true(), &err);
-	return exprow_odone(o, err);
-}
-
-/* -> u64 total, u32 n, n x contact, str next_cursor */
-json_t *
-contact_list_reply(const uint8_t *payload, size_t len)
-{
-	return admin_page_reply(payload, len, "contacts", contact_item);
+	return admin_page_json("contacts", ADMIN_ITEMS_JSON(p->contacts, p->n,
+	    contact_item), p->total, p->next_cursor);
 }
 
 /*
- * n x (u8 unverified, str name, str email, str phone) into the n
- * conversations of arr: "contactVerified", and when false "submitted"
- * {name, email, phone}, what the visitor gave (never the contact's own).
+ * How a conversation came to the contact: "contactVerified", and when
+ * false "submitted" {name, email, phone}, what the visitor gave (never
+ * the contact's own).
  */
-static int
-contact_links(struct pdec *d, json_t *arr)
+static void
+link_json(json_t *cv, const struct st_clink *l, int *err)
 {
-	char name[4 * ST_CONTACT_NAME_MAX + 1], email[ST_EMAIL_MAX + 1];
-	char phone[ST_PHONE_MAX + 1];
-	json_t *cv;
-	size_t i;
-	int err = 0, unverified;
-
-	for (i = 0; i < json_array_size(arr) && !d->err && !err; i++) {
-		cv = json_array_get(arr, i);
-		unverified = pdec_u8(d) != 0;
-		pdec_strbuf(d, name, sizeof(name));
-		pdec_strbuf(d, email, sizeof(email));
-		pdec_strbuf(d, phone, sizeof(phone));
-		exprow_oset(cv, "contactVerified", json_boolean(!unverified),
-		    &err);
-		if (unverified)
-			exprow_oset(cv, "submitted", json_pack("{s:o, s:o, s:o}",
-			    "name", json_opt_text(name), "email",
-			    json_opt_text(email), "phone",
-			    json_opt_text(phone)), &err);
-	}
-	return d->err || err ? -1 : 0;
+	exprow_oset(cv, "contactVerified", json_boolean(!l->unverified), err);
+	if (l->unverified)
+		exprow_oset(cv, "submitted", json_pack("{s:o, s:o, s:o}",
+		    "name", json_opt_text(l->name), "email",
+		    json_opt_text(l->email), "phone", json_opt_text(l->phone)),
+		    err);
 }
 
-/*
- * -> contact, u32 n, n x conv, n x link: the contact with
- * "conversations", each saying how it came to the contact.
- */
+/* The contact with "conversations", each with its link. */
 json_t *
-contact_get_reply(const uint8_t *payload, size_t len)
+contact_get_json(const void *rep, int *status)
 {
-	struct pdec d;
+	const struct st_contact_get_rep *g = rep;
 	json_t *root, *arr;
+	uint32_t i;
 	int err = 0;
 
-	pdec_init(&d, payload, len);
-	if ((root = contact_item(&d)) == NULL)
+	if ((root = contact_json(&g->contact)) == NULL)
 		return NULL;
-	if ((arr = admin_array(&d, ST_LIST_MAX, admin_conv_item)) == NULL ||
-	    contact_links(&d, arr) < 0 || pdec_done(&d) < 0) {
-		json_decref(arr);
-		json_decref(root);
-		return NULL;
-	}
+	arr = ADMIN_ITEMS_JSON(g->convs, g->n, admin_conv_item);
+	for (i = 0; arr != NULL && i < g->n; i++)
+		link_json(json_array_get(arr, i), &g->links[i], &err);
 	exprow_oset(root, "conversations", arr, &err);
 	return exprow_odone(root, err);
 }
@@ -581,198 +432,68 @@ static const struct storec_answer contact_get_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/*
- * storaged's `invalid` names the field ("primary_color: must be
- * #rrggbb", or why the default widget stays): the client's answer.
- */
-static int
-widget_invalid(struct conn *c, const struct storec_result *r)
-{
-	char msg[ERR_MAX];
+static const struct admin_entity widget_entity = {
+	.list = PROTO_ST_WIDGET_LIST,
+	.create = PROTO_ST_WIDGET_CREATE,
+	.get = PROTO_ST_WIDGET_GET,
+	.update = PROTO_ST_WIDGET_UPDATE,
+	.del = PROTO_ST_WIDGET_DELETE,
+	.not_found = "Widget not found",
+	.invalid = "Invalid widget",
+	.errors = widget_errors,
+	.id_valid = widget_id_valid,
+	.fields = widget_fields,
+	.nfields = sizeof(widget_fields) / sizeof(widget_fields[0]),
+	.read_only = read_only,
+	.start = widget_start,
+	.rec_invalid = widget_invalid,
+	.field_text = json_field_msg,
+	.update_req = widget_update_req,
+	.one = widget_one_json,
+	.all = widget_list_json,
+	.deleted = admin_deleted_json,
+};
 
-	if (r->status != STOREC_ERROR || r->code != PROTO_E_INVALID)
-		return 0;
-	json_field_msg(r->message != NULL && r->message[0] != '\0' ?
-	    r->message : "Invalid widget", msg, sizeof(msg));
-	conn_send_error(c, 400, admin_headers, msg);
-	return 1;
+int
+widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
+    int patch, char *err, size_t errsz)
+{
+	return admin_entity_from_json(&widget_entity, root, w, mask, patch,
+	    err, errsz);
 }
 
-/* A widget request's answer, storaged's `invalid` first. */
-static void
-widget_answer(struct conn *c, const struct storec_result *r,
-    const char *name, int status, json_t *(*reply)(const uint8_t *, size_t))
-{
-	if (!widget_invalid(c, r))
-		admin_answer(c, r, name, status, reply, widget_errors);
-}
-
-static void
-widget_done(const struct storec_result *r, void *arg)
-{
-	widget_answer(arg, r, "widget request", 200, widget_reply);
-}
-
-static void
-widget_created(const struct storec_result *r, void *arg)
-{
-	widget_answer(arg, r, "ST_WIDGET_CREATE", 201, widget_reply);
-}
+ADMIN_ENTITY_ROUTES(widgets, widget_entity)
 
 static void
-widget_listed(const struct storec_result *r, void *arg)
+reset_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, "ST_WIDGET_LIST", 200, widget_list_reply,
-	    widget_errors);
-}
-
-static void
-widget_deleted(const struct storec_result *r, void *arg)
-{
-	widget_answer(arg, r, "ST_WIDGET_DELETE", 200, deleted_reply);
-}
-
-static void
-contact_listed(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, "ST_CONTACT_LIST", 200, contact_list_reply,
-	    contact_list_errors);
-}
-
-static void
-contact_got(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, "ST_CONTACT_GET", 200, contact_get_reply,
-	    contact_get_errors);
-}
-
-/*
- * The request's widget: w from defaults plus the body (patch: of a
- * PATCH). 0, or -1 when the request has been answered (400).
- */
-static int
-widget_body(struct conn *c, struct http_request *req, struct st_widget *w,
-    uint32_t *mask, int patch)
-{
-	char err[ERR_MAX];
-	json_t *root;
-	int rv;
-
-	st_widget_defaults(w);
-	if (patch) {
-		/*
-		 * The fields a PATCH leaves alone are storaged's to check
-		 * (merged); here only the ones it sets. Collecting every
-		 * field keeps "required" from failing for fields not sent.
-		 */
-		w->collect_name = w->collect_email = w->collect_phone = 1;
-	}
-	if ((root = admin_json_body(c, req)) == NULL)
-		return -1;
-	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
-	json_decref(root);
-	if (rv < 0) {
-		conn_send_error(c, 400, admin_headers, err);
-		return -1;
-	}
-	return 0;
-}
-
-/* The :widget_id of the path, or NULL when answered 404. */
-static const char *
-widget_param(struct conn *c, const struct route_match *m, const char *hdrs)
-{
-	const char *id = m->nparams > 0 ? m->param[0] : "";
-
-	if (!widget_id_valid(id)) {
-		conn_send_error(c, 404, hdrs, "Widget not found");
-		return NULL;
-	}
-	return id;
-}
-
-void
-widgets_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	if (storec_call_as(&c->who, PROTO_ST_WIDGET_LIST, NULL, 0,
-	    widget_listed, c, &c->sreq) < 0)
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-}
-
-void
-widgets_create(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	struct st_widget w;
-	struct penc e;
-	uint32_t mask;
-
-	if (widget_body(c, req, &w, &mask, 0) == 0) {
-		penc_init(&e);
-		penc_widget(&e, &w);
-		admin_send(c, PROTO_ST_WIDGET_CREATE, &e, widget_created,
-		    admin_headers);
-	}
-	st_widget_free(&w);
-}
-
-/* A request of type with the path's widget id as its payload. */
-static void
-widget_id_request(struct conn *c, struct http_request *req,
-    const struct route_match *m, uint16_t type, storec_cb cb)
-{
-	const char *id;
-	struct penc e;
-
-	if ((id = widget_param(c, m, admin_headers)) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	admin_send(c, type, &e, cb, admin_headers);
-}
-
-void
-widgets_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	widget_id_request(c, req, m, PROTO_ST_WIDGET_GET, widget_done);
-}
-
-void
-widgets_update(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	struct st_widget w;
-	const char *id;
-	struct penc e;
-	uint32_t mask;
-
-	if ((id = widget_param(c, m, admin_headers)) == NULL)
-		return;
-	if (widget_body(c, req, &w, &mask, 1) == 0) {
-		penc_init(&e);
-		penc_str(&e, id);
-		penc_u32(&e, mask);
-		penc_widget(&e, &w);
-		admin_send(c, PROTO_ST_WIDGET_UPDATE, &e, widget_done,
-		    admin_headers);
-	}
-	st_widget_free(&w);
-}
-
-void
-widgets_delete(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	widget_id_request(c, req, m, PROTO_ST_WIDGET_DELETE, widget_deleted);
+	admin_entity_answer(&widget_entity, arg, r, PROTO_ST_WIDGET_RESET_ID,
+	    200, widget_one_json);
 }
 
 void
 widgets_reset_id(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	widget_id_request(c, req, m, PROTO_ST_WIDGET_RESET_ID, widget_done);
+	struct st_id_req one;
+
+	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
+		admin_ask(c, PROTO_ST_WIDGET_RESET_ID, &one, reset_done,
+		    admin_headers);
+}
+
+static void
+contact_listed(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_CONTACT_LIST, 200, contact_page_json,
+	    contact_list_errors);
+}
+
+static void
+contact_got(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_CONTACT_GET, 200, contact_get_json,
+	    contact_get_errors);
 }
 
 void
@@ -786,14 +507,11 @@ void
 widgets_contact_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id;
-	struct penc e;
+	struct st_id_req one;
 
-	if ((id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	admin_send(c, PROTO_ST_CONTACT_GET, &e, contact_got, admin_headers);
+	if ((one.id = admin_id_param(c, req, m, "Invalid contactId")) != NULL)
+		admin_ask(c, PROTO_ST_CONTACT_GET, &one, contact_got,
+		    admin_headers);
 }
 
 /* ------------------------------------------------------- public config */
@@ -817,7 +535,6 @@ config_done(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	struct st_widget w;
-	struct pdec d;
 	const char *origin, *msg;
 	char hdrs[sizeof(config_headers) + sizeof(preflight_headers) +
 	    ST_ORIGIN_MAX + 64];
@@ -830,10 +547,7 @@ config_done(const struct storec_result *r, void *arg)
 		    config_headers, msg);
 		return;
 	}
-	pdec_init(&d, r->payload, r->len);
-	if (pdec_widget(&d, &w) < 0 || (pdec_done(&d) < 0 &&
-	    (st_widget_free(&w), 1))) {
-		log_warnx("widget config: malformed ST_WIDGET_GET reply");
+	if (storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
 		conn_send_error(c, 500, config_headers,
 		    "Internal server error");
 		return;
@@ -864,19 +578,20 @@ config_done(const struct storec_result *r, void *arg)
 		} else
 			conn_send_json(c, 200, hdrs, widget_public_json(&w));
 	}
-	st_widget_free(&w);
+	st_rep_free(PROTO_ST_WIDGET_GET, &w);
 }
 
+/* Any page may ask: who asks is nobody (ST_WHO_PUBLIC). */
 void
 widgets_config_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id;
-	struct penc e;
+	struct st_id_req one;
 
-	if ((id = widget_param(c, m, config_gone_headers)) == NULL)
-		return;
-	penc_init(&e);
-	penc_str(&e, id);
-	admin_send(c, PROTO_ST_WIDGET_GET, &e, config_done, config_headers);
+	one.id = m->nparams > 0 ? m->param[0] : "";
+	if (!widget_id_valid(one.id))
+		conn_send_error(c, 404, config_gone_headers, "Widget not found");
+	else
+		admin_ask(c, PROTO_ST_WIDGET_GET, &one, config_done,
+		    config_headers);
 }

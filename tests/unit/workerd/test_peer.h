@@ -379,9 +379,31 @@ test_dump(json_t *v)
 	return s;
 }
 
-/* reply() of an empty last page (u64 0, u32 0, str ""), as test_dump. */
+/*
+ * payload as type's reply made JSON by fn (admin_reply_json), *status
+ * (NULL: not wanted) preset to 200; NULL when it does not decode.
+ */
+static inline json_t *
+test_reply_json(uint16_t type, admin_json_fn fn, const void *payload,
+    size_t len, int *status)
+{
+	struct storec_result r;
+	int st;
+
+	if (status == NULL)
+		status = &st;
+	*status = 200;
+	memset(&r, 0, sizeof(r));
+	r.status = STOREC_OK;
+	r.message = "";
+	r.payload = payload;
+	r.len = len;
+	return admin_reply_json(&r, type, fn, status);
+}
+
+/* fn's JSON of an empty last page (u64 0, u32 0, str ""), as test_dump. */
 static inline char *
-test_empty_page(json_t *(*reply)(const uint8_t *, size_t))
+test_empty_page(uint16_t type, admin_json_fn fn)
 {
 	struct penc e;
 	char *s;
@@ -390,7 +412,7 @@ test_empty_page(json_t *(*reply)(const uint8_t *, size_t))
 	penc_u64(&e, 0);
 	penc_u32(&e, 0);
 	penc_str(&e, "");
-	s = test_dump(reply(e.buf, e.len));
+	s = test_dump(test_reply_json(type, fn, e.buf, e.len, NULL));
 	penc_free(&e);
 	return s;
 }

@@ -164,6 +164,11 @@ test_json_text(void **state)
 	free(s);
 }
 
+#define LIST_JSON(p, n) \
+	test_reply_json(PROTO_ST_CONV_QUERY, admin_conv_page_json, p, n, NULL)
+#define GET_JSON(p, n) \
+	test_reply_json(PROTO_ST_CONV_GET, admin_conv_get_json, p, n, NULL)
+
 static void
 test_list_reply(void **state)
 {
@@ -182,7 +187,7 @@ test_list_reply(void **state)
 	}
 	penc_str(&e, "00ff");
 	assert_false(e.err);
-	s = test_dump(admin_list_reply(e.buf, e.len));
+	s = test_dump(LIST_JSON(e.buf, e.len));
 	assert_non_null(strstr(s, "\"total\":5"));
 	assert_non_null(strstr(s, "\"nextCursor\":\"00ff\""));
 	/* The sessions as digests (exprow_session), never as given. */
@@ -193,13 +198,13 @@ test_list_reply(void **state)
 	free(s);
 
 	/* Truncated or with trailing bytes: refused. */
-	assert_null(admin_list_reply(e.buf, e.len - 1));
+	assert_null(LIST_JSON(e.buf, e.len - 1));
 	penc_u8(&e, 0);
-	assert_null(admin_list_reply(e.buf, e.len));
+	assert_null(LIST_JSON(e.buf, e.len));
 	penc_free(&e);
 
 	/* The end of the list: nextCursor null. */
-	s = test_empty_page(admin_list_reply);
+	s = test_empty_page(PROTO_ST_CONV_QUERY, admin_conv_page_json);
 	assert_string_equal(s,
 	    "{\"conversations\":[],\"total\":0,\"nextCursor\":null}");
 	free(s);
@@ -208,7 +213,7 @@ test_list_reply(void **state)
 	penc_init(&e);
 	penc_u64(&e, 0);
 	penc_u32(&e, ST_LIST_MAX + 1);
-	assert_null(admin_list_reply(e.buf, e.len));
+	assert_null(LIST_JSON(e.buf, e.len));
 	penc_free(&e);
 }
 
@@ -238,13 +243,13 @@ test_get_reply(void **state)
 		st_msg_free(&m);
 	}
 	penc_u8(&e, 0);
-	s = test_dump(admin_get_reply(e.buf, e.len));
+	s = test_dump(GET_JSON(e.buf, e.len));
 	assert_true(strncmp(s, "{\"conversation\":{\"_id\":", 23) == 0);
 	assert_non_null(strstr(s, "\"messages\":[{"));
 	assert_true(strstr(s, "\"first\"") < strstr(s, "\"content\":\"second\""));
 	assert_null(strstr(s, "truncated"));
 	free(s);
-	assert_null(admin_get_reply(e.buf, e.len - 1));
+	assert_null(GET_JSON(e.buf, e.len - 1));
 	penc_free(&e);
 }
 

@@ -304,13 +304,18 @@ test_from_json_errors(void **state)
 	free(big);
 }
 
+#define LIST_JSON(n) \
+	test_reply_json(PROTO_ST_AGENT_LIST, agent_list_json, e.buf, n, NULL)
+#define DELETE_JSON(n, st) \
+	test_reply_json(PROTO_ST_AGENT_DELETE, agent_deleted_json, e.buf, n, st)
+
 static void
 test_replies(void **state)
 {
 	struct st_agent a;
 	struct penc e;
 	char *s;
-	int in_use = -1;
+	int status;
 
 	/* The list: the default first, then storaged's. */
 	penc_init(&e);
@@ -318,21 +323,21 @@ test_replies(void **state)
 	fill_agent(&a);
 	penc_agent(&e, &a);
 	st_agent_free(&a);
-	s = test_dump(agent_list_reply(e.buf, e.len));
+	s = test_dump(LIST_JSON(e.len));
 	assert_true(strncmp(s, "{\"agents\":[{\"id\":\"default\",", 27) == 0);
 	assert_non_null(strstr(s, "},{\"id\":\"" AID "\""));
 	free(s);
 	/* Truncated: NULL. */
-	assert_null(agent_list_reply(e.buf, e.len - 1));
+	assert_null(LIST_JSON(e.len - 1));
 	penc_free(&e);
 
 	/* Delete: deleted, or in use naming the widgets. */
 	penc_init(&e);
 	penc_u8(&e, 0);
 	penc_u32(&e, 0);
-	s = test_dump(agent_in_use_json(e.buf, e.len, &in_use));
+	s = test_dump(DELETE_JSON(e.len, &status));
 	assert_string_equal(s, "{\"deleted\":true}");
-	assert_int_equal(in_use, 0);
+	assert_int_equal(status, 200);
 	free(s);
 	penc_free(&e);
 	penc_init(&e);
@@ -340,12 +345,12 @@ test_replies(void **state)
 	penc_u32(&e, 2);
 	penc_str(&e, WID);
 	penc_str(&e, WID2);
-	s = test_dump(agent_in_use_json(e.buf, e.len, &in_use));
+	s = test_dump(DELETE_JSON(e.len, &status));
 	assert_string_equal(s, "{\"error\":\"Agent is in use\",\"widgets\":"
 	    "[\"" WID "\",\"" WID2 "\"]}");
-	assert_int_equal(in_use, 1);
+	assert_int_equal(status, 409);
 	free(s);
-	assert_null(agent_in_use_json(e.buf, e.len - 2, &in_use));
+	assert_null(DELETE_JSON(e.len - 2, &status));
 	penc_free(&e);
 
 	assert_true(agent_id_valid("default"));

@@ -377,6 +377,9 @@ test_from_json_errors(void **state)
 	st_widget_free(&w);
 }
 
+/* e's bytes, n of them, as type's reply made JSON by fn. */
+#define REPLY(type, fn, n)	test_reply_json(type, fn, e.buf, n, NULL)
+
 static void
 test_replies(void **state)
 {
@@ -397,17 +400,17 @@ test_replies(void **state)
 		st_widget_free(&w);
 	}
 	assert_false(e.err);
-	s = test_dump(widget_list_reply(e.buf, e.len));
+	s = test_dump(REPLY(PROTO_ST_WIDGET_LIST, widget_list_json, e.len));
 	assert_true(strncmp(s, "{\"widgets\":[{\"id\":", 18) == 0);
 	assert_true(strstr(s, "abcde0\"") < strstr(s, "abcde1\""));
 	free(s);
-	assert_null(widget_list_reply(e.buf, e.len - 1));
+	assert_null(REPLY(PROTO_ST_WIDGET_LIST, widget_list_json, e.len - 1));
 	penc_u8(&e, 0);
-	assert_null(widget_list_reply(e.buf, e.len));
+	assert_null(REPLY(PROTO_ST_WIDGET_LIST, widget_list_json, e.len));
 	penc_free(&e);
 	penc_init(&e);
 	penc_u32(&e, ST_WIDGETS_MAX + 1);
-	assert_null(widget_list_reply(e.buf, e.len));
+	assert_null(REPLY(PROTO_ST_WIDGET_LIST, widget_list_json, e.len));
 	penc_free(&e);
 
 	/* One widget. */
@@ -415,10 +418,10 @@ test_replies(void **state)
 	fill_widget(&w);
 	penc_widget(&e, &w);
 	st_widget_free(&w);
-	s = test_dump(widget_reply(e.buf, e.len));
+	s = test_dump(REPLY(PROTO_ST_WIDGET_GET, widget_one_json, e.len));
 	assert_non_null(strstr(s, "\"widget_id\":\"" WID "\""));
 	free(s);
-	assert_null(widget_reply(e.buf, e.len - 3));
+	assert_null(REPLY(PROTO_ST_WIDGET_GET, widget_one_json, e.len - 3));
 	penc_free(&e);
 
 	/* Contact list: the conversation list's paging. */
@@ -431,13 +434,13 @@ test_replies(void **state)
 		st_contact_free(&ct);
 	}
 	penc_str(&e, "c0ffee");
-	s = test_dump(contact_list_reply(e.buf, e.len));
+	s = test_dump(REPLY(PROTO_ST_CONTACT_LIST, contact_page_json, e.len));
 	assert_true(strncmp(s, "{\"contacts\":[{\"id\":", 19) == 0);
 	assert_non_null(strstr(s, "\"total\":9,\"nextCursor\":\"c0ffee\"}"));
 	free(s);
-	assert_null(contact_list_reply(e.buf, e.len - 1));
+	assert_null(REPLY(PROTO_ST_CONTACT_LIST, contact_page_json, e.len - 1));
 	penc_free(&e);
-	s = test_empty_page(contact_list_reply);
+	s = test_empty_page(PROTO_ST_CONTACT_LIST, contact_page_json);
 	assert_string_equal(s,
 	    "{\"contacts\":[],\"total\":0,\"nextCursor\":null}");
 	free(s);
@@ -456,7 +459,7 @@ test_replies(void **state)
 	penc_str(&e, "<b>Mallory</b>");
 	penc_str(&e, "ada@example.com");
 	penc_str(&e, "");
-	s = test_dump(contact_get_reply(e.buf, e.len));
+	s = test_dump(REPLY(PROTO_ST_CONTACT_GET, contact_get_json, e.len));
 	assert_true(strncmp(s, "{\"id\":\"00000000000000000000000000000005\"",
 	    40) == 0);
 	assert_non_null(strstr(s, ",\"conversations\":[{\"_id\":"));
@@ -465,7 +468,7 @@ test_replies(void **state)
 	    "{\"name\":\"<b>Mallory</b>\",\"email\":\"ada@example.com\","
 	    "\"phone\":null}"));
 	free(s);
-	assert_null(contact_get_reply(e.buf, e.len - 1));
+	assert_null(REPLY(PROTO_ST_CONTACT_GET, contact_get_json, e.len - 1));
 	penc_free(&e);
 	/* A verified link: no "submitted". */
 	penc_init(&e);
@@ -480,7 +483,7 @@ test_replies(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "");
 	penc_str(&e, "");
-	s = test_dump(contact_get_reply(e.buf, e.len));
+	s = test_dump(REPLY(PROTO_ST_CONTACT_GET, contact_get_json, e.len));
 	assert_non_null(strstr(s, "\"contactVerified\":true}"));
 	assert_null(strstr(s, "submitted"));
 	free(s);

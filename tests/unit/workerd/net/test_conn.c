@@ -470,12 +470,75 @@ route_body(const char *pattern, unsigned int method)
 	return "{}";
 }
 
+/* The replies test_admin_bad_replies tries for each request. */
+enum reply_kind {
+	REPLY_NONE,	/* no byte */
+	REPLY_STRAY,	/* one stray byte */
+	REPLY_SHORT,	/* a valid reply but for its last byte */
+	REPLY_LONG,	/* a valid reply and one byte more */
+	REPLY_KINDS
+};
+
+/*
+ * A valid reply to a request of type into e: its zeroed reply struct
+ * encoded by the message table, which must decode back.
+ */
+static void
+valid_reply(uint16_t type, struct penc *e)
+{
+	union st_any rep;
+
+	memset(&rep, 0, sizeof(rep));
+	penc_init(e);
+	if (st_rep_encode(e, type, &rep) < 0)
+		fail_msg("%s: a zeroed reply does not encode",
+		    proto_msg_name(type));
+	if (st_rep_decode(type, e->buf, e->len, &rep) < 0)
+		fail_msg("%s: a zeroed reply does not decode",
+		    proto_msg_name(type));
+	st_rep_free(type, &rep);
+}
+
+/*
+ * The reply of kind to a request of type into e. A valid reply that is
+ * empty has no last byte to drop: it is sent whole.
+ */
+static void
+reply_of(enum reply_kind kind, uint16_t type, struct penc *e)
+{
+	if (kind == REPLY_NONE || kind == REPLY_STRAY) {
+		penc_init(e);
+		if (kind == REPLY_STRAY)
+			penc_u8(e, 0xff);
+		return;
+	}
+	valid_reply(type, e);
+	if (kind == REPLY_LONG)
+		penc_u8(e, 0);
+	else if (e->len > 0)
+		e->len--;
+}
+
+/* 1 when e holds a whole reply of type (st_rep_decode). */
+static int
+reply_whole(uint16_t type, const struct penc *e)
+{
+	union st_any rep;
+
+	if (st_rep_decode(type, e->buf, e->len, &rep) < 0)
+		return 0;
+	st_rep_free(type, &rep);
+	return 1;
+}
+
 /*
  * Every admin route of the table with the key, its storaged request
- * answered with a reply that does not decode (none, or one stray byte;
- * none is whole for the three whose reply is empty): 500 JSON, never a
- * crash or a hang. The event stream and the export
- * answer in a stream of their own and are left out.
+ * answered with no reply, one stray byte, and a valid reply of the
+ * request's type (its zeroed struct, encoded by the table) a byte short
+ * and a byte long: 500 JSON for each that does not decode, never a crash
+ * or a hang; a success for the ones that do (nothing, for the requests
+ * whose reply is empty). The event stream and the export answer in a
+ * stream of their own and are left out.
  */
 static void
 test_admin_bad_replies(void **state)
@@ -487,15 +550,18 @@ test_admin_bad_replies(void **state)
 		{ M_GET, "GET" }, { M_POST, "POST" }, { M_PATCH, "PATCH" },
 		{ M_DELETE, "DELETE" },
 	};
-	static const uint8_t junk[1] = { 0xff };
+	static const char *const kinds[REPLY_KINDS] = {
+		"none", "a stray byte", "a byte short", "a byte long",
+	};
 	const struct route *rt;
 	struct tclient cl;
 	struct response r;
 	struct peer_req pr;
+	struct penc e;
 	char path[512], req[1024];
 	const char *body;
-	size_t i, k, off, n = 0;
-	int len;
+	size_t i, k, off, n = 0, nwhole = 0;
+	int kind, whole;
 
 	assert_int_equal(peer_connect(&P), 0);
 	for (i = 0; (rt = router_route(i)) != NULL; i++) {
@@ -506,7 +572,7 @@ test_admin_bad_replies(void **state)
 		for (k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
 			if (!(rt->methods & ms[k].bit))
 				continue;
-			for (len = 0; len <= 1; len++) {
+			for (kind = 0; kind < REPLY_KINDS; kind++) {
 				body = route_body(rt->pattern, ms[k].bit);
 				snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 				    "Host: t\r\nx-admin-api-key: " KEY "\r\n"
@@ -519,28 +585,28 @@ test_admin_bad_replies(void **state)
 				if (peer_recv(&P, &pr, 1000) != 0)
 					fail_msg("%s %s: no storaged request",
 					    ms[k].name, path);
-				peer_reply(&P, &pr, junk, (size_t)len);
+				/* The request's type says the reply's layout. */
+				reply_of(kind, pr.type, &e);
+				whole = reply_whole(pr.type, &e);
+				peer_reply(&P, &pr, e.buf, e.len);
+				penc_free(&e);
 				off = 0;
 				next_response(&cl, &off, 0, &r);
-				/* Nothing is these requests' whole reply. */
-				if (len == 0 && r.status / 100 == 2 &&
-				    (pr.type == PROTO_ST_CONV_DELETE ||
-				    pr.type == PROTO_ST_TYPING ||
-				    pr.type == PROTO_ST_WIDGET_DELETE)) {
-					tclient_close(&cl);
-					n++;
-					continue;
-				}
-				if (r.status != 500)
-					fail_msg("%s %s, a reply of %d byte(s): %d",
-					    ms[k].name, path, len, r.status);
+				if (whole ? r.status / 100 != 2 : r.status != 500)
+					fail_msg("%s %s (%s), reply %s%s: %d",
+					    ms[k].name, path,
+					    proto_msg_name(pr.type), kinds[kind],
+					    whole ? " (whole)" : "", r.status);
 				tclient_close(&cl);
 				n++;
+				nwhole += whole;
 			}
 		}
 	}
-	/* The 19 admin routes of today, twice each. */
-	assert_true(n >= 2 * 19);
+	/* The 19 admin routes of today, each reply kind. */
+	assert_true(n >= REPLY_KINDS * 19);
+	/* Nothing (or a short nothing) is whole for the three empty replies. */
+	assert_true(nwhole >= 3 * 2);
 }
 
 static void

@@ -1,0 +1,396 @@
+/*
+ * The records the admin API keeps in storaged and handles alike, widgets
+ * (widgets.c) and agents (agents.c), written once:
+ *
+ *	GET    <list>		{"<records>":[...]}
+ *	POST   <list>		201 the record
+ *	GET    <list>/:id	the record
+ *	PATCH  <list>/:id	sets the fields present; the record
+ *	DELETE <list>/:id	200 {"deleted":true}, or the entity's own
+ *
+ * A table (struct admin_entity, workerd.h) says what differs: storaged's
+ * types, the body's fields (their JSON names, types, mask bits and the
+ * texts of their errors), the record's own rules, the replies' JSON. A
+ * body is mapped onto the record field by field here; whether the values
+ * make sense is the record's check (st_widget_invalid, st_agent_invalid),
+ * the one storaged runs too, so both agree. storaged's `invalid` names
+ * the field: it is the client's answer (400), as it is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define ERR_MAX		256
+#define NAME_SHOWN	64	/* bytes of a field's name an error shows */
+
+/* ------------------------------------------------------ JSON -> record */
+
+#define MEMBER(rec, f)	((unsigned char *)(rec) + (f)->off)
+
+static const char *
+take_bool(json_t *v, uint8_t *dst)
+{
+	if (!json_is_boolean(v))
+		return "must be a boolean";
+	*dst = json_is_true(v);
+	return NULL;
+}
+
+/* An integer from 1 to max, or null (0: unset). */
+static const char *
+take_count(json_t *v, uint32_t *dst, const struct admin_field *f)
+{
+	json_int_t n;
+
+	if (json_is_null(v)) {
+		*dst = 0;
+		return NULL;
+	}
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
+	    n > f->max)
+		return f->why;
+	*dst = (uint32_t)n;
+	return NULL;
+}
+
+static const char *
+take_enum(json_t *v, uint8_t *dst, const struct admin_field *f)
+{
+	int n;
+
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v) ||
+	    (n = f->parse(json_string_value(v))) < 0)
+		return f->why;
+	*dst = (uint8_t)n;
+	return NULL;
+}
+
+/* One field into rec: NULL, or what is wrong ("" out of memory). */
+static const char *
+take_field(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	void *m = MEMBER(rec, f);
+
+	switch (f->kind) {
+	case AJ_TEXT:
+		return admin_take_text(v, m, 0);
+	case AJ_TEXT_NULL:
+		return admin_take_text(v, m, 1);
+	case AJ_BOOL:
+		return take_bool(v, m);
+	case AJ_COUNT:
+		return take_count(v, m, f);
+	case AJ_ENUM:
+		return take_enum(v, m, f);
+	default:
+		return f->take(v, rec, f, again);
+	}
+}
+
+/* What is wrong with a key no field has. */
+static const char *
+no_field(const struct admin_entity *e, const char *k)
+{
+	const char *const *ro;
+
+	for (ro = e->read_only; *ro != NULL; ro++)
+		if (strcmp(k, *ro) == 0)
+			return "read-only";
+	return "unknown field";
+}
+
+static const struct admin_field *
+field_named(const struct admin_entity *e, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < e->nfields; i++)
+		if (strcmp(k, e->fields[i].name) == 0)
+			return &e->fields[i];
+	return NULL;
+}
+
+/* Every text field set: -1 out of memory. */
+static int
+texts_set(const struct admin_entity *e, void *rec)
+{
+	char **t;
+	size_t i;
+
+	for (i = 0; i < e->nfields; i++) {
+		if (e->fields[i].kind != AJ_TEXT &&
+		    e->fields[i].kind != AJ_TEXT_NULL)
+			continue;
+		t = (char **)(void *)MEMBER(rec, &e->fields[i]);
+		if (*t == NULL && (*t = strdup("")) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* The first required field a POST left out, or NULL. */
+static const char *
+missing(const struct admin_entity *e, uint32_t mask)
+{
+	size_t i;
+
+	for (i = 0; i < e->nfields; i++)
+		if ((e->required & e->fields[i].bit) &&
+		    !(mask & e->fields[i].bit))
+			return e->fields[i].name;
+	return NULL;
+}
+
+static void
+field_text(const struct admin_entity *e, const char *msg, char *out,
+    size_t outsz)
+{
+	if (e->field_text != NULL)
+		e->field_text(msg, out, outsz);
+	else
+		strlcpy(out, msg, outsz);
+}
+
+int
+admin_entity_from_json(const struct admin_entity *e, json_t *root,
+    void *rec, uint32_t *mask, int patch, char *err, size_t errsz)
+{
+	const struct admin_field *f;
+	const char *k, *why;
+	json_t *v;
+
+	*mask = 0;
+	if (!json_is_object(root)) {
+		strlcpy(err, "body: must be a JSON object", errsz);
+		return -1;
+	}
+	json_object_foreach(root, k, v) {
+		if ((f = field_named(e, k)) == NULL)
+			why = no_field(e, k);
+		else
+			why = take_field(v, rec, f, (*mask & f->bit) != 0);
+		if (why != NULL) {
+			snprintf(err, errsz, "%.*s: %s", NAME_SHOWN, k,
+			    *why != '\0' ? why : "out of memory");
+			return -1;
+		}
+		*mask |= f->bit;
+	}
+	if (!patch && (k = missing(e, *mask)) != NULL) {
+		snprintf(err, errsz, "%s: required", k);
+		return -1;
+	}
+	if (texts_set(e, rec) < 0) {
+		strlcpy(err, "body: out of memory", errsz);
+		return -1;
+	}
+	if ((why = e->rec_invalid(rec, *mask, patch)) != NULL) {
+		field_text(e, *why != '\0' ? why : "body: out of memory", err,
+		    errsz);
+		return -1;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- answers */
+
+json_t *
+admin_deleted_json(const void *rep, int *status)
+{
+	return json_pack("{s:b}", "deleted", 1);
+}
+
+void
+admin_entity_answer(const struct admin_entity *e, struct conn *c,
+    const struct storec_result *r, uint16_t type, int status,
+    admin_json_fn fn)
+{
+	char msg[ERR_MAX];
+
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
+		field_text(e, r->message != NULL && r->message[0] != '\0' ?
+		    r->message : e->invalid, msg, sizeof(msg));
+		conn_send_error(c, 400, admin_headers, msg);
+		return;
+	}
+	admin_answer(c, r, type, status, fn, e->errors);
+}
+
+/*
+ * The callbacks find the entity where its handler left it, in the
+ * connection's handler state (read only; nothing to free).
+ */
+static const struct admin_entity *
+entity_of(struct conn *c)
+{
+	return c->hctx;
+}
+
+static void
+listed(const struct storec_result *r, void *arg)
+{
+	const struct admin_entity *e = entity_of(arg);
+
+	admin_entity_answer(e, arg, r, e->list, 200, e->all);
+}
+
+static void
+created(const struct storec_result *r, void *arg)
+{
+	const struct admin_entity *e = entity_of(arg);
+
+	admin_entity_answer(e, arg, r, e->create, 201, e->one);
+}
+
+static void
+got(const struct storec_result *r, void *arg)
+{
+	const struct admin_entity *e = entity_of(arg);
+
+	admin_entity_answer(e, arg, r, e->get, 200, e->one);
+}
+
+static void
+updated(const struct storec_result *r, void *arg)
+{
+	const struct admin_entity *e = entity_of(arg);
+
+	admin_entity_answer(e, arg, r, e->update, 200, e->one);
+}
+
+static void
+deleted(const struct storec_result *r, void *arg)
+{
+	const struct admin_entity *e = entity_of(arg);
+
+	admin_entity_answer(e, arg, r, e->del, 200, e->deleted);
+}
+
+/* ------------------------------------------------------------- requests */
+
+/* storaged's request of type for e; its answer comes to cb. */
+static void
+entity_ask(const struct admin_entity *e, struct conn *c, uint16_t type,
+    const void *req, storec_cb cb)
+{
+	c->hctx = (void *)e;
+	admin_ask(c, type, req, cb, admin_headers);
+}
+
+const char *
+admin_entity_id(const struct admin_entity *e, struct conn *c,
+    const struct route_match *m, int change)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (!e->id_valid(id)) {
+		conn_send_error(c, 404, admin_headers, e->not_found);
+		return NULL;
+	}
+	if (change && e->builtin != NULL && strcmp(id, e->builtin) == 0) {
+		conn_send_error(c, 409, admin_headers, e->builtin_ro);
+		return NULL;
+	}
+	return id;
+}
+
+/*
+ * The request's record, in u (zeroed here; free its record with
+ * st_req_free), from its starting values and the body, and *mask: the
+ * record, or NULL when the request has been answered (400).
+ */
+static void *
+entity_body(const struct admin_entity *e, struct conn *c,
+    struct http_request *req, union st_any *u, uint32_t *mask, int patch)
+{
+	char err[ERR_MAX];
+	json_t *root;
+	void *rec;
+	int rv;
+
+	memset(u, 0, sizeof(*u));
+	rec = e->update_req(u, NULL, 0);
+	e->start(rec, patch);
+	if ((root = admin_json_body(c, req)) == NULL)
+		return NULL;
+	rv = admin_entity_from_json(e, root, rec, mask, patch, err,
+	    sizeof(err));
+	json_decref(root);
+	if (rv < 0) {
+		conn_send_error(c, 400, admin_headers, err);
+		return NULL;
+	}
+	return rec;
+}
+
+void
+admin_entity_list(const struct admin_entity *e, struct conn *c)
+{
+	entity_ask(e, c, e->list, NULL, listed);
+}
+
+void
+admin_entity_create(const struct admin_entity *e, struct conn *c,
+    struct http_request *req)
+{
+	union st_any u;
+	uint32_t mask;
+	void *rec;
+
+	/* A record is its own create request. */
+	if ((rec = entity_body(e, c, req, &u, &mask, 0)) != NULL)
+		entity_ask(e, c, e->create, rec, created);
+	st_req_free(e->create, e->update_req(&u, NULL, 0));
+}
+
+void
+admin_entity_get(const struct admin_entity *e, struct conn *c,
+    const struct route_match *m)
+{
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	struct st_id_req one;
+	json_t *v;
+
+	if ((one.id = admin_entity_id(e, c, m, 0)) == NULL)
+		return;
+	if (e->builtin == NULL || strcmp(one.id, e->builtin) != 0) {
+		entity_ask(e, c, e->get, &one, got);
+		return;
+	}
+	if ((v = e->builtin_json()) == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+}
+
+void
+admin_entity_update(const struct admin_entity *e, struct conn *c,
+    struct http_request *req, const struct route_match *m)
+{
+	union st_any u;
+	const char *id;
+	uint32_t mask;
+
+	if ((id = admin_entity_id(e, c, m, 1)) == NULL)
+		return;
+	if (entity_body(e, c, req, &u, &mask, 1) != NULL) {
+		(void)e->update_req(&u, id, mask);
+		entity_ask(e, c, e->update, &u, updated);
+	}
+	st_req_free(e->create, e->update_req(&u, NULL, 0));
+}
+
+void
+admin_entity_delete(const struct admin_entity *e, struct conn *c,
+    const struct route_match *m)
+{
+	struct st_id_req one;
+
+	if ((one.id = admin_entity_id(e, c, m, 1)) != NULL)
+		entity_ask(e, c, e->del, &one, deleted);
+}
