@@ -113,43 +113,6 @@ st_utf8_prefix(const char *s, size_t max_chars)
 	return i;
 }
 
-/* ------------------------------------------------------------ rate hits */
-
-void
-penc_rate_hit(struct penc *e, const struct st_rate_hit *h)
-{
-	penc_str(e, h->key);
-	penc_u32(e, h->window_ms);
-	penc_u32(e, h->max);
-}
-
-int
-pdec_rate_hit(struct pdec *d, struct st_rate_hit *h)
-{
-	pdec_strbuf(d, h->key, sizeof(h->key));
-	h->window_ms = pdec_u32(d);
-	h->max = pdec_u32(d);
-	return d->err ? -1 : 0;
-}
-
-void
-penc_rate_verdict(struct penc *e, const struct st_rate_verdict *v)
-{
-	penc_u8(e, v->limited);
-	penc_u64(e, v->retry_ms);
-}
-
-int
-pdec_rate_verdict(const void *payload, size_t len, struct st_rate_verdict *v)
-{
-	struct pdec d;
-
-	pdec_init(&d, payload, len);
-	v->limited = pdec_u8(&d);
-	v->retry_ms = pdec_u64(&d);
-	return pdec_done(&d);
-}
-
 /* ------------------------------------------------------------ who asks */
 
 void

@@ -102,7 +102,8 @@ struct st_who {
 
 /*
  * ST_RATE_HIT: one request counted against a limit (its key's count in
- * window_ms; max 0 is no limit). Its reply: the verdict.
+ * window_ms; max 0 is no limit). Its reply: the verdict. Their layouts
+ * (pl_rate_hit, pl_rate_verdict) are in stmsgs.c with every other's.
  */
 struct st_rate_hit {
 	char key[ST_RATE_KEY_MAX + 1];
@@ -152,17 +153,6 @@ struct st_msg {
 	/* role agent: the owner's display name (1-100 characters); else "" */
 	char name[4 * ST_MSG_NAME_MAX + 1];	/* encoded last */
 };
-
-/*
- * ST_RATE_HIT's request and reply, both ways: 0, or -1. pdec_rate_hit
- * reads the fields (ST_WS_OPEN carries them too); pdec_rate_verdict the
- * whole reply exactly (a byte missing or left over fails).
- */
-void penc_rate_hit(struct penc *, const struct st_rate_hit *);
-int pdec_rate_hit(struct pdec *, struct st_rate_hit *);
-void penc_rate_verdict(struct penc *, const struct st_rate_verdict *);
-int pdec_rate_verdict(const void *payload, size_t len,
-    struct st_rate_verdict *);
 
 /* Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, an id too long). */
 void penc_who(struct penc *, const struct st_who *);

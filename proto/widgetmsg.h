@@ -88,8 +88,8 @@
  *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
- *                      str email, str phone[, str rate_key,
- *                      u32 window_ms, u32 rate_max] (left out: not counted)
+ *                      str email, str phone, str rate_key,
+ *                      u32 window_ms, u32 rate_max (0: not counted)
  *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY,
  *          BUSY), and when OK: contact (as stored); when LIMITED: u64
  *          retry_after_ms

@@ -13,6 +13,7 @@
 #include "agentmsg.h"
 #include "log.h"
 #include "proto.h"
+#include "stmsgs.h"
 #include "storemsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,10 +39,10 @@ read_payload(const struct pmsg *m)
 			abort();
 		(void)st_who_name(&who, name, sizeof(name));
 	}
-	pdec_init(&d, m->payload, m->hdr.len);
-	if (pdec_rate_hit(&d, &hit) == 0 && strlen(hit.key) > ST_RATE_KEY_MAX)
+	if (pl_decode(&pl_rate_hit, m->payload, m->hdr.len, &hit) == 0 &&
+	    strlen(hit.key) > ST_RATE_KEY_MAX)
 		abort();
-	if (pdec_rate_verdict(m->payload, m->hdr.len, &v) == 0 &&
+	if (pl_decode(&pl_rate_verdict, m->payload, m->hdr.len, &v) == 0 &&
 	    m->hdr.len != 9)
 		abort();
 	pdec_init(&d, m->payload, m->hdr.len);

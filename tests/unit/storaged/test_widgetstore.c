@@ -2303,7 +2303,7 @@ ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
 	penc_u32(&e, 10);
 	penc_u32(&e, n);
 	for (i = 0; i < n; i++)
-		penc_rate_hit(&e, &h[i]);
+		pl_enc(&e, &pl_rate_hit, &h[i]);
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	result = pdec_u8(&d);
@@ -2361,9 +2361,9 @@ test_ws_open_counts(void **state)
 		    sizeof(fresh), 0, 10);
 		e.len -= 4;	/* "no hits" off, three on */
 		penc_u32(&e, 3);
-		penc_rate_hit(&e, &h[0]);
-		penc_rate_hit(&e, &h[1]);
-		penc_rate_hit(&e, &h[2]);
+		pl_enc(&e, &pl_rate_hit, &h[0]);
+		pl_enc(&e, &pl_rate_hit, &h[1]);
+		pl_enc(&e, &pl_rate_hit, &h[2]);
 		assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 		    PROTO_E_INVALID);
 	}
