@@ -803,7 +803,7 @@ test_row_bounds(void **state)
 			}
 		}
 	assert_true(strs > 40);
-	assert_int_equal(clips, 3);
+	assert_int_equal(clips, 7);
 	assert_true(lists > 10);
 }
 

@@ -861,10 +861,21 @@ test_request_human(void **state)
 	    0);
 	assert_int_equal(rep.result, ST_WS_NO_CONV);
 	st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
-	/* A token hash of another length is malformed. */
+	/* A token hash of another length does not encode, and is malformed. */
 	q.token_len = 5;
-	assert_int_equal(request_st_err(f, PROTO_ST_WS_REQUEST_HUMAN, &q),
-	    PROTO_E_INVALID);
+	{
+		struct penc e;
+
+		penc_init(&e);
+		assert_int_equal(st_req_encode(&e, PROTO_ST_WS_REQUEST_HUMAN,
+		    &q), -1);
+		penc_free(&e);
+		penc_init(&e);
+		penc_str(&e, q.widget_id);
+		penc_bytes(&e, q.token, q.token_len);
+		assert_int_equal(request_err(f, PROTO_ST_WS_REQUEST_HUMAN,
+		    &e), PROTO_E_INVALID);
+	}
 	st_widget_free(&w);
 }
 
