@@ -201,19 +201,12 @@ pdec_bytes(struct pdec *d, size_t *lenp)
 	return p;
 }
 
-char *
-pdec_strdup(struct pdec *d, size_t max)
+/* p[0..n) as a new NUL-terminated string; NULL (d failed) out of memory. */
+static char *
+str_copy(struct pdec *d, const uint8_t *p, size_t n)
 {
-	const uint8_t *p;
-	size_t n;
 	char *s;
 
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return NULL;
-	if (n > max || memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
 	if ((s = malloc(n + 1)) == NULL) {
 		d->err = 1;
 		return NULL;
@@ -221,6 +214,36 @@ pdec_strdup(struct pdec *d, size_t max)
 	memcpy(s, p, n);
 	s[n] = '\0';
 	return s;
+}
+
+char *
+pdec_strdup(struct pdec *d, size_t max)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return NULL;
+	if (n > max || memchr(p, '\0', n) != NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	return str_copy(d, p, n);
+}
+
+char *
+pdec_strclip(struct pdec *d, size_t keep)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if ((p = pdec_bytes(d, &n)) == NULL)
+		return NULL;
+	if (memchr(p, '\0', n) != NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	return str_copy(d, p, n < keep ? n : keep);
 }
 
 void

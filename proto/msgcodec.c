@@ -121,31 +121,6 @@ pl_enc(struct penc *e, const struct playout *l, const void *s)
 		enc_field(e, &l->f[i], s);
 }
 
-/* A str field, cut at max + 1 bytes (PF_F_CLIP): NULL failing d. */
-static char *
-dec_clip(struct pdec *d, size_t max)
-{
-	const uint8_t *p;
-	char *s;
-	size_t n;
-
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return NULL;
-	if (memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	if (n > max + 1)
-		n = max + 1;
-	if ((s = malloc(n + 1)) == NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
 static void
 dec_bytes(struct pdec *d, const struct pfield *f, void *s)
 {
@@ -214,7 +189,7 @@ dec_field(struct pdec *d, const struct pfield *f, void *s)
 		break;
 	}
 	case PF_STR:
-		str = (f->flags & PF_F_CLIP) ? dec_clip(d, f->max) :
+		str = (f->flags & PF_F_CLIP) ? pdec_strclip(d, f->max + 1) :
 		    pdec_strdup(d, f->max);
 		memcpy(AT(s, f->off), &str, sizeof(str));
 		break;

@@ -178,6 +178,8 @@ const uint8_t *pdec_bytes(struct pdec *, size_t *lenp);
  * longer than max or containing a NUL byte is an error. Free with free().
  */
 char *pdec_strdup(struct pdec *, size_t max);
+/* pdec_strdup of any length, cut at keep bytes (a NUL is still an error). */
+char *pdec_strclip(struct pdec *, size_t keep);
 /* Copies into buf (NUL-terminated); longer than bufsz-1 or a NUL is an error. */
 void pdec_strbuf(struct pdec *, char *buf, size_t bufsz);
 /* 0 when every byte was consumed and no error occurred; -1 otherwise. */
