@@ -468,8 +468,14 @@ series_with(const struct st_mset *set, const struct mseries *extra,
 static void
 push_done(const struct storec_result *r, void *arg)
 {
-	/* Not taken: the growth goes again with the next push. */
-	if (r->status == STOREC_OK)
+	char none;	/* the empty reply's struct: nothing */
+
+	/*
+	 * Not taken, or answered with anything but the empty reply: the
+	 * growth goes again with the next push.
+	 */
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_METRICS_PUT, &none) == 0)
 		acked = inflight;
 }
 

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "msgtab.h"
+#include "stmsgs.h"
 #include "storemsg.h"
 #include "test_util.h"
 #include "workerd.h"
@@ -224,6 +225,27 @@ peer_reply_enc(struct peer *p, const struct peer_req *r, struct penc *e)
 	assert_false(e->err);
 	peer_reply(p, r, e->buf, e->len);
 	penc_free(e);
+}
+
+/*
+ * rep, the struct of r's reply (stmsgs.h), encoded by the message table
+ * and sent whole (cut 0), a byte short (cut -1: not for an empty reply)
+ * or a byte over (cut 1).
+ */
+static inline void
+peer_reply_cut(struct peer *p, const struct peer_req *r, const void *rep,
+    int cut)
+{
+	struct penc e;
+
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, r->type, rep), 0);
+	if (cut > 0)
+		penc_u8(&e, 0);
+	assert_true(cut >= 0 || e.len > 0);
+	if (cut < 0)
+		e.len--;
+	peer_reply_enc(p, r, &e);
 }
 
 static inline void

@@ -3,13 +3,17 @@
  * replies out of order, errors, cancel, timeouts, disconnect, reconnect;
  * requests as their structs (storec_ask: who asks first where the table
  * says, one that does not encode never sent) and replies decoded exactly
- * (storec_decode).
+ * (storec_decode); the event subscription, its reply malformed too. And
+ * the list of where each request workerd may send has its malformed
+ * reply tested, checked against the message table.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
+#include <glob.h>
 
 #include "stmsgs.h"
 #include "test_peer.h"
@@ -501,6 +505,273 @@ test_event_subscription(void **state)
 	peer_unlisten(&P);
 }
 
+/*
+ * ST_EV_SUBSCRIBE's reply whole, a byte short and a byte over (its valid
+ * struct encoded by the table): whole, the level confirmed and told;
+ * else refused as an error is: not confirmed (-1), nobody told, not
+ * asked again on that connection, asked again on the next.
+ */
+static void
+test_subscribe_malformed(void **state)
+{
+	const struct st_ev_subscribe_rep rep = { 0xab, 9 };
+	struct peer_req r;
+	int cut, before;
+
+	for (cut = -1; cut <= 1; cut++) {
+		assert_int_equal(peer_connect(&P), 0);
+		storec_on_subscribed(on_sub);
+		before = sub_calls;
+		storec_ev_level(ST_EV_LEVEL_ALL);
+		peer_expect(&P, &r, PROTO_ST_EV_SUBSCRIBE);
+		assert_int_equal(r.len, 1);
+		assert_int_equal(r.payload[0], ST_EV_LEVEL_ALL);
+		peer_reply_cut(&P, &r, &rep, cut);
+		drive_ms(30);
+		if (cut == 0) {
+			assert_int_equal(sub_calls, before + 1);
+			assert_int_equal(sub_level, ST_EV_LEVEL_ALL);
+			assert_true(sub_epoch == 0xab && sub_seq == 9);
+			assert_int_equal(storec_ev_level_confirmed(),
+			    ST_EV_LEVEL_ALL);
+		} else {
+			assert_int_equal(sub_calls, before);
+			assert_int_equal(storec_ev_level_confirmed(), -1);
+			storec_ev_level(ST_EV_LEVEL_VISITOR);
+			storec_ev_level(ST_EV_LEVEL_ALL);
+			peer_expect_none(&P, 50);
+			/* A new connection asks again. */
+			peer_close(&P);
+			assert_int_equal(peer_accept(&P, 2000), 0);
+			expect_subscribe(ST_EV_LEVEL_ALL, 0xab, 10);
+		}
+		assert_int_equal(storec_inflight(), 0);
+		storec_shutdown();
+		peer_close(&P);
+		peer_unlisten(&P);
+	}
+}
+
+/* ------------------------------------------- where each reply is tested */
+
+#define CONN	"tests/unit/workerd/net/test_conn.c"
+#define CHAT	"tests/unit/workerd/chat/test_chat.c"
+#define WSCHAT	"tests/unit/workerd/chat/test_wschat.c"
+#define TURN	"tests/unit/workerd/chat/test_turn.c"
+#define DASH	"tests/unit/workerd/admin/test_dashauth.c"
+#define EXPORT	"tests/unit/workerd/admin/test_export.c"
+#define EVENTS	"tests/unit/workerd/admin/test_events.c"
+#define METRICS	"tests/unit/workerd/admin/test_metrics.c"
+#define BAD	"tests/unit/workerd/admin/test_bad_replies.c"
+#define STOREC	"tests/unit/workerd/test_storec.c"
+#define ADMIN_WALK	CONN, "test_admin_bad_replies"
+
+/*
+ * Every type workerd may send storaged (the table's rows from
+ * PROTO_PEER_WORKERD to PROTO_PEER_STORAGED with a reply) and the tests that answer
+ * it with a reply a byte short and a byte over and check the request
+ * fails cleanly; file NULL: workerd never sends it (its sources do not
+ * name it). A type new to the table needs its row here, and the row a
+ * test that is there.
+ */
+static const struct {
+	uint16_t type;
+	const char *file, *test;
+} reply_tests[] = {
+	{ PROTO_ST_PING, NULL, NULL },
+	{ PROTO_ST_CONV_OPEN, NULL, NULL },
+	{ PROTO_ST_CONV_LIST, NULL, NULL },	/* ST_CONV_QUERY instead */
+	{ PROTO_ST_MSG_APPEND, CHAT, "test_malformed_replies" },
+	{ PROTO_ST_MSG_APPEND, WSCHAT, "test_ws_requests_malformed" },
+	{ PROTO_ST_MSG_APPEND, TURN, "test_turn_model_fails" },
+	{ PROTO_ST_CONV_GET, ADMIN_WALK },
+	{ PROTO_ST_CONV_GET, EXPORT, "test_export_malformed" },
+	{ PROTO_ST_CHAT_BEGIN, CHAT, "test_malformed_replies" },
+	{ PROTO_ST_CHAT_BEGIN, TURN, "test_turn_refusals" },
+	{ PROTO_ST_RATE_HIT, CHAT, "test_malformed_replies" },
+	{ PROTO_ST_RATE_HIT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_RATE_HIT, STOREC, "test_ask_and_decode" },
+	{ PROTO_ST_SESSION_HISTORY, CHAT, "test_malformed_replies" },
+	{ PROTO_ST_WIDGET_CREATE, ADMIN_WALK },
+	{ PROTO_ST_WIDGET_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_WIDGET_GET, ADMIN_WALK },
+	{ PROTO_ST_WIDGET_GET, BAD, "test_config_malformed" },
+	{ PROTO_ST_WIDGET_LIST, ADMIN_WALK },
+	{ PROTO_ST_WIDGET_DELETE, ADMIN_WALK },
+	{ PROTO_ST_WIDGET_RESET_ID, ADMIN_WALK },
+	{ PROTO_ST_WS_OPEN, WSCHAT, "test_ws_open_malformed" },
+	{ PROTO_ST_WS_OPEN, WSCHAT, "test_ws_resume_malformed" },
+	{ PROTO_ST_WS_BEGIN, WSCHAT, "test_ws_requests_malformed" },
+	{ PROTO_ST_CONTACT_SUBMIT, WSCHAT, "test_ws_requests_malformed" },
+	{ PROTO_ST_CONTACT_LIST, ADMIN_WALK },
+	{ PROTO_ST_CONTACT_GET, ADMIN_WALK },
+	{ PROTO_ST_DASH_LOGIN, DASH, "test_dash_malformed" },
+	{ PROTO_ST_DASH_CHECK, DASH, "test_dash_malformed" },
+	{ PROTO_ST_DASH_LOGOUT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_DASH_SALT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_DASH_ATTEMPT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_CONV_DELETE, ADMIN_WALK },
+	{ PROTO_ST_CONV_QUERY, ADMIN_WALK },
+	{ PROTO_ST_CONV_QUERY, EXPORT, "test_export_malformed" },
+	{ PROTO_ST_MSG_PAGE, EXPORT, "test_export_malformed" },
+	{ PROTO_ST_METRICS_PUT, METRICS, "metrics_test_push_malformed" },
+	{ PROTO_ST_METRICS_GET, METRICS, "metrics_test_totals_malformed" },
+	{ PROTO_ST_AGENT_CREATE, ADMIN_WALK },
+	{ PROTO_ST_AGENT_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_AGENT_GET, ADMIN_WALK },
+	{ PROTO_ST_AGENT_LIST, ADMIN_WALK },
+	{ PROTO_ST_AGENT_DELETE, ADMIN_WALK },
+	{ PROTO_ST_HANDOFF_SET, ADMIN_WALK },
+	{ PROTO_ST_AGENT_MSG, ADMIN_WALK },
+	{ PROTO_ST_TYPING, ADMIN_WALK },
+	{ PROTO_ST_WS_REQUEST_HUMAN, WSCHAT, "test_ws_requests_malformed" },
+	{ PROTO_ST_EV_SUBSCRIBE, STOREC, "test_subscribe_malformed" },
+	{ PROTO_ST_EV_SINCE, EVENTS, "test_since_malformed" },
+	{ PROTO_ST_HANDOFF_LIST, BAD, "test_handoff_list_malformed" },
+};
+#define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
+
+/* 1 when m is a request workerd may send storaged (HELLO, unanswered, is not). */
+static int
+worker_asks(const struct proto_msg *m)
+{
+	return (m->from & PROTO_PEER_WORKERD) &&
+	    (m->to & PROTO_PEER_STORAGED) && m->rep != NULL;
+}
+
+static int
+ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* 1 when s holds word as a whole identifier. */
+static int
+has_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = s; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == s || !ident_char(p[-1])) && !ident_char(p[n]))
+			return 1;
+	return 0;
+}
+
+/* path's text (malloc'd, NUL-terminated); the test fails when unread. */
+static char *
+slurp(const char *path)
+{
+	FILE *f;
+	char *s;
+	long n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: cannot read (run from the repository's top)",
+		    path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	assert_true((n = ftell(f)) >= 0);
+	rewind(f);
+	assert_non_null(s = malloc((size_t)n + 1));
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+/* 1 when src defines the cmocka test named test and registers it. */
+static int
+has_test(const char *src, const char *test)
+{
+	char def[128];
+	const char *p;
+	size_t n = strlen(test);
+
+	snprintf(def, sizeof(def), "\n%s(void **state)\n{", test);
+	if (strstr(src, def) == NULL)
+		return 0;
+	for (p = src; (p = strstr(p, "cmocka_unit_test")) != NULL; p++) {
+		if ((p = strchr(p, '(')) == NULL)
+			break;
+		p += 1 + strspn(p + 1, " \t\n");
+		if (strncmp(p, test, n) == 0 && !ident_char(p[n]))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when some source of workerd names the constant of type m. */
+static int
+worker_names(const glob_t *g, const struct proto_msg *m)
+{
+	char word[64];
+	char *src;
+	size_t i;
+	int found = 0;
+
+	snprintf(word, sizeof(word), "PROTO_%s", m->name);
+	for (i = 0; i < g->gl_pathc && !found; i++) {
+		src = slurp(g->gl_pathv[i]);
+		found = has_word(src, word);
+		free(src);
+	}
+	return found;
+}
+
+/*
+ * Each request workerd may send storaged (walked in the message table)
+ * has a row in reply_tests; each row is such a request, and names a test
+ * that is there, registered with cmocka, or else a type no source of
+ * workerd names.
+ */
+static void
+test_every_reply_tested(void **state)
+{
+	static const char *const srcs[] = {
+		"workerd/*.[ch]", "workerd/*/*.[ch]",
+	};
+	const struct proto_msg *m;
+	glob_t g;
+	size_t i, k, n = 0;
+	char *src;
+
+	memset(&g, 0, sizeof(g));
+	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
+		assert_int_equal(glob(srcs[i], i > 0 ? GLOB_APPEND : 0, NULL,
+		    &g), 0);
+	for (i = 0; (m = proto_msg_at(i)) != NULL; i++) {
+		if (!worker_asks(m))
+			continue;
+		n++;
+		for (k = 0; k < NREPLY_TESTS; k++)
+			if (reply_tests[k].type == m->type)
+				break;
+		if (k == NREPLY_TESTS)
+			fail_msg("%s: workerd may send it, but reply_tests "
+			    "names no test of its malformed reply", m->name);
+	}
+	/* Today's 41, ST_PING among them: the walk found the table. */
+	assert_true(n >= 41);
+	for (k = 0; k < NREPLY_TESTS; k++) {
+		m = proto_msg(reply_tests[k].type);
+		if (m == NULL || !worker_asks(m))
+			fail_msg("reply_tests[%zu]: type 0x%x is no request "
+			    "workerd may send", k, reply_tests[k].type);
+		if (reply_tests[k].file == NULL) {
+			if (worker_names(&g, m))
+				fail_msg("%s: workerd sends it now: name the "
+				    "test of its malformed reply", m->name);
+			continue;
+		}
+		src = slurp(reply_tests[k].file);
+		if (!has_test(src, reply_tests[k].test))
+			fail_msg("%s: %s has no test %s", m->name,
+			    reply_tests[k].file, reply_tests[k].test);
+		free(src);
+	}
+	globfree(&g);
+}
+
 int
 main(void)
 {
@@ -512,6 +783,8 @@ main(void)
 		cmocka_unit_test(test_protocol_error_disconnects),
 		cmocka_unit_test(test_ask_and_decode),
 		cmocka_unit_test(test_event_subscription),
+		cmocka_unit_test(test_subscribe_malformed),
+		cmocka_unit_test(test_every_reply_tested),
 	};
 
 	log_init("test_storec");

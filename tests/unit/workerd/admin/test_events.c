@@ -1,6 +1,8 @@
 /*
  * GET /v1/admin/events' pure parts: an event as SSE text (the admin API's
- * JSON in its data line) and the Last-Event-ID it resumes from.
+ * JSON in its data line) and the Last-Event-ID it resumes from; and, with
+ * a fake storaged, a catch-up (ST_EV_SINCE) whose reply does not decode
+ * and an event (ST_EV) that does not.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "test_client.h"
 #include "test_util.h"
 #include "workerd.h"
 
@@ -182,6 +185,213 @@ test_last_id(void **state)
 	}
 }
 
+/* ------------------------------------------------- the stream, fake peer */
+
+#define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
+#define RETRY	"retry: 2000\n\n"
+
+static struct peer P;
+
+static int
+setup(void **state)
+{
+	peer_admin_setup(&P, "https://dash.example", KEY);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	peer_admin_teardown(&P);
+	return 0;
+}
+
+/*
+ * The next request, the subscription's answered on the way (at level 2,
+ * epoch 0xab, up to seq 9) if this is the stream that asks for it.
+ */
+static void
+next_request(struct peer_req *pr)
+{
+	const struct st_ev_subscribe_rep sub = { 0xab, 9 };
+
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+	if (pr->type != PROTO_ST_EV_SUBSCRIBE)
+		return;
+	assert_int_equal(pr->len, 1);
+	assert_int_equal(pr->payload[0], ST_EV_LEVEL_ALL);
+	peer_reply_cut(&P, pr, &sub, 0);
+	assert_int_equal(peer_recv(&P, pr, 2000), 0);
+}
+
+/*
+ * ST_EV_SINCE's reply to a client at ab-7, cut: OK with events 8 and 9
+ * (their SSE text appended to text), or GONE with none.
+ */
+static void
+reply_since(const struct peer_req *pr, uint8_t result, int cut,
+    struct buf *text)
+{
+	struct st_ev_since_rep rep;
+	struct st_evblob blob[2];
+	struct st_event ev;
+	struct penc e[2];
+	int i;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = result;
+	rep.epoch = 0xab;
+	rep.last_seq = 9;
+	for (i = 0; i < 2; i++) {
+		fill_event(&ev, ST_EV_CONV_CREATED);
+		ev.seq = 8 + (uint64_t)i;
+		penc_init(&e[i]);
+		assert_int_equal(st_req_encode(&e[i], PROTO_ST_EV, &ev), 0);
+		blob[i].p = e[i].buf;
+		blob[i].len = (uint32_t)e[i].len;
+		if (result == ST_EV_OK)
+			assert_int_equal(events_format(text, &ev), 0);
+		st_event_free(&ev);
+	}
+	if (result == ST_EV_OK) {
+		rep.events = blob;
+		rep.n = 2;
+	} else
+		buf_adds(text, "id: ab-9\nevent: reset\ndata: {}\n\n");
+	peer_reply_cut(&P, pr, &rep, cut);
+	penc_free(&e[0]);
+	penc_free(&e[1]);
+}
+
+/* The stream so far is want, and goes on (within 2 s). */
+static void
+expect_body(struct tclient *cl, const char *want)
+{
+	uint64_t end = loop_clock() + 2000;
+	struct tresp r;
+	size_t off;
+
+	for (;;) {
+		tclient_pump(cl);
+		off = 0;
+		if (tresp_parse(cl, &off, 1, &r) == 1) {
+			if (r.body_len >= strlen(want))
+				break;
+			tresp_free(&r);
+		}
+		assert_true(loop_clock() < end);
+	}
+	assert_int_equal(r.status, 200);
+	assert_false(r.complete);
+	assert_string_equal(r.body, want);
+	tresp_free(&r);
+}
+
+/*
+ * A catch-up from Last-Event-ID ab-7, ST_EV_SINCE answered OK (two events)
+ * or GONE, whole, a byte short and a byte over (its valid struct encoded
+ * by the table): whole, the events or the reset, and the stream goes on
+ * live; else it ends at once as for a failed catch-up (its final chunk:
+ * the browser reconnects with the same Last-Event-ID), nothing sent but
+ * the retry line.
+ */
+static void
+test_since_malformed(void **state)
+{
+	static const uint8_t results[] = { ST_EV_OK, ST_EV_GONE };
+	struct peer_req pr;
+	struct st_ev_since_req since;
+	struct tclient cl;
+	struct tresp r;
+	struct buf want;
+	size_t i;
+	int cut;
+
+	assert_int_equal(peer_connect(&P), 0);
+	for (i = 0; i < sizeof(results); i++)
+		for (cut = -1; cut <= 1; cut++) {
+			assert_int_equal(tclient_open(&cl), 0);
+			tclient_request(&cl, "GET", "/v1/admin/events",
+			    "x-admin-api-key: " KEY "\r\nLast-Event-ID: ab-7"
+			    "\r\n", NULL);
+			next_request(&pr);
+			assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
+			assert_int_equal(st_req_decode(PROTO_ST_EV_SINCE,
+			    pr.payload, pr.len, &since), 0);
+			assert_true(since.epoch == 0xab && since.seq == 7);
+			assert_int_equal(since.max, ST_EV_SINCE_MAX);
+			buf_init(&want);
+			buf_adds(&want, RETRY);
+			reply_since(&pr, results[i], cut, &want);
+			buf_add(&want, "", 1);
+			if (cut == 0) {
+				expect_body(&cl, want.data);
+				assert_int_equal(events_clients(), 1);
+			} else {
+				assert_true(tresp_wait(&cl, &cl.off, &r, 2000));
+				assert_int_equal(r.status, 200);
+				assert_string_equal(r.body, RETRY);
+				tresp_free(&r);
+				assert_int_equal(events_clients(), 0);
+			}
+			buf_free(&want);
+			assert_int_equal(storec_inflight(), 0);
+			tclient_close(&cl);
+			assert_int_equal(events_clients(), 0);
+			peer_expect_none(&P, 30);
+		}
+}
+
+/*
+ * An event storaged sends unasked (ST_EV) a byte short or a byte over
+ * reaches no live stream (nor ends it); whole, it does.
+ */
+static void
+test_event_malformed(void **state)
+{
+	static const int cuts[] = { -1, 1, 0 };
+	struct peer_req pr;
+	struct st_event ev;
+	struct tclient cl;
+	struct buf want;
+	struct penc e;
+	size_t i;
+
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	tclient_request(&cl, "GET", "/v1/admin/events", "x-admin-api-key: "
+	    KEY "\r\nLast-Event-ID: ab-7\r\n", NULL);
+	next_request(&pr);
+	assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
+	buf_init(&want);
+	buf_adds(&want, RETRY);
+	reply_since(&pr, ST_EV_OK, 0, &want);
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		fill_event(&ev, ST_EV_HANDOFF);
+		ev.seq = 10;
+		penc_init(&e);
+		assert_int_equal(st_req_encode(&e, PROTO_ST_EV, &ev), 0);
+		if (cuts[i] > 0)
+			penc_u8(&e, 0);
+		if (cuts[i] < 0)
+			e.len--;
+		assert_int_equal(pchan_send(&P.ch, PROTO_ST_EV, 0, 0, e.buf,
+		    e.len, -1), 0);
+		assert_int_equal(pchan_flush_wait(&P.ch, 1000), 0);
+		penc_free(&e);
+		drive_ms(30);
+		if (cuts[i] == 0)
+			assert_int_equal(events_format(&want, &ev), 0);
+		st_event_free(&ev);
+		buf_add(&want, "", 1);
+		expect_body(&cl, want.data);
+		want.len--;
+	}
+	buf_free(&want);
+	tclient_close(&cl);
+	assert_int_equal(events_clients(), 0);
+}
+
 int
 main(void)
 {
@@ -191,7 +401,10 @@ main(void)
 		cmocka_unit_test(test_format_handoff_contact),
 		cmocka_unit_test(test_format_not_sent),
 		cmocka_unit_test(test_last_id),
+		cmocka_unit_test(test_since_malformed),
+		cmocka_unit_test(test_event_malformed),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	log_init("test_events");
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

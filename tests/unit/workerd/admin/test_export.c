@@ -1,6 +1,7 @@
 /*
  * GET /v1/admin/export: the parameters, and the stream against a fake
- * storaged (pages, a failure midway, a * client that leaves).
+ * storaged (pages, a failure midway, a client that leaves, replies that
+ * do not decode).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -397,6 +398,157 @@ test_export_backpressure(void **state)
 	tresp_free(&r);
 }
 
+/* ------------------------------------------- replies that do not decode */
+
+/* ST_CONV_QUERY's page: conversations 1 and 2 (count messages each), next. */
+static void
+reply_convs_cut(const struct peer_req *pr, uint32_t count, const char *next,
+    int cut)
+{
+	struct st_conv c[2];
+	struct st_conv_page page;
+
+	test_fill_conv(&c[0], 1, count, "one");
+	test_fill_conv(&c[1], 2, count, "two");
+	memset(&page, 0, sizeof(page));
+	page.total = 2;
+	page.convs = c;
+	page.n = 2;
+	page.next_cursor = next;
+	peer_reply_cut(&P, pr, &page, cut);
+	st_conv_free(&c[0]);
+	st_conv_free(&c[1]);
+}
+
+/* ST_MSG_PAGE's: messages 0 and 1 of conversation conv, the last page. */
+static void
+reply_msgs_cut(const struct peer_req *pr, int conv, int cut)
+{
+	struct st_msg m[2];
+	struct st_msg_page_rep mp;
+
+	test_fill_msg(&m[0], conv, 0, "first");
+	test_fill_msg(&m[1], conv, 1, "second");
+	memset(&mp, 0, sizeof(mp));
+	mp.msgs = m;
+	mp.n = 2;
+	mp.next = 0;
+	peer_reply_cut(&P, pr, &mp, cut);
+	st_msg_free(&m[0]);
+	st_msg_free(&m[1]);
+}
+
+/* ST_CONV_GET's: conversation 5 and its one message. */
+static void
+reply_conv_cut(const struct peer_req *pr, int cut)
+{
+	struct st_conv_msgs cm;
+	struct st_msg m;
+
+	memset(&cm, 0, sizeof(cm));
+	test_fill_conv(&cm.conv, 5, 1, "only");
+	test_fill_msg(&m, 5, 0, "only");
+	cm.msgs = &m;
+	cm.n = 1;
+	peer_reply_cut(&P, pr, &cm, cut);
+	st_conv_free(&cm.conv);
+	st_msg_free(&m);
+}
+
+/*
+ * The export's end after a reply of cut, before anything was sent
+ * (started 0) or after its head: whole, a complete 200 holding want;
+ * else a 500 JSON answer before the head, a cut stream (no final chunk,
+ * the connection closed) after it, never a 200 that looks whole.
+ */
+static void
+expect_end(int cut, int started, const char *want)
+{
+	struct tresp r;
+
+	if (cut != 0 && !started) {
+		tclient_expect_error(&CL, 500, "Internal server error");
+	} else if (cut != 0) {
+		assert_true(tclient_wait_eof(&CL, 3000));
+		assert_int_equal(tresp_parse(&CL, &CL.off, 1, &r), 1);
+		assert_int_equal(r.status, 200);
+		assert_false(r.complete);
+		assert_non_null(strstr(r.body, want));
+		tresp_free(&r);
+	} else {
+		assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
+		assert_int_equal(r.status, 200);
+		assert_true(r.complete);
+		assert_non_null(strstr(r.body, want));
+		tresp_free(&r);
+	}
+	assert_int_equal(storec_inflight(), 0);
+	peer_expect_none(&P, 30);
+	tclient_close(&CL);
+	assert_int_equal(tclient_open(&CL), 0);
+}
+
+#define ID(n)	"0000000000000000000000000000000" #n
+
+/*
+ * Every storaged reply an export reads, whole, a byte short and a byte
+ * over (its valid struct encoded by the table): ST_CONV_QUERY's first
+ * page and a later one, ST_CONV_GET's (conversation=), ST_MSG_PAGE's
+ * first (conversation=) and one after the head went out.
+ */
+static void
+test_export_malformed(void **state)
+{
+	struct peer_req pr;
+	int cut;
+
+	for (cut = -1; cut <= 1; cut++) {
+		/* The first page of conversations. */
+		get("/v1/admin/export?format=jsonl&rows=conversations");
+		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+		reply_convs_cut(&pr, 1, "", cut);
+		expect_end(cut, 0, "\"id\":\"" ID(2) "\"");
+
+		/* A later page: the first one's rows went out. */
+		get("/v1/admin/export?format=jsonl&rows=conversations");
+		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+		reply_convs_cut(&pr, 1, "more", 0);
+		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+		check_query(&pr, "more", "");
+		reply_convs_cut(&pr, 1, "", cut);
+		expect_end(cut, 1, "\"id\":\"" ID(2) "\"");
+
+		/* One conversation. */
+		get("/v1/admin/export?format=jsonl&rows=conversations&"
+		    "conversation=" ID(5));
+		peer_expect(&P, &pr, PROTO_ST_CONV_GET);
+		reply_conv_cut(&pr, cut);
+		expect_end(cut, 0, "\"id\":\"" ID(5) "\"");
+
+		/* One conversation's messages. */
+		get("/v1/admin/export?format=csv&rows=messages&conversation="
+		    ID(1));
+		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
+		check_page(&pr, 1, 0);
+		reply_msgs_cut(&pr, 1, cut);
+		expect_end(cut, 0, ",second,");
+
+		/* Messages after the head: conversation 1's cut, 2's empty. */
+		get("/v1/admin/export?format=csv&rows=messages");
+		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+		reply_convs_cut(&pr, 2, "", 0);
+		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
+		check_page(&pr, 1, 0);
+		reply_msgs_cut(&pr, 1, cut);
+		if (cut == 0) {
+			peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
+			check_page(&pr, 2, 0);
+			reply_msgs(&pr, 2, 0, 0, 0);
+		}
+		expect_end(cut, 1, cut == 0 ? ",second," : "id,conversationId,");
+	}
+}
+
 int
 main(void)
 {
@@ -412,6 +564,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_export_client_leaves,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_export_backpressure,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_malformed,
 		    each_setup, each_teardown),
 	};
 

@@ -2,7 +2,9 @@
  * GET /metrics, the worker's side: label escaping, the exposition text
  * (HELP/TYPE once, histograms cumulative with +Inf, _sum, _count, µs as
  * seconds, sorted whatever the input order), the access check, and the
- * series a worker pushes.
+ * series a worker pushes; with a fake storaged, its replies to the push
+ * (ST_METRICS_PUT) and to the totals asked (ST_METRICS_GET) that do not
+ * decode.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "metricsmsg.h"
+#include "test_client.h"
 #include "workerd.h"
 
 static void
@@ -381,6 +384,137 @@ metrics_test_counting(void **state)
 	metrics_shutdown();
 }
 
+/* ------------------------------------------------- replies, fake peer */
+
+#define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
+#define HEALTH	"route=\"/health\",method=\"GET\",status=\"200\""
+
+static struct peer P;
+
+static int
+peer_up(void **state)
+{
+	peer_admin_setup(&P, "https://dash.example", KEY);
+	metrics_shutdown();
+	return peer_connect(&P) == 0 ? 0 : -1;
+}
+
+static int
+peer_down(void **state)
+{
+	metrics_shutdown();
+	peer_admin_teardown(&P);
+	return 0;
+}
+
+/*
+ * GET /metrics on cl: its push comes first, answered (cut, empty), and
+ * *health set to the /health 200s it pushed (0 when none).
+ */
+static void
+ask_metrics(struct tclient *cl, int cut, uint64_t *health)
+{
+	const struct mseries *s;
+	struct peer_req pr;
+	struct st_mset set;
+	char none;
+
+	tclient_request(cl, "GET", "/metrics", "x-admin-api-key: " KEY "\r\n",
+	    NULL);
+	peer_expect(&P, &pr, PROTO_ST_METRICS_PUT);
+	assert_int_equal(st_req_decode(PROTO_ST_METRICS_PUT, pr.payload, pr.len,
+	    &set), 0);
+	s = find(set.series, set.n, "parley_http_requests_total", HEALTH);
+	*health = s != NULL ? s->value : 0;
+	st_req_free(PROTO_ST_METRICS_PUT, &set);
+	peer_reply_cut(&P, &pr, &none, cut);
+}
+
+/* ST_METRICS_GET's totals: three workers, 5 answers of /health. */
+static void
+reply_totals(int cut)
+{
+	struct mseries v[2];
+	struct st_mset set;
+	struct peer_req pr;
+
+	peer_expect(&P, &pr, PROTO_ST_METRICS_GET);
+	memset(v, 0, sizeof(v));
+	v[0].kind = MS_GAUGE;
+	strlcpy(v[0].name, "parley_workers", sizeof(v[0].name));
+	v[0].value = 3;
+	v[1].kind = MS_COUNTER;
+	strlcpy(v[1].name, "parley_http_requests_total", sizeof(v[1].name));
+	strlcpy(v[1].labels, HEALTH, sizeof(v[1].labels));
+	v[1].value = 5;
+	set.series = v;
+	set.n = 2;
+	peer_reply_cut(&P, &pr, &set, cut);
+}
+
+/*
+ * The totals whole, a byte short and a byte over (their valid struct
+ * encoded by the table): whole, storaged's series and storage up; else
+ * 500, never this worker's own nor storaged's half.
+ */
+static void
+metrics_test_totals_malformed(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	uint64_t health;
+	int cut;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	for (cut = -1; cut <= 1; cut++) {
+		ask_metrics(&cl, 0, &health);
+		reply_totals(cut);
+		if (cut != 0) {
+			tclient_expect_error(&cl, 500, "Internal server error");
+			continue;
+		}
+		tclient_expect(&cl, &r, 200);
+		assert_non_null(strstr(r.body, "\nparley_workers 3\n"));
+		assert_non_null(strstr(r.body, "\nparley_storage_up 1\n"));
+		assert_non_null(strstr(r.body, "{" HEALTH "} 5\n"));
+		tresp_free(&r);
+	}
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&cl);
+}
+
+/*
+ * The push's empty reply a byte over is no acknowledgement: the growth
+ * it carried goes again with the next push. Whole, it does not.
+ */
+static void
+metrics_test_push_malformed(void **state)
+{
+	struct tclient cl;
+	struct tresp r;
+	uint64_t health;
+	int over;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	for (over = 0; over <= 1; over++) {
+		metrics_shutdown();
+		metrics_http(0, 200);
+		metrics_http(0, 200);
+		ask_metrics(&cl, over, &health);
+		assert_int_equal(health, 2);
+		reply_totals(0);
+		tclient_expect(&cl, &r, 200);
+		tresp_free(&r);
+		ask_metrics(&cl, 0, &health);
+		assert_int_equal(health, over ? 2 : 0);
+		reply_totals(0);
+		tclient_expect(&cl, &r, 200);
+		tresp_free(&r);
+	}
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&cl);
+}
+
 int
 main(void)
 {
@@ -392,7 +526,12 @@ main(void)
 		cmocka_unit_test(metrics_test_access),
 		cmocka_unit_test(metrics_test_forwarded),
 		cmocka_unit_test(metrics_test_counting),
+		cmocka_unit_test_setup_teardown(metrics_test_totals_malformed,
+		    peer_up, peer_down),
+		cmocka_unit_test_setup_teardown(metrics_test_push_malformed,
+		    peer_up, peer_down),
 	};
 
+	log_init("test_metrics");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
