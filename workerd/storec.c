@@ -54,6 +54,7 @@ struct storec_req {
 	void *arg;
 	struct storec_req **handle;
 	int early_ok;		/* asked for an early answer */
+	int answered;		/* had it: the final reply is the empty confirmation */
 };
 
 static char sc_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -350,6 +351,13 @@ storec_reply(struct pmsg *m)
 			res.message = "malformed error reply";
 		} else
 			res.message = msg;
+	} else if (r->answered && m->hdr.len != 0) {
+		/* After an early answer the commit's confirmation is empty. */
+		log_warnx("storaged: %s confirmed with %u bytes",
+		    proto_msg_name(r->type), m->hdr.len);
+		res.status = STOREC_ERROR;
+		res.code = PROTO_E_INTERNAL;
+		res.message = "malformed confirmation";
 	} else {
 		res.status = STOREC_OK;
 		res.payload = m->payload;
@@ -361,6 +369,7 @@ storec_reply(struct pmsg *m)
 				return;
 			}
 			/* r stays in flight for the confirmation; cb may cancel it. */
+			r->answered = 1;
 			res.early = 1;
 			r->cb(&res, r->arg);
 			return;

@@ -372,6 +372,26 @@ test_ask_and_decode(void **state)
 	st_req_free(PROTO_ST_CHAT_BEGIN, &gotbegin);
 	storec_cancel(h);
 
+	/*
+	 * After an early answer the confirmation is empty: one with a byte
+	 * in it is not "on disk" but a failure; an empty one is.
+	 */
+	for (int padded = 1; padded >= 0; padded--) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(storec_ask_early(PROTO_ST_CHAT_BEGIN, &begin,
+		    record, &g, NULL), 0);
+		peer_expect(&P, &r, PROTO_ST_CHAT_BEGIN);
+		peer_reply_flags(&P, &r, PROTO_F_EARLY, "a", 1);
+		drive_until(&g.called, 1000);
+		assert_int_equal(g.status, STOREC_OK);
+		g.called = 0;
+		peer_reply(&P, &r, "x", padded ? 1 : 0);
+		drive_until(&g.called, 1000);
+		assert_int_equal(g.called, 1);
+		assert_int_equal(g.status, padded ? STOREC_ERROR : STOREC_OK);
+		assert_int_equal(storec_inflight(), 0);
+	}
+
 	/* A reply decodes whole, or not at all: a byte short or over. */
 	penc_init(&e);
 	assert_int_equal(st_rep_encode(&e, PROTO_ST_RATE_HIT, &limited), 0);
