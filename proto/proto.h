@@ -102,6 +102,12 @@ enum proto_type {
 	PROTO_ST_EV_SUBSCRIBE = 0x49,
 	PROTO_ST_EV_SINCE = 0x4b,	/* (0x4a is ST_DASH_SALT above) */
 	PROTO_ST_HANDOFF_LIST = 0x4c,
+	/* organisations: see orgmsg.h */
+	PROTO_ST_ORG_CREATE = 0x50,
+	PROTO_ST_ORG_UPDATE = 0x51,
+	PROTO_ST_ORG_GET = 0x52,
+	PROTO_ST_ORG_LIST = 0x53,
+	PROTO_ST_ORG_DELETE = 0x54,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -113,7 +119,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_LOST = 0x4d,
 
-	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x50 and up are free */
+	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x55 and up are free */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -46,6 +46,7 @@ RECORD(pl_conv, struct st_conv, penc_conv, pdec_conv, st_conv_free);
 RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
 RECORD(pl_widget, struct st_widget, penc_widget, pdec_widget, st_widget_free);
 RECORD(pl_agent, struct st_agent, penc_agent, pdec_agent, st_agent_free);
+RECORD(pl_org, struct st_org, penc_org, pdec_org, st_org_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -422,6 +423,20 @@ static const struct pfield f_agent_delete_rep[] = {
 };
 PLAYOUT(pl_agent_delete_rep, struct st_agent_delete_rep,
     f_agent_delete_rep);
+
+/* ----------------------------------------------------------- organisations */
+
+static const struct pfield f_org_update_req[] = {
+	PFSTR(struct st_org_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_org_update_req, mask),
+	PFREC(struct st_org_update_req, o, pl_org),
+};
+PLAYOUT(pl_org_update_req, struct st_org_update_req, f_org_update_req);
+
+static const struct pfield f_orgs[] = {
+	PFLIST(struct st_orgs, orgs, n, ST_ORGS_MAX, pl_org),
+};
+PLAYOUT(pl_orgs, struct st_orgs, f_orgs);
 
 /* ------------------------------------------------------ handoff, events */
 

@@ -3,7 +3,7 @@
  * the receiver, and its layout (msgcodec.h), which the message table
  * (msgtab.c) names in the type's row: the field order is written once,
  * in stmsgs.c. What each request does is told beside its records
- * (storemsg.h, widgetmsg.h, dashmsg.h, agentmsg.h, ctlmsg.h,
+ * (storemsg.h, widgetmsg.h, dashmsg.h, agentmsg.h, orgmsg.h, ctlmsg.h,
  * metricsmsg.h) and in proto/PROTOCOL.md.
  *
  * Strings are const char *: a sender points them at its own text; a
@@ -26,6 +26,7 @@
 #include "dashmsg.h"
 #include "metricsmsg.h"
 #include "msgcodec.h"
+#include "orgmsg.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 
@@ -249,6 +250,18 @@ struct st_agent_delete_rep {
 	uint32_t n;
 };
 
+/* ------------------------------------------------------- organisations */
+
+struct st_org_update_req {
+	const char *id;
+	uint32_t mask;			/* ST_OF_* */
+	struct st_org o;
+};
+struct st_orgs {
+	struct st_org *orgs;
+	uint32_t n;
+};
+
 /* ---------------------------------------------------- handoff, events */
 
 struct st_handoff_set_req {
@@ -360,7 +373,7 @@ struct st_purge_rep {
 
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
-    pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict;
+    pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -373,6 +386,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,
     pl_contact_page, pl_contact_get_rep, pl_widget_update_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
+    pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
@@ -408,6 +422,7 @@ union st_any {
 	struct st_widget_update_req wu;
 	struct st_widget widget;
 	struct st_agent_update_req au;
+	struct st_org_update_req ou;
 	struct st_dash_login_req dl;
 	struct st_ev_since_rep evs;
 	struct st_event ev;

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "msgtab.h"
+#include "orgstore.h"
 #include "stmsgs.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
@@ -537,7 +538,7 @@ op_session_history(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* ------------------------------------------------------- widgets, agents */
+/* ----------------------------------------- widgets, agents, organisations */
 
 /* The public widget id stops working once the batch commits. */
 static void
@@ -548,7 +549,7 @@ reply_gone(struct dreply *r, const char *wid)
 }
 
 /*
- * A stored entity (widgets, agents) answers its requests (create,
+ * A stored entity (widgets, agents, organisations) answers its requests (create,
  * update, get, list, delete...) one way, op_entity's: a new record's
  * config checked, its store's operation run into the reply struct in the
  * request's txn, the reply encoded by the table and freed. What is its
@@ -674,11 +675,44 @@ agent_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
 	return t->err;
 }
 
+static const char *
+org_invalid(const void *rec)
+{
+	return st_org_invalid(rec);
+}
+
+static int
+org_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
+    const char **gone)
+{
+	const struct st_org_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_orgs *l = rep;
+
+	switch (type) {
+	case PROTO_ST_ORG_CREATE:
+		return store_org_create(t, req, rep);
+	case PROTO_ST_ORG_UPDATE:
+		return store_org_update(t, u->id, u->mask, &u->o, rep);
+	case PROTO_ST_ORG_GET:
+		return store_org_get(t, q->id, rep);
+	case PROTO_ST_ORG_LIST:
+		return store_org_list(t, &l->orgs, &l->n);
+	case PROTO_ST_ORG_DELETE:
+		return store_org_delete(t, q->id);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED,
+	    "not an organization request");
+}
+
 static const struct entity widgets = {
 	PROTO_ST_WIDGET_CREATE, widget_invalid, widget_run
 };
 static const struct entity agents = {
 	PROTO_ST_AGENT_CREATE, agent_invalid, agent_run
+};
+static const struct entity orgs = {
+	PROTO_ST_ORG_CREATE, org_invalid, org_run
 };
 
 static const struct entity *entity_of(uint16_t type);
@@ -1369,6 +1403,11 @@ static const struct op {
 	{ PROTO_ST_TYPING, op_typing, NULL },
 	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human, NULL },
 	{ PROTO_ST_HANDOFF_LIST, op_handoff_list, NULL },
+	{ PROTO_ST_ORG_CREATE, op_entity, &orgs },
+	{ PROTO_ST_ORG_UPDATE, op_entity, &orgs },
+	{ PROTO_ST_ORG_GET, op_entity, &orgs },
+	{ PROTO_ST_ORG_LIST, op_entity, &orgs },
+	{ PROTO_ST_ORG_DELETE, op_entity, &orgs },
 };
 
 static const struct op *

@@ -14,5 +14,6 @@ const struct store_module *const store_modules[] = {
 	&dashstore_module,
 	&convquery_module,
 	&handoff_module,
+	&orgstore_module,	/* makes the default organisation */
 	NULL,
 };

@@ -1,7 +1,7 @@
 /*
  * The record steps every entity with an id and a creation order takes
- * (records.h): widgets (widgetstore.c) and agents (agentstore.c) are
- * descriptors of these, each with hooks for what is its own. A record
+ * (records.h): widgets (widgetstore.c), agents (agentstore.c) and
+ * organisations (orgstore.c) are descriptors of these, each with hooks for what is its own. A record
  * is its version byte and its codec's encoding under its id; its order
  * index holds u64 created_at | id (see STORAGE.md).
  */
@@ -154,18 +154,21 @@ entity_room(struct store_txn *t, const struct store_entity *e)
 	return 0;
 }
 
-/* 128 random bits as hex, an id that e->fresh does not hold. */
+/* e->prefix and 128 random bits as hex, an id that e->fresh does not hold. */
 static void
 entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
 {
 	char *id = rec_id(e, rec);
+	size_t p = e->prefix != NULL ? strlen(e->prefix) : 0;
 	uint8_t r[ID_LEN];
 	MDB_val v;
 
+	if (p > 0)
+		memcpy(id, e->prefix, p);
 	do {
 		proto_random(r, sizeof(r));
-		proto_hex_encode(r, sizeof(r), id);
-	} while (db_get(t, dbi(t, e->fresh), id, ST_ID_HEX, &v,
+		proto_hex_encode(r, sizeof(r), id + p);
+	} while (db_get(t, dbi(t, e->fresh), id, p + ST_ID_HEX, &v,
 	    e->what) == 0);
 }
 

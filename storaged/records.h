@@ -1,6 +1,6 @@
 /*
  * The shape the stored entities with an id and a creation order share
- * (widgets, agents), written once in records.c: a record under its id,
+ * (widgets, agents, organisations), written once in records.c: a record under its id,
  * an order index of u64 created_at | id, and the steps of their requests
  * (load, save, create, update, get, list, delete). An entity is a
  * descriptor: where its records live, its codec, its checks, and hooks
@@ -60,6 +60,8 @@ struct store_entity {
 	/* Its members, as offsetof(record struct, ...). */
 	size_t id;			/* char[]: the key */
 	size_t created_at, updated_at;	/* uint64_t */
+	/* A new id's start before its 32 hex ("org_"), or NULL for none. */
+	const char *prefix;
 	/* Bytes of an id (idmax at most ST_WIDGET_MAX), and records at most. */
 	size_t idmin, idmax;
 	uint32_t max;
@@ -103,7 +105,8 @@ void entity_touch(struct store_txn *, const struct store_entity *, void *rec);
 void entity_add(struct store_txn *, const struct store_entity *, void *rec);
 /*
  * A request's create: in checked, the count below e->max, a copy of in
- * given a fresh id (128 random bits) and added. out: as stored.
+ * given a fresh id (e->prefix, then 128 random bits) and added. out: as
+ * stored.
  */
 int entity_create(struct store_txn *, const struct store_entity *,
     const void *in, void *out);

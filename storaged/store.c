@@ -6,7 +6,7 @@
  * stored is the other files' (storaged.h lists them): conversations and
  * messages (convstore.c, convquery.c), widgets (widgetstore.c), visitor
  * sessions (wsess.c), contacts (contactstore.c), agents (agentstore.c),
- * the owner's sessions (dashstore.c). STORAGE.md has the databases and
+ * organisations (orgstore.c), the owner's sessions (dashstore.c). STORAGE.md has the databases and
  * the durability rules.
  */
 #include <sys/stat.h>
@@ -591,6 +591,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "agent_order", offsetof(struct store, agent_order) },
 	{ "conv_handoff", offsetof(struct store, conv_handoff) },
 	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
+	{ "orgs", offsetof(struct store, orgs) },
+	{ "org_order", offsetof(struct store, org_order) },
 };
 
 MDB_dbi *

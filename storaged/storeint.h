@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		27
+#define NDBS		29
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -98,6 +98,9 @@ struct store {
 	MDB_dbi agent_order;	/* u64 created_at | id (32 hex) -> () */
 	MDB_dbi conv_handoff;	/* u8 state | u64 since | id[16] -> () */
 	MDB_dbi conv_handoff_at; /* id[16] -> u8 state, u64 since */
+	/* orgstore.c */
+	MDB_dbi orgs;		/* id ("default", org_ + 32 hex) -> org */
+	MDB_dbi org_order;	/* u64 created_at | id -> () */
 	uint64_t (*now)(void);
 };
 
@@ -308,5 +311,7 @@ extern const struct store_module dashstore_module;
 extern const struct store_module convquery_module;
 /* handoff.c: a deleted conversation leaves the handoff index. */
 extern const struct store_module handoff_module;
+/* orgstore.c makes the default organisation when missing. */
+extern const struct store_module orgstore_module;
 
 #endif

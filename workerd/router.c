@@ -30,7 +30,9 @@
  * no x-admin-api-key runs it once storaged has said the session is valid
  * (and, unless GET/HEAD, x-csrf-token matched), with c->admin_session set
  * (dashauth_gate, dashauth.c); any other must carry the admin key
- * (admin_gate), else 401.
+ * (admin_gate), else 401. Then router_run: a route flagged R_INSTALL
+ * (organisations) is for the install key alone, 403 to a session; a
+ * later route of the kind only sets the flag.
  */
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +86,16 @@ static const struct route routes[] = {
 	{ M_PATCH,	"/v1/admin/agents/:agent_id",	agents_update, R_ADMIN,
 	    ROUTE_BODY_ADMIN },
 	{ M_DELETE,	"/v1/admin/agents/:agent_id",	agents_delete, R_ADMIN, 0 },
+	{ M_GET,	"/v1/admin/organizations",	orgs_list,
+	    R_ADMIN | R_INSTALL, 0 },
+	{ M_POST,	"/v1/admin/organizations",	orgs_create,
+	    R_ADMIN | R_INSTALL, ROUTE_BODY_ADMIN },
+	{ M_GET,	"/v1/admin/organizations/:org_id", orgs_get,
+	    R_ADMIN | R_INSTALL, 0 },
+	{ M_PATCH,	"/v1/admin/organizations/:org_id", orgs_update,
+	    R_ADMIN | R_INSTALL, ROUTE_BODY_ADMIN },
+	{ M_DELETE,	"/v1/admin/organizations/:org_id", orgs_delete,
+	    R_ADMIN | R_INSTALL, 0 },
 	{ M_GET,	"/v1/admin/contacts",		widgets_contacts_list,
 	    R_ADMIN, 0 },
 	{ M_GET,	"/v1/admin/contacts/:id",	widgets_contact_get,
@@ -361,7 +373,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 		if ((m.route->flags & R_ADMIN) &&
 		    (dashauth_gate(c, req, &m) || admin_gate(c, req) < 0))
 			break;
-		m.route->fn(c, req, &m);
+		router_run(c, req, &m);
 		break;
 	case ROUTE_NOT_FOUND:
 		conn_send_error(c, 404, NULL, "Not found");
@@ -374,6 +386,18 @@ router_dispatch(struct conn *c, struct http_request *req)
 		conn_send_error(c, 400, NULL, "Malformed URL");
 		break;
 	}
+}
+
+void
+router_run(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	if ((m->route->flags & R_INSTALL) && c->who.kind != ST_WHO_KEY) {
+		conn_send_error(c, 403, admin_headers,
+		    "Only the install API key may do this");
+		return;
+	}
+	m->route->fn(c, req, m);
 }
 
 /* Liveness only: never waits on storaged. */

@@ -31,7 +31,8 @@
  *	  dashauth.c	dashboard login and sessions; the admin gate (cookie)
  *	  widgets.c	admin widgets and contacts; the public widget config
  *	  agents.c	admin agents (who answers a widget); the default one
- *	  entity.c	the admin handlers widgets and agents share (a table)
+ *	  orgs.c	admin organisations (install key only)
+ *	  entity.c	the admin handlers widgets, agents and organisations share
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	  handoff.c	a person answers: handoff state, their messages, typing
  *	  events.c	GET /v1/admin/events: storaged's events as Server-Sent Events
@@ -303,6 +304,8 @@ typedef void (*route_fn)(struct conn *, struct http_request *,
 #define R_ADMIN		0x01	/* the admin API: its key or a session */
 #define R_DASH		0x02	/* the dashboard's pages and login API */
 #define R_PUBLIC	0x04	/* any Origin: no CORS_ORIGIN check, no CORS headers */
+/* With R_ADMIN: the install key only; a dashboard session is 403. */
+#define R_INSTALL	0x08
 
 struct route {
 	unsigned int methods;
@@ -346,6 +349,13 @@ size_t router_nroutes(void);
 const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */
 void router_dispatch(struct conn *, struct http_request *);
+/*
+ * Runs m's handler once an admin route's gate has said who asks
+ * (c->who): a route flagged R_INSTALL answers 403 to anyone but the
+ * install key. The router, and dashauth.c's gate once a session checked.
+ */
+void router_run(struct conn *, struct http_request *,
+    const struct route_match *);
 /* Connects the transport to this worker (conn_hooks_set): once, at start. */
 void router_wire(void);
 
@@ -683,6 +693,9 @@ struct admin_entity {
 	const char *builtin;
 	json_t *(*builtin_json)(void);
 	const char *builtin_ro;	/* the 409's text for a change */
+	/* A stored id DELETE refuses (NULL: none): 409 with kept_text. */
+	const char *kept;
+	const char *kept_text;
 	/* The body's fields, and the ones it may not set (NULL-ended). */
 	const struct admin_field *fields;
 	size_t nfields;
@@ -843,6 +856,19 @@ void agents_get(struct conn *, struct http_request *,
 void agents_update(struct conn *, struct http_request *,
     const struct route_match *);
 void agents_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ---------------------------------------------------------------- orgs.c */
+
+void orgs_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void orgs_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void orgs_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void orgs_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void orgs_delete(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ---------------------------------------------------------------- cors.c */

@@ -802,7 +802,7 @@ gate_pass(struct check *k)
 	proto_hex_encode(k->hash, 8, c->who.id);
 	check_free(k);
 	c->admin_session = 1;
-	m.route->fn(c, req, &m);
+	router_run(c, req, &m);
 }
 
 /* ST_DASH_LOGOUT of the session, once its CSRF token was right. */

@@ -1,18 +1,21 @@
 /*
  * The records the admin API keeps in storaged and handles alike, widgets
- * (widgets.c) and agents (agents.c), written once:
+ * (widgets.c), agents (agents.c) and organisations (orgs.c), written
+ * once:
  *
  *	GET    <list>		{"<records>":[...]}
  *	POST   <list>		201 the record
  *	GET    <list>/:id	the record
  *	PATCH  <list>/:id	sets the fields present; the record
- *	DELETE <list>/:id	200 {"deleted":true}, or the entity's own
+ *	DELETE <list>/:id	200 {"deleted":true}, or the entity's own; 409
+ *				for the one it keeps
  *
  * A table (struct admin_entity, workerd.h) says what differs: storaged's
  * types, the body's fields (their JSON names, types, mask bits and the
  * texts of their errors), the record's own rules, the replies' JSON. A
  * body is mapped onto the record field by field here; whether the values
- * make sense is the record's check (st_widget_invalid, st_agent_invalid),
+ * make sense is the record's check (st_widget_invalid, st_agent_invalid,
+ * st_org_invalid),
  * the one storaged runs too, so both agree. storaged's `invalid` names
  * the field: it is the client's answer (400), as it is.
  */
@@ -391,6 +394,12 @@ admin_entity_delete(const struct admin_entity *e, struct conn *c,
 {
 	struct st_id_req one;
 
-	if ((one.id = admin_entity_id(e, c, m, 1)) != NULL)
-		entity_ask(e, c, e->del, &one, deleted);
+	if ((one.id = admin_entity_id(e, c, m, 1)) == NULL)
+		return;
+	/* storaged refuses it too; this says why, as a conflict. */
+	if (e->kept != NULL && strcmp(one.id, e->kept) == 0) {
+		conn_send_error(c, 409, admin_headers, e->kept_text);
+		return;
+	}
+	entity_ask(e, c, e->del, &one, deleted);
 }

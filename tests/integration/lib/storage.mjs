@@ -243,6 +243,15 @@ export function encAgent(e, a) {
     .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt);
 }
 
+// An organisation (proto/orgmsg.h), both ways.
+export function encOrg(e, o) {
+  return e.str(o.id).str(o.name).u64(o.createdAt).u64(o.updatedAt);
+}
+
+export function decOrg(d) {
+  return { id: d.str(), name: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
+}
+
 export function decContact(d) {
   return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
 }
@@ -272,6 +281,7 @@ const RECORDS = {
   st_msg: { dec: decMsg },
   st_widget: { enc: encWidget, dec: decWidget },
   st_agent: { enc: encAgent, dec: decAgent },
+  st_org: { enc: encOrg, dec: decOrg },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {

@@ -132,6 +132,17 @@ sample_agent(void *p)
 }
 
 static void
+sample_org(void *p)
+{
+	struct st_org *o = p;
+
+	strlcpy(o->id, ST_ORG_PREFIX HEX, sizeof(o->id));
+	o->name = x_str;
+	o->created_at = 1700000000015ull;
+	o->updated_at = 1700000000016ull;
+}
+
+static void
 sample_contact(void *p)
 {
 	struct st_contact *c = p;
@@ -203,6 +214,7 @@ static const struct {
 	{ "struct st_msg", sample_msg },
 	{ "struct st_widget", sample_widget },
 	{ "struct st_agent", sample_agent },
+	{ "struct st_org", sample_org },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

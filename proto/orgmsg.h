@@ -1,0 +1,68 @@
+/*
+ * Organisations (issue 22, its first slice): the record and the payloads
+ * of its storaged requests. Conventions as in storemsg.h (big-endian, str
+ * = u32 length + bytes, records behind a one-byte format version in
+ * LMDB). storaged/STORAGE.md tells what storaged does with each request;
+ * proto/PROTOCOL.md lists them with the others.
+ *
+ * An organisation is a name with an id. The first one, "default" (named
+ * "Default"), is made by storaged at start when missing and cannot be
+ * deleted. Nothing belongs to an organisation yet.
+ *
+ * Requests (reply payloads after "->"), each led by who asks (the table's
+ * who); errors as PROTO_F_ERROR replies (`invalid` with "field: what is
+ * wrong", `not found`):
+ *
+ *   ST_ORG_CREATE  org (id and times ignored)            -> org
+ *   ST_ORG_UPDATE  str id, u32 mask (ST_OF_*), org
+ *                  (only the masked fields are read)     -> org
+ *   ST_ORG_GET     str id                                -> org
+ *   ST_ORG_LIST    (empty)         -> u32 n, n x org (the default first,
+ *                                     then oldest first)
+ *   ST_ORG_DELETE  str id                                -> (empty)
+ *     `invalid` for the default organisation.
+ *
+ * An org: str id, str name, u64 created_at, u64 updated_at (ms).
+ */
+#ifndef PARLEY_ORGMSG_H
+#define PARLEY_ORGMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_ORGS_MAX		1000
+#define ST_ORG_DEFAULT		"default"	/* the first organisation */
+#define ST_ORG_PREFIX		"org_"
+/* "org_" and 32 lowercase hex; "default" is shorter. */
+#define ST_ORG_ID_MAX		(4 + ST_ID_HEX)
+#define ST_ORG_NAME_MAX		100	/* characters */
+
+/* ST_ORG_UPDATE's mask: which fields the request sets. */
+#define ST_OF_NAME		0x0001
+#define ST_OF_ALL		0x0001
+
+struct st_org {
+	char id[ST_ORG_ID_MAX + 1];
+	char *name;		/* malloc'd; 1-100 characters of UTF-8 */
+	uint64_t created_at, updated_at;
+};
+
+void st_org_free(struct st_org *);
+/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
+int st_org_copy(struct st_org *dst, const struct st_org *src);
+void penc_org(struct penc *, const struct st_org *);
+/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_org(struct pdec *, struct st_org *);
+/*
+ * NULL when o is a valid organisation, else "field: what is wrong"
+ * (static text): name 1-100 characters of UTF-8. id and times are not
+ * checked.
+ */
+const char *st_org_invalid(const struct st_org *o);
+/* 1 when s can name an organisation: "default" or "org_" + 32 lowercase hex. */
+int st_org_id_valid(const char *s);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * Organisations (issue 22, proto/orgmsg.h): the stored records
+ * (orgstore.c), the default one made at start. Conventions as in
+ * store.h: each operation does nothing when t->err is set and returns
+ * t->err; results are filled only on success.
+ */
+#ifndef PARLEY_ORGSTORE_H
+#define PARLEY_ORGSTORE_H
+
+#include <stdint.h>
+
+#include "orgmsg.h"
+#include "store.h"
+
+/*
+ * ST_ORG_CREATE: a new organisation from in (id and times made here),
+ * checked by st_org_invalid, at most ST_ORGS_MAX (the default counted).
+ */
+int store_org_create(struct store_txn *, const struct st_org *in,
+    struct st_org *out);
+/* ST_ORG_UPDATE: the masked fields (ST_OF_*) of in, checked as a whole. */
+int store_org_update(struct store_txn *, const char *id, uint32_t mask,
+    const struct st_org *in, struct st_org *out);
+/* ST_ORG_GET: "not found" for an unknown id. */
+int store_org_get(struct store_txn *, const char *id, struct st_org *out);
+/* ST_ORG_LIST: every organisation, the default first, then oldest first. */
+int store_org_list(struct store_txn *, struct st_org **out, uint32_t *n);
+/* ST_ORG_DELETE: `invalid` for the default one, else it is gone. */
+int store_org_delete(struct store_txn *, const char *id);
+void store_orgs_free(struct st_org *, uint32_t n);
+
+#endif

@@ -1,0 +1,167 @@
+// The organisations admin API (issue 22, its first slice): create, list
+// (the default first), get, rename, delete; the default organisation,
+// which exists from the start and cannot be deleted (409); the 400s
+// naming the field, 404 for an unknown or malformed id, 401 without the
+// key, 403 for a dashboard session (the install key only: R_INSTALL in
+// the router); what was made survives a storaged restart. Every JSON
+// answer is validated against the OpenAPI document the server serves.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { login, PASSWORD } from './lib/dashboard.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+
+const O = '/v1/admin/organizations';
+const ID_RE = /^org_[0-9a-f]{32}$/;
+const UNKNOWN = `org_${'0'.repeat(32)}`;
+const NOT_FOUND = 'Organization not found';
+const INSTALL_ONLY = 'Only the install API key may do this';
+
+describe('organizations admin API', () => {
+  let p;
+  let api;
+
+  async function call(method, path, body, { headers = {} } = {}) {
+    const h = { 'x-admin-api-key': p.adminKey, ...headers };
+    let b;
+    if (body !== undefined) {
+      b = typeof body === 'string' ? body : JSON.stringify(body);
+      h['content-type'] = 'application/json';
+    }
+    const r = await p.request(method, path, { headers: h, body: b });
+    api.checkJson(method, path, r);
+    return r;
+  }
+
+  async function create(name) {
+    const r = await call('POST', O, { name });
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  test('the default organization exists from the start and leads the list', async () => {
+    const r = await call('GET', O);
+    assert.equal(r.status, 200);
+    const list = r.json().organizations;
+    assert.equal(list[0].id, 'default');
+    assert.equal(list[0].name, 'Default');
+    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'id', 'name', 'updated_at']);
+    const g = await call('GET', `${O}/default`);
+    assert.equal(g.status, 200);
+    assert.deepEqual(g.json(), list[0]);
+  });
+
+  test('create, list, get, rename, delete', async () => {
+    const a = await create('Acme');
+    assert.match(a.id, ID_RE);
+    assert.equal(a.name, 'Acme');
+    assert.ok(Number.isInteger(a.created_at) && a.created_at > 1.7e12, 'created_at in ms');
+    assert.equal(a.updated_at, a.created_at);
+    const b = await create('Émile & fils');
+
+    let r = await call('GET', O);
+    const ids = r.json().organizations.map((o) => o.id);
+    assert.equal(ids[0], 'default');
+    assert.ok(ids.indexOf(a.id) > 0 && ids.indexOf(b.id) > ids.indexOf(a.id), 'oldest first after the default');
+
+    r = await call('GET', `${O}/${b.id}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json().name, 'Émile & fils');
+
+    r = await call('PATCH', `${O}/${a.id}`, { name: 'Acme Ltd' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().name, 'Acme Ltd');
+    assert.equal(r.json().created_at, a.created_at);
+    // An empty PATCH changes nothing.
+    r = await call('PATCH', `${O}/${a.id}`, {});
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().name, 'Acme Ltd');
+    // The default one may be renamed, not deleted.
+    r = await call('PATCH', `${O}/default`, { name: 'Main' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().name, 'Main');
+    r = await call('PATCH', `${O}/default`, { name: 'Default' });
+    assert.equal(r.status, 200, r.text);
+
+    r = await call('DELETE', `${O}/${a.id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { deleted: true });
+    assertJsonError(await call('GET', `${O}/${a.id}`), 404, NOT_FOUND);
+    assertJsonError(await call('DELETE', `${O}/${a.id}`), 404, NOT_FOUND);
+    r = await call('GET', O);
+    assert.ok(!r.json().organizations.some((o) => o.id === a.id));
+  });
+
+  test('the default organization cannot be deleted', async () => {
+    assertJsonError(await call('DELETE', `${O}/default`), 409, 'The default organization cannot be deleted');
+    assert.equal((await call('GET', `${O}/default`)).status, 200);
+  });
+
+  test('400 naming the field; 404 for unknown and malformed ids', async () => {
+    assertJsonError(await call('POST', O, {}), 400, 'name: required');
+    assertJsonError(await call('POST', O, { name: '' }), 400, 'name: must be 1 to 100 characters of UTF-8');
+    assertJsonError(await call('POST', O, { name: 'x'.repeat(101) }), 400,
+      'name: must be 1 to 100 characters of UTF-8');
+    assertJsonError(await call('POST', O, { name: 7 }), 400);
+    assert.match((await call('POST', O, { name: 7 })).json().error, /^name: /);
+    assertJsonError(await call('POST', O, { name: 'a', color: 'red' }), 400, 'color: unknown field');
+    assertJsonError(await call('POST', O, { name: 'a', id: 'default' }), 400, 'id: read-only');
+    assertJsonError(await call('POST', O, '[1]'), 400, 'body: must be a JSON object');
+    assertJsonError(await call('POST', O, '{"name":'), 400);
+    assertJsonError(await call('PATCH', `${O}/default`, { name: '' }), 400,
+      'name: must be 1 to 100 characters of UTF-8');
+    assertJsonError(await call('PATCH', `${O}/default`, { created_at: 'x' }), 400, 'created_at: read-only');
+    assertJsonError(await call('GET', `${O}/${UNKNOWN}`), 404, NOT_FOUND);
+    assertJsonError(await call('PATCH', `${O}/${UNKNOWN}`, { name: 'x' }), 404, NOT_FOUND);
+    assertJsonError(await call('DELETE', `${O}/${UNKNOWN}`), 404, NOT_FOUND);
+    for (const bad of ['nope', '0'.repeat(32), `org_${'A'.repeat(32)}`, `org_${'0'.repeat(31)}`])
+      assertJsonError(await call('GET', `${O}/${bad}`), 404, NOT_FOUND);
+  });
+
+  test('401 without the key; 403 for a dashboard session, before anything is done', async () => {
+    for (const [method, path] of [['GET', O], ['POST', O], ['GET', `${O}/default`],
+      ['PATCH', `${O}/default`], ['DELETE', `${O}/default`]]) {
+      const body = method === 'POST' || method === 'PATCH' ? JSON.stringify({ name: 'x' }) : undefined;
+      const headers = body ? { 'content-type': 'application/json' } : {};
+      assertJsonError(await p.request(method, path, { headers, body }), 401, 'Unauthorized');
+      assertJsonError(await p.request(method, path, { headers: { ...headers, 'x-admin-api-key': 'wrong-key-0123456789abcdef' }, body }),
+        401, 'Unauthorized');
+    }
+    const s = await login(p);
+    // The session works elsewhere...
+    assert.equal((await s.get('/v1/admin/widgets')).status, 200);
+    // ...but not here, reads and writes alike (with the CSRF token).
+    const before = (await call('GET', O)).json().organizations;
+    for (const [method, path] of [['GET', O], ['POST', O], ['GET', `${O}/default`],
+      ['PATCH', `${O}/default`], ['DELETE', `${O}/default`]]) {
+      const body = method === 'POST' || method === 'PATCH' ? { name: 'From the dashboard' } : undefined;
+      const r = await s.request(method, path, { body });
+      assertJsonError(r, 403, INSTALL_ONLY);
+      api.checkJson(method, path, r);
+    }
+    assert.deepEqual((await call('GET', O)).json().organizations, before, 'nothing changed');
+  });
+
+  test('organizations survive a storaged restart', async () => {
+    const c = await create('Durable');
+    await p.restartStoraged();
+    const r = await call('GET', `${O}/${c.id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), c);
+    const list = (await call('GET', O)).json().organizations;
+    assert.equal(list[0].id, 'default');
+    assert.equal(list.filter((o) => o.id === 'default').length, 1, 'the default not made twice');
+    assert.ok(list.some((o) => o.id === c.id));
+  });
+});

@@ -1,0 +1,110 @@
+/*
+ * Organisations in the admin API (issue 22, its first slice), for the
+ * install key only (the routes' R_INSTALL: a dashboard session is 403 in
+ * the router):
+ *
+ *	GET    /v1/admin/organizations		{"organizations":[...]}, the
+ *						default first
+ *	POST   /v1/admin/organizations		201 the organisation
+ *	GET    /v1/admin/organizations/:org_id	the organisation
+ *	PATCH  /v1/admin/organizations/:org_id	sets the name
+ *	DELETE /v1/admin/organizations/:org_id	200 {"deleted":true}; 409 for
+ *						the default one
+ *
+ * An organisation is {id, name, created_at, updated_at}; storaged keeps
+ * them (proto/orgmsg.h). The handlers are entity.c's, from the table
+ * here; the record's rule is st_org_invalid's, as storaged's.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "orgmsg.h"
+#include "workerd.h"
+
+static json_t *
+org_json(const void *rep, int *status)
+{
+	const struct st_org *o = rep;
+	json_t *v;
+	int err = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	exprow_oset(v, "id", exprow_text(o->id), &err);
+	exprow_oset(v, "name", exprow_text(o->name ? o->name : ""), &err);
+	exprow_oset(v, "created_at", exprow_ms(o->created_at), &err);
+	exprow_oset(v, "updated_at", exprow_ms(o->updated_at), &err);
+	return exprow_odone(v, err);
+}
+
+static json_t *
+org_list_json(const void *rep, int *status)
+{
+	const struct st_orgs *l = rep;
+
+	return json_pack("{s:o}", "organizations",
+	    ADMIN_ITEMS_JSON(l->orgs, l->n, org_json));
+}
+
+static const struct admin_field org_fields[] = {
+	{ "name", ST_OF_NAME, AJ_TEXT, offsetof(struct st_org, name), 0, NULL,
+	    NULL, NULL },
+};
+
+static const char *const read_only[] = {
+	"id", "created_at", "updated_at", NULL,
+};
+
+static void
+org_start(void *rec, int patch)
+{
+	memset(rec, 0, sizeof(struct st_org));
+}
+
+/* A PATCH without a name changes nothing of the record's: valid. */
+static const char *
+org_invalid(void *rec, uint32_t mask, int patch)
+{
+	if (patch && !(mask & ST_OF_NAME))
+		return NULL;
+	return st_org_invalid(rec);
+}
+
+static void *
+org_update_req(union st_any *u, const char *id, uint32_t mask)
+{
+	u->ou.id = id;
+	u->ou.mask = mask;
+	return &u->ou.o;
+}
+
+static const struct storec_answer org_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Organization not found" },
+	{ 0, 0, NULL },
+};
+
+static const struct admin_entity org_entity = {
+	.list = PROTO_ST_ORG_LIST,
+	.create = PROTO_ST_ORG_CREATE,
+	.get = PROTO_ST_ORG_GET,
+	.update = PROTO_ST_ORG_UPDATE,
+	.del = PROTO_ST_ORG_DELETE,
+	.not_found = "Organization not found",
+	.invalid = "Invalid organization",
+	.errors = org_errors,
+	.id_valid = st_org_id_valid,
+	.kept = ST_ORG_DEFAULT,
+	.kept_text = "The default organization cannot be deleted",
+	.fields = org_fields,
+	.nfields = sizeof(org_fields) / sizeof(org_fields[0]),
+	.read_only = read_only,
+	.required = ST_OF_NAME,
+	.start = org_start,
+	.rec_invalid = org_invalid,
+	.update_req = org_update_req,
+	.one = org_json,
+	.all = org_list_json,
+	.deleted = admin_deleted_json,
+};
+
+ADMIN_ENTITY_ROUTES(orgs, org_entity)
