@@ -648,6 +648,11 @@ static const struct {
 	{ PROTO_ST_EV_SUBSCRIBE, STOREC, "test_subscribe_malformed" },
 	{ PROTO_ST_EV_SINCE, EVENTS, "test_since_malformed" },
 	{ PROTO_ST_HANDOFF_LIST, BAD, "test_handoff_list_malformed" },
+	{ PROTO_ST_ORG_CREATE, ADMIN_WALK },
+	{ PROTO_ST_ORG_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_ORG_GET, ADMIN_WALK },
+	{ PROTO_ST_ORG_LIST, ADMIN_WALK },
+	{ PROTO_ST_ORG_DELETE, ADMIN_WALK },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 
