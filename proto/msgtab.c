@@ -18,7 +18,10 @@
 #define S	PROTO_PEER_STORAGED
 #define ANY	(W | C | M | S)
 
-/* type, name, from, to, write, early, who; its request and reply layouts */
+/*
+ * type, name, from, to, write, early, who (0 none, 1 any, 2 the install
+ * key or parleyctl only: PROTO_WHO_*); its request and reply layouts
+ */
 static const struct proto_msg msgs[] = {
 	{ PROTO_HELLO, "HELLO", ANY, ANY, 0, 0, 0,
 	    NULL, NULL },
@@ -122,15 +125,15 @@ static const struct proto_msg msgs[] = {
 	    &pl_ev_since_req, &pl_ev_since_rep },
 	{ PROTO_ST_HANDOFF_LIST, "ST_HANDOFF_LIST", W, S, 0, 0, 1,
 	    &pl_limit_req, &pl_convs },
-	{ PROTO_ST_ORG_CREATE, "ST_ORG_CREATE", W | C, S, 1, 0, 1,
+	{ PROTO_ST_ORG_CREATE, "ST_ORG_CREATE", W | C, S, 1, 0, 2,
 	    &pl_org, &pl_org },
-	{ PROTO_ST_ORG_UPDATE, "ST_ORG_UPDATE", W | C, S, 1, 0, 1,
+	{ PROTO_ST_ORG_UPDATE, "ST_ORG_UPDATE", W | C, S, 1, 0, 2,
 	    &pl_org_update_req, &pl_org },
-	{ PROTO_ST_ORG_GET, "ST_ORG_GET", W | C, S, 0, 0, 1,
+	{ PROTO_ST_ORG_GET, "ST_ORG_GET", W | C, S, 0, 0, 2,
 	    &pl_wid_req, &pl_org },
-	{ PROTO_ST_ORG_LIST, "ST_ORG_LIST", W | C, S, 0, 0, 1,
+	{ PROTO_ST_ORG_LIST, "ST_ORG_LIST", W | C, S, 0, 0, 2,
 	    &pl_empty, &pl_orgs },
-	{ PROTO_ST_ORG_DELETE, "ST_ORG_DELETE", W | C, S, 1, 0, 1,
+	{ PROTO_ST_ORG_DELETE, "ST_ORG_DELETE", W | C, S, 1, 0, 2,
 	    &pl_wid_req, &pl_empty },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
 	    &pl_widget_gone, NULL },

@@ -18,6 +18,15 @@
 #define PROTO_PEER_MASTERD	0x04
 #define PROTO_PEER_STORAGED	0x08
 
+/*
+ * Who asks (storemsg.h) leads the payload: 0 no; PROTO_WHO_ANY any
+ * principal the sender may speak for; PROTO_WHO_INSTALL only the
+ * install's key or parleyctl (an owner's session is refused by storaged,
+ * whatever a worker's router let through).
+ */
+#define PROTO_WHO_ANY		1
+#define PROTO_WHO_INSTALL	2
+
 struct proto_msg {
 	uint16_t type;
 	const char *name;	/* "ST_WS_BEGIN": the logs' and PROTOCOL.md's */
@@ -25,7 +34,7 @@ struct proto_msg {
 	uint8_t to;		/* PROTO_PEER_* that receive it */
 	uint8_t write;		/* storaged: it changes the store (a write batch) */
 	uint8_t early;		/* storaged may answer it before its commit */
-	uint8_t who;		/* its payload starts with who asks (storemsg.h) */
+	uint8_t who;		/* its payload starts with who asks: PROTO_WHO_* */
 	/*
 	 * The layouts of its payload (after who asks) and of its reply
 	 * (stmsgs.h); NULL where the type is not storaged's.

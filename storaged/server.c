@@ -602,7 +602,8 @@ server_refused(struct client *c, const struct req *q, struct dreply *r)
  * sl (the payload's rest goes to dispatch.c), checked against the process
  * that sent it (a worker speaks for the public, the install key or an
  * owner's session; parleyctl for itself; the public only reads a widget's
- * config), and logged. 1 when refused, sl->rep its reply.
+ * config; the table's PROTO_WHO_INSTALL types only the key or parleyctl),
+ * and logged. 1 when refused, sl->rep its reply.
  */
 static int
 server_who_bad(struct client *c, struct slot *sl)
@@ -623,6 +624,9 @@ server_who_bad(struct client *c, struct slot *sl)
 	else if (sl->who.kind == ST_WHO_PUBLIC &&
 	    sl->q->type != PROTO_ST_WIDGET_GET)
 		bad = "who asks: the public may not ask this";
+	else if (m->who == PROTO_WHO_INSTALL && sl->who.kind != ST_WHO_KEY &&
+	    sl->who.kind != ST_WHO_CTL)
+		bad = "who asks: only the install key may ask this";
 	if (bad != NULL) {
 		log_warnx("client %llu (%s): %s refused: %s", c->serial,
 		    client_name(c), proto_msg_name(sl->q->type), bad);

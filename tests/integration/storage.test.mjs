@@ -236,6 +236,11 @@ test('who asks leads the admin requests; storaged checks it against the sender',
     (e) => e.code === 2 && /not one this process may speak for/.test(e.storageMessage));
   await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [9, 'x'] }), (e) => e.code === 2 && /malformed/.test(e.storageMessage));
   await waitFor(() => /ST_CONV_LIST refused: who asks/.test(p.logs.storaged), 5000, 'the refusal logged');
+  // An install-only type (the table's who 2): the key is served, an owner's
+  // session refused by storaged itself, whatever a router let through.
+  assert.ok(rep(T.ST_ORG_LIST, await w.call(T.ST_ORG_LIST, Buffer.alloc(0))).orgs.length >= 1);
+  await assert.rejects(w.call(T.ST_ORG_LIST, Buffer.alloc(0), { who: [WHO.SESSION, '0123456789abcdef'] }),
+    (e) => e.code === 2 && /only the install key may ask this/.test(e.storageMessage));
   // parleyctl speaks for itself only.
   const ctl = await p.storage({ name: 'who-ctl', as: 'parleyctl' });
   const query = req(T.ST_CONV_QUERY, { limit: 10, cursor: '', widget: '', q: '' });

@@ -106,7 +106,7 @@ function readTable() {
   for (const [, a] of macroCalls(st, 'RECORD'))
     if (a[0].startsWith('pl_')) layouts.set(a[0], { name: a[0], record: a[1].replace(/^struct /, '') });
   const rows = new Map();
-  const rowRe = /\{ PROTO_(\w+), "(\w+)",\s*([^,]+),\s*([^,]+),\s*([01]), ([01]), ([01]),\s*(NULL|&pl_\w+), (NULL|&pl_\w+) \}/g;
+  const rowRe = /\{ PROTO_(\w+), "(\w+)",\s*([^,]+),\s*([^,]+),\s*([01]), ([01]), ([012]),\s*(NULL|&pl_\w+), (NULL|&pl_\w+) \}/g;
   const layoutOf = (ref) => {
     if (ref === 'NULL') return null;
     const l = layouts.get(ref.slice(1));
@@ -114,7 +114,7 @@ function readTable() {
     return l;
   };
   for (const m of source('msgtab.c').matchAll(rowRe)) {
-    rows.set(types[m[1]], { type: types[m[1]], name: m[2], to: m[4].trim(), who: m[7] === '1',
+    rows.set(types[m[1]], { type: types[m[1]], name: m[2], to: m[4].trim(), who: m[7] !== '0',
       req: layoutOf(m[8]), rep: layoutOf(m[9]) });
   }
   return { types, layouts, rows };
