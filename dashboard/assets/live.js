@@ -54,7 +54,7 @@ function setMode(m) {
   if (m === 'poll') {
     pollTimer = window.setInterval(() => {
       if (document.hidden) return;
-      if (++ticks % 5 === 0) seed(); // the waiting count, without its events
+      if (++ticks % 5 === 0) seed(true); // the waiting count, and its notices, without events
       emit('poll', {});
     }, POLL_MS);
   }
@@ -87,13 +87,24 @@ function track(c, notify) {
   }
 }
 
-async function seed() {
+// Loads the waiting conversations again. notifyNew (after the stream's
+// ready or reset): one that began waiting while the stream was not there
+// yet, or away, had its event missed: it is notified now, once.
+async function seed(notifyNew) {
   try {
     const d = await api(endpoints.conversations({ handoff: 'open', limit: 200 }));
+    const before = new Set(waiting);
     waiting.clear();
     for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
-      if (c && c.handoff === 'waiting_human') waiting.add(String(c._id));
+      if (!c || c.handoff !== 'waiting_human') continue;
+      const id = String(c._id);
+      waiting.add(id);
+      if (notifyNew && !before.has(id) && !notified.has(id)) {
+        notified.add(id);
+        notifyWaiting(c);
+      }
     }
+    for (const id of notified) if (!waiting.has(id)) notified.delete(id);
     onCount(waiting.size);
   } catch (e) {
     if (!isAbort(e)) console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);
@@ -177,7 +188,7 @@ function connect() {
       // ready: a new stream is live from here; what the views loaded
       // before it may have missed a change meanwhile: load it again.
       if (t === 'reset' || t === 'ready') {
-        seed();
+        seed(true);
         emit('reset', {});
         return;
       }
@@ -194,6 +205,6 @@ function connect() {
 export function startLive(count) {
   if (es || mode === 'poll') return;
   onCount = count;
-  seed();
+  seed(false);
   connect();
 }

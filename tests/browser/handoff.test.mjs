@@ -233,6 +233,37 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await assertClean(visitor.page, visitor.log, 'widget after a reload');
   });
 
+  // A visitor who asks while the dashboard's stream is not there yet (or
+  // away) has its event missed: the list the stream's "ready" reloads
+  // tells it, once (this raced with the stream's start in a full run).
+  test('a wait begun before the stream is live is still notified, once', async () => {
+    const late = await openPage(browser);
+    try {
+      await late.page.addInitScript(() => {
+        window.__notes = [];
+        window.Notification = class {
+          static permission = 'granted';
+          static requestPermission() { return Promise.resolve('granted'); }
+          constructor(title) { window.__notes.push(title); }
+          close() {}
+        };
+        localStorage.setItem('parley.notify', '1');
+      });
+      await dashLogin(stack, late.ctx);
+      await late.page.route('**/v1/admin/events*', (r) => r.abort());
+      await openDash(late.page, stack, '#/conversations', '[data-testid="conv-row"]');
+      const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'waiting_human', name: 'Ann' });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      await late.page.unroute('**/v1/admin/events*');
+      await late.page.waitForFunction(() => window.__notes.length > 0, null, { timeout: 10000 });
+      await late.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
+      assert.deepEqual(await late.page.evaluate(() => window.__notes), ['A visitor asks for a person']);
+    } finally {
+      await late.ctx.close();
+      await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'ai', name: 'Ann' });
+    }
+  });
+
   test('agents: create one (the key write-only), pick it for a widget, refused deletion while in use', async () => {
     const o = owner.page;
     await openDash(o, stack, '#/agents', '[data-testid="agent-row"]');
