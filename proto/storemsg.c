@@ -20,6 +20,26 @@ st_msg_free(struct st_msg *m)
 }
 
 void
+st_msgs_free(struct st_msg *m, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_msg_free(&m[i]);
+	free(m);
+}
+
+void
+st_convs_free(struct st_conv *c, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_conv_free(&c[i]);
+	free(c);
+}
+
+void
 penc_conv(struct penc *e, const struct st_conv *c)
 {
 	penc_str(e, c->id);

@@ -162,6 +162,9 @@ const char *st_who_name(const struct st_who *, char *buf, size_t bufsz);
 
 void st_conv_free(struct st_conv *);
 void st_msg_free(struct st_msg *);
+/* n records and the array that holds them. */
+void st_msgs_free(struct st_msg *, uint32_t n);
+void st_convs_free(struct st_conv *, uint32_t n);
 
 void penc_conv(struct penc *, const struct st_conv *);
 /* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */

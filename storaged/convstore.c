@@ -620,9 +620,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk messages back");
 	if (t->err) {
-		for (i = 0; i < n; i++)
-			st_msg_free(&msgs[i]);
-		free(msgs);
+		st_msgs_free(msgs, n);
 		return -1;
 	}
 	/* Newest first so far: turn it around. */
@@ -900,46 +898,30 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 void
 store_msg_page_free(struct store_msg_page *pg)
 {
-	uint32_t i;
-
-	for (i = 0; i < pg->n; i++)
-		st_msg_free(&pg->msgs[i]);
-	free(pg->msgs);
+	st_msgs_free(pg->msgs, pg->n);
 	memset(pg, 0, sizeof(*pg));
 }
 
 void
 store_chat_free(struct store_chat *c)
 {
-	uint32_t i;
-
 	st_conv_free(&c->conv);
 	st_msg_free(&c->msg);
-	for (i = 0; i < c->n; i++)
-		st_msg_free(&c->history[i]);
-	free(c->history);
+	st_msgs_free(c->history, c->n);
 	memset(c, 0, sizeof(*c));
 }
 
 void
 store_list_free(struct store_list *l)
 {
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		st_conv_free(&l->convs[i]);
-	free(l->convs);
+	st_convs_free(l->convs, l->n);
 	memset(l, 0, sizeof(*l));
 }
 
 void
 store_conv_full_free(struct store_conv_full *f)
 {
-	uint32_t i;
-
 	st_conv_free(&f->conv);
-	for (i = 0; i < f->n; i++)
-		st_msg_free(&f->msgs[i]);
-	free(f->msgs);
+	st_msgs_free(f->msgs, f->n);
 	memset(f, 0, sizeof(*f));
 }

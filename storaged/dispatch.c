@@ -1308,15 +1308,12 @@ op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_limit_req *q = req;
 	struct st_convs rep;
 	struct store_txn t;
-	uint32_t i;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_handoff_list(&t, q->limit, &rep.convs, &rep.n) == 0) {
 		reply_enc(r, type, &rep);
-		for (i = 0; i < rep.n; i++)
-			st_conv_free(&rep.convs[i]);
-		free(rep.convs);
+		st_rep_free(type, &rep);
 	}
 	req_end(&t, r);
 }

@@ -402,12 +402,8 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 void
 store_ws_open_free(struct store_ws_open *o)
 {
-	uint32_t i;
-
 	st_widget_free(&o->widget);
-	for (i = 0; i < o->n; i++)
-		st_msg_free(&o->history[i]);
-	free(o->history);
+	st_msgs_free(o->history, o->n);
 	memset(o, 0, sizeof(*o));
 }
 
