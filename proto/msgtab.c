@@ -210,6 +210,7 @@ proto_err_name(uint32_t code)
 	case PROTO_E_NOT_FOUND:		return "not found";
 	case PROTO_E_UNSUPPORTED:	return "unsupported";
 	case PROTO_E_UNAVAILABLE:	return "unavailable";
+	case PROTO_E_NO_ORG:		return "no such organisation";
 	}
 	return "unknown";
 }

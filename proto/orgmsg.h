@@ -38,6 +38,7 @@
 #define ST_ORG_PREFIX		"org_"
 /* "org_" and 32 lowercase hex; "default" is shorter. */
 #define ST_ORG_ID_MAX		(4 + ST_ID_HEX)
+_Static_assert(ST_ORG_ID_MAX == ST_WHO_ORG_MAX, "who asks holds an org id");
 #define ST_ORG_NAME_MAX		100	/* characters */
 
 /* ST_ORG_UPDATE's mask: which fields the request sets. */

@@ -129,6 +129,8 @@ enum proto_err {
 	PROTO_E_NOT_FOUND = 3,
 	PROTO_E_UNSUPPORTED = 4,
 	PROTO_E_UNAVAILABLE = 5,
+	/* who asks names an organisation that does not exist (any more) */
+	PROTO_E_NO_ORG = 6,
 };
 
 const char *proto_msg_name(uint16_t type);

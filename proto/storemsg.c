@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orgmsg.h"
 #include "storemsg.h"
 
 void
@@ -140,6 +141,9 @@ penc_who(struct penc *e, const struct st_who *w)
 {
 	penc_u8(e, w->kind);
 	penc_str(e, w->id);
+	penc_str(e, w->org);
+	penc_u8(e, w->role);
+	penc_str(e, w->user);
 }
 
 int
@@ -147,7 +151,15 @@ pdec_who(struct pdec *d, struct st_who *w)
 {
 	w->kind = pdec_u8(d);
 	pdec_strbuf(d, w->id, sizeof(w->id));
-	if (!d->err && w->kind > ST_WHO_MAX)
+	pdec_strbuf(d, w->org, sizeof(w->org));
+	w->role = pdec_u8(d);
+	pdec_strbuf(d, w->user, sizeof(w->user));
+	if (d->err)
+		return -1;
+	if (w->org[0] == '\0')
+		strlcpy(w->org, ST_ORG_DEFAULT, sizeof(w->org));
+	if (w->kind > ST_WHO_MAX || w->role > ST_ROLE_OWNER ||
+	    !st_org_id_valid(w->org))
 		d->err = 1;
 	return d->err ? -1 : 0;
 }
@@ -156,9 +168,28 @@ const char *
 st_who_name(const struct st_who *w, char *buf, size_t bufsz)
 {
 	static const char *const kinds[] = { "public", "key", "session",
-	    "parleyctl" };
+	    "parleyctl", "orgkey" };
 
-	snprintf(buf, bufsz, "%s:%s", w->kind <= ST_WHO_MAX ?
-	    kinds[w->kind] : "?", w->id);
+	snprintf(buf, bufsz, "%s:%s@%s", w->kind <= ST_WHO_MAX ?
+	    kinds[w->kind] : "?", w->id, w->org);
 	return buf;
+}
+
+static const char *const role_names[] = { NULL, "agent", "admin", "owner" };
+
+const char *
+st_role_name(uint8_t role)
+{
+	return role <= ST_ROLE_OWNER ? role_names[role] : NULL;
+}
+
+uint8_t
+st_role_parse(const char *name)
+{
+	uint8_t r;
+
+	for (r = ST_ROLE_AGENT; r <= ST_ROLE_OWNER; r++)
+		if (strcmp(name, role_names[r]) == 0)
+			return r;
+	return ST_ROLE_NONE;
 }

@@ -84,21 +84,42 @@
 /*
  * Who asks (the principal): it leads the payload of every request the
  * message table marks (msgtab.h, `who`: the admin API's, the dashboard's,
- * parleyctl's), so that storaged can check and log it, and later scope
- * by it. u8 kind, str id (at most ST_WHO_ID_MAX bytes).
+ * parleyctl's), so that storaged can check it, log it and scope by it:
+ * u8 kind, str id (at most ST_WHO_ID_MAX bytes), str org (the
+ * organisation it acts in: "default" or "org_" + 32 hex; storaged answers
+ * PROTO_E_NO_ORG when it names none), u8 role (enum st_role: what it may
+ * do there; the worker enforces it from its route table), str user (a
+ * user's id when a person asks, else "").
  */
 enum st_who_kind {
 	ST_WHO_PUBLIC = 0,	/* nobody signed in: a widget's public config */
 	ST_WHO_KEY = 1,		/* the install's ADMIN_API_KEY; id "install" */
-	ST_WHO_SESSION = 2,	/* an owner's dashboard session; id: 16 hex of its hash */
+	ST_WHO_SESSION = 2,	/* a dashboard session; id: 16 hex of its hash */
 	ST_WHO_CTL = 3,		/* parleyctl; id "uid <n>" */
-	ST_WHO_MAX = ST_WHO_CTL,
+	ST_WHO_ORGKEY = 4,	/* an organisation's API key; id: the key's id */
+	ST_WHO_MAX = ST_WHO_ORGKEY,
+};
+/* A role in an organisation, lowest first: each may do what those below it may. */
+enum st_role {
+	ST_ROLE_NONE = 0,	/* nothing (the public) */
+	ST_ROLE_AGENT = 1,	/* conversations and contacts */
+	ST_ROLE_ADMIN = 2,	/* and widgets, agents, webhooks */
+	ST_ROLE_OWNER = 3,	/* and users, keys, the audit log; the highest */
 };
 #define ST_WHO_ID_MAX	64
+#define ST_WHO_ORG_MAX	36	/* orgmsg.h's ST_ORG_ID_MAX */
+#define ST_WHO_USER_MAX	40
 struct st_who {
 	uint8_t kind;		/* enum st_who_kind */
 	char id[ST_WHO_ID_MAX + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	uint8_t role;		/* enum st_role */
+	char user[ST_WHO_USER_MAX + 1];
 };
+/* "owner", "admin", "agent"; NULL for another value. */
+const char *st_role_name(uint8_t role);
+/* The role a name says, or ST_ROLE_NONE. */
+uint8_t st_role_parse(const char *name);
 
 /*
  * ST_RATE_HIT: one request counted against a limit (its key's count in
@@ -154,10 +175,14 @@ struct st_msg {
 	char name[4 * ST_MSG_NAME_MAX + 1];	/* encoded last */
 };
 
-/* Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, an id too long). */
+/*
+ * Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, a role past
+ * ST_ROLE_OWNER, a string too long, an org that is neither "" nor an
+ * organisation's id: "" is read as the default one).
+ */
 void penc_who(struct penc *, const struct st_who *);
 int pdec_who(struct pdec *, struct st_who *);
-/* "key:install", "session:0123abcd...", for the logs. */
+/* "key:install@default", "session:0123abcd...@org_...", for the logs. */
 const char *st_who_name(const struct st_who *, char *buf, size_t bufsz);
 
 void st_conv_free(struct st_conv *);

@@ -1442,6 +1442,18 @@ dispatch_begin(struct store *st, struct ratelimit *rl, struct dbatch *b,
 	return store_begin(st, &b->txn, !write) == 0 ? 0 : -1;
 }
 
+/*
+ * 1 when who asks acts in an organisation that does not exist: a key's
+ * x-organization-id, or one deleted under an open session.
+ */
+static int
+who_org_gone(struct dbatch *b)
+{
+	if (b->who == NULL || b->who->kind == ST_WHO_PUBLIC)
+		return 0;
+	return store_org_exists(&b->txn, b->who->org) == 0;
+}
+
 void
 dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
     size_t len, struct dreply *r)
@@ -1463,7 +1475,10 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 	else if (st_req_decode(type, payload, len, &req) < 0)
 		malformed(r);
 	else {
-		op->run(b, type, &req, r);
+		if (who_org_gone(b))
+			reply_error(r, PROTO_E_NO_ORG, "no such organisation");
+		else
+			op->run(b, type, &req, r);
 		st_req_free(type, &req);
 	}
 	/* Only a request that wrote and then failed fails a shared txn. */

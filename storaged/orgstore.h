@@ -23,6 +23,8 @@ int store_org_update(struct store_txn *, const char *id, uint32_t mask,
     const struct st_org *in, struct st_org *out);
 /* ST_ORG_GET: "not found" for an unknown id. */
 int store_org_get(struct store_txn *, const char *id, struct st_org *out);
+/* 1 when id names an organisation, 0 when not, -1 on t's error. */
+int store_org_exists(struct store_txn *, const char *id);
 /* ST_ORG_LIST: every organisation, the default first, then oldest first. */
 int store_org_list(struct store_txn *, struct st_org **out, uint32_t *n);
 /* ST_ORG_DELETE: `invalid` for the default one, else it is gone. */

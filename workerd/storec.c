@@ -785,6 +785,10 @@ int
 storec_http_error(const struct storec_result *r,
     const struct storec_answer *own, const char *who, const char **msg)
 {
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_NO_ORG) {
+		*msg = "Organization not found";
+		return 404;
+	}
 	if (r->status == STOREC_ERROR) {
 		for (; own != NULL && own->status != 0; own++)
 			if (own->code == r->code) {

@@ -313,6 +313,7 @@ struct route {
 	route_fn fn;
 	unsigned int flags;	/* R_* */
 	size_t body_max;	/* its requests' body limit; 0: ROUTE_BODY_SMALL */
+	uint8_t role;		/* R_ADMIN: the lowest role it needs (st_role) */
 };
 
 /*
@@ -352,7 +353,7 @@ void router_dispatch(struct conn *, struct http_request *);
 /*
  * Runs m's handler once an admin route's gate has said who asks
  * (c->who): a route flagged R_INSTALL answers 403 to anyone but the
- * install key. The router, and dashauth.c's gate once a session checked.
+ * install key, an R_ADMIN route 403 to a role below its own. The router, and dashauth.c's gate once a session checked.
  */
 void router_run(struct conn *, struct http_request *,
     const struct route_match *);

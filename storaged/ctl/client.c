@@ -15,6 +15,7 @@
 
 #include "ctl.h"
 #include "msgtab.h"
+#include "orgmsg.h"
 #include "storemsg.h"
 
 static struct pchan ch = { .fd = -1 };
@@ -113,8 +114,11 @@ ctl_send(uint16_t type, uint32_t id, const void *payload, size_t len, int fd)
 
 	if (m == NULL || !m->who)
 		return pchan_send(&ch, type, 0, id, payload, len, fd);
+	memset(&who, 0, sizeof(who));
 	who.kind = ST_WHO_CTL;
 	snprintf(who.id, sizeof(who.id), "uid %u", (unsigned int)getuid());
+	strlcpy(who.org, ST_ORG_DEFAULT, sizeof(who.org));
+	who.role = ST_ROLE_OWNER;
 	penc_init(&e);
 	penc_who(&e, &who);
 	if (len > 0)

@@ -153,6 +153,22 @@ describe('organizations admin API', () => {
     assert.deepEqual((await call('GET', O)).json().organizations, before, 'nothing changed');
   });
 
+  test('the install key acts in the organisation x-organization-id names', async () => {
+    const c = await create('Acting in');
+    const w = await call('GET', '/v1/admin/widgets', undefined, { headers: { 'x-organization-id': c.id } });
+    assert.equal(w.status, 200, w.text);
+    // Unknown, malformed, and deleted: 404 as for an id that does not exist.
+    for (const bad of [UNKNOWN, 'nope', `org_${'A'.repeat(32)}`]) {
+      assertJsonError(await call('GET', '/v1/admin/widgets', undefined, { headers: { 'x-organization-id': bad } }),
+        404, NOT_FOUND);
+    }
+    assert.equal((await call('DELETE', `${O}/${c.id}`)).status, 200);
+    assertJsonError(await call('GET', '/v1/admin/conversations', undefined, { headers: { 'x-organization-id': c.id } }),
+      404, NOT_FOUND);
+    // Without the header: the default organisation, as every client before.
+    assert.equal((await call('GET', '/v1/admin/widgets')).status, 200);
+  });
+
   test('organizations survive a storaged restart', async () => {
     const c = await create('Durable');
     await p.restartStoraged();

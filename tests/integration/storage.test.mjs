@@ -235,6 +235,15 @@ test('who asks leads the admin requests; storaged checks it against the sender',
   await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.CTL, 'uid 0'] }),
     (e) => e.code === 2 && /not one this process may speak for/.test(e.storageMessage));
   await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [9, 'x'] }), (e) => e.code === 2 && /malformed/.test(e.storageMessage));
+  // Who acts in an organisation: one that does not exist is its own error
+  // (PROTO_E_NO_ORG); one no organisation can have, or a role past owner,
+  // is malformed.
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.KEY, 'install', 'org_' + '0'.repeat(32)] }),
+    (e) => e.code === 6 && /no such organisation/.test(e.storageMessage));
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.KEY, 'install', 'Default'] }),
+    (e) => e.code === 2 && /malformed/.test(e.storageMessage));
+  await assert.rejects(w.call(T.ST_CONV_LIST, list, { who: [WHO.KEY, 'install', 'default', 4] }),
+    (e) => e.code === 2 && /malformed/.test(e.storageMessage));
   await waitFor(() => /ST_CONV_LIST refused: who asks/.test(p.logs.storaged), 5000, 'the refusal logged');
   // An install-only type (the table's who 2): the key is served, an owner's
   // session refused by storaged itself, whatever a router let through.

@@ -259,6 +259,8 @@ admin_conv_get_json(const void *rep, int *status)
 int
 admin_gate(struct conn *c, struct http_request *req)
 {
+	const char *org;
+
 	/* The router already checked a dashboard session (dashauth.c). */
 	if (c->admin_session)
 		return 0;
@@ -266,6 +268,17 @@ admin_gate(struct conn *c, struct http_request *req)
 	case 0:
 		c->who.kind = ST_WHO_KEY;
 		strlcpy(c->who.id, "install", sizeof(c->who.id));
+		c->who.role = ST_ROLE_OWNER;
+		org = http_header(req, "x-organization-id");
+		if (org == NULL || *org == '\0')
+			org = ST_ORG_DEFAULT;
+		/* One that cannot exist is answered as one that does not. */
+		if (!st_org_id_valid(org)) {
+			conn_send_error(c, 404, admin_headers,
+			    "Organization not found");
+			return -1;
+		}
+		strlcpy(c->who.org, org, sizeof(c->who.org));
 		return 0;
 	case 503:
 		conn_send_error(c, 503, admin_headers,

@@ -617,7 +617,7 @@ check_reply(uint16_t type, const struct dreply *r)
 
 	if (r->err != 0) {
 		if (r->errmsg == NULL || r->err < PROTO_E_INTERNAL ||
-		    r->err > PROTO_E_UNAVAILABLE)
+		    r->err > PROTO_E_NO_ORG)
 			abort();
 		return;
 	}

@@ -127,7 +127,9 @@ export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8 };
 // The types whose payload starts with who asks (proto/msgtab.c's `who`
 // column): call() puts it first, as the install key (parleyctl: as itself).
 export const WHO_TYPES = new Set([...TABLE.rows.values()].filter((r) => r.who).map((r) => r.type));
-export const WHO = { PUBLIC: 0, KEY: 1, SESSION: 2, CTL: 3 };
+export const WHO = { PUBLIC: 0, KEY: 1, SESSION: 2, CTL: 3, ORGKEY: 4 };
+// A role in an organisation (proto/storemsg.h, enum st_role).
+export const ROLE = { NONE: 0, AGENT: 1, ADMIN: 2, OWNER: 3 };
 export const PROTO_VERSION = 1;
 const HDR = 12;
 const MAX_PAYLOAD = 8 * 1024 * 1024;
@@ -512,11 +514,13 @@ export class StorageClient {
     });
   }
 
-  // The payload as sent: who asks first for WHO_TYPES (opts.who: [kind, id]).
+  // The payload as sent: who asks first for WHO_TYPES (opts.who: [kind,
+  // id, org, role, user]; org "default", role owner and user "" unless given).
   withWho(type, payload, who) {
     if (!WHO_TYPES.has(type)) return payload;
-    const [kind, id] = who || (this.as === 'parleyctl' ? [WHO.CTL, 'uid 0'] : [WHO.KEY, 'install']);
-    return Buffer.concat([new Enc().u8(kind).str(id).done(), payload]);
+    const [kind, id, org = 'default', role = ROLE.OWNER, user = ''] =
+      who || (this.as === 'parleyctl' ? [WHO.CTL, 'uid 0'] : [WHO.KEY, 'install']);
+    return Buffer.concat([new Enc().u8(kind).str(id).str(org).u8(role).str(user).done(), payload]);
   }
 
   call(type, payload = Buffer.alloc(0), { timeout = 5000, who } = {}) {

@@ -215,6 +215,31 @@ test_public_routes(void **state)
 		assert_non_null(strstr(para, want[j]));
 }
 
+/*
+ * Every admin route names the lowest role it needs (an agent at least:
+ * no admin route is for anyone signed in); the install-only ones are the
+ * owner's; the others name none.
+ */
+static void
+test_admin_roles(void **state)
+{
+	const struct route *r;
+	size_t i, nadmin = 0;
+
+	for (i = 0; (r = router_route(i)) != NULL; i++) {
+		if (!(r->flags & R_ADMIN)) {
+			assert_int_equal(r->role, ST_ROLE_NONE);
+			continue;
+		}
+		nadmin++;
+		assert_true(r->role >= ST_ROLE_AGENT);
+		assert_true(r->role <= ST_ROLE_OWNER);
+		if (r->flags & R_INSTALL)
+			assert_int_equal(r->role, ST_ROLE_OWNER);
+	}
+	assert_true(nadmin > 0);
+}
+
 int
 main(void)
 {
@@ -227,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_chat_routes),
 		cmocka_unit_test(test_static_routes),
 		cmocka_unit_test(test_public_routes),
+		cmocka_unit_test(test_admin_roles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,7 +90,8 @@ test_replies_matched_by_id(void **state)
 
 	/* Who asks is put first for the types that carry it, and only them. */
 	{
-		static const struct st_who who = { ST_WHO_KEY, "install" };
+		static const struct st_who who = { .kind = ST_WHO_KEY,
+		    .id = "install", .org = "default", .role = ST_ROLE_OWNER };
 
 		assert_int_equal(storec_call(PROTO_ST_CONV_GET, "x", 1, record,
 		    &g[0], NULL), -1);
@@ -305,7 +306,8 @@ ask_verdict(struct verdict *vd, const void *reply, size_t len)
 static void
 test_ask_and_decode(void **state)
 {
-	static const struct st_who who = { ST_WHO_KEY, "install" };
+	static const struct st_who who = { .kind = ST_WHO_KEY,
+	    .id = "install", .org = "default", .role = ST_ROLE_OWNER };
 	const struct st_conv_get_req get = {
 		"0123456789abcdef0123456789abcdef", 50,
 	};
