@@ -195,6 +195,10 @@ export class Parley {
     this.dataDir = path.join(this.tmp, 'data');
     this.runDir = path.join(this.tmp, 'run');
     this.sockPath = path.join(this.runDir, 'storaged.sock');
+    // opts.dataFrom: a data directory (a fixture an older release made)
+    // whose files are copied into this fresh one, so it starts on that data
+    // and the original is never written.
+    if (opts.dataFrom) fs.cpSync(opts.dataFrom, this.dataDir, { recursive: true });
     this.procs = {};            // name -> {child, exit: Promise, code, signal, expect}
     this.logs = { storaged: '', masterd: '' };
     this.logFiles = { storaged: path.join(this.tmp, 'storaged.log'), masterd: path.join(this.tmp, 'masterd.log') };

@@ -9,14 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { request as httpRequest, sleep } from './http.mjs';
+import { Conn, sleep } from './http.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../build/test/bin');
 
 const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer'];
 
 export class MockAI {
-  // opts: {chunks, delayMs, firstDelayMs, apiKey, sndbuf, args: [...], bin}
+  // opts: {host (127.0.0.1), port (0: a free one), chunks, delayMs,
+  // firstDelayMs, apiKey, sndbuf, args: [...], bin}
   constructor(opts = {}) {
     this.opts = opts;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-mock-'));
@@ -26,10 +27,12 @@ export class MockAI {
     this.exited = false;
   }
 
-  get baseUrl() { return `http://127.0.0.1:${this.port}/v1`; }
+  get host() { return this.opts.host ?? '127.0.0.1'; }
+
+  get baseUrl() { return `http://${this.host}:${this.port}/v1`; }
 
   args() {
-    const a = ['--host', '127.0.0.1', '--port', '0', '--port-file', this.portFile];
+    const a = ['--host', this.host, '--port', String(this.opts.port ?? 0), '--port-file', this.portFile];
     const o = this.opts;
     if (o.chunks !== undefined) a.push('--chunks', String(o.chunks));
     if (o.delayMs !== undefined) a.push('--delay-ms', String(o.delayMs));
@@ -75,7 +78,9 @@ export class MockAI {
       opts.body = JSON.stringify(body);
       opts.headers = { 'Content-Type': 'application/json' };
     }
-    const r = await httpRequest(this.port, method, p, opts);
+    const c = await Conn.open(this.port, { host: this.host, timeout: 5000 });
+    let r;
+    try { r = await c.request(method, p, opts); } finally { c.destroy(); }
     if (r.status !== 200) throw new Error(`mockai ${method} ${p}: ${r.status} ${r.text}`);
     return r.json();
   }
