@@ -110,13 +110,7 @@ store_org_get(struct store_txn *t, const char *id, struct st_org *out)
 int
 store_org_exists(struct store_txn *t, const char *id)
 {
-	struct st_org o;
-	int rc;
-
-	if ((rc = entity_load(t, &org_entity, id, &o)) != 0)
-		return rc == 1 ? 0 : -1;
-	org_entity.codec->free(&o);
-	return 1;
+	return entity_exists(t, &org_entity, id);
 }
 
 int

@@ -85,6 +85,21 @@ entity_load(struct store_txn *t, const struct store_entity *e,
 }
 
 int
+entity_exists(struct store_txn *t, const struct store_entity *e,
+    const char *id)
+{
+	MDB_val v;
+	int rc;
+
+	if (e->id_valid != NULL && !e->id_valid(id))
+		return t->err ? -1 : 0;
+	if ((rc = db_get(t, dbi(t, e->dbi), id, strlen(id), &v,
+	    e->what)) < 0)
+		return -1;
+	return rc == 0;
+}
+
+int
 entity_must(struct store_txn *t, const struct store_entity *e,
     const char *ref, void *rec)
 {

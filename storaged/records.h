@@ -93,6 +93,9 @@ struct store_entity {
 /* By id: 0 loaded, 1 absent, -1 error; rec is zeroed unless loaded. */
 int entity_load(struct store_txn *, const struct store_entity *,
     const char *id, void *rec);
+/* By id, without reading the record: 1 stored, 0 absent, -1 error. */
+int entity_exists(struct store_txn *, const struct store_entity *,
+    const char *id);
 /* By a request's reference: 0 loaded, or -1 with t failed (e->none). */
 int entity_must(struct store_txn *, const struct store_entity *,
     const char *ref, void *rec);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { login, PASSWORD } from './lib/dashboard.mjs';
-import { checkerFor } from './lib/openapi.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
 
 const A = '/v1/admin/agents';
 const W = '/v1/admin/widgets';
@@ -24,15 +24,8 @@ describe('agents admin API', () => {
   let p;
   let api;
 
-  async function call(method, path, body, { headers = {} } = {}) {
-    const h = { 'x-admin-api-key': p.adminKey, ...headers };
-    let b;
-    if (body !== undefined) {
-      b = typeof body === 'string' ? body : JSON.stringify(body);
-      if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
-    }
-    const r = await p.request(method, path, { headers: h, body: b });
-    api.checkJson(method, path, r);
+  async function call(method, path, body, opts) {
+    const r = await adminCall(p, api, method, path, body, opts);
     for (const k of [KEY1, KEY2, ENV_KEY]) assert.ok(!r.text.includes(k), `${method} ${path}: no key in the answer`);
     return r;
   }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { login, PASSWORD } from './lib/dashboard.mjs';
-import { checkerFor } from './lib/openapi.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
 
 const O = '/v1/admin/organizations';
 const ID_RE = /^org_[0-9a-f]{32}$/;
@@ -23,17 +23,7 @@ describe('organizations admin API', () => {
   let p;
   let api;
 
-  async function call(method, path, body, { headers = {} } = {}) {
-    const h = { 'x-admin-api-key': p.adminKey, ...headers };
-    let b;
-    if (body !== undefined) {
-      b = typeof body === 'string' ? body : JSON.stringify(body);
-      h['content-type'] = 'application/json';
-    }
-    const r = await p.request(method, path, { headers: h, body: b });
-    api.checkJson(method, path, r);
-    return r;
-  }
+  const call = (...a) => adminCall(p, api, ...a);
 
   async function create(name) {
     const r = await call('POST', O, { name });

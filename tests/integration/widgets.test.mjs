@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
-import { checkerFor } from './lib/openapi.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { Enc } from './lib/storage.mjs';
 
 const W = '/v1/admin/widgets';
@@ -51,17 +51,7 @@ describe('widget admin API', () => {
   let api;
 
   // An admin request; the JSON answer is checked against the document.
-  async function call(method, path, body, { headers = {}, raw = false } = {}) {
-    const h = { 'x-admin-api-key': p.adminKey, ...headers };
-    let b;
-    if (body !== undefined) {
-      b = typeof body === 'string' ? body : JSON.stringify(body);
-      if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
-    }
-    const r = await p.request(method, path, { headers: h, body: b });
-    if (!raw) api.checkJson(method, path, r);
-    return r;
-  }
+  const call = (...a) => adminCall(p, api, ...a);
 
   // GET (or OPTIONS) the public config; JSON answers checked.
   async function config(wid, origin, method = 'GET') {

@@ -125,3 +125,18 @@ export async function checkerFor(p) {
   assert.equal(r.status, 200, `GET /v1/openapi.json: ${r.status} ${r.text}`);
   return new ResponseChecker(r.json());
 }
+
+// method path on p with the install key (and headers); a body that is not
+// a string is sent as JSON (application/json unless headers say another
+// type). The answer is checked against the document by api unless raw.
+export async function adminCall(p, api, method, path, body, { headers = {}, raw = false } = {}) {
+  const h = { 'x-admin-api-key': p.adminKey, ...headers };
+  let b;
+  if (body !== undefined) {
+    b = typeof body === 'string' ? body : JSON.stringify(body);
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+  }
+  const r = await p.request(method, path, { headers: h, body: b });
+  if (!raw) api.checkJson(method, path, r);
+  return r;
+}

@@ -380,6 +380,16 @@ test_admin_storage_errors(void **state)
 	tclient_close(&cl);
 }
 
+/* The methods a route may take (M_* bits) and their names, for the walks. */
+static const struct {
+	unsigned int bit;
+	const char *name;
+} verbs[] = {
+	{ M_GET, "GET" }, { M_POST, "POST" }, { M_PUT, "PUT" },
+	{ M_PATCH, "PATCH" }, { M_DELETE, "DELETE" },
+};
+#define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
+
 /* pattern with each ":name" segment given a well-formed id. */
 static void
 route_path(const char *pattern, char *out, size_t outsz)
@@ -411,13 +421,6 @@ route_path(const char *pattern, char *out, size_t outsz)
 static void
 test_admin_routes_gated(void **state)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} ms[] = {
-		{ M_GET, "GET" }, { M_POST, "POST" }, { M_PUT, "PUT" },
-		{ M_PATCH, "PATCH" }, { M_DELETE, "DELETE" },
-	};
 	const struct route *rt;
 	struct tclient cl;
 	struct response r;
@@ -429,14 +432,14 @@ test_admin_routes_gated(void **state)
 		if (!(rt->flags & R_ADMIN))
 			continue;
 		route_path(rt->pattern, path, sizeof(path));
-		for (k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
-			if (!(rt->methods & ms[k].bit))
+		for (k = 0; k < NVERBS; k++) {
+			if (!(rt->methods & verbs[k].bit))
 				continue;
 			for (wrong = 0; wrong < 2; wrong++) {
 				snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 				    "Host: t\r\n%sContent-Type: application/json"
 				    "\r\nContent-Length: 2\r\n\r\n{}",
-				    ms[k].name, path, wrong ? "x-admin-api-key: "
+				    verbs[k].name, path, wrong ? "x-admin-api-key: "
 				    "wrong-key-0123456789abcdef\r\n" : "");
 				assert_int_equal(tclient_open(&cl), 0);
 				send_str(&cl, req);
@@ -499,13 +502,6 @@ answer_session_valid(void)
 static void
 test_install_routes_refuse_sessions(void **state)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} ms[] = {
-		{ M_GET, "GET" }, { M_POST, "POST" }, { M_PUT, "PUT" },
-		{ M_PATCH, "PATCH" }, { M_DELETE, "DELETE" },
-	};
 	static const char BODY[] = "{\"name\":\"n\"}";
 	const struct route *rt;
 	struct tclient cl;
@@ -520,15 +516,15 @@ test_install_routes_refuse_sessions(void **state)
 			continue;
 		assert_true(rt->flags & R_ADMIN);
 		route_path(rt->pattern, path, sizeof(path));
-		for (k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
-			if (!(rt->methods & ms[k].bit))
+		for (k = 0; k < NVERBS; k++) {
+			if (!(rt->methods & verbs[k].bit))
 				continue;
 			snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 			    "Host: t\r\nCookie: parley_session=" DASH_SID
 			    "\r\nx-csrf-token: " DASH_CSRF "\r\n"
 			    "Content-Type: application/json\r\n"
 			    "Content-Length: %zu\r\n\r\n%s",
-			    ms[k].name, path, strlen(BODY), BODY);
+			    verbs[k].name, path, strlen(BODY), BODY);
 			assert_int_equal(tclient_open(&cl), 0);
 			send_str(&cl, req);
 			answer_session_valid();
@@ -639,13 +635,6 @@ reply_whole(uint16_t type, const struct penc *e)
 static void
 test_admin_bad_replies(void **state)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} ms[] = {
-		{ M_GET, "GET" }, { M_POST, "POST" }, { M_PATCH, "PATCH" },
-		{ M_DELETE, "DELETE" },
-	};
 	static const char *const kinds[REPLY_KINDS] = {
 		"none", "a stray byte", "a byte short", "a byte long",
 	};
@@ -665,22 +654,22 @@ test_admin_bad_replies(void **state)
 		    strstr(rt->pattern, "/export"))
 			continue;
 		route_path(rt->pattern, path, sizeof(path));
-		for (k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
-			if (!(rt->methods & ms[k].bit))
+		for (k = 0; k < NVERBS; k++) {
+			if (!(rt->methods & verbs[k].bit))
 				continue;
 			for (kind = 0; kind < REPLY_KINDS; kind++) {
-				body = route_body(rt->pattern, ms[k].bit);
+				body = route_body(rt->pattern, verbs[k].bit);
 				snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 				    "Host: t\r\nx-admin-api-key: " KEY "\r\n"
 				    "Content-Type: application/json\r\n"
 				    "Content-Length: %zu\r\n\r\n%s",
-				    ms[k].name, path, strlen(body), body);
+				    verbs[k].name, path, strlen(body), body);
 				handoff_typing_reset();	/* typing again: sent */
 				assert_int_equal(tclient_open(&cl), 0);
 				send_str(&cl, req);
 				if (peer_recv(&P, &pr, 1000) != 0)
 					fail_msg("%s %s: no storaged request",
-					    ms[k].name, path);
+					    verbs[k].name, path);
 				/* The request's type says the reply's layout. */
 				reply_of(kind, pr.type, &e);
 				whole = reply_whole(pr.type, &e);
@@ -690,7 +679,7 @@ test_admin_bad_replies(void **state)
 				next_response(&cl, &off, 0, &r);
 				if (whole ? r.status / 100 != 2 : r.status != 500)
 					fail_msg("%s %s (%s), reply %s%s: %d",
-					    ms[k].name, path,
+					    verbs[k].name, path,
 					    proto_msg_name(pr.type), kinds[kind],
 					    whole ? " (whole)" : "", r.status);
 				tclient_close(&cl);
