@@ -117,6 +117,7 @@ penc_widget(struct penc *e, const struct st_widget *w)
 	penc_str(e, w->agent_id);
 	penc_u8(e, w->handoff_enabled);
 	penc_str(e, w->handoff_label);
+	penc_str(e, w->org);
 }
 
 int
@@ -162,6 +163,7 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	pdec_strbuf(d, w->agent_id, sizeof(w->agent_id));
 	w->handoff_enabled = pdec_u8(d);
 	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
+	pdec_strbuf(d, w->org, sizeof(w->org));
 	if (d->err) {
 		st_widget_free(w);
 		return -1;

@@ -91,20 +91,20 @@ int
 store_org_create(struct store_txn *t, const struct st_org *in,
     struct st_org *out)
 {
-	return entity_create(t, &org_entity, in, out);
+	return entity_create(t, &org_entity, NULL, in, out);
 }
 
 int
 store_org_update(struct store_txn *t, const char *id, uint32_t mask,
     const struct st_org *in, struct st_org *out)
 {
-	return entity_update(t, &org_entity, id, mask, in, out, NULL);
+	return entity_update(t, &org_entity, NULL, id, mask, in, out, NULL);
 }
 
 int
 store_org_get(struct store_txn *t, const char *id, struct st_org *out)
 {
-	return entity_get(t, &org_entity, id, out);
+	return entity_get(t, &org_entity, NULL, id, out);
 }
 
 int
@@ -124,7 +124,7 @@ store_org_list(struct store_txn *t, struct st_org **out, uint32_t *n)
 {
 	void *os;
 
-	if (entity_list(t, &org_entity, &os, n) == 0)
+	if (entity_list(t, &org_entity, NULL, &os, n) == 0)
 		*out = os;
 	return t->err;
 }
@@ -136,7 +136,7 @@ store_org_delete(struct store_txn *t, const char *id)
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &org_entity, id, &o) < 0)
+	if (entity_must(t, &org_entity, NULL, id, &o) < 0)
 		return t->err;
 	if (strcmp(o.id, ST_ORG_DEFAULT) == 0)
 		store_fail(t, PROTO_E_INVALID,

@@ -32,7 +32,10 @@
  * rec_pad() appends that many zero bytes before decoding.
  *   conversations 3 (handoff); 2 lacks u8 handoff, 1 also str contact_id
  *   messages      2 (name); 1 lacks str name
- *   widgets       2 (agent_id, handoff_enabled, handoff_label)
+ *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
+ *                 handoff_enabled, handoff_label
+ *   agents        2 (org, issue 22); 1 lacks str org
+ * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
 #define CONV_RECORD_VERSION	3
@@ -40,8 +43,11 @@
 #define CONV_V1_PAD		(4 + 1)
 #define MSG_RECORD_VERSION	2
 #define MSG_V1_PAD		4
-#define WIDGET_RECORD_VERSION	2
+#define WIDGET_RECORD_VERSION	3
 #define WIDGET_V1_PAD		(4 + 1 + 4)
+#define WIDGET_V2_PAD		4	/* issue 22: str org */
+#define AGENT_RECORD_VERSION	2
+#define AGENT_V1_PAD		4	/* issue 22: str org */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {
