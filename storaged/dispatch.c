@@ -157,6 +157,19 @@ req_runnable(struct dbatch *b, struct dreply *r, uint16_t type)
 	return 0;
 }
 
+/*
+ * The organisation who asks acts in, the scope of what it may see: NULL
+ * (any) for nobody's requests (a widget's public config, a visitor's)
+ * and for callers that run requests themselves (tests, b->who NULL).
+ */
+static const char *
+who_org(const struct dbatch *b)
+{
+	if (b->who == NULL || b->who->kind == ST_WHO_PUBLIC)
+		return NULL;
+	return b->who->org;
+}
+
 /* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
 static int
 req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
@@ -172,6 +185,8 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 		reply_error(r, t->err, t->errmsg);
 		return -1;
 	}
+	/* What who asks may see of the conversations (store.h). */
+	t->org = who_org(b);
 	return 0;
 }
 
@@ -720,18 +735,6 @@ static const struct entity orgs = {
 
 static const struct entity *entity_of(uint16_t type);
 
-/*
- * The organisation who asks acts in, the scope of what it may see: NULL
- * (any) for nobody's requests (a widget's public config, a visitor's)
- * and for callers that run requests themselves (tests, b->who NULL).
- */
-static const char *
-who_org(const struct dbatch *b)
-{
-	if (b->who == NULL || b->who->kind == ST_WHO_PUBLIC)
-		return NULL;
-	return b->who->org;
-}
 
 /* Every entity request (struct entity). */
 static void

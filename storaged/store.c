@@ -593,6 +593,9 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 	{ "orgs", offsetof(struct store, orgs) },
 	{ "org_order", offsetof(struct store, org_order) },
+	/* scope (issue 22) */
+	{ "org_activity", offsetof(struct store, org_activity) },
+	{ "org_counts", offsetof(struct store, org_counts) },
 };
 
 MDB_dbi *

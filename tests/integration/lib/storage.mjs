@@ -182,6 +182,7 @@ export function decConv(d) {
     lastMessage: d.str(),
     contactId: d.str(),
     handoff: d.u8(),
+    org: d.str(),
   };
 }
 

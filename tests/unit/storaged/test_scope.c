@@ -381,6 +381,175 @@ test_widget_v2_records(void **state)
 	st_widget_free(&w);
 }
 
+
+/* ------------------------------------------------------ conversations */
+
+/* A conversation of widget (internal id) and session, made by nobody. */
+static void
+conv_new(struct fix *f, const char *widget, const char *session,
+    struct st_conv *out)
+{
+	struct st_conv_open_rep rep;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_OPEN,
+	    &(struct st_conv_open_req){ widget, session }, &rep), 0);
+	*out = rep.conv;
+}
+
+/* Databases d1 and d2 emptied behind the store's back, then it opens. */
+static void
+db_empty(struct fix *f, const char *d1, const char *d2)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, d1, 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, d2, 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/* who in org's conversations: total, and whether id is among them. */
+static uint64_t
+conv_list(struct fix *f, const char *org, const char *widget,
+    const char *id, int *has)
+{
+	struct st_conv_page pg;
+	uint64_t total;
+	uint32_t i;
+
+	if (widget == NULL)
+		assert_int_equal(ask(f, org, PROTO_ST_CONV_LIST,
+		    &(struct st_page_req){ 200, "" }, &pg), 0);
+	else
+		assert_int_equal(ask(f, org, PROTO_ST_CONV_QUERY,
+		    &(struct st_conv_query_req){ 200, "", widget, "" }, &pg),
+		    0);
+	*has = 0;
+	for (i = 0; i < pg.n; i++) {
+		assert_string_equal(pg.convs[i].org, org);
+		if (strcmp(pg.convs[i].id, id) == 0)
+			*has = 1;
+	}
+	assert_int_equal(pg.n, pg.total);
+	total = pg.total;
+	st_rep_free(PROTO_ST_CONV_LIST, &pg);
+	return total;
+}
+
+/*
+ * A conversation is its widget's organisation's, and stays so when the
+ * widget goes; another organisation's is `not found` to every request
+ * naming it, and lists, totals and queries hold only one's own.
+ */
+static void
+test_conv_scoped(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1], b[ST_ORG_ID_MAX + 1];
+	struct st_widget wa, wb;
+	struct st_conv ca, ca2, cb, cd;
+	struct st_conv_msgs g;
+	int has;
+
+	org_new(f, "A", a);
+	org_new(f, "B", b);
+	widget_new(f, a, "Alpha", NULL, &wa);
+	widget_new(f, b, "Bee", NULL, &wb);
+	conv_new(f, wa.id, "sa1", &ca);
+	conv_new(f, wa.id, "sa2", &ca2);
+	conv_new(f, wb.id, "sb", &cb);
+	/* A name no widget holds (the HTTP chat's): the default one's. */
+	conv_new(f, "free-name", "sd", &cd);
+	assert_string_equal(ca.org, a);
+	assert_string_equal(cb.org, b);
+	assert_string_equal(cd.org, "default");
+
+	/* One by one. */
+	assert_int_equal(ask(f, b, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ ca.id, 10 }, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(ask(f, b, PROTO_ST_MSG_PAGE,
+	    &(struct st_msg_page_req){ ca.id, 0, 10 }, NULL),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(ask(f, "default", PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(ask(f, b, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(ask(f, a, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ ca.id, 10 }, &g), 0);
+	assert_string_equal(g.conv.id, ca.id);
+	st_rep_free(PROTO_ST_CONV_GET, &g);
+
+	/* Lists and their totals: one's own. */
+	assert_int_equal(conv_list(f, a, NULL, ca.id, &has), 2);
+	assert_true(has);
+	assert_int_equal(conv_list(f, b, NULL, cb.id, &has), 1);
+	assert_true(has);
+	assert_int_equal(conv_list(f, "default", NULL, cd.id, &has), 1);
+	assert_true(has);
+	/* A query by another organisation's widget: nothing. */
+	assert_int_equal(conv_list(f, b, wa.id, ca.id, &has), 0);
+	assert_int_equal(conv_list(f, a, wa.id, ca.id, &has), 2);
+	assert_true(has);
+	assert_int_equal(conv_list(f, a, "free-name", cd.id, &has), 0);
+
+	/* Its widget deleted, a conversation stays its organisation's. */
+	assert_int_equal(ask(f, a, PROTO_ST_WIDGET_DELETE,
+	    &(struct st_id_req){ wa.widget_id }, NULL), 0);
+	assert_int_equal(conv_list(f, a, NULL, ca.id, &has), 2);
+	assert_true(has);
+	assert_int_equal(conv_list(f, a, wa.id, ca.id, &has), 2);
+	assert_int_equal(conv_list(f, b, wa.id, ca.id, &has), 0);
+	assert_int_equal(ask(f, b, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ ca.id, 10 }, NULL), PROTO_E_NOT_FOUND);
+	/* A deletes one; the totals follow. */
+	assert_int_equal(ask(f, a, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ ca.id }, NULL), 0);
+	assert_int_equal(conv_list(f, a, NULL, ca2.id, &has), 1);
+	assert_true(has);
+	assert_int_equal(conv_list(f, b, NULL, cb.id, &has), 1);
+	st_conv_free(&ca);
+	st_conv_free(&ca2);
+	st_conv_free(&cb);
+	st_conv_free(&cd);
+	st_widget_free(&wa);
+	st_widget_free(&wb);
+}
+
+/*
+ * Conversations of format 3 (before organisations) read as the default
+ * one's, and a data directory without the per-organisation index gets it
+ * built at open.
+ */
+static void
+test_conv_v3_records(void **state)
+{
+	struct fix *f = *state;
+	char b[ST_ORG_ID_MAX + 1];
+	struct st_conv c;
+	int has;
+
+	org_new(f, "B", b);
+	conv_new(f, "default", "old", &c);
+	db_cut(f, "convs", 4, 4 + 7, (const uint8_t *)"\0\0\0\7default");
+	/* Emptied behind the store's back: the next open builds them. */
+	db_empty(f, "org_activity", "org_counts");
+	assert_int_equal(db_entries(f, "org_activity"), 1);
+	assert_int_equal(db_entries(f, "org_counts"), 1);
+	assert_int_equal(conv_list(f, "default", NULL, c.id, &has), 1);
+	assert_true(has);
+	assert_int_equal(conv_list(f, b, NULL, c.id, &has), 0);
+	assert_int_equal(ask(f, b, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ c.id, 10 }, NULL), PROTO_E_NOT_FOUND);
+	st_conv_free(&c);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 
 int
@@ -394,6 +563,8 @@ main(void)
 		T(test_widget_agent_own_org),
 		T(test_agent_v1_records),
 		T(test_widget_v2_records),
+		T(test_conv_scoped),
+		T(test_conv_v3_records),
 	};
 
 	log_init("test_scope");

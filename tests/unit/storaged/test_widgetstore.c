@@ -1668,6 +1668,7 @@ test_conv_v1_records(void **state)
 	append_payload(&e, c.id, "user", "before", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
+	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	convs_to_v1(f);
 
 	/* Read as they were, with no contact. */
@@ -1793,8 +1794,9 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
 	db_to_older(f, "msgs", 2, 4);
+	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "convs", 3, 1);
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 2);
 
@@ -1827,7 +1829,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
 	st_conv_free(&c);
 }
 
