@@ -180,6 +180,7 @@ penc_contact(struct penc *e, const struct st_contact *c)
 	penc_str(e, c->phone);
 	penc_u64(e, c->created_at);
 	penc_u64(e, c->updated_at);
+	penc_str(e, c->org);
 }
 
 int
@@ -192,6 +193,7 @@ pdec_contact(struct pdec *d, struct st_contact *c)
 	c->phone = pdec_strdup(d, ST_PHONE_MAX);
 	c->created_at = pdec_u64(d);
 	c->updated_at = pdec_u64(d);
+	pdec_strbuf(d, c->org, sizeof(c->org));
 	if (d->err) {
 		st_contact_free(c);
 		return -1;

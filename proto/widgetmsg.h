@@ -231,6 +231,12 @@ struct st_contact {
 	char *email;		/* malloc'd; lowercased; "" = not given */
 	char *phone;		/* malloc'd; normalised (st_phone_norm); "" = not given */
 	uint64_t created_at, updated_at;
+	/*
+	 * Record version 2 (issue 22): the organisation it belongs to, its
+	 * widget's when first submitted; older records read as "default".
+	 * Another organisation's same email or phone is another contact.
+	 */
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 /*

@@ -329,15 +329,19 @@ search_contact(struct store_txn *t, const struct search *s,
 	const uint8_t *f[3];
 	size_t len[3], i;
 	struct pdec d;
+	MDB_val v;
 	int rc;
 
 	if (c->contact_id[0] == '\0' || proto_hex_decode(c->contact_id, id,
 	    ID_LEN) < 0)
 		return 0;
 	/* A contact that is gone leaves nothing to match. */
-	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
-	    "contact")) != 0)
+	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
+	    "get contact")) != 0)
 		return rc < 0 ? -1 : 0;
+	/* Every format starts the same way. */
+	if (rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION, "contact") < 0)
+		return -1;
 	/* penc_contact: str id, str name, str email, str phone, ... */
 	pdec_bytes(&d, &len[0]);
 	for (i = 0; i < 3; i++)

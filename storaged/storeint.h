@@ -36,6 +36,7 @@
  *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
  *   agents        2 (org, issue 22); 1 lacks str org
+ *   contacts      2 (org, issue 22); 1 lacks str org
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -48,6 +49,8 @@
 #define WIDGET_RECORD_VERSION	3
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */
+#define CONTACT_RECORD_VERSION	2
+#define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define AGENT_RECORD_VERSION	2
 #define AGENT_V1_PAD		4	/* issue 22: str org */
 

@@ -257,7 +257,7 @@ export function decOrg(d) {
 }
 
 export function decContact(d) {
-  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
+  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
 }
 
 // An event (proto/agentmsg.h): its head, its conversation, what its kind carries.

@@ -550,6 +550,90 @@ test_conv_v3_records(void **state)
 	st_conv_free(&c);
 }
 
+/* ----------------------------------------------------------- contacts */
+
+/* A visitor's contact through the widget of public id wid (token tb). */
+static void
+contact_new(struct fix *f, const char *wid, uint8_t tb, const char *email,
+    struct st_contact *out)
+{
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = "Jo", .email = email,
+	    .phone = "", .rate_key = "", .window_ms = 60000, .rate_max = 0 };
+	struct st_contact_submit_rep rep;
+
+	memset(q.token, tb, ST_TOKEN_HASH_LEN);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	*out = rep.contact;
+}
+
+/* org's contacts: their total; *has when id is among them. */
+static uint64_t
+contact_list(struct fix *f, const char *org, const char *id, int *has)
+{
+	struct st_contact_page pg;
+	uint64_t total;
+	uint32_t i;
+
+	assert_int_equal(ask(f, org, PROTO_ST_CONTACT_LIST,
+	    &(struct st_page_req){ 200, "" }, &pg), 0);
+	*has = 0;
+	for (i = 0; i < pg.n; i++) {
+		assert_string_equal(pg.contacts[i].org, org);
+		if (strcmp(pg.contacts[i].id, id) == 0)
+			*has = 1;
+	}
+	assert_int_equal(pg.n, pg.total);
+	total = pg.total;
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	return total;
+}
+
+/*
+ * A contact is the organisation's of the widget it came through: the
+ * same email in two organisations is two contacts; another's is `not
+ * found`, and lists hold one's own.
+ */
+static void
+test_contact_scoped(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1], b[ST_ORG_ID_MAX + 1];
+	struct st_widget wa, wb;
+	struct st_contact ca, ca2, cb;
+	int has;
+
+	org_new(f, "A", a);
+	org_new(f, "B", b);
+	widget_new(f, a, "Alpha", NULL, &wa);
+	widget_new(f, b, "Bee", NULL, &wb);
+	contact_new(f, wa.widget_id, 1, "jo@example.com", &ca);
+	contact_new(f, wb.widget_id, 2, "jo@example.com", &cb);
+	/* The same email again in A: A's contact. */
+	contact_new(f, wa.widget_id, 3, "jo@example.com", &ca2);
+	assert_string_equal(ca.org, a);
+	assert_string_equal(cb.org, b);
+	assert_string_not_equal(ca.id, cb.id);
+	assert_string_equal(ca2.id, ca.id);
+
+	assert_int_equal(ask(f, b, PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(ask(f, "default", PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(contact_list(f, a, ca.id, &has), 1);
+	assert_true(has);
+	assert_int_equal(contact_list(f, b, cb.id, &has), 1);
+	assert_true(has);
+	assert_int_equal(contact_list(f, "default", ca.id, &has), 0);
+	st_contact_free(&ca);
+	st_contact_free(&ca2);
+	st_contact_free(&cb);
+	st_widget_free(&wa);
+	st_widget_free(&wb);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 
 int
@@ -565,6 +649,7 @@ main(void)
 		T(test_widget_v2_records),
 		T(test_conv_scoped),
 		T(test_conv_v3_records),
+		T(test_contact_scoped),
 	};
 
 	log_init("test_scope");
