@@ -18,7 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { execFile } from 'node:child_process';
+
+import { BIN, Parley } from './lib/harness.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
@@ -218,6 +220,24 @@ describe('organisations are isolated, route by route', () => {
       assert.ok(text.includes(`again ${org.B.secret}`), "B's own event came");
       holdsNothingOf(text, org.A, `${who.name}: the event stream`);
     }
+  });
+
+  test("parleyctl --org B: B's widgets and export, nothing of A", async () => {
+    const run = (args) => new Promise((resolve) => {
+      execFile(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, ...args], { timeout: 60000 },
+        (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+    });
+    for (const args of [['widgets', '--json', '--org', org.B.id], ['export', '--rows', 'messages', '--org', org.B.id]]) {
+      const r = await run(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(org.B.secret), `parleyctl ${args.join(' ')} shows B's`);
+      holdsNothingOf(r.stdout, org.A, `parleyctl ${args.join(' ')}`);
+    }
+    // Without --org: the default organisation's, neither A's nor B's.
+    const r = await run(['widgets', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    holdsNothingOf(r.stdout, org.A, 'parleyctl widgets');
+    assert.equal((await run(['widgets', '--org', 'org_x'])).code, 2);
   });
 
   test("a visitor token of A's widget on B's widget does not open A's session", async () => {
