@@ -467,6 +467,96 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+/* ck's index key of value val, when it still names id. */
+static void
+id_index_drop(struct store_txn *t, MDB_dbi dbi, const char *k,
+    const uint8_t id[ID_LEN], const char *what)
+{
+	uint8_t cur[ID_LEN];
+
+	if (id_index_get(t, dbi, k, cur, what) == 0 &&
+	    memcmp(cur, id, ID_LEN) == 0)
+		db_del(t, dbi, k, strlen(k), what);
+}
+
+int
+store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint8_t (*ids)[CONTACT_KEY_LEN] = NULL, ck[CC_KEY_LEN];
+	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
+	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
+	struct st_contact c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t found = 0, i;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
+	    &cur)) != 0) {
+		free(ids);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && found < max && !t->err) {
+		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
+		    (uint8_t *)k.mv_data + 8, &c) == 0) {
+			if (strcmp(c.org, org) == 0)
+				memcpy(ids[found++], k.mv_data,
+				    CONTACT_KEY_LEN);
+			st_contact_free(&c);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; i < found && !t->err; i++) {
+		const uint8_t *id = ids[i] + 8;
+
+		if (contact_load(t, id, &c) != 0)
+			continue;
+		if (c.email[0] != '\0')
+			id_index_drop(t, t->st->contact_email, org_key(org,
+			    c.email, ek, sizeof(ek)), id, "contact email");
+		if (c.phone[0] != '\0')
+			id_index_drop(t, t->st->contact_phone, org_key(org,
+			    c.phone, pk, sizeof(pk)), id, "contact phone");
+		st_contact_free(&c);
+		/* Its links to conversations (theirs go with them). */
+		memcpy(ck, id, ID_LEN);
+		memset(ck + ID_LEN, 0, ID_LEN);
+		if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs,
+		    &cur)) != 0) {
+			txn_lmdb(t, rc, "cursor");
+			break;
+		}
+		k.mv_size = CC_KEY_LEN;
+		k.mv_data = ck;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && k.mv_size == CC_KEY_LEN &&
+		    memcmp(k.mv_data, id, ID_LEN) == 0 && !t->err) {
+			if ((rc = db_cursor_del(t, cur, t->st->contact_convs,
+			    &k)) != 0) {
+				txn_lmdb(t, rc, "delete contact link");
+				break;
+			}
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		}
+		mdb_cursor_close(cur);
+		db_del(t, t->st->contact_created, ids[i], CONTACT_KEY_LEN,
+		    "delete contact created");
+		db_del(t, t->st->contacts, id, ID_LEN, "delete contact");
+	}
+	free(ids);
+	if (!t->err)
+		*n = found;
+	return t->err;
+}
+
 static int
 page_contact(struct store_txn *t, const uint8_t *id, void *c)
 {

@@ -596,6 +596,7 @@ const struct store_db store_dbs[NDBS] = {
 	/* scope (issue 22) */
 	{ "org_activity", offsetof(struct store, org_activity) },
 	{ "org_counts", offsetof(struct store, org_counts) },
+	{ "org_gone", offsetof(struct store, org_gone) },
 };
 
 MDB_dbi *

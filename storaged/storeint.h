@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		31
+#define NDBS		32
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -115,6 +115,7 @@ struct store {
 	/* scope (issue 22): convquery.c's per-organisation index */
 	MDB_dbi org_activity;	/* org NUL u64 updated_at | id[16] -> () */
 	MDB_dbi org_counts;	/* org -> u64 conversations */
+	MDB_dbi org_gone;	/* deleted org whose records are swept -> () */
 	uint64_t (*now)(void);
 };
 

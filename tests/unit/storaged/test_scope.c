@@ -22,7 +22,9 @@
 #include "orgmsg.h"
 #include "stmsgs.h"
 #include "test_fixture.h"
+#include "orgstore.h"
 #include "widgetmsg.h"
+#include "wsess.h"
 
 static int
 setup(void **state)
@@ -634,6 +636,97 @@ test_contact_scoped(void **state)
 	st_widget_free(&wb);
 }
 
+/* ---------------------------------------------------- deleting an org */
+
+/*
+ * Deleting an organisation: its record goes at once (requests in it are
+ * `no such organisation`), everything it owns in the sweep's small
+ * batches, and then nothing of it is left in any database; the default
+ * organisation's records stay.
+ */
+static void
+test_org_delete_sweep(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1];
+	struct st_widget w, w2;
+	struct st_agent ag;
+	struct st_conv c, c2, d;
+	struct st_contact ct;
+	struct store_sweep o;
+	struct store_txn t;
+	struct dreply r;
+	uint32_t n, steps = 0;
+	int more = 1;
+
+	org_new(f, "A", a);
+	agent_new(f, a, "Ada", &ag);
+	widget_new(f, a, "Alpha", ag.id, &w);
+	widget_new(f, a, "Alpha 2", NULL, &w2);
+	conv_new(f, w.id, "s1", &c);
+	conv_new(f, w2.id, "s2", &c2);
+	contact_new(f, w.widget_id, 1, "gone@example.com", &ct);
+	conv_new(f, "free-name", "sd", &d);
+	assert_int_equal(request_st(f, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ a }, &r), 0);
+	dreply_free(&r);
+	/* Nothing of it is reachable at once. */
+	assert_int_equal(ask(f, a, PROTO_ST_WIDGET_LIST, NULL, NULL),
+	    PROTO_E_NO_ORG);
+	assert_int_equal(ask(f, a, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ c.id, 10 }, NULL), PROTO_E_NO_ORG);
+	assert_int_equal(db_entries(f, "org_gone"), 1);
+
+	/* The sweep, two records a step. */
+	while (more && steps < 100) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_org_sweep(&t, 2, &n, &more), 0);
+		assert_true(n <= 2);
+		assert_int_equal(store_commit(&t), 0);
+		steps++;
+	}
+	assert_false(more);
+	assert_true(steps > 3);
+	/* Then the sessions of its widgets, as any deleted widget's. */
+	do {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_wsess_sweep(&t, 100, UINT64_MAX, &o), 0);
+		assert_int_equal(store_commit(&t), 0);
+	} while (o.more);
+
+	assert_int_equal(db_entries(f, "org_gone"), 0);
+	assert_int_equal(db_entries(f, "orgs"), 1);
+	assert_int_equal(db_entries(f, "widgets"), 1);	/* the default one */
+	assert_int_equal(db_entries(f, "widget_order"), 1);
+	assert_int_equal(db_entries(f, "widget_ids"), 1);
+	assert_int_equal(db_entries(f, "agents"), 0);
+	assert_int_equal(db_entries(f, "agent_order"), 0);
+	assert_int_equal(db_entries(f, "convs"), 1);	/* the default one's */
+	assert_int_equal(db_entries(f, "msgs"), 0);
+	assert_int_equal(db_entries(f, "sessions"), 1);
+	assert_int_equal(db_entries(f, "org_activity"), 1);
+	assert_int_equal(db_entries(f, "org_counts"), 1);
+	assert_int_equal(db_entries(f, "widget_activity"), 1);
+	assert_int_equal(db_entries(f, "widget_counts"), 1);
+	assert_int_equal(db_entries(f, "contacts"), 0);
+	assert_int_equal(db_entries(f, "contact_email"), 0);
+	assert_int_equal(db_entries(f, "contact_created"), 0);
+	assert_int_equal(db_entries(f, "contact_convs"), 0);
+	assert_int_equal(db_entries(f, "wsessions"), 0);
+	assert_int_equal(db_entries(f, "wsess_claims"), 0);
+	assert_int_equal(db_entries(f, "wsess_gone"), 0);
+	assert_int_equal(db_entries(f, "daily"), 0);
+	assert_int_equal(ask(f, "default", PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ d.id, 10 }, NULL), 0);
+	st_conv_free(&c);
+	st_conv_free(&c2);
+	st_conv_free(&d);
+	st_contact_free(&ct);
+	st_widget_free(&w);
+	st_widget_free(&w2);
+	st_agent_free(&ag);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 
 int
@@ -650,6 +743,7 @@ main(void)
 		T(test_conv_scoped),
 		T(test_conv_v3_records),
 		T(test_contact_scoped),
+		T(test_org_delete_sweep),
 	};
 
 	log_init("test_scope");
