@@ -74,6 +74,7 @@ penc_agent(struct penc *e, const struct st_agent *a)
 	penc_u8(e, a->api_key_set);
 	penc_u64(e, a->created_at);
 	penc_u64(e, a->updated_at);
+	penc_str(e, a->org);
 }
 
 int
@@ -93,6 +94,7 @@ pdec_agent(struct pdec *d, struct st_agent *a)
 	a->api_key_set = pdec_u8(d);
 	a->created_at = pdec_u64(d);
 	a->updated_at = pdec_u64(d);
+	pdec_strbuf(d, a->org, sizeof(a->org));
 	if (d->err) {
 		st_agent_free(a);
 		return -1;

@@ -143,6 +143,12 @@ struct st_agent {
 	char *api_key;
 	uint8_t api_key_set;
 	uint64_t created_at, updated_at;
+	/*
+	 * Record version 2 (issue 22): its organisation, stamped by storaged
+	 * at create from who asks; version 1 records read as "default".
+	 * "" in a begin reply's default agent.
+	 */
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 struct st_event {

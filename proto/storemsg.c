@@ -52,6 +52,7 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_str(e, c->last_message);
 	penc_str(e, c->contact_id);
 	penc_u8(e, c->handoff);
+	penc_str(e, c->org);
 }
 
 int
@@ -67,6 +68,7 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	c->last_message = pdec_strdup(d, ST_CONTENT_MAX);
 	pdec_strbuf(d, c->contact_id, sizeof(c->contact_id));
 	c->handoff = pdec_u8(d);
+	pdec_strbuf(d, c->org, sizeof(c->org));
 	if (d->err) {
 		st_conv_free(c);
 		return -1;

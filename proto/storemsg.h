@@ -108,6 +108,7 @@ enum st_role {
 };
 #define ST_WHO_ID_MAX	64
 #define ST_WHO_ORG_MAX	36	/* orgmsg.h's ST_ORG_ID_MAX */
+#define ST_WHO_ORG_DEFAULT	"default"	/* orgmsg.h's ST_ORG_DEFAULT */
 #define ST_WHO_USER_MAX	40
 struct st_who {
 	uint8_t kind;		/* enum st_who_kind */
@@ -159,7 +160,13 @@ struct st_conv {
 	uint32_t message_count;
 	char *last_message;	/* malloc'd, NUL-terminated; "" when none */
 	char contact_id[ST_ID_HEX + 1];	/* the visitor's contact; "" when none */
-	uint8_t handoff;	/* ST_HANDOFF_* (agentmsg.h); encoded last */
+	uint8_t handoff;	/* ST_HANDOFF_* (agentmsg.h) */
+	/*
+	 * The organisation it belongs to (issue 22), its widget's when it
+	 * was made, kept when the widget goes; "" in older records, read
+	 * as ST_WHO_ORG_DEFAULT. Encoded last.
+	 */
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 struct st_msg {

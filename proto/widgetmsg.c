@@ -117,6 +117,7 @@ penc_widget(struct penc *e, const struct st_widget *w)
 	penc_str(e, w->agent_id);
 	penc_u8(e, w->handoff_enabled);
 	penc_str(e, w->handoff_label);
+	penc_str(e, w->org);
 }
 
 int
@@ -162,6 +163,7 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	pdec_strbuf(d, w->agent_id, sizeof(w->agent_id));
 	w->handoff_enabled = pdec_u8(d);
 	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
+	pdec_strbuf(d, w->org, sizeof(w->org));
 	if (d->err) {
 		st_widget_free(w);
 		return -1;
@@ -178,6 +180,7 @@ penc_contact(struct penc *e, const struct st_contact *c)
 	penc_str(e, c->phone);
 	penc_u64(e, c->created_at);
 	penc_u64(e, c->updated_at);
+	penc_str(e, c->org);
 }
 
 int
@@ -190,6 +193,7 @@ pdec_contact(struct pdec *d, struct st_contact *c)
 	c->phone = pdec_strdup(d, ST_PHONE_MAX);
 	c->created_at = pdec_u64(d);
 	c->updated_at = pdec_u64(d);
+	pdec_strbuf(d, c->org, sizeof(c->org));
 	if (d->err) {
 		st_contact_free(c);
 		return -1;

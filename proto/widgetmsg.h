@@ -217,6 +217,12 @@ struct st_widget {
 	char agent_id[ST_ID_HEX + 1];	/* "" or "default" = the default agent */
 	uint8_t handoff_enabled;	/* the "Talk to a person" button */
 	char *handoff_label;	/* malloc'd; "" = the widget's default text */
+	/*
+	 * Record version 3 (issue 22): the organisation it belongs to,
+	 * stamped by storaged at create from who asks (a request's is
+	 * ignored; never changed). Older records read as "default".
+	 */
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 struct st_contact {
@@ -225,6 +231,12 @@ struct st_contact {
 	char *email;		/* malloc'd; lowercased; "" = not given */
 	char *phone;		/* malloc'd; normalised (st_phone_norm); "" = not given */
 	uint64_t created_at, updated_at;
+	/*
+	 * Record version 2 (issue 22): the organisation it belongs to, its
+	 * widget's when first submitted; older records read as "default".
+	 * Another organisation's same email or phone is another contact.
+	 */
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 /*

@@ -75,6 +75,8 @@ agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 	return 0;
 }
 
+static const size_t agent_pad[] = { AGENT_V1_PAD };
+
 static const struct store_entity agent_entity = {
 	.what = "agent",
 	.order_what = "agent order",
@@ -83,9 +85,11 @@ static const struct store_entity agent_entity = {
 	.dbi = offsetof(struct store, agents),
 	.order = offsetof(struct store, agent_order),
 	.fresh = offsetof(struct store, agents),
-	.version = ST_RECORD_VERSION,
+	.version = AGENT_RECORD_VERSION,
+	.pad = agent_pad,
 	.codec = &pl_agent,
 	ENTITY_MEMBERS(struct st_agent),
+	.org = offsetof(struct st_agent, org),
 	.idmin = ST_ID_HEX,
 	.idmax = ST_ID_HEX,
 	.max = ST_AGENTS_MAX,
@@ -100,44 +104,50 @@ static const struct store_entity agent_entity = {
 /* ---------------------------------------------------------------- agents */
 
 int
-store_agent_create(struct store_txn *t, const struct st_agent *in,
-    struct st_agent *out)
-{
-	return entity_create(t, &agent_entity, in, out);
-}
-
-int
-store_agent_update(struct store_txn *t, const char *id, uint32_t mask,
+store_agent_create(struct store_txn *t, const char *org,
     const struct st_agent *in, struct st_agent *out)
 {
-	return entity_update(t, &agent_entity, id, mask, in, out, NULL);
+	return entity_create(t, &agent_entity, org, in, out);
 }
 
 int
-store_agent_get(struct store_txn *t, const char *id, struct st_agent *out)
+store_agent_update(struct store_txn *t, const char *org, const char *id,
+    uint32_t mask, const struct st_agent *in, struct st_agent *out)
 {
-	return entity_get(t, &agent_entity, id, out);
+	return entity_update(t, &agent_entity, org, id, mask, in, out, NULL);
 }
 
 int
-store_agent_list(struct store_txn *t, struct st_agent **out, uint32_t *n)
+store_agent_get(struct store_txn *t, const char *org, const char *id,
+    struct st_agent *out)
+{
+	return entity_get(t, &agent_entity, org, id, out);
+}
+
+int
+store_agent_list(struct store_txn *t, const char *org, struct st_agent **out,
+    uint32_t *n)
 {
 	void *as;
 
-	if (entity_list(t, &agent_entity, &as, n) == 0)
+	if (entity_list(t, &agent_entity, org, &as, n) == 0)
 		*out = as;
 	return t->err;
 }
 
-/* The public ids of the widgets that name agent id. */
+/*
+ * The public ids of org's widgets that name agent id (only its own may:
+ * widget_admit).
+ */
 static int
-agent_users(struct store_txn *t, const char *id, char ***wids, uint32_t *n)
+agent_users(struct store_txn *t, const char *org, const char *id,
+    char ***wids, uint32_t *n)
 {
 	struct st_widget *ws;
 	uint32_t nw, i, cnt = 0;
 	char **out;
 
-	if (store_widget_list(t, &ws, &nw) != 0)
+	if (store_widget_list(t, org, &ws, &nw) != 0)
 		return t->err;
 	if ((out = calloc(nw + 1, sizeof(*out))) == NULL) {
 		store_widgets_free(ws, nw);
@@ -163,16 +173,16 @@ agent_users(struct store_txn *t, const char *id, char ***wids, uint32_t *n)
 }
 
 int
-store_agent_delete(struct store_txn *t, const char *id, char ***wids,
-    uint32_t *n)
+store_agent_delete(struct store_txn *t, const char *org, const char *id,
+    char ***wids, uint32_t *n)
 {
 	struct st_agent a;
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &agent_entity, id, &a) < 0)
+	if (entity_must(t, &agent_entity, org, id, &a) < 0)
 		return t->err;
-	if (agent_users(t, id, wids, n) != 0 || *n > 0) {
+	if (agent_users(t, a.org, id, wids, n) != 0 || *n > 0) {
 		st_agent_free(&a);
 		return t->err;
 	}
@@ -196,7 +206,7 @@ store_agent_users_free(char **wids, uint32_t n)
 }
 
 int
-store_agent_check(struct store_txn *t, const char *id)
+store_agent_check(struct store_txn *t, const char *org, const char *id)
 {
 	struct st_agent a;
 	int rc;
@@ -205,9 +215,13 @@ store_agent_check(struct store_txn *t, const char *id)
 		return t->err;
 	if (id[0] == '\0' || strcmp(id, ST_AGENT_DEFAULT) == 0)
 		return 0;
-	if ((rc = entity_load(t, &agent_entity, id, &a)) == 1)
+	if ((rc = entity_load(t, &agent_entity, id, &a)) == 0 &&
+	    !entity_in_org(&agent_entity, &a, org))
+		rc = 1;
+	if (rc >= 0)
+		st_agent_free(&a);
+	if (rc == 1)
 		return store_fail(t, PROTO_E_INVALID, "agent_id: no such agent");
-	st_agent_free(&a);
 	return t->err;
 }
 
@@ -238,6 +252,11 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 	if (w != NULL && w->agent_id[0] != '\0' &&
 	    (rc = entity_load(t, &agent_entity, w->agent_id, &a)) < 0)
 		return t->err;
+	/* Never another organisation's (widget_admit keeps it so). */
+	if (rc == 0 && !entity_in_org(&agent_entity, &a, w->org)) {
+		st_agent_free(&a);
+		rc = 1;
+	}
 	/* None, or gone since: the default agent, every field unset. */
 	if (rc == 1) {
 		st_agent_defaults(&a);

@@ -16,31 +16,38 @@
 #include "widgetmsg.h"
 
 /*
- * ST_AGENT_CREATE: a new agent from in (id, times and api_key_set are
- * made here), checked by st_agent_invalid, at most ST_AGENTS_MAX. out is
- * the agent as stored, with its key: store_agent_scrub() before a reply.
+ * Each takes org, the organisation who asks acts in (NULL: any): another
+ * organisation's agent is `not found` exactly like an unknown id.
+ *
+ * ST_AGENT_CREATE: a new agent of org from in (id, times, org and
+ * api_key_set are made here), checked by st_agent_invalid, at most
+ * ST_AGENTS_MAX (all organisations together). out is the agent as
+ * stored, with its key: store_agent_scrub() before a reply.
  */
-int store_agent_create(struct store_txn *, const struct st_agent *in,
-    struct st_agent *out);
-/* ST_AGENT_UPDATE: the masked fields (ST_AF_*) of in, checked as a whole. */
-int store_agent_update(struct store_txn *, const char *id, uint32_t mask,
+int store_agent_create(struct store_txn *, const char *org,
     const struct st_agent *in, struct st_agent *out);
+/* ST_AGENT_UPDATE: the masked fields (ST_AF_*) of in, checked as a whole. */
+int store_agent_update(struct store_txn *, const char *org, const char *id,
+    uint32_t mask, const struct st_agent *in, struct st_agent *out);
 /* ST_AGENT_GET: "not found" for an unknown id, "default" included. */
-int store_agent_get(struct store_txn *, const char *id,
+int store_agent_get(struct store_txn *, const char *org, const char *id,
     struct st_agent *out);
-/* ST_AGENT_LIST: every agent, oldest first (*out: n of them). */
-int store_agent_list(struct store_txn *, struct st_agent **out,
-    uint32_t *n);
+/* ST_AGENT_LIST: org's agents, oldest first (*out: n of them). */
+int store_agent_list(struct store_txn *, const char *org,
+    struct st_agent **out, uint32_t *n);
 /*
  * ST_AGENT_DELETE: deletes the agent unless widgets use it: then *n is
  * their count and *wids their public ids (free with
  * store_agent_users_free), and nothing is deleted.
  */
-int store_agent_delete(struct store_txn *, const char *id, char ***wids,
-    uint32_t *n);
+int store_agent_delete(struct store_txn *, const char *org, const char *id,
+    char ***wids, uint32_t *n);
 void store_agent_users_free(char **wids, uint32_t n);
-/* An agent id a widget may name: 0 (stored, or "" / "default"), or fails t. */
-int store_agent_check(struct store_txn *, const char *id);
+/*
+ * An agent id a widget of org may name: 0 ("" / "default", or stored and
+ * org's), or fails t ("agent_id: no such agent").
+ */
+int store_agent_check(struct store_txn *, const char *org, const char *id);
 /*
  * The agent a chat turn of widget w (NULL: no stored widget) answers
  * with: the widget's agent, or the default one (id "", every field

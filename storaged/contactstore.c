@@ -131,29 +131,60 @@ contact_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, CONTACT_RECORD_VERSION);
 	penc_contact(&e, c);
 	rec_put(t, t->st->contacts, id, ID_LEN, &e, "put contact");
 	penc_free(&e);
 }
 
-/* 0 loaded, 1 absent, -1 error. */
+/* 0 loaded, 1 absent, -1 error (format 1: the default organisation's). */
 static int
 contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
     struct st_contact *c)
 {
+	uint8_t *buf = NULL;
 	struct pdec d;
-	int rc;
+	MDB_val v;
+	int rc, ver;
 
-	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
-	    "contact")) != 0)
+	memset(c, 0, sizeof(*c));
+	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
+	    "get contact")) != 0)
 		return rc;
-	if (pdec_contact(&d, c) < 0 || pdec_done(&d) < 0) {
+	if ((ver = rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION,
+	    "contact")) < 0)
+		return -1;
+	if (ver == 1 && (buf = rec_pad(t, &d, CONTACT_V1_PAD)) == NULL)
+		return -1;
+	rc = 0;
+	if (pdec_contact(&d, c) < 0)
+		rc = -1;
+	else if (pdec_done(&d) < 0) {
 		st_contact_free(c);
+		rc = -1;
+	}
+	free(buf);
+	if (rc < 0) {
 		rec_corrupt(t, "contact");
 		return -1;
 	}
+	if (c->org[0] == '\0')
+		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));
 	return 0;
+}
+
+/*
+ * A resolution index's key (email or phone) in organisation org: the
+ * default one's is the value itself (as before organisations), another's
+ * is its id, a space (no email or phone holds one), the value.
+ */
+static const char *
+org_key(const char *org, const char *val, char *k, size_t ksz)
+{
+	if (strcmp(org, ST_WHO_ORG_DEFAULT) == 0)
+		return val;
+	snprintf(k, ksz, "%s %s", org, val);
+	return k;
 }
 
 /* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
@@ -264,9 +295,9 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 
 /* The contact of id, or a new one when none matched (isnew). */
 static int
-contact_resolve(struct store_txn *t, int erc, const uint8_t eid[ID_LEN],
-    int prc, const uint8_t pid[ID_LEN], uint8_t id[ID_LEN],
-    struct st_contact *c, int *isnew)
+contact_resolve(struct store_txn *t, const char *org, int erc,
+    const uint8_t eid[ID_LEN], int prc, const uint8_t pid[ID_LEN],
+    uint8_t id[ID_LEN], struct st_contact *c, int *isnew)
 {
 	uint8_t ck[CONTACT_KEY_LEN];
 	int rc;
@@ -284,6 +315,7 @@ contact_resolve(struct store_txn *t, int erc, const uint8_t eid[ID_LEN],
 	*isnew = 1;
 	proto_random(id, ID_LEN);
 	proto_hex_encode(id, ID_LEN, c->id);
+	strlcpy(c->org, org, sizeof(c->org));
 	c->created_at = c->updated_at = t->st->now();
 	if (set_field(t, &c->name, "") < 0 || set_field(t, &c->email, "") < 0 ||
 	    set_field(t, &c->phone, "") < 0) {
@@ -321,6 +353,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	struct st_contact c;
 	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
+	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
+	const char *ekey, *pkey;
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
@@ -356,6 +392,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		*result = ST_WS_NO_SESSION;
 		return 0;
 	}
+	/* The widget's organisation's contacts are the ones it resolves in. */
+	strlcpy(org, w.org, sizeof(org));
+	ekey = org_key(org, email, ek, sizeof(ek));
+	pkey = org_key(org, phone, pk, sizeof(pk));
 	st_widget_free(&w);
 	if (claim_load(t, token_hash, &cl) < 0)
 		return t->err;
@@ -367,13 +407,13 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 
 	/* Loquent's resolution: the email's contact, else the phone's. */
 	if (email[0] != '\0')
-		erc = id_index_get(t, t->st->contact_email, email, eid,
+		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");
 	if (phone[0] != '\0')
-		prc = id_index_get(t, t->st->contact_phone, phone, pid,
+		prc = id_index_get(t, t->st->contact_phone, pkey, pid,
 		    "get contact phone");
 	if (erc < 0 || prc < 0 ||
-	    contact_resolve(t, erc, eid, prc, pid, id, &c, &isnew) < 0) {
+	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew) < 0) {
 		claim_free(&cl);
 		return t->err;
 	}
@@ -390,13 +430,13 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		changed = 1;
 	if (own && email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
 	    set_field(t, &c.email, email) == 0) {
-		id_index_put(t, t->st->contact_email, email, id,
+		id_index_put(t, t->st->contact_email, ekey, id,
 		    "put contact email");
 		changed = 1;
 	}
 	if (own && phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
 	    set_field(t, &c.phone, phone) == 0) {
-		id_index_put(t, t->st->contact_phone, phone, id,
+		id_index_put(t, t->st->contact_phone, pkey, id,
 		    "put contact phone");
 		changed = 1;
 	}
@@ -427,10 +467,164 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+/* ck's index key of value val, when it still names id. */
+static void
+id_index_drop(struct store_txn *t, MDB_dbi dbi, const char *k,
+    const uint8_t id[ID_LEN], const char *what)
+{
+	uint8_t cur[ID_LEN];
+
+	if (id_index_get(t, dbi, k, cur, what) == 0 &&
+	    memcmp(cur, id, ID_LEN) == 0)
+		db_del(t, dbi, k, strlen(k), what);
+}
+
+int
+store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint8_t (*ids)[CONTACT_KEY_LEN] = NULL, ck[CC_KEY_LEN];
+	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
+	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
+	struct st_contact c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t found = 0, i;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
+	    &cur)) != 0) {
+		free(ids);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && found < max && !t->err) {
+		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
+		    (uint8_t *)k.mv_data + 8, &c) == 0) {
+			if (strcmp(c.org, org) == 0)
+				memcpy(ids[found++], k.mv_data,
+				    CONTACT_KEY_LEN);
+			st_contact_free(&c);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; i < found && !t->err; i++) {
+		const uint8_t *id = ids[i] + 8;
+
+		if (contact_load(t, id, &c) != 0)
+			continue;
+		if (c.email[0] != '\0')
+			id_index_drop(t, t->st->contact_email, org_key(org,
+			    c.email, ek, sizeof(ek)), id, "contact email");
+		if (c.phone[0] != '\0')
+			id_index_drop(t, t->st->contact_phone, org_key(org,
+			    c.phone, pk, sizeof(pk)), id, "contact phone");
+		st_contact_free(&c);
+		/* Its links to conversations (theirs go with them). */
+		memcpy(ck, id, ID_LEN);
+		memset(ck + ID_LEN, 0, ID_LEN);
+		if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs,
+		    &cur)) != 0) {
+			txn_lmdb(t, rc, "cursor");
+			break;
+		}
+		k.mv_size = CC_KEY_LEN;
+		k.mv_data = ck;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && k.mv_size == CC_KEY_LEN &&
+		    memcmp(k.mv_data, id, ID_LEN) == 0 && !t->err) {
+			if ((rc = db_cursor_del(t, cur, t->st->contact_convs,
+			    &k)) != 0) {
+				txn_lmdb(t, rc, "delete contact link");
+				break;
+			}
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		}
+		mdb_cursor_close(cur);
+		db_del(t, t->st->contact_created, ids[i], CONTACT_KEY_LEN,
+		    "delete contact created");
+		db_del(t, t->st->contacts, id, ID_LEN, "delete contact");
+	}
+	free(ids);
+	if (!t->err)
+		*n = found;
+	return t->err;
+}
+
 static int
 page_contact(struct store_txn *t, const uint8_t *id, void *c)
 {
 	return contact_load(t, id, c);
+}
+
+/* index_walk()'s take: t->org's contacts, the others passed over. */
+static int
+take_org_contact(struct store_txn *t, const uint8_t *id, void *item,
+    void *arg)
+{
+	struct st_contact *c = item;
+	int rc;
+
+	(void)arg;
+	if ((rc = contact_load(t, id, c)) != 0)
+		return rc;
+	if (strcmp(c->org, t->org) == 0)
+		return 0;
+	st_contact_free(c);
+	return 2;
+}
+
+/*
+ * t->org's contacts: their count walks them all (no per-organisation
+ * count is kept yet), the page as index_page's, newest first.
+ */
+static void
+org_contact_page(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct index_page *pg)
+{
+	struct index_walk w;
+	struct st_contact c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t total = 0;
+	int rc;
+
+	memset(pg, 0, sizeof(*pg));
+	if (t->err)
+		return;
+	if (limit < 1 || limit > ST_LIST_MAX) {
+		store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
+		return;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
+	    &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
+		    (uint8_t *)k.mv_data + 8, &c) == 0) {
+			total += strcmp(c.org, t->org) == 0;
+			st_contact_free(&c);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (t->err)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.limit = limit;
+	w.size = sizeof(struct st_contact);
+	w.take = take_org_contact;
+	index_walk(t, t->st->contact_created, "contact", cursor, &w, pg);
+	pg->total = total;
 }
 
 int
@@ -440,8 +634,12 @@ store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	struct index_page pg;
 	struct store_contacts l;
 
-	index_page(t, t->st->contact_created, t->st->contacts, "contact",
-	    limit, cursor, sizeof(*l.contacts), page_contact, &pg);
+	if (t->org != NULL)
+		org_contact_page(t, limit, cursor, &pg);
+	else
+		index_page(t, t->st->contact_created, t->st->contacts,
+		    "contact", limit, cursor, sizeof(*l.contacts),
+		    page_contact, &pg);
 	memset(&l, 0, sizeof(l));
 	l.total = pg.total;
 	l.n = pg.n;
@@ -567,7 +765,13 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 		    "contact id must be 32 lowercase hex digits");
 	proto_hex_decode(contact_id, id, ID_LEN);
 	memset(&f, 0, sizeof(f));
-	if ((rc = contact_load(t, id, &f.contact)) == 1)
+	/* Another organisation's is absent, as an unknown id. */
+	if ((rc = contact_load(t, id, &f.contact)) == 0 && t->org != NULL &&
+	    strcmp(f.contact.org, t->org) != 0) {
+		st_contact_free(&f.contact);
+		rc = 1;
+	}
+	if (rc == 1)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such contact");
 	if (rc < 0)
 		return t->err;

@@ -52,6 +52,13 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *email, const char *phone, int *result,
     struct st_contact *out);
+/*
+ * A deleted organisation's contacts (issue 22, orgstore.c's sweep): at
+ * most max of them removed, with their index keys and links; *n how many
+ * (0: none are left).
+ */
+int store_org_contacts_sweep(struct store_txn *, const char *org,
+    uint32_t max, uint32_t *n);
 int store_contact_list(struct store_txn *, uint32_t limit,
     const char *cursor, struct store_contacts *out);
 int store_contact_get(struct store_txn *, const char *contact_id,

@@ -6,7 +6,12 @@
  *
  *	widget_activity  widget NUL u64 updated_at | id[16] -> (nothing)
  *	widget_counts    widget -> u64 conversations
+ *	org_activity     org NUL u64 updated_at | id[16] -> (nothing)
+ *	org_counts       org -> u64 conversations
  *
+ * The per-organisation index (issue 22) is the per-widget one keyed by
+ * the conversation's organisation: who asks's list walks its one prefix,
+ * and its count is the list's total, whatever widgets it has (or had).
  * The per-widget index is the only by-activity index: a filtered list
  * walks one widget's keys, the full list merges every widget's
  * (merge_walk() in index.c), with the same cursors. A widget is 1 to 64
@@ -33,6 +38,7 @@
 
 /* --------------------------------------------------------- per-widget index */
 
+/* Both indexes' key: a name (widget or org, at most 64 bytes), NUL, at, id. */
 static size_t
 wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
     const uint8_t id[ID_LEN])
@@ -66,15 +72,16 @@ widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
 	    "delete widget activity");
 }
 
-/* A widget's conversations: 0 with *n set (0 when none), or -1. */
+/* A widget's (or org's, in counts) conversations: 0 with *n set, or -1. */
 static int
-widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
+count_get(struct store_txn *t, MDB_dbi counts, const char *widget,
+    uint64_t *n)
 {
 	MDB_val v;
 	int rc;
 
 	*n = 0;
-	if ((rc = db_get(t, t->st->widget_counts, widget, strlen(widget), &v,
+	if ((rc = db_get(t, counts, widget, strlen(widget), &v,
 	    "get widget count")) != 0)
 		return rc < 0 ? -1 : 0;
 	if (v.mv_size != COUNT_REC_LEN ||
@@ -89,12 +96,12 @@ widget_count_get(struct store_txn *t, const char *widget, uint64_t *n)
 
 /* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
 static void
-widget_count_add(struct store_txn *t, const char *widget, int delta)
+count_add(struct store_txn *t, MDB_dbi counts, const char *widget, int delta)
 {
 	uint8_t rec[COUNT_REC_LEN];
 	uint64_t n;
 
-	if (widget_count_get(t, widget, &n) < 0)
+	if (count_get(t, counts, widget, &n) < 0)
 		return;
 	if (delta < 0 && n < (uint64_t)-delta) {
 		log_warnx("widget count of \"%s\" would go below 0", widget);
@@ -106,41 +113,72 @@ widget_count_add(struct store_txn *t, const char *widget, int delta)
 	else
 		n += (uint64_t)delta;
 	if (n == 0) {
-		db_del(t, t->st->widget_counts, widget, strlen(widget),
+		db_del(t, counts, widget, strlen(widget),
 		    "delete widget count");
 		return;
 	}
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, n);
-	db_put(t, t->st->widget_counts, widget, strlen(widget), rec,
-	    sizeof(rec), "put widget count");
+	db_put(t, counts, widget, strlen(widget), rec, sizeof(rec),
+	    "put widget count");
 }
 
+static void
+widget_count_add(struct store_txn *t, const char *widget, int delta)
+{
+	count_add(t, t->st->widget_counts, widget, delta);
+}
+
+static void
+org_index_put(struct store_txn *t, const char *org, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_put(t, t->st->org_activity, k, wact_key(k, org, at, id),
+	    &rec_version, 1, "put organisation activity");
+}
+
+static void
+org_index_del(struct store_txn *t, const char *org, uint64_t at,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[WACT_KEY_MAX];
+
+	db_del(t, t->st->org_activity, k, wact_key(k, org, at, id),
+	    "delete organisation activity");
+}
+
+
 /*
- * A data directory made before the per-widget index has conversations
- * and no index: build it, and the counts, from convs.
+ * A data directory made before the per-widget (or per-organisation)
+ * index has conversations and no index: build it, and its counts, from
+ * convs. by_org: the per-organisation one.
  */
 static int
-widget_index_build(struct store_txn *t)
+index_build(struct store_txn *t, int by_org)
 {
-	uint8_t id[ID_LEN];
+	MDB_dbi act = by_org ? t->st->org_activity : t->st->widget_activity;
+	MDB_dbi counts = by_org ? t->st->org_counts : t->st->widget_counts;
+	uint8_t id[ID_LEN], k2[WACT_KEY_MAX];
 	struct st_conv c;
 	MDB_stat wa, cv;
 	MDB_cursor *cur;
 	MDB_val k, v;
+	const char *name;
 	size_t n = 0;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if ((rc = mdb_stat(t->txn, t->st->widget_activity, &wa)) != 0 ||
+	if ((rc = mdb_stat(t->txn, act, &wa)) != 0 ||
 	    (rc = mdb_stat(t->txn, t->st->convs, &cv)) != 0)
 		return txn_lmdb(t, rc, "stat");
 	if (wa.ms_entries != 0 || cv.ms_entries == 0)
 		return 0;
 	/* Counts without their index are left from nothing we wrote: redo. */
-	if ((rc = db_drop(t, t->st->widget_counts)) != 0)
-		return txn_lmdb(t, rc, "empty widget counts");
+	if ((rc = db_drop(t, counts)) != 0)
+		return txn_lmdb(t, rc, "empty counts");
 	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -153,8 +191,10 @@ widget_index_build(struct store_txn *t)
 		memcpy(id, k.mv_data, ID_LEN);
 		if (conv_load(t, id, &c) != 0)
 			break;
-		widget_index_put(t, c.widget, c.updated_at, id);
-		widget_count_add(t, c.widget, 1);
+		name = by_org ? c.org : c.widget;
+		db_put(t, act, k2, wact_key(k2, name, c.updated_at, id),
+		    &rec_version, 1, "put activity");
+		count_add(t, counts, name, 1);
 		st_conv_free(&c);
 		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -163,15 +203,15 @@ widget_index_build(struct store_txn *t)
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk conversations");
 	if (t->err == 0)
-		log_info("built the per-widget conversation index from %zu "
-		    "conversations", n);
+		log_info("built the per-%s conversation index from %zu "
+		    "conversations", by_org ? "organisation" : "widget", n);
 	return t->err;
 }
 
 /*
- * The per-widget index, built when missing; then the retired global
- * index, which older storageds kept, is emptied: its pages go back to
- * the free list, and nothing reads it.
+ * The per-widget and per-organisation indexes, built when missing; then
+ * the retired global index, which older storageds kept, is emptied: its
+ * pages go back to the free list, and nothing reads it.
  */
 static int
 convquery_init(struct store_txn *t)
@@ -179,7 +219,7 @@ convquery_init(struct store_txn *t)
 	MDB_stat ms;
 	int rc;
 
-	if (widget_index_build(t) != 0)
+	if (index_build(t, 0) != 0 || index_build(t, 1) != 0)
 		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat");
@@ -193,19 +233,23 @@ convquery_init(struct store_txn *t)
 }
 
 static void
-index_conv_made(struct store_txn *t, const char *widget, uint64_t at,
+index_conv_made(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	widget_index_put(t, widget, at, id);
-	widget_count_add(t, widget, 1);
+	widget_index_put(t, c->widget, c->updated_at, id);
+	widget_count_add(t, c->widget, 1);
+	org_index_put(t, c->org, c->updated_at, id);
+	count_add(t, t->st->org_counts, c->org, 1);
 }
 
 static void
-index_conv_moved(struct store_txn *t, const char *widget, uint64_t from,
-    uint64_t to, const uint8_t id[ID_LEN])
+index_conv_moved(struct store_txn *t, const struct st_conv *c, uint64_t to,
+    const uint8_t id[ID_LEN])
 {
-	widget_index_del(t, widget, from, id);
-	widget_index_put(t, widget, to, id);
+	widget_index_del(t, c->widget, c->updated_at, id);
+	widget_index_put(t, c->widget, to, id);
+	org_index_del(t, c->org, c->updated_at, id);
+	org_index_put(t, c->org, to, id);
 }
 
 static void
@@ -214,6 +258,8 @@ index_conv_deleted(struct store_txn *t, const struct st_conv *c,
 {
 	widget_index_del(t, c->widget, c->updated_at, id);
 	widget_count_add(t, c->widget, -1);
+	org_index_del(t, c->org, c->updated_at, id);
+	count_add(t, t->st->org_counts, c->org, -1);
 }
 
 const struct store_module convquery_module = {
@@ -283,15 +329,19 @@ search_contact(struct store_txn *t, const struct search *s,
 	const uint8_t *f[3];
 	size_t len[3], i;
 	struct pdec d;
+	MDB_val v;
 	int rc;
 
 	if (c->contact_id[0] == '\0' || proto_hex_decode(c->contact_id, id,
 	    ID_LEN) < 0)
 		return 0;
 	/* A contact that is gone leaves nothing to match. */
-	if ((rc = rec_get(t, t->st->contacts, id, ID_LEN, &d,
-	    "contact")) != 0)
+	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
+	    "get contact")) != 0)
 		return rc < 0 ? -1 : 0;
+	/* Every format starts the same way. */
+	if (rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION, "contact") < 0)
+		return -1;
 	/* penc_contact: str id, str name, str email, str phone, ... */
 	pdec_bytes(&d, &len[0]);
 	for (i = 0; i < 3; i++)
@@ -376,6 +426,11 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 
 	if ((rc = conv_load(t, id, c)) != 0)
 		return rc;
+	/* Never another organisation's (a widget's are all one's). */
+	if (t->org != NULL && strcmp(c->org, t->org) != 0) {
+		st_conv_free(c);
+		return 2;
+	}
 	if (s == NULL)
 		return 0;
 	if (search_in(s, (const uint8_t *)c->session, strlen(c->session)))
@@ -399,6 +454,55 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	return store_conv_query(t, limit, cursor, "", "", out);
 }
 
+/*
+ * 1 when widget's conversations are t->org's (all of them are one
+ * organisation's: its widget's when made), 0 when not, -1 on error.
+ * Its widget's record says; a widget gone (or a free name) by its
+ * newest conversation's; none: not.
+ */
+static int
+widget_in_org(struct store_txn *t, const char *widget)
+{
+	uint8_t k0[WACT_KEY_MAX];
+	struct st_widget w;
+	struct st_conv c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = strlen(widget);
+	int rc, in = 0;
+
+	if ((rc = widget_load(t, widget, &w)) < 0)
+		return -1;
+	if (rc == 0) {
+		in = strcmp(w.org, t->org) == 0;
+		st_widget_free(&w);
+		return in;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity,
+	    &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	memcpy(k0, widget, n);
+	k0[n] = '\0';
+	k.mv_size = n + 1;
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == n + 1 + ACT_KEY_LEN &&
+	    memcmp(k.mv_data, k0, n + 1) == 0) {
+		if ((rc = conv_load(t, (uint8_t *)k.mv_data + n + 1 + 8,
+		    &c)) == 0) {
+			in = strcmp(c.org, t->org) == 0;
+			st_conv_free(&c);
+		}
+	} else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc != 0)
+		txn_lmdb(t, rc, "widget activity");
+	mdb_cursor_close(cur);
+	return t->err ? -1 : in;
+}
+
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
     const char *widget, const char *q, struct store_list *out)
@@ -409,6 +513,7 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	struct search *s = NULL;
 	struct store_list l;
 	MDB_stat ms;
+	const char *by;
 	size_t qlen = strlen(q);
 	int rc;
 
@@ -426,11 +531,21 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
-	if (widget[0] != '\0') {
-		w.plen = strlen(widget) + 1;
-		memcpy(prefix, widget, w.plen);	/* with its NUL */
+	/* Another organisation's widget: nothing, as one never used. */
+	if (widget[0] != '\0' && t->org != NULL &&
+	    (rc = widget_in_org(t, widget)) != 1) {
+		if (rc == 0)
+			*out = l;
+		return t->err;
+	}
+	if (widget[0] != '\0' || t->org != NULL) {
+		/* One widget's, or who asks's organisation's. */
+		by = widget[0] != '\0' ? widget : t->org;
+		w.plen = strlen(by) + 1;
+		memcpy(prefix, by, w.plen);	/* with its NUL */
 		w.prefix = prefix;
-		if (widget_count_get(t, widget, &l.total) < 0)
+		if (count_get(t, widget[0] != '\0' ? t->st->widget_counts :
+		    t->st->org_counts, by, &l.total) < 0)
 			return t->err;
 	} else {
 		if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
@@ -456,6 +571,9 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	w.arg = s;
 	if (widget[0] != '\0')
 		index_walk(t, t->st->widget_activity, "widget activity",
+		    cursor, &w, &pg);
+	else if (t->org != NULL)
+		index_walk(t, t->st->org_activity, "organisation activity",
 		    cursor, &w, &pg);
 	else
 		merge_walk(t, cursor, &w, &pg);
@@ -496,6 +614,8 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 	*more = 0;
 	if (t->err)
 		return t->err;
+	/* Retention is the store's: every organisation's conversations. */
+	t->org = NULL;
 	if (max < 1 || max > ST_PURGE_MAX)
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 1000");
 	if (!dry_run && (ids = calloc(max + 1, ID_LEN)) == NULL)

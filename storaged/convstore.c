@@ -39,7 +39,7 @@ int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	static const size_t pad[CONV_RECORD_VERSION] =
-	    { CONV_V1_PAD, CONV_V2_PAD, 0 };
+	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, 0 };
 	MDB_val v;
 	struct pdec d;
 	uint8_t *buf = NULL;
@@ -64,6 +64,9 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 	free(buf);
 	if (rc < 0)
 		rec_corrupt(t, "conversation");
+	/* Made before organisations: the first one's. */
+	else if (c->org[0] == '\0')
+		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));
 	return rc;
 }
 
@@ -84,7 +87,13 @@ conv_get(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	int rc;
 
-	if ((rc = conv_load(t, id, c)) == 1)
+	/* Another organisation's is absent to who asks, as an unknown id. */
+	if ((rc = conv_load(t, id, c)) == 0 && t->org != NULL &&
+	    strcmp(c->org, t->org) != 0) {
+		st_conv_free(c);
+		rc = 1;
+	}
+	if (rc == 1)
 		store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
 	return rc == 0 ? 0 : -1;
 }
@@ -306,6 +315,29 @@ sess_conv_id(struct store_txn *t, const char *widget, const char *session,
 	return sess_find(t, skey, klen, id);
 }
 
+/*
+ * The organisation a new conversation of widget (internal id) belongs
+ * to, its widget's (kept when the widget goes: the conversation stays
+ * its organisation's); a name no widget holds (the HTTP chat's free
+ * names) is the default one's. 0, or -1 with t failed.
+ */
+static int
+conv_widget_org(struct store_txn *t, const char *widget,
+    char org[ST_WHO_ORG_MAX + 1])
+{
+	struct st_widget w;
+	int rc;
+
+	strlcpy(org, ST_WHO_ORG_DEFAULT, ST_WHO_ORG_MAX + 1);
+	if ((rc = widget_load(t, widget, &w)) < 0)
+		return -1;
+	if (rc == 0) {
+		strlcpy(org, w.org, ST_WHO_ORG_MAX + 1);
+		st_widget_free(&w);
+	}
+	return 0;
+}
+
 int
 conv_open_contact(struct store_txn *t, const char *widget,
     const char *session, const char *contact_id, struct st_conv *conv,
@@ -337,6 +369,8 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	proto_hex_encode(id, ID_LEN, c.id);
 	strlcpy(c.widget, widget, sizeof(c.widget));
 	strlcpy(c.session, session, sizeof(c.session));
+	if (conv_widget_org(t, widget, c.org) < 0)
+		return t->err;
 	c.created_at = c.updated_at = t->st->now();
 	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
 		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
@@ -355,8 +389,7 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	    "put session");
 	for (i = 0; store_modules[i] != NULL; i++)
 		if (store_modules[i]->conv_made != NULL)
-			store_modules[i]->conv_made(t, c.widget, c.updated_at,
-			    id);
+			store_modules[i]->conv_made(t, &c, id);
 	if (t->err) {
 		st_conv_free(&c);
 		return t->err;
@@ -419,8 +452,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	if (now > c.updated_at) {
 		for (i = 0; store_modules[i] != NULL; i++)
 			if (store_modules[i]->conv_moved != NULL)
-				store_modules[i]->conv_moved(t, c.widget,
-				    c.updated_at, now, cid);
+				store_modules[i]->conv_moved(t, &c, now, cid);
 		c.updated_at = now;
 	}
 

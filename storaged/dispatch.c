@@ -157,6 +157,19 @@ req_runnable(struct dbatch *b, struct dreply *r, uint16_t type)
 	return 0;
 }
 
+/*
+ * The organisation who asks acts in, the scope of what it may see: NULL
+ * (any) for nobody's requests (a widget's public config, a visitor's)
+ * and for callers that run requests themselves (tests, b->who NULL).
+ */
+static const char *
+who_org(const struct dbatch *b)
+{
+	if (b->who == NULL || b->who->kind == ST_WHO_PUBLIC)
+		return NULL;
+	return b->who->org;
+}
+
 /* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
 static int
 req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
@@ -172,6 +185,8 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 		reply_error(r, t->err, t->errmsg);
 		return -1;
 	}
+	/* What who asks may see of the conversations (store.h). */
+	t->org = who_org(b);
 	return 0;
 }
 
@@ -564,10 +579,11 @@ struct entity {
 	 * reply into rep (type's reply struct, zeroed; freed with
 	 * st_rep_free: what the store gives is malloc'd as a decoded
 	 * reply's is). *gone: a public widget id that stops working once
-	 * committed. Returns t's error.
+	 * committed. org: who asks's organisation (NULL: any, for the
+	 * public config and callers without who). Returns t's error.
 	 */
-	int (*run)(struct store_txn *t, uint16_t type, const void *req,
-	    void *rep, const char **gone);
+	int (*run)(struct store_txn *t, const char *org, uint16_t type,
+	    const void *req, void *rep, const char **gone);
 };
 
 static const char *
@@ -577,8 +593,8 @@ widget_invalid(const void *rec)
 }
 
 static int
-widget_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
-    const char **gone)
+widget_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
 {
 	const struct st_widget_update_req *u = req;
 	const struct st_id_req *q = req;
@@ -587,23 +603,23 @@ widget_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
 
 	switch (type) {
 	case PROTO_ST_WIDGET_CREATE:
-		return store_widget_create(t, req, rep);
+		return store_widget_create(t, org, req, rep);
 	case PROTO_ST_WIDGET_UPDATE:
 		/* Turned off: its public id stops working. */
-		if (store_widget_update(t, u->id, u->mask, &u->w, rep,
+		if (store_widget_update(t, org, u->id, u->mask, &u->w, rep,
 		    &off) == 0 && off)
 			*gone = u->id;
 		return t->err;
 	case PROTO_ST_WIDGET_GET:
-		return store_widget_get(t, q->id, rep);
+		return store_widget_get(t, org, q->id, rep);
 	case PROTO_ST_WIDGET_RESET_ID:
 		*gone = q->id;
-		return store_widget_reset_id(t, q->id, rep);
+		return store_widget_reset_id(t, org, q->id, rep);
 	case PROTO_ST_WIDGET_LIST:
-		return store_widget_list(t, &l->widgets, &l->n);
+		return store_widget_list(t, org, &l->widgets, &l->n);
 	case PROTO_ST_WIDGET_DELETE:
 		*gone = q->id;
-		return store_widget_delete(t, q->id);
+		return store_widget_delete(t, org, q->id);
 	}
 	return store_fail(t, PROTO_E_UNSUPPORTED, "not a widget request");
 }
@@ -616,13 +632,13 @@ agent_invalid(const void *rec)
 
 /* The widgets still using the agent, moved into the reply; else deleted. */
 static int
-agent_delete(struct store_txn *t, const char *id,
+agent_delete(struct store_txn *t, const char *org, const char *id,
     struct st_agent_delete_rep *rep)
 {
 	char **wids;
 	uint32_t n, i;
 
-	if (store_agent_delete(t, id, &wids, &n) != 0)
+	if (store_agent_delete(t, org, id, &wids, &n) != 0)
 		return t->err;
 	if (n > 0 && (rep->widget_ids = calloc(n,
 	    sizeof(*rep->widget_ids))) == NULL) {
@@ -640,8 +656,8 @@ agent_delete(struct store_txn *t, const char *id,
 
 /* Its records go out without their key (store_agent_scrub). */
 static int
-agent_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
-    const char **gone)
+agent_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
 {
 	const struct st_agent_update_req *u = req;
 	const struct st_id_req *q = req;
@@ -651,21 +667,21 @@ agent_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
 	(void)gone;
 	switch (type) {
 	case PROTO_ST_AGENT_CREATE:
-		store_agent_create(t, req, rep);
+		store_agent_create(t, org, req, rep);
 		break;
 	case PROTO_ST_AGENT_UPDATE:
-		store_agent_update(t, u->id, u->mask, &u->a, rep);
+		store_agent_update(t, org, u->id, u->mask, &u->a, rep);
 		break;
 	case PROTO_ST_AGENT_GET:
-		store_agent_get(t, q->id, rep);
+		store_agent_get(t, org, q->id, rep);
 		break;
 	case PROTO_ST_AGENT_LIST:
-		if (store_agent_list(t, &l->agents, &l->n) == 0)
+		if (store_agent_list(t, org, &l->agents, &l->n) == 0)
 			for (i = 0; i < l->n; i++)
 				store_agent_scrub(&l->agents[i]);
 		return t->err;
 	case PROTO_ST_AGENT_DELETE:
-		return agent_delete(t, q->id, rep);
+		return agent_delete(t, org, q->id, rep);
 	default:
 		return store_fail(t, PROTO_E_UNSUPPORTED,
 		    "not an agent request");
@@ -682,12 +698,14 @@ org_invalid(const void *rec)
 }
 
 static int
-org_run(struct store_txn *t, uint16_t type, const void *req, void *rep,
-    const char **gone)
+org_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
 {
 	const struct st_org_update_req *u = req;
 	const struct st_id_req *q = req;
 	struct st_orgs *l = rep;
+
+	(void)org;	/* organisations are the install key's: all of them */
 
 	switch (type) {
 	case PROTO_ST_ORG_CREATE:
@@ -717,6 +735,7 @@ static const struct entity orgs = {
 
 static const struct entity *entity_of(uint16_t type);
 
+
 /* Every entity request (struct entity). */
 static void
 op_entity(struct dbatch *b, uint16_t type, const void *req,
@@ -732,7 +751,7 @@ op_entity(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	memset(&rep, 0, sizeof(rep));
-	if (e->run(&t, type, req, &rep, &gone) == 0) {
+	if (e->run(&t, who_org(b), type, req, &rep, &gone) == 0) {
 		reply_enc(r, type, &rep);
 		st_rep_free(type, &rep);
 	}

@@ -137,6 +137,9 @@ store_handoff_list(struct store_txn *t, uint32_t limit, struct st_conv **out,
 		if (lrc == 1)
 			log_warnx("handoff index names a missing "
 			    "conversation");
+		/* Another organisation's is not who asks's to see. */
+		else if (t->org != NULL && strcmp(cs[cnt].org, t->org) != 0)
+			st_conv_free(&cs[cnt]);
 		else
 			cnt++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

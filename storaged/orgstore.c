@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentstore.h"
 #include "log.h"
 #include "orgstore.h"
 #include "records.h"
 #include "stmsgs.h"
 #include "storeint.h"
+#include "widgetstore.h"
 
 #define DEFAULT_NAME	"Default"
 
@@ -91,20 +93,20 @@ int
 store_org_create(struct store_txn *t, const struct st_org *in,
     struct st_org *out)
 {
-	return entity_create(t, &org_entity, in, out);
+	return entity_create(t, &org_entity, NULL, in, out);
 }
 
 int
 store_org_update(struct store_txn *t, const char *id, uint32_t mask,
     const struct st_org *in, struct st_org *out)
 {
-	return entity_update(t, &org_entity, id, mask, in, out, NULL);
+	return entity_update(t, &org_entity, NULL, id, mask, in, out, NULL);
 }
 
 int
 store_org_get(struct store_txn *t, const char *id, struct st_org *out)
 {
-	return entity_get(t, &org_entity, id, out);
+	return entity_get(t, &org_entity, NULL, id, out);
 }
 
 int
@@ -118,7 +120,7 @@ store_org_list(struct store_txn *t, struct st_org **out, uint32_t *n)
 {
 	void *os;
 
-	if (entity_list(t, &org_entity, &os, n) == 0)
+	if (entity_list(t, &org_entity, NULL, &os, n) == 0)
 		*out = os;
 	return t->err;
 }
@@ -130,14 +132,150 @@ store_org_delete(struct store_txn *t, const char *id)
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &org_entity, id, &o) < 0)
+	if (entity_must(t, &org_entity, NULL, id, &o) < 0)
 		return t->err;
 	if (strcmp(o.id, ST_ORG_DEFAULT) == 0)
 		store_fail(t, PROTO_E_INVALID,
 		    "the default organization cannot be deleted");
-	else
+	else {
 		entity_remove(t, &org_entity, &o);
+		/* What it owns goes in the sweep's batches. */
+		db_put(t, t->st->org_gone, o.id, strlen(o.id), &rec_version,
+		    1, "put deleted organisation");
+	}
 	st_org_free(&o);
+	return t->err;
+}
+
+/* The first deleted organisation still to sweep into org: 1, 0 none, -1. */
+static int
+org_gone_first(struct store_txn *t, char org[ST_ORG_ID_MAX + 1])
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->org_gone, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	if (rc == 0 && k.mv_size <= ST_ORG_ID_MAX) {
+		memcpy(org, k.mv_data, k.mv_size);
+		org[k.mv_size] = '\0';
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		txn_lmdb(t, rc, "deleted organisations");
+		return -1;
+	}
+	return 1;
+}
+
+/* At most max of org's conversations deleted: *n how many. */
+static int
+org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint8_t (*ids)[16], probe[ST_ORG_ID_MAX + 1];
+	char hex[ST_ID_HEX + 1];
+	size_t plen = strlen(org) + 1;
+	uint32_t found = 0, i;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->org_activity, &cur)) != 0) {
+		free(ids);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	memcpy(probe, org, plen);	/* with its NUL */
+	k.mv_size = plen;
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && found < max && k.mv_size == plen + 8 + 16 &&
+	    memcmp(k.mv_data, probe, plen) == 0) {
+		memcpy(ids[found++], (uint8_t *)k.mv_data + plen + 8, 16);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; i < found && !t->err; i++) {
+		proto_hex_encode(ids[i], 16, hex);
+		store_conv_delete(t, hex);
+	}
+	free(ids);
+	if (!t->err)
+		*n = found;
+	return t->err;
+}
+
+/* At most max of org's widgets, then (none left) its agents: *n. */
+static int
+org_entities_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	struct st_widget *ws;
+	struct st_agent *as;
+	char **wids;
+	uint32_t nw, na, nu, i;
+
+	*n = 0;
+	if (store_widget_list(t, org, &ws, &nw) != 0)
+		return t->err;
+	for (i = 0; i < nw && *n < max && !t->err; i++, (*n)++)
+		store_widget_delete(t, org, ws[i].widget_id);
+	store_widgets_free(ws, nw);
+	if (t->err || nw > 0)
+		return t->err;
+	if (store_agent_list(t, org, &as, &na) != 0)
+		return t->err;
+	for (i = 0; i < na && *n < max && !t->err; i++, (*n)++)
+		if (store_agent_delete(t, org, as[i].id, &wids, &nu) == 0)
+			store_agent_users_free(wids, nu);
+	store_agents_free(as, na);
+	return t->err;
+}
+
+int
+store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
+    int *more)
+{
+	char org[ST_ORG_ID_MAX + 1];
+	uint32_t n = 0, done = 0;
+	int rc;
+
+	*removed = 0;
+	*more = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = org_gone_first(t, org)) <= 0)
+		return t->err;
+	/* Every record of it, whoever the txn was for. */
+	t->org = NULL;
+	if (org_convs_sweep(t, org, max, &n) != 0)
+		return t->err;
+	done += n;
+	if (done < max && store_org_contacts_sweep(t, org, max - done,
+	    &n) == 0)
+		done += n;
+	if (!t->err && done < max && org_entities_sweep(t, org, max - done,
+	    &n) == 0)
+		done += n;
+	if (t->err)
+		return t->err;
+	/* Nothing of it was left: it is gone. */
+	if (done == 0)
+		db_del(t, t->st->org_gone, org, strlen(org),
+		    "delete deleted organisation");
+	*removed = done;
+	*more = 1;	/* this one again, or the next: until none is left */
+	if (done == 0 && org_gone_first(t, org) == 0)
+		*more = 0;
 	return t->err;
 }
 

@@ -29,6 +29,16 @@ int store_org_exists(struct store_txn *, const char *id);
 int store_org_list(struct store_txn *, struct st_org **out, uint32_t *n);
 /* ST_ORG_DELETE: `invalid` for the default one, else it is gone. */
 int store_org_delete(struct store_txn *, const char *id);
+/*
+ * One bounded step of a deleted organisation's removal (ST_ORG_DELETE
+ * removes its record at once and marks it in org_gone): at most max of
+ * its conversations (with their messages), contacts, widgets (their
+ * visitor sessions and day counts follow through the session sweep),
+ * then agents. *removed: how many; *more: call again (a later step finds
+ * none left, forgets the organisation, and goes on to the next).
+ */
+int store_org_sweep(struct store_txn *, uint32_t max, uint32_t *removed,
+    int *more);
 void store_orgs_free(struct st_org *, uint32_t n);
 
 #endif

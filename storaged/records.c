@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orgmsg.h"
 #include "random.h"
 #include "records.h"
 #include "storeint.h"
@@ -22,6 +23,22 @@ static char *
 rec_id(const struct store_entity *e, const void *rec)
 {
 	return (char *)rec + e->id;
+}
+
+/* rec's organisation, or NULL when e has none. */
+static char *
+rec_org(const struct store_entity *e, const void *rec)
+{
+	return e->org != 0 ? (char *)rec + e->org : NULL;
+}
+
+int
+entity_in_org(const struct store_entity *e, const void *rec,
+    const char *org)
+{
+	const char *o = rec_org(e, rec);
+
+	return org == NULL || o == NULL || strcmp(o, org) == 0;
 }
 
 static uint64_t *
@@ -65,6 +82,9 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 	free(buf);
 	if (rc < 0)
 		rec_corrupt(t, e->what);
+	/* Stored before organisations (or padded): the first one's. */
+	else if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
+		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
 	return rc;
 }
 
@@ -101,12 +121,17 @@ entity_exists(struct store_txn *t, const struct store_entity *e,
 
 int
 entity_must(struct store_txn *t, const struct store_entity *e,
-    const char *ref, void *rec)
+    const char *org, const char *ref, void *rec)
 {
 	int rc;
 
 	rc = e->find != NULL ? e->find(t, ref, rec) :
 	    entity_load(t, e, ref, rec);
+	/* Another organisation's is absent, exactly as an unknown id. */
+	if (rc == 0 && !entity_in_org(e, rec, org)) {
+		e->codec->free(rec);
+		rc = 1;
+	}
 	if (rc == 1)
 		store_fail(t, PROTO_E_NOT_FOUND, e->none);
 	return rc == 0 ? 0 : -1;
@@ -207,7 +232,7 @@ entity_out(struct store_txn *t, const struct store_entity *e, void *rec,
 
 int
 entity_create(struct store_txn *t, const struct store_entity *e,
-    const void *in, void *out)
+    const char *org, const void *in, void *out)
 {
 	const char *bad;
 	void *rec;
@@ -216,24 +241,30 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 		return t->err;
 	if ((bad = e->invalid(in)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	if (e->admit != NULL && e->admit(t, in, UINT32_MAX) != 0)
-		return t->err;
-	if (entity_room(t, e) < 0)
-		return t->err;
 	if ((rec = calloc(1, e->codec->size)) == NULL || e->copy(rec, in) < 0) {
 		free(rec);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
+	/* Whatever the request said, it is who asks's. */
+	if (rec_org(e, rec) != NULL)
+		strlcpy(rec_org(e, rec), org != NULL ? org : ST_ORG_DEFAULT,
+		    ST_ORG_ID_MAX + 1);
+	if (e->admit != NULL && e->admit(t, rec, UINT32_MAX) != 0)
+		goto out;
+	if (entity_room(t, e) < 0)
+		goto out;
 	if (e->prepare != NULL)
 		e->prepare(rec);
 	entity_new_id(t, e, rec);
 	entity_add(t, e, rec);
+out:
 	return entity_out(t, e, rec, NULL, out);
 }
 
 int
 entity_update(struct store_txn *t, const struct store_entity *e,
-    const char *ref, uint32_t mask, const void *in, void *out, void *arg)
+    const char *org, const char *ref, uint32_t mask, const void *in,
+    void *out, void *arg)
 {
 	const char *bad;
 	void *cur, *req;
@@ -246,7 +277,7 @@ entity_update(struct store_txn *t, const struct store_entity *e,
 	if ((cur = calloc(2, e->codec->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	req = (char *)cur + e->codec->size;
-	if (entity_must(t, e, ref, cur) < 0)
+	if (entity_must(t, e, org, ref, cur) < 0)
 		goto out;
 	if (e->copy(req, in) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -270,11 +301,11 @@ out:
 
 int
 entity_get(struct store_txn *t, const struct store_entity *e,
-    const char *ref, void *out)
+    const char *org, const char *ref, void *out)
 {
 	if (t->err)
 		return t->err;
-	entity_must(t, e, ref, out);
+	entity_must(t, e, org, ref, out);
 	return t->err;
 }
 
@@ -285,9 +316,29 @@ entity_load_item(struct store_txn *t, const char *id, void *item,
 	return entity_load(t, arg, id, item);
 }
 
+/* items (n of them) keep org's records only, in their order. */
+static uint32_t
+entity_keep_org(const struct store_entity *e, char *items, uint32_t n,
+    const char *org)
+{
+	size_t sz = e->codec->size;
+	uint32_t i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!entity_in_org(e, items + i * sz, org)) {
+			e->codec->free(items + i * sz);
+			continue;
+		}
+		if (kept != i)
+			memcpy(items + kept * sz, items + i * sz, sz);
+		kept++;
+	}
+	return kept;
+}
+
 int
-entity_list(struct store_txn *t, const struct store_entity *e, void **out,
-    uint32_t *n)
+entity_list(struct store_txn *t, const struct store_entity *e,
+    const char *org, void **out, uint32_t *n)
 {
 	struct order_list o = {
 		.index = dbi(t, e->order),
@@ -311,7 +362,7 @@ entity_list(struct store_txn *t, const struct store_entity *e, void **out,
 		return t->err;
 	}
 	*out = items;
-	*n = cnt;
+	*n = entity_keep_org(e, items, cnt, org);
 	return 0;
 }
 

@@ -60,6 +60,14 @@ struct store_entity {
 	/* Its members, as offsetof(record struct, ...). */
 	size_t id;			/* char[]: the key */
 	size_t created_at, updated_at;	/* uint64_t */
+	/*
+	 * char[ST_ORG_ID_MAX + 1]: the organisation a record belongs to, or
+	 * 0 for an entity that belongs to none (the id, at 0, never is it).
+	 * A record stored without one reads as ST_ORG_DEFAULT's. The steps
+	 * taking an org (NULL: any) treat another organisation's record as
+	 * absent (e->none), list only its own, and stamp it on a new one.
+	 */
+	size_t org;
 	/* A new id's start before its 32 hex ("org_"), or NULL for none. */
 	const char *prefix;
 	/* Bytes of an id (idmax at most ST_WIDGET_MAX), and records at most. */
@@ -96,9 +104,15 @@ int entity_load(struct store_txn *, const struct store_entity *,
 /* By id, without reading the record: 1 stored, 0 absent, -1 error. */
 int entity_exists(struct store_txn *, const struct store_entity *,
     const char *id);
-/* By a request's reference: 0 loaded, or -1 with t failed (e->none). */
+/*
+ * By a request's reference, of organisation org (NULL: any): 0 loaded, or
+ * -1 with t failed (e->none, also for another organisation's record).
+ */
 int entity_must(struct store_txn *, const struct store_entity *,
-    const char *ref, void *rec);
+    const char *org, const char *ref, void *rec);
+/* 1 when rec belongs to org (or org is NULL, or e has no organisation). */
+int entity_in_org(const struct store_entity *, const void *rec,
+    const char *org);
 /* Writes rec under its id. */
 void entity_save(struct store_txn *, const struct store_entity *,
     const void *rec);
@@ -107,21 +121,29 @@ void entity_touch(struct store_txn *, const struct store_entity *, void *rec);
 /* A record with its id set: its times, its indexes, the record, its order. */
 void entity_add(struct store_txn *, const struct store_entity *, void *rec);
 /*
- * A request's create: in checked, the count below e->max, a copy of in
- * given a fresh id (e->prefix, then 128 random bits) and added. out: as
- * stored.
+ * A request's create: in checked, the count below e->max (all
+ * organisations together), a copy of in given a fresh id (e->prefix, then
+ * 128 random bits) and org (when e has one; NULL: ST_ORG_DEFAULT), and
+ * added. out: as stored.
  */
 int entity_create(struct store_txn *, const struct store_entity *,
-    const void *in, void *out);
-/* A request's update: the masked fields merged, checked as a whole, saved. */
+    const char *org, const void *in, void *out);
+/*
+ * A request's update of org's record (NULL: any): the masked fields
+ * merged, checked as a whole, saved.
+ */
 int entity_update(struct store_txn *, const struct store_entity *,
-    const char *ref, uint32_t mask, const void *in, void *out, void *arg);
-/* A request's get. */
+    const char *org, const char *ref, uint32_t mask, const void *in,
+    void *out, void *arg);
+/* A request's get of org's record (NULL: any). */
 int entity_get(struct store_txn *, const struct store_entity *,
-    const char *ref, void *out);
-/* Every record, oldest first: *out (n of them), for entity_free_all. */
-int entity_list(struct store_txn *, const struct store_entity *, void **out,
-    uint32_t *n);
+    const char *org, const char *ref, void *out);
+/*
+ * Every record of org (NULL: all), oldest first: *out (n of them), for
+ * entity_free_all.
+ */
+int entity_list(struct store_txn *, const struct store_entity *,
+    const char *org, void **out, uint32_t *n);
 /* The record rec names, its order entry and its indexes. */
 void entity_remove(struct store_txn *, const struct store_entity *,
     const void *rec);

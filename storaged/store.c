@@ -593,6 +593,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 	{ "orgs", offsetof(struct store, orgs) },
 	{ "org_order", offsetof(struct store, org_order) },
+	/* scope (issue 22) */
+	{ "org_activity", offsetof(struct store, org_activity) },
+	{ "org_counts", offsetof(struct store, org_counts) },
+	{ "org_gone", offsetof(struct store, org_gone) },
 };
 
 MDB_dbi *

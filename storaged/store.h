@@ -55,11 +55,16 @@ struct store_txn {
 	int err;		/* sticky: the first PROTO_E_* code, 0 while all is well */
 	int wrote;		/* a put or delete succeeded (a child's folds in on commit) */
 	const char *errmsg;	/* static text for the error reply */
+	/*
+	 * Who asks's organisation (issue 22; dispatch.c's req_begin): a
+	 * conversation of another one is absent to conv_get; NULL: any.
+	 */
+	const char *org;
 };
 
 /* What store_conv_list() returns. */
 struct store_list {
-	uint64_t total;		/* every conversation */
+	uint64_t total;		/* every conversation (of t->org when set) */
 	uint32_t n;
 	struct st_conv *convs;	/* n, newest activity first */
 	char next_cursor[ST_CURSOR_MAX + 1];	/* "" when there are no more */
@@ -100,12 +105,12 @@ struct store_module {
 	const char *name;
 	/* Inside the transaction that opens the store: make what is missing. */
 	int (*init)(struct store_txn *t);
-	/* A conversation was made in widget, last updated at. */
-	void (*conv_made)(struct store_txn *t, const char *widget,
-	    uint64_t at, const uint8_t id[16]);
-	/* A conversation's updated_at moved from to to (a new message). */
-	void (*conv_moved)(struct store_txn *t, const char *widget,
-	    uint64_t from, uint64_t to, const uint8_t id[16]);
+	/* Conversation c (id) was made (c->updated_at: when). */
+	void (*conv_made)(struct store_txn *t, const struct st_conv *c,
+	    const uint8_t id[16]);
+	/* Conversation c's updated_at moves to to (a new message). */
+	void (*conv_moved)(struct store_txn *t, const struct st_conv *c,
+	    uint64_t to, const uint8_t id[16]);
 	/* Conversation c (id) is being deleted. */
 	void (*conv_deleted)(struct store_txn *t, const struct st_conv *c,
 	    const uint8_t id[16]);

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		29
+#define NDBS		32
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -30,18 +30,29 @@
  * Record formats that grew: a newer one adds fields at the end, and an
  * older record reads as the newest with those fields zero ("" or 0):
  * rec_pad() appends that many zero bytes before decoding.
- *   conversations 3 (handoff); 2 lacks u8 handoff, 1 also str contact_id
+ *   conversations 4 (org, issue 22); 3 lacks str org, 2 also u8 handoff,
+ *                 1 also str contact_id
  *   messages      2 (name); 1 lacks str name
- *   widgets       2 (agent_id, handoff_enabled, handoff_label)
+ *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
+ *                 handoff_enabled, handoff_label
+ *   agents        2 (org, issue 22); 1 lacks str org
+ *   contacts      2 (org, issue 22); 1 lacks str org
+ * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	3
-#define CONV_V2_PAD		1
-#define CONV_V1_PAD		(4 + 1)
+#define CONV_RECORD_VERSION	4
+#define CONV_V3_PAD		4	/* issue 22: str org */
+#define CONV_V2_PAD		(1 + CONV_V3_PAD)
+#define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
 #define MSG_RECORD_VERSION	2
 #define MSG_V1_PAD		4
-#define WIDGET_RECORD_VERSION	2
+#define WIDGET_RECORD_VERSION	3
 #define WIDGET_V1_PAD		(4 + 1 + 4)
+#define WIDGET_V2_PAD		4	/* issue 22: str org */
+#define CONTACT_RECORD_VERSION	2
+#define CONTACT_V1_PAD		4	/* issue 22: str org */
+#define AGENT_RECORD_VERSION	2
+#define AGENT_V1_PAD		4	/* issue 22: str org */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {
@@ -101,6 +112,10 @@ struct store {
 	/* orgstore.c */
 	MDB_dbi orgs;		/* id ("default", org_ + 32 hex) -> org */
 	MDB_dbi org_order;	/* u64 created_at | id -> () */
+	/* scope (issue 22): convquery.c's per-organisation index */
+	MDB_dbi org_activity;	/* org NUL u64 updated_at | id[16] -> () */
+	MDB_dbi org_counts;	/* org -> u64 conversations */
+	MDB_dbi org_gone;	/* deleted org whose records are swept -> () */
 	uint64_t (*now)(void);
 };
 

@@ -6,11 +6,14 @@
  * one-time backfill of the expiry index, the sessions of a deleted
  * widget, a crowd of expired sessions) the next step follows after
  * SWEEP_BUSY_MS, which leaves the loop free for requests in between;
- * otherwise after SWEEP_IDLE_MS.
+ * otherwise after SWEEP_IDLE_MS. A step with no session work left removes
+ * a deleted organisation's records instead (store_org_sweep, issue 22),
+ * at most SWEEP_BATCH of them.
  */
 #include <string.h>
 
 #include "log.h"
+#include "orgstore.h"
 #include "storaged.h"
 #include "wsess.h"
 
@@ -25,10 +28,16 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 {
 	struct store_txn t;
 	uint64_t t0 = proto_mono_us(), t1;
+	int more = 0;
 
 	memset(out, 0, sizeof(*out));
 	store_begin(st, &t, 0);
 	store_wsess_sweep(&t, max, t0 + budget_us, out);
+	/* Then, in what the step has left, a deleted organisation's records. */
+	if (!out->more && t.err == 0) {
+		store_org_sweep(&t, max, &out->orgs, &more);
+		out->more = more;
+	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
@@ -36,10 +45,11 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (out->indexed + out->gone + out->expired > 0)
+	if (out->indexed + out->gone + out->expired + out->orgs > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
-		    "%u expired in %llu us, committed in %llu us",
-		    out->indexed, out->gone, out->expired,
+		    "%u expired, %u of deleted organisations in %llu us, "
+		    "committed in %llu us",
+		    out->indexed, out->gone, out->expired, out->orgs,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

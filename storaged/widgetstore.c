@@ -22,6 +22,7 @@
 #include "agentmsg.h"
 #include "agentstore.h"
 #include "log.h"
+#include "orgmsg.h"
 #include "random.h"
 #include "records.h"
 #include "stmsgs.h"
@@ -48,7 +49,7 @@ widget_agent_norm(void *rec)
 		w->agent_id[0] = '\0';
 }
 
-/* The agent a widget names is stored (or the default one). */
+/* The agent a widget names is its organisation's (or the default one). */
 static int
 widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
 {
@@ -56,7 +57,7 @@ widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
 
 	if (!(mask & ST_WF_AGENT_ID))
 		return 0;
-	return store_agent_check(t, w->agent_id);
+	return store_agent_check(t, w->org, w->agent_id);
 }
 
 /*
@@ -112,7 +113,9 @@ widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 	return 0;
 }
 
-static const size_t widget_pad[] = { WIDGET_V1_PAD };
+static const size_t widget_pad[] = {
+	WIDGET_V1_PAD + WIDGET_V2_PAD, WIDGET_V2_PAD
+};
 
 static const struct store_entity widget_entity = {
 	.what = "widget",
@@ -130,6 +133,7 @@ static const struct store_entity widget_entity = {
 	.pad = widget_pad,
 	.codec = &pl_widget,
 	ENTITY_MEMBERS(struct st_widget),
+	.org = offsetof(struct st_widget, org),
 	.idmin = 1,
 	.idmax = ST_WIDGET_MAX,
 	.max = ST_WIDGETS_MAX,
@@ -312,6 +316,7 @@ widgetstore_init(struct store_txn *t)
 		return t->err;
 	st_widget_defaults(&w);
 	strlcpy(w.id, ST_DEFAULT_WIDGET, sizeof(w.id));
+	strlcpy(w.org, ST_ORG_DEFAULT, sizeof(w.org));
 	if ((w.name = strdup("Default")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	entity_add(t, &widget_entity, &w);
@@ -327,20 +332,20 @@ const struct store_module widgetstore_module = {
 };
 
 int
-store_widget_create(struct store_txn *t, const struct st_widget *in,
-    struct st_widget *out)
+store_widget_create(struct store_txn *t, const char *org,
+    const struct st_widget *in, struct st_widget *out)
 {
-	return entity_create(t, &widget_entity, in, out);
+	return entity_create(t, &widget_entity, org, in, out);
 }
 
 int
-store_widget_update(struct store_txn *t, const char *widget_id,
-    uint32_t mask, const struct st_widget *in, struct st_widget *out,
-    int *disabled)
+store_widget_update(struct store_txn *t, const char *org,
+    const char *widget_id, uint32_t mask, const struct st_widget *in,
+    struct st_widget *out, int *disabled)
 {
 	int was = 0;
 
-	if (entity_update(t, &widget_entity, widget_id, mask, in, out,
+	if (entity_update(t, &widget_entity, org, widget_id, mask, in, out,
 	    &was) != 0)
 		return t->err;
 	*disabled = was && !out->enabled;
@@ -348,24 +353,26 @@ store_widget_update(struct store_txn *t, const char *widget_id,
 }
 
 int
-store_widget_get(struct store_txn *t, const char *widget_id,
+store_widget_get(struct store_txn *t, const char *org, const char *widget_id,
     struct st_widget *out)
 {
-	return entity_get(t, &widget_entity, widget_id, out);
+	return entity_get(t, &widget_entity, org, widget_id, out);
 }
 
 int
-store_widget_list(struct store_txn *t, struct st_widget **out, uint32_t *n)
+store_widget_list(struct store_txn *t, const char *org, struct st_widget **out,
+    uint32_t *n)
 {
 	void *ws;
 
-	if (entity_list(t, &widget_entity, &ws, n) == 0)
+	if (entity_list(t, &widget_entity, org, &ws, n) == 0)
 		*out = ws;
 	return t->err;
 }
 
 int
-store_widget_delete(struct store_txn *t, const char *widget_id)
+store_widget_delete(struct store_txn *t, const char *org,
+    const char *widget_id)
 {
 	struct st_widget w;
 	uint8_t pk[ST_WIDGET_MAX + 1];
@@ -374,7 +381,7 @@ store_widget_delete(struct store_txn *t, const char *widget_id)
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &widget_entity, widget_id, &w) < 0)
+	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
 		return t->err;
 	if (strcmp(w.id, ST_DEFAULT_WIDGET) == 0) {
 		st_widget_free(&w);
@@ -408,14 +415,14 @@ store_widget_delete(struct store_txn *t, const char *widget_id)
 }
 
 int
-store_widget_reset_id(struct store_txn *t, const char *widget_id,
-    struct st_widget *out)
+store_widget_reset_id(struct store_txn *t, const char *org,
+    const char *widget_id, struct st_widget *out)
 {
 	struct st_widget w;
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &widget_entity, widget_id, &w) < 0)
+	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
 		return t->err;
 	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
 	    "delete widget id");

@@ -20,25 +20,34 @@
 
 #define DAY_MS		86400000ull
 
-/* in: the config (ids and times ignored); out: as stored. */
-int store_widget_create(struct store_txn *, const struct st_widget *in,
-    struct st_widget *out);
+/*
+ * Each takes org, the organisation who asks acts in (NULL: any, for
+ * parleyctl-less internal callers and the public config): another
+ * organisation's widget is `not found` exactly like an unknown id.
+ */
+/* in: the config (ids, times and org ignored); out: as stored, org's. */
+int store_widget_create(struct store_txn *, const char *org,
+    const struct st_widget *in, struct st_widget *out);
 /*
  * Sets in's fields named by mask. *disabled is set when this turned the
  * widget off (its public id then stops working).
  */
-int store_widget_update(struct store_txn *, const char *widget_id,
-    uint32_t mask, const struct st_widget *in, struct st_widget *out,
-    int *disabled);
-int store_widget_get(struct store_txn *, const char *widget_id,
-    struct st_widget *out);
-/* Oldest first, the default widget first. Free with store_widgets_free. */
-int store_widget_list(struct store_txn *, struct st_widget **out,
-    uint32_t *n);
-int store_widget_delete(struct store_txn *, const char *widget_id);
+int store_widget_update(struct store_txn *, const char *org,
+    const char *widget_id, uint32_t mask, const struct st_widget *in,
+    struct st_widget *out, int *disabled);
+int store_widget_get(struct store_txn *, const char *org,
+    const char *widget_id, struct st_widget *out);
+/*
+ * org's widgets (NULL: all), oldest first, the default widget first.
+ * Free with store_widgets_free.
+ */
+int store_widget_list(struct store_txn *, const char *org,
+    struct st_widget **out, uint32_t *n);
+int store_widget_delete(struct store_txn *, const char *org,
+    const char *widget_id);
 /* A new public id; out holds it (the old one is the argument). */
-int store_widget_reset_id(struct store_txn *, const char *widget_id,
-    struct st_widget *out);
+int store_widget_reset_id(struct store_txn *, const char *org,
+    const char *widget_id, struct st_widget *out);
 
 /*
  * ST_CHAT_BEGIN's check of the widget its conversation is filed under

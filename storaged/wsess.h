@@ -88,6 +88,7 @@ struct store_sweep {
 	uint32_t indexed;	/* older sessions given an expiry entry */
 	uint32_t gone;		/* sessions of deleted widgets removed */
 	uint32_t expired;	/* expired sessions removed */
+	uint32_t orgs;		/* records of deleted organisations removed */
 	int more;		/* work is left: call again soon */
 };
 /*

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "orgmsg.h"
 
 const char ctl_usage[] =
 "usage: parleyctl [-S socket] [-t seconds] command [options]\n"
@@ -13,12 +14,15 @@ const char ctl_usage[] =
 "                         restore: mkdir DIR && cp FILE DIR/data.mdb, then\n"
 "                         run storaged with PARLEY_DATA_DIR=DIR\n"
 "  stats [--json]         counts, data file and map size, LMDB page figures\n"
-"  widgets [--json]       the widgets: public id, internal id, enabled,\n"
-"                         daily cap, name\n"
+"  widgets [--json] [--org ORG]\n"
+"                         the organisation's widgets: public id, internal\n"
+"                         id, enabled, daily cap, name\n"
 "  export [--format jsonl|csv] [--rows conversations|messages] [--widget ID]\n"
-"                         every conversation or message to stdout, as the\n"
-"                         HTTP export writes them (default: jsonl,\n"
-"                         conversations; ID is a widget's internal id)\n"
+"         [--org ORG]     every conversation or message of the organisation\n"
+"                         to stdout, as the HTTP export writes them\n"
+"                         (default: jsonl, conversations; ID is a widget's\n"
+"                         internal id)\n"
+"  ORG is an organisation's id: default (the default) or org_ + 32 hex\n"
 "  purge --older-than DAYS [--dry-run]\n"
 "                         delete the conversations with no activity for\n"
 "                         DAYS days (1 to 36500); --dry-run only counts\n"
@@ -50,6 +54,13 @@ parse_int(const char *s, long min, long max, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
+}
+
+/* 1 unless s is an organisation's id (st_org_id_valid). */
+static int
+org_bad(const char *s)
+{
+	return !st_org_id_valid(s);
 }
 
 static int
@@ -94,6 +105,7 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 
 	memset(a, 0, sizeof(*a));
 	a->widget = "";
+	a->org = ST_ORG_DEFAULT;
 	err[0] = '\0';
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -131,8 +143,19 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 			return fail(err, errsz, "%s", "backup: empty FILE");
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "widgets") == 0) {
 		a->cmd = cmd[0] == 's' ? CMD_STATS : CMD_WIDGETS;
-		for (; i < argc && strcmp(argv[i], "--json") == 0; i++)
-			a->json = 1;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0)
+				a->json = 1;
+			else if (a->cmd == CMD_WIDGETS && (r = opt_value(argc,
+			    argv, &i, "--org", &v)) != 0) {
+				if (r < 0 || org_bad(v))
+					return fail(err, errsz, "widgets: "
+					    "--org %s is not default or org_ "
+					    "and 32 hex", r < 0 ? "" : v);
+				a->org = v;
+			} else
+				break;
+		}
 	} else if (strcmp(cmd, "export") == 0) {
 		a->cmd = CMD_EXPORT;
 		for (; i < argc; i++) {
@@ -171,6 +194,13 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 					    "widget %s is not 1 to 64 of "
 					    "A-Z a-z 0-9 _ -", v);
 				a->widget = v;
+			} else if ((r = opt_value(argc, argv, &i, "--org",
+			    &v)) != 0) {
+				if (r < 0 || org_bad(v))
+					return fail(err, errsz, "export: "
+					    "--org %s is not default or org_ "
+					    "and 32 hex", r < 0 ? "" : v);
+				a->org = v;
 			} else
 				break;
 		}

@@ -100,9 +100,18 @@ take_reply(const struct pmsg *m, struct ctl_reply *r)
 	return 0;
 }
 
+/* The organisation parleyctl acts in (--org). */
+static char ctl_org[ST_WHO_ORG_MAX + 1] = ST_ORG_DEFAULT;
+
+void
+ctl_set_org(const char *org)
+{
+	strlcpy(ctl_org, org, sizeof(ctl_org));
+}
+
 /*
  * Sends one request: who asks first where the message table says so
- * (parleyctl, by the user that runs it).
+ * (parleyctl, by the user that runs it, in ctl_org).
  */
 static int
 ctl_send(uint16_t type, uint32_t id, const void *payload, size_t len, int fd)
@@ -117,7 +126,7 @@ ctl_send(uint16_t type, uint32_t id, const void *payload, size_t len, int fd)
 	memset(&who, 0, sizeof(who));
 	who.kind = ST_WHO_CTL;
 	snprintf(who.id, sizeof(who.id), "uid %u", (unsigned int)getuid());
-	strlcpy(who.org, ST_ORG_DEFAULT, sizeof(who.org));
+	strlcpy(who.org, ctl_org, sizeof(who.org));
 	who.role = ST_ROLE_OWNER;
 	penc_init(&e);
 	penc_who(&e, &who);

@@ -37,6 +37,7 @@ struct ctl_args {
 	enum export_format format;	/* export */
 	enum export_rows rows;
 	const char *widget;	/* export: "" = every widget */
+	const char *org;	/* widgets, export: the organisation ("default") */
 	int days;		/* purge */
 	int dry_run;
 };
@@ -68,6 +69,8 @@ struct ctl_reply {
 
 /* Connects and says HELLO. 0, or -1 with a message in err. */
 int ctl_connect(const char *path, char *err, size_t errsz);
+/* The organisation the requests act in (who asks's org); "default" until set. */
+void ctl_set_org(const char *org);
 /*
  * One request and its reply; fd (or -1) rides with it and is closed.
  * 0 with r filled (free with ctl_reply_free), or -1 with err set: the

@@ -226,6 +226,7 @@ main(int argc, char *argv[])
 		fputs(ctl_usage, stderr);
 		return 2;
 	}
+	ctl_set_org(args.org);
 	/* A closed pipe (export | head) ends us quietly. */
 	signal(SIGPIPE, SIG_DFL);
 	if (args.sock == NULL) {

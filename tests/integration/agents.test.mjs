@@ -63,7 +63,7 @@ describe('agents admin API', () => {
     assert.equal(r.headers['cache-control'], 'no-store');
     const { agents } = r.json();
     assert.deepEqual(agents[0], {
-      id: 'default', name: 'Default', system_prompt: 'Env prompt.', model: 'env-model',
+      id: 'default', organization_id: null, name: 'Default', system_prompt: 'Env prompt.', model: 'env-model',
       temperature: null, max_tokens: null, history_messages: 12, base_url: agents[0].base_url,
       api_key_set: true, is_default: true, created_at: null, updated_at: null,
     });
@@ -82,7 +82,7 @@ describe('agents admin API', () => {
     });
     assert.match(a.id, ID_RE);
     assert.deepEqual({ ...a, id: 0, created_at: 0, updated_at: 0 }, {
-      id: 0, name: 'Shop bot', system_prompt: 'You sell things.', model: 'shop-model', temperature: 0.7,
+      id: 0, organization_id: 'default', name: 'Shop bot', system_prompt: 'You sell things.', model: 'shop-model', temperature: 0.7,
       max_tokens: 300, history_messages: 5, base_url: 'http://127.0.0.1:9/v1', api_key_set: true,
       is_default: false, created_at: 0, updated_at: 0,
     });

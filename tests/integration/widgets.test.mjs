@@ -116,6 +116,7 @@ describe('widget admin API', () => {
     assert.deepEqual({ ...w, id: 0, widget_id: 0, created_at: 0, updated_at: 0 }, {
       id: 0,
       widget_id: 0,
+      organization_id: 'default',
       name: null,
       greeting: null,
       primary_color: '#4f46e5',

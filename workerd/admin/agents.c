@@ -82,6 +82,7 @@ agent_json(const struct st_agent *a)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	exprow_oset(o, "id", exprow_text(a->id), &err);
+	exprow_oset(o, "organization_id", exprow_text(a->org), &err);
 	exprow_oset(o, "name", exprow_text(a->name ? a->name : ""), &err);
 	exprow_oset(o, "system_prompt", exprow_text(a->system_prompt ?
 	    a->system_prompt : ""), &err);
@@ -108,6 +109,8 @@ agent_default_json(void)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	exprow_oset(o, "id", exprow_text(ST_AGENT_DEFAULT), &err);
+	/* The deployment's: every organisation's widgets may name it. */
+	exprow_oset(o, "organization_id", json_null(), &err);
 	exprow_oset(o, "name", exprow_text(DEFAULT_NAME), &err);
 	exprow_oset(o, "system_prompt", exprow_text(wsettings.system_prompt ?
 	    wsettings.system_prompt : ""), &err);
@@ -171,7 +174,8 @@ static const struct admin_field agent_fields[] = {
 
 /* The fields a client may not set. */
 static const char *const read_only[] = {
-	"id", "api_key_set", "is_default", "created_at", "updated_at", NULL,
+	"id", "organization_id", "api_key_set", "is_default", "created_at",
+	"updated_at", NULL,
 };
 
 static void

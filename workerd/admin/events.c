@@ -25,6 +25,11 @@
  * between are lost to the live streams: they are ended, and the browser
  * reconnects (retry) with its Last-Event-ID. The streams end cleanly when
  * the worker quits (events_quit).
+ *
+ * A client sees only its organisation's events (issue 22: its who asks's,
+ * c->who.org), live and replayed: an event is its conversation's
+ * organisation's (a conversation's org; none, as a contact's without a
+ * conversation: the default one's).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,6 +61,7 @@ struct evclient {
 	int resume;			/* a Last-Event-ID was given */
 	uint64_t epoch, seq;		/* the last event it has */
 	struct storec_req *sreq;
+	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
 };
 
 static TAILQ_HEAD(, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -218,12 +224,24 @@ client_write(struct evclient *ec, const void *text, size_t len)
 	return -1;
 }
 
-/* One event to one client, unless it has it already. */
+/* 1 when ev is ec's organisation's to see. */
+static int
+client_sees(const struct evclient *ec, const struct st_event *ev)
+{
+	const char *org = ev->conv.org[0] != '\0' ? ev->conv.org :
+	    ST_WHO_ORG_DEFAULT;
+
+	return strcmp(org, ec->org) == 0;
+}
+
+/* One event to one client, unless it has it already or is not its own. */
 static int
 client_event(struct evclient *ec, const struct st_event *ev,
     const struct buf *text)
 {
 	if (ec->epoch == ev->epoch && ev->seq <= ec->seq)
+		return 0;
+	if (!client_sees(ec, ev))
 		return 0;
 	ec->epoch = ev->epoch;
 	ec->seq = ev->seq;
@@ -486,6 +504,8 @@ events_get(struct conn *c, struct http_request *req,
 		return;
 	}
 	ec->resume = last_id(req, ec);
+	strlcpy(ec->org, c->who.org[0] != '\0' ? c->who.org :
+	    ST_WHO_ORG_DEFAULT, sizeof(ec->org));
 	http_request_slim(req);
 	if (conn_stream_start(c, 200, EVENTS_HEADERS, EVENTS_CTYPE) < 0) {
 		free(ec);

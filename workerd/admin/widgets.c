@@ -130,6 +130,7 @@ widget_json(const struct st_widget *w)
 	/* id is what conversations name in "widgetId". */
 	exprow_oset(o, "id", exprow_text(w->id), &err);
 	exprow_oset(o, "widget_id", exprow_text(w->widget_id), &err);
+	exprow_oset(o, "organization_id", exprow_text(w->org), &err);
 	widget_public_fields(o, w, &err);
 	exprow_oset(o, "allowed_origins", origins_json(w), &err);
 	exprow_oset(o, "daily_message_cap", w->daily_cap > 0 ?
@@ -315,7 +316,7 @@ static const struct admin_field widget_fields[] = {
 
 /* The fields a client may not set. */
 static const char *const read_only[] = {
-	"id", "widget_id", "created_at", "updated_at", NULL,
+	"id", "widget_id", "organization_id", "created_at", "updated_at", NULL,
 };
 
 static void

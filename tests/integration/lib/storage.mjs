@@ -182,6 +182,7 @@ export function decConv(d) {
     lastMessage: d.str(),
     contactId: d.str(),
     handoff: d.u8(),
+    org: d.str(),
   };
 }
 
@@ -214,6 +215,7 @@ export function decAgent(d) {
     apiKeySet: d.u8(),
     createdAt: d.u64(),
     updatedAt: d.u64(),
+    org: d.str(),
   };
 }
 
@@ -224,7 +226,7 @@ export function encWidget(e, w) {
   e.u32(w.origins.length);
   for (const o of w.origins) e.str(o);
   return e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
-    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel);
+    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '');
 }
 
 export function decWidget(d) {
@@ -236,13 +238,13 @@ export function decWidget(d) {
   for (let i = 0, n = d.u32(); i < n; i++) w.origins.push(d.str());
   return Object.assign(w, {
     dailyCap: d.u32(), systemPrompt: d.str(), model: d.str(), createdAt: d.u64(), updatedAt: d.u64(),
-    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(),
+    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(), org: d.str(),
   });
 }
 
 export function encAgent(e, a) {
   return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
-    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt);
+    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '');
 }
 
 // An organisation (proto/orgmsg.h), both ways.
@@ -255,7 +257,7 @@ export function decOrg(d) {
 }
 
 export function decContact(d) {
-  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
+  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
 }
 
 // An event (proto/agentmsg.h): its head, its conversation, what its kind carries.

@@ -263,7 +263,10 @@ fill_msg(struct st_msg *m, const char *role, const char *name)
 	strlcpy(m->name, name, sizeof(m->name));
 }
 
-/* Conversations carry handoff last; messages carry name last. */
+/*
+ * Conversations carry handoff, then their organisation last; messages
+ * carry name last.
+ */
 static void
 test_conv_msg_fields(void **state)
 {
@@ -273,17 +276,20 @@ test_conv_msg_fields(void **state)
 	struct pdec d;
 
 	fill_conv(&c, ST_HANDOFF_HUMAN);
+	strlcpy(c.org, "default", sizeof(c.org));
 	penc_init(&e);
 	penc_conv(&e, &c);
-	/* The last byte is the state. */
-	assert_int_equal(e.buf[e.len - 1], ST_HANDOFF_HUMAN);
+	/* The state, then str org. */
+	assert_int_equal(e.buf[e.len - 12], ST_HANDOFF_HUMAN);
+	assert_memory_equal(e.buf + e.len - 11, "\0\0\0\7default", 11);
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_conv(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
 	assert_int_equal(g.handoff, ST_HANDOFF_HUMAN);
+	assert_string_equal(g.org, "default");
 	st_conv_free(&g);
 	/* Without it: a decode error. */
-	pdec_init(&d, e.buf, e.len - 1);
+	pdec_init(&d, e.buf, e.len - 11);
 	assert_int_equal(pdec_conv(&d, &g), -1);
 	penc_free(&e);
 	st_conv_free(&c);

@@ -996,7 +996,7 @@ test_logged(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	fix_reopen(f);
 	store_begin(f->st, &t, 1);
-	assert_int_equal(store_agent_list(&t, &as, &n), 0);
+	assert_int_equal(store_agent_list(&t, NULL, &as, &n), 0);
 	assert_int_equal(store_commit(&t), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(as[0].name, "Logged");

@@ -363,4 +363,85 @@ repeat(char ch, size_t n)
 	return s;
 }
 
+/* ------------------------------------------- records behind the store */
+
+/*
+ * Rewrites every record of db from format ver to format ver - 1: its last
+ * cut bytes (the newer format's fields: tail, or all zero when NULL) go.
+ */
+static inline void
+db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
+    const uint8_t *tail)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, nv;
+	uint8_t *buf, kbuf[512];
+	size_t i, n = 0;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		buf = malloc(v.mv_size);
+		assert_non_null(buf);
+		memcpy(buf, v.mv_data, v.mv_size);
+		assert_int_equal(buf[0], ver);
+		for (i = v.mv_size - cut; i < v.mv_size; i++)
+			assert_int_equal(buf[i], tail != NULL ?
+			    tail[i - (v.mv_size - cut)] : 0);
+		buf[0] = ver - 1;
+		nv.mv_size = v.mv_size - cut;
+		nv.mv_data = buf;
+		/* k points into the page the put changes: a copy of it. */
+		assert_true(k.mv_size <= sizeof(kbuf));
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
+		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+		free(buf);
+		n++;
+	}
+	assert_true(n > 0);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+static inline void
+db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
+{
+	db_cut(f, db, ver, cut, NULL);
+}
+
+/* A record's last field when it is str org "default" (issue 22's). */
+static const uint8_t org_default_tail[] = "\0\0\0\7default";
+#define ORG_TAIL_LEN	(sizeof(org_default_tail) - 1)
+
+/* The first byte of db's record under key. */
+static inline uint8_t
+db_version(struct fix *f, const char *db, const void *key, size_t klen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t ver;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	ver = ((uint8_t *)v.mv_data)[0];
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return ver;
+}
+
 #endif

@@ -1668,6 +1668,7 @@ test_conv_v1_records(void **state)
 	append_payload(&e, c.id, "user", "before", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
+	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	convs_to_v1(f);
 
 	/* Read as they were, with no contact. */
@@ -1705,73 +1706,9 @@ test_conv_v1_records(void **state)
 }
 
 /*
- * Rewrites every record of db from format ver to format ver - 1: its last
- * cut bytes (the newer format's fields, all zero here) go.
+ * Widgets of format 1 (before agents and handoff) read as "", 0, "", and
+ * (before organisations) as the default organisation's.
  */
-static void
-db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	MDB_val k, v, nv;
-	uint8_t *buf, kbuf[512];
-	size_t i, n = 0;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		buf = malloc(v.mv_size);
-		assert_non_null(buf);
-		memcpy(buf, v.mv_data, v.mv_size);
-		assert_int_equal(buf[0], ver);
-		for (i = v.mv_size - cut; i < v.mv_size; i++)
-			assert_int_equal(buf[i], 0);
-		buf[0] = ver - 1;
-		nv.mv_size = v.mv_size - cut;
-		nv.mv_data = buf;
-		/* k points into the page the put changes: a copy of it. */
-		assert_true(k.mv_size <= sizeof(kbuf));
-		memcpy(kbuf, k.mv_data, k.mv_size);
-		k.mv_data = kbuf;
-		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
-		free(buf);
-		n++;
-	}
-	assert_true(n > 0);
-	mdb_cursor_close(cur);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
-/* The first byte of db's record under key. */
-static uint8_t
-db_version(struct fix *f, const char *db, const void *key, size_t klen)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-	uint8_t ver;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	ver = ((uint8_t *)v.mv_data)[0];
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return ver;
-}
-
-/* Widgets of format 1 (before agents and handoff) read as "", 0, "". */
 static void
 test_widget_v1_records(void **state)
 {
@@ -1779,18 +1716,20 @@ test_widget_v1_records(void **state)
 	struct st_widget a, g, in;
 
 	w_new(f, "Old", &a);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 2);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 3);
+	db_cut(f, "widgets", 3, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "widgets", 2, 4 + 1 + 4);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 1);
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
 	    NULL), 0);
 	assert_string_equal(g.name, "Old");
+	assert_string_equal(g.org, "default");
 	assert_string_equal(g.agent_id, "");
 	assert_int_equal(g.handoff_enabled, 0);
 	assert_string_equal(g.handoff_label, "");
 	st_widget_free(&g);
 
-	/* Written again as format 2 by the next change, with the new fields. */
+	/* Written again as format 3 by the next change, with the new fields. */
 	st_widget_defaults(&in);
 	in.handoff_enabled = 1;
 	in.handoff_label = strdup("A person, please");
@@ -1821,7 +1760,7 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 2);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 3);
 	st_widget_free(&a);
 }
 
@@ -1855,8 +1794,9 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
 	db_to_older(f, "msgs", 2, 4);
+	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "convs", 3, 1);
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 2);
 
@@ -1889,7 +1829,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 3);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
 	st_conv_free(&c);
 }
 

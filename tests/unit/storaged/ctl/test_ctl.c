@@ -57,6 +57,15 @@ test_parse_ok(void **state)
 	assert_int_equal(a.format, EXPORT_CSV);
 	assert_int_equal(a.rows, EXPORT_MSGS);
 	assert_string_equal(a.widget, "w_1-x");
+	assert_string_equal(a.org, "default");
+	assert_int_equal(parse(ARGV("export", "--org",
+	    "org_0123456789abcdef0123456789abcdef", "--widget", "w"), &a, err),
+	    0);
+	assert_string_equal(a.org, "org_0123456789abcdef0123456789abcdef");
+	assert_int_equal(parse(ARGV("widgets", "--org=default", "--json"),
+	    &a, err), 0);
+	assert_string_equal(a.org, "default");
+	assert_true(a.json);
 
 	assert_int_equal(parse(ARGV("purge", "--older-than", "30"), &a, err),
 	    0);
@@ -94,6 +103,12 @@ test_parse_errors(void **state)
 		    "a b is not 1 to 64 of A-Z a-z 0-9 _ -" },
 		{ { "parleyctl", "purge" }, "purge: --older-than DAYS is "
 		    "required" },
+		{ { "parleyctl", "widgets", "--org", "org_x" }, "widgets: --org "
+		    "org_x is not default or org_ and 32 hex" },
+		{ { "parleyctl", "export", "--org" }, "export: --org  is not "
+		    "default or org_ and 32 hex" },
+		{ { "parleyctl", "stats", "--org", "default" }, "unexpected "
+		    "argument --org" },
 		{ { "parleyctl", "purge", "--dry-run" }, "purge: --older-than "
 		    "DAYS is required" },
 		{ { "parleyctl", "purge", "--older-than", "0" }, "purge: "

@@ -89,9 +89,11 @@ test_agent_json(void **state)
 	char *s;
 
 	fill_agent(&a);
+	strlcpy(a.org, "default", sizeof(a.org));
 	s = dump15(agent_json(&a));
 	assert_string_equal(s,
-	    "{\"id\":\"" AID "\",\"name\":\"Shop bot\","
+	    "{\"id\":\"" AID "\",\"organization_id\":\"default\","
+	    "\"name\":\"Shop bot\","
 	    "\"system_prompt\":\"Sell \\\"things\\\".\",\"model\":\"gpt-4o\","
 	    "\"temperature\":0.7,\"max_tokens\":256,"
 	    "\"history_messages\":12,\"base_url\":\"http://127.0.0.1:9/v1\","
@@ -140,7 +142,8 @@ test_default_json(void **state)
 	/* The setup's settings: the worker's own environment. */
 	s = test_dump(agent_default_json());
 	assert_string_equal(s,
-	    "{\"id\":\"default\",\"name\":\"Default\","
+	    "{\"id\":\"default\",\"organization_id\":null,"
+	    "\"name\":\"Default\","
 	    "\"system_prompt\":\"Env prompt.\",\"model\":\"env-model\","
 	    "\"temperature\":null,\"max_tokens\":null,"
 	    "\"history_messages\":9,"
@@ -263,6 +266,7 @@ test_from_json_errors(void **state)
 		{ "{\"api_key\":\"caf\\u00e9\"}", "api_key", 1 },
 		{ "{\"api_key\":7}", "api_key", 1 },
 		{ "{\"id\":\"" AID "\"}", "id", 1 },
+		{ "{\"organization_id\":\"default\"}", "organization_id", 1 },
 		{ "{\"is_default\":true}", "is_default", 1 },
 		{ "{\"api_key_set\":false}", "api_key_set", 1 },
 		{ "{\"created_at\":1}", "created_at", 1 },

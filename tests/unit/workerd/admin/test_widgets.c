@@ -85,10 +85,13 @@ test_widget_json(void **state)
 	fill_widget(&w);
 	add_origin(&w, "https://a.example");
 	w.daily_cap = 50;
+	strlcpy(w.org, "org_0123456789abcdef0123456789abcdef", sizeof(w.org));
 	s = test_dump(widget_json(&w));
 	assert_string_equal(s,
 	    "{\"id\":\"00000000000000000000000000000007\","
-	    "\"widget_id\":\"" WID "\",\"name\":\"Support\","
+	    "\"widget_id\":\"" WID "\","
+	    "\"organization_id\":\"org_0123456789abcdef0123456789abcdef\","
+	    "\"name\":\"Support\","
 	    "\"greeting\":\"Hi \\\"there\\\"\",\"primary_color\":\"#4f46e5\","
 	    "\"text_color\":\"#ffffff\",\"position\":\"bottom_left\","
 	    "\"contact_info_mode\":\"required\",\"collect_name\":false,"
@@ -324,6 +327,7 @@ test_from_json_errors(void **state)
 		{ "{\"colour\":\"#000000\"}", "colour" },
 		{ "{\"widget_id\":\"" WID "\"}", "widget_id" },
 		{ "{\"id\":\"x\"}", "id" },
+		{ "{\"organization_id\":\"default\"}", "organization_id" },
 		{ "{\"created_at\":1}", "created_at" },
 		{ "{\"enabled\":true,\"bogus\":1}", "bogus" },
 		{ "{\"agent_id\":\"xyz\"}", "agent_id" },
