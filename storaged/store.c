@@ -593,6 +593,14 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 	{ "orgs", offsetof(struct store, orgs) },
 	{ "org_order", offsetof(struct store, org_order) },
+	/* API keys and the audit log (issue 22) */
+	{ "apikeys", offsetof(struct store, apikeys) },
+	{ "apikey_order", offsetof(struct store, apikey_order) },
+	{ "apikey_hash", offsetof(struct store, apikey_hash) },
+	{ "apikey_org", offsetof(struct store, apikey_org) },
+	{ "audit", offsetof(struct store, audit) },
+	{ "audit_org", offsetof(struct store, audit_org) },
+	{ "audit_counts", offsetof(struct store, audit_counts) },
 };
 
 MDB_dbi *
