@@ -1,6 +1,7 @@
 /*
  * An organisation's API keys and its audit log (issue 22, items 3 and 5):
- * the records and the payloads of their storaged requests. Conventions
+ * the records, their checks, and the payloads of their storaged requests
+ * (whose structs and layouts are stmsgs.h's and stmsgs.c's). Conventions
  * as in storemsg.h (big-endian, str = u32 length + bytes, records behind
  * a one-byte format version in LMDB). storaged/STORAGE.md tells what
  * storaged does with each request; proto/PROTOCOL.md lists them.

@@ -2,8 +2,9 @@
  * The audit log of each organisation (see STORAGE.md, auditstore.h):
  *
  *	audit         entry id[16] -> entry (pl_audit_entry); the id is
- *	              the time in ms (48 bits) and 80 random bits, so new
- *	              entries land beside the last ones
+ *	              the time in ms (48 bits), a number within the ms (16
+ *	              bits) and 64 random bits (entry_id), so new entries
+ *	              land beside the last ones, in the order made
  *	audit_org     org NUL u64 at | entry id[16] -> (): each
  *	              organisation's entries in time order, paged newest
  *	              first (index_walk)
@@ -244,6 +245,53 @@ drop_oldest(struct store_txn *t, const char *org)
 	db_del(t, t->st->audit, k + plen + 8, ID_LEN, "audit entry");
 }
 
+/*
+ * A new entry's id: its time in ms (48 bits), a number that follows the
+ * organisation's newest entry's when that is of the same ms (16 bits,
+ * so entries of one ms list in the order they were made), 64 random
+ * bits. Time first: a new entry goes beside the last ones. 0, or -1
+ * with t failed.
+ */
+static int
+entry_id(struct store_txn *t, const char *org, uint64_t at,
+    uint8_t id[ID_LEN])
+{
+	uint8_t k[ORG_PREFIX_MAX + INDEX_KEY_LEN];
+	size_t plen = org_prefix(org, k);
+	uint64_t head = at << 16, last;
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc;
+
+	/* The newest: the key before the first past the prefix's. */
+	memset(k + plen, 0xff, INDEX_KEY_LEN);
+	if ((rc = mdb_cursor_open(t->txn, t->st->audit_org, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	key.mv_size = plen + INDEX_KEY_LEN;
+	key.mv_data = k;
+	rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	rc = mdb_cursor_get(cur, &key, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && key.mv_size == plen + INDEX_KEY_LEN &&
+	    memcmp(key.mv_data, k, plen) == 0) {
+		last = proto_get_be64((uint8_t *)key.mv_data + plen + 8);
+		/* Past 65535 in one ms, the rest share the last number. */
+		if (last >> 16 == at && (last & 0xffff) != 0xffff)
+			head = last + 1;
+		else if (last >> 16 == at)
+			head = last;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "audit newest");
+		return -1;
+	}
+	proto_put_be64(id, head);
+	proto_random(id + 8, ID_LEN - 8);
+	return 0;
+}
+
 int
 store_audit_add(struct store_txn *t, const char *org,
     struct st_audit_entry *e)
@@ -258,9 +306,8 @@ store_audit_add(struct store_txn *t, const char *org,
 	if (strlen(org) > ST_WHO_ORG_MAX)
 		return store_fail(t, PROTO_E_INVALID, "org: too long");
 	e->at = t->st->now();
-	/* Time first: a new entry goes beside the last ones. */
-	proto_put_be64(id, e->at << 16);
-	proto_random(id + 6, ID_LEN - 6);
+	if (entry_id(t, org, e->at, id) < 0)
+		return t->err;
 	plen = org_prefix(org, k);
 	proto_put_be64(k + plen, e->at);
 	memcpy(k + plen + 8, id, ID_LEN);

@@ -188,6 +188,7 @@ store_key_list(struct store_txn *t, const char *org, struct st_apikey **out,
 	char (*ids)[ST_KEY_ID_LEN + 1] = NULL;
 	struct st_apikey *keys = NULL;
 	uint32_t nids, i = 0;
+	int rc;
 
 	if (t->err)
 		return t->err;
@@ -199,9 +200,13 @@ store_key_list(struct store_txn *t, const char *org, struct st_apikey **out,
 	if (org_key_ids(t, org, ids, ST_KEYS_MAX, &nids) != 0)
 		goto out;
 	for (i = 0; i < nids; i++) {
-		if (entity_must(t, &key_entity, ids[i], &keys[i]) < 0) {
-			log_warnx("api key org index names a missing key");
-			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		if ((rc = entity_load(t, &key_entity, ids[i], &keys[i])) != 0) {
+			if (rc == 1) {
+				log_warnx("api key org index names a missing "
+				    "key");
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent index");
+			}
 			break;
 		}
 		key_scrub(&keys[i]);
