@@ -108,6 +108,13 @@ enum proto_type {
 	PROTO_ST_ORG_GET = 0x52,
 	PROTO_ST_ORG_LIST = 0x53,
 	PROTO_ST_ORG_DELETE = 0x54,
+	/* API keys and the audit log: see keymsg.h */
+	PROTO_ST_KEY_CREATE = 0x60,
+	PROTO_ST_KEY_LIST = 0x61,
+	PROTO_ST_KEY_DELETE = 0x62,
+	PROTO_ST_KEY_AUTH = 0x63,
+	PROTO_ST_AUDIT_LIST = 0x64,
+	PROTO_ST_AUDIT_NOTE = 0x65,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -119,7 +126,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_LOST = 0x4d,
 
-	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x55 and up are free */
+	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x55-0x5f, 0x66 and up are free */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -47,6 +47,8 @@ RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
 RECORD(pl_widget, struct st_widget, penc_widget, pdec_widget, st_widget_free);
 RECORD(pl_agent, struct st_agent, penc_agent, pdec_agent, st_agent_free);
 RECORD(pl_org, struct st_org, penc_org, pdec_org, st_org_free);
+RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
+    st_apikey_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -660,3 +662,58 @@ st_rep_free(uint16_t type, void *rep)
 {
 	release(type, rep, 1);
 }
+
+/* ---------------------------------------------- API keys, the audit log */
+
+static const struct pfield f_key_create_req[] = {
+	PFSTR(struct st_key_create_req, name, 4 * ST_KEY_NAME_MAX),
+	PFU8(struct st_key_create_req, role),
+	PFBYTES(struct st_key_create_req, hash, hash_len, PF_F_EXACT),
+};
+PLAYOUT(pl_key_create_req, struct st_key_create_req, f_key_create_req);
+
+static const struct pfield f_apikeys[] = {
+	PFLIST(struct st_apikeys, keys, n, ST_KEYS_MAX, pl_apikey),
+};
+PLAYOUT(pl_apikeys, struct st_apikeys, f_apikeys);
+
+static const struct pfield f_key_auth_req[] = {
+	PFBYTES(struct st_key_auth_req, hash, hash_len, PF_F_EXACT),
+};
+PLAYOUT(pl_key_auth_req, struct st_key_auth_req, f_key_auth_req);
+
+static const struct pfield f_key_auth_ok[] = {
+	PFBUF(struct st_key_auth_ok, id),
+	PFBUF(struct st_key_auth_ok, org),
+	PFU8(struct st_key_auth_ok, role),
+};
+static PLAYOUT(pl_key_auth_ok, struct st_key_auth_ok, f_key_auth_ok);
+
+static const struct pfield f_key_auth_rep[] = {
+	PFU8(struct st_key_auth_rep, found),
+	PFWHEN(struct st_key_auth_rep, found, 1u << 1, k, pl_key_auth_ok),
+};
+PLAYOUT(pl_key_auth_rep, struct st_key_auth_rep, f_key_auth_rep);
+
+static const struct pfield f_audit_entry[] = {
+	PFU64(struct st_audit_entry, at),
+	PFU8(struct st_audit_entry, who_kind),
+	PFBUF(struct st_audit_entry, who_id),
+	PFBUF(struct st_audit_entry, user),
+	PFBUF(struct st_audit_entry, action),
+	PFBUF(struct st_audit_entry, target),
+};
+PLAYOUT(pl_audit_entry, struct st_audit_entry, f_audit_entry);
+
+static const struct pfield f_audit_page[] = {
+	PFU64(struct st_audit_page, total),
+	PFLIST(struct st_audit_page, entries, n, ST_LIST_MAX, pl_audit_entry),
+	PFSTR(struct st_audit_page, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_audit_page, struct st_audit_page, f_audit_page);
+
+static const struct pfield f_audit_note_req[] = {
+	PFSTR(struct st_audit_note_req, action, ST_AUDIT_ACTION_MAX),
+	PFSTR(struct st_audit_note_req, target, ST_AUDIT_TARGET_MAX),
+};
+PLAYOUT(pl_audit_note_req, struct st_audit_note_req, f_audit_note_req);

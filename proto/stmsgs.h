@@ -24,6 +24,7 @@
 #include "agentmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
+#include "keymsg.h"
 #include "metricsmsg.h"
 #include "msgcodec.h"
 #include "orgmsg.h"
@@ -262,6 +263,43 @@ struct st_orgs {
 	uint32_t n;
 };
 
+/* ------------------------------------------ API keys, the audit log */
+
+struct st_key_create_req {
+	const char *name;
+	uint8_t role;
+	uint8_t hash[ST_KEY_HASH_LEN];
+	uint32_t hash_len;
+};
+struct st_apikeys {
+	struct st_apikey *keys;
+	uint32_t n;
+};
+struct st_key_auth_req {
+	uint8_t hash[ST_KEY_HASH_LEN];
+	uint32_t hash_len;
+};
+struct st_key_auth_ok {
+	char id[ST_KEY_ID_LEN + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	uint8_t role;
+};
+struct st_key_auth_rep {
+	uint8_t found;
+	struct st_key_auth_ok k;	/* when found is 1 */
+};
+
+struct st_audit_page {
+	uint64_t total;
+	struct st_audit_entry *entries;
+	uint32_t n;
+	const char *next_cursor;
+};
+struct st_audit_note_req {
+	const char *action;
+	const char *target;
+};
+
 /* ---------------------------------------------------- handoff, events */
 
 struct st_handoff_set_req {
@@ -373,7 +411,8 @@ struct st_purge_rep {
 
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
-    pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org;
+    pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
+    pl_apikey;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -392,7 +431,9 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
     pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
-    pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone;
+    pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone,
+    pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
+    pl_audit_entry, pl_audit_page, pl_audit_note_req;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -429,6 +470,10 @@ union st_any {
 	struct st_stats stats;
 	struct st_msg_conv mc;
 	struct st_chat_begin_req cb;
+	/* API keys, the audit log (keymsg.h) */
+	struct st_apikey key;
+	struct st_key_create_req kc;
+	struct st_audit_page audit;
 };
 
 #endif

@@ -11,6 +11,7 @@
 #include "agentstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
+#include "keystore.h"
 #include "log.h"
 #include "msgtab.h"
 #include "orgstore.h"
@@ -209,12 +210,17 @@ reply_stands(struct dreply *r)
 		reply_error(r, PROTO_E_INTERNAL, "reply does not encode");
 }
 
-/* Ends the request's txn: the reply stands only if its txn folds in. */
+/*
+ * Ends the request's txn: the reply stands only if its txn folds in,
+ * with the audit's entry of the request (auditstore.c's table) in it.
+ */
 static void
 req_end(struct store_txn *t, struct dreply *r)
 {
 	if (t->err == 0 && r->enc.err)
 		store_fail(t, PROTO_E_INTERNAL, "reply does not encode");
+	if (r->audit != NULL)
+		store_audit_request(t, r->audit, r->enc.buf, r->enc.len);
 	if (store_commit(t) != 0)
 		reply_error(r, t->err, t->errmsg);
 	else
@@ -1371,6 +1377,127 @@ op_purge(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	req_end(&t, r);
 }
 
+/* --------------------------------------------------- API keys, the audit */
+
+/* Who asks acts in an organisation: 0, or -1 with r failed. */
+static int
+req_org(struct dbatch *b, struct dreply *r)
+{
+	if (b->who == NULL || b->who->org[0] == '\0') {
+		reply_error(r, PROTO_E_INVALID, "who asks: no organisation");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+op_key_create(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_key_create_req *q = req;
+	struct st_apikey k;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_key_create(&t, b->who->org, q->name, q->role, q->hash,
+	    q->hash_len, &k) == 0) {
+		reply_enc(r, type, &k);
+		st_apikey_free(&k);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_key_list(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	struct st_apikeys rep;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (store_key_list(&t, b->who->org, &rep.keys, &rep.n) == 0) {
+		reply_enc(r, type, &rep);
+		store_keys_free(rep.keys, rep.n);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_key_delete(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	store_key_delete(&t, b->who->org, q->id);
+	req_end(&t, r);
+}
+
+static void
+op_key_auth(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_key_auth_req *q = req;
+	struct st_key_auth_rep rep;
+	struct st_apikey k;
+	struct store_txn t;
+	int found;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (store_key_auth(&t, q->hash, q->hash_len, &found, &k) == 0) {
+		if (found) {
+			rep.found = 1;
+			strlcpy(rep.k.id, k.id, sizeof(rep.k.id));
+			strlcpy(rep.k.org, k.org, sizeof(rep.k.org));
+			rep.k.role = k.role;
+			st_apikey_free(&k);
+		}
+		reply_enc(r, type, &rep);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_audit_list(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_page_req *q = req;
+	struct st_audit_page rep;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_audit_page(&t, b->who->org, q->limit, q->cursor,
+	    &rep) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
+/* The entry is req_end's, as for every audited request. */
+static void
+op_audit_note(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_audit_note_req *q = req;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_check(r,
+	    st_audit_note_action(q->action) ? NULL :
+	    "action: not one a note may record") < 0 ||
+	    req_begin(b, &t, r, type) < 0)
+		return;
+	req_end(&t, r);
+}
+
 /* ---------------------------------------------------------------- table */
 
 /* Each request storaged's store answers; an entity's name it (op_entity). */
@@ -1424,6 +1551,12 @@ static const struct op {
 	{ PROTO_ST_ORG_GET, op_entity, &orgs },
 	{ PROTO_ST_ORG_LIST, op_entity, &orgs },
 	{ PROTO_ST_ORG_DELETE, op_entity, &orgs },
+	{ PROTO_ST_KEY_CREATE, op_key_create, NULL },
+	{ PROTO_ST_KEY_LIST, op_key_list, NULL },
+	{ PROTO_ST_KEY_DELETE, op_key_delete, NULL },
+	{ PROTO_ST_KEY_AUTH, op_key_auth, NULL },
+	{ PROTO_ST_AUDIT_LIST, op_audit_list, NULL },
+	{ PROTO_ST_AUDIT_NOTE, op_audit_note, NULL },
 };
 
 static const struct op *
@@ -1494,10 +1627,14 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 	else if (st_req_decode(type, payload, len, &req) < 0)
 		malformed(r);
 	else {
+		struct audit_req aq = { type, b->who, &req, payload, len };
+
+		r->audit = &aq;
 		if (who_org_gone(b))
 			reply_error(r, PROTO_E_NO_ORG, "no such organisation");
 		else
 			op->run(b, type, &req, r);
+		r->audit = NULL;
 		st_req_free(type, &req);
 	}
 	/* Only a request that wrote and then failed fails a shared txn. */

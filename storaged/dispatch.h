@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auditstore.h"
 #include "events.h"
 #include "proto.h"
 #include "ratelimit.h"
@@ -82,6 +83,11 @@ struct dreply {
 	 */
 	struct devent *evs;
 	size_t nevs;
+	/*
+	 * The request running now, for the audit (auditstore.h): req_end
+	 * hands it over inside the request's txn. NULL once it has run.
+	 */
+	const struct audit_req *audit;
 };
 
 /* A rate count of a batch's first run, replayed if the batch runs again. */

@@ -597,6 +597,14 @@ const struct store_db store_dbs[NDBS] = {
 	{ "org_activity", offsetof(struct store, org_activity) },
 	{ "org_counts", offsetof(struct store, org_counts) },
 	{ "org_gone", offsetof(struct store, org_gone) },
+	/* API keys and the audit log (issue 22) */
+	{ "apikeys", offsetof(struct store, apikeys) },
+	{ "apikey_order", offsetof(struct store, apikey_order) },
+	{ "apikey_hash", offsetof(struct store, apikey_hash) },
+	{ "apikey_org", offsetof(struct store, apikey_org) },
+	{ "audit", offsetof(struct store, audit) },
+	{ "audit_org", offsetof(struct store, audit_org) },
+	{ "audit_counts", offsetof(struct store, audit_counts) },
 };
 
 MDB_dbi *

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		32
+#define NDBS		39
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -116,6 +116,14 @@ struct store {
 	MDB_dbi org_activity;	/* org NUL u64 updated_at | id[16] -> () */
 	MDB_dbi org_counts;	/* org -> u64 conversations */
 	MDB_dbi org_gone;	/* deleted org whose records are swept -> () */
+	/* API keys and the audit log (issue 22): keystore.c, auditstore.c */
+	MDB_dbi apikeys;	/* id (key_ + 32 hex) -> key */
+	MDB_dbi apikey_order;	/* u64 created_at | id -> () */
+	MDB_dbi apikey_hash;	/* SHA-256 of the secret[32] -> id */
+	MDB_dbi apikey_org;	/* org NUL u64 created_at | id -> () */
+	MDB_dbi audit;		/* entry id[16] -> entry */
+	MDB_dbi audit_org;	/* org NUL u64 at | entry id[16] -> () */
+	MDB_dbi audit_counts;	/* org -> u64 entries */
 	uint64_t (*now)(void);
 };
 

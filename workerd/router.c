@@ -72,7 +72,7 @@ static const struct route routes[] = {
 	    handoff_typing_post, R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/events",		events_get, R_ADMIN, 0,
 	    ST_ROLE_AGENT },
-	{ M_GET,	"/v1/admin/export",		export_get, R_ADMIN, 0,
+	{ M_GET,	"/v1/admin/export",		audit_export_get, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/widgets",		widgets_list, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
@@ -106,6 +106,14 @@ static const struct route routes[] = {
 	    R_ADMIN | R_INSTALL, ROUTE_BODY_ADMIN, ST_ROLE_OWNER },
 	{ M_DELETE,	"/v1/admin/organizations/:org_id", orgs_delete,
 	    R_ADMIN | R_INSTALL, 0, ST_ROLE_OWNER },
+	{ M_GET,	"/v1/admin/api-keys",		apikeys_list, R_ADMIN, 0,
+	    ST_ROLE_OWNER },
+	{ M_POST,	"/v1/admin/api-keys",		apikeys_create, R_ADMIN,
+	    ROUTE_BODY_ADMIN, ST_ROLE_OWNER },
+	{ M_DELETE,	"/v1/admin/api-keys/:key_id",	apikeys_delete, R_ADMIN,
+	    0, ST_ROLE_OWNER },
+	{ M_GET,	"/v1/admin/audit",		audit_get, R_ADMIN, 0,
+	    ST_ROLE_OWNER },
 	{ M_GET,	"/v1/admin/contacts",		widgets_contacts_list,
 	    R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/contacts/:id",	widgets_contact_get,
@@ -386,7 +394,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 	case ROUTE_OK:
 		/* An admin route is authorised here, never by its handler. */
 		if ((m.route->flags & R_ADMIN) &&
-		    (dashauth_gate(c, req, &m) || admin_gate(c, req) < 0))
+		    (dashauth_gate(c, req, &m) || admin_gate(c, req, &m) != 0))
 			break;
 		router_run(c, req, &m);
 		break;
@@ -401,6 +409,17 @@ router_dispatch(struct conn *c, struct http_request *req)
 		conn_send_error(c, 400, NULL, "Malformed URL");
 		break;
 	}
+}
+
+void
+router_match_copy(struct route_match *dst, const struct route_match *src)
+{
+	int i;
+
+	memcpy(dst, src, sizeof(*dst));
+	for (i = 0; i < ROUTE_MAX_PARAMS; i++)
+		if (src->param[i] != NULL)
+			dst->param[i] = dst->buf + (src->param[i] - src->buf);
 }
 
 void

@@ -357,6 +357,9 @@ void router_dispatch(struct conn *, struct http_request *);
  */
 void router_run(struct conn *, struct http_request *,
     const struct route_match *);
+/* A copy of a match whose parameters point into its own buffer. */
+void router_match_copy(struct route_match *dst,
+    const struct route_match *src);
 /* Connects the transport to this worker (conn_hooks_set): once, at start. */
 void router_wire(void);
 
@@ -400,11 +403,16 @@ extern const char admin_headers[];
 const char *admin_timed_headers(const struct conn *, char *buf,
     size_t bufsz);
 /*
- * The router's check of an R_ADMIN request: x-admin-api-key, or a
- * session dashauth_gate already checked. 0 when the handler may run;
- * else answered (401, or 503 without ADMIN_API_KEY).
+ * The router's check of an R_ADMIN request m: a session dashauth_gate
+ * already checked, or x-admin-api-key: the install key (acting in
+ * x-organization-id's organisation), or an organisation's key (looked up
+ * in storaged; acting in its own organisation with its role). 0 when
+ * the handler may run now; 1 when answered (401, 404, or 503 without
+ * ADMIN_API_KEY) or when the gate runs the route itself (router_run)
+ * once storaged has found the key.
  */
-int admin_gate(struct conn *, struct http_request *);
+int admin_gate(struct conn *, struct http_request *,
+    const struct route_match *m);
 /*
  * A reply decoded (its struct, stmsgs.h) as the answer's JSON; *status
  * holds the answer's success status, which it may change. NULL: out of
@@ -870,6 +878,30 @@ void orgs_get(struct conn *, struct http_request *,
 void orgs_update(struct conn *, struct http_request *,
     const struct route_match *);
 void orgs_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* -------------------------------------------------------------- apikeys.c */
+
+void apikeys_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void apikeys_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void apikeys_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ---------------------------------------------------------------- audit.c */
+
+void audit_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * Records action (ST_AUDIT_NOTE: "export") on target ("" none) in who
+ * asks's audit log, then calls cb(c, ok): ok 0 when it could not be
+ * recorded (answered then: 503 or 500), and the action must not go on.
+ */
+void audit_note(struct conn *, const char *action, const char *target,
+    void (*cb)(struct conn *, int ok));
+/* GET /v1/admin/export: "export" noted in the audit log, then export_get. */
+void audit_export_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ---------------------------------------------------------------- cors.c */

@@ -13,13 +13,21 @@
  * the decoded struct.
  * The key is checked by apikey_check() (proto/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
- * content nor the length of the configured key shows in the timing.
+ * content nor the length of the configured key shows in the timing. A
+ * key that is not the install's but has the shape of an organisation's
+ * ("pk_" + 64 hex, apikeys.c) is looked up in storaged by its SHA-256
+ * on every request (admin_gate): no cache, so a deleted key stops at
+ * once on every worker.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "agentmsg.h"
+#include "keymsg.h"
 #include "log.h"
 #include "workerd.h"
 
@@ -256,38 +264,147 @@ admin_conv_get_json(const void *rep, int *status)
 
 /* ------------------------------------------------------------ handlers */
 
-int
-admin_gate(struct conn *c, struct http_request *req)
+/* The install key: who asks acts in x-organization-id's organisation. */
+static int
+gate_install(struct conn *c, struct http_request *req)
 {
+	const char *org = http_header(req, "x-organization-id");
+
+	c->who.kind = ST_WHO_KEY;
+	strlcpy(c->who.id, "install", sizeof(c->who.id));
+	c->who.role = ST_ROLE_OWNER;
+	if (org == NULL || *org == '\0')
+		org = ST_ORG_DEFAULT;
+	/* One that cannot exist is answered as one that does not. */
+	if (!st_org_id_valid(org)) {
+		conn_send_error(c, 404, admin_headers,
+		    "Organization not found");
+		return 1;
+	}
+	strlcpy(c->who.org, org, sizeof(c->who.org));
+	return 0;
+}
+
+/* An organisation's key being looked up: what runs once it is found. */
+struct keygate {
+	struct conn *c;
+	struct http_request *req;	/* c->req: valid while c is busy */
+	struct route_match m;		/* a copy (router_match_copy) */
+};
+
+static void
+keygate_abort(struct conn *c)
+{
+	free(c->hctx);
+	c->hctx = NULL;
+}
+
+static struct conn *
+keygate_end(struct keygate *g)
+{
+	struct conn *c = g->c;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	return c;
+}
+
+/*
+ * ST_KEY_AUTH -> found, the key's id, organisation and role: who asks,
+ * in the key's own organisation only (another's x-organization-id is
+ * one it cannot see: 404), then the route.
+ */
+static void
+keygate_done(const struct storec_result *r, void *arg)
+{
+	struct keygate *g = arg;
+	struct conn *c = keygate_end(g);
+	struct st_key_auth_rep rep;
 	const char *org;
+
+	if (r->status != STOREC_OK) {
+		admin_answer(c, r, PROTO_ST_KEY_AUTH, 200, NULL, NULL);
+		goto out;
+	}
+	if (storec_decode(r, PROTO_ST_KEY_AUTH, &rep) < 0 || rep.found > 1 ||
+	    (rep.found && (rep.k.role < ST_ROLE_AGENT ||
+	    rep.k.role > ST_ROLE_OWNER))) {
+		log_warnx("admin: ST_KEY_AUTH: a reply that is wrong");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	if (!rep.found) {
+		conn_send_error(c, 401, admin_headers, "Unauthorized");
+		goto out;
+	}
+	org = http_header(g->req, "x-organization-id");
+	if (org != NULL && *org != '\0' && strcmp(org, rep.k.org) != 0) {
+		conn_send_error(c, 404, admin_headers,
+		    "Organization not found");
+		goto out;
+	}
+	c->who.kind = ST_WHO_ORGKEY;
+	strlcpy(c->who.id, rep.k.id, sizeof(c->who.id));
+	strlcpy(c->who.org, rep.k.org, sizeof(c->who.org));
+	c->who.role = rep.k.role;
+	router_run(c, g->req, &g->m);
+out:
+	free(g);
+}
+
+/*
+ * An organisation's key: storaged finds it by the SHA-256 of the secret
+ * (never sent, never logged), on every request: a deleted key fails on
+ * every worker at once. 1: answered or under way.
+ */
+static int
+gate_orgkey(struct conn *c, struct http_request *req,
+    const struct route_match *m, const char *secret)
+{
+	struct st_key_auth_req q = { .hash_len = sizeof(q.hash) };
+	struct keygate *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		log_warn("admin: api key");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return 1;
+	}
+	g->c = c;
+	g->req = req;
+	router_match_copy(&g->m, m);
+	SHA256((const unsigned char *)secret, strlen(secret), q.hash);
+	c->hctx = g;
+	c->abort = keygate_abort;
+	if (storec_ask(NULL, PROTO_ST_KEY_AUTH, &q, keygate_done, g,
+	    &c->sreq) < 0) {
+		keygate_end(g);
+		free(g);
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+	OPENSSL_cleanse(&q, sizeof(q));
+	return 1;
+}
+
+int
+admin_gate(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *key = http_header(req, "x-admin-api-key");
+	int r;
 
 	/* The router already checked a dashboard session (dashauth.c). */
 	if (c->admin_session)
 		return 0;
-	switch (admin_auth(http_header(req, "x-admin-api-key"))) {
-	case 0:
-		c->who.kind = ST_WHO_KEY;
-		strlcpy(c->who.id, "install", sizeof(c->who.id));
-		c->who.role = ST_ROLE_OWNER;
-		org = http_header(req, "x-organization-id");
-		if (org == NULL || *org == '\0')
-			org = ST_ORG_DEFAULT;
-		/* One that cannot exist is answered as one that does not. */
-		if (!st_org_id_valid(org)) {
-			conn_send_error(c, 404, admin_headers,
-			    "Organization not found");
-			return -1;
-		}
-		strlcpy(c->who.org, org, sizeof(c->who.org));
-		return 0;
-	case 503:
+	if ((r = admin_auth(key)) == 0)
+		return gate_install(c, req);
+	if (key != NULL && st_key_secret_shape(key))
+		return gate_orgkey(c, req, m, key);
+	if (r == 503)
 		conn_send_error(c, 503, admin_headers,
 		    "ADMIN_API_KEY is not configured on this deployment");
-		return -1;
-	default:
+	else
 		conn_send_error(c, 401, admin_headers, "Unauthorized");
-		return -1;
-	}
+	return 1;
 }
 
 /* A cursor storaged does not recognise is the client's fault. */

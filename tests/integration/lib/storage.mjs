@@ -256,6 +256,17 @@ export function decOrg(d) {
   return { id: d.str(), name: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
 }
 
+// An organisation's API key (proto/keymsg.h), both ways; hash: 0 or 32 bytes.
+export function encApiKey(e, k) {
+  return e.str(k.id).str(k.org).str(k.name).u8(k.role).bytes(k.hash ?? Buffer.alloc(0)).u64(k.createdAt)
+    .u64(k.updatedAt).u64(k.lastUsedAt);
+}
+
+export function decApiKey(d) {
+  return { id: d.str(), org: d.str(), name: d.str(), role: d.u8(), hash: Buffer.from(d.bytes()), createdAt: d.u64(),
+    updatedAt: d.u64(), lastUsedAt: d.u64() };
+}
+
 export function decContact(d) {
   return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
 }
@@ -286,6 +297,7 @@ const RECORDS = {
   st_widget: { enc: encWidget, dec: decWidget },
   st_agent: { enc: encAgent, dec: decAgent },
   st_org: { enc: encOrg, dec: decOrg },
+  st_apikey: { enc: encApiKey, dec: decApiKey },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {

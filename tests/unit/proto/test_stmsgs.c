@@ -143,6 +143,22 @@ sample_org(void *p)
 }
 
 static void
+sample_apikey(void *p)
+{
+	struct st_apikey *k = p;
+
+	strlcpy(k->id, ST_KEY_PREFIX HEX, sizeof(k->id));
+	strlcpy(k->org, ST_ORG_PREFIX HEX, sizeof(k->org));
+	k->name = x_str;
+	k->role = ST_ROLE_ADMIN;
+	memset(k->hash, 0xab, sizeof(k->hash));
+	k->hash_len = ST_KEY_HASH_LEN;
+	k->created_at = 1700000000017ull;
+	k->updated_at = 1700000000018ull;
+	k->last_used_at = 1700000000019ull;
+}
+
+static void
 sample_contact(void *p)
 {
 	struct st_contact *c = p;
@@ -215,6 +231,7 @@ static const struct {
 	{ "struct st_widget", sample_widget },
 	{ "struct st_agent", sample_agent },
 	{ "struct st_org", sample_org },
+	{ "struct st_apikey", sample_apikey },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

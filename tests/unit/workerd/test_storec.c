@@ -586,6 +586,7 @@ test_subscribe_malformed(void **state)
 #define METRICS	"tests/unit/workerd/admin/test_metrics.c"
 #define BAD	"tests/unit/workerd/admin/test_bad_replies.c"
 #define STOREC	"tests/unit/workerd/test_storec.c"
+#define APIKEYS	"tests/unit/workerd/admin/test_apikeys.c"
 #define ADMIN_WALK	CONN, "test_admin_bad_replies"
 
 /*
@@ -655,6 +656,12 @@ static const struct {
 	{ PROTO_ST_ORG_GET, ADMIN_WALK },
 	{ PROTO_ST_ORG_LIST, ADMIN_WALK },
 	{ PROTO_ST_ORG_DELETE, ADMIN_WALK },
+	{ PROTO_ST_KEY_CREATE, ADMIN_WALK },
+	{ PROTO_ST_KEY_LIST, ADMIN_WALK },
+	{ PROTO_ST_KEY_DELETE, ADMIN_WALK },
+	{ PROTO_ST_KEY_AUTH, APIKEYS, "test_key_auth_malformed" },
+	{ PROTO_ST_AUDIT_LIST, ADMIN_WALK },
+	{ PROTO_ST_AUDIT_NOTE, EXPORT, "test_export_note_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -15,6 +15,8 @@
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
 #define ADMIN	"x-admin-api-key: " KEY "\r\n"
+/* Conversation n's id (n a digit). */
+#define ID(n)	"0000000000000000000000000000000" #n
 
 static struct peer P;
 
@@ -100,6 +102,28 @@ static void
 get(const char *path)
 {
 	tclient_request(&CL, "GET", path, ADMIN, NULL);
+}
+
+/*
+ * An export that will run: first noted in the audit log (ST_AUDIT_NOTE
+ * "export", target the one conversation or ""), answered as recorded.
+ */
+static void
+get_noted(const char *path, const char *target)
+{
+	struct peer_req pr;
+	char s[64];
+	struct pdec d;
+
+	get(path);
+	peer_expect(&P, &pr, PROTO_ST_AUDIT_NOTE);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "export");
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, target);
+	assert_int_equal(pdec_done(&d), 0);
+	peer_reply(&P, &pr, NULL, 0);
 }
 
 /* ST_CONV_QUERY's payload: limit, cursor, widget, q. */
@@ -191,20 +215,20 @@ test_export_bad_requests(void **state)
 	peer_expect_none(&P, 50);
 
 	/* An unknown conversation: 404 before anything is sent. */
-	get("/v1/admin/export?format=csv&rows=messages&conversation="
-	    "00000000000000000000000000000009");
+	get_noted("/v1/admin/export?format=csv&rows=messages&conversation="
+	    ID(9), ID(9));
 	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 	check_page(&pr, 9, 0);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	tclient_expect_error(&CL, 404, "Conversation not found");
-	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
-	    "00000000000000000000000000000009");
+	get_noted("/v1/admin/export?format=jsonl&rows=conversations&"
+	    "conversation=" ID(9), ID(9));
 	peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	tclient_expect_error(&CL, 404, "Conversation not found");
 
 	/* storaged failing before the first byte: an ordinary answer. */
-	get("/v1/admin/export?format=jsonl&rows=conversations");
+	get_noted("/v1/admin/export?format=jsonl&rows=conversations", "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	tclient_expect_error(&CL, 503, "Storage unavailable");
@@ -226,7 +250,8 @@ test_export_messages_pages(void **state)
 	struct tresp r;
 	char v[128];
 
-	get("/v1/admin/export?format=csv&rows=messages&widget=w1");
+	get_noted("/v1/admin/export?format=csv&rows=messages&widget=w1",
+	    "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "", "w1");
 	/* Conversation 1 with messages, 2 without (never asked for). */
@@ -272,8 +297,8 @@ test_export_messages_pages(void **state)
 	assert_int_equal(storec_inflight(), 0);
 
 	/* The connection goes on with the next request. */
-	get("/v1/admin/export?format=jsonl&rows=conversations&conversation="
-	    "00000000000000000000000000000005");
+	get_noted("/v1/admin/export?format=jsonl&rows=conversations&"
+	    "conversation=" ID(5), ID(5));
 	peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 	{
 		struct st_conv c;
@@ -303,7 +328,7 @@ test_export_storage_fails_midway(void **state)
 	struct peer_req pr;
 	struct tresp r;
 
-	get("/v1/admin/export?format=jsonl&rows=conversations");
+	get_noted("/v1/admin/export?format=jsonl&rows=conversations", "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	reply_convs(&pr, 1, 2, 1, "more");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
@@ -325,7 +350,7 @@ test_export_client_leaves(void **state)
 {
 	struct peer_req pr;
 
-	get("/v1/admin/export?format=csv&rows=messages");
+	get_noted("/v1/admin/export?format=csv&rows=messages", "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	reply_convs(&pr, 1, 1, 5, "");
 	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
@@ -355,7 +380,7 @@ test_export_backpressure(void **state)
 	assert_non_null(big = malloc(2001));
 	memset(big, 'x', 2000);
 	big[2000] = '\0';
-	get("/v1/admin/export?format=csv&rows=conversations");
+	get_noted("/v1/admin/export?format=csv&rows=conversations", "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	/* 200 x 2 KB: more than the socket takes at once. */
 	penc_init(&e);
@@ -488,7 +513,6 @@ expect_end(int cut, int started, const char *want)
 	assert_int_equal(tclient_open(&CL), 0);
 }
 
-#define ID(n)	"0000000000000000000000000000000" #n
 
 /*
  * Every storaged reply an export reads, whole, a byte short and a byte
@@ -504,13 +528,15 @@ test_export_malformed(void **state)
 
 	for (cut = -1; cut <= 1; cut++) {
 		/* The first page of conversations. */
-		get("/v1/admin/export?format=jsonl&rows=conversations");
+		get_noted("/v1/admin/export?format=jsonl&rows=conversations",
+		    "");
 		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 		reply_convs_cut(&pr, 1, "", cut);
 		expect_end(cut, 0, "\"id\":\"" ID(2) "\"");
 
 		/* A later page: the first one's rows went out. */
-		get("/v1/admin/export?format=jsonl&rows=conversations");
+		get_noted("/v1/admin/export?format=jsonl&rows=conversations",
+		    "");
 		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 		reply_convs_cut(&pr, 1, "more", 0);
 		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
@@ -519,22 +545,22 @@ test_export_malformed(void **state)
 		expect_end(cut, 1, "\"id\":\"" ID(2) "\"");
 
 		/* One conversation. */
-		get("/v1/admin/export?format=jsonl&rows=conversations&"
-		    "conversation=" ID(5));
+		get_noted("/v1/admin/export?format=jsonl&rows=conversations&"
+		    "conversation=" ID(5), ID(5));
 		peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 		reply_conv_cut(&pr, cut);
 		expect_end(cut, 0, "\"id\":\"" ID(5) "\"");
 
 		/* One conversation's messages. */
-		get("/v1/admin/export?format=csv&rows=messages&conversation="
-		    ID(1));
+		get_noted("/v1/admin/export?format=csv&rows=messages&"
+		    "conversation=" ID(1), ID(1));
 		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
 		check_page(&pr, 1, 0);
 		reply_msgs_cut(&pr, 1, cut);
 		expect_end(cut, 0, ",second,");
 
 		/* Messages after the head: conversation 1's cut, 2's empty. */
-		get("/v1/admin/export?format=csv&rows=messages");
+		get_noted("/v1/admin/export?format=csv&rows=messages", "");
 		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 		reply_convs_cut(&pr, 2, "", 0);
 		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
@@ -549,12 +575,49 @@ test_export_malformed(void **state)
 	}
 }
 
+/*
+ * An export is noted in the audit log first: not noted (storaged's
+ * error, or a reply that does not decode), it does not start.
+ */
+static void
+test_export_note_refused(void **state)
+{
+	struct peer_req pr;
+
+	get("/v1/admin/export?format=csv&rows=messages");
+	peer_expect(&P, &pr, PROTO_ST_AUDIT_NOTE);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+	peer_expect_none(&P, 50);
+}
+
+static void
+test_export_note_malformed(void **state)
+{
+	struct peer_req pr;
+
+	get("/v1/admin/export?format=csv&rows=messages");
+	peer_expect(&P, &pr, PROTO_ST_AUDIT_NOTE);
+	peer_reply(&P, &pr, "x", 1);
+	tclient_expect_error(&CL, 500, "Internal server error");
+	peer_expect_none(&P, 50);
+	/* The connection goes on. */
+	get_noted("/v1/admin/export?format=csv&rows=messages", "");
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
+	tclient_expect_error(&CL, 503, "Storage unavailable");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_export_params),
 		cmocka_unit_test_setup_teardown(test_export_bad_requests,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_note_refused,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_export_note_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_export_messages_pages,
 		    each_setup, each_teardown),

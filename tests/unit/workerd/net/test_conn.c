@@ -403,7 +403,8 @@ route_path(const char *pattern, char *out, size_t outsz)
 			e = p + strlen(p);
 		if (p[1] == ':') {
 			strlcat(out, strncmp(p, "/:wid", 5) == 0 ? "/wid_" :
-			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" : "/",
+			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :
+			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
 		} else
@@ -551,6 +552,8 @@ route_body(const char *pattern, unsigned int method)
 		return "{\"content\":\"x\"}";
 	if (method == M_POST && strstr(pattern, "/typing") != NULL)
 		return "{\"typing\":true}";
+	if (method == M_POST && strcmp(pattern, "/v1/admin/api-keys") == 0)
+		return "{\"name\":\"n\",\"role\":\"agent\"}";
 	if ((method == M_POST || method == M_PATCH) &&
 	    (strcmp(pattern, "/v1/admin/widgets") == 0 ||
 	    strcmp(pattern, "/v1/admin/agents") == 0 ||

@@ -1,0 +1,96 @@
+/*
+ * An organisation's API keys and its audit log (issue 22, items 3 and 5):
+ * the records, their checks, and the payloads of their storaged requests
+ * (whose structs and layouts are stmsgs.h's and stmsgs.c's). Conventions
+ * as in storemsg.h (big-endian, str = u32 length + bytes, records behind
+ * a one-byte format version in LMDB). storaged/STORAGE.md tells what
+ * storaged does with each request; proto/PROTOCOL.md lists them.
+ *
+ * A key is made by the worker: 32 random bytes shown once as "pk_" and
+ * 64 lowercase hex digits (the secret); storaged keeps only its SHA-256
+ * (one round is enough: the secret is 256 random bits), never the
+ * secret. Every request but ST_KEY_AUTH is led by who asks and acts in
+ * its organisation (who->org):
+ *
+ *   ST_KEY_CREATE   str name, u8 role, bytes hash (32)   -> key
+ *   ST_KEY_LIST     (empty)       -> u32 n, n x key (oldest first)
+ *   ST_KEY_DELETE   str id                               -> (empty)
+ *     `not found` also for another organisation's key.
+ *   ST_KEY_AUTH     bytes hash (32)  -> u8 found, and when found: str id,
+ *                   str org, u8 role (no who asks: it finds out who)
+ *   ST_AUDIT_LIST   u32 limit, str cursor -> u64 total, u32 n,
+ *                   n x entry (newest first), str next cursor
+ *   ST_AUDIT_NOTE   str action, str target               -> (empty)
+ *     an action no request records itself (ST_AUDIT_NOTE_ACTIONS).
+ *
+ * A key, as sent: str id ("key_" + 32 lowercase hex), str org, str name
+ * (1-100 characters), u8 role (enum st_role, agent to owner), bytes hash
+ * (32 stored; always empty in a reply), u64 created_at, u64 updated_at,
+ * u64 last_used_at (0: never; moved at most once a minute).
+ *
+ * An audit entry: u64 at (ms), u8 who kind (enum st_who_kind), str who
+ * id, str user ("" none), str action ("widget.create"...), str target
+ * (the id acted on, "" none). Never content nor secrets.
+ */
+#ifndef PARLEY_KEYMSG_H
+#define PARLEY_KEYMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_KEYS_MAX		100	/* per organisation */
+#define ST_KEY_PREFIX		"key_"
+#define ST_KEY_ID_LEN		(4 + ST_ID_HEX)
+#define ST_KEY_NAME_MAX		100	/* characters */
+#define ST_KEY_HASH_LEN		32	/* SHA-256 */
+/* The secret: "pk_" and 64 lowercase hex digits (32 random bytes). */
+#define ST_KEY_SECRET_PREFIX	"pk_"
+#define ST_KEY_SECRET_BYTES	32
+#define ST_KEY_SECRET_LEN	(3 + 2 * ST_KEY_SECRET_BYTES)
+/* last_used_at moves when it is at least this old. */
+#define ST_KEY_USED_EVERY_MS	60000
+
+#define ST_AUDIT_MAX		10000	/* entries kept per organisation */
+#define ST_AUDIT_ACTION_MAX	32
+#define ST_AUDIT_TARGET_MAX	64
+
+struct st_apikey {
+	char id[ST_KEY_ID_LEN + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	char *name;		/* malloc'd; 1-100 characters of UTF-8 */
+	uint8_t role;		/* enum st_role: ST_ROLE_AGENT..ST_ROLE_OWNER */
+	uint8_t hash[ST_KEY_HASH_LEN];
+	uint32_t hash_len;	/* 32 stored, 0 in replies */
+	uint64_t created_at, updated_at, last_used_at;
+};
+
+struct st_audit_entry {
+	uint64_t at;
+	uint8_t who_kind;
+	char who_id[ST_WHO_ID_MAX + 1];
+	char user[ST_WHO_USER_MAX + 1];
+	char action[ST_AUDIT_ACTION_MAX + 1];
+	char target[ST_AUDIT_TARGET_MAX + 1];
+};
+void st_apikey_free(struct st_apikey *);
+/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
+int st_apikey_copy(struct st_apikey *dst, const struct st_apikey *src);
+void penc_apikey(struct penc *, const struct st_apikey *);
+/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_apikey(struct pdec *, struct st_apikey *);
+/*
+ * NULL when k's name and role are valid, else "field: what is wrong"
+ * (static): name 1-100 characters of UTF-8, role agent, admin or owner.
+ */
+const char *st_apikey_invalid(const struct st_apikey *k);
+/* 1 when s can name a key: "key_" + 32 lowercase hex. */
+int st_key_id_valid(const char *s);
+/* 1 when s has the shape of a secret: "pk_" + 64 lowercase hex. */
+int st_key_secret_shape(const char *s);
+/* 1 when action is one ST_AUDIT_NOTE may record ("export"). */
+int st_audit_note_action(const char *action);
+
+#endif

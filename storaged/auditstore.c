@@ -1,0 +1,376 @@
+/*
+ * The audit log of each organisation (see STORAGE.md, auditstore.h):
+ *
+ *	audit         entry id[16] -> entry (pl_audit_entry); the id is
+ *	              the time in ms (48 bits), a number within the ms (16
+ *	              bits) and 64 random bits (entry_id), so new entries
+ *	              land beside the last ones, in the order made
+ *	audit_org     org NUL u64 at | entry id[16] -> (): each
+ *	              organisation's entries in time order, paged newest
+ *	              first (index_walk)
+ *	audit_counts  org -> u64 entries (none at 0): the bound, and a
+ *	              page's total
+ *
+ * Which requests leave an entry is audit_rows below, one row a type: a
+ * request added to storaged is audited by adding its row. An entry names
+ * who (kind, id, user), the action and the id acted on: never content or
+ * secrets.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auditstore.h"
+#include "log.h"
+#include "random.h"
+#include "stmsgs.h"
+#include "storeint.h"
+
+#define ORG_PREFIX_MAX	(ST_WHO_ORG_MAX + 1)
+
+/* Where an entry's target id is: a str of the request's or the reply's. */
+enum audit_target {
+	TARGET_REQ,	/* the request's first str (an id it names) */
+	TARGET_REP,	/* the reply's first str (the id of what it made) */
+	TARGET_REP2,	/* the reply's second str (a widget's public id) */
+	TARGET_NOTE,	/* ST_AUDIT_NOTE's target */
+};
+
+/*
+ * The requests that leave an entry. pick (NULL: action) says the action
+ * from the request and the reply, or NULL for none (nothing changed).
+ * Widgets are named by their public id (widget_id), as the API names
+ * them; the others by their id.
+ */
+static const struct audit_row {
+	uint16_t type;
+	const char *action;
+	enum audit_target target;
+	const char *(*pick)(const void *req, const uint8_t *rep,
+	    size_t replen);
+} audit_rows[];
+
+/* ST_HANDOFF_SET: taking over and handing back, when it changed. */
+static const char *
+pick_handoff(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_handoff_set_req *q = req;
+
+	if (replen < 1 || rep[0] == 0)
+		return NULL;
+	if (q->state == ST_HANDOFF_HUMAN)
+		return "handoff.take";
+	if (q->state == ST_HANDOFF_AI)
+		return "handoff.return";
+	return NULL;
+}
+
+/* ST_AGENT_DELETE: not when refused because widgets use it (in_use). */
+static const char *
+pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)
+{
+	return replen >= 1 && rep[0] == 0 ? "agent.delete" : NULL;
+}
+
+/* ST_AUDIT_NOTE: its action, checked before it ran. */
+static const char *
+pick_note(const void *req, const uint8_t *rep, size_t replen)
+{
+	return ((const struct st_audit_note_req *)req)->action;
+}
+
+static const struct audit_row audit_rows[] = {
+	{ PROTO_ST_WIDGET_CREATE, "widget.create", TARGET_REP2, NULL },
+	{ PROTO_ST_WIDGET_UPDATE, "widget.update", TARGET_REQ, NULL },
+	{ PROTO_ST_WIDGET_DELETE, "widget.delete", TARGET_REQ, NULL },
+	{ PROTO_ST_WIDGET_RESET_ID, "widget.reset_id", TARGET_REQ, NULL },
+	{ PROTO_ST_AGENT_CREATE, "agent.create", TARGET_REP, NULL },
+	{ PROTO_ST_AGENT_UPDATE, "agent.update", TARGET_REQ, NULL },
+	{ PROTO_ST_AGENT_DELETE, NULL, TARGET_REQ, pick_agent_delete },
+	{ PROTO_ST_CONV_DELETE, "conversation.delete", TARGET_REQ, NULL },
+	{ PROTO_ST_HANDOFF_SET, NULL, TARGET_REQ, pick_handoff },
+	{ PROTO_ST_AGENT_MSG, "message.agent", TARGET_REQ, NULL },
+	{ PROTO_ST_KEY_CREATE, "apikey.create", TARGET_REP, NULL },
+	{ PROTO_ST_KEY_DELETE, "apikey.delete", TARGET_REQ, NULL },
+	{ PROTO_ST_AUDIT_NOTE, NULL, TARGET_NOTE, pick_note },
+};
+
+static const struct audit_row *
+audit_row(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(audit_rows) / sizeof(audit_rows[0]); i++)
+		if (audit_rows[i].type == type)
+			return &audit_rows[i];
+	return NULL;
+}
+
+/* The nth (0, 1) str a payload starts with into out (cut to fit), or "". */
+static void
+nth_str(const void *p, size_t len, int nth, char *out, size_t outsz)
+{
+	const uint8_t *s;
+	struct pdec d;
+	size_t n = 0;
+
+	out[0] = '\0';
+	pdec_init(&d, p, len);
+	while (nth-- > 0)
+		(void)pdec_bytes(&d, &n);
+	if ((s = pdec_bytes(&d, &n)) == NULL)
+		return;
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+int
+store_audit_request(struct store_txn *t, const struct audit_req *q,
+    const void *rep, size_t replen)
+{
+	const struct audit_row *row;
+	struct st_audit_entry e;
+	const char *action;
+
+	if (t->err || q->who == NULL || q->who->kind == ST_WHO_PUBLIC ||
+	    q->who->org[0] == '\0' || (row = audit_row(q->type)) == NULL)
+		return t->err;
+	action = row->pick != NULL ? row->pick(q->req, rep, replen) :
+	    row->action;
+	if (action == NULL)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	e.who_kind = q->who->kind;
+	strlcpy(e.who_id, q->who->id, sizeof(e.who_id));
+	strlcpy(e.user, q->who->user, sizeof(e.user));
+	strlcpy(e.action, action, sizeof(e.action));
+	switch (row->target) {
+	case TARGET_REQ:
+		nth_str(q->payload, q->len, 0, e.target, sizeof(e.target));
+		break;
+	case TARGET_REP:
+	case TARGET_REP2:
+		nth_str(rep, replen, row->target == TARGET_REP2, e.target,
+		    sizeof(e.target));
+		break;
+	case TARGET_NOTE:
+		strlcpy(e.target, ((const struct st_audit_note_req *)
+		    q->req)->target, sizeof(e.target));
+		break;
+	}
+	return store_audit_add(t, q->who->org, &e);
+}
+
+static size_t
+org_prefix(const char *org, uint8_t out[ORG_PREFIX_MAX])
+{
+	size_t n = strlen(org);
+
+	memcpy(out, org, n + 1);
+	return n + 1;
+}
+
+/* org's count: 0 when none. -1 with t failed. */
+static int
+count_get(struct store_txn *t, const char *org, uint64_t *n)
+{
+	struct pdec d;
+	int rc;
+
+	*n = 0;
+	if ((rc = rec_get(t, t->st->audit_counts, org, strlen(org), &d,
+	    "audit count")) != 0)
+		return rc < 0 ? -1 : 0;
+	*n = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		rec_corrupt(t, "audit count");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+count_put(struct store_txn *t, const char *org, uint64_t n)
+{
+	struct penc e;
+
+	if (n == 0) {
+		db_del_quiet(t, t->st->audit_counts, org, strlen(org),
+		    "audit count");
+		return;
+	}
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u64(&e, n);
+	rec_put(t, t->st->audit_counts, org, strlen(org), &e, "audit count");
+	penc_free(&e);
+}
+
+/* org's oldest entry and its index key are gone. */
+static void
+drop_oldest(struct store_txn *t, const char *org)
+{
+	uint8_t p[ORG_PREFIX_MAX], k[ORG_PREFIX_MAX + INDEX_KEY_LEN];
+	size_t plen = org_prefix(org, p);
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc;
+
+	if (t->err)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->audit_org, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	key.mv_size = plen;
+	key.mv_data = p;
+	rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	if (rc == 0 && key.mv_size == plen + INDEX_KEY_LEN &&
+	    memcmp(key.mv_data, p, plen) == 0)
+		memcpy(k, key.mv_data, key.mv_size);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = -1;
+	mdb_cursor_close(cur);
+	if (rc == -1) {
+		log_warnx("audit: the count says entries the index lacks");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return;
+	}
+	if (rc != 0) {
+		txn_lmdb(t, rc, "audit oldest");
+		return;
+	}
+	db_del(t, t->st->audit_org, k, plen + INDEX_KEY_LEN, "audit index");
+	db_del(t, t->st->audit, k + plen + 8, ID_LEN, "audit entry");
+}
+
+/*
+ * A new entry's id: its time in ms (48 bits), a number that follows the
+ * organisation's newest entry's when that is of the same ms (16 bits,
+ * so entries of one ms list in the order they were made), 64 random
+ * bits. Time first: a new entry goes beside the last ones. 0, or -1
+ * with t failed.
+ */
+static int
+entry_id(struct store_txn *t, const char *org, uint64_t at,
+    uint8_t id[ID_LEN])
+{
+	uint8_t k[ORG_PREFIX_MAX + INDEX_KEY_LEN];
+	size_t plen = org_prefix(org, k);
+	uint64_t head = at << 16, last;
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc;
+
+	/* The newest: the key before the first past the prefix's. */
+	memset(k + plen, 0xff, INDEX_KEY_LEN);
+	if ((rc = mdb_cursor_open(t->txn, t->st->audit_org, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	key.mv_size = plen + INDEX_KEY_LEN;
+	key.mv_data = k;
+	rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	rc = mdb_cursor_get(cur, &key, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && key.mv_size == plen + INDEX_KEY_LEN &&
+	    memcmp(key.mv_data, k, plen) == 0) {
+		last = proto_get_be64((uint8_t *)key.mv_data + plen + 8);
+		/* Past 65535 in one ms, the rest share the last number. */
+		if (last >> 16 == at && (last & 0xffff) != 0xffff)
+			head = last + 1;
+		else if (last >> 16 == at)
+			head = last;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "audit newest");
+		return -1;
+	}
+	proto_put_be64(id, head);
+	proto_random(id + 8, ID_LEN - 8);
+	return 0;
+}
+
+int
+store_audit_add(struct store_txn *t, const char *org,
+    struct st_audit_entry *e)
+{
+	uint8_t k[ORG_PREFIX_MAX + INDEX_KEY_LEN], id[ID_LEN];
+	size_t plen;
+	uint64_t n;
+	struct penc enc;
+
+	if (t->err)
+		return t->err;
+	if (strlen(org) > ST_WHO_ORG_MAX)
+		return store_fail(t, PROTO_E_INVALID, "org: too long");
+	e->at = t->st->now();
+	if (entry_id(t, org, e->at, id) < 0)
+		return t->err;
+	plen = org_prefix(org, k);
+	proto_put_be64(k + plen, e->at);
+	memcpy(k + plen + 8, id, ID_LEN);
+	penc_init(&enc);
+	penc_u8(&enc, ST_RECORD_VERSION);
+	pl_enc(&enc, &pl_audit_entry, e);
+	rec_put(t, t->st->audit, id, ID_LEN, &enc, "audit entry");
+	penc_free(&enc);
+	db_put(t, t->st->audit_org, k, plen + INDEX_KEY_LEN, &rec_version, 1,
+	    "audit index");
+	if (count_get(t, org, &n) < 0)
+		return t->err;
+	for (n++; n > ST_AUDIT_MAX && t->err == 0; n--)
+		drop_oldest(t, org);
+	count_put(t, org, n);
+	return t->err;
+}
+
+/* index_walk's take: the entry id names. */
+static int
+entry_take(struct store_txn *t, const uint8_t *id, void *item, void *arg)
+{
+	struct pdec d;
+	int rc;
+
+	if ((rc = rec_get(t, t->st->audit, id, ID_LEN, &d,
+	    "audit entry")) != 0)
+		return rc;
+	if (pl_dec(&d, &pl_audit_entry, item) < 0 || pdec_done(&d) < 0) {
+		rec_corrupt(t, "audit entry");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_page(struct store_txn *t, const char *org, uint32_t limit,
+    const char *cursor, struct st_audit_page *out)
+{
+	uint8_t p[ORG_PREFIX_MAX];
+	struct index_walk w;
+	struct index_page pg;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	memset(&w, 0, sizeof(w));
+	w.plen = org_prefix(org, p);
+	w.prefix = p;
+	w.limit = limit;
+	w.size = sizeof(struct st_audit_entry);
+	w.take = entry_take;
+	if (index_walk(t, t->st->audit_org, "audit", cursor, &w, &pg) != 0 ||
+	    count_get(t, org, &out->total) < 0 ||
+	    (out->next_cursor = strdup(pg.next_cursor)) == NULL) {
+		free(pg.items);
+		memset(out, 0, sizeof(*out));
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	out->entries = pg.items;
+	out->n = pg.n;
+	return 0;
+}

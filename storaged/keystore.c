@@ -1,0 +1,309 @@
+/*
+ * An organisation's API keys (see STORAGE.md, keystore.h), a records.c
+ * entity:
+ *
+ *	apikeys       id ("key_" + 32 hex) -> key (penc_apikey, with the
+ *	              SHA-256 of its secret)
+ *	apikey_order  u64 created_at | id -> ()
+ *	apikey_hash   SHA-256 of the secret[32] -> id: how a request's key
+ *	              is found
+ *	apikey_org    org NUL u64 created_at | id -> (): an organisation's
+ *	              keys, oldest first, and their count
+ *
+ * Every value starts with ST_RECORD_VERSION. The secret itself is never
+ * here: the worker makes it and sends its hash.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "keystore.h"
+#include "log.h"
+#include "orgstore.h"
+#include "records.h"
+#include "stmsgs.h"
+#include "storeint.h"
+
+#define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1 + 8 + ST_KEY_ID_LEN)
+
+ENTITY_CHECKS(key, struct st_apikey, st_apikey_copy, st_apikey_invalid)
+
+static size_t
+org_key(const struct st_apikey *k, uint8_t out[ORG_KEY_MAX])
+{
+	size_t o = strlen(k->org);
+
+	memcpy(out, k->org, o + 1);
+	proto_put_be64(out + o + 1, k->created_at);
+	memcpy(out + o + 9, k->id, ST_KEY_ID_LEN);
+	return o + 9 + ST_KEY_ID_LEN;
+}
+
+/* A new key's entries beside its record: by hash, by organisation. */
+static int
+key_index_put(struct store_txn *t, void *rec)
+{
+	struct st_apikey *k = rec;
+	uint8_t ok[ORG_KEY_MAX], v[1 + ST_KEY_ID_LEN];
+
+	v[0] = rec_version;
+	memcpy(v + 1, k->id, ST_KEY_ID_LEN);
+	db_put(t, t->st->apikey_hash, k->hash, ST_KEY_HASH_LEN, v, sizeof(v),
+	    "api key hash");
+	db_put(t, t->st->apikey_org, ok, org_key(k, ok), &rec_version, 1,
+	    "api key org");
+	return t->err ? -1 : 0;
+}
+
+static void
+key_index_del(struct store_txn *t, const void *rec)
+{
+	const struct st_apikey *k = rec;
+	uint8_t ok[ORG_KEY_MAX];
+
+	db_del(t, t->st->apikey_hash, k->hash, ST_KEY_HASH_LEN,
+	    "api key hash");
+	db_del(t, t->st->apikey_org, ok, org_key(k, ok), "api key org");
+}
+
+/*
+ * The ids of org's keys, oldest first, into ids (room for max): *n of
+ * them, at most max (the walk stops there). 0, or t's error.
+ */
+static int
+org_key_ids(struct store_txn *t, const char *org,
+    char (*ids)[ST_KEY_ID_LEN + 1], uint32_t max, uint32_t *n)
+{
+	size_t plen = strlen(org) + 1;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, t->st->apikey_org, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	k.mv_size = plen;
+	k.mv_data = (void *)org;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == plen + 8 + ST_KEY_ID_LEN &&
+	    memcmp(k.mv_data, org, plen) == 0) {
+		memcpy(ids[*n], (char *)k.mv_data + plen + 8, ST_KEY_ID_LEN);
+		ids[(*n)++][ST_KEY_ID_LEN] = '\0';
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk api keys");
+	return t->err;
+}
+
+/* A new key: its organisation holds fewer than ST_KEYS_MAX. */
+static int
+key_admit(struct store_txn *t, const void *rec, uint32_t mask)
+{
+	const struct st_apikey *k = rec;
+	char (*ids)[ST_KEY_ID_LEN + 1];
+	uint32_t n;
+
+	if ((ids = calloc(ST_KEYS_MAX, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (org_key_ids(t, k->org, ids, ST_KEYS_MAX, &n) == 0 &&
+	    n >= ST_KEYS_MAX)
+		store_fail(t, PROTO_E_INVALID, "api keys: at most 100");
+	free(ids);
+	return t->err;
+}
+
+/* Keys are not changed, only made and deleted. */
+static int
+key_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+    void *arg)
+{
+	return store_fail(t, PROTO_E_UNSUPPORTED, "api keys do not change");
+}
+
+static const struct store_entity key_entity = {
+	.what = "api key",
+	.order_what = "api key order",
+	.none = "no such api key",
+	/* The per-organisation bound is key_admit's. */
+	.too_many = "api keys: too many",
+	.dbi = offsetof(struct store, apikeys),
+	.order = offsetof(struct store, apikey_order),
+	.fresh = offsetof(struct store, apikeys),
+	.version = ST_RECORD_VERSION,
+	.codec = &pl_apikey,
+	ENTITY_MEMBERS(struct st_apikey),
+	.prefix = ST_KEY_PREFIX,
+	.idmin = ST_KEY_ID_LEN,
+	.idmax = ST_KEY_ID_LEN,
+	.max = ST_KEYS_MAX * ST_ORGS_MAX,
+	.id_valid = st_key_id_valid,
+	.copy = key_copy,
+	.invalid = key_invalid,
+	.admit = key_admit,
+	.merge = key_merge,
+	.index_put = key_index_put,
+	.index_del = key_index_del,
+};
+
+/* What leaves storaged: never the hash. */
+static void
+key_scrub(struct st_apikey *k)
+{
+	memset(k->hash, 0, sizeof(k->hash));
+	k->hash_len = 0;
+}
+
+int
+store_key_create(struct store_txn *t, const char *org, const char *name,
+    uint8_t role, const uint8_t *hash, uint32_t hash_len,
+    struct st_apikey *out)
+{
+	struct st_apikey in;
+
+	if (t->err)
+		return t->err;
+	if (hash_len != ST_KEY_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID, "hash: must be 32 bytes");
+	memset(&in, 0, sizeof(in));
+	strlcpy(in.org, org, sizeof(in.org));
+	in.name = (char *)name;		/* copied by entity_create */
+	in.role = role;
+	memcpy(in.hash, hash, ST_KEY_HASH_LEN);
+	in.hash_len = ST_KEY_HASH_LEN;
+	if (entity_create(t, &key_entity, &in, out) == 0)
+		key_scrub(out);
+	return t->err;
+}
+
+int
+store_key_list(struct store_txn *t, const char *org, struct st_apikey **out,
+    uint32_t *n)
+{
+	char (*ids)[ST_KEY_ID_LEN + 1] = NULL;
+	struct st_apikey *keys = NULL;
+	uint32_t nids, i = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((ids = calloc(ST_KEYS_MAX, sizeof(*ids))) == NULL ||
+	    (keys = calloc(ST_KEYS_MAX, sizeof(*keys))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (org_key_ids(t, org, ids, ST_KEYS_MAX, &nids) != 0)
+		goto out;
+	for (i = 0; i < nids; i++) {
+		if ((rc = entity_load(t, &key_entity, ids[i], &keys[i])) != 0) {
+			if (rc == 1) {
+				log_warnx("api key org index names a missing "
+				    "key");
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent index");
+			}
+			break;
+		}
+		key_scrub(&keys[i]);
+	}
+out:
+	free(ids);
+	if (t->err) {
+		store_keys_free(keys, i);
+		return t->err;
+	}
+	*out = keys;
+	*n = nids;
+	return 0;
+}
+
+int
+store_key_delete(struct store_txn *t, const char *org, const char *id)
+{
+	struct st_apikey k;
+
+	if (t->err)
+		return t->err;
+	if (entity_must(t, &key_entity, id, &k) < 0)
+		return t->err;
+	/* Another organisation's key is one this one does not have. */
+	if (strcmp(k.org, org) != 0)
+		store_fail(t, PROTO_E_NOT_FOUND, key_entity.none);
+	else
+		entity_remove(t, &key_entity, &k);
+	st_apikey_free(&k);
+	return t->err;
+}
+
+/* The key stored under hash: 0 loaded, 1 none, -1 t failed. */
+static int
+key_by_hash(struct store_txn *t, const uint8_t *hash, struct st_apikey *k)
+{
+	char id[ST_KEY_ID_LEN + 1];
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->apikey_hash, hash, ST_KEY_HASH_LEN, &v,
+	    "api key hash")) != 0)
+		return rc;
+	if (v.mv_size != 1 + ST_KEY_ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != rec_version) {
+		rec_corrupt(t, "api key hash");
+		return -1;
+	}
+	memcpy(id, (uint8_t *)v.mv_data + 1, ST_KEY_ID_LEN);
+	id[ST_KEY_ID_LEN] = '\0';
+	if ((rc = entity_load(t, &key_entity, id, k)) == 1) {
+		log_warnx("api key hash names a missing key");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+int
+store_key_auth(struct store_txn *t, const uint8_t *hash, uint32_t hash_len,
+    int *found, struct st_apikey *out)
+{
+	struct st_apikey k;
+	uint64_t now;
+	int rc;
+
+	*found = 0;
+	if (t->err)
+		return t->err;
+	if (hash_len != ST_KEY_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID, "hash: must be 32 bytes");
+	if ((rc = key_by_hash(t, hash, &k)) != 0)
+		return rc < 0 ? t->err : 0;
+	/* The index is exact; the compare costs nothing and says so. */
+	if (CRYPTO_memcmp(k.hash, hash, ST_KEY_HASH_LEN) != 0 ||
+	    (rc = store_org_exists(t, k.org)) != 1) {
+		st_apikey_free(&k);
+		return t->err;
+	}
+	now = t->st->now();
+	if (now >= k.last_used_at + ST_KEY_USED_EVERY_MS ||
+	    now < k.last_used_at) {
+		k.last_used_at = now;
+		entity_save(t, &key_entity, &k);
+	}
+	if (t->err) {
+		st_apikey_free(&k);
+		return t->err;
+	}
+	key_scrub(&k);
+	*out = k;
+	*found = 1;
+	return 0;
+}
+
+void
+store_keys_free(struct st_apikey *keys, uint32_t n)
+{
+	entity_free_all(&key_entity, keys, n);
+}

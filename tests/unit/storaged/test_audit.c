@@ -1,0 +1,343 @@
+/*
+ * storaged's audit log (issue 22, auditstore.c), through the dispatcher
+ * as a worker asks, who asks set: each audited request leaves its entry
+ * (action, who, target) in who asks's organisation, in the request's own
+ * transaction (none for a request that fails, changes nothing, or has
+ * nobody asking); ST_AUDIT_NOTE; the list newest first, paged, scoped to
+ * one organisation; the bound of ST_AUDIT_MAX entries, oldest dropped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "auditstore.h"
+#include "keymsg.h"
+#include "log.h"
+#include "orgmsg.h"
+#include "stmsgs.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+static struct st_who A;
+
+static int
+setup(void **state)
+{
+	A = who_of(ST_WHO_ORGKEY, "key_0123456789abcdef0123456789abcdef",
+	    ST_ORG_DEFAULT, ST_ROLE_OWNER);
+	strlcpy(A.user, "usr_1", sizeof(A.user));
+	return fix_setup(state, "/tmp/parley-audit-XXXXXX", 0);
+}
+
+/* who's log, newest first (at most 200), into l (st_rep_free). */
+static void
+audit_list(struct fix *f, const struct st_who *who, uint32_t limit,
+    const char *cursor, struct st_audit_page *l)
+{
+	struct st_page_req q = { limit, cursor };
+
+	assert_int_equal(request_who(f, who, PROTO_ST_AUDIT_LIST, &q, l,
+	    NULL), 0);
+}
+
+/* The newest entry of who's log is action on target, by who. */
+static void
+newest_is(struct fix *f, const struct st_who *who, const char *action,
+    const char *target)
+{
+	struct st_audit_page l;
+
+	audit_list(f, who, 1, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.entries[0].action, action);
+	assert_string_equal(l.entries[0].target, target);
+	assert_int_equal(l.entries[0].who_kind, who->kind);
+	assert_string_equal(l.entries[0].who_id, who->id);
+	assert_string_equal(l.entries[0].user, who->user);
+	assert_int_equal(l.entries[0].at, fake_now);
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+}
+
+static uint64_t
+total(struct fix *f, const struct st_who *who)
+{
+	struct st_audit_page l;
+	uint64_t n;
+
+	audit_list(f, who, 1, "", &l);
+	n = l.total;
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+	return n;
+}
+
+/* Each request of the table, as who: its entry, and the time moves on. */
+static void
+test_each_action(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w, wr;
+	struct st_agent ag, agr;
+	struct st_conv_open_req co = { "default", "s1" };
+	struct st_conv_open_rep cor;
+	struct st_handoff_set_req hs;
+	struct st_agent_msg_req am;
+	struct st_key_create_req kc = { .name = "k", .role = ST_ROLE_AGENT,
+	    .hash_len = ST_KEY_HASH_LEN };
+	struct st_apikey key;
+	struct st_widget_update_req wu;
+	struct st_agent_update_req au;
+	struct st_agent_delete_rep adr;
+	struct st_audit_note_req note = { "export", "" };
+	char cid[ST_ID_HEX + 1], wid[ST_WID_LEN + 1], aid[ST_ID_HEX + 1];
+
+	st_widget_defaults(&w);
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_CREATE, &w, &wr,
+	    NULL), 0);
+	strlcpy(wid, wr.widget_id, sizeof(wid));
+	newest_is(f, &A, "widget.create", wid);
+	fake_now++;
+	memset(&wu, 0, sizeof(wu));
+	wu.id = wid;
+	wu.mask = ST_WF_NAME;
+	wu.w = w;
+	wu.w.name = (char *)"Renamed";
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_UPDATE, &wu, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "widget.update", wid);
+	st_widget_free(&w);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_RESET_ID,
+	    &(struct st_id_req){ wid }, &w, NULL), 0);
+	newest_is(f, &A, "widget.reset_id", wid);
+	strlcpy(wid, w.widget_id, sizeof(wid));
+	st_widget_free(&w);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_DELETE,
+	    &(struct st_id_req){ wid }, NULL, NULL), 0);
+	newest_is(f, &A, "widget.delete", wid);
+	st_widget_free(&wr);
+
+	fake_now++;
+	st_agent_defaults(&ag);
+	ag.name = (char *)"Bot";
+	assert_int_equal(request_who(f, &A, PROTO_ST_AGENT_CREATE, &ag, &agr,
+	    NULL), 0);
+	strlcpy(aid, agr.id, sizeof(aid));
+	st_agent_free(&agr);
+	newest_is(f, &A, "agent.create", aid);
+	fake_now++;
+	memset(&au, 0, sizeof(au));
+	au.id = aid;
+	au.mask = ST_AF_NAME;
+	au.a = ag;
+	assert_int_equal(request_who(f, &A, PROTO_ST_AGENT_UPDATE, &au, &agr,
+	    NULL), 0);
+	st_agent_free(&agr);
+	newest_is(f, &A, "agent.update", aid);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_AGENT_DELETE,
+	    &(struct st_id_req){ aid }, &adr, NULL), 0);
+	st_rep_free(PROTO_ST_AGENT_DELETE, &adr);
+	newest_is(f, &A, "agent.delete", aid);
+
+	/* A conversation (a visitor's: nobody asks, no entry). */
+	fake_now++;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_CONV_OPEN, &co, &cor,
+	    NULL), 0);
+	strlcpy(cid, cor.conv.id, sizeof(cid));
+	st_conv_free(&cor.conv);
+	assert_int_equal(total(f, &A), 7);
+	memset(&hs, 0, sizeof(hs));
+	hs.conv_id = cid;
+	hs.state = ST_HANDOFF_HUMAN;
+	hs.name = "Ada";
+	assert_int_equal(request_who(f, &A, PROTO_ST_HANDOFF_SET, &hs, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "handoff.take", cid);
+	/* Taken again: nothing changed, no entry. */
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_HANDOFF_SET, &hs, NULL,
+	    NULL), 0);
+	assert_int_equal(total(f, &A), 8);
+	am = (struct st_agent_msg_req){ cid, "private words", "Ada" };
+	assert_int_equal(request_who(f, &A, PROTO_ST_AGENT_MSG, &am, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "message.agent", cid);
+	fake_now++;
+	hs.state = ST_HANDOFF_AI;
+	assert_int_equal(request_who(f, &A, PROTO_ST_HANDOFF_SET, &hs, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "handoff.return", cid);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ cid }, NULL, NULL), 0);
+	newest_is(f, &A, "conversation.delete", cid);
+
+	fake_now++;
+	memset(kc.hash, 1, sizeof(kc.hash));
+	assert_int_equal(request_who(f, &A, PROTO_ST_KEY_CREATE, &kc, &key,
+	    NULL), 0);
+	newest_is(f, &A, "apikey.create", key.id);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_KEY_DELETE,
+	    &(struct st_id_req){ key.id }, NULL, NULL), 0);
+	newest_is(f, &A, "apikey.delete", key.id);
+	st_apikey_free(&key);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "export", "");
+	note.target = cid;
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "export", cid);
+	assert_int_equal(total(f, &A), 15);
+}
+
+/* No entry for what failed, changed nothing, or was nobody's. */
+static void
+test_no_entry(void **state)
+{
+	struct fix *f = *state;
+	struct st_audit_note_req note = { "widget.delete", "" };
+	struct st_widget w;
+
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_DELETE,
+	    &(struct st_id_req){ "wid_nope" }, NULL, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(request_who(f, &A, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ "0123456789abcdef0123456789abcdef" }, NULL,
+	    NULL), PROTO_E_NOT_FOUND);
+	/* A note may record only what no request records itself. */
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), PROTO_E_INVALID);
+	/* Reads leave none. */
+	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_LIST, NULL, NULL,
+	    NULL), 0);
+	/* Nobody asking (a test, a tool of old): none. */
+	st_widget_defaults(&w);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_WIDGET_CREATE, &w, NULL,
+	    NULL), 0);
+	st_widget_free(&w);
+	assert_int_equal(total(f, &A), 0);
+	assert_int_equal(db_entries(f, "audit"), 0);
+}
+
+/* Newest first, paged, each organisation its own. */
+static void
+test_pages_and_orgs(void **state)
+{
+	struct fix *f = *state;
+	struct st_audit_note_req note = { "export", "" };
+	struct st_audit_page l;
+	struct st_who ctl = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_who b;
+	struct st_org in, out;
+	char targets[7][8], cursor[ST_CURSOR_MAX + 1] = "";
+	uint32_t i, got = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.name = (char *)"B";
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_ORG_CREATE, &in, &out,
+	    NULL), 0);
+	b = who_of(ST_WHO_ORGKEY, "key_b", out.id, ST_ROLE_OWNER);
+	st_org_free(&out);
+	for (i = 0; i < 7; i++) {
+		snprintf(targets[i], sizeof(targets[i]), "t%u", i);
+		note.target = targets[i];
+		/* Two in the same ms: the order still holds. */
+		fake_now += i % 2;
+		assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note,
+		    NULL, NULL), 0);
+	}
+	note.target = "b's";
+	assert_int_equal(request_who(f, &b, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), 0);
+
+	/* Three at a time, newest first, to the end. */
+	do {
+		audit_list(f, &A, 3, cursor, &l);
+		assert_int_equal(l.total, 7);
+		for (i = 0; i < l.n; i++, got++)
+			assert_string_equal(l.entries[i].target,
+			    targets[6 - got]);
+		strlcpy(cursor, l.next_cursor, sizeof(cursor));
+		st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+	} while (cursor[0] != '\0');
+	assert_int_equal(got, 7);
+
+	/* B sees its own alone; A never B's. */
+	audit_list(f, &b, 200, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.total, 1);
+	assert_string_equal(l.entries[0].target, "b's");
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+
+	/* The checks. */
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_LIST,
+	    &(struct st_page_req){ 0, "" }, NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_LIST,
+	    &(struct st_page_req){ 201, "" }, NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_LIST,
+	    &(struct st_page_req){ 10, "zz" }, NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_AUDIT_LIST,
+	    &(struct st_page_req){ 10, "" }, NULL, NULL), PROTO_E_INVALID);
+}
+
+/* Past ST_AUDIT_MAX, each new entry drops the oldest, in its txn. */
+static void
+test_bounded(void **state)
+{
+	struct fix *f = *state;
+	struct st_audit_entry e;
+	struct st_audit_page l;
+	struct store_txn t;
+	uint32_t i;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = 0; i < ST_AUDIT_MAX + 5; i++) {
+		memset(&e, 0, sizeof(e));
+		e.who_kind = ST_WHO_KEY;
+		strlcpy(e.action, "export", sizeof(e.action));
+		snprintf(e.target, sizeof(e.target), "%u", i);
+		fake_now++;
+		assert_int_equal(store_audit_add(&t, ST_ORG_DEFAULT, &e), 0);
+	}
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(total(f, &A), ST_AUDIT_MAX);
+	assert_int_equal(db_entries(f, "audit"), ST_AUDIT_MAX);
+	assert_int_equal(db_entries(f, "audit_org"), ST_AUDIT_MAX);
+	/* The newest kept; the oldest kept is the sixth. */
+	audit_list(f, &A, 1, "", &l);
+	assert_string_equal(l.entries[0].target, "10004");
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_audit_page(&t, ST_ORG_DEFAULT, 1,
+	    "000000000000000000000000000000000000000000000000", &l), 0);
+	assert_int_equal(l.n, 0);
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+	store_abort(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_each_action, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_no_entry, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pages_and_orgs, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bounded, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

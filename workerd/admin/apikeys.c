@@ -1,0 +1,245 @@
+/*
+ * An organisation's API keys in the admin API (issue 22), owners only
+ * (the routes' role):
+ *
+ *	GET    /v1/admin/api-keys		{"api_keys":[...]}, oldest first
+ *	POST   /v1/admin/api-keys		{"name","role"} -> 201 the key,
+ *						with "key": the secret, shown
+ *						this once
+ *	DELETE /v1/admin/api-keys/:key_id	200 {"deleted":true}; 404 for
+ *						another organisation's
+ *
+ * A key is {id, name, role, created_at, last_used_at}. The secret is made
+ * here: 32 random bytes as "pk_" and 64 hex digits; storaged keeps its
+ * SHA-256 (proto/keymsg.h), so no answer but the create's holds it and
+ * nothing logs it. Used as x-admin-api-key, it acts in its organisation
+ * with its role (admin_gate, admin.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "keymsg.h"
+#include "log.h"
+#include "random.h"
+#include "workerd.h"
+
+/* A create under way: the secret until the answer shows it. */
+struct keynew {
+	char secret[ST_KEY_SECRET_LEN + 1];
+};
+
+static const struct storec_answer key_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "API key not found" },
+	{ 0, 0, NULL },
+};
+
+static json_t *
+key_json(const struct st_apikey *k)
+{
+	const char *role = st_role_name(k->role);
+	json_t *v;
+	int err = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	exprow_oset(v, "id", exprow_text(k->id), &err);
+	exprow_oset(v, "name", exprow_text(k->name ? k->name : ""), &err);
+	exprow_oset(v, "role", exprow_text(role ? role : ""), &err);
+	exprow_oset(v, "created_at", exprow_ms(k->created_at), &err);
+	exprow_oset(v, "last_used_at", k->last_used_at != 0 ?
+	    exprow_ms(k->last_used_at) : json_null(), &err);
+	return exprow_odone(v, err);
+}
+
+static json_t *
+key_item(const void *k, int *status)
+{
+	return key_json(k);
+}
+
+static json_t *
+key_list_json(const void *rep, int *status)
+{
+	const struct st_apikeys *l = rep;
+
+	return json_pack("{s:o}", "api_keys",
+	    ADMIN_ITEMS_JSON(l->keys, l->n, key_item));
+}
+
+static void
+listed(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_KEY_LIST, 200, key_list_json,
+	    key_errors);
+}
+
+void
+apikeys_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	admin_ask(c, PROTO_ST_KEY_LIST, NULL, listed, admin_headers);
+}
+
+static void
+keynew_free(struct keynew *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+static void
+keynew_abort(struct conn *c)
+{
+	keynew_free(c->hctx);
+	c->hctx = NULL;
+}
+
+/* The key as stored, and its secret: the one answer that shows it. */
+static void
+created(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct keynew *k = c->hctx;
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	struct st_apikey rep;
+	json_t *v = NULL;
+	int err = 0;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
+		conn_send_error(c, 400, admin_headers, r->message != NULL &&
+		    r->message[0] != '\0' ? r->message : "Invalid API key");
+		goto out;
+	}
+	if (r->status != STOREC_OK) {
+		admin_answer(c, r, PROTO_ST_KEY_CREATE, 201, NULL, key_errors);
+		goto out;
+	}
+	if (storec_decode(r, PROTO_ST_KEY_CREATE, &rep) < 0) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	if ((v = key_json(&rep)) != NULL)
+		exprow_oset(v, "key", exprow_text(k->secret), &err);
+	st_apikey_free(&rep);
+	if ((v = exprow_odone(v, err || v == NULL)) == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 201, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+out:
+	keynew_free(k);
+}
+
+/* The body's name and role into q: NULL, or "field: what is wrong". */
+static const char *
+key_body(json_t *root, struct st_key_create_req *q)
+{
+	struct st_apikey k;
+	json_t *name, *role;
+	const char *k_;
+	json_t *v;
+
+	if (!json_is_object(root))
+		return "body: must be a JSON object";
+	json_object_foreach(root, k_, v)
+		if (strcmp(k_, "name") != 0 && strcmp(k_, "role") != 0)
+			return strcmp(k_, "id") == 0 || strcmp(k_, "key") == 0 ||
+			    strcmp(k_, "created_at") == 0 ||
+			    strcmp(k_, "last_used_at") == 0 ?
+			    "body: only name and role may be given" :
+			    "body: unknown field";
+	if ((name = json_object_get(root, "name")) == NULL)
+		return "name: required";
+	if (!json_is_string(name) || strlen(json_string_value(name)) !=
+	    json_string_length(name))
+		return "name: must be 1 to 100 characters of UTF-8";
+	if ((role = json_object_get(root, "role")) == NULL)
+		return "role: required";
+	if (!json_is_string(role) ||
+	    (q->role = st_role_parse(json_string_value(role))) ==
+	    ST_ROLE_NONE)
+		return "role: must be agent, admin or owner";
+	memset(&k, 0, sizeof(k));
+	k.name = (char *)json_string_value(name);
+	k.role = q->role;
+	q->name = k.name;
+	return st_apikey_invalid(&k);
+}
+
+/* A new secret: "pk_" and 32 random bytes as hex, its SHA-256 in q. */
+static void
+key_make(struct keynew *k, struct st_key_create_req *q)
+{
+	uint8_t r[ST_KEY_SECRET_BYTES];
+	size_t p = strlen(ST_KEY_SECRET_PREFIX);
+
+	proto_random(r, sizeof(r));
+	memcpy(k->secret, ST_KEY_SECRET_PREFIX, p);
+	proto_hex_encode(r, sizeof(r), k->secret + p);
+	OPENSSL_cleanse(r, sizeof(r));
+	SHA256((const unsigned char *)k->secret, strlen(k->secret), q->hash);
+	q->hash_len = sizeof(q->hash);
+}
+
+void
+apikeys_create(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_key_create_req q;
+	struct keynew *k;
+	const char *bad;
+	json_t *root;
+
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	memset(&q, 0, sizeof(q));
+	if ((bad = key_body(root, &q)) != NULL) {
+		conn_send_error(c, 400, admin_headers, bad);
+		goto out;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		log_warn("admin: api key");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	key_make(k, &q);
+	c->hctx = k;
+	c->abort = keynew_abort;
+	if (storec_ask(&c->who, PROTO_ST_KEY_CREATE, &q, created, c,
+	    &c->sreq) < 0) {
+		c->hctx = NULL;
+		c->abort = NULL;
+		keynew_free(k);
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+out:
+	OPENSSL_cleanse(&q, sizeof(q));
+	json_decref(root);
+}
+
+static void
+deleted(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_KEY_DELETE, 200, admin_deleted_json,
+	    key_errors);
+}
+
+void
+apikeys_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	q.id = m->nparams > 0 ? m->param[0] : "";
+	/* An id none can have is one this organisation does not have. */
+	if (!st_key_id_valid(q.id)) {
+		conn_send_error(c, 404, admin_headers, "API key not found");
+		return;
+	}
+	admin_ask(c, PROTO_ST_KEY_DELETE, &q, deleted, admin_headers);
+}
