@@ -138,6 +138,7 @@ static const struct store_entity key_entity = {
 	.version = ST_RECORD_VERSION,
 	.codec = &pl_apikey,
 	ENTITY_MEMBERS(struct st_apikey),
+	.org = offsetof(struct st_apikey, org),
 	.prefix = ST_KEY_PREFIX,
 	.idmin = ST_KEY_ID_LEN,
 	.idmax = ST_KEY_ID_LEN,
@@ -171,12 +172,11 @@ store_key_create(struct store_txn *t, const char *org, const char *name,
 	if (hash_len != ST_KEY_HASH_LEN)
 		return store_fail(t, PROTO_E_INVALID, "hash: must be 32 bytes");
 	memset(&in, 0, sizeof(in));
-	strlcpy(in.org, org, sizeof(in.org));
 	in.name = (char *)name;		/* copied by entity_create */
 	in.role = role;
 	memcpy(in.hash, hash, ST_KEY_HASH_LEN);
 	in.hash_len = ST_KEY_HASH_LEN;
-	if (entity_create(t, &key_entity, &in, out) == 0)
+	if (entity_create(t, &key_entity, org, &in, out) == 0)
 		key_scrub(out);
 	return t->err;
 }
@@ -229,13 +229,10 @@ store_key_delete(struct store_txn *t, const char *org, const char *id)
 
 	if (t->err)
 		return t->err;
-	if (entity_must(t, &key_entity, id, &k) < 0)
-		return t->err;
 	/* Another organisation's key is one this one does not have. */
-	if (strcmp(k.org, org) != 0)
-		store_fail(t, PROTO_E_NOT_FOUND, key_entity.none);
-	else
-		entity_remove(t, &key_entity, &k);
+	if (entity_must(t, &key_entity, org, id, &k) < 0)
+		return t->err;
+	entity_remove(t, &key_entity, &k);
 	st_apikey_free(&k);
 	return t->err;
 }
