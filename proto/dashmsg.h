@@ -90,6 +90,10 @@
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
 #define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
+/* ST_DASH_CHECK's valid */
+#define ST_DASH_INVALID		0	/* no such session (or ended) */
+#define ST_DASH_VALID		1
+#define ST_DASH_NOT_MEMBER	2	/* the user is not in that organisation */	/* the install's fingerprint salt */
 #define ST_DASH_FAILED_KEY	"login-failed:*"	/* the failed-login budget */
 #define ST_SEARCH_MAX		200	/* bytes of a search text */
 #define ST_SEARCH_SCAN		2000	/* conversations looked at per search request */

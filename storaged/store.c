@@ -593,6 +593,13 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
 	{ "orgs", offsetof(struct store, orgs) },
 	{ "org_order", offsetof(struct store, org_order) },
+	/* people (issue 22: users, sessions by user) */
+	{ "users", offsetof(struct store, users) },
+	{ "user_order", offsetof(struct store, user_order) },
+	{ "user_email", offsetof(struct store, user_email) },
+	{ "org_users", offsetof(struct store, org_users) },
+	{ "invites", offsetof(struct store, invites) },
+	{ "dsess_user", offsetof(struct store, dsess_user) },
 };
 
 MDB_dbi *

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		29
+#define NDBS		35
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -101,6 +101,13 @@ struct store {
 	/* orgstore.c */
 	MDB_dbi orgs;		/* id ("default", org_ + 32 hex) -> org */
 	MDB_dbi org_order;	/* u64 created_at | id -> () */
+	/* userstore.c, dashstore.c: people (issue 22) */
+	MDB_dbi users;		/* id (usr_ + 32 hex) -> user */
+	MDB_dbi user_order;	/* u64 created_at | id -> () */
+	MDB_dbi user_email;	/* email -> id */
+	MDB_dbi org_users;	/* org | 0 | user id -> () */
+	MDB_dbi invites;	/* token hash[32] -> invitation */
+	MDB_dbi dsess_user;	/* user id | token hash[32] -> () */
 	uint64_t (*now)(void);
 };
 
@@ -313,5 +320,12 @@ extern const struct store_module convquery_module;
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */
 extern const struct store_module orgstore_module;
+
+/* People (userstore.c, dashstore.c). */
+struct st_user;
+/* A user by id: 0 loaded, 1 absent, -1 error. */
+int user_load(struct store_txn *, const char *id, struct st_user *);
+/* Deletes every dashboard session of the user: 0, or -1 with t failed. */
+int dsess_end_user(struct store_txn *, const char *user);
 
 #endif

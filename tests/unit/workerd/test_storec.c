@@ -655,6 +655,13 @@ static const struct {
 	{ PROTO_ST_ORG_GET, ADMIN_WALK },
 	{ PROTO_ST_ORG_LIST, ADMIN_WALK },
 	{ PROTO_ST_ORG_DELETE, ADMIN_WALK },
+	{ PROTO_ST_USER_AUTH, DASH, "test_dash_malformed" },
+	{ PROTO_ST_USER_BOOT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_USER_LIST, NULL, NULL },
+	{ PROTO_ST_USER_INVITE, NULL, NULL },
+	{ PROTO_ST_USER_UPDATE, NULL, NULL },
+	{ PROTO_ST_USER_DELETE, NULL, NULL },
+	{ PROTO_ST_INVITE_ACCEPT, NULL, NULL },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 
