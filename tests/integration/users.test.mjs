@@ -1,0 +1,61 @@
+// People (issue 22, docs/dashboard.md "Login and the session"): a login by
+// email with DASHBOARD_PASSWORD's first owner, owner@localhost; a wrong email
+// answers as a wrong password does, after the same delay; the session names its
+// user and organisations; an organisation the user is not in is 404 on every
+// worker (a new DASHBOARD_PASSWORD ending the owner's sessions is
+// dashboard-api.test.mjs's "a password change").
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { PASSWORD, login, loginRequest } from './lib/dashboard.mjs';
+
+const LIST = '/v1/admin/conversations';
+
+describe('people: login by email', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  test('owner@localhost (any case) is DASHBOARD_PASSWORD\'s owner; {"password"} alone is the same user', async () => {
+    const a = await login(p, PASSWORD, { email: 'Owner@LocalHost' });
+    const b = await login(p);
+    const sa = (await a.get('/dashboard/api/session')).json();
+    const sb = (await b.get('/dashboard/api/session')).json();
+    assert.match(sa.user.id, /^usr_[0-9a-f]{32}$/);
+    assert.equal(sa.user.id, sb.user.id);
+    assert.equal(sa.user.email, 'owner@localhost');
+    assert.deepEqual(sa.organization, { id: 'default', role: 'owner' });
+    assert.equal((await a.get(LIST)).status, 200);
+  });
+
+  test('a wrong email is refused as a wrong password, after the same delay; a malformed one is 400', async () => {
+    let t0 = Date.now();
+    assertJsonError(await loginRequest(p, PASSWORD, { email: 'nobody@example.com' }), 401, 'Wrong email or password');
+    const unknown = Date.now() - t0;
+    t0 = Date.now();
+    assertJsonError(await loginRequest(p, 'not the password', { email: 'owner@localhost' }), 401, 'Wrong email or password');
+    const wrong = Date.now() - t0;
+    assert.ok(unknown >= 900 && wrong >= 900, `both wait: ${unknown} ms, ${wrong} ms`);
+    assert.ok(Math.abs(unknown - wrong) < 600, `about the same: ${unknown} ms vs ${wrong} ms`);
+    assertJsonError(await loginRequest(p, PASSWORD, { email: 'no-at-sign' }), 400,
+      'email: must be an address like name@example.com');
+    assertJsonError(await loginRequest(p, PASSWORD, { body: JSON.stringify({ email: 7, password: PASSWORD }) }), 400,
+      'Invalid request body');
+  });
+
+  test('x-organization-id: one the user is not in (or that cannot exist) is 404, its own works', async () => {
+    const s = await login(p);
+    const other = 'org_0123456789abcdef0123456789abcdef';
+    for (const org of [other, 'nope']) {
+      assertJsonError(await s.get(LIST, { headers: { 'x-organization-id': org } }), 404, 'Organization not found');
+      assertJsonError(await s.get('/dashboard/api/session', { headers: { 'x-organization-id': org } }), 404,
+        'Organization not found');
+    }
+    assert.equal((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
+  });
+});
