@@ -96,6 +96,8 @@ static const struct route routes[] = {
 	    ROUTE_BODY_ADMIN, ST_ROLE_ADMIN },
 	{ M_DELETE,	"/v1/admin/agents/:agent_id",	agents_delete, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
+	{ M_GET,	"/v1/admin/users",		users_list, R_ADMIN, 0,
+	    ST_ROLE_OWNER },
 	{ M_GET,	"/v1/admin/organizations",	orgs_list,
 	    R_ADMIN | R_INSTALL, 0, ST_ROLE_OWNER },
 	{ M_POST,	"/v1/admin/organizations",	orgs_create,

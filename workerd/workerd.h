@@ -861,6 +861,9 @@ void agents_delete(struct conn *, struct http_request *,
 
 /* ---------------------------------------------------------------- orgs.c */
 
+/* users.c: GET /v1/admin/users, the organisation's members (owners only). */
+void users_list(struct conn *, struct http_request *,
+    const struct route_match *);
 void orgs_list(struct conn *, struct http_request *,
     const struct route_match *);
 void orgs_create(struct conn *, struct http_request *,

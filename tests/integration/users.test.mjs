@@ -1,7 +1,8 @@
 // People (issue 22, docs/dashboard.md "Login and the session"): a login by
 // email with DASHBOARD_PASSWORD's first owner, owner@localhost; a wrong email
 // answers as a wrong password does, after the same delay; the session names its
-// user and organisations; an organisation the user is not in is 404 on every
+// user and organisations; GET /v1/admin/users lists the organisation's members
+// (as documented); an organisation the user is not in is 404 on every
 // worker (a new DASHBOARD_PASSWORD ending the owner's sessions is
 // dashboard-api.test.mjs's "a password change").
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { PASSWORD, login, loginRequest } from './lib/dashboard.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -57,5 +59,25 @@ describe('people: login by email', () => {
         'Organization not found');
     }
     assert.equal((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
+  });
+
+  test('GET /v1/admin/users: the organisation\'s members with their role, as the document says', async () => {
+    const api = await checkerFor(p);
+    const s = await login(p);
+    const me = (await s.get('/dashboard/api/session')).json().user;
+    for (const r of [await s.get('/v1/admin/users'), await p.admin('/v1/admin/users')]) {
+      assert.equal(r.status, 200, r.text);
+      api.checkJson('GET', '/v1/admin/users', r);
+      const { users } = r.json();
+      assert.equal(users.length, 1);
+      assert.deepEqual({ ...users[0], created_at: 0, updated_at: 0 },
+        { id: me.id, email: 'owner@localhost', name: 'Owner', role: 'owner', disabled: false, created_at: 0, updated_at: 0 });
+    }
+    // Another organisation's members: not this one's.
+    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'B' });
+    assert.equal(o.status, 201, o.text);
+    const r = await p.admin('/v1/admin/users', { headers: { 'x-organization-id': o.json().id } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { users: [] });
   });
 });

@@ -657,7 +657,7 @@ static const struct {
 	{ PROTO_ST_ORG_DELETE, ADMIN_WALK },
 	{ PROTO_ST_USER_AUTH, DASH, "test_dash_malformed" },
 	{ PROTO_ST_USER_BOOT, DASH, "test_dash_malformed" },
-	{ PROTO_ST_USER_LIST, NULL, NULL },
+	{ PROTO_ST_USER_LIST, ADMIN_WALK },
 	{ PROTO_ST_USER_INVITE, NULL, NULL },
 	{ PROTO_ST_USER_UPDATE, NULL, NULL },
 	{ PROTO_ST_USER_DELETE, NULL, NULL },
