@@ -80,4 +80,33 @@ describe('people: login by email', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json(), { users: [] });
   });
+
+  test('PATCH/DELETE /v1/admin/users/{id}: the last owner is kept (409); bad fields 400; another organisation\'s user 404', async () => {
+    const api = await checkerFor(p);
+    const s = await login(p);
+    const me = (await s.get('/dashboard/api/session')).json().user;
+    const path = `/v1/admin/users/${me.id}`;
+    for (const body of [{ role: 'admin' }, { disabled: true }]) {
+      const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: JSON.stringify(body) });
+      assertJsonError(r, 409, 'An organization keeps at least one owner');
+      api.checkJson('PATCH', path, r);
+    }
+    assertJsonError(await s.request('DELETE', path, { headers: s.headers() }), 409, 'An organization keeps at least one owner');
+    assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"boss"}' }), 400,
+      'role: must be owner, admin or agent');
+    assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"disabled":1}' }), 400,
+      'disabled: must be true or false');
+    // Still the owner, still logged in.
+    const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"owner"}' });
+    assert.equal(r.status, 200, r.text);
+    api.checkJson('PATCH', path, r);
+    assert.equal(r.json().role, 'owner');
+    // In another organisation (the key's x-organization-id) it is not a member: 404.
+    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'C' });
+    const other = { 'x-organization-id': o.json().id, 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
+    assertJsonError(await p.request('PATCH', path, { headers: other, body: '{"disabled":true}' }), 404, 'User not found');
+    assertJsonError(await p.request('DELETE', path, { headers: other }), 404, 'User not found');
+    assertJsonError(await p.request('DELETE', '/v1/admin/users/nope', { headers: other }), 404, 'User not found');
+    assert.equal((await s.get(LIST)).status, 200);
+  });
 });

@@ -659,8 +659,8 @@ static const struct {
 	{ PROTO_ST_USER_BOOT, DASH, "test_dash_malformed" },
 	{ PROTO_ST_USER_LIST, ADMIN_WALK },
 	{ PROTO_ST_USER_INVITE, NULL, NULL },
-	{ PROTO_ST_USER_UPDATE, NULL, NULL },
-	{ PROTO_ST_USER_DELETE, NULL, NULL },
+	{ PROTO_ST_USER_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
 	{ PROTO_ST_INVITE_ACCEPT, NULL, NULL },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))

@@ -393,7 +393,8 @@ route_path(const char *pattern, char *out, size_t outsz)
 			e = p + strlen(p);
 		if (p[1] == ':') {
 			strlcat(out, strncmp(p, "/:wid", 5) == 0 ? "/wid_" :
-			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" : "/",
+			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :
+			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
 		} else
