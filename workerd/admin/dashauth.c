@@ -864,12 +864,12 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
+	loop_timer_init(&l->timer, login_wrong, l);
 	if (login_body(c, req, l) < 0) {
 		login_free(l);
 		return;
 	}
 	l->c = c;
-	loop_timer_init(&l->timer, login_wrong, l);
 	c->hctx = l;
 	c->abort = login_abort;
 
