@@ -4,37 +4,40 @@
  * (big-endian, str = u32 length + bytes, bytes = u32 length + bytes,
  * records behind a one-byte format version in LMDB).
  *
- * Owner sessions. The worker makes the session id (32 random bytes, sent
- * to the browser as 64 lowercase hex digits in the parley_session cookie)
- * and its CSRF token (64 lowercase hex digits); storaged keeps the
- * SHA-256 of the id (ST_DASH_HASH_LEN bytes), never the id, and the
- * password fingerprint the session was made under (ST_DASH_FP_LEN bytes:
- * the worker's scrypt of DASHBOARD_PASSWORD with this install's salt,
- * ST_DASH_SALT). A session whose
- * fingerprint is not the current one (the password changed) or whose
- * expiry has passed is not valid. Logout deletes the session, so it ends
+ * Sessions. The worker makes the session id (32 random bytes, sent to the
+ * browser as 64 lowercase hex digits in the parley_session cookie) and
+ * its CSRF token (64 lowercase hex digits); storaged keeps the SHA-256 of
+ * the id (ST_DASH_HASH_LEN bytes), never the id, and the session's user
+ * (usermsg.h). A session whose expiry has passed, or whose user is
+ * disabled or gone, is not valid; disabling, deleting or a new password
+ * deletes the user's sessions. Logout deletes the session, so it ends
  * everywhere at once.
  *
  * Requests (reply payloads after "->"); errors as PROTO_F_ERROR replies.
  *
  *   ST_DASH_LOGIN   bytes token_hash (32), str csrf (64 hex),
- *                   bytes fp (32), u64 expires_at (ms)      -> (empty)
+ *                   str user id, u64 expires_at (ms)       -> (empty)
  *       Stores the session (replacing one with the same token_hash). In
  *       the same transaction, deletes every expired session; when
  *       ST_DASH_SESSIONS_MAX remain, the one that expires first goes to
  *       make room. `invalid` on a malformed field (a length, csrf not 64
- *       lowercase hex digits) or an expires_at not after storaged's now.
- *       A session is valid while now < expires_at.
- *   ST_DASH_CHECK   bytes token_hash (32), bytes fp (32)
- *       -> u8 valid, and when valid: str csrf, u64 expires_at
- *       Read only. Valid: stored, not expired, made under fp.
+ *       lowercase hex digits) or an expires_at not after storaged's now;
+ *       `not found` for a user that does not exist or is disabled. A
+ *       session is valid while now < expires_at.
+ *   ST_DASH_CHECK   bytes token_hash (32), str org ("" = the user's
+ *                   first), u8 want_orgs
+ *       -> u8 valid (ST_DASH_INVALID, _VALID, _NOT_MEMBER), and when
+ *          valid: str csrf, u64 expires_at, str user id, str email,
+ *          str name, str org, u8 role, u32 n, n x (str org id,
+ *          str org name, u8 role) (n 0 unless want_orgs)
+ *       Read only.
  *   ST_DASH_LOGOUT  bytes token_hash (32)                    -> (empty)
  *       Deletes it; an unknown one is not an error.
  *   ST_DASH_SALT    (empty)                         -> bytes salt (16)
  *       This install's fingerprint salt: random, made when the data
  *       directory is first opened (meta "dash_fp_salt"), never changed.
- *       Read only. Sessions stored under another salt's fingerprint
- *       (the fixed salt of older versions) are simply not valid.
+ *       Read only. The worker's fingerprint of DASHBOARD_PASSWORD is
+ *       scrypt with it (ST_USER_BOOT's fp).
  *
  * Login attempts (no LMDB: the rate table, as ST_RATE_HIT).
  *
@@ -90,6 +93,10 @@
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
 #define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
+/* ST_DASH_CHECK's valid */
+#define ST_DASH_INVALID		0	/* no such session (or ended) */
+#define ST_DASH_VALID		1
+#define ST_DASH_NOT_MEMBER	2	/* the user is not in that organisation */	/* the install's fingerprint salt */
 #define ST_DASH_FAILED_KEY	"login-failed:*"	/* the failed-login budget */
 #define ST_SEARCH_MAX		200	/* bytes of a search text */
 #define ST_SEARCH_SCAN		2000	/* conversations looked at per search request */

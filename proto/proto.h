@@ -115,6 +115,15 @@ enum proto_type {
 	PROTO_ST_KEY_AUTH = 0x63,
 	PROTO_ST_AUDIT_LIST = 0x64,
 	PROTO_ST_AUDIT_NOTE = 0x65,
+	/* people: see usermsg.h */
+	PROTO_ST_USER_AUTH = 0x58,
+	PROTO_ST_USER_BOOT = 0x59,
+	PROTO_ST_USER_LIST = 0x5a,
+	PROTO_ST_USER_INVITE = 0x5b,
+	PROTO_ST_USER_UPDATE = 0x5c,
+	PROTO_ST_USER_DELETE = 0x5d,
+	PROTO_ST_INVITE_ACCEPT = 0x5e,
+	PROTO_ST_USER_SET = 0x5f,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -125,8 +134,10 @@ enum proto_type {
 	 * unsubscribed and missed events; it subscribes again.
 	 */
 	PROTO_ST_EV_LOST = 0x4d,
+	/* str user id: that user's sessions ended (usermsg.h) */
+	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* room for more: 0x4e, 0x55-0x5f, 0x66 and up are free */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x66-0x6f, 0x71 and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -49,6 +49,7 @@ RECORD(pl_agent, struct st_agent, penc_agent, pdec_agent, st_agent_free);
 RECORD(pl_org, struct st_org, penc_org, pdec_org, st_org_free);
 RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
+RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -512,26 +513,41 @@ PLAYOUT(pl_ev_since_rep, struct st_ev_since_rep, f_ev_since_rep);
 static const struct pfield f_dash_login_req[] = {
 	PFBYTES(struct st_dash_login_req, token_hash, token_hash_len, 0),
 	PFCLIP(struct st_dash_login_req, csrf, ST_DASH_CSRF_LEN),
-	PFBYTES(struct st_dash_login_req, fp, fp_len, 0),
+	PFBUF(struct st_dash_login_req, user),
 	PFU64(struct st_dash_login_req, expires_at),
 };
 PLAYOUT(pl_dash_login_req, struct st_dash_login_req, f_dash_login_req);
 
 static const struct pfield f_dash_check_req[] = {
 	PFBYTES(struct st_dash_check_req, token_hash, token_hash_len, 0),
-	PFBYTES(struct st_dash_check_req, fp, fp_len, 0),
+	PFBUF(struct st_dash_check_req, org),
+	PFU8(struct st_dash_check_req, want_orgs),
 };
 PLAYOUT(pl_dash_check_req, struct st_dash_check_req, f_dash_check_req);
+
+static const struct pfield f_dash_org[] = {
+	PFBUF(struct st_dash_org, id),
+	PFSTR(struct st_dash_org, name, 4 * ST_ORG_NAME_MAX),
+	PFU8(struct st_dash_org, role),
+};
+static PLAYOUT(pl_dash_org, struct st_dash_org, f_dash_org);
 
 static const struct pfield f_dash_session[] = {
 	PFBUF(struct st_dash_session, csrf),
 	PFU64(struct st_dash_session, expires_at),
+	PFBUF(struct st_dash_session, user),
+	PFBUF(struct st_dash_session, email),
+	PFSTR(struct st_dash_session, name, 4 * ST_USER_NAME_MAX),
+	PFBUF(struct st_dash_session, org),
+	PFU8(struct st_dash_session, role),
+	PFLIST(struct st_dash_session, orgs, n, ST_MEMBERSHIPS_MAX, pl_dash_org),
 };
 static PLAYOUT(pl_dash_session, struct st_dash_session, f_dash_session);
 
 static const struct pfield f_dash_check_rep[] = {
 	PFU8(struct st_dash_check_rep, valid),
-	PFWHEN(struct st_dash_check_rep, valid, 1u << 1, s, pl_dash_session),
+	PFWHEN(struct st_dash_check_rep, valid, 1u << ST_DASH_VALID, s,
+	    pl_dash_session),
 };
 PLAYOUT(pl_dash_check_rep, struct st_dash_check_rep, f_dash_check_rep);
 
@@ -717,3 +733,133 @@ static const struct pfield f_audit_note_req[] = {
 	PFSTR(struct st_audit_note_req, target, ST_AUDIT_TARGET_MAX),
 };
 PLAYOUT(pl_audit_note_req, struct st_audit_note_req, f_audit_note_req);
+/* -------------------------------------------------------------- people */
+
+static const struct pfield f_user_auth_req[] = {
+	PFCLIP(struct st_user_auth_req, email, ST_EMAIL_MAX),
+};
+PLAYOUT(pl_user_auth_req, struct st_user_auth_req, f_user_auth_req);
+
+static const struct pfield f_user_secret[] = {
+	PFBUF(struct st_user_secret, id),
+	PFBYTES(struct st_user_secret, salt, salt_len, PF_F_EXACT),
+	PFBYTES(struct st_user_secret, hash, hash_len, PF_F_EXACT),
+	PFU8(struct st_user_secret, disabled),
+};
+static PLAYOUT(pl_user_secret, struct st_user_secret, f_user_secret);
+
+static const struct pfield f_user_auth_rep[] = {
+	PFU8(struct st_user_auth_rep, found),
+	PFWHEN(struct st_user_auth_rep, found, 1u << 1, s, pl_user_secret),
+};
+PLAYOUT(pl_user_auth_rep, struct st_user_auth_rep, f_user_auth_rep);
+
+static const struct pfield f_user_boot_req[] = {
+	PFCLIP(struct st_user_boot_req, email, ST_EMAIL_MAX),
+	PFCLIP(struct st_user_boot_req, name, 4 * ST_USER_NAME_MAX),
+	PFBYTES(struct st_user_boot_req, salt, salt_len, PF_F_EXACT),
+	PFBYTES(struct st_user_boot_req, hash, hash_len, PF_F_EXACT),
+	PFBYTES(struct st_user_boot_req, fp, fp_len, PF_F_EXACT),
+};
+PLAYOUT(pl_user_boot_req, struct st_user_boot_req, f_user_boot_req);
+
+static const struct pfield f_u8_rep[] = {
+	PFU8(struct st_u8_rep, v),
+};
+PLAYOUT(pl_u8_rep, struct st_u8_rep, f_u8_rep);
+
+static const struct pfield f_member_view[] = {
+	PFBUF(struct st_member_view, id),
+	PFBUF(struct st_member_view, email),
+	PFSTR(struct st_member_view, name, 4 * ST_USER_NAME_MAX),
+	PFU8(struct st_member_view, role),
+	PFU8(struct st_member_view, disabled),
+	PFU64(struct st_member_view, created_at),
+	PFU64(struct st_member_view, updated_at),
+};
+static PLAYOUT(pl_member_view, struct st_member_view, f_member_view);
+
+static const struct pfield f_members[] = {
+	PFLIST(struct st_members, m, n, ST_USERS_MAX, pl_member_view),
+};
+PLAYOUT(pl_members, struct st_members, f_members);
+
+static const struct pfield f_user_invite_req[] = {
+	PFCLIP(struct st_user_invite_req, email, ST_EMAIL_MAX),
+	PFU8(struct st_user_invite_req, role),
+	PFBYTES(struct st_user_invite_req, token_hash, token_hash_len,
+	    PF_F_EXACT),
+};
+PLAYOUT(pl_user_invite_req, struct st_user_invite_req, f_user_invite_req);
+
+static const struct pfield f_invite_echo[] = {
+	PFBUF(struct st_invite_echo, email),
+	PFU8(struct st_invite_echo, role),
+	PFU64(struct st_invite_echo, expires_at),
+};
+static PLAYOUT(pl_invite_echo, struct st_invite_echo, f_invite_echo);
+
+static const struct pfield f_user_invite_rep[] = {
+	PFU8(struct st_user_invite_rep, result),
+	PFWHEN(struct st_user_invite_rep, result, 1u << 0, e, pl_invite_echo),
+};
+PLAYOUT(pl_user_invite_rep, struct st_user_invite_rep, f_user_invite_rep);
+
+static const struct pfield f_user_update_req[] = {
+	PFSTR(struct st_user_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_user_update_req, mask),
+	PFU8(struct st_user_update_req, role),
+	PFU8(struct st_user_update_req, disabled),
+};
+PLAYOUT(pl_user_update_req, struct st_user_update_req, f_user_update_req);
+
+static const struct pfield f_user_update_rep[] = {
+	PFU8(struct st_user_update_rep, result),
+	PFWHEN(struct st_user_update_rep, result, 1u << 0, m, pl_member_view),
+};
+PLAYOUT(pl_user_update_rep, struct st_user_update_rep, f_user_update_rep);
+
+static const struct pfield f_invite_accept_req[] = {
+	PFBYTES(struct st_invite_accept_req, token_hash, token_hash_len,
+	    PF_F_EXACT),
+	PFCLIP(struct st_invite_accept_req, name, 4 * ST_USER_NAME_MAX),
+	PFBYTES(struct st_invite_accept_req, salt, salt_len, PF_F_EXACT),
+	PFBYTES(struct st_invite_accept_req, hash, hash_len, PF_F_EXACT),
+};
+PLAYOUT(pl_invite_accept_req, struct st_invite_accept_req,
+    f_invite_accept_req);
+
+static const struct pfield f_invite_done[] = {
+	PFBUF(struct st_invite_done, user),
+	PFBUF(struct st_invite_done, org),
+};
+static PLAYOUT(pl_invite_done, struct st_invite_done, f_invite_done);
+
+static const struct pfield f_invite_accept_rep[] = {
+	PFU8(struct st_invite_accept_rep, result),
+	PFWHEN(struct st_invite_accept_rep, result, 1u << 0, d,
+	    pl_invite_done),
+};
+PLAYOUT(pl_invite_accept_rep, struct st_invite_accept_rep,
+    f_invite_accept_rep);
+
+static const struct pfield f_user_set_req[] = {
+	PFU8(struct st_user_set_req, mode),
+	PFCLIP(struct st_user_set_req, email, ST_EMAIL_MAX),
+	PFCLIP(struct st_user_set_req, name, 4 * ST_USER_NAME_MAX),
+	PFU8(struct st_user_set_req, role),
+	PFBYTES(struct st_user_set_req, salt, salt_len, PF_F_EXACT),
+	PFBYTES(struct st_user_set_req, hash, hash_len, PF_F_EXACT),
+};
+PLAYOUT(pl_user_set_req, struct st_user_set_req, f_user_set_req);
+
+static const struct pfield f_user_set_rep[] = {
+	PFU8(struct st_user_set_rep, result),
+	PFWHEN(struct st_user_set_rep, result, 1u << 0, m, pl_member_view),
+};
+PLAYOUT(pl_user_set_rep, struct st_user_set_rep, f_user_set_rep);
+
+static const struct pfield f_user_gone[] = {
+	PFBUF(struct st_user_gone, id),
+};
+PLAYOUT(pl_user_gone, struct st_user_gone, f_user_gone);

@@ -28,6 +28,7 @@
 #include "metricsmsg.h"
 #include "msgcodec.h"
 #include "orgmsg.h"
+#include "usermsg.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 
@@ -359,22 +360,34 @@ struct st_dash_login_req {
 	uint8_t token_hash[ST_DASH_HASH_LEN];
 	uint32_t token_hash_len;	/* the store checks the lengths */
 	const char *csrf;		/* clipped, for its check */
-	uint8_t fp[ST_DASH_FP_LEN];
-	uint32_t fp_len;
+	char user[ST_USER_ID_MAX + 1];	/* whose session */
 	uint64_t expires_at;
 };
 struct st_dash_check_req {
 	uint8_t token_hash[ST_DASH_HASH_LEN];
 	uint32_t token_hash_len;
-	uint8_t fp[ST_DASH_FP_LEN];
-	uint32_t fp_len;
+	char org[ST_ORG_ID_MAX + 1];	/* x-organization-id; "" the first */
+	uint8_t want_orgs;		/* 1: every membership in the reply */
+};
+/* A membership as a session sees it (the switcher). */
+struct st_dash_org {
+	char id[ST_ORG_ID_MAX + 1];
+	char *name;
+	uint8_t role;
 };
 struct st_dash_session {
 	char csrf[ST_DASH_CSRF_LEN + 1];
 	uint64_t expires_at;
+	char user[ST_USER_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	char *name;
+	char org[ST_ORG_ID_MAX + 1];	/* the session's organisation now */
+	uint8_t role;			/* its role there */
+	struct st_dash_org *orgs;	/* want_orgs: every membership */
+	uint32_t n;
 };
 struct st_dash_check_rep {
-	uint8_t valid;
+	uint8_t valid;			/* ST_DASH_* below */
 	struct st_dash_session s;	/* valid */
 };
 struct st_dash_logout_req {
@@ -388,6 +401,110 @@ struct st_dash_salt_rep {
 struct st_dash_attempt_req {
 	const char *rate_key;
 	uint32_t window_ms, rate_max, failures_max;
+};
+
+/* -------------------------------------------------------------- people */
+
+struct st_user_auth_req {
+	const char *email;		/* clipped, for its check */
+};
+struct st_user_secret {
+	char id[ST_USER_ID_MAX + 1];
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+	uint8_t disabled;
+};
+struct st_user_auth_rep {
+	uint8_t found;
+	struct st_user_secret s;	/* found */
+};
+struct st_user_boot_req {
+	const char *email;
+	const char *name;
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+	uint8_t fp[ST_USER_FP_LEN];
+	uint32_t fp_len;
+};
+struct st_u8_rep {
+	uint8_t v;
+};
+/* A user as an organisation's member. */
+struct st_member_view {
+	char id[ST_USER_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	char *name;
+	uint8_t role;
+	uint8_t disabled;
+	uint64_t created_at, updated_at;
+};
+struct st_members {
+	struct st_member_view *m;
+	uint32_t n;
+};
+struct st_user_invite_req {
+	const char *email;
+	uint8_t role;
+	uint8_t token_hash[ST_INVITE_HASH_LEN];
+	uint32_t token_hash_len;
+};
+struct st_invite_echo {
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t role;
+	uint64_t expires_at;
+};
+struct st_user_invite_rep {
+	uint8_t result;			/* 0 ok, 1 already a member */
+	struct st_invite_echo e;	/* 0 */
+};
+struct st_user_update_req {
+	const char *id;
+	uint32_t mask;			/* ST_UF_* */
+	uint8_t role;
+	uint8_t disabled;
+};
+struct st_user_update_rep {
+	uint8_t result;			/* 0 ok, 1 the last owner */
+	struct st_member_view m;	/* 0 */
+};
+struct st_invite_accept_req {
+	uint8_t token_hash[ST_INVITE_HASH_LEN];
+	uint32_t token_hash_len;
+	const char *name;
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+};
+struct st_invite_done {
+	char user[ST_USER_ID_MAX + 1];
+	char org[ST_ORG_ID_MAX + 1];
+};
+struct st_invite_accept_rep {
+	uint8_t result;			/* 0 ok, 1 no such invitation */
+	struct st_invite_done d;	/* 0 */
+};
+struct st_user_set_req {
+	uint8_t mode;			/* ST_USER_SET_* */
+	const char *email;
+	const char *name;
+	uint8_t role;
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+};
+/* result 0 ok, 1 no such user, 2 already a member; the member when 0 */
+struct st_user_set_rep {
+	uint8_t result;
+	struct st_member_view m;
+};
+struct st_user_gone {
+	char id[ST_USER_ID_MAX + 1];
 };
 
 /* ------------------------------------------------ metrics, parleyctl */
@@ -412,7 +529,7 @@ struct st_purge_rep {
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey;
+    pl_apikey, pl_user;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -433,7 +550,11 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
     pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone,
     pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
-    pl_audit_entry, pl_audit_page, pl_audit_note_req;
+    pl_audit_entry, pl_audit_page, pl_audit_note_req,
+    pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,
+    pl_members, pl_user_invite_req, pl_user_invite_rep,
+    pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
+    pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -474,6 +595,10 @@ union st_any {
 	struct st_apikey key;
 	struct st_key_create_req kc;
 	struct st_audit_page audit;
+	struct st_dash_check_rep dc;
+	struct st_user_set_req us;
+	struct st_invite_accept_req ia;
+	struct st_user_update_rep uu;
 };
 
 #endif

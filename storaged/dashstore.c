@@ -1,13 +1,14 @@
 /*
- * The dashboard owner's sessions (proto/dashmsg.h; see STORAGE.md):
- * login, check and logout, and the install's fingerprint salt they are
- * made with:
+ * The dashboard's sessions (proto/dashmsg.h; see STORAGE.md): login,
+ * check and logout of a user's session, and the install's fingerprint
+ * salt (DASHBOARD_PASSWORD's first owner, usermsg.h's ST_USER_BOOT):
  *
- *	dsessions        owner token hash[32] -> owner session
+ *	dsessions        token hash[32] -> session (format 2: its user)
  *	dsess_expiry     u64 expires_at | token hash[32] -> (nothing)
+ *	dsess_user       user id | token hash[32] -> (nothing)
  *	meta             "dash_fp_salt" -> the fingerprint salt[16]
  *
- * Every value starts with ST_RECORD_VERSION.
+ * Every value starts with ST_RECORD_VERSION (sessions: DSESS_VERSION).
  */
 #include <string.h>
 
@@ -16,7 +17,10 @@
 #include "dashstore.h"
 #include "log.h"
 #include "random.h"
+#include "orgstore.h"
+#include "stmsgs.h"
 #include "storeint.h"
+#include "usermsg.h"
 
 #define SALT_KEY	"dash_fp_salt"
 
@@ -68,25 +72,21 @@ const struct store_module dashstore_module = {
 	.init = salt_init,
 };
 
-/* ----------------------------------------------------------- owner sessions */
+/* ----------------------------------------------------------- user sessions */
+
+/*
+ * A session: format 2 holds its user; format 1 (one owner, before
+ * issue 22) a password fingerprint instead, and reads with no user: not
+ * valid, only there to be deleted.
+ */
+#define DSESS_VERSION	2
 
 struct dsess {
 	char csrf[ST_DASH_CSRF_LEN + 1];
-	uint8_t fp[ST_DASH_FP_LEN];
+	char user[ST_USER_ID_MAX + 1];	/* "" in format 1 */
 	uint64_t expires_at;
 	uint64_t created_at;
 };
-
-/* NULL when the hash (and fp, when given) are well-formed, else why not. */
-static const char *
-dash_invalid(size_t hlen, const uint8_t *fp, size_t fplen)
-{
-	if (hlen != ST_DASH_HASH_LEN)
-		return "token_hash must be 32 bytes";
-	if (fp != NULL && fplen != ST_DASH_FP_LEN)
-		return "fp must be 32 bytes";
-	return NULL;
-}
 
 static int
 csrf_valid(const char *s)
@@ -104,59 +104,92 @@ csrf_valid(const char *s)
 static int
 dsess_load(struct store_txn *t, const uint8_t *hash, struct dsess *s)
 {
-	const uint8_t *fp;
 	struct pdec d;
 	size_t n;
-	int rc;
+	MDB_val v;
+	int rc, ver;
 
-	if ((rc = rec_get(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &d,
-	    "owner session")) != 0)
+	if ((rc = db_get(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &v,
+	    "session")) != 0)
 		return rc;
+	if ((ver = rec_open_ver(t, &v, &d, DSESS_VERSION, "session")) < 0)
+		return -1;
 	memset(s, 0, sizeof(*s));
 	pdec_strbuf(&d, s->csrf, sizeof(s->csrf));
-	fp = pdec_bytes(&d, &n);
+	if (ver == 1) {
+		(void)pdec_bytes(&d, &n);
+		if (n != ST_DASH_FP_LEN)
+			d.err = 1;
+	} else
+		pdec_strbuf(&d, s->user, sizeof(s->user));
 	s->expires_at = pdec_u64(&d);
 	s->created_at = pdec_u64(&d);
-	if (pdec_done(&d) < 0 || n != ST_DASH_FP_LEN) {
-		rec_corrupt(t, "owner session");
+	if (pdec_done(&d) < 0) {
+		rec_corrupt(t, "session");
 		return -1;
 	}
-	memcpy(s->fp, fp, ST_DASH_FP_LEN);
 	return 0;
+}
+
+/* The by-user index's key: user id | token hash. */
+static size_t
+user_key(uint8_t k[ST_USER_ID_MAX + ST_DASH_HASH_LEN], const char *user,
+    const uint8_t *hash)
+{
+	size_t n = strlen(user);
+
+	memcpy(k, user, n);
+	memcpy(k + n, hash, ST_DASH_HASH_LEN);
+	return n + ST_DASH_HASH_LEN;
 }
 
 static void
 dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 {
-	uint8_t k[EXPIRY_KEY_LEN];
+	uint8_t k[EXPIRY_KEY_LEN], uk[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
 	struct penc e;
 
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, DSESS_VERSION);
 	penc_str(&e, s->csrf);
-	penc_bytes(&e, s->fp, ST_DASH_FP_LEN);
+	penc_str(&e, s->user);
 	penc_u64(&e, s->expires_at);
 	penc_u64(&e, s->created_at);
-	rec_put(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &e,
-	    "put owner session");
+	db_put(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, e.buf, e.len,
+	    "put session");
 	penc_free(&e);
 	expiry_key(k, s->expires_at, hash);
 	db_put(t, t->st->dsess_expiry, k, sizeof(k), &rec_version, 1,
-	    "put owner session expiry");
+	    "put session expiry");
+	db_put(t, t->st->dsess_user, uk, user_key(uk, s->user, hash),
+	    &rec_version, 1, "put session user");
 }
 
 static void
-dsess_delete(struct store_txn *t, const uint8_t *hash, uint64_t expires_at)
+dsess_delete(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 {
-	uint8_t k[EXPIRY_KEY_LEN];
+	uint8_t k[EXPIRY_KEY_LEN], uk[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
 
-	expiry_key(k, expires_at, hash);
+	expiry_key(k, s->expires_at, hash);
 	db_del(t, t->st->dsess_expiry, k, sizeof(k),
-	    "delete owner session expiry");
+	    "delete session expiry");
+	if (s->user[0] != '\0')
+		db_del_quiet(t, t->st->dsess_user, uk,
+		    user_key(uk, s->user, hash), "delete session user");
 	db_del(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
-	    "delete owner session");
+	    "delete session");
+}
+
+/* dsess_delete() of the session under hash, when there is one. */
+static void
+dsess_drop(struct store_txn *t, const uint8_t *hash)
+{
+	struct dsess s;
+
+	if (dsess_load(t, hash, &s) == 0)
+		dsess_delete(t, hash, &s);
 }
 
 /*
@@ -184,7 +217,7 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 		    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
 			break;
 		if (k.mv_size != EXPIRY_KEY_LEN) {
-			log_warnx("owner session expiry: key of %zu bytes",
+			log_warnx("session expiry: key of %zu bytes",
 			    k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
@@ -196,36 +229,87 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 		} else
 			swept++;
 		memcpy(hash, (uint8_t *)k.mv_data + 8, sizeof(hash));
-		if ((rc = db_cursor_del(t, cur, t->st->dsess_expiry, &k)) != 0)
-			break;
-		db_del(t, t->st->dsessions, hash, sizeof(hash),
-		    "delete owner session");
+		/* The cursor's position goes with what dsess_drop deletes. */
+		mdb_cursor_close(cur);
+		cur = NULL;
+		dsess_drop(t, hash);
 		if (t->err)
 			break;
+		if ((rc = mdb_cursor_open(t->txn, t->st->dsess_expiry,
+		    &cur)) != 0)
+			break;
 	}
-	mdb_cursor_close(cur);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "trim owner sessions");
+		txn_lmdb(t, rc, "trim sessions");
 	if (!t->err && evicted > 0)
-		log_info("owner sessions at %d: ended the %zu expiring first",
+		log_info("sessions at %d: ended the %zu expiring first",
 		    ST_DASH_SESSIONS_MAX, evicted);
 	if (!t->err && swept > 0)
-		log_debug("owner sessions: %zu expired deleted", swept);
+		log_debug("sessions: %zu expired deleted", swept);
+}
+
+int
+dsess_end_user(struct store_txn *t, const char *user)
+{
+	uint8_t k[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
+	uint8_t hash[ST_DASH_HASH_LEN];
+	size_t plen = strlen(user), ended = 0;
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc;
+
+	if (t->err)
+		return -1;
+	memcpy(k, user, plen);
+	for (;;) {
+		if ((rc = mdb_cursor_open(t->txn, t->st->dsess_user,
+		    &cur)) != 0)
+			break;
+		key.mv_data = k;
+		key.mv_size = plen;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		if (rc == 0 && (key.mv_size != plen + ST_DASH_HASH_LEN ||
+		    memcmp(key.mv_data, user, plen) != 0))
+			rc = MDB_NOTFOUND;
+		if (rc == 0)
+			memcpy(hash, (uint8_t *)key.mv_data + plen,
+			    sizeof(hash));
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			break;
+		/* Its index entry goes with it, so the next is first. */
+		db_del(t, t->st->dsess_user, key.mv_data, key.mv_size,
+		    "delete session user");
+		dsess_drop(t, hash);
+		if (t->err)
+			return -1;
+		ended++;
+	}
+	if (rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "sessions of a user");
+		return -1;
+	}
+	if (ended > 0)
+		log_info("ended %zu dashboard sessions of %s", ended, user);
+	return 0;
 }
 
 int
 store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
-    const char *csrf, const uint8_t *fp, size_t fplen, uint64_t expires_at)
+    const char *csrf, const char *user, uint64_t expires_at)
 {
-	struct dsess s, old;
-	const char *bad;
+	struct st_user u;
+	struct dsess s;
 	uint64_t now;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if ((bad = dash_invalid(hlen, fp, fplen)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
+	if (hlen != ST_DASH_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
 	if (!csrf_valid(csrf))
 		return store_fail(t, PROTO_E_INVALID,
 		    "csrf must be 64 lowercase hex digits");
@@ -233,60 +317,116 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	if (expires_at <= now)
 		return store_fail(t, PROTO_E_INVALID,
 		    "expires_at must be in the future");
-	/* The same token again replaces its session. */
-	if ((rc = dsess_load(t, hash, &old)) < 0)
+	if ((rc = user_load(t, user, &u)) < 0)
 		return t->err;
-	if (rc == 0)
-		dsess_delete(t, hash, old.expires_at);
+	rc = rc == 1 || u.disabled;
+	st_user_free(&u);
+	if (rc)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such user");
+	/* The same token again replaces its session. */
+	dsess_drop(t, hash);
 	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1);
 	memset(&s, 0, sizeof(s));
 	memcpy(s.csrf, csrf, sizeof(s.csrf));
-	memcpy(s.fp, fp, sizeof(s.fp));
+	strlcpy(s.user, user, sizeof(s.user));
 	s.expires_at = expires_at;
 	s.created_at = now;
 	dsess_save(t, hash, &s);
 	return t->err;
 }
 
+/* 1 when org exists, else 0 (t failed on -1). */
+static int
+org_there(struct store_txn *t, const char *org)
+{
+	return store_org_exists(t, org) == 1;
+}
+
+/* u's memberships with their organisations' names, for the switcher. */
+static int
+session_orgs(struct store_txn *t, const struct st_user *u,
+    struct st_dash_session *out)
+{
+	struct st_org o;
+	uint32_t i;
+
+	if (u->n == 0)
+		return 0;
+	if ((out->orgs = calloc(u->n, sizeof(*out->orgs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < u->n && !t->err; i++) {
+		if (!org_there(t, u->mems[i].org) ||
+		    store_org_get(t, u->mems[i].org, &o) != 0)
+			continue;
+		strlcpy(out->orgs[out->n].id, o.id, sizeof(out->orgs[0].id));
+		out->orgs[out->n].name = o.name;
+		o.name = NULL;
+		out->orgs[out->n].role = u->mems[i].role;
+		out->n++;
+		st_org_free(&o);
+	}
+	return t->err;
+}
+
 int
 store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
-    const uint8_t *fp, size_t fplen, struct store_dash_check *out)
+    const char *org, int want_orgs, struct st_dash_check_rep *out)
 {
+	const struct st_member *m = NULL;
+	struct st_user u;
 	struct dsess s;
-	const char *bad;
+	uint32_t i;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if ((bad = dash_invalid(hlen, fp, fplen)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
+	if (hlen != ST_DASH_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
 	memset(out, 0, sizeof(*out));
-	if ((rc = dsess_load(t, hash, &s)) < 0)
-		return t->err;
-	/* A password change makes every fingerprint before it stale. */
-	if (rc == 0 && s.expires_at > t->st->now() &&
-	    CRYPTO_memcmp(s.fp, fp, ST_DASH_FP_LEN) == 0) {
-		out->valid = 1;
-		memcpy(out->csrf, s.csrf, sizeof(out->csrf));
-		out->expires_at = s.expires_at;
+	if ((rc = dsess_load(t, hash, &s)) != 0 ||
+	    s.expires_at <= t->st->now() || s.user[0] == '\0')
+		return rc < 0 ? t->err : 0;
+	if ((rc = user_load(t, s.user, &u)) != 0)
+		return rc < 0 ? t->err : 0;
+	if (u.disabled)
+		goto out;
+	/* The one asked for, or the first whose organisation exists. */
+	if (org[0] != '\0')
+		m = st_user_member(&u, org);
+	else
+		for (i = 0; i < u.n && m == NULL && !t->err; i++)
+			if (org_there(t, u.mems[i].org))
+				m = &u.mems[i];
+	if (m == NULL) {
+		out->valid = org[0] != '\0' ? ST_DASH_NOT_MEMBER :
+		    ST_DASH_INVALID;
+		goto out;
 	}
-	return 0;
+	out->valid = ST_DASH_VALID;
+	memcpy(out->s.csrf, s.csrf, sizeof(out->s.csrf));
+	out->s.expires_at = s.expires_at;
+	strlcpy(out->s.user, u.id, sizeof(out->s.user));
+	strlcpy(out->s.email, u.email, sizeof(out->s.email));
+	out->s.name = u.name;
+	u.name = NULL;
+	strlcpy(out->s.org, m->org, sizeof(out->s.org));
+	out->s.role = m->role;
+	if (want_orgs && session_orgs(t, &u, &out->s) != 0)
+		st_rep_free(PROTO_ST_DASH_CHECK, out);
+out:
+	st_user_free(&u);
+	return t->err;
 }
 
 int
 store_dash_logout(struct store_txn *t, const uint8_t *hash, size_t hlen)
 {
-	struct dsess s;
-	const char *bad;
-	int rc;
-
 	if (t->err)
 		return t->err;
-	if ((bad = dash_invalid(hlen, NULL, 0)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
-	if ((rc = dsess_load(t, hash, &s)) < 0)
-		return t->err;
-	if (rc == 0)
-		dsess_delete(t, hash, s.expires_at);
+	if (hlen != ST_DASH_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
+	dsess_drop(t, hash);
 	return t->err;
 }

@@ -12,26 +12,27 @@
 #include <stdint.h>
 
 #include "dashmsg.h"
+#include "stmsgs.h"
 #include "store.h"
 
-/* What store_dash_check() returns. */
-struct store_dash_check {
-	int valid;		/* stored, not expired, made under fp */
-	char csrf[ST_DASH_CSRF_LEN + 1];	/* when valid */
-	uint64_t expires_at;			/* when valid */
-};
-
 /*
- * Stores an owner session (hash: ST_DASH_HASH_LEN bytes, fp:
- * ST_DASH_FP_LEN, csrf: ST_DASH_CSRF_LEN lowercase hex, expires_at in
- * the future), after deleting the expired ones and, at
- * ST_DASH_SESSIONS_MAX, the one that expires first.
+ * Stores a user's session (hash: ST_DASH_HASH_LEN bytes, csrf:
+ * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
+ * user that exists and is not disabled, else "not found"), after
+ * deleting the expired ones and, at ST_DASH_SESSIONS_MAX, the one that
+ * expires first.
  */
 int store_dash_login(struct store_txn *, const uint8_t *hash, size_t hlen,
-    const char *csrf, const uint8_t *fp, size_t fplen, uint64_t expires_at);
-/* Reads only. */
+    const char *csrf, const char *user, uint64_t expires_at);
+/*
+ * Reads only. out->valid ST_DASH_VALID (a stored session, not expired,
+ * of a user not disabled, in org when org is not "": else in its first
+ * organisation that exists), ST_DASH_NOT_MEMBER (org names one the user
+ * is not in) or ST_DASH_INVALID. With want_orgs, every membership.
+ * Free out with st_rep_free(PROTO_ST_DASH_CHECK).
+ */
 int store_dash_check(struct store_txn *, const uint8_t *hash, size_t hlen,
-    const uint8_t *fp, size_t fplen, struct store_dash_check *out);
+    const char *org, int want_orgs, struct st_dash_check_rep *out);
 /* An unknown session is not an error. */
 int store_dash_logout(struct store_txn *, const uint8_t *hash, size_t hlen);
 /* ST_DASH_SALT: the install's fingerprint salt (made at open). 0 or err. */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "msgtab.h"
 #include "orgstore.h"
+#include "userstore.h"
 #include "stmsgs.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
@@ -1095,8 +1096,8 @@ op_dash_login(struct dbatch *b, uint16_t type, const void *req,
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf, q->fp,
-	    q->fp_len, q->expires_at);
+	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf,
+	    q->user, q->expires_at);
 	req_end(&t, r);
 }
 
@@ -1107,19 +1108,13 @@ op_dash_check(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_dash_check_req *q = req;
 	struct st_dash_check_rep rep;
 	struct store_txn t;
-	struct store_dash_check c;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_dash_check(&t, q->token_hash, q->token_hash_len, q->fp,
-	    q->fp_len, &c) == 0) {
-		memset(&rep, 0, sizeof(rep));
-		rep.valid = (uint8_t)c.valid;
-		if (c.valid) {
-			strlcpy(rep.s.csrf, c.csrf, sizeof(rep.s.csrf));
-			rep.s.expires_at = c.expires_at;
-		}
+	if (store_dash_check(&t, q->token_hash, q->token_hash_len, q->org,
+	    q->want_orgs, &rep) == 0) {
 		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
 	}
 	req_end(&t, r);
 }
@@ -1498,6 +1493,71 @@ op_audit_note(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/* ------------------------------------------------------------------ people */
+
+/*
+ * Every people request (usermsg.h): its store operation in the request's
+ * txn, the reply encoded by the table; a user whose sessions ended is
+ * told to every worker once committed (dreply's user_gone).
+ */
+static void
+op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+{
+	const char *org = b->who != NULL ? b->who->org : "";
+	char gone[ST_USER_ID_MAX + 1] = "";
+	const struct st_id_req *q = req;
+	struct store_txn t;
+	union {
+		struct st_user_auth_rep auth;
+		struct st_u8_rep u8;
+		struct st_members list;
+		struct st_user_invite_rep inv;
+		struct st_user_update_rep upd;
+		struct st_invite_accept_rep acc;
+		struct st_user_set_rep set;
+	} rep;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	switch (type) {
+	case PROTO_ST_USER_AUTH:
+		store_user_auth(&t, ((const struct st_user_auth_req *)
+		    req)->email, &rep.auth);
+		break;
+	case PROTO_ST_USER_BOOT:
+		store_user_boot(&t, req, &rep.u8.v, gone);
+		break;
+	case PROTO_ST_USER_LIST:
+		store_user_list(&t, org, &rep.list);
+		break;
+	case PROTO_ST_USER_INVITE:
+		store_user_invite(&t, org, req, &rep.inv);
+		break;
+	case PROTO_ST_USER_UPDATE:
+		store_user_update(&t, org, req, &rep.upd, gone);
+		break;
+	case PROTO_ST_USER_DELETE:
+		store_user_delete(&t, org, q->id, &rep.u8.v, gone);
+		break;
+	case PROTO_ST_INVITE_ACCEPT:
+		store_invite_accept(&t, req, &rep.acc);
+		break;
+	case PROTO_ST_USER_SET:
+		store_user_set(&t, org, req, &rep.set, gone);
+		break;
+	default:
+		store_fail(&t, PROTO_E_UNSUPPORTED, "not a people request");
+	}
+	if (t.err == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+	if (r->err == 0)
+		strlcpy(r->user_gone, gone, sizeof(r->user_gone));
+}
+
 /* ---------------------------------------------------------------- table */
 
 /* Each request storaged's store answers; an entity's name it (op_entity). */
@@ -1557,6 +1617,15 @@ static const struct op {
 	{ PROTO_ST_KEY_AUTH, op_key_auth, NULL },
 	{ PROTO_ST_AUDIT_LIST, op_audit_list, NULL },
 	{ PROTO_ST_AUDIT_NOTE, op_audit_note, NULL },
+	/* people (issue 22) */
+	{ PROTO_ST_USER_AUTH, op_user, NULL },
+	{ PROTO_ST_USER_BOOT, op_user, NULL },
+	{ PROTO_ST_USER_LIST, op_user, NULL },
+	{ PROTO_ST_USER_INVITE, op_user, NULL },
+	{ PROTO_ST_USER_UPDATE, op_user, NULL },
+	{ PROTO_ST_USER_DELETE, op_user, NULL },
+	{ PROTO_ST_INVITE_ACCEPT, op_user, NULL },
+	{ PROTO_ST_USER_SET, op_user, NULL },
 };
 
 static const struct op *

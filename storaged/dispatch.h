@@ -42,6 +42,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "usermsg.h"
 #include "widgetmsg.h"
 
 /*
@@ -72,6 +73,12 @@ struct dreply {
 	 * PROTO_ST_EV_WIDGET_GONE with it. "" = none.
 	 */
 	char gone[ST_WID_LEN + 1];
+	/*
+	 * A user whose dashboard sessions the request ended (disabled,
+	 * deleted, a new password): once committed, the server sends every
+	 * client PROTO_ST_EV_USER_GONE with it. "" = none.
+	 */
+	char user_gone[ST_USER_ID_MAX + 1];
 	/*
 	 * Never answered early, though it wrote (ST_CHAT_BEGIN and
 	 * ST_WS_BEGIN in handoff state human: no model call to overlap).

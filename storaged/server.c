@@ -441,34 +441,51 @@ client_interest(struct server *s, struct client *c)
 /* ---------------------------------------------------------------- batch */
 
 /*
- * Tells every client that a public widget id stopped working, so that
- * workers close the WebSockets open on it.
+ * Tells every client, unasked, type's message m: a public widget id that
+ * stopped working (workers close the WebSockets open on it), a user
+ * whose sessions ended (workers close its event streams).
  */
 static void
-server_widget_gone(struct server *s, const char *widget_id)
+server_tell_all(struct server *s, uint16_t type, const void *m,
+    const char *id)
 {
-	const struct st_id_req gone = { widget_id };
 	struct client *c;
 	struct penc e;
 
 	penc_init(&e);
-	if (st_req_encode(&e, PROTO_ST_EV_WIDGET_GONE, &gone) < 0) {
-		log_warnx("widget %s gone: out of memory", widget_id);
+	if (st_req_encode(&e, type, m) < 0) {
+		log_warnx("%s %s: out of memory", proto_msg_name(type), id);
 		penc_free(&e);
 		return;
 	}
-	log_debug("widget %s gone: telling every client", widget_id);
+	log_debug("%s %s: telling every client", proto_msg_name(type), id);
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (c->dead)
 			continue;
-		if (pchan_send(&c->ch, PROTO_ST_EV_WIDGET_GONE, 0, 0, e.buf,
-		    e.len, -1) < 0) {
+		if (pchan_send(&c->ch, type, 0, 0, e.buf, e.len, -1) < 0) {
 			log_warn("client %llu (%s): queue event", c->serial,
 			    client_name(c));
 			client_kill(c);
 		}
 	}
 	penc_free(&e);
+}
+
+static void
+server_widget_gone(struct server *s, const char *widget_id)
+{
+	const struct st_id_req gone = { widget_id };
+
+	server_tell_all(s, PROTO_ST_EV_WIDGET_GONE, &gone, widget_id);
+}
+
+static void
+server_user_gone(struct server *s, const char *user)
+{
+	struct st_user_gone gone;
+
+	strlcpy(gone.id, user, sizeof(gone.id));
+	server_tell_all(s, PROTO_ST_EV_USER_GONE, &gone, user);
 }
 
 /*
@@ -817,6 +834,8 @@ server_batch(struct server *s)
 		sl = &s->batch[i];
 		if (sl->rep.err == 0 && sl->rep.gone[0] != '\0')
 			server_widget_gone(s, sl->rep.gone);
+		if (sl->rep.err == 0 && sl->rep.user_gone[0] != '\0')
+			server_user_gone(s, sl->rep.user_gone);
 		for (j = 0; sl->rep.err == 0 && j < sl->rep.nevs; j++)
 			server_event(s, &sl->rep.evs[j]);
 		dreply_free(&sl->rep);

@@ -605,6 +605,13 @@ const struct store_db store_dbs[NDBS] = {
 	{ "audit", offsetof(struct store, audit) },
 	{ "audit_org", offsetof(struct store, audit_org) },
 	{ "audit_counts", offsetof(struct store, audit_counts) },
+	/* people (issue 22: users, sessions by user) */
+	{ "users", offsetof(struct store, users) },
+	{ "user_order", offsetof(struct store, user_order) },
+	{ "user_email", offsetof(struct store, user_email) },
+	{ "org_users", offsetof(struct store, org_users) },
+	{ "invites", offsetof(struct store, invites) },
+	{ "dsess_user", offsetof(struct store, dsess_user) },
 };
 
 MDB_dbi *

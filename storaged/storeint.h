@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		39
+#define NDBS		45
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -124,6 +124,13 @@ struct store {
 	MDB_dbi audit;		/* entry id[16] -> entry */
 	MDB_dbi audit_org;	/* org NUL u64 at | entry id[16] -> () */
 	MDB_dbi audit_counts;	/* org -> u64 entries */
+	/* userstore.c, dashstore.c: people (issue 22) */
+	MDB_dbi users;		/* id (usr_ + 32 hex) -> user */
+	MDB_dbi user_order;	/* u64 created_at | id -> () */
+	MDB_dbi user_email;	/* email -> id */
+	MDB_dbi org_users;	/* org | 0 | user id -> () */
+	MDB_dbi invites;	/* token hash[32] -> invitation */
+	MDB_dbi dsess_user;	/* user id | token hash[32] -> () */
 	uint64_t (*now)(void);
 };
 
@@ -336,5 +343,12 @@ extern const struct store_module convquery_module;
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */
 extern const struct store_module orgstore_module;
+
+/* People (userstore.c, dashstore.c). */
+struct st_user;
+/* A user by id: 0 loaded, 1 absent, -1 error. */
+int user_load(struct store_txn *, const char *id, struct st_user *);
+/* Deletes every dashboard session of the user: 0, or -1 with t failed. */
+int dsess_end_user(struct store_txn *, const char *user);
 
 #endif

@@ -319,7 +319,8 @@ storec_reply(struct pmsg *m)
 			sc_level_sent = -1;
 			storec_ev_sync();
 		} else if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
-		    m->hdr.type == PROTO_ST_EV)) {
+		    m->hdr.type == PROTO_ST_EV ||
+		    m->hdr.type == PROTO_ST_EV_USER_GONE)) {
 			for (i = 0; i < sc_nevent; i++)
 				sc_event[i](m->hdr.type, m->payload, m->hdr.len);
 		} else

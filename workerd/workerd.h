@@ -869,6 +869,17 @@ void agents_delete(struct conn *, struct http_request *,
 
 /* ---------------------------------------------------------------- orgs.c */
 
+/*
+ * users.c (owners only): GET /v1/admin/users, the organisation's members;
+ * PATCH and DELETE /v1/admin/users/:user_id, a member's role and
+ * disabled flag, its membership.
+ */
+void users_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void users_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void users_delete(struct conn *, struct http_request *,
+    const struct route_match *);
 void orgs_list(struct conn *, struct http_request *,
     const struct route_match *);
 void orgs_create(struct conn *, struct http_request *,

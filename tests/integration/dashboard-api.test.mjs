@@ -262,7 +262,15 @@ describe('the dashboard API, 4 workers', () => {
       const r = await s.get('/dashboard/api/session');
       assert.equal(r.status, 200, r.text);
       assert.match(r.headers['content-type'], /^application\/json/);
-      assert.deepEqual(r.json(), { csrfToken: s.csrf, expiresAt: s.body.expiresAt });
+      // The session's user (DASHBOARD_PASSWORD's first owner) and its organisations.
+      const j = r.json();
+      assert.match(j.user?.id ?? '', /^usr_[0-9a-f]{32}$/);
+      assert.deepEqual(j, {
+        csrfToken: s.csrf, expiresAt: s.body.expiresAt,
+        user: { id: j.user.id, email: 'owner@localhost', name: 'Owner' },
+        organization: { id: 'default', role: 'owner' },
+        organizations: [{ id: 'default', name: 'Default', role: 'owner' }],
+      });
       assertJsonError(await p.get('/dashboard/api/session'), 401, 'Unauthorized');
       for (const id of [handMadeId(), tampered(s.id), tampered(s.id, 0), tampered(s.id, 63), s.id.slice(1), `${s.id}0`, '', 'x', s.csrf]) {
         const fake = new Session(p, id, s.csrf);

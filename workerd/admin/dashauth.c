@@ -1,45 +1,54 @@
 /*
- * The dashboard's owner sessions (docs/dashboard.md, "Login and the
- * session"), and the gate that lets a session use the admin API:
+ * The dashboard's sessions (docs/dashboard.md, "Login and the session"),
+ * and the gate that lets a session use the admin API:
  *
- *	POST /dashboard/api/login	{"password"} -> cookie + CSRF token
- *	GET  /dashboard/api/session	the session's CSRF token and expiry
+ *	POST /dashboard/api/login	{"email","password"} -> cookie + CSRF
+ *	GET  /dashboard/api/session	the session: CSRF token, expiry, the
+ *					user and its organisations
  *	POST /dashboard/api/logout	ends the session everywhere
  *
- * DASHBOARD_PASSWORD is hashed when the worker starts, with scrypt
- * (N=2^14, r=8, p=1) and a random salt; the hash is kept (the password
- * only until the fingerprint is made, below), and an attempt is hashed
- * the same way, on the hash pool's threads (hashpool.c)
- * so the loop never waits for scrypt, and compared with CRYPTO_memcmp.
+ * People log in with their own accounts (proto/usermsg.h): storaged
+ * keeps each user's scrypt hash (N=2^14, r=8, p=1) and salt, the worker
+ * hashes an attempt with that salt on the hash pool's threads
+ * (hashpool.c), so the loop never waits for scrypt, and compares in
+ * constant time. An unknown email is hashed all the same (a random salt,
+ * compared with nothing), so a wrong email costs what a wrong password
+ * does and emails cannot be probed.
  *
- * The fingerprint: scrypt of the password with this install's salt,
- * which storaged made once and keeps (ST_DASH_SALT). Every worker derives
- * the same one, storaged keeps it with each session, and a session made
- * under another password (or, before this salt, under the fixed salt of
- * older versions) is not valid. The worker asks for the salt when a
- * session first needs the fingerprint, hashes on the pool, and keeps the
- * password only until then; requests that need it meanwhile wait
- * (struct fpwait).
+ * DASHBOARD_PASSWORD is the first owner: hashed with a random salt when
+ * the worker starts (the password kept only until it is stored), it
+ * becomes the password of ST_OWNER_EMAIL, owner of "default", through
+ * ST_USER_BOOT, before the first login this worker serves. Its
+ * fingerprint (scrypt with the install's salt, ST_DASH_SALT: every worker
+ * derives the same) tells storaged whether the password changed since it
+ * was last set; only then is the owner's password replaced (and its
+ * sessions ended). A login with {"password"} alone is that owner's.
+ * Logins and session checks wait for that (struct bootwait), once per
+ * worker, so a restart with a new password ends the old sessions before
+ * any is let in.
  *
- * Login: Content-Type (415), body (400), configured (503), then
- * ST_DASH_ATTEMPT: the failed-login budget of every client together
+ * Login: Content-Type (415), body (400), then ST_DASH_ATTEMPT: the
+ * failed-login budget of every client together
  * (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; spent: 429 for everyone) and this
  * client's count ("login:<client>", 10 a minute, right or wrong: 429),
- * both with Retry-After. Then the hash (a full pool: 503 at once). A
- * wrong password is counted against the budget (ST_RATE_HIT of
- * ST_DASH_FAILED_KEY) and answers 401 after DASH_WRONG_DELAY_MS. A right
- * one makes a session id (32 random bytes, 64 hex in the cookie) and a
- * CSRF token (64 hex); storaged keeps SHA-256(id), never the id
- * (ST_DASH_LOGIN).
+ * both with Retry-After. Then the user (ST_USER_AUTH), then the hash (a
+ * full pool: 503 at once). A wrong password is counted against the
+ * budget (ST_RATE_HIT of ST_DASH_FAILED_KEY) and answers 401 after
+ * DASH_WRONG_DELAY_MS. A right one makes a session id (32 random bytes,
+ * 64 hex in the cookie) and a CSRF token (64 hex); storaged keeps
+ * SHA-256(id), never the id, with the user (ST_DASH_LOGIN).
  *
  * The gate (router.c calls it for every R_ADMIN route): a request with
- * x-admin-api-key is judged by the key alone (admin_gate, next); one
- * with a parley_session cookie is checked in storaged (ST_DASH_CHECK),
- * must carry the session's x-csrf-token unless it is GET/HEAD, and then
- * runs the handler with c->admin_session set, which admin_gate accepts.
+ * x-admin-api-key is judged by the key alone (admin_gate); one with a
+ * parley_session cookie is checked in storaged (ST_DASH_CHECK, in the
+ * organisation x-organization-id names: one the user is not in is 404
+ * "Organization not found"; without it the user's first), must carry
+ * the session's x-csrf-token unless it is GET/HEAD, and then runs the
+ * handler with c->admin_session set and who asks the user, its
+ * organisation and its role there.
  *
  * The password, the cookie and the CSRF token are never logged; copies
- * of the password made here are wiped (OPENSSL_cleanse).
+ * of a password made here are wiped (OPENSSL_cleanse).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +60,7 @@
 #include <openssl/sha.h>
 
 #include "dashmsg.h"
+#include "usermsg.h"
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"
@@ -64,29 +74,31 @@
 #define SALT_LEN	16
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
 
-/* A request waiting for the fingerprint (login, session check). */
-struct fpwait {
-	TAILQ_ENTRY(fpwait) entry;
+/* A login waiting for the first owner to be stored. */
+struct bootwait {
+	TAILQ_ENTRY(bootwait) entry;
 	int waiting;
-	void (*cb)(struct fpwait *, int ok);
+	void (*cb)(struct bootwait *, int ok);
 };
 
-enum fp_state { FP_NONE, FP_ASKING, FP_HASHING, FP_READY };
+enum boot_state { BOOT_NONE, BOOT_ASKING, BOOT_HASHING, BOOT_STORING,
+    BOOT_READY };
 
 static struct {
 	int set;
 	uint8_t salt[SALT_LEN];
 	uint8_t hash[DASH_KEY_LEN];	/* scrypt(password, salt) */
 	/* The fingerprint: scrypt(password, the install's salt). */
-	enum fp_state fp_state;
+	enum boot_state state;
 	uint8_t fp[ST_DASH_FP_LEN];
 	char *pw;			/* until the fingerprint is made */
 	size_t pwlen;
-	struct storec_req *fp_req;	/* FP_ASKING */
-	struct hashjob *fp_job;		/* FP_HASHING */
+	struct storec_req *req;		/* BOOT_ASKING, BOOT_STORING */
+	struct hashjob *job;		/* BOOT_HASHING */
 } dash;
 
-static TAILQ_HEAD(, fpwait) fp_waiters = TAILQ_HEAD_INITIALIZER(fp_waiters);
+static TAILQ_HEAD(, bootwait) boot_waiters =
+    TAILQ_HEAD_INITIALIZER(boot_waiters);
 
 /* ------------------------------------------------------------ hashing */
 
@@ -120,12 +132,12 @@ dashauth_init(const char *password)
 
 /* Every waiter hears (and leaves the list) once. */
 static void
-fp_wake(int ok)
+boot_wake(int ok)
 {
-	struct fpwait *w;
+	struct bootwait *w;
 
-	while ((w = TAILQ_FIRST(&fp_waiters)) != NULL) {
-		TAILQ_REMOVE(&fp_waiters, w, entry);
+	while ((w = TAILQ_FIRST(&boot_waiters)) != NULL) {
+		TAILQ_REMOVE(&boot_waiters, w, entry);
 		w->waiting = 0;
 		w->cb(w, ok);
 	}
@@ -145,17 +157,17 @@ pw_forget(void)
 void
 dashauth_shutdown(void)
 {
-	if (dash.fp_req != NULL)
-		storec_cancel(dash.fp_req);
-	if (dash.fp_job != NULL)
-		hashpool_cancel(dash.fp_job);
+	if (dash.req != NULL)
+		storec_cancel(dash.req);
+	if (dash.job != NULL)
+		hashpool_cancel(dash.job);
 	pw_forget();
 	OPENSSL_cleanse(&dash, sizeof(dash));
 	dash.set = 0;
-	dash.fp_state = FP_NONE;
-	dash.fp_req = NULL;
-	dash.fp_job = NULL;
-	fp_wake(0);
+	dash.state = BOOT_NONE;
+	dash.req = NULL;
+	dash.job = NULL;
+	boot_wake(0);
 }
 
 int
@@ -167,27 +179,70 @@ dashauth_configured(void)
 const uint8_t *
 dashauth_fp(void)
 {
-	return dash.set && dash.fp_state == FP_READY ? dash.fp : NULL;
+	return dash.set && dash.state >= BOOT_STORING ? dash.fp : NULL;
 }
 
-/* ------------------------------------------------------ the fingerprint */
+/* ------------------------------------------------------ the first owner */
 
-/* The fingerprint's hash ended. */
+/* The boot failed: the next login that needs it tries again. */
+static void
+boot_failed(void)
+{
+	dash.state = BOOT_NONE;
+	boot_wake(0);
+}
+
+/* ST_USER_BOOT -> struct st_u8_rep: 0 as it was, 1 made, 2 password set. */
+static void
+boot_stored(const struct storec_result *r, void *arg)
+{
+	struct st_u8_rep rep;
+
+	(void)arg;
+	dash.req = NULL;
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_USER_BOOT, &rep) < 0) {
+		boot_failed();
+		return;
+	}
+	if (rep.v == 1)
+		log_info("dashboard: %s made from DASHBOARD_PASSWORD",
+		    ST_OWNER_EMAIL);
+	else if (rep.v == 2)
+		log_info("dashboard: %s's password set from a new "
+		    "DASHBOARD_PASSWORD", ST_OWNER_EMAIL);
+	dash.state = BOOT_READY;
+	pw_forget();
+	boot_wake(1);
+}
+
+/* The fingerprint's hash ended: the first owner goes to storaged. */
 static void
 fp_hashed(void *arg, int ok, const uint8_t *key)
 {
+	struct st_user_boot_req req = {
+		.email = ST_OWNER_EMAIL,
+		.name = "Owner",
+		.salt_len = sizeof(dash.salt),
+		.hash_len = sizeof(dash.hash),
+		.fp_len = sizeof(dash.fp),
+	};
+
 	(void)arg;
-	dash.fp_job = NULL;
+	dash.job = NULL;
 	if (!ok) {
 		log_warnx("dashboard: the password's fingerprint failed");
-		dash.fp_state = FP_NONE;
-		fp_wake(0);
+		boot_failed();
 		return;
 	}
 	memcpy(dash.fp, key, sizeof(dash.fp));
-	dash.fp_state = FP_READY;
-	pw_forget();
-	fp_wake(1);
+	memcpy(req.salt, dash.salt, sizeof(req.salt));
+	memcpy(req.hash, dash.hash, sizeof(req.hash));
+	memcpy(req.fp, dash.fp, sizeof(req.fp));
+	dash.state = BOOT_STORING;
+	if (storec_ask(NULL, PROTO_ST_USER_BOOT, &req, boot_stored, NULL,
+	    &dash.req) < 0)
+		boot_failed();
 }
 
 /* ST_DASH_SALT -> struct st_dash_salt_rep */
@@ -197,45 +252,45 @@ fp_salt(const struct storec_result *r, void *arg)
 	struct st_dash_salt_rep rep;
 
 	(void)arg;
+	dash.req = NULL;
 	if (r->status == STOREC_OK &&
 	    storec_decode(r, PROTO_ST_DASH_SALT, &rep) == 0 &&
-	    (dash.fp_job = hashpool_submit(dash.pw, dash.pwlen, rep.salt,
+	    (dash.job = hashpool_submit(dash.pw, dash.pwlen, rep.salt,
 	    rep.salt_len, fp_hashed, NULL)) != NULL) {
-		dash.fp_state = FP_HASHING;
+		dash.state = BOOT_HASHING;
 		return;
 	}
-	/* The next request that needs it asks again. */
-	dash.fp_state = FP_NONE;
-	fp_wake(0);
+	boot_failed();
 }
 
 /*
- * The fingerprint for a request: 1 ready (dash.fp); 0 w waits, and its
- * cb runs once it is made or failed; -1 it cannot be made now (storaged
- * away). A waiter that goes away first calls fp_cancel().
+ * The first owner stored, for a login: 1 done (or no DASHBOARD_PASSWORD);
+ * 0 w waits, and its cb runs once it is stored or failed; -1 it cannot
+ * be now (storaged away). A waiter that goes away first calls
+ * boot_cancel().
  */
 static int
-fp_need(struct fpwait *w, void (*cb)(struct fpwait *, int))
+boot_need(struct bootwait *w, void (*cb)(struct bootwait *, int))
 {
-	if (dash.fp_state == FP_READY)
+	if (!dash.set || dash.state == BOOT_READY)
 		return 1;
-	if (dash.fp_state == FP_NONE) {
+	if (dash.state == BOOT_NONE) {
 		if (storec_ask(NULL, PROTO_ST_DASH_SALT, NULL, fp_salt, NULL,
-		    &dash.fp_req) < 0)
+		    &dash.req) < 0)
 			return -1;
-		dash.fp_state = FP_ASKING;
+		dash.state = BOOT_ASKING;
 	}
 	w->cb = cb;
 	w->waiting = 1;
-	TAILQ_INSERT_TAIL(&fp_waiters, w, entry);
+	TAILQ_INSERT_TAIL(&boot_waiters, w, entry);
 	return 0;
 }
 
 static void
-fp_cancel(struct fpwait *w)
+boot_cancel(struct bootwait *w)
 {
 	if (w->waiting)
-		TAILQ_REMOVE(&fp_waiters, w, entry);
+		TAILQ_REMOVE(&boot_waiters, w, entry);
 	w->waiting = 0;
 }
 
@@ -368,10 +423,48 @@ session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
 	return 1;
 }
 
-/* {"csrfToken","expiresAt"} with extra headers. */
+/* A session's user and organisations, into o (GET /dashboard/api/session). */
+static void
+session_who(json_t *o, const struct st_dash_session *s, int *err)
+{
+	json_t *u, *org, *orgs, *x;
+	uint32_t i;
+
+	u = json_object();
+	exprow_oset(u, "id", json_string(s->user), err);
+	exprow_oset(u, "email", json_string(s->email), err);
+	exprow_oset(u, "name", json_string(s->name != NULL ? s->name : ""),
+	    err);
+	exprow_oset(o, "user", exprow_odone(u, *err), err);
+	org = json_object();
+	exprow_oset(org, "id", json_string(s->org), err);
+	exprow_oset(org, "role", json_string(st_role_name(s->role) != NULL ?
+	    st_role_name(s->role) : ""), err);
+	exprow_oset(o, "organization", exprow_odone(org, *err), err);
+	if ((orgs = json_array()) == NULL)
+		*err = 1;
+	for (i = 0; orgs != NULL && i < s->n; i++) {
+		x = json_object();
+		exprow_oset(x, "id", json_string(s->orgs[i].id), err);
+		exprow_oset(x, "name", json_string(s->orgs[i].name != NULL ?
+		    s->orgs[i].name : ""), err);
+		exprow_oset(x, "role", json_string(st_role_name(
+		    s->orgs[i].role) != NULL ? st_role_name(s->orgs[i].role) :
+		    ""), err);
+		if ((x = exprow_odone(x, *err)) == NULL ||
+		    json_array_append_new(orgs, x) < 0)
+			*err = 1;
+	}
+	exprow_oset(o, "organizations", orgs, err);
+}
+
+/*
+ * {"csrfToken","expiresAt"} with extra headers; with s, the session's
+ * user, organisation and organisations too.
+ */
 static void
 send_session(struct conn *c, const char *headers, const char *csrf,
-    uint64_t expires)
+    uint64_t expires, const struct st_dash_session *s)
 {
 	json_t *o;
 	int err = 0;
@@ -382,6 +475,8 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 	}
 	exprow_oset(o, "csrfToken", json_string(csrf), &err);
 	exprow_oset(o, "expiresAt", exprow_ms(expires), &err);
+	if (s != NULL)
+		session_who(o, s, &err);
 	if ((o = exprow_odone(o, err)) == NULL) {
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
@@ -406,9 +501,14 @@ struct login {
 	struct conn *c;
 	struct loop_timer timer;	/* a wrong password's delay */
 	struct hashjob *job;		/* the attempt being hashed */
-	struct fpwait fpw;		/* a right one waits for the fingerprint */
+	struct bootwait bw;		/* waiting for the first owner */
 	char *pw;
 	size_t pwlen;
+	int by_email;			/* {"email","password"}, not the owner's */
+	char email[ST_EMAIL_MAX + 1];
+	/* The user (ST_USER_AUTH); found 0: a wrong email, hashed all the same. */
+	int found;
+	struct st_user_secret u;
 	char id[DASH_ID_HEX + 1];
 	char csrf[ST_DASH_CSRF_LEN + 1];
 	uint64_t expires;
@@ -420,7 +520,7 @@ login_free(struct login *l)
 	loop_timer_stop(&l->timer);
 	if (l->job != NULL)
 		hashpool_cancel(l->job);
-	fp_cancel(&l->fpw);
+	boot_cancel(&l->bw);
 	if (l->pw != NULL) {
 		OPENSSL_cleanse(l->pw, l->pwlen);
 		free(l->pw);
@@ -457,6 +557,16 @@ login_fail(struct login *l, int status, const char *headers, const char *msg)
 	conn_send_error(c, status, headers, msg);
 }
 
+/* storaged's error reply, as the HTTP error it means. */
+static void
+login_storage_error(struct login *l, const struct storec_result *r)
+{
+	struct conn *c = login_detach(l);
+
+	login_free(l);
+	send_storage_error(c, r, API_HEADERS);
+}
+
 /* ST_DASH_LOGIN -> (empty) */
 static void
 login_stored(const struct storec_result *r, void *arg)
@@ -468,10 +578,13 @@ login_stored(const struct storec_result *r, void *arg)
 	uint64_t expires = l->expires;
 	char none;		/* the empty reply's struct: nothing */
 
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND) {
+		/* Deleted or disabled since its password was checked. */
+		login_fail(l, 401, API_HEADERS, "Unauthorized");
+		return;
+	}
 	if (r->status != STOREC_OK) {
-		c = login_detach(l);
-		login_free(l);
-		send_storage_error(c, r, API_HEADERS);
+		login_storage_error(l, r);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_DASH_LOGIN, &none) < 0) {
@@ -484,7 +597,7 @@ login_stored(const struct storec_result *r, void *arg)
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
 	login_free(l);
-	send_session(c, hdr, csrf, expires);
+	send_session(c, hdr, csrf, expires, NULL);
 	OPENSSL_cleanse(hdr, sizeof(hdr));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 }
@@ -492,17 +605,19 @@ login_stored(const struct storec_result *r, void *arg)
 static void
 login_wrong(void *arg)
 {
-	login_fail(arg, 401, API_HEADERS, "Wrong password");
+	struct login *l = arg;
+
+	login_fail(l, 401, API_HEADERS, l->by_email ?
+	    "Wrong email or password" : "Wrong password");
 }
 
-/* The password was right: store a new session, then answer. */
+/* The password was right: store a new session of the user, then answer. */
 static void
 login_store(struct login *l)
 {
 	struct st_dash_login_req req = {
 		.token_hash_len = ST_DASH_HASH_LEN,
 		.csrf = l->csrf,
-		.fp_len = sizeof(dash.fp),
 	};
 	uint8_t id[DASH_ID_BYTES], csrf[32];
 
@@ -514,24 +629,11 @@ login_store(struct login *l)
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 	l->expires = proto_wall_ms() + (uint64_t)DASH_SESSION_SECS * 1000;
-	memcpy(req.fp, dash.fp, sizeof(req.fp));
+	strlcpy(req.user, l->u.id, sizeof(req.user));
 	req.expires_at = l->expires;
 	if (storec_ask(NULL, PROTO_ST_DASH_LOGIN, &req, login_stored, l,
 	    &l->c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
-}
-
-static void
-login_fp_ready(struct fpwait *w, int ok)
-{
-	struct login *l = (struct login *)((char *)w -
-	    offsetof(struct login, fpw));
-
-	if (!ok) {
-		login_fail(l, 503, API_HEADERS, "Storage unavailable");
-		return;
-	}
-	login_store(l);
 }
 
 /*
@@ -557,11 +659,13 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 	int right;
 
 	l->job = NULL;
-	if (!ok || !dash.set) {
+	if (!ok) {
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 		return;
 	}
-	right = CRYPTO_memcmp(key, dash.hash, sizeof(dash.hash)) == 0;
+	/* Compared even for a wrong email: the same work either way. */
+	right = CRYPTO_memcmp(key, l->u.hash, sizeof(l->u.hash)) == 0;
+	right = right && l->found && !l->u.disabled;
 	if (!right) {
 		/* Spends the budget of every client now, not after the delay. */
 		if (wsettings.login_failures != 0) {
@@ -574,28 +678,79 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
 		return;
 	}
-	switch (fp_need(&l->fpw, login_fp_ready)) {
-	case 1:
-		login_store(l);
-		break;
-	case -1:
-		login_fail(l, 503, API_HEADERS, "Storage unavailable");
-		break;
-	}
+	login_store(l);
 }
 
-/* The attempt was counted and not limited: hash it on the pool. */
+/* ST_USER_AUTH -> struct st_user_auth_rep: hash the attempt with its salt. */
 static void
-login_check(struct login *l)
+login_found(const struct storec_result *r, void *arg)
 {
-	l->job = hashpool_submit(l->pw, l->pwlen, dash.salt,
-	    sizeof(dash.salt), login_hashed, l);
+	struct login *l = arg;
+	struct st_user_auth_rep rep;
+
+	if (r->status != STOREC_OK) {
+		login_storage_error(l, r);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_USER_AUTH, &rep) < 0 || rep.found > 1) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	l->found = rep.found;
+	if (l->found)
+		l->u = rep.s;
+	else {
+		/* No such user: a salt and a hash no attempt will match. */
+		proto_random(l->u.salt, sizeof(l->u.salt));
+		proto_random(l->u.hash, sizeof(l->u.hash));
+	}
+	OPENSSL_cleanse(&rep, sizeof(rep));
+	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
+	    sizeof(l->u.salt), login_hashed, l);
 	OPENSSL_cleanse(l->pw, l->pwlen);
 	free(l->pw);
 	l->pw = NULL;
 	if (l->job == NULL)
 		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
 		    "Too many logins at once, try again in a moment");
+}
+
+/* The user's salt and hash from storaged. */
+static void
+login_lookup(struct login *l)
+{
+	struct st_user_auth_req req = { l->email };
+
+	if (storec_ask(NULL, PROTO_ST_USER_AUTH, &req, login_found, l,
+	    &l->c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+}
+
+static void
+login_booted(struct bootwait *w, int ok)
+{
+	struct login *l = (struct login *)((char *)w -
+	    offsetof(struct login, bw));
+
+	if (!ok) {
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		return;
+	}
+	login_lookup(l);
+}
+
+/* The attempt was counted and not limited: the first owner, then the user. */
+static void
+login_check(struct login *l)
+{
+	switch (boot_need(&l->bw, login_booted)) {
+	case 1:
+		login_lookup(l);
+		break;
+	case -1:
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		break;
+	}
 }
 
 /*
@@ -607,13 +762,10 @@ login_counted(const struct storec_result *r, void *arg)
 {
 	struct login *l = arg;
 	struct st_rate_verdict v;
-	struct conn *c;
 	char hdr[64 + sizeof(API_HEADERS)];
 
 	if (r->status != STOREC_OK) {
-		c = login_detach(l);
-		login_free(l);
-		send_storage_error(c, r, API_HEADERS);
+		login_storage_error(l, r);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_DASH_ATTEMPT, &v) < 0) {
@@ -636,13 +788,64 @@ login_counted(const struct storec_result *r, void *arg)
 	login_check(l);
 }
 
+/*
+ * The login's body: 0 with l's email and password set; else -1 with the
+ * answer sent. The password is copied into l and jansson's copy wiped.
+ */
+static int
+login_body(struct conn *c, struct http_request *req, struct login *l)
+{
+	json_error_t jerr;
+	json_t *root, *pw, *email;
+	const char *bad = NULL, *msg = "Invalid request body";
+	int status = 400;
+
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
+	email = json_is_object(root) ? json_object_get(root, "email") : NULL;
+	if (!json_is_string(pw) || (email != NULL && !json_is_string(email)))
+		bad = msg;
+	else if (email != NULL) {
+		l->by_email = 1;
+		if ((bad = st_email_normal(json_string_value(email),
+		    l->email)) != NULL)
+			msg = bad;
+	} else if (!dash.set) {
+		/* {"password"} alone is DASHBOARD_PASSWORD's owner. */
+		bad = msg = "DASHBOARD_PASSWORD is not configured on this "
+		    "deployment";
+		status = 503;
+	} else
+		strlcpy(l->email, ST_OWNER_EMAIL, sizeof(l->email));
+	if (bad == NULL && (l->pw = malloc(json_string_length(pw) + 1)) ==
+	    NULL) {
+		log_warn("dashboard login");
+		bad = msg = "Internal server error";
+		status = 500;
+	}
+	if (bad == NULL) {
+		l->pwlen = json_string_length(pw);
+		memcpy(l->pw, json_string_value(pw), l->pwlen);
+		l->pw[l->pwlen] = '\0';
+	}
+	/* Wipe jansson's copy before it goes back to malloc. */
+	if (json_is_string(pw))
+		OPENSSL_cleanse((char *)json_string_value(pw),
+		    json_string_length(pw));
+	json_decref(root);
+	if (bad != NULL) {
+		conn_send_error(c, status, API_HEADERS, msg);
+		return -1;
+	}
+	return 0;
+}
+
 void
 dashauth_login_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct login *l = NULL;
-	json_error_t jerr;
-	json_t *root, *pw;
+	struct login *l;
 	char key[ST_RATE_KEY_MAX + 1];
 	struct st_dash_attempt_req att = {
 		.rate_key = key,
@@ -656,38 +859,17 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 		    "Content-Type must be application/json");
 		return;
 	}
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
-	if (!json_is_string(pw)) {
-		json_decref(root);
-		conn_send_error(c, 400, API_HEADERS, "Invalid request body");
-		return;
-	}
-	if (!dash.set || (l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->pw = malloc(json_string_length(pw) + 1)) == NULL) {
-		/* Wipe jansson's copy before it goes back to malloc. */
-		OPENSSL_cleanse((char *)json_string_value(pw),
-		    json_string_length(pw));
-		json_decref(root);
-		if (!dash.set) {
-			conn_send_error(c, 503, API_HEADERS,
-			    "DASHBOARD_PASSWORD is not configured on this "
-			    "deployment");
-			return;
-		}
-		free(l);
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		log_warn("dashboard login");
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
-	l->pwlen = json_string_length(pw);
-	memcpy(l->pw, json_string_value(pw), l->pwlen);
-	l->pw[l->pwlen] = '\0';
-	OPENSSL_cleanse((char *)json_string_value(pw), l->pwlen);
-	json_decref(root);
-	l->c = c;
 	loop_timer_init(&l->timer, login_wrong, l);
+	if (login_body(c, req, l) < 0) {
+		login_free(l);
+		return;
+	}
+	l->c = c;
 	c->hctx = l;
 	c->abort = login_abort;
 
@@ -712,13 +894,14 @@ struct check {
 	uint8_t hash[ST_DASH_HASH_LEN];
 	struct route_match *m;		/* CHECK_GATE: a copy of the match */
 	const char *headers;		/* of every answer */
-	struct fpwait fpw;		/* waiting for the fingerprint */
+	char org[ST_ORG_ID_MAX + 1];	/* x-organization-id, or "" */
+	struct bootwait bw;		/* waiting for the first owner */
 };
 
 static void
 check_free(struct check *k)
 {
-	fp_cancel(&k->fpw);
+	boot_cancel(&k->bw);
 	free(k->m);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
@@ -788,9 +971,12 @@ match_copy(struct route_match *dst, const struct route_match *src)
 			dst->param[i] = dst->buf + (src->param[i] - src->buf);
 }
 
-/* Runs the admin handler k was for, as authorised by the session. */
+/*
+ * Runs the admin handler k was for, as authorised by the session s: who
+ * asks is its user, in its organisation, with its role there.
+ */
 static void
-gate_pass(struct check *k)
+gate_pass(struct check *k, const struct st_dash_session *s)
 {
 	struct route_match m;
 	struct http_request *req = k->req;
@@ -798,11 +984,12 @@ gate_pass(struct check *k)
 
 	match_copy(&m, k->m);
 	/* Who asks: the session, by the start of its hash (never the id). */
+	memset(&c->who, 0, sizeof(c->who));
 	c->who.kind = ST_WHO_SESSION;
 	proto_hex_encode(k->hash, 8, c->who.id);
-	/* The one owner of DASHBOARD_PASSWORD, in the first organisation. */
-	strlcpy(c->who.org, ST_ORG_DEFAULT, sizeof(c->who.org));
-	c->who.role = ST_ROLE_OWNER;
+	strlcpy(c->who.org, s->org, sizeof(c->who.org));
+	c->who.role = s->role;
+	strlcpy(c->who.user, s->user, sizeof(c->who.user));
 	check_free(k);
 	c->admin_session = 1;
 	router_run(c, req, &m);
@@ -823,8 +1010,9 @@ logout_send(struct check *k)
 }
 
 /*
- * ST_DASH_CHECK -> struct st_dash_check_rep: valid 1 and the session's
- * CSRF token and expiry, or valid 0.
+ * ST_DASH_CHECK -> struct st_dash_check_rep: valid 1 and the session
+ * (CSRF token, expiry, user, organisation and role), 2 the user is not
+ * in the organisation asked for, or 0.
  */
 static void
 check_done(const struct storec_result *r, void *arg)
@@ -846,20 +1034,25 @@ check_done(const struct storec_result *r, void *arg)
 		check_fail(k, 500, "Internal server error");
 		return;
 	}
-	if (rep.valid > 1) {
+	safe = k->req->method == HTTP_GET || k->req->method == HTTP_HEAD;
+	switch (rep.valid) {
+	case ST_DASH_INVALID:
+		check_fail(k, 401, "Unauthorized");
+		goto out;
+	case ST_DASH_NOT_MEMBER:
+		check_fail(k, 404, "Organization not found");
+		goto out;
+	case ST_DASH_VALID:
+		break;
+	default:
 		log_warnx("dashboard: ST_DASH_CHECK said valid %u", rep.valid);
 		check_fail(k, 500, "Internal server error");
-		return;
+		goto out;
 	}
-	if (!rep.valid) {
-		check_fail(k, 401, "Unauthorized");
-		return;
-	}
-	safe = k->req->method == HTTP_GET || k->req->method == HTTP_HEAD;
 	switch (k->kind) {
 	case CHECK_SESSION:
 		send_session(check_detach(k), API_HEADERS, csrf,
-		    rep.s.expires_at);
+		    rep.s.expires_at, &rep.s);
 		check_free(k);
 		break;
 	case CHECK_LOGOUT:
@@ -876,34 +1069,36 @@ check_done(const struct storec_result *r, void *arg)
 			check_fail(k, 403, "Missing or invalid CSRF token");
 			break;
 		}
-		gate_pass(k);
+		gate_pass(k, &rep.s);
 		break;
 	}
-	/* Nothing allocated: the session's CSRF token wiped. */
-	OPENSSL_cleanse(&rep, sizeof(rep));
+out:
+	/* The session's CSRF token wiped. */
+	OPENSSL_cleanse(rep.s.csrf, sizeof(rep.s.csrf));
+	st_rep_free(PROTO_ST_DASH_CHECK, &rep);
 }
 
-/* ST_DASH_CHECK of the session under the fingerprint. */
+/* ST_DASH_CHECK of the session, in k's organisation. */
 static void
 check_send(struct check *k)
 {
-	struct st_dash_check_req req = {
-		.token_hash_len = sizeof(k->hash),
-		.fp_len = sizeof(dash.fp),
+	struct st_dash_check_req q = {
+		.token_hash_len = ST_DASH_HASH_LEN,
+		.want_orgs = k->kind == CHECK_SESSION,
 	};
 
-	memcpy(req.token_hash, k->hash, sizeof(req.token_hash));
-	memcpy(req.fp, dash.fp, sizeof(req.fp));
-	if (storec_ask(NULL, PROTO_ST_DASH_CHECK, &req, check_done, k,
+	memcpy(q.token_hash, k->hash, sizeof(q.token_hash));
+	strlcpy(q.org, k->org, sizeof(q.org));
+	if (storec_ask(NULL, PROTO_ST_DASH_CHECK, &q, check_done, k,
 	    &k->c->sreq) < 0)
 		check_fail(k, 503, "Storage unavailable");
 }
 
 static void
-check_fp_ready(struct fpwait *w, int ok)
+check_booted(struct bootwait *w, int ok)
 {
 	struct check *k = (struct check *)((char *)w -
-	    offsetof(struct check, fpw));
+	    offsetof(struct check, bw));
 
 	if (!ok) {
 		check_fail(k, 503, "Storage unavailable");
@@ -913,16 +1108,23 @@ check_fp_ready(struct fpwait *w, int ok)
 }
 
 /*
- * Starts ST_DASH_CHECK for the request's cookie, hash (already read).
- * m: the route to run after (CHECK_GATE).
+ * Starts ST_DASH_CHECK for the request's cookie, hash (already read), in
+ * the organisation x-organization-id names (one that cannot exist: 404),
+ * once the first owner is stored (a new DASHBOARD_PASSWORD ends the
+ * owner's sessions first). m: the route to run after (CHECK_GATE).
  */
 static void
 check_start(struct conn *c, struct http_request *req, enum check_kind kind,
     const uint8_t hash[ST_DASH_HASH_LEN], const struct route_match *m,
     const char *headers)
 {
+	const char *org = http_header(req, "x-organization-id");
 	struct check *k;
 
+	if (org != NULL && !st_org_id_valid(org)) {
+		conn_send_error(c, 404, headers, "Organization not found");
+		return;
+	}
 	if ((k = calloc(1, sizeof(*k))) == NULL || (m != NULL &&
 	    (k->m = malloc(sizeof(*m))) == NULL)) {
 		free(k);
@@ -935,11 +1137,13 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 	k->req = req;
 	k->headers = headers;
 	memcpy(k->hash, hash, sizeof(k->hash));
+	if (org != NULL)
+		strlcpy(k->org, org, sizeof(k->org));
 	if (m != NULL)
 		match_copy(k->m, m);
 	c->hctx = k;
 	c->abort = check_abort;
-	switch (fp_need(&k->fpw, check_fp_ready)) {
+	switch (boot_need(&k->bw, check_booted)) {
 	case 1:
 		check_send(k);
 		break;
@@ -949,14 +1153,14 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 	}
 }
 
-/* The session endpoints: no usable cookie (or no password) is 401. */
+/* The session endpoints: no usable cookie is 401. */
 static void
 session_request(struct conn *c, struct http_request *req,
     enum check_kind kind)
 {
 	uint8_t hash[ST_DASH_HASH_LEN];
 
-	if (!dash.set || session_hash(req, hash) <= 0) {
+	if (session_hash(req, hash) <= 0) {
 		conn_send_error(c, 401, API_HEADERS, "Unauthorized");
 		return;
 	}
@@ -988,8 +1192,8 @@ dashauth_gate(struct conn *c, struct http_request *req,
 		return 0;
 	if ((r = session_hash(req, hash)) == 0)
 		return 0;
-	/* A cookie that cannot be a session (or no password to make one). */
-	if (r < 0 || !dash.set) {
+	/* A cookie that cannot be a session. */
+	if (r < 0) {
 		conn_send_error(c, 401, admin_headers, "Unauthorized");
 		return 1;
 	}

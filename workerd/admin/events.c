@@ -362,6 +362,25 @@ client_since(struct evclient *ec)
 
 /* ------------------------------------------------------------ events */
 
+/* A user's sessions ended (ST_EV_USER_GONE): its streams end now. */
+static void
+events_user_gone(const uint8_t *payload, size_t len)
+{
+	struct evclient *ec, *next;
+	struct st_user_gone g;
+
+	if (st_req_decode(PROTO_ST_EV_USER_GONE, payload, len, &g) < 0) {
+		log_warnx("events: malformed ST_EV_USER_GONE");
+		return;
+	}
+	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
+		next = TAILQ_NEXT(ec, entry);
+		if (ec->c->who.kind == ST_WHO_SESSION &&
+		    strcmp(ec->c->who.user, g.id) == 0)
+			client_end(ec);
+	}
+}
+
 /* An event from storaged (every module gets it; ours are level 2's). */
 static void
 events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
@@ -372,6 +391,10 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 	uint64_t epoch, seq;
 	int rc;
 
+	if (type == PROTO_ST_EV_USER_GONE) {
+		events_user_gone(payload, len);
+		return;
+	}
 	if (type != PROTO_ST_EV)
 		return;
 	/* The newest id, kept while nobody listens too (a new client's). */

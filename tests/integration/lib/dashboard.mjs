@@ -43,9 +43,11 @@ export function setCookies(res) {
   return (res.headerList || []).filter(([n]) => n === 'set-cookie').map(([, v]) => parseSetCookie(v));
 }
 
-// POST /dashboard/api/login. opts: localAddress (default: a fresh client), raw body, contentType.
+// POST /dashboard/api/login. opts: email (else DASHBOARD_PASSWORD's owner), localAddress (default: a
+// fresh client), raw body, contentType.
 export function loginRequest(p, password, opts = {}) {
-  const body = opts.body !== undefined ? opts.body : JSON.stringify({ password });
+  const body = opts.body !== undefined ? opts.body :
+    JSON.stringify(opts.email !== undefined ? { email: opts.email, password } : { password });
   const headers = {};
   if (opts.contentType !== null) headers['Content-Type'] = opts.contentType ?? 'application/json';
   Object.assign(headers, opts.headers || {});

@@ -194,9 +194,40 @@ fill(uint8_t *p, size_t n, uint8_t b)
 	memset(p, b, n);
 }
 
+/*
+ * The user "u<ub>@x.test" (made by ST_USER_BOOT, as the first owner is,
+ * with the password fingerprint fpb: another fpb sets its password anew
+ * and ends its sessions); its id into id.
+ */
+static void
+user_of(struct fix *f, uint8_t ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
+{
+	struct st_user_boot_req b;
+	struct st_user_auth_req a;
+	struct st_user_auth_rep rep;
+	struct st_u8_rep v;
+	char email[32];
+
+	snprintf(email, sizeof(email), "u%u@x.test", ub);
+	memset(&b, 0, sizeof(b));
+	b.email = email;
+	b.name = "U";
+	fill(b.salt, sizeof(b.salt), ub);
+	b.salt_len = sizeof(b.salt);
+	fill(b.hash, sizeof(b.hash), ub);
+	b.hash_len = sizeof(b.hash);
+	fill(b.fp, sizeof(b.fp), fpb);
+	b.fp_len = sizeof(b.fp);
+	assert_int_equal(request_dec(f, PROTO_ST_USER_BOOT, &b, &v), 0);
+	a.email = email;
+	assert_int_equal(request_dec(f, PROTO_ST_USER_AUTH, &a, &rep), 0);
+	assert_int_equal(rep.found, 1);
+	strlcpy(id, rep.s.id, ST_USER_ID_MAX + 1);
+}
+
 static int
 login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
-    const uint8_t *fp, size_t fplen, uint64_t expires)
+    const char *user, uint64_t expires)
 {
 	struct penc e;
 	struct dreply r;
@@ -205,7 +236,7 @@ login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
 	penc_init(&e);
 	penc_bytes(&e, h, hlen);
 	penc_str(&e, csrf);
-	penc_bytes(&e, fp, fplen);
+	penc_str(&e, user);
 	penc_u64(&e, expires);
 	if ((err = request(f, PROTO_ST_DASH_LOGIN, &e, &r)) == 0)
 		assert_int_equal(r.enc.len, 0);
@@ -213,44 +244,55 @@ login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
 	return err;
 }
 
-/* Session hb under fingerprint fb. */
+/* Session hb of user ub (made when missing). */
 static int
-login(struct fix *f, uint8_t hb, const char *csrf, uint8_t fb,
+login(struct fix *f, uint8_t hb, const char *csrf, uint8_t ub,
     uint64_t expires)
 {
-	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	uint8_t h[ST_DASH_HASH_LEN];
+	char id[ST_USER_ID_MAX + 1];
 
 	fill(h, sizeof(h), hb);
-	fill(fp, sizeof(fp), fb);
-	return login_raw(f, h, sizeof(h), csrf, fp, sizeof(fp), expires);
+	user_of(f, ub, 1, id);
+	return login_raw(f, h, sizeof(h), csrf, id, expires);
 }
 
-/* 1 valid (csrf, expires set), 0 not; asserts the request worked. */
+/*
+ * 1 valid (csrf, expires set; the session of user ub, owner of
+ * "default"), 0 not; asserts the request worked.
+ */
 static int
-check(struct fix *f, uint8_t hb, uint8_t fb, char csrf[ST_DASH_CSRF_LEN + 1],
+check(struct fix *f, uint8_t hb, uint8_t ub, char csrf[ST_DASH_CSRF_LEN + 1],
     uint64_t *expires)
 {
-	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
-	struct penc e;
+	struct st_dash_check_req q;
+	struct st_dash_check_rep rep;
 	struct dreply r;
-	struct pdec d;
+	char email[32];
 	int valid;
 
-	fill(h, sizeof(h), hb);
-	fill(fp, sizeof(fp), fb);
-	penc_init(&e);
-	penc_bytes(&e, h, sizeof(h));
-	penc_bytes(&e, fp, sizeof(fp));
-	assert_int_equal(request(f, PROTO_ST_DASH_CHECK, &e, &r), 0);
+	memset(&q, 0, sizeof(q));
+	fill(q.token_hash, sizeof(q.token_hash), hb);
+	q.token_hash_len = sizeof(q.token_hash);
+	q.want_orgs = 1;
+	assert_int_equal(request_st(f, PROTO_ST_DASH_CHECK, &q, &r), 0);
 	/* Read only: it never dirties a batch. */
 	assert_int_equal(r.wrote, 0);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	if ((valid = pdec_u8(&d)) != 0) {
-		pdec_strbuf(&d, csrf, ST_DASH_CSRF_LEN + 1);
-		*expires = pdec_u64(&d);
-	}
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(st_rep_decode(PROTO_ST_DASH_CHECK, r.enc.buf,
+	    r.enc.len, &rep), 0);
 	dreply_free(&r);
+	if ((valid = rep.valid) != 0) {
+		assert_int_equal(valid, ST_DASH_VALID);
+		snprintf(email, sizeof(email), "u%u@x.test", ub);
+		assert_string_equal(rep.s.email, email);
+		assert_string_equal(rep.s.org, "default");
+		assert_int_equal(rep.s.role, ST_ROLE_OWNER);
+		assert_int_equal(rep.s.n, 1);
+		assert_string_equal(rep.s.orgs[0].name, "Default");
+		strlcpy(csrf, rep.s.csrf, ST_DASH_CSRF_LEN + 1);
+		*expires = rep.s.expires_at;
+	}
+	st_rep_free(PROTO_ST_DASH_CHECK, &rep);
 	return valid;
 }
 
@@ -275,15 +317,14 @@ static void
 test_dstore_session_cycle(void **state)
 {
 	struct fix *f = *state;
-	char csrf[ST_DASH_CSRF_LEN + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1], id[ST_USER_ID_MAX + 1];
 	uint64_t exp = 0;
 
 	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
 	assert_int_equal(check(f, 1, 7, csrf, &exp), 1);
 	assert_string_equal(csrf, CSRF1);
 	assert_int_equal(exp, T0 + HOUR);
-	/* Another password's fingerprint, another token: not valid. */
-	assert_int_equal(check(f, 1, 8, csrf, &exp), 0);
+	/* Another token: not valid. */
 	assert_int_equal(check(f, 2, 7, csrf, &exp), 0);
 
 	/* Valid up to its expiry, not at it. */
@@ -300,6 +341,18 @@ test_dstore_session_cycle(void **state)
 	assert_int_equal(db_entries(f, "dsessions"), 1);
 	assert_int_equal(db_entries(f, "dsess_expiry"), 1);
 
+	/*
+	 * A new password (DASHBOARD_PASSWORD's fingerprint changed) ends the
+	 * user's sessions, and only its own.
+	 */
+	assert_int_equal(login(f, 2, CSRF1, 8, T0 + 3 * HOUR), 0);
+	user_of(f, 7, 2, id);
+	assert_int_equal(check(f, 1, 7, csrf, &exp), 0);
+	assert_int_equal(check(f, 2, 8, csrf, &exp), 1);
+	assert_int_equal(db_entries(f, "dsess_user"), 1);
+	assert_int_equal(logout(f, 2), 0);
+	assert_int_equal(login(f, 1, CSRF2, 7, T0 + 3 * HOUR), 0);
+
 	/* Logout ends it; an unknown one is fine. */
 	assert_int_equal(logout(f, 1), 0);
 	assert_int_equal(check(f, 1, 7, csrf, &exp), 0);
@@ -307,6 +360,7 @@ test_dstore_session_cycle(void **state)
 	assert_int_equal(logout(f, 9), 0);
 	assert_int_equal(db_entries(f, "dsessions"), 0);
 	assert_int_equal(db_entries(f, "dsess_expiry"), 0);
+	assert_int_equal(db_entries(f, "dsess_user"), 0);
 }
 
 /* ST_DASH_SALT: 16 bytes, read only, kept across opens, per directory. */
@@ -502,20 +556,22 @@ static void
 test_dstore_session_invalid(void **state)
 {
 	struct fix *f = *state;
-	uint8_t h[ST_DASH_HASH_LEN + 1], fp[ST_DASH_FP_LEN + 1];
+	uint8_t h[ST_DASH_HASH_LEN + 1];
 	struct penc e;
-	char bad[ST_DASH_CSRF_LEN + 1];
+	char bad[ST_DASH_CSRF_LEN + 1], id[ST_USER_ID_MAX + 1];
 
 	fill(h, sizeof(h), 1);
-	fill(fp, sizeof(fp), 2);
-	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN - 1, CSRF1, fp,
-	    ST_DASH_FP_LEN, T0 + HOUR), PROTO_E_INVALID);
-	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN + 1, CSRF1, fp,
-	    ST_DASH_FP_LEN, T0 + HOUR), PROTO_E_INVALID);
-	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, fp,
-	    ST_DASH_FP_LEN - 1, T0 + HOUR), PROTO_E_INVALID);
-	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, fp, 0,
+	user_of(f, 2, 1, id);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN - 1, CSRF1, id,
 	    T0 + HOUR), PROTO_E_INVALID);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN + 1, CSRF1, id,
+	    T0 + HOUR), PROTO_E_INVALID);
+	/* A user that does not exist. */
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1,
+	    "usr_00000000000000000000000000000000", T0 + HOUR),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, "", T0 + HOUR),
+	    PROTO_E_NOT_FOUND);
 	/* csrf: 64 lowercase hex digits exactly. */
 	strlcpy(bad, CSRF1, sizeof(bad));
 	bad[10] = 'A';
@@ -535,12 +591,8 @@ test_dstore_session_invalid(void **state)
 
 	penc_init(&e);
 	penc_bytes(&e, h, 31);
-	penc_bytes(&e, fp, ST_DASH_FP_LEN);
-	assert_int_equal(request_err(f, PROTO_ST_DASH_CHECK, &e),
-	    PROTO_E_INVALID);
-	penc_init(&e);
-	penc_bytes(&e, h, ST_DASH_HASH_LEN);
-	penc_bytes(&e, fp, 33);
+	penc_str(&e, "");
+	penc_u8(&e, 0);
 	assert_int_equal(request_err(f, PROTO_ST_DASH_CHECK, &e),
 	    PROTO_E_INVALID);
 	penc_init(&e);
@@ -560,7 +612,8 @@ test_dstore_session_sweep_cap(void **state)
 {
 	struct fix *f = *state;
 	char csrf[ST_DASH_CSRF_LEN + 1];
-	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	uint8_t h[ST_DASH_HASH_LEN];
+	char id[ST_USER_ID_MAX + 1];
 	uint64_t exp;
 	int i;
 
@@ -575,14 +628,14 @@ test_dstore_session_sweep_cap(void **state)
 	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
 
 	/* Fill up to the cap: sessions 3 and 4 and the rest, later expiries. */
-	fill(fp, sizeof(fp), 7);
+	user_of(f, 7, 1, id);
 	for (i = 0; i < ST_DASH_SESSIONS_MAX - 2; i++) {
 		memset(h, 0, sizeof(h));
 		h[0] = 0xaa;
 		h[1] = (uint8_t)(i >> 8);
 		h[2] = (uint8_t)i;
-		assert_int_equal(login_raw(f, h, sizeof(h), CSRF2, fp,
-		    sizeof(fp), T0 + 10 * HOUR + (uint64_t)i), 0);
+		assert_int_equal(login_raw(f, h, sizeof(h), CSRF2, id,
+		    T0 + 10 * HOUR + (uint64_t)i), 0);
 	}
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
 	/* One more: the one that expires first (3) makes room. */
@@ -1626,7 +1679,7 @@ test_dstore_read_batch(void **state)
 {
 	struct fix *f = *state;
 	char id[ST_ID_HEX + 1];
-	uint8_t h[ST_DASH_HASH_LEN], fp[ST_DASH_FP_LEN];
+	uint8_t h[ST_DASH_HASH_LEN];
 	struct dbatch b;
 	struct dreply r[3];
 	struct penc e[3];
@@ -1636,11 +1689,11 @@ test_dstore_read_batch(void **state)
 	say(f, id, "hello");
 	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
 	fill(h, sizeof(h), 1);
-	fill(fp, sizeof(fp), 7);
 	for (i = 0; i < 3; i++)
 		penc_init(&e[i]);
 	penc_bytes(&e[0], h, sizeof(h));
-	penc_bytes(&e[0], fp, sizeof(fp));
+	penc_str(&e[0], "");
+	penc_u8(&e[0], 0);
 	penc_u32(&e[1], 10);
 	penc_str(&e[1], "");
 	penc_str(&e[1], "wa");

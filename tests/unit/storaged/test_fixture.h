@@ -127,7 +127,7 @@ env_open(struct fix *f, MDB_env **env)
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(mdb_env_create(env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 64), 0);
 	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
 }
 

@@ -662,6 +662,13 @@ static const struct {
 	{ PROTO_ST_KEY_AUTH, APIKEYS, "test_key_auth_malformed" },
 	{ PROTO_ST_AUDIT_LIST, ADMIN_WALK },
 	{ PROTO_ST_AUDIT_NOTE, EXPORT, "test_export_note_malformed" },
+	{ PROTO_ST_USER_AUTH, DASH, "test_dash_malformed" },
+	{ PROTO_ST_USER_BOOT, DASH, "test_dash_malformed" },
+	{ PROTO_ST_USER_LIST, ADMIN_WALK },
+	{ PROTO_ST_USER_INVITE, NULL, NULL },
+	{ PROTO_ST_USER_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
+	{ PROTO_ST_INVITE_ACCEPT, NULL, NULL },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -29,6 +29,8 @@
 		"0123456789abcdef0123456789abcdef"
 #define CONV	"00000000000000000000000000000001"
 #define SALT	"install salt 16b"	/* storaged's, in these tests */
+#define USALT	"the user's salt!"	/* the owner's own, in these tests */
+#define USER	"usr_0123456789abcdef0123456789abcdef"
 
 static struct peer P;
 
@@ -353,14 +355,17 @@ reply_salt(const struct peer_req *pr)
 }
 
 /*
- * The next request, which must be type; an ST_DASH_SALT before it (the
- * fingerprint not made yet) is answered with SALT first, and the
- * fingerprint then is scrypt(PW, SALT).
+ * The next request, which must be type; the first owner's boot before it
+ * (an ST_DASH_SALT answered with SALT, then ST_USER_BOOT of
+ * owner@localhost with the fingerprint scrypt(PW, SALT), answered 0) is
+ * answered first.
  */
 static void
 expect_after_salt(struct peer_req *pr, uint16_t type)
 {
 	uint8_t fp[ST_DASH_FP_LEN];
+	struct st_user_boot_req b;
+	struct st_u8_rep v = { 0 };
 	int cut;
 
 	assert_int_equal(peer_recv(&P, pr, 2000), 0);
@@ -374,15 +379,75 @@ expect_after_salt(struct peer_req *pr, uint16_t type)
 	cut = next_cut;
 	next_cut = 0;
 	reply_salt(pr);
-	next_cut = cut;
-	peer_expect(&P, pr, type);
+	peer_expect(&P, pr, PROTO_ST_USER_BOOT);
 	assert_int_equal(dashauth_scrypt(PW, strlen(PW), SALT, 16, fp), 0);
 	assert_memory_equal(dashauth_fp(), fp, sizeof(fp));
+	assert_int_equal(st_req_decode(PROTO_ST_USER_BOOT, pr->payload,
+	    pr->len, &b), 0);
+	assert_string_equal(b.email, "owner@localhost");
+	assert_memory_equal(b.fp, fp, sizeof(fp));
+	/* The owner's password: scrypt(PW) with the worker's random salt. */
+	assert_int_equal(dashauth_scrypt(PW, strlen(PW), b.salt, b.salt_len,
+	    fp), 0);
+	assert_memory_equal(b.hash, fp, sizeof(fp));
+	st_req_free(PROTO_ST_USER_BOOT, &b);
+	reply_rep(pr, &v);
+	next_cut = cut;
+	peer_expect(&P, pr, type);
 }
 
-/* ST_DASH_CHECK of SID: answers valid (with CSRF) or not. */
+/* scrypt(PW, USALT), made once (scrypt is slow under the sanitizers). */
+static const uint8_t *
+user_hash(void)
+{
+	static uint8_t h[ST_PW_HASH_LEN];
+	static int made;
+
+	if (!made)
+		assert_int_equal(dashauth_scrypt(PW, strlen(PW), USALT, 16,
+		    h), 0);
+	made = 1;
+	return h;
+}
+
+/*
+ * ST_USER_AUTH of email (after the boot, when due): found, the owner
+ * USER with USALT and scrypt(PW, USALT); or not found.
+ */
 static void
-answer_check(int valid)
+answer_auth_of(const char *email, int found)
+{
+	struct st_user_auth_req req;
+	struct st_user_auth_rep rep;
+	struct peer_req pr;
+
+	expect_after_salt(&pr, PROTO_ST_USER_AUTH);
+	assert_int_equal(st_req_decode(PROTO_ST_USER_AUTH, pr.payload, pr.len,
+	    &req), 0);
+	assert_string_equal(req.email, email);
+	st_req_free(PROTO_ST_USER_AUTH, &req);
+	memset(&rep, 0, sizeof(rep));
+	rep.found = found ? 1 : 0;
+	strlcpy(rep.s.id, USER, sizeof(rep.s.id));
+	memcpy(rep.s.salt, USALT, sizeof(rep.s.salt));
+	rep.s.salt_len = sizeof(rep.s.salt);
+	memcpy(rep.s.hash, user_hash(), sizeof(rep.s.hash));
+	rep.s.hash_len = sizeof(rep.s.hash);
+	reply_rep(&pr, &rep);
+}
+
+static void
+answer_auth(void)
+{
+	answer_auth_of("owner@localhost", 1);
+}
+
+/*
+ * ST_DASH_CHECK of SID in org (NULL: none asked): answers valid (the
+ * session of USER, owner of "default", with CSRF) or not.
+ */
+static void
+answer_check_in(const char *org, int valid)
 {
 	uint8_t id[DASH_ID_BYTES], want[ST_DASH_HASH_LEN];
 	struct st_dash_check_req req;
@@ -398,13 +463,23 @@ answer_check(int valid)
 	    &req), 0);
 	assert_int_equal(req.token_hash_len, ST_DASH_HASH_LEN);
 	assert_memory_equal(req.token_hash, want, ST_DASH_HASH_LEN);
-	assert_int_equal(req.fp_len, ST_DASH_FP_LEN);
-	assert_memory_equal(req.fp, dashauth_fp(), ST_DASH_FP_LEN);
+	assert_string_equal(req.org, org != NULL ? org : "");
 	memset(&rep, 0, sizeof(rep));
-	rep.valid = valid ? 1 : 0;
+	rep.valid = (uint8_t)valid;
 	strlcpy(rep.s.csrf, CSRF, sizeof(rep.s.csrf));
 	rep.s.expires_at = 1800000000000ULL;
+	strlcpy(rep.s.user, USER, sizeof(rep.s.user));
+	strlcpy(rep.s.email, "owner@localhost", sizeof(rep.s.email));
+	rep.s.name = "Owner";
+	strlcpy(rep.s.org, org != NULL ? org : "default", sizeof(rep.s.org));
+	rep.s.role = org != NULL ? ST_ROLE_ADMIN : ST_ROLE_OWNER;
 	reply_rep(&pr, &rep);
+}
+
+static void
+answer_check(int valid)
+{
+	answer_check_in(NULL, valid ? ST_DASH_VALID : ST_DASH_INVALID);
 }
 
 static void
@@ -420,9 +495,11 @@ test_dash_login(void **state)
 	struct pdec d;
 	const uint8_t *p;
 	char csrf[ST_DASH_CSRF_LEN + 1], hdr[256], body[256], want[128];
+	char user[ST_USER_ID_MAX + 1];
 	uint64_t t0, exp;
 	size_t n;
 
+	(void)user_hash();
 	assert_int_equal(tclient_open(&CL), 0);
 	/* Content type, then body; nothing counted for those. */
 	tclient_request(&CL, "POST", "/dashboard/api/login", NULL, LOGIN(PW));
@@ -463,21 +540,44 @@ test_dash_login(void **state)
 	tresp_free(&r);
 	peer_expect_none(&P, 50);
 
-	/* Wrong: counted against the budget, then 401 after the delay. */
+	/*
+	 * Wrong: the first owner stored first, the user looked up, counted
+	 * against the budget, then 401 after the delay.
+	 */
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    LOGIN("nope"));
 	answer_rate(0, 0);
+	answer_auth();
 	t0 = loop_clock();
 	answer_failed();
 	expect_error(401, "Wrong password");
 	assert_true(loop_clock() - t0 >= DASH_WRONG_DELAY_MS - 50);
 
+	/* By email: an unknown one is hashed and refused as a wrong password. */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    "{\"email\":\"Nobody@Example.COM\",\"password\":\"" PW "\"}");
+	answer_rate(0, 0);
+	answer_auth_of("nobody@example.com", 0);
+	t0 = loop_clock();
+	answer_failed();
+	expect_error(401, "Wrong email or password");
+	assert_true(loop_clock() - t0 >= DASH_WRONG_DELAY_MS - 50);
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    "{\"email\":\"no at sign\",\"password\":\"x\"}");
+	expect_error(400, "email: must not hold white space or control "
+	    "characters");
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+	    "{\"email\":7,\"password\":\"x\"}");
+	expect_error(400, "Invalid request body");
+	peer_expect_none(&P, 50);
+
 	/* A full hash pool: 503 at once, nothing waits. */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
 	while (hashpool_pending() < HASHPOOL_MAX)
 		assert_non_null(hashpool_submit("x", 1, "s", 1, pool_filler,
 		    NULL));
-	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
-	answer_rate(0, 0);
+	answer_auth();
 	tclient_expect(&CL, &r, 503);
 	assert_string_equal(r.body, "{\"error\":\"Too many logins at once, "
 	    "try again in a moment\"}");
@@ -487,21 +587,22 @@ test_dash_login(void **state)
 		loop_once(5);
 
 	/*
-	 * Right: the fingerprint (the install's salt asked first), the
-	 * session stored, then 200 with the cookie.
+	 * Right: the user's hash matches, the session stored with its user,
+	 * then 200 with the cookie.
 	 */
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
-	expect_after_salt(&pr, PROTO_ST_DASH_LOGIN);
+	answer_auth();
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	pdec_init(&d, pr.payload, pr.len);
 	p = pdec_bytes(&d, &n);
 	assert_int_equal(n, ST_DASH_HASH_LEN);
 	pdec_strbuf(&d, csrf, sizeof(csrf));
 	assert_int_equal(strlen(csrf), ST_DASH_CSRF_LEN);
 	assert_int_equal(strspn(csrf, "0123456789abcdef"), ST_DASH_CSRF_LEN);
-	p = pdec_bytes(&d, &n);
-	assert_int_equal(n, ST_DASH_FP_LEN);
-	assert_memory_equal(p, dashauth_fp(), n);
+	pdec_strbuf(&d, user, sizeof(user));
+	assert_string_equal(user, USER);
+	(void)p;
 	exp = pdec_u64(&d);
 	assert_int_equal(pdec_done(&d), 0);
 	assert_true(exp > proto_wall_ms() + 604800000ULL - 60000);
@@ -524,6 +625,7 @@ test_dash_login(void **state)
 	resp_set_production(1);
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
+	answer_auth();
 	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	reply_empty(&pr);
 	tclient_expect(&CL, &r, 200);
@@ -533,9 +635,17 @@ test_dash_login(void **state)
 	resp_set_production(0);
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
+	answer_auth();
 	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_error(503, "Storage unavailable");
+	/* The user deleted or disabled meanwhile: 401, no cookie. */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	answer_auth();
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "no such user");
+	expect_error(401, "Unauthorized");
 	tclient_close(&CL);
 }
 
@@ -550,6 +660,7 @@ test_dash_login_abort(void **state)
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    LOGIN("nope"));
 	answer_rate(0, 0);
+	answer_auth();
 	answer_failed();
 	drive_ms(50);
 	tclient_close(&CL);
@@ -572,13 +683,18 @@ test_dash_login_abort(void **state)
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 	    LOGIN("nope"));
 	answer_rate(0, 0);
+	answer_auth();
 	drive_ms(5);
 	tclient_close(&CL);
 	while (hashpool_pending() > 0)
 		loop_once(5);
 	peer_expect_none(&P, 100);
 
-	/* While the fingerprint is asked for (a right password). */
+	/*
+	 * While the first owner is stored: the boot goes on, the user is
+	 * never looked up.
+	 */
+	dashauth_init(PW);
 	assert_int_equal(tclient_open(&CL), 0);
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
@@ -586,8 +702,8 @@ test_dash_login_abort(void **state)
 	tclient_close(&CL);
 	drive_ms(20);
 	reply_salt(&pr);
-	while (hashpool_pending() > 0 || dashauth_fp() == NULL)
-		loop_once(5);
+	peer_expect(&P, &pr, PROTO_ST_USER_BOOT);
+	reply_rep(&pr, &(struct st_u8_rep){ 1 });
 	peer_expect_none(&P, 50);
 }
 
@@ -618,7 +734,10 @@ test_dash_session(void **state)
 	answer_check(1);
 	tclient_expect(&CL, &r, 200);
 	assert_string_equal(r.body, "{\"csrfToken\":\"" CSRF "\","
-	    "\"expiresAt\":1800000000000}");
+	    "\"expiresAt\":1800000000000,\"user\":{\"id\":\"" USER "\","
+	    "\"email\":\"owner@localhost\",\"name\":\"Owner\"},"
+	    "\"organization\":{\"id\":\"default\",\"role\":\"owner\"},"
+	    "\"organizations\":[]}");
 	assert_non_null(strstr(r.head, "Cache-Control: no-store\r\n"));
 	tresp_free(&r);
 
@@ -720,15 +839,43 @@ test_dash_gate(void **state)
 	assert_int_equal(strlen(pr.who.id), 16);
 	assert_int_equal(strspn(pr.who.id, "0123456789abcdef"), 16);
 	assert_null(strstr(COOKIE, pr.who.id));
+	/* In its first organisation, with its role there, as its user. */
+	assert_string_equal(pr.who.org, "default");
+	assert_int_equal(pr.who.role, ST_ROLE_OWNER);
+	assert_string_equal(pr.who.user, USER);
 	assert_int_equal(pr.len, 4 + ST_ID_HEX);
 	assert_memory_equal(pr.payload + 4, CONV, ST_ID_HEX);
 	peer_reply(&P, &pr, NULL, 0);
 	tclient_expect(&CL, &r, 204);
 	tresp_free(&r);
 
-	/* The password gone: no session is valid. */
+	/* Another organisation: asked for; one the user is not in is 404. */
+	tclient_request(&CL, "DELETE", "/v1/admin/conversations/" CONV,
+	    COOKIE XCSRF "x-organization-id: org_00000000000000000000000000000"
+	    "00a\r\n", NULL);
+	answer_check_in("org_0000000000000000000000000000000a", ST_DASH_VALID);
+	peer_expect(&P, &pr, PROTO_ST_CONV_DELETE);
+	assert_string_equal(pr.who.org, "org_0000000000000000000000000000000a");
+	assert_int_equal(pr.who.role, ST_ROLE_ADMIN);
+	assert_string_equal(pr.who.user, USER);
+	peer_reply(&P, &pr, NULL, 0);
+	tclient_expect(&CL, &r, 204);
+	tresp_free(&r);
+	tclient_request(&CL, "GET", "/v1/admin/conversations",
+	    COOKIE "x-organization-id: org_00000000000000000000000000000000"
+	    "\r\n", NULL);
+	answer_check_in("org_00000000000000000000000000000000",
+	    ST_DASH_NOT_MEMBER);
+	expect_error(404, "Organization not found");
+	tclient_request(&CL, "GET", "/v1/admin/conversations",
+	    COOKIE "x-organization-id: nope\r\n", NULL);
+	expect_error(404, "Organization not found");
+	peer_expect_none(&P, 50);
+
+	/* No DASHBOARD_PASSWORD: sessions still are the users'. */
 	dashauth_init(NULL);
 	tclient_request(&CL, "GET", "/v1/admin/conversations", COOKIE, NULL);
+	answer_check(0);
 	expect_error(401, "Unauthorized");
 	dashauth_init(PW);
 
@@ -748,8 +895,8 @@ test_dash_gate(void **state)
 }
 
 /*
- * Every reply of login, the fingerprint's salt, the session check and
- * logout a byte short or over (the empty ones over): the request fails
+ * Every reply of login, the fingerprint's salt, the first owner's boot,
+ * the user's lookup, the session check and logout a byte short or over (the empty ones over): the request fails
  * cleanly (500; the salt's is the fingerprint not made, 503), no cookie
  * is set, no handler runs. A wrong password's count needs no answer: its
  * 401 comes all the same.
@@ -782,12 +929,33 @@ test_dash_malformed(void **state)
 		expect_error(503, "Storage unavailable");
 		assert_null(dashauth_fp());
 
+		/* The first owner's boot: not stored, asked again. */
+		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+		    LOGIN(PW));
+		answer_rate(0, 0);
+		peer_expect(&P, &pr, PROTO_ST_DASH_SALT);
+		reply_salt(&pr);
+		peer_expect(&P, &pr, PROTO_ST_USER_BOOT);
+		next_cut = cut;
+		reply_rep(&pr, &(struct st_u8_rep){ 0 });
+		expect_error(503, "Storage unavailable");
+
+		/* The user's lookup. */
+		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
+		    LOGIN(PW));
+		answer_rate(0, 0);
+		next_cut = cut;
+		answer_auth();
+		expect_error(500, "Internal server error");
+		peer_expect_none(&P, 50);
+
 		/* The session stored, its empty answer padded: no cookie. */
 		if (cut > 0) {
 			tclient_request(&CL, "POST", "/dashboard/api/login",
 			    JSONCT, LOGIN(PW));
 			answer_rate(0, 0);
-			expect_after_salt(&pr, PROTO_ST_DASH_LOGIN);
+			answer_auth();
+			peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 			next_cut = cut;
 			reply_empty(&pr);
 			tclient_expect(&CL, &r, 500);
@@ -825,6 +993,7 @@ test_dash_malformed(void **state)
 		tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT,
 		    LOGIN("nope"));
 		answer_rate(0, 0);
+		answer_auth();
 		next_cut = cut;
 		answer_failed();
 		expect_error(401, "Wrong password");

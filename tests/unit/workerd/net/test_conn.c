@@ -404,7 +404,8 @@ route_path(const char *pattern, char *out, size_t outsz)
 		if (p[1] == ':') {
 			strlcat(out, strncmp(p, "/:wid", 5) == 0 ? "/wid_" :
 			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :
-			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" : "/",
+			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" :
+			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
 		} else
@@ -464,8 +465,9 @@ test_admin_routes_gated(void **state)
 			"00112233445566778899aabbccddeeff"
 
 /*
- * storaged's side of a session check: the salt when the worker asks for
- * it first, then ST_DASH_CHECK answered valid.
+ * storaged's side of a session check: the salt and the first owner's
+ * boot when the worker asks for them first, then ST_DASH_CHECK answered
+ * valid (an owner of "default").
  */
 static void
 answer_session_valid(void)
@@ -483,10 +485,18 @@ answer_session_valid(void)
 		assert_int_equal(st_rep_encode(&e, pr.type, &salt), 0);
 		peer_reply_enc(&P, &pr, &e);
 		assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+		assert_int_equal(pr.type, PROTO_ST_USER_BOOT);
+		penc_init(&e);
+		assert_int_equal(st_rep_encode(&e, pr.type,
+		    &(struct st_u8_rep){ 0 }), 0);
+		peer_reply_enc(&P, &pr, &e);
+		assert_int_equal(peer_recv(&P, &pr, 2000), 0);
 	}
 	assert_int_equal(pr.type, PROTO_ST_DASH_CHECK);
 	memset(&ok, 0, sizeof(ok));
 	ok.valid = 1;
+	strlcpy(ok.s.org, "default", sizeof(ok.s.org));
+	ok.s.role = ST_ROLE_OWNER;
 	strlcpy(ok.s.csrf, DASH_CSRF, sizeof(ok.s.csrf));
 	ok.s.expires_at = 4000000000000ULL;
 	penc_init(&e);

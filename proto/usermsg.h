@@ -1,0 +1,131 @@
+/*
+ * People (issue 22): the user record storaged keeps, its codec and the
+ * checks both sides of the socket share. Conventions as in storemsg.h
+ * (big-endian, str = u32 length + bytes, records behind a one-byte format
+ * version in LMDB). The requests' structs and layouts are stmsgs.h's;
+ * storaged/STORAGE.md tells what storaged does with each, and
+ * proto/PROTOCOL.md lists them.
+ *
+ * A user: id "usr_" + 32 lowercase hex; an email (lowercased, unique, at
+ * most 254 bytes); a display name (1-100 characters); a password as
+ * scrypt (N=2^14, r=8, p=1) with a salt of its own, made by the worker
+ * or parleyctl, never by storaged; a disabled flag; the organisations it
+ * belongs to with its role in each (at most ST_MEMBERSHIPS_MAX); the
+ * fingerprint of DASHBOARD_PASSWORD it was last set from (the first
+ * owner only, else zero); created and updated times (ms).
+ *
+ * Requests (reply payloads after "->"); who asks as the table says
+ * (none: the worker before anyone signed in; any: the organisation is
+ * who asks's):
+ *
+ *   ST_USER_AUTH    str email  -> u8 found, and when found: str id,
+ *                   bytes salt (16), bytes hash (32), u8 disabled
+ *       Read only, no who: the login's lookup.
+ *   ST_USER_BOOT    str email, str name, bytes salt, bytes hash,
+ *                   bytes fp (32)          -> u8 changed (0, 1 made,
+ *                                             2 password replaced)
+ *       The first owner from DASHBOARD_PASSWORD: made, owner of
+ *       "default", when the email is free; else, when its stored fp
+ *       differs from fp, its password becomes salt/hash, its sessions end.
+ *   ST_USER_LIST    (empty) -> u32 n, n x member (who asks's organisation)
+ *   ST_USER_INVITE  str email, u8 role, bytes token hash (32)
+ *                   -> u8 result (0 ok, 1 already a member), member-less
+ *                      echo: str email, u8 role, u64 expires_at
+ *   ST_USER_UPDATE  str id, u32 mask (ST_UF_*), u8 role, u8 disabled
+ *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
+ *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
+ *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
+ *                   bytes hash -> u8 result (0 ok, 1 no such invitation),
+ *                   str user id, str org
+ *   ST_USER_SET     (parleyctl) u8 mode (0 add, 1 password), str email,
+ *                   str name, u8 role, bytes salt, bytes hash
+ *                   -> u8 result (0 ok, 1 no such user, 2 already a
+ *                      member), member (when 0)
+ *   ST_EV_USER_GONE storaged -> every client, unasked: str user id whose
+ *                   sessions just ended (disabled, deleted, password set)
+ *
+ * A member: str id, str email, str name, u8 role, u8 disabled,
+ * u64 created_at, u64 updated_at.
+ */
+#ifndef PARLEY_USERMSG_H
+#define PARLEY_USERMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orgmsg.h"
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_USERS_MAX		10000
+#define ST_USER_PREFIX		"usr_"
+#define ST_USER_ID_MAX		(4 + ST_ID_HEX)
+_Static_assert(ST_USER_ID_MAX <= ST_WHO_USER_MAX, "who asks holds a user id");
+_Static_assert(ST_USER_ID_MAX <= ST_WIDGET_MAX, "an order key holds it");
+#define ST_EMAIL_MAX		254	/* bytes */
+#define ST_USER_NAME_MAX	100	/* characters */
+#define ST_MEMBERSHIPS_MAX	100
+#define ST_PW_SALT_LEN		16
+#define ST_PW_HASH_LEN		32
+#define ST_USER_FP_LEN		32
+#define ST_INVITES_MAX		1000	/* pending invitations kept */
+#define ST_INVITE_MS		(7ull * 24 * 3600 * 1000)
+#define ST_INVITE_HASH_LEN	32	/* SHA-256 of the token */
+#define ST_OWNER_EMAIL		"owner@localhost"
+
+/* ST_USER_UPDATE's mask. */
+#define ST_UF_ROLE		0x0001
+#define ST_UF_DISABLED		0x0002
+#define ST_UF_ALL		0x0003
+
+/* ST_USER_SET's mode. */
+#define ST_USER_SET_ADD		0
+#define ST_USER_SET_PASSWORD	1
+
+struct st_member {
+	char org[ST_ORG_ID_MAX + 1];
+	uint8_t role;		/* enum st_role, AGENT..OWNER */
+};
+
+struct st_user {
+	char id[ST_USER_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	char *name;		/* malloc'd */
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint8_t fp[ST_USER_FP_LEN];	/* DASHBOARD_PASSWORD's, or zero */
+	uint8_t disabled;
+	struct st_member *mems;	/* malloc'd, n of them */
+	uint32_t n;
+	uint64_t created_at, updated_at;
+};
+
+void st_user_free(struct st_user *);
+/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
+int st_user_copy(struct st_user *dst, const struct st_user *src);
+void penc_user(struct penc *, const struct st_user *);
+/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_user(struct pdec *, struct st_user *);
+/*
+ * NULL when u is a valid user, else "field: what is wrong" (static):
+ * email (st_email_invalid), name 1-100 characters, memberships (at most
+ * ST_MEMBERSHIPS_MAX, each a valid organisation id and role, no
+ * organisation twice).
+ */
+const char *st_user_invalid(const struct st_user *u);
+/*
+ * The email in its stored form into out (ST_EMAIL_MAX + 1): ASCII
+ * lowercased. NULL, or why it cannot be an email (static): 3 to 254
+ * bytes, one '@' with text on both sides, no white space or control
+ * character.
+ */
+const char *st_email_normal(const char *in, char out[ST_EMAIL_MAX + 1]);
+/* NULL when name is 1-100 characters of UTF-8, else why not. */
+const char *st_user_name_invalid(const char *name);
+/* 1 when s can be a user id: "usr_" and 32 lowercase hex. */
+int st_user_id_valid(const char *s);
+/* The membership of org in u, or NULL. */
+const struct st_member *st_user_member(const struct st_user *u,
+    const char *org);
+
+#endif

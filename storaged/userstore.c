@@ -1,0 +1,775 @@
+/*
+ * People (see STORAGE.md, userstore.h), users a records.c entity:
+ *
+ *	users        id ("usr_" + 32 hex) -> user (penc_user)
+ *	user_order   u64 created_at | id -> (nothing)
+ *	user_email   email (lowercase) -> id
+ *	org_users    org id | 0 | user id -> (nothing): the members
+ *	invites      SHA-256 of a token[32] -> invitation
+ *
+ * Every value starts with ST_RECORD_VERSION. The passwords come hashed
+ * (the worker's or parleyctl's scrypt): storaged only stores and hands
+ * back salt and hash. Ending a user's sessions (disabled, deleted, a new
+ * password) deletes them in the same transaction (dashstore.c's
+ * dsess_end_user), and the dispatcher tells every worker (ST_EV_USER_GONE).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "orgstore.h"
+#include "records.h"
+#include "storeint.h"
+#include "userstore.h"
+
+#define MEMBER_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_USER_ID_MAX)
+
+ENTITY_CHECKS(user, struct st_user, st_user_copy, st_user_invalid)
+
+static int
+user_merge(struct store_txn *t, void *cur, void *req, uint32_t mask,
+    void *arg)
+{
+	/* userstore.c saves its own changes: entity_update is not used. */
+	return store_fail(t, PROTO_E_INTERNAL, "not an update");
+}
+
+static size_t
+member_key(uint8_t k[MEMBER_KEY_MAX], const char *org, const char *id)
+{
+	size_t o = strlen(org), n = strlen(id);
+
+	memcpy(k, org, o);
+	k[o] = 0;
+	memcpy(k + o + 1, id, n);
+	return o + 1 + n;
+}
+
+static void
+member_put(struct store_txn *t, const char *org, const char *id)
+{
+	uint8_t k[MEMBER_KEY_MAX];
+
+	db_put(t, t->st->org_users, k, member_key(k, org, id), &rec_version,
+	    1, "put member");
+}
+
+static void
+member_del(struct store_txn *t, const char *org, const char *id)
+{
+	uint8_t k[MEMBER_KEY_MAX];
+
+	db_del_quiet(t, t->st->org_users, k, member_key(k, org, id),
+	    "delete member");
+}
+
+/* A new user's indexes: its email (free) and its memberships. */
+static int
+user_index_put(struct store_txn *t, void *rec)
+{
+	struct st_user *u = rec;
+	uint32_t i;
+	MDB_val v;
+
+	if (db_get(t, t->st->user_email, u->email, strlen(u->email), &v,
+	    "user email") == 0) {
+		store_fail(t, PROTO_E_INVALID, "email: already a user's");
+		return -1;
+	}
+	db_put(t, t->st->user_email, u->email, strlen(u->email), u->id,
+	    strlen(u->id), "put user email");
+	for (i = 0; i < u->n; i++)
+		member_put(t, u->mems[i].org, u->id);
+	return t->err ? -1 : 0;
+}
+
+static void
+user_index_del(struct store_txn *t, const void *rec)
+{
+	const struct st_user *u = rec;
+	uint32_t i;
+
+	db_del_quiet(t, t->st->user_email, u->email, strlen(u->email),
+	    "delete user email");
+	for (i = 0; i < u->n; i++)
+		member_del(t, u->mems[i].org, u->id);
+}
+
+static const struct store_entity user_entity = {
+	.what = "user",
+	.order_what = "user order",
+	.none = "no such user",
+	.too_many = "users: at most 10000",
+	.dbi = offsetof(struct store, users),
+	.order = offsetof(struct store, user_order),
+	.fresh = offsetof(struct store, users),
+	.version = ST_RECORD_VERSION,
+	.codec = &pl_user,
+	ENTITY_MEMBERS(struct st_user),
+	.prefix = ST_USER_PREFIX,
+	.idmin = ST_USER_ID_MAX,
+	.idmax = ST_USER_ID_MAX,
+	.max = ST_USERS_MAX,
+	.mask_all = ST_UF_ALL,
+	.id_valid = st_user_id_valid,
+	.copy = user_copy,
+	.invalid = user_invalid,
+	.merge = user_merge,
+	.index_put = user_index_put,
+	.index_del = user_index_del,
+};
+
+/* ------------------------------------------------------------ lookups */
+
+/* By email (any case): 0 loaded, 1 absent, -1 error. */
+static int
+user_by_email(struct store_txn *t, const char *email, struct st_user *u)
+{
+	char norm[ST_EMAIL_MAX + 1], id[ST_USER_ID_MAX + 1];
+	MDB_val v;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if (st_email_normal(email, norm) != NULL)
+		return 1;
+	if ((rc = db_get(t, t->st->user_email, norm, strlen(norm), &v,
+	    "user email")) != 0)
+		return rc;
+	if (v.mv_size != ST_USER_ID_MAX) {
+		rec_corrupt(t, "user email");
+		return -1;
+	}
+	memcpy(id, v.mv_data, ST_USER_ID_MAX);
+	id[ST_USER_ID_MAX] = '\0';
+	if ((rc = entity_load(t, &user_entity, id, u)) == 1) {
+		log_warnx("user email: names a missing user");
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return -1;
+	}
+	return rc;
+}
+
+int
+user_load(struct store_txn *t, const char *id, struct st_user *u)
+{
+	return entity_load(t, &user_entity, id, u);
+}
+
+/* A member of org by id, else "no such user" (t failed): 0 or -1. */
+static int
+member_must(struct store_txn *t, const char *org, const char *id,
+    struct st_user *u)
+{
+	if (entity_must(t, &user_entity, id, u) < 0)
+		return -1;
+	if (st_user_member(u, org) == NULL) {
+		st_user_free(u);
+		store_fail(t, PROTO_E_NOT_FOUND, user_entity.none);
+		return -1;
+	}
+	return 0;
+}
+
+/* u as a member of org (its role there): 0, or -1 out of memory. */
+static int
+member_view(struct store_txn *t, const struct st_user *u, const char *org,
+    struct st_member_view *v)
+{
+	const struct st_member *m = st_user_member(u, org);
+
+	memset(v, 0, sizeof(*v));
+	strlcpy(v->id, u->id, sizeof(v->id));
+	strlcpy(v->email, u->email, sizeof(v->email));
+	if ((v->name = strdup(u->name != NULL ? u->name : "")) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	v->role = m != NULL ? m->role : ST_ROLE_NONE;
+	v->disabled = u->disabled;
+	v->created_at = u->created_at;
+	v->updated_at = u->updated_at;
+	return 0;
+}
+
+/*
+ * Calls fn for each member of org in the index's order (by user id):
+ * 0, or -1 with t failed.
+ */
+static int
+members_each(struct store_txn *t, const char *org,
+    int (*fn)(struct store_txn *, struct st_user *, void *), void *arg)
+{
+	uint8_t k[MEMBER_KEY_MAX];
+	char id[ST_USER_ID_MAX + 1];
+	size_t plen = member_key(k, org, "");
+	struct st_user u;
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc, op = MDB_SET_RANGE;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->org_users, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	key.mv_data = k;
+	key.mv_size = plen;
+	while ((rc = mdb_cursor_get(cur, &key, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (key.mv_size < plen || memcmp(key.mv_data, k, plen) != 0)
+			break;
+		if (key.mv_size != plen + ST_USER_ID_MAX) {
+			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+			break;
+		}
+		memcpy(id, (uint8_t *)key.mv_data + plen, ST_USER_ID_MAX);
+		id[ST_USER_ID_MAX] = '\0';
+		if (entity_load(t, &user_entity, id, &u) != 0) {
+			if (!t->err)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent index");
+			break;
+		}
+		rc = fn(t, &u, arg);
+		st_user_free(&u);
+		if (rc < 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "members");
+	return t->err ? -1 : 0;
+}
+
+struct owners {
+	const char *org;
+	uint32_t n;
+};
+
+static int
+owner_count(struct store_txn *t, struct st_user *u, void *arg)
+{
+	struct owners *o = arg;
+	const struct st_member *m = st_user_member(u, o->org);
+
+	if (m != NULL && m->role == ST_ROLE_OWNER && !u->disabled)
+		o->n++;
+	return 0;
+}
+
+/*
+ * 1 when u is org's last enabled owner, 0 when not, -1 on t's error.
+ */
+static int
+last_owner(struct store_txn *t, const char *org, const struct st_user *u)
+{
+	const struct st_member *m = st_user_member(u, org);
+	struct owners o = { org, 0 };
+
+	if (m == NULL || m->role != ST_ROLE_OWNER || u->disabled)
+		return 0;
+	if (members_each(t, org, owner_count, &o) < 0)
+		return -1;
+	return o.n <= 1;
+}
+
+/* ------------------------------------------------------------- changes */
+
+/* u's changes saved; its sessions end when end (gone set). */
+static void
+user_changed(struct store_txn *t, struct st_user *u, int end,
+    char gone[ST_USER_ID_MAX + 1])
+{
+	entity_touch(t, &user_entity, u);
+	entity_save(t, &user_entity, u);
+	if (end && dsess_end_user(t, u->id) == 0)
+		strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
+}
+
+/* A membership added (org must exist): 0, or -1 with t failed. */
+static int
+member_add(struct store_txn *t, struct st_user *u, const char *org,
+    uint8_t role)
+{
+	struct st_member *m;
+	int rc;
+
+	if ((rc = store_org_exists(t, org)) <= 0) {
+		if (rc == 0)
+			store_fail(t, PROTO_E_NOT_FOUND,
+			    "no such organization");
+		return -1;
+	}
+	if (u->n >= ST_MEMBERSHIPS_MAX) {
+		store_fail(t, PROTO_E_INVALID,
+		    "memberships: at most 100 organizations");
+		return -1;
+	}
+	if ((m = reallocarray(u->mems, u->n + 1, sizeof(*m))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	u->mems = m;
+	memset(&m[u->n], 0, sizeof(m[u->n]));
+	strlcpy(m[u->n].org, org, sizeof(m[u->n].org));
+	m[u->n].role = role;
+	u->n++;
+	member_put(t, org, u->id);
+	return t->err ? -1 : 0;
+}
+
+/* A new user: 0, or -1 with t failed. out: as stored (to free). */
+static int
+user_make(struct store_txn *t, const char *email, const char *name,
+    const uint8_t *salt, const uint8_t *hash, const char *org, uint8_t role,
+    struct st_user *out)
+{
+	struct st_member m;
+	struct st_user in;
+	const char *bad;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	memset(&m, 0, sizeof(m));
+	if ((bad = st_email_normal(email, in.email)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad), -1;
+	if ((rc = store_org_exists(t, org)) <= 0) {
+		if (rc == 0)
+			store_fail(t, PROTO_E_NOT_FOUND,
+			    "no such organization");
+		return -1;
+	}
+	strlcpy(m.org, org, sizeof(m.org));
+	m.role = role;
+	in.name = (char *)name;
+	in.mems = &m;
+	in.n = 1;
+	memcpy(in.salt, salt, sizeof(in.salt));
+	memcpy(in.hash, hash, sizeof(in.hash));
+	return entity_create(t, &user_entity, &in, out) == 0 ? 0 : -1;
+}
+
+/* The membership in org dropped from u's list (and the index). */
+static void
+member_drop(struct store_txn *t, struct st_user *u, const char *org)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->mems[i].org, org) == 0) {
+			memmove(&u->mems[i], &u->mems[i + 1],
+			    (u->n - i - 1) * sizeof(u->mems[i]));
+			u->n--;
+			break;
+		}
+	member_del(t, org, u->id);
+}
+
+/* ------------------------------------------------------------ requests */
+
+int
+store_user_auth(struct store_txn *t, const char *email,
+    struct st_user_auth_rep *out)
+{
+	struct st_user u;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if ((rc = user_by_email(t, email, &u)) < 0)
+		return t->err;
+	if (rc == 0) {
+		out->found = 1;
+		strlcpy(out->s.id, u.id, sizeof(out->s.id));
+		memcpy(out->s.salt, u.salt, sizeof(u.salt));
+		out->s.salt_len = sizeof(u.salt);
+		memcpy(out->s.hash, u.hash, sizeof(u.hash));
+		out->s.hash_len = sizeof(u.hash);
+		out->s.disabled = u.disabled;
+		st_user_free(&u);
+	}
+	return 0;
+}
+
+int
+store_user_boot(struct store_txn *t, const struct st_user_boot_req *q,
+    uint8_t *changed, char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user u;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	*changed = 0;
+	if ((rc = user_by_email(t, q->email, &u)) < 0)
+		return t->err;
+	if (rc == 1) {
+		if (user_make(t, q->email, q->name, q->salt, q->hash,
+		    ST_ORG_DEFAULT, ST_ROLE_OWNER, &u) < 0)
+			return t->err;
+		memcpy(u.fp, q->fp, sizeof(u.fp));
+		entity_save(t, &user_entity, &u);
+		*changed = 1;
+		log_info("made the first owner, %s", u.email);
+	} else if (memcmp(u.fp, q->fp, sizeof(u.fp)) != 0) {
+		/* DASHBOARD_PASSWORD changed since it was last set. */
+		memcpy(u.salt, q->salt, sizeof(u.salt));
+		memcpy(u.hash, q->hash, sizeof(u.hash));
+		memcpy(u.fp, q->fp, sizeof(u.fp));
+		user_changed(t, &u, 1, gone);
+		*changed = 2;
+		log_info("%s: password set from DASHBOARD_PASSWORD", u.email);
+	}
+	st_user_free(&u);
+	return t->err;
+}
+
+struct listing {
+	const char *org;
+	struct st_members *out;
+};
+
+static int
+list_one(struct store_txn *t, struct st_user *u, void *arg)
+{
+	struct listing *l = arg;
+
+	if (l->out->n >= ST_USERS_MAX)
+		return 0;
+	return member_view(t, u, l->org, &l->out->m[l->out->n++]);
+}
+
+int
+store_user_list(struct store_txn *t, const char *org, struct st_members *out)
+{
+	struct listing l = { org, out };
+	MDB_stat ms;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_stat(t->txn, t->st->users, &ms)) != 0)
+		return txn_lmdb(t, rc, "users");
+	if ((out->m = calloc(ms.ms_entries + 1, sizeof(*out->m))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (members_each(t, org, list_one, &l) < 0) {
+		st_rep_free(PROTO_ST_USER_LIST, out);
+		memset(out, 0, sizeof(*out));
+	}
+	return t->err;
+}
+
+/* --------------------------------------------------------- invitations */
+
+struct invite {
+	char org[ST_ORG_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t role;
+	uint64_t expires_at, created_at;
+};
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+invite_load(struct store_txn *t, const uint8_t *hash, struct invite *iv)
+{
+	struct pdec d;
+	int rc;
+
+	memset(iv, 0, sizeof(*iv));
+	if ((rc = rec_get(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &d,
+	    "invitation")) != 0)
+		return rc;
+	pdec_strbuf(&d, iv->org, sizeof(iv->org));
+	pdec_strbuf(&d, iv->email, sizeof(iv->email));
+	iv->role = pdec_u8(&d);
+	iv->expires_at = pdec_u64(&d);
+	iv->created_at = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		rec_corrupt(t, "invitation");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+invite_save(struct store_txn *t, const uint8_t *hash, const struct invite *iv)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_str(&e, iv->org);
+	penc_str(&e, iv->email);
+	penc_u8(&e, iv->role);
+	penc_u64(&e, iv->expires_at);
+	penc_u64(&e, iv->created_at);
+	rec_put(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &e,
+	    "put invitation");
+	penc_free(&e);
+}
+
+/* The expired invitations deleted; *left: how many remain. */
+static void
+invites_sweep(struct store_txn *t, uint64_t now, size_t *left)
+{
+	struct invite iv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, op = MDB_FIRST;
+
+	*left = 0;
+	if (t->err)
+		return;
+	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != ST_INVITE_HASH_LEN ||
+		    invite_load(t, k.mv_data, &iv) != 0) {
+			if (!t->err)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent invitations");
+			break;
+		}
+		if (iv.expires_at > now)
+			(*left)++;
+		else if (db_cursor_del(t, cur, t->st->invites, &k) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "invitations");
+}
+
+int
+store_user_invite(struct store_txn *t, const char *org,
+    const struct st_user_invite_req *q, struct st_user_invite_rep *out)
+{
+	struct invite iv;
+	struct st_user u;
+	const char *bad;
+	size_t left;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	memset(&iv, 0, sizeof(iv));
+	if ((bad = st_email_normal(q->email, iv.email)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if (q->role < ST_ROLE_AGENT || q->role > ST_ROLE_OWNER)
+		return store_fail(t, PROTO_E_INVALID,
+		    "role: must be owner, admin or agent");
+	if (q->token_hash_len != ST_INVITE_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
+	if ((rc = user_by_email(t, iv.email, &u)) < 0)
+		return t->err;
+	if (rc == 0) {
+		rc = st_user_member(&u, org) != NULL;
+		st_user_free(&u);
+		if (rc) {
+			out->result = 1;
+			return 0;
+		}
+	}
+	invites_sweep(t, t->st->now(), &left);
+	if (t->err)
+		return t->err;
+	if (left >= ST_INVITES_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "invitations: at most 1000 pending");
+	strlcpy(iv.org, org, sizeof(iv.org));
+	iv.role = q->role;
+	iv.created_at = t->st->now();
+	iv.expires_at = iv.created_at + ST_INVITE_MS;
+	invite_save(t, q->token_hash, &iv);
+	strlcpy(out->e.email, iv.email, sizeof(out->e.email));
+	out->e.role = iv.role;
+	out->e.expires_at = iv.expires_at;
+	return t->err;
+}
+
+int
+store_invite_accept(struct store_txn *t,
+    const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
+{
+	struct invite iv;
+	struct st_user u;
+	const char *bad;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (q->token_hash_len != ST_INVITE_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
+	if ((rc = invite_load(t, q->token_hash, &iv)) < 0)
+		return t->err;
+	if (rc == 1) {
+		out->result = 1;
+		return 0;
+	}
+	/* Expired, or its organisation is gone: spent for nothing. */
+	if (iv.expires_at <= t->st->now() ||
+	    (rc = store_org_exists(t, iv.org)) == 0) {
+		db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
+		    "delete invitation");
+		out->result = 1;
+		return t->err;
+	}
+	if (rc < 0)
+		return t->err;
+	if ((rc = user_by_email(t, iv.email, &u)) < 0)
+		return t->err;
+	if (rc == 1) {
+		if ((bad = st_user_name_invalid(q->name)) != NULL)
+			return store_fail(t, PROTO_E_INVALID, bad);
+		if (user_make(t, iv.email, q->name, q->salt, q->hash, iv.org,
+		    iv.role, &u) < 0)
+			return t->err;
+	} else if (st_user_member(&u, iv.org) == NULL) {
+		/* An existing account keeps its name and password. */
+		if (member_add(t, &u, iv.org, iv.role) == 0)
+			user_changed(t, &u, 0, NULL);
+	}
+	db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
+	    "delete invitation");
+	strlcpy(out->d.user, u.id, sizeof(out->d.user));
+	strlcpy(out->d.org, iv.org, sizeof(out->d.org));
+	st_user_free(&u);
+	return t->err;
+}
+
+/* ----------------------------------------------------- members' changes */
+
+int
+store_user_update(struct store_txn *t, const char *org,
+    const struct st_user_update_req *q, struct st_user_update_rep *out,
+    char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_member *m;
+	struct st_user u;
+	int demotes, end = 0;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (q->mask & ~ST_UF_ALL)
+		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
+	if ((q->mask & ST_UF_ROLE) && (q->role < ST_ROLE_AGENT ||
+	    q->role > ST_ROLE_OWNER))
+		return store_fail(t, PROTO_E_INVALID,
+		    "role: must be owner, admin or agent");
+	if ((q->mask & ST_UF_DISABLED) && q->disabled > 1)
+		return store_fail(t, PROTO_E_INVALID,
+		    "disabled: must be 0 or 1");
+	if (member_must(t, org, q->id, &u) < 0)
+		return t->err;
+	m = (struct st_member *)st_user_member(&u, org);
+	demotes = ((q->mask & ST_UF_ROLE) && q->role < ST_ROLE_OWNER) ||
+	    ((q->mask & ST_UF_DISABLED) && q->disabled);
+	if (demotes) {
+		switch (last_owner(t, org, &u)) {
+		case 1:
+			out->result = 1;
+			/* FALLTHROUGH */
+		case -1:
+			st_user_free(&u);
+			return t->err;
+		}
+	}
+	if (q->mask & ST_UF_ROLE)
+		m->role = q->role;
+	if ((q->mask & ST_UF_DISABLED) && q->disabled != u.disabled) {
+		u.disabled = q->disabled;
+		end = u.disabled;
+	}
+	user_changed(t, &u, end, gone);
+	member_view(t, &u, org, &out->m);
+	st_user_free(&u);
+	return t->err;
+}
+
+int
+store_user_delete(struct store_txn *t, const char *org, const char *id,
+    uint8_t *result, char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user u;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	*result = 0;
+	if (member_must(t, org, id, &u) < 0)
+		return t->err;
+	if ((rc = last_owner(t, org, &u)) != 0) {
+		if (rc == 1)
+			*result = 1;
+		st_user_free(&u);
+		return t->err;
+	}
+	if (u.n <= 1) {
+		entity_remove(t, &user_entity, &u);
+		if (dsess_end_user(t, u.id) == 0)
+			strlcpy(gone, u.id, ST_USER_ID_MAX + 1);
+	} else {
+		member_drop(t, &u, org);
+		user_changed(t, &u, 1, gone);
+	}
+	st_user_free(&u);
+	return t->err;
+}
+
+int
+store_user_set(struct store_txn *t, const char *org,
+    const struct st_user_set_req *q, struct st_user_set_rep *out,
+    char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user u;
+	const char *bad;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (q->mode > ST_USER_SET_PASSWORD)
+		return store_fail(t, PROTO_E_INVALID, "mode: 0 or 1");
+	if ((rc = user_by_email(t, q->email, &u)) < 0)
+		return t->err;
+	if (q->mode == ST_USER_SET_PASSWORD) {
+		if (rc == 1) {
+			out->result = 1;
+			return 0;
+		}
+		memcpy(u.salt, q->salt, sizeof(u.salt));
+		memcpy(u.hash, q->hash, sizeof(u.hash));
+		user_changed(t, &u, 1, gone);
+	} else {
+		if (q->role < ST_ROLE_AGENT || q->role > ST_ROLE_OWNER) {
+			st_user_free(&u);
+			return store_fail(t, PROTO_E_INVALID,
+			    "role: must be owner, admin or agent");
+		}
+		if (rc == 1) {
+			if ((bad = st_user_name_invalid(q->name)) != NULL)
+				return store_fail(t, PROTO_E_INVALID, bad);
+			if (user_make(t, q->email, q->name, q->salt, q->hash,
+			    org, q->role, &u) < 0)
+				return t->err;
+		} else if (st_user_member(&u, org) != NULL) {
+			st_user_free(&u);
+			out->result = 2;
+			return 0;
+		} else if (member_add(t, &u, org, q->role) == 0)
+			user_changed(t, &u, 0, NULL);
+	}
+	member_view(t, &u, org, &out->m);
+	st_user_free(&u);
+	return t->err;
+}

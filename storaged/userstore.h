@@ -1,0 +1,59 @@
+/*
+ * People (issue 22, proto/usermsg.h): the stored users, their
+ * memberships, invitations (userstore.c). Conventions as in store.h:
+ * each operation does nothing when t->err is set and returns t->err;
+ * results are filled only on success. org is always who asks's
+ * organisation: a user of another one is "no such user", as one that
+ * does not exist.
+ */
+#ifndef PARLEY_USERSTORE_H
+#define PARLEY_USERSTORE_H
+
+#include <stdint.h>
+
+#include "stmsgs.h"
+#include "store.h"
+#include "usermsg.h"
+
+/* ST_USER_AUTH: the login's lookup by email (any case); found 0 or 1. */
+int store_user_auth(struct store_txn *, const char *email,
+    struct st_user_auth_rep *out);
+/*
+ * ST_USER_BOOT: the first owner (usermsg.h). *changed 0, 1, 2; gone:
+ * the user whose sessions ended (2), else "".
+ */
+int store_user_boot(struct store_txn *, const struct st_user_boot_req *,
+    uint8_t *changed, char gone[ST_USER_ID_MAX + 1]);
+/* ST_USER_LIST: org's members, oldest membership index order (by id). */
+int store_user_list(struct store_txn *, const char *org,
+    struct st_members *out);
+/*
+ * ST_USER_INVITE: a pending invitation into org under the token's hash,
+ * valid ST_INVITE_MS; the expired ones are deleted first, at most
+ * ST_INVITES_MAX kept.
+ */
+int store_user_invite(struct store_txn *, const char *org,
+    const struct st_user_invite_req *, struct st_user_invite_rep *out);
+/*
+ * ST_USER_UPDATE of a member of org. Disabling ends its sessions (gone
+ * set). The last enabled owner cannot lose that: result 1.
+ */
+int store_user_update(struct store_txn *, const char *org,
+    const struct st_user_update_req *, struct st_user_update_rep *out,
+    char gone[ST_USER_ID_MAX + 1]);
+/*
+ * ST_USER_DELETE: the membership in org goes; the user with it when it
+ * had no other (its sessions end either way: gone set). result 1: the
+ * last owner.
+ */
+int store_user_delete(struct store_txn *, const char *org, const char *id,
+    uint8_t *result, char gone[ST_USER_ID_MAX + 1]);
+/* ST_INVITE_ACCEPT: the invitation spent; a user made or a membership added. */
+int store_invite_accept(struct store_txn *,
+    const struct st_invite_accept_req *, struct st_invite_accept_rep *out);
+/* ST_USER_SET (parleyctl): add a member of org, or set a password. */
+int store_user_set(struct store_txn *, const char *org,
+    const struct st_user_set_req *, struct st_user_set_rep *out,
+    char gone[ST_USER_ID_MAX + 1]);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * storaged's people (issue 22, usermsg.h), through the dispatcher as a
+ * worker asks, who asks with it: the first owner (ST_USER_BOOT: made,
+ * kept, its password replaced and its sessions ended), the login's
+ * lookup by email in any case, invitations (spent once, expired, already
+ * a member), the members' list, role and disabled changes (the last
+ * owner kept, a disabled user's sessions ended and told), delete (the
+ * user gone with its last membership), another organisation's user not
+ * found, bad emails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "log.h"
+#include "orgmsg.h"
+#include "stmsgs.h"
+#include "usermsg.h"
+#include "test_fixture.h"
+
+#define DAY	(24ull * 3600 * 1000)
+#define CSRF	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-users-XXXXXX", 0);
+}
+
+/*
+ * One request as a session of org's owner asks it (org NULL: nobody),
+ * its reply decoded into rep when 0; gone: the reply's user_gone.
+ */
+static int
+ask(struct fix *f, const char *org, uint16_t type, const void *req,
+    void *rep, char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_who who;
+	struct dbatch b;
+	struct dreply r;
+	struct penc e;
+	int err;
+
+	memset(&who, 0, sizeof(who));
+	who.kind = ST_WHO_SESSION;
+	strlcpy(who.id, "0123456789abcdef", sizeof(who.id));
+	if (org != NULL)
+		strlcpy(who.org, org, sizeof(who.org));
+	who.role = ST_ROLE_OWNER;
+	penc_init(&e);
+	assert_int_equal(st_req_encode(&e, type, req), 0);
+	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
+	b.who = org != NULL ? &who : NULL;
+	dispatch_run(&b, type, e.buf, e.len, &r);
+	if (dispatch_end(&b) < 0)
+		dreply_commit_failed(&r);
+	penc_free(&e);
+	if ((err = r.err) == 0 && rep != NULL)
+		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
+		    rep), 0);
+	if (gone != NULL)
+		strlcpy(gone, r.user_gone, ST_USER_ID_MAX + 1);
+	dreply_free(&r);
+	return err;
+}
+
+static uint8_t
+boot(struct fix *f, uint8_t fpb, char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user_boot_req q;
+	struct st_u8_rep v;
+
+	memset(&q, 0, sizeof(q));
+	q.email = ST_OWNER_EMAIL;
+	q.name = "Owner";
+	memset(q.salt, fpb, sizeof(q.salt));
+	q.salt_len = sizeof(q.salt);
+	memset(q.hash, fpb, sizeof(q.hash));
+	q.hash_len = sizeof(q.hash);
+	memset(q.fp, fpb, sizeof(q.fp));
+	q.fp_len = sizeof(q.fp);
+	assert_int_equal(ask(f, NULL, PROTO_ST_USER_BOOT, &q, &v, gone), 0);
+	return v.v;
+}
+
+/* The user of email: found (id, hash's first byte) or not. */
+static int
+auth(struct fix *f, const char *email, char id[ST_USER_ID_MAX + 1],
+    uint8_t *hb)
+{
+	struct st_user_auth_req q = { email };
+	struct st_user_auth_rep rep;
+
+	assert_int_equal(ask(f, NULL, PROTO_ST_USER_AUTH, &q, &rep, NULL), 0);
+	if (rep.found) {
+		strlcpy(id, rep.s.id, ST_USER_ID_MAX + 1);
+		*hb = rep.s.hash[0];
+	}
+	return rep.found;
+}
+
+static void
+session(struct fix *f, uint8_t hb, const char *user)
+{
+	struct st_dash_login_req q;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	q.csrf = CSRF;
+	strlcpy(q.user, user, sizeof(q.user));
+	q.expires_at = T0 + DAY;
+	assert_int_equal(ask(f, NULL, PROTO_ST_DASH_LOGIN, &q, NULL, NULL), 0);
+}
+
+/* The session's valid, in org ("" its first). */
+static int
+check(struct fix *f, uint8_t hb, const char *org)
+{
+	struct st_dash_check_req q;
+	struct st_dash_check_rep rep;
+	int v;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	strlcpy(q.org, org, sizeof(q.org));
+	assert_int_equal(ask(f, NULL, PROTO_ST_DASH_CHECK, &q, &rep, NULL), 0);
+	v = rep.valid;
+	st_rep_free(PROTO_ST_DASH_CHECK, &rep);
+	return v;
+}
+
+static void
+test_users_boot(void **state)
+{
+	struct fix *f = *state;
+	char id[ST_USER_ID_MAX + 1], id2[ST_USER_ID_MAX + 1];
+	char gone[ST_USER_ID_MAX + 1];
+	uint8_t hb;
+
+	assert_int_equal(auth(f, ST_OWNER_EMAIL, id, &hb), 0);
+	assert_int_equal(boot(f, 1, gone), 1);
+	assert_string_equal(gone, "");
+	assert_int_equal(auth(f, "Owner@LOCALHOST", id, &hb), 1);
+	assert_true(st_user_id_valid(id));
+	assert_int_equal(hb, 1);
+	session(f, 9, id);
+	assert_int_equal(check(f, 9, ""), ST_DASH_VALID);
+	/* The same password again: nothing changes. */
+	assert_int_equal(boot(f, 1, gone), 0);
+	assert_string_equal(gone, "");
+	assert_int_equal(check(f, 9, ""), ST_DASH_VALID);
+	/* Another: the password replaced, its sessions ended and told. */
+	assert_int_equal(boot(f, 2, gone), 2);
+	assert_string_equal(gone, id);
+	assert_int_equal(auth(f, ST_OWNER_EMAIL, id2, &hb), 1);
+	assert_string_equal(id2, id);
+	assert_int_equal(hb, 2);
+	assert_int_equal(check(f, 9, ""), ST_DASH_INVALID);
+	/* Not a member of another organisation. */
+	session(f, 9, id);
+	assert_int_equal(check(f, 9, "org_00000000000000000000000000000000"),
+	    ST_DASH_NOT_MEMBER);
+	assert_int_equal(check(f, 9, "default"), ST_DASH_VALID);
+}
+
+/* An invitation into org of email as role, token hb: the ask's error. */
+static int
+invite(struct fix *f, const char *org, const char *email, uint8_t role,
+    uint8_t hb, struct st_user_invite_rep *rep)
+{
+	struct st_user_invite_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.email = email;
+	q.role = role;
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	return ask(f, org, PROTO_ST_USER_INVITE, &q, rep, NULL);
+}
+
+static int
+accept(struct fix *f, uint8_t hb, const char *name,
+    struct st_invite_accept_rep *rep)
+{
+	struct st_invite_accept_req q;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	q.name = name;
+	memset(q.salt, 5, sizeof(q.salt));
+	q.salt_len = sizeof(q.salt);
+	memset(q.hash, 5, sizeof(q.hash));
+	q.hash_len = sizeof(q.hash);
+	return ask(f, NULL, PROTO_ST_INVITE_ACCEPT, &q, rep, NULL);
+}
+
+static void
+test_users_invite(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_invite_rep iv;
+	struct st_invite_accept_rep ac;
+	struct st_members l;
+	char id[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
+	uint8_t hb;
+
+	(void)boot(f, 1, gone);
+	assert_int_equal(invite(f, "default", "Ann@X.test", ST_ROLE_AGENT, 3,
+	    &iv), 0);
+	assert_int_equal(iv.result, 0);
+	assert_string_equal(iv.e.email, "ann@x.test");
+	assert_int_equal(iv.e.expires_at, T0 + 7 * DAY);
+	/* Bad input: named fields. */
+	assert_int_equal(invite(f, "default", "no-at", ST_ROLE_AGENT, 4, &iv),
+	    PROTO_E_INVALID);
+	assert_int_equal(invite(f, "default", "b@x.test", 9, 4, &iv),
+	    PROTO_E_INVALID);
+	/* The owner is a member already. */
+	assert_int_equal(invite(f, "default", ST_OWNER_EMAIL, ST_ROLE_ADMIN,
+	    4, &iv), 0);
+	assert_int_equal(iv.result, 1);
+	/* A name is checked; the token kept then. */
+	assert_int_equal(accept(f, 3, "", &ac), PROTO_E_INVALID);
+	assert_int_equal(accept(f, 3, "Ann", &ac), 0);
+	assert_int_equal(ac.result, 0);
+	assert_string_equal(ac.d.org, "default");
+	assert_int_equal(auth(f, "ann@x.test", id, &hb), 1);
+	assert_string_equal(ac.d.user, id);
+	assert_int_equal(hb, 5);
+	/* Spent. */
+	assert_int_equal(accept(f, 3, "Ann", &ac), 0);
+	assert_int_equal(ac.result, 1);
+	/* Expired after 7 days. */
+	assert_int_equal(invite(f, "default", "c@x.test", ST_ROLE_ADMIN, 6,
+	    &iv), 0);
+	fake_now = T0 + 7 * DAY;
+	assert_int_equal(accept(f, 6, "C", &ac), 0);
+	assert_int_equal(ac.result, 1);
+	assert_int_equal(auth(f, "c@x.test", id, &hb), 0);
+
+	assert_int_equal(ask(f, "default", PROTO_ST_USER_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(strcmp(l.m[0].email, "ann@x.test") == 0 ?
+	    l.m[0].role : l.m[1].role, ST_ROLE_AGENT);
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+}
+
+static int
+update(struct fix *f, const char *org, const char *id, uint32_t mask,
+    uint8_t role, uint8_t disabled, struct st_user_update_rep *rep,
+    char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user_update_req q = { id, mask, role, disabled };
+
+	return ask(f, org, PROTO_ST_USER_UPDATE, &q, rep, gone);
+}
+
+static void
+test_users_change(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_invite_rep iv;
+	struct st_invite_accept_rep ac;
+	struct st_user_update_rep up;
+	struct st_u8_rep v;
+	char owner[ST_USER_ID_MAX + 1], ann[ST_USER_ID_MAX + 1];
+	char gone[ST_USER_ID_MAX + 1];
+	uint8_t hb;
+
+	(void)boot(f, 1, gone);
+	assert_int_equal(auth(f, ST_OWNER_EMAIL, owner, &hb), 1);
+	assert_int_equal(invite(f, "default", "ann@x.test", ST_ROLE_AGENT, 3,
+	    &iv), 0);
+	assert_int_equal(accept(f, 3, "Ann", &ac), 0);
+	strlcpy(ann, ac.d.user, sizeof(ann));
+
+	/* The last owner stays one: not demoted, disabled or deleted. */
+	assert_int_equal(update(f, "default", owner, ST_UF_ROLE,
+	    ST_ROLE_ADMIN, 0, &up, gone), 0);
+	assert_int_equal(up.result, 1);
+	assert_int_equal(update(f, "default", owner, ST_UF_DISABLED, 0, 1,
+	    &up, gone), 0);
+	assert_int_equal(up.result, 1);
+	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ owner }, &v, gone), 0);
+	assert_int_equal(v.v, 1);
+	/* Another organisation's user (or no organisation of it): not found. */
+	assert_int_equal(update(f, "org_00000000000000000000000000000000",
+	    ann, ST_UF_ROLE, ST_ROLE_ADMIN, 0, &up, gone), PROTO_E_NO_ORG);
+
+	/* Promote: then the first owner may step down. */
+	assert_int_equal(update(f, "default", ann, ST_UF_ROLE, ST_ROLE_OWNER,
+	    0, &up, gone), 0);
+	assert_int_equal(up.result, 0);
+	assert_int_equal(up.m.role, ST_ROLE_OWNER);
+	assert_string_equal(gone, "");
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_int_equal(update(f, "default", owner, ST_UF_ROLE,
+	    ST_ROLE_ADMIN, 0, &up, gone), 0);
+	assert_int_equal(up.result, 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+
+	/* Disabled: its sessions deleted now and told to every worker. */
+	session(f, 8, owner);
+	assert_int_equal(check(f, 8, ""), ST_DASH_VALID);
+	assert_int_equal(update(f, "default", owner, ST_UF_DISABLED, 0, 1,
+	    &up, gone), 0);
+	assert_int_equal(up.result, 0);
+	assert_int_equal(up.m.disabled, 1);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_string_equal(gone, owner);
+	assert_int_equal(check(f, 8, ""), ST_DASH_INVALID);
+	assert_int_equal(db_entries(f, "dsess_user"), 0);
+
+	/* Deleted with its last membership: its email free again. */
+	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ owner }, &v, gone), 0);
+	assert_int_equal(v.v, 0);
+	assert_string_equal(gone, owner);
+	assert_int_equal(auth(f, ST_OWNER_EMAIL, owner, &hb), 0);
+	assert_int_equal(db_entries(f, "users"), 1);
+	assert_int_equal(db_entries(f, "org_users"), 1);
+	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ owner }, &v, gone), PROTO_E_NOT_FOUND);
+}
+
+static void
+test_users_email(void **state)
+{
+	char out[ST_EMAIL_MAX + 1], big[300];
+
+	assert_null(st_email_normal("A.B+c@Example.ORG", out));
+	assert_string_equal(out, "a.b+c@example.org");
+	assert_non_null(st_email_normal("a@", out));
+	assert_non_null(st_email_normal("@a", out));
+	assert_non_null(st_email_normal("a@b@c", out));
+	assert_non_null(st_email_normal("a b@c", out));
+	assert_non_null(st_email_normal("", out));
+	memset(big, 'a', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	big[10] = '@';
+	assert_non_null(st_email_normal(big, out));
+	big[255] = '\0';
+	assert_non_null(st_email_normal(big, out));
+	big[254] = '\0';
+	assert_null(st_email_normal(big, out));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_users_boot, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_users_invite, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_users_change, setup,
+		    fix_teardown),
+		cmocka_unit_test(test_users_email),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
