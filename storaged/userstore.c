@@ -161,7 +161,7 @@ static int
 member_must(struct store_txn *t, const char *org, const char *id,
     struct st_user *u)
 {
-	if (entity_must(t, &user_entity, id, u) < 0)
+	if (entity_must(t, &user_entity, NULL, id, u) < 0)
 		return -1;
 	if (st_user_member(u, org) == NULL) {
 		st_user_free(u);
@@ -346,7 +346,7 @@ user_make(struct store_txn *t, const char *email, const char *name,
 	in.n = 1;
 	memcpy(in.salt, salt, sizeof(in.salt));
 	memcpy(in.hash, hash, sizeof(in.hash));
-	return entity_create(t, &user_entity, &in, out) == 0 ? 0 : -1;
+	return entity_create(t, &user_entity, NULL, &in, out) == 0 ? 0 : -1;
 }
 
 /* The membership in org dropped from u's list (and the index). */
