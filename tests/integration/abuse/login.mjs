@@ -13,24 +13,20 @@
 //    here) spent: the right password from a fresh client gets 429 with
 //    Retry-After (the refill is in tests/unit/storaged/test_dashstore.c,
 //    on a fake clock);
-//  - a session stored under the fingerprint of older versions (the fixed
-//    salt) is refused, one under the install's salt (ST_DASH_SALT) is
-//    valid.
+//  - storaged stores a session only for a user that exists (those of
+//    older versions had none), and one of the owner is valid everywhere.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
-import { Dec, Enc } from '../lib/storage.mjs';
-import { COOKIE, PASSWORD, loginRequest } from '../lib/dashboard.mjs';
+import { Enc } from '../lib/storage.mjs';
+import { COOKIE, PASSWORD, login, loginRequest } from '../lib/dashboard.mjs';
 
 const BUDGET = 30;
 const ST_DASH_LOGIN = 0x33;
-const ST_DASH_SALT = 0x4a;
-const OLD_FP_SALT = 'parley dashboard session v1';
 
 const xff = (ip) => ({ 'X-Forwarded-For': ip });
-const scrypt = (pw, salt) => crypto.scryptSync(pw, salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
 
 function p99(ms) {
   const s = [...ms].sort((a, b) => a - b);
@@ -51,26 +47,29 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
   });
   after(() => p?.stop());
 
-  test('a session of the old fingerprint is refused; one of the install salt is valid', async () => {
+  test('a session is stored only for a user that exists; one of the owner is valid on every worker', async () => {
+    const owner = (await (await login(p)).get('/dashboard/api/session')).json().user;
     const s = await p.storage();
     try {
-      const salt = new Dec(await s.call(ST_DASH_SALT)).bytes();
-      assert.equal(salt.length, 16);
-      const seed = async (fp) => {
+      const seed = (user) => {
         const id = crypto.randomBytes(32);
-        await s.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
-          .str(crypto.randomBytes(32).toString('hex')).bytes(fp).u64(Date.now() + 3600000).done());
-        return { Cookie: `${COOKIE}=${id.toString('hex')}` };
+        return s.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
+          .str(crypto.randomBytes(32).toString('hex')).str(user).u64(Date.now() + 3600000).done())
+          .then(() => ({ Cookie: `${COOKIE}=${id.toString('hex')}` }));
       };
-      const old = await seed(scrypt(PASSWORD, OLD_FP_SALT));
-      const now = await seed(scrypt(PASSWORD, salt));
-      // Each worker, more than once (each asks for the salt itself).
+      // Sessions of older versions had no user: they read as invalid.
+      await assert.rejects(seed(`usr_${'0'.repeat(32)}`), { code: 3, message: /no such user/ });
+      const now = await seed(owner.id);
+      const forged = { Cookie: `${COOKIE}=${crypto.randomBytes(32).toString('hex')}` };
+      // Each worker, more than once.
       for (let i = 0; i < 4; i++) {
-        const r = await p.get('/dashboard/api/session', { headers: old });
+        const r = await p.get('/dashboard/api/session', { headers: forged });
         assert.equal(r.status, 401, r.text);
         assert.deepEqual(r.json(), { error: 'Unauthorized' });
-        assert.equal((await p.get('/v1/admin/widgets', { headers: old })).status, 401);
-        assert.equal((await p.get('/dashboard/api/session', { headers: now })).status, 200);
+        assert.equal((await p.get('/v1/admin/widgets', { headers: forged })).status, 401);
+        const ok = await p.get('/dashboard/api/session', { headers: now });
+        assert.equal(ok.status, 200, ok.text);
+        assert.equal(ok.json().user.id, owner.id);
       }
     } finally { s.close(); }
   });
