@@ -10,39 +10,22 @@
 // visitor token of A's widget used on B's widget does not open A's
 // session.
 //
-// Principals are a list of functions giving request headers, so that "a
-// user of B" and "a key of B" can be added beside the install key.
+// The principals of B: the install key acting in B, an owner key of B and
+// an owner of B logged in (each a function giving request headers).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { execFile } from 'node:child_process';
 
 import { BIN, Parley } from './lib/harness.mjs';
 import { mockReply } from './lib/chat.mjs';
+import { addKey, addMember } from './lib/people.mjs';
+import { adminRoutes } from './lib/routes.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-// routes[] of workerd/router.c: { methods, path, flags }.
-function routeTable() {
-  const src = fs.readFileSync(path.join(ROOT, 'workerd/router.c'), 'utf8');
-  const body = src.slice(src.indexOf('routes[] = {'), src.indexOf('};', src.indexOf('routes[] = {')));
-  const re = /\{\s*((?:M_[A-Z]+\s*\|?\s*)+),\s*"([^"]+)",\s*(\w+),\s*([\w|\s]+),/g;
-  const out = [];
-  for (let m; (m = re.exec(body)) !== null;) {
-    out.push({
-      methods: m[1].split('|').map((s) => s.trim().slice(2)).filter(Boolean),
-      path: m[2],
-      flags: m[4].split('|').map((s) => s.trim()),
-    });
-  }
-  return out;
-}
-
-const ORG_ROUTES = routeTable().filter((r) => r.flags.includes('R_ADMIN') && !r.flags.includes('R_INSTALL'));
+const ORG_ROUTES = adminRoutes().filter((r) => !r.install && r.method !== 'OPTIONS' && r.method !== 'HEAD');
 
 // A valid body for the routes that take one (so the answer is about the id, not the body).
 function bodyFor(method, p) {
@@ -102,11 +85,14 @@ describe('organisations are isolated, route by route', () => {
     const contacts = r.json().contacts;
     assert.equal(contacts.length, 1);
     o.contact = contacts[0].id;
+    o.key = await addKey(p, { org: o.id, role: 'owner' });
+    o.member = await addMember(p, { org: o.id, role: 'owner', name: `Member ${o.secret}` });
     return o;
   }
 
   // What of o must never be in another organisation's answers.
-  const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token];
+  const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
+    o.key.id, o.key.key, o.member.id, o.member.email];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -117,6 +103,8 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/contacts/')) return o.contact;
     if (route.startsWith('/v1/admin/widgets/')) return o.widget.widget_id;
     if (route.startsWith('/v1/admin/agents/')) return o.agent.id;
+    if (route.startsWith('/v1/admin/users/')) return o.member.id;
+    if (route.startsWith('/v1/admin/api-keys/')) return o.key.id;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 
@@ -133,6 +121,8 @@ describe('organisations are isolated, route by route', () => {
   // Each principal of B: its name and its request headers.
   const principalsOfB = () => [
     { name: 'the install key in B', headers: installIn(org.B.id) },
+    { name: "an owner key of B", headers: () => ({ 'x-admin-api-key': org.B.key.key }) },
+    { name: 'an owner of B, logged in', headers: () => org.B.member.session.headers() },
   ];
 
   test('the route table has admin routes to walk', () => {
@@ -144,19 +134,18 @@ describe('organisations are isolated, route by route', () => {
     const a = org.A;
     for (const who of principalsOfB()) {
       for (const route of ORG_ROUTES) {
-        for (const method of route.methods.filter((m) => m !== 'OPTIONS' && m !== 'HEAD')) {
-          const what = `${who.name}: ${method} ${route.path}`;
-          if (route.path === '/v1/admin/events') continue; // a stream: its own test below
-          if (route.path.includes(':')) {
-            const url = route.path.replace(/:\w+/, encodeURIComponent(idFor(a, route.path)));
-            const r = await call(method, url, who.headers(), bodyFor(method, route.path));
-            assert.equal(r.status, 404, `${what}: ${r.status} ${r.text}`);
-            holdsNothingOf(r.text, a, what);
-          } else {
-            const r = await call(method, route.path, who.headers(), bodyFor(method, route.path));
-            assert.ok(r.status < 500, `${what}: ${r.status} ${r.text}`);
-            holdsNothingOf(r.text, a, what);
-          }
+        const { method } = route;
+        const what = `${who.name}: ${method} ${route.path}`;
+        if (route.path === '/v1/admin/events') continue; // a stream: its own test below
+        if (route.path.includes(':')) {
+          const url = route.path.replace(/:\w+/, encodeURIComponent(idFor(a, route.path)));
+          const r = await call(method, url, who.headers(), bodyFor(method, route.path));
+          assert.equal(r.status, 404, `${what}: ${r.status} ${r.text}`);
+          holdsNothingOf(r.text, a, what);
+        } else {
+          const r = await call(method, route.path, who.headers(), bodyFor(method, route.path));
+          assert.ok(r.status < 500, `${what}: ${r.status} ${r.text}`);
+          holdsNothingOf(r.text, a, what);
         }
       }
       // A still has everything.
