@@ -102,23 +102,27 @@ function userRow(u, me, report, onRemoved) {
     h('td', { 'data-label': 'Status' }, h('span', null, status)),
     h('td', { 'data-label': 'Since' }, timeEl(u.created_at)),
     h('td', { 'data-label': 'Actions' }, h('span', { class: 'row-actions' }, toggle, remove)));
-  remove.addEventListener('click', async () => {
-    const ok = await confirmDialog({
-      title: `Remove ${label}?`,
-      message: `${u.email} loses access to this organization at once. You can invite them again later.`,
-      confirmLabel: 'Remove', danger: true,
-    });
-    if (!ok) return;
-    remove.disabled = true;
-    try {
-      await api(endpoints.user(u.id), { method: 'DELETE' });
-      onRemoved(row, `${label} was removed.`);
-    } catch (e) {
-      remove.disabled = false;
-      report(`Could not remove ${label}: ${e.message}`, true);
-    }
-  });
+  remove.addEventListener('click', () => removeUser(u, remove, report, () => onRemoved(row, `${label} was removed.`)));
   return row;
+}
+
+/* Remove, after the confirmation: done() once the server did. */
+async function removeUser(u, btn, report, done) {
+  const label = userLabel(u);
+  const ok = await confirmDialog({
+    title: `Remove ${label}?`,
+    message: `${u.email} loses access to this organization at once. You can invite them again later.`,
+    confirmLabel: 'Remove', danger: true,
+  });
+  if (!ok) return;
+  btn.disabled = true;
+  try {
+    await api(endpoints.user(u.id), { method: 'DELETE' });
+    done();
+  } catch (e) {
+    btn.disabled = false;
+    report(`Could not remove ${label}: ${e.message}`, true);
+  }
 }
 
 export async function renderList(main, ctx) {

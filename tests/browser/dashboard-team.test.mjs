@@ -4,10 +4,13 @@
 // organisation switcher (the owner is made a member of a second
 // organisation): the other organisation's widgets only, the choice kept
 // over a reload, a stored organisation the user left falling back to the
-// first; the API keys page (the secret shown once, listed without it,
+// first, the events stream opened only in the first (it cannot name
+// another); the API keys page (the secret shown once, listed without it,
 // deleted after the confirmation); the users page (a role changed, a
-// member disabled and enabled, the last owner's demotion refused); the
-// audit page listing the key's creation. axe-core in light and dark and no
+// member disabled and enabled, the last owner's demotion refused, a member
+// removed; the invitation's link shown once, against POST /v1/admin/users'
+// contract answered by the page's network until that route is merged); the
+// audit page listing the key's creation and deletion. axe-core in light and dark and no
 // horizontal scroll at 390 px on each new page.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -15,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
-  overflow, startSuite, stopSuite,
+  overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
 
@@ -124,10 +127,15 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     assert.ok((await widgetNames(page)).includes('Head office widget'));
     assert.ok(!(await widgetNames(page)).includes('Branch widget'));
     assert.ok(await page.isVisible('[data-testid="org-switch"]'));
+    const events = (from) => log.requests.slice(from).filter((u) => u.includes('/v1/admin/events'));
     await page.selectOption('[data-testid="org-select"]', orgB);
+    const mark = log.requests.length;
     await Promise.all([page.waitForEvent('load'), page.click('[data-testid="org-switch-submit"]')]);
     await page.waitForSelector('[data-testid="widget-row"]');
     assert.equal(await page.inputValue('[data-testid="org-select"]'), orgB);
+    // The stream would carry the first organisation's events: not opened here.
+    await page.waitForTimeout(500);
+    assert.deepEqual(events(mark), []);
     assert.deepEqual(await widgetNames(page), ['Branch widget']);
     assert.equal(await page.evaluate(() => localStorage.getItem('parley.org')), orgB);
     await page.reload();
@@ -135,10 +143,12 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     assert.deepEqual(await widgetNames(page), ['Branch widget'], 'the choice is kept');
     // An organisation the user is not in (any more): the first one.
     await page.evaluate(() => localStorage.setItem('parley.org', 'org_0123456789abcdef0123456789abcdef'));
+    const stale = log.requests.length;
     await page.reload();
     await page.waitForSelector('[data-testid="widget-row"]');
     assert.ok((await widgetNames(page)).includes('Head office widget'));
     assert.equal(await page.inputValue('[data-testid="org-select"]'), 'default');
+    await waitFor(() => events(stale).length > 0, 5000, 'the first organisation\'s events stream');
     // The one console error: the browser's report of the stale organisation's 404, asked for.
     assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text),
       ['Failed to load resource: the server responded with a status of 404 (Not Found)']);
@@ -204,7 +214,58 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     await page.waitForSelector('[data-testid="users-error"]:not([hidden])');
     assert.match(await page.textContent('[data-testid="users-error"]'), /keeps at least one owner/);
     assert.equal(await me.locator('[data-testid="user-role"]').inputValue(), 'owner');
+    // Remove: Cancel keeps her, the confirmation removes her.
+    await bea.locator('[data-testid="user-remove"]').click();
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await bea.count(), 1);
+    await bea.locator('[data-testid="user-remove"]').click();
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => /was removed/.test(document.querySelector('[data-testid="users-status"]').textContent));
+    assert.equal(await bea.count(), 0);
+    assert.equal(await stored(), undefined);
     await assertClean(page, log, 'users');
+  });
+
+  // POST /v1/admin/users is another branch's: its contract answered here by
+  // the page's network (201 with the link shown once; 409 for a member).
+  test('users: an invitation\'s link shown once, with Copy; a member\'s 409 said by the form', async () => {
+    const { page, log } = owner;
+    const sent = [];
+    await page.route('**/v1/admin/users', (route) => {
+      const r = route.request();
+      if (r.method() !== 'POST') return route.continue();
+      const body = r.postDataJSON();
+      sent.push(body);
+      if (body.email === 'owner@localhost') {
+        return route.fulfill({ status: 409, contentType: 'application/json', body: '{"error":"Already a member of this organization"}' });
+      }
+      return route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({
+        invitation: { email: body.email, role: body.role, expires_at: Date.now() + 7 * 86400000 },
+        url: `${stack.parleyOrigin}/dashboard/invite#tok_<b>not html</b>`,
+      }) });
+    });
+    try {
+      await openDash(page, stack, '#/users', '[data-testid="invite-form"]');
+      await page.fill('#f-email', 'owner@localhost');
+      await page.click('[data-testid="invite-submit"]');
+      await page.waitForSelector('[data-testid="form-error"]:not([hidden])');
+      assert.match(await page.textContent('[data-testid="form-error"]'), /Already a member/);
+      await page.fill('#f-email', 'cy@example.com');
+      await page.selectOption('#f-role', 'admin');
+      await page.click('[data-testid="invite-submit"]');
+      await page.waitForSelector('[data-testid="invite-link"]');
+      assert.deepEqual(sent, [{ email: 'owner@localhost', role: 'agent' }, { email: 'cy@example.com', role: 'admin' }]);
+      assert.equal(await page.textContent('[data-testid="invite-link-value"]'), `${stack.parleyOrigin}/dashboard/invite#tok_<b>not html</b>`);
+      assert.equal(await page.locator('[data-testid="invite-link"] b').count(), 0, 'the link is text');
+      assert.match(await page.textContent('[data-testid="invite-link"]'), /cy@example\.com \(admin\)\. It is shown this once/);
+      assert.ok(await page.isHidden('[data-testid="form-error"]'));
+      await page.click('[data-testid="invite-link-copy"]');
+      assert.match(await page.textContent('[data-testid="invite-link-copy-status"]'), /Copied|Selected/);
+      assert.deepEqual(await axeAll(page, 'an invitation\'s link'), []);
+      await assertClean(page, log, 'invite');
+    } finally {
+      await page.unroute('**/v1/admin/users');
+    }
   });
 
   test('audit: the key\'s creation and deletion, by the owner, newest first', async () => {

@@ -28,10 +28,10 @@ const said = (m) => `You said: ${m}`; // the mock model's answer
 // server that does not name the person from the account.
 const AGENT = 'Owner';
 
-// fn({shadowRoot}) on the widget's host element, in the page; waitWidget
-// polls it until it is true (at most 10 s).
+// fn({shadowRoot}, AGENT) on the widget's host element, in the page;
+// waitWidget polls it until it is true (at most 10 s).
 const R = '#parley-chat-widget';
-const inWidget = (page, fn) => page.locator(R).evaluate(fn);
+const inWidget = (page, fn) => page.locator(R).evaluate(fn, AGENT);
 const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
 describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
@@ -143,16 +143,16 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await o.waitForSelector('[data-testid="reply-form"]:not([hidden])');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
     assert.equal(await o.evaluate(() => document.activeElement.dataset.testid), 'reply-input', 'the focus goes to the reply box');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === `${AGENT} joined`);
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => root.querySelector('[data-part="handoff-status"]').textContent === `${agent} joined`);
     await o.waitForFunction(() => !document.title.startsWith('('), null, { timeout: 5000 });
 
     // Typing shows in the widget, with the name.
     await o.focus('[data-testid="reply-input"]');
     const completions = (await stack.parley.mock.completions()).length;
     await o.keyboard.type('Hello, I am');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => {
       const t = root.querySelector('[data-part="message"][data-role="agent"][data-state="pending"]');
-      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === AGENT;
+      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === agent;
     });
     await o.keyboard.type(' a person.');
     await o.keyboard.press('Control+Enter');
@@ -227,9 +227,9 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     // A reload: the history has the person's message, with the name.
     await visitor.page.reload();
     await waitReady(visitor.page);
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => {
       const m = root.querySelector('[data-part="message"][data-role="agent"]');
-      return !!m && m.querySelector('[data-part="name"]').textContent === AGENT
+      return !!m && m.querySelector('[data-part="name"]').textContent === agent
         && m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.';
     }, 'the person\'s message in the history');
     const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
