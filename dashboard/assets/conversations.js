@@ -307,7 +307,7 @@ export async function renderList(main, ctx) {
   });
   more.addEventListener('click', () => load(false));
 
-  const widgets = await loadWidgets(ctx.signal);
+  const widgets = await loadWidgets(ctx);
   state.names = widgetNames(widgets);
   for (const w of widgets) {
     select.append(h('option', { value: w.id }, state.names.get(w.id)));
@@ -423,7 +423,7 @@ export async function renderThread(main, ctx, id) {
   try {
     [data, widgets] = await Promise.all([
       api(endpoints.conversation(id), { signal: ctx.signal }),
-      loadWidgets(ctx.signal),
+      loadWidgets(ctx),
     ]);
   } catch (e) {
     if (isAbort(e)) return;
