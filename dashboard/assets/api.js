@@ -1,13 +1,32 @@
 // The admin API over the session cookie. The CSRF token is kept in memory
-// only and sent with every request other than GET/HEAD.
+// only and sent with every request other than GET/HEAD; the organisation
+// chosen in the header's switcher (kept in localStorage) goes with every
+// request as x-organization-id.
 
 export const LOGIN_URL = '/dashboard/login';
 const RETURN_KEY = 'parley.returnTo';
 
+const ORG_KEY = 'parley.org';
+
 let csrfToken = null;
+let orgId = null;
 
 export function setCsrfToken(t) {
   csrfToken = typeof t === 'string' ? t : null;
+}
+
+/** The organisation the stored choice names, or null (the session's first). */
+export function storedOrg() {
+  try { return localStorage.getItem(ORG_KEY); } catch { return null; }
+}
+
+/** Acts in organisation id from now on (null: the session's first) and keeps the choice. */
+export function setOrg(id) {
+  orgId = typeof id === 'string' && id ? id : null;
+  try {
+    if (orgId) localStorage.setItem(ORG_KEY, orgId);
+    else localStorage.removeItem(ORG_KEY);
+  } catch { /* storage may be off */ }
 }
 
 export class ApiError extends Error {
@@ -44,6 +63,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     init.body = JSON.stringify(body);
   }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (orgId) headers['x-organization-id'] = orgId;
   let res;
   try {
     res = await fetch(path, init);
@@ -100,7 +120,20 @@ export const endpoints = {
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
   exportUrl: (p) => `/v1/admin/export${qs(p)}`,
+  users: '/v1/admin/users',
+  user: (id) => `/v1/admin/users/${enc(id)}`,
+  apiKeys: '/v1/admin/api-keys',
+  apiKey: (id) => `/v1/admin/api-keys/${enc(id)}`,
+  audit: (p) => `/v1/admin/audit${qs(p)}`,
 };
+
+/** The roles, lowest first, as the API names them. */
+export const ROLES = ['agent', 'admin', 'owner'];
+
+/** True when role may do what needs at least min (ROLES' order). */
+export function roleAtLeast(role, min) {
+  return ROLES.indexOf(role) >= ROLES.indexOf(min);
+}
 
 /**
  * The array under key in GET url's answer, for names and pickers; a failure
@@ -116,9 +149,14 @@ export async function loadList(url, key, signal) {
   }
 }
 
-/** The widgets, for names and the filter; errors give an empty list. */
-export function loadWidgets(signal) {
-  return loadList(endpoints.widgets, 'widgets', signal);
+/**
+ * The widgets, for names and the filter, in a view's ctx; errors give an
+ * empty list, and so does a role below admin (not asked: the server says 403).
+ */
+export function loadWidgets(ctx) {
+  const role = ctx.session && ctx.session.organization ? ctx.session.organization.role : '';
+  if (!roleAtLeast(role, 'admin')) return Promise.resolve([]);
+  return loadList(endpoints.widgets, 'widgets', ctx.signal);
 }
 
 export function widgetLabel(w) {

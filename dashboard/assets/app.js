@@ -1,13 +1,20 @@
-// The dashboard application: session check, header, hash router.
+// The dashboard application: session check, header (who is signed in, the
+// organisation switcher, the nav for the role), hash router.
 // Each view is render(main, ctx) from its module; ctx.signal aborts when
-// the route is left, and ctx.onLeave(fn) registers clean-up (polling).
+// the route is left, ctx.onLeave(fn) registers clean-up (polling) and
+// ctx.session is GET /dashboard/api/session's answer.
 
-import { api, endpoints, setCsrfToken, toLogin, takeReturnRoute, isAbort } from './api.js';
+import {
+  api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
+} from './api.js';
 import { h, clear, viewError } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
 import * as agents from './agents.js';
+import * as users from './users.js';
+import * as apikeys from './apikeys.js';
+import * as audit from './audit.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -15,6 +22,7 @@ const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
 let current = null; // { controller, cleanups }
 let started = false;
+let session = null;
 let baseTitle = 'Parley dashboard';
 let waitingN = 0;
 
@@ -42,6 +50,9 @@ const routes = [
   { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
+  { re: /^\/users\/?$/, nav: 'users', view: users.renderList },
+  { re: /^\/api-keys\/?$/, nav: 'api-keys', view: apikeys.renderList },
+  { re: /^\/audit\/?$/, nav: 'audit', view: audit.renderList },
 ];
 
 /** The hash as {path, params}: "#/conversations?widget=x" -> "/conversations". */
@@ -113,6 +124,7 @@ function route() {
     signal: controller.signal,
     params,
     onLeave: (fn) => cleanups.push(fn),
+    session,
     flash,
     navigate,
     setTitle: (t) => {
@@ -170,6 +182,71 @@ async function logout(ev) {
   location.replace('/dashboard/login');
 }
 
+/*
+ * The session, in the organisation chosen before (localStorage): one the
+ * user is no longer in (404) falls back to the session's first.
+ */
+async function loadSession() {
+  const stored = storedOrg();
+  setOrg(stored);
+  try {
+    return await api(endpoints.session);
+  } catch (e) {
+    if (!stored || !e || e.status !== 404) throw e;
+    setOrg(null);
+    return api(endpoints.session);
+  }
+}
+
+/* The header: who is signed in, with the role here; the nav for that role. */
+function showUser(s) {
+  const role = (s.organization && s.organization.role) || '';
+  const user = s.user || {};
+  const who = document.getElementById('whoami');
+  clear(who).append(
+    h('span', { class: 'visually-hidden' }, 'Signed in as '),
+    h('span', { class: 'whoami-name', 'data-testid': 'whoami-name' }, user.name || user.email || ''),
+    ' ', h('span', { class: 'badge badge-info', 'data-testid': 'whoami-role' }, role));
+  who.title = user.email || '';
+  who.hidden = false;
+  for (const li of document.querySelectorAll('[data-min-role]')) li.hidden = !roleAtLeast(role, li.dataset.minRole);
+}
+
+/* The organisation switcher, when the user is in more than one. */
+function setupOrgs(s) {
+  const orgs = Array.isArray(s.organizations) ? s.organizations : [];
+  if (orgs.length < 2) return;
+  const form = document.getElementById('org-switch');
+  const select = document.getElementById('org-select');
+  const here = s.organization && s.organization.id;
+  for (const o of orgs) {
+    select.append(h('option', { value: o.id, selected: o.id === here }, `${o.name || o.id} (${o.role})`));
+  }
+  form.hidden = false;
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (select.value !== here) switchOrg(select.value);
+  });
+}
+
+/* To another organisation: kept, then the page again at the list of its section. */
+function switchOrg(id) {
+  setOrg(id);
+  const r = routes.find((x) => x.re.test(parseHash().path));
+  history.replaceState(null, '', `#/${r ? r.nav : 'conversations'}`);
+  location.reload();
+}
+
+/*
+ * The events stream is opened without headers (EventSource) and the server
+ * reads the organisation from x-organization-id only: it is the session's
+ * first's. In another organisation the views poll instead.
+ */
+function streamFits(s) {
+  const orgs = Array.isArray(s.organizations) ? s.organizations : [];
+  return !orgs.length || !s.organization || orgs[0].id === s.organization.id;
+}
+
 async function start() {
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
@@ -179,9 +256,8 @@ async function start() {
   document.getElementById('logout').addEventListener('click', logout);
   setupNotify();
   flashEl.addEventListener('click', clearFlash);
-  let session;
   try {
-    session = await api(endpoints.session);
+    session = await loadSession();
   } catch (e) {
     if (e && e.status === 401) return; // api() is already on the way to the login page
     clear(main);
@@ -196,13 +272,15 @@ async function start() {
     return;
   }
   setCsrfToken(session.csrfToken);
+  showUser(session);
+  setupOrgs(session);
   document.body.classList.add('ready');
   const back = takeReturnRoute();
   if (back && (location.hash === '' || location.hash === '#' || location.hash === '#/conversations')) {
     history.replaceState(null, '', back);
   }
   window.addEventListener('hashchange', route);
-  startLive(setWaiting);
+  startLive(setWaiting, { stream: streamFits(session) });
   route();
 }
 

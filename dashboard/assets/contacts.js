@@ -82,7 +82,7 @@ export async function renderDetail(main, ctx, id) {
   try {
     [c, widgets] = await Promise.all([
       api(endpoints.contact(id), { signal: ctx.signal }),
-      loadWidgets(ctx.signal),
+      loadWidgets(ctx),
     ]);
   } catch (e) {
     if (isAbort(e)) return;

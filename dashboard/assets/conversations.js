@@ -14,7 +14,6 @@ const PAGE = 25;
 const Q_MAX_BYTES = 200;
 const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
 const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
-const NAME_KEY = 'parley.agentName';
 
 const HANDOFF_LABEL = { waiting_human: 'Waiting for a person', human: 'Person answering' };
 
@@ -308,7 +307,7 @@ export async function renderList(main, ctx) {
   });
   more.addEventListener('click', () => load(false));
 
-  const widgets = await loadWidgets(ctx.signal);
+  const widgets = await loadWidgets(ctx);
   state.names = widgetNames(widgets);
   for (const w of widgets) {
     select.append(h('option', { value: w.id }, state.names.get(w.id)));
@@ -424,7 +423,7 @@ export async function renderThread(main, ctx, id) {
   try {
     [data, widgets] = await Promise.all([
       api(endpoints.conversation(id), { signal: ctx.signal }),
-      loadWidgets(ctx.signal),
+      loadWidgets(ctx),
     ]);
   } catch (e) {
     if (isAbort(e)) return;
@@ -565,11 +564,6 @@ export async function renderThread(main, ctx, id) {
   const backBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'hand-back' }, 'Hand back');
   const hStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'handoff-status' });
   const hHint = h('p', { class: 'hint', id: 'handoff-hint' });
-  const nameIn = h('input', {
-    type: 'text', id: 'reply-name', name: 'name', class: 'reply-name', maxlength: '100', autocomplete: 'name',
-    'data-testid': 'reply-name', 'aria-describedby': 'reply-name-hint',
-  });
-  try { nameIn.value = localStorage.getItem(NAME_KEY) || ''; } catch { /* storage off */ }
   const text = h('textarea', {
     id: 'reply-text', name: 'content', rows: '3', maxlength: '65536', 'data-testid': 'reply-input',
     'aria-describedby': 'reply-hint',
@@ -586,9 +580,7 @@ export async function renderThread(main, ctx, id) {
     h('h2', { id: 'sec-handoff' }, 'Handoff'),
     h('div', { class: 'panel-row' }, stateBadge, takeBtn, backBtn),
     hHint, hStatus,
-    h('div', { class: 'field' },
-      h('label', { for: 'reply-name' }, 'Your name'), nameIn,
-      h('p', { class: 'hint', id: 'reply-name-hint' }, 'Shown to the visitor when you take over and with your messages. Empty: the server\'s name.')));
+    h('p', { class: 'hint' }, 'The visitor sees the name of your account when you take over and with your messages.'));
   actions.after(handoffSection);
   pollNote.after(replyForm); // under the messages, as in a chat
 
@@ -615,9 +607,7 @@ export async function renderThread(main, ctx, id) {
     actionError.hidden = true;
     btn.disabled = true;
     try {
-      const body = { state: st };
-      if (st === 'human' && agentName()) body.name = agentName(); // "Ann joined"
-      const r = await api(endpoints.handoff(id), { method: 'POST', body });
+      const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
       setHandoff((r && r.conversation && r.conversation.handoff) || st);
       hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
       (st === 'human' ? text : takeBtn).focus();
@@ -637,15 +627,12 @@ export async function renderThread(main, ctx, id) {
   let typingOn = false;
   let typingAt = 0;
   let idle = 0;
-  const agentName = () => nameIn.value.trim();
   function typing(on) {
     window.clearTimeout(idle);
     if (!on && !typingOn) return;
     typingOn = on;
     typingAt = Date.now();
-    const body = { typing: on };
-    if (agentName()) body.name = agentName();
-    api(endpoints.typing(id), { method: 'POST', body }).catch(() => { /* only a hint */ });
+    api(endpoints.typing(id), { method: 'POST', body: { typing: on } }).catch(() => { /* only a hint */ });
   }
   text.addEventListener('input', () => {
     window.clearTimeout(idle);
@@ -659,9 +646,6 @@ export async function renderThread(main, ctx, id) {
       replyForm.requestSubmit();
     }
   });
-  nameIn.addEventListener('change', () => {
-    try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
-  });
   ctx.onLeave(() => typing(false));
   setHandoff(conv.handoff || 'ai');
 
@@ -673,14 +657,11 @@ export async function renderThread(main, ctx, id) {
       text.focus();
       return;
     }
-    try { localStorage.setItem(NAME_KEY, agentName()); } catch { /* storage off */ }
     typing(false);
     sendBtn.disabled = true;
     replyStatus.textContent = 'Sending…';
-    const body = { content };
-    if (agentName()) body.name = agentName();
     try {
-      const r = await api(endpoints.convMessages(id), { method: 'POST', body });
+      const r = await api(endpoints.convMessages(id), { method: 'POST', body: { content } });
       if (r && r.message) showAdded(merge([r.message]));
       text.value = '';
       replyStatus.textContent = 'Sent.';

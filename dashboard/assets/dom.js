@@ -160,3 +160,45 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
 export function downloadLink(href, label, testid) {
   return h('a', { href, download: '', class: 'menu-link', 'data-testid': testid }, label);
 }
+
+/**
+ * A Copy button for the text of source (an element), and its status line:
+ * the clipboard where the browser allows it, else the text selected for
+ * Ctrl+C. Returns [button, status]; hooks: testid, testid + '-status'
+ * unless statusTestid is given.
+ */
+export function copyButton(source, testid, statusTestid = `${testid}-status`) {
+  const btn = h('button', { type: 'button', class: 'btn', 'data-testid': testid }, 'Copy');
+  const status = h('span', { class: 'copy-status', role: 'status', 'data-testid': statusTestid });
+  btn.addEventListener('click', async () => {
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(source.textContent);
+      status.textContent = 'Copied';
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      status.textContent = 'Selected: press Ctrl+C (⌘C on a Mac) to copy';
+    }
+    window.setTimeout(() => { if (status.isConnected) status.textContent = ''; }, 6000);
+  });
+  return [btn, status];
+}
+
+/**
+ * A secret the server shows this once (an API key, an invitation link): the
+ * panel says so, holds the value and its Copy button, and takes the focus.
+ * Hooks: testid (the panel), testid + '-value', testid + '-copy'.
+ */
+export function onceBox(title, value, note, testid) {
+  const code = h('code', { class: 'snippet once-value', 'data-testid': `${testid}-value` }, value);
+  const [btn, status] = copyButton(code, `${testid}-copy`);
+  const head = h('h2', { tabindex: '-1' }, title);
+  const box = h('section', { class: 'panel once', 'data-testid': testid, 'aria-label': title },
+    head, h('p', { class: 'once-note' }, note), code, h('div', { class: 'panel-row' }, btn, status));
+  queueMicrotask(() => { if (box.isConnected) head.focus(); });
+  return box;
+}

@@ -5,7 +5,9 @@
 // or a new stream's "ready": reload what you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
-// failures in a row, and is tried again every RETRY_MS meanwhile.
+// failures in a row, and is tried again every RETRY_MS meanwhile. Where
+// the stream cannot be the one asked for (startLive's stream false: an
+// organisation other than the session's first), the views poll from the start.
 //
 // It also keeps the conversations waiting for a person (seeded from
 // ?handoff=open, then the events): the count goes into the document title
@@ -201,10 +203,14 @@ function connect() {
   }
 }
 
-/** Starts the stream (once, after the session is known); count(n) gets the waiting count. */
-export function startLive(count) {
+/**
+ * Starts the stream (once, after the session is known); count(n) gets the
+ * waiting count. stream false: polling only.
+ */
+export function startLive(count, { stream = true } = {}) {
   if (es || mode === 'poll') return;
   onCount = count;
   seed(false);
-  connect();
+  if (stream) connect();
+  else setMode('poll');
 }

@@ -1,9 +1,12 @@
-// The login page: POST /dashboard/api/login, then to the dashboard.
+// The login page: POST /dashboard/api/login ({"email","password"}, or
+// {"password"} alone for DASHBOARD_PASSWORD's first owner), then to the
+// dashboard. A refusal is said in the live region and marks the field(s).
 
 const DASHBOARD = '/dashboard/';
 const RETURN_KEY = 'parley.returnTo';
 
 const form = document.getElementById('login-form');
+const emailIn = document.getElementById('email');
 const input = document.getElementById('password');
 const button = document.getElementById('login-submit');
 const errorEl = document.getElementById('login-error');
@@ -18,10 +21,20 @@ function target() {
   return DASHBOARD + hash;
 }
 
-function showError(text) {
+/* text in the live region; fields: the inputs it is about (marked aria-invalid). */
+function showError(text, fields = []) {
   errorEl.textContent = text;
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
+  for (const el of [emailIn, input]) {
+    if (fields.includes(el)) el.setAttribute('aria-invalid', 'true');
+    else el.removeAttribute('aria-invalid');
+  }
+}
+
+/* The inputs a refusal is about: the email's own error, else the password (and the email given). */
+function blamed(status, msg, email) {
+  if (status === 400 && /^email:/.test(msg)) return [emailIn];
+  if (status === 401) return email ? [emailIn, input] : [input];
+  return [];
 }
 
 function waitText(retryAfter) {
@@ -46,9 +59,10 @@ let busy = false;
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   if (busy) return;
+  const email = emailIn.value.trim();
   const password = input.value;
   if (!password) {
-    showError('Enter the password.');
+    showError('Enter the password.', [input]);
     input.focus();
     return;
   }
@@ -64,7 +78,7 @@ form.addEventListener('submit', async (ev) => {
       credentials: 'same-origin',
       cache: 'no-store',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ password }),
+      body: JSON.stringify(email ? { email, password } : { password }),
     });
     try { data = await res.json(); } catch { data = null; }
   } catch {
@@ -79,18 +93,21 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   let msg;
+  let fields = [];
   if (!res) msg = 'Could not reach the server. Check your connection and try again.';
   else {
     msg = (data && typeof data.error === 'string' && data.error) || `Login failed (HTTP ${res.status})`;
+    fields = blamed(res.status, msg, email);
     if (res.status === 429) msg += waitText(res.headers.get('Retry-After'));
   }
-  showError(msg);
-  input.focus();
-  input.select();
+  showError(msg, fields);
+  const back = fields.length === 1 && fields[0] === emailIn ? emailIn : input;
+  back.focus();
+  back.select();
 });
 
-input.addEventListener('input', () => {
-  if (input.getAttribute('aria-invalid')) input.removeAttribute('aria-invalid');
-});
+for (const el of [emailIn, input]) {
+  el.addEventListener('input', () => el.removeAttribute('aria-invalid'));
+}
 
 alreadyIn();

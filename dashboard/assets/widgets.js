@@ -4,7 +4,7 @@
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
+import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable, copyButton } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
@@ -332,8 +332,7 @@ export async function renderEdit(main, ctx, widgetId) {
   const toggleStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'toggle-status' });
   const publicId = h('code', { 'data-testid': 'widget-public-id' });
   const snippetCode = h('code', { 'data-testid': 'embed-snippet' });
-  const copyBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'copy-snippet' }, 'Copy');
-  const copyStatus = h('span', { class: 'copy-status', role: 'status', 'data-testid': 'copy-status' });
+  const [copyBtn, copyStatus] = copyButton(snippetCode, 'copy-snippet', 'copy-status');
   const resetBtn = h('button', { type: 'button', class: 'btn btn-warn', 'data-testid': 'reset-id' }, 'Reset public id');
   const resetStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reset-status' });
   const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });
@@ -409,23 +408,6 @@ export async function renderEdit(main, ctx, widgetId) {
     } finally {
       toggle.disabled = false;
     }
-  });
-
-  copyBtn.addEventListener('click', async () => {
-    const text = snippetCode.textContent;
-    try {
-      if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
-      await navigator.clipboard.writeText(text);
-      copyStatus.textContent = 'Copied';
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(snippetCode);
-      const sel = window.getSelection();
-      sel.removeAllRanges();
-      sel.addRange(range);
-      copyStatus.textContent = 'Selected: press Ctrl+C (⌘C on a Mac) to copy';
-    }
-    window.setTimeout(() => { if (copyStatus.isConnected) copyStatus.textContent = ''; }, 6000);
   });
 
   resetBtn.addEventListener('click', async () => {

@@ -2,7 +2,8 @@
 // widget in two pages of one Parley (issue 15): the visitor asks for a
 // person → the dashboard's list shows the badge and the title its count,
 // without a reload (the /v1/admin/events stream) → the owner takes over
-// ("Support joined" in the widget), types (the widget shows it) and
+// ("Owner joined" in the widget: the name of the account, never typed in
+// the dashboard), types (the widget shows it) and
 // replies (the reply appears in the widget with the owner's name) → the
 // visitor's next message gets no model call → hand back ("The assistant is
 // back") → the model answers, the owner's reply in its context. Then the
@@ -22,10 +23,15 @@ import {
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
 
-// fn({shadowRoot}) on the widget's host element, in the page; waitWidget
-// polls it until it is true (at most 10 s).
+// The name the visitor sees: DASHBOARD_PASSWORD's owner's account name. The
+// dashboard sends none; DASHBOARD_AGENT_NAME is set to the same for a
+// server that does not name the person from the account.
+const AGENT = 'Owner';
+
+// fn({shadowRoot}, AGENT) on the widget's host element, in the page;
+// waitWidget polls it until it is true (at most 10 s).
 const R = '#parley-chat-widget';
-const inWidget = (page, fn) => page.locator(R).evaluate(fn);
+const inWidget = (page, fn) => page.locator(R).evaluate(fn, AGENT);
 const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
 describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
@@ -38,7 +44,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   const t0 = Date.now();
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD } }));
+    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: AGENT } }));
     owner = await openPage(browser);
     // The Notification API, recorded (headless Chromium shows none): the
     // permission is granted when asked.
@@ -133,21 +139,20 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await o.click(`[data-testid="conv-row"][data-id="${convId}"] [data-testid="conv-link"]`);
     await o.waitForSelector('[data-testid="take-over"]');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'Waiting for a person');
-    await o.fill('[data-testid="reply-name"]', 'Ann');
     await o.click('[data-testid="take-over"]');
     await o.waitForSelector('[data-testid="reply-form"]:not([hidden])');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
     assert.equal(await o.evaluate(() => document.activeElement.dataset.testid), 'reply-input', 'the focus goes to the reply box');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Ann joined');
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => root.querySelector('[data-part="handoff-status"]').textContent === `${agent} joined`);
     await o.waitForFunction(() => !document.title.startsWith('('), null, { timeout: 5000 });
 
     // Typing shows in the widget, with the name.
     await o.focus('[data-testid="reply-input"]');
     const completions = (await stack.parley.mock.completions()).length;
     await o.keyboard.type('Hello, I am');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => {
       const t = root.querySelector('[data-part="message"][data-role="agent"][data-state="pending"]');
-      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === 'Ann';
+      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === agent;
     });
     await o.keyboard.type(' a person.');
     await o.keyboard.press('Control+Enter');
@@ -161,10 +166,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       botBg: getComputedStyle(root.querySelector('[data-part="message"][data-role="assistant"]')).backgroundColor,
     })));
     assert.equal(shown.length, 1, 'the typing bubble gave way to the message');
-    assert.equal(shown[0].name, 'Ann');
+    assert.equal(shown[0].name, AGENT);
     assert.equal(shown[0].state, 'done');
     assert.notEqual(shown[0].bg, shown[0].botBg, 'styled apart from the assistant');
-    assert.equal(await o.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-role"]'), 'Ann');
+    assert.equal(await o.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-role"]'), AGENT);
 
     // The visitor writes while a person answers: stored, shown live in the thread, no model call.
     await sendByKeyboard(visitor.page, 'thanks, person');
@@ -186,7 +191,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called after the reload either');
     const stored = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json;
     assert.equal(stored.conversation.handoff, 'human');
-    assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [['Ann', 'Hello, I am a person.']]);
+    assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [[AGENT, 'Hello, I am a person.']]);
 
     assert.deepEqual(await axeLightDark(o, 'thread while a person answers'), []);
     await dashShot(await phoneDash(`#/conversations/${convId}`, '[data-testid="reply-form"]:not([hidden])'), 'handoff-thread');
@@ -222,9 +227,9 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     // A reload: the history has the person's message, with the name.
     await visitor.page.reload();
     await waitReady(visitor.page);
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => {
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => {
       const m = root.querySelector('[data-part="message"][data-role="agent"]');
-      return !!m && m.querySelector('[data-part="name"]').textContent === 'Ann'
+      return !!m && m.querySelector('[data-part="name"]').textContent === agent
         && m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.';
     }, 'the person\'s message in the history');
     const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]

@@ -1,0 +1,304 @@
+// The dashboard for a team (issue 22) in headless Chromium: the login by
+// email (a second person made in storaged as parleyctl would, ST_USER_SET),
+// the person's name and role in the header and the nav for that role; the
+// organisation switcher (the owner is made a member of a second
+// organisation): the other organisation's widgets only, the choice kept
+// over a reload, a stored organisation the user left falling back to the
+// first, the events stream opened only in the first (it cannot name
+// another); the API keys page (the secret shown once, listed without it,
+// deleted after the confirmation); the users page (a role changed, a
+// member disabled and enabled, the last owner's demotion refused, a member
+// removed; the invitation's link shown once, against POST /v1/admin/users'
+// contract answered by the page's network until that route is merged); the
+// audit page listing the key's creation and deletion. axe-core in light and dark and no
+// horizontal scroll at 390 px on each new page.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
+  overflow, startSuite, stopSuite, waitFor,
+} from './lib/browser.mjs';
+import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
+
+// The browser's own report of the 409 the test asks for (the last owner).
+const assertClean = (page, log, what) => assertCleanOf(page, log, what,
+  { allowConsole: /^Failed to load resource: the server responded with a status of 409/ });
+
+const AGENT_PASSWORD = 'a long password for Bea';
+
+// Every axe-core violation (any impact) of the page in light and in dark,
+// and its width at each: [] and no horizontal scroll when all is well.
+async function axeAll(page, what) {
+  const bad = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.waitForTimeout(50);
+    const r = await axeSerious(page, what);
+    for (const v of r.all) bad.push({ page: what, colorScheme, ...v });
+    const o = await overflow(page);
+    assert.ok(o.scrollWidth <= o.innerWidth, `${what} (${colorScheme}): no horizontal scroll: ${JSON.stringify(o)}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  return bad;
+}
+
+describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
+  let stack;
+  let browser;
+  let owner;   // {ctx, page, log}: the owner's dashboard
+  let orgB;    // the second organisation's id
+  let keyId;   // the key the API keys page made (and deleted)
+
+  // The admin API with the install key in organisation org.
+  async function adminIn(org, method, path, body) {
+    const headers = { 'x-admin-api-key': stack.parley.adminKey, 'x-organization-id': org };
+    if (body) headers['Content-Type'] = 'application/json';
+    const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+    return { status: r.status, json: await r.json().catch(() => null) };
+  }
+
+  // A member of org with role, as parleyctl adds one (ST_USER_SET): a new
+  // user with this password, or an existing one made a member.
+  async function addMember(org, email, name, role, password = crypto.randomBytes(16).toString('hex')) {
+    const salt = crypto.randomBytes(16);
+    const hash = crypto.scryptSync(password, salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const ctl = await stack.parley.storage({ name: 'team-ctl', as: 'parleyctl' });
+    try {
+      const payload = req(T.ST_USER_SET, { mode: 0, email, name, role, salt, hash });
+      const r = rep(T.ST_USER_SET, await ctl.call(T.ST_USER_SET, payload, { who: [WHO.CTL, 'uid 0', org] }));
+      assert.equal(r.result, 0, `${email} added to ${org}`);
+    } finally { ctl.sock.destroy(); }
+  }
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    const o = await adminApi(stack, 'POST', '/v1/admin/organizations', { name: 'Branch office' });
+    assert.equal(o.status, 201, o.text);
+    orgB = o.json.id;
+    // The first login stores DASHBOARD_PASSWORD's owner (in "default"), then it joins orgB.
+    owner = await openPage(browser);
+    await dashLogin(stack, owner.ctx);
+    await addMember(orgB, 'owner@localhost', 'Owner', ROLE.OWNER);
+    await addMember('default', 'bea@example.com', 'Bea Agent', ROLE.AGENT, AGENT_PASSWORD);
+    assert.equal((await adminIn('default', 'POST', '/v1/admin/widgets', { name: 'Head office widget' })).status, 201);
+    assert.equal((await adminIn(orgB, 'POST', '/v1/admin/widgets', { name: 'Branch widget' })).status, 201);
+  });
+  after(async () => {
+    if (owner) await owner.ctx.close();
+    await stopSuite({ stack, browser });
+  });
+
+  const widgetNames = (page) => page.$$eval('[data-testid="widget-row"] [data-testid="widget-link"]', (l) => l.map((a) => a.textContent));
+
+  test('login by email: the person\'s name and role in the header, the nav for an agent; a wrong password marks both fields', async () => {
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(`${stack.parleyOrigin}/dashboard/login`);
+      await page.fill('[data-testid="login-email"]', 'bea@example.com');
+      await page.fill('[data-testid="login-password"]', 'not her password');
+      await page.click('[data-testid="login-submit"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent !== '', null, { timeout: 8000 });
+      assert.match(await page.textContent('[data-testid="login-error"]'), /wrong email or password/i);
+      assert.equal(await page.getAttribute('[data-testid="login-email"]', 'aria-invalid'), 'true');
+      assert.equal(await page.getAttribute('[data-testid="login-password"]', 'aria-invalid'), 'true');
+      await page.fill('[data-testid="login-password"]', AGENT_PASSWORD);
+      await page.click('[data-testid="login-submit"]');
+      await page.waitForSelector('[data-testid="whoami"]:not([hidden])', { timeout: 10000 });
+      assert.equal(await page.textContent('[data-testid="whoami-name"]'), 'Bea Agent');
+      assert.equal(await page.textContent('[data-testid="whoami-role"]'), 'agent');
+      for (const nav of ['users', 'api-keys', 'audit', 'widgets', 'agents']) {
+        assert.equal(await page.isVisible(`[data-testid="nav-${nav}"]`), false, `no ${nav} for an agent`);
+      }
+      assert.ok(await page.isVisible('[data-testid="nav-conversations"]'));
+      assert.equal(await page.isVisible('[data-testid="org-switch"]'), false, 'one organisation: no switcher');
+      // The wrong password's 401 only: nothing an agent may not do is asked for.
+      await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="conv-count"]')?.textContent ?? 'Loading'));
+      await assertCleanOf(page, log, 'agent login', { allowConsole: /status of 401/ });
+    } finally { await ctx.close(); }
+  });
+
+  test('the organisation switcher: the other organisation\'s widgets only, kept over a reload; a stale choice falls back', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, '#/widgets', '[data-testid="widget-row"]');
+    assert.equal(await page.textContent('[data-testid="whoami-name"]'), 'Owner');
+    assert.equal(await page.textContent('[data-testid="whoami-role"]'), 'owner');
+    assert.ok(await page.isVisible('[data-testid="nav-users"]'));
+    assert.ok((await widgetNames(page)).includes('Head office widget'));
+    assert.ok(!(await widgetNames(page)).includes('Branch widget'));
+    assert.ok(await page.isVisible('[data-testid="org-switch"]'));
+    const events = (from) => log.requests.slice(from).filter((u) => u.includes('/v1/admin/events'));
+    await page.selectOption('[data-testid="org-select"]', orgB);
+    const mark = log.requests.length;
+    await Promise.all([page.waitForEvent('load'), page.click('[data-testid="org-switch-submit"]')]);
+    await page.waitForSelector('[data-testid="widget-row"]');
+    assert.equal(await page.inputValue('[data-testid="org-select"]'), orgB);
+    // The stream would carry the first organisation's events: not opened here.
+    await page.waitForTimeout(500);
+    assert.deepEqual(events(mark), []);
+    assert.deepEqual(await widgetNames(page), ['Branch widget']);
+    assert.equal(await page.evaluate(() => localStorage.getItem('parley.org')), orgB);
+    await page.reload();
+    await page.waitForSelector('[data-testid="widget-row"]');
+    assert.deepEqual(await widgetNames(page), ['Branch widget'], 'the choice is kept');
+    // An organisation the user is not in (any more): the first one.
+    await page.evaluate(() => localStorage.setItem('parley.org', 'org_0123456789abcdef0123456789abcdef'));
+    const stale = log.requests.length;
+    await page.reload();
+    await page.waitForSelector('[data-testid="widget-row"]');
+    assert.ok((await widgetNames(page)).includes('Head office widget'));
+    assert.equal(await page.inputValue('[data-testid="org-select"]'), 'default');
+    await waitFor(() => events(stale).length > 0, 5000, 'the first organisation\'s events stream');
+    // The one console error: the browser's report of the stale organisation's 404, asked for.
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text),
+      ['Failed to load resource: the server responded with a status of 404 (Not Found)']);
+    log.console.length = 0;
+    await assertClean(page, log, 'switcher');
+  });
+
+  test('API keys: the secret shown once, listed without it, deleted after the confirmation', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, '#/api-keys', '[data-testid="key-form"]');
+    await page.fill('#f-name', 'CRM sync');
+    await page.selectOption('#f-role', 'agent');
+    await page.click('[data-testid="key-create"]');
+    const secret = (await page.locator('[data-testid="key-secret-value"]').textContent({ timeout: 5000 })).trim();
+    assert.match(secret, /^pk_[0-9a-f]{64}$/);
+    assert.match(await page.textContent('[data-testid="key-secret"]'), /shown this once/);
+    await page.waitForSelector('[data-testid="key-row"]');
+    const row = page.locator('[data-testid="key-row"]', { hasText: 'CRM sync' });
+    assert.match(await row.textContent(), /agent/);
+    assert.match(await row.textContent(), /Never/);
+    assert.ok(!(await page.textContent('[data-testid="key-table"]')).includes(secret), 'the list has no secret');
+    const listed = await adminApi(stack, 'GET', '/v1/admin/api-keys');
+    assert.deepEqual(listed.json.api_keys.map((k) => [k.name, k.role, 'key' in k]), [['CRM sync', 'agent', false]]);
+    keyId = listed.json.api_keys[0].id;
+    assert.deepEqual(await axeAll(page, 'a new key\'s secret'), []);
+    // The key works, and says so in "Last used" after a reload.
+    const used = await fetch(`${stack.parleyOrigin}/v1/admin/conversations`, { headers: { 'x-admin-api-key': secret } });
+    assert.equal(used.status, 200);
+    await page.reload();
+    await page.waitForSelector('[data-testid="key-row"]');
+    assert.ok(!(await page.isVisible('[data-testid="key-secret"]')), 'not shown again');
+    assert.doesNotMatch(await page.textContent('[data-testid="key-row"]'), /Never/);
+    await page.click('[data-testid="key-delete"]');
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await page.locator('[data-testid="key-row"]').count(), 1, 'Cancel keeps it');
+    await page.click('[data-testid="key-delete"]');
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => /was deleted/.test(document.querySelector('[data-testid="keys-status"]').textContent));
+    assert.equal(await page.locator('[data-testid="key-row"]').count(), 0);
+    assert.deepEqual((await adminApi(stack, 'GET', '/v1/admin/api-keys')).json.api_keys, []);
+    await assertClean(page, log, 'api keys');
+  });
+
+  test('users: a role changed, a member disabled and enabled, the last owner\'s demotion refused', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, '#/users', '[data-testid="user-row"]');
+    const bea = page.locator('[data-testid="user-row"]', { hasText: 'bea@example.com' });
+    const me = page.locator('[data-testid="user-row"]', { hasText: 'owner@localhost' });
+    assert.equal(await bea.locator('[data-testid="user-role"]').inputValue(), 'agent');
+    await bea.locator('[data-testid="user-role"]').selectOption('admin');
+    await page.waitForFunction(() => /is now admin/.test(document.querySelector('[data-testid="users-status"]').textContent));
+    const stored = async () => (await adminApi(stack, 'GET', '/v1/admin/users')).json.users.find((u) => u.email === 'bea@example.com');
+    assert.equal((await stored()).role, 'admin');
+    await bea.locator('[data-testid="user-toggle"]').click();
+    await page.waitForFunction(() => /is disabled/.test(document.querySelector('[data-testid="users-status"]').textContent));
+    assert.equal(await bea.locator('[data-testid="user-status"]').textContent(), 'Disabled');
+    assert.equal((await stored()).disabled, true);
+    await bea.locator('[data-testid="user-toggle"]').click();
+    await page.waitForFunction(() => /is enabled/.test(document.querySelector('[data-testid="users-status"]').textContent));
+    assert.equal((await stored()).disabled, false);
+    // The only owner cannot step down: the server's 409, said; the select back on owner.
+    await me.locator('[data-testid="user-role"]').selectOption('agent');
+    await page.waitForSelector('[data-testid="users-error"]:not([hidden])');
+    assert.match(await page.textContent('[data-testid="users-error"]'), /keeps at least one owner/);
+    assert.equal(await me.locator('[data-testid="user-role"]').inputValue(), 'owner');
+    // Remove: Cancel keeps her, the confirmation removes her.
+    await bea.locator('[data-testid="user-remove"]').click();
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await bea.count(), 1);
+    await bea.locator('[data-testid="user-remove"]').click();
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => /was removed/.test(document.querySelector('[data-testid="users-status"]').textContent));
+    assert.equal(await bea.count(), 0);
+    assert.equal(await stored(), undefined);
+    await assertClean(page, log, 'users');
+  });
+
+  // POST /v1/admin/users is another branch's: its contract answered here by
+  // the page's network (201 with the link shown once; 409 for a member).
+  test('users: an invitation\'s link shown once, with Copy; a member\'s 409 said by the form', async () => {
+    const { page, log } = owner;
+    const sent = [];
+    await page.route('**/v1/admin/users', (route) => {
+      const r = route.request();
+      if (r.method() !== 'POST') return route.continue();
+      const body = r.postDataJSON();
+      sent.push(body);
+      if (body.email === 'owner@localhost') {
+        return route.fulfill({ status: 409, contentType: 'application/json', body: '{"error":"Already a member of this organization"}' });
+      }
+      return route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({
+        invitation: { email: body.email, role: body.role, expires_at: Date.now() + 7 * 86400000 },
+        url: `${stack.parleyOrigin}/dashboard/invite#tok_<b>not html</b>`,
+      }) });
+    });
+    try {
+      await openDash(page, stack, '#/users', '[data-testid="invite-form"]');
+      await page.fill('#f-email', 'owner@localhost');
+      await page.click('[data-testid="invite-submit"]');
+      await page.waitForSelector('[data-testid="form-error"]:not([hidden])');
+      assert.match(await page.textContent('[data-testid="form-error"]'), /Already a member/);
+      await page.fill('#f-email', 'cy@example.com');
+      await page.selectOption('#f-role', 'admin');
+      await page.click('[data-testid="invite-submit"]');
+      await page.waitForSelector('[data-testid="invite-link"]');
+      assert.deepEqual(sent, [{ email: 'owner@localhost', role: 'agent' }, { email: 'cy@example.com', role: 'admin' }]);
+      assert.equal(await page.textContent('[data-testid="invite-link-value"]'), `${stack.parleyOrigin}/dashboard/invite#tok_<b>not html</b>`);
+      assert.equal(await page.locator('[data-testid="invite-link"] b').count(), 0, 'the link is text');
+      assert.match(await page.textContent('[data-testid="invite-link"]'), /cy@example\.com \(admin\)\. It is shown this once/);
+      assert.ok(await page.isHidden('[data-testid="form-error"]'));
+      await page.click('[data-testid="invite-link-copy"]');
+      assert.match(await page.textContent('[data-testid="invite-link-copy-status"]'), /Copied|Selected/);
+      assert.deepEqual(await axeAll(page, 'an invitation\'s link'), []);
+      await assertClean(page, log, 'invite');
+    } finally {
+      await page.unroute('**/v1/admin/users');
+    }
+  });
+
+  test('audit: the key\'s creation and deletion, by the owner, newest first', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, '#/audit', '[data-testid="audit-row"]');
+    const rows = await page.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => ['audit-who', 'audit-action', 'audit-target']
+      .map((t) => r.querySelector(`[data-testid="${t}"]`).textContent)));
+    const keyRows = rows.filter(([, action]) => action.startsWith('apikey.'));
+    assert.deepEqual(keyRows, [['Owner', 'apikey.delete', keyId], ['Owner', 'apikey.create', keyId]]);
+    await assertClean(page, log, 'audit');
+  });
+
+  test('axe-core in light and dark, and no horizontal scroll at 390 px, on the new pages', async () => {
+    assert.equal((await adminApi(stack, 'POST', '/v1/admin/api-keys', { name: 'Reporting', role: 'admin' })).status, 201);
+    const phone = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, phone.ctx);
+      const bad = [];
+      for (const [name, route, ready] of [
+        ['users', '#/users', '[data-testid="user-row"]'],
+        ['api-keys', '#/api-keys', '[data-testid="key-row"]'],
+        ['audit', '#/audit', '[data-testid="audit-row"]'],
+      ]) {
+        for (const p of [owner.page, phone.page]) {
+          await openDash(p, stack, route, ready);
+          bad.push(...await axeAll(p, `${name} at ${p.viewportSize().width} px`));
+        }
+        assert.ok(await phone.page.isVisible('[data-testid="org-switch"]'), 'the switcher on a phone too');
+        await dashShot(phone.page, name);
+      }
+      assert.deepEqual(bad, []);
+      await assertClean(phone.page, phone.log, 'phone');
+    } finally { await phone.ctx.close(); }
+  });
+});
