@@ -403,6 +403,15 @@ extern const char admin_headers[];
 const char *admin_timed_headers(const struct conn *, char *buf,
     size_t bufsz);
 /*
+ * The organisation a request names: its x-organization-id header, else
+ * its query's organization_id (a browser opens the event stream and the
+ * export's downloads itself and sets no header on them); NULL or "" for
+ * none. A malformed query value reads as "-", an id no organisation has.
+ * buf (ADMIN_ORG_BUF bytes) holds the query's value.
+ */
+#define ADMIN_ORG_BUF	(ST_ORG_ID_MAX + 2)
+const char *admin_request_org(const struct http_request *, char *buf);
+/*
  * The router's check of an R_ADMIN request m: a session dashauth_gate
  * already checked, or x-admin-api-key: the install key (acting in
  * x-organization-id's organisation), or an organisation's key (looked up

@@ -1,7 +1,8 @@
 // The admin API over the session cookie. The CSRF token is kept in memory
 // only and sent with every request other than GET/HEAD; the organisation
 // chosen in the header's switcher (kept in localStorage) goes with every
-// request as x-organization-id.
+// request as x-organization-id (in the query of what the browser opens
+// itself: the events stream, an export's download).
 
 export const LOGIN_URL = '/dashboard/login';
 const RETURN_KEY = 'parley.returnTo';
@@ -27,6 +28,14 @@ export function setOrg(id) {
     if (orgId) localStorage.setItem(ORG_KEY, orgId);
     else localStorage.removeItem(ORG_KEY);
   } catch { /* storage may be off */ }
+}
+
+/*
+ * What a browser opens by itself (the events stream, an export's
+ * download) carries no header: it names the organisation in its query.
+ */
+function withOrg(params) {
+  return orgId ? { ...params, organization_id: orgId } : params;
 }
 
 export class ApiError extends Error {
@@ -119,7 +128,8 @@ export const endpoints = {
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
-  exportUrl: (p) => `/v1/admin/export${qs(p)}`,
+  exportUrl: (p) => `/v1/admin/export${qs(withOrg(p))}`,
+  events: (lastId) => `/v1/admin/events${qs(withOrg({ last_event_id: lastId }))}`,
   users: '/v1/admin/users',
   user: (id) => `/v1/admin/users/${enc(id)}`,
   apiKeys: '/v1/admin/api-keys',

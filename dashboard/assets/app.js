@@ -237,16 +237,6 @@ function switchOrg(id) {
   location.reload();
 }
 
-/*
- * The events stream is opened without headers (EventSource) and the server
- * reads the organisation from x-organization-id only: it is the session's
- * first's. In another organisation the views poll instead.
- */
-function streamFits(s) {
-  const orgs = Array.isArray(s.organizations) ? s.organizations : [];
-  return !orgs.length || !s.organization || orgs[0].id === s.organization.id;
-}
-
 async function start() {
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
@@ -280,7 +270,7 @@ async function start() {
     history.replaceState(null, '', back);
   }
   window.addEventListener('hashchange', route);
-  startLive(setWaiting, { stream: streamFits(session) });
+  startLive(setWaiting);
   route();
 }
 

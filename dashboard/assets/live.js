@@ -5,9 +5,9 @@
 // or a new stream's "ready": reload what you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
-// failures in a row, and is tried again every RETRY_MS meanwhile. Where
-// the stream cannot be the one asked for (startLive's stream false: an
-// organisation other than the session's first), the views poll from the start.
+// failures in a row, and is tried again every RETRY_MS meanwhile. The
+// stream names the organisation in its query (an EventSource sends no
+// header).
 //
 // It also keeps the conversations waiting for a person (seeded from
 // ?handoff=open, then the events): the count goes into the document title
@@ -157,8 +157,7 @@ const TYPES = ['conversation', 'message', 'handoff', 'contact', 'reset', 'ready'
 function connect() {
   window.clearTimeout(retryTimer);
   if (es) es.close();
-  const url = `/v1/admin/events${lastId ? `?last_event_id=${encodeURIComponent(lastId)}` : ''}`;
-  const s = (es = new EventSource(url));
+  const s = (es = new EventSource(endpoints.events(lastId)));
   let opened = false;
   // A new stream (no id to resume from) starts with "ready", a resumed one
   // with what was missed or "reset": either way the views catch up.
@@ -205,12 +204,11 @@ function connect() {
 
 /**
  * Starts the stream (once, after the session is known); count(n) gets the
- * waiting count. stream false: polling only.
+ * waiting count.
  */
-export function startLive(count, { stream = true } = {}) {
+export function startLive(count) {
   if (es || mode === 'poll') return;
   onCount = count;
   seed(false);
-  if (stream) connect();
-  else setMode('poll');
+  connect();
 }

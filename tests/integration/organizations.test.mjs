@@ -159,6 +159,20 @@ describe('organizations admin API', () => {
     assert.equal((await call('GET', '/v1/admin/widgets')).status, 200);
   });
 
+  test('the query\'s organization_id names it when no header does (the stream and downloads a browser opens)', async () => {
+    const c = await create('By query');
+    const made = await call('POST', '/v1/admin/widgets', { name: 'Queried' }, { headers: { 'x-organization-id': c.id } });
+    assert.equal(made.status, 201, made.text);
+    const names = async (url, headers = {}) => (await call('GET', url, undefined, { headers })).json().widgets.map((w) => w.name);
+    assert.deepEqual(await names(`/v1/admin/widgets?organization_id=${c.id}`), ['Queried']);
+    assert.ok(!(await names('/v1/admin/widgets?organization_id=default')).includes('Queried'));
+    // The header wins over the query.
+    assert.ok(!(await names(`/v1/admin/widgets?organization_id=${c.id}`, { 'x-organization-id': 'default' })).includes('Queried'));
+    for (const bad of [UNKNOWN, 'nope', '%zz', 'x'.repeat(40)]) {
+      assertJsonError(await call('GET', `/v1/admin/widgets?organization_id=${bad}`), 404, NOT_FOUND);
+    }
+  });
+
   test('organizations survive a storaged restart', async () => {
     const c = await create('Durable');
     await p.restartStoraged();

@@ -264,11 +264,30 @@ admin_conv_get_json(const void *rep, int *status)
 
 /* ------------------------------------------------------------ handlers */
 
-/* The install key: who asks acts in x-organization-id's organisation. */
+const char *
+admin_request_org(const struct http_request *req, char *buf)
+{
+	const char *org = http_header(req, "x-organization-id");
+
+	if (org != NULL && *org != '\0')
+		return org;
+	switch (http_query_param(req->query, "organization_id", buf,
+	    ADMIN_ORG_BUF)) {
+	case 1:
+		return buf;
+	case -1:
+		strlcpy(buf, "-", ADMIN_ORG_BUF);
+		return buf;
+	}
+	return NULL;
+}
+
+/* The install key: who asks acts in the organisation the request names. */
 static int
 gate_install(struct conn *c, struct http_request *req)
 {
-	const char *org = http_header(req, "x-organization-id");
+	char buf[ADMIN_ORG_BUF];
+	const char *org = admin_request_org(req, buf);
 
 	c->who.kind = ST_WHO_KEY;
 	strlcpy(c->who.id, "install", sizeof(c->who.id));
@@ -320,6 +339,7 @@ keygate_done(const struct storec_result *r, void *arg)
 	struct keygate *g = arg;
 	struct conn *c = keygate_end(g);
 	struct st_key_auth_rep rep;
+	char buf[ADMIN_ORG_BUF];
 	const char *org;
 
 	if (r->status != STOREC_OK) {
@@ -337,7 +357,7 @@ keygate_done(const struct storec_result *r, void *arg)
 		conn_send_error(c, 401, admin_headers, "Unauthorized");
 		goto out;
 	}
-	org = http_header(g->req, "x-organization-id");
+	org = admin_request_org(g->req, buf);
 	if (org != NULL && *org != '\0' && strcmp(org, rep.k.org) != 0) {
 		conn_send_error(c, 404, admin_headers,
 		    "Organization not found");

@@ -1118,7 +1118,8 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
     const uint8_t hash[ST_DASH_HASH_LEN], const struct route_match *m,
     const char *headers)
 {
-	const char *org = http_header(req, "x-organization-id");
+	char buf[ADMIN_ORG_BUF];
+	const char *org = admin_request_org(req, buf);
 	struct check *k;
 
 	if (org != NULL && !st_org_id_valid(org)) {
