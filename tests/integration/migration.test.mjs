@@ -3,8 +3,10 @@
 // tests/fixtures/datadir-v1.json; tests/fixtures/README.md) and checks that
 // every record it holds is read: widgets, the agent, the conversations with
 // their messages, counts and handoff states, the contact, the dashboard's
-// password and session, the visitors' WebSocket tokens and the HTTP API's
-// session ids, which go on chatting in their conversations.
+// password (its session, of no user, is refused: one more login), the
+// visitors' WebSocket tokens and the HTTP API's session ids, which go on
+// chatting in their conversations; all of it the default organisation's,
+// none of it another's.
 //
 // The settings are the fixture's (its JSON, "env"): ADMIN_API_KEY
 // fixture-v1-admin-key-0123456789abcdef, WIDGET_API_KEY
@@ -14,8 +16,7 @@
 // requires the agent's stored key.
 //
 // Each kind of record is checked by one function (checkWidget, checkAgent,
-// checkConversation, checkContact): a later check (the organisation a
-// record belongs to) goes there. The read-only tests run first, on the data
+// checkConversation, checkContact). The read-only tests run first, on the data
 // as the fixture holds it; the chats come last.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -203,15 +204,27 @@ describe('a data directory made by the release before organisations (tests/fixtu
     }
   });
 
-  test('the dashboard session made before: valid until it expires (7 days after the fixture), refused after', async () => {
-    // Its record is counted by the stats test; whether its cookie still
-    // opens the dashboard depends on today's date.
+  test('the dashboard session made before people had accounts is refused: one more login', async () => {
+    // Its record is counted by the stats test; it names no user, so it opens nothing.
     const r = await p.get('/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${FX.dashboard.cookie}` } });
-    if (Date.now() < FX.dashboard.expiresAt - 60000) {
-      assert.deepEqual(json(r, 200, 'old session'), { csrfToken: FX.dashboard.csrfToken, expiresAt: FX.dashboard.expiresAt });
-    } else {
-      assert.equal(r.status, 401, `an expired session: ${r.status} ${r.text}`);
+    assert.equal(r.status, 401, `the session of no user: ${r.status} ${r.text}`);
+  });
+
+  test('everything is the default organisation\'s; another organisation sees none of it', async () => {
+    for (const w of json(await p.admin('/v1/admin/widgets'), 200, 'widgets').widgets) assert.equal(w.organization_id, 'default');
+    for (const a of json(await p.admin('/v1/admin/agents'), 200, 'agents').agents) {
+      assert.equal(a.organization_id, a.is_default ? null : 'default', `agent ${a.id}`);
     }
+    const o = json(await p.adminJson('POST', '/v1/admin/organizations', { name: 'After the upgrade' }), 201, 'new org');
+    const h = { headers: { 'x-organization-id': o.id } };
+    assert.deepEqual(json(await p.admin('/v1/admin/widgets', h), 200, 'its widgets').widgets, []);
+    assert.deepEqual(json(await p.admin('/v1/admin/contacts', h), 200, 'its contacts').contacts, []);
+    const convs = json(await p.admin('/v1/admin/conversations', h), 200, 'its conversations');
+    assert.equal(convs.total, 0);
+    for (const name of CONV_NAMES) {
+      assert.equal((await p.admin(`/v1/admin/conversations/${FX.conversations[name].id}`, h)).status, 404, name);
+    }
+    assert.equal(json(await p.admin('/v1/admin/conversations?limit=100'), 200, 'default').total, CONV_NAMES.length);
   });
 
   test('the old DASHBOARD_PASSWORD logs in and reads the conversations', async () => {
