@@ -146,6 +146,7 @@ struct wsopen {
 	char names[16][4 * ST_MSG_NAME_MAX + 1];
 	int more;
 	uint8_t handoff;
+	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
 	int wrote;
 };
 
@@ -272,6 +273,8 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			    o->names);
 			o->more = pdec_u8(&d);
 			o->handoff = pdec_u8(&d);
+			pdec_strbuf(&d, o->handoff_name,
+			    sizeof(o->handoff_name));
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
