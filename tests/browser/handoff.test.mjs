@@ -2,7 +2,8 @@
 // widget in two pages of one Parley (issue 15): the visitor asks for a
 // person → the dashboard's list shows the badge and the title its count,
 // without a reload (the /v1/admin/events stream) → the owner takes over
-// ("Support joined" in the widget), types (the widget shows it) and
+// ("Owner joined" in the widget: the account's display name, not one typed
+// in the page, also after a reload), types (the widget shows it) and
 // replies (the reply appears in the widget with the owner's name) → the
 // visitor's next message gets no model call → hand back ("The assistant is
 // back") → the model answers, the owner's reply in its context. Then the
@@ -133,12 +134,13 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await o.click(`[data-testid="conv-row"][data-id="${convId}"] [data-testid="conv-link"]`);
     await o.waitForSelector('[data-testid="take-over"]');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'Waiting for a person');
+    // A name typed in the page is not who the visitor sees: the account's is.
     await o.fill('[data-testid="reply-name"]', 'Ann');
     await o.click('[data-testid="take-over"]');
     await o.waitForSelector('[data-testid="reply-form"]:not([hidden])');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
     assert.equal(await o.evaluate(() => document.activeElement.dataset.testid), 'reply-input', 'the focus goes to the reply box');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Ann joined');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Owner joined');
     await o.waitForFunction(() => !document.title.startsWith('('), null, { timeout: 5000 });
 
     // Typing shows in the widget, with the name.
@@ -147,7 +149,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await o.keyboard.type('Hello, I am');
     await waitWidget(visitor.page, ({ shadowRoot: root }) => {
       const t = root.querySelector('[data-part="message"][data-role="agent"][data-state="pending"]');
-      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === 'Ann';
+      return t && t.querySelector('[data-part="typing"]') && t.querySelector('[data-part="name"]').textContent === 'Owner';
     });
     await o.keyboard.type(' a person.');
     await o.keyboard.press('Control+Enter');
@@ -161,10 +163,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       botBg: getComputedStyle(root.querySelector('[data-part="message"][data-role="assistant"]')).backgroundColor,
     })));
     assert.equal(shown.length, 1, 'the typing bubble gave way to the message');
-    assert.equal(shown[0].name, 'Ann');
+    assert.equal(shown[0].name, 'Owner');
     assert.equal(shown[0].state, 'done');
     assert.notEqual(shown[0].bg, shown[0].botBg, 'styled apart from the assistant');
-    assert.equal(await o.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-role"]'), 'Ann');
+    assert.equal(await o.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-role"]'), 'Owner');
 
     // The visitor writes while a person answers: stored, shown live in the thread, no model call.
     await sendByKeyboard(visitor.page, 'thanks, person');
@@ -182,11 +184,14 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await sendByKeyboard(visitor.page, 'after a reload');
     await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
       && !root.querySelector('[data-part="message"][data-state="pending"]')
-      && root.querySelector('[data-part="handoff-status"]').textContent.endsWith(' joined'), 'the message sent, no reply pending');
+      && root.querySelector('[data-part="handoff-status"]').textContent === 'Owner joined', 'the message sent, no reply pending');
+    // Resumed: who joined, and who wrote, by the account's name still.
+    assert.equal(await inWidget(visitor.page, ({ shadowRoot: root }) =>
+      root.querySelector('[data-part="message"][data-role="agent"] [data-part="name"]').textContent), 'Owner');
     assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called after the reload either');
     const stored = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json;
     assert.equal(stored.conversation.handoff, 'human');
-    assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [['Ann', 'Hello, I am a person.']]);
+    assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [['Owner', 'Hello, I am a person.']]);
 
     assert.deepEqual(await axeLightDark(o, 'thread while a person answers'), []);
     await dashShot(await phoneDash(`#/conversations/${convId}`, '[data-testid="reply-form"]:not([hidden])'), 'handoff-thread');
@@ -224,7 +229,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await waitReady(visitor.page);
     await waitWidget(visitor.page, ({ shadowRoot: root }) => {
       const m = root.querySelector('[data-part="message"][data-role="agent"]');
-      return !!m && m.querySelector('[data-part="name"]').textContent === 'Ann'
+      return !!m && m.querySelector('[data-part="name"]').textContent === 'Owner'
         && m.querySelector('[data-part="content"]').textContent === 'Hello, I am a person.';
     }, 'the person\'s message in the history');
     const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
