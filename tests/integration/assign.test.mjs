@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Events } from './lib/events.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
@@ -127,12 +128,21 @@ describe('who answers a conversation, 2 workers', () => {
     assertJsonError(await p.admin(`${LIST}?assignee=mine`), 400, 'assignee=mine needs a dashboard session');
     assertJsonError(await p.admin(`${LIST}?assignee=nobody`), 400, 'Invalid query parameters');
 
-    // To Bo: Bo's, no longer mine; audited.
+    // To Bo: Bo's, no longer mine; audited; open dashboards hear of it.
+    const ev = await Events.open(p);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
     r = await sess.request('POST', `${LIST}/${mine}/assign`, { body: { user_id: bo } });
     assert.equal(r.status, 200, r.text);
     oa.checkJson('POST', `${LIST}/${mine}/assign`, r);
     assert.equal(r.json().changed, true);
     assert.deepEqual(r.json().conversation.assignee, { id: bo, name: 'Bo' });
+    const h = await ev.take((e) => e.event === 'handoff' && e.data.conversation._id === mine, 5000, 'the assign event');
+    ev.close();
+    assert.equal(h.data.state, 'human', 'the state as it is');
+    assert.equal(h.data.name, 'Bo');
+    assert.deepEqual(h.data.conversation.assignee, { id: bo, name: 'Bo' });
+    const v = oa.validatorFor('https://parley.invalid/openapi.json#/components/schemas/HandoffStateEvent');
+    assert.ok(v(h.data), oa.ajv.errorsText(v.errors));
     assert.ok(ids(await p.admin(`${LIST}?assignee=${bo}`)).includes(mine));
     assert.ok(!ids(await sess.get(`${LIST}?assignee=mine`)).includes(mine));
     const audit = await p.admin('/v1/admin/audit');
