@@ -42,6 +42,19 @@
  *   ST_HANDOFF_LIST  u32 limit (1-200)      -> u32 n, n x conv (state
  *                                              waiting_human then human,
  *                                              oldest since first in each)
+ *   ST_CONV_ASSIGN   str conv_id, str user_id ("" nobody)
+ *                                           -> u8 changed, conv
+ *     The user must be an enabled member of the conversation's
+ *     organisation (else `not found`); the conversation's assignee and
+ *     assignee_name are set. An ST_EV_HANDOFF event (its state as it is,
+ *     name the assignee's) tells the dashboards, not the visitor.
+ *
+ * Who answers (issue 22): ST_HANDOFF_SET to human by a dashboard session
+ * makes its user the conversation's assignee unless one is set (handing
+ * back keeps it, as Chatwoot does). For a session's ST_HANDOFF_SET,
+ * ST_AGENT_MSG and ST_TYPING the name the visitor sees is the user's
+ * account name, and name is ignored; a key's (no person) is its name.
+ * An agent message stores its author's user id ("" for a key's).
  *
  *   ST_EV_SUBSCRIBE  u8 level (ST_EV_LEVEL_*)       -> u64 epoch, u64 last_seq
  *   ST_EV_SINCE      u64 epoch, u64 seq, u32 max (1-1000)
@@ -102,6 +115,12 @@ enum st_handoff {
 };
 #define ST_HANDOFF_MAX		ST_HANDOFF_HUMAN
 #define ST_HANDOFF_LIST_MAX	200
+
+/* ST_CONV_QUERY's assigned: which conversations, by their assignee. */
+#define ST_ASSIGNED_ANY		0	/* every one */
+#define ST_ASSIGNED_NONE	1	/* those with none */
+#define ST_ASSIGNED_TO		2	/* the assignee's (a user id) */
+#define ST_ASSIGNED_MAX		ST_ASSIGNED_TO
 
 /* Event kinds (st_event.kind). */
 enum st_ev_kind {

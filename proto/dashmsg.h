@@ -56,7 +56,9 @@
  *   ST_CONV_QUERY   u32 limit (1..ST_LIST_MAX), str cursor ("" = newest),
  *                   str widget ("" = every widget; else the widget's
  *                   internal id, as conv.widget), str q ("" = no search;
- *                   else 1..ST_SEARCH_MAX bytes of UTF-8)
+ *                   else 1..ST_SEARCH_MAX bytes of UTF-8), u8 assigned
+ *                   (ST_ASSIGNED_*, agentmsg.h), str assignee (its
+ *                   user id with ST_ASSIGNED_TO, else "")
  *       -> u64 total, u32 n, n x conv, str next_cursor ("" = the end)
  *       Newest activity first, as ST_CONV_LIST (same cursors). With a
  *       widget (1..ST_WIDGET_MAX of [A-Za-z0-9_-], else `invalid`), only
@@ -71,6 +73,9 @@
  *       matches (even none) and still have a next_cursor: the cursor
  *       after the last conversation looked at ("" once the index ends).
  *       total is still the count without q.
+ *       With assigned NONE or TO: only conversations with no assignee,
+ *       or with that one; bounded as a search (ST_SEARCH_SCAN looked at
+ *       per request, a next_cursor to go on), total still without it.
  *   ST_CONV_DELETE  str conv_id                              -> (empty)
  *       The conversation, its messages and every index entry naming it
  *       (per-widget, session, contact). `not found`.

@@ -125,6 +125,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_ev_since_req, &pl_ev_since_rep },
 	{ PROTO_ST_HANDOFF_LIST, "ST_HANDOFF_LIST", W, S, 0, 0, 1,
 	    &pl_limit_req, &pl_convs },
+	{ PROTO_ST_CONV_ASSIGN, "ST_CONV_ASSIGN", W, S, 1, 0, 1,
+	    &pl_conv_assign_req, &pl_handoff_set_rep },
 	{ PROTO_ST_ORG_CREATE, "ST_ORG_CREATE", W | C, S, 1, 0, 2,
 	    &pl_org, &pl_org },
 	{ PROTO_ST_ORG_UPDATE, "ST_ORG_UPDATE", W | C, S, 1, 0, 2,

@@ -234,8 +234,9 @@ const struct setting settings_table[] = {
 	{ "DASHBOARD_AGENT_NAME", SETTING_TEXT, "Support", NULL, 1, 400, NULL,
 	    check_name, "1 to 100 characters, no control characters", M | W,
 	    F(dashboard_agent_name),
-	    "the name a visitor sees on the owner's replies and on \"joined\" "
-	    "when a request does not give one" },
+	    "the name a visitor sees on an API key's replies and on "
+	    "\"joined\" when its request gives none (a dashboard user's "
+	    "show the account's name)" },
 	{ "ADMIN_EVENTS_MAX_CLIENTS", SETTING_NUMBER, "64", NULL, 1, 100000,
 	    NULL, NULL, NULL, M | W, F(admin_events_max),
 	    "open /v1/admin/events streams per worker; more are answered 503" },

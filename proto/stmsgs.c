@@ -244,6 +244,8 @@ static const struct pfield f_conv_query_req[] = {
 	PFSTR(struct st_conv_query_req, cursor, ST_CURSOR_MAX),
 	PFCLIP(struct st_conv_query_req, widget, ST_WIDGET_MAX),
 	PFCLIP(struct st_conv_query_req, q, ST_SEARCH_MAX),
+	PFU8(struct st_conv_query_req, assigned),
+	PFCLIP(struct st_conv_query_req, assignee, ST_WHO_USER_MAX),
 };
 PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
 
@@ -314,6 +316,7 @@ static const struct pfield f_ws_open_ok[] = {
 	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_triple),
 	PFU8(struct st_ws_open_ok, more),
 	PFU8(struct st_ws_open_ok, handoff),
+	PFBUF(struct st_ws_open_ok, handoff_name),
 };
 static PLAYOUT(pl_ws_open_ok, struct st_ws_open_ok, f_ws_open_ok);
 
@@ -463,6 +466,12 @@ static const struct pfield f_agent_msg_req[] = {
 	PFSTR(struct st_agent_msg_req, name, 4 * ST_MSG_NAME_MAX),
 };
 PLAYOUT(pl_agent_msg_req, struct st_agent_msg_req, f_agent_msg_req);
+
+static const struct pfield f_conv_assign_req[] = {
+	PFSTR(struct st_conv_assign_req, conv_id, ST_ID_HEX),
+	PFCLIP(struct st_conv_assign_req, user_id, ST_WHO_USER_MAX),
+};
+PLAYOUT(pl_conv_assign_req, struct st_conv_assign_req, f_conv_assign_req);
 
 static const struct pfield f_typing_req[] = {
 	PFSTR(struct st_typing_req, conv_id, ST_ID_HEX),

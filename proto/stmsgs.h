@@ -117,6 +117,8 @@ struct st_conv_query_req {
 	const char *cursor;
 	const char *widget;	/* "" = every widget; clipped, for its check */
 	const char *q;		/* "" = no search; clipped, for its check */
+	uint8_t assigned;	/* ST_ASSIGNED_* (agentmsg.h): 0 every one */
+	const char *assignee;	/* ST_ASSIGNED_TO's user id; clipped */
 };
 
 /* ------------------------------------------------------------ the turn */
@@ -171,6 +173,8 @@ struct st_ws_open_ok {
 	struct st_msg *history;		/* role, content and name of each */
 	uint32_t nhistory;
 	uint8_t more, handoff;
+	/* handoff human: its assignee's display name, "" when none */
+	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
 };
 struct st_ws_open_rep {
 	uint8_t result;			/* ST_WS_* */
@@ -315,6 +319,11 @@ struct st_handoff_set_rep {
 };
 struct st_agent_msg_req {
 	const char *conv_id, *content, *name;
+};
+/* ST_CONV_ASSIGN; its reply is a struct st_handoff_set_rep. */
+struct st_conv_assign_req {
+	const char *conv_id;
+	const char *user_id;		/* "" = nobody */
 };
 struct st_typing_req {
 	const char *conv_id;
@@ -544,6 +553,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
     pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
+    pl_conv_assign_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,

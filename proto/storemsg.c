@@ -53,6 +53,8 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_str(e, c->contact_id);
 	penc_u8(e, c->handoff);
 	penc_str(e, c->org);
+	penc_str(e, c->assignee);
+	penc_str(e, c->assignee_name);
 }
 
 int
@@ -69,6 +71,8 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	pdec_strbuf(d, c->contact_id, sizeof(c->contact_id));
 	c->handoff = pdec_u8(d);
 	pdec_strbuf(d, c->org, sizeof(c->org));
+	pdec_strbuf(d, c->assignee, sizeof(c->assignee));
+	pdec_strbuf(d, c->assignee_name, sizeof(c->assignee_name));
 	if (d->err) {
 		st_conv_free(c);
 		return -1;
@@ -88,6 +92,7 @@ penc_msg(struct penc *e, const struct st_msg *m)
 	penc_u32(e, m->completion_tokens);
 	penc_str(e, m->content);
 	penc_str(e, m->name);
+	penc_str(e, m->author);
 }
 
 int
@@ -103,6 +108,7 @@ pdec_msg(struct pdec *d, struct st_msg *m)
 	m->completion_tokens = pdec_u32(d);
 	m->content = pdec_strdup(d, ST_CONTENT_MAX);
 	pdec_strbuf(d, m->name, sizeof(m->name));
+	pdec_strbuf(d, m->author, sizeof(m->author));
 	if (d->err) {
 		st_msg_free(m);
 		return -1;

@@ -164,9 +164,17 @@ struct st_conv {
 	/*
 	 * The organisation it belongs to (issue 22), its widget's when it
 	 * was made, kept when the widget goes; "" in older records, read
-	 * as ST_WHO_ORG_DEFAULT. Encoded last.
+	 * as ST_WHO_ORG_DEFAULT.
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * The member who answers it (issue 22): a user id, "" none; and
+	 * that user's display name when assigned, kept so that the list
+	 * and the visitor's widget need no lookup (a rename shows at the
+	 * next assignment). "" in older records. Encoded last.
+	 */
+	char assignee[ST_WHO_USER_MAX + 1];
+	char assignee_name[4 * ST_MSG_NAME_MAX + 1];
 };
 
 struct st_msg {
@@ -178,8 +186,10 @@ struct st_msg {
 	uint32_t prompt_tokens;
 	uint32_t completion_tokens;
 	char *content;		/* malloc'd, NUL-terminated */
-	/* role agent: the owner's display name (1-100 characters); else "" */
-	char name[4 * ST_MSG_NAME_MAX + 1];	/* encoded last */
+	/* role agent: the display name the visitor sees (1-100 characters) */
+	char name[4 * ST_MSG_NAME_MAX + 1];
+	/* role agent: its author's user id; "" for a key's, or older ones */
+	char author[ST_WHO_USER_MAX + 1];	/* encoded last */
 };
 
 /*

@@ -46,7 +46,8 @@
  *          the session has none yet), u32 n, n x (str role, str content,
  *          str name ("" except role agent)), u8 more (older messages were
  *          left out), u8 handoff (the conversation's ST_HANDOFF_*; 0
- *          when it has none)
+ *          when it has none), str handoff_name (handoff human: its
+ *          assignee's display name, the widget's "<name> joined"; else "")
  *       The rate hits are counted first, in order, each only when the one
  *       before was not limited (the upgrade's count, then a resume's: one
  *       round trip, not three); a limited one answers LIMITED and nothing

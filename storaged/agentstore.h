@@ -67,12 +67,34 @@ void store_agents_free(struct st_agent *, uint32_t n);
 int store_conv_find(struct store_txn *, const char *conv_id,
     uint8_t cid[16], struct st_conv *c);
 /*
+ * The person behind a request (issue 22): a dashboard session's user,
+ * by id and by its account's display name; anyone else (a key, which
+ * has no person) is user "" with the name it gave.
+ */
+struct store_person {
+	char user[ST_WHO_USER_MAX + 1];
+	char name[4 * ST_MSG_NAME_MAX + 1];
+};
+/* Who asks (NULL: nobody) as a person, given the name it sent. */
+int store_who_person(struct store_txn *, const struct st_who *who,
+    const char *given, struct store_person *out);
+/*
  * Sets conversation cid's handoff state (c is it, as loaded; updated in
  * place and saved) and its index entries. from_ai_only: only a
- * conversation in state ai changes. *changed 0 when nothing changed.
+ * conversation in state ai changes. Taking over (human) by a user (by
+ * not NULL, by->user set) makes it the assignee unless one is set;
+ * handing back keeps the assignee. *changed 0 when nothing changed.
  */
 int store_handoff_set(struct store_txn *, const uint8_t cid[16],
-    struct st_conv *c, int state, int from_ai_only, int *changed);
+    struct st_conv *c, int state, int from_ai_only,
+    const struct store_person *by, int *changed);
+/*
+ * ST_CONV_ASSIGN: conversation cid (c, as loaded; updated and saved) to
+ * user ("" none), an enabled member of the conversation's organisation
+ * (else `not found`). *changed 0 when it was already so.
+ */
+int store_conv_assign(struct store_txn *, const uint8_t cid[16],
+    struct st_conv *c, const char *user, int *changed);
 /*
  * ST_HANDOFF_LIST: at most limit (1 to ST_HANDOFF_LIST_MAX)
  * conversations in state waiting_human, then human, each oldest first

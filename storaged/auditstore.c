@@ -64,6 +64,13 @@ pick_handoff(const void *req, const uint8_t *rep, size_t replen)
 	return NULL;
 }
 
+/* ST_CONV_ASSIGN: when it changed who answers. */
+static const char *
+pick_assign(const void *req, const uint8_t *rep, size_t replen)
+{
+	return replen >= 1 && rep[0] != 0 ? "conversation.assign" : NULL;
+}
+
 /* ST_AGENT_DELETE: not when refused because widgets use it (in_use). */
 static const char *
 pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)
@@ -89,6 +96,7 @@ static const struct audit_row audit_rows[] = {
 	{ PROTO_ST_CONV_DELETE, "conversation.delete", TARGET_REQ, NULL },
 	{ PROTO_ST_HANDOFF_SET, NULL, TARGET_REQ, pick_handoff },
 	{ PROTO_ST_AGENT_MSG, "message.agent", TARGET_REQ, NULL },
+	{ PROTO_ST_CONV_ASSIGN, NULL, TARGET_REQ, pick_assign },
 	{ PROTO_ST_KEY_CREATE, "apikey.create", TARGET_REP, NULL },
 	{ PROTO_ST_KEY_DELETE, "apikey.delete", TARGET_REQ, NULL },
 	{ PROTO_ST_AUDIT_NOTE, NULL, TARGET_NOTE, pick_note },

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
@@ -416,18 +417,38 @@ widget_filter_valid(const char *w)
 	return i >= 1 && i <= ST_WIDGET_MAX;
 }
 
-/* index_walk()'s take: the conversation when it matches the search. */
+/* What a query keeps of the conversations its walk reads. */
+struct conv_filter {
+	struct search *s;	/* NULL: no search */
+	int assigned;		/* ST_ASSIGNED_* */
+	const char *assignee;	/* ST_ASSIGNED_TO's */
+};
+
+/* Whether c's assignee is one the filter keeps. */
+static int
+assignee_kept(const struct conv_filter *cf, const struct st_conv *c)
+{
+	if (cf->assigned == ST_ASSIGNED_NONE)
+		return c->assignee[0] == '\0';
+	if (cf->assigned == ST_ASSIGNED_TO)
+		return strcmp(c->assignee, cf->assignee) == 0;
+	return 1;
+}
+
+/* index_walk()'s take: the conversation when it matches the filter. */
 static int
 take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 {
-	struct search *s = arg;
+	const struct conv_filter *cf = arg;
+	struct search *s = cf->s;
 	struct st_conv *c = item;
 	int rc;
 
 	if ((rc = conv_load(t, id, c)) != 0)
 		return rc;
 	/* Never another organisation's (a widget's are all one's). */
-	if (t->org != NULL && strcmp(c->org, t->org) != 0) {
+	if ((t->org != NULL && strcmp(c->org, t->org) != 0) ||
+	    !assignee_kept(cf, c)) {
 		st_conv_free(c);
 		return 2;
 	}
@@ -451,7 +472,8 @@ int
 store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out)
 {
-	return store_conv_query(t, limit, cursor, "", "", out);
+	return store_conv_query(t, limit, cursor, "", "", ST_ASSIGNED_ANY, "",
+	    out);
 }
 
 /*
@@ -505,11 +527,13 @@ widget_in_org(struct store_txn *t, const char *widget)
 
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
-    const char *widget, const char *q, struct store_list *out)
+    const char *widget, const char *q, int assigned, const char *assignee,
+    struct store_list *out)
 {
 	uint8_t prefix[INDEX_PREFIX_MAX];
 	struct index_walk w;
 	struct index_page pg;
+	struct conv_filter cf = { NULL, assigned, assignee };
 	struct search *s = NULL;
 	struct store_list l;
 	MDB_stat ms;
@@ -528,6 +552,11 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	if (qlen > ST_SEARCH_MAX || !proto_utf8_valid(q, qlen))
 		return store_fail(t, PROTO_E_INVALID,
 		    "q must be 1 to 200 bytes of UTF-8");
+	if (assigned < ST_ASSIGNED_ANY || assigned > ST_ASSIGNED_MAX ||
+	    (assigned == ST_ASSIGNED_TO) != (assignee[0] != '\0') ||
+	    strlen(assignee) > ST_WHO_USER_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "assignee must be a user id with assigned TO alone");
 
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
@@ -562,13 +591,16 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 			free(s);
 			return txn_lmdb(t, rc, "cursor");
 		}
-		w.scan = ST_SEARCH_SCAN;
 		w.halt = &s->halt;
 	}
+	/* A page of a filter may read this many conversations, no more. */
+	if (qlen > 0 || assigned != ST_ASSIGNED_ANY)
+		w.scan = ST_SEARCH_SCAN;
+	cf.s = s;
 	w.limit = limit;
 	w.size = sizeof(*l.convs);
 	w.take = take_conv;
-	w.arg = s;
+	w.arg = &cf;
 	if (widget[0] != '\0')
 		index_walk(t, t->st->widget_activity, "widget activity",
 		    cursor, &w, &pg);

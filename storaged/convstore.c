@@ -39,7 +39,7 @@ int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	static const size_t pad[CONV_RECORD_VERSION] =
-	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, 0 };
+	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, CONV_V4_PAD, 0 };
 	MDB_val v;
 	struct pdec d;
 	uint8_t *buf = NULL;

@@ -261,17 +261,24 @@ op_conv_open(struct dbatch *b, uint16_t type, const void *req,
 
 /*
  * m stored in its conversation (ST_MSG_APPEND, ST_AGENT_MSG): the reply
- * is the message and the conversation after; its event.
+ * is the message and the conversation after; its event. An agent's
+ * (given not NULL: the name its request gave) is signed by who asks
+ * (store_who_person): its author and the name the visitor sees.
  */
 static void
 msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
-    struct dreply *r)
+    const char *given, struct dreply *r)
 {
 	struct st_msg_conv rep;
+	struct store_person by;
 	struct store_txn t;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	if (given != NULL && store_who_person(&t, b->who, given, &by) == 0) {
+		strlcpy(m->author, by.user, sizeof(m->author));
+		strlcpy(m->name, by.name, sizeof(m->name));
+	}
 	if (store_msg_append(&t, m, &rep.conv) == 0) {
 		rep.msg = *m;
 		reply_enc(r, type, &rep);
@@ -296,7 +303,7 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	m.content = (char *)q->content;
 	m.prompt_tokens = q->prompt_tokens;
 	m.completion_tokens = q->completion_tokens;
-	msg_store(b, type, &m, r);
+	msg_store(b, type, &m, NULL, r);
 }
 
 /* A page of conversations: every one (ST_CONV_LIST) or a query's. */
@@ -315,7 +322,7 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	if ((type == PROTO_ST_CONV_LIST ?
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
 	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
-	    &l)) == 0) {
+	    q->assigned, q->assignee != NULL ? q->assignee : "", &l)) == 0) {
 		rep = (struct st_conv_page){ l.total, l.convs, l.n,
 		    l.next_cursor };
 		reply_enc(r, type, &rep);
@@ -834,6 +841,7 @@ ws_open_ok(struct st_ws_open_ok *ok, const struct store_ws_open *o)
 	ok->nhistory = o->n;
 	ok->more = (uint8_t)o->more;
 	ok->handoff = o->handoff;
+	strlcpy(ok->handoff_name, o->handoff_name, sizeof(ok->handoff_name));
 }
 
 static void
@@ -1221,12 +1229,17 @@ name_invalid(const char *s, size_t min)
 	    "name: must be at most 100 characters of UTF-8";
 }
 
+/*
+ * A session's take-over names its user ("<name> joined"), and assigns
+ * the conversation to it when it is no one's (store_handoff_set).
+ */
 static void
 op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_handoff_set_req *q = req;
 	struct st_handoff_set_rep rep;
+	struct store_person by;
 	uint8_t cid[16];
 	struct store_txn t;
 	int changed;
@@ -1234,14 +1247,47 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 	if (req_check(r, name_invalid(q->name, 0)) < 0 ||
 	    req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
+	if (store_who_person(&t, b->who, q->name, &by) == 0 &&
+	    store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
 		if (store_handoff_set(&t, cid, &rep.conv, q->state,
-		    q->from_ai_only != 0, &changed) == 0) {
+		    q->from_ai_only != 0, &by, &changed) == 0) {
 			rep.changed = (uint8_t)changed;
 			reply_enc(r, type, &rep);
 			if (changed)
 				event_state(b, r, ST_EV_HANDOFF, &rep.conv,
-				    q->state, q->name);
+				    q->state, by.name);
+		}
+		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/* The dashboards hear of it as a handoff event; the visitor does not. */
+static void
+op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_conv_assign_req *q = req;
+	struct st_handoff_set_rep rep;
+	struct st_event ev;
+	uint8_t cid[16];
+	struct store_txn t;
+	int changed;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
+		if (store_conv_assign(&t, cid, &rep.conv, q->user_id,
+		    &changed) == 0) {
+			rep.changed = (uint8_t)changed;
+			reply_enc(r, type, &rep);
+			if (changed) {
+				event_init(b, &ev, ST_EV_HANDOFF, &rep.conv);
+				ev.state = rep.conv.handoff;
+				strlcpy(ev.name, rep.conv.assignee_name,
+				    sizeof(ev.name));
+				reply_event(r, &ev, 0);
+			}
 		}
 		st_conv_free(&rep.conv);
 	}
@@ -1265,16 +1311,16 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
 	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
 	strlcpy(m.role, "agent", sizeof(m.role));
 	strlcpy(m.status, "complete", sizeof(m.status));
-	strlcpy(m.name, q->name, sizeof(m.name));
 	/* Borrowed from the request: the store only reads it. */
 	m.content = (char *)q->content;
-	msg_store(b, type, &m, r);
+	msg_store(b, type, &m, q->name, r);
 }
 
 static void
 op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	const struct st_typing_req *q = req;
+	struct store_person by;
 	uint8_t cid[16];
 	struct store_txn t;
 	struct st_conv c;
@@ -1283,8 +1329,9 @@ op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	    req_begin(b, &t, r, type) < 0)
 		return;
 	/* Nothing stored: the conversation must exist, the rest is an event. */
-	if (store_conv_find(&t, q->conv_id, cid, &c) == 0) {
-		event_state(b, r, ST_EV_TYPING, &c, q->on != 0, q->name);
+	if (store_who_person(&t, b->who, q->name, &by) == 0 &&
+	    store_conv_find(&t, q->conv_id, cid, &c) == 0) {
+		event_state(b, r, ST_EV_TYPING, &c, q->on != 0, by.name);
 		st_conv_free(&c);
 	}
 	req_end(&t, r);
@@ -1307,7 +1354,7 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	    cid) == 0) {
 		if (result == ST_WS_OK)
 			store_handoff_set(&t, cid, &rep.conv,
-			    ST_HANDOFF_WAITING, 1, &changed);
+			    ST_HANDOFF_WAITING, 1, NULL, &changed);
 		rep.result = (uint8_t)result;
 		rep.changed = (uint8_t)changed;
 		reply_enc(r, type, &rep);
@@ -1606,6 +1653,7 @@ static const struct op {
 	{ PROTO_ST_TYPING, op_typing, NULL },
 	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human, NULL },
 	{ PROTO_ST_HANDOFF_LIST, op_handoff_list, NULL },
+	{ PROTO_ST_CONV_ASSIGN, op_conv_assign, NULL },
 	{ PROTO_ST_ORG_CREATE, op_entity, &orgs },
 	{ PROTO_ST_ORG_UPDATE, op_entity, &orgs },
 	{ PROTO_ST_ORG_GET, op_entity, &orgs },

@@ -1,7 +1,8 @@
 /*
- * A conversation's handoff state (st_conv.handoff) and its index, so
- * that the dashboard lists the conversations waiting for a person, or
- * answered by one, without a scan (see STORAGE.md):
+ * A conversation's handoff state (st_conv.handoff), who answers it
+ * (st_conv.assignee, issue 22), and the handoff index, so that the
+ * dashboard lists the conversations waiting for a person, or answered by
+ * one, without a scan (see STORAGE.md):
  *
  *	conv_handoff     u8 state | u64 since | id[16] -> (nothing), for
  *	                 states waiting_human and human
@@ -16,6 +17,7 @@
 #include "agentstore.h"
 #include "log.h"
 #include "storeint.h"
+#include "usermsg.h"
 
 #define HKEY_LEN	(1 + 8 + ID_LEN)
 
@@ -76,25 +78,106 @@ store_conv_find(struct store_txn *t, const char *conv_id, uint8_t cid[ID_LEN],
 	return conv_by_hex(t, conv_id, cid, c);
 }
 
+/*
+ * User id as an enabled member of org, its display name into name:
+ * 0, or -1 with t failed (`not found` for anyone else).
+ */
+static int
+member_name(struct store_txn *t, const char *id, const char *org,
+    char name[4 * ST_MSG_NAME_MAX + 1])
+{
+	struct st_user u;
+	int rc, ok;
+
+	if ((rc = user_load(t, id, &u)) < 0)
+		return -1;
+	ok = rc == 0 && !u.disabled && st_user_member(&u, org) != NULL;
+	if (ok)
+		strlcpy(name, u.name != NULL ? u.name : "",
+		    4 * ST_MSG_NAME_MAX + 1);
+	if (rc == 0)
+		st_user_free(&u);
+	if (!ok) {
+		store_fail(t, PROTO_E_NOT_FOUND, "no such user");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_who_person(struct store_txn *t, const struct st_who *who,
+    const char *given, struct store_person *out)
+{
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (who == NULL || who->kind != ST_WHO_SESSION ||
+	    who->user[0] == '\0') {
+		strlcpy(out->name, given, sizeof(out->name));
+		return 0;
+	}
+	/* The account's name, never one typed in the browser. */
+	strlcpy(out->user, who->user, sizeof(out->user));
+	member_name(t, who->user, who->org, out->name);
+	return t->err;
+}
+
 int
 store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
-    struct st_conv *c, int state, int from_ai_only, int *changed)
+    struct st_conv *c, int state, int from_ai_only,
+    const struct store_person *by, int *changed)
 {
+	int assign;
+
 	if (t->err)
 		return t->err;
 	*changed = 0;
 	if (state < ST_HANDOFF_AI || state > ST_HANDOFF_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "state must be ai, waiting_human or human");
-	if (c->handoff == state ||
-	    (from_ai_only && c->handoff != ST_HANDOFF_AI))
+	if (from_ai_only && c->handoff != ST_HANDOFF_AI)
 		return 0;
-	if (c->handoff != ST_HANDOFF_AI)
-		handoff_unindex(t, cid);
-	if (state != ST_HANDOFF_AI)
-		handoff_index(t, cid, state, t->st->now());
+	/* Taking over makes it the taker's, unless it is someone's. */
+	assign = state == ST_HANDOFF_HUMAN && by != NULL &&
+	    by->user[0] != '\0' && c->assignee[0] == '\0';
+	if (c->handoff == state && !assign)
+		return 0;
+	if (c->handoff != state) {
+		if (c->handoff != ST_HANDOFF_AI)
+			handoff_unindex(t, cid);
+		if (state != ST_HANDOFF_AI)
+			handoff_index(t, cid, state, t->st->now());
+	}
+	if (assign) {
+		strlcpy(c->assignee, by->user, sizeof(c->assignee));
+		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));
+	}
 	/* Not activity: updated_at (and the widget's index) stay. */
 	c->handoff = (uint8_t)state;
+	conv_save(t, cid, c);
+	if (t->err == 0)
+		*changed = 1;
+	return t->err;
+}
+
+int
+store_conv_assign(struct store_txn *t, const uint8_t cid[ID_LEN],
+    struct st_conv *c, const char *user, int *changed)
+{
+	char name[4 * ST_MSG_NAME_MAX + 1] = "";
+
+	if (t->err)
+		return t->err;
+	*changed = 0;
+	if (user[0] != '\0' && member_name(t, user, c->org, name) < 0)
+		return t->err;
+	/* The same user again still takes its current name. */
+	if (strcmp(c->assignee, user) == 0 &&
+	    strcmp(c->assignee_name, name) == 0)
+		return 0;
+	strlcpy(c->assignee, user, sizeof(c->assignee));
+	strlcpy(c->assignee_name, name, sizeof(c->assignee_name));
+	/* Not activity, as a handoff change. */
 	conv_save(t, cid, c);
 	if (t->err == 0)
 		*changed = 1;

@@ -460,7 +460,8 @@ msg_rec_size(const MDB_val *v)
 
 	if (v->mv_size < 1)
 		return 0;
-	return v->mv_size - 1 + (p[0] == 1 ? MSG_V1_PAD : 0);
+	return v->mv_size - 1 + (p[0] == 1 ? MSG_V1_PAD :
+	    p[0] == 2 ? MSG_V2_PAD : 0);
 }
 
 int
@@ -494,7 +495,8 @@ msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 	if ((ver = rec_open_ver(t, v, &d, MSG_RECORD_VERSION,
 	    "message")) < 0)
 		return -1;
-	if (ver == 1 && (buf = rec_pad(t, &d, MSG_V1_PAD)) == NULL)
+	if (ver < MSG_RECORD_VERSION && (buf = rec_pad(t, &d,
+	    ver == 1 ? MSG_V1_PAD : MSG_V2_PAD)) == NULL)
 		return -1;
 	if (pdec_msg(&d, m) < 0)
 		rc = -1;

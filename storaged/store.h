@@ -240,12 +240,14 @@ int store_session_history(struct store_txn *t, const char *widget,
     int *found, struct store_conv_full *out);
 
 /*
- * ST_CONV_LIST with a widget filter (widget "" = every widget) and a
- * search (q "" = none), as dashmsg.h says. out->total is the count
- * without q.
+ * ST_CONV_LIST with a widget filter (widget "" = every widget), a
+ * search (q "" = none) and an assignee filter (assigned ST_ASSIGNED_*,
+ * assignee the user id of ST_ASSIGNED_TO, else ""), as dashmsg.h says.
+ * out->total is the count without q or assignee.
  */
 int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
-    const char *widget, const char *q, struct store_list *out);
+    const char *widget, const char *q, int assigned, const char *assignee,
+    struct store_list *out);
 /* The conversation, its messages and every index entry naming it. */
 int store_conv_delete(struct store_txn *, const char *conv_id);
 /*

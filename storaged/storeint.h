@@ -30,9 +30,11 @@
  * Record formats that grew: a newer one adds fields at the end, and an
  * older record reads as the newest with those fields zero ("" or 0):
  * rec_pad() appends that many zero bytes before decoding.
- *   conversations 4 (org, issue 22); 3 lacks str org, 2 also u8 handoff,
+ *   conversations 5 (assignee, issue 22); 4 lacks str assignee, str
+ *                 assignee_name, 3 also str org, 2 also u8 handoff,
  *                 1 also str contact_id
- *   messages      2 (name); 1 lacks str name
+ *   messages      3 (author, issue 22); 2 lacks str author, 1 also
+ *                 str name
  *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
  *   agents        2 (org, issue 22); 1 lacks str org
@@ -40,12 +42,14 @@
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	4
-#define CONV_V3_PAD		4	/* issue 22: str org */
+#define CONV_RECORD_VERSION	5
+#define CONV_V4_PAD		(4 + 4)	/* issue 22: str assignee, assignee_name */
+#define CONV_V3_PAD		(4 + CONV_V4_PAD)	/* issue 22: str org */
 #define CONV_V2_PAD		(1 + CONV_V3_PAD)
 #define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
-#define MSG_RECORD_VERSION	2
-#define MSG_V1_PAD		4
+#define MSG_RECORD_VERSION	3
+#define MSG_V2_PAD		4	/* issue 22: str author */
+#define MSG_V1_PAD		(4 + MSG_V2_PAD)
 #define WIDGET_RECORD_VERSION	3
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "log.h"
 #include "random.h"
 #include "storeint.h"
@@ -225,9 +226,12 @@ ws_history(struct store_txn *t, const char *widget, const char *session,
 	if (sess_conv_id(t, widget, session, cid) != 0)
 		return;
 	proto_hex_encode(cid, ID_LEN, o->conv_id);
-	/* The widget shows who answers: the model, or a person. */
+	/* The widget shows who answers: the model, or a person (named). */
 	if (conv_load(t, cid, &c) == 0) {
 		o->handoff = c.handoff;
+		if (c.handoff == ST_HANDOFF_HUMAN)
+			strlcpy(o->handoff_name, c.assignee_name,
+			    sizeof(o->handoff_name));
 		st_conv_free(&c);
 	}
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)

@@ -41,6 +41,8 @@ struct store_ws_open {
 	struct st_msg *history;		/* n, oldest first */
 	int more;			/* older messages were left out */
 	uint8_t handoff;		/* the conversation's ST_HANDOFF_* */
+	/* handoff human: its assignee's display name, "" when none */
+	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
 };
 
 struct store_ws_begin {

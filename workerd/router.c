@@ -70,6 +70,8 @@ static const struct route routes[] = {
 	    handoff_message_post, R_ADMIN, ROUTE_BODY_ADMIN, ST_ROLE_AGENT },
 	{ M_POST,	"/v1/admin/conversations/:id/typing",
 	    handoff_typing_post, R_ADMIN, 0, ST_ROLE_AGENT },
+	{ M_POST,	"/v1/admin/conversations/:id/assign",
+	    handoff_assign_post, R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/events",		events_get, R_ADMIN, 0,
 	    ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/export",		audit_export_get, R_ADMIN, 0,

@@ -384,10 +384,13 @@ struct admin_conv_q {
 	char widget[ST_WIDGET_MAX + 1];	/* "" = every widget */
 	char q[ST_SEARCH_MAX + 1];	/* "" = no search */
 	int handoff_open;	/* handoff=open (alone): ST_HANDOFF_LIST */
+	/* assignee=: ST_ASSIGNED_*, the user id of TO; mine: who asks's */
+	int assigned, mine;
+	char assignee[ST_WHO_USER_MAX + 1];
 };
 /*
- * ?limit=&cursor=&widget=&q= into q, or ?handoff=open[&limit=] (with
- * nothing else). 0 ok, -1 invalid.
+ * ?limit=&cursor=&widget=&q=&assignee= into q, or ?handoff=open[&limit=]
+ * (with nothing else). 0 ok, -1 invalid.
  */
 int admin_conv_query(const char *query, struct admin_conv_q *q);
 struct storec_result;
@@ -520,6 +523,9 @@ void handoff_post(struct conn *, struct http_request *,
 void handoff_message_post(struct conn *, struct http_request *,
     const struct route_match *);
 void handoff_typing_post(struct conn *, struct http_request *,
+    const struct route_match *);
+/* POST /v1/admin/conversations/:id/assign: ST_CONV_ASSIGN. */
+void handoff_assign_post(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /v1/admin/conversations?handoff=open (gated): ST_HANDOFF_LIST. */
 void handoff_list(struct conn *, uint32_t limit);

@@ -170,7 +170,8 @@ static void
 cmd_export(void)
 {
 	char cursor[ST_CURSOR_MAX + 1] = "";
-	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "" };
+	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "",
+	    ST_ASSIGNED_ANY, "" };
 	struct st_conv_page pg;
 	uint32_t i;
 

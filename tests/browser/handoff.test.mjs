@@ -2,8 +2,8 @@
 // widget in two pages of one Parley (issue 15): the visitor asks for a
 // person → the dashboard's list shows the badge and the title its count,
 // without a reload (the /v1/admin/events stream) → the owner takes over
-// ("Owner joined" in the widget: the name of the account, never typed in
-// the dashboard), types (the widget shows it) and
+// ("Owner joined" in the widget: the account's display name, not one typed
+// in the page, also after a reload), types (the widget shows it) and
 // replies (the reply appears in the widget with the owner's name) → the
 // visitor's next message gets no model call → hand back ("The assistant is
 // back") → the model answers, the owner's reply in its context. Then the
@@ -24,8 +24,8 @@ import {
 const said = (m) => `You said: ${m}`; // the mock model's answer
 
 // The name the visitor sees: DASHBOARD_PASSWORD's owner's account name. The
-// dashboard sends none; DASHBOARD_AGENT_NAME is set to the same for a
-// server that does not name the person from the account.
+// dashboard sends none, and DASHBOARD_AGENT_NAME (an API key's name) is
+// another, so a reply named from the environment fails the test.
 const AGENT = 'Owner';
 
 // fn({shadowRoot}, AGENT) on the widget's host element, in the page;
@@ -44,7 +44,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   const t0 = Date.now();
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: AGENT } }));
+    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: 'Support desk' } }));
     owner = await openPage(browser);
     // The Notification API, recorded (headless Chromium shows none): the
     // permission is granted when asked.
@@ -185,9 +185,12 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
       && root.querySelectorAll('[data-part="message"][data-role="agent"]').length === 1, 'resumed');
     await sendByKeyboard(visitor.page, 'after a reload');
-    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled
+    await waitWidget(visitor.page, ({ shadowRoot: root }, agent) => !root.querySelector('[data-part="send"]').disabled
       && !root.querySelector('[data-part="message"][data-state="pending"]')
-      && root.querySelector('[data-part="handoff-status"]').textContent.endsWith(' joined'), 'the message sent, no reply pending');
+      && root.querySelector('[data-part="handoff-status"]').textContent === `${agent} joined`, 'the message sent, no reply pending');
+    // Resumed: who joined, and who wrote, by the account's name still.
+    assert.equal(await inWidget(visitor.page, ({ shadowRoot: root }) =>
+      root.querySelector('[data-part="message"][data-role="agent"] [data-part="name"]').textContent), AGENT);
     assert.equal((await stack.parley.mock.completions()).length, completions, 'the model was not called after the reload either');
     const stored = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json;
     assert.equal(stored.conversation.handoff, 'human');

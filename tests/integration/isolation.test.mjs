@@ -33,6 +33,7 @@ function bodyFor(method, p) {
   if (p.endsWith('/handoff')) return { state: 'human' };
   if (p.endsWith('/messages')) return { content: 'B writes here', name: 'Bea' };
   if (p.endsWith('/typing')) return { typing: true };
+  if (p.endsWith('/assign')) return { user_id: null };
   if (p.endsWith('/reset-id')) return undefined;
   if (p.startsWith('/v1/admin/agents')) return { name: 'B agent' };
   return { name: 'B thing' };

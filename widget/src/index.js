@@ -614,7 +614,7 @@ function mount(script, cfg, base) {
       up = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
-      if (typeof f.handoff === 'string') setHand(f.handoff);
+      if (typeof f.handoff === 'string') setHand(f.handoff, f.handoff_name);
       if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) showForm();
       else hideForm();
       sync();

@@ -1,5 +1,6 @@
 /*
- * The admin API: GET /v1/admin/conversations[?limit=&cursor=&widget=&q=],
+ * The admin API: GET /v1/admin/conversations[?limit=&cursor=&widget=&q=
+ * &assignee=mine|unassigned|<user id>],
  * GET and DELETE /v1/admin/conversations/:id, authorised by
  * x-admin-api-key or the dashboard's session (docs/dashboard.md).
  *
@@ -97,6 +98,30 @@ admin_widget_valid(const char *s)
 	return n >= 1 && n <= ST_WIDGET_MAX;
 }
 
+/* ?assignee=mine|unassigned|<user id> into q: 0 (absent too), or -1. */
+static int
+assignee_query(const char *query, struct admin_conv_q *q)
+{
+	int r;
+
+	if ((r = http_query_param(query, "assignee", q->assignee,
+	    sizeof(q->assignee))) <= 0)
+		return r;
+	if (strcmp(q->assignee, "mine") == 0) {
+		/* Who asks's user: admin_conv_list fills it in. */
+		q->mine = 1;
+		q->assigned = ST_ASSIGNED_TO;
+		q->assignee[0] = '\0';
+	} else if (strcmp(q->assignee, "unassigned") == 0) {
+		q->assigned = ST_ASSIGNED_NONE;
+		q->assignee[0] = '\0';
+	} else if (st_user_id_valid(q->assignee))
+		q->assigned = ST_ASSIGNED_TO;
+	else
+		return -1;
+	return 0;
+}
+
 int
 admin_conv_query(const char *query, struct admin_conv_q *q)
 {
@@ -106,6 +131,9 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	q->widget[0] = '\0';
 	q->q[0] = '\0';
 	q->handoff_open = 0;
+	q->assigned = ST_ASSIGNED_ANY;
+	q->mine = 0;
+	q->assignee[0] = '\0';
 	if (admin_list_query(query, &q->limit, q->cursor,
 	    sizeof(q->cursor)) < 0)
 		return -1;
@@ -119,7 +147,8 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 		q->handoff_open = 1;
 		return q->cursor[0] != '\0' || http_query_param(query, "widget",
 		    q->widget, sizeof(q->widget)) != 0 || http_query_param(query,
-		    "q", q->q, sizeof(q->q)) != 0 ? -1 : 0;
+		    "q", q->q, sizeof(q->q)) != 0 || http_query_param(query,
+		    "assignee", q->assignee, sizeof(q->assignee)) != 0 ? -1 : 0;
 	}
 	/* Present means 1-64 characters: "widget=" is not "every widget". */
 	if ((r = http_query_param(query, "widget", q->widget,
@@ -129,7 +158,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	    (r > 0 && (q->q[0] == '\0' ||
 	    !proto_utf8_valid(q->q, strlen(q->q)))))
 		return -1;
-	return 0;
+	return assignee_query(query, q);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -157,6 +186,10 @@ admin_conv_json(const struct st_conv *c)
 	    exprow_text(c->contact_id) : json_null(), &err);
 	exprow_oset(o, "handoff", exprow_text(st_handoff_name(c->handoff) !=
 	    NULL ? st_handoff_name(c->handoff) : "ai"), &err);
+	/* Who answers it: the user and its name when assigned. */
+	exprow_oset(o, "assignee", c->assignee[0] != '\0' ?
+	    json_pack("{s:o, s:o}", "id", exprow_text(c->assignee), "name",
+	    exprow_text(c->assignee_name)) : json_null(), &err);
 	return exprow_odone(o, err);
 }
 
@@ -178,9 +211,12 @@ admin_msg_json(const struct st_msg *m)
 	exprow_oset(o, "promptTokens", json_integer(m->prompt_tokens), &err);
 	exprow_oset(o, "completionTokens", json_integer(m->completion_tokens),
 	    &err);
-	/* The owner's display name, on their messages only. */
-	if (strcmp(m->role, "agent") == 0)
+	/* A person's messages: the name shown, the author (a key's: null). */
+	if (strcmp(m->role, "agent") == 0) {
 		exprow_oset(o, "name", exprow_text(m->name), &err);
+		exprow_oset(o, "authorId", m->author[0] != '\0' ?
+		    exprow_text(m->author) : json_null(), &err);
+	}
 	return exprow_odone(o, err);
 }
 
@@ -635,10 +671,20 @@ admin_conv_list(struct conn *c, struct http_request *req,
 		handoff_list(c, q.limit);
 		return;
 	}
+	/* A key has no person to be: only a dashboard session has "mine". */
+	if (q.mine && c->who.kind != ST_WHO_SESSION) {
+		conn_send_error(c, 400, admin_headers,
+		    "assignee=mine needs a dashboard session");
+		return;
+	}
+	if (q.mine)
+		strlcpy(q.assignee, c->who.user, sizeof(q.assignee));
 	cq.limit = q.limit;
 	cq.cursor = q.cursor;
 	cq.widget = q.widget;
 	cq.q = q.q;
+	cq.assigned = (uint8_t)q.assigned;
+	cq.assignee = q.assignee;
 	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
 }
 

@@ -411,6 +411,8 @@ export_next(struct export *x)
 		cq.cursor = x->cursor;
 		cq.widget = x->p.widget;
 		cq.q = "";
+		cq.assigned = ST_ASSIGNED_ANY;
+		cq.assignee = "";
 		type = PROTO_ST_CONV_QUERY;
 		rv = export_ask(x, type, &cq, convs_done);
 	} else {

@@ -8,13 +8,18 @@
  *		-> 201 {"message"}
  *	POST /v1/admin/conversations/:id/typing   {"typing":bool[,"name":...]}
  *		-> 204
+ *	POST /v1/admin/conversations/:id/assign   {"user_id":"usr_..."|null}
+ *		-> 200 {"conversation","changed"}
  *	GET  /v1/admin/conversations?handoff=open  (admin.c calls
  *		handoff_list here)
  *
  * Each is one storaged request (ST_HANDOFF_SET, ST_AGENT_MSG, ST_TYPING,
- * ST_HANDOFF_LIST); storaged's events carry the change to the visitor's
- * socket on whichever worker holds it (wschat.c) and to the dashboards
- * (events.c). The name shown to the visitor is the body's "name", else
+ * ST_CONV_ASSIGN, ST_HANDOFF_LIST); storaged's events carry the change to
+ * the visitor's socket on whichever worker holds it (wschat.c) and to the
+ * dashboards (events.c). The name shown to the visitor is, for a
+ * dashboard session, its user's account name (storaged signs the
+ * message with it, and a session taking over becomes the conversation's
+ * assignee); a key has no person: the body's "name", else
  * DASHBOARD_AGENT_NAME. Typing is bounded per conversation in each worker:
  * the same state again within HANDOFF_TYPING_MS is answered but not sent,
  * so a key held down does not flood storaged and the visitors.
@@ -187,6 +192,22 @@ message_done(const struct storec_result *r, void *arg)
 	    conv_errors);
 }
 
+/* Not found: storaged's text says whether the conversation or the user. */
+static void
+assign_done(const struct storec_result *r, void *arg)
+{
+	static const struct storec_answer user_errors[] = {
+		{ PROTO_E_NOT_FOUND, 404, "User not found" },
+		{ 0, 0, NULL },
+	};
+	int user = r->status == STOREC_ERROR &&
+	    r->code == PROTO_E_NOT_FOUND && r->message != NULL &&
+	    strcmp(r->message, "no such user") == 0;
+
+	admin_answer(arg, r, PROTO_ST_CONV_ASSIGN, 200, handoff_json,
+	    user ? user_errors : conv_errors);
+}
+
 static void
 typing_done(const struct storec_result *r, void *arg)
 {
@@ -272,6 +293,31 @@ handoff_typing_post(struct conn *c, struct http_request *req,
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);
 	else
 		admin_ask(c, PROTO_ST_TYPING, &ty, typing_done, admin_headers);
+	body_done(c, root, why);
+}
+
+void
+handoff_assign_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char *const keys[] = { "user_id", NULL };
+	struct st_conv_assign_req as;
+	const char *why = NULL;
+	json_t *root, *v;
+
+	if ((root = body_object(c, req, m, keys, &as.conv_id)) == NULL)
+		return;
+	v = json_object_get(root, "user_id");
+	/* null: nobody answers it. */
+	if (json_is_null(v))
+		as.user_id = "";
+	else if (json_is_string(v) && st_user_id_valid(json_string_value(v)))
+		as.user_id = json_string_value(v);
+	else
+		why = "user_id: must be a user id or null";
+	if (why == NULL)
+		admin_ask(c, PROTO_ST_CONV_ASSIGN, &as, assign_done,
+		    admin_headers);
 	body_done(c, root, why);
 }
 

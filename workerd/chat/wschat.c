@@ -1211,12 +1211,15 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		json_object_set_new(session, "resumed", json_boolean(resumed));
 	if (resumed && ok->conv_id[0] != '\0')
 		wsess_set_conv(s, ok->conv_id);
-	/* A resumed conversation's handoff state. */
+	/* A resumed conversation's handoff state, and who answers it. */
 	if (resumed && session != NULL &&
 	    st_handoff_name(ok->handoff) != NULL) {
 		s->handoff = ok->handoff;
 		json_object_set_new(session, "handoff",
 		    json_string(st_handoff_name(ok->handoff)));
+		if (ok->handoff_name[0] != '\0')
+			json_object_set_new(session, "handoff_name",
+			    exprow_text(ok->handoff_name));
 	}
 	s->resuming = 0;
 	wsend(s, session);

@@ -183,6 +183,8 @@ export function decConv(d) {
     contactId: d.str(),
     handoff: d.u8(),
     org: d.str(),
+    assignee: d.str(),
+    assigneeName: d.str(),
   };
 }
 
@@ -197,6 +199,7 @@ export function decMsg(d) {
     completionTokens: d.u32(),
     content: d.str(),
     name: d.str(),
+    author: d.str(),
   };
 }
 

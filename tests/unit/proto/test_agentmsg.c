@@ -264,8 +264,8 @@ fill_msg(struct st_msg *m, const char *role, const char *name)
 }
 
 /*
- * Conversations carry handoff, then their organisation last; messages
- * carry name last.
+ * Conversations carry handoff, their organisation, then their assignee
+ * last; messages carry name, then author last.
  */
 static void
 test_conv_msg_fields(void **state)
@@ -277,24 +277,33 @@ test_conv_msg_fields(void **state)
 
 	fill_conv(&c, ST_HANDOFF_HUMAN);
 	strlcpy(c.org, "default", sizeof(c.org));
+	strlcpy(c.assignee, "usr_0123456789abcdef0123456789abcdef",
+	    sizeof(c.assignee));
+	strlcpy(c.assignee_name, "Ana", sizeof(c.assignee_name));
 	penc_init(&e);
 	penc_conv(&e, &c);
-	/* The state, then str org. */
-	assert_int_equal(e.buf[e.len - 12], ST_HANDOFF_HUMAN);
-	assert_memory_equal(e.buf + e.len - 11, "\0\0\0\7default", 11);
+	/* The state, str org, then str assignee and str assignee_name. */
+	assert_int_equal(e.buf[e.len - 12 - 40 - 7], ST_HANDOFF_HUMAN);
+	assert_memory_equal(e.buf + e.len - 11 - 40 - 7,
+	    "\0\0\0\7default\0\0\0\x24usr_", 11 + 8);
+	assert_memory_equal(e.buf + e.len - 7, "\0\0\0\3Ana", 7);
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_conv(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
 	assert_int_equal(g.handoff, ST_HANDOFF_HUMAN);
 	assert_string_equal(g.org, "default");
+	assert_string_equal(g.assignee, c.assignee);
+	assert_string_equal(g.assignee_name, "Ana");
 	st_conv_free(&g);
-	/* Without it: a decode error. */
-	pdec_init(&d, e.buf, e.len - 11);
+	/* Without the last: a decode error. */
+	pdec_init(&d, e.buf, e.len - 7);
 	assert_int_equal(pdec_conv(&d, &g), -1);
 	penc_free(&e);
 	st_conv_free(&c);
 
 	fill_msg(&m, "agent", "Ana");
+	strlcpy(m.author, "usr_0123456789abcdef0123456789abcdef",
+	    sizeof(m.author));
 	penc_init(&e);
 	penc_msg(&e, &m);
 	pdec_init(&d, e.buf, e.len);
@@ -303,10 +312,12 @@ test_conv_msg_fields(void **state)
 	assert_string_equal(h.role, "agent");
 	assert_string_equal(h.name, "Ana");
 	assert_string_equal(h.content, "Hello from a person");
+	assert_string_equal(h.author, m.author);
 	st_msg_free(&h);
-	/* The name is the last field: "Ana" is its last 3 bytes. */
-	assert_memory_equal(e.buf + e.len - 3, "Ana", 3);
-	pdec_init(&d, e.buf, e.len - 7);
+	/* The name, then the author, the last field. */
+	assert_memory_equal(e.buf + e.len - 40 - 3, "Ana", 3);
+	assert_memory_equal(e.buf + e.len - 36, m.author, 36);
+	pdec_init(&d, e.buf, e.len - 40);
 	assert_int_equal(pdec_msg(&d, &h), -1);
 	penc_free(&e);
 	st_msg_free(&m);

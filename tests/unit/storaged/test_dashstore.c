@@ -132,6 +132,8 @@ query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
 	penc_str(&e, cursor);
 	penc_str(&e, widget);
 	penc_str(&e, q);
+	penc_u8(&e, ST_ASSIGNED_ANY);
+	penc_str(&e, "");
 	if ((err = request(f, PROTO_ST_CONV_QUERY, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		p->total = pdec_u64(&d);
@@ -1698,6 +1700,8 @@ test_dstore_read_batch(void **state)
 	penc_str(&e[1], "");
 	penc_str(&e[1], "wa");
 	penc_str(&e[1], "HELLO");
+	penc_u8(&e[1], ST_ASSIGNED_ANY);
+	penc_str(&e[1], "");
 	penc_str(&e[2], id);
 	penc_u32(&e[2], 0);
 	penc_u32(&e[2], 10);

@@ -431,7 +431,8 @@ conv_list(struct fix *f, const char *org, const char *widget,
 		    &(struct st_page_req){ 200, "" }, &pg), 0);
 	else
 		assert_int_equal(ask(f, org, PROTO_ST_CONV_QUERY,
-		    &(struct st_conv_query_req){ 200, "", widget, "" }, &pg),
+		    &(struct st_conv_query_req){ 200, "", widget, "",
+		    ST_ASSIGNED_ANY, "" }, &pg),
 		    0);
 	*has = 0;
 	for (i = 0; i < pg.n; i++) {
@@ -539,6 +540,7 @@ test_conv_v3_records(void **state)
 
 	org_new(f, "B", b);
 	conv_new(f, "default", "old", &c);
+	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, 4 + 7, (const uint8_t *)"\0\0\0\7default");
 	/* Emptied behind the store's back: the next open builds them. */
 	db_empty(f, "org_activity", "org_counts");

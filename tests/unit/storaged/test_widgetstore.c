@@ -146,6 +146,7 @@ struct wsopen {
 	char names[16][4 * ST_MSG_NAME_MAX + 1];
 	int more;
 	uint8_t handoff;
+	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
 	int wrote;
 };
 
@@ -272,6 +273,8 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			    o->names);
 			o->more = pdec_u8(&d);
 			o->handoff = pdec_u8(&d);
+			pdec_strbuf(&d, o->handoff_name,
+			    sizeof(o->handoff_name));
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
@@ -1668,6 +1671,7 @@ test_conv_v1_records(void **state)
 	append_payload(&e, c.id, "user", "before", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
+	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	convs_to_v1(f);
 
@@ -1765,8 +1769,8 @@ test_widget_v1_records(void **state)
 }
 
 /*
- * Messages of format 1 (before names) read with name "", and
- * conversations of format 2 (before handoff) in state ai.
+ * Messages of format 1 (before names) read with name and author "", and
+ * conversations of format 2 (before handoff) in state ai, unassigned.
  */
 static void
 test_msg_v1_records(void **state)
@@ -1794,8 +1798,10 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 5);
+	db_to_older(f, "msgs", 3, 4);
 	db_to_older(f, "msgs", 2, 4);
+	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "convs", 3, 1);
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 2);
@@ -1810,11 +1816,14 @@ test_msg_v1_records(void **state)
 	assert_int_equal(t.conv.handoff, ST_HANDOFF_AI);
 	thread_is(&t, 2, "one", "two");
 	assert_string_equal(t.msgs[0].name, "");
+	assert_string_equal(t.msgs[0].author, "");
 	assert_string_equal(t.msgs[1].role, "assistant");
+	assert_string_equal(t.conv.assignee, "");
+	assert_string_equal(t.conv.assignee_name, "");
 	thread_free(&t);
 	dreply_free(&r);
 
-	/* New messages are format 2 beside them; an agent's keeps its role. */
+	/* New messages are format 3 beside them; an agent's keeps its role. */
 	append_payload(&e, c.id, "agent", "three", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
@@ -1829,7 +1838,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 4);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 5);
 	st_conv_free(&c);
 }
 

@@ -647,6 +647,7 @@ static const struct {
 	{ PROTO_ST_HANDOFF_SET, ADMIN_WALK },
 	{ PROTO_ST_AGENT_MSG, ADMIN_WALK },
 	{ PROTO_ST_TYPING, ADMIN_WALK },
+	{ PROTO_ST_CONV_ASSIGN, ADMIN_WALK },
 	{ PROTO_ST_WS_REQUEST_HUMAN, WSCHAT, "test_ws_requests_malformed" },
 	{ PROTO_ST_EV_SUBSCRIBE, STOREC, "test_subscribe_malformed" },
 	{ PROTO_ST_EV_SINCE, EVENTS, "test_since_malformed" },

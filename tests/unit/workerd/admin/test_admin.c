@@ -98,7 +98,20 @@ test_conv_json(void **state)
 	    "\"sha256:abe633f3a47a2758174eabe9\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
-	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\"}");
+	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
+	    "\"assignee\":null}");
+	free(s);
+	st_conv_free(&c);
+
+	/* Assigned: who, by id and name (escaped as any text). */
+	test_fill_conv(&c, 1, 2, "hi");
+	strlcpy(c.assignee, "usr_0123456789abcdef0123456789abcdef",
+	    sizeof(c.assignee));
+	strlcpy(c.assignee_name, "Ana \"A\"", sizeof(c.assignee_name));
+	s = test_dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"assignee\":{\"id\":"
+	    "\"usr_0123456789abcdef0123456789abcdef\",\"name\":"
+	    "\"Ana \\\"A\\\"\"}}"));
 	free(s);
 	st_conv_free(&c);
 
@@ -141,7 +154,15 @@ test_msg_json(void **state)
 	strlcpy(m.name, "Ada", sizeof(m.name));
 	s = test_dump(admin_msg_json(&m));
 	assert_non_null(strstr(s, "\"role\":\"agent\""));
-	assert_non_null(strstr(s, "\"completionTokens\":34,\"name\":\"Ada\"}"));
+	/* A key's: no author. */
+	assert_non_null(strstr(s, "\"completionTokens\":34,\"name\":\"Ada\","
+	    "\"authorId\":null}"));
+	free(s);
+	strlcpy(m.author, "usr_0123456789abcdef0123456789abcdef",
+	    sizeof(m.author));
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, "\"name\":\"Ada\",\"authorId\":"
+	    "\"usr_0123456789abcdef0123456789abcdef\"}"));
 	free(s);
 	st_msg_free(&m);
 }
@@ -296,6 +317,24 @@ test_admin_conv_query(void **state)
 	assert_int_equal(admin_conv_query("limit=7&handoff=open", &q), 0);
 	assert_int_equal(q.limit, 7);
 	assert_int_equal(q.handoff_open, 1);
+	/* assignee: mine, unassigned, or a user id. */
+	assert_int_equal(q.assigned, ST_ASSIGNED_ANY);
+	assert_int_equal(admin_conv_query("assignee=mine", &q), 0);
+	assert_int_equal(q.assigned, ST_ASSIGNED_TO);
+	assert_int_equal(q.mine, 1);
+	assert_int_equal(admin_conv_query("assignee=unassigned&q=x", &q), 0);
+	assert_int_equal(q.assigned, ST_ASSIGNED_NONE);
+	assert_int_equal(q.mine, 0);
+	assert_string_equal(q.assignee, "");
+	assert_int_equal(admin_conv_query("assignee="
+	    "usr_0123456789abcdef0123456789abcdef", &q), 0);
+	assert_int_equal(q.assigned, ST_ASSIGNED_TO);
+	assert_string_equal(q.assignee, "usr_0123456789abcdef0123456789abcdef");
+	assert_int_equal(admin_conv_query("assignee=", &q), -1);
+	assert_int_equal(admin_conv_query("assignee=usr_0123", &q), -1);
+	assert_int_equal(admin_conv_query("assignee=Mine", &q), -1);
+	assert_int_equal(admin_conv_query("handoff=open&assignee=mine", &q),
+	    -1);
 	assert_int_equal(admin_conv_query("q=x", &q), 0);
 	assert_int_equal(q.handoff_open, 0);
 	for (i = 0; i < 6; i++) {
@@ -382,6 +421,9 @@ test_admin_list_query_request(void **state)
 	assert_string_equal(s, "w1");
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "Ab,c");
+	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
 	assert_int_equal(pdec_done(&d), 0);
 	penc_init(&e);
 	penc_u64(&e, 7);
@@ -404,9 +446,33 @@ test_admin_list_query_request(void **state)
 	assert_string_equal(s, "");
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "");
+	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
 	assert_int_equal(pdec_done(&d), 0);
 	peer_error(&P, &pr, PROTO_E_INVALID, "cursor");
 	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
+	tresp_free(&r);
+
+	/* A user's conversations; "mine" is no key's (no person). */
+	admin_request("GET", "/v1/admin/conversations?assignee="
+	    "usr_0123456789abcdef0123456789abcdef");
+	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_u32(&d);
+	pdec_strbuf(&d, s, sizeof(s));
+	pdec_strbuf(&d, s, sizeof(s));
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_TO);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "usr_0123456789abcdef0123456789abcdef");
+	assert_int_equal(pdec_done(&d), 0);
+	peer_error(&P, &pr, PROTO_E_INVALID, "assignee");
+	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
+	tresp_free(&r);
+	admin_request("GET", "/v1/admin/conversations?assignee=mine");
+	admin_expect(&r, 400,
+	    "{\"error\":\"assignee=mine needs a dashboard session\"}");
 	tresp_free(&r);
 
 	admin_request("GET", "/v1/admin/conversations?widget=");

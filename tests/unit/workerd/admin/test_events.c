@@ -53,7 +53,8 @@ static const char conv_json[] =
     "\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\","
     "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
-    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\"}";
+    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\","
+    "\"assignee\":null}";
 
 static void
 test_format_conversation(void **state)
@@ -94,7 +95,7 @@ test_format_message(void **state)
 	/* One data line: the newline in the content is escaped. */
 	assert_non_null(strstr(s, "\"content\":\"line one\\nline two\""));
 	assert_non_null(strstr(s, "\"role\":\"agent\""));
-	assert_non_null(strstr(s, "\"name\":\"Ada\"}}\n\n"));
+	assert_non_null(strstr(s, "\"name\":\"Ada\",\"authorId\":null}}\n\n"));
 	assert_int_equal(strchr(strstr(s, "data: "), '\n')[1], '\n');
 	free(s);
 	st_event_free(&ev);

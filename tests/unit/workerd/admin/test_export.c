@@ -126,7 +126,7 @@ get_noted(const char *path, const char *target)
 	peer_reply(&P, &pr, NULL, 0);
 }
 
-/* ST_CONV_QUERY's payload: limit, cursor, widget, q. */
+/* ST_CONV_QUERY's payload: limit, cursor, widget, q, every assignee. */
 static void
 check_query(const struct peer_req *pr, const char *cursor,
     const char *widget)
@@ -140,6 +140,9 @@ check_query(const struct peer_req *pr, const char *cursor,
 	assert_string_equal(s, cursor);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, widget);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
+	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_string_equal(s, "");
 	assert_int_equal(pdec_done(&d), 0);

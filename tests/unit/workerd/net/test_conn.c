@@ -562,6 +562,8 @@ route_body(const char *pattern, unsigned int method)
 		return "{\"content\":\"x\"}";
 	if (method == M_POST && strstr(pattern, "/typing") != NULL)
 		return "{\"typing\":true}";
+	if (method == M_POST && strstr(pattern, "/assign") != NULL)
+		return "{\"user_id\":null}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/api-keys") == 0)
 		return "{\"name\":\"n\",\"role\":\"agent\"}";
 	if ((method == M_POST || method == M_PATCH) &&

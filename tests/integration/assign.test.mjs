@@ -1,0 +1,168 @@
+// Who answers a conversation (issue 22), against the real processes and the
+// mock model, 2 workers: a dashboard user taking over becomes the
+// conversation's assignee; the visitor's socket hears that user's account
+// name (not one typed in the browser) when they join, type and reply, and
+// still after a reload; each agent message stores its author; the list's
+// ?assignee=mine|unassigned|<user id>; assigning to another member, to
+// nobody, and refusals (another organisation's user, a key's "mine").
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Events } from './lib/events.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { chat, sid } from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { PASSWORD, login } from './lib/dashboard.mjs';
+import { ROLE, T, WHO } from './lib/storage.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const LIST = '/v1/admin/conversations';
+
+// A member of org named name, as parleyctl adds one; its user id.
+async function addUser(p, org, email, name) {
+  const st = await p.storage({ as: 'parleyctl' });
+  try {
+    const r = await st.ask(T.ST_USER_SET, { mode: 0, email, name, role: ROLE.AGENT, salt: Buffer.alloc(16), hash: Buffer.alloc(32) },
+      { who: [WHO.CTL, 'uid 0', org] });
+    assert.equal(r.result, 0);
+    return r.m.id;
+  } finally {
+    st.close();
+  }
+}
+
+// The ids of a list answer.
+const ids = (r) => {
+  assert.equal(r.status, 200, r.text);
+  return r.json().conversations.map((c) => c._id);
+};
+
+describe('who answers a conversation, 2 workers', () => {
+  let p;
+  let oa;
+  before(async () => {
+    p = new Parley({
+      workers: 2,
+      mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_AGENT_NAME: 'Team Parley', DASHBOARD_PASSWORD: PASSWORD },
+    });
+    await p.start();
+    oa = await checkerFor(p);
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  test('take over, type, reply as a user: the visitor sees its name, live and after a reload', async () => {
+    const sess = await login(p);
+    const me = (await sess.get('/dashboard/api/session')).json().user;
+    assert.equal(me.name, 'Owner');
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    await v.turn('hello');
+    const convId = ids(await p.admin(`${LIST}?widget=${w.id}`))[0];
+    const path = `${LIST}/${convId}`;
+
+    // Taking over: the account's name, never the one sent; the user is the assignee.
+    let r = await sess.request('POST', `${path}/handoff`, { body: { state: 'human', name: 'Typed' } });
+    assert.equal(r.status, 200, r.text);
+    oa.checkJson('POST', `${path}/handoff`, r);
+    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Owner' });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Owner' });
+    r = await sess.request('POST', `${path}/typing`, { body: { typing: true, name: 'Typed' } });
+    assert.equal(r.status, 204);
+    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', role: 'agent', name: 'Owner' });
+    r = await sess.request('POST', `${path}/messages`, { body: { content: 'Hi, Owner here.', name: 'Typed' } });
+    assert.equal(r.status, 201, r.text);
+    oa.checkJson('POST', `${path}/messages`, r);
+    assert.equal(r.json().message.name, 'Owner');
+    assert.equal(r.json().message.authorId, me.id);
+    assert.deepEqual(await v.next('message'), { type: 'message', role: 'agent', content: 'Hi, Owner here.', name: 'Owner' });
+    // A key has no person: the name it sends, no author.
+    r = await p.adminJson('POST', `${path}/messages`, { content: 'An integration.', name: 'Bot' });
+    assert.equal(r.status, 201);
+    assert.equal(r.json().message.name, 'Bot');
+    assert.equal(r.json().message.authorId, null);
+    assert.equal((await v.next('message')).name, 'Bot');
+    const got = await p.admin(path);
+    oa.checkJson('GET', path, got);
+    assert.deepEqual(got.json().messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.authorId]),
+      [['Owner', me.id], ['Bot', null]]);
+    await v.close();
+
+    // A reload: who joined, and who wrote what.
+    const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    const s2 = await v2.next('session');
+    assert.equal(s2.handoff, 'human');
+    assert.equal(s2.handoff_name, 'Owner');
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages.filter((m) => m.role === 'agent').map((m) => m.name), ['Owner', 'Bot']);
+    await v2.close();
+
+    // Handing back keeps the assignee.
+    r = await sess.request('POST', `${path}/handoff`, { body: { state: 'ai' } });
+    assert.equal(r.json().conversation.handoff, 'ai');
+    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Owner' });
+  });
+
+  test('?assignee=, assigning to a member or nobody, refusals', async () => {
+    const sess = await login(p);
+    const me = (await sess.get('/dashboard/api/session')).json().user;
+    const bo = await addUser(p, 'default', 'bo@example.com', 'Bo');
+    const org = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+    assert.equal(org.status, 201, org.text);
+    const xi = await addUser(p, org.json().id, 'xi@example.com', 'Xi');
+    const mine = (await chat(p, sid('mine'), 'hi')).json().conversationId;
+    const free = (await chat(p, sid('free'), 'hi')).json().conversationId;
+    assert.equal((await sess.request('POST', `${LIST}/${mine}/handoff`, { body: { state: 'human' } })).status, 200);
+
+    let r = await sess.get(`${LIST}?assignee=mine`);
+    oa.checkJson('GET', LIST, r);
+    assert.ok(ids(r).includes(mine));
+    assert.ok(!ids(r).includes(free));
+    assert.ok(r.json().conversations.every((c) => c.assignee && c.assignee.id === me.id));
+    r = await p.admin(`${LIST}?assignee=unassigned`);
+    assert.ok(ids(r).includes(free));
+    assert.ok(!ids(r).includes(mine));
+    assert.ok(r.json().conversations.every((c) => c.assignee === null));
+    assertJsonError(await p.admin(`${LIST}?assignee=mine`), 400, 'assignee=mine needs a dashboard session');
+    assertJsonError(await p.admin(`${LIST}?assignee=nobody`), 400, 'Invalid query parameters');
+
+    // To Bo: Bo's, no longer mine; audited; open dashboards hear of it.
+    const ev = await Events.open(p);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
+    r = await sess.request('POST', `${LIST}/${mine}/assign`, { body: { user_id: bo } });
+    assert.equal(r.status, 200, r.text);
+    oa.checkJson('POST', `${LIST}/${mine}/assign`, r);
+    assert.equal(r.json().changed, true);
+    assert.deepEqual(r.json().conversation.assignee, { id: bo, name: 'Bo' });
+    const h = await ev.take((e) => e.event === 'handoff' && e.data.conversation._id === mine, 5000, 'the assign event');
+    ev.close();
+    assert.equal(h.data.state, 'human', 'the state as it is');
+    assert.equal(h.data.name, 'Bo');
+    assert.deepEqual(h.data.conversation.assignee, { id: bo, name: 'Bo' });
+    const v = oa.validatorFor('https://parley.invalid/openapi.json#/components/schemas/HandoffStateEvent');
+    assert.ok(v(h.data), oa.ajv.errorsText(v.errors));
+    assert.ok(ids(await p.admin(`${LIST}?assignee=${bo}`)).includes(mine));
+    assert.ok(!ids(await sess.get(`${LIST}?assignee=mine`)).includes(mine));
+    const audit = await p.admin('/v1/admin/audit');
+    assert.equal(audit.status, 200, audit.text);
+    assert.ok(audit.json().entries.some((e) => e.action === 'conversation.assign' && e.target === mine),
+      JSON.stringify(audit.json().entries.slice(0, 3)));
+    r = await p.adminJson('POST', `${LIST}/${mine}/assign`, { user_id: bo });
+    assert.equal(r.json().changed, false);
+
+    // Another organisation's user is no member; refusals.
+    assertJsonError(await p.adminJson('POST', `${LIST}/${mine}/assign`, { user_id: xi }), 404, 'User not found');
+    assertJsonError(await p.adminJson('POST', `${LIST}/${'0'.repeat(32)}/assign`, { user_id: bo }), 404,
+      'Conversation not found');
+    for (const body of [{}, { user_id: 'nope' }, { user_id: bo, extra: 1 }])
+      assert.equal((await p.adminJson('POST', `${LIST}/${mine}/assign`, body)).status, 400, JSON.stringify(body));
+
+    // To nobody.
+    r = await p.adminJson('POST', `${LIST}/${mine}/assign`, { user_id: null });
+    assert.equal(r.status, 200);
+    assert.equal(r.json().conversation.assignee, null);
+    assert.ok(ids(await p.admin(`${LIST}?assignee=unassigned`)).includes(mine));
+  });
+});
