@@ -35,8 +35,10 @@
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
- *                   bytes hash -> u8 result (0 ok, 1 no such invitation),
- *                   str user id, str org
+ *                   bytes hash -> u8 result (0 a new user, 1 no such
+ *                   invitation, 2 the email's existing account joined:
+ *                   its name and password kept, no session made), str
+ *                   user id, str org
  *   ST_USER_SET     (parleyctl) u8 mode (0 add, 1 password), str email,
  *                   str name, u8 role, bytes salt, bytes hash
  *                   -> u8 result (0 ok, 1 no such user, 2 already a

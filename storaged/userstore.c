@@ -633,9 +633,14 @@ store_invite_accept(struct store_txn *t,
 		if (user_make(t, iv.email, q->name, q->salt, q->hash, iv.org,
 		    iv.role, &u) < 0)
 			return t->err;
-	} else if (st_user_member(&u, iv.org) == NULL) {
-		/* An existing account keeps its name and password. */
-		if (member_add(t, &u, iv.org, iv.role) == 0)
+	} else {
+		/*
+		 * An existing account keeps its name and password, and the
+		 * worker makes no session: the token is no proof of them.
+		 */
+		out->result = 2;
+		if (st_user_member(&u, iv.org) == NULL &&
+		    member_add(t, &u, iv.org, iv.role) == 0)
 			user_changed(t, &u, 0, NULL);
 	}
 	db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
