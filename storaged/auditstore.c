@@ -326,6 +326,22 @@ store_audit_add(struct store_txn *t, const char *org,
 	return t->err;
 }
 
+int
+store_org_audit_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint64_t count;
+
+	*n = 0;
+	if (t->err || count_get(t, org, &count) < 0)
+		return t->err;
+	/* Oldest first, as the bound drops them: the count stays true. */
+	for (; *n < max && count > 0 && !t->err; (*n)++, count--)
+		drop_oldest(t, org);
+	count_put(t, org, count);
+	return t->err;
+}
+
 /* index_walk's take: the entry id names. */
 static int
 entry_take(struct store_txn *t, const uint8_t *id, void *item, void *arg)
