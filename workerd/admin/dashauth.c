@@ -69,7 +69,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "dashmsg.h"
@@ -82,11 +81,7 @@
 #include "workerd.h"
 
 #define API_HEADERS	"Cache-Control: no-store\r\n"
-#define SCRYPT_N	16384
-#define SCRYPT_R	8
-#define SCRYPT_P	1
-#define SCRYPT_MAXMEM	(64 * 1024 * 1024)
-#define SALT_LEN	16
+#define SALT_LEN	ST_PW_SALT_LEN
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
 #define ACCEPT_PASSWORD_MAX	1024	/* characters, as DASHBOARD_PASSWORD */
 
@@ -118,16 +113,13 @@ static TAILQ_HEAD(, bootwait) boot_waiters =
 
 /* ------------------------------------------------------------ hashing */
 
+_Static_assert(DASH_KEY_LEN == ST_PW_HASH_LEN, "a login's hash is a user's");
+
 int
 dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN])
 {
-	if (pw == NULL)
-		pw = "";
-	if (EVP_PBE_scrypt(pw, pwlen, salt, saltlen, SCRYPT_N, SCRYPT_R,
-	    SCRYPT_P, SCRYPT_MAXMEM, out, DASH_KEY_LEN) != 1)
-		return -1;
-	return 0;
+	return st_pw_scrypt(pw, pwlen, salt, saltlen, out);
 }
 
 void
