@@ -243,3 +243,22 @@ describe('people: invitations', () => {
     assertJsonError(await loginRequest(p, PASSWORD, { localAddress: from }), 429, 'Too many login attempts, try again later');
   });
 });
+
+describe('people: DASHBOARD_OWNER_EMAIL', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM' } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  test('that email logs in with DASHBOARD_PASSWORD (and {"password"} alone is it); owner@localhost is nobody', async () => {
+    const a = await login(p, PASSWORD, { email: 'boss@example.com' });
+    const me = (await a.get('/dashboard/api/session')).json();
+    assert.equal(me.user.email, 'boss@example.com');
+    assert.deepEqual(me.organization, { id: 'default', role: 'owner' });
+    const b = await login(p);
+    assert.equal((await b.get('/dashboard/api/session')).json().user.id, me.user.id);
+    assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost' }), 401, 'Wrong email or password');
+  });
+});

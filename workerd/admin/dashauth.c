@@ -20,7 +20,8 @@
  *
  * DASHBOARD_PASSWORD is the first owner: hashed with a random salt when
  * the worker starts (the password kept only until it is stored), it
- * becomes the password of ST_OWNER_EMAIL, owner of "default", through
+ * becomes the password of DASHBOARD_OWNER_EMAIL's user (owner@localhost
+ * unless set; masterd checked its shape), owner of "default", through
  * ST_USER_BOOT, before the first login this worker serves. Its
  * fingerprint (scrypt with the install's salt, ST_DASH_SALT: every worker
  * derives the same) tells storaged whether the password changed since it
@@ -192,6 +193,14 @@ dashauth_fp(void)
 
 /* ------------------------------------------------------ the first owner */
 
+/* DASHBOARD_OWNER_EMAIL: its default where no settings were read (tests). */
+static const char *
+owner_email(void)
+{
+	return wsettings.dashboard_owner_email != NULL ?
+	    wsettings.dashboard_owner_email : ST_OWNER_EMAIL;
+}
+
 /* The boot failed: the next login that needs it tries again. */
 static void
 boot_failed(void)
@@ -215,10 +224,10 @@ boot_stored(const struct storec_result *r, void *arg)
 	}
 	if (rep.v == 1)
 		log_info("dashboard: %s made from DASHBOARD_PASSWORD",
-		    ST_OWNER_EMAIL);
+		    owner_email());
 	else if (rep.v == 2)
 		log_info("dashboard: %s's password set from a new "
-		    "DASHBOARD_PASSWORD", ST_OWNER_EMAIL);
+		    "DASHBOARD_PASSWORD", owner_email());
 	dash.state = BOOT_READY;
 	pw_forget();
 	boot_wake(1);
@@ -229,7 +238,7 @@ static void
 fp_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct st_user_boot_req req = {
-		.email = ST_OWNER_EMAIL,
+		.email = owner_email(),
 		.name = "Owner",
 		.salt_len = sizeof(dash.salt),
 		.hash_len = sizeof(dash.hash),
@@ -862,7 +871,8 @@ login_body(struct conn *c, struct http_request *req, struct login *l)
 		    "deployment";
 		status = 503;
 	} else
-		strlcpy(l->email, ST_OWNER_EMAIL, sizeof(l->email));
+		/* masterd checked its shape: it normalises. */
+		(void)st_email_normal(owner_email(), l->email);
 	if (bad == NULL && (l->pw = malloc(json_string_length(pw) + 1)) ==
 	    NULL) {
 		log_warn("dashboard login");
