@@ -557,7 +557,6 @@ send_storage_error(struct conn *c, const struct storec_result *r,
 
 /* -------------------------------------------------------------- login */
 
-
 static void
 login_free(struct login *l)
 {
@@ -952,10 +951,9 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 #define NO_INVITATION	"Invitation not found or expired"
 
 /*
- * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 0 a new user
- * (or a new membership of one without a password of its own) logged in;
- * 1 no such invitation; 2 the email's existing account joined, no
- * session.
+ * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 0 a new user,
+ * logged in; 1 no such invitation; 2 the email's existing account
+ * joined, no session.
  */
 static void
 accept_done(const struct storec_result *r, void *arg)
