@@ -1,9 +1,9 @@
-// An invitation in headless Chromium (docs/dashboard.md, "People"): the
-// owner invites over the admin API; the invitee opens the link in a fresh
-// context, is told when the two passwords differ, sets a name and a
-// password and lands on the dashboard logged in as the invited email, the
-// token gone from the address bar; the page passes axe-core in light and
-// dark; the spent link answers with a visible message.
+// An invitation in headless Chromium (docs/dashboard.md, "Pages" and "Login
+// and the session"): the owner invites over the admin API; the invitee
+// opens the link in a fresh context, is told when the two passwords differ,
+// sets a name and a password and lands on the dashboard logged in as the
+// invited email, the token gone from the address bar; the page passes
+// axe-core in light and dark; the spent link answers with a visible message.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
