@@ -23,6 +23,7 @@
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"
+#include "usermsg.h"
 #include "storeint.h"
 
 #define ORG_PREFIX_MAX	(ST_WHO_ORG_MAX + 1)
@@ -34,6 +35,7 @@ enum audit_target {
 	TARGET_REP2,	/* the reply's second str (a widget's public id) */
 	TARGET_NOTE,	/* ST_AUDIT_NOTE's target */
 	TARGET_NONE,	/* none: what it names is personal (an email) */
+	TARGET_REP_U8,	/* the reply's first str after its u8 result */
 	/*
 	 * ST_INVITE_ACCEPT, asked by nobody: the entry goes to the
 	 * invitation's organisation (the reply's second str after its u8),
@@ -106,6 +108,16 @@ pick_delete(const void *req, const uint8_t *rep, size_t replen)
 	return pick_user(req, rep, replen, "user.delete");
 }
 
+/* ST_USER_SET (parleyctl): a member added, or a password set. */
+static const char *
+pick_user_set(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_user_set_req *q = req;
+
+	return pick_user(req, rep, replen, q->mode == ST_USER_SET_ADD ?
+	    "user.add" : "user.password");
+}
+
 /* ST_INVITE_ACCEPT: a new user (0) or an account that joined (2). */
 static const char *
 pick_join(const void *req, const uint8_t *rep, size_t replen)
@@ -139,6 +151,7 @@ static const struct audit_row audit_rows[] = {
 	{ PROTO_ST_USER_UPDATE, NULL, TARGET_REQ, pick_update },
 	{ PROTO_ST_USER_DELETE, NULL, TARGET_REQ, pick_delete },
 	{ PROTO_ST_INVITE_ACCEPT, NULL, TARGET_JOIN, pick_join },
+	{ PROTO_ST_USER_SET, NULL, TARGET_REP_U8, pick_user_set },
 };
 
 static const struct audit_row *
@@ -232,6 +245,11 @@ store_audit_request(struct store_txn *t, const struct audit_req *q,
 	case TARGET_NOTE:
 		strlcpy(e.target, ((const struct st_audit_note_req *)
 		    q->req)->target, sizeof(e.target));
+		break;
+	case TARGET_REP_U8:
+		/* The pick saw the u8. */
+		nth_str((const uint8_t *)rep + 1, replen - 1, 0, e.target,
+		    sizeof(e.target));
 		break;
 	case TARGET_NONE:
 	case TARGET_JOIN:

@@ -298,6 +298,44 @@ test_user_actions(void **state)
 	assert_int_equal(total(f, &A), 4);
 }
 
+/* parleyctl's ST_USER_SET: user.add, user.password; none when refused. */
+static void
+test_user_set(void **state)
+{
+	struct fix *f = *state;
+	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_user_set_req q = { .mode = ST_USER_SET_ADD,
+	    .email = "cy@x.test", .name = "Cy", .role = ST_ROLE_AGENT,
+	    .salt_len = ST_PW_SALT_LEN, .hash_len = ST_PW_HASH_LEN };
+	struct st_user_set_rep rep;
+	char id[ST_USER_ID_MAX + 1];
+
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	strlcpy(id, rep.m.id, sizeof(id));
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+	newest_is(f, &ctl, "user.add", id);
+	fake_now++;
+	q.mode = ST_USER_SET_PASSWORD;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+	newest_is(f, &ctl, "user.password", id);
+	/* A member already; no such user: nothing changed, no entry. */
+	q.mode = ST_USER_SET_ADD;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 2);
+	q.mode = ST_USER_SET_PASSWORD;
+	q.email = "nobody@x.test";
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 1);
+	assert_int_equal(total(f, &ctl), 2);
+}
+
 /* No entry for what failed, changed nothing, or was nobody's. */
 static void
 test_no_entry(void **state)
@@ -432,6 +470,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_entry, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_user_actions, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_user_set, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_and_orgs, setup,
 		    fix_teardown),
