@@ -128,6 +128,7 @@ struct settings {
 	char *widget_key;	/* WIDGET_API_KEY */
 	char *admin_key;	/* ADMIN_API_KEY */
 	char *dashboard_password;	/* DASHBOARD_PASSWORD */
+	char *dashboard_owner_email;	/* DASHBOARD_OWNER_EMAIL */
 	char *openai_key;	/* OPENAI_API_KEY */
 	char *openai_base_url;	/* OPENAI_BASE_URL */
 	char *openai_model;	/* OPENAI_MODEL */

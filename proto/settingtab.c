@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "settings.h"
+#include "usermsg.h"
 
 #define M	SETTINGS_P_MASTERD
 #define W	SETTINGS_P_WORKERD
@@ -73,6 +74,15 @@ check_token(const char *v)
 }
 
 /* A display name: 1-100 characters (UTF-8), no control characters. */
+/* An email as the users' (st_email_normal): one '@', no space. */
+static int
+check_email(const char *v)
+{
+	char out[ST_EMAIL_MAX + 1];
+
+	return st_email_normal(v, out) == NULL;
+}
+
 static int
 check_name(const char *v)
 {
@@ -169,6 +179,11 @@ const struct setting settings_table[] = {
 	    SETTINGS_PASSWORD_MIN, 1024, NULL, NULL, NULL, M | W,
 	    F(dashboard_password), "the dashboard's password; unset: login "
 	    "answers 503" },
+	{ "DASHBOARD_OWNER_EMAIL", SETTING_TEXT, ST_OWNER_EMAIL, NULL, 3,
+	    ST_EMAIL_MAX, NULL, check_email,
+	    "an email address like name@example.com", M | W,
+	    F(dashboard_owner_email), "the email of the owner "
+	    "DASHBOARD_PASSWORD makes (owner of default) and keeps" },
 	{ "PARLEY_ENV", SETTING_TEXT, NULL, NULL, 1, 64, NULL, check_token,
 	    "one word (production, development, ...)", M | W | S | C,
 	    F(parley_env), "production adds HSTS, hides error details and "

@@ -846,7 +846,7 @@ static PLAYOUT(pl_invite_done, struct st_invite_done, f_invite_done);
 
 static const struct pfield f_invite_accept_rep[] = {
 	PFU8(struct st_invite_accept_rep, result),
-	PFWHEN(struct st_invite_accept_rep, result, 1u << 0, d,
+	PFWHEN(struct st_invite_accept_rep, result, 1u << 0 | 1u << 2, d,
 	    pl_invite_done),
 };
 PLAYOUT(pl_invite_accept_rep, struct st_invite_accept_rep,

@@ -494,8 +494,9 @@ struct st_invite_done {
 	char org[ST_ORG_ID_MAX + 1];
 };
 struct st_invite_accept_rep {
-	uint8_t result;			/* 0 ok, 1 no such invitation */
-	struct st_invite_done d;	/* 0 */
+	/* 0 a new user, 1 no such invitation, 2 an existing account */
+	uint8_t result;
+	struct st_invite_done d;	/* 0, 2 */
 };
 struct st_user_set_req {
 	uint8_t mode;			/* ST_USER_SET_* */

@@ -5,8 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "usermsg.h"
 #include "util.h"
+
+#define SCRYPT_N	16384
+#define SCRYPT_R	8
+#define SCRYPT_P	1
+#define SCRYPT_MAXMEM	(64 * 1024 * 1024)
+
+int
+st_pw_scrypt(const char *pw, size_t pwlen, const void *salt, size_t saltlen,
+    uint8_t out[ST_PW_HASH_LEN])
+{
+	if (pw == NULL)
+		pw = "";
+	if (EVP_PBE_scrypt(pw, pwlen, salt, saltlen, SCRYPT_N, SCRYPT_R,
+	    SCRYPT_P, SCRYPT_MAXMEM, out, ST_PW_HASH_LEN) != 1)
+		return -1;
+	return 0;
+}
 
 void
 st_user_free(struct st_user *u)

@@ -35,8 +35,10 @@
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
- *                   bytes hash -> u8 result (0 ok, 1 no such invitation),
- *                   str user id, str org
+ *                   bytes hash -> u8 result (0 a new user, 1 no such
+ *                   invitation, 2 the email's existing account joined:
+ *                   its name and password kept, no session made), str
+ *                   user id, str org
  *   ST_USER_SET     (parleyctl) u8 mode (0 add, 1 password), str email,
  *                   str name, u8 role, bytes salt, bytes hash
  *                   -> u8 result (0 ok, 1 no such user, 2 already a
@@ -122,6 +124,13 @@ const char *st_user_invalid(const struct st_user *u);
 const char *st_email_normal(const char *in, char out[ST_EMAIL_MAX + 1]);
 /* NULL when name is 1-100 characters of UTF-8, else why not. */
 const char *st_user_name_invalid(const char *name);
+/*
+ * The password hash users are kept with: scrypt (N=2^14, r=8, p=1) of
+ * pw with salt into out; the worker's and parleyctl's, one function so
+ * both hash alike. 0, or -1 when scrypt failed.
+ */
+int st_pw_scrypt(const char *pw, size_t pwlen, const void *salt,
+    size_t saltlen, uint8_t out[ST_PW_HASH_LEN]);
 /* 1 when s can be a user id: "usr_" and 32 lowercase hex. */
 int st_user_id_valid(const char *s);
 /* The membership of org in u, or NULL. */

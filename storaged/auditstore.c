@@ -23,6 +23,7 @@
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"
+#include "usermsg.h"
 #include "storeint.h"
 
 #define ORG_PREFIX_MAX	(ST_WHO_ORG_MAX + 1)
@@ -33,6 +34,14 @@ enum audit_target {
 	TARGET_REP,	/* the reply's first str (the id of what it made) */
 	TARGET_REP2,	/* the reply's second str (a widget's public id) */
 	TARGET_NOTE,	/* ST_AUDIT_NOTE's target */
+	TARGET_NONE,	/* none: what it names is personal (an email) */
+	TARGET_REP_U8,	/* the reply's first str after its u8 result */
+	/*
+	 * ST_INVITE_ACCEPT, asked by nobody: the entry goes to the
+	 * invitation's organisation (the reply's second str after its u8),
+	 * by the user it made, its target (the first).
+	 */
+	TARGET_JOIN,
 };
 
 /*
@@ -78,6 +87,52 @@ pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)
 	return replen >= 1 && rep[0] == 0 ? "agent.delete" : NULL;
 }
 
+/* A user change whose reply's first byte is 0 when it was made. */
+static const char *
+pick_user(const void *req, const uint8_t *rep, size_t replen, const char *a)
+{
+	return replen >= 1 && rep[0] == 0 ? a : NULL;
+}
+
+/* ST_USER_INVITE: not for one already a member. */
+static const char *
+pick_invite(const void *req, const uint8_t *rep, size_t replen)
+{
+	return pick_user(req, rep, replen, "user.invite");
+}
+
+/* ST_USER_UPDATE: not when refused (the last owner). */
+static const char *
+pick_update(const void *req, const uint8_t *rep, size_t replen)
+{
+	return pick_user(req, rep, replen, "user.update");
+}
+
+/* ST_USER_DELETE: not when refused (the last owner). */
+static const char *
+pick_delete(const void *req, const uint8_t *rep, size_t replen)
+{
+	return pick_user(req, rep, replen, "user.delete");
+}
+
+/* ST_USER_SET (parleyctl): a member added, or a password set. */
+static const char *
+pick_user_set(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_user_set_req *q = req;
+
+	return pick_user(req, rep, replen, q->mode == ST_USER_SET_ADD ?
+	    "user.add" : "user.password");
+}
+
+/* ST_INVITE_ACCEPT: a new user (0) or an account that joined (2). */
+static const char *
+pick_join(const void *req, const uint8_t *rep, size_t replen)
+{
+	return replen >= 1 && (rep[0] == 0 || rep[0] == 2) ? "user.join" :
+	    NULL;
+}
+
 /* ST_AUDIT_NOTE: its action, checked before it ran. */
 static const char *
 pick_note(const void *req, const uint8_t *rep, size_t replen)
@@ -100,6 +155,11 @@ static const struct audit_row audit_rows[] = {
 	{ PROTO_ST_KEY_CREATE, "apikey.create", TARGET_REP, NULL },
 	{ PROTO_ST_KEY_DELETE, "apikey.delete", TARGET_REQ, NULL },
 	{ PROTO_ST_AUDIT_NOTE, NULL, TARGET_NOTE, pick_note },
+	{ PROTO_ST_USER_INVITE, NULL, TARGET_NONE, pick_invite },
+	{ PROTO_ST_USER_UPDATE, NULL, TARGET_REQ, pick_update },
+	{ PROTO_ST_USER_DELETE, NULL, TARGET_REQ, pick_delete },
+	{ PROTO_ST_INVITE_ACCEPT, NULL, TARGET_JOIN, pick_join },
+	{ PROTO_ST_USER_SET, NULL, TARGET_REP_U8, pick_user_set },
 };
 
 static const struct audit_row *
@@ -133,6 +193,30 @@ nth_str(const void *p, size_t len, int nth, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+/*
+ * An invitation accepted (TARGET_JOIN): the entry of the user it made
+ * (or that joined), in the invitation's organisation. Who is nobody
+ * signed in: kind public, id "invitation".
+ */
+static int
+audit_join(struct store_txn *t, const char *action, const uint8_t *rep,
+    size_t replen)
+{
+	char org[ST_WHO_ORG_MAX + 1];
+	struct st_audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	nth_str(rep + 1, replen - 1, 0, e.target, sizeof(e.target));
+	nth_str(rep + 1, replen - 1, 1, org, sizeof(org));
+	if (e.target[0] == '\0' || org[0] == '\0')
+		return t->err;
+	e.who_kind = ST_WHO_PUBLIC;
+	strlcpy(e.who_id, "invitation", sizeof(e.who_id));
+	strlcpy(e.user, e.target, sizeof(e.user));
+	strlcpy(e.action, action, sizeof(e.action));
+	return store_audit_add(t, org, &e);
+}
+
 int
 store_audit_request(struct store_txn *t, const struct audit_req *q,
     const void *rep, size_t replen)
@@ -141,13 +225,17 @@ store_audit_request(struct store_txn *t, const struct audit_req *q,
 	struct st_audit_entry e;
 	const char *action;
 
-	if (t->err || q->who == NULL || q->who->kind == ST_WHO_PUBLIC ||
-	    q->who->org[0] == '\0' || (row = audit_row(q->type)) == NULL)
+	if (t->err || (row = audit_row(q->type)) == NULL)
 		return t->err;
 	action = row->pick != NULL ? row->pick(q->req, rep, replen) :
 	    row->action;
 	if (action == NULL)
 		return 0;
+	if (row->target == TARGET_JOIN)
+		return audit_join(t, action, rep, replen);
+	if (q->who == NULL || q->who->kind == ST_WHO_PUBLIC ||
+	    q->who->org[0] == '\0')
+		return t->err;
 	memset(&e, 0, sizeof(e));
 	e.who_kind = q->who->kind;
 	strlcpy(e.who_id, q->who->id, sizeof(e.who_id));
@@ -165,6 +253,14 @@ store_audit_request(struct store_txn *t, const struct audit_req *q,
 	case TARGET_NOTE:
 		strlcpy(e.target, ((const struct st_audit_note_req *)
 		    q->req)->target, sizeof(e.target));
+		break;
+	case TARGET_REP_U8:
+		/* The pick saw the u8. */
+		nth_str((const uint8_t *)rep + 1, replen - 1, 0, e.target,
+		    sizeof(e.target));
+		break;
+	case TARGET_NONE:
+	case TARGET_JOIN:
 		break;
 	}
 	return store_audit_add(t, q->who->org, &e);
@@ -331,6 +427,22 @@ store_audit_add(struct store_txn *t, const char *org,
 	for (n++; n > ST_AUDIT_MAX && t->err == 0; n--)
 		drop_oldest(t, org);
 	count_put(t, org, n);
+	return t->err;
+}
+
+int
+store_org_audit_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint64_t count;
+
+	*n = 0;
+	if (t->err || count_get(t, org, &count) < 0)
+		return t->err;
+	/* Oldest first, as the bound drops them: the count stays true. */
+	for (; *n < max && count > 0 && !t->err; (*n)++, count--)
+		drop_oldest(t, org);
+	count_put(t, org, count);
 	return t->err;
 }
 

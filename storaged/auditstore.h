@@ -45,5 +45,11 @@ int store_audit_add(struct store_txn *, const char *org,
  */
 int store_audit_page(struct store_txn *, const char *org, uint32_t limit,
     const char *cursor, struct st_audit_page *out);
+/*
+ * A deleted organisation's sweep (orgstore.c): at most max of org's
+ * entries deleted, oldest first, its count with them; *n how many.
+ */
+int store_org_audit_sweep(struct store_txn *, const char *org, uint32_t max,
+    uint32_t *n);
 
 #endif

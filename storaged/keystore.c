@@ -299,6 +299,27 @@ store_key_auth(struct store_txn *t, const uint8_t *hash, uint32_t hash_len,
 	return 0;
 }
 
+int
+store_org_keys_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	char (*ids)[ST_KEY_ID_LEN + 1];
+	uint32_t nids, i;
+
+	*n = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (org_key_ids(t, org, ids, max, &nids) == 0)
+		for (i = 0; i < nids && !t->err; i++)
+			store_key_delete(t, org, ids[i]);
+	free(ids);
+	if (!t->err)
+		*n = nids;
+	return t->err;
+}
+
 void
 store_keys_free(struct st_apikey *keys, uint32_t n)
 {

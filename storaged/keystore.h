@@ -34,6 +34,12 @@ int store_key_delete(struct store_txn *, const char *org, const char *id);
  */
 int store_key_auth(struct store_txn *, const uint8_t *hash,
     uint32_t hash_len, int *found, struct st_apikey *out);
+/*
+ * A deleted organisation's sweep (orgstore.c): at most max of org's keys
+ * deleted with their indexes, *n how many. 0 or t's error.
+ */
+int store_org_keys_sweep(struct store_txn *, const char *org, uint32_t max,
+    uint32_t *n);
 void store_keys_free(struct st_apikey *, uint32_t n);
 
 #endif

@@ -14,11 +14,14 @@
 #include <string.h>
 
 #include "agentstore.h"
+#include "auditstore.h"
+#include "keystore.h"
 #include "log.h"
 #include "orgstore.h"
 #include "records.h"
 #include "stmsgs.h"
 #include "storeint.h"
+#include "userstore.h"
 #include "widgetstore.h"
 
 #define DEFAULT_NAME	"Default"
@@ -265,6 +268,15 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 		done += n;
 	if (!t->err && done < max && org_entities_sweep(t, org, max - done,
 	    &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_keys_sweep(t, org, max - done,
+	    &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_audit_sweep(t, org,
+	    max - done, &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_people_sweep(t, org,
+	    max - done, &n) == 0)
 		done += n;
 	if (t->err)
 		return t->err;

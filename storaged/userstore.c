@@ -365,6 +365,25 @@ member_drop(struct store_txn *t, struct st_user *u, const char *org)
 	member_del(t, org, u->id);
 }
 
+/*
+ * u's membership of org ended: with its last, the user is deleted (its
+ * email index and sessions with it, gone set); else its other sessions
+ * end when end.
+ */
+static void
+membership_end(struct store_txn *t, struct st_user *u, const char *org,
+    int end, char gone[ST_USER_ID_MAX + 1])
+{
+	if (u->n <= 1) {
+		entity_remove(t, &user_entity, u);
+		if (dsess_end_user(t, u->id) == 0)
+			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
+	} else {
+		member_drop(t, u, org);
+		user_changed(t, u, end, gone);
+	}
+}
+
 /* ------------------------------------------------------------ requests */
 
 int
@@ -633,9 +652,14 @@ store_invite_accept(struct store_txn *t,
 		if (user_make(t, iv.email, q->name, q->salt, q->hash, iv.org,
 		    iv.role, &u) < 0)
 			return t->err;
-	} else if (st_user_member(&u, iv.org) == NULL) {
-		/* An existing account keeps its name and password. */
-		if (member_add(t, &u, iv.org, iv.role) == 0)
+	} else {
+		/*
+		 * An existing account keeps its name and password, and the
+		 * worker makes no session: the token is no proof of them.
+		 */
+		out->result = 2;
+		if (st_user_member(&u, iv.org) == NULL &&
+		    member_add(t, &u, iv.org, iv.role) == 0)
 			user_changed(t, &u, 0, NULL);
 	}
 	db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
@@ -714,14 +738,7 @@ store_user_delete(struct store_txn *t, const char *org, const char *id,
 		st_user_free(&u);
 		return t->err;
 	}
-	if (u.n <= 1) {
-		entity_remove(t, &user_entity, &u);
-		if (dsess_end_user(t, u.id) == 0)
-			strlcpy(gone, u.id, ST_USER_ID_MAX + 1);
-	} else {
-		member_drop(t, &u, org);
-		user_changed(t, &u, 1, gone);
-	}
+	membership_end(t, &u, org, 1, gone);
 	st_user_free(&u);
 	return t->err;
 }
@@ -771,5 +788,119 @@ store_user_set(struct store_txn *t, const char *org,
 	}
 	member_view(t, &u, org, &out->m);
 	st_user_free(&u);
+	return t->err;
+}
+
+/* ------------------------------------------- a deleted organisation's */
+
+/* At most max of org's member ids into ids: *n. 0 or t's error. */
+static int
+member_ids(struct store_txn *t, const char *org,
+    char (*ids)[ST_USER_ID_MAX + 1], uint32_t max, uint32_t *n)
+{
+	uint8_t k[MEMBER_KEY_MAX];
+	size_t plen = member_key(k, org, "");
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->org_users, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	key.mv_data = k;
+	key.mv_size = plen;
+	rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && key.mv_size == plen + ST_USER_ID_MAX &&
+	    memcmp(key.mv_data, k, plen) == 0) {
+		memcpy(ids[*n], (uint8_t *)key.mv_data + plen, ST_USER_ID_MAX);
+		ids[(*n)++][ST_USER_ID_MAX] = '\0';
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "members");
+	return t->err;
+}
+
+/* At most max of org's memberships ended: *n. */
+static int
+org_members_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	char (*ids)[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
+	struct st_user u;
+	uint32_t nids = 0, i;
+	int rc;
+
+	*n = 0;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (member_ids(t, org, ids, max, &nids) == 0)
+		for (i = 0; i < nids && !t->err; i++) {
+			if ((rc = user_load(t, ids[i], &u)) == 1) {
+				/* An index entry without its user: dropped. */
+				member_del(t, org, ids[i]);
+				continue;
+			}
+			if (rc < 0)
+				break;
+			/* Sessions elsewhere stay: only this one is gone. */
+			membership_end(t, &u, org, 0, gone);
+			st_user_free(&u);
+		}
+	free(ids);
+	if (!t->err)
+		*n = nids;
+	return t->err;
+}
+
+/* At most max of org's invitations deleted: *n. */
+static int
+org_invites_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	struct invite iv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, op = MDB_FIRST;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	while (*n < max && !t->err &&
+	    (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != ST_INVITE_HASH_LEN ||
+		    invite_load(t, k.mv_data, &iv) != 0) {
+			if (!t->err)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent invitations");
+			break;
+		}
+		if (strcmp(iv.org, org) != 0)
+			continue;
+		if ((rc = db_cursor_del(t, cur, t->st->invites, &k)) != 0) {
+			txn_lmdb(t, rc, "delete invitation");
+			break;
+		}
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "invitations");
+	return t->err;
+}
+
+int
+store_org_people_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	uint32_t m = 0;
+
+	*n = 0;
+	if (t->err || max == 0 || org_members_sweep(t, org, max, n) != 0)
+		return t->err;
+	if (*n < max && org_invites_sweep(t, org, max - *n, &m) == 0)
+		*n += m;
 	return t->err;
 }

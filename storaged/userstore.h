@@ -51,6 +51,13 @@ int store_user_delete(struct store_txn *, const char *org, const char *id,
 /* ST_INVITE_ACCEPT: the invitation spent; a user made or a membership added. */
 int store_invite_accept(struct store_txn *,
     const struct st_invite_accept_req *, struct st_invite_accept_rep *out);
+/*
+ * A deleted organisation's sweep (orgstore.c): at most max of org's
+ * memberships ended (a user left with none deleted, as ST_USER_DELETE
+ * does), then of its invitations deleted; *n how many.
+ */
+int store_org_people_sweep(struct store_txn *, const char *org,
+    uint32_t max, uint32_t *n);
 /* ST_USER_SET (parleyctl): add a member of org, or set a password. */
 int store_user_set(struct store_txn *, const char *org,
     const struct st_user_set_req *, struct st_user_set_rep *out,

@@ -100,6 +100,8 @@ static const struct route routes[] = {
 	    ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/users",		users_list, R_ADMIN, 0,
 	    ST_ROLE_OWNER },
+	{ M_POST,	"/v1/admin/users",		users_invite, R_ADMIN,
+	    ROUTE_BODY_ADMIN, ST_ROLE_OWNER },
 	{ M_PATCH,	"/v1/admin/users/:user_id",	users_update, R_ADMIN,
 	    ROUTE_BODY_ADMIN, ST_ROLE_OWNER },
 	{ M_DELETE,	"/v1/admin/users/:user_id",	users_delete, R_ADMIN, 0,
@@ -153,6 +155,10 @@ static const struct route routes[] = {
 	{ M_GET,	"/dashboard/api/session",	dashauth_session_get,
 	    R_DASH, 0, 0 },
 	{ M_POST,	"/dashboard/api/logout",	dashauth_logout_post,
+	    R_DASH, 0, 0 },
+	{ M_POST,	"/dashboard/api/invitations/accept",
+	    dashauth_accept_post, R_DASH, 0, 0 },
+	{ M_GET,	"/dashboard/invite",		dashpages_invite_page_get,
 	    R_DASH, 0, 0 },
 };
 

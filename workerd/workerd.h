@@ -618,6 +618,13 @@ void dashauth_session_get(struct conn *, struct http_request *,
     const struct route_match *);
 void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * POST /dashboard/api/invitations/accept {"token","name","password"}:
+ * the invited user made and logged in (as a login answers, with its
+ * user and organisation), under the login's attempt limits.
+ */
+void dashauth_accept_post(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* ------------------------------------------------------------ hashpool.c */
 
@@ -670,6 +677,9 @@ void dashpages_login_redirect(struct conn *, struct http_request *,
 void dashpages_index_get(struct conn *, struct http_request *,
     const struct route_match *);
 void dashpages_login_page_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/* The page where an invitee sets a name and password (invite.html). */
+void dashpages_invite_page_get(struct conn *, struct http_request *,
     const struct route_match *);
 void dashpages_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
@@ -890,6 +900,12 @@ void agents_delete(struct conn *, struct http_request *,
  * disabled flag, its membership.
  */
 void users_list(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * POST /v1/admin/users: an invitation into who asks's organisation,
+ * 201 with its link (the token shown this once).
+ */
+void users_invite(struct conn *, struct http_request *,
     const struct route_match *);
 void users_update(struct conn *, struct http_request *,
     const struct route_match *);

@@ -5,6 +5,7 @@
 
 #include "ctl.h"
 #include "orgmsg.h"
+#include "usermsg.h"
 
 const char ctl_usage[] =
 "usage: parleyctl [-S socket] [-t seconds] command [options]\n"
@@ -26,6 +27,17 @@ const char ctl_usage[] =
 "  purge --older-than DAYS [--dry-run]\n"
 "                         delete the conversations with no activity for\n"
 "                         DAYS days (1 to 36500); --dry-run only counts\n"
+"  user add EMAIL --role owner|admin|agent [--org ORG] [--name NAME]\n"
+"                         a new user, member of ORG with that role (or an\n"
+"                         existing one made a member: its password kept);\n"
+"                         the password is read from stdin (NAME: the\n"
+"                         email's part before @ unless given)\n"
+"  user reset-password EMAIL\n"
+"                         a new password, read from stdin; the user's\n"
+"                         sessions end\n"
+"  user list [--org ORG]  the organisation's members\n"
+"                         (a password: one line of stdin, 12 to 1024\n"
+"                         characters; at a terminal, asked twice)\n"
 "\n"
 "  -S socket   storaged's socket (default $PARLEY_RUN_DIR/storaged.sock,\n"
 "              PARLEY_RUN_DIR defaulting to ./var/run)\n"
@@ -95,6 +107,110 @@ opt_value(int argc, char **argv, int *i, const char *name, const char **val)
 		return -1;
 	*val = argv[++*i];
 	return 1;
+}
+
+/* --org ORG of a user subcommand: 1 taken, 0 not it, -1 wrong. */
+static int
+user_org(int argc, char **argv, int *i, struct ctl_args *a, char *err,
+    size_t errsz)
+{
+	const char *v;
+	int r;
+
+	if ((r = opt_value(argc, argv, i, "--org", &v)) == 0)
+		return 0;
+	if (r < 0 || org_bad(v))
+		return fail(err, errsz, "user: --org %s is not default or org_ "
+		    "and 32 hex", r < 0 ? "" : v);
+	a->org = v;
+	return 1;
+}
+
+/* user add's --role and --name, and --org. */
+static int
+user_add_opts(int argc, char **argv, int *i, struct ctl_args *a, char *err,
+    size_t errsz)
+{
+	const char *v, *bad;
+	int r;
+
+	for (; *i < argc; (*i)++) {
+		if ((r = user_org(argc, argv, i, a, err, errsz)) < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if ((r = opt_value(argc, argv, i, "--role", &v)) != 0) {
+			if (r < 0 || (a->role = st_role_parse(v)) ==
+			    ST_ROLE_NONE)
+				return fail(err, errsz, "user add: --role %s "
+				    "is not owner, admin or agent",
+				    r < 0 ? "" : v);
+		} else if ((r = opt_value(argc, argv, i, "--name", &v)) != 0) {
+			if (r < 0)
+				return fail(err, errsz, "%s",
+				    "user add: --name needs a value");
+			if ((bad = st_user_name_invalid(v)) != NULL)
+				return fail(err, errsz, "user add: %s", bad);
+			a->name = v;
+		} else
+			break;
+	}
+	if (a->role == ST_ROLE_NONE)
+		return fail(err, errsz, "%s", "user add: --role is required");
+	return 0;
+}
+
+/* The user subcommands, from argv[*i]; *i past what they took. */
+static int
+user_parse(int argc, char **argv, int *i, struct ctl_args *a, char *err,
+    size_t errsz)
+{
+	char norm[ST_EMAIL_MAX + 1];
+	const char *sub, *bad;
+	int r;
+
+	if (*i >= argc)
+		return fail(err, errsz, "%s", "user: add, reset-password or "
+		    "list?");
+	sub = argv[(*i)++];
+	if (strcmp(sub, "list") == 0) {
+		a->cmd = CMD_USER_LIST;
+		for (; *i < argc; (*i)++)
+			if ((r = user_org(argc, argv, i, a, err, errsz)) <= 0)
+				return r;
+		return 0;
+	}
+	if (strcmp(sub, "add") == 0)
+		a->cmd = CMD_USER_ADD;
+	else if (strcmp(sub, "reset-password") == 0)
+		a->cmd = CMD_USER_PASSWORD;
+	else
+		return fail(err, errsz, "user: unknown subcommand %s", sub);
+	if (*i >= argc || argv[*i][0] == '-')
+		return fail(err, errsz, "user %s: no EMAIL", sub);
+	a->email = argv[(*i)++];
+	if ((bad = st_email_normal(a->email, norm)) != NULL)
+		return fail(err, errsz, "user: %s", bad);
+	if (a->cmd == CMD_USER_ADD)
+		return user_add_opts(argc, argv, i, a, err, errsz);
+	return 0;
+}
+
+const char *
+ctl_user_name(const struct ctl_args *a, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	if (a->name != NULL)
+		return a->name;
+	n = strcspn(a->email, "@");
+	if (n >= bufsz)
+		n = bufsz - 1;
+	memcpy(buf, a->email, n);
+	buf[n] = '\0';
+	/* Cut to whole characters of the name's bound. */
+	buf[st_utf8_prefix(buf, ST_USER_NAME_MAX)] = '\0';
+	return buf;
 }
 
 int
@@ -226,6 +342,9 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 		if (i == argc && !have_days)
 			return fail(err, errsz, "%s",
 			    "purge: --older-than DAYS is required");
+	} else if (strcmp(cmd, "user") == 0) {
+		if (user_parse(argc, argv, &i, a, err, errsz) < 0)
+			return -1;
 	} else
 		return fail(err, errsz, "unknown command %s", cmd);
 	if (i < argc)

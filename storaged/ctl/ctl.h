@@ -26,7 +26,8 @@
 #define CTL_DAYS_MAX		36500
 #define CTL_DAY_MS		(24ull * 60 * 60 * 1000)
 
-enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE };
+enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE,
+    CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST };
 
 struct ctl_args {
 	const char *sock;	/* NULL: $PARLEY_RUN_DIR/storaged.sock */
@@ -40,6 +41,9 @@ struct ctl_args {
 	const char *org;	/* widgets, export: the organisation ("default") */
 	int days;		/* purge */
 	int dry_run;
+	const char *email;	/* user add, user reset-password */
+	uint8_t role;		/* user add: enum st_role */
+	const char *name;	/* user add: NULL = the email's local part */
 };
 
 extern const char ctl_usage[];
@@ -54,8 +58,17 @@ int ctl_parse(int argc, char **argv, struct ctl_args *, char *err,
 /* The purge cutoff: now_ms less days, 0 when days reach before the epoch. */
 uint64_t ctl_cutoff(uint64_t now_ms, int days);
 
+/*
+ * user add's display name: the --name given, else the email's part
+ * before '@' (at most ST_USER_NAME_MAX characters) into buf.
+ */
+const char *ctl_user_name(const struct ctl_args *, char *buf, size_t bufsz);
+
 /* format.c: each returns 0, or -1 when the output failed. */
 int ctl_print_stats(FILE *, const struct st_stats *, int json);
+/* An organisation's members (ST_USER_LIST), as a table with a header. */
+struct st_member_view;
+int ctl_print_users(FILE *, const struct st_member_view *, uint32_t n);
 /* The widgets, as a table with a header or a JSON array. */
 int ctl_print_widgets(FILE *, const struct st_widget *, uint32_t n, int json);
 

@@ -1,5 +1,5 @@
 /*
- * What parleyctl prints: stats and widgets. The export rows are
+ * What parleyctl prints: stats, widgets and users. The export rows are
  * proto/exportrows.c's, the HTTP export's (docs/dashboard.md) byte for
  * byte; the integration test compares the two.
  */
@@ -10,6 +10,8 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "stmsgs.h"
+#include "usermsg.h"
 
 /* ------------------------------------------------------------ JSON */
 
@@ -125,6 +127,32 @@ ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 		    w[i].widget_id, (int)wid, w[i].id,
 		    w[i].enabled ? "yes" : "no", cap,
 		    w[i].name != NULL && w[i].name[0] ? w[i].name : "-") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ users */
+
+int
+ctl_print_users(FILE *f, const struct st_member_view *m, uint32_t n)
+{
+	size_t wemail = strlen("EMAIL"), l;
+	uint32_t i;
+	const char *role;
+
+	for (i = 0; i < n; i++)
+		if ((l = strlen(m[i].email)) > wemail)
+			wemail = l;
+	if (fprintf(f, "%-*s  %-*s  %-5s  %-8s  %s\n", ST_USER_ID_MAX, "ID",
+	    (int)wemail, "EMAIL", "ROLE", "DISABLED", "NAME") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		role = st_role_name(m[i].role);
+		if (fprintf(f, "%-*s  %-*s  %-5s  %-8s  %s\n", ST_USER_ID_MAX,
+		    m[i].id, (int)wemail, m[i].email,
+		    role != NULL ? role : "-", m[i].disabled ? "yes" : "no",
+		    m[i].name != NULL ? m[i].name : "") < 0)
 			return -1;
 	}
 	return 0;

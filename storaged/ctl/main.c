@@ -1,6 +1,10 @@
 /*
- * parleyctl: backup, stats, widgets, export and purge, through
+ * parleyctl: backup, stats, widgets, export, purge and users, through
  * parley-storaged's socket (ctl.h; the usage text is in args.c).
+ *
+ * A user's password is read from stdin and hashed here (st_pw_scrypt,
+ * the worker's scrypt, with a fresh salt): storaged only stores the
+ * hash. The copies read are wiped once hashed; none is printed.
  */
 #include <sys/stat.h>
 
@@ -12,11 +16,20 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "ctl.h"
+#include "random.h"
 #include "settings.h"
 #include "stmsgs.h"
+#include "usermsg.h"
+#include "util.h"
+
+#define PW_MAX		1024	/* characters, as DASHBOARD_PASSWORD */
+#define PW_LINE_MAX	(4 * PW_MAX + 2)	/* bytes of one line read */
 
 static struct ctl_args args;
 static char errbuf[1024];
@@ -211,6 +224,120 @@ cmd_purge(void)
 	    total == 1 ? "" : "s", args.days, args.days == 1 ? "" : "s");
 }
 
+/*
+ * One line of stdin into buf (its newline removed), prompt first and
+ * echo off when stdin is a terminal. 0, or -1 at end of input.
+ */
+static int
+pw_line(const char *prompt, char *buf, size_t bufsz)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), rc = 0;
+	size_t n;
+
+	if (tty) {
+		if (tcgetattr(STDIN_FILENO, &old) < 0)
+			die("the terminal: %s", strerror(errno));
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		fputs(prompt, stderr);
+		fflush(stderr);
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, (int)bufsz, stdin) == NULL)
+		rc = -1;
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (rc == 0 && (n = strlen(buf)) > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	else if (rc == 0 && !feof(stdin))
+		die("the password: longer than %d characters", PW_MAX);
+	return rc;
+}
+
+/*
+ * The password (stdin; twice at a terminal), checked as a login's
+ * (SETTINGS_PASSWORD_MIN to PW_MAX characters), hashed with a fresh salt
+ * into q's salt and hash.
+ */
+static void
+pw_read_hash(const char *what, uint8_t salt[ST_PW_SALT_LEN],
+    uint8_t hash[ST_PW_HASH_LEN])
+{
+	char pw[PW_LINE_MAX], again[PW_LINE_MAX];
+	ssize_t n;
+
+	if (pw_line("Password: ", pw, sizeof(pw)) < 0)
+		die("%s: no password on stdin", what);
+	n = proto_utf8_chars(pw, strlen(pw));
+	if (n < SETTINGS_PASSWORD_MIN || n > PW_MAX)
+		die("%s: the password must be %d to %d characters", what,
+		    SETTINGS_PASSWORD_MIN, PW_MAX);
+	if (isatty(STDIN_FILENO)) {
+		if (pw_line("Again: ", again, sizeof(again)) < 0 ||
+		    strcmp(pw, again) != 0) {
+			OPENSSL_cleanse(pw, sizeof(pw));
+			OPENSSL_cleanse(again, sizeof(again));
+			die("%s: the two passwords differ", what);
+		}
+		OPENSSL_cleanse(again, sizeof(again));
+	}
+	proto_random(salt, ST_PW_SALT_LEN);
+	n = st_pw_scrypt(pw, strlen(pw), salt, ST_PW_SALT_LEN, hash);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (n < 0)
+		die("%s: scrypt failed", what);
+}
+
+/* ST_USER_SET: mode's request as parleyctl, in args.org. */
+static void
+user_set(const char *what, uint8_t mode)
+{
+	char namebuf[4 * ST_USER_NAME_MAX + 1];
+	struct st_user_set_req q = {
+		.mode = mode,
+		.email = args.email,
+		.name = ctl_user_name(&args, namebuf, sizeof(namebuf)),
+		.role = args.role,
+		.salt_len = ST_PW_SALT_LEN,
+		.hash_len = ST_PW_HASH_LEN,
+	};
+	struct st_user_set_rep rep;
+	const char *role;
+
+	if (mode == ST_USER_SET_PASSWORD)
+		q.role = ST_ROLE_AGENT;		/* not read */
+	pw_read_hash(what, q.salt, q.hash);
+	ask(what, PROTO_ST_USER_SET, &q, &rep);
+	OPENSSL_cleanse(&q, sizeof(q));
+	if (rep.result == 1)
+		die("%s: no user %s", what, args.email);
+	if (rep.result == 2)
+		die("%s: %s is a member of %s already", what, args.email,
+		    args.org);
+	role = st_role_name(rep.m.role);
+	if (mode == ST_USER_SET_ADD)
+		printf("%s: %s %s, %s of %s\n", what, rep.m.id, rep.m.email,
+		    role != NULL ? role : "-", args.org);
+	else
+		printf("%s: %s %s: password set, its sessions ended\n", what,
+		    rep.m.id, rep.m.email);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+}
+
+static void
+cmd_user_list(void)
+{
+	struct st_members l;
+
+	ask("user list", PROTO_ST_USER_LIST, NULL, &l);
+	if (ctl_print_users(stdout, l.m, l.n) < 0)
+		die("user list: cannot write the output");
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -262,6 +389,15 @@ main(int argc, char *argv[])
 		break;
 	case CMD_PURGE:
 		cmd_purge();
+		break;
+	case CMD_USER_ADD:
+		user_set("user add", ST_USER_SET_ADD);
+		break;
+	case CMD_USER_PASSWORD:
+		user_set("user reset-password", ST_USER_SET_PASSWORD);
+		break;
+	case CMD_USER_LIST:
+		cmd_user_list();
 		break;
 	}
 	ctl_close();

@@ -642,7 +642,8 @@ describe('the dashboard API, 4 workers', () => {
     });
 
     test('the pages: 200 text/html with the exact CSP, no inline script or style', async () => {
-      for (const [url, file] of [['/dashboard/', 'index.html'], ['/dashboard/login', 'login.html']]) {
+      for (const [url, file] of [['/dashboard/', 'index.html'], ['/dashboard/login', 'login.html'],
+        ['/dashboard/invite', 'invite.html']]) {
         const r = await p.get(url);
         assert.equal(r.status, 200, `${url}: ${r.status}`);
         assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');

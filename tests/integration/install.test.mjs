@@ -85,7 +85,8 @@ describe('make install', () => {
 
   test('the widget and dashboard assets, as built', () => {
     for (const f of ['widget/dist/chat-widget.js', 'widget/dist/chat-widget.js.gz', 'widget/pages/widget-test.html',
-      'dashboard/index.html', 'dashboard/login.html', ...repoFiles('dashboard/assets', /./).map((f) => `dashboard/assets/${f}`)]) {
+      'dashboard/index.html', 'dashboard/login.html', 'dashboard/invite.html',
+      ...repoFiles('dashboard/assets', /./).map((f) => `dashboard/assets/${f}`)]) {
       const p = path.join(SHARE, f);
       assert.equal(mode(p), 0o644, f);
       assert.ok(fs.readFileSync(p).equals(fs.readFileSync(path.join(REPO, f))), `${f}: same bytes`);

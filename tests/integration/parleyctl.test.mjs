@@ -1,7 +1,9 @@
 // parleyctl (storaged/ctl) against a running Parley: stats, widgets and
 // export agree with the admin API; purge's CLI; the errors (no storaged,
 // an existing backup file, bad arguments, a reply that does not decode);
-// and the must-show: a backup taken while chat turns keep being written
+// the users (add with the password on stdin, list, log in with it,
+// reset-password: the old one refused, the new one let in); and the
+// must-show: a backup taken while chat turns keep being written
 // restores, in a fresh data directory under a second storaged, to an
 // environment that opens and holds every message acknowledged before the
 // backup began.
@@ -19,6 +21,8 @@ import { test } from 'node:test';
 import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
 import { Enc, F, frame, PROTO_VERSION, T } from './lib/storage.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { login, loginRequest } from './lib/dashboard.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
 
@@ -29,6 +33,19 @@ function ctl(args, opts = {}) {
       (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
       });
+  });
+}
+
+// Runs parleyctl with input on its stdin (not a terminal); {code, stdout, stderr}.
+function ctlIn(args, input) {
+  return new Promise((resolve) => {
+    const child = spawn(CTL, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
   });
 }
 
@@ -245,4 +262,58 @@ test('parleyctl', { timeout: 240000 }, async (t) => {
     assert.deepEqual(ex, { code: 0, signal: null }, log);
     assert.ok(!/Sanitizer|runtime error/.test(log), log);
   });
+});
+
+test('parleyctl user: add (password on stdin), list, login, reset-password', { timeout: 120000 }, async (t) => {
+  const p = await startParley(t, { workers: 2 });
+  const S = ['-S', p.sockPath];
+  const PW = 'first password of pat';
+  const PW2 = 'second password of pat';
+
+  let r = await ctlIn([...S, 'user', 'add', 'Pat@Example.com', '--role', 'admin', '--name', 'Pat P'], `${PW}\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^user add: usr_[0-9a-f]{32} pat@example\.com, admin of default\n$/);
+  assert.ok(!r.stdout.includes(PW) && !r.stderr.includes(PW), 'the password is not printed');
+  // Again: a member already.
+  r = await ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'agent'], `${PW}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /pat@example\.com is a member of default already/);
+  // A short password, or none: refused before anything is stored.
+  r = await ctlIn([...S, 'user', 'add', 'short@example.com', '--role', 'agent'], 'short\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /the password must be 12 to 1024 characters/);
+  r = await ctlIn([...S, 'user', 'add', 'none@example.com', '--role', 'agent'], '');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no password on stdin/);
+
+  const list = await ok([...S, 'user', 'list']);
+  const rows = list.trim().split('\n');
+  assert.match(rows[0], /^ID +EMAIL +ROLE +DISABLED +NAME$/);
+  assert.equal(rows.length, 2, list);
+  assert.match(rows[1], /^usr_[0-9a-f]{32} +pat@example\.com +admin +no +Pat P$/);
+
+  const s = await login(p, PW, { email: 'pat@example.com' });
+  const me = (await s.get('/dashboard/api/session')).json();
+  assert.equal(me.user.name, 'Pat P');
+  assert.deepEqual(me.organization, { id: 'default', role: 'admin' });
+
+  r = await ctlIn([...S, 'user', 'reset-password', 'pat@example.com'], `${PW2}\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /password set, its sessions ended/);
+  assert.equal((await s.get('/dashboard/api/session')).status, 401, 'the old session ended');
+  assertJsonError(await loginRequest(p, PW, { email: 'pat@example.com' }), 401, 'Wrong email or password');
+  await login(p, PW2, { email: 'pat@example.com' });
+  r = await ctlIn([...S, 'user', 'reset-password', 'nobody@example.com'], `${PW2}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no user nobody@example\.com/);
+
+  // Another organisation: its own members.
+  const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+  assert.equal(o.status, 201, o.text);
+  r = await ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'owner', '--org', o.json().id], `${PW}\n`);
+  assert.equal(r.code, 0, r.stderr);
+  const other = await ok([...S, 'user', 'list', '--org', o.json().id]);
+  assert.match(other, /pat@example\.com +owner/);
+  // Joined with its password kept.
+  await login(p, PW2, { email: 'pat@example.com' });
 });

@@ -81,6 +81,7 @@ function badValues(r) {
       else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
       else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
       else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
+      else if (r.rule.startsWith('an email')) bad.push(['bad pattern', 'no-at-sign'], ['a space', 'a b@example.com']);
       else if (r.rule.startsWith('one word') || r.rule.startsWith('a name')) bad.push(['bad pattern', 'two words']);
       break;
     case 'secret': {

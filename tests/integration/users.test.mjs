@@ -4,13 +4,17 @@
 // user and organisations; GET /v1/admin/users lists the organisation's members
 // (as documented); an organisation the user is not in is 404 on every
 // worker (a new DASHBOARD_PASSWORD ending the owner's sessions is
-// dashboard-api.test.mjs's "a password change").
+// dashboard-api.test.mjs's "a password change"). Invitations: POST
+// /v1/admin/users (owners; the link shown once), accepted at
+// /dashboard/api/invitations/accept (fields named, spent once, an existing
+// account joins without a session, the login's per-client limit: 429).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { PASSWORD, login, loginRequest } from './lib/dashboard.mjs';
+import { COOKIE, PASSWORD, Session, login, loginRequest, nextClient, setCookies } from './lib/dashboard.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 
 const LIST = '/v1/admin/conversations';
@@ -108,5 +112,153 @@ describe('people: login by email', () => {
     assertJsonError(await p.request('DELETE', path, { headers: other }), 404, 'User not found');
     assertJsonError(await p.request('DELETE', '/v1/admin/users/nope', { headers: other }), 404, 'User not found');
     assert.equal((await s.get(LIST)).status, 200);
+  });
+});
+
+const ACCEPT = '/dashboard/api/invitations/accept';
+const NEW_PASSWORD = 'a new user\'s password';
+
+// POST /v1/admin/users as s (a Session) or, without, with the install key.
+function invite(p, body, s) {
+  if (s) return s.request('POST', '/v1/admin/users', { headers: s.headers({ json: true }), body: JSON.stringify(body) });
+  return p.adminJson('POST', '/v1/admin/users', body);
+}
+
+function acceptRequest(p, body, localAddress = nextClient()) {
+  return p.request('POST', ACCEPT, {
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), localAddress, timeout: 10000,
+  });
+}
+
+describe('people: invitations', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  test('POST /v1/admin/users: 201 with the invitation and its link, as documented; 400 naming the field; 409 a member', async () => {
+    const api = await checkerFor(p);
+    const s = await login(p);
+    const r = await invite(p, { email: 'Bea@Example.COM', role: 'admin' }, s);
+    assert.equal(r.status, 201, r.text);
+    api.checkJson('POST', '/v1/admin/users', r);
+    const j = r.json();
+    assert.deepEqual(Object.keys(j).sort(), ['invitation', 'url']);
+    assert.equal(j.invitation.email, 'bea@example.com');
+    assert.equal(j.invitation.role, 'admin');
+    const week = 7 * 24 * 3600 * 1000;
+    assert.ok(Math.abs(j.invitation.expires_at - (Date.now() + week)) < 60000, `expires_at ${j.invitation.expires_at}`);
+    assert.match(j.url, new RegExp(`^http://127\\.0\\.0\\.1:${p.port}/dashboard/invite#[0-9a-f]{64}$`));
+    // Another invitation: another token.
+    const r2 = await invite(p, { email: 'bea@example.com', role: 'admin' }, s);
+    assert.equal(r2.status, 201, r2.text);
+    assert.notEqual(r2.json().url, j.url);
+    for (const [body, msg] of [
+      [{ role: 'admin' }, 'email: required'],
+      [{ email: 'no-at-sign', role: 'admin' }, 'email: must be an address like name@example.com'],
+      [{ email: 'x@example.com' }, 'role: required'],
+      [{ email: 'x@example.com', role: 'boss' }, 'role: must be owner, admin or agent'],
+      [{ email: 'x@example.com', role: 'agent', name: 'X' }, 'Only email and role can be given'],
+    ]) {
+      const b = await invite(p, body, s);
+      assertJsonError(b, 400, msg);
+      api.checkJson('POST', '/v1/admin/users', b);
+    }
+    const m = await invite(p, { email: 'owner@localhost', role: 'agent' });
+    assertJsonError(m, 409, 'Already a member of this organization');
+    api.checkJson('POST', '/v1/admin/users', m);
+  });
+
+  test('accepting: fields named (400), an unknown token 404, then the new user logged in; the token spent', async () => {
+    const api = await checkerFor(p);
+    const r = await invite(p, { email: 'cy@example.com', role: 'agent' });
+    assert.equal(r.status, 201, r.text);
+    const token = r.json().url.split('#')[1];
+    for (const [body, status, msg] of [
+      [{ token, name: '', password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
+      [{ token, name: 'x'.repeat(101), password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
+      [{ token, name: 'Cy', password: 'short' }, 400, 'password: must be 12 to 1024 characters'],
+      [{ token, name: 'Cy' }, 400, 'password: required'],
+      [{ token: crypto.randomBytes(32).toString('hex'), name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
+      [{ token: 'nope', name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
+    ]) {
+      const b = await acceptRequest(p, body);
+      assertJsonError(b, status, msg);
+      api.checkJson('POST', ACCEPT, b);
+    }
+    const a = await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD });
+    assert.equal(a.status, 200, a.text);
+    api.checkJson('POST', ACCEPT, a);
+    const c = setCookies(a).find((x) => x.name === COOKIE);
+    assert.ok(c, 'the session cookie is set');
+    const j = a.json();
+    assert.equal(j.user.name, 'Cy');
+    assert.equal(j.organization.id, 'default');
+    const s = new Session(p, c.value, j.csrfToken);
+    const me = (await s.get('/dashboard/api/session')).json();
+    assert.equal(me.user.email, 'cy@example.com');
+    assert.equal(me.user.id, j.user.id);
+    assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
+    // An agent may list conversations, not people.
+    assert.equal((await s.get(LIST)).status, 200);
+    assert.equal((await s.get('/v1/admin/users')).status, 403);
+    // Spent.
+    assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
+    // The new user logs in with its password.
+    await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
+  });
+
+  test('an email with an account joins the organisation without a session; its password kept', async () => {
+    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Joined' });
+    assert.equal(o.status, 201, o.text);
+    const org = o.json().id;
+    const r = await p.request('POST', '/v1/admin/users', {
+      headers: { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org },
+      body: JSON.stringify({ email: 'owner@localhost', role: 'admin' }),
+    });
+    assert.equal(r.status, 201, r.text);
+    const a = await acceptRequest(p, { token: r.json().url.split('#')[1], name: 'Someone', password: 'the inviter\'s guess' });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(setCookies(a).length, 0, 'no session for a link that went through the inviter');
+    assert.equal(a.json().csrfToken, undefined);
+    assert.equal(a.json().organization.id, org);
+    assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
+    const s = await login(p);
+    const me = (await s.get('/dashboard/api/session')).json();
+    assert.equal(me.user.name, 'Owner');
+    assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
+  });
+
+  test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {
+    const from = nextClient();
+    const body = () => ({ token: crypto.randomBytes(32).toString('hex'), name: 'N', password: NEW_PASSWORD });
+    for (let i = 0; i < 10; i++)
+      assertJsonError(await acceptRequest(p, body(), from), 404, 'Invitation not found or expired');
+    const r = await acceptRequest(p, body(), from);
+    assertJsonError(r, 429, 'Too many login attempts, try again later');
+    assert.match(r.headers['retry-after'] || '', /^\d+$/);
+    // And so is a login from that client.
+    assertJsonError(await loginRequest(p, PASSWORD, { localAddress: from }), 429, 'Too many login attempts, try again later');
+  });
+});
+
+describe('people: DASHBOARD_OWNER_EMAIL', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM' } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  test('that email logs in with DASHBOARD_PASSWORD (and {"password"} alone is it); owner@localhost is nobody', async () => {
+    const a = await login(p, PASSWORD, { email: 'boss@example.com' });
+    const me = (await a.get('/dashboard/api/session')).json();
+    assert.equal(me.user.email, 'boss@example.com');
+    assert.deepEqual(me.organization, { id: 'default', role: 'owner' });
+    const b = await login(p);
+    assert.equal((await b.get('/dashboard/api/session')).json().user.id, me.user.id);
+    assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost' }), 401, 'Wrong email or password');
   });
 });

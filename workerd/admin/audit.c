@@ -26,6 +26,8 @@ who_kind_name(uint8_t kind)
 	case ST_WHO_SESSION:	return "session";
 	case ST_WHO_CTL:	return "parleyctl";
 	case ST_WHO_ORGKEY:	return "api_key";
+	/* Nobody signed in: an invitation accepted (user.join). */
+	case ST_WHO_PUBLIC:	return "invitation";
 	}
 	return "unknown";
 }

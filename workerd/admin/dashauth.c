@@ -6,6 +6,9 @@
  *	GET  /dashboard/api/session	the session: CSRF token, expiry, the
  *					user and its organisations
  *	POST /dashboard/api/logout	ends the session everywhere
+ *	POST /dashboard/api/invitations/accept
+ *					{"token","name","password"}: the
+ *					invited user made, and logged in
  *
  * People log in with their own accounts (proto/usermsg.h): storaged
  * keeps each user's scrypt hash (N=2^14, r=8, p=1) and salt, the worker
@@ -17,7 +20,8 @@
  *
  * DASHBOARD_PASSWORD is the first owner: hashed with a random salt when
  * the worker starts (the password kept only until it is stored), it
- * becomes the password of ST_OWNER_EMAIL, owner of "default", through
+ * becomes the password of DASHBOARD_OWNER_EMAIL's user (owner@localhost
+ * unless set; masterd checked its shape), owner of "default", through
  * ST_USER_BOOT, before the first login this worker serves. Its
  * fingerprint (scrypt with the install's salt, ST_DASH_SALT: every worker
  * derives the same) tells storaged whether the password changed since it
@@ -47,6 +51,16 @@
  * handler with c->admin_session set and who asks the user, its
  * organisation and its role there.
  *
+ * An invitation's acceptance (POST /v1/admin/users made it, users.c)
+ * goes the login's way: the same Content-Type check, the same attempt
+ * limits (ST_DASH_ATTEMPT, counted as a login of the client), then the
+ * new password hashed on the pool with a fresh salt, ST_INVITE_ACCEPT
+ * with the token's SHA-256, and the session made as a login's. An
+ * invitation to an email that has an account already adds the
+ * membership but makes no session: the link went through the inviter's
+ * hands, so it is no proof of that account's password (the invitee
+ * logs in with it).
+ *
  * The password, the cookie and the CSRF token are never logged; copies
  * of a password made here are wiped (OPENSSL_cleanse).
  */
@@ -56,23 +70,21 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "dashmsg.h"
 #include "usermsg.h"
 #include "log.h"
 #include "random.h"
+#include "settings.h"
 #include "stmsgs.h"
+#include "util.h"
 #include "workerd.h"
 
 #define API_HEADERS	"Cache-Control: no-store\r\n"
-#define SCRYPT_N	16384
-#define SCRYPT_R	8
-#define SCRYPT_P	1
-#define SCRYPT_MAXMEM	(64 * 1024 * 1024)
-#define SALT_LEN	16
+#define SALT_LEN	ST_PW_SALT_LEN
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
+#define ACCEPT_PASSWORD_MAX	1024	/* characters, as DASHBOARD_PASSWORD */
 
 /* A login waiting for the first owner to be stored. */
 struct bootwait {
@@ -102,16 +114,13 @@ static TAILQ_HEAD(, bootwait) boot_waiters =
 
 /* ------------------------------------------------------------ hashing */
 
+_Static_assert(DASH_KEY_LEN == ST_PW_HASH_LEN, "a login's hash is a user's");
+
 int
 dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN])
 {
-	if (pw == NULL)
-		pw = "";
-	if (EVP_PBE_scrypt(pw, pwlen, salt, saltlen, SCRYPT_N, SCRYPT_R,
-	    SCRYPT_P, SCRYPT_MAXMEM, out, DASH_KEY_LEN) != 1)
-		return -1;
-	return 0;
+	return st_pw_scrypt(pw, pwlen, salt, saltlen, out);
 }
 
 void
@@ -184,6 +193,14 @@ dashauth_fp(void)
 
 /* ------------------------------------------------------ the first owner */
 
+/* DASHBOARD_OWNER_EMAIL: its default where no settings were read (tests). */
+static const char *
+owner_email(void)
+{
+	return wsettings.dashboard_owner_email != NULL ?
+	    wsettings.dashboard_owner_email : ST_OWNER_EMAIL;
+}
+
 /* The boot failed: the next login that needs it tries again. */
 static void
 boot_failed(void)
@@ -207,10 +224,10 @@ boot_stored(const struct storec_result *r, void *arg)
 	}
 	if (rep.v == 1)
 		log_info("dashboard: %s made from DASHBOARD_PASSWORD",
-		    ST_OWNER_EMAIL);
+		    owner_email());
 	else if (rep.v == 2)
 		log_info("dashboard: %s's password set from a new "
-		    "DASHBOARD_PASSWORD", ST_OWNER_EMAIL);
+		    "DASHBOARD_PASSWORD", owner_email());
 	dash.state = BOOT_READY;
 	pw_forget();
 	boot_wake(1);
@@ -221,7 +238,7 @@ static void
 fp_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct st_user_boot_req req = {
-		.email = ST_OWNER_EMAIL,
+		.email = owner_email(),
 		.name = "Owner",
 		.salt_len = sizeof(dash.salt),
 		.hash_len = sizeof(dash.hash),
@@ -423,6 +440,29 @@ session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
 	return 1;
 }
 
+/* A login, or an invitation's acceptance, under way. */
+struct login {
+	struct conn *c;
+	struct loop_timer timer;	/* a wrong password's delay */
+	struct hashjob *job;		/* the attempt being hashed */
+	struct bootwait bw;		/* waiting for the first owner */
+	char *pw;
+	size_t pwlen;
+	int by_email;			/* {"email","password"}, not the owner's */
+	char email[ST_EMAIL_MAX + 1];
+	/* The user (ST_USER_AUTH); found 0: a wrong email, hashed all the same. */
+	int found;
+	struct st_user_secret u;
+	char id[DASH_ID_HEX + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint64_t expires;
+	/* An invitation's acceptance, not a login. */
+	int accept;
+	uint8_t token_hash[ST_INVITE_HASH_LEN];
+	char *name;
+	char org[ST_ORG_ID_MAX + 1];	/* the invitation's */
+};
+
 /* A session's user and organisations, into o (GET /dashboard/api/session). */
 static void
 session_who(json_t *o, const struct st_dash_session *s, int *err)
@@ -458,13 +498,31 @@ session_who(json_t *o, const struct st_dash_session *s, int *err)
 	exprow_oset(o, "organizations", orgs, err);
 }
 
+/* An accepted invitation's {"user":{"id","name"},"organization":{"id"}}. */
+static void
+joined_who(json_t *o, const char *user, const char *name, const char *org,
+    int *err)
+{
+	json_t *u, *g;
+
+	u = json_object();
+	exprow_oset(u, "id", json_string(user), err);
+	exprow_oset(u, "name", json_string(name), err);
+	exprow_oset(o, "user", exprow_odone(u, *err), err);
+	g = json_object();
+	exprow_oset(g, "id", json_string(org), err);
+	exprow_oset(o, "organization", exprow_odone(g, *err), err);
+}
+
 /*
  * {"csrfToken","expiresAt"} with extra headers; with s, the session's
- * user, organisation and organisations too.
+ * user, organisation and organisations too; with l an accepted
+ * invitation, its user and organisation.
  */
 static void
 send_session(struct conn *c, const char *headers, const char *csrf,
-    uint64_t expires, const struct st_dash_session *s)
+    uint64_t expires, const struct st_dash_session *s,
+    const struct login *l)
 {
 	json_t *o;
 	int err = 0;
@@ -477,6 +535,8 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 	exprow_oset(o, "expiresAt", exprow_ms(expires), &err);
 	if (s != NULL)
 		session_who(o, s, &err);
+	if (l != NULL && l->accept)
+		joined_who(o, l->u.id, l->name, l->org, &err);
 	if ((o = exprow_odone(o, err)) == NULL) {
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
@@ -497,23 +557,6 @@ send_storage_error(struct conn *c, const struct storec_result *r,
 
 /* -------------------------------------------------------------- login */
 
-struct login {
-	struct conn *c;
-	struct loop_timer timer;	/* a wrong password's delay */
-	struct hashjob *job;		/* the attempt being hashed */
-	struct bootwait bw;		/* waiting for the first owner */
-	char *pw;
-	size_t pwlen;
-	int by_email;			/* {"email","password"}, not the owner's */
-	char email[ST_EMAIL_MAX + 1];
-	/* The user (ST_USER_AUTH); found 0: a wrong email, hashed all the same. */
-	int found;
-	struct st_user_secret u;
-	char id[DASH_ID_HEX + 1];
-	char csrf[ST_DASH_CSRF_LEN + 1];
-	uint64_t expires;
-};
-
 static void
 login_free(struct login *l)
 {
@@ -525,6 +568,7 @@ login_free(struct login *l)
 		OPENSSL_cleanse(l->pw, l->pwlen);
 		free(l->pw);
 	}
+	free(l->name);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
 }
@@ -596,8 +640,8 @@ login_stored(const struct storec_result *r, void *arg)
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
+	send_session(c, hdr, csrf, expires, NULL, l);
 	login_free(l);
-	send_session(c, hdr, csrf, expires, NULL);
 	OPENSSL_cleanse(hdr, sizeof(hdr));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 }
@@ -739,10 +783,19 @@ login_booted(struct bootwait *w, int ok)
 	login_lookup(l);
 }
 
-/* The attempt was counted and not limited: the first owner, then the user. */
+static void accept_hash(struct login *);
+
+/*
+ * The attempt was counted and not limited: the first owner, then the
+ * user; an invitation's new password is hashed.
+ */
 static void
 login_check(struct login *l)
 {
+	if (l->accept) {
+		accept_hash(l);
+		return;
+	}
 	switch (boot_need(&l->bw, login_booted)) {
 	case 1:
 		login_lookup(l);
@@ -817,7 +870,8 @@ login_body(struct conn *c, struct http_request *req, struct login *l)
 		    "deployment";
 		status = 503;
 	} else
-		strlcpy(l->email, ST_OWNER_EMAIL, sizeof(l->email));
+		/* masterd checked its shape: it normalises. */
+		(void)st_email_normal(owner_email(), l->email);
 	if (bad == NULL && (l->pw = malloc(json_string_length(pw) + 1)) ==
 	    NULL) {
 		log_warn("dashboard login");
@@ -841,9 +895,13 @@ login_body(struct conn *c, struct http_request *req, struct login *l)
 	return 0;
 }
 
-void
-dashauth_login_post(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/*
+ * A login or an invitation's acceptance (accept): its Content-Type, its
+ * body (body: 0, or -1 answered), then the client's attempt counted.
+ */
+static void
+login_start(struct conn *c, struct http_request *req, int accept,
+    int (*body)(struct conn *, struct http_request *, struct login *))
 {
 	struct login *l;
 	char key[ST_RATE_KEY_MAX + 1];
@@ -865,7 +923,8 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 		return;
 	}
 	loop_timer_init(&l->timer, login_wrong, l);
-	if (login_body(c, req, l) < 0) {
+	l->accept = accept;
+	if (body(c, req, l) < 0) {
 		login_free(l);
 		return;
 	}
@@ -873,10 +932,195 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 	c->hctx = l;
 	c->abort = login_abort;
 
+	/* One count for both: an acceptance is a login attempt. */
 	clientip_key(c, req, "login:", key, sizeof(key));
 	if (storec_ask(NULL, PROTO_ST_DASH_ATTEMPT, &att, login_counted, l,
 	    &c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+}
+
+void
+dashauth_login_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	login_start(c, req, 0, login_body);
+}
+
+/* ---------------------------------------------------------- invitations */
+
+#define NO_INVITATION	"Invitation not found or expired"
+
+/*
+ * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 0 a new user,
+ * logged in; 1 no such invitation; 2 the email's existing account
+ * joined, no session.
+ */
+static void
+accept_done(const struct storec_result *r, void *arg)
+{
+	struct login *l = arg;
+	struct st_invite_accept_rep rep;
+	struct conn *c;
+	json_t *o;
+	int err = 0;
+
+	if (r->status != STOREC_OK) {
+		login_storage_error(l, r);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_INVITE_ACCEPT, &rep) < 0 ||
+	    rep.result > 2) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	if (rep.result == 1) {
+		login_fail(l, 404, API_HEADERS, NO_INVITATION);
+		return;
+	}
+	strlcpy(l->u.id, rep.d.user, sizeof(l->u.id));
+	strlcpy(l->org, rep.d.org, sizeof(l->org));
+	if (rep.result == 0) {
+		login_store(l);
+		return;
+	}
+	if ((o = json_object()) != NULL)
+		joined_who(o, l->u.id, "", l->org, &err);
+	c = login_detach(l);
+	login_free(l);
+	if ((o = exprow_odone(o, err || o == NULL)) == NULL)
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+	else
+		conn_send_json(c, 200, API_HEADERS, o);
+}
+
+/* The new password's hash, from the pool: the invitation accepted. */
+static void
+accept_hashed(void *arg, int ok, const uint8_t *key)
+{
+	struct login *l = arg;
+	struct st_invite_accept_req q = {
+		.token_hash_len = sizeof(q.token_hash),
+		.name = l->name,
+		.salt_len = sizeof(q.salt),
+		.hash_len = sizeof(q.hash),
+	};
+
+	l->job = NULL;
+	if (!ok) {
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+		return;
+	}
+	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	memcpy(q.salt, l->u.salt, sizeof(q.salt));
+	memcpy(q.hash, key, sizeof(q.hash));
+	if (storec_ask(NULL, PROTO_ST_INVITE_ACCEPT, &q, accept_done, l,
+	    &l->c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+	OPENSSL_cleanse(&q, sizeof(q));
+}
+
+/* The attempt was not limited: the new password hashed, a fresh salt. */
+static void
+accept_hash(struct login *l)
+{
+	proto_random(l->u.salt, sizeof(l->u.salt));
+	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
+	    sizeof(l->u.salt), accept_hashed, l);
+	OPENSSL_cleanse(l->pw, l->pwlen);
+	free(l->pw);
+	l->pw = NULL;
+	if (l->job == NULL)
+		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
+		    "Too many logins at once, try again in a moment");
+}
+
+/* The token (64 hex) into l's token hash: NULL, or what is wrong. */
+static const char *
+accept_token(json_t *v, struct login *l)
+{
+	uint8_t tok[ST_INVITE_HASH_LEN];
+
+	if (!json_is_string(v) || json_string_length(v) != 2 * sizeof(tok) ||
+	    proto_hex_decode(json_string_value(v), tok, sizeof(tok)) < 0)
+		return NO_INVITATION;
+	SHA256(tok, sizeof(tok), l->token_hash);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return NULL;
+}
+
+/* The password (SETTINGS_PASSWORD_MIN to 1024 characters) into l. */
+static const char *
+accept_password(json_t *v, struct login *l)
+{
+	size_t len;
+	ssize_t n;
+
+	if (!json_is_string(v))
+		return "password: required";
+	len = json_string_length(v);
+	n = proto_utf8_chars(json_string_value(v), len);
+	if (n < SETTINGS_PASSWORD_MIN || n > ACCEPT_PASSWORD_MAX ||
+	    memchr(json_string_value(v), '\0', len) != NULL)
+		return "password: must be 12 to 1024 characters";
+	if ((l->pw = malloc(len + 1)) == NULL)
+		return "";
+	memcpy(l->pw, json_string_value(v), len + 1);
+	l->pwlen = len;
+	return NULL;
+}
+
+/*
+ * The acceptance's body into l: 0, or -1 answered (400 naming the field,
+ * 404 a token that cannot be one). jansson's copy of the password wiped.
+ */
+static int
+accept_body(struct conn *c, struct http_request *req, struct login *l)
+{
+	json_error_t jerr;
+	json_t *root, *pw, *nv;
+	const char *bad = NULL, *name = NULL;
+	int status = 400;
+
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
+	nv = json_is_object(root) ? json_object_get(root, "name") : NULL;
+	/* No NUL inside: the name is a C string from here on. */
+	if (json_is_string(nv) && strlen(json_string_value(nv)) ==
+	    json_string_length(nv))
+		name = json_string_value(nv);
+	if (!json_is_object(root))
+		bad = "Invalid request body";
+	else if ((bad = accept_token(json_object_get(root, "token"), l)) !=
+	    NULL)
+		status = 404;
+	else if ((bad = st_user_name_invalid(name)) != NULL)
+		;
+	else if ((l->name = strdup(name)) == NULL)
+		bad = "";
+	else
+		bad = accept_password(pw, l);
+	if (json_is_string(pw))
+		OPENSSL_cleanse((char *)json_string_value(pw),
+		    json_string_length(pw));
+	json_decref(root);
+	if (bad != NULL && *bad == '\0') {
+		log_warn("dashboard invitation");
+		bad = "Internal server error";
+		status = 500;
+	}
+	if (bad != NULL) {
+		conn_send_error(c, status, API_HEADERS, bad);
+		return -1;
+	}
+	return 0;
+}
+
+void
+dashauth_accept_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	login_start(c, req, 1, accept_body);
 }
 
 /* ------------------------------------------------------------ sessions */
@@ -1052,7 +1296,7 @@ check_done(const struct storec_result *r, void *arg)
 	switch (k->kind) {
 	case CHECK_SESSION:
 		send_session(check_detach(k), API_HEADERS, csrf,
-		    rep.s.expires_at, &rep.s);
+		    rep.s.expires_at, &rep.s, NULL);
 		check_free(k);
 		break;
 	case CHECK_LOGOUT:

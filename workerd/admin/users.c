@@ -5,6 +5,9 @@
  *	GET    /v1/admin/users		{"users":[...]}: the members of
  *					the organisation who asks acts in,
  *					each with its role there
+ *	POST   /v1/admin/users		{"email","role"} -> 201 an
+ *					invitation and its link, shown
+ *					this once; 409 already a member
  *	PATCH  /v1/admin/users/:user_id	{"role","disabled"}: the member
  *	DELETE /v1/admin/users/:user_id	{"deleted":true}: the membership
  *					(and the user with its last)
@@ -16,12 +19,28 @@
  *
  * A member is {id, email, name, role, disabled, created_at, updated_at};
  * storaged keeps the users and never hands a password hash to this list.
+ *
+ * An invitation's token is made here: 32 random bytes, 64 hex in the
+ * link's fragment (a fragment never reaches a server's log); storaged
+ * keeps its SHA-256 for ST_INVITE_MS. The link's origin is the request's
+ * Host, https in production (there is no public URL setting).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "random.h"
+#include "stmsgs.h"
 #include "usermsg.h"
 #include "workerd.h"
+
+#define INVITE_PATH	"/dashboard/invite#"
+#define INVITE_TOKEN_BYTES	32
 
 static json_t *
 member_json(const void *rep, int *status)
@@ -182,4 +201,184 @@ users_delete(struct conn *c, struct http_request *req,
 	if ((q.id = user_param(c, m)) != NULL)
 		admin_ask(c, PROTO_ST_USER_DELETE, &q, delete_done,
 		    admin_headers);
+}
+
+/* An invitation under way: its link (with the token) until the answer. */
+struct invnew {
+	char *url;
+	size_t len;
+};
+
+static void
+invnew_free(struct invnew *v)
+{
+	if (v == NULL)
+		return;
+	if (v->url != NULL) {
+		OPENSSL_cleanse(v->url, v->len);
+		free(v->url);
+	}
+	free(v);
+}
+
+static void
+invnew_abort(struct conn *c)
+{
+	invnew_free(c->hctx);
+	c->hctx = NULL;
+}
+
+static json_t *
+invited_json(const struct st_user_invite_rep *u, const char *url)
+{
+	const char *role = st_role_name(u->e.role);
+	json_t *v, *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	exprow_oset(o, "email", exprow_text(u->e.email), &err);
+	exprow_oset(o, "role", exprow_text(role != NULL ? role : ""), &err);
+	exprow_oset(o, "expires_at", exprow_ms(u->e.expires_at), &err);
+	if ((o = exprow_odone(o, err)) == NULL || (v = json_object()) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	exprow_oset(v, "invitation", o, &err);
+	exprow_oset(v, "url", exprow_text(url), &err);
+	return exprow_odone(v, err);
+}
+
+/* ST_USER_INVITE -> struct st_user_invite_rep: the link, this once. */
+static void
+invited(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct invnew *iv = c->hctx;
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	struct st_user_invite_rep rep;
+	json_t *v;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
+		conn_send_error(c, 400, admin_headers, r->message != NULL &&
+		    r->message[0] != '\0' ? r->message : "Invalid invitation");
+		goto out;
+	}
+	if (r->status != STOREC_OK) {
+		admin_answer(c, r, PROTO_ST_USER_INVITE, 201, NULL, NULL);
+		goto out;
+	}
+	if (storec_decode(r, PROTO_ST_USER_INVITE, &rep) < 0) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	if (rep.result == 1) {
+		conn_send_error(c, 409, admin_headers,
+		    "Already a member of this organization");
+		goto out;
+	}
+	if ((v = invited_json(&rep, iv->url)) == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 201, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+out:
+	invnew_free(iv);
+}
+
+/* The POST body into q (email normalised into email): NULL, or why not. */
+static const char *
+invite_body(json_t *root, struct st_user_invite_req *q,
+    char email[ST_EMAIL_MAX + 1])
+{
+	json_t *e, *role;
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(root))
+		return "Invalid request body";
+	json_object_foreach(root, k, v)
+		if (strcmp(k, "email") != 0 && strcmp(k, "role") != 0)
+			return "Only email and role can be given";
+	if ((e = json_object_get(root, "email")) == NULL)
+		return "email: required";
+	if (!json_is_string(e))
+		return "email: must be an address like name@example.com";
+	if ((role = json_object_get(root, "role")) == NULL)
+		return "role: required";
+	if (!json_is_string(role) || (q->role = st_role_parse(
+	    json_string_value(role))) == ST_ROLE_NONE)
+		return "role: must be owner, admin or agent";
+	q->email = email;
+	return st_email_normal(json_string_value(e), email);
+}
+
+/*
+ * A token into q (its SHA-256) and the link that carries it into iv:
+ * 0, or -1 out of memory.
+ */
+static int
+invite_make(struct http_request *req, struct invnew *iv,
+    struct st_user_invite_req *q)
+{
+	uint8_t tok[INVITE_TOKEN_BYTES];
+	char hex[2 * INVITE_TOKEN_BYTES + 1];
+	const char *host = http_header(req, "host");
+	int n;
+
+	proto_random(tok, sizeof(tok));
+	proto_hex_encode(tok, sizeof(tok), hex);
+	SHA256(tok, sizeof(tok), q->token_hash);
+	q->token_hash_len = sizeof(q->token_hash);
+	n = asprintf(&iv->url, "%s://%s" INVITE_PATH "%s",
+	    resp_production() ? "https" : "http",
+	    host != NULL ? host : "localhost", hex);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	if (n < 0) {
+		iv->url = NULL;
+		return -1;
+	}
+	iv->len = (size_t)n;
+	return 0;
+}
+
+void
+users_invite(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_user_invite_req q;
+	char email[ST_EMAIL_MAX + 1];
+	struct invnew *iv = NULL;
+	const char *bad;
+	json_t *root;
+
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	memset(&q, 0, sizeof(q));
+	if ((bad = invite_body(root, &q, email)) != NULL) {
+		conn_send_error(c, 400, admin_headers, bad);
+		goto out;
+	}
+	if ((iv = calloc(1, sizeof(*iv))) == NULL ||
+	    invite_make(req, iv, &q) < 0) {
+		log_warn("admin: invitation");
+		invnew_free(iv);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	c->hctx = iv;
+	c->abort = invnew_abort;
+	if (storec_ask(&c->who, PROTO_ST_USER_INVITE, &q, invited, c,
+	    &c->sreq) < 0) {
+		c->hctx = NULL;
+		c->abort = NULL;
+		invnew_free(iv);
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+out:
+	OPENSSL_cleanse(&q, sizeof(q));
+	json_decref(root);
 }

@@ -5,6 +5,7 @@
  *	GET /dashboard			301 to /dashboard/
  *	GET /dashboard/			<assets>/dashboard/index.html
  *	GET /dashboard/login		<assets>/dashboard/login.html
+ *	GET /dashboard/invite		<assets>/dashboard/invite.html
  *	GET /dashboard/assets/:file	<assets>/dashboard/assets/<file>
  *
  * Served in production too: the pages hold no data (that comes from the
@@ -162,6 +163,13 @@ dashpages_login_page_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	file_send(c, "login.html", "text/html; charset=utf-8");
+}
+
+void
+dashpages_invite_page_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	file_send(c, "invite.html", "text/html; charset=utf-8");
 }
 
 void

@@ -3,7 +3,8 @@
  * as a worker asks, who asks set: each audited request leaves its entry
  * (action, who, target) in who asks's organisation, in the request's own
  * transaction (none for a request that fails, changes nothing, or has
- * nobody asking); ST_AUDIT_NOTE; the list newest first, paged, scoped to
+ * nobody asking); people's changes (an invitation's acceptance, asked by
+ * nobody, in the invitation's organisation); ST_AUDIT_NOTE; the list newest first, paged, scoped to
  * one organisation; the bound of ST_AUDIT_MAX entries, oldest dropped.
  */
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "stmsgs.h"
 #include "test_fixture.h"
 #include "test_who.h"
+#include "usermsg.h"
 
 static struct st_who A;
 
@@ -200,6 +202,140 @@ test_each_action(void **state)
 	assert_int_equal(total(f, &A), 15);
 }
 
+/* An invitation into who's organisation of email (token hash bytes hb). */
+static int
+invite(struct fix *f, const struct st_who *who, const char *email,
+    uint8_t hb, struct st_user_invite_rep *rep)
+{
+	struct st_user_invite_req q = { .email = email, .role = ST_ROLE_AGENT,
+	    .token_hash_len = ST_INVITE_HASH_LEN };
+
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	return request_who(f, who, PROTO_ST_USER_INVITE, &q, rep, NULL);
+}
+
+/*
+ * People: an invitation (no email in the log), its acceptance (asked by
+ * nobody: the invitation's organisation's entry, by the user it made), a
+ * role change, a delete; none for an invitation of a member, nor for a
+ * change refused (the last owner).
+ */
+static void
+test_user_actions(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_boot_req boot = { .email = ST_OWNER_EMAIL,
+	    .name = "Owner", .salt_len = ST_PW_SALT_LEN,
+	    .hash_len = ST_PW_HASH_LEN, .fp_len = ST_USER_FP_LEN };
+	struct st_invite_accept_req ac = { .token_hash_len = ST_INVITE_HASH_LEN,
+	    .name = "Ann", .salt_len = ST_PW_SALT_LEN,
+	    .hash_len = ST_PW_HASH_LEN };
+	struct st_user_update_req up = { .mask = ST_UF_ROLE,
+	    .role = ST_ROLE_ADMIN };
+	struct st_user_auth_req who_owner = { ST_OWNER_EMAIL };
+	struct st_user_auth_rep owner;
+	struct st_user_invite_rep iv;
+	struct st_invite_accept_rep acr;
+	struct st_user_update_rep upr;
+	struct st_audit_page l;
+	struct st_u8_rep v;
+	char ann[ST_USER_ID_MAX + 1];
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_USER_BOOT, &boot, &v,
+	    NULL), 0);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_USER_AUTH, &who_owner,
+	    &owner, NULL), 0);
+	assert_int_equal(owner.found, 1);
+	fake_now++;
+	assert_int_equal(invite(f, &A, "Ann@Example.com", 1, &iv), 0);
+	assert_int_equal(iv.result, 0);
+	newest_is(f, &A, "user.invite", "");
+	fake_now++;
+	memset(ac.token_hash, 1, sizeof(ac.token_hash));
+	assert_int_equal(request_who(f, NULL, PROTO_ST_INVITE_ACCEPT, &ac,
+	    &acr, NULL), 0);
+	assert_int_equal(acr.result, 0);
+	strlcpy(ann, acr.d.user, sizeof(ann));
+	audit_list(f, &A, 1, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.entries[0].action, "user.join");
+	assert_string_equal(l.entries[0].target, ann);
+	assert_string_equal(l.entries[0].user, ann);
+	assert_int_equal(l.entries[0].who_kind, ST_WHO_PUBLIC);
+	assert_string_equal(l.entries[0].who_id, "invitation");
+	assert_int_equal(l.entries[0].at, fake_now);
+	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
+	fake_now++;
+	up.id = ann;
+	assert_int_equal(request_who(f, &A, PROTO_ST_USER_UPDATE, &up, &upr,
+	    NULL), 0);
+	assert_int_equal(upr.result, 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &upr);
+	newest_is(f, &A, "user.update", ann);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ ann }, &v, NULL), 0);
+	assert_int_equal(v.v, 0);
+	newest_is(f, &A, "user.delete", ann);
+	assert_int_equal(total(f, &A), 4);
+
+	/* Refused or changing nothing: no entry. */
+	fake_now++;
+	assert_int_equal(invite(f, &A, ST_OWNER_EMAIL, 2, &iv), 0);
+	assert_int_equal(iv.result, 1);
+	up.id = owner.s.id;
+	assert_int_equal(request_who(f, &A, PROTO_ST_USER_UPDATE, &up, &upr,
+	    NULL), 0);
+	assert_int_equal(upr.result, 1);
+	assert_int_equal(request_who(f, &A, PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ owner.s.id }, &v, NULL), 0);
+	assert_int_equal(v.v, 1);
+	/* A token that is no invitation: nothing joined. */
+	memset(ac.token_hash, 9, sizeof(ac.token_hash));
+	assert_int_equal(request_who(f, NULL, PROTO_ST_INVITE_ACCEPT, &ac,
+	    &acr, NULL), 0);
+	assert_int_equal(acr.result, 1);
+	assert_int_equal(total(f, &A), 4);
+}
+
+/* parleyctl's ST_USER_SET: user.add, user.password; none when refused. */
+static void
+test_user_set(void **state)
+{
+	struct fix *f = *state;
+	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_user_set_req q = { .mode = ST_USER_SET_ADD,
+	    .email = "cy@x.test", .name = "Cy", .role = ST_ROLE_AGENT,
+	    .salt_len = ST_PW_SALT_LEN, .hash_len = ST_PW_HASH_LEN };
+	struct st_user_set_rep rep;
+	char id[ST_USER_ID_MAX + 1];
+
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	strlcpy(id, rep.m.id, sizeof(id));
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+	newest_is(f, &ctl, "user.add", id);
+	fake_now++;
+	q.mode = ST_USER_SET_PASSWORD;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+	newest_is(f, &ctl, "user.password", id);
+	/* A member already; no such user: nothing changed, no entry. */
+	q.mode = ST_USER_SET_ADD;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 2);
+	q.mode = ST_USER_SET_PASSWORD;
+	q.email = "nobody@x.test";
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 1);
+	assert_int_equal(total(f, &ctl), 2);
+}
+
 /* No entry for what failed, changed nothing, or was nobody's. */
 static void
 test_no_entry(void **state)
@@ -332,6 +468,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_each_action, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_no_entry, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_user_actions, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_user_set, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_and_orgs, setup,
 		    fix_teardown),

@@ -23,6 +23,7 @@
 #include "stmsgs.h"
 #include "test_fixture.h"
 #include "orgstore.h"
+#include "usermsg.h"
 #include "widgetmsg.h"
 #include "wsess.h"
 
@@ -640,11 +641,75 @@ test_contact_scoped(void **state)
 
 /* ---------------------------------------------------- deleting an org */
 
+/* An API key of org (hash bytes hb). */
+static void
+key_new(struct fix *f, const char *org, uint8_t hb)
+{
+	struct st_key_create_req q = { .name = "k", .role = ST_ROLE_ADMIN,
+	    .hash_len = ST_KEY_HASH_LEN };
+	struct st_apikey k;
+
+	memset(q.hash, hb, sizeof(q.hash));
+	assert_int_equal(ask(f, org, PROTO_ST_KEY_CREATE, &q, &k), 0);
+	st_apikey_free(&k);
+}
+
+/* An invitation into org (token hash bytes hb) of email. */
+static void
+invite_new(struct fix *f, const char *org, const char *email, uint8_t hb)
+{
+	struct st_user_invite_req q = { .email = email,
+	    .role = ST_ROLE_AGENT, .token_hash_len = ST_INVITE_HASH_LEN };
+	struct st_user_invite_rep rep;
+
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	assert_int_equal(ask(f, org, PROTO_ST_USER_INVITE, &q, &rep), 0);
+	assert_int_equal(rep.result, 0);
+}
+
+/* The invitation of token hash bytes hb accepted: the user's id, with a session (hb). */
+static void
+join(struct fix *f, uint8_t hb, char id[ST_USER_ID_MAX + 1])
+{
+	struct st_invite_accept_req q = { .token_hash_len = ST_INVITE_HASH_LEN,
+	    .name = "N", .salt_len = ST_PW_SALT_LEN,
+	    .hash_len = ST_PW_HASH_LEN };
+	struct st_dash_login_req l = { .token_hash_len = ST_DASH_HASH_LEN,
+	    .csrf = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef", .expires_at = UINT64_MAX / 2 };
+	struct st_invite_accept_rep rep;
+	struct dreply r;
+
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	assert_int_equal(request_dec(f, PROTO_ST_INVITE_ACCEPT, &q, &rep), 0);
+	assert_int_not_equal(rep.result, 1);
+	strlcpy(id, rep.d.user, ST_USER_ID_MAX + 1);
+	memset(l.token_hash, hb, sizeof(l.token_hash));
+	strlcpy(l.user, id, sizeof(l.user));
+	assert_int_equal(request_st(f, PROTO_ST_DASH_LOGIN, &l, &r), 0);
+	dreply_free(&r);
+}
+
+/* org's audit entries, as ST_AUDIT_LIST counts them. */
+static uint64_t
+audit_total(struct fix *f, const char *org)
+{
+	struct st_audit_page pg;
+	uint64_t n;
+
+	assert_int_equal(ask(f, org, PROTO_ST_AUDIT_LIST,
+	    &(struct st_page_req){ 1, "" }, &pg), 0);
+	n = pg.total;
+	st_rep_free(PROTO_ST_AUDIT_LIST, &pg);
+	return n;
+}
+
 /*
  * Deleting an organisation: its record goes at once (requests in it are
  * `no such organisation`), everything it owns in the sweep's small
- * batches, and then nothing of it is left in any database; the default
- * organisation's records stay.
+ * batches (API keys, audit entries, memberships and invitations too: a
+ * user of it alone goes with its sessions), and then nothing of it is
+ * left in any database; the default organisation's records stay.
  */
 static void
 test_org_delete_sweep(void **state)
@@ -658,6 +723,8 @@ test_org_delete_sweep(void **state)
 	struct store_sweep o;
 	struct store_txn t;
 	struct dreply r;
+	char solo[ST_USER_ID_MAX + 1], both[ST_USER_ID_MAX + 1];
+	uint64_t kept;
 	uint32_t n, steps = 0;
 	int more = 1;
 
@@ -669,6 +736,34 @@ test_org_delete_sweep(void **state)
 	conv_new(f, w2.id, "s2", &c2);
 	contact_new(f, w.widget_id, 1, "gone@example.com", &ct);
 	conv_new(f, "free-name", "sd", &d);
+	/* Its keys; one of the default organisation's. */
+	key_new(f, a, 1);
+	key_new(f, a, 2);
+	key_new(f, a, 3);
+	key_new(f, "default", 4);
+	/*
+	 * People: solo is in A alone (deleted with it, and its session);
+	 * both is in the default organisation too (kept, one membership
+	 * less, its two sessions kept); invitations of each organisation
+	 * are pending.
+	 */
+	invite_new(f, a, "solo@example.com", 11);
+	join(f, 11, solo);
+	invite_new(f, "default", "both@example.com", 12);
+	join(f, 12, both);
+	invite_new(f, a, "both@example.com", 13);
+	join(f, 13, both);
+	invite_new(f, a, "later@example.com", 14);
+	invite_new(f, a, "later2@example.com", 15);
+	invite_new(f, "default", "stays@example.com", 16);
+	assert_int_equal(db_entries(f, "users"), 2);
+	assert_int_equal(db_entries(f, "org_users"), 3);
+	assert_int_equal(db_entries(f, "dsess_user"), 3);
+	assert_int_equal(db_entries(f, "invites"), 3);
+	assert_true(audit_total(f, a) > 5);
+	kept = audit_total(f, "default");
+	assert_true(kept > 0);
+	assert_int_equal(db_entries(f, "audit_counts"), 2);
 	assert_int_equal(request_st(f, PROTO_ST_ORG_DELETE,
 	    &(struct st_id_req){ a }, &r), 0);
 	dreply_free(&r);
@@ -718,6 +813,32 @@ test_org_delete_sweep(void **state)
 	assert_int_equal(db_entries(f, "wsess_claims"), 0);
 	assert_int_equal(db_entries(f, "wsess_gone"), 0);
 	assert_int_equal(db_entries(f, "daily"), 0);
+	/* Its keys, audit entries, memberships and invitations too. */
+	assert_int_equal(db_entries(f, "apikeys"), 1);
+	assert_int_equal(db_entries(f, "apikey_order"), 1);
+	assert_int_equal(db_entries(f, "apikey_hash"), 1);
+	assert_int_equal(db_entries(f, "apikey_org"), 1);
+	assert_int_equal(db_entries(f, "audit"), kept);
+	assert_int_equal(db_entries(f, "audit_org"), kept);
+	assert_int_equal(db_entries(f, "audit_counts"), 1);
+	assert_int_equal(audit_total(f, "default"), kept);
+	assert_int_equal(db_entries(f, "users"), 1);
+	assert_int_equal(db_entries(f, "user_order"), 1);
+	assert_int_equal(db_entries(f, "user_email"), 1);
+	assert_int_equal(db_entries(f, "org_users"), 1);
+	assert_int_equal(db_entries(f, "invites"), 1);
+	/* solo's session gone, both's two kept. */
+	assert_int_equal(db_entries(f, "dsess_user"), 2);
+	assert_int_equal(db_entries(f, "dsessions"), 2);
+	{
+		struct st_members l;
+
+		assert_int_equal(ask(f, "default", PROTO_ST_USER_LIST, NULL,
+		    &l), 0);
+		assert_int_equal(l.n, 1);
+		assert_string_equal(l.m[0].id, both);
+		st_rep_free(PROTO_ST_USER_LIST, &l);
+	}
 	assert_int_equal(ask(f, "default", PROTO_ST_CONV_GET,
 	    &(struct st_conv_get_req){ d.id, 10 }, NULL), 0);
 	st_conv_free(&c);

@@ -3,7 +3,7 @@
  * worker asks, who asks with it: the first owner (ST_USER_BOOT: made,
  * kept, its password replaced and its sessions ended), the login's
  * lookup by email in any case, invitations (spent once, expired, already
- * a member), the members' list, role and disabled changes (the last
+ * a member, an existing account joined without a session), the members' list, role and disabled changes (the last
  * owner kept, a disabled user's sessions ended and told), delete (the
  * user gone with its last membership), another organisation's user not
  * found, bad emails.
@@ -187,8 +187,9 @@ invite(struct fix *f, const char *org, const char *email, uint8_t role,
 	return ask(f, org, PROTO_ST_USER_INVITE, &q, rep, NULL);
 }
 
+/* The invitation of token hash byte hb accepted, the hash's bytes pwb. */
 static int
-accept(struct fix *f, uint8_t hb, const char *name,
+accept_pw(struct fix *f, uint8_t hb, const char *name, uint8_t pwb,
     struct st_invite_accept_rep *rep)
 {
 	struct st_invite_accept_req q;
@@ -197,11 +198,18 @@ accept(struct fix *f, uint8_t hb, const char *name,
 	memset(q.token_hash, hb, sizeof(q.token_hash));
 	q.token_hash_len = sizeof(q.token_hash);
 	q.name = name;
-	memset(q.salt, 5, sizeof(q.salt));
+	memset(q.salt, pwb, sizeof(q.salt));
 	q.salt_len = sizeof(q.salt);
-	memset(q.hash, 5, sizeof(q.hash));
+	memset(q.hash, pwb, sizeof(q.hash));
 	q.hash_len = sizeof(q.hash);
 	return ask(f, NULL, PROTO_ST_INVITE_ACCEPT, &q, rep, NULL);
+}
+
+static int
+accept(struct fix *f, uint8_t hb, const char *name,
+    struct st_invite_accept_rep *rep)
+{
+	return accept_pw(f, hb, name, 5, rep);
 }
 
 static void
@@ -211,6 +219,7 @@ test_users_invite(void **state)
 	struct st_user_invite_rep iv;
 	struct st_invite_accept_rep ac;
 	struct st_members l;
+	struct st_org org, ob;
 	char id[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
 	uint8_t hb;
 
@@ -247,6 +256,30 @@ test_users_invite(void **state)
 	assert_int_equal(accept(f, 6, "C", &ac), 0);
 	assert_int_equal(ac.result, 1);
 	assert_int_equal(auth(f, "c@x.test", id, &hb), 0);
+
+	/*
+	 * Ann, invited into another organisation: joined there, result 2
+	 * (no session for the link), her name and password kept.
+	 */
+	fake_now = T0;
+	memset(&org, 0, sizeof(org));
+	org.name = "B";
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org, &ob), 0);
+	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 7,
+	    &iv), 0);
+	assert_int_equal(iv.result, 0);
+	assert_int_equal(accept_pw(f, 7, "Other", 9, &ac), 0);
+	assert_int_equal(ac.result, 2);
+	assert_string_equal(ac.d.org, ob.id);
+	assert_int_equal(auth(f, "ann@x.test", id, &hb), 1);
+	assert_string_equal(ac.d.user, id);
+	assert_int_equal(hb, 5);
+	assert_int_equal(ask(f, ob.id, PROTO_ST_USER_LIST, NULL, &l, NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.m[0].name, "Ann");
+	assert_int_equal(l.m[0].role, ST_ROLE_ADMIN);
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+	st_org_free(&ob);
 
 	assert_int_equal(ask(f, "default", PROTO_ST_USER_LIST, NULL, &l,
 	    NULL), 0);

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "ctl.h"
+#include "stmsgs.h"
+#include "usermsg.h"
 
 #define ARGV(...)	(char *[]){ "parleyctl", __VA_ARGS__, NULL }
 
@@ -78,11 +80,44 @@ test_parse_ok(void **state)
 	assert_true(a.dry_run);
 }
 
+/* The user subcommands, and add's default name. */
+static void
+test_parse_user(void **state)
+{
+	struct ctl_args a;
+	char err[256], name[401];
+
+	assert_int_equal(parse(ARGV("user", "add", "Ann@X.test", "--role",
+	    "admin"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_USER_ADD);
+	assert_string_equal(a.email, "Ann@X.test");
+	assert_int_equal(a.role, ST_ROLE_ADMIN);
+	assert_string_equal(a.org, "default");
+	assert_null(a.name);
+	assert_string_equal(ctl_user_name(&a, name, sizeof(name)), "Ann");
+	assert_int_equal(parse(ARGV("user", "add", "b@x.test", "--org",
+	    "org_0123456789abcdef0123456789abcdef", "--name=Bea B",
+	    "--role=owner"), &a, err), 0);
+	assert_string_equal(a.org, "org_0123456789abcdef0123456789abcdef");
+	assert_int_equal(a.role, ST_ROLE_OWNER);
+	assert_string_equal(ctl_user_name(&a, name, sizeof(name)), "Bea B");
+	assert_int_equal(parse(ARGV("user", "reset-password", "b@x.test"), &a,
+	    err), 0);
+	assert_int_equal(a.cmd, CMD_USER_PASSWORD);
+	assert_string_equal(a.email, "b@x.test");
+	assert_int_equal(parse(ARGV("user", "list"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_USER_LIST);
+	assert_string_equal(a.org, "default");
+	assert_int_equal(parse(ARGV("user", "list", "--org",
+	    "org_0123456789abcdef0123456789abcdef"), &a, err), 0);
+	assert_string_equal(a.org, "org_0123456789abcdef0123456789abcdef");
+}
+
 static void
 test_parse_errors(void **state)
 {
 	static const struct {
-		char *argv[6];
+		char *argv[7];
 		const char *err;
 	} bad[] = {
 		{ { "parleyctl" }, "no command" },
@@ -121,6 +156,24 @@ test_parse_errors(void **state)
 		    "--older-than 7d: DAYS must be 1 to 36500" },
 		{ { "parleyctl", "purge", "--older-than" }, "purge: "
 		    "--older-than needs DAYS" },
+		{ { "parleyctl", "user" }, "user: add, reset-password or "
+		    "list?" },
+		{ { "parleyctl", "user", "remove", "a@b.c" }, "user: unknown "
+		    "subcommand remove" },
+		{ { "parleyctl", "user", "add", "--role", "agent" }, "user add: "
+		    "no EMAIL" },
+		{ { "parleyctl", "user", "add", "nope" }, "user: email: must be "
+		    "an address like name@example.com" },
+		{ { "parleyctl", "user", "add", "a@b.c" }, "user add: --role is "
+		    "required" },
+		{ { "parleyctl", "user", "add", "a@b.c", "--role", "boss" },
+		    "user add: --role boss is not owner, admin or agent" },
+		{ { "parleyctl", "user", "add", "a@b.c", "--name", "" },
+		    "user add: name: must be 1 to 100 characters of UTF-8" },
+		{ { "parleyctl", "user", "list", "--org", "x" }, "user: --org x "
+		    "is not default or org_ and 32 hex" },
+		{ { "parleyctl", "user", "reset-password", "a@b.c", "--role",
+		    "agent" }, "unexpected argument --role" },
 	};
 	struct ctl_args a;
 	char err[256];
@@ -215,6 +268,39 @@ test_widgets_out(void **state)
 	st_widget_free(&w[1]);
 }
 
+static void
+test_users_out(void **state)
+{
+	struct st_member_view m[2];
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	memset(m, 0, sizeof(m));
+	strlcpy(m[0].id, "usr_0123456789abcdef0123456789abcdef",
+	    sizeof(m[0].id));
+	strlcpy(m[0].email, "owner@localhost", sizeof(m[0].email));
+	m[0].name = (char *)"Owner";
+	m[0].role = ST_ROLE_OWNER;
+	strlcpy(m[1].id, "usr_fedcba9876543210fedcba9876543210",
+	    sizeof(m[1].id));
+	strlcpy(m[1].email, "a@x.test", sizeof(m[1].email));
+	m[1].name = (char *)"Ann";
+	m[1].role = ST_ROLE_AGENT;
+	m[1].disabled = 1;
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_users(f, m, 2), 0);
+	printed(&buf, &len, f);
+	assert_string_equal(buf,
+	    "ID                                    EMAIL            ROLE   "
+	    "DISABLED  NAME\n"
+	    "usr_0123456789abcdef0123456789abcdef  owner@localhost  owner  "
+	    "no        Owner\n"
+	    "usr_fedcba9876543210fedcba9876543210  a@x.test         agent  "
+	    "yes       Ann\n");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -224,6 +310,8 @@ main(void)
 		cmocka_unit_test(test_cutoff),
 		cmocka_unit_test(test_stats_out),
 		cmocka_unit_test(test_widgets_out),
+		cmocka_unit_test(test_parse_user),
+		cmocka_unit_test(test_users_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,71 @@
+// An invitation in headless Chromium (docs/dashboard.md, "Pages" and "Login
+// and the session"): the owner invites over the admin API; the invitee
+// opens the link in a fresh context, is told when the two passwords differ,
+// sets a name and a password and lands on the dashboard logged in as the
+// invited email, the token gone from the address bar; the page passes
+// axe-core in light and dark; the spent link answers with a visible message.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
+} from './lib/browser.mjs';
+
+const PASSWORD = 'the invitee chose this';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(() => stopSuite({ browser }));
+
+describe('an invitation in Chromium', { timeout: 120000 }, () => {
+  let stack;
+  before(async () => { stack = await startStack({ env: { DASHBOARD_PASSWORD } }); });
+  after(() => stopSuite({ stack }));
+
+  async function fill(page, name, pw, pw2) {
+    await page.fill('[data-testid="invite-name"]', name);
+    await page.fill('[data-testid="invite-password"]', pw);
+    await page.fill('[data-testid="invite-password2"]', pw2);
+    await page.click('[data-testid="invite-submit"]');
+  }
+
+  test('the invitee sets a name and password and lands on the dashboard, logged in', async () => {
+    const r = await adminApi(stack, 'POST', '/v1/admin/users', { email: 'dee@example.com', role: 'admin' });
+    assert.equal(r.status, 201, r.text);
+    const url = r.json.url;
+    assert.ok(url.startsWith(`${stack.parleyOrigin}/dashboard/invite#`), url);
+
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(url);
+      await page.waitForSelector('[data-testid="invite-form"]');
+      assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+      assert.deepEqual(await axeLightDark(page, 'the invitation page'), []);
+
+      await fill(page, 'Dee', PASSWORD, `${PASSWORD}!`);
+      await page.waitForFunction(() => document.querySelector('[data-testid="invite-error"]').textContent.trim() !== '');
+      assert.match(await page.textContent('[data-testid="invite-error"]'), /passwords differ/);
+      assert.equal(await page.getAttribute('[data-testid="invite-password2"]', 'aria-invalid'), 'true');
+      assert.equal((await ctx.cookies(stack.parleyOrigin)).length, 0, 'nothing asked yet');
+
+      await fill(page, 'Dee', PASSWORD, PASSWORD);
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+      const s = await page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
+      assert.equal(s.user.email, 'dee@example.com');
+      assert.equal(s.user.name, 'Dee');
+      assert.deepEqual(s.organization, { id: 'default', role: 'admin' });
+      await assertClean(page, log, 'accepted');
+    } finally { await ctx.close(); }
+
+    // The link again, in another fresh context: spent.
+    const again = await openPage(browser);
+    try {
+      await again.page.goto(url);
+      await fill(again.page, 'Dee', PASSWORD, PASSWORD);
+      await again.page.waitForFunction(() => document.querySelector('[data-testid="invite-error"]').textContent.trim() !== '');
+      assert.equal(await again.page.textContent('[data-testid="invite-error"]'), 'Invitation not found or expired');
+      assert.equal(new URL(again.page.url()).pathname, '/dashboard/invite');
+      await assertClean(again.page, again.log, 'spent', { allowConsole: /status of 404/ });
+    } finally { await again.ctx.close(); }
+  });
+});
