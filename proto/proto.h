@@ -115,6 +115,9 @@ enum proto_type {
 	PROTO_ST_KEY_AUTH = 0x63,
 	PROTO_ST_AUDIT_LIST = 0x64,
 	PROTO_ST_AUDIT_NOTE = 0x65,
+	/* a visitor's data on request (issue 22): see widgetmsg.h */
+	PROTO_ST_CONTACT_ERASE = 0x68,
+	PROTO_ST_CONTACT_SESSIONS = 0x69,
 	/* people: see usermsg.h */
 	PROTO_ST_USER_AUTH = 0x58,
 	PROTO_ST_USER_BOOT = 0x59,
@@ -137,7 +140,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x66-0x6f, 0x71 and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x66, 0x67, 0x6a-0x6f, 0x71 and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

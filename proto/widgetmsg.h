@@ -117,6 +117,23 @@
  *          first, at most ST_LIST_MAX), n x (u8 unverified, str name,
  *          str email, str phone): each conversation's link, with what
  *          the visitor submitted when unverified ("" otherwise)
+ *   ST_CONTACT_ERASE   str contact_id, u8 erase -> u8 done
+ *       The contact leaves every answer at once (record, email and phone
+ *       keys) and is noted in contact_gone; then, in steps of at most 256
+ *       conversations, its linked conversations are deleted with their
+ *       messages and the visitor sessions naming it with their claims
+ *       (erase 1), or kept and unlinked (erase 0). The first step runs
+ *       in the request: done 1 when nothing was left, else storaged's
+ *       sweep finishes it (after a crash too). Another organisation's
+ *       contact is `not found`.
+ *   ST_CONTACT_SESSIONS str contact_id, str cursor ("" = the first)
+ *       -> u32 n, n x (str session, str widget (internal id), u64
+ *          created_at, u64 active_at, u64 expires_at, u32 submissions,
+ *          u8 unverified, str name, str email, str phone: the last
+ *          submission), str next_cursor ("" = no more)
+ *       The visitor sessions naming the contact. Sessions have no index
+ *       by contact: a request looks at most 1024 (in token-hash order),
+ *       takes at most ST_LIST_MAX, and next_cursor is the last looked at.
  */
 #ifndef PARLEY_WIDGETMSG_H
 #define PARLEY_WIDGETMSG_H

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		45
+#define NDBS		46
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -131,6 +131,8 @@ struct store {
 	MDB_dbi org_users;	/* org | 0 | user id -> () */
 	MDB_dbi invites;	/* token hash[32] -> invitation */
 	MDB_dbi dsess_user;	/* user id | token hash[32] -> () */
+	/* contactstore.c: a contact being erased or unlinked (issue 22) */
+	MDB_dbi contact_gone;	/* id[16] -> what is left to do */
 	uint64_t (*now)(void);
 };
 
@@ -289,6 +291,15 @@ void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
 int wsess_create(struct store_txn *, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     struct store_wsess *);
+/*
+ * A contact's erasure (contactstore.c): the next max visitor sessions
+ * after pos (from the first when !*haspos) are looked at; those naming
+ * contact (hex) are deleted with their claims (erase) or forget it
+ * (contact_id ""). pos is set to the last looked at, *end to 1 when none
+ * is left after it. 0, or t's error.
+ */
+int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
+    uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end);
 
 /*
  * contactstore.c: a conversation just made for a session with a contact

@@ -8,10 +8,12 @@
  * SWEEP_BUSY_MS, which leaves the loop free for requests in between;
  * otherwise after SWEEP_IDLE_MS. A step with no session work left removes
  * a deleted organisation's records instead (store_org_sweep, issue 22),
- * at most SWEEP_BATCH of them.
+ * at most SWEEP_BATCH of them; one with none of those either goes on with
+ * a deleted or erased contact (store_contact_gone_sweep).
  */
 #include <string.h>
 
+#include "contactstore.h"
 #include "log.h"
 #include "orgstore.h"
 #include "storaged.h"
@@ -38,6 +40,11 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_org_sweep(&t, max, &out->orgs, &more);
 		out->more = more;
 	}
+	/* Then what is left of a deleted or erased contact. */
+	if (!out->more && t.err == 0) {
+		store_contact_gone_sweep(&t, max, &out->contacts, &more);
+		out->more = more;
+	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
@@ -45,11 +52,13 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (out->indexed + out->gone + out->expired + out->orgs > 0)
+	if (out->indexed + out->gone + out->expired + out->orgs +
+	    out->contacts > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
-		    "%u expired, %u of deleted organisations in %llu us, "
-		    "committed in %llu us",
+		    "%u expired, %u of deleted organisations, %u of deleted "
+		    "contacts in %llu us, committed in %llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
+		    out->contacts,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;
