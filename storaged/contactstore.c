@@ -716,8 +716,9 @@ gone_first(struct store_txn *t, struct gone *g)
 }
 
 /*
- * One bounded step of g: its next max links ended, else (none left) the
- * next GONE_SESS_SCAN visitor sessions; the last step deletes its entry.
+ * One bounded step of g: its next max links ended, then, when that was
+ * the last of them, the next GONE_SESS_SCAN visitor sessions; the last
+ * step deletes its entry.
  * *n the conversations ended, *left 1 while work is left. 0, or t's error.
  */
 static int
@@ -740,7 +741,8 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t *n,
 			link_end(t, links + (size_t)i * CC_KEY_LEN, g->erase);
 	free(links);
 	proto_hex_encode(g->id, ID_LEN, hex);
-	if (!t->err && *n == 0 && wsess_contact_sweep(t, hex, g->erase,
+	/* Every link ended: the sessions' turn, in the same step. */
+	if (!t->err && *n < max && wsess_contact_sweep(t, hex, g->erase,
 	    g->pos, &g->haspos, GONE_SESS_SCAN, &end) == 0) {
 		if (end) {
 			db_del(t, t->st->contact_gone, g->id, ID_LEN,

@@ -67,8 +67,7 @@ widget_id_valid(const char *s)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* "" is none: JSON null. */
-static json_t *
+json_t *
 json_opt_text(const char *s)
 {
 	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
@@ -386,8 +385,8 @@ contact_page_json(const void *rep, int *status)
  * false "submitted" {name, email, phone}, what the visitor gave (never
  * the contact's own).
  */
-static void
-link_json(json_t *cv, const struct st_clink *l, int *err)
+void
+contact_link_json(json_t *cv, const struct st_clink *l, int *err)
 {
 	exprow_oset(cv, "contactVerified", json_boolean(!l->unverified), err);
 	if (l->unverified)
@@ -410,7 +409,8 @@ contact_get_json(const void *rep, int *status)
 		return NULL;
 	arr = ADMIN_ITEMS_JSON(g->convs, g->n, admin_conv_item);
 	for (i = 0; arr != NULL && i < g->n; i++)
-		link_json(json_array_get(arr, i), &g->links[i], &err);
+		contact_link_json(json_array_get(arr, i), &g->links[i],
+		    &err);
 	exprow_oset(root, "conversations", arr, &err);
 	return exprow_odone(root, err);
 }
