@@ -4,8 +4,8 @@
  * session's submissions (its claims):
  *
  *	contacts         id[16] -> contact (penc_contact)
- *	contact_email    email -> id[16]
- *	contact_phone    phone -> id[16]
+ *	contact_email    SHA-256 of the email's key -> id[16]
+ *	contact_phone    SHA-256 of the phone's key -> id[16]
  *	contact_created  u64 created_at | id[16] -> (nothing)
  *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
  *	                 when the link is verified, else u8 1, str name,
@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "contactstore.h"
 #include "log.h"
 #include "random.h"
@@ -29,6 +31,9 @@
 #include "wsess.h"
 
 #define CC_KEY_LEN	(2 * ID_LEN)
+#define RKEY_LEN	SHA256_DIGEST_LENGTH	/* contact_email's, _phone's */
+/* The meta record saying those keys are hashed. */
+#define RKEYS_META	"contact_keys_hashed"
 /* Visitor sessions one ST_CONTACT_SESSIONS looks at. */
 #define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
@@ -180,27 +185,34 @@ contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
 
 /*
  * A resolution index's key (email or phone) in organisation org: the
- * default one's is the value itself (as before organisations), another's
- * is its id, a space (no email or phone holds one), the value.
+ * SHA-256 of its name, which for the default organisation is the value
+ * itself (as before organisations), for another its id, a space (no
+ * email or phone holds one), the value. Keys are hashed because LMDB
+ * keeps a deleted key as a separator in branch pages for as long as the
+ * page lives: an erased contact's email must not stay in the file (see
+ * STORAGE.md, "Erasure").
  */
-static const char *
-org_key(const char *org, const char *val, char *k, size_t ksz)
+static void
+org_key(const char *org, const char *val, uint8_t k[RKEY_LEN])
 {
+	char name[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX + 1];
+
 	if (strcmp(org, ST_WHO_ORG_DEFAULT) == 0)
-		return val;
-	snprintf(k, ksz, "%s %s", org, val);
-	return k;
+		strlcpy(name, val, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "%s %s", org, val);
+	SHA256((const unsigned char *)name, strlen(name), k);
 }
 
 /* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
 static int
-id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_get(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     uint8_t id[ID_LEN], const char *what)
 {
 	MDB_val v;
 	int rc;
 
-	if ((rc = db_get(t, dbi, k, strlen(k), &v, what)) != 0)
+	if ((rc = db_get(t, dbi, k, RKEY_LEN, &v, what)) != 0)
 		return rc;
 	if (v.mv_size != 1 + ID_LEN ||
 	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
@@ -213,15 +225,80 @@ id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
 }
 
 static void
-id_index_put(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_put(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     const uint8_t id[ID_LEN], const char *what)
 {
 	uint8_t v[1 + ID_LEN];
 
 	v[0] = ST_RECORD_VERSION;
 	memcpy(v + 1, id, ID_LEN);
-	db_put(t, dbi, k, strlen(k), v, sizeof(v), what);
+	db_put(t, dbi, k, RKEY_LEN, v, sizeof(v), what);
 }
+
+/*
+ * An index of a data directory from before hashed keys: every key moves
+ * to its SHA-256 (the values stay). 0, or -1 with t failed.
+ */
+static int
+rkeys_hash(struct store_txn *t, MDB_dbi dbi, const char *what)
+{
+	struct { uint8_t k[RKEY_LEN], v[1 + ID_LEN]; } *all = NULL;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat ms;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, dbi, &ms)) != 0)
+		return txn_lmdb(t, rc, what), -1;
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((all = calloc(ms.ms_entries, sizeof(*all))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+		free(all);
+		return txn_lmdb(t, rc, "cursor"), -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    n < ms.ms_entries; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != sizeof(all[n].v))
+			continue;	/* not understood: it resolves nothing */
+		SHA256(k.mv_data, k.mv_size, all[n].k);
+		memcpy(all[n++].v, v.mv_data, v.mv_size);
+	}
+	mdb_cursor_close(cur);
+	if ((rc = db_drop(t, dbi)) != 0)
+		write_failed(t, rc, what);
+	for (i = 0; i < n && !t->err; i++)
+		db_put(t, dbi, all[i].k, RKEY_LEN, all[i].v, sizeof(all[i].v),
+		    what);
+	free(all);
+	if (!t->err)
+		log_info("%s: %zu keys hashed", what, n);
+	return t->err ? -1 : 0;
+}
+
+/* The resolution indexes' keys hashed, once (a data directory before). */
+static int
+contactstore_init(struct store_txn *t)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, RKEYS_META, strlen(RKEYS_META), &v,
+	    "get contact keys")) != 1)
+		return rc < 0 ? t->err : 0;
+	if (rkeys_hash(t, t->st->contact_email, "contact email") == 0 &&
+	    rkeys_hash(t, t->st->contact_phone, "contact phone") == 0)
+		db_put(t, t->st->meta, RKEYS_META, strlen(RKEYS_META),
+		    &rec_version, 1, "put contact keys");
+	return t->err;
+}
+
+const struct store_module contactstore_module = {
+	.name = "contacts",
+	.init = contactstore_init,
+};
 
 /* ---------------------------------------------------------------- contacts */
 
@@ -359,9 +436,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
 	char org[ST_WHO_ORG_MAX + 1];
-	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
-	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
-	const char *ekey, *pkey;
+	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
@@ -399,8 +474,8 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	}
 	/* The widget's organisation's contacts are the ones it resolves in. */
 	strlcpy(org, w.org, sizeof(org));
-	ekey = org_key(org, email, ek, sizeof(ek));
-	pkey = org_key(org, phone, pk, sizeof(pk));
+	org_key(org, email, ekey);
+	org_key(org, phone, pkey);
 	st_widget_free(&w);
 	if (claim_load(t, token_hash, &cl) < 0)
 		return t->err;
@@ -474,14 +549,14 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 
 /* ck's index key of value val, when it still names id. */
 static void
-id_index_drop(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_drop(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     const uint8_t id[ID_LEN], const char *what)
 {
 	uint8_t cur[ID_LEN];
 
 	if (id_index_get(t, dbi, k, cur, what) == 0 &&
 	    memcmp(cur, id, ID_LEN) == 0)
-		db_del(t, dbi, k, strlen(k), what);
+		db_del(t, dbi, k, RKEY_LEN, what);
 }
 
 /*
@@ -492,16 +567,16 @@ static void
 contact_forget(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_contact *c)
 {
-	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
-	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
-	uint8_t ck[CONTACT_KEY_LEN];
+	uint8_t ck[CONTACT_KEY_LEN], k[RKEY_LEN];
 
-	if (c->email[0] != '\0')
-		id_index_drop(t, t->st->contact_email, org_key(c->org,
-		    c->email, ek, sizeof(ek)), id, "contact email");
-	if (c->phone[0] != '\0')
-		id_index_drop(t, t->st->contact_phone, org_key(c->org,
-		    c->phone, pk, sizeof(pk)), id, "contact phone");
+	if (c->email[0] != '\0') {
+		org_key(c->org, c->email, k);
+		id_index_drop(t, t->st->contact_email, k, id, "contact email");
+	}
+	if (c->phone[0] != '\0') {
+		org_key(c->org, c->phone, k);
+		id_index_drop(t, t->st->contact_phone, k, id, "contact phone");
+	}
 	proto_put_be64(ck, c->created_at);
 	memcpy(ck + 8, id, ID_LEN);
 	db_del_quiet(t, t->st->contact_created, ck, sizeof(ck),

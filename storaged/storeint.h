@@ -89,8 +89,8 @@ struct store {
 	MDB_dbi wsessions;	/* token hash[32] -> visitor session */
 	MDB_dbi widget_wsess;	/* internal id NUL token hash -> (nothing) */
 	MDB_dbi contacts;	/* id[16] -> contact */
-	MDB_dbi contact_email;	/* email -> id[16] */
-	MDB_dbi contact_phone;	/* phone -> id[16] */
+	MDB_dbi contact_email;	/* SHA-256 of org and email -> id[16] */
+	MDB_dbi contact_phone;	/* SHA-256 of org and phone -> id[16] */
 	MDB_dbi contact_created; /* u64 created_at | id[16] -> (nothing) */
 	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> link */
 	MDB_dbi daily;		/* internal id NUL u32 UTC day -> u32 count */
@@ -354,6 +354,8 @@ extern const struct store_module convquery_module;
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */
 extern const struct store_module orgstore_module;
+/* contactstore.c hashes an older data directory's email and phone keys. */
+extern const struct store_module contactstore_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

@@ -5,7 +5,9 @@
  * untouched); one interrupted after its first step (a restart in between)
  * is finished by the sweep in small steps; without erase the
  * conversations and sessions stay, unlinked; ST_CONTACT_SESSIONS pages
- * the sessions naming a contact.
+ * the sessions naming a contact; a compacting copy made after erasures
+ * holds no byte of an erased email or phone (their index keys are hashed,
+ * and an older data directory's are hashed at open).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -343,6 +345,151 @@ test_sessions(void **state)
 	    "" }, &sr), PROTO_E_NOT_FOUND);
 }
 
+/* The sweep's contact steps until none is left. */
+static void
+sweep_all(struct fix *f)
+{
+	struct store_txn t;
+	uint32_t n;
+	int more = 1, steps = 0;
+
+	while (more && steps++ < 1000) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_contact_gone_sweep(&t, 256, &n, &more),
+		    0);
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_false(more);
+}
+
+/* The bytes of a compacting copy of the store (parleyctl backup's). */
+static char *
+backup_bytes(struct fix *f, size_t *len)
+{
+	char path[128];
+	char *buf;
+	FILE *fp;
+	long n;
+
+	fix_reopen(f);	/* the last batch checkpointed */
+	snprintf(path, sizeof(path), "%s/backup.mdb", f->dir);
+	assert_non_null(fp = fopen(path, "w+"));
+	assert_int_equal(store_backup(f->st, fileno(fp)), 0);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((n = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(buf = malloc((size_t)n));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	unlink(path);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int
+holds(const char *buf, size_t len, const char *s)
+{
+	return memmem(buf, len, s, strlen(s)) != NULL;
+}
+
+/*
+ * Many contacts, every other one erased: the indexes keyed by email and
+ * phone span many pages (so their keys are also separators in branch
+ * pages), and a compacting copy made afterwards holds no byte of an
+ * erased one's email or phone, while it holds every kept one's.
+ */
+static void
+test_erased_not_in_backup(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], email[64], phone[32];
+	char (*ids)[ST_ID_HEX + 1];
+	size_t len;
+	char *buf;
+	int i, err, n = 2000;
+
+	assert_non_null(ids = calloc((size_t)n, sizeof(*ids)));
+	widget_new(f, wid);
+	for (i = 0; i < n; i++) {
+		struct st_contact_submit_req q = { .widget_id = wid,
+		    .token_len = ST_TOKEN_HASH_LEN, .name = "", .email = email,
+		    .phone = phone, .rate_key = "", .window_ms = 60000 };
+		struct st_contact_submit_rep rep;
+
+		snprintf(email, sizeof(email), "person-%04d-stale@example.com",
+		    i);
+		snprintf(phone, sizeof(phone), "+3361%07d", 1000000 + i);
+		memset(q.token, 0, sizeof(q.token));
+		memcpy(q.token, &i, sizeof(i));
+		assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q,
+		    &rep), 0);
+		assert_int_equal(rep.result, ST_WS_OK);
+		strlcpy(ids[i], rep.contact.id, sizeof(ids[i]));
+		st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+	}
+	/* More sessions than a step looks at: the sweep finishes each. */
+	for (i = 0; i < n; i += 2) {
+		assert_true(erase(f, ids[i], 1, &err) >= 0);
+		sweep_all(f);
+	}
+	buf = backup_bytes(f, &len);
+	for (i = 0; i < n; i++) {
+		snprintf(email, sizeof(email), "person-%04d-stale@example.com",
+		    i);
+		snprintf(phone, sizeof(phone), "+3361%07d", 1000000 + i);
+		if (holds(buf, len, email) != (i % 2) ||
+		    holds(buf, len, phone) != (i % 2))
+			fail_msg("the backup %s %s, %s", i % 2 ? "lacks" :
+			    "holds", email, phone);
+	}
+	free(buf);
+	free(ids);
+}
+
+/*
+ * A data directory from before hashed keys (contact_email keyed by the
+ * email itself): the first open hashes its keys, and the email still
+ * resolves to its contact.
+ */
+static void
+test_keys_hashed_at_open(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], id2[ST_ID_HEX + 1];
+	static const char email[] = "old@example.com";
+	uint8_t v[1 + 16];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+
+	widget_new(f, wid);
+	submit(f, wid, 1, "", email, "", id);
+	fix_reopen(f);	/* checkpointed */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "contact_email", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	v[0] = 1;
+	assert_int_equal(proto_hex_decode(id, v + 1, 16), 0);
+	k.mv_size = strlen(email);
+	k.mv_data = (void *)email;
+	d.mv_size = sizeof(v);
+	d.mv_data = v;
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_size = strlen("contact_keys_hashed");
+	k.mv_data = "contact_keys_hashed";
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "contact_email"), 1);
+	submit(f, wid, 2, "", email, "", id2);
+	assert_string_equal(id2, id);
+	assert_int_equal(db_entries(f, "contacts"), 1);
+}
+
 int
 main(void)
 {
@@ -354,6 +501,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delete_unlinks, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erased_not_in_backup, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_keys_hashed_at_open, setup,
 		    fix_teardown),
 	};
 
