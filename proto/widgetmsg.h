@@ -151,6 +151,7 @@
 #define ST_GREETING_MAX		500	/* characters */
 #define ST_COLOR_LEN		7	/* "#rrggbb" */
 #define ST_ORIGINS_MAX		32
+#define ST_RETENTION_DAYS_MAX	3650	/* a widget's retention_days */
 #define ST_ORIGIN_MAX		255	/* bytes of "scheme://host[:port]" */
 #define ST_PROMPT_MAX		8000	/* characters */
 #define ST_MODEL_MAX		100	/* bytes: [A-Za-z0-9._:/-] */
@@ -211,7 +212,8 @@ enum st_ws_result {
 #define ST_WF_AGENT_ID		0x4000
 #define ST_WF_HANDOFF_ENABLED	0x8000
 #define ST_WF_HANDOFF_LABEL	0x10000
-#define ST_WF_ALL		0x1ffff
+#define ST_WF_RETENTION		0x20000
+#define ST_WF_ALL		0x3ffff
 
 struct st_widget {
 	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
@@ -240,6 +242,11 @@ struct st_widget {
 	 * ignored; never changed). Older records read as "default".
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * Record version 4 (issue 22): its conversations are deleted this
+	 * many days after their last activity (storaged's sweep); 0 = kept.
+	 */
+	uint32_t retention_days;
 };
 
 struct st_contact {
@@ -280,8 +287,9 @@ int pdec_contact(struct pdec *, struct st_contact *);
  * least one field, lengths (in characters where noted), UTF-8, origins
  * each st_origin_valid and no more than ST_ORIGINS_MAX, the model's
  * characters, agent_id "", "default" or 32 lowercase hex (whether that
- * agent exists is storaged's check), handoff_label's length. The ids and
- * times are not checked.
+ * agent exists is storaged's check), handoff_label's length,
+ * retention_days at most ST_RETENTION_DAYS_MAX. The ids and times are
+ * not checked.
  */
 const char *st_widget_invalid(const struct st_widget *w);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */

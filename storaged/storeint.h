@@ -33,7 +33,8 @@
  *   conversations 4 (org, issue 22); 3 lacks str org, 2 also u8 handoff,
  *                 1 also str contact_id
  *   messages      2 (name); 1 lacks str name
- *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
+ *   widgets       4 (retention_days, issue 22); 3 lacks u32
+ *                 retention_days, 2 also str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
  *   agents        2 (org, issue 22); 1 lacks str org
  *   contacts      2 (org, issue 22); 1 lacks str org
@@ -46,9 +47,10 @@
 #define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
 #define MSG_RECORD_VERSION	2
 #define MSG_V1_PAD		4
-#define WIDGET_RECORD_VERSION	3
+#define WIDGET_RECORD_VERSION	4
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */
+#define WIDGET_V3_PAD		4	/* issue 22: u32 retention_days */
 #define CONTACT_RECORD_VERSION	2
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define AGENT_RECORD_VERSION	2

@@ -9,7 +9,9 @@
  * otherwise after SWEEP_IDLE_MS. A step with no session work left removes
  * a deleted organisation's records instead (store_org_sweep, issue 22),
  * at most SWEEP_BATCH of them; one with none of those either goes on with
- * a deleted or erased contact (store_contact_gone_sweep).
+ * a deleted or erased contact (store_contact_gone_sweep), and, once a
+ * minute, the conversations past their widget's retention
+ * (store_retention_sweep).
  */
 #include <string.h>
 
@@ -22,6 +24,8 @@
 static struct {
 	struct store *st;
 	struct loop_timer tm;
+	uint64_t retain_next;	/* proto_mono_us() of the next retention look */
+	int retain_more;	/* the last one left some */
 } W;
 
 int
@@ -45,6 +49,16 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_contact_gone_sweep(&t, max, &out->contacts, &more);
 		out->more = more;
 	}
+	/*
+	 * Then the widgets' retention: it reads every widget, so once a
+	 * minute, unless the last look left some.
+	 */
+	if (!out->more && t.err == 0 && (W.retain_more ||
+	    t0 >= W.retain_next)) {
+		store_retention_sweep(&t, max, &out->retained, &W.retain_more);
+		W.retain_next = t0 + RETENTION_EVERY_US;
+		out->more = W.retain_more;
+	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
@@ -53,12 +67,13 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		return -1;
 	}
 	if (out->indexed + out->gone + out->expired + out->orgs +
-	    out->contacts > 0)
+	    out->contacts + out->retained > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
 		    "%u expired, %u of deleted organisations, %u of deleted "
-		    "contacts in %llu us, committed in %llu us",
+		    "contacts, %u past retention in %llu us, committed in "
+		    "%llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
-		    out->contacts,
+		    out->contacts, out->retained,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

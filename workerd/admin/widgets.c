@@ -134,6 +134,8 @@ widget_json(const struct st_widget *w)
 	exprow_oset(o, "allowed_origins", origins_json(w), &err);
 	exprow_oset(o, "daily_message_cap", w->daily_cap > 0 ?
 	    json_integer(w->daily_cap) : json_null(), &err);
+	exprow_oset(o, "retention_days", w->retention_days > 0 ?
+	    json_integer(w->retention_days) : json_null(), &err);
 	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
 	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
 	exprow_oset(o, "model", json_opt_text(w->model), &err);
@@ -311,6 +313,9 @@ static const struct admin_field widget_fields[] = {
 	WF_TAKE("text_agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
 	WF("handoff_enabled", ST_WF_HANDOFF_ENABLED, AJ_BOOL, handoff_enabled),
 	WF("handoff_label", ST_WF_HANDOFF_LABEL, AJ_TEXT_NULL, handoff_label),
+	{ "retention_days", ST_WF_RETENTION, AJ_COUNT,
+	    offsetof(struct st_widget, retention_days), ST_RETENTION_DAYS_MAX,
+	    "must be an integer from 1 to 3650, or null", NULL, NULL },
 };
 
 /* The fields a client may not set. */

@@ -7,7 +7,8 @@
  * conversations and sessions stay, unlinked; ST_CONTACT_SESSIONS pages
  * the sessions naming a contact; a compacting copy made after erasures
  * holds no byte of an erased email or phone (their index keys are hashed,
- * and an older data directory's are hashed at open).
+ * and an older data directory's are hashed at open); a widget's
+ * retention deletes its old conversations in the sweep's batches.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -490,6 +491,74 @@ test_keys_hashed_at_open(void **state)
 	assert_int_equal(db_entries(f, "contacts"), 1);
 }
 
+/*
+ * A widget's retention: its conversations last active more than
+ * retention_days ago go (with their messages) in the sweep's batches;
+ * newer ones, another widget's, and the contacts stay.
+ */
+static void
+test_retention(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], other[ST_WID_ARG_MAX + 1];
+	char id[ST_ID_HEX + 1];
+	struct st_widget_update_req u;
+	struct st_widget out;
+	struct store_txn t;
+	struct counts before, after;
+	uint32_t n, total = 0;
+	uint8_t tb;
+	int more = 1, steps = 0;
+
+	widget_new(f, wid);
+	widget_new(f, other);
+	for (tb = 1; tb <= 5; tb++)
+		turn(f, wid, tb, "an old conversation");
+	submit(f, wid, 1, "", "old@example.com", "", id);
+	turn(f, other, 9, "another widget's, as old");
+	fake_now += 31 * 86400000ull;
+	turn(f, wid, 10, "a recent conversation");
+	counts_take(f, &before);
+
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = wid;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = 3651;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out),
+	    PROTO_E_INVALID);
+	u.w.retention_days = 30;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	assert_int_equal(out.retention_days, 30);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+
+	while (more && steps++ < 100) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+		assert_true(n <= 2);
+		total += n;
+	}
+	assert_false(more);
+	assert_int_equal(total, 5);
+	assert_true(steps >= 3);
+	counts_take(f, &after);
+	assert_int_equal(count_of(&after, "convs"), count_of(&before, "convs") -
+	    5);
+	assert_int_equal(count_of(&after, "msgs"), count_of(&before, "msgs") -
+	    5);
+	assert_int_equal(count_of(&after, "contact_convs"), 0);
+	assert_int_equal(count_of(&after, "contacts"), 1);
+	/* Nothing is old enough now; a day later, nothing more either. */
+	fake_now += 86400000ull;
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(n, 0);
+	assert_false(more);
+}
+
 int
 main(void)
 {
@@ -505,6 +574,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_erased_not_in_backup, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_keys_hashed_at_open, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    fix_teardown),
 	};
 
