@@ -10,7 +10,10 @@
 //     log) and no backup made afterwards (parleyctl backup, LMDB's
 //     compacting copy) holds a byte of the email, name, phone or
 //     messages, while a backup made before does (the check can fail);
-//   - DELETE without erase keeps the conversations, unlinked.
+//   - DELETE without erase keeps the conversations, unlinked;
+//   - a widget's retention_days is set and cleared (its deletions are
+//     storaged's sweep's, on the store's clock: tests/unit/storaged/
+//     test_erase.c).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -173,6 +176,17 @@ describe('a contact exported and erased on request', () => {
     assert.equal(b.code, 0, b.stderr);
     const bytes = fs.readFileSync(afterFile);
     for (const s of strings) assert.ok(!bytes.includes(Buffer.from(s)), `the backup after holds ${s}`);
+  });
+
+  test("a widget's retention_days is set, read back and cleared", async () => {
+    let r = await p.adminJson('PATCH', `/v1/admin/widgets/${ids.widget}`, { retention_days: 30 });
+    assert.equal(r.status, 200, r.text);
+    api.checkJson('PATCH', `/v1/admin/widgets/${ids.widget}`, r);
+    assert.equal(r.json().retention_days, 30);
+    assert.equal((await call('GET', `/v1/admin/widgets/${ids.widget}`)).json().retention_days, 30);
+    r = await p.adminJson('PATCH', `/v1/admin/widgets/${ids.widget}`, { retention_days: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().retention_days, null);
   });
 
   test('without erase: the contact goes, its conversations stay unlinked', async () => {
