@@ -398,11 +398,21 @@ static const struct pfield f_contact_erase_req[] = {
 PLAYOUT(pl_contact_erase_req, struct st_contact_erase_req,
     f_contact_erase_req);
 
-static const struct pfield f_contact_sess_req[] = {
-	PFSTR(struct st_contact_sess_req, id, ST_ID_HEX),
-	PFSTR(struct st_contact_sess_req, cursor, ST_CURSOR_MAX),
+static const struct pfield f_contact_cursor_req[] = {
+	PFSTR(struct st_contact_cursor_req, id, ST_ID_HEX),
+	PFSTR(struct st_contact_cursor_req, cursor, ST_CURSOR_MAX),
 };
-PLAYOUT(pl_contact_sess_req, struct st_contact_sess_req, f_contact_sess_req);
+PLAYOUT(pl_contact_cursor_req, struct st_contact_cursor_req,
+    f_contact_cursor_req);
+
+static const struct pfield f_contact_convs_rep[] = {
+	PFLIST(struct st_contact_convs_rep, convs, n, ST_LIST_MAX, pl_conv),
+	PFLIST_SAMEN(struct st_contact_convs_rep, links, n, ST_LIST_MAX,
+	    pl_clink),
+	PFSTR(struct st_contact_convs_rep, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_contact_convs_rep, struct st_contact_convs_rep,
+    f_contact_convs_rep);
 
 static const struct pfield f_contact_sess[] = {
 	PFBUF(struct st_contact_sess, session),

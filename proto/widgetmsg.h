@@ -126,6 +126,12 @@
  *       in the request: done 1 when nothing was left, else storaged's
  *       sweep finishes it (after a crash too). Another organisation's
  *       contact is `not found`.
+ *   ST_CONTACT_CONVS   str contact_id, str cursor ("" = the first)
+ *       -> u32 n, n x conv, n x link (as ST_CONTACT_GET's), str
+ *          next_cursor ("" = no more)
+ *       Every conversation linked to the contact, in id order (its
+ *       contact_convs keys), ST_LIST_MAX a page; the cursor is the last
+ *       conversation id of the page before.
  *   ST_CONTACT_SESSIONS str contact_id, str cursor ("" = the first)
  *       -> u32 n, n x (str session, str widget (internal id), u64
  *          created_at, u64 active_at, u64 expires_at, u32 submissions,

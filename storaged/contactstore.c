@@ -1009,13 +1009,14 @@ link_decode(struct store_txn *t, const MDB_val *v, struct store_clink *l)
 
 /*
  * The conversations linked to contact id, with their links, into *out
- * (*n of them; at most CONTACT_CONVS_READ are read). 0, or -1 with t
- * failed.
+ * (*n of them): those after conversation after (NULL: from the first),
+ * at most max (0: all). 0, or -1 with t failed.
  */
 static int
 contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
-    struct conv_link **out, size_t *n)
+    const uint8_t *after, size_t max, struct conv_link **out, size_t *n)
 {
+	uint8_t from[CC_KEY_LEN];
 	struct conv_link *cl = NULL, *ncl;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -1026,11 +1027,17 @@ contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
 	*n = 0;
 	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor"), -1;
-	k.mv_size = ID_LEN;
-	k.mv_data = (void *)id;
+	memcpy(from, id, ID_LEN);
+	if (after != NULL)
+		memcpy(from + ID_LEN, after, ID_LEN);
+	k.mv_size = after != NULL ? CC_KEY_LEN : ID_LEN;
+	k.mv_data = from;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && after != NULL && k.mv_size == CC_KEY_LEN &&
+	    memcmp(k.mv_data, from, CC_KEY_LEN) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	while (rc == 0 && !t->err && k.mv_size == CC_KEY_LEN &&
-	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+	    memcmp(k.mv_data, id, ID_LEN) == 0 && (max == 0 || *n < max)) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			if ((ncl = reallocarray(cl, cap, sizeof(*cl))) == NULL) {
@@ -1062,6 +1069,68 @@ contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
 	return t->err ? -1 : 0;
 }
 
+/*
+ * The first ST_LIST_MAX of cl's n (then freed, with the rest) into f's
+ * conversations and links; t failed when out of memory.
+ */
+static void
+full_take(struct store_txn *t, struct conv_link *cl, size_t n,
+    struct store_contact_full *f)
+{
+	size_t i;
+
+	if (!t->err && n > 0 &&
+	    ((f->convs = calloc(n, sizeof(*f->convs))) == NULL ||
+	    (f->links = calloc(n, sizeof(*f->links))) == NULL))
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (!t->err && f->n < ST_LIST_MAX) {
+			f->convs[f->n] = cl[i].conv;
+			f->links[f->n++] = cl[i].link;
+			continue;
+		}
+		st_conv_free(&cl[i].conv);
+		store_clink_free(&cl[i].link);
+	}
+	free(cl);
+}
+
+int
+store_contact_convs(struct store_txn *t, const char *contact_id,
+    const char *cursor, struct store_contact_full *out)
+{
+	struct store_contact_full f;
+	struct conv_link *cl;
+	uint8_t id[ID_LEN], after[ID_LEN];
+	size_t n;
+
+	if (t->err)
+		return t->err;
+	memset(&f, 0, sizeof(f));
+	if (contact_asked(t, contact_id, id, &f.contact) < 0)
+		return t->err;
+	if (cursor[0] != '\0' && !st_id_valid(cursor)) {
+		store_contact_full_free(&f);
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	}
+	if (cursor[0] != '\0')
+		proto_hex_decode(cursor, after, ID_LEN);
+	if (contact_convs(t, id, cursor[0] != '\0' ? after : NULL,
+	    ST_LIST_MAX, &cl, &n) == 0) {
+		full_take(t, cl, n, &f);
+		/* A full page: the next may hold more. */
+		if (n == ST_LIST_MAX && !t->err)
+			strlcpy(f.next_cursor, f.convs[n - 1].id,
+			    sizeof(f.next_cursor));
+	}
+	if (t->err) {
+		store_contact_full_free(&f);
+		return t->err;
+	}
+	*out = f;
+	return 0;
+}
+
 int
 store_contact_get(struct store_txn *t, const char *contact_id,
     struct store_contact_full *out)
@@ -1069,7 +1138,7 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	struct store_contact_full f;
 	struct conv_link *cl;
 	uint8_t id[ID_LEN];
-	size_t n, i;
+	size_t n;
 	int rc;
 
 	if (t->err)
@@ -1081,23 +1150,10 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	 * A contact has a conversation per session that named it: few. They
 	 * are read through the contact's index and sorted here by activity.
 	 */
-	rc = contact_convs(t, id, &cl, &n);
+	rc = contact_convs(t, id, NULL, 0, &cl, &n);
 	if (rc == 0 && n > 1)
 		qsort(cl, n, sizeof(*cl), conv_newer);
-	if (rc == 0 && n > 0 &&
-	    ((f.convs = calloc(n, sizeof(*f.convs))) == NULL ||
-	    (f.links = calloc(n, sizeof(*f.links))) == NULL))
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (i = 0; i < n; i++) {
-		if (!t->err && f.n < ST_LIST_MAX) {
-			f.convs[f.n] = cl[i].conv;
-			f.links[f.n++] = cl[i].link;
-			continue;
-		}
-		st_conv_free(&cl[i].conv);
-		store_clink_free(&cl[i].link);
-	}
-	free(cl);
+	full_take(t, cl, n, &f);
 	if (t->err) {
 		store_contact_full_free(&f);
 		return t->err;

@@ -33,6 +33,7 @@ struct store_contact_full {
 	uint32_t n;
 	struct st_conv *convs;		/* n, newest activity first */
 	struct store_clink *links;	/* n, convs[i]'s link */
+	char next_cursor[ST_ID_HEX + 1];	/* ST_CONTACT_CONVS's */
 };
 
 /*
@@ -83,6 +84,13 @@ int store_contact_list(struct store_txn *, uint32_t limit,
     const char *cursor, struct store_contacts *out);
 int store_contact_get(struct store_txn *, const char *contact_id,
     struct store_contact_full *out);
+/*
+ * ST_CONTACT_CONVS: the contact's conversations after cursor ("" from the
+ * first, else a conversation id), in id order, at most ST_LIST_MAX, with
+ * their links; next_cursor the last when the page is full, else "".
+ */
+int store_contact_convs(struct store_txn *, const char *contact_id,
+    const char *cursor, struct store_contact_full *out);
 
 /*
  * ST_CONTACT_SESSIONS: the visitor sessions naming the contact, with

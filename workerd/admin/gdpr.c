@@ -12,8 +12,9 @@
  *
  * The export is streamed as export.c streams, one storaged page at a
  * time, the next asked for only once the client has taken most of the
- * last: the contact and its conversations (ST_CONTACT_GET, at most
- * ST_LIST_MAX), each conversation's messages (ST_MSG_PAGE), then the
+ * last: the contact (ST_CONTACT_GET), a page of its conversations at a
+ * time (ST_CONTACT_CONVS, in id order), each one's messages
+ * (ST_MSG_PAGE), then the
  * visitor sessions naming it twice over (ST_CONTACT_SESSIONS: first as
  * sessions, then their submissions). A contact that exists is noted in
  * the audit log ("contact.export") before a byte goes out; an erasure is recorded by storaged
@@ -31,12 +32,14 @@ enum cx_phase { CX_CONVS, CX_SESSIONS, CX_SUBMISSIONS };
 struct cexport {
 	struct conn *c;
 	char id[ST_ID_HEX + 1];
-	/* The conversations, as ST_CONTACT_GET gave them. */
+	/* The page of conversations in hand, as ST_CONTACT_CONVS gave it. */
 	char (*ids)[ST_ID_HEX + 1];
 	char **heads;		/* each one's JSON, its last '}' cut off */
 	uint32_t *counts;	/* its message count */
 	uint32_t n, cur;
 	uint32_t from;		/* the next message of ids[cur] */
+	uint64_t convs;		/* conversations written */
+	int convs_done;		/* no page of them left */
 	uint32_t items;		/* written in the array being written */
 	enum cx_phase phase;
 	char cursor[ST_CURSOR_MAX + 1];
@@ -54,8 +57,9 @@ static const struct storec_answer contact_errors[] = {
 
 /* ------------------------------------------------------------ the stream */
 
+/* The page of conversations in hand, let go of. */
 static void
-cx_free(struct cexport *x)
+page_free(struct cexport *x)
 {
 	uint32_t i;
 
@@ -64,6 +68,16 @@ cx_free(struct cexport *x)
 	free(x->heads);
 	free(x->ids);
 	free(x->counts);
+	x->heads = NULL;
+	x->ids = NULL;
+	x->counts = NULL;
+	x->n = x->cur = 0;
+}
+
+static void
+cx_free(struct cexport *x)
+{
+	page_free(x);
 	buf_free(&x->page);
 	free(x);
 }
@@ -192,7 +206,7 @@ cx_reply(struct cexport *x, const struct storec_result *r, uint16_t type,
 
 /* Conversation i's JSON with its link, its closing brace cut off. */
 static char *
-conv_head(const struct st_contact_get_rep *g, uint32_t i)
+conv_head(const struct st_contact_convs_rep *g, uint32_t i)
 {
 	json_t *v;
 	char *s;
@@ -208,15 +222,14 @@ conv_head(const struct st_contact_get_rep *g, uint32_t i)
 	return s;
 }
 
-/* The contact's JSON and its conversations' heads: 0, or -1. */
+/* The document's head: the contact's JSON. 0, or -1. */
 static int
-cx_contact(struct cexport *x, const struct st_contact_get_rep *g)
+cx_contact(struct cexport *x, const struct st_contact *ct)
 {
 	json_t *v;
 	char *s;
-	uint32_t i;
 
-	if ((v = contact_json(&g->contact)) == NULL)
+	if ((v = contact_json(ct)) == NULL)
 		return -1;
 	s = json_dumps(v, JSON_COMPACT);
 	json_decref(v);
@@ -226,6 +239,16 @@ cx_contact(struct cexport *x, const struct st_contact_get_rep *g)
 	buf_adds(&x->page, s);
 	buf_adds(&x->page, ",\"conversations\":[");
 	free(s);
+	return 0;
+}
+
+/* A page of conversations in hand: their ids, heads and counts. */
+static int
+convs_take(struct cexport *x, const struct st_contact_convs_rep *g)
+{
+	uint32_t i;
+
+	page_free(x);
 	if (g->n > 0 && ((x->ids = calloc(g->n, sizeof(*x->ids))) == NULL ||
 	    (x->heads = calloc(g->n, sizeof(*x->heads))) == NULL ||
 	    (x->counts = calloc(g->n, sizeof(*x->counts))) == NULL))
@@ -236,7 +259,23 @@ cx_contact(struct cexport *x, const struct st_contact_get_rep *g)
 		if ((x->heads[x->n++] = conv_head(g, i)) == NULL)
 			return -1;
 	}
+	strlcpy(x->cursor, g->next_cursor, sizeof(x->cursor));
+	x->convs_done = x->cursor[0] == '\0';
 	return 0;
+}
+
+static void
+convs_got(const struct storec_result *r, void *arg)
+{
+	struct cexport *x = arg;
+	struct st_contact_convs_rep g;
+	int err;
+
+	if (cx_reply(x, r, PROTO_ST_CONTACT_CONVS, &g) < 0)
+		return;
+	err = convs_take(x, &g) < 0;
+	st_rep_free(PROTO_ST_CONTACT_CONVS, &g);
+	cx_pump(x, err);
 }
 
 /* Noted in the audit log: the document starts. */
@@ -278,7 +317,7 @@ contact_got(const struct storec_result *r, void *arg)
 
 	if (cx_reply(x, r, PROTO_ST_CONTACT_GET, &g) < 0)
 		return;
-	err = cx_contact(x, &g) < 0;
+	err = cx_contact(x, &g.contact) < 0;
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
 	if (err)
 		cx_fail(x, NULL, "cannot encode the contact");
@@ -294,7 +333,6 @@ conv_end(struct cexport *x)
 	buf_adds(&x->page, "]}");
 	x->cur++;
 	x->from = 0;
-	x->items = x->cur;	/* the conversations' array goes on */
 }
 
 static void
@@ -391,28 +429,38 @@ sessions_got(const struct storec_result *r, void *arg)
 	cx_pump(x, err);
 }
 
+/* Conversation cur's head; with no message, all of it. 1 when done. */
+static int
+conv_start(struct cexport *x)
+{
+	if (x->convs++ > 0)
+		buf_adds(&x->page, ",");
+	buf_adds(&x->page, x->heads[x->cur]);
+	buf_adds(&x->page, ",\"messages\":[");
+	x->items = 0;
+	if (x->counts[x->cur] > 0)
+		return 0;
+	conv_end(x);
+	return 1;
+}
+
 /* Asks for what comes next, or ends the document. */
 static void
 cx_next(struct cexport *x)
 {
 	struct st_msg_page_req mp;
-	struct st_contact_sess_req sq;
+	struct st_contact_cursor_req cq;
 	struct conn *c;
 	uint16_t type;
 	int rv;
 
-	if (x->phase == CX_CONVS && x->cur < x->n && x->from == 0) {
-		if (x->cur > 0)
-			buf_adds(&x->page, ",");
-		buf_adds(&x->page, x->heads[x->cur]);
-		buf_adds(&x->page, ",\"messages\":[");
-		x->items = 0;
-		if (x->counts[x->cur] == 0) {
-			conv_end(x);
-			cx_pump(x, 0);
-			return;
-		}
+	if (x->phase == CX_CONVS && x->cur < x->n && x->from == 0 &&
+	    conv_start(x)) {
+		cx_pump(x, 0);
+		return;
 	}
+	cq.id = x->id;
+	cq.cursor = x->cursor;
 	if (x->phase == CX_CONVS && x->cur < x->n) {
 		mp.conv_id = x->ids[x->cur];
 		mp.from = x->from;
@@ -420,16 +468,19 @@ cx_next(struct cexport *x)
 		type = PROTO_ST_MSG_PAGE;
 		rv = storec_ask(&x->c->who, type, &mp, msgs_got, x,
 		    &x->c->sreq);
+	} else if (x->phase == CX_CONVS && !x->convs_done) {
+		type = PROTO_ST_CONTACT_CONVS;
+		rv = storec_ask(&x->c->who, type, &cq, convs_got, x,
+		    &x->c->sreq);
 	} else if (x->phase <= CX_SUBMISSIONS) {
 		if (x->phase == CX_CONVS) {
 			buf_adds(&x->page, "],\"sessions\":[");
 			x->phase = CX_SESSIONS;
 			x->items = 0;
+			x->cursor[0] = '\0';
 		}
-		sq.id = x->id;
-		sq.cursor = x->cursor;
 		type = PROTO_ST_CONTACT_SESSIONS;
-		rv = storec_ask(&x->c->who, type, &sq, sessions_got, x,
+		rv = storec_ask(&x->c->who, type, &cq, sessions_got, x,
 		    &x->c->sreq);
 	} else {
 		c = x->c;

@@ -4,8 +4,8 @@
  * database's entries counted before and after, another visitor's records
  * untouched); one interrupted after its first step (a restart in between)
  * is finished by the sweep in small steps; without erase the
- * conversations and sessions stay, unlinked; ST_CONTACT_SESSIONS pages
- * the sessions naming a contact; a compacting copy made after erasures
+ * conversations and sessions stay, unlinked; ST_CONTACT_SESSIONS and
+ * ST_CONTACT_CONVS page the sessions and conversations of a contact; a compacting copy made after erasures
  * holds no byte of an erased email or phone (their index keys are hashed,
  * and an older data directory's are hashed at open); a widget's
  * retention deletes its old conversations in the sweep's batches.
@@ -326,7 +326,7 @@ test_sessions(void **state)
 
 	populate(f, wid, id, keep, &before);
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
-	    &(struct st_contact_sess_req){ id, "" }, &sr), 0);
+	    &(struct st_contact_cursor_req){ id, "" }, &sr), 0);
 	assert_int_equal(sr.n, 3);
 	assert_string_equal(sr.next_cursor, "");
 	for (i = 0; i < sr.n; i++) {
@@ -340,9 +340,9 @@ test_sessions(void **state)
 	assert_int_equal(subs, 3);
 	st_rep_free(PROTO_ST_CONTACT_SESSIONS, &sr);
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
-	    &(struct st_contact_sess_req){ id, "zz" }, &sr), PROTO_E_INVALID);
+	    &(struct st_contact_cursor_req){ id, "zz" }, &sr), PROTO_E_INVALID);
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
-	    &(struct st_contact_sess_req){ "0123456789abcdef0123456789abcdef",
+	    &(struct st_contact_cursor_req){ "0123456789abcdef0123456789abcdef",
 	    "" }, &sr), PROTO_E_NOT_FOUND);
 }
 
@@ -559,6 +559,45 @@ test_retention(void **state)
 	assert_false(more);
 }
 
+/*
+ * ST_CONTACT_CONVS pages every conversation of a contact, in id order,
+ * ST_LIST_MAX a page, whatever their number.
+ */
+static void
+test_convs_paged(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], id2[ST_ID_HEX + 1];
+	char last[ST_ID_HEX + 1] = "", cursor[ST_ID_HEX + 1] = "";
+	struct st_contact_convs_rep p;
+	uint32_t seen = 0, i, pages = 0;
+	int tb;
+
+	widget_new(f, wid);
+	for (tb = 1; tb <= ST_LIST_MAX + 1; tb++) {
+		turn(f, wid, (uint8_t)tb, "hello");
+		submit(f, wid, (uint8_t)tb, "", "many@example.com", "",
+		    tb == 1 ? id : id2);
+	}
+	do {
+		assert_int_equal(request_dec(f, PROTO_ST_CONTACT_CONVS,
+		    &(struct st_contact_cursor_req){ id, cursor }, &p), 0);
+		for (i = 0; i < p.n; i++) {
+			assert_true(strcmp(p.convs[i].id, last) > 0);
+			assert_string_equal(p.convs[i].contact_id, id);
+			strlcpy(last, p.convs[i].id, sizeof(last));
+		}
+		seen += p.n;
+		pages++;
+		strlcpy(cursor, p.next_cursor, sizeof(cursor));
+		st_rep_free(PROTO_ST_CONTACT_CONVS, &p);
+	} while (cursor[0] != '\0' && pages < 10);
+	assert_int_equal(seen, ST_LIST_MAX + 1);
+	assert_int_equal(pages, 2);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_CONVS,
+	    &(struct st_contact_cursor_req){ id, "xyz" }, &p), PROTO_E_INVALID);
+}
+
 int
 main(void)
 {
@@ -576,6 +615,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keys_hashed_at_open, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_convs_paged, setup,
 		    fix_teardown),
 	};
 
