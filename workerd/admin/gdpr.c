@@ -14,11 +14,11 @@
  * time, the next asked for only once the client has taken most of the
  * last: the contact (ST_CONTACT_GET), a page of its conversations at a
  * time (ST_CONTACT_CONVS, in id order), each one's messages
- * (ST_MSG_PAGE), then the
- * visitor sessions naming it twice over (ST_CONTACT_SESSIONS: first as
- * sessions, then their submissions). A contact that exists is noted in
- * the audit log ("contact.export") before a byte goes out; an erasure is recorded by storaged
- * itself ("contact.erase", "contact.delete"), the id alone.
+ * (ST_MSG_PAGE), then the visitor sessions naming it twice over
+ * (ST_CONTACT_SESSIONS: first as sessions, then their submissions). A
+ * contact that exists is noted in the audit log ("contact.export")
+ * before a byte goes out; an erasure is recorded by storaged itself
+ * ("contact.erase", "contact.delete"), the id alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
