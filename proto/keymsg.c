@@ -109,5 +109,6 @@ st_key_secret_shape(const char *s)
 int
 st_audit_note_action(const char *action)
 {
-	return strcmp(action, "export") == 0;
+	return strcmp(action, "export") == 0 ||
+	    strcmp(action, "contact.export") == 0;
 }

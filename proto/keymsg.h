@@ -90,7 +90,10 @@ const char *st_apikey_invalid(const struct st_apikey *k);
 int st_key_id_valid(const char *s);
 /* 1 when s has the shape of a secret: "pk_" + 64 lowercase hex. */
 int st_key_secret_shape(const char *s);
-/* 1 when action is one ST_AUDIT_NOTE may record ("export"). */
+/*
+ * 1 when action is one ST_AUDIT_NOTE may record ("export",
+ * "contact.export").
+ */
 int st_audit_note_action(const char *action);
 
 #endif

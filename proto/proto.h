@@ -117,6 +117,10 @@ enum proto_type {
 	PROTO_ST_AUDIT_NOTE = 0x65,
 	/* who answers a conversation: see agentmsg.h */
 	PROTO_ST_CONV_ASSIGN = 0x66,
+	/* a visitor's data on request (issue 22): see widgetmsg.h */
+	PROTO_ST_CONTACT_ERASE = 0x68,
+	PROTO_ST_CONTACT_SESSIONS = 0x69,
+	PROTO_ST_CONTACT_CONVS = 0x6a,
 	/* people: see usermsg.h */
 	PROTO_ST_USER_AUTH = 0x58,
 	PROTO_ST_USER_BOOT = 0x59,
@@ -139,7 +143,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67-0x6f, 0x71 and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x71 and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -394,6 +394,47 @@ static const struct pfield f_contact_get_rep[] = {
 };
 PLAYOUT(pl_contact_get_rep, struct st_contact_get_rep, f_contact_get_rep);
 
+static const struct pfield f_contact_erase_req[] = {
+	PFSTR(struct st_contact_erase_req, id, ST_ID_HEX),
+	PFU8(struct st_contact_erase_req, erase),
+};
+PLAYOUT(pl_contact_erase_req, struct st_contact_erase_req,
+    f_contact_erase_req);
+
+static const struct pfield f_contact_cursor_req[] = {
+	PFSTR(struct st_contact_cursor_req, id, ST_ID_HEX),
+	PFSTR(struct st_contact_cursor_req, cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_contact_cursor_req, struct st_contact_cursor_req,
+    f_contact_cursor_req);
+
+static const struct pfield f_contact_convs_rep[] = {
+	PFLIST(struct st_contact_convs_rep, convs, n, ST_LIST_MAX, pl_conv),
+	PFLIST_SAMEN(struct st_contact_convs_rep, links, n, ST_LIST_MAX,
+	    pl_clink),
+	PFSTR(struct st_contact_convs_rep, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_contact_convs_rep, struct st_contact_convs_rep,
+    f_contact_convs_rep);
+
+static const struct pfield f_contact_sess[] = {
+	PFBUF(struct st_contact_sess, session),
+	PFBUF(struct st_contact_sess, widget),
+	PFU64(struct st_contact_sess, created_at),
+	PFU64(struct st_contact_sess, active_at),
+	PFU64(struct st_contact_sess, expires_at),
+	PFU32(struct st_contact_sess, submissions),
+	PFREC(struct st_contact_sess, last, pl_clink),
+};
+static PLAYOUT(pl_contact_sess, struct st_contact_sess, f_contact_sess);
+
+static const struct pfield f_contact_sess_rep[] = {
+	PFLIST(struct st_contact_sess_rep, sessions, n, ST_LIST_MAX,
+	    pl_contact_sess),
+	PFSTR(struct st_contact_sess_rep, next_cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_contact_sess_rep, struct st_contact_sess_rep, f_contact_sess_rep);
+
 /* ------------------------------------------------------- widgets, agents */
 
 static const struct pfield f_widget_update_req[] = {

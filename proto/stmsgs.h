@@ -226,6 +226,36 @@ struct st_contact_get_rep {
 	uint32_t n;
 	struct st_clink *links;		/* n: convs[i]'s link */
 };
+/* ST_CONTACT_ERASE: a contact deleted, with (erase 1) or without its data. */
+struct st_contact_erase_req {
+	const char *id;
+	uint8_t erase;
+};
+/* ST_CONTACT_SESSIONS, ST_CONTACT_CONVS: the next page of a contact's. */
+struct st_contact_cursor_req {
+	const char *id;
+	const char *cursor;		/* "" = the first */
+};
+/* A visitor session naming a contact, and its last submission. */
+struct st_contact_sess {
+	char session[ST_ID_HEX + 2];
+	char widget[ST_WIDGET_MAX + 1];	/* the widget's internal id */
+	uint64_t created_at, active_at, expires_at;
+	uint32_t submissions;		/* 0: none (last is empty) */
+	struct st_clink last;
+};
+struct st_contact_sess_rep {
+	struct st_contact_sess *sessions;
+	uint32_t n;
+	const char *next_cursor;	/* "" = no more */
+};
+/* ST_CONTACT_CONVS: a page of a contact's conversations, by id. */
+struct st_contact_convs_rep {
+	struct st_conv *convs;
+	uint32_t n;
+	struct st_clink *links;		/* n: convs[i]'s link */
+	const char *next_cursor;	/* "" = no more */
+};
 
 /* ------------------------------------------------------------- widgets */
 
@@ -550,7 +580,9 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_conv_query_req, pl_chat_begin_req, pl_chat_begin_rep,
     pl_ws_begin_rep, pl_ws_open_req, pl_ws_open_rep, pl_ws_begin_req,
     pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,
-    pl_contact_page, pl_contact_get_rep, pl_widget_update_req,
+    pl_contact_page, pl_contact_get_rep, pl_contact_erase_req,
+    pl_contact_cursor_req, pl_contact_sess_rep, pl_contact_convs_rep,
+    pl_widget_update_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
     pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
@@ -592,6 +624,8 @@ union st_any {
 	struct st_contact_submit_req cs;
 	struct st_contact_submit_rep csr;
 	struct st_contact_get_rep cg;
+	struct st_contact_sess_rep csess;
+	struct st_contact_convs_rep cconvs;
 	struct st_widget_update_req wu;
 	struct st_widget widget;
 	struct st_agent_update_req au;

@@ -118,6 +118,7 @@ penc_widget(struct penc *e, const struct st_widget *w)
 	penc_u8(e, w->handoff_enabled);
 	penc_str(e, w->handoff_label);
 	penc_str(e, w->org);
+	penc_u32(e, w->retention_days);
 }
 
 int
@@ -164,6 +165,7 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	w->handoff_enabled = pdec_u8(d);
 	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
 	pdec_strbuf(d, w->org, sizeof(w->org));
+	w->retention_days = pdec_u32(d);
 	if (d->err) {
 		st_widget_free(w);
 		return -1;
@@ -283,6 +285,8 @@ st_widget_invalid(const struct st_widget *w)
 		return "handoff_enabled: must be a boolean";
 	if (!text_fits(S(w->handoff_label), ST_HANDOFF_LABEL_MAX))
 		return "handoff_label: must be at most 100 characters of UTF-8";
+	if (w->retention_days > ST_RETENTION_DAYS_MAX)
+		return "retention_days: must be at most 3650";
 	return NULL;
 }
 

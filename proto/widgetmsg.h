@@ -118,6 +118,29 @@
  *          first, at most ST_LIST_MAX), n x (u8 unverified, str name,
  *          str email, str phone): each conversation's link, with what
  *          the visitor submitted when unverified ("" otherwise)
+ *   ST_CONTACT_ERASE   str contact_id, u8 erase -> u8 done
+ *       The contact leaves every answer at once (record, email and phone
+ *       keys) and is noted in contact_gone; then, in steps of at most 256
+ *       conversations, its linked conversations are deleted with their
+ *       messages and the visitor sessions naming it with their claims
+ *       (erase 1), or kept and unlinked (erase 0). The first step runs
+ *       in the request: done 1 when nothing was left, else storaged's
+ *       sweep finishes it (after a crash too). Another organisation's
+ *       contact is `not found`.
+ *   ST_CONTACT_CONVS   str contact_id, str cursor ("" = the first)
+ *       -> u32 n, n x conv, n x link (as ST_CONTACT_GET's), str
+ *          next_cursor ("" = no more)
+ *       Every conversation linked to the contact, in id order (its
+ *       contact_convs keys), ST_LIST_MAX a page; the cursor is the last
+ *       conversation id of the page before.
+ *   ST_CONTACT_SESSIONS str contact_id, str cursor ("" = the first)
+ *       -> u32 n, n x (str session, str widget (internal id), u64
+ *          created_at, u64 active_at, u64 expires_at, u32 submissions,
+ *          u8 unverified, str name, str email, str phone: the last
+ *          submission), str next_cursor ("" = no more)
+ *       The visitor sessions naming the contact. Sessions have no index
+ *       by contact: a request looks at most 1024 (in token-hash order),
+ *       takes at most ST_LIST_MAX, and next_cursor is the last looked at.
  */
 #ifndef PARLEY_WIDGETMSG_H
 #define PARLEY_WIDGETMSG_H
@@ -135,6 +158,7 @@
 #define ST_GREETING_MAX		500	/* characters */
 #define ST_COLOR_LEN		7	/* "#rrggbb" */
 #define ST_ORIGINS_MAX		32
+#define ST_RETENTION_DAYS_MAX	3650	/* a widget's retention_days */
 #define ST_ORIGIN_MAX		255	/* bytes of "scheme://host[:port]" */
 #define ST_PROMPT_MAX		8000	/* characters */
 #define ST_MODEL_MAX		100	/* bytes: [A-Za-z0-9._:/-] */
@@ -195,7 +219,8 @@ enum st_ws_result {
 #define ST_WF_AGENT_ID		0x4000
 #define ST_WF_HANDOFF_ENABLED	0x8000
 #define ST_WF_HANDOFF_LABEL	0x10000
-#define ST_WF_ALL		0x1ffff
+#define ST_WF_RETENTION		0x20000
+#define ST_WF_ALL		0x3ffff
 
 struct st_widget {
 	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
@@ -224,6 +249,11 @@ struct st_widget {
 	 * ignored; never changed). Older records read as "default".
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * Record version 4 (issue 22): its conversations are deleted this
+	 * many days after their last activity (storaged's sweep); 0 = kept.
+	 */
+	uint32_t retention_days;
 };
 
 struct st_contact {
@@ -264,8 +294,9 @@ int pdec_contact(struct pdec *, struct st_contact *);
  * least one field, lengths (in characters where noted), UTF-8, origins
  * each st_origin_valid and no more than ST_ORIGINS_MAX, the model's
  * characters, agent_id "", "default" or 32 lowercase hex (whether that
- * agent exists is storaged's check), handoff_label's length. The ids and
- * times are not checked.
+ * agent exists is storaged's check), handoff_label's length,
+ * retention_days at most ST_RETENTION_DAYS_MAX. The ids and times are
+ * not checked.
  */
 const char *st_widget_invalid(const struct st_widget *w);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */

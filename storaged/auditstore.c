@@ -133,6 +133,14 @@ pick_join(const void *req, const uint8_t *rep, size_t replen)
 	    NULL;
 }
 
+/* ST_CONTACT_ERASE: the contact with its data, or the contact alone. */
+static const char *
+pick_contact_erase(const void *req, const uint8_t *rep, size_t replen)
+{
+	return ((const struct st_contact_erase_req *)req)->erase ?
+	    "contact.erase" : "contact.delete";
+}
+
 /* ST_AUDIT_NOTE: its action, checked before it ran. */
 static const char *
 pick_note(const void *req, const uint8_t *rep, size_t replen)
@@ -154,6 +162,7 @@ static const struct audit_row audit_rows[] = {
 	{ PROTO_ST_CONV_ASSIGN, NULL, TARGET_REQ, pick_assign },
 	{ PROTO_ST_KEY_CREATE, "apikey.create", TARGET_REP, NULL },
 	{ PROTO_ST_KEY_DELETE, "apikey.delete", TARGET_REQ, NULL },
+	{ PROTO_ST_CONTACT_ERASE, NULL, TARGET_REQ, pick_contact_erase },
 	{ PROTO_ST_AUDIT_NOTE, NULL, TARGET_NOTE, pick_note },
 	{ PROTO_ST_USER_INVITE, NULL, TARGET_NONE, pick_invite },
 	{ PROTO_ST_USER_UPDATE, NULL, TARGET_REQ, pick_update },

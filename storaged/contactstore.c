@@ -4,8 +4,8 @@
  * session's submissions (its claims):
  *
  *	contacts         id[16] -> contact (penc_contact)
- *	contact_email    email -> id[16]
- *	contact_phone    phone -> id[16]
+ *	contact_email    SHA-256 of the email's key -> id[16]
+ *	contact_phone    SHA-256 of the phone's key -> id[16]
  *	contact_created  u64 created_at | id[16] -> (nothing)
  *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
  *	                 when the link is verified, else u8 1, str name,
@@ -13,11 +13,16 @@
  *	wsess_claims     token hash[32] -> u32 submissions, str own (the
  *	                 contact the session made, hex or ""), u8 unverified,
  *	                 str name, str email, str phone (its last submission)
+ *	contact_gone     id[16] -> u8 erase, u8 haspos, token hash[32]: a
+ *	                 contact deleted whose conversations and sessions
+ *	                 are still being ended (erased or unlinked)
  *
  * Every value starts with ST_RECORD_VERSION.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 #include "contactstore.h"
 #include "log.h"
@@ -26,6 +31,11 @@
 #include "wsess.h"
 
 #define CC_KEY_LEN	(2 * ID_LEN)
+#define RKEY_LEN	SHA256_DIGEST_LENGTH	/* contact_email's, _phone's */
+/* The meta record saying those keys are hashed. */
+#define RKEYS_META	"contact_keys_hashed"
+/* Visitor sessions one ST_CONTACT_SESSIONS looks at. */
+#define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
 
 /* ---------------------------------------------------------------- records */
@@ -175,27 +185,34 @@ contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
 
 /*
  * A resolution index's key (email or phone) in organisation org: the
- * default one's is the value itself (as before organisations), another's
- * is its id, a space (no email or phone holds one), the value.
+ * SHA-256 of its name, which for the default organisation is the value
+ * itself (as before organisations), for another its id, a space (no
+ * email or phone holds one), the value. Keys are hashed because LMDB
+ * keeps a deleted key as a separator in branch pages for as long as the
+ * page lives: an erased contact's email must not stay in the file (see
+ * STORAGE.md, "Erasure").
  */
-static const char *
-org_key(const char *org, const char *val, char *k, size_t ksz)
+static void
+org_key(const char *org, const char *val, uint8_t k[RKEY_LEN])
 {
+	char name[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX + 1];
+
 	if (strcmp(org, ST_WHO_ORG_DEFAULT) == 0)
-		return val;
-	snprintf(k, ksz, "%s %s", org, val);
-	return k;
+		strlcpy(name, val, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "%s %s", org, val);
+	SHA256((const unsigned char *)name, strlen(name), k);
 }
 
 /* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
 static int
-id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_get(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     uint8_t id[ID_LEN], const char *what)
 {
 	MDB_val v;
 	int rc;
 
-	if ((rc = db_get(t, dbi, k, strlen(k), &v, what)) != 0)
+	if ((rc = db_get(t, dbi, k, RKEY_LEN, &v, what)) != 0)
 		return rc;
 	if (v.mv_size != 1 + ID_LEN ||
 	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
@@ -208,15 +225,80 @@ id_index_get(struct store_txn *t, MDB_dbi dbi, const char *k,
 }
 
 static void
-id_index_put(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_put(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     const uint8_t id[ID_LEN], const char *what)
 {
 	uint8_t v[1 + ID_LEN];
 
 	v[0] = ST_RECORD_VERSION;
 	memcpy(v + 1, id, ID_LEN);
-	db_put(t, dbi, k, strlen(k), v, sizeof(v), what);
+	db_put(t, dbi, k, RKEY_LEN, v, sizeof(v), what);
 }
+
+/*
+ * An index of a data directory from before hashed keys: every key moves
+ * to its SHA-256 (the values stay). 0, or -1 with t failed.
+ */
+static int
+rkeys_hash(struct store_txn *t, MDB_dbi dbi, const char *what)
+{
+	struct { uint8_t k[RKEY_LEN], v[1 + ID_LEN]; } *all = NULL;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat ms;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, dbi, &ms)) != 0)
+		return txn_lmdb(t, rc, what), -1;
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((all = calloc(ms.ms_entries, sizeof(*all))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+		free(all);
+		return txn_lmdb(t, rc, "cursor"), -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    n < ms.ms_entries; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != sizeof(all[n].v))
+			continue;	/* not understood: it resolves nothing */
+		SHA256(k.mv_data, k.mv_size, all[n].k);
+		memcpy(all[n++].v, v.mv_data, v.mv_size);
+	}
+	mdb_cursor_close(cur);
+	if ((rc = db_drop(t, dbi)) != 0)
+		write_failed(t, rc, what);
+	for (i = 0; i < n && !t->err; i++)
+		db_put(t, dbi, all[i].k, RKEY_LEN, all[i].v, sizeof(all[i].v),
+		    what);
+	free(all);
+	if (!t->err)
+		log_info("%s: %zu keys hashed", what, n);
+	return t->err ? -1 : 0;
+}
+
+/* The resolution indexes' keys hashed, once (a data directory before). */
+static int
+contactstore_init(struct store_txn *t)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, RKEYS_META, strlen(RKEYS_META), &v,
+	    "get contact keys")) != 1)
+		return rc < 0 ? t->err : 0;
+	if (rkeys_hash(t, t->st->contact_email, "contact email") == 0 &&
+	    rkeys_hash(t, t->st->contact_phone, "contact phone") == 0)
+		db_put(t, t->st->meta, RKEYS_META, strlen(RKEYS_META),
+		    &rec_version, 1, "put contact keys");
+	return t->err;
+}
+
+const struct store_module contactstore_module = {
+	.name = "contacts",
+	.init = contactstore_init,
+};
 
 /* ---------------------------------------------------------------- contacts */
 
@@ -354,9 +436,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
 	char org[ST_WHO_ORG_MAX + 1];
-	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
-	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
-	const char *ekey, *pkey;
+	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
@@ -394,8 +474,8 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	}
 	/* The widget's organisation's contacts are the ones it resolves in. */
 	strlcpy(org, w.org, sizeof(org));
-	ekey = org_key(org, email, ek, sizeof(ek));
-	pkey = org_key(org, phone, pk, sizeof(pk));
+	org_key(org, email, ekey);
+	org_key(org, phone, pkey);
 	st_widget_free(&w);
 	if (claim_load(t, token_hash, &cl) < 0)
 		return t->err;
@@ -469,37 +549,124 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 
 /* ck's index key of value val, when it still names id. */
 static void
-id_index_drop(struct store_txn *t, MDB_dbi dbi, const char *k,
+id_index_drop(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
     const uint8_t id[ID_LEN], const char *what)
 {
 	uint8_t cur[ID_LEN];
 
 	if (id_index_get(t, dbi, k, cur, what) == 0 &&
 	    memcmp(cur, id, ID_LEN) == 0)
-		db_del(t, dbi, k, strlen(k), what);
+		db_del(t, dbi, k, RKEY_LEN, what);
+}
+
+/*
+ * Contact c (id) leaves every answer: its record, its creation entry and
+ * its email and phone keys (when they still name it). Its links stay.
+ */
+static void
+contact_forget(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_contact *c)
+{
+	uint8_t ck[CONTACT_KEY_LEN], k[RKEY_LEN];
+
+	if (c->email[0] != '\0') {
+		org_key(c->org, c->email, k);
+		id_index_drop(t, t->st->contact_email, k, id, "contact email");
+	}
+	if (c->phone[0] != '\0') {
+		org_key(c->org, c->phone, k);
+		id_index_drop(t, t->st->contact_phone, k, id, "contact phone");
+	}
+	proto_put_be64(ck, c->created_at);
+	memcpy(ck + 8, id, ID_LEN);
+	db_del_quiet(t, t->st->contact_created, ck, sizeof(ck),
+	    "delete contact created");
+	db_del(t, t->st->contacts, id, ID_LEN, "delete contact");
+}
+
+/*
+ * Up to max of contact id's links (contact id | conversation id) into
+ * keys (max x CC_KEY_LEN): 0, or -1 with t failed.
+ */
+static int
+links_of(struct store_txn *t, const uint8_t id[ID_LEN], uint8_t *keys,
+    uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	k.mv_size = ID_LEN;
+	k.mv_data = (void *)id;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == CC_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		memcpy(keys + (size_t)(*n)++ * CC_KEY_LEN, k.mv_data,
+		    CC_KEY_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk contact conversations");
+	return t->err ? -1 : 0;
+}
+
+/*
+ * The conversation of link key: deleted with its messages (erase), or
+ * kept and no longer the contact's. The link goes either way.
+ */
+static void
+link_end(struct store_txn *t, const uint8_t key[CC_KEY_LEN], int erase)
+{
+	char hex[ST_ID_HEX + 1];
+	struct st_conv c;
+	int rc;
+
+	if ((rc = conv_load(t, key + ID_LEN, &c)) < 0)
+		return;
+	if (rc == 0 && erase) {
+		st_conv_free(&c);
+		proto_hex_encode(key + ID_LEN, ID_LEN, hex);
+		store_conv_delete(t, hex);	/* its link with it */
+		return;
+	}
+	proto_hex_encode(key, ID_LEN, hex);
+	if (rc == 0 && strcmp(c.contact_id, hex) == 0) {
+		c.contact_id[0] = '\0';
+		conv_save(t, key + ID_LEN, &c);
+	}
+	if (rc == 0)
+		st_conv_free(&c);
+	db_del(t, t->st->contact_convs, key, CC_KEY_LEN,
+	    "delete contact conversation");
 }
 
 int
 store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {
-	uint8_t (*ids)[CONTACT_KEY_LEN] = NULL, ck[CC_KEY_LEN];
-	char ek[ST_WHO_ORG_MAX + 2 + ST_EMAIL_MAX];
-	char pk[ST_WHO_ORG_MAX + 2 + ST_PHONE_MAX];
+	uint8_t (*ids)[CONTACT_KEY_LEN] = NULL, *links = NULL;
 	struct st_contact c;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	uint32_t found = 0, i;
+	uint32_t found = 0, i, nl, j;
 	int rc;
 
 	*n = 0;
 	if (t->err)
 		return t->err;
-	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+	if ((ids = calloc(max, sizeof(*ids))) == NULL ||
+	    (links = calloc(max, CC_KEY_LEN)) == NULL) {
+		free(ids);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
 	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
 	    &cur)) != 0) {
 		free(ids);
+		free(links);
 		return txn_lmdb(t, rc, "cursor");
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -519,41 +686,188 @@ store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
 
 		if (contact_load(t, id, &c) != 0)
 			continue;
-		if (c.email[0] != '\0')
-			id_index_drop(t, t->st->contact_email, org_key(org,
-			    c.email, ek, sizeof(ek)), id, "contact email");
-		if (c.phone[0] != '\0')
-			id_index_drop(t, t->st->contact_phone, org_key(org,
-			    c.phone, pk, sizeof(pk)), id, "contact phone");
+		contact_forget(t, id, &c);
 		st_contact_free(&c);
 		/* Its links to conversations (theirs go with them). */
-		memcpy(ck, id, ID_LEN);
-		memset(ck + ID_LEN, 0, ID_LEN);
-		if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs,
-		    &cur)) != 0) {
-			txn_lmdb(t, rc, "cursor");
-			break;
-		}
-		k.mv_size = CC_KEY_LEN;
-		k.mv_data = ck;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && k.mv_size == CC_KEY_LEN &&
-		    memcmp(k.mv_data, id, ID_LEN) == 0 && !t->err) {
-			if ((rc = db_cursor_del(t, cur, t->st->contact_convs,
-			    &k)) != 0) {
-				txn_lmdb(t, rc, "delete contact link");
+		do {
+			if (links_of(t, id, links, max, &nl) < 0)
 				break;
-			}
-			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-		}
-		mdb_cursor_close(cur);
-		db_del(t, t->st->contact_created, ids[i], CONTACT_KEY_LEN,
-		    "delete contact created");
-		db_del(t, t->st->contacts, id, ID_LEN, "delete contact");
+			for (j = 0; j < nl && !t->err; j++)
+				db_del(t, t->st->contact_convs,
+				    links + (size_t)j * CC_KEY_LEN,
+				    CC_KEY_LEN, "delete contact link");
+		} while (nl == max && !t->err);
 	}
 	free(ids);
+	free(links);
 	if (!t->err)
 		*n = found;
+	return t->err;
+}
+
+/* The contact of a request, in who asks's organisation: 0, or -1 failed. */
+static int
+contact_asked(struct store_txn *t, const char *contact_id,
+    uint8_t id[ID_LEN], struct st_contact *c)
+{
+	int rc;
+
+	if (!st_id_valid(contact_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "contact id must be 32 lowercase hex digits"), -1;
+	proto_hex_decode(contact_id, id, ID_LEN);
+	/* Another organisation's is absent, as an unknown id. */
+	if ((rc = contact_load(t, id, c)) == 0 && t->org != NULL &&
+	    strcmp(c->org, t->org) != 0) {
+		st_contact_free(c);
+		rc = 1;
+	}
+	if (rc == 1)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such contact");
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- erasure */
+
+/*
+ * A contact being erased or deleted (contact_gone, issue 22): its record
+ * is gone at once; what is left to do is kept here so that the sweep
+ * finishes it after a crash. Value: u8 version, u8 erase, u8 haspos,
+ * pos[32] (the last visitor session looked at).
+ */
+struct gone {
+	uint8_t id[ID_LEN];
+	int erase;		/* conversations and sessions go too */
+	int haspos;
+	uint8_t pos[ST_TOKEN_HASH_LEN];
+};
+
+#define GONE_LEN	(3 + ST_TOKEN_HASH_LEN)
+/* Visitor sessions one step looks at (each a lookup, most not its). */
+#define GONE_SESS_SCAN	1024
+
+static void
+gone_save(struct store_txn *t, const struct gone *g)
+{
+	uint8_t v[GONE_LEN];
+
+	v[0] = ST_RECORD_VERSION;
+	v[1] = (uint8_t)g->erase;
+	v[2] = (uint8_t)g->haspos;
+	memcpy(v + 3, g->pos, ST_TOKEN_HASH_LEN);
+	db_put(t, t->st->contact_gone, g->id, ID_LEN, v, sizeof(v),
+	    "put contact gone");
+}
+
+/* The first contact still to finish into g: 1, 0 none, -1 error. */
+static int
+gone_first(struct store_txn *t, struct gone *g)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	const uint8_t *p;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_gone, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return txn_lmdb(t, rc, "contacts gone"), -1;
+	p = v.mv_data;
+	if (k.mv_size != ID_LEN || v.mv_size != GONE_LEN ||
+	    p[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "contact gone");
+		return -1;
+	}
+	memcpy(g->id, k.mv_data, ID_LEN);
+	g->erase = p[1] != 0;
+	g->haspos = p[2] != 0;
+	memcpy(g->pos, p + 3, ST_TOKEN_HASH_LEN);
+	return 1;
+}
+
+/*
+ * One bounded step of g: its next max links ended, then, when that was
+ * the last of them, the next GONE_SESS_SCAN visitor sessions; the last
+ * step deletes its entry.
+ * *n the conversations ended, *left 1 while work is left. 0, or t's error.
+ */
+static int
+gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t *n,
+    int *left)
+{
+	char hex[ST_ID_HEX + 1];
+	const char *org = t->org;
+	uint8_t *links;
+	uint32_t i;
+	int end;
+
+	*n = 0;
+	*left = 1;
+	if ((links = calloc(max, CC_KEY_LEN)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	t->org = NULL;	/* its conversations, whoever asked */
+	if (links_of(t, g->id, links, max, n) == 0)
+		for (i = 0; i < *n && !t->err; i++)
+			link_end(t, links + (size_t)i * CC_KEY_LEN, g->erase);
+	free(links);
+	proto_hex_encode(g->id, ID_LEN, hex);
+	/* Every link ended: the sessions' turn, in the same step. */
+	if (!t->err && *n < max && wsess_contact_sweep(t, hex, g->erase,
+	    g->pos, &g->haspos, GONE_SESS_SCAN, &end) == 0) {
+		if (end) {
+			db_del(t, t->st->contact_gone, g->id, ID_LEN,
+			    "delete contact gone");
+			*left = 0;
+		} else
+			gone_save(t, g);
+	}
+	t->org = org;
+	return t->err;
+}
+
+int
+store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
+    uint32_t max, int *done)
+{
+	struct st_contact c;
+	struct gone g;
+	uint32_t n;
+	int left;
+
+	if (t->err)
+		return t->err;
+	memset(&g, 0, sizeof(g));
+	g.erase = erase != 0;
+	if (contact_asked(t, contact_id, g.id, &c) < 0)
+		return t->err;
+	contact_forget(t, g.id, &c);
+	st_contact_free(&c);
+	gone_save(t, &g);
+	if (gone_step(t, &g, max, &n, &left) == 0)
+		*done = !left;
+	return t->err;
+}
+
+int
+store_contact_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
+    int *more)
+{
+	struct gone g;
+	int rc, left;
+
+	*n = 0;
+	*more = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = gone_first(t, &g)) <= 0)
+		return t->err;
+	if (gone_step(t, &g, max, n, &left) == 0)
+		*more = 1;	/* this one again, or the next */
 	return t->err;
 }
 
@@ -695,13 +1009,14 @@ link_decode(struct store_txn *t, const MDB_val *v, struct store_clink *l)
 
 /*
  * The conversations linked to contact id, with their links, into *out
- * (*n of them; at most CONTACT_CONVS_READ are read). 0, or -1 with t
- * failed.
+ * (*n of them): those after conversation after (NULL: from the first),
+ * at most max (0: all). 0, or -1 with t failed.
  */
 static int
 contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
-    struct conv_link **out, size_t *n)
+    const uint8_t *after, size_t max, struct conv_link **out, size_t *n)
 {
+	uint8_t from[CC_KEY_LEN];
 	struct conv_link *cl = NULL, *ncl;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -712,11 +1027,17 @@ contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
 	*n = 0;
 	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor"), -1;
-	k.mv_size = ID_LEN;
-	k.mv_data = (void *)id;
+	memcpy(from, id, ID_LEN);
+	if (after != NULL)
+		memcpy(from + ID_LEN, after, ID_LEN);
+	k.mv_size = after != NULL ? CC_KEY_LEN : ID_LEN;
+	k.mv_data = from;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && after != NULL && k.mv_size == CC_KEY_LEN &&
+	    memcmp(k.mv_data, from, CC_KEY_LEN) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	while (rc == 0 && !t->err && k.mv_size == CC_KEY_LEN &&
-	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+	    memcmp(k.mv_data, id, ID_LEN) == 0 && (max == 0 || *n < max)) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			if ((ncl = reallocarray(cl, cap, sizeof(*cl))) == NULL) {
@@ -748,6 +1069,68 @@ contact_convs(struct store_txn *t, const uint8_t id[ID_LEN],
 	return t->err ? -1 : 0;
 }
 
+/*
+ * The first ST_LIST_MAX of cl's n (then freed, with the rest) into f's
+ * conversations and links; t failed when out of memory.
+ */
+static void
+full_take(struct store_txn *t, struct conv_link *cl, size_t n,
+    struct store_contact_full *f)
+{
+	size_t i;
+
+	if (!t->err && n > 0 &&
+	    ((f->convs = calloc(n, sizeof(*f->convs))) == NULL ||
+	    (f->links = calloc(n, sizeof(*f->links))) == NULL))
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (!t->err && f->n < ST_LIST_MAX) {
+			f->convs[f->n] = cl[i].conv;
+			f->links[f->n++] = cl[i].link;
+			continue;
+		}
+		st_conv_free(&cl[i].conv);
+		store_clink_free(&cl[i].link);
+	}
+	free(cl);
+}
+
+int
+store_contact_convs(struct store_txn *t, const char *contact_id,
+    const char *cursor, struct store_contact_full *out)
+{
+	struct store_contact_full f;
+	struct conv_link *cl;
+	uint8_t id[ID_LEN], after[ID_LEN];
+	size_t n;
+
+	if (t->err)
+		return t->err;
+	memset(&f, 0, sizeof(f));
+	if (contact_asked(t, contact_id, id, &f.contact) < 0)
+		return t->err;
+	if (cursor[0] != '\0' && !st_id_valid(cursor)) {
+		store_contact_full_free(&f);
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	}
+	if (cursor[0] != '\0')
+		proto_hex_decode(cursor, after, ID_LEN);
+	if (contact_convs(t, id, cursor[0] != '\0' ? after : NULL,
+	    ST_LIST_MAX, &cl, &n) == 0) {
+		full_take(t, cl, n, &f);
+		/* A full page: the next may hold more. */
+		if (n == ST_LIST_MAX && !t->err)
+			strlcpy(f.next_cursor, f.convs[n - 1].id,
+			    sizeof(f.next_cursor));
+	}
+	if (t->err) {
+		store_contact_full_free(&f);
+		return t->err;
+	}
+	*out = f;
+	return 0;
+}
+
 int
 store_contact_get(struct store_txn *t, const char *contact_id,
     struct store_contact_full *out)
@@ -755,53 +1138,131 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	struct store_contact_full f;
 	struct conv_link *cl;
 	uint8_t id[ID_LEN];
-	size_t n, i;
+	size_t n;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if (!st_id_valid(contact_id))
-		return store_fail(t, PROTO_E_INVALID,
-		    "contact id must be 32 lowercase hex digits");
-	proto_hex_decode(contact_id, id, ID_LEN);
 	memset(&f, 0, sizeof(f));
-	/* Another organisation's is absent, as an unknown id. */
-	if ((rc = contact_load(t, id, &f.contact)) == 0 && t->org != NULL &&
-	    strcmp(f.contact.org, t->org) != 0) {
-		st_contact_free(&f.contact);
-		rc = 1;
-	}
-	if (rc == 1)
-		return store_fail(t, PROTO_E_NOT_FOUND, "no such contact");
-	if (rc < 0)
+	if (contact_asked(t, contact_id, id, &f.contact) < 0)
 		return t->err;
 	/*
 	 * A contact has a conversation per session that named it: few. They
 	 * are read through the contact's index and sorted here by activity.
 	 */
-	rc = contact_convs(t, id, &cl, &n);
+	rc = contact_convs(t, id, NULL, 0, &cl, &n);
 	if (rc == 0 && n > 1)
 		qsort(cl, n, sizeof(*cl), conv_newer);
-	if (rc == 0 && n > 0 &&
-	    ((f.convs = calloc(n, sizeof(*f.convs))) == NULL ||
-	    (f.links = calloc(n, sizeof(*f.links))) == NULL))
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (i = 0; i < n; i++) {
-		if (!t->err && f.n < ST_LIST_MAX) {
-			f.convs[f.n] = cl[i].conv;
-			f.links[f.n++] = cl[i].link;
-			continue;
-		}
-		st_conv_free(&cl[i].conv);
-		store_clink_free(&cl[i].link);
-	}
-	free(cl);
+	full_take(t, cl, n, &f);
 	if (t->err) {
 		store_contact_full_free(&f);
 		return t->err;
 	}
 	*out = f;
 	return 0;
+}
+
+/* Session s (under hash) and its claim as an item of the reply, into o. */
+static int
+sess_item(struct store_txn *t, const uint8_t *hash,
+    const struct store_wsess *s, struct st_contact_sess *o)
+{
+	struct claim cl;
+
+	memset(o, 0, sizeof(*o));
+	strlcpy(o->session, s->id, sizeof(o->session));
+	strlcpy(o->widget, s->widget, sizeof(o->widget));
+	o->created_at = s->created_at;
+	o->active_at = s->active_at;
+	o->expires_at = s->expires_at;
+	if (claim_load(t, hash, &cl) < 0)
+		return -1;
+	o->submissions = cl.count;
+	o->last.unverified = (uint8_t)cl.unverified;
+	/* The strings move to the item (store_contact_sess_free). */
+	o->last.name = cl.name != NULL ? cl.name : strdup("");
+	o->last.email = cl.email != NULL ? cl.email : strdup("");
+	o->last.phone = cl.phone != NULL ? cl.phone : strdup("");
+	if (o->last.name == NULL || o->last.email == NULL ||
+	    o->last.phone == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	return 0;
+}
+
+int
+store_contact_sessions(struct store_txn *t, const char *contact_id,
+    const char *cursor, struct store_contact_sess *out)
+{
+	struct store_contact_sess l;
+	struct store_wsess s;
+	struct st_contact c;
+	uint8_t id[ID_LEN], from[ST_TOKEN_HASH_LEN];
+	char hex[ST_ID_HEX + 1];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t looked = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (contact_asked(t, contact_id, id, &c) < 0)
+		return t->err;
+	st_contact_free(&c);
+	proto_hex_encode(id, ID_LEN, hex);
+	memset(&l, 0, sizeof(l));
+	if (cursor[0] != '\0' && (strlen(cursor) != 2 * ST_TOKEN_HASH_LEN ||
+	    proto_hex_decode(cursor, from, sizeof(from)) != 0))
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	if ((l.sessions = calloc(ST_LIST_MAX, sizeof(*l.sessions))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->wsessions, &cur)) != 0) {
+		free(l.sessions);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	k.mv_size = cursor[0] != '\0' ? sizeof(from) : 0;
+	k.mv_data = from;
+	rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	if (rc == 0 && cursor[0] != '\0' && k.mv_size == sizeof(from) &&
+	    memcmp(k.mv_data, from, sizeof(from)) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	/* A bounded look: the next page starts after the last key seen. */
+	while (rc == 0 && !t->err && looked < CONTACT_SESS_SCAN &&
+	    l.n < ST_LIST_MAX) {
+		looked++;
+		if (k.mv_size == ST_TOKEN_HASH_LEN &&
+		    wsess_load(t, k.mv_data, &s) == 0 &&
+		    strcmp(s.contact_id, hex) == 0 &&
+		    sess_item(t, k.mv_data, &s, &l.sessions[l.n++]) < 0)
+			break;
+		proto_hex_encode(k.mv_data, k.mv_size < ST_TOKEN_HASH_LEN ?
+		    k.mv_size : ST_TOKEN_HASH_LEN, l.next_cursor);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		l.next_cursor[0] = '\0';
+	else if (rc != 0)
+		txn_lmdb(t, rc, "walk visitor sessions");
+	if (t->err) {
+		store_contact_sess_free(&l);
+		return t->err;
+	}
+	*out = l;
+	return 0;
+}
+
+void
+store_contact_sess_free(struct store_contact_sess *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free((char *)(uintptr_t)l->sessions[i].last.name);
+		free((char *)(uintptr_t)l->sessions[i].last.email);
+		free((char *)(uintptr_t)l->sessions[i].last.phone);
+	}
+	free(l->sessions);
+	memset(l, 0, sizeof(*l));
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * Contacts in LMDB (issue 5, contactstore.c): the store operations
- * behind ST_CONTACT_SUBMIT, ST_CONTACT_LIST and ST_CONTACT_GET. Same
- * rules as store.h: each operation does nothing when t->err is set and
- * returns t->err; results are filled only on success.
+ * behind ST_CONTACT_SUBMIT, ST_CONTACT_LIST, ST_CONTACT_GET and
+ * ST_CONTACT_ERASE. Same rules as store.h: each operation does nothing
+ * when t->err is set and returns t->err; results are filled only on
+ * success.
  */
 #ifndef PARLEY_CONTACTSTORE_H
 #define PARLEY_CONTACTSTORE_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "stmsgs.h"
 #include "widgetmsg.h"
 
 struct store_contacts {
@@ -31,6 +33,7 @@ struct store_contact_full {
 	uint32_t n;
 	struct st_conv *convs;		/* n, newest activity first */
 	struct store_clink *links;	/* n, convs[i]'s link */
+	char next_cursor[ST_ID_HEX + 1];	/* ST_CONTACT_CONVS's */
 };
 
 /*
@@ -59,10 +62,50 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
  */
 int store_org_contacts_sweep(struct store_txn *, const char *org,
     uint32_t max, uint32_t *n);
+/*
+ * ST_CONTACT_ERASE (issue 22): the contact leaves every answer at once
+ * (record, email and phone keys) and is noted in contact_gone; then, in
+ * steps of at most max conversations, every conversation linked to it is
+ * deleted with its messages and every visitor session naming it with its
+ * claims (erase), or they are kept and unlinked (!erase). The first step
+ * runs here; *done 1 when it finished, else the sweep goes on
+ * (store_contact_gone_sweep). Another organisation's contact is not found.
+ */
+#define CONTACT_ERASE_STEP	256	/* conversations ST_CONTACT_ERASE ends */
+int store_contact_erase(struct store_txn *, const char *contact_id,
+    int erase, uint32_t max, int *done);
+/*
+ * One step of the first contact in contact_gone, at most max
+ * conversations (*n of them); *more 1 when one was there (call again).
+ */
+int store_contact_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
+    int *more);
 int store_contact_list(struct store_txn *, uint32_t limit,
     const char *cursor, struct store_contacts *out);
 int store_contact_get(struct store_txn *, const char *contact_id,
     struct store_contact_full *out);
+/*
+ * ST_CONTACT_CONVS: the contact's conversations after cursor ("" from the
+ * first, else a conversation id), in id order, at most ST_LIST_MAX, with
+ * their links; next_cursor the last when the page is full, else "".
+ */
+int store_contact_convs(struct store_txn *, const char *contact_id,
+    const char *cursor, struct store_contact_full *out);
+
+/*
+ * ST_CONTACT_SESSIONS: the visitor sessions naming the contact, with
+ * their last submission, from after cursor (64 hex of a token hash, ""
+ * from the first): at most CONTACT_SESS_SCAN sessions are looked at and
+ * ST_LIST_MAX taken; next_cursor is the last looked at, "" at the end.
+ */
+struct store_contact_sess {
+	struct st_contact_sess *sessions;
+	uint32_t n;
+	char next_cursor[ST_CURSOR_MAX + 1];
+};
+int store_contact_sessions(struct store_txn *, const char *contact_id,
+    const char *cursor, struct store_contact_sess *out);
+void store_contact_sess_free(struct store_contact_sess *);
 
 void store_contacts_free(struct store_contacts *);
 void store_contact_full_free(struct store_contact_full *);

@@ -27,6 +27,7 @@
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
+#include "widgetstore.h"
 
 #define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
 #define COUNT_REC_LEN	(1 + 8)
@@ -697,5 +698,87 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 			*more = 0;
 	}
 	free(ids);
+	return t->err;
+}
+
+/*
+ * Up to max of widget's (internal id) conversations last active before
+ * cutoff deleted, oldest first: *n of them, *more 1 when some are left.
+ */
+static void
+widget_expired(struct store_txn *t, const char *widget, uint64_t cutoff,
+    uint32_t max, uint32_t *n, int *more)
+{
+	uint8_t (*ids)[ID_LEN], probe[ST_WIDGET_MAX + 1];
+	char hex[ST_ID_HEX + 1];
+	size_t plen = strlen(widget) + 1;
+	uint32_t found = 0, i;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	*more = 0;
+	if ((ids = calloc(max + 1, ID_LEN)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity, &cur)) != 0) {
+		free(ids);
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	memcpy(probe, widget, plen);	/* with its NUL */
+	k.mv_size = plen;
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && found <= max && k.mv_size == plen + ACT_KEY_LEN &&
+	    memcmp(k.mv_data, probe, plen) == 0 &&
+	    proto_get_be64((uint8_t *)k.mv_data + plen) < cutoff) {
+		memcpy(ids[found++], (uint8_t *)k.mv_data + plen + 8, ID_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	*more = found > max;
+	if (found > max)
+		found = max;
+	for (i = 0; i < found && !t->err; i++) {
+		proto_hex_encode(ids[i], ID_LEN, hex);
+		store_conv_delete(t, hex);
+	}
+	free(ids);
+	if (!t->err)
+		*n = found;
+}
+
+int
+store_retention_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
+    int *more)
+{
+	struct st_widget *ws;
+	uint64_t now, keep;
+	uint32_t nw, i, got;
+	int left = 0;
+
+	*n = 0;
+	*more = 0;
+	if (t->err)
+		return t->err;
+	/* Every organisation's widgets. */
+	t->org = NULL;
+	if (store_widget_list(t, NULL, &ws, &nw) != 0)
+		return t->err;
+	now = t->st->now();
+	for (i = 0; i < nw && *n < max && !t->err; i++) {
+		keep = (uint64_t)ws[i].retention_days * 86400000ull;
+		if (keep == 0 || now <= keep)
+			continue;
+		widget_expired(t, ws[i].id, now - keep, max - *n, &got, &left);
+		*n += got;
+		*more |= left;
+	}
+	store_widgets_free(ws, nw);
+	if (*n >= max)
+		*more = 1;
 	return t->err;
 }

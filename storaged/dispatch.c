@@ -9,6 +9,7 @@
 
 #include "agentmsg.h"
 #include "agentstore.h"
+#include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
 #include "keystore.h"
@@ -1093,6 +1094,67 @@ op_contact_get(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+static void
+op_contact_erase(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_contact_erase_req *q = req;
+	struct store_txn t;
+	int done = 0;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_contact_erase(&t, q->id, q->erase, CONTACT_ERASE_STEP,
+	    &done) == 0)
+		reply_enc(r, type, &(struct st_u8_rep){ (uint8_t)done });
+	req_end(&t, r);
+}
+
+static void
+op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_contact_cursor_req *q = req;
+	struct st_contact_get_rep g;
+	struct st_contact_convs_rep rep;
+	struct store_txn t;
+	struct store_contact_full f;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_contact_convs(&t, q->id, q->cursor, &f) == 0) {
+		if (contact_get_rep(&g, &f) == 0) {
+			rep = (struct st_contact_convs_rep){ g.convs, g.n,
+			    g.links, f.next_cursor };
+			reply_enc(r, type, &rep);
+			free(g.links);
+		} else
+			store_fail(&t, PROTO_E_INTERNAL, "out of memory");
+		store_contact_full_free(&f);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_contact_sessions(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_contact_cursor_req *q = req;
+	struct st_contact_sess_rep rep;
+	struct store_txn t;
+	struct store_contact_sess l;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_contact_sessions(&t, q->id, q->cursor, &l) == 0) {
+		rep = (struct st_contact_sess_rep){ l.sessions, l.n,
+		    l.next_cursor };
+		reply_enc(r, type, &rep);
+		store_contact_sess_free(&l);
+	}
+	req_end(&t, r);
+}
+
 /* ---------------------------------------------------------------- dashboard */
 
 static void
@@ -1633,6 +1695,9 @@ static const struct op {
 	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },
 	{ PROTO_ST_CONTACT_LIST, op_contact_list, NULL },
 	{ PROTO_ST_CONTACT_GET, op_contact_get, NULL },
+	{ PROTO_ST_CONTACT_ERASE, op_contact_erase, NULL },
+	{ PROTO_ST_CONTACT_SESSIONS, op_contact_sessions, NULL },
+	{ PROTO_ST_CONTACT_CONVS, op_contact_convs, NULL },
 	{ PROTO_ST_DASH_LOGIN, op_dash_login, NULL },
 	{ PROTO_ST_DASH_CHECK, op_dash_check, NULL },
 	{ PROTO_ST_DASH_LOGOUT, op_dash_logout, NULL },

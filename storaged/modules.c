@@ -15,5 +15,6 @@ const struct store_module *const store_modules[] = {
 	&convquery_module,
 	&handoff_module,
 	&orgstore_module,	/* makes the default organisation */
+	&contactstore_module,	/* hashes older email and phone keys */
 	NULL,
 };

@@ -614,6 +614,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "org_users", offsetof(struct store, org_users) },
 	{ "invites", offsetof(struct store, invites) },
 	{ "dsess_user", offsetof(struct store, dsess_user) },
+	/* a visitor's data on request (issue 22) */
+	{ "contact_gone", offsetof(struct store, contact_gone) },
 };
 
 MDB_dbi *

@@ -264,6 +264,15 @@ void store_msg_page_free(struct store_msg_page *);
  */
 int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,
     int dry_run, uint32_t *n, int *more);
+/*
+ * Each widget's retention (retention_days > 0, issue 22): up to max
+ * conversations of every widget, whatever its organisation, whose last
+ * activity is more than that many days before the store's now are
+ * deleted (store_conv_delete), oldest of each widget first. *n how many,
+ * *more 1 when some are left.
+ */
+int store_retention_sweep(struct store_txn *, uint32_t max, uint32_t *n,
+    int *more);
 
 void store_chat_free(struct store_chat *);
 void store_list_free(struct store_list *);

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		45
+#define NDBS		46
 /* Longest prefix before u64 | id in an index index_walk() walks. */
 #define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
 
@@ -35,7 +35,8 @@
  *                 1 also str contact_id
  *   messages      3 (author, issue 22); 2 lacks str author, 1 also
  *                 str name
- *   widgets       3 (org, issue 22); 2 lacks str org, 1 also agent_id,
+ *   widgets       4 (retention_days, issue 22); 3 lacks u32
+ *                 retention_days, 2 also str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
  *   agents        2 (org, issue 22); 1 lacks str org
  *   contacts      2 (org, issue 22); 1 lacks str org
@@ -50,9 +51,10 @@
 #define MSG_RECORD_VERSION	3
 #define MSG_V2_PAD		4	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define WIDGET_RECORD_VERSION	3
+#define WIDGET_RECORD_VERSION	4
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */
+#define WIDGET_V3_PAD		4	/* issue 22: u32 retention_days */
 #define CONTACT_RECORD_VERSION	2
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define AGENT_RECORD_VERSION	2
@@ -93,8 +95,8 @@ struct store {
 	MDB_dbi wsessions;	/* token hash[32] -> visitor session */
 	MDB_dbi widget_wsess;	/* internal id NUL token hash -> (nothing) */
 	MDB_dbi contacts;	/* id[16] -> contact */
-	MDB_dbi contact_email;	/* email -> id[16] */
-	MDB_dbi contact_phone;	/* phone -> id[16] */
+	MDB_dbi contact_email;	/* SHA-256 of org and email -> id[16] */
+	MDB_dbi contact_phone;	/* SHA-256 of org and phone -> id[16] */
 	MDB_dbi contact_created; /* u64 created_at | id[16] -> (nothing) */
 	MDB_dbi contact_convs;	/* contact id[16] | conv id[16] -> link */
 	MDB_dbi daily;		/* internal id NUL u32 UTC day -> u32 count */
@@ -135,6 +137,8 @@ struct store {
 	MDB_dbi org_users;	/* org | 0 | user id -> () */
 	MDB_dbi invites;	/* token hash[32] -> invitation */
 	MDB_dbi dsess_user;	/* user id | token hash[32] -> () */
+	/* contactstore.c: a contact being erased or unlinked (issue 22) */
+	MDB_dbi contact_gone;	/* id[16] -> what is left to do */
 	uint64_t (*now)(void);
 };
 
@@ -293,6 +297,15 @@ void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
 int wsess_create(struct store_txn *, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     struct store_wsess *);
+/*
+ * A contact's erasure (contactstore.c): the next max visitor sessions
+ * after pos (from the first when !*haspos) are looked at; those naming
+ * contact (hex) are deleted with their claims (erase) or forget it
+ * (contact_id ""). pos is set to the last looked at, *end to 1 when none
+ * is left after it. 0, or t's error.
+ */
+int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
+    uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end);
 
 /*
  * contactstore.c: a conversation just made for a session with a contact
@@ -347,6 +360,8 @@ extern const struct store_module convquery_module;
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */
 extern const struct store_module orgstore_module;
+/* contactstore.c hashes an older data directory's email and phone keys. */
+extern const struct store_module contactstore_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

@@ -8,10 +8,14 @@
  * SWEEP_BUSY_MS, which leaves the loop free for requests in between;
  * otherwise after SWEEP_IDLE_MS. A step with no session work left removes
  * a deleted organisation's records instead (store_org_sweep, issue 22),
- * at most SWEEP_BATCH of them.
+ * at most SWEEP_BATCH of them; one with none of those either goes on with
+ * a deleted or erased contact (store_contact_gone_sweep), and, once a
+ * minute, the conversations past their widget's retention
+ * (store_retention_sweep).
  */
 #include <string.h>
 
+#include "contactstore.h"
 #include "log.h"
 #include "orgstore.h"
 #include "storaged.h"
@@ -20,6 +24,8 @@
 static struct {
 	struct store *st;
 	struct loop_timer tm;
+	uint64_t retain_next;	/* proto_mono_us() of the next retention look */
+	int retain_more;	/* the last one left some */
 } W;
 
 int
@@ -38,6 +44,21 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_org_sweep(&t, max, &out->orgs, &more);
 		out->more = more;
 	}
+	/* Then what is left of a deleted or erased contact. */
+	if (!out->more && t.err == 0) {
+		store_contact_gone_sweep(&t, max, &out->contacts, &more);
+		out->more = more;
+	}
+	/*
+	 * Then the widgets' retention: it reads every widget, so once a
+	 * minute, unless the last look left some.
+	 */
+	if (!out->more && t.err == 0 && (W.retain_more ||
+	    t0 >= W.retain_next)) {
+		store_retention_sweep(&t, max, &out->retained, &W.retain_more);
+		W.retain_next = t0 + RETENTION_EVERY_US;
+		out->more = W.retain_more;
+	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
@@ -45,11 +66,14 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (out->indexed + out->gone + out->expired + out->orgs > 0)
+	if (out->indexed + out->gone + out->expired + out->orgs +
+	    out->contacts + out->retained > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
-		    "%u expired, %u of deleted organisations in %llu us, "
-		    "committed in %llu us",
+		    "%u expired, %u of deleted organisations, %u of deleted "
+		    "contacts, %u past retention in %llu us, committed in "
+		    "%llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
+		    out->contacts, out->retained,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

@@ -110,11 +110,14 @@ widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 		cur->handoff_enabled = req->handoff_enabled;
 	if (mask & ST_WF_HANDOFF_LABEL)
 		SWAP(cur->handoff_label, req->handoff_label);
+	if (mask & ST_WF_RETENTION)
+		cur->retention_days = req->retention_days;
 	return 0;
 }
 
 static const size_t widget_pad[] = {
-	WIDGET_V1_PAD + WIDGET_V2_PAD, WIDGET_V2_PAD
+	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD,
+	WIDGET_V2_PAD + WIDGET_V3_PAD, WIDGET_V3_PAD
 };
 
 static const struct store_entity widget_entity = {

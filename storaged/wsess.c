@@ -780,3 +780,46 @@ store_wsess_sweep(struct store_txn *t, uint32_t max, uint64_t deadline_us,
 	*out = o;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- erasure */
+
+int
+wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
+    uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end)
+{
+	struct store_wsess s;
+	uint8_t *keys;
+	const uint8_t *k;
+	uint32_t n, i;
+
+	*end = 0;
+	if (t->err)
+		return t->err;
+	if ((keys = calloc(max, ST_TOKEN_HASH_LEN)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (keys_from(t, t->st->wsessions, pos, *haspos ? ST_TOKEN_HASH_LEN :
+	    0, 1, 0, ST_TOKEN_HASH_LEN, keys, max, &n) < 0) {
+		free(keys);
+		return t->err;
+	}
+	for (i = 0; i < n && !t->err; i++) {
+		k = keys + (size_t)i * ST_TOKEN_HASH_LEN;
+		if (wsess_load(t, k, &s) != 0 ||
+		    strcmp(s.contact_id, contact) != 0)
+			continue;
+		if (erase)
+			wsess_delete(t, k, &s);
+		else {
+			s.contact_id[0] = '\0';
+			wsess_save(t, k, &s, s.expires_at);
+		}
+	}
+	if (n > 0) {
+		memcpy(pos, keys + (size_t)(n - 1) * ST_TOKEN_HASH_LEN,
+		    ST_TOKEN_HASH_LEN);
+		*haspos = 1;
+	}
+	*end = n < max;
+	free(keys);
+	return t->err;
+}

@@ -91,6 +91,8 @@ struct store_sweep {
 	uint32_t gone;		/* sessions of deleted widgets removed */
 	uint32_t expired;	/* expired sessions removed */
 	uint32_t orgs;		/* records of deleted organisations removed */
+	uint32_t contacts;	/* conversations of erased contacts ended */
+	uint32_t retained;	/* conversations past their widget's retention */
 	int more;		/* work is left: call again soon */
 };
 /*

@@ -813,6 +813,13 @@ struct st_contact;
 json_t *widget_json(const struct st_widget *);
 json_t *widget_public_json(const struct st_widget *);
 json_t *contact_json(const struct st_contact *);
+/* s as JSON text, "" (or NULL) as null: a field a contact may not have. */
+json_t *json_opt_text(const char *s);
+/*
+ * How a conversation came to its contact, set on cv (its JSON):
+ * "contactVerified", and "submitted" when not. A failure sets *err.
+ */
+void contact_link_json(json_t *cv, const struct st_clink *l, int *err);
 /*
  * Maps a request body onto w, which the caller has set to its starting
  * values (st_widget_defaults), as admin_entity_from_json; the record's
@@ -848,6 +855,15 @@ void widgets_reset_id(struct conn *, struct http_request *,
 void widgets_contacts_list(struct conn *, struct http_request *,
     const struct route_match *);
 void widgets_contact_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * gdpr.c (issue 22): GET /v1/admin/contacts/:id/export, everything
+ * stored about the contact as one JSON document, streamed; DELETE
+ * /v1/admin/contacts/:id[?erase=all].
+ */
+void contacts_export(struct conn *, struct http_request *,
+    const struct route_match *);
+void contacts_delete(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET (and its OPTIONS preflight): the widget's public config. */
 void widgets_config_get(struct conn *, struct http_request *,

@@ -67,8 +67,7 @@ widget_id_valid(const char *s)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* "" is none: JSON null. */
-static json_t *
+json_t *
 json_opt_text(const char *s)
 {
 	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
@@ -135,6 +134,8 @@ widget_json(const struct st_widget *w)
 	exprow_oset(o, "allowed_origins", origins_json(w), &err);
 	exprow_oset(o, "daily_message_cap", w->daily_cap > 0 ?
 	    json_integer(w->daily_cap) : json_null(), &err);
+	exprow_oset(o, "retention_days", w->retention_days > 0 ?
+	    json_integer(w->retention_days) : json_null(), &err);
 	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
 	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
 	exprow_oset(o, "model", json_opt_text(w->model), &err);
@@ -312,6 +313,9 @@ static const struct admin_field widget_fields[] = {
 	WF_TAKE("text_agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
 	WF("handoff_enabled", ST_WF_HANDOFF_ENABLED, AJ_BOOL, handoff_enabled),
 	WF("handoff_label", ST_WF_HANDOFF_LABEL, AJ_TEXT_NULL, handoff_label),
+	{ "retention_days", ST_WF_RETENTION, AJ_COUNT,
+	    offsetof(struct st_widget, retention_days), ST_RETENTION_DAYS_MAX,
+	    "must be an integer from 1 to 3650, or null", NULL, NULL },
 };
 
 /* The fields a client may not set. */
@@ -386,8 +390,8 @@ contact_page_json(const void *rep, int *status)
  * false "submitted" {name, email, phone}, what the visitor gave (never
  * the contact's own).
  */
-static void
-link_json(json_t *cv, const struct st_clink *l, int *err)
+void
+contact_link_json(json_t *cv, const struct st_clink *l, int *err)
 {
 	exprow_oset(cv, "contactVerified", json_boolean(!l->unverified), err);
 	if (l->unverified)
@@ -410,7 +414,8 @@ contact_get_json(const void *rep, int *status)
 		return NULL;
 	arr = ADMIN_ITEMS_JSON(g->convs, g->n, admin_conv_item);
 	for (i = 0; arr != NULL && i < g->n; i++)
-		link_json(json_array_get(arr, i), &g->links[i], &err);
+		contact_link_json(json_array_get(arr, i), &g->links[i],
+		    &err);
 	exprow_oset(root, "conversations", arr, &err);
 	return exprow_odone(root, err);
 }

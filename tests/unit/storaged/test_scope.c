@@ -367,6 +367,7 @@ test_widget_v2_records(void **state)
 
 	org_new(f, "B", b);
 	widget_new(f, "default", "Old", NULL, &w);
+	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, 4 + 7, (const uint8_t *)"\0\0\0\7default");
 	assert_int_equal(db_version(f, "widgets", w.id, strlen(w.id)), 2);
 	q.id = w.widget_id;

@@ -1720,7 +1720,8 @@ test_widget_v1_records(void **state)
 	struct st_widget a, g, in;
 
 	w_new(f, "Old", &a);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 3);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 4);
+	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "widgets", 2, 4 + 1 + 4);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 1);
@@ -1764,7 +1765,7 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 3);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 4);
 	st_widget_free(&a);
 }
 

@@ -98,8 +98,8 @@ test_widget_json(void **state)
 	    "\"collect_email\":true,\"collect_phone\":false,"
 	    "\"handoff_enabled\":false,\"handoff_label\":null,"
 	    "\"allowed_origins\":[\"https://a.example\"],"
-	    "\"daily_message_cap\":50,\"enabled\":true,"
-	    "\"system_prompt\":null,\"model\":null,"
+	    "\"daily_message_cap\":50,\"retention_days\":null,"
+	    "\"enabled\":true,\"system_prompt\":null,\"model\":null,"
 	    "\"agent_id\":\"default\",\"text_agent_id\":\"default\","
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
@@ -215,7 +215,7 @@ test_from_json(void **state)
 	    "\"collect_phone\":true,\"allowed_origins\":[\"https://a.example\","
 	    "\"http://localhost:8080\"],\"daily_message_cap\":100,"
 	    "\"enabled\":false,\"system_prompt\":\"Be brief.\","
-	    "\"model\":\"gpt-4o\"}", &w, &mask), "");
+	    "\"model\":\"gpt-4o\",\"retention_days\":30}", &w, &mask), "");
 	/* Every field but issue 15's (agent_id, handoff), not mapped yet. */
 	assert_int_equal(mask, ST_WF_ALL & ~(ST_WF_AGENT_ID | ST_WF_HANDOFF_ENABLED |
 	    ST_WF_HANDOFF_LABEL));
@@ -231,6 +231,7 @@ test_from_json(void **state)
 	assert_int_equal(w.norigins, 2);
 	assert_string_equal(w.origins[1], "http://localhost:8080");
 	assert_int_equal(w.daily_cap, 100);
+	assert_int_equal(w.retention_days, 30);
 	assert_int_equal(w.enabled, 0);
 	assert_string_equal(w.system_prompt, "Be brief.");
 	assert_string_equal(w.model, "gpt-4o");

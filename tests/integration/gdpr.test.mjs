@@ -1,0 +1,209 @@
+// A visitor's data on request (issue 22 item 6, GDPR articles 15 and 17).
+// A widget visitor chats and gives a distinctive name, email and phone; a
+// second session of the same visitor names the contact too. Then:
+//   - GET /v1/admin/contacts/:id/export is one JSON document holding the
+//     contact, its conversations with every message, the sessions and
+//     their submissions; audited as contact.export; another
+//     organisation's contact is 404; an agent's key is 403;
+//   - DELETE /v1/admin/contacts/:id?erase=all ends it all: afterwards no
+//     admin answer (contacts, search, conversations, exports, the audit
+//     log) and no backup made afterwards (parleyctl backup, LMDB's
+//     compacting copy) holds a byte of the email, name, phone or
+//     messages, while a backup made before does (the check can fail);
+//   - DELETE without erase keeps the conversations, unlinked;
+//   - a widget's retention_days is set and cleared (its deletions are
+//     storaged's sweep's, on the store's clock: tests/unit/storaged/
+//     test_erase.c).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { BIN, Parley } from './lib/harness.mjs';
+import { mockReply } from './lib/chat.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+function ctl(args) {
+  return new Promise((resolve) => {
+    execFile(path.join(BIN, 'parleyctl'), args, { timeout: 60000 },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+}
+
+describe('a contact exported and erased on request', () => {
+  let p;
+  let api;
+  const tag = Date.now().toString(36);
+  const who = {
+    name: `Zelda Quuxington ${tag}`,
+    email: `zelda.quux.${tag}@example.org`,
+    phone: '+44 7700 900123',
+    phoneDigits: '+447700900123',
+    said: `my secret plan is ${tag}-BLUEBERRY`,
+    again: `second session says ${tag}-MANGO`,
+  };
+  const ids = {};
+
+  async function call(method, pathname, { key = p.adminKey, headers = {}, check = true } = {}) {
+    const r = await p.request(method, pathname, { headers: { 'x-admin-api-key': key, ...headers } });
+    if (check && (r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
+    return r;
+  }
+
+  // A visitor of the widget: a turn, then its contact details.
+  async function visit(text, contact) {
+    const v = await Visitor.open(p, ids.widget);
+    await v.next('session');
+    const { message } = await v.turn(text);
+    assert.equal(message.content, mockReply(text));
+    v.send({ type: 'contact_info', ...contact });
+    await v.next('contact_info_saved');
+    await v.close();
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+    const r = await p.adminJson('POST', '/v1/admin/widgets', {
+      name: 'Shop', contact_info_mode: 'optional', collect_name: true, collect_email: true, collect_phone: true,
+    });
+    assert.equal(r.status, 201, r.text);
+    ids.widget = r.json().widget_id;
+    await visit(who.said, { name: who.name, email: who.email, phone: who.phone });
+    await visit(who.again, { email: who.email });
+    const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
+    assert.equal(c.length, 1);
+    ids.contact = c[0].id;
+    assert.equal(c[0].email, who.email);
+  });
+  after(async () => {
+    if (p) await p.stop();
+    assert.deepEqual(p.problems, []);
+  });
+
+  test('the export holds everything about the contact', async () => {
+    const r = await call('GET', `/v1/admin/contacts/${ids.contact}/export`);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers['content-disposition'], new RegExp(`filename="contact-${ids.contact}\\.json"`));
+    const doc = r.json();
+    assert.deepEqual(Object.keys(doc), ['contact', 'conversations', 'sessions', 'submissions']);
+    assert.equal(doc.contact.id, ids.contact);
+    assert.equal(doc.contact.name, who.name);
+    assert.equal(doc.contact.email, who.email);
+    assert.equal(doc.contact.phone, who.phoneDigits);
+    assert.equal(doc.conversations.length, 2);
+    const texts = doc.conversations.flatMap((cv) => cv.messages.map((m) => `${m.role}: ${m.content}`)).sort();
+    assert.deepEqual(texts, [
+      `assistant: ${mockReply(who.again)}`, `assistant: ${mockReply(who.said)}`,
+      `user: ${who.again}`, `user: ${who.said}`,
+    ].sort());
+    for (const cv of doc.conversations) assert.equal(cv.contactId, ids.contact);
+    // The second session named a contact it did not make: unverified.
+    assert.deepEqual(doc.conversations.map((cv) => cv.contactVerified).sort(), [false, true]);
+    assert.equal(doc.sessions.length, 2);
+    for (const s of doc.sessions) assert.match(s.session, /^sha256:[0-9a-f]{24}$/);
+    assert.equal(doc.submissions.length, 2);
+    assert.deepEqual(doc.submissions.map((s) => s.email), [who.email, who.email]);
+    assert.deepEqual(doc.submissions.map((s) => s.contactVerified).sort(), [false, true]);
+    ids.conversations = doc.conversations.map((cv) => cv._id);
+
+    const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
+    assert.ok(audit.some((e) => e.action === 'contact.export' && e.target === ids.contact), 'contact.export audited');
+  });
+
+  test("another organisation's contact is 404; an agent's key is 403", async () => {
+    let r = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+    assert.equal(r.status, 201, r.text);
+    const other = { 'x-organization-id': r.json().id };
+    for (const [m, u] of [['GET', `/v1/admin/contacts/${ids.contact}/export`], ['DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`]]) {
+      r = await call(m, u, { headers: other });
+      assert.equal(r.status, 404, `${m} ${u}: ${r.text}`);
+      assert.deepEqual(r.json(), { error: 'Contact not found' });
+      assert.ok(!r.text.includes(who.email));
+    }
+    r = await p.request('POST', '/v1/admin/api-keys', {
+      headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'an agent', role: 'agent' }),
+    });
+    assert.equal(r.status, 201, r.text);
+    const agent = r.json().key;
+    for (const [m, u] of [['GET', `/v1/admin/contacts/${ids.contact}/export`], ['DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`]]) {
+      r = await call(m, u, { key: agent });
+      assert.equal(r.status, 403, `${m} ${u}: ${r.text}`);
+    }
+    assert.equal((await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=some`)).status, 400);
+    assert.equal((await call('DELETE', '/v1/admin/contacts/nothex?erase=all')).status, 400);
+    // Still all there.
+    assert.equal((await call('GET', `/v1/admin/contacts/${ids.contact}`)).status, 200);
+  });
+
+  test('erase=all leaves no byte of the contact in any answer or backup', async () => {
+    const strings = [who.name, who.email, who.phoneDigits, who.said, who.again, `${tag}-BLUEBERRY`, `${tag}-MANGO`];
+    const before = path.join(p.tmp, 'before.mdb');
+    let b = await ctl(['-S', p.sockPath, 'backup', before]);
+    assert.equal(b.code, 0, b.stderr);
+    const held = fs.readFileSync(before);
+    for (const s of [who.email, who.name, `${tag}-BLUEBERRY`]) assert.ok(held.includes(Buffer.from(s)), `the backup before holds ${s}`);
+
+    let r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { erasing: false });
+    r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
+    assert.equal(r.status, 404, 'erased: gone');
+
+    const answers = [];
+    for (const u of [
+      '/v1/admin/contacts?limit=200', `/v1/admin/contacts/${ids.contact}`, `/v1/admin/contacts/${ids.contact}/export`,
+      `/v1/admin/conversations?q=${encodeURIComponent(`${tag}-BLUEBERRY`)}`, `/v1/admin/conversations?q=${encodeURIComponent(who.email)}`,
+      '/v1/admin/conversations?limit=200', ...ids.conversations.map((id) => `/v1/admin/conversations/${id}`),
+      '/v1/admin/export?format=jsonl&rows=messages', '/v1/admin/export?format=csv&rows=conversations',
+      '/v1/admin/audit?limit=200',
+    ]) {
+      r = await call('GET', u);
+      assert.ok(r.status === 200 || r.status === 404, `${u}: ${r.status}`);
+      answers.push([u, r.text]);
+    }
+    assert.equal((await call('GET', '/v1/admin/conversations?limit=200')).json().total, 0);
+    for (const [u, text] of answers) for (const s of strings) assert.ok(!text.includes(s), `${u} holds ${s}`);
+    const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
+    assert.ok(audit.some((e) => e.action === 'contact.erase' && e.target === ids.contact), 'contact.erase audited');
+
+    const afterFile = path.join(p.tmp, 'after.mdb');
+    b = await ctl(['-S', p.sockPath, 'backup', afterFile]);
+    assert.equal(b.code, 0, b.stderr);
+    const bytes = fs.readFileSync(afterFile);
+    for (const s of strings) assert.ok(!bytes.includes(Buffer.from(s)), `the backup after holds ${s}`);
+  });
+
+  test("a widget's retention_days is set, read back and cleared", async () => {
+    let r = await p.adminJson('PATCH', `/v1/admin/widgets/${ids.widget}`, { retention_days: 30 });
+    assert.equal(r.status, 200, r.text);
+    api.checkJson('PATCH', `/v1/admin/widgets/${ids.widget}`, r);
+    assert.equal(r.json().retention_days, 30);
+    assert.equal((await call('GET', `/v1/admin/widgets/${ids.widget}`)).json().retention_days, 30);
+    r = await p.adminJson('PATCH', `/v1/admin/widgets/${ids.widget}`, { retention_days: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().retention_days, null);
+  });
+
+  test('without erase: the contact goes, its conversations stay unlinked', async () => {
+    const mark = `kept ${tag}-KIWI`;
+    await visit(mark, { email: `kiwi.${tag}@example.org` });
+    const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
+    assert.equal(c.length, 1);
+    let r = await call('DELETE', `/v1/admin/contacts/${c[0].id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { erasing: false });
+    assert.equal((await call('GET', `/v1/admin/contacts/${c[0].id}`)).status, 404);
+    r = await call('GET', '/v1/admin/conversations?limit=200');
+    const convs = r.json().conversations;
+    assert.equal(convs.length, 1);
+    assert.equal(convs[0].contactId, null);
+    assert.equal(convs[0].lastMessage, mockReply(mark));
+    const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
+    assert.ok(audit.some((e) => e.action === 'contact.delete' && e.target === c[0].id), 'contact.delete audited');
+  });
+});

@@ -1,0 +1,624 @@
+/*
+ * A visitor's data on request (issue 22 item 6): ST_CONTACT_ERASE with
+ * erase leaves every database as it was before the contact came (each
+ * database's entries counted before and after, another visitor's records
+ * untouched); one interrupted after its first step (a restart in between)
+ * is finished by the sweep in small steps; without erase the
+ * conversations and sessions stay, unlinked; ST_CONTACT_SESSIONS and
+ * ST_CONTACT_CONVS page the sessions and conversations of a contact; a compacting copy made after erasures
+ * holds no byte of an erased email or phone (their index keys are hashed,
+ * and an older data directory's are hashed at open); a widget's
+ * retention deletes its old conversations in the sweep's batches.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "contactstore.h"
+#include "stmsgs.h"
+#include "test_fixture.h"
+#include "widgetmsg.h"
+
+#define DBS_MAX	64
+
+/* Every named database's entries. */
+struct counts {
+	size_t n;
+	char name[DBS_MAX][32];
+	size_t entries[DBS_MAX];
+};
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-erase-XXXXXX", 1);
+}
+
+static void
+counts_take(struct fix *f, struct counts *c)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi main, dbi;
+	MDB_val k, v;
+	MDB_stat ms;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(c->n < DBS_MAX && k.mv_size < 32);
+		memcpy(c->name[c->n], k.mv_data, k.mv_size);
+		assert_int_equal(mdb_dbi_open(txn, c->name[c->n], 0, &dbi), 0);
+		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+		c->entries[c->n++] = ms.ms_entries;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/*
+ * Every database has the entries it had in a, but for the ones named in
+ * skip (NULL-ended): counters that only grow, not the visitor's data.
+ */
+static void
+counts_same(const struct counts *a, const struct counts *b,
+    const char *const *skip)
+{
+	size_t i, j;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		assert_string_equal(a->name[i], b->name[i]);
+		for (j = 0; skip[j] != NULL; j++)
+			if (strcmp(skip[j], a->name[i]) == 0)
+				break;
+		if (skip[j] != NULL)
+			continue;
+		if (a->entries[i] != b->entries[i])
+			fail_msg("%s: %zu entries, %zu before", a->name[i],
+			    b->entries[i], a->entries[i]);
+	}
+}
+
+static size_t
+count_of(const struct counts *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return c->entries[i];
+	fail_msg("no database %s", name);
+	return 0;
+}
+
+/* The widget's public id visitors use, into wid. */
+static void
+widget_new(struct fix *f, char wid[ST_WID_ARG_MAX + 1])
+{
+	struct st_widget in, out;
+
+	st_widget_defaults(&in);
+	in.name = strdup("Shop");
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, &out),
+	    0);
+	strlcpy(wid, out.widget_id, ST_WID_ARG_MAX + 1);
+	st_widget_free(&in);
+	st_widget_free(&out);
+}
+
+/* Visitor tb's chat turn saying content (its session made if new). */
+static void
+turn(struct fix *f, const char *wid, uint8_t tb, const char *content)
+{
+	struct st_ws_begin_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .content = content,
+	    .rate_key = "", .window_ms = 60000, .history_max = 20,
+	    .create = 1 };
+	struct dreply r;
+
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &r), 0);
+	assert_int_equal(r.enc.buf[0], ST_WS_OK);
+	dreply_free(&r);
+}
+
+/* Visitor tb's contact submission: the contact's id into id. */
+static void
+submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
+    const char *email, const char *phone, char id[ST_ID_HEX + 1])
+{
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = phone, .rate_key = "", .window_ms = 60000 };
+	struct st_contact_submit_rep rep;
+
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	strlcpy(id, rep.contact.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+}
+
+/* ST_CONTACT_ERASE's done, or -1 with its error code in *err. */
+static int
+erase(struct fix *f, const char *id, int all, int *err)
+{
+	struct st_u8_rep done;
+
+	if ((*err = request_dec(f, PROTO_ST_CONTACT_ERASE,
+	    &(struct st_contact_erase_req){ id, (uint8_t)all }, &done)) != 0)
+		return -1;
+	return done.v;
+}
+
+/*
+ * A widget, a control visitor (9) with its conversation and contact,
+ * then the contact under test: visitor 1 made it (a conversation, name,
+ * email, phone), visitor 2 named it (its conversation linked
+ * unverified), visitor 3 named it with no conversation. before: the
+ * databases before visitors 1 to 3 came.
+ */
+static void
+populate(struct fix *f, char wid[ST_WID_ARG_MAX + 1], char id[ST_ID_HEX + 1],
+    char keep[ST_ID_HEX + 1], struct counts *before)
+{
+	char id2[ST_ID_HEX + 1];
+
+	widget_new(f, wid);
+	turn(f, wid, 9, "the control visitor");
+	submit(f, wid, 9, "Kim", "kim@example.com", "", keep);
+	counts_take(f, before);
+	turn(f, wid, 1, "my plan is BLUEBERRY");
+	submit(f, wid, 1, "Zed Quux", "zed@example.com", "+1 555 000 1111",
+	    id);
+	turn(f, wid, 1, "and more");
+	turn(f, wid, 2, "another device");
+	submit(f, wid, 2, "Zed", "ZED@example.com", "", id2);
+	assert_string_equal(id2, id);
+	submit(f, wid, 3, "", "zed@example.com", "", id2);
+	assert_string_equal(id2, id);
+}
+
+/* What a visitor's data never is: counters of messages and entries. */
+static const char *const counters[] = { "meta", "daily", NULL };
+
+static void
+test_erase_all(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	struct counts before, mid, after;
+	struct st_contact_get_rep g;
+	int err;
+
+	populate(f, wid, id, keep, &before);
+	counts_take(f, &mid);
+	assert_int_equal(count_of(&mid, "convs"), count_of(&before, "convs") +
+	    2);
+	assert_int_equal(count_of(&mid, "wsessions"),
+	    count_of(&before, "wsessions") + 3);
+	assert_int_equal(count_of(&mid, "contact_phone"), 1);
+
+	assert_int_equal(erase(f, id, 1, &err), 1);
+	counts_take(f, &after);
+	counts_same(&before, &after, counters);
+	assert_int_equal(count_of(&after, "contact_gone"), 0);
+	assert_int_equal(erase(f, id, 1, &err), -1);
+	assert_int_equal(err, PROTO_E_NOT_FOUND);
+	assert_int_equal(erase(f, "nothex", 1, &err), -1);
+	assert_int_equal(err, PROTO_E_INVALID);
+	/* The control visitor's contact is whole. */
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ keep }, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.contact.email, "kim@example.com");
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+	/* A visitor of the erased contact starts afresh. */
+	turn(f, wid, 1, "hello again");
+}
+
+/*
+ * An erasure stopped after its first step (the store closed and opened
+ * again in between, as after a crash) is finished by the sweep, a few
+ * conversations a step, and then nothing of the contact is left.
+ */
+static void
+test_erase_resumes(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	char id2[ST_ID_HEX + 1];
+	struct counts before, after;
+	struct store_txn t;
+	uint32_t n;
+	uint8_t tb;
+	int done = 1, more = 1, steps = 0;
+
+	populate(f, wid, id, keep, &before);
+	for (tb = 20; tb < 26; tb++) {
+		turn(f, wid, tb, "one of many");
+		submit(f, wid, tb, "", "zed@example.com", "", id2);
+	}
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_contact_erase(&t, id, 1, 2, &done), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_false(done);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "contact_gone"), 1);
+	/* 8 links less the first step's 2, and the control visitor's. */
+	assert_int_equal(db_entries(f, "contact_convs"), 6 + 1);
+	while (more && steps < 100) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_contact_gone_sweep(&t, 2, &n, &more), 0);
+		assert_true(n <= 2);
+		assert_int_equal(store_commit(&t), 0);
+		steps++;
+	}
+	assert_false(more);
+	assert_true(steps >= 4);
+	counts_take(f, &after);
+	/* Visitors 20 to 25's sessions are the contact's too: all gone. */
+	counts_same(&before, &after, counters);
+}
+
+/* Without erase: the contact goes, its conversations and sessions stay. */
+static void
+test_delete_unlinks(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	char id2[ST_ID_HEX + 1];
+	struct counts before, mid, after;
+	struct st_conv_page pg;
+	uint32_t i;
+	int err;
+
+	populate(f, wid, id, keep, &before);
+	counts_take(f, &mid);
+	assert_int_equal(erase(f, id, 0, &err), 1);
+	counts_take(f, &after);
+	assert_int_equal(count_of(&after, "contacts"), 1);
+	assert_int_equal(count_of(&after, "contact_email"), 1);
+	assert_int_equal(count_of(&after, "contact_phone"), 0);
+	assert_int_equal(count_of(&after, "contact_created"), 1);
+	assert_int_equal(count_of(&after, "contact_convs"), 1);
+	assert_int_equal(count_of(&after, "convs"), count_of(&mid, "convs"));
+	assert_int_equal(count_of(&after, "msgs"), count_of(&mid, "msgs"));
+	assert_int_equal(count_of(&after, "wsessions"),
+	    count_of(&mid, "wsessions"));
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_LIST,
+	    &(struct st_page_req){ 200, "" }, &pg), 0);
+	assert_int_equal(pg.n, 3);
+	for (i = 0; i < pg.n; i++)
+		assert_true(strcmp(pg.convs[i].contact_id, "") == 0 ||
+		    strcmp(pg.convs[i].contact_id, keep) == 0);
+	st_rep_free(PROTO_ST_CONV_LIST, &pg);
+	/* The email is free again: the next visitor naming it makes one. */
+	submit(f, wid, 1, "", "zed@example.com", "", id2);
+	assert_string_not_equal(id2, id);
+}
+
+/* ST_CONTACT_SESSIONS: the sessions naming it with their submissions. */
+static void
+test_sessions(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	struct st_contact_sess_rep sr;
+	struct counts before;
+	uint32_t i, unverified = 0, subs = 0;
+
+	populate(f, wid, id, keep, &before);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
+	    &(struct st_contact_cursor_req){ id, "" }, &sr), 0);
+	assert_int_equal(sr.n, 3);
+	assert_string_equal(sr.next_cursor, "");
+	for (i = 0; i < sr.n; i++) {
+		assert_int_equal(sr.sessions[i].session[0], '~');
+		assert_string_equal(sr.sessions[i].last.email,
+		    "zed@example.com");
+		unverified += sr.sessions[i].last.unverified;
+		subs += sr.sessions[i].submissions;
+	}
+	assert_int_equal(unverified, 2);
+	assert_int_equal(subs, 3);
+	st_rep_free(PROTO_ST_CONTACT_SESSIONS, &sr);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
+	    &(struct st_contact_cursor_req){ id, "zz" }, &sr), PROTO_E_INVALID);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SESSIONS,
+	    &(struct st_contact_cursor_req){ "0123456789abcdef0123456789abcdef",
+	    "" }, &sr), PROTO_E_NOT_FOUND);
+}
+
+/* The sweep's contact steps until none is left. */
+static void
+sweep_all(struct fix *f)
+{
+	struct store_txn t;
+	uint32_t n;
+	int more = 1, steps = 0;
+
+	while (more && steps++ < 1000) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_contact_gone_sweep(&t, 256, &n, &more),
+		    0);
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_false(more);
+}
+
+/* The bytes of a compacting copy of the store (parleyctl backup's). */
+static char *
+backup_bytes(struct fix *f, size_t *len)
+{
+	char path[128];
+	char *buf;
+	FILE *fp;
+	long n;
+
+	fix_reopen(f);	/* the last batch checkpointed */
+	snprintf(path, sizeof(path), "%s/backup.mdb", f->dir);
+	assert_non_null(fp = fopen(path, "w+"));
+	assert_int_equal(store_backup(f->st, fileno(fp)), 0);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((n = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(buf = malloc((size_t)n));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	unlink(path);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int
+holds(const char *buf, size_t len, const char *s)
+{
+	return memmem(buf, len, s, strlen(s)) != NULL;
+}
+
+/*
+ * Many contacts, every other one erased: the indexes keyed by email and
+ * phone span many pages (so their keys are also separators in branch
+ * pages), and a compacting copy made afterwards holds no byte of an
+ * erased one's email or phone, while it holds every kept one's.
+ */
+static void
+test_erased_not_in_backup(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], email[64], phone[32];
+	char (*ids)[ST_ID_HEX + 1];
+	size_t len;
+	char *buf;
+	int i, err, n = 2000;
+
+	assert_non_null(ids = calloc((size_t)n, sizeof(*ids)));
+	widget_new(f, wid);
+	for (i = 0; i < n; i++) {
+		struct st_contact_submit_req q = { .widget_id = wid,
+		    .token_len = ST_TOKEN_HASH_LEN, .name = "", .email = email,
+		    .phone = phone, .rate_key = "", .window_ms = 60000 };
+		struct st_contact_submit_rep rep;
+
+		snprintf(email, sizeof(email), "person-%04d-stale@example.com",
+		    i);
+		snprintf(phone, sizeof(phone), "+3361%07d", 1000000 + i);
+		memset(q.token, 0, sizeof(q.token));
+		memcpy(q.token, &i, sizeof(i));
+		assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q,
+		    &rep), 0);
+		assert_int_equal(rep.result, ST_WS_OK);
+		strlcpy(ids[i], rep.contact.id, sizeof(ids[i]));
+		st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+	}
+	/* More sessions than a step looks at: the sweep finishes each. */
+	for (i = 0; i < n; i += 2) {
+		assert_true(erase(f, ids[i], 1, &err) >= 0);
+		sweep_all(f);
+	}
+	buf = backup_bytes(f, &len);
+	for (i = 0; i < n; i++) {
+		snprintf(email, sizeof(email), "person-%04d-stale@example.com",
+		    i);
+		snprintf(phone, sizeof(phone), "+3361%07d", 1000000 + i);
+		if (holds(buf, len, email) != (i % 2) ||
+		    holds(buf, len, phone) != (i % 2))
+			fail_msg("the backup %s %s, %s", i % 2 ? "lacks" :
+			    "holds", email, phone);
+	}
+	free(buf);
+	free(ids);
+}
+
+/*
+ * A data directory from before hashed keys (contact_email keyed by the
+ * email itself): the first open hashes its keys, and the email still
+ * resolves to its contact.
+ */
+static void
+test_keys_hashed_at_open(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], id2[ST_ID_HEX + 1];
+	static const char email[] = "old@example.com";
+	uint8_t v[1 + 16];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+
+	widget_new(f, wid);
+	submit(f, wid, 1, "", email, "", id);
+	fix_reopen(f);	/* checkpointed */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "contact_email", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	v[0] = 1;
+	assert_int_equal(proto_hex_decode(id, v + 1, 16), 0);
+	k.mv_size = strlen(email);
+	k.mv_data = (void *)email;
+	d.mv_size = sizeof(v);
+	d.mv_data = v;
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_size = strlen("contact_keys_hashed");
+	k.mv_data = "contact_keys_hashed";
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "contact_email"), 1);
+	submit(f, wid, 2, "", email, "", id2);
+	assert_string_equal(id2, id);
+	assert_int_equal(db_entries(f, "contacts"), 1);
+}
+
+/*
+ * A widget's retention: its conversations last active more than
+ * retention_days ago go (with their messages) in the sweep's batches;
+ * newer ones, another widget's, and the contacts stay.
+ */
+static void
+test_retention(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], other[ST_WID_ARG_MAX + 1];
+	char id[ST_ID_HEX + 1];
+	struct st_widget_update_req u;
+	struct st_widget out;
+	struct store_txn t;
+	struct counts before, after;
+	uint32_t n, total = 0;
+	uint8_t tb;
+	int more = 1, steps = 0;
+
+	widget_new(f, wid);
+	widget_new(f, other);
+	for (tb = 1; tb <= 5; tb++)
+		turn(f, wid, tb, "an old conversation");
+	submit(f, wid, 1, "", "old@example.com", "", id);
+	turn(f, other, 9, "another widget's, as old");
+	fake_now += 31 * 86400000ull;
+	turn(f, wid, 10, "a recent conversation");
+	counts_take(f, &before);
+
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = wid;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = 3651;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out),
+	    PROTO_E_INVALID);
+	u.w.retention_days = 30;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	assert_int_equal(out.retention_days, 30);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+
+	while (more && steps++ < 100) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+		assert_true(n <= 2);
+		total += n;
+	}
+	assert_false(more);
+	assert_int_equal(total, 5);
+	assert_true(steps >= 3);
+	counts_take(f, &after);
+	assert_int_equal(count_of(&after, "convs"), count_of(&before, "convs") -
+	    5);
+	assert_int_equal(count_of(&after, "msgs"), count_of(&before, "msgs") -
+	    5);
+	assert_int_equal(count_of(&after, "contact_convs"), 0);
+	assert_int_equal(count_of(&after, "contacts"), 1);
+	/* Nothing is old enough now; a day later, nothing more either. */
+	fake_now += 86400000ull;
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(n, 0);
+	assert_false(more);
+}
+
+/*
+ * ST_CONTACT_CONVS pages every conversation of a contact, in id order,
+ * ST_LIST_MAX a page, whatever their number.
+ */
+static void
+test_convs_paged(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], id2[ST_ID_HEX + 1];
+	char last[ST_ID_HEX + 1] = "", cursor[ST_ID_HEX + 1] = "";
+	struct st_contact_convs_rep p;
+	uint32_t seen = 0, i, pages = 0;
+	int tb;
+
+	widget_new(f, wid);
+	for (tb = 1; tb <= ST_LIST_MAX + 1; tb++) {
+		turn(f, wid, (uint8_t)tb, "hello");
+		submit(f, wid, (uint8_t)tb, "", "many@example.com", "",
+		    tb == 1 ? id : id2);
+	}
+	do {
+		assert_int_equal(request_dec(f, PROTO_ST_CONTACT_CONVS,
+		    &(struct st_contact_cursor_req){ id, cursor }, &p), 0);
+		for (i = 0; i < p.n; i++) {
+			assert_true(strcmp(p.convs[i].id, last) > 0);
+			assert_string_equal(p.convs[i].contact_id, id);
+			strlcpy(last, p.convs[i].id, sizeof(last));
+		}
+		seen += p.n;
+		pages++;
+		strlcpy(cursor, p.next_cursor, sizeof(cursor));
+		st_rep_free(PROTO_ST_CONTACT_CONVS, &p);
+	} while (cursor[0] != '\0' && pages < 10);
+	assert_int_equal(seen, ST_LIST_MAX + 1);
+	assert_int_equal(pages, 2);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_CONVS,
+	    &(struct st_contact_cursor_req){ id, "xyz" }, &p), PROTO_E_INVALID);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_erase_all, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erase_resumes, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_unlinks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erased_not_in_backup, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_keys_hashed_at_open, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_convs_paged, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
