@@ -666,10 +666,11 @@ static const struct {
 	{ PROTO_ST_USER_AUTH, DASH, "test_dash_malformed" },
 	{ PROTO_ST_USER_BOOT, DASH, "test_dash_malformed" },
 	{ PROTO_ST_USER_LIST, ADMIN_WALK },
-	{ PROTO_ST_USER_INVITE, NULL, NULL },
+	{ PROTO_ST_USER_INVITE, ADMIN_WALK },
 	{ PROTO_ST_USER_UPDATE, ADMIN_WALK },
 	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
 	{ PROTO_ST_INVITE_ACCEPT, NULL, NULL },
+	{ PROTO_ST_CONTACT_ERASE, ADMIN_WALK },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -566,6 +566,8 @@ route_body(const char *pattern, unsigned int method)
 		return "{\"user_id\":null}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/api-keys") == 0)
 		return "{\"name\":\"n\",\"role\":\"agent\"}";
+	if (method == M_POST && strcmp(pattern, "/v1/admin/users") == 0)
+		return "{\"email\":\"a@example.com\",\"role\":\"agent\"}";
 	if ((method == M_POST || method == M_PATCH) &&
 	    (strcmp(pattern, "/v1/admin/widgets") == 0 ||
 	    strcmp(pattern, "/v1/admin/agents") == 0 ||
