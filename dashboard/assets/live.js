@@ -168,6 +168,10 @@ function connect() {
   };
   s.onerror = () => {
     if (es !== s) return;
+    // A stream that was up and dropped may have been ended because this
+    // person was disabled or removed: the session says so at once (its 401
+    // goes to the login page) rather than after the retries.
+    if (opened) api(endpoints.session).catch(() => {});
     fails++;
     if (fails >= FAILS_MAX) {
       s.close();
