@@ -312,6 +312,12 @@ admin_request_org(const struct http_request *req, char *buf)
 	case 1:
 		return buf;
 	case -1:
+		/*
+		 * A bad escape anywhere is the route's own 400, unless the
+		 * query names an organisation: then never the default one.
+		 */
+		if (strstr(req->query, "organization_id=") == NULL)
+			return NULL;
 		strlcpy(buf, "-", ADMIN_ORG_BUF);
 		return buf;
 	}
