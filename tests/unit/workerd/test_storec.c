@@ -587,6 +587,7 @@ test_subscribe_malformed(void **state)
 #define BAD	"tests/unit/workerd/admin/test_bad_replies.c"
 #define STOREC	"tests/unit/workerd/test_storec.c"
 #define APIKEYS	"tests/unit/workerd/admin/test_apikeys.c"
+#define GDPR	"tests/unit/workerd/admin/test_gdpr.c"
 #define ADMIN_WALK	CONN, "test_admin_bad_replies"
 
 /*
@@ -628,6 +629,7 @@ static const struct {
 	{ PROTO_ST_CONTACT_SUBMIT, WSCHAT, "test_ws_requests_malformed" },
 	{ PROTO_ST_CONTACT_LIST, ADMIN_WALK },
 	{ PROTO_ST_CONTACT_GET, ADMIN_WALK },
+	{ PROTO_ST_CONTACT_GET, GDPR, "test_contact_export_malformed" },
 	{ PROTO_ST_DASH_LOGIN, DASH, "test_dash_malformed" },
 	{ PROTO_ST_DASH_CHECK, DASH, "test_dash_malformed" },
 	{ PROTO_ST_DASH_LOGOUT, DASH, "test_dash_malformed" },
@@ -637,6 +639,7 @@ static const struct {
 	{ PROTO_ST_CONV_QUERY, ADMIN_WALK },
 	{ PROTO_ST_CONV_QUERY, EXPORT, "test_export_malformed" },
 	{ PROTO_ST_MSG_PAGE, EXPORT, "test_export_malformed" },
+	{ PROTO_ST_MSG_PAGE, GDPR, "test_contact_export_malformed" },
 	{ PROTO_ST_METRICS_PUT, METRICS, "metrics_test_push_malformed" },
 	{ PROTO_ST_METRICS_GET, METRICS, "metrics_test_totals_malformed" },
 	{ PROTO_ST_AGENT_CREATE, ADMIN_WALK },
@@ -669,8 +672,10 @@ static const struct {
 	{ PROTO_ST_USER_INVITE, ADMIN_WALK },
 	{ PROTO_ST_USER_UPDATE, ADMIN_WALK },
 	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
-	{ PROTO_ST_INVITE_ACCEPT, NULL, NULL },
+	{ PROTO_ST_INVITE_ACCEPT, DASH, "test_dash_accept_malformed" },
 	{ PROTO_ST_CONTACT_ERASE, ADMIN_WALK },
+	{ PROTO_ST_CONTACT_CONVS, GDPR, "test_contact_export_malformed" },
+	{ PROTO_ST_CONTACT_SESSIONS, GDPR, "test_contact_export_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

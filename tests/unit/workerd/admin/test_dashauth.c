@@ -5,8 +5,8 @@
  * rate limit and the failed-login budget, the hash on the pool, a full
  * pool, the wrong password's delay and its count, a client leaving
  * meanwhile), the fingerprint (the install's salt asked once), session,
- * logout and the admin gate; the pages from a temporary assets
- * directory.
+ * logout, the admin gate and an invitation's acceptance; the pages from
+ * a temporary assets directory.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1001,6 +1001,82 @@ test_dash_malformed(void **state)
 	tclient_close(&CL);
 }
 
+#define TOKEN	"00112233445566778899aabbccddeeff" \
+		"00112233445566778899aabbccddeeff"
+#define ACCEPT	"{\"token\":\"" TOKEN "\",\"name\":\"Ada\"," \
+		"\"password\":\"" PW "\"}"
+#define NEWUSER	"usr_fedcba9876543210fedcba9876543210"
+
+/*
+ * ST_INVITE_ACCEPT of TOKEN's hash and the name Ada (after the attempt's
+ * count and the hash on the pool), answered a new user of "default",
+ * cut as next_cut says.
+ */
+static void
+answer_accept(void)
+{
+	uint8_t tok[ST_INVITE_HASH_LEN], want[ST_INVITE_HASH_LEN];
+	struct st_invite_accept_req req;
+	struct st_invite_accept_rep rep;
+	struct peer_req pr;
+	size_t i;
+
+	peer_expect(&P, &pr, PROTO_ST_INVITE_ACCEPT);
+	for (i = 0; i < sizeof(tok); i++)
+		sscanf(TOKEN + 2 * i, "%2hhx", &tok[i]);
+	SHA256(tok, sizeof(tok), want);
+	assert_int_equal(st_req_decode(PROTO_ST_INVITE_ACCEPT, pr.payload,
+	    pr.len, &req), 0);
+	assert_int_equal(req.token_hash_len, sizeof(want));
+	assert_memory_equal(req.token_hash, want, sizeof(want));
+	assert_string_equal(req.name, "Ada");
+	st_req_free(PROTO_ST_INVITE_ACCEPT, &req);
+	memset(&rep, 0, sizeof(rep));
+	strlcpy(rep.d.user, NEWUSER, sizeof(rep.d.user));
+	strlcpy(rep.d.org, "default", sizeof(rep.d.org));
+	reply_rep(&pr, &rep);
+}
+
+/*
+ * An invitation's acceptance with ST_INVITE_ACCEPT's reply whole (the
+ * new user's session stored: 200 with the cookie and who joined), a
+ * byte short and a byte over (500, no cookie, nothing more asked).
+ */
+static void
+test_dash_accept_malformed(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+	int cut;
+
+	assert_int_equal(tclient_open(&CL), 0);
+	for (cut = -1; cut <= 1; cut++) {
+		tclient_request(&CL, "POST", "/dashboard/api/invitations/"
+		    "accept", JSONCT, ACCEPT);
+		answer_rate(0, 0);
+		next_cut = cut;
+		answer_accept();
+		if (cut == 0) {
+			peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
+			reply_empty(&pr);
+		}
+		tclient_expect(&CL, &r, cut == 0 ? 200 : 500);
+		if (cut == 0) {
+			assert_non_null(strstr(r.head,
+			    "Set-Cookie: parley_session="));
+			assert_non_null(strstr(r.body, "\"user\":{\"id\":\""
+			    NEWUSER "\",\"name\":\"Ada\"}"));
+		} else {
+			assert_null(strstr(r.head, "Set-Cookie"));
+			assert_string_equal(r.body,
+			    "{\"error\":\"Internal server error\"}");
+		}
+		tresp_free(&r);
+		assert_int_equal(storec_inflight(), 0);
+		peer_expect_none(&P, 50);
+	}
+	tclient_close(&CL);
+}
 /* The dashboard's own origin passes, whatever CORS_ORIGIN lists. */
 static void
 test_dash_origin(void **state)
@@ -1116,6 +1192,7 @@ main(void)
 		cmocka_unit_test_setup(test_dash_session, each_setup),
 		cmocka_unit_test_setup(test_dash_gate, each_setup),
 		cmocka_unit_test_setup(test_dash_malformed, each_setup),
+		cmocka_unit_test_setup(test_dash_accept_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_origin, each_setup),
 		cmocka_unit_test_setup(test_dash_pages, each_setup),
 		cmocka_unit_test_setup(test_dash_storaged_away, each_setup),
