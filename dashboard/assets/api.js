@@ -119,6 +119,7 @@ export const endpoints = {
   conversations: (p) => `/v1/admin/conversations${qs(p)}`,
   conversation: (id) => `/v1/admin/conversations/${enc(id)}`,
   handoff: (id) => `/v1/admin/conversations/${enc(id)}/handoff`,
+  assign: (id) => `/v1/admin/conversations/${enc(id)}/assign`,
   convMessages: (id) => `/v1/admin/conversations/${enc(id)}/messages`,
   typing: (id) => `/v1/admin/conversations/${enc(id)}/typing`,
   agents: '/v1/admin/agents',
@@ -128,6 +129,8 @@ export const endpoints = {
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
+  contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,
+  contactExportUrl: (id) => `/v1/admin/contacts/${enc(id)}/export${qs(withOrg({}))}`,
   exportUrl: (p) => `/v1/admin/export${qs(withOrg(p))}`,
   events: (lastId) => `/v1/admin/events${qs(withOrg({ last_event_id: lastId }))}`,
   users: '/v1/admin/users',
@@ -136,6 +139,11 @@ export const endpoints = {
   apiKey: (id) => `/v1/admin/api-keys/${enc(id)}`,
   audit: (p) => `/v1/admin/audit${qs(p)}`,
 };
+
+/** The session's role in the chosen organisation ('' when unknown). */
+export function sessionRole(ctx) {
+  return ctx.session && ctx.session.organization ? ctx.session.organization.role || '' : '';
+}
 
 /** The roles, lowest first, as the API names them. */
 export const ROLES = ['agent', 'admin', 'owner'];
@@ -164,8 +172,7 @@ export async function loadList(url, key, signal) {
  * empty list, and so does a role below admin (not asked: the server says 403).
  */
 export function loadWidgets(ctx) {
-  const role = ctx.session && ctx.session.organization ? ctx.session.organization.role : '';
-  if (!roleAtLeast(role, 'admin')) return Promise.resolve([]);
+  if (!roleAtLeast(sessionRole(ctx), 'admin')) return Promise.resolve([]);
   return loadList(endpoints.widgets, 'widgets', ctx.signal);
 }
 

@@ -1,8 +1,11 @@
 // Contacts: the paged list (#/contacts) and one contact (#/contacts/<id>)
-// with their conversations.
+// with their conversations, and for admins and owners the contact's data on
+// request: the export (a download) and the erasure of all of it.
 
-import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
-import { h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable } from './dom.js';
+import { api, endpoints, isAbort, loadWidgets, widgetNames, roleAtLeast, sessionRole } from './api.js';
+import {
+  h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable, confirmDialog, downloadLink,
+} from './dom.js';
 import { convRow, convTable } from './conversations.js';
 
 const PAGE = 25;
@@ -99,6 +102,7 @@ export async function renderDetail(main, ctx, id) {
     row('Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : orNone(''), 'contact-phone'),
     row('First seen', timeEl(c.created_at), 'contact-created'),
     row('Updated', timeEl(c.updated_at), 'contact-updated')));
+  if (roleAtLeast(sessionRole(ctx), 'admin')) main.append(...dataActions(ctx, id, c));
 
   const convs = Array.isArray(c.conversations) ? c.conversations : [];
   main.append(h('h2', null, 'Conversations'));
@@ -119,6 +123,44 @@ export async function renderDetail(main, ctx, id) {
       'the contact was not changed. What they submitted is shown beside it.'));
   }
   main.append(h('div', { class: 'table-wrap' }, table));
+}
+
+/*
+ * The contact's data on request (admins and owners): "Export data" (one
+ * JSON document, downloaded) and "Erase all data" (after a confirmation:
+ * DELETE ?erase=all, then the list with a message). Returns [actions, alert].
+ */
+function dataActions(ctx, id, c) {
+  const error = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'erase-error', hidden: true, tabindex: '-1' });
+  const exp = downloadLink(endpoints.contactExportUrl(id), 'Export data', 'contact-export');
+  exp.className = 'btn';
+  const erase = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'contact-erase' }, 'Erase all data');
+  erase.addEventListener('click', async () => {
+    const n = Array.isArray(c.conversations) ? c.conversations.length : 0;
+    const ok = await confirmDialog({
+      title: 'Erase all of this contact\'s data?',
+      message: `The contact "${contactName(c)}", its ${plural(n, 'conversation', 'conversations')} with every message, ` +
+        'and the visitor sessions that name it (with what they submitted) will be deleted for good. This cannot be undone.',
+      confirmLabel: 'Erase all data',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    error.hidden = true;
+    erase.disabled = true;
+    try {
+      const r = await api(endpoints.contactErase(id), { method: 'DELETE' });
+      ctx.navigate('#/contacts', r && r.erasing
+        ? 'Contact erased. Its conversations and sessions are being deleted in the background.'
+        : 'Contact erased with its conversations, messages and sessions.');
+    } catch (e) {
+      if (e.status === 404) return void ctx.navigate('#/contacts', 'The contact was already deleted.');
+      erase.disabled = false;
+      error.textContent = `Could not erase: ${e.message}`;
+      error.hidden = false;
+      error.focus();
+    }
+  });
+  return [h('div', { class: 'data-actions', role: 'group', 'aria-label': 'This contact\'s data' }, exp, erase), error];
 }
 
 // An unverified link: a badge, and what the visitor submitted beside the

@@ -3,7 +3,7 @@
 // the conversations waiting for a person first; the thread adds messages as
 // they are stored and has the handoff controls and the reply box.
 
-import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError } from './api.js';
+import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList } from './api.js';
 import { onEvent, liveMode } from './live.js';
 import {
   h, append, clear, timeEl, updateTimeEl, plural, preview, confirmDialog, downloadLink, pageTitle, backLink, viewError,
@@ -26,6 +26,13 @@ function handoffBadge(state) {
   }, HANDOFF_LABEL[state]);
 }
 
+/** Who answers a conversation: the assignee's name, or "Unassigned" muted. */
+function assigneeEl(a, testid = 'conv-assignee') {
+  if (a === undefined) return h('span', { class: 'muted', 'data-testid': testid }, '—');
+  if (!a) return h('span', { class: 'muted', 'data-testid': testid, 'data-assignee': '' }, 'Unassigned');
+  return h('span', { 'data-testid': testid, 'data-assignee': String(a.id || '') }, String(a.name || a.id || ''));
+}
+
 /** One row of a conversation table (also used on a contact's page). */
 export function convRow(c, names) {
   const id = String(c._id || '');
@@ -43,6 +50,7 @@ export function convRow(c, names) {
     h('td', { 'data-label': 'Last message', class: 'cell-preview' },
       c.lastMessage ? preview(c.lastMessage) : h('span', { class: 'muted' }, 'No messages')),
     h('td', { 'data-label': 'Messages', class: 'cell-num' }, count.toLocaleString()),
+    h('td', { 'data-label': 'Assigned to' }, assigneeEl(c.assignee)),
     h('td', { 'data-label': 'Updated' }, timeEl(c.updatedAt)),
     h('td', { 'data-label': 'Contact' },
       c.contactId
@@ -53,7 +61,7 @@ export function convRow(c, names) {
 /** The table head and an empty body for conversation rows. */
 export function convTable(captionText, testid = 'conv-table') {
   const tbody = h('tbody', { 'data-testid': 'conv-list' });
-  const table = cardTable(captionText, ['Session', 'Widget', 'Last message', 'Messages', 'Updated', 'Contact'], tbody,
+  const table = cardTable(captionText, ['Session', 'Widget', 'Last message', 'Messages', 'Assigned to', 'Updated', 'Contact'], tbody,
     { 'data-testid': testid });
   return { table, tbody };
 }
@@ -73,11 +81,29 @@ function utf8Len(s) {
 
 /* ------------------------------------------------------------------ list */
 
+const ASSIGNEE_FILTERS = [['', 'All'], ['mine', 'Mine'], ['unassigned', 'Unassigned']];
+
+/** The assignee filter's select (All / Mine / Unassigned), set to value. */
+function assigneeFilter(value) {
+  const select = h('select', { id: 'conv-assignee', name: 'assignee', 'data-testid': 'assignee-filter' },
+    ASSIGNEE_FILTERS.map(([v, t]) => h('option', { value: v, selected: v === value }, t)));
+  return { select, field: h('div', { class: 'field field-inline' }, h('label', { for: 'conv-assignee' }, 'Assigned'), select) };
+}
+
+/** Whether conversation c belongs in a list filtered by assignee (me: my user id). */
+function assigneeMatches(filter, c, me) {
+  if (!filter) return true;
+  if (c.assignee === undefined) return false; // not known: left to the next load
+  if (filter === 'unassigned') return c.assignee === null;
+  return !!c.assignee && c.assignee.id === (filter === 'mine' ? me : filter);
+}
+
 export async function renderList(main, ctx) {
   ctx.setTitle('Conversations');
   const state = {
     widget: ctx.params.get('widget') || '',
     q: (ctx.params.get('q') || '').trim(),
+    assignee: ASSIGNEE_FILTERS.some(([v]) => v === ctx.params.get('assignee')) ? ctx.params.get('assignee') : '',
     cursor: null,
     shown: 0,
     total: 0,
@@ -104,6 +130,8 @@ export async function renderList(main, ctx) {
     h('option', { value: '' }, 'All widgets'));
   const filter = h('div', { class: 'field field-inline' },
     h('label', { for: 'conv-widget' }, 'Widget'), select);
+  const assignee = assigneeFilter(state.assignee);
+  const me = ctx.session && ctx.session.user ? ctx.session.user.id : '';
 
   const exportBody = h('div', { class: 'menu-body' });
   const exportMenu = h('details', { class: 'menu', 'data-testid': 'export-menu' },
@@ -117,7 +145,7 @@ export async function renderList(main, ctx) {
 
   main.append(
     h('div', { class: 'page-head' }, pageTitle('Conversations'), count),
-    h('div', { class: 'toolbar' }, searchForm, filter, exportMenu),
+    h('div', { class: 'toolbar' }, searchForm, filter, assignee.field, exportMenu),
     error, status,
     h('div', { class: 'table-wrap' }, table),
     empty,
@@ -136,6 +164,7 @@ export async function renderList(main, ctx) {
     const p = new URLSearchParams();
     if (state.widget) p.set('widget', state.widget);
     if (state.q) p.set('q', state.q);
+    if (state.assignee) p.set('assignee', state.assignee);
     const s = p.toString();
     history.replaceState(null, '', `#/conversations${s ? `?${s}` : ''}`);
   }
@@ -182,7 +211,8 @@ export async function renderList(main, ctx) {
     }
     if (seq !== state.seq || state.q) return;
     for (const c of Array.isArray(d && d.conversations) ? d.conversations : []) {
-      if (c && c._id && c.handoff === 'waiting_human' && (!state.widget || c.widgetId === state.widget)) putRow(c, 'top');
+      if (c && c._id && c.handoff === 'waiting_human' && (!state.widget || c.widgetId === state.widget)
+        && assigneeMatches(state.assignee, c, me)) putRow(c, 'top');
     }
     pin();
     if (rows.size) {
@@ -205,7 +235,7 @@ export async function renderList(main, ctx) {
       upd.lastMessage = d.message.content;
     }
     if (type === 'contact' && d.contact && d.contact._id && !upd.contactId) upd.contactId = d.contact._id;
-    const mine = !state.q && (!state.widget || c.widgetId === state.widget);
+    const mine = !state.q && (!state.widget || c.widgetId === state.widget) && assigneeMatches(state.assignee, c, me);
     if (rows.has(id)) putRow(upd, mine && (type === 'message' || type === 'conversation') ? 'top' : null);
     else if (mine) {
       putRow(upd, 'top');
@@ -232,7 +262,7 @@ export async function renderList(main, ctx) {
     let data;
     try {
       data = await api(endpoints.conversations({
-        limit: PAGE, cursor: reset ? '' : state.cursor, widget: state.widget, q: state.q,
+        limit: PAGE, cursor: reset ? '' : state.cursor, widget: state.widget, q: state.q, assignee: state.assignee,
       }), { signal: ctx.signal });
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
@@ -250,7 +280,7 @@ export async function renderList(main, ctx) {
     const list = Array.isArray(data && data.conversations) ? data.conversations : [];
     const firstNew = list.length ? putRow(list[0]) : null;
     list.slice(1).forEach((c) => putRow(c));
-    if (reset && !state.q) loadWaiting(seq);
+    if (reset && !state.q && !state.assignee) loadWaiting(seq); // the server takes no handoff with assignee
     else pin();
     state.shown += list.length;
     state.total = Number(data.total) || 0;
@@ -266,6 +296,7 @@ export async function renderList(main, ctx) {
     }
     if (state.shown === 0) {
       if (state.q) empty.textContent = state.cursor ? 'No matches yet. Search further to look at older conversations.' : 'No matches.';
+      else if (state.assignee) empty.textContent = 'No conversations match this filter.';
       else empty.textContent = state.widget ? 'No conversations for this widget yet.' : 'No conversations yet.';
       empty.hidden = false;
     } else {
@@ -303,6 +334,11 @@ export async function renderList(main, ctx) {
     state.widget = select.value;
     syncUrl();
     renderExport();
+    load(true);
+  });
+  assignee.select.addEventListener('change', () => {
+    state.assignee = assignee.select.value;
+    syncUrl();
     load(true);
   });
   more.addEventListener('click', () => load(false));
@@ -406,6 +442,65 @@ function contactSummary(contact, id, convId) {
       : null);
 }
 
+/*
+ * The people a conversation can be assigned to: for owners the enabled
+ * members (GET /v1/admin/users, owners only); for the others "Me". Each
+ * {id, label}; "Nobody" is added by the select.
+ */
+async function assignChoices(ctx) {
+  const me = ctx.session && ctx.session.user ? ctx.session.user : {};
+  if (roleAtLeast(sessionRole(ctx), 'owner')) {
+    const users = await loadList(endpoints.users, 'users', ctx.signal);
+    const list = users.filter((u) => !u.disabled)
+      .map((u) => ({ id: u.id, label: `${u.name || u.email}${u.id === me.id ? ' (me)' : ''}` }));
+    if (list.length) return list;
+  }
+  return me.id ? [{ id: me.id, label: 'Me' }] : [];
+}
+
+/*
+ * "Assigned to" and its "Assign to" form for conversation id: posts /assign
+ * and shows the answer; failures in actionError (an alert). Returns
+ * {el, show(assignee)} (show: the assignee as the server says now).
+ */
+function assignControl(ctx, id, choices, actionError) {
+  const current = h('span', { 'data-testid': 'thread-assignee' });
+  const select = h('select', { id: 'assign-to', name: 'user_id', 'data-testid': 'assign-select' },
+    h('option', { value: '' }, 'Nobody'), choices.map((c) => h('option', { value: c.id }, c.label)));
+  const btn = h('button', { type: 'submit', class: 'btn', 'data-testid': 'assign-submit' }, 'Assign');
+  const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'assign-status' });
+  const form = h('form', { class: 'assign-form', 'data-testid': 'assign-form', 'aria-label': 'Assign this conversation' },
+    h('div', { class: 'field field-inline' }, h('label', { for: 'assign-to' }, 'Assign to'), select), btn);
+  function show(a) {
+    clear(current).append(assigneeEl(a ?? null, 'thread-assignee-name'));
+    const v = a && a.id ? String(a.id) : '';
+    if (v && ![...select.options].some((o) => o.value === v)) select.append(h('option', { value: v }, a.name || v));
+    select.value = v;
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    actionError.hidden = true;
+    btn.disabled = true;
+    status.textContent = '';
+    try {
+      const r = await api(endpoints.assign(id), { method: 'POST', body: { user_id: select.value || null } });
+      const a = r && r.conversation ? r.conversation.assignee : null;
+      show(a);
+      status.textContent = a ? `Assigned to ${a.name || a.id}.` : 'Assigned to nobody.';
+    } catch (e) {
+      if (isAbort(e)) return;
+      actionError.textContent = `Could not assign: ${e.message}`;
+      actionError.hidden = false;
+      actionError.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  const el = h('div', { class: 'assign', 'data-testid': 'assign' },
+    h('p', null, 'Assigned to: ', current), h('div', { class: 'panel-row' }, form), status);
+  return { el, show };
+}
+
 function nearBottom() {
   const doc = document.documentElement;
   return window.innerHeight + window.scrollY >= doc.scrollHeight - 120;
@@ -420,10 +515,12 @@ export async function renderThread(main, ctx, id) {
 
   let data;
   let widgets;
+  let choices;
   try {
-    [data, widgets] = await Promise.all([
+    [data, widgets, choices] = await Promise.all([
       api(endpoints.conversation(id), { signal: ctx.signal }),
       loadWidgets(ctx),
+      assignChoices(ctx),
     ]);
   } catch (e) {
     if (isAbort(e)) return;
@@ -450,7 +547,9 @@ export async function renderThread(main, ctx, id) {
     metaRow('Messages', countEl, 'conv-message-count'),
     metaRow('Contact', contactDd, 'conv-contact'));
 
-  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true, tabindex: '-1' });
+  const assign = assignControl(ctx, id, choices, actionError);
+  assign.show(conv.assignee);
   const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
   const exp = (format, label) => downloadLink(
     endpoints.exportUrl({ format, rows: 'messages', conversation: id }), label, `export-thread-${format}`);
@@ -521,6 +620,7 @@ export async function renderThread(main, ctx, id) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
     if (c.handoff) setHandoff(c.handoff, true);
+    if (c.assignee !== undefined) assign.show(c.assignee);
   }
   async function poll() {
     if (busy || stopped || ctx.signal.aborted) return;
@@ -579,7 +679,7 @@ export async function renderThread(main, ctx, id) {
   const handoffSection = h('section', { class: 'handoff', 'aria-labelledby': 'sec-handoff', 'data-testid': 'handoff' },
     h('h2', { id: 'sec-handoff' }, 'Handoff'),
     h('div', { class: 'panel-row' }, stateBadge, takeBtn, backBtn),
-    hHint, hStatus,
+    hHint, hStatus, assign.el,
     h('p', { class: 'hint' }, 'The visitor sees the name of your account when you take over and with your messages.'));
   actions.after(handoffSection);
   pollNote.after(replyForm); // under the messages, as in a chat
@@ -609,6 +709,7 @@ export async function renderThread(main, ctx, id) {
     try {
       const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
       setHandoff((r && r.conversation && r.conversation.handoff) || st);
+      if (r && r.conversation && r.conversation.assignee !== undefined) assign.show(r.conversation.assignee);
       hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
       (st === 'human' ? text : takeBtn).focus();
     } catch (e) {

@@ -1,6 +1,6 @@
 // Widgets: the list (#/widgets), a new one (#/widgets/new) and one widget
 // (#/widgets/<widget_id>): every field, enable/disable, reset the public id,
-// delete, and the embed snippet.
+// delete, the embed snippet, and how long its conversations are kept.
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
@@ -11,6 +11,7 @@ const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
 const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
 const CAP_MAX = 4294967295;
+const RETENTION_MAX = 3650;
 
 /* The widget fields, as the admin API names them (widgets.c). */
 const DEFAULTS = {
@@ -25,6 +26,7 @@ const DEFAULTS = {
   collect_phone: false,
   allowed_origins: [],
   daily_message_cap: null,
+  retention_days: null,
   system_prompt: '',
   model: '',
   agent_id: 'default',
@@ -139,6 +141,9 @@ function widgetForm() {
   });
   describe(cap, 'daily_message_cap', capHint);
   controls.daily_message_cap = cap;
+  const retention = field('retention_days', 'Keep conversations for (days)', h('input', {
+    type: 'number', min: '1', max: String(RETENTION_MAX), step: '1', inputmode: 'numeric', 'data-testid': 'retention-input',
+  }), `Conversations idle this long are deleted with their messages (contacts stay). 1 to ${RETENTION_MAX}; empty keeps them forever.`);
 
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
@@ -170,6 +175,7 @@ function widgetForm() {
       h('div', { class: 'field', 'data-field': 'daily_message_cap' },
         h('label', { for: 'f-daily_message_cap' }, 'Daily message cap'), cap,
         hintEl('daily_message_cap', capHint), errEl('daily_message_cap')),
+      retention,
       checkField('enabled', 'Enabled', 'A disabled widget does not load on any site.')),
     h('fieldset', null, h('legend', null, 'Assistant'),
       selectField('agent_id', 'Agent', [['default', 'Default agent']],
@@ -209,7 +215,7 @@ function widgetForm() {
       const v = w[name];
       if (el.type === 'checkbox') el.checked = !!v;
       else if (name === 'allowed_origins') el.value = Array.isArray(v) ? v.join('\n') : '';
-      else if (name === 'daily_message_cap') el.value = v == null ? '' : String(v);
+      else if (name === 'daily_message_cap' || name === 'retention_days') el.value = v == null ? '' : String(v);
       else if (name === 'agent_id') el.value = !v || v === 'default' ? 'default' : String(v);
       else el.value = v == null ? '' : String(v);
       if (controls[`${name}__picker`] && COLOR_RE.test(el.value)) controls[`${name}__picker`].value = el.value.toLowerCase();
@@ -232,6 +238,8 @@ function widgetForm() {
     v.allowed_origins = v.allowed_origins.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
     const capText = v.daily_message_cap.trim();
     v.daily_message_cap = capText === '' ? null : Number(capText);
+    const keepText = v.retention_days.trim();
+    v.retention_days = keepText === '' ? null : Number(keepText);
 
     if (chars(v.name) > 100) errors.name = 'must be at most 100 characters';
     if (chars(v.greeting) > 500) errors.greeting = 'must be at most 500 characters';
@@ -247,6 +255,9 @@ function widgetForm() {
     }
     if (capText !== '' && (!/^\d+$/.test(capText) || v.daily_message_cap < 1 || v.daily_message_cap > CAP_MAX)) {
       errors.daily_message_cap = 'must be a whole number from 1 to 4294967295, or empty for no cap';
+    }
+    if (keepText !== '' && (!/^\d+$/.test(keepText) || v.retention_days < 1 || v.retention_days > RETENTION_MAX)) {
+      errors.retention_days = `must be a whole number of days from 1 to ${RETENTION_MAX}, or empty to keep them forever`;
     }
     v.handoff_label = v.handoff_label.trim() || null;
     if (chars(v.handoff_label) > 100) errors.handoff_label = 'must be at most 100 characters';
@@ -339,6 +350,7 @@ export async function renderEdit(main, ctx, widgetId) {
   const internalId = h('code', { 'data-testid': 'widget-internal-id' });
   const created = h('span');
   const updatedAt = h('span');
+  const retentionDd = h('span', { 'data-testid': 'widget-retention' });
   const convLink = h('a', { 'data-testid': 'widget-conversations' }, 'Conversations of this widget');
 
   function refresh() {
@@ -352,6 +364,7 @@ export async function renderEdit(main, ctx, widgetId) {
     internalId.textContent = w.id;
     clear(created).append(timeEl(w.created_at));
     clear(updatedAt).append(timeEl(w.updated_at));
+    retentionDd.textContent = w.retention_days == null ? 'Forever' : `${w.retention_days.toLocaleString()} days`;
     convLink.setAttribute('href', `#/conversations?widget=${encodeURIComponent(w.id)}`);
   }
 
@@ -362,7 +375,8 @@ export async function renderEdit(main, ctx, widgetId) {
     h('dl', { class: 'meta' },
       h('dt', null, 'Internal id'), h('dd', null, internalId),
       h('dt', null, 'Created'), h('dd', null, created),
-      h('dt', null, 'Updated'), h('dd', null, updatedAt)),
+      h('dt', null, 'Updated'), h('dd', null, updatedAt),
+      h('dt', null, 'Keeps conversations'), h('dd', null, retentionDd)),
     h('p', null, convLink));
 
   const embedSection = h('section', { class: 'panel', 'aria-labelledby': 'sec-embed' },
