@@ -229,7 +229,7 @@ export function encWidget(e, w) {
   e.u32(w.origins.length);
   for (const o of w.origins) e.str(o);
   return e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
-    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '');
+    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '').u32(w.retentionDays ?? 0);
 }
 
 export function decWidget(d) {
@@ -241,7 +241,7 @@ export function decWidget(d) {
   for (let i = 0, n = d.u32(); i < n; i++) w.origins.push(d.str());
   return Object.assign(w, {
     dailyCap: d.u32(), systemPrompt: d.str(), model: d.str(), createdAt: d.u64(), updatedAt: d.u64(),
-    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(), org: d.str(),
+    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(), org: d.str(), retentionDays: d.u32(),
   });
 }
 
