@@ -33,8 +33,10 @@
 #include "workerd.h"
 
 #define TYPING_SLOTS	64	/* conversations whose typing is remembered */
+#define TYPING_PREFIX	"/v1/admin/conversations/"
 
 struct typing_slot {
+	char org[ST_ORG_ID_MAX + 1];
 	char conv[ST_ID_HEX + 1];
 	uint64_t at;
 	int on;
@@ -64,14 +66,15 @@ handoff_name_valid(const char *s, size_t len)
 }
 
 int
-handoff_typing_pass(const char *conv, int on, uint64_t now)
+handoff_typing_pass(const char *org, const char *conv, int on,
+    uint64_t now)
 {
 	struct typing_slot *t, *oldest = &typing[0];
 	size_t i;
 
 	for (i = 0; i < TYPING_SLOTS; i++) {
 		t = &typing[i];
-		if (strcmp(t->conv, conv) == 0) {
+		if (strcmp(t->conv, conv) == 0 && strcmp(t->org, org) == 0) {
 			if (t->on == on && now < t->at + HANDOFF_TYPING_MS)
 				return 0;
 			t->on = on;
@@ -81,10 +84,22 @@ handoff_typing_pass(const char *conv, int on, uint64_t now)
 		if (t->at < oldest->at)
 			oldest = t;
 	}
+	strlcpy(oldest->org, org, sizeof(oldest->org));
 	strlcpy(oldest->conv, conv, sizeof(oldest->conv));
 	oldest->on = on;
 	oldest->at = now;
 	return 1;
+}
+
+void
+handoff_typing_forget(const char *org, const char *conv)
+{
+	size_t i;
+
+	for (i = 0; i < TYPING_SLOTS; i++)
+		if (strcmp(typing[i].conv, conv) == 0 &&
+		    strcmp(typing[i].org, org) == 0)
+			memset(&typing[i], 0, sizeof(typing[i]));
 }
 
 void
@@ -208,10 +223,24 @@ assign_done(const struct storec_result *r, void *arg)
 	    user ? user_errors : conv_errors);
 }
 
+/*
+ * Refused (another organisation's id, one that does not exist): not
+ * remembered, so each such request is storaged's 404. The route's path
+ * is TYPING_PREFIX, the checked id, "/typing".
+ */
 static void
 typing_done(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, PROTO_ST_TYPING, 204, NULL, conv_errors);
+	struct conn *c = arg;
+	char conv[ST_ID_HEX + 1];
+
+	if (r->status != STOREC_OK && c->req != NULL &&
+	    strncmp(c->req->path, TYPING_PREFIX, strlen(TYPING_PREFIX)) == 0) {
+		strlcpy(conv, c->req->path + strlen(TYPING_PREFIX),
+		    sizeof(conv));
+		handoff_typing_forget(c->who.org, conv);
+	}
+	admin_answer(c, r, PROTO_ST_TYPING, 204, NULL, conv_errors);
 }
 
 /* --------------------------------------------------------- handlers */
@@ -289,7 +318,8 @@ handoff_typing_post(struct conn *c, struct http_request *req,
 		why = "typing: must be true or false";
 	else if ((ty.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
-	else if (!handoff_typing_pass(ty.conv_id, ty.on, loop_now()))
+	else if (!handoff_typing_pass(c->who.org, ty.conv_id, ty.on,
+	    loop_now()))
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);
 	else
 		admin_ask(c, PROTO_ST_TYPING, &ty, typing_done, admin_headers);

@@ -42,6 +42,8 @@ test_name(void **state)
 	assert_false(name_ok(big));
 }
 
+#define ORG_B	"org_0123456789abcdef0123456789abcdef"
+
 static void
 test_typing_bound(void **state)
 {
@@ -51,24 +53,34 @@ test_typing_bound(void **state)
 	int i;
 
 	handoff_typing_reset();
-	assert_true(handoff_typing_pass(a, 1, 10000));
+	assert_true(handoff_typing_pass("default", a, 1, 10000));
 	/* The same state again within HANDOFF_TYPING_MS: not sent. */
-	assert_false(handoff_typing_pass(a, 1, 10001));
-	assert_false(handoff_typing_pass(a, 1, 10000 + HANDOFF_TYPING_MS - 1));
+	assert_false(handoff_typing_pass("default", a, 1, 10001));
+	assert_false(handoff_typing_pass("default", a, 1,
+	    10000 + HANDOFF_TYPING_MS - 1));
 	/* Another conversation has its own. */
-	assert_true(handoff_typing_pass(b, 1, 10002));
+	assert_true(handoff_typing_pass("default", b, 1, 10002));
 	/* A change always goes. */
-	assert_true(handoff_typing_pass(a, 0, 10003));
-	assert_true(handoff_typing_pass(a, 1, 10004));
-	assert_false(handoff_typing_pass(a, 1, 10005));
+	assert_true(handoff_typing_pass("default", a, 0, 10003));
+	assert_true(handoff_typing_pass("default", a, 1, 10004));
+	assert_false(handoff_typing_pass("default", a, 1, 10005));
 	/* And the same state once the interval passed. */
-	assert_true(handoff_typing_pass(a, 1, 10004 + HANDOFF_TYPING_MS));
+	assert_true(handoff_typing_pass("default", a, 1,
+	    10004 + HANDOFF_TYPING_MS));
+	/* Another organisation's request for the id has its own. */
+	assert_true(handoff_typing_pass(ORG_B, a, 1, 10005));
+	assert_false(handoff_typing_pass(ORG_B, a, 1, 10006));
+	assert_false(handoff_typing_pass("default", a, 1, 10007));
+	/* Forgotten (storaged refused it), the next one asks again. */
+	handoff_typing_forget(ORG_B, a);
+	assert_true(handoff_typing_pass(ORG_B, a, 1, 10008));
+	assert_false(handoff_typing_pass("default", a, 1, 10009));
 
 	/* Many conversations: the oldest is forgotten, the bound holds. */
 	for (i = 0; i < 200; i++) {
 		snprintf(id, sizeof(id), "%032x", i);
-		assert_true(handoff_typing_pass(id, 1, 20000 + (uint64_t)i));
-		assert_false(handoff_typing_pass(id, 1, 20000 + (uint64_t)i));
+		assert_true(handoff_typing_pass("default", id, 1, 20000 + (uint64_t)i));
+		assert_false(handoff_typing_pass("default", id, 1, 20000 + (uint64_t)i));
 	}
 	handoff_typing_reset();
 }
