@@ -28,6 +28,7 @@ let lastId = '';
 let mode = 'connecting'; // 'live' | 'poll' | 'connecting'
 let pollTimer = 0;
 let retryTimer = 0;
+let started = false;
 let onCount = () => {};
 
 /** fn(type, data) for every event; returns the unsubscribe function. */
@@ -50,6 +51,7 @@ function emit(type, data) {
 function setMode(m) {
   if (mode === m) return;
   mode = m;
+  document.documentElement.dataset.live = m; // for the tests: the stream's state
   window.clearInterval(pollTimer);
   pollTimer = 0;
   let ticks = 0;
@@ -211,8 +213,11 @@ function connect() {
  * waiting count.
  */
 export function startLive(count) {
-  if (es || mode === 'poll') return;
+  if (es || mode === 'poll' || started) return;
+  started = true;
   onCount = count;
-  seed(false);
-  connect();
+  // The list first, then the stream: the stream's "ready" compares
+  // against it, so a wait that began before the stream was live is told
+  // once (a list still on its way could count it as already known).
+  seed(false).finally(connect);
 }

@@ -98,6 +98,8 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await owner.page.waitForSelector('[data-testid="notify-toggle"][aria-pressed="true"]');
     assert.equal(await owner.page.locator('[data-testid="conv-handoff-badge"]').count(), 0);
 
+    // The stream is live (its list loaded first): what follows comes as events.
+    await owner.page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
     // By keyboard: Shift+Tab from the text area reaches it; Enter asks; the focus goes back to the text area.
     await page.focus(part('input'));
     await page.keyboard.press('Shift+Tab');
