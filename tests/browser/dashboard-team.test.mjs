@@ -241,7 +241,9 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     assert.match(await page.textContent('[data-testid="invite-link"]'), /cy@example\.com \(admin\)\. It is shown this once/);
     assert.ok(await page.isHidden('[data-testid="form-error"]'));
     await page.click('[data-testid="invite-link-copy"]');
-    assert.match(await page.textContent('[data-testid="invite-link-copy-status"]'), /Copied|Selected/);
+    // The status follows the clipboard's promise: wait for it, do not read it at once.
+    await page.waitForFunction(() => /Copied|Selected/.test(document.querySelector('[data-testid="invite-link-copy-status"]').textContent),
+      null, { timeout: 5000 });
     assert.deepEqual(await axeAll(page, 'an invitation\'s link'), []);
     await assertClean(page, log, 'invite');
     // Shown once: the page again has no link, and no answer of the API holds it.
