@@ -231,6 +231,11 @@ struct conn *conn_new(int fd);
  * connection's age.
  */
 void conn_close(struct conn *, const char *why);
+/*
+ * A handler lets go of c: no context, abort, drain callback or abort on
+ * EOF from here (its answer is its own, or c is going).
+ */
+void conn_let_go(struct conn *);
 /* The access log (one info line per answered request): off by default. */
 void conn_access_log(int on);
 /*

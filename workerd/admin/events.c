@@ -197,9 +197,7 @@ client_detach(struct evclient *ec)
 {
 	struct conn *c = ec->c;
 
-	c->hctx = NULL;
-	c->abort = NULL;
-	c->abort_on_eof = 0;
+	conn_let_go(c);
 	client_free(ec);
 	return c;
 }

@@ -124,12 +124,8 @@ export_detach(struct export *x)
 {
 	struct conn *c = x->c;
 
-	if (c != NULL && c->hctx == x) {
-		c->hctx = NULL;
-		c->abort = NULL;
-		c->drained = NULL;
-		c->abort_on_eof = 0;
-	}
+	if (c != NULL && c->hctx == x)
+		conn_let_go(c);
 	x->c = NULL;
 }
 

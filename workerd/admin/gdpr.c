@@ -87,12 +87,8 @@ cx_detach(struct cexport *x)
 {
 	struct conn *c = x->c;
 
-	if (c != NULL && c->hctx == x) {
-		c->hctx = NULL;
-		c->abort = NULL;
-		c->drained = NULL;
-		c->abort_on_eof = 0;
-	}
+	if (c != NULL && c->hctx == x)
+		conn_let_go(c);
 	x->c = NULL;
 }
 

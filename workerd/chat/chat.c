@@ -354,10 +354,7 @@ turn_conn_detach(void *fe)
 {
 	struct conn *c = fe;
 
-	c->abort = NULL;
-	c->hctx = NULL;
-	c->drained = NULL;
-	c->abort_on_eof = 0;
+	conn_let_go(c);
 	return c;
 }
 

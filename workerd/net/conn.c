@@ -643,6 +643,15 @@ conn_access(struct conn *c)
 
 /* ------------------------------------------------------------ requests */
 
+void
+conn_let_go(struct conn *c)
+{
+	c->hctx = NULL;
+	c->abort = NULL;
+	c->drained = NULL;
+	c->abort_on_eof = 0;
+}
+
 static void
 conn_finish(struct conn *c)
 {
@@ -653,12 +662,9 @@ conn_finish(struct conn *c)
 	if (c->sreq != NULL)
 		hooks.sreq_cancel(c->sreq);
 	c->sreq = NULL;
-	c->abort = NULL;
-	c->hctx = NULL;
-	c->abort_on_eof = 0;
+	conn_let_go(c);
 	c->cors_hdrs = NULL;
 	c->stream = STREAM_NONE;
-	c->drained = NULL;
 	c->drain_armed = 0;
 	loop_defer_cancel(&c->draind);
 	c->idle_since = loop_now();

@@ -61,23 +61,11 @@ ask_ev(struct fix *f, const struct st_who *who, uint16_t type,
     const void *req, void *rep, char evname[4 * ST_AGENT_NAME_MAX + 1])
 {
 	struct st_event ev;
-	struct dbatch b;
 	struct dreply r;
-	struct penc e;
 	struct pdec d;
 	int err;
 
-	penc_init(&e);
-	assert_int_equal(st_req_encode(&e, type, req), 0);
-	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
-	b.who = who;
-	dispatch_run(&b, type, e.buf, e.len, &r);
-	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(&r);
-	penc_free(&e);
-	if ((err = r.err) == 0 && rep != NULL)
-		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
-		    rep), 0);
+	err = who_run(f, who, type, req, rep, &r);
 	if (evname != NULL) {
 		evname[0] = '\0';
 		if (err == 0 && r.nevs > 0) {

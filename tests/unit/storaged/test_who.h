@@ -22,29 +22,40 @@ who_of(uint8_t kind, const char *id, const char *org, uint8_t role)
 
 /*
  * req (its struct, encoded by the table) as who (NULL: nobody) in a
- * batch of its own: the error code, or 0 with the reply decoded into rep
- * when rep is not NULL (free with st_rep_free). *wrote: it wrote.
+ * batch of its own, its reply left in r (free with dreply_free): the
+ * error code, or 0 with the reply decoded into rep when rep is not NULL
+ * (free with st_rep_free).
  */
 static inline int
-request_who(struct fix *f, const struct st_who *who, uint16_t type,
-    const void *req, void *rep, int *wrote)
+who_run(struct fix *f, const struct st_who *who, uint16_t type,
+    const void *req, void *rep, struct dreply *r)
 {
 	struct dbatch b;
-	struct dreply r;
 	struct penc e;
-	int err;
 
 	penc_init(&e);
 	assert_int_equal(st_req_encode(&e, type, req), 0);
 	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
 	b.who = who;
-	dispatch_run(&b, type, e.buf, e.len, &r);
+	dispatch_run(&b, type, e.buf, e.len, r);
 	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(&r);
+		dreply_commit_failed(r);
 	penc_free(&e);
-	if ((err = r.err) == 0 && rep != NULL)
-		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
+	if (r->err == 0 && rep != NULL)
+		assert_int_equal(st_rep_decode(type, r->enc.buf, r->enc.len,
 		    rep), 0);
+	return r->err;
+}
+
+/* As who_run, the reply let go; *wrote (when not NULL): it wrote. */
+static inline int
+request_who(struct fix *f, const struct st_who *who, uint16_t type,
+    const void *req, void *rep, int *wrote)
+{
+	struct dreply r;
+	int err;
+
+	err = who_run(f, who, type, req, rep, &r);
 	if (wrote != NULL)
 		*wrote = r.wrote;
 	dreply_free(&r);
