@@ -1,22 +1,21 @@
 /*
- * The conversation queries (see STORAGE.md): the per-widget activity
- * index and counts they walk, kept as conversations are made, moved and
- * deleted; the list of every conversation, the query by widget with its
- * search, and the retention purge:
+ * The conversation queries (see STORAGE.md): the activity index and
+ * counts they walk, kept as conversations are made, moved and deleted;
+ * the list of every conversation, the query by widget with its search,
+ * and the retention purge:
  *
- *	widget_activity  widget NUL u64 updated_at | id[16] -> (nothing)
- *	widget_counts    widget -> u64 conversations
- *	org_activity     org NUL u64 updated_at | id[16] -> (nothing)
- *	org_counts       org -> u64 conversations
+ *	conv_activity  org NUL widget NUL u64 updated_at | id[16] -> ()
+ *	conv_counts    org NUL widget -> u64 conversations
  *
- * The per-organisation index (issue 22) is the per-widget one keyed by
- * the conversation's organisation: who asks's list walks its one prefix,
- * and its count is the list's total, whatever widgets it has (or had).
- * The per-widget index is the only by-activity index: a filtered list
- * walks one widget's keys, the full list merges every widget's
- * (merge_walk() in index.c), with the same cursors. A widget is 1 to 64
- * bytes of UTF-8 and holds no NUL, so NUL ends it in a key. The global
- * `activity` index of older data directories is emptied at open.
+ * One index keyed by the conversation's organisation, then its widget
+ * (both fixed when it is made): a widget's list walks its one prefix; an
+ * organisation's, or every conversation, merges the parts' indexes
+ * (merge_walk() in index.c), whose counts sum to the list's total. A
+ * turn moves one key. An organisation id (1 to 36 bytes) and a widget (1
+ * to 64 bytes of UTF-8) hold no NUL, so NUL ends each in a key. The
+ * indexes of older data directories (the global `activity`, then one by
+ * widget and one by organisation) are emptied at open, once this one is
+ * built.
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -29,7 +28,7 @@
 #include "storeint.h"
 #include "widgetstore.h"
 
-#define WACT_KEY_MAX	(ST_WIDGET_MAX + 1 + INDEX_KEY_LEN)
+#define ACT_KEY_MAX	(INDEX_PREFIX_MAX + ACT_KEY_LEN)
 #define COUNT_REC_LEN	(1 + 8)
 /*
  * A search also ends after the conversation that takes it past this many
@@ -38,57 +37,79 @@
  */
 #define SEARCH_BYTES	(32u * 1024 * 1024)
 
-/* --------------------------------------------------------- per-widget index */
+/* --------------------------------------------------------------- index */
 
-/* Both indexes' key: a name (widget or org, at most 64 bytes), NUL, at, id. */
+/* A part's prefix, org NUL widget NUL: its length (the count key's + 1). */
 static size_t
-wact_key(uint8_t k[WACT_KEY_MAX], const char *widget, uint64_t at,
+act_prefix(uint8_t k[INDEX_PREFIX_MAX], const char *org, const char *widget)
+{
+	size_t o = strlen(org), w = strlen(widget);
+
+	memcpy(k, org, o + 1);
+	memcpy(k + o + 1, widget, w + 1);
+	return o + 1 + w + 1;
+}
+
+static size_t
+act_key(uint8_t k[ACT_KEY_MAX], const struct st_conv *c, uint64_t at,
     const uint8_t id[ID_LEN])
 {
-	size_t n = strlen(widget);
+	size_t n = act_prefix(k, c->org, c->widget);
 
-	memcpy(k, widget, n);
-	k[n] = '\0';
-	proto_put_be64(k + n + 1, at);
-	memcpy(k + n + 1 + 8, id, ID_LEN);
-	return n + 1 + ACT_KEY_LEN;
+	proto_put_be64(k + n, at);
+	memcpy(k + n + 8, id, ID_LEN);
+	return n + ACT_KEY_LEN;
 }
 
 static void
-widget_index_put(struct store_txn *t, const char *widget, uint64_t at,
+act_put(struct store_txn *t, const struct st_conv *c, uint64_t at,
     const uint8_t id[ID_LEN])
 {
-	uint8_t k[WACT_KEY_MAX];
+	uint8_t k[ACT_KEY_MAX];
 
-	db_put(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
-	    &rec_version, 1, "put widget activity");
+	db_put(t, t->st->conv_activity, k, act_key(k, c, at, id),
+	    &rec_version, 1, "put conversation activity");
 }
 
 static void
-widget_index_del(struct store_txn *t, const char *widget, uint64_t at,
+act_del(struct store_txn *t, const struct st_conv *c, uint64_t at,
     const uint8_t id[ID_LEN])
 {
-	uint8_t k[WACT_KEY_MAX];
+	uint8_t k[ACT_KEY_MAX];
 
-	db_del(t, t->st->widget_activity, k, wact_key(k, widget, at, id),
-	    "delete widget activity");
+	db_del(t, t->st->conv_activity, k, act_key(k, c, at, id),
+	    "delete conversation activity");
 }
 
-/* A widget's (or org's, in counts) conversations: 0 with *n set, or -1. */
+/* An index key's prefix (org NUL widget NUL): its length, 0 if malformed. */
+static size_t
+act_key_prefix(const MDB_val *k)
+{
+	const uint8_t *p = k->mv_data, *o, *w;
+
+	if (k->mv_size <= ACT_KEY_LEN ||
+	    (o = memchr(p, '\0', k->mv_size - ACT_KEY_LEN)) == NULL ||
+	    (w = memchr(o + 1, '\0', k->mv_size - ACT_KEY_LEN -
+	    (size_t)(o + 1 - p))) == NULL ||
+	    (size_t)(w + 1 - p) + ACT_KEY_LEN != k->mv_size)
+		return 0;
+	return (size_t)(w + 1 - p);
+}
+
+/* A part's conversations (count key k of klen bytes): 0 with *n, or -1. */
 static int
-count_get(struct store_txn *t, MDB_dbi counts, const char *widget,
-    uint64_t *n)
+count_get(struct store_txn *t, const uint8_t *k, size_t klen, uint64_t *n)
 {
 	MDB_val v;
 	int rc;
 
 	*n = 0;
-	if ((rc = db_get(t, counts, widget, strlen(widget), &v,
-	    "get widget count")) != 0)
+	if ((rc = db_get(t, t->st->conv_counts, k, klen, &v,
+	    "get conversation count")) != 0)
 		return rc < 0 ? -1 : 0;
 	if (v.mv_size != COUNT_REC_LEN ||
 	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-		log_warnx("widget count: record not understood");
+		log_warnx("conversation count: record not understood");
 		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 		return -1;
 	}
@@ -96,17 +117,19 @@ count_get(struct store_txn *t, MDB_dbi counts, const char *widget,
 	return 0;
 }
 
-/* A count that reaches 0 goes, so an unknown widget and an empty one agree. */
+/* A count that reaches 0 goes, so an unknown part and an empty one agree. */
 static void
-count_add(struct store_txn *t, MDB_dbi counts, const char *widget, int delta)
+count_add(struct store_txn *t, const char *org, const char *widget,
+    int delta)
 {
-	uint8_t rec[COUNT_REC_LEN];
+	uint8_t k[INDEX_PREFIX_MAX], rec[COUNT_REC_LEN];
+	size_t klen = act_prefix(k, org, widget) - 1;
 	uint64_t n;
 
-	if (count_get(t, counts, widget, &n) < 0)
+	if (count_get(t, k, klen, &n) < 0)
 		return;
 	if (delta < 0 && n < (uint64_t)-delta) {
-		log_warnx("widget count of \"%s\" would go below 0", widget);
+		log_warnx("count of widget \"%s\" would go below 0", widget);
 		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 		return;
 	}
@@ -115,71 +138,40 @@ count_add(struct store_txn *t, MDB_dbi counts, const char *widget, int delta)
 	else
 		n += (uint64_t)delta;
 	if (n == 0) {
-		db_del(t, counts, widget, strlen(widget),
-		    "delete widget count");
+		db_del(t, t->st->conv_counts, k, klen,
+		    "delete conversation count");
 		return;
 	}
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, n);
-	db_put(t, counts, widget, strlen(widget), rec, sizeof(rec),
-	    "put widget count");
+	db_put(t, t->st->conv_counts, k, klen, rec, sizeof(rec),
+	    "put conversation count");
 }
-
-static void
-widget_count_add(struct store_txn *t, const char *widget, int delta)
-{
-	count_add(t, t->st->widget_counts, widget, delta);
-}
-
-static void
-org_index_put(struct store_txn *t, const char *org, uint64_t at,
-    const uint8_t id[ID_LEN])
-{
-	uint8_t k[WACT_KEY_MAX];
-
-	db_put(t, t->st->org_activity, k, wact_key(k, org, at, id),
-	    &rec_version, 1, "put organisation activity");
-}
-
-static void
-org_index_del(struct store_txn *t, const char *org, uint64_t at,
-    const uint8_t id[ID_LEN])
-{
-	uint8_t k[WACT_KEY_MAX];
-
-	db_del(t, t->st->org_activity, k, wact_key(k, org, at, id),
-	    "delete organisation activity");
-}
-
 
 /*
- * A data directory made before the per-widget (or per-organisation)
- * index has conversations and no index: build it, and its counts, from
- * convs. by_org: the per-organisation one.
+ * A data directory made before this index has conversations and no
+ * index: build it, and its counts, from convs.
  */
 static int
-index_build(struct store_txn *t, int by_org)
+index_build(struct store_txn *t)
 {
-	MDB_dbi act = by_org ? t->st->org_activity : t->st->widget_activity;
-	MDB_dbi counts = by_org ? t->st->org_counts : t->st->widget_counts;
-	uint8_t id[ID_LEN], k2[WACT_KEY_MAX];
+	uint8_t id[ID_LEN];
 	struct st_conv c;
 	MDB_stat wa, cv;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	const char *name;
 	size_t n = 0;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if ((rc = mdb_stat(t->txn, act, &wa)) != 0 ||
+	if ((rc = mdb_stat(t->txn, t->st->conv_activity, &wa)) != 0 ||
 	    (rc = mdb_stat(t->txn, t->st->convs, &cv)) != 0)
 		return txn_lmdb(t, rc, "stat");
 	if (wa.ms_entries != 0 || cv.ms_entries == 0)
 		return 0;
 	/* Counts without their index are left from nothing we wrote: redo. */
-	if ((rc = db_drop(t, counts)) != 0)
+	if ((rc = db_drop(t, t->st->conv_counts)) != 0)
 		return txn_lmdb(t, rc, "empty counts");
 	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
@@ -193,10 +185,8 @@ index_build(struct store_txn *t, int by_org)
 		memcpy(id, k.mv_data, ID_LEN);
 		if (conv_load(t, id, &c) != 0)
 			break;
-		name = by_org ? c.org : c.widget;
-		db_put(t, act, k2, wact_key(k2, name, c.updated_at, id),
-		    &rec_version, 1, "put activity");
-		count_add(t, counts, name, 1);
+		act_put(t, &c, c.updated_at, id);
+		count_add(t, c.org, c.widget, 1);
 		st_conv_free(&c);
 		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -205,32 +195,42 @@ index_build(struct store_txn *t, int by_org)
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk conversations");
 	if (t->err == 0)
-		log_info("built the per-%s conversation index from %zu "
-		    "conversations", by_org ? "organisation" : "widget", n);
+		log_info("built the conversation activity index from %zu "
+		    "conversations", n);
 	return t->err;
 }
 
 /*
- * The per-widget and per-organisation indexes, built when missing; then
- * the retired global index, which older storageds kept, is emptied: its
- * pages go back to the free list, and nothing reads it.
+ * The index, built when missing; then the retired ones, which older
+ * storageds kept, are emptied: their pages go back to the free list, and
+ * nothing reads them.
  */
 static int
 convquery_init(struct store_txn *t)
 {
+	const struct { MDB_dbi dbi; const char *name; } retired[] = {
+		{ t->st->activity, "activity" },
+		{ t->st->widget_activity, "widget_activity" },
+		{ t->st->widget_counts, "widget_counts" },
+		{ t->st->org_activity, "org_activity" },
+		{ t->st->org_counts, "org_counts" },
+	};
 	MDB_stat ms;
+	size_t i;
 	int rc;
 
-	if (index_build(t, 0) != 0 || index_build(t, 1) != 0)
+	if (index_build(t) != 0)
 		return t->err;
-	if ((rc = mdb_stat(t->txn, t->st->activity, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat");
-	if (ms.ms_entries == 0)
-		return 0;
-	if ((rc = db_drop(t, t->st->activity)) != 0)
-		return txn_lmdb(t, rc, "empty activity");
-	log_info("emptied the retired activity index (%zu entries)",
-	    (size_t)ms.ms_entries);
+	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++) {
+		if ((rc = mdb_stat(t->txn, retired[i].dbi, &ms)) != 0)
+			return txn_lmdb(t, rc, "stat");
+		if (ms.ms_entries == 0)
+			continue;
+		if ((rc = db_drop(t, retired[i].dbi)) != 0)
+			return txn_lmdb(t, rc, "empty a retired index");
+		log_info("emptied the retired %s index (%zu entries)",
+		    retired[i].name, (size_t)ms.ms_entries);
+	}
 	return 0;
 }
 
@@ -238,30 +238,24 @@ static void
 index_conv_made(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	widget_index_put(t, c->widget, c->updated_at, id);
-	widget_count_add(t, c->widget, 1);
-	org_index_put(t, c->org, c->updated_at, id);
-	count_add(t, t->st->org_counts, c->org, 1);
+	act_put(t, c, c->updated_at, id);
+	count_add(t, c->org, c->widget, 1);
 }
 
 static void
 index_conv_moved(struct store_txn *t, const struct st_conv *c, uint64_t to,
     const uint8_t id[ID_LEN])
 {
-	widget_index_del(t, c->widget, c->updated_at, id);
-	widget_index_put(t, c->widget, to, id);
-	org_index_del(t, c->org, c->updated_at, id);
-	org_index_put(t, c->org, to, id);
+	act_del(t, c, c->updated_at, id);
+	act_put(t, c, to, id);
 }
 
 static void
 index_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	widget_index_del(t, c->widget, c->updated_at, id);
-	widget_count_add(t, c->widget, -1);
-	org_index_del(t, c->org, c->updated_at, id);
-	count_add(t, t->st->org_counts, c->org, -1);
+	act_del(t, c, c->updated_at, id);
+	count_add(t, c->org, c->widget, -1);
 }
 
 const struct store_module convquery_module = {
@@ -477,55 +471,6 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	    out);
 }
 
-/*
- * 1 when widget's conversations are t->org's (all of them are one
- * organisation's: its widget's when made), 0 when not, -1 on error.
- * Its widget's record says; a widget gone (or a free name) by its
- * newest conversation's; none: not.
- */
-static int
-widget_in_org(struct store_txn *t, const char *widget)
-{
-	uint8_t k0[WACT_KEY_MAX];
-	struct st_widget w;
-	struct st_conv c;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = strlen(widget);
-	int rc, in = 0;
-
-	if ((rc = widget_load(t, widget, &w)) < 0)
-		return -1;
-	if (rc == 0) {
-		in = strcmp(w.org, t->org) == 0;
-		st_widget_free(&w);
-		return in;
-	}
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity,
-	    &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	memcpy(k0, widget, n);
-	k0[n] = '\0';
-	k.mv_size = n + 1;
-	k.mv_data = k0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == 0 && k.mv_size == n + 1 + ACT_KEY_LEN &&
-	    memcmp(k.mv_data, k0, n + 1) == 0) {
-		if ((rc = conv_load(t, (uint8_t *)k.mv_data + n + 1 + 8,
-		    &c)) == 0) {
-			in = strcmp(c.org, t->org) == 0;
-			st_conv_free(&c);
-		}
-	} else if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc != 0)
-		txn_lmdb(t, rc, "widget activity");
-	mdb_cursor_close(cur);
-	return t->err ? -1 : in;
-}
-
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
@@ -537,8 +482,6 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	struct conv_filter cf = { NULL, assigned, assignee };
 	struct search *s = NULL;
 	struct store_list l;
-	MDB_stat ms;
-	const char *by;
 	size_t qlen = strlen(q);
 	int rc;
 
@@ -561,26 +504,12 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
-	/* Another organisation's widget: nothing, as one never used. */
-	if (widget[0] != '\0' && t->org != NULL &&
-	    (rc = widget_in_org(t, widget)) != 1) {
-		if (rc == 0)
-			*out = l;
-		return t->err;
-	}
-	if (widget[0] != '\0' || t->org != NULL) {
-		/* One widget's, or who asks's organisation's. */
-		by = widget[0] != '\0' ? widget : t->org;
-		w.plen = strlen(by) + 1;
-		memcpy(prefix, by, w.plen);	/* with its NUL */
+	/* One widget of who asks's organisation: its one part. */
+	if (widget[0] != '\0' && t->org != NULL) {
+		w.plen = act_prefix(prefix, t->org, widget);
 		w.prefix = prefix;
-		if (count_get(t, widget[0] != '\0' ? t->st->widget_counts :
-		    t->st->org_counts, by, &l.total) < 0)
+		if (count_get(t, prefix, w.plen - 1, &l.total) < 0)
 			return t->err;
-	} else {
-		if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
-			return txn_lmdb(t, rc, "conversations");
-		l.total = ms.ms_entries;
 	}
 	if (qlen > 0) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -602,14 +531,15 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	w.size = sizeof(*l.convs);
 	w.take = take_conv;
 	w.arg = &cf;
-	if (widget[0] != '\0')
-		index_walk(t, t->st->widget_activity, "widget activity",
+	if (w.plen > 0)
+		index_walk(t, t->st->conv_activity, "conversation activity",
 		    cursor, &w, &pg);
-	else if (t->org != NULL)
-		index_walk(t, t->st->org_activity, "organisation activity",
+	else {
+		/* An organisation's, a widget's everywhere, or every one. */
+		merge_walk(t, t->org, widget[0] != '\0' ? widget : NULL,
 		    cursor, &w, &pg);
-	else
-		merge_walk(t, cursor, &w, &pg);
+		l.total = pg.total;
+	}
 	if (s != NULL) {
 		mdb_cursor_close(s->msgs);
 		free(s);
@@ -628,19 +558,19 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 /* ---------------------------------------------------------------- retention */
 
 /*
- * Each widget's index keys run oldest first: take its old ones, then seek
- * past the widget (its name and 0x01 sorts after every key of it).
+ * Each part's index keys run oldest first: take its old ones, then seek
+ * past the part (its prefix ending 0x01 sorts after every key of it).
  */
 int
 store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
     uint32_t *n, int *more)
 {
-	uint8_t (*ids)[ID_LEN] = NULL, probe[ST_WIDGET_MAX + 1];
+	uint8_t (*ids)[ID_LEN] = NULL, probe[INDEX_PREFIX_MAX];
 	char hex[ST_ID_HEX + 1];
-	const uint8_t *p, *nul;
+	const uint8_t *p;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	size_t found = 0, i, wlen;
+	size_t found = 0, i, plen;
 	int rc;
 
 	*n = 0;
@@ -653,35 +583,33 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 1000");
 	if (!dry_run && (ids = calloc(max + 1, ID_LEN)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_activity, &cur)) != 0) {
 		free(ids);
 		return txn_lmdb(t, rc, "cursor");
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0 && (dry_run || found <= max)) {
 		p = k.mv_data;
-		nul = memchr(p, '\0', k.mv_size);
-		if (nul == NULL || (wlen = (size_t)(nul - p)) > ST_WIDGET_MAX ||
-		    k.mv_size != wlen + 1 + ACT_KEY_LEN) {
-			rec_corrupt(t, "widget activity key");
+		if ((plen = act_key_prefix(&k)) == 0) {
+			rec_corrupt(t, "conversation activity key");
 			break;
 		}
-		if (proto_get_be64(p + wlen + 1) < cutoff) {
+		if (proto_get_be64(p + plen) < cutoff) {
 			if (!dry_run)
-				memcpy(ids[found], p + wlen + 1 + 8, ID_LEN);
+				memcpy(ids[found], p + plen + 8, ID_LEN);
 			found++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
-		memcpy(probe, p, wlen);
-		probe[wlen] = 0x01;
+		memcpy(probe, p, plen);
+		probe[plen - 1] = 0x01;
 		k.mv_data = probe;
-		k.mv_size = wlen + 1;
+		k.mv_size = plen;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	}
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk widget activity");
+		txn_lmdb(t, rc, "walk conversation activity");
 	if (!t->err && dry_run)
 		*n = found > UINT32_MAX ? UINT32_MAX : (uint32_t)found;
 	if (!t->err && !dry_run) {
@@ -702,16 +630,16 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 }
 
 /*
- * Up to max of widget's (internal id) conversations last active before
- * cutoff deleted, oldest first: *n of them, *more 1 when some are left.
+ * Up to max of widget w's conversations last active before cutoff
+ * deleted, oldest first: *n of them, *more 1 when some are left.
  */
 static void
-widget_expired(struct store_txn *t, const char *widget, uint64_t cutoff,
-    uint32_t max, uint32_t *n, int *more)
+widget_expired(struct store_txn *t, const struct st_widget *w,
+    uint64_t cutoff, uint32_t max, uint32_t *n, int *more)
 {
-	uint8_t (*ids)[ID_LEN], probe[ST_WIDGET_MAX + 1];
+	uint8_t (*ids)[ID_LEN], probe[INDEX_PREFIX_MAX];
 	char hex[ST_ID_HEX + 1];
-	size_t plen = strlen(widget) + 1;
+	size_t plen = act_prefix(probe, w->org, w->id);
 	uint32_t found = 0, i;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -723,12 +651,11 @@ widget_expired(struct store_txn *t, const char *widget, uint64_t cutoff,
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_activity, &cur)) != 0) {
 		free(ids);
 		txn_lmdb(t, rc, "cursor");
 		return;
 	}
-	memcpy(probe, widget, plen);	/* with its NUL */
 	k.mv_size = plen;
 	k.mv_data = probe;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -773,7 +700,7 @@ store_retention_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 		keep = (uint64_t)ws[i].retention_days * 86400000ull;
 		if (keep == 0 || now <= keep)
 			continue;
-		widget_expired(t, ws[i].id, now - keep, max - *n, &got, &left);
+		widget_expired(t, &ws[i], now - keep, max - *n, &got, &left);
 		*n += got;
 		*more |= left;
 	}

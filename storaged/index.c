@@ -170,7 +170,7 @@ index_walk(struct store_txn *t, MDB_dbi index, const char *what,
 
 /* One widget's place in the merge: the key it stands on. */
 struct merge_head {
-	uint8_t key[INDEX_PREFIX_MAX + INDEX_KEY_LEN];	/* widget NUL u64 | id */
+	uint8_t key[INDEX_PREFIX_MAX + INDEX_KEY_LEN];	/* org NUL widget NUL u64 | id */
 	size_t plen;
 };
 
@@ -251,25 +251,62 @@ head_prev(struct store_txn *t, struct merge *m, struct merge_head *h)
 	return 0;
 }
 
+/* Where a merge looks: the parts of conv_counts it takes. */
+struct merge_scope {
+	const char *org;	/* NULL: every organisation's */
+	const char *widget;	/* NULL: every widget's */
+	uint64_t total;		/* the conversations of the parts taken */
+};
+
 /*
- * One head per widget of widget_counts, each on its newest key strictly
- * older than probe; the widgets with none are left out. 0 or -1.
+ * A conv_counts key (org NUL widget) and value, checked: 1 when it is one
+ * of scope's parts (its count added to the total), 0 when not, 2 when
+ * past the organisation's keys, -1 when not understood.
  */
 static int
-merge_heads(struct store_txn *t, struct merge *m, const uint8_t *probe,
-    struct merge_head **out, size_t *nout)
+merge_part(struct merge_scope *sc, const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t *p = k->mv_data, *nul;
+	size_t olen;
+
+	nul = k->mv_size > 0 ? memchr(p, '\0', k->mv_size) : NULL;
+	if (nul == NULL || (olen = (size_t)(nul - p)) == 0 ||
+	    olen > ST_WHO_ORG_MAX || k->mv_size - olen - 1 == 0 ||
+	    k->mv_size - olen - 1 > ST_WIDGET_MAX ||
+	    memchr(nul + 1, '\0', k->mv_size - olen - 1) != NULL ||
+	    v->mv_size != 1 + 8 ||
+	    ((const uint8_t *)v->mv_data)[0] != ST_RECORD_VERSION)
+		return -1;
+	if (sc->org != NULL && (olen != strlen(sc->org) ||
+	    memcmp(p, sc->org, olen) != 0))
+		return 2;
+	if (sc->widget != NULL && (k->mv_size - olen - 1 !=
+	    strlen(sc->widget) || memcmp(nul + 1, sc->widget,
+	    k->mv_size - olen - 1) != 0))
+		return 0;
+	sc->total += proto_get_be64((const uint8_t *)v->mv_data + 1);
+	return 1;
+}
+
+/*
+ * One head per part of conv_counts in scope, each on its newest key
+ * strictly older than probe; the parts with none are left out. 0 or -1.
+ */
+static int
+merge_heads(struct store_txn *t, struct merge *m, struct merge_scope *sc,
+    const uint8_t *probe, struct merge_head **out, size_t *nout)
 {
 	struct merge_head *heads;
 	MDB_cursor *wc;
 	MDB_stat ms;
 	MDB_val k, v;
 	size_t n = 0, i;
-	int rc, hrc = 0;
+	int rc, hrc = 0, in;
 
 	*out = NULL;
 	*nout = 0;
-	if ((rc = mdb_stat(t->txn, t->st->widget_counts, &ms)) != 0) {
-		txn_lmdb(t, rc, "widget counts");
+	if ((rc = mdb_stat(t->txn, t->st->conv_counts, &ms)) != 0) {
+		txn_lmdb(t, rc, "conversation counts");
 		return -1;
 	}
 	if (ms.ms_entries == 0)
@@ -278,33 +315,43 @@ merge_heads(struct store_txn *t, struct merge *m, const uint8_t *probe,
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return -1;
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_counts, &wc)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_counts, &wc)) != 0) {
 		free(heads);
 		txn_lmdb(t, rc, "cursor");
 		return -1;
 	}
-	rc = mdb_cursor_get(wc, &k, &v, MDB_FIRST);
+	if (sc->org != NULL) {	/* from the organisation's first key */
+		k.mv_size = strlen(sc->org) + 1;
+		k.mv_data = (void *)sc->org;	/* with its NUL */
+		rc = mdb_cursor_get(wc, &k, &v, MDB_SET_RANGE);
+	} else
+		rc = mdb_cursor_get(wc, &k, &v, MDB_FIRST);
 	while (rc == 0 && n < ms.ms_entries) {
-		if (k.mv_size == 0 || k.mv_size > ST_WIDGET_MAX ||
-		    memchr(k.mv_data, '\0', k.mv_size) != NULL) {
-			log_warnx("widget counts: key of %zu bytes", k.mv_size);
+		if ((in = merge_part(sc, &k, &v)) < 0) {
+			log_warnx("conversation counts: key of %zu bytes",
+			    k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			hrc = -1;
 			break;
 		}
-		memcpy(heads[n].key, k.mv_data, k.mv_size);
-		heads[n].key[k.mv_size] = '\0';
-		heads[n].plen = k.mv_size + 1;
-		memcpy(heads[n].key + heads[n].plen, probe, INDEX_KEY_LEN);
-		if ((hrc = head_prev(t, m, &heads[n])) < 0)
+		if (in == 2)
 			break;
-		if (hrc == 0)
-			n++;
+		if (in == 1) {
+			memcpy(heads[n].key, k.mv_data, k.mv_size);
+			heads[n].key[k.mv_size] = '\0';
+			heads[n].plen = k.mv_size + 1;
+			memcpy(heads[n].key + heads[n].plen, probe,
+			    INDEX_KEY_LEN);
+			if ((hrc = head_prev(t, m, &heads[n])) < 0)
+				break;
+			if (hrc == 0)
+				n++;
+		}
 		rc = mdb_cursor_get(wc, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(wc);
 	if (hrc >= 0 && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk widget counts");
+		txn_lmdb(t, rc, "walk conversation counts");
 	if (t->err) {
 		free(heads);
 		return -1;
@@ -317,18 +364,19 @@ merge_heads(struct store_txn *t, struct merge *m, const uint8_t *probe,
 }
 
 /*
- * index_walk() over every conversation: a merge of the per-widget
- * indexes (the widgets are widget_counts' keys), newest first in (time,
- * id) order, the order one index of u64 | id[16] would have. Cursors,
- * limit, scan, halt, take() and next_cursor are index_walk()'s; w's
- * prefix is not used. A heap of one head per widget, and one LMDB cursor
- * that steps back when it stands on the head taken and seeks otherwise,
- * so a page costs O(widgets + limit log widgets) and no more.
+ * index_walk() over conv_activity's parts in scope (storeint.h): a merge
+ * of their indexes (the parts are conv_counts' keys), newest first in
+ * (time, id) order, the order one index of u64 | id[16] would have.
+ * Cursors, limit, scan, halt, take() and next_cursor are index_walk()'s.
+ * A heap of one head per part, and one LMDB cursor that steps back when
+ * it stands on the head taken and seeks otherwise, so a page costs
+ * O(parts + limit log parts) and no more.
  */
 int
-merge_walk(struct store_txn *t, const char *cursor,
-    const struct index_walk *w, struct index_page *pg)
+merge_walk(struct store_txn *t, const char *org, const char *widget,
+    const char *cursor, const struct index_walk *w, struct index_page *pg)
 {
+	struct merge_scope sc = { org, widget, 0 };
 	uint8_t probe[INDEX_KEY_LEN], last[INDEX_KEY_LEN];
 	struct merge_head *heads = NULL;
 	struct merge m;
@@ -344,14 +392,15 @@ merge_walk(struct store_txn *t, const char *cursor,
 	if ((pg->items = calloc(w->limit, w->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	memset(&m, 0, sizeof(m));
-	m.what = "widget activity";
-	if ((rc = mdb_cursor_open(t->txn, t->st->widget_activity,
+	m.what = "conversation activity";
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_activity,
 	    &m.cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
-	if (merge_heads(t, &m, probe, &heads, &n) < 0) {
+	if (merge_heads(t, &m, &sc, probe, &heads, &n) < 0) {
 		mdb_cursor_close(m.cur);
 		return t->err;
 	}
+	pg->total = sc.total;
 	while (n > 0 && pg->n < w->limit &&
 	    (w->scan == 0 || seen < w->scan) &&
 	    (w->halt == NULL || *w->halt == 0)) {

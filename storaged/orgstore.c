@@ -182,7 +182,7 @@ static int
 org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {
-	uint8_t (*ids)[16], probe[ST_ORG_ID_MAX + 1];
+	uint8_t (*ids)[16], probe[ST_ORG_ID_MAX + 1];	/* org NUL */
 	char hex[ST_ID_HEX + 1];
 	size_t plen = strlen(org) + 1;
 	uint32_t found = 0, i;
@@ -193,7 +193,7 @@ org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
 	*n = 0;
 	if ((ids = calloc(max, sizeof(*ids))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->org_activity, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_activity, &cur)) != 0) {
 		free(ids);
 		return txn_lmdb(t, rc, "cursor");
 	}
@@ -201,9 +201,11 @@ org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
 	k.mv_size = plen;
 	k.mv_data = probe;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && found < max && k.mv_size == plen + 8 + 16 &&
+	/* Its keys: org NUL widget NUL u64 | id[16]. */
+	while (rc == 0 && found < max && k.mv_size > plen + 8 + 16 &&
 	    memcmp(k.mv_data, probe, plen) == 0) {
-		memcpy(ids[found++], (uint8_t *)k.mv_data + plen + 8, 16);
+		memcpy(ids[found++], (uint8_t *)k.mv_data + k.mv_size - 16,
+		    16);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);

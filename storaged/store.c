@@ -616,6 +616,9 @@ const struct store_db store_dbs[NDBS] = {
 	{ "dsess_user", offsetof(struct store, dsess_user) },
 	/* a visitor's data on request (issue 22) */
 	{ "contact_gone", offsetof(struct store, contact_gone) },
+	/* the conversations by activity: one index (issue 22's bench) */
+	{ "conv_activity", offsetof(struct store, conv_activity) },
+	{ "conv_counts", offsetof(struct store, conv_counts) },
 };
 
 MDB_dbi *

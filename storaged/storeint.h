@@ -22,9 +22,12 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		46
-/* Longest prefix before u64 | id in an index index_walk() walks. */
-#define INDEX_PREFIX_MAX	(ST_WIDGET_MAX + 1)
+#define NDBS		48
+/*
+ * Longest prefix before u64 | id in an index index_walk() walks: the
+ * conversation index's org NUL widget NUL.
+ */
+#define INDEX_PREFIX_MAX	(ST_WHO_ORG_MAX + 1 + ST_WIDGET_MAX + 1)
 
 /*
  * Record formats that grew: a newer one adds fields at the end, and an
@@ -105,9 +108,10 @@ struct store {
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */
 	uint32_t wsess_new_max;	/* new sessions per widget per minute; 0 = no limit */
-	/* convquery.c, dashstore.c */
+	/* convquery.c: retired indexes, emptied at open (conv_activity's) */
 	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */
+	/* dashstore.c */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
 	MDB_dbi dsess_expiry;	/* u64 expires_at | token hash[32] -> () */
 	/* agentstore.c, handoff.c */
@@ -118,7 +122,7 @@ struct store {
 	/* orgstore.c */
 	MDB_dbi orgs;		/* id ("default", org_ + 32 hex) -> org */
 	MDB_dbi org_order;	/* u64 created_at | id -> () */
-	/* scope (issue 22): convquery.c's per-organisation index */
+	/* scope (issue 22): retired, as widget_activity */
 	MDB_dbi org_activity;	/* org NUL u64 updated_at | id[16] -> () */
 	MDB_dbi org_counts;	/* org -> u64 conversations */
 	MDB_dbi org_gone;	/* deleted org whose records are swept -> () */
@@ -139,6 +143,9 @@ struct store {
 	MDB_dbi dsess_user;	/* user id | token hash[32] -> () */
 	/* contactstore.c: a contact being erased or unlinked (issue 22) */
 	MDB_dbi contact_gone;	/* id[16] -> what is left to do */
+	/* convquery.c: the conversations by activity, one index (issue 22) */
+	MDB_dbi conv_activity;	/* org NUL widget NUL u64 updated_at | id -> () */
+	MDB_dbi conv_counts;	/* org NUL widget -> u64 conversations */
 	uint64_t (*now)(void);
 };
 
@@ -266,9 +273,14 @@ struct order_list {
 };
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);
-/* index_walk() over every widget's widget_activity, merged (no prefix). */
-int merge_walk(struct store_txn *, const char *cursor,
-    const struct index_walk *, struct index_page *);
+/*
+ * index_walk() over conv_activity's (org, widget) parts, merged newest
+ * first: those of org (NULL: every organisation's) and widget (NULL:
+ * every widget's). w's prefix is not used; pg->total is the conversations
+ * of the parts merged.
+ */
+int merge_walk(struct store_txn *, const char *org, const char *widget,
+    const char *cursor, const struct index_walk *, struct index_page *);
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],

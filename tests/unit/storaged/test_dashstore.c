@@ -49,6 +49,22 @@ db_clear(struct fix *f, const char *db1, const char *db2)
 	fix_reopen(f);
 }
 
+/* The indexes older storageds kept, each emptied at open. */
+static const char *const retired[] = {
+	"activity", "widget_activity", "widget_counts", "org_activity",
+	"org_counts",
+};
+#define NRETIRED (sizeof(retired) / sizeof(retired[0]))
+
+static void
+retired_empty(struct fix *f)
+{
+	size_t r;
+
+	for (r = 0; r < NRETIRED; r++)
+		assert_int_equal(db_entries(f, retired[r]), 0);
+}
+
 /* ------------------------------------------------ conversations */
 
 static void
@@ -699,8 +715,8 @@ test_dstore_query_widget(void **state)
 	assert_int_equal(p.total, 0);
 	assert_int_equal(p.n, 0);
 
-	assert_int_equal(db_entries(f, "widget_activity"), 5);
-	assert_int_equal(db_entries(f, "widget_counts"), 3);
+	assert_int_equal(db_entries(f, "conv_activity"), 5);
+	assert_int_equal(db_entries(f, "conv_counts"), 3);
 }
 
 static void
@@ -1093,8 +1109,8 @@ test_dstore_delete(void **state)
 	assert_int_equal(db_entries(f, "convs"), 1);
 	assert_int_equal(db_entries(f, "msgs"), 1);
 	assert_int_equal(db_entries(f, "activity"), 0);
-	assert_int_equal(db_entries(f, "widget_activity"), 1);
-	assert_int_equal(db_entries(f, "widget_counts"), 1);
+	assert_int_equal(db_entries(f, "conv_activity"), 1);
+	assert_int_equal(db_entries(f, "conv_counts"), 1);
 	assert_int_equal(db_entries(f, "sessions"), 1);
 	assert_int_equal(db_entries(f, "contact_convs"), 0);
 	assert_int_equal(query(f, 10, "", "", "", &p), 0);
@@ -1130,8 +1146,8 @@ test_dstore_delete(void **state)
 	/* The last of a widget takes its count along. */
 	assert_int_equal(conv_delete(f, keep), 0);
 	assert_int_equal(conv_delete(f, v2), 0);
-	assert_int_equal(db_entries(f, "widget_counts"), 0);
-	assert_int_equal(db_entries(f, "widget_activity"), 0);
+	assert_int_equal(db_entries(f, "conv_counts"), 0);
+	assert_int_equal(db_entries(f, "conv_activity"), 0);
 	assert_int_equal(db_entries(f, "msgs"), 0);
 	assert_int_equal(db_entries(f, "sessions"), 0);
 	assert_int_equal(query(f, 10, "", "", "", &p), 0);
@@ -1314,10 +1330,10 @@ test_dstore_rebuild(void **state)
 	conv_next(f, "wb", "s1", b1);
 	conv_next(f, "wa", "s2", a2);
 	say(f, a1, "moved");
-	/* As a data directory made before the per-widget index. */
-	db_clear(f, "widget_activity", "widget_counts");
-	assert_int_equal(db_entries(f, "widget_activity"), 3);
-	assert_int_equal(db_entries(f, "widget_counts"), 2);
+	/* As a data directory made before the index. */
+	db_clear(f, "conv_activity", "conv_counts");
+	assert_int_equal(db_entries(f, "conv_activity"), 3);
+	assert_int_equal(db_entries(f, "conv_counts"), 2);
 
 	assert_int_equal(query(f, 10, "", "wa", "", &p), 0);
 	assert_int_equal(p.total, 2);
@@ -1334,11 +1350,11 @@ test_dstore_rebuild(void **state)
 	assert_int_equal(query(f, 10, "", "wa", "", &p), 0);
 	page_is(&p, 2, a2, a1);
 	page_free(&p);
-	assert_int_equal(db_entries(f, "widget_counts"), 1);
+	assert_int_equal(db_entries(f, "conv_counts"), 1);
 
 	/* A built index is left alone at the next start. */
 	fix_reopen(f);
-	assert_int_equal(db_entries(f, "widget_activity"), 2);
+	assert_int_equal(db_entries(f, "conv_activity"), 2);
 }
 
 /* ------------------------------------------------ the merged list */
@@ -1517,9 +1533,9 @@ test_dstore_merge_paging(void **state)
 		assert_string_equal(p.convs[i].id, o[n - p.n + i].id);
 	page_free(&p);
 
-	/* Nothing written to the retired index, ever. */
-	assert_int_equal(db_entries(f, "activity"), 0);
-	assert_int_equal(db_entries(f, "widget_activity"), n);
+	/* Nothing written to the retired indexes, ever. */
+	retired_empty(f);
+	assert_int_equal(db_entries(f, "conv_activity"), n);
 }
 
 /* The scan budget counts conversations of every widget, merged. */
@@ -1587,40 +1603,53 @@ test_dstore_merge_search(void **state)
 	page_free(&p);
 }
 
-/* Writes the retired index behind the store's back, as older storageds did. */
+/*
+ * Writes the retired indexes behind the store's back, as older storageds
+ * did (their keys' shapes do not matter: they are only emptied); fresh:
+ * and empties conv_activity and conv_counts, as a data directory made
+ * before them.
+ */
 static void
-activity_fill(struct fix *f, const struct ord *o, size_t n)
+activity_fill(struct fix *f, const struct ord *o, size_t n, int fresh)
 {
 	uint8_t k[8 + 16], one = 1;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val kv, vv;
-	size_t i, j;
+	size_t i, j, r;
 	unsigned x;
 
 	env_open(f, &env);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "activity", 0, &dbi), 0);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < 8; j++)
-			k[j] = (uint8_t)(o[i].at >> (56 - 8 * j));
-		for (j = 0; j < 16; j++) {
-			assert_int_equal(sscanf(o[i].id + 2 * j, "%2x", &x), 1);
-			k[8 + j] = (uint8_t)x;
+	for (r = 0; r < NRETIRED; r++) {
+		assert_int_equal(mdb_dbi_open(txn, retired[r], 0, &dbi), 0);
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < 8; j++)
+				k[j] = (uint8_t)(o[i].at >> (56 - 8 * j));
+			for (j = 0; j < 16; j++) {
+				assert_int_equal(sscanf(o[i].id + 2 * j,
+				    "%2x", &x), 1);
+				k[8 + j] = (uint8_t)x;
+			}
+			kv.mv_size = sizeof(k);
+			kv.mv_data = k;
+			vv.mv_size = 1;
+			vv.mv_data = &one;
+			assert_int_equal(mdb_put(txn, dbi, &kv, &vv, 0), 0);
 		}
-		kv.mv_size = sizeof(k);
-		kv.mv_data = k;
-		vv.mv_size = 1;
-		vv.mv_data = &one;
-		assert_int_equal(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+	}
+	for (r = 0; fresh && r < 2; r++) {
+		assert_int_equal(mdb_dbi_open(txn, r == 0 ? "conv_activity" :
+		    "conv_counts", 0, &dbi), 0);
+		assert_int_equal(mdb_drop(txn, dbi, 0), 0);
 	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	fix_reopen(f);
 }
 
-/* Older data directories: the global index goes once the widgets' is there. */
+/* Older data directories: their indexes go once conv_activity is there. */
 static void
 test_dstore_activity_retired(void **state)
 {
@@ -1640,20 +1669,20 @@ test_dstore_activity_retired(void **state)
 	n = ord_all(f, widgets, 3, o, 16);
 	assert_int_equal(n, 9);
 
-	/* Both indexes filled: activity goes, widget_activity stays. */
-	activity_fill(f, o, n);
-	assert_int_equal(db_entries(f, "activity"), 0);
-	assert_int_equal(db_entries(f, "widget_activity"), n);
+	/* Both kinds filled: the retired go, conv_activity stays. */
+	activity_fill(f, o, n, 0);
+	retired_empty(f);
+	assert_int_equal(db_entries(f, "conv_activity"), n);
 	pages_match(f, 4, o, n);
 
 	/*
-	 * Only the global index, as before the per-widget one: it is built
-	 * from convs (activity_fill's reopen), then activity is emptied.
+	 * Only the retired indexes, as before conv_activity: it is built
+	 * from convs, then they are emptied.
 	 */
-	db_clear(f, "widget_activity", "widget_counts");
-	assert_int_equal(db_entries(f, "activity"), 0);
-	assert_int_equal(db_entries(f, "widget_activity"), n);
-	assert_int_equal(db_entries(f, "widget_counts"), 3);
+	activity_fill(f, o, n, 1);
+	retired_empty(f);
+	assert_int_equal(db_entries(f, "conv_activity"), n);
+	assert_int_equal(db_entries(f, "conv_counts"), 3);
 	assert_int_equal(ord_all(f, widgets, 3, o2, 16), n);
 	for (i = 0; i < n; i++)
 		assert_string_equal(o2[i].id, o[i].id);

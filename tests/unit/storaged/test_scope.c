@@ -545,9 +545,9 @@ test_conv_v3_records(void **state)
 	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, 4 + 7, (const uint8_t *)"\0\0\0\7default");
 	/* Emptied behind the store's back: the next open builds them. */
-	db_empty(f, "org_activity", "org_counts");
-	assert_int_equal(db_entries(f, "org_activity"), 1);
-	assert_int_equal(db_entries(f, "org_counts"), 1);
+	db_empty(f, "conv_activity", "conv_counts");
+	assert_int_equal(db_entries(f, "conv_activity"), 1);
+	assert_int_equal(db_entries(f, "conv_counts"), 1);
 	assert_int_equal(conv_list(f, "default", NULL, c.id, &has), 1);
 	assert_true(has);
 	assert_int_equal(conv_list(f, b, NULL, c.id, &has), 0);
@@ -802,10 +802,8 @@ test_org_delete_sweep(void **state)
 	assert_int_equal(db_entries(f, "convs"), 1);	/* the default one's */
 	assert_int_equal(db_entries(f, "msgs"), 0);
 	assert_int_equal(db_entries(f, "sessions"), 1);
-	assert_int_equal(db_entries(f, "org_activity"), 1);
-	assert_int_equal(db_entries(f, "org_counts"), 1);
-	assert_int_equal(db_entries(f, "widget_activity"), 1);
-	assert_int_equal(db_entries(f, "widget_counts"), 1);
+	assert_int_equal(db_entries(f, "conv_activity"), 1);
+	assert_int_equal(db_entries(f, "conv_counts"), 1);
 	assert_int_equal(db_entries(f, "contacts"), 0);
 	assert_int_equal(db_entries(f, "contact_email"), 0);
 	assert_int_equal(db_entries(f, "contact_created"), 0);

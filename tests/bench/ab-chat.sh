@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Two builds' chat figures side by side, to say whether a change made a
+# turn slower: `make bench`'s chat section (scripts/bench.sh) run in each
+# checkout in turn, N times (a noisy machine hits both alike), then the
+# medians over every round of added time to first token at c=1 (p50,
+# p99), server CPU per turn and turns/s at c=32. Each checkout must be
+# built (`make`) and have tests/node_modules. Prints, never asserts.
+#
+#   tests/bench/ab-chat.sh /path/to/old-checkout /path/to/new-checkout [N]
+set -euo pipefail
+a=$(cd "$1" && pwd); b=$(cd "$2" && pwd); n=${3:-7}
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+for i in $(seq 1 "$n"); do
+  for d in "$a" "$b"; do
+    echo "ab-chat: $i/$n: $d" >&2
+    (cd "$d" && BENCH_ONLY=chat BENCH_ROUNDS=${BENCH_ROUNDS:-3} \
+      BENCH_TTFT_TURNS=${BENCH_TTFT_TURNS:-500} BENCH_TURN_SECONDS=${BENCH_TURN_SECONDS:-2} \
+      BENCH_THINK_MS=${BENCH_THINK_MS:-5} scripts/bench.sh >/dev/null)
+    node -e '
+const j = require(process.argv[1] + "/build/bench/latest.json");
+for (const r of j.chat.rounds) console.log(JSON.stringify({ d: process.argv[1],
+  p50: r.ttft.parley.added.p50, p99: r.ttft.parley.added.p99,
+  cpu: r.loop.parley.cpuUsPerTurn, rate: r.loop.parley.rate }));
+' "$d" >> "$out"
+  done
+done
+node -e '
+const L = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const med = (a) => { a = [...a].sort((x, y) => x - y); const k = a.length; return k % 2 ? a[(k - 1) / 2] : (a[k / 2 - 1] + a[k / 2]) / 2; };
+for (const d of process.argv.slice(2)) {
+  const r = L.filter((x) => x.d === d);
+  console.log(`${d}: ${r.length} rounds, medians: added TTFT p50 ${med(r.map((x) => x.p50)).toFixed(3)} ms, p99 ${med(r.map((x) => x.p99)).toFixed(3)} ms (c=1); CPU ${med(r.map((x) => x.cpu)).toFixed(1)} us/turn, ${med(r.map((x) => x.rate)).toFixed(0)} turns/s (c=32)`);
+}' "$out" "$a" "$b"
