@@ -1,0 +1,48 @@
+// Instructions a fixed chat workload costs each server program, counted by
+// valgrind's callgrind (no timing noise: to compare two builds on a noisy
+// machine). Starts the build PARLEY_BIN names (`make`: bin) with storaged
+// and masterd (and the worker it execs) under callgrind, makes 200 new
+// conversations at c=1 then 16 clients x 4 sessions x 10 turns, stops,
+// and prints each program's instruction total from the callgrind files
+// (kept in OUT, default a temp folder, for callgrind_annotate). Slow
+// (valgrind): about a minute. Prints, never asserts.
+//
+//   PARLEY_BIN=$PWD/bin node tests/bench/callgrind-turns.mjs
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { Parley } from '../integration/lib/harness.mjs';
+import { sid, streamTurn } from '../integration/lib/chat.mjs';
+
+const BIN = process.env.PARLEY_BIN || path.resolve('bin');
+const OUT = process.env.OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cg-'));
+const vg = (name) => (bin, env) => ['valgrind',
+  ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${OUT}/${name}.%p`, bin], env];
+
+const p = new Parley({
+  workers: 1, startTimeoutMs: 60000, waitAllWorkers: false,
+  wrap: { storaged: vg('storaged'), masterd: vg('masterd') },
+  mock: { chunks: 3, firstDelayMs: 0, bin: path.join(BIN, 'mockai') },
+  env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
+});
+await p.start();
+try {
+  for (let i = 0; i < 200; i++) await streamTurn(p, sid('s'), `hello ${i}`);
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    for (let j = 0; j < 4; j++) {
+      const s = sid('c');
+      for (let i = 0; i < 10; i++) await streamTurn(p, s, `turn ${i}`);
+    }
+  }));
+} finally {
+  await p.stop();
+}
+// Each file names its program (masterd execs the worker: same prefix).
+for (const f of fs.readdirSync(OUT).sort()) {
+  const text = fs.readFileSync(path.join(OUT, f), 'utf8');
+  const m = text.match(/^(?:summary|totals): (\d+)/m);
+  const cmd = text.match(/^cmd: +(\S+)/m);
+  console.log(`${path.basename(cmd ? cmd[1] : f)} (${f}): ${m ? Number(m[1]).toLocaleString('en') : '?'} instructions`);
+}
+console.log(`callgrind files in ${OUT}`);
