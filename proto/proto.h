@@ -130,6 +130,12 @@ enum proto_type {
 	PROTO_ST_USER_DELETE = 0x5d,
 	PROTO_ST_INVITE_ACCEPT = 0x5e,
 	PROTO_ST_USER_SET = 0x5f,
+	/* webhooks (issue 23): see hookmsg.h */
+	PROTO_ST_HOOK_CREATE = 0x71,
+	PROTO_ST_HOOK_UPDATE = 0x72,
+	PROTO_ST_HOOK_GET = 0x73,
+	PROTO_ST_HOOK_LIST = 0x74,
+	PROTO_ST_HOOK_DELETE = 0x75,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -143,7 +149,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x71 and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x76 and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

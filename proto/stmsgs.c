@@ -50,6 +50,8 @@ RECORD(pl_org, struct st_org, penc_org, pdec_org, st_org_free);
 RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
+RECORD(pl_webhook, struct st_webhook, penc_webhook, pdec_webhook,
+    st_webhook_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -479,6 +481,18 @@ static const struct pfield f_org_update_req[] = {
 	PFREC(struct st_org_update_req, o, pl_org),
 };
 PLAYOUT(pl_org_update_req, struct st_org_update_req, f_org_update_req);
+
+static const struct pfield f_hook_update_req[] = {
+	PFSTR(struct st_hook_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_hook_update_req, mask),
+	PFREC(struct st_hook_update_req, h, pl_webhook),
+};
+PLAYOUT(pl_hook_update_req, struct st_hook_update_req, f_hook_update_req);
+
+static const struct pfield f_webhooks[] = {
+	PFLIST(struct st_webhooks, hooks, n, ST_HOOKS_MAX, pl_webhook),
+};
+PLAYOUT(pl_webhooks, struct st_webhooks, f_webhooks);
 
 static const struct pfield f_orgs[] = {
 	PFLIST(struct st_orgs, orgs, n, ST_ORGS_MAX, pl_org),

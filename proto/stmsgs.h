@@ -27,6 +27,7 @@
 #include "keymsg.h"
 #include "metricsmsg.h"
 #include "msgcodec.h"
+#include "hookmsg.h"
 #include "orgmsg.h"
 #include "usermsg.h"
 #include "storemsg.h"
@@ -564,12 +565,24 @@ struct st_purge_rep {
 	uint8_t more;
 };
 
+/* ------------------------------------------------------------ webhooks */
+
+struct st_hook_update_req {
+	const char *id;
+	uint32_t mask;		/* ST_HF_* */
+	struct st_webhook h;
+};
+struct st_webhooks {
+	struct st_webhook *hooks;
+	uint32_t n;
+};
+
 /* --------------------------------------------------------- the layouts */
 
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey, pl_user;
+    pl_apikey, pl_user, pl_webhook;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -597,7 +610,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,
     pl_members, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
-    pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone;
+    pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
+    pl_hook_update_req, pl_webhooks;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -644,6 +658,9 @@ union st_any {
 	struct st_user_set_req us;
 	struct st_invite_accept_req ia;
 	struct st_user_update_rep uu;
+	/* webhooks (hookmsg.h) */
+	struct st_hook_update_req hu;
+	struct st_webhook hook;
 };
 
 #endif

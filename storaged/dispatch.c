@@ -12,6 +12,7 @@
 #include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
+#include "hookstore.h"
 #include "keystore.h"
 #include "log.h"
 #include "msgtab.h"
@@ -738,6 +739,37 @@ org_run(struct store_txn *t, const char *org, uint16_t type,
 	    "not an organization request");
 }
 
+static const char *
+hook_invalid(const void *rec)
+{
+	return st_webhook_invalid(rec);
+}
+
+/* Only the create's reply holds the secret (store_hook_*). */
+static int
+hook_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_hook_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_webhooks *l = rep;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_HOOK_CREATE:
+		return store_hook_create(t, org, req, rep);
+	case PROTO_ST_HOOK_UPDATE:
+		return store_hook_update(t, org, u->id, u->mask, &u->h, rep);
+	case PROTO_ST_HOOK_GET:
+		return store_hook_get(t, org, q->id, rep);
+	case PROTO_ST_HOOK_LIST:
+		return store_hook_list(t, org, &l->hooks, &l->n);
+	case PROTO_ST_HOOK_DELETE:
+		return store_hook_delete(t, org, q->id);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED, "not a webhook request");
+}
+
 static const struct entity widgets = {
 	PROTO_ST_WIDGET_CREATE, widget_invalid, widget_run
 };
@@ -746,6 +778,9 @@ static const struct entity agents = {
 };
 static const struct entity orgs = {
 	PROTO_ST_ORG_CREATE, org_invalid, org_run
+};
+static const struct entity hooks = {
+	PROTO_ST_HOOK_CREATE, hook_invalid, hook_run
 };
 
 static const struct entity *entity_of(uint16_t type);
@@ -1739,6 +1774,12 @@ static const struct op {
 	{ PROTO_ST_USER_DELETE, op_user, NULL },
 	{ PROTO_ST_INVITE_ACCEPT, op_user, NULL },
 	{ PROTO_ST_USER_SET, op_user, NULL },
+	/* webhooks (issue 23) */
+	{ PROTO_ST_HOOK_CREATE, op_entity, &hooks },
+	{ PROTO_ST_HOOK_UPDATE, op_entity, &hooks },
+	{ PROTO_ST_HOOK_GET, op_entity, &hooks },
+	{ PROTO_ST_HOOK_LIST, op_entity, &hooks },
+	{ PROTO_ST_HOOK_DELETE, op_entity, &hooks },
 };
 
 static const struct op *

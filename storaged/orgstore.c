@@ -15,6 +15,7 @@
 
 #include "agentstore.h"
 #include "auditstore.h"
+#include "hookstore.h"
 #include "keystore.h"
 #include "log.h"
 #include "orgstore.h"
@@ -272,6 +273,9 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 	    &n) == 0)
 		done += n;
 	if (!t->err && done < max && store_org_keys_sweep(t, org, max - done,
+	    &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_hooks_sweep(t, org, max - done,
 	    &n) == 0)
 		done += n;
 	if (!t->err && done < max && store_org_audit_sweep(t, org,

@@ -619,6 +619,9 @@ const struct store_db store_dbs[NDBS] = {
 	/* the conversations by activity: one index (issue 22's bench) */
 	{ "conv_activity", offsetof(struct store, conv_activity) },
 	{ "conv_counts", offsetof(struct store, conv_counts) },
+	/* webhooks (issue 23) */
+	{ "webhooks", offsetof(struct store, webhooks) },
+	{ "webhook_order", offsetof(struct store, webhook_order) },
 };
 
 MDB_dbi *

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		48
+#define NDBS		50
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -146,6 +146,9 @@ struct store {
 	/* convquery.c: the conversations by activity, one index (issue 22) */
 	MDB_dbi conv_activity;	/* org NUL widget NUL u64 updated_at | id -> () */
 	MDB_dbi conv_counts;	/* org NUL widget -> u64 conversations */
+	/* hookstore.c: webhooks (issue 23) */
+	MDB_dbi webhooks;	/* id ("wh_" + 32 hex) -> webhook */
+	MDB_dbi webhook_order;	/* u64 created_at | id -> () */
 	uint64_t (*now)(void);
 };
 

@@ -1,0 +1,90 @@
+/*
+ * Webhooks (issue 23, its first slice): an organisation's endpoints, the
+ * record and the payloads of their storaged requests. Conventions as in
+ * storemsg.h (big-endian, str = u32 length + bytes, records behind a
+ * one-byte format version in LMDB). storaged/STORAGE.md tells what
+ * storaged does with each request; proto/PROTOCOL.md lists them.
+ *
+ * The secret ("whsec_" + base64 of 32 random bytes, Standard Webhooks) is
+ * made by the worker and kept by storaged: the notifier signs with it.
+ * Only ST_HOOK_CREATE's reply holds it; every other reply has it empty.
+ * Every request is led by who asks and acts in its organisation:
+ *
+ *   ST_HOOK_CREATE  webhook (id, times, failures ignored) -> webhook
+ *   ST_HOOK_UPDATE  str id, u32 mask (ST_HF_*), webhook
+ *                   (only the masked fields are read)     -> webhook
+ *   ST_HOOK_GET     str id                                -> webhook
+ *   ST_HOOK_LIST    (empty)        -> u32 n, n x webhook (oldest first)
+ *   ST_HOOK_DELETE  str id                                -> (empty)
+ *     `not found` also for another organisation's webhook.
+ *
+ * A webhook: str id ("wh_" + 32 lowercase hex), str org, str url (1-2048
+ * bytes, http or https: the worker checks where it points), u32 events
+ * (ST_HE_* bits, at least one), u8 enabled, str secret, u64 created_at,
+ * u64 updated_at, u32 failures (deliveries failed in a row), u64
+ * disabled_at (0: not turned off by its failures).
+ */
+#ifndef PARLEY_HOOKMSG_H
+#define PARLEY_HOOKMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "storemsg.h"
+
+#define ST_HOOKS_MAX		20	/* per organisation */
+#define ST_HOOK_PREFIX		"wh_"
+#define ST_HOOK_ID_LEN		(3 + ST_ID_HEX)
+#define ST_HOOK_URL_MAX		2048
+/* "whsec_" and base64 of 24 to 64 bytes. */
+#define ST_HOOK_SECRET_MAX	96
+
+/* The events a webhook may want (its `events`). */
+#define ST_HE_CONV_CREATED	0x0001	/* conversation.created */
+#define ST_HE_MESSAGE_CREATED	0x0002	/* message.created */
+#define ST_HE_HANDOFF_REQUESTED	0x0004	/* handoff.requested */
+#define ST_HE_HANDOFF_CHANGED	0x0008	/* handoff.changed */
+#define ST_HE_CONTACT_CREATED	0x0010	/* contact.created */
+#define ST_HE_CONV_DELETED	0x0020	/* conversation.deleted */
+#define ST_HE_ALL		0x003f
+
+/* ST_HOOK_UPDATE's mask: which fields the request sets. */
+#define ST_HF_URL		0x0001
+#define ST_HF_EVENTS		0x0002
+#define ST_HF_ENABLED		0x0004
+#define ST_HF_ALL		0x0007
+
+struct st_webhook {
+	char id[ST_HOOK_ID_LEN + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	char *url;		/* malloc'd */
+	uint32_t events;	/* ST_HE_* */
+	uint8_t enabled;
+	char secret[ST_HOOK_SECRET_MAX + 1];	/* "" in replies but the create's */
+	uint64_t created_at, updated_at;
+	uint32_t failures;
+	uint64_t disabled_at;
+};
+
+void st_webhook_free(struct st_webhook *);
+/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
+int st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src);
+void penc_webhook(struct penc *, const struct st_webhook *);
+/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_webhook(struct pdec *, struct st_webhook *);
+/*
+ * NULL when h is a valid webhook, else "field: what is wrong" (static):
+ * url 1-2048 bytes starting http:// or https:// without controls or
+ * spaces, events at least one known bit and no other, secret "whsec_"
+ * and more. Where the url points is the worker's check (workerd/notify).
+ */
+const char *st_webhook_invalid(const struct st_webhook *h);
+/* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
+int st_hook_id_valid(const char *s);
+/* An event's bit by its name ("message.created"), or 0. */
+uint32_t st_hook_event_parse(const char *name);
+/* The name of one bit, or NULL. */
+const char *st_hook_event_name(uint32_t bit);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * An organisation's webhooks (see STORAGE.md, hookstore.h), a records.c
+ * entity:
+ *
+ *	webhooks       id ("wh_" + 32 hex) -> webhook (penc_webhook, with
+ *	               its secret: the notifier signs with it)
+ *	webhook_order  u64 created_at | id -> ()
+ *
+ * Every value starts with ST_RECORD_VERSION. An organisation's webhooks
+ * are found by walking them all (entity_list): at most ST_HOOKS_MAX per
+ * organisation, and only the admin API and the sweep ask.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "hookstore.h"
+#include "orgmsg.h"
+#include "records.h"
+#include "stmsgs.h"
+#include "storeint.h"
+
+ENTITY_CHECKS(hook, struct st_webhook, st_webhook_copy, st_webhook_invalid)
+
+static const struct store_entity hook_entity;
+
+/* A new webhook: its organisation holds fewer than ST_HOOKS_MAX. */
+static int
+hook_admit(struct store_txn *t, const void *rec, uint32_t mask)
+{
+	const struct st_webhook *h = rec;
+	void *all;
+	uint32_t n;
+
+	if (mask != UINT32_MAX)	/* an update's: it adds none */
+		return 0;
+	if (entity_list(t, &hook_entity, h->org, &all, &n) != 0)
+		return t->err;
+	entity_free_all(&hook_entity, all, n);
+	if (n >= ST_HOOKS_MAX)
+		store_fail(t, PROTO_E_INVALID, "webhooks: at most 20");
+	return t->err;
+}
+
+/* url, events, enabled; enabled again, its failures are forgotten. */
+static int
+hook_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+    void *arg)
+{
+	struct st_webhook *cur = curp, *req = reqp;
+
+	(void)t;
+	(void)arg;
+	if (mask & ST_HF_URL)
+		SWAP(cur->url, req->url);
+	if (mask & ST_HF_EVENTS)
+		cur->events = req->events;
+	if (mask & ST_HF_ENABLED) {
+		if (req->enabled && !cur->enabled) {
+			cur->failures = 0;
+			cur->disabled_at = 0;
+		}
+		cur->enabled = req->enabled;
+	}
+	return 0;
+}
+
+static const struct store_entity hook_entity = {
+	.what = "webhook",
+	.order_what = "webhook order",
+	.none = "no such webhook",
+	/* The per-organisation bound is hook_admit's. */
+	.too_many = "webhooks: too many",
+	.dbi = offsetof(struct store, webhooks),
+	.order = offsetof(struct store, webhook_order),
+	.fresh = offsetof(struct store, webhooks),
+	.version = ST_RECORD_VERSION,
+	.codec = &pl_webhook,
+	ENTITY_MEMBERS(struct st_webhook),
+	.org = offsetof(struct st_webhook, org),
+	.prefix = ST_HOOK_PREFIX,
+	.idmin = ST_HOOK_ID_LEN,
+	.idmax = ST_HOOK_ID_LEN,
+	.max = ST_HOOKS_MAX * ST_ORGS_MAX,
+	.mask_all = ST_HF_ALL,
+	.id_valid = st_hook_id_valid,
+	.copy = hook_copy,
+	.invalid = hook_invalid,
+	.admit = hook_admit,
+	.merge = hook_merge,
+};
+
+/* What leaves storaged but the create's reply: never the secret. */
+static void
+hook_scrub(struct st_webhook *h)
+{
+	OPENSSL_cleanse(h->secret, sizeof(h->secret));
+}
+
+int
+store_hook_create(struct store_txn *t, const char *org,
+    const struct st_webhook *in, struct st_webhook *out)
+{
+	struct st_webhook h;
+
+	if (t->err)
+		return t->err;
+	h = *in;
+	h.failures = 0;
+	h.disabled_at = 0;
+	return entity_create(t, &hook_entity, org, &h, out);
+}
+
+int
+store_hook_update(struct store_txn *t, const char *org, const char *id,
+    uint32_t mask, const struct st_webhook *in, struct st_webhook *out)
+{
+	if (entity_update(t, &hook_entity, org, id, mask, in, out,
+	    NULL) == 0)
+		hook_scrub(out);
+	return t->err;
+}
+
+int
+store_hook_get(struct store_txn *t, const char *org, const char *id,
+    struct st_webhook *out)
+{
+	if (entity_get(t, &hook_entity, org, id, out) == 0)
+		hook_scrub(out);
+	return t->err;
+}
+
+int
+store_hook_list(struct store_txn *t, const char *org,
+    struct st_webhook **out, uint32_t *n)
+{
+	void *all;
+	uint32_t i;
+
+	if (entity_list(t, &hook_entity, org, &all, n) != 0)
+		return t->err;
+	*out = all;
+	for (i = 0; i < *n; i++)
+		hook_scrub(&(*out)[i]);
+	return 0;
+}
+
+int
+store_hook_delete(struct store_txn *t, const char *org, const char *id)
+{
+	struct st_webhook h;
+
+	if (entity_must(t, &hook_entity, org, id, &h) < 0)
+		return t->err;
+	entity_remove(t, &hook_entity, &h);
+	st_webhook_free(&h);
+	return t->err;
+}
+
+int
+store_org_hooks_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	struct st_webhook *hs;
+	uint32_t nh, i;
+
+	*n = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if (entity_list(t, &hook_entity, org, (void **)&hs, &nh) != 0)
+		return t->err;
+	for (i = 0; i < nh && i < max && !t->err; i++)
+		entity_remove(t, &hook_entity, &hs[i]);
+	if (!t->err)
+		*n = i;
+	entity_free_all(&hook_entity, hs, nh);
+	return t->err;
+}
+
+void
+store_hooks_free(struct st_webhook *hs, uint32_t n)
+{
+	entity_free_all(&hook_entity, hs, n);
+}

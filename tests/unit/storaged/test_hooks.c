@@ -1,0 +1,260 @@
+/*
+ * storaged's webhooks (issue 23, hookmsg.h), through the dispatcher as a
+ * worker asks, who asks set: create (the secret in its reply alone),
+ * the checks, get, list, update by mask (enabled again forgets the
+ * failures), delete, all scoped to who asks's organisation, the 20 per
+ * organisation, kept across a reopen, and swept with a deleted
+ * organisation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "hookmsg.h"
+#include "log.h"
+#include "orgmsg.h"
+#include "orgstore.h"
+#include "stmsgs.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+#define SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+static struct st_who OWNER_A;
+
+static int
+setup(void **state)
+{
+	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	return fix_setup(state, "/tmp/parley-hooks-XXXXXX", 0);
+}
+
+static struct st_webhook
+hook_in(const char *url, uint32_t events)
+{
+	struct st_webhook h;
+
+	memset(&h, 0, sizeof(h));
+	h.url = (char *)url;
+	h.events = events;
+	h.enabled = 1;
+	strlcpy(h.secret, SECRET, sizeof(h.secret));
+	return h;
+}
+
+static int
+hook_create(struct fix *f, const struct st_who *who, const char *url,
+    uint32_t events, struct st_webhook *out)
+{
+	struct st_webhook in = hook_in(url, events);
+
+	return request_who(f, who, PROTO_ST_HOOK_CREATE, &in, out, NULL);
+}
+
+/* A new organisation; who asks as its owner's key would. */
+static struct st_who
+org_new(struct fix *f, const char *name)
+{
+	struct st_org in, out;
+	struct st_who w;
+
+	memset(&in, 0, sizeof(in));
+	in.name = (char *)name;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_CREATE, &in,
+	    &out, NULL), 0);
+	w = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
+	st_org_free(&out);
+	return w;
+}
+
+static void
+test_create_get_list(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct st_webhook a, a2, g, x;
+	struct st_webhooks l;
+
+	assert_int_equal(hook_create(f, &OWNER_A, "https://hooks.example/a",
+	    ST_HE_MESSAGE_CREATED | ST_HE_HANDOFF_REQUESTED, &a), 0);
+	assert_true(st_hook_id_valid(a.id));
+	assert_string_equal(a.org, ST_ORG_DEFAULT);
+	assert_string_equal(a.url, "https://hooks.example/a");
+	assert_int_equal(a.events, ST_HE_MESSAGE_CREATED |
+	    ST_HE_HANDOFF_REQUESTED);
+	assert_int_equal(a.enabled, 1);
+	assert_string_equal(a.secret, SECRET);	/* the create's reply only */
+	assert_int_equal(a.created_at, T0);
+	fake_now += 5;
+	assert_int_equal(hook_create(f, &OWNER_A, "http://hooks.example/2",
+	    ST_HE_ALL, &a2), 0);
+	assert_int_equal(hook_create(f, &b, "https://b.example/", ST_HE_ALL,
+	    &x), 0);
+
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ a.id }, &g, NULL), 0);
+	assert_string_equal(g.url, a.url);
+	assert_string_equal(g.secret, "");
+	st_webhook_free(&g);
+	/* Another organisation's: not found, as an unknown one. */
+	assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ a.id }, NULL, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_DELETE,
+	    &(struct st_id_req){ a.id }, NULL, NULL), PROTO_E_NOT_FOUND);
+
+	/* Each organisation its own, oldest first, no secret. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_LIST, NULL,
+	    &l, NULL), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.hooks[0].id, a.id);
+	assert_string_equal(l.hooks[1].id, a2.id);
+	assert_string_equal(l.hooks[0].secret, "");
+	assert_string_equal(l.hooks[1].secret, "");
+	st_rep_free(PROTO_ST_HOOK_LIST, &l);
+	assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.hooks[0].id, x.id);
+	st_rep_free(PROTO_ST_HOOK_LIST, &l);
+
+	/* Kept across a reopen, secret and all (the notifier signs). */
+	fix_reopen(f);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ a2.id }, &g, NULL), 0);
+	assert_string_equal(g.url, "http://hooks.example/2");
+	st_webhook_free(&g);
+	assert_int_equal(db_entries(f, "webhooks"), 3);
+
+	/* Deleted. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_DELETE,
+	    &(struct st_id_req){ a.id }, NULL, NULL), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ a.id }, NULL, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(db_entries(f, "webhooks"), 2);
+	assert_int_equal(db_entries(f, "webhook_order"), 2);
+	st_webhook_free(&a);
+	st_webhook_free(&a2);
+	st_webhook_free(&x);
+}
+
+static void
+test_checks(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook in;
+	int n = 0;
+
+	assert_int_equal(hook_create(f, &OWNER_A, "ftp://x.example/",
+	    ST_HE_ALL, NULL), PROTO_E_INVALID);
+	assert_int_equal(hook_create(f, &OWNER_A, "https:///path", ST_HE_ALL,
+	    NULL), PROTO_E_INVALID);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://a b.example/",
+	    ST_HE_ALL, NULL), PROTO_E_INVALID);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/", 0,
+	    NULL), PROTO_E_INVALID);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
+	    ST_HE_ALL + 1, NULL), PROTO_E_INVALID);
+	/* A secret the server did not make. */
+	in = hook_in("https://x.example/", ST_HE_ALL);
+	strlcpy(in.secret, "hunter2", sizeof(in.secret));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_CREATE, &in,
+	    NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(db_entries(f, "webhooks"), 0);
+
+	/* 20 per organisation. */
+	while (n < ST_HOOKS_MAX) {
+		assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
+		    ST_HE_ALL, NULL), 0);
+		n++;
+	}
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
+	    ST_HE_ALL, NULL), PROTO_E_INVALID);
+	assert_int_equal(db_entries(f, "webhooks"), ST_HOOKS_MAX);
+}
+
+static void
+test_update(void **state)
+{
+	struct fix *f = *state;
+	struct st_hook_update_req u;
+	struct st_webhook a, out;
+
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
+	    ST_HE_CONV_CREATED, &a), 0);
+	memset(&u, 0, sizeof(u));
+	u.id = a.id;
+	u.mask = ST_HF_EVENTS | ST_HF_ENABLED;
+	u.h.events = ST_HE_CONV_DELETED;
+	u.h.enabled = 0;
+	fake_now += 7;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_UPDATE, &u,
+	    &out, NULL), 0);
+	assert_int_equal(out.events, ST_HE_CONV_DELETED);
+	assert_int_equal(out.enabled, 0);
+	assert_string_equal(out.url, "https://x.example/");	/* not masked */
+	assert_string_equal(out.secret, "");
+	assert_int_equal(out.updated_at, T0 + 7);
+	st_webhook_free(&out);
+	/* A bad url is refused whole; an unknown id is not found. */
+	u.mask = ST_HF_URL;
+	u.h.url = "gopher://x.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_UPDATE, &u,
+	    NULL, NULL), PROTO_E_INVALID);
+	u.id = "wh_0123456789abcdef0123456789abcdef";
+	u.h.url = "https://y.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_UPDATE, &u,
+	    NULL, NULL), PROTO_E_NOT_FOUND);
+	st_webhook_free(&a);
+}
+
+static void
+test_org_sweep(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct store_txn t;
+	uint32_t n;
+	int more = 1, steps = 0;
+
+	assert_int_equal(hook_create(f, &b, "https://b.example/1", ST_HE_ALL,
+	    NULL), 0);
+	assert_int_equal(hook_create(f, &b, "https://b.example/2", ST_HE_ALL,
+	    NULL), 0);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://a.example/",
+	    ST_HE_ALL, NULL), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	while (more && steps++ < 20) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_org_sweep(&t, 1, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_false(more);
+	/* The default organisation's is kept. */
+	assert_int_equal(db_entries(f, "webhooks"), 1);
+	assert_int_equal(db_entries(f, "webhook_order"), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_get_list, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
