@@ -101,11 +101,21 @@ url_shape(const char *u)
 }
 
 const char *
-st_webhook_invalid(const struct st_webhook *h)
+st_webhook_url_invalid(const char *url)
 {
-	if (h->url == NULL || !url_shape(h->url))
+	if (url == NULL || !url_shape(url))
 		return "url: must be an http or https URL of at most 2048 "
 		    "bytes";
+	return NULL;
+}
+
+const char *
+st_webhook_invalid(const struct st_webhook *h)
+{
+	const char *why;
+
+	if ((why = st_webhook_url_invalid(h->url)) != NULL)
+		return why;
 	if (h->events == 0 || (h->events & ~(uint32_t)ST_HE_ALL) != 0)
 		return "events: must name at least one event";
 	if (h->enabled > 1)

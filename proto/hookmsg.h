@@ -80,6 +80,8 @@ int pdec_webhook(struct pdec *, struct st_webhook *);
  * and more. Where the url points is the worker's check (workerd/notify).
  */
 const char *st_webhook_invalid(const struct st_webhook *h);
+/* url's part of st_webhook_invalid: NULL, or "url: ..." (static). */
+const char *st_webhook_url_invalid(const char *url);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
 int st_hook_id_valid(const char *s);
 /* An event's bit by its name ("message.created"), or 0. */

@@ -145,6 +145,7 @@ struct settings {
 	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
+	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */

@@ -292,6 +292,11 @@ const struct setting settings_table[] = {
 	{ "PARLEY_ASSETS_DIR", SETTING_TEXT, NULL, "found from the binary", 1,
 	    1024, NULL, check_plain, "a path", M | W, F(assets_dir),
 	    "the directory holding widget/ and dashboard/" },
+	/* Webhooks (issue 23). */
+	{ "PARLEY_WEBHOOK_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
+	    NULL, NULL, NULL, M | W, F(webhook_allow_private),
+	    "webhooks may point at loopback, private and link-local "
+	    "addresses (tests, private networks)" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

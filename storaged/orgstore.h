@@ -34,9 +34,10 @@ int store_org_delete(struct store_txn *, const char *id);
  * removes its record at once and marks it in org_gone): at most max of
  * its conversations (with their messages), contacts, widgets (their
  * visitor sessions and day counts follow through the session sweep),
- * agents, API keys, audit entries, memberships (a user left with none
- * deleted) and invitations. *removed: how many; *more: call again (a later step finds
- * none left, forgets the organisation, and goes on to the next).
+ * agents, API keys, webhooks, audit entries, memberships (a user left
+ * with none deleted) and invitations. *removed: how many; *more: call
+ * again (a later step finds none left, forgets the organisation, and
+ * goes on to the next).
  */
 int store_org_sweep(struct store_txn *, uint32_t max, uint32_t *removed,
     int *more);

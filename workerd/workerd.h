@@ -958,6 +958,19 @@ void apikeys_create(struct conn *, struct http_request *,
 void apikeys_delete(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ------------------------------------------------------------- webhooks.c */
+
+void webhooks_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ---------------------------------------------------------------- audit.c */
 
 void audit_get(struct conn *, struct http_request *,

@@ -37,6 +37,7 @@ function bodyFor(method, p) {
   if (p.startsWith('/v1/admin/users/')) return { role: 'agent' };
   if (p.endsWith('/reset-id')) return undefined;
   if (p.startsWith('/v1/admin/agents')) return { name: 'B agent' };
+  if (p.startsWith('/v1/admin/webhooks/')) return { enabled: false };
   return { name: 'B thing' };
 }
 
@@ -88,13 +89,16 @@ describe('organisations are isolated, route by route', () => {
     assert.equal(contacts.length, 1);
     o.contact = contacts[0].id;
     o.key = await addKey(p, { org: o.id, role: 'owner' });
+    r = await call('POST', '/v1/admin/webhooks', h, { url: `https://93.184.216.34/${o.secret}`, events: ['message.created'] });
+    assert.equal(r.status, 201, r.text);
+    o.hook = r.json();
     o.member = await addMember(p, { org: o.id, role: 'owner', name: `Member ${o.secret}` });
     return o;
   }
 
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
-    o.key.id, o.key.key, o.member.id, o.member.email];
+    o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -107,6 +111,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/agents/')) return o.agent.id;
     if (route.startsWith('/v1/admin/users/')) return o.member.id;
     if (route.startsWith('/v1/admin/api-keys/')) return o.key.id;
+    if (route.startsWith('/v1/admin/webhooks/')) return o.hook.id;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 

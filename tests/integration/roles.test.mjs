@@ -19,7 +19,7 @@ const hex = () => crypto.randomBytes(16).toString('hex');
 // A path of the route's shape whose ids name nothing.
 function concrete(p) {
   return p.replace(/:(\w+)/g, (_, name) => ({ key_id: `key_${hex()}`, org_id: `org_${hex()}`, wid: `wid_${hex()}`,
-    user_id: `usr_${hex()}` })[name] ?? hex());
+    user_id: `usr_${hex()}`, hook_id: `wh_${hex()}` })[name] ?? hex());
 }
 
 describe('the role matrix, from the route table', () => {

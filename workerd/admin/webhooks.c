@@ -1,0 +1,254 @@
+/*
+ * An organisation's webhooks in the admin API (issue 23), admins and
+ * owners (the routes' role):
+ *
+ *	GET    /v1/admin/webhooks		{"webhooks":[...]}, oldest first
+ *	POST   /v1/admin/webhooks		{"url","events"[,"enabled"]} ->
+ *						201 the webhook, with "secret"
+ *						shown this once
+ *	GET    /v1/admin/webhooks/:hook_id	the webhook
+ *	PATCH  /v1/admin/webhooks/:hook_id	sets url, events, enabled
+ *	DELETE /v1/admin/webhooks/:hook_id	200 {"deleted":true}
+ *
+ * A webhook is {id, organization_id, url, events, enabled, failures,
+ * disabled_at, created_at, updated_at}; events are names
+ * ("message.created", hookmsg.h). The secret ("whsec_" + base64 of 32
+ * random bytes, Standard Webhooks) is made here; storaged keeps it for
+ * the notifier to sign with and sends it back in the create's reply
+ * alone. Nothing logs it.
+ *
+ * Where the URL points is checked here, before storaged sees it: a
+ * literal address that is loopback, private, link-local or unique-local
+ * (workerd/notify/ssrf.c), or a name under "localhost" (always loopback,
+ * RFC 6761), is refused unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on. A name is
+ * not resolved here (a lookup would hold the worker's loop): the
+ * deliverer checks every address it connects to.
+ *
+ * The handlers are entity.c's, from the table here.
+ */
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hookmsg.h"
+#include "notify.h"
+#include "workerd.h"
+
+/* ---------------------------------------------------------------- JSON */
+
+static json_t *
+events_json(uint32_t events)
+{
+	const char *name;
+	json_t *a;
+	uint32_t bit;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (bit = 1; bit <= ST_HE_ALL; bit <<= 1)
+		if ((events & bit) && (name = st_hook_event_name(bit)) != NULL &&
+		    json_array_append_new(a, exprow_text(name)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The secret only when the reply holds it: the create's. */
+static json_t *
+hook_json(const void *rep, int *status)
+{
+	const struct st_webhook *h = rep;
+	json_t *v;
+	int err = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	exprow_oset(v, "id", exprow_text(h->id), &err);
+	exprow_oset(v, "organization_id", exprow_text(h->org), &err);
+	exprow_oset(v, "url", exprow_text(h->url ? h->url : ""), &err);
+	exprow_oset(v, "events", events_json(h->events), &err);
+	exprow_oset(v, "enabled", json_boolean(h->enabled), &err);
+	exprow_oset(v, "failures", json_integer(h->failures), &err);
+	exprow_oset(v, "disabled_at", h->disabled_at != 0 ?
+	    exprow_ms(h->disabled_at) : json_null(), &err);
+	exprow_oset(v, "created_at", exprow_ms(h->created_at), &err);
+	exprow_oset(v, "updated_at", exprow_ms(h->updated_at), &err);
+	if (h->secret[0] != '\0')
+		exprow_oset(v, "secret", exprow_text(h->secret), &err);
+	return exprow_odone(v, err);
+}
+
+static json_t *
+hook_list_json(const void *rep, int *status)
+{
+	const struct st_webhooks *l = rep;
+
+	return json_pack("{s:o}", "webhooks",
+	    ADMIN_ITEMS_JSON(l->hooks, l->n, hook_json));
+}
+
+/* ------------------------------------------------- JSON -> st_webhook */
+
+/* A non-empty array of event names, each known. */
+static const char *
+take_events(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	struct st_webhook *h = rec;
+	uint32_t bit;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > 32)
+		return "must be a non-empty array of event names";
+	h->events = 0;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || (bit = st_hook_event_parse(
+		    json_string_value(e))) == 0)
+			return "must name known events (conversation.created, "
+			    "message.created, handoff.requested, "
+			    "handoff.changed, contact.created, "
+			    "conversation.deleted)";
+		h->events |= bit;
+	}
+	return NULL;
+}
+
+#define HF(NAME, BIT, KIND, M) \
+	{ NAME, BIT, KIND, offsetof(struct st_webhook, M), 0, NULL, NULL, NULL }
+
+static const struct admin_field hook_fields[] = {
+	HF("url", ST_HF_URL, AJ_TEXT, url),
+	{ "events", ST_HF_EVENTS, AJ_TAKE, offsetof(struct st_webhook, events),
+	    0, NULL, NULL, take_events },
+	HF("enabled", ST_HF_ENABLED, AJ_BOOL, enabled),
+};
+
+static const char *const read_only[] = {
+	"id", "organization_id", "secret", "failures", "disabled_at",
+	"created_at", "updated_at", NULL,
+};
+
+/* A new one is enabled, with a new secret. */
+static void
+hook_start(void *rec, int patch)
+{
+	struct st_webhook *h = rec;
+
+	memset(h, 0, sizeof(*h));
+	if (patch)
+		return;
+	h->enabled = 1;
+	if (notify_secret_new(h->secret) < 0)
+		h->secret[0] = '\0';	/* refused by st_webhook_invalid */
+}
+
+/* host is an address literal ("[::1]" or "::1" or "10.0.0.1"). */
+static int
+host_literal(const char *host)
+{
+	char h[256];
+	unsigned char a[16];
+	size_t n = strlen(host);
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		if (n - 2 >= sizeof(h))
+			return 0;
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+	} else if (strlcpy(h, host, sizeof(h)) >= sizeof(h))
+		return 0;
+	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
+}
+
+/* "localhost" or a name under it: loopback whatever DNS says. */
+static int
+host_localhost(const char *host)
+{
+	size_t n = strlen(host), l = strlen("localhost");
+
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	return (n == l && strncasecmp(host, "localhost", l) == 0) ||
+	    (n > l && host[n - l - 1] == '.' &&
+	    strncasecmp(host + n - l, "localhost", l) == 0);
+}
+
+#define PRIVATE_WHY "url: points at a loopback, private or link-local address"
+
+/* Where url points, as far as told without a lookup: NULL or why not. */
+static const char *
+hook_url_where(const char *url)
+{
+	struct notify_target t;
+	const char *why;
+
+	if (notify_url_parse(url, &t, &why) < 0)
+		return why;
+	if (wsettings.webhook_allow_private)
+		return NULL;
+	if (host_localhost(t.host))
+		return PRIVATE_WHY;
+	/* A literal resolves without a lookup: its one address is judged. */
+	if (host_literal(t.host) && notify_resolve(&t, 0, &why) < 0)
+		return why;
+	return NULL;
+}
+
+static const char *
+hook_invalid(void *rec, uint32_t mask, int patch)
+{
+	struct st_webhook *h = rec;
+	const char *why;
+
+	if (!patch || (mask & ST_HF_URL)) {
+		if ((why = st_webhook_url_invalid(h->url)) != NULL ||
+		    (why = hook_url_where(h->url)) != NULL)
+			return why;
+	}
+	if (!patch)
+		return st_webhook_invalid(h);
+	return NULL;
+}
+
+static void *
+hook_update_req(union st_any *u, const char *id, uint32_t mask)
+{
+	u->hu.id = id;
+	u->hu.mask = mask;
+	return &u->hu.h;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static const struct storec_answer hook_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Webhook not found" },
+	{ 0, 0, NULL },
+};
+
+static const struct admin_entity hook_entity = {
+	.list = PROTO_ST_HOOK_LIST,
+	.create = PROTO_ST_HOOK_CREATE,
+	.get = PROTO_ST_HOOK_GET,
+	.update = PROTO_ST_HOOK_UPDATE,
+	.del = PROTO_ST_HOOK_DELETE,
+	.not_found = "Webhook not found",
+	.invalid = "Invalid webhook",
+	.errors = hook_errors,
+	.id_valid = st_hook_id_valid,
+	.fields = hook_fields,
+	.nfields = sizeof(hook_fields) / sizeof(hook_fields[0]),
+	.read_only = read_only,
+	.required = ST_HF_URL | ST_HF_EVENTS,
+	.start = hook_start,
+	.rec_invalid = hook_invalid,
+	.update_req = hook_update_req,
+	.one = hook_json,
+	.all = hook_list_json,
+	.deleted = admin_deleted_json,
+};
+
+ADMIN_ENTITY_ROUTES(webhooks, hook_entity)
