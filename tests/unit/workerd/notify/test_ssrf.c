@@ -1,0 +1,346 @@
+/*
+ * Where a webhook may go (workerd/notify/ssrf.c): the refused address
+ * ranges at their edges, IPv4 inside IPv6 judged as IPv4; URLs read by
+ * libcurl's parser (http and https only, no credentials, ports, length);
+ * resolving address literals and "localhost" (/etc/hosts), never a name
+ * on the Internet; the pin set on a curl handle, with no transfer.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "notify.h"
+
+#define REFUSED	"url: resolves to a private, loopback or link-local address"
+
+static int
+private(const char *addr)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	memset(&s4, 0, sizeof(s4));
+	memset(&s6, 0, sizeof(s6));
+	if (inet_pton(AF_INET, addr, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		return notify_addr_private((struct sockaddr *)&s4);
+	}
+	assert_int_equal(inet_pton(AF_INET6, addr, &s6.sin6_addr), 1);
+	s6.sin6_family = AF_INET6;
+	return notify_addr_private((struct sockaddr *)&s6);
+}
+
+static void
+test_addr_v4(void **state)
+{
+	static const char *yes[] = {
+		"0.0.0.0", "0.255.255.255", "10.0.0.0", "10.255.255.255",
+		"100.64.0.0", "100.127.255.255", "127.0.0.1", "127.255.255.254",
+		"169.254.0.0", "169.254.169.254", "169.254.255.255",
+		"172.16.0.0", "172.31.255.255", "192.0.0.0", "192.0.0.255",
+		"192.168.0.0", "192.168.255.255", "198.18.0.0",
+		"198.19.255.255", "224.0.0.1", "239.255.255.255", "240.0.0.0",
+		"255.255.255.254", "255.255.255.255",
+	};
+	static const char *no[] = {
+		"1.0.0.0", "9.255.255.255", "11.0.0.0", "100.63.255.255",
+		"100.128.0.0", "126.255.255.255", "128.0.0.0",
+		"169.253.255.255", "169.255.0.0", "172.15.255.255",
+		"172.32.0.0", "191.255.255.255", "192.0.1.0", "192.167.255.255",
+		"192.169.0.0", "198.17.255.255", "198.20.0.0",
+		"223.255.255.255", "8.8.8.8", "93.184.216.34", "1.1.1.1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (private(yes[i]) != 1)
+			fail_msg("%s not refused", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (private(no[i]) != 0)
+			fail_msg("%s refused", no[i]);
+}
+
+static void
+test_addr_v6(void **state)
+{
+	static const char *yes[] = {
+		"::", "::1", "::2", "::8.8.8.8", "::ffff:127.0.0.1",
+		"::ffff:10.1.2.3", "::ffff:169.254.169.254", "::ffff:0.0.0.0",
+		"64:ff9b::127.0.0.1", "64:ff9b::a00:1", "64:ff9b:1::8.8.8.8",
+		"2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:101::",
+		"fe80::1", "febf:ffff::1", "fec0::1", "feff::", "fc00::", "fd00::1",
+		"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ff00::",
+		"ff02::1",
+	};
+	static const char *no[] = {
+		"::ffff:8.8.8.8", "::1:0:0:0", "64:ff9b::8.8.8.8",
+		"64:ff9b:2::1", "2002:808:808::1", "2606:4700::1111",
+		"2001:db8::1", "2a00:1450:4001::200e", "fbff::1", "fe00::1",
+		"fe7f::1", "100::1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (private(yes[i]) != 1)
+			fail_msg("%s not refused", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (private(no[i]) != 0)
+			fail_msg("%s refused", no[i]);
+}
+
+static void
+test_addr_other(void **state)
+{
+	struct sockaddr_un su;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	assert_int_equal(notify_addr_private((struct sockaddr *)&su), 1);
+	assert_int_equal(notify_addr_private(NULL), 1);
+}
+
+static void
+parse_ok(const char *url, const char *scheme, const char *host, int port,
+    const char *path)
+{
+	struct notify_target t;
+	const char *why = "x";
+
+	if (notify_url_parse(url, &t, &why) != 0)
+		fail_msg("%s: %s", url, why);
+	assert_null(why);
+	assert_string_equal(t.scheme, scheme);
+	assert_string_equal(t.host, host);
+	assert_int_equal(t.port, port);
+	assert_string_equal(t.path, path);
+	assert_string_equal(t.addr, "");
+	assert_int_equal(t.family, 0);
+}
+
+static void
+parse_bad(const char *url, const char *want)
+{
+	struct notify_target t;
+	const char *why = NULL;
+
+	if (notify_url_parse(url, &t, &why) != -1)
+		fail_msg("%s accepted", url);
+	assert_non_null(why);
+	assert_memory_equal(why, "url: ", 5);
+	if (want != NULL && strcmp(why, want) != 0)
+		fail_msg("%s: \"%s\", not \"%s\"", url, why, want);
+	assert_string_equal(t.host, "");
+}
+
+static void
+test_url_good(void **state)
+{
+	parse_ok("https://hooks.example.com/a/b?x=1&y=2#frag", "https",
+	    "hooks.example.com", 443, "/a/b?x=1&y=2");
+	parse_ok("http://example.com", "http", "example.com", 80, "/");
+	parse_ok("HTTPS://Example.COM:65535", "https", "Example.COM", 65535,
+	    "/");
+	parse_ok("http://hook_1.example.com:1/", "http",
+	    "hook_1.example.com", 1, "/");
+	parse_ok("http://10.0.0.1:8080/x", "http", "10.0.0.1", 8080, "/x");
+	/* curl writes an IPv4 address in its one form. */
+	parse_ok("http://0x7f000001/", "http", "127.0.0.1", 80, "/");
+	parse_ok("http://[::1]:9000/p?q", "http", "::1", 9000, "/p?q");
+	parse_ok("https://[2606:4700::1111]/", "https", "2606:4700::1111",
+	    443, "/");
+	parse_ok("https://example.com/a/../b", "https", "example.com", 443,
+	    "/b");
+	/* curl reads extra slashes as it would fetch it. */
+	parse_ok("http:///hook", "http", "hook", 80, "/");
+}
+
+static void
+test_url_bad(void **state)
+{
+	char url[NOTIFY_URL_MAX + 2];
+
+	parse_bad(NULL, "url: missing");
+	parse_bad("", "url: missing");
+	parse_bad("ftp://example.com/", "url: must be http or https");
+	parse_bad("file:///etc/passwd", "url: must be http or https");
+	parse_bad("gopher://example.com/", "url: must be http or https");
+	parse_bad("javascript:alert(1)", "url: must be http or https");
+	parse_bad("example.com/hook", "url: must be http or https");
+	parse_bad("http://user:pw@example.com/",
+	    "url: must not hold a user name or password");
+	parse_bad("http://user@example.com/",
+	    "url: must not hold a user name or password");
+	parse_bad("http://:pw@example.com/",
+	    "url: must not hold a user name or password");
+	parse_bad("http://example.com:0/", "url: port must be 1-65535");
+	parse_bad("http://example.com:65536/", "url: port must be 1-65535");
+	parse_bad("http://example.com:-1/", NULL);
+	parse_bad("http://", NULL);
+	parse_bad("http://exa mple.com/", NULL);
+	parse_bad("http://example.com\r\nX: y/", NULL);
+	parse_bad("http://zo\xc3\xab.example/",
+	    "url: host must be an ASCII name or an IP address");
+	parse_bad("http://[fe80::1%25eth0]/",
+	    "url: IPv6 zone ids are not allowed");
+	parse_bad("http://[::1/", NULL);
+
+	/* 2048 bytes pass, 2049 do not. */
+	memset(url, 'a', sizeof(url));
+	memcpy(url, "https://example.com/", 20);
+	url[NOTIFY_URL_MAX] = '\0';
+	parse_ok(url, "https", "example.com", 443, url + 19);
+	url[NOTIFY_URL_MAX] = 'a';
+	url[NOTIFY_URL_MAX + 1] = '\0';
+	parse_bad(url, "url: longer than 2048 bytes");
+}
+
+static void
+resolve(const char *url, int allow, int want, const char *addr, int family)
+{
+	struct notify_target t;
+	const char *why = NULL;
+
+	assert_int_equal(notify_url_parse(url, &t, &why), 0);
+	if (notify_resolve(&t, allow, &why) != want)
+		fail_msg("%s (allow %d): %s", url, allow, why ? why : "ok");
+	if (want == -1) {
+		assert_string_equal(why, REFUSED);
+		assert_string_equal(t.addr, "");
+		assert_int_equal(t.family, 0);
+		return;
+	}
+	assert_null(why);
+	if (addr != NULL)
+		assert_string_equal(t.addr, addr);
+	if (family != 0)
+		assert_int_equal(t.family, family);
+}
+
+static void
+test_resolve(void **state)
+{
+	static const struct {
+		const char *url, *addr;
+		int family;
+	} local[] = {
+		{ "http://127.0.0.1/", "127.0.0.1", AF_INET },
+		{ "http://[::1]:8080/", "::1", AF_INET6 },
+		{ "https://10.0.0.1/", "10.0.0.1", AF_INET },
+		{ "http://169.254.169.254/latest/meta-data/",
+		    "169.254.169.254", AF_INET },
+		{ "http://[::ffff:127.0.0.1]/", "::ffff:127.0.0.1", AF_INET6 },
+		{ "http://[fd00::1]/", "fd00::1", AF_INET6 },
+		{ "http://0.0.0.0/", "0.0.0.0", AF_INET },
+		{ "http://0/", "0.0.0.0", AF_INET },
+		/* /etc/hosts: loopback, whichever family comes first */
+		{ "http://localhost:3000/hook", NULL, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		resolve(local[i].url, 0, -1, NULL, 0);
+		resolve(local[i].url, 1, 0, local[i].addr, local[i].family);
+	}
+	/* A public address: resolving a literal sends nothing. */
+	resolve("https://93.184.216.34/hook", 0, 0, "93.184.216.34", AF_INET);
+	resolve("https://[2606:4700::1111]/hook", 0, 0, "2606:4700::1111",
+	    AF_INET6);
+}
+
+static void
+test_resolve_none(void **state)
+{
+	struct notify_target t;
+	const char *why = NULL;
+
+	memset(&t, 0, sizeof(t));
+	t.port = 80;
+	assert_int_equal(notify_resolve(&t, 1, &why), -1);
+	assert_string_equal(why, "url: host does not resolve");
+}
+
+static void
+test_pin(void **state)
+{
+	struct notify_target t;
+	struct curl_slist *l = (struct curl_slist *)&t;	/* not NULL: pin sets it */
+	const char *why;
+	CURL *h;
+
+	assert_non_null(h = curl_easy_init());
+
+	/* A name: pinned to its checked address. */
+	assert_int_equal(notify_url_parse("http://localhost:3000/", &t, &why),
+	    0);
+	assert_int_equal(notify_resolve(&t, 1, &why), 0);
+	notify_curl_pin(h, &t, &l);
+	assert_non_null(l);
+	assert_null(l->next);
+	assert_memory_equal(l->data, "localhost:3000:", 15);
+	assert_string_equal(l->data + 15, t.family == AF_INET6 ? "[::1]" :
+	    "127.0.0.1");
+	curl_slist_free_all(l);
+
+	/* IPv6 in brackets. */
+	memset(&t, 0, sizeof(t));
+	strcpy(t.scheme, "https");
+	strcpy(t.host, "hooks.example.com");
+	t.port = 443;
+	strcpy(t.addr, "2606:4700::1111");
+	t.family = AF_INET6;
+	notify_curl_pin(h, &t, &l);
+	assert_non_null(l);
+	assert_string_equal(l->data, "hooks.example.com:443:[2606:4700::1111]");
+	curl_slist_free_all(l);
+
+	/* An address literal is not resolved by curl: no list. */
+	assert_int_equal(notify_url_parse("https://[2606:4700::1111]/", &t,
+	    &why), 0);
+	assert_int_equal(notify_resolve(&t, 0, &why), 0);
+	notify_curl_pin(h, &t, &l);
+	assert_null(l);
+
+	/* Not resolved: no list (and the handle opens no socket). */
+	assert_int_equal(notify_url_parse("https://hooks.example.com/", &t,
+	    &why), 0);
+	notify_curl_pin(h, &t, &l);
+	assert_null(l);
+
+	curl_easy_cleanup(h);
+}
+
+static int
+setup(void **state)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	curl_global_cleanup();
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_v4),
+		cmocka_unit_test(test_addr_v6),
+		cmocka_unit_test(test_addr_other),
+		cmocka_unit_test(test_url_good),
+		cmocka_unit_test(test_url_bad),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_resolve_none),
+		cmocka_unit_test(test_pin),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,126 @@
+/*
+ * The notifier's building blocks (issue 23): webhooks per organisation,
+ * delivered by a worker with libcurl. Pure or nearly so; the delivery
+ * loop and the admin API call them.
+ *
+ *	sign.c		Standard Webhooks signatures: "whsec_" secrets, "v1,"
+ *			HMAC-SHA256 of "<msg_id>.<timestamp>.<payload>"
+ *	ssrf.c		which URLs and addresses a webhook may reach: http(s)
+ *			only, no private, loopback or link-local address; the
+ *			checked address pinned in curl (no DNS rebinding)
+ *	backoff.c	the retry schedule: exponential, jittered, > 24 hours
+ */
+#ifndef PARLEY_NOTIFY_H
+#define PARLEY_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <curl/curl.h>
+
+/* ---- signing (sign.c), https://www.standardwebhooks.com ---- */
+#define NOTIFY_SECRET_PREFIX	"whsec_"
+#define NOTIFY_SECRET_BYTES	32		/* the key notify_secret_new makes */
+#define NOTIFY_SECRET_LEN	(6 + 44)	/* "whsec_" + base64, padded */
+#define NOTIFY_KEY_MIN		24		/* a key's bytes, as others make them */
+#define NOTIFY_KEY_MAX		64
+#define NOTIFY_SIG_LEN		(3 + 44)	/* "v1," + base64 of HMAC-SHA256 */
+
+/* A new secret: "whsec_" and the base64 of 32 random bytes. 0, or -1. */
+int notify_secret_new(char out[NOTIFY_SECRET_LEN + 1]);
+/*
+ * The HMAC key of a secret: "whsec_" (optional, as in the reference
+ * libraries) then standard base64 with its padding, in its one canonical
+ * spelling, of 24 to 64 bytes. 0 with the bytes in key[0..*keylen), or -1
+ * when malformed (key then holds nothing).
+ */
+int notify_secret_key(const char *secret, uint8_t key[NOTIFY_KEY_MAX],
+    size_t *keylen);
+/*
+ * The webhook-signature header's value for one message: "v1," and the
+ * base64 of HMAC-SHA256(key of secret, "<msg_id>.<timestamp_s>.<payload>"),
+ * NUL-ended in out (NOTIFY_SIG_LEN + 1 bytes are enough). 0, or -1 for a
+ * malformed secret, a NULL msg_id or out too small (out then "" if outsz).
+ */
+int notify_sign(const char *secret, const char *msg_id, uint64_t timestamp_s,
+    const void *payload, size_t len, char *out, size_t outsz);
+
+/* ---- addresses (ssrf.c) ---- */
+#define NOTIFY_URL_MAX		2048		/* bytes of a webhook URL */
+
+/*
+ * 1 when a webhook must not connect to sa: IPv4 this-network 0/8, 10/8,
+ * CGNAT 100.64/10, loopback 127/8, link-local 169.254/16, 172.16/12,
+ * 192.0.0/24, 192.168/16, benchmarking 198.18/15, multicast 224/4,
+ * reserved 240/4 and broadcast; IPv6 ::/96 (unspecified, loopback and
+ * IPv4-compatible), link-local fe80::/10, site-local fec0::/10, unique
+ * local fc00::/7, multicast ff00::/8, and the IPv4 inside ::ffff:0:0/96,
+ * NAT64 64:ff9b::/96 (64:ff9b:1::/48 is local: refused) and 6to4
+ * 2002::/16 judged as IPv4. 1 for any other family too; 0 otherwise.
+ */
+int notify_addr_private(const struct sockaddr *sa);
+
+/* Where a webhook goes: parsed by notify_url_parse, resolved by notify_resolve. */
+struct notify_target {
+	char scheme[8];			/* "http" or "https" */
+	char host[256];			/* a name, or an address (IPv6 unbracketed) */
+	int port;			/* 1-65535 (80, 443 when none is written) */
+	char path[2048];		/* path, and "?query" if any; no fragment */
+	char addr[INET6_ADDRSTRLEN];	/* the address to connect to, "" until resolved */
+	int family;			/* AF_INET or AF_INET6; 0 until resolved */
+};
+
+/*
+ * Reads a webhook URL with libcurl's URL parser (the one the transfer
+ * uses, so both see the same host): http or https, a host (an ASCII name,
+ * an IPv4 address or a bracketed IPv6 one without zone id), no user name
+ * or password, a port 1-65535, at most NOTIFY_URL_MAX bytes. 0 with t
+ * filled (not resolved), or -1 with *why a static message ("url: ...").
+ */
+int notify_url_parse(const char *url, struct notify_target *t,
+    const char **why);
+/*
+ * Resolves t->host (getaddrinfo; an address literal without DNS). -1 with
+ * *why "url: host does not resolve", or, unless allow_private, "url:
+ * resolves to a private, loopback or link-local address" when ANY address
+ * is notify_addr_private. 0 with the first address in t->addr, t->family:
+ * the one to connect to (notify_curl_pin), so a later DNS answer cannot
+ * differ from the checked one.
+ */
+int notify_resolve(struct notify_target *t, int allow_private,
+    const char **why);
+/*
+ * Sets what a webhook transfer on h must have, the URL aside (the caller's,
+ * the one t was parsed from): t's resolved address pinned for t->host and
+ * t->port (CURLOPT_RESOLVE, in a list put in *resolve that the caller
+ * frees with curl_slist_free_all after the transfer; NULL for an address
+ * literal, which curl does not resolve), no redirects, http and https
+ * only, no proxy from the environment (a proxy would resolve the name
+ * itself). Should something fail, h is left unable to open a socket.
+ */
+void notify_curl_pin(CURL *h, const struct notify_target *t,
+    struct curl_slist **resolve);
+
+/* ---- retries (backoff.c) ---- */
+/*
+ * Attempts of one delivery, the first included: 1 + 37 retries. Retry n
+ * waits min(5 s * 2^(n-1), 1 h) less up to 1/8 of it (jitter): retries
+ * 1-10 wait 5 s to 2560 s, retries 11-37 an hour each; in all between
+ * 89,526 s (24.9 h) and 102,315 s (28.4 h) before the delivery fails.
+ */
+#define NOTIFY_ATTEMPTS_MAX	38
+#define NOTIFY_BACKOFF_BASE_MS	5000ULL
+#define NOTIFY_BACKOFF_CAP_MS	3600000ULL
+
+/*
+ * Milliseconds to wait before retry number attempt (1: after the first
+ * failure; 0 is taken as 1, past the last as the last), rnd a random
+ * 32-bit value that picks the jitter. In (7/8 w, w] for w the unjittered wait.
+ */
+uint64_t notify_backoff_ms(unsigned attempt, uint32_t rnd);
+/* 1 when a delivery that has made attempts attempts has no retry left, else 0. */
+int notify_backoff_done(unsigned attempts);
+
+#endif

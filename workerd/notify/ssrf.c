@@ -1,0 +1,332 @@
+/*
+ * Which addresses a webhook may reach (issue 23): no server-side request
+ * forgery. A URL is http or https, read by libcurl's own URL parser; its
+ * host is resolved once, refused when any of its addresses is loopback,
+ * private, link-local, unique-local or otherwise not the public Internet
+ * (unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on: the caller's allow_private),
+ * and the transfer is pinned to the checked address (CURLOPT_RESOLVE), so
+ * a second DNS answer (rebinding) is never asked. Redirects are not
+ * followed. The delivery loop checks again at each delivery.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify.h"
+
+/* a/len: the IPv4 network, as a host-order number, and its prefix length. */
+#define V4NET(a, b, c, d, len) \
+	{ (uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d), len }
+
+static const struct {
+	uint32_t net;
+	unsigned len;
+} v4_refused[] = {
+	V4NET(0, 0, 0, 0, 8),		/* "this network" */
+	V4NET(10, 0, 0, 0, 8),		/* private */
+	V4NET(100, 64, 0, 0, 10),	/* shared address space (CGNAT) */
+	V4NET(127, 0, 0, 0, 8),		/* loopback */
+	V4NET(169, 254, 0, 0, 16),	/* link-local (cloud metadata) */
+	V4NET(172, 16, 0, 0, 12),	/* private */
+	V4NET(192, 0, 0, 0, 24),	/* IETF protocol assignments */
+	V4NET(192, 168, 0, 0, 16),	/* private */
+	V4NET(198, 18, 0, 0, 15),	/* benchmarking */
+	V4NET(224, 0, 0, 0, 4),		/* multicast */
+	V4NET(240, 0, 0, 0, 4),		/* reserved, broadcast 255.255.255.255 */
+};
+
+/* 1 when the IPv4 address a (host order) must be refused. */
+static int
+v4_private(uint32_t a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(v4_refused) / sizeof(v4_refused[0]); i++)
+		if ((a ^ v4_refused[i].net) >> (32 - v4_refused[i].len) == 0)
+			return 1;
+	return 0;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* 1 when the first n bytes of a are p's. */
+static int
+v6_prefix(const uint8_t *a, const uint8_t *p, size_t n)
+{
+	return memcmp(a, p, n) == 0;
+}
+
+/* 1 when the IPv6 address a must be refused. */
+static int
+v6_private(const uint8_t a[16])
+{
+	static const uint8_t zero[12], mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
+	    nat64[12] = { 0, 0x64, 0xff, 0x9b },
+	    nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+
+	if (v6_prefix(a, zero, 12))		/* ::, ::1, IPv4-compatible */
+		return 1;
+	if (v6_prefix(a, mapped, 12) || v6_prefix(a, nat64, 12))
+		return v4_private(get_be32(a + 12));
+	if (v6_prefix(a, nat64_local, 6))	/* local-use NAT64 */
+		return 1;
+	if (a[0] == 0x20 && a[1] == 0x02)	/* 6to4: the IPv4 after 2002: */
+		return v4_private(get_be32(a + 2));
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)	/* link-local fe80::/10 */
+		return 1;
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)	/* site-local fec0::/10 */
+		return 1;
+	if ((a[0] & 0xfe) == 0xfc)		/* unique local fc00::/7 */
+		return 1;
+	return a[0] == 0xff;			/* multicast */
+}
+
+int
+notify_addr_private(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+
+	if (sa == NULL)
+		return 1;
+	switch (sa->sa_family) {
+	case AF_INET:
+		s4 = (const struct sockaddr_in *)sa;
+		return v4_private(ntohl(s4->sin_addr.s_addr));
+	case AF_INET6:
+		s6 = (const struct sockaddr_in6 *)sa;
+		return v6_private(s6->sin6_addr.s6_addr);
+	default:
+		return 1;
+	}
+}
+
+/* ---- URLs ---- */
+
+/* One part of u into buf (bufsz bytes), flags as curl_url_get's. 0, or -1. */
+static int
+url_part(CURLU *u, CURLUPart what, unsigned flags, char *buf, size_t bufsz)
+{
+	char *s = NULL;
+	int r = -1;
+
+	if (curl_url_get(u, what, &s, flags) == CURLUE_OK && s != NULL &&
+	    strlcpy(buf, s, bufsz) < bufsz)
+		r = 0;
+	curl_free(s);
+	return r;
+}
+
+/* 1 when u has this part (a user name, a password, a zone id...). */
+static int
+url_has(CURLU *u, CURLUPart what)
+{
+	char *s = NULL;
+	int r;
+
+	r = curl_url_get(u, what, &s, 0) == CURLUE_OK && s != NULL;
+	curl_free(s);
+	return r;
+}
+
+/*
+ * The host as curl gives it into t->host: an ASCII name of letters,
+ * digits, '.', '-', '_'; an IPv4 address (curl writes any form of one
+ * as a.b.c.d); or "[IPv6]", stored without its brackets. Only ASCII: a
+ * name curl would turn to punycode (IDN) would not match the pin.
+ */
+static const char *
+url_host(CURLU *u, struct notify_target *t)
+{
+	char host[sizeof(t->host) + 2];
+	struct in6_addr a6;
+	size_t n, i;
+
+	if (url_part(u, CURLUPART_HOST, 0, host, sizeof(host)) == -1 ||
+	    (n = strlen(host)) == 0)
+		return "url: host missing or too long";
+	if (host[0] == '[') {
+		if (n < 3 || host[n - 1] != ']')
+			return "url: bad IPv6 address";
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6) != 1)
+			return "url: bad IPv6 address";
+		if (url_has(u, CURLUPART_ZONEID))
+			return "url: IPv6 zone ids are not allowed";
+		strlcpy(t->host, host + 1, sizeof(t->host));
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-_", host[i]) == NULL)
+			return "url: host must be an ASCII name or an IP address";
+	if (strlcpy(t->host, host, sizeof(t->host)) >= sizeof(t->host))
+		return "url: host missing or too long";
+	return NULL;
+}
+
+/* The parts of a URL curl has read into t; NULL, or why not. */
+static const char *
+url_fill(CURLU *u, struct notify_target *t)
+{
+	char port[8], query[NOTIFY_URL_MAX + 1];
+	const char *why;
+	long p;
+
+	if (url_part(u, CURLUPART_SCHEME, 0, t->scheme,
+	    sizeof(t->scheme)) == -1 || (strcmp(t->scheme, "http") != 0 &&
+	    strcmp(t->scheme, "https") != 0))
+		return "url: must be http or https";
+	if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
+	    url_has(u, CURLUPART_OPTIONS))
+		return "url: must not hold a user name or password";
+	if ((why = url_host(u, t)) != NULL)
+		return why;
+	if (url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, port,
+	    sizeof(port)) == -1 || (p = strtol(port, NULL, 10)) < 1 ||
+	    p > 65535)
+		return "url: port must be 1-65535";
+	t->port = (int)p;
+	if (url_part(u, CURLUPART_PATH, 0, t->path, sizeof(t->path)) == -1)
+		return "url: path too long";
+	if (url_has(u, CURLUPART_QUERY)) {
+		if (url_part(u, CURLUPART_QUERY, 0, query,
+		    sizeof(query)) == -1 ||
+		    strlcat(t->path, "?", sizeof(t->path)) >= sizeof(t->path) ||
+		    strlcat(t->path, query, sizeof(t->path)) >= sizeof(t->path))
+			return "url: path too long";
+	}
+	return NULL;
+}
+
+int
+notify_url_parse(const char *url, struct notify_target *t, const char **why)
+{
+	CURLU *u;
+	CURLUcode rc;
+
+	memset(t, 0, sizeof(*t));
+	*why = NULL;
+	if (url == NULL || url[0] == '\0')
+		*why = "url: missing";
+	else if (strnlen(url, NOTIFY_URL_MAX + 1) > NOTIFY_URL_MAX)
+		*why = "url: longer than 2048 bytes";
+	else if ((u = curl_url()) == NULL)
+		*why = "url: out of memory";
+	else {
+		/* No CURLU_NON_SUPPORT_SCHEME, no guessing: a scheme curl knows. */
+		rc = curl_url_set(u, CURLUPART_URL, url, 0);
+		if (rc == CURLUE_UNSUPPORTED_SCHEME || rc == CURLUE_BAD_SCHEME)
+			*why = "url: must be http or https";
+		else if (rc == CURLUE_BAD_PORT_NUMBER)
+			*why = "url: port must be 1-65535";
+		else if (rc != CURLUE_OK)
+			*why = "url: not a valid URL";
+		else
+			*why = url_fill(u, t);
+		curl_url_cleanup(u);
+	}
+	if (*why != NULL) {
+		memset(t, 0, sizeof(*t));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- resolving and pinning ---- */
+
+/* 1 when host is an IPv4 or IPv6 address (not a name). */
+static int
+host_literal(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	    inet_pton(AF_INET6, host, &a) == 1;
+}
+
+int
+notify_resolve(struct notify_target *t, int allow_private, const char **why)
+{
+	struct addrinfo hints, *res = NULL, *ai, *first = NULL;
+	char port[8];
+	int refused = 0;
+
+	t->addr[0] = '\0';
+	t->family = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV |
+	    (host_literal(t->host) ? AI_NUMERICHOST : 0);
+	snprintf(port, sizeof(port), "%d", t->port);
+	if (t->host[0] == '\0' ||
+	    getaddrinfo(t->host, port, &hints, &res) != 0) {
+		*why = "url: host does not resolve";
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (first == NULL)
+			first = ai;
+		if (notify_addr_private(ai->ai_addr))
+			refused = 1;
+	}
+	if (first == NULL || (refused && !allow_private)) {
+		*why = first == NULL ? "url: host does not resolve" :
+		    "url: resolves to a private, loopback or link-local address";
+		freeaddrinfo(res);
+		return -1;
+	}
+	t->family = first->ai_family;
+	inet_ntop(first->ai_family, first->ai_family == AF_INET ?
+	    (const void *)&((struct sockaddr_in *)first->ai_addr)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)first->ai_addr)->sin6_addr,
+	    t->addr, sizeof(t->addr));
+	freeaddrinfo(res);
+	*why = NULL;
+	return 0;
+}
+
+/* The open-socket callback of a handle whose pin could not be set. */
+static curl_socket_t
+no_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	return CURL_SOCKET_BAD;
+}
+
+void
+notify_curl_pin(CURL *h, const struct notify_target *t,
+    struct curl_slist **resolve)
+{
+	char entry[sizeof(t->host) + sizeof(t->addr) + 16];
+	CURLcode e = CURLE_OK;
+	int n;
+
+	*resolve = NULL;
+	if (t->addr[0] == '\0')
+		e = CURLE_BAD_FUNCTION_ARGUMENT;	/* not resolved */
+	else if (!host_literal(t->host)) {
+		n = snprintf(entry, sizeof(entry), t->family == AF_INET6 ?
+		    "%s:%d:[%s]" : "%s:%d:%s", t->host, t->port, t->addr);
+		if (n < 0 || (size_t)n >= sizeof(entry) ||
+		    (*resolve = curl_slist_append(NULL, entry)) == NULL)
+			e = CURLE_OUT_OF_MEMORY;
+		else
+			e = curl_easy_setopt(h, CURLOPT_RESOLVE, *resolve);
+	}
+	e |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	e |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	e |= curl_easy_setopt(h, CURLOPT_PROXY, "");
+	if (e != CURLE_OK)
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, no_socket);
+}
