@@ -36,6 +36,8 @@
  *	  metrics.c	GET /metrics: our counters, pushed to storaged, merged
  *	  handoff.c	a person answers: handoff state, their messages, typing
  *	  events.c	GET /v1/admin/events: storaged's events as Server-Sent Events
+ *	  webhooks.c	admin webhooks: CRUD, the secret made, where a URL points
+ *	notify/		the notifier's parts (notify.h): signing, addresses, retries
  *	site/		files served as they are
  *	  static.c	the widget bundle and the test pages (static.h)
  *	  dashpages.c	the dashboard's pages and assets (docs/dashboard.md)

@@ -177,7 +177,7 @@ host_localhost(const char *host)
 	    strncasecmp(host + n - l, "localhost", l) == 0);
 }
 
-#define PRIVATE_WHY "url: points at a loopback, private or link-local address"
+#define PRIVATE_WHY "url: resolves to a private, loopback or link-local address"
 
 /* Where url points, as far as told without a lookup: NULL or why not. */
 static const char *
