@@ -23,6 +23,33 @@
  * (ST_HE_* bits, at least one), u8 enabled, str secret, u64 created_at,
  * u64 updated_at, u32 failures (deliveries failed in a row), u64
  * disabled_at (0: not turned off by its failures).
+ *
+ * The outbox (issue 23, item 1): a request that makes an event (a
+ * conversation, a message, a handoff, a contact) writes, in its own
+ * transaction, one delivery per enabled webhook of the conversation's
+ * organisation that wants it. The notifier takes the due ones and says
+ * how each went; a delivery it took and never answered is due again
+ * after ST_HOOK_LEASE_MS (a crash loses none: at least once).
+ *
+ *   ST_HOOK_DUE         u32 max (1-64)  -> u32 n, n x job (the notifier;
+ *                       each leased for ST_HOOK_LEASE_MS; at most about
+ *                       1 MiB of payloads)
+ *   ST_HOOK_RESULT      str id, u8 ok, u32 code, str error, u32
+ *                       duration_ms, u64 retry_at (0: no retry left)
+ *                                                        -> (empty)
+ *   ST_HOOK_DELIVERIES  str hook id, u32 limit, str cursor
+ *                       -> u32 n, n x delivery (newest first, no
+ *                          payload), str next cursor
+ *   ST_HOOK_RETRY       str delivery id   -> delivery (due now again)
+ *   ST_HOOK_TEST        str hook id       -> delivery (a webhook.test)
+ *
+ * A delivery: str id ("dlv_" + 16 hex), str hook, str org, u32 event (one
+ * ST_HE_* bit, or ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64
+ * created_at, u64 next_at, u64 updated_at, u32 code (the last answer's
+ * HTTP status, 0 none), str error (the last failure, "" none), u32
+ * duration_ms (the last attempt's), bytes payload (the event as ST_EV
+ * carries it, agentmsg.h; empty in lists). A job: delivery, str url,
+ * str secret.
  */
 #ifndef PARLEY_HOOKMSG_H
 #define PARLEY_HOOKMSG_H
@@ -48,6 +75,24 @@
 #define ST_HE_CONTACT_CREATED	0x0010	/* contact.created */
 #define ST_HE_CONV_DELETED	0x0020	/* conversation.deleted */
 #define ST_HE_ALL		0x003f
+#define ST_HE_TEST		0x0040	/* webhook.test: POST .../test only */
+
+/* The outbox's bounds and times. */
+#define ST_DLV_PREFIX		"dlv_"
+#define ST_DLV_ID_LEN		(4 + 16)	/* "dlv_" + u64 seq in hex */
+#define ST_DLV_ERROR_MAX	200
+#define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
+#define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */
+#define ST_HOOK_LEASE_MS	60000	/* a job taken and not answered */
+#define ST_HOOK_PENDING_MAX	10000	/* per webhook: past it, the oldest fails */
+#define ST_HOOK_LOG_MAX		500	/* finished deliveries kept per webhook */
+#define ST_HOOK_FAILURES_OFF	5	/* failed deliveries in a row: disabled */
+
+enum st_dlv_status {
+	ST_DLV_PENDING = 0,
+	ST_DLV_DELIVERED = 1,
+	ST_DLV_FAILED = 2,
+};
 
 /* ST_HOOK_UPDATE's mask: which fields the request sets. */
 #define ST_HF_URL		0x0001
@@ -67,6 +112,28 @@ struct st_webhook {
 	uint64_t disabled_at;
 };
 
+struct st_delivery {
+	char id[ST_DLV_ID_LEN + 1];
+	char hook[ST_HOOK_ID_LEN + 1];
+	char org[ST_WHO_ORG_MAX + 1];
+	uint32_t event;		/* one ST_HE_* bit, or ST_HE_TEST */
+	uint8_t status;		/* enum st_dlv_status */
+	uint32_t attempts;
+	uint64_t created_at, next_at, updated_at;
+	uint32_t code;
+	char error[ST_DLV_ERROR_MAX + 1];
+	uint32_t duration_ms;
+	uint8_t *payload;	/* malloc'd; NULL (0 bytes) in lists */
+	uint32_t payload_len;
+};
+
+/* A due delivery as the notifier takes it: where, and how to sign. */
+struct st_hook_job {
+	struct st_delivery d;
+	char *url;		/* malloc'd */
+	char secret[ST_HOOK_SECRET_MAX + 1];
+};
+
 void st_webhook_free(struct st_webhook *);
 /* Deep copy; 0, or -1 out of memory (dst then zeroed). */
 int st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src);
@@ -82,6 +149,16 @@ int pdec_webhook(struct pdec *, struct st_webhook *);
 const char *st_webhook_invalid(const struct st_webhook *h);
 /* url's part of st_webhook_invalid: NULL, or "url: ..." (static). */
 const char *st_webhook_url_invalid(const char *url);
+void st_delivery_free(struct st_delivery *);
+void penc_delivery(struct penc *, const struct st_delivery *);
+/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
+int pdec_delivery(struct pdec *, struct st_delivery *);
+void st_hook_job_free(struct st_hook_job *);
+void penc_hook_job(struct penc *, const struct st_hook_job *);
+int pdec_hook_job(struct pdec *, struct st_hook_job *);
+/* A delivery's id from its sequence number, and back (0, or -1). */
+void st_dlv_id(uint64_t seq, char id[ST_DLV_ID_LEN + 1]);
+int st_dlv_seq(const char *id, uint64_t *seq);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
 int st_hook_id_valid(const char *s);
 /* An event's bit by its name ("message.created"), or 0. */

@@ -136,6 +136,11 @@ enum proto_type {
 	PROTO_ST_HOOK_GET = 0x73,
 	PROTO_ST_HOOK_LIST = 0x74,
 	PROTO_ST_HOOK_DELETE = 0x75,
+	PROTO_ST_HOOK_DUE = 0x76,
+	PROTO_ST_HOOK_RESULT = 0x77,
+	PROTO_ST_HOOK_DELIVERIES = 0x78,
+	PROTO_ST_HOOK_RETRY = 0x79,
+	PROTO_ST_HOOK_TEST = 0x7a,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -149,7 +154,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x76 and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x7b and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -52,6 +52,10 @@ RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
 RECORD(pl_webhook, struct st_webhook, penc_webhook, pdec_webhook,
     st_webhook_free);
+RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
+    st_delivery_free);
+RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
+    st_hook_job_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -493,6 +497,40 @@ static const struct pfield f_webhooks[] = {
 	PFLIST(struct st_webhooks, hooks, n, ST_HOOKS_MAX, pl_webhook),
 };
 PLAYOUT(pl_webhooks, struct st_webhooks, f_webhooks);
+
+static const struct pfield f_hook_due_req[] = {
+	PFU32(struct st_hook_due_req, max),
+};
+PLAYOUT(pl_hook_due_req, struct st_hook_due_req, f_hook_due_req);
+
+static const struct pfield f_hook_jobs[] = {
+	PFLIST(struct st_hook_jobs, jobs, n, ST_HOOK_DUE_MAX, pl_hook_job),
+};
+PLAYOUT(pl_hook_jobs, struct st_hook_jobs, f_hook_jobs);
+
+static const struct pfield f_hook_result_req[] = {
+	PFSTR(struct st_hook_result_req, id, ST_DLV_ID_LEN),
+	PFU8(struct st_hook_result_req, ok),
+	PFU32(struct st_hook_result_req, code),
+	PFCLIP(struct st_hook_result_req, error, ST_DLV_ERROR_MAX),
+	PFU32(struct st_hook_result_req, duration_ms),
+	PFU64(struct st_hook_result_req, retry_at),
+};
+PLAYOUT(pl_hook_result_req, struct st_hook_result_req, f_hook_result_req);
+
+static const struct pfield f_hook_deliveries_req[] = {
+	PFSTR(struct st_hook_deliveries_req, hook, ST_WID_ARG_MAX),
+	PFU32(struct st_hook_deliveries_req, limit),
+	PFSTR(struct st_hook_deliveries_req, cursor, ST_CURSOR_MAX),
+};
+PLAYOUT(pl_hook_deliveries_req, struct st_hook_deliveries_req,
+    f_hook_deliveries_req);
+
+static const struct pfield f_deliveries[] = {
+	PFLIST(struct st_deliveries, dlv, n, ST_LIST_MAX, pl_delivery),
+	PFBUF(struct st_deliveries, next_cursor),
+};
+PLAYOUT(pl_deliveries, struct st_deliveries, f_deliveries);
 
 static const struct pfield f_orgs[] = {
 	PFLIST(struct st_orgs, orgs, n, ST_ORGS_MAX, pl_org),

@@ -576,13 +576,38 @@ struct st_webhooks {
 	struct st_webhook *hooks;
 	uint32_t n;
 };
+struct st_hook_due_req {
+	uint32_t max;
+};
+struct st_hook_jobs {
+	struct st_hook_job *jobs;
+	uint32_t n;
+};
+struct st_hook_result_req {
+	const char *id;		/* a delivery's */
+	uint8_t ok;
+	uint32_t code;
+	const char *error;
+	uint32_t duration_ms;
+	uint64_t retry_at;	/* 0: no retry left */
+};
+struct st_hook_deliveries_req {
+	const char *hook;
+	uint32_t limit;
+	const char *cursor;
+};
+struct st_deliveries {
+	struct st_delivery *dlv;
+	uint32_t n;
+	char next_cursor[ST_CURSOR_MAX + 1];
+};
 
 /* --------------------------------------------------------- the layouts */
 
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey, pl_user, pl_webhook;
+    pl_apikey, pl_user, pl_webhook, pl_delivery;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -611,7 +636,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_members, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
-    pl_hook_update_req, pl_webhooks;
+    pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
+    pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -661,6 +687,9 @@ union st_any {
 	/* webhooks (hookmsg.h) */
 	struct st_hook_update_req hu;
 	struct st_webhook hook;
+	struct st_hook_jobs jobs;
+	struct st_deliveries dlvs;
+	struct st_delivery dlv;
 };
 
 #endif

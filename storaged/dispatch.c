@@ -13,6 +13,7 @@
 #include "dashstore.h"
 #include "dispatch.h"
 #include "hookstore.h"
+#include "outbox.h"
 #include "keystore.h"
 #include "log.h"
 #include "msgtab.h"
@@ -68,6 +69,24 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 	ev->conv = *c;
 }
 
+/* The webhook event an event is (ST_HE_*), or 0: typing is none. */
+static uint32_t
+hook_event(const struct st_event *ev)
+{
+	switch (ev->kind) {
+	case ST_EV_CONV_CREATED:
+		return ST_HE_CONV_CREATED;
+	case ST_EV_MESSAGE:
+		return ST_HE_MESSAGE_CREATED;
+	case ST_EV_HANDOFF:
+		return ev->state == ST_HANDOFF_WAITING ?
+		    ST_HE_HANDOFF_REQUESTED : ST_HE_HANDOFF_CHANGED;
+	case ST_EV_CONTACT:
+		return ST_HE_CONTACT_CREATED;
+	}
+	return 0;
+}
+
 /*
  * ev as an event r made, encoded by the table (ST_EV); the server
  * numbers it once the batch commits. Out of memory it is lost (logged),
@@ -87,6 +106,8 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	memset(d, 0, sizeof(*d));
 	d->kind = ev->kind;
 	d->visitor = visitor;
+	d->hook_event = hook_event(ev);
+	strlcpy(d->org, ev->conv.org, sizeof(d->org));
 	penc_init(&d->enc);
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
 }
@@ -220,10 +241,18 @@ reply_stands(struct dreply *r)
 static void
 req_end(struct store_txn *t, struct dreply *r)
 {
+	size_t i;
+
 	if (t->err == 0 && r->enc.err)
 		store_fail(t, PROTO_E_INTERNAL, "reply does not encode");
 	if (r->audit != NULL)
 		store_audit_request(t, r->audit, r->enc.buf, r->enc.len);
+	/* Its webhooks' deliveries, in the txn that stores what they tell. */
+	for (i = 0; i < r->nevs && t->err == 0; i++)
+		if (r->evs[i].hook_event != 0 && !r->evs[i].enc.err)
+			store_outbox_event(t, r->evs[i].org,
+			    r->evs[i].hook_event, r->evs[i].enc.buf,
+			    r->evs[i].enc.len);
 	if (store_commit(t) != 0)
 		reply_error(r, t->err, t->errmsg);
 	else
@@ -768,6 +797,80 @@ hook_run(struct store_txn *t, const char *org, uint16_t type,
 		return store_hook_delete(t, org, q->id);
 	}
 	return store_fail(t, PROTO_E_UNSUPPORTED, "not a webhook request");
+}
+
+/* ------------------------------------------------------- the outbox */
+
+static int req_org(struct dbatch *, struct dreply *);
+
+static void
+op_hook_due(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_hook_due_req *q = req;
+	struct st_hook_jobs rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_hook_due(&t, q->max, &rep.jobs, &rep.n) == 0) {
+		reply_enc(r, type, &rep);
+		store_hook_jobs_free(rep.jobs, rep.n);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_hook_result(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_hook_result_req *q = req;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_hook_result(&t, q->id, q->ok != 0, q->code, q->error,
+	    q->duration_ms, q->retry_at);
+	req_end(&t, r);
+}
+
+static void
+op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_hook_deliveries_req *q = req;
+	struct st_deliveries rep;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (store_hook_deliveries(&t, b->who->org, q->hook, q->limit,
+	    q->cursor, &rep.dlv, &rep.n, rep.next_cursor) == 0) {
+		reply_enc(r, type, &rep);
+		store_deliveries_free(rep.dlv, rep.n);
+	}
+	req_end(&t, r);
+}
+
+/* ST_HOOK_RETRY (a delivery's id) and ST_HOOK_TEST (a webhook's). */
+static void
+op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct st_delivery d;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	if ((type == PROTO_ST_HOOK_RETRY ? store_hook_retry(&t, b->who->org,
+	    q->id, &d) : store_hook_test(&t, b->who->org, q->id, &d)) == 0) {
+		reply_enc(r, type, &d);
+		st_delivery_free(&d);
+	}
+	req_end(&t, r);
 }
 
 static const struct entity widgets = {
@@ -1780,6 +1883,11 @@ static const struct op {
 	{ PROTO_ST_HOOK_GET, op_entity, &hooks },
 	{ PROTO_ST_HOOK_LIST, op_entity, &hooks },
 	{ PROTO_ST_HOOK_DELETE, op_entity, &hooks },
+	{ PROTO_ST_HOOK_DUE, op_hook_due, NULL },
+	{ PROTO_ST_HOOK_RESULT, op_hook_result, NULL },
+	{ PROTO_ST_HOOK_DELIVERIES, op_hook_deliveries, NULL },
+	{ PROTO_ST_HOOK_RETRY, op_hook_dlv, NULL },
+	{ PROTO_ST_HOOK_TEST, op_hook_dlv, NULL },
 };
 
 static const struct op *

@@ -31,6 +31,9 @@ struct devent {
 	uint8_t kind;		/* enum st_ev_kind */
 	int visitor;		/* level 1 (visitor) subscribers get it too */
 	struct penc enc;
+	/* The webhooks' (outbox.c): its event (ST_HE_*, 0 none), its org. */
+	uint32_t hook_event;
+	char org[ST_WHO_ORG_MAX + 1];
 };
 
 struct evring;

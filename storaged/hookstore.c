@@ -5,10 +5,12 @@
  *	webhooks       id ("wh_" + 32 hex) -> webhook (penc_webhook, with
  *	               its secret: the notifier signs with it)
  *	webhook_order  u64 created_at | id -> ()
+ *	hook_org       org NUL id -> (): an organisation's, for the outbox
+ *	               (every event looks here)
  *
- * Every value starts with ST_RECORD_VERSION. An organisation's webhooks
- * are found by walking them all (entity_list): at most ST_HOOKS_MAX per
- * organisation, and only the admin API and the sweep ask.
+ * Every value starts with ST_RECORD_VERSION. The admin API's list walks
+ * them all (entity_list: at most ST_HOOKS_MAX per organisation); a
+ * webhook deleted takes its deliveries with it (outbox.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 #include <openssl/crypto.h>
 
 #include "hookstore.h"
+#include "log.h"
 #include "orgmsg.h"
+#include "outbox.h"
 #include "records.h"
 #include "stmsgs.h"
 #include "storeint.h"
@@ -25,6 +29,41 @@
 ENTITY_CHECKS(hook, struct st_webhook, st_webhook_copy, st_webhook_invalid)
 
 static const struct store_entity hook_entity;
+
+#define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1 + ST_HOOK_ID_LEN)
+
+static size_t
+org_key(const char *org, const char *id, uint8_t out[ORG_KEY_MAX])
+{
+	size_t o = strlen(org);
+
+	memcpy(out, org, o + 1);
+	memcpy(out + o + 1, id, ST_HOOK_ID_LEN);
+	return o + 1 + ST_HOOK_ID_LEN;
+}
+
+static int
+hook_index_put(struct store_txn *t, void *rec)
+{
+	const struct st_webhook *h = rec;
+	uint8_t k[ORG_KEY_MAX];
+
+	db_put(t, t->st->hook_org, k, org_key(h->org, h->id, k), &rec_version,
+	    1, "put webhook org");
+	return t->err ? -1 : 0;
+}
+
+/* Its organisation's entry, and its deliveries. */
+static void
+hook_index_del(struct store_txn *t, const void *rec)
+{
+	const struct st_webhook *h = rec;
+	uint8_t k[ORG_KEY_MAX];
+
+	db_del(t, t->st->hook_org, k, org_key(h->org, h->id, k),
+	    "delete webhook org");
+	store_outbox_hook_gone(t, h->id);
+}
 
 /* A new webhook: its organisation holds fewer than ST_HOOKS_MAX. */
 static int
@@ -90,6 +129,8 @@ static const struct store_entity hook_entity = {
 	.invalid = hook_invalid,
 	.admit = hook_admit,
 	.merge = hook_merge,
+	.index_put = hook_index_put,
+	.index_del = hook_index_del,
 };
 
 /* What leaves storaged but the create's reply: never the secret. */
@@ -176,6 +217,67 @@ store_org_hooks_sweep(struct store_txn *t, const char *org, uint32_t max,
 	if (!t->err)
 		*n = i;
 	entity_free_all(&hook_entity, hs, nh);
+	return t->err;
+}
+
+int
+store_hook_load(struct store_txn *t, const char *id, struct st_webhook *h)
+{
+	return entity_load(t, &hook_entity, id, h);
+}
+
+void
+store_hook_outcome(struct store_txn *t, const char *id, int ok)
+{
+	struct st_webhook h;
+
+	if (t->err || entity_load(t, &hook_entity, id, &h) != 0)
+		return;
+	if (ok)
+		h.failures = 0;
+	else if (++h.failures >= ST_HOOK_FAILURES_OFF && h.enabled) {
+		h.enabled = 0;
+		h.disabled_at = t->st->now();
+		log_info("webhook %s disabled after %u failed deliveries in a "
+		    "row", h.id, h.failures);
+	}
+	entity_save(t, &hook_entity, &h);
+	st_webhook_free(&h);
+}
+
+int
+store_org_hook_ids(struct store_txn *t, const char *org,
+    char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n)
+{
+	size_t plen = strlen(org) + 1;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat ms;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	/* No webhook anywhere (the usual case): no walk. */
+	if ((rc = mdb_stat(t->txn, t->st->hook_org, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_org, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	k.mv_size = plen;
+	k.mv_data = (void *)org;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < ST_HOOKS_MAX &&
+	    k.mv_size == plen + ST_HOOK_ID_LEN &&
+	    memcmp(k.mv_data, org, plen) == 0) {
+		memcpy(ids[*n], (char *)k.mv_data + plen, ST_HOOK_ID_LEN);
+		ids[(*n)++][ST_HOOK_ID_LEN] = '\0';
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk webhook org");
 	return t->err;
 }
 

@@ -34,6 +34,17 @@ int store_hook_list(struct store_txn *, const char *org,
     struct st_webhook **out, uint32_t *n);
 /* ST_HOOK_DELETE. */
 int store_hook_delete(struct store_txn *, const char *org, const char *id);
+/* By id, secret and all (the outbox): 0 loaded, 1 absent, -1 error. */
+int store_hook_load(struct store_txn *, const char *id, struct st_webhook *);
+/*
+ * A delivery of webhook id finished (a gone one: nothing): delivered
+ * forgets its failures; failed counts one, and ST_HOOK_FAILURES_OFF in a
+ * row disable it (disabled_at set).
+ */
+void store_hook_outcome(struct store_txn *, const char *id, int ok);
+/* The ids of org's webhooks (at most ST_HOOKS_MAX): *n of them. */
+int store_org_hook_ids(struct store_txn *, const char *org,
+    char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n);
 /* A deleted organisation's webhooks, at most max of them: *n deleted. */
 int store_org_hooks_sweep(struct store_txn *, const char *org, uint32_t max,
     uint32_t *n);

@@ -622,6 +622,11 @@ const struct store_db store_dbs[NDBS] = {
 	/* webhooks (issue 23) */
 	{ "webhooks", offsetof(struct store, webhooks) },
 	{ "webhook_order", offsetof(struct store, webhook_order) },
+	{ "hook_org", offsetof(struct store, hook_org) },
+	{ "deliveries", offsetof(struct store, deliveries) },
+	{ "delivery_due", offsetof(struct store, delivery_due) },
+	{ "hook_deliveries", offsetof(struct store, hook_deliveries) },
+	{ "hook_counts", offsetof(struct store, hook_counts) },
 };
 
 MDB_dbi *

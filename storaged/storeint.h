@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		50
+#define NDBS		55
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -149,6 +149,12 @@ struct store {
 	/* hookstore.c: webhooks (issue 23) */
 	MDB_dbi webhooks;	/* id ("wh_" + 32 hex) -> webhook */
 	MDB_dbi webhook_order;	/* u64 created_at | id -> () */
+	MDB_dbi hook_org;	/* org NUL id -> () */
+	/* outbox.c: the deliveries */
+	MDB_dbi deliveries;	/* u64 seq -> delivery */
+	MDB_dbi delivery_due;	/* u64 next_at | u64 seq -> () */
+	MDB_dbi hook_deliveries; /* hook id | u64 seq -> () */
+	MDB_dbi hook_counts;	/* hook id -> u32 pending, u32 kept */
 	uint64_t (*now)(void);
 };
 

@@ -1,0 +1,662 @@
+/*
+ * The webhooks' outbox (see STORAGE.md, outbox.h):
+ *
+ *	deliveries       u64 seq -> delivery (penc_delivery, with its payload)
+ *	delivery_due     u64 next_at | u64 seq -> (): the pending ones
+ *	hook_deliveries  hook id | u64 seq -> (): a webhook's, oldest first
+ *	hook_counts      hook id -> u32 pending, u32 kept
+ *	meta "dlv_seq"   the last seq given
+ *
+ * A delivery is written in the transaction of the event that causes it,
+ * so either both are stored or neither. The notifier leases what is due
+ * (next_at moves ST_HOOK_LEASE_MS ahead) and answers each; one it never
+ * answers is due again when the lease ends. A webhook keeps at most
+ * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
+ * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish).
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstore.h"
+#include "log.h"
+#include "outbox.h"
+#include "storeint.h"
+
+#define SEQ_KEY		"dlv_seq"
+#define DUE_KEY_LEN	16
+#define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
+#define COUNTS_LEN	(1 + 4 + 4)
+/* Finished deliveries a webhook's log trim looks at, at most. */
+#define TRIM_SCAN	64
+
+static void
+due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, uint64_t seq)
+{
+	proto_put_be64(k, at);
+	proto_put_be64(k + 8, seq);
+}
+
+static void
+hd_key(uint8_t k[HD_KEY_LEN], const char *hook, uint64_t seq)
+{
+	memcpy(k, hook, ST_HOOK_ID_LEN);
+	proto_put_be64(k + ST_HOOK_ID_LEN, seq);
+}
+
+/* ------------------------------------------------------------- records */
+
+static void
+dlv_save(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
+{
+	uint8_t k[8];
+	struct penc e;
+
+	proto_put_be64(k, seq);
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_delivery(&e, d);
+	rec_put(t, t->st->deliveries, k, sizeof(k), &e, "put delivery");
+	penc_free(&e);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+dlv_load(struct store_txn *t, uint64_t seq, struct st_delivery *d)
+{
+	struct pdec dec;
+	uint8_t k[8];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	proto_put_be64(k, seq);
+	if ((rc = rec_get(t, t->st->deliveries, k, sizeof(k), &dec,
+	    "get delivery")) != 0)
+		return rc;
+	if (pdec_delivery(&dec, d) < 0 || dec.off != dec.len) {
+		st_delivery_free(d);
+		rec_corrupt(t, "delivery");
+		return -1;
+	}
+	return 0;
+}
+
+/* A webhook's counts: pending and kept (0, 0 when it has none). */
+static int
+counts_get(struct store_txn *t, const char *hook, uint32_t *pending,
+    uint32_t *kept)
+{
+	MDB_val v;
+	int rc;
+
+	*pending = *kept = 0;
+	if ((rc = db_get(t, t->st->hook_counts, hook, ST_HOOK_ID_LEN, &v,
+	    "get delivery counts")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size != COUNTS_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "delivery counts");
+		return -1;
+	}
+	*pending = proto_get_be32((uint8_t *)v.mv_data + 1);
+	*kept = proto_get_be32((uint8_t *)v.mv_data + 5);
+	return 0;
+}
+
+static void
+counts_put(struct store_txn *t, const char *hook, uint32_t pending,
+    uint32_t kept)
+{
+	uint8_t v[COUNTS_LEN];
+
+	if (kept == 0) {
+		db_del_quiet(t, t->st->hook_counts, hook, ST_HOOK_ID_LEN,
+		    "delete delivery counts");
+		return;
+	}
+	v[0] = ST_RECORD_VERSION;
+	proto_put_be32(v + 1, pending);
+	proto_put_be32(v + 5, kept);
+	db_put(t, t->st->hook_counts, hook, ST_HOOK_ID_LEN, v, sizeof(v),
+	    "put delivery counts");
+}
+
+/* Removes a delivery and its entries (d as stored, seq its key). */
+static void
+dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
+{
+	uint8_t k[8], dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+
+	proto_put_be64(k, seq);
+	db_del(t, t->st->deliveries, k, sizeof(k), "delete delivery");
+	if (d->status == ST_DLV_PENDING) {
+		due_key(dk, d->next_at, seq);
+		db_del(t, t->st->delivery_due, dk, sizeof(dk),
+		    "delete due delivery");
+	}
+	hd_key(hk, d->hook, seq);
+	db_del(t, t->st->hook_deliveries, hk, sizeof(hk),
+	    "delete webhook delivery");
+}
+
+/* ---------------------------------------------------------------- trim */
+
+/*
+ * The webhook's oldest finished deliveries go while it keeps more than
+ * ST_HOOK_LOG_MAX finished ones, looking at TRIM_SCAN keys at most.
+ */
+static void
+log_trim(struct store_txn *t, const char *hook)
+{
+	uint8_t k0[HD_KEY_LEN];
+	struct st_delivery d;
+	uint64_t seqs[TRIM_SCAN];
+	uint32_t pending, kept, n = 0, i, drop;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (counts_get(t, hook, &pending, &kept) < 0 ||
+	    kept - pending <= ST_HOOK_LOG_MAX)
+		return;
+	drop = kept - pending - ST_HOOK_LOG_MAX;
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	hd_key(k0, hook, 0);
+	k.mv_size = sizeof(k0);
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && n < TRIM_SCAN && k.mv_size == HD_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
+		seqs[n++] = proto_get_be64((uint8_t *)k.mv_data +
+		    ST_HOOK_ID_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; i < n && drop > 0 && !t->err; i++) {
+		if (dlv_load(t, seqs[i], &d) != 0)
+			break;
+		if (d.status != ST_DLV_PENDING) {
+			dlv_remove(t, seqs[i], &d);
+			kept--;
+			drop--;
+		}
+		st_delivery_free(&d);
+	}
+	counts_put(t, hook, pending, kept);
+}
+
+/* ------------------------------------------------------------- finish */
+
+/*
+ * d (stored under seq, pending) finished: delivered, or failed. Its due
+ * entry goes, the counts and its webhook's failures follow.
+ */
+static void
+dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
+    uint8_t status)
+{
+	uint8_t dk[DUE_KEY_LEN];
+	uint32_t pending, kept;
+
+	due_key(dk, d->next_at, seq);
+	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	d->status = status;
+	d->updated_at = t->st->now();
+	dlv_save(t, seq, d);
+	if (counts_get(t, d->hook, &pending, &kept) == 0)
+		counts_put(t, d->hook, pending > 0 ? pending - 1 : 0, kept);
+	if (d->event != ST_HE_TEST)
+		store_hook_outcome(t, d->hook, status == ST_DLV_DELIVERED);
+	log_trim(t, d->hook);
+}
+
+/* ---------------------------------------------------------------- add */
+
+static uint64_t
+seq_next(struct store_txn *t)
+{
+	uint8_t rec[9];
+	uint64_t seq = 0;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), &v,
+	    "get delivery seq")) < 0)
+		return 0;
+	if (rc == 0) {
+		if (v.mv_size != sizeof(rec) ||
+		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+			rec_corrupt(t, "delivery seq");
+			return 0;
+		}
+		seq = proto_get_be64((uint8_t *)v.mv_data + 1);
+	}
+	seq++;
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, seq);
+	db_put(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), rec, sizeof(rec),
+	    "put delivery seq");
+	return t->err ? 0 : seq;
+}
+
+/* The webhook's oldest pending delivery fails: it holds too many. */
+static void
+fail_oldest(struct store_txn *t, const char *hook)
+{
+	uint8_t k0[HD_KEY_LEN];
+	struct st_delivery d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t seq;
+	int rc, done = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	hd_key(k0, hook, 0);
+	k.mv_size = sizeof(k0);
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (!done && !t->err && rc == 0 && k.mv_size == HD_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
+		seq = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
+		if (dlv_load(t, seq, &d) != 0)
+			break;
+		if (d.status == ST_DLV_PENDING) {
+			strlcpy(d.error, "too many pending deliveries",
+			    sizeof(d.error));
+			mdb_cursor_close(cur);
+			cur = NULL;
+			dlv_finish(t, seq, &d, ST_DLV_FAILED);
+			done = 1;
+		}
+		st_delivery_free(&d);
+		if (cur != NULL)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+}
+
+/* A new pending delivery of event for webhook h, due now; out: it. */
+static void
+dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
+    const void *payload, size_t len, struct st_delivery *out)
+{
+	uint8_t dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+	struct st_delivery d;
+	uint32_t pending, kept;
+	uint64_t seq;
+
+	if (counts_get(t, h->id, &pending, &kept) < 0 ||
+	    (seq = seq_next(t)) == 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	st_dlv_id(seq, d.id);
+	strlcpy(d.hook, h->id, sizeof(d.hook));
+	strlcpy(d.org, h->org, sizeof(d.org));
+	d.event = event;
+	d.status = ST_DLV_PENDING;
+	d.created_at = d.next_at = d.updated_at = t->st->now();
+	d.payload = (uint8_t *)payload;		/* not ours: not freed */
+	d.payload_len = (uint32_t)len;
+	dlv_save(t, seq, &d);
+	due_key(dk, d.next_at, seq);
+	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
+	    "put due delivery");
+	hd_key(hk, h->id, seq);
+	db_put(t, t->st->hook_deliveries, hk, sizeof(hk), &rec_version, 1,
+	    "put webhook delivery");
+	counts_put(t, h->id, pending + 1, kept + 1);
+	if (pending + 1 > ST_HOOK_PENDING_MAX)
+		fail_oldest(t, h->id);
+	if (out != NULL && !t->err) {
+		*out = d;
+		out->payload = NULL;
+		out->payload_len = 0;
+	}
+}
+
+int
+store_outbox_event(struct store_txn *t, const char *org, uint32_t event,
+    const void *payload, size_t len)
+{
+	char ids[ST_HOOKS_MAX][ST_HOOK_ID_LEN + 1];
+	struct st_webhook h;
+	uint32_t n, i;
+
+	if (t->err || event == 0)
+		return t->err;
+	if (store_org_hook_ids(t, org, ids, &n) != 0 || n == 0)
+		return t->err;
+	for (i = 0; i < n && !t->err; i++) {
+		if (store_hook_load(t, ids[i], &h) != 0)
+			break;
+		if (h.enabled && (h.events & event))
+			dlv_add(t, &h, event, payload, len, NULL);
+		st_webhook_free(&h);
+	}
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- due */
+
+/* Takes d (loaded, pending, under seq) as a job: leased; 0, or 1 skip. */
+static int
+job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
+    uint64_t now, struct st_hook_job *j)
+{
+	uint8_t dk[DUE_KEY_LEN];
+	struct st_webhook h;
+	int rc;
+
+	if ((rc = store_hook_load(t, d->hook, &h)) < 0)
+		return 1;
+	if (rc == 1 || !h.enabled) {
+		strlcpy(d->error, rc == 1 ? "webhook deleted" :
+		    "webhook disabled", sizeof(d->error));
+		if (rc == 0)
+			st_webhook_free(&h);
+		dlv_finish(t, seq, d, ST_DLV_FAILED);
+		return 1;
+	}
+	due_key(dk, d->next_at, seq);
+	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	d->next_at = now + ST_HOOK_LEASE_MS;
+	due_key(dk, d->next_at, seq);
+	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
+	    "put due delivery");
+	dlv_save(t, seq, d);
+	j->d = *d;
+	memset(d, 0, sizeof(*d));	/* j owns its payload now */
+	j->url = h.url;
+	h.url = NULL;
+	strlcpy(j->secret, h.secret, sizeof(j->secret));
+	st_webhook_free(&h);
+	return t->err ? 1 : 0;
+}
+
+int
+store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
+    uint32_t *n)
+{
+	struct st_hook_job *jobs;
+	struct st_delivery d;
+	uint64_t seqs[ST_HOOK_DUE_MAX], now;
+	uint32_t ns = 0, i;
+	size_t bytes = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if (max < 1 || max > ST_HOOK_DUE_MAX)
+		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 64");
+	now = t->st->now();
+	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && ns < max && k.mv_size == DUE_KEY_LEN &&
+	    proto_get_be64(k.mv_data) <= now) {
+		seqs[ns++] = proto_get_be64((uint8_t *)k.mv_data + 8);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if ((jobs = calloc(ns > 0 ? ns : 1, sizeof(*jobs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < ns && !t->err && bytes < ST_HOOK_DUE_BYTES; i++) {
+		if ((rc = dlv_load(t, seqs[i], &d)) != 0) {
+			if (rc == 1) {
+				log_warnx("due deliveries name a missing one");
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent index");
+			}
+			break;
+		}
+		if (job_take(t, seqs[i], &d, now, &jobs[*n]) == 0)
+			bytes += jobs[(*n)++].d.payload_len;
+		st_delivery_free(&d);
+	}
+	if (t->err) {
+		store_hook_jobs_free(jobs, *n);
+		*n = 0;
+		return t->err;
+	}
+	*out = jobs;
+	return 0;
+}
+
+/* ------------------------------------------------------------- answers */
+
+/* org's delivery by id: 0 loaded (its seq), or -1 with t failed. */
+static int
+dlv_must(struct store_txn *t, const char *org, const char *id,
+    uint64_t *seq, struct st_delivery *d)
+{
+	int rc;
+
+	if (st_dlv_seq(id, seq) < 0)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
+	if ((rc = dlv_load(t, *seq, d)) != 0)
+		return rc < 0 ? -1 : store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such delivery");
+	if (org != NULL && strcmp(d->org, org) != 0) {
+		st_delivery_free(d);
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
+	}
+	return 0;
+}
+
+int
+store_hook_result(struct store_txn *t, const char *id, int ok,
+    uint32_t code, const char *error, uint32_t duration_ms,
+    uint64_t retry_at)
+{
+	uint8_t dk[DUE_KEY_LEN];
+	struct st_delivery d;
+	uint64_t seq;
+
+	if (t->err || dlv_must(t, NULL, id, &seq, &d) != 0)
+		return t->err;
+	if (d.status != ST_DLV_PENDING) {
+		st_delivery_free(&d);
+		return 0;
+	}
+	d.attempts++;
+	d.code = code;
+	d.duration_ms = duration_ms;
+	strlcpy(d.error, ok ? "" : error, sizeof(d.error));
+	if (ok || retry_at == 0)
+		dlv_finish(t, seq, &d, ok ? ST_DLV_DELIVERED : ST_DLV_FAILED);
+	else {
+		due_key(dk, d.next_at, seq);
+		db_del(t, t->st->delivery_due, dk, sizeof(dk),
+		    "delete due delivery");
+		d.next_at = retry_at;
+		d.updated_at = t->st->now();
+		due_key(dk, d.next_at, seq);
+		db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version,
+		    1, "put due delivery");
+		dlv_save(t, seq, &d);
+	}
+	st_delivery_free(&d);
+	return t->err;
+}
+
+int
+store_hook_deliveries(struct store_txn *t, const char *org,
+    const char *hook, uint32_t limit, const char *cursor,
+    struct st_delivery **out, uint32_t *n, char *next_cursor)
+{
+	struct st_webhook h;
+	struct st_delivery *ds;
+	uint8_t k0[HD_KEY_LEN];
+	uint64_t from = UINT64_MAX, seq;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	next_cursor[0] = '\0';
+	if (t->err)
+		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
+	if (cursor[0] != '\0' && st_dlv_seq(cursor, &from) < 0)
+		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	if (store_hook_get(t, org, hook, &h) != 0)
+		return t->err;
+	st_webhook_free(&h);
+	if ((ds = calloc(limit, sizeof(*ds))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
+		free(ds);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	/* Newest first: from the key before (hook, from). */
+	hd_key(k0, hook, from);
+	k.mv_size = sizeof(k0);
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
+	    rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : rc;
+	while (rc == 0 && *n < limit && k.mv_size == HD_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0 && !t->err) {
+		seq = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
+		if (dlv_load(t, seq, &ds[*n]) != 0)
+			break;
+		free(ds[*n].payload);
+		ds[*n].payload = NULL;
+		ds[*n].payload_len = 0;
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	if (rc == 0 && *n == limit && k.mv_size == HD_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0)
+		strlcpy(next_cursor, ds[*n - 1].id, ST_CURSOR_MAX + 1);
+	mdb_cursor_close(cur);
+	if (t->err) {
+		store_deliveries_free(ds, *n);
+		*n = 0;
+		return t->err;
+	}
+	*out = ds;
+	return 0;
+}
+
+int
+store_hook_retry(struct store_txn *t, const char *org, const char *id,
+    struct st_delivery *out)
+{
+	uint8_t dk[DUE_KEY_LEN];
+	struct st_delivery d;
+	uint32_t pending, kept;
+	uint64_t seq;
+
+	if (t->err || dlv_must(t, org, id, &seq, &d) != 0)
+		return t->err;
+	if (d.status == ST_DLV_PENDING) {
+		due_key(dk, d.next_at, seq);
+		db_del(t, t->st->delivery_due, dk, sizeof(dk),
+		    "delete due delivery");
+	} else if (counts_get(t, d.hook, &pending, &kept) == 0)
+		counts_put(t, d.hook, pending + 1, kept);
+	d.status = ST_DLV_PENDING;
+	d.next_at = d.updated_at = t->st->now();
+	due_key(dk, d.next_at, seq);
+	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
+	    "put due delivery");
+	dlv_save(t, seq, &d);
+	if (!t->err) {
+		free(d.payload);
+		d.payload = NULL;
+		d.payload_len = 0;
+		*out = d;
+		return 0;
+	}
+	st_delivery_free(&d);
+	return t->err;
+}
+
+int
+store_hook_test(struct store_txn *t, const char *org, const char *hook,
+    struct st_delivery *out)
+{
+	static const char ping[] = "{\"type\":\"webhook.test\"}";
+	struct st_webhook h;
+
+	if (t->err)
+		return t->err;
+	if (store_hook_get(t, org, hook, &h) != 0)
+		return t->err;
+	dlv_add(t, &h, ST_HE_TEST, ping, sizeof(ping) - 1, out);
+	st_webhook_free(&h);
+	return t->err;
+}
+
+void
+store_outbox_hook_gone(struct store_txn *t, const char *hook)
+{
+	uint8_t k0[HD_KEY_LEN];
+	struct st_delivery d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t seq;
+	int rc;
+
+	for (;;) {
+		if (t->err)
+			return;
+		if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries,
+		    &cur)) != 0) {
+			txn_lmdb(t, rc, "cursor");
+			return;
+		}
+		hd_key(k0, hook, 0);
+		k.mv_size = sizeof(k0);
+		k.mv_data = k0;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc != 0 || k.mv_size != HD_KEY_LEN ||
+		    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) != 0) {
+			mdb_cursor_close(cur);
+			break;
+		}
+		seq = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
+		mdb_cursor_close(cur);
+		if (dlv_load(t, seq, &d) != 0)
+			return;
+		dlv_remove(t, seq, &d);
+		st_delivery_free(&d);
+	}
+	db_del_quiet(t, t->st->hook_counts, hook, ST_HOOK_ID_LEN,
+	    "delete delivery counts");
+}
+
+void
+store_deliveries_free(struct st_delivery *ds, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_delivery_free(&ds[i]);
+	free(ds);
+}
+
+void
+store_hook_jobs_free(struct st_hook_job *js, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_hook_job_free(&js[i]);
+	free(js);
+}

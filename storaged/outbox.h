@@ -1,0 +1,57 @@
+/*
+ * The webhooks' outbox (issue 23, proto/hookmsg.h): deliveries written
+ * in the transaction of the event that causes them, taken by the
+ * notifier, answered, listed and retried (outbox.c). Conventions as in
+ * store.h: each operation does nothing when t->err is set and returns
+ * t->err; results are filled only on success.
+ */
+#ifndef PARLEY_OUTBOX_H
+#define PARLEY_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hookmsg.h"
+#include "store.h"
+
+/*
+ * An event of org (event: one ST_HE_* bit) made in t: one pending
+ * delivery of payload (the event as ST_EV carries it) per enabled
+ * webhook of org that wants it. Costs one index lookup when org has
+ * none.
+ */
+int store_outbox_event(struct store_txn *, const char *org, uint32_t event,
+    const void *payload, size_t len);
+/*
+ * ST_HOOK_DUE: up to max deliveries due at now, oldest due first, each
+ * with its webhook's url and secret, leased (due again at now +
+ * ST_HOOK_LEASE_MS) and at most about ST_HOOK_DUE_BYTES of payloads.
+ * A due delivery whose webhook is gone or disabled fails instead.
+ */
+int store_hook_due(struct store_txn *, uint32_t max, struct st_hook_job **out,
+    uint32_t *n);
+/*
+ * ST_HOOK_RESULT: ok, delivered; else retried at retry_at, or failed
+ * when 0 (its webhook's failures counted: ST_HOOK_FAILURES_OFF in a row
+ * disable it). A delivery already finished is left as it is (a late
+ * answer of a lease that ran out): 0.
+ */
+int store_hook_result(struct store_txn *, const char *id, int ok,
+    uint32_t code, const char *error, uint32_t duration_ms,
+    uint64_t retry_at);
+/* ST_HOOK_DELIVERIES: org's webhook hook's, newest first, no payloads. */
+int store_hook_deliveries(struct store_txn *, const char *org,
+    const char *hook, uint32_t limit, const char *cursor,
+    struct st_delivery **out, uint32_t *n, char *next_cursor);
+/* ST_HOOK_RETRY: org's delivery due now again (its attempts kept). */
+int store_hook_retry(struct store_txn *, const char *org, const char *id,
+    struct st_delivery *out);
+/* ST_HOOK_TEST: a webhook.test delivery of org's webhook hook, due now. */
+int store_hook_test(struct store_txn *, const char *org, const char *hook,
+    struct st_delivery *out);
+/* Every delivery of a webhook being deleted. */
+void store_outbox_hook_gone(struct store_txn *, const char *hook);
+void store_deliveries_free(struct st_delivery *, uint32_t n);
+void store_hook_jobs_free(struct st_hook_job *, uint32_t n);
+
+#endif

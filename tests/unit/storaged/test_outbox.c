@@ -1,0 +1,344 @@
+/*
+ * The webhooks' outbox (issue 23, outbox.c), through the dispatcher as
+ * the worker and the notifier ask: a chat turn's events write one
+ * delivery per enabled webhook of its organisation that wants them (in
+ * the turn's own transaction), none without webhooks and none for
+ * another organisation's; ST_HOOK_DUE leases what is due (taken again
+ * only when the lease ends: at least once), ST_HOOK_RESULT delivers,
+ * retries later or fails; five failed deliveries in a row disable the
+ * webhook, which then gets none; ST_HOOK_DELIVERIES lists newest first
+ * and pages; ST_HOOK_RETRY and ST_HOOK_TEST; a deleted webhook takes its
+ * deliveries with it; the pending bound; kept across a reopen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "agentmsg.h"
+#include "hookmsg.h"
+#include "log.h"
+#include "orgmsg.h"
+#include "stmsgs.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+#define SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+static struct st_who OWNER;
+
+static int
+setup(void **state)
+{
+	OWNER = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT, ST_ROLE_OWNER);
+	return fix_setup(state, "/tmp/parley-outbox-XXXXXX", 1);
+}
+
+static void
+hook_new(struct fix *f, const struct st_who *who, uint32_t events,
+    struct st_webhook *out)
+{
+	struct st_webhook in;
+
+	memset(&in, 0, sizeof(in));
+	in.url = "https://hooks.example/in";
+	in.events = events;
+	in.enabled = 1;
+	strlcpy(in.secret, SECRET, sizeof(in.secret));
+	assert_int_equal(request_who(f, who, PROTO_ST_HOOK_CREATE, &in, out,
+	    NULL), 0);
+}
+
+/* A visitor's turn on the HTTP chat (widget "default": org default). */
+static void
+turn(struct fix *f, const char *session, const char *content)
+{
+	struct st_chat_begin_req q = { .widget = "default",
+	    .session = session, .content = content, .rate_key = "k",
+	    .window_ms = 60000, .rate_max = 0, .history_max = 10 };
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &r), 0);
+	dreply_free(&r);
+}
+
+static void
+due(struct fix *f, uint32_t max, struct st_hook_jobs *j)
+{
+	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
+	    &(struct st_hook_due_req){ max }, j, NULL), 0);
+}
+
+static int
+result(struct fix *f, const char *id, int ok, uint32_t code,
+    uint64_t retry_at)
+{
+	struct st_hook_result_req q = { .id = id, .ok = (uint8_t)ok,
+	    .code = code, .error = ok ? "" : "HTTP 500",
+	    .duration_ms = 12, .retry_at = retry_at };
+
+	return request_who(f, NULL, PROTO_ST_HOOK_RESULT, &q, NULL, NULL);
+}
+
+static void
+list(struct fix *f, const char *hook, uint32_t limit, const char *cursor,
+    struct st_deliveries *l)
+{
+	struct st_hook_deliveries_req q = { hook, limit, cursor };
+
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELIVERIES, &q,
+	    l, NULL), 0);
+}
+
+static void
+test_written_with_the_event(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook h, all;
+	struct st_hook_jobs j;
+	struct st_event ev;
+	struct pdec d;
+
+	/* No webhook: a turn writes no delivery. */
+	turn(f, "s0", "hello");
+	assert_int_equal(db_entries(f, "deliveries"), 0);
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	hook_new(f, &OWNER, ST_HE_ALL, &all);
+	/* A new conversation: created (all) and the message (both). */
+	turn(f, "s1", "I need help");
+	assert_int_equal(db_entries(f, "deliveries"), 3);
+	assert_int_equal(db_entries(f, "delivery_due"), 3);
+	due(f, 64, &j);
+	assert_int_equal(j.n, 3);
+	/* Oldest due first; the job carries url, secret and the event. */
+	assert_string_equal(j.jobs[0].url, "https://hooks.example/in");
+	assert_string_equal(j.jobs[0].secret, SECRET);
+	assert_int_equal(j.jobs[0].d.status, ST_DLV_PENDING);
+	assert_int_equal(j.jobs[0].d.attempts, 0);
+	pdec_init(&d, j.jobs[0].d.payload, j.jobs[0].d.payload_len);
+	assert_int_equal(pdec_event(&d, &ev), 0);
+	assert_int_equal(ev.kind, j.jobs[0].d.event == ST_HE_CONV_CREATED ?
+	    ST_EV_CONV_CREATED : ST_EV_MESSAGE);
+	assert_string_equal(ev.conv.session, "s1");
+	st_event_free(&ev);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+
+	/* Another organisation's turn: none for ours. */
+	{
+		struct st_who b = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+		    ST_ROLE_OWNER);
+		struct st_org in, out;
+
+		memset(&in, 0, sizeof(in));
+		in.name = "B";
+		assert_int_equal(request_who(f, &b, PROTO_ST_ORG_CREATE, &in,
+		    &out, NULL), 0);
+		b = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
+		st_org_free(&out);
+		st_webhook_free(&h);
+		hook_new(f, &b, ST_HE_ALL, &h);
+	}
+	assert_int_equal(db_entries(f, "deliveries"), 3);
+	st_webhook_free(&h);
+	st_webhook_free(&all);
+}
+
+static void
+test_lease_result_retry(void **state)
+{
+	struct fix *f = *state;
+	struct st_hook_jobs j, again;
+	struct st_deliveries l;
+	struct st_webhook h;
+	char id[ST_DLV_ID_LEN + 1];
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	turn(f, "s1", "one");
+	due(f, 64, &j);
+	assert_int_equal(j.n, 1);
+	strlcpy(id, j.jobs[0].d.id, sizeof(id));
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* Leased: not taken again until the lease ends (a crash: again). */
+	due(f, 64, &again);
+	assert_int_equal(again.n, 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &again);
+	fake_now += ST_HOOK_LEASE_MS;
+	fix_reopen(f);
+	due(f, 64, &again);
+	assert_int_equal(again.n, 1);
+	assert_string_equal(again.jobs[0].d.id, id);
+	st_rep_free(PROTO_ST_HOOK_DUE, &again);
+
+	/* A failure with a retry: due at retry_at, not before. */
+	assert_int_equal(result(f, id, 0, 500, fake_now + 5000), 0);
+	due(f, 64, &again);
+	assert_int_equal(again.n, 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &again);
+	fake_now += 5000;
+	due(f, 64, &again);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(again.jobs[0].d.attempts, 1);
+	assert_int_equal(again.jobs[0].d.code, 500);
+	st_rep_free(PROTO_ST_HOOK_DUE, &again);
+	/* Delivered: finished; a late answer changes nothing. */
+	assert_int_equal(result(f, id, 1, 204, 0), 0);
+	assert_int_equal(result(f, id, 0, 500, 0), 0);
+	list(f, h.id, 10, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.dlv[0].id, id);
+	assert_int_equal(l.dlv[0].status, ST_DLV_DELIVERED);
+	assert_int_equal(l.dlv[0].attempts, 2);
+	assert_int_equal(l.dlv[0].code, 204);
+	assert_int_equal(l.dlv[0].payload_len, 0);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	assert_int_equal(db_entries(f, "delivery_due"), 0);
+
+	/* Retried by hand: due now again. */
+	{
+		struct st_delivery d;
+
+		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
+		    &(struct st_id_req){ id }, &d, NULL), 0);
+		assert_int_equal(d.status, ST_DLV_PENDING);
+		st_delivery_free(&d);
+		due(f, 64, &again);
+		assert_int_equal(again.n, 1);
+		st_rep_free(PROTO_ST_HOOK_DUE, &again);
+		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
+		    &(struct st_id_req){ "dlv_00000000000000ff" }, NULL, NULL),
+		    PROTO_E_NOT_FOUND);
+	}
+	st_webhook_free(&h);
+}
+
+static void
+test_failures_disable(void **state)
+{
+	struct fix *f = *state;
+	struct st_hook_jobs j;
+	struct st_webhook h, g;
+	char s[16];
+	uint32_t i;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	for (i = 0; i < ST_HOOK_FAILURES_OFF; i++) {
+		snprintf(s, sizeof(s), "s%u", i);
+		turn(f, s, "x");
+	}
+	due(f, 64, &j);
+	assert_int_equal(j.n, ST_HOOK_FAILURES_OFF);
+	for (i = 0; i < j.n; i++)
+		assert_int_equal(result(f, j.jobs[i].d.id, 0, 0, 0), 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ h.id }, &g, NULL), 0);
+	assert_int_equal(g.enabled, 0);
+	assert_int_equal(g.failures, ST_HOOK_FAILURES_OFF);
+	assert_int_equal(g.disabled_at, fake_now);
+	st_webhook_free(&g);
+	/* Disabled: a turn writes none for it. */
+	turn(f, "later", "x");
+	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "deliveries"), ST_HOOK_FAILURES_OFF);
+
+	/* A test delivery: due now, even disabled it is listed. */
+	{
+		struct st_delivery d;
+
+		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_TEST,
+		    &(struct st_id_req){ h.id }, &d, NULL), 0);
+		assert_int_equal(d.event, ST_HE_TEST);
+		st_delivery_free(&d);
+	}
+	/* Deleted: its deliveries go with it. */
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELETE,
+	    &(struct st_id_req){ h.id }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "deliveries"), 0);
+	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_deliveries"), 0);
+	assert_int_equal(db_entries(f, "hook_counts"), 0);
+	assert_int_equal(db_entries(f, "hook_org"), 0);
+	st_webhook_free(&h);
+}
+
+static void
+test_list_pages(void **state)
+{
+	struct fix *f = *state;
+	struct st_deliveries l, l2;
+	struct st_webhook h;
+	char s[16];
+	uint32_t i;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	for (i = 0; i < 5; i++) {
+		snprintf(s, sizeof(s), "s%u", i);
+		turn(f, s, "x");
+	}
+	list(f, h.id, 3, "", &l);
+	assert_int_equal(l.n, 3);
+	assert_true(strcmp(l.dlv[0].id, l.dlv[1].id) > 0);	/* newest first */
+	assert_string_equal(l.next_cursor, l.dlv[2].id);
+	list(f, h.id, 3, l.next_cursor, &l2);
+	assert_int_equal(l2.n, 2);
+	assert_true(strcmp(l2.dlv[0].id, l.dlv[2].id) < 0);
+	assert_string_equal(l2.next_cursor, "");
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l2);
+	/* Another organisation's webhook: not found. */
+	{
+		struct st_who b = who_of(ST_WHO_KEY, "install", "org_0123456789"
+		    "abcdef0123456789abcdef", ST_ROLE_OWNER);
+		struct st_hook_deliveries_req q = { h.id, 3, "" };
+
+		assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_DELIVERIES,
+		    &q, NULL, NULL), PROTO_E_NO_ORG);
+	}
+	st_webhook_free(&h);
+}
+
+/* Past ST_HOOK_PENDING_MAX pending, a webhook's oldest fails. */
+static void
+test_pending_bound(void **state)
+{
+	struct fix *f = *state;
+	struct st_deliveries l;
+	struct st_webhook h;
+	uint32_t i;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	for (i = 0; i < ST_HOOK_PENDING_MAX + 1; i++)
+		turn(f, "chatty", "x");
+	assert_int_equal(db_entries(f, "delivery_due"), ST_HOOK_PENDING_MAX);
+	assert_int_equal(db_entries(f, "deliveries"),
+	    ST_HOOK_PENDING_MAX + 1);
+	list(f, h.id, 1, "", &l);	/* the newest is pending */
+	assert_int_equal(l.dlv[0].status, ST_DLV_PENDING);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	st_webhook_free(&h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_written_with_the_event,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_result_retry, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_failures_disable, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_list_pages, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
