@@ -40,7 +40,8 @@
  *   ST_HOOK_DELIVERIES  str hook id, u32 limit, str cursor
  *                       -> u32 n, n x delivery (newest first, no
  *                          payload), str next cursor
- *   ST_HOOK_RETRY       str delivery id   -> delivery (due now again)
+ *   ST_HOOK_RETRY       str hook id, str delivery id -> delivery (due
+ *                       now again; `not found` unless it is that hook's)
  *   ST_HOOK_TEST        str hook id       -> delivery (a webhook.test)
  *
  * A delivery: str id ("dlv_" + 16 hex), str hook, str org, u32 event (one

@@ -190,7 +190,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_HOOK_DELIVERIES, "ST_HOOK_DELIVERIES", W, S, 0, 0, 1,
 	    &pl_hook_deliveries_req, &pl_deliveries },
 	{ PROTO_ST_HOOK_RETRY, "ST_HOOK_RETRY", W, S, 1, 0, 1,
-	    &pl_wid_req, &pl_delivery },
+	    &pl_hook_retry_req, &pl_delivery },
 	{ PROTO_ST_HOOK_TEST, "ST_HOOK_TEST", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_delivery },
 	{ PROTO_ST_EV_USER_GONE, "ST_EV_USER_GONE", S, W, 0, 0, 0,

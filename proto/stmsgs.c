@@ -518,6 +518,12 @@ static const struct pfield f_hook_result_req[] = {
 };
 PLAYOUT(pl_hook_result_req, struct st_hook_result_req, f_hook_result_req);
 
+static const struct pfield f_hook_retry_req[] = {
+	PFSTR(struct st_hook_retry_req, hook, ST_WID_ARG_MAX),
+	PFSTR(struct st_hook_retry_req, id, ST_WID_ARG_MAX),
+};
+PLAYOUT(pl_hook_retry_req, struct st_hook_retry_req, f_hook_retry_req);
+
 static const struct pfield f_hook_deliveries_req[] = {
 	PFSTR(struct st_hook_deliveries_req, hook, ST_WID_ARG_MAX),
 	PFU32(struct st_hook_deliveries_req, limit),

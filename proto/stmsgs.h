@@ -591,6 +591,10 @@ struct st_hook_result_req {
 	uint32_t duration_ms;
 	uint64_t retry_at;	/* 0: no retry left */
 };
+struct st_hook_retry_req {
+	const char *hook;	/* the delivery's webhook */
+	const char *id;		/* the delivery */
+};
 struct st_hook_deliveries_req {
 	const char *hook;
 	uint32_t limit;
@@ -637,7 +641,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
-    pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries;
+    pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
+    pl_hook_retry_req;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a

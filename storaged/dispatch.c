@@ -853,11 +853,12 @@ op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* ST_HOOK_RETRY (a delivery's id) and ST_HOOK_TEST (a webhook's). */
+/* ST_HOOK_RETRY (a webhook's delivery) and ST_HOOK_TEST (a webhook). */
 static void
 op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
+	const struct st_hook_retry_req *rq = req;
 	const struct st_id_req *q = req;
 	struct st_delivery d;
 	struct store_txn t;
@@ -866,7 +867,8 @@ op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	memset(&d, 0, sizeof(d));
 	if ((type == PROTO_ST_HOOK_RETRY ? store_hook_retry(&t, b->who->org,
-	    q->id, &d) : store_hook_test(&t, b->who->org, q->id, &d)) == 0) {
+	    rq->hook, rq->id, &d) : store_hook_test(&t, b->who->org, q->id,
+	    &d)) == 0) {
 		reply_enc(r, type, &d);
 		st_delivery_free(&d);
 	}

@@ -554,8 +554,8 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 }
 
 int
-store_hook_retry(struct store_txn *t, const char *org, const char *id,
-    struct st_delivery *out)
+store_hook_retry(struct store_txn *t, const char *org, const char *hook,
+    const char *id, struct st_delivery *out)
 {
 	uint8_t dk[DUE_KEY_LEN];
 	struct st_delivery d;
@@ -564,6 +564,10 @@ store_hook_retry(struct store_txn *t, const char *org, const char *id,
 
 	if (t->err || dlv_must(t, org, id, &seq, &d) != 0)
 		return t->err;
+	if (strcmp(d.hook, hook) != 0) {
+		st_delivery_free(&d);
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
+	}
 	if (d.status == ST_DLV_PENDING) {
 		due_key(dk, d.next_at, seq);
 		db_del(t, t->st->delivery_due, dk, sizeof(dk),

@@ -43,9 +43,9 @@ int store_hook_result(struct store_txn *, const char *id, int ok,
 int store_hook_deliveries(struct store_txn *, const char *org,
     const char *hook, uint32_t limit, const char *cursor,
     struct st_delivery **out, uint32_t *n, char *next_cursor);
-/* ST_HOOK_RETRY: org's delivery due now again (its attempts kept). */
-int store_hook_retry(struct store_txn *, const char *org, const char *id,
-    struct st_delivery *out);
+/* ST_HOOK_RETRY: org's webhook hook's delivery due now again. */
+int store_hook_retry(struct store_txn *, const char *org, const char *hook,
+    const char *id, struct st_delivery *out);
 /* ST_HOOK_TEST: a webhook.test delivery of org's webhook hook, due now. */
 int store_hook_test(struct store_txn *, const char *org, const char *hook,
     struct st_delivery *out);

@@ -972,6 +972,12 @@ void webhooks_update(struct conn *, struct http_request *,
     const struct route_match *);
 void webhooks_delete(struct conn *, struct http_request *,
     const struct route_match *);
+void webhooks_deliveries(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_retry(struct conn *, struct http_request *,
+    const struct route_match *);
+void webhooks_test(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* ---------------------------------------------------------------- audit.c */
 

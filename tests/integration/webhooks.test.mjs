@@ -3,7 +3,10 @@
 // "whsec_..." shown in that answer alone, never in a list, a get, an
 // update or a log), list, get, patch, delete; the 400s name the field;
 // at most 20 per organisation; another organisation's webhook is 404 and
-// its list holds none of ours; an agent is 403. No server-side request
+// its list holds none of ours; an agent is 403. A chat turn leaves its
+// pending deliveries (the outbox, written with the turn), listed newest
+// first and paged; test and retry make one due now; another
+// organisation's are 404. No server-side request
 // forgery at creation: URLs to 127.0.0.1, [::1], 10.0.0.1,
 // 169.254.169.254, [::ffff:127.0.0.1], [fd00::1], 0.0.0.0 and names under
 // localhost are refused, on create and on patch, unless
@@ -56,7 +59,7 @@ describe('webhooks in the admin API, 2 workers', () => {
   }
 
   before(async () => {
-    p = new Parley({ workers: 2, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
     api = await checkerFor(p);
   });
@@ -166,6 +169,60 @@ describe('webhooks in the admin API, 2 workers', () => {
     const r = await call('POST', H, { url: PUBLIC, events: ['message.created'] }, h);
     assert.equal(r.status, 400);
     assert.deepEqual(r.json(), { error: 'webhooks: at most 20' });
+  });
+
+  test("a chat turn's deliveries wait in the outbox; test and retry", async () => {
+    const w = await make({ url: PUBLIC, events: ['conversation.created', 'message.created'] });
+    const other = await make({ url: PUBLIC, events: ['handoff.changed'] });
+    const r0 = await p.request('POST', '/v1/chat', {
+      headers: { 'x-api-key': p.widgetKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: `hooks-${Date.now()}`, message: 'hello hooks' }),
+    });
+    assert.equal(r0.status, 200, r0.text);
+    let r = await call('GET', `${H}/${w.id}/deliveries`);
+    assert.equal(r.status, 200, r.text);
+    const ds = r.json().deliveries;
+    // The visitor's message, the answer's, the conversation: newest first.
+    assert.deepEqual(ds.map((d) => d.event), ['message.created', 'message.created', 'conversation.created']);
+    for (const d of ds) {
+      assert.match(d.id, /^dlv_[0-9a-f]{16}$/);
+      assert.equal(d.webhook_id, w.id);
+      assert.equal(d.status, 'pending');
+      assert.equal(d.attempts, 0);
+      assert.equal(d.response_code, null);
+      assert.ok(Number.isInteger(d.next_attempt_at));
+    }
+    assert.equal(r.json().nextCursor, null);
+    assert.deepEqual((await call('GET', `${H}/${other.id}/deliveries`)).json().deliveries, []);
+    // Paged.
+    r = await call('GET', `${H}/${w.id}/deliveries?limit=2`);
+    assert.equal(r.json().deliveries.length, 2);
+    const next = r.json().nextCursor;
+    assert.equal(next, ds[1].id);
+    r = await call('GET', `${H}/${w.id}/deliveries?limit=2&cursor=${next}`);
+    assert.deepEqual(r.json().deliveries.map((d) => d.id), [ds[2].id]);
+    assert.equal((await call('GET', `${H}/${w.id}/deliveries?limit=0`)).status, 400);
+
+    r = await call('POST', `${H}/${w.id}/test`);
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json().event, 'webhook.test');
+    assert.equal(r.json().status, 'pending');
+    r = await call('POST', `${H}/${w.id}/deliveries/${ds[0].id}/retry`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().id, ds[0].id);
+    // Another webhook's path, an unknown id: 404.
+    assert.equal((await call('POST', `${H}/${other.id}/deliveries/${ds[0].id}/retry`)).status, 404);
+    assert.equal((await call('POST', `${H}/${w.id}/deliveries/dlv_00000000000fffff/retry`)).status, 404);
+    assert.equal((await call('POST', `${H}/${w.id}/deliveries/nope/retry`)).status, 404);
+    // Another organisation: none of it.
+    const b = (await call('POST', '/v1/admin/organizations', { name: 'Outbox B' })).json().id;
+    const inB = { 'x-admin-api-key': p.adminKey, 'x-organization-id': b };
+    assert.equal((await call('GET', `${H}/${w.id}/deliveries`, undefined, inB)).status, 404);
+    assert.equal((await call('POST', `${H}/${w.id}/test`, undefined, inB)).status, 404);
+    assert.equal((await call('POST', `${H}/${w.id}/deliveries/${ds[0].id}/retry`, undefined, inB)).status, 404);
+    // Deleted: its deliveries go with it.
+    assert.equal((await call('DELETE', `${H}/${w.id}`)).status, 200);
+    assert.equal((await call('GET', `${H}/${w.id}/deliveries`)).status, 404);
   });
 
   test('no secret in any other answer, nor in any log', () => {

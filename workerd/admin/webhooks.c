@@ -9,6 +9,12 @@
  *	GET    /v1/admin/webhooks/:hook_id	the webhook
  *	PATCH  /v1/admin/webhooks/:hook_id	sets url, events, enabled
  *	DELETE /v1/admin/webhooks/:hook_id	200 {"deleted":true}
+ *	GET    /v1/admin/webhooks/:hook_id/deliveries[?limit=&cursor=]
+ *						{"deliveries":[...],
+ *						"nextCursor"}, newest first
+ *	POST   /v1/admin/webhooks/:hook_id/deliveries/:delivery_id/retry
+ *						200 the delivery, due now
+ *	POST   /v1/admin/webhooks/:hook_id/test	202 a webhook.test delivery
  *
  * A webhook is {id, organization_id, url, events, enabled, failures,
  * disabled_at, created_at, updated_at}; events are names
@@ -252,3 +258,158 @@ static const struct admin_entity hook_entity = {
 };
 
 ADMIN_ENTITY_ROUTES(webhooks, hook_entity)
+
+/* ---------------------------------------------------------- deliveries */
+
+static const char *
+status_name(uint8_t s)
+{
+	switch (s) {
+	case ST_DLV_PENDING:	return "pending";
+	case ST_DLV_DELIVERED:	return "delivered";
+	case ST_DLV_FAILED:	return "failed";
+	}
+	return "unknown";
+}
+
+/* What a delivery's last attempt said; its payload is never shown. */
+static json_t *
+delivery_json(const void *rep, int *status)
+{
+	const struct st_delivery *d = rep;
+	const char *ev = st_hook_event_name(d->event);
+	json_t *v;
+	int err = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	exprow_oset(v, "id", exprow_text(d->id), &err);
+	exprow_oset(v, "webhook_id", exprow_text(d->hook), &err);
+	exprow_oset(v, "event", exprow_text(ev != NULL ? ev : ""), &err);
+	exprow_oset(v, "status", exprow_text(status_name(d->status)), &err);
+	exprow_oset(v, "attempts", json_integer(d->attempts), &err);
+	exprow_oset(v, "response_code", d->code != 0 ?
+	    json_integer(d->code) : json_null(), &err);
+	exprow_oset(v, "last_error", d->error[0] != '\0' ?
+	    exprow_text(d->error) : json_null(), &err);
+	exprow_oset(v, "duration_ms", d->attempts > 0 ?
+	    json_integer(d->duration_ms) : json_null(), &err);
+	exprow_oset(v, "next_attempt_at", d->status == ST_DLV_PENDING ?
+	    exprow_ms(d->next_at) : json_null(), &err);
+	exprow_oset(v, "created_at", exprow_ms(d->created_at), &err);
+	exprow_oset(v, "updated_at", exprow_ms(d->updated_at), &err);
+	return exprow_odone(v, err);
+}
+
+static json_t *
+deliveries_json(const void *rep, int *status)
+{
+	const struct st_deliveries *l = rep;
+	json_t *o, *items;
+
+	if ((items = ADMIN_ITEMS_JSON(l->dlv, l->n, delivery_json)) == NULL)
+		return NULL;
+	o = json_pack("{s:o, s:o}", "deliveries", items, "nextCursor",
+	    l->next_cursor[0] != '\0' ? exprow_text(l->next_cursor) :
+	    json_null());
+	return o;
+}
+
+static json_t *
+test_json(const void *rep, int *status)
+{
+	*status = 202;
+	return delivery_json(rep, status);
+}
+
+static const struct storec_answer dlv_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Webhook not found" },
+	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
+	{ 0, 0, NULL },
+};
+
+static const struct storec_answer retry_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Delivery not found" },
+	{ 0, 0, NULL },
+};
+
+static void
+dlv_listed(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_HOOK_DELIVERIES, 200, deliveries_json,
+	    dlv_errors);
+}
+
+/* The path's webhook id, or NULL when answered (404). */
+static const char *
+hook_param(struct conn *c, const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (!st_hook_id_valid(id)) {
+		conn_send_error(c, 404, admin_headers, "Webhook not found");
+		return NULL;
+	}
+	return id;
+}
+
+void
+webhooks_deliveries(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct st_hook_deliveries_req q;
+
+	if ((q.hook = hook_param(c, m)) == NULL)
+		return;
+	if (admin_list_query(req->query, &q.limit, cursor,
+	    sizeof(cursor)) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	q.cursor = cursor;
+	admin_ask(c, PROTO_ST_HOOK_DELIVERIES, &q, dlv_listed, admin_headers);
+}
+
+static void
+retried(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_HOOK_RETRY, 200, delivery_json,
+	    retry_errors);
+}
+
+/* The delivery must be the webhook's the path names (else 404). */
+void
+webhooks_retry(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_hook_retry_req q;
+	uint64_t seq;
+
+	if ((q.hook = hook_param(c, m)) == NULL)
+		return;
+	q.id = m->nparams > 1 ? m->param[1] : "";
+	if (st_dlv_seq(q.id, &seq) < 0) {
+		conn_send_error(c, 404, admin_headers, "Delivery not found");
+		return;
+	}
+	admin_ask(c, PROTO_ST_HOOK_RETRY, &q, retried, admin_headers);
+}
+
+static void
+tested(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors);
+}
+
+void
+webhooks_test(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	if ((q.id = hook_param(c, m)) == NULL)
+		return;
+	admin_ask(c, PROTO_ST_HOOK_TEST, &q, tested, admin_headers);
+}

@@ -270,6 +270,23 @@ export function decApiKey(d) {
     updatedAt: d.u64(), lastUsedAt: d.u64() };
 }
 
+// A webhook (proto/hookmsg.h), its delivery, a due job.
+export function encWebhook(e, h) {
+  return e.str(h.id).str(h.org).str(h.url).u32(h.events).u8(h.enabled).str(h.secret).u64(h.createdAt)
+    .u64(h.updatedAt).u32(h.failures).u64(h.disabledAt);
+}
+
+export function decWebhook(d) {
+  return { id: d.str(), org: d.str(), url: d.str(), events: d.u32(), enabled: d.u8(), secret: d.str(), createdAt: d.u64(),
+    updatedAt: d.u64(), failures: d.u32(), disabledAt: d.u64() };
+}
+
+export function decDelivery(d) {
+  return { id: d.str(), hook: d.str(), org: d.str(), event: d.u32(), status: d.u8(), attempts: d.u32(),
+    createdAt: d.u64(), nextAt: d.u64(), updatedAt: d.u64(), code: d.u32(), error: d.str(), durationMs: d.u32(),
+    payload: Buffer.from(d.bytes()) };
+}
+
 export function decContact(d) {
   return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
 }
@@ -301,6 +318,9 @@ const RECORDS = {
   st_agent: { enc: encAgent, dec: decAgent },
   st_org: { enc: encOrg, dec: decOrg },
   st_apikey: { enc: encApiKey, dec: decApiKey },
+  st_webhook: { enc: encWebhook, dec: decWebhook },
+  st_delivery: { dec: decDelivery },
+  st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {

@@ -204,15 +204,19 @@ test_lease_result_retry(void **state)
 		struct st_delivery d;
 
 		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
-		    &(struct st_id_req){ id }, &d, NULL), 0);
+		    &(struct st_hook_retry_req){ h.id, id }, &d, NULL), 0);
 		assert_int_equal(d.status, ST_DLV_PENDING);
 		st_delivery_free(&d);
 		due(f, 64, &again);
 		assert_int_equal(again.n, 1);
 		st_rep_free(PROTO_ST_HOOK_DUE, &again);
 		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
-		    &(struct st_id_req){ "dlv_00000000000000ff" }, NULL, NULL),
-		    PROTO_E_NOT_FOUND);
+		    &(struct st_hook_retry_req){ h.id, "dlv_00000000000000ff" },
+		    NULL, NULL), PROTO_E_NOT_FOUND);
+		/* Another webhook's path: not found. */
+		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
+		    &(struct st_hook_retry_req){ "wh_0123456789abcdef0123456789"
+		    "abcdef", id }, NULL, NULL), PROTO_E_NOT_FOUND);
 	}
 	st_webhook_free(&h);
 }

@@ -676,6 +676,17 @@ static const struct {
 	{ PROTO_ST_CONTACT_ERASE, ADMIN_WALK },
 	{ PROTO_ST_CONTACT_CONVS, GDPR, "test_contact_export_malformed" },
 	{ PROTO_ST_CONTACT_SESSIONS, GDPR, "test_contact_export_malformed" },
+	{ PROTO_ST_HOOK_CREATE, ADMIN_WALK },
+	{ PROTO_ST_HOOK_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_HOOK_GET, ADMIN_WALK },
+	{ PROTO_ST_HOOK_LIST, ADMIN_WALK },
+	{ PROTO_ST_HOOK_DELETE, ADMIN_WALK },
+	{ PROTO_ST_HOOK_DELIVERIES, ADMIN_WALK },
+	{ PROTO_ST_HOOK_RETRY, ADMIN_WALK },
+	{ PROTO_ST_HOOK_TEST, ADMIN_WALK },
+	/* The notifier's, once it delivers (issue 23's next step). */
+	{ PROTO_ST_HOOK_DUE, NULL, NULL },
+	{ PROTO_ST_HOOK_RESULT, NULL, NULL },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -401,10 +401,13 @@ route_path(const char *pattern, char *out, size_t outsz)
 		e = strchr(p + 1, '/');
 		if (e == NULL)
 			e = p + strlen(p);
-		if (p[1] == ':') {
+		if (strncmp(p, "/:delivery_id", 13) == 0)
+			strlcat(out, "/dlv_0123456789abcdef", outsz);
+		else if (p[1] == ':') {
 			strlcat(out, strncmp(p, "/:wid", 5) == 0 ? "/wid_" :
 			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :
 			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" :
+			    strncmp(p, "/:hook_id", 9) == 0 ? "/wh_" :
 			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
@@ -566,6 +569,9 @@ route_body(const char *pattern, unsigned int method)
 		return "{\"user_id\":null}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/api-keys") == 0)
 		return "{\"name\":\"n\",\"role\":\"agent\"}";
+	if (method == M_POST && strcmp(pattern, "/v1/admin/webhooks") == 0)
+		return "{\"url\":\"https://93.184.216.34/h\","
+		    "\"events\":[\"message.created\"]}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/users") == 0)
 		return "{\"email\":\"a@example.com\",\"role\":\"agent\"}";
 	if ((method == M_POST || method == M_PATCH) &&
