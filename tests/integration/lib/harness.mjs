@@ -270,12 +270,31 @@ export class Parley {
     this.port = this.opts.port ?? await freePort();
     if (this.mock && !this.mock.port) await this.mock.start();
     await this.startStoraged();
-    this.startedAt = Date.now();
-    const m = this._spawn('masterd');
-    this.masterPid = m.child.pid;
-    await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
+    await this.startMasterd();
     if (this.opts.waitAllWorkers !== false) await this.waitWorkersReady(this.workers, 10000);
     return this;
+  }
+
+  // masterd on this.port, healthy. The port freePort() found free may be
+  // taken before masterd binds it (a connection of another test's gets it
+  // as its local port): then masterd stops at once, "Address already in
+  // use", and it starts again on another port, three times at most.
+  async startMasterd() {
+    for (let attempt = 1; ; attempt++) {
+      this.startedAt = Date.now();
+      const m = this._spawn('masterd');
+      this.masterPid = m.child.pid;
+      try {
+        await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
+        return;
+      } catch (e) {
+        if (this.opts.port || attempt >= 3 || !m.exited || !/Address already in use/.test(this.logs.masterd)) throw e;
+        await m.exit;
+        this.problems = this.problems.filter((p) => !p.includes(`(pid ${m.child.pid}) exited`));
+        this.logs.masterd = '';
+        this.port = await freePort();
+      }
+    }
   }
 
   // Waits for n workers, each of them ready (masterd's "worker N (pid P)
