@@ -1,7 +1,8 @@
 /*
  * parley-masterd: the process systemd starts. It owns the listening
- * socket, starts PARLEY_WORKERS parley-workerd processes and hands each
- * accepted connection to the least-loaded one over its channel.
+ * socket, starts the children of its process table (procs.c): the
+ * PARLEY_WORKERS parley-workerd workers, to which it hands each accepted
+ * connection (the least-loaded one) over its channel, and the notifier.
  *
  * It runs on proto/loop.c: signals arrive through the loop and only set
  * flags, acted on once the round's events are handled (as in nginx's
@@ -124,7 +125,8 @@ begin_reload(long long now)
 	char state[64];
 	struct timespec ts;
 
-	log_info("SIGHUP: starting %d new workers", M.cf.nworkers);
+	log_info("SIGHUP: starting %d new workers and %d new notifier",
+	    M.cf.nworkers, proc_want(proc_of(ROLE_NOTIFIER), M.cf.nworkers));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +

@@ -1,11 +1,13 @@
 /*
  * parley-masterd: accepts connections, hands each fd to the least-loaded
- * worker, supervises the workers (see docs/internals.md, "Worker life").
+ * worker, supervises its children: the workers and the notifier (see
+ * docs/internals.md, "Worker life").
  *
  *	config.c	masterd's settings (checked by proto/settings.c)
- *	policy.c	least-loaded choice and the start-up backoff (pure)
+ *	procs.c		the process table: each role, how many, its messages
+ *	policy.c	who may take a connection, least-loaded choice, backoff
  *	listen.c	our own socket or systemd's, and the accept loop
- *	workers.c	spawn, channel, respawn, reload, quit, kill
+ *	workers.c	spawn, channel, respawn, reload, quit, kill (every row)
  *	main.c		signals, timer and the loop (proto/loop.c)
  */
 #ifndef PARLEY_MASTERD_H
@@ -74,6 +76,36 @@ struct settings;
 /* From the checked settings (settings_load) and systemd's variables. */
 void config_load(struct config *, const struct settings *);
 
+/* procs.c */
+/* The roles of parley-workerd masterd runs; a role is its row's index. */
+enum proc_role {
+	ROLE_WORKER,		/* serves the connections masterd hands over */
+	ROLE_NOTIFIER,		/* one: delivers webhooks (workerd/notify/) */
+	ROLE_MAX
+};
+#define PROC_N_WORKERS	(-1)	/* a row's count: PARLEY_WORKERS */
+#define PROC_MSGS_MAX	6	/* message types a row lists each way */
+
+struct proc {
+	const char *name;	/* the logs': "worker 3 (pid 812) ready" */
+	enum proc_role role;
+	/* execv'd as "parley-workerd --role <arg>"; NULL: no argument */
+	const char *role_arg;
+	int count;		/* how many run: PROC_N_WORKERS or a number */
+	uint16_t gets[PROC_MSGS_MAX];	/* masterd -> it; 0 ends the list */
+	uint16_t sends[PROC_MSGS_MAX];	/* it -> masterd; 0 ends the list */
+};
+
+/* The row of role, or NULL past the table. */
+const struct proc *proc_of(enum proc_role);
+/* How many of p should run, with PARLEY_WORKERS at nworkers. */
+int proc_want(const struct proc *, int nworkers);
+/* 1 when masterd sends (gets) or accepts (sends) type on p's channel. */
+int proc_gets(const struct proc *, uint16_t type);
+int proc_sends(const struct proc *, uint16_t type);
+/* 1 when p's children take connections (MW_CONN is in its gets). */
+int proc_takes_conns(const struct proc *);
+
 /* policy.c */
 struct pick_cand {
 	uint64_t load;		/* last WM_LOAD + connections sent since */
@@ -83,6 +115,13 @@ struct pick_cand {
 int pick_cmp(const struct pick_cand *, const struct pick_cand *);
 int pick_best(const struct pick_cand *, size_t);
 int backoff_ms(unsigned fails);
+struct worker;
+/*
+ * 1 when w may be handed a connection now: its row takes connections,
+ * it is ready, not quitting, its channel open and not past
+ * CHAN_HARD_BYTES.
+ */
+int pick_can_take(const struct worker *);
 
 /* listen.c */
 struct listener {
@@ -101,9 +140,15 @@ void listener_close(struct listener *);
 void sockaddr_fmt(const void *sa, socklen_t, char *, size_t);
 
 /* workers.c */
+/*
+ * A child: a parley-workerd process in the role of its row (procs.c),
+ * a worker or the notifier, from fork() until waitpid().
+ */
 struct worker {
 	TAILQ_ENTRY(worker) entry;
-	uint32_t id;		/* for the logs and epoll; never reused */
+	const struct proc *proc;	/* its row */
+	uint32_t id;		/* for epoll and lookups; never reused */
+	uint32_t num;		/* its row's n-th start: "worker 3" */
 	unsigned gen;		/* generation: SIGHUP starts a new one */
 	pid_t pid;		/* -1 once reaped */
 	struct pchan ch;
@@ -123,7 +168,10 @@ struct worker {
 	uint64_t last_pick;
 };
 
-/* The workers' channels go in the loop (loop_init() first). */
+/*
+ * Every row's children, as workers (they are parley-workerd processes);
+ * their channels go in the loop (loop_init() first).
+ */
 void workers_init(const struct config *, const sigset_t *childmask);
 void workers_event(uint32_t id, uint32_t events, long long now);
 void workers_reap(long long now);
@@ -135,7 +183,12 @@ void workers_kill_all(void);
 void workers_sync(void);
 int workers_empty(void);
 long long workers_next_deadline(long long now);
+/* The ready worker that should take the next connection; never a notifier. */
 struct worker *workers_pick(void);
+/*
+ * Hands an accepted connection to w; *fdp becomes -1 (closed on failure,
+ * and refused for a row that takes no connections). 0, or -1.
+ */
 int worker_hand_conn(struct worker *, int *fdp);
 
 static inline long long

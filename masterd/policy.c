@@ -1,7 +1,9 @@
 /*
- * The two decisions masterd makes by rule, kept free of I/O so the unit
- * tests can pin them down: which worker gets the next connection, and how
- * long to wait before starting a worker that keeps dying at start-up.
+ * The decisions masterd makes by rule, kept free of I/O so the unit
+ * tests can pin them down: which children may take a connection (only
+ * the rows of procs.c that get MW_CONN), which worker gets the next one,
+ * and how long to wait before starting a child that keeps dying at
+ * start-up.
  */
 #include "masterd.h"
 
@@ -23,6 +25,13 @@ pick_cmp(const struct pick_cand *a, const struct pick_cand *b)
 	if (a->last_pick != b->last_pick)
 		return a->last_pick < b->last_pick ? -1 : 1;
 	return 0;
+}
+
+int
+pick_can_take(const struct worker *w)
+{
+	return proc_takes_conns(w->proc) && w->ready && !w->quitting &&
+	    w->ch_open && w->ch.wq_bytes < CHAN_HARD_BYTES;
 }
 
 /* Index of the best candidate, or -1 when every channel is full. */

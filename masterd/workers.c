@@ -1,11 +1,14 @@
 /*
- * The workers: spawn, talk over their channel, replace the dead, reload,
- * quit and kill (docs/internals.md, "Worker life").
+ * masterd's children, every row of the process table (procs.c): the
+ * workers and the notifier. Spawn, talk over their channel, replace the
+ * dead, reload, quit and kill (docs/internals.md, "Worker life"); each
+ * child knows its row, and each row has its own count, start-up backoff
+ * and restart count. What follows says "worker" for any child.
  *
  * A worker record lives from fork() until waitpid() reaps the process;
  * its channel may close earlier. Once a worker is "quitting" (told to
  * leave, or its channel broke) it gets no more connections and no longer
- * counts toward PARLEY_WORKERS, so a replacement starts at once.
+ * counts toward its row's number, so a replacement starts at once.
  *
  * Workers are found by id (epoll) or pid (waitpid), never by a pointer
  * kept elsewhere, so freeing one can't leave anything dangling.
@@ -17,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,35 +34,66 @@ static struct {
 	const struct config *cf;
 	sigset_t childmask;	/* the signal mask workers start with */
 	uint32_t next_id;
-	unsigned gen;		/* current generation */
-	unsigned fails;		/* consecutive start-up failures */
-	long long throttle_until; /* no spawning before this */
+	unsigned gen;		/* current generation, of every row */
 	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
-	uint32_t restarts;	/* workers lost and replaced (/metrics) */
 } W;
+
+/* Each row's state, by role (procs.c). */
+static struct row {
+	unsigned fails;		/* consecutive start-up failures */
+	long long throttle_until; /* no spawning before this */
+	uint32_t restarts;	/* lost and replaced (the workers': /metrics) */
+	uint32_t nstarted;	/* started so far: the next one's num */
+} rows[ROLE_MAX];
+
+/* For "%s %u": "worker 3", "notifier 1". */
+#define WHO(w)	(w)->proc->name, (w)->num
 
 static void worker_lost(struct worker *, long long);
 
-/* Tells w (every worker: NULL) the restart count, for /metrics. */
+/*
+ * Queues a message to w when its row gets that type (procs.c). fd, if
+ * any, is the channel's from here: closed once sent, or now on failure.
+ */
+static int
+child_send(struct worker *w, uint16_t type, const void *p, size_t len,
+    int fd)
+{
+	if (!proc_gets(w->proc, type)) {
+		log_warnx("%s %u takes no %s", WHO(w), proto_msg_name(type));
+		if (fd >= 0)
+			close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return pchan_send(&w->ch, type, 0, 0, p, len, fd);
+}
+
+/*
+ * Tells p's children (only that one, unless NULL) their row's restart
+ * count, when the row gets it: the workers', for /metrics.
+ */
 static void
-send_restarts(struct worker *only)
+send_restarts(const struct proc *p, struct worker *only)
 {
 	struct worker *w;
-	uint8_t p[4];
+	uint32_t n = rows[p->role].restarts;
+	uint8_t b[4];
 
-	p[0] = (uint8_t)(W.restarts >> 24);
-	p[1] = (uint8_t)(W.restarts >> 16);
-	p[2] = (uint8_t)(W.restarts >> 8);
-	p[3] = (uint8_t)W.restarts;
+	if (!proc_gets(p, PROTO_MW_RESTARTS))
+		return;
+	b[0] = (uint8_t)(n >> 24);
+	b[1] = (uint8_t)(n >> 16);
+	b[2] = (uint8_t)(n >> 8);
+	b[3] = (uint8_t)n;
 	TAILQ_FOREACH(w, &workers, entry) {
-		if ((only != NULL && w != only) || !w->ch_open)
+		if (w->proc != p || (only != NULL && w != only) || !w->ch_open)
 			continue;
 		/* Written when the loop sees EPOLLOUT (workers_sync). */
-		if (pchan_send(&w->ch, PROTO_MW_RESTARTS, 0, 0, p, sizeof(p),
-		    -1) < 0)
-			log_warn("worker %u: MW_RESTARTS", w->id);
+		if (child_send(w, PROTO_MW_RESTARTS, b, sizeof(b), -1) < 0)
+			log_warn("%s %u: MW_RESTARTS", WHO(w));
 	}
 }
 
@@ -86,22 +121,26 @@ worker_kill(struct worker *w)
 	if (w->pid <= 0 || w->killed)
 		return;
 	if (kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
-		log_warn("kill worker %u (pid %d)", w->id, (int)w->pid);
+		log_warn("kill %s %u (pid %d)", WHO(w), (int)w->pid);
 	w->killed = 1;
 }
 
+/* A child of row p failed to start: p's next start waits (backoff). */
 static void
-startup_failed(long long now)
+startup_failed(const struct proc *p, long long now)
 {
+	struct row *r = &rows[p->role];
+	char st[256];
 	int ms;
 
 	/* Workers of one batch die together: count the batch once. */
-	if (now < W.throttle_until)
+	if (now < r->throttle_until)
 		return;
-	W.fails++;
-	ms = backoff_ms(W.fails);
-	W.throttle_until = now + ms;
-	log_warnx("worker keeps dying at start-up; next try in %d ms", ms);
+	r->fails++;
+	ms = backoff_ms(r->fails);
+	r->throttle_until = now + ms;
+	log_warnx("%s keeps dying at start-up; next try in %d ms", p->name,
+	    ms);
 	/*
 	 * A reload whose workers cannot start (a bad new certificate, say)
 	 * must not leave systemd waiting in "reloading": the old workers
@@ -109,10 +148,12 @@ startup_failed(long long now)
 	 */
 	if (W.reloading) {
 		W.reloading = 0;
-		log_warnx("reload failed: the previous workers keep serving");
-		proto_sd_notify("READY=1\nSTATUS=reload failed: new workers "
-		    "die at start-up (see the log); the previous workers "
-		    "keep serving");
+		log_warnx("reload failed: the previous %ss keep serving",
+		    p->name);
+		snprintf(st, sizeof(st), "READY=1\nSTATUS=reload failed: new "
+		    "%ss die at start-up (see the log); the previous %ss keep "
+		    "serving", p->name, p->name);
+		proto_sd_notify(st);
 	}
 }
 
@@ -147,18 +188,20 @@ channel_gone(struct worker *w, long long now)
 static void
 worker_lost(struct worker *w, long long now)
 {
+	struct row *r = &rows[w->proc->role];
+
 	if (w->quitting)
 		return;
 	w->quitting = 1;
 	if (W.stopping || w->gen != W.gen)
 		return;
 	/* Lost without being asked to go: a replacement starts. */
-	W.restarts++;
-	send_restarts(NULL);
+	r->restarts++;
+	send_restarts(w->proc, NULL);
 	if (!w->ready || now - w->started < STARTUP_WINDOW_MS)
-		startup_failed(now);
+		startup_failed(w->proc, now);
 	else
-		W.fails = 0;
+		r->fails = 0;
 }
 
 static int
@@ -168,24 +211,25 @@ worker_flush(struct worker *w, long long now)
 		return -1;
 	if (pchan_flush(&w->ch) < 0) {
 		if (errno == EPIPE || errno == ECONNRESET)
-			log_debug("worker %u: channel closed", w->id);
+			log_debug("%s %u: channel closed", WHO(w));
 		else
-			log_warn("worker %u: channel write", w->id);
+			log_warn("%s %u: channel write", WHO(w));
 		channel_gone(w, now);
 		return -1;
 	}
 	if (w->clogged && w->ch.wq_bytes < CHAN_SOFT_BYTES) {
-		log_info("worker %u (pid %d) reads its channel again", w->id,
+		log_info("%s %u (pid %d) reads its channel again", WHO(w),
 		    (int)w->pid);
 		w->clogged = 0;
 	}
 	return 0;
 }
 
+/* In the child: parley-workerd, with "--role <arg>" when p has one. */
 static void __attribute__((noreturn))
-worker_exec(int chfd)
+worker_exec(const struct proc *p, int chfd)
 {
-	char *argv[2];
+	char *argv[4];
 
 	/* Workers start with the signal state masterd was started with. */
 	sigprocmask(SIG_SETMASK, &W.childmask, NULL);
@@ -201,7 +245,9 @@ worker_exec(int chfd)
 		_exit(127);
 	}
 	argv[0] = (char *)W.cf->workerd;
-	argv[1] = NULL;
+	argv[1] = p->role_arg != NULL ? "--role" : NULL;
+	argv[2] = (char *)p->role_arg;
+	argv[3] = NULL;
 	execv(W.cf->workerd, argv);
 	log_warn("exec %s", W.cf->workerd);
 	_exit(127);
@@ -214,8 +260,9 @@ worker_io(int fd, uint32_t events, void *arg)
 	workers_event((uint32_t)(uintptr_t)arg, events, mono_ms());
 }
 
+/* Starts one child of row p. 0, or -1 (start-up failure: the caller's). */
 static int
-worker_spawn(long long now)
+worker_spawn(const struct proc *p, long long now)
 {
 	struct worker *w;
 	int sv[2];
@@ -238,37 +285,39 @@ worker_spawn(long long now)
 		return -1;
 	}
 	if (pid == 0)
-		worker_exec(sv[1]);
+		worker_exec(p, sv[1]);
 	close(sv[1]);
 
+	w->proc = p;
 	w->id = ++W.next_id;
+	w->num = ++rows[p->role].nstarted;
 	w->gen = W.gen;
 	w->pid = pid;
 	w->started = now;
 	w->ch_open = 1;
 	TAILQ_INSERT_TAIL(&workers, w, entry);
-	log_debug("worker %u started (pid %d)", w->id, (int)pid);
+	log_debug("%s %u started (pid %d)", WHO(w), (int)pid);
 
 	if (pchan_init(&w->ch, sv[0], MASTERD_NAME) < 0) {
-		log_warn("worker %u: channel", w->id);
+		log_warn("%s %u: channel", WHO(w));
 		channel_gone(w, now);
 		return -1;
 	}
 	if (loop_io_add(&w->io, w->ch.fd, EPOLLIN, worker_io,
 	    (void *)(uintptr_t)w->id) < 0) {
-		log_warn("epoll_ctl worker %u", w->id);
+		log_warn("epoll_ctl %s %u", WHO(w));
 		channel_gone(w, now);
 		return -1;
 	}
 	/* Right after our HELLO: the worker waits for it to start. */
-	if (pchan_send(&w->ch, PROTO_MW_SETTINGS, 0, 0, W.cf->wsettings,
+	if (child_send(w, PROTO_MW_SETTINGS, W.cf->wsettings,
 	    W.cf->wsettings_len, -1) < 0) {
-		log_warn("worker %u: settings", w->id);
+		log_warn("%s %u: settings", WHO(w));
 		channel_gone(w, now);
 		return -1;
 	}
-	if (W.restarts > 0)
-		send_restarts(w);
+	if (rows[p->role].restarts > 0)
+		send_restarts(p, w);
 	return worker_flush(w, now);	/* our HELLO and the settings */
 }
 
@@ -289,12 +338,12 @@ worker_send_quit(struct worker *w, int close_idle, long long now)
 	penc_init(&e);
 	penc_u32(&e, (uint32_t)W.cf->grace_ms);
 	penc_u8(&e, close_idle ? 1 : 0);
-	if (e.err || pchan_send(&w->ch, PROTO_MW_QUIT, 0, 0, e.buf, e.len,
-	    -1) < 0)
-		log_warn("worker %u: MW_QUIT", w->id);
+	if (e.err || child_send(w, PROTO_MW_QUIT, e.buf, e.len, -1) < 0)
+		log_warn("%s %u: MW_QUIT", WHO(w));
 	penc_free(&e);
-	log_info("worker %u (pid %d) asked to quit%s", w->id, (int)w->pid,
-	    close_idle ? "" : " once its connections finish");
+	log_info("%s %u (pid %d) asked to quit%s", WHO(w), (int)w->pid,
+	    close_idle || !proc_takes_conns(w->proc) ? "" :
+	    " once its connections finish");
 	worker_flush(w, now);
 }
 
@@ -305,9 +354,15 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 	uint32_t load;
 
 	if (m->fd >= 0) {
-		log_warnx("worker %u sent an fd with %s", w->id,
+		log_warnx("%s %u sent an fd with %s", WHO(w),
 		    proto_msg_name(m->hdr.type));
 		close(m->fd);
+		return -1;
+	}
+	/* What its row may send (procs.c); anything else breaks the channel. */
+	if (!proc_sends(w->proc, m->hdr.type)) {
+		log_warnx("%s %u sent unexpected %s", WHO(w),
+		    proto_msg_name(m->hdr.type));
 		return -1;
 	}
 	pdec_init(&d, m->payload, m->hdr.len);
@@ -317,8 +372,8 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 			break;
 		/* Once per worker start: operators and tests wait for it. */
 		if (!w->ready)
-			log_info("worker %u (pid %d) ready after %lld ms",
-			    w->id, (int)w->pid, now - w->started);
+			log_info("%s %u (pid %d) ready after %lld ms",
+			    WHO(w), (int)w->pid, now - w->started);
 		w->ready = 1;
 		return 0;
 	case PROTO_WM_LOAD:
@@ -329,11 +384,11 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 		w->sent = 0;
 		return 0;
 	default:
-		log_warnx("worker %u sent unexpected %s", w->id,
+		log_warnx("%s %u sent unexpected %s", WHO(w),
 		    proto_msg_name(m->hdr.type));
 		return -1;
 	}
-	log_warnx("worker %u sent a malformed %s", w->id,
+	log_warnx("%s %u sent a malformed %s", WHO(w),
 	    proto_msg_name(m->hdr.type));
 	return -1;
 }
@@ -349,7 +404,7 @@ worker_read(struct worker *w, long long now)
 	for (i = 0; i < 16; i++) {
 		n = pchan_read(&w->ch);
 		if (n == 0) {
-			log_debug("worker %u closed its channel", w->id);
+			log_debug("%s %u closed its channel", WHO(w));
 			channel_gone(w, now);
 			return;
 		}
@@ -357,9 +412,9 @@ worker_read(struct worker *w, long long now)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == ECONNRESET)
-				log_debug("worker %u: channel reset", w->id);
+				log_debug("%s %u: channel reset", WHO(w));
 			else
-				log_warn("worker %u: channel read", w->id);
+				log_warn("%s %u: channel read", WHO(w));
 			channel_gone(w, now);
 			return;
 		}
@@ -369,8 +424,8 @@ worker_read(struct worker *w, long long now)
 				return;
 			}
 		if (r < 0) {
-			log_warnx("worker %u: protocol error on its channel",
-			    w->id);
+			log_warnx("%s %u: protocol error on its channel",
+			    WHO(w));
 			channel_gone(w, now);
 			return;
 		}
@@ -398,21 +453,21 @@ worker_log_exit(const struct worker *w, int status)
 	if (WIFEXITED(status)) {
 		code = WEXITSTATUS(status);
 		if (code == 0 && w->quit_sent)
-			log_info("worker %u (pid %d) exited", w->id,
+			log_info("%s %u (pid %d) exited", WHO(w),
 			    (int)w->pid);
 		else
-			log_warnx("worker %u (pid %d) exited with status %d%s",
-			    w->id, (int)w->pid, code,
+			log_warnx("%s %u (pid %d) exited with status %d%s",
+			    WHO(w), (int)w->pid, code,
 			    code == 127 ? " (could not start the program?)" :
 			    "");
 	} else if (WIFSIGNALED(status)) {
 		sig = WTERMSIG(status);
 		if (w->killed)
-			log_info("worker %u (pid %d) killed", w->id,
+			log_info("%s %u (pid %d) killed", WHO(w),
 			    (int)w->pid);
 		else
-			log_warnx("worker %u (pid %d) killed by signal %d (%s)%s",
-			    w->id, (int)w->pid, sig, strsignal(sig),
+			log_warnx("%s %u (pid %d) killed by signal %d (%s)%s",
+			    WHO(w), (int)w->pid, sig, strsignal(sig),
 			    WCOREDUMP(status) ? ", core dumped" : "");
 	}
 }
@@ -453,15 +508,16 @@ workers_tick(long long now)
 	TAILQ_FOREACH(w, &workers, entry) {
 		if (w->pid > 0 && !w->killed && w->kill_at != 0 &&
 		    now >= w->kill_at) {
-			log_warnx("worker %u (pid %d) still running after the "
-			    "%d ms grace; killing it", w->id, (int)w->pid,
+			log_warnx("%s %u (pid %d) still running after the "
+			    "%d ms grace; killing it", WHO(w), (int)w->pid,
 			    W.cf->grace_ms);
 			worker_kill(w);
 		}
 		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting &&
 		    now - w->started >= READY_TIMEOUT_MS) {
-			log_warnx("worker %u (pid %d) not ready after %d ms; "
-			    "killing it", w->id, (int)w->pid, READY_TIMEOUT_MS);
+			log_warnx("%s %u (pid %d) not ready after %d ms; "
+			    "killing it", WHO(w), (int)w->pid,
+			    READY_TIMEOUT_MS);
 			worker_kill(w);
 		}
 		if (!w->established && w->ready && !w->quitting &&
@@ -469,7 +525,7 @@ workers_tick(long long now)
 			/* It runs fine: the next failure starts from 100 ms. */
 			w->established = 1;
 			if (w->gen == W.gen)
-				W.fails = 0;
+				rows[w->proc->role].fails = 0;
 		}
 	}
 }
@@ -479,6 +535,7 @@ workers_next_deadline(long long now)
 {
 	struct worker *w;
 	long long t = 0;
+	int i;
 
 #define EARLIEST(x) do { if (t == 0 || (x) < t) t = (x); } while (0)
 	TAILQ_FOREACH(w, &workers, entry) {
@@ -489,20 +546,21 @@ workers_next_deadline(long long now)
 		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting)
 			EARLIEST(w->started + READY_TIMEOUT_MS);
 	}
-	if (!W.stopping && W.throttle_until > now)
-		EARLIEST(W.throttle_until);
+	for (i = 0; i < ROLE_MAX; i++)
+		if (!W.stopping && rows[i].throttle_until > now)
+			EARLIEST(rows[i].throttle_until);
 #undef EARLIEST
 	return t;
 }
 
-/* Old workers go last, and the least busy of them first. */
+/* p's old children go last, and the least busy of them first. */
 static struct worker *
-old_victim(void)
+old_victim(const struct proc *p)
 {
 	struct worker *w, *v = NULL;
 
 	TAILQ_FOREACH(w, &workers, entry) {
-		if (w->gen == W.gen || w->quitting || !w->ready)
+		if (w->proc != p || w->gen == W.gen || w->quitting || !w->ready)
 			continue;
 		if (v == NULL || w->gen < v->gen || (w->gen == v->gen &&
 		    (uint64_t)w->load + w->sent < (uint64_t)v->load + v->sent))
@@ -512,21 +570,21 @@ old_victim(void)
 }
 
 /*
- * Brings the set of workers to what it should be: one old worker leaves
- * for each new one that is ready (so capacity never dips during a
- * reload), and missing workers start unless start-up is throttled.
+ * Brings p's children to what they should be: one old child leaves for
+ * each new one that is ready (so capacity never dips during a reload),
+ * and missing ones start unless p's start-up is throttled. *readyp gets
+ * the new ready ones; 1 when p's reload is done (enough of them ready,
+ * no old one serving).
  */
-void
-workers_maintain(long long now)
+static int
+row_maintain(const struct proc *p, long long now, int *readyp)
 {
 	struct worker *w;
-	int want, live = 0, ready = 0, old = 0, allowed;
+	int want, live = 0, ready = 0, old = 0, allowed, done;
 
-	if (W.stopping || W.cf == NULL)
-		return;
-	want = W.cf->nworkers;
+	want = proc_want(p, W.cf->nworkers);
 	TAILQ_FOREACH(w, &workers, entry) {
-		if (w->quitting)
+		if (w->proc != p || w->quitting)
 			continue;
 		if (w->gen == W.gen) {
 			live++;
@@ -535,21 +593,56 @@ workers_maintain(long long now)
 			old++;
 	}
 	allowed = ready < want ? want - ready : 0;
-	while (old > allowed && (w = old_victim()) != NULL) {
+	while (old > allowed && (w = old_victim(p)) != NULL) {
 		worker_send_quit(w, 0, now);
 		old--;
 	}
-	if (W.reloading && ready >= want && old == 0) {
-		W.reloading = 0;
-		log_info("reload done: %d new workers serving", ready);
-		proto_sd_notify("READY=1");
-	}
-	while (live < want && now >= W.throttle_until) {
-		if (worker_spawn(now) < 0) {
-			startup_failed(now);
+	done = ready >= want && old == 0;
+	while (live < want && now >= rows[p->role].throttle_until) {
+		if (worker_spawn(p, now) < 0) {
+			startup_failed(p, now);
 			break;
 		}
 		live++;
+	}
+	*readyp = ready;
+	return done;
+}
+
+/* "reload done: 2 new workers serving, 1 new notifier" */
+static void
+reload_done(const int ready[ROLE_MAX])
+{
+	char more[128];
+	size_t len = 0;
+	int i, n;
+
+	more[0] = '\0';
+	for (i = ROLE_WORKER + 1; i < ROLE_MAX; i++) {
+		n = snprintf(more + len, sizeof(more) - len, ", %d new %s%s",
+		    ready[i], proc_of(i)->name, ready[i] == 1 ? "" : "s");
+		if (n < 0 || (size_t)n >= sizeof(more) - len)
+			break;
+		len += (size_t)n;
+	}
+	log_info("reload done: %d new workers serving%s", ready[ROLE_WORKER],
+	    more);
+}
+
+/* Every row of the table, then READY=1 once a reload is done for all. */
+void
+workers_maintain(long long now)
+{
+	int ready[ROLE_MAX], done = 1, i;
+
+	if (W.stopping || W.cf == NULL)
+		return;
+	for (i = 0; i < ROLE_MAX; i++)
+		done &= row_maintain(proc_of(i), now, &ready[i]);
+	if (W.reloading && done) {
+		W.reloading = 0;
+		reload_done(ready);
+		proto_sd_notify("READY=1");
 	}
 }
 
@@ -557,14 +650,17 @@ void
 workers_reload(long long now)
 {
 	struct worker *w;
+	int i;
 
 	if (W.stopping)
 		return;
 	W.gen++;
 	W.reloading = 1;
 	/* A reload is a fresh start (the binary may have been fixed). */
-	W.fails = 0;
-	W.throttle_until = 0;
+	for (i = 0; i < ROLE_MAX; i++) {
+		rows[i].fails = 0;
+		rows[i].throttle_until = 0;
+	}
 	/* Old workers that never got ready hold no connection: just stop them. */
 	TAILQ_FOREACH(w, &workers, entry)
 		if (!w->quitting && !w->ready) {
@@ -621,7 +717,7 @@ workers_sync(void)
 		if (want == w->ev_out)
 			continue;
 		if (loop_io_mod(&w->io, EPOLLIN | (want ? EPOLLOUT : 0)) < 0)
-			fatal("epoll_ctl worker %u", w->id);
+			fatal("epoll_ctl %s %u", WHO(w));
 		w->ev_out = want;
 	}
 }
@@ -632,7 +728,11 @@ workers_empty(void)
 	return TAILQ_EMPTY(&workers);
 }
 
-/* The ready, non-quitting worker that should take the next connection. */
+/*
+ * The ready, non-quitting worker that should take the next connection:
+ * only rows that take connections count (pick_can_take), so never the
+ * notifier.
+ */
 struct worker *
 workers_pick(void)
 {
@@ -641,13 +741,11 @@ workers_pick(void)
 
 	memset(&bc, 0, sizeof(bc));
 	TAILQ_FOREACH(w, &workers, entry) {
-		if (!w->ready || w->quitting || !w->ch_open)
+		if (!pick_can_take(w))
 			continue;
 		c.load = (uint64_t)w->load + w->sent;
 		c.queued = w->ch.wq_bytes;
 		c.last_pick = w->last_pick;
-		if (c.queued >= CHAN_HARD_BYTES)
-			continue;
 		if (best == NULL || pick_cmp(&c, &bc) < 0) {
 			best = w;
 			bc = c;
@@ -658,7 +756,8 @@ workers_pick(void)
 
 /*
  * Hands an accepted connection to w. The channel owns the fd from here
- * (it closes its copy once sent, or on failure), so *fdp becomes -1.
+ * (it closes its copy once sent, or on failure), so *fdp becomes -1. A
+ * row that takes no connections is refused by child_send.
  */
 int
 worker_hand_conn(struct worker *w, int *fdp)
@@ -666,8 +765,8 @@ worker_hand_conn(struct worker *w, int *fdp)
 	int fd = *fdp;
 
 	*fdp = -1;
-	if (pchan_send(&w->ch, PROTO_MW_CONN, 0, 0, NULL, 0, fd) < 0) {
-		log_warn("worker %u: MW_CONN", w->id);
+	if (child_send(w, PROTO_MW_CONN, NULL, 0, fd) < 0) {
+		log_warn("%s %u: MW_CONN", WHO(w));
 		return -1;
 	}
 	w->sent++;
@@ -675,8 +774,8 @@ worker_hand_conn(struct worker *w, int *fdp)
 	if (worker_flush(w, mono_ms()) < 0)
 		return -1;
 	if (!w->clogged && w->ch.wq_bytes >= CHAN_HARD_BYTES) {
-		log_warnx("worker %u (pid %d) is not reading its channel; "
-		    "it gets no connections until it catches up", w->id,
+		log_warnx("%s %u (pid %d) is not reading its channel; "
+		    "it gets no connections until it catches up", WHO(w),
 		    (int)w->pid);
 		w->clogged = 1;
 	}

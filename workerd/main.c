@@ -1,7 +1,9 @@
 /*
  * parley-workerd: started by parley-masterd with its channel on fd 3.
  * Takes its settings from masterd over that channel, then serves the
- * connections masterd hands over until told to quit.
+ * connections masterd hands over until told to quit. Started with
+ * "--role notifier" (masterd/procs.c) it is the notifier instead: named
+ * parley-notify, it serves no connections (notify/notifier.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,21 +55,60 @@ raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/*
+ * The role masterd starts us in (masterd/procs.c): no argument or
+ * "--role worker" is a worker, "--role notifier" the notifier. An
+ * argument rather than a variable, so no environment (a unit file's,
+ * inherited through masterd) can turn every worker into a notifier.
+ */
+static int
+role_is_notifier(int argc, char *argv[])
+{
+	if (argc == 1)
+		return 0;
+	if (argc == 3 && strcmp(argv[1], "--role") == 0) {
+		if (strcmp(argv[2], "worker") == 0)
+			return 0;
+		if (strcmp(argv[2], "notifier") == 0)
+			return 1;
+	}
+	fatalx("usage: %s [--role worker | --role notifier] (started by "
+	    "parley-masterd)", WORKERD_NAME);
+}
+
+/*
+ * The notifier is told apart from the workers by name: its comm (ps,
+ * /proc/PID/comm: masterd's children named parley-workerd are the
+ * workers), its process title and its log lines.
+ */
+static void
+name_process(int notifier, int argc, char *argv[], char *envp[])
+{
+	if (notifier) {
+		log_init(NOTIFIER_NAME);
+		if (prctl(PR_SET_NAME, NOTIFIER_NAME, 0, 0, 0) < 0)
+			log_warn("prctl PR_SET_NAME");
+	}
+	setproctitle_init(argc, argv, envp);
+	setproctitle("-%s", notifier ? NOTIFIER_NAME : WORKERD_NAME);
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
 	char sockpath[PATH_MAX];
 	const char *s;
 	struct stat st;
+	int notifier;
 
 	log_init(WORKERD_NAME);
+	notifier = role_is_notifier(argc, argv);
+	/* Named first, so it is never taken for a worker for long. */
+	name_process(notifier, argc, argv, envp);
 	s = getenv("PARLEY_CHANNEL_FD");
 	if (s == NULL || strcmp(s, "3") != 0 || fstat(CHANNEL_FD, &st) < 0 ||
 	    !S_ISSOCK(st.st_mode))
 		fatalx("parley-workerd is started by parley-masterd");
-
-	setproctitle_init(argc, argv, envp);
-	setproctitle("-parley-workerd");
 
 	/* masterd checked them already; a bad one is fatal here too. */
 	master_open(CHANNEL_FD, &wsettings);
@@ -77,6 +119,8 @@ main(int argc, char *argv[], char *envp[])
 	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/storaged.sock",
 	    wsettings.run_dir) >= sizeof(sockpath))
 		fatalx("PARLEY_RUN_DIR is too long");
+	if (notifier)
+		return notifier_run(sockpath);
 	/* Read anew by every worker: a reload picks up a new certificate. */
 	tlsio_init(wsettings.tls_cert, wsettings.tls_key);
 	resp_set_production(wsettings.production);
@@ -103,7 +147,7 @@ main(int argc, char *argv[], char *envp[])
 		fatalx("cannot set up the model client");
 	/* The transport reports to this worker through its hooks. */
 	router_wire();
-	master_init();
+	master_init(worker_quit, 1);
 	storec_init(sockpath);
 	wschat_init();
 	metrics_init();

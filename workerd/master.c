@@ -4,7 +4,9 @@
  * with the fd riding along, MW_QUIT asks us to leave, MW_RESTARTS brings
  * masterd's count of replaced workers for /metrics; we answer WM_READY
  * once and WM_LOAD when the connection count changes (at most every
- * 50 ms, so a burst of connections costs one message).
+ * 50 ms, so a burst of connections costs one message). Both roles use
+ * it: the notifier (notify/notifier.c) takes no MW_CONN and sends no
+ * WM_LOAD (masterd/procs.c has what each role may send).
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,6 +26,8 @@ static struct loop_io mio;
 static struct loop_timer load_timer;
 static struct loop_defer flush_defer;
 static int up;			/* the channel is open */
+static void (*quit_cb)(uint32_t, int);	/* the role's way to leave */
+static int takes_conns;		/* the role serves MW_CONN */
 static unsigned int load_now, load_sent;
 static uint64_t load_sent_at;
 static int load_ever_sent;
@@ -68,7 +72,7 @@ master_gone(const char *why)
 	pchan_close(&mch);
 	loop_timer_stop(&load_timer);
 	loop_defer_cancel(&flush_defer);
-	worker_quit(10000, 1);
+	quit_cb(10000, 1);
 }
 
 static void
@@ -83,6 +87,10 @@ master_msg(struct pmsg *m)
 		if (m->fd < 0) {
 			log_warnx("MW_CONN without a descriptor");
 			return;
+		}
+		if (!takes_conns) {
+			log_warnx("MW_CONN to a role that takes none");
+			break;		/* closed below */
 		}
 		if (worker_quitting()) {
 			/* We said we take no new connections. */
@@ -109,7 +117,7 @@ master_msg(struct pmsg *m)
 			grace = 10000;
 			close_idle = 1;
 		}
-		worker_quit(grace, close_idle);
+		quit_cb(grace, close_idle);
 		break;
 	default:
 		log_warnx("unexpected %s from masterd",
@@ -183,7 +191,8 @@ void
 master_load(unsigned int n)
 {
 	load_now = n;
-	if (!up || n == load_sent || loop_timer_armed(&load_timer))
+	if (!up || !takes_conns || n == load_sent ||
+	    loop_timer_armed(&load_timer))
 		return;
 	if (!load_ever_sent || loop_now() >= load_sent_at + LOAD_INTERVAL_MS)
 		load_send();
@@ -241,8 +250,10 @@ master_open(int fd, struct settings *st)
 }
 
 void
-master_init(void)
+master_init(void (*quit)(uint32_t grace_ms, int close_idle), int conns)
 {
+	quit_cb = quit;
+	takes_conns = conns;
 	loop_timer_init(&load_timer, load_tick, NULL);
 	loop_defer_init(&flush_defer, master_flush, NULL);
 	if (loop_io_add(&mio, mch.fd, EPOLLIN, master_io, NULL) < 0)

@@ -1,8 +1,9 @@
 /*
  * parley-workerd: one non-blocking event loop serving many HTTP
- * connections handed over by parley-masterd.
+ * connections handed over by parley-masterd; or, started with
+ * "--role notifier", masterd's one notifier (notify/notifier.c).
  *
- *	main.c		process set-up from masterd's settings, runs the loop
+ *	main.c		the role, set-up from masterd's settings, the loop
  *	worker.c	settings shared by the modules, graceful quit
  *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
  *	router.c	method + path -> handler (one table); 404, 405; /health
@@ -38,6 +39,7 @@
  *	  events.c	GET /v1/admin/events: storaged's events as Server-Sent Events
  *	  webhooks.c	admin webhooks: CRUD, the secret made, where a URL points
  *	notify/		the notifier's parts (notify.h): signing, addresses, retries
+ *	  notifier.c	the notifier role: its process, its loop (no deliveries)
  *	site/		files served as they are
  *	  static.c	the widget bundle and the test pages (static.h)
  *	  dashpages.c	the dashboard's pages and assets (docs/dashboard.md)
@@ -103,11 +105,30 @@ void worker_turn_finished(void);
  * not come or does not parse. Call before loop_init().
  */
 void master_open(int fd, struct settings *st);
-/* Serves the channel from the loop (after loop_init). */
-void master_init(void);
+/*
+ * Serves the channel from the loop (after loop_init). quit is how the
+ * role leaves, on MW_QUIT and when the channel is lost (worker_quit, or
+ * the notifier's); conns: the role takes MW_CONN and reports WM_LOAD (a
+ * notifier does neither: an MW_CONN's fd is closed).
+ */
+void master_init(void (*quit)(uint32_t grace_ms, int close_idle), int conns);
 void master_ready(void);
 /* The open connection count; sent as WM_LOAD at most every 50 ms. */
 void master_load(unsigned int n);
+
+/* ---------------------------------------------------- notify/notifier.c */
+
+/* The notifier's comm, title and log name (a worker's: WORKERD_NAME). */
+#define NOTIFIER_NAME		"parley-notify"
+
+/*
+ * The notifier role (`parley-workerd --role notifier`), after main() has
+ * the settings (master_open): connects to storaged at storaged_sock,
+ * tells masterd it is ready and runs its loop until MW_QUIT, the loss of
+ * masterd's channel, or SIGTERM/SIGINT. Takes no connections. Returns
+ * main's exit status.
+ */
+int notifier_run(const char *storaged_sock);
 
 /* ---------------------------------------------------------------- conn.c */
 

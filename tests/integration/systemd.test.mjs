@@ -166,7 +166,8 @@ describe('without systemd', () => {
     await p.start();
     const pids = { storaged: p.storagedPid, masterd: p.masterPid };
     p.workerPids().forEach((w, i) => { pids[`worker ${i}`] = w; });
-    assert.equal(Object.keys(pids).length, 2 + p.workers);
+    pids.notifier = await p.waitNotifierReady();
+    assert.equal(Object.keys(pids).length, 3 + p.workers);
     for (const [name, pid] of Object.entries(pids)) {
       const ids = uidsOf(pid);
       assert.deepEqual(ids.uid, [Number(uid), Number(uid), Number(uid), Number(uid)], `${name} uids`);

@@ -1,8 +1,9 @@
 // Starts a real Parley (parley-storaged, then parley-masterd, which starts
-// its parley-workerd processes) on loopback with a fresh temp data and run
-// directory, and gives the tests what they need to look at it from outside:
-// HTTP helpers, raw TCP, the worker pids, which worker holds which client
-// connection (from /proc), and control over the processes.
+// its parley-workerd processes: the workers and the notifier) on loopback
+// with a fresh temp data and run directory, and gives the tests what they
+// need to look at it from outside: HTTP helpers, raw TCP, the worker pids
+// and the notifier's, which worker holds which client connection (from
+// /proc), and control over the processes.
 //
 // At teardown (stop) it fails when a sanitizer printed a report or a daemon
 // exited with a status the test did not expect.
@@ -116,6 +117,16 @@ function readComm(pid) {
   try { return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim(); } catch { return null; }
 }
 
+// masterd's notifier (parley-workerd --role notifier, masterd/procs.c):
+// comm parley-notify once it has named itself; in the instant before,
+// comm parley-workerd with "notifier" on its command line.
+function isNotifier(pid) {
+  const c = readComm(pid);
+  if (c === 'parley-notify') return true;
+  if (c === null || !c.startsWith('parley-worker')) return false;
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('notif'); } catch { return false; }
+}
+
 // Live (non-zombie) children of pid.
 export function childPids(pid) {
   const out = new Set();
@@ -204,6 +215,7 @@ export class Parley {
     this.logFiles = { storaged: path.join(this.tmp, 'storaged.log'), masterd: path.join(this.tmp, 'masterd.log') };
     this.problems = [];
     this.seenWorkers = new Set();
+    this.seenNotifiers = new Set();
     this.startedAt = 0;
   }
 
@@ -354,14 +366,44 @@ export class Parley {
     throw new Error(`parley not healthy after ${timeout} ms (${last}):\n${this.tail('masterd')}`);
   }
 
-  // Exec'd workers (comm parley-workerd) that are children of masterd.
+  // Exec'd workers (comm parley-workerd) that are children of masterd;
+  // never the notifier.
   workerPids() {
     const pids = childPids(this.masterPid).filter((p) => {
       const c = readComm(p);
-      return c !== null && c.startsWith('parley-worker');
+      return c !== null && c.startsWith('parley-worker') && !isNotifier(p);
     });
     for (const p of pids) this.seenWorkers.add(p);
     return pids;
+  }
+
+  // masterd's notifier children (comm parley-notify): one, or two for a
+  // moment while a reload replaces it.
+  notifierPids() {
+    const pids = childPids(this.masterPid).filter(isNotifier);
+    for (const p of pids) this.seenNotifiers.add(p);
+    return pids;
+  }
+
+  // The notifier's pid when there is exactly one, else null.
+  notifierPid() {
+    const pids = this.notifierPids();
+    return pids.length === 1 ? pids[0] : null;
+  }
+
+  // Waits for a single notifier that masterd logged ready ("notifier N
+  // (pid P) ready after"; log level info), other than the pids in not;
+  // returns its pid.
+  async waitNotifierReady(timeout = 10000, not = []) {
+    const deadline = Date.now() + timeout;
+    let pid = null;
+    while (Date.now() < deadline) {
+      pid = this.notifierPid();
+      if (pid !== null && !not.includes(pid) &&
+          new RegExp(`notifier \\d+ \\(pid ${pid}\\) ready after`).test(this.logs.masterd)) return pid;
+      await sleep(25);
+    }
+    throw new Error(`no single ready notifier (other than ${not.join(',') || 'none'}) after ${timeout} ms; notifiers ${this.notifierPids().join(',') || 'none'}:\n${this.tail('masterd')}`);
   }
 
   async waitWorkerCount(n, timeout = 10000, pred = () => true) {
@@ -539,8 +581,8 @@ export class Parley {
     const problems = [];
     const m = this.procs.masterd;
     if (m) {
-      const workers = m.exited ? [] : this.workerPids();
-      for (const p of this.seenWorkers) workers.includes(p) || workers.push(p);
+      const workers = m.exited ? [] : [...this.workerPids(), ...this.notifierPids()];
+      for (const p of [...this.seenWorkers, ...this.seenNotifiers]) workers.includes(p) || workers.push(p);
       if (!m.exited) {
         try { process.kill(m.child.pid, 'SIGTERM'); } catch { /* gone */ }
         const grace = (this.opts.shutdownTimeoutMs ?? 10000) + 8000;
@@ -557,8 +599,9 @@ export class Parley {
       let left = workers.filter(pidAlive);
       while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
       for (const p of left) {
-        if (readComm(p)?.startsWith('parley-worker')) {
-          problems.push(`worker ${p} still running after masterd exited`);
+        const c = readComm(p);
+        if (c?.startsWith('parley-worker') || c === 'parley-notify') {
+          problems.push(`${c === 'parley-notify' ? 'notifier' : 'worker'} ${p} still running after masterd exited`);
           try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
         }
       }

@@ -1,7 +1,8 @@
 /*
  * Unit tests: handing an accepted fd to a worker over a real socketpair.
  * The fd must arrive (same open file) and masterd's copy must be closed,
- * also when the worker's end is gone.
+ * also when the worker's end is gone, and when the child is the notifier
+ * (whose row takes no connections: nothing is sent).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,9 @@ static void
 fake_worker(struct worker *w, int fd)
 {
 	memset(w, 0, sizeof(*w));
+	w->proc = proc_of(ROLE_WORKER);
 	w->id = 1;
+	w->num = 1;
 	w->pid = -1;		/* never signal anyone from a test */
 	w->ready = 1;
 	w->ch_open = 1;
@@ -154,6 +157,42 @@ test_handoff_to_dead_worker_closes_fd(void **state)
 	close(conn[1]);
 }
 
+/* The notifier's row takes no MW_CONN: refused, fd closed, nothing sent. */
+static void
+test_handoff_refused_to_notifier(void **state)
+{
+	struct worker w;
+	struct pchan wch;
+	struct pmsg m;
+	int sv[2], conn[2], fd, before;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	fake_worker(&w, sv[0]);
+	w.proc = proc_of(ROLE_NOTIFIER);
+	assert_int_equal(pchan_init(&wch, sv[1], WORKERD_NAME), 0);
+	assert_int_equal(pchan_flush_wait(&wch, 1000), 0);
+	assert_int_equal(pchan_flush(&w.ch), 1);	/* masterd's HELLO */
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    conn), 0);
+	before = count_fds();
+	fd = conn[0];
+	assert_int_equal(worker_hand_conn(&w, &fd), -1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(count_fds(), before - 1);
+	assert_false(pchan_pending(&w.ch));
+	assert_int_equal(w.sent, 0);
+	/* A refusal is not a broken channel. */
+	assert_true(w.ch_open);
+	assert_false(w.quitting);
+	assert_int_equal(worker_recv(&wch, &m), 0);
+
+	close(conn[1]);
+	pchan_close(&w.ch);
+	pchan_close(&wch);
+}
+
 int
 main(void)
 {
@@ -161,6 +200,7 @@ main(void)
 		cmocka_unit_test(test_handoff_fd_arrives_master_copy_closed),
 		cmocka_unit_test(test_handoff_updates_pick_order),
 		cmocka_unit_test(test_handoff_to_dead_worker_closes_fd),
+		cmocka_unit_test(test_handoff_refused_to_notifier),
 	};
 
 	log_set_level(LOG_LEVEL_FATAL);	/* the dead-worker case warns */

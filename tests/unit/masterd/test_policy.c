@@ -1,4 +1,8 @@
-/* Unit tests: least-loaded choice (ties, pending counts, full channels), backoff. */
+/*
+ * Unit tests: who may take a connection (only a ready worker, never the
+ * notifier), least-loaded choice (ties, pending counts, full channels),
+ * backoff.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +115,38 @@ test_pick_avoids_backed_up_channel(void **state)
 	assert_int_equal(pick_best(c, 2), -1);
 }
 
+/* Only a row that takes connections, ready, not quitting, reading. */
+static void
+test_pick_can_take(void **state)
+{
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	w.proc = proc_of(ROLE_WORKER);
+	w.ready = 1;
+	w.ch_open = 1;
+	assert_true(pick_can_take(&w));
+	w.ch.wq_bytes = CHAN_HARD_BYTES - 1;
+	assert_true(pick_can_take(&w));
+	w.ch.wq_bytes = CHAN_HARD_BYTES;
+	assert_false(pick_can_take(&w));
+	w.ch.wq_bytes = 0;
+	w.ready = 0;
+	assert_false(pick_can_take(&w));
+	w.ready = 1;
+	w.quitting = 1;
+	assert_false(pick_can_take(&w));
+	w.quitting = 0;
+	w.ch_open = 0;
+	assert_false(pick_can_take(&w));
+	w.ch_open = 1;
+	assert_true(pick_can_take(&w));
+
+	/* The same record as the notifier: never, however idle. */
+	w.proc = proc_of(ROLE_NOTIFIER);
+	assert_false(pick_can_take(&w));
+}
+
 static void
 test_backoff_schedule(void **state)
 {
@@ -149,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_pick_ties_round_robin),
 		cmocka_unit_test(test_pick_cmp_order),
 		cmocka_unit_test(test_pick_avoids_backed_up_channel),
+		cmocka_unit_test(test_pick_can_take),
 		cmocka_unit_test(test_backoff_schedule),
 		cmocka_unit_test(test_backoff_monotonic),
 	};
