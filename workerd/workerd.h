@@ -592,6 +592,15 @@ size_t events_clients(void);
  * the stream does not carry (typing), nothing appended; -1 on error.
  */
 int events_format(struct buf *out, const struct st_event *);
+/*
+ * The data object of an event as the admin API's JSON (the stream's
+ * "data:", a webhook's "data"): {"conversation"} for a new one, with
+ * "message", "state" and "name" (a handoff), or "contact"; *name is set
+ * to the stream's event name ("conversation", "message", "handoff",
+ * "contact"). A new reference, or NULL out of memory or for a kind
+ * without data (typing).
+ */
+json_t *events_data(const struct st_event *, const char **name);
 /* "<epoch hex>-<seq>" (1-16 hex digits, decimal seq): 0, or -1. */
 int events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq);
 

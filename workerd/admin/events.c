@@ -100,9 +100,8 @@ events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq)
 	return 0;
 }
 
-/* The data object of an event; NULL out of memory. */
-static json_t *
-event_data(const struct st_event *ev, const char **name)
+json_t *
+events_data(const struct st_event *ev, const char **name)
 {
 	json_t *o;
 	int err = 0;
@@ -144,7 +143,7 @@ events_format(struct buf *out, const struct st_event *ev)
 
 	if (ev->kind == ST_EV_TYPING || ev->seq == 0)
 		return 1;	/* the visitors' only; never in the ring */
-	if ((data = event_data(ev, &name)) == NULL)
+	if ((data = events_data(ev, &name)) == NULL)
 		return -1;
 	text = json_dumps(data, JSON_COMPACT);
 	json_decref(data);

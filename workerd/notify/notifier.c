@@ -6,26 +6,65 @@
  * title and log name are parley-notify (main.c). It takes no connections:
  * masterd never hands it one, and master.c closes one that would come.
  *
- * What it does now: its settings from masterd (MW_SETTINGS, read in
- * main.c as a worker's), a connection to storaged (storec.c, kept up and
- * retried as a worker's), WM_READY, then its loop until MW_QUIT, the loss
- * of masterd's channel, or SIGTERM/SIGINT. It holds nothing yet, so it
- * leaves at once.
+ * Its settings come from masterd (MW_SETTINGS, read in main.c as a
+ * worker's), its connection to storaged is storec.c's (kept up and
+ * retried as a worker's); then WM_READY and its loop:
  *
- * Deliveries come next: ask storaged's outbox what is due (ST_HOOK_DUE),
- * send each with libcurl (signed by sign.c, to the address ssrf.c checked
- * and pinned), report the outcome (ST_HOOK_RESULT), retry on backoff.c's
- * schedule; a quit will then let the deliveries in flight end within the
- * grace that MW_QUIT brings.
+ * - Polling: every POLL_MS, while it holds fewer than HELD_MAX jobs,
+ *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
+ *   who, max = the room left; at once again after a full answer). Each
+ *   job is leased to it for ST_HOOK_LEASE_MS: one it never answers comes
+ *   back then (at least once; receivers drop duplicates by webhook-id).
+ * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook and
+ *   HELD_MAX in all, so that a slow or dead receiver holds only its own
+ *   few slots. A job whose webhook is at its cap waits in a local queue,
+ *   at most HOOK_WAITING per webhook (15 s attempts: it starts well
+ *   within its lease); past that it is dropped here and comes back from
+ *   storaged when its lease ends.
+ * - An attempt is deliver.c's (libcurl, signed, the address checked as
+ *   curl connects: no private address unless PARLEY_WEBHOOK_ALLOW_PRIVATE,
+ *   no redirect). Its outcome goes back as ST_HOOK_RESULT: ok on a 2xx;
+ *   else the code, the error and retry_at = now + backoff.c's wait for
+ *   that attempt, or 0 when no retry is left (storaged then fails the
+ *   delivery, and disables a webhook after ST_HOOK_FAILURES_OFF in a
+ *   row). A failed attempt is logged (never its secret, signature or
+ *   payload).
+ * - Quitting (MW_QUIT with its grace, masterd gone, SIGTERM/SIGINT with
+ *   PARLEY_SHUTDOWN_TIMEOUT_MS): no more polling, the waiting jobs are
+ *   dropped, the attempts in flight may end (and be answered) within the
+ *   grace; then it leaves. What was not answered comes back when its
+ *   lease ends.
  */
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
+#include "hookmsg.h"
 #include "log.h"
+#include "notify.h"
+#include "random.h"
+#include "stmsgs.h"
 #include "workerd.h"
 
+#define POLL_MS		250	/* between two ST_HOOK_DUE while there is room */
+#define HELD_MAX	ST_HOOK_DUE_MAX	/* jobs held: in flight and waiting */
+#define HOOK_INFLIGHT	4	/* attempts in flight to one webhook */
+#define HOOK_WAITING	8	/* jobs of one webhook waiting for a slot */
+
+struct waiting {
+	TAILQ_ENTRY(waiting) entry;
+	struct st_hook_job *job;
+};
+
+static TAILQ_HEAD(, waiting) waitq = TAILQ_HEAD_INITIALIZER(waitq);
+static size_t nwaiting;
 static int quitting;
+static struct loop_timer poll_timer, grace_timer;
+static struct loop_defer pump_defer, poll_defer;
+static struct storec_req *due_req;
+static size_t results;		/* ST_HOOK_RESULT unanswered */
 
 static void
 leave(void)
@@ -34,21 +73,241 @@ leave(void)
 	loop_stop();
 }
 
-/* MW_QUIT, or masterd gone: nothing is in flight yet, so at once. */
+/* Quitting, and nothing left to wait for: leave. */
+static void
+maybe_leave(void)
+{
+	if (quitting && deliver_inflight() == 0 && results == 0)
+		leave();
+}
+
+static void
+job_drop(struct st_hook_job *job)
+{
+	st_hook_job_free(job);
+	free(job);
+}
+
+/* ---------------------------------------------------------- outcomes */
+
+static void
+result_done(const struct storec_result *r, void *arg)
+{
+	results--;
+	if (r->status != STOREC_OK)
+		log_warnx("ST_HOOK_RESULT failed: %s", r->status ==
+		    STOREC_ERROR ? r->message : "storaged unavailable");
+	maybe_leave();
+}
+
+/* When the next attempt is due (ms since the epoch), or 0: none left. */
+static uint64_t
+retry_at(const struct notify_outcome *o, unsigned int attempts)
+{
+	uint32_t rnd;
+
+	if (o->ok || o->final || notify_backoff_done(attempts))
+		return 0;
+	proto_random(&rnd, sizeof(rnd));
+	return proto_wall_ms() + notify_backoff_ms(attempts, rnd);
+}
+
+/* An attempt ended: its outcome to storaged, its slot to a waiting job. */
+static void
+on_done(struct st_hook_job *job, const struct notify_outcome *o)
+{
+	struct st_hook_result_req q;
+	unsigned int attempts = job->d.attempts + 1;
+
+	memset(&q, 0, sizeof(q));
+	q.id = job->d.id;
+	q.ok = o->ok != 0;
+	q.code = o->code;
+	q.error = o->ok ? "" : o->error;
+	q.duration_ms = o->duration_ms;
+	q.retry_at = retry_at(o, attempts);
+	if (!o->ok)
+		log_info("webhook %s: delivery %s (%s), attempt %u failed: "
+		    "%s%s", job->d.hook, job->d.id,
+		    st_hook_event_name(job->d.event) ? st_hook_event_name(
+		    job->d.event) : "?", attempts, o->error,
+		    q.retry_at == 0 ? "; no retry left" : "");
+	if (storec_ask(NULL, PROTO_ST_HOOK_RESULT, &q, result_done, NULL,
+	    NULL) == 0)
+		results++;
+	job_drop(job);
+	loop_defer(&pump_defer);
+}
+
+/* ------------------------------------------------------------- jobs */
+
+static unsigned int
+hook_waiting(const char *hook)
+{
+	struct waiting *w;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(w, &waitq, entry)
+		if (strcmp(w->job->d.hook, hook) == 0)
+			n++;
+	return n;
+}
+
+/* A job taken from storaged: started, queued, or dropped (its lease). */
+static void
+job_take(struct st_hook_job *job)
+{
+	struct waiting *w;
+
+	if (deliver_hook_inflight(job->d.hook) < HOOK_INFLIGHT) {
+		deliver_start(job, wsettings.webhook_allow_private);
+		return;
+	}
+	if (hook_waiting(job->d.hook) >= HOOK_WAITING ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		log_debug("webhook %s: delivery %s left for its lease",
+		    job->d.hook, job->d.id);
+		job_drop(job);
+		return;
+	}
+	w->job = job;
+	TAILQ_INSERT_TAIL(&waitq, w, entry);
+	nwaiting++;
+}
+
+/* Starts the waiting jobs whose webhook has a free slot. */
+static void
+pump(void *arg)
+{
+	struct waiting *w, *next;
+	struct st_hook_job *job;
+
+	for (w = TAILQ_FIRST(&waitq); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (deliver_hook_inflight(w->job->d.hook) >= HOOK_INFLIGHT)
+			continue;
+		TAILQ_REMOVE(&waitq, w, entry);
+		nwaiting--;
+		job = w->job;
+		free(w);
+		deliver_start(job, wsettings.webhook_allow_private);
+	}
+	maybe_leave();
+}
+
+static void
+waiting_drop(void)
+{
+	struct waiting *w;
+
+	while ((w = TAILQ_FIRST(&waitq)) != NULL) {
+		TAILQ_REMOVE(&waitq, w, entry);
+		nwaiting--;
+		job_drop(w->job);
+		free(w);
+	}
+}
+
+/* ---------------------------------------------------------- polling */
+
+static size_t
+room(void)
+{
+	size_t held = deliver_inflight() + nwaiting;
+
+	return held < HELD_MAX ? HELD_MAX - held : 0;
+}
+
+/* ST_HOOK_DUE's jobs: each taken; at once again after a full page. */
+static void
+due_done(const struct storec_result *r, void *arg)
+{
+	struct st_hook_jobs js;
+	struct st_hook_job *job;
+	uint32_t i, asked = (uint32_t)(uintptr_t)arg;
+
+	if (r->status != STOREC_OK || storec_decode(r, PROTO_ST_HOOK_DUE,
+	    &js) < 0) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("ST_HOOK_DUE failed: %s", r->message);
+		loop_timer_after(&poll_timer, POLL_MS);
+		return;
+	}
+	for (i = 0; i < js.n; i++) {
+		if ((job = malloc(sizeof(*job))) == NULL) {
+			log_warn("notifier: job");
+			break;	/* the rest come back with their lease */
+		}
+		*job = js.jobs[i];
+		memset(&js.jobs[i], 0, sizeof(js.jobs[i]));
+		job_take(job);
+	}
+	st_rep_free(PROTO_ST_HOOK_DUE, &js);
+	if (quitting)
+		return;
+	if (js.n == asked && room() > 0)
+		loop_defer(&poll_defer);
+	else
+		loop_timer_after(&poll_timer, POLL_MS);
+}
+
+static void
+poll_due(void *arg)
+{
+	struct st_hook_due_req q;
+	size_t n;
+
+	if (quitting || due_req != NULL)
+		return;
+	if (!storec_connected() || (n = room()) == 0) {
+		loop_timer_after(&poll_timer, POLL_MS);
+		return;
+	}
+	q.max = (uint32_t)n;
+	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
+	    (void *)(uintptr_t)q.max, &due_req) < 0)
+		loop_timer_after(&poll_timer, POLL_MS);
+}
+
+/* ---------------------------------------------------------- quitting */
+
+static void
+grace_over(void *arg)
+{
+	if (deliver_inflight() > 0)
+		log_info("grace over: %zu delivery attempt(s) left for their "
+		    "lease", deliver_inflight());
+	leave();
+}
+
+/* MW_QUIT, masterd gone, a signal: the attempts in flight get grace_ms. */
 static void
 notifier_quit(uint32_t grace_ms, int close_idle)
 {
-	if (!quitting)
-		log_info("quitting");
-	leave();
+	uint64_t at = loop_now() + grace_ms;
+
+	if (!quitting) {
+		log_info("quitting: %zu delivery attempt(s) in flight, grace "
+		    "%u ms", deliver_inflight(), grace_ms);
+		quitting = 1;
+		loop_timer_stop(&poll_timer);
+		loop_defer_cancel(&poll_defer);
+		storec_cancel(due_req);
+		due_req = NULL;
+		waiting_drop();
+	}
+	/* A second request to quit can only shorten the grace. */
+	if (!loop_timer_armed(&grace_timer) || at < grace_timer.at)
+		loop_timer_at(&grace_timer, at);
+	maybe_leave();
 }
 
 static void
 on_signal(int signo)
 {
 	if (!quitting)
-		log_info("%s: quitting", strsignal(signo));
-	leave();
+		log_info("%s", strsignal(signo));
+	notifier_quit(wsettings.shutdown_ms, 1);
 }
 
 int
@@ -62,13 +321,22 @@ notifier_run(const char *storaged_sock)
 	loop_init();
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
+	loop_timer_init(&poll_timer, poll_due, NULL);
+	loop_timer_init(&grace_timer, grace_over, NULL);
+	loop_defer_init(&pump_defer, pump, NULL);
+	loop_defer_init(&poll_defer, poll_due, NULL);
+	if (deliver_init(on_done) < 0)
+		fatalx("notifier: cannot set up libcurl");
 	master_init(notifier_quit, 0);
 	/* Not waited for: storec.c retries while storaged is away. */
 	storec_init(storaged_sock);
 	master_ready();
 	log_debug("ready");
+	loop_timer_after(&poll_timer, POLL_MS);
 
 	loop_run();
+	waiting_drop();
+	deliver_shutdown();
 	storec_shutdown();
 	log_debug("exiting");
 	return 0;

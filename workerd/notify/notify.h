@@ -9,6 +9,8 @@
  *			only, no private, loopback or link-local address; the
  *			checked address pinned in curl (no DNS rebinding)
  *	backoff.c	the retry schedule: exponential, jittered, > 24 hours
+ *	deliver.c	one attempt: the signed POST, libcurl on the loop, the
+ *			address checked as curl connects
  */
 #ifndef PARLEY_NOTIFY_H
 #define PARLEY_NOTIFY_H
@@ -122,5 +124,58 @@ void notify_curl_pin(CURL *h, const struct notify_target *t,
 uint64_t notify_backoff_ms(unsigned attempt, uint32_t rnd);
 /* 1 when a delivery that has made attempts attempts has no retry left, else 0. */
 int notify_backoff_done(unsigned attempts);
+
+/* ---- delivering (deliver.c) ---- */
+#define NOTIFY_CONNECT_MS	5000	/* connecting, TLS aside */
+#define NOTIFY_TIMEOUT_MS	15000	/* one attempt, all of it */
+#define NOTIFY_RESPONSE_MAX	4096	/* answer bytes read (then dropped) */
+
+struct buf;
+struct st_hook_job;
+
+/* How an attempt went. */
+struct notify_outcome {
+	int ok;			/* an HTTP 2xx */
+	int final;		/* it can never go (its URL, its payload): no retry */
+	uint32_t code;		/* the HTTP status; 0 when none came */
+	const char *error;	/* NULL when ok; curl's text, or "HTTP <code>" */
+	uint32_t duration_ms;
+};
+/* Told once per deliver_start; owns job (st_hook_job_free, free). */
+typedef void (*notify_done_fn)(struct st_hook_job *job,
+    const struct notify_outcome *);
+
+/*
+ * The body of a job appended to out: {"type": its event's name,
+ * "timestamp": the delivery's created_at as ISO 8601 UTC with ms,
+ * "data": the event as the admin API's JSON (events_data)}, the same on
+ * every attempt; a webhook.test's data is {}. 0, or -1 (a payload that
+ * does not decode, an unknown event, out of memory).
+ */
+int notify_body(struct buf *out, const struct st_hook_job *job);
+/*
+ * The request headers of one attempt: content-type application/json,
+ * user-agent Parley-Webhooks/1, webhook-id the delivery's id,
+ * webhook-timestamp now_s, webhook-signature notify_sign's over body
+ * (and empty Expect and Accept). A list for curl (curl_slist_free_all),
+ * or NULL (out of memory, a malformed secret).
+ */
+struct curl_slist *notify_headers(const struct st_hook_job *job,
+    uint64_t now_s, const void *body, size_t len);
+/* Sets up the multi handle on the loop; done gets every outcome. 0, or -1. */
+int deliver_init(notify_done_fn done);
+/*
+ * Starts one attempt of job (malloc'd, now deliver.c's until done gets
+ * it back, which may be before this returns when it cannot start).
+ * allow_private: PARLEY_WEBHOOK_ALLOW_PRIVATE (else a private, loopback
+ * or link-local address is refused as curl connects, outcome error
+ * "address refused: ...").
+ */
+void deliver_start(struct st_hook_job *job, int allow_private);
+/* Attempts in flight: in all, and to one webhook (its id). */
+size_t deliver_inflight(void);
+unsigned int deliver_hook_inflight(const char *hook);
+/* Drops every attempt (no outcome told) and the multi handle. */
+void deliver_shutdown(void);
 
 #endif

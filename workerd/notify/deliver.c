@@ -1,0 +1,538 @@
+/*
+ * The notifier's transfers (issue 23): one webhook delivery attempt is one
+ * HTTP POST made with libcurl's multi interface on the notifier's loop
+ * (the same wiring as model/upstream.c, with a multi handle of its own):
+ * curl names the sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to
+ * call it back (CURLMOPT_TIMERFUNCTION); the loop's io and timer
+ * callbacks call curl_multi_socket_action.
+ *
+ * What an attempt sends (notify_body, notify_headers): the JSON body
+ * {"type", "timestamp", "data"}, signed per Standard Webhooks with the
+ * webhook's secret (sign.c), webhook-id the delivery's id on every
+ * attempt.
+ *
+ * Where it may go: the URL as notify_url_parse reads it (http or https,
+ * no user name); no redirect followed (a 3xx is an answer, not a
+ * success), http and https only, no proxy from the environment (a proxy
+ * would connect elsewhere and resolve the name itself). Server-side
+ * request forgery is checked on the address curl is about to connect to
+ * (CURLOPT_OPENSOCKETFUNCTION): one notify_addr_private() refuses is
+ * never connected to, unless PARLEY_WEBHOOK_ALLOW_PRIVATE, so a DNS
+ * answer that changed since the webhook was created (rebinding) cannot
+ * pass, and the loop never blocks in getaddrinfo (curl resolves in its
+ * own thread). Connections are not reused (CURLOPT_FORBID_REUSE): every
+ * attempt opens, and checks, its own.
+ *
+ * Bounds: connecting NOTIFY_CONNECT_MS, the whole attempt
+ * NOTIFY_TIMEOUT_MS; the answer's body is discarded, and one past
+ * NOTIFY_RESPONSE_MAX bytes ends the transfer (its status counts).
+ * How many run at once is the caller's business (notifier.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agentmsg.h"
+#include "exportrows.h"
+#include "hookmsg.h"
+#include "log.h"
+#include "notify.h"
+#include "stmsgs.h"
+#include "workerd.h"
+
+#define REFUSED_TEXT	"address refused: private, loopback or link-local"
+
+struct dlv {
+	TAILQ_ENTRY(dlv) entry;
+	struct st_hook_job *job;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;
+	uint64_t started;		/* loop_now() */
+	size_t got;			/* answer bytes seen */
+	int truncated;			/* the answer passed NOTIFY_RESPONSE_MAX */
+	int refused;			/* the address was a private one */
+	int allow_private;
+	int listed;			/* in dlvs, its handle in the multi */
+	char err[CURL_ERROR_SIZE];
+};
+
+static TAILQ_HEAD(, dlv) dlvs = TAILQ_HEAD_INITIALIZER(dlvs);
+static size_t ndlvs;
+static CURLM *multi;
+static struct loop_timer mtimer;
+static struct loop_defer mkick;
+static notify_done_fn done_cb;
+static struct loop_io **socks;	/* by fd; kept until deliver_shutdown */
+static size_t nsocks;
+
+static void check_done(void);
+
+/* ------------------------------------------------------------- pure */
+
+/* "2026-11-23T21:11:27.123Z" for ms since the epoch; 0, or -1. */
+static int
+iso_time(uint64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char s[24];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return -1;
+	snprintf(out, 32, "%s.%03uZ", s, (unsigned)(ms % 1000));
+	return 0;
+}
+
+/* The job's data object: the event's admin API JSON; {} for a test. */
+static json_t *
+job_data(const struct st_hook_job *job)
+{
+	struct st_event ev;
+	const char *sse;
+	json_t *data;
+
+	if (job->d.event == ST_HE_TEST)
+		return json_object();
+	if (st_req_decode(PROTO_ST_EV, job->d.payload, job->d.payload_len,
+	    &ev) < 0)
+		return NULL;
+	data = events_data(&ev, &sse);
+	st_req_free(PROTO_ST_EV, &ev);
+	return data;
+}
+
+int
+notify_body(struct buf *out, const struct st_hook_job *job)
+{
+	const char *name = st_hook_event_name(job->d.event);
+	char when[32];
+	json_t *o, *data;
+	char *text;
+	int err = 0;
+
+	if (name == NULL || iso_time(job->d.created_at, when) < 0 ||
+	    (data = job_data(job)) == NULL)
+		return -1;
+	if ((o = json_object()) == NULL) {
+		json_decref(data);
+		return -1;
+	}
+	exprow_oset(o, "type", exprow_text(name), &err);
+	exprow_oset(o, "timestamp", exprow_text(when), &err);
+	exprow_oset(o, "data", data, &err);
+	if ((o = exprow_odone(o, err)) == NULL)
+		return -1;
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return -1;
+	buf_adds(out, text);
+	free(text);
+	return out->err ? -1 : 0;
+}
+
+struct curl_slist *
+notify_headers(const struct st_hook_job *job, uint64_t now_s,
+    const void *body, size_t len)
+{
+	const char *fixed[] = { "Content-Type: application/json",
+	    "User-Agent: Parley-Webhooks/1", "Expect:", "Accept:" };
+	char sig[NOTIFY_SIG_LEN + 1], line[128];
+	struct curl_slist *l = NULL, *n;
+	size_t i;
+
+	if (notify_sign(job->secret, job->d.id, now_s, body, len, sig,
+	    sizeof(sig)) < 0)
+		return NULL;
+	for (i = 0; i < 7; i++) {
+		if (i < 4)
+			strlcpy(line, fixed[i], sizeof(line));
+		else if (i == 4)
+			snprintf(line, sizeof(line), "webhook-id: %s",
+			    job->d.id);
+		else if (i == 5)
+			snprintf(line, sizeof(line), "webhook-timestamp: %"
+			    PRIu64, now_s);
+		else
+			snprintf(line, sizeof(line), "webhook-signature: %s",
+			    sig);
+		if ((n = curl_slist_append(l, line)) == NULL) {
+			curl_slist_free_all(l);
+			l = NULL;
+			break;
+		}
+		l = n;
+	}
+	explicit_bzero(sig, sizeof(sig));
+	explicit_bzero(line, sizeof(line));
+	return l;
+}
+
+/* ------------------------------------------------------- curl <-> loop */
+
+static void
+sock_io(int fd, uint32_t events, void *arg)
+{
+	int action = 0, running;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+		action |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		action |= CURL_CSELECT_OUT;
+	if (events & EPOLLERR)
+		action |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(multi, fd, action, &running);
+	check_done();
+}
+
+/* The loop_io of fd, made on first use. */
+static struct loop_io *
+sock_slot(curl_socket_t s)
+{
+	struct loop_io **ns;
+	size_t n;
+
+	if ((size_t)s >= nsocks) {
+		n = nsocks ? nsocks : 64;
+		while (n <= (size_t)s)
+			n *= 2;
+		if ((ns = reallocarray(socks, n, sizeof(*socks))) == NULL)
+			fatal("deliver: socket table");
+		memset(ns + nsocks, 0, (n - nsocks) * sizeof(*ns));
+		socks = ns;
+		nsocks = n;
+	}
+	if (socks[s] == NULL) {
+		if ((socks[s] = calloc(1, sizeof(**socks))) == NULL)
+			fatal("deliver: socket");
+		socks[s]->fd = -1;
+	}
+	return socks[s];
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct loop_io *io;
+	uint32_t ev = 0;
+
+	if (s < 0)
+		return 0;
+	if (what == CURL_POLL_REMOVE) {
+		if ((size_t)s < nsocks && socks[s] != NULL)
+			loop_io_del(socks[s]);
+		return 0;
+	}
+	io = sock_slot(s);
+	if (what & CURL_POLL_IN)
+		ev |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev |= EPOLLOUT;
+	if (io->fd < 0) {
+		if (loop_io_add(io, s, ev, sock_io, NULL) < 0)
+			log_warn("deliver: watching socket %d", s);
+	} else if (loop_io_mod(io, ev) < 0)
+		log_warn("deliver: socket %d", s);
+	return 0;
+}
+
+/*
+ * The address curl is about to connect to: refused when it is private,
+ * loopback or link-local (unless allowed); else a socket for it.
+ */
+static curl_socket_t
+sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct dlv *d = clientp;
+
+	if (!d->allow_private && notify_addr_private(&a->addr)) {
+		d->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* curl closes a socket: watched no more. */
+static int
+sock_close(void *clientp, curl_socket_t s)
+{
+	if ((size_t)s < nsocks && socks[s] != NULL)
+		loop_io_del(socks[s]);
+	return close(s);
+}
+
+static void
+mtimer_fire(void *arg)
+{
+	int running;
+
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *userp)
+{
+	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
+	if (ms == 0)
+		loop_defer(&mkick);
+	else if (ms > 0)
+		loop_timer_after(&mtimer, (uint64_t)ms);
+	return 0;
+}
+
+/* The answer's body: counted and dropped; past the bound, the end. */
+static size_t
+on_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct dlv *d = arg;
+
+	d->got += n;
+	if (d->got > NOTIFY_RESPONSE_MAX) {
+		d->truncated = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------- transfers */
+
+static void
+dlv_free(struct dlv *d)
+{
+	if (d->easy != NULL) {
+		curl_multi_remove_handle(multi, d->easy);
+		curl_easy_cleanup(d->easy);
+	}
+	curl_slist_free_all(d->headers);
+	buf_free(&d->body);
+	free(d);
+}
+
+/* Ends d with its outcome: told to the caller, who owns the job again. */
+static void
+dlv_end(struct dlv *d, const struct notify_outcome *o)
+{
+	struct st_hook_job *job = d->job;
+
+	if (d->listed) {
+		TAILQ_REMOVE(&dlvs, d, entry);
+		ndlvs--;
+	} else if (d->easy != NULL) {
+		curl_easy_cleanup(d->easy);	/* never in the multi */
+		d->easy = NULL;
+	}
+	dlv_free(d);
+	done_cb(job, o);
+}
+
+/* The outcome of a finished transfer. */
+static void
+dlv_finish(struct dlv *d, CURLcode rc)
+{
+	struct notify_outcome o;
+	long code = 0;
+	char text[64];
+
+	memset(&o, 0, sizeof(o));
+	o.duration_ms = (uint32_t)(loop_clock() - d->started);
+	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && d->truncated))
+		code = 0;
+	o.code = code > 0 && code < 1000 ? (uint32_t)code : 0;
+	if (d->refused)
+		o.error = REFUSED_TEXT;
+	else if (o.code == 0)
+		o.error = d->err[0] != '\0' ? d->err : curl_easy_strerror(rc);
+	else if (o.code >= 200 && o.code <= 299)
+		o.ok = 1;
+	else {
+		snprintf(text, sizeof(text), "HTTP %u", o.code);
+		o.error = text;
+	}
+	dlv_end(d, &o);
+}
+
+static void
+check_done(void)
+{
+	struct dlv *d;
+	CURLMsg *m;
+	char *priv;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    &priv) != CURLE_OK || priv == NULL)
+			continue;
+		d = (struct dlv *)(void *)priv;
+		dlv_finish(d, m->data.result);
+	}
+}
+
+static void
+mkick_fire(void *arg)
+{
+	mtimer_fire(arg);
+}
+
+/* The easy handle's options; 0, or -1. */
+static int
+dlv_setup(struct dlv *d, const char *url)
+{
+	CURL *e = d->easy;
+	int bad = 0;
+
+	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)NOTIFY_CONNECT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    (long)NOTIFY_TIMEOUT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, sock_close) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, d) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->err) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, d) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)d->body.len) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.data) !=
+	    CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* The body, headers and handle of d; NULL, or the reason it cannot go. */
+static const char *
+dlv_prepare(struct dlv *d, const struct st_hook_job *job, int *final)
+{
+	struct notify_target t;
+	const char *why;
+
+	if (notify_url_parse(job->url, &t, &why) < 0) {
+		*final = 1;
+		return why;
+	}
+	if (notify_body(&d->body, job) < 0) {
+		*final = 1;
+		return "payload: cannot be rendered";
+	}
+	if ((d->headers = notify_headers(job, proto_wall_ms() / 1000,
+	    d->body.data, d->body.len)) == NULL)
+		return "out of memory (or a malformed secret)";
+	if ((d->easy = curl_easy_init()) == NULL || dlv_setup(d, job->url) < 0)
+		return "curl: cannot set up the transfer";
+	return NULL;
+}
+
+void
+deliver_start(struct st_hook_job *job, int allow_private)
+{
+	struct notify_outcome o;
+	struct dlv *d;
+
+	memset(&o, 0, sizeof(o));
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		o.error = "out of memory";
+		done_cb(job, &o);
+		return;
+	}
+	d->job = job;
+	d->allow_private = allow_private;
+	d->started = loop_clock();
+	if ((o.error = dlv_prepare(d, job, &o.final)) == NULL &&
+	    curl_multi_add_handle(multi, d->easy) != CURLM_OK)
+		o.error = "curl: cannot start the transfer";
+	if (o.error != NULL) {
+		dlv_end(d, &o);
+		return;
+	}
+	d->listed = 1;
+	TAILQ_INSERT_TAIL(&dlvs, d, entry);
+	ndlvs++;
+}
+
+size_t
+deliver_inflight(void)
+{
+	return ndlvs;
+}
+
+unsigned int
+deliver_hook_inflight(const char *hook)
+{
+	struct dlv *d;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(d, &dlvs, entry)
+		if (strcmp(d->job->d.hook, hook) == 0)
+			n++;
+	return n;
+}
+
+int
+deliver_init(notify_done_fn done)
+{
+	done_cb = done;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL)
+		return -1;
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	loop_timer_init(&mtimer, mtimer_fire, NULL);
+	loop_defer_init(&mkick, mkick_fire, NULL);
+	return 0;
+}
+
+void
+deliver_shutdown(void)
+{
+	struct dlv *d;
+	size_t i;
+
+	while ((d = TAILQ_FIRST(&dlvs)) != NULL) {
+		TAILQ_REMOVE(&dlvs, d, entry);
+		ndlvs--;
+		st_hook_job_free(d->job);
+		free(d->job);
+		dlv_free(d);
+	}
+	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+	for (i = 0; i < nsocks; i++) {
+		if (socks[i] != NULL) {
+			loop_io_del(socks[i]);
+			free(socks[i]);
+		}
+	}
+	free(socks);
+	socks = NULL;
+	nsocks = 0;
+}
