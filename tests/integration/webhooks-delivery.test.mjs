@@ -1,0 +1,203 @@
+// Webhook deliveries by the notifier (issue 23), against the real
+// processes, with receivers that are node http servers of this test on
+// 127.0.0.1 (PARLEY_WEBHOOK_ALLOW_PRIVATE=on). Every delivery verifies
+// with the reference library (standardwebhooks); the events driven
+// through the API (a widget visitor's turn, a handoff requested and taken
+// over, an agent's reply, contact info) each arrive once, their data the
+// admin API's JSON, their webhook-ids unique; the deliveries list shows
+// them delivered with 200. A 500 is retried (~5 s later, the same
+// webhook-id) and ends delivered after 2 attempts; a 302 is not followed
+// (its target never hit; the delivery pending with code 302); a slow
+// receiver does not delay a fast one. Last, with the setting turned off
+// (masterd restarted), a delivery to 127.0.0.1 is refused before any
+// connection is made. Every wait is bounded.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const H = '/v1/admin/webhooks';
+const REFUSED = 'address refused: private, loopback or link-local';
+
+// A receiver: handler(req, res, hit) per request; hits and connections kept.
+async function receiver(handler) {
+  const r = { hits: [], connections: 0 };
+  r.server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const hit = { path: req.url, headers: req.headers, body, at: Date.now() };
+      r.hits.push(hit);
+      handler(req, res, hit);
+    });
+  });
+  r.server.on('connection', () => { r.connections++; });
+  await new Promise((ok) => r.server.listen(0, '127.0.0.1', ok));
+  r.url = (path) => `http://127.0.0.1:${r.server.address().port}${path}`;
+  r.close = () => new Promise((ok) => { r.server.closeAllConnections(); r.server.close(ok); });
+  return r;
+}
+
+describe('webhook deliveries, 1 worker and the notifier', () => {
+  let p;
+  const receivers = [];
+  const seen = new Set();   // every webhook-id of an accepted delivery
+
+  // Events other than a test's are only the first test's business.
+  async function make(url, events = ['handoff.changed']) {
+    const r = await p.adminJson('POST', H, { url, events });
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  }
+  async function deliveries(id) {
+    const r = await p.admin(`${H}/${id}/deliveries`);
+    assert.equal(r.status, 200, r.text);
+    return r.json().deliveries;
+  }
+  async function recv(handler) {
+    const r = await receiver(handler);
+    receivers.push(r);
+    return r;
+  }
+  function verify(secret, hit) {
+    assert.doesNotThrow(() => new Webhook(secret).verify(hit.body, hit.headers), hit.path);
+    assert.equal(hit.headers['content-type'], 'application/json');
+    assert.equal(hit.headers['user-agent'], 'Parley-Webhooks/1');
+    return JSON.parse(hit.body);
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => {
+    for (const r of receivers) await r.close();
+    if (p) await p.stop();
+  });
+
+  test('every event type arrives, signed, as the admin API has it', async () => {
+    const rx = await recv((req, res) => res.end('ok'));
+    const all = ['conversation.created', 'message.created', 'handoff.requested', 'handoff.changed', 'contact.created'];
+    const w = await make(rx.url('/all'), all);
+    const wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('hello hooks');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await waitFor(() => rx.hits.some((h) => JSON.parse(h.body).type === 'handoff.requested'), 10000, 'handoff.requested');
+    const convId = JSON.parse(rx.hits.find((h) => JSON.parse(h.body).type === 'handoff.requested').body).data.conversation._id;
+    let r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
+    assert.equal(r.status, 200, r.text);
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
+    assert.equal(r.status, 201, r.text);
+    v.send({ type: 'contact_info', name: 'Jane', email: 'jane@example.com' });
+    await v.next('contact_info_saved');
+    await v.close();
+
+    const want = ['conversation.created', 'message.created:user', 'message.created:assistant', 'handoff.requested',
+      'handoff.changed', 'message.created:agent', 'contact.created'];
+    const kind = (b) => (b.type === 'message.created' ? `${b.type}:${b.data.message.role}` : b.type);
+    await waitFor(() => want.every((k) => rx.hits.some((h) => kind(JSON.parse(h.body)) === k)), 10000,
+      'every event type');
+    const ids = new Set();
+    for (const hit of rx.hits) {
+      const b = verify(w.secret, hit);
+      assert.equal(hit.path, '/all');
+      assert.ok(!ids.has(hit.headers['webhook-id']), 'a webhook-id once');
+      ids.add(hit.headers['webhook-id']);
+      seen.add(hit.headers['webhook-id']);
+      assert.match(hit.headers['webhook-id'], /^dlv_[0-9a-f]{16}$/);
+      assert.match(b.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.equal(b.data.conversation._id, convId, hit.body);
+    }
+    const byKind = Object.fromEntries(rx.hits.map((h) => { const b = JSON.parse(h.body); return [kind(b), b]; }));
+    assert.equal(byKind['message.created:user'].data.message.content, 'hello hooks');
+    assert.equal(byKind['message.created:agent'].data.message.content, 'Hi, Ada here.');
+    assert.equal(byKind['handoff.requested'].data.state, 'waiting_human');
+    assert.equal(byKind['handoff.changed'].data.state, 'human');
+    assert.equal(byKind['handoff.changed'].data.name, 'Ada');
+    assert.equal(byKind['contact.created'].data.contact.email, 'jane@example.com');
+    // The conversation as the admin API shows it.
+    const conv = (await p.admin(`/v1/admin/conversations/${convId}`)).json().conversation;
+    assert.equal(byKind['conversation.created'].data.conversation.widgetId, conv.widgetId);
+    await waitFor(async () => (await deliveries(w.id)).every((d) => d.status === 'delivered'), 5000, 'delivered');
+    const ds = await deliveries(w.id);
+    assert.equal(ds.length, rx.hits.length);
+    for (const d of ds) {
+      assert.equal(d.response_code, 200);
+      assert.equal(d.attempts, 1);
+      assert.ok(ids.has(d.id));
+    }
+  });
+
+  test('a 500 is retried with the same webhook-id, then delivered', async () => {
+    let n = 0;
+    const rx = await recv((req, res) => { res.statusCode = n++ === 0 ? 500 : 200; res.end(); });
+    const w = await make(rx.url('/flaky'));
+    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+    await waitFor(() => rx.hits.length >= 1, 5000, 'the first attempt');
+    await waitFor(async () => (await deliveries(w.id))[0].response_code === 500, 3000, 'recorded 500');
+    let [d] = await deliveries(w.id);
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, 1);
+    assert.equal(d.last_error, 'HTTP 500');
+    await waitFor(() => rx.hits.length >= 2, 20000, 'the retry');
+    assert.ok(rx.hits[1].at - rx.hits[0].at >= 4000, `retried after ${rx.hits[1].at - rx.hits[0].at} ms`);
+    assert.equal(rx.hits[0].headers['webhook-id'], rx.hits[1].headers['webhook-id']);
+    for (const h of rx.hits) assert.deepEqual(verify(w.secret, h).type, 'webhook.test');
+    await waitFor(async () => (await deliveries(w.id))[0].status === 'delivered', 3000, 'delivered');
+    [d] = await deliveries(w.id);
+    assert.equal(d.attempts, 2);
+    assert.equal(d.response_code, 200);
+  });
+
+  test('a redirect is not followed', async () => {
+    const rx = await recv((req, res) => {
+      if (req.url === '/redir') { res.writeHead(302, { location: '/target' }); res.end(); } else res.end('ok');
+    });
+    const w = await make(rx.url('/redir'));
+    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+    await waitFor(async () => (await deliveries(w.id))[0].response_code === 302, 5000, 'recorded 302');
+    const [d] = await deliveries(w.id);
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, 1);
+    assert.equal(d.last_error, 'HTTP 302');
+    await sleep(300);
+    assert.deepEqual(rx.hits.map((h) => h.path), ['/redir']);
+  });
+
+  test('a slow receiver does not delay a fast one', async () => {
+    const slow = await recv((req, res) => setTimeout(() => res.end('late'), 10000));
+    const fast = await recv((req, res) => res.end('ok'));
+    const ws = await make(slow.url('/slow'));
+    const wf = await make(fast.url('/fast'));
+    for (let i = 0; i < 6; i++) assert.equal((await p.adminJson('POST', `${H}/${ws.id}/test`)).status, 202);
+    await waitFor(() => slow.hits.length >= 4, 5000, 'the slow receiver busy');
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) assert.equal((await p.adminJson('POST', `${H}/${wf.id}/test`)).status, 202);
+    await waitFor(() => fast.hits.length >= 3, 2000, 'the fast receiver served');
+    assert.ok(Date.now() - t0 < 2000);
+    // At most 4 in flight to one webhook.
+    assert.equal(slow.hits.length, 4);
+    for (const h of fast.hits) verify(wf.secret, h);
+  });
+
+  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: refused before connecting', async () => {
+    const rx = await recv((req, res) => res.end('ok'));
+    const w = await make(rx.url('/private'));
+    await p.restartMaster({ PARLEY_WEBHOOK_ALLOW_PRIVATE: 'off' });
+    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+    await waitFor(async () => (await deliveries(w.id))[0].last_error === REFUSED, 5000, 'refused');
+    const [d] = await deliveries(w.id);
+    assert.equal(d.status, 'pending');
+    assert.equal(d.response_code, null);
+    await sleep(300);
+    assert.equal(rx.connections, 0);
+    assert.equal(rx.hits.length, 0);
+  });
+});
