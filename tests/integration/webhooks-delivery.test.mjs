@@ -95,6 +95,8 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(r.status, 200, r.text);
     r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/messages`, { content: 'Hi, Ada here.' });
     assert.equal(r.status, 201, r.text);
+    assert.equal((await v.next('handoff')).state, 'human');
+    assert.equal((await v.next('message')).role, 'agent');
     v.send({ type: 'contact_info', name: 'Jane', email: 'jane@example.com' });
     await v.next('contact_info_saved');
     await v.close();
