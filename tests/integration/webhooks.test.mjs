@@ -10,9 +10,10 @@
 // forgery at creation: URLs to 127.0.0.1, [::1], 10.0.0.1,
 // 169.254.169.254, [::ffff:127.0.0.1], [fd00::1], 0.0.0.0 and names under
 // localhost are refused, on create and on patch, unless
-// PARLEY_WEBHOOK_ALLOW_PRIVATE=on (a second stack). Nothing here makes a
-// connection anywhere: no delivery exists yet, and every URL is a literal
-// or a localhost name (never resolved through DNS). Every JSON answer is
+// PARLEY_WEBHOOK_ALLOW_PRIVATE=on (a second stack). Every URL is a literal
+// or a localhost name (never resolved through DNS); the notifier's
+// attempts to PUBLIC get no answer here (webhooks-delivery.test.mjs
+// tests deliveries). Every JSON answer is
 // validated against the OpenAPI document.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -188,7 +189,8 @@ describe('webhooks in the admin API, 2 workers', () => {
       assert.match(d.id, /^dlv_[0-9a-f]{16}$/);
       assert.equal(d.webhook_id, w.id);
       assert.equal(d.status, 'pending');
-      assert.equal(d.attempts, 0);
+      // The notifier may have tried already: PUBLIC does not answer here.
+      assert.ok(d.attempts <= 1, `attempts ${d.attempts}`);
       assert.equal(d.response_code, null);
       assert.ok(Number.isInteger(d.next_attempt_at));
     }
