@@ -333,8 +333,8 @@ dlv_end(struct dlv *d, const struct notify_outcome *o)
 		curl_easy_cleanup(d->easy);	/* never in the multi */
 		d->easy = NULL;
 	}
+	done_cb(job, o);	/* o->error may be d->err: d freed after */
 	dlv_free(d);
-	done_cb(job, o);
 }
 
 /* The outcome of a finished transfer. */
