@@ -10,15 +10,17 @@
 // forgery at creation: URLs to 127.0.0.1, [::1], 10.0.0.1,
 // 169.254.169.254, [::ffff:127.0.0.1], [fd00::1], 0.0.0.0 and names under
 // localhost are refused, on create and on patch, unless
-// PARLEY_WEBHOOK_ALLOW_PRIVATE=on (a second stack). Every URL is a literal
-// or a localhost name (never resolved through DNS); the notifier's
-// attempts to PUBLIC get no answer here (webhooks-delivery.test.mjs
-// tests deliveries). Every JSON answer is
+// PARLEY_WEBHOOK_ALLOW_PRIVATE=on (a second stack, where the outbox is
+// followed). Every URL is a literal or a localhost name (never resolved
+// through DNS); nothing is delivered but to 127.0.0.1: the first stack
+// has no events, the second's enabled webhooks point at a closed
+// loopback port (webhooks-delivery.test.mjs tests deliveries). Every
+// JSON answer is
 // validated against the OpenAPI document.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, freePort } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { addMember } from './lib/people.mjs';
 
@@ -172,9 +174,53 @@ describe('webhooks in the admin API, 2 workers', () => {
     assert.deepEqual(r.json(), { error: 'webhooks: at most 20' });
   });
 
+  test('no secret in any other answer, nor in any log', () => {
+    assert.ok(secrets.length > 20);
+    const logs = Object.values(p.logs).join('\n');
+    for (const s of secrets) {
+      for (const text of answers) assert.ok(!text.includes(s), 'a secret in an answer');
+      assert.ok(!logs.includes(s), 'a secret in a log');
+      assert.ok(!logs.includes(s.slice(6)), "a secret's key in a log");
+    }
+  });
+});
+
+// Only loopback traffic: the webhooks this stack delivers to point at
+// 127.0.0.1; the private addresses it takes are made disabled.
+describe('PARLEY_WEBHOOK_ALLOW_PRIVATE=on', () => {
+  let p;
+  let api;
+  async function call(method, pathname, body, headers = { 'x-admin-api-key': p.adminKey }) {
+    const h = { ...headers };
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const r = await p.request(method, pathname, { headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    if ((r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
+    return r;
+  }
+  async function make(body) {
+    const r = await call('POST', H, body);
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  }
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(() => p?.stop());
+
+  test('loopback, private and link-local URLs are taken', async () => {
+    for (const url of PRIVATE) {
+      const r = await call('POST', H, { url, events: ['message.created'], enabled: false });
+      assert.equal(r.status, 201, `${url}: ${r.text}`);
+    }
+  });
+
   test("a chat turn's deliveries wait in the outbox; test and retry", async () => {
-    const w = await make({ url: PUBLIC, events: ['conversation.created', 'message.created'] });
-    const other = await make({ url: PUBLIC, events: ['handoff.changed'] });
+    // A loopback port nothing listens on: every attempt is refused at once.
+    const closed = `http://127.0.0.1:${await freePort()}/hook`;
+    const w = await make({ url: closed, events: ['conversation.created', 'message.created'] });
+    const other = await make({ url: closed, events: ['handoff.changed'] });
     const r0 = await p.request('POST', '/v1/chat', {
       headers: { 'x-api-key': p.widgetKey, 'content-type': 'application/json' },
       body: JSON.stringify({ sessionId: `hooks-${Date.now()}`, message: 'hello hooks' }),
@@ -189,7 +235,7 @@ describe('webhooks in the admin API, 2 workers', () => {
       assert.match(d.id, /^dlv_[0-9a-f]{16}$/);
       assert.equal(d.webhook_id, w.id);
       assert.equal(d.status, 'pending');
-      // The notifier may have tried already: PUBLIC does not answer here.
+      // The notifier may have tried already: refused, retried in 5 s.
       assert.ok(d.attempts <= 1, `attempts ${d.attempts}`);
       assert.equal(d.response_code, null);
       assert.ok(Number.isInteger(d.next_attempt_at));
@@ -227,32 +273,4 @@ describe('webhooks in the admin API, 2 workers', () => {
     assert.equal((await call('GET', `${H}/${w.id}/deliveries`)).status, 404);
   });
 
-  test('no secret in any other answer, nor in any log', () => {
-    assert.ok(secrets.length > 20);
-    const logs = Object.values(p.logs).join('\n');
-    for (const s of secrets) {
-      for (const text of answers) assert.ok(!text.includes(s), 'a secret in an answer');
-      assert.ok(!logs.includes(s), 'a secret in a log');
-      assert.ok(!logs.includes(s.slice(6)), "a secret's key in a log");
-    }
-  });
-});
-
-describe('PARLEY_WEBHOOK_ALLOW_PRIVATE=on', () => {
-  let p;
-  before(async () => {
-    p = new Parley({ workers: 1, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on' } });
-    await p.start();
-  });
-  after(() => p?.stop());
-
-  test('loopback, private and link-local URLs are taken', async () => {
-    for (const url of PRIVATE) {
-      const r = await p.request('POST', H, {
-        headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json' },
-        body: JSON.stringify({ url, events: ['message.created'] }),
-      });
-      assert.equal(r.status, 201, `${url}: ${r.text}`);
-    }
-  });
 });
