@@ -811,6 +811,12 @@ server_batch(struct server *s)
 			client_flush(s->batch[i].c);
 	t0 = proto_mono_us();
 	failed = dispatch_end(&b) < 0;
+	/*
+	 * A write batch that changed nothing (the notifier asking for due
+	 * deliveries when none are) appended no log record and counts as a
+	 * read: the write commits are the ones the disk sees.
+	 */
+	write = write && b.txn.wrote;
 	/* Batches of metrics requests alone would skew the numbers. */
 	if (nstore > 0)
 		smetrics_commit(proto_mono_us() - t0, nstore, write, failed);

@@ -114,7 +114,8 @@ static const struct family {
 	{ "parley_storage_requests_total", "counter",
 	    "Requests storaged ran, by type." },
 	{ "parley_storage_commits_total", "counter",
-	    "Transactions storaged committed, by mode." },
+	    "Transactions storaged committed, by mode (write: those that "
+	    "changed the store)." },
 	{ "parley_storage_commit_failures_total", "counter",
 	    "Write transactions that failed to commit." },
 	{ "parley_storage_commit_seconds", "histogram",

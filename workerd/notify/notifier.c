@@ -49,6 +49,8 @@
 #include "workerd.h"
 
 #define POLL_MS		250	/* between two ST_HOOK_DUE while there is room */
+/* After one that found nothing due: an idle install asks once a second. */
+#define IDLE_POLL_MS	1000
 #define HELD_MAX	ST_HOOK_DUE_MAX	/* jobs held: in flight and waiting */
 #define HOOK_INFLIGHT	4	/* attempts in flight to one webhook */
 #define HOOK_WAITING	8	/* jobs of one webhook waiting for a slot */
@@ -248,7 +250,8 @@ due_done(const struct storec_result *r, void *arg)
 	if (js.n == asked && room() > 0)
 		loop_defer(&poll_defer);
 	else
-		loop_timer_after(&poll_timer, POLL_MS);
+		loop_timer_after(&poll_timer, js.n == 0 ? IDLE_POLL_MS :
+		    POLL_MS);
 }
 
 static void
