@@ -140,6 +140,44 @@ dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 	    "delete webhook delivery");
 }
 
+/*
+ * The seqs of hook's oldest deliveries, oldest first, at most max: *n.
+ * 0, or -1 with t failed.
+ */
+static int
+hook_oldest(struct store_txn *t, const char *hook, uint64_t *seqs,
+    uint32_t max, uint32_t *n)
+{
+	uint8_t k0[HD_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	hd_key(k0, hook, 0);
+	k.mv_size = sizeof(k0);
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == HD_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
+		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data +
+		    ST_HOOK_ID_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk webhook deliveries");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- trim */
 
 /*
@@ -149,33 +187,16 @@ dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 static void
 log_trim(struct store_txn *t, const char *hook)
 {
-	uint8_t k0[HD_KEY_LEN];
 	struct st_delivery d;
 	uint64_t seqs[TRIM_SCAN];
-	uint32_t pending, kept, n = 0, i, drop;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	uint32_t pending, kept, n, i, drop;
 
 	if (counts_get(t, hook, &pending, &kept) < 0 ||
 	    kept - pending <= ST_HOOK_LOG_MAX)
 		return;
 	drop = kept - pending - ST_HOOK_LOG_MAX;
-	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
+	if (hook_oldest(t, hook, seqs, TRIM_SCAN, &n) < 0)
 		return;
-	}
-	hd_key(k0, hook, 0);
-	k.mv_size = sizeof(k0);
-	k.mv_data = k0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && n < TRIM_SCAN && k.mv_size == HD_KEY_LEN &&
-	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
-		seqs[n++] = proto_get_be64((uint8_t *)k.mv_data +
-		    ST_HOOK_ID_LEN);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
 	for (i = 0; i < n && drop > 0 && !t->err; i++) {
 		if (dlv_load(t, seqs[i], &d) != 0)
 			break;
@@ -243,44 +264,37 @@ seq_next(struct store_txn *t)
 	return t->err ? 0 : seq;
 }
 
-/* The webhook's oldest pending delivery fails: it holds too many. */
+/*
+ * The webhook's oldest pending delivery fails: it holds too many. It is
+ * among its oldest ST_HOOK_LOG_MAX + 1: no more finished ones are kept.
+ */
+#define OLDEST_SCAN	(ST_HOOK_LOG_MAX + 1)
+
 static void
 fail_oldest(struct store_txn *t, const char *hook)
 {
-	uint8_t k0[HD_KEY_LEN];
 	struct st_delivery d;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t seq;
-	int rc, done = 0;
+	uint64_t *seqs;
+	uint32_t n, i;
+	int done = 0;
 
-	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
+	if ((seqs = calloc(OLDEST_SCAN, sizeof(*seqs))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
-	hd_key(k0, hook, 0);
-	k.mv_size = sizeof(k0);
-	k.mv_data = k0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (!done && !t->err && rc == 0 && k.mv_size == HD_KEY_LEN &&
-	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
-		seq = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
-		if (dlv_load(t, seq, &d) != 0)
-			break;
-		if (d.status == ST_DLV_PENDING) {
-			strlcpy(d.error, "too many pending deliveries",
-			    sizeof(d.error));
-			mdb_cursor_close(cur);
-			cur = NULL;
-			dlv_finish(t, seq, &d, ST_DLV_FAILED);
-			done = 1;
+	if (hook_oldest(t, hook, seqs, OLDEST_SCAN, &n) == 0)
+		for (i = 0; i < n && !done && !t->err; i++) {
+			if (dlv_load(t, seqs[i], &d) != 0)
+				break;
+			if (d.status == ST_DLV_PENDING) {
+				strlcpy(d.error, "too many pending deliveries",
+				    sizeof(d.error));
+				dlv_finish(t, seqs[i], &d, ST_DLV_FAILED);
+				done = 1;
+			}
+			st_delivery_free(&d);
 		}
-		st_delivery_free(&d);
-		if (cur != NULL)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	if (cur != NULL)
-		mdb_cursor_close(cur);
+	free(seqs);
 }
 
 /* A new pending delivery of event for webhook h, due now; out: it. */
@@ -610,37 +624,18 @@ store_hook_test(struct store_txn *t, const char *org, const char *hook,
 void
 store_outbox_hook_gone(struct store_txn *t, const char *hook)
 {
-	uint8_t k0[HD_KEY_LEN];
 	struct st_delivery d;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t seq;
-	int rc;
+	uint64_t seqs[TRIM_SCAN];
+	uint32_t n, i;
 
-	for (;;) {
-		if (t->err)
-			return;
-		if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries,
-		    &cur)) != 0) {
-			txn_lmdb(t, rc, "cursor");
-			return;
+	/* A batch at a time: each removal changes the tree the walk reads. */
+	while (hook_oldest(t, hook, seqs, TRIM_SCAN, &n) == 0 && n > 0)
+		for (i = 0; i < n && !t->err; i++) {
+			if (dlv_load(t, seqs[i], &d) != 0)
+				return;
+			dlv_remove(t, seqs[i], &d);
+			st_delivery_free(&d);
 		}
-		hd_key(k0, hook, 0);
-		k.mv_size = sizeof(k0);
-		k.mv_data = k0;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc != 0 || k.mv_size != HD_KEY_LEN ||
-		    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) != 0) {
-			mdb_cursor_close(cur);
-			break;
-		}
-		seq = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
-		mdb_cursor_close(cur);
-		if (dlv_load(t, seq, &d) != 0)
-			return;
-		dlv_remove(t, seq, &d);
-		st_delivery_free(&d);
-	}
 	db_del_quiet(t, t->st->hook_counts, hook, ST_HOOK_ID_LEN,
 	    "delete delivery counts");
 }
