@@ -32,11 +32,9 @@
  *
  * The handlers are entity.c's, from the table here.
  */
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "hookmsg.h"
 #include "notify.h"
@@ -152,39 +150,6 @@ hook_start(void *rec, int patch)
 		h->secret[0] = '\0';	/* refused by st_webhook_invalid */
 }
 
-/* host is an address literal ("[::1]" or "::1" or "10.0.0.1"). */
-static int
-host_literal(const char *host)
-{
-	char h[256];
-	unsigned char a[16];
-	size_t n = strlen(host);
-
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-		if (n - 2 >= sizeof(h))
-			return 0;
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = '\0';
-	} else if (strlcpy(h, host, sizeof(h)) >= sizeof(h))
-		return 0;
-	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
-}
-
-/* "localhost" or a name under it: loopback whatever DNS says. */
-static int
-host_localhost(const char *host)
-{
-	size_t n = strlen(host), l = strlen("localhost");
-
-	if (n > 0 && host[n - 1] == '.')
-		n--;
-	return (n == l && strncasecmp(host, "localhost", l) == 0) ||
-	    (n > l && host[n - l - 1] == '.' &&
-	    strncasecmp(host + n - l, "localhost", l) == 0);
-}
-
-#define PRIVATE_WHY "url: resolves to a private, loopback or link-local address"
-
 /* Where url points, as far as told without a lookup: NULL or why not. */
 static const char *
 hook_url_where(const char *url)
@@ -194,14 +159,10 @@ hook_url_where(const char *url)
 
 	if (notify_url_parse(url, &t, &why) < 0)
 		return why;
-	if (wsettings.webhook_allow_private)
+	if (wsettings.webhook_allow_private ||
+	    notify_check_literal(&t, &why) == 0)
 		return NULL;
-	if (host_localhost(t.host))
-		return PRIVATE_WHY;
-	/* A literal resolves without a lookup: its one address is judged. */
-	if (host_literal(t.host) && notify_resolve(&t, 0, &why) < 0)
-		return why;
-	return NULL;
+	return why;
 }
 
 static const char *

@@ -94,6 +94,14 @@ int notify_url_parse(const char *url, struct notify_target *t,
 int notify_resolve(struct notify_target *t, int allow_private,
     const char **why);
 /*
+ * What can be told of t's host without a lookup (a check on the worker's
+ * loop, where getaddrinfo would block): -1 with *why as notify_resolve's
+ * for a name under "localhost" (loopback whatever DNS says, RFC 6761) or
+ * an address literal notify_addr_private refuses; else 0 (a name is
+ * judged at each connection instead).
+ */
+int notify_check_literal(struct notify_target *t, const char **why);
+/*
  * Sets what a webhook transfer on h must have, the URL aside (the caller's,
  * the one t was parsed from): t's resolved address pinned for t->host and
  * t->port (CURLOPT_RESOLVE, in a list put in *resolve that the caller

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "notify.h"
 
@@ -253,6 +254,36 @@ host_literal(const char *host)
 	    inet_pton(AF_INET6, host, &a) == 1;
 }
 
+#define PRIVATE_WHY \
+	"url: resolves to a private, loopback or link-local address"
+
+/* "localhost" or a name under it, a trailing dot or not, any case. */
+static int
+host_localhost(const char *host)
+{
+	size_t n = strlen(host), l = strlen("localhost");
+
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	return (n == l && strncasecmp(host, "localhost", l) == 0) ||
+	    (n > l && host[n - l - 1] == '.' &&
+	    strncasecmp(host + n - l, "localhost", l) == 0);
+}
+
+int
+notify_check_literal(struct notify_target *t, const char **why)
+{
+	if (host_localhost(t->host)) {
+		*why = PRIVATE_WHY;
+		return -1;
+	}
+	/* A literal resolves without a lookup: its one address is judged. */
+	if (host_literal(t->host))
+		return notify_resolve(t, 0, why);
+	*why = NULL;
+	return 0;
+}
+
 int
 notify_resolve(struct notify_target *t, int allow_private, const char **why)
 {
@@ -283,7 +314,7 @@ notify_resolve(struct notify_target *t, int allow_private, const char **why)
 	}
 	if (first == NULL || (refused && !allow_private)) {
 		*why = first == NULL ? "url: host does not resolve" :
-		    "url: resolves to a private, loopback or link-local address";
+		    PRIVATE_WHY;
 		freeaddrinfo(res);
 		return -1;
 	}

@@ -265,6 +265,38 @@ test_resolve_none(void **state)
 	assert_string_equal(why, "url: host does not resolve");
 }
 
+/* Without a lookup: localhost names and private literals; names pass. */
+static void
+test_check_literal(void **state)
+{
+	static const char *const refused[] = {
+		"http://localhost/h", "http://LOCALHOST./h",
+		"http://api.localhost:8080/h", "http://127.0.0.1/h",
+		"http://[::1]/h", "http://10.0.0.1/h", "http://[fd00::1]/h",
+	};
+	static const char *const taken[] = {
+		"https://93.184.216.34/h", "https://[2606:4700::1111]/h",
+		"https://hooks.example/h", "https://notlocalhost/h",
+		"https://localhost.example/h",
+	};
+	struct notify_target t;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(notify_url_parse(refused[i], &t, &why), 0);
+		if (notify_check_literal(&t, &why) != -1)
+			fail_msg("%s: taken", refused[i]);
+		assert_string_equal(why, "url: resolves to a private, loopback "
+		    "or link-local address");
+	}
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		assert_int_equal(notify_url_parse(taken[i], &t, &why), 0);
+		if (notify_check_literal(&t, &why) != 0)
+			fail_msg("%s: refused (%s)", taken[i], why);
+	}
+}
+
 static void
 test_pin(void **state)
 {
@@ -339,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_url_bad),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_none),
+		cmocka_unit_test(test_check_literal),
 		cmocka_unit_test(test_pin),
 	};
 
