@@ -235,6 +235,7 @@ pdec_event(struct pdec *d, struct st_event *ev)
 		goto bad;
 	switch (ev->kind) {
 	case ST_EV_CONV_CREATED:
+	case ST_EV_CONV_DELETED:
 		break;
 	case ST_EV_MESSAGE:
 		if (pdec_msg(d, &ev->msg) < 0)

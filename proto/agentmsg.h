@@ -73,6 +73,11 @@
  *   ST_EV_HANDOFF       u8 state, str name
  *   ST_EV_CONTACT       contact
  *   ST_EV_TYPING        u8 on, str name (seq 0: never kept in the ring)
+ *   ST_EV_CONV_DELETED  nothing more (the conversation as it was): a
+ *                       request deleted it (its own delete, a bulk
+ *                       delete, a contact's erasure); the sweeps'
+ *                       deletions (retention, a deleted organisation)
+ *                       make none
  */
 #ifndef PARLEY_AGENTMSG_H
 #define PARLEY_AGENTMSG_H
@@ -129,6 +134,7 @@ enum st_ev_kind {
 	ST_EV_HANDOFF = 3,
 	ST_EV_CONTACT = 4,
 	ST_EV_TYPING = 5,
+	ST_EV_CONV_DELETED = 6,
 };
 
 /* ST_EV_SUBSCRIBE levels. */

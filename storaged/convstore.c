@@ -837,6 +837,8 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	for (i = 0; store_modules[i] != NULL; i++)
 		if (store_modules[i]->conv_deleted != NULL)
 			store_modules[i]->conv_deleted(t, &c, cid);
+	if (t->conv_gone != NULL)
+		t->conv_gone(t, &c);
 	msgs_delete(t, cid);
 	/*
 	 * The session's next message makes a new conversation. Visitor

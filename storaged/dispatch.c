@@ -83,6 +83,8 @@ hook_event(const struct st_event *ev)
 		    ST_HE_HANDOFF_REQUESTED : ST_HE_HANDOFF_CHANGED;
 	case ST_EV_CONTACT:
 		return ST_HE_CONTACT_CREATED;
+	case ST_EV_CONV_DELETED:
+		return ST_HE_CONV_DELETED;
 	}
 	return 0;
 }
@@ -135,6 +137,19 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 		reply_event(r, &ev, 0);
 	}
 	event_msg(b, r, &c->conv, &c->msg);
+}
+
+/* A conversation a request deleted (store.h's conv_gone): the dashboards' and webhooks'. */
+static void
+event_conv_gone(struct store_txn *t, const struct st_conv *c)
+{
+	struct st_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.at = store_now(t->st);
+	ev.kind = ST_EV_CONV_DELETED;
+	ev.conv = *c;
+	reply_event(t->conv_gone_arg, &ev, 0);
 }
 
 /* ST_EV_HANDOFF (v: the state) and ST_EV_TYPING (v: on), with a name. */
@@ -212,6 +227,8 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	}
 	/* What who asks may see of the conversations (store.h). */
 	t->org = who_org(b);
+	t->conv_gone = event_conv_gone;
+	t->conv_gone_arg = r;
 	return 0;
 }
 

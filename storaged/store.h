@@ -60,6 +60,13 @@ struct store_txn {
 	 * conversation of another one is absent to conv_get; NULL: any.
 	 */
 	const char *org;
+	/*
+	 * Told of each conversation store_conv_delete removes, as it was
+	 * (dispatch.c's req_begin: a request's conversation.deleted event);
+	 * NULL (the sweeps): nobody is.
+	 */
+	void (*conv_gone)(struct store_txn *, const struct st_conv *);
+	void *conv_gone_arg;
 };
 
 /* What store_conv_list() returns. */

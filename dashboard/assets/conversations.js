@@ -191,6 +191,19 @@ export async function renderList(main, ctx) {
     return tr;
   }
 
+  // A row deleted elsewhere goes, and the count with it.
+  function dropRow(id) {
+    const row = rows.get(id);
+    if (!row) return;
+    row.tr.remove();
+    rows.delete(id);
+    state.shown = Math.max(0, state.shown - 1);
+    state.total = Math.max(0, state.total - 1);
+    count.textContent = plural(state.total, 'conversation', 'conversations');
+    table.hidden = rows.size === 0;
+    empty.hidden = rows.size !== 0;
+  }
+
   // The conversations waiting for a person first (in the order they are shown).
   function pin() {
     const all = [...tbody.children];
@@ -228,6 +241,10 @@ export async function renderList(main, ctx) {
       return;
     }
     const c = d && d.conversation;
+    if (type === 'conversation_deleted' && c && c._id) {
+      dropRow(String(c._id));
+      return;
+    }
     if (!c || !c._id || !['conversation', 'message', 'handoff', 'contact'].includes(type)) return;
     const id = String(c._id);
     const upd = { ...c };

@@ -1,7 +1,7 @@
 // Live updates: one EventSource on /v1/admin/events for the whole
 // application (docs/dashboard.md). Views subscribe with onEvent(fn); fn gets
 // (type, data) for the stream's events (conversation, message, handoff,
-// contact), 'reset' when events may have been missed (the server's reset,
+// contact, conversation_deleted), 'reset' when events may have been missed (the server's reset,
 // or a new stream's "ready": reload what you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
@@ -91,6 +91,13 @@ function track(c, notify) {
   }
 }
 
+// A deleted conversation waits no more.
+function untrack(c) {
+  const id = String(c._id || '');
+  notified.delete(id);
+  if (waiting.delete(id)) onCount(waiting.size);
+}
+
 // Loads the waiting conversations again. notifyNew (after the stream's
 // ready or reset): one that began waiting while the stream was not there
 // yet, or away, had its event missed: it is notified now, once.
@@ -154,7 +161,7 @@ function notifyWaiting(c) {
 
 /* ---- the stream ---- */
 
-const TYPES = ['conversation', 'message', 'handoff', 'contact', 'reset', 'ready'];
+const TYPES = ['conversation', 'message', 'handoff', 'contact', 'conversation_deleted', 'reset', 'ready'];
 
 function connect() {
   window.clearTimeout(retryTimer);
@@ -199,7 +206,8 @@ function connect() {
         emit('reset', {});
         return;
       }
-      if (data.conversation) {
+      if (data.conversation && t === 'conversation_deleted') untrack(data.conversation);
+      else if (data.conversation) {
         if (t === 'handoff' && data.state) data.conversation.handoff = data.state;
         track(data.conversation, t === 'handoff' || t === 'conversation');
       }

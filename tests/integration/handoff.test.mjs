@@ -3,7 +3,8 @@
 // dashboard's /v1/admin/events says so; the owner takes over (the model is
 // not called while a person answers), types and replies to the visitor's
 // socket, and hands back (the model then has the owner's reply in its
-// context); Last-Event-ID resumes the stream; the HTTP chat API while a
+// context); Last-Event-ID resumes the stream; a deleted conversation is
+// a conversation_deleted event; the HTTP chat API while a
 // person answers. The 4-worker latency run and the restarts are
 // handoff-e2e's (the lead's).
 import assert from 'node:assert/strict';
@@ -17,7 +18,10 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 import { Events } from './lib/events.mjs';
 
 const DOC = 'https://parley.invalid/openapi.json';
-const EVENT_SCHEMAS = { conversation: 'ConversationEvent', message: 'MessageEvent', handoff: 'HandoffStateEvent', contact: 'ContactEvent' };
+const EVENT_SCHEMAS = {
+  conversation: 'ConversationEvent', message: 'MessageEvent', handoff: 'HandoffStateEvent', contact: 'ContactEvent',
+  conversation_deleted: 'ConversationEvent',
+};
 
 // Every event's data against its schema in the OpenAPI document.
 function checkEvents(oa, events) {
@@ -154,6 +158,12 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(reset.event, 'reset');
     assert.deepEqual(reset.data, {});
     ev3.close();
+    // Deleted: the dashboards hear of it, the conversation as it was.
+    r = await p.adminJson('DELETE', `/v1/admin/conversations/${convId}`);
+    assert.ok(r.status === 200 || r.status === 204, r.text);
+    const gone = await ev.take((e) => e.event === 'conversation_deleted', 5000, 'conversation_deleted');
+    assert.equal(gone.data.conversation._id, convId);
+    assert.equal(gone.data.conversation.handoff, 'ai');
     ev.close();
     checkEvents(oa, [...seen, first, reset]);
   });

@@ -3,7 +3,8 @@
 // 127.0.0.1 (PARLEY_WEBHOOK_ALLOW_PRIVATE=on). Every delivery verifies
 // with the reference library (standardwebhooks); the events driven
 // through the API (a widget visitor's turn, a handoff requested and taken
-// over, an agent's reply, contact info) each arrive once, their data the
+// over, an agent's reply, contact info, the conversation deleted) each
+// arrive once, their data the
 // admin API's JSON, their webhook-ids unique; the deliveries list shows
 // them delivered with 200. A 500 is retried (~5 s later, the same
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
@@ -81,7 +82,8 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
 
   test('every event type arrives, signed, as the admin API has it', async () => {
     const rx = await recv((req, res) => res.end('ok'));
-    const all = ['conversation.created', 'message.created', 'handoff.requested', 'handoff.changed', 'contact.created'];
+    const all = ['conversation.created', 'message.created', 'handoff.requested', 'handoff.changed', 'contact.created',
+      'conversation.deleted'];
     const w = await make(rx.url('/all'), all);
     const wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_email: true, collect_name: true });
     const v = await Visitor.open(p, wd.widget_id);
@@ -100,9 +102,13 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     v.send({ type: 'contact_info', name: 'Jane', email: 'jane@example.com' });
     await v.next('contact_info_saved');
     await v.close();
+    // The conversation as the admin API shows it, then deleted.
+    const conv = (await p.admin(`/v1/admin/conversations/${convId}`)).json().conversation;
+    r = await p.adminJson('DELETE', `/v1/admin/conversations/${convId}`);
+    assert.ok(r.status === 200 || r.status === 204, r.text);
 
     const want = ['conversation.created', 'message.created:user', 'message.created:assistant', 'handoff.requested',
-      'handoff.changed', 'message.created:agent', 'contact.created'];
+      'handoff.changed', 'message.created:agent', 'contact.created', 'conversation.deleted'];
     const kind = (b) => (b.type === 'message.created' ? `${b.type}:${b.data.message.role}` : b.type);
     await waitFor(() => want.every((k) => rx.hits.some((h) => kind(JSON.parse(h.body)) === k)), 10000,
       'every event type');
@@ -124,9 +130,11 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(byKind['handoff.changed'].data.state, 'human');
     assert.equal(byKind['handoff.changed'].data.name, 'Ada');
     assert.equal(byKind['contact.created'].data.contact.email, 'jane@example.com');
-    // The conversation as the admin API shows it.
-    const conv = (await p.admin(`/v1/admin/conversations/${convId}`)).json().conversation;
     assert.equal(byKind['conversation.created'].data.conversation.widgetId, conv.widgetId);
+    // Deleted: the conversation as it was, its messages gone with it.
+    assert.equal(byKind['conversation.deleted'].data.conversation.widgetId, conv.widgetId);
+    assert.equal(byKind['conversation.deleted'].data.conversation.contactId, conv.contactId);
+    assert.equal((await p.admin(`/v1/admin/conversations/${convId}`)).status, 404);
     await waitFor(async () => (await deliveries(w.id)).every((d) => d.status === 'delivered'), 5000, 'delivered');
     const ds = await deliveries(w.id);
     assert.equal(ds.length, rx.hits.length);

@@ -378,7 +378,7 @@ test_events(void **state)
 	struct pdec d;
 	int kind;
 
-	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_TYPING; kind++) {
+	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_CONV_DELETED; kind++) {
 		memset(&ev, 0, sizeof(ev));
 		ev.epoch = 0x1122334455667788ull;
 		ev.seq = kind == ST_EV_TYPING ? 0 : (uint64_t)kind;

@@ -7,7 +7,8 @@
  * only when the lease ends: at least once), ST_HOOK_RESULT delivers,
  * retries later or fails; five failed deliveries in a row disable the
  * webhook, which then gets none; ST_HOOK_DELIVERIES lists newest first
- * and pages; ST_HOOK_RETRY and ST_HOOK_TEST; a deleted webhook takes its
+ * and pages; ST_HOOK_RETRY and ST_HOOK_TEST; a conversation's delete
+ * is a conversation.deleted event and delivery; a deleted webhook takes its
  * deliveries with it; the pending bound; kept across a reopen.
  */
 #include <setjmp.h>
@@ -147,6 +148,59 @@ test_written_with_the_event(void **state)
 	assert_int_equal(db_entries(f, "deliveries"), 3);
 	st_webhook_free(&h);
 	st_webhook_free(&all);
+}
+
+/*
+ * conversation.deleted (issue 23): a request's delete is an event, with
+ * the conversation as it was, and a delivery in the delete's txn.
+ */
+static void
+test_conv_deleted(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook h;
+	struct st_hook_jobs j;
+	struct st_event ev;
+	struct dreply r;
+	struct pdec d;
+	char id[ST_ID_HEX + 1];
+
+	hook_new(f, &OWNER, ST_HE_CONV_CREATED | ST_HE_CONV_DELETED, &h);
+	turn(f, "s1", "delete me later");
+	due(f, 64, &j);
+	assert_int_equal(j.n, 1);
+	pdec_init(&d, j.jobs[0].d.payload, j.jobs[0].d.payload_len);
+	assert_int_equal(pdec_event(&d, &ev), 0);
+	strlcpy(id, ev.conv.id, sizeof(id));
+	st_event_free(&ev);
+	assert_int_equal(result(f, j.jobs[0].d.id, 1, 200, 0), 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+
+	assert_int_equal(request_st(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ id }, &r), 0);
+	assert_int_equal(r.nevs, 1);
+	assert_int_equal(r.evs[0].kind, ST_EV_CONV_DELETED);
+	assert_int_equal(r.evs[0].hook_event, ST_HE_CONV_DELETED);
+	dreply_free(&r);
+	due(f, 64, &j);
+	assert_int_equal(j.n, 1);
+	assert_int_equal(j.jobs[0].d.event, ST_HE_CONV_DELETED);
+	pdec_init(&d, j.jobs[0].d.payload, j.jobs[0].d.payload_len);
+	assert_int_equal(pdec_event(&d, &ev), 0);
+	assert_int_equal(ev.kind, ST_EV_CONV_DELETED);
+	assert_string_equal(ev.conv.id, id);
+	assert_string_equal(ev.conv.session, "s1");
+	st_event_free(&ev);
+	assert_int_equal(result(f, j.jobs[0].d.id, 1, 200, 0), 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+
+	/* Gone already: not found, and no second event. */
+	assert_int_equal(request_st(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ id }, &r), PROTO_E_NOT_FOUND);
+	assert_int_equal(r.nevs, 0);
+	dreply_free(&r);
+	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	st_webhook_free(&h);
 }
 
 static void
@@ -334,6 +388,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_written_with_the_event,
 		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_deleted, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_result_retry, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_failures_disable, setup,
