@@ -29,11 +29,12 @@
  * transaction, one delivery per enabled webhook of the conversation's
  * organisation that wants it. The notifier takes the due ones and says
  * how each went; a delivery it took and never answered is due again
- * after ST_HOOK_LEASE_MS (a crash loses none: at least once).
+ * when its lease ends (a crash loses none: at least once).
  *
- *   ST_HOOK_DUE         u32 max (1-64)  -> u32 n, n x job (the notifier;
- *                       each leased for ST_HOOK_LEASE_MS; at most about
- *                       1 MiB of payloads)
+ *   ST_HOOK_DUE         u32 max (1-64), u32 lease_ms (1000-3600000:
+ *                       PARLEY_NOTIFY_LEASE_MS)
+ *                       -> u32 n, n x job (the notifier; each leased
+ *                       for lease_ms; at most about 1 MiB of payloads)
  *   ST_HOOK_RESULT      str id, u8 ok, u32 code, str error, u32
  *                       duration_ms, u64 retry_at (0: no retry left)
  *                                                        -> (empty)
@@ -84,7 +85,9 @@
 #define ST_DLV_ERROR_MAX	200
 #define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
 #define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */
-#define ST_HOOK_LEASE_MS	60000	/* a job taken and not answered */
+/* A job taken and not answered is due again after lease_ms, in these bounds. */
+#define ST_HOOK_LEASE_MIN	1000
+#define ST_HOOK_LEASE_MAX	3600000
 #define ST_HOOK_PENDING_MAX	10000	/* per webhook: past it, the oldest fails */
 #define ST_HOOK_LOG_MAX		500	/* finished deliveries kept per webhook */
 #define ST_HOOK_FAILURES_OFF	5	/* failed deliveries in a row: disabled */

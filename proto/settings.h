@@ -146,6 +146,8 @@ struct settings {
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
+	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
+	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */

@@ -297,6 +297,15 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(webhook_allow_private),
 	    "webhooks may point at loopback, private and link-local "
 	    "addresses (tests, private networks)" },
+	{ "PARLEY_NOTIFY_RETRY_MS", SETTING_NUMBER, "5000", NULL, 100, 60000,
+	    NULL, NULL, NULL, M | W, F(notify_retry_ms),
+	    "the notifier's first retry wait, doubled at each retry up to an "
+	    "hour (the default keeps retrying for over 24 hours; shorter is "
+	    "for tests)" },
+	{ "PARLEY_NOTIFY_LEASE_MS", SETTING_NUMBER, "60000", NULL, 1000,
+	    3600000, NULL, NULL, NULL, M | W, F(notify_lease_ms),
+	    "how long a notification the notifier took and never answered "
+	    "(it crashed) waits before it is taken again" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

@@ -500,6 +500,7 @@ PLAYOUT(pl_webhooks, struct st_webhooks, f_webhooks);
 
 static const struct pfield f_hook_due_req[] = {
 	PFU32(struct st_hook_due_req, max),
+	PFU32(struct st_hook_due_req, lease_ms),
 };
 PLAYOUT(pl_hook_due_req, struct st_hook_due_req, f_hook_due_req);
 

@@ -578,6 +578,7 @@ struct st_webhooks {
 };
 struct st_hook_due_req {
 	uint32_t max;
+	uint32_t lease_ms;
 };
 struct st_hook_jobs {
 	struct st_hook_job *jobs;

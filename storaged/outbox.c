@@ -9,7 +9,7 @@
  *
  * A delivery is written in the transaction of the event that causes it,
  * so either both are stored or neither. The notifier leases what is due
- * (next_at moves ST_HOOK_LEASE_MS ahead) and answers each; one it never
+ * (next_at moves its lease_ms ahead) and answers each; one it never
  * answers is due again when the lease ends. A webhook keeps at most
  * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
  * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish).
@@ -363,7 +363,7 @@ store_outbox_event(struct store_txn *t, const char *org, uint32_t event,
 /* Takes d (loaded, pending, under seq) as a job: leased; 0, or 1 skip. */
 static int
 job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
-    uint64_t now, struct st_hook_job *j)
+    uint64_t lease_end, struct st_hook_job *j)
 {
 	uint8_t dk[DUE_KEY_LEN];
 	struct st_webhook h;
@@ -381,7 +381,7 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 	}
 	due_key(dk, d->next_at, seq);
 	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
-	d->next_at = now + ST_HOOK_LEASE_MS;
+	d->next_at = lease_end;
 	due_key(dk, d->next_at, seq);
 	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
 	    "put due delivery");
@@ -396,8 +396,8 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 }
 
 int
-store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
-    uint32_t *n)
+store_hook_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
+    struct st_hook_job **out, uint32_t *n)
 {
 	struct st_hook_job *jobs;
 	struct st_delivery d;
@@ -414,6 +414,9 @@ store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
 		return t->err;
 	if (max < 1 || max > ST_HOOK_DUE_MAX)
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 64");
+	if (lease_ms < ST_HOOK_LEASE_MIN || lease_ms > ST_HOOK_LEASE_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "lease_ms must be 1000 to 3600000");
 	now = t->st->now();
 	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
@@ -435,7 +438,7 @@ store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
 			}
 			break;
 		}
-		if (job_take(t, seqs[i], &d, now, &jobs[*n]) == 0)
+		if (job_take(t, seqs[i], &d, now + lease_ms, &jobs[*n]) == 0)
 			bytes += jobs[(*n)++].d.payload_len;
 		st_delivery_free(&d);
 	}

@@ -25,11 +25,12 @@ int store_outbox_event(struct store_txn *, const char *org, uint32_t event,
 /*
  * ST_HOOK_DUE: up to max deliveries due at now, oldest due first, each
  * with its webhook's url and secret, leased (due again at now +
- * ST_HOOK_LEASE_MS) and at most about ST_HOOK_DUE_BYTES of payloads.
- * A due delivery whose webhook is gone or disabled fails instead.
+ * lease_ms, ST_HOOK_LEASE_MIN to _MAX) and at most about
+ * ST_HOOK_DUE_BYTES of payloads. A due delivery whose webhook is gone
+ * or disabled fails instead.
  */
-int store_hook_due(struct store_txn *, uint32_t max, struct st_hook_job **out,
-    uint32_t *n);
+int store_hook_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
+    struct st_hook_job **out, uint32_t *n);
 /*
  * ST_HOOK_RESULT: ok, delivered; else retried at retry_at, or failed
  * when 0 (its webhook's failures counted: ST_HOOK_FAILURES_OFF in a row

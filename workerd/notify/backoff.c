@@ -17,6 +17,9 @@
  * 26 hourly retries would be 86,375.6 s, short of 24 h) and at most
  * 5115 + 27 * 3600 = 102,315 s (28.4 h). With the first try, 38 attempts
  * (NOTIFY_ATTEMPTS_MAX).
+ *
+ * PARLEY_NOTIFY_RETRY_MS sets the first wait in place of 5 s (tests);
+ * the cap and the number of attempts stay.
  */
 #include "notify.h"
 
@@ -26,7 +29,13 @@
 uint64_t
 notify_backoff_ms(unsigned attempt, uint32_t rnd)
 {
-	uint64_t w = NOTIFY_BACKOFF_BASE_MS;
+	return notify_backoff_from(NOTIFY_BACKOFF_BASE_MS, attempt, rnd);
+}
+
+uint64_t
+notify_backoff_from(uint64_t base_ms, unsigned attempt, uint32_t rnd)
+{
+	uint64_t w = base_ms > 0 ? base_ms : 1;
 	unsigned n;
 
 	if (attempt < 1)
@@ -37,7 +46,7 @@ notify_backoff_ms(unsigned attempt, uint32_t rnd)
 		w *= 2;
 	if (w > NOTIFY_BACKOFF_CAP_MS)
 		w = NOTIFY_BACKOFF_CAP_MS;
-	/* w / 8 is whole (5000 * 2^k and 3600000 are multiples of 8). */
+	/* w / 8 is whole for the default (5000 * 2^k, 3600000). */
 	return w - ((w / 8) * rnd >> 32);
 }
 

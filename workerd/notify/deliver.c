@@ -495,6 +495,17 @@ deliver_hook_inflight(const char *hook)
 }
 
 int
+deliver_holds(const char *id)
+{
+	struct dlv *d;
+
+	TAILQ_FOREACH(d, &dlvs, entry)
+		if (strcmp(d->job->d.id, id) == 0)
+			return 1;
+	return 0;
+}
+
+int
 deliver_init(notify_done_fn done)
 {
 	done_cb = done;

@@ -13,8 +13,10 @@
  * - Polling: every POLL_MS, while it holds fewer than HELD_MAX jobs,
  *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
  *   who, max = the room left; at once again after a full answer). Each
- *   job is leased to it for ST_HOOK_LEASE_MS: one it never answers comes
- *   back then (at least once; receivers drop duplicates by webhook-id).
+ *   job is leased to it for PARLEY_NOTIFY_LEASE_MS: one it never answers
+ *   comes back then (at least once; receivers drop duplicates by
+ *   webhook-id). A job it takes while it still holds it (a lease shorter
+ *   than an attempt) is dropped: one attempt of a delivery at a time.
  * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook and
  *   HELD_MAX in all, so that a slow or dead receiver holds only its own
  *   few slots. A job whose webhook is at its cap waits in a local queue,
@@ -25,7 +27,7 @@
  *   curl connects: no private address unless PARLEY_WEBHOOK_ALLOW_PRIVATE,
  *   no redirect). Its outcome goes back as ST_HOOK_RESULT: ok on a 2xx;
  *   else the code, the error and retry_at = now + backoff.c's wait for
- *   that attempt, or 0 when no retry is left (storaged then fails the
+ *   that attempt (from PARLEY_NOTIFY_RETRY_MS), or 0 when no retry is left (storaged then fails the
  *   delivery, and disables a webhook after ST_HOOK_FAILURES_OFF in a
  *   row). A failed attempt is logged (never its secret, signature or
  *   payload).
@@ -111,7 +113,8 @@ retry_at(const struct notify_outcome *o, unsigned int attempts)
 	if (o->ok || o->final || notify_backoff_done(attempts))
 		return 0;
 	proto_random(&rnd, sizeof(rnd));
-	return proto_wall_ms() + notify_backoff_ms(attempts, rnd);
+	return proto_wall_ms() + notify_backoff_from(wsettings.notify_retry_ms,
+	    attempts, rnd);
 }
 
 /* An attempt ended: its outcome to storaged, its slot to a waiting job. */
@@ -155,12 +158,30 @@ hook_waiting(const char *hook)
 	return n;
 }
 
+/* 1 when a job of the delivery id is waiting here or in flight. */
+static int
+job_held(const char *id)
+{
+	struct waiting *w;
+
+	TAILQ_FOREACH(w, &waitq, entry)
+		if (strcmp(w->job->d.id, id) == 0)
+			return 1;
+	return deliver_holds(id);
+}
+
 /* A job taken from storaged: started, queued, or dropped (its lease). */
 static void
 job_take(struct st_hook_job *job)
 {
 	struct waiting *w;
 
+	if (job_held(job->d.id)) {
+		log_debug("webhook %s: delivery %s is under way already",
+		    job->d.hook, job->d.id);
+		job_drop(job);
+		return;
+	}
 	if (deliver_hook_inflight(job->d.hook) < HOOK_INFLIGHT) {
 		deliver_start(job, wsettings.webhook_allow_private);
 		return;
@@ -267,6 +288,7 @@ poll_due(void *arg)
 		return;
 	}
 	q.max = (uint32_t)n;
+	q.lease_ms = wsettings.notify_lease_ms;
 	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
 		loop_timer_after(&poll_timer, POLL_MS);

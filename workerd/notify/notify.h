@@ -130,6 +130,12 @@ void notify_curl_pin(CURL *h, const struct notify_target *t,
  * 32-bit value that picks the jitter. In (7/8 w, w] for w the unjittered wait.
  */
 uint64_t notify_backoff_ms(unsigned attempt, uint32_t rnd);
+/*
+ * notify_backoff_ms with base_ms (PARLEY_NOTIFY_RETRY_MS; 0 taken as 1)
+ * in place of NOTIFY_BACKOFF_BASE_MS: min(base * 2^(n-1), 1 h), jittered.
+ */
+uint64_t notify_backoff_from(uint64_t base_ms, unsigned attempt,
+    uint32_t rnd);
 /* 1 when a delivery that has made attempts attempts has no retry left, else 0. */
 int notify_backoff_done(unsigned attempts);
 
@@ -183,6 +189,8 @@ void deliver_start(struct st_hook_job *job, int allow_private);
 /* Attempts in flight: in all, and to one webhook (its id). */
 size_t deliver_inflight(void);
 unsigned int deliver_hook_inflight(const char *hook);
+/* 1 when an attempt of the delivery id is in flight, else 0. */
+int deliver_holds(const char *id);
 /* Drops every attempt (no outcome told) and the multi handle. */
 void deliver_shutdown(void);
 

@@ -29,6 +29,7 @@
 #include "test_fixture.h"
 #include "test_who.h"
 
+#define LEASE_MS	60000
 #define SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 static struct st_who OWNER;
@@ -72,7 +73,7 @@ static void
 due(struct fix *f, uint32_t max, struct st_hook_jobs *j)
 {
 	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
-	    &(struct st_hook_due_req){ max }, j, NULL), 0);
+	    &(struct st_hook_due_req){ max, LEASE_MS }, j, NULL), 0);
 }
 
 static int
@@ -222,12 +223,20 @@ test_lease_result_retry(void **state)
 	due(f, 64, &again);
 	assert_int_equal(again.n, 0);
 	st_rep_free(PROTO_ST_HOOK_DUE, &again);
-	fake_now += ST_HOOK_LEASE_MS;
+	fake_now += LEASE_MS;
 	fix_reopen(f);
 	due(f, 64, &again);
 	assert_int_equal(again.n, 1);
 	assert_string_equal(again.jobs[0].d.id, id);
 	st_rep_free(PROTO_ST_HOOK_DUE, &again);
+
+	/* The lease is the notifier's, within bounds. */
+	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
+	    &(struct st_hook_due_req){ 64, ST_HOOK_LEASE_MIN - 1 }, NULL,
+	    NULL), PROTO_E_INVALID);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
+	    &(struct st_hook_due_req){ 64, ST_HOOK_LEASE_MAX + 1 }, NULL,
+	    NULL), PROTO_E_INVALID);
 
 	/* A failure with a retry: due at retry_at, not before. */
 	assert_int_equal(result(f, id, 0, 500, fake_now + 5000), 0);

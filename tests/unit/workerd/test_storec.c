@@ -460,7 +460,7 @@ ask_any(uint16_t type, const void *req, const void *reply, size_t len)
 static void
 test_outbox_malformed(void **state)
 {
-	const struct st_hook_due_req due = { 8 };
+	const struct st_hook_due_req due = { 8, 60000 };
 	const struct st_hook_result_req res = { "dlv_0000000000000001", 1,
 	    200, "", 12, 0 };
 	struct st_hook_job job;

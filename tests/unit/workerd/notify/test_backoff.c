@@ -1,7 +1,8 @@
 /*
  * The webhook retry schedule (workerd/notify/backoff.c): doubling from
  * 5 s to an hour, the jitter within (7/8, 1] of the wait, at least 24
- * hours and at most 30 of waiting in all, then no retry is left.
+ * hours and at most 30 of waiting in all, then no retry is left; another
+ * first wait (PARLEY_NOTIFY_RETRY_MS) doubles to the same cap.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,20 @@ test_doubling(void **state)
 	assert_int_equal(notify_backoff_ms(0, 0), 5000);
 	assert_int_equal(notify_backoff_ms(1000, 0), HOUR_MS);
 	assert_int_equal(notify_backoff_ms(~0U, 0), HOUR_MS);
+}
+
+/* PARLEY_NOTIFY_RETRY_MS: another first wait, the same cap. */
+static void
+test_from_base(void **state)
+{
+	assert_int_equal(notify_backoff_from(200, 1, 0), 200);
+	assert_int_equal(notify_backoff_from(200, 2, 0), 400);
+	assert_int_equal(notify_backoff_from(200, 5, 0), 3200);
+	assert_true(notify_backoff_from(200, 1, 0xffffffff) > 175);
+	assert_int_equal(notify_backoff_from(60000, 7, 0), HOUR_MS);
+	assert_int_equal(notify_backoff_from(0, 1, 0), 1);
+	assert_int_equal(notify_backoff_from(NOTIFY_BACKOFF_BASE_MS, 4, 7),
+	    notify_backoff_ms(4, 7));
 }
 
 static void
@@ -90,6 +105,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doubling),
+		cmocka_unit_test(test_from_base),
 		cmocka_unit_test(test_jitter),
 		cmocka_unit_test(test_total),
 		cmocka_unit_test(test_done),
