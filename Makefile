@@ -7,6 +7,8 @@
 #                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
+#   make soak     the long runs of tests that make test runs short: a webhook receiver
+#                 down for 2 minutes with the default retry schedule (about 5 minutes)
 #   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
 #   make install  into PREFIX (/usr/local) and DESTDIR; make uninstall (see "install")
 #   make clean
@@ -202,6 +204,11 @@ fuzz: test-build
 bench: deps-bench all
 	scripts/bench.sh
 
+# tests/integration/webhooks-durability.test.mjs at the issue's figures.
+soak: test-build-node
+	PARLEY_BIN=$$PWD/build/test/bin WEBHOOK_OUTAGE_MS=120000 WEBHOOK_RETRY_MS=5000 \
+	    node --test tests/integration/webhooks-durability.test.mjs
+
 run: all
 	scripts/run.sh
 
@@ -307,6 +314,6 @@ uninstall:
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench
+.PHONY: all build-release widget test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -32,9 +32,14 @@
  * when its lease ends (a crash loses none: at least once).
  *
  *   ST_HOOK_DUE         u32 max (1-64), u32 lease_ms (1000-3600000:
- *                       PARLEY_NOTIFY_LEASE_MS)
- *                       -> u32 n, n x job (the notifier; each leased
- *                       for lease_ms; at most about 1 MiB of payloads)
+ *                       PARLEY_NOTIFY_LEASE_MS), u32 per_hook (1-64),
+ *                       u32 n, n x (str hook id, u32 room) (at most 64)
+ *                       -> u32 n, n x job, u8 more (the notifier; each
+ *                       job leased for lease_ms; at most about 1 MiB of
+ *                       payloads; at most room jobs of a webhook listed,
+ *                       per_hook of another, webhooks whose deliveries
+ *                       are due first before the others; more: due ones
+ *                       were left)
  *   ST_HOOK_RESULT      str id, u8 ok, u32 code, str error, u32
  *                       duration_ms, u64 retry_at (0: no retry left)
  *                                                        -> (empty)

@@ -498,14 +498,24 @@ static const struct pfield f_webhooks[] = {
 };
 PLAYOUT(pl_webhooks, struct st_webhooks, f_webhooks);
 
+static const struct pfield f_hook_room[] = {
+	PFBUF(struct st_hook_room, hook),
+	PFU32(struct st_hook_room, room),
+};
+PLAYOUT(pl_hook_room, struct st_hook_room, f_hook_room);
+
 static const struct pfield f_hook_due_req[] = {
 	PFU32(struct st_hook_due_req, max),
 	PFU32(struct st_hook_due_req, lease_ms),
+	PFU32(struct st_hook_due_req, per_hook),
+	PFLIST(struct st_hook_due_req, held, nheld, ST_HOOK_DUE_MAX,
+	    pl_hook_room),
 };
 PLAYOUT(pl_hook_due_req, struct st_hook_due_req, f_hook_due_req);
 
 static const struct pfield f_hook_jobs[] = {
 	PFLIST(struct st_hook_jobs, jobs, n, ST_HOOK_DUE_MAX, pl_hook_job),
+	PFU8(struct st_hook_jobs, more),
 };
 PLAYOUT(pl_hook_jobs, struct st_hook_jobs, f_hook_jobs);
 

@@ -576,13 +576,22 @@ struct st_webhooks {
 	struct st_webhook *hooks;
 	uint32_t n;
 };
+/* A webhook the notifier holds jobs of, and how many more it takes. */
+struct st_hook_room {
+	char hook[ST_HOOK_ID_LEN + 1];
+	uint32_t room;
+};
 struct st_hook_due_req {
 	uint32_t max;
 	uint32_t lease_ms;
+	uint32_t per_hook;		/* a webhook not in held: at most this */
+	struct st_hook_room *held;	/* at most ST_HOOK_DUE_MAX */
+	uint32_t nheld;
 };
 struct st_hook_jobs {
 	struct st_hook_job *jobs;
 	uint32_t n;
+	uint8_t more;	/* due ones left: the bounds, a webhook's room */
 };
 struct st_hook_result_req {
 	const char *id;		/* a delivery's */

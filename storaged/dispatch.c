@@ -830,7 +830,7 @@ op_hook_due(struct dbatch *b, uint16_t type, const void *req,
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_hook_due(&t, q->max, q->lease_ms, &rep.jobs, &rep.n) == 0) {
+	if (store_hook_due(&t, q, &rep) == 0) {
 		reply_enc(r, type, &rep);
 		store_hook_jobs_free(rep.jobs, rep.n);
 	}

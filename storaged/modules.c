@@ -16,5 +16,6 @@ const struct store_module *const store_modules[] = {
 	&handoff_module,
 	&orgstore_module,	/* makes the default organisation */
 	&contactstore_module,	/* hashes older email and phone keys */
+	&outbox_module,		/* moves older due deliveries */
 	NULL,
 };

@@ -2,14 +2,19 @@
  * The webhooks' outbox (see STORAGE.md, outbox.h):
  *
  *	deliveries       u64 seq -> delivery (penc_delivery, with its payload)
- *	delivery_due     u64 next_at | u64 seq -> (): the pending ones
+ *	hook_due         hook id | u64 next_at | u64 seq -> (): a webhook's
+ *	                 pending ones, soonest due first
+ *	due_hooks        u64 next_at | hook id -> (): each webhook with a
+ *	                 pending delivery, at its soonest next_at
  *	hook_deliveries  hook id | u64 seq -> (): a webhook's, oldest first
  *	hook_counts      hook id -> u32 pending, u32 kept
  *	meta "dlv_seq"   the last seq given
  *
  * A delivery is written in the transaction of the event that causes it,
  * so either both are stored or neither. The notifier leases what is due
- * (next_at moves its lease_ms ahead) and answers each; one it never
+ * (next_at moves its lease_ms ahead), a few of each webhook at a time
+ * (the webhooks soonest due first: a backlog on one never hides another's
+ * due deliveries), and answers each; one it never
  * answers is due again when the lease ends. A webhook keeps at most
  * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
  * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish).
@@ -25,17 +30,27 @@
 #include "storeint.h"
 
 #define SEQ_KEY		"dlv_seq"
-#define DUE_KEY_LEN	16
+#define HDUE_KEY_LEN	(ST_HOOK_ID_LEN + 16)
+#define DH_KEY_LEN	(8 + ST_HOOK_ID_LEN)
 #define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
 #define COUNTS_LEN	(1 + 4 + 4)
 /* Finished deliveries a webhook's log trim looks at, at most. */
 #define TRIM_SCAN	64
 
 static void
-due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, uint64_t seq)
+hdue_key(uint8_t k[HDUE_KEY_LEN], const char *hook, uint64_t at,
+    uint64_t seq)
+{
+	memcpy(k, hook, ST_HOOK_ID_LEN);
+	proto_put_be64(k + ST_HOOK_ID_LEN, at);
+	proto_put_be64(k + ST_HOOK_ID_LEN + 8, seq);
+}
+
+static void
+dh_key(uint8_t k[DH_KEY_LEN], uint64_t at, const char *hook)
 {
 	proto_put_be64(k, at);
-	proto_put_be64(k + 8, seq);
+	memcpy(k + 8, hook, ST_HOOK_ID_LEN);
 }
 
 static void
@@ -82,6 +97,95 @@ dlv_load(struct store_txn *t, uint64_t seq, struct st_delivery *d)
 	return 0;
 }
 
+/* ----------------------------------------------------------------- due */
+
+/*
+ * The soonest next_at of hook's pending deliveries: 0 (*at set), 1 none,
+ * or -1 with t failed.
+ */
+static int
+hook_soonest(struct store_txn *t, const char *hook, uint64_t *at)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_due, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_size = ST_HOOK_ID_LEN;
+	k.mv_data = (void *)(uintptr_t)hook;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == HDUE_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0)
+		*at = proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = 1;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != 1) {
+		txn_lmdb(t, rc, "walk due deliveries");
+		return -1;
+	}
+	return rc;
+}
+
+/* hook's entry in due_hooks follows its soonest (was: before the change). */
+static void
+soonest_moved(struct store_txn *t, const char *hook, int had, uint64_t was)
+{
+	uint8_t k[DH_KEY_LEN];
+	uint64_t now_at = 0;
+	int has;
+
+	if ((has = hook_soonest(t, hook, &now_at)) < 0)
+		return;
+	if (had == 0 && has == 0 && was == now_at)
+		return;
+	if (had == 0) {
+		dh_key(k, was, hook);
+		db_del(t, t->st->due_hooks, k, sizeof(k), "delete due webhook");
+	}
+	if (has == 0) {
+		dh_key(k, now_at, hook);
+		db_put(t, t->st->due_hooks, k, sizeof(k), &rec_version, 1,
+		    "put due webhook");
+	}
+}
+
+/* Delivery seq of hook is due at at. */
+static void
+due_put(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
+{
+	uint8_t k[HDUE_KEY_LEN];
+	uint64_t was = 0;
+	int had;
+
+	if ((had = hook_soonest(t, hook, &was)) < 0)
+		return;
+	hdue_key(k, hook, at, seq);
+	db_put(t, t->st->hook_due, k, sizeof(k), &rec_version, 1,
+	    "put due delivery");
+	soonest_moved(t, hook, had, was);
+}
+
+/* Delivery seq of hook, due at at, is due no more. */
+static void
+due_del(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
+{
+	uint8_t k[HDUE_KEY_LEN];
+	uint64_t was = 0;
+	int had;
+
+	if ((had = hook_soonest(t, hook, &was)) < 0)
+		return;
+	hdue_key(k, hook, at, seq);
+	db_del(t, t->st->hook_due, k, sizeof(k), "delete due delivery");
+	soonest_moved(t, hook, had, was);
+}
+
 /* A webhook's counts: pending and kept (0, 0 when it has none). */
 static int
 counts_get(struct store_txn *t, const char *hook, uint32_t *pending,
@@ -126,15 +230,12 @@ counts_put(struct store_txn *t, const char *hook, uint32_t pending,
 static void
 dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 {
-	uint8_t k[8], dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+	uint8_t k[8], hk[HD_KEY_LEN];
 
 	proto_put_be64(k, seq);
 	db_del(t, t->st->deliveries, k, sizeof(k), "delete delivery");
-	if (d->status == ST_DLV_PENDING) {
-		due_key(dk, d->next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
-	}
+	if (d->status == ST_DLV_PENDING)
+		due_del(t, d->hook, d->next_at, seq);
 	hd_key(hk, d->hook, seq);
 	db_del(t, t->st->hook_deliveries, hk, sizeof(hk),
 	    "delete webhook delivery");
@@ -220,11 +321,9 @@ static void
 dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
     uint8_t status)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	uint32_t pending, kept;
 
-	due_key(dk, d->next_at, seq);
-	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	due_del(t, d->hook, d->next_at, seq);
 	d->status = status;
 	d->updated_at = t->st->now();
 	dlv_save(t, seq, d);
@@ -302,7 +401,7 @@ static void
 dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
     const void *payload, size_t len, struct st_delivery *out)
 {
-	uint8_t dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+	uint8_t hk[HD_KEY_LEN];
 	struct st_delivery d;
 	uint32_t pending, kept;
 	uint64_t seq;
@@ -320,9 +419,7 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	d.payload = (uint8_t *)payload;		/* not ours: not freed */
 	d.payload_len = (uint32_t)len;
 	dlv_save(t, seq, &d);
-	due_key(dk, d.next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
+	due_put(t, h->id, d.next_at, seq);
 	hd_key(hk, h->id, seq);
 	db_put(t, t->st->hook_deliveries, hk, sizeof(hk), &rec_version, 1,
 	    "put webhook delivery");
@@ -358,14 +455,22 @@ store_outbox_event(struct store_txn *t, const char *org, uint32_t event,
 	return t->err;
 }
 
-/* ---------------------------------------------------------------- due */
+/* --------------------------------------------------------------- lease */
+
+/* Delivery seq of hook, due at at, is due at to instead. */
+static void
+due_move(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq,
+    uint64_t to)
+{
+	due_del(t, hook, at, seq);
+	due_put(t, hook, to, seq);
+}
 
 /* Takes d (loaded, pending, under seq) as a job: leased; 0, or 1 skip. */
 static int
 job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
     uint64_t lease_end, struct st_hook_job *j)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_webhook h;
 	int rc;
 
@@ -379,12 +484,8 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 		dlv_finish(t, seq, d, ST_DLV_FAILED);
 		return 1;
 	}
-	due_key(dk, d->next_at, seq);
-	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	due_move(t, d->hook, d->next_at, seq, lease_end);
 	d->next_at = lease_end;
-	due_key(dk, d->next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
 	dlv_save(t, seq, d);
 	j->d = *d;
 	memset(d, 0, sizeof(*d));	/* j owns its payload now */
@@ -395,41 +496,138 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 	return t->err ? 1 : 0;
 }
 
+/* How many of hook's deliveries q lets the notifier take. */
+static uint32_t
+hook_room(const struct st_hook_due_req *q, const char *hook)
+{
+	uint32_t i;
+
+	for (i = 0; i < q->nheld; i++)
+		if (strcmp(q->held[i].hook, hook) == 0)
+			return q->held[i].room;
+	return q->per_hook;
+}
+
+/*
+ * Up to room seqs of hook's deliveries due at now, soonest first,
+ * appended to seqs (*ns of at most max); 1 when some due ones are left.
+ */
+static int
+hook_due_seqs(struct store_txn *t, const char *hook, uint64_t now,
+    uint32_t room, uint64_t *seqs, uint32_t *ns, uint32_t max)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t taken = 0;
+	int rc, left = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->hook_due, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), 0;
+	k.mv_size = ST_HOOK_ID_LEN;
+	k.mv_data = (void *)(uintptr_t)hook;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == HDUE_KEY_LEN &&
+	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0 &&
+	    proto_get_be64((uint8_t *)k.mv_data + ST_HOOK_ID_LEN) <= now) {
+		if (taken == room || *ns == max) {
+			left = 1;
+			break;
+		}
+		seqs[(*ns)++] = proto_get_be64((uint8_t *)k.mv_data +
+		    ST_HOOK_ID_LEN + 8);
+		taken++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk due deliveries");
+	return left;
+}
+
+/*
+ * The seqs to take, at most max: the webhooks soonest due first, each
+ * within its room. Looks at max + nheld + 1 webhooks at most: past the
+ * webhooks with no room, each one seen gives a job or ends the walk.
+ */
+static void
+due_seqs(struct store_txn *t, const struct st_hook_due_req *q, uint64_t now,
+    uint64_t *seqs, uint32_t *ns, uint8_t *more)
+{
+	char (*hooks)[ST_HOOK_ID_LEN + 1];
+	uint32_t nh = 0, look = q->max + q->nheld + 1, i;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*ns = 0;
+	if ((hooks = calloc(look, sizeof(*hooks))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->st->due_hooks, &cur)) != 0) {
+		free(hooks);
+		txn_lmdb(t, rc, "cursor");
+		return;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && k.mv_size == DH_KEY_LEN &&
+	    proto_get_be64(k.mv_data) <= now) {
+		if (nh == look) {
+			*more = 1;
+			break;
+		}
+		memcpy(hooks[nh], (uint8_t *)k.mv_data + 8, ST_HOOK_ID_LEN);
+		hooks[nh++][ST_HOOK_ID_LEN] = '\0';
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk due webhooks");
+	for (i = 0; i < nh && !t->err; i++) {
+		if (*ns == q->max) {
+			*more = 1;
+			break;
+		}
+		if (hook_due_seqs(t, hooks[i], now, hook_room(q, hooks[i]),
+		    seqs, ns, q->max))
+			*more = 1;
+	}
+	free(hooks);
+}
+
 int
-store_hook_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
-    struct st_hook_job **out, uint32_t *n)
+store_hook_due(struct store_txn *t, const struct st_hook_due_req *q,
+    struct st_hook_jobs *out)
 {
 	struct st_hook_job *jobs;
 	struct st_delivery d;
 	uint64_t seqs[ST_HOOK_DUE_MAX], now;
 	uint32_t ns = 0, i;
 	size_t bytes = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
+	memset(out, 0, sizeof(*out));
 	if (t->err)
 		return t->err;
-	if (max < 1 || max > ST_HOOK_DUE_MAX)
+	if (q->max < 1 || q->max > ST_HOOK_DUE_MAX)
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 64");
-	if (lease_ms < ST_HOOK_LEASE_MIN || lease_ms > ST_HOOK_LEASE_MAX)
+	if (q->per_hook < 1 || q->per_hook > ST_HOOK_DUE_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "per_hook must be 1 to 64");
+	if (q->lease_ms < ST_HOOK_LEASE_MIN || q->lease_ms > ST_HOOK_LEASE_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "lease_ms must be 1000 to 3600000");
 	now = t->st->now();
-	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && ns < max && k.mv_size == DUE_KEY_LEN &&
-	    proto_get_be64(k.mv_data) <= now) {
-		seqs[ns++] = proto_get_be64((uint8_t *)k.mv_data + 8);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
+	due_seqs(t, q, now, seqs, &ns, &out->more);
+	if (t->err)
+		return t->err;
 	if ((jobs = calloc(ns > 0 ? ns : 1, sizeof(*jobs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (i = 0; i < ns && !t->err && bytes < ST_HOOK_DUE_BYTES; i++) {
+	for (i = 0; i < ns && !t->err; i++) {
+		if (bytes >= ST_HOOK_DUE_BYTES) {
+			out->more = 1;
+			break;
+		}
 		if ((rc = dlv_load(t, seqs[i], &d)) != 0) {
 			if (rc == 1) {
 				log_warnx("due deliveries name a missing one");
@@ -438,16 +636,17 @@ store_hook_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 			}
 			break;
 		}
-		if (job_take(t, seqs[i], &d, now + lease_ms, &jobs[*n]) == 0)
-			bytes += jobs[(*n)++].d.payload_len;
+		if (job_take(t, seqs[i], &d, now + q->lease_ms,
+		    &jobs[out->n]) == 0)
+			bytes += jobs[out->n++].d.payload_len;
 		st_delivery_free(&d);
 	}
 	if (t->err) {
-		store_hook_jobs_free(jobs, *n);
-		*n = 0;
+		store_hook_jobs_free(jobs, out->n);
+		memset(out, 0, sizeof(*out));
 		return t->err;
 	}
-	*out = jobs;
+	out->jobs = jobs;
 	return 0;
 }
 
@@ -477,7 +676,6 @@ store_hook_result(struct store_txn *t, const char *id, int ok,
     uint32_t code, const char *error, uint32_t duration_ms,
     uint64_t retry_at)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_delivery d;
 	uint64_t seq;
 
@@ -494,14 +692,9 @@ store_hook_result(struct store_txn *t, const char *id, int ok,
 	if (ok || retry_at == 0)
 		dlv_finish(t, seq, &d, ok ? ST_DLV_DELIVERED : ST_DLV_FAILED);
 	else {
-		due_key(dk, d.next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
+		due_move(t, d.hook, d.next_at, seq, retry_at);
 		d.next_at = retry_at;
 		d.updated_at = t->st->now();
-		due_key(dk, d.next_at, seq);
-		db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version,
-		    1, "put due delivery");
 		dlv_save(t, seq, &d);
 	}
 	st_delivery_free(&d);
@@ -574,7 +767,6 @@ int
 store_hook_retry(struct store_txn *t, const char *org, const char *hook,
     const char *id, struct st_delivery *out)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_delivery d;
 	uint32_t pending, kept;
 	uint64_t seq;
@@ -585,17 +777,13 @@ store_hook_retry(struct store_txn *t, const char *org, const char *hook,
 		st_delivery_free(&d);
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
 	}
-	if (d.status == ST_DLV_PENDING) {
-		due_key(dk, d.next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
-	} else if (counts_get(t, d.hook, &pending, &kept) == 0)
+	if (d.status == ST_DLV_PENDING)
+		due_del(t, d.hook, d.next_at, seq);
+	else if (counts_get(t, d.hook, &pending, &kept) == 0)
 		counts_put(t, d.hook, pending + 1, kept);
 	d.status = ST_DLV_PENDING;
 	d.next_at = d.updated_at = t->st->now();
-	due_key(dk, d.next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
+	due_put(t, d.hook, d.next_at, seq);
 	dlv_save(t, seq, &d);
 	if (!t->err) {
 		free(d.payload);
@@ -662,3 +850,53 @@ store_hook_jobs_free(struct st_hook_job *js, uint32_t n)
 		st_hook_job_free(&js[i]);
 	free(js);
 }
+
+/* ---------------------------------------------------------------- open */
+
+/*
+ * A data directory from before hook_due (issue 23's first slice) has its
+ * pending deliveries in delivery_due (u64 next_at | u64 seq): each is
+ * put in hook_due, then the old index is emptied.
+ */
+static int
+outbox_init(struct store_txn *t)
+{
+	struct st_delivery d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t seq;
+	size_t moved = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		seq = k.mv_size == 16 ? proto_get_be64((uint8_t *)k.mv_data +
+		    8) : 0;
+		if (seq != 0 && dlv_load(t, seq, &d) == 0) {
+			if (d.status == ST_DLV_PENDING) {
+				due_put(t, d.hook, d.next_at, seq);
+				moved++;
+			}
+			st_delivery_free(&d);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (t->err)
+		return t->err;
+	if (rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk the retired due index");
+	if (moved == 0)
+		return 0;
+	if ((rc = db_drop(t, t->st->delivery_due)) != 0)
+		return txn_lmdb(t, rc, "empty the retired due index");
+	log_info("moved %zu due deliveries into hook_due", moved);
+	return 0;
+}
+
+const struct store_module outbox_module = {
+	.name = "outbox",
+	.init = outbox_init,
+};

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "hookmsg.h"
+#include "stmsgs.h"
 #include "store.h"
 
 /*
@@ -23,14 +24,16 @@
 int store_outbox_event(struct store_txn *, const char *org, uint32_t event,
     const void *payload, size_t len);
 /*
- * ST_HOOK_DUE: up to max deliveries due at now, oldest due first, each
- * with its webhook's url and secret, leased (due again at now +
- * lease_ms, ST_HOOK_LEASE_MIN to _MAX) and at most about
- * ST_HOOK_DUE_BYTES of payloads. A due delivery whose webhook is gone
- * or disabled fails instead.
+ * ST_HOOK_DUE: up to q->max deliveries due at now, each with its
+ * webhook's url and secret, leased (due again at now + q->lease_ms,
+ * ST_HOOK_LEASE_MIN to _MAX), at most about ST_HOOK_DUE_BYTES of
+ * payloads: the webhooks soonest due first, at most the room q gives
+ * each (its held entry, else per_hook), a webhook's soonest due first.
+ * out->more: due ones were left. A due delivery whose webhook is gone
+ * or disabled fails instead. out is for store_hook_jobs_free (jobs, n).
  */
-int store_hook_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
-    struct st_hook_job **out, uint32_t *n);
+int store_hook_due(struct store_txn *, const struct st_hook_due_req *q,
+    struct st_hook_jobs *out);
 /*
  * ST_HOOK_RESULT: ok, delivered; else retried at retry_at, or failed
  * when 0 (its webhook's failures counted: ST_HOOK_FAILURES_OFF in a row

@@ -625,6 +625,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "hook_org", offsetof(struct store, hook_org) },
 	{ "deliveries", offsetof(struct store, deliveries) },
 	{ "delivery_due", offsetof(struct store, delivery_due) },
+	{ "hook_due", offsetof(struct store, hook_due) },
+	{ "due_hooks", offsetof(struct store, due_hooks) },
 	{ "hook_deliveries", offsetof(struct store, hook_deliveries) },
 	{ "hook_counts", offsetof(struct store, hook_counts) },
 };

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		55
+#define NDBS		57
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -152,7 +152,9 @@ struct store {
 	MDB_dbi hook_org;	/* org NUL id -> () */
 	/* outbox.c: the deliveries */
 	MDB_dbi deliveries;	/* u64 seq -> delivery */
-	MDB_dbi delivery_due;	/* u64 next_at | u64 seq -> () */
+	MDB_dbi delivery_due;	/* retired: moved into hook_due at open */
+	MDB_dbi hook_due;	/* hook id | u64 next_at | u64 seq -> () */
+	MDB_dbi due_hooks;	/* u64 soonest next_at | hook id -> () */
 	MDB_dbi hook_deliveries; /* hook id | u64 seq -> () */
 	MDB_dbi hook_counts;	/* hook id -> u32 pending, u32 kept */
 	uint64_t (*now)(void);
@@ -383,6 +385,8 @@ extern const struct store_module handoff_module;
 extern const struct store_module orgstore_module;
 /* contactstore.c hashes an older data directory's email and phone keys. */
 extern const struct store_module contactstore_module;
+/* outbox.c: a data directory's older due index moved into hook_due. */
+extern const struct store_module outbox_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

@@ -13,35 +13,15 @@
 // (masterd restarted), a delivery to 127.0.0.1 is refused before any
 // connection is made. Every wait is bounded.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const H = '/v1/admin/webhooks';
 const REFUSED = 'address refused: private, loopback or link-local';
-
-// A receiver: handler(req, res, hit) per request; hits and connections kept.
-async function receiver(handler) {
-  const r = { hits: [], connections: 0 };
-  r.server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      const hit = { path: req.url, headers: req.headers, body, at: Date.now() };
-      r.hits.push(hit);
-      handler(req, res, hit);
-    });
-  });
-  r.server.on('connection', () => { r.connections++; });
-  await new Promise((ok) => r.server.listen(0, '127.0.0.1', ok));
-  r.url = (path) => `http://127.0.0.1:${r.server.address().port}${path}`;
-  r.close = () => new Promise((ok) => { r.server.closeAllConnections(); r.server.close(ok); });
-  return r;
-}
 
 describe('webhook deliveries, 1 worker and the notifier', () => {
   let p;

@@ -494,6 +494,15 @@ deliver_hook_inflight(const char *hook)
 	return n;
 }
 
+void
+deliver_each(void (*fn)(const struct st_hook_job *, void *), void *arg)
+{
+	struct dlv *d;
+
+	TAILQ_FOREACH(d, &dlvs, entry)
+		fn(d->job, arg);
+}
+
 int
 deliver_holds(const char *id)
 {

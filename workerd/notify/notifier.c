@@ -12,7 +12,9 @@
  *
  * - Polling: every POLL_MS, while it holds fewer than HELD_MAX jobs,
  *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
- *   who, max = the room left; at once again after a full answer). Each
+ *   who, max = the room left, and each webhook's room: HOOK_HELD less
+ *   what it holds of it; at once again after a full answer, and when an
+ *   attempt ends if storaged said it left due ones). Each
  *   job is leased to it for PARLEY_NOTIFY_LEASE_MS: one it never answers
  *   comes back then (at least once; receivers drop duplicates by
  *   webhook-id). A job it takes while it still holds it (a lease shorter
@@ -20,9 +22,9 @@
  * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook and
  *   HELD_MAX in all, so that a slow or dead receiver holds only its own
  *   few slots. A job whose webhook is at its cap waits in a local queue,
- *   at most HOOK_WAITING per webhook (15 s attempts: it starts well
- *   within its lease); past that it is dropped here and comes back from
- *   storaged when its lease ends.
+ *   at most HOOK_WAITING per webhook, which storaged's per-webhook room
+ *   ensures (a job past it, should one come, is dropped here and comes
+ *   back when its lease ends).
  * - An attempt is deliver.c's (libcurl, signed, the address checked as
  *   curl connects: no private address unless PARLEY_WEBHOOK_ALLOW_PRIVATE,
  *   no redirect). Its outcome goes back as ST_HOOK_RESULT: ok on a 2xx;
@@ -56,6 +58,7 @@
 #define HELD_MAX	ST_HOOK_DUE_MAX	/* jobs held: in flight and waiting */
 #define HOOK_INFLIGHT	4	/* attempts in flight to one webhook */
 #define HOOK_WAITING	8	/* jobs of one webhook waiting for a slot */
+#define HOOK_HELD	(HOOK_INFLIGHT + HOOK_WAITING)	/* per webhook */
 
 struct waiting {
 	TAILQ_ENTRY(waiting) entry;
@@ -69,6 +72,7 @@ static struct loop_timer poll_timer, grace_timer;
 static struct loop_defer pump_defer, poll_defer;
 static struct storec_req *due_req;
 static size_t results;		/* ST_HOOK_RESULT unanswered */
+static int more_due;		/* the last ST_HOOK_DUE left due ones */
 
 static void
 leave(void)
@@ -142,6 +146,9 @@ on_done(struct st_hook_job *job, const struct notify_outcome *o)
 		results++;
 	job_drop(job);
 	loop_defer(&pump_defer);
+	/* A slot is free: what storaged left for want of room comes now. */
+	if (more_due && !quitting)
+		loop_defer(&poll_defer);
 }
 
 /* ------------------------------------------------------------- jobs */
@@ -233,6 +240,41 @@ waiting_drop(void)
 
 /* ---------------------------------------------------------- polling */
 
+/* Counts job's webhook in the held list (arg): an entry per webhook. */
+static void
+held_count(const struct st_hook_job *job, void *arg)
+{
+	struct st_hook_due_req *q = arg;
+	uint32_t i;
+
+	for (i = 0; i < q->nheld; i++)
+		if (strcmp(q->held[i].hook, job->d.hook) == 0)
+			break;
+	if (i == q->nheld) {
+		if (q->nheld == HELD_MAX)
+			return;		/* cannot be: HELD_MAX jobs in all */
+		strlcpy(q->held[i].hook, job->d.hook,
+		    sizeof(q->held[i].hook));
+		q->held[i].room = HOOK_HELD;
+		q->nheld++;
+	}
+	if (q->held[i].room > 0)
+		q->held[i].room--;
+}
+
+/* The webhooks this notifier holds jobs of, with the room each has left. */
+static void
+held_list(struct st_hook_due_req *q, struct st_hook_room *held)
+{
+	struct waiting *w;
+
+	q->held = held;
+	q->nheld = 0;
+	TAILQ_FOREACH(w, &waitq, entry)
+		held_count(w->job, q);
+	deliver_each(held_count, q);
+}
+
 static size_t
 room(void)
 {
@@ -253,9 +295,12 @@ due_done(const struct storec_result *r, void *arg)
 	    &js) < 0) {
 		if (r->status == STOREC_ERROR)
 			log_warnx("ST_HOOK_DUE failed: %s", r->message);
+		else if (r->status == STOREC_OK)
+			log_warnx("ST_HOOK_DUE: a reply that does not decode");
 		loop_timer_after(&poll_timer, POLL_MS);
 		return;
 	}
+	more_due = js.more;
 	for (i = 0; i < js.n; i++) {
 		if ((job = malloc(sizeof(*job))) == NULL) {
 			log_warn("notifier: job");
@@ -278,6 +323,7 @@ due_done(const struct storec_result *r, void *arg)
 static void
 poll_due(void *arg)
 {
+	struct st_hook_room held[HELD_MAX];
 	struct st_hook_due_req q;
 	size_t n;
 
@@ -289,6 +335,8 @@ poll_due(void *arg)
 	}
 	q.max = (uint32_t)n;
 	q.lease_ms = wsettings.notify_lease_ms;
+	q.per_hook = HOOK_HELD;
+	held_list(&q, held);
 	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
 		loop_timer_after(&poll_timer, POLL_MS);

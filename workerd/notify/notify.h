@@ -189,6 +189,8 @@ void deliver_start(struct st_hook_job *job, int allow_private);
 /* Attempts in flight: in all, and to one webhook (its id). */
 size_t deliver_inflight(void);
 unsigned int deliver_hook_inflight(const char *hook);
+/* fn(job, arg) for each attempt in flight. */
+void deliver_each(void (*fn)(const struct st_hook_job *, void *), void *arg);
 /* 1 when an attempt of the delivery id is in flight, else 0. */
 int deliver_holds(const char *id);
 /* Drops every attempt (no outcome told) and the multi handle. */

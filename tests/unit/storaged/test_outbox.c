@@ -8,7 +8,9 @@
  * retries later or fails; five failed deliveries in a row disable the
  * webhook, which then gets none; ST_HOOK_DELIVERIES lists newest first
  * and pages; ST_HOOK_RETRY and ST_HOOK_TEST; a conversation's delete
- * is a conversation.deleted event and delivery; a deleted webhook takes its
+ * is a conversation.deleted event and delivery; each webhook's room in
+ * ST_HOOK_DUE (a backlog never hides another webhook's), the first
+ * slice's due index moved at open; a deleted webhook takes its
  * deliveries with it; the pending bound; kept across a reopen.
  */
 #include <setjmp.h>
@@ -73,7 +75,8 @@ static void
 due(struct fix *f, uint32_t max, struct st_hook_jobs *j)
 {
 	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
-	    &(struct st_hook_due_req){ max, LEASE_MS }, j, NULL), 0);
+	    &(struct st_hook_due_req){ .max = max, .lease_ms = LEASE_MS,
+	    .per_hook = ST_HOOK_DUE_MAX }, j, NULL), 0);
 }
 
 static int
@@ -115,7 +118,7 @@ test_written_with_the_event(void **state)
 	/* A new conversation: created (all) and the message (both). */
 	turn(f, "s1", "I need help");
 	assert_int_equal(db_entries(f, "deliveries"), 3);
-	assert_int_equal(db_entries(f, "delivery_due"), 3);
+	assert_int_equal(db_entries(f, "hook_due"), 3);
 	due(f, 64, &j);
 	assert_int_equal(j.n, 3);
 	/* Oldest due first; the job carries url, secret and the event. */
@@ -200,7 +203,7 @@ test_conv_deleted(void **state)
 	    &(struct st_id_req){ id }, &r), PROTO_E_NOT_FOUND);
 	assert_int_equal(r.nevs, 0);
 	dreply_free(&r);
-	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_due"), 0);
 	st_webhook_free(&h);
 }
 
@@ -232,10 +235,12 @@ test_lease_result_retry(void **state)
 
 	/* The lease is the notifier's, within bounds. */
 	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
-	    &(struct st_hook_due_req){ 64, ST_HOOK_LEASE_MIN - 1 }, NULL,
+	    &(struct st_hook_due_req){ .max = 64,
+	    .lease_ms = ST_HOOK_LEASE_MIN - 1, .per_hook = 1 }, NULL,
 	    NULL), PROTO_E_INVALID);
 	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
-	    &(struct st_hook_due_req){ 64, ST_HOOK_LEASE_MAX + 1 }, NULL,
+	    &(struct st_hook_due_req){ .max = 64,
+	    .lease_ms = ST_HOOK_LEASE_MAX + 1, .per_hook = 1 }, NULL,
 	    NULL), PROTO_E_INVALID);
 
 	/* A failure with a retry: due at retry_at, not before. */
@@ -260,7 +265,7 @@ test_lease_result_retry(void **state)
 	assert_int_equal(l.dlv[0].code, 204);
 	assert_int_equal(l.dlv[0].payload_len, 0);
 	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
-	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_due"), 0);
 
 	/* Retried by hand: due now again. */
 	{
@@ -311,7 +316,7 @@ test_failures_disable(void **state)
 	st_webhook_free(&g);
 	/* Disabled: a turn writes none for it. */
 	turn(f, "later", "x");
-	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_due"), 0);
 	assert_int_equal(db_entries(f, "deliveries"), ST_HOOK_FAILURES_OFF);
 
 	/* A test delivery: due now, even disabled it is listed. */
@@ -327,7 +332,7 @@ test_failures_disable(void **state)
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELETE,
 	    &(struct st_id_req){ h.id }, NULL, NULL), 0);
 	assert_int_equal(db_entries(f, "deliveries"), 0);
-	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_due"), 0);
 	assert_int_equal(db_entries(f, "hook_deliveries"), 0);
 	assert_int_equal(db_entries(f, "hook_counts"), 0);
 	assert_int_equal(db_entries(f, "hook_org"), 0);
@@ -370,6 +375,131 @@ test_list_pages(void **state)
 	st_webhook_free(&h);
 }
 
+/* ST_HOOK_DUE with rooms: held webhooks' room, per_hook for the rest. */
+static void
+due_room(struct fix *f, uint32_t per_hook, const char *hook, uint32_t room,
+    struct st_hook_jobs *j)
+{
+	struct st_hook_room held;
+	struct st_hook_due_req q = { .max = 64, .lease_ms = LEASE_MS,
+	    .per_hook = per_hook, .held = &held, .nheld = hook != NULL };
+
+	if (hook != NULL) {
+		strlcpy(held.hook, hook, sizeof(held.hook));
+		held.room = room;
+	}
+	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE, &q, j, NULL),
+	    0);
+}
+
+/* Jobs of a webhook in j. */
+static uint32_t
+jobs_of(const struct st_hook_jobs *j, const char *hook)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < j->n; i++)
+		n += strcmp(j->jobs[i].d.hook, hook) == 0;
+	return n;
+}
+
+/*
+ * A backlog on one webhook never hides another's due deliveries: each
+ * gets at most its room, the webhooks soonest due first; more says what
+ * was left.
+ */
+static void
+test_due_per_webhook(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook a, b;
+	struct st_hook_jobs j;
+	uint32_t i;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &a);
+	for (i = 0; i < 30; i++)
+		turn(f, "busy", "x");
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &b);
+	turn(f, "busy", "y");
+	turn(f, "busy", "z");
+	assert_int_equal(db_entries(f, "due_hooks"), 2);
+
+	/* 4 each: a's 4 oldest, b's 2; more of a's are left. */
+	due_room(f, 4, NULL, 0, &j);
+	assert_int_equal(j.n, 6);
+	assert_int_equal(jobs_of(&j, a.id), 4);
+	assert_int_equal(jobs_of(&j, b.id), 2);
+	assert_int_equal(j.more, 1);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* a is full at the notifier: none of its; b has none due now. */
+	due_room(f, 4, a.id, 0, &j);
+	assert_int_equal(j.n, 0);
+	assert_int_equal(j.more, 1);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* a has room for 3: its next 3, soonest due first. */
+	due_room(f, 4, a.id, 3, &j);
+	assert_int_equal(jobs_of(&j, a.id), 3);
+	assert_int_equal(j.n, 3);
+	assert_int_equal(j.more, 1);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* All of a's rest: 32 - 7 = 25 (the turns' two with b's). */
+	due_room(f, 64, NULL, 0, &j);
+	assert_int_equal(jobs_of(&j, a.id), 25);
+	assert_int_equal(j.n, 25);
+	assert_int_equal(j.more, 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* Every one leased: each webhook is in due_hooks at its lease's end. */
+	assert_int_equal(db_entries(f, "due_hooks"), 2);
+	assert_int_equal(db_entries(f, "hook_due"), 34);
+	st_webhook_free(&a);
+	st_webhook_free(&b);
+}
+
+/* A data directory with the first slice's due index has it moved at open. */
+static void
+test_due_index_moved(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook h;
+	struct st_hook_jobs j;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi hd, dh, old;
+	MDB_cursor *cur;
+	MDB_val k, v, ok, one = { 1, (void *)"\x01" };
+	uint8_t key[16];
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	turn(f, "s1", "one");
+	turn(f, "s2", "two");
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "hook_due", 0, &hd), 0);
+	assert_int_equal(mdb_dbi_open(txn, "due_hooks", 0, &dh), 0);
+	assert_int_equal(mdb_dbi_open(txn, "delivery_due", 0, &old), 0);
+	assert_int_equal(mdb_cursor_open(txn, hd, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		memcpy(key, (uint8_t *)k.mv_data + ST_HOOK_ID_LEN, 16);
+		ok.mv_size = sizeof(key);
+		ok.mv_data = key;
+		assert_int_equal(mdb_put(txn, old, &ok, &one, 0), 0);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, hd, 0), 0);
+	assert_int_equal(mdb_drop(txn, dh, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+
+	assert_int_equal(db_entries(f, "delivery_due"), 0);
+	assert_int_equal(db_entries(f, "hook_due"), 2);
+	assert_int_equal(db_entries(f, "due_hooks"), 1);
+	due(f, 64, &j);
+	assert_int_equal(j.n, 2);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	st_webhook_free(&h);
+}
+
 /* Past ST_HOOK_PENDING_MAX pending, a webhook's oldest fails. */
 static void
 test_pending_bound(void **state)
@@ -382,7 +512,7 @@ test_pending_bound(void **state)
 	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
 	for (i = 0; i < ST_HOOK_PENDING_MAX + 1; i++)
 		turn(f, "chatty", "x");
-	assert_int_equal(db_entries(f, "delivery_due"), ST_HOOK_PENDING_MAX);
+	assert_int_equal(db_entries(f, "hook_due"), ST_HOOK_PENDING_MAX);
 	assert_int_equal(db_entries(f, "deliveries"),
 	    ST_HOOK_PENDING_MAX + 1);
 	list(f, h.id, 1, "", &l);	/* the newest is pending */
@@ -398,6 +528,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_written_with_the_event,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_deleted, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_due_per_webhook, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_due_index_moved, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_result_retry, setup,
 		    fix_teardown),

@@ -460,11 +460,12 @@ ask_any(uint16_t type, const void *req, const void *reply, size_t len)
 static void
 test_outbox_malformed(void **state)
 {
-	const struct st_hook_due_req due = { 8, 60000 };
+	const struct st_hook_due_req due = { .max = 8, .lease_ms = 60000,
+	    .per_hook = 12 };
 	const struct st_hook_result_req res = { "dlv_0000000000000001", 1,
 	    200, "", 12, 0 };
 	struct st_hook_job job;
-	struct st_hook_jobs jobs = { &job, 1 };
+	struct st_hook_jobs jobs = { &job, 1, 0 };
 	struct penc e;
 
 	assert_int_equal(peer_connect(&P), 0);
