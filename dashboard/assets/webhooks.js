@@ -24,14 +24,19 @@ const FIELD_NAMES = ['url', 'events', 'enabled'];
 const URL_MAX = 2048;
 const PAGE = 25;
 /* How a delivery is followed after Send test or Retry: every FOLLOW_MS, FOLLOW_TRIES times at most. */
-const FOLLOW_MS = 1000;
-const FOLLOW_TRIES = 20;
+const FOLLOW_MS = 500;
+const FOLLOW_TRIES = 40;
 
 const STATUS = {
   delivered: ['Delivered', 'badge-ok'],
   pending: ['Pending', 'badge-warn'],
   failed: ['Failed', 'badge-danger'],
 };
+
+/* True when ms is in the local today (a time alone says when). */
+function today(ms) {
+  return new Date(ms).toDateString() === new Date().toDateString();
+}
 
 /* The webhook's status: enabled, disabled, or disabled by the notifier after failures. */
 function hookBadge(w) {
@@ -193,7 +198,8 @@ function deliveryRow(onRetry) {
       h('td', { 'data-label': 'Status' }, h('span', null,
         h('span', { class: ['badge', cls], 'data-testid': 'delivery-status' }, label),
         d.status === 'pending' && d.next_attempt_at
-          ? h('span', { class: 'hint', 'data-testid': 'delivery-next' }, ' next attempt ', timeEl(d.next_attempt_at, 'time')) : null)),
+          ? h('span', { class: 'hint', 'data-testid': 'delivery-next' }, ' next attempt ', timeEl(d.next_attempt_at, today(d.next_attempt_at) ? 'time' : 'date'))
+          : null)),
       h('td', { 'data-label': 'Attempts', class: 'cell-num', 'data-testid': 'delivery-attempts' }, String(d.attempts ?? 0)),
       h('td', { 'data-label': 'Response', class: 'cell-num', 'data-testid': 'delivery-code' },
         d.response_code != null ? String(d.response_code) : none()),

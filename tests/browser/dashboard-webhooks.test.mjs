@@ -9,15 +9,16 @@
 // the events are edited (none refused in the page); a URL holding markup is
 // shown as text; the webhook is deleted after the confirmation. A member
 // below admin has no Webhooks in the nav, and the page says the API's
-// refusal. axe-core in light and dark on the webhook's page.
+// refusal. axe-core in light and dark on the webhook's page; it and the
+// list do not scroll sideways on a 390 px phone.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import {
-  DASHBOARD_PASSWORD, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, openDash, openPage,
-  startSuite, stopSuite, waitFor,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
 
@@ -163,6 +164,19 @@ describe('dashboard webhooks in Chromium', { timeout: 90000 }, () => {
     assert.deepEqual(await page.$$eval('[data-testid="delivery-row"]', (rs) => rs.map((r) => r.dataset.id)), api.map((d) => d.id));
     assert.deepEqual(await axeLightDark(page, 'a webhook with deliveries'), []);
     await assertClean(page, log, 'retry');
+    // On a phone, the list and this page do not scroll sideways (a screenshot of each).
+    const phone = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, phone.ctx);
+      for (const [name, route, ready] of [['webhooks', '#/webhooks', '[data-testid="hook-row"]'],
+        ['webhook', `#/webhooks/${hook.id}`, `${row(id)}[data-status="delivered"]`]]) {
+        await openDash(phone.page, stack, route, ready);
+        const o = await overflow(phone.page);
+        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal scroll on a phone: ${JSON.stringify(o)}`);
+        await dashShot(phone.page, name);
+      }
+      await assertClean(phone.page, phone.log, 'phone');
+    } finally { await phone.ctx.close(); }
   });
 
   test('edit the events: none is refused in the page; the saved ones stay after a reload', async () => {
