@@ -38,6 +38,13 @@ function today(ms) {
   return new Date(ms).toDateString() === new Date().toDateString();
 }
 
+/* When a pending delivery is tried next (the time alone when that is today), else null. */
+function nextAttempt(d) {
+  const at = d.next_attempt_at;
+  if (d.status !== 'pending' || !at) return null;
+  return h('span', { class: 'hint', 'data-testid': 'delivery-next' }, ' next attempt ', timeEl(at, today(at) ? 'time' : 'date'));
+}
+
 /* The webhook's status: enabled, disabled, or disabled by the notifier after failures. */
 function hookBadge(w) {
   if (w.enabled) return h('span', { class: 'badge badge-ok', 'data-testid': 'hook-status' }, 'Enabled');
@@ -197,9 +204,7 @@ function deliveryRow(onRetry) {
       h('td', { 'data-label': 'Event', 'data-testid': 'delivery-event' }, h('code', null, d.event)),
       h('td', { 'data-label': 'Status' }, h('span', null,
         h('span', { class: ['badge', cls], 'data-testid': 'delivery-status' }, label),
-        d.status === 'pending' && d.next_attempt_at
-          ? h('span', { class: 'hint', 'data-testid': 'delivery-next' }, ' next attempt ', timeEl(d.next_attempt_at, today(d.next_attempt_at) ? 'time' : 'date'))
-          : null)),
+        nextAttempt(d))),
       h('td', { 'data-label': 'Attempts', class: 'cell-num', 'data-testid': 'delivery-attempts' }, String(d.attempts ?? 0)),
       h('td', { 'data-label': 'Response', class: 'cell-num', 'data-testid': 'delivery-code' },
         d.response_code != null ? String(d.response_code) : none()),
