@@ -138,6 +138,11 @@ export const endpoints = {
   apiKeys: '/v1/admin/api-keys',
   apiKey: (id) => `/v1/admin/api-keys/${enc(id)}`,
   audit: (p) => `/v1/admin/audit${qs(p)}`,
+  webhooks: '/v1/admin/webhooks',
+  webhook: (id) => `/v1/admin/webhooks/${enc(id)}`,
+  webhookTest: (id) => `/v1/admin/webhooks/${enc(id)}/test`,
+  deliveries: (id, p) => `/v1/admin/webhooks/${enc(id)}/deliveries${qs(p)}`,
+  deliveryRetry: (id, dlv) => `/v1/admin/webhooks/${enc(id)}/deliveries/${enc(dlv)}/retry`,
 };
 
 /** The session's role in the chosen organisation ('' when unknown). */
