@@ -12,7 +12,6 @@
 // refusal. axe-core in light and dark on the webhook's page; it and the
 // list do not scroll sideways on a 390 px phone.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
@@ -21,6 +20,7 @@ import {
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
+import { receiver } from '../integration/lib/receiver.mjs';
 
 // The browser's own report of the 400 the test asks for (a port out of range).
 const assertClean = (page, log, what) => assertCleanOf(page, log, what,
@@ -29,21 +29,12 @@ const assertClean = (page, log, what) => assertCleanOf(page, log, what,
 const row = (id) => `[data-testid="delivery-row"][data-id="${id}"]`;
 
 // A receiver on 127.0.0.1 answering rx.code; every request kept.
-async function receiver() {
-  const rx = { code: 200, hits: [] };
-  rx.server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      rx.hits.push({ path: req.url, headers: req.headers, body, at: Date.now() });
-      res.statusCode = rx.code;
-      res.end();
-    });
+async function codeReceiver() {
+  const rx = await receiver((req, res) => {
+    res.statusCode = rx.code;
+    res.end();
   });
-  await new Promise((ok) => rx.server.listen(0, '127.0.0.1', ok));
-  rx.url = (p) => `http://127.0.0.1:${rx.server.address().port}${p}`;
-  rx.close = () => new Promise((ok) => { rx.server.closeAllConnections(); rx.server.close(ok); });
+  rx.code = 200;
   return rx;
 }
 
@@ -55,7 +46,7 @@ describe('dashboard webhooks in Chromium', { timeout: 90000 }, () => {
   let hook;     // the webhook made in the page: {id, secret}
 
   before(async () => {
-    [rx, { stack, browser }] = await Promise.all([receiver(), startSuite({
+    [rx, { stack, browser }] = await Promise.all([codeReceiver(), startSuite({
       workers: 1, mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD, PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on' },
     })]);
     owner = await openPage(browser);
