@@ -18,6 +18,11 @@
 #           added time to first token p50/p99 at c=1, turns/s and server
 #           CPU us per turn at c=32 (tests/bench/chat-side.mjs); every
 #           Parley turn checked stored;
+#  hooks    Parley pinned as chat, with two webhook receivers of the
+#           bench's: added nothing is the claim (issue 23): first token
+#           p50/p99 at c=1 and a fast receiver's delivery delay, with a
+#           slow receiver (10 s an answer) beside it and without
+#           (tests/bench/hook-side.mjs);
 #  streams  pinned as chat, each round on freshly started servers (a
 #           process keeps what an earlier run grew): 1,000 and 4,000
 #           streams held (model: 300 ms to the first chunk, then 60 chunks
@@ -47,7 +52,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,streams,dbsize,dash,abuse]  sections to run
+#   BENCH_ONLY [health,widget,chat,hooks,streams,dbsize,dash,abuse]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -68,6 +73,8 @@
 #            [2048] conversations in flight while loading; BENCH_DB_DIR
 #            [a temp folder] a data directory to use and keep, so a rerun
 #            skips the loads (the "fresh" figure is then left out)
+#   hooks:   BENCH_HOOK_ROUNDS [3] rounds of BENCH_HOOK_TURNS [300] turns at
+#            c=1 each half (fast receiver; fast and slow receivers)
 #   dash:    BENCH_DASH_CONVERSATIONS [100000] BENCH_DASH_PAGES [500]
 #            BENCH_DASH_SEARCHES [50]
 #   abuse:   BENCH_RESUME_SAMPLES [500] BENCH_RESUME_SECONDS [5]
@@ -83,7 +90,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,streams,dbsize,dash,abuse}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,streams,dbsize,dash,abuse}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
@@ -100,8 +107,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | streams | dbsize | dash | abuse) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, streams, dbsize, dash, abuse)" ;;
+	case $s in health | widget | chat | hooks | streams | dbsize | dash | abuse) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, streams, dbsize, dash, abuse)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-storaged mockai; do
@@ -257,7 +264,7 @@ parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
 		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
-		CORS_ORIGIN='*')
+		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on)
 }
 start_storaged() {	# data-dir sync cpu
 	parley_env "$1" 1
@@ -432,6 +439,17 @@ if want chat; then
 	stop_pid "$NPID"
 	stop_parley
 	section_end chat
+fi
+# ================================================================ hooks
+# Chat's first token and a fast webhook receiver's delivery delay, with a
+# slow receiver (10 s an answer) beside it and without (hook-side.mjs).
+if want hooks; then
+	section_start hooks
+	start_parley "$tmp/hooks-data" 1 "$SERVER_CPU"
+	run "$CLIENT_CPU" timeout 600 node tests/bench/hook-side.mjs --parley "$PPORT" --key "$WKEY" \
+		--admin "$AKEY" --out "$OUT" || die "the webhooks rounds failed"
+	stop_parley
+	section_end hooks
 fi
 # Each round of streams on freshly started servers (and a fresh data
 # directory): a process keeps the memory an earlier run grew.
