@@ -10,9 +10,12 @@
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
 // (its target never hit; the delivery pending with code 302); a slow
 // receiver does not delay a fast one. Last, with the setting turned off
-// (masterd restarted), a delivery to 127.0.0.1 is refused before any
-// connection is made. Every wait is bounded.
+// (masterd restarted), a delivery to 127.0.0.1, and one to a name that
+// resolves to 127.0.0.1 (a mount namespace's /etc/hosts), are refused
+// before any connection is made. Every wait is bounded.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
@@ -177,15 +180,26 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     for (const h of fast.hits) verify(wf.secret, h);
   });
 
-  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: refused before connecting', async () => {
+  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: refused before connecting, a literal and a name resolving to loopback', async () => {
     const rx = await recv((req, res) => res.end('ok'));
     const w = await make(rx.url('/private'));
+    // masterd and its children in a mount namespace of their own where
+    // /etc/hosts says hooks.example.com is 127.0.0.1 (CI runs as root).
+    const hosts = path.join(p.tmp, 'hosts');
+    fs.writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 hooks.example.com\n');
+    p.opts.wrap = {
+      masterd: (bin, env) => ['unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${bin}"`], env],
+    };
     await p.restartMaster({ PARLEY_WEBHOOK_ALLOW_PRIVATE: 'off' });
-    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
-    await waitFor(async () => (await deliveries(w.id))[0].last_error === REFUSED, 5000, 'refused');
-    const [d] = await deliveries(w.id);
-    assert.equal(d.status, 'pending');
-    assert.equal(d.response_code, null);
+    // A name is not resolved at creation (not on the worker's loop).
+    const byName = await make(`http://hooks.example.com:${rx.server.address().port}/by-name`);
+    for (const id of [w.id, byName.id]) {
+      assert.equal((await p.adminJson('POST', `${H}/${id}/test`)).status, 202);
+      await waitFor(async () => (await deliveries(id))[0].last_error === REFUSED, 5000, 'refused');
+      const [d] = await deliveries(id);
+      assert.equal(d.status, 'pending');
+      assert.equal(d.response_code, null);
+    }
     await sleep(300);
     assert.equal(rx.connections, 0);
     assert.equal(rx.hits.length, 0);
