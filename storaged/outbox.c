@@ -155,9 +155,13 @@ soonest_moved(struct store_txn *t, const char *hook, int had, uint64_t was)
 	}
 }
 
-/* Delivery seq of hook is due at at. */
+/*
+ * Delivery seq of hook is due at at (on), or is due at at no more (!on);
+ * due_hooks follows the webhook's soonest.
+ */
 static void
-due_put(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
+due_set(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq,
+    int on)
 {
 	uint8_t k[HDUE_KEY_LEN];
 	uint64_t was = 0;
@@ -166,24 +170,25 @@ due_put(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
 	if ((had = hook_soonest(t, hook, &was)) < 0)
 		return;
 	hdue_key(k, hook, at, seq);
-	db_put(t, t->st->hook_due, k, sizeof(k), &rec_version, 1,
-	    "put due delivery");
+	if (on)
+		db_put(t, t->st->hook_due, k, sizeof(k), &rec_version, 1,
+		    "put due delivery");
+	else
+		db_del(t, t->st->hook_due, k, sizeof(k),
+		    "delete due delivery");
 	soonest_moved(t, hook, had, was);
 }
 
-/* Delivery seq of hook, due at at, is due no more. */
+static void
+due_put(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
+{
+	due_set(t, hook, at, seq, 1);
+}
+
 static void
 due_del(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq)
 {
-	uint8_t k[HDUE_KEY_LEN];
-	uint64_t was = 0;
-	int had;
-
-	if ((had = hook_soonest(t, hook, &was)) < 0)
-		return;
-	hdue_key(k, hook, at, seq);
-	db_del(t, t->st->hook_due, k, sizeof(k), "delete due delivery");
-	soonest_moved(t, hook, had, was);
+	due_set(t, hook, at, seq, 0);
 }
 
 /* A webhook's counts: pending and kept (0, 0 when it has none). */
