@@ -10,6 +10,9 @@
 //   retried on the backoff schedule and each arrives after its return at
 //   the retry the schedule gives it (PARLEY_NOTIFY_RETRY_MS doubling,
 //   jitter within 1/8), oldest first.
+// - Stopping with a delivery in flight: the notifier waits out the grace
+//   (PARLEY_SHUTDOWN_TIMEOUT_MS) and leaves it to its lease; the next
+//   notifier delivers it, the same webhook-id.
 //
 // PARLEY_NOTIFY_LEASE_MS is 2 s here, so what a killed notifier held comes
 // back in 2 s rather than 60. The outage is 6 s with a 500 ms first retry
@@ -27,6 +30,7 @@ const TURNS = 170;                 // 3 events each: 510
 const OUTAGE_MS = Number(process.env.WEBHOOK_OUTAGE_MS || 6000);
 const RETRY_MS = Number(process.env.WEBHOOK_RETRY_MS || 500);
 const LEASE_MS = 2000;
+const GRACE_MS = 2000;             // PARLEY_SHUTDOWN_TIMEOUT_MS
 
 // The cumulative unjittered wait before retry k (1: the first retry).
 function scheduleMs(k) {
@@ -52,6 +56,7 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
       env: {
         PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
         PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS), PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS),
+        PARLEY_SHUTDOWN_TIMEOUT_MS: String(GRACE_MS),
       },
     });
     await p.start();
@@ -210,5 +215,34 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
     }
     t.diagnostic(`outage ${OUTAGE_MS} ms; attempts ${ds.map((d) => d.attempts).join(',')}; ` +
       `arrived ${ok.map((h) => h.at - upAt).join(',')} ms after the return`);
+  });
+
+  test('stopping with a delivery in flight: the grace, then the next notifier delivers it', async (t) => {
+    for (const w of (await p.admin(H)).json().webhooks) {
+      assert.equal((await p.adminJson('PATCH', `${H}/${w.id}`, { enabled: false })).status, 200);
+    }
+    let hold = true;
+    const held = [];
+    const rx = await receiver((req, res) => {
+      if (hold) held.push(res);
+      else res.end('ok');
+    });
+    receivers.push(rx);
+    const w = await hook(rx.url('/quit'), ['message.created']);
+    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+    await waitFor(() => held.length === 1, 10000, 'the attempt in flight');
+    const id = rx.hits[0].headers['webhook-id'];
+    const from = p.logs.masterd.length;
+    const t0 = Date.now();
+    await p.restartMaster();
+    const stopMs = Date.now() - t0;
+    assert.match(p.logs.masterd.slice(from), /grace over: 1 delivery attempt\(s\) left for their lease/);
+    hold = false;
+    for (const r of held) r.destroy();
+    await waitFor(() => rx.hits.filter((h) => h.headers['webhook-id'] === id).length === 2, 10000, 'sent again');
+    await waitFor(async () => (await p.admin(`${H}/${w.id}/deliveries`)).json().deliveries[0].status === 'delivered',
+      5000, 'delivered');
+    t.diagnostic(`restart with a delivery in flight took ${stopMs} ms (grace ${GRACE_MS} ms)`);
+    assert.ok(stopMs < GRACE_MS + 8000, `the restart took ${stopMs} ms`);
   });
 });
