@@ -297,6 +297,12 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(webhook_allow_private),
 	    "webhooks may point at loopback, private and link-local "
 	    "addresses (tests, private networks)" },
+	/* Away mode (issue 23). */
+	{ "PARLEY_AWAY_AFTER_MS", SETTING_NUMBER, "120000", NULL, 1000,
+	    86400000, NULL, NULL, NULL, M | W | S, F(away_after_ms),
+	    "a widget shows \"Leave a message\" when no signed-in dashboard "
+	    "of its organisation had its live stream open for this long "
+	    "(tests shorten it)" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

@@ -131,7 +131,7 @@ test_widget_json(void **state)
 	assert_non_null(strstr(s, "\"handoff_enabled\":true,"
 	    "\"handoff_label\":\"Ask us\""));
 	free(s);
-	s = test_dump(widget_public_json(&w));
+	s = test_dump(widget_public_json(&w, 1));
 	assert_null(strstr(s, "agent_id"));
 	assert_non_null(strstr(s, "\"handoff_label\":\"Ask us\""));
 	free(s);
@@ -141,7 +141,7 @@ test_widget_json(void **state)
 	w.agent_id[0] = '\0';
 
 	/* The public subset: nothing internal. */
-	s = test_dump(widget_public_json(&w));
+	s = test_dump(widget_public_json(&w, 1));
 	assert_string_equal(s,
 	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
 	    "\"primary_color\":\"#4f46e5\",\"text_color\":\"#ffffff\","
