@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { PASSWORD, login } from './lib/dashboard.mjs';
 import { Events } from './lib/events.mjs';
 import { Parley, waitFor } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const AWAY_MS = 1500;
@@ -18,11 +19,13 @@ const ALL_WEEK = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', '
 
 describe('away mode: business hours and who is at the dashboard', () => {
   let p;
+  let oa; // the server's OpenAPI document: every answer here is checked against it
   const t0 = Date.now();
 
   before(async () => {
     p = new Parley({ mock: true, env: { PARLEY_AWAY_AFTER_MS: String(AWAY_MS), DASHBOARD_PASSWORD: PASSWORD, RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
+    oa = await checkerFor(p);
   });
   after(async () => {
     await p.stop();
@@ -30,13 +33,19 @@ describe('away mode: business hours and who is at the dashboard', () => {
     console.log(`# away.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  const admin = (method, path, body) => p.request(method, path, {
-    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const admin = async (method, path, body) => {
+    const r = await p.request(method, path, {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    oa.checkJson(method, path, r);
+    return r;
+  };
   const config = async (w) => {
-    const r = await p.get(`/api/widget/${w.widget_id}/config`);
+    const path = `/api/widget/${w.widget_id}/config`;
+    const r = await p.get(path);
     assert.equal(r.status, 200, r.body);
+    oa.checkJson('GET', path, r);
     return r.json();
   };
   // A visitor's socket: its session, then its availability.
@@ -67,10 +76,10 @@ describe('away mode: business hours and who is at the dashboard', () => {
       assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.status} ${r.body}`);
       assert.match(r.json().error, want, JSON.stringify(body));
     }
-    const w = await createWidget(p, {
+    const w = (await admin('POST', '/v1/admin/widgets', {
       business_hours: { timezone: 'America/New_York', days: { fri: [['13:00', '17:30'], ['09:00', '12:00']], sun: [['22:00', '24:00']] } },
       away_message: 'Back on <Monday> & soon',
-    });
+    })).json();
     assert.deepEqual(w.business_hours, {
       timezone: 'America/New_York',
       days: { mon: [], tue: [], wed: [], thu: [], fri: [['09:00', '12:00'], ['13:00', '17:30']], sat: [], sun: [['22:00', '24:00']] },
