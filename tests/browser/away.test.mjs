@@ -124,4 +124,46 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
     await assertClean(page, visitor.log, 'widget');
     await assertClean(o, owner.log, 'dashboard');
   });
+
+  test('the dashboard\'s widget form: the time zone, a line a day, the away message', async () => {
+    const o = owner.page;
+    await openDash(o, stack, `#/widgets/${w.widget_id}`, '[data-testid="widget-form"]');
+    assert.equal(await o.inputValue('[data-testid="hours-timezone"]'), 'Europe/Paris');
+    assert.equal(await o.inputValue('[data-testid="hours-mon"]'), '');
+    assert.equal(await o.inputValue('#f-away_message'), AWAY);
+    // Checked in the page first: a day's line it cannot read.
+    await o.fill('[data-testid="hours-mon"]', '9 to 5');
+    await o.click('[data-testid="save-widget"]');
+    const err = o.locator('[data-testid="field-error-business_hours"]');
+    await err.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await err.textContent(), /^Monday: "9 to 5" is not like 09:00-17:30/);
+    // Then by the server: a zone its tzdata does not have.
+    await o.fill('[data-testid="hours-mon"]', '13:00-17:30, 9:00-12:00');
+    await o.fill('[data-testid="hours-sun"]', '22:00-24:00');
+    await o.fill('[data-testid="hours-timezone"]', 'Mars/Olympus_Mons');
+    await o.click('[data-testid="save-widget"]');
+    await o.waitForFunction(() => /IANA/.test(document.querySelector('[data-testid="field-error-business_hours"]').textContent), null, { timeout: 5000 });
+    assert.equal(await o.getAttribute('[data-testid="hours-timezone"]', 'aria-invalid'), 'true');
+    await o.fill('[data-testid="hours-timezone"]', 'America/New_York');
+    await o.click('[data-testid="save-widget"]');
+    await o.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    let got = (await adminApi(stack, 'GET', `/v1/admin/widgets/${w.widget_id}`)).json;
+    assert.deepEqual(got.business_hours, {
+      timezone: 'America/New_York',
+      days: { mon: [['09:00', '12:00'], ['13:00', '17:30']], tue: [], wed: [], thu: [], fri: [], sat: [], sun: [['22:00', '24:00']] },
+    });
+    assert.equal(await o.inputValue('[data-testid="hours-mon"]'), '09:00-12:00, 13:00-17:30', 'shown as stored');
+    const a = await axeSerious(o, 'widget form with business hours');
+    assert.deepEqual(a.bad, [], `${a.what}: ${JSON.stringify(a.bad)}`);
+    // Emptied: always open, the default message.
+    await o.fill('[data-testid="hours-timezone"]', '');
+    for (const d of ['mon', 'sun']) await o.fill(`[data-testid="hours-${d}"]`, '');
+    await o.fill('#f-away_message', '');
+    await o.click('[data-testid="save-widget"]');
+    await o.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    got = (await adminApi(stack, 'GET', `/v1/admin/widgets/${w.widget_id}`)).json;
+    assert.equal(got.business_hours, null);
+    assert.equal(got.away_message, null);
+    await assertClean(o, owner.log, 'dashboard');
+  });
 });
