@@ -573,6 +573,7 @@ function mount(script, cfg, base) {
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
+      if (awayForm) awayForm.busy = false; // its answer was lost with the socket: it may be sent again
       if (e.code === 4004) return end();
       const d = Math.min(15000, 500 * 2 ** tries++);
       wsTimer = setTimeout(async () => {
