@@ -68,6 +68,7 @@ FUZZ_PROG_proto   := proto
 FUZZ_PROG_dispatch := storaged
 FUZZ_PROG_metrics := storaged
 FUZZ_PROG_settings := proto
+FUZZ_PROG_tzif    := proto
 FUZZ_PROG_stmsgs  := proto
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 

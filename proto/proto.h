@@ -121,6 +121,9 @@ enum proto_type {
 	PROTO_ST_CONTACT_ERASE = 0x68,
 	PROTO_ST_CONTACT_SESSIONS = 0x69,
 	PROTO_ST_CONTACT_CONVS = 0x6a,
+	/* away mode (issue 23): see widgetmsg.h */
+	PROTO_ST_PRESENCE_SEEN = 0x6b,
+	PROTO_ST_WIDGET_AVAIL = 0x6c,
 	/* people: see usermsg.h */
 	PROTO_ST_USER_AUTH = 0x58,
 	PROTO_ST_USER_BOOT = 0x59,
@@ -154,7 +157,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6b-0x6f, 0x7b and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6d-0x6f, 0x7b and up */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -163,6 +163,7 @@ struct settings {
 	uint32_t new_sessions_per_min;	/* WIDGET_NEW_SESSIONS_PER_MINUTE */
 	char *dashboard_agent_name;	/* DASHBOARD_AGENT_NAME */
 	uint32_t admin_events_max;	/* ADMIN_EVENTS_MAX_CLIENTS */
+	uint32_t away_after_ms;	/* PARLEY_AWAY_AFTER_MS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;
 	char *tls_cert;		/* TLS_CERT, TLS_KEY: PEM paths; NULL = no TLS */

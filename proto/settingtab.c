@@ -306,6 +306,12 @@ const struct setting settings_table[] = {
 	    3600000, NULL, NULL, NULL, M | W, F(notify_lease_ms),
 	    "how long a notification the notifier took and never answered "
 	    "(it crashed) waits before it is taken again" },
+	/* Away mode (issue 23). */
+	{ "PARLEY_AWAY_AFTER_MS", SETTING_NUMBER, "120000", NULL, 1000,
+	    86400000, NULL, NULL, NULL, M | W | S, F(away_after_ms),
+	    "a widget shows \"Leave a message\" when no signed-in dashboard "
+	    "of its organisation had its live stream open for this long "
+	    "(tests shorten it)" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

@@ -323,6 +323,7 @@ static const struct pfield f_ws_open_ok[] = {
 	PFU8(struct st_ws_open_ok, more),
 	PFU8(struct st_ws_open_ok, handoff),
 	PFBUF(struct st_ws_open_ok, handoff_name),
+	PFU8(struct st_ws_open_ok, staffed),
 };
 static PLAYOUT(pl_ws_open_ok, struct st_ws_open_ok, f_ws_open_ok);
 
@@ -334,6 +335,12 @@ static const struct pfield f_ws_open_rep[] = {
 	    pl_ws_open_ok),
 };
 PLAYOUT(pl_ws_open_rep, struct st_ws_open_rep, f_ws_open_rep);
+
+static const struct pfield f_widget_avail_rep[] = {
+	PFREC(struct st_widget_avail_rep, widget, pl_widget),
+	PFU8(struct st_widget_avail_rep, staffed),
+};
+PLAYOUT(pl_widget_avail_rep, struct st_widget_avail_rep, f_widget_avail_rep);
 
 static const struct pfield f_ws_begin_req[] = {
 	PFSTR(struct st_ws_begin_req, widget_id, ST_WID_ARG_MAX),

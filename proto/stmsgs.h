@@ -176,6 +176,8 @@ struct st_ws_open_ok {
 	uint8_t more, handoff;
 	/* handoff human: its assignee's display name, "" when none */
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
+	/* a dashboard of the widget's organisation was open lately (issue 23) */
+	uint8_t staffed;
 };
 struct st_ws_open_rep {
 	uint8_t result;			/* ST_WS_* */
@@ -196,6 +198,11 @@ struct st_ws_session_req {
 	const char *widget_id;
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
+};
+/* ST_WIDGET_AVAIL: the widget, and whether a dashboard of its organisation is open. */
+struct st_widget_avail_rep {
+	struct st_widget widget;
+	uint8_t staffed;
 };
 struct st_contact_submit_req {
 	const char *widget_id;
@@ -652,7 +659,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
-    pl_hook_retry_req;
+    pl_hook_retry_req, pl_widget_avail_rep;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -683,6 +690,7 @@ union st_any {
 	struct st_contact_convs_rep cconvs;
 	struct st_widget_update_req wu;
 	struct st_widget widget;
+	struct st_widget_avail_rep wavail;
 	struct st_agent_update_req au;
 	struct st_org_update_req ou;
 	struct st_dash_login_req dl;

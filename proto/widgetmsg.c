@@ -36,6 +36,7 @@ st_widget_free(struct st_widget *w)
 	free(w->system_prompt);
 	free(w->model);
 	free(w->handoff_label);
+	free(w->away_message);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -54,7 +55,7 @@ st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 
 	*dst = *src;
 	dst->name = dst->greeting = dst->system_prompt = dst->model = NULL;
-	dst->handoff_label = NULL;
+	dst->handoff_label = dst->away_message = NULL;
 	dst->origins = NULL;
 	dst->norigins = 0;
 	bad |= dup_into(&dst->name, src->name);
@@ -62,6 +63,7 @@ st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 	bad |= dup_into(&dst->system_prompt, src->system_prompt);
 	bad |= dup_into(&dst->model, src->model);
 	bad |= dup_into(&dst->handoff_label, src->handoff_label);
+	bad |= dup_into(&dst->away_message, src->away_message);
 	if (!bad && src->norigins > 0) {
 		if ((dst->origins = calloc(src->norigins,
 		    sizeof(*dst->origins))) == NULL)
@@ -119,6 +121,14 @@ penc_widget(struct penc *e, const struct st_widget *w)
 	penc_str(e, w->handoff_label);
 	penc_str(e, w->org);
 	penc_u32(e, w->retention_days);
+	penc_str(e, w->timezone);
+	penc_u32(e, w->nhours);
+	for (i = 0; i < w->nhours && i < ST_HOURS_MAX; i++) {
+		penc_u8(e, w->hours[i].day);
+		penc_u16(e, w->hours[i].start);
+		penc_u16(e, w->hours[i].end);
+	}
+	penc_str(e, w->away_message);
 }
 
 int
@@ -166,6 +176,15 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
 	pdec_strbuf(d, w->org, sizeof(w->org));
 	w->retention_days = pdec_u32(d);
+	pdec_strbuf(d, w->timezone, sizeof(w->timezone));
+	if ((w->nhours = pdec_u32(d)) > ST_HOURS_MAX)
+		d->err = 1;
+	for (i = 0; i < w->nhours && !d->err; i++) {
+		w->hours[i].day = pdec_u8(d);
+		w->hours[i].start = pdec_u16(d);
+		w->hours[i].end = pdec_u16(d);
+	}
+	w->away_message = pdec_strdup(d, 4 * ST_AWAY_MESSAGE_MAX);
 	if (d->err) {
 		st_widget_free(w);
 		return -1;
@@ -240,6 +259,51 @@ st_model_valid(const char *m)
 	return 1;
 }
 
+/* The business hours, by day then start: NULL when fine. */
+static const char *
+hours_invalid(const struct st_widget *w)
+{
+	const struct st_hours *h = NULL, *prev = NULL;
+	uint32_t i, inday = 0;
+
+	if (w->nhours > ST_HOURS_MAX)
+		return "business_hours: at most 4 intervals a day";
+	for (i = 0; i < w->nhours; prev = h, i++) {
+		h = &w->hours[i];
+		if (h->day > 6 || h->start >= h->end ||
+		    h->end > ST_DAY_MINUTES)
+			return "business_hours: each interval must be "
+			    "[\"HH:MM\", \"HH:MM\"], its start before its end "
+			    "(24:00 at the latest)";
+		inday = prev != NULL && prev->day == h->day ? inday + 1 : 1;
+		if (inday > ST_HOURS_PER_DAY)
+			return "business_hours: at most 4 intervals a day";
+		if (prev != NULL && (prev->day > h->day ||
+		    (prev->day == h->day && prev->end > h->start)))
+			return "business_hours: a day's intervals must be in "
+			    "order and must not overlap";
+	}
+	return NULL;
+}
+
+/* Away mode's fields: NULL when fine. */
+static const char *
+away_invalid(const struct st_widget *w)
+{
+	const char *why;
+
+	if (w->timezone[0] == '\0' && w->nhours > 0)
+		return "business_hours: timezone: required";
+	if (w->timezone[0] != '\0' && tz_get(w->timezone) == NULL)
+		return "business_hours: timezone: must be an IANA time zone "
+		    "name (\"Europe/Paris\")";
+	if ((why = hours_invalid(w)) != NULL)
+		return why;
+	if (!text_fits(S(w->away_message), ST_AWAY_MESSAGE_MAX))
+		return "away_message: must be at most 500 characters of UTF-8";
+	return NULL;
+}
+
 const char *
 st_widget_invalid(const struct st_widget *w)
 {
@@ -287,7 +351,7 @@ st_widget_invalid(const struct st_widget *w)
 		return "handoff_label: must be at most 100 characters of UTF-8";
 	if (w->retention_days > ST_RETENTION_DAYS_MAX)
 		return "retention_days: must be at most 3650";
-	return NULL;
+	return away_invalid(w);
 }
 
 /* An origin taken apart; host points into the string (hlen bytes). */
@@ -465,4 +529,68 @@ int
 st_contact_mode_parse(const char *s)
 {
 	return enum_parse(modes, 3, s);
+}
+
+/* ------------------------------------------------------------ away mode */
+
+static const char *const days[] = {
+	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
+};
+
+const char *
+st_day_name(int v)
+{
+	return enum_name(days, 7, v);
+}
+
+int
+st_day_parse(const char *s)
+{
+	return enum_parse(days, 7, s);
+}
+
+int
+st_hours_open_at(const struct st_hours *h, uint32_t n, int32_t offset,
+    int64_t now_s)
+{
+	int64_t local = now_s + offset, day, minute;
+	int wd;
+	uint32_t i;
+
+	day = local / 86400 - (local % 86400 < 0);
+	minute = (local - day * 86400) / 60;
+	/* 1970-01-01 was a Thursday: 3 counting from Monday. */
+	wd = (int)(((day % 7) + 7 + 3) % 7);
+	for (i = 0; i < n; i++)
+		if (h[i].day == wd && minute >= h[i].start &&
+		    minute < h[i].end)
+			return 1;
+	return 0;
+}
+
+int
+st_widget_availability(const struct st_widget *w, int staffed,
+    int64_t now_s)
+{
+	const struct tzinfo *tz;
+
+	if (w->timezone[0] != '\0' && (tz = tz_get(w->timezone)) != NULL &&
+	    !st_hours_open_at(w->hours, w->nhours, tzif_offset(tz, now_s),
+	    now_s))
+		return ST_AVAIL_HOURS;
+	return staffed ? ST_AVAIL_OPEN : ST_AVAIL_NOBODY;
+}
+
+const char *
+st_avail_reason(int avail)
+{
+	return avail == ST_AVAIL_HOURS ? "hours" :
+	    avail == ST_AVAIL_NOBODY ? "nobody" : NULL;
+}
+
+const char *
+st_away_message(const struct st_widget *w)
+{
+	return w->away_message != NULL && w->away_message[0] != '\0' ?
+	    w->away_message : ST_DEFAULT_AWAY_MESSAGE;
 }

@@ -150,6 +150,7 @@
 
 #include "proto.h"
 #include "storemsg.h"
+#include "tzif.h"
 
 #define ST_WID_PREFIX		"wid_"
 #define ST_WID_LEN		(4 + ST_ID_HEX)	/* "wid_" + 32 hex */
@@ -180,6 +181,13 @@
 #define ST_WS_OPEN_HITS_MAX	2
 /* Contact submissions a visitor session may make (ST_CONTACT_SUBMIT). */
 #define ST_CONTACT_SUBMITS_MAX	3
+/* Away mode (issue 23): business hours, the away message. */
+#define ST_HOURS_PER_DAY	4	/* intervals a day */
+#define ST_HOURS_MAX		(7 * ST_HOURS_PER_DAY)
+#define ST_DAY_MINUTES		1440	/* 24:00, the latest end */
+#define ST_AWAY_MESSAGE_MAX	500	/* characters */
+#define ST_DEFAULT_AWAY_MESSAGE	"We're away right now. Leave your email " \
+				"and we'll get back to you."
 
 enum st_position { ST_POS_BOTTOM_RIGHT = 0, ST_POS_BOTTOM_LEFT = 1 };
 enum st_contact_mode {
@@ -220,7 +228,22 @@ enum st_ws_result {
 #define ST_WF_HANDOFF_ENABLED	0x8000
 #define ST_WF_HANDOFF_LABEL	0x10000
 #define ST_WF_RETENTION		0x20000
-#define ST_WF_ALL		0x3ffff
+#define ST_WF_HOURS		0x40000	/* timezone and hours together */
+#define ST_WF_AWAY_MESSAGE	0x80000
+#define ST_WF_ALL		0xfffff
+
+/* One interval of business hours: [start, end) minutes of a local day. */
+struct st_hours {
+	uint8_t day;		/* 0 Monday .. 6 Sunday */
+	uint16_t start, end;	/* 0..1439, start+1..1440 */
+};
+
+/* Whether a person may be asked now (the widget protocol's availability). */
+enum st_avail {
+	ST_AVAIL_OPEN = 0,	/* within hours, and a dashboard is open */
+	ST_AVAIL_HOURS = 1,	/* away: outside the business hours */
+	ST_AVAIL_NOBODY = 2,	/* away: no dashboard open lately */
+};
 
 struct st_widget {
 	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
@@ -254,6 +277,15 @@ struct st_widget {
 	 * many days after their last activity (storaged's sweep); 0 = kept.
 	 */
 	uint32_t retention_days;
+	/*
+	 * Record version 5 (issue 23): away mode. Business hours in an IANA
+	 * time zone ("" = none: always open; a zone and no hours: always
+	 * closed), by day then start, and the text a visitor sees when away.
+	 */
+	char timezone[TZ_NAME_MAX + 1];
+	uint32_t nhours;
+	struct st_hours hours[ST_HOURS_MAX];
+	char *away_message;	/* malloc'd; "" = ST_DEFAULT_AWAY_MESSAGE */
 };
 
 struct st_contact {
@@ -295,10 +327,33 @@ int pdec_contact(struct pdec *, struct st_contact *);
  * each st_origin_valid and no more than ST_ORIGINS_MAX, the model's
  * characters, agent_id "", "default" or 32 lowercase hex (whether that
  * agent exists is storaged's check), handoff_label's length,
- * retention_days at most ST_RETENTION_DAYS_MAX. The ids and times are
- * not checked.
+ * retention_days at most ST_RETENTION_DAYS_MAX, business hours (a zone
+ * tz_get finds when hours or a zone are given; each day's intervals at
+ * most ST_HOURS_PER_DAY, start before end, in order, not overlapping),
+ * away_message's length. The ids and times are not checked.
  */
 const char *st_widget_invalid(const struct st_widget *w);
+/*
+ * 1 when the local time at now_s (UTC seconds), offset seconds east of
+ * UTC, falls in one of the n intervals h; 0 otherwise. Pure.
+ */
+int st_hours_open_at(const struct st_hours *h, uint32_t n, int32_t offset,
+    int64_t now_s);
+/*
+ * The widget's availability at now_s (enum st_avail): outside its
+ * business hours (in its zone, read through tz_get; a zone that cannot
+ * be read counts as open), else not staffed (no dashboard of its
+ * organisation seen lately, storaged's word), else open.
+ */
+int st_widget_availability(const struct st_widget *w, int staffed,
+    int64_t now_s);
+/* "hours", "nobody", or NULL for ST_AVAIL_OPEN. */
+const char *st_avail_reason(int avail);
+/* The away message a visitor sees: the widget's, else the default. */
+const char *st_away_message(const struct st_widget *w);
+/* "mon".."sun" for 0..6 and back (-1 when unknown). */
+const char *st_day_name(int day);
+int st_day_parse(const char *s);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */
 int st_model_valid(const char *m);
 /* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */

@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "hookstore.h"
 #include "outbox.h"
+#include "presence.h"
 #include "keystore.h"
 #include "log.h"
 #include "msgtab.h"
@@ -987,9 +988,13 @@ ws_open_counted(struct dbatch *b, struct dreply *r, uint16_t type,
 	return 0;
 }
 
-/* A visitor's session opened (ST_WS_OK): what it is shown. */
+/*
+ * A visitor's session opened (ST_WS_OK): what it is shown, and whether a
+ * dashboard of its widget's organisation is open (presence.h).
+ */
 static void
-ws_open_ok(struct st_ws_open_ok *ok, const struct store_ws_open *o)
+ws_open_ok(const struct store *st, struct st_ws_open_ok *ok,
+    const struct store_ws_open *o)
 {
 	ok->widget = o->widget;
 	ok->resumed = (uint8_t)o->resumed;
@@ -1000,6 +1005,7 @@ ws_open_ok(struct st_ws_open_ok *ok, const struct store_ws_open *o)
 	ok->more = (uint8_t)o->more;
 	ok->handoff = o->handoff;
 	strlcpy(ok->handoff_name, o->handoff_name, sizeof(ok->handoff_name));
+	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
 }
 
 static void
@@ -1027,7 +1033,7 @@ op_ws_open(struct dbatch *b, uint16_t type, const void *req,
 		memset(&rep, 0, sizeof(rep));
 		rep.result = (uint8_t)o.result;
 		if (o.result == ST_WS_OK)
-			ws_open_ok(&rep.ok, &o);
+			ws_open_ok(b->txn.st, &rep.ok, &o);
 		reply_enc(r, type, &rep);
 		store_ws_open_free(&o);
 	}
@@ -1587,6 +1593,51 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/*
+ * ST_PRESENCE_SEEN: a signed-in dashboard of who asks's organisation has
+ * its live stream open. Memory only (presence.h): no LMDB, never void.
+ */
+static void
+op_presence_seen(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	if (b->who == NULL || b->who->kind != ST_WHO_SESSION ||
+	    b->who->org[0] == '\0') {
+		reply_error(r, PROTO_E_INVALID,
+		    "who asks: not a dashboard session");
+		return;
+	}
+	if (store_presence_seen(b->txn.st, b->who->org) < 0) {
+		reply_error(r, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+}
+
+/*
+ * ST_WIDGET_AVAIL: a widget by its public id (a visitor's request: any
+ * organisation's, enabled or not, as the public config's ST_WIDGET_GET)
+ * and whether its organisation has a dashboard open.
+ */
+static void
+op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct st_widget_avail_rep rep;
+	struct store_txn t;
+
+	memset(&rep, 0, sizeof(rep));
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_widget_get(&t, who_org(b), q->id, &rep.widget) == 0) {
+		rep.staffed = (uint8_t)store_presence_staffed(b->txn.st,
+		    rep.widget.org);
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
 static void
 op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1855,6 +1906,8 @@ static const struct op {
 	{ PROTO_ST_CONTACT_ERASE, op_contact_erase, NULL },
 	{ PROTO_ST_CONTACT_SESSIONS, op_contact_sessions, NULL },
 	{ PROTO_ST_CONTACT_CONVS, op_contact_convs, NULL },
+	{ PROTO_ST_PRESENCE_SEEN, op_presence_seen, NULL },
+	{ PROTO_ST_WIDGET_AVAIL, op_widget_avail, NULL },
 	{ PROTO_ST_DASH_LOGIN, op_dash_login, NULL },
 	{ PROTO_ST_DASH_CHECK, op_dash_check, NULL },
 	{ PROTO_ST_DASH_LOGOUT, op_dash_logout, NULL },

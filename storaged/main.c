@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "presence.h"
 #include "privdrop.h"
 #include "proto.h"
 #include "settings.h"
@@ -44,7 +45,8 @@ usage(void)
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, PARLEY_WAL_MB, "
 	    "PARLEY_SYNC_INTERVAL_MS, WIDGET_SESSION_IDLE_DAYS, "
-	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_LOG_LEVEL\n");
+	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_AWAY_AFTER_MS, "
+	    "PARLEY_LOG_LEVEL\n");
 	exit(1);
 }
 
@@ -225,6 +227,7 @@ setup_server(void)
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
 	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
 	    DAY_MS, S.set.new_sessions_per_min);
+	store_presence_settings(S.st, S.set.away_after_ms);
 	sweep_start(S.st);
 	if (sync_modes[S.set.sync_mode].timer) {
 		server_set_sync(S.srv, (int)S.set.sync_interval_ms);

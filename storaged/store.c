@@ -22,6 +22,7 @@
 #include "dashmsg.h"
 #include "log.h"
 #include "random.h"
+#include "presence.h"
 #include "storeint.h"
 #include "util.h"
 #include "wal.h"
@@ -835,6 +836,7 @@ store_close_now(struct store *st)
 	mdb_env_close(st->env);
 	wal_close(st->wal);
 	oplog_free(&st->log);
+	store_presence_free(st);
 	free(st);
 }
 

@@ -54,10 +54,12 @@
 #define MSG_RECORD_VERSION	3
 #define MSG_V2_PAD		4	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define WIDGET_RECORD_VERSION	4
+#define WIDGET_RECORD_VERSION	5
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */
 #define WIDGET_V3_PAD		4	/* issue 22: u32 retention_days */
+/* issue 23: str timezone, u32 nhours, str away_message */
+#define WIDGET_V4_PAD		(4 + 4 + 4)
 #define CONTACT_RECORD_VERSION	2
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define AGENT_RECORD_VERSION	2
@@ -108,6 +110,11 @@ struct store {
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */
 	uint32_t wsess_new_max;	/* new sessions per widget per minute; 0 = no limit */
+	/* presence.c: dashboards open per organisation, memory only */
+	struct presence_ent *pres;	/* ST_ORGS_MAX slots once used */
+	size_t npres;
+	uint64_t pres_away_ms;	/* PARLEY_AWAY_AFTER_MS; 0 = the default */
+	uint64_t pres_since;	/* store_presence_settings' time */
 	/* convquery.c: retired indexes, emptied at open (conv_activity's) */
 	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */

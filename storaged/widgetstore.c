@@ -112,12 +112,20 @@ widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 		SWAP(cur->handoff_label, req->handoff_label);
 	if (mask & ST_WF_RETENTION)
 		cur->retention_days = req->retention_days;
+	if (mask & ST_WF_HOURS) {
+		memcpy(cur->timezone, req->timezone, sizeof(cur->timezone));
+		cur->nhours = req->nhours;
+		memcpy(cur->hours, req->hours, sizeof(cur->hours));
+	}
+	if (mask & ST_WF_AWAY_MESSAGE)
+		SWAP(cur->away_message, req->away_message);
 	return 0;
 }
 
 static const size_t widget_pad[] = {
-	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD,
-	WIDGET_V2_PAD + WIDGET_V3_PAD, WIDGET_V3_PAD
+	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD,
+	WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD,
+	WIDGET_V3_PAD + WIDGET_V4_PAD, WIDGET_V4_PAD
 };
 
 static const struct store_entity widget_entity = {

@@ -576,6 +576,10 @@ void handoff_typing_reset(void);	/* tests */
 /* -------------------------------------------------------------- events.c */
 
 #define EVENTS_PING_MS		15000	/* a ": ping" comment this often */
+/* A dashboard's stream tells storaged it is open at least this often. */
+#define EVENTS_PRESENCE_MS	30000
+/* Clients a presence round looks back over for an organisation told. */
+#define EVENTS_PRESENCE_SEEN_MAX	64
 #define EVENTS_LINGER_MS	30000	/* level 2 kept this long after the last client */
 #define EVENTS_OUT_MAX		(512 * 1024)	/* a client backed up past this is closed */
 
@@ -852,9 +856,20 @@ json_t *admin_deleted_json(const void *rep, int *status);
 struct st_widget;
 struct st_contact;
 
-/* The admin JSON of a widget, of a contact; the public config subset. */
+/*
+ * The admin JSON of a widget, of a contact; the public config subset
+ * (with "availability" when handoff is on: staffed is storaged's word
+ * that a dashboard of its organisation is open).
+ */
 json_t *widget_json(const struct st_widget *);
-json_t *widget_public_json(const struct st_widget *);
+json_t *widget_public_json(const struct st_widget *, int staffed);
+/*
+ * The widget's availability now (away mode, issue 23): {"away", "reason",
+ * "message"}, with "type": type first unless type is NULL (the
+ * WebSocket's message). NULL out of memory.
+ */
+json_t *widget_avail_json(const struct st_widget *, int staffed,
+    const char *type);
 json_t *contact_json(const struct st_contact *);
 /* s as JSON text, "" (or NULL) as null: a field a contact may not have. */
 json_t *json_opt_text(const char *s);
@@ -1183,7 +1198,7 @@ void chat_get_history(struct conn *, struct http_request *,
 
 enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
-	WSMSG_REQUEST_HUMAN,
+	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */

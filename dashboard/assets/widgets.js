@@ -1,6 +1,8 @@
 // Widgets: the list (#/widgets), a new one (#/widgets/new) and one widget
 // (#/widgets/<widget_id>): every field, enable/disable, reset the public id,
-// delete, the embed snippet, and how long its conversations are kept.
+// delete, the embed snippet, and how long its conversations are kept. Away
+// mode (issue 23): business hours as a time zone and one line a day
+// ("09:00-12:00, 13:00-17:30"), and the away message.
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
@@ -12,6 +14,9 @@ const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i
 const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
 const CAP_MAX = 4294967295;
 const RETENTION_MAX = 3650;
+const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
+const TZ_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
+const SPAN_RE = /^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$/;
 
 /* The widget fields, as the admin API names them (widgets.c). */
 const DEFAULTS = {
@@ -32,11 +37,30 @@ const DEFAULTS = {
   agent_id: 'default',
   handoff_enabled: false,
   handoff_label: '',
+  business_hours: null,
+  away_message: '',
   enabled: true,
 };
 const FIELD_NAMES = Object.keys(DEFAULTS);
 /* Names a server error may use for a field, and the field they mean. */
 const ALIASES = { contact_mode: 'contact_info_mode', daily_cap: 'daily_message_cap', origins: 'allowed_origins' };
+
+/* A day's intervals as a line: [["09:00","12:00"]] -> "09:00-12:00". */
+function dayLine(spans) {
+  return (spans || []).map(([a, b]) => `${a}-${b}`).join(', ');
+}
+
+/* A day's line back: its intervals, or an error message. */
+function parseDay(line) {
+  const spans = [];
+  for (const part of line.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = SPAN_RE.exec(part);
+    if (!m) return { error: `"${part}" is not like 09:00-17:30` };
+    const t = (hh, mm) => `${hh.padStart(2, '0')}:${mm}`;
+    spans.push([t(m[1], m[2]), t(m[3], m[4])]);
+  }
+  return { spans };
+}
 
 function chars(s) {
   return Array.from(s || '').length;
@@ -145,6 +169,21 @@ function widgetForm() {
     type: 'number', min: '1', max: String(RETENTION_MAX), step: '1', inputmode: 'numeric', 'data-testid': 'retention-input',
   }), `Conversations idle this long are deleted with their messages (contacts stay). 1 to ${RETENTION_MAX}; empty keeps them forever.`);
 
+  const hoursHint = 'A time zone such as Europe/Paris; empty: always open. Each day: intervals such as 09:00-12:00, 13:00-17:30 ' +
+    '(24:00 ends a day); an empty day is closed. Outside them, or when no one has had the dashboard open for 2 minutes, ' +
+    'the chat\'s button says "Leave a message" and asks for an email.';
+  const tz = h('input', { id: 'f-business_hours', name: 'business_hours', type: 'text', maxlength: '64', spellcheck: 'false', autocomplete: 'off', 'data-testid': 'hours-timezone' });
+  describe(tz, 'business_hours', hoursHint);
+  controls.business_hours = tz;
+  const dayFields = DAYS.map(([d, label]) => {
+    const el = h('input', { id: `f-hours-${d}`, type: 'text', spellcheck: 'false', autocomplete: 'off', 'data-testid': `hours-${d}`, 'aria-describedby': 'err-business_hours' });
+    controls[`hours__${d}`] = el;
+    return h('div', { class: 'field' }, h('label', { for: `f-hours-${d}` }, label), el);
+  });
+  const hours = h('fieldset', { class: 'subfields', 'data-field': 'business_hours' }, h('legend', null, 'Business hours'),
+    h('div', { class: 'field' }, h('label', { for: 'f-business_hours' }, 'Time zone'), tz, hintEl('business_hours', hoursHint)),
+    ...dayFields, errEl('business_hours'));
+
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
 
@@ -184,6 +223,11 @@ function widgetForm() {
         'Shows a button in the chat after the first message; you answer from the conversation page.'),
       textField('handoff_label', 'Button label', {
         hint: 'Empty: "Talk to a person". Up to 100 characters.', max: 100,
+      }),
+      hours,
+      textField('away_message', 'Away message', {
+        hint: 'Shown with the email field when away. Empty: "We\'re away right now. Leave your email and we\'ll get back to you." Up to 500 characters.',
+        max: 500, textarea: true, rows: 2,
       })),
     h('fieldset', null, h('legend', null, 'Model (overrides the agent\'s)'),
       textField('system_prompt', 'System prompt', {
@@ -213,7 +257,10 @@ function widgetForm() {
     for (const name of FIELD_NAMES) {
       const el = controls[name];
       const v = w[name];
-      if (el.type === 'checkbox') el.checked = !!v;
+      if (name === 'business_hours') {
+        el.value = v ? v.timezone : '';
+        for (const [d] of DAYS) controls[`hours__${d}`].value = v && v.days ? dayLine(v.days[d]) : '';
+      } else if (el.type === 'checkbox') el.checked = !!v;
       else if (name === 'allowed_origins') el.value = Array.isArray(v) ? v.join('\n') : '';
       else if (name === 'daily_message_cap' || name === 'retention_days') el.value = v == null ? '' : String(v);
       else if (name === 'agent_id') el.value = !v || v === 'default' ? 'default' : String(v);
@@ -261,6 +308,19 @@ function widgetForm() {
     }
     v.handoff_label = v.handoff_label.trim() || null;
     if (chars(v.handoff_label) > 100) errors.handoff_label = 'must be at most 100 characters';
+    const zone = v.business_hours.trim();
+    const days = {};
+    for (const [d, label] of DAYS) {
+      const r = parseDay(controls[`hours__${d}`].value);
+      if (r.error && !errors.business_hours) errors.business_hours = `${label}: ${r.error}`;
+      days[d] = r.spans || [];
+    }
+    const anyHours = DAYS.some(([d]) => days[d].length);
+    if (!zone && anyHours && !errors.business_hours) errors.business_hours = 'a time zone is needed for the hours';
+    if (zone && (zone.length > 64 || !TZ_RE.test(zone)) && !errors.business_hours) errors.business_hours = 'must be a time zone name such as Europe/Paris';
+    v.business_hours = zone ? { timezone: zone, days } : null;
+    v.away_message = v.away_message.trim() || null;
+    if (chars(v.away_message) > 500) errors.away_message = 'must be at most 500 characters';
     if (chars(v.system_prompt) > 8000) errors.system_prompt = 'must be at most 8000 characters';
     if (v.model.length > 100 || !MODEL_RE.test(v.model)) errors.model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
     return { values: v, errors };
@@ -270,6 +330,10 @@ function widgetForm() {
 }
 
 function sameValue(a, b) {
+  // business_hours: an object (or null), compared as the API writes it
+  if ((a && typeof a === 'object' && !Array.isArray(a)) || (b && typeof b === 'object' && !Array.isArray(b))) {
+    return JSON.stringify(a || null) === JSON.stringify(b || null);
+  }
   if (Array.isArray(a) || Array.isArray(b)) {
     const x = Array.isArray(a) ? a : [];
     const y = Array.isArray(b) ? b : [];

@@ -129,6 +129,8 @@ describe('widget admin API', () => {
       allowed_origins: [],
       daily_message_cap: null,
       retention_days: null,
+      business_hours: null,
+      away_message: null,
       enabled: true,
       system_prompt: null,
       model: null,

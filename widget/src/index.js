@@ -59,6 +59,9 @@ const TEXT = {
   invalidText: 'Please check this field: {field}.',
   handoffLabel: 'Talk to a person',
   waitingText: 'Waiting for a person…',
+  // away mode (outside business hours, or no one at the dashboard)
+  awayLabel: 'Leave a message',
+  awayDoneText: 'Thanks! We got your message and will reply by email.',
   joinedText: '{name} joined',
   backText: 'The assistant is back',
   typingText: 'Typing',
@@ -538,6 +541,11 @@ function mount(script, cfg, base) {
   let form = null; // the contact form, while it shows
   const required = wsMode && cfg.contact_info_mode === 'required';
   let hand = 'ai'; // the conversation's handoff state: ai, waiting_human, human
+  // Away mode: the server's availability ({away, reason, message}), the
+  // "Leave a message" form while it shows, and whether one was left.
+  let away = cfg && cfg.availability;
+  let awayForm = null;
+  let leftMsg = false;
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   let typer = null; // the person's typing bubble
   let typerTimer = 0;
@@ -565,6 +573,7 @@ function mount(script, cfg, base) {
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
+      if (awayForm) awayForm.busy = false; // its answer was lost with the socket: it may be sent again
       if (e.code === 4004) return end();
       const d = Math.min(15000, 500 * 2 ** tries++);
       wsTimer = setTimeout(async () => {
@@ -594,6 +603,7 @@ function mount(script, cfg, base) {
     clearTimeout(wsTimer);
     closeWs();
     hideForm();
+    hideAway();
     sync();
   }
 
@@ -653,10 +663,23 @@ function mount(script, cfg, base) {
     else if (type === 'typing_start') cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);
-    else if (type === 'contact_info_saved') doneForm();
-    else if (type === 'error') {
+    else if (type === 'availability') {
+      away = f;
+      sync();
+    } else if (type === 'contact_info_saved') {
+      if (awayForm && awayForm.busy) {
+        // the email is stored: now the conversation waits for a person
+        leftMsg = true;
+        ws.send('{"type":"request_human"}');
+        hideAway();
+        setHand('waiting_human');
+      } else doneForm();
+    } else if (type === 'error') {
       const err = { message: String(f.message || T.errorText), show: 1 };
-      if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
+      if (awayForm && awayForm.busy) {
+        awayForm.err.textContent = err.message;
+        awayForm.busy = false;
+      } else if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
       else if (cur) finish(cur, null, err);
       else showError(err);
       if (form) form.busy = false;
@@ -692,7 +715,15 @@ function mount(script, cfg, base) {
     const was = hand;
     hand = state;
     handStatus.textContent =
-      state === 'human' ? T.joinedText.replace('{name}', name || T.agentName) : state === 'ai' ? (was === 'human' ? T.backText : '') : T.waitingText;
+      state === 'human'
+        ? T.joinedText.replace('{name}', name || T.agentName)
+        : state === 'ai'
+          ? was === 'human'
+            ? T.backText
+            : ''
+          : leftMsg
+            ? T.awayDoneText
+            : T.waitingText;
     handStatus.hidden = !handStatus.textContent;
     if (state !== 'human') typing(false);
     sync();
@@ -764,6 +795,50 @@ function mount(script, cfg, base) {
     sync();
   }
 
+  // Away: the away message (the server's text, shown as text) and an
+  // email, required; saved as the contact, then the handoff is asked.
+  function showAway() {
+    if (awayForm || gone) return;
+    const err = h('p', { id: 'pc-aerr', 'data-part': 'contact-error', role: 'alert' });
+    const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: 254, 'aria-describedby': 'pc-aerr' });
+    const save = h('button', { type: 'submit', 'data-part': 'save' }, T.labelSend);
+    awayForm = h('form', { 'data-part': 'away', 'aria-labelledby': 'pc-atext', novalidate: true }, [
+      h('p', { id: 'pc-atext' }, String((away && away.message) || '')),
+      h('label', 0, [h('span', 0, T.labelEmail), email]),
+      err,
+      h('div', 0, save),
+    ]);
+    awayForm.save = save;
+    awayForm.err = err;
+    on(awayForm, 'submit', (e) => {
+      e.preventDefault();
+      const v = email.value.trim();
+      const bad = !EMAIL_RE.test(v);
+      email.setAttribute('aria-invalid', String(bad));
+      if (bad) {
+        err.textContent = T.invalidText.replace('{field}', T.labelEmail);
+        return email.focus();
+      }
+      if (!up || awayForm.busy) return;
+      err.textContent = '';
+      awayForm.busy = true;
+      sync();
+      ws.send(JSON.stringify({ type: 'contact_info', email: v }));
+    });
+    panel.insertBefore(awayForm, composer);
+    email.focus();
+    sync();
+  }
+
+  function hideAway() {
+    if (!awayForm) return;
+    const f = awayForm.contains(shadow.activeElement);
+    awayForm.remove();
+    awayForm = null;
+    sync();
+    if (f) input.focus();
+  }
+
   function doneForm() {
     store.set(key('contact'), '1');
     hideForm();
@@ -790,8 +865,11 @@ function mount(script, cfg, base) {
       sendBtn.disabled = !up || !!cur || (required && !!form);
       input.disabled = gone;
       if (form) form.save.disabled = !up || !!form.busy;
-      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone);
+      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!awayForm;
       handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
+      const label = away && away.away ? T.awayLabel : T.handoffLabel;
+      if (handBtn.textContent !== label) handBtn.textContent = label;
+      if (awayForm) awayForm.save.disabled = !up || !!awayForm.busy;
     }
   }
 
@@ -841,6 +919,8 @@ function mount(script, cfg, base) {
   on(handBtn, 'click', () => {
     if (!up) return;
     const f = shadow.activeElement === handBtn;
+    ws.send('{"type":"availability"}'); // the state now, for what follows
+    if (away && away.away) return showAway();
     ws.send('{"type":"request_human"}');
     setHand('waiting_human');
     if (f) input.focus();

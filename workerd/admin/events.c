@@ -26,6 +26,12 @@
  * reconnects (retry) with its Last-Event-ID. The streams end cleanly when
  * the worker quits (events_quit).
  *
+ * Away mode (issue 23): a stream of a signed-in dashboard (who asks a
+ * dashboard session) is its organisation's team at the dashboard. When it
+ * starts, and every presence_ms() while it lasts, storaged hears so
+ * (ST_PRESENCE_SEEN, once per organisation a round): a widget is "away"
+ * when none was seen for PARLEY_AWAY_AFTER_MS (storaged/presence.h).
+ *
  * A client sees only its organisation's events (issue 22: its who asks's,
  * c->who.org), live and replayed: an event is its conversation's
  * organisation's (a conversation's org; none, as a contact's without a
@@ -64,9 +70,9 @@ struct evclient {
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
 };
 
-static TAILQ_HEAD(, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
+static TAILQ_HEAD(evclist, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
 static size_t nclients;
-static struct loop_timer ping_timer, linger_timer;
+static struct loop_timer ping_timer, linger_timer, presence_timer;
 static int timers_ready;
 static uint64_t ev_epoch, ev_seq;	/* the newest event seen at level 2 */
 static struct buf evtext;		/* one event's text, reused */
@@ -176,6 +182,7 @@ client_free(struct evclient *ec)
 	free(ec);
 	if (nclients == 0) {
 		loop_timer_stop(&ping_timer);
+		loop_timer_stop(&presence_timer);
 		/* A reload of the dashboard should not flap the level. */
 		loop_timer_after(&linger_timer, EVENTS_LINGER_MS);
 	}
@@ -458,6 +465,61 @@ ping_tick(void *arg)
 		loop_timer_after(&ping_timer, EVENTS_PING_MS);
 }
 
+/* ---------------------------------------------------------- presence */
+
+/* How often a dashboard's stream says it is open: a quarter of the window, at most 30 s. */
+static uint64_t
+presence_ms(void)
+{
+	uint64_t q = wsettings.away_after_ms / 4;
+
+	return q < 250 ? 250 : q > EVENTS_PRESENCE_MS ? EVENTS_PRESENCE_MS : q;
+}
+
+static void
+presence_done(const struct storec_result *r, void *arg)
+{
+	if (r->status == STOREC_ERROR)
+		log_warnx("events: ST_PRESENCE_SEEN: %s", r->message);
+}
+
+/* ec's organisation has a dashboard open: storaged hears it. */
+static void
+presence_tell(const struct evclient *ec)
+{
+	if (ec->c->who.kind == ST_WHO_SESSION)
+		(void)storec_ask(&ec->c->who, PROTO_ST_PRESENCE_SEEN, NULL,
+		    presence_done, NULL, NULL);
+}
+
+/*
+ * Every dashboard's organisation, once: the ones told this round are
+ * looked up among the clients before (at most EVENTS_PRESENCE_SEEN_MAX
+ * back; past that an organisation may be told twice, which is harmless).
+ */
+static void
+presence_tick(void *arg)
+{
+	const struct evclient *ec, *prev;
+	int told, back;
+
+	TAILQ_FOREACH(ec, &clients, entry) {
+		if (ec->c->who.kind != ST_WHO_SESSION)
+			continue;
+		told = 0;
+		back = 0;
+		for (prev = TAILQ_PREV(ec, evclist, entry); prev != NULL &&
+		    !told && back < EVENTS_PRESENCE_SEEN_MAX;
+		    prev = TAILQ_PREV(prev, evclist, entry), back++)
+			told = prev->c->who.kind == ST_WHO_SESSION &&
+			    strcmp(prev->org, ec->org) == 0;
+		if (!told)
+			presence_tell(ec);
+	}
+	if (nclients > 0)
+		loop_timer_after(&presence_timer, presence_ms());
+}
+
 /* No client for a while: back to the visitors' events. */
 static void
 linger_over(void *arg)
@@ -537,6 +599,7 @@ events_get(struct conn *c, struct http_request *req,
 	if (!timers_ready) {
 		loop_timer_init(&ping_timer, ping_tick, NULL);
 		loop_timer_init(&linger_timer, linger_over, NULL);
+		loop_timer_init(&presence_timer, presence_tick, NULL);
 		timers_ready = 1;
 	}
 	storec_on_event(events_on_ev);
@@ -547,7 +610,9 @@ events_get(struct conn *c, struct http_request *req,
 	if (nclients++ == 0) {
 		loop_timer_stop(&linger_timer);
 		loop_timer_after(&ping_timer, EVENTS_PING_MS);
+		loop_timer_after(&presence_timer, presence_ms());
 	}
+	presence_tell(ec);
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;

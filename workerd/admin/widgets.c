@@ -19,6 +19,14 @@
  * another name, accepted and returned). handoff_enabled and
  * handoff_label are fields of their own, as every other.
  *
+ * Away mode (issue 23): business_hours is null (always open) or
+ * {"timezone": "Europe/Paris", "days": {"mon": [["09:00", "17:30"]], ...,
+ * "sun": []}} (a day left out has no hours; 24:00 may end an interval);
+ * away_message is the text shown when away (null: the default). The
+ * public config carries "availability" for a widget with handoff on:
+ * {"away": bool, "reason": "hours" | "nobody" | null, "message": text},
+ * as the WebSocket's "availability" message (wschat.c).
+ *
  * JSON names are snake_case, as Loquent's WidgetConfig. The widgets'
  * handlers are entity.c's, from the table here: the JSON is mapped onto
  * struct st_widget by its fields (types, unknown and read-only fields);
@@ -32,6 +40,7 @@
  * allowed and to be a plain origin, so nothing else a client sent ends
  * up in a header.
  */
+#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +120,67 @@ widget_public_fields(json_t *o, const struct st_widget *w, int *err)
 	exprow_oset(o, "handoff_label", json_opt_text(w->handoff_label), err);
 }
 
+/* "HH:MM" of minutes of a day (0..1440). */
+static json_t *
+hhmm_json(unsigned m)
+{
+	char b[6];
+
+	snprintf(b, sizeof(b), "%02u:%02u", (m / 60) % 100, m % 60);
+	return json_string(b);
+}
+
+/* business_hours: null, or {"timezone", "days": {"mon": [[a, b]], ...}}. */
+static json_t *
+hours_json(const struct st_widget *w)
+{
+	json_t *days, *arr;
+	uint32_t i;
+	int d, err = 0;
+
+	if (w->timezone[0] == '\0')
+		return json_null();
+	if ((days = json_object()) == NULL)
+		return NULL;
+	for (d = 0; d < 7; d++) {
+		arr = json_array();
+		for (i = 0; arr != NULL && i < w->nhours; i++)
+			if (w->hours[i].day == d && json_array_append_new(arr,
+			    json_pack("[o, o]", hhmm_json(w->hours[i].start),
+			    hhmm_json(w->hours[i].end))) < 0)
+				err = 1;
+		exprow_oset(days, st_day_name(d), arr, &err);
+	}
+	if ((days = exprow_odone(days, err)) == NULL)
+		return NULL;
+	return json_pack("{s:o, s:o}", "timezone", exprow_text(w->timezone),
+	    "days", days);
+}
+
+/*
+ * "availability" for the public config and the WebSocket (with type):
+ * {"away", "reason", "message"}; NULL out of memory.
+ */
+json_t *
+widget_avail_json(const struct st_widget *w, int staffed, const char *type)
+{
+	int avail = st_widget_availability(w, staffed, (int64_t)(proto_wall_ms() /
+	    1000));
+	const char *why = st_avail_reason(avail);
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (type != NULL)
+		exprow_oset(o, "type", json_string(type), &err);
+	exprow_oset(o, "away", json_boolean(avail != ST_AVAIL_OPEN), &err);
+	exprow_oset(o, "reason", why != NULL ? json_string(why) : json_null(),
+	    &err);
+	exprow_oset(o, "message", exprow_text(st_away_message(w)), &err);
+	return exprow_odone(o, err);
+}
+
 /* The record's agent_id as the JSON says it: "" is "default". */
 static const char *
 agent_id_shown(const struct st_widget *w)
@@ -136,6 +206,8 @@ widget_json(const struct st_widget *w)
 	    json_integer(w->daily_cap) : json_null(), &err);
 	exprow_oset(o, "retention_days", w->retention_days > 0 ?
 	    json_integer(w->retention_days) : json_null(), &err);
+	exprow_oset(o, "business_hours", hours_json(w), &err);
+	exprow_oset(o, "away_message", json_opt_text(w->away_message), &err);
 	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
 	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
 	exprow_oset(o, "model", json_opt_text(w->model), &err);
@@ -147,7 +219,7 @@ widget_json(const struct st_widget *w)
 }
 
 json_t *
-widget_public_json(const struct st_widget *w)
+widget_public_json(const struct st_widget *w, int staffed)
 {
 	json_t *o;
 	int err = 0;
@@ -155,6 +227,9 @@ widget_public_json(const struct st_widget *w)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	widget_public_fields(o, w, &err);
+	if (w->handoff_enabled)
+		exprow_oset(o, "availability", widget_avail_json(w, staffed,
+		    NULL), &err);
 	return exprow_odone(o, err);
 }
 
@@ -280,6 +355,103 @@ take_agent_id(json_t *v, void *rec, const struct admin_field *f, int again)
 	return NULL;
 }
 
+/* "HH:MM" (00:00 to 24:00) into minutes of a day: 0, or -1. */
+static int
+hhmm_parse(json_t *v, uint16_t *out)
+{
+	const char *s;
+	unsigned h, m;
+
+	if (!json_is_string(v) || json_string_length(v) != 5)
+		return -1;
+	s = json_string_value(v);
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return -1;
+	h = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+	m = (unsigned)(s[3] - '0') * 10 + (unsigned)(s[4] - '0');
+	if (h > 24 || m > 59 || (h == 24 && m != 0))
+		return -1;
+	*out = (uint16_t)(h * 60 + m);
+	return 0;
+}
+
+/* One day's [[start, end], ...] appended to w's hours, in start order. */
+static const char *
+take_day(json_t *arr, int day, struct st_widget *w)
+{
+	static const char bad[] = "each day must be an array of "
+	    "[\"HH:MM\", \"HH:MM\"] intervals";
+	struct st_hours h, *at;
+	uint32_t first = w->nhours, i;
+	json_t *x;
+	size_t k;
+
+	if (!json_is_array(arr))
+		return bad;
+	if (json_array_size(arr) > ST_HOURS_PER_DAY)
+		return "at most 4 intervals a day";
+	json_array_foreach(arr, k, x) {
+		if (!json_is_array(x) || json_array_size(x) != 2 ||
+		    hhmm_parse(json_array_get(x, 0), &h.start) < 0 ||
+		    hhmm_parse(json_array_get(x, 1), &h.end) < 0)
+			return bad;
+		h.day = (uint8_t)day;
+		/* Insertion by start: the record keeps a day's in order. */
+		for (i = w->nhours; i > first && w->hours[i - 1].start >
+		    h.start; i--)
+			w->hours[i] = w->hours[i - 1];
+		at = &w->hours[i];
+		*at = h;
+		w->nhours++;
+	}
+	return NULL;
+}
+
+/*
+ * business_hours: null (always open), or {"timezone": name, "days":
+ * {"mon": [...], ...}}. Whether the zone exists and the intervals make
+ * sense is st_widget_invalid's to say.
+ */
+static const char *
+take_hours(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	struct st_widget *w = rec;
+	json_t *tz, *days, *x;
+	const char *k, *why;
+	int d;
+
+	w->timezone[0] = '\0';
+	w->nhours = 0;
+	if (json_is_null(v))
+		return NULL;
+	if (!json_is_object(v))
+		return "must be null or {\"timezone\", \"days\"}";
+	json_object_foreach(v, k, x)
+		if (strcmp(k, "timezone") != 0 && strcmp(k, "days") != 0)
+			return "only \"timezone\" and \"days\"";
+	tz = json_object_get(v, "timezone");
+	if (!json_is_string(tz) || json_string_length(tz) > TZ_NAME_MAX ||
+	    strlen(json_string_value(tz)) != json_string_length(tz) ||
+	    !tz_name_valid(json_string_value(tz)))
+		return "timezone: must be an IANA time zone name "
+		    "(\"Europe/Paris\")";
+	strlcpy(w->timezone, json_string_value(tz), sizeof(w->timezone));
+	if ((days = json_object_get(v, "days")) == NULL)
+		return NULL;
+	if (!json_is_object(days))
+		return "days: must be an object of \"mon\" to \"sun\"";
+	json_object_foreach(days, k, x)
+		if (st_day_parse(k) < 0)
+			return "days: must be an object of \"mon\" to \"sun\"";
+	for (d = 0; d < 7; d++)
+		if ((x = json_object_get(days, st_day_name(d))) != NULL &&
+		    (why = take_day(x, d, w)) != NULL)
+			return why;
+	return NULL;
+}
+
 #define WF(NAME, BIT, KIND, M) \
 	{ NAME, BIT, KIND, offsetof(struct st_widget, M), 0, NULL, NULL, NULL }
 #define WF_TAKE(NAME, BIT, M, FN) \
@@ -316,6 +488,8 @@ static const struct admin_field widget_fields[] = {
 	{ "retention_days", ST_WF_RETENTION, AJ_COUNT,
 	    offsetof(struct st_widget, retention_days), ST_RETENTION_DAYS_MAX,
 	    "must be an integer from 1 to 3650, or null", NULL, NULL },
+	WF_TAKE("business_hours", ST_WF_HOURS, timezone, take_hours),
+	WF("away_message", ST_WF_AWAY_MESSAGE, AJ_TEXT_NULL, away_message),
 };
 
 /* The fields a client may not set. */
@@ -540,7 +714,8 @@ static void
 config_done(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
-	struct st_widget w;
+	struct st_widget_avail_rep rep;
+	struct st_widget *w = &rep.widget;
 	const char *origin, *msg;
 	char hdrs[sizeof(config_headers) + sizeof(preflight_headers) +
 	    ST_ORIGIN_MAX + 64];
@@ -553,16 +728,16 @@ config_done(const struct storec_result *r, void *arg)
 		    config_headers, msg);
 		return;
 	}
-	if (storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
+	if (storec_decode(r, PROTO_ST_WIDGET_AVAIL, &rep) < 0) {
 		conn_send_error(c, 500, config_headers,
 		    "Internal server error");
 		return;
 	}
 	origin = c->req != NULL ? http_header(c->req, "origin") : NULL;
-	if (!w.enabled) {
+	if (!w->enabled) {
 		conn_send_error(c, 404, config_gone_headers,
 		    "Widget not found");
-	} else if (!st_origin_allowed(&w, origin)) {
+	} else if (!st_origin_allowed(w, origin)) {
 		conn_send_error(c, 403, config_headers, "Origin not allowed");
 	} else {
 		strlcpy(hdrs, config_headers, sizeof(hdrs));
@@ -582,12 +757,13 @@ config_done(const struct storec_result *r, void *arg)
 			strlcat(hdrs, preflight_headers, sizeof(hdrs));
 			conn_send(c, 204, hdrs, NULL, NULL, 0);
 		} else
-			conn_send_json(c, 200, hdrs, widget_public_json(&w));
+			conn_send_json(c, 200, hdrs, widget_public_json(w,
+			    rep.staffed));
 	}
-	st_rep_free(PROTO_ST_WIDGET_GET, &w);
+	st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
 }
 
-/* Any page may ask: who asks is nobody (ST_WHO_PUBLIC). */
+/* Any page may ask: a visitor's request (no who asks), as ST_WS_OPEN. */
 void
 widgets_config_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -597,7 +773,7 @@ widgets_config_get(struct conn *c, struct http_request *req,
 	one.id = m->nparams > 0 ? m->param[0] : "";
 	if (!widget_id_valid(one.id))
 		conn_send_error(c, 404, config_gone_headers, "Widget not found");
-	else
-		admin_ask(c, PROTO_ST_WIDGET_GET, &one, config_done,
-		    config_headers);
+	else if (storec_ask(NULL, PROTO_ST_WIDGET_AVAIL, &one, config_done, c,
+	    &c->sreq) < 0)
+		conn_send_error(c, 503, config_headers, "Storage unavailable");
 }

@@ -47,6 +47,14 @@
  * socket learns its conversation from its resume and its first turn).
  * While the state is human, a message is stored and nothing else happens
  * (ST_WS_HUMAN: no model, no assistant typing).
+ *
+ * Away mode (issue 23): on a widget with handoff_enabled, "session" is
+ * followed by "availability" ({"away", "reason", "message"}: outside the
+ * widget's business hours, or no dashboard of its organisation open
+ * lately, as ST_WS_OPEN said). The visitor may ask again with
+ * {"type":"availability"} (the widget does when its handoff button is
+ * pressed): ST_WIDGET_AVAIL, one at a time, AVAIL_ASKS_MAX a minute
+ * (more are not answered). Old clients ignore the message.
  */
 #include <sys/queue.h>
 
@@ -97,6 +105,8 @@
 #define HUMAN_TOO_MANY_TEXT	"You have asked for a person several times. " \
 			"Please wait a minute."
 #define WRONG_TEXT	"Something went wrong. Please try again."
+/* {"type":"availability"} asks per socket and minute. */
+#define AVAIL_ASKS_MAX		10
 
 /* A visitor's message held while the one before it is stored. */
 struct held_msg {
@@ -142,6 +152,10 @@ struct wsess {
 	struct loop_defer handoff_defer;
 	uint64_t human_window;		/* when this minute of asks began */
 	unsigned int human_asks;	/* request_human in that minute */
+	/* Away mode: ST_WIDGET_AVAIL in flight, and this minute's asks. */
+	struct storec_req *areq;
+	uint64_t avail_window;
+	unsigned int avail_asks;
 	/*
 	 * Messages to a person sent while the one before is being stored
 	 * (the visitor gets no reply to wait for): held, and each sent when
@@ -337,6 +351,8 @@ wsess_free(struct wsess *s)
 		storec_cancel(s->sreq);
 	if (s->hreq != NULL)
 		storec_cancel(s->hreq);
+	if (s->areq != NULL)
+		storec_cancel(s->areq);
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
@@ -937,6 +953,50 @@ on_request_human(struct wsess *s)
 		    "again.");
 }
 
+/* ---------------------------------------------------------- away mode */
+
+/* ST_WIDGET_AVAIL -> struct st_widget_avail_rep: "availability". */
+static void
+avail_done(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_widget_avail_rep rep;
+
+	if (r->status != STOREC_OK) {
+		if (r->status == STOREC_ERROR && r->code != PROTO_E_NOT_FOUND)
+			log_warnx("wschat: ST_WIDGET_AVAIL: %s", r->message);
+		return;		/* a gone widget closes the socket anyway */
+	}
+	if (storec_decode(r, PROTO_ST_WIDGET_AVAIL, &rep) < 0)
+		return;
+	if (rep.widget.handoff_enabled)
+		wsend(s, widget_avail_json(&rep.widget, rep.staffed,
+		    "availability"));
+	st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
+}
+
+/*
+ * {"type":"availability"}: the state now, from storaged (one at a time,
+ * AVAIL_ASKS_MAX a minute; others go unanswered).
+ */
+static void
+on_availability(struct wsess *s)
+{
+	struct st_id_req req = { .id = s->wid };
+	uint64_t now = loop_now();
+
+	if (!s->handoff_enabled || s->areq != NULL)
+		return;
+	if (now - s->avail_window >= HUMAN_WINDOW_MS) {
+		s->avail_window = now;
+		s->avail_asks = 0;
+	}
+	if (++s->avail_asks > AVAIL_ASKS_MAX)
+		return;
+	(void)storec_ask(NULL, PROTO_ST_WIDGET_AVAIL, &req, avail_done, s,
+	    &s->areq);
+}
+
 /* ------------------------------------------------------------ resume */
 
 static void open_send(struct wsess *);
@@ -982,6 +1042,8 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_resume(s, &m);
 	else if (m.type == WSMSG_REQUEST_HUMAN)
 		on_request_human(s);
+	else if (m.type == WSMSG_AVAILABILITY)
+		on_availability(s);
 	else
 		on_contact(s, &m);
 	wsmsg_free(&m);
@@ -1227,6 +1289,9 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		wsend_history(s, hist, ok->more != 0);
 	else
 		json_decref(hist);
+	if (s->handoff_enabled)
+		wsend(s, widget_avail_json(&ok->widget, ok->staffed,
+		    "availability"));
 }
 
 /* ST_WS_OPEN -> struct st_ws_open_rep */

@@ -7,6 +7,7 @@
  *	{"type":"resume","token":"..."}	(Parley's widget: the token
  *					 out of the URL)
  *	{"type":"request_human"}	(a person, please: human handoff)
+ *	{"type":"availability"}		(is a person around? away mode)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -90,6 +91,10 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	}
 	if (strcmp(tp, "request_human") == 0) {
 		m->type = WSMSG_REQUEST_HUMAN;
+		return 0;
+	}
+	if (strcmp(tp, "availability") == 0) {
+		m->type = WSMSG_AVAILABILITY;
 		return 0;
 	}
 	return fail(m, "Invalid message: unknown type");

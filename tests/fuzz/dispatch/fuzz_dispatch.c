@@ -722,8 +722,10 @@ check_reply(uint16_t type, const struct dreply *r)
 		check_triples(&d);
 		if (pdec_u8(&d) > 1 || pdec_u8(&d) > ST_HANDOFF_HUMAN)
 			abort();
-		/* The assignee's name, who joined. */
+		/* The assignee's name, who joined; staffed (away mode). */
 		free(pdec_strdup(&d, 4 * ST_MSG_NAME_MAX));
+		if (pdec_u8(&d) > 1)
+			abort();
 		break;
 	case PROTO_ST_WS_BEGIN:
 		check_ws_begin(&d, r);

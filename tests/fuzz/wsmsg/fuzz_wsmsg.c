@@ -62,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chars = utf8_chars(m.content, m.content_len);
 		check(chars >= 1 && chars <= CHAT_MESSAGE_MAX, "length");
 		check(!chat_blank(m.content, m.content_len), "blank");
-	} else if (m.type == WSMSG_REQUEST_HUMAN) {
+	} else if (m.type == WSMSG_REQUEST_HUMAN ||
+	    m.type == WSMSG_AVAILABILITY) {
 		check(m.root != NULL, "request_human without its JSON");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");

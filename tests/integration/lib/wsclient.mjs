@@ -19,6 +19,10 @@ export class Visitor {
   constructor(ws) {
     this.ws = ws;
     this.inbox = [];
+    // "availability" (away mode, issue 23) comes apart from the rest: the
+    // other tests read the chat's messages in order, as an old client that
+    // ignores it would; availability() takes them.
+    this.avail = [];
     this.waiters = [];
     this.closeCode = null;
     this.closeReason = '';
@@ -31,7 +35,8 @@ export class Visitor {
       });
     });
     ws.on('message', (data, isBinary) => {
-      this.inbox.push(isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8')));
+      const m = isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8'));
+      (m.type === 'availability' ? this.avail : this.inbox).push(m);
       this._wake();
     });
     ws.on('error', () => {});
@@ -84,6 +89,21 @@ export class Visitor {
     const m = this.inbox.shift();
     if (type && m.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(m)}`);
     return m;
+  }
+
+  // The next "availability" message (kept apart from the inbox).
+  async availability(timeout = 5000) {
+    const deadline = Date.now() + timeout;
+    while (this.avail.length === 0) {
+      if (this.closeCode !== null) throw new Error(`closed (${this.closeCode}) while waiting for availability`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no availability within ${timeout} ms`);
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    return this.avail.shift();
   }
 
   // One chat turn: typing_start, tokens, message, typing_stop.

@@ -23,6 +23,7 @@
 #include "stmsgs.h"
 #include "test_fixture.h"
 #include "orgstore.h"
+#include "presence.h"
 #include "usermsg.h"
 #include "widgetmsg.h"
 #include "wsess.h"
@@ -367,6 +368,7 @@ test_widget_v2_records(void **state)
 
 	org_new(f, "B", b);
 	widget_new(f, "default", "Old", NULL, &w);
+	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */
 	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, 4 + 7, (const uint8_t *)"\0\0\0\7default");
 	assert_int_equal(db_version(f, "widgets", w.id, strlen(w.id)), 2);
@@ -385,6 +387,74 @@ test_widget_v2_records(void **state)
 	st_widget_free(&w);
 }
 
+
+/* ------------------------------------------------------ presence */
+
+/* ST_WIDGET_AVAIL of w (a visitor's request): its staffed, or -1 on an error. */
+static int
+staffed(struct fix *f, const struct st_widget *w)
+{
+	struct st_widget_avail_rep rep;
+	struct st_id_req q = { w->widget_id };
+	struct dreply r;
+	int v = -1;
+
+	if (ask_as(f, ST_WHO_KEY, NULL, PROTO_ST_WIDGET_AVAIL, &q, &r) == 0) {
+		assert_int_equal(st_rep_decode(PROTO_ST_WIDGET_AVAIL,
+		    r.enc.buf, r.enc.len, &rep), 0);
+		assert_string_equal(rep.widget.widget_id, w->widget_id);
+		v = rep.staffed;
+		st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
+	}
+	dreply_free(&r);
+	return v;
+}
+
+/*
+ * Away mode's presence (presence.c): an organisation is staffed while
+ * one of its dashboard sessions was seen within the window (a start
+ * counts as seen); only a dashboard session may say so, for its own
+ * organisation; nothing of it reaches LMDB.
+ */
+static void
+test_presence(void **state)
+{
+	struct fix *f = *state;
+	char b[ST_ORG_ID_MAX + 1];
+	struct st_widget wa, wb;
+	struct st_id_req none = { "wid_00000000000000000000000000000000" };
+	struct dreply r;
+
+	org_new(f, "B", b);
+	widget_new(f, "default", "A", NULL, &wa);
+	widget_new(f, b, "B", NULL, &wb);
+	store_presence_settings(f->st, 60000);
+	assert_int_equal(staffed(f, &wa), 1);
+	assert_int_equal(staffed(f, &wb), 1);
+	fake_now += 60001;
+	assert_int_equal(staffed(f, &wa), 0);
+	assert_int_equal(staffed(f, &wb), 0);
+	/* A key (or parleyctl) is no one at a dashboard. */
+	assert_int_equal(ask_as(f, ST_WHO_KEY, "default",
+	    PROTO_ST_PRESENCE_SEEN, NULL, &r), PROTO_E_INVALID);
+	dreply_free(&r);
+	assert_int_equal(ask_as(f, ST_WHO_SESSION, b, PROTO_ST_PRESENCE_SEEN,
+	    NULL, &r), 0);
+	assert_int_equal(r.enc.len, 0);
+	assert_false(r.wrote);
+	dreply_free(&r);
+	assert_int_equal(staffed(f, &wa), 0);
+	assert_int_equal(staffed(f, &wb), 1);
+	fake_now += 60000;
+	assert_int_equal(staffed(f, &wb), 1);
+	fake_now += 1;
+	assert_int_equal(staffed(f, &wb), 0);
+	assert_int_equal(ask_as(f, ST_WHO_KEY, NULL, PROTO_ST_WIDGET_AVAIL,
+	    &none, &r), PROTO_E_NOT_FOUND);
+	dreply_free(&r);
+	st_widget_free(&wa);
+	st_widget_free(&wb);
+}
 
 /* ------------------------------------------------------ conversations */
 
@@ -862,6 +932,7 @@ main(void)
 		T(test_widget_agent_own_org),
 		T(test_agent_v1_records),
 		T(test_widget_v2_records),
+		T(test_presence),
 		T(test_conv_scoped),
 		T(test_conv_v3_records),
 		T(test_contact_scoped),

@@ -147,6 +147,7 @@ struct wsopen {
 	int more;
 	uint8_t handoff;
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
+	uint8_t staffed;
 	int wrote;
 };
 
@@ -275,6 +276,7 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			o->handoff = pdec_u8(&d);
 			pdec_strbuf(&d, o->handoff_name,
 			    sizeof(o->handoff_name));
+			o->staffed = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
@@ -1720,7 +1722,8 @@ test_widget_v1_records(void **state)
 	struct st_widget a, g, in;
 
 	w_new(f, "Old", &a);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 4);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
+	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */
 	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "widgets", 2, 4 + 1 + 4);
@@ -1732,6 +1735,33 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.agent_id, "");
 	assert_int_equal(g.handoff_enabled, 0);
 	assert_string_equal(g.handoff_label, "");
+	/* Format 5's: no business hours, the default away message. */
+	assert_string_equal(g.timezone, "");
+	assert_int_equal(g.nhours, 0);
+	assert_string_equal(g.away_message, "");
+	st_widget_free(&g);
+
+	/* Away mode's fields merged in; a zone no file has is refused. */
+	st_widget_defaults(&in);
+	strlcpy(in.timezone, "Europe/Paris", sizeof(in.timezone));
+	in.nhours = 1;
+	in.hours[0] = (struct st_hours){ 4, 540, 1020 };
+	in.away_message = strdup("Back Monday");
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_HOURS |
+	    ST_WF_AWAY_MESSAGE, &in, &g, NULL), 0);
+	assert_string_equal(g.timezone, "Europe/Paris");
+	assert_int_equal(g.nhours, 1);
+	assert_int_equal(g.hours[0].end, 1020);
+	assert_string_equal(g.away_message, "Back Monday");
+	assert_string_equal(g.name, "Old");
+	st_widget_free(&g);
+	strlcpy(in.timezone, "Nowhere/Town", sizeof(in.timezone));
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_HOURS, &in, NULL,
+	    NULL), PROTO_E_INVALID);
+	st_widget_free(&in);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
+	    NULL), 0);
+	assert_string_equal(g.timezone, "Europe/Paris");
 	st_widget_free(&g);
 
 	/* Written again as format 3 by the next change, with the new fields. */
@@ -1765,7 +1795,7 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 4);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
 	st_widget_free(&a);
 }
 

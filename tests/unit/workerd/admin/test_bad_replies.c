@@ -101,24 +101,28 @@ static void
 test_config_malformed(void **state)
 {
 	struct peer_req pr;
-	struct st_widget w;
+	struct st_widget_avail_rep rep;
+	struct st_widget *w = &rep.widget;
 	int cut;
 
 	for (cut = -1; cut <= 1; cut++) {
 		tclient_request(&CL, "GET", "/api/widget/" WID "/config",
 		    "Origin: https://shop.example\r\n", NULL);
-		peer_expect(&P, &pr, PROTO_ST_WIDGET_GET);
-		st_widget_defaults(&w);
-		strlcpy(w.id, "00000000000000000000000000000007",
-		    sizeof(w.id));
-		strlcpy(w.widget_id, WID, sizeof(w.widget_id));
-		w.name = strdup("Support");
-		w.greeting = strdup("Hello");
-		w.system_prompt = strdup("");
-		w.model = strdup("");
-		peer_reply_cut(&P, &pr, &w, cut);
-		st_widget_free(&w);
-		expect_answer(cut, 200, "\"greeting\":\"Hello\"");
+		peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
+		memset(&rep, 0, sizeof(rep));
+		st_widget_defaults(w);
+		w->handoff_enabled = 1;
+		strlcpy(w->id, "00000000000000000000000000000007",
+		    sizeof(w->id));
+		strlcpy(w->widget_id, WID, sizeof(w->widget_id));
+		w->name = strdup("Support");
+		w->greeting = strdup("Hello");
+		w->system_prompt = strdup("");
+		w->model = strdup("");
+		rep.staffed = 1;
+		peer_reply_cut(&P, &pr, &rep, cut);
+		st_widget_free(w);
+		expect_answer(cut, 200, "\"availability\":{\"away\":false");
 	}
 }
 

@@ -768,6 +768,65 @@ test_dash_session(void **state)
 }
 
 /*
+ * Away mode (issue 23): a signed-in dashboard's event stream tells
+ * storaged that its organisation is at the dashboard (ST_PRESENCE_SEEN,
+ * who asks the session) when it starts and again every presence round
+ * (a quarter of PARLEY_AWAY_AFTER_MS, here 1000 ms); its answer, a byte
+ * over or an error, is nothing to the stream, which goes on. An API key's
+ * stream says nothing.
+ */
+static void
+test_events_presence(void **state)
+{
+	const struct st_ev_subscribe_rep sub = { 0xab, 9 };
+	struct tclient key;
+	struct peer_req pr;
+	uint32_t was = wsettings.away_after_ms;
+	int i, seen = 0;
+
+	wsettings.away_after_ms = 1000;
+	assert_int_equal(tclient_open(&CL), 0);
+	tclient_request(&CL, "GET", "/v1/admin/events", COOKIE, NULL);
+	answer_check(1);
+	/* The subscription and the presence, in either order. */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+		if (pr.type == PROTO_ST_EV_SUBSCRIBE) {
+			peer_reply_cut(&P, &pr, &sub, 0);
+			continue;
+		}
+		assert_int_equal(pr.type, PROTO_ST_PRESENCE_SEEN);
+		assert_true(pr.has_who);
+		assert_int_equal(pr.who.kind, ST_WHO_SESSION);
+		assert_string_equal(pr.who.org, "default");
+		assert_int_equal(pr.len, 0);
+		peer_reply(&P, &pr, "x", 1);	/* a byte over */
+		seen++;
+	}
+	assert_int_equal(seen, 1);
+	assert_int_equal(events_clients(), 1);
+	/* A key's stream beside it: no presence of its own. */
+	assert_int_equal(tclient_open(&key), 0);
+	tclient_request(&key, "GET", "/v1/admin/events",
+	    "x-admin-api-key: " KEY "\r\n", NULL);
+	/* The next round, within 250 ms: once for the organisation. */
+	peer_expect(&P, &pr, PROTO_ST_PRESENCE_SEEN);
+	assert_int_equal(pr.who.kind, ST_WHO_SESSION);
+	peer_error(&P, &pr, PROTO_E_INVALID, "not a dashboard session");
+	peer_expect(&P, &pr, PROTO_ST_PRESENCE_SEEN);
+	peer_reply(&P, &pr, NULL, 0);
+	drive_ms(100);
+	assert_int_equal(events_clients(), 2);
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&key);
+	tclient_close(&CL);
+	drive_ms(50);
+	assert_int_equal(events_clients(), 0);
+	peer_expect_none(&P, 400);
+	wsettings.away_after_ms = was;
+}
+
+/*
  * The handler ran: it asked storaged something (whatever admin.c asks),
  * which fails, and every admin handler then answers 503.
  */
@@ -1190,6 +1249,7 @@ main(void)
 		cmocka_unit_test_setup(test_dash_login, each_setup),
 		cmocka_unit_test_setup(test_dash_login_abort, each_setup),
 		cmocka_unit_test_setup(test_dash_session, each_setup),
+		cmocka_unit_test_setup(test_events_presence, each_setup),
 		cmocka_unit_test_setup(test_dash_gate, each_setup),
 		cmocka_unit_test_setup(test_dash_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_accept_malformed, each_setup),

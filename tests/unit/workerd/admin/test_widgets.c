@@ -99,6 +99,7 @@ test_widget_json(void **state)
 	    "\"handoff_enabled\":false,\"handoff_label\":null,"
 	    "\"allowed_origins\":[\"https://a.example\"],"
 	    "\"daily_message_cap\":50,\"retention_days\":null,"
+	    "\"business_hours\":null,\"away_message\":null,"
 	    "\"enabled\":true,\"system_prompt\":null,\"model\":null,"
 	    "\"agent_id\":\"default\",\"text_agent_id\":\"default\","
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
@@ -131,7 +132,7 @@ test_widget_json(void **state)
 	assert_non_null(strstr(s, "\"handoff_enabled\":true,"
 	    "\"handoff_label\":\"Ask us\""));
 	free(s);
-	s = test_dump(widget_public_json(&w));
+	s = test_dump(widget_public_json(&w, 1));
 	assert_null(strstr(s, "agent_id"));
 	assert_non_null(strstr(s, "\"handoff_label\":\"Ask us\""));
 	free(s);
@@ -141,7 +142,7 @@ test_widget_json(void **state)
 	w.agent_id[0] = '\0';
 
 	/* The public subset: nothing internal. */
-	s = test_dump(widget_public_json(&w));
+	s = test_dump(widget_public_json(&w, 1));
 	assert_string_equal(s,
 	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
 	    "\"primary_color\":\"#4f46e5\",\"text_color\":\"#ffffff\","
@@ -202,6 +203,93 @@ map(const char *body, struct st_widget *w, uint32_t *mask)
 	return err;
 }
 
+/* Away mode's fields in and out of the JSON (issue 23). */
+static void
+test_hours_json(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{\"business_hours\":\"9-5\"}", "business_hours: must be null" },
+		{ "{\"business_hours\":{\"timezone\":\"../etc/passwd\"}}",
+		    "business_hours: timezone: must be an IANA" },
+		{ "{\"business_hours\":{\"timezone\":\"Mars/Base\"}}",
+		    "business_hours: timezone: must be an IANA" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"x\":1}}",
+		    "business_hours: only" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"days\":"
+		    "{\"monday\":[]}}}", "business_hours: days: must be" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"days\":"
+		    "{\"mon\":[[\"9:00\",\"17:00\"]]}}}", "business_hours: each day" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"days\":"
+		    "{\"mon\":[[\"24:30\",\"25:00\"]]}}}", "business_hours: each day" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"days\":"
+		    "{\"mon\":[[\"17:00\",\"09:00\"]]}}}",
+		    "business_hours: each interval" },
+		{ "{\"business_hours\":{\"timezone\":\"UTC\",\"days\":"
+		    "{\"mon\":[[\"09:00\",\"12:00\"],[\"11:00\",\"13:00\"]]}}}",
+		    "business_hours: a day's intervals must be in order and "
+		    "must not overlap" },
+		{ "{\"away_message\":7}", "away_message: " },
+	};
+	struct st_widget w;
+	uint32_t mask;
+	size_t i;
+	char *s;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = (char *)map(bad[i][0], &w, &mask);
+		if (strncmp(s, bad[i][1], strlen(bad[i][1])) != 0)
+			fail_msg("%s: \"%s\", want \"%s...\"", bad[i][0], s,
+			    bad[i][1]);
+		st_widget_free(&w);
+	}
+	/* Intervals sorted by start; 24:00 ends a day; a day left out has none. */
+	assert_string_equal(map("{\"business_hours\":{\"timezone\":"
+	    "\"Europe/Paris\",\"days\":{\"sun\":[[\"23:00\",\"24:00\"]],"
+	    "\"mon\":[[\"13:00\",\"17:30\"],[\"09:00\",\"12:00\"]]}},"
+	    "\"away_message\":\"Back <soon>\"}", &w, &mask), "");
+	assert_int_equal(mask, ST_WF_HOURS | ST_WF_AWAY_MESSAGE);
+	assert_string_equal(w.timezone, "Europe/Paris");
+	assert_int_equal(w.nhours, 3);
+	assert_int_equal(w.hours[0].start, 540);
+	assert_int_equal(w.hours[1].start, 780);
+	assert_int_equal(w.hours[2].day, 6);
+	assert_int_equal(w.hours[2].end, 1440);
+	s = test_dump(widget_json(&w));
+	assert_non_null(strstr(s, "\"business_hours\":{\"timezone\":"
+	    "\"Europe/Paris\",\"days\":{\"mon\":[[\"09:00\",\"12:00\"],"
+	    "[\"13:00\",\"17:30\"]],\"tue\":[],\"wed\":[],\"thu\":[],"
+	    "\"fri\":[],\"sat\":[],\"sun\":[[\"23:00\",\"24:00\"]]}},"
+	    "\"away_message\":\"Back <soon>\""));
+	free(s);
+	/* The public config: availability only with the handoff button. */
+	s = test_dump(widget_public_json(&w, 1));
+	assert_null(strstr(s, "availability"));
+	assert_null(strstr(s, "business_hours"));
+	free(s);
+	w.handoff_enabled = 1;
+	w.nhours = 0;		/* a zone, no hours: always away */
+	s = test_dump(widget_public_json(&w, 1));
+	assert_non_null(strstr(s, "\"availability\":{\"away\":true,"
+	    "\"reason\":\"hours\",\"message\":\"Back <soon>\"}"));
+	free(s);
+	w.timezone[0] = '\0';
+	s = test_dump(widget_avail_json(&w, 0, "availability"));
+	assert_string_equal(s, "{\"type\":\"availability\",\"away\":true,"
+	    "\"reason\":\"nobody\",\"message\":\"Back <soon>\"}");
+	free(s);
+	free(w.away_message);
+	w.away_message = strdup("");
+	s = test_dump(widget_avail_json(&w, 1, NULL));
+	assert_string_equal(s, "{\"away\":false,\"reason\":null,"
+	    "\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}");
+	free(s);
+	st_widget_free(&w);
+	/* null: no hours again. */
+	assert_string_equal(map("{\"business_hours\":null}", &w, &mask), "");
+	assert_string_equal(w.timezone, "");
+	st_widget_free(&w);
+}
+
 static void
 test_from_json(void **state)
 {
@@ -216,9 +304,9 @@ test_from_json(void **state)
 	    "\"http://localhost:8080\"],\"daily_message_cap\":100,"
 	    "\"enabled\":false,\"system_prompt\":\"Be brief.\","
 	    "\"model\":\"gpt-4o\",\"retention_days\":30}", &w, &mask), "");
-	/* Every field but issue 15's (agent_id, handoff), not mapped yet. */
+	/* Every field but issue 15's (agent_id, handoff) and 23's (away). */
 	assert_int_equal(mask, ST_WF_ALL & ~(ST_WF_AGENT_ID | ST_WF_HANDOFF_ENABLED |
-	    ST_WF_HANDOFF_LABEL));
+	    ST_WF_HANDOFF_LABEL | ST_WF_HOURS | ST_WF_AWAY_MESSAGE));
 	assert_string_equal(w.name, "Shop");
 	assert_string_equal(w.greeting, "");
 	assert_string_equal(w.primary_color, "#112233");
@@ -531,6 +619,18 @@ reply_widget(struct peer_req *pr, struct st_widget *w)
 
 	penc_init(&e);
 	penc_widget(&e, w);
+	peer_reply_enc(&P, pr, &e);
+}
+
+/* ST_WIDGET_AVAIL's answer: w, and whether its team is at a dashboard. */
+static void
+reply_widget_avail(struct peer_req *pr, struct st_widget *w, int staffed)
+{
+	struct penc e;
+
+	penc_init(&e);
+	penc_widget(&e, w);
+	penc_u8(&e, (uint8_t)staffed);
 	peer_reply_enc(&P, pr, &e);
 }
 
@@ -942,13 +1042,13 @@ config(const char *method, const char *origin, struct st_widget *w,
 		strlcat(hdr, "Access-Control-Request-Method: GET\r\n",
 		    sizeof(hdr));
 	tclient_request(&CL, method, "/api/widget/" WID "/config", hdr, NULL);
-	peer_expect(&P, &pr, PROTO_ST_WIDGET_GET);
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
 	expect_wid(&pr, &d);
 	assert_int_equal(pdec_done(&d), 0);
 	if (w == NULL)
 		peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	else
-		reply_widget(&pr, w);
+		reply_widget_avail(&pr, w, 1);
 	tclient_expect(&CL, r, status);
 }
 
@@ -1084,6 +1184,7 @@ main(void)
 		cmocka_unit_test(test_widget_json),
 		cmocka_unit_test(test_contact_json),
 		cmocka_unit_test(test_from_json),
+		cmocka_unit_test(test_hours_json),
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test_setup(test_auth, each_setup),

@@ -7,7 +7,8 @@
  * ST_CONTACT_SUBMIT, request_human's ST_WS_REQUEST_HUMAN) a byte short
  * or a byte over fails its request as a storage failure does: 500 before
  * the upgrade, the socket closed on a resume, else the request's error
- * message, and the socket goes on.
+ * message, and the socket goes on. Away mode's availability (ST_WS_OPEN's
+ * staffed, ST_WIDGET_AVAIL) likewise: a malformed answer is no answer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,8 @@
 		"\"Something went wrong. Please try again.\"}"
 #define NOT_SAVED	"{\"type\":\"error\",\"message\":" \
 		"\"Your conversation could not be saved. Please try again.\"}"
+#define AVAIL(away, reason) "{\"type\":\"availability\",\"away\":" away \
+		",\"reason\":" reason ",\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}"
 
 static struct peer P;
 
@@ -334,7 +337,7 @@ expect_upgraded(struct tclient *cl)
 	expect_text_start(cl, "{\"type\":\"session\",");
 }
 
-/* A new visitor's socket, open. */
+/* A new visitor's socket, open, and its availability (nobody at a dashboard). */
 static void
 open_socket(struct tclient *cl)
 {
@@ -344,6 +347,70 @@ open_socket(struct tclient *cl)
 	expect_open(&pr, 0, 1);
 	reply_open(&pr);
 	expect_upgraded(cl);
+	expect_text(cl, AVAIL("true", "\"nobody\""));
+}
+
+/* ST_WIDGET_AVAIL's answer: the handoff widget, staffed or not. */
+static void
+reply_avail(struct peer_req *pr, int staffed)
+{
+	struct st_widget_avail_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	st_widget_defaults(&rep.widget);
+	strlcpy(rep.widget.widget_id, WID, sizeof(rep.widget.widget_id));
+	rep.widget.handoff_enabled = 1;
+	rep.staffed = (uint8_t)staffed;
+	reply_rep(pr, 0, &rep);
+}
+
+/*
+ * {"type":"availability"}: ST_WIDGET_AVAIL for the socket's widget (no
+ * who asks); answered a byte short or over, nothing is sent and the
+ * socket goes on; whole, the state now. One at a time; at most 10 a
+ * minute, the others unanswered.
+ */
+static void
+test_ws_availability(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	char wid[ST_WID_LEN + 1];
+	struct pdec d;
+	int cut, i;
+
+	open_socket(&cl);
+	for (cut = -1; cut <= 1; cut += 2) {
+		send_text(&cl, "{\"type\":\"availability\"}");
+		peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
+		assert_false(pr.has_who);
+		pdec_init(&d, pr.payload, pr.len);
+		pdec_strbuf(&d, wid, sizeof(wid));
+		assert_int_equal(pdec_done(&d), 0);
+		assert_string_equal(wid, WID);
+		next_cut = cut;
+		reply_avail(&pr, 1);
+		drive_ms(20);
+	}
+	/* Asked twice at once: one request. */
+	send_text(&cl, "{\"type\":\"availability\"}");
+	send_text(&cl, "{\"type\":\"availability\"}");
+	peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
+	peer_expect_none(&P, 50);
+	reply_avail(&pr, 1);
+	/* The next frame is the whole answer's: nothing came before it. */
+	expect_text(&cl, AVAIL("false", "null"));
+	/* 3 asked so far this minute (the one in flight's twin not counted). */
+	for (i = 0; i < 7; i++) {
+		send_text(&cl, "{\"type\":\"availability\"}");
+		peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
+		reply_avail(&pr, 0);
+		expect_text(&cl, AVAIL("true", "\"nobody\""));
+	}
+	send_text(&cl, "{\"type\":\"availability\"}");
+	peer_expect_none(&P, 100);
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&cl);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -466,6 +533,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ws_open_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_availability,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_resume_malformed,
 		    each_setup, each_teardown),
