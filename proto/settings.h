@@ -146,6 +146,13 @@ struct settings {
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
+	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
+	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */
+	char *smtp_user;	/* SMTP_USER */
+	char *smtp_password;	/* SMTP_PASSWORD */
+	char *smtp_from;	/* SMTP_FROM */
+	char *smtp_ca_file;	/* SMTP_CA_FILE; NULL = the system's */
+	char *public_url;	/* PARLEY_PUBLIC_URL; NULL = http://localhost:PORT */
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */

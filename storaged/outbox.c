@@ -38,6 +38,77 @@ due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, uint64_t seq)
 	proto_put_be64(k + 8, seq);
 }
 
+/* ------------------------------------------- shared with mailbox.c */
+
+void
+outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
+    uint64_t to)
+{
+	uint8_t dk[DUE_KEY_LEN];
+
+	if (from != 0) {
+		due_key(dk, from, seq);
+		db_del(t, due, dk, sizeof(dk), "delete due entry");
+	}
+	if (to != 0) {
+		due_key(dk, to, seq);
+		db_put(t, due, dk, sizeof(dk), &rec_version, 1,
+		    "put due entry");
+	}
+}
+
+int
+outq_due_scan(struct store_txn *t, MDB_dbi due, uint64_t now,
+    uint64_t *seqs, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, due, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && *n < max && k.mv_size == DUE_KEY_LEN &&
+	    proto_get_be64(k.mv_data) <= now) {
+		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + 8);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk due entries");
+	return 0;
+}
+
+uint64_t
+outq_seq_next(struct store_txn *t, const char *key)
+{
+	uint8_t rec[9];
+	uint64_t seq = 0;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, key, strlen(key), &v,
+	    "get outbox seq")) < 0)
+		return 0;
+	if (rc == 0) {
+		if (v.mv_size != sizeof(rec) ||
+		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+			rec_corrupt(t, key);
+			return 0;
+		}
+		seq = proto_get_be64((uint8_t *)v.mv_data + 1);
+	}
+	seq++;
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, seq);
+	db_put(t, t->st->meta, key, strlen(key), rec, sizeof(rec),
+	    "put outbox seq");
+	return t->err ? 0 : seq;
+}
+
 static void
 hd_key(uint8_t k[HD_KEY_LEN], const char *hook, uint64_t seq)
 {
@@ -126,15 +197,12 @@ counts_put(struct store_txn *t, const char *hook, uint32_t pending,
 static void
 dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 {
-	uint8_t k[8], dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+	uint8_t k[8], hk[HD_KEY_LEN];
 
 	proto_put_be64(k, seq);
 	db_del(t, t->st->deliveries, k, sizeof(k), "delete delivery");
-	if (d->status == ST_DLV_PENDING) {
-		due_key(dk, d->next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
-	}
+	if (d->status == ST_DLV_PENDING)
+		outq_due_move(t, t->st->delivery_due, seq, d->next_at, 0);
 	hd_key(hk, d->hook, seq);
 	db_del(t, t->st->hook_deliveries, hk, sizeof(hk),
 	    "delete webhook delivery");
@@ -220,11 +288,9 @@ static void
 dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
     uint8_t status)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	uint32_t pending, kept;
 
-	due_key(dk, d->next_at, seq);
-	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	outq_due_move(t, t->st->delivery_due, seq, d->next_at, 0);
 	d->status = status;
 	d->updated_at = t->st->now();
 	dlv_save(t, seq, d);
@@ -236,33 +302,6 @@ dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 }
 
 /* ---------------------------------------------------------------- add */
-
-static uint64_t
-seq_next(struct store_txn *t)
-{
-	uint8_t rec[9];
-	uint64_t seq = 0;
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), &v,
-	    "get delivery seq")) < 0)
-		return 0;
-	if (rc == 0) {
-		if (v.mv_size != sizeof(rec) ||
-		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-			rec_corrupt(t, "delivery seq");
-			return 0;
-		}
-		seq = proto_get_be64((uint8_t *)v.mv_data + 1);
-	}
-	seq++;
-	rec[0] = ST_RECORD_VERSION;
-	proto_put_be64(rec + 1, seq);
-	db_put(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), rec, sizeof(rec),
-	    "put delivery seq");
-	return t->err ? 0 : seq;
-}
 
 /*
  * The webhook's oldest pending delivery fails: it holds too many. It is
@@ -302,13 +341,13 @@ static void
 dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
     const void *payload, size_t len, struct st_delivery *out)
 {
-	uint8_t dk[DUE_KEY_LEN], hk[HD_KEY_LEN];
+	uint8_t hk[HD_KEY_LEN];
 	struct st_delivery d;
 	uint32_t pending, kept;
 	uint64_t seq;
 
 	if (counts_get(t, h->id, &pending, &kept) < 0 ||
-	    (seq = seq_next(t)) == 0)
+	    (seq = outq_seq_next(t, SEQ_KEY)) == 0)
 		return;
 	memset(&d, 0, sizeof(d));
 	st_dlv_id(seq, d.id);
@@ -320,9 +359,7 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	d.payload = (uint8_t *)payload;		/* not ours: not freed */
 	d.payload_len = (uint32_t)len;
 	dlv_save(t, seq, &d);
-	due_key(dk, d.next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
+	outq_due_move(t, t->st->delivery_due, seq, 0, d.next_at);
 	hd_key(hk, h->id, seq);
 	db_put(t, t->st->hook_deliveries, hk, sizeof(hk), &rec_version, 1,
 	    "put webhook delivery");
@@ -365,7 +402,6 @@ static int
 job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
     uint64_t now, struct st_hook_job *j)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_webhook h;
 	int rc;
 
@@ -379,12 +415,9 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 		dlv_finish(t, seq, d, ST_DLV_FAILED);
 		return 1;
 	}
-	due_key(dk, d->next_at, seq);
-	db_del(t, t->st->delivery_due, dk, sizeof(dk), "delete due delivery");
+	outq_due_move(t, t->st->delivery_due, seq, d->next_at,
+	    now + ST_HOOK_LEASE_MS);
 	d->next_at = now + ST_HOOK_LEASE_MS;
-	due_key(dk, d->next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
 	dlv_save(t, seq, d);
 	j->d = *d;
 	memset(d, 0, sizeof(*d));	/* j owns its payload now */
@@ -404,8 +437,6 @@ store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
 	uint64_t seqs[ST_HOOK_DUE_MAX], now;
 	uint32_t ns = 0, i;
 	size_t bytes = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
 	int rc;
 
 	*out = NULL;
@@ -415,15 +446,8 @@ store_hook_due(struct store_txn *t, uint32_t max, struct st_hook_job **out,
 	if (max < 1 || max > ST_HOOK_DUE_MAX)
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 64");
 	now = t->st->now();
-	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && ns < max && k.mv_size == DUE_KEY_LEN &&
-	    proto_get_be64(k.mv_data) <= now) {
-		seqs[ns++] = proto_get_be64((uint8_t *)k.mv_data + 8);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
+	if (outq_due_scan(t, t->st->delivery_due, now, seqs, max, &ns) != 0)
+		return t->err;
 	if ((jobs = calloc(ns > 0 ? ns : 1, sizeof(*jobs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	for (i = 0; i < ns && !t->err && bytes < ST_HOOK_DUE_BYTES; i++) {
@@ -474,7 +498,6 @@ store_hook_result(struct store_txn *t, const char *id, int ok,
     uint32_t code, const char *error, uint32_t duration_ms,
     uint64_t retry_at)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_delivery d;
 	uint64_t seq;
 
@@ -491,14 +514,10 @@ store_hook_result(struct store_txn *t, const char *id, int ok,
 	if (ok || retry_at == 0)
 		dlv_finish(t, seq, &d, ok ? ST_DLV_DELIVERED : ST_DLV_FAILED);
 	else {
-		due_key(dk, d.next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
+		outq_due_move(t, t->st->delivery_due, seq, d.next_at,
+		    retry_at);
 		d.next_at = retry_at;
 		d.updated_at = t->st->now();
-		due_key(dk, d.next_at, seq);
-		db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version,
-		    1, "put due delivery");
 		dlv_save(t, seq, &d);
 	}
 	st_delivery_free(&d);
@@ -571,10 +590,9 @@ int
 store_hook_retry(struct store_txn *t, const char *org, const char *hook,
     const char *id, struct st_delivery *out)
 {
-	uint8_t dk[DUE_KEY_LEN];
 	struct st_delivery d;
 	uint32_t pending, kept;
-	uint64_t seq;
+	uint64_t seq, now;
 
 	if (t->err || dlv_must(t, org, id, &seq, &d) != 0)
 		return t->err;
@@ -582,17 +600,14 @@ store_hook_retry(struct store_txn *t, const char *org, const char *hook,
 		st_delivery_free(&d);
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
 	}
-	if (d.status == ST_DLV_PENDING) {
-		due_key(dk, d.next_at, seq);
-		db_del(t, t->st->delivery_due, dk, sizeof(dk),
-		    "delete due delivery");
-	} else if (counts_get(t, d.hook, &pending, &kept) == 0)
+	if (d.status != ST_DLV_PENDING &&
+	    counts_get(t, d.hook, &pending, &kept) == 0)
 		counts_put(t, d.hook, pending + 1, kept);
+	now = t->st->now();
+	outq_due_move(t, t->st->delivery_due, seq,
+	    d.status == ST_DLV_PENDING ? d.next_at : 0, now);
 	d.status = ST_DLV_PENDING;
-	d.next_at = d.updated_at = t->st->now();
-	due_key(dk, d.next_at, seq);
-	db_put(t, t->st->delivery_due, dk, sizeof(dk), &rec_version, 1,
-	    "put due delivery");
+	d.next_at = d.updated_at = now;
 	dlv_save(t, seq, &d);
 	if (!t->err) {
 		free(d.payload);

@@ -627,6 +627,12 @@ const struct store_db store_dbs[NDBS] = {
 	{ "delivery_due", offsetof(struct store, delivery_due) },
 	{ "hook_deliveries", offsetof(struct store, hook_deliveries) },
 	{ "hook_counts", offsetof(struct store, hook_counts) },
+	/* email notifications (issue 23) */
+	{ "mails", offsetof(struct store, mails) },
+	{ "mail_due", offsetof(struct store, mail_due) },
+	{ "mail_counts", offsetof(struct store, mail_counts) },
+	{ "mail_convs", offsetof(struct store, mail_convs) },
+	{ "user_notify", offsetof(struct store, user_notify) },
 };
 
 MDB_dbi *

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		55
+#define NDBS		60
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -155,6 +155,13 @@ struct store {
 	MDB_dbi delivery_due;	/* u64 next_at | u64 seq -> () */
 	MDB_dbi hook_deliveries; /* hook id | u64 seq -> () */
 	MDB_dbi hook_counts;	/* hook id -> u32 pending, u32 kept */
+	/* mailbox.c: email notifications (issue 23, item 4) */
+	MDB_dbi mails;		/* u64 seq -> mail */
+	MDB_dbi mail_due;	/* u64 next_at | u64 seq -> () */
+	MDB_dbi mail_counts;	/* org -> u32 pending */
+	MDB_dbi mail_convs;	/* conv id[16] -> u64 last "waiting" mail */
+	MDB_dbi user_notify;	/* user id -> u32 ST_MAIL_* */
+	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
 
