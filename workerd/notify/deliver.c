@@ -51,6 +51,7 @@
 #define REFUSED_TEXT	"address refused: private, loopback or link-local"
 
 struct dlv {
+	struct notify_xfer x;		/* first: CURLOPT_PRIVATE is either */
 	TAILQ_ENTRY(dlv) entry;
 	struct st_hook_job *job;
 	CURL *easy;
@@ -365,9 +366,16 @@ dlv_finish(struct dlv *d, CURLcode rc)
 }
 
 static void
+dlv_xfer_done(struct notify_xfer *x, CURLcode rc)
+{
+	dlv_finish((struct dlv *)(void *)x, rc);
+}
+
+/* Each ended transfer to its owner: a delivery's, or another's. */
+static void
 check_done(void)
 {
-	struct dlv *d;
+	struct notify_xfer *x;
 	CURLMsg *m;
 	char *priv;
 	int left;
@@ -379,9 +387,27 @@ check_done(void)
 		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
 		    &priv) != CURLE_OK || priv == NULL)
 			continue;
-		d = (struct dlv *)(void *)priv;
-		dlv_finish(d, m->data.result);
+		x = (struct notify_xfer *)(void *)priv;
+		x->done(x, m->data.result);
 	}
+}
+
+int
+deliver_xfer_add(struct notify_xfer *x)
+{
+	if (curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION,
+	    sock_close) != CURLE_OK ||
+	    curl_multi_add_handle(multi, x->easy) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+void
+deliver_xfer_remove(struct notify_xfer *x)
+{
+	if (multi != NULL && x->easy != NULL)
+		curl_multi_remove_handle(multi, x->easy);
 }
 
 static void
@@ -461,6 +487,7 @@ deliver_start(struct st_hook_job *job, int allow_private)
 		done_cb(job, &o);
 		return;
 	}
+	d->x.done = dlv_xfer_done;
 	d->job = job;
 	d->allow_private = allow_private;
 	d->started = loop_clock();
