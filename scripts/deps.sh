@@ -59,8 +59,8 @@ if [ "$what" = test ]; then
 	fi
 	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
 	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).
-	if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
-		echo "deps: the email test needs aiosmtpd (python3 cannot import it): adding the Debian package python3-aiosmtpd"
+	if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+		echo "deps: the email test needs aiosmtpd (/usr/bin/python3 cannot import it): adding the Debian package python3-aiosmtpd"
 		missing+=(python3-aiosmtpd)
 	fi
 fi

@@ -163,7 +163,7 @@ content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 	switch (kind) {
 	case ST_MAIL_HANDOFF:
 		c->what = "A visitor asked to talk to a person.";
-		c->label = "Their last message";
+		c->label = "The last message";
 		oneline(ev->conv.last_message != NULL ?
 		    ev->conv.last_message : "", SUBJECT_TEXT_MAX, cut);
 		snprintf(c->subject, sizeof(c->subject),
