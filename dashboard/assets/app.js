@@ -15,6 +15,7 @@ import * as agents from './agents.js';
 import * as users from './users.js';
 import * as apikeys from './apikeys.js';
 import * as audit from './audit.js';
+import * as email from './email.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -50,6 +51,7 @@ const routes = [
   { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
+  { re: /^\/email\/?$/, nav: 'email', view: email.render },
   { re: /^\/users\/?$/, nav: 'users', view: users.renderList },
   { re: /^\/api-keys\/?$/, nav: 'api-keys', view: apikeys.renderList },
   { re: /^\/audit\/?$/, nav: 'audit', view: audit.renderList },
