@@ -83,18 +83,6 @@ pdec_mail(struct pdec *d, struct st_mail *m)
 	return 0;
 }
 
-void
-st_mail_id(uint64_t seq, char id[ST_MAIL_ID_LEN + 1])
-{
-	st_seq_id(ST_MAIL_PREFIX, seq, id);
-}
-
-int
-st_mail_seq(const char *id, uint64_t *seq)
-{
-	return st_seq_parse(ST_MAIL_PREFIX, id, seq);
-}
-
 const char *
 st_mail_kind_name(uint32_t bit)
 {

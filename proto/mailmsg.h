@@ -17,7 +17,8 @@
  *
  * A mail (one per event, to every member of the conversation's
  * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX):
- * str id ("ml_" + 16 hex), str org, u32 kind (one ST_MAIL_* bit), u32
+ * str id ("ml_" + 16 hex: st_seq_id and st_seq_parse of hookmsg.h with
+ * ST_MAIL_PREFIX), str org, u32 kind (one ST_MAIL_* bit), u32
  * attempts, u64 created_at, u64 next_at, str error (the last failure),
  * u32 n, n x str recipient email, bytes payload (the event as ST_EV
  * carries it, agentmsg.h).
@@ -66,9 +67,6 @@ void st_mail_free(struct st_mail *);
 void penc_mail(struct penc *, const struct st_mail *);
 /* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_mail(struct pdec *, struct st_mail *);
-/* A mail's id from its sequence number, and back (0, or -1). */
-void st_mail_id(uint64_t seq, char id[ST_MAIL_ID_LEN + 1]);
-int st_mail_seq(const char *id, uint64_t *seq);
 /* A kind's name ("handoff", "waiting", "contact"), or NULL. */
 const char *st_mail_kind_name(uint32_t bit);
 

@@ -905,7 +905,7 @@ op_mail_due(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	if (store_mail_due(&t, q->max, &rep.mails, &rep.n) == 0) {
 		reply_enc(r, type, &rep);
-		store_mails_free(rep.mails, rep.n);
+		st_rep_free(type, &rep);
 	}
 	req_end(&t, r);
 }

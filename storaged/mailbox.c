@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "outbox.h"
+#include "stmsgs.h"
 #include "storeint.h"
 #include "userstore.h"
 
@@ -265,7 +266,7 @@ mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 
 	if ((seq = outq_seq_next(t, SEQ_KEY)) == 0)
 		return;
-	st_mail_id(seq, m->id);
+	st_seq_id(ST_MAIL_PREFIX, seq, m->id);
 	m->created_at = m->next_at = t->st->now();
 	mail_save(t, seq, m);
 	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at);
@@ -343,7 +344,7 @@ store_mail_due(struct store_txn *t, uint32_t max, struct st_mail **out,
 		mail_save(t, seqs[i], &ms[(*n)++]);
 	}
 	if (t->err) {
-		store_mails_free(ms, *n);
+		st_rep_free(PROTO_ST_MAIL_DUE, &(struct st_mails){ ms, *n });
 		*n = 0;
 		return t->err;
 	}
@@ -361,7 +362,7 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 
 	if (t->err)
 		return t->err;
-	if (st_mail_seq(id, &seq) < 0)
+	if (st_seq_parse(ST_MAIL_PREFIX, id, &seq) < 0)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such mail");
 	if ((rc = mail_load(t, seq, &m)) != 0)
 		return rc < 0 ? t->err : 0;
@@ -380,14 +381,4 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 	}
 	st_mail_free(&m);
 	return t->err;
-}
-
-void
-store_mails_free(struct st_mail *ms, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_mail_free(&ms[i]);
-	free(ms);
 }

@@ -34,7 +34,8 @@ int store_mail_event(struct store_txn *, const char *org, const char *conv,
     uint32_t kind, const void *payload, size_t len);
 /*
  * ST_MAIL_DUE: up to max (1 to ST_MAIL_DUE_MAX) mails due at now, oldest
- * due first, each leased (due again at now + ST_HOOK_LEASE_MS).
+ * due first, each leased (due again at now + ST_HOOK_LEASE_MS); *out
+ * freed as the reply's list (st_rep_free of a struct st_mails).
  */
 int store_mail_due(struct store_txn *, uint32_t max, struct st_mail **out,
     uint32_t *n);
@@ -44,6 +45,5 @@ int store_mail_due(struct store_txn *, uint32_t max, struct st_mail **out,
  */
 int store_mail_result(struct store_txn *, const char *id, int ok,
     const char *error, uint64_t retry_at);
-void store_mails_free(struct st_mail *, uint32_t n);
 
 #endif

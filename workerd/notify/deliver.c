@@ -416,17 +416,15 @@ mkick_fire(void *arg)
 	mtimer_fire(arg);
 }
 
-/* The easy handle's options; 0, or -1. */
-static int
-dlv_setup(struct dlv *d, const char *url)
+int
+notify_curl_base(CURL *e, const char *url, const char *protocols,
+    char *errbuf)
 {
-	CURL *e = d->easy;
 	int bad = 0;
 
 	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols) !=
 	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
@@ -434,6 +432,19 @@ dlv_setup(struct dlv *d, const char *url)
 	    (long)NOTIFY_CONNECT_MS) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
 	    (long)NOTIFY_TIMEOUT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* The easy handle's options; 0, or -1. */
+static int
+dlv_setup(struct dlv *d, const char *url)
+{
+	CURL *e = d->easy;
+	int bad = 0;
+
+	bad |= notify_curl_base(e, url, "http,https", d->err) < 0;
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d) != CURLE_OK;
@@ -442,7 +453,6 @@ dlv_setup(struct dlv *d, const char *url)
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, d) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->err) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, d) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -148,9 +148,8 @@ msend_setup(struct msend *s)
 	int bad = 0;
 
 	snprintf(from, sizeof(from), "<%s>", wsettings.smtp_from);
-	bad |= curl_easy_setopt(e, CURLOPT_URL, wsettings.smtp_url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") !=
-	    CURLE_OK;
+	bad |= notify_curl_base(e, wsettings.smtp_url, "smtp,smtps", s->err) <
+	    0;
 	bad |= curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
@@ -176,14 +175,6 @@ msend_setup(struct msend *s)
 	bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, msg_read) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_READDATA, s) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)NOTIFY_CONNECT_MS) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-	    (long)NOTIFY_TIMEOUT_MS) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->err) != CURLE_OK;
 	return bad ? -1 : 0;
 }
 

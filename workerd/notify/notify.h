@@ -197,6 +197,14 @@ struct notify_xfer {
 	void (*done)(struct notify_xfer *, CURLcode);
 };
 int deliver_xfer_add(struct notify_xfer *);
+/*
+ * What every notifier transfer has (a webhook's, a mail's): url, only
+ * protocols ("http,https"), no proxy from the environment, no signals,
+ * no connection reused, NOTIFY_CONNECT_MS and NOTIFY_TIMEOUT_MS, curl's
+ * error text into errbuf (CURL_ERROR_SIZE). 0, or -1.
+ */
+int notify_curl_base(CURL *e, const char *url, const char *protocols,
+    char *errbuf);
 /* Takes x out of the multi (one not ended: it is dropped, no done). */
 void deliver_xfer_remove(struct notify_xfer *);
 
