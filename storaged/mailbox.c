@@ -203,6 +203,27 @@ waiting_due(struct store_txn *t, const char *conv, uint64_t now)
 	return t->err ? -1 : 1;
 }
 
+/* A conversation deleted: its "waiting" mail's time goes with it. */
+static void
+mail_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[16])
+{
+	db_del_quiet(t, t->st->mail_convs, id, ID_LEN,
+	    "delete conversation mail");
+}
+
+const struct store_module mailbox_module = {
+	.name = "mailbox",
+	.conv_deleted = mail_conv_deleted,
+};
+
+void
+store_mail_user_gone(struct store_txn *t, const char *user)
+{
+	db_del_quiet(t, t->st->user_notify, user, strlen(user),
+	    "delete user emails");
+}
+
 /* ------------------------------------------------------------ records */
 
 static void

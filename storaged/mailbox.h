@@ -17,6 +17,8 @@
 
 /* SMTP_URL is set (on): events write mails; off: none is written. */
 void store_mail_settings(struct store *, int on);
+/* A user deleted: their choice goes. */
+void store_mail_user_gone(struct store_txn *, const char *user);
 /* ST_NOTIFY_GET: user's choice (ST_MAIL_* bits; 0 when never set). */
 int store_notify_get(struct store_txn *, const char *user, uint32_t *mask);
 /* ST_NOTIFY_SET: user's choice becomes mask (only ST_MAIL_ALL bits). */

@@ -16,5 +16,6 @@ const struct store_module *const store_modules[] = {
 	&handoff_module,
 	&orgstore_module,	/* makes the default organisation */
 	&contactstore_module,	/* hashes older email and phone keys */
+	&mailbox_module,	/* a conversation's last "waiting" mail */
 	NULL,
 };

@@ -390,6 +390,8 @@ extern const struct store_module handoff_module;
 extern const struct store_module orgstore_module;
 /* contactstore.c hashes an older data directory's email and phone keys. */
 extern const struct store_module contactstore_module;
+/* mailbox.c: a deleted conversation's last "waiting" mail goes. */
+extern const struct store_module mailbox_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

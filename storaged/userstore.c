@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "orgstore.h"
 #include "records.h"
 #include "storeint.h"
@@ -376,6 +377,7 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 {
 	if (u->n <= 1) {
 		entity_remove(t, &user_entity, u);
+		store_mail_user_gone(t, u->id);
 		if (dsess_end_user(t, u->id) == 0)
 			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	} else {

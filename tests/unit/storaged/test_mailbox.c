@@ -8,7 +8,8 @@
  * lease ends: at least once), ST_MAIL_RESULT retries at retry_at, or
  * deletes a mail sent or out of retries; a visitor's message in `human`
  * writes a "waiting" mail only when no agent wrote for 2 minutes, and
- * once per conversation per 10 minutes; kept across a reopen.
+ * once per conversation per 10 minutes; kept across a reopen; a deleted
+ * conversation's and user's records go with them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,6 +276,8 @@ test_waiting(void **state)
 {
 	struct fix *f = *state;
 	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
 	struct st_mails m;
 
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
@@ -314,6 +317,16 @@ test_waiting(void **state)
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
 	    &(struct st_hook_due_req){ 17 }, NULL, NULL), PROTO_E_INVALID);
+
+	/* A conversation deleted, a user deleted: what was kept goes. */
+	assert_int_equal(entries(f, "mail_convs"), 2);
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ c1 }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "mail_convs"), 1);
+	assert_int_equal(entries(f, "user_notify"), 1);
+	assert_int_equal(request_who(f, &key, PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ a }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "user_notify"), 0);
 }
 
 int
