@@ -175,32 +175,39 @@ conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 }
 
 /*
- * 1 when conv (hex) should make a "waiting" mail now (then its time is
- * kept), 0 when not, -1 failed.
+ * 1 when conv (hex, its id into cid) should make a "waiting" mail at
+ * now: none of its own for ST_MAIL_WAITING_EVERY_MS, no agent's message
+ * for ST_MAIL_QUIET_MS; 0 when not, -1 failed.
  */
 static int
-waiting_due(struct store_txn *t, const char *conv, uint64_t now)
+waiting_due(struct store_txn *t, const char *conv, uint64_t now,
+    uint8_t cid[ID_LEN])
 {
-	uint8_t cid[ID_LEN], rec[U64_REC];
 	MDB_val v;
 	int rc;
 
 	if (conv_id_parse(t, conv, cid) < 0)
 		return -1;
-	if ((rc = db_get(t, t->st->mail_convs, cid, sizeof(cid), &v,
+	if ((rc = db_get(t, t->st->mail_convs, cid, ID_LEN, &v,
 	    "get conversation mail")) < 0)
 		return -1;
 	if (rc == 0 && v.mv_size == U64_REC &&
 	    proto_get_be64((uint8_t *)v.mv_data + 1) +
 	    ST_MAIL_WAITING_EVERY_MS > now)
 		return 0;
-	if ((rc = conv_quiet(t, cid, now)) != 1)
-		return rc;
+	return conv_quiet(t, cid, now);
+}
+
+/* conv (cid) made a "waiting" mail at now. */
+static void
+waiting_mark(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
+{
+	uint8_t rec[U64_REC];
+
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, now);
-	db_put(t, t->st->mail_convs, cid, sizeof(cid), rec, sizeof(rec),
+	db_put(t, t->st->mail_convs, cid, ID_LEN, rec, sizeof(rec),
 	    "put conversation mail");
-	return t->err ? -1 : 1;
 }
 
 /* A conversation deleted: its "waiting" mail's time goes with it. */
@@ -298,11 +305,17 @@ int
 store_mail_event(struct store_txn *t, const char *org, const char *conv,
     uint32_t kind, const void *payload, size_t len)
 {
+	uint8_t cid[ID_LEN];
 	struct st_mail m;
 	struct rcpts r;
 	uint32_t pending;
+	uint64_t now;
 
 	if (t->err || kind == 0 || !t->st->mail_on)
+		return t->err;
+	/* The throttle first: it is cheaper than the members. */
+	now = t->st->now();
+	if (kind == ST_MAIL_WAITING && waiting_due(t, conv, now, cid) != 1)
 		return t->err;
 	if (u32_get(t, t->st->mail_counts, org, &pending, "mail counts") < 0)
 		return t->err;
@@ -316,9 +329,9 @@ store_mail_event(struct store_txn *t, const char *org, const char *conv,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	r.kind = kind;
 	r.m = &m;
-	if (store_members_each(t, org, rcpt_take, &r) == 0 && m.nrcpt > 0 &&
-	    (kind != ST_MAIL_WAITING ||
-	    waiting_due(t, conv, t->st->now()) == 1)) {
+	if (store_members_each(t, org, rcpt_take, &r) == 0 && m.nrcpt > 0) {
+		if (kind == ST_MAIL_WAITING)
+			waiting_mark(t, cid, now);
 		strlcpy(m.org, org, sizeof(m.org));
 		m.kind = kind;
 		m.payload = (uint8_t *)(uintptr_t)payload;	/* not ours */

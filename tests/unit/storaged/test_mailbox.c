@@ -9,7 +9,7 @@
  * deletes a mail sent or out of retries; a visitor's message in `human`
  * writes a "waiting" mail only when no agent wrote for 2 minutes, and
  * once per conversation per 10 minutes; kept across a reopen; a deleted
- * conversation's and user's records go with them.
+ * conversation's and user's records go with them; the pending bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 #include <lmdb.h>
 
 #include "agentmsg.h"
+#include "log.h"
 #include "mailbox.h"
 #include "mailmsg.h"
 #include "stmsgs.h"
@@ -329,6 +330,35 @@ test_waiting(void **state)
 	assert_int_equal(entries(f, "user_notify"), 0);
 }
 
+/* An organisation holds at most ST_MAIL_PENDING_MAX pending mails. */
+static void
+test_pending_bound(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], conv[ST_ID_HEX + 1];
+	struct st_mails m;
+	uint32_t i;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+
+	user_new(f, "a@example.com", a);
+	choose(f, a, ST_MAIL_HANDOFF);
+	conv_new(f, "s1", conv);
+	log_set_level(LOG_LEVEL_WARN);
+	for (i = 0; i < ST_MAIL_PENDING_MAX + 5; i++) {
+		handoff(f, conv, ST_HANDOFF_WAITING);
+		handoff(f, conv, ST_HANDOFF_AI);
+	}
+	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
+	/* One sent: room for one more. */
+	due(f, 1, &m);
+	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
+	assert_int_equal(entries(f, "mail_due"), ST_MAIL_PENDING_MAX);
+}
+
 int
 main(void)
 {
@@ -338,6 +368,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_handoff_mail, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_waiting, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
 		    fix_teardown),
 	};
 
