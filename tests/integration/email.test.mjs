@@ -18,7 +18,10 @@
 //   - a visitor writing in `human`: one "waiting" mail; writing again
 //     within 10 minutes makes none; in a conversation where an agent just
 //     wrote, none either;
-//   - the API: a key (no dashboard user) is 403, a bad body 400.
+//   - the API: a key (no dashboard user) is 403, a bad body 400;
+//   - last, masterd restarted with SMTP_URL at a plain server (no STARTTLS
+//     offered, AUTH taken in clear): the attempt fails "STARTTLS not
+//     supported" and that server sees neither AUTH nor a message.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,15 +41,18 @@ const PUBLIC = 'https://chat.example.com';
 
 // The SMTP server: its JSON lines as they come.
 class Smtpd {
-  constructor(dir, port) {
+  // plain: no STARTTLS offered, AUTH taken in clear.
+  constructor(dir, port, { plain = false } = {}) {
     this.dir = dir;
     this.port = port;
+    this.plain = plain;
     this.lines = [];
   }
 
   async start() {
+    const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
     this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
-      path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem'), USER, PASSWORD, String(this.port)],
+      ...tls, USER, PASSWORD, String(this.port)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
@@ -99,7 +105,7 @@ function parseMail(l) {
 }
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
-  let p, smtpd, dir, wd, all, handoffOnly, none;
+  let p, smtpd, plain, dir, wd, all, handoffOnly, none;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-'));
@@ -129,6 +135,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
   });
   after(async () => {
     if (smtpd) await smtpd.stop();
+    if (plain) await plain.stop();
     if (p) await p.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -260,5 +267,24 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
       smtpd.mails.map((x) => x.subject).join('\n'));
     await v.close();
     await other.v.close();
+  });
+
+  test('a server that offers no STARTTLS gets neither the password nor the mail', async () => {
+    plain = new Smtpd(dir, await freePort(), { plain: true });
+    await plain.start();
+    // The failed attempts' errors the notifiers logged so far.
+    const fails = () => [...p.tail('masterd', 1e7).matchAll(/\(handoff\), attempt \d+ failed: ([^\n]*)/g)].map((m) => m[1]);
+    const before = fails().length;
+    await p.restartMaster({ SMTP_URL: `smtp://127.0.0.1:${plain.port}` });
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('plain please');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => fails().length > before, 10000, 'an attempt on the plain server that fails');
+    assert.match(fails().at(-1), /STARTTLS|TLS|SSL/i, 'refused for want of TLS');
+    assert.deepEqual(plain.lines.filter((l) => l.auth !== undefined || l.data !== undefined), [],
+      'no AUTH and no message in clear');
   });
 });

@@ -5,7 +5,9 @@ Usage: smtpd.py CERT KEY USER PASSWORD [PORT]
 
 Listens on 127.0.0.1 (PORT, or a free one), requires STARTTLS before
 anything else (the certificate and key given) and AUTH with USER and
-PASSWORD. Prints one JSON line per event on stdout:
+PASSWORD. With CERT "-": a plain server, no STARTTLS offered, AUTH
+accepted in clear (what a client that must not send a password in
+clear has to refuse). Prints one JSON line per event on stdout:
   {"ready": port}                          once listening
   {"auth": user, "ok": bool, "tls": bool}   each AUTH attempt
   {"mail_from", "rcpt_tos", "data", "tls", "peer"}  each message received
@@ -60,13 +62,19 @@ def free_port():
 def main():
     cert, key, user, password = sys.argv[1:5]
     port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    controller = Controller(
-        Handler(), hostname="127.0.0.1", port=port,
-        tls_context=ctx, require_starttls=True,
-        authenticator=Auth(user, password), auth_required=True,
-        auth_require_tls=True, server_hostname="localhost")
+    if cert == "-":
+        controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port,
+            authenticator=Auth(user, password), auth_required=True,
+            auth_require_tls=False, server_hostname="localhost")
+    else:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port,
+            tls_context=ctx, require_starttls=True,
+            authenticator=Auth(user, password), auth_required=True,
+            auth_require_tls=True, server_hostname="localhost")
     controller.start()
     say({"ready": port})
     stop = asyncio.new_event_loop()
