@@ -34,12 +34,12 @@
 /* ---------------------------------------------------------------- text */
 
 /*
- * s cut to at most max bytes (not inside a UTF-8 character), control
- * characters as spaces (one line), into out (max + 4 bytes); "…" added
- * when cut.
+ * s cut to at most max bytes (not inside a UTF-8 character) into out
+ * (max + 4 bytes), "…" added when cut; control characters as spaces,
+ * but for line breaks when lines (a body's text).
  */
 static void
-oneline(const char *s, size_t max, char *out)
+textcut(const char *s, size_t max, char *out, int lines)
 {
 	size_t n = strlen(s), i;
 
@@ -49,10 +49,18 @@ oneline(const char *s, size_t max, char *out)
 			n--;
 	}
 	for (i = 0; i < n; i++)
-		out[i] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
+		out[i] = iscntrl((unsigned char)s[i]) &&
+		    !(lines && s[i] == '\n') ? ' ' : s[i];
 	out[i] = '\0';
 	if (n < strlen(s))
 		memcpy(out + i, "\xe2\x80\xa6", 4);
+}
+
+/* One line of s for a header or a field (textcut without line breaks). */
+static void
+oneline(const char *s, size_t max, char *out)
+{
+	textcut(s, max, out, 0);
 }
 
 static int
@@ -168,8 +176,8 @@ content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 		    ev->conv.last_message : "", SUBJECT_TEXT_MAX, cut);
 		snprintf(c->subject, sizeof(c->subject),
 		    "A visitor asks for a person: %s", cut);
-		strlcpy(c->text, ev->conv.last_message != NULL ?
-		    ev->conv.last_message : "", sizeof(c->text));
+		textcut(ev->conv.last_message != NULL ?
+		    ev->conv.last_message : "", BODY_TEXT_MAX, c->text, 1);
 		break;
 	case ST_MAIL_WAITING:
 		c->what = "A visitor wrote in a conversation a person "
@@ -179,8 +187,8 @@ content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 		    SUBJECT_TEXT_MAX, cut);
 		snprintf(c->subject, sizeof(c->subject),
 		    "A visitor is waiting: %s", cut);
-		strlcpy(c->text, ev->msg.content != NULL ? ev->msg.content :
-		    "", sizeof(c->text));
+		textcut(ev->msg.content != NULL ? ev->msg.content : "",
+		    BODY_TEXT_MAX, c->text, 1);
 		break;
 	default:
 		c->what = "A visitor left their contact details.";
