@@ -144,7 +144,7 @@ check_oneline(const char *v)
 const struct setting settings_table[] = {
 	/* Listening: masterd. */
 	{ "PORT", SETTING_NUMBER, "4000", NULL, 1, 65535, NULL, NULL, NULL,
-	    M | W, F(port), "TCP port to listen on (ignored under socket "
+	    M, F(port), "TCP port to listen on (ignored under socket "
 	    "activation)" },
 	{ "PARLEY_HOST", SETTING_TEXT, "0.0.0.0", NULL, 1, 255, NULL,
 	    check_host, "an address (127.0.0.1, ::, [::1]) or a host name",

@@ -313,6 +313,7 @@ mailer_start(void (*idle)(void))
 	loop_timer_init(&poll_timer, poll_due, NULL);
 	if (wsettings.smtp_url == NULL)
 		return;
+	/* masterd sends one (http://localhost:PORT unless set): a fallback. */
 	snprintf(default_url, sizeof(default_url), "http://localhost:%u",
 	    wsettings.port);
 	running = 1;
