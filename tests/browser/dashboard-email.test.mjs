@@ -3,12 +3,13 @@
 // notifications (all off at first) and that this server sends no email
 // (no SMTP_URL); two boxes ticked and saved are what the API then answers
 // for that user, and what the page shows after a reload. axe-core in
-// light and dark; no page error, console error or CSP violation.
+// light and dark; no horizontal scroll at 390 px; no page error, console
+// error or CSP violation.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, assertClean, axeLightDark, dashLogin, openDash, openPage, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow, startSuite, stopSuite,
 } from './lib/browser.mjs';
 
 describe('the dashboard\'s Email page in Chromium', { timeout: 60000 }, () => {
@@ -44,6 +45,10 @@ describe('the dashboard\'s Email page in Chromium', { timeout: 60000 }, () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="email-handoff_requested"]').checked);
       assert.equal(await page.isChecked('[data-testid="email-visitor_waiting"]'), false);
       assert.equal(await page.isChecked('[data-testid="email-new_contact"]'), true);
+      // At a phone's width: no horizontal scroll.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const o = await overflow(page);
+      assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
       await assertClean(page, log, 'email page');
     } finally { await ctx.close(); }
   });
