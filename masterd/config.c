@@ -121,6 +121,23 @@ workerd_path(struct config *cf, const char *set)
 		fatal("worker program %s (set PARLEY_WORKERD)", cf->workerd);
 }
 
+/*
+ * The workers' variables: the environment's, but PARLEY_PUBLIC_URL's
+ * default, which needs PORT (masterd's alone): http://localhost:PORT.
+ */
+static const char *
+workers_env(const char *name, void *arg)
+{
+	static char url[64];
+	const struct config *cf = arg;
+	const char *v = settings_env(name, NULL);
+
+	if (strcmp(name, "PARLEY_PUBLIC_URL") != 0 || (v != NULL && *v != '\0'))
+		return v;
+	snprintf(url, sizeof(url), "http://localhost:%d", cf->port);
+	return url;
+}
+
 /* What the workers get as PROTO_MW_SETTINGS, encoded once. */
 static void
 workers_settings(struct config *cf)
@@ -128,7 +145,7 @@ workers_settings(struct config *cf)
 	struct penc e;
 
 	penc_init(&e);
-	settings_msg_encode(&e, settings_env, NULL);
+	settings_msg_encode(&e, workers_env, cf);
 	if (e.err)
 		fatalx("the workers' settings do not fit in a message");
 	cf->wsettings = e.buf;

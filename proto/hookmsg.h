@@ -165,6 +165,12 @@ int pdec_delivery(struct pdec *, struct st_delivery *);
 void st_hook_job_free(struct st_hook_job *);
 void penc_hook_job(struct penc *, const struct st_hook_job *);
 int pdec_hook_job(struct pdec *, struct st_hook_job *);
+/*
+ * An outbox id: prefix and a sequence number in 16 lowercase hex (out:
+ * strlen(prefix) + 17 bytes); and back, in that one spelling (0, or -1).
+ */
+void st_seq_id(const char *prefix, uint64_t seq, char *out);
+int st_seq_parse(const char *prefix, const char *id, uint64_t *seq);
 /* A delivery's id from its sequence number, and back (0, or -1). */
 void st_dlv_id(uint64_t seq, char id[ST_DLV_ID_LEN + 1]);
 int st_dlv_seq(const char *id, uint64_t *seq);

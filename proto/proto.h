@@ -144,6 +144,11 @@ enum proto_type {
 	PROTO_ST_HOOK_DELIVERIES = 0x78,
 	PROTO_ST_HOOK_RETRY = 0x79,
 	PROTO_ST_HOOK_TEST = 0x7a,
+	/* email notifications (issue 23): see mailmsg.h */
+	PROTO_ST_NOTIFY_GET = 0x7b,
+	PROTO_ST_NOTIFY_SET = 0x7c,
+	PROTO_ST_MAIL_DUE = 0x7d,
+	PROTO_ST_MAIL_RESULT = 0x7e,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -157,7 +162,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6d-0x6f, 0x7b and up */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6d-0x6f, 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -585,6 +585,22 @@ check_tls(const struct settings *st, char *err, size_t errsz)
 	return 0;
 }
 
+/* SMTP_URL wants SMTP_FROM; SMTP_USER and SMTP_PASSWORD go together. */
+static int
+check_smtp(const struct settings *st, char *err, size_t errsz)
+{
+	int hu = st->smtp_user != NULL, hp = st->smtp_password != NULL;
+
+	if (st->smtp_url != NULL && st->smtp_from == NULL)
+		return fail(err, errsz, "SMTP_URL is set: SMTP_FROM (the "
+		    "sender's email) must be too");
+	if (hu != hp)
+		return fail(err, errsz, "SMTP_USER and SMTP_PASSWORD go "
+		    "together: %s is set, %s is not", hu ? "SMTP_USER" :
+		    "SMTP_PASSWORD", hu ? "SMTP_PASSWORD" : "SMTP_USER");
+	return 0;
+}
+
 int
 settings_parse_for(struct settings *st, unsigned int procs,
     settings_get_fn get, void *arg, char *err, size_t errsz)
@@ -605,7 +621,7 @@ settings_parse_for(struct settings *st, unsigned int procs,
 	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD)) &&
 	    (parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
 	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
-	    check_tls(st, err, errsz) < 0))
+	    check_tls(st, err, errsz) < 0 || check_smtp(st, err, errsz) < 0))
 		goto fail;
 	return 0;
 fail:

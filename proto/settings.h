@@ -148,6 +148,13 @@ struct settings {
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
+	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
+	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */
+	char *smtp_user;	/* SMTP_USER */
+	char *smtp_password;	/* SMTP_PASSWORD */
+	char *smtp_from;	/* SMTP_FROM */
+	char *smtp_ca_file;	/* SMTP_CA_FILE; NULL = the system's */
+	char *public_url;	/* PARLEY_PUBLIC_URL; NULL = http://localhost:PORT */
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */

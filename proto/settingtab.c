@@ -63,6 +63,27 @@ check_url(const char *v)
 	return 1;
 }
 
+/* smtp://host[:port] or smtps://host[:port], nothing after. */
+static int
+check_smtp_url(const char *v)
+{
+	const char *h;
+
+	if (strncasecmp(v, "smtp://", 7) == 0)
+		h = v + 7;
+	else if (strncasecmp(v, "smtps://", 8) == 0)
+		h = v + 8;
+	else
+		return 0;
+	if (*h == '\0' || *h == ':' || *h == '/')
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!isalnum((unsigned char)*h) && strchr(".-:[]",
+		    *h) == NULL)
+			return 0;
+	return 1;
+}
+
 /* Printable ASCII, no space: a model name, an environment word. */
 static int
 check_token(const char *v)
@@ -312,6 +333,29 @@ const struct setting settings_table[] = {
 	    "a widget shows \"Leave a message\" when no signed-in dashboard "
 	    "of its organisation had its live stream open for this long "
 	    "(tests shorten it)" },
+	/* Email (issue 23): the notifier sends, storaged writes the mails. */
+	{ "SMTP_URL", SETTING_TEXT, NULL, NULL, 1, 512, NULL, check_smtp_url,
+	    "smtp://host[:port] (STARTTLS required) or smtps://host[:port]",
+	    M | W | S, F(smtp_url),
+	    "the SMTP server the notifier sends email through; unset: no "
+	    "email" },
+	{ "SMTP_USER", SETTING_TEXT, NULL, NULL, 1, 256, NULL, check_plain,
+	    "one line, no control characters", M | W, F(smtp_user),
+	    "the SMTP user (AUTH, with SMTP_PASSWORD); unset: no AUTH" },
+	{ "SMTP_PASSWORD", SETTING_SECRET, NULL, NULL, 1, 1024, NULL,
+	    check_oneline, "one line", M | W, F(smtp_password),
+	    "the SMTP password (never logged; only ever sent over TLS)" },
+	{ "SMTP_FROM", SETTING_TEXT, NULL, NULL, 3, ST_EMAIL_MAX, NULL,
+	    check_email, "an email (user@example.com)", M | W, F(smtp_from),
+	    "the notifications' sender (From); required with SMTP_URL" },
+	{ "SMTP_CA_FILE", SETTING_TEXT, NULL, "the system's", 1, 1024, NULL,
+	    check_plain, "a path", M | W, F(smtp_ca_file),
+	    "PEM certificates that verify the SMTP server (a private CA); "
+	    "the server's certificate is always verified" },
+	{ "PARLEY_PUBLIC_URL", SETTING_TEXT, NULL, "http://localhost:<PORT>",
+	    1, 512, NULL, check_url, "a URL (https://chat.example.com)",
+	    M | W, F(public_url),
+	    "where the dashboard is reached, for the links in emails" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

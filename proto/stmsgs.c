@@ -56,6 +56,7 @@ RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
     st_delivery_free);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
+RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -520,6 +521,12 @@ static const struct pfield f_hook_due_req[] = {
 };
 PLAYOUT(pl_hook_due_req, struct st_hook_due_req, f_hook_due_req);
 
+static const struct pfield f_mail_due_req[] = {
+	PFU32(struct st_mail_due_req, max),
+	PFU32(struct st_mail_due_req, lease_ms),
+};
+PLAYOUT(pl_mail_due_req, struct st_mail_due_req, f_mail_due_req);
+
 static const struct pfield f_hook_jobs[] = {
 	PFLIST(struct st_hook_jobs, jobs, n, ST_HOOK_DUE_MAX, pl_hook_job),
 	PFU8(struct st_hook_jobs, more),
@@ -555,6 +562,24 @@ static const struct pfield f_deliveries[] = {
 	PFBUF(struct st_deliveries, next_cursor),
 };
 PLAYOUT(pl_deliveries, struct st_deliveries, f_deliveries);
+
+static const struct pfield f_notify[] = {
+	PFU32(struct st_notify, mask),
+};
+PLAYOUT(pl_notify, struct st_notify, f_notify);
+
+static const struct pfield f_mails[] = {
+	PFLIST(struct st_mails, mails, n, ST_MAIL_DUE_MAX, pl_mail),
+};
+PLAYOUT(pl_mails, struct st_mails, f_mails);
+
+static const struct pfield f_mail_result_req[] = {
+	PFSTR(struct st_mail_result_req, id, ST_MAIL_ID_LEN),
+	PFU8(struct st_mail_result_req, ok),
+	PFCLIP(struct st_mail_result_req, error, ST_MAIL_ERROR_MAX),
+	PFU64(struct st_mail_result_req, retry_at),
+};
+PLAYOUT(pl_mail_result_req, struct st_mail_result_req, f_mail_result_req);
 
 static const struct pfield f_orgs[] = {
 	PFLIST(struct st_orgs, orgs, n, ST_ORGS_MAX, pl_org),

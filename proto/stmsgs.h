@@ -28,6 +28,7 @@
 #include "metricsmsg.h"
 #include "msgcodec.h"
 #include "hookmsg.h"
+#include "mailmsg.h"
 #include "orgmsg.h"
 #include "usermsg.h"
 #include "storemsg.h"
@@ -595,6 +596,11 @@ struct st_hook_due_req {
 	struct st_hook_room *held;	/* at most ST_HOOK_DUE_MAX */
 	uint32_t nheld;
 };
+/* ST_MAIL_DUE: at most max mails, each leased for lease_ms. */
+struct st_mail_due_req {
+	uint32_t max;
+	uint32_t lease_ms;
+};
 struct st_hook_jobs {
 	struct st_hook_job *jobs;
 	uint32_t n;
@@ -623,12 +629,28 @@ struct st_deliveries {
 	char next_cursor[ST_CURSOR_MAX + 1];
 };
 
+/* ---------------------------------------------------------------- email */
+
+struct st_notify {
+	uint32_t mask;		/* ST_MAIL_* */
+};
+struct st_mails {
+	struct st_mail *mails;
+	uint32_t n;
+};
+struct st_mail_result_req {
+	const char *id;		/* a mail's */
+	uint8_t ok;
+	const char *error;
+	uint64_t retry_at;	/* 0: no retry left */
+};
+
 /* --------------------------------------------------------- the layouts */
 
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey, pl_user, pl_webhook, pl_delivery;
+    pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -659,7 +681,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
-    pl_hook_retry_req, pl_widget_avail_rep;
+    pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
+    pl_mail_result_req, pl_mail_due_req;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -713,6 +736,8 @@ union st_any {
 	struct st_hook_jobs jobs;
 	struct st_deliveries dlvs;
 	struct st_delivery dlv;
+	/* email (mailmsg.h) */
+	struct st_mails mails;
 };
 
 #endif

@@ -57,6 +57,12 @@ if [ "$what" = test ]; then
 		echo "deps: the browser tests need Chromium (/usr/bin/chromium is missing): adding the Debian package chromium"
 		missing+=(chromium)
 	fi
+	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
+	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).
+	if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+		echo "deps: the email test needs aiosmtpd (/usr/bin/python3 cannot import it): adding the Debian package python3-aiosmtpd"
+		missing+=(python3-aiosmtpd)
+	fi
 fi
 if [ "$what" = bench ]; then
 	# scripts/bench.sh configures and starts nginx itself, in a temp

@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "presence.h"
 #include "keystore.h"
+#include "mailbox.h"
 #include "log.h"
 #include "msgtab.h"
 #include "orgstore.h"
@@ -91,6 +92,26 @@ hook_event(const struct st_event *ev)
 }
 
 /*
+ * The mail an event may make (ST_MAIL_*), or 0: a handoff asked for, a
+ * new contact, a visitor's message in `human` (mailbox.c then checks
+ * that nobody answers).
+ */
+static uint32_t
+mail_kind(const struct st_event *ev)
+{
+	switch (ev->kind) {
+	case ST_EV_MESSAGE:
+		return strcmp(ev->msg.role, "user") == 0 &&
+		    ev->conv.handoff == ST_HANDOFF_HUMAN ? ST_MAIL_WAITING : 0;
+	case ST_EV_HANDOFF:
+		return ev->state == ST_HANDOFF_WAITING ? ST_MAIL_HANDOFF : 0;
+	case ST_EV_CONTACT:
+		return ST_MAIL_CONTACT;
+	}
+	return 0;
+}
+
+/*
  * ev as an event r made, encoded by the table (ST_EV); the server
  * numbers it once the batch commits. Out of memory it is lost (logged),
  * and the request stands.
@@ -110,7 +131,9 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	d->kind = ev->kind;
 	d->visitor = visitor;
 	d->hook_event = hook_event(ev);
+	d->mail_kind = mail_kind(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
+	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));
 	penc_init(&d->enc);
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
 }
@@ -265,12 +288,22 @@ req_end(struct store_txn *t, struct dreply *r)
 		store_fail(t, PROTO_E_INTERNAL, "reply does not encode");
 	if (r->audit != NULL)
 		store_audit_request(t, r->audit, r->enc.buf, r->enc.len);
-	/* Its webhooks' deliveries, in the txn that stores what they tell. */
-	for (i = 0; i < r->nevs && t->err == 0; i++)
-		if (r->evs[i].hook_event != 0 && !r->evs[i].enc.err)
+	/*
+	 * Its webhooks' deliveries and its mails, in the txn that stores
+	 * what they tell.
+	 */
+	for (i = 0; i < r->nevs && t->err == 0; i++) {
+		if (r->evs[i].enc.err)
+			continue;
+		if (r->evs[i].hook_event != 0)
 			store_outbox_event(t, r->evs[i].org,
 			    r->evs[i].hook_event, r->evs[i].enc.buf,
 			    r->evs[i].enc.len);
+		if (r->evs[i].mail_kind != 0)
+			store_mail_event(t, r->evs[i].org, r->evs[i].conv,
+			    r->evs[i].mail_kind, r->evs[i].enc.buf,
+			    r->evs[i].enc.len);
+	}
 	if (store_commit(t) != 0)
 		reply_error(r, t->err, t->errmsg);
 	else
@@ -849,6 +882,63 @@ op_hook_result(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	store_hook_result(&t, q->id, q->ok != 0, q->code, q->error,
 	    q->duration_ms, q->retry_at);
+	req_end(&t, r);
+}
+
+/* --------------------------------------------------------------- email */
+
+/* The dashboard user who asks: their id, or "" (a key). */
+static const char *
+who_user(const struct dbatch *b)
+{
+	return b->who != NULL ? b->who->user : "";
+}
+
+static void
+op_notify(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_notify *q = req;
+	struct st_notify rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if ((type == PROTO_ST_NOTIFY_GET ? 0 : store_notify_set(&t,
+	    who_user(b), q->mask)) == 0 &&
+	    store_notify_get(&t, who_user(b), &rep.mask) == 0)
+		reply_enc(r, type, &rep);
+	req_end(&t, r);
+}
+
+static void
+op_mail_due(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_mail_due_req *q = req;
+	struct st_mails rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_mail_due(&t, q->max, q->lease_ms, &rep.mails,
+	    &rep.n) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
+static void
+op_mail_result(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_mail_result_req *q = req;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_mail_result(&t, q->id, q->ok != 0, q->error, q->retry_at);
 	req_end(&t, r);
 }
 
@@ -1960,6 +2050,11 @@ static const struct op {
 	{ PROTO_ST_HOOK_DELIVERIES, op_hook_deliveries, NULL },
 	{ PROTO_ST_HOOK_RETRY, op_hook_dlv, NULL },
 	{ PROTO_ST_HOOK_TEST, op_hook_dlv, NULL },
+	/* email (issue 23) */
+	{ PROTO_ST_NOTIFY_GET, op_notify, NULL },
+	{ PROTO_ST_NOTIFY_SET, op_notify, NULL },
+	{ PROTO_ST_MAIL_DUE, op_mail_due, NULL },
+	{ PROTO_ST_MAIL_RESULT, op_mail_result, NULL },
 };
 
 static const struct op *

@@ -34,6 +34,9 @@ struct devent {
 	/* The webhooks' (outbox.c): its event (ST_HE_*, 0 none), its org. */
 	uint32_t hook_event;
 	char org[ST_WHO_ORG_MAX + 1];
+	/* The mails' (mailbox.c): its kind (ST_MAIL_*, 0 none), its conversation. */
+	uint32_t mail_kind;
+	char conv[ST_ID_HEX + 1];
 };
 
 struct evring;

@@ -23,6 +23,7 @@
 #include "privdrop.h"
 #include "proto.h"
 #include "settings.h"
+#include "mailbox.h"
 #include "storaged.h"
 #include "store.h"
 #include "widgetstore.h"
@@ -228,6 +229,7 @@ setup_server(void)
 	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
 	    DAY_MS, S.set.new_sessions_per_min);
 	store_presence_settings(S.st, S.set.away_after_ms);
+	store_mail_settings(S.st, S.set.smtp_url != NULL);
 	sweep_start(S.st);
 	if (sync_modes[S.set.sync_mode].timer) {
 		server_set_sync(S.srv, (int)S.set.sync_interval_ms);

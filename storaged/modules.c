@@ -17,5 +17,6 @@ const struct store_module *const store_modules[] = {
 	&orgstore_module,	/* makes the default organisation */
 	&contactstore_module,	/* hashes older email and phone keys */
 	&outbox_module,		/* moves older due deliveries */
+	&mailbox_module,	/* a conversation's last "waiting" mail */
 	NULL,
 };

@@ -30,12 +30,20 @@
 #include "storeint.h"
 
 #define SEQ_KEY		"dlv_seq"
+#define DUE_KEY_LEN	16	/* the mails' due index: u64 at | u64 seq */
 #define HDUE_KEY_LEN	(ST_HOOK_ID_LEN + 16)
 #define DH_KEY_LEN	(8 + ST_HOOK_ID_LEN)
 #define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
 #define COUNTS_LEN	(1 + 4 + 4)
 /* Finished deliveries a webhook's log trim looks at, at most. */
 #define TRIM_SCAN	64
+
+static void
+due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, uint64_t seq)
+{
+	proto_put_be64(k, at);
+	proto_put_be64(k + 8, seq);
+}
 
 static void
 hdue_key(uint8_t k[HDUE_KEY_LEN], const char *hook, uint64_t at,
@@ -51,6 +59,77 @@ dh_key(uint8_t k[DH_KEY_LEN], uint64_t at, const char *hook)
 {
 	proto_put_be64(k, at);
 	memcpy(k + 8, hook, ST_HOOK_ID_LEN);
+}
+
+/* ------------------------------------------- shared with mailbox.c */
+
+void
+outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
+    uint64_t to)
+{
+	uint8_t dk[DUE_KEY_LEN];
+
+	if (from != 0) {
+		due_key(dk, from, seq);
+		db_del(t, due, dk, sizeof(dk), "delete due entry");
+	}
+	if (to != 0) {
+		due_key(dk, to, seq);
+		db_put(t, due, dk, sizeof(dk), &rec_version, 1,
+		    "put due entry");
+	}
+}
+
+int
+outq_due_scan(struct store_txn *t, MDB_dbi due, uint64_t now,
+    uint64_t *seqs, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, due, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && *n < max && k.mv_size == DUE_KEY_LEN &&
+	    proto_get_be64(k.mv_data) <= now) {
+		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + 8);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk due entries");
+	return 0;
+}
+
+uint64_t
+outq_seq_next(struct store_txn *t, const char *key)
+{
+	uint8_t rec[9];
+	uint64_t seq = 0;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, key, strlen(key), &v,
+	    "get outbox seq")) < 0)
+		return 0;
+	if (rc == 0) {
+		if (v.mv_size != sizeof(rec) ||
+		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+			rec_corrupt(t, key);
+			return 0;
+		}
+		seq = proto_get_be64((uint8_t *)v.mv_data + 1);
+	}
+	seq++;
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, seq);
+	db_put(t, t->st->meta, key, strlen(key), rec, sizeof(rec),
+	    "put outbox seq");
+	return t->err ? 0 : seq;
 }
 
 static void
@@ -341,33 +420,6 @@ dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 
 /* ---------------------------------------------------------------- add */
 
-static uint64_t
-seq_next(struct store_txn *t)
-{
-	uint8_t rec[9];
-	uint64_t seq = 0;
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), &v,
-	    "get delivery seq")) < 0)
-		return 0;
-	if (rc == 0) {
-		if (v.mv_size != sizeof(rec) ||
-		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-			rec_corrupt(t, "delivery seq");
-			return 0;
-		}
-		seq = proto_get_be64((uint8_t *)v.mv_data + 1);
-	}
-	seq++;
-	rec[0] = ST_RECORD_VERSION;
-	proto_put_be64(rec + 1, seq);
-	db_put(t, t->st->meta, SEQ_KEY, strlen(SEQ_KEY), rec, sizeof(rec),
-	    "put delivery seq");
-	return t->err ? 0 : seq;
-}
-
 /*
  * The webhook's oldest pending delivery fails: it holds too many. It is
  * among its oldest ST_HOOK_LOG_MAX + 1: no more finished ones are kept.
@@ -412,7 +464,7 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	uint64_t seq;
 
 	if (counts_get(t, h->id, &pending, &kept) < 0 ||
-	    (seq = seq_next(t)) == 0)
+	    (seq = outq_seq_next(t, SEQ_KEY)) == 0)
 		return;
 	memset(&d, 0, sizeof(d));
 	st_dlv_id(seq, d.id);

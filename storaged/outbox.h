@@ -55,6 +55,21 @@ int store_hook_test(struct store_txn *, const char *org, const char *hook,
     struct st_delivery *out);
 /* Every delivery of a webhook being deleted. */
 void store_outbox_hook_gone(struct store_txn *, const char *hook);
+/*
+ * What the outboxes share (the webhooks' here, the mails' in mailbox.c):
+ * a due index (u64 at | u64 seq -> ()) and a sequence in meta.
+ *
+ * outq_due_move: seq's entry moves from at `from` to at `to` (0: none
+ * there). outq_due_scan: the seqs due at now (at <= now), oldest due
+ * first, at most max, into seqs (*n); 0, or t's error.
+ * outq_seq_next: the next number of the sequence kept in meta under key
+ * (1, 2, ...); 0 with t failed.
+ */
+void outq_due_move(struct store_txn *, MDB_dbi due, uint64_t seq,
+    uint64_t from, uint64_t to);
+int outq_due_scan(struct store_txn *, MDB_dbi due, uint64_t now,
+    uint64_t *seqs, uint32_t max, uint32_t *n);
+uint64_t outq_seq_next(struct store_txn *, const char *key);
 void store_deliveries_free(struct st_delivery *, uint32_t n);
 void store_hook_jobs_free(struct st_hook_job *, uint32_t n);
 

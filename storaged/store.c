@@ -630,6 +630,12 @@ const struct store_db store_dbs[NDBS] = {
 	{ "due_hooks", offsetof(struct store, due_hooks) },
 	{ "hook_deliveries", offsetof(struct store, hook_deliveries) },
 	{ "hook_counts", offsetof(struct store, hook_counts) },
+	/* email notifications (issue 23) */
+	{ "mails", offsetof(struct store, mails) },
+	{ "mail_due", offsetof(struct store, mail_due) },
+	{ "mail_counts", offsetof(struct store, mail_counts) },
+	{ "mail_convs", offsetof(struct store, mail_convs) },
+	{ "user_notify", offsetof(struct store, user_notify) },
 };
 
 MDB_dbi *

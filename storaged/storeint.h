@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		57
+#define NDBS		62
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -164,6 +164,13 @@ struct store {
 	MDB_dbi due_hooks;	/* u64 soonest next_at | hook id -> () */
 	MDB_dbi hook_deliveries; /* hook id | u64 seq -> () */
 	MDB_dbi hook_counts;	/* hook id -> u32 pending, u32 kept */
+	/* mailbox.c: email notifications (issue 23, item 4) */
+	MDB_dbi mails;		/* u64 seq -> mail */
+	MDB_dbi mail_due;	/* u64 next_at | u64 seq -> () */
+	MDB_dbi mail_counts;	/* org -> u32 pending */
+	MDB_dbi mail_convs;	/* conv id[16] -> u64 last "waiting" mail */
+	MDB_dbi user_notify;	/* user id -> u32 ST_MAIL_* */
+	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
 
@@ -394,6 +401,8 @@ extern const struct store_module orgstore_module;
 extern const struct store_module contactstore_module;
 /* outbox.c: a data directory's older due index moved into hook_due. */
 extern const struct store_module outbox_module;
+/* mailbox.c: a deleted conversation's last "waiting" mail goes. */
+extern const struct store_module mailbox_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

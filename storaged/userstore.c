@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "orgstore.h"
 #include "records.h"
 #include "storeint.h"
@@ -196,8 +197,8 @@ member_view(struct store_txn *t, const struct st_user *u, const char *org,
  * Calls fn for each member of org in the index's order (by user id):
  * 0, or -1 with t failed.
  */
-static int
-members_each(struct store_txn *t, const char *org,
+int
+store_members_each(struct store_txn *t, const char *org,
     int (*fn)(struct store_txn *, struct st_user *, void *), void *arg)
 {
 	uint8_t k[MEMBER_KEY_MAX];
@@ -268,7 +269,7 @@ last_owner(struct store_txn *t, const char *org, const struct st_user *u)
 
 	if (m == NULL || m->role != ST_ROLE_OWNER || u->disabled)
 		return 0;
-	if (members_each(t, org, owner_count, &o) < 0)
+	if (store_members_each(t, org, owner_count, &o) < 0)
 		return -1;
 	return o.n <= 1;
 }
@@ -376,6 +377,7 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 {
 	if (u->n <= 1) {
 		entity_remove(t, &user_entity, u);
+		store_mail_user_gone(t, u->id);
 		if (dsess_end_user(t, u->id) == 0)
 			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	} else {
@@ -473,7 +475,7 @@ store_user_list(struct store_txn *t, const char *org, struct st_members *out)
 		return txn_lmdb(t, rc, "users");
 	if ((out->m = calloc(ms.ms_entries + 1, sizeof(*out->m))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (members_each(t, org, list_one, &l) < 0) {
+	if (store_members_each(t, org, list_one, &l) < 0) {
 		st_rep_free(PROTO_ST_USER_LIST, out);
 		memset(out, 0, sizeof(*out));
 	}

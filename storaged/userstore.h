@@ -15,6 +15,12 @@
 #include "store.h"
 #include "usermsg.h"
 
+/*
+ * Calls fn for each member of org in the index's order (by user id),
+ * stopping after one that gives -1: 0, or -1 with t failed.
+ */
+int store_members_each(struct store_txn *, const char *org,
+    int (*fn)(struct store_txn *, struct st_user *, void *), void *arg);
 /* ST_USER_AUTH: the login's lookup by email (any case); found 0 or 1. */
 int store_user_auth(struct store_txn *, const char *email,
     struct st_user_auth_rep *out);

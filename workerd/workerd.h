@@ -1005,6 +1005,13 @@ void apikeys_create(struct conn *, struct http_request *,
 void apikeys_delete(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* -------------------------------------------------------- notifications.c */
+
+void notifications_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void notifications_put(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ------------------------------------------------------------- webhooks.c */
 
 void webhooks_list(struct conn *, struct http_request *,

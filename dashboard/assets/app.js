@@ -16,6 +16,7 @@ import * as users from './users.js';
 import * as apikeys from './apikeys.js';
 import * as audit from './audit.js';
 import * as webhooks from './webhooks.js';
+import * as email from './email.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -53,6 +54,7 @@ const routes = [
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
   { re: /^\/webhooks\/?$/, nav: 'webhooks', view: webhooks.renderList },
   { re: /^\/webhooks\/([A-Za-z0-9_-]+)$/, nav: 'webhooks', view: webhooks.renderDetail },
+  { re: /^\/email\/?$/, nav: 'email', view: email.render },
   { re: /^\/users\/?$/, nav: 'users', view: users.renderList },
   { re: /^\/api-keys\/?$/, nav: 'api-keys', view: apikeys.renderList },
   { re: /^\/audit\/?$/, nav: 'audit', view: audit.renderList },

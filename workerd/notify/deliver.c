@@ -51,6 +51,7 @@
 #define REFUSED_TEXT	"address refused: private, loopback or link-local"
 
 struct dlv {
+	struct notify_xfer x;		/* first: CURLOPT_PRIVATE is either */
 	TAILQ_ENTRY(dlv) entry;
 	struct st_hook_job *job;
 	CURL *easy;
@@ -365,9 +366,16 @@ dlv_finish(struct dlv *d, CURLcode rc)
 }
 
 static void
+dlv_xfer_done(struct notify_xfer *x, CURLcode rc)
+{
+	dlv_finish((struct dlv *)(void *)x, rc);
+}
+
+/* Each ended transfer to its owner: a delivery's, or another's. */
+static void
 check_done(void)
 {
-	struct dlv *d;
+	struct notify_xfer *x;
 	CURLMsg *m;
 	char *priv;
 	int left;
@@ -379,15 +387,53 @@ check_done(void)
 		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
 		    &priv) != CURLE_OK || priv == NULL)
 			continue;
-		d = (struct dlv *)(void *)priv;
-		dlv_finish(d, m->data.result);
+		x = (struct notify_xfer *)(void *)priv;
+		x->done(x, m->data.result);
 	}
+}
+
+int
+deliver_xfer_add(struct notify_xfer *x)
+{
+	if (curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION,
+	    sock_close) != CURLE_OK ||
+	    curl_multi_add_handle(multi, x->easy) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+void
+deliver_xfer_remove(struct notify_xfer *x)
+{
+	if (multi != NULL && x->easy != NULL)
+		curl_multi_remove_handle(multi, x->easy);
 }
 
 static void
 mkick_fire(void *arg)
 {
 	mtimer_fire(arg);
+}
+
+int
+notify_curl_base(CURL *e, const char *url, const char *protocols,
+    char *errbuf)
+{
+	int bad = 0;
+
+	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)NOTIFY_CONNECT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    (long)NOTIFY_TIMEOUT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	return bad ? -1 : 0;
 }
 
 /* The easy handle's options; 0, or -1. */
@@ -397,17 +443,8 @@ dlv_setup(struct dlv *d, const char *url)
 	CURL *e = d->easy;
 	int bad = 0;
 
-	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
+	bad |= notify_curl_base(e, url, "http,https", d->err) < 0;
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)NOTIFY_CONNECT_MS) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-	    (long)NOTIFY_TIMEOUT_MS) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d) != CURLE_OK;
@@ -416,7 +453,6 @@ dlv_setup(struct dlv *d, const char *url)
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, d) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->err) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, d) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -461,6 +497,7 @@ deliver_start(struct st_hook_job *job, int allow_private)
 		done_cb(job, &o);
 		return;
 	}
+	d->x.done = dlv_xfer_done;
 	d->job = job;
 	d->allow_private = allow_private;
 	d->started = loop_clock();

@@ -33,6 +33,8 @@
  *   delivery, and disables a webhook after ST_HOOK_FAILURES_OFF in a
  *   row). A failed attempt is logged (never its secret, signature or
  *   payload).
+ * - Email (SMTP_URL set): the mail outbox is mailer.c's, on the same
+ *   loop and multi handle (at most NOTIFY_MAIL_INFLIGHT mails at once).
  * - Quitting (MW_QUIT with its grace, masterd gone, SIGTERM/SIGINT with
  *   PARLEY_SHUTDOWN_TIMEOUT_MS): no more polling, the waiting jobs are
  *   dropped, the attempts in flight may end (and be answered) within the
@@ -85,7 +87,8 @@ leave(void)
 static void
 maybe_leave(void)
 {
-	if (quitting && deliver_inflight() == 0 && results == 0)
+	if (quitting && deliver_inflight() == 0 && results == 0 &&
+	    mailer_busy() == 0)
 		leave();
 }
 
@@ -368,6 +371,7 @@ notifier_quit(uint32_t grace_ms, int close_idle)
 		storec_cancel(due_req);
 		due_req = NULL;
 		waiting_drop();
+		mailer_quit();
 	}
 	/* A second request to quit can only shorten the grace. */
 	if (!loop_timer_armed(&grace_timer) || at < grace_timer.at)
@@ -400,6 +404,7 @@ notifier_run(const char *storaged_sock)
 	loop_defer_init(&poll_defer, poll_due, NULL);
 	if (deliver_init(on_done) < 0)
 		fatalx("notifier: cannot set up libcurl");
+	mailer_start(maybe_leave);
 	master_init(notifier_quit, 0);
 	/* Not waited for: storec.c retries while storaged is away. */
 	storec_init(storaged_sock);
@@ -409,6 +414,7 @@ notifier_run(const char *storaged_sock)
 
 	loop_run();
 	waiting_drop();
+	mailer_shutdown();
 	deliver_shutdown();
 	storec_shutdown();
 	log_debug("exiting");

@@ -195,5 +195,76 @@ void deliver_each(void (*fn)(const struct st_hook_job *, void *), void *arg);
 int deliver_holds(const char *id);
 /* Drops every attempt (no outcome told) and the multi handle. */
 void deliver_shutdown(void);
+/*
+ * Another kind of transfer (mailer.c's) on deliver.c's multi handle and
+ * loop wiring: the caller sets x->easy up (deliver_xfer_add sets
+ * CURLOPT_PRIVATE and the socket closing); x->done is called once it
+ * ends; the caller then takes it out (deliver_xfer_remove) and cleans up.
+ * deliver_xfer_add: 0, or -1 when it cannot start (done is not called).
+ */
+struct notify_xfer {
+	CURL *easy;
+	void (*done)(struct notify_xfer *, CURLcode);
+};
+int deliver_xfer_add(struct notify_xfer *);
+/*
+ * What every notifier transfer has (a webhook's, a mail's): url, only
+ * protocols ("http,https"), no proxy from the environment, no signals,
+ * no connection reused, NOTIFY_CONNECT_MS and NOTIFY_TIMEOUT_MS, curl's
+ * error text into errbuf (CURL_ERROR_SIZE). 0, or -1.
+ */
+int notify_curl_base(CURL *e, const char *url, const char *protocols,
+    char *errbuf);
+/* Takes x out of the multi (one not ended: it is dropped, no done). */
+void deliver_xfer_remove(struct notify_xfer *);
+
+/* ---- email (mailfmt.c: the message; mailer.c: sending) ---- */
+struct st_event;
+struct st_mail;
+
+/* What notify_mail_compose needs of one mail. */
+struct notify_mail_in {
+	const char *id;			/* the mail's id: its Message-ID */
+	uint32_t kind;			/* ST_MAIL_* */
+	const struct st_event *ev;	/* the event (its conversation) */
+	const char *from;		/* SMTP_FROM: an email */
+	const char *to;			/* the To header; NULL: undisclosed */
+	const char *public_url;		/* the dashboard's base */
+	uint64_t now_ms;		/* Date */
+};
+
+/*
+ * The message of one mail into out (CRLF lines, ready for DATA): From,
+ * To, Subject (one line whatever the visitor wrote, RFC 2047 when not
+ * ASCII), Date, Message-ID (<id@from's domain>, the same on each
+ * attempt), MIME-Version, then multipart/alternative text/plain and
+ * text/html, both UTF-8 in base64, with the conversation's dashboard
+ * link; the HTML escapes all it shows. 0, or -1 (from without '@', a
+ * link too long, out of memory).
+ */
+int notify_mail_compose(struct buf *out, const struct notify_mail_in *in);
+/* "<base>/dashboard#/conversations/<conv>" (base's trailing '/' gone). */
+int notify_mail_link(const char *base, const char *conv, char *out,
+    size_t outsz);
+/* s with & < > " ' escaped, and a newline as <br>. */
+void notify_html_escape(struct buf *out, const char *s);
+/* "Subject: s\r\n", as RFC 2047 encoded words when s is not ASCII. */
+void notify_subject(struct buf *out, const char *s);
+
+#define NOTIFY_MAIL_INFLIGHT	4	/* mails being sent at once */
+
+/*
+ * The mail side of the notifier (mailer.c): with SMTP_URL set it polls
+ * storaged's mail outbox (ST_MAIL_DUE), sends each mail with libcurl
+ * (STARTTLS required on smtp://, the certificate verified), and answers
+ * ST_MAIL_RESULT (a retry by backoff.c's schedule). mailer_start: after
+ * deliver_init; idle is called each time a send or an answer ends.
+ * mailer_quit: no more polling. mailer_busy: sends and answers not yet
+ * ended. mailer_shutdown: the sends dropped (before deliver_shutdown).
+ */
+void mailer_start(void (*idle)(void));
+void mailer_quit(void);
+size_t mailer_busy(void);
+void mailer_shutdown(void);
 
 #endif

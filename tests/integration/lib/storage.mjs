@@ -287,6 +287,16 @@ export function decDelivery(d) {
     payload: Buffer.from(d.bytes()) };
 }
 
+// A mail of the mail outbox (proto/mailmsg.h).
+export function decMail(d) {
+  const m = { id: d.str(), org: d.str(), kind: d.u32(), attempts: d.u32(), createdAt: d.u64(), nextAt: d.u64(),
+    error: d.str() };
+  const n = d.u32();
+  m.rcpt = Array.from({ length: n }, () => d.str());
+  m.payload = Buffer.from(d.bytes());
+  return m;
+}
+
 export function decContact(d) {
   return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
 }
@@ -321,6 +331,7 @@ const RECORDS = {
   st_webhook: { enc: encWebhook, dec: decWebhook },
   st_delivery: { dec: decDelivery },
   st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
+  st_mail: { dec: decMail },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {

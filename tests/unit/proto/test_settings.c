@@ -404,6 +404,52 @@ test_tls(void **state)
 	assert_non_null(strstr(err, "TLS_CERT=/nonexistent/c.pem: cannot read"));
 }
 
+/* Email: SMTP_URL's schemes, SMTP_FROM with it, user and password together. */
+static void
+test_smtp(void **state)
+{
+	static const char *bad_urls[] = { "http://mail.example.com",
+	    "smtp://", "smtp://:25", "smtp://u:p@mail.example.com",
+	    "smtp://mail.example.com/x", "smtps://a b" };
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	size_t i;
+
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_null(st.smtp_url);
+	assert_null(st.public_url);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
+	    "smtp://127.0.0.1:2525", "SMTP_FROM", "parley@example.com",
+	    "SMTP_USER", "u", "SMTP_PASSWORD", "p w", "PARLEY_PUBLIC_URL",
+	    "https://chat.example.com", NULL), 0);
+	assert_string_equal(st.smtp_url, "smtp://127.0.0.1:2525");
+	assert_string_equal(st.smtp_password, "p w");
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
+	    "smtps://[::1]:465", "SMTP_FROM", "a@b.c", NULL), 0);
+	settings_free(&st);
+	for (i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
+		    bad_urls[i], "SMTP_FROM", "a@b.c", NULL), -1);
+		assert_non_null(strstr(err, "SMTP_URL"));
+	}
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
+	    "smtp://mail.example.com", NULL), -1);
+	assert_non_null(strstr(err, "SMTP_FROM"));
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_USER", "u",
+	    NULL), -1);
+	assert_non_null(strstr(err, "SMTP_USER is set, SMTP_PASSWORD is not"));
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_FROM", "no-at",
+	    NULL), -1);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_PUBLIC_URL",
+	    "ftp://x", NULL), -1);
+	/* The password is wiped by settings_free(), never in an error. */
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_PASSWORD",
+	    "secret\nline", "SMTP_USER", "u", NULL), -1);
+	assert_null(strstr(err, "secret"));
+}
+
 /* Every row of the table: a unique name, a default its own rule takes. */
 static void
 test_table(void **state)
@@ -643,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_trust_proxy),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_smtp),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_procs),

@@ -208,6 +208,27 @@ sample_hook_job(void *p)
 	strlcpy(j->secret, "whsec_" HEX, sizeof(j->secret));
 }
 
+static char rcpts[2][ST_EMAIL_MAX + 1] = { "a@example.com",
+    "b@example.org" };
+
+static void
+sample_mail(void *p)
+{
+	struct st_mail *m = p;
+
+	st_seq_id(ST_MAIL_PREFIX, 0x5678, m->id);
+	strlcpy(m->org, ST_ORG_PREFIX HEX, sizeof(m->org));
+	m->kind = ST_MAIL_WAITING;
+	m->attempts = 2;
+	m->created_at = 1700000000027ull;
+	m->next_at = 1700000000028ull;
+	strlcpy(m->error, "connection refused", sizeof(m->error));
+	m->rcpt = rcpts;		/* static: never freed here */
+	m->nrcpt = 2;
+	m->payload = (uint8_t *)payload;
+	m->payload_len = sizeof(payload);
+}
+
 static void
 sample_contact(void *p)
 {
@@ -285,6 +306,7 @@ static const struct {
 	{ "struct st_webhook", sample_webhook },
 	{ "struct st_delivery", sample_delivery },
 	{ "struct st_hook_job", sample_hook_job },
+	{ "struct st_mail", sample_mail },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },
@@ -887,9 +909,10 @@ test_row_bounds(void **state)
 	assert_true(strs > 40);
 	/*
 	 * 9 (2 of who answers a conversation), 7 of the people requests, 1
-	 * of the outbox's (ST_HOOK_RESULT's error)
+	 * of the outbox's (ST_HOOK_RESULT's error), 1 of the mails'
+	 * (ST_MAIL_RESULT's error)
 	 */
-	assert_int_equal(clips, 17);
+	assert_int_equal(clips, 18);
 	assert_true(lists > 10);
 }
 

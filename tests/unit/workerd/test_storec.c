@@ -462,10 +462,15 @@ test_outbox_malformed(void **state)
 {
 	const struct st_hook_due_req due = { .max = 8, .lease_ms = 60000,
 	    .per_hook = 12 };
+	const struct st_mail_due_req mdue = { 8, 60000 };
 	const struct st_hook_result_req res = { "dlv_0000000000000001", 1,
 	    200, "", 12, 0 };
+	const struct st_mail_result_req mres = { "ml_0000000000000001", 1, "",
+	    0 };
 	struct st_hook_job job;
 	struct st_hook_jobs jobs = { &job, 1, 0 };
+	struct st_mail mail;
+	struct st_mails mails = { &mail, 1 };
 	struct penc e;
 
 	assert_int_equal(peer_connect(&P), 0);
@@ -482,6 +487,19 @@ test_outbox_malformed(void **state)
 	penc_free(&e);
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "x", 1), -1);
+	/* The mail outbox's, alike (mailer.c). */
+	memset(&mail, 0, sizeof(mail));
+	st_seq_id(ST_MAIL_PREFIX, 1, mail.id);
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, PROTO_ST_MAIL_DUE, &mails), 0);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len), 0);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len - 1),
+	    -1);
+	penc_u8(&e, 0);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len), -1);
+	penc_free(&e);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "", 0), 0);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "x", 1), -1);
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -761,6 +779,11 @@ static const struct {
 	/* The notifier's (notifier.c). */
 	{ PROTO_ST_HOOK_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_HOOK_RESULT, STOREC, "test_outbox_malformed" },
+	/* A dashboard user's own (admin/notifications.c), and mailer.c's. */
+	{ PROTO_ST_NOTIFY_GET, ADMIN_WALK },
+	{ PROTO_ST_NOTIFY_SET, ADMIN_WALK },
+	{ PROTO_ST_MAIL_DUE, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_MAIL_RESULT, STOREC, "test_outbox_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

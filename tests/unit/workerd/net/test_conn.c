@@ -466,14 +466,24 @@ test_admin_routes_gated(void **state)
 			"0123456789abcdef0123456789abcdef"
 #define DASH_CSRF	"00112233445566778899aabbccddeeff" \
 			"00112233445566778899aabbccddeeff"
+#define USER_ID		"usr_0123456789abcdef0123456789abcdef"
 
 /*
  * storaged's side of a session check: the salt and the first owner's
  * boot when the worker asks for them first, then ST_DASH_CHECK answered
  * valid (an owner of "default").
  */
+static void answer_session_as(const char *user);
+
 static void
 answer_session_valid(void)
+{
+	answer_session_as("");
+}
+
+/* answer_session_valid() of a session of user ("": none). */
+static void
+answer_session_as(const char *user)
 {
 	struct st_dash_salt_rep salt;
 	struct st_dash_check_rep ok;
@@ -499,6 +509,7 @@ answer_session_valid(void)
 	memset(&ok, 0, sizeof(ok));
 	ok.valid = 1;
 	strlcpy(ok.s.org, "default", sizeof(ok.s.org));
+	strlcpy(ok.s.user, user, sizeof(ok.s.user));
 	ok.s.role = ST_ROLE_OWNER;
 	strlcpy(ok.s.csrf, DASH_CSRF, sizeof(ok.s.csrf));
 	ok.s.expires_at = 4000000000000ULL;
@@ -653,7 +664,8 @@ reply_whole(uint16_t type, const struct penc *e)
  * and a byte long: 500 JSON for each that does not decode, never a crash
  * or a hang; a success for the ones that do (nothing, for the requests
  * whose reply is empty). The event stream and the export answer in a
- * stream of their own and are left out.
+ * stream of their own and are left out. A dashboard user's own route
+ * (/v1/admin/notifications: a key is 403) is asked with a session.
  */
 static void
 test_admin_bad_replies(void **state)
@@ -669,13 +681,15 @@ test_admin_bad_replies(void **state)
 	char path[512], req[1024];
 	const char *body;
 	size_t i, k, off, n = 0, nwhole = 0;
-	int kind, whole;
+	int kind, whole, own;
 
+	dashauth_init(DASH_PW);
 	assert_int_equal(peer_connect(&P), 0);
 	for (i = 0; (rt = router_route(i)) != NULL; i++) {
 		if (!(rt->flags & R_ADMIN) || strstr(rt->pattern, "/events") ||
 		    strstr(rt->pattern, "/export"))
 			continue;
+		own = strcmp(rt->pattern, "/v1/admin/notifications") == 0;
 		route_path(rt->pattern, path, sizeof(path));
 		for (k = 0; k < NVERBS; k++) {
 			if (!(rt->methods & verbs[k].bit))
@@ -683,13 +697,19 @@ test_admin_bad_replies(void **state)
 			for (kind = 0; kind < REPLY_KINDS; kind++) {
 				body = route_body(rt->pattern, verbs[k].bit);
 				snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
-				    "Host: t\r\nx-admin-api-key: " KEY "\r\n"
+				    "Host: t\r\n%s\r\n"
 				    "Content-Type: application/json\r\n"
 				    "Content-Length: %zu\r\n\r\n%s",
-				    verbs[k].name, path, strlen(body), body);
+				    verbs[k].name, path, own ?
+				    "Cookie: parley_session=" DASH_SID
+				    "\r\nx-csrf-token: " DASH_CSRF :
+				    "x-admin-api-key: " KEY, strlen(body),
+				    body);
 				handoff_typing_reset();	/* typing again: sent */
 				assert_int_equal(tclient_open(&cl), 0);
 				send_str(&cl, req);
+				if (own)
+					answer_session_as(USER_ID);
 				if (peer_recv(&P, &pr, 1000) != 0)
 					fail_msg("%s %s: no storaged request",
 					    verbs[k].name, path);
@@ -711,6 +731,7 @@ test_admin_bad_replies(void **state)
 			}
 		}
 	}
+	dashauth_init(NULL);
 	/* The 19 admin routes of today, each reply kind. */
 	assert_true(n >= REPLY_KINDS * 19);
 	/* Nothing (or a short nothing) is whole for the three empty replies. */

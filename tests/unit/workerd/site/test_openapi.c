@@ -199,6 +199,8 @@ method_of(const char *m)
 		return HTTP_POST;
 	if (strcmp(m, "patch") == 0)
 		return HTTP_PATCH;
+	if (strcmp(m, "put") == 0)
+		return HTTP_PUT;
 	if (strcmp(m, "delete") == 0)
 		return HTTP_DELETE;
 	fail_msg("unexpected method %s", m);

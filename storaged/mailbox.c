@@ -1,0 +1,421 @@
+/*
+ * Email notifications (see STORAGE.md, mailbox.h):
+ *
+ *	mails        u64 seq -> mail (penc_mail, with its payload)
+ *	mail_due     u64 next_at | u64 seq -> (): every mail is pending
+ *	mail_counts  org -> u32 mails pending
+ *	mail_convs   conv id[16] -> u64 its last "waiting" mail's time
+ *	user_notify  user id -> u32 the emails the user chose (ST_MAIL_*)
+ *	meta "mail_seq"  the last seq given
+ *
+ * A mail is written in the transaction of the event that causes it, so
+ * either both are stored or neither. The notifier leases what is due
+ * (the due index and sequence are outbox.c's, shared) and answers each:
+ * one it never answers is due again when its lease ends (at least
+ * once). A mail sent, or out of retries, goes; nothing else is kept.
+ *
+ * Every value starts with ST_RECORD_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentmsg.h"
+#include "hookmsg.h"
+#include "log.h"
+#include "mailbox.h"
+#include "outbox.h"
+#include "stmsgs.h"
+#include "storeint.h"
+#include "userstore.h"
+
+#define SEQ_KEY		"mail_seq"
+#define U32_REC		(1 + 4)
+#define U64_REC		(1 + 8)
+/* Messages a "waiting" check looks back at, at most. */
+#define QUIET_SCAN	64
+
+void
+store_mail_settings(struct store *st, int on)
+{
+	st->mail_on = on;
+}
+
+/* ------------------------------------------------------------- choices */
+
+static int
+user_valid(struct store_txn *t, const char *user)
+{
+	if (user == NULL || user[0] == '\0')
+		return store_fail(t, PROTO_E_INVALID,
+		    "emails are a dashboard user's own choice");
+	return 0;
+}
+
+/* A u32 record (version, u32) of db under k: *v (0 absent); 0, or -1. */
+static int
+u32_get(struct store_txn *t, MDB_dbi db, const char *k, uint32_t *v,
+    const char *what)
+{
+	MDB_val val;
+	int rc;
+
+	*v = 0;
+	if ((rc = db_get(t, db, k, strlen(k), &val, what)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (val.mv_size != U32_REC ||
+	    ((uint8_t *)val.mv_data)[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, what);
+		return -1;
+	}
+	*v = proto_get_be32((uint8_t *)val.mv_data + 1);
+	return 0;
+}
+
+/* Puts v under k, or deletes k when v is 0. */
+static void
+u32_put(struct store_txn *t, MDB_dbi db, const char *k, uint32_t v,
+    const char *what)
+{
+	uint8_t rec[U32_REC];
+
+	if (v == 0) {
+		db_del_quiet(t, db, k, strlen(k), what);
+		return;
+	}
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be32(rec + 1, v);
+	db_put(t, db, k, strlen(k), rec, sizeof(rec), what);
+}
+
+int
+store_notify_get(struct store_txn *t, const char *user, uint32_t *mask)
+{
+	uint32_t v;
+
+	if (t->err || user_valid(t, user) != 0)
+		return t->err;
+	if (u32_get(t, t->st->user_notify, user, &v, "user emails") == 0)
+		*mask = v;
+	return t->err;
+}
+
+int
+store_notify_set(struct store_txn *t, const char *user, uint32_t mask)
+{
+	if (t->err || user_valid(t, user) != 0)
+		return t->err;
+	if (mask & ~(uint32_t)ST_MAIL_ALL)
+		return store_fail(t, PROTO_E_INVALID, "mask: unknown email");
+	u32_put(t, t->st->user_notify, user, mask, "user emails");
+	return t->err;
+}
+
+/* ---------------------------------------------------------- recipients */
+
+struct rcpts {
+	uint32_t kind;
+	struct st_mail *m;
+};
+
+/* A member who chose the kind is a recipient; -1 once there are enough. */
+static int
+rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
+{
+	struct rcpts *r = arg;
+	uint32_t mask;
+
+	if (u->disabled || u32_get(t, t->st->user_notify, u->id, &mask,
+	    "user emails") < 0 || !(mask & r->kind))
+		return t->err ? -1 : 0;
+	strlcpy(r->m->rcpt[r->m->nrcpt++], u->email, sizeof(r->m->rcpt[0]));
+	return r->m->nrcpt == ST_MAIL_RCPT_MAX ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ waiting */
+
+/*
+ * 1 when no agent wrote in conversation cid since now - ST_MAIL_QUIET_MS
+ * (the last QUIET_SCAN messages looked at), 0 when one did, -1 failed.
+ */
+static int
+conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
+{
+	uint8_t probe[MSG_KEY_LEN];
+	struct st_msg m;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, quiet = 1, n = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	msg_key(probe, cid, UINT32_MAX);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
+	    rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : rc;
+	while (rc == 0 && n++ < QUIET_SCAN && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		if (msg_rec_decode(t, &v, &m) < 0)
+			break;
+		rc = m.created_at + ST_MAIL_QUIET_MS < now ? 1 :
+		    strcmp(m.role, "agent") == 0 ? 2 : 0;
+		st_msg_free(&m);
+		if (rc != 0) {
+			quiet = rc == 1;
+			rc = 0;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages back");
+	return t->err ? -1 : quiet;
+}
+
+/*
+ * 1 when conv (hex, its id into cid) should make a "waiting" mail at
+ * now: none of its own for ST_MAIL_WAITING_EVERY_MS, no agent's message
+ * for ST_MAIL_QUIET_MS; 0 when not, -1 failed.
+ */
+static int
+waiting_due(struct store_txn *t, const char *conv, uint64_t now,
+    uint8_t cid[ID_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if (conv_id_parse(t, conv, cid) < 0)
+		return -1;
+	if ((rc = db_get(t, t->st->mail_convs, cid, ID_LEN, &v,
+	    "get conversation mail")) < 0)
+		return -1;
+	if (rc == 0 && v.mv_size == U64_REC &&
+	    proto_get_be64((uint8_t *)v.mv_data + 1) +
+	    ST_MAIL_WAITING_EVERY_MS > now)
+		return 0;
+	return conv_quiet(t, cid, now);
+}
+
+/* conv (cid) made a "waiting" mail at now. */
+static void
+waiting_mark(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
+{
+	uint8_t rec[U64_REC];
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, now);
+	db_put(t, t->st->mail_convs, cid, ID_LEN, rec, sizeof(rec),
+	    "put conversation mail");
+}
+
+/* A conversation deleted: its "waiting" mail's time goes with it. */
+static void
+mail_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[16])
+{
+	db_del_quiet(t, t->st->mail_convs, id, ID_LEN,
+	    "delete conversation mail");
+}
+
+const struct store_module mailbox_module = {
+	.name = "mailbox",
+	.conv_deleted = mail_conv_deleted,
+};
+
+void
+store_mail_user_gone(struct store_txn *t, const char *user)
+{
+	db_del_quiet(t, t->st->user_notify, user, strlen(user),
+	    "delete user emails");
+}
+
+/* ------------------------------------------------------------ records */
+
+static void
+mail_save(struct store_txn *t, uint64_t seq, const struct st_mail *m)
+{
+	uint8_t k[8];
+	struct penc e;
+
+	proto_put_be64(k, seq);
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_mail(&e, m);
+	rec_put(t, t->st->mails, k, sizeof(k), &e, "put mail");
+	penc_free(&e);
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
+{
+	struct pdec dec;
+	uint8_t k[8];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	proto_put_be64(k, seq);
+	if ((rc = rec_get(t, t->st->mails, k, sizeof(k), &dec,
+	    "get mail")) != 0)
+		return rc;
+	if (pdec_mail(&dec, m) < 0 || dec.off != dec.len) {
+		st_mail_free(m);
+		rec_corrupt(t, "mail");
+		return -1;
+	}
+	return 0;
+}
+
+/* A mail (stored under seq) goes, and its organisation's count. */
+static void
+mail_remove(struct store_txn *t, uint64_t seq, const struct st_mail *m)
+{
+	uint8_t k[8];
+	uint32_t pending;
+
+	proto_put_be64(k, seq);
+	db_del(t, t->st->mails, k, sizeof(k), "delete mail");
+	outq_due_move(t, t->st->mail_due, seq, m->next_at, 0);
+	if (u32_get(t, t->st->mail_counts, m->org, &pending,
+	    "mail counts") == 0)
+		u32_put(t, t->st->mail_counts, m->org,
+		    pending > 0 ? pending - 1 : 0, "mail counts");
+}
+
+/* -------------------------------------------------------------- add */
+
+/* m (its recipients found) stored as a new pending mail, due now. */
+static void
+mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
+{
+	uint64_t seq;
+
+	if ((seq = outq_seq_next(t, SEQ_KEY)) == 0)
+		return;
+	st_seq_id(ST_MAIL_PREFIX, seq, m->id);
+	m->created_at = m->next_at = t->st->now();
+	mail_save(t, seq, m);
+	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at);
+	u32_put(t, t->st->mail_counts, m->org, pending + 1, "mail counts");
+}
+
+int
+store_mail_event(struct store_txn *t, const char *org, const char *conv,
+    uint32_t kind, const void *payload, size_t len)
+{
+	uint8_t cid[ID_LEN];
+	struct st_mail m;
+	struct rcpts r;
+	uint32_t pending;
+	uint64_t now;
+
+	if (t->err || kind == 0 || !t->st->mail_on)
+		return t->err;
+	/* The throttle first: it is cheaper than the members. */
+	now = t->st->now();
+	if (kind == ST_MAIL_WAITING && waiting_due(t, conv, now, cid) != 1)
+		return t->err;
+	if (u32_get(t, t->st->mail_counts, org, &pending, "mail counts") < 0)
+		return t->err;
+	if (pending >= ST_MAIL_PENDING_MAX) {
+		log_warnx("organisation %s: %u mails pending, a %s mail is "
+		    "not written", org, pending, st_mail_kind_name(kind));
+		return 0;
+	}
+	memset(&m, 0, sizeof(m));
+	if ((m.rcpt = calloc(ST_MAIL_RCPT_MAX, sizeof(*m.rcpt))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	r.kind = kind;
+	r.m = &m;
+	if (store_members_each(t, org, rcpt_take, &r) == 0 && m.nrcpt > 0) {
+		if (kind == ST_MAIL_WAITING)
+			waiting_mark(t, cid, now);
+		strlcpy(m.org, org, sizeof(m.org));
+		m.kind = kind;
+		m.payload = (uint8_t *)(uintptr_t)payload;	/* not ours */
+		m.payload_len = (uint32_t)len;
+		mail_add(t, &m, pending);
+		m.payload = NULL;
+	}
+	st_mail_free(&m);
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- due */
+
+int
+store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
+    struct st_mail **out, uint32_t *n)
+{
+	uint64_t seqs[ST_MAIL_DUE_MAX], now;
+	struct st_mail *ms;
+	uint32_t ns = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (t->err)
+		return t->err;
+	if (max < 1 || max > ST_MAIL_DUE_MAX)
+		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 16");
+	if (lease_ms < ST_HOOK_LEASE_MIN || lease_ms > ST_HOOK_LEASE_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "lease_ms must be 1000 to 3600000");
+	now = t->st->now();
+	if (outq_due_scan(t, t->st->mail_due, now, seqs, max, &ns) != 0)
+		return t->err;
+	if ((ms = calloc(ns > 0 ? ns : 1, sizeof(*ms))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < ns && !t->err; i++) {
+		if ((rc = mail_load(t, seqs[i], &ms[*n])) != 0) {
+			if (rc == 1)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent index");
+			break;
+		}
+		outq_due_move(t, t->st->mail_due, seqs[i], ms[*n].next_at,
+		    now + lease_ms);
+		ms[*n].next_at = now + lease_ms;
+		mail_save(t, seqs[i], &ms[(*n)++]);
+	}
+	if (t->err) {
+		st_rep_free(PROTO_ST_MAIL_DUE, &(struct st_mails){ ms, *n });
+		*n = 0;
+		return t->err;
+	}
+	*out = ms;
+	return 0;
+}
+
+int
+store_mail_result(struct store_txn *t, const char *id, int ok,
+    const char *error, uint64_t retry_at)
+{
+	struct st_mail m;
+	uint64_t seq;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (st_seq_parse(ST_MAIL_PREFIX, id, &seq) < 0)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such mail");
+	if ((rc = mail_load(t, seq, &m)) != 0)
+		return rc < 0 ? t->err : 0;
+	if (ok || retry_at == 0) {
+		if (!ok)
+			log_warnx("mail %s (%s, organisation %s) failed after "
+			    "%u attempts: %s", m.id, st_mail_kind_name(m.kind),
+			    m.org, m.attempts + 1, error);
+		mail_remove(t, seq, &m);
+	} else {
+		m.attempts++;
+		strlcpy(m.error, error, sizeof(m.error));
+		outq_due_move(t, t->st->mail_due, seq, m.next_at, retry_at);
+		m.next_at = retry_at;
+		mail_save(t, seq, &m);
+	}
+	st_mail_free(&m);
+	return t->err;
+}

@@ -1,0 +1,51 @@
+/*
+ * Email notifications (issue 23, item 4; proto/mailmsg.h): each user's
+ * choice of emails, and the mail outbox: mails written in the
+ * transaction of the event that causes them, taken by the notifier and
+ * answered (mailbox.c). Conventions as in store.h: each operation does
+ * nothing when t->err is set and returns t->err; results are filled only
+ * on success.
+ */
+#ifndef PARLEY_MAILBOX_H
+#define PARLEY_MAILBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailmsg.h"
+#include "store.h"
+
+/* SMTP_URL is set (on): events write mails; off: none is written. */
+void store_mail_settings(struct store *, int on);
+/* A user deleted: their choice goes. */
+void store_mail_user_gone(struct store_txn *, const char *user);
+/* ST_NOTIFY_GET: user's choice (ST_MAIL_* bits; 0 when never set). */
+int store_notify_get(struct store_txn *, const char *user, uint32_t *mask);
+/* ST_NOTIFY_SET: user's choice becomes mask (only ST_MAIL_ALL bits). */
+int store_notify_set(struct store_txn *, const char *user, uint32_t mask);
+/*
+ * An event of org about conversation conv (hex) made in t, of mail kind
+ * (one ST_MAIL_* bit; 0 none): one pending mail of payload (the event as
+ * ST_EV carries it) to the enabled members of org who chose that kind,
+ * at most ST_MAIL_RCPT_MAX, due now. None when email is off, nobody
+ * chose it, org holds ST_MAIL_PENDING_MAX pending (logged), or, for
+ * ST_MAIL_WAITING, an agent wrote in conv within ST_MAIL_QUIET_MS or
+ * such a mail of conv is younger than ST_MAIL_WAITING_EVERY_MS.
+ */
+int store_mail_event(struct store_txn *, const char *org, const char *conv,
+    uint32_t kind, const void *payload, size_t len);
+/*
+ * ST_MAIL_DUE: up to max (1 to ST_MAIL_DUE_MAX) mails due at now, oldest
+ * due first, each leased (due again at now + lease_ms, 1 s to 1 h); *out
+ * freed as the reply's list (st_rep_free of a struct st_mails).
+ */
+int store_mail_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
+    struct st_mail **out, uint32_t *n);
+/*
+ * ST_MAIL_RESULT: ok, sent (the mail goes); else retried at retry_at, or
+ * dropped when 0 (logged). A mail no longer there (a late answer): 0.
+ */
+int store_mail_result(struct store_txn *, const char *id, int ok,
+    const char *error, uint64_t retry_at);
+
+#endif

@@ -1,0 +1,55 @@
+// The dashboard's Email page (#/email, issue 23 item 4) in headless
+// Chromium: reached from the nav, it shows the signed-in user's own email
+// notifications (all off at first) and that this server sends no email
+// (no SMTP_URL); two boxes ticked and saved are what the API then answers
+// for that user, and what the page shows after a reload. axe-core in
+// light and dark; no horizontal scroll at 390 px; no page error, console
+// error or CSP violation.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow, startSuite, stopSuite,
+} from './lib/browser.mjs';
+
+describe('the dashboard\'s Email page in Chromium', { timeout: 60000 }, () => {
+  let stack;
+  let browser;
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ workers: 1, mock: { chunks: 1 }, env: { DASHBOARD_PASSWORD } }));
+  });
+  after(() => stopSuite({ stack, browser }));
+
+  test('the user\'s own choice: shown, saved, kept; accessible', async () => {
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      const session = await dashLogin(stack, ctx);
+      await openDash(page, stack, '#/conversations');
+      await page.click('[data-testid="nav-email"]');
+      await page.waitForSelector('[data-testid="email-form"]');
+      assert.equal(await page.textContent('h1'), 'Email notifications');
+      assert.ok(await page.isVisible('[data-testid="email-off"]'), 'this server sends no email');
+      for (const name of ['handoff_requested', 'visitor_waiting', 'new_contact']) {
+        assert.equal(await page.isChecked(`[data-testid="email-${name}"]`), false, name);
+      }
+      assert.deepEqual(await axeLightDark(page, 'email'), []);
+      await page.check('[data-testid="email-handoff_requested"]');
+      await page.getByLabel('A new contact').check();
+      await page.click('[data-testid="email-save"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="email-status"]').textContent === 'Saved.');
+      const r = await session.get('/v1/admin/notifications');
+      assert.deepEqual(r.json(), { handoff_requested: true, visitor_waiting: false, new_contact: true, email_enabled: false });
+      await page.reload();
+      await page.waitForSelector('[data-testid="email-form"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="email-handoff_requested"]').checked);
+      assert.equal(await page.isChecked('[data-testid="email-visitor_waiting"]'), false);
+      assert.equal(await page.isChecked('[data-testid="email-new_contact"]'), true);
+      // At a phone's width: no horizontal scroll.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const o = await overflow(page);
+      assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
+      await assertClean(page, log, 'email page');
+    } finally { await ctx.close(); }
+  });
+});

@@ -1,0 +1,290 @@
+// Email notifications (issue 23, item 4) received by a real SMTP server:
+// Debian's aiosmtpd (tests/integration/lib/smtpd.py) on 127.0.0.1 with a
+// certificate this test makes (openssl req), STARTTLS required before
+// anything and AUTH required; the notifier verifies the certificate
+// (SMTP_CA_FILE) and must upgrade (smtp://, CURLUSESSL_ALL).
+//
+// Three members of the default organisation: one chose every email, one
+// chose only handoffs, one chose none (the default). In order:
+//   - the SMTP server is down when a visitor asks for a person: the mail
+//     waits in storaged's outbox, the notifier's first attempt fails, the
+//     server comes up, and the mail arrives with the next attempt (~5 s,
+//     backoff.c's first retry) to the two who chose it, not to the third;
+//     its headers (From, To, a one-line Subject even though the visitor's
+//     text has CR/LF and a "Bcc:" in it, Date, Message-ID, MIME) and both
+//     parts (text/plain, text/html with the visitor's <script> escaped, the
+//     dashboard link);
+//   - a new contact (its name with <b>): one mail, to the one who chose it;
+//   - a visitor writing in `human`: one "waiting" mail; writing again
+//     within 10 minutes makes none; in a conversation where an agent just
+//     wrote, none either;
+//   - the API: a key (no dashboard user) is 403, a bad body 400;
+//   - last, masterd restarted with SMTP_URL at a plain server (no STARTTLS
+//     offered, AUTH taken in clear): the attempt fails "STARTTLS not
+//     supported" and that server sees neither AUTH nor a message.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, REPO, freePort, sleep, waitFor } from './lib/harness.mjs';
+import { addMember } from './lib/people.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const N = '/v1/admin/notifications';
+const FROM = 'parley@example.com';
+const USER = 'mailer';
+const PASSWORD = 'smtp pass 1234';
+const PUBLIC = 'https://chat.example.com';
+
+// The SMTP server: its JSON lines as they come.
+class Smtpd {
+  // plain: no STARTTLS offered, AUTH taken in clear.
+  constructor(dir, port, { plain = false } = {}) {
+    this.dir = dir;
+    this.port = port;
+    this.plain = plain;
+    this.lines = [];
+  }
+
+  async start() {
+    const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
+    this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
+      ...tls, USER, PASSWORD, String(this.port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.stderr = '';
+    this.proc.stderr.on('data', (d) => { this.stderr += d; });
+    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.lines.push(JSON.parse(l)));
+    await waitFor(() => this.lines.some((l) => l.ready), 10000, `smtpd ready (${this.stderr})`);
+  }
+
+  get mails() { return this.lines.filter((l) => l.data !== undefined).map(parseMail); }
+
+  stop() {
+    if (!this.proc || this.proc.exitCode !== null) return Promise.resolve();
+    const gone = new Promise((ok) => this.proc.once('exit', ok));
+    this.proc.kill('SIGTERM');
+    return gone;
+  }
+}
+
+// RFC 2047 "B" words (UTF-8) of a header, decoded.
+function decodeWords(v) {
+  return v.replace(/\?=\s+=\?/g, '?==?').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/gi,
+    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+}
+
+// A received message: envelope, headers (unfolded, by lower-case name,
+// each a list), raw header block, and the multipart's parts decoded.
+function parseMail(l) {
+  const raw = l.data;
+  const cut = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, cut);
+  const headers = {};
+  for (const line of head.replace(/\r\n[ \t]/g, ' ').split('\r\n')) {
+    const i = line.indexOf(':');
+    const k = line.slice(0, i).toLowerCase();
+    (headers[k] ??= []).push(line.slice(i + 1).trim());
+  }
+  const boundary = /boundary="([^"]+)"/.exec(headers['content-type']?.[0] ?? '')?.[1];
+  const parts = {};
+  if (boundary) {
+    for (const chunk of raw.slice(cut + 4).split(`--${boundary}`).slice(1)) {
+      if (chunk.startsWith('--')) break;
+      const j = chunk.indexOf('\r\n\r\n');
+      const ph = chunk.slice(0, j);
+      const type = /Content-Type: ([^;\r\n]+)/i.exec(ph)[1];
+      assert.match(ph, /Content-Transfer-Encoding: base64/i);
+      assert.match(ph, /charset=utf-8/i);
+      parts[type] = Buffer.from(chunk.slice(j + 4).replace(/\s+/g, ''), 'base64').toString('utf8');
+    }
+  }
+  return { ...l, head, headers, subject: decodeWords(headers.subject?.[0] ?? ''), parts, boundary };
+}
+
+describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
+  let p, smtpd, plain, dir, wd, all, handoffOnly, none;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
+      '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    const port = await freePort();
+    smtpd = new Smtpd(dir, port);
+    p = new Parley({
+      workers: 1,
+      mock: true,
+      env: {
+        RATE_LIMIT_MAX_REQUESTS: '0',
+        SMTP_URL: `smtp://127.0.0.1:${port}`,
+        SMTP_USER: USER,
+        SMTP_PASSWORD: PASSWORD,
+        SMTP_FROM: FROM,
+        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+        PARLEY_PUBLIC_URL: `${PUBLIC}/`,
+      },
+    });
+    await p.start();
+    all = await addMember(p, { role: 'owner' });
+    handoffOnly = await addMember(p, { role: 'agent' });
+    none = await addMember(p, { role: 'admin' });
+    wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_name: true, collect_email: true });
+  });
+  after(async () => {
+    if (smtpd) await smtpd.stop();
+    if (plain) await plain.stop();
+    if (p) await p.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each user reads and sets their own choice; a key has none', async () => {
+    let r = await all.session.get(N);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { handoff_requested: false, visitor_waiting: false, new_contact: false, email_enabled: true });
+    r = await all.session.request('PUT', N, { body: { handoff_requested: true, visitor_waiting: true, new_contact: true } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), { handoff_requested: true, visitor_waiting: true, new_contact: true, email_enabled: true });
+    r = await handoffOnly.session.request('PUT', N, { body: { handoff_requested: true } });
+    assert.deepEqual(r.json(), { handoff_requested: true, visitor_waiting: false, new_contact: false, email_enabled: true });
+    // Another user's choice is their own.
+    assert.equal((await none.session.get(N)).json().handoff_requested, false);
+    assert.equal((await all.session.get(N)).json().new_contact, true);
+    for (const body of [{ handoff_requested: 'yes' }, { email_enabled: true }, { other: true }, [true]]) {
+      r = await none.session.request('PUT', N, { body });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.ok(r.json().error, r.text);
+    }
+    r = await p.admin(N);
+    assert.equal(r.status, 403, r.text);
+    assert.ok(r.json().error);
+  });
+
+  test('the server down at first: the handoff mail arrives once it is up, STARTTLS, AUTH, headers, escaping', async () => {
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('Help <script>alert(1)</script>\r\nBcc: evil@example.net\r\nX-Injected: 1');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await waitFor(() => /mail ml_[0-9a-f]{16} \(handoff\), attempt 1 failed/.test(p.tail('masterd', 100000)), 10000,
+      'a first attempt that fails (nothing listens)');
+    await smtpd.start();
+    await waitFor(() => smtpd.mails.length >= 1, 15000, 'the mail, sent again');
+    await v.close();
+    const [m] = smtpd.mails;
+    assert.equal(m.tls, true, 'over STARTTLS');
+    assert.ok(smtpd.lines.some((l) => l.auth === USER && l.ok && l.tls), 'AUTH over TLS');
+    assert.equal(m.mail_from, FROM);
+    assert.deepEqual([...m.rcpt_tos].sort(), [all.email, handoffOnly.email].sort());
+    assert.deepEqual(m.headers.from, [`Parley <${FROM}>`]);
+    assert.deepEqual(m.headers.to, ['undisclosed-recipients:;'], 'no recipient sees the others');
+    assert.equal(m.headers.subject.length, 1);
+    assert.equal(m.headers.bcc, undefined);
+    assert.equal(m.headers['x-injected'], undefined);
+    assert.doesNotMatch(m.head, /^Bcc:|^X-Injected:/mi);
+    assert.match(m.subject, /^A visitor asks for a person: (You said: )?Help <script>alert\(1\)<\/script> {2}Bcc: evil@example\.net {2}X-Injected: 1$/);
+    assert.ok(!Number.isNaN(Date.parse(m.headers.date[0])), m.headers.date[0]);
+    assert.ok(Math.abs(Date.parse(m.headers.date[0]) - Date.now()) < 60000);
+    assert.match(m.headers['message-id'][0], /^<ml_[0-9a-f]{16}@example\.com>$/);
+    assert.deepEqual(m.headers['mime-version'], ['1.0']);
+    assert.match(m.headers['content-type'][0], /^multipart\/alternative; boundary="/);
+    const convId = (await p.admin('/v1/admin/conversations')).json().conversations[0]._id;
+    const link = `${PUBLIC}/dashboard#/conversations/${convId}`;
+    const text = m.parts['text/plain'];
+    const html = m.parts['text/html'];
+    assert.ok(text.includes('Help <script>alert(1)</script>'), text);
+    assert.ok(text.includes(link), text);
+    assert.ok(html.includes('Help &lt;script&gt;alert(1)&lt;/script&gt;'), html);
+    assert.ok(!html.includes('<script'), html);
+    assert.ok(html.includes(`<a href="${link}">`), html);
+  });
+
+  test('a new contact: one mail, to the one who chose it, the name escaped', async () => {
+    const before = smtpd.mails.length;
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('hi');
+    v.send({ type: 'contact_info', name: 'Zoë <b>Bold</b>', email: 'zoe@example.org' });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => smtpd.mails.length > before, 10000, 'the contact mail');
+    const m = smtpd.mails.at(-1);
+    assert.deepEqual(m.rcpt_tos, [all.email]);
+    assert.deepEqual(m.headers.to, [all.email]);
+    assert.match(m.headers.subject[0], /^=\?UTF-8\?B\?/, 'not ASCII: an encoded word');
+    assert.equal(m.subject, 'New contact: Zoë <b>Bold</b>');
+    assert.ok(m.parts['text/html'].includes('Zoë &lt;b&gt;Bold&lt;/b&gt;'), m.parts['text/html']);
+    assert.ok(m.parts['text/html'].includes('zoe@example.org'));
+    assert.ok(m.parts['text/plain'].includes('Name: Zoë <b>Bold</b>'));
+  });
+
+  // A contact mail as a marker: the mails before it have been sent.
+  async function marker() {
+    const n = smtpd.mails.length;
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('marker');
+    v.send({ type: 'contact_info', name: `Marker ${n}` });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => smtpd.mails.some((m) => m.subject === `New contact: Marker ${n}`), 10000, 'the marker');
+    await sleep(300);
+  }
+
+  // A conversation handed to a person (waiting, then human by the API).
+  async function inHuman() {
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('first');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const convId = (await p.admin('/v1/admin/conversations')).json().conversations[0]._id;
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'human');
+    return { v, convId };
+  }
+
+  test('a visitor waiting in human: one mail, then none for 10 minutes; none when an agent just wrote', async () => {
+    const { v, convId } = await inHuman();
+    v.send({ type: 'message', content: 'is anyone there?' });
+    await waitFor(() => smtpd.mails.some((m) => m.subject === 'A visitor is waiting: is anyone there?'), 10000,
+      'the waiting mail');
+    const m = smtpd.mails.find((x) => x.subject === 'A visitor is waiting: is anyone there?');
+    assert.deepEqual(m.rcpt_tos, [all.email]);
+    assert.ok(m.parts['text/plain'].includes(`${PUBLIC}/dashboard#/conversations/${convId}`));
+    v.send({ type: 'message', content: 'hello??' });
+    // An agent answers in another conversation, then its visitor writes.
+    const other = await inHuman();
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${other.convId}/messages`, { content: 'Ada here.' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await other.v.next('message')).role, 'agent');
+    other.v.send({ type: 'message', content: 'thanks, one more thing' });
+    await marker();
+    assert.equal(smtpd.mails.filter((x) => x.subject.startsWith('A visitor is waiting')).length, 1,
+      smtpd.mails.map((x) => x.subject).join('\n'));
+    await v.close();
+    await other.v.close();
+  });
+
+  test('a server that offers no STARTTLS gets neither the password nor the mail', async () => {
+    plain = new Smtpd(dir, await freePort(), { plain: true });
+    await plain.start();
+    // The failed attempts' errors the notifiers logged so far.
+    const fails = () => [...p.tail('masterd', 1e7).matchAll(/\(handoff\), attempt \d+ failed: ([^\n]*)/g)].map((m) => m[1]);
+    const before = fails().length;
+    await p.restartMaster({ SMTP_URL: `smtp://127.0.0.1:${plain.port}` });
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('plain please');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => fails().length > before, 10000, 'an attempt on the plain server that fails');
+    assert.match(fails().at(-1), /STARTTLS|TLS|SSL/i, 'refused for want of TLS');
+    assert.deepEqual(plain.lines.filter((l) => l.auth !== undefined || l.data !== undefined), [],
+      'no AUTH and no message in clear');
+  });
+});

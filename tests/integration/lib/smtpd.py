@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""A real SMTP server for tests/integration/email.test.mjs (aiosmtpd).
+
+Usage: smtpd.py CERT KEY USER PASSWORD [PORT]
+
+Listens on 127.0.0.1 (PORT, or a free one), requires STARTTLS before
+anything else (the certificate and key given) and AUTH with USER and
+PASSWORD. With CERT "-": a plain server, no STARTTLS offered, AUTH
+accepted in clear (what a client that must not send a password in
+clear has to refuse). Prints one JSON line per event on stdout:
+  {"ready": port}                          once listening
+  {"auth": user, "ok": bool, "tls": bool}   each AUTH attempt
+  {"mail_from", "rcpt_tos", "data", "tls", "peer"}  each message received
+"""
+import asyncio
+import json
+import signal
+import socket
+import ssl
+import sys
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, SMTP
+
+
+def say(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        say({
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "data": envelope.content.decode("utf-8", "replace"),
+            "tls": session.ssl is not None,
+            "peer": session.peer[0],
+        })
+        return "250 OK"
+
+
+class Auth:
+    def __init__(self, user, password):
+        self.user = user
+        self.password = password
+
+    def __call__(self, server, session, envelope, mechanism, data):
+        user = data.login.decode() if isinstance(data.login, bytes) else data.login
+        pw = data.password.decode() if isinstance(data.password, bytes) else data.password
+        ok = user == self.user and pw == self.password
+        say({"auth": user, "ok": ok, "tls": session.ssl is not None})
+        return AuthResult(success=ok)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    cert, key, user, password = sys.argv[1:5]
+    port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
+    if cert == "-":
+        controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port,
+            authenticator=Auth(user, password), auth_required=True,
+            auth_require_tls=False, server_hostname="localhost")
+    else:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port,
+            tls_context=ctx, require_starttls=True,
+            authenticator=Auth(user, password), auth_required=True,
+            auth_require_tls=True, server_hostname="localhost")
+    controller.start()
+    say({"ready": port})
+    stop = asyncio.new_event_loop()
+    done = asyncio.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        stop.add_signal_handler(s, done.set)
+    stop.run_until_complete(done.wait())
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

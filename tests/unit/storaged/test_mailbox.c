@@ -1,0 +1,377 @@
+/*
+ * The mail outbox (issue 23, item 4, mailbox.c), through the dispatcher
+ * as the worker and the notifier ask: a user's choice (ST_NOTIFY_GET and
+ * SET: who asks's own, none for a key, unknown bits refused); a handoff
+ * asked for writes one mail, in its own transaction, to the enabled
+ * members who chose it (not to one who did not, not to a disabled one),
+ * none with email off; ST_MAIL_DUE leases (taken again only when the
+ * lease ends: at least once), ST_MAIL_RESULT retries at retry_at, or
+ * deletes a mail sent or out of retries; a visitor's message in `human`
+ * writes a "waiting" mail only when no agent wrote for 2 minutes, and
+ * once per conversation per 10 minutes; kept across a reopen; a deleted
+ * conversation's and user's records go with them; the pending bound.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "agentmsg.h"
+#include "log.h"
+#include "mailbox.h"
+#include "mailmsg.h"
+#include "stmsgs.h"
+#include "usermsg.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-mailbox-XXXXXX", 0);
+}
+
+/*
+ * db_entries(), which opens the store again: email on again after it,
+ * as storaged's main sets it from SMTP_URL.
+ */
+static size_t
+entries(struct fix *f, const char *db)
+{
+	size_t n = db_entries(f, db);
+
+	store_mail_settings(f->st, 1);
+	return n;
+}
+
+static struct st_who
+session_of(const char *user)
+{
+	struct st_who w = who_of(ST_WHO_SESSION, "0123456789abcdef",
+	    ST_ORG_DEFAULT, ST_ROLE_AGENT);
+
+	strlcpy(w.user, user, sizeof(w.user));
+	return w;
+}
+
+/* A member of the default organisation (as parleyctl adds one). */
+static void
+user_new(struct fix *f, const char *email, char id[ST_USER_ID_MAX + 1])
+{
+	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_user_set_req q;
+	struct st_user_set_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	q.mode = ST_USER_SET_ADD;
+	q.email = email;
+	q.name = "Someone";
+	q.role = ST_ROLE_AGENT;
+	q.salt_len = ST_PW_SALT_LEN;
+	q.hash_len = ST_PW_HASH_LEN;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	strlcpy(id, rep.m.id, ST_USER_ID_MAX + 1);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+}
+
+static uint32_t
+choose(struct fix *f, const char *user, uint32_t mask)
+{
+	struct st_who w = session_of(user);
+	struct st_notify rep;
+
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_SET,
+	    &(struct st_notify){ mask }, &rep, NULL), 0);
+	return rep.mask;
+}
+
+static void
+conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
+{
+	struct st_conv_open_rep rep;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_OPEN,
+	    &(struct st_conv_open_req){ "w", session }, &rep), 0);
+	strlcpy(id, rep.conv.id, ST_ID_HEX + 1);
+	st_conv_free(&rep.conv);
+}
+
+static void
+handoff(struct fix *f, const char *conv, uint8_t state)
+{
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_handoff_set_req q = { conv, state, "Ada", 0 };
+	struct st_handoff_set_rep rep;
+
+	assert_int_equal(request_who(f, &key, PROTO_ST_HANDOFF_SET, &q, &rep,
+	    NULL), 0);
+	st_conv_free(&rep.conv);
+}
+
+static void
+visitor_says(struct fix *f, const char *conv, const char *text)
+{
+	struct st_msg_append_req q = { conv, "user", text, "complete", 0, 0 };
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_MSG_APPEND, &q, &r), 0);
+	dreply_free(&r);
+}
+
+static void
+agent_says(struct fix *f, const char *conv, const char *text)
+{
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_msg_conv mc;
+
+	assert_int_equal(request_who(f, &key, PROTO_ST_AGENT_MSG,
+	    &(struct st_agent_msg_req){ conv, text, "Ada" }, &mc, NULL), 0);
+	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
+}
+
+static void
+due(struct fix *f, uint32_t max, struct st_mails *m)
+{
+	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
+	    &(struct st_mail_due_req){ max, 60000 }, m, NULL), 0);
+}
+
+static int
+result(struct fix *f, const char *id, int ok, uint64_t retry_at)
+{
+	struct st_mail_result_req q = { id, (uint8_t)ok, ok ? "" :
+	    "connection refused", retry_at };
+
+	return request_who(f, NULL, PROTO_ST_MAIL_RESULT, &q, NULL, NULL);
+}
+
+static void
+test_choice(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_who w;
+	struct st_notify rep;
+	char a[ST_USER_ID_MAX + 1], b[ST_USER_ID_MAX + 1];
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+
+	user_new(f, "a@example.com", a);
+	user_new(f, "b@example.com", b);
+	w = session_of(a);
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_GET, NULL, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.mask, 0);
+	assert_int_equal(choose(f, a, ST_MAIL_HANDOFF | ST_MAIL_CONTACT),
+	    ST_MAIL_HANDOFF | ST_MAIL_CONTACT);
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_GET, NULL, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.mask, ST_MAIL_HANDOFF | ST_MAIL_CONTACT);
+	/* b's is b's own. */
+	w = session_of(b);
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_GET, NULL, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.mask, 0);
+	/* Unknown bits; a key, which has no user. */
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_SET,
+	    &(struct st_notify){ 0x100 }, NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_who(f, &key, PROTO_ST_NOTIFY_GET, NULL,
+	    NULL, NULL), PROTO_E_INVALID);
+	/* Back to none: nothing stored. */
+	assert_int_equal(choose(f, a, 0), 0);
+	assert_int_equal(entries(f, "user_notify"), 0);
+}
+
+static void
+test_handoff_mail(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], b[ST_USER_ID_MAX + 1];
+	char c[ST_USER_ID_MAX + 1], conv[ST_ID_HEX + 1];
+	char id[ST_MAIL_ID_LEN + 1];
+	struct st_mails m, again;
+	struct st_event ev;
+	struct pdec d;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+
+	user_new(f, "a@example.com", a);
+	user_new(f, "b@example.com", b);
+	user_new(f, "c@example.com", c);
+	choose(f, a, ST_MAIL_ALL);
+	choose(f, c, ST_MAIL_HANDOFF);
+	conv_new(f, "s1", conv);
+
+	/* Email off: no mail. */
+	store_mail_settings(f->st, 0);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), 0);
+	handoff(f, conv, ST_HANDOFF_AI);
+	store_mail_settings(f->st, 1);
+
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), 1);
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].kind, ST_MAIL_HANDOFF);
+	assert_string_equal(m.mails[0].org, ST_ORG_DEFAULT);
+	assert_int_equal(m.mails[0].nrcpt, 2);
+	/* The members' index order (by user id); b chose none. */
+	assert_string_equal(m.mails[0].rcpt[strcmp(a, c) < 0 ? 0 : 1],
+	    "a@example.com");
+	assert_string_equal(m.mails[0].rcpt[strcmp(a, c) < 0 ? 1 : 0],
+	    "c@example.com");
+	pdec_init(&d, m.mails[0].payload, m.mails[0].payload_len);
+	assert_int_equal(pdec_event(&d, &ev), 0);
+	assert_int_equal(ev.kind, ST_EV_HANDOFF);
+	assert_string_equal(ev.conv.id, conv);
+	st_event_free(&ev);
+	strlcpy(id, m.mails[0].id, sizeof(id));
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+
+	/* Leased: not again until the lease ends (then again: a crash). */
+	due(f, 16, &again);
+	assert_int_equal(again.n, 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &again);
+	fake_now += 60000;	/* the lease */
+	fix_reopen(f);
+	store_mail_settings(f->st, 1);
+	due(f, 16, &again);
+	assert_int_equal(again.n, 1);
+	assert_string_equal(again.mails[0].id, id);
+	st_rep_free(PROTO_ST_MAIL_DUE, &again);
+
+	/* A failure: due at retry_at, not before, its error kept. */
+	assert_int_equal(result(f, id, 0, fake_now + 5000), 0);
+	due(f, 16, &again);
+	assert_int_equal(again.n, 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &again);
+	fake_now += 5000;
+	due(f, 16, &again);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(again.mails[0].attempts, 1);
+	assert_string_equal(again.mails[0].error, "connection refused");
+	st_rep_free(PROTO_ST_MAIL_DUE, &again);
+	/* Sent: gone; a late answer changes nothing. */
+	assert_int_equal(result(f, id, 1, 0), 0);
+	assert_int_equal(result(f, id, 0, 0), 0);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_due"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+	assert_int_equal(result(f, "ml_nonsense", 1, 0), PROTO_E_NOT_FOUND);
+}
+
+static void
+test_waiting(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_mails m;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+
+	user_new(f, "a@example.com", a);
+	choose(f, a, ST_MAIL_WAITING);
+	conv_new(f, "s1", c1);
+	conv_new(f, "s2", c2);
+	/* Not in human: none. */
+	visitor_says(f, c1, "hello");
+	assert_int_equal(entries(f, "mails"), 0);
+	handoff(f, c1, ST_HANDOFF_HUMAN);
+	handoff(f, c2, ST_HANDOFF_HUMAN);
+	/* Nobody answered: one; again within 10 minutes: none. */
+	visitor_says(f, c1, "anyone?");
+	assert_int_equal(entries(f, "mails"), 1);
+	fake_now += 60000;
+	visitor_says(f, c1, "hello??");
+	assert_int_equal(entries(f, "mails"), 1);
+	/* An agent wrote a minute ago: none; 2 minutes later: one. */
+	agent_says(f, c2, "Ada here");
+	fake_now += 60000;
+	visitor_says(f, c2, "thanks");
+	assert_int_equal(entries(f, "mails"), 1);
+	fake_now += 61000;
+	visitor_says(f, c2, "still there?");
+	assert_int_equal(entries(f, "mails"), 2);
+	/* c1, 10 minutes after its mail: one more. */
+	fake_now += ST_MAIL_WAITING_EVERY_MS;
+	visitor_says(f, c1, "hello???");
+	assert_int_equal(entries(f, "mails"), 3);
+	due(f, 16, &m);
+	assert_int_equal(m.n, 3);
+	assert_int_equal(m.mails[0].kind, ST_MAIL_WAITING);
+	assert_int_equal(m.mails[0].nrcpt, 1);
+	assert_string_equal(m.mails[0].rcpt[0], "a@example.com");
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
+	    &(struct st_mail_due_req){ 17, 60000 }, NULL, NULL), PROTO_E_INVALID);
+
+	/* A conversation deleted, a user deleted: what was kept goes. */
+	assert_int_equal(entries(f, "mail_convs"), 2);
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ c1 }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "mail_convs"), 1);
+	assert_int_equal(entries(f, "user_notify"), 1);
+	assert_int_equal(request_who(f, &key, PROTO_ST_USER_DELETE,
+	    &(struct st_id_req){ a }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "user_notify"), 0);
+}
+
+/* An organisation holds at most ST_MAIL_PENDING_MAX pending mails. */
+static void
+test_pending_bound(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], conv[ST_ID_HEX + 1];
+	struct st_mails m;
+	uint32_t i;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+
+	user_new(f, "a@example.com", a);
+	choose(f, a, ST_MAIL_HANDOFF);
+	conv_new(f, "s1", conv);
+	log_set_level(LOG_LEVEL_WARN);
+	for (i = 0; i < ST_MAIL_PENDING_MAX + 5; i++) {
+		handoff(f, conv, ST_HANDOFF_WAITING);
+		handoff(f, conv, ST_HANDOFF_AI);
+	}
+	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
+	/* One sent: room for one more. */
+	due(f, 1, &m);
+	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
+	assert_int_equal(entries(f, "mail_due"), ST_MAIL_PENDING_MAX);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_choice, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_handoff_mail, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_waiting, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,357 @@
+/*
+ * The notifier's email (issue 23, item 4): with SMTP_URL set, the
+ * notifier also takes the due mails from storaged's mail outbox and
+ * sends each with libcurl's SMTP on deliver.c's multi handle (the same
+ * loop wiring as the webhooks').
+ *
+ * - Polling: every POLL_MS while fewer than NOTIFY_MAIL_INFLIGHT mails
+ *   are being sent, ST_MAIL_DUE (max = the room left); each mail is
+ *   leased for ST_HOOK_LEASE_MS: one never answered comes back then (at
+ *   least once; its Message-ID is the same on every attempt).
+ * - Sending: one SMTP transaction per mail, every recipient in RCPT TO
+ *   (one refused does not stop the others) and none in a header: To is
+ *   the recipient when there is one, else "undisclosed-recipients:;".
+ *   smtp:// must upgrade with STARTTLS (CURLUSESSL_ALL: no password and
+ *   no mail in clear), smtps:// is TLS from the start; the server's
+ *   certificate is verified (SMTP_CA_FILE, else the system's). Connecting
+ *   NOTIFY_CONNECT_MS, the whole transaction NOTIFY_TIMEOUT_MS.
+ * - Its outcome: ST_MAIL_RESULT ok, or the error and retry_at (backoff.c's
+ *   schedule, as a webhook's), 0 when none is left or the mail cannot be
+ *   written (its payload); storaged then drops it. A failure is logged
+ *   (the mail's id and curl's error; never the password or the text).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+#include "mailmsg.h"
+#include "notify.h"
+#include "random.h"
+#include "stmsgs.h"
+#include "workerd.h"
+
+#define POLL_MS		250
+#define IDLE_POLL_MS	1000
+
+struct msend {
+	struct notify_xfer x;		/* first */
+	TAILQ_ENTRY(msend) entry;
+	struct st_mail *m;
+	struct buf msg;
+	size_t sent;			/* bytes of msg read by curl */
+	struct curl_slist *rcpt;
+	char err[CURL_ERROR_SIZE];
+};
+
+static TAILQ_HEAD(, msend) sends = TAILQ_HEAD_INITIALIZER(sends);
+static size_t nsending, results;
+static int running;
+static void (*on_idle)(void);
+static struct loop_timer poll_timer;
+static struct storec_req *due_req;
+static char default_url[64];
+
+/* ---------------------------------------------------------- outcomes */
+
+static void
+result_done(const struct storec_result *r, void *arg)
+{
+	results--;
+	if (r->status != STOREC_OK)
+		log_warnx("ST_MAIL_RESULT failed: %s", r->status ==
+		    STOREC_ERROR ? r->message : "storaged unavailable");
+	on_idle();
+}
+
+/* m's outcome to storaged; m is freed. error NULL: sent. */
+static void
+mail_answer(struct st_mail *m, const char *error, int final)
+{
+	struct st_mail_result_req q;
+	unsigned int attempts = m->attempts + 1;
+	uint32_t rnd;
+
+	memset(&q, 0, sizeof(q));
+	q.id = m->id;
+	q.ok = error == NULL;
+	q.error = error != NULL ? error : "";
+	if (error != NULL && !final && !notify_backoff_done(attempts)) {
+		proto_random(&rnd, sizeof(rnd));
+		q.retry_at = proto_wall_ms() + notify_backoff_from(
+		    wsettings.notify_retry_ms, attempts, rnd);
+	}
+	if (error != NULL)
+		log_info("mail %s (%s), attempt %u failed: %s%s", m->id,
+		    st_mail_kind_name(m->kind) ? st_mail_kind_name(m->kind) :
+		    "?", attempts, error, q.retry_at == 0 ?
+		    "; no retry left" : "");
+	if (storec_ask(NULL, PROTO_ST_MAIL_RESULT, &q, result_done, NULL,
+	    NULL) == 0)
+		results++;
+	st_mail_free(m);
+	free(m);
+}
+
+/* ----------------------------------------------------------- sending */
+
+static void
+msend_free(struct msend *s)
+{
+	if (s->x.easy != NULL) {
+		deliver_xfer_remove(&s->x);
+		curl_easy_cleanup(s->x.easy);
+	}
+	curl_slist_free_all(s->rcpt);
+	buf_free(&s->msg);
+	free(s);
+}
+
+static void poll_soon(void);
+
+static void
+msend_done(struct notify_xfer *x, CURLcode rc)
+{
+	struct msend *s = (struct msend *)(void *)x;
+	struct st_mail *m = s->m;
+
+	TAILQ_REMOVE(&sends, s, entry);
+	nsending--;
+	s->m = NULL;
+	mail_answer(m, rc == CURLE_OK ? NULL : s->err[0] != '\0' ? s->err :
+	    curl_easy_strerror(rc), 0);
+	msend_free(s);
+	poll_soon();
+	on_idle();
+}
+
+/* curl reads the message to send. */
+static size_t
+msg_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct msend *s = arg;
+	size_t left = s->msg.len - s->sent, want = size * n;
+
+	if (want > left)
+		want = left;
+	memcpy(p, s->msg.data + s->sent, want);
+	s->sent += want;
+	return want;
+}
+
+/* The easy handle of s: 0, or -1. */
+static int
+msend_setup(struct msend *s)
+{
+	CURL *e = s->x.easy;
+	char from[ST_EMAIL_MAX + 3];
+	int bad = 0;
+
+	snprintf(from, sizeof(from), "<%s>", wsettings.smtp_from);
+	bad |= notify_curl_base(e, wsettings.smtp_url, "smtp,smtps", s->err) <
+	    0;
+	bad |= curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	if (wsettings.smtp_ca_file != NULL)
+		bad |= curl_easy_setopt(e, CURLOPT_CAINFO,
+		    wsettings.smtp_ca_file) != CURLE_OK;
+	if (wsettings.smtp_user != NULL) {
+		bad |= curl_easy_setopt(e, CURLOPT_USERNAME,
+		    wsettings.smtp_user) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_PASSWORD,
+		    wsettings.smtp_password) != CURLE_OK;
+	}
+	bad |= curl_easy_setopt(e, CURLOPT_MAIL_FROM, from) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT, s->rcpt) != CURLE_OK;
+#if defined(CURLOPT_MAIL_RCPT_ALLOWFAILS)
+	bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L) !=
+	    CURLE_OK;
+#elif LIBCURL_VERSION_NUM >= 0x074500
+	bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L) !=
+	    CURLE_OK;
+#endif
+	bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, msg_read) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_READDATA, s) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* m's message and recipients in s: NULL, or why it cannot be sent. */
+static const char *
+msend_prepare(struct msend *s, const struct st_mail *m, int *final)
+{
+	struct notify_mail_in in;
+	struct st_event ev;
+	struct curl_slist *l;
+	char rcpt[ST_EMAIL_MAX + 3];
+	uint32_t i;
+	int rc;
+
+	if (st_req_decode(PROTO_ST_EV, m->payload, m->payload_len, &ev) < 0) {
+		*final = 1;
+		return "payload: cannot be read";
+	}
+	memset(&in, 0, sizeof(in));
+	in.id = m->id;
+	in.kind = m->kind;
+	in.ev = &ev;
+	in.from = wsettings.smtp_from;
+	in.to = m->nrcpt == 1 ? m->rcpt[0] : NULL;
+	in.public_url = wsettings.public_url != NULL ? wsettings.public_url :
+	    default_url;
+	in.now_ms = proto_wall_ms();
+	rc = notify_mail_compose(&s->msg, &in);
+	st_req_free(PROTO_ST_EV, &ev);
+	if (rc < 0) {
+		*final = 1;
+		return "the message cannot be written";
+	}
+	for (i = 0; i < m->nrcpt; i++) {
+		snprintf(rcpt, sizeof(rcpt), "<%s>", m->rcpt[i]);
+		if ((l = curl_slist_append(s->rcpt, rcpt)) == NULL)
+			return "out of memory";
+		s->rcpt = l;
+	}
+	if (m->nrcpt == 0) {
+		*final = 1;
+		return "no recipient";
+	}
+	if ((s->x.easy = curl_easy_init()) == NULL || msend_setup(s) < 0)
+		return "curl: cannot set up the transfer";
+	return NULL;
+}
+
+/* Sends m (malloc'd, ours now): its outcome comes to storaged. */
+static void
+mail_send(struct st_mail *m)
+{
+	const char *why;
+	struct msend *s;
+	int final = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		mail_answer(m, "out of memory", 0);
+		return;
+	}
+	buf_init(&s->msg);
+	s->x.done = msend_done;
+	if ((why = msend_prepare(s, m, &final)) == NULL &&
+	    deliver_xfer_add(&s->x) < 0)
+		why = "curl: cannot start the transfer";
+	if (why != NULL) {
+		mail_answer(m, why, final);
+		msend_free(s);
+		return;
+	}
+	s->m = m;
+	TAILQ_INSERT_TAIL(&sends, s, entry);
+	nsending++;
+}
+
+/* ----------------------------------------------------------- polling */
+
+static void
+poll_soon(void)
+{
+	if (running && due_req == NULL)
+		loop_timer_after(&poll_timer, 0);
+}
+
+static void
+due_done(const struct storec_result *r, void *arg)
+{
+	struct st_mails ms;
+	struct st_mail *m;
+	uint32_t i, asked = (uint32_t)(uintptr_t)arg;
+
+	if (r->status != STOREC_OK || storec_decode(r, PROTO_ST_MAIL_DUE,
+	    &ms) < 0) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("ST_MAIL_DUE failed: %s", r->message);
+		if (running)
+			loop_timer_after(&poll_timer, POLL_MS);
+		return;
+	}
+	for (i = 0; i < ms.n; i++) {
+		if ((m = malloc(sizeof(*m))) == NULL) {
+			log_warn("mailer: mail");
+			break;	/* the rest come back with their lease */
+		}
+		*m = ms.mails[i];
+		memset(&ms.mails[i], 0, sizeof(ms.mails[i]));
+		mail_send(m);
+	}
+	st_rep_free(PROTO_ST_MAIL_DUE, &ms);
+	if (running)
+		loop_timer_after(&poll_timer, ms.n == 0 && asked > 0 ?
+		    IDLE_POLL_MS : POLL_MS);
+}
+
+static void
+poll_due(void *arg)
+{
+	struct st_mail_due_req q;
+
+	if (!running || due_req != NULL)
+		return;
+	if (!storec_connected() || nsending >= NOTIFY_MAIL_INFLIGHT) {
+		loop_timer_after(&poll_timer, POLL_MS);
+		return;
+	}
+	q.max = (uint32_t)(NOTIFY_MAIL_INFLIGHT - nsending);
+	q.lease_ms = wsettings.notify_lease_ms;
+	if (storec_ask(NULL, PROTO_ST_MAIL_DUE, &q, due_done,
+	    (void *)(uintptr_t)q.max, &due_req) < 0)
+		loop_timer_after(&poll_timer, POLL_MS);
+}
+
+void
+mailer_start(void (*idle)(void))
+{
+	on_idle = idle;
+	loop_timer_init(&poll_timer, poll_due, NULL);
+	if (wsettings.smtp_url == NULL)
+		return;
+	/* masterd sends one (http://localhost:PORT unless set): a fallback. */
+	snprintf(default_url, sizeof(default_url), "http://localhost:%u",
+	    wsettings.port);
+	running = 1;
+	log_info("email on: %s, from %s", wsettings.smtp_url,
+	    wsettings.smtp_from);
+	loop_timer_after(&poll_timer, POLL_MS);
+}
+
+void
+mailer_quit(void)
+{
+	running = 0;
+	loop_timer_stop(&poll_timer);
+	storec_cancel(due_req);
+	due_req = NULL;
+}
+
+size_t
+mailer_busy(void)
+{
+	return nsending + results;
+}
+
+void
+mailer_shutdown(void)
+{
+	struct msend *s;
+
+	mailer_quit();
+	while ((s = TAILQ_FIRST(&sends)) != NULL) {
+		TAILQ_REMOVE(&sends, s, entry);
+		nsending--;
+		if (s->m != NULL) {
+			st_mail_free(s->m);
+			free(s->m);
+		}
+		msend_free(s);
+	}
+}
