@@ -8,11 +8,16 @@
 // dashboard of the same browser, sees the conversation waiting with the
 // visitor's email, takes over and answers; the visitor sees the answer.
 //
-// The team's email: the handoff.requested this causes is what the SMTP work
-// (issue 23, item 4) turns into an email. Its assertion is added where
-// marked "EMAIL" once both branches are merged.
+// The team gets an email: the owner chose it on the dashboard's Email page,
+// and the test SMTP server (aiosmtpd, STARTTLS and AUTH) receives it, with
+// the conversation's dashboard link.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+
+import { freePort } from '../integration/lib/harness.mjs';
+import { Smtpd, smtpCert } from '../integration/lib/smtp.mjs';
 
 import {
   DASHBOARD_PASSWORD, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, part, sendByKeyboard,
@@ -22,6 +27,9 @@ import {
 const R = '#parley-chat-widget';
 const AWAY = 'We are closed <b>right now</b> & back at 9.';
 const EMAIL = 'visitor@example.com';
+const PUBLIC = 'https://chat.example.com';
+const SMTP_USER = 'mailer';
+const SMTP_PASSWORD = 'smtp pass 1234';
 const inWidget = (page, fn, arg) => page.locator(R).evaluate(fn, arg);
 const waitWidget = (page, fn, what = String(fn), arg) => waitFor(() => inWidget(page, fn, arg), 10000, what);
 
@@ -31,10 +39,21 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
   let owner; // the dashboard
   let visitor; // the host page with the widget
   let w;
+  let smtpd;
   const t0 = Date.now();
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 2, delayMs: 10 }, env: { DASHBOARD_PASSWORD } }));
+    const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-away-mail-'));
+    const ca = smtpCert(dir);
+    smtpd = new Smtpd(dir, await freePort(), { user: SMTP_USER, password: SMTP_PASSWORD });
+    await smtpd.start();
+    ({ stack, browser } = await startSuite({
+      mock: { chunks: 2, delayMs: 10 },
+      env: {
+        DASHBOARD_PASSWORD, SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`, SMTP_USER, SMTP_PASSWORD,
+        SMTP_FROM: 'parley@example.com', SMTP_CA_FILE: ca, PARLEY_PUBLIC_URL: PUBLIC,
+      },
+    }));
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       name: 'Away shop', handoff_enabled: true, away_message: AWAY,
       collect_email: true, business_hours: { timezone: 'Europe/Paris', days: {} },
@@ -49,11 +68,17 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
     if (owner) await owner.ctx.close();
     if (visitor) await visitor.ctx.close();
     await stopSuite({ stack, browser });
+    if (smtpd) await smtpd.stop();
     console.log(`# away.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   test('outside hours: "Leave a message" asks for an email, the conversation waits, the owner answers', async () => {
     const { page } = visitor;
+    // The owner wants an email when a visitor asks for a person.
+    await openDash(owner.page, stack, '#/email', '[data-testid="email-form"]');
+    await owner.page.check('[data-testid="email-handoff_requested"]');
+    await owner.page.click('[data-testid="email-save"]');
+    await owner.page.waitForFunction(() => document.querySelector('[data-testid="email-status"]').textContent === 'Saved.');
     // The dashboard is open all along: outside hours is away even so.
     await openDash(owner.page, stack, '#/conversations', 'h1');
     await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
@@ -99,9 +124,15 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
     assert.ok(conv.contactId, 'linked to the contact');
     const contact = (await adminApi(stack, 'GET', `/v1/admin/contacts/${conv.contactId}`)).json;
     assert.equal(contact.email, EMAIL);
-    // EMAIL: after the SMTP branch merges, the team's email for this
-    // handoff.requested is received here (the test SMTP server), naming the
-    // conversation's dashboard link, the visitor's text escaped.
+    // The team's email: to the owner, over STARTTLS, the conversation's link.
+    const ownerEmail = (await adminApi(stack, 'GET', '/v1/admin/users')).json.users.find((u) => u.role === 'owner').email;
+    await waitFor(() => smtpd.mails.some((m) => m.subject.startsWith('A visitor asks for a person')), 15000, 'the email');
+    const mail = smtpd.mails.find((m) => m.subject.startsWith('A visitor asks for a person'));
+    assert.deepEqual(mail.rcpt_tos, [ownerEmail]);
+    assert.equal(mail.tls, true, 'over STARTTLS');
+    const link = `${PUBLIC}/dashboard#/conversations/${conv._id}`;
+    assert.ok(mail.parts['text/plain'].includes(link), mail.parts['text/plain']);
+    assert.ok(mail.parts['text/html'].includes(`href="${link}"`), mail.parts['text/html']);
 
     // The owner: the waiting conversation, live in the list; take over and answer.
     const o = owner.page;

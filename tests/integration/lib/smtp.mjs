@@ -1,0 +1,85 @@
+// The test SMTP server (Debian's aiosmtpd, lib/smtpd.py) on 127.0.0.1, and
+// the mails it received, parsed: email.test.mjs and the browser's away
+// test. STARTTLS and AUTH (user, password) are required unless plain.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+import { REPO, waitFor } from './harness.mjs';
+
+// A self-signed certificate for 127.0.0.1 in dir (cert.pem, key.pem).
+export function smtpCert(dir) {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
+    '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  return path.join(dir, 'cert.pem');
+}
+
+// The SMTP server: its JSON lines as they come.
+export class Smtpd {
+  // plain: no STARTTLS offered, AUTH taken in clear.
+  constructor(dir, port, { plain = false, user, password } = {}) {
+    this.dir = dir;
+    this.port = port;
+    this.plain = plain;
+    this.user = user;
+    this.password = password;
+    this.lines = [];
+  }
+
+  async start() {
+    const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
+    this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
+      ...tls, this.user, this.password, String(this.port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.stderr = '';
+    this.proc.stderr.on('data', (d) => { this.stderr += d; });
+    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.lines.push(JSON.parse(l)));
+    await waitFor(() => this.lines.some((l) => l.ready), 10000, `smtpd ready (${this.stderr})`);
+  }
+
+  get mails() { return this.lines.filter((l) => l.data !== undefined).map(parseMail); }
+
+  stop() {
+    if (!this.proc || this.proc.exitCode !== null) return Promise.resolve();
+    const gone = new Promise((ok) => this.proc.once('exit', ok));
+    this.proc.kill('SIGTERM');
+    return gone;
+  }
+}
+
+// RFC 2047 "B" words (UTF-8) of a header, decoded.
+function decodeWords(v) {
+  return v.replace(/\?=\s+=\?/g, '?==?').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/gi,
+    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+}
+
+// A received message: envelope, headers (unfolded, by lower-case name,
+// each a list), raw header block, and the multipart's parts decoded.
+export function parseMail(l) {
+  const raw = l.data;
+  const cut = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, cut);
+  const headers = {};
+  for (const line of head.replace(/\r\n[ \t]/g, ' ').split('\r\n')) {
+    const i = line.indexOf(':');
+    const k = line.slice(0, i).toLowerCase();
+    (headers[k] ??= []).push(line.slice(i + 1).trim());
+  }
+  const boundary = /boundary="([^"]+)"/.exec(headers['content-type']?.[0] ?? '')?.[1];
+  const parts = {};
+  if (boundary) {
+    for (const chunk of raw.slice(cut + 4).split(`--${boundary}`).slice(1)) {
+      if (chunk.startsWith('--')) break;
+      const j = chunk.indexOf('\r\n\r\n');
+      const ph = chunk.slice(0, j);
+      const type = /Content-Type: ([^;\r\n]+)/i.exec(ph)[1];
+      assert.match(ph, /Content-Transfer-Encoding: base64/i);
+      assert.match(ph, /charset=utf-8/i);
+      parts[type] = Buffer.from(chunk.slice(j + 4).replace(/\s+/g, ''), 'base64').toString('utf8');
+    }
+  }
+  return { ...l, head, headers, subject: decodeWords(headers.subject?.[0] ?? ''), parts, boundary };
+}
+
