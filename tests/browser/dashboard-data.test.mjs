@@ -20,7 +20,7 @@ import {
 import { pool } from '../integration/lib/harness.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
 import {
-  CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, msgRow,
+  CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, login, msgRow,
 } from '../integration/lib/dashboard.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -38,6 +38,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   let widgetConv;    // its conversation id
   let xssConv;       // the conversation with the payloads (through the embed)
   let contactId;     // the contact named XSS_NAME
+  let session;       // the owner's, given to each test's context (none logs out)
 
   const admin = (method, path, body) => adminApi(stack, method, path, body);
 
@@ -79,6 +80,8 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     // 16 conversations at a time: storaged commits what arrives together
     // as one batch (one fsync), and on a loaded machine a round trip at a
     // time took 20 s of waiting; set-up, so a loaded machine may take its time.
+    const logged = login(p);   // meanwhile (awaited below)
+    logged.catch(() => {});
     const st = await p.storage({ name: 'btest-dashboard-data' });
     const slow = { timeout: 30000 };
     try {
@@ -94,6 +97,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const r = await admin('POST', '/v1/admin/widgets', { name: 'Data widget', contact_info_mode: 'optional', collect_name: true, collect_email: true });
     assert.equal(r.status, 201, r.text);
     w = r.json;
+    session = await logged;
     console.log(`# set-up: ${BULK} conversations and a widget in ${Date.now() - t0} ms`);
   });
   after(() => stopSuite({ stack, browser }));
@@ -132,7 +136,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('XSS: the payloads are text in the list, the thread and the contact pages; no dialog', async () => {
       const { ctx, page, log } = await openPage(browser);
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         // the list, filtered to the widget
         await openDash(page, stack, `#/conversations?widget=${encodeURIComponent(w.id)}`, `[data-testid="conv-row"][data-id="${xssConv}"]`);
         const rowText = await page.textContent(`[data-testid="conv-row"][data-id="${xssConv}"]`);
@@ -171,7 +175,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('the thread shows what is stored; a new message appears without a reload', async () => {
       const { ctx, page, log } = await openPage(browser);
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
         const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
         const want = stored.messages.map((m) => ({ id: m._id, role: m.role, status: m.status, content: m.content }));
@@ -204,7 +208,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('export from the pages: the downloads hold the stored rows', async () => {
       const { ctx, page, log } = await openPage(browser, { acceptDownloads: true });
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
         const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
         const want = stored.messages.map((m) => msgRow(m, widgetConv));
@@ -232,7 +236,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   test(`"Load more" pages through ${BULK}+ conversations in the API's order`, async () => {
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
       const all = await listAll();
       assert.ok(all.length >= BULK);
@@ -258,7 +262,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   test('keyboard: Tab reaches the nav and the first conversation; Enter opens it', async () => {
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
       const first = await page.getAttribute('[data-testid="conv-row"]', 'data-id');
       await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.focus(); });
@@ -289,7 +293,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const victim = (await chat(p, sid('del'), 'delete me from the page')).json().conversationId;
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, `#/conversations/${victim}`, '[data-testid="thread-message"]');
       await page.click('[data-testid="delete-conv"]');
       await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
@@ -316,8 +320,8 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const desk = await openPage(browser);
     const phone = await openPage(browser, PHONE);
     try {
-      await dashLogin(stack, desk.ctx);
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, desk.ctx, session);
+      await dashLogin(stack, phone.ctx, session);
       const bad = await axeAndPhone(stack, desk.page, phone.page, pages);
       assert.deepEqual(bad, [], 'no serious or critical violation');
       await assertClean(desk.page, desk.log, 'axe desktop');

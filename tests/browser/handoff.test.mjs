@@ -38,6 +38,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   let stack;
   let browser;
   let owner; // {ctx, page, log}: the dashboard
+  let ownerSession; // its session, given to the other dashboard contexts too (none logs out)
   let visitor; // {ctx, page, log}: the host page with the widget
   let w; // the widget
   let convId;
@@ -57,7 +58,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
         close() {}
       };
     });
-    await dashLogin(stack, owner.ctx);
+    ownerSession = await dashLogin(stack, owner.ctx);
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // The default colours (#4f46e5, white text: 6.3:1; axe wants 4.5).
       name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human',
@@ -128,7 +129,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   async function phoneDash(route, ready) {
     if (!phone) {
       phone = await openPage(browser, PHONE);
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, phone.ctx, ownerSession);
     }
     await openDash(phone.page, stack, route, ready);
     const o = await overflow(phone.page);
@@ -259,7 +260,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
         };
         localStorage.setItem('parley.notify', '1');
       });
-      await dashLogin(stack, late.ctx);
+      await dashLogin(stack, late.ctx, ownerSession);
       await late.page.route('**/v1/admin/events*', (r) => r.abort());
       await openDash(late.page, stack, '#/conversations', '[data-testid="conv-row"]');
       const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'waiting_human', name: 'Ann' });
