@@ -77,15 +77,16 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     p = stack.parley;
     // 1,050 conversations of the default widget, a question and its reply
     // each, stored through storaged (the chat API is the other tests' business),
-    // 16 conversations at a time: storaged commits what arrives together
+    // 48 conversations at a time: storaged commits what arrives together
     // as one batch (one fsync), and on a loaded machine a round trip at a
-    // time took 20 s of waiting; set-up, so a loaded machine may take its time.
-    const logged = login(p);   // meanwhile (awaited below)
+    // time took 20 s of waiting (16 at a time, a few seconds); set-up, so
+    // a loaded machine may take its time. The owner logs in meanwhile.
+    const logged = login(p);   // awaited below
     logged.catch(() => {});
     const st = await p.storage({ name: 'btest-dashboard-data' });
     const slow = { timeout: 30000 };
     try {
-      await pool(Array.from({ length: BULK }, (_, i) => i), 16, async (i) => {
+      await pool(Array.from({ length: BULK }, (_, i) => i), 48, async (i) => {
         const { conv } = await st.convOpen('default', sid(`bulk${i}`), slow);
         await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0, slow);
         await st.msgAppend(conv.id, 'assistant', mockReply(`bulk message ${i}`), 'complete', 5, 7, slow);
@@ -243,13 +244,20 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
       const count = await page.textContent('[data-testid="conv-count"]');
       assert.equal(count.replace(/[^\d]/g, ''), String(all.length), `the count: ${count}`);
       const t0 = Date.now();
-      for (let i = 0; i < 200; i++) {
-        const more = page.locator('[data-testid="load-more"]');
-        if (!(await more.isVisible())) break;
-        const n = await page.locator('[data-testid="conv-row"]').count();
+      // The rows shown and whether "Load more" is visible, in one round
+      // trip (each click is followed by its page of rows or the button
+      // hidden): {n, more}, or null while k rows are shown and the button is not hidden.
+      const shown = (k) => {
+        const n = document.querySelectorAll('[data-testid="conv-row"]').length;
+        const b = document.querySelector('[data-testid="load-more"]');
+        if (k !== null && n <= k && !(b && b.hidden)) return null;
+        return { n, more: !!b && !b.hidden && b.getClientRects().length > 0 && getComputedStyle(b).visibility !== 'hidden' };
+      };
+      const more = page.locator('[data-testid="load-more"]');
+      let state = await page.evaluate(shown, null);
+      for (let i = 0; i < 200 && state.more; i++) {
         await more.click();
-        await page.waitForFunction((k) => document.querySelectorAll('[data-testid="conv-row"]').length > k
-          || document.querySelector('[data-testid="load-more"]').hidden, n, { timeout: 10000 });
+        state = await (await page.waitForFunction(shown, state.n, { timeout: 10000 })).jsonValue();
         assert.ok(Date.now() - t0 < 60000, 'paging took under a minute');
       }
       const ids = await page.$$eval('[data-testid="conv-row"]', (els) => els.map((e) => e.getAttribute('data-id')));
