@@ -24,6 +24,7 @@ describe('dashboard: assignment, contact data, retention', { timeout: 150000 }, 
   let stack;
   let browser;
   let owner; // {ctx, page, log}
+  let ownerSession; // its session, given to the axe test's contexts too (none logs out)
   let w; // the widget
   let convA; // the contact's conversation, taken over
   let convB; // another visitor's, never assigned
@@ -74,7 +75,7 @@ describe('dashboard: assignment, contact data, retention', { timeout: 150000 }, 
     convB = (await visit(null, 'hello from B'))._id;
     agent = await addMember(stack.parley, { role: 'agent' });
     owner = await openPage(browser);
-    await dashLogin(stack, owner.ctx);
+    ownerSession = await dashLogin(stack, owner.ctx);
   });
   after(async () => {
     if (owner) await owner.ctx.close();
@@ -202,8 +203,8 @@ describe('dashboard: assignment, contact data, retention', { timeout: 150000 }, 
     const desk = await openPage(browser);
     const phone = await openPage(browser, PHONE);
     try {
-      await dashLogin(stack, desk.ctx);
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, desk.ctx, ownerSession);
+      await dashLogin(stack, phone.ctx, ownerSession);
       const bad = await axeAndPhone(stack, desk.page, phone.page, [
         ['assign-list', '#/conversations?assignee=mine', row(convA)],
         ['assign-thread', `#/conversations/${convA}`, '[data-testid="assign-select"]'],

@@ -11,7 +11,8 @@
 // set-up come from other loopback addresses (dashLogin). The 11th attempt
 // runs on a stack of its own, so it makes all ten before it itself and
 // never waits for the first suite's minute to end. Both suites share one
-// browser (each test has its own context).
+// browser (each test has its own context); the browser and both stacks
+// start side by side, before the first test.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -33,20 +34,28 @@ async function assertClean(page, log, what) {
 }
 
 let browser;
-before(async () => { browser = await launch(); });
-after(() => stopSuite({ browser }));
+const stackOpts = { mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } };
+let stacks;   // [the first suite's, the login limit's]: promises, awaited by each suite's before
+before(async () => {
+  stacks = [startStack(stackOpts), startStack(stackOpts)];
+  for (const s of stacks) s.catch(() => {});   // awaited (and reported) by the suites
+  browser = await launch();
+});
+after(async () => {
+  await stopSuite({ browser });
+  await Promise.all((stacks || []).map((s) => s.then((stack) => stopSuite({ stack }), () => {})));
+});
 
 describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
   let stack;
   let convId;            // a conversation to look for and to delete
 
   before(async () => {
-    stack = await startStack({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } });
+    stack = await stacks[0];
     const r = await chat(stack.parley, sid('auth'), 'a conversation to see');
     assert.equal(r.status, 200, r.text);
     convId = r.json().conversationId;
   });
-  after(() => stopSuite({ stack }));
 
   const dash = (route = '') => `${stack.parleyOrigin}/dashboard/${route}`;
   const loginUrl = () => `${stack.parleyOrigin}/dashboard/login`;
@@ -230,9 +239,8 @@ describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
 describe('the login limit in Chromium', { timeout: 60000 }, () => {
   let stack;
   before(async () => {
-    stack = await startStack({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } });
+    stack = await stacks[1];
   });
-  after(() => stopSuite({ stack }));
 
   // A stack of its own: no attempt from 127.0.0.1 was made before this test.
   test('the 11th login attempt in a minute is refused with a visible message', async () => {

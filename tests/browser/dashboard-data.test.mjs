@@ -20,7 +20,7 @@ import {
 import { pool } from '../integration/lib/harness.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
 import {
-  CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, msgRow,
+  CONV_FIELDS, MSG_FIELDS, asCsv, convRow, csvObjects, jsonlObjects, login, msgRow,
 } from '../integration/lib/dashboard.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -38,6 +38,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   let widgetConv;    // its conversation id
   let xssConv;       // the conversation with the payloads (through the embed)
   let contactId;     // the contact named XSS_NAME
+  let session;       // the owner's, given to each test's context (none logs out)
 
   const admin = (method, path, body) => adminApi(stack, method, path, body);
 
@@ -76,13 +77,16 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     p = stack.parley;
     // 1,050 conversations of the default widget, a question and its reply
     // each, stored through storaged (the chat API is the other tests' business),
-    // 16 conversations at a time: storaged commits what arrives together
+    // 48 conversations at a time: storaged commits what arrives together
     // as one batch (one fsync), and on a loaded machine a round trip at a
-    // time took 20 s of waiting; set-up, so a loaded machine may take its time.
+    // time took 20 s of waiting (16 at a time, a few seconds); set-up, so
+    // a loaded machine may take its time. The owner logs in meanwhile.
+    const logged = login(p);   // awaited below
+    logged.catch(() => {});
     const st = await p.storage({ name: 'btest-dashboard-data' });
     const slow = { timeout: 30000 };
     try {
-      await pool(Array.from({ length: BULK }, (_, i) => i), 16, async (i) => {
+      await pool(Array.from({ length: BULK }, (_, i) => i), 48, async (i) => {
         const { conv } = await st.convOpen('default', sid(`bulk${i}`), slow);
         await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0, slow);
         await st.msgAppend(conv.id, 'assistant', mockReply(`bulk message ${i}`), 'complete', 5, 7, slow);
@@ -94,6 +98,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const r = await admin('POST', '/v1/admin/widgets', { name: 'Data widget', contact_info_mode: 'optional', collect_name: true, collect_email: true });
     assert.equal(r.status, 201, r.text);
     w = r.json;
+    session = await logged;
     console.log(`# set-up: ${BULK} conversations and a widget in ${Date.now() - t0} ms`);
   });
   after(() => stopSuite({ stack, browser }));
@@ -132,7 +137,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('XSS: the payloads are text in the list, the thread and the contact pages; no dialog', async () => {
       const { ctx, page, log } = await openPage(browser);
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         // the list, filtered to the widget
         await openDash(page, stack, `#/conversations?widget=${encodeURIComponent(w.id)}`, `[data-testid="conv-row"][data-id="${xssConv}"]`);
         const rowText = await page.textContent(`[data-testid="conv-row"][data-id="${xssConv}"]`);
@@ -171,7 +176,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('the thread shows what is stored; a new message appears without a reload', async () => {
       const { ctx, page, log } = await openPage(browser);
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
         const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
         const want = stored.messages.map((m) => ({ id: m._id, role: m.role, status: m.status, content: m.content }));
@@ -204,7 +209,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     test('export from the pages: the downloads hold the stored rows', async () => {
       const { ctx, page, log } = await openPage(browser, { acceptDownloads: true });
       try {
-        await dashLogin(stack, ctx);
+        await dashLogin(stack, ctx, session);
         await openDash(page, stack, `#/conversations/${widgetConv}`, '[data-testid="thread-message"]');
         const stored = (await admin('GET', `/v1/admin/conversations/${widgetConv}`)).json;
         const want = stored.messages.map((m) => msgRow(m, widgetConv));
@@ -232,20 +237,27 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   test(`"Load more" pages through ${BULK}+ conversations in the API's order`, async () => {
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
       const all = await listAll();
       assert.ok(all.length >= BULK);
       const count = await page.textContent('[data-testid="conv-count"]');
       assert.equal(count.replace(/[^\d]/g, ''), String(all.length), `the count: ${count}`);
       const t0 = Date.now();
-      for (let i = 0; i < 200; i++) {
-        const more = page.locator('[data-testid="load-more"]');
-        if (!(await more.isVisible())) break;
-        const n = await page.locator('[data-testid="conv-row"]').count();
+      // The rows shown and whether "Load more" is visible, in one round
+      // trip (each click is followed by its page of rows or the button
+      // hidden): {n, more}, or null while k rows are shown and the button is not hidden.
+      const shown = (k) => {
+        const n = document.querySelectorAll('[data-testid="conv-row"]').length;
+        const b = document.querySelector('[data-testid="load-more"]');
+        if (k !== null && n <= k && !(b && b.hidden)) return null;
+        return { n, more: !!b && !b.hidden && b.getClientRects().length > 0 && getComputedStyle(b).visibility !== 'hidden' };
+      };
+      const more = page.locator('[data-testid="load-more"]');
+      let state = await page.evaluate(shown, null);
+      for (let i = 0; i < 200 && state.more; i++) {
         await more.click();
-        await page.waitForFunction((k) => document.querySelectorAll('[data-testid="conv-row"]').length > k
-          || document.querySelector('[data-testid="load-more"]').hidden, n, { timeout: 10000 });
+        state = await (await page.waitForFunction(shown, state.n, { timeout: 10000 })).jsonValue();
         assert.ok(Date.now() - t0 < 60000, 'paging took under a minute');
       }
       const ids = await page.$$eval('[data-testid="conv-row"]', (els) => els.map((e) => e.getAttribute('data-id')));
@@ -258,7 +270,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
   test('keyboard: Tab reaches the nav and the first conversation; Enter opens it', async () => {
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-row"]');
       const first = await page.getAttribute('[data-testid="conv-row"]', 'data-id');
       await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.focus(); });
@@ -289,7 +301,7 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const victim = (await chat(p, sid('del'), 'delete me from the page')).json().conversationId;
     const { ctx, page, log } = await openPage(browser);
     try {
-      await dashLogin(stack, ctx);
+      await dashLogin(stack, ctx, session);
       await openDash(page, stack, `#/conversations/${victim}`, '[data-testid="thread-message"]');
       await page.click('[data-testid="delete-conv"]');
       await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
@@ -316,8 +328,8 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
     const desk = await openPage(browser);
     const phone = await openPage(browser, PHONE);
     try {
-      await dashLogin(stack, desk.ctx);
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, desk.ctx, session);
+      await dashLogin(stack, phone.ctx, session);
       const bad = await axeAndPhone(stack, desk.page, phone.page, pages);
       assert.deepEqual(bad, [], 'no serious or critical violation');
       await assertClean(desk.page, desk.log, 'axe desktop');

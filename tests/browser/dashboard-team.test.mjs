@@ -46,6 +46,7 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
   let stack;
   let browser;
   let owner;   // {ctx, page, log}: the owner's dashboard
+  let ownerSession; // its session, given to the phone's context too (neither logs out)
   let orgB;    // the second organisation's id
   let keyId;   // the key the API keys page made (and deleted)
 
@@ -77,7 +78,7 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     orgB = o.json.id;
     // The first login stores DASHBOARD_PASSWORD's owner (in "default"), then it joins orgB.
     owner = await openPage(browser);
-    await dashLogin(stack, owner.ctx);
+    ownerSession = await dashLogin(stack, owner.ctx);
     await addMember(orgB, 'owner@localhost', 'Owner', ROLE.OWNER);
     await addMember('default', 'bea@example.com', 'Bea Agent', ROLE.AGENT, AGENT_PASSWORD);
     assert.equal((await adminIn('default', 'POST', '/v1/admin/widgets', { name: 'Head office widget' })).status, 201);
@@ -268,16 +269,21 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     assert.equal((await adminApi(stack, 'POST', '/v1/admin/api-keys', { name: 'Reporting', role: 'admin' })).status, 201);
     const phone = await openPage(browser, PHONE);
     try {
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, phone.ctx, ownerSession);
       const bad = [];
       for (const [name, route, ready] of [
         ['users', '#/users', '[data-testid="user-row"]'],
         ['api-keys', '#/api-keys', '[data-testid="key-row"]'],
         ['audit', '#/audit', '[data-testid="audit-row"]'],
       ]) {
-        for (const p of [owner.page, phone.page]) {
+        // the desktop and the phone side by side (two contexts)
+        const each = await Promise.allSettled([owner.page, phone.page].map(async (p) => {
           await openDash(p, stack, route, ready);
-          bad.push(...await axeAll(p, `${name} at ${p.viewportSize().width} px`));
+          return axeAll(p, `${name} at ${p.viewportSize().width} px`);
+        }));
+        for (const r of each) {
+          if (r.status === 'rejected') throw r.reason;
+          bad.push(...r.value);
         }
         assert.ok(await phone.page.isVisible('[data-testid="org-switch"]'), 'the switcher on a phone too');
         await dashShot(phone.page, name);

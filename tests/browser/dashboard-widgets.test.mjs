@@ -25,6 +25,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
   let stack;
   let browser;
   let owner;        // {ctx, page, log}: the dashboard, one page for the tests that build on each other
+  let ownerSession; // its session, given to the phone's context too (neither logs out)
   let wid;          // the widget's public id (changes with reset-id)
   let internal;     // its internal id
   const NAME = 'Shop widget from the dashboard';
@@ -32,7 +33,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 3 }, env: { DASHBOARD_PASSWORD } }));
     owner = await openPage(browser);
-    await dashLogin(stack, owner.ctx);
+    ownerSession = await dashLogin(stack, owner.ctx);
   });
   after(async () => {
     if (owner) await owner.ctx.close();
@@ -202,7 +203,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     ];
     const phone = await openPage(browser, PHONE);
     try {
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, phone.ctx, ownerSession);
       const bad = await axeAndPhone(stack, owner.page, phone.page, pages);
       // the form with its errors shown
       await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');

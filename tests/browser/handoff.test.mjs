@@ -34,10 +34,20 @@ const R = '#parley-chat-widget';
 const inWidget = (page, fn) => page.locator(R).evaluate(fn, AGENT);
 const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
+// Runs fns (checks on different pages) at the same time; their results,
+// or the first one's failure once all are done.
+async function together(...fns) {
+  const rs = await Promise.allSettled(fns.map((f) => f()));
+  const bad = rs.find((r) => r.status === 'rejected');
+  if (bad) throw bad.reason;
+  return rs.map((r) => r.value);
+}
+
 describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   let stack;
   let browser;
   let owner; // {ctx, page, log}: the dashboard
+  let ownerSession; // its session, given to the other dashboard contexts too (none logs out)
   let visitor; // {ctx, page, log}: the host page with the widget
   let w; // the widget
   let convId;
@@ -57,7 +67,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
         close() {}
       };
     });
-    await dashLogin(stack, owner.ctx);
+    ownerSession = await dashLogin(stack, owner.ctx);
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // The default colours (#4f46e5, white text: 6.3:1; axe wants 4.5).
       name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human',
@@ -119,8 +129,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal(await owner.page.textContent('[data-testid="nav-waiting"]'), '1 waiting for a person');
     assert.equal(await owner.page.evaluate(() => window.__sameDocument), true, 'no reload');
     assert.deepEqual((await owner.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
-    await dashShot(await phoneDash('#/conversations', '[data-testid="conv-handoff-badge"]'), 'handoff-list');
-    assert.deepEqual(await axeLightDark(owner.page, 'list with a waiting conversation'), []);
+    const [bad] = await together(
+      () => axeLightDark(owner.page, 'list with a waiting conversation'),
+      async () => dashShot(await phoneDash('#/conversations', '[data-testid="conv-handoff-badge"]'), 'handoff-list'));
+    assert.deepEqual(bad, []);
   });
 
   // A phone-sized dashboard page on route (its own context, logged in), no sideways scroll.
@@ -128,7 +140,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   async function phoneDash(route, ready) {
     if (!phone) {
       phone = await openPage(browser, PHONE);
-      await dashLogin(stack, phone.ctx);
+      await dashLogin(stack, phone.ctx, ownerSession);
     }
     await openDash(phone.page, stack, route, ready);
     const o = await overflow(phone.page);
@@ -198,16 +210,21 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal(stored.conversation.handoff, 'human');
     assert.deepEqual(stored.messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.content]), [[AGENT, 'Hello, I am a person.']]);
 
-    assert.deepEqual(await axeLightDark(o, 'thread while a person answers'), []);
-    await dashShot(await phoneDash(`#/conversations/${convId}`, '[data-testid="reply-form"]:not([hidden])'), 'handoff-thread');
-    for (const colorScheme of ['light', 'dark']) {
-      await visitor.page.emulateMedia({ colorScheme });
-      const r = await axeSerious(visitor.page, `widget with a person (${colorScheme})`);
-      assert.deepEqual(r.bad, [], `${r.what}: ${JSON.stringify(r.bad)}`);
-    }
-    await visitor.page.emulateMedia({ colorScheme: 'light' });
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await visitor.page.screenshot({ path: path.join(SCREENSHOTS, 'widget-handoff-390x844.png') });
+    // the dashboard, its phone-sized page and the widget, side by side
+    const [bad] = await together(
+      () => axeLightDark(o, 'thread while a person answers'),
+      async () => dashShot(await phoneDash(`#/conversations/${convId}`, '[data-testid="reply-form"]:not([hidden])'), 'handoff-thread'),
+      async () => {
+        for (const colorScheme of ['light', 'dark']) {
+          await visitor.page.emulateMedia({ colorScheme });
+          const r = await axeSerious(visitor.page, `widget with a person (${colorScheme})`);
+          assert.deepEqual(r.bad, [], `${r.what}: ${JSON.stringify(r.bad)}`);
+        }
+        await visitor.page.emulateMedia({ colorScheme: 'light' });
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        await visitor.page.screenshot({ path: path.join(SCREENSHOTS, 'widget-handoff-390x844.png') });
+      });
+    assert.deepEqual(bad, []);
     await assertClean(o, owner.log, 'dashboard');
   });
 
@@ -259,7 +276,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
         };
         localStorage.setItem('parley.notify', '1');
       });
-      await dashLogin(stack, late.ctx);
+      await dashLogin(stack, late.ctx, ownerSession);
       await late.page.route('**/v1/admin/events*', (r) => r.abort());
       await openDash(late.page, stack, '#/conversations', '[data-testid="conv-row"]');
       const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'waiting_human', name: 'Ann' });
@@ -297,8 +314,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal(a.name, 'Clinic bot');
     assert.equal(a.temperature, 0.3);
     assert.equal(a.api_key_set, true);
-    assert.deepEqual(await axeLightDark(o, 'agent'), []);
-    await dashShot(await phoneDash(`#/agents/${agentId}`, '[data-testid="agent-form"]'), 'agent');
+    const [badAgent] = await together(
+      () => axeLightDark(o, 'agent'),
+      async () => dashShot(await phoneDash(`#/agents/${agentId}`, '[data-testid="agent-form"]'), 'agent'));
+    assert.deepEqual(badAgent, []);
 
     // The default agent: read-only.
     await openDash(o, stack, '#/agents/default', '[data-testid="default-agent-note"]');
@@ -327,8 +346,10 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal((await adminApi(stack, 'GET', `/v1/admin/agents/${agentId}`)).status, 200, 'not deleted');
     await openDash(o, stack, '#/agents', '[data-testid="agent-row"]');
     assert.equal(await o.locator('[data-testid="agent-row"]').count(), 2);
-    assert.deepEqual(await axeLightDark(o, 'agents'), []);
-    await dashShot(await phoneDash('#/agents', '[data-testid="agent-row"]'), 'agents');
+    const [badAgents] = await together(
+      () => axeLightDark(o, 'agents'),
+      async () => dashShot(await phoneDash('#/agents', '[data-testid="agent-row"]'), 'agents'));
+    assert.deepEqual(badAgents, []);
     await assertClean(o, owner.log, 'dashboard', { allowConsole: /status of 409/ });
     if (phone) await phone.ctx.close();
   });

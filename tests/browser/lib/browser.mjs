@@ -337,15 +337,15 @@ export async function startStack({ mock = { chunks: 8, delayMs: 50 }, workers = 
   return { parley, host, parleyOrigin };
 }
 
-// A test file's Parley and host site (startStack) and browser (launch).
+// A test file's Parley and host site (startStack) and browser (launch),
+// started side by side (each mostly waits on its processes' start-up).
 export async function startSuite(opts) {
-  const stack = await startStack(opts);
-  try {
-    return { stack, browser: await launch() };
-  } catch (e) {
-    await stopSuite({ stack });
-    throw e;
+  const [st, br] = await Promise.allSettled([startStack(opts), launch()]);
+  if (st.status === 'rejected' || br.status === 'rejected') {
+    await stopSuite({ stack: st.value, browser: br.value });
+    throw st.status === 'rejected' ? st.reason : br.reason;
   }
+  return { stack: st.value, browser: br.value };
 }
 
 // Stops what startSuite started (either may be missing).
@@ -376,9 +376,12 @@ export { PASSWORD as DASHBOARD_PASSWORD } from '../../integration/lib/dashboard.
 // Logs in over the API (from another loopback address, so the browser's
 // own login attempts from 127.0.0.1 stay countable) and gives ctx the
 // session cookie, as the login would. Returns the Session (csrf, id).
-export async function dashLogin(stack, ctx) {
+// session: one such Session to give ctx instead of logging in again (a
+// login is two scrypts on the server: tests that never log out can share
+// one).
+export async function dashLogin(stack, ctx, session = null) {
   const { login } = await import('../../integration/lib/dashboard.mjs');
-  const s = await login(stack.parley);
+  const s = session ?? await login(stack.parley);
   await ctx.addCookies([{
     name: 'parley_session', value: s.id, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict',
   }]);
@@ -422,20 +425,29 @@ export async function dashShot(page, name) {
 }
 
 // For each [name, route, ready] of pages: axe-core in light and dark on
-// desk, then on phone (a PHONE-sized page) no horizontal overflow and a
-// screenshot (dashShot). Both pages are logged in already. Returns the
-// serious and critical violations (axeLightDark) of every page.
+// desk and, at the same time, on phone (a PHONE-sized page) no horizontal
+// overflow and a screenshot (dashShot). Both pages are logged in already
+// (two contexts: neither waits on the other). Returns the serious and
+// critical violations (axeLightDark) of every page.
 export async function axeAndPhone(stack, desk, phone, pages) {
   const bad = [];
   for (const [name, route, ready] of pages) {
-    await openDash(desk, stack, route, ready);
-    await desk.waitForTimeout(100);
-    bad.push(...await axeLightDark(desk, name));
-    await openDash(phone, stack, route, ready);
-    await phone.waitForTimeout(100);
-    const o = await overflow(phone);
-    assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
-    await dashShot(phone, name);
+    const onDesk = async () => {
+      await openDash(desk, stack, route, ready);
+      await desk.waitForTimeout(100);
+      return axeLightDark(desk, name);
+    };
+    const onPhone = async () => {
+      await openDash(phone, stack, route, ready);
+      await phone.waitForTimeout(100);
+      const o = await overflow(phone);
+      assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal overflow on a phone: ${JSON.stringify(o)}`);
+      await dashShot(phone, name);
+    };
+    const [d, ph] = await Promise.allSettled([onDesk(), onPhone()]);
+    if (d.status === 'rejected') throw d.reason;
+    if (ph.status === 'rejected') throw ph.reason;
+    bad.push(...d.value);
   }
   return bad;
 }

@@ -10,11 +10,11 @@
 //     loop from 4 clients is mostly refused (429) while the admin API is
 //     sampled (its p99 is printed, not asserted: see tests/bench/abuse-resume.mjs).
 // One stack, the per-client message limit off so that only the limits
-// under test answer.
+// under test answer (sessionid.mjs's, before: shared.mjs).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from '../lib/harness.mjs';
+import { sharedStack, stopShared } from './shared.mjs';
 import { mockReply } from '../lib/chat.mjs';
 import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
@@ -41,11 +41,10 @@ describe('abuse: contacts and resumes, 2 workers', () => {
   let p;
   let w;
   before(async () => {
-    p = new Parley({ workers: 2, mock: { chunks: 2 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
+    p = await sharedStack();
     w = await createWidget(p, { contact_info_mode: 'optional', collect_name: true, collect_email: true, collect_phone: true });
   });
-  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+  after(async () => { await stopShared(); if (p) assert.deepEqual(p.problems, []); });
 
   test('300 contact_info with new emails on one socket store at most 3 contacts', async () => {
     const v = await Visitor.open(p, w.widget_id);

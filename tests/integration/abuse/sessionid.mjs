@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from '../lib/harness.mjs';
+import { sharedStack } from './shared.mjs';
 import { chat, sid } from '../lib/chat.mjs';
 import { Events } from '../lib/events.mjs';
 import { Visitor } from '../lib/wsclient.mjs';
@@ -19,12 +19,11 @@ describe('session ids in admin views (issue 20)', () => {
   let p, wid;
 
   before(async () => {
-    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
+    p = await sharedStack();   // history.mjs's too (shared.mjs)
     const r = await p.admin('/v1/admin/widgets');
     wid = r.json().widgets.find((w) => w.id === 'default').widget_id;
   });
-  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+  after(() => { if (p) assert.deepEqual(p.problems, []); });
 
   test('a WebSocket visitor\'s session: a digest everywhere, and the HTTP API cannot open its conversation', async () => {
     const ev = await Events.open(p);
