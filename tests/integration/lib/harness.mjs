@@ -89,16 +89,44 @@ export async function waitFor(pred, ms, what) {
   }
 }
 
-export function freePort() {
+// The kernel's ephemeral ports (listen(0) and every outgoing connection
+// take theirs from there): [low, high].
+function ephemeralRange() {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch { /* not Linux: listen(0) below */ }
+  return [0, 0];
+}
+
+// 1 if port is free on 127.0.0.1 now, else 0; rejects on other errors.
+function tryPort(port) {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+    s.on('error', (e) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(0) : reject(e)));
+    s.listen(port, '127.0.0.1', () => {
+      const got = s.address().port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+// A port free on 127.0.0.1, for a server a test starts later. Picked at
+// random below the ephemeral range, so that no outgoing connection (of
+// this test or of another running beside it) can take it meanwhile: a
+// port from listen(0) could be, and the server then failed to start
+// ("Address already in use").
+export async function freePort() {
+  const [lo] = ephemeralRange();
+  const base = 10000;
+  if (lo > base + 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = await tryPort(base + Math.floor(Math.random() * (lo - base)));
+      if (port) return port;
+    }
+  }
+  return tryPort(0);
 }
 
 export function randomKey(n = 32) {

@@ -228,8 +228,13 @@ export function encWidget(e, w) {
     .u8(w.position).u8(w.contactMode).u8(w.collectName).u8(w.collectEmail).u8(w.collectPhone).u8(w.enabled);
   e.u32(w.origins.length);
   for (const o of w.origins) e.str(o);
-  return e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
-    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '').u32(w.retentionDays ?? 0);
+  e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
+    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '').u32(w.retentionDays ?? 0)
+    .str(w.timezone ?? '');
+  const hours = w.hours ?? [];
+  e.u32(hours.length);
+  for (const h of hours) e.u8(h.day).u16(h.start).u16(h.end);
+  return e.str(w.awayMessage ?? '');
 }
 
 export function decWidget(d) {
@@ -239,10 +244,15 @@ export function decWidget(d) {
     enabled: d.u8(), origins: [],
   };
   for (let i = 0, n = d.u32(); i < n; i++) w.origins.push(d.str());
-  return Object.assign(w, {
+  Object.assign(w, {
     dailyCap: d.u32(), systemPrompt: d.str(), model: d.str(), createdAt: d.u64(), updatedAt: d.u64(),
     agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(), org: d.str(), retentionDays: d.u32(),
+    timezone: d.str(), hours: [],
   });
+  // Away mode's business hours (issue 23): day 0-6, minutes of the day.
+  for (let i = 0, n = d.u32(); i < n; i++) w.hours.push({ day: d.u8(), start: d.u16(), end: d.u16() });
+  w.awayMessage = d.str();
+  return w;
 }
 
 export function encAgent(e, a) {
