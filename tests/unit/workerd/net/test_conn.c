@@ -490,20 +490,20 @@ answer_session_as(const char *user)
 	struct peer_req pr;
 	struct penc e;
 
-	assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+	assert_int_equal(peer_recv(&P, &pr, 10000), 0);
 	if (pr.type == PROTO_ST_DASH_SALT) {
 		memset(&salt, 0, sizeof(salt));
 		salt.salt_len = sizeof(salt.salt);
 		penc_init(&e);
 		assert_int_equal(st_rep_encode(&e, pr.type, &salt), 0);
 		peer_reply_enc(&P, &pr, &e);
-		assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+		assert_int_equal(peer_recv(&P, &pr, 10000), 0);
 		assert_int_equal(pr.type, PROTO_ST_USER_BOOT);
 		penc_init(&e);
 		assert_int_equal(st_rep_encode(&e, pr.type,
 		    &(struct st_u8_rep){ 0 }), 0);
 		peer_reply_enc(&P, &pr, &e);
-		assert_int_equal(peer_recv(&P, &pr, 2000), 0);
+		assert_int_equal(peer_recv(&P, &pr, 10000), 0);
 	}
 	assert_int_equal(pr.type, PROTO_ST_DASH_CHECK);
 	memset(&ok, 0, sizeof(ok));
