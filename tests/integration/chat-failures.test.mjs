@@ -262,6 +262,7 @@ describe('chat failures', () => {
       }
     }
     assert.equal((await p.get('/health')).status, 200);
+    const from = p.logs.masterd.length;
     await p.startStoraged();
     const t0 = Date.now();
     let ok = null;
@@ -273,6 +274,8 @@ describe('chat failures', () => {
     }
     assert.ok(ok, 'chat is served again within 10 s of storaged\'s restart');
     assert.equal(ok.json().message, 'You said: back?');
+    // The other worker too (each reconnects on its own schedule).
+    await p.waitConnected(from);
     assertGoodStream(await streamTurn(p, sid(), 'streams too'), 'You said: streams too');
   });
 });

@@ -138,8 +138,7 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
     await turns;
     const fresh = await p.waitNotifierReady(10000, [old]);
     // Every worker and the notifier back on the restarted storaged.
-    await waitFor(() => [...p.workerPids(), fresh].every((pid) =>
-      p.logs.masterd.includes(`[${pid}]: info: storaged: connected`, from)), 10000, 'reconnected to storaged');
+    await p.waitConnected(from, 10000, [...p.workerPids(), fresh]);
 
     const want = await storedEvents();
     assert.ok(want.size >= TURNS * 3, `${want.size} events stored`);

@@ -537,9 +537,16 @@ export class Parley {
     await this.killStoraged('SIGTERM');
     const from = this.logs.masterd.length;
     const rec = await this.startStoraged();
-    const connected = (pid) => this.logs.masterd.includes(`parley-workerd[${pid}]: info: storaged: connected`, from);
-    await waitFor(() => this.workerPids().every(connected), timeout, 'every worker connected to the restarted storaged');
+    await this.waitConnected(from, timeout);
     return rec;
+  }
+
+  // Waits until every worker, and the notifier when pids names it, has
+  // logged "storaged: connected" after masterd's log offset from (a
+  // restarted storaged: each retries on its own schedule, up to 250 ms).
+  async waitConnected(from, timeout = 10000, pids = this.workerPids()) {
+    const connected = (pid) => this.logs.masterd.includes(`[${pid}]: info: storaged: connected`, from);
+    await waitFor(() => pids.every(connected), timeout, 'every worker connected to the restarted storaged');
   }
 
   // Stops parley-masterd (and so its workers) with SIGTERM and starts it
