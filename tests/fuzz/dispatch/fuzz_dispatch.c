@@ -4,7 +4,10 @@
  *
  * data[0]: low 4 bits pick the type (0x20 + n, or 0x30 + n with bit
  * 0x20, or 0x40 + n (issue 15's) with bits 0x20 and 0x10 both: every
- * request and unknown ones); bit 0x80 prefixes the payload
+ * request and unknown ones); with those two bits and low bits 0xf,
+ * data[1] is the type instead (any: the later messages, the outboxes'
+ * and away mode's among them) and the payload starts after it; bit 0x80
+ * prefixes the payload
  * with something known so requests reach past their lookup (the id of a
  * known conversation for APPEND and GET, its widget and session for
  * CHAT_BEGIN and SESSION_HISTORY, a known widget's public id for the
@@ -623,6 +626,9 @@ check_reply(uint16_t type, const struct dreply *r)
 	}
 	if (r->enc.err || r->enc.len > PROTO_MAX_PAYLOAD)
 		abort();
+	/* Past the first 48 types (data[1]'s): the table's layout alone. */
+	if (type < PROTO_ST_PING || type >= PROTO_ST_PING + 0x30)
+		goto table;
 	pdec_init(&d, r->enc.buf, r->enc.len);
 	switch (type) {
 	case PROTO_ST_PING:
@@ -814,6 +820,7 @@ check_reply(uint16_t type, const struct dreply *r)
 	}
 	if (pdec_done(&d) < 0)
 		abort();
+table:
 	/* The table's layout reads it as the hand-written checks did. */
 	if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
 		abort();
@@ -829,6 +836,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_widget w;
 	struct pdec d;
 	uint16_t type;
+	size_t skip = 1;
 	int i, twice, gone = 0, gone_conv = 0, gone_agent = 0;
 
 	if (size < 1)
@@ -836,6 +844,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	store_renew_when_full();
 	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0) +
 	    ((data[0] & 0x30) == 0x30 ? 0x10 : 0);
+	if ((data[0] & 0x3f) == 0x3f && size > 1) {
+		type = data[1];
+		skip = 2;
+	}
 	twice = (data[0] & 0x40) != 0;
 	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
@@ -862,8 +874,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
-	if (size > 1)
-		penc_raw(&e, data + 1, size - 1);
+	if (size > skip)
+		penc_raw(&e, data + skip, size - skip);
 	if (e.err) {
 		penc_free(&e);
 		return 0;
