@@ -116,18 +116,6 @@ org_new(struct fix *f, const char *name, char id[ST_ORG_ID_MAX + 1])
 	st_org_free(&out);
 }
 
-/* A new conversation of the default organisation (a free widget name). */
-static void
-conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
-{
-	struct st_conv_open_rep rep;
-
-	assert_int_equal(request_dec(f, PROTO_ST_CONV_OPEN,
-	    &(struct st_conv_open_req){ "w", session }, &rep), 0);
-	strlcpy(id, rep.conv.id, ST_ID_HEX + 1);
-	st_conv_free(&rep.conv);
-}
-
 /* ST_HANDOFF_SET as who: changed; the conversation after into c. */
 static int
 handoff(struct fix *f, const struct st_who *who, const char *conv,
@@ -173,8 +161,8 @@ test_take_over(void **state)
 	user_new(f, "default", "bo@example.com", "Bo", b);
 	sa = session_of("default", a);
 	sb = session_of("default", b);
-	conv_new(f, "s1", c1);
-	conv_new(f, "s2", c2);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
 
 	/* A takes over: A's, and the visitor is told A's account name. */
 	assert_int_equal(handoff(f, &sa, c1, ST_HANDOFF_HUMAN, &c, ev), 1);
@@ -220,7 +208,7 @@ test_author(void **state)
 
 	user_new(f, "default", "ana@example.com", "Ana", a);
 	sa = session_of("default", a);
-	conv_new(f, "s1", c1);
+	fix_conv_new(f, "s1", c1);
 
 	assert_int_equal(ask_ev(f, &sa, PROTO_ST_AGENT_MSG,
 	    &(struct st_agent_msg_req){ c1, "Hello", "Typed" }, &mc, ev), 0);
@@ -282,7 +270,7 @@ test_assign(void **state)
 	org_new(f, "Other", org);
 	user_new(f, org, "xi@example.com", "Xi", x);
 	sa = session_of("default", a);
-	conv_new(f, "s1", c1);
+	fix_conv_new(f, "s1", c1);
 
 	assert_int_equal(assign(f, &sa, c1, b, &changed, &c), 0);
 	assert_int_equal(changed, 1);
@@ -360,9 +348,9 @@ test_filter(void **state)
 
 	user_new(f, "default", "ana@example.com", "Ana", a);
 	user_new(f, "default", "bo@example.com", "Bo", b);
-	conv_new(f, "s1", c1);
-	conv_new(f, "s2", c2);
-	conv_new(f, "s3", c3);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
+	fix_conv_new(f, "s3", c3);
 	assert_int_equal(assign(f, &key, c1, a, &changed, &c), 0);
 	st_conv_free(&c);
 	assert_int_equal(assign(f, &key, c3, b, &changed, &c), 0);

@@ -212,6 +212,18 @@ request_dec(struct fix *f, uint16_t type, const void *req, void *rep)
 	return err;
 }
 
+/* A new conversation of the default organisation (a free widget name): id. */
+static inline void
+fix_conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
+{
+	struct st_conv_open_rep rep;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_OPEN,
+	    &(struct st_conv_open_req){ "w", session }, &rep), 0);
+	strlcpy(id, rep.conv.id, ST_ID_HEX + 1);
+	st_conv_free(&rep.conv);
+}
+
 /* request() for its error code alone. */
 static inline int
 request_err(struct fix *f, uint16_t type, struct penc *req)

@@ -94,17 +94,6 @@ choose(struct fix *f, const char *user, uint32_t mask)
 }
 
 static void
-conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
-{
-	struct st_conv_open_rep rep;
-
-	assert_int_equal(request_dec(f, PROTO_ST_CONV_OPEN,
-	    &(struct st_conv_open_req){ "w", session }, &rep), 0);
-	strlcpy(id, rep.conv.id, ST_ID_HEX + 1);
-	st_conv_free(&rep.conv);
-}
-
-static void
 handoff(struct fix *f, const char *conv, uint8_t state)
 {
 	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
@@ -211,7 +200,7 @@ test_handoff_mail(void **state)
 	user_new(f, "c@example.com", c);
 	choose(f, a, ST_MAIL_ALL);
 	choose(f, c, ST_MAIL_HANDOFF);
-	conv_new(f, "s1", conv);
+	fix_conv_new(f, "s1", conv);
 
 	/* Email off: no mail. */
 	store_mail_settings(f->st, 0);
@@ -285,8 +274,8 @@ test_waiting(void **state)
 
 	user_new(f, "a@example.com", a);
 	choose(f, a, ST_MAIL_WAITING);
-	conv_new(f, "s1", c1);
-	conv_new(f, "s2", c2);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
 	/* Not in human: none. */
 	visitor_says(f, c1, "hello");
 	assert_int_equal(entries(f, "mails"), 0);
@@ -343,7 +332,7 @@ test_pending_bound(void **state)
 
 	user_new(f, "a@example.com", a);
 	choose(f, a, ST_MAIL_HANDOFF);
-	conv_new(f, "s1", conv);
+	fix_conv_new(f, "s1", conv);
 	log_set_level(LOG_LEVEL_WARN);
 	for (i = 0; i < ST_MAIL_PENDING_MAX + 5; i++) {
 		handoff(f, conv, ST_HANDOFF_WAITING);
