@@ -801,7 +801,21 @@ struct admin_entity {
 	 * the list, a delete.
 	 */
 	admin_json_fn one, all, deleted;
+	/*
+	 * A check of a create's or an update's record that needs an answer
+	 * from elsewhere (NULL: none), after rec_invalid: 0 store it now; 1
+	 * it is under way (*state for vet_cancel, should the client leave),
+	 * and admin_entity_vetted(c, why) follows on the loop; -1 answered.
+	 */
+	int (*vet)(struct conn *c, void *rec, uint32_t mask, int patch,
+	    void **state);
+	void (*vet_cancel)(void *state);
 };
+/*
+ * A vet's verdict: NULL stores the record (as the create or update that
+ * asked for it), else why ("field: ...") is the 400's text.
+ */
+void admin_entity_vetted(struct conn *c, const char *why);
 
 /*
  * A body (a JSON object) onto rec, which start() set, and *mask the bits

@@ -10,9 +10,10 @@
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
 // (its target never hit; the delivery pending with code 302); a slow
 // receiver does not delay a fast one. Last, with the setting turned off
-// (masterd restarted), a delivery to 127.0.0.1, and one to a name that
-// resolves to 127.0.0.1 (a mount namespace's /etc/hosts), are refused
-// before any connection is made. Every wait is bounded.
+// (masterd restarted in a mount namespace whose /etc/hosts maps a name to
+// 127.0.0.1): that name is refused at creation (resolved off the loop),
+// a name that does not resolve too, and a delivery to 127.0.0.1 or to
+// the name (made while allowed) is refused before any connection. Every wait is bounded.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -180,19 +181,38 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     for (const h of fast.hits) verify(wf.secret, h);
   });
 
-  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: refused before connecting, a literal and a name resolving to loopback', async () => {
+  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {
     const rx = await recv((req, res) => res.end('ok'));
+    const port = rx.server.address().port;
     const w = await make(rx.url('/private'));
     // masterd and its children in a mount namespace of their own where
-    // /etc/hosts says hooks.example.com is 127.0.0.1 (CI runs as root).
+    // /etc/hosts says hooks.example.com is 127.0.0.1 and the resolver is
+    // 127.0.0.1 (nothing there: a name not in the file fails at once, and
+    // no lookup leaves the machine). CI runs as root.
     const hosts = path.join(p.tmp, 'hosts');
+    const resolv = path.join(p.tmp, 'resolv.conf');
     fs.writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 hooks.example.com\n');
+    fs.writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     p.opts.wrap = {
-      masterd: (bin, env) => ['unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${bin}"`], env],
+      masterd: (bin, env) => ['unshare', ['-m', 'sh', '-c',
+        `mount --bind "${hosts}" /etc/hosts && mount --bind "${resolv}" /etc/resolv.conf && exec "${bin}"`], env],
     };
+    // Allowed, a name is not looked up: made now, to be delivered later.
+    await p.restartMaster();
+    const byName = await make(`http://hooks.example.com:${port}/by-name`);
     await p.restartMaster({ PARLEY_WEBHOOK_ALLOW_PRIVATE: 'off' });
-    // A name is not resolved at creation (not on the worker's loop).
-    const byName = await make(`http://hooks.example.com:${rx.server.address().port}/by-name`);
+    // At creation and on a new URL: resolved off the loop, then refused.
+    let r = await p.adminJson('POST', H, { url: `http://hooks.example.com:${port}/again`, events: ['message.created'] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address');
+    r = await p.adminJson('PATCH', `${H}/${w.id}`, { url: `http://hooks.example.com:${port}/patched` });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address');
+    r = await p.adminJson('POST', H, { url: 'https://nowhere.invalid/h', events: ['message.created'] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'url: host does not resolve');
+    assert.equal((await p.admin(H)).json().webhooks.filter((x) => /again|nowhere/.test(x.url)).length, 0, 'none stored');
+    // At each delivery: the literal and the name, before any connection.
     for (const id of [w.id, byName.id]) {
       assert.equal((await p.adminJson('POST', `${H}/${id}/test`)).status, 202);
       await waitFor(async () => (await deliveries(id))[0].last_error === REFUSED, 5000, 'refused');

@@ -284,6 +284,86 @@ entity_ask(const struct admin_entity *e, struct conn *c, uint16_t type,
 	admin_ask(c, type, req, cb, admin_headers);
 }
 
+/* A create or an update waiting for its record's vet (admin_entity.vet). */
+struct vetting {
+	const struct admin_entity *e;
+	uint16_t type;
+	storec_cb cb;
+	struct penc enc;	/* the request, encoded */
+	void *state;		/* the vet's, for vet_cancel */
+};
+
+static void
+vetting_free(struct vetting *v)
+{
+	penc_free(&v->enc);
+	free(v);
+}
+
+/* The client left while the vet ran. */
+static void
+vetting_abort(struct conn *c)
+{
+	struct vetting *v = c->hctx;
+
+	v->e->vet_cancel(v->state);
+	vetting_free(v);
+	c->hctx = NULL;
+}
+
+/* Stores req (type's, of record rec, mask), at once or once vetted. */
+static void
+entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
+    const void *req, storec_cb cb, void *rec, uint32_t mask, int patch)
+{
+	struct vetting *v;
+	int rc;
+
+	if (e->vet == NULL) {
+		entity_ask(e, c, type, req, cb);
+		return;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	v->e = e;
+	v->type = type;
+	v->cb = cb;
+	penc_init(&v->enc);
+	if (st_req_encode(&v->enc, type, req) < 0) {
+		vetting_free(v);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	c->hctx = v;
+	c->abort = vetting_abort;
+	if ((rc = e->vet(c, rec, mask, patch, &v->state)) == 1)
+		return;
+	c->abort = NULL;
+	c->hctx = NULL;
+	if (rc == 0)
+		entity_ask(e, c, type, req, cb);
+	vetting_free(v);
+}
+
+void
+admin_entity_vetted(struct conn *c, const char *why)
+{
+	struct vetting *v = c->hctx;
+	char err[ERR_MAX];
+
+	c->abort = NULL;
+	c->hctx = (void *)v->e;
+	if (why != NULL) {
+		field_text(v->e, why, err, sizeof(err));
+		conn_send_error(c, 400, admin_headers, err);
+	} else if (storec_send_as(&c->who, v->type, &v->enc, v->cb, c,
+	    &c->sreq) < 0)
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	vetting_free(v);
+}
+
 const char *
 admin_entity_id(const struct admin_entity *e, struct conn *c,
     const struct route_match *m, int change)
@@ -346,7 +426,7 @@ admin_entity_create(const struct admin_entity *e, struct conn *c,
 
 	/* A record is its own create request. */
 	if ((rec = entity_body(e, c, req, &u, &mask, 0)) != NULL)
-		entity_ask(e, c, e->create, rec, created);
+		entity_store(e, c, e->create, rec, created, rec, mask, 0);
 	st_req_free(e->create, e->update_req(&u, NULL, 0));
 }
 
@@ -378,12 +458,13 @@ admin_entity_update(const struct admin_entity *e, struct conn *c,
 	union st_any u;
 	const char *id;
 	uint32_t mask;
+	void *rec;
 
 	if ((id = admin_entity_id(e, c, m, 1)) == NULL)
 		return;
-	if (entity_body(e, c, req, &u, &mask, 1) != NULL) {
+	if ((rec = entity_body(e, c, req, &u, &mask, 1)) != NULL) {
 		(void)e->update_req(&u, id, mask);
-		entity_ask(e, c, e->update, &u, updated);
+		entity_store(e, c, e->update, &u, updated, rec, mask, 1);
 	}
 	st_req_free(e->create, e->update_req(&u, NULL, 0));
 }

@@ -26,9 +26,11 @@
  * Where the URL points is checked here, before storaged sees it: a
  * literal address that is loopback, private, link-local or unique-local
  * (workerd/notify/ssrf.c), or a name under "localhost" (always loopback,
- * RFC 6761), is refused unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on. A name is
- * not resolved here (a lookup would hold the worker's loop): the
- * deliverer checks every address it connects to.
+ * RFC 6761), is refused unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on; another
+ * name is resolved off the loop (notify/lookup.c, the entity's vet) and
+ * refused when it does not resolve or any of its addresses is such an
+ * address. The deliverer checks every address it connects to as well
+ * (DNS may answer otherwise later).
  *
  * The handlers are entity.c's, from the table here.
  */
@@ -160,9 +162,44 @@ hook_url_where(const char *url)
 	if (notify_url_parse(url, &t, &why) < 0)
 		return why;
 	if (wsettings.webhook_allow_private ||
-	    notify_check_literal(&t, &why) == 0)
+	    notify_check_literal(&t, &why) >= 0)
 		return NULL;
 	return why;
+}
+
+static void
+hook_looked_up(void *arg, const char *why)
+{
+	admin_entity_vetted(arg, why);
+}
+
+/* A new URL's name resolved before it is stored (hook_entity's vet). */
+static int
+hook_vet(struct conn *c, void *rec, uint32_t mask, int patch, void **state)
+{
+	struct st_webhook *h = rec;
+	struct notify_target t;
+	const char *why;
+
+	if ((patch && !(mask & ST_HF_URL)) || wsettings.webhook_allow_private)
+		return 0;
+	/* Parsed and judged by hook_invalid already: only a name is left. */
+	if (notify_url_parse(h->url, &t, &why) < 0 ||
+	    notify_check_literal(&t, &why) != 1)
+		return 0;
+	if ((*state = notify_lookup_start(&t, 0, hook_looked_up, c)) ==
+	    NULL) {
+		conn_send_error(c, 503, admin_headers,
+		    "Too many webhook URLs being checked; try again");
+		return -1;
+	}
+	return 1;
+}
+
+static void
+hook_vet_cancel(void *state)
+{
+	notify_lookup_cancel(state);
 }
 
 static const char *
@@ -216,6 +253,8 @@ static const struct admin_entity hook_entity = {
 	.one = hook_json,
 	.all = hook_list_json,
 	.deleted = admin_deleted_json,
+	.vet = hook_vet,
+	.vet_cancel = hook_vet_cancel,
 };
 
 ADMIN_ENTITY_ROUTES(webhooks, hook_entity)

@@ -94,11 +94,37 @@ int notify_url_parse(const char *url, struct notify_target *t,
 int notify_resolve(struct notify_target *t, int allow_private,
     const char **why);
 /*
+ * The verdict on a lookup's answer (res), notify_resolve's rules: 0, with
+ * the first address in t->addr and t->family when t is not NULL; or -1
+ * with *why "url: host does not resolve" (no IPv4 or IPv6 address) or,
+ * unless allow_private, the private address text when ANY is private.
+ */
+struct addrinfo;
+int notify_addrs_check(const struct addrinfo *res, int allow_private,
+    struct notify_target *t, const char **why);
+
+/*
+ * t->host resolved off the loop (lookup.c: glibc's getaddrinfo_a), the
+ * verdict notify_addrs_check's: fn(arg, NULL) when the host may be
+ * reached, else fn(arg, why). fn is called on the loop, never before
+ * this returns. NULL when it cannot start (NOTIFY_LOOKUPS_MAX in flight
+ * in this process, out of memory): the caller answers 503.
+ */
+#define NOTIFY_LOOKUPS_MAX	16
+typedef void (*notify_lookup_fn)(void *arg, const char *why);
+struct notify_lookup;
+struct notify_lookup *notify_lookup_start(const struct notify_target *t,
+    int allow_private, notify_lookup_fn fn, void *arg);
+/* Its caller is gone: fn is never called; it is freed when it ends. */
+void notify_lookup_cancel(struct notify_lookup *);
+
+/*
  * What can be told of t's host without a lookup (a check on the worker's
  * loop, where getaddrinfo would block): -1 with *why as notify_resolve's
  * for a name under "localhost" (loopback whatever DNS says, RFC 6761) or
- * an address literal notify_addr_private refuses; else 0 (a name is
- * judged at each connection instead).
+ * an address literal notify_addr_private refuses; 0 for a literal it
+ * allows; 1 for another name, which only a lookup can judge
+ * (notify_lookup_start; and each connection checks its address too).
  */
 int notify_check_literal(struct notify_target *t, const char **why);
 /*

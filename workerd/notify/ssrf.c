@@ -281,15 +281,15 @@ notify_check_literal(struct notify_target *t, const char **why)
 	if (host_literal(t->host))
 		return notify_resolve(t, 0, why);
 	*why = NULL;
-	return 0;
+	return 1;
 }
 
 int
 notify_resolve(struct notify_target *t, int allow_private, const char **why)
 {
-	struct addrinfo hints, *res = NULL, *ai, *first = NULL;
+	struct addrinfo hints, *res = NULL;
 	char port[8];
-	int refused = 0;
+	int rc;
 
 	t->addr[0] = '\0';
 	t->family = 0;
@@ -304,6 +304,18 @@ notify_resolve(struct notify_target *t, int allow_private, const char **why)
 		*why = "url: host does not resolve";
 		return -1;
 	}
+	rc = notify_addrs_check(res, allow_private, t, why);
+	freeaddrinfo(res);
+	return rc;
+}
+
+int
+notify_addrs_check(const struct addrinfo *res, int allow_private,
+    struct notify_target *t, const char **why)
+{
+	const struct addrinfo *ai, *first = NULL;
+	int refused = 0;
+
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
@@ -315,15 +327,15 @@ notify_resolve(struct notify_target *t, int allow_private, const char **why)
 	if (first == NULL || (refused && !allow_private)) {
 		*why = first == NULL ? "url: host does not resolve" :
 		    PRIVATE_WHY;
-		freeaddrinfo(res);
 		return -1;
 	}
-	t->family = first->ai_family;
-	inet_ntop(first->ai_family, first->ai_family == AF_INET ?
-	    (const void *)&((struct sockaddr_in *)first->ai_addr)->sin_addr :
-	    (const void *)&((struct sockaddr_in6 *)first->ai_addr)->sin6_addr,
-	    t->addr, sizeof(t->addr));
-	freeaddrinfo(res);
+	if (t != NULL) {
+		t->family = first->ai_family;
+		inet_ntop(first->ai_family, first->ai_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)first->ai_addr)->
+		    sin_addr : (const void *)&((struct sockaddr_in6 *)
+		    first->ai_addr)->sin6_addr, t->addr, sizeof(t->addr));
+	}
 	*why = NULL;
 	return 0;
 }

@@ -276,6 +276,8 @@ test_check_literal(void **state)
 	};
 	static const char *const taken[] = {
 		"https://93.184.216.34/h", "https://[2606:4700::1111]/h",
+	};
+	static const char *const names[] = {	/* a lookup's to judge */
 		"https://hooks.example/h", "https://notlocalhost/h",
 		"https://localhost.example/h",
 	};
@@ -294,6 +296,11 @@ test_check_literal(void **state)
 		assert_int_equal(notify_url_parse(taken[i], &t, &why), 0);
 		if (notify_check_literal(&t, &why) != 0)
 			fail_msg("%s: refused (%s)", taken[i], why);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(notify_url_parse(names[i], &t, &why), 0);
+		if (notify_check_literal(&t, &why) != 1)
+			fail_msg("%s: judged without a lookup", names[i]);
 	}
 }
 

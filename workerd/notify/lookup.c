@@ -1,0 +1,146 @@
+/*
+ * A webhook URL's name resolved off the worker's loop (issue 23: a URL
+ * that resolves to a private address is refused at creation). glibc's
+ * getaddrinfo_a resolves in a thread of its own; its completion, in
+ * that thread (SIGEV_THREAD), writes the lookup's address into a pipe
+ * the loop reads, and the verdict (ssrf.c's notify_addrs_check) is told
+ * on the loop. Only the lookup struct crosses threads: the loop fills
+ * it before getaddrinfo_a and reads it after the pipe gave it back.
+ *
+ * Bounded: NOTIFY_LOOKUPS_MAX in flight per worker (a full table
+ * refuses at once). A lookup whose caller left is orphaned: freed,
+ * without its callback, when it ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+
+struct notify_lookup {
+	struct gaicb req;
+	struct addrinfo hints;
+	char host[256];
+	char port[8];
+	int allow_private;
+	notify_lookup_fn fn;	/* the loop's alone, as orphan */
+	void *arg;
+	int orphan;
+};
+
+static int lk_pipe[2] = { -1, -1 };
+static struct loop_io lk_io;
+static unsigned int lk_inflight;
+
+/* glibc's thread: hand the lookup back to the loop. */
+static void
+lk_done(union sigval sv)
+{
+	struct notify_lookup *l = sv.sival_ptr;
+	ssize_t n;
+
+	do
+		n = write(lk_pipe[1], &l, sizeof(l));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(l))
+		abort();	/* a pipe of pointers: never short */
+}
+
+static void
+lk_end(struct notify_lookup *l)
+{
+	const char *why = NULL;
+
+	lk_inflight--;
+	if (!l->orphan) {
+		if (gai_error(&l->req) != 0)
+			why = "url: host does not resolve";
+		else
+			(void)notify_addrs_check(l->req.ar_result,
+			    l->allow_private, NULL, &why);
+		l->fn(l->arg, why);
+	}
+	if (l->req.ar_result != NULL)
+		freeaddrinfo(l->req.ar_result);
+	free(l);
+}
+
+static void
+lk_read(int fd, uint32_t events, void *arg)
+{
+	struct notify_lookup *l;
+
+	while (read(fd, &l, sizeof(l)) == (ssize_t)sizeof(l))
+		lk_end(l);
+}
+
+/* The pipe and its watch, made once. 0, or -1. */
+static int
+lk_init(void)
+{
+	if (lk_pipe[0] >= 0)
+		return 0;
+	if (pipe2(lk_pipe, O_CLOEXEC) < 0) {
+		log_warn("webhook lookups: pipe");
+		return -1;
+	}
+	/* The loop's end never blocks; glibc's thread may. */
+	if (fcntl(lk_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(&lk_io, lk_pipe[0], EPOLLIN, lk_read, NULL) < 0) {
+		log_warn("webhook lookups: watching the pipe");
+		close(lk_pipe[0]);
+		close(lk_pipe[1]);
+		lk_pipe[0] = lk_pipe[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct notify_lookup *
+notify_lookup_start(const struct notify_target *t, int allow_private,
+    notify_lookup_fn fn, void *arg)
+{
+	struct notify_lookup *l;
+	struct gaicb *list[1];
+	struct sigevent sev;
+
+	if (lk_inflight >= NOTIFY_LOOKUPS_MAX || lk_init() < 0 ||
+	    (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	strlcpy(l->host, t->host, sizeof(l->host));
+	snprintf(l->port, sizeof(l->port), "%d", t->port);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->hints.ai_flags = AI_NUMERICSERV;
+	l->req.ar_name = l->host;
+	l->req.ar_service = l->port;
+	l->req.ar_request = &l->hints;
+	l->allow_private = allow_private;
+	l->fn = fn;
+	l->arg = arg;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD;
+	sev.sigev_notify_function = lk_done;
+	sev.sigev_value.sival_ptr = l;
+	list[0] = &l->req;
+	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
+		free(l);
+		return NULL;
+	}
+	lk_inflight++;
+	return l;
+}
+
+void
+notify_lookup_cancel(struct notify_lookup *l)
+{
+	if (l != NULL)
+		l->orphan = 1;
+}
