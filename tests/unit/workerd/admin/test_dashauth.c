@@ -1249,13 +1249,17 @@ main(void)
 		cmocka_unit_test_setup(test_dash_login, each_setup),
 		cmocka_unit_test_setup(test_dash_login_abort, each_setup),
 		cmocka_unit_test_setup(test_dash_session, each_setup),
-		cmocka_unit_test_setup(test_events_presence, each_setup),
 		cmocka_unit_test_setup(test_dash_gate, each_setup),
 		cmocka_unit_test_setup(test_dash_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_accept_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_origin, each_setup),
 		cmocka_unit_test_setup(test_dash_pages, each_setup),
 		cmocka_unit_test_setup(test_dash_storaged_away, each_setup),
+		/*
+		 * Last: its streams' level change comes EVENTS_LINGER_MS (30 s)
+		 * after they closed, as an ST_EV_SUBSCRIBE no later test awaits.
+		 */
+		cmocka_unit_test_setup(test_events_presence, each_setup),
 	};
 
 	log_init("test_dashauth");
