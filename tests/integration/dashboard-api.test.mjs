@@ -116,45 +116,62 @@ describe('stacks of their own', { concurrency: true }, () => {
       // needle first (the oldest activity), then the rest 16 at a time
       // (storaged commits what arrives together as one batch, one fsync).
       const st = await p.storage({ name: 'itest-dashboard' });
+      let bulk;
       try {
         const n = await st.convOpen('default', `needle-${crypto.randomBytes(4).toString('hex')}`);
         await st.msgAppend(n.conv.id, 'user', 'an old message about the Xylophonequark', 'complete', 0, 0);
         needle = n.conv.id;
         await sleep(5);
-        await pool(Array.from({ length: 2050 }, (_, i) => i), 16, async (i) => {
+        bulk = pool(Array.from({ length: 2050 }, (_, i) => i), 16, async (i) => {
           const { conv } = await st.convOpen('default', `bulk-${i}-${crypto.randomBytes(3).toString('hex')}`);
           await st.msgAppend(conv.id, 'user', `bulk message ${i}`, 'complete', 0, 0);
         });
+        // The rest beside the bulk (every one of them newer than the
+        // needle): the chats, the second widget's visitors, the login.
+        await Promise.all([bulk, seedTheRest()]);
       } finally {
+        await bulk?.catch(() => {});
         st.close();
       }
-      await sleep(5);
-      // 12 through the chat API, 5 of them about a pelican (in any case).
-      for (let i = 0; i < 12; i++) {
+    });
+
+    async function seedTheRest() {
+      // 12 through the chat API, 5 of them about a pelican (in any case),
+      // 4 at a time; chats[i] is the i-th.
+      await pool(Array.from({ length: 12 }, (_, i) => i), 4, async (i) => {
         const session = sid('dash');
         const message = i % 3 === 0 ? `number ${i} saw a ${['Pelican', 'PELICAN', 'pelican', 'peLICan'][i / 3]}` : `hello dashboard ${i}`;
         const r = await chat(p, session, message);
         assert.equal(r.status, 200, r.text);
-        chats.push({ session, conversationId: r.json().conversationId, message });
+        chats[i] = { session, conversationId: r.json().conversationId, message };
         if (/pelican/i.test(message)) pelicans.push(r.json().conversationId);
-      }
-      const pel = sid('pel');
-      const rp = await chat(p, pel, 'one more pelican');
-      pelicans.push(rp.json().conversationId);
-      // A word only in a model reply.
-      const rq = await chat(p, sid('quokka'), `tell me something ${replyDirective('The Quokkafish swims')}`);
-      assert.equal(rq.status, 200, rq.text);
-      assert.equal(rq.json().message, 'The Quokkafish swims');
-      quokka = rq.json().conversationId;
+      });
       // Cells a spreadsheet would run, with commas, quotes and newlines.
       csvUser = '=HYPERLINK("http://evil.example","click, here")\nsecond line\r\nthird, "quoted" line ' +
         replyDirective('@SUM(1,2) and "more",\nnext line');
-      const rc = await chat(p, sid('csv'), csvUser);
+      const [rp, rq, rc, s] = await Promise.all([
+        chat(p, sid('pel'), 'one more pelican'),
+        // A word only in a model reply.
+        chat(p, sid('quokka'), `tell me something ${replyDirective('The Quokkafish swims')}`),
+        chat(p, sid('csv'), csvUser),
+        login(p),
+        visitorsOfW2(),
+      ]);
+      assert.equal(rp.status, 200, rp.text);
+      pelicans.push(rp.json().conversationId);
+      assert.equal(rq.status, 200, rq.text);
+      assert.equal(rq.json().message, 'The Quokkafish swims');
+      quokka = rq.json().conversationId;
       assert.equal(rc.status, 200, rc.text);
       csvConv = rc.json().conversationId;
-      // Another widget: 3 visitors over the WebSocket, one of them gives a name.
+      admin = s;
+    }
+
+    // Another widget: 3 visitors over the WebSocket, side by side, one of
+    // them gives a name.
+    async function visitorsOfW2() {
       w2 = await createWidget(p, { name: 'Second widget', contact_info_mode: 'optional', collect_name: true });
-      for (let i = 0; i < 3; i++) {
+      await Promise.all([0, 1, 2].map(async (i) => {
         const v = await Visitor.open(p, w2.widget_id);
         await v.next('session');
         if (i === 0) {
@@ -163,14 +180,13 @@ describe('stacks of their own', { concurrency: true }, () => {
         }
         await v.turn(`widget two visitor ${i}`);
         await v.close();
-      }
+      }));
       const all = await p.admin(`${LIST}?limit=10&widget=${encodeURIComponent(w2.id)}`);
       assert.equal(all.status, 200, `widget filter: ${all.text}`);
       for (const c of all.json().conversations) w2convs.push(c._id);
       const z = all.json().conversations.find((c) => c.lastMessage === mockReply('widget two visitor 0'));
       zebediah = z && z._id;
-      admin = await login(p);
-    });
+    }
     after(async () => { if (p) await p.stop(); });
 
     describe('login', () => {
