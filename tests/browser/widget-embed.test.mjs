@@ -248,112 +248,116 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
     });
   });
 
-  test('a second widget on another page has its own colours, position and greeting', async () => {
-    const w = await createWidget({
-      name: 'Shop B', greeting: 'Welcome to B', primary_color: '#fde047', text_color: '#111827',
-      position: 'bottom_right', contact_info_mode: 'none',
-    });
-    const url = `${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`;
-    const served = await fetch(url);
-    assert.equal(served.status, 200, 'embed-test.html and embed-test.js are listed in pages[] in workerd/site/static.c');
-    const { ctx, page, log } = await openPage(browser);
-    try {
-      await page.goto(url);
-      await waitReady(page);
-      const l = await look(page);
-      assert.equal(l.background, 'rgb(253, 224, 71)');
-      assert.equal(l.color, 'rgb(17, 24, 39)');
-      assert.equal(l.right, 20, 'bottom_right');
-      assert.equal(l.title, 'Shop B');
-      assert.equal(l.welcome, 'Welcome to B');
-      assert.match(await page.textContent('#status'), /ready/);
-      await page.click(part('launcher'));
-      assert.equal((await look(page)).header, 'rgb(253, 224, 71)');
-      await waitConnected(page);
-      assert.equal(await page.locator(part('contact')).count(), 0, 'contact_info_mode none: no form');
-      await page.fill(part('input'), 'hi B');
-      await page.press(part('input'), 'Enter');
-      const m = await waitReplyEnd(page);
-      assert.equal(m.state, 'done');
-      assert.equal(m.text, said('hi B'));
-      assert.ok(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), 'its own token');
-      assert.deepEqual((await axeSerious(page, 'embed-test.html')).bad, []);
-      await assertClean(page, log, 'second widget');
-    } finally {
-      await ctx.close();
-    }
-  });
-
-  test('a reset widget id: the open chat says so, and the old embed shows nothing', async () => {
-    const w = await createWidget({ name: 'Reset me', contact_info_mode: 'none' });
-    const { ctx, page, log } = await openPage(browser);
-    try {
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
-
-      const r = await admin('POST', `/v1/admin/widgets/${w.widget_id}/reset-id`);
-      assert.equal(r.status, 200, `reset-id: ${r.text}`);
-      const fresh = r.json.widget_id;
-      assert.notEqual(fresh, w.widget_id);
-
-      // The open socket is closed with 4004: the chat stops.
-      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'gone', null, { timeout: 5000 });
-      assert.equal((await notice(page)).text, 'This chat is no longer available.');
-      assert.equal(await page.isDisabled(part('send')), true);
-      assert.equal(await page.isDisabled(part('input')), true);
-
-      // The old id on a new page: no widget at all, and the console says why.
-      await page.reload();
-      await page.waitForFunction(() => document.readyState === 'complete');
-      const warned = () => log.console.some((m) => m.type === 'warning' && m.text.includes('not started') && m.text.includes(w.widget_id));
-      for (let i = 0; i < 50 && !warned(); i++) await page.waitForTimeout(100);
-      assert.ok(warned(), `a console warning: ${JSON.stringify(log.console)}`);
-      assert.equal(await page.locator('#parley-chat-widget').count(), 0, 'no widget element');
-      assert.equal(await page.evaluate(() => typeof window.ParleyChat), 'undefined');
-
-      // The new id works.
-      await page.goto(stack.host.widgetEmbedUrl(fresh));
-      await waitReady(page);
-      assert.equal(await page.isVisible(part('launcher')), true);
-      assert.deepEqual(log.errors, []);
-      // The browser's own report of the config's 404 (or, when the 404 has
-      // no CORS header, of the CORS refusal) is not the widget's.
-      const errs = log.console.filter((m) => m.type === 'error' && !/Failed to load resource|CORS policy/.test(m.text));
-      assert.deepEqual(errs, [], 'no console error but the 404 of the config');
-    } finally {
-      await ctx.close();
-    }
-  });
-
-  test('a resume closed right after `session` (no history) keeps backing off', async () => {
-    const w = await createWidget({ name: 'Backoff' });
-    const { ctx, page } = await openPage(browser);
-    try {
-      // A stored token and an open panel: the widget resumes at once.
-      await page.addInitScript((id) => {
-        localStorage.setItem(`parley:${id}:token`, 'A'.repeat(43));
-        localStorage.setItem(`parley:${id}:open`, 'true');
-      }, w.widget_id);
-      // A server that answers `session` and closes, as an oversized or
-      // refused resume would: no `history` ever comes.
-      const at = [];
-      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
-        at.push(Date.now());
-        const token = new URL(ws.url()).searchParams.get('token') || 'B'.repeat(43);
-        ws.send(JSON.stringify({ type: 'session', session_token: token, contact_info_submitted: false }));
-        setTimeout(() => ws.close({ code: 1008, reason: 'too big' }), 20);
+  // Pages of their own, side by side: the backoff test mostly watches
+  // the clock (3.5 s) while the others work.
+  describe('widgets of their own', { concurrency: true }, () => {
+    test('a second widget on another page has its own colours, position and greeting', async () => {
+      const w = await createWidget({
+        name: 'Shop B', greeting: 'Welcome to B', primary_color: '#fde047', text_color: '#111827',
+        position: 'bottom_right', contact_info_mode: 'none',
       });
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.waitForTimeout(3500);
-      // 0.5 s doubling (jitter: half to all of it): at most 5 tries in 3.5 s;
-      // a backoff reset on `session` would try every 0.25-0.5 s (7 or more).
-      assert.ok(at.length >= 3 && at.length <= 5, `${at.length} connects in 3.5 s`);
-      const gaps = at.slice(1).map((t, i) => t - at[i]);
-      assert.ok(gaps.at(-1) > gaps[0], `growing gaps: ${gaps.join(', ')} ms`);
-    } finally { await ctx.close(); }
+      const url = `${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`;
+      const served = await fetch(url);
+      assert.equal(served.status, 200, 'embed-test.html and embed-test.js are listed in pages[] in workerd/site/static.c');
+      const { ctx, page, log } = await openPage(browser);
+      try {
+        await page.goto(url);
+        await waitReady(page);
+        const l = await look(page);
+        assert.equal(l.background, 'rgb(253, 224, 71)');
+        assert.equal(l.color, 'rgb(17, 24, 39)');
+        assert.equal(l.right, 20, 'bottom_right');
+        assert.equal(l.title, 'Shop B');
+        assert.equal(l.welcome, 'Welcome to B');
+        assert.match(await page.textContent('#status'), /ready/);
+        await page.click(part('launcher'));
+        assert.equal((await look(page)).header, 'rgb(253, 224, 71)');
+        await waitConnected(page);
+        assert.equal(await page.locator(part('contact')).count(), 0, 'contact_info_mode none: no form');
+        await page.fill(part('input'), 'hi B');
+        await page.press(part('input'), 'Enter');
+        const m = await waitReplyEnd(page);
+        assert.equal(m.state, 'done');
+        assert.equal(m.text, said('hi B'));
+        assert.ok(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), 'its own token');
+        assert.deepEqual((await axeSerious(page, 'embed-test.html')).bad, []);
+        await assertClean(page, log, 'second widget');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    test('a reset widget id: the open chat says so, and the old embed shows nothing', async () => {
+      const w = await createWidget({ name: 'Reset me', contact_info_mode: 'none' });
+      const { ctx, page, log } = await openPage(browser);
+      try {
+        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page);
+        await page.click(part('launcher'));
+        await waitConnected(page);
+
+        const r = await admin('POST', `/v1/admin/widgets/${w.widget_id}/reset-id`);
+        assert.equal(r.status, 200, `reset-id: ${r.text}`);
+        const fresh = r.json.widget_id;
+        assert.notEqual(fresh, w.widget_id);
+
+        // The open socket is closed with 4004: the chat stops.
+        await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+          .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'gone', null, { timeout: 5000 });
+        assert.equal((await notice(page)).text, 'This chat is no longer available.');
+        assert.equal(await page.isDisabled(part('send')), true);
+        assert.equal(await page.isDisabled(part('input')), true);
+
+        // The old id on a new page: no widget at all, and the console says why.
+        await page.reload();
+        await page.waitForFunction(() => document.readyState === 'complete');
+        const warned = () => log.console.some((m) => m.type === 'warning' && m.text.includes('not started') && m.text.includes(w.widget_id));
+        for (let i = 0; i < 250 && !warned(); i++) await page.waitForTimeout(20);
+        assert.ok(warned(), `a console warning: ${JSON.stringify(log.console)}`);
+        assert.equal(await page.locator('#parley-chat-widget').count(), 0, 'no widget element');
+        assert.equal(await page.evaluate(() => typeof window.ParleyChat), 'undefined');
+
+        // The new id works.
+        await page.goto(stack.host.widgetEmbedUrl(fresh));
+        await waitReady(page);
+        assert.equal(await page.isVisible(part('launcher')), true);
+        assert.deepEqual(log.errors, []);
+        // The browser's own report of the config's 404 (or, when the 404 has
+        // no CORS header, of the CORS refusal) is not the widget's.
+        const errs = log.console.filter((m) => m.type === 'error' && !/Failed to load resource|CORS policy/.test(m.text));
+        assert.deepEqual(errs, [], 'no console error but the 404 of the config');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    test('a resume closed right after `session` (no history) keeps backing off', async () => {
+      const w = await createWidget({ name: 'Backoff' });
+      const { ctx, page } = await openPage(browser);
+      try {
+        // A stored token and an open panel: the widget resumes at once.
+        await page.addInitScript((id) => {
+          localStorage.setItem(`parley:${id}:token`, 'A'.repeat(43));
+          localStorage.setItem(`parley:${id}:open`, 'true');
+        }, w.widget_id);
+        // A server that answers `session` and closes, as an oversized or
+        // refused resume would: no `history` ever comes.
+        const at = [];
+        await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+          at.push(Date.now());
+          const token = new URL(ws.url()).searchParams.get('token') || 'B'.repeat(43);
+          ws.send(JSON.stringify({ type: 'session', session_token: token, contact_info_submitted: false }));
+          setTimeout(() => ws.close({ code: 1008, reason: 'too big' }), 20);
+        });
+        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page);
+        await page.waitForTimeout(3500);
+        // 0.5 s doubling (jitter: half to all of it): at most 5 tries in 3.5 s;
+        // a backoff reset on `session` would try every 0.25-0.5 s (7 or more).
+        assert.ok(at.length >= 3 && at.length <= 5, `${at.length} connects in 3.5 s`);
+        const gaps = at.slice(1).map((t, i) => t - at[i]);
+        assert.ok(gaps.at(-1) > gaps[0], `growing gaps: ${gaps.join(', ')} ms`);
+      } finally { await ctx.close(); }
+    });
   });
 });

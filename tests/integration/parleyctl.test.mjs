@@ -16,7 +16,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
@@ -58,262 +58,276 @@ async function ok(args) {
 
 const jsonl = (s) => s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
 
-test('parleyctl', { timeout: 240000 }, async (t) => {
-  assert.ok(fs.existsSync(CTL), `${CTL} does not exist: run "make test-build"`);
-  const p = await startParley(t, { workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-  const S = ['-S', p.sockPath];
+// The two stacks side by side (an ASan start is seconds; the users' test
+// waits mostly on scrypt).
+describe('parleyctl against a running Parley', { concurrency: true }, () => {
+  test('parleyctl', { timeout: 240000 }, async (t) => {
+    assert.ok(fs.existsSync(CTL), `${CTL} does not exist: run "make test-build"`);
+    const p = await startParley(t, { workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    const S = ['-S', p.sockPath];
 
-  // Some conversations, a few with several turns, and a second widget.
-  for (let i = 0; i < 6; i++) {
-    const s = sid('ctl');
-    for (let k = 0; k <= i % 3; k++) {
-      const r = await chat(p, s, `turn ${k} of ${i}, "quoted", =formula`);
-      assert.equal(r.status, 200, r.text);
-    }
-  }
-  const mk = await p.request('POST', '/v1/admin/widgets', {
-    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'Shop', daily_message_cap: 40, enabled: false }),
-  });
-  assert.ok(mk.status === 200 || mk.status === 201, mk.text);
-
-  await t.test('stats agrees with the admin API', async () => {
-    const s = JSON.parse(await ok([...S, 'stats', '--json']));
-    const total = (await p.admin('/v1/admin/conversations?limit=1')).json().total;
-    assert.equal(s.conversations, total);
-    assert.equal(s.messages, 2 * (1 + 2 + 3 + 1 + 2 + 3));
-    assert.equal(s.widgets, 2);
-    assert.equal(s.mapSize, 64 * 1024 * 1024);
-    assert.ok(s.fileSize > 0 && s.pageSize > 0 && s.leafPages > 0);
-    const text = await ok([...S, 'stats']);
-    assert.match(text, new RegExp(`^conversations +${total}$`, 'm'));
-    assert.match(text, /^data file bytes +\d+$/m);
-  });
-
-  await t.test('widgets agrees with the admin API', async () => {
-    const mine = JSON.parse(await ok([...S, 'widgets', '--json']));
-    const { widgets } = (await p.admin('/v1/admin/widgets')).json();
-    assert.deepEqual(mine, widgets.map((w) => ({
-      id: w.id, widget_id: w.widget_id, name: w.name, enabled: w.enabled, daily_message_cap: w.daily_message_cap,
-    })));
-    const shop = mine.find((w) => w.name === 'Shop');
-    assert.equal(shop.enabled, false);
-    assert.equal(shop.daily_message_cap, 40);
-    const text = await ok([...S, 'widgets']);
-    assert.match(text, /^PUBLIC ID +ID +ENABLED +DAILY CAP +NAME$/m);
-    assert.match(text, new RegExp(`^${shop.widget_id} +${shop.id} +no +40 +Shop$`, 'm'));
-  });
-
-  await t.test('export is the HTTP export, byte for byte', async () => {
-    for (const format of ['jsonl', 'csv']) {
-      for (const rows of ['conversations', 'messages']) {
-        for (const widget of [null, 'default']) {
-          const q = `format=${format}&rows=${rows}${widget ? `&widget=${widget}` : ''}`;
-          const http = await p.admin(`/v1/admin/export?${q}`, { timeout: 30000 });
-          assert.equal(http.status, 200, http.text);
-          const mine = await ok([...S, 'export', '--format', format, '--rows', rows, ...(widget ? ['--widget', widget] : [])]);
-          assert.equal(mine, http.text, `export ${q}`);
-        }
+    // Some conversations, a few with several turns, and a second widget.
+    // The conversations side by side, each one's turns in order.
+    await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+      const s = sid('ctl');
+      for (let k = 0; k <= i % 3; k++) {
+        const r = await chat(p, s, `turn ${k} of ${i}, "quoted", =formula`);
+        assert.equal(r.status, 200, r.text);
       }
-    }
-    // The default: JSON Lines of conversations.
-    assert.equal(jsonl(await ok([...S, 'export'])).length, 6);
-  });
+    }));
+    const mk = await p.request('POST', '/v1/admin/widgets', {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Shop', daily_message_cap: 40, enabled: false }),
+    });
+    assert.ok(mk.status === 200 || mk.status === 201, mk.text);
 
-  await t.test('purge: nothing is that old; its arguments', async () => {
-    assert.match(await ok([...S, 'purge', '--older-than', '1', '--dry-run']), /^purge: would delete 0 conversations with no activity for 1 day\n$/);
-    assert.match(await ok([...S, 'purge', '--older-than=36500']), /^purge: deleted 0 conversations/);
-    assert.equal(JSON.parse(await ok([...S, 'stats', '--json'])).conversations, 6);
-    for (const bad of [['purge'], ['purge', '--older-than', '0'], ['purge', '--older-than', '36501'], ['purge', '--older-than', 'ten'], ['purge', '--dry-run']]) {
-      const r = await ctl([...S, ...bad]);
-      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /^parleyctl: purge: .*\nusage: parleyctl /);
-    }
-  });
+    await t.test('stats agrees with the admin API', async () => {
+      const s = JSON.parse(await ok([...S, 'stats', '--json']));
+      const total = (await p.admin('/v1/admin/conversations?limit=1')).json().total;
+      assert.equal(s.conversations, total);
+      assert.equal(s.messages, 2 * (1 + 2 + 3 + 1 + 2 + 3));
+      assert.equal(s.widgets, 2);
+      assert.equal(s.mapSize, 64 * 1024 * 1024);
+      assert.ok(s.fileSize > 0 && s.pageSize > 0 && s.leafPages > 0);
+      const text = await ok([...S, 'stats']);
+      assert.match(text, new RegExp(`^conversations +${total}$`, 'm'));
+      assert.match(text, /^data file bytes +\d+$/m);
+    });
 
-  await t.test('a reply that does not decode exactly is an error, not a crash', async () => {
-    // A storaged that answers every request with one byte, or with a
-    // well-formed empty widget list and a byte more.
-    const fake = path.join(p.tmp, 'fake-storaged.sock');
-    const server = net.createServer((c) => {
-      c.on('error', () => {});
-      c.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-storaged').done()));
-      let buf = Buffer.alloc(0);
-      c.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(4)) {
-          const type = buf.readUInt16BE(0);
-          const id = buf.readUInt32BE(8);
-          buf = buf.subarray(12 + buf.readUInt32BE(4));
-          if (type === T.HELLO) continue;
-          const reply = type === T.ST_WIDGET_LIST ? new Enc().u32(0).u8(0).done() : Buffer.from([0]);
-          c.write(frame(type, F.REPLY, id, reply));
-        }
+    await t.test('widgets agrees with the admin API', async () => {
+      const mine = JSON.parse(await ok([...S, 'widgets', '--json']));
+      const { widgets } = (await p.admin('/v1/admin/widgets')).json();
+      assert.deepEqual(mine, widgets.map((w) => ({
+        id: w.id, widget_id: w.widget_id, name: w.name, enabled: w.enabled, daily_message_cap: w.daily_message_cap,
+      })));
+      const shop = mine.find((w) => w.name === 'Shop');
+      assert.equal(shop.enabled, false);
+      assert.equal(shop.daily_message_cap, 40);
+      const text = await ok([...S, 'widgets']);
+      assert.match(text, /^PUBLIC ID +ID +ENABLED +DAILY CAP +NAME$/m);
+      assert.match(text, new RegExp(`^${shop.widget_id} +${shop.id} +no +40 +Shop$`, 'm'));
+    });
+
+    await t.test('export is the HTTP export, byte for byte', async () => {
+      // Every combination side by side (nothing writes meanwhile).
+      const combos = [];
+      for (const format of ['jsonl', 'csv'])
+        for (const rows of ['conversations', 'messages'])
+          for (const widget of [null, 'default']) combos.push([format, rows, widget]);
+      await Promise.all(combos.map(async ([format, rows, widget]) => {
+        const q = `format=${format}&rows=${rows}${widget ? `&widget=${widget}` : ''}`;
+        const [http, mine] = await Promise.all([
+          p.admin(`/v1/admin/export?${q}`, { timeout: 30000 }),
+          ok([...S, 'export', '--format', format, '--rows', rows, ...(widget ? ['--widget', widget] : [])]),
+        ]);
+        assert.equal(http.status, 200, http.text);
+        assert.equal(mine, http.text, `export ${q}`);
+      }));
+      // The default: JSON Lines of conversations.
+      assert.equal(jsonl(await ok([...S, 'export'])).length, 6);
+    });
+
+    await t.test('purge: nothing is that old; its arguments', async () => {
+      assert.match(await ok([...S, 'purge', '--older-than', '1', '--dry-run']), /^purge: would delete 0 conversations with no activity for 1 day\n$/);
+      assert.match(await ok([...S, 'purge', '--older-than=36500']), /^purge: deleted 0 conversations/);
+      assert.equal(JSON.parse(await ok([...S, 'stats', '--json'])).conversations, 6);
+      const bads = [['purge'], ['purge', '--older-than', '0'], ['purge', '--older-than', '36501'], ['purge', '--older-than', 'ten'], ['purge', '--dry-run']];
+      const rs = await Promise.all(bads.map((bad) => ctl([...S, ...bad])));
+      for (const [i, r] of rs.entries()) {
+        assert.equal(r.code, 2, `${bads[i].join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /^parleyctl: purge: .*\nusage: parleyctl /);
+      }
+    });
+
+    await t.test('a reply that does not decode exactly is an error, not a crash', async () => {
+      // A storaged that answers every request with one byte, or with a
+      // well-formed empty widget list and a byte more.
+      const fake = path.join(p.tmp, 'fake-storaged.sock');
+      const server = net.createServer((c) => {
+        c.on('error', () => {});
+        c.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-storaged').done()));
+        let buf = Buffer.alloc(0);
+        c.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(4)) {
+            const type = buf.readUInt16BE(0);
+            const id = buf.readUInt32BE(8);
+            buf = buf.subarray(12 + buf.readUInt32BE(4));
+            if (type === T.HELLO) continue;
+            const reply = type === T.ST_WIDGET_LIST ? new Enc().u32(0).u8(0).done() : Buffer.from([0]);
+            c.write(frame(type, F.REPLY, id, reply));
+          }
+        });
       });
-    });
-    await new Promise((resolve) => server.listen(fake, resolve));
-    try {
-      for (const [cmd, ...rest] of [['stats'], ['widgets'], ['export'], ['purge', '--older-than', '1']]) {
-        const r = await ctl(['-S', fake, cmd, ...rest]);
-        assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
-        assert.equal(r.stderr, `parleyctl: ${cmd}: storaged's answer does not decode\n`);
-      }
-    } finally {
-      server.close();
-    }
-  });
-
-  await t.test('errors: no storaged, an existing file, bad arguments', async () => {
-    const nosock = path.join(p.tmp, 'nothing', 'storaged.sock');
-    let r = await ctl(['-S', nosock, 'stats']);
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
-    r = await ctl(['stats'], { env: { PARLEY_RUN_DIR: path.join(p.tmp, 'nothing') } });
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
-    const exists = path.join(p.tmp, 'exists.mdb');
-    fs.writeFileSync(exists, 'mine');
-    r = await ctl([...S, 'backup', exists]);
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, `parleyctl: backup: ${exists} exists\n`);
-    assert.equal(fs.readFileSync(exists, 'utf8'), 'mine');
-    r = await ctl([...S, 'backup', path.join(p.tmp, 'no', 'such', 'dir.mdb')]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^parleyctl: backup: .*: No such file or directory\n$/);
-    for (const bad of [[], ['frob'], ['stats', 'extra'], ['export', '--format', 'xml'], ['export', '--widget', 'no spaces'], ['backup'], ['-t', 'x', 'stats']]) {
-      r = await ctl([...S, ...bad]);
-      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /^parleyctl: .*\nusage: parleyctl \[-S socket\]/);
-    }
-  });
-
-  await t.test('must-show: a backup under write load restores with every acknowledged message', async () => {
-    // Chat turns run all along; each records when its 200 came back.
-    const acked = [];   // {conversationId, message, reply, at}
-    let stop = false, failures = 0;
-    const writer = async (w) => {
-      for (let i = 0; !stop; i++) {
-        const s = sid(`load${w}`);
-        const message = `load ${w}/${i} ${'x'.repeat(2000)}`;
-        const r = await chat(p, s, message, { timeout: 30000 });
-        if (r.status !== 200) { failures++; continue; }
-        const j = r.json();
-        acked.push({ conversationId: j.conversationId, message, reply: j.message, at: Date.now() });
-      }
-    };
-    const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await waitFor(() => acked.length >= 20 || failures > 0, 30000, '20 turns acknowledged before the backup');
-    const began = Date.now();
-    const before = acked.filter((a) => a.at <= began);
-    const file = path.join(p.tmp, 'backup.mdb');
-    const b = await ctl([...S, 'backup', file]);
-    const ended = Date.now();
-    await waitFor(() => acked.length > before.length || failures > 0, 30000, 'a turn acknowledged around or after the backup');
-    const duringOrAfter = acked.length - before.length;
-    stop = true;
-    await within(Promise.all(writers), 40000);
-    assert.equal(b.code, 0, b.stderr);
-    assert.match(b.stdout, /^backup: \d+ bytes written to .*backup\.mdb\n$/);
-    assert.equal(failures, 0);
-    assert.ok(before.length >= 20, `turns acknowledged before the backup: ${before.length}`);
-    assert.ok(duringOrAfter > 0, 'turns went on around the backup');
-    t.diagnostic(`${before.length} turns acknowledged before the backup; backup took ${ended - began} ms; ${duringOrAfter} more turns around and after it`);
-    assert.equal((fs.statSync(file).mode & 0o777), 0o600);
-
-    // Restore: a fresh data directory holding the file as data.mdb, served
-    // by a storaged of its own.
-    const dir = path.join(p.tmp, 'restore');
-    const data = path.join(dir, 'data'), run = path.join(dir, 'run');
-    fs.mkdirSync(data, { recursive: true });
-    fs.copyFileSync(file, path.join(data, 'data.mdb'));
-    let log = '';
-    const child = spawn(path.join(BIN, 'parley-storaged'), [], {
-      env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d) => { log += d; });
-    child.stderr.on('data', (d) => { log += d; });
-    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-    const sock = path.join(run, 'storaged.sock');
-    for (let i = 0; ; i++) {
+      await new Promise((resolve) => server.listen(fake, resolve));
       try {
-        const c = await StorageClient.connect(sock, { name: 'itest-restore', timeout: 1000 });
-        await c.ping({ timeout: 2000 });
-        c.close();
-        break;
-      } catch (e) {
-        if (i > 200) throw new Error(`restored storaged did not start: ${e.message}\n${log}`);
-        await sleep(50);
+        const cmds = [['stats'], ['widgets'], ['export'], ['purge', '--older-than', '1']];
+        const rs = await Promise.all(cmds.map((c) => ctl(['-S', fake, ...c])));
+        for (const [i, r] of rs.entries()) {
+          const cmd = cmds[i][0];
+          assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+          assert.equal(r.stderr, `parleyctl: ${cmd}: storaged's answer does not decode\n`);
+        }
+      } finally {
+        server.close();
       }
-    }
-    const msgs = jsonl(await ok(['-S', sock, 'export', '--rows', 'messages']));
-    const have = new Set(msgs.map((m) => `${m.conversationId}\n${m.role}\n${m.content}`));
-    for (const a of before) {
-      assert.ok(have.has(`${a.conversationId}\nuser\n${a.message}`), `user message of ${a.conversationId} restored`);
-      assert.ok(have.has(`${a.conversationId}\nassistant\n${a.reply}`), `reply of ${a.conversationId} restored`);
-      assert.equal(a.reply, mockReply(a.message));
-    }
-    const st = JSON.parse(await ok(['-S', sock, 'stats', '--json']));
-    assert.ok(st.conversations >= 6 + before.length);
-    assert.ok(st.conversations <= 6 + acked.length + 8, 'nothing made up');
-    child.kill('SIGTERM');
-    const ex = await within(exited, 10000);
-    assert.deepEqual(ex, { code: 0, signal: null }, log);
-    assert.ok(!/Sanitizer|runtime error/.test(log), log);
+    });
+
+    await t.test('errors: no storaged, an existing file, bad arguments', async () => {
+      const nosock = path.join(p.tmp, 'nothing', 'storaged.sock');
+      let r = await ctl(['-S', nosock, 'stats']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
+      r = await ctl(['stats'], { env: { PARLEY_RUN_DIR: path.join(p.tmp, 'nothing') } });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `parleyctl: storaged is not running (no socket at ${nosock})\n`);
+      const exists = path.join(p.tmp, 'exists.mdb');
+      fs.writeFileSync(exists, 'mine');
+      r = await ctl([...S, 'backup', exists]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `parleyctl: backup: ${exists} exists\n`);
+      assert.equal(fs.readFileSync(exists, 'utf8'), 'mine');
+      r = await ctl([...S, 'backup', path.join(p.tmp, 'no', 'such', 'dir.mdb')]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^parleyctl: backup: .*: No such file or directory\n$/);
+      const bads = [[], ['frob'], ['stats', 'extra'], ['export', '--format', 'xml'], ['export', '--widget', 'no spaces'], ['backup'], ['-t', 'x', 'stats']];
+      const rs = await Promise.all(bads.map((bad) => ctl([...S, ...bad])));
+      for (const [i, rb] of rs.entries()) {
+        assert.equal(rb.code, 2, `${bads[i].join(' ')}: ${rb.stderr}`);
+        assert.match(rb.stderr, /^parleyctl: .*\nusage: parleyctl \[-S socket\]/);
+      }
+    });
+
+    await t.test('must-show: a backup under write load restores with every acknowledged message', async () => {
+      // Chat turns run all along; each records when its 200 came back.
+      const acked = [];   // {conversationId, message, reply, at}
+      let stop = false, failures = 0;
+      const writer = async (w) => {
+        for (let i = 0; !stop; i++) {
+          const s = sid(`load${w}`);
+          const message = `load ${w}/${i} ${'x'.repeat(2000)}`;
+          const r = await chat(p, s, message, { timeout: 30000 });
+          if (r.status !== 200) { failures++; continue; }
+          const j = r.json();
+          acked.push({ conversationId: j.conversationId, message, reply: j.message, at: Date.now() });
+        }
+      };
+      const writers = Array.from({ length: 8 }, (_, w) => writer(w));
+      await waitFor(() => acked.length >= 20 || failures > 0, 30000, '20 turns acknowledged before the backup');
+      const began = Date.now();
+      const before = acked.filter((a) => a.at <= began);
+      const file = path.join(p.tmp, 'backup.mdb');
+      const b = await ctl([...S, 'backup', file]);
+      const ended = Date.now();
+      await waitFor(() => acked.length > before.length || failures > 0, 30000, 'a turn acknowledged around or after the backup');
+      const duringOrAfter = acked.length - before.length;
+      stop = true;
+      await within(Promise.all(writers), 40000);
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stdout, /^backup: \d+ bytes written to .*backup\.mdb\n$/);
+      assert.equal(failures, 0);
+      assert.ok(before.length >= 20, `turns acknowledged before the backup: ${before.length}`);
+      assert.ok(duringOrAfter > 0, 'turns went on around the backup');
+      t.diagnostic(`${before.length} turns acknowledged before the backup; backup took ${ended - began} ms; ${duringOrAfter} more turns around and after it`);
+      assert.equal((fs.statSync(file).mode & 0o777), 0o600);
+
+      // Restore: a fresh data directory holding the file as data.mdb, served
+      // by a storaged of its own.
+      const dir = path.join(p.tmp, 'restore');
+      const data = path.join(dir, 'data'), run = path.join(dir, 'run');
+      fs.mkdirSync(data, { recursive: true });
+      fs.copyFileSync(file, path.join(data, 'data.mdb'));
+      let log = '';
+      const child = spawn(path.join(BIN, 'parley-storaged'), [], {
+        env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (d) => { log += d; });
+      child.stderr.on('data', (d) => { log += d; });
+      const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+      const sock = path.join(run, 'storaged.sock');
+      for (let i = 0; ; i++) {
+        try {
+          const c = await StorageClient.connect(sock, { name: 'itest-restore', timeout: 1000 });
+          await c.ping({ timeout: 2000 });
+          c.close();
+          break;
+        } catch (e) {
+          if (i > 200) throw new Error(`restored storaged did not start: ${e.message}\n${log}`);
+          await sleep(50);
+        }
+      }
+      const msgs = jsonl(await ok(['-S', sock, 'export', '--rows', 'messages']));
+      const have = new Set(msgs.map((m) => `${m.conversationId}\n${m.role}\n${m.content}`));
+      for (const a of before) {
+        assert.ok(have.has(`${a.conversationId}\nuser\n${a.message}`), `user message of ${a.conversationId} restored`);
+        assert.ok(have.has(`${a.conversationId}\nassistant\n${a.reply}`), `reply of ${a.conversationId} restored`);
+        assert.equal(a.reply, mockReply(a.message));
+      }
+      const st = JSON.parse(await ok(['-S', sock, 'stats', '--json']));
+      assert.ok(st.conversations >= 6 + before.length);
+      assert.ok(st.conversations <= 6 + acked.length + 8, 'nothing made up');
+      child.kill('SIGTERM');
+      const ex = await within(exited, 10000);
+      assert.deepEqual(ex, { code: 0, signal: null }, log);
+      assert.ok(!/Sanitizer|runtime error/.test(log), log);
+    });
   });
-});
 
-test('parleyctl user: add (password on stdin), list, login, reset-password', { timeout: 120000 }, async (t) => {
-  const p = await startParley(t, { workers: 2 });
-  const S = ['-S', p.sockPath];
-  const PW = 'first password of pat';
-  const PW2 = 'second password of pat';
+  test('parleyctl user: add (password on stdin), list, login, reset-password', { timeout: 120000 }, async (t) => {
+    const p = await startParley(t, { workers: 2 });
+    const S = ['-S', p.sockPath];
+    const PW = 'first password of pat';
+    const PW2 = 'second password of pat';
 
-  let r = await ctlIn([...S, 'user', 'add', 'Pat@Example.com', '--role', 'admin', '--name', 'Pat P'], `${PW}\n`);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^user add: usr_[0-9a-f]{32} pat@example\.com, admin of default\n$/);
-  assert.ok(!r.stdout.includes(PW) && !r.stderr.includes(PW), 'the password is not printed');
-  // Again: a member already.
-  r = await ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'agent'], `${PW}\n`);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /pat@example\.com is a member of default already/);
-  // A short password, or none: refused before anything is stored.
-  r = await ctlIn([...S, 'user', 'add', 'short@example.com', '--role', 'agent'], 'short\n');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /the password must be 12 to 1024 characters/);
-  r = await ctlIn([...S, 'user', 'add', 'none@example.com', '--role', 'agent'], '');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /no password on stdin/);
+    let r = await ctlIn([...S, 'user', 'add', 'Pat@Example.com', '--role', 'admin', '--name', 'Pat P'], `${PW}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^user add: usr_[0-9a-f]{32} pat@example\.com, admin of default\n$/);
+    assert.ok(!r.stdout.includes(PW) && !r.stderr.includes(PW), 'the password is not printed');
+    // Again: a member already. A short password, or none: refused before
+    // anything is stored. The three side by side.
+    const [again, short, none] = await Promise.all([
+      ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'agent'], `${PW}\n`),
+      ctlIn([...S, 'user', 'add', 'short@example.com', '--role', 'agent'], 'short\n'),
+      ctlIn([...S, 'user', 'add', 'none@example.com', '--role', 'agent'], ''),
+    ]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /pat@example\.com is a member of default already/);
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /the password must be 12 to 1024 characters/);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no password on stdin/);
 
-  const list = await ok([...S, 'user', 'list']);
-  const rows = list.trim().split('\n');
-  assert.match(rows[0], /^ID +EMAIL +ROLE +DISABLED +NAME$/);
-  assert.equal(rows.length, 2, list);
-  assert.match(rows[1], /^usr_[0-9a-f]{32} +pat@example\.com +admin +no +Pat P$/);
+    const list = await ok([...S, 'user', 'list']);
+    const rows = list.trim().split('\n');
+    assert.match(rows[0], /^ID +EMAIL +ROLE +DISABLED +NAME$/);
+    assert.equal(rows.length, 2, list);
+    assert.match(rows[1], /^usr_[0-9a-f]{32} +pat@example\.com +admin +no +Pat P$/);
 
-  const s = await login(p, PW, { email: 'pat@example.com' });
-  const me = (await s.get('/dashboard/api/session')).json();
-  assert.equal(me.user.name, 'Pat P');
-  assert.deepEqual(me.organization, { id: 'default', role: 'admin' });
+    const s = await login(p, PW, { email: 'pat@example.com' });
+    const me = (await s.get('/dashboard/api/session')).json();
+    assert.equal(me.user.name, 'Pat P');
+    assert.deepEqual(me.organization, { id: 'default', role: 'admin' });
 
-  r = await ctlIn([...S, 'user', 'reset-password', 'pat@example.com'], `${PW2}\n`);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /password set, its sessions ended/);
-  assert.equal((await s.get('/dashboard/api/session')).status, 401, 'the old session ended');
-  assertJsonError(await loginRequest(p, PW, { email: 'pat@example.com' }), 401, 'Wrong email or password');
-  await login(p, PW2, { email: 'pat@example.com' });
-  r = await ctlIn([...S, 'user', 'reset-password', 'nobody@example.com'], `${PW2}\n`);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /no user nobody@example\.com/);
+    r = await ctlIn([...S, 'user', 'reset-password', 'pat@example.com'], `${PW2}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /password set, its sessions ended/);
+    assert.equal((await s.get('/dashboard/api/session')).status, 401, 'the old session ended');
+    assertJsonError(await loginRequest(p, PW, { email: 'pat@example.com' }), 401, 'Wrong email or password');
+    await login(p, PW2, { email: 'pat@example.com' });
+    r = await ctlIn([...S, 'user', 'reset-password', 'nobody@example.com'], `${PW2}\n`);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no user nobody@example\.com/);
 
-  // Another organisation: its own members.
-  const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
-  assert.equal(o.status, 201, o.text);
-  r = await ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'owner', '--org', o.json().id], `${PW}\n`);
-  assert.equal(r.code, 0, r.stderr);
-  const other = await ok([...S, 'user', 'list', '--org', o.json().id]);
-  assert.match(other, /pat@example\.com +owner/);
-  // Joined with its password kept.
-  await login(p, PW2, { email: 'pat@example.com' });
+    // Another organisation: its own members.
+    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+    assert.equal(o.status, 201, o.text);
+    r = await ctlIn([...S, 'user', 'add', 'pat@example.com', '--role', 'owner', '--org', o.json().id], `${PW}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    const other = await ok([...S, 'user', 'list', '--org', o.json().id]);
+    assert.match(other, /pat@example\.com +owner/);
+    // Joined with its password kept.
+    await login(p, PW2, { email: 'pat@example.com' });
+  });
 });

@@ -19,246 +19,255 @@ import { checkerFor } from './lib/openapi.mjs';
 
 const LIST = '/v1/admin/conversations';
 
-describe('people: login by email', () => {
-  let p;
-  before(async () => {
-    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
-    await p.start();
-  });
-  after(() => p?.stop());
-
-  test('owner@localhost (any case) is DASHBOARD_PASSWORD\'s owner; {"password"} alone is the same user', async () => {
-    const a = await login(p, PASSWORD, { email: 'Owner@LocalHost' });
-    const b = await login(p);
-    const sa = (await a.get('/dashboard/api/session')).json();
-    const sb = (await b.get('/dashboard/api/session')).json();
-    assert.match(sa.user.id, /^usr_[0-9a-f]{32}$/);
-    assert.equal(sa.user.id, sb.user.id);
-    assert.equal(sa.user.email, 'owner@localhost');
-    assert.deepEqual(sa.organization, { id: 'default', role: 'owner' });
-    assert.equal((await a.get(LIST)).status, 200);
-  });
-
-  test('a wrong email is refused as a wrong password, after the same delay; a malformed one is 400', async () => {
-    let t0 = Date.now();
-    assertJsonError(await loginRequest(p, PASSWORD, { email: 'nobody@example.com' }), 401, 'Wrong email or password');
-    const unknown = Date.now() - t0;
-    t0 = Date.now();
-    assertJsonError(await loginRequest(p, 'not the password', { email: 'owner@localhost' }), 401, 'Wrong email or password');
-    const wrong = Date.now() - t0;
-    assert.ok(unknown >= 900 && wrong >= 900, `both wait: ${unknown} ms, ${wrong} ms`);
-    assert.ok(Math.abs(unknown - wrong) < 600, `about the same: ${unknown} ms vs ${wrong} ms`);
-    assertJsonError(await loginRequest(p, PASSWORD, { email: 'no-at-sign' }), 400,
-      'email: must be an address like name@example.com');
-    assertJsonError(await loginRequest(p, PASSWORD, { body: JSON.stringify({ email: 7, password: PASSWORD }) }), 400,
-      'Invalid request body');
-  });
-
-  test('x-organization-id: one the user is not in (or that cannot exist) is 404, its own works', async () => {
-    const s = await login(p);
-    const other = 'org_0123456789abcdef0123456789abcdef';
-    for (const org of [other, 'nope']) {
-      assertJsonError(await s.get(LIST, { headers: { 'x-organization-id': org } }), 404, 'Organization not found');
-      assertJsonError(await s.get('/dashboard/api/session', { headers: { 'x-organization-id': org } }), 404,
-        'Organization not found');
-    }
-    assert.equal((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
-  });
-
-  test('GET /v1/admin/users: the organisation\'s members with their role, as the document says', async () => {
-    const api = await checkerFor(p);
-    const s = await login(p);
-    const me = (await s.get('/dashboard/api/session')).json().user;
-    for (const r of [await s.get('/v1/admin/users'), await p.admin('/v1/admin/users')]) {
-      assert.equal(r.status, 200, r.text);
-      api.checkJson('GET', '/v1/admin/users', r);
-      const { users } = r.json();
-      assert.equal(users.length, 1);
-      assert.deepEqual({ ...users[0], created_at: 0, updated_at: 0 },
-        { id: me.id, email: 'owner@localhost', name: 'Owner', role: 'owner', disabled: false, created_at: 0, updated_at: 0 });
-    }
-    // Another organisation's members: not this one's.
-    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'B' });
-    assert.equal(o.status, 201, o.text);
-    const r = await p.admin('/v1/admin/users', { headers: { 'x-organization-id': o.json().id } });
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json(), { users: [] });
-  });
-
-  test('PATCH/DELETE /v1/admin/users/{id}: the last owner is kept (409); bad fields 400; another organisation\'s user 404', async () => {
-    const api = await checkerFor(p);
-    const s = await login(p);
-    const me = (await s.get('/dashboard/api/session')).json().user;
-    const path = `/v1/admin/users/${me.id}`;
-    for (const body of [{ role: 'admin' }, { disabled: true }]) {
-      const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: JSON.stringify(body) });
-      assertJsonError(r, 409, 'An organization keeps at least one owner');
-      api.checkJson('PATCH', path, r);
-    }
-    assertJsonError(await s.request('DELETE', path, { headers: s.headers() }), 409, 'An organization keeps at least one owner');
-    assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"boss"}' }), 400,
-      'role: must be owner, admin or agent');
-    assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"disabled":1}' }), 400,
-      'disabled: must be true or false');
-    // Still the owner, still logged in.
-    const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"owner"}' });
-    assert.equal(r.status, 200, r.text);
-    api.checkJson('PATCH', path, r);
-    assert.equal(r.json().role, 'owner');
-    // In another organisation (the key's x-organization-id) it is not a member: 404.
-    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'C' });
-    const other = { 'x-organization-id': o.json().id, 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
-    assertJsonError(await p.request('PATCH', path, { headers: other, body: '{"disabled":true}' }), 404, 'User not found');
-    assertJsonError(await p.request('DELETE', path, { headers: other }), 404, 'User not found');
-    assertJsonError(await p.request('DELETE', '/v1/admin/users/nope', { headers: other }), 404, 'User not found');
-    assert.equal((await s.get(LIST)).status, 200);
-  });
-});
-
-const ACCEPT = '/dashboard/api/invitations/accept';
-const NEW_PASSWORD = 'a new user\'s password';
-
-// POST /v1/admin/users as s (a Session) or, without, with the install key.
-function invite(p, body, s) {
-  if (s) return s.request('POST', '/v1/admin/users', { headers: s.headers({ json: true }), body: JSON.stringify(body) });
-  return p.adminJson('POST', '/v1/admin/users', body);
-}
-
-function acceptRequest(p, body, localAddress = nextClient()) {
-  return p.request('POST', ACCEPT, {
-    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), localAddress, timeout: 10000,
-  });
-}
-
-describe('people: invitations', () => {
-  let p;
-  before(async () => {
-    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
-    await p.start();
-  });
-  after(() => p?.stop());
-
-  test('POST /v1/admin/users: 201 with the invitation and its link, as documented; 400 naming the field; 409 a member', async () => {
-    const api = await checkerFor(p);
-    const s = await login(p);
-    const r = await invite(p, { email: 'Bea@Example.COM', role: 'admin' }, s);
-    assert.equal(r.status, 201, r.text);
-    api.checkJson('POST', '/v1/admin/users', r);
-    const j = r.json();
-    assert.deepEqual(Object.keys(j).sort(), ['invitation', 'url']);
-    assert.equal(j.invitation.email, 'bea@example.com');
-    assert.equal(j.invitation.role, 'admin');
-    const week = 7 * 24 * 3600 * 1000;
-    assert.ok(Math.abs(j.invitation.expires_at - (Date.now() + week)) < 60000, `expires_at ${j.invitation.expires_at}`);
-    assert.match(j.url, new RegExp(`^http://127\\.0\\.0\\.1:${p.port}/dashboard/invite#[0-9a-f]{64}$`));
-    // Another invitation: another token.
-    const r2 = await invite(p, { email: 'bea@example.com', role: 'admin' }, s);
-    assert.equal(r2.status, 201, r2.text);
-    assert.notEqual(r2.json().url, j.url);
-    for (const [body, msg] of [
-      [{ role: 'admin' }, 'email: required'],
-      [{ email: 'no-at-sign', role: 'admin' }, 'email: must be an address like name@example.com'],
-      [{ email: 'x@example.com' }, 'role: required'],
-      [{ email: 'x@example.com', role: 'boss' }, 'role: must be owner, admin or agent'],
-      [{ email: 'x@example.com', role: 'agent', name: 'X' }, 'Only email and role can be given'],
-    ]) {
-      const b = await invite(p, body, s);
-      assertJsonError(b, 400, msg);
-      api.checkJson('POST', '/v1/admin/users', b);
-    }
-    const m = await invite(p, { email: 'owner@localhost', role: 'agent' });
-    assertJsonError(m, 409, 'Already a member of this organization');
-    api.checkJson('POST', '/v1/admin/users', m);
-  });
-
-  test('accepting: fields named (400), an unknown token 404, then the new user logged in; the token spent', async () => {
-    const api = await checkerFor(p);
-    const r = await invite(p, { email: 'cy@example.com', role: 'agent' });
-    assert.equal(r.status, 201, r.text);
-    const token = r.json().url.split('#')[1];
-    for (const [body, status, msg] of [
-      [{ token, name: '', password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
-      [{ token, name: 'x'.repeat(101), password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
-      [{ token, name: 'Cy', password: 'short' }, 400, 'password: must be 12 to 1024 characters'],
-      [{ token, name: 'Cy' }, 400, 'password: required'],
-      [{ token: crypto.randomBytes(32).toString('hex'), name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
-      [{ token: 'nope', name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
-    ]) {
-      const b = await acceptRequest(p, body);
-      assertJsonError(b, status, msg);
-      api.checkJson('POST', ACCEPT, b);
-    }
-    const a = await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD });
-    assert.equal(a.status, 200, a.text);
-    api.checkJson('POST', ACCEPT, a);
-    const c = setCookies(a).find((x) => x.name === COOKIE);
-    assert.ok(c, 'the session cookie is set');
-    const j = a.json();
-    assert.equal(j.user.name, 'Cy');
-    assert.equal(j.organization.id, 'default');
-    const s = new Session(p, c.value, j.csrfToken);
-    const me = (await s.get('/dashboard/api/session')).json();
-    assert.equal(me.user.email, 'cy@example.com');
-    assert.equal(me.user.id, j.user.id);
-    assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
-    // An agent may list conversations, not people.
-    assert.equal((await s.get(LIST)).status, 200);
-    assert.equal((await s.get('/v1/admin/users')).status, 403);
-    // Spent.
-    assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
-    // The new user logs in with its password.
-    await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
-  });
-
-  test('an email with an account joins the organisation without a session; its password kept', async () => {
-    const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Joined' });
-    assert.equal(o.status, 201, o.text);
-    const org = o.json().id;
-    const r = await p.request('POST', '/v1/admin/users', {
-      headers: { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org },
-      body: JSON.stringify({ email: 'owner@localhost', role: 'admin' }),
+// Three stacks of their own side by side (an ASan start is seconds); each
+// one's tests one after another.
+describe('people', { concurrency: true }, () => {
+  describe('people: login by email', { concurrency: 1 }, () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+      await p.start();
     });
-    assert.equal(r.status, 201, r.text);
-    const a = await acceptRequest(p, { token: r.json().url.split('#')[1], name: 'Someone', password: 'the inviter\'s guess' });
-    assert.equal(a.status, 200, a.text);
-    assert.equal(setCookies(a).length, 0, 'no session for a link that went through the inviter');
-    assert.equal(a.json().csrfToken, undefined);
-    assert.equal(a.json().organization.id, org);
-    assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
-    const s = await login(p);
-    const me = (await s.get('/dashboard/api/session')).json();
-    assert.equal(me.user.name, 'Owner');
-    assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
+    after(() => p?.stop());
+
+    test('owner@localhost (any case) is DASHBOARD_PASSWORD\'s owner; {"password"} alone is the same user', async () => {
+      const a = await login(p, PASSWORD, { email: 'Owner@LocalHost' });
+      const b = await login(p);
+      const sa = (await a.get('/dashboard/api/session')).json();
+      const sb = (await b.get('/dashboard/api/session')).json();
+      assert.match(sa.user.id, /^usr_[0-9a-f]{32}$/);
+      assert.equal(sa.user.id, sb.user.id);
+      assert.equal(sa.user.email, 'owner@localhost');
+      assert.deepEqual(sa.organization, { id: 'default', role: 'owner' });
+      assert.equal((await a.get(LIST)).status, 200);
+    });
+
+    test('a wrong email is refused as a wrong password, after the same delay; a malformed one is 400', async () => {
+      // The two side by side, from the same moment: each its own delay.
+      const timed = async (pw, email) => {
+        const t0 = Date.now();
+        const r = await loginRequest(p, pw, { email });
+        return { r, ms: Date.now() - t0 };
+      };
+      const [u, w] = await Promise.all([timed(PASSWORD, 'nobody@example.com'), timed('not the password', 'owner@localhost')]);
+      assertJsonError(u.r, 401, 'Wrong email or password');
+      assertJsonError(w.r, 401, 'Wrong email or password');
+      const unknown = u.ms, wrong = w.ms;
+      assert.ok(unknown >= 900 && wrong >= 900, `both wait: ${unknown} ms, ${wrong} ms`);
+      assert.ok(Math.abs(unknown - wrong) < 600, `about the same: ${unknown} ms vs ${wrong} ms`);
+      assertJsonError(await loginRequest(p, PASSWORD, { email: 'no-at-sign' }), 400,
+        'email: must be an address like name@example.com');
+      assertJsonError(await loginRequest(p, PASSWORD, { body: JSON.stringify({ email: 7, password: PASSWORD }) }), 400,
+        'Invalid request body');
+    });
+
+    test('x-organization-id: one the user is not in (or that cannot exist) is 404, its own works', async () => {
+      const s = await login(p);
+      const other = 'org_0123456789abcdef0123456789abcdef';
+      for (const org of [other, 'nope']) {
+        assertJsonError(await s.get(LIST, { headers: { 'x-organization-id': org } }), 404, 'Organization not found');
+        assertJsonError(await s.get('/dashboard/api/session', { headers: { 'x-organization-id': org } }), 404,
+          'Organization not found');
+      }
+      assert.equal((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
+    });
+
+    test('GET /v1/admin/users: the organisation\'s members with their role, as the document says', async () => {
+      const api = await checkerFor(p);
+      const s = await login(p);
+      const me = (await s.get('/dashboard/api/session')).json().user;
+      for (const r of [await s.get('/v1/admin/users'), await p.admin('/v1/admin/users')]) {
+        assert.equal(r.status, 200, r.text);
+        api.checkJson('GET', '/v1/admin/users', r);
+        const { users } = r.json();
+        assert.equal(users.length, 1);
+        assert.deepEqual({ ...users[0], created_at: 0, updated_at: 0 },
+          { id: me.id, email: 'owner@localhost', name: 'Owner', role: 'owner', disabled: false, created_at: 0, updated_at: 0 });
+      }
+      // Another organisation's members: not this one's.
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'B' });
+      assert.equal(o.status, 201, o.text);
+      const r = await p.admin('/v1/admin/users', { headers: { 'x-organization-id': o.json().id } });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json(), { users: [] });
+    });
+
+    test('PATCH/DELETE /v1/admin/users/{id}: the last owner is kept (409); bad fields 400; another organisation\'s user 404', async () => {
+      const api = await checkerFor(p);
+      const s = await login(p);
+      const me = (await s.get('/dashboard/api/session')).json().user;
+      const path = `/v1/admin/users/${me.id}`;
+      for (const body of [{ role: 'admin' }, { disabled: true }]) {
+        const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: JSON.stringify(body) });
+        assertJsonError(r, 409, 'An organization keeps at least one owner');
+        api.checkJson('PATCH', path, r);
+      }
+      assertJsonError(await s.request('DELETE', path, { headers: s.headers() }), 409, 'An organization keeps at least one owner');
+      assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"boss"}' }), 400,
+        'role: must be owner, admin or agent');
+      assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"disabled":1}' }), 400,
+        'disabled: must be true or false');
+      // Still the owner, still logged in.
+      const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"owner"}' });
+      assert.equal(r.status, 200, r.text);
+      api.checkJson('PATCH', path, r);
+      assert.equal(r.json().role, 'owner');
+      // In another organisation (the key's x-organization-id) it is not a member: 404.
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'C' });
+      const other = { 'x-organization-id': o.json().id, 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' };
+      assertJsonError(await p.request('PATCH', path, { headers: other, body: '{"disabled":true}' }), 404, 'User not found');
+      assertJsonError(await p.request('DELETE', path, { headers: other }), 404, 'User not found');
+      assertJsonError(await p.request('DELETE', '/v1/admin/users/nope', { headers: other }), 404, 'User not found');
+      assert.equal((await s.get(LIST)).status, 200);
+    });
   });
 
-  test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {
-    const from = nextClient();
-    const body = () => ({ token: crypto.randomBytes(32).toString('hex'), name: 'N', password: NEW_PASSWORD });
-    for (let i = 0; i < 10; i++)
-      assertJsonError(await acceptRequest(p, body(), from), 404, 'Invitation not found or expired');
-    const r = await acceptRequest(p, body(), from);
-    assertJsonError(r, 429, 'Too many login attempts, try again later');
-    assert.match(r.headers['retry-after'] || '', /^\d+$/);
-    // And so is a login from that client.
-    assertJsonError(await loginRequest(p, PASSWORD, { localAddress: from }), 429, 'Too many login attempts, try again later');
-  });
-});
+  const ACCEPT = '/dashboard/api/invitations/accept';
+  const NEW_PASSWORD = 'a new user\'s password';
 
-describe('people: DASHBOARD_OWNER_EMAIL', () => {
-  let p;
-  before(async () => {
-    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM' } });
-    await p.start();
-  });
-  after(() => p?.stop());
+  // POST /v1/admin/users as s (a Session) or, without, with the install key.
+  function invite(p, body, s) {
+    if (s) return s.request('POST', '/v1/admin/users', { headers: s.headers({ json: true }), body: JSON.stringify(body) });
+    return p.adminJson('POST', '/v1/admin/users', body);
+  }
 
-  test('that email logs in with DASHBOARD_PASSWORD (and {"password"} alone is it); owner@localhost is nobody', async () => {
-    const a = await login(p, PASSWORD, { email: 'boss@example.com' });
-    const me = (await a.get('/dashboard/api/session')).json();
-    assert.equal(me.user.email, 'boss@example.com');
-    assert.deepEqual(me.organization, { id: 'default', role: 'owner' });
-    const b = await login(p);
-    assert.equal((await b.get('/dashboard/api/session')).json().user.id, me.user.id);
-    assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost' }), 401, 'Wrong email or password');
+  function acceptRequest(p, body, localAddress = nextClient()) {
+    return p.request('POST', ACCEPT, {
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), localAddress, timeout: 10000,
+    });
+  }
+
+  describe('people: invitations', { concurrency: 1 }, () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+      await p.start();
+    });
+    after(() => p?.stop());
+
+    test('POST /v1/admin/users: 201 with the invitation and its link, as documented; 400 naming the field; 409 a member', async () => {
+      const api = await checkerFor(p);
+      const s = await login(p);
+      const r = await invite(p, { email: 'Bea@Example.COM', role: 'admin' }, s);
+      assert.equal(r.status, 201, r.text);
+      api.checkJson('POST', '/v1/admin/users', r);
+      const j = r.json();
+      assert.deepEqual(Object.keys(j).sort(), ['invitation', 'url']);
+      assert.equal(j.invitation.email, 'bea@example.com');
+      assert.equal(j.invitation.role, 'admin');
+      const week = 7 * 24 * 3600 * 1000;
+      assert.ok(Math.abs(j.invitation.expires_at - (Date.now() + week)) < 60000, `expires_at ${j.invitation.expires_at}`);
+      assert.match(j.url, new RegExp(`^http://127\\.0\\.0\\.1:${p.port}/dashboard/invite#[0-9a-f]{64}$`));
+      // Another invitation: another token.
+      const r2 = await invite(p, { email: 'bea@example.com', role: 'admin' }, s);
+      assert.equal(r2.status, 201, r2.text);
+      assert.notEqual(r2.json().url, j.url);
+      for (const [body, msg] of [
+        [{ role: 'admin' }, 'email: required'],
+        [{ email: 'no-at-sign', role: 'admin' }, 'email: must be an address like name@example.com'],
+        [{ email: 'x@example.com' }, 'role: required'],
+        [{ email: 'x@example.com', role: 'boss' }, 'role: must be owner, admin or agent'],
+        [{ email: 'x@example.com', role: 'agent', name: 'X' }, 'Only email and role can be given'],
+      ]) {
+        const b = await invite(p, body, s);
+        assertJsonError(b, 400, msg);
+        api.checkJson('POST', '/v1/admin/users', b);
+      }
+      const m = await invite(p, { email: 'owner@localhost', role: 'agent' });
+      assertJsonError(m, 409, 'Already a member of this organization');
+      api.checkJson('POST', '/v1/admin/users', m);
+    });
+
+    test('accepting: fields named (400), an unknown token 404, then the new user logged in; the token spent', async () => {
+      const api = await checkerFor(p);
+      const r = await invite(p, { email: 'cy@example.com', role: 'agent' });
+      assert.equal(r.status, 201, r.text);
+      const token = r.json().url.split('#')[1];
+      for (const [body, status, msg] of [
+        [{ token, name: '', password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
+        [{ token, name: 'x'.repeat(101), password: NEW_PASSWORD }, 400, 'name: must be 1 to 100 characters of UTF-8'],
+        [{ token, name: 'Cy', password: 'short' }, 400, 'password: must be 12 to 1024 characters'],
+        [{ token, name: 'Cy' }, 400, 'password: required'],
+        [{ token: crypto.randomBytes(32).toString('hex'), name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
+        [{ token: 'nope', name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
+      ]) {
+        const b = await acceptRequest(p, body);
+        assertJsonError(b, status, msg);
+        api.checkJson('POST', ACCEPT, b);
+      }
+      const a = await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD });
+      assert.equal(a.status, 200, a.text);
+      api.checkJson('POST', ACCEPT, a);
+      const c = setCookies(a).find((x) => x.name === COOKIE);
+      assert.ok(c, 'the session cookie is set');
+      const j = a.json();
+      assert.equal(j.user.name, 'Cy');
+      assert.equal(j.organization.id, 'default');
+      const s = new Session(p, c.value, j.csrfToken);
+      const me = (await s.get('/dashboard/api/session')).json();
+      assert.equal(me.user.email, 'cy@example.com');
+      assert.equal(me.user.id, j.user.id);
+      assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
+      // An agent may list conversations, not people.
+      assert.equal((await s.get(LIST)).status, 200);
+      assert.equal((await s.get('/v1/admin/users')).status, 403);
+      // Spent.
+      assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
+      // The new user logs in with its password.
+      await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
+    });
+
+    test('an email with an account joins the organisation without a session; its password kept', async () => {
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Joined' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const r = await p.request('POST', '/v1/admin/users', {
+        headers: { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org },
+        body: JSON.stringify({ email: 'owner@localhost', role: 'admin' }),
+      });
+      assert.equal(r.status, 201, r.text);
+      const a = await acceptRequest(p, { token: r.json().url.split('#')[1], name: 'Someone', password: 'the inviter\'s guess' });
+      assert.equal(a.status, 200, a.text);
+      assert.equal(setCookies(a).length, 0, 'no session for a link that went through the inviter');
+      assert.equal(a.json().csrfToken, undefined);
+      assert.equal(a.json().organization.id, org);
+      assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
+      const s = await login(p);
+      const me = (await s.get('/dashboard/api/session')).json();
+      assert.equal(me.user.name, 'Owner');
+      assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
+    });
+
+    test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {
+      const from = nextClient();
+      const body = () => ({ token: crypto.randomBytes(32).toString('hex'), name: 'N', password: NEW_PASSWORD });
+      // The first ten side by side, then the 11th.
+      const first = await Promise.all(Array.from({ length: 10 }, () => acceptRequest(p, body(), from)));
+      for (const r of first) assertJsonError(r, 404, 'Invitation not found or expired');
+      const r = await acceptRequest(p, body(), from);
+      assertJsonError(r, 429, 'Too many login attempts, try again later');
+      assert.match(r.headers['retry-after'] || '', /^\d+$/);
+      // And so is a login from that client.
+      assertJsonError(await loginRequest(p, PASSWORD, { localAddress: from }), 429, 'Too many login attempts, try again later');
+    });
+  });
+
+  describe('people: DASHBOARD_OWNER_EMAIL', { concurrency: 1 }, () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM' } });
+      await p.start();
+    });
+    after(() => p?.stop());
+
+    test('that email logs in with DASHBOARD_PASSWORD (and {"password"} alone is it); owner@localhost is nobody', async () => {
+      const a = await login(p, PASSWORD, { email: 'boss@example.com' });
+      const me = (await a.get('/dashboard/api/session')).json();
+      assert.equal(me.user.email, 'boss@example.com');
+      assert.deepEqual(me.organization, { id: 'default', role: 'owner' });
+      const b = await login(p);
+      assert.equal((await b.get('/dashboard/api/session')).json().user.id, me.user.id);
+      assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost' }), 401, 'Wrong email or password');
+    });
   });
 });

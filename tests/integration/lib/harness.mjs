@@ -371,7 +371,9 @@ export class Parley {
         c.close();
         return rec;
       } catch (e) { lastErr = e; }
-      await sleep(50);
+      // Looked at often: a restart (crash.test.mjs's fifty) waits on it,
+      // and a refused connect to a socket not there yet costs nothing.
+      await sleep(10);
     }
     throw new Error(`parley-storaged not ready after ${timeout} ms (${lastErr && lastErr.message}):\n${this.tail('storaged')}`);
   }
@@ -389,7 +391,7 @@ export class Parley {
         if (r.status === 200) return;
         last = `status ${r.status}`;
       } catch (e) { last = e.message; }
-      await sleep(50);
+      await sleep(20);
     }
     throw new Error(`parley not healthy after ${timeout} ms (${last}):\n${this.tail('masterd')}`);
   }
