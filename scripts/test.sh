@@ -78,12 +78,12 @@ if [ "${1:-}" = --one ]; then
 	else
 		name=$(basename "$t")
 		log=$logdir/$name.log
-		corpus=build/fuzz/corpus/$name
+		corpus=build/fuzzq/corpus/$name
 		mkdir -p "$corpus"
 		# Its committed seeds start the search somewhere useful.
 		seeds=tests/fuzz/${name#fuzz_}/corpus
 		[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
-		(cd build/fuzz && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
+		(cd build/fuzzq && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
 		    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
 		    >"$log" 2>&1
 	fi
@@ -103,7 +103,7 @@ unit_fuzz() {
 	make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
 	echo $? >"$logdir/build-unit.log.rc"
 	units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
-	fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+	fuzzers=$(find build/fuzzq/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
 	printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
 	printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
 	wait
@@ -169,7 +169,7 @@ if [ "$(cat "$logdir/build-unit.log.rc" 2>/dev/null || echo 1)" -ne 0 ]; then
 	count "test-build-unit" 0 1
 fi
 units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
-fuzzers=$(find build/fuzz/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+fuzzers=$(find build/fuzzq/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
 echo "-- unit tests"
 for t in $units; do
 	name=${t#build/test/unit/}
