@@ -80,29 +80,6 @@ ask_ev(struct fix *f, const struct st_who *who, uint16_t type,
 	return err;
 }
 
-/* A user named name, a member of org (as parleyctl adds one). */
-static void
-user_new(struct fix *f, const char *org, const char *email,
-    const char *name, char id[ST_USER_ID_MAX + 1])
-{
-	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", org, ST_ROLE_OWNER);
-	struct st_user_set_req q;
-	struct st_user_set_rep rep;
-
-	memset(&q, 0, sizeof(q));
-	q.mode = ST_USER_SET_ADD;
-	q.email = email;
-	q.name = name;
-	q.role = ST_ROLE_AGENT;
-	q.salt_len = ST_PW_SALT_LEN;
-	q.hash_len = ST_PW_HASH_LEN;
-	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
-	    NULL), 0);
-	assert_int_equal(rep.result, 0);
-	strlcpy(id, rep.m.id, ST_USER_ID_MAX + 1);
-	st_rep_free(PROTO_ST_USER_SET, &rep);
-}
-
 static void
 org_new(struct fix *f, const char *name, char id[ST_ORG_ID_MAX + 1])
 {
@@ -157,8 +134,8 @@ test_take_over(void **state)
 	struct st_who sa, sb, key = key_of("default");
 	struct st_conv c;
 
-	user_new(f, "default", "ana@example.com", "Ana", a);
-	user_new(f, "default", "bo@example.com", "Bo", b);
+	who_user_new(f, "default", "ana@example.com", "Ana", a);
+	who_user_new(f, "default", "bo@example.com", "Bo", b);
 	sa = session_of("default", a);
 	sb = session_of("default", b);
 	fix_conv_new(f, "s1", c1);
@@ -206,7 +183,7 @@ test_author(void **state)
 	struct st_msg_conv mc;
 	struct st_conv_msgs cm;
 
-	user_new(f, "default", "ana@example.com", "Ana", a);
+	who_user_new(f, "default", "ana@example.com", "Ana", a);
 	sa = session_of("default", a);
 	fix_conv_new(f, "s1", c1);
 
@@ -265,10 +242,10 @@ test_assign(void **state)
 	struct st_conv c;
 	int changed;
 
-	user_new(f, "default", "ana@example.com", "Ana", a);
-	user_new(f, "default", "bo@example.com", "Bo", b);
+	who_user_new(f, "default", "ana@example.com", "Ana", a);
+	who_user_new(f, "default", "bo@example.com", "Bo", b);
 	org_new(f, "Other", org);
-	user_new(f, org, "xi@example.com", "Xi", x);
+	who_user_new(f, org, "xi@example.com", "Xi", x);
 	sa = session_of("default", a);
 	fix_conv_new(f, "s1", c1);
 
@@ -346,8 +323,8 @@ test_filter(void **state)
 	struct st_conv c;
 	int changed;
 
-	user_new(f, "default", "ana@example.com", "Ana", a);
-	user_new(f, "default", "bo@example.com", "Bo", b);
+	who_user_new(f, "default", "ana@example.com", "Ana", a);
+	who_user_new(f, "default", "bo@example.com", "Bo", b);
 	fix_conv_new(f, "s1", c1);
 	fix_conv_new(f, "s2", c2);
 	fix_conv_new(f, "s3", c3);

@@ -59,29 +59,6 @@ session_of(const char *user)
 	return w;
 }
 
-/* A member of the default organisation (as parleyctl adds one). */
-static void
-user_new(struct fix *f, const char *email, char id[ST_USER_ID_MAX + 1])
-{
-	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", ST_ORG_DEFAULT,
-	    ST_ROLE_OWNER);
-	struct st_user_set_req q;
-	struct st_user_set_rep rep;
-
-	memset(&q, 0, sizeof(q));
-	q.mode = ST_USER_SET_ADD;
-	q.email = email;
-	q.name = "Someone";
-	q.role = ST_ROLE_AGENT;
-	q.salt_len = ST_PW_SALT_LEN;
-	q.hash_len = ST_PW_HASH_LEN;
-	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
-	    NULL), 0);
-	assert_int_equal(rep.result, 0);
-	strlcpy(id, rep.m.id, ST_USER_ID_MAX + 1);
-	st_rep_free(PROTO_ST_USER_SET, &rep);
-}
-
 static uint32_t
 choose(struct fix *f, const char *user, uint32_t mask)
 {
@@ -156,8 +133,8 @@ test_choice(void **state)
 
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
 
-	user_new(f, "a@example.com", a);
-	user_new(f, "b@example.com", b);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	who_user_new(f, ST_ORG_DEFAULT, "b@example.com", "Someone", b);
 	w = session_of(a);
 	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_GET, NULL, &rep,
 	    NULL), 0);
@@ -195,9 +172,9 @@ test_handoff_mail(void **state)
 
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
 
-	user_new(f, "a@example.com", a);
-	user_new(f, "b@example.com", b);
-	user_new(f, "c@example.com", c);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	who_user_new(f, ST_ORG_DEFAULT, "b@example.com", "Someone", b);
+	who_user_new(f, ST_ORG_DEFAULT, "c@example.com", "Someone", c);
 	choose(f, a, ST_MAIL_ALL);
 	choose(f, c, ST_MAIL_HANDOFF);
 	fix_conv_new(f, "s1", conv);
@@ -272,7 +249,7 @@ test_waiting(void **state)
 
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
 
-	user_new(f, "a@example.com", a);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
 	choose(f, a, ST_MAIL_WAITING);
 	fix_conv_new(f, "s1", c1);
 	fix_conv_new(f, "s2", c2);
@@ -330,7 +307,7 @@ test_pending_bound(void **state)
 
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
 
-	user_new(f, "a@example.com", a);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
 	choose(f, a, ST_MAIL_HANDOFF);
 	fix_conv_new(f, "s1", conv);
 	log_set_level(LOG_LEVEL_WARN);

@@ -62,4 +62,27 @@ request_who(struct fix *f, const struct st_who *who, uint16_t type,
 	return err;
 }
 
+/* A user named name, a member of org (as parleyctl adds one). */
+static inline void
+who_user_new(struct fix *f, const char *org, const char *email,
+    const char *name, char id[ST_USER_ID_MAX + 1])
+{
+	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", org, ST_ROLE_OWNER);
+	struct st_user_set_req q;
+	struct st_user_set_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	q.mode = ST_USER_SET_ADD;
+	q.email = email;
+	q.name = name;
+	q.role = ST_ROLE_AGENT;
+	q.salt_len = ST_PW_SALT_LEN;
+	q.hash_len = ST_PW_HASH_LEN;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	strlcpy(id, rep.m.id, ST_USER_ID_MAX + 1);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+}
+
 #endif
