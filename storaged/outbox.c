@@ -211,16 +211,16 @@ hook_soonest(struct store_txn *t, const char *hook, uint64_t *at)
 	return rc;
 }
 
-/* hook's entry in due_hooks follows its soonest (was: before the change). */
+/*
+ * hook's entry in due_hooks moves from was (had: 0 there was one) to
+ * now_at (has: 0 there is one).
+ */
 static void
-soonest_moved(struct store_txn *t, const char *hook, int had, uint64_t was)
+dh_move(struct store_txn *t, const char *hook, int had, uint64_t was,
+    int has, uint64_t now_at)
 {
 	uint8_t k[DH_KEY_LEN];
-	uint64_t now_at = 0;
-	int has;
 
-	if ((has = hook_soonest(t, hook, &now_at)) < 0)
-		return;
 	if (had == 0 && has == 0 && was == now_at)
 		return;
 	if (had == 0) {
@@ -236,26 +236,34 @@ soonest_moved(struct store_txn *t, const char *hook, int had, uint64_t was)
 
 /*
  * Delivery seq of hook is due at at (on), or is due at at no more (!on);
- * due_hooks follows the webhook's soonest.
+ * due_hooks follows the webhook's soonest. Only a removal of the soonest
+ * looks the new one up: a put's is the smaller of the two.
  */
 static void
 due_set(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq,
     int on)
 {
 	uint8_t k[HDUE_KEY_LEN];
-	uint64_t was = 0;
-	int had;
+	uint64_t was = 0, now_at = at;
+	int had, has = 0;
 
 	if ((had = hook_soonest(t, hook, &was)) < 0)
 		return;
 	hdue_key(k, hook, at, seq);
-	if (on)
+	if (on) {
 		db_put(t, t->st->hook_due, k, sizeof(k), &rec_version, 1,
 		    "put due delivery");
-	else
+		if (had == 0 && was < at)
+			now_at = was;
+	} else {
 		db_del(t, t->st->hook_due, k, sizeof(k),
 		    "delete due delivery");
-	soonest_moved(t, hook, had, was);
+		if (had == 0 && at > was)
+			now_at = was;
+		else if ((has = hook_soonest(t, hook, &now_at)) < 0)
+			return;
+	}
+	dh_move(t, hook, had, was, has, now_at);
 }
 
 static void
