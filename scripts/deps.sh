@@ -52,10 +52,16 @@ if [ "$what" = test ]; then
 	need_cmd systemd-analyze systemd
 	need_cmd systemd-socket-activate systemd
 	# The browser tests drive Debian's Chromium with playwright-core; they
-	# never download a browser of their own.
+	# never download a browser of their own. Most run its headless shell
+	# (the same engine without the desktop windows), widget.test.mjs the
+	# desktop build (tests/browser/README.md).
 	if [ ! -x /usr/bin/chromium ]; then
 		echo "deps: the browser tests need Chromium (/usr/bin/chromium is missing): adding the Debian package chromium"
 		missing+=(chromium)
+	fi
+	if [ ! -x /usr/bin/chromium-headless-shell ]; then
+		echo "deps: the browser tests need Chromium's headless shell (/usr/bin/chromium-headless-shell is missing): adding the Debian package chromium-headless-shell"
+		missing+=(chromium-headless-shell)
 	fi
 	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
 	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).

@@ -19,7 +19,7 @@ describe('the widget in Chromium', { timeout: 240000 }, () => {
   let stack;
   let browser;
 
-  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 } })); });
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 }, full: true })); });
   after(() => stopSuite({ stack, browser }));
 
   const embed = (q = '') => `${stack.host.origin}/embed.html${q}`;

@@ -20,7 +20,14 @@ import { Parley, REPO, freePort, sleep, waitFor } from '../../integration/lib/ha
 export { REPO, sleep, waitFor };
 export { conversationOfSession, stored, waitStored } from '../../integration/lib/chat.mjs';
 
-export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+// Two builds of Debian's Chromium (one source package, one engine):
+// chromium-headless-shell, without the desktop browser's windows, tabs and
+// toolbars, which every new context built in the browser process for a
+// headless run that never shows them (a third of the browser tests' CPU,
+// measured with tests/browser/README.md's command); and the desktop
+// chromium, which widget.test.mjs keeps driving (launch({ full: true })).
+export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium-headless-shell';
+export const CHROMIUM_FULL = process.env.PARLEY_CHROMIUM_FULL || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -33,13 +40,15 @@ const DISABLE_FEATURES = ['WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmn
 
 // One browser for a test file. chromium.launch gives it a fresh temporary
 // profile (user-data dir) that it removes on close. It starts CHROMIUM
-// through lib/chromium.sh, which merges our --disable-features with
-// Playwright's (Chromium heeds only the last switch).
-export async function launch() {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh test installs the Debian package chromium`);
+// (full: CHROMIUM_FULL) through lib/chromium.sh, which merges our
+// --disable-features with Playwright's (Chromium heeds only the last switch).
+export async function launch({ full = false } = {}) {
+  const bin = full ? CHROMIUM_FULL : CHROMIUM;
+  const pkg = full ? 'chromium' : 'chromium-headless-shell';
+  assert.ok(fs.existsSync(bin), `${bin} is missing: scripts/deps.sh test installs the Debian package ${pkg}`);
   return chromium.launch({
     executablePath: path.join(path.dirname(fileURLToPath(import.meta.url)), 'chromium.sh'),
-    env: { ...process.env, PARLEY_CHROMIUM_REAL: CHROMIUM },
+    env: { ...process.env, PARLEY_CHROMIUM_REAL: bin },
     headless: true,
     timeout: 30000,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -339,8 +348,9 @@ export async function startStack({ mock = { chunks: 8, delayMs: 50 }, workers = 
 
 // A test file's Parley and host site (startStack) and browser (launch),
 // started side by side (each mostly waits on its processes' start-up).
+// opts.full: the desktop chromium (launch).
 export async function startSuite(opts) {
-  const [st, br] = await Promise.allSettled([startStack(opts), launch()]);
+  const [st, br] = await Promise.allSettled([startStack(opts), launch({ full: opts?.full })]);
   if (st.status === 'rejected' || br.status === 'rejected') {
     await stopSuite({ stack: st.value, browser: br.value });
     throw st.status === 'rejected' ? st.reason : br.reason;
