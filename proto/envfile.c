@@ -271,8 +271,8 @@ assignment(struct envp *p, struct envfile *ef, size_t start)
 {
 	struct envfile_var *v;
 	unsigned int line = p->line;
-	const char *name;
-	size_t n;
+	const char *name = NULL;
+	size_t n = 0;
 	char *val;
 
 	if (read_name(p, &name, &n) < 0 || read_value(p) < 0)
@@ -437,15 +437,20 @@ envfile_set(const char *buf, size_t len, const struct envfile *ef,
 		from = v->start;
 		to = v->end;
 	}
-	/* Appended after the last line's newline (added if missing). */
-	nl = v == NULL && len > 0 && buf[len - 1] != '\n';
+	/*
+	 * Appended after the last line's newline, added if missing: two
+	 * after a final backslash, which would join the first to its line.
+	 */
+	nl = 0;
+	if (v == NULL && len > 0 && buf[len - 1] != '\n')
+		nl = buf[len - 1] == '\\' ? 2 : 1;
 	n = from + nl + nn + 1 + vn + (v == NULL) + (len - to);
 	if ((o = malloc(n + 1)) == NULL)
 		return -1;
 	if (from > 0)
 		memcpy(o, buf, from);
 	i = from;
-	if (nl)
+	while (nl-- > 0)
 		o[i++] = '\n';
 	memcpy(o + i, name, nn);
 	i += nn;

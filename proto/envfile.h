@@ -74,7 +74,8 @@ void envfile_free(struct envfile *ef);
 /*
  * buf (parsed into ef) with name set to value: its last assignment's
  * bytes replaced by "name=value" (its newline kept), or the line
- * appended when name is absent (after a newline if buf lacks its last).
+ * appended when name is absent (after a newline if buf lacks its last;
+ * two after a final backslash, which would join it to that line).
  * Every other byte is kept. value must need no quoting ([A-Za-z0-9]).
  * 0 with a malloc'd *out, or -1 (out of memory, or a bad value).
  */

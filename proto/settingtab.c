@@ -19,6 +19,9 @@
 #define C	SETTINGS_P_CTL
 #define F(f)	offsetof(struct settings, f)
 
+/* A key's rule beyond its length (settings.c, parse_secret). */
+#define KEY_SHORT	"fewer only outside production, with a warning"
+
 #define DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 			"embedded in a support chat widget."
 
@@ -191,10 +194,10 @@ const struct setting settings_table[] = {
 	    "most rate-limit keys (clients) kept in memory" },
 	/* Keys and access: checked by masterd, used by the workers. */
 	{ "WIDGET_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
-	    1024, NULL, NULL, NULL, M | W, F(widget_key),
+	    1024, NULL, NULL, KEY_SHORT, M | W, F(widget_key),
 	    "key of the chat endpoints; unset: they answer 503" },
 	{ "ADMIN_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
-	    1024, NULL, NULL, NULL, M | W, F(admin_key),
+	    1024, NULL, NULL, KEY_SHORT, M | W, F(admin_key),
 	    "key of the admin API; unset: it answers 503" },
 	{ "DASHBOARD_PASSWORD", SETTING_SECRET, NULL, NULL,
 	    SETTINGS_PASSWORD_MIN, 1024, NULL, NULL, NULL, M | W,

@@ -88,7 +88,9 @@ function badValues(r) {
       const m = r.rule.match(/^(\d+) to (\d+) characters/);
       const [min, max] = [Number(m[1]), Number(m[2])];
       bad.push(['too long', 'k'.repeat(max + 1)]);
-      if (min > 1) bad.push(['too short', 'k'.repeat(min - 1)]);
+      // A key under its minimum is refused in production only.
+      const prod = r.rule.includes('only outside production') ? { PARLEY_ENV: 'production', CORS_ORIGIN: 'https://a.example' } : {};
+      if (min > 1) bad.push(['too short', 'k'.repeat(min - 1), prod]);
       if (r.rule.includes('one line')) bad.push(['two lines', 'sk-one\nsk-two']);
       break;
     }
