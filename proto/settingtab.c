@@ -35,6 +35,16 @@ check_plain(const char *v)
 	return 1;
 }
 
+/*
+ * A path that means one file whatever the directory the process runs in
+ * (make run's, systemd's /): a relative one is refused at --check.
+ */
+static int
+check_abs_path(const char *v)
+{
+	return v[0] == '/' && check_plain(v);
+}
+
 /* "127.0.0.1", "::1", "[::1]", a host name: no space, no stray bracket. */
 static int
 check_host(const char *v)
@@ -311,8 +321,9 @@ const struct setting settings_table[] = {
 	    "key always" },
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
-	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,
-	    "a path", M | W, F(bundle_path), "the widget bundle to serve" },
+	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL,
+	    check_abs_path, "an absolute path", M | W, F(bundle_path),
+	    "the widget bundle to serve" },
 	{ "PARLEY_ASSETS_DIR", SETTING_TEXT, NULL, "found from the binary", 1,
 	    1024, NULL, check_plain, "a path", M | W, F(assets_dir),
 	    "the directory holding widget/ and dashboard/" },

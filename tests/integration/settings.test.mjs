@@ -78,6 +78,7 @@ function badValues(r) {
     case 'text':
       bad.push(['too long', 'a'.repeat(Number(len[1]) + 1)]);
       if (r.rule.startsWith('a path')) bad.push(['a control character', 'a\x01b']);
+      else if (r.rule.startsWith('an absolute path')) bad.push(['relative', 'widget/dist/chat-widget.js'], ['a control character', '/a\x01b']);
       else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
       else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
       else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
