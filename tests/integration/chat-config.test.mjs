@@ -101,6 +101,13 @@ describe('production (PARLEY_ENV=production, keys of exactly 24 characters)', ()
     const r = await chat(p, sid(), 'x [[mock:status=401]]');
     assert.deepEqual([r.status, r.json()], [502, { error: 'Upstream model error' }]);
   });
+
+  test('/ sends to the dashboard (outside production: a page of links, make-run.test.mjs)', async () => {
+    const r = await p.get('/');
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.location, '/dashboard/');
+    assertSecurityHeaders(r);
+  });
 });
 
 describe('no WIDGET_API_KEY', () => {
