@@ -220,10 +220,13 @@ test_export_bad_requests(void **state)
 {
 	struct peer_req pr;
 
+	/* The error names the parameter and what it takes. */
 	get("/v1/admin/export?format=csv");
-	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "rows must be conversations or "
+	    "messages");
 	get("/v1/admin/export?format=csv&rows=messages&conversation=xyz");
-	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "conversation must be a conversation "
+	    "id (32 hex digits)");
 	peer_expect_none(&P, 50);
 
 	/* An unknown conversation: 404 before anything is sent. */
