@@ -140,7 +140,8 @@ describe('make run refuses', () => {
     await new Promise((resolve, reject) => { holder.once('error', reject); holder.listen(port, '127.0.0.2', resolve); });
     try {
       fs.writeFileSync(path.join(dir, 'env'), keys, { mode: 0o600 });
-      const res = await runToEnd(dir, { PORT: String(port), PARLEY_HOST: '0.0.0.0' });
+      // A model URL: no mock model to start for a run that stops anyway.
+      const res = await runToEnd(dir, { PORT: String(port), PARLEY_HOST: '0.0.0.0', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
       assert.notEqual(res.code, 0, res.out);
       assert.match(res.out, /cannot listen on 0\.0\.0\.0 port/);
       assert.match(res.out, /parley-masterd could not start/);
