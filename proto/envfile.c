@@ -27,6 +27,7 @@ struct envp {
 	char *val;		/* the value being built */
 	size_t vlen, vcap;
 	int err;		/* sticky: out of memory */
+	int esc_at_end;		/* the value ended at the end in a \ */
 	char *msg;
 	size_t msgsz;
 };
@@ -235,6 +236,7 @@ read_value(struct envp *p)
 	if (st == SQ || st == DQ || st == DQ_ESC)
 		return fail(p, opened, "the %s quote opened here is never "
 		    "closed", st == SQ ? "single" : "double");
+	p->esc_at_end = st == ESC;
 done:
 	if (st == PLAIN && trail != (size_t)-1 && !p->err) {
 		p->vlen = trail;
@@ -311,6 +313,7 @@ envfile_parse(struct envfile *ef, const char *buf, size_t len, char *err,
 	while (p.i < len) {
 		char c = buf[p.i];
 
+		ef->append_nl = 0;
 		if (c == '\n') {
 			p.line++;
 			start = ++p.i;
@@ -319,8 +322,11 @@ envfile_parse(struct envfile *ef, const char *buf, size_t len, char *err,
 		else if (c == '#' || c == ';') {
 			while (p.i < len && buf[p.i] != '\n')
 				p.i++;
+			ef->append_nl = p.i == len;
 		} else if (assignment(&p, ef, start) < 0)
 			goto out;
+		else if (p.i == len)	/* no newline ended it */
+			ef->append_nl = p.esc_at_end ? 2 : 1;
 	}
 	rv = 0;
 out:
@@ -437,13 +443,8 @@ envfile_set(const char *buf, size_t len, const struct envfile *ef,
 		from = v->start;
 		to = v->end;
 	}
-	/*
-	 * Appended after the last line's newline, added if missing: two
-	 * after a final backslash, which would join the first to its line.
-	 */
-	nl = 0;
-	if (v == NULL && len > 0 && buf[len - 1] != '\n')
-		nl = buf[len - 1] == '\\' ? 2 : 1;
+	/* Appended after the newlines that end the last line (append_nl). */
+	nl = v == NULL ? ef->append_nl : 0;
 	n = from + nl + nn + 1 + vn + (v == NULL) + (len - to);
 	if ((o = malloc(n + 1)) == NULL)
 		return -1;

@@ -51,6 +51,12 @@ struct envfile_var {
 struct envfile {
 	struct envfile_var *v;
 	size_t n;
+	/*
+	 * Newlines a line appended to the file needs first: 0 when its last
+	 * line is ended; 1 when not; 2 when it ends in a \ outside quotes
+	 * (which would join the first newline to it).
+	 */
+	unsigned int append_nl;
 };
 
 /*
@@ -74,8 +80,7 @@ void envfile_free(struct envfile *ef);
 /*
  * buf (parsed into ef) with name set to value: its last assignment's
  * bytes replaced by "name=value" (its newline kept), or the line
- * appended when name is absent (after a newline if buf lacks its last;
- * two after a final backslash, which would join it to that line).
+ * appended when name is absent (after ef->append_nl newlines).
  * Every other byte is kept. value must need no quoting ([A-Za-z0-9]).
  * 0 with a malloc'd *out, or -1 (out of memory, or a bad value).
  */

@@ -204,6 +204,12 @@ test_set(void **state)
 	check_set("", "A", "A=NEW\n");
 	/* A final backslash would join the new line to its own: two. */
 	check_set("B=b\\", "A", "B=b\\\n\nA=NEW\n");
+	/* A final newline a continuation took does not end the line. */
+	check_set("B=b\\\n", "A", "B=b\\\n\nA=NEW\n");
+	check_set("B='x'\\\n", "A", "B='x'\\\n\nA=NEW\n");
+	/* A comment is ended by any newline; a blank last line needs none. */
+	check_set("# c\\", "A", "# c\\\nA=NEW\n");
+	check_set("B=1\n  ", "A", "B=1\n  A=NEW\n");
 }
 
 static void
