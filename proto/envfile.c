@@ -169,6 +169,7 @@ read_value(struct envp *p)
 	size_t trail = (size_t)-1;	/* PLAIN: where trailing blanks start */
 	char c;
 
+	/* An empty value is a string too: the buffer holds at least "". */
 	p->vlen = 0;
 	put(p, '\0');
 	p->vlen = 0;
