@@ -207,10 +207,13 @@ main(int argc, char *argv[])
 		settings_print_table();
 		return 0;
 	}
+	if (argc > 1 && strncmp(argv[1], "--env", 5) == 0)
+		return envcmd_main(argc, argv);	/* make run's .env reader */
 	check = argc == 2 && strcmp(argv[1], "--check") == 0;
 	if (argc > 1 && !check)
-		fatalx("usage: %s [--check | --settings] (settings come from "
-		    "the environment, see docs/internals.md)", MASTERD_NAME);
+		fatalx("usage: %s [--check | --settings | --env FILE | "
+		    "--env-fill FILE NAME...] (settings come from the "
+		    "environment, see docs/internals.md)", MASTERD_NAME);
 
 	/*
 	 * Every setting, the workers' and storaged's too: refuse a bad one

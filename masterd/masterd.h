@@ -9,6 +9,7 @@
  *	listen.c	our own socket or systemd's, and the accept loop
  *	workers.c	spawn, channel, respawn, reload, quit, kill (every row)
  *	main.c		signals, timer and the loop (proto/loop.c)
+ *	envcmd.c	--env, --env-fill: make run's .env (proto/envfile.c)
  */
 #ifndef PARLEY_MASTERD_H
 #define PARLEY_MASTERD_H
@@ -75,6 +76,10 @@ int parse_host(const char *, char *, size_t);
 struct settings;
 /* From the checked settings (settings_load) and systemd's variables. */
 void config_load(struct config *, const struct settings *);
+
+/* envcmd.c: `--env FILE`, `--env-fill FILE NAME...` (argv[1] is the
+   option); the exit status. */
+int envcmd_main(int argc, char *argv[]);
 
 /* procs.c */
 /* The roles of parley-workerd masterd runs; a role is its row's index. */

@@ -321,20 +321,25 @@ parse_bool(const char *v)
 	return -1;
 }
 
+/*
+ * A key (min SETTINGS_KEY_MIN) shorter than that is taken outside
+ * production, where Open Chat Widget's samples are 20 characters
+ * (settings_warn says so), and refused in production.
+ */
 static int
-parse_secret(const struct setting *r, const char *v, char **out, char *err,
-    size_t errsz)
+parse_secret(const struct setting *r, const char *v, int production,
+    char **out, char *err, size_t errsz)
 {
 	size_t len = strlen(v), n = utf8_chars(v, len);
 
 	if (len > r->max)
 		return fail(err, errsz, "%s must be at most %u bytes; it has "
 		    "%zu", r->name, r->max, len);
-	if (n < r->min && r->min == SETTINGS_KEY_MIN)
+	if (n < r->min && r->min == SETTINGS_KEY_MIN && production)
 		return fail(err, errsz, "%s must be at least %d characters "
-		    "(generate one with: openssl rand -hex 32); it has %zu",
-		    r->name, SETTINGS_KEY_MIN, n);
-	if (n < r->min)
+		    "in production (generate one with: openssl rand -hex "
+		    "32); it has %zu", r->name, SETTINGS_KEY_MIN, n);
+	if (n < r->min && r->min != SETTINGS_KEY_MIN)
 		return fail(err, errsz, "%s must be at least %u characters "
 		    "(generate one with: openssl rand -base64 18); it has %zu",
 		    r->name, r->min, n);
@@ -385,7 +390,8 @@ parse_row(struct settings *st, const struct setting *r, const char *v,
 	case SETTING_TEXT:
 		return parse_text(r, v, (char **)(void *)field, err, errsz);
 	case SETTING_SECRET:
-		return parse_secret(r, v, (char **)(void *)field, err, errsz);
+		return parse_secret(r, v, st->production,
+		    (char **)(void *)field, err, errsz);
 	case SETTING_CHOICE:
 		if ((i = choice(r->choices, v)) < 0)
 			return fail(err, errsz, "%s must be one of %s, not "
@@ -643,6 +649,28 @@ settings_env(const char *name, void *arg)
 }
 
 void
+settings_warn(const struct settings *st)
+{
+	const struct setting *r;
+	const char *v;
+	size_t i, n;
+
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if (r->type != SETTING_SECRET || r->min != SETTINGS_KEY_MIN ||
+		    r->off == 0)
+			continue;
+		v = *(char *const *)(const void *)((const char *)st + r->off);
+		if (v == NULL || (n = utf8_chars(v, strlen(v))) >=
+		    SETTINGS_KEY_MIN)
+			continue;
+		log_warnx("%s has %zu characters, fewer than %d: taken outside "
+		    "production only (generate a longer one with: openssl "
+		    "rand -hex 32)", r->name, n, SETTINGS_KEY_MIN);
+	}
+}
+
+void
 settings_load(struct settings *st, unsigned int procs)
 {
 	char err[SETTINGS_ERR_MAX];
@@ -651,6 +679,7 @@ settings_load(struct settings *st, unsigned int procs)
 	    sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_set_level((enum log_level)st->log_level);
+	settings_warn(st);
 }
 
 static void

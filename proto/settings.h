@@ -24,7 +24,9 @@
 
 struct penc;
 
-#define SETTINGS_KEY_MIN	24	/* characters (code points) of an API key */
+#define SETTINGS_KEY_MIN	24	/* characters (code points) of an API key;
+					   fewer: production refuses it, else a
+					   warning (settings_warn) */
 #define SETTINGS_PASSWORD_MIN	12	/* characters of DASHBOARD_PASSWORD */
 #define SETTINGS_ERR_MAX	512
 #define SETTINGS_ORIGIN_MAX	255	/* bytes of one CORS_ORIGIN entry */
@@ -195,9 +197,15 @@ int settings_parse(struct settings *, settings_get_fn, void *arg, char *err,
 const char *settings_env(const char *name, void *arg);
 /*
  * From the environment, for the processes in procs; a bad value is fatal
- * (fatalx with the message: exit status 1). Sets the log level.
+ * (fatalx with the message: exit status 1). Sets the log level, then
+ * settings_warn().
  */
 void settings_load(struct settings *, unsigned int procs);
+/*
+ * One warning line per key shorter than SETTINGS_KEY_MIN (taken outside
+ * production only), naming the variable, never its value.
+ */
+void settings_warn(const struct settings *);
 /* Frees what parse allocated and wipes the secrets. */
 void settings_free(struct settings *);
 /* One number setting's value s (NULL, "": def) checked against its row. */

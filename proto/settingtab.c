@@ -19,6 +19,9 @@
 #define C	SETTINGS_P_CTL
 #define F(f)	offsetof(struct settings, f)
 
+/* A key's rule beyond its length (settings.c, parse_secret). */
+#define KEY_SHORT	"fewer only outside production, with a warning"
+
 #define DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 			"embedded in a support chat widget."
 
@@ -30,6 +33,16 @@ check_plain(const char *v)
 		if (iscntrl((unsigned char)*v))
 			return 0;
 	return 1;
+}
+
+/*
+ * A path that means one file whatever the directory the process runs in
+ * (make run's, systemd's /): a relative one is refused at --check.
+ */
+static int
+check_abs_path(const char *v)
+{
+	return v[0] == '/' && check_plain(v);
 }
 
 /* "127.0.0.1", "::1", "[::1]", a host name: no space, no stray bracket. */
@@ -191,10 +204,10 @@ const struct setting settings_table[] = {
 	    "most rate-limit keys (clients) kept in memory" },
 	/* Keys and access: checked by masterd, used by the workers. */
 	{ "WIDGET_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
-	    1024, NULL, NULL, NULL, M | W, F(widget_key),
+	    1024, NULL, NULL, KEY_SHORT, M | W, F(widget_key),
 	    "key of the chat endpoints; unset: they answer 503" },
 	{ "ADMIN_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
-	    1024, NULL, NULL, NULL, M | W, F(admin_key),
+	    1024, NULL, NULL, KEY_SHORT, M | W, F(admin_key),
 	    "key of the admin API; unset: it answers 503" },
 	{ "DASHBOARD_PASSWORD", SETTING_SECRET, NULL, NULL,
 	    SETTINGS_PASSWORD_MIN, 1024, NULL, NULL, NULL, M | W,
@@ -308,8 +321,9 @@ const struct setting settings_table[] = {
 	    "key always" },
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
-	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL, check_plain,
-	    "a path", M | W, F(bundle_path), "the widget bundle to serve" },
+	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL,
+	    check_abs_path, "an absolute path", M | W, F(bundle_path),
+	    "the widget bundle to serve" },
 	{ "PARLEY_ASSETS_DIR", SETTING_TEXT, NULL, "found from the binary", 1,
 	    1024, NULL, check_plain, "a path", M | W, F(assets_dir),
 	    "the directory holding widget/ and dashboard/" },

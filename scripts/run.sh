@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # `make run`: the whole product in the foreground, data under ./var/.
-# Reads .env when present (PARLEY_ENV_FILE names another file); variables
-# already in the environment win. Ctrl-C (or SIGTERM) stops every process
-# cleanly.
+# Reads .env when present (PARLEY_ENV_FILE names another file) as
+# systemd's EnvironmentFile= reads it (parley-masterd --env, README "make
+# run"): a line it cannot read stops us here with its number. Variables
+# already set (and not empty) in the environment win over the file.
+# Ctrl-C (or SIGTERM) stops every process cleanly.
 #
 # With no OPENAI_API_KEY (and no OPENAI_BASE_URL) it starts the project's
 # mock model (bin/mockai) on a free loopback port and points Parley at it,
 # so the product works out of the box; the mock answers "You said: …",
 # a chunk every MOCKAI_DELAY_MS (30) milliseconds.
 #
-# Once started it prints the URLs of the test pages (/widget-test.html,
+# It listens on 127.0.0.1 (PARLEY_HOST says otherwise) and refuses to
+# start when something already answers on PORT. Once Parley listens it
+# prints the URLs of the test pages (/widget-test.html,
 # /headless-test.html; not served in production) and of the dashboard
-# with its password.
+# with its password; never before, so a start that fails prints none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,41 +23,43 @@ ENV_FILE=${PARLEY_ENV_FILE:-.env}
 # The programs (the tests point this at build/test/bin).
 BIN=${PARLEY_RUN_BIN:-bin}
 
-# Load the env file without overriding what the environment already sets.
+# The env file's variables into the environment, unless already set there.
+load_env() {
+	local pairs kv key
+	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE")
+	if ! wait $!; then
+		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see the README, \"make run\")" >&2
+		exit 1
+	fi
+	for kv in ${pairs[@]+"${pairs[@]}"}; do
+		key=${kv%%=*}
+		[ -n "${!key:-}" ] || export "$kv"
+	done
+}
 if [ -f "$ENV_FILE" ]; then
-	while IFS= read -r line || [ -n "$line" ]; do
-		case "$line" in ''|'#'*) continue ;; esac
-		key=${line%%=*}
-		val=${line#*=}
-		val=${val%\"}; val=${val#\"}
-		[[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
-		[ -z "${!key+x}" ] && export "$key=$val"
-	done < "$ENV_FILE"
+	load_env
 	echo "run: read settings from $ENV_FILE"
 fi
 
 # Keys let a newcomer try the chat and admin APIs (and the dashboard) at
-# once. A missing key or DASHBOARD_PASSWORD is generated (40 random
-# letters and digits) and kept in the env file (mode 0600) so the next
-# run uses the same one. One that is set but too short (24 characters for
-# a key, 12 for the password) is left alone: Parley refuses to start with
-# it and says which one.
-genkey() {
-	local k=''
-	while [ ${#k} -lt 40 ]; do
-		k+=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9')
-	done
-	printf '%s' "${k:0:40}"
-}
-generated=()
+# once. A missing or empty key or DASHBOARD_PASSWORD is generated (40
+# random letters and digits) into the env file: into its empty NAME=
+# line, or one line appended, every other byte and the file's mode kept
+# (a new file is 0600), so the next run finds it and adds nothing. One
+# that is set but short (24 characters for a key, 12 for the password)
+# is left alone: outside production a short key is taken with a warning,
+# and Parley refuses to start with a short password, saying which one.
+missing=()
 for name in WIDGET_API_KEY ADMIN_API_KEY DASHBOARD_PASSWORD; do
-	[ -n "${!name:-}" ] && continue
-	val=$(genkey)
-	(umask 077; printf '%s=%s\n' "$name" "$val" >> "$ENV_FILE")
-	export "$name=$val"
-	generated+=("$name")
+	[ -n "${!name:-}" ] || missing+=("$name")
 done
-if [ ${#generated[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ]; then
+	mapfile -t generated < <("$BIN/parley-masterd" --env-fill "$ENV_FILE" "${missing[@]}")
+	if ! wait $!; then
+		echo "run: could not write the keys into $ENV_FILE" >&2
+		exit 1
+	fi
+	load_env
 	echo "run: generated ${generated[*]} into $ENV_FILE:"
 	for name in "${generated[@]}"; do
 		echo "run:   $name=${!name}"
@@ -61,6 +67,8 @@ if [ ${#generated[@]} -gt 0 ]; then
 fi
 
 export PORT=${PORT:-4000}
+# A laptop's run: this machine only, unless PARLEY_HOST says otherwise.
+export PARLEY_HOST=${PARLEY_HOST:-127.0.0.1}
 export PARLEY_DATA_DIR=${PARLEY_DATA_DIR:-$PWD/var/data}
 export PARLEY_RUN_DIR=${PARLEY_RUN_DIR:-$PWD/var/run}
 # A scraper on this machine reads /metrics without the key here; an
@@ -72,7 +80,44 @@ if ! "$BIN/parley-masterd" --check; then
 	echo "run: fix that setting (in $ENV_FILE or the environment)" >&2
 	exit 1
 fi
+# The address a browser on this machine uses.
+case "${PARLEY_HOST:-0.0.0.0}" in
+0.0.0.0|'') url_host=127.0.0.1 ;;
+::|'[::]') url_host='[::1]' ;;
+*:*) url_host="[${PARLEY_HOST#[}"; url_host="${url_host%]}]" ;;
+*) url_host=$PARLEY_HOST ;;
+esac
+
+# Another instance (or anything) on the port: stop before starting
+# anything, rather than print URLs that another server answers.
+probe_host=${url_host#[}
+probe_host=${probe_host%]}
+if timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$probe_host" "$PORT" 2>/dev/null; then
+	echo "run: port $PORT on $url_host is already in use (another make run or Parley?): stop it, or set PORT" >&2
+	exit 1
+fi
+if [ ! -e "$PARLEY_DATA_DIR/data.mdb" ]; then
+	echo "run: no database in $PARLEY_DATA_DIR yet; a new one will be created"
+fi
 mkdir -p "$PARLEY_DATA_DIR" "$PARLEY_RUN_DIR"
+
+# Whether process $1 runs (a zombie does not).
+alive() {
+	local st
+	read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+# Whether process $1 has a child that runs another program (masterd's
+# workers are parley-workerd; a sanitizer's helper at exit is not).
+started_other() {
+	local c me
+	me=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null || echo "$me")" != "$me" ] && return 0
+	done
+	return 1
+}
 
 pids=()
 stop() {	# [exit status]
@@ -124,15 +169,20 @@ for _ in $(seq 1 100); do
 done
 
 setsid "$BIN/parley-masterd" &
-pids+=($!)
+mpid=$!
+pids+=("$mpid")
+# masterd binds before it starts its first worker: a worker means it
+# listens. If it exits first (the port taken, a bad address), say so and
+# stop, printing no URL and no password.
+for _ in $(seq 1 400); do
+	started_other "$mpid" && break
+	if ! alive "$mpid"; then
+		echo "run: parley-masterd could not start (its message is above; is another Parley on $url_host:$PORT?)" >&2
+		stop 1
+	fi
+	sleep 0.05
+done
 
-# The address a browser on this machine uses.
-case "${PARLEY_HOST:-0.0.0.0}" in
-0.0.0.0|'') url_host=127.0.0.1 ;;
-::|'[::]') url_host='[::1]' ;;
-*:*) url_host="[${PARLEY_HOST#[}"; url_host="${url_host%]}]" ;;
-*) url_host=$PARLEY_HOST ;;
-esac
 base="http://$url_host:$PORT"
 echo "run: Parley on $base  (health: /health, data: $PARLEY_DATA_DIR) — Ctrl-C stops it"
 prod=${PARLEY_ENV:-${NODE_ENV:-}}

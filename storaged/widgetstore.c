@@ -30,6 +30,9 @@
 #include "widgetstore.h"
 
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
+/* The default widget's title and greeting, made at the first start. */
+#define DEFAULT_WIDGET_NAME	"Chat with us"
+#define DEFAULT_WIDGET_GREETING	"Hi! How can we help you today?"
 
 /* ---------------------------------------------------------------- records */
 
@@ -328,7 +331,9 @@ widgetstore_init(struct store_txn *t)
 	st_widget_defaults(&w);
 	strlcpy(w.id, ST_DEFAULT_WIDGET, sizeof(w.id));
 	strlcpy(w.org, ST_ORG_DEFAULT, sizeof(w.org));
-	if ((w.name = strdup("Default")) == NULL)
+	/* What a visitor reads first; a data directory's own stay. */
+	if ((w.name = strdup(DEFAULT_WIDGET_NAME)) == NULL ||
+	    (w.greeting = strdup(DEFAULT_WIDGET_GREETING)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	entity_add(t, &widget_entity, &w);
 	if (t->err == 0)

@@ -166,6 +166,7 @@ static const struct route routes[] = {
 	    0 },
 	{ M_GET,	"/test-pages/:file",		static_asset_get, 0, 0,
 	    0 },
+	{ M_GET,	"/",				static_root_get, 0, 0, 0 },
 	{ M_GET,	"/login",			dashpages_login_redirect,
 	    R_DASH, 0, 0 },
 	{ M_GET,	"/dashboard",			dashpages_index_get, R_DASH, 0,

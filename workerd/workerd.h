@@ -533,8 +533,12 @@ struct export_params {
 	enum export_rows rows;
 	char conv[ST_ID_HEX + 1];	/* "" = every conversation */
 	char widget[ST_WIDGET_MAX + 1];	/* "" = every widget */
+	const char *why;	/* -1: the parameter and what it takes */
 };
-/* ?format=&rows=[&conversation=][&widget=]: 0, or -1 invalid. */
+/*
+ * ?format=&rows=[&conversation=][&widget=]: 0, or -1 invalid with why
+ * set ("rows must be conversations or messages").
+ */
 int export_params_parse(const char *query, struct export_params *);
 /* "parley-<rows>.<jsonl|csv>"; the Content-Type. */
 const char *export_filename(const struct export_params *);

@@ -2,7 +2,8 @@
 // /widget-test.html (the widget set up for this server, its events, the JS
 // API buttons, the embed snippet) and /headless-test.html (POST
 // /v1/chat/stream, /chat and /v1/chat from a form: the raw NDJSON lines and
-// the assembled reply; the history).
+// the assembled reply; the history); at a phone's 390 px, none wider than
+// the screen; / as their page of links.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,6 +58,34 @@ describe('the test pages', { timeout: 120000 }, () => {
       await page.click('#btn-close');
       await page.waitForSelector(part('panel'), { state: 'hidden' });
       await assertClean(page, log, '/widget-test.html');
+    } finally { await ctx.close(); }
+  });
+
+  test('at 390 px (a phone) no page grows wider than the screen; / links to them', async () => {
+    const { page, log, ctx } = await openPage(browser, { viewport: { width: 390, height: 844 } });
+    try {
+      for (const p of ['/', '/widget-test.html', '/headless-test.html', '/test-pages/embed-test.html']) {
+        const res = await page.goto(`${stack.parleyOrigin}${p}`);
+        assert.equal(res.status(), 200, p);
+        if (p === '/widget-test.html') {
+          // The event log's lines (a reply's 32-digit ids, nowhere to break) were what grew it.
+          await waitReady(page);
+          await page.click('#btn-open');
+          await sendByKeyboard(page, 'hello from a phone');
+          await waitReplyEnd(page);
+          // The panel covers a phone's screen: closed by the JS API.
+          await page.evaluate(() => window.ParleyChat.close());
+          await page.waitForSelector(part('panel'), { state: 'hidden' });
+        }
+        const w = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(w <= 390, `${p} is ${w} px wide at 390`);
+      }
+      await page.goto(`${stack.parleyOrigin}/`);
+      const links = await page.$$eval('main a', (as) => as.map((a) => a.getAttribute('href')));
+      for (const href of ['/dashboard/', '/widget-test.html', '/headless-test.html', '/v1/openapi.json']) assert.ok(links.includes(href), href);
+      const ax = await axeSerious(page, '/');
+      assert.deepEqual(ax.bad, [], `axe: ${JSON.stringify(ax.bad, null, 1)}`);
+      await assertClean(page, log, 'the pages at 390 px');
     } finally { await ctx.close(); }
   });
 

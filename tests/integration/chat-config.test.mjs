@@ -1,6 +1,7 @@
 // Settings checked at start and their effects: CORS_ORIGIN='*' refused in
-// production, API keys shorter than 24 characters refused with a message
-// naming them (and 24 accepted), production answers without details, and
+// production, API keys shorter than 24 characters refused in production
+// with a message naming them (and 24 accepted; make run's test shows a
+// shorter one taken outside production, smoke.test.mjs), production answers without details, and
 // the chat endpoints without a WIDGET_API_KEY.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -33,8 +34,8 @@ describe('refused at start', () => {
     ['WIDGET_API_KEY of 23 two-byte characters (46 bytes)', { widgetKey: '\u00e9'.repeat(23) }, 'WIDGET_API_KEY'],
     ['WIDGET_API_KEY of 11 characters', { widgetKey: 'short-key-9' }, 'WIDGET_API_KEY'],
   ]) {
-    test(`${name}: refused with a message naming it`, async () => {
-      const r = await refused({ CORS_ORIGIN: 'https://a.example' }, opts);
+    test(`${name}: refused in production with a message naming it`, async () => {
+      const r = await refused({ CORS_ORIGIN: 'https://a.example', PARLEY_ENV: 'production' }, opts);
       assert.notEqual(r.code, 0, `masterd exits non-zero (code ${r.code}, signal ${r.signal})`);
       assert.equal(r.signal, null);
       const line = r.log.split('\n').find((l) => l.includes(which));
@@ -99,6 +100,13 @@ describe('production (PARLEY_ENV=production, keys of exactly 24 characters)', ()
   test('the model\'s own error text does not reach the client', async () => {
     const r = await chat(p, sid(), 'x [[mock:status=401]]');
     assert.deepEqual([r.status, r.json()], [502, { error: 'Upstream model error' }]);
+  });
+
+  test('/ sends to the dashboard (outside production: a page of links, make-run.test.mjs)', async () => {
+    const r = await p.get('/');
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.location, '/dashboard/');
+    assertSecurityHeaders(r);
   });
 });
 

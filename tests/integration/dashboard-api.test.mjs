@@ -601,7 +601,10 @@ describe('stacks of their own', { concurrency: true }, () => {
           'format=csv&rows=messages&conversation=abc', `format=csv&rows=messages&conversation=${'g'.repeat(32)}`,
           'format=csv&rows=messages&widget=', 'format=csv&rows=messages&widget=bad%20id']) {
           const r = await exp(q);
-          assertJsonError(r, 400, q.includes('conversation=') ? undefined : 'Invalid query parameters');
+          // The error names the parameter and the values it takes.
+          const why = q.includes('conversation=') ? /^conversation must be/ : q.includes('widget=') ? /^widget must be a widget id$/
+            : !/format=(jsonl|csv)/.test(q) ? /^format must be jsonl or csv$/ : /^rows must be conversations or messages$/;
+          assert.match(assertJsonError(r, 400).error, why, q);
         }
         assertJsonError(await exp(`format=csv&rows=messages&conversation=${crypto.randomBytes(16).toString('hex')}`), 404, 'Conversation not found');
         assertJsonError(await p.get('/v1/admin/export?format=csv&rows=messages'), 401, 'Unauthorized');

@@ -78,6 +78,7 @@ function badValues(r) {
     case 'text':
       bad.push(['too long', 'a'.repeat(Number(len[1]) + 1)]);
       if (r.rule.startsWith('a path')) bad.push(['a control character', 'a\x01b']);
+      else if (r.rule.startsWith('an absolute path')) bad.push(['relative', 'widget/dist/chat-widget.js'], ['a control character', '/a\x01b']);
       else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
       else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
       else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
@@ -88,7 +89,9 @@ function badValues(r) {
       const m = r.rule.match(/^(\d+) to (\d+) characters/);
       const [min, max] = [Number(m[1]), Number(m[2])];
       bad.push(['too long', 'k'.repeat(max + 1)]);
-      if (min > 1) bad.push(['too short', 'k'.repeat(min - 1)]);
+      // A key under its minimum is refused in production only.
+      const prod = r.rule.includes('only outside production') ? { PARLEY_ENV: 'production', CORS_ORIGIN: 'https://a.example' } : {};
+      if (min > 1) bad.push(['too short', 'k'.repeat(min - 1), prod]);
       if (r.rule.includes('one line')) bad.push(['two lines', 'sk-one\nsk-two']);
       break;
     }

@@ -11,100 +11,20 @@
 // itself promises: the test pages' URLs printed and served, keys
 // generated into the env file and printed, the local mock model started
 // and announced when there is no OPENAI_API_KEY, a clean stop on Ctrl-C,
-// the same keys and data on the next run, a short key refused.
+// the same keys and data on the next run, a short key refused in
+// production (tests/integration/make-run.test.mjs: the rest of make run).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { MockAI, REPO, childPids, freePort, sleep, within } from './lib/harness.mjs';
+import { MockAI, REPO, within } from './lib/harness.mjs';
+import { RunSh } from './lib/runsh.mjs';
 import { request } from './lib/http.mjs';
 import { assertGoodStream, chat, sid, streamTurn } from './lib/chat.mjs';
 import { validateDocument } from './lib/openapi.mjs';
-
-const RUN = path.join(REPO, 'scripts/run.sh');
-
-function pidAlive(pid) {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]);
-  } catch { return false; }
-}
-
-// One `make run` (scripts/run.sh) in a temp directory.
-class RunSh {
-  constructor(dir, extraEnv = {}) {
-    this.dir = dir;
-    this.extraEnv = extraEnv;
-    this.out = '';
-    this.kids = new Set();
-  }
-
-  async start({ waitHealthy = true } = {}) {
-    this.port = await freePort();
-    const env = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (/^(PARLEY_|LISTEN_|NOTIFY_SOCKET|ADMIN_API_KEY|WIDGET_API_KEY|PORT$|NODE_ENV|OPENAI_|CORS_ORIGIN|RATE_LIMIT_|MAX_HISTORY_MESSAGES|TRUST_PROXY|SYSTEM_PROMPT|MOCKAI_)/.test(k)) continue;
-      env[k] = v;
-    }
-    Object.assign(env, {
-      PORT: String(this.port),
-      PARLEY_HOST: '127.0.0.1',
-      PARLEY_WORKERS: '2',
-      PARLEY_ENV_FILE: path.join(this.dir, 'env'),
-      PARLEY_DATA_DIR: path.join(this.dir, 'data'),
-      PARLEY_RUN_DIR: path.join(this.dir, 'run'),
-      PARLEY_LOG_LEVEL: 'info',
-    }, this.extraEnv);
-    this.child = spawn(RUN, [], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (d) => { this.out += d.toString('utf8'); };
-    this.child.stdout.on('data', onData);
-    this.child.stderr.on('data', onData);
-    this.exited = false;
-    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => { this.exited = true; this.code = code; this.signal = signal; resolve({ code, signal }); }));
-    this.closed = new Promise((resolve) => this.child.on('close', resolve));
-    if (!waitHealthy) return this;
-    const deadline = Date.now() + 30000;
-    let last = '';
-    while (Date.now() < deadline) {
-      if (this.exited) throw new Error(`run.sh exited during start-up (code ${this.code}):\n${this.out}`);
-      for (const k of childPids(this.child.pid)) this.kids.add(k);
-      try {
-        const r = await request(this.port, 'GET', '/health', { timeout: 2000 });
-        if (r.status === 200) return this;
-        last = `status ${r.status}`;
-      } catch (e) { last = e.message; }
-      await sleep(100);
-    }
-    throw new Error(`make run's stack not healthy after 30 s (${last}):\n${this.out}`);
-  }
-
-  envFile() {
-    const s = fs.readFileSync(path.join(this.dir, 'env'), 'utf8');
-    return Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  }
-
-  // Ctrl-C: SIGINT to the script. Resolves {code, signal}.
-  async stop(signal = 'SIGINT') {
-    if (!this.exited) {
-      for (const k of childPids(this.child.pid)) this.kids.add(k);
-      this.child.kill(signal);
-      await within(this.exit, 30000);
-    }
-    const res = { code: this.code, signal: this.signal, stuck: !this.exited };
-    if (!this.exited) this.child.kill('SIGKILL');
-    // Nothing it started may be left.
-    const deadline = Date.now() + 5000;
-    let left = [...this.kids].filter(pidAlive);
-    while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
-    for (const k of left) { try { process.kill(k, 'SIGKILL'); } catch { /* gone */ } }
-    res.leftBehind = left;
-    await within(this.closed, 2000);
-    return res;
-  }
-}
 
 function checkBinFresh() {
   for (const b of ['parley-masterd', 'parley-workerd', 'parley-storaged', 'mockai']) {
@@ -230,17 +150,17 @@ describe('make run (scripts/run.sh) passes the production smoke tests', () => {
 describe('make run (scripts/run.sh) settings', () => {
   before(() => checkBinFresh());
 
-  test('a key shorter than 24 characters: refused at start, with a message naming it', async () => {
+  test('a key shorter than 24 characters in production: refused at start, with a message naming it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-run-'));
     try {
       fs.writeFileSync(path.join(dir, 'env'), `WIDGET_API_KEY=too-short-key\nADMIN_API_KEY=${'a'.repeat(40)}\n`, { mode: 0o600 });
-      const run = new RunSh(dir);
+      const run = new RunSh(dir, { PARLEY_ENV: 'production', CORS_ORIGIN: 'https://a.example' });
       await run.start({ waitHealthy: false });
       const res = await within(run.exit, 30000);
       if (!res) await run.stop('SIGTERM');
       assert.ok(res, `run.sh exits by itself:\n${run.out}`);
       assert.notEqual(res.code, 0, `run.sh exits non-zero:\n${run.out}`);
-      assert.match(run.out, /WIDGET_API_KEY must be at least 24 characters/);
+      assert.match(run.out, /WIDGET_API_KEY must be at least 24 characters in production/);
       const st = await run.stop();
       assert.deepEqual(st.leftBehind, []);
     } finally {

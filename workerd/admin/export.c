@@ -40,38 +40,53 @@ static void export_next(struct export *);
 
 /* ------------------------------------------------------------ parameters */
 
+/* 1 when query's name is one of "a|b" (its index in *ix), else 0. */
+static int
+param_choice(const char *query, const char *name, const char *a,
+    const char *b, int *ix)
+{
+	char v[32];
+
+	if (query == NULL || http_query_param(query, name, v, sizeof(v)) != 1)
+		return 0;
+	if (strcmp(v, a) == 0)
+		*ix = 0;
+	else if (strcmp(v, b) == 0)
+		*ix = 1;
+	else
+		return 0;
+	return 1;
+}
+
 int
 export_params_parse(const char *query, struct export_params *p)
 {
-	char v[32];
-	int r;
+	int r, ix;
 
 	memset(p, 0, sizeof(*p));
-	if (query == NULL)
+	p->why = "format must be jsonl or csv";
+	if (!param_choice(query, "format", "jsonl", "csv", &ix))
 		return -1;
-	if (http_query_param(query, "format", v, sizeof(v)) != 1)
+	p->format = ix == 0 ? EXPORT_JSONL : EXPORT_CSV;
+	p->why = "rows must be conversations or messages";
+	if (!param_choice(query, "rows", "conversations", "messages", &ix))
 		return -1;
-	if (strcmp(v, "jsonl") == 0)
-		p->format = EXPORT_JSONL;
-	else if (strcmp(v, "csv") == 0)
-		p->format = EXPORT_CSV;
-	else
-		return -1;
-	if (http_query_param(query, "rows", v, sizeof(v)) != 1)
-		return -1;
-	if (strcmp(v, "conversations") == 0)
-		p->rows = EXPORT_CONVS;
-	else if (strcmp(v, "messages") == 0)
-		p->rows = EXPORT_MSGS;
-	else
-		return -1;
+	p->rows = ix == 0 ? EXPORT_CONVS : EXPORT_MSGS;
+	p->why = "Invalid query parameters";	/* a bad %-escape */
 	if ((r = http_query_param(query, "conversation", p->conv,
-	    sizeof(p->conv))) < 0 || (r > 0 && (strlen(p->conv) != ST_ID_HEX ||
-	    !st_id_valid(p->conv))))
+	    sizeof(p->conv))) < 0)
 		return -1;
+	p->why = "conversation must be a conversation id (32 hex digits)";
+	if (r > 0 && (strlen(p->conv) != ST_ID_HEX || !st_id_valid(p->conv)))
+		return -1;
+	p->why = "Invalid query parameters";
 	if ((r = http_query_param(query, "widget", p->widget,
-	    sizeof(p->widget))) < 0 || (r > 0 && !admin_widget_valid(p->widget)))
+	    sizeof(p->widget))) < 0)
 		return -1;
+	p->why = "widget must be a widget id";
+	if (r > 0 && !admin_widget_valid(p->widget))
+		return -1;
+	p->why = NULL;
 	return 0;
 }
 
@@ -437,9 +452,8 @@ export_get(struct conn *c, struct http_request *req,
 		return;
 	}
 	if (export_params_parse(req->query, &x->p) < 0) {
+		conn_send_error(c, 400, admin_headers, x->p.why);
 		free(x);
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
 		return;
 	}
 	x->c = c;

@@ -6,6 +6,8 @@
  *	GET /widget-test.html		the widget embedded, set up for this server
  *	GET /headless-test.html		a form for /v1/chat and /v1/chat/stream
  *	GET /test-pages/:file		the pages' scripts and style sheet
+ *	GET /				production: 302 to /dashboard/; else a
+ *					page of links (index.html)
  *
  * Everything is read once, when the worker starts (a reload starts new
  * workers, so SIGHUP picks up a rebuilt bundle). The bundle comes from
@@ -86,6 +88,7 @@ static struct page {
 	{ "test-pages.css", CSS_TYPE, 0, 0, NULL, 0 },
 	{ "embed-test.html", HTML_TYPE, 0, 0, NULL, 0 },
 	{ "embed-test.js", JS_TYPE, 0, 0, NULL, 0 },
+	{ "index.html", HTML_TYPE, 0, 1, NULL, 0 },	/* at / (static_root_get) */
 };
 #define NPAGES	(sizeof(pages) / sizeof(pages[0]))
 
@@ -712,6 +715,18 @@ static_page_get(struct conn *c, struct http_request *req,
 {
 	/* The route's own pattern: "/widget-test.html" -> the page's name. */
 	page_send(c, m->route->pattern + 1, 1);
+}
+
+void
+static_root_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	if (resp_production()) {
+		conn_send(c, 302, "Location: /dashboard/\r\n"
+		    "Cache-Control: no-cache\r\n", "", NULL, 0);
+		return;
+	}
+	page_send(c, "index.html", 1);
 }
 
 void

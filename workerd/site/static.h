@@ -74,5 +74,8 @@ void static_page_get(struct conn *, struct http_request *,
 /* GET /test-pages/:file, the pages' scripts and style: 404 in production. */
 void static_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
+/* GET /: 302 to /dashboard/ in production, else a page of links. */
+void static_root_get(struct conn *, struct http_request *,
+    const struct route_match *);
 
 #endif

@@ -16,6 +16,8 @@
 #include "tlsctx.h"
 
 #define KEY24	"abcdefghijklmnopqrstuvwx"	/* exactly 24 */
+/* Production (where CORS_ORIGIN must name origins), as parse() pairs. */
+#define PROD	"PARLEY_ENV", "production", "CORS_ORIGIN", "https://a.example"
 
 /* A fake environment: NULL-terminated name, value pairs. */
 static const char *
@@ -79,16 +81,26 @@ test_keys(void **state)
 	    "ADMIN_API_KEY", KEY24 "more", NULL), 0);
 	settings_free(&st);
 
+	/* Shorter: refused in production... */
 	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
-	    "abcdefghijklmnopqrstuvw", NULL), -1);
+	    "abcdefghijklmnopqrstuvw", PROD, NULL), -1);
 	assert_non_null(strstr(err,
-	    "WIDGET_API_KEY must be at least 24 characters"));
+	    "WIDGET_API_KEY must be at least 24 characters in production"));
 	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY", KEY24,
-	    "ADMIN_API_KEY", "short", NULL), -1);
+	    "ADMIN_API_KEY", "short", PROD, NULL), -1);
 	assert_non_null(strstr(err,
 	    "ADMIN_API_KEY must be at least 24 characters"));
 	/* Never the key itself in the message. */
 	assert_null(strstr(err, "short"));
+	/* ... taken outside it (Open Chat Widget's 20-character sample). */
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
+	    "change-me-widget-key", "ADMIN_API_KEY", "short", NULL), 0);
+	assert_string_equal(st.widget_key, "change-me-widget-key");
+	settings_free(&st);
+	/* The password's minimum is not a key's: refused anywhere. */
+	assert_int_equal(parse(&st, err, sizeof(err), "DASHBOARD_PASSWORD",
+	    "short", NULL), -1);
+	assert_non_null(strstr(err, "DASHBOARD_PASSWORD must be at least 12"));
 
 	/* Characters, not bytes: 23 two-byte characters are too few. */
 	{
@@ -98,7 +110,7 @@ test_keys(void **state)
 		for (i = 0; i < 23; i++)
 			strlcat(k, "\xc3\xa9", sizeof(k));
 		assert_int_equal(parse(&st, err, sizeof(err),
-		    "WIDGET_API_KEY", k, NULL), -1);
+		    "WIDGET_API_KEY", k, PROD, NULL), -1);
 		strlcat(k, "\xc3\xa9", sizeof(k));
 		assert_int_equal(parse(&st, err, sizeof(err),
 		    "WIDGET_API_KEY", k, NULL), 0);

@@ -554,7 +554,9 @@ test_default_widget(void **state)
 
 	default_widget(f, &d);
 	assert_true(wid_valid(d.widget_id));
-	assert_string_equal(d.name, "Default");
+	/* A friendly title and greeting (issue 24), not "Default". */
+	assert_string_equal(d.name, "Chat with us");
+	assert_string_equal(d.greeting, "Hi! How can we help you today?");
 	assert_int_equal(d.enabled, 1);
 	assert_int_equal(d.norigins, 0);
 	assert_int_equal(d.daily_cap, 0);

@@ -31,7 +31,7 @@ static void
 test_not_found(void **state)
 {
 	const char *paths[] = {
-		"/", "/healthz", "/health//", "/healt", "/HEALTH", "//health",
+		"/healthz", "/health//", "/healt", "/HEALTH", "//health",
 		"/v1/admin", "/v1/admin/conversations/a/b", "health", "",
 		"*", "/v1/admin/conversations//", "/health/x",
 	};
@@ -45,6 +45,10 @@ test_not_found(void **state)
 		    ROUTE_NOT_FOUND);
 	}
 	assert_int_equal(router_match(HTTP_GET, NULL, &m), ROUTE_NOT_FOUND);
+	/* "/" is a route of its own (the links, or the dashboard): GET only. */
+	assert_int_equal(router_match(HTTP_GET, "/", &m), ROUTE_OK);
+	assert_string_equal(m.route->pattern, "/");
+	assert_int_equal(router_match(HTTP_DELETE, "/", &m), ROUTE_BAD_METHOD);
 }
 
 static void

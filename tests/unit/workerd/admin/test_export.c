@@ -44,8 +44,17 @@ test_export_params(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (export_params_parse(bad[i], &p) != -1)
 			fail_msg("accepted %s", bad[i]);
+	/* The error names the parameter and what it takes. */
+	assert_int_equal(export_params_parse("format=csv", &p), -1);
+	assert_string_equal(p.why, "rows must be conversations or messages");
+	assert_int_equal(export_params_parse("rows=messages", &p), -1);
+	assert_string_equal(p.why, "format must be jsonl or csv");
+	assert_int_equal(export_params_parse("format=csv&rows=messages&"
+	    "conversation=abc", &p), -1);
+	assert_non_null(strstr(p.why, "conversation must be"));
 	assert_int_equal(export_params_parse("format=jsonl&rows=conversations",
 	    &p), 0);
+	assert_null(p.why);
 	assert_int_equal(p.format, EXPORT_JSONL);
 	assert_int_equal(p.rows, EXPORT_CONVS);
 	assert_string_equal(p.conv, "");
@@ -211,10 +220,13 @@ test_export_bad_requests(void **state)
 {
 	struct peer_req pr;
 
+	/* The error names the parameter and what it takes. */
 	get("/v1/admin/export?format=csv");
-	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "rows must be conversations or "
+	    "messages");
 	get("/v1/admin/export?format=csv&rows=messages&conversation=xyz");
-	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_expect_error(&CL, 400, "conversation must be a conversation "
+	    "id (32 hex digits)");
 	peer_expect_none(&P, 50);
 
 	/* An unknown conversation: 404 before anything is sent. */

@@ -1,0 +1,90 @@
+// One `make run` (scripts/run.sh) in a temp directory: its data, run
+// directory and env file there (PARLEY_DATA_DIR, PARLEY_RUN_DIR,
+// PARLEY_ENV_FILE), so a developer's ./var and ./.env are never touched;
+// the release binaries in bin/ unless extraEnv names PARLEY_RUN_BIN.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+
+import { REPO, childPids, freePort, sleep, within } from './harness.mjs';
+import { request } from './http.mjs';
+
+export const RUN = path.join(REPO, 'scripts/run.sh');
+
+export function pidAlive(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]);
+  } catch { return false; }
+}
+
+export class RunSh {
+  constructor(dir, extraEnv = {}) {
+    this.dir = dir;
+    this.extraEnv = extraEnv;
+    this.out = '';
+    this.kids = new Set();
+  }
+
+  async start({ waitHealthy = true } = {}) {
+    this.port = await freePort();
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (/^(PARLEY_|LISTEN_|NOTIFY_SOCKET|ADMIN_API_KEY|WIDGET_API_KEY|PORT$|NODE_ENV|OPENAI_|CORS_ORIGIN|RATE_LIMIT_|MAX_HISTORY_MESSAGES|TRUST_PROXY|SYSTEM_PROMPT|MOCKAI_)/.test(k)) continue;
+      env[k] = v;
+    }
+    Object.assign(env, {
+      PORT: String(this.port),
+      PARLEY_WORKERS: '2',
+      PARLEY_ENV_FILE: path.join(this.dir, 'env'),
+      PARLEY_DATA_DIR: path.join(this.dir, 'data'),
+      PARLEY_RUN_DIR: path.join(this.dir, 'run'),
+      PARLEY_LOG_LEVEL: 'info',
+    }, this.extraEnv);
+    this.child = spawn(RUN, [], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (d) => { this.out += d.toString('utf8'); };
+    this.child.stdout.on('data', onData);
+    this.child.stderr.on('data', onData);
+    this.exited = false;
+    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => { this.exited = true; this.code = code; this.signal = signal; resolve({ code, signal }); }));
+    this.closed = new Promise((resolve) => this.child.on('close', resolve));
+    if (!waitHealthy) return this;
+    const deadline = Date.now() + 30000;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`run.sh exited during start-up (code ${this.code}):\n${this.out}`);
+      for (const k of childPids(this.child.pid)) this.kids.add(k);
+      try {
+        const r = await request(this.port, 'GET', '/health', { timeout: 2000 });
+        if (r.status === 200) return this;
+        last = `status ${r.status}`;
+      } catch (e) { last = e.message; }
+      await sleep(100);
+    }
+    throw new Error(`make run's stack not healthy after 30 s (${last}):\n${this.out}`);
+  }
+
+  envFile() {
+    const s = fs.readFileSync(path.join(this.dir, 'env'), 'utf8');
+    return Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+
+  // Ctrl-C: SIGINT to the script. Resolves {code, signal}.
+  async stop(signal = 'SIGINT') {
+    if (!this.exited) {
+      for (const k of childPids(this.child.pid)) this.kids.add(k);
+      this.child.kill(signal);
+      await within(this.exit, 30000);
+    }
+    const res = { code: this.code, signal: this.signal, stuck: !this.exited };
+    if (!this.exited) this.child.kill('SIGKILL');
+    // Nothing it started may be left.
+    const deadline = Date.now() + 5000;
+    let left = [...this.kids].filter(pidAlive);
+    while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
+    for (const k of left) { try { process.kill(k, 'SIGKILL'); } catch { /* gone */ } }
+    res.leftBehind = left;
+    await within(this.closed, 2000);
+    return res;
+  }
+}
