@@ -222,6 +222,9 @@ setup_server(void)
 	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
 	    sync_modes[S.set.sync_mode].flags)) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
+	/* A mistyped PARLEY_DATA_DIR shows here. */
+	if (store_created(S.st))
+		log_warnx("created a new database in %s", S.set.data_dir);
 	store_set_wal_max(S.st, (size_t)S.set.wal_mb * 1024 * 1024);
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
