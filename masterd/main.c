@@ -211,7 +211,7 @@ check_production_keys(void)
 	if (!settings_production(settings_env, NULL))
 		return;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if ((v = getenv(keys[i])) == NULL || *v == '\0') {
+		if ((v = settings_env(keys[i], NULL)) == NULL || *v == '\0') {
 			if (missing[0] != '\0')
 				strlcat(missing, ", ", sizeof(missing));
 			strlcat(missing, keys[i], sizeof(missing));
