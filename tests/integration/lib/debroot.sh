@@ -37,7 +37,7 @@ dpkg-query -W -f="\${Version}\n" parley
 step files
 stat -c "%a %U %n" /usr/sbin/parley-masterd /usr/sbin/parley-workerd /usr/sbin/parley-storaged /usr/sbin/parleyctl \
     /lib/systemd/system/parley.service /lib/systemd/system/parley-storaged.service /lib/systemd/system/parley.socket \
-    /usr/lib/sysusers.d/parley.conf /usr/share/doc/parley/README.md /usr/share/doc/parley/changelog.gz \
+    /usr/lib/sysusers.d/parley.conf /usr/share/doc/parley/README.md.gz /usr/share/doc/parley/changelog.gz \
     /usr/share/doc/parley/copyright /usr/share/parley/widget/dist/chat-widget.js /usr/share/parley/dashboard/index.html \
     /usr/share/man/man8/parley.8.gz /usr/share/man/man8/parley-masterd.8.gz /usr/share/man/man5/parley.env.5.gz \
     /etc/parley/parley.env
