@@ -11,12 +11,17 @@
 #                 down for 2 minutes with the default retry schedule (about 5 minutes)
 #   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
 #   make install  into PREFIX (/usr/local) and DESTDIR; make uninstall (see "install")
+#   make deb      the Debian package build/deb/parley_<version>_<arch>.deb (and its
+#                 -dbgsym) with dpkg-buildpackage, checked by lintian (see "deb")
 #   make clean
 #
 # Each program's folder holds main.c (the program) and its library files;
 # the tests are in tests/ (see "sources" below).
 
 CC       ?= cc
+# Parley's version, in one place: debian/changelog's first entry. Every
+# program prints it (--version: proto/version.c).
+VERSION  := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 FUZZCC   ?= clang
 PKGS     := libcurl lmdb libbsd-overlay openssl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -146,6 +151,10 @@ build/fuzzq/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZQ_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
+# version.c is the one object that knows the version (debian/changelog).
+$(foreach f,release test fuzz fuzzq,build/$(f)/proto/version.o): debian/changelog
+$(foreach f,release test fuzz fuzzq,build/$(f)/proto/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
+
 # openapi.c embeds workerd/site/openapi.json (.incbin): rebuild it when that changes.
 $(foreach f,release test fuzz fuzzq,build/$(f)/workerd/site/openapi.o): workerd/site/openapi.json
 
@@ -231,6 +240,8 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+deps-deb:
+	@scripts/deps.sh deb
 
 # ---------------------------------------------------------------- install
 # make install [PREFIX=/usr/local] [DESTDIR=…]; make uninstall (same ones).
@@ -293,6 +304,11 @@ install-files:
 	@set -e; for f in $(INST_UNITS) $(INST_USERS) $(INST_MAN8) $(INST_MAN5); do \
 	    n=$${f##*/}; case $$f in *.8) d=$(mandir)/man8 ;; *.5) d=$(mandir)/man5 ;; \
 	    *.sysusers.conf) d=$(sysusersdir); n=parley.conf ;; *) d=$(systemdunitdir) ;; esac; \
+	    so=$$(sed -n '1s|^\.so man[0-9]/\([^/]*\)$$|\1|p' $$f); \
+	    if [ -n "$$so" ] && [ $$(wc -l < $$f) = 1 ]; then \
+	        echo "install $$f -> $(DESTDIR)$$d/$$n (a link to $$so)"; \
+	        ln -sfn $$so $(DESTDIR)$$d/$$n; continue; \
+	    fi; \
 	    echo "install $$f -> $(DESTDIR)$$d/$$n"; \
 	    $(INST_SED) $$f > $(DESTDIR)$$d/$$n.tmp; \
 	    chmod 0644 $(DESTDIR)$$d/$$n.tmp; mv -f $(DESTDIR)$$d/$$n.tmp $(DESTDIR)$$d/$$n; \
@@ -324,9 +340,30 @@ uninstall:
 
 .PHONY: install install-files uninstall
 
+# ---------------------------------------------------------------- deb
+# make deb: build/deb/parley_$(VERSION)_<arch>.deb and parley-dbgsym, by
+# dpkg-buildpackage with debian/ (debhelper's dh: the release build above,
+# make install-files into debian/parley with PREFIX=/usr, stripped
+# binaries, compressed manual pages, the units, the parley user from
+# sysusers, /etc/parley/parley.env as a conffile), then lintian on it.
+# Its .buildinfo and .changes go to build/deb/ too, never to the parent
+# directory. The version is debian/changelog's (dch -v to change it).
+DEB_DIR  := build/deb
+DEB_ARCH  = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+DEB_CHANGES = $(DEB_DIR)/parley_$(VERSION)_$(DEB_ARCH).changes
+
+deb: deps-deb
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
+	dpkg-buildpackage -b -us -uc --buildinfo-option=-u$(DEB_DIR) \
+	    --changes-option=-u$(DEB_DIR) \
+	    --buildinfo-file=$(DEB_DIR)/parley_$(VERSION)_$(DEB_ARCH).buildinfo \
+	    --changes-file=$(DEB_CHANGES)
+	lintian --info --display-info $(DEB_CHANGES)
+	@ls -l $(DEB_DIR)/*.deb
+
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench
+.PHONY: all build-release widget test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deb
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -24,6 +24,7 @@
 #include "privdrop.h"
 #include "settings.h"
 #include "tlsctx.h"
+#include "version.h"
 
 extern char **environ;
 
@@ -191,6 +192,43 @@ tls_check(const struct settings *st)
 	SSL_CTX_free(ctx);
 }
 
+/*
+ * --check in production: the keys the chat API, the admin API and the
+ * dashboard's login need (unset, each answers 503), all named at once,
+ * with whatever else the settings say is wrong. Returns when all are set.
+ */
+static void
+check_production_keys(void)
+{
+	static const char *const keys[] = {
+		"WIDGET_API_KEY", "ADMIN_API_KEY", "DASHBOARD_PASSWORD",
+	};
+	char missing[128] = "", err[SETTINGS_ERR_MAX];
+	struct settings st;
+	const char *v;
+	size_t i;
+
+	if (!settings_production(settings_env, NULL))
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((v = settings_env(keys[i], NULL)) == NULL || *v == '\0') {
+			if (missing[0] != '\0')
+				strlcat(missing, ", ", sizeof(missing));
+			strlcat(missing, keys[i], sizeof(missing));
+		}
+	if (missing[0] == '\0')
+		return;
+	if (settings_parse_for(&st, SETTINGS_P_ALL, settings_env, NULL, err,
+	    sizeof(err)) < 0)
+		log_warnx("%s", err);
+	else
+		settings_free(&st);
+	fatalx("production: set %s (in /etc/parley/parley.env: each at "
+	    "least 24 characters, openssl rand -hex 32; the password at least "
+	    "12); unset, the chat API, the admin API and the dashboard's "
+	    "login answer 503", missing);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -199,6 +237,7 @@ main(int argc, char *argv[])
 	sigset_t orig;
 	int check;
 
+	version_arg(argc, argv, MASTERD_NAME);
 	setproctitle_init(argc, argv, environ);
 	setproctitle("-%s", MASTERD_NAME);
 	log_init(MASTERD_NAME);
@@ -211,15 +250,17 @@ main(int argc, char *argv[])
 		return envcmd_main(argc, argv);	/* make run's .env reader */
 	check = argc == 2 && strcmp(argv[1], "--check") == 0;
 	if (argc > 1 && !check)
-		fatalx("usage: %s [--check | --settings | --env FILE | "
-		    "--env-fill FILE NAME...] (settings come from the "
-		    "environment, see docs/internals.md)", MASTERD_NAME);
+		fatalx("usage: %s [--check | --settings | --version | "
+		    "--env FILE | --env-fill FILE NAME...] (settings come "
+		    "from the environment: parley.env(5))", MASTERD_NAME);
 
 	/*
 	 * Every setting, the workers' and storaged's too: refuse a bad one
 	 * now, with its message, before anything is forked or bound, rather
 	 * than respawn workers that would die on it.
 	 */
+	if (check)
+		check_production_keys();
 	settings_load(&settings, SETTINGS_P_ALL);
 	config_load(&M.cf, &settings);
 	privdrop_init(&pu, settings.user);

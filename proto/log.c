@@ -50,6 +50,7 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 		[LOG_LEVEL_DEBUG] = { 7, "debug" },
 		[LOG_LEVEL_INFO] = { 6, "info" },
 		[LOG_LEVEL_WARN] = { 4, "warn" },
+		[LOG_LEVEL_ERROR] = { 3, "error" },
 		[LOG_LEVEL_FATAL] = { 3, "fatal" },
 	};
 	char msg[1024];
@@ -92,6 +93,7 @@ LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
 LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
+LOG_FN(log_errorx, LOG_LEVEL_ERROR, 0)
 
 void
 fatal(const char *fmt, ...)

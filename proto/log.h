@@ -14,6 +14,7 @@ enum log_level {
 	LOG_LEVEL_DEBUG = 0,
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_WARN,
+	LOG_LEVEL_ERROR,	/* a failure the process lives on with */
 	LOG_LEVEL_FATAL,
 };
 
@@ -29,6 +30,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error (syslog priority 3) the process goes on after. */
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fatal appends strerror(errno); both exit(1). */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -210,6 +210,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_user_gone, NULL },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
 	    &pl_widget_gone, NULL },
+	{ PROTO_ST_EV_STORE_FAILED, "ST_EV_STORE_FAILED", S, W, 0, 0, 0,
+	    &pl_store_failed, NULL },
 	{ PROTO_ST_EV, "ST_EV", S, W, 0, 0, 0,
 	    &pl_event, NULL },
 	{ PROTO_ST_EV_LOST, "ST_EV_LOST", S, W, 0, 0, 0,

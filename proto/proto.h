@@ -161,8 +161,13 @@ enum proto_type {
 	PROTO_ST_EV_LOST = 0x4d,
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
+	/*
+	 * str what changed: the data directory was removed or replaced,
+	 * every write is refused until storaged restarts (storemsg.h)
+	 */
+	PROTO_ST_EV_STORE_FAILED = 0x67,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6d-0x6f, 0x7f */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x6d-0x6f, 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

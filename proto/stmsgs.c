@@ -126,6 +126,12 @@ PLAYOUT(pl_wid_req, struct st_id_req, f_wid_req);
 /* ST_EV_WIDGET_GONE: the public id that stopped working. */
 PLAYOUT(pl_widget_gone, struct st_id_req, f_wid_req);
 
+/* ST_EV_STORE_FAILED: what storaged found removed or replaced. */
+static const struct pfield f_store_failed[] = {
+	PFSTR(struct st_str, s, ST_STORE_FAILED_MAX),
+};
+PLAYOUT(pl_store_failed, struct st_str, f_store_failed);
+
 static const struct pfield f_cid_req[] = {
 	PFSTR(struct st_id_req, id, ST_ID_HEX),
 };

@@ -682,7 +682,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
-    pl_mail_result_req, pl_mail_due_req;
+    pl_mail_result_req, pl_mail_due_req, pl_store_failed;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a

@@ -6,6 +6,12 @@
  *
  * Request payloads (reply payloads after "->"):
  *   ST_PING        (empty)                               -> (empty)
+ *
+ * Unasked, storaged -> every client (flags 0, id 0):
+ *   ST_EV_STORE_FAILED  str what changed ("PATH: removed"): the data
+ *                  directory or a file in it is not the one storaged
+ *                  opened; every write is refused until it restarts.
+ *                  Sent when found, and to each client connecting after.
  *   ST_CONV_OPEN   str widget, str session               -> u8 created, conv
  *   ST_MSG_APPEND  str conv_id, str role, str content,
  *                  str status, u32 prompt_tokens,
@@ -69,6 +75,8 @@
 #define ST_PREVIEW_CHARS	500	/* lastMessage: UTF-8 characters, not bytes */
 #define ST_LIST_MAX		200
 #define ST_CURSOR_MAX		64
+/* ST_EV_STORE_FAILED's text: a path and a few words (guard.h's why) */
+#define ST_STORE_FAILED_MAX	(4096 + 104)
 
 #define ST_RECORD_VERSION	1	/* first byte of every stored record */
 

@@ -8,6 +8,9 @@
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
 #                           taskset, strace (system calls per turn)
+#   scripts/deps.sh deb     the build's, + debhelper, dpkg-dev, fakeroot, lintian
+#                           (make deb); the test group has the first three
+#                           and man-db (tests/integration/deb.test.mjs)
 # Debian packages come through apt-get when we are root; otherwise the
 # exact command is printed and the step fails.
 set -euo pipefail
@@ -69,6 +72,21 @@ if [ "$what" = test ]; then
 		echo "deps: the email test needs aiosmtpd (/usr/bin/python3 cannot import it): adding the Debian package python3-aiosmtpd"
 		missing+=(python3-aiosmtpd)
 	fi
+fi
+# The Debian package (debian/): debhelper's dh, dpkg-dev's dpkg-gencontrol
+# and dpkg-buildpackage, fakeroot; make deb checks it with lintian. The
+# test builds it too, installs it in a throwaway root and reads its
+# manual pages with man -l.
+if [ "$what" = test ] || [ "$what" = deb ]; then
+	need_cmd dh debhelper
+	need_cmd dpkg-gencontrol dpkg-dev
+	need_cmd fakeroot fakeroot
+fi
+if [ "$what" = test ]; then
+	need_cmd man man-db
+fi
+if [ "$what" = deb ]; then
+	need_cmd lintian lintian
 fi
 if [ "$what" = bench ]; then
 	# scripts/bench.sh configures and starts nginx itself, in a temp

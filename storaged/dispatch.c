@@ -2186,6 +2186,18 @@ dreply_commit_failed(struct dreply *r)
 }
 
 void
+dreply_batch_failed(struct dreply *r, const struct dbatch *b)
+{
+	if (b->txn.err != PROTO_E_UNAVAILABLE) {
+		dreply_commit_failed(r);
+		return;
+	}
+	reply_events_free(r);
+	if (r->touched && r->err == 0)
+		reply_error(r, b->txn.err, b->txn.errmsg);
+}
+
+void
 dreply_free(struct dreply *r)
 {
 	reply_events_free(r);
@@ -2202,5 +2214,5 @@ dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
 	/* Alone in its batch, it never runs twice (dispatch_rerun). */
 	dispatch_run(&b, type, payload, len, r);
 	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(r);
+		dreply_batch_failed(r, &b);
 }

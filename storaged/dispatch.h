@@ -158,6 +158,12 @@ int dispatch_end(struct dbatch *);
  * void, and no reply's events are published (they are freed).
  */
 void dreply_commit_failed(struct dreply *);
+/*
+ * dreply_commit_failed after batch b failed, but a batch the data
+ * directory's guard refused (store_guard) answers PROTO_E_UNAVAILABLE,
+ * as a write refused before it ran does.
+ */
+void dreply_batch_failed(struct dreply *, const struct dbatch *);
 void dreply_free(struct dreply *);
 
 /* One request as a batch of its own: for tests, tools and fuzzing. */

@@ -27,6 +27,7 @@
 #include "storaged.h"
 #include "store.h"
 #include "widgetstore.h"
+#include "version.h"
 
 /* PARLEY_SYNC (enum settings_sync): how a group commit reaches the disk. */
 static const struct {
@@ -42,12 +43,12 @@ static const struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: parley-storaged [-v]\n"
+	fprintf(stderr, "usage: parley-storaged [-v | --version]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, PARLEY_WAL_MB, "
 	    "PARLEY_SYNC_INTERVAL_MS, WIDGET_SESSION_IDLE_DAYS, "
 	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_AWAY_AFTER_MS, "
-	    "PARLEY_LOG_LEVEL\n");
+	    "PARLEY_LOG_LEVEL (parley.env(5))\n");
 	exit(1);
 }
 
@@ -222,6 +223,9 @@ setup_server(void)
 	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
 	    sync_modes[S.set.sync_mode].flags)) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
+	/* A mistyped PARLEY_DATA_DIR shows here. */
+	if (store_created(S.st))
+		log_warnx("created a new database in %s", S.set.data_dir);
 	store_set_wal_max(S.st, (size_t)S.set.wal_mb * 1024 * 1024);
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
@@ -268,6 +272,7 @@ teardown(void)
 int
 main(int argc, char *argv[], char *envp[])
 {
+	version_arg(argc, argv, STORAGED_NAME);
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
 	setup_settings(argc, argv);

@@ -27,6 +27,11 @@
  * queued): it subscribes again and reads back what it missed with
  * ST_EV_SINCE.
  *
+ * The data directory is guarded (store_guard): every second here, and by
+ * every batch that writes. Once it fails, every client is told, unasked
+ * (ST_EV_STORE_FAILED), and so is each client that connects after: the
+ * workers answer /health with 503.
+ *
  * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
  * compact copy of a large environment takes seconds, so a thread of its
  * own makes it, on one read snapshot, and says when it is done through a
@@ -58,6 +63,8 @@
 /* After running out of fds, how long the listener rests. */
 #define ACCEPT_PAUSE_MS	1000
 #define REFUSED_TEXT	"not a request this process may send"
+/* How often the data directory's guard looks when no write does. */
+#define GUARD_MS	1000
 
 /*
  * Which code answers each request storaged serves, in one table: the
@@ -158,6 +165,8 @@ struct server {
 	int sync_ms;		/* > 0: commits don't sync; store_sync this often */
 	long long sync_due;	/* when the unsynced commits must be synced; 0 none */
 	struct backup bk;
+	struct loop_timer guard;	/* store_guard every GUARD_MS */
+	int told_failed;	/* the clients heard ST_EV_STORE_FAILED */
 };
 
 static void backup_start(struct server *, struct client *,
@@ -228,6 +237,27 @@ client_io(int fd, uint32_t events, void *arg)
 		client_read(c->srv, c);
 }
 
+/* Queues ST_EV_STORE_FAILED for c (after its HELLO): 0, or -1 (c killed). */
+static int
+client_tell_failed(struct client *c, const struct store *st)
+{
+	const struct st_str m = { store_failed(st) };
+	struct penc e;
+	int rc;
+
+	penc_init(&e);
+	rc = st_req_encode(&e, PROTO_ST_EV_STORE_FAILED, &m) < 0 ? -1 :
+	    pchan_send(&c->ch, PROTO_ST_EV_STORE_FAILED, 0, 0, e.buf, e.len,
+	    -1);
+	penc_free(&e);
+	if (rc < 0) {
+		log_warnx("client %llu (%s): cannot queue ST_EV_STORE_FAILED",
+		    c->serial, client_name(c));
+		client_kill(c);
+	}
+	return rc;
+}
+
 static void
 client_new(struct server *s, int fd)
 {
@@ -256,6 +286,8 @@ client_new(struct server *s, int fd)
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, entry);
 	log_debug("client %llu connected", c->serial);
+	if (store_failed(s->st) != NULL)
+		client_tell_failed(c, s->st);
 }
 
 static void
@@ -486,6 +518,32 @@ server_user_gone(struct server *s, const char *user)
 
 	strlcpy(gone.id, user, sizeof(gone.id));
 	server_tell_all(s, PROTO_ST_EV_USER_GONE, &gone, user);
+}
+
+/* Once the guard has failed (a batch's check or the timer's): every client told, once. */
+static void
+server_guard_told(struct server *s)
+{
+	struct client *c;
+
+	if (s->told_failed || store_failed(s->st) == NULL)
+		return;
+	s->told_failed = 1;
+	loop_timer_stop(&s->guard);
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (!c->dead)
+			(void)client_tell_failed(c, s->st);
+}
+
+static void
+server_guard_tick(void *arg)
+{
+	struct server *s = arg;
+
+	if (store_guard(s->st) < 0)
+		server_guard_told(s);
+	else
+		loop_timer_after(&s->guard, GUARD_MS);
 }
 
 /*
@@ -827,7 +885,7 @@ server_batch(struct server *s)
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
 		if (failed)
-			dreply_commit_failed(&sl->rep);
+			dreply_batch_failed(&sl->rep, &b);
 		if (!sl->c->dead)
 			client_reply(sl->c, sl);
 	}
@@ -848,6 +906,7 @@ server_batch(struct server *s)
 	}
 	TAILQ_FOREACH(c, &s->clients, entry)
 		c->batch_bytes = 0;
+	server_guard_told(s);
 	/* A full batch left some waiting: start with someone else next. */
 	if (n == BATCH_MAX && (c = TAILQ_FIRST(&s->clients)) != NULL) {
 		TAILQ_REMOVE(&s->clients, c, entry);
@@ -1055,6 +1114,8 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 		fatal("pipe2");
 	if (loop_io_add(&s->bk.io, s->bk.pipe[0], EPOLLIN, backup_io, s) < 0)
 		fatal("epoll_ctl backup pipe");
+	loop_timer_init(&s->guard, server_guard_tick, s);
+	loop_timer_after(&s->guard, GUARD_MS);
 	return s;
 }
 
@@ -1156,6 +1217,7 @@ server_free(struct server *s)
 		pthread_join(s->bk.thread, NULL);
 		close(s->bk.fd);
 	}
+	loop_timer_stop(&s->guard);
 	loop_io_del(&s->bk.io);
 	close(s->bk.pipe[0]);
 	close(s->bk.pipe[1]);

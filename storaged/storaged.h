@@ -7,6 +7,7 @@
  *	dispatch.c  request payload -> store operation -> reply payload
  *	store.c     the engine: LMDB, transactions, log replay, checkpoints,
  *	            backup, the record helpers
+ *	guard.c     the data directory's files, by device and inode
  *	convstore.c conversations, messages: open, append, get, pages, delete
  *	convquery.c the per-widget index and counts, the list, query, search
  *	            and purge that walk it

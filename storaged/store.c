@@ -210,6 +210,13 @@ batch_end(struct store_txn *t)
 	}
 	if (st->log.len == 0)
 		return 0;
+	/* Nothing is acknowledged into files someone removed or replaced. */
+	if (store_guard(st) < 0) {
+		store_fail(t, PROTO_E_UNAVAILABLE, STORE_GUARD_ERR);
+		store_undo(st);
+		oplog_clear(&st->log);
+		return t->err;
+	}
 	if (wal_append(st->wal, st->seq + 1, st->log.buf, st->log.len) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
 		store_undo(st);
@@ -287,6 +294,10 @@ writable(struct store_txn *t)
 {
 	if (t->err)
 		return -1;
+	if (t->st->guard.failed) {
+		store_fail(t, PROTO_E_UNAVAILABLE, STORE_GUARD_ERR);
+		return -1;
+	}
 	if (t->rdonly) {
 		log_warnx("store: a write in a read-only batch");
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
@@ -525,8 +536,9 @@ rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 /* ---------------------------------------------------------------- env */
 
+/* The schema record, written when absent (*created = 1: a new database). */
 static int
-schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
+schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir, int *created)
 {
 	static const char name[] = "schema";
 	MDB_val k = { .mv_size = sizeof(name) - 1, .mv_data = (void *)name };
@@ -537,6 +549,7 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir)
 
 	rc = mdb_get(txn, meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
+		*created = 1;
 		rec[0] = ST_RECORD_VERSION;
 		proto_put_be32(rec + 1, STORE_SCHEMA_VERSION);
 		v.mv_size = sizeof(rec);
@@ -697,6 +710,9 @@ store_checkpoint(struct store *st)
 
 	if (st->ltxn == NULL || st->seq == st->ckpt_seq)
 		return 0;
+	/* The log keeps the records: a restart replays them where they are. */
+	if (store_guard(st) < 0)
+		return -1;
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, st->seq);
 	rc = mdb_put(st->ltxn, st->meta, (MDB_val *)&wal_seq_key, &v, 0);
@@ -787,7 +803,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		    store_dbi(st, i))) != 0)
 			goto fail;
 	}
-	if (schema_check(txn, st->meta, dir) < 0) {
+	if (schema_check(txn, st->meta, dir, &st->created) < 0) {
 		mdb_txn_abort(txn);
 		mdb_env_close(st->env);
 		free(st);
@@ -802,6 +818,9 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	if (rc != 0)
 		goto fail;
 	if ((st->wal = wal_open(dir, !(flags & STORE_F_NOSYNC))) == NULL ||
+	    guard_add(&st->guard, dir, NULL) < 0 ||
+	    guard_add(&st->guard, dir, "data.mdb") < 0 ||
+	    guard_add(&st->guard, dir, WAL_FILE) < 0 ||
 	    store_recover(st, dir) < 0) {
 		store_close_now(st);
 		return NULL;
@@ -853,6 +872,31 @@ store_close(struct store *st)
 		return;
 	(void)store_checkpoint(st);
 	store_close_now(st);
+}
+
+int
+store_guard(struct store *st)
+{
+	if (st->guard.failed)
+		return -1;
+	if (guard_check(&st->guard) == 0)
+		return 0;
+	log_errorx("PARLEY_DATA_DIR %s; every write is refused from now "
+	    "on, and /health answers 503, until parley-storaged is "
+	    "restarted", st->guard.why);
+	return -1;
+}
+
+const char *
+store_failed(const struct store *st)
+{
+	return st->guard.failed ? st->guard.why : NULL;
+}
+
+int
+store_created(const struct store *st)
+{
+	return st->created;
 }
 
 void

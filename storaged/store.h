@@ -35,6 +35,10 @@
 /* A checkpoint once the log holds this much, unless store_set_wal_max. */
 #define STORE_WAL_MB_DEFAULT	16
 
+/* The error message of a write refused by the guard (store_guard). */
+#define STORE_GUARD_ERR	"data directory removed or replaced: restart " \
+	"parley-storaged"
+
 /* A history walk stops after this many failed messages in a row. */
 #define STORE_HISTORY_SKIP_MAX	10000
 
@@ -132,6 +136,19 @@ extern const struct store_module *const store_modules[];
  * failure, logged (a log that skips records it needs is a failure).
  */
 struct store *store_open(const char *dir, size_t map_size_mb, int flags);
+/*
+ * The data directory guarded (guard.h): 0 while the directory, data.mdb
+ * and wal.log are the files store_open opened, else -1. The first
+ * failure is logged (an error naming the path); from then on every write
+ * fails with PROTO_E_UNAVAILABLE (STORE_GUARD_ERR), no checkpoint is
+ * made, and only a restart clears it. A few stat(2) calls: every batch
+ * that writes runs it before its log record, and server.c every second.
+ */
+int store_guard(struct store *);
+/* What store_guard found changed ("PATH: removed"), or NULL while all is well. */
+const char *store_failed(const struct store *);
+/* store_open made a new database (an empty directory). */
+int store_created(const struct store *);
 /* A checkpoint once the log holds bytes (default STORE_WAL_MB_DEFAULT MiB). */
 void store_set_wal_max(struct store *, size_t bytes);
 /* Checkpoints, then closes. */

@@ -14,6 +14,7 @@
 
 #include <lmdb.h>
 
+#include "guard.h"
 #include "store.h"
 #include "widgetmsg.h"
 
@@ -88,6 +89,8 @@ struct store {
 	uint64_t replay_upto;	/* a replay stops after this record */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	struct oplog log;	/* the running write batch's changes */
+	struct guard guard;	/* the data directory's files (guard.h) */
+	int created;		/* store_open made a new database */
 	MDB_dbi meta;
 	MDB_dbi convs;
 	MDB_dbi sessions;

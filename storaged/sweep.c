@@ -84,6 +84,9 @@ sweep_tick(void *arg)
 {
 	struct store_sweep o;
 
+	/* Nothing is written once the data directory's guard failed. */
+	if (store_failed(W.st) != NULL)
+		return;
 	if (sweep_step(W.st, SWEEP_BATCH, SWEEP_BUDGET_US, &o) == 0 && o.more)
 		loop_timer_after(&W.tm, SWEEP_BUSY_MS);
 	else

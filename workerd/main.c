@@ -21,6 +21,7 @@
 #include "static.h"
 #include "upstream.h"
 #include "workerd.h"
+#include "version.h"
 
 #define CHANNEL_FD	3
 
@@ -72,8 +73,8 @@ role_is_notifier(int argc, char *argv[])
 		if (strcmp(argv[2], "notifier") == 0)
 			return 1;
 	}
-	fatalx("usage: %s [--role worker | --role notifier] (started by "
-	    "parley-masterd)", WORKERD_NAME);
+	fatalx("usage: %s [--role worker | --role notifier | --version] "
+	    "(started by parley-masterd: parley(8))", WORKERD_NAME);
 }
 
 /*
@@ -101,6 +102,7 @@ main(int argc, char *argv[], char *envp[])
 	struct stat st;
 	int notifier;
 
+	version_arg(argc, argv, WORKERD_NAME);
 	log_init(WORKERD_NAME);
 	notifier = role_is_notifier(argc, argv);
 	/* Named first, so it is never taken for a worker for long. */

@@ -478,13 +478,24 @@ router_run(struct conn *c, struct http_request *req,
 	m->route->fn(c, req, m);
 }
 
-/* Liveness only: never waits on storaged. */
+/*
+ * Liveness: never waits on storaged. 503 once storaged said its data
+ * directory was removed or replaced (storec_store_failed): it refuses
+ * every write until restarted, which a load balancer or monitor must see.
+ */
 static void
 router_health_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	static const char body[] = "{\"status\":\"ok\"}";
+	static const char ok[] = "{\"status\":\"ok\"}";
+	static const char failed[] = "{\"status\":\"error\",\"error\":"
+	    "\"Storage failed: the data directory was removed or replaced; "
+	    "restart parley-storaged\"}";
 
-	conn_send(c, 200, "Cache-Control: no-store\r\n", NULL, body,
-	    sizeof(body) - 1);
+	if (storec_store_failed())
+		conn_send(c, 503, "Cache-Control: no-store\r\n", NULL, failed,
+		    sizeof(failed) - 1);
+	else
+		conn_send(c, 200, "Cache-Control: no-store\r\n", NULL, ok,
+		    sizeof(ok) - 1);
 }

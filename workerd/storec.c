@@ -19,6 +19,11 @@
  * subscription's level (ST_EV_SUBSCRIBE), kept here: storec_ev_level
  * says what the worker wants, and it is asked for on every connection
  * (so after storaged restarts too) and whenever it changes.
+ *
+ * ST_EV_STORE_FAILED (storaged found its data directory removed or
+ * replaced, and refuses every write) is kept here for /health while the
+ * connection lasts: a storaged restarted on a new connection says it
+ * again if it still applies.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +89,7 @@ static unsigned int sc_conns;		/* connections made so far */
 static unsigned int sc_sub_conn;	/* the one the last confirmation was on */
 static int sc_ev_lost;			/* storaged dropped us: events were missed */
 static storec_sub_cb sc_subscribed;
+static int sc_store_failed;		/* ST_EV_STORE_FAILED on this connection */
 
 static void storec_connect(void);
 static void storec_io(int, uint32_t, void *);
@@ -274,6 +280,7 @@ storec_disconnect(const char *why)
 		}
 	}
 	sc_state = SC_DOWN;
+	sc_store_failed = 0;
 	loop_defer_cancel(&sc_flush_defer);
 	storec_retry_later();
 	/* Callbacks may call again; they fail at once now that we are down. */
@@ -297,6 +304,31 @@ storec_flush(void *arg)
 		storec_disconnect("epoll_ctl");
 }
 
+/* storaged refuses every write until it restarts: /health says so. */
+static void
+storec_failed_heard(const struct pmsg *m)
+{
+	struct st_str why;
+
+	if (st_req_decode(PROTO_ST_EV_STORE_FAILED, m->payload, m->hdr.len,
+	    &why) < 0) {
+		log_warnx("storaged: malformed ST_EV_STORE_FAILED");
+		return;
+	}
+	if (!sc_store_failed)
+		log_warnx("storaged: storage failed (%s): writes are refused "
+		    "and /health answers 503 until parley-storaged restarts",
+		    why.s);
+	sc_store_failed = 1;
+	st_req_free(PROTO_ST_EV_STORE_FAILED, &why);
+}
+
+int
+storec_store_failed(void)
+{
+	return sc_store_failed;
+}
+
 static void
 storec_reply(struct pmsg *m)
 {
@@ -318,6 +350,9 @@ storec_reply(struct pmsg *m)
 			sc_ev_lost = 1;
 			sc_level_sent = -1;
 			storec_ev_sync();
+		} else if (m->hdr.id == 0 &&
+		    m->hdr.type == PROTO_ST_EV_STORE_FAILED) {
+			storec_failed_heard(m);
 		} else if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
 		    m->hdr.type == PROTO_ST_EV ||
 		    m->hdr.type == PROTO_ST_EV_USER_GONE)) {

@@ -1357,6 +1357,12 @@ typedef void (*storec_sub_cb)(uint8_t level, uint64_t epoch,
 void storec_on_subscribed(storec_sub_cb);
 int storec_connected(void);
 /*
+ * 1 when storaged said, on this connection, that its data directory was
+ * removed or replaced (ST_EV_STORE_FAILED): it refuses every write until
+ * it restarts. /health answers 503 then.
+ */
+int storec_store_failed(void);
+/*
  * Sends a request. cb is called exactly once from the loop, unless
  * storec_cancel() comes first. When handle is not NULL, *handle is set and
  * cleared again just before cb runs. Returns -1 at once (cb never called)

@@ -27,6 +27,7 @@
 #include "stmsgs.h"
 #include "usermsg.h"
 #include "util.h"
+#include "version.h"
 
 #define PW_MAX		1024	/* characters, as DASHBOARD_PASSWORD */
 #define PW_LINE_MAX	(4 * PW_MAX + 2)	/* bytes of one line read */
@@ -344,6 +345,7 @@ main(int argc, char *argv[])
 	char path[PATH_MAX], err[SETTINGS_ERR_MAX];
 	struct settings set;
 
+	version_arg(argc, argv, CTL_NAME);
 	if (ctl_parse(argc, argv, &args, errbuf, sizeof(errbuf)) < 0) {
 		/* -h asked for it: no error. */
 		if (errbuf[0] == '\0') {

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "mockai.h"
+#include "version.h"
 
 static struct loop_io listen_io = { .fd = -1 };
 
@@ -157,6 +158,7 @@ main(int argc, char *argv[])
 	const char *host = "127.0.0.1", *port_file = NULL;
 	int port = 0, ch, listen_fd;
 
+	version_arg(argc, argv, "mockai");
 	log_init("mockai");
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -1058,6 +1058,55 @@ test_reopen(void **state)
 	st_conv_free(&a);
 }
 
+/*
+ * The data directory guarded: data.mdb moved away under an open store.
+ * The write that finds it (its batch's check) and every one after fail
+ * with unavailable, reads still answer, no checkpoint is made; put back
+ * and opened again, every write acknowledged before is there.
+ */
+static void
+test_guard(void **state)
+{
+	struct fix *f = *state;
+	char data[128], moved[128];
+	struct st_conv a;
+	struct thread g;
+
+	assert_int_equal(store_created(f->st), 1);
+	open_new(f, "w", "s", &a);
+	assert_int_equal(append(f, a.id, "kept"), 0);
+	assert_int_equal(store_guard(f->st), 0);
+	assert_null(store_failed(f->st));
+
+	snprintf(data, sizeof(data), "%s/data.mdb", f->dir);
+	snprintf(moved, sizeof(moved), "%s/moved.mdb", f->dir);
+	assert_int_equal(rename(data, moved), 0);
+	log_set_level(LOG_LEVEL_FATAL);	/* the error line, once */
+	assert_int_equal(append(f, a.id, "refused at commit"),
+	    PROTO_E_UNAVAILABLE);
+	assert_non_null(store_failed(f->st));
+	assert_non_null(strstr(store_failed(f->st), "data.mdb: removed"));
+	assert_int_equal(append(f, a.id, "refused at once"),
+	    PROTO_E_UNAVAILABLE);
+	assert_int_equal(store_checkpoint(f->st), -1);
+	/* Put back, it stays failed: only a restart clears it. */
+	assert_int_equal(rename(moved, data), 0);
+	assert_int_equal(store_guard(f->st), -1);
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
+	thread_is(&g, 1, "kept");
+	thread_free(&g);
+	log_set_level(LOG_LEVEL_WARN);
+
+	fix_reopen(f);
+	assert_int_equal(store_created(f->st), 0);
+	assert_null(store_failed(f->st));
+	assert_int_equal(append(f, a.id, "after"), 0);
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
+	thread_is(&g, 2, "kept", "after");
+	thread_free(&g);
+	st_conv_free(&a);
+}
+
 /* Rewrites one byte of a value behind the store's back (key NULL: the first). */
 static void
 poke(const char *dir, const char *db, const void *key, size_t klen,
@@ -1197,6 +1246,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_map_full, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_record_version,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup,

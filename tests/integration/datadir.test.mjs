@@ -1,0 +1,110 @@
+// The data directory guarded (storaged/STORAGE.md, "The data directory
+// guarded"): a first start in an empty directory says so at warning level;
+// `rm -rf` of the data directory under chat turns going on makes storaged
+// refuse every write (503 JSON) and /health answer 503 within 5 s, and no
+// turn sent after the first refusal came back is acknowledged; storaged
+// restarted makes a new database and serves again; data.mdb replaced by
+// another file (mv) is noticed too. One stack, two workers.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, waitFor } from './lib/harness.mjs';
+import { chat, sid } from './lib/chat.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+
+const LOOPS = 4;
+
+// Chat turns on LOOPS sequential loops until stopped; every answer
+// recorded with when it was sent and when it came back (client side).
+function turns(p) {
+  const log = [];
+  let stop = false;
+  const loop = async (n) => {
+    for (let i = 0; !stop; i++) {
+      const sent = Date.now();
+      let status;
+      try {
+        status = (await chat(p, sid(`g${n}`), `turn ${n}.${i}`, { timeout: 10000 })).status;
+      } catch (e) {
+        status = `error: ${e.message}`;
+      }
+      log.push({ sent, got: Date.now(), status });
+    }
+  };
+  const loops = Array.from({ length: LOOPS }, (_, n) => loop(n));
+  return { log, stop: () => { stop = true; return Promise.all(loops); } };
+}
+
+async function health(p) {
+  const r = await p.get('/health');
+  return r;
+}
+
+describe('the data directory guarded', () => {
+  let p;
+
+  before(async () => {
+    // No rate limit: the loops go on fast once every turn is refused.
+    p = new Parley({ mock: true, workers: 2, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => { if (p) await p.stop(); });
+
+  test('a first start in an empty directory says so, at warning level', () => {
+    const re = new RegExp(`\\]: warn: created a new database in ${p.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`);
+    assert.match(p.logs.storaged, re);
+  });
+
+  test('rm -rf under chat turns: writes refused, /health 503, nothing acknowledged after', async () => {
+    assert.equal((await health(p)).status, 200);
+    const t = turns(p);
+    try {
+      await waitFor(() => t.log.filter((e) => e.status === 200).length >= 8, 20000, 'turns acknowledged before');
+      fs.rmSync(p.dataDir, { recursive: true, force: true });
+      await waitFor(() => t.log.some((e) => e.status === 503), 5000, 'a turn refused after rm -rf');
+      await waitFor(async () => (await health(p)).status === 503, 5000, '/health 503 after rm -rf');
+    } finally {
+      await t.stop();
+    }
+    const refusedAt = Math.min(...t.log.filter((e) => e.status === 503).map((e) => e.got));
+    const late = t.log.filter((e) => e.sent > refusedAt && e.status === 200);
+    assert.deepEqual(late, [], 'no turn sent after the first refusal came back is acknowledged');
+    assert.deepEqual(t.log.filter((e) => e.sent > refusedAt && e.status !== 503), [], 'each is refused with 503');
+    assert.ok(t.log.some((e) => e.sent > refusedAt), 'turns were sent after the refusal');
+
+    // Every worker says so (each new connection may go to either), with a JSON body.
+    for (let i = 0; i < 4; i++) {
+      const h = await health(p);
+      assert.equal(h.status, 503);
+      assert.equal(h.json().status, 'error');
+      assert.match(h.json().error, /data directory was removed or replaced/);
+    }
+    const r = await chat(p, sid('after'), 'hello');
+    assertJsonError(r, 503);
+    const w = await p.adminJson('POST', '/v1/admin/widgets', { name: 'refused' });
+    assert.equal(w.status, 503, 'an admin write is refused too');
+
+    // One error line naming the path, saying it lasts until a restart.
+    const lines = p.logs.storaged.split('\n').filter((l) => /\]: error: /.test(l));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(lines[0].includes(p.dataDir), lines[0]);
+    assert.match(lines[0], /removed.*until parley-storaged is restarted/);
+  });
+
+  test('storaged restarted: a new database, served again; data.mdb replaced (mv) is noticed', async () => {
+    const from = p.logs.storaged.length;
+    await p.restartStoraged();
+    assert.match(p.logs.storaged.slice(from), /warn: created a new database in /);
+    await waitFor(async () => (await health(p)).status === 200, 5000, '/health 200 after the restart');
+    assert.equal((await chat(p, sid('new'), 'hello again')).status, 200);
+
+    const other = path.join(p.dataDir, 'other.mdb');
+    fs.writeFileSync(other, 'not a database\n');
+    fs.renameSync(other, path.join(p.dataDir, 'data.mdb'));
+    await waitFor(async () => (await health(p)).status === 503, 5000, '/health 503 after data.mdb was replaced');
+    assertJsonError(await chat(p, sid('mv'), 'refused'), 503);
+    assert.match(p.logs.storaged.slice(from), /error: PARLEY_DATA_DIR \S+\/data\.mdb: replaced by another file/);
+  });
+});
