@@ -22,8 +22,7 @@ static const char *const why[ST_SETUP_NREASONS] = {
 	"wrong data-api-key (use WIDGET_API_KEY's value)",
 	"origin not in CORS_ORIGIN (add it there)",
 	"origin not in the widget's allowed origins (add it in the dashboard)",
-	"socket blocked by the page's CSP (add the ws:/wss: source to "
-	    "connect-src)",
+	"socket blocked by the page's CSP (add ws:/wss: to connect-src)",
 	"chat disabled (enable the widget in the dashboard)",
 };
 

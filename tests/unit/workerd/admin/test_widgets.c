@@ -1028,6 +1028,8 @@ test_contacts(void **state)
 }
 
 /* GET (or OPTIONS) the config with origin; storaged answers with w. */
+static void expect_note(uint8_t, const char *);
+
 static void
 config(const char *method, const char *origin, struct st_widget *w,
     struct tresp *r, int status)
@@ -1050,6 +1052,31 @@ config(const char *method, const char *origin, struct st_widget *w,
 	else
 		reply_widget_avail(&pr, w, 1);
 	tclient_expect(&CL, r, status);
+	/* Counted for the Setup panel: all but a preflight allowed or not. */
+	if (w != NULL && (strcmp(method, "OPTIONS") != 0 || !w->enabled))
+		expect_note(!w->enabled ? ST_SETUP_DISABLED : status == 403 ?
+		    ST_SETUP_ORIGIN : ST_SETUP_SEEN, origin);
+}
+
+/*
+ * The setup note (setup.c) a config answer sent: reason, for widget WID
+ * from origin; answered empty.
+ */
+static void
+expect_note(uint8_t reason, const char *origin)
+{
+	struct st_setup_note_req q;
+	struct peer_req pr;
+
+	peer_expect(&P, &pr, PROTO_ST_SETUP_NOTE);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(PROTO_ST_SETUP_NOTE, pr.payload, pr.len,
+	    &q), 0);
+	assert_int_equal(q.reason, reason);
+	assert_string_equal(q.widget_id, WID);
+	assert_string_equal(q.origin, origin != NULL ? origin : "");
+	st_req_free(PROTO_ST_SETUP_NOTE, &q);
+	peer_reply(&P, &pr, NULL, 0);
 }
 
 static void
@@ -1113,10 +1140,11 @@ test_config(void **state)
 	config("OPTIONS", "https://evil.example", &w, &r, 403);
 	tresp_free(&r);
 
-	/* Disabled is as unknown as unknown. */
+	/* Disabled is as unknown as unknown, but says why (issue 24). */
 	w.enabled = 0;
 	config("GET", "https://shop.example", &w, &r, 404);
-	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");
+	assert_string_equal(r.body,
+	    "{\"error\":\"Widget not found\",\"disabled\":true}");
 	tresp_free(&r);
 	config("GET", "https://shop.example", NULL, &r, 404);
 	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");
