@@ -79,7 +79,7 @@ const TEXT = {
 const blocked = {};
 doc.addEventListener('securitypolicyviolation', (e) => {
   try {
-    blocked[new URL(e.blockedURI).host] = new URL(e.blockedURI).protocol;
+    blocked[new URL(e.blockedURI).host] = 1;
   } catch (x) {
     /* not a URL: 'inline', 'eval' */
   }
@@ -96,14 +96,12 @@ function tell(why, o, wid) {
   console.warn(
     LOG,
     {
-      unreachable: 'cannot connect to ' + u.origin + ': check that Parley runs there and that the script URL is right',
+      unreachable: 'cannot connect to ' + u.origin + ': check that Parley runs there',
       key: 'the server refused data-api-key (401): set it to the server\'s WIDGET_API_KEY',
       cors: site + " is not in the server's CORS_ORIGIN: add it there",
       origin: site + ' is not in the allowed origins of widget ' + wid + ': add it in the dashboard',
       disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it in the dashboard',
-      csp:
-        "this page's Content-Security-Policy blocks " + (blocked[u.host] === 'http:' || blocked[u.host] === 'https:' ? u.origin : ws) +
-        '; add `script-src ' + u.origin + '; connect-src ' + u.origin + ' ' + ws + '` to it',
+      csp: "this page's Content-Security-Policy blocks " + u.host + '; add `script-src ' + u.origin + '; connect-src ' + u.origin + ' ' + ws + '` to it',
     }[why]
   );
 }
