@@ -1,6 +1,7 @@
 // Widgets: the list (#/widgets), a new one (#/widgets/new) and one widget
 // (#/widgets/<widget_id>): every field, enable/disable, reset the public id,
 // delete, the embed snippet and its CSP line, the Setup panel (setup.js),
+// a live preview of the widget as the form is edited (preview.js),
 // and how long its conversations are kept. Away
 // mode (issue 23): business hours as a time zone and one line a day
 // ("09:00-12:00, 13:00-17:30"), and the away message.
@@ -10,6 +11,7 @@ import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable, copyButton } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 import { cspLine, setupPanel } from './setup.js';
+import { livePreview } from './preview.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
@@ -361,7 +363,7 @@ export async function renderEdit(main, ctx, widgetId) {
     f.setAgents(await loadAgents(ctx.signal));
     f.setValues(DEFAULTS);
     f.save.textContent = 'Create widget';
-    main.append(f.form);
+    main.append(livePreview(f, ctx.signal), f.form);
   } else {
     const loading = h('p', { class: 'muted' }, 'Loading…');
     main.append(loading);
@@ -459,7 +461,7 @@ export async function renderEdit(main, ctx, widgetId) {
     resetStatus);
 
   const setup = setupPanel(w0.widget_id, ctx.signal);
-  const panels = [statusSection, embedSection, setup.section];
+  const panels = [statusSection, livePreview(f, ctx.signal), embedSection, setup.section];
   setup.load();
   let deleteBtn = null;
   if (w0.id !== 'default') {

@@ -199,6 +199,18 @@ describe('setup mistakes told', { timeout: 120000 }, () => {
     const line = await d.page.textContent('[data-testid="setup-csp"]');
     assert.equal(line, `script-src ${stack.parleyOrigin}; connect-src ${stack.parleyOrigin} ${ws}`);
     assert.match(await d.page.textContent('[data-testid="setup-refusal-csp"]'), /1/);
+    assert.equal(await d.page.textContent('[data-testid="embed-csp"]'), line);
+    // the live preview: the real bundle, following the unsaved form
+    const title = () => d.page.evaluate(() => document.getElementById('parley-chat-widget')?.shadowRoot.querySelector('[data-part="title"]')?.textContent);
+    await d.page.waitForFunction(() => !!window.ParleyChat);
+    assert.equal(await title(), 'Shop');
+    await d.page.fill('#f-name', 'Shop, renamed');
+    await d.page.fill('#f-greeting', 'Hello from the preview');
+    await d.page.waitForFunction(() => document.getElementById('parley-chat-widget')?.shadowRoot
+      .querySelector('[data-welcome]')?.textContent.includes('Hello from the preview'), null, { timeout: 5000 });
+    assert.equal(await title(), 'Shop, renamed');
+    assert.equal((await admin('GET', `/v1/admin/widgets/${w.widget_id}`)).json.name, 'Shop', 'nothing saved');
+    assert.equal(await d.page.evaluate(() => document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="composer"]').inert), true);
     assert.deepEqual(await axeLightDark(d.page, 'setup panel'), []);
     await d.ctx.close();
   });
