@@ -1028,8 +1028,6 @@ test_contacts(void **state)
 }
 
 /* GET (or OPTIONS) the config with origin; storaged answers with w. */
-static void expect_note(uint8_t, const char *);
-
 static void
 config(const char *method, const char *origin, struct st_widget *w,
     struct tresp *r, int status)
@@ -1054,29 +1052,9 @@ config(const char *method, const char *origin, struct st_widget *w,
 	tclient_expect(&CL, r, status);
 	/* Counted for the Setup panel: all but a preflight allowed or not. */
 	if (w != NULL && (strcmp(method, "OPTIONS") != 0 || !w->enabled))
-		expect_note(!w->enabled ? ST_SETUP_DISABLED : status == 403 ?
-		    ST_SETUP_ORIGIN : ST_SETUP_SEEN, origin);
-}
-
-/*
- * The setup note (setup.c) a config answer sent: reason, for widget WID
- * from origin; answered empty.
- */
-static void
-expect_note(uint8_t reason, const char *origin)
-{
-	struct st_setup_note_req q;
-	struct peer_req pr;
-
-	peer_expect(&P, &pr, PROTO_ST_SETUP_NOTE);
-	memset(&q, 0, sizeof(q));
-	assert_int_equal(st_req_decode(PROTO_ST_SETUP_NOTE, pr.payload, pr.len,
-	    &q), 0);
-	assert_int_equal(q.reason, reason);
-	assert_string_equal(q.widget_id, WID);
-	assert_string_equal(q.origin, origin != NULL ? origin : "");
-	st_req_free(PROTO_ST_SETUP_NOTE, &q);
-	peer_reply(&P, &pr, NULL, 0);
+		peer_expect_setup_note(&P, !w->enabled ? ST_SETUP_DISABLED :
+		    status == 403 ? ST_SETUP_ORIGIN : ST_SETUP_SEEN, WID,
+		    origin);
 }
 
 static void

@@ -292,24 +292,11 @@ start_turn(struct tclient *cl, const char *path, const char *message,
 	drive_ms(10);
 }
 
-/*
- * The note of a refused key (setup.c, issue 24) storaged gets after a
- * 401: the default widget's (""), answered empty.
- */
+/* The note of a refused key (setup.c, issue 24): the chat API's. */
 static void
 expect_key_note(void)
 {
-	struct st_setup_note_req q;
-	struct peer_req pr;
-
-	peer_expect(&P, &pr, PROTO_ST_SETUP_NOTE);
-	memset(&q, 0, sizeof(q));
-	assert_int_equal(st_req_decode(PROTO_ST_SETUP_NOTE, pr.payload, pr.len,
-	    &q), 0);
-	assert_int_equal(q.reason, ST_SETUP_KEY);
-	assert_string_equal(q.widget_id, "");
-	st_req_free(PROTO_ST_SETUP_NOTE, &q);
-	peer_reply(&P, &pr, NULL, 0);
+	peer_expect_setup_note(&P, ST_SETUP_KEY, "", NULL);
 }
 
 /* Waits for the whole answer; it must have status. */
