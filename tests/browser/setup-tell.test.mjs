@@ -111,8 +111,8 @@ describe('setup mistakes told', { timeout: 120000 }, () => {
     assert.equal(ks.send, true, 'Send is off');
     assert.equal(warns(k.log).length, 1, JSON.stringify(k.log.console));
     assert.match(warns(k.log)[0].text, /WIDGET_API_KEY/);
-    const bad = await axeLightDark(k.page, 'key state');
-    assert.deepEqual(bad, []);
+    // the notice is one element for every reason: one scan covers them
+    assert.deepEqual(await axeLightDark(k.page, 'key state'), []);
     await k.ctx.close();
 
     const c = await failing(host.url({ csp: 'new', key: stack.parley.widgetKey }, false), 'origin');
@@ -145,7 +145,6 @@ describe('setup mistakes told', { timeout: 120000 }, () => {
     const o = await failing(host.url({ csp: 'new', mode: 'widget', wid: w.widget_id }), 'origin', { send: false });
     assert.equal((await state(o.page)).text, 'This chat is not available on this site.');
     assert.match(warns(o.log)[0].text, /allowed origins of widget wid_/);
-    assert.deepEqual(await axeLightDark(o.page, 'origin state'), []);
     await o.ctx.close();
     assert.equal(count(await setup(w.widget_id), 'origin'), 1);
 

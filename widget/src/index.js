@@ -657,11 +657,11 @@ function mount(script, cfg, base, broken) {
       const d = Math.min(15000, 500 * 2 ** tries++);
       wsTimer = setTimeout(
         async () => {
-          // Never got in: a deleted or disabled widget cannot say so
-          // through a WebSocket handshake, its config can.
-          if (!opened) {
+          // Never got in, or closed as gone (4004): a deleted or disabled
+          // widget cannot say which through a WebSocket, its config can.
+          if (!opened || e.code === 4004) {
             const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' }).catch(() => 0);
-            if (r && r.status === 404) return end(await r.json().catch(() => 0));
+            if (e.code === 4004 || (r && r.status === 404)) return end(r && (await r.json().catch(() => 0)));
           }
           connect();
         },
