@@ -92,15 +92,16 @@ function tell(why, o, wid) {
   told[why] = 1;
   const u = new URL(o, location.href),
     ws = (u.protocol === 'https:' ? 'wss://' : 'ws://') + u.host,
-    site = 'this site (' + location.origin + ')';
+    site = 'this site (' + location.origin + ')',
+    dash = ' in the dashboard';
   console.warn(
     LOG,
     {
-      unreachable: 'cannot connect to ' + u.origin + ': check that Parley runs there',
-      key: 'the server refused data-api-key (401): set it to the server\'s WIDGET_API_KEY',
-      cors: site + " is not in the server's CORS_ORIGIN: add it there",
-      origin: site + ' is not in the allowed origins of widget ' + wid + ': add it in the dashboard',
-      disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it in the dashboard',
+      unreachable: 'cannot connect to ' + u.origin + ': is Parley running there?',
+      key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
+      cors: site + ' is not in CORS_ORIGIN: add it there',
+      origin: site + ' is not in the allowed origins of widget ' + wid + dash,
+      disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it' + dash,
       csp: "this page's Content-Security-Policy blocks " + u.host + '; add `script-src ' + u.origin + '; connect-src ' + u.origin + ' ' + ws + '` to it',
     }[why]
   );
@@ -943,6 +944,7 @@ function mount(script, cfg, base, broken) {
     const why =
       broken ||
       (gone ? 'gone' : navigator.onLine === false ? 'offline' : wanted && !up && tries ? (was ? 'reconnecting' : 'unreachable') : '');
+    if (why === 'unreachable') tell(why, base); // a socket that never opened
     const t = why ? T[why + 'Text'] : '';
     if (offline.textContent !== t) offline.textContent = t; // role=status: announce changes only
     offline.hidden = !why;
