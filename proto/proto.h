@@ -124,6 +124,9 @@ enum proto_type {
 	/* away mode (issue 23): see widgetmsg.h */
 	PROTO_ST_PRESENCE_SEEN = 0x6b,
 	PROTO_ST_WIDGET_AVAIL = 0x6c,
+	/* setup mistakes told (issue 24): see stmsgs.h */
+	PROTO_ST_SETUP_NOTE = 0x55,
+	PROTO_ST_SETUP_GET = 0x56,
 	/* people: see usermsg.h */
 	PROTO_ST_USER_AUTH = 0x58,
 	PROTO_ST_USER_BOOT = 0x59,
@@ -167,7 +170,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_STORE_FAILED = 0x67,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x6d-0x6f, 0x7f */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x57, 0x6d-0x6f, 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

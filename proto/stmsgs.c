@@ -349,6 +349,33 @@ static const struct pfield f_widget_avail_rep[] = {
 };
 PLAYOUT(pl_widget_avail_rep, struct st_widget_avail_rep, f_widget_avail_rep);
 
+static const struct pfield f_setup_note_req[] = {
+	PFU8(struct st_setup_note_req, reason),
+	PFSTR(struct st_setup_note_req, widget_id, ST_WID_LEN),
+	PFBUF(struct st_setup_note_req, origin),
+};
+PLAYOUT(pl_setup_note_req, struct st_setup_note_req, f_setup_note_req);
+
+static const struct pfield f_setup_origin[] = {
+	PFBUF(struct st_setup_origin, origin),
+	PFU64(struct st_setup_origin, last_at),
+	PFU8(struct st_setup_origin, reason),
+	PFU32(struct st_setup_origin, count),
+};
+static PLAYOUT(pl_setup_origin, struct st_setup_origin, f_setup_origin);
+
+static const struct pfield f_setup_rep[] = {
+	PFU64(struct st_setup_rep, since),
+	PFU64(struct st_setup_rep, key),
+	PFU64(struct st_setup_rep, cors),
+	PFU64(struct st_setup_rep, origin),
+	PFU64(struct st_setup_rep, csp),
+	PFU64(struct st_setup_rep, disabled),
+	PFLIST(struct st_setup_rep, origins, norigins, ST_SETUP_ORIGINS,
+	    pl_setup_origin),
+};
+PLAYOUT(pl_setup_rep, struct st_setup_rep, f_setup_rep);
+
 static const struct pfield f_ws_begin_req[] = {
 	PFSTR(struct st_ws_begin_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_ws_begin_req, token, token_len, PF_F_EXACT),

@@ -205,6 +205,41 @@ struct st_widget_avail_rep {
 	struct st_widget widget;
 	uint8_t staffed;
 };
+/*
+ * Setup mistakes (issue 24): why a widget's visitor was refused, counted
+ * per widget in storaged's memory (storaged/setup.h). ST_SETUP_SEEN is
+ * no refusal: an accepted config fetch, its origin remembered only.
+ */
+enum st_setup_reason {
+	ST_SETUP_SEEN = 0,
+	ST_SETUP_KEY,		/* data-api-key refused (401) */
+	ST_SETUP_CORS,		/* Origin not in CORS_ORIGIN */
+	ST_SETUP_ORIGIN,	/* Origin not in the widget's allowed_origins */
+	ST_SETUP_CSP,		/* the page's CSP blocked the widget's socket */
+	ST_SETUP_DISABLED,	/* the widget is disabled */
+	ST_SETUP_NREASONS
+};
+#define ST_SETUP_ORIGIN_MAX	100	/* bytes of an origin kept; longer cut */
+#define ST_SETUP_ORIGINS	8	/* distinct origins kept per widget */
+/* ST_SETUP_NOTE: widget_id public, "" = the HTTP chat API's (the default widget). */
+struct st_setup_note_req {
+	uint8_t reason;			/* enum st_setup_reason */
+	const char *widget_id;
+	char origin[ST_SETUP_ORIGIN_MAX + 1];	/* "" none */
+};
+struct st_setup_origin {
+	char origin[ST_SETUP_ORIGIN_MAX + 1];
+	uint64_t last_at;		/* ms since the epoch */
+	uint8_t reason;			/* the last one seen from it */
+	uint32_t count;			/* notes from it */
+};
+/* ST_SETUP_GET's reply: counts since storaged started (since). */
+struct st_setup_rep {
+	uint64_t since;
+	uint64_t key, cors, origin, csp, disabled;
+	struct st_setup_origin *origins;	/* most recent first */
+	uint32_t norigins;
+};
 struct st_contact_submit_req {
 	const char *widget_id;
 	uint8_t token[ST_TOKEN_HASH_LEN];
@@ -682,6 +717,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
+    pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_due_req, pl_store_failed;
 
 /*

@@ -15,6 +15,7 @@
 #include "hookstore.h"
 #include "outbox.h"
 #include "presence.h"
+#include "setup.h"
 #include "keystore.h"
 #include "mailbox.h"
 #include "log.h"
@@ -1728,6 +1729,61 @@ op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/*
+ * ST_SETUP_NOTE: a visitor's request refused (or a config fetch seen),
+ * counted under its widget's internal id: "" is the HTTP chat API's
+ * default widget, an id that names no widget goes to one bucket. In
+ * memory, outside the txn: counted in a batch's first run only, as the
+ * rate limits are, so a batch run again counts nothing twice.
+ */
+static void
+op_setup_note(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_setup_note_req *q = req;
+	char id[ST_WIDGET_MAX + 1];
+	struct store_txn t;
+	int rc;
+
+	if (q->reason >= ST_SETUP_NREASONS) {
+		reply_error(r, PROTO_E_INVALID, "unknown reason");
+		return;
+	}
+	if (b->nested || req_begin(b, &t, r, type) < 0)
+		return;
+	if (q->widget_id[0] == '\0') {
+		strlcpy(id, ST_DEFAULT_WIDGET, sizeof(id));
+		rc = 0;
+	} else
+		rc = store_widget_internal_id(&t, q->widget_id, id);
+	if (rc == 1)
+		strlcpy(id, SETUP_UNKNOWN, sizeof(id));
+	if (rc >= 0 && store_setup_note(t.st, id, q->widget_id, q->reason,
+	    q->origin) < 0)
+		store_fail(&t, PROTO_E_INTERNAL, "out of memory");
+	req_end(&t, r);
+}
+
+/* ST_SETUP_GET: who asks's organisation's widget's counts (setup.h). */
+static void
+op_setup_get(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct st_setup_rep rep;
+	struct st_widget w;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_widget_get(&t, who_org(b), q->id, &w) == 0) {
+		store_setup_get(t.st, w.id, &rep);
+		reply_enc(r, type, &rep);
+		st_widget_free(&w);
+	}
+	req_end(&t, r);
+}
+
 static void
 op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1998,6 +2054,8 @@ static const struct op {
 	{ PROTO_ST_CONTACT_CONVS, op_contact_convs, NULL },
 	{ PROTO_ST_PRESENCE_SEEN, op_presence_seen, NULL },
 	{ PROTO_ST_WIDGET_AVAIL, op_widget_avail, NULL },
+	{ PROTO_ST_SETUP_NOTE, op_setup_note, NULL },
+	{ PROTO_ST_SETUP_GET, op_setup_get, NULL },
 	{ PROTO_ST_DASH_LOGIN, op_dash_login, NULL },
 	{ PROTO_ST_DASH_CHECK, op_dash_check, NULL },
 	{ PROTO_ST_DASH_LOGOUT, op_dash_logout, NULL },

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "presence.h"
+#include "setup.h"
 #include "privdrop.h"
 #include "proto.h"
 #include "settings.h"
@@ -233,6 +234,7 @@ setup_server(void)
 	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
 	    DAY_MS, S.set.new_sessions_per_min);
 	store_presence_settings(S.st, S.set.away_after_ms);
+	store_setup_start(S.st);
 	store_mail_settings(S.st, S.set.smtp_url != NULL);
 	sweep_start(S.st);
 	if (sync_modes[S.set.sync_mode].timer) {

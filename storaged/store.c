@@ -23,6 +23,7 @@
 #include "log.h"
 #include "random.h"
 #include "presence.h"
+#include "setup.h"
 #include "storeint.h"
 #include "util.h"
 #include "wal.h"
@@ -862,6 +863,7 @@ store_close_now(struct store *st)
 	wal_close(st->wal);
 	oplog_free(&st->log);
 	store_presence_free(st);
+	store_setup_free(st);
 	free(st);
 }
 

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "guard.h"
+#include "stmsgs.h"
 #include "store.h"
 #include "widgetmsg.h"
 
@@ -118,6 +119,12 @@ struct store {
 	size_t npres;
 	uint64_t pres_away_ms;	/* PARLEY_AWAY_AFTER_MS; 0 = the default */
 	uint64_t pres_since;	/* store_presence_settings' time */
+	/* setup.c: refusals per widget, memory only (issue 24) */
+	struct setup_ent *setup;	/* SETUP_WIDGETS_MAX slots once used */
+	size_t nsetup;
+	uint64_t setup_since;	/* store_setup_start's time */
+	uint64_t setup_logged[ST_SETUP_NREASONS];	/* the last line's time */
+	uint64_t setup_unlogged[ST_SETUP_NREASONS];	/* since that line */
 	/* convquery.c: retired indexes, emptied at open (conv_activity's) */
 	MDB_dbi widget_activity; /* widget NUL u64 updated_at | id[16] -> () */
 	MDB_dbi widget_counts;	/* widget -> u64 conversations */

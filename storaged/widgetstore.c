@@ -171,17 +171,18 @@ widget_load(struct store_txn *t, const char *id, struct st_widget *w)
 	return entity_load(t, &widget_entity, id, w);
 }
 
-/* By public id (the descriptor's find): 0 loaded, 1 absent, -1 error. */
-static int
-widget_find(struct store_txn *t, const char *widget_id, void *w)
+int
+store_widget_internal_id(struct store_txn *t, const char *widget_id,
+    char id[ST_WIDGET_MAX + 1])
 {
-	char id[ST_WIDGET_MAX + 1];
 	MDB_val v;
 	size_t n;
 	int rc;
 
+	if (t->err)
+		return -1;
 	if (widget_id[0] == '\0')
-		return t->err ? -1 : 1;
+		return 1;
 	if ((rc = db_get(t, t->st->widget_ids, widget_id, strlen(widget_id),
 	    &v, "get widget id")) != 0)
 		return rc;
@@ -194,6 +195,18 @@ widget_find(struct store_txn *t, const char *widget_id, void *w)
 	}
 	memcpy(id, (uint8_t *)v.mv_data + 1, n);
 	id[n] = '\0';
+	return 0;
+}
+
+/* By public id (the descriptor's find): 0 loaded, 1 absent, -1 error. */
+static int
+widget_find(struct store_txn *t, const char *widget_id, void *w)
+{
+	char id[ST_WIDGET_MAX + 1];
+	int rc;
+
+	if ((rc = store_widget_internal_id(t, widget_id, id)) != 0)
+		return rc;
 	if ((rc = widget_load(t, id, w)) == 1) {
 		log_warnx("widget id index names a missing widget");
 		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");

@@ -38,6 +38,12 @@ int store_widget_update(struct store_txn *, const char *org,
 int store_widget_get(struct store_txn *, const char *org,
     const char *widget_id, struct st_widget *out);
 /*
+ * The internal id of public widget_id, from its index alone (any
+ * organisation's): 0 found, 1 absent ("" is), -1 error (the txn's).
+ */
+int store_widget_internal_id(struct store_txn *, const char *widget_id,
+    char id[ST_WIDGET_MAX + 1]);
+/*
  * org's widgets (NULL: all), oldest first, the default widget first.
  * Free with store_widgets_free.
  */

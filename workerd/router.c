@@ -88,6 +88,8 @@ static const struct route routes[] = {
 	    ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/widgets/:wid/reset-id", widgets_reset_id,
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_GET,	"/v1/admin/widgets/:wid/setup",	widgets_setup_get,
+	    R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/agents",		agents_list, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/agents",		agents_create, R_ADMIN,
@@ -156,6 +158,8 @@ static const struct route routes[] = {
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, R_PUBLIC, 0,
 	    0 },
+	{ M_POST,	"/api/widget/:wid/report",	setup_report_post,
+	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get,
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/api/widget/embed.js",		static_bundle_get,
@@ -396,6 +400,22 @@ router_route(size_t i)
 	return i < router_nroutes() ? &routes[i] : NULL;
 }
 
+/*
+ * An Origin CORS_ORIGIN does not allow: 403. Counted (setup.c) for the
+ * widget's own calls, the chat API's paths (their preflight too), never
+ * for the rest.
+ */
+static void
+cors_refused(struct conn *c, struct http_request *req)
+{
+	const char *p = req->path;
+
+	if (strcmp(p, "/chat") == 0 || strcmp(p, "/chat/") == 0 ||
+	    strncmp(p, "/v1/chat", 8) == 0)
+		setup_note(ST_SETUP_CORS, NULL, http_header(req, "origin"));
+	conn_send_error(c, 403, NULL, "Origin not allowed");
+}
+
 void
 router_dispatch(struct conn *c, struct http_request *req)
 {
@@ -419,7 +439,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 		c->cors_hdrs = NULL;
 	else if (cors_check(http_header(req, "origin"), &c->cors_hdrs) ==
 	    CORS_DENIED) {
-		conn_send_error(c, 403, NULL, "Origin not allowed");
+		cors_refused(c, req);
 		return;
 	}
 	if (req->method == HTTP_OPTIONS &&

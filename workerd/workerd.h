@@ -945,6 +945,22 @@ void contacts_delete(struct conn *, struct http_request *,
 void widgets_config_get(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* -------------------------------------------------------------- setup.c */
+
+/*
+ * Tells storaged (ST_SETUP_NOTE, no answer awaited) that a visitor of
+ * public widget_id (NULL or not one: the HTTP chat API's default widget)
+ * from origin (NULL none) was refused for reason (enum st_setup_reason),
+ * or that its config was fetched (ST_SETUP_SEEN).
+ */
+void setup_note(unsigned reason, const char *widget_id, const char *origin);
+/* POST /api/widget/:wid/report?reason=csp: the widget's CSP report, 204. */
+void setup_report_post(struct conn *, struct http_request *,
+    const struct route_match *);
+/* GET /v1/admin/widgets/:wid/setup: refusals by reason, origins seen. */
+void widgets_setup_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* -------------------------------------------------------------- agents.c */
 
 struct st_agent;

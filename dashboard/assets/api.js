@@ -127,6 +127,7 @@ export const endpoints = {
   widgets: '/v1/admin/widgets',
   widget: (wid) => `/v1/admin/widgets/${enc(wid)}`,
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
+  widgetSetup: (wid) => `/v1/admin/widgets/${enc(wid)}/setup`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
   contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,

@@ -1,6 +1,8 @@
 // Widgets: the list (#/widgets), a new one (#/widgets/new) and one widget
 // (#/widgets/<widget_id>): every field, enable/disable, reset the public id,
-// delete, the embed snippet, and how long its conversations are kept. Away
+// delete, the embed snippet and its CSP line, the Setup panel (setup.js),
+// a live preview of the widget as the form is edited (preview.js),
+// and how long its conversations are kept. Away
 // mode (issue 23): business hours as a time zone and one line a day
 // ("09:00-12:00, 13:00-17:30"), and the away message.
 
@@ -8,6 +10,8 @@ import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable, copyButton } from './dom.js';
 import { formErrors, submitForm } from './form.js';
+import { cspLine, setupPanel } from './setup.js';
+import { livePreview } from './preview.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
@@ -359,7 +363,7 @@ export async function renderEdit(main, ctx, widgetId) {
     f.setAgents(await loadAgents(ctx.signal));
     f.setValues(DEFAULTS);
     f.save.textContent = 'Create widget';
-    main.append(f.form);
+    main.append(livePreview(f, ctx.signal), f.form);
   } else {
     const loading = h('p', { class: 'muted' }, 'Loading…');
     main.append(loading);
@@ -448,13 +452,17 @@ export async function renderEdit(main, ctx, widgetId) {
     h('p', null, 'Paste this tag into the pages where the chat should appear:'),
     h('pre', { class: 'snippet' }, snippetCode),
     h('div', { class: 'panel-row' }, copyBtn, copyStatus),
+    h('p', { class: 'hint' }, 'A page with a Content-Security-Policy must allow this server, WebSocket included: ',
+      h('code', { 'data-testid': 'embed-csp' }, cspLine()), ' (see Setup).'),
     h('h3', null, 'Public id'),
     h('p', { class: 'panel-row' }, publicId),
     h('p', { class: 'hint' }, 'Resetting the public id makes the current embed stop working at once; pages must then use the new snippet.'),
     h('div', { class: 'panel-row' }, resetBtn),
     resetStatus);
 
-  const panels = [statusSection, embedSection];
+  const setup = setupPanel(w0.widget_id, ctx.signal);
+  const panels = [statusSection, livePreview(f, ctx.signal), embedSection, setup.section];
+  setup.load();
   let deleteBtn = null;
   if (w0.id !== 'default') {
     deleteBtn = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-widget' }, 'Delete widget');
@@ -511,6 +519,7 @@ export async function renderEdit(main, ctx, widgetId) {
     // The route follows the new id without reloading the page.
     history.replaceState(null, '', `#/widgets/${encodeURIComponent(state.widget.widget_id)}`);
     refresh();
+    setup.load(state.widget.widget_id);
     resetStatus.textContent = `New public id: ${state.widget.widget_id}. The old one no longer works; update your embed snippet.`;
   });
 

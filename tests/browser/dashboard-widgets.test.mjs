@@ -154,7 +154,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
       assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.enabled, false);
       assert.equal(await config(wid), 404, 'the config of a disabled widget');
       await open.page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'gone', null, { timeout: 5000 });
+        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'disabled', null, { timeout: 5000 });
       assert.equal(await open.page.isDisabled(part('send')), true, 'the open chat cannot send');
     } finally { await open.ctx.close(); }
     await assertNoWidget(wid);

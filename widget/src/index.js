@@ -66,7 +66,59 @@ const TEXT = {
   backText: 'The assistant is back',
   typingText: 'Typing',
   agentName: 'Support',
+  // setup failures: the owner's to fix (the console says how)
+  unreachableText: 'Cannot connect to the chat.',
+  keyText: 'This chat is not set up correctly.',
+  originText: 'This chat is not available on this site.',
+  disabledText: 'This chat is disabled.',
+  cspText: 'This page blocks the chat.',
 };
+
+// The page's CSP blocked a request to this origin (securitypolicyviolation;
+// listened to from the start, the first fetch may be the blocked one).
+const blocked = {};
+doc.addEventListener('securitypolicyviolation', (e) => {
+  try {
+    blocked[new URL(e.blockedURI).host] = 1;
+  } catch (x) {
+    /* not a URL: 'inline', 'eval' */
+  }
+});
+
+// One console.warn per reason, naming the fix.
+const told = {};
+function tell(why, o, wid) {
+  if (told[why]) return;
+  told[why] = 1;
+  const u = new URL(o, location.href),
+    ws = (u.protocol === 'https:' ? 'wss://' : 'ws://') + u.host,
+    site = 'this site (' + location.origin + ')',
+    dash = ' in the dashboard';
+  console.warn(
+    LOG,
+    {
+      unreachable: 'cannot connect to ' + u.origin + ': is Parley running there?',
+      key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
+      cors: site + ' is not in CORS_ORIGIN: add it there',
+      origin: site + ' is not in the allowed origins of widget ' + wid + dash,
+      disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it' + dash,
+      csp: "this page's Content-Security-Policy blocks " + u.host + '; add `script-src ' + u.origin + '; connect-src ' + u.origin + ' ' + ws + '` to it',
+    }[why]
+  );
+}
+
+// Why a request to url failed outright (a TypeError: no answer the page
+// may read): the CSP, else a reachable server refusing this origin (its
+// 403 carries no CORS header), else no server.
+async function diagnose(url) {
+  const u = new URL(url, location.href);
+  try {
+    if (!blocked[u.host]) await fetch(u.origin + '/health', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    return blocked[u.host] ? 'csp' : 'unreachable';
+  }
+  return blocked[u.host] ? 'csp' : 'reach';
+}
 
 const ICON_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
 const ICON_CLOSE = 'M6 6l12 12M18 6L6 18';
@@ -122,29 +174,32 @@ function pageDir() {
   return getComputedStyle(el).direction === 'rtl' ? 'rtl' : 'ltr';
 }
 
-// data-widget mode: the widget's public config comes first; without it
-// (unknown or reset id, a site not allowed, the server unreachable) nothing
-// is shown.
+// data-widget mode: the widget's public config comes first. Without it,
+// the widget shows why when the owner can fix it (the site not allowed,
+// the page's CSP, no server); a disabled widget, an unknown or reset id
+// show nothing (the console says why).
 async function loadConfig(script, wid) {
   if (!WIDGET_RE.test(wid)) return console.warn(LOG, 'not started: data-widget is not a widget id');
   const base = new URL(script.src, location.href).origin + '/api/widget/' + wid;
-  let cfg;
+  let cfg, r;
   try {
-    const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' });
-    if (!r.ok) throw new Error(r.status === 404 ? 'no such widget (404)' : r.status === 403 ? 'this site is not allowed (403)' : 'HTTP ' + r.status);
+    r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' });
     cfg = await r.json();
-    if (!cfg || typeof cfg !== 'object') throw new Error('bad config');
   } catch (e) {
-    // A fetch that fails outright (TypeError) is a network error, or an
-    // answer without CORS headers (the server sends none for an unknown id).
-    const why = e instanceof TypeError ? 'its config could not be loaded (unknown widget, site not allowed or network error)' : e.message;
-    return console.warn(LOG, 'not started: widget', wid + ':', why);
+    // no answer the page may read: a site not allowed gets no CORS header
+    const why = r ? 'bad config' : (await diagnose(base)).replace('reach', 'origin');
+    if (r) return console.warn(LOG, 'not started: widget', wid + ':', why);
+    return [script, {}, base, why];
   }
-  return [script, cfg, base];
+  if (r.ok && cfg && typeof cfg === 'object') return [script, cfg, base];
+  // disabled on purpose: the console alone says so
+  if (cfg && cfg.disabled) return tell('disabled', base, wid);
+  console.warn(LOG, 'not started: widget', wid + ':', r.status === 404 ? 'no such widget (404)' : 'HTTP ' + r.status);
 }
 
-// cfg and base: data-widget mode (the public config, the widget's URL).
-function mount(script, cfg, base) {
+// cfg and base: data-widget mode (the public config, the widget's URL);
+// broken: why it cannot chat (a key of TEXT's …Text), shown instead.
+function mount(script, cfg, base, broken) {
   const ds = script.dataset;
   const apiUrl = (ds.apiUrl || '').trim();
   const apiKey = (ds.apiKey || '').trim();
@@ -191,6 +246,7 @@ function mount(script, cfg, base) {
   let errorBox = null;
   let retryTimer = 0;
   let announceTimer = 0;
+  let was = false; // a session was had: a lost socket is "reconnecting"
 
   // ---- DOM ---------------------------------------------------------------
   const host = h('div', { id: 'parley-chat-widget', 'data-parley-widget': VERSION });
@@ -347,7 +403,7 @@ function mount(script, cfg, base) {
     const retry = err.show ? null : h('button', { type: 'button', 'data-part': 'retry', disabled: !!wait }, T.retryText);
     errorBox = add(
       h('div', { 'data-part': 'error', role: 'alert', 'data-status': String(err.status || 0) }, [
-        h('span', 0, err.show ? err.message : wait ? T.rateLimitText.replace(/\{seconds\}/g, wait) : T.errorText),
+        h('span', 0, err.show || err.net ? err.message : wait ? T.rateLimitText.replace(/\{seconds\}/g, wait) : T.errorText),
         retry,
       ])
     );
@@ -446,7 +502,7 @@ function mount(script, cfg, base) {
       emit('stop', { sessionId, text: t.text });
     } else {
       failed = t.text ? m : null;
-      console.warn(LOG, 'send failed:', err.message);
+      if (!err.told) console.warn(LOG, 'send failed:', err.message);
       if (!err.quiet) showError(err);
       emit('error', { sessionId, error: err.message, status: err.status || 0, retryAfter: err.retryAfter || 0 });
     }
@@ -496,6 +552,21 @@ function mount(script, cfg, base) {
       if (done == null && !err) err = new Error('The reply ended early');
     } catch (e) {
       err = e;
+    }
+    if (err && !t.ac.signal.aborted) {
+      const why =
+        err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await diagnose(apiUrl));
+      if (why) {
+        tell(why === 'reach' ? 'cors' : why, apiUrl);
+        err.told = 1;
+        err.message = T[why === 'reach' ? 'originText' : why + 'Text'];
+        err.show = why !== 'unreachable'; // no Retry where it cannot help
+        if (err.show) {
+          broken = why === 'reach' ? 'origin' : why;
+          err.quiet = 1; // the notice says it
+          sync();
+        }
+      }
     }
     if (t.gen !== gen) {
       cancelAnimationFrame(t.raf); // reset() or destroy() took it away
@@ -551,7 +622,7 @@ function mount(script, cfg, base) {
   let typerTimer = 0;
 
   function connect() {
-    if (!wanted || ws || gone || life.signal.aborted) return;
+    if (!wanted || ws || gone || broken || life.signal.aborted) return;
     clearTimeout(wsTimer);
     // The token goes in the first message, not the URL (proxies log
     // URLs); until its answer (a `session` with `resumed`), the socket's
@@ -568,23 +639,35 @@ function mount(script, cfg, base) {
       }
     };
     s.onmessage = (e) => ws === s && frame(e.data);
+    // The page's CSP refused the socket (Chromium: an error, no close).
+    // The server hears it over plain HTTP, which the config's fetch shows
+    // this CSP allows.
+    s.onerror = () => {
+      if (opened || ws !== s || !blocked[new URL(base).host]) return;
+      broken = 'csp';
+      tell('csp', base);
+      fetch(base + '/report?reason=csp', { method: 'POST', credentials: 'omit', keepalive: true }).catch(() => 0);
+      end();
+    };
     s.onclose = (e) => {
       if (ws !== s) return; // closed on purpose
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
       if (awayForm) awayForm.busy = false; // its answer was lost with the socket: it may be sent again
-      if (e.code === 4004) return end();
       const d = Math.min(15000, 500 * 2 ** tries++);
-      wsTimer = setTimeout(async () => {
-        // Never got in: a deleted widget cannot say so through a WebSocket
-        // handshake, its config can.
-        if (!opened) {
-          const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' }).catch(() => 0);
-          if (r && r.status === 404) return end();
-        }
-        connect();
-      }, d / 2 + Math.random() * (d / 2));
+      wsTimer = setTimeout(
+        async () => {
+          // Never got in, or closed as gone (4004): a deleted or disabled
+          // widget cannot say which through a WebSocket, its config can.
+          if (!opened || e.code === 4004) {
+            const r = await fetch(base + '/config', { credentials: 'omit', cache: 'no-store' }).catch(() => 0);
+            if (e.code === 4004 || (r && r.status === 404)) return end(r && (await r.json().catch(() => 0)));
+          }
+          connect();
+        },
+        e.code === 4004 ? 0 : d / 2 + Math.random() * (d / 2)
+      );
       sync();
     };
     sync();
@@ -597,8 +680,10 @@ function mount(script, cfg, base) {
     if (s) s.close();
   }
 
-  // The widget is gone (close code 4004, or its config answers 404): stop.
-  function end() {
+  // The widget is gone (close code 4004, or its config answers 404), or
+  // disabled (j: that answer's body), or broken: stop.
+  function end(j) {
+    if (j && j.disabled) tell((broken = 'disabled'), base, base.slice(base.lastIndexOf('/') + 1));
     gone = true;
     clearTimeout(wsTimer);
     closeWs();
@@ -621,7 +706,7 @@ function mount(script, cfg, base) {
       // A resume is whole once its history is here: a socket closed
       // before then (a refused or oversized resume) keeps backing off.
       if (f.session_token !== sent) tries = 0;
-      up = true;
+      up = was = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
       if (typeof f.handoff === 'string') setHand(f.handoff, f.handoff_name);
@@ -856,14 +941,18 @@ function mount(script, cfg, base) {
   // The notice (offline / reconnecting / gone) and, in data-widget mode,
   // what may be sent now.
   function sync() {
-    const why = gone ? 'gone' : navigator.onLine === false ? 'offline' : wanted && !up && tries ? 'reconnecting' : '';
+    const why =
+      broken ||
+      (gone ? 'gone' : navigator.onLine === false ? 'offline' : wanted && !up && tries ? (was ? 'reconnecting' : 'unreachable') : '');
+    if (why === 'unreachable') tell(why, base); // a socket that never opened
     const t = why ? T[why + 'Text'] : '';
     if (offline.textContent !== t) offline.textContent = t; // role=status: announce changes only
     offline.hidden = !why;
     offline.setAttribute('data-reason', why);
-    if (wsMode) {
+    input.disabled = gone || !!broken;
+    if (!wsMode) sendBtn.disabled = !!broken;
+    else {
       sendBtn.disabled = !up || !!cur || (required && !!form);
-      input.disabled = gone;
       if (form) form.save.disabled = !up || !!form.busy;
       handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!awayForm;
       handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
@@ -903,9 +992,11 @@ function mount(script, cfg, base) {
   // Phones: follow the visual viewport (on-screen keyboard, pinch zoom).
   function viewport() {
     const vv = window.visualViewport;
-    if (!vv || !isOpen) return;
-    root.style.setProperty('--parley-vh', vv.height + 'px');
-    root.style.setProperty('--parley-vt', vv.offsetTop + 'px');
+    if (!vv) return;
+    // a host page wider than the screen widens the layout viewport: the
+    // panel keeps to the visible part
+    for (const [k, v] of [['vh', vv.height], ['vt', vv.offsetTop], ['vw', vv.width], ['vl', vv.offsetLeft]])
+      root.style.setProperty('--parley-' + k, v + 'px');
   }
 
   // ---- wiring -------------------------------------------------------------------
@@ -949,6 +1040,7 @@ function mount(script, cfg, base) {
   dirWatch.observe(doc.documentElement, { attributes: true, attributeFilter: ['dir'] });
   if (doc.body) dirWatch.observe(doc.body, { attributes: true, attributeFilter: ['dir'] });
   sync();
+  viewport();
 
   (doc.body || doc.documentElement).append(host);
   if (store.get(openKey) === 'true') setOpen(true, false);
@@ -1031,7 +1123,13 @@ function mount(script, cfg, base) {
   const wid = (script.dataset.widget || '').trim();
   // data-widget: the config is fetched at once, the DOM waits for the body
   const go = wid ? loadConfig(script, wid) : null;
-  const start = () => (go ? go.then((a) => a && !window.ParleyChat && mount(...a)) : mount(script));
+  const start = () =>
+    go
+      ? go.then((a) => {
+          if (a && a[3]) tell(a[3], a[2], wid);
+          if (a && !window.ParleyChat) mount(...a);
+        })
+      : mount(script);
   if (doc.body) start();
   else doc.addEventListener('DOMContentLoaded', start, { once: true });
 })();

@@ -43,6 +43,9 @@ export async function chatStream(url, key, body, signal, onEvent) {
       signal,
       credentials: 'omit',
       cache: 'no-store',
+    }).catch((e) => {
+      e.net = !signal.aborted; // no answer at all (err.net): diagnose() says why
+      throw e;
     })
   );
   if (/json/.test(res.headers.get('Content-Type')) && !/ndjson/.test(res.headers.get('Content-Type'))) {

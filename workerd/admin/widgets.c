@@ -719,7 +719,7 @@ config_done(const struct storec_result *r, void *arg)
 	const char *origin, *msg;
 	char hdrs[sizeof(config_headers) + sizeof(preflight_headers) +
 	    ST_ORIGIN_MAX + 64];
-	int status;
+	int status, preflight;
 
 	if (r->status != STOREC_OK) {
 		status = storec_http_error(r, widget_errors, "widget config",
@@ -734,12 +734,19 @@ config_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	origin = c->req != NULL ? http_header(c->req, "origin") : NULL;
+	preflight = c->req != NULL && c->req->method == HTTP_OPTIONS;
 	if (!w->enabled) {
-		conn_send_error(c, 404, config_gone_headers,
-		    "Widget not found");
+		/* Said as "not found", with why for the widget to tell. */
+		setup_note(ST_SETUP_DISABLED, w->widget_id, origin);
+		conn_send_json(c, 404, config_gone_headers, json_pack(
+		    "{s:s, s:b}", "error", "Widget not found", "disabled", 1));
 	} else if (!st_origin_allowed(w, origin)) {
+		if (!preflight)
+			setup_note(ST_SETUP_ORIGIN, w->widget_id, origin);
 		conn_send_error(c, 403, config_headers, "Origin not allowed");
 	} else {
+		if (!preflight)
+			setup_note(ST_SETUP_SEEN, w->widget_id, origin);
 		strlcpy(hdrs, config_headers, sizeof(hdrs));
 		if (origin != NULL && *origin != '\0') {
 			/*
@@ -753,7 +760,7 @@ config_done(const struct storec_result *r, void *arg)
 			    sizeof(hdrs));
 			strlcat(hdrs, "\r\n", sizeof(hdrs));
 		}
-		if (c->req != NULL && c->req->method == HTTP_OPTIONS) {
+		if (preflight) {
 			strlcat(hdrs, preflight_headers, sizeof(hdrs));
 			conn_send(c, 204, hdrs, NULL, NULL, 0);
 		} else

@@ -57,6 +57,7 @@ struct chat_req {
 	char details[CHAT_DETAILS_MAX];
 	char session[CHAT_SESSION_MAX + 1];
 	char rate_key[ST_RATE_KEY_MAX + 1];
+	char origin[ST_SETUP_ORIGIN_MAX + 1];	/* for a refusal's count */
 };
 
 static struct apikey widget_key;
@@ -372,6 +373,8 @@ http_refused(void *fe, int code, uint64_t retry_ms)
 		send_limited(c, retry_ms, "Too many requests");
 		return;
 	case ST_CHAT_DISABLED:
+		setup_note(ST_SETUP_DISABLED, NULL, c->req != NULL ?
+		    http_header(c->req, "origin") : NULL);
 		conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
 		return;
 	case ST_CHAT_CAPPED:
@@ -590,6 +593,8 @@ req_open(struct conn *c, struct http_request *req, const char *key_prefix)
 	c->abort = req_abort;
 	c->abort_on_eof = 1;
 	r->auth = chat_auth(req);
+	strlcpy(r->origin, http_header(req, "origin") != NULL ?
+	    http_header(req, "origin") : "", sizeof(r->origin));
 	return r;
 }
 
@@ -631,6 +636,7 @@ req_verdict(struct chat_req *r)
 		return;
 	}
 	if (r->auth != 0) {
+		setup_note(ST_SETUP_KEY, NULL, r->origin);
 		req_fail(r, 401, "Unauthorized");
 		return;
 	}
@@ -800,6 +806,7 @@ history_done(const struct storec_result *res, void *arg)
 	if (rep.found == ST_HISTORY_DISABLED) {
 		/* As POST /v1/chat answers while the default widget is off. */
 		st_rep_free(PROTO_ST_SESSION_HISTORY, &rep);
+		setup_note(ST_SETUP_DISABLED, NULL, r->origin);
 		if ((c = req_end(r)) != NULL)
 			conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
 		return;

@@ -1318,6 +1318,7 @@ open_done(const struct storec_result *r, void *arg)
 		open_refuse(s, 404, "Widget not found");
 		break;
 	case ST_WS_ORIGIN:
+		setup_note(ST_SETUP_ORIGIN, s->wid, s->origin);
 		open_refuse(s, 403, "Origin not allowed");
 		break;
 	case ST_WS_LIMITED:

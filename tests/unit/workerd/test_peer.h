@@ -276,6 +276,29 @@ peer_expect(struct peer *p, struct peer_req *pr, uint16_t type)
 		    proto_msg_name(type));
 }
 
+/*
+ * The next request is the setup note (workerd/admin/setup.c, issue 24) of
+ * reason, for public widget_id ("" the chat API's) from origin (NULL
+ * none); answered empty.
+ */
+static inline void
+peer_expect_setup_note(struct peer *p, uint8_t reason, const char *widget_id,
+    const char *origin)
+{
+	struct st_setup_note_req q;
+	struct peer_req pr;
+
+	peer_expect(p, &pr, PROTO_ST_SETUP_NOTE);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(PROTO_ST_SETUP_NOTE, pr.payload, pr.len,
+	    &q), 0);
+	assert_int_equal(q.reason, reason);
+	assert_string_equal(q.widget_id, widget_id);
+	assert_string_equal(q.origin, origin != NULL ? origin : "");
+	st_req_free(PROTO_ST_SETUP_NOTE, &q);
+	peer_reply(p, &pr, NULL, 0);
+}
+
 /* No request comes within ms. */
 static inline void
 peer_expect_none(struct peer *p, int ms)

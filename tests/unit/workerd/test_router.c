@@ -190,6 +190,7 @@ test_public_routes(void **state)
 {
 	static const char *want[] = {
 		"/api/widget/:wid/config", "/api/widget/:wid/ws",
+		"/api/widget/:wid/report",
 		"/widget/chat-widget.js", "/api/widget/embed.js",
 	};
 	static char readme[256 * 1024];

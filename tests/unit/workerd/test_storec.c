@@ -710,6 +710,8 @@ static const struct {
 	{ PROTO_ST_WIDGET_UPDATE, ADMIN_WALK },
 	{ PROTO_ST_WIDGET_GET, ADMIN_WALK },
 	{ PROTO_ST_WIDGET_AVAIL, BAD, "test_config_malformed" },
+	{ PROTO_ST_SETUP_NOTE, BAD, "test_setup_note_malformed" },
+	{ PROTO_ST_SETUP_GET, ADMIN_WALK },
 	{ PROTO_ST_WIDGET_AVAIL, WSCHAT, "test_ws_availability" },
 	{ PROTO_ST_PRESENCE_SEEN, DASH, "test_events_presence" },
 	{ PROTO_ST_WIDGET_LIST, ADMIN_WALK },

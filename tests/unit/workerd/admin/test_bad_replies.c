@@ -68,6 +68,17 @@ expect_answer(int cut, int status, const char *want)
 	peer_expect_none(&P, 30);
 }
 
+/* The next request is an ST_SETUP_NOTE: answered (empty) cut as cut says. */
+static void
+note_answered(int cut)
+{
+	struct peer_req pr;
+	uint8_t over = 0;
+
+	peer_expect(&P, &pr, PROTO_ST_SETUP_NOTE);
+	peer_reply(&P, &pr, &over, cut > 0 ? 1 : 0);
+}
+
 static void
 test_handoff_list_malformed(void **state)
 {
@@ -122,7 +133,38 @@ test_config_malformed(void **state)
 		rep.staffed = 1;
 		peer_reply_cut(&P, &pr, &rep, cut);
 		st_widget_free(w);
+		if (cut == 0)
+			note_answered(0);	/* the origin seen (setup.c) */
 		expect_answer(cut, 200, "\"availability\":{\"away\":false");
+	}
+}
+
+/*
+ * ST_SETUP_NOTE (setup.c), the accepted config's: its reply a byte short
+ * over (an empty one has no byte short) changes nothing (no one waits for it) and leaves nothing behind.
+ */
+static void
+test_setup_note_malformed(void **state)
+{
+	struct peer_req pr;
+	struct st_widget_avail_rep rep;
+	int cut;
+
+	for (cut = 0; cut <= 1; cut++) {
+		tclient_request(&CL, "GET", "/api/widget/" WID "/config",
+		    "Origin: https://shop.example\r\n", NULL);
+		peer_expect(&P, &pr, PROTO_ST_WIDGET_AVAIL);
+		memset(&rep, 0, sizeof(rep));
+		st_widget_defaults(&rep.widget);
+		strlcpy(rep.widget.widget_id, WID, sizeof(rep.widget.widget_id));
+		rep.widget.name = strdup("Support");
+		rep.widget.greeting = strdup("Hello");
+		rep.widget.system_prompt = strdup("");
+		rep.widget.model = strdup("");
+		peer_reply_cut(&P, &pr, &rep, 0);
+		st_widget_free(&rep.widget);
+		note_answered(cut);
+		expect_answer(0, 200, "\"greeting\":\"Hello\"");
 	}
 }
 
@@ -133,6 +175,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_handoff_list_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_config_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_setup_note_malformed,
 		    each_setup, each_teardown),
 	};
 

@@ -1050,6 +1050,11 @@ config(const char *method, const char *origin, struct st_widget *w,
 	else
 		reply_widget_avail(&pr, w, 1);
 	tclient_expect(&CL, r, status);
+	/* Counted for the Setup panel: all but a preflight allowed or not. */
+	if (w != NULL && (strcmp(method, "OPTIONS") != 0 || !w->enabled))
+		peer_expect_setup_note(&P, !w->enabled ? ST_SETUP_DISABLED :
+		    status == 403 ? ST_SETUP_ORIGIN : ST_SETUP_SEEN, WID,
+		    origin);
 }
 
 static void
@@ -1113,10 +1118,11 @@ test_config(void **state)
 	config("OPTIONS", "https://evil.example", &w, &r, 403);
 	tresp_free(&r);
 
-	/* Disabled is as unknown as unknown. */
+	/* Disabled is as unknown as unknown, but says why (issue 24). */
 	w.enabled = 0;
 	config("GET", "https://shop.example", &w, &r, 404);
-	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");
+	assert_string_equal(r.body,
+	    "{\"error\":\"Widget not found\",\"disabled\":true}");
 	tresp_free(&r);
 	config("GET", "https://shop.example", NULL, &r, 404);
 	assert_string_equal(r.body, "{\"error\":\"Widget not found\"}");

@@ -1,0 +1,161 @@
+/*
+ * The widgets' setup counts, in memory (setup.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "setup.h"
+#include "storeint.h"
+
+struct setup_ent {
+	char id[ST_WIDGET_MAX + 1];
+	uint64_t at;			/* the last note */
+	uint64_t n[ST_SETUP_NREASONS];
+	struct st_setup_origin o[ST_SETUP_ORIGINS];	/* most recent first */
+	uint32_t no;
+};
+
+/* What the log line says each reason means, and its fix. */
+static const char *const why[ST_SETUP_NREASONS] = {
+	"seen",
+	"wrong data-api-key (use WIDGET_API_KEY's value)",
+	"origin not in CORS_ORIGIN (add it there)",
+	"origin not in the widget's allowed origins (add it in the dashboard)",
+	"socket blocked by the page's CSP (add ws:/wss: to connect-src)",
+	"chat disabled (enable the widget in the dashboard)",
+};
+
+void
+store_setup_start(struct store *st)
+{
+	st->setup_since = store_now(st);
+}
+
+static struct setup_ent *
+setup_find(const struct store *st, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsetup; i++)
+		if (strcmp(st->setup[i].id, id) == 0)
+			return &st->setup[i];
+	return NULL;
+}
+
+/* A slot for a new widget: a free one, else the one noted longest ago. */
+static struct setup_ent *
+setup_slot(struct store *st)
+{
+	size_t i, old = 0;
+
+	if (st->setup == NULL && (st->setup = calloc(SETUP_WIDGETS_MAX,
+	    sizeof(*st->setup))) == NULL)
+		return NULL;
+	if (st->nsetup < SETUP_WIDGETS_MAX)
+		return &st->setup[st->nsetup++];
+	for (i = 1; i < st->nsetup; i++)
+		if (st->setup[i].at < st->setup[old].at)
+			old = i;
+	memset(&st->setup[old], 0, sizeof(st->setup[old]));
+	return &st->setup[old];
+}
+
+/* origin to the front of e's list: found, else new (the oldest goes). */
+static void
+origin_seen(struct setup_ent *e, const char *origin, unsigned reason,
+    uint64_t now)
+{
+	struct st_setup_origin o;
+	uint32_t i;
+
+	for (i = 0; i < e->no; i++)
+		if (strncmp(e->o[i].origin, origin, ST_SETUP_ORIGIN_MAX) == 0)
+			break;
+	if (i < e->no)
+		o = e->o[i];
+	else {
+		memset(&o, 0, sizeof(o));
+		strlcpy(o.origin, origin, sizeof(o.origin));
+		if (e->no < ST_SETUP_ORIGINS)
+			e->no++;
+		i = e->no - 1;
+	}
+	memmove(&e->o[1], &e->o[0], i * sizeof(e->o[0]));
+	o.last_at = now;
+	o.reason = (uint8_t)reason;
+	o.count++;
+	e->o[0] = o;
+}
+
+/* One line per reason at most every SETUP_LOG_MS, with how many it stood for. */
+static void
+setup_log(struct store *st, const char *widget_id, unsigned reason,
+    const char *origin, uint64_t now)
+{
+	uint64_t *last = &st->setup_logged[reason];
+
+	st->setup_unlogged[reason]++;
+	if (*last != 0 && now >= *last && now - *last < SETUP_LOG_MS)
+		return;
+	log_warnx("setup: refused: %s; widget %s, origin %.*s "
+	    "(%llu refusal%s of this kind since the last line)", why[reason],
+	    widget_id[0] != '\0' ? widget_id : "of the chat API",
+	    ST_SETUP_ORIGIN_MAX, origin[0] != '\0' ? origin : "(none)",
+	    (unsigned long long)st->setup_unlogged[reason],
+	    st->setup_unlogged[reason] == 1 ? "" : "s");
+	st->setup_unlogged[reason] = 0;
+	*last = now;
+}
+
+int
+store_setup_note(struct store *st, const char *id, const char *widget_id,
+    unsigned reason, const char *origin)
+{
+	struct setup_ent *e;
+	uint64_t now = store_now(st);
+
+	if (reason >= ST_SETUP_NREASONS)
+		return 0;
+	if ((e = setup_find(st, id)) == NULL) {
+		if ((e = setup_slot(st)) == NULL) {
+			log_warnx("setup: out of memory");
+			return -1;
+		}
+		strlcpy(e->id, id, sizeof(e->id));
+	}
+	e->at = now;
+	e->n[reason]++;
+	if (origin[0] != '\0')
+		origin_seen(e, origin, reason, now);
+	if (reason != ST_SETUP_SEEN)
+		setup_log(st, widget_id, reason, origin, now);
+	return 0;
+}
+
+void
+store_setup_get(const struct store *st, const char *id,
+    struct st_setup_rep *rep)
+{
+	const struct setup_ent *e = setup_find(st, id);
+
+	memset(rep, 0, sizeof(*rep));
+	rep->since = st->setup_since;
+	if (e == NULL)
+		return;
+	rep->key = e->n[ST_SETUP_KEY];
+	rep->cors = e->n[ST_SETUP_CORS];
+	rep->origin = e->n[ST_SETUP_ORIGIN];
+	rep->csp = e->n[ST_SETUP_CSP];
+	rep->disabled = e->n[ST_SETUP_DISABLED];
+	rep->origins = (struct st_setup_origin *)e->o;
+	rep->norigins = e->no;
+}
+
+void
+store_setup_free(struct store *st)
+{
+	free(st->setup);
+	st->setup = NULL;
+	st->nsetup = 0;
+}

@@ -1,0 +1,113 @@
+// Setup mistakes counted (issue 24): every refusal of a widget's visitors
+// counted by reason in storaged, exactly, whichever of the two workers
+// answered (wrong key, Origin not in CORS_ORIGIN, Origin not in the
+// widget's allowed origins, the widget's CSP report, the widget disabled),
+// read back by GET /v1/admin/widgets/:id/setup (checked against the
+// OpenAPI document); the report endpoint's refusals; one log line per
+// reason however many refusals, never the key; what a visitor may send is
+// bounded (the last 8 origins, each cut at 100 bytes, unknown ids in one
+// bucket nobody sees). tests/unit/storaged/test_setup.c tests the bounds
+// of the table itself.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, pool, waitFor } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
+
+const SITE = 'https://site.example'; // in CORS_ORIGIN
+const EVIL = 'https://evil.example';
+
+describe('setup counts', () => {
+  let p, api, def;
+  const call = (...a) => adminCall(p, api, ...a);
+  const setup = async (wid) => {
+    const r = await call('GET', `/v1/admin/widgets/${wid}/setup`);
+    assert.equal(r.status, 200, r.text);
+    return Object.fromEntries(r.json().refusals.map((x) => [x.reason, x.count]));
+  };
+  const origins = async (wid) => (await call('GET', `/v1/admin/widgets/${wid}/setup`)).json().origins;
+
+  before(async () => {
+    p = new Parley({ workers: 2, env: { CORS_ORIGIN: SITE, RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+    def = (await call('GET', '/v1/admin/widgets')).json().widgets[0].widget_id;
+  });
+  after(() => p && p.stop());
+
+  test('each refusal counted once by reason, across workers; the log says each reason once, never the key', async () => {
+    const before0 = await setup(def);
+    const chat = (headers) => p.request('POST', '/v1/chat', {
+      headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sessionId: 's1', message: 'hi' }),
+    });
+    const BADKEY = 'wrong-key-wrong-key-wrong-key-0001';
+    // new connections each: masterd spreads them over both workers
+    await pool([...Array(12).keys()], 4, async () => assertJsonError(await chat({ origin: SITE, 'x-widget-api-key': BADKEY }), 401));
+    await pool([...Array(5).keys()], 4, async () => assertJsonError(await chat({ origin: EVIL, 'x-widget-api-key': p.widgetKey }), 403));
+    const pre = await p.request('OPTIONS', '/chat', { headers: { origin: EVIL, 'access-control-request-method': 'POST' } });
+    assert.equal(pre.status, 403);
+    // not the chat API's: not counted
+    assert.equal((await p.get('/health', { headers: { origin: EVIL } })).status, 403);
+    // let through (no model here: 502): not counted
+    assert.ok(![401, 403].includes((await chat({ origin: SITE, 'x-widget-api-key': p.widgetKey })).status));
+
+    const w = (await call('POST', '/v1/admin/widgets', { name: 'Counted', allowed_origins: [SITE] })).json();
+    await pool([...Array(4).keys()], 4, async () => assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: EVIL } })).status, 403));
+    assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } })).status, 200);
+    const report = (wid, q = 'reason=csp', origin = SITE) => p.request('POST', `/api/widget/${wid}/report?${q}`, { headers: origin ? { origin } : {} });
+    for (let i = 0; i < 3; i++) {
+      const r = await report(w.widget_id);
+      assert.equal(r.status, 204);
+      assert.equal(r.headers['access-control-allow-origin'], '*');
+    }
+    assertJsonError(await report(w.widget_id, 'reason=other'), 400, 'Invalid report');
+    assertJsonError(await report(w.widget_id, ''), 400, 'Invalid report');
+    assertJsonError(await report(w.widget_id, 'reason=csp', null), 400, 'Invalid report');
+    assertJsonError(await report('not-a-widget'), 404, 'Widget not found');
+    await call('PATCH', `/v1/admin/widgets/${w.widget_id}`, { enabled: false });
+    const off = await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } });
+    assertJsonError(off, 404, 'Widget not found');
+    assert.equal(off.json().disabled, true);
+    await call('PATCH', `/v1/admin/widgets/${w.widget_id}`, { enabled: true });
+
+    // a note travels on its worker's own connection to storaged: the
+    // other worker's read may come first, so wait for the counts to land
+    let d;
+    await waitFor(async () => (d = await setup(def)).key - before0.key >= 12 && d.cors - before0.cors >= 6, 5000, 'the key and CORS counts');
+    assert.equal(d.key - before0.key, 12);
+    assert.equal(d.cors - before0.cors, 6);
+    await waitFor(async () => (await setup(w.widget_id)).csp === 3, 5000, 'the CSP count');
+    assert.deepEqual(await setup(w.widget_id), { key: 0, cors: 0, origin: 4, csp: 3, disabled: 1 });
+    const seen = await origins(w.widget_id);
+    assert.deepEqual(seen.map((o) => [o.origin, o.result, o.count]), [[SITE, 'disabled', 5], [EVIL, 'origin', 4]]);
+
+    // one line per reason (the next after a minute), the key never
+    await waitFor(() => /setup: refused: origin not in CORS_ORIGIN/.test(p.logs.storaged), 5000, 'the log line');
+    const log = p.logs.storaged;
+    assert.equal(log.match(/setup: refused: wrong data-api-key/g).length, 1, log);
+    assert.equal(log.match(/setup: refused: origin not in CORS_ORIGIN/g).length, 1);
+    assert.ok(!log.includes(BADKEY) && !p.logs.masterd.includes(BADKEY), 'the key is never logged');
+  });
+
+  test('bounded: 8 origins kept, each cut at 100 bytes; unknown ids in a bucket nobody sees', async () => {
+    const w = (await call('POST', '/v1/admin/widgets', { name: 'Bounded' })).json();
+    for (let i = 0; i < 12; i++) await p.request('POST', `/api/widget/${w.widget_id}/report?reason=csp`, { headers: { origin: `https://s${i}.example` } });
+    const long = `https://${'x'.repeat(300)}.example`;
+    assert.equal((await p.request('POST', `/api/widget/${w.widget_id}/report?reason=csp`, { headers: { origin: long } })).status, 204);
+    await waitFor(async () => (await setup(w.widget_id)).csp === 13, 5000, 'the 13 reports');
+    const o = await origins(w.widget_id);
+    assert.equal(o.length, 8);
+    assert.equal(o[0].origin, long.slice(0, 100));
+    assert.equal(o[1].origin, 'https://s11.example');
+    assert.equal(o[7].origin, 'https://s5.example');
+    assert.equal((await setup(w.widget_id)).csp, 13);
+    // ids that name no widget: answered as any, counted apart
+    for (let i = 0; i < 20; i++) {
+      const id = `wid_${i.toString(16).padStart(32, '0')}`;
+      assert.equal((await p.request('POST', `/api/widget/${id}/report?reason=csp`, { headers: { origin: SITE } })).status, 204);
+      assertJsonError(await call('GET', `/v1/admin/widgets/${id}/setup`), 404, 'Widget not found');
+    }
+    assert.equal((await setup(w.widget_id)).csp, 13);
+  });
+});
