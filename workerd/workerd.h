@@ -526,6 +526,9 @@ void export_get(struct conn *, struct http_request *,
     const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
+/* POST /v1/admin/conversations/:id/read (issue 24): who asks read it. */
+void admin_conv_read(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* The export's parameters (export.c); its rows are proto's (exportrows.h). */
 struct export_params {
@@ -1024,6 +1027,17 @@ void apikeys_delete(struct conn *, struct http_request *,
 void notifications_get(struct conn *, struct http_request *,
     const struct route_match *);
 void notifications_put(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* ---------------------------------------------- canned.c (issue 24) */
+
+void canned_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_delete(struct conn *, struct http_request *,
     const struct route_match *);
 
 /* ------------------------------------------------------------- webhooks.c */
