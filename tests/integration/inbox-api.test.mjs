@@ -12,6 +12,8 @@ import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { PASSWORD } from './lib/dashboard.mjs';
+import { Events } from './lib/events.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 import { addKey, addMember, installIn } from './lib/people.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -27,16 +29,18 @@ const VISITOR = {
   timeZone: 'Europe/Zurich',
 };
 
+let oa; // the OpenAPI checker of the stack's own document
+
 async function row(p, id, s) {
   const r = s ? await s.get(`${LIST}?limit=200`) : await p.admin(`${LIST}?limit=200`);
   assert.equal(r.status, 200, r.text);
-  return r.json().conversations.find((c) => c._id === id);
+  return oa.checkJson('GET', LIST, r).conversations.find((c) => c._id === id);
 }
 
 async function thread(p, id, s) {
   const r = s ? await s.get(`${LIST}/${id}`) : await p.admin(`${LIST}/${id}`);
   assert.equal(r.status, 200, r.text);
-  return r.json();
+  return oa.checkJson('GET', `${LIST}/${id}`, r);
 }
 
 describe('the inbox API', { concurrency: 1 }, () => {
@@ -44,6 +48,7 @@ describe('the inbox API', { concurrency: 1 }, () => {
   before(async () => {
     p = new Parley({ workers: 2, mock: true, env: { DASHBOARD_PASSWORD: PASSWORD, RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
+    oa = await checkerFor(p);
     [agentA, agentB, admin] = await Promise.all([
       addMember(p, { role: 'agent' }), addMember(p, { role: 'agent' }), addMember(p, { role: 'admin' }),
     ]);
@@ -89,6 +94,7 @@ describe('the inbox API', { concurrency: 1 }, () => {
 
   test('WebSocket: details from the session; a contact names the visitor everywhere, events too', async () => {
     const w = await createWidget(p, { contact_info_mode: 'optional' });
+    const ev = await Events.open(p);
     const v = await Visitor.open(p, w.widget_id);
     await v.next('session');
     v.send({ type: 'visitor', ...VISITOR });
@@ -97,6 +103,13 @@ describe('the inbox API', { concurrency: 1 }, () => {
     const c = list.find((x) => x.lastVisitorMessage === 'hello from the socket');
     assert.ok(c, 'the conversation is listed with its preview');
     assert.match(c.visitorName, NAME_RE);
+    // The live events name the visitor as the list does.
+    const made = await ev.take((e) => e.event === 'conversation' && e.data.conversation._id === c._id, 5000, 'conversation');
+    assert.equal(made.data.conversation.visitorName, c.visitorName);
+    const said = await ev.take((e) => e.event === 'message' && e.data.conversation._id === c._id && e.data.message.role === 'user', 5000, 'message');
+    assert.equal(said.data.conversation.visitorName, c.visitorName);
+    assert.equal(said.data.conversation.lastVisitorMessage, 'hello from the socket');
+    ev.close();
     let t = await thread(p, c._id);
     assert.equal(t.conversation.visitor.timeZone, 'Europe/Zurich');
     assert.equal(t.conversation.visitor.pageUrl, 'https://shop.example.com/pricing?plan=pro');
@@ -150,7 +163,7 @@ describe('the inbox API', { concurrency: 1 }, () => {
   test('canned replies: CRUD, duplicates 409, checks, roles', async () => {
     let r = await admin.session.request('POST', CANNED, { body: { shortcut: 'hello', text: 'Hello! How can I help?' } });
     assert.equal(r.status, 201, r.text);
-    const a = r.json();
+    const a = oa.checkJson('POST', CANNED, r);
     assert.match(a.id, /^cr_[0-9a-f]{32}$/);
     assert.equal(a.shortcut, 'hello');
     assert.equal(a.text, 'Hello! How can I help?');
@@ -161,6 +174,7 @@ describe('the inbox API', { concurrency: 1 }, () => {
     // Every member reads them, by shortcut.
     r = await agentA.session.get(CANNED);
     assert.equal(r.status, 200);
+    oa.checkJson('GET', CANNED, r);
     assert.deepEqual(r.json().items.map((x) => x.shortcut), ['bye', 'hello']);
     // Duplicates: 409, on create and on a rename.
     assertJsonError(await admin.session.request('POST', CANNED, { body: { shortcut: 'hello', text: 'x' } }), 409, 'shortcut: already in use');
@@ -168,6 +182,7 @@ describe('the inbox API', { concurrency: 1 }, () => {
     // Update: a new shortcut and text.
     r = await admin.session.request('PUT', `${CANNED}/${b.id}`, { body: { shortcut: 'see-you_2', text: 'See you!' } });
     assert.equal(r.status, 200, r.text);
+    oa.checkJson('PUT', `${CANNED}/${b.id}`, r);
     assert.equal(r.json().id, b.id);
     assert.equal(r.json().shortcut, 'see-you_2');
     assert.equal(r.json().createdAt, b.createdAt);
