@@ -127,7 +127,7 @@ env_open(struct fix *f, MDB_env **env)
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(mdb_env_create(env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(*env, 64), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 128), 0);
 	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
 }
 
@@ -427,6 +427,66 @@ static inline void
 db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
 {
 	db_cut(f, db, ver, cut, NULL);
+}
+
+/*
+ * Rewrites every conversation from format 6 to 5 (issue 24's fields go:
+ * the visitor's last message and its time, the visitor; their lengths
+ * vary, so each record is decoded and its format 5 fields written again).
+ */
+static inline void
+convs_to_v5(struct fix *f)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, nv;
+	struct st_conv c;
+	struct penc e;
+	struct pdec d;
+	uint8_t kbuf[64];
+	size_t n = 0;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "convs", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		assert_int_equal(((uint8_t *)v.mv_data)[0], 6);
+		pdec_init(&d, (uint8_t *)v.mv_data + 1, v.mv_size - 1);
+		assert_int_equal(pdec_conv(&d, &c), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		penc_init(&e);
+		penc_u8(&e, 5);
+		penc_str(&e, c.id);
+		penc_str(&e, c.widget);
+		penc_str(&e, c.session);
+		penc_u64(&e, c.created_at);
+		penc_u64(&e, c.updated_at);
+		penc_u32(&e, c.message_count);
+		penc_str(&e, c.last_message);
+		penc_str(&e, c.contact_id);
+		penc_u8(&e, c.handoff);
+		penc_str(&e, c.org);
+		penc_str(&e, c.assignee);
+		penc_str(&e, c.assignee_name);
+		assert_false(e.err);
+		st_conv_free(&c);
+		nv.mv_size = e.len;
+		nv.mv_data = e.buf;
+		assert_true(k.mv_size <= sizeof(kbuf));
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
+		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+		penc_free(&e);
+		n++;
+	}
+	assert_true(n > 0);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
 }
 
 /* A record's last field when it is str org "default" (issue 22's). */
