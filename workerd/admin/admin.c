@@ -716,16 +716,23 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
 }
 
+/* A request of type naming the route's conversation alone. */
+static void
+conv_id_ask(struct conn *c, struct http_request *req,
+    const struct route_match *m, uint16_t type, storec_cb cb)
+{
+	struct st_id_req q;
+
+	if ((q.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
+	    NULL)
+		admin_ask(c, type, &q, cb, admin_headers);
+}
+
 void
 admin_conv_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req del;
-
-	if ((del.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
-	    NULL)
-		admin_ask(c, PROTO_ST_CONV_DELETE, &del, delete_done,
-		    admin_headers);
+	conv_id_ask(c, req, m, PROTO_ST_CONV_DELETE, delete_done);
 }
 
 static void
@@ -738,11 +745,7 @@ void
 admin_conv_read(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
-	    NULL)
-		admin_ask(c, PROTO_ST_CONV_READ, &q, read_done, admin_headers);
+	conv_id_ask(c, req, m, PROTO_ST_CONV_READ, read_done);
 }
 
 void
