@@ -37,7 +37,8 @@
 #           load, restarted with full for the measure; pinned as for chat)
 #           (dbsize.mjs);
 #  dash     the dashboard's conversation list and search with 100,000
-#           conversations (loaded through storaged first) (dash-bench.mjs);
+#           conversations (loaded through storaged first), and the inbox's
+#           first page and a thread as a signed-in user (dash-bench.mjs);
 #  abuse    the admin API while 4 clients loop WebSocket resumes of a 3 MB
 #           conversation (abuse-resume.mjs, on the dash stack), and /health
 #           on every worker during a login flood (abuse-login.mjs, a stack
@@ -250,6 +251,7 @@ start_mock() {	# cpu
 # ---- Parley (release build), pointed at the mock
 WKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
 AKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
+DPASS="bench $(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 24)"	# the dashboard owner (the inbox figures)
 while [ ${#WKEY} -lt 32 ]; do WKEY+=x; done
 while [ ${#AKEY} -lt 32 ]; do AKEY+=y; done
 unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
@@ -264,7 +266,7 @@ parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
 		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
-		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on)
+		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on DASHBOARD_PASSWORD="$DPASS")
 }
 start_storaged() {	# data-dir sync cpu
 	parley_env "$1" 1
@@ -512,7 +514,8 @@ if want dash || want abuse; then
 	start_parley "$tmp/dash-data" 2 any
 	if want dash; then
 		run any timeout 400 node tests/bench/dash-bench.mjs --parley "$PPORT" --key "$WKEY" \
-			--admin "$AKEY" --target "$n" || die "the dashboard benchmark failed"
+			--admin "$AKEY" --target "$n" --password "$DPASS" ||
+			die "the dashboard benchmark failed"
 		section_end dash
 	fi
 	if want abuse; then

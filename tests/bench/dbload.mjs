@@ -29,7 +29,7 @@ const missing = Math.max(0, TO - have);
 async function one(i) {
   const user = `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
-    .str('').u32(0).u32(0).u32(1).done(), opts);
+    .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('').done(), opts);
   // u8 result, u64 retry, the effective agent, u8 created, the conversation.
   const d = new Dec(p);
   const result = d.u8();

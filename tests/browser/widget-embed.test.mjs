@@ -180,6 +180,17 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       assert.equal(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), session.session_token);
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
         .querySelector('[data-part="announcer"]').textContent.includes('You said'), null, { timeout: 3000 });
+      // What the widget told of its visitor (issue 24), once a socket, and
+      // the thread shows it; the contact names the visitor.
+      const told = await page.evaluate(() => ({ url: location.href.split('#')[0], ua: navigator.userAgent, lang: navigator.language, tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
+      const vis = rec.sent.filter((f) => f.type === 'visitor');
+      assert.equal(vis.length, 1, 'one visitor message on the socket');
+      assert.equal(vis[0].pageUrl, told.url);
+      const row = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === question);
+      assert.ok(row, 'the conversation, its preview the visitor\'s message');
+      assert.equal(row.visitorName, 'jane@example.com');
+      const { visitor } = (await admin('GET', `/v1/admin/conversations/${row._id}`)).json.conversation;
+      assert.deepEqual(visitor, { pageUrl: told.url, referrer: '', userAgent: told.ua, language: told.lang, timeZone: told.tz });
       await assertClean(page, log, 'contact form and reply');
     });
 

@@ -72,6 +72,10 @@ describe('the widget in Chromium', { timeout: 240000 }, () => {
       assert.equal(last.content, m.text, 'the DOM text equals the stored message');
       assert.equal(last.content, api[1].content, 'ParleyChat.messages() equals the stored message');
       assert.equal(last.status, 'complete');
+      // The chat request told the page and the browser (issue 24).
+      const told = await page.evaluate(() => ({ url: location.href.split('#')[0], ua: navigator.userAgent, lang: navigator.language, tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
+      assert.deepEqual(s.conversation.visitor, { pageUrl: told.url, referrer: '', userAgent: told.ua, language: told.lang, timeZone: told.tz });
+      assert.equal(s.conversation.lastVisitorMessage, question);
       const reply = await page.evaluate(() => window.__events.filter((e) => e.name === 'reply').map((e) => e.detail.text));
       assert.deepEqual(reply, [last.content], 'parley:reply carries the stored text');
       // Announced once, when finished (not token by token).

@@ -3,7 +3,8 @@
  * messages (wsmsg.c). Whatever the bytes, it must not crash, and what it
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
  * characters without NUL and not blank, a contact's fields and a
- * resume's token are NUL-terminated strings, a refusal says why.
+ * resume's token are NUL-terminated strings, what a visitor message
+ * keeps is within its bounds (issue 24), a refusal says why.
  *
  * The same bytes go to the other small parser of a text a client sends
  * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
@@ -65,6 +66,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == WSMSG_REQUEST_HUMAN ||
 	    m.type == WSMSG_AVAILABILITY) {
 		check(m.root != NULL, "request_human without its JSON");
+	} else if (m.type == WSMSG_VISITOR) {
+		/* What it keeps is within its bounds, the URLs http(s). */
+		check(m.visitor.page_url == NULL || !*m.visitor.page_url ||
+		    (strlen(m.visitor.page_url) <= ST_VISITOR_URL_MAX &&
+		    strchr(m.visitor.page_url, '#') == NULL &&
+		    strncmp(m.visitor.page_url, "http", 4) == 0), "page url");
+		check(m.visitor.referrer == NULL || !*m.visitor.referrer ||
+		    (strlen(m.visitor.referrer) <= ST_VISITOR_URL_MAX &&
+		    strncmp(m.visitor.referrer, "http", 4) == 0), "referrer");
+		check(m.visitor.user_agent == NULL ||
+		    strlen(m.visitor.user_agent) <= ST_VISITOR_UA_MAX, "ua");
+		check(m.visitor.language == NULL ||
+		    strlen(m.visitor.language) <= ST_VISITOR_LANG_MAX, "lang");
+		check(m.visitor.time_zone == NULL ||
+		    strlen(m.visitor.time_zone) <= ST_VISITOR_TZ_MAX, "zone");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);

@@ -185,6 +185,12 @@ export function decConv(d) {
     org: d.str(),
     assignee: d.str(),
     assigneeName: d.str(),
+    // issue 24: the inbox
+    lastVisitor: d.str(),
+    visitorAt: d.u64(),
+    visitor: { pageUrl: d.str(), referrer: d.str(), userAgent: d.str(), language: d.str(), timeZone: d.str() },
+    visitorName: d.str(),
+    unread: d.u8(),
   };
 }
 
@@ -342,6 +348,7 @@ const RECORDS = {
   st_delivery: { dec: decDelivery },
   st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
+  st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {

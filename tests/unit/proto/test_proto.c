@@ -470,6 +470,13 @@ test_storemsg_roundtrip(void **state)
 	c.updated_at = 1700000000001ULL;
 	c.message_count = 2;
 	c.last_message = "hi";
+	/* Issue 24's fields, encoded last. */
+	c.last_visitor = "hello?";
+	c.visitor_at = 1700000000002ULL;
+	c.visitor.page_url = "https://example.com/a";
+	c.visitor.time_zone = "Europe/Paris";
+	strlcpy(c.visitor_name, "Amber Otter 42", sizeof(c.visitor_name));
+	c.unread = 1;
 	strlcpy(m.id, c.id, sizeof(m.id));
 	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
 	strlcpy(m.role, "user", sizeof(m.role));
@@ -486,16 +493,78 @@ test_storemsg_roundtrip(void **state)
 	assert_string_equal(c2.session, "sess-1");
 	assert_string_equal(c2.last_message, "hi");
 	assert_true(c2.updated_at == c.updated_at);
+	assert_string_equal(c2.last_visitor, "hello?");
+	assert_true(c2.visitor_at == c.visitor_at);
+	assert_string_equal(c2.visitor.page_url, "https://example.com/a");
+	assert_string_equal(c2.visitor.referrer, "");	/* NULL went as "" */
+	assert_string_equal(c2.visitor.time_zone, "Europe/Paris");
+	assert_string_equal(c2.visitor_name, "Amber Otter 42");
+	assert_int_equal(c2.unread, 1);
 	assert_string_equal(m2.content, "hello there");
 	assert_int_equal(m2.prompt_tokens, 3);
 	st_conv_free(&c2);
 	st_msg_free(&m2);
 	/* A cut record fails cleanly. */
-	pdec_init(&d, e.buf, e.len / 2);
+	pdec_init(&d, e.buf, e.len - 1);
 	assert_int_equal(pdec_conv(&d, &c2), 0);
 	assert_int_equal(pdec_msg(&d, &m2), -1);
 	st_conv_free(&c2);
 	penc_free(&e);
+}
+
+/* What a widget tells of its visitor: kept, or dropped to nothing. */
+static void
+test_visitor_clean(void **state)
+{
+	struct st_visitor v;
+	char big[ST_VISITOR_URL_MAX + 16];
+
+	memset(big, 'a', sizeof(big) - 1);
+	memcpy(big, "https://", 8);
+	big[sizeof(big) - 1] = '\0';
+	v.page_url = strdup("https://shop.example/p?q=1#frag");
+	v.referrer = strdup("javascript:alert(1)");
+	v.user_agent = strdup("Mozilla/5.0 (X11) Test/1");
+	v.language = strdup("de-CH");
+	v.time_zone = strdup("America/Argentina/Buenos_Aires");
+	st_visitor_clean(&v);
+	assert_string_equal(v.page_url, "https://shop.example/p?q=1");
+	assert_null(v.referrer);
+	assert_string_equal(v.user_agent, "Mozilla/5.0 (X11) Test/1");
+	assert_string_equal(v.language, "de-CH");
+	assert_string_equal(v.time_zone, "America/Argentina/Buenos_Aires");
+	st_visitor_free(&v);
+	v.page_url = strdup(big);
+	v.referrer = strdup("https://ok.example/");
+	v.user_agent = strdup("tab\there");
+	v.language = strdup("en US");
+	v.time_zone = strdup("Etc/GMT+5");
+	st_visitor_clean(&v);
+	assert_null(v.page_url);
+	assert_string_equal(v.referrer, "https://ok.example/");
+	assert_null(v.user_agent);
+	assert_null(v.language);
+	assert_string_equal(v.time_zone, "Etc/GMT+5");
+	st_visitor_free(&v);
+}
+
+/* The made-up name: the same for the same session, of its shape. */
+static void
+test_visitor_name_gen(void **state)
+{
+	char a[ST_VISITOR_NAME_MAX + 1], b[ST_VISITOR_NAME_MAX + 1];
+	int differ = 0, i;
+
+	st_visitor_name_gen("~0123abcd", a, sizeof(a));
+	st_visitor_name_gen("~0123abcd", b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_non_null(strchr(a, ' '));
+	for (i = 0; i < 20; i++) {
+		snprintf(b, sizeof(b), "session-%d", i);
+		st_visitor_name_gen(b, b, sizeof(b));
+		differ += strcmp(a, b) != 0;
+	}
+	assert_true(differ >= 18);
 }
 
 static void
@@ -530,6 +599,8 @@ main(void)
 		cmocka_unit_test(test_fd_truncated_control),
 		cmocka_unit_test(test_msg_names),
 		cmocka_unit_test(test_storemsg_roundtrip),
+		cmocka_unit_test(test_visitor_clean),
+		cmocka_unit_test(test_visitor_name_gen),
 		cmocka_unit_test(test_id_and_utf8),
 	};
 

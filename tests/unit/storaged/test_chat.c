@@ -99,6 +99,7 @@ chat_payload(struct penc *e, const char *w, const char *s,
 	penc_u32(e, window);
 	penc_u32(e, rmax);
 	penc_u32(e, hmax);
+	penc_visitor(e, &(struct st_visitor){ 0 });	/* told nothing */
 }
 
 /* Decodes a CHAT_BEGIN reply exactly. */

@@ -127,7 +127,7 @@ env_open(struct fix *f, MDB_env **env)
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(mdb_env_create(env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(*env, 64), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 128), 0);
 	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
 }
 
@@ -378,42 +378,37 @@ repeat(char ch, size_t n)
 /* ------------------------------------------- records behind the store */
 
 /*
- * Rewrites every record of db from format ver to format ver - 1: its last
- * cut bytes (the newer format's fields: tail, or all zero when NULL) go.
+ * Every record of db replaced by what rewrite(v, e) writes into e (a new
+ * encoding, its version byte first); at least one record.
  */
 static inline void
-db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
-    const uint8_t *tail)
+db_rewrite(struct fix *f, const char *db,
+    void (*rewrite)(const MDB_val *, struct penc *))
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k, v, nv;
-	uint8_t *buf, kbuf[512];
-	size_t i, n = 0;
+	struct penc e;
+	uint8_t kbuf[512];
+	size_t n = 0;
 
 	env_open(f, &env);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		buf = malloc(v.mv_size);
-		assert_non_null(buf);
-		memcpy(buf, v.mv_data, v.mv_size);
-		assert_int_equal(buf[0], ver);
-		for (i = v.mv_size - cut; i < v.mv_size; i++)
-			assert_int_equal(buf[i], tail != NULL ?
-			    tail[i - (v.mv_size - cut)] : 0);
-		buf[0] = ver - 1;
-		nv.mv_size = v.mv_size - cut;
-		nv.mv_data = buf;
+		penc_init(&e);
+		rewrite(&v, &e);
+		nv.mv_size = e.len;
+		nv.mv_data = e.buf;
 		/* k points into the page the put changes: a copy of it. */
 		assert_true(k.mv_size <= sizeof(kbuf));
 		memcpy(kbuf, k.mv_data, k.mv_size);
 		k.mv_data = kbuf;
 		assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
-		free(buf);
+		penc_free(&e);
 		n++;
 	}
 	assert_true(n > 0);
@@ -423,10 +418,84 @@ db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
 	fix_reopen(f);
 }
 
+/* db_cut's: the version it cuts from, the bytes, their expected value. */
+static struct {
+	uint8_t ver;
+	size_t cut;
+	const uint8_t *tail;
+} cut_arg;
+
+static inline void
+cut_one(const MDB_val *v, struct penc *e)
+{
+	const uint8_t *p = v->mv_data;
+	size_t i;
+
+	assert_int_equal(p[0], cut_arg.ver);
+	for (i = v->mv_size - cut_arg.cut; i < v->mv_size; i++)
+		assert_int_equal(p[i], cut_arg.tail != NULL ?
+		    cut_arg.tail[i - (v->mv_size - cut_arg.cut)] : 0);
+	penc_u8(e, cut_arg.ver - 1);
+	penc_raw(e, p + 1, v->mv_size - 1 - cut_arg.cut);
+}
+
+/*
+ * Rewrites every record of db from format ver to format ver - 1: its last
+ * cut bytes (the newer format's fields: tail, or all zero when NULL) go.
+ */
+static inline void
+db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
+    const uint8_t *tail)
+{
+	cut_arg.ver = ver;
+	cut_arg.cut = cut;
+	cut_arg.tail = tail;
+	db_rewrite(f, db, cut_one);
+}
+
+/* db_cut of fields that were zero (an empty str, a u8 0, ...). */
 static inline void
 db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
 {
 	db_cut(f, db, ver, cut, NULL);
+}
+
+/*
+ * A conversation record of format 6 (v) written again as format 5 into e
+ * (issue 24's fields go: their lengths vary, so it is decoded).
+ */
+static inline void
+conv_v6_to_v5(const MDB_val *v, struct penc *e)
+{
+	struct st_conv c;
+	struct pdec d;
+
+	assert_int_equal(((uint8_t *)v->mv_data)[0], 6);
+	pdec_init(&d, (uint8_t *)v->mv_data + 1, v->mv_size - 1);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_u8(e, 5);
+	penc_str(e, c.id);
+	penc_str(e, c.widget);
+	penc_str(e, c.session);
+	penc_u64(e, c.created_at);
+	penc_u64(e, c.updated_at);
+	penc_u32(e, c.message_count);
+	penc_str(e, c.last_message);
+	penc_str(e, c.contact_id);
+	penc_u8(e, c.handoff);
+	penc_str(e, c.org);
+	penc_str(e, c.assignee);
+	penc_str(e, c.assignee_name);
+	assert_false(e->err);
+	st_conv_free(&c);
+}
+
+/* Every conversation from format 6 to 5 (db_cut cannot: no fixed tail). */
+static inline void
+convs_to_v5(struct fix *f)
+{
+	db_rewrite(f, "convs", conv_v6_to_v5);
 }
 
 /* A record's last field when it is str org "default" (issue 22's). */

@@ -612,6 +612,7 @@ test_conv_v3_records(void **state)
 
 	org_new(f, "B", b);
 	conv_new(f, "default", "old", &c);
+	convs_to_v5(f);
 	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, 4 + 7, (const uint8_t *)"\0\0\0\7default");
 	/* Emptied behind the store's back: the next open builds them. */

@@ -245,6 +245,7 @@ ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
 	penc_u32(e, 10);
 	penc_u64(e, idle);
 	penc_u8(e, !begin_nocreate);
+	penc_visitor(e, &(struct st_visitor){ 0 });	/* told nothing */
 }
 
 static int
@@ -1164,6 +1165,7 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 	penc_u32(&e, 0);
 	penc_u32(&e, 0);
 	penc_u32(&e, 30);
+	penc_visitor(&e, &(struct st_visitor){ 0 });
 	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
 	*wrote = r.wrote;
 	pdec_init(&d, r.enc.buf, r.enc.len);
@@ -1675,6 +1677,7 @@ test_conv_v1_records(void **state)
 	append_payload(&e, c.id, "user", "before", "", 0, 0);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
+	convs_to_v5(f);
 	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	convs_to_v1(f);
@@ -1831,9 +1834,10 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 5);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
 	db_to_older(f, "msgs", 3, 4);
 	db_to_older(f, "msgs", 2, 4);
+	convs_to_v5(f);
 	db_to_older(f, "convs", 5, 4 + 4);
 	db_cut(f, "convs", 4, ORG_TAIL_LEN, org_default_tail);
 	db_to_older(f, "convs", 3, 1);
@@ -1871,7 +1875,94 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 5);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
+	st_conv_free(&c);
+}
+
+/* A conversation as CONV_GET reads it (no messages kept). */
+static void
+conv_read(struct fix *f, const char *id, struct st_conv *c)
+{
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	penc_init(&e);
+	penc_str(&e, id);
+	penc_u32(&e, 1);
+	assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	assert_int_equal(pdec_conv(&d, c), 0);
+	dreply_free(&r);
+}
+
+/*
+ * Issue 24's fields: a turn's visitor message and what the widget told
+ * are kept (format 6), a turn telling nothing keeps them, the name is
+ * made from the session; a format 5 record reads them as "" and 0.
+ */
+static void
+test_conv_visitor_records(void **state)
+{
+	struct fix *f = *state;
+	struct st_visitor v = { .page_url = "https://a.example/p",
+	    .time_zone = "Europe/Paris" };
+	struct st_conv c, g;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+	char name[ST_VISITOR_NAME_MAX + 1];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		penc_init(&e);
+		penc_str(&e, "default");
+		penc_str(&e, "visitor-s");
+		penc_str(&e, i == 0 ? "first words" : "second words");
+		penc_str(&e, "");
+		penc_u32(&e, 0);
+		penc_u32(&e, 0);
+		penc_u32(&e, 30);
+		/* The second turn tells nothing: what was told stays. */
+		penc_visitor(&e, i == 0 ? &v : &(struct st_visitor){ 0 });
+		assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_u8(&d), ST_CHAT_OK);
+		dreply_free(&r);
+	}
+	/* Found through the list, read whole. */
+	penc_init(&e);
+	penc_u32(&e, 1);
+	penc_str(&e, "");
+	assert_int_equal(request(f, PROTO_ST_CONV_LIST, &e, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	pdec_u64(&d);
+	assert_int_equal(pdec_u32(&d), 1);
+	assert_int_equal(pdec_conv(&d, &c), 0);
+	dreply_free(&r);
+	/* A list's row: named, its details left to the thread. */
+	st_visitor_name_gen("visitor-s", name, sizeof(name));
+	assert_string_equal(c.visitor_name, name);
+	assert_string_equal(c.last_visitor, "second words");
+	assert_string_equal(c.visitor.page_url, "");
+	conv_read(f, c.id, &g);
+	assert_string_equal(g.last_visitor, "second words");
+	assert_true(g.visitor_at >= g.created_at);
+	assert_string_equal(g.visitor.page_url, "https://a.example/p");
+	assert_string_equal(g.visitor.time_zone, "Europe/Paris");
+	assert_string_equal(g.visitor.referrer, "");
+	assert_string_equal(g.visitor_name, name);
+	assert_int_equal(g.unread, 0);	/* nobody asks */
+	st_conv_free(&g);
+	/* Format 5: the new fields read empty; the name is still made. */
+	convs_to_v5(f);
+	conv_read(f, c.id, &g);
+	assert_string_equal(g.last_visitor, "");
+	assert_true(g.visitor_at == 0);
+	assert_string_equal(g.visitor.page_url, "");
+	assert_string_equal(g.visitor_name, name);
+	assert_string_equal(g.last_message, c.last_message);
+	st_conv_free(&g);
 	st_conv_free(&c);
 }
 
@@ -2531,6 +2622,7 @@ main(void)
 		T(test_conv_v1_records),
 		T(test_widget_v1_records),
 		T(test_msg_v1_records),
+		T(test_conv_visitor_records),
 		T(test_bad_payloads),
 		T(test_widget_limit),
 		T(test_lazy_sessions),

@@ -312,7 +312,7 @@ test_ask_and_decode(void **state)
 		"0123456789abcdef0123456789abcdef", 50,
 	};
 	struct st_chat_begin_req begin = {
-		"default", "s1", "hello", "ip:1.2.3.4", 60000, 30, 7,
+		"default", "s1", "hello", "ip:1.2.3.4", 60000, 30, 7, { 0 },
 	};
 	const struct st_rate_verdict limited = { 1, 1500 };
 	char session[ST_SESSION_MAX + 2];
@@ -786,6 +786,11 @@ static const struct {
 	{ PROTO_ST_NOTIFY_SET, ADMIN_WALK },
 	{ PROTO_ST_MAIL_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_MAIL_RESULT, STOREC, "test_outbox_malformed" },
+	/* The inbox (admin.c's read, canned.c). */
+	{ PROTO_ST_CONV_READ, ADMIN_WALK },
+	{ PROTO_ST_CANNED_LIST, ADMIN_WALK },
+	{ PROTO_ST_CANNED_PUT, ADMIN_WALK },
+	{ PROTO_ST_CANNED_DELETE, ADMIN_WALK },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

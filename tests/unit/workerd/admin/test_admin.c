@@ -99,7 +99,8 @@ test_conv_json(void **state)
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
-	    "\"assignee\":null}");
+	    "\"assignee\":null,\"visitorName\":\"\","
+	    "\"lastVisitorMessage\":\"\",\"unread\":false}");
 	free(s);
 	st_conv_free(&c);
 
@@ -111,7 +112,7 @@ test_conv_json(void **state)
 	s = test_dump(admin_conv_json(&c));
 	assert_non_null(strstr(s, "\"assignee\":{\"id\":"
 	    "\"usr_0123456789abcdef0123456789abcdef\",\"name\":"
-	    "\"Ana \\\"A\\\"\"}}"));
+	    "\"Ana \\\"A\\\"\"},"));
 	free(s);
 	st_conv_free(&c);
 

@@ -54,13 +54,14 @@ static const char conv_json[] =
     "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
     "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\","
-    "\"assignee\":null}";
+    "\"assignee\":null,\"visitorName\":\"\","
+    "\"lastVisitorMessage\":\"\",\"unread\":false}";
 
 static void
 test_format_conversation(void **state)
 {
 	struct st_event ev;
-	char want[1024], *s;
+	char want[2048], *s;
 	int rc;
 
 	fill_event(&ev, ST_EV_CONV_CREATED);
@@ -114,7 +115,7 @@ static void
 test_format_handoff_contact(void **state)
 {
 	struct st_event ev;
-	char want[1024], *s;
+	char want[2048], *s;
 	int rc;
 
 	fill_event(&ev, ST_EV_HANDOFF);

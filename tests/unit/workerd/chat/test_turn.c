@@ -177,7 +177,7 @@ static void
 begin(const struct turn_ops *ops, struct peer_req *pr)
 {
 	const struct st_chat_begin_req req = {
-		"default", "s1", "question", "ip:1.2.3.4", 60000, 30, 7,
+		"default", "s1", "question", "ip:1.2.3.4", 60000, 30, 7, { 0 },
 	};
 	struct st_chat_begin_req got;
 	enum turn_cause why;
@@ -753,7 +753,7 @@ static void
 test_turn_no_storage(void **state)
 {
 	const struct st_chat_begin_req req = { "default", "s1", "question",
-	    "ip:1.2.3.4", 60000, 30, 7 };
+	    "ip:1.2.3.4", 60000, 30, 7, { 0 } };
 	enum turn_cause why;
 
 	peer_close(&P);
