@@ -2,7 +2,10 @@
 // organisation switcher, the nav for the role), hash router.
 // Each view is render(main, ctx) from its module; ctx.signal aborts when
 // the route is left, ctx.onLeave(fn) registers clean-up (polling) and
-// ctx.session is GET /dashboard/api/session's answer.
+// ctx.session is GET /dashboard/api/session's answer. Routes of one group
+// (the inbox's list and thread) keep their view: a view that called
+// ctx.onRoute(fn) gets fn(arg, params) for the next route of its group
+// instead of being rendered again.
 
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
@@ -17,12 +20,13 @@ import * as apikeys from './apikeys.js';
 import * as audit from './audit.js';
 import * as webhooks from './webhooks.js';
 import * as email from './email.js';
+import * as canned from './canned.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
 const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
-let current = null; // { controller, cleanups }
+let current = null; // { controller, cleanups, group, onRoute }
 let started = false;
 let session = null;
 let baseTitle = 'Parley dashboard';
@@ -42,8 +46,9 @@ function setWaiting(n) {
 }
 
 const routes = [
-  { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderList },
-  { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderThread },
+  { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
+  { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
+  { re: /^\/canned-replies\/?$/, nav: 'conversations', view: canned.renderList },
   { re: /^\/widgets\/?$/, nav: 'widgets', view: widgets.renderList },
   { re: /^\/widgets\/new$/, nav: 'widgets', view: widgets.renderEdit },
   { re: /^\/widgets\/([A-Za-z0-9_-]+)$/, nav: 'widgets', view: widgets.renderEdit },
@@ -108,6 +113,20 @@ function setNav(which) {
   }
 }
 
+/* The route of path: {r, m} (the table's entry, the match), or null. */
+function matchRoute(path) {
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (m) return { r, m };
+  }
+  return null;
+}
+
+/* A route's argument: the id in the path, decoded (undefined without). */
+function routeArg(m) {
+  return m[1] !== undefined ? decodeURIComponent(m[1]) : undefined;
+}
+
 function route() {
   const hash = location.hash;
   if (!hash.startsWith('#/')) {
@@ -119,12 +138,20 @@ function route() {
     }
   }
   const { path, params } = parseHash();
-  leave();
+  const matched = matchRoute(path);
   if (flashPending) flashPending = false;
   else clearFlash();
+  // The same group: the view shown takes the route itself.
+  if (matched && current && current.onRoute && matched.r.group && current.group === matched.r.group) {
+    current.onRoute(routeArg(matched.m), params);
+    return;
+  }
+  leave();
   const controller = new AbortController();
   const cleanups = [];
-  current = { controller, cleanups };
+  current = { controller, cleanups, group: matched ? matched.r.group : null, onRoute: null };
+  const here = current;
+  document.body.classList.toggle('layout-inbox', !!(matched && matched.r.layout === 'inbox'));
   const ctx = {
     signal: controller.signal,
     params,
@@ -132,17 +159,13 @@ function route() {
     session,
     flash,
     navigate,
+    onRoute: (fn) => { here.onRoute = fn; },
     setTitle: (t) => {
       baseTitle = t ? `${t} · Parley dashboard` : 'Parley dashboard';
       renderTitle();
     },
   };
   clear(main);
-  let matched = null;
-  for (const r of routes) {
-    const m = r.re.exec(path);
-    if (m) { matched = { r, m }; break; }
-  }
   if (!matched) {
     setNav(null);
     ctx.setTitle('Not found');
@@ -152,7 +175,7 @@ function route() {
     );
   } else {
     setNav(matched.r.nav);
-    const arg = matched.m[1] !== undefined ? decodeURIComponent(matched.m[1]) : undefined;
+    const arg = routeArg(matched.m);
     // Called synchronously: every view puts its <h1> in before its first await.
     let done;
     try {

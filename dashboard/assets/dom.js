@@ -69,6 +69,38 @@ export function updateTimeEl(el, ms) {
   el.textContent = dateFmt.format(d);
 }
 
+const relFmt = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+const REL_STEPS = [[60, 'second', 1], [3600, 'minute', 60], [86400, 'hour', 3600], [7 * 86400, 'day', 86400]];
+
+/** "just now", "2 min. ago", "3 hr. ago", "yesterday"; older: the date. */
+export function relTime(ms, now = Date.now()) {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 45) return 'just now';
+  for (const [limit, unit, size] of REL_STEPS) {
+    if (s < limit) return relFmt.format(-Math.round(s / size), unit);
+  }
+  return dayFmt.format(new Date(ms));
+}
+
+/**
+ * A <time> saying how long ago ms was, the full local time as its title
+ * (data-rel: refreshRelTimes keeps the text current).
+ */
+export function relTimeEl(ms, attrs) {
+  if (!validMs(ms)) return h('span', { class: 'muted' }, '—');
+  const d = new Date(ms);
+  return h('time', { datetime: d.toISOString(), title: dateFmt.format(d), 'data-rel': String(ms), ...attrs }, relTime(ms));
+}
+
+/** The relative times under root, told again (called on a timer). */
+export function refreshRelTimes(root) {
+  const now = Date.now();
+  for (const t of root.querySelectorAll('time[data-rel]')) {
+    const text = relTime(Number(t.dataset.rel), now);
+    if (t.textContent !== text) t.textContent = text;
+  }
+}
+
 export function plural(n, one, many) {
   return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`;
 }
