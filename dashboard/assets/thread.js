@@ -383,7 +383,8 @@ export async function renderThread(pane, ctx, id, hooks) {
   const liveNote = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'thread-status' });
   const pollNote = h('p', { class: 'hint thread-note', 'data-testid': 'poll-status' }, 'New messages appear here as they arrive.');
   const emptyNote = h('p', { class: 'empty', 'data-testid': 'thread-empty', hidden: true }, 'No messages yet.');
-  const msgs = h('div', { class: 'thread-scroll', 'data-testid': 'thread-scroll' },
+  // focusable: it scrolls, and a keyboard scrolls it once focused
+  const msgs = h('div', { class: 'thread-scroll', 'data-testid': 'thread-scroll', tabindex: '0', role: 'region', 'aria-label': 'Conversation' },
     data.truncated ? h('p', { class: 'alert', 'data-testid': 'thread-truncated' },
       'This thread is long: only part of it is shown. Export it to read every message.') : null,
     list, emptyNote, liveNote, pollNote);
