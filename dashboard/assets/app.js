@@ -10,7 +10,7 @@
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
 } from './api.js';
-import { h, clear, viewError } from './dom.js';
+import { h, clear, viewError, lifetime } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -26,7 +26,7 @@ import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 const main = document.getElementById('view');
 const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
-let current = null; // { controller, cleanups, group, onRoute }
+let current = null; // { life (dom.js lifetime), group, onRoute }
 let started = false;
 let session = null;
 let baseTitle = 'Parley dashboard';
@@ -99,10 +99,7 @@ function clearFlash() {
 
 function leave() {
   if (!current) return;
-  current.controller.abort();
-  for (const fn of current.cleanups) {
-    try { fn(); } catch { /* ignore */ }
-  }
+  current.life.end();
   current = null;
 }
 
@@ -147,15 +144,14 @@ function route() {
     return;
   }
   leave();
-  const controller = new AbortController();
-  const cleanups = [];
-  current = { controller, cleanups, group: matched ? matched.r.group : null, onRoute: null };
+  const life = lifetime();
+  current = { life, group: matched ? matched.r.group : null, onRoute: null };
   const here = current;
   document.body.classList.toggle('layout-inbox', !!(matched && matched.r.layout === 'inbox'));
   const ctx = {
-    signal: controller.signal,
+    signal: life.signal,
     params,
-    onLeave: (fn) => cleanups.push(fn),
+    onLeave: life.onLeave,
     session,
     flash,
     navigate,
@@ -184,7 +180,7 @@ function route() {
       done = Promise.reject(e);
     }
     done.catch((e) => {
-      if (isAbort(e) || controller.signal.aborted) return;
+      if (isAbort(e) || life.signal.aborted) return;
       showError(e);
     });
   }

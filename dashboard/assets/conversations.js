@@ -9,7 +9,7 @@
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { onEvent } from './live.js';
 import {
-  h, clear, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, pageTitle, viewError, cardTable,
+  h, clear, lifetime, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, viewError, cardTable,
 } from './dom.js';
 import { renderThread } from './thread.js';
 
@@ -512,14 +512,11 @@ export async function renderInbox(main, ctx, id) {
   const threadPane = h('section', { class: 'inbox-pane inbox-thread-pane', 'aria-label': 'Conversation', 'data-testid': 'inbox-thread' });
   const inbox = h('div', { class: 'inbox', 'data-testid': 'inbox' }, list.el, threadPane);
   main.append(inbox);
-  let thread = null; // {controller, cleanups, id}
+  let thread = null; // {life (dom.js lifetime), id}
 
   function closeThread() {
     if (!thread) return;
-    thread.controller.abort();
-    for (const fn of thread.cleanups) {
-      try { fn(); } catch { /* ignore */ }
-    }
+    thread.life.end();
     thread = null;
   }
 
@@ -538,13 +535,12 @@ export async function renderInbox(main, ctx, id) {
       placeholder();
       return;
     }
-    const controller = new AbortController();
-    const cleanups = [];
-    const mine = { controller, cleanups, id: tid };
+    const life = lifetime();
+    const mine = { life, id: tid };
     thread = mine;
     const tctx = {
-      signal: controller.signal,
-      onLeave: (fn) => cleanups.push(fn),
+      signal: life.signal,
+      onLeave: life.onLeave,
       session: ctx.session,
       setTitle: ctx.setTitle,
       navigate: ctx.navigate,

@@ -33,6 +33,25 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * What a view (or a part of one) holds while shown: signal aborts its
+ * requests, onLeave(fn) registers a clean-up; end() aborts and runs them.
+ */
+export function lifetime() {
+  const controller = new AbortController();
+  const cleanups = [];
+  return {
+    signal: controller.signal,
+    onLeave: (fn) => cleanups.push(fn),
+    end() {
+      controller.abort();
+      for (const fn of cleanups.splice(0)) {
+        try { fn(); } catch { /* ignore */ }
+      }
+    },
+  };
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
