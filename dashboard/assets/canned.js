@@ -2,8 +2,8 @@
 // listbox filtered as one types, arrows, Enter, Escape), and the page that
 // manages them (#/canned-replies: list, add, edit, delete; writes for admins
 // and owners, the server decides). The list is one per organisation
-// (GET /v1/admin/canned-replies), kept here once loaded and read again after
-// a change made on the page.
+// (GET /v1/admin/canned-replies), kept here a minute once loaded and read
+// again after a change made on the page.
 
 import { api, endpoints, isAbort, roleAtLeast, sessionRole } from './api.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, plural, viewError } from './dom.js';
@@ -11,11 +11,15 @@ import { formErrors, parseFieldError } from './form.js';
 
 const MAX_SHOWN = 8; // options in the picker at once
 
-let cache = null; // Promise of the items
+const FRESH_MS = 60000; // the list is read again after this long (a teammate's changes)
 
-/** The canned replies (loaded once; a failure is not kept). */
+let cache = null; // Promise of the items
+let cachedAt = 0;
+
+/** The canned replies (kept FRESH_MS; a failure is not kept). */
 export function cannedReplies() {
-  if (!cache) {
+  if (!cache || Date.now() - cachedAt > FRESH_MS) {
+    cachedAt = Date.now();
     cache = api(endpoints.cannedReplies)
       .then((d) => (Array.isArray(d && d.items) ? d.items : []))
       .catch((e) => { cache = null; throw e; });
