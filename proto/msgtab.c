@@ -206,6 +206,15 @@ static const struct proto_msg msgs[] = {
 	    &pl_mail_due_req, &pl_mails },
 	{ PROTO_ST_MAIL_RESULT, "ST_MAIL_RESULT", W, S, 1, 0, 0,
 	    &pl_mail_result_req, &pl_empty },
+	/* The inbox (issue 24): read marks, canned replies. */
+	{ PROTO_ST_CONV_READ, "ST_CONV_READ", W, S, 1, 0, 1,
+	    &pl_cid_req, &pl_empty },
+	{ PROTO_ST_CANNED_LIST, "ST_CANNED_LIST", W, S, 0, 0, 1,
+	    &pl_empty, &pl_canneds },
+	{ PROTO_ST_CANNED_PUT, "ST_CANNED_PUT", W, S, 1, 0, 1,
+	    &pl_canned_put_req, &pl_canned },
+	{ PROTO_ST_CANNED_DELETE, "ST_CANNED_DELETE", W, S, 1, 0, 1,
+	    &pl_wid_req, &pl_empty },
 	{ PROTO_ST_EV_USER_GONE, "ST_EV_USER_GONE", S, W, 0, 0, 0,
 	    &pl_user_gone, NULL },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
@@ -284,6 +293,7 @@ proto_err_name(uint32_t code)
 	case PROTO_E_UNSUPPORTED:	return "unsupported";
 	case PROTO_E_UNAVAILABLE:	return "unavailable";
 	case PROTO_E_NO_ORG:		return "no such organisation";
+	case PROTO_E_EXISTS:		return "exists";
 	}
 	return "unknown";
 }

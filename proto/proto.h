@@ -149,6 +149,11 @@ enum proto_type {
 	PROTO_ST_NOTIFY_SET = 0x7c,
 	PROTO_ST_MAIL_DUE = 0x7d,
 	PROTO_ST_MAIL_RESULT = 0x7e,
+	/* the inbox (issue 24): see inboxmsg.h */
+	PROTO_ST_CONV_READ = 0x6d,
+	PROTO_ST_CANNED_LIST = 0x6e,
+	PROTO_ST_CANNED_PUT = 0x6f,
+	PROTO_ST_CANNED_DELETE = 0x4e,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -162,7 +167,7 @@ enum proto_type {
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x4e, 0x55-0x57, 0x67, 0x6d-0x6f, 0x7f */
+	PROTO_TYPE_MAX = 0x80,	/* free: 0x55-0x57, 0x67, 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */
@@ -174,6 +179,8 @@ enum proto_err {
 	PROTO_E_UNAVAILABLE = 5,
 	/* who asks names an organisation that does not exist (any more) */
 	PROTO_E_NO_ORG = 6,
+	/* a record with that unique name exists already (issue 24) */
+	PROTO_E_EXISTS = 7,
 };
 
 const char *proto_msg_name(uint16_t type);

@@ -57,6 +57,8 @@ RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
 RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
+RECORD(pl_canned, struct st_canned, penc_canned, pdec_canned,
+    st_canned_free);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
@@ -258,6 +260,16 @@ PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
 
 /* ------------------------------------------------------------- the turn */
 
+/* What a widget tells of its visitor (issue 24), bounded as stored. */
+static const struct pfield f_visitor[] = {
+	PFSTR(struct st_visitor, page_url, ST_VISITOR_URL_MAX),
+	PFSTR(struct st_visitor, referrer, ST_VISITOR_URL_MAX),
+	PFSTR(struct st_visitor, user_agent, ST_VISITOR_UA_MAX),
+	PFSTR(struct st_visitor, language, ST_VISITOR_LANG_MAX),
+	PFSTR(struct st_visitor, time_zone, ST_VISITOR_TZ_MAX),
+};
+static PLAYOUT(pl_visitor, struct st_visitor, f_visitor);
+
 static const struct pfield f_chat_begin_req[] = {
 	PFSTR(struct st_chat_begin_req, widget, ST_WIDGET_MAX),
 	PFSTR(struct st_chat_begin_req, session, ST_SESSION_MAX),
@@ -266,6 +278,7 @@ static const struct pfield f_chat_begin_req[] = {
 	PFU32(struct st_chat_begin_req, window_ms),
 	PFU32(struct st_chat_begin_req, rate_max),
 	PFU32(struct st_chat_begin_req, history_max),
+	PFREC(struct st_chat_begin_req, visitor, pl_visitor),
 };
 PLAYOUT(pl_chat_begin_req, struct st_chat_begin_req, f_chat_begin_req);
 
@@ -353,6 +366,7 @@ static const struct pfield f_ws_begin_req[] = {
 	PFU32(struct st_ws_begin_req, history_max),
 	PFU64(struct st_ws_begin_req, idle_ms),
 	PFU8(struct st_ws_begin_req, create),
+	PFREC(struct st_ws_begin_req, visitor, pl_visitor),
 };
 PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
 
@@ -505,6 +519,20 @@ static const struct pfield f_webhooks[] = {
 	PFLIST(struct st_webhooks, hooks, n, ST_HOOKS_MAX, pl_webhook),
 };
 PLAYOUT(pl_webhooks, struct st_webhooks, f_webhooks);
+
+/* ------------------------------------------------- the inbox (issue 24) */
+
+static const struct pfield f_canneds[] = {
+	PFLIST(struct st_canneds, items, n, ST_CANNED_MAX, pl_canned),
+};
+PLAYOUT(pl_canneds, struct st_canneds, f_canneds);
+
+static const struct pfield f_canned_put_req[] = {
+	PFSTR(struct st_canned_put_req, id, ST_WID_ARG_MAX),
+	PFCLIP(struct st_canned_put_req, shortcut, ST_CANNED_SHORT_MAX),
+	PFCLIP(struct st_canned_put_req, text, ST_CANNED_TEXT_MAX),
+};
+PLAYOUT(pl_canned_put_req, struct st_canned_put_req, f_canned_put_req);
 
 static const struct pfield f_hook_room[] = {
 	PFBUF(struct st_hook_room, hook),

@@ -28,6 +28,7 @@
 #include "metricsmsg.h"
 #include "msgcodec.h"
 #include "hookmsg.h"
+#include "inboxmsg.h"
 #include "mailmsg.h"
 #include "orgmsg.h"
 #include "usermsg.h"
@@ -128,6 +129,8 @@ struct st_conv_query_req {
 struct st_chat_begin_req {
 	const char *widget, *session, *content, *rate_key;
 	uint32_t window_ms, rate_max, history_max;
+	/* issue 24: what the widget told (st_visitor_clean'd); all "": nothing */
+	struct st_visitor visitor;
 };
 /*
  * A begin's answer when the turn goes on (or a person answers): the
@@ -193,6 +196,7 @@ struct st_ws_begin_req {
 	uint32_t window_ms, rate_max, history_max;
 	uint64_t idle_ms;
 	uint8_t create;
+	struct st_visitor visitor;	/* as st_chat_begin_req's */
 };
 /* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
 struct st_ws_session_req {
@@ -650,7 +654,7 @@ struct st_mail_result_req {
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail;
+    pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail, pl_canned;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -682,7 +686,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
-    pl_mail_result_req, pl_mail_due_req;
+    pl_mail_result_req, pl_mail_due_req, pl_canneds, pl_canned_put_req;
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -738,6 +742,10 @@ union st_any {
 	struct st_delivery dlv;
 	/* email (mailmsg.h) */
 	struct st_mails mails;
+	/* the inbox (inboxmsg.h) */
+	struct st_canned canned;
+	struct st_canneds canneds;
+	struct st_canned_put_req cput;
 };
 
 #endif

@@ -10,6 +10,8 @@ void
 st_conv_free(struct st_conv *c)
 {
 	free(c->last_message);
+	free(c->last_visitor);
+	st_visitor_free(&c->visitor);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -55,6 +57,11 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_str(e, c->org);
 	penc_str(e, c->assignee);
 	penc_str(e, c->assignee_name);
+	penc_str(e, c->last_visitor);
+	penc_u64(e, c->visitor_at);
+	penc_visitor(e, &c->visitor);
+	penc_str(e, c->visitor_name);
+	penc_u8(e, c->unread);
 }
 
 int
@@ -73,7 +80,12 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	pdec_strbuf(d, c->org, sizeof(c->org));
 	pdec_strbuf(d, c->assignee, sizeof(c->assignee));
 	pdec_strbuf(d, c->assignee_name, sizeof(c->assignee_name));
-	if (d->err) {
+	c->last_visitor = pdec_strdup(d, ST_CONTENT_MAX);
+	c->visitor_at = pdec_u64(d);
+	(void)pdec_visitor(d, &c->visitor);
+	pdec_strbuf(d, c->visitor_name, sizeof(c->visitor_name));
+	c->unread = pdec_u8(d);
+	if (d->err || c->unread > 1) {
 		st_conv_free(c);
 		return -1;
 	}
@@ -140,6 +152,190 @@ st_utf8_prefix(const char *s, size_t max_chars)
 		chars++;
 	}
 	return i;
+}
+
+/* ------------------------------------------------------------ visitors */
+
+/* The members of struct st_visitor in wire order, with their bounds. */
+#define VISITOR_FIELDS(V)						\
+	{ &(V)->page_url, ST_VISITOR_URL_MAX },				\
+	{ &(V)->referrer, ST_VISITOR_URL_MAX },				\
+	{ &(V)->user_agent, ST_VISITOR_UA_MAX },			\
+	{ &(V)->language, ST_VISITOR_LANG_MAX },			\
+	{ &(V)->time_zone, ST_VISITOR_TZ_MAX }
+struct vfield {
+	char **p;
+	size_t max;
+};
+#define NVFIELDS	5
+
+void
+st_visitor_free(struct st_visitor *v)
+{
+	struct vfield f[NVFIELDS] = { VISITOR_FIELDS(v) };
+	size_t i;
+
+	for (i = 0; i < NVFIELDS; i++)
+		free(*f[i].p);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+penc_visitor(struct penc *e, const struct st_visitor *v)
+{
+	penc_str(e, v->page_url);
+	penc_str(e, v->referrer);
+	penc_str(e, v->user_agent);
+	penc_str(e, v->language);
+	penc_str(e, v->time_zone);
+}
+
+int
+pdec_visitor(struct pdec *d, struct st_visitor *v)
+{
+	struct vfield f[NVFIELDS] = { VISITOR_FIELDS(v) };
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < NVFIELDS; i++)
+		*f[i].p = pdec_strdup(d, f[i].max);
+	if (d->err) {
+		st_visitor_free(v);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+vstr(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+int
+st_visitor_same(const struct st_visitor *a, const struct st_visitor *b)
+{
+	return strcmp(vstr(a->page_url), vstr(b->page_url)) == 0 &&
+	    strcmp(vstr(a->referrer), vstr(b->referrer)) == 0 &&
+	    strcmp(vstr(a->user_agent), vstr(b->user_agent)) == 0 &&
+	    strcmp(vstr(a->language), vstr(b->language)) == 0 &&
+	    strcmp(vstr(a->time_zone), vstr(b->time_zone)) == 0;
+}
+
+int
+st_visitor_copy(struct st_visitor *dst, const struct st_visitor *src)
+{
+	struct st_visitor n;
+	struct vfield to[NVFIELDS] = { VISITOR_FIELDS(&n) };
+	const struct st_visitor *s = src;
+	const char *from[NVFIELDS] = { s->page_url, s->referrer,
+	    s->user_agent, s->language, s->time_zone };
+	size_t i;
+
+	memset(&n, 0, sizeof(n));
+	for (i = 0; i < NVFIELDS; i++)
+		if ((*to[i].p = strdup(vstr(from[i]))) == NULL) {
+			st_visitor_free(&n);
+			return -1;
+		}
+	st_visitor_free(dst);
+	*dst = n;
+	return 0;
+}
+
+/* An http(s) URL of printable ASCII (browsers send them escaped). */
+static int
+url_ok(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII, spaces allowed (a user agent). */
+static int
+text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < ' ' || *s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Letters, digits and the characters of extra (a language, a zone). */
+static int
+token_ok(const char *s, const char *extra)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return 0;
+	return 1;
+}
+
+void
+st_visitor_clean(struct st_visitor *v)
+{
+	struct vfield f[NVFIELDS] = { VISITOR_FIELDS(v) };
+	size_t i;
+	char *s, *hash;
+	int ok;
+
+	for (i = 0; i < NVFIELDS; i++) {
+		if ((s = *f[i].p) == NULL)
+			continue;
+		/* The page without its fragment (a referrer has none). */
+		if (i == 0 && (hash = strchr(s, '#')) != NULL)
+			*hash = '\0';
+		ok = strlen(s) <= f[i].max;
+		if (ok && s[0] != '\0')
+			ok = i < 2 ? url_ok(s) : i == 2 ? text_ok(s) :
+			    i == 3 ? token_ok(s, "-") : token_ok(s, "_+-/");
+		if (!ok) {
+			free(s);
+			*f[i].p = NULL;
+		}
+	}
+}
+
+/*
+ * FNV-1a (64 bits) of the session picks a word from each list and a
+ * number from 1 to 99: 32 x 32 x 99 names, enough that two visitors
+ * of a day's inbox rarely share one; a name, never an identifier.
+ */
+void
+st_visitor_name_gen(const char *session, char *buf, size_t bufsz)
+{
+	static const char *const adj[32] = {
+		"Amber", "Azure", "Brave", "Bright", "Calm", "Clever",
+		"Coral", "Crimson", "Dapper", "Eager", "Gentle", "Golden",
+		"Happy", "Indigo", "Jolly", "Kind", "Lively", "Lucky",
+		"Mellow", "Misty", "Noble", "Olive", "Plucky", "Quiet",
+		"Rosy", "Silver", "Sunny", "Swift", "Teal", "Velvet",
+		"Witty", "Zesty",
+	};
+	static const char *const animal[32] = {
+		"Badger", "Beaver", "Bison", "Crane", "Dolphin", "Falcon",
+		"Ferret", "Finch", "Fox", "Gecko", "Heron", "Ibis",
+		"Koala", "Lemur", "Lynx", "Marten", "Moose", "Narwhal",
+		"Ocelot", "Otter", "Owl", "Panda", "Puffin", "Quokka",
+		"Raven", "Robin", "Seal", "Stork", "Tapir", "Walrus",
+		"Wombat", "Yak",
+	};
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)session; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	(void)snprintf(buf, bufsz, "%s %s %u", adj[h & 31],
+	    animal[(h >> 5) & 31], (unsigned)((h >> 10) % 99) + 1);
 }
 
 /* ------------------------------------------------------------ who asks */

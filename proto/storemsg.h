@@ -151,6 +151,37 @@ enum st_chat_result {
 	ST_CHAT_HUMAN = 4,
 };
 
+/*
+ * What the widget tells of its visitor (issue 24): the page (no
+ * fragment), the referrer, navigator.userAgent, navigator.language and
+ * the Intl time zone; each malloc'd or NULL (read as ""). Untrusted:
+ * st_visitor_clean() drops each value past its bound or of the wrong
+ * shape to "", never failing what carries it.
+ */
+#define ST_VISITOR_URL_MAX	2048
+#define ST_VISITOR_UA_MAX	512
+#define ST_VISITOR_LANG_MAX	35
+#define ST_VISITOR_TZ_MAX	64
+struct st_visitor {
+	char *page_url, *referrer, *user_agent, *language, *time_zone;
+};
+/*
+ * The readable name of a visitor without a contact (issue 24): "Amber
+ * Otter 42", the same for the same session, always. Into buf (at least
+ * ST_VISITOR_NAME_MAX + 1 bytes).
+ */
+#define ST_VISITOR_NAME_MAX	(4 * 254)
+void st_visitor_name_gen(const char *session, char *buf, size_t bufsz);
+/* Each value dropped to "" (freed) unless within its bound and shape. */
+void st_visitor_clean(struct st_visitor *);
+void st_visitor_free(struct st_visitor *);
+/* 1 when a and b hold the same values (NULL as ""). */
+int st_visitor_same(const struct st_visitor *a, const struct st_visitor *b);
+/* Copies of src's values into dst (freed first). 0, or -1 out of memory. */
+int st_visitor_copy(struct st_visitor *dst, const struct st_visitor *src);
+void penc_visitor(struct penc *, const struct st_visitor *);
+int pdec_visitor(struct pdec *, struct st_visitor *);
+
 struct st_conv {
 	char id[ST_ID_HEX + 1];
 	char widget[ST_WIDGET_MAX + 1];
@@ -175,6 +206,23 @@ struct st_conv {
 	 */
 	char assignee[ST_WHO_USER_MAX + 1];
 	char assignee_name[4 * ST_MSG_NAME_MAX + 1];
+	/*
+	 * Issue 24, the inbox (format 6; "", 0 in older records): the
+	 * visitor's last message (role user) cut as last_message, malloc'd
+	 * or NULL; its time, strictly increasing (an unread mark compares
+	 * it); what the widget last told of the visitor.
+	 */
+	char *last_visitor;
+	uint64_t visitor_at;
+	struct st_visitor visitor;
+	/*
+	 * Filled by storaged when it answers, stored empty: the visitor's
+	 * name (its contact's name, else email, else st_visitor_name_gen of
+	 * the session), and whether who asks (a user) has not read the
+	 * visitor's last message.
+	 */
+	char visitor_name[ST_VISITOR_NAME_MAX + 1];
+	uint8_t unread;
 };
 
 struct st_msg {

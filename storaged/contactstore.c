@@ -727,6 +727,32 @@ contact_asked(struct store_txn *t, const char *contact_id,
 	return rc == 0 ? 0 : -1;
 }
 
+void
+store_visitor_name(struct store_txn *t, struct st_conv *c)
+{
+	struct st_contact ct;
+	uint8_t id[ID_LEN];
+	int rc = 1;
+
+	if (t->err)
+		return;
+	if (st_id_valid(c->contact_id)) {
+		proto_hex_decode(c->contact_id, id, ID_LEN);
+		rc = contact_load(t, id, &ct);
+	}
+	if (rc == 0) {
+		strlcpy(c->visitor_name, ct.name[0] != '\0' ? ct.name :
+		    ct.email, sizeof(c->visitor_name));
+		st_contact_free(&ct);
+	}
+	/* No contact, or one with neither (a phone alone): made up. */
+	if (rc == 0 && c->visitor_name[0] == '\0')
+		rc = 1;
+	if (rc == 1)
+		st_visitor_name_gen(c->session, c->visitor_name,
+		    sizeof(c->visitor_name));
+}
+
 /* ---------------------------------------------------------------- erasure */
 
 /*

@@ -105,6 +105,11 @@ struct store_contact_sess {
 };
 int store_contact_sessions(struct store_txn *, const char *contact_id,
     const char *cursor, struct store_contact_sess *out);
+/*
+ * c's visitor_name (issue 24): its contact's name, else its email, else
+ * st_visitor_name_gen of its session. One contact lookup at most.
+ */
+void store_visitor_name(struct store_txn *, struct st_conv *c);
 void store_contact_sess_free(struct store_contact_sess *);
 
 void store_contacts_free(struct store_contacts *);

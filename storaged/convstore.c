@@ -39,7 +39,8 @@ int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	static const size_t pad[CONV_RECORD_VERSION] =
-	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, CONV_V4_PAD, 0 };
+	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, CONV_V4_PAD, CONV_V5_PAD,
+	    0 };
 	MDB_val v;
 	struct pdec d;
 	uint8_t *buf = NULL;
@@ -111,13 +112,17 @@ void
 conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_conv *c)
 {
+	struct st_conv rec = *c;	/* shallow: encoded only */
 	struct penc e;
 
 	if (t->err)
 		return;
+	/* What storaged fills when it answers is never stored. */
+	rec.visitor_name[0] = '\0';
+	rec.unread = 0;
 	penc_init(&e);
 	penc_u8(&e, CONV_RECORD_VERSION);
-	penc_conv(&e, c);
+	penc_conv(&e, &rec);
 	rec_put(t, t->st->convs, id, ID_LEN, &e, "put conversation");
 	penc_free(&e);
 }
@@ -399,6 +404,29 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	return 0;
 }
 
+/*
+ * The visitor wrote (issue 24): c's last visitor message is its last
+ * message (last_message), at now or just after the one before (an
+ * unread mark compares these times: two in one millisecond still
+ * differ), and what the turn's widget told of the visitor, kept.
+ */
+static void
+conv_visitor_said(struct store_txn *t, struct st_conv *c, uint64_t now)
+{
+	char *copy;
+
+	if ((copy = strdup(c->last_message)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	free(c->last_visitor);
+	c->last_visitor = copy;
+	c->visitor_at = now > c->visitor_at ? now : c->visitor_at + 1;
+	if (t->visitor != NULL && !st_visitor_same(t->visitor, &c->visitor) &&
+	    st_visitor_copy(&c->visitor, t->visitor) < 0)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+}
+
 int
 store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 {
@@ -464,6 +492,8 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 		free(c.last_message);
 		c.last_message = preview;
 	}
+	if (strcmp(m->role, "user") == 0)
+		conv_visitor_said(t, &c, now);
 	conv_save(t, cid, &c);
 	if (t->err) {
 		st_conv_free(&c);

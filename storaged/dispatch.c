@@ -13,6 +13,7 @@
 #include "dashstore.h"
 #include "dispatch.h"
 #include "hookstore.h"
+#include "inbox.h"
 #include "outbox.h"
 #include "presence.h"
 #include "keystore.h"
@@ -57,6 +58,27 @@ reply_enc(struct dreply *r, uint16_t type, const void *rep)
 /* ---------------------------------------------------------------- events */
 
 /*
+ * An event's conversation (a shallow copy) named as the dashboards show
+ * it (issue 24); a failed lookup leaves the made-up name, never fails
+ * the request that made the event.
+ */
+static void
+event_visitor_name(struct store_txn *batch, struct st_conv *c)
+{
+	struct store_txn t;
+
+	if (store_begin_shared(batch, &t) != 0)
+		return;
+	store_visitor_name(&t, c);
+	if (t.err) {
+		st_visitor_name_gen(c->session, c->visitor_name,
+		    sizeof(c->visitor_name));
+		store_abort(&t);
+	} else
+		store_commit(&t);
+}
+
+/*
  * An event of kind about conversation c, its tail (by kind) for the
  * caller to fill. The conversation is a shallow copy: the event is
  * only encoded (reply_event), never freed.
@@ -69,6 +91,7 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 	ev->at = store_now(b->txn.st);
 	ev->kind = kind;
 	ev->conv = *c;
+	event_visitor_name(b->req != NULL ? b->req : &b->txn, &ev->conv);
 }
 
 /* The webhook event an event is (ST_HE_*), or 0: typing is none. */
@@ -173,6 +196,7 @@ event_conv_gone(struct store_txn *t, const struct st_conv *c)
 	ev.at = store_now(t->st);
 	ev.kind = ST_EV_CONV_DELETED;
 	ev.conv = *c;
+	event_visitor_name(t, &ev.conv);
 	reply_event(t->conv_gone_arg, &ev, 0);
 }
 
@@ -234,6 +258,13 @@ who_org(const struct dbatch *b)
 	return b->who->org;
 }
 
+/* The dashboard user who asks: their id, or "" (a key). */
+static const char *
+who_user(const struct dbatch *b)
+{
+	return b->who != NULL ? b->who->user : "";
+}
+
 /* Opens the request's own txn inside the batch. 0, or -1 with r failed. */
 static int
 req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
@@ -251,6 +282,7 @@ req_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	}
 	/* What who asks may see of the conversations (store.h). */
 	t->org = who_org(b);
+	b->req = t;
 	t->conv_gone = event_conv_gone;
 	t->conv_gone_arg = r;
 	return 0;
@@ -404,7 +436,8 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	if ((type == PROTO_ST_CONV_LIST ?
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
 	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
-	    q->assigned, q->assignee != NULL ? q->assignee : "", &l)) == 0) {
+	    q->assigned, q->assignee != NULL ? q->assignee : "", &l)) == 0 &&
+	    (store_convs_view(&t, who_user(b), l.convs, l.n, 1), t.err) == 0) {
 		rep = (struct st_conv_page){ l.total, l.convs, l.n,
 		    l.next_cursor };
 		reply_enc(r, type, &rep);
@@ -426,6 +459,7 @@ op_conv_get(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	if (store_conv_get(&t, q->conv_id, q->max_messages,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &f) == 0) {
+		store_conv_view(&t, who_user(b), &f.conv);
 		rep = (struct st_conv_msgs){ f.conv, f.msgs, f.n,
 		    (uint8_t)f.truncated };
 		reply_enc(r, type, &rep);
@@ -571,6 +605,20 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	event_begin(b, r, c);
 }
 
+/* What a begin's widget told of its visitor, or NULL when nothing. */
+static const struct st_visitor *
+visitor_told(const struct st_visitor *v)
+{
+	const char *all[] = { v->page_url, v->referrer, v->user_agent,
+	    v->language, v->time_zone };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] != NULL && all[i][0] != '\0')
+			return v;
+	return NULL;
+}
+
 static void
 op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -597,6 +645,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	t.visitor = visitor_told(&q->visitor);
 	/*
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
@@ -887,13 +936,6 @@ op_hook_result(struct dbatch *b, uint16_t type, const void *req,
 
 /* --------------------------------------------------------------- email */
 
-/* The dashboard user who asks: their id, or "" (a key). */
-static const char *
-who_user(const struct dbatch *b)
-{
-	return b->who != NULL ? b->who->user : "";
-}
-
 static void
 op_notify(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1180,6 +1222,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	t.visitor = visitor_told(&q->visitor);
 	if (store_ws_begin_check(&t, q->widget_id, q->token, q->idle_ms,
 	    q->create, &wb) != 0) {
 		req_end(&t, r);
@@ -1739,6 +1782,7 @@ op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_handoff_list(&t, q->limit, &rep.convs, &rep.n) == 0) {
+		store_convs_view(&t, who_user(b), rep.convs, rep.n, 1);
 		reply_enc(r, type, &rep);
 		st_rep_free(type, &rep);
 	}
@@ -1790,6 +1834,48 @@ req_org(struct dbatch *b, struct dreply *r)
 		return -1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- the inbox (issue 24) */
+
+static void
+op_conv_read(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_conv_read(&t, who_user(b), q->id);
+	req_end(&t, r);
+}
+
+/* ST_CANNED_LIST, _PUT and _DELETE, in who asks's organisation. */
+static void
+op_canned(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct st_canneds l;
+	struct st_canned c;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	if (type == PROTO_ST_CANNED_LIST) {
+		if (store_canned_list(&t, b->who->org, &l.items, &l.n) == 0) {
+			reply_enc(r, type, &l);
+			store_canneds_free(l.items, l.n);
+		}
+	} else if (type == PROTO_ST_CANNED_PUT) {
+		if (store_canned_put(&t, b->who->org, req, &c) == 0) {
+			reply_enc(r, type, &c);
+			st_canned_free(&c);
+		}
+	} else
+		store_canned_delete(&t, b->who->org, q->id);
+	req_end(&t, r);
 }
 
 static void
@@ -2055,6 +2141,11 @@ static const struct op {
 	{ PROTO_ST_NOTIFY_SET, op_notify, NULL },
 	{ PROTO_ST_MAIL_DUE, op_mail_due, NULL },
 	{ PROTO_ST_MAIL_RESULT, op_mail_result, NULL },
+	/* the inbox (issue 24) */
+	{ PROTO_ST_CONV_READ, op_conv_read, NULL },
+	{ PROTO_ST_CANNED_LIST, op_canned, NULL },
+	{ PROTO_ST_CANNED_PUT, op_canned, NULL },
+	{ PROTO_ST_CANNED_DELETE, op_canned, NULL },
 };
 
 static const struct op *

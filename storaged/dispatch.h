@@ -113,6 +113,8 @@ struct dbatch {
 	 */
 	const struct st_who *who;
 	struct ratelimit *rl;	/* NULL: rate-limited requests fail */
+	/* The running request's own txn (req_begin): its events read in it. */
+	struct store_txn *req;
 	int write;
 	int nested;		/* the second run: each write in a nested txn */
 	int failed_write;	/* a request failed after it wrote: run again */

@@ -18,5 +18,6 @@ const struct store_module *const store_modules[] = {
 	&contactstore_module,	/* hashes older email and phone keys */
 	&outbox_module,		/* moves older due deliveries */
 	&mailbox_module,	/* a conversation's last "waiting" mail */
+	&inbox_module,		/* its read marks (issue 24) */
 	NULL,
 };

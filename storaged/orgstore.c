@@ -17,6 +17,7 @@
 #include "auditstore.h"
 #include "hookstore.h"
 #include "keystore.h"
+#include "inbox.h"
 #include "log.h"
 #include "orgstore.h"
 #include "records.h"
@@ -277,6 +278,9 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 		done += n;
 	if (!t->err && done < max && store_org_hooks_sweep(t, org, max - done,
 	    &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_canned_sweep(t, org,
+	    max - done, &n) == 0)
 		done += n;
 	if (!t->err && done < max && store_org_audit_sweep(t, org,
 	    max - done, &n) == 0)

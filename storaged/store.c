@@ -636,6 +636,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "mail_counts", offsetof(struct store, mail_counts) },
 	{ "mail_convs", offsetof(struct store, mail_convs) },
 	{ "user_notify", offsetof(struct store, user_notify) },
+	/* the inbox (issue 24) */
+	{ "read_marks", offsetof(struct store, read_marks) },
+	{ "user_reads", offsetof(struct store, user_reads) },
+	{ "canned", offsetof(struct store, canned) },
 };
 
 MDB_dbi *

@@ -67,6 +67,12 @@ struct store_txn {
 	 */
 	void (*conv_gone)(struct store_txn *, const struct st_conv *);
 	void *conv_gone_arg;
+	/*
+	 * What the widget told of the visitor whose turn this is (issue 24;
+	 * the chat's begins): store_msg_append keeps it on the conversation
+	 * with a user message when it differs. NULL: nothing told.
+	 */
+	const struct st_visitor *visitor;
 };
 
 /* What store_conv_list() returns. */

@@ -22,7 +22,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		62
+#define NDBS		65
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -46,8 +46,13 @@
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	5
-#define CONV_V4_PAD		(4 + 4)	/* issue 22: str assignee, assignee_name */
+#define CONV_RECORD_VERSION	6
+/*
+ * issue 24: str last_visitor, u64 visitor_at, 5 x str (the visitor),
+ * str visitor_name, u8 unread (the last two stored empty)
+ */
+#define CONV_V5_PAD		(4 + 8 + 5 * 4 + 4 + 1)
+#define CONV_V4_PAD		(4 + 4 + CONV_V5_PAD)	/* issue 22: str assignee, assignee_name */
 #define CONV_V3_PAD		(4 + CONV_V4_PAD)	/* issue 22: str org */
 #define CONV_V2_PAD		(1 + CONV_V3_PAD)
 #define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
@@ -170,6 +175,10 @@ struct store {
 	MDB_dbi mail_counts;	/* org -> u32 pending */
 	MDB_dbi mail_convs;	/* conv id[16] -> u64 last "waiting" mail */
 	MDB_dbi user_notify;	/* user id -> u32 ST_MAIL_* */
+	/* inbox.c: the inbox (issue 24) */
+	MDB_dbi read_marks;	/* conv id[16] | user id -> u64 visitor_at read */
+	MDB_dbi user_reads;	/* user id | conv id[16] -> () */
+	MDB_dbi canned;		/* org NUL shortcut -> canned reply */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -403,6 +412,7 @@ extern const struct store_module contactstore_module;
 extern const struct store_module outbox_module;
 /* mailbox.c: a deleted conversation's last "waiting" mail goes. */
 extern const struct store_module mailbox_module;
+extern const struct store_module inbox_module;	/* inbox.c: read marks */
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

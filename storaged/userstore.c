@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inbox.h"
 #include "log.h"
 #include "mailbox.h"
 #include "orgstore.h"
@@ -378,6 +379,7 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 	if (u->n <= 1) {
 		entity_remove(t, &user_entity, u);
 		store_mail_user_gone(t, u->id);
+		store_user_reads_gone(t, u->id);
 		if (dsess_end_user(t, u->id) == 0)
 			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	} else {

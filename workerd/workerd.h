@@ -526,6 +526,9 @@ void export_get(struct conn *, struct http_request *,
     const struct route_match *);
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
+/* POST /v1/admin/conversations/:id/read (issue 24): who asks read it. */
+void admin_conv_read(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* The export's parameters (export.c); its rows are proto's (exportrows.h). */
 struct export_params {
@@ -1026,6 +1029,17 @@ void notifications_get(struct conn *, struct http_request *,
 void notifications_put(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ---------------------------------------------- canned.c (issue 24) */
+
+void canned_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void canned_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ------------------------------------------------------------- webhooks.c */
 
 void webhooks_list(struct conn *, struct http_request *,
@@ -1172,7 +1186,15 @@ enum chat_body {
 struct chat_input {
 	char session[CHAT_SESSION_MAX + 1];
 	char *message;		/* malloc'd, valid UTF-8, no NUL */
+	struct st_visitor visitor;	/* the body's "visitor" (issue 24) */
 };
+/*
+ * The widget's account of its visitor (issue 24) from JSON object o
+ * ({pageUrl, referrer, userAgent, language, timeZone}; anything else is
+ * nothing): each string kept when st_visitor_clean keeps it. Never an
+ * error: what is wrong is dropped. st_visitor_free after.
+ */
+void chat_visitor_parse(json_t *o, struct st_visitor *v);
 
 /* key NULL or "": the chat endpoints answer 503. */
 void chat_init(const char *widget_key);
@@ -1219,7 +1241,7 @@ void chat_get_history(struct conn *, struct http_request *,
 
 enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
-	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY,
+	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -1230,6 +1252,7 @@ struct wsmsg {
 	size_t content_len;
 	const char *name, *email, *phone;	/* CONTACT: "" when not given */
 	const char *token;	/* RESUME: "" when not given, else unchecked */
+	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 

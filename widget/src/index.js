@@ -15,7 +15,7 @@
 import CSS from './widget.css';
 import { doc, h, icon } from './dom.js';
 import { markdown } from './markdown.js';
-import { chatStream, history, historyUrl, shown } from './net.js';
+import { chatStream, history, historyUrl, shown, visitorInfo } from './net.js';
 
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 const SESSION_KEY = 'os-chatbot-session-id';
@@ -484,7 +484,7 @@ function mount(script, cfg, base) {
     let err = null;
     let conversationId = null;
     try {
-      await chatStream(apiUrl, apiKey, { sessionId, message: text }, t.ac.signal, (ev) => {
+      await chatStream(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t.ac.signal, (ev) => {
         if (t.gen !== gen) return;
         if (ev.type === 'start') conversationId = ev.conversationId || null;
         else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) token(t, ev.token);
@@ -621,6 +621,7 @@ function mount(script, cfg, base) {
       // A resume is whole once its history is here: a socket closed
       // before then (a refused or oversized resume) keeps backing off.
       if (f.session_token !== sent) tries = 0;
+      if (!up) ws.send(JSON.stringify({ type: 'visitor', ...visitorInfo() })); // once a socket
       up = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');

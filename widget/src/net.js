@@ -9,6 +9,25 @@ function fail(message, status, retryAfter) {
   return e;
 }
 
+// What the widget tells the site's owner of the visitor (issue 24): the
+// page (no fragment), the referrer, the browser, its language and time
+// zone. The server bounds and checks each; none is ever required.
+export function visitorInfo() {
+  let tz = '';
+  try {
+    tz = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  } catch (e) {
+    /* no Intl */
+  }
+  return {
+    pageUrl: location.href.split('#')[0],
+    referrer: document.referrer || '',
+    userAgent: navigator.userAgent || '',
+    language: navigator.language || '',
+    timeZone: tz,
+  };
+}
+
 // Retry-After: delay-seconds or an HTTP date. 0 when absent or unreadable.
 export function retryAfter(v) {
   if (!v) return 0;

@@ -1,7 +1,9 @@
 /*
  * The admin API: GET /v1/admin/conversations[?limit=&cursor=&widget=&q=
  * &assignee=mine|unassigned|<user id>],
- * GET and DELETE /v1/admin/conversations/:id, authorised by
+ * GET and DELETE /v1/admin/conversations/:id, POST
+ * /v1/admin/conversations/:id/read (issue 24: 204; a key has no user to
+ * remember it for: 204 and nothing written), authorised by
  * x-admin-api-key or the dashboard's session (docs/dashboard.md).
  *
  * Answers keep the Open Chat Widget shapes (_id, _creationTime, ...) and
@@ -190,7 +192,24 @@ admin_conv_json(const struct st_conv *c)
 	exprow_oset(o, "assignee", c->assignee[0] != '\0' ?
 	    json_pack("{s:o, s:o}", "id", exprow_text(c->assignee), "name",
 	    exprow_text(c->assignee_name)) : json_null(), &err);
+	/* The inbox (issue 24): storaged names the visitor, and says unread. */
+	exprow_oset(o, "visitorName", exprow_text(c->visitor_name), &err);
+	exprow_oset(o, "lastVisitorMessage", exprow_text(c->last_visitor),
+	    &err);
+	exprow_oset(o, "unread", json_boolean(c->unread), &err);
 	return exprow_odone(o, err);
+}
+
+/* What the widget told of the visitor (NULL: ""), its latest. */
+static json_t *
+visitor_json(const struct st_visitor *v)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}",
+	    "pageUrl", exprow_text(v->page_url),
+	    "referrer", exprow_text(v->referrer),
+	    "userAgent", exprow_text(v->user_agent),
+	    "language", exprow_text(v->language),
+	    "timeZone", exprow_text(v->time_zone));
 }
 
 json_t *
@@ -284,12 +303,15 @@ json_t *
 admin_conv_get_json(const void *rep, int *status)
 {
 	const struct st_conv_msgs *cm = rep;
-	json_t *root;
+	json_t *root, *conv;
 	int err = 0;
 
 	if ((root = json_object()) == NULL)
 		return NULL;
-	exprow_oset(root, "conversation", admin_conv_json(&cm->conv), &err);
+	if ((conv = admin_conv_json(&cm->conv)) != NULL)
+		exprow_oset(conv, "visitor", visitor_json(&cm->conv.visitor),
+		    &err);
+	exprow_oset(root, "conversation", conv, &err);
 	exprow_oset(root, "messages", ADMIN_ITEMS_JSON(cm->msgs, cm->n,
 	    msg_item), &err);
 	/* Only when storaged could not send the whole thread. */
@@ -704,6 +726,23 @@ admin_conv_delete(struct conn *c, struct http_request *req,
 	    NULL)
 		admin_ask(c, PROTO_ST_CONV_DELETE, &del, delete_done,
 		    admin_headers);
+}
+
+static void
+read_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_CONV_READ, 204, NULL, get_errors);
+}
+
+void
+admin_conv_read(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	if ((q.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
+	    NULL)
+		admin_ask(c, PROTO_ST_CONV_READ, &q, read_done, admin_headers);
 }
 
 void

@@ -125,7 +125,28 @@ void
 chat_input_free(struct chat_input *in)
 {
 	free(in->message);
+	st_visitor_free(&in->visitor);
 	memset(in, 0, sizeof(*in));
+}
+
+void
+chat_visitor_parse(json_t *o, struct st_visitor *v)
+{
+	static const char *const keys[] = { "pageUrl", "referrer",
+	    "userAgent", "language", "timeZone" };
+	char **dst[] = { &v->page_url, &v->referrer, &v->user_agent,
+	    &v->language, &v->time_zone };
+	json_t *f;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (!json_is_object(o))
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_is_string(f = json_object_get(o, keys[i])) &&
+		    strlen(json_string_value(f)) == json_string_length(f))
+			*dst[i] = strdup(json_string_value(f));
+	st_visitor_clean(v);
 }
 
 enum chat_body
@@ -193,6 +214,8 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 	}
 	strlcpy(in->session, json_string_value(sid), sizeof(in->session));
 	in->message = strndup(json_string_value(msg), json_string_length(msg));
+	/* What the widget tells of its visitor: never a reason to refuse. */
+	chat_visitor_parse(json_object_get(root, "visitor"), &in->visitor);
 	json_decref(root);
 	if (in->message == NULL) {
 		detail(details, dsz, "out of memory");
@@ -527,6 +550,7 @@ chat_turn(struct conn *c, const struct turn_ops *ops,
 		.window_ms = wsettings.rate_window_ms,
 		.rate_max = wsettings.rate_max,
 		.history_max = wsettings.max_history,
+		.visitor = in->visitor,
 	};
 	enum turn_cause why;
 	struct turn *t;

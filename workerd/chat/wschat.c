@@ -167,6 +167,8 @@ struct wsess {
 	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
+	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
+	struct st_visitor visitor;
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -365,6 +367,7 @@ wsess_free(struct wsess *s)
 	}
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
+	st_visitor_free(&s->visitor);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -706,6 +709,7 @@ message_begin(struct wsess *s, const char *content)
 		.history_max = wsettings.max_history,
 		.idle_ms = idle_ms(),
 		.create = !s->stored,	/* a new visitor: this makes it */
+		.visitor = s->visitor,
 	};
 	enum turn_cause why;
 
@@ -1044,7 +1048,12 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_request_human(s);
 	else if (m.type == WSMSG_AVAILABILITY)
 		on_availability(s);
-	else
+	else if (m.type == WSMSG_VISITOR) {
+		/* Kept for the next turns: storaged stores it with them. */
+		st_visitor_free(&s->visitor);
+		s->visitor = m.visitor;
+		memset(&m.visitor, 0, sizeof(m.visitor));
+	} else
 		on_contact(s, &m);
 	wsmsg_free(&m);
 }

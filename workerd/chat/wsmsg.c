@@ -8,6 +8,10 @@
  *					 out of the URL)
  *	{"type":"request_human"}	(a person, please: human handoff)
  *	{"type":"availability"}		(is a person around? away mode)
+ *	{"type":"visitor","pageUrl":...,"referrer":...,"userAgent":...,
+ *	 "language":...,"timeZone":...}	(issue 24: what the widget tells
+ *					 of its visitor; a value that is
+ *					 wrong is dropped, never an error)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -97,6 +101,11 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		m->type = WSMSG_AVAILABILITY;
 		return 0;
 	}
+	if (strcmp(tp, "visitor") == 0) {
+		chat_visitor_parse(m->root, &m->visitor);
+		m->type = WSMSG_VISITOR;
+		return 0;
+	}
 	return fail(m, "Invalid message: unknown type");
 }
 
@@ -104,5 +113,6 @@ void
 wsmsg_free(struct wsmsg *m)
 {
 	json_decref(m->root);
+	st_visitor_free(&m->visitor);
 	memset(m, 0, sizeof(*m));
 }

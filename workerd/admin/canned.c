@@ -1,0 +1,181 @@
+/*
+ * An organisation's canned replies in the admin API (issue 24, the
+ * inbox): every member reads them, admins and owners write them (the
+ * routes' roles).
+ *
+ *	GET    /v1/admin/canned-replies		{"items":[...]}, by shortcut
+ *	POST   /v1/admin/canned-replies		{"shortcut","text"} -> 201 the item
+ *	PUT    /v1/admin/canned-replies/:id	{"shortcut","text"} -> the item
+ *	DELETE /v1/admin/canned-replies/:id	204
+ *
+ * An item is {id, shortcut, text, createdAt, updatedAt}. A shortcut is
+ * 1-32 of [a-z0-9_-], unique in the organisation (409 when another has
+ * it); a text 1-2000 characters; at most 200 replies an organisation
+ * (400). storaged keeps them (ST_CANNED_*, proto/inboxmsg.h).
+ */
+#include <string.h>
+
+#include "inboxmsg.h"
+#include "workerd.h"
+
+static const struct storec_answer canned_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Canned reply not found" },
+	{ PROTO_E_EXISTS, 409, "shortcut: already in use" },
+	{ 0, 0, NULL },
+};
+
+static json_t *
+canned_json(const struct st_canned *cr)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}",
+	    "id", exprow_text(cr->id),
+	    "shortcut", exprow_text(cr->shortcut),
+	    "text", exprow_text(cr->text),
+	    "createdAt", exprow_ms(cr->created_at),
+	    "updatedAt", exprow_ms(cr->updated_at));
+}
+
+static json_t *
+canned_item(const void *cr, int *status)
+{
+	return canned_json(cr);
+}
+
+static json_t *
+canneds_json(const void *rep, int *status)
+{
+	const struct st_canneds *l = rep;
+
+	return json_pack("{s:o}", "items", ADMIN_ITEMS_JSON(l->items, l->n,
+	    canned_item));
+}
+
+/* storaged's `invalid` says what (the bound of 200): its text, 400. */
+static void
+canned_answer(struct conn *c, const struct storec_result *r, uint16_t type,
+    int status, admin_json_fn fn)
+{
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID &&
+	    r->message != NULL && r->message[0] != '\0') {
+		conn_send_error(c, 400, admin_headers, r->message);
+		return;
+	}
+	admin_answer(c, r, type, status, fn, canned_errors);
+}
+
+static void
+list_done(const struct storec_result *r, void *arg)
+{
+	canned_answer(arg, r, PROTO_ST_CANNED_LIST, 200, canneds_json);
+}
+
+static void
+created_done(const struct storec_result *r, void *arg)
+{
+	canned_answer(arg, r, PROTO_ST_CANNED_PUT, 201, canned_item);
+}
+
+static void
+put_done(const struct storec_result *r, void *arg)
+{
+	canned_answer(arg, r, PROTO_ST_CANNED_PUT, 200, canned_item);
+}
+
+static void
+deleted_done(const struct storec_result *r, void *arg)
+{
+	canned_answer(arg, r, PROTO_ST_CANNED_DELETE, 204, NULL);
+}
+
+void
+canned_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	admin_ask(c, PROTO_ST_CANNED_LIST, NULL, list_done, admin_headers);
+}
+
+/* The body's shortcut and text into q: NULL, or "field: what is wrong". */
+static const char *
+canned_body(json_t *root, struct st_canned_put_req *q)
+{
+	json_t *sv, *tv;
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(root))
+		return "body: must be a JSON object";
+	json_object_foreach(root, k, v)
+		if (strcmp(k, "shortcut") != 0 && strcmp(k, "text") != 0)
+			return "body: unknown field";
+	sv = json_object_get(root, "shortcut");
+	tv = json_object_get(root, "text");
+	if (!json_is_string(sv))
+		return "shortcut: must be a string";
+	if (!json_is_string(tv))
+		return "text: must be a string";
+	q->shortcut = json_string_value(sv);
+	q->text = json_string_value(tv);
+	if (strlen(q->shortcut) != json_string_length(sv) ||
+	    strlen(q->text) != json_string_length(tv))
+		return "body: must not contain NUL characters";
+	return st_canned_invalid(q->shortcut, q->text);
+}
+
+/* POST (id NULL) and PUT: the body checked, then storaged. */
+static void
+canned_put(struct conn *c, struct http_request *req, const char *id,
+    storec_cb done)
+{
+	struct st_canned_put_req q;
+	const char *bad;
+	json_t *root;
+
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	q.id = id != NULL ? id : "";
+	if ((bad = canned_body(root, &q)) != NULL)
+		conn_send_error(c, 400, admin_headers, bad);
+	else
+		admin_ask(c, PROTO_ST_CANNED_PUT, &q, done, admin_headers);
+	json_decref(root);
+}
+
+/* The route's id: a canned reply's shape, else 404 (none has it). */
+static const char *
+canned_id(struct conn *c, const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (st_canned_id_valid(id))
+		return id;
+	conn_send_error(c, 404, admin_headers, "Canned reply not found");
+	return NULL;
+}
+
+void
+canned_create(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	canned_put(c, req, NULL, created_done);
+}
+
+void
+canned_update(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id;
+
+	if ((id = canned_id(c, m)) != NULL)
+		canned_put(c, req, id, put_done);
+}
+
+void
+canned_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	if ((q.id = canned_id(c, m)) != NULL)
+		admin_ask(c, PROTO_ST_CANNED_DELETE, &q, deleted_done,
+		    admin_headers);
+}
