@@ -394,6 +394,7 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		strlcpy(m->name, by.name, sizeof(m->name));
 	}
 	if (store_msg_append(&t, m, &rep.conv) == 0) {
+		store_conv_view(&t, who_user(b), &rep.conv);
 		rep.msg = *m;
 		reply_enc(r, type, &rep);
 		event_msg(b, r, &rep.conv, m);
@@ -1380,6 +1381,7 @@ op_contact_get(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_contact_get(&t, q->id, &f) == 0) {
+		store_convs_view(&t, who_user(b), f.convs, f.n, 1);
 		if (contact_get_rep(&rep, &f) == 0) {
 			reply_enc(r, type, &rep);
 			free(rep.links);
@@ -1419,6 +1421,7 @@ op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_contact_convs(&t, q->id, q->cursor, &f) == 0) {
+		store_convs_view(&t, who_user(b), f.convs, f.n, 0);
 		if (contact_get_rep(&g, &f) == 0) {
 			rep = (struct st_contact_convs_rep){ g.convs, g.n,
 			    g.links, f.next_cursor };
@@ -1609,6 +1612,7 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 	    store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
 		if (store_handoff_set(&t, cid, &rep.conv, q->state,
 		    q->from_ai_only != 0, &by, &changed) == 0) {
+			store_conv_view(&t, who_user(b), &rep.conv);
 			rep.changed = (uint8_t)changed;
 			reply_enc(r, type, &rep);
 			if (changed)
@@ -1637,6 +1641,7 @@ op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
 	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
 		if (store_conv_assign(&t, cid, &rep.conv, q->user_id,
 		    &changed) == 0) {
+			store_conv_view(&t, who_user(b), &rep.conv);
 			rep.changed = (uint8_t)changed;
 			reply_enc(r, type, &rep);
 			if (changed) {

@@ -38,6 +38,7 @@ function bodyFor(method, p) {
   if (p.endsWith('/reset-id')) return undefined;
   if (p.startsWith('/v1/admin/agents')) return { name: 'B agent' };
   if (p.startsWith('/v1/admin/webhooks/')) return { enabled: false };
+  if (p.startsWith('/v1/admin/canned-replies')) return { shortcut: 'b-thing', text: 'B writes here' };
   return { name: 'B thing' };
 }
 
@@ -94,12 +95,15 @@ describe('organisations are isolated, route by route', () => {
     assert.equal(r.status, 201, r.text);
     o.hook = r.json();
     o.member = await addMember(p, { org: o.id, role: 'owner', name: `Member ${o.secret}` });
+    r = await call('POST', '/v1/admin/canned-replies', h, { shortcut: `hi-${tag.toLowerCase()}`, text: `Canned ${o.secret}` });
+    assert.equal(r.status, 201, r.text);
+    o.canned = r.json();
     return o;
   }
 
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
-    o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret];
+    o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -113,6 +117,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/users/')) return o.member.id;
     if (route.startsWith('/v1/admin/api-keys/')) return o.key.id;
     if (route.startsWith('/v1/admin/webhooks/')) return o.hook.id;
+    if (route.startsWith('/v1/admin/canned-replies/')) return o.canned.id;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 
