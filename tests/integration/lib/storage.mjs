@@ -185,6 +185,11 @@ export function decConv(d) {
     org: d.str(),
     assignee: d.str(),
     assigneeName: d.str(),
+    lastVisitor: d.str(),
+    visitorAt: d.u64(),
+    visitor: { pageUrl: d.str(), referrer: d.str(), userAgent: d.str(), language: d.str(), timeZone: d.str() },
+    visitorName: d.str(),
+    unread: d.u8(),
   };
 }
 
