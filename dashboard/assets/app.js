@@ -2,12 +2,15 @@
 // organisation switcher, the nav for the role), hash router.
 // Each view is render(main, ctx) from its module; ctx.signal aborts when
 // the route is left, ctx.onLeave(fn) registers clean-up (polling) and
-// ctx.session is GET /dashboard/api/session's answer.
+// ctx.session is GET /dashboard/api/session's answer. Routes of one group
+// (the inbox's list and thread) keep their view: a view that called
+// ctx.onRoute(fn) gets fn(arg, params) for the next route of its group
+// instead of being rendered again.
 
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
 } from './api.js';
-import { h, clear, viewError } from './dom.js';
+import { h, clear, viewError, lifetime } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -17,12 +20,13 @@ import * as apikeys from './apikeys.js';
 import * as audit from './audit.js';
 import * as webhooks from './webhooks.js';
 import * as email from './email.js';
+import * as canned from './canned.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
 const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
-let current = null; // { controller, cleanups }
+let current = null; // { life (dom.js lifetime), group, onRoute }
 let started = false;
 let session = null;
 let baseTitle = 'Parley dashboard';
@@ -42,8 +46,9 @@ function setWaiting(n) {
 }
 
 const routes = [
-  { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderList },
-  { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderThread },
+  { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
+  { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
+  { re: /^\/canned-replies\/?$/, nav: 'conversations', view: canned.renderList },
   { re: /^\/widgets\/?$/, nav: 'widgets', view: widgets.renderList },
   { re: /^\/widgets\/new$/, nav: 'widgets', view: widgets.renderEdit },
   { re: /^\/widgets\/([A-Za-z0-9_-]+)$/, nav: 'widgets', view: widgets.renderEdit },
@@ -94,10 +99,7 @@ function clearFlash() {
 
 function leave() {
   if (!current) return;
-  current.controller.abort();
-  for (const fn of current.cleanups) {
-    try { fn(); } catch { /* ignore */ }
-  }
+  current.life.end();
   current = null;
 }
 
@@ -106,6 +108,20 @@ function setNav(which) {
     if (a.dataset.nav === which) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+}
+
+/* The route of path: {r, m} (the table's entry, the match), or null. */
+function matchRoute(path) {
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (m) return { r, m };
+  }
+  return null;
+}
+
+/* A route's argument: the id in the path, decoded (undefined without). */
+function routeArg(m) {
+  return m[1] !== undefined ? decodeURIComponent(m[1]) : undefined;
 }
 
 function route() {
@@ -119,30 +135,33 @@ function route() {
     }
   }
   const { path, params } = parseHash();
-  leave();
+  const matched = matchRoute(path);
   if (flashPending) flashPending = false;
   else clearFlash();
-  const controller = new AbortController();
-  const cleanups = [];
-  current = { controller, cleanups };
+  // The same group: the view shown takes the route itself.
+  if (matched && current && current.onRoute && matched.r.group && current.group === matched.r.group) {
+    current.onRoute(routeArg(matched.m), params);
+    return;
+  }
+  leave();
+  const life = lifetime();
+  current = { life, group: matched ? matched.r.group : null, onRoute: null };
+  const here = current;
+  document.body.classList.toggle('layout-inbox', !!(matched && matched.r.layout === 'inbox'));
   const ctx = {
-    signal: controller.signal,
+    signal: life.signal,
     params,
-    onLeave: (fn) => cleanups.push(fn),
+    onLeave: life.onLeave,
     session,
     flash,
     navigate,
+    onRoute: (fn) => { here.onRoute = fn; },
     setTitle: (t) => {
       baseTitle = t ? `${t} · Parley dashboard` : 'Parley dashboard';
       renderTitle();
     },
   };
   clear(main);
-  let matched = null;
-  for (const r of routes) {
-    const m = r.re.exec(path);
-    if (m) { matched = { r, m }; break; }
-  }
   if (!matched) {
     setNav(null);
     ctx.setTitle('Not found');
@@ -152,7 +171,7 @@ function route() {
     );
   } else {
     setNav(matched.r.nav);
-    const arg = matched.m[1] !== undefined ? decodeURIComponent(matched.m[1]) : undefined;
+    const arg = routeArg(matched.m);
     // Called synchronously: every view puts its <h1> in before its first await.
     let done;
     try {
@@ -161,7 +180,7 @@ function route() {
       done = Promise.reject(e);
     }
     done.catch((e) => {
-      if (isAbort(e) || controller.signal.aborted) return;
+      if (isAbort(e) || life.signal.aborted) return;
       showError(e);
     });
   }

@@ -33,6 +33,25 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * What a view (or a part of one) holds while shown: signal aborts its
+ * requests, onLeave(fn) registers a clean-up; end() aborts and runs them.
+ */
+export function lifetime() {
+  const controller = new AbortController();
+  const cleanups = [];
+  return {
+    signal: controller.signal,
+    onLeave: (fn) => cleanups.push(fn),
+    end() {
+      controller.abort();
+      for (const fn of cleanups.splice(0)) {
+        try { fn(); } catch { /* ignore */ }
+      }
+    },
+  };
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
@@ -67,6 +86,38 @@ export function updateTimeEl(el, ms) {
   el.setAttribute('datetime', iso);
   el.setAttribute('title', iso);
   el.textContent = dateFmt.format(d);
+}
+
+const relFmt = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+const REL_STEPS = [[60, 'second', 1], [3600, 'minute', 60], [86400, 'hour', 3600], [7 * 86400, 'day', 86400]];
+
+/** "just now", "2 min. ago", "3 hr. ago", "yesterday"; older: the date. */
+export function relTime(ms, now = Date.now()) {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 45) return 'just now';
+  for (const [limit, unit, size] of REL_STEPS) {
+    if (s < limit) return relFmt.format(-Math.round(s / size), unit);
+  }
+  return dayFmt.format(new Date(ms));
+}
+
+/**
+ * A <time> saying how long ago ms was, the full local time as its title
+ * (data-rel: refreshRelTimes keeps the text current).
+ */
+export function relTimeEl(ms, attrs) {
+  if (!validMs(ms)) return h('span', { class: 'muted' }, '—');
+  const d = new Date(ms);
+  return h('time', { datetime: d.toISOString(), title: dateFmt.format(d), 'data-rel': String(ms), ...attrs }, relTime(ms));
+}
+
+/** The relative times under root, told again (called on a timer). */
+export function refreshRelTimes(root) {
+  const now = Date.now();
+  for (const t of root.querySelectorAll('time[data-rel]')) {
+    const text = relTime(Number(t.dataset.rel), now);
+    if (t.textContent !== text) t.textContent = text;
+  }
 }
 
 export function plural(n, one, many) {

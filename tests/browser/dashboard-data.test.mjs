@@ -140,8 +140,9 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
         await dashLogin(stack, ctx, session);
         // the list, filtered to the widget
         await openDash(page, stack, `#/conversations?widget=${encodeURIComponent(w.id)}`, `[data-testid="conv-row"][data-id="${xssConv}"]`);
-        const rowText = await page.textContent(`[data-testid="conv-row"][data-id="${xssConv}"]`);
-        assert.ok(rowText.includes(XSS_REPLY), `the last message (the model's payload) as text: ${rowText}`);
+        // The row previews the visitor's last message (the visitor's payload), as text.
+        const rowText = await page.textContent(`[data-testid="conv-row"][data-id="${xssConv}"] [data-testid="conv-preview"]`);
+        assert.ok(rowText.startsWith(XSS_VISITOR), `the visitor's last message as text: ${rowText}`);
         // a search that finds the payload
         await page.fill('[data-testid="search-input"]', 'onerror=alert("model")');
         await page.click('[data-testid="search-submit"]');

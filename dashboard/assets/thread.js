@@ -1,0 +1,526 @@
+// One conversation in the inbox's right pane (#/conversations/<id>): the
+// visitor's name, the messages as chat bubbles (the visitor's on the left,
+// the assistant's and a person's on the right) in a pane that scrolls, the
+// visitor's details and the conversation's (assignee, export, delete) in a
+// side panel (above the messages on narrower screens), and at the bottom,
+// always in view, the handoff controls and the reply box with its canned
+// replies ("/"). New messages and the handoff state come live (live.js).
+
+import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList } from './api.js';
+import { onEvent, liveMode } from './live.js';
+import {
+  h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, confirmDialog, downloadLink, showLoadError,
+} from './dom.js';
+import { visitorDetails } from './visitor.js';
+import { cannedPicker } from './canned.js';
+import { assigneeEl, visitorLabel } from './conversations.js';
+
+const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
+const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
+const TICK_MS = 30000; // relative times and the visitor's clock told again
+
+const STATUS_LABEL = { complete: 'Complete', interrupted: 'Interrupted', failed: 'Failed' };
+const STATUS_CLASS = { complete: 'badge-ok', interrupted: 'badge-warn', failed: 'badge-danger' };
+const ROLE_LABEL = { user: 'Visitor', assistant: 'Assistant', system: 'System', agent: 'Person' };
+
+function statusBadge(status) {
+  const s = String(status || 'complete');
+  return h('span', { class: ['badge', STATUS_CLASS[s] || 'badge-neutral'], 'data-testid': 'msg-status' },
+    STATUS_LABEL[s] || s);
+}
+
+function tokensText(m) {
+  const p = Number(m.promptTokens) || 0;
+  const c = Number(m.completionTokens) || 0;
+  return `Tokens: ${p.toLocaleString()} prompt, ${c.toLocaleString()} completion`;
+}
+
+function msgClasses(m) {
+  const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
+  const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
+  return ['msg', `msg-${role}`, `msg-status-${status}`];
+}
+
+// One message as a bubble: who (the visitor's name, the assistant, a
+// person's name), when, the text; a status other than complete, and the
+// model's token usage, under it.
+function messageItem(m, visitorName) {
+  const role = String(m.role || '');
+  // a person's message: their name, and that it is not the assistant's
+  const agent = role === 'agent';
+  const who = agent && m.name ? String(m.name) : role === 'user' && visitorName ? visitorName : ROLE_LABEL[role] || role || 'Unknown';
+  const head = h('div', { class: 'msg-head' },
+    h('span', { class: 'msg-role', 'data-testid': 'msg-role' }, who),
+    agent ? h('span', { class: 'badge badge-ok', 'data-testid': 'msg-agent' }, 'Person') : null,
+    relTimeEl(m.createdAt, { class: 'msg-time' }),
+    agent || m.status === 'complete' ? null : statusBadge(m.status));
+  const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
+  const li = h('li', {
+    class: msgClasses(m),
+    'data-testid': 'thread-message',
+    'data-id': String(m._id || ''),
+    'data-role': role,
+    'data-status': String(m.status || ''),
+  }, h('div', { class: 'msg-bubble' }, head, content));
+  if (role === 'assistant') {
+    li.append(h('p', { class: 'msg-tokens', 'data-testid': 'msg-tokens' }, tokensText(m)));
+  }
+  return li;
+}
+
+/** Updates a message already shown (its status, text or tokens changed). */
+function updateItem(li, old, m) {
+  if (old.status !== m.status) {
+    li.dataset.status = String(m.status || '');
+    li.className = msgClasses(m).join(' ');
+    const badge = li.querySelector('[data-testid="msg-status"]');
+    if (badge) badge.remove();
+    if (m.status !== 'complete' && m.role !== 'agent') li.querySelector('.msg-head').append(statusBadge(m.status));
+  }
+  if (old.content !== m.content) {
+    li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
+  }
+  const tok = li.querySelector('[data-testid="msg-tokens"]');
+  if (tok && (old.promptTokens !== m.promptTokens || old.completionTokens !== m.completionTokens)) {
+    tok.textContent = tokensText(m);
+  }
+}
+
+function metaRow(label, value, testid) {
+  return [h('dt', null, label), h('dd', testid ? { 'data-testid': testid } : null, value)];
+}
+
+// The contact of conversation convId; Unverified when its visitor named a
+// contact they did not make (the contact's page shows what they submitted).
+function contactSummary(contact, id, convId) {
+  const href = `#/contacts/${encodeURIComponent(id)}`;
+  if (!contact) return h('a', { href, 'data-testid': 'conv-contact-link' }, 'View contact');
+  const parts = [contact.name, contact.email, contact.phone].filter(Boolean);
+  const link = (Array.isArray(contact.conversations) ? contact.conversations : []).find((c) => c._id === convId);
+  return h('span', null,
+    h('a', { href, 'data-testid': 'conv-contact-link' }, contact.name || contact.email || contact.phone || 'Contact'),
+    parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null,
+    link && link.contactVerified === false
+      ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'conv-contact-unverified',
+        title: 'This visitor gave the contact\'s email or phone; the contact was not changed.' }, 'Unverified')]
+      : null);
+}
+
+/*
+ * The people a conversation can be assigned to: for owners the enabled
+ * members (GET /v1/admin/users, owners only); for the others "Me". Each
+ * {id, label}; "Nobody" is added by the select.
+ */
+async function assignChoices(ctx) {
+  const me = ctx.session && ctx.session.user ? ctx.session.user : {};
+  if (roleAtLeast(sessionRole(ctx), 'owner')) {
+    const users = await loadList(endpoints.users, 'users', ctx.signal);
+    const list = users.filter((u) => !u.disabled)
+      .map((u) => ({ id: u.id, label: `${u.name || u.email}${u.id === me.id ? ' (me)' : ''}` }));
+    if (list.length) return list;
+  }
+  return me.id ? [{ id: me.id, label: 'Me' }] : [];
+}
+
+/*
+ * "Assigned to" and its "Assign to" form for conversation id: posts /assign
+ * and shows the answer; failures in actionError (an alert). Returns
+ * {el, show(assignee)} (show: the assignee as the server says now).
+ */
+function assignControl(ctx, id, choices, actionError) {
+  const current = h('span', { 'data-testid': 'thread-assignee' });
+  const select = h('select', { id: 'assign-to', name: 'user_id', 'data-testid': 'assign-select' },
+    h('option', { value: '' }, 'Nobody'), choices.map((c) => h('option', { value: c.id }, c.label)));
+  const btn = h('button', { type: 'submit', class: 'btn', 'data-testid': 'assign-submit' }, 'Assign');
+  const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'assign-status' });
+  const form = h('form', { class: 'assign-form', 'data-testid': 'assign-form', 'aria-label': 'Assign this conversation' },
+    h('div', { class: 'field field-inline' }, h('label', { for: 'assign-to' }, 'Assign to'), select), btn);
+  function show(a) {
+    clear(current).append(assigneeEl(a ?? null, 'thread-assignee-name'));
+    const v = a && a.id ? String(a.id) : '';
+    if (v && ![...select.options].some((o) => o.value === v)) select.append(h('option', { value: v }, a.name || v));
+    select.value = v;
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    actionError.hidden = true;
+    btn.disabled = true;
+    status.textContent = '';
+    try {
+      const r = await api(endpoints.assign(id), { method: 'POST', body: { user_id: select.value || null } });
+      const a = r && r.conversation ? r.conversation.assignee : null;
+      show(a);
+      status.textContent = a ? `Assigned to ${a.name || a.id}.` : 'Assigned to nobody.';
+    } catch (e) {
+      if (isAbort(e)) return;
+      actionError.textContent = `Could not assign: ${e.message}`;
+      actionError.hidden = false;
+      actionError.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  const el = h('div', { class: 'assign', 'data-testid': 'assign' },
+    h('p', null, 'Assigned to: ', current), h('div', { class: 'panel-row' }, form), status);
+  return { el, show };
+}
+
+// The element that scrolls the messages: the messages' own box (two
+// panes), the thread's body (details above the messages) or the page (a phone).
+function scroller(els) {
+  for (const el of els) {
+    const o = getComputedStyle(el).overflowY;
+    if (o === 'auto' || o === 'scroll') return el;
+  }
+  return document.scrollingElement;
+}
+
+function nearBottom(el) {
+  return el.scrollTop + el.clientHeight >= el.scrollHeight - 120;
+}
+
+const STATE_TEXT = {
+  ai: ['The assistant answers', 'badge-neutral', 'Take over to answer the visitor yourself: the assistant stays silent until you hand back.'],
+  waiting_human: ['Waiting for a person', 'badge-warn', 'The visitor asked for a person. The assistant keeps answering until you take over.'],
+  human: ['You are answering', 'badge-info', 'The assistant is silent. Hand back to let it answer the next message.'],
+};
+
+/*
+ * The reply box and the typing signal: true at most every TYPING_EVERY_MS
+ * while keys are pressed, false after TYPING_IDLE_MS without one, on send
+ * and when the thread is left. "/" opens the canned replies. onSent(message)
+ * gets what the server stored. Returns {form, text, typing(on)}.
+ */
+function replyBox(ctx, id, onSent) {
+  const text = h('textarea', {
+    id: 'reply-text', name: 'content', rows: '2', maxlength: '65536', 'data-testid': 'reply-input',
+    'aria-describedby': 'reply-hint', placeholder: 'Write a reply, or / for a canned reply',
+  });
+  const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'reply-send' }, 'Send');
+  const replyStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reply-status' });
+  let typingOn = false;
+  let typingAt = 0;
+  let idle = 0;
+  function typing(on) {
+    window.clearTimeout(idle);
+    if (!on && !typingOn) return;
+    typingOn = on;
+    typingAt = Date.now();
+    api(endpoints.typing(id), { method: 'POST', body: { typing: on } }).catch(() => { /* only a hint */ });
+  }
+  function typed() {
+    window.clearTimeout(idle);
+    if (!text.value.trim()) return typing(false);
+    if (!typingOn || Date.now() - typingAt > TYPING_EVERY_MS) typing(true);
+    idle = window.setTimeout(() => typing(false), TYPING_IDLE_MS);
+  }
+  const picker = cannedPicker(text, { onInsert: typed });
+  const form = h('form', { class: 'reply-form', 'data-testid': 'reply-form', 'aria-label': 'Reply to the visitor', novalidate: true },
+    h('label', { for: 'reply-text', class: 'visually-hidden' }, 'Reply to the visitor'),
+    h('div', { class: 'reply-row' }, h('div', { class: 'reply-input' }, picker, text), sendBtn),
+    h('div', { class: 'reply-foot' },
+      h('p', { class: 'hint', id: 'reply-hint' }, 'Reaches the visitor at once. Ctrl+Enter sends; "/" at the start picks a ',
+        h('a', { href: '#/canned-replies', 'data-testid': 'canned-manage' }, 'canned reply'), '.'),
+      replyStatus));
+  text.addEventListener('input', typed);
+  text.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  ctx.onLeave(() => typing(false));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const content = text.value.trim();
+    if (!content) {
+      replyStatus.textContent = 'Write a message first.';
+      text.focus();
+      return;
+    }
+    typing(false);
+    sendBtn.disabled = true;
+    replyStatus.textContent = 'Sending…';
+    try {
+      const r = await api(endpoints.convMessages(id), { method: 'POST', body: { content } });
+      if (r && r.message) onSent(r.message);
+      text.value = '';
+      replyStatus.textContent = 'Sent.';
+    } catch (e) {
+      if (isAbort(e)) return;
+      replyStatus.textContent = `Not sent: ${e.message}`;
+    } finally {
+      sendBtn.disabled = false;
+      text.focus();
+    }
+  });
+  return { form, text, typing };
+}
+
+/*
+ * Take over / Hand back (POST …/handoff) with the state and its hint; the
+ * reply box shown while a person answers. assign: the assign control (the
+ * server may make the conversation yours). Returns {el, set(state, live)}.
+ */
+function handoffDock(ctx, id, reply, assign, actionError) {
+  let hstate = null;
+  const stateBadge = h('span', { 'data-testid': 'handoff-state' });
+  const takeBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'take-over' }, 'Take over');
+  const backBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'hand-back' }, 'Hand back');
+  const hStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'handoff-status' });
+  const hHint = h('p', { class: 'hint', id: 'handoff-hint' });
+  const el = h('section', { class: 'handoff', 'aria-label': 'Handoff', 'data-testid': 'handoff' },
+    h('div', { class: 'handoff-row' }, stateBadge, h('div', { class: 'handoff-buttons' }, takeBtn, backBtn)),
+    hHint, hStatus);
+  function set(st, live) {
+    if (!STATE_TEXT[st] || st === hstate) return;
+    const was = hstate;
+    hstate = st;
+    const [label, cls, hint] = STATE_TEXT[st];
+    stateBadge.className = `badge ${cls}`;
+    stateBadge.textContent = label;
+    hHint.textContent = hint;
+    takeBtn.hidden = st === 'human';
+    backBtn.hidden = st !== 'human';
+    reply.form.hidden = st !== 'human';
+    if (live && was && st === 'waiting_human') hStatus.textContent = 'The visitor asks for a person.';
+    if (st !== 'human') reply.typing(false);
+  }
+  async function change(st, btn) {
+    actionError.hidden = true;
+    btn.disabled = true;
+    try {
+      const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
+      set((r && r.conversation && r.conversation.handoff) || st);
+      if (r && r.conversation && r.conversation.assignee !== undefined) assign.show(r.conversation.assignee);
+      hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
+      (st === 'human' ? reply.text : takeBtn).focus();
+    } catch (e) {
+      if (isAbort(e)) return;
+      actionError.textContent = `Could not change the handoff: ${e.message}`;
+      actionError.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+  takeBtn.addEventListener('click', () => change('human', takeBtn));
+  backBtn.addEventListener('click', () => change('ai', backBtn));
+  return { el, set };
+}
+
+/* The thread's loading state, or its error, in pane. */
+async function loadThread(pane, ctx, id) {
+  const loading = h('p', { class: 'muted thread-loading', 'data-testid': 'thread-loading' }, 'Loading…');
+  pane.append(loading);
+  try {
+    const [data, widgets, choices] = await Promise.all([
+      api(endpoints.conversation(id), { signal: ctx.signal }),
+      loadWidgets(ctx),
+      assignChoices(ctx),
+    ]);
+    loading.remove();
+    return { data, widgets, choices };
+  } catch (e) {
+    if (isAbort(e)) return null;
+    showLoadError(loading, e instanceof ApiError && e.status === 404 ? 'Conversation not found. It may have been deleted.' : e.message);
+    return null;
+  }
+}
+
+/*
+ * The thread of conversation id in pane (the inbox's right pane). ctx: the
+ * thread's own (signal, onLeave, session, setTitle, navigate). hooks:
+ * backHref (the list, with its filters), onOpened(conv) once shown,
+ * onDeleted(id) after a deletion here.
+ */
+export async function renderThread(pane, ctx, id, hooks) {
+  const back = h('a', { href: hooks.backHref, class: 'btn btn-quiet thread-back', 'data-testid': 'back-to-list' },
+    h('span', { 'aria-hidden': 'true' }, '← '), 'Conversations');
+  pane.append(h('div', { class: 'thread-head' }, back));
+  const got = await loadThread(pane, ctx, id);
+  if (!got) return;
+  const { data, widgets, choices } = got;
+  const conv = data.conversation || {};
+  const who = visitorLabel({ ...conv, visitorName: data.visitorName || conv.visitorName });
+  const names = widgetNames(widgets);
+  const widget = widgets.find((w) => w.id === conv.widgetId);
+  ctx.setTitle(who);
+
+  const title = h('h2', { class: 'thread-title', id: 'thread-title', tabindex: '-1', 'data-testid': 'thread-title' }, who);
+  const widgetName = widget ? names.get(widget.id) : (conv.widgetId || '');
+  pane.querySelector('.thread-head').append(h('div', { class: 'thread-heading' }, title,
+    h('p', { class: 'thread-sub' }, h('code', { 'data-testid': 'thread-session' }, conv.sessionId || id),
+      widgetName ? ` · ${widgetName}` : '')));
+
+  const updated = timeEl(conv.updatedAt);
+  const countEl = h('span', null, (Number(conv.messageCount) || 0).toLocaleString());
+  const contactDd = h('span', null, conv.contactId ? 'Loading…' : h('span', { class: 'muted' }, 'None'));
+  const meta = h('dl', { class: 'meta meta-compact', 'data-testid': 'conv-meta' },
+    metaRow('Contact', contactDd, 'conv-contact'),
+    metaRow('Widget', widget
+      ? h('a', { href: `#/widgets/${encodeURIComponent(widget.widget_id)}` }, names.get(widget.id))
+      : (conv.widgetId || '—'), 'conv-widget'),
+    metaRow('Session', h('code', null, conv.sessionId || ''), 'conv-session'),
+    metaRow('Started', timeEl(conv.createdAt), 'conv-created'),
+    metaRow('Last activity', updated, 'conv-updated'),
+    metaRow('Messages', countEl, 'conv-message-count'));
+  const visitor = visitorDetails(data.visitor || conv.visitor);
+
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true, tabindex: '-1' });
+  const assign = assignControl(ctx, id, choices, actionError);
+  assign.show(conv.assignee);
+  const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
+  const exp = (format, label) => downloadLink(
+    endpoints.exportUrl({ format, rows: 'messages', conversation: id }), label, `export-thread-${format}`);
+  const details = h('aside', { class: 'conv-details', 'aria-label': 'Details', 'data-testid': 'conv-details' },
+    h('h3', null, 'Visitor'), visitor.el,
+    h('h3', null, 'Conversation'), meta, assign.el,
+    h('div', { class: 'export-inline', role: 'group', 'aria-label': 'Export this conversation' },
+      h('span', { class: 'export-label' }, 'Export:'), exp('jsonl', 'JSON Lines'), exp('csv', 'CSV')),
+    h('div', { class: 'actions' }, del));
+
+  const list = h('ol', { class: 'thread', 'data-testid': 'thread-messages', 'aria-label': 'Messages' });
+  const liveNote = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'thread-status' });
+  const pollNote = h('p', { class: 'hint thread-note', 'data-testid': 'poll-status' }, 'New messages appear here as they arrive.');
+  const emptyNote = h('p', { class: 'empty', 'data-testid': 'thread-empty', hidden: true }, 'No messages yet.');
+  // focusable: it scrolls, and a keyboard scrolls it once focused
+  const msgs = h('div', { class: 'thread-scroll', 'data-testid': 'thread-scroll', tabindex: '0', role: 'region', 'aria-label': 'Conversation' },
+    data.truncated ? h('p', { class: 'alert', 'data-testid': 'thread-truncated' },
+      'This thread is long: only part of it is shown. Export it to read every message.') : null,
+    list, emptyNote, liveNote, pollNote);
+  const body = h('div', { class: 'thread-body', 'data-testid': 'thread-body' }, details, msgs);
+
+  const known = new Map(); // _id -> {li, m}
+  const scrollEl = () => scroller([msgs, body]);
+  function merge(messages) {
+    const wasNearBottom = nearBottom(scrollEl());
+    let added = 0;
+    for (const m of messages) {
+      const mid = String(m._id || '');
+      const k = known.get(mid);
+      if (k) {
+        updateItem(k.li, k.m, m);
+        k.m = m;
+      } else {
+        const li = messageItem(m, who);
+        list.append(li);
+        known.set(mid, { li, m });
+        added++;
+      }
+    }
+    emptyNote.hidden = known.size > 0;
+    return { added, wasNearBottom };
+  }
+  function showAdded({ added, wasNearBottom }) {
+    if (added <= 0) return;
+    liveNote.textContent = plural(added, 'new message', 'new messages');
+    if (wasNearBottom) toBottom();
+  }
+  function toBottom() {
+    const el = scrollEl();
+    el.scrollTop = el.scrollHeight;
+  }
+
+  const reply = replyBox(ctx, id, (m) => showAdded(merge([m])));
+  const dock = handoffDock(ctx, id, reply, assign, actionError);
+  pane.append(actionError, body,
+    h('div', { class: 'thread-dock', 'data-testid': 'thread-dock' }, dock.el, reply.form));
+  merge(Array.isArray(data.messages) ? data.messages : []);
+  dock.set(conv.handoff || 'ai');
+  toBottom();
+
+  if (conv.contactId) {
+    api(endpoints.contact(conv.contactId), { signal: ctx.signal })
+      .then((c) => { clear(contactDd).append(contactSummary(c, conv.contactId, id)); })
+      .catch((e) => {
+        if (isAbort(e)) return;
+        clear(contactDd).append(contactSummary(null, conv.contactId));
+      });
+  }
+  const tick = window.setInterval(() => {
+    refreshRelTimes(list);
+    visitor.tick();
+  }, TICK_MS);
+  ctx.onLeave(() => window.clearInterval(tick));
+
+  /* Live: the events of this conversation; polling (live.js 'poll') only
+     while the stream is down; a 'reset' fetches the thread again. */
+  let busy = false;
+  let stopped = false;
+  const stop = () => { stopped = true; };
+  const LIVE_TEXT = 'New messages appear here as they arrive.';
+  const modeText = () => (liveMode() === 'poll' ? 'Live updates are unavailable; checking every 2 seconds.' : LIVE_TEXT);
+  pollNote.textContent = modeText();
+  function showConv(c) {
+    updateTimeEl(updated, c.updatedAt);
+    if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
+    if (c.handoff) dock.set(c.handoff, true);
+    if (c.assignee !== undefined) assign.show(c.assignee);
+  }
+  async function poll() {
+    if (busy || stopped || ctx.signal.aborted) return;
+    busy = true;
+    try {
+      const d = await api(endpoints.conversation(id), { signal: ctx.signal });
+      if (stopped || ctx.signal.aborted) return;
+      showConv(d.conversation || {});
+      showAdded(merge(Array.isArray(d.messages) ? d.messages : []));
+      pollNote.textContent = modeText();
+    } catch (e) {
+      if (isAbort(e) || stopped) return;
+      if (e.status === 404) {
+        stop();
+        pollNote.textContent = 'This conversation has been deleted.';
+        return;
+      }
+      pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
+    } finally {
+      busy = false;
+    }
+  }
+  ctx.onLeave(onEvent((type, d) => {
+    if (stopped) return;
+    if (type === 'poll' || type === 'reset') return void poll();
+    if (type === 'mode') {
+      pollNote.textContent = modeText();
+      return;
+    }
+    const c = d && d.conversation;
+    if (!c || String(c._id) !== id) return;
+    showConv(c);
+    if (type === 'message' && d.message) showAdded(merge([d.message]));
+  }));
+  ctx.onLeave(stop);
+
+  del.addEventListener('click', async () => {
+    const n = known.size;
+    const ok = await confirmDialog({
+      title: 'Delete this conversation?',
+      message: `The conversation and its ${plural(n, 'message', 'messages')} will be deleted for good. This cannot be undone.`,
+      confirmLabel: 'Delete',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    actionError.hidden = true;
+    del.disabled = true;
+    stop();
+    try {
+      await api(endpoints.conversation(id), { method: 'DELETE' });
+    } catch (e) {
+      if (e.status === 404) {
+        hooks.onDeleted(id);
+        ctx.navigate(hooks.backHref, 'The conversation was already deleted.');
+        return;
+      }
+      del.disabled = false;
+      actionError.textContent = `Could not delete: ${e.message}`;
+      actionError.hidden = false;
+      stopped = false;
+      return;
+    }
+    hooks.onDeleted(id);
+    ctx.navigate(hooks.backHref, 'Conversation deleted.');
+  });
+  hooks.onOpened(conv);
+  return { title };
+}
