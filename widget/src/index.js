@@ -91,13 +91,13 @@ function tell(why, o, wid) {
   if (told[why]) return;
   told[why] = 1;
   const u = new URL(o, location.href),
-    ws = (u.protocol === 'https:' ? 'wss://' : 'ws://') + u.host,
-    site = 'this site (' + location.origin + ')',
+    ws = u.origin.replace('http', 'ws'), // https: -> wss:
+    site = location.origin,
     dash = ' in the dashboard';
   console.warn(
     LOG,
     {
-      unreachable: 'cannot connect to ' + u.origin + ': is Parley running there?',
+      unreachable: 'no answer from ' + u.origin + ': is Parley running?',
       key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
       cors: site + ' is not in CORS_ORIGIN: add it there',
       origin: site + ' is not in the allowed origins of widget ' + wid + dash,
@@ -112,48 +112,28 @@ function tell(why, o, wid) {
 // 403 carries no CORS header), else no server.
 async function diagnose(url) {
   const u = new URL(url, location.href);
-  try {
-    if (!blocked[u.host]) await fetch(u.origin + '/health', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
-  } catch (e) {
-    return blocked[u.host] ? 'csp' : 'unreachable';
-  }
-  return blocked[u.host] ? 'csp' : 'reach';
+  const r = blocked[u.host] || (await fetch(u.origin + '/health', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(() => 'reach', () => 'unreachable'));
+  return blocked[u.host] ? 'csp' : r;
 }
 
 const ICON_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
 const ICON_CLOSE = 'M6 6l12 12M18 6L6 18';
 
-const store = {
-  get(k) {
-    try {
-      return localStorage.getItem(k);
-    } catch (e) {
-      return null; // storage blocked (sandboxed frame, privacy settings)
-    }
-  },
-  set(k, v) {
-    try {
-      localStorage.setItem(k, v);
-    } catch (e) {
-      /* not persisted */
-    }
-  },
-  del(k) {
-    try {
-      localStorage.removeItem(k);
-    } catch (e) {
-      /* nothing stored */
-    }
-  },
+// localStorage, or nothing where it is blocked (sandboxed frame, privacy
+// settings): null read, nothing persisted.
+const ls = (f) => (k, v) => {
+  try {
+    return localStorage[f](k, v);
+  } catch (e) {
+    return null;
+  }
 };
+const store = { get: ls('getItem'), set: ls('setItem'), del: ls('removeItem') };
 
+// randomUUID needs a secure context (https); getRandomValues does not.
 function newSessionId() {
-  const c = window.crypto;
-  if (c && c.randomUUID) return c.randomUUID();
-  const b = new Uint8Array(16);
-  if (c && c.getRandomValues) c.getRandomValues(b);
-  else for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
-  return Array.from(b, (x) => (x + 256).toString(16).slice(1)).join('');
+  const c = crypto;
+  return c.randomUUID ? c.randomUUID() : Array.from(c.getRandomValues(new Uint8Array(16)), (x) => (x + 256).toString(16).slice(1)).join('');
 }
 
 // Black or white, whichever contrasts more with the accent (WCAG relative
@@ -169,9 +149,9 @@ function textOn(hex) {
   return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#fff' : '#000';
 }
 
+// ltr or rtl, the only values of direction
 function pageDir() {
-  const el = doc.body || doc.documentElement;
-  return getComputedStyle(el).direction === 'rtl' ? 'rtl' : 'ltr';
+  return getComputedStyle(doc.body || doc.documentElement).direction;
 }
 
 // data-widget mode: the widget's public config comes first. Without it,
@@ -219,9 +199,9 @@ function mount(script, cfg, base, broken) {
     left = cfg.position === 'bottom_left';
     if (cfg.handoff_label) T.handoffLabel = String(cfg.handoff_label);
   } else {
-    accent = COLOR_RE.test((ds.accentColor || '').trim()) ? ds.accentColor.trim() : DEFAULT_ACCENT;
-    if (ds.accentColor && accent === DEFAULT_ACCENT && ds.accentColor.trim().toLowerCase() !== DEFAULT_ACCENT)
-      console.warn(LOG, 'data-accent-color must be #rgb or #rrggbb; using', DEFAULT_ACCENT);
+    const ac = (ds.accentColor || '').trim();
+    accent = COLOR_RE.test(ac) ? ac : DEFAULT_ACCENT;
+    if (ac && accent !== ac) console.warn(LOG, 'data-accent-color must be #rgb or #rrggbb; using', DEFAULT_ACCENT);
     accentFg = textOn(accent);
     left = ds.position === 'left';
   }
@@ -251,7 +231,8 @@ function mount(script, cfg, base, broken) {
   // ---- DOM ---------------------------------------------------------------
   const host = h('div', { id: 'parley-chat-widget', 'data-parley-widget': VERSION });
   const shadow = host.attachShadow({ mode: 'open' });
-  if (doc.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+  // adoptedStyleSheets came with constructable sheets (replaceSync) in each browser.
+  if (doc.adoptedStyleSheets) {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     shadow.adoptedStyleSheets = [sheet];
