@@ -92,12 +92,12 @@ function tell(why, o, wid) {
   told[why] = 1;
   const u = new URL(o, location.href),
     ws = u.origin.replace('http', 'ws'), // https: -> wss:
-    site = location.origin,
+    site = 'this site (' + location.origin + ')',
     dash = ' in the dashboard';
   console.warn(
     LOG,
     {
-      unreachable: 'no answer from ' + u.origin + ': is Parley running?',
+      unreachable: 'cannot connect to ' + u.origin + ': is Parley running there?',
       key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
       cors: site + ' is not in CORS_ORIGIN: add it there',
       origin: site + ' is not in the allowed origins of widget ' + wid + dash,

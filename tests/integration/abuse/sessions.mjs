@@ -131,9 +131,11 @@ describe('visitor sessions under attack', () => {
       const before0 = (await stats(p)).visitorSessions;
       const hash = crypto.randomBytes(32);
       // A session that expires 3 s after its first message (the idle
-      // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms).
+      // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms); the five
+      // "" at the end: no visitor details (page, referrer, browser,
+      // language, time zone).
       const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(hash).str('short-lived')
-        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).done()));
+        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').done()));
       assert.equal(b.u8(), 0, 'ST_WS_BEGIN ok');
       assert.equal((await stats(p)).visitorSessions, before0 + 1);
       const t0 = Date.now();
@@ -158,7 +160,7 @@ describe('visitor sessions under attack', () => {
       // (one fsync); one at a time waited for a commit each.
       await pool(Array.from({ length: MANY }, (_, i) => i), 16, async (i) => {
         const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(crypto.randomBytes(32))
-          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).done(), { timeout: 60000 }));
+          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').done(), { timeout: 60000 }));
         assert.equal(b.u8(), 0);
       });
     } finally {
