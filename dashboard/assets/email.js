@@ -27,17 +27,19 @@ export async function render(main, ctx) {
     return h('div', { class: 'field field-check' }, boxes[name], h('label', { for: `f-${name}` }, label),
       h('p', { class: 'hint', id: `h-${name}` }, hint));
   });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'email-save' }, 'Save');
+  // Disabled until the saved choices are in: a box ticked or a Save
+  // pressed before then was undone by the load, or submitted the form
+  // natively (a page reload) before its handler was there.
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'email-save', disabled: true }, 'Save');
+  const set = h('fieldset', { disabled: true }, h('legend', null, 'Email me when'), ...fields);
   const form = h('form', { class: 'card form', 'data-testid': 'email-form', novalidate: true },
-    h('fieldset', null, h('legend', null, 'Email me when'), ...fields),
-    h('div', { class: 'form-actions' }, submit, status));
+    set, h('div', { class: 'form-actions' }, submit, status));
   main.append(off, form);
 
   const show = (v) => {
     for (const [name] of CHOICES) boxes[name].checked = !!v[name];
     off.hidden = !!v.email_enabled;
   };
-  show(await api(URL, { signal: ctx.signal }));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     submit.disabled = true;
@@ -52,4 +54,6 @@ export async function render(main, ctx) {
       submit.disabled = false;
     }
   });
+  show(await api(URL, { signal: ctx.signal }));
+  set.disabled = submit.disabled = false;
 }
