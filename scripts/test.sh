@@ -31,7 +31,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-2}
 TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 UNIT_JOBS=$((TEST_JOBS * 2))
-NODE_JOBS=$((TEST_JOBS + 1))
+NODE_JOBS=${NODE_JOBS:-$((TEST_JOBS + 1))}
 T0=${PARLEY_TEST_T0:-$(date +%s)}
 logdir=build/test/logs
 mkdir -p "$logdir"
