@@ -2,7 +2,7 @@
 #
 #   make          optimised daemons into bin/, the widget bundle into widget/dist/
 #   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build;
-#                 fuzzes each target for FUZZ_SECONDS (2), prints its time at the end
+#                 fuzzes each target for FUZZ_SECONDS (1), prints its time at the end
 #   make fuzz     each fuzz target for FUZZ_TIME seconds (300) or FUZZ_RUNS runs, new finds merged
 #                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)

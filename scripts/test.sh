@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 
 # Each target replays its whole committed corpus first, then fuzzes for the
 # rest of FUZZ_SECONDS: a smoke run (the long runs are `make fuzz`).
-FUZZ_SECONDS=${FUZZ_SECONDS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-1}
 TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 UNIT_JOBS=$((TEST_JOBS * 2))
 NODE_JOBS=${NODE_JOBS:-$((TEST_JOBS + 1))}
