@@ -34,6 +34,10 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -MMD -MP
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SAN)
+# The test build's 100-odd links (daemons, unit tests, fuzz targets) with
+# binutils' gold: a unit test linked in 0.2 s, against 0.55 s with the
+# default ld (make test is CPU-bound on 2 cores). Release links keep ld.
+TEST_LD     := -fuse-ld=gold
 # Fuzz objects are compiled once (fuzzer-no-link) and linked into every
 # target that needs them: build/fuzz/ at -O1 for `make fuzz`, and
 # build/fuzzq/ at -O0 for make test's short runs (its corpus replay and a
@@ -43,7 +47,7 @@ FUZZ_BASE   := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-unused
                $(PKG_CFLAGS) -MMD -MP -g -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_CFLAGS := $(FUZZ_BASE) -O1
 FUZZQ_CFLAGS := $(FUZZ_BASE) -O0
-FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined $(TEST_LD)
 
 # ---------------------------------------------------------------- sources
 # Each program is its folder's .c files (workerd's subfolders too); main.c
@@ -120,7 +124,7 @@ $(2): $(call objs,release,$(SRC_$(1)) $(if $(filter proto,$(1)),,$(PROTO_LIB))) 
 	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter %.o,$$^) $$(PKG_LIBS)
 build/test/$(2): $(call objs,test,$(SRC_$(1)) $(PROTO_LIB))
 	@mkdir -p $$(@D)
-	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call prog_rules,$(d),bin/parley-$(d))))
 # parleyctl, the administration tool, talks to storaged (storaged/ctl).
@@ -182,7 +186,7 @@ unit_bin = $(patsubst tests/unit/%.c,build/test/unit/%,$(1))
 define unit_rule
 $(call unit_bin,$(1)): $(call objs,test,$(1) $(call lib_src,$(2)) $(if $(filter proto,$(2)),,$(PROTO_LIB)))
 	@mkdir -p $$(@D)
-	$$(CC) $$(TEST_CFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lcmocka
+	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS) -lcmocka
 endef
 $(foreach p,$(PROGS),$(foreach t,$(TESTS_$(p)),$(eval $(call unit_rule,$(t),$(p)))))
 UNIT_BINS := $(foreach p,$(PROGS),$(call unit_bin,$(TESTS_$(p))))

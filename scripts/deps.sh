@@ -49,6 +49,8 @@ fi
 if [ "$what" = test ]; then
 	need_pkgconfig cmocka libcmocka-dev
 	need_cmd clang clang
+	# The test build links with gold (the Makefile's TEST_LD).
+	need_cmd ld.gold binutils
 	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 	# tests/integration/systemd.test.mjs checks the units in systemd/ and
 	# runs masterd under socket activation (Debian's systemd package).
