@@ -108,11 +108,12 @@ function tell(why, o, wid) {
 }
 
 // Why a request to url failed outright (a TypeError: no answer the page
-// may read): the CSP, else a reachable server refusing this origin (its
-// 403 carries no CORS header), else no server.
+// may read): the CSP ('csp'), else a reachable server refusing this
+// origin ('origin': its 403 carries no CORS header), else no server
+// ('unreachable').
 async function diagnose(url) {
   const u = new URL(url, location.href);
-  const r = blocked[u.host] || (await fetch(u.origin + '/health', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(() => 'reach', () => 'unreachable'));
+  const r = blocked[u.host] || (await fetch(u.origin + '/health', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(() => 'origin', () => 'unreachable'));
   return blocked[u.host] ? 'csp' : r;
 }
 
@@ -167,7 +168,7 @@ async function loadConfig(script, wid) {
     cfg = await r.json();
   } catch (e) {
     // no answer the page may read: a site not allowed gets no CORS header
-    const why = r ? 'bad config' : (await diagnose(base)).replace('reach', 'origin');
+    const why = r ? 'bad config' : await diagnose(base);
     if (r) return console.warn(LOG, 'not started: widget', wid + ':', why);
     return [script, {}, base, why];
   }
@@ -538,12 +539,12 @@ function mount(script, cfg, base, broken) {
       const why =
         err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await diagnose(apiUrl));
       if (why) {
-        tell(why === 'reach' ? 'cors' : why, apiUrl);
+        tell(why === 'origin' ? 'cors' : why, apiUrl);
         err.told = 1;
-        err.message = T[why === 'reach' ? 'originText' : why + 'Text'];
+        err.message = T[why + 'Text'];
         err.show = why !== 'unreachable'; // no Retry where it cannot help
         if (err.show) {
-          broken = why === 'reach' ? 'origin' : why;
+          broken = why;
           err.quiet = 1; // the notice says it
           sync();
         }
@@ -960,7 +961,6 @@ function mount(script, cfg, base, broken) {
     launcher.setAttribute('aria-label', open ? T.labelClose : T.labelOpen);
     store.set(openKey, String(open));
     if (open) {
-      viewport();
       if (wsMode) {
         wanted = true;
         connect();
