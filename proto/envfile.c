@@ -6,6 +6,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -106,6 +107,25 @@ check_bytes(struct envp *p)
 }
 
 /* [A-Za-z_][A-Za-z0-9_]*, as systemd (and bash) want a name. */
+/*
+ * Whether the text before an '=' that is no name may be quoted in an
+ * error: short, and of name-like bytes only. A value's own line (a key
+ * or a PEM body run on past its quotes, "abc+d/ef==") never is.
+ */
+static int
+quotable(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > 32)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-' && s[i] != '.' && s[i] != ' ')
+			return 0;
+	return 1;
+}
+
 static int
 name_ok(const char *s, size_t n)
 {
@@ -145,10 +165,14 @@ read_name(struct envp *p, const char **s, size_t *n)
 			    "ignores the line (no shell runs it); write "
 			    "%.*s=... without export", (int)k, b, (int)k, b);
 	}
-	if (!name_ok(b, k))
+	if (!name_ok(b, k) && quotable(b, k))
 		return fail(p, p->line, "\"%.*s\" is not a variable name "
 		    "(letters, digits and _, not starting with a digit; "
-		    "systemd would skip the line)", k > 40 ? 40 : (int)k, b);
+		    "systemd would skip the line)", (int)k, b);
+	if (!name_ok(b, k))
+		return fail(p, p->line, "the text before '=' is not a "
+		    "variable name (letters, digits and _, not starting with "
+		    "a digit; systemd would skip the line)");
 	*s = b;
 	*n = k;
 	p->i = (size_t)(eq - p->b) + 1;

@@ -66,6 +66,8 @@ static const struct {
 	    "\"1A\" is not a variable name" },
 	{ "a name with a dash", "A-B=1\n", NULL, "\"A-B\" is not" },
 	{ "an empty name", "=1\n", NULL, "\"\" is not a variable name" },
+	{ "a value's line run on: not quoted", "A=1\nab+cd/ef==\n", NULL,
+	    "line 2: the text before '=' is not a variable name" },
 	{ "no =", "A=1\nJUST_A_WORD\n", NULL, "line 2: no '='" },
 	{ "an unclosed double quote", "A=1\nB=\"open\nC=3\n", NULL,
 	    "line 2: the double quote opened here is never closed" },
