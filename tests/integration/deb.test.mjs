@@ -34,16 +34,9 @@ function run(cmd, args, opts = {}) {
   });
 }
 
-// What debian/rules binary leaves in debian/ (dh_clean's package part:
-// dh_clean itself also deletes *.orig, *~, *-stamp... anywhere in the tree).
-function debClean() {
-  const dir = path.join(REPO, 'debian');
-  for (const f of fs.readdirSync(dir)) {
-    if (/^(parley|parley-dbgsym|\.debhelper|files|debhelper-build-stamp)$|\.substvars$|\.debhelper(\.log)?$/.test(f)) {
-      fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-    }
-  }
-}
+// What debian/rules binary made: its own clean (dh_clean -d and
+// debhelper's state files; never the rest of the tree).
+const debClean = () => run('debian/rules', ['clean']);
 
 const sha = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
@@ -58,7 +51,7 @@ describe('the Debian package', () => {
     try {
       await run('fakeroot', ['debian/rules', 'binary'], { env: { DEB_DESTDIR: OUT, DEB_BUILDDEB_OPTS: '-Zgzip -z1' } });
     } finally {
-      debClean();
+      await debClean();
     }
     ms.build = Date.now() - t0;
     deb = path.join(OUT, `parley_${VERSION}_${arch}.deb`);
