@@ -82,7 +82,11 @@ event_visitor_name(struct store_txn *batch, struct st_conv *c)
 /*
  * An event of kind about conversation c, its tail (by kind) for the
  * caller to fill. The conversation is a shallow copy: the event is
- * only encoded (reply_event), never freed.
+ * only encoded (reply_event), never freed. Its visitor is named here
+ * unless the caller's view named it already in this request; unread
+ * is one user's and the visitor's details the thread's alone: an event
+ * (to every dashboard, into each webhook delivery and mail) carries
+ * neither.
  */
 static void
 event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
@@ -92,7 +96,11 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 	ev->at = store_now(b->txn.st);
 	ev->kind = kind;
 	ev->conv = *c;
-	event_visitor_name(b->req != NULL ? b->req : &b->txn, &ev->conv);
+	ev->conv.unread = 0;
+	memset(&ev->conv.visitor, 0, sizeof(ev->conv.visitor));
+	if (ev->conv.visitor_name[0] == '\0')
+		event_visitor_name(b->req != NULL ? b->req : &b->txn,
+		    &ev->conv);
 }
 
 /* The webhook event an event is (ST_HE_*), or 0: typing is none. */
@@ -174,17 +182,22 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 	reply_event(r, &ev, strcmp(m->role, "agent") == 0);
 }
 
-/* A begin's events: the conversation if it is new, the user message. */
+/*
+ * A begin's events: the conversation if it is new, the user message;
+ * its visitor named once for both (a shallow copy, as event_init's).
+ */
 static void
 event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 {
 	struct st_event ev;
+	struct st_conv conv = c->conv;
 
+	event_visitor_name(b->req != NULL ? b->req : &b->txn, &conv);
 	if (c->created) {
-		event_init(b, &ev, ST_EV_CONV_CREATED, &c->conv);
+		event_init(b, &ev, ST_EV_CONV_CREATED, &conv);
 		reply_event(r, &ev, 0);
 	}
-	event_msg(b, r, &c->conv, &c->msg);
+	event_msg(b, r, &conv, &c->msg);
 }
 
 /* A conversation a request deleted (store.h's conv_gone): the dashboards' and webhooks'. */
