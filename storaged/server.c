@@ -237,7 +237,10 @@ client_io(int fd, uint32_t events, void *arg)
 		client_read(c->srv, c);
 }
 
-/* Queues ST_EV_STORE_FAILED for c (after its HELLO): 0, or -1 (c killed). */
+/*
+ * Queues ST_EV_STORE_FAILED for c, a client that connects after the
+ * guard failed (server_guard_told told the others): 0, or -1 (c killed).
+ */
 static int
 client_tell_failed(struct client *c, const struct store *st)
 {
@@ -524,15 +527,13 @@ server_user_gone(struct server *s, const char *user)
 static void
 server_guard_told(struct server *s)
 {
-	struct client *c;
+	const struct st_str m = { store_failed(s->st) };
 
-	if (s->told_failed || store_failed(s->st) == NULL)
+	if (s->told_failed || m.s == NULL)
 		return;
 	s->told_failed = 1;
 	loop_timer_stop(&s->guard);
-	TAILQ_FOREACH(c, &s->clients, entry)
-		if (!c->dead)
-			(void)client_tell_failed(c, s->st);
+	server_tell_all(s, PROTO_ST_EV_STORE_FAILED, &m, "data directory");
 }
 
 static void
