@@ -43,22 +43,11 @@ st_canned_id_valid(const char *s)
 	return strncmp(s, ST_CANNED_PREFIX, 3) == 0 && st_id_valid(s + 3);
 }
 
-/* Characters (not bytes) of valid UTF-8 s. */
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if ((*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 const char *
 st_canned_invalid(const char *shortcut, const char *text)
 {
 	size_t i, n = strlen(shortcut), tn = strlen(text);
+	ssize_t chars;
 
 	if (n < 1 || n > ST_CANNED_SHORT_MAX)
 		return "shortcut: 1 to 32 characters";
@@ -67,9 +56,10 @@ st_canned_invalid(const char *shortcut, const char *text)
 		    (shortcut[i] >= '0' && shortcut[i] <= '9') ||
 		    shortcut[i] == '_' || shortcut[i] == '-'))
 			return "shortcut: only a-z, 0-9, _ and -";
-	if (tn > ST_CANNED_TEXT_MAX || !proto_utf8_valid(text, tn))
+	chars = tn > ST_CANNED_TEXT_MAX ? -1 : proto_utf8_chars(text, tn);
+	if (chars < 0)
 		return "text: not UTF-8, or too long";
-	if (tn == 0 || utf8_chars(text) > ST_CANNED_TEXT_CHARS)
+	if (chars == 0 || chars > ST_CANNED_TEXT_CHARS)
 		return "text: 1 to 2000 characters";
 	return NULL;
 }
