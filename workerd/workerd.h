@@ -475,6 +475,12 @@ json_t *admin_reply_json(const struct storec_result *, uint16_t type,
 void admin_answer(struct conn *, const struct storec_result *, uint16_t type,
     int status, admin_json_fn fn, const struct storec_answer *own);
 /*
+ * storaged's `invalid` that says which bound: answered 400 with its text
+ * (fallback when it says nothing; NULL: then not answered). 1 answered.
+ */
+int admin_said_invalid(struct conn *, const struct storec_result *,
+    const char *fallback);
+/*
  * The request's JSON body (any JSON value; duplicate keys rejected), or
  * NULL when answered 400 (not application/json, or not JSON).
  */

@@ -564,6 +564,20 @@ admin_json_body(struct conn *c, struct http_request *req)
 	return root;
 }
 
+int
+admin_said_invalid(struct conn *c, const struct storec_result *r,
+    const char *fallback)
+{
+	const char *msg = r->message != NULL && r->message[0] != '\0' ?
+	    r->message : fallback;
+
+	if (r->status != STOREC_ERROR || r->code != PROTO_E_INVALID ||
+	    msg == NULL)
+		return 0;
+	conn_send_error(c, 400, admin_headers, msg);
+	return 1;
+}
+
 /* storaged's error (r not STOREC_OK) answered: 1; 0 when r is OK. */
 static int
 admin_failed(struct conn *c, const struct storec_result *r,

@@ -110,11 +110,8 @@ created(const struct storec_result *r, void *arg)
 
 	c->hctx = NULL;
 	c->abort = NULL;
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
-		conn_send_error(c, 400, admin_headers, r->message != NULL &&
-		    r->message[0] != '\0' ? r->message : "Invalid API key");
+	if (admin_said_invalid(c, r, "Invalid API key"))
 		goto out;
-	}
 	if (r->status != STOREC_OK) {
 		admin_answer(c, r, PROTO_ST_KEY_CREATE, 201, NULL, key_errors);
 		goto out;

@@ -55,12 +55,8 @@ static void
 canned_answer(struct conn *c, const struct storec_result *r, uint16_t type,
     int status, admin_json_fn fn)
 {
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID &&
-	    r->message != NULL && r->message[0] != '\0') {
-		conn_send_error(c, 400, admin_headers, r->message);
-		return;
-	}
-	admin_answer(c, r, type, status, fn, canned_errors);
+	if (!admin_said_invalid(c, r, NULL))
+		admin_answer(c, r, type, status, fn, canned_errors);
 }
 
 static void
