@@ -175,7 +175,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_STORE_FAILED = 0x67,
 
-	PROTO_TYPE_MAX = 0x80,	/* free: 0x57, 0x7f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x80-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */
