@@ -17,7 +17,9 @@ const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', '
 
 export class MockAI {
   // opts: {host (127.0.0.1), port (0: a free one), chunks, delayMs,
-  // firstDelayMs, apiKey, sndbuf, args: [...], bin}
+  // firstDelayMs, apiKey, sndbuf, args: [...], bin, wrap}. wrap(bin, args)
+  // -> [command, args]: start it through a program that execs it (the
+  // cluster tests' `ip netns exec`), so the pid is still the mock's.
   constructor(opts = {}) {
     this.opts = opts;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-mock-'));
@@ -49,7 +51,8 @@ export class MockAI {
       ASAN_OPTIONS: 'abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=66',
       UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=67',
       PARLEY_LOG_LEVEL: 'warn' };
-    this.child = spawn(bin, this.args(), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, args] = this.opts.wrap ? this.opts.wrap(bin, this.args()) : [bin, this.args()];
+    this.child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (d) => { this.log += d.toString('utf8'); };
     this.child.stdout.on('data', onData);
     this.child.stderr.on('data', onData);

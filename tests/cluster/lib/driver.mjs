@@ -1,0 +1,277 @@
+// The cluster tests' hands inside the `client` host (a network namespace
+// the test in the root namespace cannot reach by itself): started there
+// by client.mjs with `ip netns exec`, it reads one JSON request a line on
+// stdin, {id, op, ...args}, and answers each with one JSON line on stdout,
+// {id, ok: true, result} or {id, ok: false, error}. Its stderr is the
+// test's to show.
+//
+// ops:
+//   http {method, url, headers, body, localAddress, timeout}
+//        -> {status, headers, text}
+//   ws.open {url, origin, localAddress, token, timeout} -> {ws: handle, server}
+//        (server: the balancer's X-Parley-Front header, when it sent one)
+//   ws.send {ws, msg}; ws.next {ws, type, timeout} -> the message;
+//   ws.turn {ws, content, timeout} -> {tokens, message}; ws.close {ws}
+//   fleet.start {url, origin, addrs, n, content, pauseMs, timeout}
+//        n visitors, each from its own address, chatting turn after turn
+//        the widget's way (widget/src/index.js); -> {servers: {front: n}}
+//   fleet.report {since} -> what each visitor saw (fleet() below)
+//   fleet.stop -> closes every socket of the fleet
+// Every wait is bounded by its timeout (default 10 s).
+import http from 'node:http';
+import readline from 'node:readline';
+
+import WebSocket from 'ws';
+
+const sockets = new Map();   // handle -> Visitor
+let nextHandle = 1;
+let fleetState = null;
+
+// A WebSocket with the messages it got, in order, and a way to wait for
+// the next (the integration tests' Visitor, tests/integration/lib/wsclient.mjs,
+// reads the same way; this one records the times the fleet reports).
+class Visitor {
+  constructor(ws) {
+    this.ws = ws;
+    this.inbox = [];
+    this.waiters = [];
+    this.closeCode = null;
+    this.closedAt = 0;
+    this.closed = new Promise((resolve) => ws.on('close', (code) => {
+      this.closeCode = code;
+      this.closedAt = Date.now();
+      resolve(code);
+      this._wake();
+    }));
+    ws.on('message', (data) => {
+      let m;
+      try { m = JSON.parse(data.toString('utf8')); } catch { m = { type: '<not json>' }; }
+      if (m.type !== 'availability') this.inbox.push(m);
+      this._wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  _wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  static open({ url, origin, localAddress, token, timeout = 10000 }) {
+    const u = token ? `${url}?token=${encodeURIComponent(token)}` : url;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(u, { origin, localAddress, handshakeTimeout: timeout, maxPayload: 8 << 20 });
+      const v = new Visitor(ws);
+      ws.once('upgrade', (res) => { v.server = res.headers['x-parley-front'] || null; });
+      ws.once('open', () => resolve(v));
+      ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode })));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  send(obj) { this.ws.send(JSON.stringify(obj)); }
+
+  async next(type, timeout = 10000) {
+    const deadline = Date.now() + timeout;
+    while (this.inbox.length === 0) {
+      if (this.closeCode !== null) throw new Error(`closed (${this.closeCode}) while waiting for ${type || 'a message'}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type || 'message'} within ${timeout} ms`);
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    const m = this.inbox.shift();
+    if (type && m.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(m)}`);
+    return m;
+  }
+
+  // One chat turn: typing_start, tokens, message, typing_stop.
+  async turn(content, timeout = 10000) {
+    this.send({ type: 'message', content });
+    await this.next('typing_start', timeout);
+    const tokens = [];
+    for (;;) {
+      const m = await this.next(undefined, timeout);
+      if (m.type === 'token') { tokens.push(m.token); continue; }
+      if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
+      await this.next('typing_stop', timeout);
+      return { tokens, message: m };
+    }
+  }
+
+  close() {
+    if (this.closeCode === null) this.ws.close(1000);
+    const t = setTimeout(() => this.ws.terminate(), 2000);
+    return this.closed.finally(() => clearTimeout(t));
+  }
+}
+
+function httpOp({ method = 'GET', url, headers = {}, body, localAddress, timeout = 10000 }) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, localAddress, agent: false, timeout }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${timeout} ms`)));
+    req.on('error', reject);
+    if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
+    req.end();
+  });
+}
+
+function visitorOf(h) {
+  const v = sockets.get(h);
+  if (!v) throw new Error(`no socket ${h}`);
+  return v;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- fleet
+// One visitor of the fleet, the widget's way: open (no token in the URL),
+// {"type":"resume"} first when it has a token and wait for the `session`
+// that answers it ("resumed"), then `history`; turn after turn. When its
+// socket closes it comes back after the widget's backoff (0.5 s doubling
+// to 15 s, each wait between half and all of it, widget/src/index.js)
+// and resumes. It records each connection: when it closed, when the next
+// one's resume was acknowledged, when that one's first turn ended, and
+// which front host served it.
+async function fleetVisitor(f, k) {
+  const me = { addr: f.addrs[k], token: null, conns: [], turns: 0, errors: [], history: [] };
+  f.visitors[k] = me;
+  let tries = 0;
+  while (!f.stopping) {
+    const conn = { server: null, openedAt: 0, resumedAt: 0, firstTurnAt: 0, closedAt: 0, resumed: null, lost: 0 };
+    let v;
+    try {
+      v = await Visitor.open({ url: f.url, origin: f.origin, localAddress: me.addr, timeout: f.timeout });
+    } catch (e) {
+      me.errors.push(`open: ${e.message}`);
+      const d = Math.min(15000, 500 * 2 ** tries++);
+      await sleep(d / 2 + Math.random() * (d / 2));
+      continue;
+    }
+    conn.openedAt = Date.now();
+    conn.server = v.server;
+    me.conns.push(conn);
+    f.open.add(v);
+    try {
+      if (me.token) {
+        v.send({ type: 'resume', token: me.token });
+        let s = await v.next('session', f.timeout);           // the socket's own
+        if (typeof s.resumed !== 'boolean') s = await v.next('session', f.timeout);
+        conn.resumed = s.resumed;
+        conn.resumedAt = Date.now();
+        if (s.resumed !== true || s.session_token !== me.token) throw new Error(`not resumed: ${JSON.stringify(s)}`);
+        const h = await v.next('history', f.timeout);
+        me.history.push(h.messages.length);
+      } else {
+        const s = await v.next('session', f.timeout);
+        me.token = s.session_token;
+      }
+      tries = 0;
+      while (!f.stopping) {
+        await v.turn(`${f.content} ${k}.${me.turns}`, f.timeout);
+        me.turns++;
+        if (!conn.firstTurnAt) conn.firstTurnAt = Date.now();
+        if (f.pauseMs) await sleep(f.pauseMs * (0.5 + Math.random()));
+      }
+    } catch (e) {
+      if (v.closeCode === null) me.errors.push(e.message);
+    }
+    f.open.delete(v);
+    if (f.stopping) { await v.close(); break; }
+    await v.close();
+    conn.closedAt = v.closedAt;
+    const d = Math.min(15000, 500 * 2 ** tries++);
+    await sleep(d / 2 + Math.random() * (d / 2));
+  }
+}
+
+async function fleetStart(args) {
+  if (fleetState) throw new Error('a fleet is running');
+  const f = fleetState = {
+    url: args.url, origin: args.origin, addrs: args.addrs, n: args.n ?? args.addrs.length,
+    content: args.content ?? 'hello', pauseMs: args.pauseMs ?? 0, timeout: args.timeout ?? 10000,
+    visitors: [], open: new Set(), stopping: false, runs: [],
+  };
+  if (f.n > f.addrs.length) throw new Error(`${f.n} visitors, ${f.addrs.length} addresses`);
+  for (let k = 0; k < f.n; k++) f.runs.push(fleetVisitor(f, k));
+  // Started: every visitor through its first turn, bounded.
+  const deadline = Date.now() + (args.startTimeout ?? 30000);
+  while (f.visitors.filter((x) => x && x.turns > 0).length < f.n) {
+    if (Date.now() > deadline) {
+      const stuck = f.visitors.filter((x) => !x || x.turns === 0).slice(0, 5);
+      throw new Error(`${f.visitors.filter((x) => x && x.turns > 0).length} of ${f.n} visitors through a turn after the start timeout; e.g. ${JSON.stringify(stuck)}`);
+    }
+    await sleep(20);
+  }
+  const servers = {};
+  for (const x of f.visitors) { const s = x.conns[0].server; servers[s] = (servers[s] || 0) + 1; }
+  return { servers };
+}
+
+function fleetReport() {
+  if (!fleetState) throw new Error('no fleet');
+  return { now: Date.now(), visitors: fleetState.visitors };
+}
+
+async function fleetStop() {
+  const f = fleetState;
+  if (!f) return {};
+  f.stopping = true;
+  await Promise.all([...f.open].map((v) => v.close()));
+  let t;
+  await Promise.race([Promise.all(f.runs), new Promise((r) => { t = setTimeout(r, 15000); })]);
+  clearTimeout(t);
+  fleetState = null;
+  return {};
+}
+
+// ---------------------------------------------------------------- requests
+const ops = {
+  http: httpOp,
+  'ws.open': async (a) => {
+    const v = await Visitor.open(a);
+    const h = nextHandle++;
+    sockets.set(h, v);
+    return { ws: h, server: v.server };
+  },
+  'ws.send': async ({ ws, msg }) => { visitorOf(ws).send(msg); return {}; },
+  'ws.next': ({ ws, type, timeout }) => visitorOf(ws).next(type, timeout),
+  'ws.turn': ({ ws, content, timeout }) => visitorOf(ws).turn(content, timeout),
+  'ws.close': async ({ ws }) => { const code = await visitorOf(ws).close(); sockets.delete(ws); return { code }; },
+  'fleet.start': fleetStart,
+  'fleet.report': fleetReport,
+  'fleet.stop': fleetStop,
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  let req;
+  try { req = JSON.parse(line); } catch { return; }
+  let out;
+  try {
+    if (!ops[req.op]) throw new Error(`unknown op ${req.op}`);
+    out = { id: req.id, ok: true, result: await ops[req.op](req) };
+  } catch (e) {
+    out = { id: req.id, ok: false, error: e.message, status: e.status };
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+});
+// The test closed our stdin: close every socket and leave.
+rl.on('close', async () => {
+  await fleetStop().catch(() => {});
+  await Promise.all([...sockets.values()].map((v) => v.close()));
+  process.exit(0);
+});
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
