@@ -91,13 +91,14 @@ export async function startFrontCluster(opts = {}) {
   c.stop = () => stopFrontCluster(c);
   try {
     c.addrs = opts.visitors ? await cluster.addAddresses('client', opts.visitors) : [];
-    c.client = await ClientHost.start(cluster);
-    lap('client driver');
     c.mock = new MockAI({ ...(opts.mock || {}), host: cluster.addr('model'), port: MODEL_PORT, wrap: (bin, args) => cluster.command('model', bin, args) });
-    await c.mock.start();
     c.storaged = new Parley({ mock: false, wrap: { storaged: cluster.wrap('st1') } });
-    await c.storaged.startStoraged();
-    lap('model and storaged');
+    await Promise.all([
+      ClientHost.start(cluster).then((cl) => { c.client = cl; }),
+      c.mock.start(),
+      c.storaged.startStoraged(),
+    ]);
+    lap('client driver, model and storaged');
     // What every front host shares: the keys, the store, the model, the proxy.
     const shared = {
       adminKey: randomKey(32),

@@ -55,7 +55,14 @@ export class HAProxy {
     this.cfg = path.join(dir, 'haproxy.cfg');
     fs.writeFileSync(this.cfg, haproxyConfig({ addr: this.addr, port, fronts }));
     this.log = '';
+    this.lines = [];   // [time, line] of its log, as they came
     this.exited = false;
+  }
+
+  // When a log line matching re came (Date.now()), or null.
+  seen(re) {
+    const l = this.lines.find(([, line]) => re.test(line));
+    return l ? l[0] : null;
   }
 
   get url() { return `http://${this.addr}:${this.port}`; }
@@ -66,7 +73,11 @@ export class HAProxy {
   async start(ready, timeout = 10000) {
     if (!fs.existsSync(HAPROXY)) throw new Error(`${HAPROXY} is missing: scripts/deps.sh test installs Debian's haproxy`);
     this.child = this.cluster.spawn(this.host, HAPROXY, ['-db', '-f', this.cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (d) => { this.log += d.toString('utf8'); };
+    const onData = (d) => {
+      const s = d.toString('utf8');
+      this.log += s;
+      for (const line of s.split('\n')) if (line) this.lines.push([Date.now(), line]);
+    };
     this.child.stdout.on('data', onData);
     this.child.stderr.on('data', onData);
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => {

@@ -56,8 +56,12 @@ function ip(args, input) {
   });
 }
 
+// A process that has not exited (a zombie has: it only waits to be reaped).
 function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(st.slice(st.lastIndexOf(')') + 2));
+  } catch { return false; }
 }
 
 // The pids of every process inside namespace ns (none when it is gone).
@@ -129,12 +133,12 @@ export class Cluster {
   }
 
   async _make() {
-    const all = [this.bridgeNs, ...this.hosts.map((h) => this.ns(h))];
-    // One at a time, so that the first failure names its cause.
-    for (const n of all) {
-      await ip(['netns', 'add', n]);
-      this.made.push(n);
-    }
+    const [first, ...rest] = [this.bridgeNs, ...this.hosts.map((h) => this.ns(h))];
+    // The first alone, so that a refusal names its cause; the rest in one run.
+    await ip(['netns', 'add', first]);
+    this.made.push(first);
+    this.made.push(...rest);
+    await ip(['-batch', '-'], rest.map((n) => `netns add ${n}\n`).join(''));
     const br = [`link add ${BRIDGE} type bridge`, `link set ${BRIDGE} up`];
     for (const h of this.hosts) {
       br.push(`link add ${this.port(h)} type veth peer name eth0 netns ${this.ns(h)}`);
@@ -195,9 +199,11 @@ export class Cluster {
   join(h) { return ip(['-n', this.bridgeNs, 'link', 'set', this.port(h), 'up']); }
 
   // Sends signal to every process inside host h at once and waits (at
-  // most timeout ms) until they are gone; returns their pids.
+  // most timeout ms) until they are gone; returns their pids, when the
+  // first signal went and when the last was gone (Date.now()).
   async killHost(h, signal = 'SIGKILL', timeout = 5000) {
     const pids = this.pids(h);
+    const at = Date.now();
     for (const pid of pids) {
       try { process.kill(pid, signal); } catch { /* gone */ }
     }
@@ -206,7 +212,7 @@ export class Cluster {
       if (Date.now() > deadline) throw new Error(`host ${h}: pids ${pids.filter(pidAlive).join(',')} still alive ${timeout} ms after ${signal}`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    return pids;
+    return { pids, at, gone: Date.now() };
   }
 
   // Every process still inside one of the hosts: {host: [pids]} for the
