@@ -7,6 +7,9 @@
 #                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)
 #   make bench    benchmarks (not part of the tests)
+#   make cluster-test  the simulated cluster (tests/cluster/: network namespaces,
+#                 root) at its full figures on the release build; make test runs
+#                 its short form
 #   make soak     the long runs of tests that make test runs short: a webhook receiver
 #                 down for 2 minutes with the default retry schedule (about 5 minutes)
 #   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
@@ -228,6 +231,11 @@ test:
 fuzz: test-build
 	scripts/fuzz.sh
 
+# tests/cluster/ with its full figures printed (200 visitors), on the
+# release build (bin/); make test runs the same files short, under ASan.
+cluster-test: deps-test all
+	PARLEY_BIN=$$PWD/bin PARLEY_CLUSTER_FULL=1 node --test --test-concurrency=1 tests/cluster/*.test.mjs
+
 bench: deps-bench all
 	scripts/bench.sh
 
@@ -369,6 +377,6 @@ deb: deps-deb
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deb
+.PHONY: all build-release widget test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deb
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -4,7 +4,8 @@
 #                           npm for the widget bundle (widget/, esbuild)
 #   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
 #                           tests), systemd-analyze and systemd-socket-activate
-#                           (systemd), and the tests' npm packages
+#                           (systemd), iproute2 and haproxy (the cluster
+#                           tests), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
 #                           taskset, strace (system calls per turn)
@@ -67,6 +68,15 @@ if [ "$what" = test ]; then
 	if [ ! -x /usr/bin/chromium-headless-shell ]; then
 		echo "deps: the browser tests need Chromium's headless shell (/usr/bin/chromium-headless-shell is missing): adding the Debian package chromium-headless-shell"
 		missing+=(chromium-headless-shell)
+	fi
+	# tests/cluster/ (make cluster-test, and its short form in make test)
+	# makes its hosts as network namespaces with iproute2's ip, and puts
+	# Debian's HAProxy in front of them, started by the test itself (the
+	# package's own service, if any, is left as it is).
+	need_cmd ip iproute2
+	if [ ! -x /usr/sbin/haproxy ]; then
+		echo "deps: the cluster tests need HAProxy (/usr/sbin/haproxy is missing): adding the Debian package haproxy"
+		missing+=(haproxy)
 	fi
 	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
 	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).

@@ -123,7 +123,8 @@ unit_fuzz_pid=$!
 # TAP goes to stdout and the log.
 node_files() {
 	local all last f
-	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
+	# tests/cluster/ at its short figures (make cluster-test: the full ones).
+	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs tests/cluster/*.test.mjs 2>/dev/null)
 	last=$logdir/node.log.files
 	[ -f "$last" ] || last=tests/integration/durations.txt
 	if [ -f "$last" ]; then

@@ -182,7 +182,7 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
     rep = await c.client.call('fleet.report');
     await c.client.call('fleet.stop', {}, 30000);
 
-    const resume = [], firstTurn = [], noticed = [];
+    const resume = [], firstTurn = [], noticed = [], upgrade = [];
     rep.visitors.forEach((x, k) => {
       assert.deepEqual(x.errors, [], `visitor ${k} saw no error but its lost socket`);
       if (!on1.has(k)) {
@@ -197,6 +197,7 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
       assert.equal(back.resumed, true);
       assert.ok(x.history[0] >= 2, `visitor ${k}'s history came back (${x.history[0]} messages)`);
       noticed.push(lost.closedAt - tKill);
+      upgrade.push(back.openedAt - back.dialedAt);
       resume.push(back.resumedAt - tKill);
       firstTurn.push(back.firstTurnAt - tKill);
     });
@@ -205,6 +206,7 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
     t.diagnostic(`${on1.size} visitors of front1 back on front2 (every one resumed its session, with its history), ${VISITORS - on1.size} on front2 kept their sockets; ${turns} turns in all`);
     t.diagnostic(`from the kill: socket closed p50 ${ms(pct(noticed, 0.5))} p99 ${ms(pct(noticed, 0.99))}; `
       + `resume acknowledged (the "session" with resumed:true) p50 ${ms(pct(resume, 0.5))} p99 ${ms(pct(resume, 0.99))}; `
+      + `(the upgrade through HAProxy p50 ${ms(pct(upgrade, 0.5))} p99 ${ms(pct(upgrade, 0.99))}); `
       + `first turn done on front2 p50 ${ms(pct(firstTurn, 0.5))} p99 ${ms(pct(firstTurn, 0.99))}; all back after ${ms(tBack - tKill)} `
       + `(the widget waits 0.25-0.5 s before its first reconnect; HAProxy marked front1 DOWN after ${down ? ms(down - tKill) : 'never'})`);
   });

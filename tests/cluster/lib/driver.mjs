@@ -150,7 +150,7 @@ async function fleetVisitor(f, k) {
   f.visitors[k] = me;
   let tries = 0;
   while (!f.stopping) {
-    const conn = { server: null, openedAt: 0, resumedAt: 0, firstTurnAt: 0, closedAt: 0, resumed: null, lost: 0 };
+    const conn = { server: null, dialedAt: Date.now(), openedAt: 0, resumedAt: 0, firstTurnAt: 0, closedAt: 0, resumed: null };
     let v;
     try {
       v = await Visitor.open({ url: f.url, origin: f.origin, localAddress: me.addr, timeout: f.timeout });
