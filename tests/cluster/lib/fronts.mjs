@@ -77,7 +77,13 @@ export class FrontHost extends Parley {
 // whose storaged runs on st1), fronts: [FrontHost], lb (HAProxy), tmp,
 // stop()}. opts: fronts (2), workers (per front host, 2), mock (MockAI
 // options), env (every front host's settings beside the shared ones),
-// visitors (addresses to add to the client host).
+// storagedEnv (st1's), visitors (addresses to add to the client host).
+//
+// The front hosts reach storaged by its socket's path (PARLEY_RUN_DIR,
+// shared with st1) until storaged's TLS transport is merged; then env
+// gets PARLEY_STORAGED=tls://<st1>:4100 and the PARLEY_CLUSTER_* files,
+// storagedEnv PARLEY_STORAGED_LISTEN and its own (storaged keeps its Unix
+// socket, which startStoraged() probes).
 export async function startFrontCluster(opts = {}) {
   const nFronts = opts.fronts ?? 2;
   const names = Array.from({ length: nFronts }, (_, i) => `front${i + 1}`);
@@ -92,7 +98,7 @@ export async function startFrontCluster(opts = {}) {
   try {
     c.addrs = opts.visitors ? await cluster.addAddresses('client', opts.visitors) : [];
     c.mock = new MockAI({ ...(opts.mock || {}), host: cluster.addr('model'), port: MODEL_PORT, wrap: (bin, args) => cluster.command('model', bin, args) });
-    c.storaged = new Parley({ mock: false, wrap: { storaged: cluster.wrap('st1') } });
+    c.storaged = new Parley({ mock: false, wrap: { storaged: cluster.wrap('st1') }, env: opts.storagedEnv || {} });
     await Promise.all([
       ClientHost.start(cluster).then((cl) => { c.client = cl; }),
       c.mock.start(),
