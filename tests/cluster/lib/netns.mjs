@@ -241,13 +241,3 @@ export class Cluster {
     return killed;
   }
 }
-
-// The namespaces any cluster of this process holds (for a test's check).
-export function liveNamespaces() {
-  return [...live].flatMap((c) => c.made);
-}
-
-// True when path is a file (the ip and haproxy checks of a test's start).
-export function haveFile(path) {
-  try { fs.accessSync(path, fs.constants.X_OK); return true; } catch { return false; }
-}
