@@ -4,7 +4,8 @@
 #                           npm for the widget bundle (widget/, esbuild)
 #   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
 #                           tests), systemd-analyze and systemd-socket-activate
-#                           (systemd), and the tests' npm packages
+#                           (systemd), etcd (etcd-server: the failover
+#                           tests), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
 #                           taskset, strace (system calls per turn)
@@ -67,6 +68,13 @@ if [ "$what" = test ]; then
 	if [ ! -x /usr/bin/chromium-headless-shell ]; then
 		echo "deps: the browser tests need Chromium's headless shell (/usr/bin/chromium-headless-shell is missing): adding the Debian package chromium-headless-shell"
 		missing+=(chromium-headless-shell)
+	fi
+	# tests/integration/lease.test.mjs (and the cluster test) run a real
+	# etcd, whose lease decides which storaged is primary (Debian's
+	# etcd-server: /usr/bin/etcd).
+	if [ ! -x /usr/bin/etcd ]; then
+		echo "deps: the failover tests need etcd (/usr/bin/etcd is missing): adding the Debian package etcd-server"
+		missing+=(etcd-server)
 	fi
 	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
 	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).
