@@ -126,6 +126,11 @@ struct settings {
 	int sync_mode;		/* PARLEY_SYNC, enum settings_sync */
 	uint32_t sync_interval_ms;	/* PARLEY_SYNC_INTERVAL_MS */
 	uint32_t rate_keys;	/* PARLEY_RATE_KEYS */
+	/* failover (issue 25) */
+	char *etcd;		/* PARLEY_ETCD; NULL = none */
+	uint32_t lease_ttl_s;	/* PARLEY_LEASE_TTL_S */
+	char *advertise;	/* PARLEY_ADVERTISE; NULL = unset */
+	char *cluster_name;	/* PARLEY_CLUSTER_NAME */
 	/* workerd: keys in clear, wiped by settings_free() */
 	char *widget_key;	/* WIDGET_API_KEY */
 	char *admin_key;	/* ADMIN_API_KEY */

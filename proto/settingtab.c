@@ -107,6 +107,77 @@ check_token(const char *v)
 	return 1;
 }
 
+/*
+ * HOST:PORT after a scheme, up to end: a host as check_host takes it
+ * (IPv6 in brackets) and a port of 1 to 5 digits.
+ */
+static int
+check_hostport(const char *v, const char *end)
+{
+	const char *colon = end;
+	char host[256];
+	size_t i, n;
+
+	while (colon > v && colon[-1] != ':' && colon[-1] != ']')
+		colon--;
+	if (colon == v || colon[-1] != ':')
+		return 0;
+	n = (size_t)(end - colon);
+	if (n < 1 || n > 5)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)colon[i]))
+			return 0;
+	n = (size_t)(colon - 1 - v);
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	return check_host(host);
+}
+
+/* PARLEY_ETCD: 1 to 8 http://HOST:PORT, comma-separated, nothing after. */
+static int
+check_etcd(const char *v)
+{
+	const char *e;
+	int n = 0;
+
+	for (;;) {
+		if (strncmp(v, "http://", 7) != 0 || ++n > 8)
+			return 0;
+		v += 7;
+		e = strchr(v, ',');
+		if (e == NULL)
+			e = v + strlen(v);
+		if (!check_hostport(v, e))
+			return 0;
+		if (*e == '\0')
+			return 1;
+		v = e + 1;
+	}
+}
+
+/* PARLEY_ADVERTISE: tls://HOST:PORT, or unix:/path (tests on one host). */
+static int
+check_advertise(const char *v)
+{
+	if (strncmp(v, "unix:/", 6) == 0)
+		return check_plain(v) && strchr(v, ',') == NULL;
+	return strncmp(v, "tls://", 6) == 0 && check_hostport(v + 6,
+	    v + strlen(v));
+}
+
+/* PARLEY_CLUSTER_NAME: a key prefix in etcd, letters, digits, . _ - */
+static int
+check_cluster_name(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v) && strchr("._-", *v) == NULL)
+			return 0;
+	return 1;
+}
+
 /* A display name: 1-100 characters (UTF-8), no control characters. */
 /* An email as the users' (st_email_normal): one '@', no space. */
 static int
@@ -202,6 +273,24 @@ const struct setting settings_table[] = {
 	{ "PARLEY_RATE_KEYS", SETTING_NUMBER, "1000000", NULL, 1000,
 	    100000000, NULL, NULL, NULL, S, F(rate_keys),
 	    "most rate-limit keys (clients) kept in memory" },
+	/* Failover (issue 25): an etcd lease decides the primary. */
+	{ "PARLEY_ETCD", SETTING_TEXT, NULL, NULL, 1, 1024, NULL, check_etcd,
+	    "a URL list (http://HOST:PORT, comma-separated, at most 8)", S,
+	    F(etcd), "the etcd endpoints whose lease decides which storaged "
+	    "is primary (PARLEY_ROLE=auto); unset: none" },
+	{ "PARLEY_LEASE_TTL_S", SETTING_NUMBER, "5", NULL, 2, 60, NULL, NULL,
+	    NULL, S, F(lease_ttl_s),
+	    "the primary's lease in etcd: it stops taking writes when it "
+	    "could not renew it for this long, less a margin" },
+	{ "PARLEY_ADVERTISE", SETTING_TEXT, NULL, NULL, 1, 255, NULL,
+	    check_advertise, "an address (tls://HOST:PORT, or unix:/path on "
+	    "one host)", S, F(advertise),
+	    "the address the other storaged and the workers reach this one "
+	    "at, written in etcd while it is primary" },
+	{ "PARLEY_CLUSTER_NAME", SETTING_TEXT, "parley", NULL, 1, 64, NULL,
+	    check_cluster_name, "a name (letters, digits, . _ -)", S,
+	    F(cluster_name), "the prefix of the cluster's keys in etcd "
+	    "(/NAME/primary, /NAME/sync, /NAME/holder)" },
 	/* Keys and access: checked by masterd, used by the workers. */
 	{ "WIDGET_API_KEY", SETTING_SECRET, NULL, NULL, SETTINGS_KEY_MIN,
 	    1024, NULL, NULL, KEY_SHORT, M | W, F(widget_key),

@@ -5,6 +5,7 @@
 #   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
 #                           tests), systemd-analyze and systemd-socket-activate
 #                           (systemd), iproute2 and haproxy (the cluster
+#                           tests), etcd (etcd-server: the failover
 #                           tests), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
@@ -77,6 +78,13 @@ if [ "$what" = test ]; then
 	if [ ! -x /usr/sbin/haproxy ]; then
 		echo "deps: the cluster tests need HAProxy (/usr/sbin/haproxy is missing): adding the Debian package haproxy"
 		missing+=(haproxy)
+	fi
+	# tests/integration/lease.test.mjs (and the cluster test) run a real
+	# etcd, whose lease decides which storaged is primary (Debian's
+	# etcd-server: /usr/bin/etcd).
+	if [ ! -x /usr/bin/etcd ]; then
+		echo "deps: the failover tests need etcd (/usr/bin/etcd is missing): adding the Debian package etcd-server"
+		missing+=(etcd-server)
 	fi
 	# tests/integration/email.test.mjs runs a real SMTP server (STARTTLS,
 	# AUTH) with Debian's aiosmtpd (tests/integration/lib/smtpd.py).

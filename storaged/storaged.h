@@ -25,6 +25,9 @@
  *	metrics.c   the workers' metric totals, commit timings (GET /metrics)
  *	sweep.c     expired visitor sessions and deleted widgets' sessions,
  *	            removed in small batches on a timer
+ *	lease.c     failover: the etcd lease that says who is primary, the
+ *	            fence (lease.h)
+ *	etcd.c      etcd's v3 HTTP/JSON gateway through libcurl (etcd.h)
  */
 #ifndef PARLEY_STORAGED_H
 #define PARLEY_STORAGED_H

@@ -416,6 +416,65 @@ test_tls(void **state)
 	assert_non_null(strstr(err, "TLS_CERT=/nonexistent/c.pem: cannot read"));
 }
 
+/* Failover: PARLEY_ETCD's list, PARLEY_ADVERTISE, the cluster's name. */
+static void
+test_failover(void **state)
+{
+	static const char *good_etcd[] = { "http://127.0.0.1:2379",
+	    "http://10.0.0.7:2379,http://10.0.0.8:2379,http://etcd-3.lan:2379",
+	    "http://[::1]:2379", "http://[fd00::7]:2379,http://a:1" };
+	static const char *bad_etcd[] = { "https://127.0.0.1:2379",
+	    "http://127.0.0.1", "http://127.0.0.1:", "http://:2379",
+	    "http://a:2379,", ",http://a:2379", "http://a:2379 ,http://b:1",
+	    "http://a:123456", "http://a b:1", "http://[::1:2379",
+	    "http://a:1/v3", "http://a:1,http://a:1,http://a:1,http://a:1,"
+	    "http://a:1,http://a:1,http://a:1,http://a:1,http://a:1" };
+	static const char *good_adv[] = { "tls://10.0.0.5:4100",
+	    "tls://[fd00::5]:4100", "tls://db-1.lan:4100",
+	    "unix:/run/parley/storaged.sock" };
+	static const char *bad_adv[] = { "10.0.0.5:4100", "tls://10.0.0.5",
+	    "unix:relative", "tcp://10.0.0.5:4100", "tls://a:1,tls://b:2" };
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	size_t i;
+
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_null(st.etcd);
+	assert_null(st.advertise);
+	assert_int_equal(st.lease_ttl_s, 5);
+	assert_string_equal(st.cluster_name, "parley");
+	settings_free(&st);
+	for (i = 0; i < sizeof(good_etcd) / sizeof(good_etcd[0]); i++) {
+		assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ETCD",
+		    good_etcd[i], NULL), 0);
+		assert_string_equal(st.etcd, good_etcd[i]);
+		settings_free(&st);
+	}
+	for (i = 0; i < sizeof(bad_etcd) / sizeof(bad_etcd[0]); i++) {
+		assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ETCD",
+		    bad_etcd[i], NULL), -1);
+		assert_non_null(strstr(err, "PARLEY_ETCD must be a URL list"));
+	}
+	for (i = 0; i < sizeof(good_adv) / sizeof(good_adv[0]); i++) {
+		assert_int_equal(parse(&st, err, sizeof(err),
+		    "PARLEY_ADVERTISE", good_adv[i], NULL), 0);
+		settings_free(&st);
+	}
+	for (i = 0; i < sizeof(bad_adv) / sizeof(bad_adv[0]); i++)
+		assert_int_equal(parse(&st, err, sizeof(err),
+		    "PARLEY_ADVERTISE", bad_adv[i], NULL), -1);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_CLUSTER_NAME",
+	    "shop-eu.1", "PARLEY_LEASE_TTL_S", "2", NULL), 0);
+	assert_int_equal(st.lease_ttl_s, 2);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_CLUSTER_NAME",
+	    "a/b", NULL), -1);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_LEASE_TTL_S",
+	    "1", NULL), -1);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_LEASE_TTL_S",
+	    "61", NULL), -1);
+}
+
 /* Email: SMTP_URL's schemes, SMTP_FROM with it, user and password together. */
 static void
 test_smtp(void **state)
@@ -702,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_trust_proxy),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_smtp),
+		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_procs),

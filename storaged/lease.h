@@ -1,0 +1,90 @@
+/*
+ * Failover by a lease in etcd (issue 25; storaged/STORAGE.md, "Failover"):
+ * which storaged of a cluster is primary, with a term, and when a primary
+ * that could not renew its lease must stop taking writes.
+ *
+ * Keys, under /<PARLEY_CLUSTER_NAME>/:
+ *	primary	{"addr": advertise, "term": n}, attached to the primary's lease
+ *	holder	the same, without a lease: the last primary, kept
+ *	sync	the advertise address of the standby that has every write the
+ *		primary acknowledged; "" none
+ * A storaged campaigns only when primary is absent and it is named by sync
+ * or holder (or neither key exists yet: a new cluster). The etcd calls run
+ * on a thread of the lease's own; what they decide reaches the loop through
+ * a pipe the loop watches, as callbacks.
+ */
+#ifndef PARLEY_LEASE_H
+#define PARLEY_LEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEASE_ADDR_MAX		256	/* PARLEY_ADVERTISE's 255 bytes, NUL */
+
+struct lease_conf {
+	const char *endpoints;	/* PARLEY_ETCD */
+	const char *cluster;	/* PARLEY_CLUSTER_NAME */
+	const char *advertise;	/* PARLEY_ADVERTISE */
+	unsigned int ttl_s;	/* PARLEY_LEASE_TTL_S, 2 to 60 */
+};
+
+/* Called from the loop, in the order the thread decided them. */
+struct lease_cbs {
+	/* We hold the lease: take writes, in this term. */
+	void (*primary)(uint64_t term, void *arg);
+	/*
+	 * We no longer may write (the lease could not be renewed in time, or
+	 * is gone): stop taking and acknowledging writes before returning.
+	 * Only after it returns does the lease thread revoke the lease.
+	 */
+	void (*fenced)(void *arg);
+	/* Another storaged (addr) is primary in term: follow it. */
+	void (*follow)(const char *addr, uint64_t term, void *arg);
+	void *arg;
+};
+
+struct lease;
+
+/*
+ * Starts the lease thread on conf (copied), its pipe on the loop
+ * (loop_init() first). It begins as no role at all: neither primary nor
+ * following, until etcd answers. Fatal when out of resources.
+ */
+struct lease *lease_start(const struct lease_conf *, const struct lease_cbs *);
+/*
+ * As primary: records in etcd that addr ("" none) is the standby in
+ * sync, provided the primary key is still ours; then done(arg) from the
+ * loop (done may be NULL). Requests run in order; while etcd cannot be
+ * reached, they wait (the primary stays blocked). If the lease is lost
+ * first, done is never called (fenced is).
+ */
+void lease_set_sync(struct lease *, const char *addr, void (*done)(void *),
+    void *arg);
+/*
+ * Whether a write may be acknowledged now: we are primary (the loop got
+ * the primary callback) and the fence time has not come. For the hot
+ * path: no lock, no system call beyond reading the monotonic clock.
+ */
+int lease_writable(struct lease *);
+/* The fence time (monotonic ms, proto_mono_ms) while primary; else 0. */
+long long lease_deadline(struct lease *);
+/*
+ * Stops the thread; a primary's lease is revoked, so a standby takes over
+ * at once. Call it only once no write will be acknowledged any more
+ * (after the drain).
+ */
+void lease_stop(struct lease *);
+
+/* Times derived from the TTL (ms): the fence's margin, renewals, polls. */
+long long lease_margin_ms(unsigned int ttl_s);
+long long lease_renew_ms(unsigned int ttl_s);
+long long lease_poll_ms(unsigned int ttl_s);
+
+/*
+ * The value of the primary and holder keys: {"addr": ..., "term": n}.
+ * 0, or -1 when it is not that (it comes from etcd: tests/fuzz/etcd).
+ */
+int lease_parse_value(const char *s, char *addr, size_t addrsz,
+    uint64_t *term);
+
+#endif

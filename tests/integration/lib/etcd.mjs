@@ -1,0 +1,110 @@
+// A real etcd for the failover tests: Debian's etcd-server (/usr/bin/etcd,
+// scripts/deps.sh's test group) on 127.0.0.1 with free ports and a temp
+// data directory, stopped (and its directory removed) by stop(). And a TCP
+// proxy a test puts between a storaged and etcd to cut it off.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { freePort, sleep } from './harness.mjs';
+
+export const ETCD_BIN = process.env.ETCD_BIN || '/usr/bin/etcd';
+
+export class Etcd {
+  // Starts etcd; resolves once its gateway answers /version (bounded).
+  static async start({ readyMs = 15000 } = {}) {
+    const e = new Etcd();
+    e.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-etcd-'));
+    e.port = await freePort();
+    const peer = await freePort();
+    e.url = `http://127.0.0.1:${e.port}`;
+    e.log = '';
+    e.proc = spawn(ETCD_BIN, [
+      '--name', 'test', '--data-dir', path.join(e.dir, 'data'),
+      '--listen-client-urls', e.url, '--advertise-client-urls', e.url,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-cluster', `test=http://127.0.0.1:${peer}`,
+      '--logger', 'zap', '--log-level', 'warn',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    e.proc.stdout.on('data', (d) => { e.log += d; });
+    e.proc.stderr.on('data', (d) => { e.log += d; });
+    e.exited = new Promise((r) => e.proc.on('exit', r));
+    const deadline = Date.now() + readyMs;
+    for (;;) {
+      try {
+        const r = await fetch(`${e.url}/version`, { signal: AbortSignal.timeout(1000) });
+        if (r.ok) break;
+      } catch { /* not yet */ }
+      if (e.proc.exitCode !== null || Date.now() > deadline) {
+        await e.stop();
+        throw new Error(`etcd did not start within ${readyMs} ms:\n${e.log.slice(-2000)}`);
+      }
+      await sleep(50);
+    }
+    return e;
+  }
+
+  // POST to the v3 gateway; the JSON reply.
+  async call(pathname, body) {
+    const r = await fetch(`${this.url}${pathname}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3000) });
+    return r.json();
+  }
+
+  // {key: value} of every key under prefix (decoded).
+  async get(prefix) {
+    const b64 = (s) => Buffer.from(s).toString('base64');
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const r = await this.call('/v3/kv/range', { key: b64(prefix), range_end: b64(end) });
+    const out = {};
+    for (const kv of r.kvs ?? []) out[Buffer.from(kv.key, 'base64').toString()] = Buffer.from(kv.value ?? '', 'base64').toString();
+    return out;
+  }
+
+  async stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// 127.0.0.1:port → target port, byte for byte; cut() closes the listener
+// and every connection at once (a link gone), restore() listens again on
+// the same port.
+export class Proxy {
+  static async start(targetPort) {
+    const p = new Proxy();
+    p.target = targetPort;
+    p.port = await freePort();
+    await p.restore();
+    return p;
+  }
+
+  restore() {
+    this.socks = new Set();
+    this.server = net.createServer((c) => {
+      const u = net.connect(this.target, '127.0.0.1');
+      for (const s of [c, u]) {
+        this.socks.add(s);
+        s.on('error', () => {});
+        s.on('close', () => { this.socks.delete(s); c.destroy(); u.destroy(); });
+      }
+      c.pipe(u);
+      u.pipe(c);
+    });
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', resolve);
+    });
+  }
+
+  cut() {
+    this.server.close();
+    for (const s of this.socks) s.destroy();
+    this.socks.clear();
+  }
+}

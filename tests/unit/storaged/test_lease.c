@@ -1,0 +1,148 @@
+/*
+ * The failover lease's pure parts (storaged/etcd.c, storaged/lease.c):
+ * etcd 3.4's gateway replies as a real etcd wrote them (zeros, false and
+ * empty values left out, 64-bit numbers as strings, keys and values in
+ * base64), bad ones refused, the key value {"addr", "term"}, and the
+ * times derived from the TTL (the fence before the TTL, three renewals
+ * before the fence).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "etcd.h"
+#include "lease.h"
+
+#define S(s)	s, sizeof(s) - 1
+
+static void
+test_grant_keepalive(void **state)
+{
+	int64_t n;
+
+	assert_int_equal(etcd_parse_grant(S("{\"header\":{\"revision\":\"1\"},"
+	    "\"ID\":\"2324035579109091589\",\"TTL\":\"2\"}"), &n), 0);
+	assert_true(n == 2324035579109091589LL);
+	assert_int_equal(etcd_parse_grant(S("{\"ID\":\"9223372036854775808\"}"),
+	    &n), -1);
+	assert_int_equal(etcd_parse_grant(S("{\"error\":\"no\"}"), &n), -1);
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"header\":{},"
+	    "\"ID\":\"7\",\"TTL\":\"5\"}}\n"), &n), 1);
+	assert_int_equal(n, 5);
+	/* Revoked or expired: a result without a TTL. */
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"header\":{},"
+	    "\"ID\":\"7\"}}"), &n), 0);
+	assert_int_equal(etcd_parse_keepalive(S("{\"error\":{\"grpc_code\":14,"
+	    "\"message\":\"unavailable\"}}"), &n), -1);
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"TTL\":\"x\"}}"),
+	    &n), -1);
+}
+
+static void
+test_range(void **state)
+{
+	struct etcd_range r;
+
+	assert_int_equal(etcd_parse_range(S("{\"header\":{\"revision\":\"2\"},"
+	    "\"kvs\":[{\"key\":\"L3AvcHJpbWFyeQ==\",\"create_revision\":\"2\","
+	    "\"mod_revision\":\"2\",\"version\":\"1\",\"value\":"
+	    "\"eyJhZGRyIjoiYSIsInRlcm0iOjN9\",\"lease\":\"99\"},"
+	    "{\"key\":\"L3Avc3luYw==\",\"create_revision\":\"2\","
+	    "\"mod_revision\":\"4\",\"version\":\"1\"}],\"count\":\"2\"}"), &r),
+	    0);
+	assert_int_equal(r.rev, 2);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.kvs[0].key, "/p/primary");
+	assert_string_equal(r.kvs[0].value, "{\"addr\":\"a\",\"term\":3}");
+	assert_int_equal(r.kvs[0].lease, 99);
+	assert_string_equal(r.kvs[1].key, "/p/sync");
+	assert_string_equal(r.kvs[1].value, "");
+	assert_int_equal(r.kvs[1].mod_rev, 4);
+	assert_int_equal(r.kvs[1].lease, 0);
+	/* Nothing there: no kvs at all. */
+	assert_int_equal(etcd_parse_range(S("{\"header\":{\"revision\":\"9\"}}"),
+	    &r), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.rev, 9);
+	/* Bad base64, a NUL in a value, no header, not an array. */
+	assert_int_equal(etcd_parse_range(S("{\"header\":{},\"kvs\":[{\"key\":"
+	    "\"L3A*\"}]}"), &r), -1);
+	assert_int_equal(etcd_parse_range(S("{\"header\":{},\"kvs\":[{\"key\":"
+	    "\"YQ==\",\"value\":\"AA==\"}]}"), &r), -1);
+	assert_int_equal(etcd_parse_range(S("{\"kvs\":[]}"), &r), -1);
+	assert_int_equal(etcd_parse_range(S("{\"header\":{},\"kvs\":{}}"), &r),
+	    -1);
+}
+
+static void
+test_txn(void **state)
+{
+	int64_t rev;
+
+	assert_int_equal(etcd_parse_txn(S("{\"header\":{\"revision\":\"5\"},"
+	    "\"succeeded\":true,\"responses\":[]}"), &rev), 1);
+	assert_int_equal(rev, 5);
+	/* A failed compare: "succeeded" left out. */
+	assert_int_equal(etcd_parse_txn(S("{\"header\":{\"revision\":\"6\"}}"),
+	    &rev), 0);
+	assert_int_equal(etcd_parse_txn(S("{\"header\":{},\"succeeded\":1}"),
+	    &rev), -1);
+	assert_int_equal(etcd_parse_txn(S("[]"), &rev), -1);
+}
+
+static void
+test_value(void **state)
+{
+	char addr[LEASE_ADDR_MAX], small[4];
+	uint64_t term;
+
+	assert_int_equal(lease_parse_value("{\"addr\":\"tls://10.0.0.5:4100\","
+	    "\"term\":12}", addr, sizeof(addr), &term), 0);
+	assert_string_equal(addr, "tls://10.0.0.5:4100");
+	assert_int_equal(term, 12);
+	assert_int_equal(lease_parse_value("{\"addr\":\"a\",\"term\":0}", addr,
+	    sizeof(addr), &term), -1);
+	assert_int_equal(lease_parse_value("{\"addr\":\"a\"}", addr,
+	    sizeof(addr), &term), -1);
+	assert_int_equal(lease_parse_value("{\"addr\":\"abcd\",\"term\":1}",
+	    small, sizeof(small), &term), -1);
+	assert_int_equal(lease_parse_value("", addr, sizeof(addr), &term), -1);
+}
+
+/* The fence comes a margin before the TTL; three renewals fit before it. */
+static void
+test_times(void **state)
+{
+	unsigned int ttl;
+
+	assert_int_equal(lease_margin_ms(2), 1000);
+	assert_int_equal(lease_margin_ms(5), 1000);
+	assert_int_equal(lease_margin_ms(60), 12000);
+	assert_int_equal(lease_renew_ms(2), 333);
+	assert_int_equal(lease_poll_ms(2), 500);
+	assert_int_equal(lease_poll_ms(60), 1000);
+	for (ttl = 2; ttl <= 60; ttl++) {
+		assert_true(lease_margin_ms(ttl) < ttl * 1000LL);
+		assert_true(3 * lease_renew_ms(ttl) <= ttl * 1000LL -
+		    lease_margin_ms(ttl));
+		assert_true(lease_renew_ms(ttl) > 0);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grant_keepalive),
+		cmocka_unit_test(test_range),
+		cmocka_unit_test(test_txn),
+		cmocka_unit_test(test_value),
+		cmocka_unit_test(test_times),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
