@@ -1065,6 +1065,12 @@ store_now(const struct store *st)
 /* meta "repl_term": the replication term (issue 25), a logged write. */
 static const MDB_val repl_term_key = { .mv_size = 9, .mv_data = "repl_term" };
 
+const char *
+store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
 uint64_t
 store_seq(const struct store *st)
 {

@@ -188,6 +188,8 @@ int store_backup(struct store *, int fd);
 int store_init(struct store *);
 
 /* Replication (issue 25, storaged/repl.c; STORAGE.md "Replication"). */
+/* The data directory store_open was given. */
+const char *store_dir(const struct store *);
 /* The last record appended to the log (or replayed, or applied). */
 uint64_t store_seq(const struct store *);
 /*
