@@ -616,6 +616,12 @@ static void
 primary_begin(void)
 {
 	R.role = ST_REPL_PRIMARY;
+	/*
+	 * A primary's data has a term from its first start on: a standby
+	 * with none (a new data directory) never resumes from it.
+	 */
+	if (store_term(R.st) == 0 && store_set_term(R.st, 1) < 0)
+		fatalx("replication: cannot record the first term");
 	store_on_record(R.st, on_record, NULL);
 	R.in_sync = R.alone = R.cluster_out = R.out_asked = 0;
 	R.away_logged = 0;
