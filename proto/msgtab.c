@@ -219,6 +219,24 @@ static const struct proto_msg msgs[] = {
 	    &pl_canned_put_req, &pl_canned },
 	{ PROTO_ST_CANNED_DELETE, "ST_CANNED_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_empty },
+	/*
+	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
+	 * asks its primary for the stream, which sends records and snapshot
+	 * chunks unasked and hears the standby's acknowledgements unasked;
+	 * parleyctl promotes a standby and asks either where it stands.
+	 */
+	{ PROTO_ST_REPL_START, "ST_REPL_START", S, S, 0, 0, 0,
+	    &pl_repl_start_req, &pl_repl_start_rep },
+	{ PROTO_ST_REPL_REC, "ST_REPL_REC", S, S, 0, 0, 0,
+	    &pl_repl_rec, NULL },
+	{ PROTO_ST_REPL_SNAP, "ST_REPL_SNAP", S, S, 0, 0, 0,
+	    &pl_repl_snap, NULL },
+	{ PROTO_ST_REPL_ACK, "ST_REPL_ACK", S, S, 0, 0, 0,
+	    &pl_u64, NULL },
+	{ PROTO_ST_REPL_PROMOTE, "ST_REPL_PROMOTE", C, S, 0, 0, 0,
+	    &pl_u64, &pl_u64 },
+	{ PROTO_ST_REPL_STATUS, "ST_REPL_STATUS", C, S, 0, 0, 0,
+	    &pl_empty, &pl_repl_status },
 	{ PROTO_ST_EV_USER_GONE, "ST_EV_USER_GONE", S, W, 0, 0, 0,
 	    &pl_user_gone, NULL },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
@@ -300,6 +318,7 @@ proto_err_name(uint32_t code)
 	case PROTO_E_UNAVAILABLE:	return "unavailable";
 	case PROTO_E_NO_ORG:		return "no such organisation";
 	case PROTO_E_EXISTS:		return "exists";
+	case PROTO_E_NOT_PRIMARY:	return "not primary";
 	}
 	return "unknown";
 }

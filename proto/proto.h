@@ -157,6 +157,16 @@ enum proto_type {
 	PROTO_ST_CANNED_LIST = 0x6e,
 	PROTO_ST_CANNED_PUT = 0x6f,
 	PROTO_ST_CANNED_DELETE = 0x4e,
+	/*
+	 * replication (issue 25): the standby's stream from the primary, and
+	 * parleyctl's promotion and status (replmsg.h, storaged/repl.c)
+	 */
+	PROTO_ST_REPL_START = 0x80,	/* standby -> primary: its term, last seq */
+	PROTO_ST_REPL_REC = 0x81,	/* primary -> standby, unasked: a log record (part) */
+	PROTO_ST_REPL_SNAP = 0x82,	/* primary -> standby, unasked: a snapshot chunk */
+	PROTO_ST_REPL_ACK = 0x83,	/* standby -> primary, unasked: seq on its disk */
+	PROTO_ST_REPL_PROMOTE = 0x84,	/* parleyctl: a standby becomes primary */
+	PROTO_ST_REPL_STATUS = 0x85,	/* parleyctl: role, term, seqs, the standby */
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -175,7 +185,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_STORE_FAILED = 0x67,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x80-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */
@@ -189,6 +199,8 @@ enum proto_err {
 	PROTO_E_NO_ORG = 6,
 	/* a record with that unique name exists already (issue 24) */
 	PROTO_E_EXISTS = 7,
+	/* a write sent to a standby (or a fenced primary): go to the primary (issue 25) */
+	PROTO_E_NOT_PRIMARY = 8,
 };
 
 const char *proto_msg_name(uint16_t type);

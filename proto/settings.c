@@ -607,6 +607,17 @@ check_smtp(const struct settings *st, char *err, size_t errsz)
 	return 0;
 }
 
+/* A standby follows a primary: PARLEY_PRIMARY names it. */
+static int
+check_repl(const struct settings *st, char *err, size_t errsz)
+{
+	if (st->role == SETTINGS_ROLE_STANDBY && st->primary == NULL)
+		return fail(err, errsz, "PARLEY_ROLE is standby: PARLEY_PRIMARY "
+		    "(the primary's unix:/path or tls://HOST:PORT) must be "
+		    "set too");
+	return 0;
+}
+
 int
 settings_parse_for(struct settings *st, unsigned int procs,
     settings_get_fn get, void *arg, char *err, size_t errsz)
@@ -628,6 +639,8 @@ settings_parse_for(struct settings *st, unsigned int procs,
 	    (parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
 	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
 	    check_tls(st, err, errsz) < 0 || check_smtp(st, err, errsz) < 0))
+		goto fail;
+	if ((procs & SETTINGS_P_STORAGED) && check_repl(st, err, errsz) < 0)
 		goto fail;
 	return 0;
 fail:

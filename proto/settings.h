@@ -107,7 +107,10 @@ const char *settings_rule(const struct setting *, char *buf, size_t bufsz);
 
 enum settings_metrics { SETTINGS_METRICS_OFF, SETTINGS_METRICS_LOOPBACK };
 enum settings_sync { SETTINGS_SYNC_FULL, SETTINGS_SYNC_NOMETA,
-    SETTINGS_SYNC_INTERVAL };
+    SETTINGS_SYNC_INTERVAL, SETTINGS_SYNC_REPLICA };
+enum settings_role { SETTINGS_ROLE_PRIMARY, SETTINGS_ROLE_STANDBY,
+    SETTINGS_ROLE_AUTO };
+enum settings_replica_wait { SETTINGS_WAIT_DEGRADE, SETTINGS_WAIT_BLOCK };
 
 struct settings {
 	int production;		/* PARLEY_ENV, else NODE_ENV, is "production" */
@@ -125,6 +128,9 @@ struct settings {
 	uint32_t wal_mb;	/* PARLEY_WAL_MB */
 	int sync_mode;		/* PARLEY_SYNC, enum settings_sync */
 	uint32_t sync_interval_ms;	/* PARLEY_SYNC_INTERVAL_MS */
+	int role;		/* PARLEY_ROLE, enum settings_role */
+	char *primary;		/* PARLEY_PRIMARY; NULL = none */
+	int replica_wait;	/* PARLEY_REPLICA_WAIT, enum settings_replica_wait */
 	uint32_t rate_keys;	/* PARLEY_RATE_KEYS */
 	/* failover (issue 25) */
 	char *etcd;		/* PARLEY_ETCD; NULL = none */

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -74,6 +75,35 @@ check_url(const char *v)
 		if (iscntrl((unsigned char)*v) || *v == ' ')
 			return 0;
 	return 1;
+}
+
+/*
+ * A storaged's address: unix:/absolute/path, or tls://HOST:PORT (a name,
+ * an IPv4 address or a bracketed IPv6 one; the port 1 to 65535).
+ */
+static int
+check_store_addr(const char *v)
+{
+	const char *hp, *colon;
+	char host[256];
+	unsigned long port;
+	char *end;
+
+	if (strncmp(v, "unix:", 5) == 0)
+		return check_abs_path(v + 5);
+	if (strncmp(v, "tls://", 6) != 0)
+		return 0;
+	hp = v + 6;
+	if ((colon = strrchr(hp, ':')) == NULL || colon == hp ||
+	    (size_t)(colon - hp) >= sizeof(host))
+		return 0;
+	memcpy(host, hp, (size_t)(colon - hp));
+	host[colon - hp] = '\0';
+	if (host[0] != '[' && strchr(host, ':') != NULL)
+		return 0;		/* an IPv6 address wants brackets */
+	port = strtoul(colon + 1, &end, 10);
+	return check_host(host) && *end == '\0' && colon[1] != '\0' &&
+	    port >= 1 && port <= 65535;
 }
 
 /* smtp://host[:port] or smtps://host[:port], nothing after. */
@@ -261,8 +291,21 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, S, F(map_size_mb),
 	    "largest size the database may grow to" },
 	{ "PARLEY_SYNC", SETTING_CHOICE, "full", NULL, 0, 0,
-	    "full|nometa|interval", NULL, NULL, S, F(sync_mode),
-	    "when a stored message is on disk (storaged/STORAGE.md)" },
+	    "full|nometa|interval|replica", NULL, NULL, S, F(sync_mode),
+	    "when a stored message is on disk (storaged/STORAGE.md); "
+	    "replica: on the standby's disk too" },
+	/* Replication (issue 25, storaged/STORAGE.md "Replication"). */
+	{ "PARLEY_ROLE", SETTING_CHOICE, "primary", NULL, 0, 0,
+	    "primary|standby|auto", NULL, NULL, S, F(role),
+	    "storaged serves writes (primary), follows PARLEY_PRIMARY's "
+	    "write-ahead log (standby), or lets etcd decide (auto)" },
+	{ "PARLEY_PRIMARY", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
+	    check_store_addr, "unix:/path or tls://HOST:PORT", S,
+	    F(primary), "a standby's primary" },
+	{ "PARLEY_REPLICA_WAIT", SETTING_CHOICE, "degrade", NULL, 0, 0,
+	    "degrade|block", NULL, NULL, S, F(replica_wait),
+	    "with PARLEY_SYNC=replica and the standby away: acknowledge "
+	    "alone once the cluster agrees (degrade), or wait (block)" },
 	{ "PARLEY_SYNC_INTERVAL_MS", SETTING_NUMBER, "100", NULL, 1, 60000,
 	    NULL, NULL, NULL, S, F(sync_interval_ms),
 	    "with interval: the longest a write waits for its flush" },

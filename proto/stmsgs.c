@@ -98,6 +98,38 @@ evblob_free(struct st_evblob *b)
 RECORD(pl_evblob, struct st_evblob, evblob_enc, evblob_dec,
     evblob_free);
 
+/* Bytes of anything (replication's parts and chunks); p points into the payload. */
+static void
+blob_enc(struct penc *e, const struct st_blob *b)
+{
+	if (b->len > ST_REPL_CHUNK)
+		e->err = 1;
+	else
+		penc_bytes(e, b->p, b->len);
+}
+
+static int
+blob_dec(struct pdec *d, struct st_blob *b)
+{
+	size_t n;
+
+	if ((b->p = pdec_bytes(d, &n)) == NULL || n > ST_REPL_CHUNK) {
+		d->err = 1;
+		b->p = NULL;
+		return -1;
+	}
+	b->len = (uint32_t)n;
+	return 0;
+}
+
+static void
+blob_free(struct st_blob *b)
+{
+	(void)b;
+}
+
+RECORD(pl_blob, struct st_blob, blob_enc, blob_dec, blob_free);
+
 /* ------------------------------------------------------------ small parts */
 
 static const struct pfield f_rate_hit[] = {
@@ -1075,3 +1107,43 @@ static const struct pfield f_user_gone[] = {
 	PFBUF(struct st_user_gone, id),
 };
 PLAYOUT(pl_user_gone, struct st_user_gone, f_user_gone);
+
+/* ------------------------------------------------ replication (issue 25) */
+
+static const struct pfield f_repl_start_req[] = {
+	PFU64(struct st_repl_start_req, term),
+	PFU64(struct st_repl_start_req, last_seq),
+};
+PLAYOUT(pl_repl_start_req, struct st_repl_start_req, f_repl_start_req);
+
+static const struct pfield f_repl_start_rep[] = {
+	PFU64(struct st_repl_start_rep, term),
+	PFU64(struct st_repl_start_rep, seq),
+	PFU8(struct st_repl_start_rep, snapshot),
+};
+PLAYOUT(pl_repl_start_rep, struct st_repl_start_rep, f_repl_start_rep);
+
+static const struct pfield f_repl_rec[] = {
+	PFU64(struct st_repl_rec, seq),
+	PFU8(struct st_repl_rec, more),
+	PFREC(struct st_repl_rec, part, pl_blob),
+};
+PLAYOUT(pl_repl_rec, struct st_repl_rec, f_repl_rec);
+
+static const struct pfield f_repl_snap[] = {
+	PFU64(struct st_repl_snap, seq),
+	PFU8(struct st_repl_snap, last),
+	PFREC(struct st_repl_snap, chunk, pl_blob),
+};
+PLAYOUT(pl_repl_snap, struct st_repl_snap, f_repl_snap);
+
+static const struct pfield f_repl_status[] = {
+	PFU8(struct st_repl_status, role),
+	PFU64(struct st_repl_status, term),
+	PFU64(struct st_repl_status, seq),
+	PFU8(struct st_repl_status, linked),
+	PFU64(struct st_repl_status, acked),
+	PFU8(struct st_repl_status, in_sync),
+	PFU8(struct st_repl_status, alone),
+};
+PLAYOUT(pl_repl_status, struct st_repl_status, f_repl_status);

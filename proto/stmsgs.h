@@ -723,7 +723,54 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_due_req, pl_store_failed, pl_canneds,
-    pl_canned_put_req;
+    pl_canned_put_req, pl_repl_start_req, pl_repl_start_rep, pl_repl_rec,
+    pl_repl_snap, pl_repl_status;
+
+/* ------------------------------------------------ replication (issue 25) */
+
+/* Most bytes of a log record's part or of a snapshot's chunk in one message. */
+#define ST_REPL_CHUNK		(1024u * 1024)
+/* A storaged's role (ST_REPL_STATUS). */
+enum st_repl_role { ST_REPL_PRIMARY = 0, ST_REPL_STANDBY, ST_REPL_FENCED };
+/* Bytes of anything, at most ST_REPL_CHUNK: p points into the payload. */
+struct st_blob {
+	const uint8_t *p;
+	uint32_t len;
+};
+/* ST_REPL_START: what the standby holds (its LMDB's repl_term, its last record). */
+struct st_repl_start_req {
+	uint64_t term, last_seq;
+};
+/* Its reply: the primary's term and last record; snapshot 1: one comes first. */
+struct st_repl_start_rep {
+	uint64_t term, seq;
+	uint8_t snapshot;
+};
+/* ST_REPL_REC: a log record, in parts of ST_REPL_CHUNK (more 1: a part follows). */
+struct st_repl_rec {
+	uint64_t seq;
+	uint8_t more;
+	struct st_blob part;
+};
+/*
+ * ST_REPL_SNAP: a chunk of a compact copy of the primary's data.mdb,
+ * taken after its checkpoint of record seq; last 1 (chunk empty): whole.
+ */
+struct st_repl_snap {
+	uint64_t seq;
+	uint8_t last;
+	struct st_blob chunk;
+};
+/* ST_REPL_STATUS's reply. */
+struct st_repl_status {
+	uint8_t role;		/* enum st_repl_role */
+	uint64_t term;		/* LMDB's repl_term */
+	uint64_t seq;		/* the last log record on this storaged's disk */
+	uint8_t linked;		/* a primary: a standby streams; a standby: to its primary */
+	uint64_t acked;		/* a primary: the standby's last acknowledged record */
+	uint8_t in_sync;	/* a primary: the standby has every acknowledged write */
+	uint8_t alone;		/* a primary: acknowledging without the standby */
+};
 
 /*
  * By type, from the table: a request's (or an unasked message's) and a
@@ -783,6 +830,9 @@ union st_any {
 	struct st_canned canned;
 	struct st_canneds canneds;
 	struct st_canned_put_req cput;
+	/* replication */
+	struct st_repl_status rs;
+	struct st_repl_snap snap;
 };
 
 #endif

@@ -23,6 +23,7 @@
 #include "setup.h"
 #include "privdrop.h"
 #include "proto.h"
+#include "repl.h"
 #include "settings.h"
 #include "mailbox.h"
 #include "storaged.h"
@@ -39,6 +40,8 @@ static const struct {
 	[SETTINGS_SYNC_FULL] = { "full", 0, 0 },
 	[SETTINGS_SYNC_NOMETA] = { "nometa", 0, 0 },	/* as full (STORAGE.md) */
 	[SETTINGS_SYNC_INTERVAL] = { "interval", STORE_F_NOSYNC, 1 },
+	/* as full, and acknowledged once the standby has it (repl.c) */
+	[SETTINGS_SYNC_REPLICA] = { "replica", 0, 0 },
 };
 
 static void
@@ -47,7 +50,8 @@ usage(void)
 	fprintf(stderr, "usage: parley-storaged [-v | --version]\n"
 	    "settings come from PARLEY_DATA_DIR, PARLEY_RUN_DIR, "
 	    "PARLEY_MAP_SIZE_MB, PARLEY_RATE_KEYS, PARLEY_SYNC, PARLEY_WAL_MB, "
-	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_ETCD, PARLEY_LEASE_TTL_S, "
+	    "PARLEY_SYNC_INTERVAL_MS, PARLEY_ROLE, PARLEY_PRIMARY, "
+	    "PARLEY_REPLICA_WAIT, PARLEY_ETCD, PARLEY_LEASE_TTL_S, "
 	    "PARLEY_ADVERTISE, PARLEY_CLUSTER_NAME, WIDGET_SESSION_IDLE_DAYS, "
 	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_AWAY_AFTER_MS, "
 	    "PARLEY_LOG_LEVEL (parley.env(5))\n");
@@ -210,10 +214,27 @@ drain_over(void *arg)
 }
 
 /* The loop, its signals, the store and the server on its socket. */
+/*
+ * Replication's settings: PARLEY_ROLE auto is the etcd lease's to decide
+ * and starts as a primary until it does; the backlog is four logs' worth.
+ */
+static void
+setup_repl(struct repl_settings *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->role = S.set.role == SETTINGS_ROLE_STANDBY ? ST_REPL_STANDBY :
+	    ST_REPL_PRIMARY;
+	rs->primary = S.set.primary;
+	rs->sync_replica = S.set.sync_mode == SETTINGS_SYNC_REPLICA;
+	rs->wait_block = S.set.replica_wait == SETTINGS_WAIT_BLOCK;
+	rs->backlog_max = (size_t)S.set.wal_mb * 4 * 1024 * 1024;
+}
+
 static void
 setup_server(void)
 {
 	const char *sync = sync_modes[S.set.sync_mode].name;
+	struct repl_settings rs;
 
 	loop_init();
 	/* Writes to a gone client fail with EPIPE instead. */
@@ -222,8 +243,10 @@ setup_server(void)
 	loop_signal(SIGINT, on_stop);
 	loop_signal(SIGHUP, on_hup);
 	loop_timer_init(&S.drain, drain_over, NULL);
+	setup_repl(&rs);
 	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
-	    sync_modes[S.set.sync_mode].flags)) == NULL)
+	    sync_modes[S.set.sync_mode].flags |
+	    (rs.role == ST_REPL_STANDBY ? STORE_F_STANDBY : 0))) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
 	/* A mistyped PARLEY_DATA_DIR shows here. */
 	if (store_created(S.st))
@@ -237,15 +260,17 @@ setup_server(void)
 	store_presence_settings(S.st, S.set.away_after_ms);
 	store_setup_start(S.st);
 	store_mail_settings(S.st, S.set.smtp_url != NULL);
-	sweep_start(S.st);
+	/* A primary's duties (the sweep), or the standby's link. */
+	repl_start(S.srv, S.st, &rs);
 	if (sync_modes[S.set.sync_mode].timer) {
 		server_set_sync(S.srv, (int)S.set.sync_interval_ms);
 		log_info("PARLEY_SYNC=%s: a commit is acknowledged before it "
 		    "is on disk; synced within %u ms", sync,
 		    S.set.sync_interval_ms);
 	}
-	log_info("serving %s on %s (map %u MiB, sync %s)", S.set.data_dir,
-	    S.sockpath, S.set.map_size_mb, sync);
+	log_info("serving %s on %s (map %u MiB, sync %s, %s)",
+	    S.set.data_dir, S.sockpath, S.set.map_size_mb, sync,
+	    rs.role == ST_REPL_STANDBY ? "standby" : "primary");
 }
 
 /* Until stopped: once stopping, until idle or the drain runs out. */
@@ -264,6 +289,7 @@ teardown(void)
 	if (!server_idle(S.srv))
 		log_warnx("exiting with replies undelivered");
 	sweep_stop();
+	repl_stop();
 	server_sync(S.srv);
 	server_free(S.srv);
 	ratelimit_free(S.rl);

@@ -28,6 +28,10 @@ static const uint64_t batch_bounds[] = {
 #define NBATCH	(sizeof(batch_bounds) / sizeof(batch_bounds[0]))
 static struct mhist commit_h, batch_h;
 static uint64_t commits[2], commit_fails, requests[PROTO_TYPE_MAX];
+/* Replication's state (smetrics_replica); repl_set 0 until told. */
+static struct st_repl_status repl;
+static uint64_t repl_outs;
+static int repl_set;
 
 static struct mseries *
 find(struct mseries *v, size_t n, const struct mseries *k)
@@ -128,6 +132,38 @@ smetrics_commit(uint64_t us, size_t nreq, int write, int failed)
 }
 
 void
+smetrics_replica(const struct st_repl_status *s, uint64_t outs)
+{
+	repl = *s;
+	repl_outs = outs;
+	repl_set = 1;
+}
+
+/* parley_replica_*: the role and term, the standby's link, lag and state. */
+static uint32_t
+replica_enc(struct penc *e)
+{
+	static const char *const roles[] = { "primary", "standby", "fenced" };
+	char lab[32];
+
+	if (!repl_set)
+		return 0;
+	snprintf(lab, sizeof(lab), "role=\"%s\"", repl.role < 3 ?
+	    roles[repl.role] : "?");
+	ms_enc(e, MS_GAUGE, "parley_replica_term", lab, repl.term);
+	ms_enc(e, MS_GAUGE, "parley_replica_seq", "", repl.seq);
+	ms_enc(e, MS_GAUGE, "parley_replica_connected", "", repl.linked);
+	ms_enc(e, MS_GAUGE, "parley_replica_acked_seq", "", repl.acked);
+	ms_enc(e, MS_GAUGE, "parley_replica_lag_records", "",
+	    repl.seq > repl.acked ? repl.seq - repl.acked : 0);
+	ms_enc(e, MS_GAUGE, "parley_replica_in_sync", "", repl.in_sync);
+	ms_enc(e, MS_GAUGE, "parley_replica_alone", "", repl.alone);
+	ms_enc(e, MS_COUNTER, "parley_replica_out_of_sync_total", "",
+	    repl_outs);
+	return 8;
+}
+
+void
 smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 {
 	struct mseries *sum = NULL, *o;
@@ -176,6 +212,7 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 		    requests[t]);
 		n++;
 	}
+	n += replica_enc(e);
 	mh_enc(e, &n, "parley_storage_commit_seconds", "", commit_bounds,
 	    NCOMMIT, 1, &commit_h, NULL);
 	mh_enc(e, &n, "parley_storage_batch_requests", "", batch_bounds,
@@ -195,4 +232,6 @@ smetrics_reset(void)
 	memset(commits, 0, sizeof(commits));
 	memset(requests, 0, sizeof(requests));
 	commit_fails = 0;
+	repl_set = 0;
+	repl_outs = 0;
 }

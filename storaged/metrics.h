@@ -30,6 +30,11 @@ void smetrics_get(struct penc *, struct smgauges *const *gs, size_t ng);
 /* One request of a batch; a batch's commit (µs) and its size. */
 void smetrics_request(uint16_t type);
 void smetrics_commit(uint64_t us, size_t nreq, int write, int failed);
+/*
+ * Replication's state (repl.c), shown as parley_replica_*: s as
+ * ST_REPL_STATUS says it, outs the times the standby went out of sync.
+ */
+void smetrics_replica(const struct st_repl_status *s, uint64_t outs);
 /* Forgets everything (tests). */
 void smetrics_reset(void);
 

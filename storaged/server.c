@@ -36,6 +36,14 @@
  * compact copy of a large environment takes seconds, so a thread of its
  * own makes it, on one read snapshot, and says when it is done through a
  * pipe the loop watches. One at a time.
+ *
+ * Replication (repl.h): its messages (a standby's ST_REPL_START and
+ * ST_REPL_ACK, parleyctl's promotion and status) are taken out as they
+ * are read, like ST_BACKUP. A standby, or a fenced primary, refuses every
+ * write with "not primary". With PARLEY_SYNC=replica, what a batch sends
+ * once committed (replies, events) is held until the standby has the
+ * batch's record (repl_gate), and so is everything after it: replies
+ * leave in order, and the loop goes on running the next batches meanwhile.
  */
 #include <sys/epoll.h>
 #include <sys/queue.h>
@@ -57,6 +65,7 @@
 #include "metrics.h"
 #include "msgtab.h"
 #include "proto.h"
+#include "repl.h"
 #include "stmsgs.h"
 #include "storaged.h"
 
@@ -73,7 +82,8 @@
  * type, dispatch.c's operations on the store. The message table (msgtab.c)
  * says who may send each, and whether it writes.
  */
-enum serve { SERVE_STORE, SERVE_METRICS, SERVE_EVENTS, SERVE_BACKUP };
+enum serve { SERVE_STORE, SERVE_METRICS, SERVE_EVENTS, SERVE_BACKUP,
+    SERVE_REPL };
 static const struct {
 	uint16_t type;
 	enum serve by;
@@ -83,6 +93,10 @@ static const struct {
 	{ PROTO_ST_EV_SUBSCRIBE, SERVE_EVENTS },
 	{ PROTO_ST_EV_SINCE, SERVE_EVENTS },
 	{ PROTO_ST_BACKUP, SERVE_BACKUP },
+	{ PROTO_ST_REPL_START, SERVE_REPL },
+	{ PROTO_ST_REPL_ACK, SERVE_REPL },
+	{ PROTO_ST_REPL_PROMOTE, SERVE_REPL },
+	{ PROTO_ST_REPL_STATUS, SERVE_REPL },
 };
 
 static enum serve
@@ -121,6 +135,18 @@ struct client {
 	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
 	int ev_level;		/* ST_EV_LEVEL_*: the events it is sent */
 	int peer;		/* PROTO_PEER_* its HELLO named; 0 until known */
+	size_t held_bytes;	/* of its messages held for the standby */
+};
+
+/* A message committed but held until the standby has record seq. */
+struct held {
+	TAILQ_ENTRY(held) entry;
+	struct client *c;	/* NULL once it closed */
+	uint64_t seq;
+	uint16_t type, flags;
+	uint32_t id;
+	size_t len;
+	uint8_t payload[];
 };
 
 TAILQ_HEAD(clientq, client);
@@ -167,6 +193,10 @@ struct server {
 	struct backup bk;
 	struct loop_timer guard;	/* store_guard every GUARD_MS */
 	int told_failed;	/* the clients heard ST_EV_STORE_FAILED */
+	int role;		/* enum st_repl_role: only a primary writes */
+	char *primary;		/* a standby's primary, as repl said */
+	TAILQ_HEAD(, held) held;	/* in the order they were made */
+	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
 };
 
 static void backup_start(struct server *, struct client *,
@@ -175,7 +205,7 @@ static void backup_start(struct server *, struct client *,
 static int
 client_paused(const struct client *c)
 {
-	return c->ch.wq_bytes >= CLIENT_WQ_MAX;
+	return c->ch.wq_bytes + c->held_bytes >= CLIENT_WQ_MAX;
 }
 
 /* Has requests and room for their replies. */
@@ -198,6 +228,7 @@ client_name(const struct client *c)
 }
 
 static void client_read(struct server *, struct client *);
+static int server_repl(struct server *, struct client *, const struct pmsg *);
 
 /*
  * Which process may ask what is its row in msgtab.c, by the process its
@@ -296,9 +327,15 @@ client_new(struct server *s, int fd)
 static void
 client_free(struct server *s, struct client *c)
 {
+	struct held *h;
+
 	log_debug("client %llu (%s) closed", c->serial, client_name(c));
 	if (s->bk.c == c)
 		s->bk.c = NULL;
+	repl_client_gone(c);
+	TAILQ_FOREACH(h, &s->held, entry)
+		if (h->c == c)
+			h->c = NULL;
 	TAILQ_REMOVE(&s->clients, c, entry);
 	/* Freed after the turn's events (server_step), as loop.h asks. */
 	loop_io_del(&c->io);
@@ -377,6 +414,16 @@ client_read(struct server *s, struct client *c)
 				client_refuse_now(c, &m);
 			continue;
 		}
+		if (served_by(m.hdr.type) == SERVE_REPL && m.fd < 0 &&
+		    !(m.hdr.flags & PROTO_F_REPLY)) {
+			if (!client_may_send(c, m.hdr.type))
+				client_refuse_now(c, &m);
+			else if (server_repl(s, c, &m) < 0) {
+				client_kill(c);
+				return;
+			}
+			continue;
+		}
 		if (m.fd >= 0 || (m.hdr.flags & PROTO_F_REPLY)) {
 			/* We never ask clients anything nor take fds. */
 			log_warnx("client %llu (%s): unexpected %s%s, closing",
@@ -401,21 +448,87 @@ client_read(struct server *s, struct client *c)
 	}
 }
 
+/*
+ * Queues a message for c made by a committed batch: at once, or held
+ * until the standby has record s->hold_seq (server_batch says which).
+ * 0, or -1 out of memory.
+ */
+static int
+client_send(struct server *s, struct client *c, uint16_t type,
+    uint16_t flags, uint32_t id, const void *payload, size_t len)
+{
+	struct held *h;
+
+	if (s->hold_seq == 0)
+		return pchan_send(&c->ch, type, flags, id, payload, len, -1);
+	if ((h = malloc(sizeof(*h) + len)) == NULL)
+		return -1;
+	h->c = c;
+	h->seq = s->hold_seq;
+	h->type = type;
+	h->flags = flags;
+	h->id = id;
+	h->len = len;
+	if (len > 0)
+		memcpy(h->payload, payload, len);
+	c->held_bytes += PROTO_HDR_LEN + len;
+	TAILQ_INSERT_TAIL(&s->held, h, entry);
+	return 0;
+}
+
+/* An error reply's payload (u32 code, str message), as pchan_send_error's. */
+static int
+client_send_error(struct server *s, struct client *c, uint16_t type,
+    uint32_t id, uint32_t code, const char *msg)
+{
+	struct penc e;
+	int rc;
+
+	penc_init(&e);
+	penc_u32(&e, code);
+	penc_str(&e, msg);
+	rc = e.err ? -1 : client_send(s, c, type, PROTO_F_REPLY |
+	    PROTO_F_ERROR, id, e.buf, e.len);
+	penc_free(&e);
+	return rc;
+}
+
+/* The held messages the standby's acknowledgements (repl_gate) let go. */
 static void
-client_reply(struct client *c, const struct slot *sl)
+server_release(struct server *s)
+{
+	uint64_t gate;
+	struct held *h;
+
+	if (TAILQ_EMPTY(&s->held))
+		return;
+	gate = repl_gate();
+	while ((h = TAILQ_FIRST(&s->held)) != NULL && h->seq <= gate) {
+		TAILQ_REMOVE(&s->held, h, entry);
+		if (h->c != NULL) {
+			h->c->held_bytes -= PROTO_HDR_LEN + h->len;
+			if (!h->c->dead && pchan_send(&h->c->ch, h->type,
+			    h->flags, h->id, h->payload, h->len, -1) < 0)
+				client_kill(h->c);
+		}
+		free(h);
+	}
+}
+
+static void
+client_reply(struct server *s, struct client *c, const struct slot *sl)
 {
 	const struct req *q = sl->q;
 	int rc;
 
 	if (sl->early && sl->rep.err == 0)
-		rc = pchan_send(&c->ch, q->type, PROTO_F_REPLY, q->id, NULL, 0,
-		    -1);
+		rc = client_send(s, c, q->type, PROTO_F_REPLY, q->id, NULL, 0);
 	else if (sl->rep.err != 0)
-		rc = pchan_send_error(&c->ch, q->type, q->id,
+		rc = client_send_error(s, c, q->type, q->id,
 		    (uint32_t)sl->rep.err, sl->rep.errmsg);
 	else
-		rc = pchan_send(&c->ch, q->type, PROTO_F_REPLY, q->id,
-		    sl->rep.enc.buf, sl->rep.enc.len, -1);
+		rc = client_send(s, c, q->type, PROTO_F_REPLY, q->id,
+		    sl->rep.enc.buf, sl->rep.enc.len);
 	if (rc < 0) {
 		log_warn("client %llu (%s): queue reply", c->serial,
 		    client_name(c));
@@ -497,7 +610,7 @@ server_tell_all(struct server *s, uint16_t type, const void *m,
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (c->dead)
 			continue;
-		if (pchan_send(&c->ch, type, 0, 0, e.buf, e.len, -1) < 0) {
+		if (client_send(s, c, type, 0, 0, e.buf, e.len) < 0) {
 			log_warn("client %llu (%s): queue event", c->serial,
 			    client_name(c));
 			client_kill(c);
@@ -562,19 +675,19 @@ server_event(struct server *s, const struct devent *ev)
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (c->dead || !ev_wanted(c->ev_level, ev))
 			continue;
-		if (c->ch.wq_bytes + PROTO_HDR_LEN + e.len > CLIENT_WQ_MAX) {
+		if (c->ch.wq_bytes + c->held_bytes + PROTO_HDR_LEN + e.len >
+		    CLIENT_WQ_MAX) {
 			log_warnx("client %llu (%s): events unsubscribed: "
 			    "%zu bytes queued", c->serial, client_name(c),
-			    c->ch.wq_bytes);
+			    c->ch.wq_bytes + c->held_bytes);
 			c->ev_level = ST_EV_LEVEL_NONE;
 			/* After what it has: it subscribes again. */
-			if (pchan_send(&c->ch, PROTO_ST_EV_LOST, 0, 0, NULL,
-			    0, -1) < 0)
+			if (client_send(s, c, PROTO_ST_EV_LOST, 0, 0, NULL,
+			    0) < 0)
 				client_kill(c);
 			continue;
 		}
-		if (pchan_send(&c->ch, PROTO_ST_EV, 0, 0, e.buf, e.len,
-		    -1) < 0) {
+		if (client_send(s, c, PROTO_ST_EV, 0, 0, e.buf, e.len) < 0) {
 			log_warn("client %llu (%s): queue event", c->serial,
 			    client_name(c));
 			client_kill(c);
@@ -719,6 +832,21 @@ server_who_bad(struct client *c, struct slot *sl)
 	return 0;
 }
 
+/*
+ * A write sent to a standby or a fenced primary: refused, in its place
+ * ("not primary": the workers go to the primary). 1 when refused.
+ */
+static int
+server_not_primary(struct server *s, struct slot *sl)
+{
+	if (s->role == ST_REPL_PRIMARY || !dispatch_is_write(sl->q->type))
+		return 0;
+	memset(&sl->rep, 0, sizeof(sl->rep));
+	penc_init(&sl->rep.enc);
+	reply_fail(&sl->rep, PROTO_E_NOT_PRIMARY, "not primary");
+	return 1;
+}
+
 /* A slot's request through dispatch.c, who asks with it. */
 static void
 slot_run(struct dbatch *b, struct slot *sl)
@@ -750,8 +878,11 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 		server_events(s, c, sl->q, &sl->rep);
 		return 0;
 	case SERVE_BACKUP:	/* started as it was read (client_read) */
+	case SERVE_REPL:	/* taken out as it was read too */
 	case SERVE_STORE:
 	default:
+		if (server_not_primary(s, sl))
+			return 0;
 		if (server_who_bad(c, sl))
 			return 0;
 		slot_run(b, sl);
@@ -828,7 +959,8 @@ server_batch(struct server *s)
 			continue;
 		waiting += c->nreqs - c->next;
 		for (i = c->next; i < c->nreqs && !write; i++)
-			write = dispatch_is_write(c->reqs[i].type);
+			write = dispatch_is_write(c->reqs[i].type) &&
+			    s->role == ST_REPL_PRIMARY;
 	}
 	if (waiting == 0)
 		return 0;
@@ -836,7 +968,8 @@ server_batch(struct server *s)
 	dispatch_begin(s->st, s->rl, &b, write);
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		while (client_runnable(c) && n < BATCH_MAX &&
-		    c->ch.wq_bytes + c->batch_bytes < CLIENT_WQ_MAX) {
+		    c->ch.wq_bytes + c->held_bytes + c->batch_bytes <
+		    CLIENT_WQ_MAX) {
 			q = &c->reqs[c->next++];
 			sl = &s->batch[n++];
 			sl->c = c;
@@ -883,12 +1016,19 @@ server_batch(struct server *s)
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)
 		s->sync_due = proto_mono_ms() + s->sync_ms;
 
+	/*
+	 * PARLEY_SYNC=replica: what the batch sends waits for the standby
+	 * to have its record (or the last record, for reads: they saw it),
+	 * and so does everything after what waits already.
+	 */
+	if (!TAILQ_EMPTY(&s->held) || store_seq(s->st) > repl_gate())
+		s->hold_seq = store_seq(s->st);
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
 		if (failed)
 			dreply_batch_failed(&sl->rep, &b);
 		if (!sl->c->dead)
-			client_reply(sl->c, sl);
+			client_reply(s, sl->c, sl);
 	}
 	/*
 	 * Committed: widget ids that stopped working and the live events,
@@ -905,6 +1045,7 @@ server_batch(struct server *s)
 			server_event(s, &sl->rep.evs[j]);
 		dreply_free(&sl->rep);
 	}
+	s->hold_seq = 0;
 	TAILQ_FOREACH(c, &s->clients, entry)
 		c->batch_bytes = 0;
 	server_guard_told(s);
@@ -1108,6 +1249,7 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 		fatal("event ring");
 	s->lfd = lfd;
 	TAILQ_INIT(&s->clients);
+	TAILQ_INIT(&s->held);
 	if (loop_io_add(&s->lio, lfd, EPOLLIN, listener_io, s) < 0)
 		fatal("epoll_ctl listener");
 	s->bk.fd = -1;
@@ -1143,6 +1285,8 @@ server_step(struct server *s)
 	server_batch(s);
 	if (s->sync_due != 0 && proto_mono_ms() >= s->sync_due)
 		server_sync(s);
+	repl_step();
+	server_release(s);
 	/* Rate windows that ended go a few at a time, traffic or not. */
 	ratelimit_sweep(s->rl, RATE_SWEEP_TURN);
 	TAILQ_FOREACH(c, &s->clients, entry) {
@@ -1199,7 +1343,7 @@ server_idle(struct server *s)
 {
 	struct client *c;
 
-	if (s->bk.running)
+	if (s->bk.running || !TAILQ_EMPTY(&s->held))
 		return 0;
 	TAILQ_FOREACH(c, &s->clients, entry)
 		if (client_runnable(c) || pchan_pending(&c->ch))
@@ -1219,6 +1363,8 @@ server_free(struct server *s)
 		close(s->bk.fd);
 	}
 	loop_timer_stop(&s->guard);
+	server_hold_drop(s);
+	free(s->primary);
 	loop_io_del(&s->bk.io);
 	close(s->bk.pipe[0]);
 	close(s->bk.pipe[1]);
@@ -1231,4 +1377,151 @@ server_free(struct server *s)
 	evring_free(s->ev);
 	free(s->batch);
 	free(s);
+}
+
+/* ---------------------------------------------------------------- replication */
+
+/* Every held message goes: replies fail (code, msg), the rest unsent. */
+static void
+hold_end(struct server *s, uint32_t code, const char *msg)
+{
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&s->held)) != NULL) {
+		TAILQ_REMOVE(&s->held, h, entry);
+		if (h->c != NULL) {
+			h->c->held_bytes -= PROTO_HDR_LEN + h->len;
+			if (code != 0 && (h->flags & PROTO_F_REPLY) &&
+			    !h->c->dead && pchan_send_error(&h->c->ch, h->type,
+			    h->id, code, msg) < 0)
+				client_kill(h->c);
+		}
+		free(h);
+	}
+}
+
+void
+server_hold_fail(struct server *s)
+{
+	size_t n = 0;
+	struct held *h;
+
+	TAILQ_FOREACH(h, &s->held, entry)
+		n++;
+	if (n > 0)
+		log_warnx("%zu replies held for the standby fail: not primary",
+		    n);
+	hold_end(s, PROTO_E_NOT_PRIMARY, "not primary");
+}
+
+void
+server_hold_drop(struct server *s)
+{
+	hold_end(s, 0, NULL);
+}
+
+void
+server_set_role(struct server *s, int role, const char *primary)
+{
+	char *p = NULL;
+
+	if (primary != NULL && (p = strdup(primary)) == NULL)
+		fatal("server_set_role");
+	free(s->primary);
+	s->primary = p;
+	s->role = role;
+}
+
+void
+server_drop(struct server *s, void *who)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c == who)
+			client_kill(c);
+}
+
+void
+server_backup_wait(struct server *s)
+{
+	if (!s->bk.running)
+		return;
+	log_info("waiting for the backup to finish");
+	backup_done(s);
+}
+
+/* ST_REPL_PROMOTE: the promotion, answered at once. */
+static void
+server_promote(struct client *c, const struct pmsg *m)
+{
+	struct st_u64 in, out;
+	const char *err = NULL;
+	struct penc e;
+	int rc;
+
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
+		err = "malformed request";
+	else if (repl_promote(in.v, &out.v, &err) == 0) {
+		penc_init(&e);
+		rc = st_rep_encode(&e, m->hdr.type, &out) < 0 ? -1 :
+		    pchan_send(&c->ch, m->hdr.type, PROTO_F_REPLY, m->hdr.id,
+		    e.buf, e.len, -1);
+		penc_free(&e);
+		if (rc < 0)
+			client_kill(c);
+		return;
+	}
+	if (pchan_send_error(&c->ch, m->hdr.type, m->hdr.id, err != NULL &&
+	    strcmp(err, "malformed request") == 0 ? PROTO_E_INVALID :
+	    PROTO_E_UNAVAILABLE, err) < 0)
+		client_kill(c);
+}
+
+/* ST_REPL_STATUS: where replication stands. */
+static void
+server_repl_status(struct client *c, const struct pmsg *m)
+{
+	struct st_repl_status st;
+	struct penc e;
+	int rc;
+
+	if (m->hdr.len != 0) {
+		if (pchan_send_error(&c->ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_INVALID, "malformed request") < 0)
+			client_kill(c);
+		return;
+	}
+	repl_status(&st);
+	penc_init(&e);
+	rc = st_rep_encode(&e, m->hdr.type, &st) < 0 ? -1 :
+	    pchan_send(&c->ch, m->hdr.type, PROTO_F_REPLY, m->hdr.id, e.buf,
+	    e.len, -1);
+	penc_free(&e);
+	if (rc < 0)
+		client_kill(c);
+}
+
+/*
+ * Replication's messages, taken out as they are read: the stream's to
+ * repl.c, parleyctl's answered here. 0, or -1 (c is to be closed).
+ */
+static int
+server_repl(struct server *s, struct client *c, const struct pmsg *m)
+{
+	switch (m->hdr.type) {
+	case PROTO_ST_REPL_PROMOTE:
+		server_promote(c, m);
+		return 0;
+	case PROTO_ST_REPL_STATUS:
+		server_repl_status(c, m);
+		return 0;
+	default:
+		if (repl_client_msg(c, &c->ch, m) < 0) {
+			log_warnx("client %llu (%s): replication stream "
+			    "refused, closing", c->serial, client_name(c));
+			return -1;
+		}
+		return 0;
+	}
 }

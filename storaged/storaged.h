@@ -89,6 +89,20 @@ void server_quit(struct server *);
 int server_idle(struct server *);
 /* Closes every client (and the listener if still open). */
 void server_free(struct server *);
+/*
+ * Replication (repl.c) tells the server its role (enum st_repl_role;
+ * primary: a standby's primary, else NULL): only a primary runs writes,
+ * the others answer them PROTO_E_NOT_PRIMARY.
+ */
+void server_set_role(struct server *, int role, const char *primary);
+/* Fencing: the replies held for the standby fail "not primary", the rest go. */
+void server_hold_fail(struct server *);
+/* Every held message dropped unsent (the end). */
+void server_hold_drop(struct server *);
+/* Closes the client who at the end of the turn. */
+void server_drop(struct server *, void *who);
+/* A running backup finished (before the environment is swapped). */
+void server_backup_wait(struct server *);
 
 /* sweep.c */
 struct store_sweep;

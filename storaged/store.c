@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,6 +159,8 @@ view_end(struct store_txn *t)
 
 static int replay_one(void *, uint64_t, const uint8_t *, size_t);
 static void store_close_now(struct store *);
+static void env_close(struct store *);
+static int store_recover(struct store *, const char *);
 
 /*
  * The write txn begun again from LMDB's committed state (the last
@@ -231,9 +235,15 @@ batch_end(struct store_txn *t)
 		st->seq++;
 		if (store_checkpoint(st) == 0)
 			wal_reset(st->wal);
+		/* Replication hears of the number spent (no record has it). */
+		if (st->on_record != NULL)
+			st->on_record(st->on_record_arg, st->seq, NULL, 0);
 		return t->err;
 	}
 	st->seq++;
+	if (st->on_record != NULL)
+		st->on_record(st->on_record_arg, st->seq, st->log.buf,
+		    st->log.len);
 	oplog_clear(&st->log);
 	return 0;
 }
@@ -757,27 +767,19 @@ store_recover(struct store *st, const char *dir)
 	return store_checkpoint(st);
 }
 
-struct store *
-store_open(const char *dir, size_t map_size_mb, int flags)
+/*
+ * The environment and the log of st->dir opened, and the log's records
+ * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
+ * left open).
+ */
+static int
+env_open(struct store *st)
 {
-	struct store_txn t;
-	struct store *st;
+	const char *dir = st->dir, *what;
 	MDB_txn *txn = NULL;
-	const char *what;
 	size_t i;
 	int rc, dead;
 
-	if (map_size_mb == 0 || map_size_mb > SIZE_MAX / (1024 * 1024)) {
-		log_warnx("%s: map size of %zu MiB is out of range", dir,
-		    map_size_mb);
-		return NULL;
-	}
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		log_warn("store_open");
-		return NULL;
-	}
-	st->now = proto_wall_ms;
-	st->wal_max = (size_t)STORE_WAL_MB_DEFAULT * 1024 * 1024;
 	what = "create";
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
@@ -786,7 +788,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 		goto fail;
 	what = "set map size";
 	if ((rc = mdb_env_set_mapsize(st->env,
-	    map_size_mb * 1024 * 1024)) != 0)
+	    st->map_size_mb * 1024 * 1024)) != 0)
 		goto fail;
 	/*
 	 * Checkpoints are synced in full: LMDB never holds a torn commit.
@@ -794,7 +796,7 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	 */
 	what = "open";
 	if ((rc = mdb_env_open(st->env, dir,
-	    (flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
+	    (st->flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
 		goto fail;
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
@@ -811,8 +813,8 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	if (schema_check(txn, st->meta, dir, &st->created) < 0) {
 		mdb_txn_abort(txn);
 		mdb_env_close(st->env);
-		free(st);
-		return NULL;
+		st->env = NULL;
+		return -1;
 	}
 	what = "read wal_seq";
 	if ((rc = wal_seq_get(txn, st->meta, &st->ckpt_seq)) != 0)
@@ -822,30 +824,15 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
-	if ((st->wal = wal_open(dir, !(flags & STORE_F_NOSYNC))) == NULL ||
+	if ((st->wal = wal_open(dir, !(st->flags & STORE_F_NOSYNC))) == NULL ||
 	    guard_add(&st->guard, dir, NULL) < 0 ||
 	    guard_add(&st->guard, dir, "data.mdb") < 0 ||
 	    guard_add(&st->guard, dir, WAL_FILE) < 0 ||
 	    store_recover(st, dir) < 0) {
-		store_close_now(st);
-		return NULL;
+		env_close(st);
+		return -1;
 	}
-	/*
-	 * The default widget exists from the first start on; a data
-	 * directory older than the per-widget index gets it built, and
-	 * the retired global index is emptied.
-	 */
-	store_begin(st, &t, 0);
-	for (i = 0; store_modules[i] != NULL; i++)
-		if (store_modules[i]->init != NULL)
-			store_modules[i]->init(&t);
-	if (store_commit(&t) != 0) {
-		log_warnx("%s: cannot make the default widget or the "
-		    "per-widget index", dir);
-		store_close(st);
-		return NULL;
-	}
-	return st;
+	return 0;
 
 fail:
 	log_warnx("lmdb: %s: %s: %s", dir, what, mdb_strerror(rc));
@@ -853,18 +840,87 @@ fail:
 		mdb_txn_abort(txn);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
-	free(st);
-	return NULL;
+	st->env = NULL;
+	return -1;
+}
+
+int
+store_init(struct store *st)
+{
+	struct store_txn t;
+	size_t i;
+
+	store_begin(st, &t, 0);
+	for (i = 0; store_modules[i] != NULL; i++)
+		if (store_modules[i]->init != NULL)
+			store_modules[i]->init(&t);
+	if (store_commit(&t) != 0) {
+		log_warnx("%s: cannot make the default widget or the "
+		    "per-widget index", st->dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *dir, size_t map_size_mb, int flags)
+{
+	struct store *st;
+
+	if (map_size_mb == 0 || map_size_mb > SIZE_MAX / (1024 * 1024)) {
+		log_warnx("%s: map size of %zu MiB is out of range", dir,
+		    map_size_mb);
+		return NULL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		log_warn("store_open");
+		return NULL;
+	}
+	if (strlcpy(st->dir, dir, sizeof(st->dir)) >= sizeof(st->dir)) {
+		log_warnx("%s: path too long", dir);
+		free(st);
+		return NULL;
+	}
+	st->map_size_mb = map_size_mb;
+	st->flags = flags;
+	st->now = proto_wall_ms;
+	st->wal_max = (size_t)STORE_WAL_MB_DEFAULT * 1024 * 1024;
+	if (env_open(st) < 0) {
+		free(st);
+		return NULL;
+	}
+	/*
+	 * The default widget exists from the first start on; a data
+	 * directory older than the per-widget index gets it built, and
+	 * the retired global index is emptied. Not on a standby: its
+	 * records are its primary's, in its primary's order.
+	 */
+	if (!(flags & STORE_F_STANDBY) && store_init(st) < 0) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* The environment and the log closed, without a checkpoint. */
+static void
+env_close(struct store *st)
+{
+	if (st->ltxn != NULL)
+		mdb_txn_abort(st->ltxn);
+	st->ltxn = NULL;
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	wal_close(st->wal);
+	st->wal = NULL;
 }
 
 /* Closes without a checkpoint: what the log holds stays only there. */
 static void
 store_close_now(struct store *st)
 {
-	if (st->ltxn != NULL)
-		mdb_txn_abort(st->ltxn);
-	mdb_env_close(st->env);
-	wal_close(st->wal);
+	env_close(st);
 	oplog_free(&st->log);
 	store_presence_free(st);
 	store_setup_free(st);
@@ -1003,3 +1059,152 @@ store_now(const struct store *st)
 	return st->now();
 }
 
+
+/* ---------------------------------------------------------------- replication */
+
+/* meta "repl_term": the replication term (issue 25), a logged write. */
+static const MDB_val repl_term_key = { .mv_size = 9, .mv_data = "repl_term" };
+
+const char *
+store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+uint64_t
+store_seq(const struct store *st)
+{
+	return st->seq;
+}
+
+void
+store_on_record(struct store *st, void (*fn)(void *, uint64_t,
+    const uint8_t *, size_t), void *arg)
+{
+	st->on_record = fn;
+	st->on_record_arg = arg;
+}
+
+uint64_t
+store_term(struct store *st)
+{
+	MDB_val v;
+
+	if (ltxn_begin(st) != 0 || mdb_get(st->ltxn, st->meta,
+	    (MDB_val *)&repl_term_key, &v) != 0 || v.mv_size != 9)
+		return 0;
+	return proto_get_be64((const uint8_t *)v.mv_data + 1);
+}
+
+int
+store_set_term(struct store *st, uint64_t term)
+{
+	struct store_txn t;
+	uint8_t rec[9];
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, term);
+	store_begin(st, &t, 0);
+	db_put(&t, st->meta, repl_term_key.mv_data, repl_term_key.mv_size,
+	    rec, sizeof(rec), "repl_term");
+	if (store_commit(&t) != 0)
+		return -1;
+	return store_checkpoint(st);
+}
+
+int
+store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
+    size_t len)
+{
+	if (seq <= st->seq)
+		return 1;
+	if (seq != st->seq + 1) {
+		log_warnx("store: record %llu follows record %llu: records "
+		    "are missing", (unsigned long long)seq,
+		    (unsigned long long)st->seq);
+		return -1;
+	}
+	if (st->guard.failed)
+		return -1;
+	if (wal_used(st->wal) >= st->wal_max)
+		(void)store_checkpoint(st);
+	if (ltxn_begin(st) != 0)
+		return -1;
+	if (wal_write(st->wal, seq, body, len) < 0) {
+		/* What was written is overwritten: the log starts again. */
+		if (store_checkpoint(st) == 0)
+			wal_reset(st->wal);
+		return -1;
+	}
+	if (oplog_apply(st, st->ltxn, body, len) < 0) {
+		log_errorx("store: record %llu from the primary cannot be "
+		    "applied", (unsigned long long)seq);
+		/* LMDB as it was before; the record's bytes written over. */
+		store_undo(st);
+		if (store_checkpoint(st) == 0)
+			wal_reset(st->wal);
+		return -1;
+	}
+	st->seq = seq;
+	return 0;
+}
+
+int
+store_repl_flush(struct store *st)
+{
+	if (store_guard(st) < 0)
+		return -1;
+	if (st->flags & STORE_F_NOSYNC)
+		return 0;
+	return wal_sync(st->wal);
+}
+
+/* fsync of a directory: a rename in it made durable. 0, or -1 logged. */
+static int
+dir_sync(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("%s", dir);
+		return -1;
+	}
+	if ((rc = fsync(fd)) < 0)
+		log_warn("fsync %s", dir);
+	close(fd);
+	return rc;
+}
+
+int
+store_swap(struct store *st, const char *path)
+{
+	char dst[PATH_MAX];
+	int rc;
+
+	if (st->guard.failed)
+		return -1;
+	if ((size_t)snprintf(dst, sizeof(dst), "%s/data.mdb", st->dir) >=
+	    sizeof(dst)) {
+		log_warnx("%s: path too long", st->dir);
+		return -1;
+	}
+	/*
+	 * The log first: once empty, the old data.mdb is its last
+	 * checkpoint, whole; once renamed, the new one is, whole. A crash
+	 * between the two starts from the old one.
+	 */
+	if (wal_clear(st->wal) < 0)
+		return -1;
+	env_close(st);
+	oplog_clear(&st->log);
+	if ((rc = rename(path, dst)) < 0)
+		log_warn("rename %s to %s", path, dst);
+	else
+		(void)dir_sync(st->dir);
+	memset(&st->guard, 0, sizeof(st->guard));
+	st->seq = st->ckpt_seq = 0;
+	if (env_open(st) < 0)
+		fatalx("%s: cannot open the database again after a snapshot",
+		    st->dir);
+	return rc;
+}

@@ -31,6 +31,11 @@
  * flushed), and so is a checkpoint when store_checkpoint() returns.
  */
 #define STORE_F_NOSYNC		0x01	/* neither flushed: store_sync does both */
+/*
+ * A standby (issue 25): its records are its primary's, so store_open
+ * writes none of its own (no module's init: store_init at promotion).
+ */
+#define STORE_F_STANDBY		0x02
 
 /* A checkpoint once the log holds this much, unless store_set_wal_max. */
 #define STORE_WAL_MB_DEFAULT	16
@@ -175,6 +180,48 @@ int store_checkpoint(struct store *);
  * own reader slot. 0, or an errno / LMDB code, logged.
  */
 int store_backup(struct store *, int fd);
+/*
+ * What every module makes at open when missing (the default widget and
+ * organisation, indexes of older data), in one batch: store_open runs it
+ * unless STORE_F_STANDBY, a promotion then. 0, or -1 logged.
+ */
+int store_init(struct store *);
+
+/* Replication (issue 25, storaged/repl.c; STORAGE.md "Replication"). */
+/* The data directory store_open was given. */
+const char *store_dir(const struct store *);
+/* The last record appended to the log (or replayed, or applied). */
+uint64_t store_seq(const struct store *);
+/*
+ * fn(arg, seq, body, len) is told of every record a batch appends, once
+ * it is in the log (flushed unless STORE_F_NOSYNC), before its replies;
+ * body NULL: seq was spent by an append that failed (no record has it).
+ */
+void store_on_record(struct store *, void (*fn)(void *, uint64_t,
+    const uint8_t *, size_t), void *arg);
+/* LMDB meta "repl_term" as the open transaction sees it; 0 when never set. */
+uint64_t store_term(struct store *);
+/* Writes the term as a logged batch of its own, then checkpoints. 0, or -1 logged. */
+int store_set_term(struct store *, uint64_t term);
+/*
+ * A standby: the primary's record seq appended to the log (not flushed:
+ * store_repl_flush) and applied to the open transaction. 0 applied; 1
+ * already held (seq at or below store_seq: a snapshot had it); -1 not
+ * the next one, or it failed (logged; nothing of it is kept).
+ */
+int store_repl_apply(struct store *, uint64_t seq, const uint8_t *body,
+    size_t len);
+/* The records applied are on disk (the guard looked, the log flushed). 0, or -1. */
+int store_repl_flush(struct store *);
+/*
+ * A standby takes a snapshot: path (a whole, synced compact copy of a
+ * primary's data.mdb, in the data directory) becomes data.mdb, the log
+ * emptied first, and the environment is opened again on it (store_seq
+ * is then its checkpoint's). No thread may use the environment (a
+ * backup). 0, or -1 logged (the log emptied, the old data kept).
+ */
+int store_swap(struct store *, const char *path);
+
 /* Counts and LMDB figures for ST_STATS (ctlmsg.h). */
 int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */

@@ -97,6 +97,13 @@ struct store {
 	struct oplog log;	/* the running write batch's changes */
 	struct guard guard;	/* the data directory's files (guard.h) */
 	int created;		/* store_open made a new database */
+	/* What store_open was given: store_swap opens it again. */
+	char dir[PATH_MAX];
+	size_t map_size_mb;
+	int flags;
+	/* Told of each record appended (store_on_record: replication). */
+	void (*on_record)(void *, uint64_t, const uint8_t *, size_t);
+	void *on_record_arg;
 	MDB_dbi meta;
 	MDB_dbi convs;
 	MDB_dbi sessions;

@@ -250,6 +250,18 @@ wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
 int
 wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
 {
+	if (wal_write(w, seq, body, len) < 0)
+		return -1;
+	if (w->sync && wal_sync(w) < 0) {
+		w->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
+{
 	uint8_t hdr[WAL_HDR_LEN];
 	struct iovec iov[2];
 
@@ -278,10 +290,6 @@ wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
 		w->broken = 1;
 		return -1;
 	}
-	if (w->sync && wal_sync(w) < 0) {
-		w->broken = 1;
-		return -1;
-	}
 	w->off += WAL_HDR_LEN + len;
 	return 0;
 }
@@ -293,6 +301,19 @@ wal_sync(struct wal *w)
 		log_warn("%s: fdatasync", w->path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+wal_clear(struct wal *w)
+{
+	static const uint8_t zeros[WAL_HDR_LEN];
+
+	if (pwrite_all(w->fd, zeros, sizeof(zeros), 0) < 0 || wal_sync(w) < 0) {
+		log_warn("%s: clear", w->path);
+		return -1;
+	}
+	wal_reset(w);
 	return 0;
 }
 

@@ -51,6 +51,12 @@ int wal_scan(struct wal *, int (*fn)(void *, uint64_t, const uint8_t *,
  * writing until wal_reset(); a later scan stops at the torn record).
  */
 int wal_append(struct wal *, uint64_t seq, const void *body, size_t len);
+/*
+ * wal_append() without the flush, whatever the mode: a standby writes the
+ * records a read brought, then flushes them once (wal_sync) before it
+ * acknowledges them. 0, or -1 as wal_append().
+ */
+int wal_write(struct wal *, uint64_t seq, const void *body, size_t len);
 /* Flushes what was appended (fdatasync). 0, or -1 logged. */
 int wal_sync(struct wal *);
 /*
@@ -58,6 +64,12 @@ int wal_sync(struct wal *);
  * before are in LMDB now, and older than any that follows).
  */
 void wal_reset(struct wal *);
+/*
+ * The log emptied on disk: its first header zeroed and flushed, so no
+ * scan finds a record (a standby's log before it swaps a snapshot in),
+ * then wal_reset(). 0, or -1 logged.
+ */
+int wal_clear(struct wal *);
 /* Bytes appended since the last reset. */
 size_t wal_used(const struct wal *);
 

@@ -1,4 +1,5 @@
 /* parleyctl's command line: pure, so that it is unit tested. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ const char ctl_usage[] =
 "                         a new password, read from stdin; the user's\n"
 "                         sessions end\n"
 "  user list [--org ORG]  the organisation's members\n"
+"  role [--json]          replication: primary, standby or fenced, the\n"
+"                         term, the last record, the standby's state\n"
+"  promote [--term N]     make this standby the primary (term N, default\n"
+"                         its term + 1); stop the old primary first\n"
 "                         (a password: one line of stdin, 12 to 1024\n"
 "                         characters; at a terminal, asked twice)\n"
 "\n"
@@ -50,6 +55,19 @@ fail(char *err, size_t errsz, const char *fmt, const char *arg)
 {
 	snprintf(err, errsz, fmt, arg);
 	return -1;
+}
+
+/* A decimal u64 (digits only). 0, or -1. */
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end != '\0' || errno != 0 ? -1 : 0;
 }
 
 /* A decimal integer in [min, max]. 0, or -1. */
@@ -345,6 +363,23 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 	} else if (strcmp(cmd, "user") == 0) {
 		if (user_parse(argc, argv, &i, a, err, errsz) < 0)
 			return -1;
+	} else if (strcmp(cmd, "role") == 0) {
+		a->cmd = CMD_ROLE;
+		if (i < argc && strcmp(argv[i], "--json") == 0) {
+			a->json = 1;
+			i++;
+		}
+	} else if (strcmp(cmd, "promote") == 0) {
+		a->cmd = CMD_PROMOTE;
+		if (i < argc && (r = opt_value(argc, argv, &i, "--term",
+		    &v)) != 0) {
+			if (r < 0 || parse_u64(v, &a->term) < 0 ||
+			    a->term == 0)
+				return fail(err, errsz, "promote: --term %s "
+				    "is not a whole number above 0",
+				    r < 0 ? "" : v);
+			i++;
+		}
 	} else
 		return fail(err, errsz, "unknown command %s", cmd);
 	if (i < argc)

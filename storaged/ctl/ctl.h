@@ -27,7 +27,7 @@
 #define CTL_DAY_MS		(24ull * 60 * 60 * 1000)
 
 enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE,
-    CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST };
+    CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST, CMD_ROLE, CMD_PROMOTE };
 
 struct ctl_args {
 	const char *sock;	/* NULL: $PARLEY_RUN_DIR/storaged.sock */
@@ -44,6 +44,7 @@ struct ctl_args {
 	const char *email;	/* user add, user reset-password */
 	uint8_t role;		/* user add: enum st_role */
 	const char *name;	/* user add: NULL = the email's local part */
+	uint64_t term;		/* promote: 0 = the standby's term + 1 */
 };
 
 extern const char ctl_usage[];
@@ -69,6 +70,9 @@ int ctl_print_stats(FILE *, const struct st_stats *, int json);
 /* An organisation's members (ST_USER_LIST), as a table with a header. */
 struct st_member_view;
 int ctl_print_users(FILE *, const struct st_member_view *, uint32_t n);
+/* Replication's state (ST_REPL_STATUS), as lines or a JSON object. */
+struct st_repl_status;
+int ctl_print_role(FILE *, const struct st_repl_status *, int json);
 /* The widgets, as a table with a header or a JSON array. */
 int ctl_print_widgets(FILE *, const struct st_widget *, uint32_t n, int json);
 

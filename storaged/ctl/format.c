@@ -75,6 +75,43 @@ ctl_print_stats(FILE *f, const struct st_stats *s, int json)
 	return 0;
 }
 
+/* ------------------------------------------------------------ role */
+
+int
+ctl_print_role(FILE *f, const struct st_repl_status *s, int json)
+{
+	static const char *const roles[] = { "primary", "standby", "fenced" };
+	const char *role = s->role < 3 ? roles[s->role] : "?";
+	json_t *o;
+	int err = 0;
+
+	if (json) {
+		if ((o = json_object()) == NULL)
+			return -1;
+		exprow_oset(o, "role", json_string(role), &err);
+		exprow_oset(o, "term", json_integer((json_int_t)s->term), &err);
+		exprow_oset(o, "seq", json_integer((json_int_t)s->seq), &err);
+		exprow_oset(o, "linked", json_boolean(s->linked), &err);
+		exprow_oset(o, "acked", json_integer((json_int_t)s->acked),
+		    &err);
+		exprow_oset(o, "inSync", json_boolean(s->in_sync), &err);
+		exprow_oset(o, "alone", json_boolean(s->alone), &err);
+		return jline(f, o, err);
+	}
+	if (fprintf(f, "role     %s\nterm     %" PRIu64 "\nrecord   %" PRIu64
+	    "\n", role, s->term, s->seq) < 0)
+		return -1;
+	if (s->role == 1)
+		return fprintf(f, "primary  %s\n", s->linked ? "streaming" :
+		    "not connected") < 0 ? -1 : 0;
+	if (s->role != 0)
+		return 0;
+	return fprintf(f, "standby  %s\nacked    %" PRIu64 "\n",
+	    !s->linked ? "none" : s->in_sync ? "in sync" : s->alone ?
+	    "out of sync (acknowledging alone)" : "catching up",
+	    s->acked) < 0 ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ widgets */
 
 int

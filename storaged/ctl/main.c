@@ -120,6 +120,26 @@ cmd_backup(void)
 }
 
 static void
+cmd_role(void)
+{
+	struct st_repl_status st;
+
+	ask("role", PROTO_ST_REPL_STATUS, NULL, &st);
+	if (ctl_print_role(stdout, &st, args.json) < 0)
+		die("role: cannot write the output");
+}
+
+/* A standby made primary: the old one must be stopped first (STORAGE.md). */
+static void
+cmd_promote(void)
+{
+	struct st_u64 in = { args.term }, out;
+
+	ask("promote", PROTO_ST_REPL_PROMOTE, &in, &out);
+	printf("promoted: primary with term %" PRIu64 "\n", out.v);
+}
+
+static void
 cmd_stats(void)
 {
 	struct st_stats s;
@@ -400,6 +420,12 @@ main(int argc, char *argv[])
 		break;
 	case CMD_USER_LIST:
 		cmd_user_list();
+		break;
+	case CMD_ROLE:
+		cmd_role();
+		break;
+	case CMD_PROMOTE:
+		cmd_promote();
 		break;
 	}
 	ctl_close();

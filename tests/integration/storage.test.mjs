@@ -270,8 +270,9 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
   const read = (f) => fs.readFileSync(new URL(`../../proto/${f}`, import.meta.url), 'utf8');
   // The whole table was read: every row, each storaged request with both layouts.
   assert.equal(TABLE.rows.size, read('msgtab.c').match(/\{ PROTO_\w+,/g).length);
+  // (Between two storaged, a message with no reply is unasked: replication's stream.)
   for (const r of TABLE.rows.values())
-    if (r.to === 'S' && r.name !== 'HELLO') assert.ok(r.req && r.rep, `${r.name}: both layouts read`);
+    if (r.to === 'S' && r.name !== 'HELLO' && !(r.from === 'S' && r.rep === null)) assert.ok(r.req && r.rep, `${r.name}: both layouts read`);
 
   const dir = new URL('../fuzz/stmsgs/corpus/', import.meta.url);
   const seen = new Set();

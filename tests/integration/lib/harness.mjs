@@ -7,7 +7,7 @@
 //
 // At teardown (stop) it fails when a sanitizer printed a report or a daemon
 // exited with a status the test did not expect.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -306,10 +306,13 @@ export class Parley {
     return rec;
   }
 
+  // opts.masterd false: storaged alone (a standby, issue 25: masterd can
+  // be started later with startMasterd(), once it is promoted).
   async start() {
     this.port = this.opts.port ?? await freePort();
     if (this.mock && !this.mock.port) await this.mock.start();
     await this.startStoraged();
+    if (this.opts.masterd === false) return this;
     await this.startMasterd();
     if (this.opts.waitAllWorkers !== false) await this.waitWorkersReady(this.workers, 10000);
     return this;
@@ -518,6 +521,18 @@ export class Parley {
   }
 
   storage(opts) { return StorageClient.connect(this.sockPath, opts); }
+
+  // Runs parleyctl on this storaged's socket; resolves {code, stdout,
+  // stderr} whatever its status (input: written to its stdin).
+  ctl(args, { input, timeout = 60000 } = {}) {
+    return new Promise((resolve) => {
+      const child = execFile(path.join(BIN, 'parleyctl'), ['-S', this.sockPath, ...args],
+        { timeout, maxBuffer: 256 << 20, env: this.env() },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+      if (input !== undefined) child.stdin.end(input);
+      else child.stdin.end();
+    });
+  }
 
   expectExit(name, { codes = [0], signals = [] } = {}) {
     this.procs[name].expect = { codes, signals };

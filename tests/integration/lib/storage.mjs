@@ -114,7 +114,7 @@ function readTable() {
     return l;
   };
   for (const m of source('msgtab.c').matchAll(rowRe)) {
-    rows.set(types[m[1]], { type: types[m[1]], name: m[2], to: m[4].trim(), who: m[7] !== '0',
+    rows.set(types[m[1]], { type: types[m[1]], name: m[2], from: m[3].trim(), to: m[4].trim(), who: m[7] !== '0',
       req: layoutOf(m[8]), rep: layoutOf(m[9]) });
   }
   return { types, layouts, rows };
@@ -358,6 +358,8 @@ const RECORDS = {
     enc: (e, s) => e.u8(s.kind).str(s.name).str(s.labels).u64(s.value),
     dec: (d) => ({ kind: d.u8(), name: d.str(), labels: d.str(), value: d.u64n() }),
   },
+  // Bytes of anything (replication's record parts and snapshot chunks).
+  st_blob: { enc: (e, b) => e.bytes(b), dec: (d) => Buffer.from(d.bytes()) },
   // An event as bytes: exactly one event inside.
   st_evblob: {
     enc: (e, b) => e.bytes(b),

@@ -558,6 +558,9 @@ test_table(void **state)
 	assert_string_equal(st.run_dir, "./var/run");
 	assert_string_equal(st.data_dir, "./var/data");
 	assert_int_equal(st.sync_mode, SETTINGS_SYNC_FULL);
+	assert_int_equal(st.role, SETTINGS_ROLE_PRIMARY);
+	assert_null(st.primary);
+	assert_int_equal(st.replica_wait, SETTINGS_WAIT_DEGRADE);
 	assert_int_equal(st.header_timeout_ms, 10000);
 	assert_int_equal(st.access_log, 0);
 	assert_int_equal(st.log_level, 1);	/* info */
@@ -577,7 +580,23 @@ test_types(void **state)
 	} tab[] = {
 		{ "PARLEY_SYNC", "interval", 1, NULL },
 		{ "PARLEY_SYNC", "always", 0, "PARLEY_SYNC must be one of "
-		    "full|nometa|interval, not \"always\"" },
+		    "full|nometa|interval|replica, not \"always\"" },
+		{ "PARLEY_SYNC", "replica", 1, NULL },
+		{ "PARLEY_ROLE", "standby", 0, "PARLEY_PRIMARY" },
+		{ "PARLEY_ROLE", "leader", 0, "PARLEY_ROLE must be one of "
+		    "primary|standby|auto" },
+		{ "PARLEY_ROLE", "auto", 1, NULL },
+		{ "PARLEY_PRIMARY", "unix:/run/parley/storaged.sock", 1, NULL },
+		{ "PARLEY_PRIMARY", "tls://10.0.0.5:4100", 1, NULL },
+		{ "PARLEY_PRIMARY", "tls://[::1]:4100", 1, NULL },
+		{ "PARLEY_PRIMARY", "tls://db.example:4100", 1, NULL },
+		{ "PARLEY_PRIMARY", "unix:relative.sock", 0, "PARLEY_PRIMARY" },
+		{ "PARLEY_PRIMARY", "tls://::1:4100", 0, "PARLEY_PRIMARY" },
+		{ "PARLEY_PRIMARY", "tls://10.0.0.5:70000", 0, "PARLEY_PRIMARY" },
+		{ "PARLEY_PRIMARY", "tcp://10.0.0.5:4100", 0, "PARLEY_PRIMARY" },
+		{ "PARLEY_REPLICA_WAIT", "block", 1, NULL },
+		{ "PARLEY_REPLICA_WAIT", "never", 0, "PARLEY_REPLICA_WAIT must be "
+		    "one of degrade|block" },
 		{ "PARLEY_LOG_LEVEL", "debug", 1, NULL },
 		{ "PARLEY_LOG_LEVEL", "loud", 0, "PARLEY_LOG_LEVEL" },
 		{ "PARLEY_ACCESS_LOG", "on", 1, NULL },

@@ -292,6 +292,17 @@ sample_evblob(void *p)
 	b->len = (uint32_t)e.len;
 }
 
+/* Bytes of anything (replication's parts and chunks). */
+static void
+sample_blob(void *p)
+{
+	static const uint8_t bytes[] = { 1, 2, 0, 3, 0xff };
+	struct st_blob *b = p;
+
+	b->p = bytes;
+	b->len = sizeof(bytes);
+}
+
 static void
 sample_canned(void *p)
 {
@@ -325,6 +336,7 @@ static const struct {
 	{ "struct st_stats", sample_stats },
 	{ "struct mseries", sample_mseries },
 	{ "struct st_evblob", sample_evblob },
+	{ "struct st_blob", sample_blob },
 };
 
 static void

@@ -1,0 +1,1124 @@
+/*
+ * Replication (repl.h): a primary's backlog, its stream to the standby
+ * (records, snapshots made by a thread), the standby's acknowledgements
+ * and what they release; a standby's link to its primary, its apply and
+ * its acknowledgements; promotion and fencing. One per process, on the
+ * loop, like sweep.c. storaged/STORAGE.md, "Replication".
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "msgtab.h"
+#include "repl.h"
+#include "storaged.h"
+#include "wal.h"
+
+#define TICK_MS		250
+
+/* A record of the backlog: a copy of its body. */
+struct rrec {
+	uint64_t seq;
+	size_t len;
+	uint8_t *body;
+};
+
+/* The snapshot a primary sends: a thread copies LMDB into a pipe. */
+struct snap {
+	int on;			/* being sent (the thread may be done) */
+	int running;		/* the thread is to be joined */
+	pthread_t thread;
+	struct store *st;
+	int rfd, wfd;		/* the pipe: the loop reads rfd */
+	int rc;			/* the thread's result */
+	uint64_t seq;		/* the checkpoint taken before it */
+	uint64_t bytes;
+	struct loop_io io;
+	uint32_t interest;
+};
+
+static struct {
+	struct server *srv;
+	struct store *st;
+	struct repl_settings set;
+	int role;		/* enum st_repl_role */
+	struct loop_timer tick;
+	uint8_t *buf;		/* ST_REPL_CHUNK: a snapshot chunk read */
+
+	/* A primary: the backlog, a ring of the newest records. */
+	struct rrec *bl;
+	size_t blcap, blhead, bln, blbytes;
+	/* Its standby: the client streaming, NULL when none. */
+	void *sb;
+	struct pchan *sbch;
+	uint64_t sent;		/* the last record sent (or in the snapshot) */
+	uint64_t acked;		/* the last record the standby has on disk */
+	long long waiting_since;	/* an acknowledgement is awaited; 0 none */
+	struct snap snap;
+	/* PARLEY_SYNC=replica: the standby's state as the replies see it. */
+	int in_sync;		/* holds every acknowledged write */
+	int alone;		/* replies leave without the standby */
+	int cluster_out;	/* the cluster agreed no standby is in sync */
+	int out_asked;		/* cluster_standby_out called, no answer yet */
+	int away_logged;
+	uint64_t catchup_to;	/* in sync once acknowledged this far */
+	uint64_t outs;		/* times the standby went out of sync */
+
+	/* A standby: its link to the primary. */
+	char *primary;
+	struct pchan up;
+	struct loop_io up_io;
+	int up_fd;		/* -1 when not linked */
+	int up_started;		/* ST_REPL_START was answered */
+	long long retry_at;	/* when to dial again; 0 now */
+	int retry_ms;
+	int down_logged;
+	uint8_t *rec;		/* a record being put together from its parts */
+	size_t rec_len, rec_cap;
+	uint64_t rec_seq;
+	int sfd;		/* the snapshot being received; -1 none */
+	uint64_t sbytes;
+	char spath[PATH_MAX];
+} R = { .up_fd = -1, .sfd = -1, .snap = { .rfd = -1, .wfd = -1 } };
+
+static void publish(void);
+static void standby_gone(const char *why);
+static void up_close(const char *why);
+
+/* ---------------------------------------------------------------- backlog */
+
+static struct rrec *
+bl_at(size_t i)
+{
+	return &R.bl[(R.blhead + i) % R.blcap];
+}
+
+/* The record seq, or NULL when the backlog does not hold it. */
+static struct rrec *
+bl_find(uint64_t seq)
+{
+	uint64_t first;
+
+	if (R.bln == 0)
+		return NULL;
+	first = bl_at(0)->seq;
+	if (seq < first || seq - first >= R.bln)
+		return NULL;
+	return bl_at((size_t)(seq - first));
+}
+
+static void
+bl_drop_first(void)
+{
+	struct rrec *r = bl_at(0);
+
+	R.blbytes -= r->len;
+	free(r->body);
+	r->body = NULL;
+	R.blhead = (R.blhead + 1) % R.blcap;
+	R.bln--;
+}
+
+static void
+bl_clear(void)
+{
+	while (R.bln > 0)
+		bl_drop_first();
+	R.blhead = 0;
+}
+
+/* Room for one more record: 0, or -1 out of memory. */
+static int
+bl_room(void)
+{
+	struct rrec *nb;
+	size_t cap, i;
+
+	if (R.bln < R.blcap)
+		return 0;
+	cap = R.blcap ? R.blcap * 2 : 1024;
+	if ((nb = calloc(cap, sizeof(*nb))) == NULL)
+		return -1;
+	for (i = 0; i < R.bln; i++)
+		nb[i] = *bl_at(i);
+	free(R.bl);
+	R.bl = nb;
+	R.blcap = cap;
+	R.blhead = 0;
+	return 0;
+}
+
+/*
+ * A record appended (store_on_record): kept, the oldest dropped past the
+ * bound; a standby that still needed one of those starts again.
+ */
+static void
+on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+	struct rrec *r;
+	uint64_t need = R.sent + 1;
+
+	if (body == NULL) {
+		/* A number spent by a failed append: no record to send. */
+		bl_clear();
+		if (R.sb != NULL)
+			standby_gone("record seq was spent by a failed append: "
+			    "a snapshot follows");
+		return;
+	}
+	if (bl_room() < 0 || (r = bl_at(R.bln), (r->body = malloc(len)) ==
+	    NULL)) {
+		log_warnx("replication: out of memory for the backlog");
+		bl_clear();
+		if (R.sb != NULL)
+			standby_gone("out of memory for the backlog");
+		return;
+	}
+	memcpy(r->body, body, len);
+	r->seq = seq;
+	r->len = len;
+	R.bln++;
+	R.blbytes += len;
+	while (R.blbytes > R.set.backlog_max && R.bln > 1) {
+		if (R.sb != NULL && bl_at(0)->seq >= need) {
+			log_warnx("replication: the standby is more than %zu "
+			    "bytes of records behind (the backlog); it starts "
+			    "again from a snapshot", R.set.backlog_max);
+			standby_gone("fell behind the backlog");
+		}
+		bl_drop_first();
+	}
+	repl_step();
+}
+
+/* ---------------------------------------------------------------- sync state */
+
+static void
+went_alone(void *arg)
+{
+	R.out_asked = 0;
+	R.cluster_out = 1;
+	if (R.role != ST_REPL_PRIMARY || R.in_sync)
+		return;
+	R.alone = 1;
+	log_warnx("replication: the standby is out of sync; acknowledging "
+	    "writes without it (PARLEY_REPLICA_WAIT=degrade)");
+	publish();
+}
+
+/*
+ * The standby is away (gone, or silent past REPL_ACK_MS): with degrade,
+ * the primary goes on alone once the cluster agrees; with block, replies
+ * wait. Logged once per absence.
+ */
+static void
+standby_away(const char *why)
+{
+	if (R.in_sync)
+		R.outs++;
+	R.in_sync = 0;
+	if (!R.set.sync_replica || R.role != ST_REPL_PRIMARY)
+		return;
+	if (!R.away_logged) {
+		R.away_logged = 1;
+		log_warnx("replication: standby away (%s)%s", why,
+		    R.set.wait_block ? "; write replies wait for it "
+		    "(PARLEY_REPLICA_WAIT=block)" : "");
+	}
+	if (R.set.wait_block || R.alone)
+		return;
+	if (R.cluster_out)
+		went_alone(NULL);
+	else if (!R.out_asked) {
+		R.out_asked = 1;
+		cluster_standby_out(went_alone, NULL);
+	}
+	publish();
+}
+
+/* After an acknowledgement: back in step with the standby? */
+static void
+standby_progress(void)
+{
+	uint64_t seq = store_seq(R.st);
+
+	if (R.sb == NULL || R.snap.on)
+		return;
+	if (R.alone && seq - R.acked <= REPL_CATCHUP_LAG) {
+		/* From now on replies wait; in sync once it has these. */
+		R.alone = 0;
+		R.catchup_to = seq;
+		log_info("replication: the standby caught up to %llu records "
+		    "behind; write replies wait for it again",
+		    (unsigned long long)(seq - R.acked));
+	}
+	if (R.alone || R.in_sync || R.acked < R.catchup_to)
+		return;
+	R.in_sync = 1;
+	R.away_logged = 0;
+	log_info("replication: the standby is in sync at record %llu",
+	    (unsigned long long)R.acked);
+	if (R.set.sync_replica) {
+		R.cluster_out = 0;
+		cluster_standby_in();
+	}
+}
+
+uint64_t
+repl_gate(void)
+{
+	if (R.role != ST_REPL_PRIMARY || !R.set.sync_replica || R.alone)
+		return UINT64_MAX;
+	return R.acked;
+}
+
+/* ---------------------------------------------------------------- the stream */
+
+/* Queues type's message m on ch (unasked): 0, or -1 (the standby goes). */
+static int
+send_msg(struct pchan *ch, uint16_t type, const void *m)
+{
+	struct penc e;
+	int rc;
+
+	penc_init(&e);
+	rc = st_req_encode(&e, type, m) < 0 ? -1 :
+	    pchan_send(ch, type, 0, 0, e.buf, e.len, -1);
+	penc_free(&e);
+	return rc;
+}
+
+/* One record, in parts of ST_REPL_CHUNK. */
+static int
+send_rec(const struct rrec *r)
+{
+	struct st_repl_rec m;
+	size_t off = 0, n;
+
+	do {
+		n = r->len - off > ST_REPL_CHUNK ? ST_REPL_CHUNK :
+		    r->len - off;
+		m.seq = r->seq;
+		m.more = off + n < r->len;
+		m.part.p = r->body + off;
+		m.part.len = (uint32_t)n;
+		if (send_msg(R.sbch, PROTO_ST_REPL_REC, &m) < 0)
+			return -1;
+		off += n;
+	} while (off < r->len);
+	return 0;
+}
+
+/* The records the standby lacks, as far as its channel has room. */
+static void
+pump(void)
+{
+	const struct rrec *r;
+	int any = 0;
+
+	while (R.sb != NULL && !R.snap.on && R.sent < store_seq(R.st) &&
+	    R.sbch->wq_bytes < REPL_WQ_MAX) {
+		if ((r = bl_find(R.sent + 1)) == NULL) {
+			standby_gone("its next record left the backlog");
+			return;
+		}
+		if (send_rec(r) < 0) {
+			standby_gone("cannot queue a record");
+			return;
+		}
+		if (R.waiting_since == 0)
+			R.waiting_since = proto_mono_ms();
+		R.sent = r->seq;
+		any = 1;
+	}
+	/* The acknowledgement is on the replies' path: no wait for the turn's flush. */
+	if (any && pchan_flush(R.sbch) < 0 && errno != EAGAIN)
+		standby_gone(strerror(errno));
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+static void *
+snap_thread(void *arg)
+{
+	struct snap *sn = arg;
+
+	sn->rc = store_backup(sn->st, sn->wfd);
+	/* The end of the pipe is the end of the copy. */
+	close(sn->wfd);
+	return NULL;
+}
+
+/* The thread joined and the pipe closed: no snapshot is being sent. */
+static void
+snap_end(void)
+{
+	struct snap *sn = &R.snap;
+
+	if (sn->rfd >= 0) {
+		loop_io_del(&sn->io);
+		/* A thread still copying sees EPIPE and ends. */
+		close(sn->rfd);
+		sn->rfd = -1;
+	}
+	if (sn->running)
+		pthread_join(sn->thread, NULL);
+	sn->running = 0;
+	sn->on = 0;
+}
+
+static void
+snap_interest(void)
+{
+	struct snap *sn = &R.snap;
+	uint32_t want;
+
+	if (!sn->on || sn->rfd < 0)
+		return;
+	want = R.sbch->wq_bytes < REPL_WQ_MAX ? EPOLLIN : 0;
+	if (want != sn->interest && loop_io_mod(&sn->io, want) == 0)
+		sn->interest = want;
+}
+
+/* The copy read and sent in chunks while the standby's channel has room. */
+static void
+snap_io(int fd, uint32_t events, void *arg)
+{
+	struct snap *sn = &R.snap;
+	struct st_repl_snap m = { .seq = sn->seq };
+	ssize_t n;
+
+	while (sn->on && R.sbch->wq_bytes < REPL_WQ_MAX) {
+		if ((n = read(sn->rfd, R.buf, ST_REPL_CHUNK)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				standby_gone("snapshot pipe");
+			break;
+		}
+		m.last = n == 0;
+		m.chunk.p = R.buf;
+		m.chunk.len = (uint32_t)n;
+		if (n == 0) {
+			snap_end();
+			if (sn->rc != 0) {
+				standby_gone("the snapshot's copy failed");
+				return;
+			}
+		}
+		if (send_msg(R.sbch, PROTO_ST_REPL_SNAP, &m) < 0) {
+			standby_gone("cannot queue a snapshot chunk");
+			return;
+		}
+		sn->bytes += (uint64_t)n;
+		if (n == 0) {
+			log_info("replication: snapshot of %llu bytes sent "
+			    "(record %llu); the records after it follow",
+			    (unsigned long long)sn->bytes,
+			    (unsigned long long)sn->seq);
+			pump();
+			return;
+		}
+	}
+	snap_interest();
+}
+
+/*
+ * A snapshot for the standby: a checkpoint (LMDB's last commit then holds
+ * every record up to sn->seq), then a thread copies it into a pipe. A
+ * later checkpoint may slip in before the copy begins: the standby then
+ * skips the records its snapshot holds already. 0, or -1 logged.
+ */
+static int
+snap_start(void)
+{
+	struct snap *sn = &R.snap;
+	int fds[2], rc;
+
+	if (store_checkpoint(R.st) < 0)
+		return -1;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_warn("replication: pipe");
+		return -1;
+	}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(&sn->io, fds[0], EPOLLIN, snap_io, NULL) < 0) {
+		log_warn("replication: snapshot pipe");
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	sn->rfd = fds[0];
+	sn->wfd = fds[1];
+	sn->interest = EPOLLIN;
+	sn->st = R.st;
+	sn->seq = store_seq(R.st);
+	sn->bytes = 0;
+	sn->rc = 0;
+	sn->on = 1;
+	if ((rc = pthread_create(&sn->thread, NULL, snap_thread, sn)) != 0) {
+		log_warnx("replication: snapshot thread: %s", strerror(rc));
+		close(fds[1]);
+		snap_end();
+		return -1;
+	}
+	sn->running = 1;
+	R.sent = sn->seq;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- primary */
+
+/* The standby's link ends (it closed, or it is dropped): it is away. */
+static void
+standby_gone(const char *why)
+{
+	void *who = R.sb;
+
+	if (who == NULL)
+		return;
+	log_warnx("replication: the standby's stream ended: %s", why);
+	snap_end();
+	R.sb = NULL;
+	R.sbch = NULL;
+	R.waiting_since = 0;
+	server_drop(R.srv, who);
+	standby_away(why);
+	publish();
+}
+
+static void
+start_reply(void *who, struct pchan *ch, const struct pmsg *m,
+    const struct st_repl_start_rep *rep)
+{
+	struct penc e;
+
+	penc_init(&e);
+	if (st_rep_encode(&e, PROTO_ST_REPL_START, rep) < 0 ||
+	    pchan_send(ch, PROTO_ST_REPL_START, PROTO_F_REPLY, m->hdr.id,
+	    e.buf, e.len, -1) < 0)
+		log_warnx("replication: cannot answer ST_REPL_START");
+	penc_free(&e);
+}
+
+/* ST_REPL_START: resume from the backlog, or a snapshot first. */
+static int
+start_stream(void *who, struct pchan *ch, const struct pmsg *m)
+{
+	struct st_repl_start_req in;
+	struct st_repl_start_rep rep;
+	uint64_t term = store_term(R.st), seq = store_seq(R.st);
+	int resume;
+
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
+		return -1;
+	if (R.role != ST_REPL_PRIMARY) {
+		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_UNAVAILABLE, "not primary");
+		return 0;
+	}
+	if (R.sb != NULL)
+		standby_gone("another standby connected");
+	resume = in.term == term && in.last_seq <= seq &&
+	    (in.last_seq == seq || bl_find(in.last_seq + 1) != NULL);
+	R.sb = who;
+	R.sbch = ch;
+	R.acked = resume ? in.last_seq : 0;
+	R.sent = in.last_seq;
+	R.waiting_since = 0;
+	if (!resume && snap_start() < 0) {
+		R.sb = NULL;
+		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_UNAVAILABLE, "cannot make a snapshot");
+		return 0;
+	}
+	log_info("replication: a standby (term %llu, record %llu) streams "
+	    "from record %llu%s", (unsigned long long)in.term,
+	    (unsigned long long)in.last_seq, (unsigned long long)R.sent,
+	    resume ? "" : " after a snapshot");
+	rep.term = term;
+	rep.seq = seq;
+	rep.snapshot = !resume;
+	start_reply(who, ch, m, &rep);
+	pump();
+	publish();
+	return 0;
+}
+
+/* ST_REPL_ACK: every record up to seq is on the standby's disk. */
+static int
+ack(void *who, const struct pmsg *m)
+{
+	struct st_u64 in;
+
+	if (who != R.sb || R.snap.on)
+		return 0;	/* a standby we dropped, still talking */
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0 ||
+	    in.v > store_seq(R.st)) {
+		log_warnx("replication: the standby acknowledged record %llu, "
+		    "past the last (%llu)", (unsigned long long)in.v,
+		    (unsigned long long)store_seq(R.st));
+		return -1;
+	}
+	/* A snapshot may hold more than its checkpoint said. */
+	if (in.v > R.sent)
+		R.sent = in.v;
+	if (in.v > R.acked)
+		R.acked = in.v;
+	R.waiting_since = R.acked < R.sent ? proto_mono_ms() : 0;
+	standby_progress();
+	publish();
+	return 0;
+}
+
+int
+repl_client_msg(void *who, struct pchan *ch, const struct pmsg *m)
+{
+	switch (m->hdr.type) {
+	case PROTO_ST_REPL_START:
+		return start_stream(who, ch, m);
+	case PROTO_ST_REPL_ACK:
+		return ack(who, m);
+	default:
+		return -1;
+	}
+}
+
+void
+repl_client_gone(void *who)
+{
+	if (who != R.sb)
+		return;
+	snap_end();
+	R.sb = NULL;
+	R.sbch = NULL;
+	R.waiting_since = 0;
+	log_warnx("replication: the standby disconnected");
+	standby_away("disconnected");
+	publish();
+}
+
+/* A primary's duties begin: the sweep, the backlog, the standby's state. */
+static void
+primary_begin(void)
+{
+	R.role = ST_REPL_PRIMARY;
+	/*
+	 * A primary's data has a term from its first start on: a standby
+	 * with none (a new data directory) never resumes from it.
+	 */
+	if (store_term(R.st) == 0 && store_set_term(R.st, 1) < 0)
+		fatalx("replication: cannot record the first term");
+	store_on_record(R.st, on_record, NULL);
+	R.in_sync = R.alone = R.cluster_out = R.out_asked = 0;
+	R.away_logged = 0;
+	R.acked = R.sent = store_seq(R.st);
+	R.catchup_to = store_seq(R.st);
+	sweep_start(R.st);
+	server_set_role(R.srv, ST_REPL_PRIMARY, NULL);
+	/* No standby yet: with degrade, the cluster hears it first. */
+	standby_away("none connected yet");
+}
+
+/* ---------------------------------------------------------------- standby */
+
+/*
+ * Connects to the primary's address: the one step tls:// adds to. The
+ * socket (non-blocking), or -1 logged once per absence.
+ */
+static int
+dial(const char *addr)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (strncmp(addr, "unix:", 5) != 0) {
+		if (!R.down_logged)
+			log_warnx("replication: %s: only unix: addresses are "
+			    "served yet", addr);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, addr + 5, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("replication: %s: path too long", addr);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (!R.down_logged)
+			log_warn("replication: cannot connect to the primary "
+			    "at %s; retrying", addr);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The snapshot being received is dropped: the standby keeps what it had. */
+static void
+snap_in_drop(void)
+{
+	if (R.sfd < 0)
+		return;
+	close(R.sfd);
+	R.sfd = -1;
+	(void)unlink(R.spath);
+}
+
+static void up_io(int fd, uint32_t events, void *arg);
+
+/* The next dial after a pause: 100 ms, doubling up to REPL_RETRY_MAX_MS. */
+static void
+retry_later(void)
+{
+	R.retry_ms = R.retry_ms ? R.retry_ms * 2 : 100;
+	if (R.retry_ms > REPL_RETRY_MAX_MS)
+		R.retry_ms = REPL_RETRY_MAX_MS;
+	R.retry_at = proto_mono_ms() + R.retry_ms;
+}
+
+static void
+up_close(const char *why)
+{
+	if (R.up_fd < 0)
+		return;
+	if (why != NULL)
+		log_warnx("replication: the link to the primary ended: %s",
+		    why);
+	loop_io_del(&R.up_io);
+	pchan_close(&R.up);
+	R.up_fd = -1;
+	R.up_started = 0;
+	R.rec_len = 0;
+	snap_in_drop();
+	retry_later();
+	publish();
+}
+
+/* Sends ST_REPL_ACK of what is on disk. 0, or -1 (the link closed). */
+static int
+up_ack(void)
+{
+	const struct st_u64 a = { store_seq(R.st) };
+
+	if (send_msg(&R.up, PROTO_ST_REPL_ACK, &a) < 0 ||
+	    (pchan_flush(&R.up) < 0 && errno != EAGAIN)) {
+		up_close("cannot send the acknowledgement");
+		return -1;
+	}
+	return 0;
+}
+
+/* Dials the primary and asks for the stream from what we hold. */
+static void
+up_open(void)
+{
+	struct st_repl_start_req q;
+	struct penc e;
+	int fd;
+
+	if ((fd = dial(R.primary)) < 0) {
+		R.down_logged = 1;
+		retry_later();
+		return;
+	}
+	if (pchan_init(&R.up, fd, STORAGED_NAME) < 0 ||
+	    loop_io_add(&R.up_io, fd, EPOLLIN, up_io, NULL) < 0) {
+		log_warn("replication: channel");
+		pchan_close(&R.up);
+		retry_later();
+		return;
+	}
+	R.up_fd = fd;
+	q.term = store_term(R.st);
+	q.last_seq = store_seq(R.st);
+	penc_init(&e);
+	if (st_req_encode(&e, PROTO_ST_REPL_START, &q) < 0 ||
+	    pchan_send(&R.up, PROTO_ST_REPL_START, 0, 1, e.buf, e.len,
+	    -1) < 0 || (pchan_flush(&R.up) < 0 && errno != EAGAIN)) {
+		penc_free(&e);
+		up_close("cannot send ST_REPL_START");
+		return;
+	}
+	penc_free(&e);
+	log_info("replication: connected to the primary at %s (term %llu, "
+	    "record %llu)", R.primary, (unsigned long long)q.term,
+	    (unsigned long long)q.last_seq);
+	R.down_logged = 0;
+}
+
+static int
+up_started(const struct pmsg *m)
+{
+	struct st_repl_start_rep rep;
+	struct pdec d;
+
+	if (m->hdr.flags & PROTO_F_ERROR) {
+		pdec_init(&d, m->payload, m->hdr.len);
+		(void)pdec_u32(&d);
+		log_warnx("replication: the primary at %s refused the stream",
+		    R.primary);
+		return -1;
+	}
+	if (st_rep_decode(m->hdr.type, m->payload, m->hdr.len, &rep) < 0)
+		return -1;
+	R.up_started = 1;
+	R.retry_ms = 0;
+	log_info("replication: following the primary (term %llu, record "
+	    "%llu)%s", (unsigned long long)rep.term,
+	    (unsigned long long)rep.seq, rep.snapshot ?
+	    ": a snapshot first" : "");
+	return 0;
+}
+
+/* A part of a record; a whole one is applied. 1 applied, 0 not yet, -1 error. */
+static int
+up_rec(const struct pmsg *m)
+{
+	struct st_repl_rec in;
+	uint8_t *nb;
+	size_t cap;
+	int rc;
+
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0 ||
+	    (R.rec_len > 0 && in.seq != R.rec_seq) ||
+	    R.rec_len + in.part.len > WAL_BODY_MAX || R.sfd >= 0)
+		return -1;
+	if (R.rec_len + in.part.len > R.rec_cap) {
+		for (cap = R.rec_cap ? R.rec_cap : 65536;
+		    cap < R.rec_len + in.part.len; cap *= 2)
+			;
+		if ((nb = realloc(R.rec, cap)) == NULL)
+			return -1;
+		R.rec = nb;
+		R.rec_cap = cap;
+	}
+	memcpy(R.rec + R.rec_len, in.part.p, in.part.len);
+	R.rec_len += in.part.len;
+	R.rec_seq = in.seq;
+	if (in.more)
+		return 0;
+	rc = R.rec_len == 0 ? -1 : store_repl_apply(R.st, in.seq, R.rec,
+	    R.rec_len);
+	R.rec_len = 0;
+	return rc < 0 ? -1 : 1;
+}
+
+/* A snapshot's chunk; the last one swaps it in. 1 swapped, 0 not yet, -1 error. */
+static int
+up_snap(const struct pmsg *m)
+{
+	struct st_repl_snap in;
+	const uint8_t *p;
+	size_t left;
+	ssize_t n;
+
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0 ||
+	    R.rec_len > 0)
+		return -1;
+	if (R.sfd < 0) {
+		if ((R.sfd = open(R.spath, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0600)) < 0) {
+			log_warn("replication: %s", R.spath);
+			return -1;
+		}
+		R.sbytes = 0;
+		log_info("replication: receiving a snapshot (record %llu)",
+		    (unsigned long long)in.seq);
+	}
+	for (p = in.chunk.p, left = in.chunk.len; left > 0; p += n,
+	    left -= (size_t)n)
+		if ((n = write(R.sfd, p, left)) < 0) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			log_warn("replication: %s", R.spath);
+			return -1;
+		}
+	R.sbytes += in.chunk.len;
+	if (!in.last)
+		return 0;
+	/* Whole and on disk before it replaces anything. */
+	if (fsync(R.sfd) < 0) {
+		log_warn("replication: fsync %s", R.spath);
+		return -1;
+	}
+	close(R.sfd);
+	R.sfd = -1;
+	server_backup_wait(R.srv);
+	if (store_swap(R.st, R.spath) < 0)
+		return -1;
+	log_info("replication: took a snapshot of %llu bytes: term %llu, "
+	    "record %llu", (unsigned long long)R.sbytes,
+	    (unsigned long long)store_term(R.st),
+	    (unsigned long long)store_seq(R.st));
+	return 1;
+}
+
+/*
+ * One message from the primary: 1 when the store moved (records to
+ * flush and acknowledge), 0, or -1 (the link is closed).
+ */
+static int
+up_msg(const struct pmsg *m)
+{
+	switch (m->hdr.type) {
+	case PROTO_ST_REPL_START:
+		if (!(m->hdr.flags & PROTO_F_REPLY) || R.up_started)
+			return -1;
+		return up_started(m);
+	case PROTO_ST_REPL_REC:
+		return R.up_started ? up_rec(m) : -1;
+	case PROTO_ST_REPL_SNAP:
+		return R.up_started ? up_snap(m) : -1;
+	default:
+		log_warnx("replication: unexpected %s from the primary",
+		    proto_msg_name(m->hdr.type));
+		return -1;
+	}
+}
+
+/* What the primary sent: applied, flushed once, acknowledged. */
+static void
+up_io(int fd, uint32_t events, void *arg)
+{
+	struct pmsg m;
+	ssize_t n;
+	int r, moved = 0;
+
+	if ((events & EPOLLOUT) && pchan_flush(&R.up) < 0 &&
+	    errno != EAGAIN) {
+		up_close(strerror(errno));
+		return;
+	}
+	for (;;) {
+		if ((n = pchan_read(&R.up)) == 0) {
+			up_close("closed by the primary");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			up_close(strerror(errno));
+			return;
+		}
+		while ((r = pchan_next(&R.up, &m)) == 1) {
+			if ((r = up_msg(&m)) < 0) {
+				up_close("a message it could not take");
+				return;
+			}
+			moved |= r;
+		}
+		if (r < 0) {
+			up_close("protocol error");
+			return;
+		}
+	}
+	if (moved) {
+		if (store_repl_flush(R.st) < 0)
+			fatalx("replication: cannot flush %s; exiting (a "
+			    "restart follows the primary from what is on "
+			    "disk)", WAL_FILE);
+		if (up_ack() < 0)
+			return;
+	}
+	(void)loop_io_mod(&R.up_io, pchan_pending(&R.up) ? EPOLLIN | EPOLLOUT :
+	    EPOLLIN);
+	publish();
+}
+
+static void
+standby_begin(const char *primary)
+{
+	char *p;
+
+	if ((p = strdup(primary)) == NULL)
+		fatal("replication");
+	free(R.primary);
+	R.primary = p;
+	R.role = ST_REPL_STANDBY;
+	store_on_record(R.st, NULL, NULL);
+	R.retry_ms = 0;
+	R.retry_at = 0;
+	server_set_role(R.srv, ST_REPL_STANDBY, R.primary);
+	up_open();
+	publish();
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static void
+tick(void *arg)
+{
+	long long now = proto_mono_ms();
+
+	if (R.role == ST_REPL_PRIMARY && R.sb != NULL &&
+	    R.waiting_since != 0 && now - R.waiting_since > REPL_ACK_MS)
+		standby_away("no acknowledgement within 2 s");
+	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at)
+		up_open();
+	loop_timer_after(&R.tick, TICK_MS);
+}
+
+void
+repl_step(void)
+{
+	if (R.role != ST_REPL_PRIMARY || R.sb == NULL)
+		return;
+	snap_interest();
+	pump();
+}
+
+void
+repl_start(struct server *srv, struct store *st,
+    const struct repl_settings *set)
+{
+	R.srv = srv;
+	R.st = st;
+	R.set = *set;
+	R.set.primary = NULL;
+	if ((R.buf = malloc(ST_REPL_CHUNK)) == NULL)
+		fatal("replication");
+	if ((size_t)snprintf(R.spath, sizeof(R.spath), "%s/%s",
+	    store_dir(st), REPL_SNAP_FILE) >= sizeof(R.spath))
+		fatalx("replication: data directory path too long");
+	/* A standby killed mid-snapshot starts from what it had. */
+	(void)unlink(R.spath);
+	loop_timer_init(&R.tick, tick, NULL);
+	loop_timer_after(&R.tick, TICK_MS);
+	if (set->role == ST_REPL_STANDBY)
+		standby_begin(set->primary);
+	else
+		primary_begin();
+}
+
+void
+repl_stop(void)
+{
+	loop_timer_stop(&R.tick);
+	snap_end();
+	up_close(NULL);
+	bl_clear();
+	free(R.bl);
+	free(R.buf);
+	free(R.rec);
+	free(R.primary);
+	R.bl = NULL;
+	R.buf = R.rec = NULL;
+	R.primary = NULL;
+	R.blcap = R.rec_cap = 0;
+}
+
+int
+repl_role(void)
+{
+	return R.role;
+}
+
+/* ---------------------------------------------------------------- roles */
+
+int
+repl_promote(uint64_t term, uint64_t *out, const char **err)
+{
+	uint64_t old;
+
+	if (R.role == ST_REPL_PRIMARY) {
+		*err = "already primary";
+		return -1;
+	}
+	up_close(NULL);
+	R.retry_at = 0;
+	old = store_term(R.st);
+	if (term == 0)
+		term = old + 1;
+	if (term <= old) {
+		*err = "the term must be above the standby's";
+		return -1;
+	}
+	if (store_checkpoint(R.st) < 0 || store_set_term(R.st, term) < 0 ||
+	    store_init(R.st) < 0) {
+		*err = "cannot record the term";
+		return -1;
+	}
+	log_warnx("replication: promoted to primary: term %llu, at record "
+	    "%llu", (unsigned long long)term,
+	    (unsigned long long)store_seq(R.st));
+	primary_begin();
+	*out = term;
+	return 0;
+}
+
+void
+repl_fence(void)
+{
+	if (R.role != ST_REPL_PRIMARY)
+		return;
+	R.role = ST_REPL_FENCED;
+	server_set_role(R.srv, ST_REPL_FENCED, NULL);
+	server_hold_fail(R.srv);
+	sweep_stop();
+	if (R.sb != NULL)
+		standby_gone("fenced");
+	snap_end();
+	store_on_record(R.st, NULL, NULL);
+	bl_clear();
+	R.in_sync = R.alone = 0;
+	log_warnx("replication: fenced: no write is accepted or "
+	    "acknowledged from now on");
+	publish();
+}
+
+void
+repl_follow(const char *primary)
+{
+	if (R.role == ST_REPL_PRIMARY)
+		repl_fence();
+	up_close(NULL);
+	standby_begin(primary);
+}
+
+void
+repl_status(struct st_repl_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->role = (uint8_t)R.role;
+	s->term = store_term(R.st);
+	s->seq = store_seq(R.st);
+	if (R.role == ST_REPL_PRIMARY) {
+		s->linked = R.sb != NULL;
+		s->acked = R.acked;
+		s->in_sync = (uint8_t)R.in_sync;
+		s->alone = (uint8_t)R.alone;
+	} else {
+		s->linked = R.up_fd >= 0 && R.up_started;
+		s->acked = s->seq;
+	}
+}
+
+/* The metrics' view (parley_replica_*), after every change. */
+static void
+publish(void)
+{
+	struct st_repl_status s;
+
+	repl_status(&s);
+	smetrics_replica(&s, R.outs);
+}

@@ -1,0 +1,172 @@
+// The hot standby (issue 25, storaged/STORAGE.md "Replication"): two
+// storaged on one machine, the standby following the primary's
+// write-ahead log over its Unix socket (PARLEY_PRIMARY=unix:...).
+//
+// - the standby gets every write, a late one through a snapshot, and
+//   refuses writes ("not primary");
+// - with PARLEY_SYNC=replica under write load (every acknowledgement
+//   recorded by the client, lib/crashload.mjs), kill -9 of the primary,
+//   `parleyctl promote` of the standby: every acknowledged write is in it;
+//   the old primary restarted as its standby gets a snapshot and then
+//   holds the same data;
+// - the standby away: degrade logs once and goes on alone, then is in sync
+//   again once the standby is back; block holds the reply until it is.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { Parley, startParley, waitFor, within } from './lib/harness.mjs';
+import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
+
+const WAIT_MS = 15000;
+
+// A storaged alone, as the standby of primary (a Parley), with env merged.
+async function startStandby(t, primary, env = {}) {
+  const s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${primary.sockPath}`, ...env } });
+  t.after(() => s.stop());
+  await s.start();
+  return s;
+}
+
+async function role(p) {
+  const r = await p.ctl(['role', '--json']);
+  assert.equal(r.code, 0, `parleyctl role: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// Until the standby has every record of the primary on disk.
+async function caughtUp(primary, standby, what = 'the standby caught up') {
+  await waitFor(async () => {
+    const [a, b] = [await role(primary), await role(standby)];
+    return a.linked && b.linked && b.seq === a.seq && a.acked === a.seq;
+  }, WAIT_MS, what);
+}
+
+// What parleyctl exports of p: every conversation, message and widget.
+async function dump(p) {
+  const out = {};
+  for (const [k, args] of Object.entries({
+    convs: ['export', '--rows', 'conversations'],
+    msgs: ['export', '--rows', 'messages'],
+    widgets: ['widgets', '--json'],
+  })) {
+    const r = await p.ctl(args);
+    assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
+    out[k] = r.stdout;
+  }
+  return out;
+}
+
+async function sameData(a, b) {
+  const [da, db] = [await dump(a), await dump(b)];
+  assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
+  assert.deepEqual(db, da);
+}
+
+const LOAD = { mock: { chunks: 4, delayMs: 1 }, workers: 1 };
+
+describe('the hot standby', { concurrency: true }, () => {
+  test('a standby started late gets a snapshot, then every write; it answers reads and refuses writes', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { ...LOAD, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'replica', PARLEY_WAL_MB: '1' } });
+    // Writes before the standby exists: it can only have them by a snapshot.
+    let load = await startLoad(p, { stream: 1, json: 1, ws: 1, admin: 1 });
+    await load.acks.more(20, WAIT_MS, '20 writes acknowledged with no standby');
+    await load.stop();
+    const s = await startStandby(t, p);
+    await caughtUp(p, s);
+    assert.match(s.logs.storaged, /replication: took a snapshot of \d+ bytes/);
+    // Then writes stream as they are made.
+    load = await startLoad(p, { stream: 1, json: 1, ws: 1, admin: 1 });
+    await load.acks.more(30, WAIT_MS, '30 more writes acknowledged with the standby');
+    await load.stop();
+    await caughtUp(p, s);
+    assert.equal((s.logs.storaged.match(/took a snapshot/g) || []).length, 1, 'one snapshot, then records');
+    await sameData(p, s);
+    const [rp, rs] = [await role(p), await role(s)];
+    assert.deepEqual([rp.role, rp.inSync, rs.role, rs.term], ['primary', true, 'standby', rp.term]);
+
+    // A standby refuses writes and answers reads.
+    const c = await s.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    await assert.rejects(c.convOpen('default', 'sess-standby'), (e) => e.code === 8 && e.storageMessage === 'not primary');
+    assert.ok((await c.convList(10)).convs.length > 0);
+    const add = await s.ctl(['user', 'add', 'x@example.com', '--role', 'owner'], { input: 'a-long-enough-password\n' });
+    assert.equal(add.code, 1);
+    assert.match(add.stderr, /not primary/);
+  });
+
+  test('PARLEY_SYNC=replica: kill -9 of the primary under write load, promote the standby: every acknowledged write is in it; the old primary comes back as a standby', { timeout: 90000 }, async (t) => {
+    const p = await startParley(t, { ...LOAD, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'replica' } });
+    const s = await startStandby(t, p, { RATE_LIMIT_MAX_REQUESTS: '0' });
+    const load = await startLoad(p);
+    t.after(() => load.stop());
+    await load.acks.more(60, WAIT_MS, '60 writes acknowledged');
+    await p.killStoraged('SIGKILL');
+    await load.stop();
+
+    const r = await s.ctl(['promote']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'promoted: primary with term 2\n');
+    assert.equal((await s.ctl(['promote'])).stderr, 'parleyctl: promote: storaged: already primary (unavailable)\n');
+    // The new primary's own front: its export against every acknowledgement.
+    await s.startMasterd();
+    await s.waitWorkersReady(s.workers, WAIT_MS);
+    const { problems, found } = await checkAgainstExport(s, load.acks);
+    t.diagnostic(`acknowledged ${load.acks.total} writes (${load.acks.turns.length} turns); found ${found.turns} turns, ${found.messages} messages`);
+    assert.deepEqual(problems.slice(0, 20), []);
+
+    // The old primary, back as the new one's standby: a snapshot (its
+    // term is older), then the same data; its unacknowledged tail is gone.
+    process.kill(p.masterPid, 'SIGTERM');
+    await within(p.procs.masterd.exit, 15000);
+    const from = p.logs.storaged.length;
+    p.opts.env = { ...p.opts.env, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${s.sockPath}` };
+    await p.startStoraged();
+    await caughtUp(s, p, 'the old primary caught up');
+    assert.match(p.logs.storaged.slice(from), /took a snapshot of \d+ bytes: term 2/);
+    await sameData(s, p);
+  });
+
+  test('the standby away: degrade acknowledges alone once (logged) and is in sync again when it is back; block waits for it', { timeout: 60000 }, async (t) => {
+    const opts = (wait) => ({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: wait } });
+    const [pd, pb] = [new Parley(opts('degrade')), new Parley(opts('block'))];
+    for (const p of [pd, pb]) {
+      t.after(() => p.stop());
+      await p.start();
+    }
+    const [sd, sb] = [await startStandby(t, pd), await startStandby(t, pb)];
+    await caughtUp(pd, sd);
+    await caughtUp(pb, sb);
+    const [cd, cb] = [await pd.storage({ as: 'parley-workerd' }), await pb.storage({ as: 'parley-workerd' })];
+    t.after(() => { cd.close(); cb.close(); });
+    const conv = await cd.convOpen('default', 'away-d');
+    const convb = await cb.convOpen('default', 'away-b');
+
+    // degrade: the standby killed, the next write is acknowledged without it.
+    let from = pd.logs.storaged.length;
+    await sd.killStoraged('SIGKILL');
+    await cd.msgAppend(conv.conv.id, 'user', 'while the standby is away', 'complete', 0, 0, { timeout: 5000 });
+    const said = () => pd.logs.storaged.slice(from);
+    assert.match(said(), /standby away \(disconnected\)/);
+    assert.equal((said().match(/acknowledging writes without it/g) || []).length, 1);
+    assert.equal((await role(pd)).alone, true);
+    // Back: it resumes from the backlog and is in sync again.
+    from = pd.logs.storaged.length;
+    await sd.startStoraged();
+    await waitFor(async () => (await role(pd)).inSync, WAIT_MS, 'the standby in sync again');
+    assert.match(said(), /streams from record \d+\n/, 'resumed, no snapshot');
+    await cd.msgAppend(conv.conv.id, 'user', 'with the standby back');
+    await caughtUp(pd, sd);
+    await sameData(pd, sd);
+
+    // block: the reply waits for the standby, and leaves once it is back.
+    await sb.killStoraged('SIGKILL');
+    const pending = cb.msgAppend(convb.conv.id, 'user', 'waits for the standby', 'complete', 0, 0, { timeout: 20000 });
+    assert.equal(await within(pending.then(() => 'answered'), 1000), null, 'no reply while the standby is away');
+    await sb.startStoraged();
+    const r = await within(pending, WAIT_MS);
+    assert.ok(r && r.msg.content === 'waits for the standby', 'answered once the standby has it');
+    assert.match(pb.logs.storaged, /write replies wait for it \(PARLEY_REPLICA_WAIT=block\)/);
+    await caughtUp(pb, sb);
+    await sameData(pb, sb);
+  });
+});
