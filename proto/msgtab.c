@@ -229,6 +229,9 @@ static const struct proto_msg msgs[] = {
 	    &pl_event, NULL },
 	{ PROTO_ST_EV_LOST, "ST_EV_LOST", S, W, 0, 0, 0,
 	    &pl_empty, NULL },
+	/* The transport (issue 25): which storaged is primary. */
+	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C, 0, 0, 0,
+	    &pl_ev_role, NULL },
 };
 
 /* By type: filled once from msgs (types are below PROTO_TYPE_MAX). */
@@ -300,6 +303,7 @@ proto_err_name(uint32_t code)
 	case PROTO_E_UNAVAILABLE:	return "unavailable";
 	case PROTO_E_NO_ORG:		return "no such organisation";
 	case PROTO_E_EXISTS:		return "exists";
+	case PROTO_E_NOT_PRIMARY:	return "not primary";
 	}
 	return "unknown";
 }

@@ -174,8 +174,14 @@ enum proto_type {
 	 * every write is refused until storaged restarts (storemsg.h)
 	 */
 	PROTO_ST_EV_STORE_FAILED = 0x67,
+	/*
+	 * u8 role, str primary: right after storaged's HELLO and whenever it
+	 * changes, which storaged this is (stmsgs.h, ST_EV_ROLE_*) and the
+	 * primary's address as far as it knows ("" if not)
+	 */
+	PROTO_ST_EV_ROLE = 0x98,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x80-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x80-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */
@@ -189,6 +195,8 @@ enum proto_err {
 	PROTO_E_NO_ORG = 6,
 	/* a record with that unique name exists already (issue 24) */
 	PROTO_E_EXISTS = 7,
+	/* a standby (or a fenced primary) refuses writes: find the primary */
+	PROTO_E_NOT_PRIMARY = 8,
 };
 
 const char *proto_msg_name(uint16_t type);

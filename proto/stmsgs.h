@@ -31,6 +31,7 @@
 #include "inboxmsg.h"
 #include "mailmsg.h"
 #include "orgmsg.h"
+#include "staddr.h"
 #include "usermsg.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
@@ -595,6 +596,18 @@ struct st_user_gone {
 	char id[ST_USER_ID_MAX + 1];
 };
 
+/* ------------------------------------------------ the transport (issue 25) */
+
+/* ST_EV_ROLE's role: a primary serves writes; the others refuse them. */
+#define ST_EV_ROLE_PRIMARY	0
+#define ST_EV_ROLE_STANDBY	1
+#define ST_EV_ROLE_FENCED	2	/* lost its lease: neither may write */
+/* The primary's address (staddr.h's text), "" when not known. */
+struct st_ev_role {
+	uint8_t role;
+	char primary[STADDR_TEXT_MAX];
+};
+
 /* ------------------------------------------------ metrics, parleyctl */
 
 /* A metric set (metricsmsg.h); a worker's push may be written with ms_enc. */
@@ -723,6 +736,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_due_req, pl_store_failed, pl_canneds,
+    pl_ev_role,
     pl_canned_put_req;
 
 /*
