@@ -8,8 +8,7 @@
 #include "usermsg.h"
 
 const char ctl_usage[] =
-"usage: parleyctl [-S socket | --storaged ADDRS] [-t seconds] command\n"
-"                 [options]\n"
+"usage: parleyctl [-S socket] [--storaged ADDRS] [-t seconds] command [options]\n"
 "\n"
 "  backup FILE            write a consistent compact copy of the data to\n"
 "                         FILE (new, mode 0600) while storaged serves; to\n"

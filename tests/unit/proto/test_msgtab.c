@@ -74,7 +74,7 @@ test_layouts(void **state)
 			fail_msg("%s: not storaged's, with a layout", m->name);
 	}
 	assert_true(asked > 40);
-	assert_int_equal(unasked, 5);
+	assert_int_equal(unasked, 6);
 	assert_ptr_equal(proto_msg(PROTO_ST_PING)->req, &pl_empty);
 	assert_ptr_equal(proto_msg(PROTO_ST_EV)->req, &pl_event);
 }
