@@ -471,8 +471,9 @@ pchan_events(const struct pchan *ch, int reading)
 int
 pchan_buffered(const struct pchan *ch)
 {
-	return ch->ssl != NULL && ch->tls_up && ch->tls_rerr == 0 &&
-	    SSL_has_pending(ch->ssl);
+	/* A read that ended in EOF or an error says so on the next call. */
+	return ch->ssl != NULL && (ch->tls_rerr != 0 || (ch->tls_up &&
+	    SSL_has_pending(ch->ssl)));
 }
 
 int

@@ -332,9 +332,9 @@ int pchan_init_tls(struct pchan *, int fd, const char *myname,
  */
 uint32_t pchan_events(const struct pchan *, int reading);
 /*
- * 1 when TLS holds received bytes the socket will not signal again:
- * call pchan_read before waiting (a reader that stopped early, or whose
- * buffer was full, would stall on them).
+ * 1 when TLS holds received bytes (or an EOF or error it read) the
+ * socket will not signal again: call pchan_read before waiting (a reader
+ * that stopped early, or whose buffer was full, would stall on them).
  */
 int pchan_buffered(const struct pchan *);
 /* 1 on a TLS channel whose handshake is not done yet. */
