@@ -194,6 +194,7 @@ struct server {
 	struct loop_timer guard;	/* store_guard every GUARD_MS */
 	int told_failed;	/* the clients heard ST_EV_STORE_FAILED */
 	int role;		/* enum st_repl_role: only a primary writes */
+	int writes;		/* this batch may write (repl_writable) */
 	char *primary;		/* a standby's primary, as repl said */
 	TAILQ_HEAD(, held) held;	/* in the order they were made */
 	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
@@ -367,6 +368,16 @@ client_push(struct client *c, const struct pmsg *m)
 	return 0;
 }
 
+/*
+ * Not read any more: we are stopping. The standby streaming from us is
+ * read on, so its acknowledgements release the last replies in the drain.
+ */
+static int
+client_quiet(struct server *s, struct client *c)
+{
+	return s->quitting && !repl_is_standby(c);
+}
+
 /* Reads what the client has sent and takes out the whole requests. */
 static void
 client_read(struct server *s, struct client *c)
@@ -375,7 +386,7 @@ client_read(struct server *s, struct client *c)
 	ssize_t n;
 	int r;
 
-	if (c->dead || c->eof || s->quitting || client_paused(c) ||
+	if (c->dead || c->eof || client_quiet(s, c) || client_paused(c) ||
 	    c->next < c->nreqs)
 		return;
 	/* Every earlier request has run: their payloads may go. */
@@ -571,7 +582,7 @@ client_interest(struct server *s, struct client *c)
 {
 	uint32_t want = 0;
 
-	if (!c->eof && !s->quitting && !client_paused(c) &&
+	if (!c->eof && !client_quiet(s, c) && !client_paused(c) &&
 	    c->next == c->nreqs)
 		want |= EPOLLIN;
 	if (pchan_pending(&c->ch))
@@ -833,13 +844,14 @@ server_who_bad(struct client *c, struct slot *sl)
 }
 
 /*
- * A write sent to a standby or a fenced primary: refused, in its place
- * ("not primary": the workers go to the primary). 1 when refused.
+ * A write sent to a standby, a fenced primary or one past its lease's
+ * fence time: refused, in its place ("not primary": the workers go to
+ * the primary). 1 when refused.
  */
 static int
 server_not_primary(struct server *s, struct slot *sl)
 {
-	if (s->role == ST_REPL_PRIMARY || !dispatch_is_write(sl->q->type))
+	if (s->writes || !dispatch_is_write(sl->q->type))
 		return 0;
 	memset(&sl->rep, 0, sizeof(sl->rep));
 	penc_init(&sl->rep.enc);
@@ -954,13 +966,15 @@ server_batch(struct server *s)
 	uint64_t t0;
 	int write = 0, failed;
 
+	/* Once per batch: the lease's fence time is read from the clock. */
+	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (!client_runnable(c))
 			continue;
 		waiting += c->nreqs - c->next;
 		for (i = c->next; i < c->nreqs && !write; i++)
 			write = dispatch_is_write(c->reqs[i].type) &&
-			    s->role == ST_REPL_PRIMARY;
+			    s->writes;
 	}
 	if (waiting == 0)
 		return 0;
