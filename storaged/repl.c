@@ -541,10 +541,13 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	struct st_repl_start_req in;
 	struct st_repl_start_rep rep;
 	uint64_t term = store_term(R.st), seq = store_seq(R.st);
+	uint64_t sterm, slast;	/* what the standby holds */
 	int resume;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		return -1;
+	sterm = in.term;
+	slast = in.last_seq;
 	strlcpy(R.sbaddr, in.addr, sizeof(R.sbaddr));
 	st_req_free(m->hdr.type, &in);
 	if (R.role != ST_REPL_PRIMARY) {
@@ -554,12 +557,12 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
-	resume = in.term == term && in.last_seq <= seq &&
-	    (in.last_seq == seq || bl_find(in.last_seq + 1) != NULL);
+	resume = sterm == term && slast <= seq &&
+	    (slast == seq || bl_find(slast + 1) != NULL);
 	R.sb = who;
 	R.sbch = ch;
-	R.acked = resume ? in.last_seq : 0;
-	R.sent = in.last_seq;
+	R.acked = resume ? slast : 0;
+	R.sent = slast;
 	R.waiting_since = 0;
 	if (!resume && snap_start() < 0) {
 		R.sb = NULL;
@@ -569,7 +572,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	log_info("replication: a standby%s%s (term %llu, record %llu) streams "
 	    "from record %llu%s", R.sbaddr[0] != '\0' ? " at " : "", R.sbaddr,
-	    (unsigned long long)in.term, (unsigned long long)in.last_seq,
+	    (unsigned long long)sterm, (unsigned long long)slast,
 	    (unsigned long long)R.sent, resume ? "" : " after a snapshot");
 	rep.term = term;
 	rep.seq = seq;

@@ -16,14 +16,16 @@
 //    the TTL (printed); etcd's keys name who is who; a standby refuses
 //    writes;
 //  - a standby that fell out of sync (the primary recorded sync = "" and
-//    acknowledged alone) never campaigns, even with no primary.
+//    acknowledged alone) never campaigns, even with no primary;
+//  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
+//    refuse to start, naming what is missing.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
-import { Parley, sleep, waitFor, within } from './lib/harness.mjs';
+import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
 
 const TTL_MS = 2000;
 const POLL_MS = 500;		// lease_poll_ms(2)
@@ -234,6 +236,20 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const got = await cb.convOpen('default', 'handed-over');
     assert.equal(got.conv.id, conv.conv.id);
     assert.deepEqual(JSON.parse((await etcd.get('/term/'))['/term/primary']), { addr: b.advertise, term: t2 });
+  });
+
+  test('auto needs PARLEY_ETCD and PARLEY_ADVERTISE: masterd and storaged refuse to start without, naming what is missing', async (t) => {
+    const says = "PARLEY_ROLE is auto: PARLEY_ETCD (the etcd endpoints) and PARLEY_ADVERTISE (this storaged's address) must be set too";
+    const r = await refused({ PARLEY_ROLE: 'auto' });
+    assert.notEqual(r.code, 0);
+    assert.ok(r.log.includes(says), r.log);
+    const s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'auto', PARLEY_ETCD: etcd.url } });
+    t.after(() => s.stop());
+    const rec = s.spawnStoraged();
+    s.expectExit('storaged', { codes: [1] });
+    const { code } = await within(rec.exit, 10000);
+    assert.equal(code, 1);
+    assert.match(s.logs.storaged, /PARLEY_ROLE is auto: PARLEY_ADVERTISE \(this storaged's address\) must be set too/);
   });
 
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {
