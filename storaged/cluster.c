@@ -62,6 +62,12 @@ cluster_start(const struct settings *set)
 }
 
 int
+cluster_decides(void)
+{
+	return L != NULL;
+}
+
+int
 cluster_writable(void)
 {
 	return L == NULL || lease_writable(L);

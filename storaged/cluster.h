@@ -21,6 +21,12 @@ struct settings;
  */
 void cluster_start(const struct settings *set);
 /*
+ * Whether the lease decides the roles (PARLEY_ROLE=auto): then a
+ * promotion by hand (parleyctl promote) is refused, it could make two
+ * primaries.
+ */
+int cluster_decides(void);
+/*
  * Whether a write may be run and acknowledged now: with the lease, we hold
  * it and its fence time has not come (read from the clock, so a loop late
  * in hearing the fence still acknowledges nothing after it); else 1.

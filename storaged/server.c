@@ -59,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
@@ -1476,6 +1477,9 @@ server_promote(struct client *c, const struct pmsg *m)
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		err = "malformed request";
+	else if (cluster_decides())
+		err = "etcd's lease decides who is primary (PARLEY_ROLE=auto): "
+		    "stop the primary instead";
 	else if (repl_promote(in.v, &out.v, &err) == 0) {
 		penc_init(&e);
 		rc = st_rep_encode(&e, m->hdr.type, &out) < 0 ? -1 :

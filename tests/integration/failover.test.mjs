@@ -14,7 +14,7 @@
 //    it follows the new primary with the same data;
 //  - a clean SIGTERM of the primary hands over within a poll, well under
 //    the TTL (printed); etcd's keys name who is who; a standby refuses
-//    writes;
+//    writes and parleyctl promote;
 //  - a standby that fell out of sync (the primary recorded sync = "" and
 //    acknowledged alone) never campaigns, even with no primary;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
@@ -195,6 +195,8 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const last = load.acks.lastAt;
     t.diagnostic(`cut at 0: the old primary stopped writes at ${F - cutAt} ms, the other became primary at ${A - cutAt} ms (F < A by ${A - F} ms); the last acknowledgement came at ${last - cutAt} ms`);
     assert.ok(F < A, `F ${F} < A ${A}`);
+    // Fenced TTL - margin after the last renewal sent: before TTL after the cut.
+    assert.ok(F - cutAt < TTL_MS, `fenced ${F - cutAt} ms after the cut`);
     assert.ok(last < A, `the last acknowledgement (${last}) before the other became primary (${A})`);
     assert.ok(t2 > t1);
     // No write is taken any more: "not primary".
@@ -222,6 +224,10 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const [ca, cb] = [await a.storage({ as: 'parley-workerd' }), await b.storage({ as: 'parley-workerd' })];
     t.after(() => { ca.close(); cb.close(); });
     await assert.rejects(cb.convOpen('default', 'on-the-standby'), (e) => e.code === 8);
+    // Promotion by hand could make two primaries: etcd decides.
+    const promote = await b.ctl(['promote']);
+    assert.equal(promote.code, 1);
+    assert.match(promote.stderr, /etcd's lease decides who is primary \(PARLEY_ROLE=auto\): stop the primary instead/);
     const conv = await ca.convOpen('default', 'handed-over');
     await ca.msgAppend(conv.conv.id, 'user', 'acknowledged before the stop');
 
