@@ -90,6 +90,7 @@ FUZZ_PROG_tzif    := proto
 FUZZ_PROG_stmsgs  := proto
 FUZZ_PROG_envfile := proto
 FUZZ_PROG_etcd    := storaged
+FUZZ_PROG_staddr  := proto
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))

@@ -24,6 +24,7 @@
 #include "privdrop.h"
 #include "settings.h"
 #include "tlsctx.h"
+#include "tlschan.h"
 #include "version.h"
 
 extern char **environ;
@@ -177,19 +178,26 @@ serve(void)
 	}
 }
 
-/* The workers load the pair; a bad one fails here, once. */
+/* The workers load the pairs; a bad one fails here, once. */
 static void
 tls_check(const struct settings *st)
 {
 	char err[SETTINGS_ERR_MAX];
 	SSL_CTX *ctx;
 
-	if (st->tls_cert == NULL)
-		return;
-	if ((ctx = tls_ctx_new(st->tls_cert, st->tls_key, err,
-	    sizeof(err))) == NULL)
-		fatalx("%s", err);
-	SSL_CTX_free(ctx);
+	if (st->tls_cert != NULL) {
+		if ((ctx = tls_ctx_new(st->tls_cert, st->tls_key, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+		SSL_CTX_free(ctx);
+	}
+	/* The workers' side of the cluster's TLS (PARLEY_STORAGED). */
+	if (staddr_any_tls(st->storaged, st->nstoraged)) {
+		if ((ctx = tlschan_ctx_new(0, st->cluster_ca, st->cluster_cert,
+		    st->cluster_key, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		SSL_CTX_free(ctx);
+	}
 }
 
 /*

@@ -1,5 +1,6 @@
 /*
- * A framed channel over one Unix socket, with fd passing.
+ * A framed channel over one socket: a Unix socket, with fd passing, or
+ * TLS (tlschan.c does its reads and writes).
  *
  * Received fds wait in a small queue until the message flagged PROTO_F_FD
  * claims them: the kernel delivers an fd with the first byte of the
@@ -16,8 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "proto.h"
+#include "tlschan.h"
+
+_Static_assert(PCHAN_IN == EPOLLIN && PCHAN_IN == POLLIN &&
+    PCHAN_OUT == EPOLLOUT && PCHAN_OUT == POLLOUT,
+    "PCHAN_IN/_OUT are the poll and epoll bits");
 
 #define RBUF_MIN	4096
 #define RBUF_LIMIT	(PROTO_HDR_LEN + PROTO_MAX_PAYLOAD + RBUF_MIN)
@@ -126,11 +135,22 @@ pchan_init(struct pchan *ch, int fd, const char *myname)
 	return rv;
 }
 
+int
+pchan_init_tls(struct pchan *ch, int fd, const char *myname, SSL_CTX *ctx,
+    const char *host)
+{
+	if (pchan_init(ch, fd, myname) < 0)
+		return -1;
+	return tlschan_start(ch, ctx, host);
+}
+
 void
 pchan_close(struct pchan *ch)
 {
 	struct pframe *f;
 	int i;
+
+	tlschan_close(ch);
 
 	while ((f = TAILQ_FIRST(&ch->wq)) != NULL) {
 		TAILQ_REMOVE(&ch->wq, f, entry);
@@ -184,6 +204,12 @@ pchan_read(struct pchan *ch)
 			return -1;
 		ch->rbuf = nb;
 		ch->rcap = cap;
+	}
+	if (ch->ssl != NULL) {
+		if ((n = tlschan_read(ch, ch->rbuf + ch->rlen,
+		    ch->rcap - ch->rlen)) > 0)
+			ch->rlen += (size_t)n;
+		return n;
 	}
 	nfds = PROTO_MAX_FDS - ch->nrfds;
 	n = proto_recvmsg_fds(ch->fd, ch->rbuf + ch->rlen,
@@ -302,6 +328,12 @@ pchan_send(struct pchan *ch, uint16_t type, uint16_t flags, uint32_t id,
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (fd >= 0 && ch->ssl != NULL) {
+		/* An fd rides only on a Unix socket. */
+		close(fd);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	if ((f = malloc(sizeof(*f) + PROTO_HDR_LEN + len)) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -361,6 +393,8 @@ pchan_flush(struct pchan *ch)
 	ssize_t n;
 	int niov;
 
+	if (ch->ssl != NULL)
+		return tlschan_flush(ch);
 	while ((first = TAILQ_FIRST(&ch->wq)) != NULL) {
 		niov = 0;
 		for (f = first; f != NULL && niov < FLUSH_IOV;
@@ -418,7 +452,40 @@ pchan_flush(struct pchan *ch)
 int
 pchan_pending(const struct pchan *ch)
 {
-	return !TAILQ_EMPTY(&ch->wq);
+	return !TAILQ_EMPTY(&ch->wq) || ch->toff < ch->tlen;
+}
+
+uint32_t
+pchan_events(const struct pchan *ch, int reading)
+{
+	uint32_t ev = reading ? PCHAN_IN : 0;
+
+	if (ch->ssl != NULL && !ch->tls_up)
+		return ch->tls_hs_want;
+	if (pchan_pending(ch))
+		ev |= ch->ssl != NULL && ch->tls_w_want == PCHAN_IN ?
+		    PCHAN_IN : PCHAN_OUT;
+	return ev;
+}
+
+int
+pchan_buffered(const struct pchan *ch)
+{
+	/* A read that ended in EOF or an error says so on the next call. */
+	return ch->ssl != NULL && (ch->tls_rerr != 0 || (ch->tls_up &&
+	    SSL_has_pending(ch->ssl)));
+}
+
+int
+pchan_handshaking(const struct pchan *ch)
+{
+	return ch->ssl != NULL && !ch->tls_up;
+}
+
+const char *
+pchan_tls_why(const struct pchan *ch)
+{
+	return ch->tls_why;
 }
 
 int
@@ -436,7 +503,7 @@ pchan_flush_wait(struct pchan *ch, int timeout_ms)
 			return -1;
 		}
 		pfd.fd = ch->fd;
-		pfd.events = POLLOUT;
+		pfd.events = (short)pchan_events(ch, 0);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;
 	}

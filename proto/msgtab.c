@@ -247,6 +247,9 @@ static const struct proto_msg msgs[] = {
 	    &pl_event, NULL },
 	{ PROTO_ST_EV_LOST, "ST_EV_LOST", S, W, 0, 0, 0,
 	    &pl_empty, NULL },
+	/* The transport (issue 25): which storaged is primary. */
+	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C | S, 0, 0, 0,
+	    &pl_ev_role, NULL },
 };
 
 /* By type: filled once from msgs (types are below PROTO_TYPE_MAX). */

@@ -184,8 +184,14 @@ enum proto_type {
 	 * every write is refused until storaged restarts (storemsg.h)
 	 */
 	PROTO_ST_EV_STORE_FAILED = 0x67,
+	/*
+	 * u8 role, str primary: right after storaged's HELLO and whenever it
+	 * changes, which storaged this is (stmsgs.h, enum st_repl_role) and the
+	 * primary's address as far as it knows ("" if not)
+	 */
+	PROTO_ST_EV_ROLE = 0x98,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */
@@ -199,7 +205,7 @@ enum proto_err {
 	PROTO_E_NO_ORG = 6,
 	/* a record with that unique name exists already (issue 24) */
 	PROTO_E_EXISTS = 7,
-	/* a write sent to a standby (or a fenced primary): go to the primary (issue 25) */
+	/* a standby (or a fenced primary) refuses writes: find the primary */
 	PROTO_E_NOT_PRIMARY = 8,
 };
 
@@ -263,7 +269,21 @@ void pdec_strbuf(struct pdec *, char *buf, size_t bufsz);
 /* 0 when every byte was consumed and no error occurred; -1 otherwise. */
 int pdec_done(struct pdec *);
 
-/* ---- a channel: one Unix socket to a peer, framed, with fd passing ---- */
+/*
+ * ---- a channel: one socket to a peer, framed ----
+ * On a Unix socket an fd may ride with a message. A channel may instead
+ * carry TLS 1.3 (pchan_init_tls, tlschan.c): then no fd rides, the
+ * handshake is driven by pchan_read and pchan_flush themselves, and the
+ * caller waits for what pchan_events says rather than its own guess.
+ */
+struct ssl_st;
+struct ssl_ctx_st;
+
+/* The events a channel waits for: equal to EPOLLIN/POLLIN, EPOLLOUT/POLLOUT. */
+#define PCHAN_IN	0x001
+#define PCHAN_OUT	0x004
+/* Frames gathered into one TLS record (its largest plaintext). */
+#define PCHAN_TLS_RECORD	16384
 struct pframe {
 	TAILQ_ENTRY(pframe) entry;
 	size_t len;
@@ -284,6 +304,16 @@ struct pchan {
 	size_t wq_bytes;
 	int hello_seen;		/* the peer's HELLO arrived and matched */
 	char peer[32];		/* the peer's process name */
+	/* TLS (tlschan.c); ssl NULL on a plain socket. */
+	struct ssl_st *ssl;
+	int tls_up;		/* the handshake is done */
+	uint32_t tls_hs_want;	/* the handshake waits for PCHAN_IN or _OUT */
+	uint32_t tls_w_want;	/* the last write waited for PCHAN_IN or _OUT */
+	int tls_rerr;		/* sticky: -1 error, 1 EOF seen; 0 none */
+	int tls_errno;		/* with tls_rerr -1 */
+	uint8_t *tbuf;		/* PCHAN_TLS_RECORD: frames gathered for one write */
+	size_t tlen, toff;	/* bytes in tbuf, bytes of them written */
+	char tls_why[128];	/* why the handshake or a TLS call failed */
 };
 
 /* A received message; payload is valid until the next pchan_read. */
@@ -295,6 +325,32 @@ struct pmsg {
 
 /* Takes ownership of fd (made non-blocking) and queues our HELLO. */
 int pchan_init(struct pchan *, int fd, const char *myname);
+/*
+ * pchan_init over TLS 1.3 with ctx (tlschan_ctx_new): host NULL accepts
+ * (storaged's side), else connects and checks the peer's certificate
+ * names host (a DNS name, or an IP address without brackets). The
+ * handshake happens in the first pchan_read/pchan_flush calls. 0, or -1
+ * (the channel is still to be pchan_close'd).
+ */
+int pchan_init_tls(struct pchan *, int fd, const char *myname,
+    struct ssl_ctx_st *ctx, const char *host);
+/*
+ * What to wait for before calling pchan_read or pchan_flush again:
+ * PCHAN_IN when reading (the caller wants to read) or TLS needs the
+ * peer's bytes, PCHAN_OUT when something waits to be written and can be.
+ * While a TLS handshake runs, only what it waits for.
+ */
+uint32_t pchan_events(const struct pchan *, int reading);
+/*
+ * 1 when TLS holds received bytes (or an EOF or error it read) the
+ * socket will not signal again: call pchan_read before waiting (a reader
+ * that stopped early, or whose buffer was full, would stall on them).
+ */
+int pchan_buffered(const struct pchan *);
+/* 1 on a TLS channel whose handshake is not done yet. */
+int pchan_handshaking(const struct pchan *);
+/* Why the last TLS call failed ("" if none or not TLS): a short reason. */
+const char *pchan_tls_why(const struct pchan *);
 /* Closes the socket, every queued frame's fd and every unclaimed fd. */
 void pchan_close(struct pchan *);
 /*
@@ -311,17 +367,23 @@ ssize_t pchan_read(struct pchan *);
 int pchan_next(struct pchan *, struct pmsg *m);
 /*
  * Queues a message. fd >= 0 sets PROTO_F_FD and hands the fd over: the
- * channel closes its copy once sent (or on pchan_close). Returns 0 or -1.
+ * channel closes its copy once sent (or on pchan_close). Returns 0 or -1
+ * (EOPNOTSUPP: an fd on a TLS channel, closed).
  */
 int pchan_send(struct pchan *, uint16_t type, uint16_t flags, uint32_t id,
     const void *payload, size_t len, int fd);
 /* An error reply: u32 code, str message. */
 int pchan_send_error(struct pchan *, uint16_t type, uint32_t id,
     uint32_t code, const char *message);
-/* Writes what it can. Returns 1 when the queue is empty, 0 when some is left, -1 on error. */
+/*
+ * Writes what it can (over TLS, frames gathered into records of up to
+ * PCHAN_TLS_RECORD bytes). Returns 1 when the queue is empty, 0 when some
+ * is left, -1 on error.
+ */
 int pchan_flush(struct pchan *);
 /* Blocking flush with a timeout in ms, for tools and tests. 0 ok, -1 error/timeout. */
 int pchan_flush_wait(struct pchan *, int timeout_ms);
+/* 1 while queued bytes are not all written yet. */
 int pchan_pending(const struct pchan *);
 
 /* ---- one-message helpers on a raw socket ---- */

@@ -591,6 +591,55 @@ check_tls(const struct settings *st, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * PARLEY_STORAGED as a list, or the Unix socket in PARLEY_RUN_DIR when
+ * it is unset (today's behaviour).
+ */
+static int
+parse_storaged(struct settings *st, const char *v, char *err, size_t errsz)
+{
+	char def[STADDR_TEXT_MAX + 32], why[STADDR_ERR_MAX];
+
+	if (staddr_list_parse(unset(v) ? "" : v, st->storaged, STADDR_LIST_MAX,
+	    &st->nstoraged, why, sizeof(why)) < 0)
+		return fail(err, errsz, "PARLEY_STORAGED: %s", why);
+	if (st->nstoraged > 0)
+		return 0;
+	snprintf(def, sizeof(def), "unix:%s/storaged.sock", st->run_dir);
+	if (staddr_parse(def, strlen(def), &st->storaged[0], why,
+	    sizeof(why)) < 0)
+		return fail(err, errsz, "PARLEY_RUN_DIR: %s", why);
+	st->nstoraged = 1;
+	return 0;
+}
+
+/* Any tls:// address, on either side, needs the cluster's three files. */
+static int
+check_cluster(const struct settings *st, unsigned int procs, char *err,
+    size_t errsz)
+{
+	const char *need = NULL, *missing = NULL;
+
+	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD |
+	    SETTINGS_P_CTL)) && staddr_any_tls(st->storaged, st->nstoraged))
+		need = "PARLEY_STORAGED names a tls:// address";
+	else if ((procs & SETTINGS_P_STORAGED) && st->storaged_listen != NULL)
+		need = "PARLEY_STORAGED_LISTEN is set";
+	if (need == NULL)
+		return 0;
+	if (st->cluster_ca == NULL)
+		missing = "PARLEY_CLUSTER_CA";
+	else if (st->cluster_cert == NULL)
+		missing = "PARLEY_CLUSTER_CERT";
+	else if (st->cluster_key == NULL)
+		missing = "PARLEY_CLUSTER_KEY";
+	if (missing == NULL)
+		return 0;
+	return fail(err, errsz, "%s: PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT and "
+	    "PARLEY_CLUSTER_KEY must be set (%s is not); "
+	    "scripts/cluster-certs.sh makes them", need, missing);
+}
+
 /* SMTP_URL wants SMTP_FROM; SMTP_USER and SMTP_PASSWORD go together. */
 static int
 check_smtp(const struct settings *st, char *err, size_t errsz)
@@ -651,6 +700,12 @@ settings_parse_for(struct settings *st, unsigned int procs,
 	    check_tls(st, err, errsz) < 0 || check_smtp(st, err, errsz) < 0))
 		goto fail;
 	if ((procs & SETTINGS_P_STORAGED) && check_repl(st, err, errsz) < 0)
+		goto fail;
+	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD |
+	    SETTINGS_P_CTL)) && parse_storaged(st, get("PARLEY_STORAGED", arg),
+	    err, errsz) < 0)
+		goto fail;
+	if (check_cluster(st, procs, err, errsz) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -766,8 +821,8 @@ settings_msg_encode(struct penc *e, settings_get_fn get, void *arg)
 
 /* The decoded pairs, read by settings_parse_for() as its variables. */
 struct msg_vars {
-	const struct setting *row[64];
-	char *value[64];
+	const struct setting *row[96];
+	char *value[96];
 	size_t n;
 };
 

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "staddr.h"
+
 struct penc;
 
 #define SETTINGS_KEY_MIN	24	/* characters (code points) of an API key;
@@ -188,6 +190,17 @@ struct settings {
 	size_t ntrust;
 	char *tls_cert;		/* TLS_CERT, TLS_KEY: PEM paths; NULL = no TLS */
 	char *tls_key;
+	/*
+	 * PARLEY_STORAGED (never empty once parsed: unix:$PARLEY_RUN_DIR/
+	 * storaged.sock by default), PARLEY_STORAGED_LISTEN, the cluster's
+	 * PEM files (required with any tls:// address: check_cluster).
+	 */
+	struct staddr storaged[STADDR_LIST_MAX];
+	size_t nstoraged;
+	char *storaged_listen;
+	char *cluster_ca;
+	char *cluster_cert;
+	char *cluster_key;
 };
 
 /* Reads a variable: NULL or "" means unset. */

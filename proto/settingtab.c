@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "settings.h"
+#include "staddr.h"
 #include "usermsg.h"
 
 #define M	SETTINGS_P_MASTERD
@@ -44,6 +45,17 @@ static int
 check_abs_path(const char *v)
 {
 	return v[0] == '/' && check_plain(v);
+}
+
+/* storaged's network listener: a tls:// address (staddr.c). */
+static int
+check_listen(const char *v)
+{
+	struct staddr a;
+	char err[STADDR_ERR_MAX];
+
+	return staddr_parse(v, strlen(v), &a, err, sizeof(err)) == 0 &&
+	    a.kind == STADDR_TLS;
 }
 
 /* "127.0.0.1", "::1", "[::1]", a host name: no space, no stray bracket. */
@@ -277,6 +289,27 @@ const struct setting settings_table[] = {
 	{ "PARLEY_RUN_DIR", SETTING_TEXT, "./var/run", NULL, 1, 93, NULL,
 	    check_plain, "a path", S | W | C, F(run_dir),
 	    "where storaged.sock lives (created 0700)" },
+	/* storaged across hosts (issue 25): docs/cluster-tls.md. */
+	{ "PARLEY_STORAGED", SETTING_LIST, NULL,
+	    "unix:$PARLEY_RUN_DIR/storaged.sock", 0, 0, NULL, NULL, NULL,
+	    M | W | C, 0, "storaged's addresses, comma-separated (at most 8), "
+	    "each unix:/path or tls://HOST:PORT (HOST an IPv4 address, [IPv6] "
+	    "or a DNS name): the workers and parleyctl use the primary" },
+	{ "PARLEY_STORAGED_LISTEN", SETTING_TEXT, NULL, NULL, 1,
+	    STADDR_TEXT_MAX - 1, NULL, check_listen, "tls://ADDR:PORT", S,
+	    F(storaged_listen), "storaged's network listener (TLS 1.3, "
+	    "clients need a certificate of PARLEY_CLUSTER_CA) beside its "
+	    "socket; unset: none" },
+	{ "PARLEY_CLUSTER_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
+	    check_plain, "a path", M | W | S | C, F(cluster_ca),
+	    "PEM CA that signs every cluster certificate; needed with any "
+	    "tls:// address" },
+	{ "PARLEY_CLUSTER_CERT", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
+	    check_plain, "a path", M | W | S | C, F(cluster_cert),
+	    "this host's PEM certificate for the cluster (client and server)" },
+	{ "PARLEY_CLUSTER_KEY", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
+	    check_plain, "a path", M | W | S | C, F(cluster_key),
+	    "its PEM private key" },
 	{ "PARLEY_MAP_SIZE_MB", SETTING_NUMBER, "1024", NULL, 1, 1048576,
 	    NULL, NULL, NULL, S, F(map_size_mb),
 	    "largest size the database may grow to" },

@@ -166,6 +166,13 @@ static const struct pfield f_store_failed[] = {
 };
 PLAYOUT(pl_store_failed, struct st_str, f_store_failed);
 
+/* ST_EV_ROLE: which storaged this is, and where the primary is. */
+static const struct pfield f_ev_role[] = {
+	PFU8(struct st_ev_role, role),
+	PFBUF(struct st_ev_role, primary),
+};
+PLAYOUT(pl_ev_role, struct st_ev_role, f_ev_role);
+
 static const struct pfield f_cid_req[] = {
 	PFSTR(struct st_id_req, id, ST_ID_HEX),
 };

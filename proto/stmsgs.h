@@ -31,6 +31,7 @@
 #include "inboxmsg.h"
 #include "mailmsg.h"
 #include "orgmsg.h"
+#include "staddr.h"
 #include "usermsg.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
@@ -595,6 +596,18 @@ struct st_user_gone {
 	char id[ST_USER_ID_MAX + 1];
 };
 
+/* ------------------------------------------------ the transport (issue 25) */
+
+/*
+ * ST_EV_ROLE: which storaged this is (enum st_repl_role: a primary serves
+ * writes, a standby and a fenced primary refuse them) and the primary's
+ * address (staddr.h's text), "" when not known.
+ */
+struct st_ev_role {
+	uint8_t role;
+	char primary[STADDR_TEXT_MAX];
+};
+
 /* ------------------------------------------------ metrics, parleyctl */
 
 /* A metric set (metricsmsg.h); a worker's push may be written with ms_enc. */
@@ -724,14 +737,18 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_due_req, pl_store_failed, pl_canneds,
     pl_canned_put_req, pl_repl_start_req, pl_repl_start_rep, pl_repl_rec,
-    pl_repl_snap, pl_repl_status;
+    pl_repl_snap, pl_repl_status, pl_ev_role;
 
 /* ------------------------------------------------ replication (issue 25) */
 
 /* Most bytes of a log record's part or of a snapshot's chunk in one message. */
 #define ST_REPL_CHUNK		(1024u * 1024)
-/* A storaged's role (ST_REPL_STATUS). */
-enum st_repl_role { ST_REPL_PRIMARY = 0, ST_REPL_STANDBY, ST_REPL_FENCED };
+/* A storaged's role (ST_REPL_STATUS, ST_EV_ROLE). */
+enum st_repl_role {
+	ST_REPL_PRIMARY = 0,
+	ST_REPL_STANDBY,
+	ST_REPL_FENCED		/* lost its lease: it may not write either */
+};
 /* Bytes of anything, at most ST_REPL_CHUNK: p points into the payload. */
 struct st_blob {
 	const uint8_t *p;

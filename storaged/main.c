@@ -1,6 +1,7 @@
 /*
  * parley-storaged: owns the LMDB environment and answers the other
- * processes over $PARLEY_RUN_DIR/storaged.sock. Runs on proto/loop.c:
+ * processes over $PARLEY_RUN_DIR/storaged.sock, and over TLS on
+ * PARLEY_STORAGED_LISTEN when set. Runs on proto/loop.c:
  * SIGTERM/SIGINT stop it (clients get DRAIN_MS to read their replies),
  * SIGHUP is logged.
  */
@@ -26,6 +27,8 @@
 #include "proto.h"
 #include "repl.h"
 #include "settings.h"
+#include "staddr.h"
+#include "tlschan.h"
 #include "mailbox.h"
 #include "storaged.h"
 #include "store.h"
@@ -55,7 +58,8 @@ usage(void)
 	    "PARLEY_REPLICA_WAIT, PARLEY_ETCD, PARLEY_LEASE_TTL_S, "
 	    "PARLEY_ADVERTISE, PARLEY_CLUSTER_NAME, WIDGET_SESSION_IDLE_DAYS, "
 	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_AWAY_AFTER_MS, "
-	    "PARLEY_LOG_LEVEL (parley.env(5))\n");
+	    "PARLEY_STORAGED_LISTEN, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, "
+	    "PARLEY_CLUSTER_KEY, PARLEY_LOG_LEVEL (parley.env(5))\n");
 	exit(1);
 }
 
@@ -147,7 +151,11 @@ static struct {
 	struct server *srv;
 	int quitting;
 	struct loop_timer drain;	/* DRAIN_MS after the signal to stop */
-} S = { .lockfd = -1 };
+	/* PARLEY_STORAGED_LISTEN: its context and socket; tfd -1 without */
+	struct ssl_ctx_st *tctx;
+	int tfd;
+	char tname[STADDR_TEXT_MAX];
+} S = { .lockfd = -1, .tfd = -1 };
 
 /* Settings (a bad one exits 1), then -v. */
 static void
@@ -172,6 +180,30 @@ setup_settings(int argc, char *argv[])
 	if ((size_t)snprintf(S.sockpath, sizeof(S.sockpath), "%s/%s",
 	    S.set.run_dir, STORAGED_SOCK) >= sizeof(S.sockpath))
 		fatalx("%s: path too long", S.set.run_dir);
+}
+
+/*
+ * PARLEY_STORAGED_LISTEN: the cluster's files read and the port bound
+ * while we may still be root (a key readable by root alone works); a
+ * wrong file or a taken port stops us with one line.
+ */
+static void
+setup_net(void)
+{
+	struct staddr a;
+	char err[SETTINGS_ERR_MAX];
+	const char *v = S.set.storaged_listen;
+
+	if (v == NULL)
+		return;
+	if (staddr_parse(v, strlen(v), &a, err, sizeof(err)) < 0)
+		fatalx("PARLEY_STORAGED_LISTEN: %s", err);
+	if ((S.tctx = tlschan_ctx_new(1, S.set.cluster_ca, S.set.cluster_cert,
+	    S.set.cluster_key, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((S.tfd = staddr_listen(&a, err, sizeof(err))) < 0)
+		fatalx("PARLEY_STORAGED_LISTEN: %s", err);
+	strlcpy(S.tname, a.text, sizeof(S.tname));
 }
 
 /* The directories, root dropped, the run directory locked. */
@@ -261,6 +293,12 @@ setup_server(void)
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
+	if (S.tfd >= 0) {
+		/* The server owns them now. */
+		server_listen_tls(S.srv, S.tfd, S.tctx, S.tname);
+		log_info("serving TLS clients of the cluster's CA on %s",
+		    S.tname);
+	}
 	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
 	    DAY_MS, S.set.new_sessions_per_min);
 	store_presence_settings(S.st, S.set.away_after_ms);
@@ -316,6 +354,7 @@ main(int argc, char *argv[], char *envp[])
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
 	setup_settings(argc, argv);
+	setup_net();
 	setproctitle("-%s", STORAGED_NAME);
 	setup_dirs();
 	setup_server();

@@ -900,6 +900,26 @@ up_snap(const struct pmsg *m)
 }
 
 /*
+ * What the storaged we follow says it is (every client hears it after
+ * HELLO): 0 while it is primary; -1 (the link closes, and is dialled again
+ * later) when it is a standby or fenced: it has nothing we may follow.
+ */
+static int
+up_role(const struct pmsg *m)
+{
+	struct st_ev_role r;
+
+	if (st_req_decode(PROTO_ST_EV_ROLE, m->payload, m->hdr.len, &r) < 0)
+		return -1;
+	if (r.role == ST_REPL_PRIMARY)
+		return 0;
+	log_warnx("replication: %s is not primary (%s)%s%s", R.primary,
+	    r.role == ST_REPL_STANDBY ? "a standby" : "fenced",
+	    r.primary[0] != '\0' ? "; it names " : "", r.primary);
+	return -1;
+}
+
+/*
  * One message from the primary: 1 when the store moved (records to
  * flush and acknowledge), 0, or -1 (the link is closed).
  */
@@ -915,6 +935,12 @@ up_msg(const struct pmsg *m)
 		return R.up_started ? up_rec(m) : -1;
 	case PROTO_ST_REPL_SNAP:
 		return R.up_started ? up_snap(m) : -1;
+	case PROTO_ST_EV_ROLE:
+		return up_role(m);
+	case PROTO_ST_EV_WIDGET_GONE:
+	case PROTO_ST_EV_USER_GONE:
+	case PROTO_ST_EV_STORE_FAILED:
+		return 0;	/* told every client: the workers' business */
 	default:
 		log_warnx("replication: unexpected %s from the primary",
 		    proto_msg_name(m->hdr.type));

@@ -35,7 +35,18 @@
  * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
  * compact copy of a large environment takes seconds, so a thread of its
  * own makes it, on one read snapshot, and says when it is done through a
- * pipe the loop watches. One at a time.
+ * pipe the loop watches. One at a time. It takes an fd, which only a
+ * Unix socket carries: over TLS it is refused.
+ *
+ * Besides the Unix socket, a TLS listener (server_listen_tls) may serve
+ * clients on other hosts. Its clients are the same clients once their
+ * handshake is done (the channel drives it: pchan_events says what to
+ * wait for); before that, a peer holds a slot for HANDSHAKE_MS at most,
+ * and HANDSHAKE_MAX of them at once. What OpenSSL holds decrypted is
+ * read before waiting (pchan_buffered): the socket will not say it again.
+ *
+ * Every client hears which storaged this is (ST_EV_ROLE) right after our
+ * HELLO, and again whenever that changes (server_set_role).
  *
  * Replication (repl.h): its messages (a standby's ST_REPL_START and
  * ST_REPL_ACK, parleyctl's promotion and status) are taken out as they
@@ -49,6 +60,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,12 +83,21 @@
 #include "repl.h"
 #include "stmsgs.h"
 #include "storaged.h"
+#include "tlschan.h"
+
+#include <openssl/ssl.h>
 
 /* After running out of fds, how long the listener rests. */
 #define ACCEPT_PAUSE_MS	1000
 #define REFUSED_TEXT	"not a request this process may send"
 /* How often the data directory's guard looks when no write does. */
 #define GUARD_MS	1000
+#define TLS_BACKUP_TEXT	"backup needs the Unix socket: run parleyctl backup " \
+			"on the storaged host"
+/* Refused handshakes: a line per reason per second; the cap's, per minute. */
+#define REFUSED_LOG_MS	1000
+#define REFUSED_REASONS	8
+#define CAP_LOG_MS	60000
 
 /*
  * Which code answers each request storaged serves, in one table: the
@@ -136,6 +159,9 @@ struct client {
 	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
 	int ev_level;		/* ST_EV_LEVEL_*: the events it is sent */
 	int peer;		/* PROTO_PEER_* its HELLO named; 0 until known */
+	char addr[64];		/* a TLS client's address and port; "" on the socket */
+	int handshaking;	/* TLS: counted in nhandshakes until it is done */
+	long long hs_deadline;	/* ... and closed if not done by then */
 	size_t held_bytes;	/* of its messages held for the standby */
 };
 
@@ -194,15 +220,30 @@ struct server {
 	struct backup bk;
 	struct loop_timer guard;	/* store_guard every GUARD_MS */
 	int told_failed;	/* the clients heard ST_EV_STORE_FAILED */
-	int role;		/* enum st_repl_role: only a primary writes */
+	/* The TLS listener (server_listen_tls); tfd -1 without. */
+	struct loop_io tio;
+	int tfd;
+	SSL_CTX *tctx;
+	char tname[STADDR_TEXT_MAX];
+	int nhandshakes;	/* its clients still in their handshake */
+	unsigned long cap_closed;	/* closed at the cap since the last line */
+	long long cap_logged;
+	struct {
+		char why[96];
+		long long at;
+		unsigned long quiet;	/* refused since its line, not logged */
+	} refused[REFUSED_REASONS];
+	/* ST_EV_ROLE: what this storaged is, where the primary is. */
+	int role;
+	char primary[STADDR_TEXT_MAX];
 	int writes;		/* this batch may write (repl_writable) */
-	char *primary;		/* a standby's primary, as repl said */
 	TAILQ_HEAD(, held) held;	/* in the order they were made */
 	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
 };
 
 static void backup_start(struct server *, struct client *,
     const struct pmsg *);
+static void backup_error(struct client *, uint32_t, uint32_t, const char *);
 
 static int
 client_paused(const struct client *c)
@@ -294,10 +335,60 @@ client_tell_failed(struct client *c, const struct store *st)
 	return rc;
 }
 
+/* Queues ST_EV_ROLE for c: 0, or -1 (c killed). */
+static int
+client_tell_role(struct client *c, const struct server *s)
+{
+	struct st_ev_role m;
+	struct penc e;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.role = (uint8_t)s->role;
+	strlcpy(m.primary, s->primary, sizeof(m.primary));
+	penc_init(&e);
+	rc = st_req_encode(&e, PROTO_ST_EV_ROLE, &m) < 0 ? -1 :
+	    pchan_send(&c->ch, PROTO_ST_EV_ROLE, 0, 0, e.buf, e.len, -1);
+	penc_free(&e);
+	if (rc < 0) {
+		log_warnx("client %llu: cannot queue ST_EV_ROLE", c->serial);
+		client_kill(c);
+	}
+	return rc;
+}
+
+/* A TCP peer's address as "1.2.3.4:5" or "[::1]:5". */
 static void
-client_new(struct server *s, int fd)
+peer_addr(int fd, char *buf, size_t sz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
+	int port;
+
+	snprintf(buf, sz, "?");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else
+		return;
+	if (inet_ntop(ss.ss_family, a, ip, sizeof(ip)) != NULL)
+		snprintf(buf, sz, ss.ss_family == AF_INET6 ? "[%s]:%d" :
+		    "%s:%d", ip, port);
+}
+
+/* A client on the Unix socket, or (tls) on the TLS listener. */
+static void
+client_new(struct server *s, int fd, int tls)
 {
 	struct client *c;
+	int rc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("client");
@@ -306,24 +397,83 @@ client_new(struct server *s, int fd)
 	}
 	c->srv = s;
 	c->serial = ++s->serial;
-	if (pchan_init(&c->ch, fd, STORAGED_NAME) < 0) {
+	if (tls)
+		peer_addr(fd, c->addr, sizeof(c->addr));
+	rc = tls ? pchan_init_tls(&c->ch, fd, STORAGED_NAME, s->tctx, NULL) :
+	    pchan_init(&c->ch, fd, STORAGED_NAME);
+	if (rc < 0) {
 		log_warn("client %llu: channel", c->serial);
 		pchan_close(&c->ch);
 		free(c);
 		return;
 	}
 	/* Our HELLO is queued: the first flush goes out this same turn. */
-	c->interest = EPOLLIN;
-	if (loop_io_add(&c->io, fd, EPOLLIN, client_io, c) < 0) {
+	c->interest = pchan_events(&c->ch, 1);
+	if (loop_io_add(&c->io, fd, c->interest, client_io, c) < 0) {
 		log_warn("client %llu: epoll_ctl", c->serial);
 		pchan_close(&c->ch);
 		free(c);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, entry);
-	log_debug("client %llu connected", c->serial);
-	if (store_failed(s->st) != NULL)
+	if (tls) {
+		c->handshaking = 1;
+		c->hs_deadline = proto_mono_ms() + HANDSHAKE_MS;
+		s->nhandshakes++;
+		log_debug("client %llu connected from %s", c->serial, c->addr);
+	} else
+		log_debug("client %llu connected", c->serial);
+	if (client_tell_role(c, s) == 0 && store_failed(s->st) != NULL)
 		client_tell_failed(c, s->st);
+}
+
+/*
+ * A TLS peer refused at its handshake: logged with its address, a line
+ * per reason at most every REFUSED_LOG_MS (the ones between counted).
+ */
+static void
+client_refused(struct server *s, struct client *c, const char *why)
+{
+	long long now = proto_mono_ms();
+	size_t i, slot = 0;
+
+	client_kill(c);
+	if (why == NULL || why[0] == '\0')
+		why = "unknown reason";
+	for (i = 0; i < REFUSED_REASONS; i++) {
+		if (strncmp(s->refused[i].why, why,
+		    sizeof(s->refused[i].why) - 1) == 0)
+			break;
+		if (s->refused[i].at < s->refused[slot].at)
+			slot = i;
+	}
+	if (i < REFUSED_REASONS) {
+		slot = i;
+		if (now - s->refused[i].at < REFUSED_LOG_MS) {
+			s->refused[i].quiet++;
+			return;
+		}
+	} else
+		strlcpy(s->refused[slot].why, why, sizeof(s->refused[slot].why));
+	if (s->refused[slot].quiet > 0)
+		log_warnx("TLS client %s refused at the handshake: %s (and %lu "
+		    "more since)", c->addr, why, s->refused[slot].quiet);
+	else
+		log_warnx("TLS client %s refused at the handshake: %s",
+		    c->addr, why);
+	s->refused[slot].at = now;
+	s->refused[slot].quiet = 0;
+}
+
+/* A TLS client's handshake just ended: it no longer holds a slot. */
+static void
+client_tls_done(struct server *s, struct client *c)
+{
+	if (!c->handshaking || pchan_handshaking(&c->ch))
+		return;
+	c->handshaking = 0;
+	s->nhandshakes--;
+	log_debug("client %llu (%s): TLS handshake done", c->serial, c->addr);
 }
 
 static void
@@ -332,6 +482,8 @@ client_free(struct server *s, struct client *c)
 	struct held *h;
 
 	log_debug("client %llu (%s) closed", c->serial, client_name(c));
+	if (c->handshaking)
+		s->nhandshakes--;
 	if (s->bk.c == c)
 		s->bk.c = NULL;
 	repl_client_gone(c);
@@ -374,7 +526,7 @@ client_push(struct client *c, const struct pmsg *m)
  * read on, so its acknowledgements release the last replies in the drain.
  */
 static int
-client_quiet(struct server *s, struct client *c)
+client_quiet(const struct server *s, const struct client *c)
 {
 	return s->quitting && !repl_is_standby(c);
 }
@@ -400,6 +552,10 @@ client_read(struct server *s, struct client *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			if (c->handshaking) {
+				client_refused(s, c, pchan_tls_why(&c->ch));
+				return;
+			}
 			if (errno == ECONNRESET)
 				log_debug("client %llu: reset", c->serial);
 			else
@@ -417,13 +573,17 @@ client_read(struct server *s, struct client *c)
 		if (c->ch.rlen < c->ch.rcap)
 			break;
 	}
+	client_tls_done(s, c);
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
 		if (served_by(m.hdr.type) == SERVE_BACKUP &&
 		    !(m.hdr.flags & PROTO_F_REPLY)) {
-			if (client_may_send(c, m.hdr.type))
-				backup_start(s, c, &m);
-			else
+			if (!client_may_send(c, m.hdr.type))
 				client_refuse_now(c, &m);
+			else if (c->ch.ssl != NULL)
+				backup_error(c, m.hdr.id, PROTO_E_UNSUPPORTED,
+				    TLS_BACKUP_TEXT);
+			else
+				backup_start(s, c, &m);
 			continue;
 		}
 		if (served_by(m.hdr.type) == SERVE_REPL && m.fd < 0 &&
@@ -568,7 +728,9 @@ client_flush(struct client *c)
 	if (c->dead || !pchan_pending(&c->ch))
 		return;
 	if (pchan_flush(&c->ch) < 0) {
-		if (errno == EPIPE || errno == ECONNRESET)
+		if (c->handshaking)
+			client_refused(c->srv, c, pchan_tls_why(&c->ch));
+		else if (errno == EPIPE || errno == ECONNRESET)
 			log_debug("client %llu: gone before its replies",
 			    c->serial);
 		else
@@ -578,16 +740,19 @@ client_flush(struct client *c)
 	}
 }
 
+/* All its requests ran and it may send more: read it when it does. */
+static int
+client_wants_read(const struct server *s, const struct client *c)
+{
+	return !c->dead && !c->eof && !client_quiet(s, c) &&
+	    !client_paused(c) && c->next == c->nreqs;
+}
+
 static void
 client_interest(struct server *s, struct client *c)
 {
-	uint32_t want = 0;
+	uint32_t want = pchan_events(&c->ch, client_wants_read(s, c));
 
-	if (!c->eof && !client_quiet(s, c) && !client_paused(c) &&
-	    c->next == c->nreqs)
-		want |= EPOLLIN;
-	if (pchan_pending(&c->ch))
-		want |= EPOLLOUT;
 	if (want == c->interest)
 		return;
 	if (loop_io_mod(&c->io, want) < 0) {
@@ -1191,24 +1356,49 @@ backup_done(struct server *s)
 
 /* ---------------------------------------------------------------- server */
 
-/* Stops (rest = 1) or resumes accepting. */
+/* Stops (rest = 1) or resumes accepting, on both listeners. */
 static void
 listener_rest(struct server *s, int rest)
 {
-	if (loop_io_mod(&s->lio, rest ? 0 : EPOLLIN) < 0)
+	if (loop_io_mod(&s->lio, rest ? 0 : EPOLLIN) < 0 ||
+	    (s->tfd >= 0 && loop_io_mod(&s->tio, rest ? 0 : EPOLLIN) < 0))
 		fatal("epoll_ctl listener");
 	s->lpaused_at = rest ? proto_mono_ms() : 0;
 }
 
+/*
+ * A TLS peer past the handshake cap: closed at once, and said once a
+ * minute. 1 when fd was closed so.
+ */
+static int
+server_at_cap(struct server *s, int fd)
+{
+	long long now = proto_mono_ms();
+
+	if (s->nhandshakes < HANDSHAKE_MAX)
+		return 0;
+	close(fd);
+	s->cap_closed++;
+	if (s->cap_logged == 0 || now - s->cap_logged >= CAP_LOG_MS) {
+		log_warnx("%s: %lu connection(s) closed at once: %d are in "
+		    "their TLS handshake already (the most at once)",
+		    s->tname, s->cap_closed, HANDSHAKE_MAX);
+		s->cap_logged = now;
+		s->cap_closed = 0;
+	}
+	return 1;
+}
+
 static void
-server_accept(struct server *s)
+server_accept(struct server *s, int lfd, int tls)
 {
 	int fd;
 
 	for (;;) {
-		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			client_new(s, fd);
+			if (!tls || !server_at_cap(s, fd))
+				client_new(s, fd, tls);
 			continue;
 		}
 		switch (errno) {
@@ -1241,7 +1431,40 @@ listener_io(int fd, uint32_t events, void *arg)
 	struct server *s = arg;
 
 	if (s->lfd >= 0)
-		server_accept(s);
+		server_accept(s, s->lfd, 0);
+}
+
+static void
+tls_listener_io(int fd, uint32_t events, void *arg)
+{
+	struct server *s = arg;
+
+	if (s->tfd >= 0)
+		server_accept(s, s->tfd, 1);
+}
+
+void
+server_listen_tls(struct server *s, int lfd, SSL_CTX *ctx, const char *name)
+{
+	s->tfd = lfd;
+	s->tctx = ctx;
+	strlcpy(s->tname, name, sizeof(s->tname));
+	if (loop_io_add(&s->tio, lfd, EPOLLIN, tls_listener_io, s) < 0)
+		fatal("epoll_ctl TLS listener");
+}
+
+void
+server_set_role(struct server *s, int role, const char *primary)
+{
+	struct st_ev_role m;
+
+	s->role = role;
+	strlcpy(s->primary, primary != NULL ? primary : "",
+	    sizeof(s->primary));
+	memset(&m, 0, sizeof(m));
+	m.role = (uint8_t)role;
+	strlcpy(m.primary, s->primary, sizeof(m.primary));
+	server_tell_all(s, PROTO_ST_EV_ROLE, &m, "role");
 }
 
 static void
@@ -1263,6 +1486,8 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 	if ((s->ev = evring_new()) == NULL)
 		fatal("event ring");
 	s->lfd = lfd;
+	s->tfd = -1;
+	s->role = ST_REPL_PRIMARY;
 	TAILQ_INIT(&s->clients);
 	TAILQ_INIT(&s->held);
 	if (loop_io_add(&s->lio, lfd, EPOLLIN, listener_io, s) < 0)
@@ -1296,6 +1521,7 @@ void
 server_step(struct server *s)
 {
 	struct client *c, *tmp;
+	long long now;
 
 	server_batch(s);
 	if (s->sync_due != 0 && proto_mono_ms() >= s->sync_due)
@@ -1304,11 +1530,20 @@ server_step(struct server *s)
 	server_release(s);
 	/* Rate windows that ended go a few at a time, traffic or not. */
 	ratelimit_sweep(s->rl, RATE_SWEEP_TURN);
+	now = proto_mono_ms();
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		client_flush(c);
+		if (c->handshaking && !c->dead) {
+			client_tls_done(s, c);
+			if (c->handshaking && now >= c->hs_deadline)
+				client_refused(s, c, "no handshake in time");
+		}
 		/* Said all it had to say and heard every answer. */
 		if (c->eof && c->next == c->nreqs && !pchan_pending(&c->ch))
 			client_kill(c);
+		/* TLS holds bytes the socket will not signal again. */
+		if (client_wants_read(s, c) && pchan_buffered(&c->ch))
+			client_read(s, c);
 		if (!c->dead)
 			client_interest(s, c);
 	}
@@ -1331,6 +1566,16 @@ server_timeout(struct server *s)
 		if (client_runnable(c))
 			return 0;
 	t = s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
+	/* A handshake's deadline. */
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		if (!c->handshaking)
+			continue;
+		left = c->hs_deadline - proto_mono_ms();
+		if (left < 0)
+			left = 0;
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
 	if (s->sync_due != 0) {
 		left = s->sync_due - proto_mono_ms();
 		if (left < 0)
@@ -1341,6 +1586,17 @@ server_timeout(struct server *s)
 	return t;
 }
 
+/* Closes the TLS listener, if any. */
+static void
+server_tls_close(struct server *s)
+{
+	if (s->tfd < 0)
+		return;
+	loop_io_del(&s->tio);
+	close(s->tfd);
+	s->tfd = -1;
+}
+
 void
 server_quit(struct server *s)
 {
@@ -1349,6 +1605,7 @@ server_quit(struct server *s)
 		close(s->lfd);
 		s->lfd = -1;
 	}
+	server_tls_close(s);
 	s->lpaused_at = 0;
 	s->quitting = 1;
 }
@@ -1379,7 +1636,6 @@ server_free(struct server *s)
 	}
 	loop_timer_stop(&s->guard);
 	server_hold_drop(s);
-	free(s->primary);
 	loop_io_del(&s->bk.io);
 	close(s->bk.pipe[0]);
 	close(s->bk.pipe[1]);
@@ -1389,6 +1645,8 @@ server_free(struct server *s)
 		loop_io_del(&s->lio);
 		close(s->lfd);
 	}
+	server_tls_close(s);
+	SSL_CTX_free(s->tctx);
 	evring_free(s->ev);
 	free(s->batch);
 	free(s);
@@ -1433,18 +1691,6 @@ void
 server_hold_drop(struct server *s)
 {
 	hold_end(s, 0, NULL);
-}
-
-void
-server_set_role(struct server *s, int role, const char *primary)
-{
-	char *p = NULL;
-
-	if (primary != NULL && (p = strdup(primary)) == NULL)
-		fatal("server_set_role");
-	free(s->primary);
-	s->primary = p;
-	s->role = role;
 }
 
 void

@@ -44,6 +44,9 @@
 
 /* A client whose unread replies pass this is not read until it drains. */
 #define CLIENT_WQ_MAX		(16u * 1024 * 1024)
+/* The TLS listener (server_listen_tls): a handshake's time, and how many at once. */
+#define HANDSHAKE_MS		5000
+#define HANDSHAKE_MAX		64
 /* Bytes of requests taken from one client per loop turn. */
 #define CLIENT_READ_MAX		(1024u * 1024)
 /* Requests in one transaction; the rest wait for the next turn. */
@@ -90,9 +93,22 @@ int server_idle(struct server *);
 /* Closes every client (and the listener if still open). */
 void server_free(struct server *);
 /*
- * Replication (repl.c) tells the server its role (enum st_repl_role;
- * primary: a standby's primary, else NULL): only a primary runs writes,
- * the others answer them PROTO_E_NOT_PRIMARY.
+ * Serves a second listener, lfd (a TCP socket: staddr_listen), whose
+ * clients speak TLS with ctx (tlschan_ctx_new, server side; the server
+ * owns it now): each does its handshake before anything is read from it,
+ * within HANDSHAKE_MS, and at most HANDSHAKE_MAX are in their handshake
+ * at once (more are closed as they come, logged once a minute). name is
+ * the address as the logs say it.
+ */
+struct ssl_ctx_st;
+void server_listen_tls(struct server *, int lfd, struct ssl_ctx_st *ctx,
+    const char *name);
+/*
+ * Which storaged this is (enum st_repl_role: only a primary runs writes,
+ * the others answer them PROTO_E_NOT_PRIMARY) and the primary's address
+ * as far as it knows (NULL or "" if not): told to every client now
+ * (ST_EV_ROLE), and to each that connects after, right after our HELLO.
+ * Primary until called.
  */
 void server_set_role(struct server *, int role, const char *primary);
 /* Fencing: the replies held for the standby fail "not primary", the rest go. */

@@ -97,7 +97,6 @@ name_process(int notifier, int argc, char *argv[], char *envp[])
 int
 main(int argc, char *argv[], char *envp[])
 {
-	char sockpath[PATH_MAX];
 	const char *s;
 	struct stat st;
 	int notifier;
@@ -118,11 +117,8 @@ main(int argc, char *argv[], char *envp[])
 	worker_conf_defaults();
 	wconf.header_timeout_ms = wsettings.header_timeout_ms;
 	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
-	if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/storaged.sock",
-	    wsettings.run_dir) >= sizeof(sockpath))
-		fatalx("PARLEY_RUN_DIR is too long");
 	if (notifier)
-		return notifier_run(sockpath);
+		return notifier_run(&wsettings);
 	/* Read anew by every worker: a reload picks up a new certificate. */
 	tlsio_init(wsettings.tls_cert, wsettings.tls_key);
 	resp_set_production(wsettings.production);
@@ -150,7 +146,7 @@ main(int argc, char *argv[], char *envp[])
 	/* The transport reports to this worker through its hooks. */
 	router_wire();
 	master_init(worker_quit, 1);
-	storec_init(sockpath);
+	storec_init_settings(&wsettings);
 	wschat_init();
 	metrics_init();
 	worker_trim_start();

@@ -24,6 +24,17 @@
  * replaced, and refuses every write) is kept here for /health while the
  * connection lasts: a storaged restarted on a new connection says it
  * again if it still applies.
+ *
+ * Where storaged is: a list of addresses (PARLEY_STORAGED: unix:/path,
+ * tls://HOST:PORT), tried in turn, each failure moving to the next with
+ * the backoff above (jittered, so the workers of several hosts do not
+ * all come at once after a failover). A connection is usable once its
+ * TLS handshake (if any) is done and storaged has said, unasked, that it
+ * is the primary (ST_EV_ROLE, right after its HELLO): one that says
+ * standby or fenced is left for the next address, the primary it names
+ * first when it is in the list. A request answered PROTO_E_NOT_PRIMARY
+ * (the primary stepped down meanwhile) completes as unavailable, and the
+ * connection goes the same way. Each switch of primary is logged once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,9 +44,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "msgtab.h"
+#include "random.h"
+#include "staddr.h"
 #include "stmsgs.h"
+#include "tlschan.h"
 #include "workerd.h"
 
 #define STOREC_BUCKETS		1024	/* power of two */
@@ -47,7 +63,8 @@
 #define STOREC_MAX_QUEUED	(16u * 1024 * 1024)
 #define STOREC_EVENT_CBS	4	/* modules that take unasked messages */
 
-enum storec_state { SC_DOWN, SC_CONNECTING, SC_UP };
+/* SC_HELLO: connected; TLS's handshake, then storaged's role awaited. */
+enum storec_state { SC_DOWN, SC_CONNECTING, SC_HELLO, SC_UP };
 
 struct storec_req {
 	TAILQ_ENTRY(storec_req) order;
@@ -62,7 +79,13 @@ struct storec_req {
 	int answered;		/* had it: the final reply is the empty confirmation */
 };
 
-static char sc_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static struct staddr sc_addrs[STADDR_LIST_MAX];
+static size_t sc_naddrs;
+static size_t sc_cur;			/* the address tried or connected */
+static int sc_next_pref = -1;		/* the next to try, if not sc_cur + 1 */
+static int sc_primary = -1;		/* the last one that was primary */
+static SSL_CTX *sc_tls;			/* for tls:// addresses */
+static int sc_not_primary;		/* a reply said so: move on */
 static enum storec_state sc_state = SC_DOWN;
 static struct pchan sc_ch;
 static int sc_fd = -1;			/* while connecting */
@@ -229,13 +252,31 @@ storec_fail(struct storec_req *r)
 	storec_complete(r, &res);
 }
 
-/* The next connection attempt: soon after a drop, then less and less often. */
+/*
+ * The next connection attempt, at the next address (or the one a standby
+ * named): soon after a drop, then less and less often, each wait between
+ * half and all of the backoff.
+ */
 static void
 storec_retry_later(void)
 {
-	sc_retry_at = loop_now() + sc_retry_ms;
+	uint32_t r;
+
+	if (sc_next_pref >= 0)
+		sc_cur = (size_t)sc_next_pref;
+	else if (sc_naddrs > 0)
+		sc_cur = (sc_cur + 1) % sc_naddrs;
+	sc_next_pref = -1;
+	proto_random(&r, sizeof(r));
+	sc_retry_at = loop_now() + sc_retry_ms / 2 + r % (sc_retry_ms / 2 + 1);
 	if ((sc_retry_ms *= 2) > STOREC_RETRY_MAX_MS)
 		sc_retry_ms = STOREC_RETRY_MAX_MS;
+}
+
+static const char *
+storec_addr(void)
+{
+	return sc_addrs[sc_cur].text;
 }
 
 /* Next wake-up: a retry, a connect that takes too long, or a deadline. */
@@ -247,7 +288,7 @@ storec_arm(void)
 
 	if (sc_state == SC_DOWN)
 		at = sc_retry_at;
-	else if (sc_state == SC_CONNECTING)
+	else if (sc_state == SC_CONNECTING || sc_state == SC_HELLO)
 		at = sc_connect_deadline;
 	if (r != NULL && r->deadline < at)
 		at = r->deadline;
@@ -266,16 +307,20 @@ storec_disconnect(const char *why)
 	if (sc_state == SC_UP) {
 		loop_io_del(&sc_io);
 		pchan_close(&sc_ch);
-		log_warnx("storaged: connection lost (%s)%s; reconnecting", why,
-		    n ? ", failing requests in flight" : "");
+		log_warnx("storaged: connection to %s lost (%s)%s; reconnecting",
+		    storec_addr(), why, n ? ", failing requests in flight" : "");
 		sc_down_logged = 1;
-	} else if (sc_state == SC_CONNECTING) {
+	} else if (sc_state == SC_HELLO || sc_state == SC_CONNECTING) {
 		loop_io_del(&sc_io);
-		close(sc_fd);
+		if (sc_state == SC_HELLO)
+			pchan_close(&sc_ch);
+		else
+			close(sc_fd);
 		sc_fd = -1;
 		if (!sc_down_logged) {
-			log_warnx("storaged: cannot connect to %s (%s); retrying",
-			    sc_path, why);
+			log_warnx("storaged: cannot connect to %s (%s); retrying%s",
+			    storec_addr(), why, sc_naddrs > 1 ?
+			    " the next address" : "");
 			sc_down_logged = 1;
 		}
 	}
@@ -289,18 +334,18 @@ storec_disconnect(const char *why)
 	storec_arm();
 }
 
+/* Writes what it can, then waits for what the channel says. */
 static void
 storec_flush(void *arg)
 {
-	int r;
-
-	if (sc_state != SC_UP)
+	if (sc_state != SC_UP && sc_state != SC_HELLO)
 		return;
-	if ((r = pchan_flush(&sc_ch)) < 0) {
-		storec_disconnect(strerror(errno));
+	if (pchan_flush(&sc_ch) < 0) {
+		storec_disconnect(sc_ch.ssl != NULL && pchan_tls_why(&sc_ch)[0] ?
+		    pchan_tls_why(&sc_ch) : strerror(errno));
 		return;
 	}
-	if (loop_io_mod(&sc_io, EPOLLIN | (r == 0 ? EPOLLOUT : 0)) < 0)
+	if (loop_io_mod(&sc_io, pchan_events(&sc_ch, 1)) < 0)
 		storec_disconnect("epoll_ctl");
 }
 
@@ -329,6 +374,68 @@ storec_store_failed(void)
 	return sc_store_failed;
 }
 
+/* The index of the address whose text is s, or -1. */
+static int
+storec_addr_index(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sc_naddrs; i++)
+		if (strcmp(sc_addrs[i].text, s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The connection is usable: storaged said it is the primary. */
+static void
+storec_ready(void)
+{
+	sc_state = SC_UP;
+	sc_down_logged = 0;
+	sc_retry_ms = STOREC_RETRY_MIN_MS;
+	sc_conns++;
+	sc_level_sent = -1;
+	sc_level_failed = 0;
+	if (sc_primary >= 0 && (size_t)sc_primary != sc_cur)
+		log_warnx("storaged: %s is primary now", storec_addr());
+	else
+		log_info("storaged: connected to %s", storec_addr());
+	sc_primary = (int)sc_cur;
+	storec_ev_sync();	/* the subscription is per connection */
+	storec_arm();
+}
+
+static const char *const role_names[] = { "primary", "standby", "fenced" };
+
+/*
+ * ST_EV_ROLE: a primary makes the connection usable; a standby or a
+ * fenced primary is left (for the primary it names, if in our list).
+ */
+static void
+storec_role_heard(const struct pmsg *m)
+{
+	struct st_ev_role r;
+	char why[STADDR_TEXT_MAX + 64];
+
+	if (st_req_decode(PROTO_ST_EV_ROLE, m->payload, m->hdr.len, &r) < 0) {
+		storec_disconnect("malformed ST_EV_ROLE");
+		return;
+	}
+	if (r.role == ST_REPL_PRIMARY) {
+		if (sc_state == SC_HELLO)
+			storec_ready();
+		return;
+	}
+	sc_next_pref = r.primary[0] != '\0' ?
+	    storec_addr_index(r.primary) : -1;
+	if (sc_next_pref == (int)sc_cur)
+		sc_next_pref = -1;
+	snprintf(why, sizeof(why), "it is %s%s%s",
+	    r.role < 3 ? role_names[r.role] : "not primary",
+	    r.primary[0] != '\0' ? "; primary: " : "", r.primary);
+	storec_disconnect(why);
+}
+
 static void
 storec_reply(struct pmsg *m)
 {
@@ -353,6 +460,8 @@ storec_reply(struct pmsg *m)
 		} else if (m->hdr.id == 0 &&
 		    m->hdr.type == PROTO_ST_EV_STORE_FAILED) {
 			storec_failed_heard(m);
+		} else if (m->hdr.id == 0 && m->hdr.type == PROTO_ST_EV_ROLE) {
+			storec_role_heard(m);
 		} else if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
 		    m->hdr.type == PROTO_ST_EV ||
 		    m->hdr.type == PROTO_ST_EV_USER_GONE)) {
@@ -387,6 +496,11 @@ storec_reply(struct pmsg *m)
 			res.message = "malformed error reply";
 		} else
 			res.message = msg;
+		if (res.code == PROTO_E_NOT_PRIMARY) {
+			/* Unavailable here; the caller moves on (storec_io). */
+			res.status = STOREC_UNAVAILABLE;
+			sc_not_primary = 1;
+		}
 	} else if (r->answered && m->hdr.len != 0) {
 		/* After an early answer the commit's confirmation is empty. */
 		log_warnx("storaged: %s confirmed with %u bytes",
@@ -415,12 +529,20 @@ storec_reply(struct pmsg *m)
 	free(msg);
 }
 
-/* The socket is connected: start the channel (our HELLO goes first). */
+/*
+ * The socket is connected: start the channel (our HELLO goes first, after
+ * TLS's handshake on a tls:// address) and wait for storaged's role.
+ */
 static void
 storec_up(int fd, int registered)
 {
-	if (pchan_init(&sc_ch, fd, WORKERD_NAME) < 0 || (!registered &&
-	    loop_io_add(&sc_io, fd, EPOLLIN, storec_io, NULL) < 0)) {
+	const struct staddr *a = &sc_addrs[sc_cur];
+	int rc;
+
+	rc = a->kind == STADDR_TLS ? pchan_init_tls(&sc_ch, fd, WORKERD_NAME,
+	    sc_tls, a->host) : pchan_init(&sc_ch, fd, WORKERD_NAME);
+	if (rc < 0 || (!registered && loop_io_add(&sc_io, fd,
+	    pchan_events(&sc_ch, 1), storec_io, NULL) < 0)) {
 		log_warn("storaged: channel");
 		if (registered)
 			loop_io_del(&sc_io);
@@ -430,25 +552,54 @@ storec_up(int fd, int registered)
 		storec_arm();
 		return;
 	}
-	sc_state = SC_UP;
-	sc_down_logged = 0;
-	sc_retry_ms = STOREC_RETRY_MIN_MS;
-	sc_conns++;
-	sc_level_sent = -1;
-	sc_level_failed = 0;
-	log_info("storaged: connected");
+	sc_state = SC_HELLO;
+	sc_not_primary = 0;
 	loop_defer(&sc_flush_defer);
-	storec_ev_sync();	/* the subscription is per connection */
 	storec_arm();
+}
+
+/* Reads what came, and the messages in it; then writes what waits. */
+static void
+storec_read(void)
+{
+	struct pmsg m;
+	ssize_t n;
+	int r;
+
+	do {
+		n = pchan_read(&sc_ch);
+		if (n == 0) {
+			storec_disconnect("closed by storaged");
+			return;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			storec_disconnect(sc_ch.ssl != NULL &&
+			    pchan_tls_why(&sc_ch)[0] ? pchan_tls_why(&sc_ch) :
+			    strerror(errno));
+			return;
+		}
+		while (sc_state >= SC_HELLO &&
+		    (r = pchan_next(&sc_ch, &m)) != 0) {
+			if (r < 0) {
+				storec_disconnect("protocol error");
+				return;
+			}
+			storec_reply(&m);
+			if (sc_not_primary && sc_state >= SC_HELLO) {
+				storec_disconnect("it answered: not primary");
+				return;
+			}
+		}
+		/* TLS may hold more than the buffer took: no event says so. */
+	} while (sc_state >= SC_HELLO && pchan_buffered(&sc_ch));
+	storec_flush(NULL);
 }
 
 static void
 storec_io(int fd, uint32_t events, void *arg)
 {
-	struct pmsg m;
 	socklen_t sl;
-	ssize_t n;
-	int r, err;
+	int err;
 
 	if (sc_state == SC_CONNECTING) {
 		err = 0;
@@ -464,67 +615,44 @@ storec_io(int fd, uint32_t events, void *arg)
 		storec_up(fd, 1);
 		return;
 	}
-	if (sc_state != SC_UP)
+	if (sc_state != SC_UP && sc_state != SC_HELLO)
 		return;
-	if (events & EPOLLOUT) {
+	/* A TLS write may wait for a read, and the handshake for either. */
+	if ((events & EPOLLOUT) || (sc_ch.ssl != NULL && pchan_pending(&sc_ch))) {
 		storec_flush(NULL);
-		if (sc_state != SC_UP)
+		if (sc_state != SC_UP && sc_state != SC_HELLO)
 			return;
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	n = pchan_read(&sc_ch);
-	if (n == 0) {
-		storec_disconnect("closed by storaged");
-		return;
-	}
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		storec_disconnect(strerror(errno));
-		return;
-	}
-	while (sc_state == SC_UP && (r = pchan_next(&sc_ch, &m)) != 0) {
-		if (r < 0) {
-			storec_disconnect("protocol error");
-			return;
-		}
-		storec_reply(&m);
-	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		storec_read();
 }
 
+/*
+ * Connects to the current address. The connect, the handshake and
+ * storaged's role all come within wconf.storage_timeout_ms.
+ */
 static void
 storec_connect(void)
 {
-	struct sockaddr_un sun;
-	int fd;
+	char err[STADDR_ERR_MAX + 64];
+	int fd, inprogress;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, sc_path, sizeof(sun.sun_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	sc_connect_deadline = loop_now() + wconf.storage_timeout_ms;
+	if ((fd = staddr_connect(&sc_addrs[sc_cur], &inprogress, err,
+	    sizeof(err))) < 0) {
 		if (!sc_down_logged) {
-			log_warn("storaged: socket");
+			log_warnx("storaged: cannot connect to %s; retrying%s",
+			    err, sc_naddrs > 1 ? " the next address" : "");
 			sc_down_logged = 1;
 		}
 		storec_retry_later();
 		return;
 	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		if (errno == EINPROGRESS) {
-			sc_fd = fd;
-			sc_state = SC_CONNECTING;
-			sc_connect_deadline = loop_now() + wconf.storage_timeout_ms;
-			if (loop_io_add(&sc_io, fd, EPOLLOUT, storec_io, NULL) < 0)
-				storec_disconnect("epoll_ctl");
-			return;
-		}
-		if (!sc_down_logged) {
-			log_warnx("storaged: cannot connect to %s (%s); retrying",
-			    sc_path, strerror(errno));
-			sc_down_logged = 1;
-		}
-		close(fd);
-		storec_retry_later();
+	if (inprogress) {
+		sc_fd = fd;
+		sc_state = SC_CONNECTING;
+		if (loop_io_add(&sc_io, fd, EPOLLOUT, storec_io, NULL) < 0)
+			storec_disconnect("epoll_ctl");
 		return;
 	}
 	storec_up(fd, 0);
@@ -544,8 +672,11 @@ storec_tick(void *arg)
 	if (late > 0)
 		log_warnx("storaged: %zu request(s) got no reply in %u ms", late,
 		    wconf.storage_timeout_ms);
-	if (sc_state == SC_CONNECTING && now >= sc_connect_deadline)
-		storec_disconnect("connect timed out");
+	if ((sc_state == SC_CONNECTING || sc_state == SC_HELLO) &&
+	    now >= sc_connect_deadline)
+		storec_disconnect(sc_state == SC_CONNECTING ? "connect timed out" :
+		    pchan_handshaking(&sc_ch) ? "TLS handshake timed out" :
+		    "no ST_EV_ROLE in time");
 	else if (sc_state == SC_DOWN && now >= sc_retry_at)
 		storec_connect();
 	storec_arm();
@@ -554,11 +685,43 @@ storec_tick(void *arg)
 void
 storec_init(const char *path)
 {
+	struct staddr a;
+	char text[STADDR_PATH_MAX + 8], err[STADDR_ERR_MAX];
+
+	snprintf(text, sizeof(text), "unix:%s", path);
+	if (staddr_parse(text, strlen(text), &a, err, sizeof(err)) < 0)
+		fatalx("storaged: %s", err);
+	storec_init_list(&a, 1, NULL);
+}
+
+void
+storec_init_settings(const struct settings *set)
+{
+	char err[SETTINGS_ERR_MAX];
+	SSL_CTX *ctx = NULL;
+
+	if (staddr_any_tls(set->storaged, set->nstoraged) &&
+	    (ctx = tlschan_ctx_new(0, set->cluster_ca, set->cluster_cert,
+	    set->cluster_key, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	storec_init_list(set->storaged, set->nstoraged, ctx);
+}
+
+void
+storec_init_list(const struct staddr *addrs, size_t n, SSL_CTX *tls)
+{
 	size_t i;
 
-	if (strlen(path) >= sizeof(sc_path))
-		fatalx("storaged socket path is too long: %s", path);
-	strlcpy(sc_path, path, sizeof(sc_path));
+	if (n == 0 || n > STADDR_LIST_MAX)
+		fatalx("storec: %zu storaged addresses", n);
+	memcpy(sc_addrs, addrs, n * sizeof(*addrs));
+	sc_naddrs = n;
+	sc_cur = 0;
+	sc_next_pref = sc_primary = -1;
+	if (sc_tls != NULL && sc_tls != tls)
+		SSL_CTX_free(sc_tls);
+	sc_tls = tls;
+	sc_retry_ms = STOREC_RETRY_MIN_MS;
 	for (i = 0; i < STOREC_BUCKETS; i++)
 		LIST_INIT(&sc_hash[i]);
 	TAILQ_INIT(&sc_inflight);
@@ -585,7 +748,7 @@ storec_shutdown(void)
 	sc_conns = sc_sub_conn = 0;
 	sc_nevent = 0;
 	sc_subscribed = NULL;
-	if (sc_state == SC_UP) {
+	if (sc_state == SC_UP || sc_state == SC_HELLO) {
 		loop_io_del(&sc_io);
 		pchan_close(&sc_ch);
 	} else if (sc_state == SC_CONNECTING) {
@@ -594,6 +757,8 @@ storec_shutdown(void)
 		sc_fd = -1;
 	}
 	sc_state = SC_DOWN;
+	SSL_CTX_free(sc_tls);
+	sc_tls = NULL;
 	loop_timer_stop(&sc_timer);
 	loop_defer_cancel(&sc_flush_defer);
 }

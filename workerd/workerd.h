@@ -123,12 +123,12 @@ void master_load(unsigned int n);
 
 /*
  * The notifier role (`parley-workerd --role notifier`), after main() has
- * the settings (master_open): connects to storaged at storaged_sock,
+ * the settings (master_open): connects to storaged (PARLEY_STORAGED),
  * tells masterd it is ready and runs its loop until MW_QUIT, the loss of
  * masterd's channel, or SIGTERM/SIGINT. Takes no connections. Returns
  * main's exit status.
  */
-int notifier_run(const char *storaged_sock);
+int notifier_run(const struct settings *);
 
 /* ---------------------------------------------------------------- conn.c */
 
@@ -1375,8 +1375,20 @@ struct storec_result {
 
 typedef void (*storec_cb)(const struct storec_result *, void *arg);
 
-/* Starts connecting to the socket at path; reconnects by itself. */
+/* Starts connecting to the Unix socket at path; reconnects by itself. */
 void storec_init(const char *path);
+/*
+ * Starts connecting to storaged at the n addresses (staddr.h), tried in
+ * turn until one says it is the primary; tls (owned from now on) is the
+ * client context for tls:// ones (NULL when there are none).
+ */
+void storec_init_list(const struct staddr *, size_t n,
+    struct ssl_ctx_st *tls);
+/*
+ * storec_init_list with PARLEY_STORAGED and the cluster's files: a file
+ * that is wrong is fatal (masterd checked them already).
+ */
+void storec_init_settings(const struct settings *);
 /*
  * Called for each message storaged sends unasked (PROTO_ST_EV_WIDGET_GONE,
  * PROTO_ST_EV): every callback registered (a few; registering one twice

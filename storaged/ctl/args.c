@@ -9,7 +9,7 @@
 #include "usermsg.h"
 
 const char ctl_usage[] =
-"usage: parleyctl [-S socket] [-t seconds] command [options]\n"
+"usage: parleyctl [-S socket] [--storaged ADDRS] [-t seconds] command [options]\n"
 "\n"
 "  backup FILE            write a consistent compact copy of the data to\n"
 "                         FILE (new, mode 0600) while storaged serves; to\n"
@@ -46,6 +46,11 @@ const char ctl_usage[] =
 "\n"
 "  -S socket   storaged's socket (default $PARLEY_RUN_DIR/storaged.sock,\n"
 "              PARLEY_RUN_DIR defaulting to ./var/run)\n"
+"  --storaged ADDRS\n"
+"              storaged's addresses, comma-separated: unix:/path or\n"
+"              tls://HOST:PORT (default $PARLEY_STORAGED); the one that\n"
+"              says it is primary is used; tls:// needs PARLEY_CLUSTER_CA,\n"
+"              _CERT and _KEY; backup needs a unix: one (the storaged host)\n"
 "  -t seconds  how long to wait for each answer (default 30; backup 3600)\n"
 "\n"
 "Exit status: 0 done, 1 failed (the reason on stderr), 2 usage error.\n";
@@ -248,6 +253,13 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 		}
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return fail(err, errsz, "%s", "");
+		if (strcmp(argv[i], "--storaged") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return fail(err, errsz, "%s",
+				    "--storaged needs addresses");
+			a->storaged = argv[++i];
+			continue;
+		}
 		if (strcmp(argv[i], "-S") == 0 || strcmp(argv[i], "-t") == 0) {
 			if (i + 1 >= argc)
 				return fail(err, errsz, "%s needs a value",
@@ -265,6 +277,9 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 		}
 		return fail(err, errsz, "unknown option %s", argv[i]);
 	}
+	if (a->sock != NULL && a->storaged != NULL)
+		return fail(err, errsz, "%s", "-S and --storaged: one or the "
+		    "other");
 	if (i >= argc)
 		return fail(err, errsz, "%s", "no command");
 	cmd = argv[i++];

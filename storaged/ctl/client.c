@@ -2,6 +2,12 @@
  * One connection to storaged, used one request at a time: send, then
  * wait for the reply with the same id. Unasked events (ST_EV_WIDGET_GONE)
  * are skipped.
+ *
+ * Given several addresses (PARLEY_STORAGED, --storaged), it goes to the
+ * one that says it is primary (ST_EV_ROLE, right after storaged's HELLO),
+ * as the workers do; a tls:// one speaks TLS 1.3 with the cluster's
+ * certificates. What TLS holds decrypted is read before waiting on the
+ * socket (pchan_buffered).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,8 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "ctl.h"
 #include "msgtab.h"
+#include "staddr.h"
+#include "stmsgs.h"
 #include "orgmsg.h"
 #include "storemsg.h"
 
@@ -57,6 +67,184 @@ ctl_connect(const char *path, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+/* Each address gets this long to connect, shake hands and say its role. */
+#define CTL_CONNECT_MS	5000
+
+/* Waits for ch's socket (what pchan_events says) until deadline. 0 or -1. */
+static int
+ctl_wait(long long deadline, char *err, size_t errsz)
+{
+	struct pollfd pfd;
+	long long left;
+
+	if (pchan_buffered(&ch))
+		return 0;
+	if ((left = deadline - proto_mono_ms()) <= 0) {
+		snprintf(err, errsz, "storaged did not answer in time");
+		return -1;
+	}
+	pfd.fd = ch.fd;
+	pfd.events = (short)pchan_events(&ch, 1);
+	if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+		snprintf(err, errsz, "poll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* a's socket, connected by deadline: the fd, or -1 with err. */
+static int
+connect_addr(const struct staddr *a, long long deadline, char *err,
+    size_t errsz)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	socklen_t sl = sizeof(int);
+	int fd, inprogress, e = 0;
+
+	if ((fd = staddr_connect(a, &inprogress, err, errsz)) < 0) {
+		if (a->kind == STADDR_UNIX && (errno == ENOENT ||
+		    errno == ECONNREFUSED))
+			snprintf(err, errsz, "storaged is not running (%s %s)",
+			    errno == ENOENT ? "no socket at" :
+			    "nothing listens on", a->path);
+		return -1;
+	}
+	pfd.fd = fd;
+	if (inprogress && poll(&pfd, 1, (int)(deadline - proto_mono_ms())) <= 0)
+		e = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+		e = errno;
+	if (e != 0) {
+		snprintf(err, errsz, "%s: %s", a->text, strerror(e));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The channel's TLS handshake and our HELLO, by deadline. 0 or -1. */
+static int
+ctl_hello(long long deadline, char *err, size_t errsz)
+{
+	int r;
+
+	while ((r = pchan_flush(&ch)) == 0 || pchan_handshaking(&ch)) {
+		if (r < 0)
+			break;
+		if (pchan_handshaking(&ch) && pchan_read(&ch) < 0 &&
+		    errno != EAGAIN)
+			break;
+		if (ctl_wait(deadline, err, errsz) < 0)
+			return -1;
+	}
+	if (r < 0 || pchan_handshaking(&ch)) {
+		snprintf(err, errsz, "%s", ch.ssl != NULL &&
+		    pchan_tls_why(&ch)[0] ? pchan_tls_why(&ch) :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* storaged's ST_EV_ROLE into *r, by deadline (other messages skipped). */
+static int
+ctl_role(struct st_ev_role *r, long long deadline, char *err, size_t errsz)
+{
+	struct pmsg m;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		while ((rc = pchan_next(&ch, &m)) == 1) {
+			if (m.fd >= 0)
+				close(m.fd);
+			if (m.hdr.type != PROTO_ST_EV_ROLE ||
+			    (m.hdr.flags & PROTO_F_REPLY))
+				continue;
+			if (st_req_decode(PROTO_ST_EV_ROLE, m.payload,
+			    m.hdr.len, r) < 0) {
+				snprintf(err, errsz, "malformed ST_EV_ROLE");
+				return -1;
+			}
+			return 0;
+		}
+		if (rc < 0) {
+			snprintf(err, errsz, "protocol error");
+			return -1;
+		}
+		if (ctl_wait(deadline, err, errsz) < 0)
+			return -1;
+		if ((n = pchan_read(&ch)) == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EINTR)) {
+			snprintf(err, errsz, "%s", n == 0 ? "closed" :
+			    strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/*
+ * Address i connected and said hello; with more than one address, its
+ * role heard. 1 primary (or the only one), 0 not (*named: the primary
+ * it names, or -1), -1 failed (err).
+ */
+static int
+ctl_try(const struct staddr *l, size_t n, size_t i, SSL_CTX *ctx,
+    int *named, char *err, size_t errsz)
+{
+	long long deadline = proto_mono_ms() + CTL_CONNECT_MS;
+	struct st_ev_role r;
+	char why[256];
+	size_t j;
+	int fd, rc;
+
+	*named = -1;
+	if ((fd = connect_addr(&l[i], deadline, err, errsz)) < 0)
+		return -1;
+	rc = l[i].kind == STADDR_TLS ? pchan_init_tls(&ch, fd, CTL_NAME, ctx,
+	    l[i].host) : pchan_init(&ch, fd, CTL_NAME);
+	if (rc < 0 || ctl_hello(deadline, why, sizeof(why)) < 0 ||
+	    (n > 1 && ctl_role(&r, deadline, why, sizeof(why)) < 0)) {
+		snprintf(err, errsz, "%s: %s", l[i].text, rc < 0 ?
+		    strerror(errno) : why);
+		ctl_close();
+		return -1;
+	}
+	if (n == 1 || r.role == ST_REPL_PRIMARY)
+		return 1;
+	for (j = 0; j < n; j++)
+		if (strcmp(l[j].text, r.primary) == 0)
+			*named = (int)j;
+	snprintf(err, errsz, "%s is not the primary (it says %s)", l[i].text,
+	    r.primary[0] != '\0' ? r.primary : "it knows none");
+	ctl_close();
+	return 0;
+}
+
+int
+ctl_connect_list(const struct staddr *l, size_t n, SSL_CTX *ctx,
+    int timeout_s, char *err, size_t errsz)
+{
+	int tried[STADDR_LIST_MAX] = { 0 }, named;
+	size_t i = 0, k;
+
+	(void)timeout_s;
+	for (;;) {
+		tried[i] = 1;
+		if (ctl_try(l, n, i, ctx, &named, err, errsz) == 1)
+			return 0;
+		if (named >= 0 && !tried[named]) {
+			i = (size_t)named;
+			continue;
+		}
+		for (k = 0; k < n && tried[k]; k++)
+			;
+		if (k == n)
+			return -1;
+		i = k;
+	}
 }
 
 void
@@ -186,7 +374,9 @@ ctl_call(uint16_t type, const void *payload, size_t len, int fd,
 		}
 		pfd.fd = ch.fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+		/* TLS may hold what the socket will not signal again. */
+		if (!pchan_buffered(&ch) && poll(&pfd, 1, (int)left) < 0 &&
+		    errno != EINTR) {
 			snprintf(err, errsz, "poll: %s", strerror(errno));
 			return -1;
 		}

@@ -30,7 +30,8 @@ enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE,
     CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST, CMD_ROLE, CMD_PROMOTE };
 
 struct ctl_args {
-	const char *sock;	/* NULL: $PARLEY_RUN_DIR/storaged.sock */
+	const char *sock;	/* -S; NULL: PARLEY_STORAGED or --storaged */
+	const char *storaged;	/* --storaged: addresses, unparsed */
 	int timeout_s;		/* 0: the command's default */
 	enum ctl_cmd cmd;
 	const char *file;	/* backup */
@@ -84,8 +85,18 @@ struct ctl_reply {
 	size_t len;
 };
 
-/* Connects and says HELLO. 0, or -1 with a message in err. */
+/* Connects to the Unix socket at path and says HELLO. 0, or -1 with err. */
 int ctl_connect(const char *path, char *err, size_t errsz);
+/*
+ * Connects to the first of the n addresses that answers (tls:// ones
+ * with ctx, TLS 1.3 and the cluster's CA) and, when there are several,
+ * says it is the primary (ST_EV_ROLE): a standby is left for the primary
+ * it names, or the next. 0, or -1 with err saying why the last failed.
+ */
+struct staddr;
+struct ssl_ctx_st;
+int ctl_connect_list(const struct staddr *, size_t n, struct ssl_ctx_st *ctx,
+    int timeout_s, char *err, size_t errsz);
 /* The organisation the requests act in (who asks's org); "default" until set. */
 void ctl_set_org(const char *org);
 /*

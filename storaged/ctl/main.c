@@ -20,11 +20,14 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "ctl.h"
 #include "random.h"
 #include "settings.h"
+#include "staddr.h"
 #include "stmsgs.h"
+#include "tlschan.h"
 #include "usermsg.h"
 #include "util.h"
 #include "version.h"
@@ -359,12 +362,49 @@ cmd_user_list(void)
 	st_rep_free(PROTO_ST_USER_LIST, &l);
 }
 
+/*
+ * PARLEY_STORAGED (or --storaged; the socket in PARLEY_RUN_DIR unless
+ * either is set): the primary among them. A backup's fd rides only on a
+ * Unix socket: it keeps the unix: ones, and says so when there are none.
+ */
+static void
+connect_storaged(void)
+{
+	struct staddr l[STADDR_LIST_MAX];
+	char err[SETTINGS_ERR_MAX];
+	struct settings set;
+	SSL_CTX *ctx = NULL;
+	size_t n, i, k = 0;
+
+	if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL, err,
+	    sizeof(err)) < 0)
+		die("%s", err);
+	n = set.nstoraged;
+	memcpy(l, set.storaged, n * sizeof(*l));
+	if (args.storaged != NULL && staddr_list_parse(args.storaged, l,
+	    STADDR_LIST_MAX, &n, err, sizeof(err)) < 0)
+		die("--storaged: %s", err);
+	if (n == 0)
+		die("--storaged: no address");
+	for (i = 0; args.cmd == CMD_BACKUP && i < n; i++)
+		if (l[i].kind == STADDR_UNIX)
+			l[k++] = l[i];
+	if (args.cmd == CMD_BACKUP && (n = k) == 0)
+		die("backup: backup needs the Unix socket: run parleyctl backup "
+		    "on the storaged host");
+	if (staddr_any_tls(l, n) && (ctx = tlschan_ctx_new(0, set.cluster_ca,
+	    set.cluster_cert, set.cluster_key, err, sizeof(err))) == NULL)
+		die("%s", err);
+	settings_free(&set);
+	if (ctl_connect_list(l, n, ctx, timeout_for(CTL_TIMEOUT_S), errbuf,
+	    sizeof(errbuf)) < 0)
+		die("%s", errbuf);
+	SSL_CTX_free(ctx);
+}
+
 int
 main(int argc, char *argv[])
 {
-	char path[PATH_MAX], err[SETTINGS_ERR_MAX];
-	struct settings set;
-
 	version_arg(argc, argv, CTL_NAME);
 	if (ctl_parse(argc, argv, &args, errbuf, sizeof(errbuf)) < 0) {
 		/* -h asked for it: no error. */
@@ -377,25 +417,18 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	ctl_set_org(args.org);
-	/* A closed pipe (export | head) ends us quietly. */
+	/* A closed pipe (export | head) ends us quietly (TLS sends without). */
 	signal(SIGPIPE, SIG_DFL);
-	if (args.sock == NULL) {
-		if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL,
-		    err, sizeof(err)) < 0)
-			die("%s", err);
-		if ((size_t)snprintf(path, sizeof(path), "%s/storaged.sock",
-		    set.run_dir) >= sizeof(path))
-			die("PARLEY_RUN_DIR is too long");
-		settings_free(&set);
-		args.sock = path;
-	}
 	if (args.cmd == CMD_BACKUP) {
 		/* Refuse before connecting: the file is the user's mistake. */
 		if (access(args.file, F_OK) == 0)
 			die("backup: %s exists", args.file);
 	}
-	if (ctl_connect(args.sock, errbuf, sizeof(errbuf)) < 0)
-		die("%s", errbuf);
+	if (args.sock != NULL) {
+		if (ctl_connect(args.sock, errbuf, sizeof(errbuf)) < 0)
+			die("%s", errbuf);
+	} else
+		connect_storaged();
 	switch (args.cmd) {
 	case CMD_BACKUP:
 		cmd_backup();

@@ -87,6 +87,7 @@ function badValues(r) {
       else if (r.rule.startsWith('an absolute path')) bad.push(['relative', 'widget/dist/chat-widget.js'], ['a control character', '/a\x01b']);
       else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
       else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
+      else if (r.rule.startsWith('tls://')) bad.push(['a Unix socket', 'unix:/x.sock'], ['no port', 'tls://127.0.0.1']);
       else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
       else if (r.rule.startsWith('an email')) bad.push(['bad pattern', 'no-at-sign'], ['a space', 'a b@example.com']);
       else if (r.rule.startsWith('one word') || r.rule.startsWith('a name')) bad.push(['bad pattern', 'two words']);
@@ -110,6 +111,11 @@ function badValues(r) {
     case 'list':
       if (r.name === 'CORS_ORIGIN') bad.push(['not an origin', 'example.com/path'], ['empty entries', ' , '], ['too long', `https://${'a'.repeat(300)}.com`]);
       if (r.name === 'TRUST_PROXY') bad.push(['not an address', 'proxy.example'], ['bad prefix', '10.0.0.0/40']);
+      if (r.name === 'PARLEY_STORAGED') {
+        bad.push(['not an address', '/run/parley/storaged.sock'], ['no port', 'tls://10.0.0.5'], ['an empty entry', 'unix:/a,,unix:/b'],
+          ['nine addresses', Array.from({ length: 9 }, (_, i) => `tls://10.0.0.${i + 1}:4100`).join(',')],
+          ['tls:// without the cluster files', 'tls://10.0.0.5:4100']);
+      }
       break;
     case 'systemd':
       if (r.name === 'LISTEN_PID') bad.push(['not a number', 'abc', { LISTEN_FDS: '1' }]);
@@ -246,6 +252,11 @@ describe('a bad value stops the daemon at start', () => {
     cases.push({ r: tls, label: 'without TLS_KEY', value: '/etc/ssl/c.pem', extra: {}, bin: REL_MASTERD });
     cases.push({ r: rows.find((r) => r.name === 'TLS_KEY'), label: 'without TLS_CERT', value: '/etc/ssl/k.pem', extra: {}, bin: REL_MASTERD });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_ENV'), label: 'production with CORS_ORIGIN=*', value: 'production', extra: {}, bin: REL_MASTERD, says: 'CORS_ORIGIN' });
+    // The cluster's files, read at start: the wrong one is named.
+    const cluster = { PARLEY_STORAGED: 'tls://127.0.0.1:4100', PARLEY_CLUSTER_CERT: '/etc/hostname', PARLEY_CLUSTER_KEY: '/etc/hostname' };
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_CLUSTER_CA'), label: 'unreadable', value: '/nonexistent/ca.pem', extra: cluster, bin: REL_MASTERD, says: 'PARLEY_CLUSTER_CA=/nonexistent/ca.pem: cannot read' });
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_CLUSTER_CA'), label: 'not PEM', value: '/etc/hostname', extra: cluster, bin: REL_MASTERD, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_STORAGED_LISTEN'), label: 'files not PEM', value: 'tls://127.0.0.1:1', extra: { PARLEY_CLUSTER_CA: '/etc/hostname', PARLEY_CLUSTER_CERT: '/etc/hostname', PARLEY_CLUSTER_KEY: '/etc/hostname' }, bin: REL_STORAGED, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
     assert.ok(rows.every((r) => cases.some((c) => c.r === r)), 'a case for every setting');
 
     // SLOTS cases at a time (they wait mostly on process start-up), each

@@ -388,7 +388,7 @@ on_signal(int signo)
 }
 
 int
-notifier_run(const char *storaged_sock)
+notifier_run(const struct settings *set)
 {
 	/* Writes use MSG_NOSIGNAL; this covers anything else. */
 	signal(SIGPIPE, SIG_IGN);
@@ -407,7 +407,7 @@ notifier_run(const char *storaged_sock)
 	mailer_start(maybe_leave);
 	master_init(notifier_quit, 0);
 	/* Not waited for: storec.c retries while storaged is away. */
-	storec_init(storaged_sock);
+	storec_init_settings(set);
 	master_ready();
 	log_debug("ready");
 	loop_timer_after(&poll_timer, POLL_MS);

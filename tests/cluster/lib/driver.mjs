@@ -21,96 +21,19 @@
 import http from 'node:http';
 import readline from 'node:readline';
 
-import WebSocket from 'ws';
+import { Visitor } from '../../integration/lib/wsclient.mjs';
 
 const sockets = new Map();   // handle -> Visitor
 let nextHandle = 1;
 let fleetState = null;
 
-// A WebSocket with the messages it got, in order, and a way to wait for
-// the next (the integration tests' Visitor, tests/integration/lib/wsclient.mjs,
-// reads the same way; this one records the times the fleet reports).
-class Visitor {
-  constructor(ws) {
-    this.ws = ws;
-    this.inbox = [];
-    this.waiters = [];
-    this.closeCode = null;
-    this.closedAt = 0;
-    this.closed = new Promise((resolve) => ws.on('close', (code) => {
-      this.closeCode = code;
-      this.closedAt = Date.now();
-      resolve(code);
-      this._wake();
-    }));
-    ws.on('message', (data) => {
-      let m;
-      try { m = JSON.parse(data.toString('utf8')); } catch { m = { type: '<not json>' }; }
-      if (m.type !== 'availability') this.inbox.push(m);
-      this._wake();
-    });
-    ws.on('error', () => {});
-  }
-
-  _wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  static open({ url, origin, localAddress, token, timeout = 10000 }) {
-    const u = token ? `${url}?token=${encodeURIComponent(token)}` : url;
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(u, { origin, localAddress, handshakeTimeout: timeout, maxPayload: 8 << 20 });
-      const v = new Visitor(ws);
-      ws.once('upgrade', (res) => { v.server = res.headers['x-parley-front'] || null; });
-      ws.once('open', () => resolve(v));
-      ws.once('unexpected-response', (req, res) => {
-        let body = '';
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode })));
-      });
-      ws.once('error', reject);
-    });
-  }
-
-  send(obj) { this.ws.send(JSON.stringify(obj)); }
-
-  async next(type, timeout = 10000) {
-    const deadline = Date.now() + timeout;
-    while (this.inbox.length === 0) {
-      if (this.closeCode !== null) throw new Error(`closed (${this.closeCode}) while waiting for ${type || 'a message'}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type || 'message'} within ${timeout} ms`);
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-    const m = this.inbox.shift();
-    if (type && m.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(m)}`);
-    return m;
-  }
-
-  // One chat turn: typing_start, tokens, message, typing_stop.
-  async turn(content, timeout = 10000) {
-    this.send({ type: 'message', content });
-    await this.next('typing_start', timeout);
-    const tokens = [];
-    for (;;) {
-      const m = await this.next(undefined, timeout);
-      if (m.type === 'token') { tokens.push(m.token); continue; }
-      if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
-      await this.next('typing_stop', timeout);
-      return { tokens, message: m };
-    }
-  }
-
-  close() {
-    if (this.closeCode === null) this.ws.close(1000);
-    const t = setTimeout(() => this.ws.terminate(), 2000);
-    return this.closed.finally(() => clearTimeout(t));
-  }
+// A visitor's socket (the integration tests' Visitor), from its own
+// address; v.server names the front host that answered (the balancer's
+// X-Parley-Front header), when it sent one.
+async function openVisitor({ url, origin, localAddress, token, timeout = 10000 }) {
+  const v = await Visitor.connect(url, { origin, localAddress, token, timeout });
+  v.server = (v.upgradeHeaders && v.upgradeHeaders['x-parley-front']) || null;
+  return v;
 }
 
 function httpOp({ method = 'GET', url, headers = {}, body, localAddress, timeout = 10000 }) {
@@ -153,7 +76,7 @@ async function fleetVisitor(f, k) {
     const conn = { server: null, dialedAt: Date.now(), openedAt: 0, resumedAt: 0, firstTurnAt: 0, closedAt: 0, resumed: null };
     let v;
     try {
-      v = await Visitor.open({ url: f.url, origin: f.origin, localAddress: me.addr, timeout: f.timeout });
+      v = await openVisitor({ url: f.url, origin: f.origin, localAddress: me.addr, timeout: f.timeout });
     } catch (e) {
       me.errors.push(`open: ${e.message}`);
       const d = Math.min(15000, 500 * 2 ** tries++);
@@ -241,7 +164,7 @@ async function fleetStop() {
 const ops = {
   http: httpOp,
   'ws.open': async (a) => {
-    const v = await Visitor.open(a);
+    const v = await openVisitor(a);
     const h = nextHandle++;
     sockets.set(h, v);
     return { ws: h, server: v.server };

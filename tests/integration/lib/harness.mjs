@@ -7,7 +7,7 @@
 //
 // At teardown (stop) it fails when a sanitizer printed a report or a daemon
 // exited with a status the test did not expect.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -271,8 +271,35 @@ export class Parley {
     if (this.opts.headerTimeoutMs) env.PARLEY_HEADER_TIMEOUT_MS = String(this.opts.headerTimeoutMs);
     if (this.opts.idleTimeoutMs) env.PARLEY_IDLE_TIMEOUT_MS = String(this.opts.idleTimeoutMs);
     if (this.opts.shutdownTimeoutMs) env.PARLEY_SHUTDOWN_TIMEOUT_MS = String(this.opts.shutdownTimeoutMs);
+    if (this.cluster) Object.assign(env, this.cluster.env);
     Object.assign(env, this.opts.env || {});
     return env;
+  }
+
+  // opts.clusterTls (true, or { storaged(addr) -> PARLEY_STORAGED }):
+  // storaged also listens on tls://127.0.0.1:<free port> and the workers
+  // reach it there (or at what storaged(addr) lists), with certificates
+  // scripts/cluster-certs.sh makes in this.tmp/cluster (one node, "node",
+  // for 127.0.0.1, used as both server and client). this.cluster: {dir,
+  // port, addr, env}.
+  async _clusterTls() {
+    const o = this.opts.clusterTls;
+    if (!o || this.cluster) return;
+    const dir = path.join(this.tmp, 'cluster');
+    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, 'node=127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cluster-certs.sh: ${r.stderr}`);
+    const port = await freePort();
+    const addr = `tls://127.0.0.1:${port}`;
+    this.cluster = {
+      dir, port, addr,
+      env: {
+        PARLEY_STORAGED_LISTEN: addr,
+        PARLEY_STORAGED: typeof o === 'object' && o.storaged ? o.storaged(addr) : addr,
+        PARLEY_CLUSTER_CA: path.join(dir, 'ca.pem'),
+        PARLEY_CLUSTER_CERT: path.join(dir, 'node.pem'),
+        PARLEY_CLUSTER_KEY: path.join(dir, 'node.key'),
+      },
+    };
   }
 
   _spawn(name) {
@@ -311,6 +338,7 @@ export class Parley {
   async start() {
     this.port = this.opts.port ?? await freePort();
     if (this.mock && !this.mock.port) await this.mock.start();
+    await this._clusterTls();
     await this.startStoraged();
     if (this.opts.masterd === false) return this;
     await this.startMasterd();

@@ -521,6 +521,11 @@ export class StorageClient {
         } catch (e) { this._fail(e); return; }
         continue;
       }
+      if (id === 0 && flags === 0 && type === T.ST_EV_ROLE) {
+        // Which storaged this is (after its HELLO): kept, not an event.
+        this.role = payload;
+        continue;
+      }
       if (id === 0 && flags === 0) {
         // An event (ST_EV_WIDGET_GONE), not a reply.
         const ev = { type, payload };

@@ -26,16 +26,19 @@ export class Visitor {
     this.waiters = [];
     this.closeCode = null;
     this.closeReason = '';
+    this.closedAt = 0;
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
         this.closeCode = code;
         this.closeReason = reason.toString();
+        this.closedAt = Date.now();
         resolve(code);
         this._wake();
       });
     });
     ws.on('message', (data, isBinary) => {
-      const m = isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8'));
+      let m;
+      try { m = isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8')); } catch { m = { type: '<not json>' }; }
       (m.type === 'availability' ? this.avail : this.inbox).push(m);
       this._wake();
     });
@@ -48,15 +51,22 @@ export class Visitor {
     for (const f of w) f();
   }
 
-  // Opens /api/widget/{wid}/ws; resolves once upgraded, rejects with the
-  // HTTP status of a refused upgrade (err.status).
+  // Opens /api/widget/{wid}/ws of Parley p; resolves once upgraded,
+  // rejects with the HTTP status of a refused upgrade (err.status).
   static open(p, wid, { token, origin, timeout = 5000, headers = {} } = {}) {
-    const q = token ? `?token=${encodeURIComponent(token)}` : '';
     const ca = p.opts && p.opts.tlsCa;
-    const url = `${ca ? 'wss' : 'ws'}://127.0.0.1:${p.port}/api/widget/${wid}/ws${q}`;
+    const url = `${ca ? 'wss' : 'ws'}://127.0.0.1:${p.port}/api/widget/${wid}/ws`;
+    return Visitor.connect(url, { token, origin, timeout, headers, ...(ca ? { ca } : {}) });
+  }
+
+  // Opens url (a widget's WebSocket address) from localAddress if given;
+  // v.upgradeHeaders are the upgrade's response headers.
+  static connect(url, { token, origin, timeout = 5000, headers = {}, localAddress, ca } = {}) {
+    const u = token ? `${url}?token=${encodeURIComponent(token)}` : url;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { origin, headers, handshakeTimeout: timeout, maxPayload: 8 * 1024 * 1024, ...(ca ? { ca } : {}) });
-      const v = new Visitor(ws);
+      const ws = new WebSocket(u, { origin, headers, localAddress, handshakeTimeout: timeout, maxPayload: 8 * 1024 * 1024, ...(ca ? { ca } : {}) });
+      const v = new this(ws);
+      ws.once('upgrade', (res) => { v.upgradeHeaders = res.headers; });
       ws.once('open', () => resolve(v));
       ws.once('unexpected-response', (req, res) => {
         let body = '';
@@ -128,5 +138,11 @@ export class Visitor {
     return code;
   }
 
-  close() { this.ws.close(1000); return this.closed; }
+  // Closes (1000), or cuts the socket when the server does not answer
+  // the close within 2 s; its close code.
+  close() {
+    if (this.closeCode === null) this.ws.close(1000);
+    const t = setTimeout(() => this.ws.terminate(), 2000);
+    return this.closed.finally(() => clearTimeout(t));
+  }
 }

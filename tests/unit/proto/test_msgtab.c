@@ -76,8 +76,9 @@ test_layouts(void **state)
 			fail_msg("%s: not storaged's, with a layout", m->name);
 	}
 	assert_true(asked > 40);
-	/* the events, and replication's record, snapshot and acknowledgement */
-	assert_int_equal(unasked, 8);
+	/* the events (role among them), and replication's record, snapshot and
+	 * acknowledgement */
+	assert_int_equal(unasked, 9);
 	assert_ptr_equal(proto_msg(PROTO_ST_PING)->req, &pl_empty);
 	assert_ptr_equal(proto_msg(PROTO_ST_EV)->req, &pl_event);
 }

@@ -491,6 +491,57 @@ test_failover(void **state)
 }
 
 /* Email: SMTP_URL's schemes, SMTP_FROM with it, user and password together. */
+/* PARLEY_STORAGED, PARLEY_STORAGED_LISTEN and the cluster's files. */
+static void
+test_storaged(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	/* Unset: the socket in PARLEY_RUN_DIR. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_RUN_DIR",
+	    "/run/p", NULL), 0);
+	assert_int_equal(st.nstoraged, 1);
+	assert_string_equal(st.storaged[0].text, "unix:/run/p/storaged.sock");
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_STORAGED",
+	    "tls://10.0.0.5:4100,tls://[fd00::6]:4100", "PARLEY_CLUSTER_CA",
+	    "/c/ca.pem", "PARLEY_CLUSTER_CERT", "/c/w.pem",
+	    "PARLEY_CLUSTER_KEY", "/c/w.key", NULL), 0);
+	assert_int_equal(st.nstoraged, 2);
+	assert_string_equal(st.storaged[1].host, "fd00::6");
+	settings_free(&st);
+	/* A tls:// address without the files names the one missing. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_STORAGED",
+	    "unix:/x,tls://10.0.0.5:4100", "PARLEY_CLUSTER_CA", "/c/ca.pem",
+	    NULL), -1);
+	assert_non_null(strstr(err, "PARLEY_STORAGED names a tls:// address"));
+	assert_non_null(strstr(err, "PARLEY_CLUSTER_CERT is not"));
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_STORAGED",
+	    "tls://10.0.0.5", NULL), -1);
+	assert_non_null(strstr(err, "PARLEY_STORAGED: \"tls://10.0.0.5\": "
+	    "no :PORT"));
+	/* The listener: tls:// only, and the files with it. */
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_STORAGED_LISTEN", "tls://0.0.0.0:4100",
+	    NULL }, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "PARLEY_STORAGED_LISTEN is set"));
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_STORAGED_LISTEN",
+	    "unix:/x", NULL), -1);
+	assert_non_null(strstr(err, "PARLEY_STORAGED_LISTEN"));
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_STORAGED_LISTEN", "tls://[::]:4100",
+	    "PARLEY_CLUSTER_CA", "/c/ca.pem", "PARLEY_CLUSTER_CERT", "/c/s.pem",
+	    "PARLEY_CLUSTER_KEY", "/c/s.key", NULL }, err, sizeof(err)), 0);
+	assert_string_equal(st.storaged_listen, "tls://[::]:4100");
+	settings_free(&st);
+	/* storaged alone does not read the clients' list. */
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_STORAGED", "tls://10.0.0.5:4100", NULL },
+	    err, sizeof(err)), 0);
+	settings_free(&st);
+}
+
 static void
 test_smtp(void **state)
 {
@@ -796,6 +847,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_trust_proxy),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_storaged),
 		cmocka_unit_test(test_smtp),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_table),

@@ -108,9 +108,31 @@ peer_unlisten(struct peer *p)
 	unlink(p->path);
 }
 
-/* Accepts the worker's connection, driving the loop meanwhile. */
+/* Queues ST_EV_ROLE, as storaged says it after its HELLO: 0 or -1. */
 static inline int
-peer_accept(struct peer *p, int ms)
+peer_say_role(struct peer *p, int role, const char *primary)
+{
+	struct st_ev_role m;
+	struct penc e;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.role = (uint8_t)role;
+	strlcpy(m.primary, primary, sizeof(m.primary));
+	penc_init(&e);
+	rc = st_req_encode(&e, PROTO_ST_EV_ROLE, &m) < 0 ? -1 :
+	    pchan_send(&p->ch, PROTO_ST_EV_ROLE, 0, 0, e.buf, e.len, -1);
+	penc_free(&e);
+	return rc;
+}
+
+/*
+ * Accepts the worker's connection, driving the loop meanwhile, and says
+ * it is role (ST_EV_ROLE) with primary named; as primary, waits (within
+ * ms) until storec has heard it.
+ */
+static inline int
+peer_accept_as(struct peer *p, int role, const char *primary, int ms)
 {
 	struct pollfd pfd;
 	uint64_t end = loop_clock() + (uint64_t)ms;
@@ -123,14 +145,26 @@ peer_accept(struct peer *p, int ms)
 			if ((fd = accept(p->lfd, NULL, NULL)) < 0)
 				return -1;
 			if (pchan_init(&p->ch, fd, "parley-storaged") < 0 ||
+			    peer_say_role(p, role, primary) < 0 ||
 			    pchan_flush_wait(&p->ch, 1000) < 0)
 				return -1;
 			p->up = 1;
+			/* Usable once it has read that we are the primary. */
+			while (role == ST_REPL_PRIMARY &&
+			    !storec_connected() && loop_clock() < end)
+				loop_once(5);
 			return 0;
 		}
 		loop_once(5);
 	}
 	return -1;
+}
+
+/* A storaged that says it is the primary. */
+static inline int
+peer_accept(struct peer *p, int ms)
+{
+	return peer_accept_as(p, ST_REPL_PRIMARY, "", ms);
 }
 
 /* Points storec at p and waits till they are connected; 0 or -1. */

@@ -303,6 +303,72 @@ ask_verdict(struct verdict *vd, const void *reply, size_t len)
 	assert_int_equal(vd->called, 1);
 }
 
+/* unix:path of p, as a list entry. */
+static void
+peer_addr(const struct peer *p, struct staddr *a)
+{
+	char text[160], err[STADDR_ERR_MAX];
+
+	snprintf(text, sizeof(text), "unix:%s", p->path);
+	assert_int_equal(staddr_parse(text, strlen(text), a, err, sizeof(err)),
+	    0);
+}
+
+/*
+ * A list whose first address is dead, a standby that names the primary
+ * (tried next, over the list's order), the primary; then a request the
+ * primary answers "not primary" fails as unavailable and storec moves on
+ * to the one that says it is primary now.
+ */
+static void
+test_goes_to_primary(void **state)
+{
+	struct peer a, b;
+	struct staddr l[3];
+	struct peer_req r;
+	struct got g = { 0 };
+
+	peer_path(&a);
+	peer_path(&b);
+	peer_addr(&P, &l[0]);		/* nobody listens there */
+	peer_addr(&a, &l[1]);
+	peer_addr(&b, &l[2]);
+	peer_listen(&a);
+	peer_listen(&b);
+	storec_init_list(l, 3, NULL);
+	/* a is a standby and says b is primary: left at once, for b. */
+	assert_int_equal(peer_accept_as(&a, ST_REPL_STANDBY, l[2].text,
+	    2000), 0);
+	assert_int_equal(peer_recv(&a, &r, 1000), -1);	/* closed, nothing asked */
+	assert_false(storec_connected());
+	assert_int_equal(peer_accept(&b, 2000), 0);
+	assert_true(storec_connected());
+	peer_close(&a);
+
+	/* b steps down: the request in flight fails as unavailable... */
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, NULL),
+	    0);
+	assert_int_equal(peer_recv(&b, &r, 1000), 0);
+	assert_int_equal(pchan_send_error(&b.ch, r.type, r.id,
+	    PROTO_E_NOT_PRIMARY, "not primary"), 0);
+	assert_int_equal(pchan_flush_wait(&b.ch, 1000), 0);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.status, STOREC_UNAVAILABLE);
+	assert_false(storec_connected());
+	/* ... and storec goes round the list to the next primary, a. */
+	assert_int_equal(peer_accept(&a, 3000), 0);
+	assert_true(storec_connected());
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, NULL),
+	    0);
+	assert_int_equal(peer_recv(&a, &r, 1000), 0);
+	peer_close(&a);
+	peer_close(&b);
+	storec_shutdown();
+	peer_cleanup(&a);
+	peer_cleanup(&b);
+}
+
 static void
 test_ask_and_decode(void **state)
 {
@@ -944,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_disconnect_and_reconnect),
 		cmocka_unit_test(test_protocol_error_disconnects),
+		cmocka_unit_test(test_goes_to_primary),
 		cmocka_unit_test(test_ask_and_decode),
 		cmocka_unit_test(test_outbox_malformed),
 		cmocka_unit_test(test_event_subscription),

@@ -1,0 +1,179 @@
+// storaged over mutual TLS (issue 25): a worker set whose PARLEY_STORAGED
+// lists a dead address first and storaged's TLS listener second serves a
+// chat turn and a WebSocket turn; parleyctl reads stats over TLS and
+// refuses a backup there; a client without a certificate, one from
+// another CA and a plaintext one are refused at the handshake while the
+// others are served; the handshake cap (64) and deadline (5 s) hold.
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+
+import { BIN, freePort, Parley, REPO, waitFor, within } from './lib/harness.mjs';
+import { chat, mockReply, sid } from './lib/chat.mjs';
+import { Enc, F, frame, PROTO_VERSION, T } from './lib/storage.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const CTL = path.join(BIN, 'parleyctl');
+
+function ctl(args, env) {
+  return new Promise((resolve) => {
+    execFile(CTL, args, { timeout: 30000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+// A TLS connection to storaged's listener; resolves with what happened:
+// {hello: storaged's HELLO arrived, error, closedMs} once it closed or
+// hello arrived (then it is closed by us).
+function tlsProbe(port, opts, { sendHello = true } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ...opts });
+    let buf = Buffer.alloc(0);
+    const done = (r) => { s.destroy(); resolve({ ...r, closedMs: Date.now() - t0 }); };
+    s.on('secureConnect', () => {
+      if (sendHello) s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done()));
+    });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 12 && buf.readUInt16BE(0) === T.HELLO) done({ hello: true });
+    });
+    s.on('error', (e) => done({ hello: false, error: e.message }));
+    s.on('close', () => done({ hello: false }));
+  });
+}
+
+describe('storaged over TLS', () => {
+  let p, dead, certs, other;
+  const env = () => ({
+    PARLEY_STORAGED: p.cluster.addr,
+    PARLEY_CLUSTER_CA: certs.ca,
+    PARLEY_CLUSTER_CERT: certs.cert,
+    PARLEY_CLUSTER_KEY: certs.key,
+  });
+
+  before(async () => {
+    dead = await freePort();	// nobody listens there
+    p = new Parley({ workers: 2, mock: true, clusterTls: { storaged: (addr) => `tls://127.0.0.1:${dead},${addr}` } });
+    await p.start();
+    const d = p.cluster.dir;
+    certs = { ca: path.join(d, 'ca.pem'), cert: path.join(d, 'node.pem'), key: path.join(d, 'node.key') };
+    // Another CA, with a certificate of the same name.
+    other = path.join(p.tmp, 'other');
+    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [other, 'node=127.0.0.1'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(async () => { if (p) await p.stop(); });
+
+  test('the workers passed the dead address and reached storaged over TLS: a chat turn, a WebSocket turn', async () => {
+    await waitFor(() => (p.logs.masterd.match(new RegExp(`storaged: connected to ${p.cluster.addr.replace(/\./g, '\\.')}`, 'g')) || []).length >= 2,
+      10000, 'both workers connected over TLS');
+    assert.match(p.logs.masterd, new RegExp(`cannot connect to tls://127\\.0\\.0\\.1:${dead}`));
+    assert.doesNotMatch(p.logs.masterd, /storaged: connected to unix:/);
+    const r = await chat(p, sid('tls'), 'hello over tls');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().message, mockReply('hello over tls'));
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('hello over a socket');
+    v.ws.close();
+  });
+
+  test('parleyctl: stats over TLS (the setting, and --storaged); a backup is refused before it is tried', async () => {
+    let r = await ctl(['stats', '--json'], env());
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).conversations >= 1);
+    r = await ctl(['--storaged', `tls://127.0.0.1:${dead},${p.cluster.addr}`, 'stats'], { ...env(), PARLEY_STORAGED: '' });
+    assert.equal(r.code, 0, r.stderr);
+    r = await ctl(['backup', path.join(p.tmp, 'b.mdb')], env());
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'parleyctl: backup: backup needs the Unix socket: run parleyctl backup on the storaged host\n');
+    assert.ok(!fs.existsSync(path.join(p.tmp, 'b.mdb')));
+  });
+
+  test('ST_BACKUP over TLS is answered unsupported; the protocol is as on the socket', async () => {
+    const s = tls.connect({ host: '127.0.0.1', port: p.cluster.port, ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
+    const got = [];
+    let buf = Buffer.alloc(0);
+    const replied = new Promise((resolve) => {
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(4)) {
+          const m = { type: buf.readUInt16BE(0), flags: buf.readUInt16BE(2), id: buf.readUInt32BE(8), payload: buf.subarray(12, 12 + buf.readUInt32BE(4)) };
+          buf = buf.subarray(12 + buf.readUInt32BE(4));
+          got.push(m);
+          if (m.id === 7) resolve(m);
+        }
+      });
+    });
+    s.on('secureConnect', () => {
+      s.write(Buffer.concat([frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parleyctl').done()), frame(T.ST_BACKUP, 0, 7, Buffer.alloc(0))]));
+    });
+    const m = await within(replied, 5000);
+    s.destroy();
+    assert.ok(m, 'ST_BACKUP answered');
+    assert.deepEqual(got.slice(0, 2).map((x) => x.type), [T.HELLO, T.ST_EV_ROLE]);
+    assert.deepEqual([...got[1].payload.subarray(0, 1)], [0], 'it says primary');
+    assert.equal(m.flags, F.REPLY | F.ERROR);
+    assert.equal(m.payload.readUInt32BE(0), 4);
+    assert.match(m.payload.subarray(8).toString(), /^backup needs the Unix socket: run parleyctl backup on the storaged host$/);
+  });
+
+  test('no certificate, another CA, plaintext: refused at the handshake; the others are served meanwhile', async () => {
+    const ca = fs.readFileSync(certs.ca);
+    const good = await tlsProbe(p.cluster.port, { ca, cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
+    assert.ok(good.hello, 'a client of the cluster is served');
+    const none = await tlsProbe(p.cluster.port, { ca });
+    assert.ok(!none.hello, 'no certificate: no HELLO');
+    const otherCa = await tlsProbe(p.cluster.port, { ca, cert: fs.readFileSync(path.join(other, 'node.pem')), key: fs.readFileSync(path.join(other, 'node.key')) });
+    assert.ok(!otherCa.hello, 'another CA: no HELLO');
+    const plain = await new Promise((resolve) => {
+      const s = net.connect(p.cluster.port, '127.0.0.1');
+      let data = Buffer.alloc(0);
+      s.on('connect', () => s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done())));
+      s.on('data', (d) => { data = Buffer.concat([data, d]); });
+      s.on('error', () => {});
+      s.on('close', () => resolve(data));
+    });
+    assert.ok(plain.length === 0 || plain[0] === 0x15, 'plaintext: nothing but a TLS alert back');
+    await waitFor(() => /refused at the handshake: peer did not return a certificate/.test(p.logs.storaged), 5000, 'no certificate logged');
+    await waitFor(() => /refused at the handshake: certificate: unable to get local issuer certificate/.test(p.logs.storaged), 5000, 'another CA logged');
+    await waitFor(() => /TLS client 127\.0\.0\.1:\d+ refused at the handshake: wrong version number/.test(p.logs.storaged), 5000, 'plaintext logged');
+    const r = await chat(p, sid('tls'), 'still served');
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('the handshake cap (64) closes the rest at once; the deadline (5 s) closes the silent ones', async () => {
+    const t0 = Date.now();
+    const silent = [];
+    for (let i = 0; i < 64; i++) {
+      const s = net.connect(p.cluster.port, '127.0.0.1');
+      s.on('error', () => {});
+      silent.push({ s, connected: new Promise((r) => s.on('connect', r)), closed: new Promise((r) => s.on('close', () => r(Date.now() - t0))) });
+    }
+    await Promise.all(silent.map((x) => x.connected));
+    // storaged has accepted them all once one more is closed at once.
+    await waitFor(async () => {
+      const s = net.connect(p.cluster.port, '127.0.0.1');
+      s.on('error', () => {});
+      const closedAt = await within(new Promise((r) => s.on('close', () => r(true))), 500).catch(() => false);
+      s.destroy();
+      return closedAt;
+    }, 4000, 'a connection past the cap closed at once');
+    await waitFor(() => /connection\(s\) closed at once: 64 are in their TLS handshake already/.test(p.logs.storaged), 2000, 'the cap logged');
+    // A worker's connection, made before, is served all along.
+    assert.equal((await chat(p, sid('tls'), 'during the cap')).status, 200);
+    const closed = await within(Promise.all(silent.map((x) => x.closed)), 9000);
+    assert.ok(closed, 'every silent connection closed');
+    for (const ms of closed) assert.ok(ms >= 4500 && ms < 8500, `closed at the deadline, ${ms} ms`);
+    await waitFor(() => /refused at the handshake: no handshake in time/.test(p.logs.storaged), 2000, 'the deadline logged');
+    const again = await tlsProbe(p.cluster.port, { ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
+    assert.ok(again.hello, 'served again once they are gone');
+  });
+});
