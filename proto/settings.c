@@ -625,6 +625,9 @@ check_cluster(const struct settings *st, unsigned int procs, char *err,
 		need = "PARLEY_STORAGED names a tls:// address";
 	else if ((procs & SETTINGS_P_STORAGED) && st->storaged_listen != NULL)
 		need = "PARLEY_STORAGED_LISTEN is set";
+	else if ((procs & SETTINGS_P_STORAGED) && st->primary != NULL &&
+	    strncmp(st->primary, "tls://", 6) == 0)
+		need = "PARLEY_PRIMARY is a tls:// address";
 	if (need == NULL)
 		return 0;
 	if (st->cluster_ca == NULL)

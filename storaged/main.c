@@ -254,6 +254,7 @@ drain_over(void *arg)
 static void
 setup_repl(struct repl_settings *rs)
 {
+	char err[SETTINGS_ERR_MAX];
 	static const int roles[] = { [SETTINGS_ROLE_PRIMARY] = ST_REPL_PRIMARY,
 	    [SETTINGS_ROLE_STANDBY] = ST_REPL_STANDBY,
 	    [SETTINGS_ROLE_AUTO] = ST_REPL_FENCED };
@@ -262,6 +263,11 @@ setup_repl(struct repl_settings *rs)
 	rs->role = roles[S.set.role];
 	rs->primary = S.set.primary;
 	rs->advertise = S.set.advertise;
+	/* A primary at a tls:// address (PARLEY_PRIMARY, or etcd's) is dialled with it. */
+	if (S.set.cluster_ca != NULL && (rs->tls = tlschan_ctx_new(0,
+	    S.set.cluster_ca, S.set.cluster_cert, S.set.cluster_key, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
 	rs->sync_replica = S.set.sync_mode == SETTINGS_SYNC_REPLICA;
 	rs->wait_block = S.set.replica_wait == SETTINGS_WAIT_BLOCK;
 	rs->backlog_max = (size_t)S.set.wal_mb * 4 * 1024 * 1024;

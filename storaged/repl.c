@@ -7,7 +7,6 @@
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,12 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "cluster.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
 #include "msgtab.h"
 #include "repl.h"
+#include "staddr.h"
 #include "storaged.h"
 #include "wal.h"
 
@@ -661,36 +663,32 @@ primary_begin(void)
 /* ---------------------------------------------------------------- standby */
 
 /*
- * Connects to the primary's address: the one step tls:// adds to. The
- * socket (non-blocking), or -1 logged once per absence.
+ * A socket to the primary at addr, unix:/path or tls://HOST:PORT (a
+ * connect still in progress is fine: TLS waits for it), its parsed form
+ * in *a; or -1, logged once per absence.
  */
 static int
-dial(const char *addr)
+dial(const char *addr, struct staddr *a)
 {
-	struct sockaddr_un sun;
-	int fd;
+	char err[STADDR_ERR_MAX];
+	int fd, in_progress;
 
-	if (strncmp(addr, "unix:", 5) != 0) {
+	if (staddr_parse(addr, strlen(addr), a, err, sizeof(err)) < 0) {
 		if (!R.down_logged)
-			log_warnx("replication: %s: only unix: addresses are "
-			    "served yet", addr);
+			log_warnx("replication: %s", err);
 		return -1;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, addr + 5, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		log_warnx("replication: %s: path too long", addr);
+	if (a->kind == STADDR_TLS && R.set.tls == NULL) {
+		if (!R.down_logged)
+			log_warnx("replication: %s is tls://: PARLEY_CLUSTER_CA, "
+			    "PARLEY_CLUSTER_CERT and PARLEY_CLUSTER_KEY must "
+			    "be set", addr);
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	if ((fd = staddr_connect(a, &in_progress, err, sizeof(err))) < 0) {
 		if (!R.down_logged)
-			log_warn("replication: cannot connect to the primary "
-			    "at %s; retrying", addr);
-		close(fd);
+			log_warnx("replication: cannot connect to the primary "
+			    "(%s); retrying", err);
 		return -1;
 	}
 	return fd;
@@ -756,16 +754,20 @@ static void
 up_open(void)
 {
 	struct st_repl_start_req q;
+	struct staddr a;
 	struct penc e;
-	int fd;
+	int fd, rc;
 
-	if ((fd = dial(R.primary)) < 0) {
+	if ((fd = dial(R.primary, &a)) < 0) {
 		R.down_logged = 1;
 		retry_later();
 		return;
 	}
-	if (pchan_init(&R.up, fd, STORAGED_NAME) < 0 ||
-	    loop_io_add(&R.up_io, fd, EPOLLIN, up_io, NULL) < 0) {
+	rc = a.kind == STADDR_TLS ?
+	    pchan_init_tls(&R.up, fd, STORAGED_NAME, R.set.tls, a.host) :
+	    pchan_init(&R.up, fd, STORAGED_NAME);
+	if (rc < 0 || loop_io_add(&R.up_io, fd, pchan_events(&R.up, 1), up_io,
+	    NULL) < 0) {
 		log_warn("replication: channel");
 		pchan_close(&R.up);
 		retry_later();
@@ -784,6 +786,7 @@ up_open(void)
 		return;
 	}
 	penc_free(&e);
+	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 	log_info("replication: connected to the primary at %s (term %llu, "
 	    "record %llu)", R.primary, (unsigned long long)q.term,
 	    (unsigned long long)q.last_seq);
@@ -992,8 +995,7 @@ up_io(int fd, uint32_t events, void *arg)
 		if (up_ack() < 0)
 			return;
 	}
-	(void)loop_io_mod(&R.up_io, pchan_pending(&R.up) ? EPOLLIN | EPOLLOUT :
-	    EPOLLIN);
+	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 	publish();
 }
 
@@ -1078,6 +1080,8 @@ repl_stop(void)
 	free(R.buf);
 	free(R.rec);
 	free(R.primary);
+	SSL_CTX_free(R.set.tls);
+	R.set.tls = NULL;
 	R.bl = NULL;
 	R.buf = R.rec = NULL;
 	R.primary = NULL;

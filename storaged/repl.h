@@ -35,13 +35,17 @@ struct store;
 /* The name of the snapshot a standby receives, in its data directory. */
 #define REPL_SNAP_FILE		"snapshot.mdb.part"
 
+struct ssl_ctx_st;
+
 struct repl_settings {
 	/*
 	 * enum st_repl_role at start: PRIMARY, STANDBY, or FENCED (auto: no
 	 * writes until the lease promotes it or names its primary).
 	 */
 	int role;
-	const char *primary;	/* a standby's primary: unix:/path (tls:// to come) */
+	const char *primary;	/* a standby's primary: unix:/path or tls://HOST:PORT */
+	/* The cluster's client context (tlschan_ctx_new), ours now; NULL: no tls:// */
+	struct ssl_ctx_st *tls;
 	const char *advertise;	/* PARLEY_ADVERTISE, told the primary; NULL unset */
 	int sync_replica;	/* PARLEY_SYNC=replica: replies wait for the standby */
 	int wait_block;		/* PARLEY_REPLICA_WAIT=block: and never go alone */

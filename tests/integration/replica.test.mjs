@@ -10,7 +10,8 @@
 //   the old primary restarted as its standby gets a snapshot and then
 //   holds the same data;
 // - the standby away: degrade logs once and goes on alone, then is in sync
-//   again once the standby is back; block holds the reply until it is.
+//   again once the standby is back; block holds the reply until it is;
+// - the same stream over mutual TLS (PARLEY_PRIMARY=tls://...).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -168,5 +169,18 @@ describe('the hot standby', { concurrency: true }, () => {
     assert.match(pb.logs.storaged, /write replies wait for it \(PARLEY_REPLICA_WAIT=block\)/);
     await caughtUp(pb, sb);
     await sameData(pb, sb);
+  });
+
+  test('over mutual TLS: a standby follows a primary at its tls:// address, with the cluster\'s certificate', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { ...LOAD, clusterTls: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'replica' } });
+    const { PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } = p.cluster.env;
+    const s = await startStandby(t, p, { PARLEY_PRIMARY: p.cluster.addr, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY });
+    await caughtUp(p, s, 'the standby linked over TLS');
+    assert.match(s.logs.storaged, new RegExp(`connected to the primary at ${p.cluster.addr}`));
+    const load = await startLoad(p, { stream: 1, json: 1, ws: 1, admin: 1 });
+    await load.acks.more(20, WAIT_MS, '20 writes acknowledged by the standby over TLS');
+    await load.stop();
+    await caughtUp(p, s);
+    await sameData(p, s);
   });
 });
