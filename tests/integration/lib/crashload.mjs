@@ -80,6 +80,7 @@ export class Acks {
 
   _ack(writer) {
     this.total++;
+    this.lastAt = Date.now();	// wall ms of the last acknowledgement
     this.byWriter.set(writer, (this.byWriter.get(writer) || 0) + 1);
     for (const w of this._waiters) w();
   }
