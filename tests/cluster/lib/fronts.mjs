@@ -5,6 +5,7 @@
 //        │                                           │ storaged.sock
 //        └──────────── model (mockai) ◄──────────────┤
 //                                                    st1 (parley-storaged)
+//                                  (opts.stores: st1 and st2 over TLS, stores.mjs)
 //
 // Each daemon runs inside its host's namespace (ip netns exec), started
 // and watched by tests/integration/lib/harness.mjs's Parley (sanitizer
