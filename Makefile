@@ -59,22 +59,19 @@ FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 # is the library every program links. Tests live in tests/, in a tree
 # that mirrors this one: tests/unit/<program>/ (cmocka) and
 # tests/fuzz/<target>/ (libFuzzer, with its corpus/).
-PROGS        := proto masterd workerd storaged ctl mockai leasedrv
+PROGS        := proto masterd workerd storaged ctl mockai
 SRC_proto    := $(wildcard proto/*.c)
 SRC_masterd  := $(wildcard masterd/*.c)
 SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
 SRC_storaged := $(wildcard storaged/*.c)
 SRC_ctl      := $(wildcard storaged/ctl/*.c)
 SRC_mockai   := $(wildcard tests/mockai/*.c)
-# The lease engine alone, for tests/integration/lease.test.mjs (test build only).
-SRC_leasedrv := $(wildcard tests/leasedrv/*.c) storaged/lease.c storaged/etcd.c
 DIR_proto    := proto
 DIR_masterd  := masterd
 DIR_workerd  := workerd $(patsubst %/,%,$(wildcard workerd/*/))
 DIR_storaged := storaged
 DIR_ctl      := storaged/ctl
 DIR_mockai   := tests/mockai
-DIR_leasedrv := tests/leasedrv storaged
 # Unit tests of each program (tests/unit/storaged/ctl is parleyctl's).
 TESTS_proto    := $(wildcard tests/unit/proto/test_*.c)
 TESTS_masterd  := $(wildcard tests/unit/masterd/test_*.c)
@@ -82,7 +79,6 @@ TESTS_workerd  := $(wildcard tests/unit/workerd/test_*.c tests/unit/workerd/*/te
 TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
 TESTS_ctl      := $(wildcard tests/unit/storaged/ctl/test_*.c)
 TESTS_mockai   :=
-TESTS_leasedrv :=
 # Every fuzz target (FUZZ_TARGETS, from the environment, picks some for `make fuzz`).
 FUZZ_ALL          := $(notdir $(wildcard tests/fuzz/*))
 # The program whose library each fuzz target links (beside proto/).
@@ -141,7 +137,6 @@ $(foreach d,$(DAEMONS),$(eval $(call prog_rules,$(d),bin/parley-$(d))))
 $(eval $(call prog_rules,ctl,bin/parleyctl))
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
 $(eval $(call prog_rules,mockai,bin/mockai))
-$(eval $(call prog_rules,leasedrv,bin/leasedrv))
 
 # Each object's dependency file is written aside and renamed into place
 # (DEPS_TO, DEPS_DONE): make test builds the unit tests in the background
@@ -212,8 +207,7 @@ $(foreach f,fuzz fuzzq,$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(t),$(ca
 FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_ALL))
 FUZZQ_BINS := $(patsubst %,build/fuzzq/bin/fuzz_%,$(FUZZ_ALL))
 
-TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(SRC_mockai),build/test/bin/mockai) \
-             build/test/bin/leasedrv
+TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(SRC_mockai),build/test/bin/mockai)
 
 # The builds run one job per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)

@@ -248,7 +248,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_EV_LOST, "ST_EV_LOST", S, W, 0, 0, 0,
 	    &pl_empty, NULL },
 	/* The transport (issue 25): which storaged is primary. */
-	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C | S, 0, 0, 0,
+	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C, 0, 0, 0,
 	    &pl_ev_role, NULL },
 };
 

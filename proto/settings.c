@@ -656,14 +656,24 @@ check_smtp(const struct settings *st, char *err, size_t errsz)
 	return 0;
 }
 
-/* A standby follows a primary: PARLEY_PRIMARY names it. */
+/*
+ * A standby follows a primary: PARLEY_PRIMARY names it. With auto, etcd
+ * decides: PARLEY_ETCD to reach it, PARLEY_ADVERTISE to be named there.
+ */
 static int
 check_repl(const struct settings *st, char *err, size_t errsz)
 {
+	int he = st->etcd != NULL, ha = st->advertise != NULL;
+
 	if (st->role == SETTINGS_ROLE_STANDBY && st->primary == NULL)
 		return fail(err, errsz, "PARLEY_ROLE is standby: PARLEY_PRIMARY "
 		    "(the primary's unix:/path or tls://HOST:PORT) must be "
 		    "set too");
+	if (st->role == SETTINGS_ROLE_AUTO && (!he || !ha))
+		return fail(err, errsz, "PARLEY_ROLE is auto: %s%s%s must be "
+		    "set too", he ? "" : "PARLEY_ETCD (the etcd endpoints)",
+		    !he && !ha ? " and " : "", ha ? "" :
+		    "PARLEY_ADVERTISE (this storaged's address)");
 	return 0;
 }
 

@@ -200,16 +200,6 @@ check_etcd(const char *v)
 	}
 }
 
-/* PARLEY_ADVERTISE: tls://HOST:PORT, or unix:/path (tests on one host). */
-static int
-check_advertise(const char *v)
-{
-	if (strncmp(v, "unix:/", 6) == 0)
-		return check_plain(v) && strchr(v, ',') == NULL;
-	return strncmp(v, "tls://", 6) == 0 && check_hostport(v + 6,
-	    v + strlen(v));
-}
-
 /* PARLEY_CLUSTER_NAME: a key prefix in etcd, letters, digits, . _ - */
 static int
 check_cluster_name(const char *v)
@@ -359,8 +349,8 @@ const struct setting settings_table[] = {
 	    "the primary's lease in etcd: it stops taking writes when it "
 	    "could not renew it for this long, less a margin" },
 	{ "PARLEY_ADVERTISE", SETTING_TEXT, NULL, NULL, 1, 255, NULL,
-	    check_advertise, "an address (tls://HOST:PORT, or unix:/path on "
-	    "one host)", S, F(advertise),
+	    check_store_addr, "unix:/path or tls://HOST:PORT", S,
+	    F(advertise),
 	    "the address the other storaged and the workers reach this one "
 	    "at, written in etcd while it is primary" },
 	{ "PARLEY_CLUSTER_NAME", SETTING_TEXT, "parley", NULL, 1, 64, NULL,

@@ -1120,6 +1120,7 @@ PLAYOUT(pl_user_gone, struct st_user_gone, f_user_gone);
 static const struct pfield f_repl_start_req[] = {
 	PFU64(struct st_repl_start_req, term),
 	PFU64(struct st_repl_start_req, last_seq),
+	PFSTR(struct st_repl_start_req, addr, ST_REPL_ADDR_MAX),
 };
 PLAYOUT(pl_repl_start_req, struct st_repl_start_req, f_repl_start_req);
 

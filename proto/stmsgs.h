@@ -754,9 +754,16 @@ struct st_blob {
 	const uint8_t *p;
 	uint32_t len;
 };
-/* ST_REPL_START: what the standby holds (its LMDB's repl_term, its last record). */
+/* A storaged's address as others reach it (PARLEY_ADVERTISE), at most. */
+#define ST_REPL_ADDR_MAX	255
+/*
+ * ST_REPL_START: what the standby holds (its LMDB's repl_term, its last
+ * record) and its PARLEY_ADVERTISE ("" unset): the name the primary
+ * records in etcd once it is in sync.
+ */
 struct st_repl_start_req {
 	uint64_t term, last_seq;
+	const char *addr;
 };
 /* Its reply: the primary's term and last record; snapshot 1: one comes first. */
 struct st_repl_start_rep {

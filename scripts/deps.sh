@@ -79,7 +79,7 @@ if [ "$what" = test ]; then
 		echo "deps: the cluster tests need HAProxy (/usr/sbin/haproxy is missing): adding the Debian package haproxy"
 		missing+=(haproxy)
 	fi
-	# tests/integration/lease.test.mjs (and the cluster test) run a real
+	# tests/integration/failover.test.mjs (and the cluster test) run a real
 	# etcd, whose lease decides which storaged is primary (Debian's
 	# etcd-server: /usr/bin/etcd).
 	if [ ! -x /usr/bin/etcd ]; then

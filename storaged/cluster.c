@@ -1,17 +1,104 @@
 /*
- * The cluster's hooks (cluster.h). Without etcd: nothing to agree with,
- * each acts at once. The etcd lease (issue 25, item 3) records the
- * standby's state in etcd here before calling back.
+ * The cluster's hooks (cluster.h): the etcd lease wired into replication
+ * with PARLEY_ROLE=auto; without it each hook acts at once.
+ * storaged/STORAGE.md, "Failover".
  */
+#include <stdint.h>
+
 #include "cluster.h"
+#include "lease.h"
+#include "log.h"
+#include "repl.h"
+#include "settings.h"
+#include "stmsgs.h"
+
+static struct lease *L;
+
+/* The lease is ours, in term: a primary's duties with that term. */
+static void
+on_primary(uint64_t term, void *arg)
+{
+	const char *err;
+	uint64_t got;
+
+	if (repl_role() == ST_REPL_PRIMARY)
+		return;
+	if (repl_promote(term, &got, &err) < 0)
+		/* Exiting lets the lease expire: another may take it. */
+		fatalx("lease: cannot become primary in term %llu: %s (a term "
+		    "at or below this data's means etcd's keys were lost: "
+		    "storaged/STORAGE.md, \"When etcd is down\")",
+		    (unsigned long long)term, err);
+}
+
+/* The lease is lost or about to be: no write from now on. */
+static void
+on_fenced(void *arg)
+{
+	repl_fence();
+}
+
+/* Another storaged is primary: its standby, from what we hold. */
+static void
+on_follow(const char *addr, uint64_t term, void *arg)
+{
+	repl_follow(addr);
+}
+
+void
+cluster_start(const struct settings *set)
+{
+	const struct lease_cbs cbs = { on_primary, on_fenced, on_follow,
+	    NULL };
+
+	if (set->role != SETTINGS_ROLE_AUTO)
+		return;
+	if (set->sync_mode != SETTINGS_SYNC_REPLICA)
+		log_warnx("PARLEY_ROLE=auto without PARLEY_SYNC=replica: no "
+		    "standby is ever recorded in sync, so none takes over on "
+		    "its own (only this storaged, as the last primary)");
+	L = lease_start(&(struct lease_conf){ set->etcd, set->cluster_name,
+	    set->advertise, set->lease_ttl_s }, &cbs);
+}
+
+int
+cluster_decides(void)
+{
+	return L != NULL;
+}
+
+int
+cluster_writable(void)
+{
+	return L == NULL || lease_writable(L);
+}
 
 void
 cluster_standby_out(void (*cb)(void *), void *arg)
 {
-	cb(arg);
+	if (L == NULL)
+		cb(arg);
+	else
+		lease_set_sync(L, "", cb, arg);
 }
 
 void
-cluster_standby_in(void)
+cluster_standby_in(const char *addr)
 {
+	if (L == NULL)
+		return;
+	if (addr[0] == '\0') {
+		log_warnx("replication: the standby in sync has no "
+		    "PARLEY_ADVERTISE: etcd cannot name it, so it will not "
+		    "take over");
+		return;
+	}
+	lease_set_sync(L, addr, NULL, NULL);
+}
+
+void
+cluster_stop(void)
+{
+	lease_stop(L);
+	L = NULL;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "presence.h"
 #include "setup.h"
@@ -245,23 +246,28 @@ drain_over(void *arg)
 	loop_stop();
 }
 
-/* The loop, its signals, the store and the server on its socket. */
 /*
  * Replication's settings: PARLEY_ROLE auto is the etcd lease's to decide
- * and starts as a primary until it does; the backlog is four logs' worth.
+ * and takes no writes (fenced) until it does; the backlog is four logs'
+ * worth.
  */
 static void
 setup_repl(struct repl_settings *rs)
 {
+	static const int roles[] = { [SETTINGS_ROLE_PRIMARY] = ST_REPL_PRIMARY,
+	    [SETTINGS_ROLE_STANDBY] = ST_REPL_STANDBY,
+	    [SETTINGS_ROLE_AUTO] = ST_REPL_FENCED };
+
 	memset(rs, 0, sizeof(*rs));
-	rs->role = S.set.role == SETTINGS_ROLE_STANDBY ? ST_REPL_STANDBY :
-	    ST_REPL_PRIMARY;
+	rs->role = roles[S.set.role];
 	rs->primary = S.set.primary;
+	rs->advertise = S.set.advertise;
 	rs->sync_replica = S.set.sync_mode == SETTINGS_SYNC_REPLICA;
 	rs->wait_block = S.set.replica_wait == SETTINGS_WAIT_BLOCK;
 	rs->backlog_max = (size_t)S.set.wal_mb * 4 * 1024 * 1024;
 }
 
+/* The loop, its signals, the store and the server on its socket. */
 static void
 setup_server(void)
 {
@@ -278,7 +284,7 @@ setup_server(void)
 	setup_repl(&rs);
 	if ((S.st = store_open(S.set.data_dir, S.set.map_size_mb,
 	    sync_modes[S.set.sync_mode].flags |
-	    (rs.role == ST_REPL_STANDBY ? STORE_F_STANDBY : 0))) == NULL)
+	    (rs.role != ST_REPL_PRIMARY ? STORE_F_STANDBY : 0))) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
 	/* A mistyped PARLEY_DATA_DIR shows here. */
 	if (store_created(S.st))
@@ -300,6 +306,8 @@ setup_server(void)
 	store_mail_settings(S.st, S.set.smtp_url != NULL);
 	/* A primary's duties (the sweep), or the standby's link. */
 	repl_start(S.srv, S.st, &rs);
+	/* PARLEY_ROLE=auto: etcd's lease decides which, from now on. */
+	cluster_start(&S.set);
 	if (sync_modes[S.set.sync_mode].timer) {
 		server_set_sync(S.srv, (int)S.set.sync_interval_ms);
 		log_info("PARLEY_SYNC=%s: a commit is acknowledged before it "
@@ -308,6 +316,7 @@ setup_server(void)
 	}
 	log_info("serving %s on %s (map %u MiB, sync %s, %s)",
 	    S.set.data_dir, S.sockpath, S.set.map_size_mb, sync,
+	    S.set.role == SETTINGS_ROLE_AUTO ? "role auto: etcd decides" :
 	    rs.role == ST_REPL_STANDBY ? "standby" : "primary");
 }
 
@@ -326,6 +335,8 @@ teardown(void)
 {
 	if (!server_idle(S.srv))
 		log_warnx("exiting with replies undelivered");
+	/* Nothing more is acknowledged: a standby may take over now. */
+	cluster_stop();
 	sweep_stop();
 	repl_stop();
 	server_sync(S.srv);

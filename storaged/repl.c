@@ -64,6 +64,7 @@ static struct {
 	/* Its standby: the client streaming, NULL when none. */
 	void *sb;
 	struct pchan *sbch;
+	char sbaddr[ST_REPL_ADDR_MAX + 1];	/* its PARLEY_ADVERTISE */
 	uint64_t sent;		/* the last record sent (or in the snapshot) */
 	uint64_t acked;		/* the last record the standby has on disk */
 	long long waiting_since;	/* an acknowledgement is awaited; 0 none */
@@ -210,9 +211,13 @@ static void
 went_alone(void *arg)
 {
 	R.out_asked = 0;
-	R.cluster_out = 1;
+	/*
+	 * Back in sync meanwhile: the cluster is told so after this answer
+	 * (cluster_standby_in, in order), so it is not out any more.
+	 */
 	if (R.role != ST_REPL_PRIMARY || R.in_sync)
 		return;
+	R.cluster_out = 1;
 	R.alone = 1;
 	log_warnx("replication: the standby is out of sync; acknowledging "
 	    "writes without it (PARLEY_REPLICA_WAIT=degrade)");
@@ -273,16 +278,31 @@ standby_progress(void)
 	    (unsigned long long)R.acked);
 	if (R.set.sync_replica) {
 		R.cluster_out = 0;
-		cluster_standby_in();
+		cluster_standby_in(R.sbaddr);
 	}
 }
 
 uint64_t
 repl_gate(void)
 {
+	/* Past the lease's fence time: nothing leaves (the fence fails it). */
+	if (R.role == ST_REPL_PRIMARY && !cluster_writable())
+		return 0;
 	if (R.role != ST_REPL_PRIMARY || !R.set.sync_replica || R.alone)
 		return UINT64_MAX;
 	return R.acked;
+}
+
+int
+repl_writable(void)
+{
+	return R.role == ST_REPL_PRIMARY && cluster_writable();
+}
+
+int
+repl_is_standby(const void *who)
+{
+	return who != NULL && who == R.sb;
 }
 
 /* ---------------------------------------------------------------- the stream */
@@ -521,10 +541,15 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	struct st_repl_start_req in;
 	struct st_repl_start_rep rep;
 	uint64_t term = store_term(R.st), seq = store_seq(R.st);
+	uint64_t sterm, slast;	/* what the standby holds */
 	int resume;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		return -1;
+	sterm = in.term;
+	slast = in.last_seq;
+	strlcpy(R.sbaddr, in.addr, sizeof(R.sbaddr));
+	st_req_free(m->hdr.type, &in);
 	if (R.role != ST_REPL_PRIMARY) {
 		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
 		    PROTO_E_UNAVAILABLE, "not primary");
@@ -532,12 +557,12 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
-	resume = in.term == term && in.last_seq <= seq &&
-	    (in.last_seq == seq || bl_find(in.last_seq + 1) != NULL);
+	resume = sterm == term && slast <= seq &&
+	    (slast == seq || bl_find(slast + 1) != NULL);
 	R.sb = who;
 	R.sbch = ch;
-	R.acked = resume ? in.last_seq : 0;
-	R.sent = in.last_seq;
+	R.acked = resume ? slast : 0;
+	R.sent = slast;
 	R.waiting_since = 0;
 	if (!resume && snap_start() < 0) {
 		R.sb = NULL;
@@ -545,10 +570,10 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 		    PROTO_E_UNAVAILABLE, "cannot make a snapshot");
 		return 0;
 	}
-	log_info("replication: a standby (term %llu, record %llu) streams "
-	    "from record %llu%s", (unsigned long long)in.term,
-	    (unsigned long long)in.last_seq, (unsigned long long)R.sent,
-	    resume ? "" : " after a snapshot");
+	log_info("replication: a standby%s%s (term %llu, record %llu) streams "
+	    "from record %llu%s", R.sbaddr[0] != '\0' ? " at " : "", R.sbaddr,
+	    (unsigned long long)sterm, (unsigned long long)slast,
+	    (unsigned long long)R.sent, resume ? "" : " after a snapshot");
 	rep.term = term;
 	rep.seq = seq;
 	rep.snapshot = !resume;
@@ -749,6 +774,7 @@ up_open(void)
 	R.up_fd = fd;
 	q.term = store_term(R.st);
 	q.last_seq = store_seq(R.st);
+	q.addr = R.set.advertise != NULL ? R.set.advertise : "";
 	penc_init(&e);
 	if (st_req_encode(&e, PROTO_ST_REPL_START, &q) < 0 ||
 	    pchan_send(&R.up, PROTO_ST_REPL_START, 0, 1, e.buf, e.len,
@@ -1032,7 +1058,12 @@ repl_start(struct server *srv, struct store *st,
 	loop_timer_after(&R.tick, TICK_MS);
 	if (set->role == ST_REPL_STANDBY)
 		standby_begin(set->primary);
-	else
+	else if (set->role == ST_REPL_FENCED) {
+		/* PARLEY_ROLE=auto: no writes until the lease decides. */
+		R.role = ST_REPL_FENCED;
+		server_set_role(R.srv, ST_REPL_FENCED, NULL);
+		publish();
+	} else
 		primary_begin();
 }
 

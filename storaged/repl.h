@@ -36,8 +36,13 @@ struct store;
 #define REPL_SNAP_FILE		"snapshot.mdb.part"
 
 struct repl_settings {
-	int role;		/* enum st_repl_role: PRIMARY or STANDBY at start */
+	/*
+	 * enum st_repl_role at start: PRIMARY, STANDBY, or FENCED (auto: no
+	 * writes until the lease promotes it or names its primary).
+	 */
+	int role;
 	const char *primary;	/* a standby's primary: unix:/path (tls:// to come) */
+	const char *advertise;	/* PARLEY_ADVERTISE, told the primary; NULL unset */
 	int sync_replica;	/* PARLEY_SYNC=replica: replies wait for the standby */
 	int wait_block;		/* PARLEY_REPLICA_WAIT=block: and never go alone */
 	size_t backlog_max;	/* bytes of recent records kept for a standby */
@@ -56,9 +61,18 @@ int repl_role(void);
 /*
  * The last record whose writes' replies may leave now: the standby's
  * acknowledgement with PARLEY_SYNC=replica, UINT64_MAX when nothing waits
- * (another sync, going alone, not a primary).
+ * (another sync, going alone, not a primary); 0 for a primary past its
+ * lease's fence time (cluster_writable: nothing leaves, the fence that
+ * follows fails it).
  */
 uint64_t repl_gate(void);
+/*
+ * A primary whose lease (if any) lets it write now: what a batch checks
+ * before it runs writes.
+ */
+int repl_writable(void);
+/* Whether who (a server's client) is the standby streaming from us. */
+int repl_is_standby(const void *who);
 /*
  * A primary's client sent ST_REPL_START or ST_REPL_ACK (ch its channel,
  * who names it in repl_client_gone); replies go on ch. 0, or -1: the

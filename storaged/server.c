@@ -73,6 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
@@ -235,6 +236,7 @@ struct server {
 	/* ST_EV_ROLE: what this storaged is, where the primary is. */
 	int role;
 	char primary[STADDR_TEXT_MAX];
+	int writes;		/* this batch may write (repl_writable) */
 	TAILQ_HEAD(, held) held;	/* in the order they were made */
 	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
 };
@@ -519,6 +521,16 @@ client_push(struct client *c, const struct pmsg *m)
 	return 0;
 }
 
+/*
+ * Not read any more: we are stopping. The standby streaming from us is
+ * read on, so its acknowledgements release the last replies in the drain.
+ */
+static int
+client_quiet(const struct server *s, const struct client *c)
+{
+	return s->quitting && !repl_is_standby(c);
+}
+
 /* Reads what the client has sent and takes out the whole requests. */
 static void
 client_read(struct server *s, struct client *c)
@@ -527,7 +539,7 @@ client_read(struct server *s, struct client *c)
 	ssize_t n;
 	int r;
 
-	if (c->dead || c->eof || s->quitting || client_paused(c) ||
+	if (c->dead || c->eof || client_quiet(s, c) || client_paused(c) ||
 	    c->next < c->nreqs)
 		return;
 	/* Every earlier request has run: their payloads may go. */
@@ -732,8 +744,8 @@ client_flush(struct client *c)
 static int
 client_wants_read(const struct server *s, const struct client *c)
 {
-	return !c->dead && !c->eof && !s->quitting && !client_paused(c) &&
-	    c->next == c->nreqs;
+	return !c->dead && !c->eof && !client_quiet(s, c) &&
+	    !client_paused(c) && c->next == c->nreqs;
 }
 
 static void
@@ -998,13 +1010,14 @@ server_who_bad(struct client *c, struct slot *sl)
 }
 
 /*
- * A write sent to a standby or a fenced primary: refused, in its place
- * ("not primary": the workers go to the primary). 1 when refused.
+ * A write sent to a standby, a fenced primary or one past its lease's
+ * fence time: refused, in its place ("not primary": the workers go to
+ * the primary). 1 when refused.
  */
 static int
 server_not_primary(struct server *s, struct slot *sl)
 {
-	if (s->role == ST_REPL_PRIMARY || !dispatch_is_write(sl->q->type))
+	if (s->writes || !dispatch_is_write(sl->q->type))
 		return 0;
 	memset(&sl->rep, 0, sizeof(sl->rep));
 	penc_init(&sl->rep.enc);
@@ -1119,13 +1132,15 @@ server_batch(struct server *s)
 	uint64_t t0;
 	int write = 0, failed;
 
+	/* Once per batch: the lease's fence time is read from the clock. */
+	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (!client_runnable(c))
 			continue;
 		waiting += c->nreqs - c->next;
 		for (i = c->next; i < c->nreqs && !write; i++)
 			write = dispatch_is_write(c->reqs[i].type) &&
-			    s->role == ST_REPL_PRIMARY;
+			    s->writes;
 	}
 	if (waiting == 0)
 		return 0;
@@ -1708,6 +1723,9 @@ server_promote(struct client *c, const struct pmsg *m)
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		err = "malformed request";
+	else if (cluster_decides())
+		err = "etcd's lease decides who is primary (PARLEY_ROLE=auto): "
+		    "stop the primary instead";
 	else if (repl_promote(in.v, &out.v, &err) == 0) {
 		penc_init(&e);
 		rc = st_rep_encode(&e, m->hdr.type, &out) < 0 ? -1 :

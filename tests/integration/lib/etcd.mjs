@@ -1,8 +1,9 @@
 // A real etcd for the failover tests: Debian's etcd-server (/usr/bin/etcd,
 // scripts/deps.sh's test group) on 127.0.0.1 with free ports and a temp
 // data directory, stopped (and its directory removed) by stop(); or, for
-// the cluster tests, inside a host of theirs (host, wrap, probe). And a TCP
-// proxy a test puts between a storaged and etcd to cut it off.
+// the cluster tests, inside a host of theirs (host, wrap, probe). And a
+// proxy a test puts between a storaged and etcd, or between a standby and
+// its primary, to cut it off.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -84,14 +85,18 @@ export class Etcd {
   }
 }
 
-// 127.0.0.1:port → target port, byte for byte; cut() closes the listener
-// and every connection at once (a link gone), restore() listens again on
-// the same port.
+// A link a test can cut: 127.0.0.1:port → target port (etcd), or, with
+// target a path, a Unix socket at listen → the one at target (a storaged's
+// replication stream: the standby dials the address the primary
+// advertises). Byte for byte; cut() closes the listener and every
+// connection at once (a link gone), restore() listens again at the same
+// place.
 export class Proxy {
-  static async start(targetPort) {
+  static async start(target, { listen } = {}) {
     const p = new Proxy();
-    p.target = targetPort;
-    p.port = await freePort();
+    p.target = target;
+    if (typeof target === 'string') p.path = listen;
+    else p.port = await freePort();
     await p.restore();
     return p;
   }
@@ -99,7 +104,7 @@ export class Proxy {
   restore() {
     this.socks = new Set();
     this.server = net.createServer((c) => {
-      const u = net.connect(this.target, '127.0.0.1');
+      const u = typeof this.target === 'string' ? net.connect(this.target) : net.connect(this.target, '127.0.0.1');
       for (const s of [c, u]) {
         this.socks.add(s);
         s.on('error', () => {});
@@ -110,7 +115,8 @@ export class Proxy {
     });
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', resolve);
+      if (this.path) this.server.listen(this.path, resolve);
+      else this.server.listen(this.port, '127.0.0.1', resolve);
     });
   }
 

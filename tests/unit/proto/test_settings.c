@@ -433,7 +433,8 @@ test_failover(void **state)
 	    "tls://[fd00::5]:4100", "tls://db-1.lan:4100",
 	    "unix:/run/parley/storaged.sock" };
 	static const char *bad_adv[] = { "10.0.0.5:4100", "tls://10.0.0.5",
-	    "unix:relative", "tcp://10.0.0.5:4100", "tls://a:1,tls://b:2" };
+	    "unix:relative", "tcp://10.0.0.5:4100", "tls://a:1,tls://b:2",
+	    "tls://::1:4100", "tls://a:70000" };
 	struct settings st;
 	char err[SETTINGS_ERR_MAX];
 	size_t i;
@@ -463,6 +464,20 @@ test_failover(void **state)
 	for (i = 0; i < sizeof(bad_adv) / sizeof(bad_adv[0]); i++)
 		assert_int_equal(parse(&st, err, sizeof(err),
 		    "PARLEY_ADVERTISE", bad_adv[i], NULL), -1);
+	/* auto wants both; one line names what is missing. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ROLE", "auto",
+	    "PARLEY_ETCD", "http://127.0.0.1:2379", NULL), -1);
+	assert_string_equal(err, "PARLEY_ROLE is auto: PARLEY_ADVERTISE "
+	    "(this storaged's address) must be set too");
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ROLE", "auto",
+	    "PARLEY_ADVERTISE", "tls://10.0.0.5:4100", NULL), -1);
+	assert_string_equal(err, "PARLEY_ROLE is auto: PARLEY_ETCD (the etcd "
+	    "endpoints) must be set too");
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ROLE", "auto",
+	    "PARLEY_ETCD", "http://127.0.0.1:2379", "PARLEY_ADVERTISE",
+	    "unix:/run/a/storaged.sock", NULL), 0);
+	assert_int_equal(st.role, SETTINGS_ROLE_AUTO);
+	settings_free(&st);
 	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_CLUSTER_NAME",
 	    "shop-eu.1", "PARLEY_LEASE_TTL_S", "2", NULL), 0);
 	assert_int_equal(st.lease_ttl_s, 2);
@@ -636,7 +651,9 @@ test_types(void **state)
 		{ "PARLEY_ROLE", "standby", 0, "PARLEY_PRIMARY" },
 		{ "PARLEY_ROLE", "leader", 0, "PARLEY_ROLE must be one of "
 		    "primary|standby|auto" },
-		{ "PARLEY_ROLE", "auto", 1, NULL },
+		{ "PARLEY_ROLE", "auto", 0, "PARLEY_ROLE is auto: PARLEY_ETCD "
+		    "(the etcd endpoints) and PARLEY_ADVERTISE (this storaged's "
+		    "address) must be set too" },
 		{ "PARLEY_PRIMARY", "unix:/run/parley/storaged.sock", 1, NULL },
 		{ "PARLEY_PRIMARY", "tls://10.0.0.5:4100", 1, NULL },
 		{ "PARLEY_PRIMARY", "tls://[::1]:4100", 1, NULL },

@@ -21,10 +21,15 @@
 #include "test_fixture.h"
 #include "widgetmsg.h"
 
-/* The requests server.c answers itself: dispatch.c knows them not. */
+/*
+ * The requests server.c answers itself, and the stream replication's
+ * link reads (repl.c): dispatch.c knows them not.
+ */
 static const uint16_t served_by_server[] = {
 	PROTO_ST_METRICS_PUT, PROTO_ST_METRICS_GET, PROTO_ST_EV_SUBSCRIBE,
-	PROTO_ST_EV_SINCE, PROTO_ST_BACKUP,
+	PROTO_ST_EV_SINCE, PROTO_ST_BACKUP, PROTO_ST_REPL_START,
+	PROTO_ST_REPL_REC, PROTO_ST_REPL_SNAP, PROTO_ST_REPL_ACK,
+	PROTO_ST_REPL_PROMOTE, PROTO_ST_REPL_STATUS,
 };
 
 static int

@@ -1,0 +1,289 @@
+// Failover end to end (issue 25; storaged/STORAGE.md "Failover"): two
+// storaged with PARLEY_ROLE=auto and PARLEY_SYNC=replica, a real etcd
+// (Debian's etcd-server, lib/etcd.mjs) on loopback deciding which is
+// primary, the standby following over Unix sockets. TTL 2 s throughout.
+//  - kill -9 of the primary under write load (workers on it, every
+//    acknowledgement recorded, lib/crashload.mjs): the standby is primary
+//    within TTL + a poll (printed), every acknowledged write is in its
+//    export; the old primary restarted follows it, gets a snapshot (its
+//    stale tail is gone) and ends with the same data;
+//  - the primary cut off from etcd and from its standby (a TCP proxy to
+//    etcd, a Unix-socket proxy for the stream, both cut): it stops
+//    acknowledging, fenced at F before the other acquires at A (F < A by
+//    the wall-clock times both log), acknowledged writes lost: 0; back,
+//    it follows the new primary with the same data;
+//  - a clean SIGTERM of the primary hands over within a poll, well under
+//    the TTL (printed); etcd's keys name who is who; a standby refuses
+//    writes and parleyctl promote;
+//  - a standby that fell out of sync (the primary recorded sync = "" and
+//    acknowledged alone) never campaigns, even with no primary;
+//  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
+//    refuse to start, naming what is missing.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
+import { Etcd, Proxy } from './lib/etcd.mjs';
+import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
+
+const TTL_MS = 2000;
+const POLL_MS = 500;		// lease_poll_ms(2)
+// etcd removes an expired lease's keys on a sweep every 500 ms; the rest
+// is scheduling on a loaded 2-core machine (four tests side by side).
+const SLACK_MS = 2000;
+const WAIT_MS = 15000;
+
+let etcd;
+before(async () => { etcd = await Etcd.start(); });
+after(async () => { await etcd?.stop(); });
+
+// A storaged in role auto (alone: masterd once it is primary), named in
+// etcd by its own socket; with proxied, by a socket of a proxy in front
+// of it (p.proxy, which a test cuts: its standby's only way to it).
+async function startAuto(t, cluster, { etcdUrl = etcd.url, proxied = false, env = {}, load = false } = {}) {
+  const p = new Parley({
+    masterd: false,
+    ...(load ? { mock: { chunks: 4, delayMs: 1 }, workers: 1 } : {}),
+    env: {
+      PARLEY_ROLE: 'auto', PARLEY_SYNC: 'replica', PARLEY_ETCD: etcdUrl,
+      PARLEY_LEASE_TTL_S: String(TTL_MS / 1000), PARLEY_CLUSTER_NAME: cluster,
+      RATE_LIMIT_MAX_REQUESTS: '0', ...env,
+    },
+  });
+  t.after(() => p.stop());
+  if (proxied) {
+    const listen = path.join(p.tmp, 'via-proxy.sock');
+    p.proxy = await Proxy.start(p.sockPath, { listen });
+    t.after(() => p.proxy.cut());
+    p.advertise = `unix:${listen}`;
+  } else {
+    p.advertise = `unix:${p.sockPath}`;
+  }
+  p.opts.env.PARLEY_ADVERTISE = p.advertise;
+  await p.start();
+  return p;
+}
+
+// The first match of re in p's storaged log from offset from, within ms.
+async function logged(p, re, what, { from = 0, ms = WAIT_MS } = {}) {
+  let m = null;
+  await waitFor(() => (m = p.logs.storaged.slice(from).match(re)) !== null, ms, `${what}\n${p.tail('storaged')}`);
+  return m;
+}
+
+// p holds the lease: its term and the wall ms it logged.
+async function primaryOf(p, cluster, opts) {
+  const m = await logged(p, new RegExp(`lease: primary of ${cluster} in term (\\d+) \\(at wall ms (\\d+)\\)`), `${cluster}: primary`, opts);
+  return { term: Number(m[1]), at: Number(m[2]) };
+}
+
+// a primary, b its standby in sync (named so in etcd).
+async function pair(a, b, cluster) {
+  await logged(b, new RegExp(`lease: following ${a.advertise}, term`), `${cluster}: b follows a`);
+  await logged(a, new RegExp(`lease: ${cluster}'s standby in sync: ${b.advertise}`), `${cluster}: a records b in sync`);
+}
+
+async function role(p) {
+  const r = await p.ctl(['role', '--json']);
+  assert.equal(r.code, 0, `parleyctl role: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+async function caughtUp(primary, standby, what) {
+  await waitFor(async () => {
+    const [a, b] = [await role(primary), await role(standby)];
+    return a.linked && b.linked && b.seq === a.seq && a.acked === a.seq;
+  }, WAIT_MS, what);
+}
+
+// Every conversation, message and widget, as parleyctl exports them.
+async function dump(p) {
+  const out = {};
+  for (const [k, args] of Object.entries({
+    convs: ['export', '--rows', 'conversations'],
+    msgs: ['export', '--rows', 'messages'],
+    widgets: ['widgets', '--json'],
+  })) {
+    const r = await p.ctl(args);
+    assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
+    out[k] = r.stdout;
+  }
+  return out;
+}
+
+async function sameData(a, b) {
+  const [da, db] = [await dump(a), await dump(b)];
+  assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
+  assert.deepEqual(db, da);
+}
+
+// The workers of p (now primary) up, and their write load started.
+async function loadOn(t, p) {
+  await p.startMasterd();
+  await p.waitWorkersReady(p.workers, WAIT_MS);
+  const load = await startLoad(p);
+  t.after(() => load.stop());
+  return load;
+}
+
+// The new primary's own front, its export against every acknowledgement.
+async function noneLost(t, p, acks) {
+  await p.startMasterd();
+  await p.waitWorkersReady(p.workers, WAIT_MS);
+  const { problems, found } = await checkAgainstExport(p, acks);
+  t.diagnostic(`acknowledged ${acks.total} writes (${acks.turns.length} turns); found ${found.turns} turns, ${found.messages} messages; acknowledged writes lost: ${problems.length}`);
+  assert.deepEqual(problems.slice(0, 20), []);
+}
+
+// The old primary p (its masterd stopped), restarted: it follows q, gets
+// a snapshot in q's term and ends with q's data.
+async function rejoins(p, q, term, from) {
+  await logged(p, new RegExp(`lease: following ${q.advertise}, term ${term}`), 'the old primary follows the new one', { from });
+  await logged(p, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'the old primary took a snapshot', { from });
+  await caughtUp(q, p, 'the old primary caught up');
+  await sameData(q, p);
+}
+
+async function stopMasterd(p) {
+  process.kill(p.masterPid, 'SIGTERM');
+  await within(p.procs.masterd.exit, 15000);
+}
+
+describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true }, () => {
+  test('kill -9 of the primary under write load: the standby is primary within TTL + a poll with every acknowledged write; the old primary follows it', { timeout: 90000 }, async (t) => {
+    const a = await startAuto(t, 'kill', { load: true });
+    const t1 = (await primaryOf(a, 'kill')).term;
+    const b = await startAuto(t, 'kill', { load: true });
+    await pair(a, b, 'kill');
+    const load = await loadOn(t, a);
+    await load.acks.more(40, WAIT_MS, '40 writes acknowledged');
+
+    const t0 = Date.now();
+    await a.killStoraged('SIGKILL');
+    const { term: t2, at } = await primaryOf(b, 'kill', { ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    t.diagnostic(`kill -9 of the primary → the standby primary in ${at - t0} ms (TTL ${TTL_MS} ms, poll ${POLL_MS} ms)`);
+    assert.ok(t2 > t1, `term ${t2} after ${t1}`);
+    assert.ok(at - t0 <= TTL_MS + POLL_MS + SLACK_MS, `${at - t0} ms`);
+    await load.stop();
+    await noneLost(t, b, load.acks);
+
+    await stopMasterd(a);
+    const from = a.logs.storaged.length;
+    await a.startStoraged();
+    await rejoins(a, b, t2, from);
+    assert.equal((await role(a)).role, 'standby');
+  });
+
+  test('cut off from etcd and from its standby, the primary stops acknowledging before the other acquires (F < A); acknowledged writes lost: 0', { timeout: 90000 }, async (t) => {
+    const toEtcd = await Proxy.start(etcd.port);
+    t.after(() => toEtcd.cut());
+    // pa is reached by its standby only through pa.proxy.
+    const pa = await startAuto(t, 'cut', { load: true, etcdUrl: `http://127.0.0.1:${toEtcd.port}`, proxied: true });
+    const t1 = (await primaryOf(pa, 'cut')).term;
+    const b = await startAuto(t, 'cut', { load: true });
+    await pair(pa, b, 'cut');
+    const load = await loadOn(t, pa);
+    await load.acks.more(40, WAIT_MS, '40 writes acknowledged');
+
+    const cutAt = Date.now();
+    toEtcd.cut();
+    pa.proxy.cut();
+    const [, f] = await logged(pa, /lease: writes stopped, term \d+ \(at wall ms (\d+)\)/, 'the old primary fenced');
+    const { term: t2, at: A } = await primaryOf(b, 'cut', { ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    const F = Number(f);
+    const last = load.acks.lastAt;
+    t.diagnostic(`cut at 0: the old primary stopped writes at ${F - cutAt} ms, the other became primary at ${A - cutAt} ms (F < A by ${A - F} ms); the last acknowledgement came at ${last - cutAt} ms`);
+    assert.ok(F < A, `F ${F} < A ${A}`);
+    // Fenced TTL - margin after the last renewal sent: before TTL after the cut.
+    assert.ok(F - cutAt < TTL_MS, `fenced ${F - cutAt} ms after the cut`);
+    assert.ok(last < A, `the last acknowledgement (${last}) before the other became primary (${A})`);
+    assert.ok(t2 > t1);
+    // No write is taken any more: "not primary".
+    const c = await pa.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    await assert.rejects(c.convOpen('default', 'after-the-fence'), (e) => e.code === 8 && e.storageMessage === 'not primary');
+    await load.stop();
+    await noneLost(t, b, load.acks);
+
+    // etcd back: the old primary follows the new one, in its term.
+    await stopMasterd(pa);
+    await toEtcd.restore();
+    await rejoins(pa, b, t2, 0);
+  });
+
+  test('a clean SIGTERM of the primary hands over within a poll; etcd names who is who; a standby refuses writes', { timeout: 60000 }, async (t) => {
+    const a = await startAuto(t, 'term');
+    const { term: t1 } = await primaryOf(a, 'term');
+    const b = await startAuto(t, 'term');
+    await pair(a, b, 'term');
+    const keys = await etcd.get('/term/');
+    assert.deepEqual(JSON.parse(keys['/term/primary']), { addr: a.advertise, term: t1 });
+    assert.deepEqual(JSON.parse(keys['/term/holder']), { addr: a.advertise, term: t1 });
+    assert.equal(keys['/term/sync'], b.advertise);
+    const [ca, cb] = [await a.storage({ as: 'parley-workerd' }), await b.storage({ as: 'parley-workerd' })];
+    t.after(() => { ca.close(); cb.close(); });
+    await assert.rejects(cb.convOpen('default', 'on-the-standby'), (e) => e.code === 8);
+    // Promotion by hand could make two primaries: etcd decides.
+    const promote = await b.ctl(['promote']);
+    assert.equal(promote.code, 1);
+    assert.match(promote.stderr, /etcd's lease decides who is primary \(PARLEY_ROLE=auto\): stop the primary instead/);
+    const conv = await ca.convOpen('default', 'handed-over');
+    await ca.msgAppend(conv.conv.id, 'user', 'acknowledged before the stop');
+
+    const t0 = Date.now();
+    await a.killStoraged('SIGTERM');
+    const { term: t2, at } = await primaryOf(b, 'term');
+    t.diagnostic(`SIGTERM of the primary → the standby primary in ${at - t0} ms (a kill takes TTL ${TTL_MS} ms + a poll)`);
+    assert.ok(at - t0 < TTL_MS, `${at - t0} ms`);
+    assert.ok(t2 > t1);
+    assert.match(a.logs.storaged, /lease: revoked \(term \d+\)/);
+    assert.doesNotMatch(a.logs.storaged, /exiting with replies undelivered/);
+    const got = await cb.convOpen('default', 'handed-over');
+    assert.equal(got.conv.id, conv.conv.id);
+    assert.deepEqual(JSON.parse((await etcd.get('/term/'))['/term/primary']), { addr: b.advertise, term: t2 });
+  });
+
+  test('auto needs PARLEY_ETCD and PARLEY_ADVERTISE: masterd and storaged refuse to start without, naming what is missing', async (t) => {
+    const says = "PARLEY_ROLE is auto: PARLEY_ETCD (the etcd endpoints) and PARLEY_ADVERTISE (this storaged's address) must be set too";
+    const r = await refused({ PARLEY_ROLE: 'auto' });
+    assert.notEqual(r.code, 0);
+    assert.ok(r.log.includes(says), r.log);
+    const s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'auto', PARLEY_ETCD: etcd.url } });
+    t.after(() => s.stop());
+    const rec = s.spawnStoraged();
+    s.expectExit('storaged', { codes: [1] });
+    const { code } = await within(rec.exit, 10000);
+    assert.equal(code, 1);
+    assert.match(s.logs.storaged, /PARLEY_ROLE is auto: PARLEY_ADVERTISE \(this storaged's address\) must be set too/);
+  });
+
+  test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {
+    const a = await startAuto(t, 'stale', { proxied: true });
+    await primaryOf(a, 'stale');
+    const b = await startAuto(t, 'stale');
+    await pair(a, b, 'stale');
+
+    // The standby cut off: the primary records sync = "" first, then
+    // acknowledges alone.
+    const from = a.logs.storaged.length;
+    a.proxy.cut();
+    const c = await a.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    const conv = await c.convOpen('default', 'alone', { timeout: 10000 });
+    await c.msgAppend(conv.conv.id, 'user', 'acknowledged without the standby', 'complete', 0, 0, { timeout: 10000 });
+    await logged(a, /lease: stale's standby in sync: none/, 'sync emptied', { from });
+    assert.equal((await etcd.get('/stale/'))['/stale/sync'], '');
+
+    await a.killStoraged('SIGKILL');
+    await logged(b, /lease: not campaigning for stale: the standby in sync is none, the last primary /, 'b says why it waits', { ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    // Polls later (an absence: some time must pass): still nobody
+    // primary, and b takes no writes.
+    await sleep(3 * POLL_MS);
+    assert.equal((await etcd.get('/stale/'))['/stale/primary'], undefined);
+    assert.doesNotMatch(b.logs.storaged, /lease: primary of stale/);
+    const cb = await b.storage({ as: 'parley-workerd' });
+    t.after(() => cb.close());
+    await assert.rejects(cb.convOpen('default', 'stale'), (e) => e.code === 8);
+  });
+});
