@@ -28,9 +28,9 @@ import { Parley, REPO, waitFor } from '../../integration/lib/harness.mjs';
 export const ST_PORT = 4100;
 export const STORES = ['st1', 'st2'];
 export const LEASE_TTL_S = 2;
-// 'standby' (a fixed pair, parleyctl promote) until PARLEY_ROLE=auto is
-// merged; then 'auto' (the etcd lease).
-export const MODE = 'standby';
+// 'auto' (the etcd lease decides), or 'standby' (a fixed pair, parleyctl
+// promote): the one switch.
+export const MODE = 'auto';
 
 const WAIT_MS = 20000;
 
@@ -66,8 +66,9 @@ export class Stores {
         });
       }
       for (const h of STORES) {
-        const p = new Parley({ masterd: false, wrap: { storaged: cluster.wrap(h) }, env: s.envOf(h) });
+        const p = new Parley({ masterd: false, wrap: { storaged: cluster.wrap(h) } });
         s.nodes[h] = p;
+        p.opts.env = s.envOf(h);	// names its own socket
         p.port = 0;
         await p.startStoraged();
         if (MODE === 'auto' && h === 'st1') await s.waitRole('st1', 'primary');
@@ -113,11 +114,11 @@ export class Stores {
     };
   }
 
-  // Where a standby dials h: its TLS listener once the standby dials
-  // tls:// (with PARLEY_ROLE=auto); before, its Unix socket (the
-  // namespaces share the filesystem).
+  // Where a standby dials h (PARLEY_PRIMARY, PARLEY_ADVERTISE): its Unix
+  // socket (the namespaces share the filesystem), since the standby dials
+  // only unix: yet (repl.c's dial); this.addr(h) once it dials tls://.
   advertise(h) {
-    return MODE === 'auto' ? this.addr(h) : `unix:${this.nodes[h]?.sockPath ?? 'not started'}`;
+    return `unix:${this.nodes[h]?.sockPath ?? 'not started'}`;
   }
 
   node(h) { return this.nodes[h]; }
