@@ -269,6 +269,27 @@ staddr_connect(const struct staddr *a, int *in_progress, char *err,
 }
 
 int
+staddr_dead_after(const struct staddr *a, int fd, unsigned ms)
+{
+	unsigned user = ms;
+	int on = 1, idle = (int)(ms / 2000), intvl = 1, cnt = 3;
+
+	if (a->kind != STADDR_TLS)
+		return 0;
+	if (idle < 1)
+		idle = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user,
+	    sizeof(user)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)
+		return -1;
+	return 0;
+}
+
+int
 staddr_listen(const struct staddr *a, char *err, size_t errsz)
 {
 	struct sockaddr_storage ss;

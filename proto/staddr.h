@@ -54,6 +54,13 @@ int staddr_any_tls(const struct staddr *, size_t n);
  */
 int staddr_connect(const struct staddr *, int *in_progress, char *err,
     size_t errsz);
+/*
+ * A tls:// connection fd whose peer vanished (its host cut off or gone,
+ * so no reset ever comes) errors out within about ms: data unacknowledged
+ * for ms (TCP_USER_TIMEOUT), or an idle link whose keepalive probes go
+ * unanswered. Nothing for a unix: fd. 0, or -1 with errno.
+ */
+int staddr_dead_after(const struct staddr *, int fd, unsigned ms);
 /* A listening TCP socket (non-blocking, SO_REUSEADDR) on a tls:// address. */
 int staddr_listen(const struct staddr *, char *err, size_t errsz);
 

@@ -35,6 +35,9 @@
  * first when it is in the list. A request answered PROTO_E_NOT_PRIMARY
  * (the primary stepped down meanwhile) completes as unavailable, and the
  * connection goes the same way. Each switch of primary is logged once.
+ * A tls:// connection whose host vanished (cut off, so no reset ever
+ * comes) errors out within the storage timeout (staddr_dead_after), and
+ * the worker moves on to the next address.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -648,6 +651,11 @@ storec_connect(void)
 		storec_retry_later();
 		return;
 	}
+	/* A primary whose host vanished is left within the timeout. */
+	if (staddr_dead_after(&sc_addrs[sc_cur], fd,
+	    wconf.storage_timeout_ms) < 0)
+		log_warn("storaged: %s: TCP_USER_TIMEOUT/keepalive",
+		    storec_addr());
 	if (inprogress) {
 		sc_fd = fd;
 		sc_state = SC_CONNECTING;

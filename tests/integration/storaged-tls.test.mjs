@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { BIN, freePort, Parley, REPO, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
-import { Enc, F, frame, PROTO_VERSION, T } from './lib/storage.mjs';
+import { Enc, F, frame, PROTO_VERSION, T, tlsProbe } from './lib/storage.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
@@ -24,27 +24,6 @@ function ctl(args, env) {
     execFile(CTL, args, { timeout: 30000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
-  });
-}
-
-// A TLS connection to storaged's listener; resolves with what happened:
-// {hello: storaged's HELLO arrived, error, closedMs} once it closed or
-// hello arrived (then it is closed by us).
-function tlsProbe(port, opts, { sendHello = true } = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const s = tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ...opts });
-    let buf = Buffer.alloc(0);
-    const done = (r) => { s.destroy(); resolve({ ...r, closedMs: Date.now() - t0 }); };
-    s.on('secureConnect', () => {
-      if (sendHello) s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done()));
-    });
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 12 && buf.readUInt16BE(0) === T.HELLO) done({ hello: true });
-    });
-    s.on('error', (e) => done({ hello: false, error: e.message }));
-    s.on('close', () => done({ hello: false }));
   });
 }
 

@@ -17,10 +17,25 @@
 //        the widget's way (widget/src/index.js); -> {servers: {front: n}}
 //   fleet.report {since} -> what each visitor saw (fleet() below)
 //   fleet.stop -> closes every socket of the fleet
+//   load.start {host, port, adminKey, widgetKey, mix} the crash tests'
+//        writers (integration/lib/crashload.mjs: chat turns streamed, JSON
+//        and over the widget's socket, admin writes) against Parley at
+//        host:port, every acknowledgement recorded -> {names}
+//   load.more {n, timeout}: n acknowledgements more; load.after {at,
+//        timeout}: one acknowledged after wall ms at -> {at: its time};
+//   load.state -> {total, lastAt, summary}; load.stop -> load.state
+//   load.check -> {problems, found, total, turns}: every acknowledged
+//        write against Parley's export (crashload's checkAgainstExport)
+//   tls.probe {host, port, ca, cert, key (file paths), timeout} -> {hello,
+//        error}: a TLS client against storaged's listener (storage.mjs)
 // Every wait is bounded by its timeout (default 10 s).
+import fs from 'node:fs';
 import http from 'node:http';
 import readline from 'node:readline';
 
+import { checkAgainstExport, startLoad } from '../../integration/lib/crashload.mjs';
+import { request } from '../../integration/lib/http.mjs';
+import { tlsProbe } from '../../integration/lib/storage.mjs';
 import { Visitor } from '../../integration/lib/wsclient.mjs';
 
 const sockets = new Map();   // handle -> Visitor
@@ -160,6 +175,43 @@ async function fleetStop() {
   return {};
 }
 
+// ---------------------------------------------------------------- load
+// Parley at host:port as crashload.mjs sees a Parley of the harness.
+function remoteParley({ host, port, adminKey, widgetKey }) {
+  const p = {
+    host, port, adminKey, widgetKey, opts: {},
+    request: (method, pathname, opts = {}) => request(port, method, pathname, { ...opts, host }),
+    admin: (pathname, opts = {}) => p.request('GET', pathname, { ...opts, headers: { ...(opts.headers || {}), 'x-admin-api-key': adminKey } }),
+  };
+  return p;
+}
+
+let load = null;	// {p, run (startLoad's), acks}
+
+function loadOf() {
+  if (!load) throw new Error('no load');
+  return load;
+}
+
+function loadState() {
+  const { acks } = loadOf();
+  return { total: acks.total, lastAt: acks.lastAt || 0, summary: acks.summary() };
+}
+
+async function loadStart(args) {
+  if (load) throw new Error('a load is running');
+  const p = remoteParley(args);
+  const run = await startLoad(p, args.mix || {});
+  load = { p, run, acks: run.acks };
+  return { names: run.names };
+}
+
+async function loadCheck() {
+  const { p, acks } = loadOf();
+  const { problems, found } = await checkAgainstExport(p, acks);
+  return { problems: problems.slice(0, 50), nproblems: problems.length, found, total: acks.total, turns: acks.turns.length };
+}
+
 // ---------------------------------------------------------------- requests
 const ops = {
   http: httpOp,
@@ -176,6 +228,19 @@ const ops = {
   'fleet.start': fleetStart,
   'fleet.report': fleetReport,
   'fleet.stop': fleetStop,
+  'load.start': loadStart,
+  'load.more': async ({ n, timeout }) => { await loadOf().acks.more(n, timeout, `${n} acknowledgements more`); return loadState(); },
+  'load.after': async ({ at, timeout }) => {
+    await loadOf().acks.until(() => loadOf().acks.lastAt > at, timeout, `an acknowledgement after ${at}`);
+    return { at: loadOf().acks.lastAt };
+  },
+  'load.state': async () => loadState(),
+  'load.stop': async () => { await loadOf().run.stop(); return loadState(); },
+  'load.check': loadCheck,
+  'tls.probe': ({ host, port, ca, cert, key, timeout }) => {
+    const read = (f) => (f ? fs.readFileSync(f) : undefined);
+    return tlsProbe(port, { ca: read(ca), cert: read(cert), key: read(key) }, { host, timeout });
+  },
 };
 
 const rl = readline.createInterface({ input: process.stdin });
@@ -194,6 +259,7 @@ rl.on('line', async (line) => {
 // The test closed our stdin: close every socket and leave.
 rl.on('close', async () => {
   await fleetStop().catch(() => {});
+  if (load) await load.run.stop().catch(() => {});
   await Promise.all([...sockets.values()].map((v) => v.close()));
   process.exit(0);
 });

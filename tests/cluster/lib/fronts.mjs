@@ -5,12 +5,15 @@
 //        │                                           │ storaged.sock
 //        └──────────── model (mockai) ◄──────────────┤
 //                                                    st1 (parley-storaged)
+//                                  (opts.stores: st1 and st2 over TLS, stores.mjs)
 //
 // Each daemon runs inside its host's namespace (ip netns exec), started
 // and watched by tests/integration/lib/harness.mjs's Parley (sanitizer
 // reports, exit statuses, orphan workers). The front hosts reach storaged
 // through its Unix socket path, which network namespaces share (the
-// filesystem is one). Every front host gets the same settings (keys,
+// filesystem is one); or, with opts.stores, two storaged (st1, st2: a
+// primary and its hot standby, lib/stores.mjs) over mutual TLS on their
+// hosts' addresses. Every front host gets the same settings (keys,
 // limits, TRUST_PROXY = the balancer's address): docs/cluster.md says
 // which must match. stop() stops everything and removes the namespaces;
 // it fails when a process was left in one of them.
@@ -22,6 +25,7 @@ import { MockAI, Parley, randomKey, sleep } from '../../integration/lib/harness.
 import { ClientHost } from './client.mjs';
 import { HAProxy } from './haproxy.mjs';
 import { Cluster } from './netns.mjs';
+import { MODE, STORES, Stores } from './stores.mjs';
 
 export const FRONT_PORT = 4000;
 export const MODEL_PORT = 8000;
@@ -77,20 +81,20 @@ export class FrontHost extends Parley {
 // whose storaged runs on st1), fronts: [FrontHost], lb (HAProxy), tmp,
 // stop()}. opts: fronts (2), workers (per front host, 2), mock (MockAI
 // options), env (every front host's settings beside the shared ones),
-// storagedEnv (st1's), visitors (addresses to add to the client host).
+// storagedEnv (st1's, or both's with stores), visitors (addresses to add
+// to the client host), stores (true: st1 and st2 over TLS, with etcd when
+// stores.mjs's MODE needs it; then c.stores, and no c.storaged).
 //
-// The front hosts reach storaged by its socket's path (PARLEY_RUN_DIR,
-// shared with st1) until storaged's TLS transport is merged; then env
-// gets PARLEY_STORAGED=tls://<st1>:4100 and the PARLEY_CLUSTER_* files,
-// storagedEnv PARLEY_STORAGED_LISTEN and its own (storaged keeps its Unix
-// socket, which startStoraged() probes).
+// Without stores the front hosts reach storaged by its socket's path
+// (PARLEY_RUN_DIR, shared with st1).
 export async function startFrontCluster(opts = {}) {
   const nFronts = opts.fronts ?? 2;
   const names = Array.from({ length: nFronts }, (_, i) => `front${i + 1}`);
   const timings = [];
   let t0 = Date.now();
   const lap = (what) => { const t = Date.now(); timings.push(`${what} ${t - t0} ms`); t0 = t; };
-  const cluster = await Cluster.create({ hosts: ['lb', ...names, 'st1', 'model', 'client'] });
+  const storeHosts = opts.stores ? [...STORES, ...(MODE === 'auto' ? ['etcd'] : [])] : ['st1'];
+  const cluster = await Cluster.create({ hosts: ['lb', ...names, ...storeHosts, 'model', 'client'] });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cluster-'));
   const c = { cluster, tmp, fronts: [], addrs: [], timings };
   lap('namespaces');
@@ -98,29 +102,32 @@ export async function startFrontCluster(opts = {}) {
   try {
     c.addrs = opts.visitors ? await cluster.addAddresses('client', opts.visitors) : [];
     c.mock = new MockAI({ ...(opts.mock || {}), host: cluster.addr('model'), port: MODEL_PORT, wrap: (bin, args) => cluster.command('model', bin, args) });
-    c.storaged = new Parley({ mock: false, wrap: { storaged: cluster.wrap('st1') }, env: opts.storagedEnv || {} });
+    if (!opts.stores) c.storaged = new Parley({ mock: false, wrap: { storaged: cluster.wrap('st1') }, env: opts.storagedEnv || {} });
     await Promise.all([
       ClientHost.start(cluster).then((cl) => { c.client = cl; }),
       c.mock.start(),
-      c.storaged.startStoraged(),
+      c.storaged?.startStoraged(),
     ]);
-    lap('client driver, model and storaged');
+    if (opts.stores) c.stores = await Stores.start(cluster, { tmp, client: c.client, env: opts.storagedEnv, fronts: names });
+    lap(`client driver, model and storaged${opts.stores ? ' (st1 primary, st2 its standby, over TLS)' : ''}`);
     // What every front host shares: the keys, the store, the model, the proxy.
     const shared = {
       adminKey: randomKey(32),
       widgetKey: randomKey(32),
       env: {
-        PARLEY_HOST: '', PARLEY_RUN_DIR: c.storaged.runDir, OPENAI_BASE_URL: c.mock.baseUrl,
+        PARLEY_HOST: '', ...(c.storaged ? { PARLEY_RUN_DIR: c.storaged.runDir } : {}), OPENAI_BASE_URL: c.mock.baseUrl,
         TRUST_PROXY: cluster.addr('lb'), DASHBOARD_PASSWORD: randomKey(24), ...(opts.env || {}),
       },
     };
     for (const name of names) {
       const f = new FrontHost(cluster, name, c.client, {
         workers: opts.workers ?? 2, mock: false, adminKey: shared.adminKey, widgetKey: shared.widgetKey,
-        env: { ...shared.env, PARLEY_HOST: cluster.addr(name) },
+        env: { ...shared.env, PARLEY_HOST: cluster.addr(name), ...(c.stores ? c.stores.frontEnv(name) : {}) },
       });
-      f.runDir = c.storaged.runDir;
-      f.sockPath = c.storaged.sockPath;
+      if (c.storaged) {
+        f.runDir = c.storaged.runDir;
+        f.sockPath = c.storaged.sockPath;
+      }
       c.fronts.push(f);
     }
     c.dashboardPassword = shared.env.DASHBOARD_PASSWORD;
@@ -146,6 +153,7 @@ async function stopFrontCluster(c) {
   if (c.lb) await step('haproxy', () => c.lb.stop());
   await Promise.all(c.fronts.map((f) => step(f.name, () => f.stop())));
   if (c.storaged) await step('storaged (st1)', () => c.storaged.stop());
+  if (c.stores) await step('storaged (st1, st2) and etcd', () => c.stores.stop());
   if (c.mock && c.mock.child) await step('mockai (model)', () => c.mock.stop());
   const left = c.cluster.leftovers();
   if (Object.keys(left).length) problems.push(`processes left in the namespaces: ${JSON.stringify(left)}`);

@@ -73,14 +73,16 @@ export class Stream {
     this._waiters = new Set();
   }
 
-  static open(port, reqBytes, { timeout = 5000 } = {}) {
+  // host: where Parley listens (127.0.0.1 unless a cluster test's host).
+  static open(port, reqBytes, { timeout = 5000, host = '127.0.0.1' } = {}) {
     const s = new Stream(port, reqBytes);
+    s.host = host;
     return s._connect(timeout);
   }
 
   _connect(timeout) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ port: this.port, host: '127.0.0.1' });
+      const sock = net.connect({ port: this.port, host: this.host });
       this.sock = sock;
       sock.setNoDelay(true);
       const t = setTimeout(() => { sock.destroy(); reject(new Error('connect timeout')); }, timeout);
@@ -225,12 +227,13 @@ export function stream(p, sessionId, message, opts = {}) {
   const bodyStr = bodyOf(opts, sessionId, message);
   const headers = chatHeaders(p, opts);
   const b = Buffer.from(bodyStr);
-  let head = `POST ${opts.path || '/v1/chat/stream'} HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\n`;
+  const host = p.host || '127.0.0.1';
+  let head = `POST ${opts.path || '/v1/chat/stream'} HTTP/1.1\r\nHost: ${host}:${p.port}\r\n`;
   for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
   head += `Content-Length: ${b.length}\r\n`;
   if (opts.close !== false) head += 'Connection: close\r\n';
   head += '\r\n';
-  return Stream.open(p.port, Buffer.concat([Buffer.from(head, 'latin1'), b]));
+  return Stream.open(p.port, Buffer.concat([Buffer.from(head, 'latin1'), b]), { host });
 }
 
 // A whole streamed turn, read to the end.

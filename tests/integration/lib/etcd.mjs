@@ -1,6 +1,7 @@
 // A real etcd for the failover tests: Debian's etcd-server (/usr/bin/etcd,
 // scripts/deps.sh's test group) on 127.0.0.1 with free ports and a temp
-// data directory, stopped (and its directory removed) by stop(). And a
+// data directory, stopped (and its directory removed) by stop(); or, for
+// the cluster tests, inside a host of theirs (host, wrap, probe). And a
 // proxy a test puts between a storaged and etcd, or between a standby and
 // its primary, to cut it off.
 import { spawn } from 'node:child_process';
@@ -15,29 +16,40 @@ export const ETCD_BIN = process.env.ETCD_BIN || '/usr/bin/etcd';
 
 export class Etcd {
   // Starts etcd; resolves once its gateway answers /version (bounded).
-  static async start({ readyMs = 15000 } = {}) {
+  // Elsewhere than on loopback (a cluster test's host): host (its address;
+  // ports 2379 and 2380 there), wrap(bin, args) -> [command, args] that
+  // runs it inside that host, and probe(url) -> true once /version answers
+  // (asked from where the host can be reached).
+  static async start({ readyMs = 15000, host, wrap, probe } = {}) {
     const e = new Etcd();
     e.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-etcd-'));
-    e.port = await freePort();
-    const peer = await freePort();
-    e.url = `http://127.0.0.1:${e.port}`;
+    e.port = host ? 2379 : await freePort();
+    const peer = host ? 2380 : await freePort();
+    const at = host || '127.0.0.1';
+    e.url = `http://${at}:${e.port}`;
     e.log = '';
-    e.proc = spawn(ETCD_BIN, [
+    const args = [
       '--name', 'test', '--data-dir', path.join(e.dir, 'data'),
       '--listen-client-urls', e.url, '--advertise-client-urls', e.url,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-cluster', `test=http://127.0.0.1:${peer}`,
+      '--listen-peer-urls', `http://${at}:${peer}`,
+      '--initial-advertise-peer-urls', `http://${at}:${peer}`,
+      '--initial-cluster', `test=http://${at}:${peer}`,
       '--logger', 'zap', '--log-level', 'warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ];
+    const [cmd, argv] = wrap ? wrap(ETCD_BIN, args) : [ETCD_BIN, args];
+    e.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     e.proc.stdout.on('data', (d) => { e.log += d; });
     e.proc.stderr.on('data', (d) => { e.log += d; });
     e.exited = new Promise((r) => e.proc.on('exit', r));
     const deadline = Date.now() + readyMs;
     for (;;) {
       try {
-        const r = await fetch(`${e.url}/version`, { signal: AbortSignal.timeout(1000) });
-        if (r.ok) break;
+        if (probe) {
+          if (await probe(e.url)) break;
+        } else {
+          const r = await fetch(`${e.url}/version`, { signal: AbortSignal.timeout(1000) });
+          if (r.ok) break;
+        }
       } catch { /* not yet */ }
       if (e.proc.exitCode !== null || Date.now() > deadline) {
         await e.stop();

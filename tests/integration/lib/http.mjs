@@ -210,9 +210,10 @@ export class Conn {
   destroy() { this.sock.destroy(); }
 }
 
-// One request on a fresh connection that is closed afterwards.
+// One request on a fresh connection that is closed afterwards (to
+// opts.host, default 127.0.0.1).
 export async function request(port, method, path, opts = {}) {
-  const c = await Conn.open(port, { timeout: opts.timeout ?? 5000, localAddress: opts.localAddress });
+  const c = await Conn.open(port, { host: opts.host, timeout: opts.timeout ?? 5000, localAddress: opts.localAddress });
   try {
     return await c.request(method, path, opts);
   } finally {

@@ -15,6 +15,7 @@
 // payload against the C encodings in tests/fuzz/stmsgs/corpus.
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 const PROTO = new URL('../../../proto/', import.meta.url);
 const source = (f) => fs.readFileSync(new URL(f, PROTO), 'utf8');
@@ -659,4 +660,28 @@ export class StorageClient {
   }
 
   close() { this.sock.end(); this.sock.destroy(); }
+}
+
+// A TLS connection to storaged's listener at host:port (opts: tls.connect's
+// ca, cert, key...), saying HELLO once the handshake is done; resolves with
+// what happened: {hello: storaged's HELLO arrived, error, closedMs} once it
+// closed or hello arrived (then it is closed by us), or at timeout ms.
+export function tlsProbe(port, opts, { sendHello = true, host = '127.0.0.1', timeout = 10000 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = tls.connect({ host, port, minVersion: 'TLSv1.3', ...opts });
+    let buf = Buffer.alloc(0);
+    let t = null;
+    const done = (r) => { clearTimeout(t); s.destroy(); resolve({ ...r, closedMs: Date.now() - t0 }); };
+    t = setTimeout(() => done({ hello: false, error: `nothing within ${timeout} ms` }), timeout);
+    s.on('secureConnect', () => {
+      if (sendHello) s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done()));
+    });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 12 && buf.readUInt16BE(0) === T.HELLO) done({ hello: true });
+    });
+    s.on('error', (e) => done({ hello: false, error: e.message }));
+    s.on('close', () => done({ hello: false }));
+  });
 }

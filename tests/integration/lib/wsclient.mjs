@@ -51,11 +51,11 @@ export class Visitor {
     for (const f of w) f();
   }
 
-  // Opens /api/widget/{wid}/ws of Parley p; resolves once upgraded,
+  // Opens /api/widget/{wid}/ws of Parley p (at p.host, else loopback); resolves once upgraded,
   // rejects with the HTTP status of a refused upgrade (err.status).
   static open(p, wid, { token, origin, timeout = 5000, headers = {} } = {}) {
     const ca = p.opts && p.opts.tlsCa;
-    const url = `${ca ? 'wss' : 'ws'}://127.0.0.1:${p.port}/api/widget/${wid}/ws`;
+    const url = `${ca ? 'wss' : 'ws'}://${p.host || '127.0.0.1'}:${p.port}/api/widget/${wid}/ws`;
     return Visitor.connect(url, { token, origin, timeout, headers, ...(ca ? { ca } : {}) });
   }
 

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -148,6 +149,16 @@ test_list(void **state)
 	assert_int_equal(n, 8);
 }
 
+static int
+sockopt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t sl = sizeof(v);
+
+	assert_int_equal(getsockopt(fd, level, name, &v, &sl), 0);
+	return v;
+}
+
 /* A listener on loopback and a connect to it, both from addresses. */
 static void
 test_sockets(void **state)
@@ -167,6 +178,11 @@ test_sockets(void **state)
 	assert_int_equal(staddr_parse(text, strlen(text), &a, err,
 	    sizeof(err)), 0);
 	assert_true((c = staddr_connect(&a, &inp, err, sizeof(err))) >= 0);
+	/* A peer that vanishes is given up within 5 s, idle or not. */
+	assert_int_equal(staddr_dead_after(&a, c, 5000), 0);
+	assert_int_equal(sockopt(c, IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+	assert_int_equal(sockopt(c, SOL_SOCKET, SO_KEEPALIVE), 1);
+	assert_int_equal(sockopt(c, IPPROTO_TCP, TCP_KEEPIDLE), 2);
 	close(c);
 	close(l);
 	/* Nobody there now: refused at once or once connected. */
@@ -179,6 +195,7 @@ test_sockets(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(staddr_connect(&a, &inp, err, sizeof(err)), -1);
 	assert_int_equal(errno, ENOENT);
+	assert_int_equal(staddr_dead_after(&a, -1, 5000), 0);	/* unix: nothing */
 	assert_non_null(strstr(err, "unix:/nonexistent/x.sock"));
 	assert_int_equal(staddr_listen(&a, err, sizeof(err)), -1);
 }

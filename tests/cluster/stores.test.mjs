@@ -1,0 +1,101 @@
+// The storaged hosts of the simulated cluster (issue 25): st1 primary and
+// st2 its hot standby (PARLEY_SYNC=replica), each with its TLS listener
+// on its host's address; two front hosts reach them with
+// PARLEY_STORAGED=tls://st1,tls://st2 (lib/stores.mjs, lib/fronts.mjs).
+//
+// - Under write load through HAProxy from the client host (the crash
+//   tests' writers, every acknowledgement recorded), st1's host is cut
+//   off (its link down) and then killed (kill -9): st2 is primary within
+//   a printed time, writes are acknowledged again, and the client's
+//   record against the export of the new primary (the admin API, through
+//   the front hosts) finds every acknowledged write: `acknowledged writes
+//   lost: 0`. st1 restarted rejoins as the standby of st2, by a snapshot,
+//   and holds the same data (parleyctl export of both).
+// - A TLS client without a certificate of the cluster's CA, or with one
+//   of another CA (made by the same script), is refused at st1's
+//   handshake; one of the cluster is served.
+//
+// Short (make test): one failover at a light load, one front host. Full
+// (make cluster-test, PARLEY_CLUSTER_FULL=1): two front hosts, two workers
+// each, the writers run longer before and after it.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { waitFor } from '../integration/lib/harness.mjs';
+import { startFrontCluster } from './lib/fronts.mjs';
+import { MODE, ST_PORT } from './lib/stores.mjs';
+
+const FULL = process.env.PARLEY_CLUSTER_FULL === '1';
+const BEFORE = FULL ? 400 : 40;	// acknowledgements before the cut
+const AFTER = FULL ? 200 : 20;	// and after writes came back
+const WAIT_MS = 30000;
+
+describe(`storaged hosts: a primary and its hot standby over mutual TLS (${MODE})`, () => {
+  let c, st;
+  before(async () => {
+    c = await startFrontCluster({
+      stores: true,
+      fronts: FULL ? 2 : 1,
+      workers: FULL ? 2 : 1,
+      mock: { chunks: 4, delayMs: 1 },
+      env: { RATE_LIMIT_MAX_REQUESTS: '0' },
+    });
+    st = c.stores;
+  });
+  after(async () => { if (c) await c.stop(); });
+
+  test('a client without a certificate of the cluster\'s CA is refused at the handshake', async (t) => {
+    t.diagnostic(`cluster up: ${c.timings.join(', ')}`);
+    const probe = (files) => c.client.call('tls.probe', {
+      host: c.cluster.addr('st1'), port: ST_PORT, ca: path.join(st.certs, 'ca.pem'), timeout: 5000, ...files,
+    });
+    const good = await probe({ cert: path.join(st.certs, 'client.pem'), key: path.join(st.certs, 'client.key') });
+    assert.equal(good.hello, true, `a client of the cluster is served: ${JSON.stringify(good)}`);
+    const none = await probe({});
+    assert.equal(none.hello, false, 'no certificate: no HELLO');
+    const other = await probe({ cert: path.join(st.otherCerts, 'client.pem'), key: path.join(st.otherCerts, 'client.key') });
+    assert.equal(other.hello, false, 'another CA: no HELLO');
+    const logged = (re, what) => waitFor(() => re.test(st.node('st1').logs.storaged), 5000, what);
+    await logged(/refused at the handshake: peer did not return a certificate/, 'no certificate logged');
+    await logged(/refused at the handshake: certificate: unable to get local issuer certificate/, 'another CA logged');
+    const why = (r) => (r.error || 'closed').match(/alert [a-z ]+|closed|nothing within.*/)?.[0] ?? r.error;
+    t.diagnostic(`from the client host to tls://${c.cluster.addr('st1')}:${ST_PORT}: the cluster's certificate served; none: refused (${why(none)}); another CA's: refused (${why(other)})`);
+  });
+
+  test('the primary\'s host cut off then killed under write load: the standby is primary, acknowledged writes lost: 0; the old primary rejoins with the same data', { timeout: 180000 }, async (t) => {
+    const [front1] = c.fronts;
+    await c.client.call('load.start', {
+      host: c.lb.addr, port: c.lb.port, adminKey: front1.adminKey, widgetKey: front1.widgetKey,
+    });
+    await c.client.call('load.more', { n: BEFORE, timeout: WAIT_MS });
+
+    const tCut = Date.now();
+    await c.cluster.cut('st1');
+    const { primaryAt, killedAt } = await st.failover('st1', 'st2');
+    const { at: backAt } = await c.client.call('load.after', { at: primaryAt, timeout: WAIT_MS });
+    await c.client.call('load.more', { n: AFTER, timeout: WAIT_MS });
+    const load = await c.client.call('load.stop', {}, WAIT_MS);
+    const ms = (x) => `${Math.round(x)} ms`;
+    t.diagnostic(`st1 cut off at 0; killed (kill -9) at ${ms(killedAt - tCut)}; st2 primary at ${ms(primaryAt - tCut)}; `
+      + `writes acknowledged again (through HAProxy, the front hosts, st2) at ${ms(backAt - tCut)}`);
+
+    const check = await c.client.call('load.check', {}, 60000);
+    t.diagnostic(`${load.summary}`);
+    t.diagnostic(`acknowledged ${check.total} writes (${check.turns} turns); found in st2's export ${check.found.turns} turns, ${check.found.messages} messages, ${check.found.widgets} widgets, ${check.found.contacts} contacts; acknowledged writes lost: ${check.nproblems}`);
+    assert.deepEqual(check.problems, []);
+    assert.ok(backAt - tCut < 10000 + (FULL ? 0 : 5000), `writes back ${ms(backAt - tCut)} after the cut`);
+
+    // st1 back: the standby of st2, by a snapshot (its term is older), then
+    // the same data as st2.
+    const t0 = Date.now();
+    const said = await st.rejoin('st1');
+    assert.match(said, /took a snapshot of \d+ bytes: term \d+/);
+    const [a, b] = [await st.dump('st2'), await st.dump('st1')];
+    assert.ok(a.msgs.split('\n').length > BEFORE / 2, 'there is something to compare');
+    assert.deepEqual(b, a);
+    const r = await st.role('st1');
+    assert.equal(r.role, 'standby');
+    t.diagnostic(`st1 restarted: the standby of st2 in ${ms(Date.now() - t0)} (a snapshot, then the records); its export is st2's (${a.msgs.split('\n').length - 1} messages)`);
+  });
+});
