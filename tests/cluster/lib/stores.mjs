@@ -114,11 +114,11 @@ export class Stores {
     };
   }
 
-  // Where a standby dials h (PARLEY_PRIMARY, PARLEY_ADVERTISE): its Unix
-  // socket (the namespaces share the filesystem), since the standby dials
-  // only unix: yet (repl.c's dial); this.addr(h) once it dials tls://.
+  // Where a standby dials h (PARLEY_PRIMARY, PARLEY_ADVERTISE): its TLS
+  // listener on its namespace's address, so cutting h's link cuts the
+  // stream too.
   advertise(h) {
-    return `unix:${this.nodes[h]?.sockPath ?? 'not started'}`;
+    return this.addr(h);
   }
 
   node(h) { return this.nodes[h]; }
