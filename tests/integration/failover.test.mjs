@@ -26,6 +26,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
+import { caughtUp, role, sameData } from './lib/standby.mjs';
 
 const TTL_MS = 2000;
 const POLL_MS = 500;		// lease_poll_ms(2)
@@ -82,40 +83,6 @@ async function primaryOf(p, cluster, opts) {
 async function pair(a, b, cluster) {
   await logged(b, new RegExp(`lease: following ${a.advertise}, term`), `${cluster}: b follows a`);
   await logged(a, new RegExp(`lease: ${cluster}'s standby in sync: ${b.advertise}`), `${cluster}: a records b in sync`);
-}
-
-async function role(p) {
-  const r = await p.ctl(['role', '--json']);
-  assert.equal(r.code, 0, `parleyctl role: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-async function caughtUp(primary, standby, what) {
-  await waitFor(async () => {
-    const [a, b] = [await role(primary), await role(standby)];
-    return a.linked && b.linked && b.seq === a.seq && a.acked === a.seq;
-  }, WAIT_MS, what);
-}
-
-// Every conversation, message and widget, as parleyctl exports them.
-async function dump(p) {
-  const out = {};
-  for (const [k, args] of Object.entries({
-    convs: ['export', '--rows', 'conversations'],
-    msgs: ['export', '--rows', 'messages'],
-    widgets: ['widgets', '--json'],
-  })) {
-    const r = await p.ctl(args);
-    assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
-    out[k] = r.stdout;
-  }
-  return out;
-}
-
-async function sameData(a, b) {
-  const [da, db] = [await dump(a), await dump(b)];
-  assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
-  assert.deepEqual(db, da);
 }
 
 // The workers of p (now primary) up, and their write load started.

@@ -17,6 +17,7 @@ import { describe, test } from 'node:test';
 
 import { Parley, startParley, waitFor, within } from './lib/harness.mjs';
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
+import { caughtUp, role, sameData } from './lib/standby.mjs';
 
 const WAIT_MS = 15000;
 
@@ -26,41 +27,6 @@ async function startStandby(t, primary, env = {}) {
   t.after(() => s.stop());
   await s.start();
   return s;
-}
-
-async function role(p) {
-  const r = await p.ctl(['role', '--json']);
-  assert.equal(r.code, 0, `parleyctl role: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-// Until the standby has every record of the primary on disk.
-async function caughtUp(primary, standby, what = 'the standby caught up') {
-  await waitFor(async () => {
-    const [a, b] = [await role(primary), await role(standby)];
-    return a.linked && b.linked && b.seq === a.seq && a.acked === a.seq;
-  }, WAIT_MS, what);
-}
-
-// What parleyctl exports of p: every conversation, message and widget.
-async function dump(p) {
-  const out = {};
-  for (const [k, args] of Object.entries({
-    convs: ['export', '--rows', 'conversations'],
-    msgs: ['export', '--rows', 'messages'],
-    widgets: ['widgets', '--json'],
-  })) {
-    const r = await p.ctl(args);
-    assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
-    out[k] = r.stdout;
-  }
-  return out;
-}
-
-async function sameData(a, b) {
-  const [da, db] = [await dump(a), await dump(b)];
-  assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
-  assert.deepEqual(db, da);
 }
 
 const LOAD = { mock: { chunks: 4, delayMs: 1 }, workers: 1 };

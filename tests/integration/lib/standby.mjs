@@ -1,0 +1,43 @@
+// What the replication tests ask of a pair of storaged (replica.test.mjs,
+// failover.test.mjs): its role as parleyctl says it, waiting until a
+// standby has every record, and whether two hold the same data.
+import assert from 'node:assert/strict';
+
+import { waitFor } from './harness.mjs';
+
+// `parleyctl role --json` of Parley p: {role, term, seq, linked, acked, ...}.
+export async function role(p) {
+  const r = await p.ctl(['role', '--json']);
+  assert.equal(r.code, 0, `parleyctl role: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// Until standby has every record of primary on disk, and primary knows it.
+export async function caughtUp(primary, standby, what = 'the standby caught up', ms = 15000) {
+  await waitFor(async () => {
+    const [a, b] = [await role(primary), await role(standby)];
+    return a.linked && b.linked && b.seq === a.seq && a.acked === a.seq;
+  }, ms, what);
+}
+
+// Every conversation, message and widget of p, as parleyctl exports them.
+export async function dump(p) {
+  const out = {};
+  for (const [k, args] of Object.entries({
+    convs: ['export', '--rows', 'conversations'],
+    msgs: ['export', '--rows', 'messages'],
+    widgets: ['widgets', '--json'],
+  })) {
+    const r = await p.ctl(args);
+    assert.equal(r.code, 0, `parleyctl ${args.join(' ')}: ${r.stderr}`);
+    out[k] = r.stdout;
+  }
+  return out;
+}
+
+// a and b export the same, and there is something to compare.
+export async function sameData(a, b) {
+  const [da, db] = [await dump(a), await dump(b)];
+  assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
+  assert.deepEqual(db, da);
+}
