@@ -535,6 +535,16 @@ test_storaged(void **state)
 	    "PARLEY_CLUSTER_KEY", "/c/s.key", NULL }, err, sizeof(err)), 0);
 	assert_string_equal(st.storaged_listen, "tls://[::]:4100");
 	settings_free(&st);
+	/* A standby's tls:// primary: dialled with the files. */
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_PRIMARY", "tls://[::1]:4100",
+	    "PARLEY_CLUSTER_CA", "/c/ca.pem", "PARLEY_CLUSTER_CERT", "/c/s.pem",
+	    "PARLEY_CLUSTER_KEY", "/c/s.key", NULL }, err, sizeof(err)), 0);
+	settings_free(&st);
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_PRIMARY", "tls://db.example:4100",
+	    "PARLEY_CLUSTER_CA", "/c/ca.pem", NULL }, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "PARLEY_CLUSTER_CERT is not"));
 	/* storaged alone does not read the clients' list. */
 	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
 	    (const char *[]){ "PARLEY_STORAGED", "tls://10.0.0.5:4100", NULL },
@@ -655,9 +665,9 @@ test_types(void **state)
 		    "(the etcd endpoints) and PARLEY_ADVERTISE (this storaged's "
 		    "address) must be set too" },
 		{ "PARLEY_PRIMARY", "unix:/run/parley/storaged.sock", 1, NULL },
-		{ "PARLEY_PRIMARY", "tls://10.0.0.5:4100", 1, NULL },
-		{ "PARLEY_PRIMARY", "tls://[::1]:4100", 1, NULL },
-		{ "PARLEY_PRIMARY", "tls://db.example:4100", 1, NULL },
+		/* well-formed, but dialled with the cluster's files (below) */
+		{ "PARLEY_PRIMARY", "tls://10.0.0.5:4100", 0,
+		    "PARLEY_PRIMARY is a tls:// address: PARLEY_CLUSTER_CA" },
 		{ "PARLEY_PRIMARY", "unix:relative.sock", 0, "PARLEY_PRIMARY" },
 		{ "PARLEY_PRIMARY", "tls://::1:4100", 0, "PARLEY_PRIMARY" },
 		{ "PARLEY_PRIMARY", "tls://10.0.0.5:70000", 0, "PARLEY_PRIMARY" },
