@@ -51,8 +51,10 @@ fi
 if [ "$what" = test ]; then
 	need_pkgconfig cmocka libcmocka-dev
 	need_cmd clang clang
-	# The test build links with gold (the Makefile's TEST_LD).
+	# The test build links with gold (the Makefile's TEST_LD), the fuzz
+	# targets with lld (half the CPU of a link; FUZZ_LDFLAGS).
 	need_cmd ld.gold binutils
+	need_cmd ld.lld lld
 	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 	# tests/integration/systemd.test.mjs checks the units in systemd/ and
 	# runs masterd under socket activation (Debian's systemd package).
