@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { startFrontCluster } from './lib/fronts.mjs';
+import { ownerRepliesAcross, startFrontCluster } from './lib/fronts.mjs';
 
 const FULL = process.env.PARLEY_CLUSTER_FULL === '1';
 const VISITORS = Number(process.env.CLUSTER_VISITORS) || (FULL ? 200 : 30);
@@ -50,33 +50,11 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
 
   test('a session, a dashboard login and an owner\'s reply cross front hosts', async (t) => {
     t.diagnostic(`cluster up: ${c.timings.join(', ')}`);
-    const wid = await widget({ handoff_enabled: true });
-    // The visitor on front2, the owner on front1.
-    const v = await c.client.ws({ url: wsUrl(front2, wid), localAddress: spare[0] });
-    const { session_token: token } = await v.next('session');
-    await v.turn('hello from front2');
-    await v.send({ type: 'request_human' });
-    assert.equal((await v.next('handoff')).state, 'waiting_human');
-    let r = await front1.admin('GET', '/v1/admin/conversations?handoff=open');
-    assert.equal(r.status, 200, r.text);
-    const conv = r.json().conversations.find((x) => x.lastVisitorMessage === 'hello from front2');
-    assert.ok(conv, `the waiting conversation is listed on front1: ${r.text}`);
-    r = await front1.admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human' });
-    assert.equal(r.status, 200, r.text);
-    assert.equal((await v.next('handoff')).state, 'human');
-    const lat = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      const posted = front1.admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: `reply ${i}`, name: 'Alice' });
-      const m = await v.next('message');
-      lat.push(performance.now() - t0);
-      assert.deepEqual([m.role, m.content, m.name], ['agent', `reply ${i}`, 'Alice']);
-      assert.equal((await posted).status, 201);
-    }
+    const { wid, conv, token, v, lat } = await ownerRepliesAcross(c, front1, front2, { localAddress: spare[0] });
     t.diagnostic(`owner's reply POSTed to front1 -> the visitor's socket on front2: p50 ${ms(pct(lat, 0.5))}, max ${ms(Math.max(...lat))} (20 replies, the driver's round trip included)`);
 
     // A dashboard session made on front1 is good on front2, CSRF token too.
-    r = await c.client.http('POST', `${front1.url}/dashboard/api/login`, {
+    let r = await c.client.http('POST', `${front1.url}/dashboard/api/login`, {
       headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: c.dashboardPassword }), localAddress: spare[1],
     });
     assert.equal(r.status, 200, r.text);

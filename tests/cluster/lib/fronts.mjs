@@ -17,6 +17,7 @@
 // limits, TRUST_PROXY = the balancer's address): docs/cluster.md says
 // which must match. stop() stops everything and removes the namespaces;
 // it fails when a process was left in one of them.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +76,40 @@ export class FrontHost extends Parley {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
+}
+
+// The owner's replies cross front hosts: a widget with handoff, a visitor
+// on `to` (from localAddress) who asks for a human, the owner on `from`
+// taking the conversation and posting n replies, each read on the
+// visitor's socket (storaged's event fan-out). -> {wid, conv, token, v
+// (the visitor's socket, open), lat (ms from each POST to its message)}.
+export async function ownerRepliesAcross(c, from, to, { localAddress, n = 20 } = {}) {
+  let r = await from.admin('POST', '/v1/admin/widgets', { name: `w-${Date.now()}`, handoff_enabled: true });
+  assert.equal(r.status, 201, r.text);
+  const wid = r.json().widget_id;
+  const hello = `hello from ${to.name}`;
+  const v = await c.client.ws({ url: `ws://${to.addr}:${to.port}/api/widget/${wid}/ws`, localAddress });
+  const { session_token: token } = await v.next('session');
+  await v.turn(hello);
+  await v.send({ type: 'request_human' });
+  assert.equal((await v.next('handoff')).state, 'waiting_human');
+  r = await from.admin('GET', '/v1/admin/conversations?handoff=open');
+  assert.equal(r.status, 200, r.text);
+  const conv = r.json().conversations.find((x) => x.lastVisitorMessage === hello);
+  assert.ok(conv, `the waiting conversation is listed on ${from.name}: ${r.text}`);
+  r = await from.admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await v.next('handoff')).state, 'human');
+  const lat = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const posted = from.admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: `reply ${i}`, name: 'Alice' });
+    const m = await v.next('message');
+    lat.push(performance.now() - t0);
+    assert.deepEqual([m.role, m.content, m.name], ['agent', `reply ${i}`, 'Alice']);
+    assert.equal((await posted).status, 201);
+  }
+  return { wid, conv, token, v, lat };
 }
 
 // Starts the whole cluster: {cluster, client, mock, storaged (a Parley
