@@ -271,11 +271,15 @@ staddr_connect(const struct staddr *a, int *in_progress, char *err,
 int
 staddr_dead_after(const struct staddr *a, int fd, unsigned ms)
 {
+	return a->kind == STADDR_TLS ? staddr_tcp_dead_after(fd, ms) : 0;
+}
+
+int
+staddr_tcp_dead_after(int fd, unsigned ms)
+{
 	unsigned user = ms;
 	int on = 1, idle = (int)(ms / 2000), intvl = 1, cnt = 3;
 
-	if (a->kind != STADDR_TLS)
-		return 0;
 	if (idle < 1)
 		idle = 1;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user,

@@ -61,6 +61,8 @@ int staddr_connect(const struct staddr *, int *in_progress, char *err,
  * unanswered. Nothing for a unix: fd. 0, or -1 with errno.
  */
 int staddr_dead_after(const struct staddr *, int fd, unsigned ms);
+/* The same for any TCP fd (storaged's accepted tls:// clients). */
+int staddr_tcp_dead_after(int fd, unsigned ms);
 /* A listening TCP socket (non-blocking, SO_REUSEADDR) on a tls:// address. */
 int staddr_listen(const struct staddr *, char *err, size_t errsz);
 

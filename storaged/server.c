@@ -87,6 +87,11 @@
 
 #include <openssl/ssl.h>
 
+/*
+ * A TLS client whose host vanished (no reset ever comes) is closed after
+ * about this long: unacknowledged data, or keepalive probes unanswered.
+ */
+#define PEER_DEAD_MS	10000
 /* After running out of fds, how long the listener rests. */
 #define ACCEPT_PAUSE_MS	1000
 #define REFUSED_TEXT	"not a request this process may send"
@@ -1397,6 +1402,9 @@ server_accept(struct server *s, int lfd, int tls)
 	for (;;) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
+			/* A client host cut off sends no reset: let TCP tell. */
+			if (tls && staddr_tcp_dead_after(fd, PEER_DEAD_MS) < 0)
+				log_warn("TLS client: keepalive");
 			if (!tls || !server_at_cap(s, fd))
 				client_new(s, fd, tls);
 			continue;
