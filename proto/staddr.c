@@ -229,6 +229,19 @@ resolve(const struct staddr *a, struct sockaddr_storage *ss, socklen_t *sl,
 	return 0;
 }
 
+/* A non-blocking, close-on-exec stream socket of family, or -1 with err. */
+static int
+stream_socket(const struct staddr *a, int family, char *err, size_t errsz)
+{
+	int fd;
+
+	if ((fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		snprintf(err, errsz, "%s: socket: %s", a->text,
+		    strerror(errno));
+	return fd;
+}
+
 int
 staddr_connect(const struct staddr *a, int *in_progress, char *err,
     size_t errsz)
@@ -245,12 +258,8 @@ staddr_connect(const struct staddr *a, int *in_progress, char *err,
 		strlcpy(sun->sun_path, a->path, sizeof(sun->sun_path));
 	} else if (resolve(a, &ss, &sl, err, errsz) < 0)
 		return -1;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errsz, "%s: socket: %s", a->text,
-		    strerror(errno));
+	if ((fd = stream_socket(a, ss.ss_family, err, errsz)) < 0)
 		return -1;
-	}
 	/* Requests are small and batched already: no Nagle delay. */
 	if (a->kind == STADDR_TLS)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
@@ -307,12 +316,8 @@ staddr_listen(const struct staddr *a, char *err, size_t errsz)
 	}
 	if (resolve(a, &ss, &sl, err, errsz) < 0)
 		return -1;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errsz, "%s: socket: %s", a->text,
-		    strerror(errno));
+	if ((fd = stream_socket(a, ss.ss_family, err, errsz)) < 0)
 		return -1;
-	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd,
 	    SOMAXCONN) < 0) {
