@@ -487,17 +487,42 @@ split_endpoints(struct etcd *e, const char *list)
 	return e->neps > 0 ? 0 : -1;
 }
 
+/*
+ * https only, TLS 1.2 or later, etcd's certificate (and its name) checked
+ * against the cluster's CA alone (not the system's: CAPATH off), ours
+ * presented. curl copies the strings. 0, or -1 (out of memory).
+ */
+static int
+use_tls(CURL *curl, const struct etcd_tls *tls)
+{
+	if (curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_CAINFO, tls->ca) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_CAPATH, NULL) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls->cert) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls->key) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 struct etcd *
-etcd_new(const char *endpoints)
+etcd_new(const char *endpoints, const struct etcd_tls *tls)
 {
 	struct etcd *e;
+	int https = strncmp(endpoints, "https://", 8) == 0;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	if (split_endpoints(e, endpoints) < 0 ||
 	    (e->curl = curl_easy_init()) == NULL ||
 	    (e->headers = curl_slist_append(NULL,
-	    "Content-Type: application/json")) == NULL) {
+	    "Content-Type: application/json")) == NULL ||
+	    (https ? use_tls(e->curl, tls) : (int)curl_easy_setopt(e->curl,
+	    CURLOPT_PROTOCOLS_STR, "http")) != 0) {
 		etcd_free(e);
 		return NULL;
 	}
@@ -505,7 +530,6 @@ etcd_new(const char *endpoints)
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http");
 	/* The gateway never redirects; a proxy from the environment is not ours. */
 	curl_easy_setopt(e->curl, CURLOPT_PROXY, "");
 	return e;
