@@ -613,7 +613,10 @@ parse_storaged(struct settings *st, const char *v, char *err, size_t errsz)
 	return 0;
 }
 
-/* Any tls:// address, on either side, needs the cluster's three files. */
+/*
+ * Any tls:// address, on either side, and etcd over https need the
+ * cluster's three files.
+ */
 static int
 check_cluster(const struct settings *st, unsigned int procs, char *err,
     size_t errsz)
@@ -628,6 +631,9 @@ check_cluster(const struct settings *st, unsigned int procs, char *err,
 	else if ((procs & SETTINGS_P_STORAGED) && st->primary != NULL &&
 	    strncmp(st->primary, "tls://", 6) == 0)
 		need = "PARLEY_PRIMARY is a tls:// address";
+	else if ((procs & SETTINGS_P_STORAGED) && st->etcd != NULL &&
+	    strncmp(st->etcd, "https://", 8) == 0)
+		need = "PARLEY_ETCD is https://";
 	if (need == NULL)
 		return 0;
 	if (st->cluster_ca == NULL)

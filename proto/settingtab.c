@@ -178,17 +178,22 @@ check_hostport(const char *v, const char *end)
 	return check_host(host);
 }
 
-/* PARLEY_ETCD: 1 to 8 http://HOST:PORT, comma-separated, nothing after. */
+/*
+ * PARLEY_ETCD: 1 to 8 http://HOST:PORT or https://HOST:PORT, all of one
+ * scheme, comma-separated, nothing after.
+ */
 static int
 check_etcd(const char *v)
 {
-	const char *e;
-	int n = 0;
+	const char *scheme = strncmp(v, "https://", 8) == 0 ? "https://" :
+	    "http://", *e;
+	size_t n = strlen(scheme);
+	int count = 0;
 
 	for (;;) {
-		if (strncmp(v, "http://", 7) != 0 || ++n > 8)
+		if (strncmp(v, scheme, n) != 0 || ++count > 8)
 			return 0;
-		v += 7;
+		v += n;
 		e = strchr(v, ',');
 		if (e == NULL)
 			e = v + strlen(v);
@@ -303,7 +308,7 @@ const struct setting settings_table[] = {
 	{ "PARLEY_CLUSTER_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
 	    check_plain, "a path", M | W | S | C, F(cluster_ca),
 	    "PEM CA that signs every cluster certificate; needed with any "
-	    "tls:// address" },
+	    "tls:// address and an https:// PARLEY_ETCD" },
 	{ "PARLEY_CLUSTER_CERT", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
 	    check_plain, "a path", M | W | S | C, F(cluster_cert),
 	    "this host's PEM certificate for the cluster (client and server)" },
@@ -341,9 +346,12 @@ const struct setting settings_table[] = {
 	    "most rate-limit keys (clients) kept in memory" },
 	/* Failover (issue 25): an etcd lease decides the primary. */
 	{ "PARLEY_ETCD", SETTING_TEXT, NULL, NULL, 1, 1024, NULL, check_etcd,
-	    "a URL list (http://HOST:PORT, comma-separated, at most 8)", S,
-	    F(etcd), "the etcd endpoints whose lease decides which storaged "
-	    "is primary (PARLEY_ROLE=auto); unset: none" },
+	    "a URL list (http://HOST:PORT or https://HOST:PORT, all of one "
+	    "kind, comma-separated, at most 8)", S, F(etcd),
+	    "the etcd endpoints whose lease decides which storaged is primary "
+	    "(PARLEY_ROLE=auto); https: etcd's certificate is verified against "
+	    "PARLEY_CLUSTER_CA and storaged presents PARLEY_CLUSTER_CERT; "
+	    "unset: none" },
 	{ "PARLEY_LEASE_TTL_S", SETTING_NUMBER, "5", NULL, 2, 60, NULL, NULL,
 	    NULL, S, F(lease_ttl_s),
 	    "the primary's lease in etcd: it stops taking writes when it "

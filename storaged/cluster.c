@@ -58,7 +58,8 @@ cluster_start(const struct settings *set)
 		    "standby is ever recorded in sync, so none takes over on "
 		    "its own (only this storaged, as the last primary)");
 	L = lease_start(&(struct lease_conf){ set->etcd, set->cluster_name,
-	    set->advertise, set->lease_ttl_s }, &cbs);
+	    set->advertise, set->lease_ttl_s, set->cluster_ca,
+	    set->cluster_cert, set->cluster_key }, &cbs);
 }
 
 int

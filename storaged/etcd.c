@@ -26,6 +26,8 @@ struct etcd {
 	char *rep;			/* the reply being read */
 	size_t replen;
 	int over;			/* it passed ETCD_REPLY_MAX */
+	int https;
+	char cerr[CURL_ERROR_SIZE];	/* curl's detail of a failure (TLS) */
 	char err[ETCD_ERR_MAX];
 };
 
@@ -267,6 +269,22 @@ reply_error(struct etcd *e, long status)
 }
 
 /*
+ * A failure whose detail in curl's buffer says what TLS refused on our
+ * side (etcd's certificate, our files), the same at every try: worth the
+ * log. Not others: a connect's carries times, and a receive's may be an
+ * earlier harmless note (the buffer keeps the first), either of which
+ * would make each poll's line new. etcd refusing our certificate is a
+ * receive error (its alert).
+ */
+static int
+tls_detail(CURLcode cc)
+{
+	return cc == CURLE_SSL_CONNECT_ERROR ||
+	    cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE;
+}
+
+/*
  * POSTs req (taken) to path of the endpoint in use: the HTTP status,
  * the body in e->rep; -1 when no answer came (e->err says why; the next
  * call goes to the next endpoint).
@@ -280,6 +298,7 @@ post(struct etcd *e, const char *path, json_t *req, int timeout_ms)
 
 	e->replen = 0;
 	e->over = 0;
+	e->cerr[0] = '\0';
 	if (req == NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL) {
 		snprintf(e->err, sizeof(e->err), "out of memory");
 		goto done;
@@ -293,8 +312,11 @@ post(struct etcd *e, const char *path, json_t *req, int timeout_ms)
 	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(timeout_ms < CONNECT_MS_MAX ? timeout_ms : CONNECT_MS_MAX));
 	if ((cc = curl_easy_perform(e->curl)) != CURLE_OK) {
-		snprintf(e->err, sizeof(e->err), "%s: %s", e->eps[e->ep],
-		    e->over ? "reply too long" : curl_easy_strerror(cc));
+		snprintf(e->err, sizeof(e->err), "%s: %.160s%s", e->eps[e->ep],
+		    e->over ? "reply too long" : tls_detail(cc) &&
+		    e->cerr[0] != '\0' ? e->cerr : curl_easy_strerror(cc),
+		    e->https && (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) ?
+		    " (does etcd take PARLEY_CLUSTER_CERT?)" : "");
 		e->ep = (e->ep + 1) % e->neps;
 		goto done;
 	}
@@ -487,17 +509,43 @@ split_endpoints(struct etcd *e, const char *list)
 	return e->neps > 0 ? 0 : -1;
 }
 
+/*
+ * https only, TLS 1.2 or later, etcd's certificate (and its name) checked
+ * against the cluster's CA alone (not the system's: CAPATH off), ours
+ * presented. curl copies the strings. 0, or -1 (out of memory).
+ */
+static int
+use_tls(CURL *curl, const struct etcd_tls *tls)
+{
+	if (curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_CAINFO, tls->ca) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_CAPATH, NULL) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls->cert) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls->key) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 struct etcd *
-etcd_new(const char *endpoints)
+etcd_new(const char *endpoints, const struct etcd_tls *tls)
 {
 	struct etcd *e;
+	int https = strncmp(endpoints, "https://", 8) == 0;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
+	e->https = https;
 	if (split_endpoints(e, endpoints) < 0 ||
 	    (e->curl = curl_easy_init()) == NULL ||
 	    (e->headers = curl_slist_append(NULL,
-	    "Content-Type: application/json")) == NULL) {
+	    "Content-Type: application/json")) == NULL ||
+	    (https ? use_tls(e->curl, tls) : (int)curl_easy_setopt(e->curl,
+	    CURLOPT_PROTOCOLS_STR, "http")) != 0) {
 		etcd_free(e);
 		return NULL;
 	}
@@ -505,7 +553,7 @@ etcd_new(const char *endpoints)
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, e->cerr);
 	/* The gateway never redirects; a proxy from the environment is not ours. */
 	curl_easy_setopt(e->curl, CURLOPT_PROXY, "");
 	return e;

@@ -53,14 +53,24 @@ struct etcd_put {
 	int64_t lease;
 };
 
+/* PEM paths for https:// endpoints (PARLEY_CLUSTER_CA, _CERT, _KEY). */
+struct etcd_tls {
+	const char *ca;		/* the only CA etcd's certificate may chain to */
+	const char *cert;	/* ours, presented as a client certificate */
+	const char *key;
+};
+
 struct etcd;
 
 /*
- * A client of endpoints ("http://h:p,http://h:p", PARLEY_ETCD, checked by
- * the settings). NULL when out of memory. A call that fails moves on to
- * the next endpoint for the following one.
+ * A client of endpoints ("http://h:p,http://h:p" or all https://,
+ * PARLEY_ETCD, checked by the settings). With https (tls: its three
+ * paths, all set; copied), TLS 1.2 or later, etcd's certificate verified
+ * against tls->ca alone, ours presented; tls is not read with http. NULL
+ * when out of memory. A call that fails moves on to the next endpoint for
+ * the following one.
  */
-struct etcd *etcd_new(const char *endpoints);
+struct etcd *etcd_new(const char *endpoints, const struct etcd_tls *tls);
 void etcd_free(struct etcd *);
 /* Why the last call failed (one line, no secret), "" after a success. */
 const char *etcd_error(const struct etcd *);

@@ -728,7 +728,8 @@ lease_start(const struct lease_conf *conf, const struct lease_cbs *cbs)
 	/* Before any thread: curl's global state is not thread-safe. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("lease: curl_global_init failed");
-	if ((l->etcd = etcd_new(conf->endpoints)) == NULL)
+	if ((l->etcd = etcd_new(conf->endpoints, &(struct etcd_tls){
+	    conf->ca, conf->cert, conf->key })) == NULL)
 		fatalx("lease: cannot make the etcd client");
 	if (pipe2(l->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("lease: pipe2");

@@ -26,6 +26,8 @@ struct lease_conf {
 	const char *cluster;	/* PARLEY_CLUSTER_NAME */
 	const char *advertise;	/* PARLEY_ADVERTISE */
 	unsigned int ttl_s;	/* PARLEY_LEASE_TTL_S, 2 to 60 */
+	/* With https:// endpoints: PARLEY_CLUSTER_CA, _CERT, _KEY. */
+	const char *ca, *cert, *key;
 };
 
 /* Called from the loop, in the order the thread decided them. */

@@ -3,14 +3,17 @@
 // data directory, stopped (and its directory removed) by stop(); or, for
 // the cluster tests, inside a host of theirs (host, wrap, probe). And a
 // proxy a test puts between a storaged and etcd, or between a standby and
-// its primary, to cut it off.
-import { spawn } from 'node:child_process';
+// its primary, to cut it off. With tls, etcd serves https only and asks
+// every client for a certificate of the cluster's CA.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { freePort, sleep } from './harness.mjs';
+import { freePort, REPO, sleep } from './harness.mjs';
 
 export const ETCD_BIN = process.env.ETCD_BIN || '/usr/bin/etcd';
 
@@ -20,13 +23,17 @@ export class Etcd {
   // ports 2379 and 2380 there), wrap(bin, args) -> [command, args] that
   // runs it inside that host, and probe(url) -> true once /version answers
   // (asked from where the host can be reached).
-  static async start({ readyMs = 15000, host, wrap, probe } = {}) {
+  // tls (loopback only): https, client-certificate auth (--client-cert-auth)
+  // with certificates scripts/cluster-certs.sh makes in e.certs.dir (a
+  // node "node" for 127.0.0.1, etcd's and the clients'); e.certs: {dir,
+  // ca, cert, key, env} (env: the PARLEY_CLUSTER_* for a storaged).
+  static async start({ readyMs = 15000, host, wrap, probe, tls = false } = {}) {
     const e = new Etcd();
     e.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-etcd-'));
     e.port = host ? 2379 : await freePort();
     const peer = host ? 2380 : await freePort();
     const at = host || '127.0.0.1';
-    e.url = `http://${at}:${e.port}`;
+    e.url = `${tls ? 'https' : 'http'}://${at}:${e.port}`;
     e.log = '';
     const args = [
       '--name', 'test', '--data-dir', path.join(e.dir, 'data'),
@@ -36,6 +43,11 @@ export class Etcd {
       '--initial-cluster', `test=http://${at}:${peer}`,
       '--logger', 'zap', '--log-level', 'warn',
     ];
+    if (tls) {
+      e.certs = makeCerts(path.join(e.dir, 'certs'));
+      args.push('--cert-file', e.certs.cert, '--key-file', e.certs.key,
+        '--trusted-ca-file', e.certs.ca, '--client-cert-auth');
+    }
     const [cmd, argv] = wrap ? wrap(ETCD_BIN, args) : [ETCD_BIN, args];
     e.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     e.proc.stdout.on('data', (d) => { e.log += d; });
@@ -46,9 +58,8 @@ export class Etcd {
       try {
         if (probe) {
           if (await probe(e.url)) break;
-        } else {
-          const r = await fetch(`${e.url}/version`, { signal: AbortSignal.timeout(1000) });
-          if (r.ok) break;
+        } else if ((await e.request('GET', '/version', undefined, 1000)).status === 200) {
+          break;
         }
       } catch { /* not yet */ }
       if (e.proc.exitCode !== null || Date.now() > deadline) {
@@ -60,10 +71,28 @@ export class Etcd {
     return e;
   }
 
+  // One request to the gateway (with tls, with the node's certificate):
+  // {status, body}; rejects on no answer within ms.
+  request(method, pathname, body, ms) {
+    const tls = this.certs ? { ca: fs.readFileSync(this.certs.ca), cert: fs.readFileSync(this.certs.cert), key: fs.readFileSync(this.certs.key) } : {};
+    const mod = this.certs ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(`${this.url}${pathname}`, { method, timeout: ms, ...tls }, (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { data += d; });
+        res.on('end', () => resolve({ status: res.statusCode, body: data }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`etcd: no answer within ${ms} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   // POST to the v3 gateway; the JSON reply.
   async call(pathname, body) {
-    const r = await fetch(`${this.url}${pathname}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3000) });
-    return r.json();
+    return JSON.parse((await this.request('POST', pathname, JSON.stringify(body), 3000)).body);
   }
 
   // {key: value} of every key under prefix (decoded).
@@ -83,6 +112,16 @@ export class Etcd {
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+// A CA and a node "node" for 127.0.0.1 in dir (scripts/cluster-certs.sh):
+// {dir, ca, cert, key, env}.
+export function makeCerts(dir) {
+  const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, 'node=127.0.0.1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cluster-certs.sh: ${r.stderr}`);
+  const c = { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'node.pem'), key: path.join(dir, 'node.key') };
+  c.env = { PARLEY_CLUSTER_CA: c.ca, PARLEY_CLUSTER_CERT: c.cert, PARLEY_CLUSTER_KEY: c.key };
+  return c;
 }
 
 // A link a test can cut: 127.0.0.1:port → target port (etcd), or, with

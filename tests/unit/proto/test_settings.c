@@ -423,8 +423,11 @@ test_failover(void **state)
 	static const char *good_etcd[] = { "http://127.0.0.1:2379",
 	    "http://10.0.0.7:2379,http://10.0.0.8:2379,http://etcd-3.lan:2379",
 	    "http://[::1]:2379", "http://[fd00::7]:2379,http://a:1" };
-	static const char *bad_etcd[] = { "https://127.0.0.1:2379",
-	    "http://127.0.0.1", "http://127.0.0.1:", "http://:2379",
+	static const char *tls_etcd[] = { "https://127.0.0.1:2379",
+	    "https://10.0.0.7:2379,https://[fd00::8]:2379,https://etcd-3.lan:1" };
+	static const char *bad_etcd[] = { "http://a:1,https://b:2",
+	    "https://a:1,http://b:2", "https://127.0.0.1", "ftp://a:1",
+	    "HTTPS://a:1", "https://a:1/", "http://127.0.0.1", "http://127.0.0.1:", "http://:2379",
 	    "http://a:2379,", ",http://a:2379", "http://a:2379 ,http://b:1",
 	    "http://a:123456", "http://a b:1", "http://[::1:2379",
 	    "http://a:1/v3", "http://a:1,http://a:1,http://a:1,http://a:1,"
@@ -456,6 +459,41 @@ test_failover(void **state)
 		    bad_etcd[i], NULL), -1);
 		assert_non_null(strstr(err, "PARLEY_ETCD must be a URL list"));
 	}
+	/* https: with the cluster's three files only, naming the missing one. */
+	for (i = 0; i < sizeof(tls_etcd) / sizeof(tls_etcd[0]); i++) {
+		assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED,
+		    get, (const char *[]){ "PARLEY_ETCD", tls_etcd[i],
+		    "PARLEY_CLUSTER_CA", "/c/ca.pem", "PARLEY_CLUSTER_CERT",
+		    "/c/s.pem", "PARLEY_CLUSTER_KEY", "/c/s.key", NULL }, err,
+		    sizeof(err)), 0);
+		assert_string_equal(st.etcd, tls_etcd[i]);
+		settings_free(&st);
+	}
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_ETCD", tls_etcd[0], NULL }, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "PARLEY_ETCD is https://: PARLEY_CLUSTER_CA, "
+	    "PARLEY_CLUSTER_CERT and PARLEY_CLUSTER_KEY must be set "
+	    "(PARLEY_CLUSTER_CA is not); scripts/cluster-certs.sh makes them");
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_ETCD", tls_etcd[1], "PARLEY_CLUSTER_CA",
+	    "/c/ca.pem", "PARLEY_CLUSTER_CERT", "/c/s.pem", NULL }, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "(PARLEY_CLUSTER_KEY is not)"));
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_ETCD", tls_etcd[0], "PARLEY_CLUSTER_CA",
+	    "/c/ca.pem", "PARLEY_CLUSTER_KEY", "/c/s.key", NULL }, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "(PARLEY_CLUSTER_CERT is not)"));
+	/* Over http, no files needed; only storaged reads PARLEY_ETCD. */
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
+	    (const char *[]){ "PARLEY_ETCD", good_etcd[0], NULL }, err,
+	    sizeof(err)), 0);
+	settings_free(&st);
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_WORKERD, get,
+	    (const char *[]){ "PARLEY_ETCD", tls_etcd[0], NULL }, err,
+	    sizeof(err)), 0);
+	settings_free(&st);
 	for (i = 0; i < sizeof(good_adv) / sizeof(good_adv[0]); i++) {
 		assert_int_equal(parse(&st, err, sizeof(err),
 		    "PARLEY_ADVERTISE", good_adv[i], NULL), 0);
