@@ -135,6 +135,7 @@ function assignControl(ctx, id, choices, actionError) {
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'assign-status' });
   const form = h('form', { class: 'assign-form', 'data-testid': 'assign-form', 'aria-label': 'Assign this conversation' },
     h('div', { class: 'field field-inline' }, h('label', { for: 'assign-to' }, 'Assign to'), select), btn);
+  let posts = 0;
   function show(a) {
     clear(current).append(assigneeEl(a ?? null, 'thread-assignee-name'));
     const v = a && a.id ? String(a.id) : '';
@@ -143,6 +144,7 @@ function assignControl(ctx, id, choices, actionError) {
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    posts += 1;
     actionError.hidden = true;
     btn.disabled = true;
     status.textContent = '';
@@ -162,7 +164,9 @@ function assignControl(ctx, id, choices, actionError) {
   });
   const el = h('div', { class: 'assign', 'data-testid': 'assign' },
     h('p', null, 'Assigned to: ', current), h('div', { class: 'panel-row' }, form), status);
-  return { el, show };
+  // posts(): how many assignments were sent, so that a fetch begun before
+  // one does not show the assignee it read over the one it answered.
+  return { el, show, posts: () => posts };
 }
 
 // The element that scrolls the messages: the messages' own box (two
@@ -451,19 +455,22 @@ export async function renderThread(pane, ctx, id, hooks) {
   const LIVE_TEXT = 'New messages appear here as they arrive.';
   const modeText = () => (liveMode() === 'poll' ? 'Live updates are unavailable; checking every 2 seconds.' : LIVE_TEXT);
   pollNote.textContent = modeText();
-  function showConv(c) {
+  // c as the server said it; posts: assign.posts() when it was asked for
+  // (an event's snapshot is never older than what the stream said before).
+  function showConv(c, posts = assign.posts()) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
     if (c.handoff) dock.set(c.handoff, true);
-    if (c.assignee !== undefined) assign.show(c.assignee);
+    if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
   }
   async function poll() {
     if (busy || stopped || ctx.signal.aborted) return;
     busy = true;
     try {
+      const posts = assign.posts();
       const d = await api(endpoints.conversation(id), { signal: ctx.signal });
       if (stopped || ctx.signal.aborted) return;
-      showConv(d.conversation || {});
+      showConv(d.conversation || {}, posts);
       showAdded(merge(Array.isArray(d.messages) ? d.messages : []));
       pollNote.textContent = modeText();
     } catch (e) {
