@@ -10,7 +10,6 @@
  * socket (pchan_buffered).
  */
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -30,44 +29,6 @@
 
 static struct pchan ch = { .fd = -1 };
 static uint32_t next_id;
-
-int
-ctl_connect(const char *path, char *err, size_t errsz)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errsz, "%s: socket path too long", path);
-		return -1;
-	}
-	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errsz, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		if (errno == ENOENT)
-			snprintf(err, errsz, "storaged is not running (no "
-			    "socket at %s)", path);
-		else if (errno == ECONNREFUSED)
-			snprintf(err, errsz, "storaged is not running "
-			    "(nothing listens on %s)", path);
-		else
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (pchan_init(&ch, fd, CTL_NAME) < 0) {
-		snprintf(err, errsz, "channel: %s", strerror(errno));
-		pchan_close(&ch);
-		ch.fd = -1;
-		return -1;
-	}
-	return 0;
-}
 
 /* Each address gets this long to connect, shake hands and say its role. */
 #define CTL_CONNECT_MS	5000
@@ -224,13 +185,12 @@ ctl_try(const struct staddr *l, size_t n, size_t i, SSL_CTX *ctx,
 }
 
 int
-ctl_connect_list(const struct staddr *l, size_t n, SSL_CTX *ctx,
-    int timeout_s, char *err, size_t errsz)
+ctl_connect_list(const struct staddr *l, size_t n, SSL_CTX *ctx, char *err,
+    size_t errsz)
 {
 	int tried[STADDR_LIST_MAX] = { 0 }, named;
 	size_t i = 0, k;
 
-	(void)timeout_s;
 	for (;;) {
 		tried[i] = 1;
 		if (ctl_try(l, n, i, ctx, &named, err, errsz) == 1)

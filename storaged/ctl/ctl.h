@@ -85,18 +85,17 @@ struct ctl_reply {
 	size_t len;
 };
 
-/* Connects to the Unix socket at path and says HELLO. 0, or -1 with err. */
-int ctl_connect(const char *path, char *err, size_t errsz);
 /*
  * Connects to the first of the n addresses that answers (tls:// ones
- * with ctx, TLS 1.3 and the cluster's CA) and, when there are several,
- * says it is the primary (ST_EV_ROLE): a standby is left for the primary
- * it names, or the next. 0, or -1 with err saying why the last failed.
+ * with ctx, TLS 1.3 and the cluster's CA; each within CTL_CONNECT_MS)
+ * and says HELLO; when there are several, to the one that says it is
+ * the primary (ST_EV_ROLE): a standby is left for the primary it names,
+ * or the next. 0, or -1 with err saying why the last failed.
  */
 struct staddr;
 struct ssl_ctx_st;
 int ctl_connect_list(const struct staddr *, size_t n, struct ssl_ctx_st *ctx,
-    int timeout_s, char *err, size_t errsz);
+    char *err, size_t errsz);
 /* The organisation the requests act in (who asks's org); "default" until set. */
 void ctl_set_org(const char *org);
 /*

@@ -363,41 +363,62 @@ cmd_user_list(void)
 }
 
 /*
+ * The addresses to try into l (*n of them): -S's socket alone, else
  * PARLEY_STORAGED (or --storaged; the socket in PARLEY_RUN_DIR unless
- * either is set): the primary among them. A backup's fd rides only on a
- * Unix socket: it keeps the unix: ones, and says so when there are none.
+ * either is set); *ctx the cluster's client context when one is tls://.
+ */
+static void
+storaged_addrs(struct staddr *l, size_t *n, SSL_CTX **ctx)
+{
+	char err[SETTINGS_ERR_MAX], one[STADDR_PATH_MAX + 8];
+	struct settings set;
+
+	*ctx = NULL;
+	if (args.sock != NULL) {
+		if ((size_t)snprintf(one, sizeof(one), "unix:%s", args.sock) >=
+		    sizeof(one))
+			die("-S: %s: the socket path is too long", args.sock);
+		if (staddr_parse(one, strlen(one), l, err, sizeof(err)) < 0)
+			die("-S: %s", err);
+		*n = 1;
+		return;
+	}
+	if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL, err,
+	    sizeof(err)) < 0)
+		die("%s", err);
+	*n = set.nstoraged;
+	memcpy(l, set.storaged, *n * sizeof(*l));
+	if (args.storaged != NULL && staddr_list_parse(args.storaged, l,
+	    STADDR_LIST_MAX, n, err, sizeof(err)) < 0)
+		die("--storaged: %s", err);
+	if (*n == 0)
+		die("--storaged: no address");
+	if (staddr_any_tls(l, *n) && (*ctx = tlschan_ctx_new(0,
+	    set.cluster_ca, set.cluster_cert, set.cluster_key, err,
+	    sizeof(err))) == NULL)
+		die("%s", err);
+	settings_free(&set);
+}
+
+/*
+ * The primary among storaged_addrs(). A backup's fd rides only on a Unix
+ * socket: it keeps the unix: ones, and says so when there are none.
  */
 static void
 connect_storaged(void)
 {
 	struct staddr l[STADDR_LIST_MAX];
-	char err[SETTINGS_ERR_MAX];
-	struct settings set;
-	SSL_CTX *ctx = NULL;
+	SSL_CTX *ctx;
 	size_t n, i, k = 0;
 
-	if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL, err,
-	    sizeof(err)) < 0)
-		die("%s", err);
-	n = set.nstoraged;
-	memcpy(l, set.storaged, n * sizeof(*l));
-	if (args.storaged != NULL && staddr_list_parse(args.storaged, l,
-	    STADDR_LIST_MAX, &n, err, sizeof(err)) < 0)
-		die("--storaged: %s", err);
-	if (n == 0)
-		die("--storaged: no address");
+	storaged_addrs(l, &n, &ctx);
 	for (i = 0; args.cmd == CMD_BACKUP && i < n; i++)
 		if (l[i].kind == STADDR_UNIX)
 			l[k++] = l[i];
 	if (args.cmd == CMD_BACKUP && (n = k) == 0)
 		die("backup: backup needs the Unix socket: run parleyctl backup "
 		    "on the storaged host");
-	if (staddr_any_tls(l, n) && (ctx = tlschan_ctx_new(0, set.cluster_ca,
-	    set.cluster_cert, set.cluster_key, err, sizeof(err))) == NULL)
-		die("%s", err);
-	settings_free(&set);
-	if (ctl_connect_list(l, n, ctx, timeout_for(CTL_TIMEOUT_S), errbuf,
-	    sizeof(errbuf)) < 0)
+	if (ctl_connect_list(l, n, ctx, errbuf, sizeof(errbuf)) < 0)
 		die("%s", errbuf);
 	SSL_CTX_free(ctx);
 }
@@ -424,11 +445,7 @@ main(int argc, char *argv[])
 		if (access(args.file, F_OK) == 0)
 			die("backup: %s exists", args.file);
 	}
-	if (args.sock != NULL) {
-		if (ctl_connect(args.sock, errbuf, sizeof(errbuf)) < 0)
-			die("%s", errbuf);
-	} else
-		connect_storaged();
+	connect_storaged();
 	switch (args.cmd) {
 	case CMD_BACKUP:
 		cmd_backup();
