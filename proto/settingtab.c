@@ -90,32 +90,19 @@ check_url(const char *v)
 }
 
 /*
- * A storaged's address: unix:/absolute/path, or tls://HOST:PORT (a name,
- * an IPv4 address or a bracketed IPv6 one; the port 1 to 65535).
+ * A storaged's address as staddr.c parses it (what dials it), written
+ * unix:/absolute/path or tls://HOST:PORT.
  */
 static int
 check_store_addr(const char *v)
 {
-	const char *hp, *colon;
-	char host[256];
-	unsigned long port;
-	char *end;
+	struct staddr a;
+	char err[STADDR_ERR_MAX];
 
-	if (strncmp(v, "unix:", 5) == 0)
-		return check_abs_path(v + 5);
-	if (strncmp(v, "tls://", 6) != 0)
+	if (strncmp(v, "unix:", 5) != 0 && strncmp(v, "tls://", 6) != 0)
 		return 0;
-	hp = v + 6;
-	if ((colon = strrchr(hp, ':')) == NULL || colon == hp ||
-	    (size_t)(colon - hp) >= sizeof(host))
-		return 0;
-	memcpy(host, hp, (size_t)(colon - hp));
-	host[colon - hp] = '\0';
-	if (host[0] != '[' && strchr(host, ':') != NULL)
-		return 0;		/* an IPv6 address wants brackets */
-	port = strtoul(colon + 1, &end, 10);
-	return check_host(host) && *end == '\0' && colon[1] != '\0' &&
-	    port >= 1 && port <= 65535;
+	return staddr_parse(v, strlen(v), &a, err, sizeof(err)) == 0 &&
+	    (a.kind == STADDR_TLS || a.path[0] == '/');
 }
 
 /* smtp://host[:port] or smtps://host[:port], nothing after. */
