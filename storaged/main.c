@@ -271,6 +271,8 @@ setup_repl(struct repl_settings *rs)
 	rs->sync_replica = S.set.sync_mode == SETTINGS_SYNC_REPLICA;
 	rs->wait_block = S.set.replica_wait == SETTINGS_WAIT_BLOCK;
 	rs->backlog_max = (size_t)S.set.wal_mb * 4 * 1024 * 1024;
+	rs->expect_standby = S.set.storaged_listen != NULL ||
+	    rs->sync_replica || rs->role != ST_REPL_PRIMARY;
 }
 
 /* The loop, its signals, the store and the server on its socket. */

@@ -63,6 +63,7 @@ static struct {
 	/* A primary: the backlog, a ring of the newest records. */
 	struct rrec *bl;
 	size_t blcap, blhead, bln, blbytes;
+	int standby_seen;	/* a standby connected once: keep the backlog */
 	/* Its standby: the client streaming, NULL when none. */
 	void *sb;
 	struct pchan *sbch;
@@ -205,6 +206,19 @@ on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 		bl_drop_first();
 	}
 	repl_step();
+}
+
+/*
+ * Keeps every record appended from now on (a primary). A storaged that
+ * expects no standby starts only once one connects: a plain single-host
+ * install copies no record and holds no backlog.
+ */
+static void
+backlog_keep(void)
+{
+	if (R.role == ST_REPL_PRIMARY && (R.set.expect_standby ||
+	    R.standby_seen))
+		store_on_record(R.st, on_record, NULL);
 }
 
 /* ---------------------------------------------------------------- sync state */
@@ -559,6 +573,9 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
+	/* The records after a snapshot taken now are kept from here on. */
+	R.standby_seen = 1;
+	backlog_keep();
 	resume = sterm == term && slast <= seq &&
 	    (slast == seq || bl_find(slast + 1) != NULL);
 	R.sb = who;
@@ -649,7 +666,7 @@ primary_begin(void)
 	 */
 	if (store_term(R.st) == 0 && store_set_term(R.st, 1) < 0)
 		fatalx("replication: cannot record the first term");
-	store_on_record(R.st, on_record, NULL);
+	backlog_keep();
 	R.in_sync = R.alone = R.cluster_out = R.out_asked = 0;
 	R.away_logged = 0;
 	R.acked = R.sent = store_seq(R.st);

@@ -50,6 +50,12 @@ struct repl_settings {
 	int sync_replica;	/* PARLEY_SYNC=replica: replies wait for the standby */
 	int wait_block;		/* PARLEY_REPLICA_WAIT=block: and never go alone */
 	size_t backlog_max;	/* bytes of recent records kept for a standby */
+	/*
+	 * A standby is expected (PARLEY_STORAGED_LISTEN, PARLEY_SYNC=replica,
+	 * a role other than primary): the backlog is kept from the start, not
+	 * only once the first standby connected.
+	 */
+	int expect_standby;
 };
 
 /*

@@ -137,6 +137,21 @@ describe('the hot standby', { concurrency: true }, () => {
     await sameData(pb, sb);
   });
 
+  test('a primary that expected no standby (PARLEY_SYNC=full, no listener) streams to one that comes: a snapshot, then the records', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { ...LOAD, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    let load = await startLoad(p, { stream: 1, admin: 1 });
+    await load.acks.more(10, WAIT_MS, '10 writes with no standby');
+    await load.stop();
+    const s = await startStandby(t, p, { RATE_LIMIT_MAX_REQUESTS: '0' });
+    await caughtUp(p, s);
+    assert.match(s.logs.storaged, /replication: took a snapshot of \d+ bytes/);
+    load = await startLoad(p, { stream: 1, admin: 1 });
+    await load.acks.more(10, WAIT_MS, '10 writes streamed to the standby');
+    await load.stop();
+    await caughtUp(p, s);
+    await sameData(p, s);
+  });
+
   test('over mutual TLS: a standby follows a primary at its tls:// address, with the cluster\'s certificate', { timeout: 60000 }, async (t) => {
     const p = await startParley(t, { ...LOAD, clusterTls: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'replica' } });
     const { PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } = p.cluster.env;
