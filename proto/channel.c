@@ -362,8 +362,7 @@ pchan_send_error(struct pchan *ch, uint16_t type, uint32_t id, uint32_t code,
 	int rv;
 
 	penc_init(&e);
-	penc_u32(&e, code);
-	penc_str(&e, message);
+	penc_error(&e, code, message);
 	rv = e.err ? -1 : pchan_send(ch, type, PROTO_F_REPLY | PROTO_F_ERROR,
 	    id, e.buf, e.len, -1);
 	penc_free(&e);
@@ -486,6 +485,12 @@ const char *
 pchan_tls_why(const struct pchan *ch)
 {
 	return ch->tls_why;
+}
+
+const char *
+pchan_why(const struct pchan *ch)
+{
+	return ch->tls_why[0] != '\0' ? ch->tls_why : strerror(errno);
 }
 
 int

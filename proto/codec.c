@@ -132,6 +132,13 @@ penc_str(struct penc *e, const char *s)
 	penc_bytes(e, s, strlen(s));
 }
 
+void
+penc_error(struct penc *e, uint32_t code, const char *message)
+{
+	penc_u32(e, code);
+	penc_str(e, message);
+}
+
 /* ---------------------------------------------------------------- decoder */
 
 void

@@ -241,6 +241,8 @@ void penc_bytes(struct penc *, const void *, size_t);	/* u32 length + bytes */
 void penc_str(struct penc *, const char *);		/* NULL encodes as "" */
 void penc_strn(struct penc *, const char *, size_t);
 void penc_raw(struct penc *, const void *, size_t);	/* no length prefix */
+/* A PROTO_F_ERROR reply's payload: u32 code, str message. */
+void penc_error(struct penc *, uint32_t code, const char *message);
 
 /* ---- decoder: never reads past the end; sticky error ---- */
 struct pdec {
@@ -351,6 +353,11 @@ int pchan_buffered(const struct pchan *);
 int pchan_handshaking(const struct pchan *);
 /* Why the last TLS call failed ("" if none or not TLS): a short reason. */
 const char *pchan_tls_why(const struct pchan *);
+/*
+ * Why the last pchan_read or pchan_flush failed, for a log line: TLS's
+ * reason when it gave one, else strerror(errno) (read it at once).
+ */
+const char *pchan_why(const struct pchan *);
 /* Closes the socket, every queued frame's fd and every unclaimed fd. */
 void pchan_close(struct pchan *);
 /*

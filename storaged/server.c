@@ -653,7 +653,7 @@ client_send(struct server *s, struct client *c, uint16_t type,
 	return 0;
 }
 
-/* An error reply's payload (u32 code, str message), as pchan_send_error's. */
+/* An error reply (penc_error), sent or held as client_send says. */
 static int
 client_send_error(struct server *s, struct client *c, uint16_t type,
     uint32_t id, uint32_t code, const char *msg)
@@ -662,8 +662,7 @@ client_send_error(struct server *s, struct client *c, uint16_t type,
 	int rc;
 
 	penc_init(&e);
-	penc_u32(&e, code);
-	penc_str(&e, msg);
+	penc_error(&e, code, msg);
 	rc = e.err ? -1 : client_send(s, c, type, PROTO_F_REPLY |
 	    PROTO_F_ERROR, id, e.buf, e.len);
 	penc_free(&e);
