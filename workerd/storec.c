@@ -344,8 +344,7 @@ storec_flush(void *arg)
 	if (sc_state != SC_UP && sc_state != SC_HELLO)
 		return;
 	if (pchan_flush(&sc_ch) < 0) {
-		storec_disconnect(sc_ch.ssl != NULL && pchan_tls_why(&sc_ch)[0] ?
-		    pchan_tls_why(&sc_ch) : strerror(errno));
+		storec_disconnect(pchan_why(&sc_ch));
 		return;
 	}
 	if (loop_io_mod(&sc_io, pchan_events(&sc_ch, 1)) < 0)
@@ -576,9 +575,7 @@ storec_read(void)
 			return;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			storec_disconnect(sc_ch.ssl != NULL &&
-			    pchan_tls_why(&sc_ch)[0] ? pchan_tls_why(&sc_ch) :
-			    strerror(errno));
+			storec_disconnect(pchan_why(&sc_ch));
 			return;
 		}
 		while (sc_state >= SC_HELLO &&

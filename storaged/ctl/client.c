@@ -101,9 +101,7 @@ ctl_hello(long long deadline, char *err, size_t errsz)
 			return -1;
 	}
 	if (r < 0 || pchan_handshaking(&ch)) {
-		snprintf(err, errsz, "%s", ch.ssl != NULL &&
-		    pchan_tls_why(&ch)[0] ? pchan_tls_why(&ch) :
-		    strerror(errno));
+		snprintf(err, errsz, "%s", pchan_why(&ch));
 		return -1;
 	}
 	return 0;
