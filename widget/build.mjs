@@ -10,7 +10,7 @@
 import * as esbuild from 'esbuild';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync, constants } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +80,24 @@ for (const dir of ['parts', 'lang']) {
     await build(join(here, 'src', dir, f), dir + '/' + f, 'esm');
   }
 }
+// Every language has every text of the core's TEXT (English), with the
+// same placeholders ({seconds}, {name}, …), and nothing else.
+const src = await readFile(join(here, 'src', 'index.js'), 'utf8');
+const block = src.slice(src.indexOf('const TEXT = {'), src.indexOf('\n};', src.indexOf('const TEXT = {')));
+const TEXT = Object.fromEntries([...block.matchAll(/^ {2}(\w+): '((?:[^'\\]|\\.)*)',$/gm)].map((m) => [m[1], m[2]]));
+for (const f of (await readdir(join(here, 'src', 'lang'))).filter((n) => n.endsWith('.js'))) {
+  const t = (await import(pathToFileURL(join(here, 'src', 'lang', f)).href)).default;
+  const bad = [
+    ...Object.keys(TEXT).filter((k) => typeof t[k] !== 'string' || !t[k].trim()).map((k) => k + ' missing'),
+    ...Object.keys(t).filter((k) => !(k in TEXT)).map((k) => k + ' is not in TEXT'),
+    ...Object.keys(TEXT).filter((k) => typeof t[k] === 'string' && (TEXT[k].match(/\{\w+\}/g) || []).some((p) => !t[k].includes(p))).map((k) => k + ' lost a placeholder'),
+  ];
+  if (bad.length) {
+    console.error(`widget: src/lang/${f}: ${bad.join(', ')}`);
+    process.exit(1);
+  }
+}
+
 if (core > LIMIT) {
   console.error(`widget: the gzipped core is ${core} bytes, over the ${LIMIT}-byte limit`);
   process.exit(1);

@@ -194,7 +194,7 @@ describe('widget bundle and test pages (development)', () => {
   test('GET /widget/parts/:file and /widget/lang/:file: each module the build wrote, gzip, ETag, any Origin; any other name 404', async () => {
     const dist = path.join(REPO, 'widget/dist');
     const seen = [];
-    for (const dir of ['parts']) {
+    for (const dir of ['parts', 'lang']) {
       for (const f of fs.readdirSync(path.join(dist, dir)).filter((n) => n.endsWith('.js'))) {
         seen.push(`${dir}/${f}`);
         const raw = fs.readFileSync(path.join(dist, dir, f));
@@ -218,7 +218,7 @@ describe('widget bundle and test pages (development)', () => {
         assert.equal(c.status, 304, `${u}: If-None-Match`);
       }
     }
-    for (const want of ['parts/forms.js', 'parts/layout.js']) assert.ok(seen.includes(want), `${want} served`);
+    for (const want of ['parts/forms.js', 'parts/layout.js', 'lang/de.js', 'lang/ar.js']) assert.ok(seen.includes(want), `${want} served`);
     for (const u of ['/widget/parts/nope.js', '/widget/lang/en.js', '/widget/lang/forms.js', '/widget/parts/de.js',
       '/widget/parts/FORMS.js', '/widget/parts/forms.js.gz', '/widget/parts/forms', '/widget/parts/..%2Fchat-widget.js',
       '/widget/lang/..%2F..%2F..%2FMakefile', '/widget/parts/%2e%2e', '/widget/parts/.%2Fforms.js',
@@ -278,7 +278,7 @@ describe('widget bundle and test pages (production)', () => {
     const d = await p.get('/widget/chat-widget.js', { headers: { Origin: 'https://another.example' } });
     assert.equal(d.status, 200);
     // the parts and languages: 300 s too
-    for (const u of ['/widget/parts/forms.js']) {
+    for (const u of ['/widget/parts/forms.js', '/widget/lang/de.js']) {
       const m = await p.get(u, { headers: { Origin: 'https://another.example' } });
       assert.equal(m.status, 200, u);
       assert.equal(m.headers['cache-control'], 'public, max-age=300', u);
