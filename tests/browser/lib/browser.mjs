@@ -221,6 +221,7 @@ function escAttr(s) {
 //   /embed.html?position=&accent=&nowidget=1   a plain page
 //   /hostile.html[?nowidget=1]                 hostile CSS (/hostile.css)
 //   /widget-embed.html?widget=wid_…            the data-widget (Loquent) embed
+// and what a test's own custom(url) answers ({type, body}, or null: not its).
 export class HostSite {
   constructor({ parleyOrigin, widgetKey }) {
     this.parleyOrigin = parleyOrigin;
@@ -280,6 +281,12 @@ ${widget}</body></html>`;
     this.port = await freePort();
     this.server = http.createServer((req, res) => {
       const u = new URL(req.url, this.origin);
+      const mine = this.custom && this.custom(u);
+      if (mine) {
+        res.writeHead(200, { 'Cache-Control': 'no-store', 'Content-Security-Policy': this.csp(), 'Content-Type': mine.type });
+        res.end(mine.body);
+        return;
+      }
       const css = {
         '/site.css': 'body { font: 16px/1.4 Georgia, serif; color: #222; background: #fafafa; } h1 { color: #333; } a { color: #0645ad; } .box { padding: 4px; border: 1px solid #999; } button { font: inherit; }',
         // What an aggressive theme does to everything it can reach.

@@ -53,6 +53,7 @@ export default function (ctx) {
     if (ctx.isOpen()) return;
     store.set(k, String(++n));
     show();
-    if (cfg.unread_sound) beep();
+    // no sound before the visitor used the page (browsers refuse it)
+    if (cfg.unread_sound && !(navigator.userActivation && !navigator.userActivation.hasBeenActive)) beep();
   };
 }
