@@ -12,6 +12,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync, constants } from 'node:zlib';
+import { createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist', 'chat-widget.js');
@@ -34,6 +35,10 @@ const cssAsText = {
 const forbidden = /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\b|new Function|setAttribute\(\s*["']on/;
 const kb = (n) => (n / 1024).toFixed(1) + ' KiB';
 
+// What the core puts in each module's URL (?v=): a hash of every part and
+// language as built, so a browser never mixes a new core with an old part.
+const modsHash = createHash('sha256');
+
 // Bundles one entry (format: iife for the core, esm for the rest), checks
 // it, writes it and its .gz; returns the gzipped size.
 async function build(entry, file, format) {
@@ -46,7 +51,7 @@ async function build(entry, file, format) {
     charset: 'utf8',
     legalComments: 'none',
     banner: format === 'iife' ? { js: `/* Parley chat widget ${version || ''} */` } : undefined,
-    define: { __VERSION__: JSON.stringify(version || 'dev') },
+    define: { __VERSION__: JSON.stringify(version || 'dev'), __BUILD__: JSON.stringify(modsHash.copy().digest('hex').slice(0, 12)) },
     plugins: [cssAsText],
     write: false,
     logLevel: 'warning',
@@ -57,6 +62,7 @@ async function build(entry, file, format) {
     console.error(`widget: ${file} uses ${hit[0]}, which the widget must never do`);
     process.exit(1);
   }
+  if (format === 'esm') modsHash.update(file + '\0').update(js);
   const gz = gzipSync(js, { level: constants.Z_BEST_COMPRESSION });
   const out = join(here, 'dist', file);
   await mkdir(dirname(out), { recursive: true });
@@ -66,7 +72,6 @@ async function build(entry, file, format) {
   return gz.length;
 }
 
-const core = await build(join(here, 'src', 'index.js'), 'chat-widget.js', 'iife');
 // parts/<name>.js and lang/<code>.js: lowercase names only (the server
 // serves nothing else); a removed source's old output goes too.
 for (const dir of ['parts', 'lang']) {
@@ -80,6 +85,9 @@ for (const dir of ['parts', 'lang']) {
     await build(join(here, 'src', dir, f), dir + '/' + f, 'esm');
   }
 }
+// the core last: its module URLs name the parts' hash
+const core = await build(join(here, 'src', 'index.js'), 'chat-widget.js', 'iife');
+
 // Every language has every text of the core's TEXT (English), with the
 // same placeholders ({seconds}, {name}, …), and nothing else.
 const src = await readFile(join(here, 'src', 'index.js'), 'utf8');

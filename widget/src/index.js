@@ -18,6 +18,7 @@ import { markdown } from './markdown.js';
 import { shown, visitorInfo } from './net.js';
 
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
+const BUILD = typeof __BUILD__ === 'string' ? __BUILD__ : 'dev'; // the parts' hash (build.mjs)
 const SESSION_KEY = 'os-chatbot-session-id';
 const OPEN_KEY = 'os-chatbot-widget-open';
 const SESSION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -188,7 +189,7 @@ async function loadConfig(script, wid) {
 const originOf = (script) => new URL(script.src || '/', location.href).origin;
 
 // One of the widget's ES modules (parts/<name>, lang/<code>), its default export.
-const load = (script, path) => import(originOf(script) + '/widget/' + path + '.js?v=' + VERSION).then((m) => m.default);
+const load = (script, path) => import(originOf(script) + '/widget/' + path + '.js?v=' + BUILD).then((m) => m.default);
 
 // The language: the widget's config, else data-lang, else the page's
 // <html lang>, else the browser's; the first one given that we have
