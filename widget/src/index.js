@@ -565,11 +565,11 @@ function mount(script, cfg, base, broken, lang) {
     text = String(text == null ? '' : text).trim();
     if (!text || cur) return false;
     if (wsMode) {
-      // not connected yet: connect first
+      // not connected yet: connect first (15 s at most)
       if (!up && !gone && !broken) {
         wanted = true;
         connect();
-        await new Promise((r) => waiters.push(r));
+        await new Promise((r) => setTimeout(r, 15000, waiters.push(r)));
       }
       return wsSend(text);
     }
