@@ -594,25 +594,11 @@ function mount(script, cfg, base, broken, lang) {
     begin(t);
     emit('send', { sessionId, message: text, retry: !!isRetry });
 
-    let done = null;
-    let err = null;
-    let conversationId = null;
-    try {
-      const n = await part('http');
-      if (!n) throw Object.assign(new Error('the widget could not load its http part'), { net: 1 });
-      await n.chatStream(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t.ac.signal, (ev) => {
-        if (t.gen !== gen) return;
-        if (ev.type === 'start') conversationId = ev.conversationId || null;
-        else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) token(t, ev.token);
-        else if (ev.type === 'done') {
-          done = typeof ev.message === 'string' ? ev.message : t.text;
-          conversationId = ev.conversationId || conversationId;
-        } else if (ev.type === 'error') err = new Error(ev.error || 'Stream error');
-      });
-      if (done == null && !err) err = new Error('The reply ended early');
-    } catch (e) {
-      err = e;
-    }
+    // the stream (the http part), or why there is none
+    const n = await part('http');
+    const [done, err, conversationId] = n
+      ? await n.turn(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t, () => t.gen !== gen, token)
+      : [null, Object.assign(new Error('the widget could not load its http part'), { net: 1 })];
     if (err && !t.ac.signal.aborted) {
       const why =
         err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await diagnose(apiUrl));

@@ -1,5 +1,5 @@
 // Part "http" (data-api-url mode): the NDJSON chat stream and the history.
-// Returns {chatStream, history, historyUrl}.
+// Returns {turn, history, historyUrl}.
 import { shown } from '../net.js';
 
 // An error with what the UI needs: the HTTP status (0 for a network or
@@ -112,4 +112,28 @@ function historyUrl(apiUrl, sessionId) {
   return u.href;
 }
 
-export default () => ({ chatStream, history, historyUrl });
+// One turn: the request and its stream. Each token goes to onToken(t,
+// token) while the turn is current (stale() false); resolves [done: the
+// final text, or null; err: why not, or null; the conversation's id].
+async function turn(url, key, body, t, stale, onToken) {
+  let done = null;
+  let err = null;
+  let conversationId = null;
+  try {
+    await chatStream(url, key, body, t.ac.signal, (ev) => {
+      if (stale()) return;
+      if (ev.type === 'start') conversationId = ev.conversationId || null;
+      else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) onToken(t, ev.token);
+      else if (ev.type === 'done') {
+        done = typeof ev.message === 'string' ? ev.message : t.text;
+        conversationId = ev.conversationId || conversationId;
+      } else if (ev.type === 'error') err = new Error(ev.error || 'Stream error');
+    });
+    if (done == null && !err) err = new Error('The reply ended early');
+  } catch (e) {
+    err = e;
+  }
+  return [done, err, conversationId];
+}
+
+export default () => ({ turn, history, historyUrl });
