@@ -484,22 +484,8 @@ function mount(script, cfg, base, broken, lang) {
   function ensureHistory() {
     if (!historyP) {
       const g = gen;
-      const n = part('http');
-      historyP = restore
-        ? n.then((n) => n.history(n.historyUrl(apiUrl, sessionId), apiKey, life.signal)).then(
-            (msgs) => {
-              if (g !== gen) return; // reset() meanwhile: another session
-              const f = doc.createDocumentFragment();
-              msgs.forEach((m) => f.append(bubble(m.role, m.content, 0, m.name)));
-              list.insertBefore(f, welcome.nextSibling); // before anything sent meanwhile
-              toBottom();
-              emit('history', { sessionId, messages: msgs });
-            },
-            (e) => {
-              if (!life.signal.aborted) console.warn(LOG, 'could not load the history:', e.message);
-            }
-          )
-        : Promise.resolve();
+      const r = restore;
+      historyP = part('http').then((n) => n && r && n.restore(apiUrl, apiKey, sessionId, life.signal, () => g !== gen));
       restore = false;
     }
     return historyP;

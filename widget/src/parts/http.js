@@ -1,5 +1,5 @@
 // Part "http" (data-api-url mode): the NDJSON chat stream and the history.
-// Returns {turn, history, historyUrl}.
+// Returns {turn, restore}.
 import { shown } from '../net.js';
 
 // An error with what the UI needs: the HTTP status (0 for a network or
@@ -136,4 +136,23 @@ async function turn(url, key, body, t, stale, onToken) {
   return [done, err, conversationId];
 }
 
-export default () => ({ turn, history, historyUrl });
+export default (ctx) => ({
+  turn,
+  // The stored session's history (a failure is logged and ignored), shown
+  // after the welcome, before anything sent meanwhile, unless stale()
+  // (reset() meanwhile: another session); then parley:history.
+  async restore(apiUrl, key, sessionId, signal, stale) {
+    try {
+      const msgs = await history(historyUrl(apiUrl, sessionId), key, signal);
+      if (stale()) return;
+      const f = document.createDocumentFragment();
+      msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, 0, m.name)));
+      const l = ctx.list;
+      l.insertBefore(f, l.firstChild.nextSibling);
+      l.scrollTop = l.scrollHeight;
+      ctx.emit('history', { sessionId, messages: msgs });
+    } catch (e) {
+      if (!signal.aborted) console.warn('[parley] could not load the history:', e.message);
+    }
+  },
+});
