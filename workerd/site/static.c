@@ -97,8 +97,7 @@ static struct moddir {
 	const char *dir;	/* beside the bundle, and in the URL */
 	struct smod mods[STATIC_MODS_MAX];
 	size_t n;
-} moddirs[] = { { "parts", { { "", { 0 } } }, 0 },
-    { "lang", { { "", { 0 } } }, 0 } };
+} moddirs[] = { { .dir = "parts" }, { .dir = "lang" } };
 #define NMODDIRS	(sizeof(moddirs) / sizeof(moddirs[0]))
 
 static struct page {
