@@ -242,7 +242,7 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await assertClean(page, log, 'expand', { allowConsole: /data-layout="inline" needs data-container/ });
   });
 
-  test('unread: a person replies to a closed panel: count, label, live region, title, sound; kept over a reload until opened', async () => {
+  test('unread: a person replies to a closed panel: count, label, live region, title, sound; kept over a reload (and still counted there) until opened', async () => {
     const { page, log } = desk;
     await go(desk, '/', { w: shop.widget_id });
     await openPanel(page);
@@ -271,6 +271,10 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.waitForSelector(part('badge'));
     assert.equal(await page.textContent(part('badge')), '2', 'kept over a reload');
     assert.equal(await page.title(), '(2) Shop');
+    // a person is on it: the new page's socket is up with the panel closed
+    assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/messages`, { content: 'One more thing', name: 'Ann' })).status, 201);
+    await page.waitForFunction((r) => document.querySelector(r).shadowRoot.querySelector('[data-part="badge"]').textContent === '3', R, { timeout: 10000 });
+    assert.equal(await page.title(), '(3) Shop');
     await openPanel(page);
     assert.equal(await page.isVisible(part('badge')), false);
     assert.equal(await page.title(), 'Shop', 'the title restored on open');

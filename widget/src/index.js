@@ -856,7 +856,7 @@ function mount(script, cfg, base, broken, lang) {
   function setHand(state, name) {
     if (!/^(ai|waiting_human|human)$/.test(state) || state === hand) return;
     const was = hand;
-    hand = state;
+    store.set(key('hand'), (hand = state));
     handStatus.textContent =
       state === 'human'
         ? T.joinedText.replace('{name}', name || T.agentName)
@@ -1073,6 +1073,11 @@ function mount(script, cfg, base, broken, lang) {
   } else if (store.get(openKey) === 'true') setOpen(true, false);
   if (wsMode) {
     if (+store.get(key('unread'))) part('unread');
+    // a person is (to be) on it: their replies come while the panel is closed too
+    if (/hu/.test(store.get(key('hand')))) {
+      wanted = true;
+      connect();
+    }
     if (cfg.starter_questions && cfg.starter_questions.length) part('starters');
     proactive();
   }
