@@ -194,8 +194,9 @@ const load = (script, path) => import(originOf(script) + '/widget/' + path + '.j
 // The language: the widget's config, else data-lang, else the page's
 // <html lang>, else the browser's; the first one given that we have
 // (en when none). Resolves [code, texts]; English loads nothing, and a
-// file that fails to load leaves English (the console says why).
-function texts(script, cfg) {
+// file that fails to load leaves English (the console says why, unless
+// the widget is broken: its own warning says it all).
+function texts(script, cfg, broken) {
   let code = 'en';
   for (const v of [cfg && cfg.language, script.dataset.lang, doc.documentElement.lang, navigator.language]) {
     const c = String(v || '').slice(0, 2).toLowerCase();
@@ -209,7 +210,7 @@ function texts(script, cfg) {
     : load(script, 'lang/' + code).then(
         (t) => [code, t],
         (e) => {
-          console.warn(LOG, 'language ' + code + ' not loaded, English instead:', e.message);
+          broken || console.warn(LOG, 'language ' + code + ' not loaded, English instead:', e.message);
           return ['en', {}];
         }
       );
@@ -1168,7 +1169,7 @@ function mount(script, cfg, base, broken, lang) {
   // data-widget: the config is fetched at once, the DOM waits for the body
   // (and the language's texts, which the config may name)
   const go = (wid ? loadConfig(script, wid) : Promise.resolve([script])).then(
-    (a) => a && texts(script, a[1]).then((t) => [a[0], a[1], a[2], a[3], t])
+    (a) => a && texts(script, a[1], a[3]).then((t) => [a[0], a[1], a[2], a[3], t])
   );
   const start = () =>
     go.then((a) => {
