@@ -780,6 +780,11 @@ widget_run(struct store_txn *t, const char *org, uint16_t type,
 	case PROTO_ST_WIDGET_DELETE:
 		*gone = q->id;
 		return store_widget_delete(t, org, q->id);
+	case PROTO_ST_WIDGET_SECRET_SET:
+		return store_widget_secret_set(t, org, q->id,
+		    ((struct st_secret_rep *)rep)->secret);
+	case PROTO_ST_WIDGET_SECRET_DEL:
+		return store_widget_secret_del(t, org, q->id, rep);
 	}
 	return store_fail(t, PROTO_E_UNSUPPORTED, "not a widget request");
 }
@@ -2148,6 +2153,8 @@ static const struct op {
 	{ PROTO_ST_WIDGET_LIST, op_entity, &widgets },
 	{ PROTO_ST_WIDGET_DELETE, op_entity, &widgets },
 	{ PROTO_ST_WIDGET_RESET_ID, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_SECRET_SET, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_SECRET_DEL, op_entity, &widgets },
 	{ PROTO_ST_WS_OPEN, op_ws_open, NULL },
 	{ PROTO_ST_WS_BEGIN, op_ws_begin, NULL },
 	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },

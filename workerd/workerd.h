@@ -937,6 +937,16 @@ void widgets_delete(struct conn *, struct http_request *,
     const struct route_match *);
 void widgets_reset_id(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * POST .../identity-secret: a new identity secret, shown this once
+ * ({"identity_secret": 64 hex}); DELETE: removed (identity_required off),
+ * the widget. Never in any other answer (identity_secret_set says
+ * whether there is one).
+ */
+void widgets_secret_set(struct conn *, struct http_request *,
+    const struct route_match *);
+void widgets_secret_delete(struct conn *, struct http_request *,
+    const struct route_match *);
 void widgets_contacts_list(struct conn *, struct http_request *,
     const struct route_match *);
 void widgets_contact_get(struct conn *, struct http_request *,
