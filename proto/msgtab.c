@@ -69,6 +69,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_wid_req, &pl_secret_rep },
 	{ PROTO_ST_WIDGET_SECRET_DEL, "ST_WIDGET_SECRET_DEL", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_widget },
+	{ PROTO_ST_WS_IDENTIFY, "ST_WS_IDENTIFY", W, S, 1, 0, 0,
+	    &pl_ws_identify_req, &pl_ws_identify_rep },
 	{ PROTO_ST_WS_OPEN, "ST_WS_OPEN", W, S, 1, 0, 0,
 	    &pl_ws_open_req, &pl_ws_open_rep },
 	{ PROTO_ST_WS_BEGIN, "ST_WS_BEGIN", W, S, 1, 1, 0,

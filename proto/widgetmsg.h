@@ -367,6 +367,13 @@ struct st_contact {
 	 * Another organisation's same email or phone is another contact.
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * Record version 3 (issue 26): the site's user id a verified
+	 * identify named ("" none; at most ST_EXTERNAL_ID_MAX characters),
+	 * and whether the contact is that verified identity's.
+	 */
+	char *external_id;	/* malloc'd */
+	uint8_t verified;
 };
 
 /*

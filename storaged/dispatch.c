@@ -1344,6 +1344,41 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/*
+ * ST_WS_IDENTIFY: a visitor's identify (issue 26); a new visitor's
+ * session made by it counts as ST_CONTACT_SUBMIT's (BUSY: nothing kept).
+ */
+static void
+op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_ws_identify_req *q = req;
+	struct st_ws_identify_rep rep;
+	struct st_contact ct;
+	struct store_txn t;
+	uint64_t retry;
+	int created, rc;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_ws_identify(&t, q, &rep, &ct, &created) == 0 && created &&
+	    (rc = new_session_count(b, r, q->widget_id, &retry)) != 0) {
+		store_abort(&t);
+		st_contact_free(&ct);
+		if (rc > 0)
+			reply_enc(r, type, &(struct st_ws_identify_rep){
+			    .result = ST_WS_BUSY });
+		return;
+	}
+	if (t.err == 0) {
+		reply_enc(r, type, &rep);
+		if (rep.verified)
+			event_contact(b, r, &t, q->widget_id, q->token, &ct);
+	}
+	st_contact_free(&ct);
+	req_end(&t, r);
+}
+
 static void
 op_contact_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -2158,6 +2193,7 @@ static const struct op {
 	{ PROTO_ST_WS_OPEN, op_ws_open, NULL },
 	{ PROTO_ST_WS_BEGIN, op_ws_begin, NULL },
 	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },
+	{ PROTO_ST_WS_IDENTIFY, op_ws_identify, NULL },
 	{ PROTO_ST_CONTACT_LIST, op_contact_list, NULL },
 	{ PROTO_ST_CONTACT_GET, op_contact_get, NULL },
 	{ PROTO_ST_CONTACT_ERASE, op_contact_erase, NULL },

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
 
 const W = '/v1/admin/widgets';
 
@@ -90,5 +91,148 @@ describe('widget identity secret', () => {
       assert.ok(assertJsonError(await call('POST', W, body), 400).error.startsWith(`${field}: `));
       assert.ok(assertJsonError(await call('PATCH', `${W}/${w.widget_id}`, body), 400).error.startsWith(`${field}: `));
     }
+  });
+});
+
+describe('identify over the WebSocket', () => {
+  let p;
+  let api;
+  const call = (...a) => adminCall(p, api, ...a);
+  const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
+
+  async function widgetWithSecret(body = {}) {
+    const w = (await call('POST', W, body)).json();
+    const secret = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    return { w, secret };
+  }
+
+  async function open(w) {
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    return v;
+  }
+
+  async function identify(v, frame) {
+    v.send({ type: 'identify', ...frame });
+    return v.next('identity');
+  }
+
+  // The contact of external id ext (GET /v1/admin/contacts, then the contact).
+  async function contactOf(ext) {
+    const l = await call('GET', '/v1/admin/contacts?limit=100');
+    assert.equal(l.status, 200, l.text);
+    const c = l.json().contacts.filter((x) => x.external_id === ext);
+    assert.ok(c.length <= 1, `one contact of ${ext}`);
+    if (c.length === 0) return null;
+    const g = await call('GET', `/v1/admin/contacts/${c[0].id}`);
+    assert.equal(g.status, 200, g.text);
+    return g.json();
+  }
+
+  async function conversationsOf(w) {
+    const r = await p.admin('/v1/admin/conversations?limit=200');
+    assert.equal(r.status, 200, r.text);
+    return r.json().conversations.filter((c) => c.widgetId === w.id);
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+    assert.deepEqual(p.problems, []);
+  });
+
+  test('a verified id from two sessions is one contact, verified; a forged hash is neither', async () => {
+    const { w, secret } = await widgetWithSecret({ name: 'Shop' });
+    const id = `user-${crypto.randomBytes(4).toString('hex')}`;
+    // Session 1 identifies before its first message: its session is made then.
+    const v1 = await open(w);
+    assert.deepEqual(await identify(v1, { id, name: 'Ada Lovelace', email: 'Ada@Example.com', hash: mac(secret, id) }),
+      { type: 'identity', verified: true, required: false });
+    await v1.turn('first device');
+    // Session 2: a message first, then the identify links its conversation.
+    const v2 = await open(w);
+    await v2.turn('second device');
+    assert.equal((await identify(v2, { id, hash: mac(secret, id) })).verified, true);
+    const c = await contactOf(id);
+    assert.ok(c, 'the contact of the external id');
+    assert.equal(c.verified, true);
+    assert.equal(c.external_id, id);
+    assert.equal(c.name, 'Ada Lovelace');
+    assert.equal(c.email, 'ada@example.com');
+    assert.equal(c.conversations.length, 2);
+    assert.ok(c.conversations.every((x) => x.contactVerified === true), 'linked verified');
+
+    // Forged: a hash of another secret, a hash of another id, no hash, an upper-case hash.
+    const v3 = await open(w);
+    const bad = crypto.randomBytes(32).toString('hex');
+    for (const hash of [mac(bad, id), mac(secret, `${id}x`), undefined, mac(secret, id).toUpperCase(), 'zz']) {
+      assert.deepEqual(await identify(v3, { id, name: 'Mallory', hash }), { type: 'identity', verified: false, required: false });
+    }
+    await v3.turn('forged');
+    const after = await contactOf(id);
+    assert.equal(after.conversations.length, 2, 'the forged session is not linked');
+    assert.equal(after.name, 'Ada Lovelace');
+    const forged = (await conversationsOf(w)).find((x) => x.lastMessage && x.messageCount >= 1 && !after.conversations.some((y) => y._id === x._id));
+    assert.ok(forged, 'the forged session has its own conversation');
+    assert.equal(forged.contactId, null, 'not linked to any contact');
+    for (const v of [v1, v2, v3]) v.close();
+
+    // Rotated: the old secret's hash no longer verifies.
+    await call('POST', `${W}/${w.widget_id}/identity-secret`);
+    const v4 = await open(w);
+    assert.equal((await identify(v4, { id, hash: mac(secret, id) })).verified, false);
+    v4.close();
+  });
+
+  test('identity_required: an unverified socket\'s writes are refused and nothing is stored', async () => {
+    const { w, secret } = await widgetWithSecret({ handoff_enabled: true, contact_info_mode: 'optional', collect_email: true });
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const v = await open(w);
+    const refused = async (frame) => {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+    };
+    await refused({ type: 'message', content: 'hello' });
+    await refused({ type: 'contact_info', email: 'x@example.com' });
+    await refused({ type: 'request_human' });
+    const id = 'required-user';
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, 'other') }), { type: 'identity', verified: false, required: true });
+    await refused({ type: 'message', content: 'hello again' });
+    assert.deepEqual(await conversationsOf(w), [], 'nothing stored');
+    assert.equal(await contactOf(id), null);
+    // Verified: it may chat.
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: true });
+    await v.turn('hello, verified');
+    const c = await contactOf(id);
+    assert.equal(c.verified, true);
+    assert.equal(c.conversations.length, 1);
+    v.close();
+  });
+
+  test('bad identify frames: a clear error, bounded per socket', async () => {
+    const { w, secret } = await widgetWithSecret();
+    const v = await open(w);
+    for (const [frame, msg] of [
+      [{ id: '' }, 'id: must be 1 to 128 characters'],
+      [{}, 'id: must be 1 to 128 characters'],
+      [{ id: 'x'.repeat(129) }, 'id: must be 1 to 128 characters'],
+      [{ id: 5 }, 'id: must be a string'],
+      [{ id: 'a', name: 'n'.repeat(201) }, 'name: must be at most 200 characters'],
+      [{ id: 'a', email: 'not an email' }, 'email: not a valid address'],
+      [{ id: 'a', hash: ['x'] }, 'hash: must be a string'],
+    ]) {
+      v.send({ type: 'identify', ...frame });
+      assert.deepEqual(await v.next('error'), { type: 'error', message: msg }, JSON.stringify(frame));
+    }
+    // 128 characters (not bytes) is fine.
+    const long = 'é'.repeat(128);
+    for (let i = 0; i < 5; i++) assert.equal((await identify(v, { id: long, hash: mac(secret, 'nope') })).verified, false);
+    v.send({ type: 'identify', id: long, hash: mac(secret, long) });
+    assert.deepEqual(await v.next('error'), { type: 'error', message: 'identify: at most 5 a connection' });
+    v.close();
   });
 });

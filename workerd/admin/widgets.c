@@ -290,6 +290,9 @@ contact_json(const struct st_contact *ct)
 	exprow_oset(o, "name", json_opt_text(ct->name), &err);
 	exprow_oset(o, "email", json_opt_text(ct->email), &err);
 	exprow_oset(o, "phone", json_opt_text(ct->phone), &err);
+	/* issue 26: the site's user id of a verified identify, or null */
+	exprow_oset(o, "external_id", json_opt_text(ct->external_id), &err);
+	exprow_oset(o, "verified", json_boolean(ct->verified), &err);
 	exprow_oset(o, "created_at", exprow_ms(ct->created_at), &err);
 	exprow_oset(o, "updated_at", exprow_ms(ct->updated_at), &err);
 	return exprow_odone(o, err);

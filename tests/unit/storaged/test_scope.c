@@ -368,6 +368,8 @@ test_widget_v2_records(void **state)
 
 	org_new(f, "B", b);
 	widget_new(f, "default", "Old", NULL, &w);
+	db_cut(f, "widgets", 6, sizeof(WIDGET_V6_TAIL) - 1,
+	    (const uint8_t *)WIDGET_V6_TAIL);	/* issue 26's defaults */
 	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */
 	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, 4 + 7, (const uint8_t *)"\0\0\0\7default");

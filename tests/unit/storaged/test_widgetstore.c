@@ -1726,15 +1726,10 @@ test_widget_v1_records(void **state)
 	struct fix *f = *state;
 	struct st_widget a, g, in;
 
-	/* A new widget's issue 26 fields: the delay 10 and thumbs on. */
-	static const uint8_t v6_tail[] = {
-		0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 10,  0, 0, 0, 0,
-		0, 0, 0, 0,  0,  0, 0, 0, 0,  0, 0, 1, 0,
-	};
-
 	w_new(f, "Old", &a);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
-	db_cut(f, "widgets", 6, sizeof(v6_tail), v6_tail);
+	db_cut(f, "widgets", 6, sizeof(WIDGET_V6_TAIL) - 1,
+	    (const uint8_t *)WIDGET_V6_TAIL);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
 	    NULL), 0);
