@@ -44,7 +44,8 @@
  *                 4 also away mode, 3 also u32
  *                 retention_days, 2 also str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
- *   agents        2 (org, issue 22); 1 lacks str org
+ *   agents        3 (issue 26: answer_in_visitor_language); 2 lacks
+ *                 u8 answer_in_visitor_language, 1 also str org
  *   contacts      3 (issue 26: external_id, verified); 2 lacks str
  *                 external_id, u8 verified, 1 also str org
  * A record without an organisation reads as the default one's (records.c).
@@ -80,8 +81,9 @@
 #define CONTACT_RECORD_VERSION	3
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define CONTACT_V2_PAD		(4 + 1)	/* issue 26: str external_id, u8 verified */
-#define AGENT_RECORD_VERSION	2
+#define AGENT_RECORD_VERSION	3
 #define AGENT_V1_PAD		4	/* issue 22: str org */
+#define AGENT_V2_PAD		1	/* issue 26: u8 answer_in_visitor_language */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {

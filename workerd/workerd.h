@@ -26,6 +26,7 @@
  *	  chat.c	the HTTP chat endpoints: JSON and NDJSON (x-api-key)
  *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
  *	  wsmsg.c	the widget visitor's messages, parsed and checked
+ *	  wsidentity.c	a socket's verified identity (identify, issue 26)
  *	admin/		the owner's side
  *	  admin.c	the admin API (x-admin-api-key)
  *	  export.c	GET /v1/admin/export, streamed
