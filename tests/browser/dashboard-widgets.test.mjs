@@ -195,6 +195,64 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     await assertClean(page, log, 'reset id');
   });
 
+  test('issue 26: the new settings are saved; the identity secret is shown once, then never again', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="widget-form"]');
+    assert.equal(await page.isDisabled('#f-identity_required'), true, 'no secret: identity_required cannot be turned on');
+    await page.fill('#f-starter_questions', '  What do you sell?\nWhere is my order?\n\n');
+    await page.fill('#f-proactive_message', 'Need a hand?');
+    await page.fill('#f-proactive_delay_s', '5');
+    await page.fill('#f-proactive_path', '/pricing*');
+    await page.selectOption('#f-language', 'de');
+    await page.check('#f-unread_title');
+    await page.uncheck('#f-feedback_enabled');
+    await page.check('#f-rating_enabled');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    let w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.deepEqual(
+      [w.starter_questions, w.proactive_message, w.proactive_delay_s, w.proactive_path, w.language, w.unread_title, w.unread_sound, w.feedback_enabled, w.rating_enabled],
+      [['What do you sell?', 'Where is my order?'], 'Need a hand?', 5, '/pricing*', 'de', true, false, false, true]);
+
+    // The secret: made, shown this once with its copy button.
+    assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /no secret/i);
+    await page.click('[data-testid="identity-secret-make"]');
+    await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
+    const secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
+    assert.match(secret, /^[0-9a-f]{64}$/);
+    assert.equal(await page.locator('[data-testid="identity-secret-once-copy"]').count(), 1);
+    assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /secret set/i);
+    assert.deepEqual(await axeLightDark(page, 'identity secret shown'), [], 'no serious or critical violation');
+    w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.equal(w.identity_secret_set, true);
+    assert.ok(!(await admin('GET', '/v1/admin/widgets')).text.includes(secret), 'not in the list');
+    // Required now possible, and saved.
+    assert.equal(await page.isDisabled('#f-identity_required'), false);
+    await page.check('#f-identity_required');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.identity_required, true);
+    // Never shown again: not after a reload, not in the widgets list page.
+    await page.reload();
+    await page.waitForSelector('[data-testid="identity-secret-state"]');
+    assert.equal(await page.locator('[data-testid="identity-secret-once"]').count(), 0);
+    assert.ok(!(await page.content()).includes(secret), 'the reloaded page holds no secret');
+    assert.match(await page.textContent('[data-testid="identity-secret-make"]'), /rotate/i);
+    await openDash(page, stack, '#/widgets', `[data-testid="widget-row"][data-id="${wid}"]`);
+    assert.ok(!(await page.content()).includes(secret), 'the list holds no secret');
+
+    // Removed: required goes off with it.
+    await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="identity-secret-remove"]');
+    await page.click('[data-testid="identity-secret-remove"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => /no secret/i.test(document.querySelector('[data-testid="identity-secret-state"]').textContent), null, { timeout: 5000 });
+    assert.equal(await page.isChecked('#f-identity_required'), false);
+    w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.deepEqual([w.identity_secret_set, w.identity_required], [false, false]);
+    await assertClean(page, log, 'identity secret');
+  });
+
   test('axe-core in light and dark, and a phone without horizontal scroll: widgets, widget, new widget', async () => {
     const pages = [
       ['widgets', '#/widgets', '[data-testid="widget-row"]'],
