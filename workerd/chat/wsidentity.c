@@ -89,13 +89,6 @@ identify_done(const struct storec_result *r, void *arg)
 	identity_send(id, s, rep.result == ST_WS_OK && rep.taken);
 }
 
-/* 1 when h is ST_SECRET_HEX lowercase hex digits. */
-static int
-hash_form(const char *h)
-{
-	return st_secret_valid(h);
-}
-
 void
 wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
     const char *wid, const uint8_t *token_hash)
@@ -117,8 +110,11 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		error_send(s, "identify: one at a time");
 		return;
 	}
-	/* Once verified, the socket stays so; another identity is not. */
-	if (!hash_form(m->hash) || id->verified) {
+	/*
+	 * Once verified, the socket stays so; another identity is not. A
+	 * hash not of the HMAC's form (64 lowercase hex) verifies nothing.
+	 */
+	if (!st_secret_valid(m->hash) || id->verified) {
 		if (!id->verified)
 			identity_send(id, s, 0);
 		else
