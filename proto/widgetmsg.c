@@ -376,6 +376,16 @@ st_secret_valid(const char *s)
 	return s[i] == '\0';
 }
 
+void
+st_widget_hide_secret(struct st_widget *w)
+{
+	if (w->identity_secret[0] == '\0')
+		return;
+	explicit_bzero(w->identity_secret, sizeof(w->identity_secret));
+	strlcpy(w->identity_secret, ST_SECRET_HIDDEN,
+	    sizeof(w->identity_secret));
+}
+
 /* 1 when s is 1..max characters of UTF-8 with no space at either end. */
 static int
 starter_fits(const char *s, size_t max)

@@ -218,6 +218,7 @@
 #define ST_PROACTIVE_PATH_MAX	200	/* characters */
 #define ST_LANG_LEN		2
 #define ST_SECRET_HEX		64	/* an identity secret: 32 bytes, hex */
+#define ST_SECRET_HIDDEN	"*"	/* a set secret in storaged's replies */
 #define ST_EXTERNAL_ID_MAX	128	/* characters of an identify's id */
 #define ST_DEFAULT_AWAY_MESSAGE	"We're away right now. Leave your email " \
 				"and we'll get back to you."
@@ -437,6 +438,12 @@ int st_day_parse(const char *s);
 int st_widget_lang_valid(const char *s);
 /* 1 when s is ST_SECRET_HEX lowercase hex digits. */
 int st_secret_valid(const char *s);
+/*
+ * A widget as storaged answers it: a set identity secret becomes
+ * ST_SECRET_HIDDEN (only storaged, which checks identify frames, needs
+ * it; the replies say whether there is one).
+ */
+void st_widget_hide_secret(struct st_widget *);
 /*
  * 1 when hash (64 lowercase hex) is HMAC-SHA256 of id keyed with secret
  * (its 64 characters as they are), compared in constant time; 0 when it

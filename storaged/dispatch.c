@@ -752,8 +752,30 @@ widget_invalid(const void *rec)
 	return st_widget_invalid(rec);
 }
 
+static int widget_do(struct store_txn *, const char *, uint16_t,
+    const void *, void *, const char **);
+
+/* The widget requests; their replies never carry a secret (issue 26). */
 static int
 widget_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	struct st_widgets *l = rep;
+	uint32_t i;
+
+	if (widget_do(t, org, type, req, rep, gone) != 0)
+		return t->err;
+	if (type == PROTO_ST_WIDGET_LIST)
+		for (i = 0; i < l->n; i++)
+			st_widget_hide_secret(&l->widgets[i]);
+	else if (type != PROTO_ST_WIDGET_DELETE &&
+	    type != PROTO_ST_WIDGET_SECRET_SET)
+		st_widget_hide_secret(rep);
+	return 0;
+}
+
+static int
+widget_do(struct store_txn *t, const char *org, uint16_t type,
     const void *req, void *rep, const char **gone)
 {
 	const struct st_widget_update_req *u = req;
@@ -1149,6 +1171,7 @@ ws_open_ok(const struct store *st, struct st_ws_open_ok *ok,
     const struct store_ws_open *o)
 {
 	ok->widget = o->widget;
+	st_widget_hide_secret(&ok->widget);
 	ok->resumed = (uint8_t)o->resumed;
 	ok->contact_submitted = (uint8_t)o->contact_submitted;
 	strlcpy(ok->conv_id, o->conv_id, sizeof(ok->conv_id));
@@ -1822,6 +1845,7 @@ op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_widget_get(&t, who_org(b), q->id, &rep.widget) == 0) {
+		st_widget_hide_secret(&rep.widget);
 		rep.staffed = (uint8_t)store_presence_staffed(b->txn.st,
 		    rep.widget.org);
 		reply_enc(r, type, &rep);

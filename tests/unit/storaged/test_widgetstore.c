@@ -719,6 +719,61 @@ test_widget_update(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * Issue 26: the identity secret is made and removed by its own requests,
+ * shown by ST_WIDGET_SECRET_SET only (every other reply says "*"), and
+ * identity_required needs one.
+ */
+static void
+test_widget_secret(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, g, in, *ws;
+	struct st_secret_rep s1, s2;
+	uint32_t n, i;
+
+	w_new(f, "Secret", &a);
+	assert_string_equal(a.identity_secret, "");
+	st_widget_defaults(&in);
+	in.identity_required = 1;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_IDENTITY_REQUIRED, &in,
+	    NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &s1), 0);
+	assert_true(st_secret_valid(s1.secret));
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &s2), 0);
+	assert_string_not_equal(s1.secret, s2.secret);
+	/* Hidden in every widget reply. */
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_IDENTITY_REQUIRED, &in,
+	    &g, NULL), 0);
+	assert_string_equal(g.identity_secret, ST_SECRET_HIDDEN);
+	assert_int_equal(g.identity_required, 1);
+	st_widget_free(&g);
+	assert_int_equal(w_get(f, a.widget_id, &g), 0);
+	assert_string_equal(g.identity_secret, ST_SECRET_HIDDEN);
+	st_widget_free(&g);
+	n = w_list(f, &ws);
+	for (i = 0; i < n; i++) {
+		assert_true(strcmp(ws[i].identity_secret, "") == 0 ||
+		    strcmp(ws[i].identity_secret, ST_SECRET_HIDDEN) == 0);
+		st_widget_free(&ws[i]);
+	}
+	free(ws);
+	/* A create naming a secret is refused. */
+	strlcpy(in.identity_secret, s2.secret, sizeof(in.identity_secret));
+	in.identity_required = 0;
+	assert_int_equal(w_create(f, &in, NULL), PROTO_E_INVALID);
+	/* Removed: required goes off with it. */
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_SECRET_DEL, a.widget_id,
+	    &g, NULL), 0);
+	assert_string_equal(g.identity_secret, "");
+	assert_int_equal(g.identity_required, 0);
+	st_widget_free(&g);
+	st_widget_free(&in);
+	st_widget_free(&a);
+}
+
 static void
 test_widget_reset_id(void **state)
 {
@@ -2619,6 +2674,7 @@ main(void)
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),
+		T(test_widget_secret),
 		T(test_widget_delete),
 		T(test_ws_open),
 		T(test_ws_open_counts),
