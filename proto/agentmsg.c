@@ -75,6 +75,7 @@ penc_agent(struct penc *e, const struct st_agent *a)
 	penc_u64(e, a->created_at);
 	penc_u64(e, a->updated_at);
 	penc_str(e, a->org);
+	penc_u8(e, a->answer_in_visitor_language);
 }
 
 int
@@ -95,6 +96,7 @@ pdec_agent(struct pdec *d, struct st_agent *a)
 	a->created_at = pdec_u64(d);
 	a->updated_at = pdec_u64(d);
 	pdec_strbuf(d, a->org, sizeof(a->org));
+	a->answer_in_visitor_language = pdec_u8(d);
 	if (d->err) {
 		st_agent_free(a);
 		return -1;
@@ -156,6 +158,8 @@ st_agent_invalid(const struct st_agent *a)
 		return "max_tokens: must be 1 to 1000000";
 	if (a->history_messages > ST_AGENT_HISTORY_MAX)
 		return "history_messages: must be 1 to 200";
+	if (a->answer_in_visitor_language > 1)
+		return "answer_in_visitor_language: must be a boolean";
 	if (!url_valid(S(a->base_url)))
 		return "base_url: must be an http:// or https:// URL of at "
 		    "most 2048 bytes";

@@ -110,7 +110,8 @@
 #define ST_AF_HISTORY		0x0020	/* history_messages */
 #define ST_AF_BASE_URL		0x0040
 #define ST_AF_API_KEY		0x0080	/* "" clears it */
-#define ST_AF_ALL		0x00ff
+#define ST_AF_VISITOR_LANG	0x0100	/* answer_in_visitor_language */
+#define ST_AF_ALL		0x01ff
 
 /* A conversation's handoff state (st_conv.handoff). */
 enum st_handoff {
@@ -174,6 +175,12 @@ struct st_agent {
 	 * "" in a begin reply's default agent.
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * Record version 3 (issue 26): the turn's system prompt asks the
+	 * model to answer in the visitor's language when the widget told it
+	 * (the conversation's visitor language); older records read 0.
+	 */
+	uint8_t answer_in_visitor_language;
 };
 
 struct st_event {

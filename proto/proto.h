@@ -167,6 +167,13 @@ enum proto_type {
 	PROTO_ST_REPL_ACK = 0x83,	/* standby -> primary, unasked: seq on its disk */
 	PROTO_ST_REPL_PROMOTE = 0x84,	/* parleyctl: a standby becomes primary */
 	PROTO_ST_REPL_STATUS = 0x85,	/* parleyctl: role, term, seqs, the standby */
+	/*
+	 * verified identity (issue 26): a widget's identity secret, and a
+	 * visitor's identify (widgetmsg.h)
+	 */
+	PROTO_ST_WIDGET_SECRET_SET = 0x86,
+	PROTO_ST_WIDGET_SECRET_DEL = 0x87,
+	PROTO_ST_WS_IDENTIFY = 0x88,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -191,7 +198,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_ROLE = 0x98,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x97, 0x99-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

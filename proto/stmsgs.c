@@ -471,6 +471,29 @@ static const struct pfield f_contact_submit_rep[] = {
 PLAYOUT(pl_contact_submit_rep, struct st_contact_submit_rep,
     f_contact_submit_rep);
 
+static const struct pfield f_secret_rep[] = {
+	PFBUF(struct st_secret_rep, secret),
+};
+PLAYOUT(pl_secret_rep, struct st_secret_rep, f_secret_rep);
+
+static const struct pfield f_ws_identify_req[] = {
+	PFSTR(struct st_ws_identify_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_identify_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_identify_req, external_id, 4 * ST_EXTERNAL_ID_MAX),
+	PFSTR(struct st_ws_identify_req, name, 4 * ST_CONTACT_NAME_MAX),
+	PFSTR(struct st_ws_identify_req, email, ST_EMAIL_MAX),
+	PFSTR(struct st_ws_identify_req, hash, ST_SECRET_HEX),
+};
+PLAYOUT(pl_ws_identify_req, struct st_ws_identify_req, f_ws_identify_req);
+
+static const struct pfield f_ws_identify_rep[] = {
+	PFU8(struct st_ws_identify_rep, result),
+	PFU8(struct st_ws_identify_rep, verified),
+	PFU8(struct st_ws_identify_rep, taken),
+	PFBUF(struct st_ws_identify_rep, contact_id),
+};
+PLAYOUT(pl_ws_identify_rep, struct st_ws_identify_rep, f_ws_identify_rep);
+
 static const struct pfield f_contact_page[] = {
 	PFU64(struct st_contact_page, total),
 	PFLIST(struct st_contact_page, contacts, n, ST_LIST_MAX, pl_contact),

@@ -258,6 +258,25 @@ struct st_contact_submit_rep {
 	struct st_contact contact;	/* result ST_WS_OK */
 	uint64_t retry_ms;		/* result ST_WS_LIMITED */
 };
+/* ST_WIDGET_SECRET_SET's reply: the new identity secret, shown once. */
+struct st_secret_rep {
+	char secret[ST_SECRET_HEX + 1];
+};
+/* ST_WS_IDENTIFY (widgetmsg.h). */
+struct st_ws_identify_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *external_id;	/* 1..ST_EXTERNAL_ID_MAX characters */
+	const char *name, *email;	/* "" when not given */
+	const char *hash;		/* 64 lowercase hex */
+};
+struct st_ws_identify_rep {
+	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY */
+	uint8_t verified;		/* the hash is the secret's for the id */
+	uint8_t taken;			/* the session is another identity's */
+	char contact_id[ST_ID_HEX + 1];	/* verified: the contact */
+};
 struct st_contact_page {
 	uint64_t total;
 	struct st_contact *contacts;
@@ -713,6 +732,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_conv_query_req, pl_chat_begin_req, pl_chat_begin_rep,
     pl_ws_begin_rep, pl_ws_open_req, pl_ws_open_rep, pl_ws_begin_req,
     pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,
+    pl_secret_rep, pl_ws_identify_req, pl_ws_identify_rep,
     pl_contact_page, pl_contact_get_rep, pl_contact_erase_req,
     pl_contact_cursor_req, pl_contact_sess_rep, pl_contact_convs_rep,
     pl_widget_update_req,
@@ -812,6 +832,8 @@ void st_rep_free(uint16_t type, void *rep);
 
 /* The largest request and reply struct: room enough for any type's. */
 union st_any {
+	struct st_secret_rep secret;
+	struct st_ws_identify_rep wsid;
 	struct st_conv_page page;
 	struct st_conv_msgs cm;
 	struct st_begin_rep begin;

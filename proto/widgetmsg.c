@@ -96,6 +96,7 @@ st_contact_free(struct st_contact *c)
 	free(c->name);
 	free(c->email);
 	free(c->phone);
+	free(c->external_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -241,6 +242,8 @@ penc_contact(struct penc *e, const struct st_contact *c)
 	penc_u64(e, c->created_at);
 	penc_u64(e, c->updated_at);
 	penc_str(e, c->org);
+	penc_str(e, c->external_id);
+	penc_u8(e, c->verified);
 }
 
 int
@@ -254,6 +257,8 @@ pdec_contact(struct pdec *d, struct st_contact *c)
 	c->created_at = pdec_u64(d);
 	c->updated_at = pdec_u64(d);
 	pdec_strbuf(d, c->org, sizeof(c->org));
+	c->external_id = pdec_strdup(d, 4 * ST_EXTERNAL_ID_MAX);
+	c->verified = pdec_u8(d);
 	if (d->err) {
 		st_contact_free(c);
 		return -1;
@@ -369,6 +374,16 @@ st_secret_valid(const char *s)
 		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
 			return 0;
 	return s[i] == '\0';
+}
+
+void
+st_widget_hide_secret(struct st_widget *w)
+{
+	if (w->identity_secret[0] == '\0')
+		return;
+	explicit_bzero(w->identity_secret, sizeof(w->identity_secret));
+	strlcpy(w->identity_secret, ST_SECRET_HIDDEN,
+	    sizeof(w->identity_secret));
 }
 
 /* 1 when s is 1..max characters of UTF-8 with no space at either end. */

@@ -35,6 +35,13 @@
  *   (flags 0, id 0; payload: str old widget_id) so that workers close the
  *   WebSockets open on it.
  *
+ *   ST_WIDGET_SECRET_SET str widget_id -> str secret
+ *       A new identity secret (issue 26): 32 random bytes as 64
+ *       lowercase hex, replacing any (rotation). The reply is the only
+ *       place it is ever shown; the record keeps it.
+ *   ST_WIDGET_SECRET_DEL str widget_id -> widget
+ *       The secret removed, identity_required turned off.
+ *
  *   ST_WS_OPEN   str widget_id, str origin, bytes token_hash (0 or 32),
  *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX),
  *                u32 n (0..ST_WS_OPEN_HITS_MAX), n x rate hit (as ST_RATE_HIT's
@@ -110,6 +117,22 @@
  *       keeps what the visitor submitted. The contact is linked to the
  *       session and to the session's conversation (if any; later
  *       conversations of the session get it, and the link, when made).
+ *   ST_WS_IDENTIFY     str widget_id, bytes token_hash, str external_id,
+ *                      str name, str email, str hash
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY), u8 verified,
+ *          u8 taken, str contact_id ("" unless verified)
+ *       A visitor's identify (issue 26). verified: the widget has an
+ *       identity secret and hash is the lowercase hex of
+ *       HMAC-SHA256(key: the secret's 64 hex characters, message: the
+ *       external id), compared in constant time (st_identity_ok).
+ *       Unverified, nothing is written. Verified: the session (made here
+ *       for a new visitor, counted as in ST_CONTACT_SUBMIT: BUSY) points
+ *       at its organisation's contact of that external id (contact_ext;
+ *       made when none, name and email filled when it lacks them, a bad
+ *       email dropped), marked verified, and the session's conversation
+ *       (and the later ones) are linked to it verified. A session whose
+ *       contact is another external id's verified contact is left as it
+ *       is: taken 1, verified 0.
  *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
  *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
  *       Newest first (created_at), paged through an index.
@@ -195,6 +218,7 @@
 #define ST_PROACTIVE_PATH_MAX	200	/* characters */
 #define ST_LANG_LEN		2
 #define ST_SECRET_HEX		64	/* an identity secret: 32 bytes, hex */
+#define ST_SECRET_HIDDEN	"*"	/* a set secret in storaged's replies */
 #define ST_EXTERNAL_ID_MAX	128	/* characters of an identify's id */
 #define ST_DEFAULT_AWAY_MESSAGE	"We're away right now. Leave your email " \
 				"and we'll get back to you."
@@ -344,6 +368,13 @@ struct st_contact {
 	 * Another organisation's same email or phone is another contact.
 	 */
 	char org[ST_WHO_ORG_MAX + 1];
+	/*
+	 * Record version 3 (issue 26): the site's user id a verified
+	 * identify named ("" none; at most ST_EXTERNAL_ID_MAX characters),
+	 * and whether the contact is that verified identity's.
+	 */
+	char *external_id;	/* malloc'd */
+	uint8_t verified;
 };
 
 /*
@@ -407,6 +438,18 @@ int st_day_parse(const char *s);
 int st_widget_lang_valid(const char *s);
 /* 1 when s is ST_SECRET_HEX lowercase hex digits. */
 int st_secret_valid(const char *s);
+/*
+ * A widget as storaged answers it: a set identity secret becomes
+ * ST_SECRET_HIDDEN (only storaged, which checks identify frames, needs
+ * it; the replies say whether there is one).
+ */
+void st_widget_hide_secret(struct st_widget *);
+/*
+ * 1 when hash (64 lowercase hex) is HMAC-SHA256 of id keyed with secret
+ * (its 64 characters as they are), compared in constant time; 0 when it
+ * is not, or secret is "" (proto/identity.c).
+ */
+int st_identity_ok(const char *secret, const char *id, const char *hash);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */
 int st_model_valid(const char *m);
 /* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */

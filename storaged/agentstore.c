@@ -56,6 +56,9 @@ agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 		cur->max_tokens = req->max_tokens;
 	if (mask & ST_AF_HISTORY)
 		cur->history_messages = req->history_messages;
+	if (mask & ST_AF_VISITOR_LANG)
+		cur->answer_in_visitor_language =
+		    req->answer_in_visitor_language;
 	/* A key never follows its agent to a new server unless set anew. */
 	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
 	    strcmp(text_or_empty(cur->base_url),
@@ -75,7 +78,9 @@ agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 	return 0;
 }
 
-static const size_t agent_pad[] = { AGENT_V1_PAD };
+static const size_t agent_pad[] = {
+	AGENT_V1_PAD + AGENT_V2_PAD, AGENT_V2_PAD
+};
 
 static const struct store_entity agent_entity = {
 	.what = "agent",

@@ -13,12 +13,15 @@
  *	wsess_claims     token hash[32] -> u32 submissions, str own (the
  *	                 contact the session made, hex or ""), u8 unverified,
  *	                 str name, str email, str phone (its last submission)
+ *	contact_ext      SHA-256 of org, " id:", a verified identify's
+ *	                 external id -> id[16] (issue 26)
  *	contact_gone     id[16] -> u8 erase, u8 haspos, token hash[32]: a
  *	                 contact deleted whose conversations and sessions
  *	                 are still being ended (erased or unlinked)
  *
  * Every value starts with ST_RECORD_VERSION.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,7 +167,8 @@ contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
 	if ((ver = rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION,
 	    "contact")) < 0)
 		return -1;
-	if (ver == 1 && (buf = rec_pad(t, &d, CONTACT_V1_PAD)) == NULL)
+	if (ver < CONTACT_RECORD_VERSION && (buf = rec_pad(t, &d,
+	    (ver == 1 ? CONTACT_V1_PAD : 0) + CONTACT_V2_PAD)) == NULL)
 		return -1;
 	rc = 0;
 	if (pdec_contact(&d, c) < 0)
@@ -424,6 +428,27 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
 	return 0;
 }
 
+/*
+ * Whether session s's contact is verified (issue 26): 1 (its id in id),
+ * 0 not, -1 error.
+ */
+static int
+sess_verified(struct store_txn *t, const struct store_wsess *s,
+    uint8_t id[ID_LEN])
+{
+	struct st_contact c;
+	int rc, v;
+
+	if (!st_id_valid(s->contact_id))
+		return 0;
+	proto_hex_decode(s->contact_id, id, ID_LEN);
+	if ((rc = contact_load(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	v = c.verified;
+	st_contact_free(&c);
+	return v;
+}
+
 int
 store_contact_submit(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
@@ -439,7 +464,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
-	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own;
+	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own, vrc;
 	size_t i;
 
 	if (t->err)
@@ -485,13 +510,22 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		return 0;
 	}
 
-	/* Loquent's resolution: the email's contact, else the phone's. */
-	if (email[0] != '\0')
+	/*
+	 * A session of a verified identity keeps its contact (issue 26);
+	 * else Loquent's resolution: the email's contact, else the phone's.
+	 */
+	if ((vrc = sess_verified(t, &s, eid)) == 1)
+		erc = 0;
+	if (vrc == 0 && email[0] != '\0')
 		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");
-	if (phone[0] != '\0')
+	if (vrc == 0 && phone[0] != '\0')
 		prc = id_index_get(t, t->st->contact_phone, pkey, pid,
 		    "get contact phone");
+	if (vrc < 0) {
+		claim_free(&cl);
+		return t->err;
+	}
 	if (erc < 0 || prc < 0 ||
 	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew) < 0) {
 		claim_free(&cl);
@@ -547,6 +581,168 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+/* ------------------------------------------------------ verified identity */
+
+/* contact_ext's key: SHA-256 of org, " id:", the external id. */
+static void
+ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
+{
+	char name[ST_WHO_ORG_MAX + 4 + 4 * ST_EXTERNAL_ID_MAX + 1];
+
+	snprintf(name, sizeof(name), "%s id:%s", org, ext);
+	SHA256((const unsigned char *)name, strlen(name), k);
+}
+
+/*
+ * The contact of the session's contact id when it is another external
+ * id's verified one: 1 (taken), 0 not, -1 error.
+ */
+static int
+ident_taken(struct store_txn *t, const struct store_wsess *s,
+    const char *ext)
+{
+	struct st_contact c;
+	uint8_t id[ID_LEN];
+	int rc, taken;
+
+	if (!st_id_valid(s->contact_id))
+		return 0;
+	proto_hex_decode(s->contact_id, id, ID_LEN);
+	if ((rc = contact_load(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	taken = c.verified && strcmp(c.external_id, ext) != 0;
+	st_contact_free(&c);
+	return taken;
+}
+
+/*
+ * The organisation's contact of external id ext (made when none, its
+ * key in contact_ext), marked verified, with name and email given when
+ * it lacks them (email lowercased, indexed when no contact holds it).
+ */
+static int
+ident_contact(struct store_txn *t, const char *org, const char *ext,
+    const char *name, const char *in_email, uint8_t id[ID_LEN],
+    struct st_contact *c)
+{
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t xk[RKEY_LEN], ek[RKEY_LEN], xid[ID_LEN], eid[ID_LEN];
+	int xrc, isnew, erc = 0;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	ext_key(org, ext, xk);
+	if ((xrc = id_index_get(t, t->st->contact_ext, xk, xid,
+	    "get contact ext")) < 0 ||
+	    contact_resolve(t, org, xrc, xid, 1, NULL, id, c, &isnew) < 0)
+		return -1;
+	if (isnew)
+		id_index_put(t, t->st->contact_ext, xk, id, "put contact ext");
+	c->verified = 1;
+	if (set_field(t, &c->external_id, ext) < 0)
+		return -1;
+	if (name[0] != '\0' && c->name[0] == '\0' &&
+	    store_contact_invalid(name, "", "") == NULL &&
+	    set_field(t, &c->name, name) < 0)
+		return -1;
+	strlcpy(email, in_email, sizeof(email));
+	for (i = 0; email[i] != '\0'; i++)
+		if (email[i] >= 'A' && email[i] <= 'Z')
+			email[i] += 'a' - 'A';
+	if (c->email[0] == '\0' && st_email_valid(email)) {
+		org_key(org, email, ek);
+		if ((erc = id_index_get(t, t->st->contact_email, ek, eid,
+		    "get contact email")) < 0)
+			return -1;
+		if (erc == 1 && set_field(t, &c->email, email) == 0)
+			id_index_put(t, t->st->contact_email, ek, id,
+			    "put contact email");
+	}
+	if (!isnew && t->st->now() > c->updated_at)
+		c->updated_at = t->st->now();
+	contact_save(t, id, c);
+	return t->err ? -1 : 0;
+}
+
+/*
+ * The session and its conversation point at contact c, verified: the
+ * session's claim owns it (its later conversations' links are verified,
+ * and its contact submissions fill what c lacks).
+ */
+static void
+ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct store_wsess *s, const struct st_contact *c)
+{
+	uint8_t cid[ID_LEN];
+	struct claim cl;
+
+	if (claim_load(t, hash, &cl) < 0)
+		return;
+	cl.unverified = 0;
+	strlcpy(cl.own, c->id, sizeof(cl.own));
+	claim_save(t, hash, &cl);
+	if (strcmp(s->contact_id, c->id) != 0) {
+		strlcpy(s->contact_id, c->id, sizeof(s->contact_id));
+		wsess_save(t, hash, s, s->expires_at);
+	}
+	if (sess_conv_id(t, s->widget, s->id, cid) == 0)
+		conv_link(t, cid, c->id, &cl);
+	claim_free(&cl);
+}
+
+int
+store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
+    struct st_ws_identify_rep *rep, struct st_contact *out, int *created)
+{
+	struct st_widget w;
+	struct store_wsess s;
+	struct st_contact c;
+	uint8_t id[ID_LEN];
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(out, 0, sizeof(*out));
+	*created = 0;
+	if (t->err)
+		return t->err;
+	if ((rc = widget_usable(t, q->widget_id, &w)) != 0) {
+		rep->result = ST_WS_NO_WIDGET;
+		return rc < 0 ? t->err : 0;
+	}
+	rep->result = ST_WS_OK;
+	/* A wrong or missing hash, or no secret: nothing is trusted. */
+	if (!st_identity_ok(w.identity_secret, q->external_id, q->hash))
+		goto out;
+	rc = wsess_load(t, q->token, &s);
+	/* A new visitor's verified identify stores its session. */
+	if (rc == 1 && wsess_create(t, w.id, q->token, t->st->wsess_idle_ms,
+	    &s) == 0) {
+		rc = 0;
+		*created = 1;
+	}
+	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
+		if (rc >= 0)
+			rep->result = ST_WS_NO_SESSION;
+		goto out;
+	}
+	if ((rc = ident_taken(t, &s, q->external_id)) != 0) {
+		rep->taken = rc > 0;
+		goto out;
+	}
+	if (ident_contact(t, w.org, q->external_id, q->name, q->email, id,
+	    &c) < 0) {
+		st_contact_free(&c);
+		goto out;
+	}
+	ident_link(t, q->token, &s, &c);
+	rep->verified = t->err == 0;
+	strlcpy(rep->contact_id, c.id, sizeof(rep->contact_id));
+	*out = c;
+out:
+	st_widget_free(&w);
+	return t->err;
+}
+
 /* ck's index key of value val, when it still names id. */
 static void
 id_index_drop(struct store_txn *t, MDB_dbi dbi, const uint8_t k[RKEY_LEN],
@@ -576,6 +772,10 @@ contact_forget(struct store_txn *t, const uint8_t id[ID_LEN],
 	if (c->phone[0] != '\0') {
 		org_key(c->org, c->phone, k);
 		id_index_drop(t, t->st->contact_phone, k, id, "contact phone");
+	}
+	if (c->external_id != NULL && c->external_id[0] != '\0') {
+		ext_key(c->org, c->external_id, k);
+		id_index_drop(t, t->st->contact_ext, k, id, "contact ext");
 	}
 	proto_put_be64(ck, c->created_at);
 	memcpy(ck + 8, id, ID_LEN);

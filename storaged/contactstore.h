@@ -56,6 +56,14 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
     const char *email, const char *phone, int *result,
     struct st_contact *out);
 /*
+ * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
+ * is the contact as stored (else zeroed); *created: a new visitor's
+ * session was made (for the caller to count). Nothing is written unless
+ * verified. The txn's error.
+ */
+int store_ws_identify(struct store_txn *, const struct st_ws_identify_req *,
+    struct st_ws_identify_rep *rep, struct st_contact *out, int *created);
+/*
  * A deleted organisation's contacts (issue 22, orgstore.c's sweep): at
  * most max of them removed, with their index keys and links; *n how many
  * (0: none are left).

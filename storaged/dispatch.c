@@ -752,8 +752,30 @@ widget_invalid(const void *rec)
 	return st_widget_invalid(rec);
 }
 
+static int widget_do(struct store_txn *, const char *, uint16_t,
+    const void *, void *, const char **);
+
+/* The widget requests; their replies never carry a secret (issue 26). */
 static int
 widget_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	struct st_widgets *l = rep;
+	uint32_t i;
+
+	if (widget_do(t, org, type, req, rep, gone) != 0)
+		return t->err;
+	if (type == PROTO_ST_WIDGET_LIST)
+		for (i = 0; i < l->n; i++)
+			st_widget_hide_secret(&l->widgets[i]);
+	else if (type != PROTO_ST_WIDGET_DELETE &&
+	    type != PROTO_ST_WIDGET_SECRET_SET)
+		st_widget_hide_secret(rep);
+	return 0;
+}
+
+static int
+widget_do(struct store_txn *t, const char *org, uint16_t type,
     const void *req, void *rep, const char **gone)
 {
 	const struct st_widget_update_req *u = req;
@@ -780,6 +802,11 @@ widget_run(struct store_txn *t, const char *org, uint16_t type,
 	case PROTO_ST_WIDGET_DELETE:
 		*gone = q->id;
 		return store_widget_delete(t, org, q->id);
+	case PROTO_ST_WIDGET_SECRET_SET:
+		return store_widget_secret_set(t, org, q->id,
+		    ((struct st_secret_rep *)rep)->secret);
+	case PROTO_ST_WIDGET_SECRET_DEL:
+		return store_widget_secret_del(t, org, q->id, rep);
 	}
 	return store_fail(t, PROTO_E_UNSUPPORTED, "not a widget request");
 }
@@ -1144,6 +1171,7 @@ ws_open_ok(const struct store *st, struct st_ws_open_ok *ok,
     const struct store_ws_open *o)
 {
 	ok->widget = o->widget;
+	st_widget_hide_secret(&ok->widget);
 	ok->resumed = (uint8_t)o->resumed;
 	ok->contact_submitted = (uint8_t)o->contact_submitted;
 	strlcpy(ok->conv_id, o->conv_id, sizeof(ok->conv_id));
@@ -1336,6 +1364,41 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 			st_contact_free(&rep.contact);
 		}
 	}
+	req_end(&t, r);
+}
+
+/*
+ * ST_WS_IDENTIFY: a visitor's identify (issue 26); a new visitor's
+ * session made by it counts as ST_CONTACT_SUBMIT's (BUSY: nothing kept).
+ */
+static void
+op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_ws_identify_req *q = req;
+	struct st_ws_identify_rep rep;
+	struct st_contact ct;
+	struct store_txn t;
+	uint64_t retry;
+	int created, rc;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_ws_identify(&t, q, &rep, &ct, &created) == 0 && created &&
+	    (rc = new_session_count(b, r, q->widget_id, &retry)) != 0) {
+		store_abort(&t);
+		st_contact_free(&ct);
+		if (rc > 0)
+			reply_enc(r, type, &(struct st_ws_identify_rep){
+			    .result = ST_WS_BUSY });
+		return;
+	}
+	if (t.err == 0) {
+		reply_enc(r, type, &rep);
+		if (rep.verified)
+			event_contact(b, r, &t, q->widget_id, q->token, &ct);
+	}
+	st_contact_free(&ct);
 	req_end(&t, r);
 }
 
@@ -1782,6 +1845,7 @@ op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_widget_get(&t, who_org(b), q->id, &rep.widget) == 0) {
+		st_widget_hide_secret(&rep.widget);
 		rep.staffed = (uint8_t)store_presence_staffed(b->txn.st,
 		    rep.widget.org);
 		reply_enc(r, type, &rep);
@@ -2148,9 +2212,12 @@ static const struct op {
 	{ PROTO_ST_WIDGET_LIST, op_entity, &widgets },
 	{ PROTO_ST_WIDGET_DELETE, op_entity, &widgets },
 	{ PROTO_ST_WIDGET_RESET_ID, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_SECRET_SET, op_entity, &widgets },
+	{ PROTO_ST_WIDGET_SECRET_DEL, op_entity, &widgets },
 	{ PROTO_ST_WS_OPEN, op_ws_open, NULL },
 	{ PROTO_ST_WS_BEGIN, op_ws_begin, NULL },
 	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },
+	{ PROTO_ST_WS_IDENTIFY, op_ws_identify, NULL },
 	{ PROTO_ST_CONTACT_LIST, op_contact_list, NULL },
 	{ PROTO_ST_CONTACT_GET, op_contact_get, NULL },
 	{ PROTO_ST_CONTACT_ERASE, op_contact_erase, NULL },

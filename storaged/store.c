@@ -664,6 +664,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "read_marks", offsetof(struct store, read_marks) },
 	{ "user_reads", offsetof(struct store, user_reads) },
 	{ "canned", offsetof(struct store, canned) },
+	/* verified identity (issue 26) */
+	{ "contact_ext", offsetof(struct store, contact_ext) },
 };
 
 MDB_dbi *

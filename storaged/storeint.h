@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		65
+#define NDBS		66
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -44,8 +44,10 @@
  *                 4 also away mode, 3 also u32
  *                 retention_days, 2 also str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
- *   agents        2 (org, issue 22); 1 lacks str org
- *   contacts      2 (org, issue 22); 1 lacks str org
+ *   agents        3 (issue 26: answer_in_visitor_language); 2 lacks
+ *                 u8 answer_in_visitor_language, 1 also str org
+ *   contacts      3 (issue 26: external_id, verified); 2 lacks str
+ *                 external_id, u8 verified, 1 also str org
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -76,10 +78,12 @@
  * their defaults)
  */
 #define WIDGET_V5_PAD		(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4)
-#define CONTACT_RECORD_VERSION	2
+#define CONTACT_RECORD_VERSION	3
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
-#define AGENT_RECORD_VERSION	2
+#define CONTACT_V2_PAD		(4 + 1)	/* issue 26: str external_id, u8 verified */
+#define AGENT_RECORD_VERSION	3
 #define AGENT_V1_PAD		4	/* issue 22: str org */
+#define AGENT_V2_PAD		1	/* issue 26: u8 answer_in_visitor_language */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {
@@ -205,6 +209,8 @@ struct store {
 	MDB_dbi read_marks;	/* conv id[16] | user id -> u64 visitor_at read */
 	MDB_dbi user_reads;	/* user id | conv id[16] -> () */
 	MDB_dbi canned;		/* org NUL shortcut -> canned reply */
+	/* contactstore.c: verified identity (issue 26) */
+	MDB_dbi contact_ext;	/* SHA-256 of org, " id:", external id -> id[16] */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -529,6 +529,51 @@ store_widget_reset_id(struct store_txn *t, const char *org,
 	return 0;
 }
 
+int
+store_widget_secret_set(struct store_txn *t, const char *org,
+    const char *widget_id, char secret[ST_SECRET_HEX + 1])
+{
+	struct st_widget w;
+	uint8_t r[ST_SECRET_HEX / 2];
+
+	if (t->err)
+		return t->err;
+	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
+		return t->err;
+	proto_random(r, sizeof(r));
+	proto_hex_encode(r, sizeof(r), w.identity_secret);
+	explicit_bzero(r, sizeof(r));
+	entity_touch(t, &widget_entity, &w);
+	entity_save(t, &widget_entity, &w);
+	if (t->err == 0)
+		memcpy(secret, w.identity_secret, ST_SECRET_HEX + 1);
+	explicit_bzero(w.identity_secret, sizeof(w.identity_secret));
+	st_widget_free(&w);
+	return t->err;
+}
+
+int
+store_widget_secret_del(struct store_txn *t, const char *org,
+    const char *widget_id, struct st_widget *out)
+{
+	struct st_widget w;
+
+	if (t->err)
+		return t->err;
+	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
+		return t->err;
+	explicit_bzero(w.identity_secret, sizeof(w.identity_secret));
+	w.identity_required = 0;
+	entity_touch(t, &widget_entity, &w);
+	entity_save(t, &widget_entity, &w);
+	if (t->err) {
+		st_widget_free(&w);
+		return t->err;
+	}
+	*out = w;
+	return 0;
+}
+
 /* An enabled widget of this public id: 0, 1 when none, -1 error. */
 int
 widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)

@@ -54,6 +54,15 @@ int store_widget_delete(struct store_txn *, const char *org,
 /* A new public id; out holds it (the old one is the argument). */
 int store_widget_reset_id(struct store_txn *, const char *org,
     const char *widget_id, struct st_widget *out);
+/*
+ * ST_WIDGET_SECRET_SET: a new identity secret (32 random bytes, hex) in
+ * the widget, copied into secret. ST_WIDGET_SECRET_DEL: none, and
+ * identity_required off; out is the widget. The txn's error.
+ */
+int store_widget_secret_set(struct store_txn *, const char *org,
+    const char *widget_id, char secret[ST_SECRET_HEX + 1]);
+int store_widget_secret_del(struct store_txn *, const char *org,
+    const char *widget_id, struct st_widget *out);
 
 /*
  * ST_CHAT_BEGIN's check of the widget its conversation is filed under

@@ -26,6 +26,7 @@
  *	  chat.c	the HTTP chat endpoints: JSON and NDJSON (x-api-key)
  *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
  *	  wsmsg.c	the widget visitor's messages, parsed and checked
+ *	  wsidentity.c	a socket's verified identity (identify, issue 26)
  *	admin/		the owner's side
  *	  admin.c	the admin API (x-admin-api-key)
  *	  export.c	GET /v1/admin/export, streamed
@@ -937,6 +938,16 @@ void widgets_delete(struct conn *, struct http_request *,
     const struct route_match *);
 void widgets_reset_id(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * POST .../identity-secret: a new identity secret, shown this once
+ * ({"identity_secret": 64 hex}); DELETE: removed (identity_required off),
+ * the widget. Never in any other answer (identity_secret_set says
+ * whether there is one).
+ */
+void widgets_secret_set(struct conn *, struct http_request *,
+    const struct route_match *);
+void widgets_secret_delete(struct conn *, struct http_request *,
+    const struct route_match *);
 void widgets_contacts_list(struct conn *, struct http_request *,
     const struct route_match *);
 void widgets_contact_get(struct conn *, struct http_request *,
@@ -1268,6 +1279,7 @@ void chat_get_history(struct conn *, struct http_request *,
 enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
 	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
+	WSMSG_IDENTIFY,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -1276,8 +1288,11 @@ struct wsmsg {
 	json_t *root;
 	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
 	size_t content_len;
-	const char *name, *email, *phone;	/* CONTACT: "" when not given */
+	/* CONTACT, IDENTIFY (name, email): "" when not given */
+	const char *name, *email, *phone;
 	const char *token;	/* RESUME: "" when not given, else unchecked */
+	/* IDENTIFY: 1..ST_EXTERNAL_ID_MAX characters; the hash unchecked */
+	const char *ext_id, *hash;
 	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
@@ -1285,6 +1300,37 @@ struct wsmsg {
 /* 0, or -1 with m->error set. Either way, wsmsg_free(m) after. */
 int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
 void wsmsg_free(struct wsmsg *m);
+
+/* ---------------------------------------------------------- wsidentity.c */
+
+struct wsess;
+
+/* A socket's verified identity (issue 26; docs/widget-protocol.md). */
+struct wsident {
+	uint8_t required;	/* the widget's identity_required */
+	uint8_t verified;	/* this socket's identify was verified */
+	unsigned int asks;	/* identify frames on this socket */
+	struct wsess *s;	/* the socket, while req is in flight */
+	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
+};
+
+/* The widget's rule (ST_WS_OPEN's widget): unverified until identify. */
+void wsident_open(struct wsident *, const struct st_widget *);
+/*
+ * 1 when a frame of type t must be refused with "Identity required": the
+ * widget requires an identity and this socket's is not verified, and t
+ * writes (message, contact_info, request_human).
+ */
+int wsident_refuses(const struct wsident *, enum wsmsg_type t);
+/*
+ * {"type":"identify"} of socket s (widget wid, session token hash):
+ * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
+ * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error).
+ */
+void wsident_identify(struct wsident *, struct wsess *s,
+    const struct wsmsg *m, const char *wid, const uint8_t *token_hash);
+/* Cancels the request in flight (the socket goes). */
+void wsident_free(struct wsident *);
 
 /* -------------------------------------------------------------- wschat.c */
 
@@ -1296,6 +1342,10 @@ void wschat_upgrade(struct conn *, struct http_request *,
     const struct route_match *);
 /* Hooks storaged's widget-gone events (after storec_init). */
 void wschat_init(void);
+/* For a socket's add-ons (wsidentity.c): o (stolen) sent to s. */
+void wschat_send(struct wsess *s, json_t *o);
+/* For a socket's add-ons: s's session is stored now (made by storaged). */
+void wschat_stored(struct wsess *s);
 /* Turns alive, also those whose visitor left and which still store. */
 size_t wschat_turns(void);
 /* Closes every session open on the public widget id (it is gone). */

@@ -20,7 +20,7 @@ const NUM_FIELDS = {
   max_tokens: { min: 1, max: 1000000, step: '1', int: true },
   history_messages: { min: 1, max: 200, step: '1', int: true },
 };
-const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key'];
+const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language'];
 
 /** The agents (default first); errors give []. */
 export function loadAgents(signal) {
@@ -77,6 +77,14 @@ function agentForm(readOnly) {
     return formField(name, label, el, hint);
   }
   const text = (attrs) => h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off', ...attrs });
+  // A checkbox with its label after it (the field's label row would say it twice).
+  function check(name, label, hint) {
+    const wrap = field(name, label, h('input', { type: 'checkbox' }), hint);
+    wrap.classList.add('field-check');
+    wrap.append(wrap.querySelector('label'));
+    wrap.insertBefore(controls[name], wrap.firstChild);
+    return wrap;
+  }
   const num = (name) => {
     const n = NUM_FIELDS[name];
     return h('input', { type: 'number', min: String(n.min), max: String(n.max), step: n.step, inputmode: n.int ? 'numeric' : 'decimal' });
@@ -95,7 +103,9 @@ function agentForm(readOnly) {
     h('fieldset', null, h('legend', null, 'Assistant'),
       field('name', 'Name', text({ maxlength: '100', autocomplete: 'off' }), 'Up to 100 characters.'),
       field('system_prompt', 'System prompt', h('textarea', { rows: '8' }),
-        'The assistant\'s instructions. Empty: the server\'s SYSTEM_PROMPT. Up to 16 KB.')),
+        'The assistant\'s instructions. Empty: the server\'s SYSTEM_PROMPT. Up to 16 KB.'),
+      check('answer_in_visitor_language', 'Answer in the visitor\'s language',
+        'When the widget knows the visitor\'s language (their browser\'s), the assistant is asked to answer in it.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -116,6 +126,7 @@ function agentForm(readOnly) {
     for (const n of TEXT_FIELDS) controls[n].value = a[n] == null ? '' : String(a[n]);
     for (const n of Object.keys(NUM_FIELDS)) controls[n].value = a[n] == null ? '' : String(a[n]);
     controls.api_key.value = '';
+    controls.answer_in_visitor_language.checked = !!a.answer_in_visitor_language;
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
     clearKey.hidden = readOnly || !a.api_key_set;
   }
@@ -140,6 +151,7 @@ function agentForm(readOnly) {
         errors[n] = `must be ${r.int ? 'a whole number' : 'a number'} from ${r.min} to ${r.max}, or empty`;
       }
     }
+    v.answer_in_visitor_language = controls.answer_in_visitor_language.checked;
     const key = controls.api_key.value.trim();
     if (key) {
       if (key.length > 512 || !KEY_RE.test(key)) errors.api_key = 'at most 512 printable ASCII characters, no spaces';

@@ -130,6 +130,7 @@ export const endpoints = {
   widgets: '/v1/admin/widgets',
   widget: (wid) => `/v1/admin/widgets/${enc(wid)}`,
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
+  identitySecret: (wid) => `/v1/admin/widgets/${enc(wid)}/identity-secret`,
   widgetSetup: (wid) => `/v1/admin/widgets/${enc(wid)}/setup`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,

@@ -18,6 +18,14 @@ function orNone(v) {
   return v ? String(v) : h('span', { class: 'muted' }, 'Not given');
 }
 
+// A verified identity's contact (issue 26): the site signed its user id.
+function verifiedBadge(c) {
+  return c.verified
+    ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'contact-verified',
+      title: `Verified by the site: user id ${c.external_id || ''}` }, 'Verified')]
+    : null;
+}
+
 export async function renderList(main, ctx) {
   ctx.setTitle('Contacts');
   const count = h('p', { class: 'count', 'data-testid': 'contact-count', 'aria-live': 'polite' }, 'Loading…');
@@ -53,7 +61,7 @@ export async function renderList(main, ctx) {
       const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, 'data-testid': 'contact-link' }, contactName(c));
       if (!firstNew) firstNew = link;
       tbody.append(h('tr', { 'data-testid': 'contact-row', 'data-id': c.id },
-        h('td', { 'data-label': 'Name' }, link),
+        h('td', { 'data-label': 'Name' }, link, verifiedBadge(c)),
         h('td', { 'data-label': 'Email', class: 'cell-id' }, orNone(c.email)),
         h('td', { 'data-label': 'Phone' }, orNone(c.phone)),
         h('td', { 'data-label': 'Created' }, timeEl(c.created_at))));
@@ -94,12 +102,14 @@ export async function renderDetail(main, ctx, id) {
   }
   loading.remove();
   ctx.setTitle(`Contact ${contactName(c)}`);
-  clear(title).append('Contact: ', h('span', { 'data-testid': 'contact-title' }, contactName(c)));
+  clear(title).append('Contact: ', h('span', { 'data-testid': 'contact-title' }, contactName(c)),
+    ...(verifiedBadge(c) || []));
   const row = (label, value, testid) => [h('dt', null, label), h('dd', { 'data-testid': testid }, value)];
   main.append(h('dl', { class: 'meta', 'data-testid': 'contact-meta' },
     row('Name', orNone(c.name), 'contact-name'),
     row('Email', c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : orNone(''), 'contact-email'),
     row('Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : orNone(''), 'contact-phone'),
+    c.verified ? row('Site user id', h('code', null, c.external_id || ''), 'contact-external-id') : null,
     row('First seen', timeEl(c.created_at), 'contact-created'),
     row('Updated', timeEl(c.updated_at), 'contact-updated')));
   if (roleAtLeast(sessionRole(ctx), 'admin')) main.append(...dataActions(ctx, id, c));

@@ -103,6 +103,11 @@ function contactSummary(contact, id, convId) {
     link && link.contactVerified === false
       ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'conv-contact-unverified',
         title: 'This visitor gave the contact\'s email or phone; the contact was not changed.' }, 'Unverified')]
+      : null,
+    // a verified identity's contact, linked verified (issue 26)
+    contact.verified && !(link && link.contactVerified === false)
+      ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'conv-contact-verified',
+        title: 'Signed in on your site: its user id was verified.' }, 'Verified')]
       : null);
 }
 

@@ -4,11 +4,16 @@
 // a live preview of the widget as the form is edited (preview.js),
 // and how long its conversations are kept. Away
 // mode (issue 23): business hours as a time zone and one line a day
-// ("09:00-12:00, 13:00-17:30"), and the away message.
+// ("09:00-12:00, 13:00-17:30"), and the away message. Issue 26: starter
+// questions, the proactive message, the widget's language, unread alerts,
+// feedback and rating, and the verified identity: identity_required and the
+// identity secret, made, rotated and removed from its panel and shown once.
 
 import { api, endpoints, isAbort, widgetLabel } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
-import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable, copyButton } from './dom.js';
+import {
+  h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable, copyButton, onceBox,
+} from './dom.js';
 import { formErrors, submitForm } from './form.js';
 import { cspLine, setupPanel } from './setup.js';
 import { livePreview } from './preview.js';
@@ -21,6 +26,11 @@ const RETENTION_MAX = 3650;
 const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const TZ_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 const SPAN_RE = /^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$/;
+const LANGUAGES = [['', 'The visitor\'s (browser or page)'], ['en', 'English'], ['es', 'Spanish'], ['pt', 'Portuguese'],
+  ['fr', 'French'], ['de', 'German'], ['it', 'Italian'], ['nl', 'Dutch'], ['pl', 'Polish'], ['tr', 'Turkish'],
+  ['ar', 'Arabic'], ['ja', 'Japanese'], ['zh', 'Chinese']];
+const STARTERS_MAX = 4;
+const DELAY_MAX = 600;
 
 /* The widget fields, as the admin API names them (widgets.c). */
 const DEFAULTS = {
@@ -44,6 +54,17 @@ const DEFAULTS = {
   business_hours: null,
   away_message: '',
   enabled: true,
+  // issue 26
+  starter_questions: [],
+  proactive_message: '',
+  proactive_delay_s: 10,
+  proactive_path: '',
+  language: '',
+  unread_sound: false,
+  unread_title: false,
+  feedback_enabled: true,
+  rating_enabled: false,
+  identity_required: false,
 };
 const FIELD_NAMES = Object.keys(DEFAULTS);
 /* Names a server error may use for a field, and the field they mean. */
@@ -68,6 +89,20 @@ function parseDay(line) {
 
 function chars(s) {
   return Array.from(s || '').length;
+}
+
+/* Issue 26's fields of the form (v: its raw values) as the API's JSON, their errors into errors. */
+function engageValues(v, errors) {
+  v.starter_questions = v.starter_questions.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  if (v.starter_questions.length > STARTERS_MAX) errors.starter_questions = `at most ${STARTERS_MAX}, one per line`;
+  else if (v.starter_questions.some((q) => chars(q) > 120)) errors.starter_questions = 'each must be at most 120 characters';
+  v.proactive_message = v.proactive_message.trim();
+  if (chars(v.proactive_message) > 500) errors.proactive_message = 'must be at most 500 characters';
+  const delay = v.proactive_delay_s.trim();
+  v.proactive_delay_s = Number(delay);
+  if (!/^\d+$/.test(delay) || v.proactive_delay_s > DELAY_MAX) errors.proactive_delay_s = `must be a whole number from 0 to ${DELAY_MAX}`;
+  v.proactive_path = v.proactive_path.trim();
+  if (chars(v.proactive_path) > 200) errors.proactive_path = 'must be at most 200 characters';
 }
 
 export function embedSnippet(widgetId) {
@@ -233,6 +268,33 @@ function widgetForm() {
         hint: 'Shown with the email field when away. Empty: "We\'re away right now. Leave your email and we\'ll get back to you." Up to 500 characters.',
         max: 500, textarea: true, rows: 2,
       })),
+    h('fieldset', null, h('legend', null, 'Conversation starters'),
+      textField('starter_questions', 'Starter questions', {
+        hint: `One per line, at most ${STARTERS_MAX}, each up to 120 characters: shown as buttons before the first message.`,
+        textarea: true, rows: 4,
+      }),
+      textField('proactive_message', 'Proactive message', {
+        hint: 'Shown beside the chat button after the delay below, once a day per visitor. Empty: none. Up to 500 characters.',
+        max: 500, textarea: true, rows: 2,
+      }),
+      h('div', { class: 'field-pair' },
+        field('proactive_delay_s', 'After (seconds)', h('input', {
+          type: 'number', min: '0', max: String(DELAY_MAX), step: '1', inputmode: 'numeric',
+        }), `0 to ${DELAY_MAX}.`),
+        textField('proactive_path', 'On pages', {
+          hint: 'A path such as /pricing or /docs/*; * matches anything. Empty: every page.', max: 200,
+          attrs: { spellcheck: 'false', autocomplete: 'off' },
+        }))),
+    h('fieldset', null, h('legend', null, 'Language and alerts'),
+      selectField('language', 'Widget language', LANGUAGES,
+        'The language of the widget\'s own texts (buttons, notices).'),
+      checkField('unread_title', 'Mark the page title when a reply arrives with the chat closed'),
+      checkField('unread_sound', 'Play a short sound when a reply arrives with the chat closed'),
+      checkField('feedback_enabled', 'Thumbs up and down on answers'),
+      checkField('rating_enabled', 'Ask for a 1-5 rating when the chat ends or a person hands back')),
+    h('fieldset', null, h('legend', null, 'Verified identity'),
+      checkField('identity_required', 'Only signed-in visitors may chat',
+        'Visitors must be identified by your site (identify with a valid hash). Needs an identity secret (see Identity secret).')),
     h('fieldset', null, h('legend', null, 'Model (overrides the agent\'s)'),
       textField('system_prompt', 'System prompt', {
         hint: 'Empty: the server\'s SYSTEM_PROMPT. Up to 8000 characters.', max: 8000, textarea: true, rows: 6,
@@ -265,8 +327,8 @@ function widgetForm() {
         el.value = v ? v.timezone : '';
         for (const [d] of DAYS) controls[`hours__${d}`].value = v && v.days ? dayLine(v.days[d]) : '';
       } else if (el.type === 'checkbox') el.checked = !!v;
-      else if (name === 'allowed_origins') el.value = Array.isArray(v) ? v.join('\n') : '';
-      else if (name === 'daily_message_cap' || name === 'retention_days') el.value = v == null ? '' : String(v);
+      else if (name === 'allowed_origins' || name === 'starter_questions') el.value = Array.isArray(v) ? v.join('\n') : '';
+      else if (name === 'daily_message_cap' || name === 'retention_days' || name === 'proactive_delay_s') el.value = v == null ? '' : String(v);
       else if (name === 'agent_id') el.value = !v || v === 'default' ? 'default' : String(v);
       else el.value = v == null ? '' : String(v);
       if (controls[`${name}__picker`] && COLOR_RE.test(el.value)) controls[`${name}__picker`].value = el.value.toLowerCase();
@@ -291,6 +353,7 @@ function widgetForm() {
     v.daily_message_cap = capText === '' ? null : Number(capText);
     const keepText = v.retention_days.trim();
     v.retention_days = keepText === '' ? null : Number(keepText);
+    engageValues(v, errors);
 
     if (chars(v.name) > 100) errors.name = 'must be at most 100 characters';
     if (chars(v.greeting) > 500) errors.greeting = 'must be at most 500 characters';
@@ -362,6 +425,8 @@ export async function renderEdit(main, ctx, widgetId) {
   if (isNew) {
     f.setAgents(await loadAgents(ctx.signal));
     f.setValues(DEFAULTS);
+    // A new widget has no identity secret yet: required comes after one.
+    f.controls.identity_required.disabled = true;
     f.save.textContent = 'Create widget';
     main.append(livePreview(f, ctx.signal), f.form);
   } else {
@@ -434,6 +499,8 @@ export async function renderEdit(main, ctx, widgetId) {
     clear(updatedAt).append(timeEl(w.updated_at));
     retentionDd.textContent = w.retention_days == null ? 'Forever' : `${w.retention_days.toLocaleString()} days`;
     convLink.setAttribute('href', `#/conversations?widget=${encodeURIComponent(w.id)}`);
+    identity.refresh(w);
+    f.controls.identity_required.disabled = !w.identity_secret_set && !f.controls.identity_required.checked;
   }
 
   const statusSection = h('section', { class: 'panel', 'aria-labelledby': 'sec-status' },
@@ -460,8 +527,9 @@ export async function renderEdit(main, ctx, widgetId) {
     h('div', { class: 'panel-row' }, resetBtn),
     resetStatus);
 
+  const identity = identityPanel(ctx, state, f, actionError, () => refresh());
   const setup = setupPanel(w0.widget_id, ctx.signal);
-  const panels = [statusSection, livePreview(f, ctx.signal), embedSection, setup.section];
+  const panels = [statusSection, livePreview(f, ctx.signal), embedSection, identity.section, setup.section];
   setup.load();
   let deleteBtn = null;
   if (w0.id !== 'default') {
@@ -545,4 +613,94 @@ export async function renderEdit(main, ctx, widgetId) {
       ctx.navigate('#/widgets', 'Widget deleted.');
     });
   }
+}
+
+/* ------------------------------------------------------- identity secret */
+
+/*
+ * The Identity secret panel (issue 26): whether the widget has one, Make
+ * (or Rotate) and Remove. A made secret is shown this once, with a copy
+ * button and how the site signs its user ids; the widget's JSON never
+ * carries it again. state.widget is the widget shown; done() refreshes
+ * the page after a change.
+ */
+function identityPanel(ctx, state, f, actionError, done) {
+  const badge = h('span', null);
+  const make = h('button', { type: 'button', class: 'btn', 'data-testid': 'identity-secret-make' });
+  const remove = h('button', { type: 'button', class: 'btn btn-warn', 'data-testid': 'identity-secret-remove' }, 'Remove secret');
+  const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'identity-secret-status' });
+  const once = h('div', { 'data-testid': 'identity-secret-once-holder' });
+  const section = h('section', { class: 'panel', 'aria-labelledby': 'sec-identity' },
+    h('h2', { id: 'sec-identity' }, 'Identity secret'),
+    h('p', { class: 'hint' }, 'For sites whose visitors sign in: your server signs each user\'s id with this secret ',
+      '(hash = HMAC-SHA256 of the id, hex) and the page passes id and hash to the widget. Verified visitors are one contact ',
+      'across their devices; a wrong hash is never trusted.'),
+    h('div', { class: 'panel-row' }, badge, make, remove),
+    status, once);
+
+  function refresh(w) {
+    clear(badge).append(h('span', {
+      class: ['badge', w.identity_secret_set ? 'badge-ok' : 'badge-neutral'], 'data-testid': 'identity-secret-state',
+    }, w.identity_secret_set ? 'Secret set' : 'No secret'));
+    make.textContent = w.identity_secret_set ? 'Rotate secret' : 'Make secret';
+    remove.hidden = !w.identity_secret_set;
+  }
+
+  make.addEventListener('click', async () => {
+    const rotating = !!state.widget.identity_secret_set;
+    if (rotating) {
+      const ok = await confirmDialog({
+        title: 'Rotate the identity secret?',
+        message: 'The current secret stops verifying at once: your site must sign user ids with the new one.',
+        confirmLabel: 'Rotate secret',
+        danger: true,
+      });
+      if (!ok || ctx.signal.aborted) return;
+    }
+    actionError.hidden = true;
+    make.disabled = true;
+    let secret;
+    try {
+      secret = (await api(endpoints.identitySecret(state.widget.widget_id), { method: 'POST' })).identity_secret;
+      state.widget = await api(endpoints.widget(state.widget.widget_id), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      actionError.textContent = `Could not make the secret: ${e.message}`;
+      actionError.hidden = false;
+      return;
+    } finally {
+      make.disabled = false;
+    }
+    clear(once).append(onceBox(rotating ? 'New identity secret' : 'Identity secret', secret,
+      'Copy it now into your site\'s server settings: it is not shown again.', 'identity-secret-once'));
+    status.textContent = rotating ? 'Secret rotated.' : 'Secret made.';
+    done();
+  });
+
+  remove.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: 'Remove the identity secret?',
+      message: 'No visitor can be verified any more, and "Only signed-in visitors may chat" is turned off.',
+      confirmLabel: 'Remove secret',
+      danger: true,
+    });
+    if (!ok || ctx.signal.aborted) return;
+    actionError.hidden = true;
+    remove.disabled = true;
+    try {
+      state.widget = await api(endpoints.identitySecret(state.widget.widget_id), { method: 'DELETE' });
+    } catch (e) {
+      actionError.textContent = `Could not remove the secret: ${e.message}`;
+      actionError.hidden = false;
+      return;
+    } finally {
+      remove.disabled = false;
+    }
+    clear(once);
+    f.controls.identity_required.checked = false;
+    status.textContent = 'Secret removed.';
+    done();
+  });
+
+  return { section, refresh };
 }

@@ -5,14 +5,17 @@
 // dead at the config and on the host page, the new one chats); the
 // widgets list; axe-core on the list, the edit and the new-widget pages in
 // light and dark; a phone-sized screenshot of each without horizontal
-// scroll.
+// scroll. Issue 26: the new settings, the identity secret shown once, and
+// a verified visitor's contact marked Verified in the contact pages.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
   openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
 
 const said = (m) => `You said: ${m}`;
 
@@ -193,6 +196,85 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     await assertNoWidget(old);
     await assertChats(wid, 'after the reset');
     await assertClean(page, log, 'reset id');
+  });
+
+  test('issue 26: the new settings are saved; the identity secret is shown once, then never again', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="widget-form"]');
+    assert.equal(await page.isDisabled('#f-identity_required'), true, 'no secret: identity_required cannot be turned on');
+    await page.fill('#f-starter_questions', '  What do you sell?\nWhere is my order?\n\n');
+    await page.fill('#f-proactive_message', 'Need a hand?');
+    await page.fill('#f-proactive_delay_s', '5');
+    await page.fill('#f-proactive_path', '/pricing*');
+    await page.selectOption('#f-language', 'de');
+    await page.check('#f-unread_title');
+    await page.uncheck('#f-feedback_enabled');
+    await page.check('#f-rating_enabled');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    let w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.deepEqual(
+      [w.starter_questions, w.proactive_message, w.proactive_delay_s, w.proactive_path, w.language, w.unread_title, w.unread_sound, w.feedback_enabled, w.rating_enabled],
+      [['What do you sell?', 'Where is my order?'], 'Need a hand?', 5, '/pricing*', 'de', true, false, false, true]);
+
+    // The secret: made, shown this once with its copy button.
+    assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /no secret/i);
+    await page.click('[data-testid="identity-secret-make"]');
+    await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
+    const secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
+    assert.match(secret, /^[0-9a-f]{64}$/);
+    assert.equal(await page.locator('[data-testid="identity-secret-once-copy"]').count(), 1);
+    assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /secret set/i);
+    assert.deepEqual(await axeLightDark(page, 'identity secret shown'), [], 'no serious or critical violation');
+    w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.equal(w.identity_secret_set, true);
+    assert.ok(!(await admin('GET', '/v1/admin/widgets')).text.includes(secret), 'not in the list');
+    // Required now possible, and saved.
+    assert.equal(await page.isDisabled('#f-identity_required'), false);
+    await page.check('#f-identity_required');
+    await page.click('[data-testid="save-widget"]');
+    await page.waitForFunction(() => /saved/i.test(document.querySelector('[data-testid="save-status"]').textContent), null, { timeout: 5000 });
+    assert.equal((await admin('GET', `/v1/admin/widgets/${wid}`)).json.identity_required, true);
+    // Never shown again: not after a reload, not in the widgets list page.
+    await page.reload();
+    await page.waitForSelector('[data-testid="identity-secret-state"]');
+    assert.equal(await page.locator('[data-testid="identity-secret-once"]').count(), 0);
+    assert.ok(!(await page.content()).includes(secret), 'the reloaded page holds no secret');
+    assert.match(await page.textContent('[data-testid="identity-secret-make"]'), /rotate/i);
+    await openDash(page, stack, '#/widgets', `[data-testid="widget-row"][data-id="${wid}"]`);
+    assert.ok(!(await page.content()).includes(secret), 'the list holds no secret');
+
+    // A signed-in visitor (the site signed its id): its contact is Verified
+    // in the list, on its page and in its conversation's thread.
+    const user = `dash-${crypto.randomBytes(4).toString('hex')}`;
+    const v = await Visitor.open(stack.parley, wid);
+    try {
+      await v.next('session');
+      v.send({ type: 'identify', id: user, name: 'Vera Fied', hash: crypto.createHmac('sha256', secret).update(user).digest('hex') });
+      assert.equal((await v.next('identity')).verified, true);
+      await v.turn('hello, signed in');
+    } finally { await v.close(); }
+    const ct = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.find((c) => c.external_id === user);
+    assert.ok(ct && ct.verified, 'the verified contact');
+    await openDash(page, stack, '#/contacts', `[data-testid="contact-row"][data-id="${ct.id}"]`);
+    assert.equal(await page.locator(`[data-testid="contact-row"][data-id="${ct.id}"] [data-testid="contact-verified"]`).count(), 1);
+    await openDash(page, stack, `#/contacts/${ct.id}`, '[data-testid="contact-external-id"]');
+    assert.equal(await page.textContent('[data-testid="contact-external-id"]'), user);
+    assert.equal(await page.locator('[data-testid="contact-verified"]').count(), 1);
+    assert.deepEqual(await axeLightDark(page, 'verified contact'), [], 'no serious or critical violation');
+    const convId = (await admin('GET', `/v1/admin/contacts/${ct.id}`)).json.conversations[0]._id;
+    await openDash(page, stack, `#/conversations/${convId}`, '[data-testid="conv-contact-verified"]');
+
+    // Removed: required goes off with it.
+    await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="identity-secret-remove"]');
+    await page.click('[data-testid="identity-secret-remove"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => /no secret/i.test(document.querySelector('[data-testid="identity-secret-state"]').textContent), null, { timeout: 5000 });
+    assert.equal(await page.isChecked('#f-identity_required'), false);
+    w = (await admin('GET', `/v1/admin/widgets/${wid}`)).json;
+    assert.deepEqual([w.identity_secret_set, w.identity_required], [false, false]);
+    await assertClean(page, log, 'identity secret');
   });
 
   test('axe-core in light and dark, and a phone without horizontal scroll: widgets, widget, new widget', async () => {

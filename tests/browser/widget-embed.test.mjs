@@ -5,10 +5,12 @@
 // over the WebSocket (session, history, typing_start, token…, message,
 // typing_stop, contact_info_saved, error).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  adminApi, assertClean, assertStreamed, axeSerious, openPage, part, startSuite, stopSuite, waitReady, waitReplyEnd, watchReply,
+  adminApi, assertClean, assertStreamed, assistantMessages, axeSerious, openPage, part, startSuite, stopSuite, waitReady,
+  waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -339,6 +341,86 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
         assert.deepEqual(errs, [], 'no console error but the 404 of the config');
       } finally {
         await ctx.close();
+      }
+    });
+
+    // Issue 26: verified identity. Two browser contexts (two devices) of one
+    // signed-in user are one contact, verified; a forged hash on a widget that
+    // requires an identity is refused and nothing is stored.
+    test('identify: one verified contact across two contexts; a forged hash refused where required', async () => {
+      const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
+      const secretOf = async (w) => (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
+      const identities = (page) => page.evaluate(() => window.__events.filter((e) => e.name === 'identity').map((e) => e.detail));
+      const chat = async (page, text) => {
+        if (!(await page.evaluate(() => window.ParleyChat.isOpen))) await page.click(part('launcher'));
+        await waitConnected(page);
+        await page.fill(part('input'), text);
+        await page.press(part('input'), 'Enter');
+        return waitReplyEnd(page);
+      };
+      const w = await createWidget({ name: 'Signed in', contact_info_mode: 'none' });
+      const secret = await secretOf(w);
+      const id = `browser-${crypto.randomBytes(4).toString('hex')}`;
+      const hash = mac(secret, id);
+      const a = await openPage(browser);
+      const b = await openPage(browser);
+      try {
+        // Device A: data-user-* on the tag.
+        const frames = recordFrames(a.page);
+        const q = new URLSearchParams({ 'user-id': id, 'user-name': 'Ada Browser', 'user-email': 'ada@example.com', 'user-hash': hash });
+        await a.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${q}`);
+        await waitReady(a.page);
+        assert.equal((await chat(a.page, 'hi from A')).text, said('hi from A'));
+        await a.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
+        assert.deepEqual(await identities(a.page), [{ type: 'identity', verified: true, required: false }]);
+        const mine = frames.sent.filter((m) => m.type !== 'resume');
+        assert.equal(mine[0].type, 'identify', 'identify goes first after session');
+        assert.deepEqual(mine[0], { id, name: 'Ada Browser', email: 'ada@example.com', hash, type: 'identify' });
+        // Device B: ParleyChat.identify() after it loaded.
+        await b.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(b.page);
+        await b.page.click(part('launcher'));
+        await waitConnected(b.page);
+        await b.page.evaluate(([i, h]) => window.ParleyChat.identify({ id: i, hash: h }), [id, hash]);
+        await b.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
+        assert.equal((await identities(b.page))[0].verified, true);
+        assert.equal((await chat(b.page, 'hi from B')).text, said('hi from B'));
+        const list = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.filter((c) => c.external_id === id);
+        assert.equal(list.length, 1, 'one contact for the user');
+        const c = (await admin('GET', `/v1/admin/contacts/${list[0].id}`)).json;
+        assert.deepEqual([c.verified, c.name, c.email], [true, 'Ada Browser', 'ada@example.com']);
+        assert.equal(c.conversations.length, 2, 'both devices\' conversations');
+        assert.ok(c.conversations.every((x) => x.contactVerified === true));
+        await assertClean(a.page, a.log, 'identify A');
+        await assertClean(b.page, b.log, 'identify B');
+      } finally {
+        await a.ctx.close();
+        await b.ctx.close();
+      }
+
+      // Required, with a forged hash: refused, nothing stored.
+      const r = await createWidget({ name: 'Members only', contact_info_mode: 'none' });
+      const rs = await secretOf(r);
+      assert.equal((await admin('PATCH', `/v1/admin/widgets/${r.widget_id}`, { identity_required: true })).status, 200);
+      const forged = mac(crypto.randomBytes(32).toString('hex'), id);
+      assert.notEqual(forged, mac(rs, id));
+      const c3 = await openPage(browser);
+      try {
+        await c3.page.goto(`${stack.host.widgetEmbedUrl(r.widget_id)}&${new URLSearchParams({ 'user-id': id, 'user-hash': forged })}`);
+        await waitReady(c3.page);
+        await c3.page.click(part('launcher'));
+        await waitConnected(c3.page);
+        await c3.page.fill(part('input'), 'let me in');
+        await c3.page.press(part('input'), 'Enter');
+        // The refusal in the error box (role alert), no reply.
+        await c3.page.waitForFunction(() => /Identity required/.test(document.getElementById('parley-chat-widget')
+          .shadowRoot.querySelector('[data-part="error"]')?.textContent || ''), null, { timeout: 10000 });
+        assert.equal((await assistantMessages(c3.page)).length, 0, 'no reply');
+        assert.deepEqual(await identities(c3.page), [{ type: 'identity', verified: false, required: true }]);
+        const convs = (await admin('GET', '/v1/admin/conversations?limit=200')).json.conversations.filter((x) => x.widgetId === r.id);
+        assert.deepEqual(convs, [], 'nothing stored');
+      } finally {
+        await c3.ctx.close();
       }
     });
 

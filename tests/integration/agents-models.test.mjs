@@ -89,6 +89,37 @@ describe('agents on two model servers', () => {
     assert.equal(d.messages.at(-1).content, 'hello from d');
   });
 
+  test('answer_in_visitor_language: the system prompt asks for the visitor\'s language when it is known', { timeout: 30000 }, async () => {
+    const r = await p.adminJson('POST', '/v1/admin/agents', { name: 'Polyglot', system_prompt: 'You help.', answer_in_visitor_language: true });
+    assert.equal(r.status, 201, r.text);
+    const a = r.json();
+    assert.equal(a.answer_in_visitor_language, true);
+    const w = await createWidget(p, { agent_id: a.id });
+    const SENTENCE = "Answer in the visitor's language (de-DE) unless they write to you in another one.";
+    const systemOf = async (language, said) => {
+      await p.mock.clearRequests();
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      if (language) v.send({ type: 'visitor', language });
+      await v.turn(said);
+      await v.close();
+      const seen = await completions(p.mock);
+      assert.equal(seen.length, 1);
+      return seen[0].body.messages[0];
+    };
+    assert.deepEqual(await systemOf('de-DE', 'Hallo'), { role: 'system', content: `You help.\n\n${SENTENCE}` });
+    // Unknown language: nothing added.
+    assert.deepEqual(await systemOf(null, 'Hello'), { role: 'system', content: 'You help.' });
+    // Off: nothing added, whatever the visitor said.
+    const off = await p.adminJson('PATCH', `/v1/admin/agents/${a.id}`, { answer_in_visitor_language: false });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.json().answer_in_visitor_language, false);
+    assert.deepEqual(await systemOf('de-DE', 'Hallo again'), { role: 'system', content: 'You help.' });
+    // Gone again: the tests below count the agents.
+    assert.equal((await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: 'default' })).status, 200);
+    assert.equal((await p.adminJson('DELETE', `/v1/admin/agents/${a.id}`)).status, 200);
+  });
+
   test('a change to an agent applies to the next turn, on every worker', { timeout: 30000 }, async () => {
     const r = await p.adminJson('PATCH', `/v1/admin/agents/${agents.a.id}`, { model: 'model-a2', temperature: null });
     assert.equal(r.status, 200, r.text);

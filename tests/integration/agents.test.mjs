@@ -65,7 +65,7 @@ describe('agents admin API', () => {
     assert.deepEqual(agents[0], {
       id: 'default', organization_id: null, name: 'Default', system_prompt: 'Env prompt.', model: 'env-model',
       temperature: null, max_tokens: null, history_messages: 12, base_url: agents[0].base_url,
-      api_key_set: true, is_default: true, created_at: null, updated_at: null,
+      api_key_set: true, answer_in_visitor_language: false, is_default: true, created_at: null, updated_at: null,
     });
     assert.match(agents[0].base_url, /^http:\/\/127\.0\.0\.1:\d+\/v1$|^https:\/\/api\.openai\.com\/v1$/);
     const g = await call('GET', `${A}/default`);
@@ -84,7 +84,7 @@ describe('agents admin API', () => {
     assert.deepEqual({ ...a, id: 0, created_at: 0, updated_at: 0 }, {
       id: 0, organization_id: 'default', name: 'Shop bot', system_prompt: 'You sell things.', model: 'shop-model', temperature: 0.7,
       max_tokens: 300, history_messages: 5, base_url: 'http://127.0.0.1:9/v1', api_key_set: true,
-      is_default: false, created_at: 0, updated_at: 0,
+      answer_in_visitor_language: false, is_default: false, created_at: 0, updated_at: 0,
     });
     assert.ok(Math.abs(a.created_at - Date.now()) < 60000);
     assert.equal((await call('GET', `${A}/${a.id}`)).text, JSON.stringify(a));
@@ -179,6 +179,8 @@ describe('agents admin API', () => {
       [{ id: a.id }, 'id'],
       [{ is_default: true }, 'is_default'],
       [{ api_key_set: true }, 'api_key_set'],
+      [{ answer_in_visitor_language: 'yes' }, 'answer_in_visitor_language'],
+      [{ answer_in_visitor_language: null }, 'answer_in_visitor_language'],
       [{ created_at: 1 }, 'created_at'],
       [{ foo: 1 }, 'foo'],
     ];

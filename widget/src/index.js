@@ -257,6 +257,9 @@ function mount(script, cfg, base, broken, lang) {
   const life = new AbortController(); // every listener and the history fetch
   const on = (t, type, fn) => t.addEventListener(type, fn, { signal: life.signal });
 
+  // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash}
+  let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash };
+  const identify = () => ident && ws.send(JSON.stringify({ ...ident, type: 'identify' }));
   let sessionId = store.get(wsMode ? key('token') : SESSION_KEY);
   let restore = !!sessionId && SESSION_RE.test(sessionId); // ask the server for history once
   if (!restore && !wsMode) store.set(SESSION_KEY, (sessionId = newSessionId()));
@@ -761,7 +764,11 @@ function mount(script, cfg, base, broken, lang) {
       // A resume is whole once its history is here: a socket closed
       // before then (a refused or oversized resume) keeps backing off.
       if (f.session_token !== sent) tries = 0;
-      if (!up) ws.send(JSON.stringify({ type: 'visitor', ...visitorInfo() })); // once a socket
+      if (!up) {
+        // once a socket: who the page says the visitor is (first), what the browser says
+        identify();
+        ws.send(JSON.stringify({ type: 'visitor', ...visitorInfo() }));
+      }
       up = was = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
@@ -793,7 +800,8 @@ function mount(script, cfg, base, broken, lang) {
         add(bubble('agent', f.content, 0, f.name));
         unread((f.name || T.agentName) + ': ' + f.content);
       }
-    } else if (type === 'handoff') {
+    } else if (type === 'identity') emit(type, f);
+    else if (type === 'handoff') {
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
       if (f.state === 'human' && cur && !cur.text) {
@@ -1098,6 +1106,11 @@ function mount(script, cfg, base, broken, lang) {
     close: () => setOpen(false, false),
     toggle: () => setOpen(!isOpen, true),
     send: (text) => send(text),
+    // o: {id, name, email, hash}: sent now when connected, and after each session
+    identify(o) {
+      ident = o;
+      up && identify();
+    },
     stop,
     // What the list shows (welcome and error boxes left out), raw text:
     // [{role: 'user'|'assistant', content, state}]; state '' for user.

@@ -94,6 +94,8 @@ agent_json(const struct st_agent *a)
 	    &err);
 	exprow_oset(o, "base_url", url_shown(a->base_url), &err);
 	exprow_oset(o, "api_key_set", json_boolean(a->api_key_set), &err);
+	exprow_oset(o, "answer_in_visitor_language",
+	    json_boolean(a->answer_in_visitor_language), &err);
 	exprow_oset(o, "is_default", json_false(), &err);
 	exprow_oset(o, "created_at", exprow_ms(a->created_at), &err);
 	exprow_oset(o, "updated_at", exprow_ms(a->updated_at), &err);
@@ -124,6 +126,7 @@ agent_default_json(void)
 	exprow_oset(o, "api_key_set", json_boolean(wsettings.openai_key !=
 	    NULL && !chat_blank(wsettings.openai_key,
 	    strlen(wsettings.openai_key))), &err);
+	exprow_oset(o, "answer_in_visitor_language", json_false(), &err);
 	exprow_oset(o, "is_default", json_true(), &err);
 	exprow_oset(o, "created_at", json_null(), &err);
 	exprow_oset(o, "updated_at", json_null(), &err);
@@ -170,6 +173,8 @@ static const struct admin_field agent_fields[] = {
 	    ST_AGENT_HISTORY_MAX, "must be an integer from 1 to 200, or null"),
 	AF("base_url", ST_AF_BASE_URL, AJ_TEXT_NULL, base_url),
 	AF("api_key", ST_AF_API_KEY, AJ_TEXT_NULL, api_key),
+	AF("answer_in_visitor_language", ST_AF_VISITOR_LANG, AJ_BOOL,
+	    answer_in_visitor_language),
 };
 
 /* The fields a client may not set. */

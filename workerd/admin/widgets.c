@@ -8,6 +8,10 @@
  *	PATCH  /v1/admin/widgets/:wid		sets the fields present
  *	DELETE /v1/admin/widgets/:wid		200 {"deleted":true}
  *	POST   /v1/admin/widgets/:wid/reset-id	the widget, new id
+ *	POST   /v1/admin/widgets/:wid/identity-secret
+ *						{"identity_secret": hex}, once
+ *	DELETE /v1/admin/widgets/:wid/identity-secret
+ *						the widget, without one
  *	GET    /v1/admin/contacts		?limit=&cursor=, a page
  *	GET    /v1/admin/contacts/:id		contact + conversations
  *	GET    /api/widget/:wid/config		the public subset
@@ -286,6 +290,9 @@ contact_json(const struct st_contact *ct)
 	exprow_oset(o, "name", json_opt_text(ct->name), &err);
 	exprow_oset(o, "email", json_opt_text(ct->email), &err);
 	exprow_oset(o, "phone", json_opt_text(ct->phone), &err);
+	/* issue 26: the site's user id of a verified identify, or null */
+	exprow_oset(o, "external_id", json_opt_text(ct->external_id), &err);
+	exprow_oset(o, "verified", json_boolean(ct->verified), &err);
 	exprow_oset(o, "created_at", exprow_ms(ct->created_at), &err);
 	exprow_oset(o, "updated_at", exprow_ms(ct->updated_at), &err);
 	return exprow_odone(o, err);
@@ -795,6 +802,51 @@ widgets_reset_id(struct conn *c, struct http_request *req,
 
 	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
 		admin_ask(c, PROTO_ST_WIDGET_RESET_ID, &one, reset_done,
+		    admin_headers);
+}
+
+/* {"identity_secret": hex}: the one time it is shown. */
+static json_t *
+secret_json(const void *rep, int *status)
+{
+	const struct st_secret_rep *q = rep;
+
+	return json_pack("{s:s}", "identity_secret", q->secret);
+}
+
+static void
+secret_made(const struct storec_result *r, void *arg)
+{
+	admin_entity_answer(&widget_entity, arg, r, PROTO_ST_WIDGET_SECRET_SET,
+	    200, secret_json);
+}
+
+static void
+secret_removed(const struct storec_result *r, void *arg)
+{
+	admin_entity_answer(&widget_entity, arg, r, PROTO_ST_WIDGET_SECRET_DEL,
+	    200, widget_one_json);
+}
+
+void
+widgets_secret_set(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req one;
+
+	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
+		admin_ask(c, PROTO_ST_WIDGET_SECRET_SET, &one, secret_made,
+		    admin_headers);
+}
+
+void
+widgets_secret_delete(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req one;
+
+	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
+		admin_ask(c, PROTO_ST_WIDGET_SECRET_DEL, &one, secret_removed,
 		    admin_headers);
 }
 

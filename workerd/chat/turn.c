@@ -376,6 +376,13 @@ turn_deferred(void *arg)
 		turn_store(t);
 }
 
+/*
+ * issue 26: the sentence an agent with answer_in_visitor_language adds to
+ * the system prompt, with the visitor's language tag ("de-DE").
+ */
+#define VISITOR_LANG_TEXT	"Answer in the visitor's language (%s) unless " \
+				"they write to you in another one."
+
 static int
 is_set(const char *s)
 {
@@ -389,12 +396,17 @@ is_set(const char *s)
  * are the assistant's side of the conversation to the model. What the
  * agent leaves unset is the deployment's: an agent's key goes with its
  * base URL or the deployment's; a base URL of its own without a key
- * sends none (never the deployment's key to another server). 0, or -1
- * out of memory; free req->msgs after.
+ * sends none (never the deployment's key to another server). An agent
+ * with answer_in_visitor_language gets VISITOR_LANG_TEXT of the
+ * visitor's language (the conversation's, as the widget or the HTTP
+ * request told it; none when unknown) written into lang (langsz bytes,
+ * to live as long as req) after the system prompt. 0, or -1 out of
+ * memory; free req->msgs after.
  */
 static int
 model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
-    const struct st_agent *a)
+    const struct st_agent *a, const char *visitor_lang, char *lang,
+    size_t langsz)
 {
 	struct upstream_msg *msgs;
 	uint32_t i, k = 0;
@@ -416,6 +428,10 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 		req->model = a->model;
 	if (is_set(a->system_prompt))
 		req->system_prompt = a->system_prompt;
+	if (a->answer_in_visitor_language && is_set(visitor_lang)) {
+		snprintf(lang, langsz, VISITOR_LANG_TEXT, visitor_lang);
+		req->system_extra = lang;
+	}
 	if (is_set(a->base_url)) {
 		req->base_url = a->base_url;
 		req->api_key = is_set(a->api_key) ? a->api_key : "";
@@ -441,8 +457,10 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 		up_can_write, up_delta, up_done,
 	};
 	struct upstream_req req;
+	char lang[sizeof(VISITOR_LANG_TEXT) + ST_VISITOR_LANG_MAX];
 
-	if (model_req(&req, ok->history, ok->nhistory, &ok->agent) < 0) {
+	if (model_req(&req, ok->history, ok->nhistory, &ok->agent,
+	    ok->conv.visitor.language, lang, sizeof(lang)) < 0) {
 		turn_broken(t, "out of memory");
 		return;
 	}

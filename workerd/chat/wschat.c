@@ -169,6 +169,7 @@ struct wsess {
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
 	struct st_visitor visitor;
+	struct wsident ident;		/* verified identity (issue 26) */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -299,6 +300,18 @@ wsend_token(struct wsess *s, const char *text, size_t len)
 		buf_free(b);
 }
 
+void
+wschat_send(struct wsess *s, json_t *o)
+{
+	wsend(s, o);
+}
+
+void
+wschat_stored(struct wsess *s)
+{
+	s->stored = 1;
+}
+
 /* --------------------------------------------------------- sessions */
 
 /* --------------------------------------------------------- conversations */
@@ -355,6 +368,7 @@ wsess_free(struct wsess *s)
 		storec_cancel(s->hreq);
 	if (s->areq != NULL)
 		storec_cancel(s->areq);
+	wsident_free(&s->ident);
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
@@ -1040,6 +1054,10 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 	s->nmsgs++;
 	if (wsmsg_parse(msg, len, &m) < 0)
 		wsend_error(s, m.error);
+	else if (wsident_refuses(&s->ident, m.type))
+		wsend_error(s, "Identity required");
+	else if (m.type == WSMSG_IDENTIFY)
+		wsident_identify(&s->ident, s, &m, s->wid, s->hash);
 	else if (m.type == WSMSG_MESSAGE)
 		on_message(s, &m);
 	else if (m.type == WSMSG_RESUME)
@@ -1258,6 +1276,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 	}
 	s->handoff_enabled = ok->widget.handoff_enabled != 0;
 	s->contact_submitted = ok->contact_submitted != 0;
+	wsident_open(&s->ident, &ok->widget);
 	if (!resumed || !s->has_token) {
 		strlcpy(s->token, s->new_token, sizeof(s->token));
 		memcpy(s->hash, s->new_hash, sizeof(s->hash));

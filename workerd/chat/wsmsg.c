@@ -8,6 +8,9 @@
  *					 out of the URL)
  *	{"type":"request_human"}	(a person, please: human handoff)
  *	{"type":"availability"}		(is a person around? away mode)
+ *	{"type":"identify","id":...,"name":...,"email":...,"hash":...}
+ *					(issue 26: the page's signed-in user,
+ *					 hash its HMAC; wsidentity.c)
  *	{"type":"visitor","pageUrl":...,"referrer":...,"userAgent":...,
  *	 "language":...,"timeZone":...}	(issue 24: what the widget tells
  *					 of its visitor; a value that is
@@ -47,6 +50,35 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
 		return fail(m, what);
 	}
 	*out = json_string_value(v);
+	return 0;
+}
+
+/*
+ * identify: id 1..ST_EXTERNAL_ID_MAX characters, name at most
+ * ST_CONTACT_NAME_MAX, email "" or a valid address, hash a string (its
+ * form is checked with it).
+ */
+static int
+identify_parse(struct wsmsg *m)
+{
+	size_t n;
+
+	if (contact_field(m, "id", &m->ext_id) < 0 ||
+	    contact_field(m, "name", &m->name) < 0 ||
+	    contact_field(m, "email", &m->email) < 0 ||
+	    contact_field(m, "hash", &m->hash) < 0)
+		return -1;
+	n = strlen(m->ext_id);
+	if (n < 1 || utf8_chars(m->ext_id, n) < 1 ||
+	    utf8_chars(m->ext_id, n) > ST_EXTERNAL_ID_MAX)
+		return fail(m, "id: must be 1 to 128 characters");
+	n = strlen(m->name);
+	if (n > 0 && (utf8_chars(m->name, n) < 1 ||
+	    utf8_chars(m->name, n) > ST_CONTACT_NAME_MAX))
+		return fail(m, "name: must be at most 200 characters");
+	if (m->email[0] != '\0' && !st_email_valid(m->email))
+		return fail(m, "email: not a valid address");
+	m->type = WSMSG_IDENTIFY;
 	return 0;
 }
 
@@ -101,6 +133,8 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		m->type = WSMSG_AVAILABILITY;
 		return 0;
 	}
+	if (strcmp(tp, "identify") == 0)
+		return identify_parse(m);
 	if (strcmp(tp, "visitor") == 0) {
 		chat_visitor_parse(m->root, &m->visitor);
 		m->type = WSMSG_VISITOR;

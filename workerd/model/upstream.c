@@ -871,6 +871,22 @@ add_temperature(struct buf *b, uint32_t milli)
 }
 
 /*
+ * The prompt sp (NULL or "": none) with extra (set) after a blank line,
+ * malloc'd; NULL out of memory.
+ */
+static char *
+system_join(const char *sp, const char *extra)
+{
+	char *s;
+
+	if (sp == NULL || *sp == '\0')
+		return strdup(extra);
+	if (asprintf(&s, "%s\n\n%s", sp, extra) < 0)
+		return NULL;
+	return s;
+}
+
+/*
  * The request body, written straight out (jansson's objects and dump cost
  * more than the rest of starting a request): {"model", "messages":[system
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
@@ -881,6 +897,7 @@ static char *
 build_body(const struct upstream_req *req, size_t *lenp)
 {
 	const char *sp, *m;
+	char *joined;
 	char num[32];
 	struct buf b;
 	size_t i;
@@ -892,12 +909,17 @@ build_body(const struct upstream_req *req, size_t *lenp)
 	buf_adds(&b, "{\"model\":");
 	buf_add_jstr(&b, m, strlen(m));
 	buf_adds(&b, ",\"messages\":[");
+	joined = NULL;
+	if (req->system_extra != NULL && *req->system_extra != '\0' &&
+	    (sp = joined = system_join(sp, req->system_extra)) == NULL)
+		b.err = 1;
 	if (sp != NULL && *sp != '\0') {
 		buf_adds(&b, "{\"role\":\"system\",\"content\":");
 		buf_add_jstr(&b, sp, strlen(sp));
 		buf_adds(&b, "}");
 		first = 0;
 	}
+	free(joined);
 	for (i = 0; i < req->nmsgs; i++) {
 		buf_adds(&b, first ? "{\"role\":" : ",{\"role\":");
 		buf_add_jstr(&b, req->msgs[i].role, strlen(req->msgs[i].role));

@@ -30,6 +30,12 @@ struct upstream_msg {
 struct upstream_req {
 	const char *model;		/* NULL: OPENAI_MODEL */
 	const char *system_prompt;	/* NULL: SYSTEM_PROMPT; "": none sent */
+	/*
+	 * NULL or "": nothing. Else a sentence appended to the system
+	 * prompt (after a blank line), or the system message itself when
+	 * there is no prompt (issue 26: the visitor's language).
+	 */
+	const char *system_extra;
 	const struct upstream_msg *msgs;	/* history, oldest first */
 	size_t nmsgs;
 	/*

@@ -65,7 +65,7 @@ const PROBES = `
     window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
   });
   window.__events = [];
-  for (const n of ['ready', 'open', 'close', 'history', 'send', 'reply', 'stop', 'error', 'reset', 'destroy']) {
+  for (const n of ['ready', 'open', 'close', 'history', 'send', 'reply', 'stop', 'error', 'reset', 'destroy', 'identity']) {
     document.addEventListener('parley:' + n, (e) => window.__events.push({ name: n, detail: JSON.parse(JSON.stringify(e.detail, (k, v) => (v instanceof Node ? undefined : v))) }));
   }
 `;
@@ -249,8 +249,10 @@ export class HostSite {
 
   page(u) {
     const q = u.searchParams;
+    // user-id, user-name, user-email, user-hash: the data-user-* of a signed-in visitor (issue 26)
+    const user = ['id', 'name', 'email', 'hash'].map((k) => (q.get(`user-${k}`) === null ? '' : ` data-user-${k}="${escAttr(q.get(`user-${k}`))}"`)).join('');
     const widget = q.get('nowidget') ? '' : q.get('widget')
-      ? `<script src="${this.parleyOrigin}/api/widget/embed.js" data-widget="${escAttr(q.get('widget'))}"></script>`
+      ? `<script src="${this.parleyOrigin}/api/widget/embed.js" data-widget="${escAttr(q.get('widget'))}"${user}></script>`
       : this.embedTag(q);
     if (u.pathname === '/widget-embed.html') {
       return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page (data-widget)</title>

@@ -84,6 +84,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);
+	} else if (m.type == WSMSG_IDENTIFY) {
+		check(m.ext_id != NULL && m.name != NULL && m.email != NULL &&
+		    m.hash != NULL, "an identify field is NULL");
+		chars = utf8_chars(m.ext_id, strlen(m.ext_id));
+		check(chars >= 1 && chars <= ST_EXTERNAL_ID_MAX, "id length");
+		check(utf8_chars(m.name, strlen(m.name)) <= ST_CONTACT_NAME_MAX,
+		    "name length");
+		check(!*m.email || st_email_valid(m.email), "email");
+		(void)strlen(m.hash);
 	} else {
 		check(m.type == WSMSG_CONTACT, "unknown type accepted");
 		check(m.name != NULL && m.email != NULL && m.phone != NULL,

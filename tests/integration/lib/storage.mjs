@@ -226,6 +226,7 @@ export function decAgent(d) {
     createdAt: d.u64(),
     updatedAt: d.u64(),
     org: d.str(),
+    answerInVisitorLanguage: d.u8(),
   };
 }
 
@@ -241,7 +242,14 @@ export function encWidget(e, w) {
   const hours = w.hours ?? [];
   e.u32(hours.length);
   for (const h of hours) e.u8(h.day).u16(h.start).u16(h.end);
-  return e.str(w.awayMessage ?? '');
+  e.str(w.awayMessage ?? '');
+  // Issue 26's settings (format 6).
+  const starters = w.starterQuestions ?? [];
+  e.u32(starters.length);
+  for (const q of starters) e.str(q);
+  return e.str(w.proactiveMessage ?? '').u32(w.proactiveDelayS ?? 10).str(w.proactivePath ?? '').str(w.language ?? '')
+    .u8(w.identityRequired ?? 0).str(w.identitySecret ?? '').u8(w.unreadSound ?? 0).u8(w.unreadTitle ?? 0)
+    .u8(w.feedbackEnabled ?? 1).u8(w.ratingEnabled ?? 0);
 }
 
 export function decWidget(d) {
@@ -259,12 +267,20 @@ export function decWidget(d) {
   // Away mode's business hours (issue 23): day 0-6, minutes of the day.
   for (let i = 0, n = d.u32(); i < n; i++) w.hours.push({ day: d.u8(), start: d.u16(), end: d.u16() });
   w.awayMessage = d.str();
+  w.starterQuestions = [];
+  for (let i = 0, n = d.u32(); i < n; i++) w.starterQuestions.push(d.str());
+  Object.assign(w, {
+    proactiveMessage: d.str(), proactiveDelayS: d.u32(), proactivePath: d.str(), language: d.str(),
+    identityRequired: d.u8(), identitySecret: d.str(), unreadSound: d.u8(), unreadTitle: d.u8(),
+    feedbackEnabled: d.u8(), ratingEnabled: d.u8(),
+  });
   return w;
 }
 
 export function encAgent(e, a) {
   return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
-    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '');
+    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '')
+    .u8(a.answerInVisitorLanguage ?? 0);
 }
 
 // An organisation (proto/orgmsg.h), both ways.
@@ -315,7 +331,10 @@ export function decMail(d) {
 }
 
 export function decContact(d) {
-  return { id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str() };
+  return {
+    id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str(),
+    externalId: d.str(), verified: d.u8(),
+  };
 }
 
 // An event (proto/agentmsg.h): its head, its conversation, what its kind carries.

@@ -481,6 +481,30 @@ test_conv_contact(void **state)
 	st_conv_free(&c);
 }
 
+/* issue 26: an identify's HMAC, checked against the secret as it is. */
+static void
+test_identity_ok(void **state)
+{
+	const char *secret = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	const char *mac = "a63cb3bd204a755b540eda8a223d431f"
+	    "92f5aa347b397df1401e3901fdf6e659";	/* of "user-42" */
+
+	assert_int_equal(st_identity_ok(secret, "user-42", mac), 1);
+	assert_int_equal(st_identity_ok(secret, "user-43", mac), 0);
+	assert_int_equal(st_identity_ok("", "user-42", mac), 0);
+	assert_int_equal(st_identity_ok(secret, "user-42", ""), 0);
+	assert_int_equal(st_identity_ok(secret, "user-42",
+	    "A63CB3BD204A755B540EDA8A223D431F"
+	    "92F5AA347B397DF1401E3901FDF6E659"), 0);
+	assert_int_equal(st_identity_ok("0123", "user-42", mac), 0);
+	assert_int_equal(st_secret_valid(secret), 1);
+	assert_int_equal(st_secret_valid("0123"), 0);
+	assert_int_equal(st_widget_lang_valid(""), 1);
+	assert_int_equal(st_widget_lang_valid("ja"), 1);
+	assert_int_equal(st_widget_lang_valid("jp"), 0);
+}
+
 static void
 test_enums(void **state)
 {
@@ -520,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_contact_roundtrip),
 		cmocka_unit_test(test_conv_contact),
 		cmocka_unit_test(test_enums),
+		cmocka_unit_test(test_identity_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -321,7 +321,7 @@ test_agent_crud(void **state)
 	assert_int_equal(g.updated_at, T0 + 20);
 	assert_int_equal(g.created_at, T0);
 	st_agent_free(&g);
-	assert_int_equal(agent_update(f, a.id, 0x100, &in, &g),
+	assert_int_equal(agent_update(f, a.id, ST_AF_ALL + 1, &in, &g),
 	    PROTO_E_INVALID);
 	free(in.name);
 	in.name = strdup("");

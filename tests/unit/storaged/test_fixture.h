@@ -453,6 +453,14 @@ db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
 	db_rewrite(f, db, cut_one);
 }
 
+/*
+ * A new widget record's issue 26 fields (format 6): no starters, no
+ * proactive message, a 10 s delay, no path, no language, not required,
+ * no secret, no sound or title, thumbs on, no rating.
+ */
+#define WIDGET_V6_TAIL	"\0\0\0\0" "\0\0\0\0" "\0\0\0\12" "\0\0\0\0" \
+			"\0\0\0\0" "\0" "\0\0\0\0" "\0\0\1\0"
+
 /* db_cut of fields that were zero (an empty str, a u8 0, ...). */
 static inline void
 db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)

@@ -719,6 +719,61 @@ test_widget_update(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * Issue 26: the identity secret is made and removed by its own requests,
+ * shown by ST_WIDGET_SECRET_SET only (every other reply says "*"), and
+ * identity_required needs one.
+ */
+static void
+test_widget_secret(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, g, in, *ws;
+	struct st_secret_rep s1, s2;
+	uint32_t n, i;
+
+	w_new(f, "Secret", &a);
+	assert_string_equal(a.identity_secret, "");
+	st_widget_defaults(&in);
+	in.identity_required = 1;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_IDENTITY_REQUIRED, &in,
+	    NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &s1), 0);
+	assert_true(st_secret_valid(s1.secret));
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &s2), 0);
+	assert_string_not_equal(s1.secret, s2.secret);
+	/* Hidden in every widget reply. */
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_IDENTITY_REQUIRED, &in,
+	    &g, NULL), 0);
+	assert_string_equal(g.identity_secret, ST_SECRET_HIDDEN);
+	assert_int_equal(g.identity_required, 1);
+	st_widget_free(&g);
+	assert_int_equal(w_get(f, a.widget_id, &g), 0);
+	assert_string_equal(g.identity_secret, ST_SECRET_HIDDEN);
+	st_widget_free(&g);
+	n = w_list(f, &ws);
+	for (i = 0; i < n; i++) {
+		assert_true(strcmp(ws[i].identity_secret, "") == 0 ||
+		    strcmp(ws[i].identity_secret, ST_SECRET_HIDDEN) == 0);
+		st_widget_free(&ws[i]);
+	}
+	free(ws);
+	/* A create naming a secret is refused. */
+	strlcpy(in.identity_secret, s2.secret, sizeof(in.identity_secret));
+	in.identity_required = 0;
+	assert_int_equal(w_create(f, &in, NULL), PROTO_E_INVALID);
+	/* Removed: required goes off with it. */
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_SECRET_DEL, a.widget_id,
+	    &g, NULL), 0);
+	assert_string_equal(g.identity_secret, "");
+	assert_int_equal(g.identity_required, 0);
+	st_widget_free(&g);
+	st_widget_free(&in);
+	st_widget_free(&a);
+}
+
 static void
 test_widget_reset_id(void **state)
 {
@@ -1726,15 +1781,10 @@ test_widget_v1_records(void **state)
 	struct fix *f = *state;
 	struct st_widget a, g, in;
 
-	/* A new widget's issue 26 fields: the delay 10 and thumbs on. */
-	static const uint8_t v6_tail[] = {
-		0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 10,  0, 0, 0, 0,
-		0, 0, 0, 0,  0,  0, 0, 0, 0,  0, 0, 1, 0,
-	};
-
 	w_new(f, "Old", &a);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
-	db_cut(f, "widgets", 6, sizeof(v6_tail), v6_tail);
+	db_cut(f, "widgets", 6, sizeof(WIDGET_V6_TAIL) - 1,
+	    (const uint8_t *)WIDGET_V6_TAIL);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
 	    NULL), 0);
@@ -2624,6 +2674,7 @@ main(void)
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),
+		T(test_widget_secret),
 		T(test_widget_delete),
 		T(test_ws_open),
 		T(test_ws_open_counts),

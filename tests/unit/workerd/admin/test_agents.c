@@ -97,7 +97,8 @@ test_agent_json(void **state)
 	    "\"system_prompt\":\"Sell \\\"things\\\".\",\"model\":\"gpt-4o\","
 	    "\"temperature\":0.7,\"max_tokens\":256,"
 	    "\"history_messages\":12,\"base_url\":\"http://127.0.0.1:9/v1\","
-	    "\"api_key_set\":true,\"is_default\":false,"
+	    "\"api_key_set\":true,"
+	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -148,7 +149,8 @@ test_default_json(void **state)
 	    "\"temperature\":null,\"max_tokens\":null,"
 	    "\"history_messages\":9,"
 	    "\"base_url\":\"https://***@models.example/v1\","
-	    "\"api_key_set\":true,\"is_default\":true,"
+	    "\"api_key_set\":true,"
+	    "\"answer_in_visitor_language\":false,\"is_default\":true,"
 	    "\"created_at\":null,\"updated_at\":null}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);

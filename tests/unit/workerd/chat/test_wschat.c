@@ -218,6 +218,25 @@ reply_human(struct peer_req *pr)
 	reply_rep(pr, 0, &rep);
 }
 
+/* ST_WS_IDENTIFY's OK: verified. */
+static void
+reply_identify(struct peer_req *pr)
+{
+	struct st_ws_identify_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_OK;
+	rep.verified = 1;
+	strlcpy(rep.contact_id, CONV, sizeof(rep.contact_id));
+	reply_rep(pr, 0, &rep);
+}
+
+#define IDENTIFY	"{\"type\":\"identify\",\"id\":\"u\",\"hash\":\"" \
+			"0123456789abcdef0123456789abcdef" \
+			"0123456789abcdef0123456789abcdef\"}"
+#define NOT_CHECKED	"{\"type\":\"error\",\"message\":\"Your sign-in " \
+			"could not be checked. Please try again.\"}"
+
 /* --------------------------------------------------- the visitor's side */
 
 /* A masked text frame from the client. */
@@ -514,6 +533,12 @@ test_ws_requests_malformed(void **state)
 		next_cut = cut;
 		reply_human(&pr);
 		expect_text(&cl, WRONG);
+		/* An identify (issue 26). */
+		send_text(&cl, IDENTIFY);
+		peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+		next_cut = cut;
+		reply_identify(&pr);
+		expect_text(&cl, NOT_CHECKED);
 	}
 
 	/* Whole answers go through on the same socket. */
@@ -525,6 +550,11 @@ test_ws_requests_malformed(void **state)
 	peer_expect(&P, &pr, PROTO_ST_WS_REQUEST_HUMAN);
 	reply_human(&pr);
 	expect_text(&cl, "{\"type\":\"handoff\",\"state\":\"waiting_human\"}");
+	send_text(&cl, IDENTIFY);
+	peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
 	tclient_close(&cl);
 }
 

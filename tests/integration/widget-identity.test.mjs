@@ -1,0 +1,238 @@
+// Verified visitor identity (issue 26): a widget's identity secret (made,
+// shown once, rotated, removed, audited, never in any other answer) and
+// the WebSocket's identify, checked against it: one contact per external
+// id across sessions, marked verified; a forged hash trusted nowhere; an
+// identity_required widget refusing an unverified socket's writes.
+// Every admin JSON answer is validated against the OpenAPI document.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+const W = '/v1/admin/widgets';
+
+describe('widget identity secret', () => {
+  let p;
+  let api;
+  const call = (...a) => adminCall(p, api, ...a);
+
+  async function create(body = {}) {
+    const r = await call('POST', W, body);
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2 });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  test('made, shown once, rotated, removed; never in a list or get; audited', async () => {
+    const w = await create({ name: 'Identity' });
+    assert.equal(w.identity_secret_set, false);
+    const path = `${W}/${w.widget_id}/identity-secret`;
+    const r1 = await call('POST', path);
+    assert.equal(r1.status, 200, r1.text);
+    const s1 = r1.json().identity_secret;
+    assert.match(s1, /^[0-9a-f]{64}$/);
+    assert.equal(r1.headers['cache-control'], 'no-store');
+    // Rotation: a new one each time.
+    const s2 = (await call('POST', path)).json().identity_secret;
+    assert.match(s2, /^[0-9a-f]{64}$/);
+    assert.notEqual(s2, s1);
+    // Never shown again.
+    const g = await call('GET', `${W}/${w.widget_id}`);
+    assert.equal(g.json().identity_secret_set, true);
+    const l = await call('GET', W);
+    const cfg = await p.get(`/api/widget/${w.widget_id}/config`);
+    for (const [what, text] of [['get', g.text], ['list', l.text], ['config', cfg.text]]) {
+      assert.ok(!text.includes(s1) && !text.includes(s2), `${what}: no secret`);
+      assert.ok(!text.includes('identity_secret"'), `${what}: no identity_secret field`);
+    }
+    // identity_required now allowed; removing the secret turns it off.
+    const u = await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true });
+    assert.equal(u.status, 200, u.text);
+    assert.equal(u.json().identity_required, true);
+    assert.equal((await p.get(`/api/widget/${w.widget_id}/config`)).json().identity_required, true);
+    // Other fields may change while it is required.
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { name: 'Still' })).status, 200);
+    const d = await call('DELETE', path);
+    assert.equal(d.status, 200, d.text);
+    assert.equal(d.json().identity_secret_set, false);
+    assert.equal(d.json().identity_required, false);
+    const again = await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true });
+    assert.match(assertJsonError(again, 400).error, /^identity_required: /);
+    // Audited, without the secret.
+    const a = await call('GET', '/v1/admin/audit?limit=50');
+    assert.equal(a.status, 200, a.text);
+    const acts = a.json().entries.filter((e) => e.target === w.widget_id).map((e) => e.action);
+    assert.equal(acts.filter((x) => x === 'widget.identity_secret.set').length, 2);
+    assert.equal(acts.filter((x) => x === 'widget.identity_secret.delete').length, 1);
+    assert.ok(!a.text.includes(s1) && !a.text.includes(s2));
+  });
+
+  test('unknown widgets: 404; a secret cannot be set through create or PATCH', async () => {
+    const unknown = `wid_${crypto.randomBytes(16).toString('hex')}`;
+    for (const m of ['POST', 'DELETE']) {
+      assertJsonError(await call(m, `${W}/${unknown}/identity-secret`), 404, 'Widget not found');
+      assertJsonError(await call(m, `${W}/wid_nope/identity-secret`), 404, 'Widget not found');
+    }
+    const w = await create({});
+    for (const body of [{ identity_secret: 'a'.repeat(64) }, { identity_secret_set: true }]) {
+      const field = Object.keys(body)[0];
+      assert.ok(assertJsonError(await call('POST', W, body), 400).error.startsWith(`${field}: `));
+      assert.ok(assertJsonError(await call('PATCH', `${W}/${w.widget_id}`, body), 400).error.startsWith(`${field}: `));
+    }
+  });
+});
+
+describe('identify over the WebSocket', () => {
+  let p;
+  let api;
+  const call = (...a) => adminCall(p, api, ...a);
+  const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
+
+  async function widgetWithSecret(body = {}) {
+    const w = (await call('POST', W, body)).json();
+    const secret = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    return { w, secret };
+  }
+
+  async function open(w) {
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    return v;
+  }
+
+  async function identify(v, frame) {
+    v.send({ type: 'identify', ...frame });
+    return v.next('identity');
+  }
+
+  // The contact of external id ext (GET /v1/admin/contacts, then the contact).
+  async function contactOf(ext) {
+    const l = await call('GET', '/v1/admin/contacts?limit=100');
+    assert.equal(l.status, 200, l.text);
+    const c = l.json().contacts.filter((x) => x.external_id === ext);
+    assert.ok(c.length <= 1, `one contact of ${ext}`);
+    if (c.length === 0) return null;
+    const g = await call('GET', `/v1/admin/contacts/${c[0].id}`);
+    assert.equal(g.status, 200, g.text);
+    return g.json();
+  }
+
+  async function conversationsOf(w) {
+    const r = await p.admin('/v1/admin/conversations?limit=200');
+    assert.equal(r.status, 200, r.text);
+    return r.json().conversations.filter((c) => c.widgetId === w.id);
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+    assert.deepEqual(p.problems, []);
+  });
+
+  test('a verified id from two sessions is one contact, verified; a forged hash is neither', async () => {
+    const { w, secret } = await widgetWithSecret({ name: 'Shop' });
+    const id = `user-${crypto.randomBytes(4).toString('hex')}`;
+    // Session 1 identifies before its first message: its session is made then.
+    const v1 = await open(w);
+    assert.deepEqual(await identify(v1, { id, name: 'Ada Lovelace', email: 'Ada@Example.com', hash: mac(secret, id) }),
+      { type: 'identity', verified: true, required: false });
+    await v1.turn('first device');
+    // Session 2: a message first, then the identify links its conversation.
+    const v2 = await open(w);
+    await v2.turn('second device');
+    assert.equal((await identify(v2, { id, hash: mac(secret, id) })).verified, true);
+    const c = await contactOf(id);
+    assert.ok(c, 'the contact of the external id');
+    assert.equal(c.verified, true);
+    assert.equal(c.external_id, id);
+    assert.equal(c.name, 'Ada Lovelace');
+    assert.equal(c.email, 'ada@example.com');
+    assert.equal(c.conversations.length, 2);
+    assert.ok(c.conversations.every((x) => x.contactVerified === true), 'linked verified');
+
+    // Forged: a hash of another secret, a hash of another id, no hash, an upper-case hash.
+    const v3 = await open(w);
+    const bad = crypto.randomBytes(32).toString('hex');
+    for (const hash of [mac(bad, id), mac(secret, `${id}x`), undefined, mac(secret, id).toUpperCase(), 'zz']) {
+      assert.deepEqual(await identify(v3, { id, name: 'Mallory', hash }), { type: 'identity', verified: false, required: false });
+    }
+    await v3.turn('forged');
+    const after = await contactOf(id);
+    assert.equal(after.conversations.length, 2, 'the forged session is not linked');
+    assert.equal(after.name, 'Ada Lovelace');
+    const forged = (await conversationsOf(w)).find((x) => x.lastMessage && x.messageCount >= 1 && !after.conversations.some((y) => y._id === x._id));
+    assert.ok(forged, 'the forged session has its own conversation');
+    assert.equal(forged.contactId, null, 'not linked to any contact');
+    for (const v of [v1, v2, v3]) v.close();
+
+    // Rotated: the old secret's hash no longer verifies.
+    await call('POST', `${W}/${w.widget_id}/identity-secret`);
+    const v4 = await open(w);
+    assert.equal((await identify(v4, { id, hash: mac(secret, id) })).verified, false);
+    v4.close();
+  });
+
+  test('identity_required: an unverified socket\'s writes are refused and nothing is stored', async () => {
+    const { w, secret } = await widgetWithSecret({ handoff_enabled: true, contact_info_mode: 'optional', collect_email: true });
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const v = await open(w);
+    const refused = async (frame) => {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+    };
+    await refused({ type: 'message', content: 'hello' });
+    await refused({ type: 'contact_info', email: 'x@example.com' });
+    await refused({ type: 'request_human' });
+    const id = 'required-user';
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, 'other') }), { type: 'identity', verified: false, required: true });
+    await refused({ type: 'message', content: 'hello again' });
+    assert.deepEqual(await conversationsOf(w), [], 'nothing stored');
+    assert.equal(await contactOf(id), null);
+    // Verified: it may chat.
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: true });
+    await v.turn('hello, verified');
+    const c = await contactOf(id);
+    assert.equal(c.verified, true);
+    assert.equal(c.conversations.length, 1);
+    v.close();
+  });
+
+  test('bad identify frames: a clear error, bounded per socket', async () => {
+    const { w, secret } = await widgetWithSecret();
+    const v = await open(w);
+    for (const [frame, msg] of [
+      [{ id: '' }, 'id: must be 1 to 128 characters'],
+      [{}, 'id: must be 1 to 128 characters'],
+      [{ id: 'x'.repeat(129) }, 'id: must be 1 to 128 characters'],
+      [{ id: 5 }, 'id: must be a string'],
+      [{ id: 'a', name: 'n'.repeat(201) }, 'name: must be at most 200 characters'],
+      [{ id: 'a', email: 'not an email' }, 'email: not a valid address'],
+      [{ id: 'a', hash: ['x'] }, 'hash: must be a string'],
+    ]) {
+      v.send({ type: 'identify', ...frame });
+      assert.deepEqual(await v.next('error'), { type: 'error', message: msg }, JSON.stringify(frame));
+    }
+    // 128 characters (not bytes) is fine.
+    const long = 'é'.repeat(128);
+    for (let i = 0; i < 5; i++) assert.equal((await identify(v, { id: long, hash: mac(secret, 'nope') })).verified, false);
+    v.send({ type: 'identify', id: long, hash: mac(secret, long) });
+    assert.deepEqual(await v.next('error'), { type: 'error', message: 'identify: at most 5 a connection' });
+    v.close();
+  });
+});

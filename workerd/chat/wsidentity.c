@@ -1,0 +1,141 @@
+/*
+ * A widget visitor's verified identity over the WebSocket (issue 26,
+ * docs/widget-protocol.md "Verified identity"):
+ *
+ *	-> {"type":"identify","id","name","email","hash"}
+ *	<- {"type":"identity","verified":bool,"required":bool}
+ *
+ * The page's server signs its signed-in user's id: hash is the lowercase
+ * hex of HMAC-SHA256(the widget's identity secret, id). storaged checks
+ * it (st_identity_ok, constant time) against the secret it holds at that
+ * moment, and when it holds, links the session to the organisation's
+ * contact of that id, marked verified, in the same transaction. This
+ * file is the socket's side: the frame's bounds (at most
+ * WSIDENT_ASKS_MAX a socket, one at a time), the answer, and on an
+ * identity_required widget the refusal of an unverified socket's writes.
+ * A hash that is not 64 lowercase hex digits is answered unverified
+ * without asking storaged. Nothing here logs the hash or the id.
+ */
+#include <string.h>
+
+#include "stmsgs.h"
+#include "widgetmsg.h"
+#include "workerd.h"
+
+#define WSIDENT_ASKS_MAX	5	/* identify frames a socket */
+#define BUSY_TEXT	"Too many new conversations are starting right " \
+			"now. Please try again in a minute."
+
+void
+wsident_open(struct wsident *id, const struct st_widget *w)
+{
+	id->required = w->identity_required != 0;
+	id->verified = 0;
+}
+
+int
+wsident_refuses(const struct wsident *id, enum wsmsg_type t)
+{
+	if (!id->required || id->verified)
+		return 0;
+	/* The frames that store something (add yours). */
+	return t == WSMSG_MESSAGE || t == WSMSG_CONTACT ||
+	    t == WSMSG_REQUEST_HUMAN;
+}
+
+/* {"type":"identity",...}, and "taken" when another identity has it. */
+static void
+identity_send(struct wsident *id, struct wsess *s, int taken)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:b, s:b}", "type", "identity", "verified",
+	    id->verified, "required", id->required);
+	if (o != NULL && taken)
+		json_object_set_new(o, "taken", json_true());
+	wschat_send(s, o);
+}
+
+static void
+error_send(struct wsess *s, const char *msg)
+{
+	wschat_send(s, json_pack("{s:s, s:s}", "type", "error", "message",
+	    msg));
+}
+
+/* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
+static void
+identify_done(const struct storec_result *r, void *arg)
+{
+	struct wsident *id = arg;
+	struct wsess *s = id->s;
+	struct st_ws_identify_rep rep;
+
+	id->s = NULL;
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
+		error_send(s, "Your sign-in could not be checked. Please try "
+		    "again.");
+		return;
+	}
+	if (rep.result == ST_WS_BUSY) {
+		error_send(s, BUSY_TEXT);
+		return;
+	}
+	if (rep.result == ST_WS_OK && rep.verified) {
+		id->verified = 1;
+		wschat_stored(s);
+	}
+	identity_send(id, s, rep.result == ST_WS_OK && rep.taken);
+}
+
+void
+wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
+    const char *wid, const uint8_t *token_hash)
+{
+	struct st_ws_identify_req req = {
+		.widget_id = wid,
+		.token_len = ST_TOKEN_HASH_LEN,
+		.external_id = m->ext_id,
+		.name = m->name,
+		.email = m->email,
+		.hash = m->hash,
+	};
+
+	if (++id->asks > WSIDENT_ASKS_MAX) {
+		error_send(s, "identify: at most 5 a connection");
+		return;
+	}
+	if (id->req != NULL) {
+		error_send(s, "identify: one at a time");
+		return;
+	}
+	/*
+	 * Once verified, the socket stays so; another identity is not. A
+	 * hash not of the HMAC's form (64 lowercase hex) verifies nothing.
+	 */
+	if (!st_secret_valid(m->hash) || id->verified) {
+		if (!id->verified)
+			identity_send(id, s, 0);
+		else
+			error_send(s, "identify: already verified");
+		return;
+	}
+	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
+	id->s = s;
+	if (storec_ask(NULL, PROTO_ST_WS_IDENTIFY, &req, identify_done, id,
+	    &id->req) < 0) {
+		id->s = NULL;
+		error_send(s, "Your sign-in could not be checked. Please try "
+		    "again.");
+	}
+}
+
+void
+wsident_free(struct wsident *id)
+{
+	if (id->req != NULL)
+		storec_cancel(id->req);
+	id->req = NULL;
+	id->s = NULL;
+}
