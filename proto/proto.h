@@ -167,6 +167,10 @@ enum proto_type {
 	PROTO_ST_REPL_ACK = 0x83,	/* standby -> primary, unasked: seq on its disk */
 	PROTO_ST_REPL_PROMOTE = 0x84,	/* parleyctl: a standby becomes primary */
 	PROTO_ST_REPL_STATUS = 0x85,	/* parleyctl: role, term, seqs, the standby */
+	/* feedback (issue 26): see feedbackmsg.h */
+	PROTO_ST_WS_FEEDBACK = 0x8c,
+	PROTO_ST_WS_RATING = 0x8d,
+	PROTO_ST_FEEDBACK_SUMMARY = 0x8e,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -191,7 +195,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_ROLE = 0x98,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x97, 0x99-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x86-0x8b, 0x8f-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

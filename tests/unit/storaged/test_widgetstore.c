@@ -1834,7 +1834,8 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 7);
+	db_to_older(f, "msgs", 4, 1);
 	db_to_older(f, "msgs", 3, 4);
 	db_to_older(f, "msgs", 2, 4);
 	convs_to_v5(f);
@@ -1875,7 +1876,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 7);
 	st_conv_free(&c);
 }
 
