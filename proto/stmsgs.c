@@ -214,12 +214,15 @@ static const struct pfield f_msg_pair[] = {
 };
 static PLAYOUT(pl_msg_pair, struct st_msg, f_msg_pair);
 
-static const struct pfield f_msg_triple[] = {
+/* A message as the widget's history shows it (ST_WS_OPEN). */
+static const struct pfield f_msg_shown[] = {
 	PFBUF(struct st_msg, role),
 	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
 	PFBUF(struct st_msg, name),
+	PFBUF(struct st_msg, id),		/* issue 26: the thumbs name it */
+	PFU8(struct st_msg, feedback),
 };
-static PLAYOUT(pl_msg_triple, struct st_msg, f_msg_triple);
+static PLAYOUT(pl_msg_shown, struct st_msg, f_msg_shown);
 
 /* -------------------------------------------------------- conversations */
 
@@ -378,7 +381,7 @@ static const struct pfield f_ws_open_ok[] = {
 	PFU8(struct st_ws_open_ok, resumed),
 	PFU8(struct st_ws_open_ok, contact_submitted),
 	PFBUF(struct st_ws_open_ok, conv_id),
-	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_triple),
+	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_shown),
 	PFU8(struct st_ws_open_ok, more),
 	PFU8(struct st_ws_open_ok, handoff),
 	PFBUF(struct st_ws_open_ok, handoff_name),

@@ -44,7 +44,8 @@
  *          when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
  *          the session has none yet), u32 n, n x (str role, str content,
- *          str name ("" except role agent)), u8 more (older messages were
+ *          str name ("" except role agent), str id, u8 feedback (issue
+ *          26: enum st_feedback)), u8 more (older messages were
  *          left out), u8 handoff (the conversation's ST_HANDOFF_*; 0
  *          when it has none), str handoff_name (handoff human: its
  *          assignee's display name, the widget's "<name> joined"; else "")

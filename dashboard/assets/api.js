@@ -131,6 +131,7 @@ export const endpoints = {
   widget: (wid) => `/v1/admin/widgets/${enc(wid)}`,
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
   widgetSetup: (wid) => `/v1/admin/widgets/${enc(wid)}/setup`,
+  feedback: '/v1/admin/feedback',
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
   contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,

@@ -336,16 +336,17 @@ static void
 wsend_handoff(struct wsess *s, int state, const char *name)
 {
 	const char *sn = st_handoff_name(state);
+	int old = s->handoff;
 	json_t *o;
 
 	if (sn == NULL || s->handoff == state)
 		return;
-	wsfb_handoff(&s->fb, s->handoff, state);
 	s->handoff = state;
 	o = json_pack("{s:s, s:s}", "type", "handoff", "state", sn);
 	if (o != NULL && name != NULL && name[0] != '\0')
 		json_object_set_new(o, "name", exprow_text(name));
 	wsend(s, o);
+	wsfb_handoff(&s->fb, old, state);	/* handed back: rating_request */
 }
 
 static void

@@ -216,6 +216,11 @@ wsfb_allowed(struct wsfb *f)
 		wsfb_error(f, "Your conversation is being restored.");
 		return 0;
 	}
+	/* No conversation known yet: no answer to rate. */
+	if (f->conv[0] == '\0') {
+		wsfb_error(f, "Please send a message first.");
+		return 0;
+	}
 	if (now - f->window >= FB_WINDOW_MS) {
 		f->window = now;
 		f->asks = 0;

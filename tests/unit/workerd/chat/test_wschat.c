@@ -548,6 +548,21 @@ test_ws_feedback_malformed(void **state)
 	int cut;
 
 	open_socket(&cl);
+	/* Before a turn the socket knows no conversation: nothing asked. */
+	send_text(&cl, FB_FRAME);
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Please send a message first.\"}");
+	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+	reply_begin(&pr, 0);
+	expect_text(&cl, "{\"type\":\"typing_start\"}");
+	F.cbs.on_delta(F.arg, "ok", 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
+	expect_text_start(&cl, "{\"type\":\"message\",\"role\":\"assistant\"");
+	expect_text(&cl, "{\"type\":\"typing_stop\"}");
 	for (cut = -1; cut <= 1; cut += 2) {
 		send_text(&cl, FB_FRAME);
 		peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
@@ -565,6 +580,7 @@ test_ws_feedback_malformed(void **state)
 	memset(&q, 0, sizeof(q));
 	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
 	assert_string_equal(q.msg_id, CONV);
+	assert_string_equal(q.conv_id, CONV);
 	assert_int_equal(q.value, ST_FEEDBACK_UP);
 	assert_int_equal(q.token_len, ST_TOKEN_HASH_LEN);
 	st_req_free(pr.type, &q);
