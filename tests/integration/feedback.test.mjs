@@ -61,7 +61,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     let r = await p.adminJson('POST', '/v1/admin/agents', { name: 'Support bot' });
     assert.equal(r.status, 201, r.text);
     const agent = r.json();
-    const w = await createWidget(p, { name: 'Shop', agent_id: agent.id });
+    const w = await createWidget(p, { name: 'Shop', agent_id: agent.id, rating_enabled: true });
     widgets.set(w.widget_id, w.id);
     const a = await visitorWith(w.widget_id, 2);
     const [m1, m2] = a.ids;

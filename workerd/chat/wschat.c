@@ -1289,6 +1289,9 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		return;
 	}
 	s->handoff_enabled = ok->widget.handoff_enabled != 0;
+	/* The widget's thumbs and rating (issue 26), as last read. */
+	s->fb.feedback_enabled = ok->widget.feedback_enabled != 0;
+	s->fb.rating_enabled = ok->widget.rating_enabled != 0;
 	s->contact_submitted = ok->contact_submitted != 0;
 	if (!resumed || !s->has_token) {
 		strlcpy(s->token, s->new_token, sizeof(s->token));

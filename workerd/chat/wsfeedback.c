@@ -15,7 +15,8 @@
  * ST_WS_RATING): a message of another session is refused as unknown.
  * One request at a time per socket (the widget waits for the answer), at
  * most FB_FRAMES_MAX frames a minute. The widget's feedback_enabled and
- * rating_enabled gate them; until those settings exist both are on.
+ * rating_enabled gate them (and rating_request), as the socket's
+ * ST_WS_OPEN last read them: a frame the widget does not take is an error.
  */
 #include <stdio.h>
 #include <string.h>
@@ -92,9 +93,9 @@ wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
 	f->hash = hash;
 	f->conv = conv;
 	f->resuming = resuming;
-	/* On until the widget settings of these names gate them. */
-	f->feedback_enabled = 1;
-	f->rating_enabled = 1;
+	/* Off until the socket's ST_WS_OPEN reads the widget's settings. */
+	f->feedback_enabled = 0;
+	f->rating_enabled = 0;
 }
 
 void

@@ -125,7 +125,7 @@ expect_open(struct peer_req *pr, int has_token, uint32_t nhits)
 	st_req_free(PROTO_ST_WS_OPEN, &req);
 }
 
-/* ST_WS_OPEN's OK: a widget with the handoff button, a new visitor. */
+/* ST_WS_OPEN's OK: a widget with the handoff button and ratings, a new visitor. */
 static void
 reply_open(struct peer_req *pr)
 {
@@ -136,6 +136,7 @@ reply_open(struct peer_req *pr)
 	st_widget_defaults(&rep.ok.widget);
 	strlcpy(rep.ok.widget.widget_id, WID, sizeof(rep.ok.widget.widget_id));
 	rep.ok.widget.handoff_enabled = 1;
+	rep.ok.widget.rating_enabled = 1;
 	reply_rep(pr, 0, &rep);
 }
 
