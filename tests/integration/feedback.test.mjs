@@ -184,4 +184,21 @@ describe('feedback on answers and ratings, 2 workers', () => {
     s = await summary();
     assert.deepEqual([s.total.answersRated, s.total.ratings, s.total.averageRating], [0, 1, 1]);
   });
+
+  test('a widget without thumbs or ratings refuses them, and asks for no rating when handed back', async () => {
+    const w = await createWidget(p, { feedback_enabled: false });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    assert.deepEqual(await thumb(a.v, a.ids[0], 'up'), { type: 'error', message: 'feedback: this chat does not take feedback' });
+    a.v.send({ type: 'rating', score: 5 });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings' });
+    for (const state of ['human', 'ai']) {
+      assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${a.conv._id}/handoff`, { state })).status, 200);
+      assert.equal((await a.v.next('handoff')).state, state);
+    }
+    await a.v.turn('after the hand-back');	// a rating_request would have come before it
+    assert.deepEqual(a.v.ratingRequests, []);
+    assert.equal((await thread(a.conv._id)).messages.find((m) => m.role === 'assistant').feedback, null);
+    await a.v.close();
+  });
 });
