@@ -9,8 +9,9 @@
  *	<- {"type":"rating_request"}	a person handed the conversation
  *					back to the assistant
  *
- * A thumb names an assistant message of one of the session's
- * conversations; a rating is of the socket's conversation. storaged
+ * A thumb names an assistant message of the socket's conversation (the
+ * session's), a rating is of that conversation; before the socket knows
+ * one (no message sent, nothing resumed) both are refused here. storaged
  * checks both against the session's token hash (ST_WS_FEEDBACK,
  * ST_WS_RATING): a message of another session is refused as unknown.
  * One request at a time per socket (the widget waits for the answer), at
