@@ -275,6 +275,12 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       && !root.querySelector('[data-part="rating"]'), 'the rating saved');
     const rated = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json.conversation.rating;
     assert.deepEqual([rated.score, rated.comment], [4, 'Quick and kind']);
+    // ParleyChat.rate() offers it again, the first star focused; Dismiss takes it away.
+    assert.equal(await visitor.page.evaluate(() => window.ParleyChat.rate()), true);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.activeElement === root.querySelector('[data-part="rating"] input[value="1"]'),
+      'the form shown, its first star focused');
+    await visitor.page.locator(`${R} [data-part="rating"] [data-part="skip"]`).click();
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="rating"]'), 'the form dismissed');
     // The export has both; the dashboard's thread shows them.
     const mrows = (await adminApi(stack, 'GET', `/v1/admin/export?format=jsonl&rows=messages&conversation=${convId}`)).text
       .trim().split('\n').map((l) => JSON.parse(l));

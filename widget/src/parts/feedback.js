@@ -2,7 +2,8 @@
 // each finished answer of the assistant (config feedback_enabled), and the
 // 1-5 rating form with a comment (config rating_enabled), offered on the
 // server's rating_request (a person handed the chat back) and by
-// ParleyChat.rate(). Returns rate(): shows the form; false when it cannot.
+// ParleyChat.rate(). Returns rate(): shows the form (opens the panel, focuses
+// the first star); false when it cannot.
 // An answer knows its message through el.d (the core's, from history; this
 // part's, from a message frame). One frame in flight at a time: a thumb
 // pressed meanwhile is sent after it, its latest value only.
@@ -86,7 +87,9 @@ export default function (ctx) {
     box = null;
   }
 
-  function rate() {
+  // asked: the server's rating_request (a frame): the form is offered
+  // without moving the focus or opening the panel; else (the API) both.
+  function rate(asked) {
     if (!ctx.wsMode || !cfg.rating_enabled) return false;
     close();
     const stars = [1, 2, 3, 4, 5].map((n) =>
@@ -118,8 +121,11 @@ export default function (ctx) {
       }
     });
     ctx.panel.insertBefore(box, ctx.composer);
-    ctx.setOpen(true, false);
-    stars[0].firstChild.focus();
+    if (asked) ctx.announce(T.rateTitle);
+    else {
+      ctx.setOpen(true, false);
+      stars[0].firstChild.focus();
+    }
     return true;
   }
 
@@ -131,7 +137,7 @@ export default function (ctx) {
     ctx.announce(T.rateThanks);
     next();
   });
-  ctx.onFrame('rating_request', rate);
+  ctx.onFrame('rating_request', (f) => rate(f));
   // the thanks goes with the next message; a new session has no form
   for (const n of ['send', 'reset']) on(host, 'parley:' + n, () => box && !box.save && close());
   on(host, 'parley:reset', close);
