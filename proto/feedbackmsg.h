@@ -10,7 +10,8 @@
  *                                          -> u8 result, u8 changed
  *     The visitor's session (the token's, of that widget, live) must
  *     own the conversation (its session), and msg_id must be one of
- *     its assistant messages: else NO_SESSION, NO_CONV, or NO_MSG.
+ *     its assistant messages: else NO_SESSION, NO_CONV, or NO_MSG;
+ *     `invalid` when the widget's feedback_enabled is off.
  *     The message's feedback is set, and the organisation's
  *     feedback_counts row of (widget, agent) moves with it; changed 0
  *     when it held that value already (nothing written).
@@ -20,7 +21,8 @@
  *                                          -> u8 result
  *     The conversation's rating (the last one counts: a rating given
  *     again replaces the one before in the counts); results as above.
- *     `invalid` for a score or comment out of bounds.
+ *     `invalid` for a score or comment out of bounds, or when the
+ *     widget's rating_enabled is off.
  *   ST_FEEDBACK_SUMMARY (empty)            -> u32 n, n x row
  *     Who asks's organisation's counts, one row per (widget, agent)
  *     with any: str widget (internal id), str widget_name ("" when the

@@ -127,7 +127,7 @@ int
 store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
     struct st_ws_feedback_rep *rep)
 {
-	char agent[ST_ID_HEX + 1];
+	struct store_ws_fb fb;
 	uint8_t cid[ID_LEN], mkey[MSG_KEY_LEN];
 	struct st_conv c;
 	struct st_msg m;
@@ -139,11 +139,16 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 		    "value must be 0, 1 (up) or 2 (down)");
 	memset(&c, 0, sizeof(c));
 	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
-	    &c, cid, agent) != 0)
+	    &c, cid, &fb) != 0)
 		return t->err;
 	rep->result = (uint8_t)result;
 	if (result != ST_WS_OK)
 		return 0;
+	if (!fb.feedback_enabled) {
+		st_conv_free(&c);
+		return store_fail(t, PROTO_E_INVALID,
+		    "feedback: this chat does not take feedback");
+	}
 	rc = st_id_valid(q->msg_id) ? msg_find(t, cid, q->msg_id, mkey, &m) : 1;
 	if (rc == 0 && strcmp(m.role, "assistant") != 0) {
 		st_msg_free(&m);
@@ -156,7 +161,7 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 	}
 	if ((old = m.feedback) != q->value) {
 		rep->changed = 1;
-		fb_agent_pick(&c, agent);
+		fb_agent_pick(&c, fb.agent);
 		m.feedback = q->value;
 		msg_save(t, mkey, &m);
 		c.fb_up += (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
@@ -191,8 +196,9 @@ int
 store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
     struct st_ws_rating_rep *rep)
 {
-	char agent[ST_ID_HEX + 1], *comment;
+	struct store_ws_fb fb;
 	uint8_t cid[ID_LEN];
+	char *comment;
 	struct st_conv c;
 	const char *bad;
 	int result = ST_WS_NO_CONV;
@@ -203,16 +209,21 @@ store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
 		return store_fail(t, PROTO_E_INVALID, bad);
 	memset(&c, 0, sizeof(c));
 	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
-	    &c, cid, agent) != 0)
+	    &c, cid, &fb) != 0)
 		return t->err;
 	rep->result = (uint8_t)result;
 	if (result != ST_WS_OK)
 		return 0;
+	if (!fb.rating_enabled) {
+		st_conv_free(&c);
+		return store_fail(t, PROTO_E_INVALID,
+		    "rating: this chat does not take ratings");
+	}
 	if ((comment = strdup(q->comment)) == NULL) {
 		st_conv_free(&c);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
-	fb_agent_pick(&c, agent);
+	fb_agent_pick(&c, fb.agent);
 	old = c.rating;
 	fb_counts_add(t, &c, 0, 0, old == 0 ? 1 : 0,
 	    (int64_t)q->score - old);

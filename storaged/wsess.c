@@ -367,7 +367,7 @@ int
 store_ws_conv_of(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *conv_hex,
     int *result, struct st_conv *conv, uint8_t cid[ID_LEN],
-    char agent[ST_ID_HEX + 1])
+    struct store_ws_fb *fb)
 {
 	struct st_widget w;
 	struct store_wsess s;
@@ -379,9 +379,12 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 		*result = ST_WS_NO_WIDGET;
 		return t->err;
 	}
-	if (agent != NULL)
-		strlcpy(agent, strcmp(w.agent_id, "default") == 0 ? "" :
-		    w.agent_id, ST_ID_HEX + 1);
+	if (fb != NULL) {
+		strlcpy(fb->agent, strcmp(w.agent_id, "default") == 0 ? "" :
+		    w.agent_id, sizeof(fb->agent));
+		fb->feedback_enabled = w.feedback_enabled;
+		fb->rating_enabled = w.rating_enabled;
+	}
 	if ((rc = wsess_load(t, token_hash, &s)) < 0) {
 		st_widget_free(&w);
 		return t->err;

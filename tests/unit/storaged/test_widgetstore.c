@@ -2712,12 +2712,18 @@ test_feedback(void **state)
 	struct st_ws_rating_req rq = { .token_len = ST_TOKEN_HASH_LEN,
 	    .conv_id = "", .score = 4, .comment = "good" };
 	struct st_ws_rating_rep rr;
+	struct st_ws_feedback_req fq = { .token_len = ST_TOKEN_HASH_LEN,
+	    .conv_id = "", .value = ST_FEEDBACK_UP };
 	struct wsbegin a, b;
-	struct st_widget w;
-	char m1[ST_ID_HEX + 1], m2[ST_ID_HEX + 1];
+	struct st_widget w, in, off;
+	char m1[ST_ID_HEX + 1], m2[ST_ID_HEX + 1], wid[ST_WID_LEN + 1];
 	int changed;
 
-	w_new(f, "Fb", &w);
+	st_widget_defaults(&in);
+	in.name = strdup("Fb");
+	in.rating_enabled = 1;
+	assert_int_equal(w_create(f, &in, &w), 0);
+	st_widget_free(&in);
 	assert_int_equal(ws_begin_full(f, w.widget_id, 1, "hi", 0, 0, &a), 0);
 	assert_int_equal(ws_begin_full(f, w.widget_id, 2, "yo", 0, 0, &b), 0);
 	fb_answer(f, a.conv.id, m1);
@@ -2768,6 +2774,26 @@ test_feedback(void **state)
 	rq.score = 0;
 	assert_int_equal(request_st_err(f, PROTO_ST_WS_RATING, &rq),
 	    PROTO_E_INVALID);
+	/* A widget without ratings (the default) or thumbs refuses them. */
+	w_new(f, "Off", &off);
+	assert_int_equal(ws_say(f, off.widget_id, 3, "hello"), ST_WS_OK);
+	rq.widget_id = off.widget_id;
+	hash(rq.token, 3);
+	rq.score = 5;
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_RATING, &rq),
+	    PROTO_E_INVALID);
+	st_widget_defaults(&in);
+	in.feedback_enabled = 0;
+	strlcpy(wid, off.widget_id, sizeof(wid));
+	st_widget_free(&off);
+	assert_int_equal(w_update(f, wid, ST_WF_FEEDBACK, &in, &off, NULL), 0);
+	st_widget_free(&in);
+	fq.widget_id = off.widget_id;
+	fq.msg_id = m1;
+	hash(fq.token, 3);
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_FEEDBACK, &fq),
+	    PROTO_E_INVALID);
+	fb_counts_are(f, 1, 0, 1, 2);
 
 	/* A deleted conversation's part goes; the other's stays. */
 	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
@@ -2780,6 +2806,7 @@ test_feedback(void **state)
 	wsbegin_free(&a);
 	wsbegin_free(&b);
 	st_widget_free(&w);
+	st_widget_free(&off);
 }
 
 int
