@@ -201,4 +201,18 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.equal((await thread(a.conv._id)).messages.find((m) => m.role === 'assistant').feedback, null);
     await a.v.close();
   });
+
+  test('ratings turned off while a socket is open: storaged refuses the next one', async () => {
+    const w = await createWidget(p, { rating_enabled: true });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    a.v.send({ type: 'rating', score: 3 });
+    assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 3 });
+    const r = await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { rating_enabled: false });
+    assert.equal(r.status, 200, r.text);
+    a.v.send({ type: 'rating', score: 1 });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings' });
+    assert.equal((await thread(a.conv._id)).conversation.rating.score, 3);
+    await a.v.close();
+  });
 });
