@@ -13,9 +13,10 @@
 #include "exportrows.h"
 
 static const char conv_header[] = "id,widgetId,sessionId,contactId,"
-    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n";
+    "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
+    "ratingComment\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
-    "createdAt,promptTokens,completionTokens,name\r\n";
+    "createdAt,promptTokens,completionTokens,name,feedback\r\n";
 
 static void
 adds(struct penc *e, const char *s)
@@ -163,7 +164,8 @@ exprow_header(enum export_format fmt, enum export_rows rows)
 /* One column of a row: its JSON key and its value. */
 struct col {
 	const char *key;
-	enum { COL_TEXT, COL_ID, COL_NUM } kind;	/* COL_ID: "" is null */
+	/* COL_ID: "" is null; COL_OPT: a number, 0 is null ("" in CSV) */
+	enum { COL_TEXT, COL_ID, COL_NUM, COL_OPT } kind;
 	const char *s;		/* COL_TEXT, COL_ID; NULL is "" */
 	uint64_t n;		/* COL_NUM */
 };
@@ -181,8 +183,11 @@ row(struct penc *e, enum export_format fmt, const struct col *c, size_t n)
 		if ((o = json_object()) == NULL)
 			return -1;
 		for (i = 0; i < n; i++) {
-			if (c[i].kind == COL_NUM)
+			if (c[i].kind == COL_NUM ||
+			    (c[i].kind == COL_OPT && c[i].n != 0))
 				v = json_integer((json_int_t)c[i].n);
+			else if (c[i].kind == COL_OPT)
+				v = json_null();
 			else if (c[i].kind == COL_ID &&
 			    (c[i].s == NULL || c[i].s[0] == '\0'))
 				v = json_null();
@@ -195,7 +200,9 @@ row(struct penc *e, enum export_format fmt, const struct col *c, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			adds(e, ",");
-		if (c[i].kind == COL_NUM) {
+		if (c[i].kind == COL_OPT && c[i].n == 0)
+			;
+		else if (c[i].kind == COL_NUM || c[i].kind == COL_OPT) {
 			snprintf(num, sizeof(num), "%llu",
 			    (unsigned long long)c[i].n);
 			adds(e, num);
@@ -221,6 +228,10 @@ exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 		{ "messageCount", COL_NUM, NULL, cv->message_count },
 		{ "lastMessage", COL_TEXT, cv->last_message, 0 },
 		{ "handoff", COL_TEXT, st_handoff_name(cv->handoff), 0 },
+		/* The visitor's 1-5 rating and its comment (issue 26). */
+		{ "rating", COL_OPT, NULL, cv->rating },
+		{ "ratingComment", COL_ID, cv->rating != 0 ?
+		    cv->rating_comment : NULL, 0 },
 	};
 
 	exprow_session(cv->session, session);
@@ -240,6 +251,8 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 		{ "promptTokens", COL_NUM, NULL, m->prompt_tokens },
 		{ "completionTokens", COL_NUM, NULL, m->completion_tokens },
 		{ "name", COL_ID, m->name, 0 },	/* a person's; else null */
+		/* The visitor's thumb on an answer: "up", "down"; else null. */
+		{ "feedback", COL_ID, st_feedback_name(m->feedback), 0 },
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));

@@ -174,6 +174,10 @@ enum proto_type {
 	PROTO_ST_WIDGET_SECRET_SET = 0x86,
 	PROTO_ST_WIDGET_SECRET_DEL = 0x87,
 	PROTO_ST_WS_IDENTIFY = 0x88,
+	/* feedback (issue 26): see feedbackmsg.h */
+	PROTO_ST_WS_FEEDBACK = 0x8c,
+	PROTO_ST_WS_RATING = 0x8d,
+	PROTO_ST_FEEDBACK_SUMMARY = 0x8e,
 
 	/* storaged -> every client, unasked (flags 0, id 0) */
 	PROTO_ST_EV_WIDGET_GONE = 0x38,	/* str old public widget_id */
@@ -198,7 +202,7 @@ enum proto_type {
 	 */
 	PROTO_ST_EV_ROLE = 0x98,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x97, 0x99-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -214,12 +214,15 @@ static const struct pfield f_msg_pair[] = {
 };
 static PLAYOUT(pl_msg_pair, struct st_msg, f_msg_pair);
 
-static const struct pfield f_msg_triple[] = {
+/* A message as the widget's history shows it (ST_WS_OPEN). */
+static const struct pfield f_msg_shown[] = {
 	PFBUF(struct st_msg, role),
 	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
 	PFBUF(struct st_msg, name),
+	PFBUF(struct st_msg, id),		/* issue 26: the thumbs name it */
+	PFU8(struct st_msg, feedback),
 };
-static PLAYOUT(pl_msg_triple, struct st_msg, f_msg_triple);
+static PLAYOUT(pl_msg_shown, struct st_msg, f_msg_shown);
 
 /* -------------------------------------------------------- conversations */
 
@@ -378,7 +381,7 @@ static const struct pfield f_ws_open_ok[] = {
 	PFU8(struct st_ws_open_ok, resumed),
 	PFU8(struct st_ws_open_ok, contact_submitted),
 	PFBUF(struct st_ws_open_ok, conv_id),
-	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_triple),
+	PFLIST(struct st_ws_open_ok, history, nhistory, ANYN, pl_msg_shown),
 	PFU8(struct st_ws_open_ok, more),
 	PFU8(struct st_ws_open_ok, handoff),
 	PFBUF(struct st_ws_open_ok, handoff_name),
@@ -1178,3 +1181,51 @@ static const struct pfield f_repl_status[] = {
 	PFU8(struct st_repl_status, alone),
 };
 PLAYOUT(pl_repl_status, struct st_repl_status, f_repl_status);
+
+/* ------------------------------------------------ feedback (issue 26) */
+
+static const struct pfield f_ws_feedback_req[] = {
+	PFSTR(struct st_ws_feedback_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_feedback_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_feedback_req, conv_id, ST_ID_HEX),
+	PFSTR(struct st_ws_feedback_req, msg_id, ST_ID_HEX),
+	PFU8(struct st_ws_feedback_req, value),
+};
+PLAYOUT(pl_ws_feedback_req, struct st_ws_feedback_req, f_ws_feedback_req);
+
+static const struct pfield f_ws_feedback_rep[] = {
+	PFU8(struct st_ws_feedback_rep, result),
+	PFU8(struct st_ws_feedback_rep, changed),
+};
+PLAYOUT(pl_ws_feedback_rep, struct st_ws_feedback_rep, f_ws_feedback_rep);
+
+static const struct pfield f_ws_rating_req[] = {
+	PFSTR(struct st_ws_rating_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_rating_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_rating_req, conv_id, ST_ID_HEX),
+	PFU8(struct st_ws_rating_req, score),
+	PFCLIP(struct st_ws_rating_req, comment, ST_RATING_COMMENT_MAX),
+};
+PLAYOUT(pl_ws_rating_req, struct st_ws_rating_req, f_ws_rating_req);
+
+static const struct pfield f_ws_rating_rep[] = {
+	PFU8(struct st_ws_rating_rep, result),
+};
+PLAYOUT(pl_ws_rating_rep, struct st_ws_rating_rep, f_ws_rating_rep);
+
+static const struct pfield f_fb_row[] = {
+	PFSTR(struct st_fb_row, widget, ST_WIDGET_MAX),
+	PFSTR(struct st_fb_row, widget_name, 4 * ST_NAME_MAX),
+	PFSTR(struct st_fb_row, agent, ST_ID_HEX),
+	PFSTR(struct st_fb_row, agent_name, 4 * ST_AGENT_NAME_MAX),
+	PFU32(struct st_fb_row, up),
+	PFU32(struct st_fb_row, down),
+	PFU32(struct st_fb_row, ratings),
+	PFU32(struct st_fb_row, rating_sum),
+};
+PLAYOUT(pl_fb_row, struct st_fb_row, f_fb_row);
+
+static const struct pfield f_fb_summary[] = {
+	PFLIST(struct st_fb_summary, rows, n, ST_FB_ROWS_MAX, pl_fb_row),
+};
+PLAYOUT(pl_fb_summary, struct st_fb_summary, f_fb_summary);

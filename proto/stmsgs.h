@@ -24,6 +24,7 @@
 #include "agentmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
+#include "feedbackmsg.h"
 #include "keymsg.h"
 #include "metricsmsg.h"
 #include "msgcodec.h"
@@ -757,7 +758,9 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_due_req, pl_store_failed, pl_canneds,
     pl_canned_put_req, pl_repl_start_req, pl_repl_start_rep, pl_repl_rec,
-    pl_repl_snap, pl_repl_status, pl_ev_role;
+    pl_repl_snap, pl_repl_status, pl_ev_role,
+    pl_ws_feedback_req, pl_ws_feedback_rep, pl_ws_rating_req,
+    pl_ws_rating_rep, pl_fb_summary;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -879,6 +882,10 @@ union st_any {
 	/* replication */
 	struct st_repl_status rs;
 	struct st_repl_snap snap;
+	/* feedback (feedbackmsg.h) */
+	struct st_ws_feedback_req wfb;
+	struct st_ws_rating_req wrt;
+	struct st_fb_summary fbs;
 };
 
 #endif

@@ -11,6 +11,7 @@ st_conv_free(struct st_conv *c)
 {
 	free(c->last_message);
 	free(c->last_visitor);
+	free(c->rating_comment);
 	st_visitor_free(&c->visitor);
 	memset(c, 0, sizeof(*c));
 }
@@ -62,6 +63,12 @@ penc_conv(struct penc *e, const struct st_conv *c)
 	penc_visitor(e, &c->visitor);
 	penc_str(e, c->visitor_name);
 	penc_u8(e, c->unread);
+	penc_u8(e, c->rating);
+	penc_str(e, c->rating_comment);
+	penc_u64(e, c->rated_at);
+	penc_u32(e, c->fb_up);
+	penc_u32(e, c->fb_down);
+	penc_str(e, c->fb_agent);
 }
 
 int
@@ -85,7 +92,13 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 	(void)pdec_visitor(d, &c->visitor);
 	pdec_strbuf(d, c->visitor_name, sizeof(c->visitor_name));
 	c->unread = pdec_u8(d);
-	if (d->err || c->unread > 1) {
+	c->rating = pdec_u8(d);
+	c->rating_comment = pdec_strdup(d, ST_RATING_COMMENT_MAX);
+	c->rated_at = pdec_u64(d);
+	c->fb_up = pdec_u32(d);
+	c->fb_down = pdec_u32(d);
+	pdec_strbuf(d, c->fb_agent, sizeof(c->fb_agent));
+	if (d->err || c->unread > 1 || c->rating > 5) {
 		st_conv_free(c);
 		return -1;
 	}
@@ -105,6 +118,7 @@ penc_msg(struct penc *e, const struct st_msg *m)
 	penc_str(e, m->content);
 	penc_str(e, m->name);
 	penc_str(e, m->author);
+	penc_u8(e, m->feedback);
 }
 
 int
@@ -121,11 +135,19 @@ pdec_msg(struct pdec *d, struct st_msg *m)
 	m->content = pdec_strdup(d, ST_CONTENT_MAX);
 	pdec_strbuf(d, m->name, sizeof(m->name));
 	pdec_strbuf(d, m->author, sizeof(m->author));
-	if (d->err) {
+	m->feedback = pdec_u8(d);
+	if (d->err || m->feedback > ST_FEEDBACK_DOWN) {
 		st_msg_free(m);
 		return -1;
 	}
 	return 0;
+}
+
+const char *
+st_feedback_name(uint8_t v)
+{
+	return v == ST_FEEDBACK_UP ? "up" : v == ST_FEEDBACK_DOWN ? "down" :
+	    NULL;
 }
 
 int

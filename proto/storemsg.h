@@ -231,7 +231,32 @@ struct st_conv {
 	 */
 	char visitor_name[ST_VISITOR_NAME_MAX + 1];
 	uint8_t unread;
+	/*
+	 * Issue 26, feedback (format 7; 0, "" in older records): the
+	 * visitor's rating (1-5, 0 none), its comment (malloc'd or NULL, at
+	 * most ST_RATING_COMMENT_CHARS characters) and when it was given;
+	 * the thumbs its assistant messages hold, and the agent they and
+	 * the rating are counted under (feedback_counts: the widget's agent
+	 * at the first one, kept so that a change is counted where the
+	 * first one was).
+	 */
+	uint8_t rating;
+	char *rating_comment;
+	uint64_t rated_at;
+	uint32_t fb_up, fb_down;
+	char fb_agent[ST_ID_HEX + 1];
 };
+
+/* A message's feedback (st_msg.feedback): none, a thumb up, down. */
+enum st_feedback {
+	ST_FEEDBACK_NONE = 0,
+	ST_FEEDBACK_UP = 1,
+	ST_FEEDBACK_DOWN = 2,
+};
+#define ST_RATING_COMMENT_CHARS	1000
+#define ST_RATING_COMMENT_MAX	(4 * ST_RATING_COMMENT_CHARS)	/* bytes */
+/* "up", "down"; NULL for none or another value. */
+const char *st_feedback_name(uint8_t);
 
 struct st_msg {
 	char id[ST_ID_HEX + 1];
@@ -245,7 +270,9 @@ struct st_msg {
 	/* role agent: the display name the visitor sees (1-100 characters) */
 	char name[4 * ST_MSG_NAME_MAX + 1];
 	/* role agent: its author's user id; "" for a key's, or older ones */
-	char author[ST_WHO_USER_MAX + 1];	/* encoded last */
+	char author[ST_WHO_USER_MAX + 1];
+	/* role assistant: the visitor's thumb (enum st_feedback), encoded last */
+	uint8_t feedback;
 };
 
 /*

@@ -51,7 +51,8 @@
  *          when OK:
  *          widget, u8 resumed, u8 contact_submitted, str conv_id ("" when
  *          the session has none yet), u32 n, n x (str role, str content,
- *          str name ("" except role agent)), u8 more (older messages were
+ *          str name ("" except role agent), str id, u8 feedback (issue
+ *          26: enum st_feedback)), u8 more (older messages were
  *          left out), u8 handoff (the conversation's ST_HANDOFF_*; 0
  *          when it has none), str handoff_name (handoff human: its
  *          assignee's display name, the widget's "<name> joined"; else "")
@@ -241,6 +242,7 @@ enum st_ws_result {
 	ST_WS_BUSY = 8,		/* the widget's new sessions per minute */
 	ST_WS_HUMAN = 9,	/* ST_WS_BEGIN: stored; a person answers, not the model */
 	ST_WS_NO_CONV = 10,	/* ST_WS_REQUEST_HUMAN: the session has no conversation */
+	ST_WS_NO_MSG = 11,	/* ST_WS_FEEDBACK: not an assistant message of it */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

@@ -40,7 +40,7 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	static const size_t pad[CONV_RECORD_VERSION] =
 	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, CONV_V4_PAD, CONV_V5_PAD,
-	    0 };
+	    CONV_V6_PAD, 0 };
 	MDB_val v;
 	struct pdec d;
 	uint8_t *buf = NULL;
@@ -127,7 +127,7 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	penc_free(&e);
 }
 
-static void
+void
 msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
     const struct st_msg *m)
 {
@@ -563,6 +563,48 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	}
 	*out = f;
 	return 0;
+}
+
+int
+msg_find(struct store_txn *t, const uint8_t cid[ID_LEN], const char *msg_hex,
+    uint8_t key[MSG_KEY_LEN], struct st_msg *m)
+{
+	char id[ST_ID_HEX + 1];
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+	struct pdec d;
+	MDB_val k, v;
+	int rc, found = 1;
+
+	memset(m, 0, sizeof(*m));
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	msg_key(probe, cid, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		/* The id leads every format: read it alone. */
+		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION, "message") < 0)
+			break;
+		pdec_strbuf(&d, id, sizeof(id));
+		if (!d.err && strcmp(id, msg_hex) == 0) {
+			memcpy(key, k.mv_data, MSG_KEY_LEN);
+			if (msg_rec_decode(t, &v, m) == 0)
+				found = 0;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	return t->err ? -1 : found;
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "feedback.h"
 #include "agentstore.h"
 #include "contactstore.h"
 #include "dashstore.h"
@@ -2016,6 +2017,36 @@ op_canned(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/*
+ * Feedback (issue 26, feedback.h): a visitor's thumb or rating (no who
+ * asks: the session's token proves it), and the organisation's summary.
+ */
+static void
+op_feedback(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	struct st_ws_feedback_rep fr;
+	struct st_ws_rating_rep rr;
+	struct st_fb_summary sum;
+	struct store_txn t;
+
+	if (type == PROTO_ST_FEEDBACK_SUMMARY && req_org(b, r) < 0)
+		return;
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (type == PROTO_ST_WS_FEEDBACK) {
+		if (store_ws_feedback(&t, req, &fr) == 0)
+			reply_enc(r, type, &fr);
+	} else if (type == PROTO_ST_WS_RATING) {
+		if (store_ws_rating(&t, req, &rr) == 0)
+			reply_enc(r, type, &rr);
+	} else if (store_fb_summary(&t, b->who->org, &sum) == 0)
+		reply_enc(r, type, &sum);
+	if (type == PROTO_ST_FEEDBACK_SUMMARY)
+		store_fb_summary_free(&sum);
+	req_end(&t, r);
+}
+
 static void
 op_key_create(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -2289,6 +2320,10 @@ static const struct op {
 	{ PROTO_ST_CANNED_LIST, op_canned, NULL },
 	{ PROTO_ST_CANNED_PUT, op_canned, NULL },
 	{ PROTO_ST_CANNED_DELETE, op_canned, NULL },
+	/* feedback (issue 26) */
+	{ PROTO_ST_WS_FEEDBACK, op_feedback, NULL },
+	{ PROTO_ST_WS_RATING, op_feedback, NULL },
+	{ PROTO_ST_FEEDBACK_SUMMARY, op_feedback, NULL },
 };
 
 static const struct op *

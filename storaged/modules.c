@@ -19,5 +19,6 @@ const struct store_module *const store_modules[] = {
 	&outbox_module,		/* moves older due deliveries */
 	&mailbox_module,	/* a conversation's last "waiting" mail */
 	&inbox_module,		/* its read marks (issue 24) */
+	&feedback_module,	/* its feedback counts (issue 26) */
 	NULL,
 };

@@ -484,7 +484,7 @@ msg_rec_size(const MDB_val *v)
 	if (v->mv_size < 1)
 		return 0;
 	return v->mv_size - 1 + (p[0] == 1 ? MSG_V1_PAD :
-	    p[0] == 2 ? MSG_V2_PAD : 0);
+	    p[0] == 2 ? MSG_V2_PAD : p[0] == 3 ? MSG_V3_PAD : 0);
 }
 
 int
@@ -519,7 +519,8 @@ msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 	    "message")) < 0)
 		return -1;
 	if (ver < MSG_RECORD_VERSION && (buf = rec_pad(t, &d,
-	    ver == 1 ? MSG_V1_PAD : MSG_V2_PAD)) == NULL)
+	    ver == 1 ? MSG_V1_PAD : ver == 2 ? MSG_V2_PAD : MSG_V3_PAD)) ==
+	    NULL)
 		return -1;
 	if (pdec_msg(&d, m) < 0)
 		rc = -1;
@@ -666,6 +667,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "canned", offsetof(struct store, canned) },
 	/* verified identity (issue 26) */
 	{ "contact_ext", offsetof(struct store, contact_ext) },
+	/* feedback (issue 26) */
+	{ "feedback_counts", offsetof(struct store, feedback_counts) },
 };
 
 MDB_dbi *

@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		66
+#define NDBS		67
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -35,11 +35,12 @@
  * Record formats that grew: a newer one adds fields at the end, and an
  * older record reads as the newest with those fields zero ("" or 0):
  * rec_pad() appends that many zero bytes before decoding.
- *   conversations 5 (assignee, issue 22); 4 lacks str assignee, str
- *                 assignee_name, 3 also str org, 2 also u8 handoff,
- *                 1 also str contact_id
- *   messages      3 (author, issue 22); 2 lacks str author, 1 also
- *                 str name
+ *   conversations 7 (feedback, issue 26); 6 lacks the rating and
+ *                 thumb counts (CONV_V6_PAD), 5 also issue 24's, 4 also
+ *                 str assignee, str assignee_name, 3 also str org, 2
+ *                 also u8 handoff, 1 also str contact_id
+ *   messages      4 (feedback, issue 26); 3 lacks u8 feedback, 2 also
+ *                 str author, 1 also str name
  *   widgets       6 (issue 26's settings); 5 lacks them (WIDGET_V5_PAD),
  *                 4 also away mode, 3 also u32
  *                 retention_days, 2 also str org, 1 also agent_id,
@@ -51,18 +52,24 @@
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	6
+#define CONV_RECORD_VERSION	7
+/*
+ * issue 26: u8 rating, str rating_comment, u64 rated_at, u32 fb_up,
+ * u32 fb_down, str fb_agent
+ */
+#define CONV_V6_PAD		(1 + 4 + 8 + 4 + 4 + 4)
 /*
  * issue 24: str last_visitor, u64 visitor_at, 5 x str (the visitor),
  * str visitor_name, u8 unread (the last two stored empty)
  */
-#define CONV_V5_PAD		(4 + 8 + 5 * 4 + 4 + 1)
+#define CONV_V5_PAD		(4 + 8 + 5 * 4 + 4 + 1 + CONV_V6_PAD)
 #define CONV_V4_PAD		(4 + 4 + CONV_V5_PAD)	/* issue 22: str assignee, assignee_name */
 #define CONV_V3_PAD		(4 + CONV_V4_PAD)	/* issue 22: str org */
 #define CONV_V2_PAD		(1 + CONV_V3_PAD)
 #define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
-#define MSG_RECORD_VERSION	3
-#define MSG_V2_PAD		4	/* issue 22: str author */
+#define MSG_RECORD_VERSION	4
+#define MSG_V3_PAD		1	/* issue 26: u8 feedback */
+#define MSG_V2_PAD		(4 + MSG_V3_PAD)	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
 #define WIDGET_RECORD_VERSION	6
 #define WIDGET_V1_PAD		(4 + 1 + 4)
@@ -211,6 +218,8 @@ struct store {
 	MDB_dbi canned;		/* org NUL shortcut -> canned reply */
 	/* contactstore.c: verified identity (issue 26) */
 	MDB_dbi contact_ext;	/* SHA-256 of org, " id:", external id -> id[16] */
+	/* feedback.c: the feedback counts (issue 26) */
+	MDB_dbi feedback_counts;	/* org NUL widget NUL agent -> counts */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -417,6 +426,15 @@ int chat_begin_contact(struct store_txn *, const char *widget,
 /* The session's conversation id: 0 found, 1 none, -1 error. */
 int sess_conv_id(struct store_txn *, const char *widget,
     const char *session, uint8_t id[ID_LEN]);
+/*
+ * The message msg_hex (32 hex) of conversation cid: 0 found (key and m
+ * set), 1 absent, -1 error.
+ */
+int msg_find(struct store_txn *, const uint8_t cid[ID_LEN],
+    const char *msg_hex, uint8_t key[MSG_KEY_LEN], struct st_msg *m);
+/* Writes m under key, in the newest format. */
+void msg_save(struct store_txn *, const uint8_t key[MSG_KEY_LEN],
+    const struct st_msg *m);
 int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
 
@@ -445,6 +463,8 @@ extern const struct store_module outbox_module;
 /* mailbox.c: a deleted conversation's last "waiting" mail goes. */
 extern const struct store_module mailbox_module;
 extern const struct store_module inbox_module;	/* inbox.c: read marks */
+/* feedback.c: a deleted conversation's thumbs and rating leave the counts. */
+extern const struct store_module feedback_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

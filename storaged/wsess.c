@@ -342,6 +342,33 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
     struct st_conv *conv, uint8_t cid[ID_LEN])
 {
+	return store_ws_conv_of(t, widget_id, token_hash, "", result, conv,
+	    cid, NULL);
+}
+
+/* conv_hex ("" none) names a conversation of session s: 0 (cid set), 1 not. */
+static int
+ws_conv_named(struct store_txn *t, const struct store_wsess *s,
+    const char *conv_hex, uint8_t cid[ID_LEN], struct st_conv *conv)
+{
+	if (!st_id_valid(conv_hex))
+		return 1;
+	proto_hex_decode(conv_hex, cid, ID_LEN);
+	if (conv_load(t, cid, conv) != 0)
+		return 1;
+	if (strcmp(conv->session, s->id) == 0 &&
+	    strcmp(conv->widget, s->widget) == 0)
+		return 0;
+	st_conv_free(conv);
+	return 1;
+}
+
+int
+store_ws_conv_of(struct store_txn *t, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *conv_hex,
+    int *result, struct st_conv *conv, uint8_t cid[ID_LEN],
+    struct store_ws_fb *fb)
+{
 	struct st_widget w;
 	struct store_wsess s;
 	int rc;
@@ -352,6 +379,12 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
 		*result = ST_WS_NO_WIDGET;
 		return t->err;
 	}
+	if (fb != NULL) {
+		strlcpy(fb->agent, strcmp(w.agent_id, "default") == 0 ? "" :
+		    w.agent_id, sizeof(fb->agent));
+		fb->feedback_enabled = w.feedback_enabled;
+		fb->rating_enabled = w.rating_enabled;
+	}
 	if ((rc = wsess_load(t, token_hash, &s)) < 0) {
 		st_widget_free(&w);
 		return t->err;
@@ -359,6 +392,9 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
 	if (rc == 1 || strcmp(s.widget, w.id) != 0 || !wsess_live(&s,
 	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
 		*result = ST_WS_NO_SESSION;
+	else if (conv_hex[0] != '\0')
+		*result = ws_conv_named(t, &s, conv_hex, cid, conv) == 0 ?
+		    ST_WS_OK : ST_WS_NO_CONV;
 	else if ((rc = sess_conv_id(t, w.id, s.id, cid)) == 1)
 		*result = ST_WS_NO_CONV;
 	else if (rc == 0 && conv_get(t, cid, conv) == 0)

@@ -128,6 +128,22 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
 int store_ws_conv(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
     struct st_conv *conv, uint8_t cid[16]);
+/* What a feedback request needs of the session's widget (issue 26). */
+struct store_ws_fb {
+	char agent[ST_ID_HEX + 1];	/* its agent id, "" the default one */
+	uint8_t feedback_enabled, rating_enabled;
+};
+/*
+ * store_ws_conv() of conversation conv_hex ("" = the session's current
+ * one): ST_WS_NO_CONV also when it is not one of the session's (another
+ * session's, another widget's, malformed, absent: the visitor cannot
+ * tell them apart). fb (NULL: not wanted): the widget's, whatever the
+ * result past NO_WIDGET.
+ */
+int store_ws_conv_of(struct store_txn *, const char *widget_id,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *conv_hex,
+    int *result, struct st_conv *conv, uint8_t cid[16],
+    struct store_ws_fb *fb);
 
 void store_ws_open_free(struct store_ws_open *);
 void store_ws_begin_free(struct store_ws_begin *);

@@ -76,6 +76,8 @@ static const struct route routes[] = {
 	    R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/canned-replies",	canned_list, R_ADMIN, 0,
 	    ST_ROLE_AGENT },
+	{ M_GET,	"/v1/admin/feedback",	feedback_summary_get, R_ADMIN, 0,
+	    ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/canned-replies",	canned_create, R_ADMIN,
 	    ROUTE_BODY_ADMIN, ST_ROLE_ADMIN },
 	{ M_PUT,	"/v1/admin/canned-replies/:canned_id",	canned_update, R_ADMIN,

@@ -1066,6 +1066,12 @@ void notifications_get(struct conn *, struct http_request *,
 void notifications_put(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* -------------------------------------------- feedback.c (issue 26) */
+
+/* GET /v1/admin/feedback: the thumbs and ratings per widget and agent. */
+void feedback_summary_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ---------------------------------------------- canned.c (issue 24) */
 
 void canned_list(struct conn *, struct http_request *,
@@ -1280,6 +1286,7 @@ enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
 	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
 	WSMSG_IDENTIFY,
+	WSMSG_FEEDBACK, WSMSG_RATING,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -1294,12 +1301,56 @@ struct wsmsg {
 	/* IDENTIFY: 1..ST_EXTERNAL_ID_MAX characters; the hash unchecked */
 	const char *ext_id, *hash;
 	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
+	const char *msg_id;	/* FEEDBACK: 32 lowercase hex */
+	uint8_t value;		/* FEEDBACK: enum st_feedback */
+	uint8_t score;		/* RATING: 1-5 */
+	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
 /* 0, or -1 with m->error set. Either way, wsmsg_free(m) after. */
 int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
 void wsmsg_free(struct wsmsg *m);
+/* m fails with what (the visitor's error text): -1. */
+int wsmsg_fail(struct wsmsg *m, const char *what);
+
+/* ----------------------------------------------------------- wsfeedback.c */
+
+/*
+ * Feedback (issue 26, docs/widget-protocol.md "Feedback"): the visitor's
+ * "feedback" (a thumb on an answer) and "rating" frames, each checked
+ * (wsfb_parse_*), stored with one storaged request at a time per socket
+ * (ST_WS_FEEDBACK, ST_WS_RATING), counted in a per-socket rate, and
+ * answered "feedback_saved" / "rating_saved"; and "rating_request" when a
+ * person hands the conversation back to the assistant.
+ */
+struct wsess;
+struct wsfb {
+	struct wsess *s;		/* the socket's (wschat_send) */
+	const char *wid;		/* its public widget id */
+	const uint8_t *hash;		/* its session token's hash */
+	const char *conv;		/* its conversation, "" unknown */
+	const int *resuming;		/* its resume is in flight */
+	struct storec_req *req;		/* in flight */
+	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
+	uint8_t pend_value, pend_score;
+	uint64_t window;		/* when this minute of frames began */
+	unsigned int asks;		/* frames in that minute */
+	int feedback_enabled;		/* the widget's settings */
+	int rating_enabled;
+};
+/* f of socket s; the pointers are s's own fields, read when needed. */
+void wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
+    const uint8_t *hash, const char *conv, const int *resuming);
+/* Cancels what is in flight. */
+void wsfb_free(struct wsfb *f);
+/* WSMSG_FEEDBACK, WSMSG_RATING: checked by wsmsg_parse, stored, answered. */
+void wsfb_frame(struct wsfb *f, const struct wsmsg *m);
+/* The handoff state goes from old to state: "rating_request" when handed back. */
+void wsfb_handoff(struct wsfb *f, int old, int state);
+/* wsmsg_parse's part: type "feedback" or "rating" (m->root read): 0 or -1. */
+int wsfb_parse_feedback(struct wsmsg *m);
+int wsfb_parse_rating(struct wsmsg *m);
 
 /* ---------------------------------------------------------- wsidentity.c */
 
@@ -1380,6 +1431,8 @@ void metrics_upstream_start(void);
 void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
     uint32_t prompt_tokens, uint32_t completion_tokens);
 void metrics_upstream_cancel(void);
+/* A visitor's thumb given (ST_FEEDBACK_UP, _DOWN), or a rating (0). */
+void metrics_feedback(uint8_t value);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
 void metrics_restarts(uint32_t);
 /*

@@ -132,6 +132,7 @@ export const endpoints = {
   resetId: (wid) => `/v1/admin/widgets/${enc(wid)}/reset-id`,
   identitySecret: (wid) => `/v1/admin/widgets/${enc(wid)}/identity-secret`,
   widgetSetup: (wid) => `/v1/admin/widgets/${enc(wid)}/setup`,
+  feedback: '/v1/admin/feedback',
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
   contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,

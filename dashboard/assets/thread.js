@@ -35,6 +35,26 @@ function tokensText(m) {
   return `Tokens: ${p.toLocaleString()} prompt, ${c.toLocaleString()} completion`;
 }
 
+// The visitor's thumb on an answer (issue 26): a mark in its head, or null.
+function feedbackMark(m) {
+  if (m.feedback !== 'up' && m.feedback !== 'down') return null;
+  const up = m.feedback === 'up';
+  return h('span', {
+    class: ['badge', up ? 'badge-ok' : 'badge-danger', 'msg-feedback'], 'data-testid': 'msg-feedback',
+    'data-value': m.feedback, title: up ? 'The visitor found this answer helpful' : 'The visitor found this answer unhelpful',
+  }, h('span', { 'aria-hidden': 'true' }, up ? '👍 ' : '👎 '), up ? 'Helpful' : 'Not helpful');
+}
+
+// The conversation's rating (issue 26): "4 / 5" and its comment, or None.
+function ratingEl(r) {
+  if (!r || !r.score) return h('span', { class: 'muted' }, 'None');
+  const score = Math.min(5, Math.max(1, Number(r.score) || 1));
+  return h('span', { 'data-score': String(score) },
+    h('span', { 'aria-hidden': 'true', class: 'rating-stars' }, `${'★'.repeat(score)}${'☆'.repeat(5 - score)} `),
+    h('span', { 'data-testid': 'conv-rating-score' }, `${score} / 5`),
+    r.comment ? h('q', { class: 'rating-comment', 'data-testid': 'conv-rating-comment' }, String(r.comment)) : null);
+}
+
 function msgClasses(m) {
   const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
   const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
@@ -53,7 +73,8 @@ function messageItem(m, visitorName) {
     h('span', { class: 'msg-role', 'data-testid': 'msg-role' }, who),
     agent ? h('span', { class: 'badge badge-ok', 'data-testid': 'msg-agent' }, 'Person') : null,
     relTimeEl(m.createdAt, { class: 'msg-time' }),
-    agent || m.status === 'complete' ? null : statusBadge(m.status));
+    agent || m.status === 'complete' ? null : statusBadge(m.status),
+    role === 'assistant' ? feedbackMark(m) : null);
   const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
   const li = h('li', {
     class: msgClasses(m),
@@ -79,6 +100,12 @@ function updateItem(li, old, m) {
   }
   if (old.content !== m.content) {
     li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
+  }
+  if (old.feedback !== m.feedback && m.role === 'assistant') {
+    const mark = li.querySelector('[data-testid="msg-feedback"]');
+    if (mark) mark.remove();
+    const now = feedbackMark(m);
+    if (now) li.querySelector('.msg-head').append(now);
   }
   const tok = li.querySelector('[data-testid="msg-tokens"]');
   if (tok && (old.promptTokens !== m.promptTokens || old.completionTokens !== m.completionTokens)) {
@@ -363,6 +390,7 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const updated = timeEl(conv.updatedAt);
   const countEl = h('span', null, (Number(conv.messageCount) || 0).toLocaleString());
+  const ratingDd = h('span', null, ratingEl(conv.rating));
   const contactDd = h('span', null, conv.contactId ? 'Loading…' : h('span', { class: 'muted' }, 'None'));
   const meta = h('dl', { class: 'meta meta-compact', 'data-testid': 'conv-meta' },
     metaRow('Contact', contactDd, 'conv-contact'),
@@ -372,7 +400,8 @@ export async function renderThread(pane, ctx, id, hooks) {
     metaRow('Session', h('code', null, conv.sessionId || ''), 'conv-session'),
     metaRow('Started', timeEl(conv.createdAt), 'conv-created'),
     metaRow('Last activity', updated, 'conv-updated'),
-    metaRow('Messages', countEl, 'conv-message-count'));
+    metaRow('Messages', countEl, 'conv-message-count'),
+    metaRow('Rating', ratingDd, 'conv-rating'));
   const visitor = visitorDetails(data.visitor || conv.visitor);
 
   const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true, tabindex: '-1' });
@@ -465,6 +494,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   function showConv(c, posts = assign.posts()) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
+    if (c.rating !== undefined) clear(ratingDd).append(ratingEl(c.rating));
     if (c.handoff) dock.set(c.handoff, true);
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
   }

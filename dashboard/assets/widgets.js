@@ -17,6 +17,7 @@ import {
 import { formErrors, submitForm } from './form.js';
 import { cspLine, setupPanel } from './setup.js';
 import { livePreview } from './preview.js';
+import { feedbackPanel } from './feedback.js';
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const ORIGIN_RE = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i;
@@ -148,6 +149,8 @@ export async function renderList(main, ctx) {
   main.append(h('div', { class: 'table-wrap' },
     cardTable('Widgets, oldest first', ['Name', 'Public id', 'Status', 'Conversations', 'Updated'], tbody,
       { 'data-testid': 'widget-table' })));
+  const names = new Map(widgets.map((w) => [w.id, widgetLabel(w)]));
+  main.append(feedbackPanel(ctx, (id) => names.get(id)));
 }
 
 /* ------------------------------------------------------------------ form */

@@ -9,8 +9,10 @@
 // back") → the model answers, the owner's reply in its context. Then the
 // agents page: an agent created in the form (its API key write-only),
 // picked in a widget's form, and refused deletion while in use (409 naming
-// the widget). axe-core in light and dark on the new views; phone-sized
-// screenshots.
+// the widget). Feedback (issue 26): handed back, the widget offers the
+// rating form; a thumb on the answer and a rating are stored, in the
+// export and in the dashboard's thread. axe-core in light and dark on the
+// new views; phone-sized screenshots.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,7 +72,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     ownerSession = await dashLogin(stack, owner.ctx);
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // The default colours (#4f46e5, white text: 6.3:1; axe wants 4.5).
-      name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human',
+      name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human', rating_enabled: true,
     });
     assert.equal(r.status, 201, `create widget: ${r.status} ${r.text}`);
     w = r.json;
@@ -245,6 +247,63 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       .some((c) => c.textContent === 'You said: and now the bot'), null, { timeout: 5000 });
     await assertClean(o, owner.log, 'dashboard');
     await assertClean(visitor.page, visitor.log, 'widget');
+
+    // Feedback (issue 26): the hand-back's rating_request offered the form;
+    // the new answer has its thumbs. axe in light and dark with both.
+    const answer = visitor.page.locator(`${R} [data-part="message"][data-role="assistant"]`).last();
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !!root.querySelector('[data-part="rating"] legend')
+      && !![...root.querySelectorAll('[data-part="message"][data-role="assistant"]')].pop().querySelector('[data-part="thumbs"]'),
+    'the rating form and the thumbs');
+    for (const colorScheme of ['light', 'dark']) {
+      await visitor.page.emulateMedia({ colorScheme });
+      const r = await axeSerious(visitor.page, `widget with thumbs and the rating form (${colorScheme})`);
+      assert.deepEqual(r.bad, [], `${r.what}: ${JSON.stringify(r.bad)}`);
+    }
+    await visitor.page.emulateMedia({ colorScheme: 'light' });
+    const up = answer.locator('[data-part="thumbs"] button[value="up"]');
+    assert.equal(await up.getAttribute('aria-pressed'), 'false');
+    assert.equal(await up.getAttribute('aria-label'), 'Helpful');
+    await up.click();
+    assert.equal(await up.getAttribute('aria-pressed'), 'true');
+    const lastAnswer = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json.messages
+      .filter((m) => m.role === 'assistant').pop();
+    await waitFor(async () => (await lastAnswer()).feedback === 'up', 5000, 'the thumb stored');
+    await visitor.page.locator(`${R} [data-part="rating"] input[value="4"]`).check();
+    await visitor.page.locator(`${R} [data-part="rating"] textarea`).fill('Quick and kind');
+    await visitor.page.locator(`${R} [data-part="rating"] [data-part="save"]`).click();
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="rated"]')?.textContent === 'Thanks for your feedback!'
+      && !root.querySelector('[data-part="rating"]'), 'the rating saved');
+    const rated = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json.conversation.rating;
+    assert.deepEqual([rated.score, rated.comment], [4, 'Quick and kind']);
+    // ParleyChat.rate() offers it again, the first star focused; Dismiss takes it away.
+    assert.equal(await visitor.page.evaluate(() => window.ParleyChat.rate()), true);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => root.activeElement === root.querySelector('[data-part="rating"] input[value="1"]'),
+      'the form shown, its first star focused');
+    await visitor.page.locator(`${R} [data-part="rating"] [data-part="skip"]`).click();
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="rating"]'), 'the form dismissed');
+    // The export has both; the dashboard's thread shows them.
+    const mrows = (await adminApi(stack, 'GET', `/v1/admin/export?format=jsonl&rows=messages&conversation=${convId}`)).text
+      .trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(mrows.filter((m) => m.feedback).map((m) => [m.content, m.feedback]), [[said('and now the bot'), 'up']]);
+    const crow = JSON.parse((await adminApi(stack, 'GET', `/v1/admin/export?format=jsonl&rows=conversations&conversation=${convId}`)).text.trim());
+    assert.deepEqual([crow.rating, crow.ratingComment], [4, 'Quick and kind']);
+    await o.reload();
+    await o.waitForSelector('[data-testid="msg-feedback"][data-value="up"]', { timeout: 10000 });
+    assert.equal(await o.textContent('[data-testid="conv-rating-score"]'), '4 / 5');
+    assert.equal(await o.textContent('[data-testid="conv-rating-comment"]'), 'Quick and kind');
+    assert.deepEqual(await axeLightDark(o, 'thread with a thumb and a rating'), []);
+    // The widgets view's summary: this widget, 1 answer rated, all positive, rated 4.
+    const back = o.url();
+    await o.goto(back.replace(/#.*$/, '#/widgets'));
+    const row = o.locator(`[data-testid="fb-widget-row"][data-id="${w.id}"]`);
+    await row.waitFor({ timeout: 10000 });
+    assert.deepEqual(await Promise.all(['fb-rated', 'fb-positive', 'fb-ratings', 'fb-average']
+      .map((t) => row.locator(`[data-testid="${t}"]`).textContent())), ['1', '100%', '1', '4.0 / 5']);
+    assert.deepEqual(await axeLightDark(o, 'widgets with the feedback summary'), []);
+    await o.goto(back);
+    await o.waitForSelector('[data-testid="thread-messages"]', { timeout: 10000 });
+    await assertClean(o, owner.log, 'dashboard with feedback');
+    await assertClean(visitor.page, visitor.log, 'widget with feedback');
 
     // A reload: the history has the person's message, with the name.
     await visitor.page.reload();

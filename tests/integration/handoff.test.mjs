@@ -113,7 +113,9 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     oa.checkJson('POST', `/v1/admin/conversations/${convId}/messages`, r);
     assert.equal(r.json().message.role, 'agent');
     assert.equal(r.json().message.name, 'Team Parley');
-    assert.deepEqual(await v.next('message'), { type: 'message', role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
+    const { id: agentMsgId, ...said } = await v.next('message');
+    assert.match(agentMsgId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(said, { type: 'message', role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
     const agentEv = await ev.take((e) => e.event === 'message' && e.data.message.role === 'agent');
     assert.equal(agentEv.data.message.content, 'Hi, Ada here.');
     const conv = await p.admin(`/v1/admin/conversations/${convId}`);
@@ -140,7 +142,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     const s2 = await v2.next('session');
     assert.equal(s2.handoff, 'ai');
     const h = await v2.next('history');
-    assert.deepEqual(h.messages.find((m) => m.role === 'agent'), { role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley' });
+    assert.deepEqual(h.messages.find((m) => m.role === 'agent'), { role: 'agent', content: 'Hi, Ada here.', name: 'Team Parley', id: agentMsgId });
     await v2.close();
 
     // Last-Event-ID: what came after the waiting_human event, in order.
@@ -295,7 +297,8 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     let text = first.token;
     let m;
     while ((m = await v.next()).type === 'token') text += m.token;
-    assert.deepEqual(m, { type: 'message', role: 'assistant', content: text });
+    assert.deepEqual(m, { type: 'message', role: 'assistant', content: text, id: m.id });
+    assert.match(m.id, /^[0-9a-f]{32}$/);
     assert.ok(text.length < mockReply(question).length, `stopped early: ${text.length} characters`);
     assert.equal((await v.next('typing_stop')).type, 'typing_stop');
     assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });

@@ -51,7 +51,9 @@ describe('WebSocket chat, 4 workers', () => {
     const { tokens, message } = await v.turn(said);
     assert.ok(tokens.length >= 2, `streamed in ${tokens.length} tokens`);
     assert.equal(tokens.join(''), mockReply('hello over ws'));
-    assert.deepEqual(message, { type: 'message', role: 'assistant', content: mockReply('hello over ws') });
+    // The stored answer's id (issue 26: the widget's thumbs name it).
+    assert.match(message.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(message, { type: 'message', role: 'assistant', content: mockReply('hello over ws'), id: message.id });
     await v.close();
 
     const conv = await conversationEndingWith(p, mockReply('hello over ws'));
@@ -66,9 +68,12 @@ describe('WebSocket chat, 4 workers', () => {
     const s2 = await v2.next('session');
     assert.equal(s2.session_token, s.session_token);
     const h = await v2.next('history');
-    assert.deepEqual(h.messages, [
+    // Each with its id, an answer with its feedback; the conversation named.
+    assert.equal(h.conversation_id, conv._id);
+    assert.equal(h.messages[1].id, message.id);
+    assert.deepEqual(h.messages.map(({ id, ...m }) => (assert.match(id, /^[0-9a-f]{32}$/), m)), [
       { role: 'user', content: said },
-      { role: 'assistant', content: mockReply('hello over ws') },
+      { role: 'assistant', content: mockReply('hello over ws'), feedback: null },
     ]);
     // The next turn goes into the same conversation, with the history sent to the model.
     await v2.turn('second');

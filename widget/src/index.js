@@ -78,6 +78,13 @@ const TEXT = {
   labelOpenUnread: 'Open chat, {count} unread',
   labelDismiss: 'Dismiss',
   startersLabel: 'Suggested questions',
+  // feedback (issue 26)
+  fbUp: 'Helpful',
+  fbDown: 'Not helpful',
+  rateTitle: 'How was this chat?',
+  rateStars: '{count} of 5',
+  rateComment: 'Comment (optional)',
+  rateThanks: 'Thanks for your feedback!',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -784,7 +791,8 @@ function mount(script, cfg, base, broken, lang) {
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
       const fr = doc.createDocumentFragment();
-      msgs.forEach((m) => fr.append(bubble(m.role, m.content, 0, m.name)));
+      // .d: the frame's message (its id and feedback, for the feedback part)
+      msgs.forEach((m) => (fr.appendChild(bubble(m.role, m.content, 0, m.name)).d = m));
       clearError();
       [].slice.call(list.children).forEach((el) => el === welcome || el.keep || (cur && (el === cur.u || el === cur.m)) || el.remove());
       typer = null;
@@ -1088,6 +1096,7 @@ function mount(script, cfg, base, broken, lang) {
       connect();
     }
     if (cfg.starter_questions && cfg.starter_questions.length) part('starters');
+    if (cfg.feedback_enabled || cfg.rating_enabled) part('feedback');
     proactive();
   }
 
@@ -1111,6 +1120,8 @@ function mount(script, cfg, base, broken, lang) {
       ident = o;
       up && identify();
     },
+    // the rating form (rating_enabled widgets): a promise of whether it is shown
+    rate: () => part('feedback').then((f) => !!f && f()),
     stop,
     // What the list shows (welcome and error boxes left out), raw text:
     // [{role: 'user'|'assistant', content, state}]; state '' for user.

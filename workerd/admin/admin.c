@@ -197,6 +197,11 @@ admin_conv_json(const struct st_conv *c)
 	exprow_oset(o, "lastVisitorMessage", exprow_text(c->last_visitor),
 	    &err);
 	exprow_oset(o, "unread", json_boolean(c->unread), &err);
+	/* The visitor's rating (issue 26): {score, comment, ratedAt}, or null. */
+	exprow_oset(o, "rating", c->rating != 0 ? json_pack("{s:i, s:o, s:o}",
+	    "score", (int)c->rating, "comment",
+	    exprow_text(c->rating_comment), "ratedAt",
+	    exprow_ms(c->rated_at)) : json_null(), &err);
 	return exprow_odone(o, err);
 }
 
@@ -236,6 +241,11 @@ admin_msg_json(const struct st_msg *m)
 		exprow_oset(o, "authorId", m->author[0] != '\0' ?
 		    exprow_text(m->author) : json_null(), &err);
 	}
+	/* An answer's thumb from the visitor (issue 26): "up", "down", null. */
+	if (strcmp(m->role, "assistant") == 0)
+		exprow_oset(o, "feedback", st_feedback_name(m->feedback) !=
+		    NULL ? json_string(st_feedback_name(m->feedback)) :
+		    json_null(), &err);
 	return exprow_odone(o, err);
 }
 

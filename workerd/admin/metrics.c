@@ -62,6 +62,7 @@ struct wmetrics {
 	uint64_t up_cancelled;
 	struct mhist up_ttfb, up_total;
 	uint64_t tokens[2];	/* prompt, completion */
+	uint64_t feedback[3];	/* ratings, thumbs up, thumbs down (issue 26) */
 };
 
 static struct wmetrics cur, acked, inflight;
@@ -103,6 +104,11 @@ static const struct family {
 	    "Time from a model call's start to its end." },
 	{ "parley_tokens_total", "counter",
 	    "Tokens the model reported, by kind (prompt, completion)." },
+	{ "parley_feedback_total", "counter",
+	    "Thumbs visitors gave answers, by value (up, down)." },
+	{ "parley_ratings_total", "counter",
+	    "Ratings visitors gave conversations (a rating replaced counts "
+	    "again)." },
 	{ "parley_workers", "gauge",
 	    "Workers reporting to storaged." },
 	{ "parley_worker_restarts_total", "counter",
@@ -175,6 +181,13 @@ void
 metrics_upstream_cancel(void)
 {
 	cur.up_cancelled++;
+}
+
+void
+metrics_feedback(uint8_t value)
+{
+	if (value <= ST_FEEDBACK_DOWN)
+		cur.feedback[value]++;
 }
 
 void
@@ -266,6 +279,11 @@ metrics_encode(struct penc *e, const struct wmetrics *old)
 	    old->tokens[0]);
 	COUNTER("parley_tokens_total", "kind=\"completion\"", w->tokens[1],
 	    old->tokens[1]);
+	COUNTER("parley_ratings_total", "", w->feedback[0], old->feedback[0]);
+	COUNTER("parley_feedback_total", "value=\"up\"", w->feedback[1],
+	    old->feedback[1]);
+	COUNTER("parley_feedback_total", "value=\"down\"", w->feedback[2],
+	    old->feedback[2]);
 	mh_enc(e, &n, "parley_upstream_ttfb_seconds", "", up_bounds, NUPB, 1,
 	    &w->up_ttfb, old ? &old->up_ttfb : NULL);
 	mh_enc(e, &n, "parley_upstream_duration_seconds", "", up_bounds, NUPB,
@@ -424,6 +442,9 @@ static const struct {
 	{ "parley_upstream_cancelled_total", "" },
 	{ "parley_tokens_total", "kind=\"prompt\"" },
 	{ "parley_tokens_total", "kind=\"completion\"" },
+	{ "parley_feedback_total", "value=\"up\"" },
+	{ "parley_feedback_total", "value=\"down\"" },
+	{ "parley_ratings_total", "" },
 };
 #define NZEROS	(sizeof(zeros) / sizeof(zeros[0]))
 

@@ -428,7 +428,8 @@ http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 }
 
 static void
-json_done(void *fe, const char *conv_id, const char *content)
+json_done(void *fe, const char *conv_id, const char *msg_id,
+    const char *content)
 {
 	json_t *o = json_object();
 
@@ -479,13 +480,37 @@ stream_busy(void *fe)
 	return 1;
 }
 
+/*
+ * {"type":"done","message","conversationId"} and, when the reply was
+ * stored, "messageId" (issue 26: an addition the Open Chat Widget's
+ * clients ignore; the JSON answer keeps its two keys).
+ */
 static void
-stream_done(void *fe, const char *conv_id, const char *content)
+stream_done(void *fe, const char *conv_id, const char *msg_id,
+    const char *content)
 {
 	struct conn *c = turn_conn_detach(fe);
+	json_t *o;
+	char *text;
 
-	send_event(c, "done", "message", content, strlen(content),
-	    "conversationId", conv_id);
+	if (msg_id[0] == '\0') {
+		send_event(c, "done", "message", content, strlen(content),
+		    "conversationId", conv_id);
+		conn_stream_end(c);
+		return;
+	}
+	o = json_pack("{s:s, s:o, s:o, s:o}", "type", "done", "message",
+	    exprow_text(content), "conversationId", exprow_text(conv_id),
+	    "messageId", exprow_text(msg_id));
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		log_warnx("chat: cannot encode an event");
+	else {
+		conn_stream_write(c, text, strlen(text));
+		conn_stream_write(c, "\n", 1);
+	}
+	free(text);
 	conn_stream_end(c);
 }
 

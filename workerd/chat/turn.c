@@ -514,6 +514,7 @@ store_done(const struct storec_result *r, void *arg)
 	struct turn *t = arg;
 	const char *content = turn_content(t);
 	struct st_msg_conv mc;
+	char msg_id[ST_ID_HEX + 1] = "";
 	int ok = r->status == STOREC_OK, valid = 0;
 
 	if (!ok)
@@ -522,6 +523,7 @@ store_done(const struct storec_result *r, void *arg)
 		    r->status == STOREC_ERROR ? r->message :
 		    "storaged unavailable");
 	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &mc) == 0) {
+		strlcpy(msg_id, mc.msg.id, sizeof(msg_id));
 		st_rep_free(PROTO_ST_MSG_APPEND, &mc);
 		valid = 1;
 	}
@@ -540,7 +542,7 @@ store_done(const struct storec_result *r, void *arg)
 		    t->ops->token != NULL)
 			t->ops->token(t->fe, CHAT_EMPTY_REPLY,
 			    strlen(CHAT_EMPTY_REPLY));
-		t->ops->done(t->fe, t->conv_id, content);
+		t->ops->done(t->fe, t->conv_id, msg_id, content);
 	}
 	turn_free(t);
 }
@@ -581,7 +583,7 @@ turn_human(struct turn *t)
 	if (t->fe != NULL && t->ops->human != NULL)
 		t->ops->human(t->fe, t->conv_id);
 	else if (t->fe != NULL)
-		t->ops->done(t->fe, t->conv_id, "");
+		t->ops->done(t->fe, t->conv_id, "", "");
 	turn_free(t);
 }
 

@@ -88,8 +88,12 @@ struct turn_ops {
 	 * model waits until the front end calls turn_drained.
 	 */
 	int (*busy)(void *fe);
-	/* Final: the reply, as stored (the stand-in for a blank one too). */
-	void (*done)(void *fe, const char *conv_id, const char *content);
+	/*
+	 * Final: the reply, as stored (the stand-in for a blank one too),
+	 * and its message id ("" when nothing was stored: a person answers).
+	 */
+	void (*done)(void *fe, const char *conv_id, const char *msg_id,
+	    const char *content);
 	/* Final: no reply. shown: start was called. */
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */

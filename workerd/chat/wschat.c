@@ -170,6 +170,7 @@ struct wsess {
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
 	struct st_visitor visitor;
 	struct wsident ident;		/* verified identity (issue 26) */
+	struct wsfb fb;			/* feedback and rating (wsfeedback.c) */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -244,8 +245,8 @@ wid_valid(const char *s)
 /* --------------------------------------------------------- sending */
 
 /* Sends o (stolen) as one text message. */
-static void
-wsend(struct wsess *s, json_t *o)
+void
+wschat_send(struct wsess *s, json_t *o)
 {
 	char *text;
 
@@ -263,6 +264,8 @@ wsend(struct wsess *s, json_t *o)
 		ws_close(s->ws, WS_CLOSE_POLICY, "not reading");
 	free(text);
 }
+
+#define wsend	wschat_send
 
 static void
 wsend_type(struct wsess *s, const char *type)
@@ -346,6 +349,7 @@ static void
 wsend_handoff(struct wsess *s, int state, const char *name)
 {
 	const char *sn = st_handoff_name(state);
+	int old = s->handoff;
 	json_t *o;
 
 	if (sn == NULL || s->handoff == state)
@@ -355,6 +359,7 @@ wsend_handoff(struct wsess *s, int state, const char *name)
 	if (o != NULL && name != NULL && name[0] != '\0')
 		json_object_set_new(o, "name", exprow_text(name));
 	wsend(s, o);
+	wsfb_handoff(&s->fb, old, state);	/* handed back: rating_request */
 }
 
 static void
@@ -369,6 +374,7 @@ wsess_free(struct wsess *s)
 	if (s->areq != NULL)
 		storec_cancel(s->areq);
 	wsident_free(&s->ident);
+	wsfb_free(&s->fb);
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
@@ -409,10 +415,11 @@ visitor_event_text(const struct st_event *ev)
 	switch (ev->kind) {
 	case ST_EV_MESSAGE:
 		if (strcmp(ev->msg.role, "agent") == 0)
-			o = json_pack("{s:s, s:s, s:o, s:o}", "type", "message",
-			    "role", "agent", "content",
+			o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "type",
+			    "message", "role", "agent", "content",
 			    exprow_text(ev->msg.content), "name",
-			    exprow_text(ev->msg.name));
+			    exprow_text(ev->msg.name), "id",
+			    exprow_text(ev->msg.id));
 		break;
 	case ST_EV_TYPING:
 		o = ev->on ? json_pack("{s:s, s:s, s:o}", "type",
@@ -563,15 +570,22 @@ handoff_run(void *arg)
 }
 
 static void
-ws_done(void *fe, const char *conv_id, const char *content)
+ws_done(void *fe, const char *conv_id, const char *msg_id,
+    const char *content)
 {
 	struct wsess *s = fe;
+	json_t *o;
 
 	turn_over(s);
 	/* "" is a reply stopped before its first word: nothing to show. */
-	if (content[0] != '\0')
-		wsend(s, json_pack("{s:s, s:s, s:s}", "type", "message",
-		    "role", "assistant", "content", content));
+	if (content[0] != '\0') {
+		o = json_pack("{s:s, s:s, s:s}", "type", "message", "role",
+		    "assistant", "content", content);
+		/* Its id: the widget's thumbs name it (issue 26). */
+		if (o != NULL && msg_id[0] != '\0')
+			json_object_set_new(o, "id", json_string(msg_id));
+		wsend(s, o);
+	}
 	wsend_type(s, "typing_stop");
 }
 
@@ -1066,6 +1080,8 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_request_human(s);
 	else if (m.type == WSMSG_AVAILABILITY)
 		on_availability(s);
+	else if (m.type == WSMSG_FEEDBACK || m.type == WSMSG_RATING)
+		wsfb_frame(&s->fb, &m);
 	else if (m.type == WSMSG_VISITOR) {
 		/* Kept for the next turns: storaged stores it with them. */
 		st_visitor_free(&s->visitor);
@@ -1171,13 +1187,16 @@ history_trim(json_t *arr, size_t max)
 static void
 wsend_history(struct wsess *s, json_t *hist, int more)
 {
+	/* The conversation the messages are of (issue 26); null: none yet. */
+	json_t *conv = s->conv[0] != '\0' ? json_string(s->conv) : json_null();
 	json_t *o;
 	char *text = NULL;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		o = json_pack("{s:s, s:O, s:b}", "type", "history", "messages",
-		    hist, "truncated", more);
+		o = json_pack("{s:s, s:O, s:b, s:O}", "type", "history",
+		    "messages", hist, "truncated", more, "conversation_id",
+		    conv);
 		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
@@ -1188,6 +1207,7 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
 	}
 	json_decref(hist);
+	json_decref(conv);
 	if (text == NULL) {
 		log_warnx("wschat: cannot encode the history");
 		return;
@@ -1198,9 +1218,28 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 }
 
 /*
- * The history replayed to a resumed session: {role, content} pairs, and
- * "name" on a person's messages. NULL out of memory.
+ * One message of the history: {role, content, id}, "name" on a person's,
+ * "feedback" ("up", "down", null) on an assistant's. NULL out of memory.
  */
+static json_t *
+history_item(const struct st_msg *m)
+{
+	const char *fb = st_feedback_name(m->feedback);
+	json_t *item;
+	int err = 0;
+
+	if ((item = json_pack("{s:s, s:o, s:o}", "role", m->role, "content",
+	    exprow_text(m->content), "id", exprow_text(m->id))) == NULL)
+		return NULL;
+	if (strcmp(m->role, "agent") == 0)
+		exprow_oset(item, "name", exprow_text(m->name), &err);
+	if (strcmp(m->role, "assistant") == 0)
+		exprow_oset(item, "feedback", fb != NULL ? json_string(fb) :
+		    json_null(), &err);
+	return exprow_odone(item, err);
+}
+
+/* The history replayed to a resumed session. NULL out of memory. */
 static json_t *
 history_json(const struct st_msg *h, uint32_t n)
 {
@@ -1208,14 +1247,7 @@ history_json(const struct st_msg *h, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n && arr != NULL; i++) {
-		item = json_pack("{s:s, s:o}", "role", h[i].role, "content",
-		    exprow_text(h[i].content));
-		if (item != NULL && strcmp(h[i].role, "agent") == 0 &&
-		    json_object_set_new(item, "name",
-		    exprow_text(h[i].name)) < 0) {
-			json_decref(item);
-			item = NULL;
-		}
+		item = history_item(&h[i]);
 		if (item == NULL || json_array_append_new(arr, item) < 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -1275,6 +1307,9 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		return;
 	}
 	s->handoff_enabled = ok->widget.handoff_enabled != 0;
+	/* The widget's thumbs and rating (issue 26), as last read. */
+	s->fb.feedback_enabled = ok->widget.feedback_enabled != 0;
+	s->fb.rating_enabled = ok->widget.rating_enabled != 0;
 	s->contact_submitted = ok->contact_submitted != 0;
 	wsident_open(&s->ident, &ok->widget);
 	if (!resumed || !s->has_token) {
@@ -1442,6 +1477,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	loop_defer_init(&s->held_defer, held_run, s);
 	loop_defer_init(&s->handoff_defer, handoff_run, s);
 	s->pend_handoff = HANDOFF_UNKNOWN;
+	wsfb_init(&s->fb, s, s->wid, s->hash, s->conv, &s->resuming);
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

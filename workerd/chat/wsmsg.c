@@ -15,6 +15,8 @@
  *	 "language":...,"timeZone":...}	(issue 24: what the widget tells
  *					 of its visitor; a value that is
  *					 wrong is dropped, never an error)
+ *	{"type":"feedback",...}, {"type":"rating",...}	(issue 26: parsed
+ *					 by wsfeedback.c)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -32,6 +34,12 @@ fail(struct wsmsg *m, const char *what)
 	m->type = WSMSG_INVALID;
 	snprintf(m->error, sizeof(m->error), "%s", what);
 	return -1;
+}
+
+int
+wsmsg_fail(struct wsmsg *m, const char *what)
+{
+	return fail(m, what);
 }
 
 /* A string field: absent or null is "", else a string without NUL. */
@@ -135,6 +143,10 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	}
 	if (strcmp(tp, "identify") == 0)
 		return identify_parse(m);
+	if (strcmp(tp, "feedback") == 0)
+		return wsfb_parse_feedback(m);
+	if (strcmp(tp, "rating") == 0)
+		return wsfb_parse_rating(m);
 	if (strcmp(tp, "visitor") == 0) {
 		chat_visitor_parse(m->root, &m->visitor);
 		m->type = WSMSG_VISITOR;

@@ -17,7 +17,8 @@
  * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
- * known widget and token hash for WS_REQUEST_HUMAN); bit
+ * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
+ * WS_RATING); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). The rest of the
  * input is the payload. The rate table is small, so it fills and evicts.
@@ -859,7 +860,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, "fuzz");
 	} else if (type == PROTO_ST_WS_BEGIN ||
 	    type == PROTO_ST_CONTACT_SUBMIT ||
-	    type == PROTO_ST_WS_REQUEST_HUMAN) {
+	    type == PROTO_ST_WS_REQUEST_HUMAN ||
+	    type == PROTO_ST_WS_FEEDBACK || type == PROTO_ST_WS_RATING) {
 		penc_str(&e, known_wid);
 		penc_bytes(&e, known_hash, sizeof(known_hash));
 	} else if (type >= PROTO_ST_DASH_LOGIN && type <= PROTO_ST_DASH_LOGOUT)

@@ -4,7 +4,8 @@
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
  * characters without NUL and not blank, a contact's fields and a
  * resume's token are NUL-terminated strings, what a visitor message
- * keeps is within its bounds (issue 24), a refusal says why.
+ * keeps is within its bounds (issue 24), a feedback's and a rating's
+ * fields are within theirs (issue 26), a refusal says why.
  *
  * The same bytes go to the other small parser of a text a client sends
  * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
@@ -81,6 +82,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strlen(m.visitor.language) <= ST_VISITOR_LANG_MAX, "lang");
 		check(m.visitor.time_zone == NULL ||
 		    strlen(m.visitor.time_zone) <= ST_VISITOR_TZ_MAX, "zone");
+	} else if (m.type == WSMSG_FEEDBACK) {
+		/* Issue 26: a message id, a value of enum st_feedback. */
+		check(m.msg_id != NULL && st_id_valid(m.msg_id), "message_id");
+		check(m.value <= ST_FEEDBACK_DOWN, "feedback value");
+	} else if (m.type == WSMSG_RATING) {
+		check(m.score >= 1 && m.score <= 5, "score");
+		check(m.comment != NULL && utf8_chars(m.comment,
+		    strlen(m.comment)) <= ST_RATING_COMMENT_CHARS, "comment");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);

@@ -270,7 +270,9 @@ export function assertGoodStream(s, expected) {
   assert.deepEqual(Object.keys(start).sort(), ['conversationId', 'type']);
   assert.equal(typeof start.conversationId, 'string');
   assert.ok(start.conversationId.length > 0);
-  assert.deepEqual(Object.keys(done).sort(), ['conversationId', 'message', 'type']);
+  // messageId (issue 26): the stored reply's id, an addition old clients ignore.
+  assert.deepEqual(Object.keys(done).filter((k) => k !== 'messageId').sort(), ['conversationId', 'message', 'type']);
+  if ('messageId' in done) assert.match(done.messageId, /^[0-9a-f]{32}$/);
   assert.equal(done.conversationId, start.conversationId);
   for (const e of s.events.slice(1, -1)) {
     assert.deepEqual(Object.keys(e).sort(), ['token', 'type']);

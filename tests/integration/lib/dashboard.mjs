@@ -11,8 +11,10 @@ export const SESSION_MAX_AGE = 604800;
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff'];
-export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name'];
+export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff',
+  'rating', 'ratingComment'];
+export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name',
+  'feedback'];
 
 // Another loopback source address for each call (127.0.0.2, 127.0.0.3, ...;
 // the whole of 127/8 is the loopback interface): the login limit is per
@@ -185,7 +187,7 @@ export function convRow(c) {
   return {
     id: c._id, widgetId: c.widgetId, sessionId: c.sessionId, contactId: c.contactId ?? null,
     createdAt: c.createdAt, updatedAt: c.updatedAt, messageCount: c.messageCount, lastMessage: c.lastMessage ?? null,
-    handoff: c.handoff,
+    handoff: c.handoff, rating: c.rating ? c.rating.score : null, ratingComment: c.rating && c.rating.comment ? c.rating.comment : null,
   };
 }
 
@@ -193,7 +195,7 @@ export function msgRow(m, convId) {
   return {
     id: m._id, conversationId: m.conversationId ?? convId, role: m.role, status: m.status, content: m.content,
     createdAt: m.createdAt, promptTokens: m.promptTokens, completionTokens: m.completionTokens,
-    name: m.name ?? null,
+    name: m.name ?? null, feedback: m.feedback ?? null,
   };
 }
 

@@ -192,6 +192,13 @@ export function decConv(d) {
     visitor: { pageUrl: d.str(), referrer: d.str(), userAgent: d.str(), language: d.str(), timeZone: d.str() },
     visitorName: d.str(),
     unread: d.u8(),
+    // issue 26: feedback
+    rating: d.u8(),
+    ratingComment: d.str(),
+    ratedAt: d.u64(),
+    fbUp: d.u32(),
+    fbDown: d.u32(),
+    fbAgent: d.str(),
   };
 }
 
@@ -207,6 +214,7 @@ export function decMsg(d) {
     content: d.str(),
     name: d.str(),
     author: d.str(),
+    feedback: d.u8(),	// issue 26
   };
 }
 

@@ -23,6 +23,9 @@ export class Visitor {
     // other tests read the chat's messages in order, as an old client that
     // ignores it would; availability() takes them.
     this.avail = [];
+    // "rating_request" (issue 26, when a person hands back) likewise:
+    // ratingRequests holds them.
+    this.ratingRequests = [];
     this.waiters = [];
     this.closeCode = null;
     this.closeReason = '';
@@ -39,7 +42,7 @@ export class Visitor {
     ws.on('message', (data, isBinary) => {
       let m;
       try { m = isBinary ? { type: '<binary>' } : JSON.parse(data.toString('utf8')); } catch { m = { type: '<not json>' }; }
-      (m.type === 'availability' ? this.avail : this.inbox).push(m);
+      (m.type === 'availability' ? this.avail : m.type === 'rating_request' ? this.ratingRequests : this.inbox).push(m);
       this._wake();
     });
     ws.on('error', () => {});

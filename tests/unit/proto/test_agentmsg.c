@@ -284,9 +284,9 @@ test_conv_msg_fields(void **state)
 	penc_conv(&e, &c);
 	/*
 	 * The state, str org, then str assignee and str assignee_name,
-	 * then issue 24's (all empty here: V24 bytes).
+	 * then issue 24's and issue 26's (all empty here: V24 bytes).
 	 */
-#define V24	(4 + 8 + 5 * 4 + 4 + 1)
+#define V24	(4 + 8 + 5 * 4 + 4 + 1 + 1 + 4 + 8 + 4 + 4 + 4)
 	assert_int_equal(e.buf[e.len - V24 - 12 - 40 - 7], ST_HANDOFF_HUMAN);
 	assert_memory_equal(e.buf + e.len - V24 - 11 - 40 - 7,
 	    "\0\0\0\7default\0\0\0\x24usr_", 11 + 8);
@@ -319,10 +319,15 @@ test_conv_msg_fields(void **state)
 	assert_string_equal(h.content, "Hello from a person");
 	assert_string_equal(h.author, m.author);
 	st_msg_free(&h);
-	/* The name, then the author, the last field. */
-	assert_memory_equal(e.buf + e.len - 40 - 3, "Ana", 3);
-	assert_memory_equal(e.buf + e.len - 36, m.author, 36);
-	pdec_init(&d, e.buf, e.len - 40);
+	/* The name, then the author, then the feedback, the last field. */
+	assert_memory_equal(e.buf + e.len - 1 - 40 - 3, "Ana", 3);
+	assert_memory_equal(e.buf + e.len - 1 - 36, m.author, 36);
+	assert_int_equal(e.buf[e.len - 1], ST_FEEDBACK_NONE);
+	pdec_init(&d, e.buf, e.len - 1);
+	assert_int_equal(pdec_msg(&d, &h), -1);
+	/* A feedback past "down" does not decode. */
+	e.buf[e.len - 1] = 3;
+	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &h), -1);
 	penc_free(&e);
 	st_msg_free(&m);

@@ -207,24 +207,28 @@ test_export_rows(void **state)
 	st_conv_free(&c);
 	test_fill_conv(&c, 2, 0, "");
 	c.handoff = ST_HANDOFF_WAITING;
+	c.rating = 4;		/* issue 26: the visitor's rating */
+	c.rating_comment = strdup("ok, thanks");
+	assert_non_null(c.rating_comment);
 	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
 	st_conv_free(&c);
 	assert_string_equal(text(&b),
 	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
-	    "messageCount,lastMessage,handoff\r\n"
+	    "messageCount,lastMessage,handoff,rating,ratingComment\r\n"
 	    "00000000000000000000000000000001,default,sha256:abe633f3a47a2758174eabe9,,1700000000001,"
-	    "1700000000501,2,\"hi, \"\"you\"\"\",ai\r\n"
+	    "1700000000501,2,\"hi, \"\"you\"\"\",ai,,\r\n"
 	    "{\"id\":\"00000000000000000000000000000001\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\","
 	    "\"contactId\":\"0000000000000000000000000000abcd\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\","
-	    "\"handoff\":\"ai\"}\n"
+	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null}\n"
 	    "{\"id\":\"00000000000000000000000000000002\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:2b8ea975811361aee25cfeb5\","
 	    "\"contactId\":null,\"createdAt\":1700000000002,"
 	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
-	    "\"lastMessage\":\"\",\"handoff\":\"waiting_human\"}\n");
+	    "\"lastMessage\":\"\",\"handoff\":\"waiting_human\","
+	    "\"rating\":4,\"ratingComment\":\"ok, thanks\"}\n");
 	penc_free(&b);
 
 	penc_init(&b);
@@ -232,6 +236,7 @@ test_export_rows(void **state)
 	fmt = EXPORT_CSV;
 	header(&b, fmt, rows);
 	test_fill_msg(&m, 7, 1, "=cmd|' /C calc'!A0\r\nline");
+	m.feedback = ST_FEEDBACK_UP;	/* issue 26: the visitor's thumb */
 	assert_int_equal(exprow_msg(&b, fmt, &m), 0);
 	fmt = EXPORT_JSONL;
 	header(&b, fmt, rows);		/* nothing for JSON Lines */
@@ -244,22 +249,22 @@ test_export_rows(void **state)
 	st_msg_free(&m);
 	assert_string_equal(text(&b),
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
-	    "completionTokens,name\r\n"
+	    "completionTokens,name,feedback\r\n"
 	    "000000000000000000000000000003e9,"
 	    "00000000000000000000000000000007,assistant,complete,"
-	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,\r\n"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,,up\r\n"
 	    "{\"id\":\"000000000000000000000000000003e9\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"assistant\",\"status\":\"complete\","
 	    "\"content\":\"=cmd|' /C calc'!A0\\r\\nline\","
 	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
-	    "\"completionTokens\":2,\"name\":null}\n"
+	    "\"completionTokens\":2,\"name\":null,\"feedback\":\"up\"}\n"
 	    "{\"id\":\"000000000000000000000000000003ea\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"agent\",\"status\":\"complete\","
 	    "\"content\":\"caf\xc3\xa9 \xe2\x80\xa8 \\u0001\","
 	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
-	    "\"completionTokens\":4,\"name\":\"Ann\"}\n");
+	    "\"completionTokens\":4,\"name\":\"Ann\",\"feedback\":null}\n");
 	penc_free(&b);
 }
 
@@ -284,14 +289,15 @@ test_ctl_rows(void **state)
 	assert_int_equal(exprow_conv(&e, EXPORT_CSV, &c), 0);
 	assert_int_equal(exprow_conv(&e, EXPORT_JSONL, &c), 0);
 	assert_string_equal(text(&e), "id,widgetId,sessionId,contactId,"
-	    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n"
+	    "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
+	    "ratingComment\r\n"
 	    "00112233445566778899aabbccddeeff,default,sha256:e8bc163c82eee18733288c7d,,1,2,3,"
-	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai\r\n"
+	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai,,\r\n"
 	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
 	    "\"default\",\"sessionId\":\"sha256:e8bc163c82eee18733288c7d\",\"contactId\":null,"
 	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
 	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\","
-	    "\"handoff\":\"ai\"}\n");
+	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null}\n");
 	penc_free(&e);
 
 	memset(&m, 0, sizeof(m));
@@ -305,7 +311,7 @@ test_ctl_rows(void **state)
 	penc_init(&e);
 	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
 	assert_string_equal(text(&e), "00112233445566778899aabbccddeeff,"
-	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,\r\n");
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,,\r\n");
 	penc_free(&e);
 	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
 }

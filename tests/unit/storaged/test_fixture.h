@@ -469,8 +469,9 @@ db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
 }
 
 /*
- * A conversation record of format 6 (v) written again as format 5 into e
- * (issue 24's fields go: their lengths vary, so it is decoded).
+ * A conversation record of format 7, the newest (v), written again as format
+ * 5 into e (issue 24's and 26's fields go: their lengths vary, so it is
+ * decoded).
  */
 static inline void
 conv_v6_to_v5(const MDB_val *v, struct penc *e)
@@ -478,7 +479,7 @@ conv_v6_to_v5(const MDB_val *v, struct penc *e)
 	struct st_conv c;
 	struct pdec d;
 
-	assert_int_equal(((uint8_t *)v->mv_data)[0], 6);
+	assert_int_equal(((uint8_t *)v->mv_data)[0], 7);
 	pdec_init(&d, (uint8_t *)v->mv_data + 1, v->mv_size - 1);
 	assert_int_equal(pdec_conv(&d, &c), 0);
 	assert_int_equal(pdec_done(&d), 0);
@@ -499,7 +500,7 @@ conv_v6_to_v5(const MDB_val *v, struct penc *e)
 	st_conv_free(&c);
 }
 
-/* Every conversation from format 6 to 5 (db_cut cannot: no fixed tail). */
+/* Every conversation from the newest format to 5 (db_cut cannot: no fixed tail). */
 static inline void
 convs_to_v5(struct fix *f)
 {

@@ -177,11 +177,15 @@ dec_pairs(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 	}
 }
 
-/* ST_WS_OPEN's history: (role, content, name) items; names kept in names. */
+/*
+ * ST_WS_OPEN's history: (role, content, name, id, feedback) items; names
+ * kept in names (the id is 32 hex, the feedback none: checked here).
+ */
 static void
 dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
     char *contents[16], char names[16][4 * ST_MSG_NAME_MAX + 1])
 {
+	char id[ST_ID_HEX + 1];
 	uint32_t i;
 
 	*n = pdec_u32(d);
@@ -191,6 +195,9 @@ dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
 		assert_non_null(contents[i]);
 		pdec_strbuf(d, names[i], 4 * ST_MSG_NAME_MAX + 1);
+		pdec_strbuf(d, id, sizeof(id));
+		assert_true(st_id_valid(id));
+		assert_int_equal(pdec_u8(d), ST_FEEDBACK_NONE);
 	}
 }
 
@@ -1901,7 +1908,8 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 7);
+	db_to_older(f, "msgs", 4, 1);
 	db_to_older(f, "msgs", 3, 4);
 	db_to_older(f, "msgs", 2, 4);
 	convs_to_v5(f);
@@ -1942,7 +1950,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 6);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 7);
 	st_conv_free(&c);
 }
 
@@ -2665,12 +2673,199 @@ test_batch_rerun(void **state)
 	st_widget_free(&d);
 }
 
+/* ------------------------------------------------ feedback (issue 26) */
+
+/* An assistant message appended to conversation conv: its id into id. */
+static void
+fb_answer(struct fix *f, const char *conv, char id[ST_ID_HEX + 1])
+{
+	struct st_msg_conv mc;
+	struct dreply r;
+	struct penc e;
+
+	append_payload(&e, conv, "assistant", "an answer", "", 1, 2);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	assert_int_equal(st_rep_decode(PROTO_ST_MSG_APPEND, r.enc.buf,
+	    r.enc.len, &mc), 0);
+	strlcpy(id, mc.msg.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+	dreply_free(&r);
+}
+
+/* ST_WS_FEEDBACK of session tb: its result (changed into *changed). */
+static int
+fb_thumb(struct fix *f, const char *wid, uint8_t tb, const char *conv,
+    const char *msg, uint8_t value, int *changed)
+{
+	struct st_ws_feedback_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = conv, .msg_id = msg,
+	    .value = value };
+	struct st_ws_feedback_rep rep;
+
+	hash(q.token, tb);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_FEEDBACK, &q, &rep), 0);
+	if (changed != NULL)
+		*changed = rep.changed;
+	return rep.result;
+}
+
+/* The default organisation's summary rows, as the install key asks. */
+static void
+fb_summary(struct fix *f, struct st_fb_summary *s)
+{
+	struct st_who who = { .kind = ST_WHO_KEY, .id = "install",
+	    .org = "default", .role = ST_ROLE_OWNER };
+	struct dreply r;
+	struct dbatch b;
+
+	dispatch_begin(f->st, f->rl, &b, 0);
+	b.who = &who;
+	dispatch_run(&b, PROTO_ST_FEEDBACK_SUMMARY, NULL, 0, &r);
+	assert_int_equal(dispatch_end(&b), 0);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(st_rep_decode(PROTO_ST_FEEDBACK_SUMMARY, r.enc.buf,
+	    r.enc.len, s), 0);
+	dreply_free(&r);
+}
+
+/* The summary's one row is (up, down, ratings, rating_sum); or none. */
+static void
+fb_counts_are(struct fix *f, uint32_t up, uint32_t down, uint32_t n,
+    uint32_t sum)
+{
+	struct st_fb_summary s;
+
+	fb_summary(f, &s);
+	if (up + down + n == 0)
+		assert_int_equal(s.n, 0);
+	else {
+		assert_int_equal(s.n, 1);
+		assert_int_equal(s.rows[0].up, up);
+		assert_int_equal(s.rows[0].down, down);
+		assert_int_equal(s.rows[0].ratings, n);
+		assert_int_equal(s.rows[0].rating_sum, sum);
+		assert_string_equal(s.rows[0].agent, "");
+		assert_string_equal(s.rows[0].widget_name, "Fb");
+	}
+	st_rep_free(PROTO_ST_FEEDBACK_SUMMARY, &s);
+}
+
+/*
+ * Thumbs and ratings: only the session's own conversation's assistant
+ * messages, a change counted once, taken back, replaced; the counts
+ * exact, and gone with the conversation.
+ */
+static void
+test_feedback(void **state)
+{
+	struct fix *f = *state;
+	struct st_ws_rating_req rq = { .token_len = ST_TOKEN_HASH_LEN,
+	    .conv_id = "", .score = 4, .comment = "good" };
+	struct st_ws_rating_rep rr;
+	struct st_ws_feedback_req fq = { .token_len = ST_TOKEN_HASH_LEN,
+	    .conv_id = "", .value = ST_FEEDBACK_UP };
+	struct wsbegin a, b;
+	struct st_widget w, in, off;
+	char m1[ST_ID_HEX + 1], m2[ST_ID_HEX + 1], wid[ST_WID_LEN + 1];
+	int changed;
+
+	st_widget_defaults(&in);
+	in.name = strdup("Fb");
+	in.rating_enabled = 1;
+	assert_int_equal(w_create(f, &in, &w), 0);
+	st_widget_free(&in);
+	assert_int_equal(ws_begin_full(f, w.widget_id, 1, "hi", 0, 0, &a), 0);
+	assert_int_equal(ws_begin_full(f, w.widget_id, 2, "yo", 0, 0, &b), 0);
+	fb_answer(f, a.conv.id, m1);
+	fb_answer(f, b.conv.id, m2);
+	fb_counts_are(f, 0, 0, 0, 0);
+
+	/* Up, up again (no change), down, taken back. */
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, m1,
+	    ST_FEEDBACK_UP, &changed), ST_WS_OK);
+	assert_int_equal(changed, 1);
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, "", m1, ST_FEEDBACK_UP,
+	    &changed), ST_WS_OK);
+	assert_int_equal(changed, 0);
+	fb_counts_are(f, 1, 0, 0, 0);
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, m1,
+	    ST_FEEDBACK_DOWN, NULL), ST_WS_OK);
+	fb_counts_are(f, 0, 1, 0, 0);
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, m1,
+	    ST_FEEDBACK_NONE, NULL), ST_WS_OK);
+	fb_counts_are(f, 0, 0, 0, 0);
+
+	/* Another session's conversation, or its message from one's own. */
+	assert_int_equal(fb_thumb(f, w.widget_id, 2, a.conv.id, m1,
+	    ST_FEEDBACK_UP, NULL), ST_WS_NO_CONV);
+	assert_int_equal(fb_thumb(f, w.widget_id, 2, b.conv.id, m1,
+	    ST_FEEDBACK_UP, NULL), ST_WS_NO_MSG);
+	/* A visitor's own message, an unknown session. */
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, a.msg.id,
+	    ST_FEEDBACK_UP, NULL), ST_WS_NO_MSG);
+	assert_int_equal(fb_thumb(f, w.widget_id, 9, a.conv.id, m1,
+	    ST_FEEDBACK_UP, NULL), ST_WS_NO_SESSION);
+	fb_counts_are(f, 0, 0, 0, 0);
+
+	/* Ratings: the last counts; out of bounds is invalid. */
+	assert_int_equal(fb_thumb(f, w.widget_id, 2, b.conv.id, m2,
+	    ST_FEEDBACK_UP, NULL), ST_WS_OK);
+	rq.widget_id = w.widget_id;
+	hash(rq.token, 1);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_RATING, &rq, &rr), 0);
+	assert_int_equal(rr.result, ST_WS_OK);
+	fb_counts_are(f, 1, 0, 1, 4);
+	rq.score = 2;
+	assert_int_equal(request_dec(f, PROTO_ST_WS_RATING, &rq, &rr), 0);
+	fb_counts_are(f, 1, 0, 1, 2);
+	rq.score = 6;
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_RATING, &rq),
+	    PROTO_E_INVALID);
+	rq.score = 0;
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_RATING, &rq),
+	    PROTO_E_INVALID);
+	/* A widget without ratings (the default) or thumbs refuses them. */
+	w_new(f, "Off", &off);
+	assert_int_equal(ws_say(f, off.widget_id, 3, "hello"), ST_WS_OK);
+	rq.widget_id = off.widget_id;
+	hash(rq.token, 3);
+	rq.score = 5;
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_RATING, &rq),
+	    PROTO_E_INVALID);
+	st_widget_defaults(&in);
+	in.feedback_enabled = 0;
+	strlcpy(wid, off.widget_id, sizeof(wid));
+	st_widget_free(&off);
+	assert_int_equal(w_update(f, wid, ST_WF_FEEDBACK, &in, &off, NULL), 0);
+	st_widget_free(&in);
+	fq.widget_id = off.widget_id;
+	fq.msg_id = m1;
+	hash(fq.token, 3);
+	assert_int_equal(request_st_err(f, PROTO_ST_WS_FEEDBACK, &fq),
+	    PROTO_E_INVALID);
+	fb_counts_are(f, 1, 0, 1, 2);
+
+	/* A deleted conversation's part goes; the other's stays. */
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ a.conv.id }), 0);
+	fb_counts_are(f, 1, 0, 0, 0);
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ b.conv.id }), 0);
+	fb_counts_are(f, 0, 0, 0, 0);
+	assert_int_equal(db_entries(f, "feedback_counts"), 0);
+	wsbegin_free(&a);
+	wsbegin_free(&b);
+	st_widget_free(&w);
+	st_widget_free(&off);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
+		T(test_feedback),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),

@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'فتح المحادثة، {count} غير مقروءة',
   labelDismiss: 'تجاهل',
   startersLabel: 'أسئلة مقترحة',
+  fbUp: 'مفيد',
+  fbDown: 'غير مفيد',
+  rateTitle: 'كيف كانت هذه المحادثة؟',
+  rateStars: '{count} من 5',
+  rateComment: 'تعليق (اختياري)',
+  rateThanks: 'شكرًا على ملاحظاتك!',
 };

@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Chat öffnen, {count} ungelesen',
   labelDismiss: 'Ausblenden',
   startersLabel: 'Vorgeschlagene Fragen',
+  fbUp: 'Hilfreich',
+  fbDown: 'Nicht hilfreich',
+  rateTitle: 'Wie war dieser Chat?',
+  rateStars: '{count} von 5',
+  rateComment: 'Kommentar (optional)',
+  rateThanks: 'Danke für Ihr Feedback!',
 };

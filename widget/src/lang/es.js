@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} sin leer',
   labelDismiss: 'Descartar',
   startersLabel: 'Preguntas sugeridas',
+  fbUp: 'Útil',
+  fbDown: 'No útil',
+  rateTitle: '¿Qué tal este chat?',
+  rateStars: '{count} de 5',
+  rateComment: 'Comentario (opcional)',
+  rateThanks: '¡Gracias por tu opinión!',
 };

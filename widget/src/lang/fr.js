@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Ouvrir le chat, {count} non lus',
   labelDismiss: 'Ignorer',
   startersLabel: 'Questions suggérées',
+  fbUp: 'Utile',
+  fbDown: 'Pas utile',
+  rateTitle: 'Comment s’est passée cette discussion ?',
+  rateStars: '{count} sur 5',
+  rateComment: 'Commentaire (facultatif)',
+  rateThanks: 'Merci pour votre avis !',
 };

@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Apri la chat, {count} non letti',
   labelDismiss: 'Ignora',
   startersLabel: 'Domande suggerite',
+  fbUp: 'Utile',
+  fbDown: 'Non utile',
+  rateTitle: 'Com’è andata questa chat?',
+  rateStars: '{count} su 5',
+  rateComment: 'Commento (facoltativo)',
+  rateThanks: 'Grazie per il tuo feedback!',
 };

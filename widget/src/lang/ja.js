@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'チャットを開く（未読 {count} 件）',
   labelDismiss: '閉じる',
   startersLabel: 'おすすめの質問',
+  fbUp: '役に立った',
+  fbDown: '役に立たなかった',
+  rateTitle: 'このチャットはいかがでしたか？',
+  rateStars: '5 段階中 {count}',
+  rateComment: 'コメント（任意）',
+  rateThanks: 'ご意見ありがとうございます！',
 };

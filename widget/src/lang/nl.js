@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Chat openen, {count} ongelezen',
   labelDismiss: 'Sluiten',
   startersLabel: 'Voorgestelde vragen',
+  fbUp: 'Nuttig',
+  fbDown: 'Niet nuttig',
+  rateTitle: 'Hoe was deze chat?',
+  rateStars: '{count} van 5',
+  rateComment: 'Opmerking (optioneel)',
+  rateThanks: 'Bedankt voor je feedback!',
 };

@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Otwórz czat, nieprzeczytane: {count}',
   labelDismiss: 'Zamknij',
   startersLabel: 'Sugerowane pytania',
+  fbUp: 'Pomocne',
+  fbDown: 'Niepomocne',
+  rateTitle: 'Jak oceniasz tę rozmowę?',
+  rateStars: '{count} z 5',
+  rateComment: 'Komentarz (opcjonalnie)',
+  rateThanks: 'Dziękujemy za opinię!',
 };

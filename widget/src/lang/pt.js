@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} não lidas',
   labelDismiss: 'Dispensar',
   startersLabel: 'Perguntas sugeridas',
+  fbUp: 'Útil',
+  fbDown: 'Não útil',
+  rateTitle: 'Como foi esta conversa?',
+  rateStars: '{count} de 5',
+  rateComment: 'Comentário (opcional)',
+  rateThanks: 'Obrigado pelo seu feedback!',
 };

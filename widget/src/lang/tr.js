@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: 'Sohbeti aç, {count} okunmamış',
   labelDismiss: 'Kapat',
   startersLabel: 'Önerilen sorular',
+  fbUp: 'Faydalı',
+  fbDown: 'Faydalı değil',
+  rateTitle: 'Bu sohbet nasıldı?',
+  rateStars: '5 üzerinden {count}',
+  rateComment: 'Yorum (isteğe bağlı)',
+  rateThanks: 'Geri bildiriminiz için teşekkürler!',
 };

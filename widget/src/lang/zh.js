@@ -43,4 +43,10 @@ export default {
   labelOpenUnread: '打开聊天，{count} 条未读',
   labelDismiss: '关闭',
   startersLabel: '推荐问题',
+  fbUp: '有帮助',
+  fbDown: '没有帮助',
+  rateTitle: '这次对话怎么样？',
+  rateStars: '{count} / 5',
+  rateComment: '评论（可选）',
+  rateThanks: '感谢您的反馈！',
 };

@@ -100,7 +100,7 @@ test_conv_json(void **state)
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
 	    "\"assignee\":null,\"visitorName\":\"\","
-	    "\"lastVisitorMessage\":\"\",\"unread\":false}");
+	    "\"lastVisitorMessage\":\"\",\"unread\":false,\"rating\":null}");
 	free(s);
 	st_conv_free(&c);
 
@@ -113,6 +113,17 @@ test_conv_json(void **state)
 	assert_non_null(strstr(s, "\"assignee\":{\"id\":"
 	    "\"usr_0123456789abcdef0123456789abcdef\",\"name\":"
 	    "\"Ana \\\"A\\\"\"},"));
+	free(s);
+	st_conv_free(&c);
+
+	/* Rated (issue 26): the score, the comment, when. */
+	test_fill_conv(&c, 1, 2, "hi");
+	c.rating = 4;
+	c.rating_comment = strdup("Quick \"and\" kind");
+	c.rated_at = 1700000000999ULL;
+	s = test_dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"rating\":{\"score\":4,\"comment\":"
+	    "\"Quick \\\"and\\\" kind\",\"ratedAt\":1700000000999}}"));
 	free(s);
 	st_conv_free(&c);
 
@@ -148,8 +159,14 @@ test_msg_json(void **state)
 	    "\"conversationId\":\"fedcba9876543210fedcba9876543210\","
 	    "\"role\":\"assistant\",\"content\":\"h\xc3\xa9llo\\n\","
 	    "\"createdAt\":1700000000123,\"status\":\"complete\","
-	    "\"promptTokens\":12,\"completionTokens\":34}");
+	    "\"promptTokens\":12,\"completionTokens\":34,\"feedback\":null}");
 	free(s);
+	/* The visitor's thumb on an answer (issue 26). */
+	m.feedback = ST_FEEDBACK_DOWN;
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, ",\"feedback\":\"down\"}"));
+	free(s);
+	m.feedback = ST_FEEDBACK_NONE;
 	/* A person's message says who (an assistant's has no name). */
 	strlcpy(m.role, "agent", sizeof(m.role));
 	strlcpy(m.name, "Ada", sizeof(m.name));

@@ -55,7 +55,7 @@ static const char conv_json[] =
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
     "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\","
     "\"assignee\":null,\"visitorName\":\"\","
-    "\"lastVisitorMessage\":\"\",\"unread\":false}";
+    "\"lastVisitorMessage\":\"\",\"unread\":false,\"rating\":null}";
 
 static void
 test_format_conversation(void **state)

@@ -300,13 +300,13 @@ test_export_messages_pages(void **state)
 	assert_non_null(tresp_header(&r, "Transfer-Encoding", v, sizeof(v)));
 	assert_string_equal(r.body,
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
-	    "completionTokens,name\r\n"
+	    "completionTokens,name,feedback\r\n"
 	    "000000000000000000000000000003e8,00000000000000000000000000000001,"
-	    "user,complete,\"m1,0\",1700000001000,0,0,\r\n"
+	    "user,complete,\"m1,0\",1700000001000,0,0,,\r\n"
 	    "000000000000000000000000000003e9,00000000000000000000000000000001,"
-	    "assistant,complete,\"m1,1\",1700000001001,1,2,\r\n"
+	    "assistant,complete,\"m1,1\",1700000001001,1,2,,\r\n"
 	    "000000000000000000000000000003ea,00000000000000000000000000000001,"
-	    "user,complete,\"m1,2\",1700000001002,2,4,\r\n");
+	    "user,complete,\"m1,2\",1700000001002,2,4,,\r\n");
 	tresp_free(&r);
 	peer_expect_none(&P, 50);
 	assert_int_equal(storec_inflight(), 0);
@@ -432,8 +432,9 @@ test_export_backpressure(void **state)
 	assert_true(r.complete);
 	/* The header row first, although the first page came with rows. */
 	assert_true(strncmp(r.body, "id,widgetId,sessionId,contactId,"
-	    "createdAt,updatedAt,messageCount,lastMessage,handoff\r\n"
-	    "00000000000000000000000000000001,", 119) == 0);
+	    "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
+	    "ratingComment\r\n"
+	    "00000000000000000000000000000001,", 140) == 0);
 	assert_non_null(strstr(r.body, "000000000000000000000000000001f4"));
 	tresp_free(&r);
 }

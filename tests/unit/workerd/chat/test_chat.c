@@ -19,6 +19,8 @@
 
 #define KEY	"widget-key-0123456789abcdefXYZ"
 #define CONV	"0123456789abcdef0123456789abcdef"
+/* The stored reply's id (fill_msg's n 2): the stream's done names it. */
+#define MSGID	"00000000000000000000000000000002"
 
 static struct peer P;
 
@@ -737,7 +739,7 @@ test_stream_turn(void **state)
 	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
 	    "{\"type\":\"token\",\"token\":\"lo\\n\\\"x\\\"\"}\n"
 	    "{\"type\":\"done\",\"message\":\"Hello\\n\\\"x\\\"\","
-	    "\"conversationId\":\"" CONV "\"}\n");
+	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 
 	/* Keep-alive after a stream; /chat is the same stream. */
 	start_turn(&cl, "/chat", "again", &pr);
@@ -854,7 +856,7 @@ test_empty_reply(void **state)
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
 	    "{\"type\":\"token\",\"token\":\"" CHAT_EMPTY_REPLY "\"}\n"
 	    "{\"type\":\"done\",\"message\":\"" CHAT_EMPTY_REPLY "\","
-	    "\"conversationId\":\"" CONV "\"}\n");
+	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 
 	/* Leading blanks go out with the first visible text; later ones at once. */
 	start_turn(&cl, "/v1/chat/stream", "a", &pr);
@@ -868,7 +870,7 @@ test_empty_reply(void **state)
 	    "{\"type\":\"token\",\"token\":\" \\nHi\"}\n"
 	    "{\"type\":\"token\",\"token\":\" \"}\n"
 	    "{\"type\":\"done\",\"message\":\" \\nHi \","
-	    "\"conversationId\":\"" CONV "\"}\n");
+	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 	tclient_close(&cl);
 }
 
@@ -998,7 +1000,7 @@ test_early_answer(void **state)
 	    "{\"type\":\"token\",\"token\":\"Hel\"}\n"
 	    "{\"type\":\"token\",\"token\":\"lo\"}\n"
 	    "{\"type\":\"done\",\"message\":\"Hello\","
-	    "\"conversationId\":\"" CONV "\"}\n");
+	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 
 	/* The model finishes first: the reply is stored only after. */
 	post(&cl, "/v1/chat", KEY, "{\"sessionId\":\"s1\",\"message\":\"a\"}");
@@ -1389,7 +1391,7 @@ test_http10_stream(void **state)
 	    "{\"type\":\"token\",\"token\":\"one\"}\n"
 	    "{\"type\":\"token\",\"token\":\"two\"}\n"
 	    "{\"type\":\"done\",\"message\":\"onetwo\",\"conversationId\":\""
-	    CONV "\"}\n");
+	    CONV "\",\"messageId\":\"" MSGID "\"}\n");
 	tresp_free(&r);
 	tclient_close(&cl);
 }

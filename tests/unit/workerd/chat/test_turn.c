@@ -89,7 +89,7 @@ fe_busy(void *fe)
 }
 
 static void
-fe_done(void *fe, const char *conv_id, const char *content)
+fe_done(void *fe, const char *conv_id, const char *msg_id, const char *content)
 {
 	fe_log("done %s", content);
 	FE.t = NULL;

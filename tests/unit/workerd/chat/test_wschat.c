@@ -125,7 +125,7 @@ expect_open(struct peer_req *pr, int has_token, uint32_t nhits)
 	st_req_free(PROTO_ST_WS_OPEN, &req);
 }
 
-/* ST_WS_OPEN's OK: a widget with the handoff button, a new visitor. */
+/* ST_WS_OPEN's OK: a widget with the handoff button and ratings, a new visitor. */
 static void
 reply_open(struct peer_req *pr)
 {
@@ -136,6 +136,7 @@ reply_open(struct peer_req *pr)
 	st_widget_defaults(&rep.ok.widget);
 	strlcpy(rep.ok.widget.widget_id, WID, sizeof(rep.ok.widget.widget_id));
 	rep.ok.widget.handoff_enabled = 1;
+	rep.ok.widget.rating_enabled = 1;
 	reply_rep(pr, 0, &rep);
 }
 
@@ -558,6 +559,75 @@ test_ws_requests_malformed(void **state)
 	tclient_close(&cl);
 }
 
+/*
+ * Issue 26: feedback and rating frames whose replies come a byte short or
+ * over fail cleanly (the visitor reads an error), and whole ones answer.
+ */
+#define FB_FAILED	"{\"type\":\"error\",\"message\":" \
+	"\"Your feedback could not be saved. Please try again.\"}"
+#define FB_FRAME	"{\"type\":\"feedback\",\"message_id\":\"" CONV \
+	"\",\"value\":\"up\"}"
+
+static void
+test_ws_feedback_malformed(void **state)
+{
+	struct st_ws_feedback_rep fr = { ST_WS_OK, 1 };
+	struct st_ws_rating_rep rr = { ST_WS_OK };
+	struct st_ws_feedback_req q;
+	struct tclient cl;
+	struct peer_req pr;
+	int cut;
+
+	open_socket(&cl);
+	/* Before a turn the socket knows no conversation: nothing asked. */
+	send_text(&cl, FB_FRAME);
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Please send a message first.\"}");
+	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+	reply_begin(&pr, 0);
+	expect_text(&cl, "{\"type\":\"typing_start\"}");
+	F.cbs.on_delta(F.arg, "ok", 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
+	expect_text_start(&cl, "{\"type\":\"message\",\"role\":\"assistant\"");
+	expect_text(&cl, "{\"type\":\"typing_stop\"}");
+	for (cut = -1; cut <= 1; cut += 2) {
+		send_text(&cl, FB_FRAME);
+		peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
+		next_cut = cut;
+		reply_rep(&pr, 0, &fr);
+		expect_text(&cl, FB_FAILED);
+		send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
+		peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+		next_cut = cut;
+		reply_rep(&pr, 0, &rr);
+		expect_text(&cl, FB_FAILED);
+	}
+	send_text(&cl, FB_FRAME);
+	peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
+	assert_string_equal(q.msg_id, CONV);
+	assert_string_equal(q.conv_id, CONV);
+	assert_int_equal(q.value, ST_FEEDBACK_UP);
+	assert_int_equal(q.token_len, ST_TOKEN_HASH_LEN);
+	st_req_free(pr.type, &q);
+	reply_rep(&pr, 0, &fr);
+	expect_text(&cl, "{\"type\":\"feedback_saved\",\"message_id\":\""
+	    CONV "\",\"value\":\"up\"}");
+	send_text(&cl, "{\"type\":\"rating\",\"score\":6}");
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"score: must be 1 to 5\"}");
+	send_text(&cl, "{\"type\":\"rating\",\"score\":5,\"comment\":\"ok\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+	reply_rep(&pr, 0, &rr);
+	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":5}");
+	tclient_close(&cl);
+}
+
 int
 main(void)
 {
@@ -569,6 +639,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_resume_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
 		    each_setup, each_teardown),
 	};
 

@@ -1,0 +1,75 @@
+/*
+ * Feedback (issue 26): a visitor's thumb on an assistant answer, a
+ * visitor's 1-5 rating of a conversation, and the owner's summary of
+ * them. Conventions as in storemsg.h; storaged/STORAGE.md ("Feedback")
+ * tells what storaged keeps, proto/PROTOCOL.md lists the types.
+ *
+ *   ST_WS_FEEDBACK  str widget_id, bytes token_hash (32), str conv_id
+ *                   ("" = the session's current one), str msg_id,
+ *                   u8 value (enum st_feedback: 0 takes it back)
+ *                                          -> u8 result, u8 changed
+ *     The visitor's session (the token's, of that widget, live) must
+ *     own the conversation (its session), and msg_id must be one of
+ *     its assistant messages: else NO_SESSION, NO_CONV, or NO_MSG;
+ *     `invalid` when the widget's feedback_enabled is off.
+ *     The message's feedback is set, and the organisation's
+ *     feedback_counts row of (widget, agent) moves with it; changed 0
+ *     when it held that value already (nothing written).
+ *   ST_WS_RATING    str widget_id, bytes token_hash (32), str conv_id
+ *                   ("" = current), u8 score (1-5), str comment
+ *                   (<= ST_RATING_COMMENT_CHARS characters)
+ *                                          -> u8 result
+ *     The conversation's rating (the last one counts: a rating given
+ *     again replaces the one before in the counts); results as above.
+ *     `invalid` for a score or comment out of bounds, or when the
+ *     widget's rating_enabled is off.
+ *   ST_FEEDBACK_SUMMARY (empty)            -> u32 n, n x row
+ *     Who asks's organisation's counts, one row per (widget, agent)
+ *     with any: str widget (internal id), str widget_name ("" when the
+ *     widget is gone), str agent ("" the default agent), str agent_name
+ *     ("" for the default one or a gone one), u32 up, u32 down,
+ *     u32 ratings, u32 rating_sum. At most ST_FB_ROWS_MAX rows.
+ */
+#ifndef PARLEY_FEEDBACKMSG_H
+#define PARLEY_FEEDBACKMSG_H
+
+#include <stdint.h>
+
+#include "storemsg.h"
+#include "widgetmsg.h"
+
+#define ST_FB_ROWS_MAX		2000
+
+struct st_ws_feedback_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *conv_id;
+	const char *msg_id;
+	uint8_t value;		/* enum st_feedback */
+};
+struct st_ws_feedback_rep {
+	uint8_t result;		/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV, NO_MSG */
+	uint8_t changed;
+};
+struct st_ws_rating_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *conv_id;
+	uint8_t score;		/* 1-5 */
+	const char *comment;
+};
+struct st_ws_rating_rep {
+	uint8_t result;		/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV */
+};
+struct st_fb_row {
+	const char *widget, *widget_name, *agent, *agent_name;
+	uint32_t up, down, ratings, rating_sum;
+};
+struct st_fb_summary {
+	struct st_fb_row *rows;
+	uint32_t n;
+};
+
+#endif

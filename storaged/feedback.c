@@ -1,0 +1,360 @@
+/*
+ * Feedback (issue 26; proto/feedbackmsg.h, STORAGE.md "Feedback"): a
+ * visitor's thumb on an assistant message, its 1-5 rating of a
+ * conversation, and the counts the owner's summary reads:
+ *
+ *	feedback_counts  org NUL widget NUL agent -> u32 up, u32 down,
+ *	                 u32 ratings, u32 rating_sum
+ *
+ * A conversation keeps what it adds to its row (fb_up, fb_down, rating)
+ * and the agent the row names (fb_agent: its widget's agent when the
+ * first of them came), so that a thumb changed or taken back and a
+ * rating replaced move the counts exactly, and a conversation deleted
+ * (by the dashboard, the retention sweep, an erasure, its organisation's
+ * deletion: all through store_conv_delete) takes its part out. A row
+ * that falls to zero is deleted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentstore.h"
+#include "feedback.h"
+#include "log.h"
+#include "storeint.h"
+#include "util.h"
+#include "wsess.h"
+
+#define FB_KEY_MAX	(ST_WHO_ORG_MAX + 1 + ST_WIDGET_MAX + 1 + ST_ID_HEX)
+
+struct fb_counts {
+	uint32_t up, down, ratings, rating_sum;
+};
+
+/* Its row's key: org NUL widget NUL agent. */
+static size_t
+fb_key(uint8_t k[FB_KEY_MAX], const struct st_conv *c)
+{
+	size_t o = strlen(c->org) + 1, w = strlen(c->widget) + 1;
+	size_t a = strlen(c->fb_agent);
+
+	memcpy(k, c->org, o);
+	memcpy(k + o, c->widget, w);
+	memcpy(k + o + w, c->fb_agent, a);
+	return o + w + a;
+}
+
+static int
+fb_counts_dec(struct pdec *d, struct fb_counts *n)
+{
+	n->up = pdec_u32(d);
+	n->down = pdec_u32(d);
+	n->ratings = pdec_u32(d);
+	n->rating_sum = pdec_u32(d);
+	return pdec_done(d);
+}
+
+/* v plus delta, never below 0 (a count that would is logged). */
+static uint32_t
+fb_move(uint32_t v, int64_t delta, int *bad)
+{
+	int64_t r = (int64_t)v + delta;
+
+	if (r < 0) {
+		*bad = 1;
+		return 0;
+	}
+	return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/* c's row moves by the deltas. */
+static void
+fb_counts_add(struct store_txn *t, const struct st_conv *c, int64_t up,
+    int64_t down, int64_t ratings, int64_t sum)
+{
+	uint8_t k[FB_KEY_MAX];
+	struct fb_counts n;
+	struct pdec d;
+	struct penc e;
+	size_t klen;
+	int rc, bad = 0;
+
+	if (t->err || (up == 0 && down == 0 && ratings == 0 && sum == 0))
+		return;
+	memset(&n, 0, sizeof(n));
+	klen = fb_key(k, c);
+	if ((rc = rec_get(t, t->st->feedback_counts, k, klen, &d,
+	    "get feedback counts")) < 0)
+		return;
+	if (rc == 0 && fb_counts_dec(&d, &n) < 0) {
+		rec_corrupt(t, "feedback counts");
+		return;
+	}
+	n.up = fb_move(n.up, up, &bad);
+	n.down = fb_move(n.down, down, &bad);
+	n.ratings = fb_move(n.ratings, ratings, &bad);
+	n.rating_sum = fb_move(n.rating_sum, sum, &bad);
+	if (bad)
+		log_warnx("feedback counts of %s/%s went below zero",
+		    c->org, c->widget);
+	if (n.up == 0 && n.down == 0 && n.ratings == 0) {
+		if (rc == 0)
+			db_del(t, t->st->feedback_counts, k, klen,
+			    "delete feedback counts");
+		return;
+	}
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u32(&e, n.up);
+	penc_u32(&e, n.down);
+	penc_u32(&e, n.ratings);
+	penc_u32(&e, n.rating_sum);
+	rec_put(t, t->st->feedback_counts, k, klen, &e, "put feedback counts");
+	penc_free(&e);
+}
+
+/*
+ * The agent c's feedback is counted under: the widget's now when c has
+ * none counted yet, else the one its counts are under.
+ */
+static void
+fb_agent_pick(struct st_conv *c, const char *agent)
+{
+	if (c->fb_up == 0 && c->fb_down == 0 && c->rating == 0)
+		strlcpy(c->fb_agent, agent, sizeof(c->fb_agent));
+}
+
+int
+store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
+    struct st_ws_feedback_rep *rep)
+{
+	struct store_ws_fb fb;
+	uint8_t cid[ID_LEN], mkey[MSG_KEY_LEN];
+	struct st_conv c;
+	struct st_msg m;
+	int result = ST_WS_NO_CONV, rc, old;
+
+	memset(rep, 0, sizeof(*rep));
+	if (q->value > ST_FEEDBACK_DOWN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "value must be 0, 1 (up) or 2 (down)");
+	memset(&c, 0, sizeof(c));
+	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
+	    &c, cid, &fb) != 0)
+		return t->err;
+	rep->result = (uint8_t)result;
+	if (result != ST_WS_OK)
+		return 0;
+	if (!fb.feedback_enabled) {
+		st_conv_free(&c);
+		return store_fail(t, PROTO_E_INVALID,
+		    "feedback: this chat does not take feedback");
+	}
+	rc = st_id_valid(q->msg_id) ? msg_find(t, cid, q->msg_id, mkey, &m) : 1;
+	if (rc == 0 && strcmp(m.role, "assistant") != 0) {
+		st_msg_free(&m);
+		rc = 1;
+	}
+	if (rc != 0) {
+		rep->result = ST_WS_NO_MSG;
+		st_conv_free(&c);
+		return t->err;
+	}
+	if ((old = m.feedback) != q->value) {
+		rep->changed = 1;
+		fb_agent_pick(&c, fb.agent);
+		m.feedback = q->value;
+		msg_save(t, mkey, &m);
+		c.fb_up += (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
+		c.fb_down += (q->value == ST_FEEDBACK_DOWN) -
+		    (old == ST_FEEDBACK_DOWN);
+		fb_counts_add(t, &c, (int64_t)(q->value == ST_FEEDBACK_UP) -
+		    (old == ST_FEEDBACK_UP), (int64_t)(q->value ==
+		    ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN), 0, 0);
+		conv_save(t, cid, &c);
+	}
+	st_msg_free(&m);
+	st_conv_free(&c);
+	return t->err;
+}
+
+/* NULL when the rating's score and comment are within bounds. */
+static const char *
+rating_invalid(const struct st_ws_rating_req *q)
+{
+	size_t len = strlen(q->comment);
+	ssize_t chars = proto_utf8_chars(q->comment, len);
+
+	if (q->score < 1 || q->score > 5)
+		return "score must be 1 to 5";
+	if (len > ST_RATING_COMMENT_MAX || chars < 0 ||
+	    chars > ST_RATING_COMMENT_CHARS)
+		return "comment must be at most 1000 characters of UTF-8";
+	return NULL;
+}
+
+int
+store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
+    struct st_ws_rating_rep *rep)
+{
+	struct store_ws_fb fb;
+	uint8_t cid[ID_LEN];
+	char *comment;
+	struct st_conv c;
+	const char *bad;
+	int result = ST_WS_NO_CONV;
+	uint8_t old;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((bad = rating_invalid(q)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	memset(&c, 0, sizeof(c));
+	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
+	    &c, cid, &fb) != 0)
+		return t->err;
+	rep->result = (uint8_t)result;
+	if (result != ST_WS_OK)
+		return 0;
+	if (!fb.rating_enabled) {
+		st_conv_free(&c);
+		return store_fail(t, PROTO_E_INVALID,
+		    "rating: this chat does not take ratings");
+	}
+	if ((comment = strdup(q->comment)) == NULL) {
+		st_conv_free(&c);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	fb_agent_pick(&c, fb.agent);
+	old = c.rating;
+	fb_counts_add(t, &c, 0, 0, old == 0 ? 1 : 0,
+	    (int64_t)q->score - old);
+	c.rating = q->score;
+	free(c.rating_comment);
+	c.rating_comment = comment;
+	c.rated_at = t->st->now();
+	conv_save(t, cid, &c);
+	st_conv_free(&c);
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- summary */
+
+/* The name of org's agent id among as (n), or "". */
+static const char *
+agent_name(const struct st_agent *as, uint32_t n, const char *id)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(as[i].id, id) == 0)
+			return as[i].name;
+	return "";
+}
+
+/* One row of the walk (key k, value v) into r; names looked up. */
+static int
+fb_row_take(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    size_t plen, const struct st_agent *as, uint32_t nas,
+    struct st_fb_row *r)
+{
+	const char *p = (const char *)k->mv_data + plen, *nul;
+	size_t rest = k->mv_size - plen;
+	struct fb_counts n;
+	struct st_widget w;
+	struct pdec d;
+
+	if ((nul = memchr(p, '\0', rest)) == NULL ||
+	    rec_open(t, v, &d, "feedback counts") < 0 ||
+	    fb_counts_dec(&d, &n) < 0) {
+		rec_corrupt(t, "feedback counts");
+		return -1;
+	}
+	r->widget = strndup(p, (size_t)(nul - p));
+	r->agent = strndup(nul + 1, rest - (size_t)(nul - p) - 1);
+	if (r->widget == NULL || r->agent == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (widget_load(t, r->widget, &w) == 0) {
+		r->widget_name = strdup(w.name != NULL ? w.name : "");
+		st_widget_free(&w);
+	} else
+		r->widget_name = strdup("");
+	r->agent_name = strdup(agent_name(as, nas, r->agent));
+	if (t->err || r->widget_name == NULL || r->agent_name == NULL)
+		return t->err ? t->err :
+		    store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	r->up = n.up;
+	r->down = n.down;
+	r->ratings = n.ratings;
+	r->rating_sum = n.rating_sum;
+	return 0;
+}
+
+int
+store_fb_summary(struct store_txn *t, const char *org,
+    struct st_fb_summary *out)
+{
+	size_t plen = strlen(org) + 1;
+	struct st_agent *as = NULL;
+	struct st_fb_row *rows;
+	uint32_t nas = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || store_agent_list(t, org, &as, &nas) != 0)
+		return t->err;
+	if ((rows = calloc(ST_FB_ROWS_MAX, sizeof(*rows))) == NULL) {
+		store_agents_free(as, nas);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	out->rows = rows;
+	if ((rc = mdb_cursor_open(t->txn, t->st->feedback_counts,
+	    &cur)) != 0) {
+		store_agents_free(as, nas);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)org;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && out->n < ST_FB_ROWS_MAX && k.mv_size > plen &&
+	    memcmp(k.mv_data, org, plen) == 0) {
+		if (fb_row_take(t, &k, &v, plen, as, nas, &rows[out->n++]) < 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	store_agents_free(as, nas);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk feedback counts");
+	return t->err;
+}
+
+void
+store_fb_summary_free(struct st_fb_summary *s)
+{
+	uint32_t i;
+
+	for (i = 0; s->rows != NULL && i < s->n; i++) {
+		free((char *)s->rows[i].widget);
+		free((char *)s->rows[i].widget_name);
+		free((char *)s->rows[i].agent);
+		free((char *)s->rows[i].agent_name);
+	}
+	free(s->rows);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---------------------------------------------------------------- module */
+
+static void
+fb_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[16])
+{
+	fb_counts_add(t, c, -(int64_t)c->fb_up, -(int64_t)c->fb_down,
+	    c->rating != 0 ? -1 : 0, -(int64_t)c->rating);
+}
+
+const struct store_module feedback_module = {
+	.name = "feedback",
+	.conv_deleted = fb_conv_deleted,
+};

@@ -1,0 +1,26 @@
+/*
+ * Feedback (issue 26; feedback.c, proto/feedbackmsg.h): a visitor's
+ * thumbs and rating, and the organisation's counts of them. Errors as
+ * store.h: each does nothing when t->err is set; 0 or t's error.
+ */
+#ifndef PARLEY_FEEDBACK_H
+#define PARLEY_FEEDBACK_H
+
+#include "feedbackmsg.h"
+#include "store.h"
+
+/*
+ * ST_WS_FEEDBACK: the thumb q->value on the session's assistant message
+ * q->msg_id, counted; rep->result says whose it was (feedbackmsg.h).
+ */
+int store_ws_feedback(struct store_txn *, const struct st_ws_feedback_req *q,
+    struct st_ws_feedback_rep *rep);
+/* ST_WS_RATING: the session's conversation rated (`invalid` out of bounds). */
+int store_ws_rating(struct store_txn *, const struct st_ws_rating_req *q,
+    struct st_ws_rating_rep *rep);
+/* ST_FEEDBACK_SUMMARY: org's rows; free with store_fb_summary_free. */
+int store_fb_summary(struct store_txn *, const char *org,
+    struct st_fb_summary *out);
+void store_fb_summary_free(struct st_fb_summary *);
+
+#endif

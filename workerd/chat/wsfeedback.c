@@ -1,0 +1,295 @@
+/*
+ * Feedback over the widget's WebSocket (issue 26; docs/widget-protocol.md,
+ * "Feedback"):
+ *
+ *	{"type":"feedback","message_id":"<32 hex>","value":"up"|"down"|null}
+ *		-> {"type":"feedback_saved","message_id","value"}
+ *	{"type":"rating","score":1-5,"comment":"<= 1000 characters"}
+ *		-> {"type":"rating_saved","score"}
+ *	<- {"type":"rating_request"}	a person handed the conversation
+ *					back to the assistant
+ *
+ * A thumb names an assistant message of the socket's conversation (the
+ * session's), a rating is of that conversation; before the socket knows
+ * one (no message sent, nothing resumed) both are refused here. storaged
+ * checks both against the session's token hash (ST_WS_FEEDBACK,
+ * ST_WS_RATING): a message of another session is refused as unknown.
+ * One request at a time per socket (the widget waits for the answer), at
+ * most FB_FRAMES_MAX frames a minute. The widget's feedback_enabled and
+ * rating_enabled gate them (and rating_request), as the socket's
+ * ST_WS_OPEN last read them: a frame the widget does not take is an error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agentmsg.h"
+#include "log.h"
+#include "stmsgs.h"
+#include "workerd.h"
+
+#define FB_FRAMES_MAX	30		/* feedback and rating frames a minute */
+#define FB_WINDOW_MS	60000
+#define FB_WAIT_TEXT	"Please wait a moment and try again."
+#define FB_FAIL_TEXT	"Your feedback could not be saved. Please try again."
+
+/* ------------------------------------------------------------ parsing */
+
+int
+wsfb_parse_feedback(struct wsmsg *m)
+{
+	json_t *id = json_object_get(m->root, "message_id");
+	json_t *v = json_object_get(m->root, "value");
+	const char *vs;
+
+	if (!json_is_string(id) || !st_id_valid(json_string_value(id)))
+		return wsmsg_fail(m, "message_id: must be a message's id");
+	if (v == NULL || json_is_null(v))
+		m->value = ST_FEEDBACK_NONE;
+	else if (json_is_string(v) && strcmp((vs = json_string_value(v)),
+	    "up") == 0)
+		m->value = ST_FEEDBACK_UP;
+	else if (json_is_string(v) && strcmp(vs, "down") == 0)
+		m->value = ST_FEEDBACK_DOWN;
+	else
+		return wsmsg_fail(m, "value: must be \"up\", \"down\" or null");
+	m->msg_id = json_string_value(id);
+	m->type = WSMSG_FEEDBACK;
+	return 0;
+}
+
+int
+wsfb_parse_rating(struct wsmsg *m)
+{
+	json_t *score = json_object_get(m->root, "score");
+	json_t *c = json_object_get(m->root, "comment");
+	json_int_t n;
+
+	if (!json_is_integer(score) || (n = json_integer_value(score)) < 1 ||
+	    n > 5)
+		return wsmsg_fail(m, "score: must be 1 to 5");
+	m->comment = "";
+	if (c != NULL && !json_is_null(c)) {
+		if (!json_is_string(c) || memchr(json_string_value(c), '\0',
+		    json_string_length(c)) != NULL ||
+		    utf8_chars(json_string_value(c), json_string_length(c)) >
+		    ST_RATING_COMMENT_CHARS)
+			return wsmsg_fail(m, "comment: must be at most 1000 "
+			    "characters");
+		m->comment = json_string_value(c);
+	}
+	m->score = (uint8_t)n;
+	m->type = WSMSG_RATING;
+	return 0;
+}
+
+/* ------------------------------------------------------------ socket */
+
+void
+wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
+    const uint8_t *hash, const char *conv, const int *resuming)
+{
+	memset(f, 0, sizeof(*f));
+	f->s = s;
+	f->wid = wid;
+	f->hash = hash;
+	f->conv = conv;
+	f->resuming = resuming;
+	/* Off until the socket's ST_WS_OPEN reads the widget's settings. */
+	f->feedback_enabled = 0;
+	f->rating_enabled = 0;
+}
+
+void
+wsfb_free(struct wsfb *f)
+{
+	storec_cancel(f->req);
+	f->req = NULL;
+}
+
+static void
+wsfb_error(struct wsfb *f, const char *msg)
+{
+	wschat_send(f->s, json_pack("{s:s, s:s}", "type", "error", "message",
+	    msg));
+}
+
+/* The storaged result that refuses a frame, as the visitor reads it. */
+static const char *
+result_text(uint8_t result)
+{
+	switch (result) {
+	case ST_WS_NO_MSG:
+		return "message_id: no such answer in this conversation";
+	case ST_WS_NO_CONV:
+		return "Please send a message first.";
+	case ST_WS_NO_SESSION:
+	case ST_WS_NO_WIDGET:
+		return "This chat session has ended. Please reload the page.";
+	default:
+		return NULL;
+	}
+}
+
+/* What a request's failure tells the visitor: storaged's invalid text, else FB_FAIL_TEXT. */
+static const char *
+failed_text(const struct storec_result *r)
+{
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID)
+		return r->message;
+	if (r->status == STOREC_ERROR)
+		log_warnx("wsfeedback: %s", r->message);
+	return FB_FAIL_TEXT;
+}
+
+/* The value the reply repeats, as the frame said it. */
+static json_t *
+value_json(uint8_t v)
+{
+	const char *n = st_feedback_name(v);
+
+	return n != NULL ? json_string(n) : json_null();
+}
+
+/* ST_WS_FEEDBACK -> struct st_ws_feedback_rep */
+static void
+feedback_done(const struct storec_result *r, void *arg)
+{
+	struct wsfb *f = arg;
+	struct st_ws_feedback_rep rep;
+	const char *bad;
+
+	if (r->status != STOREC_OK) {
+		wsfb_error(f, failed_text(r));
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_WS_FEEDBACK, &rep) < 0) {
+		wsfb_error(f, FB_FAIL_TEXT);
+		return;
+	}
+	if ((bad = result_text(rep.result)) != NULL)
+		wsfb_error(f, bad);
+	else if (rep.result != ST_WS_OK)
+		wsfb_error(f, FB_FAIL_TEXT);
+	else {
+		if (rep.changed && f->pend_value != ST_FEEDBACK_NONE)
+			metrics_feedback(f->pend_value);
+		wschat_send(f->s, json_pack("{s:s, s:s, s:o}", "type",
+		    "feedback_saved", "message_id", f->pend_id, "value",
+		    value_json(f->pend_value)));
+	}
+	st_rep_free(PROTO_ST_WS_FEEDBACK, &rep);
+}
+
+/* ST_WS_RATING -> struct st_ws_rating_rep */
+static void
+rating_done(const struct storec_result *r, void *arg)
+{
+	struct wsfb *f = arg;
+	struct st_ws_rating_rep rep;
+	const char *bad;
+
+	if (r->status != STOREC_OK) {
+		wsfb_error(f, failed_text(r));
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_WS_RATING, &rep) < 0) {
+		wsfb_error(f, FB_FAIL_TEXT);
+		return;
+	}
+	if ((bad = result_text(rep.result)) != NULL)
+		wsfb_error(f, bad);
+	else if (rep.result != ST_WS_OK)
+		wsfb_error(f, FB_FAIL_TEXT);
+	else {
+		metrics_feedback(0);
+		wschat_send(f->s, json_pack("{s:s, s:i}", "type",
+		    "rating_saved", "score", (int)f->pend_score));
+	}
+	st_rep_free(PROTO_ST_WS_RATING, &rep);
+}
+
+/* One more frame this minute, none in flight: 1 when it may go. */
+static int
+wsfb_allowed(struct wsfb *f)
+{
+	uint64_t now = loop_now();
+
+	if (*f->resuming) {
+		wsfb_error(f, "Your conversation is being restored.");
+		return 0;
+	}
+	/* No conversation known yet: no answer to rate. */
+	if (f->conv[0] == '\0') {
+		wsfb_error(f, "Please send a message first.");
+		return 0;
+	}
+	if (now - f->window >= FB_WINDOW_MS) {
+		f->window = now;
+		f->asks = 0;
+	}
+	if (++f->asks > FB_FRAMES_MAX || f->req != NULL) {
+		wsfb_error(f, FB_WAIT_TEXT);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+on_feedback(struct wsfb *f, const struct wsmsg *m)
+{
+	struct st_ws_feedback_req req = {
+		.widget_id = f->wid,
+		.token_len = ST_TOKEN_HASH_LEN,
+		.conv_id = f->conv,
+		.msg_id = m->msg_id,
+		.value = m->value,
+	};
+
+	memcpy(req.token, f->hash, sizeof(req.token));
+	strlcpy(f->pend_id, m->msg_id, sizeof(f->pend_id));
+	f->pend_value = m->value;
+	if (storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &req, feedback_done, f,
+	    &f->req) < 0)
+		wsfb_error(f, FB_FAIL_TEXT);
+}
+
+static void
+on_rating(struct wsfb *f, const struct wsmsg *m)
+{
+	struct st_ws_rating_req req = {
+		.widget_id = f->wid,
+		.token_len = ST_TOKEN_HASH_LEN,
+		.conv_id = f->conv,
+		.score = m->score,
+		.comment = m->comment,
+	};
+
+	memcpy(req.token, f->hash, sizeof(req.token));
+	f->pend_score = m->score;
+	if (storec_ask(NULL, PROTO_ST_WS_RATING, &req, rating_done, f,
+	    &f->req) < 0)
+		wsfb_error(f, FB_FAIL_TEXT);
+}
+
+void
+wsfb_frame(struct wsfb *f, const struct wsmsg *m)
+{
+	if (m->type == WSMSG_FEEDBACK && !f->feedback_enabled)
+		wsfb_error(f, "feedback: this chat does not take feedback");
+	else if (m->type == WSMSG_RATING && !f->rating_enabled)
+		wsfb_error(f, "rating: this chat does not take ratings");
+	else if (!wsfb_allowed(f))
+		;
+	else if (m->type == WSMSG_FEEDBACK)
+		on_feedback(f, m);
+	else
+		on_rating(f, m);
+}
+
+void
+wsfb_handoff(struct wsfb *f, int old, int state)
+{
+	if (f->rating_enabled && old == ST_HANDOFF_HUMAN &&
+	    state == ST_HANDOFF_AI)
+		wschat_send(f->s, json_pack("{s:s}", "type", "rating_request"));
+}
