@@ -664,6 +664,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "read_marks", offsetof(struct store, read_marks) },
 	{ "user_reads", offsetof(struct store, user_reads) },
 	{ "canned", offsetof(struct store, canned) },
+	/* a visitor session's conversations (issue 26) */
+	{ "wsess_convs", offsetof(struct store, wsess_convs) },
 };
 
 MDB_dbi *
