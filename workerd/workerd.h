@@ -26,6 +26,7 @@
  *	  chat.c	the HTTP chat endpoints: JSON and NDJSON (x-api-key)
  *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
  *	  wsmsg.c	the widget visitor's messages, parsed and checked
+ *	  wsconvs.c	a visitor's conversations: new, listed, read (issue 26)
  *	admin/		the owner's side
  *	  admin.c	the admin API (x-admin-api-key)
  *	  export.c	GET /v1/admin/export, streamed
@@ -1268,6 +1269,8 @@ void chat_get_history(struct conn *, struct http_request *,
 enum wsmsg_type {
 	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
 	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
+	/* issue 26, wsconvs.c */
+	WSMSG_NEW_CONV, WSMSG_CONV_LIST, WSMSG_CONV_OPEN,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -1279,6 +1282,7 @@ struct wsmsg {
 	const char *name, *email, *phone;	/* CONTACT: "" when not given */
 	const char *token;	/* RESUME: "" when not given, else unchecked */
 	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
+	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
@@ -1300,6 +1304,57 @@ void wschat_init(void);
 size_t wschat_turns(void);
 /* Closes every session open on the public widget id (it is gone). */
 void wschat_widget_gone(const char *widget_id);
+
+/* ------------------------------------------------------------- wsconvs.c */
+
+/*
+ * A visitor's conversations over the WebSocket (issue 26): a new one,
+ * the list, an earlier one read-only. A socket's state: its request in
+ * flight (one at a time) and this minute's count.
+ */
+struct wsconvs {
+	struct storec_req *req;
+	uint64_t window;		/* when this minute of asks began */
+	unsigned int asks;
+};
+/*
+ * The frame of type tp into m when it is one of these: 1 parsed, 0 not
+ * one of them, -1 refused (m as wsmsg_parse leaves a refusal).
+ */
+int wsconvs_parse(struct wsmsg *m, const char *tp);
+/* 1 when a parsed frame is one of these. */
+int wsconvs_is(const struct wsmsg *m);
+/* Answers the frame m of socket s (wschat.c's). */
+struct wsess;
+void wsconvs_frame(struct wsess *s, const struct wsmsg *m);
+/* Forgets the request in flight (the socket goes). */
+void wsconvs_free(struct wsconvs *);
+
+/*
+ * What wsconvs.c reads of wschat.c's socket s: its widget and token
+ * hash, whether a session is stored, whether it waits for a resume or a
+ * reply (busy), and its wsconvs.
+ */
+struct wsess_io {
+	const char *wid;
+	const uint8_t *hash;	/* ST_TOKEN_HASH_LEN bytes */
+	int stored, resuming, busy;
+	struct wsconvs *cv;
+};
+void wschat_io(struct wsess *s, struct wsess_io *io);
+/* Sends o (stolen) to s; an error frame of text msg. */
+void wschat_send(struct wsess *s, json_t *o);
+void wschat_send_error(struct wsess *s, const char *msg);
+/* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
+int wschat_gone(struct wsess *s, int result);
+/* s left its conversation (a new one starts with its next message). */
+void wschat_conv_left(struct wsess *s);
+/*
+ * The "history" frame of h (n, oldest first; more: older ones left out),
+ * with conversation_id (NULL or "": null), and readonly when set.
+ */
+void wschat_send_history(struct wsess *s, const struct st_msg *h,
+    uint32_t n, int more, const char *conv_id, int readonly);
 
 /* ------------------------------------------------------------- openapi.c */
 

@@ -169,6 +169,7 @@ struct wsess {
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
 	struct st_visitor visitor;
+	struct wsconvs convs;		/* its conversations (wsconvs.c) */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -355,6 +356,7 @@ wsess_free(struct wsess *s)
 		storec_cancel(s->hreq);
 	if (s->areq != NULL)
 		storec_cancel(s->areq);
+	wsconvs_free(&s->convs);
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
@@ -1048,6 +1050,8 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_request_human(s);
 	else if (m.type == WSMSG_AVAILABILITY)
 		on_availability(s);
+	else if (wsconvs_is(&m))
+		wsconvs_frame(s, &m);
 	else if (m.type == WSMSG_VISITOR) {
 		/* Kept for the next turns: storaged stores it with them. */
 		st_visitor_free(&s->visitor);
@@ -1148,18 +1152,23 @@ history_trim(json_t *arr, size_t max)
 /*
  * The "history" event, hist (stolen) its messages, as one text message of
  * at most HISTORY_SEND_MAX bytes: when JSON escapes made it longer, the
- * oldest messages go (and more is set).
+ * oldest messages go (and more is set). conversation_id is conv_id (""
+ * null); readonly (issue 26) only when set.
  */
 static void
-wsend_history(struct wsess *s, json_t *hist, int more)
+wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
+    int readonly)
 {
 	json_t *o;
 	char *text = NULL;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		o = json_pack("{s:s, s:O, s:b}", "type", "history", "messages",
-		    hist, "truncated", more);
+		o = json_pack("{s:s, s:O, s:b, s:o}", "type", "history",
+		    "messages", hist, "truncated", more, "conversation_id",
+		    conv_id[0] != '\0' ? json_string(conv_id) : json_null());
+		if (o != NULL && readonly)
+			json_object_set_new(o, "readonly", json_true());
 		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
@@ -1295,7 +1304,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 	s->resuming = 0;
 	wsend(s, session);
 	if (resumed)
-		wsend_history(s, hist, ok->more != 0);
+		wsend_history(s, hist, ok->more != 0, ok->conv_id, 0);
 	else
 		json_decref(hist);
 	if (s->handoff_enabled)
@@ -1386,6 +1395,65 @@ open_send(struct wsess *s)
 		open_refuse(s, 503, "Storage unavailable");
 }
 
+
+/* ------------------------------------------------- for wsconvs.c */
+
+void
+wschat_io(struct wsess *s, struct wsess_io *io)
+{
+	io->wid = s->wid;
+	io->hash = s->hash;
+	io->stored = s->stored;
+	io->resuming = s->resuming;
+	io->busy = s->turn != NULL || !STAILQ_EMPTY(&s->held);
+	io->cv = &s->convs;
+}
+
+void
+wschat_send(struct wsess *s, json_t *o)
+{
+	wsend(s, o);
+}
+
+void
+wschat_send_error(struct wsess *s, const char *msg)
+{
+	wsend_error(s, msg);
+}
+
+int
+wschat_gone(struct wsess *s, int result)
+{
+	return s->ws != NULL && ws_gone(s, result);
+}
+
+/*
+ * The socket's conversation is no longer its session's: its events stop
+ * coming, and the next one starts with the assistant.
+ */
+void
+wschat_conv_left(struct wsess *s)
+{
+	if (s->conv[0] != '\0')
+		LIST_REMOVE(s, conv_entry);
+	s->conv[0] = '\0';
+	s->handoff = ST_HANDOFF_AI;
+	s->pend_handoff = HANDOFF_UNKNOWN;
+}
+
+void
+wschat_send_history(struct wsess *s, const struct st_msg *h, uint32_t n,
+    int more, const char *conv_id, int readonly)
+{
+	json_t *hist;
+
+	if ((hist = history_json(h, n)) == NULL) {
+		wsend_error(s, WRONG_TEXT);
+		return;
+	}
+	wsend_history(s, hist, more, conv_id != NULL ? conv_id : "",
+	    readonly);
+}
 
 void
 wschat_upgrade(struct conn *c, struct http_request *req,

@@ -12,6 +12,8 @@
  *	 "language":...,"timeZone":...}	(issue 24: what the widget tells
  *					 of its visitor; a value that is
  *					 wrong is dropped, never an error)
+ *	{"type":"new_conversation"}, {"type":"conversations"},
+ *	{"type":"open_conversation","id":...}	(issue 26: wsconvs.c)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -57,6 +59,7 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	json_t *type, *content;
 	const char *tp;
 	size_t chars;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
@@ -106,6 +109,8 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		m->type = WSMSG_VISITOR;
 		return 0;
 	}
+	if ((rc = wsconvs_parse(m, tp)) != 0)	/* issue 26 */
+		return rc > 0 ? 0 : -1;
 	return fail(m, "Invalid message: unknown type");
 }
 

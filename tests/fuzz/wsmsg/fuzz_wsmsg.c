@@ -3,7 +3,8 @@
  * messages (wsmsg.c). Whatever the bytes, it must not crash, and what it
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
  * characters without NUL and not blank, a contact's fields and a
- * resume's token are NUL-terminated strings, what a visitor message
+ * resume's token and an open_conversation's id (issue 26) are
+ * NUL-terminated strings, what a visitor message
  * keeps is within its bounds (issue 24), a refusal says why.
  *
  * The same bytes go to the other small parser of a text a client sends
@@ -51,7 +52,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wsmsg m;
-	size_t chars;
+	size_t chars, len = size;
 
 	if (wsmsg_parse((const char *)data, size, &m) < 0) {
 		check(m.type == WSMSG_INVALID, "refused but typed");
@@ -81,6 +82,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strlen(m.visitor.language) <= ST_VISITOR_LANG_MAX, "lang");
 		check(m.visitor.time_zone == NULL ||
 		    strlen(m.visitor.time_zone) <= ST_VISITOR_TZ_MAX, "zone");
+	} else if (m.type == WSMSG_CONV_OPEN) {
+		check(m.conv_id != NULL, "open_conversation without its id");
+		check(strlen(m.conv_id) <= len, "id past the frame");
+	} else if (m.type == WSMSG_NEW_CONV || m.type == WSMSG_CONV_LIST) {
+		check(m.root != NULL, "a conversations frame without its JSON");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);
