@@ -124,6 +124,29 @@ describe('WebSocket: several conversations a session', () => {
     await Promise.all([a.v.close(), b.v.close(), n.close()]);
   });
 
+  test('leaving a conversation a person answers: handoff ai first; the person still answers the old one', async () => {
+    const hw = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, hw.widget_id);
+    await v.next('session');
+    await v.availability();
+    await v.turn('a person please');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const [old] = await list(v);
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${old.id}/handoff`, { state: 'human', name: 'Ada' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
+    v.send({ type: 'new_conversation' });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'ai' });
+    await v.next('conversation_new');
+    // The assistant answers the new one; the old one stays with the person.
+    const { message } = await v.turn('back to the assistant');
+    assert.equal(message.content, mockReply('back to the assistant'));
+    const got = await p.admin(`/v1/admin/conversations/${old.id}`);
+    assert.equal(got.json().conversation.handoff, 'human');
+    await v.close();
+  });
+
   test('the list keeps the newest 50; a socket asks at most 30 times a minute', async () => {
     const { v, token } = await visitorWith(p, w.widget_id, 'c0');
     let sock = v;

@@ -1429,7 +1429,8 @@ wschat_gone(struct wsess *s, int result)
 
 /*
  * The socket's conversation is no longer its session's: its events stop
- * coming, and the next one starts with the assistant.
+ * coming, and the next one starts with the assistant (the visitor hears
+ * "ai" when it knew another state).
  */
 void
 wschat_conv_left(struct wsess *s)
@@ -1437,8 +1438,10 @@ wschat_conv_left(struct wsess *s)
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	s->conv[0] = '\0';
-	s->handoff = ST_HANDOFF_AI;
 	s->pend_handoff = HANDOFF_UNKNOWN;
+	if (s->handoff != HANDOFF_UNKNOWN)
+		wsend_handoff(s, ST_HANDOFF_AI, NULL);
+	s->handoff = ST_HANDOFF_AI;
 }
 
 void
