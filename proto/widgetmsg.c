@@ -21,6 +21,8 @@ st_widget_defaults(struct st_widget *w)
 	w->position = ST_POS_BOTTOM_RIGHT;
 	w->contact_mode = ST_CONTACT_NONE;
 	w->enabled = 1;
+	w->proactive_delay_s = ST_PROACTIVE_DELAY_DEF;
+	w->feedback_enabled = 1;
 }
 
 void
@@ -37,6 +39,10 @@ st_widget_free(struct st_widget *w)
 	free(w->model);
 	free(w->handoff_label);
 	free(w->away_message);
+	for (i = 0; i < ST_STARTERS_MAX; i++)
+		free(w->starters[i]);
+	free(w->proactive_message);
+	free(w->proactive_path);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -56,6 +62,8 @@ st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 	*dst = *src;
 	dst->name = dst->greeting = dst->system_prompt = dst->model = NULL;
 	dst->handoff_label = dst->away_message = NULL;
+	dst->proactive_message = dst->proactive_path = NULL;
+	memset(dst->starters, 0, sizeof(dst->starters));
 	dst->origins = NULL;
 	dst->norigins = 0;
 	bad |= dup_into(&dst->name, src->name);
@@ -64,6 +72,10 @@ st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 	bad |= dup_into(&dst->model, src->model);
 	bad |= dup_into(&dst->handoff_label, src->handoff_label);
 	bad |= dup_into(&dst->away_message, src->away_message);
+	bad |= dup_into(&dst->proactive_message, src->proactive_message);
+	bad |= dup_into(&dst->proactive_path, src->proactive_path);
+	for (i = 0; i < src->nstarters && i < ST_STARTERS_MAX; i++)
+		bad |= dup_into(&dst->starters[i], src->starters[i]);
 	if (!bad && src->norigins > 0) {
 		if ((dst->origins = calloc(src->norigins,
 		    sizeof(*dst->origins))) == NULL)
@@ -129,6 +141,19 @@ penc_widget(struct penc *e, const struct st_widget *w)
 		penc_u16(e, w->hours[i].end);
 	}
 	penc_str(e, w->away_message);
+	penc_u32(e, w->nstarters);
+	for (i = 0; i < w->nstarters && i < ST_STARTERS_MAX; i++)
+		penc_str(e, w->starters[i]);
+	penc_str(e, w->proactive_message);
+	penc_u32(e, w->proactive_delay_s);
+	penc_str(e, w->proactive_path);
+	penc_str(e, w->language);
+	penc_u8(e, w->identity_required);
+	penc_str(e, w->identity_secret);
+	penc_u8(e, w->unread_sound);
+	penc_u8(e, w->unread_title);
+	penc_u8(e, w->feedback_enabled);
+	penc_u8(e, w->rating_enabled);
 }
 
 int
@@ -185,6 +210,20 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 		w->hours[i].end = pdec_u16(d);
 	}
 	w->away_message = pdec_strdup(d, 4 * ST_AWAY_MESSAGE_MAX);
+	if ((w->nstarters = pdec_u32(d)) > ST_STARTERS_MAX)
+		d->err = 1;
+	for (i = 0; i < w->nstarters && !d->err; i++)
+		w->starters[i] = pdec_strdup(d, 4 * ST_STARTER_MAX);
+	w->proactive_message = pdec_strdup(d, 4 * ST_PROACTIVE_MAX);
+	w->proactive_delay_s = pdec_u32(d);
+	w->proactive_path = pdec_strdup(d, 4 * ST_PROACTIVE_PATH_MAX);
+	pdec_strbuf(d, w->language, sizeof(w->language));
+	w->identity_required = pdec_u8(d);
+	pdec_strbuf(d, w->identity_secret, sizeof(w->identity_secret));
+	w->unread_sound = pdec_u8(d);
+	w->unread_title = pdec_u8(d);
+	w->feedback_enabled = pdec_u8(d);
+	w->rating_enabled = pdec_u8(d);
 	if (d->err) {
 		st_widget_free(w);
 		return -1;
@@ -304,9 +343,86 @@ away_invalid(const struct st_widget *w)
 	return NULL;
 }
 
+static const char *const langs[] = {
+	"en", "es", "pt", "fr", "de", "it", "nl", "pl", "tr", "ar", "ja", "zh",
+};
+
+int
+st_widget_lang_valid(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 1;
+	for (i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
+		if (strcmp(s, langs[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+st_secret_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST_SECRET_HEX; i++)
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return 0;
+	return s[i] == '\0';
+}
+
+/* 1 when s is 1..max characters of UTF-8 with no space at either end. */
+static int
+starter_fits(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && !isspace((unsigned char)s[0]) &&
+	    !isspace((unsigned char)s[n - 1]) && text_fits(s, max);
+}
+
+/* Issue 26's fields: NULL when fine. */
+static const char *
+engage_invalid(const struct st_widget *w)
+{
+	uint32_t i;
+
+	if (w->nstarters > ST_STARTERS_MAX)
+		return "starter_questions: at most 4";
+	for (i = 0; i < w->nstarters; i++)
+		if (!starter_fits(S(w->starters[i]), ST_STARTER_MAX))
+			return "starter_questions: each must be 1 to 120 "
+			    "characters of UTF-8 (after trimming spaces)";
+	if (!text_fits(S(w->proactive_message), ST_PROACTIVE_MAX))
+		return "proactive_message: must be at most 500 characters of "
+		    "UTF-8";
+	if (w->proactive_delay_s > ST_PROACTIVE_DELAY_MAX)
+		return "proactive_delay_s: must be an integer from 0 to 600";
+	if (!text_fits(S(w->proactive_path), ST_PROACTIVE_PATH_MAX))
+		return "proactive_path: must be at most 200 characters of UTF-8";
+	if (!st_widget_lang_valid(w->language))
+		return "language: must be \"\" or one of en es pt fr de it nl "
+		    "pl tr ar ja zh";
+	if (w->identity_required > 1)
+		return "identity_required: must be a boolean";
+	if (w->identity_secret[0] != '\0' &&
+	    !st_secret_valid(w->identity_secret))
+		return "identity_secret: must be 64 lowercase hex digits";
+	if (w->unread_sound > 1)
+		return "unread_sound: must be a boolean";
+	if (w->unread_title > 1)
+		return "unread_title: must be a boolean";
+	if (w->feedback_enabled > 1)
+		return "feedback_enabled: must be a boolean";
+	if (w->rating_enabled > 1)
+		return "rating_enabled: must be a boolean";
+	return NULL;
+}
+
 const char *
 st_widget_invalid(const struct st_widget *w)
 {
+	const char *why;
 	uint32_t i;
 
 	if (!text_fits(S(w->name), ST_NAME_MAX))
@@ -351,7 +467,9 @@ st_widget_invalid(const struct st_widget *w)
 		return "handoff_label: must be at most 100 characters of UTF-8";
 	if (w->retention_days > ST_RETENTION_DAYS_MAX)
 		return "retention_days: must be at most 3650";
-	return away_invalid(w);
+	if ((why = away_invalid(w)) != NULL)
+		return why;
+	return engage_invalid(w);
 }
 
 /* An origin taken apart; host points into the string (hlen bytes). */

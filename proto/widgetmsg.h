@@ -186,6 +186,16 @@
 #define ST_HOURS_MAX		(7 * ST_HOURS_PER_DAY)
 #define ST_DAY_MINUTES		1440	/* 24:00, the latest end */
 #define ST_AWAY_MESSAGE_MAX	500	/* characters */
+/* Issue 26: starter questions, proactive message, language, identity. */
+#define ST_STARTERS_MAX		4
+#define ST_STARTER_MAX		120	/* characters, after trim */
+#define ST_PROACTIVE_MAX	500	/* characters */
+#define ST_PROACTIVE_DELAY_MAX	600	/* seconds */
+#define ST_PROACTIVE_DELAY_DEF	10
+#define ST_PROACTIVE_PATH_MAX	200	/* characters */
+#define ST_LANG_LEN		2
+#define ST_SECRET_HEX		64	/* an identity secret: 32 bytes, hex */
+#define ST_EXTERNAL_ID_MAX	128	/* characters of an identify's id */
 #define ST_DEFAULT_AWAY_MESSAGE	"We're away right now. Leave your email " \
 				"and we'll get back to you."
 
@@ -230,7 +240,17 @@ enum st_ws_result {
 #define ST_WF_RETENTION		0x20000
 #define ST_WF_HOURS		0x40000	/* timezone and hours together */
 #define ST_WF_AWAY_MESSAGE	0x80000
-#define ST_WF_ALL		0xfffff
+#define ST_WF_STARTERS		0x100000
+#define ST_WF_PROACTIVE_MESSAGE	0x200000
+#define ST_WF_PROACTIVE_DELAY	0x400000
+#define ST_WF_PROACTIVE_PATH	0x800000
+#define ST_WF_LANGUAGE		0x1000000
+#define ST_WF_IDENTITY_REQUIRED	0x2000000
+#define ST_WF_UNREAD_SOUND	0x4000000
+#define ST_WF_UNREAD_TITLE	0x8000000
+#define ST_WF_FEEDBACK		0x10000000
+#define ST_WF_RATING		0x20000000
+#define ST_WF_ALL		0x3fffffff
 
 /* One interval of business hours: [start, end) minutes of a local day. */
 struct st_hours {
@@ -286,6 +306,30 @@ struct st_widget {
 	uint32_t nhours;
 	struct st_hours hours[ST_HOURS_MAX];
 	char *away_message;	/* malloc'd; "" = ST_DEFAULT_AWAY_MESSAGE */
+	/*
+	 * Record version 6 (issue 26): what the widget shows and asks.
+	 * Starter questions (each 1..ST_STARTER_MAX characters, trimmed),
+	 * a proactive message shown after proactive_delay_s seconds on a
+	 * page whose path matches proactive_path ("" every path; `*` any
+	 * run of characters), the widget's language ("" the visitor's),
+	 * whether only a verified identity may write, the identity secret
+	 * (64 lowercase hex, "" none: set and removed only by
+	 * ST_WIDGET_SECRET_SET/DEL, never by a create or an update, never
+	 * shown by the admin API), the unread sound and title, thumbs on
+	 * answers and the closing rating. A version 5 record reads
+	 * feedback_enabled 1 and proactive_delay_s ST_PROACTIVE_DELAY_DEF
+	 * (storaged's widget_upgrade), the rest zero.
+	 */
+	uint32_t nstarters;
+	char *starters[ST_STARTERS_MAX];	/* malloc'd */
+	char *proactive_message;	/* malloc'd; "" = none */
+	uint32_t proactive_delay_s;
+	char *proactive_path;		/* malloc'd; "" = every path */
+	char language[ST_LANG_LEN + 1];	/* "" or one of st_widget_langs */
+	uint8_t identity_required;
+	char identity_secret[ST_SECRET_HEX + 1];
+	uint8_t unread_sound, unread_title;
+	uint8_t feedback_enabled, rating_enabled;
 };
 
 struct st_contact {
@@ -330,7 +374,12 @@ int pdec_contact(struct pdec *, struct st_contact *);
  * retention_days at most ST_RETENTION_DAYS_MAX, business hours (a zone
  * tz_get finds when hours or a zone are given; each day's intervals at
  * most ST_HOURS_PER_DAY, start before end, in order, not overlapping),
- * away_message's length. The ids and times are not checked.
+ * away_message's length; starter questions (at most ST_STARTERS_MAX, each
+ * 1..ST_STARTER_MAX characters), the proactive message's and path's
+ * lengths, proactive_delay_s at most ST_PROACTIVE_DELAY_MAX, the language,
+ * the booleans, the identity secret "" or st_secret_valid. Whether
+ * identity_required has a secret is storaged's check (a PATCH's request
+ * has none). The ids and times are not checked.
  */
 const char *st_widget_invalid(const struct st_widget *w);
 /*
@@ -354,6 +403,10 @@ const char *st_away_message(const struct st_widget *w);
 /* "mon".."sun" for 0..6 and back (-1 when unknown). */
 const char *st_day_name(int day);
 int st_day_parse(const char *s);
+/* 1 when s is "" or one of the widget languages ("en", "es", ...). */
+int st_widget_lang_valid(const char *s);
+/* 1 when s is ST_SECRET_HEX lowercase hex digits. */
+int st_secret_valid(const char *s);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */
 int st_model_valid(const char *m);
 /* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */

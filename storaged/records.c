@@ -85,6 +85,8 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 	/* Stored before organisations (or padded): the first one's. */
 	else if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
 		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
+	if (rc == 0 && ver < e->version && e->upgrade != NULL)
+		e->upgrade(rec, ver);
 	return rc;
 }
 

@@ -56,6 +56,12 @@ struct store_entity {
 	size_t fresh;			/* a new id is absent from it */
 	uint8_t version;		/* of the records it writes */
 	const size_t *pad;		/* pad[v - 1]: what v lacks */
+	/*
+	 * NULL, or the defaults of the fields a record of version v (older
+	 * than version) lacks, where zero is not their default: called
+	 * once such a record is decoded.
+	 */
+	void (*upgrade)(void *rec, int v);
 	const struct playout *codec;	/* enc, dec, free, size */
 	/* Its members, as offsetof(record struct, ...). */
 	size_t id;			/* char[]: the key */

@@ -40,7 +40,8 @@
  *                 1 also str contact_id
  *   messages      3 (author, issue 22); 2 lacks str author, 1 also
  *                 str name
- *   widgets       4 (retention_days, issue 22); 3 lacks u32
+ *   widgets       6 (issue 26's settings); 5 lacks them (WIDGET_V5_PAD),
+ *                 4 also away mode, 3 also u32
  *                 retention_days, 2 also str org, 1 also agent_id,
  *                 handoff_enabled, handoff_label
  *   agents        2 (org, issue 22); 1 lacks str org
@@ -61,12 +62,20 @@
 #define MSG_RECORD_VERSION	3
 #define MSG_V2_PAD		4	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define WIDGET_RECORD_VERSION	5
+#define WIDGET_RECORD_VERSION	6
 #define WIDGET_V1_PAD		(4 + 1 + 4)
 #define WIDGET_V2_PAD		4	/* issue 22: str org */
 #define WIDGET_V3_PAD		4	/* issue 22: u32 retention_days */
 /* issue 23: str timezone, u32 nhours, str away_message */
 #define WIDGET_V4_PAD		(4 + 4 + 4)
+/*
+ * issue 26: u32 nstarters, str proactive_message, u32 proactive_delay_s,
+ * str proactive_path, str language, u8 identity_required, str
+ * identity_secret, u8 unread_sound, unread_title, feedback_enabled,
+ * rating_enabled (widget_upgrade gives feedback_enabled and the delay
+ * their defaults)
+ */
+#define WIDGET_V5_PAD		(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4)
 #define CONTACT_RECORD_VERSION	2
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define AGENT_RECORD_VERSION	2

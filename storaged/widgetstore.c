@@ -52,15 +52,54 @@ widget_agent_norm(void *rec)
 		w->agent_id[0] = '\0';
 }
 
-/* The agent a widget names is its organisation's (or the default one). */
+/*
+ * The agent a widget names is its organisation's (or the default one);
+ * identity_required needs an identity secret.
+ */
 static int
 widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
 {
 	const struct st_widget *w = rec;
 
+	if (w->identity_required && w->identity_secret[0] == '\0')
+		return store_fail(t, PROTO_E_INVALID, "identity_required: "
+		    "the widget needs an identity secret first (POST "
+		    "/v1/admin/widgets/{id}/identity-secret)");
 	if (!(mask & ST_WF_AGENT_ID))
 		return 0;
 	return store_agent_check(t, w->org, w->agent_id);
+}
+
+/* widget_merge's part for issue 26's fields (never the secret). */
+static void
+widget_merge_engage(struct st_widget *cur, struct st_widget *req,
+    uint32_t mask)
+{
+	uint32_t i;
+
+	if (mask & ST_WF_STARTERS) {
+		SWAP(cur->nstarters, req->nstarters);
+		for (i = 0; i < ST_STARTERS_MAX; i++)
+			SWAP(cur->starters[i], req->starters[i]);
+	}
+	if (mask & ST_WF_PROACTIVE_MESSAGE)
+		SWAP(cur->proactive_message, req->proactive_message);
+	if (mask & ST_WF_PROACTIVE_DELAY)
+		cur->proactive_delay_s = req->proactive_delay_s;
+	if (mask & ST_WF_PROACTIVE_PATH)
+		SWAP(cur->proactive_path, req->proactive_path);
+	if (mask & ST_WF_LANGUAGE)
+		memcpy(cur->language, req->language, sizeof(cur->language));
+	if (mask & ST_WF_IDENTITY_REQUIRED)
+		cur->identity_required = req->identity_required;
+	if (mask & ST_WF_UNREAD_SOUND)
+		cur->unread_sound = req->unread_sound;
+	if (mask & ST_WF_UNREAD_TITLE)
+		cur->unread_title = req->unread_title;
+	if (mask & ST_WF_FEEDBACK)
+		cur->feedback_enabled = req->feedback_enabled;
+	if (mask & ST_WF_RATING)
+		cur->rating_enabled = req->rating_enabled;
 }
 
 /*
@@ -122,14 +161,29 @@ widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 	}
 	if (mask & ST_WF_AWAY_MESSAGE)
 		SWAP(cur->away_message, req->away_message);
+	widget_merge_engage(cur, req, mask);
 	return 0;
 }
 
 static const size_t widget_pad[] = {
-	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD,
-	WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD,
-	WIDGET_V3_PAD + WIDGET_V4_PAD, WIDGET_V4_PAD
+	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD +
+	    WIDGET_V5_PAD,
+	WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD + WIDGET_V5_PAD,
+	WIDGET_V3_PAD + WIDGET_V4_PAD + WIDGET_V5_PAD,
+	WIDGET_V4_PAD + WIDGET_V5_PAD, WIDGET_V5_PAD
 };
+
+/* A record older than version 6: thumbs on, the proactive delay's default. */
+static void
+widget_upgrade(void *rec, int ver)
+{
+	struct st_widget *w = rec;
+
+	if (ver < 6) {
+		w->feedback_enabled = 1;
+		w->proactive_delay_s = ST_PROACTIVE_DELAY_DEF;
+	}
+}
 
 static const struct store_entity widget_entity = {
 	.what = "widget",
@@ -145,6 +199,7 @@ static const struct store_entity widget_entity = {
 	.fresh = offsetof(struct store, wsess_gone),
 	.version = WIDGET_RECORD_VERSION,
 	.pad = widget_pad,
+	.upgrade = widget_upgrade,
 	.codec = &pl_widget,
 	ENTITY_MEMBERS(struct st_widget),
 	.org = offsetof(struct st_widget, org),
@@ -364,6 +419,12 @@ int
 store_widget_create(struct store_txn *t, const char *org,
     const struct st_widget *in, struct st_widget *out)
 {
+	if (t->err)
+		return t->err;
+	/* Made by ST_WIDGET_SECRET_SET only. */
+	if (in->identity_secret[0] != '\0')
+		return store_fail(t, PROTO_E_INVALID,
+		    "identity_secret: read-only");
 	return entity_create(t, &widget_entity, org, in, out);
 }
 

@@ -145,6 +145,15 @@ describe('a data directory made by the release before organisations (tests/fixtu
       checkWidget(list.find((w) => w.id === want.id), name);
       checkWidget(json(await p.admin(`/v1/admin/widgets/${want.widget_id}`), 200, `get widget ${name}`), name);
     }
+    // Issue 26's settings, which the fixture's records lack, read their
+    // defaults: thumbs on and a 10 s proactive delay, the rest off or empty.
+    for (const w of list) {
+      assertFields(w, {
+        starter_questions: [], proactive_message: '', proactive_delay_s: 10, proactive_path: '', language: '',
+        identity_required: false, identity_secret_set: false, unread_sound: false, unread_title: false,
+        feedback_enabled: true, rating_enabled: false,
+      }, `widget ${w.id}: issue 26 defaults`);
+    }
     const cfg = json(await p.get(`/api/widget/${FX.widgets.acme.widget_id}/config`, { headers: { Origin: ACME_ORIGIN } }), 200, 'acme config');
     for (const k of ['name', 'greeting', 'primary_color', 'text_color', 'position', 'contact_info_mode', 'collect_name', 'collect_email', 'collect_phone']) {
       assert.deepEqual(cfg[k], FX.widgets.acme[k], `acme config: ${k}`);

@@ -18,7 +18,10 @@ const SHOP = 'https://shop.example';
 const EVIL = 'https://evil.example';
 const WID_RE = /^wid_[0-9a-f]{32}$/;
 const PUBLIC_KEYS = ['name', 'greeting', 'primary_color', 'text_color', 'position', 'contact_info_mode',
-  'collect_name', 'collect_email', 'collect_phone', 'handoff_enabled', 'handoff_label'];
+  'collect_name', 'collect_email', 'collect_phone', 'handoff_enabled', 'handoff_label',
+  // issue 26
+  'starter_questions', 'proactive_message', 'proactive_delay_s', 'proactive_path', 'language',
+  'identity_required', 'unread_sound', 'unread_title', 'feedback_enabled', 'rating_enabled'];
 
 // storaged requests the HTTP side has no endpoint for (widgetmsg.h).
 const ST_WS_OPEN = 0x2e;
@@ -138,6 +141,17 @@ describe('widget admin API', () => {
       text_agent_id: 'default',
       handoff_enabled: false,
       handoff_label: null,
+      starter_questions: [],
+      proactive_message: '',
+      proactive_delay_s: 10,
+      proactive_path: '',
+      language: '',
+      identity_required: false,
+      identity_secret_set: false,
+      unread_sound: false,
+      unread_title: false,
+      feedback_enabled: true,
+      rating_enabled: false,
       created_at: 0,
       updated_at: 0,
     });
@@ -215,6 +229,33 @@ describe('widget admin API', () => {
       [{ widget_id: 'wid_x' }, 'widget_id'],
       [{ id: 'default' }, 'id'],
       [{ created_at: 1 }, 'created_at'],
+      // issue 26
+      [{ starter_questions: 'a' }, 'starter_questions'],
+      [{ starter_questions: null }, 'starter_questions'],
+      [{ starter_questions: ['a', 'b', 'c', 'd', 'e'] }, 'starter_questions'],
+      [{ starter_questions: [1] }, 'starter_questions'],
+      [{ starter_questions: ['  '] }, 'starter_questions'],
+      [{ starter_questions: ['q'.repeat(121)] }, 'starter_questions'],
+      [{ proactive_message: 5 }, 'proactive_message'],
+      [{ proactive_message: 'm'.repeat(501) }, 'proactive_message'],
+      [{ proactive_delay_s: -1 }, 'proactive_delay_s'],
+      [{ proactive_delay_s: 601 }, 'proactive_delay_s'],
+      [{ proactive_delay_s: 1.5 }, 'proactive_delay_s'],
+      [{ proactive_delay_s: null }, 'proactive_delay_s'],
+      [{ proactive_path: 'p'.repeat(201) }, 'proactive_path'],
+      [{ proactive_path: [] }, 'proactive_path'],
+      [{ language: 'xx' }, 'language'],
+      [{ language: 'EN' }, 'language'],
+      [{ language: 'en-US' }, 'language'],
+      [{ language: 1 }, 'language'],
+      [{ identity_required: 'yes' }, 'identity_required'],
+      [{ identity_required: true }, 'identity_required'],
+      [{ identity_secret_set: true }, 'identity_secret_set'],
+      [{ identity_secret: 'a'.repeat(64) }, 'identity_secret'],
+      [{ unread_sound: 1 }, 'unread_sound'],
+      [{ unread_title: null }, 'unread_title'],
+      [{ feedback_enabled: 'no' }, 'feedback_enabled'],
+      [{ rating_enabled: 0 }, 'rating_enabled'],
     ];
     const target = (await create({ name: 'validation target' })).widget_id;
     for (const [body, field] of cases) {
@@ -243,6 +284,53 @@ describe('widget admin API', () => {
     assertJsonError(r, 400, 'Content-Type must be application/json');
     const nul = await call('POST', W, '{"name":"a\\u0000b"}');
     assertJsonError(nul, 400, 'name: must not contain NUL characters');
+  });
+
+  test('issue 26 settings: each round-trips through create, PATCH and get; the public config carries them', async () => {
+    const set = {
+      starter_questions: ['  What do you sell?  ', 'Where is my order?', '¿Hablas español? ✓', 'q'.repeat(120)],
+      proactive_message: 'Need a hand?',
+      proactive_delay_s: 0,
+      proactive_path: '/pricing*',
+      language: 'de',
+      unread_sound: true,
+      unread_title: true,
+      feedback_enabled: false,
+      rating_enabled: true,
+    };
+    const want = { ...set, starter_questions: ['What do you sell?', ...set.starter_questions.slice(1)] };
+    const w = await create({ ...set, allowed_origins: [SHOP] });
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(w[k], v, `create: ${k}`);
+    assert.deepEqual((await call('GET', `${W}/${w.widget_id}`)).json(), w);
+    const cfg = (await config(w.widget_id, SHOP)).json();
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(cfg[k], v, `config: ${k}`);
+    assert.equal(cfg.identity_required, false);
+    assert.ok(!('identity_secret_set' in cfg), 'identity_secret_set is not public');
+
+    // Each field on its own through PATCH; the others stay.
+    const other = {
+      starter_questions: [], proactive_message: '', proactive_delay_s: 600, proactive_path: '',
+      language: 'ja', unread_sound: false, unread_title: false, feedback_enabled: true, rating_enabled: false,
+    };
+    let cur = w;
+    for (const [k, v] of Object.entries(other)) {
+      const r = await call('PATCH', `${W}/${w.widget_id}`, { [k]: v });
+      assert.equal(r.status, 200, r.text);
+      const u = r.json();
+      assert.deepEqual(u[k], v, `PATCH ${k}`);
+      for (const [k2, v2] of Object.entries(other)) if (k2 !== k) assert.deepEqual(u[k2], cur[k2], `PATCH ${k} kept ${k2}`);
+      cur = u;
+    }
+    // null clears the texts and the language
+    const n = (await call('PATCH', `${W}/${w.widget_id}`, { proactive_message: 'x', language: 'ar' })).json();
+    assert.deepEqual([n.proactive_message, n.language], ['x', 'ar']);
+    const n2 = (await call('PATCH', `${W}/${w.widget_id}`, { proactive_message: null, language: null, proactive_path: null })).json();
+    assert.deepEqual([n2.proactive_message, n2.language, n2.proactive_path], ['', '', '']);
+    // identity_required needs a secret: 400 on create and PATCH, nothing stored
+    const idr = await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true, rating_enabled: true });
+    assert.match(assertJsonError(idr, 400).error, /^identity_required: /);
+    const g = (await call('GET', `${W}/${w.widget_id}`)).json();
+    assert.deepEqual([g.identity_required, g.rating_enabled], [false, false]);
   });
 
   test('PATCH sets only the fields present', async () => {

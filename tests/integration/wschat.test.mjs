@@ -93,7 +93,9 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['access-control-allow-origin'], GOOD);
     assert.deepEqual(Object.keys(ok.json()).sort(), ['collect_email', 'collect_name', 'collect_phone', 'contact_info_mode',
-      'greeting', 'handoff_enabled', 'handoff_label', 'name', 'position', 'primary_color', 'text_color']);
+      'feedback_enabled', 'greeting', 'handoff_enabled', 'handoff_label', 'identity_required', 'language', 'name', 'position',
+      'primary_color', 'proactive_delay_s', 'proactive_message', 'proactive_path', 'rating_enabled', 'starter_questions',
+      'text_color', 'unread_sound', 'unread_title']);
     assert.equal(ok.json().primary_color, '#112233');
     assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: EVIL } }), 403);
 

@@ -98,6 +98,43 @@ origins_json(const struct st_widget *w)
 	return a;
 }
 
+static json_t *
+starters_json(const struct st_widget *w)
+{
+	json_t *a;
+	uint32_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < w->nstarters && i < ST_STARTERS_MAX; i++)
+		if (json_array_append_new(a, exprow_text(w->starters[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* Issue 26's public fields: what the widget shows and asks. */
+static void
+widget_engage_fields(json_t *o, const struct st_widget *w, int *err)
+{
+	exprow_oset(o, "starter_questions", starters_json(w), err);
+	exprow_oset(o, "proactive_message", exprow_text(w->proactive_message ?
+	    w->proactive_message : ""), err);
+	exprow_oset(o, "proactive_delay_s", json_integer(w->proactive_delay_s),
+	    err);
+	exprow_oset(o, "proactive_path", exprow_text(w->proactive_path ?
+	    w->proactive_path : ""), err);
+	exprow_oset(o, "language", json_string(w->language), err);
+	exprow_oset(o, "identity_required", json_boolean(w->identity_required),
+	    err);
+	exprow_oset(o, "unread_sound", json_boolean(w->unread_sound), err);
+	exprow_oset(o, "unread_title", json_boolean(w->unread_title), err);
+	exprow_oset(o, "feedback_enabled", json_boolean(w->feedback_enabled),
+	    err);
+	exprow_oset(o, "rating_enabled", json_boolean(w->rating_enabled), err);
+}
+
 /* The fields every view of a widget has, the public subset. */
 static void
 widget_public_fields(json_t *o, const struct st_widget *w, int *err)
@@ -118,6 +155,7 @@ widget_public_fields(json_t *o, const struct st_widget *w, int *err)
 	exprow_oset(o, "handoff_enabled", json_boolean(w->handoff_enabled),
 	    err);
 	exprow_oset(o, "handoff_label", json_opt_text(w->handoff_label), err);
+	widget_engage_fields(o, w, err);
 }
 
 /* "HH:MM" of minutes of a day (0..1440). */
@@ -208,6 +246,9 @@ widget_json(const struct st_widget *w)
 	    json_integer(w->retention_days) : json_null(), &err);
 	exprow_oset(o, "business_hours", hours_json(w), &err);
 	exprow_oset(o, "away_message", json_opt_text(w->away_message), &err);
+	/* Whether there is one; the secret itself is never shown again. */
+	exprow_oset(o, "identity_secret_set",
+	    json_boolean(w->identity_secret[0] != '\0'), &err);
 	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
 	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
 	exprow_oset(o, "model", json_opt_text(w->model), &err);
@@ -452,6 +493,86 @@ take_hours(json_t *v, void *rec, const struct admin_field *f, int again)
 	return NULL;
 }
 
+/* "  a  " -> "a": a copy without ASCII spaces at either end, or NULL. */
+static char *
+trimmed(const char *s)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	return strndup(s, n);
+}
+
+/* starter_questions: at most 4 strings, each trimmed, 1..120 characters. */
+static const char *
+take_starters(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	static const char bad[] = "must be an array of at most 4 strings";
+	struct st_widget *w = rec;
+	json_t *x;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > ST_STARTERS_MAX)
+		return bad;
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x))
+			return bad;
+		if (strlen(json_string_value(x)) != json_string_length(x))
+			return "must not contain NUL characters";
+	}
+	for (i = 0; i < ST_STARTERS_MAX; i++) {
+		free(w->starters[i]);
+		w->starters[i] = NULL;
+	}
+	w->nstarters = 0;
+	json_array_foreach(v, i, x) {
+		if ((w->starters[i] = trimmed(json_string_value(x))) == NULL)
+			return "";
+		w->nstarters++;
+	}
+	return NULL;
+}
+
+/* proactive_delay_s: an integer from 0 to 600. */
+static const char *
+take_delay(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	struct st_widget *w = rec;
+	json_int_t n;
+
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0 ||
+	    n > ST_PROACTIVE_DELAY_MAX)
+		return "must be an integer from 0 to 600";
+	w->proactive_delay_s = (uint32_t)n;
+	return NULL;
+}
+
+/* language: "" or null (the visitor's), or one of the 12. */
+static const char *
+take_language(json_t *v, void *rec, const struct admin_field *f, int again)
+{
+	static const char bad[] = "must be \"\" or one of en es pt fr de it "
+	    "nl pl tr ar ja zh";
+	struct st_widget *w = rec;
+	const char *s;
+
+	if (json_is_null(v))
+		s = "";
+	else if (!json_is_string(v) || json_string_length(v) > ST_LANG_LEN ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return bad;
+	else
+		s = json_string_value(v);
+	if (!st_widget_lang_valid(s))
+		return bad;
+	strlcpy(w->language, s, sizeof(w->language));
+	return NULL;
+}
+
 #define WF(NAME, BIT, KIND, M) \
 	{ NAME, BIT, KIND, offsetof(struct st_widget, M), 0, NULL, NULL, NULL }
 #define WF_TAKE(NAME, BIT, M, FN) \
@@ -490,11 +611,26 @@ static const struct admin_field widget_fields[] = {
 	    "must be an integer from 1 to 3650, or null", NULL, NULL },
 	WF_TAKE("business_hours", ST_WF_HOURS, timezone, take_hours),
 	WF("away_message", ST_WF_AWAY_MESSAGE, AJ_TEXT_NULL, away_message),
+	WF_TAKE("starter_questions", ST_WF_STARTERS, starters, take_starters),
+	WF("proactive_message", ST_WF_PROACTIVE_MESSAGE, AJ_TEXT_NULL,
+	    proactive_message),
+	WF_TAKE("proactive_delay_s", ST_WF_PROACTIVE_DELAY, proactive_delay_s,
+	    take_delay),
+	WF("proactive_path", ST_WF_PROACTIVE_PATH, AJ_TEXT_NULL,
+	    proactive_path),
+	WF_TAKE("language", ST_WF_LANGUAGE, language, take_language),
+	WF("identity_required", ST_WF_IDENTITY_REQUIRED, AJ_BOOL,
+	    identity_required),
+	WF("unread_sound", ST_WF_UNREAD_SOUND, AJ_BOOL, unread_sound),
+	WF("unread_title", ST_WF_UNREAD_TITLE, AJ_BOOL, unread_title),
+	WF("feedback_enabled", ST_WF_FEEDBACK, AJ_BOOL, feedback_enabled),
+	WF("rating_enabled", ST_WF_RATING, AJ_BOOL, rating_enabled),
 };
 
 /* The fields a client may not set. */
 static const char *const read_only[] = {
-	"id", "widget_id", "organization_id", "created_at", "updated_at", NULL,
+	"id", "widget_id", "organization_id", "created_at", "updated_at",
+	"identity_secret_set", "identity_secret", NULL,
 };
 
 static void

@@ -1726,8 +1726,25 @@ test_widget_v1_records(void **state)
 	struct fix *f = *state;
 	struct st_widget a, g, in;
 
+	/* A new widget's issue 26 fields: the delay 10 and thumbs on. */
+	static const uint8_t v6_tail[] = {
+		0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 10,  0, 0, 0, 0,
+		0, 0, 0, 0,  0,  0, 0, 0, 0,  0, 0, 1, 0,
+	};
+
 	w_new(f, "Old", &a);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
+	db_cut(f, "widgets", 6, sizeof(v6_tail), v6_tail);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_GET, a.widget_id, &g,
+	    NULL), 0);
+	/* Format 5's read issue 26's defaults. */
+	assert_int_equal(g.nstarters, 0);
+	assert_int_equal(g.proactive_delay_s, ST_PROACTIVE_DELAY_DEF);
+	assert_int_equal(g.feedback_enabled, 1);
+	assert_int_equal(g.rating_enabled, 0);
+	assert_string_equal(g.identity_secret, "");
+	st_widget_free(&g);
 	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */
 	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, ORG_TAIL_LEN, org_default_tail);
@@ -1800,7 +1817,7 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 5);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
 	st_widget_free(&a);
 }
 

@@ -97,10 +97,15 @@ test_widget_json(void **state)
 	    "\"contact_info_mode\":\"required\",\"collect_name\":false,"
 	    "\"collect_email\":true,\"collect_phone\":false,"
 	    "\"handoff_enabled\":false,\"handoff_label\":null,"
+	    "\"starter_questions\":[],\"proactive_message\":\"\","
+	    "\"proactive_delay_s\":10,\"proactive_path\":\"\","
+	    "\"language\":\"\",\"identity_required\":false,"
+	    "\"unread_sound\":false,\"unread_title\":false,"
+	    "\"feedback_enabled\":true,\"rating_enabled\":false,"
 	    "\"allowed_origins\":[\"https://a.example\"],"
 	    "\"daily_message_cap\":50,\"retention_days\":null,"
 	    "\"business_hours\":null,\"away_message\":null,"
-	    "\"enabled\":true,\"system_prompt\":null,\"model\":null,"
+	    "\"identity_secret_set\":false,\"enabled\":true,\"system_prompt\":null,\"model\":null,"
 	    "\"agent_id\":\"default\",\"text_agent_id\":\"default\","
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
@@ -149,7 +154,12 @@ test_widget_json(void **state)
 	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
 	    "\"collect_name\":false,\"collect_email\":true,"
 	    "\"collect_phone\":false,\"handoff_enabled\":false,"
-	    "\"handoff_label\":null}");
+	    "\"handoff_label\":null,"
+	    "\"starter_questions\":[],\"proactive_message\":\"\","
+	    "\"proactive_delay_s\":10,\"proactive_path\":\"\","
+	    "\"language\":\"\",\"identity_required\":false,"
+	    "\"unread_sound\":false,\"unread_title\":false,"
+	    "\"feedback_enabled\":true,\"rating_enabled\":false}");
 	free(s);
 	st_widget_free(&w);
 }
@@ -304,8 +314,11 @@ test_from_json(void **state)
 	    "\"http://localhost:8080\"],\"daily_message_cap\":100,"
 	    "\"enabled\":false,\"system_prompt\":\"Be brief.\","
 	    "\"model\":\"gpt-4o\",\"retention_days\":30}", &w, &mask), "");
-	/* Every field but issue 15's (agent_id, handoff) and 23's (away). */
-	assert_int_equal(mask, ST_WF_ALL & ~(ST_WF_AGENT_ID | ST_WF_HANDOFF_ENABLED |
+	/*
+	 * Every field but issue 15's (agent_id, handoff), 23's (away) and
+	 * 26's.
+	 */
+	assert_int_equal(mask, 0xfffff & ~(ST_WF_AGENT_ID | ST_WF_HANDOFF_ENABLED |
 	    ST_WF_HANDOFF_LABEL | ST_WF_HOURS | ST_WF_AWAY_MESSAGE));
 	assert_string_equal(w.name, "Shop");
 	assert_string_equal(w.greeting, "");
@@ -1077,7 +1090,12 @@ test_config(void **state)
 	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
 	    "\"collect_name\":false,\"collect_email\":true,"
 	    "\"collect_phone\":false,\"handoff_enabled\":false,"
-	    "\"handoff_label\":null}");
+	    "\"handoff_label\":null,"
+	    "\"starter_questions\":[],\"proactive_message\":\"\","
+	    "\"proactive_delay_s\":10,\"proactive_path\":\"\","
+	    "\"language\":\"\",\"identity_required\":false,"
+	    "\"unread_sound\":false,\"unread_title\":false,"
+	    "\"feedback_enabled\":true,\"rating_enabled\":false}");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
 	    sizeof(v)), "https://shop.example");
 	assert_string_equal(tresp_header(&r, "Vary", v, sizeof(v)), "Origin");
