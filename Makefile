@@ -122,7 +122,7 @@ DAEMONS  := masterd workerd storaged
 
 # The widget bundle (rules below, under "widget").
 WIDGET_JS  := widget/dist/chat-widget.js
-WIDGET_SRC := $(wildcard widget/src/*) widget/build.mjs widget/package.json
+WIDGET_SRC := $(wildcard widget/src/* widget/src/parts/* widget/src/lang/*) widget/build.mjs widget/package.json
 WIDGET_NPM := widget/node_modules/.package-lock.json
 
 # ---------------------------------------------------------------- release
@@ -298,6 +298,8 @@ INSTALL     ?= install
 
 INST_BINS   = $(filter bin/parley-% bin/parleyctl,$(BINS))
 INST_WIDGET = widget/dist/chat-widget.js widget/dist/chat-widget.js.gz
+INST_PARTS  = $(wildcard widget/dist/parts/*.js widget/dist/parts/*.js.gz)
+INST_LANG   = $(wildcard widget/dist/lang/*.js widget/dist/lang/*.js.gz)
 INST_PAGES  = $(wildcard widget/pages/*.html widget/pages/*.js widget/pages/*.css)
 INST_DASH   = $(wildcard dashboard/*.html)
 INST_DASHA  = $(wildcard dashboard/assets/*)
@@ -319,11 +321,14 @@ install: all
 install-files:
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(sbindir) \
 	    $(DESTDIR)$(datadir)/parley/widget/dist $(DESTDIR)$(datadir)/parley/widget/pages \
+	    $(DESTDIR)$(datadir)/parley/widget/dist/parts $(DESTDIR)$(datadir)/parley/widget/dist/lang \
 	    $(DESTDIR)$(datadir)/parley/dashboard/assets $(DESTDIR)$(systemdunitdir) \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/parley \
 	    $(if $(INST_USERS),$(DESTDIR)$(sysusersdir))
 	$(INSTALL) -m 0755 $(INST_BINS) $(DESTDIR)$(sbindir)/
 	$(INSTALL) -m 0644 $(INST_WIDGET) $(DESTDIR)$(datadir)/parley/widget/dist/
+	$(INSTALL) -m 0644 $(INST_PARTS) $(DESTDIR)$(datadir)/parley/widget/dist/parts/
+	$(INSTALL) -m 0644 $(INST_LANG) $(DESTDIR)$(datadir)/parley/widget/dist/lang/
 	$(INSTALL) -m 0644 $(INST_PAGES) $(DESTDIR)$(datadir)/parley/widget/pages/
 	$(INSTALL) -m 0644 $(INST_DASH) $(DESTDIR)$(datadir)/parley/dashboard/
 	$(INSTALL) -m 0644 $(INST_DASHA) $(DESTDIR)$(datadir)/parley/dashboard/assets/
@@ -354,12 +359,13 @@ install-files:
 # Everything install put, but the environment file (it holds the keys).
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(sbindir)/,$(notdir $(INST_BINS)))
-	rm -f $(addprefix $(DESTDIR)$(datadir)/parley/,$(INST_WIDGET) $(INST_PAGES) $(INST_DASH) $(INST_DASHA))
+	rm -f $(addprefix $(DESTDIR)$(datadir)/parley/,$(INST_WIDGET) $(INST_PARTS) $(INST_LANG) $(INST_PAGES) $(INST_DASH) $(INST_DASHA))
 	rm -f $(addprefix $(DESTDIR)$(systemdunitdir)/,$(notdir $(INST_UNITS)))
 	rm -f $(if $(INST_USERS),$(DESTDIR)$(sysusersdir)/parley.conf)
 	rm -f $(addprefix $(DESTDIR)$(mandir)/man8/,$(notdir $(INST_MAN8)))
 	rm -f $(addprefix $(DESTDIR)$(mandir)/man5/,$(notdir $(INST_MAN5)))
-	rmdir $(DESTDIR)$(datadir)/parley/widget/dist $(DESTDIR)$(datadir)/parley/widget/pages \
+	rmdir $(DESTDIR)$(datadir)/parley/widget/dist/parts $(DESTDIR)$(datadir)/parley/widget/dist/lang \
+	    $(DESTDIR)$(datadir)/parley/widget/dist $(DESTDIR)$(datadir)/parley/widget/pages \
 	    $(DESTDIR)$(datadir)/parley/widget $(DESTDIR)$(datadir)/parley/dashboard/assets \
 	    $(DESTDIR)$(datadir)/parley/dashboard $(DESTDIR)$(datadir)/parley 2>/dev/null || true
 	@[ -e $(ENV_FILE) ] && echo "uninstall: left $(ENV_FILE) (it holds your keys; remove it yourself)" || true

@@ -419,9 +419,18 @@ if want widget; then
 		die "GET /widget/chat-widget.js answered ${raw_size%% *} (is widget/dist/chat-widget.js built? make widget)"
 	raw_size=${raw_size#* }
 	gz_size=${gz_size#* }
-	printf 'widget bundle (GET /widget/chat-widget.js): %d bytes raw (%.1f KiB), %d bytes gzipped (%.1f KiB; budget 12288 bytes)\n' \
+	printf 'widget core (GET /widget/chat-widget.js): %d bytes raw (%.1f KiB), %d bytes gzipped (%.1f KiB; budget 12288 bytes)\n' \
 		"$raw_size" "$(awk -v n="$raw_size" 'BEGIN { print n / 1024 }')" \
 		"$gz_size" "$(awk -v n="$gz_size" 'BEGIN { print n / 1024 }')"
+	# The parts and languages the core imports when it needs one, as served.
+	for f in widget/dist/parts/*.js widget/dist/lang/*.js; do
+		[ -e "$f" ] || continue
+		u="/widget/${f#widget/dist/}"
+		sizes=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$PPORT$u")
+		gzs=$(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{size_download}' "http://127.0.0.1:$PPORT$u")
+		[ "${sizes%% *}" = 200 ] && [ "${gzs%% *}" = 200 ] || die "GET $u answered ${sizes%% *}"
+		printf '  %-28s %6d bytes raw, %5d bytes gzipped\n' "$u" "${sizes#* }" "${gzs#* }"
+	done
 	stop_parley
 	section_end widget
 fi

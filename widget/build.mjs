@@ -1,13 +1,16 @@
-// Builds the widget bundle: node widget/build.mjs (from anywhere).
-//   dist/chat-widget.js     one minified IIFE, no runtime dependencies
-//   dist/chat-widget.js.gz  the same, gzip level 9 (served to clients that accept it)
-// Prints the raw and gzipped sizes. Fails when the gzipped bundle is over
-// 12 KiB, or when the output uses an API the widget must never use.
+// Builds the widget: node widget/build.mjs (from anywhere).
+//   dist/chat-widget.js     the core: one minified IIFE, no runtime dependencies
+//   dist/parts/<name>.js    each src/parts/<name>.js: an ES module the core
+//                           imports when it needs it (export default function (ctx))
+//   dist/lang/<code>.js     each src/lang/<code>.js: an ES module of texts
+//   *.gz                    beside each, gzip level 9 (served to clients that accept it)
+// Prints every file's raw and gzipped size. Fails when the gzipped core is
+// over 12 KiB, or when any output uses an API the widget must never use.
 
 import * as esbuild from 'esbuild';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync, constants } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,38 +31,74 @@ const cssAsText = {
   },
 };
 
-const result = await esbuild.build({
-  entryPoints: [join(here, 'src', 'index.js')],
-  bundle: true,
-  minify: true,
-  format: 'iife',
-  target: ['es2019', ...targets],
-  charset: 'utf8',
-  legalComments: 'none',
-  banner: { js: `/* Parley chat widget ${version || ''} */` },
-  define: { __VERSION__: JSON.stringify(version || 'dev') },
-  plugins: [cssAsText],
-  write: false,
-  logLevel: 'warning',
-});
-
-const js = Buffer.from(result.outputFiles[0].contents);
-const text = js.toString('utf8');
 const forbidden = /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\b|new Function|setAttribute\(\s*["']on/;
-const hit = forbidden.exec(text);
-if (hit) {
-  console.error(`widget: the bundle uses ${hit[0]}, which the widget must never do`);
-  process.exit(1);
+const kb = (n) => (n / 1024).toFixed(1) + ' KiB';
+
+// Bundles one entry (format: iife for the core, esm for the rest), checks
+// it, writes it and its .gz; returns the gzipped size.
+async function build(entry, file, format) {
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format,
+    target: ['es2019', ...targets],
+    charset: 'utf8',
+    legalComments: 'none',
+    banner: format === 'iife' ? { js: `/* Parley chat widget ${version || ''} */` } : undefined,
+    define: { __VERSION__: JSON.stringify(version || 'dev') },
+    plugins: [cssAsText],
+    write: false,
+    logLevel: 'warning',
+  });
+  const js = Buffer.from(result.outputFiles[0].contents);
+  const hit = forbidden.exec(js.toString('utf8'));
+  if (hit) {
+    console.error(`widget: ${file} uses ${hit[0]}, which the widget must never do`);
+    process.exit(1);
+  }
+  const gz = gzipSync(js, { level: constants.Z_BEST_COMPRESSION });
+  const out = join(here, 'dist', file);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, js);
+  await writeFile(out + '.gz', gz);
+  console.log(`widget: dist/${file} ${js.length} bytes (${kb(js.length)}), gzipped ${gz.length} bytes (${kb(gz.length)})${format === 'iife' ? ', limit ' + LIMIT : ''}`);
+  return gz.length;
 }
 
-const gz = gzipSync(js, { level: constants.Z_BEST_COMPRESSION });
-await mkdir(dirname(out), { recursive: true });
-await writeFile(out, js);
-await writeFile(out + '.gz', gz);
+const core = await build(join(here, 'src', 'index.js'), 'chat-widget.js', 'iife');
+// parts/<name>.js and lang/<code>.js: lowercase names only (the server
+// serves nothing else); a removed source's old output goes too.
+for (const dir of ['parts', 'lang']) {
+  await rm(join(here, 'dist', dir), { recursive: true, force: true });
+  for (const f of (await readdir(join(here, 'src', dir))).sort()) {
+    if (!f.endsWith('.js')) continue;
+    if (!/^[a-z0-9-]{1,32}\.js$/.test(f)) {
+      console.error(`widget: src/${dir}/${f}: a name must be 1-32 of a-z 0-9 -`);
+      process.exit(1);
+    }
+    await build(join(here, 'src', dir, f), dir + '/' + f, 'esm');
+  }
+}
+// Every language has every text of the core's TEXT (English), with the
+// same placeholders ({seconds}, {name}, …), and nothing else.
+const src = await readFile(join(here, 'src', 'index.js'), 'utf8');
+const block = src.slice(src.indexOf('const TEXT = {'), src.indexOf('\n};', src.indexOf('const TEXT = {')));
+const TEXT = Object.fromEntries([...block.matchAll(/^ {2}(\w+): '((?:[^'\\]|\\.)*)',$/gm)].map((m) => [m[1], m[2]]));
+for (const f of (await readdir(join(here, 'src', 'lang'))).filter((n) => n.endsWith('.js'))) {
+  const t = (await import(pathToFileURL(join(here, 'src', 'lang', f)).href)).default;
+  const bad = [
+    ...Object.keys(TEXT).filter((k) => typeof t[k] !== 'string' || !t[k].trim()).map((k) => k + ' missing'),
+    ...Object.keys(t).filter((k) => !(k in TEXT)).map((k) => k + ' is not in TEXT'),
+    ...Object.keys(TEXT).filter((k) => typeof t[k] === 'string' && (TEXT[k].match(/\{\w+\}/g) || []).some((p) => !t[k].includes(p))).map((k) => k + ' lost a placeholder'),
+  ];
+  if (bad.length) {
+    console.error(`widget: src/lang/${f}: ${bad.join(', ')}`);
+    process.exit(1);
+  }
+}
 
-const kb = (n) => (n / 1024).toFixed(1) + ' KiB';
-console.log(`widget: dist/chat-widget.js ${js.length} bytes (${kb(js.length)}), gzipped ${gz.length} bytes (${kb(gz.length)}), limit ${LIMIT}`);
-if (gz.length > LIMIT) {
-  console.error(`widget: gzipped bundle is ${gz.length} bytes, over the ${LIMIT}-byte limit`);
+if (core > LIMIT) {
+  console.error(`widget: the gzipped core is ${core} bytes, over the ${LIMIT}-byte limit`);
   process.exit(1);
 }

@@ -11,7 +11,7 @@
  * allow is refused with 403 before anything else; a preflight (OPTIONS
  * with Access-Control-Request-Method) to a known path is answered 204.
  * The exceptions are the routes flagged R_PUBLIC: the widget bundle
- * (GET/HEAD, both paths): it is public, any site loads it (a <script
+ * (GET/HEAD, both paths, and its parts and languages): it is public, any site loads it (a <script
  * crossorigin> or a module script sends Origin), and it answers every
  * Origin with "Access-Control-Allow-Origin: *" itself; a widget's public
  * config (GET, HEAD, OPTIONS) and the widget's WebSocket, which the
@@ -173,6 +173,10 @@ static const struct route routes[] = {
 	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get,
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/api/widget/embed.js",		static_bundle_get,
+	    R_PUBLIC, 0, 0 },
+	{ M_GET,	"/widget/parts/:file",		static_mod_get,
+	    R_PUBLIC, 0, 0 },
+	{ M_GET,	"/widget/lang/:file",		static_mod_get,
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/widget-test.html",		static_page_get, 0, 0,
 	    0 },

@@ -1,7 +1,8 @@
 // The widget bundle and the test pages as the real daemons serve them:
 // the bundle's bytes, ETag and 304, gzip (q-values), HEAD, Cache-Control in
 // development and production, any Origin allowed for the bundle (and only
-// for it), WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR, a missing bundle (404
+// for it), the widget's parts and languages (each built file, gzip, any
+// Origin; any other name 404, no path out of their directories), WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR, a missing bundle (404
 // JSON, no crash, found later), a reload (SIGHUP) picking up a new bundle,
 // a stale .gz ignored; the test pages with their CSP, the key HTML-escaped,
 // no inline script, 404 in production. Answers are checked against the
@@ -190,6 +191,48 @@ describe('widget bundle and test pages (development)', () => {
     assertNoInlineScript(html, '/headless-test.html');
   });
 
+  test('GET /widget/parts/:file and /widget/lang/:file: each module the build wrote, gzip, ETag, any Origin; any other name 404', async () => {
+    const dist = path.join(REPO, 'widget/dist');
+    const seen = [];
+    for (const dir of ['parts', 'lang']) {
+      for (const f of fs.readdirSync(path.join(dist, dir)).filter((n) => n.endsWith('.js'))) {
+        seen.push(`${dir}/${f}`);
+        const raw = fs.readFileSync(path.join(dist, dir, f));
+        const gz = fs.readFileSync(path.join(dist, dir, `${f}.gz`));
+        const u = `/widget/${dir}/${f}`;
+        // as the widget imports it: a version in the query, another site's Origin
+        const r = await p.get(`${u}?v=1`, { headers: { Origin: 'https://evil.example' } });
+        assert.equal(r.status, 200, u);
+        assert.ok(r.body.equals(raw), `${u}: the built bytes`);
+        assert.equal(r.headers['content-type'], 'text/javascript; charset=utf-8', u);
+        assert.equal(r.headers['access-control-allow-origin'], '*', u);
+        assert.equal(r.headers['cross-origin-resource-policy'], 'cross-origin', u);
+        assert.equal(r.headers['cache-control'], 'no-store', u);
+        assert.match(r.headers.etag, /^"[0-9a-f]{32}"$/, u);
+        api.validate('GET', u, 200, r.headers['content-type'], r.text);
+        const g = await p.get(u, { headers: { 'Accept-Encoding': 'gzip' } });
+        assert.equal(g.headers['content-encoding'], 'gzip', u);
+        assert.ok(g.body.equals(gz), `${u}: the .gz bytes`);
+        assert.equal(g.headers.etag, r.headers.etag.replace(/"$/, '-gzip"'));
+        const c = await p.get(u, { headers: { 'If-None-Match': r.headers.etag } });
+        assert.equal(c.status, 304, `${u}: If-None-Match`);
+      }
+    }
+    for (const want of ['parts/forms.js', 'parts/layout.js', 'lang/de.js', 'lang/ar.js']) assert.ok(seen.includes(want), `${want} served`);
+    for (const u of ['/widget/parts/nope.js', '/widget/lang/en.js', '/widget/lang/forms.js', '/widget/parts/de.js',
+      '/widget/parts/FORMS.js', '/widget/parts/forms.js.gz', '/widget/parts/forms', '/widget/parts/..%2Fchat-widget.js',
+      '/widget/lang/..%2F..%2F..%2FMakefile', '/widget/parts/%2e%2e', '/widget/parts/.%2Fforms.js',
+      `/widget/parts/${'a'.repeat(300)}.js`]) {
+      const r = await p.get(u);
+      assertJsonError(r, 404);
+      assert.equal(r.headers['access-control-allow-origin'], '*', u);
+    }
+    assertJsonError(await p.get('/widget/parts/../chat-widget.js'), 404);
+    assertJsonError(await p.get('/widget/parts/forms.js%00'), 400, 'Malformed URL');
+    assertJsonError(await p.get('/widget/parts'), 404);
+    assertJsonError(await p.request('POST', '/widget/parts/forms.js', { body: '' }), 405);
+  });
+
   test('/test-pages/*: the pages\' scripts and style; anything else 404', async () => {
     for (const [f, type] of [['widget-test.js', 'application/javascript'], ['headless-test.js', 'application/javascript'], ['test-pages.css', 'text/css']]) {
       const r = await p.get(`/test-pages/${f}`);
@@ -234,6 +277,12 @@ describe('widget bundle and test pages (production)', () => {
     // A site not in CORS_ORIGIN still loads it.
     const d = await p.get('/widget/chat-widget.js', { headers: { Origin: 'https://another.example' } });
     assert.equal(d.status, 200);
+    // the parts and languages: 300 s too
+    for (const u of ['/widget/parts/forms.js', '/widget/lang/de.js']) {
+      const m = await p.get(u, { headers: { Origin: 'https://another.example' } });
+      assert.equal(m.status, 200, u);
+      assert.equal(m.headers['cache-control'], 'public, max-age=300', u);
+    }
   });
 
   test('the test pages are not served in production', async () => {
@@ -299,8 +348,17 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
   test('SIGHUP (new workers) reads the bundle again; a .gz of other bytes is never sent', async () => {
     const before1 = await p.get('/widget/chat-widget.js');
     assert.equal(before1.status, 200);
+    assertJsonError(await p.get('/widget/parts/mine.js'), 404);
     const v2 = Buffer.from('/* two */ void 2;\n');
     fs.writeFileSync(bundle, v2);
+    // modules beside the bundle: <name>.js only (not a bad name, not a directory)
+    const mine = Buffer.from('export default () => 1;\n');
+    for (const d of ['parts', 'lang']) fs.mkdirSync(path.join(dir, 'custom', d), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'custom/parts/mine.js'), mine);
+    fs.writeFileSync(path.join(dir, 'custom/parts/mine.js.gz'), zlib.gzipSync(Buffer.from('stale')));
+    fs.writeFileSync(path.join(dir, 'custom/parts/Bad.js'), mine);
+    fs.mkdirSync(path.join(dir, 'custom/parts/sub.js'));
+    fs.writeFileSync(path.join(dir, 'custom/lang/xx.js'), 'export default {};\n');
     fs.writeFileSync(`${bundle}.gz`, zlib.gzipSync(Buffer.from('/* stale */')));
     // Workers already holding a bundle keep theirs until a reload.
     const still = await p.get('/widget/chat-widget.js');
@@ -312,6 +370,12 @@ describe('WIDGET_BUNDLE_PATH and PARLEY_ASSETS_DIR', () => {
     assert.ok(r.body.equals(v2), 'the reloaded bundle');
     assert.equal(r.headers['content-encoding'], undefined, 'the stale .gz is not used');
     assert.match(p.tail('masterd'), /does not hold the bytes of/);
+    const m = await p.get('/widget/parts/mine.js', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(m.status, 200);
+    assert.ok(m.body.equals(mine), 'a part beside WIDGET_BUNDLE_PATH, without its stale .gz');
+    assert.equal(m.headers['content-encoding'], undefined);
+    assert.equal((await p.get('/widget/lang/xx.js')).text, 'export default {};\n');
+    for (const u of ['/widget/parts/Bad.js', '/widget/parts/sub.js', '/widget/parts/forms.js']) assertJsonError(await p.get(u), 404);
 
     // A matching .gz (what the build writes) is used after the next reload.
     const v3 = Buffer.from('/* three */ void 3;\n'.repeat(20));

@@ -15,7 +15,7 @@
 import CSS from './widget.css';
 import { doc, h, icon } from './dom.js';
 import { markdown } from './markdown.js';
-import { chatStream, history, historyUrl, shown, visitorInfo } from './net.js';
+import { shown, visitorInfo } from './net.js';
 
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 const SESSION_KEY = 'os-chatbot-session-id';
@@ -24,8 +24,8 @@ const SESSION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const COLOR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 const DEFAULT_ACCENT = '#0ea5e9';
 const WIDGET_RE = /^[A-Za-z0-9_-]{1,128}$/;
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const PHONE_RE = /^\+?[\d\s().-]{6,24}$/;
+// the languages of widget/src/lang/ (English is TEXT, never loaded)
+const LANG_RE = /^(en|es|pt|fr|de|it|nl|pl|tr|ar|ja|zh)$/;
 const LOG = '[parley]';
 
 // Visible (and spoken) strings; each one is replaced by the data-* attribute
@@ -72,6 +72,11 @@ const TEXT = {
   originText: 'This chat is not available on this site.',
   disabledText: 'This chat is disabled.',
   cspText: 'This page blocks the chat.',
+  // layouts, unread, proactive, starters
+  labelExpand: 'Expand chat',
+  labelOpenUnread: 'Open chat, {count} unread',
+  labelDismiss: 'Dismiss',
+  startersLabel: 'Suggested questions',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -119,6 +124,7 @@ async function diagnose(url) {
 
 const ICON_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
 const ICON_CLOSE = 'M6 6l12 12M18 6L6 18';
+const ICON_EXPAND = 'M4 10V4h6M20 14v6h-6M4 4l6 6M20 20l-6-6';
 
 // localStorage, or nothing where it is blocked (sandboxed frame, privacy
 // settings): null read, nothing persisted.
@@ -178,9 +184,40 @@ async function loadConfig(script, wid) {
   console.warn(LOG, 'not started: widget', wid + ':', r.status === 404 ? 'no such widget (404)' : 'HTTP ' + r.status);
 }
 
+// The script's origin: where the parts and language files are.
+const originOf = (script) => new URL(script.src || '/', location.href).origin;
+
+// One of the widget's ES modules (parts/<name>, lang/<code>), its default export.
+const load = (script, path) => import(originOf(script) + '/widget/' + path + '.js?v=' + VERSION).then((m) => m.default);
+
+// The language: the widget's config, else data-lang, else the page's
+// <html lang>, else the browser's; the first one given that we have
+// (en when none). Resolves [code, texts]; English loads nothing, and a
+// file that fails to load leaves English (the console says why).
+function texts(script, cfg) {
+  let code = 'en';
+  for (const v of [cfg && cfg.language, script.dataset.lang, doc.documentElement.lang, navigator.language]) {
+    const c = String(v || '').slice(0, 2).toLowerCase();
+    if (LANG_RE.test(c)) {
+      code = c;
+      break;
+    }
+  }
+  return code === 'en'
+    ? Promise.resolve([code, {}])
+    : load(script, 'lang/' + code).then(
+        (t) => [code, t],
+        (e) => {
+          console.warn(LOG, 'language ' + code + ' not loaded, English instead:', e.message);
+          return ['en', {}];
+        }
+      );
+}
+
 // cfg and base: data-widget mode (the public config, the widget's URL);
-// broken: why it cannot chat (a key of TEXT's …Text), shown instead.
-function mount(script, cfg, base, broken) {
+// broken: why it cannot chat (a key of TEXT's …Text), shown instead;
+// lang: [code, texts of that language].
+function mount(script, cfg, base, broken, lang) {
   const ds = script.dataset;
   const apiUrl = (ds.apiUrl || '').trim();
   const apiKey = (ds.apiKey || '').trim();
@@ -189,7 +226,7 @@ function mount(script, cfg, base, broken) {
     return;
   }
   const T = {};
-  for (const k in TEXT) T[k] = ds[k] && ds[k].trim() ? ds[k] : TEXT[k];
+  for (const k in TEXT) T[k] = ds[k] && ds[k].trim() ? ds[k] : lang[1][k] || TEXT[k];
   let accent, accentFg, left;
   if (cfg) {
     // the owner's settings win over the tag's
@@ -208,7 +245,11 @@ function mount(script, cfg, base, broken) {
   }
   const wsMode = !!cfg;
   // per widget id, so two widgets of one site keep apart
-  const key = (k) => 'parley:' + base.slice(base.lastIndexOf('/') + 1) + ':' + k;
+  const key = (k) => 'parley:' + (wsMode ? base.slice(base.lastIndexOf('/') + 1) : 'key') + ':' + k;
+  const rtl = lang[0] === 'ar';
+  const dir = () => (rtl ? 'rtl' : pageDir());
+  // inline and fullpage (data-layout; the layout part): always open
+  let pinned = false;
   const openKey = wsMode ? key('open') : OPEN_KEY;
 
   const life = new AbortController(); // every listener and the history fetch
@@ -232,17 +273,24 @@ function mount(script, cfg, base, broken) {
   // ---- DOM ---------------------------------------------------------------
   const host = h('div', { id: 'parley-chat-widget', 'data-parley-widget': VERSION });
   const shadow = host.attachShadow({ mode: 'open' });
+  // A style sheet for the shadow root (the core's, then the parts').
   // adoptedStyleSheets came with constructable sheets (replaceSync) in each browser.
-  if (doc.adoptedStyleSheets) {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    shadow.adoptedStyleSheets = [sheet];
-  } else {
-    // Old browsers only; under a strict CSP this needs the script's nonce.
-    shadow.append(h('style', { nonce: script.nonce || null }, CSS));
+  function css(text) {
+    if (doc.adoptedStyleSheets) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(text);
+      shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+    } else {
+      // Old browsers only; under a strict CSP this needs the script's nonce.
+      shadow.append(h('style', { nonce: script.nonce || null }, text));
+    }
   }
+  css(CSS);
 
   const title = h('div', { id: 'pc-title', 'data-part': 'title' }, T.title);
+  // the header's buttons: the parts' (ctx.header), then expand (bubble only)
+  const tools = h('div', { 'data-part': 'tools' });
+  const expandBtn = h('button', { type: 'button', 'data-part': 'expand', 'aria-label': T.labelExpand, 'aria-pressed': 'false' }, icon(ICON_EXPAND, 1));
   const closeBtn = h('button', { type: 'button', 'data-part': 'close', 'aria-label': T.labelClose }, icon(ICON_CLOSE, 1));
   // The connection notice: offline, and in data-widget mode reconnecting or gone.
   const offline = h('div', { 'data-part': 'offline', role: 'status', hidden: true });
@@ -283,13 +331,12 @@ function mount(script, cfg, base, broken) {
       hidden: true,
     },
     [
-      h('div', { 'data-part': 'header' }, [title, closeBtn]),
+      h('div', { 'data-part': 'header' }, [title, tools, expandBtn, closeBtn]),
       offline,
       handStatus,
       list,
       handBtn,
       composer,
-      announcer,
     ]
   );
   const launcher = h(
@@ -311,15 +358,32 @@ function mount(script, cfg, base, broken) {
       'aria-label': T.title,
       'data-position': left ? 'left' : 'right',
       'data-theme': /^(light|dark)$/.test(ds.theme) ? ds.theme : null,
-      dir: pageDir(),
+      dir: dir(),
+      lang: lang[0],
     },
-    [panel, launcher]
+    // the announcer outside the panel: heard while it is closed too
+    [panel, launcher, announcer]
   );
   root.style.setProperty('--a', accent); // validated above; CSSOM, not CSS text
   root.style.setProperty('--af', accentFg);
   shadow.append(root);
 
   // ---- helpers -------------------------------------------------------------
+  // A part (widget/src/parts/<name>.js), loaded once, when first needed:
+  // resolves what its function returned, or undefined when it failed (the
+  // console says why; the next call tries again).
+  const parts = {};
+  function part(name) {
+    return (parts[name] =
+      parts[name] ||
+      load(script, 'parts/' + name)
+        .then((f) => f(ctx))
+        .catch((e) => {
+          delete parts[name];
+          console.warn(LOG, 'part ' + name + ' not loaded:', e.message);
+        }));
+  }
+
   function emit(name, detail) {
     host.dispatchEvent(new CustomEvent('parley:' + name, { detail, bubbles: true, composed: true }));
   }
@@ -414,11 +478,14 @@ function mount(script, cfg, base, broken) {
     if (stick) toBottom();
   }
 
+  // data-api-url mode, when the panel opens or a message goes: the http
+  // part, and the history of a stored session (once).
   function ensureHistory() {
     if (!historyP) {
       const g = gen;
+      const n = part('http');
       historyP = restore
-        ? history(historyUrl(apiUrl, sessionId), apiKey, life.signal).then(
+        ? n.then((n) => n.history(n.historyUrl(apiUrl, sessionId), apiKey, life.signal)).then(
             (msgs) => {
               if (g !== gen) return; // reset() meanwhile: another session
               const f = doc.createDocumentFragment();
@@ -496,7 +563,15 @@ function mount(script, cfg, base, broken) {
   async function send(text, isRetry) {
     text = String(text == null ? '' : text).trim();
     if (!text || cur) return false;
-    if (wsMode) return wsSend(text);
+    if (wsMode) {
+      // not connected yet: connect first
+      if (!up && !gone && !broken) {
+        wanted = true;
+        connect();
+        await new Promise((r) => waiters.push(r));
+      }
+      return wsSend(text);
+    }
     if (!isRetry) clearError();
     const t = { ac: new AbortController(), text: '', raf: 0, gen };
     cur = t;
@@ -522,7 +597,9 @@ function mount(script, cfg, base, broken) {
     let err = null;
     let conversationId = null;
     try {
-      await chatStream(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t.ac.signal, (ev) => {
+      const n = await part('http');
+      if (!n) throw Object.assign(new Error('the widget could not load its http part'), { net: 1 });
+      await n.chatStream(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t.ac.signal, (ev) => {
         if (t.gen !== gen) return;
         if (ev.type === 'start') conversationId = ev.conversationId || null;
         else if (ev.type === 'token' && typeof ev.token === 'string' && done == null) token(t, ev.token);
@@ -591,17 +668,34 @@ function mount(script, cfg, base, broken) {
   let tries = 0; // failed attempts since the last `history` (or new `session`)
   let sent = ''; // the token the open socket resumes with ('' none)
   let wsTimer = 0;
-  let form = null; // the contact form, while it shows
+  let form = null; // the contact or away form (forms part), while it shows
+  let needForm = false; // the required contact form is due: Send waits for it
   const required = wsMode && cfg.contact_info_mode === 'required';
   let hand = 'ai'; // the conversation's handoff state: ai, waiting_human, human
-  // Away mode: the server's availability ({away, reason, message}), the
-  // "Leave a message" form while it shows, and whether one was left.
+  // Away mode: the server's availability ({away, reason, message}) and
+  // whether a message was left.
   let away = cfg && cfg.availability;
-  let awayForm = null;
   let leftMsg = false;
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   let typer = null; // the person's typing bubble
   let typerTimer = 0;
+  const waiters = []; // send() before the socket was up: resolved by `session` (1) or end() (0)
+
+  // Said aloud; while the panel is closed also counted unread (the unread part).
+  function unread(text) {
+    announce(text);
+    if (!isOpen) part('unread').then((u) => u && u(text));
+  }
+
+  // The proactive message: after proactive_delay_s, on a path that
+  // proactive_path matches (* any run of characters), once a day (UTC)
+  // per visitor; the proactive part shows it (and notes the day).
+  function proactive() {
+    const p = String(cfg.proactive_path || '');
+    const re = new RegExp('^' + p.split('*').map((x) => x.replace(/[\\^$.|?+()[\]{}]/g, '\\$&')).join('.*') + '$');
+    if (!cfg.proactive_message || pinned || store.get(key('proactive')) === new Date().toISOString().slice(0, 10) || (p && !re.test(location.pathname))) return;
+    setTimeout(() => life.signal.aborted || part('proactive'), (cfg.proactive_delay_s ?? 10) * 1000);
+  }
 
   function connect() {
     if (!wanted || ws || gone || broken || life.signal.aborted) return;
@@ -636,7 +730,7 @@ function mount(script, cfg, base, broken) {
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
-      if (awayForm) awayForm.busy = false; // its answer was lost with the socket: it may be sent again
+      if (form) form.busy = false; // its answer was lost with the socket: it may be sent again
       const d = Math.min(15000, 500 * 2 ** tries++);
       wsTimer = setTimeout(
         async () => {
@@ -667,13 +761,14 @@ function mount(script, cfg, base, broken) {
   function end(j) {
     if (j && j.disabled) tell((broken = 'disabled'), base, base.slice(base.lastIndexOf('/') + 1));
     gone = true;
+    waiters.splice(0).forEach((r) => r(0));
     clearTimeout(wsTimer);
     closeWs();
     hideForm();
-    hideAway();
     sync();
   }
 
+  // A frame from the server: the core's handling, then the parts' (ctx.onFrame).
   function frame(data) {
     let f;
     try {
@@ -681,9 +776,13 @@ function mount(script, cfg, base, broken) {
     } catch (e) {
       return;
     }
-    const type = f && f.type;
+    if (f && handle(f, f.type) !== 0) (hooks[f.type] || []).forEach((fn) => fn(f));
+  }
+
+  // 0: a frame passed over
+  function handle(f, type) {
     if (type === 'session') {
-      if (resuming && typeof f.resumed !== 'boolean') return; // the socket's own, before the resume's
+      if (resuming && typeof f.resumed !== 'boolean') return 0; // the socket's own, before the resume's
       resuming = false;
       // A resume is whole once its history is here: a socket closed
       // before then (a refused or oversized resume) keeps backing off.
@@ -693,9 +792,12 @@ function mount(script, cfg, base, broken) {
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
       if (typeof f.handoff === 'string') setHand(f.handoff, f.handoff_name);
-      if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) showForm();
-      else hideForm();
+      if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) {
+        needForm = required && ['name', 'email', 'phone'].some((k) => cfg['collect_' + k]);
+        showForm('contact');
+      } else hideForm(false);
       sync();
+      waiters.splice(0).forEach((r) => r(1));
     } else if (type === 'history') {
       tries = 0;
       // Replaces what is shown (a turn sent meanwhile stays, after it).
@@ -703,7 +805,7 @@ function mount(script, cfg, base, broken) {
       const fr = doc.createDocumentFragment();
       msgs.forEach((m) => fr.append(bubble(m.role, m.content, 0, m.name)));
       clearError();
-      [].slice.call(list.children).forEach((el) => el === welcome || (cur && (el === cur.u || el === cur.m)) || el.remove());
+      [].slice.call(list.children).forEach((el) => el === welcome || el.keep || (cur && (el === cur.u || el === cur.m)) || el.remove());
       typer = null;
       list.insertBefore(fr, welcome.nextSibling);
       talked = talked || msgs.some((m) => m.role === 'user');
@@ -715,7 +817,7 @@ function mount(script, cfg, base, broken) {
       typing(type === 'typing_start' && (f.name || T.agentName));
       if (type === 'message' && typeof f.content === 'string') {
         add(bubble('agent', f.content, 0, f.name));
-        announce((f.name || T.agentName) + ': ' + f.content);
+        unread((f.name || T.agentName) + ': ' + f.content);
       }
     } else if (type === 'handoff') {
       // the answer to a message while a person answers (a state this page
@@ -735,23 +837,23 @@ function mount(script, cfg, base, broken) {
       away = f;
       sync();
     } else if (type === 'contact_info_saved') {
-      if (awayForm && awayForm.busy) {
+      if (form && form.away && form.busy) {
         // the email is stored: now the conversation waits for a person
         leftMsg = true;
         ws.send('{"type":"request_human"}');
-        hideAway();
+        hideForm();
         setHand('waiting_human');
       } else doneForm();
     } else if (type === 'error') {
       const err = { message: String(f.message || T.errorText), show: 1 };
-      if (awayForm && awayForm.busy) {
-        awayForm.err.textContent = err.message;
-        awayForm.busy = false;
-      } else if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
+      if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
       else if (cur) finish(cur, null, err);
       else showError(err);
       if (form) form.busy = false;
-      if (/contact/i.test(err.message)) showForm();
+      if (/contact/i.test(err.message)) {
+        needForm = required;
+        showForm('contact');
+      }
       sync();
     }
   }
@@ -766,7 +868,7 @@ function mount(script, cfg, base, broken) {
   function wsSend(text) {
     if (sendBtn.disabled) return false;
     clearError();
-    if (form) doneForm(); // optional form: writing instead is skipping it
+    if (form && !form.away) doneForm(); // optional form: writing instead is skipping it
     const u = add(bubble('user', text));
     talked = true;
     // a person answers: no reply from the assistant is coming
@@ -808,117 +910,28 @@ function mount(script, cfg, base, broken) {
     typerTimer = setTimeout(typing, 20000); // a typing_stop lost with its dashboard
   }
 
-  // The contact form: only the fields the widget collects. Checked here
-  // (the server checks again); `required` mode blocks Send until it is saved.
-  function showForm() {
-    const fields = ['name', 'email', 'phone'].filter((k) => cfg['collect_' + k]);
-    if (form || gone || !fields.length || cfg.contact_info_mode === 'none') return;
-    const label = (k) => T['label' + k[0].toUpperCase() + k.slice(1)];
-    const err = h('p', { id: 'pc-cerr', 'data-part': 'contact-error', role: 'alert' });
-    const inputs = fields.map((k) =>
-      h('input', {
-        name: k,
-        type: k === 'phone' ? 'tel' : k === 'email' ? 'email' : 'text',
-        autocomplete: k === 'phone' ? 'tel' : k,
-        required,
-        maxlength: 200,
-        'aria-describedby': 'pc-cerr',
-      })
-    );
-    const save = h('button', { type: 'submit', 'data-part': 'save' }, T.labelSave);
-    const skip = !required && h('button', { type: 'button', 'data-part': 'skip' }, T.labelSkip);
-    form = h('form', { 'data-part': 'contact', 'aria-labelledby': 'pc-ctext', novalidate: true }, [
-      h('p', { id: 'pc-ctext' }, T.contactText),
-      ...inputs.map((i) => h('label', 0, [h('span', 0, label(i.name)), i])),
-      err,
-      h('div', 0, [save, skip || null]),
-    ]);
-    form.save = save;
-    form.err = err;
-    on(form, 'submit', (e) => {
-      e.preventDefault();
-      if (!up || form.busy) return;
-      const msg = { type: 'contact_info' };
-      for (const i of inputs) {
-        const v = i.value.trim();
-        const bad = v
-          ? (i.name === 'email' && !EMAIL_RE.test(v)) || (i.name === 'phone' && !(PHONE_RE.test(v) && /(\d\D*){6}/.test(v)))
-          : required;
-        i.setAttribute('aria-invalid', String(bad));
-        if (bad) {
-          err.textContent = T.invalidText.replace('{field}', label(i.name));
-          return i.focus();
-        }
-        if (v) msg[i.name] = v;
-      }
-      err.textContent = '';
-      if (!msg.name && !msg.email && !msg.phone) return doneForm(); // optional, left empty: a skip
-      form.busy = true;
-      sync();
-      ws.send(JSON.stringify(msg));
-    });
-    if (skip) on(skip, 'click', doneForm);
-    panel.insertBefore(form, composer);
-    if (shadow.activeElement === input) inputs[0].focus();
-    sync();
+  // The forms part shows the contact form ('contact': only the fields the
+  // widget collects; `required` mode blocks Send until it is saved) or the
+  // away form ('away': an email, saved as the contact, then the handoff is
+  // asked), one at a time, in `form`.
+  function showForm(kind) {
+    if (!gone) part('forms').then((show) => show && !gone && show(kind));
   }
 
-  // Away: the away message (the server's text, shown as text) and an
-  // email, required; saved as the contact, then the handoff is asked.
-  function showAway() {
-    if (awayForm || gone) return;
-    const err = h('p', { id: 'pc-aerr', 'data-part': 'contact-error', role: 'alert' });
-    const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, maxlength: 254, 'aria-describedby': 'pc-aerr' });
-    const save = h('button', { type: 'submit', 'data-part': 'save' }, T.labelSend);
-    awayForm = h('form', { 'data-part': 'away', 'aria-labelledby': 'pc-atext', novalidate: true }, [
-      h('p', { id: 'pc-atext' }, String((away && away.message) || '')),
-      h('label', 0, [h('span', 0, T.labelEmail), email]),
-      err,
-      h('div', 0, save),
-    ]);
-    awayForm.save = save;
-    awayForm.err = err;
-    on(awayForm, 'submit', (e) => {
-      e.preventDefault();
-      const v = email.value.trim();
-      const bad = !EMAIL_RE.test(v);
-      email.setAttribute('aria-invalid', String(bad));
-      if (bad) {
-        err.textContent = T.invalidText.replace('{field}', T.labelEmail);
-        return email.focus();
-      }
-      if (!up || awayForm.busy) return;
-      err.textContent = '';
-      awayForm.busy = true;
-      sync();
-      ws.send(JSON.stringify({ type: 'contact_info', email: v }));
-    });
-    panel.insertBefore(awayForm, composer);
-    email.focus();
-    sync();
-  }
-
-  function hideAway() {
-    if (!awayForm) return;
-    const f = awayForm.contains(shadow.activeElement);
-    awayForm.remove();
-    awayForm = null;
+  // Hides the form that shows (away: only if it is that kind).
+  function hideForm(away) {
+    if (!form || (away != null && !!form.away !== away)) return;
+    const f = form.contains(shadow.activeElement);
+    form.remove();
+    form = null;
     sync();
     if (f) input.focus();
   }
 
   function doneForm() {
     store.set(key('contact'), '1');
-    hideForm();
-  }
-
-  function hideForm() {
-    if (!form) return;
-    const f = form.contains(shadow.activeElement);
-    form.remove();
-    form = null;
-    sync();
-    if (f) input.focus();
+    needForm = false;
+    hideForm(false);
   }
 
   // The notice (offline / reconnecting / gone) and, in data-widget mode,
@@ -935,13 +948,12 @@ function mount(script, cfg, base, broken) {
     input.disabled = gone || !!broken;
     if (!wsMode) sendBtn.disabled = !!broken;
     else {
-      sendBtn.disabled = !up || !!cur || (required && !!form);
+      sendBtn.disabled = !up || !!cur || needForm;
       if (form) form.save.disabled = !up || !!form.busy;
-      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!awayForm;
+      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!(form && form.away);
       handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
       const label = away && away.away ? T.awayLabel : T.handoffLabel;
       if (handBtn.textContent !== label) handBtn.textContent = label;
-      if (awayForm) awayForm.save.disabled = !up || !!awayForm.busy;
     }
   }
 
@@ -952,7 +964,7 @@ function mount(script, cfg, base, broken) {
 
   // ---- open / close -----------------------------------------------------------
   function setOpen(open, focus) {
-    open = !!open;
+    open = !!open || pinned; // inline and fullpage stay open
     if (open === isOpen) return;
     isOpen = open;
     panel.hidden = !open;
@@ -984,6 +996,7 @@ function mount(script, cfg, base, broken) {
   // ---- wiring -------------------------------------------------------------------
   on(launcher, 'click', () => setOpen(!isOpen, true));
   on(closeBtn, 'click', () => setOpen(false, true));
+  on(expandBtn, 'click', () => expandBtn.setAttribute('aria-pressed', root.toggleAttribute('data-expanded')));
   on(sendBtn, 'click', () => {
     submit();
     input.focus();
@@ -993,7 +1006,7 @@ function mount(script, cfg, base, broken) {
     if (!up) return;
     const f = shadow.activeElement === handBtn;
     ws.send('{"type":"availability"}'); // the state now, for what follows
-    if (away && away.away) return showAway();
+    if (away && away.away) return showForm('away');
     ws.send('{"type":"request_human"}');
     setHand('waiting_human');
     if (f) input.focus();
@@ -1018,20 +1031,91 @@ function mount(script, cfg, base, broken) {
     on(visualViewport, 'resize', viewport);
     on(visualViewport, 'scroll', viewport);
   }
-  const dirWatch = new MutationObserver(() => root.setAttribute('dir', pageDir()));
+  const dirWatch = new MutationObserver(() => root.setAttribute('dir', dir()));
   dirWatch.observe(doc.documentElement, { attributes: true, attributeFilter: ['dir'] });
   if (doc.body) dirWatch.observe(doc.body, { attributes: true, attributeFilter: ['dir'] });
   sync();
   viewport();
 
+  // What a part gets (widget/README.md, "Parts"): the core's pieces.
+  const hooks = {};
+  const ctx = {
+    T,
+    h,
+    icon,
+    ds,
+    cfg: cfg || {},
+    wsMode,
+    host,
+    root,
+    panel,
+    header: tools,
+    list,
+    composer,
+    input,
+    launcher,
+    add,
+    bubble,
+    announce,
+    unread,
+    emit,
+    wsSend: (o) => (up ? (ws.send(JSON.stringify(o)), true) : false),
+    onFrame: (type, fn) => (hooks[type] = hooks[type] || []).push(fn),
+    store,
+    key,
+    on,
+    send: (t) => send(t),
+    setOpen,
+    isOpen: () => isOpen,
+    clear: () => {
+      while (welcome.nextSibling) welcome.nextSibling.remove();
+    },
+    showComposer: (b) => (composer.hidden = !b),
+    css,
+    part,
+    sync,
+    // the forms part's slot (one form at a time, above the composer)
+    form: (f) => {
+      if (f === undefined) return form;
+      hideForm();
+      form = f;
+      panel.insertBefore(f, composer);
+      sync();
+    },
+    hideForm,
+    doneForm,
+    away: () => away,
+    // the panel open for good (the layout part)
+    pin() {
+      pinned = true;
+      setOpen(true, false);
+    },
+  };
+
   (doc.body || doc.documentElement).append(host);
-  if (store.get(openKey) === 'true') setOpen(true, false);
+  if (/^(inline|fullpage)$/.test(ds.layout)) {
+    // the layout part first (it pins the panel open, or leaves the bubble)
+    root.hidden = true;
+    part('layout').then(() => (root.hidden = false));
+  } else if (store.get(openKey) === 'true') setOpen(true, false);
+  if (wsMode) {
+    if (+store.get(key('unread'))) part('unread');
+    if (cfg.starter_questions && cfg.starter_questions.length) part('starters');
+    proactive();
+  }
 
   // ---- the JS API -----------------------------------------------------------------
   const api = {
     version: VERSION,
     host,
-    open: () => setOpen(true, true),
+    // o.message: the text area's text (not sent)
+    open: (o) => {
+      setOpen(true, true);
+      if (o && o.message) {
+        input.value = String(o.message);
+        grow();
+      }
+    },
     close: () => setOpen(false, false),
     toggle: () => setOpen(!isOpen, true),
     send: (text) => send(text),
@@ -1104,14 +1188,15 @@ function mount(script, cfg, base, broken) {
     h('script'); // no tag found: mount() logs what is missing
   const wid = (script.dataset.widget || '').trim();
   // data-widget: the config is fetched at once, the DOM waits for the body
-  const go = wid ? loadConfig(script, wid) : null;
+  // (and the language's texts, which the config may name)
+  const go = (wid ? loadConfig(script, wid) : Promise.resolve([script])).then(
+    (a) => a && texts(script, a[1]).then((t) => [a[0], a[1], a[2], a[3], t])
+  );
   const start = () =>
-    go
-      ? go.then((a) => {
-          if (a && a[3]) tell(a[3], a[2], wid);
-          if (a && !window.ParleyChat) mount(...a);
-        })
-      : mount(script);
+    go.then((a) => {
+      if (a && a[3]) tell(a[3], a[2], wid);
+      if (a && !window.ParleyChat) mount(...a);
+    });
   if (doc.body) start();
   else doc.addEventListener('DOMContentLoaded', start, { once: true });
 })();

@@ -1,13 +1,5 @@
-// Talking to the server: the NDJSON chat stream and the history.
-
-// An error with what the UI needs: the HTTP status (0 for a network or
-// stream failure) and, for a 429, the seconds to wait.
-function fail(message, status, retryAfter) {
-  const e = new Error(message);
-  e.status = status || 0;
-  e.retryAfter = retryAfter || 0;
-  return e;
-}
+// What both modes share of talking to the server (the HTTP transport is
+// the http part, parts/http.js, loaded when a data-api-url widget first needs it).
 
 // What the widget tells the site's owner of the visitor (issue 24): the
 // page (no fragment), the referrer, the browser, its language and time
@@ -23,111 +15,10 @@ export function visitorInfo() {
   };
 }
 
-// Retry-After: delay-seconds or an HTTP date. 0 when absent or unreadable.
-export function retryAfter(v) {
-  if (!v) return 0;
-  const n = Number(v);
-  const s = Number.isFinite(n) ? n : (Date.parse(v) - Date.now()) / 1000;
-  return s > 0 ? Math.ceil(s) : s <= 0 ? 1 : 0;
-}
-
-async function check(res) {
-  if (res.ok) return res;
-  let msg = '';
-  try {
-    msg = (await res.json()).error;
-  } catch (e) {
-    /* not JSON */
-  }
-  throw fail(msg || 'HTTP ' + res.status, res.status, res.status === 429 && retryAfter(res.headers.get('Retry-After')));
-}
-
-// POST {sessionId, message} and read the NDJSON answer line by line as it
-// arrives (a line may be split across chunks, a chunk may hold many lines,
-// and a UTF-8 sequence may be split too: TextDecoder with stream:true).
-// onEvent gets each parsed {type:…} object. Resolves when the stream ends;
-// rejects on HTTP errors, network errors and aborts. A JSON answer (an
-// api-url pointing at /v1/chat) is turned into token + done events.
-export async function chatStream(url, key, body, signal, onEvent) {
-  const res = await check(
-    await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'x-widget-api-key': key },
-      body: JSON.stringify(body),
-      signal,
-      credentials: 'omit',
-      cache: 'no-store',
-    }).catch((e) => {
-      e.net = !signal.aborted; // no answer at all (err.net): diagnose() says why
-      throw e;
-    })
-  );
-  if (/json/.test(res.headers.get('Content-Type')) && !/ndjson/.test(res.headers.get('Content-Type'))) {
-    const j = await res.json();
-    if (j && typeof j.message === 'string') {
-      onEvent({ type: 'token', token: j.message });
-      onEvent({ type: 'done', message: j.message, conversationId: j.conversationId });
-    }
-    return;
-  }
-  const line = (l) => {
-    l = l.trim();
-    if (!l) return;
-    let ev;
-    try {
-      ev = JSON.parse(l);
-    } catch (e) {
-      return; // not a line of ours: skip it
-    }
-    if (ev && typeof ev === 'object') onEvent(ev);
-  };
-  const dec = new TextDecoder();
-  let buf = '';
-  if (!res.body) {
-    (await res.text()).split('\n').forEach(line);
-    return;
-  }
-  const rd = res.body.getReader();
-  for (;;) {
-    const { done, value } = await rd.read();
-    buf += dec.decode(value, { stream: !done });
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      line(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-    if (done) break;
-  }
-  line(buf);
-}
-
-// GET the session's messages ({sessionId, conversationId, messages:[{role,
-// content, createdAt}]}), oldest first.
-export async function history(url, key, signal) {
-  const res = await check(
-    await fetch(url, { headers: { 'x-widget-api-key': key }, signal, credentials: 'omit', cache: 'no-store' })
-  );
-  return shown(((await res.json()) || {}).messages);
-}
-
 // The messages of a history answer worth showing: the visitor's, the
 // assistant's and a person's (role agent, with their name), with text.
 export function shown(msgs) {
   return (Array.isArray(msgs) ? msgs : []).filter(
     (m) => m && /^(user|assistant|agent)$/.test(m.role) && typeof m.content === 'string' && m.content
   );
-}
-
-// Where the history lives, from data-api-url: a path ending in /chat,
-// /v1/chat or /v1/chat/stream is replaced (so a prefix a proxy adds is kept,
-// https://x.com/parley/chat → https://x.com/parley/v1/chat/history);
-// any other path gives {origin}/v1/chat/history.
-export function historyUrl(apiUrl, sessionId) {
-  const u = new URL(apiUrl, location.href);
-  const p = u.pathname.replace(/\/+$/, '');
-  const base = p.replace(/\/(v1\/chat\/stream|v1\/chat|chat)$/, '');
-  u.pathname = (base === p ? '' : base) + '/v1/chat/history';
-  u.search = '?sessionId=' + encodeURIComponent(sessionId);
-  u.hash = '';
-  return u.href;
 }

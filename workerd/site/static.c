@@ -3,6 +3,8 @@
  *
  *	GET /widget/chat-widget.js	the bundle (production: max-age=300)
  *	GET /api/widget/embed.js	the same bytes (production: max-age=3600)
+ *	GET /widget/parts/:file		the widget's parts, ES modules the bundle
+ *	GET /widget/lang/:file		imports when it needs one (max-age=300)
  *	GET /widget-test.html		the widget embedded, set up for this server
  *	GET /headless-test.html		a form for /v1/chat and /v1/chat/stream
  *	GET /test-pages/:file		the pages' scripts and style sheet
@@ -15,7 +17,11 @@
  * copy the build writes beside it (<bundle>.gz) is used only when its
  * trailer (CRC-32 and size) says it holds exactly those bytes, so a stale
  * .gz is never served. There is no compressor here: without a matching
- * .gz the bundle goes out as it is.
+ * .gz the bundle goes out as it is. The parts and language files are the
+ * files <name>.js (name: 1-32 of a-z 0-9 -) of the directories parts/ and
+ * lang/ beside the bundle, at most STATIC_MODS_MAX of each, read with the
+ * bundle (and with their .gz the same way); a request names one of those
+ * or gets 404, so no path reaches the file system.
  *
  * The bundle answers with a strong ETag per encoding ("<hash>" and
  * "<hash>-gzip"; If-None-Match with either gives 304), Vary:
@@ -28,6 +34,7 @@
  * are sent with a strict Content-Security-Policy and have no inline
  * script: the widget key is rendered, HTML-escaped, into an attribute.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,6 +52,8 @@
 #include "workerd.h"
 
 #define JS_TYPE		"application/javascript; charset=utf-8"
+#define MOD_TYPE	"text/javascript; charset=utf-8"
+#define MOD_NAME_MAX	32	/* a part's or language's name, ".js" left out */
 #define HTML_TYPE	"text/html; charset=utf-8"
 #define CSS_TYPE	"text/css; charset=utf-8"
 #define KEY_MARK	"{{WIDGET_API_KEY}}"
@@ -62,16 +71,35 @@
 	"frame-ancestors 'none'\r\n"
 #define PAGE_HDRS	"Cache-Control: no-store\r\n" PAGE_CSP
 
-static struct {
-	char path[PATH_MAX];
+/* A file served from memory, with its gzip copy and their ETags. */
+struct sfile {
 	char *data;
 	size_t len;
 	char *gz;		/* NULL: no matching .gz */
 	size_t gzlen;
 	char etag[2 + 32 + 1];
 	char etag_gz[2 + 32 + 5 + 1];
+};
+
+static struct {
+	char path[PATH_MAX];
+	struct sfile f;
 	uint64_t tried;		/* loop_now() of the last attempt */
 } bundle;
+
+/* The widget's ES modules: dist/parts/<name>.js and dist/lang/<code>.js. */
+struct smod {
+	char name[MOD_NAME_MAX + 4];	/* "<name>.js" */
+	struct sfile f;
+};
+
+static struct moddir {
+	const char *dir;	/* beside the bundle, and in the URL */
+	struct smod mods[STATIC_MODS_MAX];
+	size_t n;
+} moddirs[] = { { "parts", { { "", { 0 } } }, 0 },
+    { "lang", { { "", { 0 } } }, 0 } };
+#define NMODDIRS	(sizeof(moddirs) / sizeof(moddirs[0]))
 
 static struct page {
 	const char *name;	/* in <assets>/widget/pages/, and as served */
@@ -503,62 +531,151 @@ static_assets_dir(char *out, size_t outsz)
 /* ------------------------------------------------------------ loading */
 
 static void
-bundle_free(void)
+sfile_free(struct sfile *f)
 {
-	free(bundle.data);
-	free(bundle.gz);
-	bundle.data = bundle.gz = NULL;
-	bundle.len = bundle.gzlen = 0;
-	bundle.etag[0] = bundle.etag_gz[0] = '\0';
+	free(f->data);
+	free(f->gz);
+	memset(f, 0, sizeof(*f));
 }
 
-/* quiet: a retry, which logs only when it finds the bundle. */
-static void
-bundle_load(int quiet)
+/*
+ * Reads path (at most max bytes) into f, its ETags, and path.gz when that
+ * holds exactly those bytes. 0, or -1 with errno set (f left empty).
+ */
+static int
+sfile_load(struct sfile *f, const char *path, size_t max)
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	char gzpath[PATH_MAX + 4];
 	char *gz;
 	size_t gzlen, i;
 
-	bundle_free();
-	bundle.tried = loop_now();
-	if (read_file(bundle.path, STATIC_BUNDLE_MAX, &bundle.data,
-	    &bundle.len) < 0) {
-		if (!quiet)
-			log_warn("widget bundle %s: /widget/chat-widget.js "
-			    "answers 404 until it is there (make builds it)",
-			    bundle.path);
-		return;
-	}
-	SHA256((const unsigned char *)bundle.data, bundle.len, d);
-	bundle.etag[0] = '"';
+	sfile_free(f);
+	if (read_file(path, max, &f->data, &f->len) < 0)
+		return -1;
+	SHA256((const unsigned char *)f->data, f->len, d);
+	f->etag[0] = '"';
 	for (i = 0; i < 16; i++)
-		snprintf(bundle.etag + 1 + 2 * i, 3, "%02x", d[i]);
-	bundle.etag[33] = '"';
-	bundle.etag[34] = '\0';
-	snprintf(bundle.etag_gz, sizeof(bundle.etag_gz), "\"%.32s-gzip\"",
-	    bundle.etag + 1);
+		snprintf(f->etag + 1 + 2 * i, 3, "%02x", d[i]);
+	f->etag[33] = '"';
+	f->etag[34] = '\0';
+	snprintf(f->etag_gz, sizeof(f->etag_gz), "\"%.32s-gzip\"",
+	    f->etag + 1);
 
-	snprintf(gzpath, sizeof(gzpath), "%s.gz", bundle.path);
-	if (read_file(gzpath, STATIC_BUNDLE_MAX, &gz, &gzlen) == 0) {
-		if (static_gzip_of(gz, gzlen, bundle.data, bundle.len)) {
-			bundle.gz = gz;
-			bundle.gzlen = gzlen;
+	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", path) >=
+	    sizeof(gzpath))
+		return 0;
+	if (read_file(gzpath, max, &gz, &gzlen) == 0) {
+		if (static_gzip_of(gz, gzlen, f->data, f->len)) {
+			f->gz = gz;
+			f->gzlen = gzlen;
 		} else {
-			log_warnx("%s does not hold the bytes of %s: the "
-			    "bundle is sent without gzip", gzpath,
-			    bundle.path);
+			log_warnx("%s does not hold the bytes of %s: it is "
+			    "sent without gzip", gzpath, path);
 			free(gz);
 		}
 	} else if (errno != ENOENT)
 		log_warn("%s", gzpath);
+	return 0;
+}
+
+/* Whether name is "<1-32 of a-z 0-9 ->.js", a module's name. */
+int
+static_mod_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n < 4 || n > MOD_NAME_MAX + 3 || strcmp(name + n - 3, ".js") != 0)
+		return 0;
+	for (i = 0; i < n - 3; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void
+mods_free(void)
+{
+	size_t d, i;
+
+	for (d = 0; d < NMODDIRS; d++) {
+		for (i = 0; i < moddirs[d].n; i++)
+			sfile_free(&moddirs[d].mods[i].f);
+		moddirs[d].n = 0;
+	}
+}
+
+/* Reads <dist>/<dir>/<name>.js of each module directory; a missing one is quiet. */
+static void
+mods_load(const char *dist)
+{
+	char path[PATH_MAX + 64], file[PATH_MAX + 128];
+	struct moddir *md;
+	struct dirent *de;
+	DIR *dp;
+	size_t d;
+
+	mods_free();
+	for (d = 0; d < NMODDIRS; d++) {
+		md = &moddirs[d];
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dist,
+		    md->dir) >= sizeof(path) || (dp = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(dp)) != NULL) {
+			if (!static_mod_name_ok(de->d_name))
+				continue;
+			if (md->n == STATIC_MODS_MAX) {
+				log_warnx("%s: more than %d files, %s and "
+				    "the rest left out", path, STATIC_MODS_MAX,
+				    de->d_name);
+				break;
+			}
+			if ((size_t)snprintf(file, sizeof(file), "%s/%s", path,
+			    de->d_name) >= sizeof(file))
+				continue;
+			if (sfile_load(&md->mods[md->n].f, file,
+			    STATIC_BUNDLE_MAX) < 0) {
+				log_warn("%s", file);
+				continue;
+			}
+			strlcpy(md->mods[md->n].name, de->d_name,
+			    sizeof(md->mods[md->n].name));
+			md->n++;
+		}
+		closedir(dp);
+	}
+}
+
+/* quiet: a retry, which logs only when it finds the bundle. */
+static void
+bundle_load(int quiet)
+{
+	char dist[PATH_MAX], *slash;
+
+	bundle.tried = loop_now();
+	if (sfile_load(&bundle.f, bundle.path, STATIC_BUNDLE_MAX) < 0) {
+		if (!quiet)
+			log_warn("widget bundle %s: /widget/chat-widget.js "
+			    "answers 404 until it is there (make builds it)",
+			    bundle.path);
+		mods_free();
+		return;
+	}
+	/* The parts and languages: beside the bundle. */
+	strlcpy(dist, bundle.path, sizeof(dist));
+	if ((slash = strrchr(dist, '/')) != NULL)
+		*slash = '\0';
+	else
+		strlcpy(dist, ".", sizeof(dist));
+	mods_load(dist);
 	if (quiet)
 		log_info("widget bundle %s found (%zu bytes, gzip %zu)",
-		    bundle.path, bundle.len, bundle.gzlen);
+		    bundle.path, bundle.f.len, bundle.f.gzlen);
 	else
-		log_debug("widget bundle %s: %zu bytes, gzip %zu",
-		    bundle.path, bundle.len, bundle.gzlen);
+		log_debug("widget bundle %s: %zu bytes, gzip %zu; %zu parts, "
+		    "%zu languages", bundle.path, bundle.f.len,
+		    bundle.f.gzlen, moddirs[0].n, moddirs[1].n);
 }
 
 static void
@@ -629,7 +746,8 @@ static_init(void)
 void
 static_shutdown(void)
 {
-	bundle_free();
+	sfile_free(&bundle.f);
+	mods_free();
 	bundle.tried = 0;
 	pages_free();
 }
@@ -638,27 +756,64 @@ int
 static_bundle_loaded(size_t *len, size_t *gzlen)
 {
 	if (len != NULL)
-		*len = bundle.len;
+		*len = bundle.f.len;
 	if (gzlen != NULL)
-		*gzlen = bundle.gzlen;
-	return bundle.data != NULL;
+		*gzlen = bundle.f.gzlen;
+	return bundle.f.data != NULL;
 }
 
 /* ------------------------------------------------------------ answers */
+
+/*
+ * f as GET/HEAD answers it, with Cache-Control cc: gzip when accepted,
+ * 304 for a matching If-None-Match (either ETag), any Origin.
+ */
+static void
+sfile_send(struct conn *c, struct http_request *req, const struct sfile *f,
+    const char *ctype, const char *cc)
+{
+	char hdr[512];
+	const char *inm;
+	int gz;
+
+	gz = f->gz != NULL && request_accepts_gzip(req);
+	inm = http_header(req, "if-none-match");
+	if (inm != NULL && (static_etag_match(inm, f->etag) ||
+	    (f->gz != NULL && static_etag_match(inm, f->etag_gz)))) {
+		snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: %s\r\n"
+		    "Vary: Accept-Encoding\r\n" PUBLIC_HDRS,
+		    gz ? f->etag_gz : f->etag, cc);
+		conn_send(c, 304, hdr, NULL, NULL, 0);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: %s\r\n"
+	    "Vary: Accept-Encoding\r\n%s" PUBLIC_HDRS,
+	    gz ? f->etag_gz : f->etag, cc,
+	    gz ? "Content-Encoding: gzip\r\n" : "");
+	if (gz)
+		conn_send(c, 200, hdr, ctype, f->gz, f->gzlen);
+	else
+		conn_send(c, 200, hdr, ctype, f->data, f->len);
+}
+
+/* Not there at start (not built yet): look again, not too often. */
+static void
+bundle_retry(void)
+{
+	if (bundle.f.data == NULL && bundle.path[0] != '\0' &&
+	    (bundle.tried == 0 || loop_now() - bundle.tried >= STATIC_RETRY_MS))
+		bundle_load(1);
+}
 
 void
 static_bundle_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char hdr[512];
-	const char *cc, *inm;
-	int gz, embed;
+	const char *cc;
+	int embed;
 
-	/* Not there at start (not built yet): look again, not too often. */
-	if (bundle.data == NULL && bundle.path[0] != '\0' &&
-	    (bundle.tried == 0 || loop_now() - bundle.tried >= STATIC_RETRY_MS))
-		bundle_load(1);
-	if (bundle.data == NULL) {
+	bundle_retry();
+	if (bundle.f.data == NULL) {
 		conn_send_error(c, 404, "Cache-Control: no-store\r\n"
 		    PUBLIC_HDRS, "Widget bundle not found");
 		return;
@@ -669,24 +824,32 @@ static_bundle_get(struct conn *c, struct http_request *req,
 		cc = "no-store";
 	else
 		cc = embed ? "public, max-age=3600" : "public, max-age=300";
-	gz = bundle.gz != NULL && request_accepts_gzip(req);
-	inm = http_header(req, "if-none-match");
-	if (inm != NULL && (static_etag_match(inm, bundle.etag) ||
-	    (bundle.gz != NULL && static_etag_match(inm, bundle.etag_gz)))) {
-		snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: %s\r\n"
-		    "Vary: Accept-Encoding\r\n" PUBLIC_HDRS,
-		    gz ? bundle.etag_gz : bundle.etag, cc);
-		conn_send(c, 304, hdr, NULL, NULL, 0);
+	sfile_send(c, req, &bundle.f, JS_TYPE, cc);
+}
+
+void
+static_mod_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const struct moddir *md = NULL;
+	const char *name = m->nparams > 0 ? m->param[0] : "";
+	size_t d, i;
+
+	bundle_retry();
+	/* The route's pattern names the directory: /widget/<dir>/:file. */
+	for (d = 0; d < NMODDIRS; d++)
+		if (strncmp(m->route->pattern + strlen("/widget/"),
+		    moddirs[d].dir, strlen(moddirs[d].dir)) == 0)
+			md = &moddirs[d];
+	for (i = 0; md != NULL && i < md->n; i++) {
+		if (strcmp(md->mods[i].name, name) != 0)
+			continue;
+		sfile_send(c, req, &md->mods[i].f, MOD_TYPE,
+		    resp_production() ? "public, max-age=300" : "no-store");
 		return;
 	}
-	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: %s\r\n"
-	    "Vary: Accept-Encoding\r\n%s" PUBLIC_HDRS,
-	    gz ? bundle.etag_gz : bundle.etag, cc,
-	    gz ? "Content-Encoding: gzip\r\n" : "");
-	if (gz)
-		conn_send(c, 200, hdr, JS_TYPE, bundle.gz, bundle.gzlen);
-	else
-		conn_send(c, 200, hdr, JS_TYPE, bundle.data, bundle.len);
+	conn_send_error(c, 404, "Cache-Control: no-store\r\n" PUBLIC_HDRS,
+	    "Not found");
 }
 
 static void

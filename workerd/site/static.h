@@ -16,10 +16,12 @@ struct route_match;
 #define STATIC_BUNDLE_MAX	(8 * 1024 * 1024)	/* largest bundle read */
 #define STATIC_PAGE_MAX		(1024 * 1024)		/* largest test-page file */
 #define STATIC_RETRY_MS		1000	/* a missing bundle is looked for again */
+#define STATIC_MODS_MAX		64	/* parts (and languages) served, each */
 
 /*
  * Reads the bundle (WIDGET_BUNDLE_PATH, else <assets>/widget/dist/
- * chat-widget.js, and its .gz sibling when it holds the same bytes) and,
+ * chat-widget.js, and its .gz sibling when it holds the same bytes), the
+ * parts/ and lang/ directories beside it (their <name>.js and .gz) and,
  * outside production, the test pages from <assets>/widget/pages/, with
  * WIDGET_API_KEY rendered into them. Called once when a worker starts; a
  * missing file is logged, never fatal. Calling it again reloads.
@@ -62,11 +64,20 @@ int static_read_file(const char *path, size_t max, char **data,
 /* Whether the bundle is loaded, its size and gzip size (0 when none). */
 int static_bundle_loaded(size_t *len, size_t *gzlen);
 
+/* Whether name is "<1-32 of a-z 0-9 ->.js": a part's or language's file. */
+int static_mod_name_ok(const char *name);
+
 /*
  * GET/HEAD /widget/chat-widget.js and /api/widget/embed.js. These answer
  * any Origin (the router exempts them from the CORS_ORIGIN check).
  */
 void static_bundle_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * GET/HEAD /widget/parts/:file and /widget/lang/:file: one of the files
+ * read beside the bundle, else 404; any Origin, as the bundle.
+ */
+void static_mod_get(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /widget-test.html, /headless-test.html: 404 in production. */
 void static_page_get(struct conn *, struct http_request *,

@@ -1,0 +1,58 @@
+// Part "unread": what arrived while the panel was closed (a person's
+// message, the proactive message). A count on the launcher (its label says
+// it: "Open chat, 2 unread"), kept per widget until the panel opens; per
+// the widget's config a short beep (unread_sound, WebAudio, no file) and
+// "(N) " before the page's title (unread_title, restored on open).
+// Returns add(): one more unread message (the core announces it).
+const MARK = /^\(\d+\+?\) /;
+
+export default function (ctx) {
+  const { T, h, cfg, store, launcher } = ctx;
+  const k = ctx.key('unread');
+  let n = +store.get(k) || 0;
+  const badge = h('span', { 'data-part': 'badge', 'aria-hidden': 'true', hidden: true });
+  launcher.append(badge);
+  ctx.css(
+    "[data-part='badge']{position:absolute;top:-4px;inset-inline-end:-4px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;background:#b91c1c;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center;box-shadow:0 0 0 2px #fff}"
+  );
+
+  function show() {
+    const c = n > 99 ? '99+' : String(n);
+    badge.textContent = c;
+    badge.hidden = !n;
+    if (!ctx.isOpen()) launcher.setAttribute('aria-label', n ? T.labelOpenUnread.replace('{count}', c) : T.labelOpen);
+    const t = document.title.replace(MARK, '');
+    if (cfg.unread_title) document.title = n ? '(' + c + ') ' + t : t;
+  }
+
+  function beep() {
+    try {
+      const A = window.AudioContext || window.webkitAudioContext;
+      const a = new A();
+      const o = a.createOscillator();
+      const g = a.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.08, a.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.001, a.currentTime + 0.25);
+      o.connect(g).connect(a.destination);
+      o.onended = () => a.close();
+      o.start();
+      o.stop(a.currentTime + 0.25);
+    } catch (e) {
+      /* no audio here */
+    }
+  }
+
+  ctx.on(ctx.host, 'parley:open', () => {
+    n = 0;
+    store.del(k);
+    show();
+  });
+  show();
+  return () => {
+    if (ctx.isOpen()) return;
+    store.set(k, String(++n));
+    show();
+    if (cfg.unread_sound) beep();
+  };
+}
