@@ -77,6 +77,12 @@ const TEXT = {
   labelOpenUnread: 'Open chat, {count} unread',
   labelDismiss: 'Dismiss',
   startersLabel: 'Suggested questions',
+  // earlier conversations (the conversations part)
+  labelNewChat: 'New conversation',
+  labelEarlier: 'Earlier conversations',
+  labelBack: 'Back to chat',
+  readonlyText: 'Earlier conversation (read only)',
+  noChatsText: 'No earlier conversations.',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -798,7 +804,8 @@ function mount(script, cfg, base, broken, lang) {
       } else hideForm(false);
       sync();
       waiters.splice(0).forEach((r) => r(1));
-    } else if (type === 'history') {
+    } else if (type === 'history' && !f.readonly) {
+      // (an earlier conversation's, read only: the conversations part's)
       tries = 0;
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
@@ -976,6 +983,7 @@ function mount(script, cfg, base, broken, lang) {
       if (wsMode) {
         wanted = true;
         connect();
+        part('conversations');
       } else ensureHistory();
       toBottom();
       if (focus) (form ? form.querySelector('input') : input).focus();

@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'فتح المحادثة، {count} غير مقروءة',
   labelDismiss: 'تجاهل',
   startersLabel: 'أسئلة مقترحة',
+  labelNewChat: 'محادثة جديدة',
+  labelEarlier: 'المحادثات السابقة',
+  labelBack: 'العودة إلى الدردشة',
+  readonlyText: 'محادثة سابقة (للقراءة فقط)',
+  noChatsText: 'لا توجد محادثات سابقة.',
 };

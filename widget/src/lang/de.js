@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Chat öffnen, {count} ungelesen',
   labelDismiss: 'Ausblenden',
   startersLabel: 'Vorgeschlagene Fragen',
+  labelNewChat: 'Neues Gespräch',
+  labelEarlier: 'Frühere Gespräche',
+  labelBack: 'Zurück zum Chat',
+  readonlyText: 'Früheres Gespräch (nur lesen)',
+  noChatsText: 'Keine früheren Gespräche.',
 };

@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} sin leer',
   labelDismiss: 'Descartar',
   startersLabel: 'Preguntas sugeridas',
+  labelNewChat: 'Nueva conversación',
+  labelEarlier: 'Conversaciones anteriores',
+  labelBack: 'Volver al chat',
+  readonlyText: 'Conversación anterior (solo lectura)',
+  noChatsText: 'No hay conversaciones anteriores.',
 };

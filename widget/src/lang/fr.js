@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Ouvrir le chat, {count} non lus',
   labelDismiss: 'Ignorer',
   startersLabel: 'Questions suggérées',
+  labelNewChat: 'Nouvelle conversation',
+  labelEarlier: 'Conversations précédentes',
+  labelBack: 'Retour au chat',
+  readonlyText: 'Conversation précédente (lecture seule)',
+  noChatsText: 'Aucune conversation précédente.',
 };

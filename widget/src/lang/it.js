@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Apri la chat, {count} non letti',
   labelDismiss: 'Ignora',
   startersLabel: 'Domande suggerite',
+  labelNewChat: 'Nuova conversazione',
+  labelEarlier: 'Conversazioni precedenti',
+  labelBack: 'Torna alla chat',
+  readonlyText: 'Conversazione precedente (sola lettura)',
+  noChatsText: 'Nessuna conversazione precedente.',
 };

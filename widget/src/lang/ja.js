@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'チャットを開く（未読 {count} 件）',
   labelDismiss: '閉じる',
   startersLabel: 'おすすめの質問',
+  labelNewChat: '新しい会話',
+  labelEarlier: '以前の会話',
+  labelBack: 'チャットに戻る',
+  readonlyText: '以前の会話（閲覧のみ）',
+  noChatsText: '以前の会話はありません。',
 };

@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Chat openen, {count} ongelezen',
   labelDismiss: 'Sluiten',
   startersLabel: 'Voorgestelde vragen',
+  labelNewChat: 'Nieuw gesprek',
+  labelEarlier: 'Eerdere gesprekken',
+  labelBack: 'Terug naar de chat',
+  readonlyText: 'Eerder gesprek (alleen lezen)',
+  noChatsText: 'Geen eerdere gesprekken.',
 };

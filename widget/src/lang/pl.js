@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Otwórz czat, nieprzeczytane: {count}',
   labelDismiss: 'Zamknij',
   startersLabel: 'Sugerowane pytania',
+  labelNewChat: 'Nowa rozmowa',
+  labelEarlier: 'Wcześniejsze rozmowy',
+  labelBack: 'Wróć do czatu',
+  readonlyText: 'Wcześniejsza rozmowa (tylko do odczytu)',
+  noChatsText: 'Brak wcześniejszych rozmów.',
 };

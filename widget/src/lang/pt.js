@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} não lidas',
   labelDismiss: 'Dispensar',
   startersLabel: 'Perguntas sugeridas',
+  labelNewChat: 'Nova conversa',
+  labelEarlier: 'Conversas anteriores',
+  labelBack: 'Voltar ao chat',
+  readonlyText: 'Conversa anterior (somente leitura)',
+  noChatsText: 'Nenhuma conversa anterior.',
 };

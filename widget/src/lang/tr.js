@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: 'Sohbeti aç, {count} okunmamış',
   labelDismiss: 'Kapat',
   startersLabel: 'Önerilen sorular',
+  labelNewChat: 'Yeni sohbet',
+  labelEarlier: 'Önceki sohbetler',
+  labelBack: 'Sohbete dön',
+  readonlyText: 'Önceki sohbet (salt okunur)',
+  noChatsText: 'Önceki sohbet yok.',
 };

@@ -43,4 +43,9 @@ export default {
   labelOpenUnread: '打开聊天，{count} 条未读',
   labelDismiss: '关闭',
   startersLabel: '推荐问题',
+  labelNewChat: '新对话',
+  labelEarlier: '以前的对话',
+  labelBack: '返回聊天',
+  readonlyText: '以前的对话（只读）',
+  noChatsText: '没有以前的对话。',
 };
