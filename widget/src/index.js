@@ -1077,6 +1077,8 @@ function mount(script, cfg, base, broken, lang) {
     isOpen: () => isOpen,
     clear: () => {
       while (welcome.nextSibling) welcome.nextSibling.remove();
+      talked = false; // (no visitor message in the list)
+      sync();
     },
     showComposer: (b) => (composer.hidden = !b),
     css,
