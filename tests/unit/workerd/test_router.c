@@ -192,6 +192,7 @@ test_public_routes(void **state)
 		"/api/widget/:wid/config", "/api/widget/:wid/ws",
 		"/api/widget/:wid/report",
 		"/widget/chat-widget.js", "/api/widget/embed.js",
+		"/widget/parts/:file", "/widget/lang/:file",
 	};
 	static char readme[256 * 1024];
 	const struct route *r;

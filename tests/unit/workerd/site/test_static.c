@@ -250,6 +250,23 @@ test_render(void **state)
 	free(s);
 }
 
+/* A part's or language's file name: <1-32 of a-z 0-9 ->.js, nothing else. */
+static void
+test_mod_name(void **state)
+{
+	static const char *good[] = { "forms.js", "de.js", "a.js", "x-1.js",
+	    "abcdefghijklmnopqrstuvwxyz012345.js" };
+	static const char *bad[] = { "", ".js", "Forms.js", "forms", "forms.js.gz",
+	    "forms.JS", "../x.js", "a/b.js", "a.b.js", "a_b.js", "a b.js",
+	    "abcdefghijklmnopqrstuvwxyz0123456.js", "%2e.js", "forms.js\n" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(static_mod_name_ok(good[i]));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(static_mod_name_ok(bad[i]));
+}
+
 static void
 test_find_assets(void **state)
 {
@@ -651,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_accepts_gzip),
 		cmocka_unit_test(test_etag_match),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_mod_name),
 		cmocka_unit_test(test_find_assets),
 		cmocka_unit_test(test_bundle),
 		cmocka_unit_test(test_pages),
