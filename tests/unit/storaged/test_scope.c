@@ -360,6 +360,10 @@ test_agent_v1_records(void **state)
 static void
 test_widget_v2_records(void **state)
 {
+	static const uint8_t v6_tail[] = {
+		0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 10,  0, 0, 0, 0,
+		0, 0, 0, 0,  0,  0, 0, 0, 0,  0, 0, 1, 0,
+	};
 	struct fix *f = *state;
 	char b[ST_ORG_ID_MAX + 1];
 	struct st_widget w, g;
@@ -368,6 +372,8 @@ test_widget_v2_records(void **state)
 
 	org_new(f, "B", b);
 	widget_new(f, "default", "Old", NULL, &w);
+	/* Issue 26's settings: the delay 10 and thumbs on, as made. */
+	db_cut(f, "widgets", 6, sizeof(v6_tail), v6_tail);
 	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */
 	db_cut(f, "widgets", 4, 4, NULL);	/* retention_days 0 */
 	db_cut(f, "widgets", 3, 4 + 7, (const uint8_t *)"\0\0\0\7default");
