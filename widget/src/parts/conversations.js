@@ -4,8 +4,10 @@
 // to the chat. Frames (docs/widget-protocol.md, "Conversations"):
 // new_conversation -> conversation_new, conversations -> conversations,
 // open_conversation -> history with readonly. Before a new conversation
-// it emits parley:conversation-end ({rating: the widget's rating_enabled}):
-// the feedback part may offer its rating then.
+// it emits parley:conversation-end ({rating}); once it started, on a
+// widget with rating_enabled whose conversation left had a visitor
+// message, the feedback part's rate() (its rating form), when that part
+// exists.
 import CSS from './conversations.css';
 
 const ICON_NEW = 'M12 5v14M5 12h14';
@@ -69,9 +71,11 @@ export default function (ctx) {
   // Not while a reply is written (the server would refuse it; the error
   // would end the reply's bubble).
   const stop = ctx.composer.querySelector("[data-part='stop']");
+  let rateIt = false; // the conversation left had a visitor message: rate it
   on(newBtn, 'click', () => {
     if (stop && !stop.hidden) return ctx.announce(T.labelStop);
-    ctx.emit('conversation-end', { rating: !!ctx.cfg.rating_enabled });
+    rateIt = !!ctx.cfg.rating_enabled && !!ctx.list.querySelector("[data-role='user']");
+    ctx.emit('conversation-end', { rating: rateIt });
     ask({ type: 'new_conversation' });
   });
   on(ctx.host, 'parley:reset', () => show('chat'));
@@ -115,6 +119,10 @@ export default function (ctx) {
     ctx.announce(T.labelNewChat);
     ctx.emit('conversation-new', {});
     ctx.input.focus();
+    // The feedback part's rating form, for the conversation just left (a
+    // rating names the session's last one before new_conversation).
+    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate());
+    rateIt = false;
   });
   ctx.onFrame('error', (f) => {
     if (asked && state !== 'chat') note.textContent = String(f.message || T.errorText);
