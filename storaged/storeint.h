@@ -403,6 +403,14 @@ int wsess_find(struct store_txn *, const char *widget_id,
 void wsconvs_note_conv(struct store_txn *,
     const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_conv *c);
 void wsconvs_drop(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN]);
+/*
+ * The newest conversation listed for the session under hash into cid: 0,
+ * 1 none, -1 error. Right after a new conversation (before its first
+ * message) it is the one just left (a rating of "the conversation just
+ * ended").
+ */
+int wsconvs_newest(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    uint8_t cid[ID_LEN]);
 
 /*
  * contactstore.c: a conversation just made for a session with a contact

@@ -108,6 +108,22 @@ wsconvs_drop(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN])
 	} while (n == WC_WALK_MAX && !t->err);
 }
 
+int
+wsconvs_newest(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    uint8_t cid[ID_LEN])
+{
+	uint8_t keys[WC_WALK_MAX * WC_KEY_LEN];
+	uint32_t n;
+
+	if (wc_keys(t, hash, keys, &n) < 0)
+		return -1;
+	if (n == 0)
+		return 1;
+	memcpy(cid, keys + (size_t)(n - 1) * WC_KEY_LEN + ST_TOKEN_HASH_LEN + 8,
+	    ID_LEN);
+	return 0;
+}
+
 /* ------------------------------------------------------------ requests */
 
 int

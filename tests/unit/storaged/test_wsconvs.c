@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "storeint.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
@@ -101,6 +102,22 @@ conv_read(struct fix *f, const char *wid, uint8_t tb, const char *id,
 	return result;
 }
 
+/* wsconvs_newest() of session tb is id. */
+static void
+newest_is(struct fix *f, uint8_t tb, const char *id)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN], cid[16];
+	char hex[ST_ID_HEX + 1];
+	struct store_txn t;
+
+	memset(h, tb, sizeof(h));
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(wsconvs_newest(&t, h, cid), 0);
+	store_abort(&t);
+	proto_hex_encode(cid, sizeof(cid), hex);
+	assert_string_equal(hex, id);
+}
+
 static void
 test_new_list_read(void **state)
 {
@@ -128,6 +145,7 @@ test_new_list_read(void **state)
 	/* Again before a message: nothing more to end. */
 	conv_new(f, a.widget_id, 1, ended);
 	assert_string_equal(ended, "");
+	newest_is(f, 1, c1);	/* the one just left */
 	say(f, a.widget_id, 1, "second question", &created, c2);
 	assert_int_equal(created, 1);
 	assert_string_not_equal(c1, c2);
