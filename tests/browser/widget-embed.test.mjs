@@ -309,8 +309,12 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       const q = 'a question in a new conversation';
       await page.fill(part('input'), q);
       await page.press(part('input'), 'Enter');
+      // Pressed while the reply is written: nothing (the reply goes on).
+      await page.waitForSelector(`${part('root')}[data-busy]`, { state: 'attached', timeout: 5000 });
+      await page.click(part('new-conversation'));
       const m = await waitReplyEnd(page);
       assert.equal(m.text, said(q));
+      assert.equal(rec.sent.filter((f) => f.type === 'new_conversation').length, 1, 'not while a reply is written');
       assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), [
         { role: 'user', content: q, state: '' }, { role: 'assistant', content: said(q), state: 'done' },
       ]);

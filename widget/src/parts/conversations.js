@@ -70,10 +70,9 @@ export default function (ctx) {
   on(back, 'click', () => (state === 'thread' ? list() : (show('chat'), ctx.input.focus())));
   // Not while a reply is written (the server would refuse it; the error
   // would end the reply's bubble).
-  const stop = ctx.composer.querySelector("[data-part='stop']");
   let rateIt = false; // the conversation left had a visitor message: rate it
   on(newBtn, 'click', () => {
-    if (stop && !stop.hidden) return ctx.announce(T.labelStop);
+    if (root.hasAttribute('data-busy')) return;
     rateIt = !!ctx.cfg.rating_enabled && !!ctx.list.querySelector("[data-role='user']");
     ctx.emit('conversation-end', { rating: rateIt });
     ask({ type: 'new_conversation' });
