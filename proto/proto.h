@@ -201,8 +201,12 @@ enum proto_type {
 	 * primary's address as far as it knows ("" if not)
 	 */
 	PROTO_ST_EV_ROLE = 0x98,
+	/* a visitor session's conversations (issue 26, stmsgs.h) */
+	PROTO_ST_WS_CONV_NEW = 0x92,
+	PROTO_ST_WS_CONV_LIST = 0x93,
+	PROTO_ST_WS_CONV_READ = 0x94,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x97, 0x99-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x91, 0x95-0x97, 0x99-0x9f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -398,6 +398,48 @@ static const struct pfield f_ws_open_rep[] = {
 };
 PLAYOUT(pl_ws_open_rep, struct st_ws_open_rep, f_ws_open_rep);
 
+static const struct pfield f_ws_conv_new_rep[] = {
+	PFU8(struct st_ws_conv_new_rep, result),
+	PFBUF(struct st_ws_conv_new_rep, ended),
+};
+PLAYOUT(pl_ws_conv_new_rep, struct st_ws_conv_new_rep, f_ws_conv_new_rep);
+
+static const struct pfield f_ws_conv_item[] = {
+	PFBUF(struct st_ws_conv_item, id),
+	PFU64(struct st_ws_conv_item, started_at),
+	PFU64(struct st_ws_conv_item, updated_at),
+	PFBUF(struct st_ws_conv_item, preview),
+	PFU8(struct st_ws_conv_item, current),
+};
+static PLAYOUT(pl_ws_conv_item, struct st_ws_conv_item, f_ws_conv_item);
+
+static const struct pfield f_ws_conv_list_rep[] = {
+	PFU8(struct st_ws_conv_list_rep, result),
+	PFLIST(struct st_ws_conv_list_rep, convs, n, ST_WS_CONVS_MAX,
+	    pl_ws_conv_item),
+};
+PLAYOUT(pl_ws_conv_list_rep, struct st_ws_conv_list_rep,
+    f_ws_conv_list_rep);
+
+static const struct pfield f_ws_conv_read_req[] = {
+	PFSTR(struct st_ws_conv_read_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_ws_conv_read_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_conv_read_req, conv_id, ST_ID_HEX),
+	PFU32(struct st_ws_conv_read_req, history_max),
+};
+PLAYOUT(pl_ws_conv_read_req, struct st_ws_conv_read_req,
+    f_ws_conv_read_req);
+
+static const struct pfield f_ws_conv_read_rep[] = {
+	PFU8(struct st_ws_conv_read_rep, result),
+	PFBUF(struct st_ws_conv_read_rep, conv_id),
+	PFLIST(struct st_ws_conv_read_rep, history, nhistory, ANYN,
+	    pl_msg_shown),
+	PFU8(struct st_ws_conv_read_rep, more),
+};
+PLAYOUT(pl_ws_conv_read_rep, struct st_ws_conv_read_rep,
+    f_ws_conv_read_rep);
+
 static const struct pfield f_widget_avail_rep[] = {
 	PFREC(struct st_widget_avail_rep, widget, pl_widget),
 	PFU8(struct st_widget_avail_rep, staffed),

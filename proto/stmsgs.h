@@ -206,6 +206,43 @@ struct st_ws_session_req {
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
 };
+/*
+ * A visitor session's conversations (issue 26, storaged/wsconvs.c):
+ * ST_WS_CONV_NEW (st_ws_session_req) makes the session's next message
+ * start another conversation; ST_WS_CONV_LIST lists the session's, newest
+ * first; ST_WS_CONV_READ reads one of them.
+ */
+#define ST_WS_CONVS_MAX		50	/* conversations listed per session */
+#define ST_WS_PREVIEW_MAX	80	/* characters of a listed preview */
+struct st_ws_conv_new_rep {
+	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION */
+	char ended[ST_ID_HEX + 1];	/* the conversation it ended; "" none */
+};
+struct st_ws_conv_item {
+	char id[ST_ID_HEX + 1];
+	uint64_t started_at, updated_at;	/* ms since the epoch */
+	char preview[4 * ST_WS_PREVIEW_MAX + 1];	/* first visitor message */
+	uint8_t current;		/* the session's current conversation */
+};
+struct st_ws_conv_list_rep {
+	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION */
+	struct st_ws_conv_item *convs;	/* newest first */
+	uint32_t n;			/* at most ST_WS_CONVS_MAX */
+};
+struct st_ws_conv_read_req {
+	const char *widget_id;
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *conv_id;		/* 32 lowercase hex digits */
+	uint32_t history_max;		/* 1 to ST_HISTORY_MAX */
+};
+struct st_ws_conv_read_rep {
+	uint8_t result;			/* OK, NO_WIDGET, NO_SESSION, NO_CONV */
+	char conv_id[ST_ID_HEX + 1];
+	struct st_msg *history;		/* role, content and name of each */
+	uint32_t nhistory;
+	uint8_t more;			/* older messages were left out */
+};
 /* ST_WIDGET_AVAIL: the widget, and whether a dashboard of its organisation is open. */
 struct st_widget_avail_rep {
 	struct st_widget widget;
@@ -760,7 +797,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_canned_put_req, pl_repl_start_req, pl_repl_start_rep, pl_repl_rec,
     pl_repl_snap, pl_repl_status, pl_ev_role,
     pl_ws_feedback_req, pl_ws_feedback_rep, pl_ws_rating_req,
-    pl_ws_rating_rep, pl_fb_summary;
+    pl_ws_rating_rep, pl_fb_summary, pl_ws_conv_new_rep,
+    pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep;
 
 /* ------------------------------------------------ replication (issue 25) */
 

@@ -28,6 +28,7 @@
 #include "storemsg.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
+#include "wsconvs.h"
 
 static void reply_events_free(struct dreply *);
 
@@ -1809,6 +1810,63 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/* ST_WS_CONV_NEW: the session's next message opens a new conversation. */
+static void
+op_ws_conv_new(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_ws_session_req *q = req;
+	struct st_ws_conv_new_rep rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_ws_conv_new(&t, q->widget_id, q->token, &rep) == 0)
+		reply_enc(r, type, &rep);
+	req_end(&t, r);
+}
+
+/* ST_WS_CONV_LIST: the session's conversations, newest first. */
+static void
+op_ws_conv_list(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_ws_session_req *q = req;
+	struct st_ws_conv_list_rep rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_ws_conv_list(&t, q->widget_id, q->token, &rep) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
+/* ST_WS_CONV_READ: one of the session's conversations, read-only. */
+static void
+op_ws_conv_read(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_ws_conv_read_req *q = req;
+	struct st_ws_conv_read_rep rep;
+	struct store_txn t;
+
+	if (q->history_max < 1 || q->history_max > ST_HISTORY_MAX) {
+		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
+		return;
+	}
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_ws_conv_read(&t, q->widget_id, q->token, q->conv_id,
+	    q->history_max, DISPATCH_WS_HISTORY_BYTES, &rep) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
 /*
  * ST_PRESENCE_SEEN: a signed-in dashboard of who asks's organisation has
  * its live stream open. Memory only (presence.h): no LMDB, never void.
@@ -2277,6 +2335,10 @@ static const struct op {
 	{ PROTO_ST_AGENT_MSG, op_agent_msg, NULL },
 	{ PROTO_ST_TYPING, op_typing, NULL },
 	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human, NULL },
+	/* a visitor session's conversations (issue 26) */
+	{ PROTO_ST_WS_CONV_NEW, op_ws_conv_new, NULL },
+	{ PROTO_ST_WS_CONV_LIST, op_ws_conv_list, NULL },
+	{ PROTO_ST_WS_CONV_READ, op_ws_conv_read, NULL },
 	{ PROTO_ST_HANDOFF_LIST, op_handoff_list, NULL },
 	{ PROTO_ST_CONV_ASSIGN, op_conv_assign, NULL },
 	{ PROTO_ST_ORG_CREATE, op_entity, &orgs },

@@ -669,6 +669,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "contact_ext", offsetof(struct store, contact_ext) },
 	/* feedback (issue 26) */
 	{ "feedback_counts", offsetof(struct store, feedback_counts) },
+	/* a visitor session's conversations (issue 26) */
+	{ "wsess_convs", offsetof(struct store, wsess_convs) },
 };
 
 MDB_dbi *

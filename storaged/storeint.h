@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		67
+#define NDBS		68
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -220,6 +220,8 @@ struct store {
 	MDB_dbi contact_ext;	/* SHA-256 of org, " id:", external id -> id[16] */
 	/* feedback.c: the feedback counts (issue 26) */
 	MDB_dbi feedback_counts;	/* org NUL widget NUL agent -> counts */
+	/* wsconvs.c: a visitor session's conversations (issue 26) */
+	MDB_dbi wsess_convs;	/* token hash | u64 started_at | conv id -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -393,6 +395,44 @@ int wsess_create(struct store_txn *, const char *widget,
  */
 int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
     uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end);
+
+/* wsess.c: a new random session id (WS_SESSION_MARK, 32 hex) into s->id. */
+void wsess_new_id(struct store_wsess *);
+/*
+ * The live session under hash on the enabled widget of public id
+ * widget_id into *s: *result ST_WS_OK,
+ * else NO_WIDGET, or NO_SESSION (unknown, another widget's, idle past
+ * storaged's span; also when absent unless absent_ok, which gives OK with
+ * s->id ""). 0, or t's error.
+ */
+int wsess_find(struct store_txn *, const char *widget_id,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
+    struct store_wsess *s);
+
+/*
+ * wsconvs.c: the conversations of a session (issue 26). wsconvs_note_conv:
+ * conversation c is one of the session's under hash (again: no change);
+ * the oldest beyond ST_WS_CONVS_MAX leaves the list. wsconvs_drop: every
+ * entry of the session (it is deleted).
+ */
+void wsconvs_note_conv(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_conv *c);
+void wsconvs_drop(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN]);
+/*
+ * The newest conversation listed for the session under hash into cid: 0,
+ * 1 none, -1 error. Right after a new conversation (before its first
+ * message) it is the one just left (a rating of "the conversation just
+ * ended").
+ */
+int wsconvs_newest(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    uint8_t cid[ID_LEN]);
+/*
+ * 1 when conversation cid (loaded as c) is the session s's under hash:
+ * listed, or its current one; 0 not; -1 error.
+ */
+int wsconvs_owns(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, const uint8_t cid[ID_LEN],
+    const struct st_conv *c);
 
 /*
  * contactstore.c: a conversation just made for a session with a contact

@@ -126,6 +126,7 @@ wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 		    "delete contact claim");
 	db_del(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
 	    "delete visitor session");
+	wsconvs_drop(t, hash);
 	db_del_quiet(t, t->st->widget_wsess, k, wsess_key(k, s->widget, hash),
 	    "delete widget session");
 	if (s->expires_at != 0) {
@@ -166,17 +167,25 @@ wsess_touch(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
  * A new session of widget (internal id) under hash, into *s: its record,
  * its widget's index entry and its expiry. 0, or -1 with t failed.
  */
+void
+wsess_new_id(struct store_wsess *s)
+{
+	uint8_t r[ID_LEN];
+
+	proto_random(r, sizeof(r));
+	s->id[0] = WS_SESSION_MARK;
+	proto_hex_encode(r, sizeof(r), s->id + 1);
+}
+
 int
 wsess_create(struct store_txn *t, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     struct store_wsess *s)
 {
-	uint8_t k[WSESS_KEY_MAX], r[ID_LEN];
+	uint8_t k[WSESS_KEY_MAX];
 
 	memset(s, 0, sizeof(*s));
-	proto_random(r, sizeof(r));
-	s->id[0] = WS_SESSION_MARK;
-	proto_hex_encode(r, sizeof(r), s->id + 1);
+	wsess_new_id(s);
 	strlcpy(s->widget, widget, sizeof(s->widget));
 	s->created_at = t->st->now();
 	wsess_touch(t, hash, s, s->created_at, idle_ms);
@@ -338,6 +347,32 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 }
 
 int
+wsess_find(struct store_txn *t, const char *widget_id,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
+    struct store_wsess *s)
+{
+	struct st_widget w;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	*result = ST_WS_NO_SESSION;
+	if (t->err)
+		return t->err;
+	if ((rc = widget_usable(t, widget_id, &w)) != 0) {
+		*result = ST_WS_NO_WIDGET;
+		return t->err;
+	}
+	if ((rc = wsess_load(t, hash, s)) == 1 && absent_ok) {
+		memset(s, 0, sizeof(*s));
+		*result = ST_WS_OK;
+	} else if (rc == 0 && strcmp(s->widget, w.id) == 0 && wsess_live(s,
+	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
+		*result = ST_WS_OK;
+	st_widget_free(&w);
+	return t->err;
+}
+
+int
 store_ws_conv(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
     struct st_conv *conv, uint8_t cid[ID_LEN])
@@ -346,18 +381,22 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
 	    cid, NULL);
 }
 
-/* conv_hex ("" none) names a conversation of session s: 0 (cid set), 1 not. */
+/*
+ * conv_hex names a conversation of the session s under hash (its
+ * current one or one of its list, wsconvs.c): 0 (cid and conv set), 1
+ * not (or an error: t->err).
+ */
 static int
-ws_conv_named(struct store_txn *t, const struct store_wsess *s,
-    const char *conv_hex, uint8_t cid[ID_LEN], struct st_conv *conv)
+ws_conv_named(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, const char *conv_hex, uint8_t cid[ID_LEN],
+    struct st_conv *conv)
 {
 	if (!st_id_valid(conv_hex))
 		return 1;
 	proto_hex_decode(conv_hex, cid, ID_LEN);
 	if (conv_load(t, cid, conv) != 0)
 		return 1;
-	if (strcmp(conv->session, s->id) == 0 &&
-	    strcmp(conv->widget, s->widget) == 0)
+	if (wsconvs_owns(t, hash, s, cid, conv) == 1)
 		return 0;
 	st_conv_free(conv);
 	return 1;
@@ -393,8 +432,8 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
 		*result = ST_WS_NO_SESSION;
 	else if (conv_hex[0] != '\0')
-		*result = ws_conv_named(t, &s, conv_hex, cid, conv) == 0 ?
-		    ST_WS_OK : ST_WS_NO_CONV;
+		*result = ws_conv_named(t, token_hash, &s, conv_hex, cid,
+		    conv) == 0 ? ST_WS_OK : ST_WS_NO_CONV;
 	else if ((rc = sess_conv_id(t, w.id, s.id, cid)) == 1)
 		*result = ST_WS_NO_CONV;
 	else if (rc == 0 && conv_get(t, cid, conv) == 0)
@@ -427,8 +466,10 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	    b->sess.contact_id, content, history_max, max_bytes,
 	    &b->chat) != 0)
 		return t->err;
-	if (b->chat.created)
+	if (b->chat.created) {
 		claim_link_conv(t, b->token_hash, &b->sess, &b->chat.conv);
+		wsconvs_note_conv(t, b->token_hash, &b->chat.conv);
+	}
 	/* A visitor who chats is active. */
 	if (now > b->sess.active_at)
 		wsess_touch(t, b->token_hash, &b->sess, now, b->idle_ms);

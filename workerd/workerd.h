@@ -27,6 +27,7 @@
  *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
  *	  wsmsg.c	the widget visitor's messages, parsed and checked
  *	  wsidentity.c	a socket's verified identity (identify, issue 26)
+ *	  wsconvs.c	a visitor's conversations: new, listed, read (issue 26)
  *	admin/		the owner's side
  *	  admin.c	the admin API (x-admin-api-key)
  *	  export.c	GET /v1/admin/export, streamed
@@ -1287,6 +1288,8 @@ enum wsmsg_type {
 	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
 	WSMSG_IDENTIFY,
 	WSMSG_FEEDBACK, WSMSG_RATING,
+	/* issue 26, wsconvs.c */
+	WSMSG_NEW_CONV, WSMSG_CONV_LIST, WSMSG_CONV_OPEN,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -1305,6 +1308,7 @@ struct wsmsg {
 	uint8_t value;		/* FEEDBACK: enum st_feedback */
 	uint8_t score;		/* RATING: 1-5 */
 	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
+	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
@@ -1393,7 +1397,8 @@ void wschat_upgrade(struct conn *, struct http_request *,
     const struct route_match *);
 /* Hooks storaged's widget-gone events (after storec_init). */
 void wschat_init(void);
-/* For a socket's add-ons (wsidentity.c): o (stolen) sent to s. */
+/* For a socket's add-ons (wsidentity.c, wsfeedback.c, wsconvs.c): o
+ * (stolen) sent to s. */
 void wschat_send(struct wsess *s, json_t *o);
 /* For a socket's add-ons: s's session is stored now (made by storaged). */
 void wschat_stored(struct wsess *s);
@@ -1401,6 +1406,56 @@ void wschat_stored(struct wsess *s);
 size_t wschat_turns(void);
 /* Closes every session open on the public widget id (it is gone). */
 void wschat_widget_gone(const char *widget_id);
+
+/* ------------------------------------------------------------- wsconvs.c */
+
+/*
+ * A visitor's conversations over the WebSocket (issue 26): a new one,
+ * the list, an earlier one read-only. A socket's state: its request in
+ * flight (one at a time) and this minute's count.
+ */
+struct wsconvs {
+	struct storec_req *req;
+	uint64_t window;		/* when this minute of asks began */
+	unsigned int asks;
+};
+/*
+ * The frame of type tp into m when it is one of these: 1 parsed, 0 not
+ * one of them, -1 refused (m as wsmsg_parse leaves a refusal).
+ */
+int wsconvs_parse(struct wsmsg *m, const char *tp);
+/* 1 when a parsed frame is one of these. */
+int wsconvs_is(const struct wsmsg *m);
+/* Answers the frame m of socket s (wschat.c's). */
+struct wsess;
+void wsconvs_frame(struct wsess *s, const struct wsmsg *m);
+/* Forgets the request in flight (the socket goes). */
+void wsconvs_free(struct wsconvs *);
+
+/*
+ * What wsconvs.c reads of wschat.c's socket s: its widget and token
+ * hash, whether a session is stored, whether it waits for a resume or a
+ * reply (busy), and its wsconvs.
+ */
+struct wsess_io {
+	const char *wid;
+	const uint8_t *hash;	/* ST_TOKEN_HASH_LEN bytes */
+	int stored, resuming, busy;
+	struct wsconvs *cv;
+};
+void wschat_io(struct wsess *s, struct wsess_io *io);
+/* An error frame of text msg to s (wschat_send above sends any). */
+void wschat_send_error(struct wsess *s, const char *msg);
+/* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
+int wschat_gone(struct wsess *s, int result);
+/* s left its conversation (a new one starts with its next message). */
+void wschat_conv_left(struct wsess *s);
+/*
+ * The "history" frame of h (n, oldest first; more: older ones left out),
+ * with conversation_id (NULL or "": null), and readonly when set.
+ */
+void wschat_send_history(struct wsess *s, const struct st_msg *h,
+    uint32_t n, int more, const char *conv_id, int readonly);
 
 /* ------------------------------------------------------------- openapi.c */
 

@@ -259,6 +259,103 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       assert.deepEqual(errs, [], 'no console error but the browser\'s own network ones');
       assert.deepEqual(log.errors, []);
     });
+
+    // Issue 26: "New conversation" and "Earlier conversations" (the
+    // conversations part, loaded with the open panel).
+    test('a new conversation beside the old: the old one listed and readable, read only; axe in light and dark', async () => {
+      const old = await page.evaluate(() => window.ParleyChat.messages());
+      assert.ok(old.length >= 4, 'the conversation so far');
+      const sh = (fn, arg) => page.evaluate(fn, arg);
+      const view = () => sh(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        const v = root.querySelector('[data-part="conversations"]');
+        return {
+          shown: !v.hidden && !!v.offsetParent,
+          heading: v.querySelector('h2').textContent,
+          items: [...v.querySelectorAll('[data-part="conv-item"]')].filter((b) => b.offsetParent)
+            .map((b) => [b.querySelector('span').textContent, b.getAttribute('aria-current')]),
+          thread: [...v.querySelectorAll('[data-part="conv-thread"] [data-part="message"]')].filter((m) => m.offsetParent)
+            .map((m) => [m.getAttribute('data-role'), m.querySelector('[data-part="content"]').textContent]),
+          note: v.querySelector('[data-part="conv-note"]').textContent,
+          composer: !!root.querySelector('[data-part="composer"]').offsetParent,
+          chat: !!root.querySelector('[data-part="messages"]').offsetParent,
+        };
+      });
+      const axeBoth = async (what) => {
+        for (const colorScheme of ['light', 'dark']) {
+          await page.emulateMedia({ colorScheme });
+          assert.deepEqual((await axeSerious(page, `${what} (${colorScheme})`)).bad, [], `axe: ${what} (${colorScheme})`);
+        }
+        await page.emulateMedia({ colorScheme: 'light' });
+      };
+      await page.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 5000 });
+      assert.equal(await page.getAttribute(part('new-conversation'), 'aria-label'), 'New conversation');
+
+      // Earlier conversations, before any new one: only the current one.
+      await page.click(part('earlier'));
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="conv-item"]').length === 1, null, { timeout: 5000 });
+      let v = await view();
+      assert.equal(v.shown, true);
+      assert.equal(v.chat, false, 'the list in place of the chat');
+      assert.deepEqual(v.items, [[question, 'true']]);
+      assert.equal(v.note, 'No earlier conversations.');
+      await page.click(part('conv-back'));
+      assert.equal((await view()).chat, true);
+
+      // A new conversation: the list emptied, the welcome kept, then a turn in it.
+      await page.click(part('new-conversation'));
+      await page.waitForFunction(() => window.ParleyChat.messages().length === 0, null, { timeout: 5000 });
+      assert.ok(rec.received.some((f) => f.type === 'conversation_new'));
+      assert.equal(await page.isVisible(`${part('messages')} [data-welcome]`), true, 'the welcome stays');
+      const q = 'a question in a new conversation';
+      await page.fill(part('input'), q);
+      await page.press(part('input'), 'Enter');
+      // Pressed while the reply is written: nothing (the reply goes on).
+      await page.waitForSelector(`${part('root')}[data-busy]`, { state: 'attached', timeout: 5000 });
+      await page.click(part('new-conversation'));
+      const m = await waitReplyEnd(page);
+      assert.equal(m.text, said(q));
+      assert.equal(rec.sent.filter((f) => f.type === 'new_conversation').length, 1, 'not while a reply is written');
+      assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), [
+        { role: 'user', content: q, state: '' }, { role: 'assistant', content: said(q), state: 'done' },
+      ]);
+
+      // Both listed, newest first; the old one opens read only.
+      await page.click(part('earlier'));
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="conv-item"]').length === 2, null, { timeout: 5000 });
+      v = await view();
+      assert.deepEqual(v.items, [[q, 'true'], [question, null]]);
+      await axeBoth('earlier conversations');
+      await page.click(`${part('conv-item')}:not([aria-current])`);
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="conv-thread"] [data-part="message"]').length > 0, null, { timeout: 5000 });
+      v = await view();
+      assert.equal(v.heading, 'Earlier conversation (read only)');
+      assert.equal(v.composer, false, 'no composer: read only');
+      assert.deepEqual(v.thread, old.map((x) => [x.role, x.content]));
+      const opened = rec.received.filter((f) => f.type === 'history' && f.readonly);
+      assert.equal(opened.length, 1);
+      await axeBoth('an earlier conversation');
+      // Back to the list, back to the chat: the new conversation, untouched.
+      await page.click(part('conv-back'));
+      await page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="conv-list"]').hidden, null, { timeout: 5000 });
+      await page.click(part('conv-back'));
+      v = await view();
+      assert.equal(v.shown, false);
+      assert.equal(v.composer, true);
+      assert.equal((await page.evaluate(() => window.ParleyChat.messages())).length, 2);
+
+      // The dashboard has two conversations.
+      const rows = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations;
+      const mine = rows.filter((c) => c._id === opened[0].conversation_id || c.lastVisitorMessage === q);
+      assert.equal(mine.length, 2, 'two conversations in the dashboard');
+      const errs = log.console.filter((x) => x.type === 'error' && !/WebSocket|Failed to load resource|ERR_CONNECTION/.test(x.text));
+      assert.deepEqual(errs, []);
+      assert.deepEqual(log.errors, []);
+    });
   });
 
   // Pages of their own, side by side: the backoff test mostly watches

@@ -85,6 +85,12 @@ const TEXT = {
   rateStars: '{count} of 5',
   rateComment: 'Comment (optional)',
   rateThanks: 'Thanks for your feedback!',
+  // earlier conversations (the conversations part)
+  labelNewChat: 'New conversation',
+  labelEarlier: 'Earlier conversations',
+  labelBack: 'Back to chat',
+  readonlyText: 'Earlier conversation (read only)',
+  noChatsText: 'No earlier conversations.',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -786,7 +792,8 @@ function mount(script, cfg, base, broken, lang) {
       } else hideForm(false);
       sync();
       waiters.splice(0).forEach((r) => r(1));
-    } else if (type === 'history') {
+    } else if (type === 'history' && !f.readonly) {
+      // (an earlier conversation's, read only: the conversations part's)
       tries = 0;
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
@@ -966,6 +973,7 @@ function mount(script, cfg, base, broken, lang) {
       if (wsMode) {
         wanted = true;
         connect();
+        part('conversations');
       } else ensureHistory();
       toBottom();
       if (focus) (form ? form.querySelector('input') : input).focus();
@@ -1059,6 +1067,8 @@ function mount(script, cfg, base, broken, lang) {
     isOpen: () => isOpen,
     clear: () => {
       while (welcome.nextSibling) welcome.nextSibling.remove();
+      talked = false; // (no visitor message in the list)
+      sync();
     },
     showComposer: (b) => (composer.hidden = !b),
     css,

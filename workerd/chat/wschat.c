@@ -171,6 +171,7 @@ struct wsess {
 	struct st_visitor visitor;
 	struct wsident ident;		/* verified identity (issue 26) */
 	struct wsfb fb;			/* feedback and rating (wsfeedback.c) */
+	struct wsconvs convs;		/* its conversations (wsconvs.c) */
 };
 
 static LIST_HEAD(, wsess) sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -304,12 +305,6 @@ wsend_token(struct wsess *s, const char *text, size_t len)
 }
 
 void
-wschat_send(struct wsess *s, json_t *o)
-{
-	wsend(s, o);
-}
-
-void
 wschat_stored(struct wsess *s)
 {
 	s->stored = 1;
@@ -375,6 +370,7 @@ wsess_free(struct wsess *s)
 		storec_cancel(s->areq);
 	wsident_free(&s->ident);
 	wsfb_free(&s->fb);
+	wsconvs_free(&s->convs);
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
 	if (s->turn != NULL)
@@ -1082,6 +1078,8 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 		on_availability(s);
 	else if (m.type == WSMSG_FEEDBACK || m.type == WSMSG_RATING)
 		wsfb_frame(&s->fb, &m);
+	else if (wsconvs_is(&m))
+		wsconvs_frame(s, &m);
 	else if (m.type == WSMSG_VISITOR) {
 		/* Kept for the next turns: storaged stores it with them. */
 		st_visitor_free(&s->visitor);
@@ -1182,21 +1180,23 @@ history_trim(json_t *arr, size_t max)
 /*
  * The "history" event, hist (stolen) its messages, as one text message of
  * at most HISTORY_SEND_MAX bytes: when JSON escapes made it longer, the
- * oldest messages go (and more is set).
+ * oldest messages go (and more is set). conversation_id is conv_id (""
+ * null); readonly (issue 26) only when set.
  */
 static void
-wsend_history(struct wsess *s, json_t *hist, int more)
+wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
+    int readonly)
 {
-	/* The conversation the messages are of (issue 26); null: none yet. */
-	json_t *conv = s->conv[0] != '\0' ? json_string(s->conv) : json_null();
 	json_t *o;
 	char *text = NULL;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		o = json_pack("{s:s, s:O, s:b, s:O}", "type", "history",
+		o = json_pack("{s:s, s:O, s:b, s:o}", "type", "history",
 		    "messages", hist, "truncated", more, "conversation_id",
-		    conv);
+		    conv_id[0] != '\0' ? json_string(conv_id) : json_null());
+		if (o != NULL && readonly)
+			json_object_set_new(o, "readonly", json_true());
 		text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
@@ -1207,7 +1207,6 @@ wsend_history(struct wsess *s, json_t *hist, int more)
 		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
 	}
 	json_decref(hist);
-	json_decref(conv);
 	if (text == NULL) {
 		log_warnx("wschat: cannot encode the history");
 		return;
@@ -1349,7 +1348,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 	s->resuming = 0;
 	wsend(s, session);
 	if (resumed)
-		wsend_history(s, hist, ok->more != 0);
+		wsend_history(s, hist, ok->more != 0, ok->conv_id, 0);
 	else
 		json_decref(hist);
 	if (s->handoff_enabled)
@@ -1440,6 +1439,62 @@ open_send(struct wsess *s)
 		open_refuse(s, 503, "Storage unavailable");
 }
 
+
+/* ------------------------------------------------- for wsconvs.c */
+
+void
+wschat_io(struct wsess *s, struct wsess_io *io)
+{
+	io->wid = s->wid;
+	io->hash = s->hash;
+	io->stored = s->stored;
+	io->resuming = s->resuming;
+	io->busy = s->turn != NULL || !STAILQ_EMPTY(&s->held);
+	io->cv = &s->convs;
+}
+
+void
+wschat_send_error(struct wsess *s, const char *msg)
+{
+	wsend_error(s, msg);
+}
+
+int
+wschat_gone(struct wsess *s, int result)
+{
+	return s->ws != NULL && ws_gone(s, result);
+}
+
+/*
+ * The socket's conversation is no longer its session's: its events stop
+ * coming, and the next one starts with the assistant (the visitor hears
+ * "ai" when it knew another state).
+ */
+void
+wschat_conv_left(struct wsess *s)
+{
+	if (s->conv[0] != '\0')
+		LIST_REMOVE(s, conv_entry);
+	s->conv[0] = '\0';
+	s->pend_handoff = HANDOFF_UNKNOWN;
+	if (s->handoff != HANDOFF_UNKNOWN)
+		wsend_handoff(s, ST_HANDOFF_AI, NULL);
+	s->handoff = ST_HANDOFF_AI;
+}
+
+void
+wschat_send_history(struct wsess *s, const struct st_msg *h, uint32_t n,
+    int more, const char *conv_id, int readonly)
+{
+	json_t *hist;
+
+	if ((hist = history_json(h, n)) == NULL) {
+		wsend_error(s, WRONG_TEXT);
+		return;
+	}
+	wsend_history(s, hist, more, conv_id != NULL ? conv_id : "",
+	    readonly);
+}
 
 void
 wschat_upgrade(struct conn *c, struct http_request *req,

@@ -38,9 +38,10 @@ wsident_refuses(const struct wsident *id, enum wsmsg_type t)
 {
 	if (!id->required || id->verified)
 		return 0;
-	/* The frames that store something (add yours). */
+	/* The frames that store something. */
 	return t == WSMSG_MESSAGE || t == WSMSG_CONTACT ||
-	    t == WSMSG_REQUEST_HUMAN;
+	    t == WSMSG_REQUEST_HUMAN || t == WSMSG_FEEDBACK ||
+	    t == WSMSG_RATING || t == WSMSG_NEW_CONV;
 }
 
 /* {"type":"identity",...}, and "taken" when another identity has it. */

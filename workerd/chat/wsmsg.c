@@ -17,6 +17,8 @@
  *					 wrong is dropped, never an error)
  *	{"type":"feedback",...}, {"type":"rating",...}	(issue 26: parsed
  *					 by wsfeedback.c)
+ *	{"type":"new_conversation"}, {"type":"conversations"},
+ *	{"type":"open_conversation","id":...}	(issue 26: wsconvs.c)
  *
  * Any other text gets an error the visitor can read; nothing here trusts
  * the input. Other keys are ignored, as the Loquent widget does.
@@ -97,6 +99,7 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	json_t *type, *content;
 	const char *tp;
 	size_t chars;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
@@ -152,6 +155,8 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 		m->type = WSMSG_VISITOR;
 		return 0;
 	}
+	if ((rc = wsconvs_parse(m, tp)) != 0)	/* issue 26 */
+		return rc > 0 ? 0 : -1;
 	return fail(m, "Invalid message: unknown type");
 }
 

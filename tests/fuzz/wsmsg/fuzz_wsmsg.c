@@ -2,10 +2,11 @@
  * libFuzzer target for the parser of the widget visitor's WebSocket
  * messages (wsmsg.c). Whatever the bytes, it must not crash, and what it
  * accepts must hold: a message's content is 1..CHAT_MESSAGE_MAX
- * characters without NUL and not blank, a contact's fields and a
- * resume's token are NUL-terminated strings, what a visitor message
- * keeps is within its bounds (issue 24), a feedback's and a rating's
- * fields are within theirs (issue 26), a refusal says why.
+ * characters without NUL and not blank, a contact's fields, a
+ * resume's token and an open_conversation's id (issue 26) are
+ * NUL-terminated strings, what a visitor message keeps is within its
+ * bounds (issue 24), a feedback's and a rating's fields are within
+ * theirs (issue 26), a refusal says why.
  *
  * The same bytes go to the other small parser of a text a client sends
  * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
@@ -52,7 +53,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wsmsg m;
-	size_t chars;
+	size_t chars, len = size;
 
 	if (wsmsg_parse((const char *)data, size, &m) < 0) {
 		check(m.type == WSMSG_INVALID, "refused but typed");
@@ -90,6 +91,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(m.score >= 1 && m.score <= 5, "score");
 		check(m.comment != NULL && utf8_chars(m.comment,
 		    strlen(m.comment)) <= ST_RATING_COMMENT_CHARS, "comment");
+	} else if (m.type == WSMSG_CONV_OPEN) {
+		check(m.conv_id != NULL, "open_conversation without its id");
+		check(strlen(m.conv_id) <= len, "id past the frame");
+	} else if (m.type == WSMSG_NEW_CONV || m.type == WSMSG_CONV_LIST) {
+		check(m.root != NULL, "a conversations frame without its JSON");
 	} else if (m.type == WSMSG_RESUME) {
 		check(m.token != NULL, "no token");
 		(void)strlen(m.token);

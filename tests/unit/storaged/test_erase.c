@@ -155,6 +155,20 @@ submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
 	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
 }
 
+/* Visitor tb leaves its conversation: its next turn opens another. */
+static void
+new_conv(struct fix *f, const char *wid, uint8_t tb)
+{
+	struct st_ws_session_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN };
+	struct st_ws_conv_new_rep rep;
+
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_dec(f, PROTO_ST_WS_CONV_NEW, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	assert_int_equal(strlen(rep.ended), ST_ID_HEX);
+}
+
 /* ST_CONTACT_ERASE's done, or -1 with its error code in *err. */
 static int
 erase(struct fix *f, const char *id, int all, int *err)
@@ -208,9 +222,14 @@ test_erase_all(void **state)
 	int err;
 
 	populate(f, wid, id, keep, &before);
+	/* Visitor 1's second conversation (issue 26) and its list go too. */
+	new_conv(f, wid, 1);
+	turn(f, wid, 1, "a second conversation");
 	counts_take(f, &mid);
 	assert_int_equal(count_of(&mid, "convs"), count_of(&before, "convs") +
-	    2);
+	    3);
+	assert_int_equal(count_of(&mid, "wsess_convs"),
+	    count_of(&before, "wsess_convs") + 3);
 	assert_int_equal(count_of(&mid, "wsessions"),
 	    count_of(&before, "wsessions") + 3);
 	assert_int_equal(count_of(&mid, "contact_phone"), 1);

@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} من 5',
   rateComment: 'تعليق (اختياري)',
   rateThanks: 'شكرًا على ملاحظاتك!',
+  labelNewChat: 'محادثة جديدة',
+  labelEarlier: 'المحادثات السابقة',
+  labelBack: 'العودة إلى الدردشة',
+  readonlyText: 'محادثة سابقة (للقراءة فقط)',
+  noChatsText: 'لا توجد محادثات سابقة.',
 };

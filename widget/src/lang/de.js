@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} von 5',
   rateComment: 'Kommentar (optional)',
   rateThanks: 'Danke für Ihr Feedback!',
+  labelNewChat: 'Neues Gespräch',
+  labelEarlier: 'Frühere Gespräche',
+  labelBack: 'Zurück zum Chat',
+  readonlyText: 'Früheres Gespräch (nur lesen)',
+  noChatsText: 'Keine früheren Gespräche.',
 };

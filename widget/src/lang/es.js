@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} de 5',
   rateComment: 'Comentario (opcional)',
   rateThanks: '¡Gracias por tu opinión!',
+  labelNewChat: 'Nueva conversación',
+  labelEarlier: 'Conversaciones anteriores',
+  labelBack: 'Volver al chat',
+  readonlyText: 'Conversación anterior (solo lectura)',
+  noChatsText: 'No hay conversaciones anteriores.',
 };

@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} sur 5',
   rateComment: 'Commentaire (facultatif)',
   rateThanks: 'Merci pour votre avis !',
+  labelNewChat: 'Nouvelle conversation',
+  labelEarlier: 'Conversations précédentes',
+  labelBack: 'Retour au chat',
+  readonlyText: 'Conversation précédente (lecture seule)',
+  noChatsText: 'Aucune conversation précédente.',
 };

@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} su 5',
   rateComment: 'Commento (facoltativo)',
   rateThanks: 'Grazie per il tuo feedback!',
+  labelNewChat: 'Nuova conversazione',
+  labelEarlier: 'Conversazioni precedenti',
+  labelBack: 'Torna alla chat',
+  readonlyText: 'Conversazione precedente (sola lettura)',
+  noChatsText: 'Nessuna conversazione precedente.',
 };

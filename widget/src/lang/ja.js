@@ -49,4 +49,9 @@ export default {
   rateStars: '5 段階中 {count}',
   rateComment: 'コメント（任意）',
   rateThanks: 'ご意見ありがとうございます！',
+  labelNewChat: '新しい会話',
+  labelEarlier: '以前の会話',
+  labelBack: 'チャットに戻る',
+  readonlyText: '以前の会話（閲覧のみ）',
+  noChatsText: '以前の会話はありません。',
 };

@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} van 5',
   rateComment: 'Opmerking (optioneel)',
   rateThanks: 'Bedankt voor je feedback!',
+  labelNewChat: 'Nieuw gesprek',
+  labelEarlier: 'Eerdere gesprekken',
+  labelBack: 'Terug naar de chat',
+  readonlyText: 'Eerder gesprek (alleen lezen)',
+  noChatsText: 'Geen eerdere gesprekken.',
 };

@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} z 5',
   rateComment: 'Komentarz (opcjonalnie)',
   rateThanks: 'Dziękujemy za opinię!',
+  labelNewChat: 'Nowa rozmowa',
+  labelEarlier: 'Wcześniejsze rozmowy',
+  labelBack: 'Wróć do czatu',
+  readonlyText: 'Wcześniejsza rozmowa (tylko do odczytu)',
+  noChatsText: 'Brak wcześniejszych rozmów.',
 };

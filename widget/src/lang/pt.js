@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} de 5',
   rateComment: 'Comentário (opcional)',
   rateThanks: 'Obrigado pelo seu feedback!',
+  labelNewChat: 'Nova conversa',
+  labelEarlier: 'Conversas anteriores',
+  labelBack: 'Voltar ao chat',
+  readonlyText: 'Conversa anterior (somente leitura)',
+  noChatsText: 'Nenhuma conversa anterior.',
 };

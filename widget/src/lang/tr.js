@@ -49,4 +49,9 @@ export default {
   rateStars: '5 üzerinden {count}',
   rateComment: 'Yorum (isteğe bağlı)',
   rateThanks: 'Geri bildiriminiz için teşekkürler!',
+  labelNewChat: 'Yeni sohbet',
+  labelEarlier: 'Önceki sohbetler',
+  labelBack: 'Sohbete dön',
+  readonlyText: 'Önceki sohbet (salt okunur)',
+  noChatsText: 'Önceki sohbet yok.',
 };

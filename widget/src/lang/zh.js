@@ -49,4 +49,9 @@ export default {
   rateStars: '{count} / 5',
   rateComment: '评论（可选）',
   rateThanks: '感谢您的反馈！',
+  labelNewChat: '新对话',
+  labelEarlier: '以前的对话',
+  labelBack: '返回聊天',
+  readonlyText: '以前的对话（只读）',
+  noChatsText: '没有以前的对话。',
 };

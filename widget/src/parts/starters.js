@@ -1,7 +1,7 @@
 // Part "starters": the widget's starter questions (config
 // starter_questions) as buttons above the composer, until the
 // conversation has a message of the visitor's or a person's (again after
-// reset()); a click sends the question.
+// reset() and in a new conversation); a click sends the question.
 export default function (ctx) {
   const { h, T, cfg, on, host } = ctx;
   const qs = (Array.isArray(cfg.starter_questions) ? cfg.starter_questions : []).filter((q) => typeof q === 'string' && q.trim());
@@ -23,6 +23,6 @@ export default function (ctx) {
     ctx.input.focus();
     ctx.send(b.textContent);
   });
-  for (const n of ['send', 'history', 'reset']) on(host, 'parley:' + n, sync);
+  for (const n of ['send', 'history', 'reset', 'conversation-new']) on(host, 'parley:' + n, sync);
   sync();
 }

@@ -9,6 +9,8 @@
  * the upgrade, the socket closed on a resume, else the request's error
  * message, and the socket goes on. Away mode's availability (ST_WS_OPEN's
  * staffed, ST_WIDGET_AVAIL) likewise: a malformed answer is no answer.
+ * So are a visitor's conversations' (issue 26: ST_WS_CONV_NEW, _LIST,
+ * _READ).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -628,6 +630,102 @@ test_ws_feedback_malformed(void **state)
 	tclient_close(&cl);
 }
 
+/* ST_WS_CONV_NEW's OK. */
+static void
+reply_conv_new(struct peer_req *pr)
+{
+	struct st_ws_conv_new_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	strlcpy(rep.ended, CONV, sizeof(rep.ended));
+	reply_rep(pr, 0, &rep);
+}
+
+/* ST_WS_CONV_LIST's OK: one conversation. */
+static void
+reply_conv_list(struct peer_req *pr)
+{
+	struct st_ws_conv_item it = { .id = CONV, .started_at = 1,
+	    .updated_at = 2, .preview = "hi", .current = 1 };
+	struct st_ws_conv_list_rep rep = { .result = ST_WS_OK, .convs = &it,
+	    .n = 1 };
+
+	reply_rep(pr, 0, &rep);
+}
+
+/* ST_WS_CONV_READ's OK: one message. */
+static void
+reply_conv_read(struct peer_req *pr)
+{
+	struct st_msg m = { .role = "user", .content = "hi" };
+	struct st_ws_conv_read_rep rep = { .result = ST_WS_OK, .conv_id = CONV,
+	    .history = &m, .nhistory = 1 };
+
+	reply_rep(pr, 0, &rep);
+}
+
+/*
+ * A visitor's conversations (issue 26, wsconvs.c): new_conversation,
+ * conversations and open_conversation each answered a byte short or
+ * over: the error, and the socket goes on; whole answers go through.
+ */
+static void
+test_ws_convs_malformed(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	int cut;
+
+	open_socket(&cl);
+	/* A session stored (its contact): the frames go to storaged. */
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"a@b.example\"}");
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_SUBMIT);
+	reply_contact(&pr);
+	expect_text(&cl, "{\"type\":\"contact_info_saved\"}");
+	for (cut = -1; cut <= 1; cut += 2) {
+		send_text(&cl, "{\"type\":\"new_conversation\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
+		next_cut = cut;
+		reply_conv_new(&pr);
+		expect_text(&cl, WRONG);
+		send_text(&cl, "{\"type\":\"conversations\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
+		next_cut = cut;
+		reply_conv_list(&pr);
+		expect_text(&cl, WRONG);
+		send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\""
+		    CONV "\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
+		next_cut = cut;
+		reply_conv_read(&pr);
+		expect_text(&cl, WRONG);
+	}
+	/* A malformed id: refused here, nothing asked. */
+	send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\"ZZ\"}");
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Conversation not found\"}");
+	peer_expect_none(&P, 50);
+
+	send_text(&cl, "{\"type\":\"new_conversation\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
+	reply_conv_new(&pr);
+	expect_text(&cl, "{\"type\":\"conversation_new\"}");
+	send_text(&cl, "{\"type\":\"conversations\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
+	reply_conv_list(&pr);
+	expect_text(&cl, "{\"type\":\"conversations\",\"conversations\":"
+	    "[{\"id\":\"" CONV "\",\"started_at\":1,\"updated_at\":2,"
+	    "\"preview\":\"hi\",\"current\":true}]}");
+	send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\"" CONV "\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
+	reply_conv_read(&pr);
+	expect_text(&cl, "{\"type\":\"history\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"hi\"}],\"truncated\":false,"
+	    "\"conversation_id\":\"" CONV "\",\"readonly\":true}");
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&cl);
+}
+
 int
 main(void)
 {
@@ -641,6 +739,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_convs_malformed,
 		    each_setup, each_teardown),
 	};
 

@@ -1,0 +1,131 @@
+// Part "conversations" (data-widget mode, issue 26): "New conversation"
+// and "Earlier conversations" in the header; the session's conversations
+// listed (newest first), an earlier one shown read-only, and the way back
+// to the chat. Frames (docs/widget-protocol.md, "Conversations"):
+// new_conversation -> conversation_new, conversations -> conversations,
+// open_conversation -> history with readonly. Before a new conversation
+// it emits parley:conversation-end ({rating}); once it started, on a
+// widget with rating_enabled whose conversation left had a visitor
+// message, the feedback part's rate() (its rating form), when that part
+// exists.
+import CSS from './conversations.css';
+
+const ICON_NEW = 'M12 5v14M5 12h14';
+const ICON_LIST = 'M4 6h16M4 12h16M4 18h10';
+
+export default function (ctx) {
+  const { T, h, icon, on, root, panel } = ctx;
+  if (!ctx.wsMode) return;
+  ctx.css(CSS);
+  const btn = (part, label, d) =>
+    h('button', { type: 'button', 'data-part': part, 'aria-label': label, title: label }, icon(d, 1));
+  const pastBtn = btn('earlier', T.labelEarlier, ICON_LIST);
+  const newBtn = btn('new-conversation', T.labelNewChat, ICON_NEW);
+  pastBtn.setAttribute('aria-expanded', 'false');
+  pastBtn.setAttribute('aria-controls', 'pc-convs');
+  ctx.header.append(pastBtn, newBtn);
+
+  const heading = h('h2', { id: 'pc-convs-h', tabindex: -1 }, T.labelEarlier);
+  const back = h('button', { type: 'button', 'data-part': 'conv-back' }, T.labelBack);
+  const note = h('p', { 'data-part': 'conv-note', role: 'status' });
+  const items = h('ul', { 'data-part': 'conv-list', 'aria-labelledby': 'pc-convs-h' });
+  const thread = h('div', { 'data-part': 'conv-thread', role: 'log', 'aria-labelledby': 'pc-convs-h', tabindex: 0 });
+  const view = h('section', { id: 'pc-convs', 'data-part': 'conversations', 'aria-labelledby': 'pc-convs-h', hidden: true }, [
+    h('div', { 'data-part': 'conv-bar' }, [back, heading]),
+    note,
+    items,
+    thread,
+  ]);
+  panel.append(view);
+  let state = 'chat'; // 'chat' | 'list' | 'thread'
+  let asked = ''; // the frame whose answer is awaited
+
+  // Shows the chat, the list or an earlier conversation.
+  function show(s) {
+    state = s;
+    const open = s !== 'chat';
+    view.hidden = !open;
+    root.toggleAttribute('data-convs', open);
+    pastBtn.setAttribute('aria-expanded', String(open));
+    items.hidden = s !== 'list';
+    thread.hidden = s !== 'thread';
+    heading.textContent = s === 'thread' ? T.readonlyText : T.labelEarlier;
+    back.textContent = s === 'thread' ? T.labelEarlier : T.labelBack;
+    if (open) heading.focus();
+  }
+
+  function ask(frame) {
+    note.textContent = '';
+    if (ctx.wsSend(frame)) asked = frame.type;
+    else note.textContent = T.reconnectingText;
+  }
+
+  function list() {
+    items.textContent = '';
+    show('list');
+    ask({ type: 'conversations' });
+  }
+
+  on(pastBtn, 'click', () => (state === 'chat' ? list() : show('chat')));
+  on(back, 'click', () => (state === 'thread' ? list() : (show('chat'), ctx.input.focus())));
+  // Not while a reply is written (the server would refuse it; the error
+  // would end the reply's bubble).
+  let rateIt = false; // the conversation left had a visitor message: rate it
+  on(newBtn, 'click', () => {
+    if (root.hasAttribute('data-busy')) return;
+    rateIt = !!ctx.cfg.rating_enabled && !!ctx.list.querySelector("[data-role='user']");
+    ctx.emit('conversation-end', { rating: rateIt });
+    ask({ type: 'new_conversation' });
+  });
+  on(ctx.host, 'parley:reset', () => show('chat'));
+  on(items, 'click', (e) => {
+    const b = e.target.closest('button');
+    if (!b) return;
+    if (b.cur) show('chat');
+    else ask({ type: 'open_conversation', id: b.value });
+  });
+
+  const when = (t) => {
+    const d = new Date(t);
+    return isNaN(d) ? '' : d.toLocaleString(root.lang || undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  };
+  ctx.onFrame('conversations', (f) => {
+    asked = '';
+    const cs = Array.isArray(f.conversations) ? f.conversations : [];
+    items.replaceChildren(
+      ...cs.map((c) => {
+        const b = h('button', { type: 'button', 'data-part': 'conv-item', value: String(c.id), 'aria-current': c.current ? 'true' : null }, [
+          h('span', { dir: 'auto' }, String(c.preview || '…')),
+          h('small', 0, when(c.updated_at)),
+        ]);
+        b.cur = !!c.current;
+        return h('li', 0, b);
+      })
+    );
+    note.textContent = cs.some((c) => !c.current) ? '' : T.noChatsText;
+  });
+  ctx.onFrame('history', (f) => {
+    if (!f.readonly) return;
+    asked = '';
+    const ms = Array.isArray(f.messages) ? f.messages : [];
+    thread.replaceChildren(...ms.map((m) => ctx.bubble(m.role, String(m.content), 0, m.name)));
+    show('thread');
+  });
+  ctx.onFrame('conversation_new', () => {
+    asked = '';
+    ctx.clear();
+    show('chat');
+    ctx.announce(T.labelNewChat);
+    ctx.emit('conversation-new', {});
+    ctx.input.focus();
+    // The feedback part's rating form, for the conversation just left (a
+    // rating names the session's last one before new_conversation).
+    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate());
+    rateIt = false;
+  });
+  ctx.onFrame('error', (f) => {
+    if (asked && state !== 'chat') note.textContent = String(f.message || T.errorText);
+    asked = '';
+  });
+  return { show };
+}

@@ -1,0 +1,269 @@
+/*
+ * A visitor's conversations over the widget's WebSocket (issue 26,
+ * docs/widget-protocol.md "Conversations"):
+ *
+ *	{"type":"new_conversation"}	-> {"type":"conversation_new"} once
+ *					   durable (ST_WS_CONV_NEW): the
+ *					   session's next message opens a
+ *					   new conversation
+ *	{"type":"conversations"}	-> {"type":"conversations",
+ *					   "conversations":[...]} newest
+ *					   first (ST_WS_CONV_LIST)
+ *	{"type":"open_conversation","id"} -> "history" with readonly and
+ *					   conversation_id (ST_WS_CONV_READ),
+ *					   the session's own only; else the
+ *					   error "Conversation not found"
+ *
+ * One request in flight a socket, CONVS_ASKS_MAX a minute; more get an
+ * error and nothing is asked. A socket with no session stored yet is
+ * answered here: nothing to end, nothing listed, nothing found.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "workerd.h"
+
+#define CONVS_ASKS_MAX		30	/* frames a socket may send a minute */
+#define CONVS_WINDOW_MS		60000
+#define NOT_FOUND_TEXT		"Conversation not found"
+#define CONVS_WRONG_TEXT	"Something went wrong. Please try again."
+
+/* ------------------------------------------------------------ parsing */
+
+static int
+refuse(struct wsmsg *m, const char *what)
+{
+	json_decref(m->root);
+	m->root = NULL;
+	m->type = WSMSG_INVALID;
+	snprintf(m->error, sizeof(m->error), "%s", what);
+	return -1;
+}
+
+int
+wsconvs_parse(struct wsmsg *m, const char *tp)
+{
+	json_t *id;
+
+	if (strcmp(tp, "new_conversation") == 0)
+		m->type = WSMSG_NEW_CONV;
+	else if (strcmp(tp, "conversations") == 0)
+		m->type = WSMSG_CONV_LIST;
+	else if (strcmp(tp, "open_conversation") == 0) {
+		id = json_object_get(m->root, "id");
+		if (!json_is_string(id) || memchr(json_string_value(id), '\0',
+		    json_string_length(id)) != NULL)
+			return refuse(m, "id: must be a string");
+		m->conv_id = json_string_value(id);
+		m->type = WSMSG_CONV_OPEN;
+	} else
+		return 0;
+	return 1;
+}
+
+int
+wsconvs_is(const struct wsmsg *m)
+{
+	return m->type == WSMSG_NEW_CONV || m->type == WSMSG_CONV_LIST ||
+	    m->type == WSMSG_CONV_OPEN;
+}
+
+void
+wsconvs_free(struct wsconvs *cv)
+{
+	storec_cancel(cv->req);
+	cv->req = NULL;
+}
+
+/* ------------------------------------------------------------ answers */
+
+/*
+ * storaged's answer r, decoded as type's reply into rep: 0, or -1 with
+ * the visitor told (a closed socket: nothing more to say).
+ */
+static int
+answer(struct wsess *s, const struct storec_result *r, uint16_t type,
+    void *rep)
+{
+	if (r->status != STOREC_OK) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("wsconvs: %s: %s", proto_msg_name(type),
+			    r->message);
+		wschat_send_error(s, CONVS_WRONG_TEXT);
+		return -1;
+	}
+	if (storec_decode(r, type, rep) < 0) {
+		wschat_send_error(s, CONVS_WRONG_TEXT);
+		return -1;
+	}
+	return 0;
+}
+
+/* ST_WS_CONV_NEW -> conversation_new */
+static void
+new_done(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_ws_conv_new_rep rep;
+
+	if (answer(s, r, PROTO_ST_WS_CONV_NEW, &rep) < 0)
+		return;
+	if (wschat_gone(s, rep.result))
+		;
+	else if (rep.result != ST_WS_OK)
+		wschat_send_error(s, CONVS_WRONG_TEXT);
+	else {
+		wschat_conv_left(s);
+		wschat_send(s, json_pack("{s:s}", "type", "conversation_new"));
+	}
+	st_rep_free(PROTO_ST_WS_CONV_NEW, &rep);
+}
+
+/* The list's JSON (NULL out of memory). */
+static json_t *
+list_json(const struct st_ws_conv_item *c, uint32_t n)
+{
+	json_t *arr = json_array(), *o;
+	uint32_t i;
+
+	for (i = 0; i < n && arr != NULL; i++) {
+		o = json_pack("{s:s, s:I, s:I, s:o, s:b}", "id", c[i].id,
+		    "started_at", (json_int_t)c[i].started_at, "updated_at",
+		    (json_int_t)c[i].updated_at, "preview",
+		    exprow_text(c[i].preview), "current", c[i].current);
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr != NULL ? json_pack("{s:s, s:o}", "type", "conversations",
+	    "conversations", arr) : NULL;
+}
+
+/* ST_WS_CONV_LIST -> conversations */
+static void
+list_done(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_ws_conv_list_rep rep;
+	json_t *o;
+
+	if (answer(s, r, PROTO_ST_WS_CONV_LIST, &rep) < 0)
+		return;
+	if (wschat_gone(s, rep.result))
+		;
+	else if (rep.result != ST_WS_OK ||
+	    (o = list_json(rep.convs, rep.n)) == NULL)
+		wschat_send_error(s, CONVS_WRONG_TEXT);
+	else
+		wschat_send(s, o);
+	st_rep_free(PROTO_ST_WS_CONV_LIST, &rep);
+}
+
+/* ST_WS_CONV_READ -> history (readonly) */
+static void
+read_done(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_ws_conv_read_rep rep;
+
+	if (answer(s, r, PROTO_ST_WS_CONV_READ, &rep) < 0)
+		return;
+	if (wschat_gone(s, rep.result))
+		;
+	else if (rep.result == ST_WS_NO_CONV)
+		wschat_send_error(s, NOT_FOUND_TEXT);
+	else if (rep.result != ST_WS_OK)
+		wschat_send_error(s, CONVS_WRONG_TEXT);
+	else
+		wschat_send_history(s, rep.history, rep.nhistory, rep.more,
+		    rep.conv_id, 1);
+	st_rep_free(PROTO_ST_WS_CONV_READ, &rep);
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* One more frame this minute, none in flight: 1 when it may be asked. */
+static int
+allowed(struct wsess *s, const struct wsess_io *io)
+{
+	struct wsconvs *cv = io->cv;
+	uint64_t now = loop_now();
+
+	if (io->resuming) {
+		wschat_send_error(s, "Your conversation is being restored.");
+		return 0;
+	}
+	if (cv->req != NULL) {
+		wschat_send_error(s, "Please wait for the answer to your "
+		    "last request.");
+		return 0;
+	}
+	if (now - cv->window >= CONVS_WINDOW_MS) {
+		cv->window = now;
+		cv->asks = 0;
+	}
+	if (++cv->asks > CONVS_ASKS_MAX) {
+		wschat_send_error(s, "Too many requests. Please wait a "
+		    "minute.");
+		return 0;
+	}
+	return 1;
+}
+
+/* Nothing stored for the socket yet: answered without storaged. */
+static void
+answer_unstored(struct wsess *s, const struct wsmsg *m)
+{
+	if (m->type == WSMSG_NEW_CONV)
+		wschat_send(s, json_pack("{s:s}", "type", "conversation_new"));
+	else if (m->type == WSMSG_CONV_LIST)
+		wschat_send(s, json_pack("{s:s, s:[]}", "type",
+		    "conversations", "conversations"));
+	else
+		wschat_send_error(s, NOT_FOUND_TEXT);
+}
+
+void
+wsconvs_frame(struct wsess *s, const struct wsmsg *m)
+{
+	struct st_ws_session_req sq = { .token_len = ST_TOKEN_HASH_LEN };
+	struct st_ws_conv_read_req rq = { .token_len = ST_TOKEN_HASH_LEN,
+	    .history_max = ST_HISTORY_MAX };
+	struct wsess_io io;
+	int rc;
+
+	wschat_io(s, &io);
+	if (!allowed(s, &io))
+		return;
+	/* The reply being written still goes into the current one. */
+	if (m->type == WSMSG_NEW_CONV && io.busy) {
+		wschat_send_error(s, "Please wait for the reply to finish.");
+		return;
+	}
+	if (m->type == WSMSG_CONV_OPEN && !st_id_valid(m->conv_id)) {
+		wschat_send_error(s, NOT_FOUND_TEXT);
+		return;
+	}
+	if (!io.stored) {
+		answer_unstored(s, m);
+		return;
+	}
+	sq.widget_id = rq.widget_id = io.wid;
+	memcpy(sq.token, io.hash, ST_TOKEN_HASH_LEN);
+	memcpy(rq.token, io.hash, ST_TOKEN_HASH_LEN);
+	rq.conv_id = m->conv_id;
+	if (m->type == WSMSG_NEW_CONV)
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_NEW, &sq, new_done, s,
+		    &io.cv->req);
+	else if (m->type == WSMSG_CONV_LIST)
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_LIST, &sq, list_done, s,
+		    &io.cv->req);
+	else
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_READ, &rq, read_done, s,
+		    &io.cv->req);
+	if (rc < 0)
+		wschat_send_error(s, "The chat is unavailable right now. "
+		    "Please try again.");
+}
