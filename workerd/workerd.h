@@ -1334,6 +1334,7 @@ struct wsfb {
 	const char *wid;		/* its public widget id */
 	const uint8_t *hash;		/* its session token's hash */
 	const char *conv;		/* its conversation, "" unknown */
+	const char *ended;		/* the one it left (new_conversation) */
 	const int *resuming;		/* its resume is in flight */
 	struct storec_req *req;		/* in flight */
 	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
@@ -1345,7 +1346,8 @@ struct wsfb {
 };
 /* f of socket s; the pointers are s's own fields, read when needed. */
 void wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
-    const uint8_t *hash, const char *conv, const int *resuming);
+    const uint8_t *hash, const char *conv, const char *ended,
+    const int *resuming);
 /* Cancels what is in flight. */
 void wsfb_free(struct wsfb *f);
 /* WSMSG_FEEDBACK, WSMSG_RATING: checked by wsmsg_parse, stored, answered. */

@@ -215,4 +215,24 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.equal((await thread(a.conv._id)).conversation.rating.score, 3);
     await a.v.close();
   });
+
+  test('ending the chat with new_conversation: the rating and a thumb go to the conversation just left, until the next message starts another', async () => {
+    const w = await createWidget(p, { rating_enabled: true });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    a.v.send({ type: 'new_conversation' });
+    assert.deepEqual(await a.v.next(), { type: 'conversation_new' });
+    a.v.send({ type: 'rating', score: 2, comment: 'ended' });
+    assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 2 });
+    assert.deepEqual(await thumb(a.v, a.ids[0], 'up'), { type: 'feedback_saved', message_id: a.ids[0], value: 'up' });
+    const old = await thread(a.conv._id);
+    assert.deepEqual([old.conversation.rating.score, old.conversation.rating.comment], [2, 'ended']);
+    assert.equal(old.messages.find((m) => m._id === a.ids[0]).feedback, 'up');
+    // The next message starts another conversation: a rating is of that one now.
+    await a.v.turn('a new question');
+    a.v.send({ type: 'rating', score: 5 });
+    assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 5 });
+    assert.equal((await thread(a.conv._id)).conversation.rating.score, 2);
+    await a.v.close();
+  });
 });

@@ -166,6 +166,7 @@ struct wsess {
 	unsigned int nheld;
 	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
+	char ended[ST_ID_HEX + 1];	/* the one new_conversation left, "" none */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
 	struct st_visitor visitor;
@@ -1473,8 +1474,11 @@ wschat_gone(struct wsess *s, int result)
 void
 wschat_conv_left(struct wsess *s)
 {
-	if (s->conv[0] != '\0')
+	if (s->conv[0] != '\0') {
 		LIST_REMOVE(s, conv_entry);
+		/* still the visitor's to rate (wsfeedback.c) */
+		strlcpy(s->ended, s->conv, sizeof(s->ended));
+	}
 	s->conv[0] = '\0';
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	if (s->handoff != HANDOFF_UNKNOWN)
@@ -1532,7 +1536,8 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	loop_defer_init(&s->held_defer, held_run, s);
 	loop_defer_init(&s->handoff_defer, handoff_run, s);
 	s->pend_handoff = HANDOFF_UNKNOWN;
-	wsfb_init(&s->fb, s, s->wid, s->hash, s->conv, &s->resuming);
+	wsfb_init(&s->fb, s, s->wid, s->hash, s->conv, s->ended,
+	    &s->resuming);
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */

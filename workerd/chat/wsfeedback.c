@@ -86,13 +86,15 @@ wsfb_parse_rating(struct wsmsg *m)
 
 void
 wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
-    const uint8_t *hash, const char *conv, const int *resuming)
+    const uint8_t *hash, const char *conv, const char *ended,
+    const int *resuming)
 {
 	memset(f, 0, sizeof(*f));
 	f->s = s;
 	f->wid = wid;
 	f->hash = hash;
 	f->conv = conv;
+	f->ended = ended;
 	f->resuming = resuming;
 	/* Off until the socket's ST_WS_OPEN reads the widget's settings. */
 	f->feedback_enabled = 0;
@@ -208,6 +210,16 @@ rating_done(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_WS_RATING, &rep);
 }
 
+/*
+ * The conversation a thumb or rating is of: the socket's, else the one
+ * its visitor just left for a new one (rated as they end it).
+ */
+static const char *
+wsfb_conv(const struct wsfb *f)
+{
+	return f->conv[0] != '\0' ? f->conv : f->ended;
+}
+
 /* One more frame this minute, none in flight: 1 when it may go. */
 static int
 wsfb_allowed(struct wsfb *f)
@@ -219,7 +231,7 @@ wsfb_allowed(struct wsfb *f)
 		return 0;
 	}
 	/* No conversation known yet: no answer to rate. */
-	if (f->conv[0] == '\0') {
+	if (wsfb_conv(f)[0] == '\0') {
 		wsfb_error(f, "Please send a message first.");
 		return 0;
 	}
@@ -240,7 +252,7 @@ on_feedback(struct wsfb *f, const struct wsmsg *m)
 	struct st_ws_feedback_req req = {
 		.widget_id = f->wid,
 		.token_len = ST_TOKEN_HASH_LEN,
-		.conv_id = f->conv,
+		.conv_id = wsfb_conv(f),
 		.msg_id = m->msg_id,
 		.value = m->value,
 	};
@@ -259,7 +271,7 @@ on_rating(struct wsfb *f, const struct wsmsg *m)
 	struct st_ws_rating_req req = {
 		.widget_id = f->wid,
 		.token_len = ST_TOKEN_HASH_LEN,
-		.conv_id = f->conv,
+		.conv_id = wsfb_conv(f),
 		.score = m->score,
 		.comment = m->comment,
 	};
