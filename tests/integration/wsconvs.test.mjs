@@ -71,9 +71,10 @@ describe('WebSocket: several conversations a session', () => {
     const old = await ask(v, { type: 'open_conversation', id: firstId }, 'history');
     assert.equal(old.readonly, true);
     assert.equal(old.conversation_id, firstId);
-    assert.deepEqual(old.messages, [
+    // Each message with its id, an answer with its thumb (issue 26's feedback).
+    assert.deepEqual(old.messages.map(({ id, ...m }) => (assert.match(id, /^[0-9a-f]{32}$/), m)), [
       { role: 'user', content: 'first question' },
-      { role: 'assistant', content: mockReply('first question') },
+      { role: 'assistant', content: mockReply('first question'), feedback: null },
     ]);
     // The socket still talks in the new one.
     await v.turn('third');

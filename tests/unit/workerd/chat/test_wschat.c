@@ -720,7 +720,7 @@ test_ws_convs_malformed(void **state)
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
 	reply_conv_read(&pr);
 	expect_text(&cl, "{\"type\":\"history\",\"messages\":[{\"role\":"
-	    "\"user\",\"content\":\"hi\"}],\"truncated\":false,"
+	    "\"user\",\"content\":\"hi\",\"id\":\"\"}],\"truncated\":false,"
 	    "\"conversation_id\":\"" CONV "\",\"readonly\":true}");
 	assert_int_equal(storec_inflight(), 0);
 	tclient_close(&cl);
