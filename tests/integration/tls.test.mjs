@@ -22,6 +22,9 @@ function run(cmd, args, { input, timeout = 15000 } = {}) {
     const c = execFile(cmd, args, { timeout, encoding: 'utf8' }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr });
     });
+    // A command that never reads its input (openssl req) may exit first:
+    // its closed pipe (EPIPE) is no failure of the command's.
+    c.stdin.on('error', () => {});
     c.stdin.end(input ?? '');
   });
 }
