@@ -1476,7 +1476,7 @@ void openapi_get(struct conn *, struct http_request *,
  * workers (ST_METRICS_GET), or this worker's alone when storaged is away.
  */
 #define METRICS_PUSH_MS		1000
-#define METRICS_ROUTES_MAX	64	/* route table entries counted apart */
+#define METRICS_ROUTES_MAX	128	/* route table entries counted apart */
 
 /* Starts the push timer (after storec_init). */
 void metrics_init(void);
