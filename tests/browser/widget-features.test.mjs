@@ -280,6 +280,14 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     assert.equal(await page.title(), 'Shop', 'the title restored on open');
     assert.equal(await page.getAttribute(part('launcher'), 'aria-label'), 'Close chat');
     assert.equal(await page.evaluate((k) => localStorage.getItem(k), `parley:${shop.widget_id}:unread`), null);
+    // A count kept meanwhile (another tab's, panel closed there): this page
+    // reloads with its panel open; nothing is unread here, no badge, no "(2) ".
+    await page.evaluate((k) => localStorage.setItem(k, '2'), `parley:${shop.widget_id}:unread`);
+    await page.reload();
+    await waitReady(page);
+    await page.waitForFunction((k) => localStorage.getItem(k) === null, `parley:${shop.widget_id}:unread`, { timeout: 10000 });
+    assert.equal(await page.isVisible(part('badge')), false);
+    assert.equal(await page.title(), 'Shop');
     await assertClean(page, log, 'unread');
   });
 

@@ -43,12 +43,15 @@ export default function (ctx) {
     }
   }
 
-  ctx.on(ctx.host, 'parley:open', () => {
+  const clear = () => {
     n = 0;
     store.del(k);
     show();
-  });
-  show();
+  };
+  ctx.on(ctx.host, 'parley:open', clear);
+  // loaded with the panel open (a reload of an open panel, a count another
+  // tab kept): nothing is unread, and no open event is coming
+  ctx.isOpen() ? clear() : show();
   return () => {
     if (ctx.isOpen()) return;
     store.set(k, String(++n));
