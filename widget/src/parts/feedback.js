@@ -55,7 +55,8 @@ export default function (ctx) {
 
   ctx.onFrame('message', (f) => {
     if (f.role !== 'assistant') return;
-    const all = list.querySelectorAll('[data-role=assistant]');
+    // (the proactive message may have come after the reply's bubble)
+    const all = list.querySelectorAll('[data-role=assistant]:not([data-proactive])');
     const el = all[all.length - 1];
     if (el && !el.d) el.d = f;
     scan();
