@@ -263,6 +263,16 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     const up = answer.locator('[data-part="thumbs"] button[value="up"]');
     assert.equal(await up.getAttribute('aria-pressed'), 'false');
     assert.equal(await up.getAttribute('aria-label'), 'Helpful');
+    // The thumb's frame is lost with its socket (closed as it goes): the
+    // thumb is sent again on the next socket, not left waiting for an answer.
+    await visitor.page.evaluate(() => {
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (d) {
+        if (!/"type":"feedback"/.test(d)) return send.call(this, d);
+        WebSocket.prototype.send = send;
+        this.close();
+      };
+    });
     await up.click();
     assert.equal(await up.getAttribute('aria-pressed'), 'true');
     const lastAnswer = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json.messages

@@ -82,6 +82,15 @@ export default function (ctx) {
     next();
   });
 
+  // A new socket: the frame in flight went with the old one (no answer is
+  // coming): a thumb is sent again, the rating may be.
+  ctx.onFrame('session', () => {
+    if (busy && busy.id && !want.has(busy.id)) want.set(busy.id, busy.value);
+    if (box && box.save) box.save.disabled = false;
+    busy = null;
+    next();
+  });
+
   // ---- the rating form
   function close() {
     if (box) box.remove();
@@ -141,7 +150,11 @@ export default function (ctx) {
   ctx.onFrame('rating_request', (f) => rate(f));
   // the thanks goes with the next message; a new session has no form
   for (const n of ['send', 'reset']) on(host, 'parley:' + n, () => box && !box.save && close());
-  on(host, 'parley:reset', close);
+  on(host, 'parley:reset', () => {
+    close();
+    want.clear(); // the old session's answers
+    busy = null;
+  });
 
   scan();
   return rate;
