@@ -288,6 +288,19 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.waitForFunction((k) => localStorage.getItem(k) === null, `parley:${shop.widget_id}:unread`, { timeout: 10000 });
     assert.equal(await page.isVisible(part('badge')), false);
     assert.equal(await page.title(), 'Shop');
+    // reset(): a new session has nothing unread; destroy(): the page's title back.
+    const ukey = `parley:${shop.widget_id}:unread`;
+    await page.click(part('close'));
+    for (const f of ['reset', 'destroy']) {
+      await page.evaluate((k) => localStorage.setItem(k, '2'), ukey);
+      await page.reload();
+      await waitReady(page);
+      await page.waitForFunction(() => document.title === '(2) Shop', null, { timeout: 10000 });
+      await page.evaluate((fn) => window.ParleyChat[fn](), f);
+      assert.equal(await page.title(), 'Shop', f);
+      if (f === 'reset') assert.equal(await page.evaluate((k) => localStorage.getItem(k), ukey), null);
+    }
+    await page.evaluate((k) => localStorage.removeItem(k), ukey);
     await assertClean(page, log, 'unread');
   });
 

@@ -49,6 +49,9 @@ export default function (ctx) {
     show();
   };
   ctx.on(ctx.host, 'parley:open', clear);
+  // a new session (reset) has nothing unread; a removed widget (destroy) gives the page its title back
+  ctx.on(ctx.host, 'parley:reset', clear);
+  ctx.on(ctx.host, 'parley:destroy', () => cfg.unread_title && (document.title = document.title.replace(MARK, '')));
   // loaded with the panel open (a reload of an open panel, a count another
   // tab kept): nothing is unread, and no open event is coming
   ctx.isOpen() ? clear() : show();
