@@ -283,6 +283,8 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     await visitor.page.locator(`${R} [data-part="rating"] [data-part="save"]`).click();
     await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="rated"]')?.textContent === 'Thanks for your feedback!'
       && !root.querySelector('[data-part="rating"]'), 'the rating saved');
+    const inInput = ({ shadowRoot: root }) => root.activeElement === root.querySelector('[data-part="input"]');
+    assert.ok(await inWidget(visitor.page, inInput), 'the focus in the text area once the form is gone');
     const rated = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convId}`)).json.conversation.rating;
     assert.deepEqual([rated.score, rated.comment], [4, 'Quick and kind']);
     // ParleyChat.rate() offers it again, the first star focused; Dismiss takes it away.
@@ -291,6 +293,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       'the form shown, its first star focused');
     await visitor.page.locator(`${R} [data-part="rating"] [data-part="skip"]`).click();
     await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="rating"]'), 'the form dismissed');
+    assert.ok(await inWidget(visitor.page, inInput), 'the focus in the text area once dismissed');
     // The export has both; the dashboard's thread shows them.
     const mrows = (await adminApi(stack, 'GET', `/v1/admin/export?format=jsonl&rows=messages&conversation=${convId}`)).text
       .trim().split('\n').map((l) => JSON.parse(l));

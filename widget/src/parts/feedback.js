@@ -92,7 +92,9 @@ export default function (ctx) {
   });
 
   // ---- the rating form
+  // (the focus in it, or on its Send when it was sent: to the text area)
   function close() {
+    if (box && (box.sent || box.contains(ctx.root.getRootNode().activeElement))) ctx.input.focus();
     if (box) box.remove();
     box = null;
   }
@@ -124,7 +126,7 @@ export default function (ctx) {
       const c = box.querySelector('input:checked');
       if (!c || busy) return;
       busy = { score: +c.value };
-      save.disabled = true;
+      box.sent = save.disabled = true;
       if (!ctx.wsSend({ type: 'rating', score: +c.value, comment: comment.value.trim() })) {
         busy = null;
         save.disabled = false;
