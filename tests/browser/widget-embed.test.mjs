@@ -347,6 +347,15 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       assert.equal(v.shown, false);
       assert.equal(v.composer, true);
       assert.equal((await page.evaluate(() => window.ParleyChat.messages())).length, 2);
+      // The current one in the list is the chat itself: shown, the focus in its text area.
+      await page.click(part('earlier'));
+      await page.waitForSelector(`${part('conv-item')}[aria-current]`, { state: 'visible', timeout: 5000 });
+      await page.click(`${part('conv-item')}[aria-current]`);
+      assert.equal((await view()).chat, true);
+      assert.equal(await page.evaluate(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        return root.activeElement === root.querySelector('[data-part="input"]');
+      }), true, 'the focus in the text area');
 
       // The dashboard has two conversations.
       const rows = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations;

@@ -81,8 +81,10 @@ export default function (ctx) {
   on(items, 'click', (e) => {
     const b = e.target.closest('button');
     if (!b) return;
-    if (b.cur) show('chat');
-    else ask({ type: 'open_conversation', id: b.value });
+    if (b.cur) {
+      show('chat');
+      ctx.input.focus(); // (the focus was in the list, now hidden)
+    } else ask({ type: 'open_conversation', id: b.value });
   });
 
   const when = (t) => {
