@@ -330,6 +330,14 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
       .map((m) => m.getAttribute('data-role')));
     assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'user', 'assistant']);
     await assertClean(visitor.page, visitor.log, 'widget after a reload');
+
+    // A new conversation offers the rating of the one left; a message in the
+    // new one takes it away (sent then, it would rate the new one).
+    await visitor.page.click(`${R} [data-part="new-conversation"]`);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !!root.querySelector('[data-part="rating"]'), 'the form for the conversation left');
+    await sendByKeyboard(visitor.page, 'a new question');
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="rating"]'), 'the form gone with the message');
+    assert.equal((await waitReplyEnd(visitor.page)).text, said('a new question'));
   });
 
   // A visitor who asks while the dashboard's stream is not there yet (or

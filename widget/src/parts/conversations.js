@@ -122,7 +122,7 @@ export default function (ctx) {
     ctx.input.focus();
     // The feedback part's rating form, for the conversation just left (a
     // rating names the session's last one before new_conversation).
-    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate());
+    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate(0, 1));
     rateIt = false;
   });
   ctx.onFrame('error', (f) => {

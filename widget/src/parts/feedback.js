@@ -3,7 +3,9 @@
 // 1-5 rating form with a comment (config rating_enabled), offered on the
 // server's rating_request (a person handed the chat back) and by
 // ParleyChat.rate(). Returns rate(): shows the form (opens the panel, focuses
-// the first star); false when it cannot.
+// the first star); false when it cannot. rate(0, 1): of the conversation
+// just left (the conversations part): the next message, of the new one,
+// takes the form away (a rating sent then would be the new one's).
 // An answer knows its message through el.d (the core's, from history; this
 // part's, from a message frame). One frame in flight at a time: a thumb
 // pressed meanwhile is sent after it, its latest value only.
@@ -101,7 +103,7 @@ export default function (ctx) {
 
   // asked: the server's rating_request (a frame): the form is offered
   // without moving the focus or opening the panel; else (the API) both.
-  function rate(asked) {
+  function rate(asked, ended) {
     if (!ctx.wsMode || !cfg.rating_enabled) return false;
     close();
     const stars = [1, 2, 3, 4, 5].map((n) =>
@@ -120,6 +122,7 @@ export default function (ctx) {
       h('div', 0, [save, x]),
     ]);
     box.save = save;
+    box.ended = ended;
     on(x, 'click', close);
     on(box, 'submit', (e) => {
       e.preventDefault();
@@ -151,7 +154,7 @@ export default function (ctx) {
   });
   ctx.onFrame('rating_request', (f) => rate(f));
   // the thanks goes with the next message; a new session has no form
-  for (const n of ['send', 'reset']) on(host, 'parley:' + n, () => box && !box.save && close());
+  for (const n of ['send', 'reset']) on(host, 'parley:' + n, () => box && (!box.save || box.ended) && close());
   on(host, 'parley:reset', () => {
     close();
     want.clear(); // the old session's answers
