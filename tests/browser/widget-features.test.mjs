@@ -39,6 +39,7 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
   let plain; // a widget with no issue 26 settings
   let ja; // language "ja"
   let shop; // starters, proactive on /shop/*, unread sound and title
+  let asker; // starters and a required contact form
   const t0 = Date.now();
 
   // The host site's /f/** pages (see the top of this file).
@@ -102,7 +103,7 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 2, delayMs: 10 } }));
     stack.host.custom = hostPage;
-    [plain, ja, shop] = await Promise.all([
+    [plain, ja, shop, asker] = await Promise.all([
       widget({ name: 'Plain shop' }),
       widget({ name: 'Shop JP', language: 'ja' }),
       widget({
@@ -110,6 +111,7 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
         starter_questions: ['What are your prices?', 'Do you ship abroad?'],
         proactive_message: 'Need help choosing a size?', proactive_delay_s: 0, proactive_path: '/f/shop/*',
       }),
+      widget({ name: 'Ask', contact_info_mode: 'required', collect_email: true, starter_questions: ['Can I ask first?'] }),
     ]);
     desk = await openPage(browser);
     phone = await openPage(browser, PHONE);
@@ -368,5 +370,14 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.click(part('proactive-dismiss'));
     assert.equal(await page.locator(part('proactive')).count(), 0, 'dismissed');
     await assertClean(page, log, 'starters and proactive');
+
+    // A required contact form first: a starter clicked before it is saved is
+    // not sent, and stays offered.
+    await go(phone, '/', { w: asker.widget_id });
+    await openPanel(page);
+    await page.waitForSelector(part('contact'));
+    await page.click(part('starter'));
+    await page.waitForSelector(part('starter'), { timeout: 5000 });
+    assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), []);
   });
 });

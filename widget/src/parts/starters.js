@@ -21,7 +21,7 @@ export default function (ctx) {
     if (!b) return;
     box.hidden = true;
     ctx.input.focus();
-    ctx.send(b.textContent);
+    ctx.send(b.textContent).then(sync); // not sent (a required contact form first): shown again
   });
   for (const n of ['send', 'history', 'reset', 'conversation-new']) on(host, 'parley:' + n, sync);
   sync();
