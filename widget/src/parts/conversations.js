@@ -9,6 +9,7 @@
 // message, the feedback part's rate() (its rating form), when that part
 // exists.
 import CSS from './conversations.css';
+import { shown } from '../net.js';
 
 const ICON_NEW = 'M12 5v14M5 12h14';
 const ICON_LIST = 'M4 6h16M4 12h16M4 18h10';
@@ -109,8 +110,8 @@ export default function (ctx) {
   ctx.onFrame('history', (f) => {
     if (!f.readonly) return;
     asked = '';
-    const ms = Array.isArray(f.messages) ? f.messages : [];
-    thread.replaceChildren(...ms.map((m) => ctx.bubble(m.role, String(m.content), 0, m.name)));
+    // the messages the chat itself would show (no system ones, none empty)
+    thread.replaceChildren(...shown(f.messages).map((m) => ctx.bubble(m.role, m.content, 0, m.name)));
     show('thread');
   });
   ctx.onFrame('conversation_new', () => {
