@@ -221,8 +221,24 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
       await assertClean(page, log, `layouts (${size})`);
     }
 
-    // inline without its element: the console says why, the bubble shows.
+    // destroy() at once (on `ready`, the layout part still loading): the
+    // widget stays gone (the part put it back into #chat-box).
     const { page, log } = desk;
+    await page.addInitScript(() => {
+      if (new URLSearchParams(location.search).get('x') === 'destroy') {
+        document.addEventListener('parley:ready', () => (window.ParleyChat.destroy(), (window.__destroyed = true)), { once: true });
+      }
+    });
+    await page.goto(url('/', { w: plain.widget_id, box: 1, x: 'destroy', a: JSON.stringify({ layout: 'inline', container: '#chat-box' }) }));
+    await page.waitForFunction(() => window.__destroyed && performance.getEntriesByType('resource').some((e) => e.name.includes('/widget/parts/layout.js')), null, { timeout: 10000 });
+    // the same module imported here resolves once it ran; the widget's use of it is a task before this page's
+    await page.evaluate(async () => {
+      await import(performance.getEntriesByType('resource').find((e) => e.name.includes('/widget/parts/layout.js')).name);
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    assert.equal(await page.evaluate(() => !!document.getElementById('parley-chat-widget')), false, 'destroyed: no widget');
+
+    // inline without its element: the console says why, the bubble shows.
     await go(desk, '/', { w: plain.widget_id, a: JSON.stringify({ layout: 'inline', container: '#nowhere' }) });
     await page.waitForSelector(part('launcher'));
     await waitFor(() => log.console.some((m) => m.type === 'error' && /data-layout="inline" needs data-container.*#nowhere: not found/.test(m.text)), 5000, 'the console error');

@@ -6,6 +6,7 @@
 import CSS from './layout.css';
 
 export default function (ctx) {
+  if (!ctx.host.isConnected) return; // destroy() came while this part loaded: the widget stays gone
   const layout = ctx.ds.layout;
   if (layout === 'inline') {
     const c = (ctx.ds.container || '').trim();

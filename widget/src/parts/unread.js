@@ -7,6 +7,7 @@
 const MARK = /^\(\d+\+?\) /;
 
 export default function (ctx) {
+  if (!ctx.host.isConnected) return; // destroy() came while this part loaded: the page's title stays
   const { T, h, cfg, store, launcher } = ctx;
   const k = ctx.key('unread');
   let n = +store.get(k) || 0;
