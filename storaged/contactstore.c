@@ -661,10 +661,29 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 	return t->err ? -1 : 0;
 }
 
+/* What ident_listed links a conversation to. */
+struct ident_to {
+	const char *id;			/* the contact, hex */
+	const struct claim *cl;
+};
+
+/* A listed conversation of the session, when still stored: linked. */
+static void
+ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
+{
+	const struct ident_to *to = arg;
+	MDB_val v;
+
+	if (db_get(t, t->st->convs, cid, ID_LEN, &v,
+	    "get conversation") == 0)
+		conv_link(t, cid, to->id, to->cl);
+}
+
 /*
- * The session and its conversation point at contact c, verified: the
- * session's claim owns it (its later conversations' links are verified,
- * and its contact submissions fill what c lacks).
+ * The session and its conversations (the current one and the earlier
+ * ones it lists, wsconvs.c) point at contact c, verified: the session's
+ * claim owns it (its later conversations' links are verified, and its
+ * contact submissions fill what c lacks).
  */
 static void
 ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
@@ -684,6 +703,8 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	}
 	if (sess_conv_id(t, s->widget, s->id, cid) == 0)
 		conv_link(t, cid, c->id, &cl);
+	wsconvs_each(t, hash, ident_listed,
+	    &(struct ident_to){ .id = c->id, .cl = &cl });
 	claim_free(&cl);
 }
 
