@@ -130,10 +130,11 @@
  *       for a new visitor, counted as in ST_CONTACT_SUBMIT: BUSY) points
  *       at its organisation's contact of that external id (contact_ext;
  *       made when none, name and email filled when it lacks them, a bad
- *       email dropped), marked verified, and the session's conversation
- *       (and the later ones) are linked to it verified. A session whose
- *       contact is another external id's verified contact is left as it
- *       is: taken 1, verified 0.
+ *       email dropped), marked verified, and the session's conversations
+ *       (the current one, the earlier ones it lists, the later ones) are
+ *       linked to it verified. A session whose contact is another
+ *       external id's verified contact is left as it is: taken 1,
+ *       verified 0.
  *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
  *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
  *       Newest first (created_at), paged through an index.

@@ -462,7 +462,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
 	char org[ST_WHO_ORG_MAX + 1];
 	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
-	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
+	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN], vid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own, vrc;
 	size_t i;
@@ -513,21 +513,18 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	/*
 	 * A session of a verified identity keeps its contact (issue 26);
 	 * else Loquent's resolution: the email's contact, else the phone's.
+	 * Either way erc and prc say whether a contact holds them.
 	 */
-	if ((vrc = sess_verified(t, &s, eid)) == 1)
-		erc = 0;
-	if (vrc == 0 && email[0] != '\0')
+	vrc = sess_verified(t, &s, vid);
+	if (email[0] != '\0')
 		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");
-	if (vrc == 0 && phone[0] != '\0')
+	if (phone[0] != '\0')
 		prc = id_index_get(t, t->st->contact_phone, pkey, pid,
 		    "get contact phone");
-	if (vrc < 0) {
-		claim_free(&cl);
-		return t->err;
-	}
-	if (erc < 0 || prc < 0 ||
-	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew) < 0) {
+	if (vrc < 0 || erc < 0 || prc < 0 || (vrc == 1 ?
+	    contact_resolve(t, org, 0, vid, 1, NULL, id, &c, &isnew) :
+	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew)) < 0) {
 		claim_free(&cl);
 		return t->err;
 	}
@@ -664,10 +661,29 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 	return t->err ? -1 : 0;
 }
 
+/* What ident_listed links a conversation to. */
+struct ident_to {
+	const char *id;			/* the contact, hex */
+	const struct claim *cl;
+};
+
+/* A listed conversation of the session, when still stored: linked. */
+static void
+ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
+{
+	const struct ident_to *to = arg;
+	MDB_val v;
+
+	if (db_get(t, t->st->convs, cid, ID_LEN, &v,
+	    "get conversation") == 0)
+		conv_link(t, cid, to->id, to->cl);
+}
+
 /*
- * The session and its conversation point at contact c, verified: the
- * session's claim owns it (its later conversations' links are verified,
- * and its contact submissions fill what c lacks).
+ * The session and its conversations (the current one and the earlier
+ * ones it lists, wsconvs.c) point at contact c, verified: the session's
+ * claim owns it (its later conversations' links are verified, and its
+ * contact submissions fill what c lacks).
  */
 static void
 ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
@@ -687,6 +703,8 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	}
 	if (sess_conv_id(t, s->widget, s->id, cid) == 0)
 		conv_link(t, cid, c->id, &cl);
+	wsconvs_each(t, hash, ident_listed,
+	    &(struct ident_to){ .id = c->id, .cl = &cl });
 	claim_free(&cl);
 }
 

@@ -426,6 +426,11 @@ void wsconvs_drop(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN]);
  */
 int wsconvs_newest(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
     uint8_t cid[ID_LEN]);
+/* fn(t, cid, arg) for each conversation listed for the session, oldest
+ * first. */
+void wsconvs_each(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    void (*fn)(struct store_txn *, const uint8_t cid[ID_LEN], void *),
+    void *arg);
 /*
  * 1 when conversation cid (loaded as c) is the session s's under hash:
  * listed, or its current one; 0 not; -1 error.

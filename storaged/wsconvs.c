@@ -124,6 +124,22 @@ wsconvs_newest(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	return 0;
 }
 
+void
+wsconvs_each(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    void (*fn)(struct store_txn *, const uint8_t cid[ID_LEN], void *),
+    void *arg)
+{
+	uint8_t keys[WC_WALK_MAX * WC_KEY_LEN];
+	uint32_t n, i;
+
+	/* The keys first: fn may write (other databases) as it goes. */
+	if (wc_keys(t, hash, keys, &n) < 0)
+		return;
+	for (i = 0; i < n && !t->err; i++)
+		fn(t, keys + (size_t)i * WC_KEY_LEN + ST_TOKEN_HASH_LEN + 8,
+		    arg);
+}
+
 /* ------------------------------------------------------------ requests */
 
 int

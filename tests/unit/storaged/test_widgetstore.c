@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "agentmsg.h"
 #include "log.h"
@@ -2859,6 +2861,82 @@ test_feedback(void **state)
 	st_widget_free(&off);
 }
 
+/* ------------------------------------------------ identity (issue 26) */
+
+/* Session tb's verified identify of ext on wid (secret): its contact id. */
+static void
+identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
+    const char *ext, char id[ST_ID_HEX + 1])
+{
+	struct st_ws_identify_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
+	    .email = "" };
+	struct st_ws_identify_rep rep;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	char hex[ST_SECRET_HEX + 1];
+	unsigned int n = 0;
+
+	assert_non_null(HMAC(EVP_sha256(), secret, ST_SECRET_HEX,
+	    (const unsigned char *)ext, strlen(ext), mac, &n));
+	proto_hex_encode(mac, n, hex);
+	q.hash = hex;
+	hash(q.token, tb);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	assert_int_equal(rep.verified, 1);
+	strlcpy(id, rep.contact_id, ST_ID_HEX + 1);
+}
+
+/*
+ * A verified session's contact submission fills what its contact lacks,
+ * but never an email or phone another contact holds: that contact keeps
+ * it, and a later submission of it still finds that contact.
+ */
+static void
+test_identify_submit(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	char other[ST_ID_HEX + 1], vid[ST_ID_HEX + 1];
+	int result;
+
+	w_new(f, "Ident", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	ws_new(f, a.widget_id, 1);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Other",
+	    "other@example.com", "+15551234567", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	strlcpy(other, c.id, sizeof(other));
+	st_contact_free(&c);
+
+	identify_ok(f, a.widget_id, sec.secret, 2, "user-42", vid);
+	assert_string_not_equal(vid, other);
+	/* The phone is the other contact's: it stays there. */
+	assert_int_equal(contact_submit(f, a.widget_id, 2, "", "",
+	    "+15551234567", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.id, vid);
+	assert_string_equal(c.phone, "");
+	st_contact_free(&c);
+	/* An email nobody holds is filled in. */
+	assert_int_equal(contact_submit(f, a.widget_id, 2, "", "v@example.com",
+	    "", &result, &c), 0);
+	assert_string_equal(c.id, vid);
+	assert_string_equal(c.email, "v@example.com");
+	st_contact_free(&c);
+	/* Another visitor giving the phone still finds its contact. */
+	ws_new(f, a.widget_id, 3);
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "", "",
+	    "+15551234567", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.id, other);
+	st_contact_free(&c);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -2866,6 +2944,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
 		T(test_feedback),
+		T(test_identify_submit),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "storeint.h"
 #include "test_fixture.h"
@@ -229,6 +231,65 @@ test_bound_and_sweep(void **state)
 	st_widget_free(&a);
 }
 
+/* Conversation id's contact id into out. */
+static void
+conv_contact(struct fix *f, const char *id, char out[ST_ID_HEX + 1])
+{
+	uint8_t cid[16];
+	struct store_txn t;
+	struct st_conv c;
+
+	assert_int_equal(proto_hex_decode(id, cid, sizeof(cid)), 0);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(conv_load(&t, cid, &c), 0);
+	store_abort(&t);
+	strlcpy(out, c.contact_id, ST_ID_HEX + 1);
+	st_conv_free(&c);
+}
+
+/*
+ * A verified identify links the session's conversations to its contact:
+ * the earlier ones it lists as well as the current one.
+ */
+static void
+test_identify_links_all(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
+	    .external_id = "user-7", .name = "", .email = "" };
+	struct st_ws_identify_rep rep;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	char c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1], ended[ST_ID_HEX + 1];
+	char hex[ST_SECRET_HEX + 1], got[ST_ID_HEX + 1];
+	unsigned int n = 0;
+	int created;
+
+	w_new(f, &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	say(f, a.widget_id, 4, "before", &created, c1);
+	conv_new(f, a.widget_id, 4, ended);
+	say(f, a.widget_id, 4, "after", &created, c2);
+	assert_string_not_equal(c1, c2);
+
+	assert_non_null(HMAC(EVP_sha256(), sec.secret, ST_SECRET_HEX,
+	    (const unsigned char *)q.external_id, strlen(q.external_id), mac,
+	    &n));
+	proto_hex_encode(mac, n, hex);
+	q.widget_id = a.widget_id;
+	q.hash = hex;
+	memset(q.token, 4, sizeof(q.token));
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	assert_int_equal(rep.verified, 1);
+	conv_contact(f, c2, got);
+	assert_string_equal(got, rep.contact_id);
+	conv_contact(f, c1, got);
+	assert_string_equal(got, rep.contact_id);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -236,6 +297,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_new_list_read),
 		T(test_bound_and_sweep),
+		T(test_identify_links_all),
 #undef T
 	};
 
