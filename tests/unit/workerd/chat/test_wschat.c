@@ -562,6 +562,35 @@ test_ws_requests_malformed(void **state)
 }
 
 /*
+ * An identify while the socket's resume is in flight: refused, nothing
+ * asked (the resume may yet give the socket another token than the one
+ * it would be asked with); once the resume is answered, it goes.
+ */
+static void
+test_ws_identify_resuming(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"resume\",\"token\":\"" TOKEN "\"}");
+	send_text(&cl, IDENTIFY);
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Your conversation is being restored.\"}");
+	expect_open(&pr, 1, 1);
+	peer_expect_none(&P, 50);
+	reply_open(&pr);
+	expect_text_start(&cl, "{\"type\":\"session\",");
+	expect_text(&cl, AVAIL("true", "\"nobody\""));
+	send_text(&cl, IDENTIFY);
+	peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
+	tclient_close(&cl);
+}
+
+/*
  * Issue 26: feedback and rating frames whose replies come a byte short or
  * over fail cleanly (the visitor reads an error), and whole ones answer.
  */
@@ -737,6 +766,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_resume_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_identify_resuming,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
 		    each_setup, each_teardown),
