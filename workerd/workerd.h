@@ -1450,8 +1450,11 @@ void wschat_io(struct wsess *s, struct wsess_io *io);
 void wschat_send_error(struct wsess *s, const char *msg);
 /* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
 int wschat_gone(struct wsess *s, int result);
-/* s left its conversation (a new one starts with its next message). */
-void wschat_conv_left(struct wsess *s);
+/*
+ * s left its conversation (a new one starts with its next message);
+ * ended: the one storaged ended ("" none), what a rating now rates.
+ */
+void wschat_conv_left(struct wsess *s, const char *ended);
 /*
  * The "history" frame of h (n, oldest first; more: older ones left out),
  * with conversation_id (NULL or "": null), and readonly when set.

@@ -389,6 +389,43 @@ is_set(const char *s)
 	return s != NULL && *s != '\0';
 }
 
+/* n ASCII letters (digits: 0-9 instead) at s, then '\0' or '-'. */
+static int
+subtag_is(const char *s, size_t n, int digits)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (digits ? !(s[i] >= '0' && s[i] <= '9') :
+		    !((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return s[n] == '\0' || s[n] == '-';
+}
+
+/*
+ * Whether s is a plain language tag, as browsers give it: a language of
+ * 2-3 letters, then maybe a script (4 letters), then maybe a region (2
+ * letters or 3 digits): "de", "de-DE", "zh-Hant-TW", "es-419". Anything
+ * else the visitor sent ("be-rude-to-everyone") stays out of the system
+ * prompt.
+ */
+static int
+lang_tag_ok(const char *s)
+{
+	if (subtag_is(s, 2, 0))
+		s += 2;
+	else if (subtag_is(s, 3, 0))
+		s += 3;
+	else
+		return 0;
+	if (*s == '-' && subtag_is(s + 1, 4, 0))
+		s += 5;
+	if (*s == '-' && (subtag_is(s + 1, 2, 0) || subtag_is(s + 1, 3, 1)))
+		s += s[3] == '\0' || s[3] == '-' ? 3 : 4;
+	return *s == '\0';
+}
+
 /*
  * The model request for the history h[0..n) (oldest first, the new
  * message last) as the agent says, skipping empty messages (a reply cut
@@ -399,9 +436,9 @@ is_set(const char *s)
  * sends none (never the deployment's key to another server). An agent
  * with answer_in_visitor_language gets VISITOR_LANG_TEXT of the
  * visitor's language (the conversation's, as the widget or the HTTP
- * request told it; none when unknown) written into lang (langsz bytes,
- * to live as long as req) after the system prompt. 0, or -1 out of
- * memory; free req->msgs after.
+ * request told it; none when unknown or not a plain tag: lang_tag_ok)
+ * written into lang (langsz bytes, to live as long as req) after the
+ * system prompt. 0, or -1 out of memory; free req->msgs after.
  */
 static int
 model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
@@ -428,7 +465,8 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 		req->model = a->model;
 	if (is_set(a->system_prompt))
 		req->system_prompt = a->system_prompt;
-	if (a->answer_in_visitor_language && is_set(visitor_lang)) {
+	if (a->answer_in_visitor_language && is_set(visitor_lang) &&
+	    lang_tag_ok(visitor_lang)) {
 		snprintf(lang, langsz, VISITOR_LANG_TEXT, visitor_lang);
 		req->system_extra = lang;
 	}

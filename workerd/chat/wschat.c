@@ -1472,13 +1472,17 @@ wschat_gone(struct wsess *s, int result)
  * "ai" when it knew another state).
  */
 void
-wschat_conv_left(struct wsess *s)
+wschat_conv_left(struct wsess *s, const char *ended)
 {
-	if (s->conv[0] != '\0') {
+	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
-		/* still the visitor's to rate (wsfeedback.c) */
-		strlcpy(s->ended, s->conv, sizeof(s->ended));
-	}
+	/*
+	 * Still the visitor's to rate (wsfeedback.c): the one storaged
+	 * ended, which the socket need not know (begun on another tab).
+	 */
+	if (ended[0] != '\0' || s->conv[0] != '\0')
+		strlcpy(s->ended, ended[0] != '\0' ? ended : s->conv,
+		    sizeof(s->ended));
 	s->conv[0] = '\0';
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	if (s->handoff != HANDOFF_UNKNOWN)

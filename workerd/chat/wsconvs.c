@@ -114,7 +114,7 @@ new_done(const struct storec_result *r, void *arg)
 	else if (rep.result != ST_WS_OK)
 		wschat_send_error(s, CONVS_WRONG_TEXT);
 	else {
-		wschat_conv_left(s);
+		wschat_conv_left(s, rep.ended);
 		wschat_send(s, json_pack("{s:s}", "type", "conversation_new"));
 	}
 	st_rep_free(PROTO_ST_WS_CONV_NEW, &rep);

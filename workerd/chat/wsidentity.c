@@ -102,7 +102,18 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		.email = m->email,
 		.hash = m->hash,
 	};
+	struct wsess_io io;
 
+	/*
+	 * A resume in flight may yet give the socket another session than
+	 * token_hash's: asked now, storaged would make and verify a session
+	 * the socket then does not use.
+	 */
+	wschat_io(s, &io);
+	if (io.resuming) {
+		error_send(s, "Your conversation is being restored.");
+		return;
+	}
 	if (++id->asks > WSIDENT_ASKS_MAX) {
 		error_send(s, "identify: at most 5 a connection");
 		return;

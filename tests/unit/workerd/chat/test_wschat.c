@@ -562,6 +562,35 @@ test_ws_requests_malformed(void **state)
 }
 
 /*
+ * An identify while the socket's resume is in flight: refused, nothing
+ * asked (the resume may yet give the socket another token than the one
+ * it would be asked with); once the resume is answered, it goes.
+ */
+static void
+test_ws_identify_resuming(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"resume\",\"token\":\"" TOKEN "\"}");
+	send_text(&cl, IDENTIFY);
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Your conversation is being restored.\"}");
+	expect_open(&pr, 1, 1);
+	peer_expect_none(&P, 50);
+	reply_open(&pr);
+	expect_text_start(&cl, "{\"type\":\"session\",");
+	expect_text(&cl, AVAIL("true", "\"nobody\""));
+	send_text(&cl, IDENTIFY);
+	peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
+	tclient_close(&cl);
+}
+
+/*
  * Issue 26: feedback and rating frames whose replies come a byte short or
  * over fail cleanly (the visitor reads an error), and whole ones answer.
  */
@@ -665,6 +694,39 @@ reply_conv_read(struct peer_req *pr)
 }
 
 /*
+ * A new conversation on a socket that never learnt its session's current
+ * one (begun on another tab): the rating that follows rates the one
+ * storaged says it ended.
+ */
+static void
+test_ws_conv_new_rates_ended(void **state)
+{
+	struct st_ws_rating_rep rr = { ST_WS_OK };
+	struct st_ws_rating_req q;
+	struct tclient cl;
+	struct peer_req pr;
+
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"a@b.example\"}");
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_SUBMIT);
+	reply_contact(&pr);
+	expect_text(&cl, "{\"type\":\"contact_info_saved\"}");
+	send_text(&cl, "{\"type\":\"new_conversation\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
+	reply_conv_new(&pr);
+	expect_text(&cl, "{\"type\":\"conversation_new\"}");
+	send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
+	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
+	assert_string_equal(q.conv_id, CONV);
+	st_req_free(pr.type, &q);
+	reply_rep(&pr, 0, &rr);
+	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":4}");
+	tclient_close(&cl);
+}
+
+/*
  * A visitor's conversations (issue 26, wsconvs.c): new_conversation,
  * conversations and open_conversation each answered a byte short or
  * over: the error, and the socket goes on; whole answers go through.
@@ -738,7 +800,11 @@ main(void)
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
 		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_identify_resuming,
+		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_conv_new_rates_ended,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_convs_malformed,
 		    each_setup, each_teardown),
