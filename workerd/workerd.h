@@ -1376,7 +1376,8 @@ void wsident_open(struct wsident *, const struct st_widget *);
 /*
  * 1 when a frame of type t must be refused with "Identity required": the
  * widget requires an identity and this socket's is not verified, and t
- * writes (message, contact_info, request_human).
+ * writes (message, contact_info, request_human, feedback, rating,
+ * new_conversation).
  */
 int wsident_refuses(const struct wsident *, enum wsmsg_type t);
 /*
