@@ -665,18 +665,26 @@ function identityPanel(ctx, state, f, actionError, done) {
     let secret;
     try {
       secret = (await api(endpoints.identitySecret(state.widget.widget_id), { method: 'POST' })).identity_secret;
-      state.widget = await api(endpoints.widget(state.widget.widget_id), { signal: ctx.signal });
     } catch (e) {
-      if (isAbort(e)) return;
       actionError.textContent = `Could not make the secret: ${e.message}`;
       actionError.hidden = false;
-      return;
-    } finally {
       make.disabled = false;
+      return;
     }
+    // Made (the old one, if any, no longer verifies): shown at once, whatever
+    // the reload of the widget below does, as it is never given again.
     clear(once).append(onceBox(rotating ? 'New identity secret' : 'Identity secret', secret,
       'Copy it now into your site\'s server settings: it is not shown again.', 'identity-secret-once'));
     status.textContent = rotating ? 'Secret rotated.' : 'Secret made.';
+    try {
+      state.widget = await api(endpoints.widget(state.widget.widget_id), { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      // the secret is set all the same: the page says so
+      state.widget = { ...state.widget, identity_secret_set: true };
+    } finally {
+      make.disabled = false;
+    }
     done();
   });
 

@@ -221,7 +221,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /no secret/i);
     await page.click('[data-testid="identity-secret-make"]');
     await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
-    const secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
+    let secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
     assert.match(secret, /^[0-9a-f]{64}$/);
     assert.equal(await page.locator('[data-testid="identity-secret-once-copy"]').count(), 1);
     assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /secret set/i);
@@ -241,6 +241,28 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     assert.equal(await page.locator('[data-testid="identity-secret-once"]').count(), 0);
     assert.ok(!(await page.content()).includes(secret), 'the reloaded page holds no secret');
     assert.match(await page.textContent('[data-testid="identity-secret-make"]'), /rotate/i);
+    // Rotated while the reload of the widget after it fails: the new secret is
+    // shown all the same (the old one no longer verifies; it is never given again).
+    const widgetUrl = `**/v1/admin/widgets/${wid}`;
+    const consoleBefore = log.console.length;
+    await page.route(widgetUrl, (route) => (route.request().method() === 'GET'
+      ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"Service unavailable"}' })
+      : route.continue()));
+    await page.click('[data-testid="identity-secret-make"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]', { state: 'visible' });
+    await page.click('[data-testid="confirm-ok"]');
+    await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="identity-secret-make"]').disabled, null, { timeout: 5000 });
+    await page.unroute(widgetUrl);
+    const rotated = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
+    assert.match(rotated, /^[0-9a-f]{64}$/);
+    assert.notEqual(rotated, secret);
+    assert.equal(await page.isHidden('[data-testid="action-error"]'), true, 'no error: the secret was made');
+    assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /secret set/i);
+    secret = rotated;
+    // (the refused reload's console line)
+    log.console.splice(consoleBefore, log.console.length - consoleBefore,
+      ...log.console.slice(consoleBefore).filter((m) => !/status of 503/.test(m.text)));
     await openDash(page, stack, '#/widgets', `[data-testid="widget-row"][data-id="${wid}"]`);
     assert.ok(!(await page.content()).includes(secret), 'the list holds no secret');
 

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  adminApi, assertClean, assertStreamed, assistantMessages, axeSerious, openPage, part, startSuite, stopSuite, waitReady,
+  adminApi, assertClean, assertStreamed, assistantMessages, axeSerious, openPage, part, startSuite, stopSuite, waitFor, waitReady,
   waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
@@ -527,6 +527,45 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
         assert.deepEqual(convs, [], 'nothing stored');
       } finally {
         await c3.ctx.close();
+      }
+
+      // Required, signed in, ParleyChat.send() before the socket: the message
+      // waits for the identity's answer (sent at once after identify, it was
+      // refused "Identity required" whenever it reached the worker before
+      // storaged had checked the hash). The answer is held here until the
+      // page has had the time to send what it would not wait for.
+      const c4 = await openPage(browser);
+      try {
+        const sent = [];
+        const got = [];
+        let held = null;
+        let route = null;
+        await c4.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+          route = ws;
+          const server = ws.connectToServer();
+          ws.onMessage((m) => { sent.push(JSON.parse(m).type); server.send(m); });
+          server.onMessage((m) => {
+            const f = JSON.parse(m);
+            got.push(f);
+            if (f.type === 'identity' && !held) held = m;
+            else ws.send(m);
+          });
+        });
+        await c4.page.goto(`${stack.host.widgetEmbedUrl(r.widget_id)}&${new URLSearchParams({ 'user-id': id, 'user-hash': mac(rs, id) })}`);
+        await waitReady(c4.page);
+        await c4.page.evaluate(() => { window.__sent = window.ParleyChat.send('members only, at once'); });
+        await waitFor(() => held !== null, 10000, 'the identity answer (held)');
+        await c4.page.evaluate(() => 0);	// the page's earlier tasks done, their frames here
+        assert.deepEqual(sent, ['identify', 'visitor'], 'nothing more before the identity is known');
+        route.send(held);
+        assert.equal(await c4.page.evaluate(() => window.__sent), true);
+        assert.deepEqual(sent.slice(0, 3), ['identify', 'visitor', 'message']);
+        assert.ok(!got.some((f) => f.type === 'error'), JSON.stringify(got));
+        assert.equal((await c4.page.evaluate(() => window.ParleyChat.messages())).pop().content, said('members only, at once'));
+        assert.deepEqual(await identities(c4.page), [{ type: 'identity', verified: true, required: true }]);
+        await assertClean(c4.page, c4.log, 'identify, required, send at once');
+      } finally {
+        await c4.ctx.close();
       }
     });
 

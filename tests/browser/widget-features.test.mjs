@@ -270,8 +270,10 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     assert.equal((await waitReplyEnd(page)).text, said('anyone there?'));
     await page.click(part('close'));
     const list = (await adminApi(stack, 'GET', '/v1/admin/conversations?limit=50')).json.conversations;
-    const conv = list.find((c) => c.widget_id === shop.widget_id || c.widgetId === shop.widget_id) || list[0];
-    const id = conv._id || conv.id;
+    // (a conversation names its widget by the internal id)
+    const convs = list.filter((c) => c.widgetId === shop.id);
+    assert.equal(convs.length, 1, 'the shop\'s one conversation');
+    const id = convs[0]._id;
     assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'human', name: 'Ann' })).status, 200);
     for (const m of ['Hello, Ann here.', 'Still there?']) {
       assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/messages`, { content: m, name: 'Ann' })).status, 201);

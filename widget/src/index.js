@@ -669,7 +669,8 @@ function mount(script, cfg, base, broken, lang) {
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   let typer = null; // the person's typing bubble
   let typerTimer = 0;
-  const waiters = []; // send() before the socket was up: resolved by `session` (1) or end() (0)
+  const waiters = []; // send() before the socket was up: resolved by `session` (or `identity`) (1) or end() (0)
+  const flush = () => waiters.splice(0).forEach((r) => r(1));
 
   // Said aloud; while the panel is closed also counted unread (the unread part).
   function unread(text) {
@@ -777,6 +778,8 @@ function mount(script, cfg, base, broken, lang) {
       // A resume is whole once its history is here: a socket closed
       // before then (a refused or oversized resume) keeps backing off.
       if (f.session_token !== sent) tries = 0;
+      // a widget that requires an identity: what waits goes once it is checked (`identity`)
+      const hold = !up && ident && cfg.identity_required;
       if (!up) {
         // once a socket: who the page says the visitor is (first), what the browser says
         identify();
@@ -791,7 +794,7 @@ function mount(script, cfg, base, broken, lang) {
         showForm('contact');
       } else hideForm(false);
       sync();
-      waiters.splice(0).forEach((r) => r(1));
+      hold || flush();
     } else if (type === 'history' && !f.readonly) {
       // (an earlier conversation's, read only: the conversations part's)
       tries = 0;
@@ -815,7 +818,7 @@ function mount(script, cfg, base, broken, lang) {
         add(bubble('agent', f.content, 0, f.name));
         unread((f.name || T.agentName) + ': ' + f.content);
       }
-    } else if (type === 'identity') emit(type, f);
+    } else if (type === 'identity') emit(type, f), flush();
     else if (type === 'handoff') {
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
