@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -902,21 +903,51 @@ test_start_inside_callback(void **state)
 	x_free(&b);
 }
 
-/* Local ports of our established connections to the mock. */
+/* 1 when socket inode ino is one of this process's descriptors. */
+static int
+own_socket(unsigned long ino)
+{
+	char want[64], path[300], got[64];
+	struct dirent *de;
+	ssize_t len;
+	DIR *d = opendir("/proc/self/fd");
+	int found = 0;
+
+	assert_non_null(d);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	while (!found && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, got, sizeof(got) - 1);
+		if (len > 0) {
+			got[len] = '\0';
+			found = strcmp(got, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Local ports of our established connections to the mock: this
+ * process's only (the tests beside it may talk to a server of the same
+ * port number on another loopback address).
+ */
 static int
 conns_to_mock(int *ports, int max)
 {
 	char line[512];
 	unsigned int lport, rport, st;
+	unsigned long ino;
 	FILE *f = fopen("/proc/net/tcp", "r");
 	int n = 0;
 
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, " %*d: %*x:%x %*x:%x %x", &lport, &rport,
-		    &st) != 3)
+		if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x "
+		    "%*u %*u %lu", &lport, &rport, &st, &ino) != 4)
 			continue;
-		if ((int)rport == mock_port && st == 1 && n < max)
+		if ((int)rport == mock_port && st == 1 && n < max &&
+		    own_socket(ino))
 			ports[n++] = (int)lport;
 	}
 	fclose(f);
