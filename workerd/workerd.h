@@ -1449,6 +1449,11 @@ struct wsess_io {
 void wschat_io(struct wsess *s, struct wsess_io *io);
 /* An error frame of text msg to s (wschat_send above sends any). */
 void wschat_send_error(struct wsess *s, const char *msg);
+/* The visitor's words for refusals the socket's add-ons share. */
+#define WSCHAT_RESUMING_TEXT	"Your conversation is being restored."
+#define WSCHAT_BUSY_TEXT	"Too many new conversations are starting " \
+				"right now. Please try again in a minute."
+#define WSCHAT_FIRST_TEXT	"Please send a message first."
 /* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
 int wschat_gone(struct wsess *s, int result);
 /*

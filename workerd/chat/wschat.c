@@ -95,10 +95,6 @@
 #define CONV_BUCKETS	1024		/* the conversation map; power of two */
 #define HANDOFF_UNKNOWN	(-1)
 #define HELD_MAX	8	/* messages held while a person answers */
-#define RESUMING_TEXT	"Your conversation is being restored."
-#define BUSY_TEXT	"Too many new conversations are starting right " \
-			"now. Please try again in a minute."
-#define HUMAN_FIRST_TEXT	"Please send a message first."
 /* request_human per session and minute: a button a visitor may press again. */
 #define HUMAN_ASKS_MAX		10
 #define HUMAN_WINDOW_MS		60000
@@ -679,7 +675,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		    "limit. Please come back tomorrow.");
 		return;
 	case ST_WS_BUSY:
-		wsend_error(s, BUSY_TEXT);
+		wsend_error(s, WSCHAT_BUSY_TEXT);
 		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
@@ -779,7 +775,7 @@ static void
 on_message(struct wsess *s, const struct wsmsg *m)
 {
 	if (s->resuming) {
-		wsend_error(s, RESUMING_TEXT);
+		wsend_error(s, WSCHAT_RESUMING_TEXT);
 		return;
 	}
 	/*
@@ -836,7 +832,7 @@ contact_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (result == ST_WS_BUSY) {
-		wsend_error(s, BUSY_TEXT);
+		wsend_error(s, WSCHAT_BUSY_TEXT);
 		return;
 	}
 	if (result != ST_WS_OK) {
@@ -867,7 +863,7 @@ on_contact(struct wsess *s, const struct wsmsg *m)
 	};
 
 	if (s->resuming) {
-		wsend_error(s, RESUMING_TEXT);
+		wsend_error(s, WSCHAT_RESUMING_TEXT);
 		return;
 	}
 	if (s->sreq != NULL) {
@@ -910,7 +906,7 @@ human_done(const struct storec_result *r, void *arg)
 	if (ws_gone(s, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
-		wsend_error(s, HUMAN_FIRST_TEXT);
+		wsend_error(s, WSCHAT_FIRST_TEXT);
 	else if (rep.result != ST_WS_OK)
 		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
 	else {
@@ -955,11 +951,11 @@ on_request_human(struct wsess *s)
 		return;
 	}
 	if (s->resuming) {
-		wsend_error(s, RESUMING_TEXT);
+		wsend_error(s, WSCHAT_RESUMING_TEXT);
 		return;
 	}
 	if (!s->stored) {
-		wsend_error(s, HUMAN_FIRST_TEXT);
+		wsend_error(s, WSCHAT_FIRST_TEXT);
 		return;
 	}
 	if (s->hreq != NULL)

@@ -31,16 +31,6 @@
 
 /* ------------------------------------------------------------ parsing */
 
-static int
-refuse(struct wsmsg *m, const char *what)
-{
-	json_decref(m->root);
-	m->root = NULL;
-	m->type = WSMSG_INVALID;
-	snprintf(m->error, sizeof(m->error), "%s", what);
-	return -1;
-}
-
 int
 wsconvs_parse(struct wsmsg *m, const char *tp)
 {
@@ -54,7 +44,7 @@ wsconvs_parse(struct wsmsg *m, const char *tp)
 		id = json_object_get(m->root, "id");
 		if (!json_is_string(id) || memchr(json_string_value(id), '\0',
 		    json_string_length(id)) != NULL)
-			return refuse(m, "id: must be a string");
+			return wsmsg_fail(m, "id: must be a string");
 		m->conv_id = json_string_value(id);
 		m->type = WSMSG_CONV_OPEN;
 	} else
@@ -192,7 +182,7 @@ allowed(struct wsess *s, const struct wsess_io *io)
 	uint64_t now = loop_now();
 
 	if (io->resuming) {
-		wschat_send_error(s, "Your conversation is being restored.");
+		wschat_send_error(s, WSCHAT_RESUMING_TEXT);
 		return 0;
 	}
 	if (cv->req != NULL) {

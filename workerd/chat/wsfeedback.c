@@ -111,8 +111,7 @@ wsfb_free(struct wsfb *f)
 static void
 wsfb_error(struct wsfb *f, const char *msg)
 {
-	wschat_send(f->s, json_pack("{s:s, s:s}", "type", "error", "message",
-	    msg));
+	wschat_send_error(f->s, msg);
 }
 
 /* The storaged result that refuses a frame, as the visitor reads it. */
@@ -123,7 +122,7 @@ result_text(uint8_t result)
 	case ST_WS_NO_MSG:
 		return "message_id: no such answer in this conversation";
 	case ST_WS_NO_CONV:
-		return "Please send a message first.";
+		return WSCHAT_FIRST_TEXT;
 	case ST_WS_NO_SESSION:
 	case ST_WS_NO_WIDGET:
 		return "This chat session has ended. Please reload the page.";
@@ -227,12 +226,12 @@ wsfb_allowed(struct wsfb *f)
 	uint64_t now = loop_now();
 
 	if (*f->resuming) {
-		wsfb_error(f, "Your conversation is being restored.");
+		wsfb_error(f, WSCHAT_RESUMING_TEXT);
 		return 0;
 	}
 	/* No conversation known yet: no answer to rate. */
 	if (wsfb_conv(f)[0] == '\0') {
-		wsfb_error(f, "Please send a message first.");
+		wsfb_error(f, WSCHAT_FIRST_TEXT);
 		return 0;
 	}
 	if (now - f->window >= FB_WINDOW_MS) {

@@ -23,8 +23,6 @@
 #include "workerd.h"
 
 #define WSIDENT_ASKS_MAX	5	/* identify frames a socket */
-#define BUSY_TEXT	"Too many new conversations are starting right " \
-			"now. Please try again in a minute."
 
 void
 wsident_open(struct wsident *id, const struct st_widget *w)
@@ -57,13 +55,6 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 	wschat_send(s, o);
 }
 
-static void
-error_send(struct wsess *s, const char *msg)
-{
-	wschat_send(s, json_pack("{s:s, s:s}", "type", "error", "message",
-	    msg));
-}
-
 /* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
 static void
 identify_done(const struct storec_result *r, void *arg)
@@ -75,12 +66,12 @@ identify_done(const struct storec_result *r, void *arg)
 	id->s = NULL;
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
-		error_send(s, "Your sign-in could not be checked. Please try "
+		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
 		return;
 	}
 	if (rep.result == ST_WS_BUSY) {
-		error_send(s, BUSY_TEXT);
+		wschat_send_error(s, WSCHAT_BUSY_TEXT);
 		return;
 	}
 	if (rep.result == ST_WS_OK && rep.verified) {
@@ -111,15 +102,15 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	 */
 	wschat_io(s, &io);
 	if (io.resuming) {
-		error_send(s, "Your conversation is being restored.");
+		wschat_send_error(s, WSCHAT_RESUMING_TEXT);
 		return;
 	}
 	if (++id->asks > WSIDENT_ASKS_MAX) {
-		error_send(s, "identify: at most 5 a connection");
+		wschat_send_error(s, "identify: at most 5 a connection");
 		return;
 	}
 	if (id->req != NULL) {
-		error_send(s, "identify: one at a time");
+		wschat_send_error(s, "identify: one at a time");
 		return;
 	}
 	/*
@@ -130,7 +121,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		if (!id->verified)
 			identity_send(id, s, 0);
 		else
-			error_send(s, "identify: already verified");
+			wschat_send_error(s, "identify: already verified");
 		return;
 	}
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
@@ -138,7 +129,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	if (storec_ask(NULL, PROTO_ST_WS_IDENTIFY, &req, identify_done, id,
 	    &id->req) < 0) {
 		id->s = NULL;
-		error_send(s, "Your sign-in could not be checked. Please try "
+		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
 	}
 }
