@@ -148,6 +148,8 @@ struct settings {
 	char *openai_base_url;	/* OPENAI_BASE_URL */
 	char *openai_model;	/* OPENAI_MODEL */
 	char *system_prompt;	/* SYSTEM_PROMPT */
+	/* PARLEY_ANSWER_IN_VISITOR_LANGUAGE: the default agent's (issue 26) */
+	int answer_in_visitor_language;
 	uint32_t connect_timeout_ms;	/* OPENAI_CONNECT_TIMEOUT_MS */
 	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */

@@ -400,6 +400,11 @@ const struct setting settings_table[] = {
 	{ "SYSTEM_PROMPT", SETTING_TEXT, DEFAULT_PROMPT, NULL, 1,
 	    SETTINGS_VALUE_MAX, NULL, NULL, NULL, M | W, F(system_prompt),
 	    "system message put first in every request" },
+	{ "PARLEY_ANSWER_IN_VISITOR_LANGUAGE", SETTING_BOOL, "off", NULL, 0,
+	    0, NULL, NULL, NULL, M | W, F(answer_in_visitor_language),
+	    "the default agent asks the model to answer in the visitor's "
+	    "language, when the widget told it (an agent's own setting is "
+	    "answer_in_visitor_language)" },
 	{ "OPENAI_CONNECT_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 1,
 	    3600000, NULL, NULL, NULL, M | W, F(connect_timeout_ms),
 	    "connecting to the model" },

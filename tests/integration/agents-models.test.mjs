@@ -214,3 +214,30 @@ describe('agents on two model servers', () => {
       for (const key of [KEY_A, KEY_B]) assert.ok(!s.includes(key), `an api_key in ${where}`);
   });
 });
+
+// The default agent is the deployment's: PARLEY_ANSWER_IN_VISITOR_LANGUAGE
+// is its answer_in_visitor_language.
+describe('the default agent answering in the visitor\'s language', () => {
+  let q;
+  before(async () => {
+    q = new Parley({ workers: 1, mock: { chunks: 1 }, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ANSWER_IN_VISITOR_LANGUAGE: 'on' } });
+    await q.start();
+  });
+  after(async () => { await q.stop(); assert.deepEqual(q.problems, []); });
+
+  test('PARLEY_ANSWER_IN_VISITOR_LANGUAGE=on: the default agent says so, and its turns ask for the visitor\'s language', async () => {
+    const d = (await q.admin('/v1/admin/agents')).json().agents.find((a) => a.is_default);
+    assert.equal(d.answer_in_visitor_language, true);
+    const w = await createWidget(q);
+    const v = await Visitor.open(q, w.widget_id);
+    await v.next('session');
+    v.send({ type: 'visitor', language: 'ja' });
+    await v.turn('こんにちは');
+    await v.close();
+    const seen = await completions(q.mock);
+    assert.equal(seen.length, 1);
+    const system = seen[0].body.messages[0];
+    assert.equal(system.role, 'system');
+    assert.ok(system.content.endsWith("\n\nAnswer in the visitor's language (ja) unless they write to you in another one."), system.content);
+  });
+});

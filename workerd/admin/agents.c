@@ -126,7 +126,8 @@ agent_default_json(void)
 	exprow_oset(o, "api_key_set", json_boolean(wsettings.openai_key !=
 	    NULL && !chat_blank(wsettings.openai_key,
 	    strlen(wsettings.openai_key))), &err);
-	exprow_oset(o, "answer_in_visitor_language", json_false(), &err);
+	exprow_oset(o, "answer_in_visitor_language",
+	    json_boolean(wsettings.answer_in_visitor_language), &err);
 	exprow_oset(o, "is_default", json_true(), &err);
 	exprow_oset(o, "created_at", json_null(), &err);
 	exprow_oset(o, "updated_at", json_null(), &err);

@@ -465,7 +465,9 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 		req->model = a->model;
 	if (is_set(a->system_prompt))
 		req->system_prompt = a->system_prompt;
-	if (a->answer_in_visitor_language && is_set(visitor_lang) &&
+	/* The default agent (id "") is the deployment's: its setting. */
+	if ((a->id[0] != '\0' ? a->answer_in_visitor_language :
+	    wsettings.answer_in_visitor_language) && is_set(visitor_lang) &&
 	    lang_tag_ok(visitor_lang)) {
 		snprintf(lang, langsz, VISITOR_LANG_TEXT, visitor_lang);
 		req->system_extra = lang;
