@@ -429,24 +429,27 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
 }
 
 /*
- * Whether session s's contact is verified (issue 26): 1 (its id in id),
- * 0 not, -1 error.
+ * Session s's verified contact (issue 26): the one its own verified
+ * identify linked (its claim owns it, not as a name the contact form
+ * matched: naming a verified contact's email proves nothing). 1 with c
+ * loaded (st_contact_free it) and its id in id, 0 none, -1 error.
  */
 static int
 sess_verified(struct store_txn *t, const struct store_wsess *s,
-    uint8_t id[ID_LEN])
+    const struct claim *cl, uint8_t id[ID_LEN], struct st_contact *c)
 {
-	struct st_contact c;
-	int rc, v;
+	int rc;
 
-	if (!st_id_valid(s->contact_id))
+	if (!st_id_valid(s->contact_id) || cl->unverified ||
+	    strcmp(cl->own, s->contact_id) != 0)
 		return 0;
 	proto_hex_decode(s->contact_id, id, ID_LEN);
-	if ((rc = contact_load(t, id, &c)) != 0)
+	if ((rc = contact_load(t, id, c)) != 0)
 		return rc < 0 ? -1 : 0;
-	v = c.verified;
-	st_contact_free(&c);
-	return v;
+	if (c->verified)
+		return 1;
+	st_contact_free(c);
+	return 0;
 }
 
 int
@@ -515,7 +518,8 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	 * else Loquent's resolution: the email's contact, else the phone's.
 	 * Either way erc and prc say whether a contact holds them.
 	 */
-	vrc = sess_verified(t, &s, vid);
+	if ((vrc = sess_verified(t, &s, &cl, vid, &c)) == 1)
+		st_contact_free(&c);
 	if (email[0] != '\0')
 		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");
@@ -591,25 +595,28 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
 }
 
 /*
- * The contact of the session's contact id when it is another external
- * id's verified one: 1 (taken), 0 not, -1 error.
+ * Whether session s (under hash) is another external id's: its own
+ * verified identify linked a contact of another id. 1 (taken), 0 not,
+ * -1 error.
  */
 static int
-ident_taken(struct store_txn *t, const struct store_wsess *s,
-    const char *ext)
+ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct store_wsess *s, const char *ext)
 {
 	struct st_contact c;
+	struct claim cl;
 	uint8_t id[ID_LEN];
-	int rc, taken;
+	int rc;
 
-	if (!st_id_valid(s->contact_id))
-		return 0;
-	proto_hex_decode(s->contact_id, id, ID_LEN);
-	if ((rc = contact_load(t, id, &c)) != 0)
-		return rc < 0 ? -1 : 0;
-	taken = c.verified && strcmp(c.external_id, ext) != 0;
+	if (claim_load(t, hash, &cl) < 0)
+		return -1;
+	rc = sess_verified(t, s, &cl, id, &c);
+	claim_free(&cl);
+	if (rc != 1)
+		return rc;
+	rc = strcmp(c.external_id, ext) != 0;
 	st_contact_free(&c);
-	return taken;
+	return rc;
 }
 
 /*
@@ -743,7 +750,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 			rep->result = ST_WS_NO_SESSION;
 		goto out;
 	}
-	if ((rc = ident_taken(t, &s, q->external_id)) != 0) {
+	if ((rc = ident_taken(t, q->token, &s, q->external_id)) != 0) {
 		rep->taken = rc > 0;
 		goto out;
 	}

@@ -2937,6 +2937,42 @@ test_identify_submit(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A session that only named a verified contact's email on the contact
+ * form is not that contact's verified session: its own identify as
+ * another user verifies (not "taken"), and makes that user's contact.
+ */
+static void
+test_identify_named_by_form(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	char v1[ST_ID_HEX + 1], v2[ST_ID_HEX + 1];
+	int result;
+
+	w_new(f, "Named", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	identify_ok(f, a.widget_id, sec.secret, 1, "user-1", v1);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "", "v1@example.com",
+	    "", &result, &c), 0);
+	assert_string_equal(c.id, v1);
+	st_contact_free(&c);
+	/* Another visitor types user-1's email: an unverified link. */
+	ws_new(f, a.widget_id, 4);
+	assert_int_equal(contact_submit(f, a.widget_id, 4, "", "v1@example.com",
+	    "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.id, v1);
+	st_contact_free(&c);
+	/* Its own identify is its own. */
+	identify_ok(f, a.widget_id, sec.secret, 4, "user-2", v2);
+	assert_string_not_equal(v2, v1);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -2945,6 +2981,7 @@ main(void)
 		T(test_default_widget),
 		T(test_feedback),
 		T(test_identify_submit),
+		T(test_identify_named_by_form),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),
