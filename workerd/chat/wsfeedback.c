@@ -151,33 +151,47 @@ value_json(uint8_t v)
 	return n != NULL ? json_string(n) : json_null();
 }
 
+/*
+ * Reply r of type (ST_WS_FEEDBACK or ST_WS_RATING) decoded into rep,
+ * whose result is *result: 1 when it was stored (free rep after), else 0
+ * with the visitor told why.
+ */
+static int
+reply_stored(struct wsfb *f, const struct storec_result *r, uint16_t type,
+    void *rep, const uint8_t *result)
+{
+	const char *bad;
+
+	if (r->status != STOREC_OK) {
+		wsfb_error(f, failed_text(r));
+		return 0;
+	}
+	if (storec_decode(r, type, rep) < 0) {
+		wsfb_error(f, FB_FAIL_TEXT);
+		return 0;
+	}
+	if (*result == ST_WS_OK)
+		return 1;
+	bad = result_text(*result);
+	wsfb_error(f, bad != NULL ? bad : FB_FAIL_TEXT);
+	st_rep_free(type, rep);
+	return 0;
+}
+
 /* ST_WS_FEEDBACK -> struct st_ws_feedback_rep */
 static void
 feedback_done(const struct storec_result *r, void *arg)
 {
 	struct wsfb *f = arg;
-	struct st_ws_feedback_rep rep;
-	const char *bad;
+	struct st_ws_feedback_rep rep = { 0 };
 
-	if (r->status != STOREC_OK) {
-		wsfb_error(f, failed_text(r));
+	if (!reply_stored(f, r, PROTO_ST_WS_FEEDBACK, &rep, &rep.result))
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_WS_FEEDBACK, &rep) < 0) {
-		wsfb_error(f, FB_FAIL_TEXT);
-		return;
-	}
-	if ((bad = result_text(rep.result)) != NULL)
-		wsfb_error(f, bad);
-	else if (rep.result != ST_WS_OK)
-		wsfb_error(f, FB_FAIL_TEXT);
-	else {
-		if (rep.changed && f->pend_value != ST_FEEDBACK_NONE)
-			metrics_feedback(f->pend_value);
-		wschat_send(f->s, json_pack("{s:s, s:s, s:o}", "type",
-		    "feedback_saved", "message_id", f->pend_id, "value",
-		    value_json(f->pend_value)));
-	}
+	if (rep.changed && f->pend_value != ST_FEEDBACK_NONE)
+		metrics_feedback(f->pend_value);
+	wschat_send(f->s, json_pack("{s:s, s:s, s:o}", "type",
+	    "feedback_saved", "message_id", f->pend_id, "value",
+	    value_json(f->pend_value)));
 	st_rep_free(PROTO_ST_WS_FEEDBACK, &rep);
 }
 
@@ -186,26 +200,13 @@ static void
 rating_done(const struct storec_result *r, void *arg)
 {
 	struct wsfb *f = arg;
-	struct st_ws_rating_rep rep;
-	const char *bad;
+	struct st_ws_rating_rep rep = { 0 };
 
-	if (r->status != STOREC_OK) {
-		wsfb_error(f, failed_text(r));
+	if (!reply_stored(f, r, PROTO_ST_WS_RATING, &rep, &rep.result))
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_WS_RATING, &rep) < 0) {
-		wsfb_error(f, FB_FAIL_TEXT);
-		return;
-	}
-	if ((bad = result_text(rep.result)) != NULL)
-		wsfb_error(f, bad);
-	else if (rep.result != ST_WS_OK)
-		wsfb_error(f, FB_FAIL_TEXT);
-	else {
-		metrics_feedback(0);
-		wschat_send(f->s, json_pack("{s:s, s:i}", "type",
-		    "rating_saved", "score", (int)f->pend_score));
-	}
+	metrics_feedback(0);
+	wschat_send(f->s, json_pack("{s:s, s:i}", "type", "rating_saved",
+	    "score", (int)f->pend_score));
 	st_rep_free(PROTO_ST_WS_RATING, &rep);
 }
 
