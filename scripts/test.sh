@@ -138,6 +138,35 @@ node_files() {
 	done
 }
 
+# The files of $files with no result in $1.files.new. node --test once
+# reported nothing of a whole file (no "ok", no "not ok": its tests were
+# neither run nor counted); a file not run is not a pass, so each such
+# file runs again on its own, and one still without a result fails.
+node_missing() {
+	local log=$1 missing p2 f2 c2 f
+	missing=$(for f in $files; do
+		awk '{print $3}' "$log.files.new" 2>/dev/null | grep -qx "$f" || echo "$f"
+	done)
+	[ -n "$missing" ] || return 0
+	echo "-- node --test gave no result for: ${missing//$'\n'/ } - running them again"
+	# shellcheck disable=SC2086
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
+	    --test-reporter=tap --test-reporter-destination=stdout \
+	    --test-reporter=./tests/integration/lib/durations.mjs \
+	    --test-reporter-destination="$log.files.again" \
+	    $missing 2>&1 | tee "$log.again"
+	p2=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log.again" | tail -n1)
+	f2=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log.again" | tail -n1)
+	c2=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log.again" | tail -n1)
+	count "integration/browser (again)" "${p2:-0}" $((${f2:-1} + ${c2:-0}))
+	cat "$log.files.again" >> "$log.files.new" 2>/dev/null
+	for f in $missing; do
+		awk '{print $3}' "$log.files.new" | grep -qx "$f" && continue
+		echo "-- $f: still no result"
+		count "$f" 0 1
+	done
+}
+
 files=$(node_files)
 if [ -n "$files" ]; then
 	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
@@ -156,6 +185,7 @@ if [ -n "$files" ]; then
 	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
 	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
 	count "integration/browser" "$p" "$f"
+	node_missing "$log"
 	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
 	echo "   slowest files:"
 	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
