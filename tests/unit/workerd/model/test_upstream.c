@@ -930,24 +930,32 @@ own_socket(unsigned long ino)
 /*
  * Local ports of our established connections to the mock: this
  * process's only (the tests beside it may talk to a server of the same
- * port number on another loopback address).
+ * port number on another loopback address), each once (the kernel
+ * writes /proc/net/tcp a page at a time, and a busy machine's sockets
+ * moving between reads can list one twice).
  */
 static int
 conns_to_mock(int *ports, int max)
 {
 	char line[512];
 	unsigned int lport, rport, st;
-	unsigned long ino;
+	unsigned long ino, seen[64];
 	FILE *f = fopen("/proc/net/tcp", "r");
-	int n = 0;
+	int n = 0, nseen = 0, i, dup;
 
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x "
 		    "%*u %*u %lu", &lport, &rport, &st, &ino) != 4)
 			continue;
-		if ((int)rport == mock_port && st == 1 && n < max &&
-		    own_socket(ino))
+		if ((int)rport != mock_port || st != 1 || !own_socket(ino))
+			continue;
+		for (dup = 0, i = 0; i < nseen; i++)
+			dup |= seen[i] == ino;
+		if (dup || nseen == (int)(sizeof(seen) / sizeof(seen[0])))
+			continue;
+		seen[nseen++] = ino;
+		if (n < max)
 			ports[n++] = (int)lport;
 	}
 	fclose(f);
