@@ -138,28 +138,38 @@ node_files() {
 	done
 }
 
+# Runs node --test on the files after $1 and $2: TAP to stdout and log
+# $2, each file's time to $2.files.new, and counts them as $1. A test
+# cancelled (its suite's before hook failed, or it outlived its parent)
+# did not pass either.
+node_run() {
+	local name=$1 log=$2 p f c
+	shift 2
+	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
+	    --test-reporter=tap --test-reporter-destination=stdout \
+	    --test-reporter=./tests/integration/lib/durations.mjs \
+	    --test-reporter-destination="$log.files.new" \
+	    "$@" 2>&1 | tee "$log"
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
+	count "$name" "${p:-0}" $((${f:-1} + ${c:-0}))
+}
+
 # The files of $files with no result in $1.files.new. node --test once
 # reported nothing of a whole file (no "ok", no "not ok": its tests were
 # neither run nor counted); a file not run is not a pass, so each such
 # file runs again on its own, and one still without a result fails.
 node_missing() {
-	local log=$1 missing p2 f2 c2 f
+	local log=$1 missing f
 	missing=$(for f in $files; do
 		awk '{print $3}' "$log.files.new" 2>/dev/null | grep -qx "$f" || echo "$f"
 	done)
 	[ -n "$missing" ] || return 0
 	echo "-- node --test gave no result for: ${missing//$'\n'/ } - running them again"
 	# shellcheck disable=SC2086
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
-	    --test-reporter=tap --test-reporter-destination=stdout \
-	    --test-reporter=./tests/integration/lib/durations.mjs \
-	    --test-reporter-destination="$log.files.again" \
-	    $missing 2>&1 | tee "$log.again"
-	p2=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log.again" | tail -n1)
-	f2=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log.again" | tail -n1)
-	c2=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log.again" | tail -n1)
-	count "integration/browser (again)" "${p2:-0}" $((${f2:-1} + ${c2:-0}))
-	cat "$log.files.again" >> "$log.files.new" 2>/dev/null
+	node_run "integration/browser (again)" "$log.again" $missing
+	cat "$log.again.files.new" >> "$log.files.new" 2>/dev/null
 	for f in $missing; do
 		awk '{print $3}' "$log.files.new" | grep -qx "$f" && continue
 		echo "-- $f: still no result"
@@ -173,18 +183,7 @@ if [ -n "$files" ]; then
 	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
 	log=$logdir/node.log
 	# shellcheck disable=SC2086
-	PARLEY_BIN=$PWD/build/test/bin node --test --test-concurrency="$NODE_JOBS" \
-	    --test-reporter=tap --test-reporter-destination=stdout \
-	    --test-reporter=./tests/integration/lib/durations.mjs \
-	    --test-reporter-destination="$log.files.new" \
-	    $files 2>&1 | tee "$log"
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n1)
-	# A test cancelled (its suite's before hook failed, or it outlived its
-	# parent) did not pass either.
-	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$log" | tail -n1)
-	p=${p:-0}; f=${f:-1}; f=$((f + ${c:-0}))
-	count "integration/browser" "$p" "$f"
+	node_run "integration/browser" "$log" $files
 	node_missing "$log"
 	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
 	echo "   slowest files:"
