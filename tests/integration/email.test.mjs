@@ -208,9 +208,6 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     const fails = () => [...p.tail('masterd', 1e7).matchAll(/\(handoff\), attempt \d+ failed: ([^\n]*)/g)].map((m) => m[1]);
     const before = fails().length;
     await p.restartMaster({ SMTP_URL: `smtp://127.0.0.1:${plain.port}` });
-    // The worker is ready before its first connection to storaged: until
-    // then the upgrade would be a 503 (as crashload.mjs's export waits).
-    await waitFor(async () => (await p.admin('/v1/admin/widgets')).status !== 503, 15000, 'the worker reaches storaged');
     const v = await Visitor.open(p, wd.widget_id);
     await v.next('session');
     await v.turn('plain please');

@@ -87,8 +87,9 @@ async function pair(a, b, cluster) {
 
 // The workers of p (now primary) up, and their write load started.
 async function loadOn(t, p) {
+  const from = p.logs.masterd.length;
   await p.startMasterd();
-  await p.waitWorkersReady(p.workers, WAIT_MS);
+  await p.waitServing(from, WAIT_MS);
   const load = await startLoad(p);
   t.after(() => load.stop());
   return load;
@@ -96,8 +97,9 @@ async function loadOn(t, p) {
 
 // The new primary's own front, its export against every acknowledgement.
 async function noneLost(t, p, acks) {
+  const from = p.logs.masterd.length;
   await p.startMasterd();
-  await p.waitWorkersReady(p.workers, WAIT_MS);
+  await p.waitServing(from, WAIT_MS);
   const { problems, found } = await checkAgainstExport(p, acks);
   t.diagnostic(`acknowledged ${acks.total} writes (${acks.turns.length} turns); found ${found.turns} turns, ${found.messages} messages; acknowledged writes lost: ${problems.length}`);
   assert.deepEqual(problems.slice(0, 20), []);

@@ -75,8 +75,9 @@ describe('the hot standby', { concurrency: true }, () => {
     assert.equal(r.stdout, 'promoted: primary with term 2\n');
     assert.equal((await s.ctl(['promote'])).stderr, 'parleyctl: promote: storaged: already primary (unavailable)\n');
     // The new primary's own front: its export against every acknowledgement.
+    const logAt = s.logs.masterd.length;
     await s.startMasterd();
-    await s.waitWorkersReady(s.workers, WAIT_MS);
+    await s.waitServing(logAt, WAIT_MS);
     const { problems, found } = await checkAgainstExport(s, load.acks);
     t.diagnostic(`acknowledged ${load.acks.total} writes (${load.acks.turns.length} turns); found ${found.turns} turns, ${found.messages} messages`);
     assert.deepEqual(problems.slice(0, 20), []);

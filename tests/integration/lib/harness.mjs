@@ -591,7 +591,7 @@ export class Parley {
   // restarted storaged: each retries on its own schedule, up to 250 ms).
   async waitConnected(from, timeout = 10000, pids = this.workerPids()) {
     const connected = (pid) => this.logs.masterd.includes(`[${pid}]: info: storaged: connected`, from);
-    await waitFor(() => pids.every(connected), timeout, 'every worker connected to the restarted storaged');
+    await waitFor(() => pids.every(connected), timeout, 'every worker connected to storaged');
   }
 
   // Stops parley-masterd (and so its workers) with SIGTERM and starts it
@@ -609,11 +609,21 @@ export class Parley {
     const deadline = Date.now() + 3000;
     while (workers.some(pidAlive) && Date.now() < deadline) await sleep(25);
     this.opts.env = { ...(this.opts.env || {}), ...env };
+    const from = this.logs.masterd.length;
     const rec = this._spawn('masterd'); // its log goes on after the old one's
     this.masterPid = rec.child.pid;
     await this.waitHealthy(this.opts.startTimeoutMs ?? 20000);
-    if (this.opts.waitAllWorkers !== false) await this.waitWorkersReady(this.workers, 10000);
+    if (this.opts.waitAllWorkers !== false) await this.waitServing(from, 10000);
     return this;
+  }
+
+  // The workers ready and each connected to storaged (its log from masterd's
+  // offset from): a worker is ready before its first connection, and answers
+  // 503 "Storage unavailable" until it is up. Needs log level info.
+  async waitServing(from, timeout = 10000) {
+    const pids = await this.waitWorkersReady(this.workers, timeout);
+    if (this.opts.logLevel !== 'warn') await this.waitConnected(from, timeout, pids);
+    return pids;
   }
 
   signalMaster(signal) { process.kill(this.masterPid, signal); }
