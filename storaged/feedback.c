@@ -123,6 +123,36 @@ fb_agent_pick(struct st_conv *c, const char *agent)
 		strlcpy(c->fb_agent, agent, sizeof(c->fb_agent));
 }
 
+/*
+ * The session's conversation a thumb or rating names (store_ws_conv_of)
+ * into c and cid, its widget's settings into fb: 0 when it takes one
+ * (rating: ratings, else thumbs), c to free; 1 when *result is not OK
+ * (nothing loaded); -1 when refused or failed (t->err).
+ */
+static int
+fb_conv(struct store_txn *t, const char *widget_id,
+    const uint8_t token[ST_TOKEN_HASH_LEN], const char *conv_id, int rating,
+    uint8_t *result, struct st_conv *c, uint8_t cid[ID_LEN],
+    struct store_ws_fb *fb)
+{
+	int r = ST_WS_NO_CONV;
+
+	memset(c, 0, sizeof(*c));
+	if (store_ws_conv_of(t, widget_id, token, conv_id, &r, c, cid,
+	    fb) != 0)
+		return -1;
+	*result = (uint8_t)r;
+	if (r != ST_WS_OK)
+		return 1;
+	if (rating ? fb->rating_enabled : fb->feedback_enabled)
+		return 0;
+	st_conv_free(c);
+	store_fail(t, PROTO_E_INVALID, rating ?
+	    "rating: this chat does not take ratings" :
+	    "feedback: this chat does not take feedback");
+	return -1;
+}
+
 int
 store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
     struct st_ws_feedback_rep *rep)
@@ -131,24 +161,15 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 	uint8_t cid[ID_LEN], mkey[MSG_KEY_LEN];
 	struct st_conv c;
 	struct st_msg m;
-	int result = ST_WS_NO_CONV, rc, old;
+	int rc, old, up, down;
 
 	memset(rep, 0, sizeof(*rep));
 	if (q->value > ST_FEEDBACK_DOWN)
 		return store_fail(t, PROTO_E_INVALID,
 		    "value must be 0, 1 (up) or 2 (down)");
-	memset(&c, 0, sizeof(c));
-	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
-	    &c, cid, &fb) != 0)
-		return t->err;
-	rep->result = (uint8_t)result;
-	if (result != ST_WS_OK)
-		return 0;
-	if (!fb.feedback_enabled) {
-		st_conv_free(&c);
-		return store_fail(t, PROTO_E_INVALID,
-		    "feedback: this chat does not take feedback");
-	}
+	if ((rc = fb_conv(t, q->widget_id, q->token, q->conv_id, 0,
+	    &rep->result, &c, cid, &fb)) != 0)
+		return rc < 0 ? t->err : 0;
 	rc = st_id_valid(q->msg_id) ? msg_find(t, cid, q->msg_id, mkey, &m) : 1;
 	if (rc == 0 && strcmp(m.role, "assistant") != 0) {
 		st_msg_free(&m);
@@ -164,12 +185,11 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 		fb_agent_pick(&c, fb.agent);
 		m.feedback = q->value;
 		msg_save(t, mkey, &m);
-		c.fb_up += (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
-		c.fb_down += (q->value == ST_FEEDBACK_DOWN) -
-		    (old == ST_FEEDBACK_DOWN);
-		fb_counts_add(t, &c, (int64_t)(q->value == ST_FEEDBACK_UP) -
-		    (old == ST_FEEDBACK_UP), (int64_t)(q->value ==
-		    ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN), 0, 0);
+		up = (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
+		down = (q->value == ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN);
+		c.fb_up += up;
+		c.fb_down += down;
+		fb_counts_add(t, &c, up, down, 0, 0);
 		conv_save(t, cid, &c);
 	}
 	st_msg_free(&m);
@@ -201,24 +221,15 @@ store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
 	char *comment;
 	struct st_conv c;
 	const char *bad;
-	int result = ST_WS_NO_CONV;
 	uint8_t old;
+	int rc;
 
 	memset(rep, 0, sizeof(*rep));
 	if ((bad = rating_invalid(q)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	memset(&c, 0, sizeof(c));
-	if (store_ws_conv_of(t, q->widget_id, q->token, q->conv_id, &result,
-	    &c, cid, &fb) != 0)
-		return t->err;
-	rep->result = (uint8_t)result;
-	if (result != ST_WS_OK)
-		return 0;
-	if (!fb.rating_enabled) {
-		st_conv_free(&c);
-		return store_fail(t, PROTO_E_INVALID,
-		    "rating: this chat does not take ratings");
-	}
+	if ((rc = fb_conv(t, q->widget_id, q->token, q->conv_id, 1,
+	    &rep->result, &c, cid, &fb)) != 0)
+		return rc < 0 ? t->err : 0;
 	if ((comment = strdup(q->comment)) == NULL) {
 		st_conv_free(&c);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
