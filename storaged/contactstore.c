@@ -465,7 +465,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
 	char org[ST_WHO_ORG_MAX + 1];
 	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
-	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN], vid[ID_LEN];
+	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own, vrc;
 	size_t i;
@@ -518,17 +518,17 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	 * else Loquent's resolution: the email's contact, else the phone's.
 	 * Either way erc and prc say whether a contact holds them.
 	 */
-	if ((vrc = sess_verified(t, &s, &cl, vid, &c)) == 1)
-		st_contact_free(&c);
+	vrc = sess_verified(t, &s, &cl, id, &c);
 	if (email[0] != '\0')
 		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");
 	if (phone[0] != '\0')
 		prc = id_index_get(t, t->st->contact_phone, pkey, pid,
 		    "get contact phone");
-	if (vrc < 0 || erc < 0 || prc < 0 || (vrc == 1 ?
-	    contact_resolve(t, org, 0, vid, 1, NULL, id, &c, &isnew) :
-	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew)) < 0) {
+	if (vrc < 0 || erc < 0 || prc < 0 || (vrc == 0 &&
+	    contact_resolve(t, org, erc, eid, prc, pid, id, &c, &isnew) < 0)) {
+		if (vrc == 1)
+			st_contact_free(&c);
 		claim_free(&cl);
 		return t->err;
 	}
