@@ -672,7 +672,10 @@ function identityPanel(ctx, state, f, actionError, done) {
       return;
     }
     // Made (the old one, if any, no longer verifies): shown at once, whatever
-    // the reload of the widget below does, as it is never given again.
+    // the reload of the widget below does, as it is never given again; the
+    // badge says so at once too.
+    state.widget = { ...state.widget, identity_secret_set: true };
+    refresh(state.widget);
     clear(once).append(onceBox(rotating ? 'New identity secret' : 'Identity secret', secret,
       'Copy it now into your site\'s server settings: it is not shown again.', 'identity-secret-once'));
     status.textContent = rotating ? 'Secret rotated.' : 'Secret made.';
@@ -680,8 +683,7 @@ function identityPanel(ctx, state, f, actionError, done) {
       state.widget = await api(endpoints.widget(state.widget.widget_id), { signal: ctx.signal });
     } catch (e) {
       if (isAbort(e)) return;
-      // the secret is set all the same: the page says so
-      state.widget = { ...state.widget, identity_secret_set: true };
+      // the secret is set all the same: state.widget says so already
     } finally {
       make.disabled = false;
     }
