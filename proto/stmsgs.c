@@ -450,6 +450,7 @@ static const struct pfield f_setup_note_req[] = {
 	PFU8(struct st_setup_note_req, reason),
 	PFSTR(struct st_setup_note_req, widget_id, ST_WID_LEN),
 	PFBUF(struct st_setup_note_req, origin),
+	PFSTR(struct st_setup_note_req, rate_key, ST_RATE_KEY_MAX),
 };
 PLAYOUT(pl_setup_note_req, struct st_setup_note_req, f_setup_note_req);
 
@@ -469,6 +470,8 @@ static const struct pfield f_setup_rep[] = {
 	PFU64(struct st_setup_rep, csp),
 	PFU64(struct st_setup_rep, disabled),
 	PFLIST(struct st_setup_rep, origins, norigins, ST_SETUP_ORIGINS,
+	    pl_setup_origin),
+	PFLIST(struct st_setup_rep, reports, nreports, ST_SETUP_ORIGINS,
 	    pl_setup_origin),
 };
 PLAYOUT(pl_setup_rep, struct st_setup_rep, f_setup_rep);

@@ -264,11 +264,19 @@ enum st_setup_reason {
 };
 #define ST_SETUP_ORIGIN_MAX	100	/* bytes of an origin kept; longer cut */
 #define ST_SETUP_ORIGINS	8	/* distinct origins kept per widget */
+/*
+ * A widget's own CSP reports (POST /api/widget/:wid/report) come from
+ * anyone: each client's counted at most this many a minute, and their
+ * origins kept apart from those the server saw itself.
+ */
+#define ST_SETUP_REPORTS_PER_MIN	10
 /* ST_SETUP_NOTE: widget_id public, "" = the HTTP chat API's (the default widget). */
 struct st_setup_note_req {
 	uint8_t reason;			/* enum st_setup_reason */
 	const char *widget_id;
 	char origin[ST_SETUP_ORIGIN_MAX + 1];	/* "" none */
+	/* "" the server's own note; a report's client (rate key), counted */
+	const char *rate_key;
 };
 struct st_setup_origin {
 	char origin[ST_SETUP_ORIGIN_MAX + 1];
@@ -282,6 +290,9 @@ struct st_setup_rep {
 	uint64_t key, cors, origin, csp, disabled;
 	struct st_setup_origin *origins;	/* most recent first */
 	uint32_t norigins;
+	/* the origins of ST_SETUP_CSP reports, most recent first */
+	struct st_setup_origin *reports;
+	uint32_t nreports;
 };
 struct st_contact_submit_req {
 	const char *widget_id;

@@ -157,6 +157,11 @@ enum st_chat_result {
 	 * called (agentmsg.h).
 	 */
 	ST_CHAT_HUMAN = 4,
+	/*
+	 * The default widget requires a verified identity, which only the
+	 * WebSocket carries: the HTTP chat API is refused, nothing stored.
+	 */
+	ST_CHAT_IDENTITY = 5,
 };
 
 /*

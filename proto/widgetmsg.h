@@ -244,6 +244,7 @@ enum st_ws_result {
 	ST_WS_HUMAN = 9,	/* ST_WS_BEGIN: stored; a person answers, not the model */
 	ST_WS_NO_CONV = 10,	/* ST_WS_REQUEST_HUMAN: the session has no conversation */
 	ST_WS_NO_MSG = 11,	/* ST_WS_FEEDBACK: not an assistant message of it */
+	ST_WS_IDENTITY = 12,	/* the widget takes only verified visitors */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

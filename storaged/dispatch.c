@@ -670,6 +670,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a) == 0 &&
 	    wres != ST_WS_OK)
 		reply_begin_no(r, type, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
+		    wres == ST_WS_IDENTITY ? ST_CHAT_IDENTITY :
 		    ST_CHAT_DISABLED, retry);
 	else if (t.err == 0) {
 		if (store_chat_begin(&t, q->widget, q->session, q->content,
@@ -1927,10 +1928,18 @@ op_setup_note(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_setup_note_req *q = req;
 	char id[ST_WIDGET_MAX + 1];
 	struct store_txn t;
+	uint64_t retry;
 	int rc;
 
 	if (q->reason >= ST_SETUP_NREASONS) {
 		reply_error(r, PROTO_E_INVALID, "unknown reason");
+		return;
+	}
+	/* A report's client beyond its minute's share is not counted. */
+	if (q->rate_key[0] != '\0' && (rc = rate_count(b, r, q->rate_key,
+	    60 * 1000, ST_SETUP_REPORTS_PER_MIN, &retry)) != 0) {
+		if (rc > 0)
+			reply_stands(r);
 		return;
 	}
 	if (b->nested || req_begin(b, &t, r, type) < 0)

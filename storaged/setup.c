@@ -12,8 +12,12 @@ struct setup_ent {
 	char id[ST_WIDGET_MAX + 1];
 	uint64_t at;			/* the last note */
 	uint64_t n[ST_SETUP_NREASONS];
-	struct st_setup_origin o[ST_SETUP_ORIGINS];	/* most recent first */
+	/* the origins the server saw itself, most recent first */
+	struct st_setup_origin o[ST_SETUP_ORIGINS];
 	uint32_t no;
+	/* the CSP reports' (anyone may send one): never pushing o out */
+	struct st_setup_origin rep[ST_SETUP_ORIGINS];
+	uint32_t nrep;
 };
 
 /* What the log line says each reason means, and its fix. */
@@ -61,31 +65,31 @@ setup_slot(struct store *st)
 	return &st->setup[old];
 }
 
-/* origin to the front of e's list: found, else new (the oldest goes). */
+/* origin to the front of list l (*n long): found, else new (the oldest goes). */
 static void
-origin_seen(struct setup_ent *e, const char *origin, unsigned reason,
-    uint64_t now)
+origin_seen(struct st_setup_origin *l, uint32_t *n, const char *origin,
+    unsigned reason, uint64_t now)
 {
 	struct st_setup_origin o;
 	uint32_t i;
 
-	for (i = 0; i < e->no; i++)
-		if (strncmp(e->o[i].origin, origin, ST_SETUP_ORIGIN_MAX) == 0)
+	for (i = 0; i < *n; i++)
+		if (strncmp(l[i].origin, origin, ST_SETUP_ORIGIN_MAX) == 0)
 			break;
-	if (i < e->no)
-		o = e->o[i];
+	if (i < *n)
+		o = l[i];
 	else {
 		memset(&o, 0, sizeof(o));
 		strlcpy(o.origin, origin, sizeof(o.origin));
-		if (e->no < ST_SETUP_ORIGINS)
-			e->no++;
-		i = e->no - 1;
+		if (*n < ST_SETUP_ORIGINS)
+			(*n)++;
+		i = *n - 1;
 	}
-	memmove(&e->o[1], &e->o[0], i * sizeof(e->o[0]));
+	memmove(&l[1], &l[0], i * sizeof(l[0]));
 	o.last_at = now;
 	o.reason = (uint8_t)reason;
 	o.count++;
-	e->o[0] = o;
+	l[0] = o;
 }
 
 /* One line per reason at most every SETUP_LOG_MS, with how many it stood for. */
@@ -126,8 +130,10 @@ store_setup_note(struct store *st, const char *id, const char *widget_id,
 	}
 	e->at = now;
 	e->n[reason]++;
-	if (origin[0] != '\0')
-		origin_seen(e, origin, reason, now);
+	if (origin[0] != '\0' && reason == ST_SETUP_CSP)
+		origin_seen(e->rep, &e->nrep, origin, reason, now);
+	else if (origin[0] != '\0')
+		origin_seen(e->o, &e->no, origin, reason, now);
 	if (reason != ST_SETUP_SEEN)
 		setup_log(st, widget_id, reason, origin, now);
 	return 0;
@@ -150,6 +156,8 @@ store_setup_get(const struct store *st, const char *id,
 	rep->disabled = e->n[ST_SETUP_DISABLED];
 	rep->origins = (struct st_setup_origin *)e->o;
 	rep->norigins = e->no;
+	rep->reports = (struct st_setup_origin *)e->rep;
+	rep->nreports = e->nrep;
 }
 
 void

@@ -32,13 +32,15 @@ void store_setup_start(struct store *);
 /*
  * A note about the widget of internal id id (SETUP_UNKNOWN: none):
  * reason (enum st_setup_reason, below ST_SETUP_NREASONS) from origin ("" none;
- * longer than ST_SETUP_ORIGIN_MAX is cut). 0, or -1 out of memory (logged).
+ * longer than ST_SETUP_ORIGIN_MAX is cut). A CSP report's origin goes to
+ * the reports' own list, so reports never push out the origins the server
+ * saw itself. 0, or -1 out of memory (logged).
  */
 int store_setup_note(struct store *, const char *id, const char *widget_id,
     unsigned reason, const char *origin);
 /*
  * The counts and origins of the widget of internal id id into rep (zeroed
- * counts when none were noted); rep->origins points into the table, valid
+ * counts when none were noted); rep->origins and rep->reports point into the table, valid
  * until the next note: encode it at once, never free it.
  */
 void store_setup_get(const struct store *, const char *id,

@@ -678,6 +678,8 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	}
 	if (!w.enabled)
 		*result = ST_WS_NO_WIDGET;
+	else if (w.identity_required)
+		*result = ST_WS_IDENTITY;
 	else if ((rc = daily_take(t, &w, t->st->now(), retry_ms)) == 1)
 		*result = ST_WS_CAPPED;
 	else

@@ -70,7 +70,8 @@ int store_widget_secret_del(struct store_txn *, const char *org,
  * transaction that stores the turn: *result ST_WS_OK, with the message
  * counted in the widget's daily cap as store_ws_begin_run counts it (or
  * the id names no widget: a free name, nothing to check);
- * ST_WS_NO_WIDGET when the widget is disabled; ST_WS_CAPPED when its
+ * ST_WS_NO_WIDGET when the widget is disabled; ST_WS_IDENTITY when it
+ * takes only verified visitors (which the HTTP chat cannot carry); ST_WS_CAPPED when its
  * daily cap is reached (*retry_ms until the next UTC day). Nothing is
  * written unless OK. When OK (and 0 returned), *agent is the agent the
  * turn answers with (store_begin_agent of the widget, or of none when

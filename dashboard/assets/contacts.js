@@ -18,12 +18,21 @@ function orNone(v) {
   return v ? String(v) : h('span', { class: 'muted' }, 'Not given');
 }
 
-// A verified identity's contact (issue 26): the site signed its user id.
+// A verified identity's contact: the site signed its user id, and only
+// that id: the name and email came from the page, unsigned.
 function verifiedBadge(c) {
   return c.verified
     ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'contact-verified',
-      title: `Verified by the site: user id ${c.external_id || ''}` }, 'Verified')]
+      title: `Your site signed this user id: ${c.external_id || ''}. The name and email were given by the page and are not verified.` },
+      'Verified user id')]
     : null;
+}
+
+// A verified contact's name or email: given by the page, not signed.
+function pageGiven(c, value) {
+  if (!c.verified || !value) return value;
+  return h('span', null, value, ' ',
+    h('span', { class: 'muted', 'data-testid': 'contact-page-given' }, '(given by the page, not verified)'));
 }
 
 export async function renderList(main, ctx) {
@@ -106,8 +115,8 @@ export async function renderDetail(main, ctx, id) {
     ...(verifiedBadge(c) || []));
   const row = (label, value, testid) => [h('dt', null, label), h('dd', { 'data-testid': testid }, value)];
   main.append(h('dl', { class: 'meta', 'data-testid': 'contact-meta' },
-    row('Name', orNone(c.name), 'contact-name'),
-    row('Email', c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : orNone(''), 'contact-email'),
+    row('Name', c.name ? pageGiven(c, c.name) : orNone(''), 'contact-name'),
+    row('Email', c.email ? pageGiven(c, h('a', { href: `mailto:${c.email}` }, c.email)) : orNone(''), 'contact-email'),
     row('Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : orNone(''), 'contact-phone'),
     c.verified ? row('Site user id', h('code', null, c.external_id || ''), 'contact-external-id') : null,
     row('First seen', timeEl(c.created_at), 'contact-created'),

@@ -23,6 +23,7 @@ export function setupPanel(widgetId, signal) {
   const [copyBtn, copyStatus] = copyButton(csp, 'copy-csp', 'copy-csp-status');
   const refusals = h('ul', { class: 'setup-list', 'data-testid': 'setup-refusals' });
   const origins = h('ul', { class: 'setup-list', 'data-testid': 'setup-origins' });
+  const reports = h('ul', { class: 'setup-list', 'data-testid': 'setup-reports' });
   const since = h('p', { class: 'hint', 'data-testid': 'setup-since' });
   const reload = h('button', { type: 'button', class: 'btn', 'data-testid': 'setup-reload' }, 'Refresh');
   const section = h('section', { class: 'panel', 'aria-labelledby': 'sec-setup', 'data-testid': 'setup' },
@@ -34,6 +35,9 @@ export function setupPanel(widgetId, signal) {
     refusals,
     h('h3', null, 'Last sites seen'),
     origins,
+    h('h3', null, 'CSP blocks reported by widgets'),
+    h('p', { class: 'hint' }, 'Any page can send these reports: they are listed apart and are not proof a site uses the widget.'),
+    reports,
     since,
     h('div', { class: 'panel-row' }, reload));
 
@@ -52,9 +56,13 @@ export function setupPanel(widgetId, signal) {
     clear(refusals).append(...(bad.length ? bad.map((r) => h('li', { 'data-testid': `setup-refusal-${r.reason}` },
       h('strong', null, `${LABEL[r.reason] || r.reason}: ${r.count.toLocaleString()}`), ' ', r.fix))
       : [h('li', { class: 'muted' }, 'None: no visitor was refused.')]));
-    clear(origins).append(...(s.origins.length ? s.origins.map((o) => h('li', null,
-      h('code', null, o.origin), ` ${RESULT[o.result] || o.result}, ${o.count.toLocaleString()}× (last `, timeEl(o.last_seen), ')'))
+    const originItem = (o) => h('li', null,
+      h('code', null, o.origin), ` ${RESULT[o.result] || o.result}, ${o.count.toLocaleString()}× (last `, timeEl(o.last_seen), ')');
+    clear(origins).append(...(s.origins.length ? s.origins.map(originItem)
       : [h('li', { class: 'muted' }, 'No site has loaded this widget yet.')]));
+    const reported = s.reported_origins || [];
+    clear(reports).append(...(reported.length ? reported.map(originItem)
+      : [h('li', { class: 'muted' }, 'None.')]));
     clear(since).append('Counted since ', timeEl(s.since), ' (the counts start again when Parley restarts).');
   }
   reload.addEventListener('click', () => load());

@@ -134,7 +134,8 @@ function contactSummary(contact, id, convId) {
     // a verified identity's contact, linked verified (issue 26)
     contact.verified && !(link && link.contactVerified === false)
       ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'conv-contact-verified',
-        title: 'Signed in on your site: its user id was verified.' }, 'Verified')]
+        title: 'Signed in on your site: its user id was verified; the name and email were given by the page.' },
+        'Verified user id')]
       : null);
 }
 

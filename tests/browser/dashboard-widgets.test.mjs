@@ -283,6 +283,9 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     await openDash(page, stack, `#/contacts/${ct.id}`, '[data-testid="contact-external-id"]');
     assert.equal(await page.textContent('[data-testid="contact-external-id"]'), user);
     assert.equal(await page.locator('[data-testid="contact-verified"]').count(), 1);
+    // The hash signs the id alone: the name the page sent is marked as such.
+    assert.equal((await page.textContent('[data-testid="contact-verified"]')).trim(), 'Verified user id');
+    assert.match(await page.textContent('[data-testid="contact-name"]'), /^Vera Fied \(given by the page, not verified\)$/);
     assert.deepEqual(await axeLightDark(page, 'verified contact'), [], 'no serious or critical violation');
     const convId = (await admin('GET', `/v1/admin/contacts/${ct.id}`)).json.conversations[0]._id;
     await openDash(page, stack, `#/conversations/${convId}`, '[data-testid="conv-contact-verified"]');

@@ -55,7 +55,7 @@ describe('setup counts', () => {
     const w = (await call('POST', '/v1/admin/widgets', { name: 'Counted', allowed_origins: [SITE] })).json();
     await pool([...Array(4).keys()], 4, async () => assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: EVIL } })).status, 403));
     assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } })).status, 200);
-    const report = (wid, q = 'reason=csp', origin = SITE) => p.request('POST', `/api/widget/${wid}/report?${q}`, { headers: origin ? { origin } : {} });
+    const report = (wid, q = 'reason=csp', origin = SITE) => p.request('POST', `/api/widget/${wid}/report?${q}`, { headers: origin ? { origin } : {}, localAddress: '127.0.0.2' });
     for (let i = 0; i < 3; i++) {
       const r = await report(w.widget_id);
       assert.equal(r.status, 204);
@@ -65,6 +65,12 @@ describe('setup counts', () => {
     assertJsonError(await report(w.widget_id, ''), 400, 'Invalid report');
     assertJsonError(await report(w.widget_id, 'reason=csp', null), 400, 'Invalid report');
     assertJsonError(await report('not-a-widget'), 404, 'Widget not found');
+    // Only an http(s) origin of at most 100 bytes is taken.
+    for (const bad of ['javascript:alert(1)', 'https://bank.example/login', '<b>x</b>', 'null', 'ftp://a.example',
+      `https://${'A'.repeat(100)}.example`, 'https://a.example?x=1', 'https://user@a.example']) {
+      assertJsonError(await report(w.widget_id, 'reason=csp', bad), 400,
+        'Invalid report: Origin must be an http(s) origin of at most 100 bytes');
+    }
     await call('PATCH', `/v1/admin/widgets/${w.widget_id}`, { enabled: false });
     const off = await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } });
     assertJsonError(off, 404, 'Widget not found');
@@ -80,7 +86,10 @@ describe('setup counts', () => {
     await waitFor(async () => (await setup(w.widget_id)).csp === 3, 5000, 'the CSP count');
     assert.deepEqual(await setup(w.widget_id), { key: 0, cors: 0, origin: 4, csp: 3, disabled: 1 });
     const seen = await origins(w.widget_id);
-    assert.deepEqual(seen.map((o) => [o.origin, o.result, o.count]), [[SITE, 'disabled', 5], [EVIL, 'origin', 4]]);
+    // the reports apart from the sites the server saw itself
+    assert.deepEqual(seen.map((o) => [o.origin, o.result, o.count]), [[SITE, 'disabled', 2], [EVIL, 'origin', 4]]);
+    const reported = (await call('GET', `/v1/admin/widgets/${w.widget_id}/setup`)).json().reported_origins;
+    assert.deepEqual(reported.map((o) => [o.origin, o.result, o.count]), [[SITE, 'csp', 3]]);
 
     // one line per reason (the next after a minute), the key never
     await waitFor(() => /setup: refused: origin not in CORS_ORIGIN/.test(p.logs.storaged), 5000, 'the log line');
@@ -90,28 +99,32 @@ describe('setup counts', () => {
     assert.ok(!log.includes(BADKEY) && !p.logs.masterd.includes(BADKEY), 'the key is never logged');
   });
 
-  test('bounded: 8 origins kept, each cut at 100 bytes; unknown ids in a bucket nobody sees', async () => {
+  test('bounded: 8 reported origins kept, 10 reports a minute per client; reports never push the sites seen out', async () => {
     const w = (await call('POST', '/v1/admin/widgets', { name: 'Bounded' })).json();
+    assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } })).status, 200);
+    await waitFor(async () => (await origins(w.widget_id)).length === 1, 5000, 'the site seen');
     // Each counted before the next is sent: the two workers' notes reach
     // storaged on two sockets, and the list's order is storaged's.
-    const long = `https://${'x'.repeat(300)}.example`;
-    const sites = [...Array.from({ length: 12 }, (_, i) => `https://s${i}.example`), long];
+    const from = '127.0.0.3';
+    const sites = Array.from({ length: 12 }, (_, i) => `https://s${i}.example`);
     for (const [i, origin] of sites.entries()) {
-      assert.equal((await p.request('POST', `/api/widget/${w.widget_id}/report?reason=csp`, { headers: { origin } })).status, 204);
-      await waitFor(async () => (await setup(w.widget_id)).csp === i + 1, 5000, `report ${i + 1} counted`);
+      assert.equal((await p.request('POST', `/api/widget/${w.widget_id}/report?reason=csp`, { headers: { origin }, localAddress: from })).status, 204);
+      if (i < 10) await waitFor(async () => (await setup(w.widget_id)).csp === i + 1, 5000, `report ${i + 1} counted`);
     }
-    const o = await origins(w.widget_id);
-    assert.equal(o.length, 8);
-    assert.equal(o[0].origin, long.slice(0, 100));
-    assert.equal(o[1].origin, 'https://s11.example');
-    assert.equal(o[7].origin, 'https://s5.example');
-    assert.equal((await setup(w.widget_id)).csp, 13);
+    // another client's report is still counted, after the first's two extra
+    assert.equal((await p.request('POST', `/api/widget/${w.widget_id}/report?reason=csp`, { headers: { origin: SITE }, localAddress: '127.0.0.4' })).status, 204);
+    await waitFor(async () => (await setup(w.widget_id)).csp === 11, 5000, 'the other client\'s report');
+    const r = (await call('GET', `/v1/admin/widgets/${w.widget_id}/setup`)).json();
+    assert.equal(r.reported_origins.length, 8);
+    assert.deepEqual(r.reported_origins.map((o) => o.origin), [SITE, ...sites.slice(3, 10).reverse()]);
+    assert.equal((await setup(w.widget_id)).csp, 11, 'the first client\'s 11th and 12th were not counted');
+    assert.deepEqual(r.origins.map((o) => [o.origin, o.result]), [[SITE, 'accepted']], 'the site seen stays in view');
     // ids that name no widget: answered as any, counted apart
     for (let i = 0; i < 20; i++) {
       const id = `wid_${i.toString(16).padStart(32, '0')}`;
-      assert.equal((await p.request('POST', `/api/widget/${id}/report?reason=csp`, { headers: { origin: SITE } })).status, 204);
+      assert.equal((await p.request('POST', `/api/widget/${id}/report?reason=csp`, { headers: { origin: SITE }, localAddress: '127.0.0.5' })).status, 204);
       assertJsonError(await call('GET', `/v1/admin/widgets/${id}/setup`), 404, 'Widget not found');
     }
-    assert.equal((await setup(w.widget_id)).csp, 13);
+    assert.equal((await setup(w.widget_id)).csp, 11);
   });
 });

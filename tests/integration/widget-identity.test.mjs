@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { chat } from './lib/chat.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 const W = '/v1/admin/widgets';
@@ -211,6 +212,28 @@ describe('identify over the WebSocket', () => {
     assert.equal(c.verified, true);
     assert.equal(c.conversations.length, 1);
     v.close();
+  });
+
+  test('identity_required on the default widget: the HTTP chat API, which carries no identity, is refused', async () => {
+    const def = (await call('GET', W)).json().widgets[0];
+    assert.equal(def.id, 'default');
+    const D = `${W}/${def.widget_id}`;
+    assert.equal((await call('POST', `${D}/identity-secret`)).status, 200);
+    assert.equal((await call('PATCH', D, { identity_required: true })).status, 200);
+    const session = `http-${crypto.randomBytes(4).toString('hex')}`;
+    try {
+      for (const path of ['/v1/chat', '/v1/chat/stream', '/chat']) {
+        assertJsonError(await chat(p, session, `unverified via ${path}`, { path }), 403, 'Identity required');
+      }
+      const h = await p.get(`/v1/chat/history?sessionId=${session}`, { headers: { 'x-api-key': p.widgetKey } });
+      assert.equal(h.status, 200, h.text);
+      assert.deepEqual(h.json().messages, [], 'nothing stored');
+    } finally {
+      // Removing the secret turns identity_required off: the HTTP API answers again.
+      assert.equal((await call('DELETE', `${D}/identity-secret`)).status, 200);
+    }
+    const r = await chat(p, session, 'now open');
+    assert.equal(r.status, 200, r.text);
   });
 
   test('bad identify frames: a clear error, bounded per socket', async () => {

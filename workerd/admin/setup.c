@@ -16,7 +16,9 @@
  * the browser tells it (securitypolicyviolation, or a socket refused at
  * once), and the same CSP let it fetch the config over plain HTTP from
  * this origin, so a POST here gets through. Any page may send one (no
- * key): it only counts, in storaged's bounded table.
+ * key): it only counts, in storaged's bounded table, at most
+ * ST_SETUP_REPORTS_PER_MIN a minute per client, its origin (an http(s)
+ * origin, else 400) listed apart from the sites the server saw itself.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,19 +51,28 @@ note_done(const struct storec_result *r, void *arg)
 		log_warnx("setup: ST_SETUP_NOTE: %s", r->message);
 }
 
-void
-setup_note(unsigned reason, const char *widget_id, const char *origin)
+/* The note to storaged; rate_key "" uncounted (the server's own refusals). */
+static void
+note_send(unsigned reason, const char *widget_id, const char *origin,
+    const char *rate_key)
 {
 	struct st_setup_note_req q;
 
 	if (reason >= ST_SETUP_NREASONS)
 		return;
 	q.reason = (uint8_t)reason;
+	q.rate_key = rate_key;
 	q.widget_id = widget_id != NULL && widget_id_valid(widget_id) ?
 	    widget_id : "";
 	/* Cut to what storaged keeps: the table bounds it, not the client. */
 	strlcpy(q.origin, origin != NULL ? origin : "", sizeof(q.origin));
 	(void)storec_ask(NULL, PROTO_ST_SETUP_NOTE, &q, note_done, NULL, NULL);
+}
+
+void
+setup_note(unsigned reason, const char *widget_id, const char *origin)
+{
+	note_send(reason, widget_id, origin, "");
 }
 
 /* POST /api/widget/:wid/report?reason=csp */
@@ -73,7 +84,7 @@ setup_report_post(struct conn *c, struct http_request *req,
 	    "Access-Control-Allow-Origin: *\r\n";
 	const char *wid = m->nparams > 0 ? m->param[0] : "";
 	const char *origin = http_header(req, "origin");
-	char reason[8];
+	char reason[8], key[ST_RATE_KEY_MAX + 1];
 
 	if (!widget_id_valid(wid)) {
 		conn_send_error(c, 404, hdrs, "Widget not found");
@@ -85,7 +96,13 @@ setup_report_post(struct conn *c, struct http_request *req,
 		conn_send_error(c, 400, hdrs, "Invalid report");
 		return;
 	}
-	setup_note(ST_SETUP_CSP, wid, origin);
+	if (strlen(origin) > ST_SETUP_ORIGIN_MAX || !st_origin_valid(origin)) {
+		conn_send_error(c, 400, hdrs, "Invalid report: Origin must be "
+		    "an http(s) origin of at most 100 bytes");
+		return;
+	}
+	clientip_key(c, req, "rp:", key, sizeof(key));
+	note_send(ST_SETUP_CSP, wid, origin, key);
 	conn_send(c, 204, hdrs, NULL, NULL, 0);
 }
 
@@ -120,7 +137,7 @@ setup_json(const void *rep, int *status)
 		0, s->key, s->cors, s->origin, s->csp, s->disabled,
 	};
 	json_t *o = json_object(), *refusals = json_array(),
-	    *origins = json_array();
+	    *origins = json_array(), *reports = json_array();
 	unsigned i;
 	int err = 0;
 
@@ -133,9 +150,14 @@ setup_json(const void *rep, int *status)
 		if (origins == NULL || json_array_append_new(origins,
 		    origin_json(&s->origins[i])) < 0)
 			err = 1;
+	for (i = 0; i < s->nreports; i++)
+		if (reports == NULL || json_array_append_new(reports,
+		    origin_json(&s->reports[i])) < 0)
+			err = 1;
 	exprow_oset(o, "since", exprow_ms(s->since), &err);
 	exprow_oset(o, "refusals", refusals, &err);
 	exprow_oset(o, "origins", origins, &err);
+	exprow_oset(o, "reported_origins", reports, &err);
 	return exprow_odone(o, err);
 }
 

@@ -383,8 +383,9 @@ turn_conn_detach(void *fe)
 }
 
 /*
- * storaged's refusal: the rate limit, or the default widget disabled or
- * at its daily cap (the WebSocket path's texts).
+ * storaged's refusal: the rate limit, or the default widget disabled, at
+ * its daily cap (the WebSocket path's texts) or taking only verified
+ * visitors, whom only the WebSocket identifies.
  */
 static void
 http_refused(void *fe, int code, uint64_t retry_ms)
@@ -402,6 +403,9 @@ http_refused(void *fe, int code, uint64_t retry_ms)
 		return;
 	case ST_CHAT_CAPPED:
 		send_limited(c, retry_ms, CHAT_CAPPED_TEXT);
+		return;
+	case ST_CHAT_IDENTITY:
+		conn_send_error(c, 403, JSON_HEADERS, "Identity required");
 		return;
 	default:
 		log_warnx("chat: ST_CHAT_BEGIN result %d", code);

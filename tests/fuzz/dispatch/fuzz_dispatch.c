@@ -397,6 +397,7 @@ check_chat(struct pdec *d)
 			abort();
 		return;
 	case ST_CHAT_DISABLED:
+	case ST_CHAT_IDENTITY:
 		if (retry != 0)
 			abort();
 		return;

@@ -61,6 +61,12 @@ test_counts(void **state)
 	store_setup_get(f->st, "w2", &r);
 	assert_int_equal(r.csp, 1);
 	assert_int_equal(r.key, 0);
+	/* a CSP report's origin is listed apart from the sites seen */
+	assert_int_equal(r.norigins, 0);
+	assert_int_equal(r.nreports, 1);
+	assert_string_equal(r.reports[0].origin, "https://a.example");
+	store_setup_get(f->st, "w1", &r);
+	assert_int_equal(r.nreports, 0);
 }
 
 static void
