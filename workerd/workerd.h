@@ -26,6 +26,7 @@
  *	  chat.c	the HTTP chat endpoints: JSON and NDJSON (x-api-key)
  *	  wschat.c	the widget's WebSocket chat (Loquent protocol)
  *	  wsmsg.c	the widget visitor's messages, parsed and checked
+ *	  wsframes.c	the visitor's frames in one table: parser, answer, rules
  *	  wsidentity.c	a socket's verified identity (identify, issue 26)
  *	  wsconvs.c	a visitor's conversations: new, listed, read (issue 26)
  *	admin/		the owner's side
@@ -1293,8 +1294,10 @@ enum wsmsg_type {
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
+struct wsframe;
 struct wsmsg {
 	enum wsmsg_type type;
+	const struct wsframe *frame;	/* its row of wsframes[]; NULL: INVALID */
 	json_t *root;
 	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
 	size_t content_len;
@@ -1312,11 +1315,48 @@ struct wsmsg {
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
-/* 0, or -1 with m->error set. Either way, wsmsg_free(m) after. */
+/*
+ * The frame's row of wsframes[] (its "type"), then its fields by the row's
+ * parser: 0, or -1 with m->error set. Either way, wsmsg_free(m) after.
+ */
 int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
 void wsmsg_free(struct wsmsg *m);
 /* m fails with what (the visitor's error text): -1. */
 int wsmsg_fail(struct wsmsg *m, const char *what);
+/* The rows' parsers (m->root read into m's fields): 0, or -1 refused. */
+int wsmsg_parse_message(struct wsmsg *m);
+int wsmsg_parse_contact(struct wsmsg *m);
+int wsmsg_parse_resume(struct wsmsg *m);
+int wsmsg_parse_visitor(struct wsmsg *m);
+int wsmsg_parse_identify(struct wsmsg *m);
+
+/* ------------------------------------------------------------ wsframes.c */
+
+struct wsess;
+/* How a frame is bounded, beyond the socket's frame size. */
+enum wsframe_bound {
+	WSF_CLIENT,	/* the client's rate limit, counted by storaged */
+	WSF_SOCKET,	/* a count a minute (or a socket) on the socket */
+	WSF_FIRST,	/* only as the socket's first frame */
+	WSF_KEPT,	/* nothing stored: kept, replaced by the next */
+};
+/* One frame the visitor may send (docs/widget-protocol.md). */
+struct wsframe {
+	const char *type;		/* its "type" */
+	enum wsmsg_type msg;
+	int (*parse)(struct wsmsg *);	/* its fields; NULL: none */
+	void (*answer)(struct wsess *, struct wsmsg *);
+	/*
+	 * It writes: refused with "Identity required" on an
+	 * identity_required widget until the socket's identify is verified.
+	 */
+	uint8_t stores;
+	uint16_t st;			/* the storaged message it asks, 0 none */
+	enum wsframe_bound bound;
+};
+/* The table; the row of "type" type, NULL when none. */
+extern const struct wsframe wsframes[];
+const struct wsframe *wsframe_find(const char *type);
 
 /* ----------------------------------------------------------- wsfeedback.c */
 
@@ -1374,12 +1414,11 @@ struct wsident {
 /* The widget's rule (ST_WS_OPEN's widget): unverified until identify. */
 void wsident_open(struct wsident *, const struct st_widget *);
 /*
- * 1 when a frame of type t must be refused with "Identity required": the
- * widget requires an identity and this socket's is not verified, and t
- * writes (message, contact_info, request_human, feedback, rating,
- * new_conversation).
+ * 1 when the socket's frames that store (wsframes[]'s stores) must be
+ * refused with "Identity required": the widget requires an identity and
+ * this socket's is not verified.
  */
-int wsident_refuses(const struct wsident *, enum wsmsg_type t);
+int wsident_refuses(const struct wsident *);
 /*
  * {"type":"identify"} of socket s (widget wid, session token hash):
  * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
@@ -1409,6 +1448,15 @@ void wschat_stored(struct wsess *s);
 size_t wschat_turns(void);
 /* Closes every session open on the public widget id (it is gone). */
 void wschat_widget_gone(const char *widget_id);
+/* wsframes[]'s answers of socket s's frame m, each its own "type". */
+void wschat_on_message(struct wsess *s, struct wsmsg *m);
+void wschat_on_contact(struct wsess *s, struct wsmsg *m);
+void wschat_on_resume(struct wsess *s, struct wsmsg *m);
+void wschat_on_request_human(struct wsess *s, struct wsmsg *m);
+void wschat_on_availability(struct wsess *s, struct wsmsg *m);
+void wschat_on_visitor(struct wsess *s, struct wsmsg *m);
+void wschat_on_identify(struct wsess *s, struct wsmsg *m);
+void wschat_on_feedback(struct wsess *s, struct wsmsg *m);
 
 /* ------------------------------------------------------------- wsconvs.c */
 
@@ -1422,16 +1470,11 @@ struct wsconvs {
 	uint64_t window;		/* when this minute of asks began */
 	unsigned int asks;
 };
-/*
- * The frame of type tp into m when it is one of these: 1 parsed, 0 not
- * one of them, -1 refused (m as wsmsg_parse leaves a refusal).
- */
-int wsconvs_parse(struct wsmsg *m, const char *tp);
-/* 1 when a parsed frame is one of these. */
-int wsconvs_is(const struct wsmsg *m);
-/* Answers the frame m of socket s (wschat.c's). */
+/* open_conversation's id (a string, its form checked with it): 0 or -1. */
+int wsconvs_parse_open(struct wsmsg *m);
+/* Answers the frame m (new_conversation, conversations, open_conversation) of socket s. */
 struct wsess;
-void wsconvs_frame(struct wsess *s, const struct wsmsg *m);
+void wsconvs_frame(struct wsess *s, struct wsmsg *m);
 /* Forgets the request in flight (the socket goes). */
 void wsconvs_free(struct wsconvs *);
 

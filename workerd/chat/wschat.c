@@ -537,7 +537,7 @@ ws_busy(void *fe)
 }
 
 /*
- * The socket's turn is over: a message held for a person (on_message)
+ * The socket's turn is over: a message held for a person (wschat_on_message)
  * goes now, from the loop, not from inside the turn's callback.
  */
 static void
@@ -771,8 +771,8 @@ held_add(struct wsess *s, const struct wsmsg *m)
 	return 0;
 }
 
-static void
-on_message(struct wsess *s, const struct wsmsg *m)
+void
+wschat_on_message(struct wsess *s, struct wsmsg *m)
 {
 	if (s->resuming) {
 		wsend_error(s, WSCHAT_RESUMING_TEXT);
@@ -844,8 +844,8 @@ contact_done(const struct storec_result *r, void *arg)
 	wsend_type(s, "contact_info_saved");
 }
 
-static void
-on_contact(struct wsess *s, const struct wsmsg *m)
+void
+wschat_on_contact(struct wsess *s, struct wsmsg *m)
 {
 	/* Longer than its bound: cut one byte over it, for storaged's check. */
 	char name[4 * ST_CONTACT_NAME_MAX + 2], email[ST_EMAIL_MAX + 2];
@@ -936,8 +936,8 @@ human_ask_allowed(struct wsess *s)
  * Asked again while a person is wanted or answers, the visitor hears the
  * state without a trip to storaged.
  */
-static void
-on_request_human(struct wsess *s)
+void
+wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 {
 	struct st_ws_session_req req = {
 		.widget_id = s->wid,
@@ -1004,8 +1004,8 @@ avail_done(const struct storec_result *r, void *arg)
  * {"type":"availability"}: the state now, from storaged (one at a time,
  * AVAIL_ASKS_MAX a minute; others go unanswered).
  */
-static void
-on_availability(struct wsess *s)
+void
+wschat_on_availability(struct wsess *s, struct wsmsg *m)
 {
 	struct st_id_req req = { .id = s->wid };
 	uint64_t now = loop_now();
@@ -1032,8 +1032,8 @@ static void open_send(struct wsess *);
  * socket opened without a token: counted, then ST_WS_OPEN with it.
  * open_done answers.
  */
-static void
-on_resume(struct wsess *s, const struct wsmsg *m)
+void
+wschat_on_resume(struct wsess *s, struct wsmsg *m)
 {
 	if (s->nmsgs != 1 || s->has_token || s->stored) {
 		wsend_error(s, "resume: only as the first message of a "
@@ -1061,30 +1061,32 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 	s->nmsgs++;
 	if (wsmsg_parse(msg, len, &m) < 0)
 		wsend_error(s, m.error);
-	else if (wsident_refuses(&s->ident, m.type))
+	else if (m.frame->stores && wsident_refuses(&s->ident))
 		wsend_error(s, "Identity required");
-	else if (m.type == WSMSG_IDENTIFY)
-		wsident_identify(&s->ident, s, &m, s->wid, s->hash);
-	else if (m.type == WSMSG_MESSAGE)
-		on_message(s, &m);
-	else if (m.type == WSMSG_RESUME)
-		on_resume(s, &m);
-	else if (m.type == WSMSG_REQUEST_HUMAN)
-		on_request_human(s);
-	else if (m.type == WSMSG_AVAILABILITY)
-		on_availability(s);
-	else if (m.type == WSMSG_FEEDBACK || m.type == WSMSG_RATING)
-		wsfb_frame(&s->fb, &m);
-	else if (wsconvs_is(&m))
-		wsconvs_frame(s, &m);
-	else if (m.type == WSMSG_VISITOR) {
-		/* Kept for the next turns: storaged stores it with them. */
-		st_visitor_free(&s->visitor);
-		s->visitor = m.visitor;
-		memset(&m.visitor, 0, sizeof(m.visitor));
-	} else
-		on_contact(s, &m);
+	else
+		m.frame->answer(s, &m);
 	wsmsg_free(&m);
+}
+
+/* Kept for the next turns: storaged stores it with them. */
+void
+wschat_on_visitor(struct wsess *s, struct wsmsg *m)
+{
+	st_visitor_free(&s->visitor);
+	s->visitor = m->visitor;
+	memset(&m->visitor, 0, sizeof(m->visitor));
+}
+
+void
+wschat_on_identify(struct wsess *s, struct wsmsg *m)
+{
+	wsident_identify(&s->ident, s, m, s->wid, s->hash);
+}
+
+void
+wschat_on_feedback(struct wsess *s, struct wsmsg *m)
+{
+	wsfb_frame(&s->fb, m);
 }
 
 static void

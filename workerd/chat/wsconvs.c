@@ -32,31 +32,15 @@
 /* ------------------------------------------------------------ parsing */
 
 int
-wsconvs_parse(struct wsmsg *m, const char *tp)
+wsconvs_parse_open(struct wsmsg *m)
 {
-	json_t *id;
+	json_t *id = json_object_get(m->root, "id");
 
-	if (strcmp(tp, "new_conversation") == 0)
-		m->type = WSMSG_NEW_CONV;
-	else if (strcmp(tp, "conversations") == 0)
-		m->type = WSMSG_CONV_LIST;
-	else if (strcmp(tp, "open_conversation") == 0) {
-		id = json_object_get(m->root, "id");
-		if (!json_is_string(id) || memchr(json_string_value(id), '\0',
-		    json_string_length(id)) != NULL)
-			return wsmsg_fail(m, "id: must be a string");
-		m->conv_id = json_string_value(id);
-		m->type = WSMSG_CONV_OPEN;
-	} else
-		return 0;
-	return 1;
-}
-
-int
-wsconvs_is(const struct wsmsg *m)
-{
-	return m->type == WSMSG_NEW_CONV || m->type == WSMSG_CONV_LIST ||
-	    m->type == WSMSG_CONV_OPEN;
+	if (!json_is_string(id) || memchr(json_string_value(id), '\0',
+	    json_string_length(id)) != NULL)
+		return wsmsg_fail(m, "id: must be a string");
+	m->conv_id = json_string_value(id);
+	return 0;
 }
 
 void
@@ -216,7 +200,7 @@ answer_unstored(struct wsess *s, const struct wsmsg *m)
 }
 
 void
-wsconvs_frame(struct wsess *s, const struct wsmsg *m)
+wsconvs_frame(struct wsess *s, struct wsmsg *m)
 {
 	struct st_ws_session_req sq = { .token_len = ST_TOKEN_HASH_LEN };
 	struct st_ws_conv_read_req rq = { .token_len = ST_TOKEN_HASH_LEN,

@@ -12,7 +12,8 @@
  * contact of that id, marked verified, in the same transaction. This
  * file is the socket's side: the frame's bounds (at most
  * WSIDENT_ASKS_MAX a socket, one at a time), the answer, and on an
- * identity_required widget the refusal of an unverified socket's writes.
+ * identity_required widget the refusal of an unverified socket's writes
+ * (the frames wsframes[] marks as storing).
  * A hash that is not 64 lowercase hex digits is answered unverified
  * without asking storaged. Nothing here logs the hash or the id.
  */
@@ -32,14 +33,9 @@ wsident_open(struct wsident *id, const struct st_widget *w)
 }
 
 int
-wsident_refuses(const struct wsident *id, enum wsmsg_type t)
+wsident_refuses(const struct wsident *id)
 {
-	if (!id->required || id->verified)
-		return 0;
-	/* The frames that store something. */
-	return t == WSMSG_MESSAGE || t == WSMSG_CONTACT ||
-	    t == WSMSG_REQUEST_HUMAN || t == WSMSG_FEEDBACK ||
-	    t == WSMSG_RATING || t == WSMSG_NEW_CONV;
+	return id->required && !id->verified;
 }
 
 /* {"type":"identity",...}, and "taken" when another identity has it. */

@@ -1,27 +1,10 @@
 /*
- * The widget visitor's WebSocket messages, parsed and checked before
- * anything is done with them (wschat.c):
- *
- *	{"type":"message","content":"..."}
- *	{"type":"contact_info","name":"...","email":"...","phone":"..."}
- *	{"type":"resume","token":"..."}	(Parley's widget: the token
- *					 out of the URL)
- *	{"type":"request_human"}	(a person, please: human handoff)
- *	{"type":"availability"}		(is a person around? away mode)
- *	{"type":"identify","id":...,"name":...,"email":...,"hash":...}
- *					(issue 26: the page's signed-in user,
- *					 hash its HMAC; wsidentity.c)
- *	{"type":"visitor","pageUrl":...,"referrer":...,"userAgent":...,
- *	 "language":...,"timeZone":...}	(issue 24: what the widget tells
- *					 of its visitor; a value that is
- *					 wrong is dropped, never an error)
- *	{"type":"feedback",...}, {"type":"rating",...}	(issue 26: parsed
- *					 by wsfeedback.c)
- *	{"type":"new_conversation"}, {"type":"conversations"},
- *	{"type":"open_conversation","id":...}	(issue 26: wsconvs.c)
- *
- * Any other text gets an error the visitor can read; nothing here trusts
- * the input. Other keys are ignored, as the Loquent widget does.
+ * The widget visitor's WebSocket frames, parsed and checked before
+ * anything is done with them: the frame's "type" names its row of
+ * wsframes.c's table, whose parser (here, wsfeedback.c's, wsconvs.c's)
+ * reads its fields. Any other text gets an error the visitor can read;
+ * nothing here trusts the input. Other keys are ignored, as the Loquent
+ * widget does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +17,7 @@ fail(struct wsmsg *m, const char *what)
 	json_decref(m->root);
 	m->root = NULL;
 	m->type = WSMSG_INVALID;
+	m->frame = NULL;
 	snprintf(m->error, sizeof(m->error), "%s", what);
 	return -1;
 }
@@ -68,8 +52,8 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
  * ST_CONTACT_NAME_MAX, email "" or a valid address, hash a string (its
  * form is checked with it).
  */
-static int
-identify_parse(struct wsmsg *m)
+int
+wsmsg_parse_identify(struct wsmsg *m)
 {
 	size_t n;
 
@@ -88,7 +72,51 @@ identify_parse(struct wsmsg *m)
 		return fail(m, "name: must be at most 200 characters");
 	if (m->email[0] != '\0' && !st_email_valid(m->email))
 		return fail(m, "email: not a valid address");
-	m->type = WSMSG_IDENTIFY;
+	return 0;
+}
+
+/* message: content 1..CHAT_MESSAGE_MAX characters, not blank. */
+int
+wsmsg_parse_message(struct wsmsg *m)
+{
+	json_t *content = json_object_get(m->root, "content");
+	size_t chars;
+
+	if (!json_is_string(content))
+		return fail(m, "content: must be a string");
+	m->content = json_string_value(content);
+	m->content_len = json_string_length(content);
+	chars = utf8_chars(m->content, m->content_len);
+	if (memchr(m->content, '\0', m->content_len) != NULL ||
+	    chars < 1 || chars > CHAT_MESSAGE_MAX ||
+	    chat_blank(m->content, m->content_len))
+		return fail(m, "content: must be 1 to 4000 characters");
+	return 0;
+}
+
+/* contact_info: name, email and phone, each a string or absent. */
+int
+wsmsg_parse_contact(struct wsmsg *m)
+{
+	if (contact_field(m, "name", &m->name) < 0 ||
+	    contact_field(m, "email", &m->email) < 0 ||
+	    contact_field(m, "phone", &m->phone) < 0)
+		return -1;
+	return 0;
+}
+
+/* resume: the token, a string or absent (its form checked with it). */
+int
+wsmsg_parse_resume(struct wsmsg *m)
+{
+	return contact_field(m, "token", &m->token);
+}
+
+/* visitor: what the widget tells of its visitor; a wrong value is dropped. */
+int
+wsmsg_parse_visitor(struct wsmsg *m)
+{
+	chat_visitor_parse(m->root, &m->visitor);
 	return 0;
 }
 
@@ -96,10 +124,7 @@ int
 wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 {
 	json_error_t jerr;
-	json_t *type, *content;
-	const char *tp;
-	size_t chars;
-	int rc;
+	json_t *type;
 
 	memset(m, 0, sizeof(*m));
 	m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
@@ -107,57 +132,11 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	if (m->root == NULL || !json_is_object(m->root))
 		return fail(m, "Invalid message: expected a JSON object");
 	type = json_object_get(m->root, "type");
-	tp = json_is_string(type) ? json_string_value(type) : "";
-	if (strcmp(tp, "message") == 0) {
-		content = json_object_get(m->root, "content");
-		if (!json_is_string(content))
-			return fail(m, "content: must be a string");
-		m->content = json_string_value(content);
-		m->content_len = json_string_length(content);
-		chars = utf8_chars(m->content, m->content_len);
-		if (memchr(m->content, '\0', m->content_len) != NULL ||
-		    chars < 1 || chars > CHAT_MESSAGE_MAX ||
-		    chat_blank(m->content, m->content_len))
-			return fail(m, "content: must be 1 to 4000 characters");
-		m->type = WSMSG_MESSAGE;
-		return 0;
-	}
-	if (strcmp(tp, "contact_info") == 0) {
-		if (contact_field(m, "name", &m->name) < 0 ||
-		    contact_field(m, "email", &m->email) < 0 ||
-		    contact_field(m, "phone", &m->phone) < 0)
-			return -1;
-		m->type = WSMSG_CONTACT;
-		return 0;
-	}
-	if (strcmp(tp, "resume") == 0) {
-		if (contact_field(m, "token", &m->token) < 0)
-			return -1;
-		m->type = WSMSG_RESUME;
-		return 0;
-	}
-	if (strcmp(tp, "request_human") == 0) {
-		m->type = WSMSG_REQUEST_HUMAN;
-		return 0;
-	}
-	if (strcmp(tp, "availability") == 0) {
-		m->type = WSMSG_AVAILABILITY;
-		return 0;
-	}
-	if (strcmp(tp, "identify") == 0)
-		return identify_parse(m);
-	if (strcmp(tp, "feedback") == 0)
-		return wsfb_parse_feedback(m);
-	if (strcmp(tp, "rating") == 0)
-		return wsfb_parse_rating(m);
-	if (strcmp(tp, "visitor") == 0) {
-		chat_visitor_parse(m->root, &m->visitor);
-		m->type = WSMSG_VISITOR;
-		return 0;
-	}
-	if ((rc = wsconvs_parse(m, tp)) != 0)	/* issue 26 */
-		return rc > 0 ? 0 : -1;
-	return fail(m, "Invalid message: unknown type");
+	if ((m->frame = wsframe_find(json_is_string(type) ?
+	    json_string_value(type) : "")) == NULL)
+		return fail(m, "Invalid message: unknown type");
+	m->type = m->frame->msg;
+	return m->frame->parse != NULL ? m->frame->parse(m) : 0;
 }
 
 void

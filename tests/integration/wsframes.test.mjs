@@ -1,0 +1,117 @@
+// The widget's WebSocket frames as one table (workerd/chat/wsframes.c),
+// read from the source as routes.mjs reads the route table: the protocol
+// page documents every frame and names exactly the frames that store as
+// those an identity_required widget refuses before a verified identify,
+// and a live socket of such a widget refuses exactly those. A frame added
+// to the table is checked here without a test change (but for a sample).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, REPO } from './lib/harness.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+// Every row: { type, msg, stores, st, bound }.
+function frameTable() {
+  const src = fs.readFileSync(path.join(REPO, 'workerd/chat/wsframes.c'), 'utf8');
+  const start = src.indexOf('wsframes[] = {');
+  const table = src.slice(start, src.indexOf('};', start));
+  const re = /\{\s*"(\w+)",\s*(WSMSG_\w+),\s*(\w+),\s*(\w+),\s*([01]),\s*(PROTO_ST_\w+|0),\s*(WSF_\w+)\s*\}/g;
+  const out = [...table.matchAll(re)].map((m) => ({ type: m[1], msg: m[2], stores: m[5] === '1', st: m[6], bound: m[7] }));
+  assert.ok(out.length >= 12, `parsed ${out.length} frames of wsframes.c`);
+  return out;
+}
+
+// A well-formed frame of each type (a new row needs one here).
+const SAMPLE = {
+  message: { content: 'hello' },
+  contact_info: { email: 'someone@example.com' },
+  resume: { token: '' },
+  request_human: {},
+  availability: {},
+  visitor: { pageUrl: 'https://shop.example/cart' },
+  identify: { id: 'nobody', hash: '0'.repeat(64) },
+  feedback: { message_id: '0'.repeat(32), value: 'up' },
+  rating: { score: 5 },
+  new_conversation: {},
+  conversations: {},
+  open_conversation: { id: '0'.repeat(32) },
+};
+
+describe('WebSocket frames: one table', () => {
+  const frames = frameTable();
+
+  test('every frame has a row of its own and a storaged message or none', () => {
+    assert.equal(new Set(frames.map((f) => f.type)).size, frames.length, 'each type once');
+    assert.equal(new Set(frames.map((f) => f.msg)).size, frames.length, 'each WSMSG_ once');
+    for (const f of frames) assert.ok(SAMPLE[f.type], `a sample ${f.type} frame in this test`);
+  });
+
+  test('docs/widget-protocol.md documents every frame and the identity rule as the table says', () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs/widget-protocol.md'), 'utf8');
+    // The "Client to server" table: | `type` | fields | stores | bound |
+    const from = doc.indexOf('| `type` | fields | stores | bound |');
+    assert.ok(from > 0, 'the client-to-server table');
+    const lines = doc.slice(from).split('\n').slice(2);
+    const rows = lines.slice(0, lines.findIndex((l) => !l.startsWith('|')));
+    const BOUND = { client: 'WSF_CLIENT', socket: 'WSF_SOCKET', first: 'WSF_FIRST', kept: 'WSF_KEPT' };
+    const documented = rows.map((l) => {
+      const cells = l.split(' | ');
+      return { type: cells[0].replace(/^\| `|`$/g, ''), stores: cells[cells.length - 2] === 'yes', bound: BOUND[cells[cells.length - 1].replace(/ \|$/, '')] };
+    });
+    assert.deepEqual(documented.map((d) => d.type).sort(), frames.map((f) => f.type).sort(), 'the same frames');
+    for (const f of frames) {
+      const d = documented.find((x) => x.type === f.type);
+      assert.deepEqual({ stores: d.stores, bound: d.bound }, { stores: f.stores, bound: f.bound }, `${f.type}: as wsframes.c says`);
+    }
+    const at = doc.indexOf('On a widget with `identity_required`, until the socket');
+    assert.ok(at > 0, 'the identity rule is documented');
+    const rule = doc.slice(at, doc.indexOf(' get', at));
+    const named = [...rule.matchAll(/`(\w+)`/g)].map((m) => m[1]).filter((n) => n !== 'identity_required');
+    assert.deepEqual(named.sort(), frames.filter((f) => f.stores).map((f) => f.type).sort());
+  });
+
+  describe('live', () => {
+    let p;
+    let api;
+    const call = (...a) => adminCall(p, api, ...a);
+
+    before(async () => {
+      p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      await p.start();
+      api = await checkerFor(p);
+    });
+    after(async () => {
+      if (p) await p.stop();
+      assert.deepEqual(p.problems, []);
+    });
+
+    test('an identity_required widget refuses exactly the frames the table marks as storing', async () => {
+      const w = (await call('POST', '/v1/admin/widgets', { handoff_enabled: true, feedback_enabled: true, rating_enabled: true })).json();
+      assert.equal((await call('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).status, 200);
+      assert.equal((await call('PATCH', `/v1/admin/widgets/${w.widget_id}`, { identity_required: true })).status, 200);
+      for (const f of frames) {
+        const v = await Visitor.open(p, w.widget_id);
+        try {
+          await v.next('session');
+          while (v.inbox.length) v.inbox.shift(); // availability, if any
+          v.send({ type: f.type, ...SAMPLE[f.type] });
+          // a probe after it: its own error marks the end of the frame's answers
+          const probe = `probe-${crypto.randomBytes(4).toString('hex')}`;
+          v.send({ type: probe });
+          const got = [];
+          for (;;) {
+            const m = await v.next();
+            if (m.type === 'error' && m.message === 'Invalid message: unknown type') break;
+            got.push(m);
+          }
+          const refused = got.some((m) => m.type === 'error' && m.message === 'Identity required');
+          assert.equal(refused, f.stores, `${f.type}: ${JSON.stringify(got)}`);
+        } finally { v.close(); }
+      }
+    });
+  });
+});
