@@ -503,61 +503,105 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	return 0;
 }
 
+/*
+ * Walks conversation cid's messages from sequence number from on, in
+ * order: visit(t, key, record, arg) says 0 go on, 1 stop (t failed to
+ * stop on an error). 0, or -1 with t failed.
+ */
+static int
+msgs_walk(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t from,
+    int (*visit)(struct store_txn *, const MDB_val *, const MDB_val *,
+    void *), void *arg)
+{
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	msg_key(probe, cid, from);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0 &&
+	    visit(t, &k, &v, arg) == 0 && !t->err)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk messages");
+	return t->err ? -1 : 0;
+}
+
+/* m appended to *msgs (*n of *cap): 0, or -1 with t failed (m freed). */
+static int
+msgs_push(struct store_txn *t, struct st_msg **msgs, uint32_t *n,
+    size_t *cap, struct st_msg *m)
+{
+	struct st_msg *nm;
+	size_t ncap;
+
+	if (*n == *cap) {
+		ncap = *cap ? *cap * 2 : 16;
+		if ((nm = reallocarray(*msgs, ncap, sizeof(*nm))) == NULL) {
+			st_msg_free(m);
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			return -1;
+		}
+		*msgs = nm;
+		*cap = ncap;
+	}
+	(*msgs)[(*n)++] = *m;
+	return 0;
+}
+
+/* store_conv_get's walk: messages while they fit. */
+struct conv_fill {
+	struct store_conv_full *f;
+	uint32_t max_messages;
+	size_t max_bytes, used, cap;
+};
+
+static int
+conv_fill_one(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    void *arg)
+{
+	struct conv_fill *cf = arg;
+	struct st_msg m;
+	/* The reply carries the record minus its version byte. */
+	size_t sz = msg_rec_size(v);
+
+	if ((cf->max_messages != 0 && cf->f->n == cf->max_messages) ||
+	    sz > cf->max_bytes - cf->used) {
+		cf->f->truncated = 1;
+		return 1;
+	}
+	if (msg_rec_decode(t, v, &m) < 0 ||
+	    msgs_push(t, &cf->f->msgs, &cf->f->n, &cf->cap, &m) < 0)
+		return 1;
+	cf->used += sz;
+	return 0;
+}
+
 int
 store_conv_get(struct store_txn *t, const char *conv_id,
     uint32_t max_messages, size_t max_bytes, struct store_conv_full *out)
 {
-	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	uint8_t cid[ID_LEN];
 	struct store_conv_full f;
-	struct st_msg *nm;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t used = 0, sz, cap = 0;
-	int rc;
+	struct conv_fill cf = { &f, max_messages, max_bytes, 0, 0 };
 
 	if (t->err)
 		return t->err;
 	memset(&f, 0, sizeof(f));
 	if (conv_by_hex(t, conv_id, cid, &f.conv) < 0)
 		return t->err;
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		st_conv_free(&f.conv);
-		return txn_lmdb(t, rc, "cursor");
-	}
-
-	msg_key(probe, cid, 0);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
-	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
-		/* The reply carries the record minus its version byte. */
-		sz = msg_rec_size(&v);
-		if ((max_messages != 0 && f.n == max_messages) ||
-		    sz > max_bytes - used) {
-			f.truncated = 1;
-			break;
-		}
-		if (f.n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nm = reallocarray(f.msgs, cap,
-			    sizeof(*nm))) == NULL) {
-				store_fail(t, PROTO_E_INTERNAL,
-				    "out of memory");
-				break;
-			}
-			f.msgs = nm;
-		}
-		if (msg_rec_decode(t, &v, &f.msgs[f.n]) < 0)
-			break;
-		f.n++;
-		used += sz;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk messages");
-	if (t->err) {
+	if (msgs_walk(t, cid, 0, conv_fill_one, &cf) < 0) {
 		store_conv_full_free(&f);
 		return t->err;
 	}
@@ -565,46 +609,44 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	return 0;
 }
 
+/* msg_find's walk: the message of id hex. */
+struct msg_seek {
+	const char *hex;
+	uint8_t *key;
+	struct st_msg *m;
+	int found;
+};
+
+static int
+msg_seek_one(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    void *arg)
+{
+	struct msg_seek *ms = arg;
+	char id[ST_ID_HEX + 1];
+	struct pdec d;
+
+	/* The id leads every format: read it alone. */
+	if (rec_open_ver(t, v, &d, MSG_RECORD_VERSION, "message") < 0)
+		return 1;
+	pdec_strbuf(&d, id, sizeof(id));
+	if (d.err || strcmp(id, ms->hex) != 0)
+		return 0;
+	memcpy(ms->key, k->mv_data, MSG_KEY_LEN);
+	if (msg_rec_decode(t, v, ms->m) == 0)
+		ms->found = 1;
+	return 1;
+}
+
 int
 msg_find(struct store_txn *t, const uint8_t cid[ID_LEN], const char *msg_hex,
     uint8_t key[MSG_KEY_LEN], struct st_msg *m)
 {
-	char id[ST_ID_HEX + 1];
-	uint8_t probe[MSG_KEY_LEN];
-	MDB_cursor *cur;
-	struct pdec d;
-	MDB_val k, v;
-	int rc, found = 1;
+	struct msg_seek ms = { msg_hex, key, m, 0 };
 
 	memset(m, 0, sizeof(*m));
-	if (t->err)
+	if (msgs_walk(t, cid, 0, msg_seek_one, &ms) < 0)
 		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	msg_key(probe, cid, 0);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
-	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
-		/* The id leads every format: read it alone. */
-		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION, "message") < 0)
-			break;
-		pdec_strbuf(&d, id, sizeof(id));
-		if (!d.err && strcmp(id, msg_hex) == 0) {
-			memcpy(key, k.mv_data, MSG_KEY_LEN);
-			if (msg_rec_decode(t, &v, m) == 0)
-				found = 0;
-			break;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk messages");
-	return t->err ? -1 : found;
+	return ms.found ? 0 : 1;
 }
 
 /*
@@ -657,7 +699,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more)
 {
 	uint8_t probe[MSG_KEY_LEN];
-	struct st_msg *msgs = NULL, *nm, tmp;
+	struct st_msg *msgs = NULL, tmp;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t used = 0, sz, cap = 0, skipped = 0;
@@ -705,18 +747,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nm = reallocarray(msgs, cap,
-			    sizeof(*nm))) == NULL) {
-				st_msg_free(&tmp);
-				store_fail(t, PROTO_E_INTERNAL,
-				    "out of memory");
-				break;
-			}
-			msgs = nm;
-		}
-		msgs[n++] = tmp;
+		if (msgs_push(t, &msgs, &n, &cap, &tmp) < 0)
+			break;
 		used += sz;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
@@ -937,18 +969,42 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 
 /* ---------------------------------------------------------------- paging */
 
+/* store_msg_page's walk: a page of at most limit, within max_bytes. */
+struct page_fill {
+	struct store_msg_page *pg;
+	uint32_t limit, last;
+	size_t max_bytes, used;
+};
+
+static int
+page_fill_one(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    void *arg)
+{
+	struct page_fill *pf = arg;
+	struct store_msg_page *pg = pf->pg;
+	/* The reply carries the record minus its version byte. */
+	size_t sz = msg_rec_size(v);
+
+	if (pg->n == pf->limit || (pg->n > 0 && sz > pf->max_bytes - pf->used)) {
+		pg->next = pf->last + 1;
+		return 1;
+	}
+	if (msg_rec_decode(t, v, &pg->msgs[pg->n]) < 0)
+		return 1;
+	pg->n++;
+	pf->used += sz;
+	pf->last = proto_get_be32((const uint8_t *)k->mv_data + ID_LEN);
+	return 0;
+}
+
 int
 store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
     uint32_t limit, size_t max_bytes, struct store_msg_page *out)
 {
-	uint8_t cid[ID_LEN], probe[MSG_KEY_LEN];
+	uint8_t cid[ID_LEN];
 	struct store_msg_page pg;
+	struct page_fill pf = { &pg, limit, 0, max_bytes, 0 };
 	struct st_conv c;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t used = 0, sz;
-	uint32_t last = 0;
-	int rc;
 
 	if (t->err)
 		return t->err;
@@ -964,34 +1020,8 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 	memset(&pg, 0, sizeof(pg));
 	if ((pg.msgs = calloc(limit, sizeof(*pg.msgs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		free(pg.msgs);
-		return txn_lmdb(t, rc, "cursor");
-	}
 	/* A position is a message's sequence number: they run 0, 1, 2... */
-	msg_key(probe, cid, from);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
-	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
-		/* The reply carries the record minus its version byte. */
-		sz = msg_rec_size(&v);
-		if (pg.n == limit || (pg.n > 0 && sz > max_bytes - used)) {
-			pg.next = last + 1;
-			break;
-		}
-		if (msg_rec_decode(t, &v, &pg.msgs[pg.n]) < 0)
-			break;
-		pg.n++;
-		used += sz;
-		last = proto_get_be32((const uint8_t *)k.mv_data + ID_LEN);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk messages");
-	if (t->err) {
+	if (msgs_walk(t, cid, from, page_fill_one, &pf) < 0) {
 		store_msg_page_free(&pg);
 		return t->err;
 	}

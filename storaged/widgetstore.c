@@ -504,9 +504,15 @@ store_widget_delete(struct store_txn *t, const char *org,
 	return t->err;
 }
 
-int
-store_widget_reset_id(struct store_txn *t, const char *org,
-    const char *widget_id, struct st_widget *out)
+/*
+ * Widget widget_id of org, changed by change(t, w) and saved with its
+ * updated_at now: 0 with *out the widget saved, else the txn's error
+ * (nothing saved, the widget freed, its secret wiped).
+ */
+static int
+widget_change(struct store_txn *t, const char *org, const char *widget_id,
+    void (*change)(struct store_txn *, struct st_widget *),
+    struct st_widget *out)
 {
 	struct st_widget w;
 
@@ -514,19 +520,54 @@ store_widget_reset_id(struct store_txn *t, const char *org,
 		return t->err;
 	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
 		return t->err;
-	db_del(t, t->st->widget_ids, w.widget_id, strlen(w.widget_id),
-	    "delete widget id");
-	if (widget_new_public(t, w.widget_id) == 0) {
+	change(t, &w);
+	if (t->err == 0) {
 		entity_touch(t, &widget_entity, &w);
-		widget_id_put(t, &w);
 		entity_save(t, &widget_entity, &w);
 	}
 	if (t->err) {
+		explicit_bzero(w.identity_secret, sizeof(w.identity_secret));
 		st_widget_free(&w);
 		return t->err;
 	}
 	*out = w;
 	return 0;
+}
+
+/* A new public id: the old one stops working with this txn. */
+static void
+public_id_renew(struct store_txn *t, struct st_widget *w)
+{
+	db_del(t, t->st->widget_ids, w->widget_id, strlen(w->widget_id),
+	    "delete widget id");
+	if (widget_new_public(t, w->widget_id) == 0)
+		widget_id_put(t, w);
+}
+
+/* A new identity secret: 32 random bytes as hex. */
+static void
+secret_make(struct store_txn *t, struct st_widget *w)
+{
+	uint8_t r[ST_SECRET_HEX / 2];
+
+	proto_random(r, sizeof(r));
+	proto_hex_encode(r, sizeof(r), w->identity_secret);
+	explicit_bzero(r, sizeof(r));
+}
+
+/* No secret, so no identity may be required. */
+static void
+secret_remove(struct store_txn *t, struct st_widget *w)
+{
+	explicit_bzero(w->identity_secret, sizeof(w->identity_secret));
+	w->identity_required = 0;
+}
+
+int
+store_widget_reset_id(struct store_txn *t, const char *org,
+    const char *widget_id, struct st_widget *out)
+{
+	return widget_change(t, org, widget_id, public_id_renew, out);
 }
 
 int
@@ -534,44 +575,20 @@ store_widget_secret_set(struct store_txn *t, const char *org,
     const char *widget_id, char secret[ST_SECRET_HEX + 1])
 {
 	struct st_widget w;
-	uint8_t r[ST_SECRET_HEX / 2];
 
-	if (t->err)
+	if (widget_change(t, org, widget_id, secret_make, &w) != 0)
 		return t->err;
-	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
-		return t->err;
-	proto_random(r, sizeof(r));
-	proto_hex_encode(r, sizeof(r), w.identity_secret);
-	explicit_bzero(r, sizeof(r));
-	entity_touch(t, &widget_entity, &w);
-	entity_save(t, &widget_entity, &w);
-	if (t->err == 0)
-		memcpy(secret, w.identity_secret, ST_SECRET_HEX + 1);
+	memcpy(secret, w.identity_secret, ST_SECRET_HEX + 1);
 	explicit_bzero(w.identity_secret, sizeof(w.identity_secret));
 	st_widget_free(&w);
-	return t->err;
+	return 0;
 }
 
 int
 store_widget_secret_del(struct store_txn *t, const char *org,
     const char *widget_id, struct st_widget *out)
 {
-	struct st_widget w;
-
-	if (t->err)
-		return t->err;
-	if (entity_must(t, &widget_entity, org, widget_id, &w) < 0)
-		return t->err;
-	explicit_bzero(w.identity_secret, sizeof(w.identity_secret));
-	w.identity_required = 0;
-	entity_touch(t, &widget_entity, &w);
-	entity_save(t, &widget_entity, &w);
-	if (t->err) {
-		st_widget_free(&w);
-		return t->err;
-	}
-	*out = w;
-	return 0;
+	return widget_change(t, org, widget_id, secret_remove, out);
 }
 
 /* An enabled widget of this public id: 0, 1 when none, -1 error. */
