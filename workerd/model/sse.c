@@ -790,15 +790,48 @@ struct jchunk {
 	uint32_t prompt_tokens, completion_tokens;
 };
 
-/* "error": a string, or an object whose "message" is one; else "". */
+/*
+ * null, or an object each of whose members member() reads (its key and
+ * value): 0, or -1 malformed. *obj says it was an object.
+ */
 static int
-js_error(struct jscan *s, struct jchunk *j)
+js_members(struct jscan *s, struct jchunk *j, int *obj,
+    int (*member)(const unsigned char *, size_t, const struct jval *,
+    struct jchunk *))
 {
 	const unsigned char *k;
 	struct jobj o;
 	struct jval v;
 	size_t klen;
 	int r;
+
+	*obj = 0;
+	if (js_peek(s) == 'n')
+		return js_value(s, &v);
+	if (js_obj_open(s, &o) < 0)
+		return -1;
+	*obj = 1;
+	while ((r = js_obj_next(s, &o, &k, &klen)) == 1)
+		if (js_value(s, &v) < 0 || member(k, klen, &v, j) < 0)
+			return -1;
+	return r;
+}
+
+static int
+error_member(const unsigned char *k, size_t klen, const struct jval *v,
+    struct jchunk *j)
+{
+	if (JS_KEY(k, klen, "message") && v->type == JV_STR)
+		j->error = *v;
+	return 0;
+}
+
+/* "error": a string, or an object whose "message" is one; else "". */
+static int
+js_error(struct jscan *s, struct jchunk *j)
+{
+	struct jval v;
+	int obj;
 
 	if (js_peek(s) != '{') {
 		if (js_value(s, &v) < 0)
@@ -811,44 +844,32 @@ js_error(struct jscan *s, struct jchunk *j)
 		return 0;
 	}
 	j->error_set = 1;
-	if (js_obj_open(s, &o) < 0)
+	return js_members(s, j, &obj, error_member);
+}
+
+/* content and refusal: null or strings. */
+static int
+delta_member(const unsigned char *k, size_t klen, const struct jval *v,
+    struct jchunk *j)
+{
+	if (!JS_KEY(k, klen, "content") && !JS_KEY(k, klen, "refusal"))
+		return 0;
+	if (v->type != JV_NULL && v->type != JV_STR)
 		return -1;
-	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
-		if (js_value(s, &v) < 0)
-			return -1;
-		if (JS_KEY(k, klen, "message") && v.type == JV_STR)
-			j->error = v;
-	}
-	return r;
+	if (v->type == JV_STR && k[0] == 'c')
+		j->content = *v;
+	else if (v->type == JV_STR)
+		j->refusal = *v;
+	return 0;
 }
 
 /* "delta": null or an object; content and refusal null or strings. */
 static int
 js_delta(struct jscan *s, struct jchunk *j)
 {
-	const unsigned char *k;
-	struct jobj o;
-	struct jval v;
-	size_t klen;
-	int r;
+	int obj;
 
-	if (js_peek(s) == 'n')
-		return js_value(s, &v);
-	if (js_obj_open(s, &o) < 0)
-		return -1;
-	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
-		if (js_value(s, &v) < 0)
-			return -1;
-		if (!JS_KEY(k, klen, "content") && !JS_KEY(k, klen, "refusal"))
-			continue;
-		if (v.type != JV_NULL && v.type != JV_STR)
-			return -1;
-		if (v.type == JV_STR && k[0] == 'c')
-			j->content = v;
-		else if (v.type == JV_STR)
-			j->refusal = v;
-	}
-	return r;
+	return js_members(s, j, &obj, delta_member);
 }
 
 /* "choices": null or an array whose first element is an object. */
@@ -893,31 +914,28 @@ js_choices(struct jscan *s, struct jchunk *j)
 	return r;
 }
 
+/* Counts that are not integers are 0. */
+static int
+usage_member(const unsigned char *k, size_t klen, const struct jval *v,
+    struct jchunk *j)
+{
+	if (JS_KEY(k, klen, "prompt_tokens"))
+		j->prompt_tokens = v->type == JV_INT ? count_clamp(v->num) : 0;
+	else if (JS_KEY(k, klen, "completion_tokens"))
+		j->completion_tokens = v->type == JV_INT ?
+		    count_clamp(v->num) : 0;
+	return 0;
+}
+
 /* "usage": null or an object; counts that are not integers are 0. */
 static int
 js_usage(struct jscan *s, struct jchunk *j)
 {
-	const unsigned char *k;
-	struct jobj o;
-	struct jval v;
-	size_t klen;
-	int r;
+	int obj, r;
 
-	if (js_peek(s) == 'n')
-		return js_value(s, &v);
-	if (js_obj_open(s, &o) < 0)
-		return -1;
-	j->has_usage = 1;
-	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
-		if (js_value(s, &v) < 0)
-			return -1;
-		if (JS_KEY(k, klen, "prompt_tokens"))
-			j->prompt_tokens = v.type == JV_INT ?
-			    count_clamp(v.num) : 0;
-		else if (JS_KEY(k, klen, "completion_tokens"))
-			j->completion_tokens = v.type == JV_INT ?
-			    count_clamp(v.num) : 0;
-	}
+	r = js_members(s, j, &obj, usage_member);
+	if (obj)
+		j->has_usage = 1;
 	return r;
 }
 
