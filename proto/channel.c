@@ -31,16 +31,34 @@ _Static_assert(PCHAN_IN == EPOLLIN && PCHAN_IN == POLLIN &&
 #define RBUF_MIN	4096
 #define RBUF_LIMIT	(PROTO_HDR_LEN + PROTO_MAX_PAYLOAD + RBUF_MIN)
 
+/* Room for one descriptor's control message. */
+union fd_cmsg {
+	struct cmsghdr hdr;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* fd passed along with mh (SCM_RIGHTS), in cm's room. */
+static void
+fd_attach(struct msghdr *mh, union fd_cmsg *cm, int fd)
+{
+	struct cmsghdr *c;
+
+	memset(cm, 0, sizeof(*cm));
+	mh->msg_control = cm->buf;
+	mh->msg_controllen = sizeof(cm->buf);
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+}
+
 ssize_t
 proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd)
 {
 	struct msghdr mh;
 	struct iovec iov;
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
+	union fd_cmsg cm;
 	ssize_t n;
 
 	memset(&mh, 0, sizeof(mh));
@@ -48,16 +66,8 @@ proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd)
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		fd_attach(&mh, &cm, fd);
 	do {
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
@@ -382,11 +392,7 @@ pchan_flush(struct pchan *ch)
 {
 	struct iovec iov[FLUSH_IOV];
 	struct msghdr mh;
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
+	union fd_cmsg cm;
 	struct pframe *f, *first;
 	size_t left;
 	ssize_t n;
@@ -407,16 +413,8 @@ pchan_flush(struct pchan *ch)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)niov;
-		if (first->off == 0 && first->fd >= 0) {
-			memset(&cm, 0, sizeof(cm));
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &first->fd, sizeof(int));
-		}
+		if (first->off == 0 && first->fd >= 0)
+			fd_attach(&mh, &cm, first->fd);
 		do {
 			n = sendmsg(ch->fd, &mh, MSG_NOSIGNAL);
 		} while (n < 0 && errno == EINTR);

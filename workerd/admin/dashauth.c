@@ -585,11 +585,8 @@ login_abort(struct conn *c)
 static struct conn *
 login_detach(struct login *l)
 {
-	struct conn *c = l->c;
-
-	c->hctx = NULL;
-	c->abort = NULL;
-	return c;
+	conn_let_go(l->c);
+	return l->c;
 }
 
 static void
@@ -1161,11 +1158,8 @@ check_abort(struct conn *c)
 static struct conn *
 check_detach(struct check *k)
 {
-	struct conn *c = k->c;
-
-	c->hctx = NULL;
-	c->abort = NULL;
-	return c;
+	conn_let_go(k->c);
+	return k->c;
 }
 
 static void

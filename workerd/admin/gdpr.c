@@ -357,18 +357,29 @@ msgs_got(const struct storec_result *r, void *arg)
 	cx_pump(x, err);
 }
 
-/* A visitor session naming the contact; its id shown as admins see one. */
+/* An object whose "session" is s's id as admins see one; NULL out of memory. */
 static json_t *
-session_json(const struct st_contact_sess *s)
+session_obj(const struct st_contact_sess *s, int *err)
 {
 	char sess[EXPROW_SESSION_LEN + 1];
 	json_t *o;
-	int err = 0;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
 	exprow_session(s->session, sess);
-	exprow_oset(o, "session", exprow_text(sess), &err);
+	exprow_oset(o, "session", exprow_text(sess), err);
+	return o;
+}
+
+/* A visitor session naming the contact. */
+static json_t *
+session_json(const struct st_contact_sess *s)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = session_obj(s, &err)) == NULL)
+		return NULL;
 	exprow_oset(o, "widget", exprow_text(s->widget), &err);
 	exprow_oset(o, "created_at", exprow_ms(s->created_at), &err);
 	exprow_oset(o, "active_at", exprow_ms(s->active_at), &err);
@@ -380,14 +391,11 @@ session_json(const struct st_contact_sess *s)
 static json_t *
 submission_json(const struct st_contact_sess *s)
 {
-	char sess[EXPROW_SESSION_LEN + 1];
 	json_t *o;
 	int err = 0;
 
-	if ((o = json_object()) == NULL)
+	if ((o = session_obj(s, &err)) == NULL)
 		return NULL;
-	exprow_session(s->session, sess);
-	exprow_oset(o, "session", exprow_text(sess), &err);
 	exprow_oset(o, "count", json_integer(s->submissions), &err);
 	exprow_oset(o, "contactVerified", json_boolean(!s->last.unverified),
 	    &err);

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "static.h"
 #include "workerd.h"
 
 __asm__(
@@ -70,31 +71,6 @@ openapi_etag(void)
 	return etag;
 }
 
-/* If-None-Match: "*" or a list of entity tags, weak ones compared weakly. */
-static int
-etag_matches(const char *inm)
-{
-	const char *p = inm, *e;
-	size_t n = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0) {
-			e = p + n;
-			if (*e == '\0' || *e == ',' || *e == ' ' || *e == '\t')
-				return 1;
-		}
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
 void
 openapi_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -107,7 +83,7 @@ openapi_get(struct conn *c, struct http_request *req,
 	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: no-cache\r\n",
 	    etag);
 	inm = http_header(req, "if-none-match");
-	if (inm != NULL && etag_matches(inm)) {
+	if (static_etag_match(inm, etag)) {
 		conn_send(c, 304, hdr, NULL, NULL, 0);
 		return;
 	}
