@@ -1144,6 +1144,7 @@ static const struct pfield f_invite_accept_req[] = {
 	PFCLIP(struct st_invite_accept_req, name, 4 * ST_USER_NAME_MAX),
 	PFBYTES(struct st_invite_accept_req, salt, salt_len, PF_F_EXACT),
 	PFBYTES(struct st_invite_accept_req, hash, hash_len, PF_F_EXACT),
+	PFSTR(struct st_invite_accept_req, user, ST_USER_ID_MAX),
 };
 PLAYOUT(pl_invite_accept_req, struct st_invite_accept_req,
     f_invite_accept_req);
@@ -1156,8 +1157,8 @@ static PLAYOUT(pl_invite_done, struct st_invite_done, f_invite_done);
 
 static const struct pfield f_invite_accept_rep[] = {
 	PFU8(struct st_invite_accept_rep, result),
-	PFWHEN(struct st_invite_accept_rep, result, 1u << 0 | 1u << 2, d,
-	    pl_invite_done),
+	PFWHEN(struct st_invite_accept_rep, result,
+	    1u << 0 | 1u << 2 | 1u << 3, d, pl_invite_done),
 };
 PLAYOUT(pl_invite_accept_rep, struct st_invite_accept_rep,
     f_invite_accept_rep);

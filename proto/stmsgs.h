@@ -624,15 +624,20 @@ struct st_invite_accept_req {
 	uint32_t salt_len;
 	uint8_t hash[ST_PW_HASH_LEN];
 	uint32_t hash_len;
+	/* The signed-in account taking it, or "": a new account's. */
+	const char *user;
 };
 struct st_invite_done {
 	char user[ST_USER_ID_MAX + 1];
 	char org[ST_ORG_ID_MAX + 1];
 };
 struct st_invite_accept_rep {
-	/* 0 a new user, 1 no such invitation, 2 an existing account */
+	/*
+	 * 0 a new user, 1 no such invitation, 2 the signed-in account
+	 * joined, 3 anonymous for an account that exists: nothing done
+	 */
 	uint8_t result;
-	struct st_invite_done d;	/* 0, 2 */
+	struct st_invite_done d;	/* 0, 2, 3 (3: org only) */
 };
 struct st_user_set_req {
 	uint8_t mode;			/* ST_USER_SET_* */
