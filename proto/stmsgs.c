@@ -1103,6 +1103,20 @@ static const struct pfield f_members[] = {
 };
 PLAYOUT(pl_members, struct st_members, f_members);
 
+static const struct pfield f_invite_view[] = {
+	PFBUF(struct st_invite_view, id),
+	PFBUF(struct st_invite_view, email),
+	PFU8(struct st_invite_view, role),
+	PFU64(struct st_invite_view, created_at),
+	PFU64(struct st_invite_view, expires_at),
+};
+static PLAYOUT(pl_invite_view, struct st_invite_view, f_invite_view);
+
+static const struct pfield f_invites[] = {
+	PFLIST(struct st_invites, v, n, ST_INVITES_MAX, pl_invite_view),
+};
+PLAYOUT(pl_invites, struct st_invites, f_invites);
+
 static const struct pfield f_user_invite_req[] = {
 	PFCLIP(struct st_user_invite_req, email, ST_EMAIL_MAX),
 	PFU8(struct st_user_invite_req, role),

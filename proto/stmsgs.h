@@ -591,6 +591,16 @@ struct st_members {
 	struct st_member_view *m;
 	uint32_t n;
 };
+struct st_invite_view {
+	char id[ST_INVITE_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t role;
+	uint64_t created_at, expires_at;
+};
+struct st_invites {
+	struct st_invite_view *v;
+	uint32_t n;
+};
 struct st_user_invite_req {
 	const char *email;
 	uint8_t role;
@@ -791,7 +801,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
     pl_audit_entry, pl_audit_page, pl_audit_note_req,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,
-    pl_members, pl_user_invite_req, pl_user_invite_rep,
+    pl_members, pl_invites, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,

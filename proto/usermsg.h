@@ -39,10 +39,17 @@
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
- *                   bytes hash -> u8 result (0 a new user, 1 no such
- *                   invitation, 2 the email's existing account joined:
- *                   its name and password kept, no session made), str
- *                   user id, str org
+ *                   bytes hash, str user (the signed-in account taking
+ *                   it, or "") -> u8 result (0 the email's new account
+ *                   made; 1 no such invitation, or user is not the
+ *                   email's account; 2 user joined; 3 anonymous for an
+ *                   email with an account: nothing done, the invitation
+ *                   claimed, answered as 0 is), str user id, str org
+ *   ST_INVITE_LIST  (empty) -> u32 n, n x {str id, str email, u8 role,
+ *                   u64 created_at, u64 expires_at}: who asks's
+ *                   organisation's pending invitations (never a token)
+ *   ST_INVITE_REVOKE str id -> (empty): one of them deleted (another
+ *                   organisation's: not found)
  *   ST_USER_SET     (parleyctl) u8 mode (0 add, 1 password), str email,
  *                   str name, u8 role, bytes salt, bytes hash
  *                   -> u8 result (0 ok, 1 no such user, 2 already a
@@ -78,6 +85,8 @@ _Static_assert(ST_USER_ID_MAX <= ST_WIDGET_MAX, "an order key holds it");
 #define ST_INVITES_ALL_MAX	20000	/* pending in the install */
 #define ST_INVITE_MS		(7ull * 24 * 3600 * 1000)
 #define ST_INVITE_HASH_LEN	32	/* SHA-256 of the token */
+#define ST_INVITE_PREFIX	"inv_"	/* + the hash's first 16 bytes, hex */
+#define ST_INVITE_ID_MAX	(4 + ST_ID_HEX)
 #define ST_OWNER_EMAIL		"owner@localhost"
 
 /* ST_USER_UPDATE's mask. */

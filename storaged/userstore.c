@@ -765,6 +765,121 @@ store_invite_accept(struct store_txn *t,
 	return invite_new(t, q->token_hash, &iv, q, out);
 }
 
+/* The invitation's id: "inv_" and its hash's first 16 bytes, hex. */
+static void
+invite_id(const uint8_t *hash, char id[ST_INVITE_ID_MAX + 1])
+{
+	size_t p = strlen(ST_INVITE_PREFIX);
+
+	memcpy(id, ST_INVITE_PREFIX, p);
+	proto_hex_encode(hash, ST_ID_HEX / 2, id + p);
+}
+
+/*
+ * Calls fn for each of org's pending invitations (expired ones are
+ * skipped): 0, or -1 with t failed. fn's non-zero stops the walk.
+ */
+static int
+invites_each(struct store_txn *t, const char *org,
+    int (*fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
+    const struct invite *, void *), void *arg)
+{
+	struct invite iv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t now = t->st->now();
+	int rc, op = MDB_FIRST;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != ST_INVITE_HASH_LEN ||
+		    invite_decode(t, &v, &iv) != 0) {
+			if (!t->err)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent invitations");
+			break;
+		}
+		if (iv.expires_at <= now || strcmp(iv.org, org) != 0)
+			continue;
+		if (fn(t, cur, &k, &iv, arg) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "invitations");
+	return t->err ? -1 : 0;
+}
+
+static int
+invite_list_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct st_invites *out = arg;
+	struct st_invite_view *v;
+
+	if (out->n >= ST_INVITES_MAX)
+		return 1;
+	v = &out->v[out->n++];
+	invite_id(k->mv_data, v->id);
+	strlcpy(v->email, iv->email, sizeof(v->email));
+	v->role = iv->role;
+	v->created_at = iv->created_at;
+	v->expires_at = iv->expires_at;
+	return 0;
+}
+
+int
+store_invite_list(struct store_txn *t, const char *org,
+    struct st_invites *out)
+{
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if ((out->v = calloc(ST_INVITES_MAX, sizeof(*out->v))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (invites_each(t, org, invite_list_one, out) < 0) {
+		free(out->v);
+		memset(out, 0, sizeof(*out));
+	}
+	return t->err;
+}
+
+struct revoke {
+	const char *id;
+	int found;
+};
+
+static int
+invite_revoke_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct revoke *r = arg;
+	char id[ST_INVITE_ID_MAX + 1];
+
+	invite_id(k->mv_data, id);
+	if (strcmp(id, r->id) != 0)
+		return 0;
+	r->found = 1;
+	db_cursor_del(t, cur, t->st->invites, k);
+	return 1;
+}
+
+int
+store_invite_revoke(struct store_txn *t, const char *org, const char *id)
+{
+	struct revoke r = { id, 0 };
+
+	if (t->err)
+		return t->err;
+	if (invites_each(t, org, invite_revoke_one, &r) == 0 && !r.found)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such invitation");
+	return t->err;
+}
+
 /* ----------------------------------------------------- members' changes */
 
 int
