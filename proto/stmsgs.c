@@ -1166,6 +1166,7 @@ PLAYOUT(pl_invite_accept_req, struct st_invite_accept_req,
 static const struct pfield f_invite_done[] = {
 	PFBUF(struct st_invite_done, user),
 	PFBUF(struct st_invite_done, org),
+	PFBUF(struct st_invite_done, email),
 };
 static PLAYOUT(pl_invite_done, struct st_invite_done, f_invite_done);
 

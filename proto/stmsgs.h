@@ -640,6 +640,7 @@ struct st_invite_accept_req {
 struct st_invite_done {
 	char user[ST_USER_ID_MAX + 1];
 	char org[ST_ORG_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];	/* the invitation's */
 };
 struct st_invite_accept_rep {
 	/*

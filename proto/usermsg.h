@@ -44,7 +44,8 @@
  *                   made; 1 no such invitation, or user is not the
  *                   email's account; 2 user joined; 3 anonymous for an
  *                   email with an account: nothing done, the invitation
- *                   claimed, answered as 0 is), str user id, str org
+ *                   claimed, answered as 0 is), str user id, str org,
+ *                   str email (the invitation's)
  *   ST_INVITE_LIST  (empty) -> u32 n, n x {str id, str email, u8 role,
  *                   u64 created_at, u64 expires_at}: who asks's
  *                   organisation's pending invitations (never a token)

@@ -685,6 +685,7 @@ invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
 	out->result = 2;
 	strlcpy(out->d.user, u.id, sizeof(out->d.user));
 	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
 	st_user_free(&u);
 	return t->err;
 }
@@ -718,6 +719,7 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct invite *iv,
 		invite_save(t, hash, iv);
 		out->result = 3;
 		strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
 		return t->err;
 	}
 	if (user_make(t, iv->email, q->name, q->salt, q->hash, iv->org,
@@ -727,6 +729,7 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct invite *iv,
 	    "delete invitation");
 	strlcpy(out->d.user, u.id, sizeof(out->d.user));
 	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
 	st_user_free(&u);
 	return t->err;
 }

@@ -202,7 +202,7 @@ describe('people', { concurrency: true }, () => {
       const a = await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD });
       assert.equal(a.status, 200, a.text);
       api.checkJson('POST', ACCEPT, a);
-      assert.deepEqual(a.json(), { organization: { id: 'default' } });
+      assert.deepEqual(a.json(), { organization: { id: 'default' }, email: 'cy@example.com' });
       assert.equal(setCookies(a).length, 0, 'no session: the answer is the one an existing account\'s email gets');
       // Spent.
       assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
@@ -235,10 +235,11 @@ describe('people', { concurrency: true }, () => {
       const answers = [];
       for (const token of [taken, free]) {
         const a = await acceptRequest(p, { token, name: 'Someone', password: 'the inviter\'s guess' });
-        answers.push({ status: a.status, body: a.json(), cookies: setCookies(a).length });
+        // The email is the invitation's, which the link's holder knows.
+        answers.push({ status: a.status, body: { ...a.json(), email: '' }, cookies: setCookies(a).length });
       }
       assert.deepEqual(answers[0], answers[1], 'the same answer whether or not the email has an account');
-      assert.deepEqual(answers[0], { status: 200, body: { organization: { id: org } }, cookies: 0 });
+      assert.deepEqual(answers[0], { status: 200, body: { organization: { id: org }, email: '' }, cookies: 0 });
       // Taken again: spent alike.
       for (const token of [taken, free])
         assertJsonError(await acceptRequest(p, { token, name: 'Someone', password: 'the inviter\'s guess' }), 404,
@@ -259,7 +260,7 @@ describe('people', { concurrency: true }, () => {
       // Signed in as itself: it joins.
       const j = await s.request('POST', ACCEPT, { body: { token: taken } });
       assert.equal(j.status, 200, j.text);
-      assert.deepEqual(j.json(), { organization: { id: org } });
+      assert.deepEqual(j.json(), { organization: { id: org }, email: 'owner@localhost' });
       me = (await s.get('/dashboard/api/session')).json();
       assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
       assertJsonError(await s.request('POST', ACCEPT, { body: { token: taken } }), 404,
@@ -284,7 +285,7 @@ describe('people', { concurrency: true }, () => {
       let token = await inviteVictim();
       const a = await acceptRequest(p, { token, name: 'Mallory', password: 'mallory\'s own password' });
       assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.json(), { organization: { id: org } });
+      assert.deepEqual(a.json(), { organization: { id: org }, email: 'owner@localhost' });
       assertJsonError(await m.request('PATCH', `/v1/admin/users/${vid}`, { headers: inB, body: { disabled: true } }), 404, 'User not found');
       assertJsonError(await m.request('DELETE', `/v1/admin/users/${vid}`, { headers: inB }), 404, 'User not found');
       assert.equal((await victim.get(LIST)).status, 200);
@@ -344,6 +345,49 @@ describe('people', { concurrency: true }, () => {
       });
       assert.equal(r.status, 201, r.text);
       assert.equal((await invite(p, { email: 'free@example.com', role: 'agent' })).status, 201);
+    });
+
+    test('GET /v1/admin/invitations lists the organisation\'s pending ones (no token); DELETE revokes one; another organisation\'s is 404', async () => {
+      const api = await checkerFor(p);
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Lister' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const inOrg = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      const made = await p.request('POST', '/v1/admin/users', {
+        headers: { ...inOrg, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'Lee@Example.com', role: 'admin' }),
+      });
+      assert.equal(made.status, 201, made.text);
+      const token = made.json().url.split('#')[1];
+      const r = await p.request('GET', '/v1/admin/invitations', { headers: inOrg });
+      assert.equal(r.status, 200, r.text);
+      api.checkJson('GET', '/v1/admin/invitations', r);
+      const { invitations } = r.json();
+      assert.equal(invitations.length, 1);
+      const [inv] = invitations;
+      assert.match(inv.id, /^inv_[0-9a-f]{32}$/);
+      assert.deepEqual({ email: inv.email, role: inv.role }, { email: 'lee@example.com', role: 'admin' });
+      assert.equal(inv.expires_at - inv.created_at, 7 * 24 * 3600 * 1000);
+      assert.ok(!r.text.includes(token), 'never the token');
+      // Not in another organisation's list, and not revocable from there.
+      const mine = (await p.admin('/v1/admin/invitations')).json().invitations;
+      assert.ok(!mine.some((x) => x.id === inv.id));
+      const path = `/v1/admin/invitations/${inv.id}`;
+      const other = await p.request('DELETE', path, { headers: { 'x-admin-api-key': p.adminKey } });
+      assertJsonError(other, 404, 'Invitation not found');
+      api.checkJson('DELETE', path, other);
+      assertJsonError(await p.request('DELETE', '/v1/admin/invitations/nope', { headers: inOrg }), 404, 'Invitation not found');
+      // An agent of the organisation may not list them.
+      const agent = await addMember(p, { org, role: 'agent' });
+      assert.equal((await agent.session.get('/v1/admin/invitations', { headers: { 'x-organization-id': org } })).status, 403);
+      // Revoked: gone from the list, and its link no longer works.
+      const d = await p.request('DELETE', path, { headers: inOrg });
+      assert.equal(d.status, 200, d.text);
+      api.checkJson('DELETE', path, d);
+      assert.deepEqual(d.json(), { deleted: true });
+      assert.deepEqual((await p.request('GET', '/v1/admin/invitations', { headers: inOrg })).json().invitations
+        .filter((x) => x.email === 'lee@example.com'), []);
+      assertJsonError(await acceptRequest(p, { token, name: 'Lee', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
+      assertJsonError(await p.request('DELETE', path, { headers: inOrg }), 404, 'Invitation not found');
     });
 
     test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {

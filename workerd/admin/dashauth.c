@@ -504,18 +504,20 @@ session_who(json_t *o, const struct st_dash_session *s, int *err)
 
 /*
  * An accepted invitation's answer, whoever took it and whatever it did:
- * 200 {"organization":{"id"}}.
+ * 200 {"organization":{"id"},"email"} (the invited email, which the
+ * link's holder knows: the page logs in with it).
  */
 static void
-send_accepted(struct conn *c, const char *org)
+send_accepted(struct conn *c, const struct st_invite_done *d)
 {
 	json_t *o, *g;
 	int err = 0;
 
 	if ((o = json_object()) != NULL) {
 		g = json_object();
-		exprow_oset(g, "id", json_string(org), &err);
+		exprow_oset(g, "id", json_string(d->org), &err);
 		exprow_oset(o, "organization", exprow_odone(g, err), &err);
+		exprow_oset(o, "email", json_string(d->email), &err);
 	}
 	if ((o = exprow_odone(o, err || o == NULL)) == NULL)
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
@@ -982,7 +984,7 @@ accept_done(const struct storec_result *r, void *arg)
 	}
 	c = login_detach(l);
 	login_free(l);
-	send_accepted(c, rep.d.org);
+	send_accepted(c, &rep.d);
 }
 
 /* The new password's hash, from the pool: the invitation accepted. */
@@ -1287,7 +1289,7 @@ check_accepted(const struct storec_result *r, void *arg)
 	}
 	c = check_detach(k);
 	check_free(k);
-	send_accepted(c, rep.d.org);
+	send_accepted(c, &rep.d);
 }
 
 /* ST_INVITE_ACCEPT of k's token by the session's user. */
