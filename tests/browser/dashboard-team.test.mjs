@@ -261,7 +261,10 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     const made = await adminApi(stack, 'POST', '/v1/admin/users', { email: hostile, role: 'agent' });
     assert.equal(made.status, 201, JSON.stringify(made.json));
     const token = made.json.url.split('#')[1];
-    await openDash(page, stack, '#/users', '[data-testid="invitation-row"]');
+    await openDash(page, stack, '#/users', '[data-testid="invite-form"]');
+    // The page may be the one the last test left: loaded again, it lists both.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="invitation-row"]').length >= 2, null, { timeout: 5000 });
     const emails = await page.$$eval('[data-testid="invitation-email"]', (l) => l.map((e) => e.textContent));
     assert.ok(emails.includes('cy@example.com'), JSON.stringify(emails));
     assert.ok(emails.includes(hostile), JSON.stringify(emails));
