@@ -136,6 +136,8 @@ enum proto_type {
 	PROTO_ST_USER_DELETE = 0x5d,
 	PROTO_ST_INVITE_ACCEPT = 0x5e,
 	PROTO_ST_USER_SET = 0x5f,
+	PROTO_ST_INVITE_LIST = 0x9e,
+	PROTO_ST_INVITE_REVOKE = 0x9f,
 	/* webhooks (issue 23): see hookmsg.h */
 	PROTO_ST_HOOK_CREATE = 0x71,
 	PROTO_ST_HOOK_UPDATE = 0x72,
@@ -206,7 +208,7 @@ enum proto_type {
 	PROTO_ST_WS_CONV_LIST = 0x93,
 	PROTO_ST_WS_CONV_READ = 0x94,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x91, 0x95-0x97, 0x99-0x9f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x91, 0x95-0x97, 0x99-0x9d */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -1106,6 +1106,20 @@ static const struct pfield f_members[] = {
 };
 PLAYOUT(pl_members, struct st_members, f_members);
 
+static const struct pfield f_invite_view[] = {
+	PFBUF(struct st_invite_view, id),
+	PFBUF(struct st_invite_view, email),
+	PFU8(struct st_invite_view, role),
+	PFU64(struct st_invite_view, created_at),
+	PFU64(struct st_invite_view, expires_at),
+};
+static PLAYOUT(pl_invite_view, struct st_invite_view, f_invite_view);
+
+static const struct pfield f_invites[] = {
+	PFLIST(struct st_invites, v, n, ST_INVITES_MAX, pl_invite_view),
+};
+PLAYOUT(pl_invites, struct st_invites, f_invites);
+
 static const struct pfield f_user_invite_req[] = {
 	PFCLIP(struct st_user_invite_req, email, ST_EMAIL_MAX),
 	PFU8(struct st_user_invite_req, role),
@@ -1147,6 +1161,7 @@ static const struct pfield f_invite_accept_req[] = {
 	PFCLIP(struct st_invite_accept_req, name, 4 * ST_USER_NAME_MAX),
 	PFBYTES(struct st_invite_accept_req, salt, salt_len, PF_F_EXACT),
 	PFBYTES(struct st_invite_accept_req, hash, hash_len, PF_F_EXACT),
+	PFSTR(struct st_invite_accept_req, user, ST_USER_ID_MAX),
 };
 PLAYOUT(pl_invite_accept_req, struct st_invite_accept_req,
     f_invite_accept_req);
@@ -1154,13 +1169,14 @@ PLAYOUT(pl_invite_accept_req, struct st_invite_accept_req,
 static const struct pfield f_invite_done[] = {
 	PFBUF(struct st_invite_done, user),
 	PFBUF(struct st_invite_done, org),
+	PFBUF(struct st_invite_done, email),
 };
 static PLAYOUT(pl_invite_done, struct st_invite_done, f_invite_done);
 
 static const struct pfield f_invite_accept_rep[] = {
 	PFU8(struct st_invite_accept_rep, result),
-	PFWHEN(struct st_invite_accept_rep, result, 1u << 0 | 1u << 2, d,
-	    pl_invite_done),
+	PFWHEN(struct st_invite_accept_rep, result,
+	    1u << 0 | 1u << 2 | 1u << 3, d, pl_invite_done),
 };
 PLAYOUT(pl_invite_accept_rep, struct st_invite_accept_rep,
     f_invite_accept_rep);

@@ -602,6 +602,16 @@ struct st_members {
 	struct st_member_view *m;
 	uint32_t n;
 };
+struct st_invite_view {
+	char id[ST_INVITE_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t role;
+	uint64_t created_at, expires_at;
+};
+struct st_invites {
+	struct st_invite_view *v;
+	uint32_t n;
+};
 struct st_user_invite_req {
 	const char *email;
 	uint8_t role;
@@ -635,15 +645,21 @@ struct st_invite_accept_req {
 	uint32_t salt_len;
 	uint8_t hash[ST_PW_HASH_LEN];
 	uint32_t hash_len;
+	/* The signed-in account taking it, or "": a new account's. */
+	const char *user;
 };
 struct st_invite_done {
 	char user[ST_USER_ID_MAX + 1];
 	char org[ST_ORG_ID_MAX + 1];
+	char email[ST_EMAIL_MAX + 1];	/* the invitation's */
 };
 struct st_invite_accept_rep {
-	/* 0 a new user, 1 no such invitation, 2 an existing account */
+	/*
+	 * 0 a new user, 1 no such invitation, 2 the signed-in account
+	 * joined, 3 anonymous for an account that exists: nothing done
+	 */
 	uint8_t result;
-	struct st_invite_done d;	/* 0, 2 */
+	struct st_invite_done d;	/* 0, 2, 3 (3: org only) */
 };
 struct st_user_set_req {
 	uint8_t mode;			/* ST_USER_SET_* */
@@ -797,7 +813,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
     pl_audit_entry, pl_audit_page, pl_audit_note_req,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,
-    pl_members, pl_user_invite_req, pl_user_invite_rep,
+    pl_members, pl_invites, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,

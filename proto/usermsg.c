@@ -73,6 +73,10 @@ penc_user(struct penc *e, const struct st_user *u)
 	}
 	penc_u64(e, u->created_at);
 	penc_u64(e, u->updated_at);
+	/* Format 2: each membership's disabled flag. */
+	penc_u32(e, u->n);
+	for (i = 0; i < u->n; i++)
+		penc_u8(e, u->mems[i].disabled);
 }
 
 /* Exactly len bytes into out. */
@@ -95,7 +99,7 @@ pdec_exact(struct pdec *d, uint8_t *out, size_t len)
 int
 pdec_user(struct pdec *d, struct st_user *u)
 {
-	uint32_t i;
+	uint32_t i, n;
 
 	memset(u, 0, sizeof(*u));
 	pdec_strbuf(d, u->id, sizeof(u->id));
@@ -117,6 +121,12 @@ pdec_user(struct pdec *d, struct st_user *u)
 	}
 	u->created_at = pdec_u64(d);
 	u->updated_at = pdec_u64(d);
+	/* None (a format 1 record, padded): every membership enabled. */
+	if ((n = pdec_u32(d)) != 0 && n != u->n)
+		d->err = 1;
+	for (i = 0; !d->err && i < n; i++)
+		if ((u->mems[i].disabled = pdec_u8(d)) > 1)
+			d->err = 1;
 	if (d->err) {
 		st_user_free(u);
 		return -1;
@@ -178,6 +188,14 @@ st_user_member(const struct st_user *u, const char *org)
 		if (strcmp(u->mems[i].org, org) == 0)
 			return &u->mems[i];
 	return NULL;
+}
+
+const struct st_member *
+st_user_acts(const struct st_user *u, const char *org)
+{
+	const struct st_member *m = st_user_member(u, org);
+
+	return m != NULL && !m->disabled && !u->disabled ? m : NULL;
 }
 
 const char *

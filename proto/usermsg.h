@@ -12,7 +12,11 @@
  * or parleyctl, never by storaged; a disabled flag; the organisations it
  * belongs to with its role in each (at most ST_MEMBERSHIPS_MAX); the
  * fingerprint of DASHBOARD_PASSWORD it was last set from (the first
- * owner only, else zero); created and updated times (ms).
+ * owner only, else zero); created and updated times (ms). Disabling is
+ * per membership (an owner acts on its own organisation only): the
+ * record ends with one byte per membership, 1 disabled there (format 2;
+ * a format 1 record has none, every membership enabled). The account's
+ * own disabled flag is only read (records from before).
  *
  * Requests (reply payloads after "->"); who asks as the table says
  * (none: the worker before anyone signed in; any: the organisation is
@@ -35,10 +39,18 @@
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
- *                   bytes hash -> u8 result (0 a new user, 1 no such
- *                   invitation, 2 the email's existing account joined:
- *                   its name and password kept, no session made), str
- *                   user id, str org
+ *                   bytes hash, str user (the signed-in account taking
+ *                   it, or "") -> u8 result (0 the email's new account
+ *                   made; 1 no such invitation, or user is not the
+ *                   email's account; 2 user joined; 3 anonymous for an
+ *                   email with an account: nothing done, the invitation
+ *                   claimed, answered as 0 is), str user id, str org,
+ *                   str email (the invitation's)
+ *   ST_INVITE_LIST  (empty) -> u32 n, n x {str id, str email, u8 role,
+ *                   u64 created_at, u64 expires_at}: who asks's
+ *                   organisation's pending invitations (never a token)
+ *   ST_INVITE_REVOKE str id -> (empty): one of them deleted (another
+ *                   organisation's: not found)
  *   ST_USER_SET     (parleyctl) u8 mode (0 add, 1 password), str email,
  *                   str name, u8 role, bytes salt, bytes hash
  *                   -> u8 result (0 ok, 1 no such user, 2 already a
@@ -70,9 +82,12 @@ _Static_assert(ST_USER_ID_MAX <= ST_WIDGET_MAX, "an order key holds it");
 #define ST_PW_SALT_LEN		16
 #define ST_PW_HASH_LEN		32
 #define ST_USER_FP_LEN		32
-#define ST_INVITES_MAX		1000	/* pending invitations kept */
+#define ST_INVITES_MAX		1000	/* pending per organisation */
+#define ST_INVITES_ALL_MAX	20000	/* pending in the install */
 #define ST_INVITE_MS		(7ull * 24 * 3600 * 1000)
 #define ST_INVITE_HASH_LEN	32	/* SHA-256 of the token */
+#define ST_INVITE_PREFIX	"inv_"	/* + the hash's first 16 bytes, hex */
+#define ST_INVITE_ID_MAX	(4 + ST_ID_HEX)
 #define ST_OWNER_EMAIL		"owner@localhost"
 
 /* ST_USER_UPDATE's mask. */
@@ -87,6 +102,7 @@ _Static_assert(ST_USER_ID_MAX <= ST_WIDGET_MAX, "an order key holds it");
 struct st_member {
 	char org[ST_ORG_ID_MAX + 1];
 	uint8_t role;		/* enum st_role, AGENT..OWNER */
+	uint8_t disabled;	/* by an owner of org: cannot act in org */
 };
 
 struct st_user {
@@ -96,7 +112,7 @@ struct st_user {
 	uint8_t salt[ST_PW_SALT_LEN];
 	uint8_t hash[ST_PW_HASH_LEN];
 	uint8_t fp[ST_USER_FP_LEN];	/* DASHBOARD_PASSWORD's, or zero */
-	uint8_t disabled;
+	uint8_t disabled;	/* the account (before per-org disabling) */
 	struct st_member *mems;	/* malloc'd, n of them */
 	uint32_t n;
 	uint64_t created_at, updated_at;
@@ -135,6 +151,12 @@ int st_pw_scrypt(const char *pw, size_t pwlen, const void *salt,
 int st_user_id_valid(const char *s);
 /* The membership of org in u, or NULL. */
 const struct st_member *st_user_member(const struct st_user *u,
+    const char *org);
+/*
+ * The membership of org in u when u may act there (neither the account
+ * nor that membership disabled), else NULL.
+ */
+const struct st_member *st_user_acts(const struct st_user *u,
     const char *org);
 
 #endif

@@ -355,7 +355,7 @@ session_orgs(struct store_txn *t, const struct st_user *u,
 	if ((out->orgs = calloc(u->n, sizeof(*out->orgs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	for (i = 0; i < u->n && !t->err; i++) {
-		if (!org_there(t, u->mems[i].org) ||
+		if (u->mems[i].disabled || !org_there(t, u->mems[i].org) ||
 		    store_org_get(t, u->mems[i].org, &o) != 0)
 			continue;
 		strlcpy(out->orgs[out->n].id, o.id, sizeof(out->orgs[0].id));
@@ -391,12 +391,16 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 		return rc < 0 ? t->err : 0;
 	if (u.disabled)
 		goto out;
-	/* The one asked for, or the first whose organisation exists. */
+	/*
+	 * The one asked for, or the first whose organisation exists; a
+	 * membership disabled there is none.
+	 */
 	if (org[0] != '\0')
-		m = st_user_member(&u, org);
+		m = st_user_acts(&u, org);
 	else
 		for (i = 0; i < u.n && m == NULL && !t->err; i++)
-			if (org_there(t, u.mems[i].org))
+			if (!u.mems[i].disabled &&
+			    org_there(t, u.mems[i].org))
 				m = &u.mems[i];
 	if (m == NULL) {
 		out->valid = org[0] != '\0' ? ST_DASH_NOT_MEMBER :

@@ -2244,6 +2244,7 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		struct st_user_update_rep upd;
 		struct st_invite_accept_rep acc;
 		struct st_user_set_rep set;
+		struct st_invites invs;
 	} rep;
 
 	if (req_begin(b, &t, r, type) < 0)
@@ -2274,6 +2275,12 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		break;
 	case PROTO_ST_USER_SET:
 		store_user_set(&t, org, req, &rep.set, gone);
+		break;
+	case PROTO_ST_INVITE_LIST:
+		store_invite_list(&t, org, &rep.invs);
+		break;
+	case PROTO_ST_INVITE_REVOKE:
+		store_invite_revoke(&t, org, q->id);
 		break;
 	default:
 		store_fail(&t, PROTO_E_UNSUPPORTED, "not a people request");
@@ -2370,6 +2377,8 @@ static const struct op {
 	{ PROTO_ST_USER_DELETE, op_user, NULL },
 	{ PROTO_ST_INVITE_ACCEPT, op_user, NULL },
 	{ PROTO_ST_USER_SET, op_user, NULL },
+	{ PROTO_ST_INVITE_LIST, op_user, NULL },
+	{ PROTO_ST_INVITE_REVOKE, op_user, NULL },
 	/* webhooks (issue 23) */
 	{ PROTO_ST_HOOK_CREATE, op_entity, &hooks },
 	{ PROTO_ST_HOOK_UPDATE, op_entity, &hooks },

@@ -91,7 +91,7 @@ member_name(struct store_txn *t, const char *id, const char *org,
 
 	if ((rc = user_load(t, id, &u)) < 0)
 		return -1;
-	ok = rc == 0 && !u.disabled && st_user_member(&u, org) != NULL;
+	ok = rc == 0 && st_user_acts(&u, org) != NULL;
 	if (ok)
 		strlcpy(name, u.name != NULL ? u.name : "",
 		    4 * ST_MSG_NAME_MAX + 1);

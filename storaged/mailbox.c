@@ -113,6 +113,7 @@ store_notify_set(struct store_txn *t, const char *user, uint32_t mask)
 /* ---------------------------------------------------------- recipients */
 
 struct rcpts {
+	const char *org;
 	uint32_t kind;
 	struct st_mail *m;
 };
@@ -124,7 +125,7 @@ rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 	struct rcpts *r = arg;
 	uint32_t mask;
 
-	if (u->disabled || u32_get(t, t->st->user_notify, u->id, &mask,
+	if (st_user_acts(u, r->org) == NULL || u32_get(t, t->st->user_notify, u->id, &mask,
 	    "user emails") < 0 || !(mask & r->kind))
 		return t->err ? -1 : 0;
 	strlcpy(r->m->rcpt[r->m->nrcpt++], u->email, sizeof(r->m->rcpt[0]));
@@ -327,6 +328,7 @@ store_mail_event(struct store_txn *t, const char *org, const char *conv,
 	memset(&m, 0, sizeof(m));
 	if ((m.rcpt = calloc(ST_MAIL_RCPT_MAX, sizeof(*m.rcpt))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	r.org = org;
 	r.kind = kind;
 	r.m = &m;
 	if (store_members_each(t, org, rcpt_take, &r) == 0 && m.nrcpt > 0) {

@@ -7,7 +7,12 @@
  *	org_users    org id | 0 | user id -> (nothing): the members
  *	invites      SHA-256 of a token[32] -> invitation
  *
- * Every value starts with ST_RECORD_VERSION. The passwords come hashed
+ * Every value starts with its format's version: a user's is
+ * USER_VERSION (2 added each membership's disabled flag), an
+ * invitation's INVITE_VERSION (2 added its claimed flag), the rest
+ * ST_RECORD_VERSION. An owner acts on the membership in its own
+ * organisation only: disabling or removing a member there leaves the
+ * account's password, sessions and other memberships alone. The passwords come hashed
  * (the worker's or parleyctl's scrypt): storaged only stores and hands
  * back salt and hash. Ending a user's sessions (disabled, deleted, a new
  * password) deletes them in the same transaction (dashstore.c's
@@ -26,6 +31,11 @@
 #include "userstore.h"
 
 #define MEMBER_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_USER_ID_MAX)
+#define USER_VERSION	2
+#define USER_V1_PAD	4	/* no disabled flags: u32 0 */
+#define INVITE_VERSION	2
+
+static const size_t user_pad[] = { USER_V1_PAD };
 
 ENTITY_CHECKS(user, struct st_user, st_user_copy, st_user_invalid)
 
@@ -106,7 +116,8 @@ static const struct store_entity user_entity = {
 	.dbi = offsetof(struct store, users),
 	.order = offsetof(struct store, user_order),
 	.fresh = offsetof(struct store, users),
-	.version = ST_RECORD_VERSION,
+	.version = USER_VERSION,
+	.pad = user_pad,
 	.codec = &pl_user,
 	ENTITY_MEMBERS(struct st_user),
 	.prefix = ST_USER_PREFIX,
@@ -188,7 +199,7 @@ member_view(struct store_txn *t, const struct st_user *u, const char *org,
 		return -1;
 	}
 	v->role = m != NULL ? m->role : ST_ROLE_NONE;
-	v->disabled = u->disabled;
+	v->disabled = u->disabled || (m != NULL && m->disabled);
 	v->created_at = u->created_at;
 	v->updated_at = u->updated_at;
 	return 0;
@@ -252,9 +263,9 @@ static int
 owner_count(struct store_txn *t, struct st_user *u, void *arg)
 {
 	struct owners *o = arg;
-	const struct st_member *m = st_user_member(u, o->org);
+	const struct st_member *m = st_user_acts(u, o->org);
 
-	if (m != NULL && m->role == ST_ROLE_OWNER && !u->disabled)
+	if (m != NULL && m->role == ST_ROLE_OWNER)
 		o->n++;
 	return 0;
 }
@@ -265,10 +276,10 @@ owner_count(struct store_txn *t, struct st_user *u, void *arg)
 static int
 last_owner(struct store_txn *t, const char *org, const struct st_user *u)
 {
-	const struct st_member *m = st_user_member(u, org);
+	const struct st_member *m = st_user_acts(u, org);
 	struct owners o = { org, 0 };
 
-	if (m == NULL || m->role != ST_ROLE_OWNER || u->disabled)
+	if (m == NULL || m->role != ST_ROLE_OWNER)
 		return 0;
 	if (store_members_each(t, org, owner_count, &o) < 0)
 		return -1;
@@ -369,12 +380,13 @@ member_drop(struct store_txn *t, struct st_user *u, const char *org)
 
 /*
  * u's membership of org ended: with its last, the user is deleted (its
- * email index and sessions with it, gone set); else its other sessions
- * end when end.
+ * email index and sessions with it); else its sessions stay, acting in
+ * its other organisations. gone set either way: its event streams end
+ * and open again where it still may.
  */
 static void
 membership_end(struct store_txn *t, struct st_user *u, const char *org,
-    int end, char gone[ST_USER_ID_MAX + 1])
+    char gone[ST_USER_ID_MAX + 1])
 {
 	if (u->n <= 1) {
 		entity_remove(t, &user_entity, u);
@@ -384,7 +396,8 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	} else {
 		member_drop(t, u, org);
-		user_changed(t, u, end, gone);
+		user_changed(t, u, 0, NULL);
+		strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	}
 }
 
@@ -491,29 +504,46 @@ struct invite {
 	char email[ST_EMAIL_MAX + 1];
 	uint8_t role;
 	uint64_t expires_at, created_at;
+	/* Accepted with a password for an account that exists: nothing done. */
+	uint8_t claimed;
 };
 
-/* 0 loaded, 1 absent, -1 error. */
+/* A stored invitation into iv: 0, or -1 logged (t failed). */
 static int
-invite_load(struct store_txn *t, const uint8_t *hash, struct invite *iv)
+invite_decode(struct store_txn *t, const MDB_val *v, struct invite *iv)
 {
 	struct pdec d;
-	int rc;
+	int ver;
 
 	memset(iv, 0, sizeof(*iv));
-	if ((rc = rec_get(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &d,
-	    "invitation")) != 0)
-		return rc;
+	if ((ver = rec_open_ver(t, v, &d, INVITE_VERSION, "invitation")) < 0)
+		return -1;
 	pdec_strbuf(&d, iv->org, sizeof(iv->org));
 	pdec_strbuf(&d, iv->email, sizeof(iv->email));
 	iv->role = pdec_u8(&d);
 	iv->expires_at = pdec_u64(&d);
 	iv->created_at = pdec_u64(&d);
+	if (ver >= 2)
+		iv->claimed = pdec_u8(&d);
 	if (pdec_done(&d) < 0) {
 		rec_corrupt(t, "invitation");
 		return -1;
 	}
 	return 0;
+}
+
+/* 0 loaded, 1 absent, -1 error. */
+static int
+invite_load(struct store_txn *t, const uint8_t *hash, struct invite *iv)
+{
+	MDB_val v;
+	int rc;
+
+	memset(iv, 0, sizeof(*iv));
+	if ((rc = db_get(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &v,
+	    "invitation")) != 0)
+		return rc;
+	return invite_decode(t, &v, iv);
 }
 
 static void
@@ -522,27 +552,32 @@ invite_save(struct store_txn *t, const uint8_t *hash, const struct invite *iv)
 	struct penc e;
 
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, INVITE_VERSION);
 	penc_str(&e, iv->org);
 	penc_str(&e, iv->email);
 	penc_u8(&e, iv->role);
 	penc_u64(&e, iv->expires_at);
 	penc_u64(&e, iv->created_at);
+	penc_u8(&e, iv->claimed);
 	rec_put(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &e,
 	    "put invitation");
 	penc_free(&e);
 }
 
-/* The expired invitations deleted; *left: how many remain. */
+/*
+ * The expired invitations deleted; *left: how many remain, *in_org: how
+ * many of them are org's.
+ */
 static void
-invites_sweep(struct store_txn *t, uint64_t now, size_t *left)
+invites_sweep(struct store_txn *t, uint64_t now, const char *org,
+    size_t *left, size_t *in_org)
 {
 	struct invite iv;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, op = MDB_FIRST;
 
-	*left = 0;
+	*left = *in_org = 0;
 	if (t->err)
 		return;
 	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0) {
@@ -552,15 +587,16 @@ invites_sweep(struct store_txn *t, uint64_t now, size_t *left)
 	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != ST_INVITE_HASH_LEN ||
-		    invite_load(t, k.mv_data, &iv) != 0) {
+		    invite_decode(t, &v, &iv) != 0) {
 			if (!t->err)
 				store_fail(t, PROTO_E_INTERNAL,
 				    "inconsistent invitations");
 			break;
 		}
-		if (iv.expires_at > now)
+		if (iv.expires_at > now) {
 			(*left)++;
-		else if (db_cursor_del(t, cur, t->st->invites, &k) != 0)
+			*in_org += strcmp(iv.org, org) == 0;
+		} else if (db_cursor_del(t, cur, t->st->invites, &k) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -575,7 +611,7 @@ store_user_invite(struct store_txn *t, const char *org,
 	struct invite iv;
 	struct st_user u;
 	const char *bad;
-	size_t left;
+	size_t left, in_org;
 	int rc;
 
 	if (t->err)
@@ -600,12 +636,16 @@ store_user_invite(struct store_txn *t, const char *org,
 			return 0;
 		}
 	}
-	invites_sweep(t, t->st->now(), &left);
+	invites_sweep(t, t->st->now(), org, &left, &in_org);
 	if (t->err)
 		return t->err;
-	if (left >= ST_INVITES_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "invitations: at most 1000 pending");
+	if (in_org >= ST_INVITES_MAX)
+		return store_fail(t, PROTO_E_INVALID, "invitations: at most "
+		    "1000 pending in an organization (revoke some first)");
+	if (left >= ST_INVITES_ALL_MAX)
+		return store_fail(t, PROTO_E_INVALID, "invitations: this "
+		    "server's ceiling of 20000 pending in all organizations "
+		    "is reached");
 	strlcpy(iv.org, org, sizeof(iv.org));
 	iv.role = q->role;
 	iv.created_at = t->st->now();
@@ -617,13 +657,88 @@ store_user_invite(struct store_txn *t, const char *org,
 	return t->err;
 }
 
+/*
+ * The invitation iv (under hash) taken by the signed-in account user:
+ * joined when it is the invited email's (result 2), else "no such
+ * invitation" (result 1), so a token tells no other account anything.
+ */
+static int
+invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
+    const struct invite *iv, struct st_invite_accept_rep *out)
+{
+	struct st_user u;
+	int rc;
+
+	if ((rc = user_load(t, user, &u)) < 0)
+		return t->err;
+	if (rc == 1 || strcmp(u.email, iv->email) != 0) {
+		if (rc == 0)
+			st_user_free(&u);
+		out->result = 1;
+		return 0;
+	}
+	if (st_user_member(&u, iv->org) == NULL &&
+	    member_add(t, &u, iv->org, iv->role) == 0)
+		user_changed(t, &u, 0, NULL);
+	db_del(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
+	    "delete invitation");
+	out->result = 2;
+	strlcpy(out->d.user, u.id, sizeof(out->d.user));
+	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
+	st_user_free(&u);
+	return t->err;
+}
+
+/*
+ * The invitation iv (under hash) taken anonymously, with a name and a
+ * password: the invited email's new account made (result 0); when the
+ * email has an account, nothing is done, the invitation kept for that
+ * account's signed-in acceptance and claimed (result 3: answered as 0
+ * is, once, then as a spent one).
+ */
+static int
+invite_new(struct store_txn *t, const uint8_t *hash, struct invite *iv,
+    const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
+{
+	struct st_user u;
+	const char *bad;
+	int rc;
+
+	if ((bad = st_user_name_invalid(q->name)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad);
+	if (iv->claimed) {
+		out->result = 1;
+		return 0;
+	}
+	if ((rc = user_by_email(t, iv->email, &u)) < 0)
+		return t->err;
+	if (rc == 0) {
+		st_user_free(&u);
+		iv->claimed = 1;
+		invite_save(t, hash, iv);
+		out->result = 3;
+		strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
+		return t->err;
+	}
+	if (user_make(t, iv->email, q->name, q->salt, q->hash, iv->org,
+	    iv->role, &u) < 0)
+		return t->err;
+	db_del(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
+	    "delete invitation");
+	strlcpy(out->d.user, u.id, sizeof(out->d.user));
+	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
+	st_user_free(&u);
+	return t->err;
+}
+
 int
 store_invite_accept(struct store_txn *t,
     const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
 {
 	struct invite iv;
-	struct st_user u;
-	const char *bad;
 	int rc;
 
 	if (t->err)
@@ -648,29 +763,123 @@ store_invite_accept(struct store_txn *t,
 	}
 	if (rc < 0)
 		return t->err;
-	if ((rc = user_by_email(t, iv.email, &u)) < 0)
-		return t->err;
-	if (rc == 1) {
-		if ((bad = st_user_name_invalid(q->name)) != NULL)
-			return store_fail(t, PROTO_E_INVALID, bad);
-		if (user_make(t, iv.email, q->name, q->salt, q->hash, iv.org,
-		    iv.role, &u) < 0)
-			return t->err;
-	} else {
-		/*
-		 * An existing account keeps its name and password, and the
-		 * worker makes no session: the token is no proof of them.
-		 */
-		out->result = 2;
-		if (st_user_member(&u, iv.org) == NULL &&
-		    member_add(t, &u, iv.org, iv.role) == 0)
-			user_changed(t, &u, 0, NULL);
+	if (q->user != NULL && q->user[0] != '\0')
+		return invite_join(t, q->token_hash, q->user, &iv, out);
+	return invite_new(t, q->token_hash, &iv, q, out);
+}
+
+/* The invitation's id: "inv_" and its hash's first 16 bytes, hex. */
+static void
+invite_id(const uint8_t *hash, char id[ST_INVITE_ID_MAX + 1])
+{
+	size_t p = strlen(ST_INVITE_PREFIX);
+
+	memcpy(id, ST_INVITE_PREFIX, p);
+	proto_hex_encode(hash, ST_ID_HEX / 2, id + p);
+}
+
+/*
+ * Calls fn for each of org's pending invitations (expired ones are
+ * skipped): 0, or -1 with t failed. fn's non-zero stops the walk.
+ */
+static int
+invites_each(struct store_txn *t, const char *org,
+    int (*fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
+    const struct invite *, void *), void *arg)
+{
+	struct invite iv;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t now = t->st->now();
+	int rc, op = MDB_FIRST;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
+	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != ST_INVITE_HASH_LEN ||
+		    invite_decode(t, &v, &iv) != 0) {
+			if (!t->err)
+				store_fail(t, PROTO_E_INTERNAL,
+				    "inconsistent invitations");
+			break;
+		}
+		if (iv.expires_at <= now || strcmp(iv.org, org) != 0)
+			continue;
+		if (fn(t, cur, &k, &iv, arg) != 0)
+			break;
 	}
-	db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
-	    "delete invitation");
-	strlcpy(out->d.user, u.id, sizeof(out->d.user));
-	strlcpy(out->d.org, iv.org, sizeof(out->d.org));
-	st_user_free(&u);
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "invitations");
+	return t->err ? -1 : 0;
+}
+
+static int
+invite_list_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct st_invites *out = arg;
+	struct st_invite_view *v;
+
+	if (out->n >= ST_INVITES_MAX)
+		return 1;
+	v = &out->v[out->n++];
+	invite_id(k->mv_data, v->id);
+	strlcpy(v->email, iv->email, sizeof(v->email));
+	v->role = iv->role;
+	v->created_at = iv->created_at;
+	v->expires_at = iv->expires_at;
+	return 0;
+}
+
+int
+store_invite_list(struct store_txn *t, const char *org,
+    struct st_invites *out)
+{
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if ((out->v = calloc(ST_INVITES_MAX, sizeof(*out->v))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (invites_each(t, org, invite_list_one, out) < 0) {
+		free(out->v);
+		memset(out, 0, sizeof(*out));
+	}
+	return t->err;
+}
+
+struct revoke {
+	const char *id;
+	int found;
+};
+
+static int
+invite_revoke_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct revoke *r = arg;
+	char id[ST_INVITE_ID_MAX + 1];
+
+	invite_id(k->mv_data, id);
+	if (strcmp(id, r->id) != 0)
+		return 0;
+	r->found = 1;
+	db_cursor_del(t, cur, t->st->invites, k);
+	return 1;
+}
+
+int
+store_invite_revoke(struct store_txn *t, const char *org, const char *id)
+{
+	struct revoke r = { id, 0 };
+
+	if (t->err)
+		return t->err;
+	if (invites_each(t, org, invite_revoke_one, &r) == 0 && !r.found)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such invitation");
 	return t->err;
 }
 
@@ -714,11 +923,15 @@ store_user_update(struct store_txn *t, const char *org,
 	}
 	if (q->mask & ST_UF_ROLE)
 		m->role = q->role;
-	if ((q->mask & ST_UF_DISABLED) && q->disabled != u.disabled) {
-		u.disabled = q->disabled;
-		end = u.disabled;
+	/* In org only: the account, its sessions, its other memberships stay. */
+	if ((q->mask & ST_UF_DISABLED) && q->disabled != m->disabled) {
+		m->disabled = q->disabled;
+		end = m->disabled;
 	}
-	user_changed(t, &u, end, gone);
+	user_changed(t, &u, 0, NULL);
+	/* Its event streams end (and open again where it still may act). */
+	if (end)
+		strlcpy(gone, u.id, ST_USER_ID_MAX + 1);
 	member_view(t, &u, org, &out->m);
 	st_user_free(&u);
 	return t->err;
@@ -742,7 +955,7 @@ store_user_delete(struct store_txn *t, const char *org, const char *id,
 		st_user_free(&u);
 		return t->err;
 	}
-	membership_end(t, &u, org, 1, gone);
+	membership_end(t, &u, org, gone);
 	st_user_free(&u);
 	return t->err;
 }
@@ -849,7 +1062,7 @@ org_members_sweep(struct store_txn *t, const char *org, uint32_t max,
 			if (rc < 0)
 				break;
 			/* Sessions elsewhere stay: only this one is gone. */
-			membership_end(t, &u, org, 0, gone);
+			membership_end(t, &u, org, gone);
 			st_user_free(&u);
 		}
 	free(ids);

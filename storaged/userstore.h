@@ -54,7 +54,20 @@ int store_user_update(struct store_txn *, const char *org,
  */
 int store_user_delete(struct store_txn *, const char *org, const char *id,
     uint8_t *result, char gone[ST_USER_ID_MAX + 1]);
-/* ST_INVITE_ACCEPT: the invitation spent; a user made or a membership added. */
+/*
+ * ST_INVITE_LIST: org's pending invitations (id, email, role, created,
+ * expires), in the index's order; never a token or its hash.
+ */
+int store_invite_list(struct store_txn *, const char *org,
+    struct st_invites *out);
+/* ST_INVITE_REVOKE: org's invitation id deleted, else "not found". */
+int store_invite_revoke(struct store_txn *, const char *org,
+    const char *id);
+/*
+ * ST_INVITE_ACCEPT: with a signed-in user, that account joins when the
+ * invitation is its email's; without, the email's new account is made,
+ * or (the email has one) nothing is done and the invitation is claimed.
+ */
 int store_invite_accept(struct store_txn *,
     const struct st_invite_accept_req *, struct st_invite_accept_rep *out);
 /*

@@ -1041,6 +1041,14 @@ void users_update(struct conn *, struct http_request *,
     const struct route_match *);
 void users_delete(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * GET /v1/admin/invitations, the organisation's pending invitations (no
+ * token); DELETE /v1/admin/invitations/:invitation_id, one revoked.
+ */
+void invitations_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void invitations_revoke(struct conn *, struct http_request *,
+    const struct route_match *);
 void orgs_list(struct conn *, struct http_request *,
     const struct route_match *);
 void orgs_create(struct conn *, struct http_request *,

@@ -141,6 +141,8 @@ export const endpoints = {
   events: (lastId) => `/v1/admin/events${qs(withOrg({ last_event_id: lastId }))}`,
   users: '/v1/admin/users',
   user: (id) => `/v1/admin/users/${enc(id)}`,
+  invitations: '/v1/admin/invitations',
+  invitation: (id) => `/v1/admin/invitations/${enc(id)}`,
   apiKeys: '/v1/admin/api-keys',
   apiKey: (id) => `/v1/admin/api-keys/${enc(id)}`,
   audit: (p) => `/v1/admin/audit${qs(p)}`,

@@ -1,7 +1,10 @@
 // The invitation page: the token from the link's fragment (never sent to a
-// server by the browser), a name and a password (twice), POST
-// /dashboard/api/invitations/accept, then to the dashboard (logged in), or to
-// the login page when the email had an account already.
+// server by the browser). Signed in already: the account joins with the
+// token alone (POST /dashboard/api/invitations/accept with the session's CSRF
+// token; only the invited email's account can). Else a name and a password
+// (twice) make the invited email's account, which then logs in and goes to
+// the dashboard; when the email has an account already that login fails,
+// and the page says to sign in with it and open the link again.
 
 const DASHBOARD = '/dashboard/';
 const LOGIN = '/dashboard/login';
@@ -36,6 +39,7 @@ function fieldOf(msg) {
 // What is wrong before asking the server, with the field, or null.
 function check() {
   if (!/^[0-9a-f]{64}$/.test(token)) return ['This invitation link is incomplete. Open the link you were sent again.', null];
+  if (signedIn) return null;
   if (!nameEl.value.trim()) return ['Enter your name.', nameEl];
   if ([...pw.value].length < PASSWORD_MIN) return [`The password needs at least ${PASSWORD_MIN} characters.`, pw];
   if (pw.value !== pw2.value) return ['The two passwords differ.', pw2];
@@ -43,6 +47,73 @@ function check() {
 }
 
 let busy = false;
+// The session's CSRF token when someone is signed in on this browser.
+let signedIn = null;
+
+async function post(url, body, headers = {}) {
+  let res = null;
+  let data = null;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    try { data = await res.json(); } catch { data = null; }
+  } catch {
+    res = null;
+  }
+  return { res, data };
+}
+
+// Signed in: the form becomes "join as <email>".
+async function sessionMode() {
+  let me = null;
+  try {
+    const r = await fetch('/dashboard/api/session', { credentials: 'same-origin', cache: 'no-store' });
+    if (r.status === 200) me = await r.json();
+  } catch { me = null; }
+  if (!me || typeof me.csrfToken !== 'string' || !me.user) return;
+  signedIn = me.csrfToken;
+  for (const el of [nameEl, pw, pw2]) {
+    el.required = false;
+    el.closest('.field').hidden = true;
+  }
+  const intro = document.getElementById('invite-intro');
+  if (intro) intro.textContent = `You are signed in as ${me.user.email}. Join the organization with this account?`;
+  button.textContent = 'Join with this account';
+}
+
+async function acceptSignedIn() {
+  const { res, data } = await post('/dashboard/api/invitations/accept', { token }, { 'x-csrf-token': signedIn });
+  if (res && res.status === 200) {
+    location.replace(DASHBOARD);
+    return;
+  }
+  if (!res) {
+    showError('Could not reach the server. Check your connection and try again.', null);
+    return;
+  }
+  const msg = res.status === 404 ?
+    'This invitation is not for the account you are signed in with, or it expired. Sign out and open the link again.' :
+    (data && typeof data.error === 'string' && data.error) || `Could not join (HTTP ${res.status})`;
+  showError(msg, null);
+}
+
+// The new account logs in with the password just chosen.
+async function loginAfter(email, password) {
+  const { res } = await post('/dashboard/api/login', { email, password });
+  if (res && res.status === 200) {
+    location.replace(DASHBOARD);
+    return;
+  }
+  showError(`${email} may have an account already: sign in with its password, then open this link again.`, null);
+  setTimeout(() => location.replace(LOGIN), 4000);
+}
+
+sessionMode();
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -55,26 +126,21 @@ form.addEventListener('submit', async (ev) => {
   busy = true;
   button.disabled = true;
   showError('');
-  let res = null;
-  let data = null;
-  try {
-    res = await fetch('/dashboard/api/invitations/accept', {
-      method: 'POST',
-      credentials: 'same-origin',
-      cache: 'no-store',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ token, name: nameEl.value.trim(), password: pw.value }),
-    });
-    try { data = await res.json(); } catch { data = null; }
-  } catch {
-    res = null;
+  if (signedIn) {
+    await acceptSignedIn();
+    busy = false;
+    button.disabled = false;
+    return;
   }
+  const password = pw.value;
+  const { res, data } = await post('/dashboard/api/invitations/accept',
+    { token, name: nameEl.value.trim(), password });
   busy = false;
   button.disabled = false;
   if (res && res.status === 200) {
     pw.value = '';
     pw2.value = '';
-    location.replace(data && data.csrfToken ? DASHBOARD : LOGIN);
+    await loginAfter(data && data.email, password);
     return;
   }
   if (!res) {

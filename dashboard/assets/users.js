@@ -1,8 +1,10 @@
 // Users (#/users, owners): the organisation's members with their role,
 // changed in place (a select), disabled or enabled, removed after a
 // confirmation; and the invitation (email + role), whose link the server
-// shows this once. The server's refusals (the last owner: 409) are said in
-// the page's alert.
+// shows this once, with the pending invitations listed (never a link) and
+// revoked after a confirmation. Disabling and removing act on this
+// organisation's membership only. The server's refusals (the last owner:
+// 409) are said in the page's alert. Every text goes in as text (h()).
 
 import { api, endpoints, ROLES } from './api.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, cardTable, onceBox } from './dom.js';
@@ -111,7 +113,7 @@ async function removeUser(u, btn, report, done) {
   const label = userLabel(u);
   const ok = await confirmDialog({
     title: `Remove ${label}?`,
-    message: `${u.email} loses access to this organization at once. You can invite them again later.`,
+    message: `${u.email} loses access to this organization at once (their account and other organizations stay). You can invite them again later.`,
     confirmLabel: 'Remove', danger: true,
   });
   if (!ok) return;
@@ -123,6 +125,63 @@ async function removeUser(u, btn, report, done) {
     btn.disabled = false;
     report(`Could not remove ${label}: ${e.message}`, true);
   }
+}
+
+/* ----------------------------------------------------------- invitations */
+
+/* A pending invitation's row: Revoke after a confirmation. */
+function invitationRow(inv, report, onRevoked) {
+  const revoke = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'invitation-revoke',
+    'aria-label': `Revoke the invitation of ${inv.email}` }, 'Revoke');
+  const row = h('tr', { 'data-testid': 'invitation-row', 'data-id': inv.id },
+    h('td', { 'data-label': 'Email', class: 'cell-id', 'data-testid': 'invitation-email' }, inv.email),
+    h('td', { 'data-label': 'Role' }, inv.role),
+    h('td', { 'data-label': 'Invited' }, timeEl(inv.created_at)),
+    h('td', { 'data-label': 'Expires' }, timeEl(inv.expires_at)),
+    h('td', { 'data-label': 'Actions' }, h('span', { class: 'row-actions' }, revoke)));
+  revoke.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: `Revoke the invitation of ${inv.email}?`,
+      message: 'Its link stops working at once. You can invite them again later.',
+      confirmLabel: 'Revoke', danger: true,
+    });
+    if (!ok) return;
+    revoke.disabled = true;
+    try {
+      await api(endpoints.invitation(inv.id), { method: 'DELETE' });
+      onRevoked(row, `The invitation of ${inv.email} was revoked.`);
+    } catch (e) {
+      revoke.disabled = false;
+      report(`Could not revoke the invitation of ${inv.email}: ${e.message}`, true);
+    }
+  });
+  return row;
+}
+
+/* The pending invitations' section, filled by load(). */
+function invitationsSection(report) {
+  const tbody = h('tbody', { 'data-testid': 'invitation-list' });
+  const count = h('p', { class: 'count', 'data-testid': 'invitation-count' });
+  const counted = () => {
+    const n = tbody.rows.length;
+    count.textContent = `${n.toLocaleString()} pending ${n === 1 ? 'invitation' : 'invitations'}`;
+  };
+  const onRevoked = (row, text) => {
+    row.remove();
+    counted();
+    report(text, false);
+  };
+  const load = async (signal) => {
+    const d = await api(endpoints.invitations, { signal });
+    clear(tbody);
+    for (const inv of Array.isArray(d && d.invitations) ? d.invitations : []) tbody.append(invitationRow(inv, report, onRevoked));
+    counted();
+  };
+  const el = h('section', { 'data-testid': 'invitations', 'aria-labelledby': 'invitations-title' },
+    h('h2', { id: 'invitations-title' }, 'Pending invitations'), count,
+    h('div', { class: 'table-wrap' }, cardTable('The pending invitations of this organization',
+      ['Email', 'Role', 'Invited', 'Expires', 'Actions'], tbody, { 'data-testid': 'invitation-table' })));
+  return { el, load };
 }
 
 export async function renderList(main, ctx) {
@@ -147,13 +206,19 @@ export async function renderList(main, ctx) {
     counted();
     report(text, false);
   };
+  const pending = invitationsSection(report);
   main.append(
-    inviteForm((d) => clear(once).append(invitedBox(d))), once,
+    inviteForm((d) => {
+      clear(once).append(invitedBox(d));
+      pending.load().catch((e) => report(`Could not list the invitations: ${e.message}`, true));
+    }), once,
     h('h2', null, 'Members'), count, alert, status,
     h('div', { class: 'table-wrap' }, cardTable('The members of this organization',
-      ['Name', 'Email', 'Role', 'Status', 'Since', 'Actions'], tbody, { 'data-testid': 'user-table' })));
+      ['Name', 'Email', 'Role', 'Status', 'Since', 'Actions'], tbody, { 'data-testid': 'user-table' })),
+    pending.el);
   const d = await api(endpoints.users, { signal: ctx.signal });
   const me = ctx.session && ctx.session.user ? ctx.session.user.id : '';
   for (const u of Array.isArray(d && d.users) ? d.users : []) tbody.append(userRow(u, me, report, onRemoved));
   counted();
+  await pending.load(ctx.signal);
 }

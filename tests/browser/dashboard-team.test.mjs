@@ -255,6 +255,37 @@ describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
     assert.ok(!JSON.stringify(users.json).includes(link.split('#')[1]));
   });
 
+  test('users: the pending invitations listed (markup shown as text, never a link), one revoked after the confirmation', async () => {
+    const { page, log } = owner;
+    const hostile = '<img_src=x_onerror=alert(1)>@example.com';
+    const made = await adminApi(stack, 'POST', '/v1/admin/users', { email: hostile, role: 'agent' });
+    assert.equal(made.status, 201, JSON.stringify(made.json));
+    const token = made.json.url.split('#')[1];
+    await openDash(page, stack, '#/users', '[data-testid="invite-form"]');
+    // The page may be the one the last test left: loaded again, it lists both.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="invitation-row"]').length >= 2, null, { timeout: 5000 });
+    const emails = await page.$$eval('[data-testid="invitation-email"]', (l) => l.map((e) => e.textContent));
+    assert.ok(emails.includes('cy@example.com'), JSON.stringify(emails));
+    assert.ok(emails.includes(hostile), JSON.stringify(emails));
+    assert.equal(await page.locator('[data-testid="invitation-list"] img').count(), 0, 'markup is text');
+    assert.ok(!(await page.content()).includes(token), 'no link in the list');
+    const { json } = await adminApi(stack, 'GET', '/v1/admin/invitations');
+    const inv = json.invitations.find((x) => x.email === hostile);
+    const row = page.locator(`[data-testid="invitation-row"][data-id="${inv.id}"]`);
+    await row.locator('[data-testid="invitation-revoke"]').click();
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await row.count(), 1, 'Cancel keeps it');
+    await row.locator('[data-testid="invitation-revoke"]').click();
+    await page.click('[data-testid="confirm-ok"]');
+    await row.waitFor({ state: 'detached' });
+    assert.match(await page.textContent('[data-testid="users-status"]'), /was revoked/);
+    const after = await adminApi(stack, 'GET', '/v1/admin/invitations');
+    assert.ok(!after.json.invitations.some((x) => x.id === inv.id));
+    assert.deepEqual(await axeAll(page, 'the pending invitations'), []);
+    await assertClean(page, log, 'invitations');
+  });
+
   test('audit: the key\'s creation and deletion, by the owner, newest first', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/audit', '[data-testid="audit-row"]');

@@ -19,7 +19,7 @@ import {
   DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
-import { nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
+import { loginRequest, nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
 import { receiver } from '../integration/lib/receiver.mjs';
 
 // The browser's own report of the 400 the test asks for (a port out of range).
@@ -237,7 +237,10 @@ describe('dashboard webhooks in Chromium', { timeout: 90000 }, () => {
       localAddress: nextClient(),
     });
     assert.equal(res.status, 200, res.text);
-    const c = setCookies(res).find((x) => x.name === COOKIE);
+    // No session from the accept: Ann logs in with her new password.
+    const li = await loginRequest(stack.parley, 'a long password for Ann', { email: 'ann@example.com' });
+    assert.equal(li.status, 200, li.text);
+    const c = setCookies(li).find((x) => x.name === COOKIE);
     const { ctx, page, log } = await openPage(browser);
     try {
       await ctx.addCookies([{ name: COOKIE, value: c.value, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict' }]);

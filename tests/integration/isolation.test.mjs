@@ -98,12 +98,19 @@ describe('organisations are isolated, route by route', () => {
     r = await call('POST', '/v1/admin/canned-replies', h, { shortcut: `hi-${tag.toLowerCase()}`, text: `Canned ${o.secret}` });
     assert.equal(r.status, 201, r.text);
     o.canned = r.json();
+    o.inviteEmail = `invitee-${o.secret.toLowerCase()}@example.com`;
+    r = await call('POST', '/v1/admin/users', h, { email: o.inviteEmail, role: 'agent' });
+    assert.equal(r.status, 201, r.text);
+    r = await call('GET', '/v1/admin/invitations', h);
+    assert.equal(r.status, 200, r.text);
+    o.invitation = r.json().invitations.find((x) => x.email === o.inviteEmail).id;
     return o;
   }
 
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
-    o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id];
+    o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id,
+    o.invitation, o.inviteEmail];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -118,6 +125,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/api-keys/')) return o.key.id;
     if (route.startsWith('/v1/admin/webhooks/')) return o.hook.id;
     if (route.startsWith('/v1/admin/canned-replies/')) return o.canned.id;
+    if (route.startsWith('/v1/admin/invitations/')) return o.invitation;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 

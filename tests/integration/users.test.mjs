@@ -6,8 +6,9 @@
 // worker (a new DASHBOARD_PASSWORD ending the owner's sessions is
 // dashboard-api.test.mjs's "a password change"). Invitations: POST
 // /v1/admin/users (owners; the link shown once), accepted at
-// /dashboard/api/invitations/accept (fields named, spent once, an existing
-// account joins without a session, the login's per-client limit: 429).
+// /dashboard/api/invitations/accept (fields named, spent once, answered alike
+// whether or not the email has an account, an existing account joins only
+// signed in as itself, the login's per-client limit: 429).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +17,7 @@ import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { COOKIE, PASSWORD, Session, login, loginRequest, nextClient, setCookies } from './lib/dashboard.mjs';
 import { checkerFor } from './lib/openapi.mjs';
+import { addMember } from './lib/people.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -178,7 +180,7 @@ describe('people', { concurrency: true }, () => {
       api.checkJson('POST', '/v1/admin/users', m);
     });
 
-    test('accepting: fields named (400), an unknown token 404, then the new user logged in; the token spent', async () => {
+    test('accepting: fields named (400), an unknown token 404, then the new account made (it logs in); the token spent', async () => {
       const api = await checkerFor(p);
       const r = await invite(p, { email: 'cy@example.com', role: 'agent' });
       assert.equal(r.status, 201, r.text);
@@ -190,6 +192,8 @@ describe('people', { concurrency: true }, () => {
         [{ token, name: 'Cy' }, 400, 'password: required'],
         [{ token: crypto.randomBytes(32).toString('hex'), name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
         [{ token: 'nope', name: 'Cy', password: NEW_PASSWORD }, 404, 'Invitation not found or expired'],
+        [{ token: 'nope' }, 404, 'Invitation not found or expired'],
+        [{ token }, 401, 'Sign in as the invited account to accept, or give a name and a password for a new one'],
       ]) {
         const b = await acceptRequest(p, body);
         assertJsonError(b, status, msg);
@@ -198,44 +202,192 @@ describe('people', { concurrency: true }, () => {
       const a = await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD });
       assert.equal(a.status, 200, a.text);
       api.checkJson('POST', ACCEPT, a);
-      const c = setCookies(a).find((x) => x.name === COOKIE);
-      assert.ok(c, 'the session cookie is set');
-      const j = a.json();
-      assert.equal(j.user.name, 'Cy');
-      assert.equal(j.organization.id, 'default');
-      const s = new Session(p, c.value, j.csrfToken);
+      assert.deepEqual(a.json(), { organization: { id: 'default' }, email: 'cy@example.com' });
+      assert.equal(setCookies(a).length, 0, 'no session: the answer is the one an existing account\'s email gets');
+      // Spent.
+      assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
+      // The new user logs in with its password, an agent of default.
+      const s = await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
       const me = (await s.get('/dashboard/api/session')).json();
       assert.equal(me.user.email, 'cy@example.com');
-      assert.equal(me.user.id, j.user.id);
+      assert.equal(me.user.name, 'Cy');
       assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
       // An agent may list conversations, not people.
       assert.equal((await s.get(LIST)).status, 200);
       assert.equal((await s.get('/v1/admin/users')).status, 403);
-      // Spent.
-      assertJsonError(await acceptRequest(p, { token, name: 'Cy', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
-      // The new user logs in with its password.
-      await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
     });
 
-    test('an email with an account joins the organisation without a session; its password kept', async () => {
+    test('an email with an account: the anonymous accept answers as for a new one and does nothing; the account joins only signed in as itself', async () => {
       const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Joined' });
       assert.equal(o.status, 201, o.text);
       const org = o.json().id;
-      const r = await p.request('POST', '/v1/admin/users', {
-        headers: { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org },
-        body: JSON.stringify({ email: 'owner@localhost', role: 'admin' }),
-      });
-      assert.equal(r.status, 201, r.text);
-      const a = await acceptRequest(p, { token: r.json().url.split('#')[1], name: 'Someone', password: 'the inviter\'s guess' });
-      assert.equal(a.status, 200, a.text);
-      assert.equal(setCookies(a).length, 0, 'no session for a link that went through the inviter');
-      assert.equal(a.json().csrfToken, undefined);
-      assert.equal(a.json().organization.id, org);
+      const inviteIn = async (email) => {
+        const r = await p.request('POST', '/v1/admin/users', {
+          headers: { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org },
+          body: JSON.stringify({ email, role: 'admin' }),
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.json().url.split('#')[1];
+      };
+      // The inviter takes both links itself: one to the owner's email, one to a free one.
+      const taken = await inviteIn('owner@localhost');
+      const free = await inviteIn(`free-${crypto.randomBytes(4).toString('hex')}@example.com`);
+      const answers = [];
+      for (const token of [taken, free]) {
+        const a = await acceptRequest(p, { token, name: 'Someone', password: 'the inviter\'s guess' });
+        // The email is the invitation's, which the link's holder knows.
+        answers.push({ status: a.status, body: { ...a.json(), email: '' }, cookies: setCookies(a).length });
+      }
+      assert.deepEqual(answers[0], answers[1], 'the same answer whether or not the email has an account');
+      assert.deepEqual(answers[0], { status: 200, body: { organization: { id: org }, email: '' }, cookies: 0 });
+      // Taken again: spent alike.
+      for (const token of [taken, free])
+        assertJsonError(await acceptRequest(p, { token, name: 'Someone', password: 'the inviter\'s guess' }), 404,
+          'Invitation not found or expired');
+      // The owner did not join, and its password is its own.
       assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
       const s = await login(p);
-      const me = (await s.get('/dashboard/api/session')).json();
+      let me = (await s.get('/dashboard/api/session')).json();
       assert.equal(me.user.name, 'Owner');
+      assert.ok(!me.organizations.some((x) => x.id === org), JSON.stringify(me.organizations));
+      // Another account's session cannot take it: as a wrong token.
+      const other = await login(p, NEW_PASSWORD, { email: 'cy@example.com' });
+      assertJsonError(await other.request('POST', ACCEPT, { body: { token: taken } }), 404,
+        'Invitation not found or expired');
+      // Without the CSRF token: refused.
+      assertJsonError(await s.request('POST', ACCEPT, { csrf: false, body: { token: taken } }), 403,
+        'Missing or invalid CSRF token');
+      // Signed in as itself: it joins.
+      const j = await s.request('POST', ACCEPT, { body: { token: taken } });
+      assert.equal(j.status, 200, j.text);
+      assert.deepEqual(j.json(), { organization: { id: org }, email: 'owner@localhost' });
+      me = (await s.get('/dashboard/api/session')).json();
       assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
+      assertJsonError(await s.request('POST', ACCEPT, { body: { token: taken } }), 404,
+        'Invitation not found or expired');
+    });
+
+    test('another organisation\'s owner cannot lock a user out: its invitation joins nobody, and disabling or removing act on its own membership only', async () => {
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Attacker' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const mallory = await addMember(p, { org, role: 'owner' });
+      const m = mallory.session;
+      const inB = { 'x-organization-id': org };
+      const victim = await login(p);
+      const vid = (await victim.get('/dashboard/api/session')).json().user.id;
+      const inviteVictim = async () => {
+        const r = await m.request('POST', '/v1/admin/users', { headers: inB, body: { email: 'owner@localhost', role: 'owner' } });
+        assert.equal(r.status, 201, r.text);
+        return r.json().url.split('#')[1];
+      };
+      // The invitation taken by the inviter: nothing joins, so nothing to disable.
+      let token = await inviteVictim();
+      const a = await acceptRequest(p, { token, name: 'Mallory', password: 'mallory\'s own password' });
+      assert.equal(a.status, 200, a.text);
+      assert.deepEqual(a.json(), { organization: { id: org }, email: 'owner@localhost' });
+      assertJsonError(await m.request('PATCH', `/v1/admin/users/${vid}`, { headers: inB, body: { disabled: true } }), 404, 'User not found');
+      assertJsonError(await m.request('DELETE', `/v1/admin/users/${vid}`, { headers: inB }), 404, 'User not found');
+      assert.equal((await victim.get(LIST)).status, 200);
+      // The victim joins of its own accord (signed in), then the other owner disables it there.
+      token = await inviteVictim();
+      const j = await victim.request('POST', ACCEPT, { body: { token } });
+      assert.equal(j.status, 200, j.text);
+      assert.equal((await victim.get(LIST, { headers: inB })).status, 200);
+      const d = await m.request('PATCH', `/v1/admin/users/${vid}`, { headers: inB, body: { disabled: true } });
+      assert.equal(d.status, 200, d.text);
+      assert.equal(d.json().disabled, true);
+      // Disabled in that organisation only: its session still works in its own, its password too.
+      assert.notEqual((await victim.get(LIST, { headers: inB })).status, 200);
+      assert.equal((await victim.get(LIST)).status, 200);
+      assert.equal((await victim.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
+      const again = await login(p);
+      const me = (await again.get('/dashboard/api/session')).json();
+      assert.deepEqual(me.organization, { id: 'default', role: 'owner' });
+      assert.ok(!me.organizations.some((x) => x.id === org), JSON.stringify(me.organizations));
+      const listed = (r) => r.json().users.find((u) => u.id === vid);
+      assert.equal(listed(await m.get('/v1/admin/users', { headers: inB })).disabled, true);
+      assert.equal(listed(await again.get('/v1/admin/users')).disabled, false);
+      // Default's last-owner guard still counts it: it is default's only enabled owner.
+      assertJsonError(await again.request('PATCH', `/v1/admin/users/${vid}`, { body: { disabled: true } }), 409,
+        'An organization keeps at least one owner');
+      // Removed from that organisation: the account and its sessions stay.
+      const del = await m.request('DELETE', `/v1/admin/users/${vid}`, { headers: inB });
+      assert.equal(del.status, 200, del.text);
+      assert.equal((await victim.get(LIST)).status, 200);
+      assert.equal(listed(await again.get('/v1/admin/users')).role, 'owner');
+      await login(p);
+    });
+
+    test('invitations are counted per organisation: 1,000 pending in one leave the others free to invite', async () => {
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Inviter' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const key = { 'Content-Type': 'application/json', 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      const one = (i) => p.request('POST', '/v1/admin/users', {
+        headers: key, body: JSON.stringify({ email: `bulk-${i}@example.com`, role: 'agent' }),
+      });
+      let made = 0;
+      const t0 = Date.now();
+      // Batches of 25 side by side: bounded in count and in time.
+      for (let i = 0; i < 1000 && Date.now() - t0 < 300000; i += 25) {
+        const rs = await Promise.all(Array.from({ length: 25 }, (_, k) => one(i + k)));
+        for (const r of rs) assert.equal(r.status, 201, r.text);
+        made += rs.length;
+      }
+      assert.equal(made, 1000);
+      assertJsonError(await one(1000), 400, 'invitations: at most 1000 pending in an organization (revoke some first)');
+      // Another organisation, and the default one, still invite.
+      const c = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+      assert.equal(c.status, 201, c.text);
+      const r = await p.request('POST', '/v1/admin/users', {
+        headers: { ...key, 'x-organization-id': c.json().id }, body: JSON.stringify({ email: 'free@example.com', role: 'agent' }),
+      });
+      assert.equal(r.status, 201, r.text);
+      assert.equal((await invite(p, { email: 'free@example.com', role: 'agent' })).status, 201);
+    });
+
+    test('GET /v1/admin/invitations lists the organisation\'s pending ones (no token); DELETE revokes one; another organisation\'s is 404', async () => {
+      const api = await checkerFor(p);
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Lister' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const inOrg = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      const made = await p.request('POST', '/v1/admin/users', {
+        headers: { ...inOrg, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'Lee@Example.com', role: 'admin' }),
+      });
+      assert.equal(made.status, 201, made.text);
+      const token = made.json().url.split('#')[1];
+      const r = await p.request('GET', '/v1/admin/invitations', { headers: inOrg });
+      assert.equal(r.status, 200, r.text);
+      api.checkJson('GET', '/v1/admin/invitations', r);
+      const { invitations } = r.json();
+      assert.equal(invitations.length, 1);
+      const [inv] = invitations;
+      assert.match(inv.id, /^inv_[0-9a-f]{32}$/);
+      assert.deepEqual({ email: inv.email, role: inv.role }, { email: 'lee@example.com', role: 'admin' });
+      assert.equal(inv.expires_at - inv.created_at, 7 * 24 * 3600 * 1000);
+      assert.ok(!r.text.includes(token), 'never the token');
+      // Not in another organisation's list, and not revocable from there.
+      const mine = (await p.admin('/v1/admin/invitations')).json().invitations;
+      assert.ok(!mine.some((x) => x.id === inv.id));
+      const path = `/v1/admin/invitations/${inv.id}`;
+      const other = await p.request('DELETE', path, { headers: { 'x-admin-api-key': p.adminKey } });
+      assertJsonError(other, 404, 'Invitation not found');
+      api.checkJson('DELETE', path, other);
+      assertJsonError(await p.request('DELETE', '/v1/admin/invitations/nope', { headers: inOrg }), 404, 'Invitation not found');
+      // An agent of the organisation may not list them.
+      const agent = await addMember(p, { org, role: 'agent' });
+      assert.equal((await agent.session.get('/v1/admin/invitations', { headers: { 'x-organization-id': org } })).status, 403);
+      // Revoked: gone from the list, and its link no longer works.
+      const d = await p.request('DELETE', path, { headers: inOrg });
+      assert.equal(d.status, 200, d.text);
+      api.checkJson('DELETE', path, d);
+      assert.deepEqual(d.json(), { deleted: true });
+      assert.deepEqual((await p.request('GET', '/v1/admin/invitations', { headers: inOrg })).json().invitations
+        .filter((x) => x.email === 'lee@example.com'), []);
+      assertJsonError(await acceptRequest(p, { token, name: 'Lee', password: NEW_PASSWORD }), 404, 'Invitation not found or expired');
+      assertJsonError(await p.request('DELETE', path, { headers: inOrg }), 404, 'Invitation not found');
     });
 
     test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {

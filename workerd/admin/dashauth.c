@@ -7,8 +7,10 @@
  *					user and its organisations
  *	POST /dashboard/api/logout	ends the session everywhere
  *	POST /dashboard/api/invitations/accept
- *					{"token","name","password"}: the
- *					invited user made, and logged in
+ *					{"token","name","password"}: a new
+ *					account for the invited email;
+ *					{"token"} with the session of the
+ *					invited email's account: it joins
  *
  * People log in with their own accounts (proto/usermsg.h): storaged
  * keeps each user's scrypt hash (N=2^14, r=8, p=1) and salt, the worker
@@ -55,11 +57,14 @@
  * goes the login's way: the same Content-Type check, the same attempt
  * limits (ST_DASH_ATTEMPT, counted as a login of the client), then the
  * new password hashed on the pool with a fresh salt, ST_INVITE_ACCEPT
- * with the token's SHA-256, and the session made as a login's. An
- * invitation to an email that has an account already adds the
- * membership but makes no session: the link went through the inviter's
- * hands, so it is no proof of that account's password (the invitee
- * logs in with it).
+ * with the token's SHA-256. The link went through the inviter's hands,
+ * so it is no proof of anyone: an account that exists joins only when
+ * it accepts signed in as itself ({"token"} with its session and CSRF
+ * token; another account's session is "not found", as a wrong token).
+ * The anonymous acceptance answers the same, 200 {"organization":{"id"}}
+ * and no session, whether it made the email's account or the email had
+ * one (then nothing is done, once: the invitation waits for that
+ * account), so it tells the inviter nothing; the new account logs in.
  *
  * The password, the cookie and the CSRF token are never logged; copies
  * of a password made here are wiped (OPENSSL_cleanse).
@@ -460,7 +465,6 @@ struct login {
 	int accept;
 	uint8_t token_hash[ST_INVITE_HASH_LEN];
 	char *name;
-	char org[ST_ORG_ID_MAX + 1];	/* the invitation's */
 };
 
 /* A session's user and organisations, into o (GET /dashboard/api/session). */
@@ -498,31 +502,36 @@ session_who(json_t *o, const struct st_dash_session *s, int *err)
 	exprow_oset(o, "organizations", orgs, err);
 }
 
-/* An accepted invitation's {"user":{"id","name"},"organization":{"id"}}. */
+/*
+ * An accepted invitation's answer, whoever took it and whatever it did:
+ * 200 {"organization":{"id"},"email"} (the invited email, which the
+ * link's holder knows: the page logs in with it).
+ */
 static void
-joined_who(json_t *o, const char *user, const char *name, const char *org,
-    int *err)
+send_accepted(struct conn *c, const struct st_invite_done *d)
 {
-	json_t *u, *g;
+	json_t *o, *g;
+	int err = 0;
 
-	u = json_object();
-	exprow_oset(u, "id", json_string(user), err);
-	exprow_oset(u, "name", json_string(name), err);
-	exprow_oset(o, "user", exprow_odone(u, *err), err);
-	g = json_object();
-	exprow_oset(g, "id", json_string(org), err);
-	exprow_oset(o, "organization", exprow_odone(g, *err), err);
+	if ((o = json_object()) != NULL) {
+		g = json_object();
+		exprow_oset(g, "id", json_string(d->org), &err);
+		exprow_oset(o, "organization", exprow_odone(g, err), &err);
+		exprow_oset(o, "email", json_string(d->email), &err);
+	}
+	if ((o = exprow_odone(o, err || o == NULL)) == NULL)
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+	else
+		conn_send_json(c, 200, API_HEADERS, o);
 }
 
 /*
  * {"csrfToken","expiresAt"} with extra headers; with s, the session's
- * user, organisation and organisations too; with l an accepted
- * invitation, its user and organisation.
+ * user, organisation and organisations too.
  */
 static void
 send_session(struct conn *c, const char *headers, const char *csrf,
-    uint64_t expires, const struct st_dash_session *s,
-    const struct login *l)
+    uint64_t expires, const struct st_dash_session *s)
 {
 	json_t *o;
 	int err = 0;
@@ -535,8 +544,6 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 	exprow_oset(o, "expiresAt", exprow_ms(expires), &err);
 	if (s != NULL)
 		session_who(o, s, &err);
-	if (l != NULL && l->accept)
-		joined_who(o, l->u.id, l->name, l->org, &err);
 	if ((o = exprow_odone(o, err)) == NULL) {
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
@@ -637,7 +644,7 @@ login_stored(const struct storec_result *r, void *arg)
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
-	send_session(c, hdr, csrf, expires, NULL, l);
+	send_session(c, hdr, csrf, expires, NULL);
 	login_free(l);
 	OPENSSL_cleanse(hdr, sizeof(hdr));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
@@ -948,9 +955,9 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 #define NO_INVITATION	"Invitation not found or expired"
 
 /*
- * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 0 a new user,
- * logged in; 1 no such invitation; 2 the email's existing account
- * joined, no session.
+ * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 1 no such
+ * invitation; 0 a new account made, 3 the email had one (nothing done):
+ * answered alike.
  */
 static void
 accept_done(const struct storec_result *r, void *arg)
@@ -958,15 +965,13 @@ accept_done(const struct storec_result *r, void *arg)
 	struct login *l = arg;
 	struct st_invite_accept_rep rep;
 	struct conn *c;
-	json_t *o;
-	int err = 0;
 
 	if (r->status != STOREC_OK) {
 		login_storage_error(l, r);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_INVITE_ACCEPT, &rep) < 0 ||
-	    rep.result > 2) {
+	    rep.result > 3) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
@@ -974,20 +979,9 @@ accept_done(const struct storec_result *r, void *arg)
 		login_fail(l, 404, API_HEADERS, NO_INVITATION);
 		return;
 	}
-	strlcpy(l->u.id, rep.d.user, sizeof(l->u.id));
-	strlcpy(l->org, rep.d.org, sizeof(l->org));
-	if (rep.result == 0) {
-		login_store(l);
-		return;
-	}
-	if ((o = json_object()) != NULL)
-		joined_who(o, l->u.id, "", l->org, &err);
 	c = login_detach(l);
 	login_free(l);
-	if ((o = exprow_odone(o, err || o == NULL)) == NULL)
-		conn_send_error(c, 500, API_HEADERS, "Internal server error");
-	else
-		conn_send_json(c, 200, API_HEADERS, o);
+	send_accepted(c, &rep.d);
 }
 
 /* The new password's hash, from the pool: the invitation accepted. */
@@ -1000,6 +994,7 @@ accept_hashed(void *arg, int ok, const uint8_t *key)
 		.name = l->name,
 		.salt_len = sizeof(q.salt),
 		.hash_len = sizeof(q.hash),
+		.user = "",
 	};
 
 	l->job = NULL;
@@ -1031,16 +1026,16 @@ accept_hash(struct login *l)
 		    "Too many logins at once, try again in a moment");
 }
 
-/* The token (64 hex) into l's token hash: NULL, or what is wrong. */
+/* The token (64 hex) into its hash: NULL, or what is wrong. */
 static const char *
-accept_token(json_t *v, struct login *l)
+accept_token(json_t *v, uint8_t hash[ST_INVITE_HASH_LEN])
 {
 	uint8_t tok[ST_INVITE_HASH_LEN];
 
 	if (!json_is_string(v) || json_string_length(v) != 2 * sizeof(tok) ||
 	    proto_hex_decode(json_string_value(v), tok, sizeof(tok)) < 0)
 		return NO_INVITATION;
-	SHA256(tok, sizeof(tok), l->token_hash);
+	SHA256(tok, sizeof(tok), hash);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	return NULL;
 }
@@ -1088,8 +1083,8 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 		name = json_string_value(nv);
 	if (!json_is_object(root))
 		bad = "Invalid request body";
-	else if ((bad = accept_token(json_object_get(root, "token"), l)) !=
-	    NULL)
+	else if ((bad = accept_token(json_object_get(root, "token"),
+	    l->token_hash)) != NULL)
 		status = 404;
 	else if ((bad = st_user_name_invalid(name)) != NULL)
 		;
@@ -1113,11 +1108,25 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 	return 0;
 }
 
-void
-dashauth_accept_post(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/*
+ * A signed-in acceptance's body, {"token"} alone (no name, no password):
+ * 1 with the token's hash, -1 a token that cannot be one; 0 not one.
+ */
+static int
+accept_signed_in(struct http_request *req, uint8_t hash[ST_INVITE_HASH_LEN])
 {
-	login_start(c, req, 1, accept_body);
+	json_error_t jerr;
+	json_t *root;
+	int rc = 0;
+
+	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(root) && json_object_size(root) == 1 &&
+	    json_object_get(root, "token") != NULL)
+		rc = accept_token(json_object_get(root, "token"), hash) ==
+		    NULL ? 1 : -1;
+	json_decref(root);
+	return rc;
 }
 
 /* ------------------------------------------------------------ sessions */
@@ -1126,6 +1135,7 @@ enum check_kind {
 	CHECK_SESSION,	/* GET /dashboard/api/session */
 	CHECK_LOGOUT,	/* POST /dashboard/api/logout */
 	CHECK_GATE,	/* an R_ADMIN route */
+	CHECK_ACCEPT,	/* an invitation taken by the signed-in account */
 };
 
 struct check {
@@ -1137,6 +1147,7 @@ struct check {
 	const char *headers;		/* of every answer */
 	char org[ST_ORG_ID_MAX + 1];	/* x-organization-id, or "" */
 	struct bootwait bw;		/* waiting for the first owner */
+	uint8_t token[ST_INVITE_HASH_LEN];	/* CHECK_ACCEPT: its hash */
 };
 
 static void
@@ -1247,6 +1258,53 @@ logout_send(struct check *k)
 		check_fail(k, 503, "Storage unavailable");
 }
 
+/* ST_INVITE_ACCEPT -> struct st_invite_accept_rep: 1 none, 2 joined. */
+static void
+check_accepted(const struct storec_result *r, void *arg)
+{
+	struct check *k = arg;
+	struct st_invite_accept_rep rep;
+	struct conn *c;
+
+	if (r->status != STOREC_OK) {
+		c = check_detach(k);
+		check_free(k);
+		send_storage_error(c, r, API_HEADERS);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_INVITE_ACCEPT, &rep) < 0 ||
+	    rep.result > 3) {
+		check_fail(k, 500, "Internal server error");
+		return;
+	}
+	if (rep.result != 2) {
+		check_fail(k, 404, NO_INVITATION);
+		return;
+	}
+	c = check_detach(k);
+	check_free(k);
+	send_accepted(c, &rep.d);
+}
+
+/* ST_INVITE_ACCEPT of k's token by the session's user. */
+static void
+accept_send(struct check *k, const char *user)
+{
+	struct st_invite_accept_req q = {
+		.token_hash_len = sizeof(q.token_hash),
+		.name = "",
+		.salt_len = sizeof(q.salt),
+		.hash_len = sizeof(q.hash),
+		.user = user,
+	};
+
+	memcpy(q.token_hash, k->token, sizeof(q.token_hash));
+	if (storec_ask(NULL, PROTO_ST_INVITE_ACCEPT, &q, check_accepted, k,
+	    &k->c->sreq) < 0)
+		check_fail(k, 503, "Storage unavailable");
+	OPENSSL_cleanse(&q, sizeof(q));
+}
+
 /*
  * ST_DASH_CHECK -> struct st_dash_check_rep: valid 1 and the session
  * (CSRF token, expiry, user, organisation and role), 2 the user is not
@@ -1290,7 +1348,7 @@ check_done(const struct storec_result *r, void *arg)
 	switch (k->kind) {
 	case CHECK_SESSION:
 		send_session(check_detach(k), API_HEADERS, csrf,
-		    rep.s.expires_at, &rep.s, NULL);
+		    rep.s.expires_at, &rep.s);
 		check_free(k);
 		break;
 	case CHECK_LOGOUT:
@@ -1308,6 +1366,14 @@ check_done(const struct storec_result *r, void *arg)
 			break;
 		}
 		gate_pass(k, &rep.s);
+		break;
+	case CHECK_ACCEPT:
+		if (!dashauth_csrf_ok(http_header(k->req, "x-csrf-token"),
+		    csrf)) {
+			check_fail(k, 403, "Missing or invalid CSRF token");
+			break;
+		}
+		accept_send(k, rep.s.user);
 		break;
 	}
 out:
@@ -1349,12 +1415,13 @@ check_booted(struct bootwait *w, int ok)
  * Starts ST_DASH_CHECK for the request's cookie, hash (already read), in
  * the organisation x-organization-id names (one that cannot exist: 404),
  * once the first owner is stored (a new DASHBOARD_PASSWORD ends the
- * owner's sessions first). m: the route to run after (CHECK_GATE).
+ * owner's sessions first). m: the route to run after (CHECK_GATE);
+ * token: the invitation's hash (CHECK_ACCEPT), else NULL.
  */
 static void
 check_start(struct conn *c, struct http_request *req, enum check_kind kind,
-    const uint8_t hash[ST_DASH_HASH_LEN], const struct route_match *m,
-    const char *headers)
+    const uint8_t *hash, const struct route_match *m, const char *headers,
+    const uint8_t *token)
 {
 	char buf[ADMIN_ORG_BUF];
 	const char *org = admin_request_org(req, buf);
@@ -1376,6 +1443,8 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 	k->req = req;
 	k->headers = headers;
 	memcpy(k->hash, hash, sizeof(k->hash));
+	if (token != NULL)
+		memcpy(k->token, token, sizeof(k->token));
 	if (org != NULL)
 		strlcpy(k->org, org, sizeof(k->org));
 	if (m != NULL)
@@ -1392,6 +1461,35 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 	}
 }
 
+void
+dashauth_accept_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	uint8_t token[ST_INVITE_HASH_LEN], hash[ST_DASH_HASH_LEN];
+
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 415, API_HEADERS,
+		    "Content-Type must be application/json");
+		return;
+	}
+	switch (accept_signed_in(req, token)) {
+	case 0:
+		login_start(c, req, 1, accept_body);
+		return;
+	case -1:
+		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
+		return;
+	}
+	if (session_hash(req, hash) <= 0)
+		conn_send_error(c, 401, API_HEADERS, "Sign in as the invited "
+		    "account to accept, or give a name and a password for a "
+		    "new one");
+	else
+		check_start(c, req, CHECK_ACCEPT, hash, NULL, API_HEADERS,
+		    token);
+	OPENSSL_cleanse(token, sizeof(token));
+}
+
 /* The session endpoints: no usable cookie is 401. */
 static void
 session_request(struct conn *c, struct http_request *req,
@@ -1403,7 +1501,7 @@ session_request(struct conn *c, struct http_request *req,
 		conn_send_error(c, 401, API_HEADERS, "Unauthorized");
 		return;
 	}
-	check_start(c, req, kind, hash, NULL, API_HEADERS);
+	check_start(c, req, kind, hash, NULL, API_HEADERS, NULL);
 }
 
 void
@@ -1436,6 +1534,6 @@ dashauth_gate(struct conn *c, struct http_request *req,
 		conn_send_error(c, 401, admin_headers, "Unauthorized");
 		return 1;
 	}
-	check_start(c, req, CHECK_GATE, hash, m, admin_headers);
+	check_start(c, req, CHECK_GATE, hash, m, admin_headers, NULL);
 	return 1;
 }

@@ -11,11 +11,18 @@
  *	PATCH  /v1/admin/users/:user_id	{"role","disabled"}: the member
  *	DELETE /v1/admin/users/:user_id	{"deleted":true}: the membership
  *					(and the user with its last)
+ *	GET    /v1/admin/invitations	{"invitations":[...]}: the pending
+ *					ones, {id, email, role, created_at,
+ *					expires_at}, never a token
+ *	DELETE /v1/admin/invitations/:invitation_id
+ *					{"deleted":true}: one revoked
  *
  * The last enabled owner of an organisation cannot be demoted, disabled
- * or removed: 409. A user of another organisation is 404, as one that
- * does not exist. Disabling or deleting ends the user's sessions on
- * every worker (storaged, ST_EV_USER_GONE).
+ * or removed: 409. A user or invitation of another organisation is 404,
+ * as one that does not exist. Disabling and removing act on the
+ * membership in this organisation only: the account, its password, its
+ * sessions and its other memberships stay (its event streams end and
+ * open again where it may still act: ST_EV_USER_GONE).
  *
  * A member is {id, email, name, role, disabled, created_at, updated_at};
  * storaged keeps the users and never hands a password hash to this list.
@@ -201,6 +208,92 @@ users_delete(struct conn *c, struct http_request *req,
 	if ((q.id = user_param(c, m)) != NULL)
 		admin_ask(c, PROTO_ST_USER_DELETE, &q, delete_done,
 		    admin_headers);
+}
+
+static json_t *
+invitation_json(const void *rep, int *status)
+{
+	const struct st_invite_view *v = rep;
+	const char *role = st_role_name(v->role);
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	exprow_oset(o, "id", exprow_text(v->id), &err);
+	exprow_oset(o, "email", exprow_text(v->email), &err);
+	exprow_oset(o, "role", exprow_text(role != NULL ? role : ""), &err);
+	exprow_oset(o, "created_at", exprow_ms(v->created_at), &err);
+	exprow_oset(o, "expires_at", exprow_ms(v->expires_at), &err);
+	return exprow_odone(o, err);
+}
+
+static json_t *
+invitations_json(const void *rep, int *status)
+{
+	const struct st_invites *l = rep;
+
+	return json_pack("{s:o}", "invitations", ADMIN_ITEMS_JSON(l->v, l->n,
+	    invitation_json));
+}
+
+/* ST_INVITE_LIST -> struct st_invites */
+static void
+invitations_done(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_INVITE_LIST, 200, invitations_json,
+	    NULL);
+}
+
+void
+invitations_list(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	admin_ask(c, PROTO_ST_INVITE_LIST, NULL, invitations_done,
+	    admin_headers);
+}
+
+static const struct storec_answer invitation_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Invitation not found" },
+	{ 0, 0, NULL },
+};
+
+static json_t *
+revoked_json(const void *rep, int *status)
+{
+	return json_pack("{s:b}", "deleted", 1);
+}
+
+/* ST_INVITE_REVOKE -> (empty) */
+static void
+revoked(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_INVITE_REVOKE, 200, revoked_json,
+	    invitation_errors);
+}
+
+/* 1 when s can be an invitation id: "inv_" and 32 lowercase hex. */
+static int
+invitation_id_valid(const char *s)
+{
+	size_t p = strlen(ST_INVITE_PREFIX);
+
+	return strlen(s) == ST_INVITE_ID_MAX &&
+	    strncmp(s, ST_INVITE_PREFIX, p) == 0 && st_id_valid(s + p);
+}
+
+void
+invitations_revoke(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	q.id = m->nparams > 0 ? m->param[0] : "";
+	if (!invitation_id_valid(q.id)) {
+		conn_send_error(c, 404, admin_headers, "Invitation not found");
+		return;
+	}
+	admin_ask(c, PROTO_ST_INVITE_REVOKE, &q, revoked, admin_headers);
 }
 
 /* An invitation under way: its link (with the token) until the answer. */

@@ -27,8 +27,8 @@ export async function addMember(p, { org, role, name } = {}) {
     body: JSON.stringify({ token, name, password }),
   });
   assert.equal(r.status, 200, `accept: ${r.text}`);
-  const id = r.json().user.id;
   const session = await login(p, password, { email });
+  const id = (await session.get('/dashboard/api/session')).json().user.id;
   return { id, email, name, password, session };
 }
 
