@@ -151,6 +151,12 @@ struct req {
 	size_t len;
 };
 
+/* A TCP peer's address without its port (IPv6: its /64): what caps count. */
+struct peer_ip {
+	int family;		/* AF_INET, AF_INET6; 0 unknown */
+	uint8_t a[16];
+};
+
 struct client {
 	struct loop_io io;	/* its socket in the loop (loop.h) */
 	struct server *srv;
@@ -187,12 +193,6 @@ struct held {
 };
 
 TAILQ_HEAD(clientq, client);
-
-/* A TCP peer's address without its port (IPv6: its /64): what caps count. */
-struct peer_ip {
-	int family;		/* AF_INET, AF_INET6; 0 unknown */
-	uint8_t a[16];
-};
 
 /* One request of the running batch and its reply. */
 struct slot {
