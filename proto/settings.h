@@ -187,6 +187,8 @@ struct settings {
 	uint32_t new_sessions_per_min;	/* WIDGET_NEW_SESSIONS_PER_MINUTE */
 	char *dashboard_agent_name;	/* DASHBOARD_AGENT_NAME */
 	uint32_t admin_events_max;	/* ADMIN_EVENTS_MAX_CLIENTS */
+	uint32_t admin_events_org_max;	/* ADMIN_EVENTS_MAX_PER_ORG */
+	uint32_t admin_events_user_max;	/* ADMIN_EVENTS_MAX_PER_USER */
 	uint32_t away_after_ms;	/* PARLEY_AWAY_AFTER_MS */
 	struct ipnet *trust;	/* TRUST_PROXY */
 	size_t ntrust;

@@ -444,6 +444,14 @@ const struct setting settings_table[] = {
 	{ "ADMIN_EVENTS_MAX_CLIENTS", SETTING_NUMBER, "64", NULL, 1, 100000,
 	    NULL, NULL, NULL, M | W, F(admin_events_max),
 	    "open /v1/admin/events streams per worker; more are answered 503" },
+	{ "ADMIN_EVENTS_MAX_PER_ORG", SETTING_NUMBER, "16", NULL, 1, 100000,
+	    NULL, NULL, NULL, M | W, F(admin_events_org_max),
+	    "open /v1/admin/events streams of one organisation per worker; "
+	    "more are answered 429" },
+	{ "ADMIN_EVENTS_MAX_PER_USER", SETTING_NUMBER, "4", NULL, 1, 100000,
+	    NULL, NULL, NULL, M | W, F(admin_events_user_max),
+	    "open /v1/admin/events streams of one dashboard user or "
+	    "organisation API key per worker; more are answered 429" },
 	{ "PARLEY_HEADER_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 100,
 	    3600000, NULL, NULL, NULL, M | W, F(header_timeout_ms),
 	    "a request's head and body must arrive within this" },

@@ -42,8 +42,12 @@
  * clients on other hosts. Its clients are the same clients once their
  * handshake is done (the channel drives it: pchan_events says what to
  * wait for); before that, a peer holds a slot for HANDSHAKE_MS at most,
- * and HANDSHAKE_MAX of them at once. What OpenSSL holds decrypted is
- * read before waiting (pchan_buffered): the socket will not say it again.
+ * and HANDSHAKE_MAX of them at once: HANDSHAKE_PEER_MAX per address, and
+ * HANDSHAKE_RESERVED kept for the addresses whose peers completed a
+ * handshake before (the certified table: workers and the standby coming
+ * back), so silent connections cannot keep them out. What OpenSSL holds
+ * decrypted is read before waiting (pchan_buffered): the socket will not
+ * say it again.
  *
  * Every client hears which storaged this is (ST_EV_ROLE) right after our
  * HELLO, and again whenever that changes (server_set_role).
@@ -147,6 +151,12 @@ struct req {
 	size_t len;
 };
 
+/* A TCP peer's address without its port (IPv6: its /64): what caps count. */
+struct peer_ip {
+	int family;		/* AF_INET, AF_INET6; 0 unknown */
+	uint8_t a[16];
+};
+
 struct client {
 	struct loop_io io;	/* its socket in the loop (loop.h) */
 	struct server *srv;
@@ -166,6 +176,7 @@ struct client {
 	int peer;		/* PROTO_PEER_* its HELLO named; 0 until known */
 	char addr[64];		/* a TLS client's address and port; "" on the socket */
 	int handshaking;	/* TLS: counted in nhandshakes until it is done */
+	struct peer_ip ip;	/* TLS: its address, as the caps count it */
 	long long hs_deadline;	/* ... and closed if not done by then */
 	size_t held_bytes;	/* of its messages held for the standby */
 };
@@ -232,6 +243,11 @@ struct server {
 	char tname[STADDR_TEXT_MAX];
 	int nhandshakes;	/* its clients still in their handshake */
 	unsigned long cap_closed;	/* closed at the cap since the last line */
+	/* Addresses whose peers completed a handshake; at is when last. */
+	struct {
+		struct peer_ip ip;
+		long long at;
+	} certified[CERTIFIED_MAX];
 	long long cap_logged;
 	struct {
 		char why[96];
@@ -388,10 +404,11 @@ peer_addr(int fd, char *buf, size_t sz)
 		    "%s:%d", ip, port);
 }
 
-/* A client on the Unix socket, or (tls) on the TLS listener. */
+/* A client on the Unix socket, or (ip not NULL) on the TLS listener. */
 static void
-client_new(struct server *s, int fd, int tls)
+client_new(struct server *s, int fd, const struct peer_ip *ip)
 {
+	int tls = ip != NULL;
 	struct client *c;
 	int rc;
 
@@ -422,6 +439,7 @@ client_new(struct server *s, int fd, int tls)
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, entry);
 	if (tls) {
+		c->ip = *ip;
 		c->handshaking = 1;
 		c->hs_deadline = proto_mono_ms() + HANDSHAKE_MS;
 		s->nhandshakes++;
@@ -470,6 +488,77 @@ client_refused(struct server *s, struct client *c, const char *why)
 	s->refused[slot].quiet = 0;
 }
 
+static int
+peer_ip_eq(const struct peer_ip *a, const struct peer_ip *b)
+{
+	return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+/* fd's peer address as the caps count it; family 0 when unknown. */
+static void
+peer_ip_of(int fd, struct peer_ip *ip)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const uint8_t *a6;
+
+	memset(ip, 0, sizeof(*ip));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		ip->family = AF_INET;
+		memcpy(ip->a, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		a6 = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+			ip->family = AF_INET;
+			memcpy(ip->a, a6 + 12, 4);
+		} else {
+			/* One host usually has a whole /64. */
+			ip->family = AF_INET6;
+			memcpy(ip->a, a6, 8);
+		}
+	}
+}
+
+/* 1 when a peer from ip completed a handshake before (and is remembered). */
+static int
+server_certified(const struct server *s, const struct peer_ip *ip)
+{
+	size_t i;
+
+	if (ip->family == 0)
+		return 0;
+	for (i = 0; i < CERTIFIED_MAX; i++)
+		if (s->certified[i].at != 0 &&
+		    peer_ip_eq(&s->certified[i].ip, ip))
+			return 1;
+	return 0;
+}
+
+/* Remembers ip as certified, in its own entry or the oldest's. */
+static void
+server_certify(struct server *s, const struct peer_ip *ip)
+{
+	size_t i, slot = 0;
+
+	if (ip->family == 0)
+		return;
+	for (i = 0; i < CERTIFIED_MAX; i++) {
+		if (s->certified[i].at != 0 &&
+		    peer_ip_eq(&s->certified[i].ip, ip)) {
+			slot = i;
+			break;
+		}
+		if (s->certified[i].at < s->certified[slot].at)
+			slot = i;
+	}
+	s->certified[slot].ip = *ip;
+	s->certified[slot].at = proto_mono_ms();
+}
+
 /* A TLS client's handshake just ended: it no longer holds a slot. */
 static void
 client_tls_done(struct server *s, struct client *c)
@@ -478,6 +567,8 @@ client_tls_done(struct server *s, struct client *c)
 		return;
 	c->handshaking = 0;
 	s->nhandshakes--;
+	/* Done means its certificate was checked: its address is known. */
+	server_certify(s, &c->ip);
 	log_debug("client %llu (%s): TLS handshake done", c->serial, c->addr);
 }
 
@@ -1370,23 +1461,57 @@ listener_rest(struct server *s, int rest)
 	s->lpaused_at = rest ? proto_mono_ms() : 0;
 }
 
+/* How many of the clients from ip are in their handshake. */
+static int
+server_peer_handshakes(struct server *s, const struct peer_ip *ip)
+{
+	struct client *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c->handshaking && !c->dead && peer_ip_eq(&c->ip, ip))
+			n++;
+	return n;
+}
+
 /*
- * A TLS peer past the handshake cap: closed at once, and said once a
+ * Why a new TLS peer from ip may not start its handshake now: every slot
+ * taken, its address's share taken, or only reserved slots left and its
+ * address never completed a handshake. NULL when it may.
+ */
+static const char *
+server_cap_why(struct server *s, const struct peer_ip *ip)
+{
+	if (s->nhandshakes >= HANDSHAKE_MAX)
+		return "every handshake slot is taken";
+	if (server_peer_handshakes(s, ip) >= HANDSHAKE_PEER_MAX)
+		return "its address has the most in their handshake already";
+	if (s->nhandshakes >= HANDSHAKE_MAX - HANDSHAKE_RESERVED &&
+	    !server_certified(s, ip))
+		return "the slots left are kept for certified peers";
+	return NULL;
+}
+
+/*
+ * A TLS peer past a handshake cap: closed at once, and said once a
  * minute. 1 when fd was closed so.
  */
 static int
-server_at_cap(struct server *s, int fd)
+server_at_cap(struct server *s, int fd, const struct peer_ip *ip)
 {
 	long long now = proto_mono_ms();
+	const char *why;
+	char addr[64];
 
-	if (s->nhandshakes < HANDSHAKE_MAX)
+	if ((why = server_cap_why(s, ip)) == NULL)
 		return 0;
+	peer_addr(fd, addr, sizeof(addr));
 	close(fd);
 	s->cap_closed++;
 	if (s->cap_logged == 0 || now - s->cap_logged >= CAP_LOG_MS) {
-		log_warnx("%s: %lu connection(s) closed at once: %d are in "
-		    "their TLS handshake already (the most at once)",
-		    s->tname, s->cap_closed, HANDSHAKE_MAX);
+		log_warnx("%s: %lu connection(s) closed at once, %d in their "
+		    "TLS handshake (the latest from %s: %s)", s->tname,
+		    s->cap_closed, s->nhandshakes, addr, why);
 		s->cap_logged = now;
 		s->cap_closed = 0;
 	}
@@ -1396,16 +1521,22 @@ server_at_cap(struct server *s, int fd)
 static void
 server_accept(struct server *s, int lfd, int tls)
 {
+	struct peer_ip ip;
 	int fd;
 
 	for (;;) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0 && !tls) {
+			client_new(s, fd, NULL);
+			continue;
+		}
 		if (fd >= 0) {
 			/* A client host cut off sends no reset: let TCP tell. */
-			if (tls && staddr_tcp_dead_after(fd, PEER_DEAD_MS) < 0)
+			if (staddr_tcp_dead_after(fd, PEER_DEAD_MS) < 0)
 				log_warn("TLS client: keepalive");
-			if (!tls || !server_at_cap(s, fd))
-				client_new(s, fd, tls);
+			peer_ip_of(fd, &ip);
+			if (!server_at_cap(s, fd, &ip))
+				client_new(s, fd, &ip);
 			continue;
 		}
 		switch (errno) {

@@ -47,6 +47,12 @@
 /* The TLS listener (server_listen_tls): a handshake's time, and how many at once. */
 #define HANDSHAKE_MS		5000
 #define HANDSHAKE_MAX		64
+/* ... of them from one address (IPv6: one /64) at once. */
+#define HANDSHAKE_PEER_MAX	8
+/* ... of them kept for addresses that completed a handshake before. */
+#define HANDSHAKE_RESERVED	16
+/* Addresses remembered as certified (the oldest seen goes first). */
+#define CERTIFIED_MAX		256
 /* Bytes of requests taken from one client per loop turn. */
 #define CLIENT_READ_MAX		(1024u * 1024)
 /* Requests in one transaction; the rest wait for the next turn. */
@@ -97,7 +103,9 @@ void server_free(struct server *);
  * clients speak TLS with ctx (tlschan_ctx_new, server side; the server
  * owns it now): each does its handshake before anything is read from it,
  * within HANDSHAKE_MS, and at most HANDSHAKE_MAX are in their handshake
- * at once (more are closed as they come, logged once a minute). name is
+ * at once, HANDSHAKE_PEER_MAX from one address, and the last
+ * HANDSHAKE_RESERVED only for addresses that completed a handshake before
+ * (more are closed as they come, logged once a minute). name is
  * the address as the logs say it.
  */
 struct ssl_ctx_st;

@@ -1,7 +1,11 @@
 /*
  * parley-workerd: started by parley-masterd with its channel on fd 3.
  * Takes its settings from masterd over that channel, then serves the
- * connections masterd hands over until told to quit. Started with
+ * connections masterd hands over until told to quit: masterd hands it
+ * none until it says it is ready (WM_READY), which it says once its
+ * storaged connection is up (or, storaged still away, after
+ * READY_WAIT_MS, so that masterd does not take it for a hung start; its
+ * requests wait for storaged a while, then answer 503). Started with
  * "--role notifier" (masterd/procs.c) it is the notifier instead: named
  * parley-notify, it serves no connections (notify/notifier.c).
  */
@@ -24,6 +28,11 @@
 #include "version.h"
 
 #define CHANNEL_FD	3
+/* How long a new worker waits for storaged before it is ready anyway. */
+#define READY_WAIT_MS	5000
+
+static struct loop_timer ready_timer;
+static int ready_told;
 
 static void
 on_signal(int signo)
@@ -39,6 +48,40 @@ on_signal(int signo)
 }
 
 /* Thousands of connections need thousands of descriptors. */
+/* Tells masterd this worker takes connections, once. */
+static void
+ready_tell(void)
+{
+	if (ready_told)
+		return;
+	ready_told = 1;
+	loop_timer_stop(&ready_timer);
+	master_ready();
+	log_debug("ready");
+}
+
+static void
+ready_wait_over(void *arg)
+{
+	if (!ready_told && !storec_connected())
+		log_warnx("storaged not connected after %d ms: taking "
+		    "connections anyway (GET /ready answers 503 until it is)",
+		    READY_WAIT_MS);
+	ready_tell();
+}
+
+/* Ready once storaged is connected, READY_WAIT_MS at most from now. */
+static void
+ready_when_stored(void)
+{
+	loop_timer_init(&ready_timer, ready_wait_over, NULL);
+	storec_on_up(ready_tell);
+	if (storec_connected())
+		ready_tell();
+	else
+		loop_timer_after(&ready_timer, READY_WAIT_MS);
+}
+
 static void
 raise_nofile(void)
 {
@@ -150,8 +193,7 @@ main(int argc, char *argv[], char *envp[])
 	wschat_init();
 	metrics_init();
 	worker_trim_start();
-	master_ready();
-	log_debug("ready");
+	ready_when_stored();
 
 	loop_run();
 	log_info("exiting with %u connection(s) open", conn_count());

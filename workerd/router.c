@@ -44,9 +44,13 @@
 
 static void router_health_get(struct conn *, struct http_request *,
     const struct route_match *);
+static void router_ready_get(struct conn *, struct http_request *,
+    const struct route_match *);
 
 static const struct route routes[] = {
 	{ M_GET,	"/health",			router_health_get, 0, 0,
+	    0 },
+	{ M_GET,	"/ready",			router_ready_get, 0, 0,
 	    0 },
 	{ M_GET,	"/metrics",			metrics_get, 0, 0, 0 },
 	{ M_GET,	"/v1/openapi.json",		openapi_get, 0, 0, 0 },
@@ -543,6 +547,32 @@ router_health_get(struct conn *c, struct http_request *req,
 	if (storec_store_failed())
 		conn_send(c, 503, "Cache-Control: no-store\r\n", NULL, failed,
 		    sizeof(failed) - 1);
+	else
+		conn_send(c, 200, "Cache-Control: no-store\r\n", NULL, ok,
+		    sizeof(ok) - 1);
+}
+
+/*
+ * Readiness: 200 once this worker can store (its storaged connection is
+ * up, and storaged has not said its data directory failed); 503 before,
+ * while storaged is away, and while the worker quits. For a load
+ * balancer's check; /health stays liveness.
+ */
+static void
+router_ready_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char ok[] = "{\"status\":\"ready\"}";
+	const char *why = NULL;
+
+	if (worker_quitting())
+		why = "not ready: shutting down";
+	else if (!storec_connected())
+		why = "not ready: storage unavailable";
+	else if (storec_store_failed())
+		why = "not ready: storage failed";
+	if (why != NULL)
+		conn_send_error(c, 503, "Cache-Control: no-store\r\n", why);
 	else
 		conn_send(c, 200, "Cache-Control: no-store\r\n", NULL, ok,
 		    sizeof(ok) - 1);

@@ -2,8 +2,11 @@
  * The asynchronous client of parley-storaged: one connection, many
  * requests in flight, replies matched by request id.
  *
- * Nothing waits: a call made while storaged is not connected fails at
- * once; on disconnect every request in flight completes as unavailable;
+ * A call made while storaged is not connected (starting, or reconnecting
+ * after a drop) waits for the connection, STOREC_WAIT_MS at most (its
+ * payload kept, STOREC_MAX_QUEUED bytes of them at most), and completes
+ * as unavailable past that; on disconnect every request in flight
+ * completes as unavailable (it may have run);
  * a request that gets no reply within wconf.storage_timeout_ms completes
  * as unavailable too. Requests all have the same timeout, so the list in
  * issue order is also the list by deadline and one timer suffices. The
@@ -65,6 +68,8 @@
 /* Past this much unsent, storaged is not keeping up: fail fast instead. */
 #define STOREC_MAX_QUEUED	(16u * 1024 * 1024)
 #define STOREC_EVENT_CBS	4	/* modules that take unasked messages */
+/* How long a request made while storaged is away waits for it. */
+#define STOREC_WAIT_MS		2000
 
 /* SC_HELLO: connected; TLS's handshake, then storaged's role awaited. */
 enum storec_state { SC_DOWN, SC_CONNECTING, SC_HELLO, SC_UP };
@@ -80,6 +85,11 @@ struct storec_req {
 	struct storec_req **handle;
 	int early_ok;		/* asked for an early answer */
 	int answered;		/* had it: the final reply is the empty confirmation */
+	/* Waiting for a connection (sc_waiting): what to send then. */
+	int waiting;
+	uint16_t flags;
+	uint8_t *payload;
+	size_t len;
 };
 
 static struct staddr sc_addrs[STADDR_LIST_MAX];
@@ -98,6 +108,11 @@ static struct loop_defer sc_flush_defer;
 static TAILQ_HEAD(, storec_req) sc_inflight =
     TAILQ_HEAD_INITIALIZER(sc_inflight);
 static LIST_HEAD(, storec_req) sc_hash[STOREC_BUCKETS];
+/* Made while storaged was away, in order (so by deadline too). */
+static TAILQ_HEAD(, storec_req) sc_waiting =
+    TAILQ_HEAD_INITIALIZER(sc_waiting);
+static size_t sc_waiting_bytes;
+static void (*sc_on_up)(void);		/* storec_on_up */
 static size_t sc_count;
 static uint32_t sc_next_id;
 static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
@@ -255,6 +270,35 @@ storec_fail(struct storec_req *r)
 	storec_complete(r, &res);
 }
 
+/* Takes a waiting request out of sc_waiting; r stays allocated. */
+static void
+storec_wait_unlink(struct storec_req *r)
+{
+	TAILQ_REMOVE(&sc_waiting, r, order);
+	sc_waiting_bytes -= r->len;
+	free(r->payload);
+	r->payload = NULL;
+	r->waiting = 0;
+	if (r->handle != NULL)
+		*r->handle = NULL;
+}
+
+/* A waiting request whose wait is over: unavailable, as if sent and lost. */
+static void
+storec_wait_fail(struct storec_req *r)
+{
+	struct storec_result res;
+	storec_cb cb = r->cb;
+	void *arg = r->arg;
+
+	storec_wait_unlink(r);
+	free(r);
+	memset(&res, 0, sizeof(res));
+	res.status = STOREC_UNAVAILABLE;
+	res.message = "";
+	cb(&res, arg);
+}
+
 /*
  * The next connection attempt, at the next address (or the one a standby
  * named): soon after a drop, then less and less often, each wait between
@@ -287,6 +331,7 @@ static void
 storec_arm(void)
 {
 	struct storec_req *r = TAILQ_FIRST(&sc_inflight);
+	struct storec_req *w = TAILQ_FIRST(&sc_waiting);
 	uint64_t at = UINT64_MAX;
 
 	if (sc_state == SC_DOWN)
@@ -295,6 +340,8 @@ storec_arm(void)
 		at = sc_connect_deadline;
 	if (r != NULL && r->deadline < at)
 		at = r->deadline;
+	if (w != NULL && w->deadline < at)
+		at = w->deadline;
 	if (at == UINT64_MAX)
 		loop_timer_stop(&sc_timer);
 	else
@@ -388,6 +435,43 @@ storec_addr_index(const char *s)
 	return -1;
 }
 
+/* The connection is up: what waited for it goes, in the order it came. */
+static void
+storec_send_waiting(void)
+{
+	struct storec_req *r;
+	uint32_t id;
+
+	while (sc_state == SC_UP && (r = TAILQ_FIRST(&sc_waiting)) != NULL) {
+		do {
+			id = ++sc_next_id;
+		} while (id == 0 || storec_find(id) != NULL);
+		if (pchan_send(&sc_ch, r->type, r->flags, id, r->payload,
+		    r->len, -1) < 0) {
+			log_warn("storaged: queue a waiting request");
+			storec_wait_fail(r);
+			continue;
+		}
+		TAILQ_REMOVE(&sc_waiting, r, order);
+		sc_waiting_bytes -= r->len;
+		free(r->payload);
+		r->payload = NULL;
+		r->waiting = 0;
+		r->id = id;
+		r->deadline = loop_now() + wconf.storage_timeout_ms;
+		TAILQ_INSERT_TAIL(&sc_inflight, r, order);
+		LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
+		sc_count++;
+	}
+	loop_defer(&sc_flush_defer);
+}
+
+void
+storec_on_up(void (*cb)(void))
+{
+	sc_on_up = cb;
+}
+
 /* The connection is usable: storaged said it is the primary. */
 static void
 storec_ready(void)
@@ -404,7 +488,10 @@ storec_ready(void)
 		log_info("storaged: connected to %s", storec_addr());
 	sc_primary = (int)sc_cur;
 	storec_ev_sync();	/* the subscription is per connection */
+	storec_send_waiting();
 	storec_arm();
+	if (sc_on_up != NULL)
+		sc_on_up();
 }
 
 static const char *const role_names[] = { "primary", "standby", "fenced" };
@@ -677,6 +764,14 @@ storec_tick(void *arg)
 	if (late > 0)
 		log_warnx("storaged: %zu request(s) got no reply in %u ms", late,
 		    wconf.storage_timeout_ms);
+	late = 0;
+	while ((r = TAILQ_FIRST(&sc_waiting)) != NULL && r->deadline <= now) {
+		late++;
+		storec_wait_fail(r);
+	}
+	if (late > 0)
+		log_warnx("storaged: %zu request(s) waited %d ms for a "
+		    "connection in vain", late, STOREC_WAIT_MS);
 	if ((sc_state == SC_CONNECTING || sc_state == SC_HELLO) &&
 	    now >= sc_connect_deadline)
 		storec_disconnect(sc_state == SC_CONNECTING ? "connect timed out" :
@@ -748,6 +843,11 @@ storec_shutdown(void)
 		storec_unlink(r);
 		free(r);
 	}
+	while ((r = TAILQ_FIRST(&sc_waiting)) != NULL) {
+		storec_wait_unlink(r);
+		free(r);
+	}
+	sc_on_up = NULL;
 	sc_level_sent = -1;
 	sc_level_want = 0;
 	sc_conns = sc_sub_conn = 0;
@@ -808,6 +908,32 @@ storec_payload(const struct st_who *who, uint16_t type, const void *payload,
 }
 
 /*
+ * r waits for the connection with a copy of its payload, STOREC_WAIT_MS
+ * at most. 0, or -1 (r freed).
+ */
+static int
+storec_wait(struct storec_req *r, uint16_t flags, const void *payload,
+    size_t len)
+{
+	if ((r->payload = malloc(len > 0 ? len : 1)) == NULL) {
+		free(r);
+		return -1;
+	}
+	if (len > 0)
+		memcpy(r->payload, payload, len);
+	r->len = len;
+	r->flags = flags;
+	r->waiting = 1;
+	r->deadline = loop_now() + STOREC_WAIT_MS;
+	TAILQ_INSERT_TAIL(&sc_waiting, r, order);
+	sc_waiting_bytes += len;
+	if (r->handle != NULL)
+		*r->handle = r;
+	storec_arm();
+	return 0;
+}
+
+/*
  * Queues a request. who NULL with built set: the payload already starts
  * with who asks (storec_ask).
  */
@@ -825,11 +951,8 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 
 	if (handle != NULL)
 		*handle = NULL;
-	if (sc_state != SC_UP) {
-		errno = ENOTCONN;
-		return -1;
-	}
-	if (sc_ch.wq_bytes + len > STOREC_MAX_QUEUED) {
+	if (sc_state == SC_UP ? sc_ch.wq_bytes + len > STOREC_MAX_QUEUED :
+	    sc_waiting_bytes + len > STOREC_MAX_QUEUED) {
 		errno = ENOBUFS;
 		return -1;
 	}
@@ -847,6 +970,16 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 		penc_free(&e);
 		return -1;
 	}
+	r->type = type;
+	r->cb = cb;
+	r->arg = arg;
+	r->handle = handle;
+	r->early_ok = (flags & PROTO_F_EARLY) != 0;
+	if (sc_state != SC_UP) {
+		rc = storec_wait(r, flags, sent, sent_len);
+		penc_free(&e);
+		return rc;
+	}
 	do {
 		id = ++sc_next_id;
 	} while (id == 0 || storec_find(id) != NULL);
@@ -857,12 +990,7 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 		return -1;
 	}
 	r->id = id;
-	r->type = type;
 	r->deadline = loop_now() + wconf.storage_timeout_ms;
-	r->cb = cb;
-	r->arg = arg;
-	r->handle = handle;
-	r->early_ok = (flags & PROTO_F_EARLY) != 0;
 	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
 	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
 	sc_count++;
@@ -983,7 +1111,10 @@ storec_cancel(struct storec_req *r)
 {
 	if (r == NULL)
 		return;
-	storec_unlink(r);
+	if (r->waiting)
+		storec_wait_unlink(r);
+	else
+		storec_unlink(r);
 	free(r);
 }
 

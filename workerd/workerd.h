@@ -1633,6 +1633,8 @@ typedef void (*storec_sub_cb)(uint8_t level, uint64_t epoch,
     uint64_t last_seq, int again);
 void storec_on_subscribed(storec_sub_cb);
 int storec_connected(void);
+/* cb is called each time the connection to storaged becomes usable. */
+void storec_on_up(void (*cb)(void));
 /*
  * 1 when storaged said, on this connection, that its data directory was
  * removed or replaced (ST_EV_STORE_FAILED): it refuses every write until
@@ -1642,8 +1644,10 @@ int storec_store_failed(void);
 /*
  * Sends a request. cb is called exactly once from the loop, unless
  * storec_cancel() comes first. When handle is not NULL, *handle is set and
- * cleared again just before cb runs. Returns -1 at once (cb never called)
- * when storaged is not connected.
+ * cleared again just before cb runs. Made while storaged is not connected
+ * (starting, reconnecting), it waits for the connection up to 2 s
+ * (STOREC_WAIT_MS), then completes as unavailable. Returns -1 at once (cb
+ * never called) when it cannot be queued.
  */
 int storec_call(uint16_t type, const void *payload, size_t len,
     storec_cb cb, void *arg, struct storec_req **handle);

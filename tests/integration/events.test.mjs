@@ -3,11 +3,16 @@
 // numbered, typing never kept, the HUMAN begin answered once, ST_EV_SINCE
 // (and "gone" for another run's epoch), and a subscriber that stops
 // reading: unsubscribed at 16 MiB queued, told ST_EV_LOST behind what it
-// had, able to subscribe again and catch up, while storaged goes on.
+// had, able to subscribe again and catch up, while storaged goes on. And
+// the workers' streams (GET /v1/admin/events) counted per organisation
+// and per key, so one organisation cannot take every stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { startParley } from './lib/harness.mjs';
+import { Parley, startParley, waitFor } from './lib/harness.mjs';
+import { login, PASSWORD } from './lib/dashboard.mjs';
+import { Events } from './lib/events.mjs';
+import { addKey } from './lib/people.mjs';
 import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
 
 const KIND = { CREATED: 1, MESSAGE: 2, HANDOFF: 3, TYPING: 5 };
@@ -127,4 +132,50 @@ test('events: a subscriber that stops reading is dropped and told, and subscribe
   const after = decEv((await slow.nextEvent({ timeout: 10000 })).payload);
   assert.equal(after.msg.content, 'after');
   t.diagnostic(`${got} events read before ST_EV_LOST; ${n + 2 - got} missed, read back with ST_EV_SINCE`);
+});
+
+// Live event streams are counted per organisation and per key (one worker,
+// 20 streams in all): one organisation's agent-role keys get 16, each key
+// 4, the rest 429 naming the cap; another organisation's dashboard is served.
+test('event streams: one organisation cannot take them all; caps per organisation (16) and per key (4) named', { timeout: 60000 }, async (t) => {
+  const p = new Parley({ workers: 1, env: { DASHBOARD_PASSWORD: PASSWORD, ADMIN_EVENTS_MAX_CLIENTS: '20' } });
+  t.after(() => p.stop());
+  await p.start();
+  let r = await p.request('POST', '/v1/admin/organizations', {
+    headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Noisy' }),
+  });
+  assert.equal(r.status, 201, r.text);
+  const org = r.json().id;
+  const keys = [];
+  for (let i = 0; i < 5; i++) keys.push((await addKey(p, { org, role: 'agent' })).key);
+  const open = [];
+  const statuses = [];
+  for (const key of keys) {
+    for (let i = 0; i < 5; i++) {
+      const e = await Events.open(p, { key: false, headers: { 'x-admin-api-key': key } });
+      statuses.push(e.status);
+      if (e.status === 200) { open.push(e); continue; }
+      assert.equal(e.status, 429);
+      await waitFor(() => e.ended, 5000, 'the refusal read');
+      const want = open.length >= 16 ? 'Too many live event streams for this organisation (16)' : 'Too many live event streams for this user (4)';
+      assert.deepEqual(JSON.parse(e.text), { error: want });
+      e.close();
+    }
+  }
+  assert.equal(statuses.filter((s) => s === 200).length, 16, `statuses ${statuses}`);
+  assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 429]);
+  // Another organisation (the default one): its dashboard and its install key are served.
+  const sess = await login(p);
+  const dash = await Events.open(p, { key: false, headers: { Cookie: sess.cookieHeader } });
+  assert.equal(dash.status, 200);
+  await waitFor(() => dash.lastId !== null, 5000, 'the dashboard stream starts');
+  const install = await Events.open(p);
+  assert.equal(install.status, 200);
+  for (const e of [...open, dash, install]) e.close();
+  // Closed streams are given back to the organisation.
+  await waitFor(async () => {
+    const e = await Events.open(p, { key: false, headers: { 'x-admin-api-key': keys[4] } });
+    e.close();
+    return e.status === 200;
+  }, 5000, 'a stream once the others closed');
 });

@@ -20,7 +20,9 @@
  *
  * A comment ": ping" every EVENTS_PING_MS keeps proxies from closing an
  * idle stream. Each worker takes at most ADMIN_EVENTS_MAX_CLIENTS streams
- * (503 past it); a client whose output backs up past EVENTS_OUT_MAX is
+ * (503 past it), ADMIN_EVENTS_MAX_PER_ORG of one organisation's and
+ * ADMIN_EVENTS_MAX_PER_USER of one user's or organisation key's (429 past
+ * them, naming the cap: one organisation cannot take every stream); a client whose output backs up past EVENTS_OUT_MAX is
  * closed (logged). When storaged comes back after a drop, events in
  * between are lost to the live streams: they are ended, and the browser
  * reconnects (retry) with its Last-Event-ID. The streams end cleanly when
@@ -68,6 +70,8 @@ struct evclient {
 	uint64_t epoch, seq;		/* the last event it has */
 	struct storec_req *sreq;
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
+	/* Whose streams it counts in (stream_owner); "" for none. */
+	char owner[ST_WHO_ID_MAX + ST_WHO_USER_MAX + 4];
 };
 
 static TAILQ_HEAD(evclist, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -539,6 +543,51 @@ events_quit(void)
 
 /* ----------------------------------------------------------- handler */
 
+/*
+ * Whose streams w's count in for ADMIN_EVENTS_MAX_PER_USER: a dashboard
+ * session's user, an organisation key's id; "" for the install's key and
+ * parleyctl, counted per organisation only.
+ */
+static void
+stream_owner(const struct st_who *w, char *buf, size_t sz)
+{
+	buf[0] = '\0';
+	if (w->kind == ST_WHO_SESSION)
+		snprintf(buf, sz, "u:%s", w->user[0] != '\0' ? w->user : w->id);
+	else if (w->kind == ST_WHO_ORGKEY)
+		snprintf(buf, sz, "k:%s", w->id);
+}
+
+/*
+ * 0 when ec may open one more stream; else -1, c answered 429 naming the
+ * cap its organisation's or its owner's streams reached.
+ */
+static int
+streams_capped(struct conn *c, const struct evclient *ec)
+{
+	const struct evclient *o;
+	uint32_t norg = 0, nowner = 0;
+	char msg[96];
+
+	TAILQ_FOREACH(o, &clients, entry) {
+		norg += strcmp(o->org, ec->org) == 0;
+		nowner += ec->owner[0] != '\0' &&
+		    strcmp(o->owner, ec->owner) == 0;
+	}
+	if (norg >= wsettings.admin_events_org_max)
+		snprintf(msg, sizeof(msg), "Too many live event streams for "
+		    "this organisation (%" PRIu32 ")",
+		    wsettings.admin_events_org_max);
+	else if (nowner >= wsettings.admin_events_user_max)
+		snprintf(msg, sizeof(msg), "Too many live event streams for "
+		    "this user (%" PRIu32 ")", wsettings.admin_events_user_max);
+	else
+		return 0;
+	conn_send_error(c, 429, "Retry-After: 5\r\nCache-Control: "
+	    "no-store\r\n", msg);
+	return -1;
+}
+
 /* Last-Event-ID, else ?last_event_id=: 1 given (maybe malformed), 0 not. */
 static int
 last_id(struct http_request *req, struct evclient *ec)
@@ -588,9 +637,14 @@ events_get(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	ec->resume = last_id(req, ec);
 	strlcpy(ec->org, c->who.org[0] != '\0' ? c->who.org :
 	    ST_WHO_ORG_DEFAULT, sizeof(ec->org));
+	stream_owner(&c->who, ec->owner, sizeof(ec->owner));
+	if (streams_capped(c, ec) < 0) {
+		free(ec);
+		return;
+	}
+	ec->resume = last_id(req, ec);
 	http_request_slim(req);
 	if (conn_stream_start(c, 200, EVENTS_HEADERS, EVENTS_CTYPE) < 0) {
 		free(ec);

@@ -618,8 +618,9 @@ export class Parley {
   }
 
   // The workers ready and each connected to storaged (its log from masterd's
-  // offset from): a worker is ready before its first connection, and answers
-  // 503 "Storage unavailable" until it is up. Needs log level info.
+  // offset from): a worker is ready once connected (or 5 s after it started
+  // without storaged: then its requests wait 2 s and answer 503 "Storage
+  // unavailable"). Needs log level info.
   async waitServing(from, timeout = 10000) {
     const pids = await this.waitWorkersReady(this.workers, timeout);
     if (this.opts.logLevel !== 'warn') await this.waitConnected(from, timeout, pids);
