@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "notify.h"
+#include "urlpolicy.h"
 
 #define REFUSED	"url: resolves to a private, loopback or link-local address"
 
@@ -141,7 +142,7 @@ parse_bad(const char *url, const char *want)
 static void
 test_url_good(void **state)
 {
-	parse_ok("https://hooks.example.com/a/b?x=1&y=2#frag", "https",
+	parse_ok("https://hooks.example.com/a/b?x=1&y=2", "https",
 	    "hooks.example.com", 443, "/a/b?x=1&y=2");
 	parse_ok("http://example.com", "http", "example.com", 80, "/");
 	parse_ok("HTTPS://Example.COM:65535", "https", "Example.COM", 65535,
@@ -167,6 +168,8 @@ test_url_bad(void **state)
 
 	parse_bad(NULL, "url: missing");
 	parse_bad("", "url: missing");
+	parse_bad("https://hooks.example.com/a#frag",
+	    "url: must not have a fragment");
 	parse_bad("ftp://example.com/", "url: must be http or https");
 	parse_bad("file:///etc/passwd", "url: must be http or https");
 	parse_bad("gopher://example.com/", "url: must be http or https");
@@ -367,10 +370,44 @@ teardown(void **state)
 	return 0;
 }
 
+/* An agent's base_url: no query, fragment or user info; who may go private. */
+static void
+test_model(void **state)
+{
+	static const char *const bad[] = {
+		"http://127.0.0.1:9/internal/admin?x=", "http://h.example/v1#",
+		"https://u:p@h.example/v1", "https://u@h.example/v1",
+		"http://h.example/v1?", "ftp://h.example/", "",
+	};
+	struct url_target t;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(urlpol_model_parse(bad[i], &t, &why), -1);
+		assert_memory_equal(why, "base_url: ", 10);
+		assert_string_equal(t.host, "");
+	}
+	assert_int_equal(urlpol_model_parse("http://[::ffff:127.0.0.1]:8/v1",
+	    &t, &why), 0);
+	assert_string_equal(t.host, "::ffff:127.0.0.1");
+	assert_int_equal(urlpol_model_private_ok("default", "x", 1, NULL), 1);
+	assert_int_equal(urlpol_model_private_ok("default", "x", 0, NULL), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "x", 1, NULL), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "Ollama.LAN", 0,
+	    "a.example, ollama.lan ,10.0.0.5"), 1);
+	assert_int_equal(urlpol_model_private_ok("acme", "10.0.0.5", 0,
+	    "a.example, ollama.lan ,10.0.0.5"), 1);
+	assert_int_equal(urlpol_model_private_ok("acme", "lan", 0,
+	    "ollama.lan"), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "", 0, ","), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_addr_v4),
 		cmocka_unit_test(test_addr_v6),
 		cmocka_unit_test(test_addr_other),
