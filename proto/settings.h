@@ -163,6 +163,8 @@ struct settings {
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
+	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
+	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
 	/* email (issue 23): SMTP_URL NULL = off; the password wiped */

@@ -47,6 +47,32 @@ check_abs_path(const char *v)
 	return v[0] == '/' && check_plain(v);
 }
 
+/*
+ * PARLEY_MODEL_ALLOW_HOSTS: comma-separated hosts (names or addresses:
+ * letters, digits, '.', '-', '_', ':'), spaces around each ignored, none
+ * empty (workerd/net/urlpolicy.c reads it).
+ */
+static int
+check_hosts(const char *v)
+{
+	size_t n = 0;
+
+	for (; *v != '\0'; v++) {
+		if (*v == ',') {
+			if (n == 0)
+				return 0;
+			n = 0;
+		} else if (*v == ' ')
+			continue;
+		else if (!isalnum((unsigned char)*v) &&
+		    strchr(".-_:", *v) == NULL)
+			return 0;
+		else
+			n++;
+	}
+	return n > 0;
+}
+
 /* storaged's network listener: a tls:// address (staddr.c). */
 static int
 check_listen(const char *v)
@@ -495,6 +521,17 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(webhook_allow_private),
 	    "webhooks may point at loopback, private and link-local "
 	    "addresses (tests, private networks)" },
+	/* Agents' model servers (issue 38, workerd/net/urlpolicy.c). */
+	{ "PARLEY_MODEL_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
+	    NULL, NULL, NULL, M | W, F(model_allow_private),
+	    "agents of the default organisation may use a model server at a "
+	    "loopback, private or link-local address (an Ollama or vLLM on "
+	    "the LAN); other organisations' agents never" },
+	{ "PARLEY_MODEL_ALLOW_HOSTS", SETTING_TEXT, NULL, NULL, 1, 4096,
+	    NULL, check_hosts, "comma-separated host names or addresses",
+	    M | W, F(model_allow_hosts),
+	    "hosts any organisation's agents may use as their model server "
+	    "whatever address they have (install-wide)" },
 	{ "PARLEY_NOTIFY_RETRY_MS", SETTING_NUMBER, "5000", NULL, 100, 60000,
 	    NULL, NULL, NULL, M | W, F(notify_retry_ms),
 	    "the notifier's first retry wait, doubled at each retry up to an "

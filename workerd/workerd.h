@@ -1372,7 +1372,8 @@ const struct wsframe *wsframe_find(const char *type);
  * Feedback (issue 26, docs/widget-protocol.md "Feedback"): the visitor's
  * "feedback" (a thumb on an answer) and "rating" frames, each checked
  * (wsfb_parse_*), stored with one storaged request at a time per socket
- * (ST_WS_FEEDBACK, ST_WS_RATING), counted in a per-socket rate, and
+ * (ST_WS_FEEDBACK, ST_WS_RATING), counted in a per-socket rate and in
+ * the client's ("fb:" key, ST_RATE_HIT, the messages' limit), and
  * answered "feedback_saved" / "rating_saved"; and "rating_request" when a
  * person hands the conversation back to the assistant.
  */
@@ -1384,18 +1385,24 @@ struct wsfb {
 	const char *conv;		/* its conversation, "" unknown */
 	const char *ended;		/* the one it left (new_conversation) */
 	const int *resuming;		/* its resume is in flight */
+	const char *rate_key;		/* its client's feedback count */
 	struct storec_req *req;		/* in flight */
+	int pend_type;			/* WSMSG_FEEDBACK or WSMSG_RATING */
 	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
 	uint8_t pend_value, pend_score;
+	char pend_comment[ST_RATING_COMMENT_MAX + 1];
 	uint64_t window;		/* when this minute of frames began */
 	unsigned int asks;		/* frames in that minute */
 	int feedback_enabled;		/* the widget's settings */
 	int rating_enabled;
 };
-/* f of socket s; the pointers are s's own fields, read when needed. */
+/*
+ * f of socket s; the pointers are s's own fields, read when needed
+ * (rate_key: "fb:" and the client, "" when nothing is counted).
+ */
 void wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
     const uint8_t *hash, const char *conv, const char *ended,
-    const int *resuming);
+    const int *resuming, const char *rate_key);
 /* Cancels what is in flight. */
 void wsfb_free(struct wsfb *f);
 /* WSMSG_FEEDBACK, WSMSG_RATING: checked by wsmsg_parse, stored, answered. */

@@ -56,7 +56,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
   const t0 = Date.now();
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: 'Support desk' } }));
+    ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: 'Support desk', PARLEY_MODEL_ALLOW_PRIVATE: 'on' } }));
     owner = await openPage(browser);
     // The Notification API, recorded (headless Chromium shows none): the
     // permission is granted when asked.

@@ -34,7 +34,7 @@ describe('agents on two model servers', () => {
     mb = new MockAI({ apiKey: KEY_B, chunks: 3 });
     await ma.start();
     await mb.start();
-    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_MODEL_ALLOW_PRIVATE: 'on' } });
     await p.start();
   });
   after(async () => {

@@ -41,7 +41,7 @@ describe('agents admin API', () => {
       workers: 2,
       env: {
         OPENAI_API_KEY: ENV_KEY, OPENAI_MODEL: 'env-model', SYSTEM_PROMPT: 'Env prompt.',
-        MAX_HISTORY_MESSAGES: '12', DASHBOARD_PASSWORD: PASSWORD,
+        MAX_HISTORY_MESSAGES: '12', DASHBOARD_PASSWORD: PASSWORD, PARLEY_MODEL_ALLOW_PRIVATE: 'on',
       },
     });
     await p.start();

@@ -236,3 +236,57 @@ describe('feedback on answers and ratings, 2 workers', () => {
     await a.v.close();
   });
 });
+
+// Thumbs and ratings count per client address as messages do (a count of
+// their own under the messages' limit), not only per socket: 25 sockets of
+// one address sending 30 ratings each (750) get at most the limit stored,
+// the rest "Too much feedback. Please wait N seconds ..."; another address
+// is still taken.
+describe('feedback bounded per client address (TRUST_PROXY=127.0.0.1)', () => {
+  const LIMIT = 40;
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, mock: { chunks: 1 },
+      env: { RATE_LIMIT_MAX_REQUESTS: String(LIMIT), RATE_LIMIT_WINDOW_MS: '600000', TRUST_PROXY: '127.0.0.1' } });
+    await p.start();
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  // A socket from address ip with a conversation of one answer.
+  async function chattingFrom(wid, ip) {
+    const v = await Visitor.open(p, wid, { headers: { 'X-Forwarded-For': ip } });
+    await v.next('session');
+    await v.turn('hello');
+    return v;
+  }
+
+  test('750 ratings from one address: at most the limit stored; another address still rates', async () => {
+    const w = await createWidget(p, { name: 'Rated', rating_enabled: true });
+    const comment = 'c'.repeat(1000);
+    let saved = 0, refused = 0, wait = 0;
+    for (let s = 0; s < 25; s++) {
+      const v = await chattingFrom(w.widget_id, '198.51.100.50');
+      for (let i = 0; i < 30; i++) {
+        v.send({ type: 'rating', score: 1 + (i % 5), comment });
+        const m = await v.next();
+        if (m.type === 'rating_saved') { saved++; continue; }
+        assert.equal(m.type, 'error', JSON.stringify(m));
+        const n = /^Too much feedback\. Please wait (\d+) seconds and try again\.$/.exec(m.message);
+        assert.ok(n, m.message);
+        wait = Number(n[1]);
+        refused++;
+      }
+      await v.close();
+    }
+    assert.equal(saved + refused, 750);
+    assert.ok(saved >= 1 && saved <= LIMIT, `${saved} ratings stored`);
+    assert.ok(wait >= 1 && wait <= 600, `wait ${wait} s within the window`);
+
+    const other = await chattingFrom(w.widget_id, '198.51.100.51');
+    other.send({ type: 'rating', score: 4, comment: 'fine' });
+    assert.deepEqual(await other.next(), { type: 'rating_saved', score: 4 });
+    other.send({ type: 'feedback', message_id: '0'.repeat(32), value: 'up' });
+    assert.equal((await other.next('error')).message, 'message_id: no such answer in this conversation');
+    await other.close();
+  });
+});

@@ -124,7 +124,8 @@ describe('a data directory made by the release before organisations (tests/fixtu
     p = new Parley({
       workers: 2, mock: true, dataFrom: FIXTURE_DIR,
       adminKey: FX.env.ADMIN_API_KEY, widgetKey: FX.env.WIDGET_API_KEY,
-      env: { DASHBOARD_PASSWORD: FX.env.DASHBOARD_PASSWORD, WIDGET_SESSION_IDLE_DAYS: FX.env.WIDGET_SESSION_IDLE_DAYS },
+      env: { DASHBOARD_PASSWORD: FX.env.DASHBOARD_PASSWORD, WIDGET_SESSION_IDLE_DAYS: FX.env.WIDGET_SESSION_IDLE_DAYS,
+        PARLEY_MODEL_ALLOW_PRIVATE: 'on' },
     });
     await p.start();
   });

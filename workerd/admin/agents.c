@@ -25,6 +25,16 @@
  * mapped onto struct st_agent by its fields (types, unknown and read-only
  * fields, the integer ranges whose 0 means "unset" in the record); the
  * record's rules are st_agent_invalid's, as storaged's.
+ *
+ * base_url is under the outgoing-URL policy (workerd/net/urlpolicy.c):
+ * no query, fragment or user info (400 naming the field); then, unless
+ * the caller's organisation may reach private addresses there (the
+ * default one with PARLEY_MODEL_ALLOW_PRIVATE=on, or a host listed in
+ * PARLEY_MODEL_ALLOW_HOSTS), a loopback, private or link-local literal,
+ * a name under "localhost", or a name any of whose addresses is one
+ * (resolved off the loop, notify/lookup.c, the entity's vet) is 400, as
+ * is a name that does not resolve. upstream.c checks the address again
+ * as it connects.
  */
 #include <math.h>
 #include <stddef.h>
@@ -34,7 +44,9 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "notify.h"
 #include "upstream.h"
+#include "urlpolicy.h"
 #include "workerd.h"
 
 #define DEFAULT_NAME	"Default"
@@ -194,6 +206,8 @@ static const char *
 agent_invalid(void *rec, uint32_t mask, int patch)
 {
 	struct st_agent *a = rec;
+	struct url_target t;
+	const char *why;
 
 	/*
 	 * A PATCH is checked again by storaged once merged; here the fields
@@ -204,7 +218,73 @@ agent_invalid(void *rec, uint32_t mask, int patch)
 		if ((a->name = strdup("-")) == NULL)
 			return "";
 	}
-	return st_agent_invalid(a);
+	if ((why = st_agent_invalid(a)) != NULL)
+		return why;
+	if ((mask & ST_AF_BASE_URL) && a->base_url != NULL &&
+	    a->base_url[0] != '\0' &&
+	    urlpol_model_parse(a->base_url, &t, &why) < 0)
+		return why;
+	return NULL;
+}
+
+/* "url: x", a lookup's verdict, as "base_url: x". */
+static const char *
+base_url_why(const char *why)
+{
+	static char msg[128];
+
+	if (why == NULL)
+		return NULL;
+	snprintf(msg, sizeof(msg), "base_url: %s",
+	    strncmp(why, "url: ", 5) == 0 ? why + 5 : why);
+	return msg;
+}
+
+static void
+agent_looked_up(void *arg, const char *why)
+{
+	admin_entity_vetted(arg, base_url_why(why));
+}
+
+/*
+ * A new base_url where the caller's organisation may not reach private
+ * addresses: a literal or "localhost" judged here, a name resolved
+ * (agent_entity's vet).
+ */
+static int
+agent_vet(struct conn *c, void *rec, uint32_t mask, int patch,
+    void **state)
+{
+	struct st_agent *a = rec;
+	struct url_target t;
+	const char *why;
+	int rc;
+
+	if (!(mask & ST_AF_BASE_URL) || a->base_url == NULL ||
+	    a->base_url[0] == '\0' ||
+	    urlpol_model_parse(a->base_url, &t, &why) < 0 ||
+	    urlpol_model_private_ok(c->who.org, t.host,
+	    wsettings.model_allow_private, wsettings.model_allow_hosts))
+		return 0;
+	if ((rc = urlpol_check_literal(&t, &why)) == 0)
+		return 0;
+	if (rc < 0) {
+		conn_send_error(c, 400, admin_headers, base_url_why(why));
+		return -1;
+	}
+	if ((*state = notify_lookup_start(&t, 0, agent_looked_up, c)) ==
+	    NULL) {
+		conn_send_error(c, 503, admin_headers,
+		    "Too many URLs being checked; try again");
+		return -1;
+	}
+	return 1;
+}
+
+static void
+agent_vet_cancel(void *state)
+{
+	notify_lookup_cancel(state);
 }
 
 static void *
@@ -294,6 +374,8 @@ static const struct admin_entity agent_entity = {
 	.one = agent_one_json,
 	.all = agent_list_json,
 	.deleted = agent_deleted_json,
+	.vet = agent_vet,
+	.vet_cancel = agent_vet_cancel,
 };
 
 int

@@ -25,7 +25,7 @@
  *
  * Where the URL points is checked here, before storaged sees it: a
  * literal address that is loopback, private, link-local or unique-local
- * (workerd/notify/ssrf.c), or a name under "localhost" (always loopback,
+ * (workerd/net/urlpolicy.c), or a name under "localhost" (always loopback,
  * RFC 6761), is refused unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on; another
  * name is resolved off the loop (notify/lookup.c, the entity's vet) and
  * refused when it does not resolve or any of its addresses is such an
@@ -156,13 +156,13 @@ hook_start(void *rec, int patch)
 static const char *
 hook_url_where(const char *url)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why;
 
-	if (notify_url_parse(url, &t, &why) < 0)
+	if (urlpol_parse(url, &t, &why) < 0)
 		return why;
 	if (wsettings.webhook_allow_private ||
-	    notify_check_literal(&t, &why) >= 0)
+	    urlpol_check_literal(&t, &why) >= 0)
 		return NULL;
 	return why;
 }
@@ -178,14 +178,14 @@ static int
 hook_vet(struct conn *c, void *rec, uint32_t mask, int patch, void **state)
 {
 	struct st_webhook *h = rec;
-	struct notify_target t;
+	struct url_target t;
 	const char *why;
 
 	if ((patch && !(mask & ST_HF_URL)) || wsettings.webhook_allow_private)
 		return 0;
 	/* Parsed and judged by hook_invalid already: only a name is left. */
-	if (notify_url_parse(h->url, &t, &why) < 0 ||
-	    notify_check_literal(&t, &why) != 1)
+	if (urlpol_parse(h->url, &t, &why) < 0 ||
+	    urlpol_check_literal(&t, &why) != 1)
 		return 0;
 	if ((*state = notify_lookup_start(&t, 0, hook_looked_up, c)) ==
 	    NULL) {

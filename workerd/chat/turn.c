@@ -474,6 +474,8 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 	}
 	if (is_set(a->base_url)) {
 		req->base_url = a->base_url;
+		/* An agent's own server: under the address policy. */
+		req->org = a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT;
 		req->api_key = is_set(a->api_key) ? a->api_key : "";
 	} else if (is_set(a->api_key))
 		req->api_key = a->api_key;

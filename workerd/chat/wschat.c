@@ -92,6 +92,7 @@
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
 #define UPGRADE_PREFIX	"ws:"		/* upgrades' per-client count */
+#define FB_PREFIX	"fb:"		/* thumbs' and ratings' (wsfeedback.c) */
 #define CONV_BUCKETS	1024		/* the conversation map; power of two */
 #define HANDOFF_UNKNOWN	(-1)
 #define HELD_MAX	8	/* messages held while a person answers */
@@ -132,6 +133,7 @@ struct wsess {
 	size_t nmsgs;			/* messages the visitor sent */
 	char resume_key[ST_RATE_KEY_MAX + 1];	/* its resume count */
 	char upgrade_key[ST_RATE_KEY_MAX + 1];	/* its upgrade's; "" counted */
+	char fb_key[ST_RATE_KEY_MAX + 1];	/* its client's feedback count */
 	/* What the ST_WS_OPEN in flight counts, in order (open_send). */
 	enum { HIT_UPGRADE, HIT_RESUME } hits[ST_WS_OPEN_HITS_MAX];
 	uint32_t nhits;
@@ -1539,7 +1541,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	loop_defer_init(&s->handoff_defer, handoff_run, s);
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	wsfb_init(&s->fb, s, s->wid, s->hash, s->conv, s->ended,
-	    &s->resuming);
+	    &s->resuming, s->fb_key);
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */
@@ -1553,6 +1555,8 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	clientip_key(c, req, "resume:", s->resume_key, sizeof(s->resume_key));
+	if (wsettings.rate_max != 0)
+		clientip_key(c, req, FB_PREFIX, s->fb_key, sizeof(s->fb_key));
 	origin = http_header(req, "origin");
 	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	/* Every upgrade counts, in a count of its own beside the messages'. */

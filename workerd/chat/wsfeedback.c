@@ -15,7 +15,10 @@
  * checks both against the session's token hash (ST_WS_FEEDBACK,
  * ST_WS_RATING): a message of another session is refused as unknown.
  * One request at a time per socket (the widget waits for the answer), at
- * most FB_FRAMES_MAX frames a minute. The widget's feedback_enabled and
+ * most FB_FRAMES_MAX frames a minute, and per client address as many as
+ * it may send messages (RATE_LIMIT_*, counted in storaged under "fb:" and
+ * the address, ST_RATE_HIT): over it, an error frame "Too much feedback.
+ * Please wait N seconds and try again." and nothing stored. The widget's feedback_enabled and
  * rating_enabled gate them (and rating_request), as the socket's
  * ST_WS_OPEN last read them: a frame the widget does not take is an error.
  */
@@ -87,9 +90,10 @@ wsfb_parse_rating(struct wsmsg *m)
 void
 wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
     const uint8_t *hash, const char *conv, const char *ended,
-    const int *resuming)
+    const int *resuming, const char *rate_key)
 {
 	memset(f, 0, sizeof(*f));
+	f->rate_key = rate_key;
 	f->s = s;
 	f->wid = wid;
 	f->hash = hash;
@@ -246,39 +250,97 @@ wsfb_allowed(struct wsfb *f)
 	return 1;
 }
 
+/* The pending thumb (f->pend_*) to storaged. */
 static void
-on_feedback(struct wsfb *f, const struct wsmsg *m)
+send_feedback(struct wsfb *f)
 {
 	struct st_ws_feedback_req req = {
 		.widget_id = f->wid,
 		.token_len = ST_TOKEN_HASH_LEN,
 		.conv_id = wsfb_conv(f),
-		.msg_id = m->msg_id,
-		.value = m->value,
+		.msg_id = f->pend_id,
+		.value = f->pend_value,
 	};
 
 	memcpy(req.token, f->hash, sizeof(req.token));
-	strlcpy(f->pend_id, m->msg_id, sizeof(f->pend_id));
-	f->pend_value = m->value;
 	if (storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &req, feedback_done, f,
 	    &f->req) < 0)
 		wsfb_error(f, FB_FAIL_TEXT);
 }
 
+/* The pending rating (f->pend_*) to storaged. */
 static void
-on_rating(struct wsfb *f, const struct wsmsg *m)
+send_rating(struct wsfb *f)
 {
 	struct st_ws_rating_req req = {
 		.widget_id = f->wid,
 		.token_len = ST_TOKEN_HASH_LEN,
 		.conv_id = wsfb_conv(f),
-		.score = m->score,
-		.comment = m->comment,
+		.score = f->pend_score,
+		.comment = f->pend_comment,
 	};
 
 	memcpy(req.token, f->hash, sizeof(req.token));
-	f->pend_score = m->score;
 	if (storec_ask(NULL, PROTO_ST_WS_RATING, &req, rating_done, f,
+	    &f->req) < 0)
+		wsfb_error(f, FB_FAIL_TEXT);
+}
+
+static void
+send_pending(struct wsfb *f)
+{
+	if (f->pend_type == WSMSG_FEEDBACK)
+		send_feedback(f);
+	else
+		send_rating(f);
+}
+
+/* ST_RATE_HIT of the client's feedback count -> struct st_rate_verdict */
+static void
+rate_done(const struct storec_result *r, void *arg)
+{
+	struct wsfb *f = arg;
+	struct st_rate_verdict v;
+	char msg[160];
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_RATE_HIT, &v) < 0) {
+		wsfb_error(f, failed_text(r));
+		return;
+	}
+	if (v.limited) {
+		snprintf(msg, sizeof(msg), "Too much feedback. Please wait "
+		    "%llu seconds and try again.",
+		    (unsigned long long)resp_retry_secs(v.retry_ms));
+		wsfb_error(f, msg);
+		return;
+	}
+	send_pending(f);
+}
+
+/* Frame m kept as f's pending one, counted first when the client is. */
+static void
+on_frame(struct wsfb *f, const struct wsmsg *m)
+{
+	struct st_rate_hit h;
+
+	f->pend_type = m->type;
+	if (m->type == WSMSG_FEEDBACK) {
+		strlcpy(f->pend_id, m->msg_id, sizeof(f->pend_id));
+		f->pend_value = m->value;
+	} else {
+		f->pend_score = m->score;
+		strlcpy(f->pend_comment, m->comment, sizeof(f->pend_comment));
+	}
+	if (f->rate_key[0] == '\0' || wsettings.rate_max == 0) {
+		send_pending(f);
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.key, f->rate_key, sizeof(h.key));
+	h.window_ms = wsettings.rate_window_ms;
+	h.max = wsettings.rate_max;
+	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, rate_done, f,
 	    &f->req) < 0)
 		wsfb_error(f, FB_FAIL_TEXT);
 }
@@ -292,10 +354,8 @@ wsfb_frame(struct wsfb *f, const struct wsmsg *m)
 		wsfb_error(f, "rating: this chat does not take ratings");
 	else if (!wsfb_allowed(f))
 		;
-	else if (m->type == WSMSG_FEEDBACK)
-		on_feedback(f, m);
 	else
-		on_rating(f, m);
+		on_frame(f, m);
 }
 
 void

@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -69,6 +70,7 @@
 #include "log.h"
 #include "sse.h"
 #include "upstream.h"
+#include "urlpolicy.h"
 #include "workerd.h"
 
 #define UP_DEFAULT_BASE		"https://api.openai.com/v1"
@@ -133,6 +135,7 @@ struct upstream {
 	unsigned got_status:1;
 	unsigned got_done:1;	/* data: [DONE] */
 	unsigned finished:1;	/* a finish_reason */
+	unsigned refused:1;	/* an address the policy refuses, not opened */
 };
 
 static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
@@ -509,6 +512,60 @@ status_ok(int code)
 	return code >= 200 && code <= 299;
 }
 
+#define UP_REFUSED_TEXT \
+	"the agent's model server is at a private, loopback or link-local " \
+	"address, which its organisation may not use"
+
+/*
+ * The address curl is about to connect to for a guarded transfer (an
+ * agent's base_url its organisation may not point at private addresses):
+ * refused when urlpol_addr_private says so, else a socket for it.
+ */
+static curl_socket_t
+sock_open_guarded(void *clientp, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct upstream *u = clientp;
+
+	if (urlpol_addr_private(&a->addr)) {
+		u->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/*
+ * Holds transfer c of u to the address policy when req's base_url is an
+ * agent's its organisation may not point at private addresses: each
+ * address checked as its socket opens, no connection reused (one opened
+ * for another URL was not checked), no proxy. 0, -1 for a base_url the
+ * policy does not read, or a CURLcode's bits.
+ */
+static int
+guard(struct upstream *u, CURL *c, const struct upstream_req *req)
+{
+	struct url_target t;
+	const char *why;
+	CURLcode e = CURLE_OK;
+
+	if (req->org == NULL || req->base_url == NULL ||
+	    req->base_url[0] == '\0')
+		return 0;
+	if (urlpol_model_parse(req->base_url, &t, &why) < 0) {
+		log_warnx("upstream: an agent's %s", why);
+		return -1;
+	}
+	if (urlpol_model_private_ok(req->org, t.host,
+	    wsettings.model_allow_private, wsettings.model_allow_hosts))
+		return 0;
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, sock_open_guarded);
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, u);
+	e |= curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	e |= curl_easy_setopt(c, CURLOPT_PROXY, "");
+	return (int)e;
+}
+
 /* What a transfer that curl reports done with rc came to. */
 static enum upstream_status
 classify(struct upstream *u, CURLcode rc, const char **text)
@@ -530,6 +587,10 @@ classify(struct upstream *u, CURLcode rc, const char **text)
 	if (u->got_done || u->finished) {
 		*text = "";
 		return UPSTREAM_OK;
+	}
+	if (u->refused) {
+		*text = UP_REFUSED_TEXT;
+		return UPSTREAM_BROKEN;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		*text = "connecting to the model timed out";
@@ -1054,6 +1115,9 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	e |= curl_easy_setopt(c, CURLOPT_URL, own_url ? own_url : url);
 	free(own_url);
 	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	e |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);	/* never */
+	if (guard(u, c, req) != 0)
+		e |= CURLE_BAD_FUNCTION_ARGUMENT;
 	e |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 	    (long)CURL_HTTP_VERSION_1_1);
 	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->hdrs ? u->hdrs :

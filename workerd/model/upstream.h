@@ -43,6 +43,14 @@ struct upstream_req {
 	 * (trailing slashes ignored); "/chat/completions" is appended.
 	 */
 	const char *base_url;
+	/*
+	 * With base_url: the organisation of the agent that set it. Unless
+	 * urlpol_model_private_ok lets it (workerd/net/urlpolicy.c), the
+	 * transfer connects only to an address urlpol_addr_private allows,
+	 * checked as curl opens the socket, on a new connection each time.
+	 * NULL: not checked (the deployment's own URL may point anywhere).
+	 */
+	const char *org;
 	/* NULL: OPENAI_API_KEY; "": no Authorization header. */
 	const char *api_key;
 	int has_temperature;		/* 0: no "temperature" sent */

@@ -11,12 +11,12 @@
  * webhook's secret (sign.c), webhook-id the delivery's id on every
  * attempt.
  *
- * Where it may go: the URL as notify_url_parse reads it (http or https,
+ * Where it may go: the URL as urlpol_parse reads it (http or https,
  * no user name); no redirect followed (a 3xx is an answer, not a
  * success), http and https only, no proxy from the environment (a proxy
  * would connect elsewhere and resolve the name itself). Server-side
  * request forgery is checked on the address curl is about to connect to
- * (CURLOPT_OPENSOCKETFUNCTION): one notify_addr_private() refuses is
+ * (CURLOPT_OPENSOCKETFUNCTION): one urlpol_addr_private() refuses is
  * never connected to, unless PARLEY_WEBHOOK_ALLOW_PRIVATE, so a DNS
  * answer that changed since the webhook was created (rebinding) cannot
  * pass, and the loop never blocks in getaddrinfo (curl resolves in its
@@ -256,7 +256,7 @@ sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct dlv *d = clientp;
 
-	if (!d->allow_private && notify_addr_private(&a->addr)) {
+	if (!d->allow_private && urlpol_addr_private(&a->addr)) {
 		d->refused = 1;
 		return CURL_SOCKET_BAD;
 	}
@@ -466,10 +466,10 @@ dlv_setup(struct dlv *d, const char *url)
 static const char *
 dlv_prepare(struct dlv *d, const struct st_hook_job *job, int *final)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why;
 
-	if (notify_url_parse(job->url, &t, &why) < 0) {
+	if (urlpol_parse(job->url, &t, &why) < 0) {
 		*final = 1;
 		return why;
 	}

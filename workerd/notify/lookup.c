@@ -3,7 +3,7 @@
  * that resolves to a private address is refused at creation). glibc's
  * getaddrinfo_a resolves in a thread of its own; its completion, in
  * that thread (SIGEV_THREAD), writes the lookup's address into a pipe
- * the loop reads, and the verdict (ssrf.c's notify_addrs_check) is told
+ * the loop reads, and the verdict (urlpol_addrs_check, net/urlpolicy.c) is told
  * on the loop. Only the lookup struct crosses threads: the loop fills
  * it before getaddrinfo_a and reads it after the pipe gave it back.
  *
@@ -63,7 +63,7 @@ lk_end(struct notify_lookup *l)
 		if (gai_error(&l->req) != 0)
 			why = "url: host does not resolve";
 		else
-			(void)notify_addrs_check(l->req.ar_result,
+			(void)urlpol_addrs_check(l->req.ar_result,
 			    l->allow_private, NULL, &why);
 		l->fn(l->arg, why);
 	}
@@ -104,7 +104,7 @@ lk_init(void)
 }
 
 struct notify_lookup *
-notify_lookup_start(const struct notify_target *t, int allow_private,
+notify_lookup_start(const struct url_target *t, int allow_private,
     notify_lookup_fn fn, void *arg)
 {
 	struct notify_lookup *l;

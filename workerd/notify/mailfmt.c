@@ -308,7 +308,7 @@ notify_mail_link(const char *base, const char *conv, char *out, size_t outsz)
 int
 notify_mail_compose(struct buf *out, const struct notify_mail_in *in)
 {
-	char date[40], boundary[64], link[NOTIFY_URL_MAX + 64];
+	char date[40], boundary[64], link[URLPOL_URL_MAX + 64];
 	const char *domain = strchr(in->from, '@');
 	struct content c;
 	struct buf text, html;

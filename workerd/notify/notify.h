@@ -5,9 +5,8 @@
  *
  *	sign.c		Standard Webhooks signatures: "whsec_" secrets, "v1,"
  *			HMAC-SHA256 of "<msg_id>.<timestamp>.<payload>"
- *	ssrf.c		which URLs and addresses a webhook may reach: http(s)
- *			only, no private, loopback or link-local address; the
- *			checked address pinned in curl (no DNS rebinding)
+ *	(../net/urlpolicy.c: which URLs and addresses a webhook, as any
+ *			outgoing URL a tenant sets, may reach)
  *	backoff.c	the retry schedule: exponential, jittered, > 24 hours
  *	deliver.c	one attempt: the signed POST, libcurl on the loop, the
  *			address checked as curl connects
@@ -49,63 +48,11 @@ int notify_secret_key(const char *secret, uint8_t key[NOTIFY_KEY_MAX],
 int notify_sign(const char *secret, const char *msg_id, uint64_t timestamp_s,
     const void *payload, size_t len, char *out, size_t outsz);
 
-/* ---- addresses (ssrf.c) ---- */
-#define NOTIFY_URL_MAX		2048		/* bytes of a webhook URL */
-
-/*
- * 1 when a webhook must not connect to sa: IPv4 this-network 0/8, 10/8,
- * CGNAT 100.64/10, loopback 127/8, link-local 169.254/16, 172.16/12,
- * 192.0.0/24, 192.168/16, benchmarking 198.18/15, multicast 224/4,
- * reserved 240/4 and broadcast; IPv6 ::/96 (unspecified, loopback and
- * IPv4-compatible), link-local fe80::/10, site-local fec0::/10, unique
- * local fc00::/7, multicast ff00::/8, and the IPv4 inside ::ffff:0:0/96,
- * NAT64 64:ff9b::/96 (64:ff9b:1::/48 is local: refused) and 6to4
- * 2002::/16 judged as IPv4. 1 for any other family too; 0 otherwise.
- */
-int notify_addr_private(const struct sockaddr *sa);
-
-/* Where a webhook goes: parsed by notify_url_parse, resolved by notify_resolve. */
-struct notify_target {
-	char scheme[8];			/* "http" or "https" */
-	char host[256];			/* a name, or an address (IPv6 unbracketed) */
-	int port;			/* 1-65535 (80, 443 when none is written) */
-	char path[2048];		/* path, and "?query" if any; no fragment */
-	char addr[INET6_ADDRSTRLEN];	/* the address to connect to, "" until resolved */
-	int family;			/* AF_INET or AF_INET6; 0 until resolved */
-};
-
-/*
- * Reads a webhook URL with libcurl's URL parser (the one the transfer
- * uses, so both see the same host): http or https, a host (an ASCII name,
- * an IPv4 address or a bracketed IPv6 one without zone id), no user name
- * or password, a port 1-65535, at most NOTIFY_URL_MAX bytes. 0 with t
- * filled (not resolved), or -1 with *why a static message ("url: ...").
- */
-int notify_url_parse(const char *url, struct notify_target *t,
-    const char **why);
-/*
- * Resolves t->host (getaddrinfo; an address literal without DNS). -1 with
- * *why "url: host does not resolve", or, unless allow_private, "url:
- * resolves to a private, loopback or link-local address" when ANY address
- * is notify_addr_private. 0 with the first address in t->addr, t->family:
- * the one to connect to (notify_curl_pin), so a later DNS answer cannot
- * differ from the checked one.
- */
-int notify_resolve(struct notify_target *t, int allow_private,
-    const char **why);
-/*
- * The verdict on a lookup's answer (res), notify_resolve's rules: 0, with
- * the first address in t->addr and t->family when t is not NULL; or -1
- * with *why "url: host does not resolve" (no IPv4 or IPv6 address) or,
- * unless allow_private, the private address text when ANY is private.
- */
-struct addrinfo;
-int notify_addrs_check(const struct addrinfo *res, int allow_private,
-    struct notify_target *t, const char **why);
+#include "urlpolicy.h"
 
 /*
  * t->host resolved off the loop (lookup.c: glibc's getaddrinfo_a), the
- * verdict notify_addrs_check's: fn(arg, NULL) when the host may be
+ * verdict urlpol_addrs_check's: fn(arg, NULL) when the host may be
  * reached, else fn(arg, why). fn is called on the loop, never before
  * this returns. NULL when it cannot start (NOTIFY_LOOKUPS_MAX in flight
  * in this process, out of memory): the caller answers 503.
@@ -113,31 +60,11 @@ int notify_addrs_check(const struct addrinfo *res, int allow_private,
 #define NOTIFY_LOOKUPS_MAX	16
 typedef void (*notify_lookup_fn)(void *arg, const char *why);
 struct notify_lookup;
-struct notify_lookup *notify_lookup_start(const struct notify_target *t,
+struct notify_lookup *notify_lookup_start(const struct url_target *t,
     int allow_private, notify_lookup_fn fn, void *arg);
 /* Its caller is gone: fn is never called; it is freed when it ends. */
 void notify_lookup_cancel(struct notify_lookup *);
 
-/*
- * What can be told of t's host without a lookup (a check on the worker's
- * loop, where getaddrinfo would block): -1 with *why as notify_resolve's
- * for a name under "localhost" (loopback whatever DNS says, RFC 6761) or
- * an address literal notify_addr_private refuses; 0 for a literal it
- * allows; 1 for another name, which only a lookup can judge
- * (notify_lookup_start; and each connection checks its address too).
- */
-int notify_check_literal(struct notify_target *t, const char **why);
-/*
- * Sets what a webhook transfer on h must have, the URL aside (the caller's,
- * the one t was parsed from): t's resolved address pinned for t->host and
- * t->port (CURLOPT_RESOLVE, in a list put in *resolve that the caller
- * frees with curl_slist_free_all after the transfer; NULL for an address
- * literal, which curl does not resolve), no redirects, http and https
- * only, no proxy from the environment (a proxy would resolve the name
- * itself). Should something fail, h is left unable to open a socket.
- */
-void notify_curl_pin(CURL *h, const struct notify_target *t,
-    struct curl_slist **resolve);
 
 /* ---- retries (backoff.c) ---- */
 /*

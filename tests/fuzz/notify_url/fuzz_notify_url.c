@@ -1,9 +1,9 @@
 /*
  * libFuzzer target for what an organisation's owner types as a webhook
- * (workerd/notify/): the URL (notify_url_parse, libcurl's parser and our
+ * (workerd/notify/): the URL (urlpol_parse, libcurl's parser and our
  * checks) and the secret (notify_secret_key, the base64 reader). The
  * input, NUL-ended, is tried as both; its first 16 bytes are also an
- * IPv6 address for notify_addr_private. Properties are checked, abort()
+ * IPv6 address for urlpol_addr_private. Properties are checked, abort()
  * otherwise: an accepted URL has an http(s) scheme, a host of the allowed
  * characters or an IPv6 address, a port 1-65535, a path from '/', and
  * written back as a URL it reads the same; a refused one gives a
@@ -33,10 +33,10 @@ check(int cond, const char *what)
 }
 
 static void
-url_accepted(const char *url, const struct notify_target *t)
+url_accepted(const char *url, const struct url_target *t)
 {
-	static char again[2 * NOTIFY_URL_MAX];
-	struct notify_target t2;
+	static char again[2 * URLPOL_URL_MAX];
+	struct url_target t2;
 	struct in6_addr a6;
 	const char *why;
 	int v6;
@@ -51,14 +51,14 @@ url_accepted(const char *url, const struct notify_target *t)
 	    "host character");
 	check(t->path[0] == '/', "path not from /");
 	check(t->addr[0] == '\0' && t->family == 0, "resolved by the parse");
-	check(strlen(url) <= NOTIFY_URL_MAX, "too long, accepted");
+	check(strlen(url) <= URLPOL_URL_MAX, "too long, accepted");
 
 	/* Written back, it reads the same. */
 	snprintf(again, sizeof(again), v6 ? "%s://[%s]:%d%s" : "%s://%s:%d%s",
 	    t->scheme, t->host, t->port, t->path);
-	if (strlen(again) > NOTIFY_URL_MAX)
+	if (strlen(again) > URLPOL_URL_MAX)
 		return;
-	check(notify_url_parse(again, &t2, &why) == 0, "written back: refused");
+	check(urlpol_parse(again, &t2, &why) == 0, "written back: refused");
 	check(strcmp(t2.host, t->host) == 0 && t2.port == t->port &&
 	    strcmp(t2.scheme, t->scheme) == 0, "written back: another target");
 }
@@ -100,22 +100,22 @@ addr(const uint8_t *b)
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	memcpy(&s6.sin6_addr, b, 16);
-	r = notify_addr_private((struct sockaddr *)&s6);
+	r = urlpol_addr_private((struct sockaddr *)&s6);
 	check(r == 0 || r == 1, "addr: result");
 	memset(s6.sin6_addr.s6_addr, 0, 10);
 	s6.sin6_addr.s6_addr[10] = s6.sin6_addr.s6_addr[11] = 0xff;
 	memset(&s4, 0, sizeof(s4));
 	s4.sin_family = AF_INET;
 	memcpy(&s4.sin_addr, b + 12, 4);
-	check(notify_addr_private((struct sockaddr *)&s6) ==
-	    notify_addr_private((struct sockaddr *)&s4),
+	check(urlpol_addr_private((struct sockaddr *)&s6) ==
+	    urlpol_addr_private((struct sockaddr *)&s4),
 	    "addr: mapped IPv4 judged otherwise");
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why = NULL;
 	char *s;
 	int r;
@@ -125,7 +125,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 
-	r = notify_url_parse(s, &t, &why);
+	r = urlpol_parse(s, &t, &why);
 	if (r == 0) {
 		check(why == NULL, "accepted, with a reason");
 		url_accepted(s, &t);

@@ -44,17 +44,17 @@ wait_told(struct verdict *vs, size_t n)
 }
 
 static void
-target(struct notify_target *t, const char *url)
+target(struct url_target *t, const char *url)
 {
 	const char *why;
 
-	assert_int_equal(notify_url_parse(url, t, &why), 0);
+	assert_int_equal(urlpol_parse(url, t, &why), 0);
 }
 
 static void
 test_localhost(void **state)
 {
-	struct notify_target t;
+	struct url_target t;
 	struct verdict refused = { 0, NULL }, allowed = { 0, "x" };
 
 	target(&t, "http://localhost:8080/h");
@@ -73,7 +73,7 @@ test_localhost(void **state)
 static void
 test_cancel_and_bound(void **state)
 {
-	struct notify_target t;
+	struct url_target t;
 	struct notify_lookup *ls[NOTIFY_LOOKUPS_MAX];
 	struct verdict vs[NOTIFY_LOOKUPS_MAX], last = { 0, NULL };
 	size_t i;

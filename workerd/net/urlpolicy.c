@@ -1,12 +1,14 @@
 /*
- * Which addresses a webhook may reach (issue 23): no server-side request
- * forgery. A URL is http or https, read by libcurl's own URL parser; its
- * host is resolved once, refused when any of its addresses is loopback,
- * private, link-local, unique-local or otherwise not the public Internet
- * (unless PARLEY_WEBHOOK_ALLOW_PRIVATE=on: the caller's allow_private),
- * and the transfer is pinned to the checked address (CURLOPT_RESOLVE), so
- * a second DNS answer (rebinding) is never asked. Redirects are not
- * followed. The delivery loop checks again at each delivery.
+ * Which addresses an outgoing URL a tenant sets may reach (webhooks since
+ * issue 23, agents' model servers since issue 38): no server-side
+ * request forgery. A URL is http or https, read by libcurl's own URL
+ * parser; its host is resolved once, refused when any of its addresses
+ * is loopback, private, link-local, unique-local or otherwise not the
+ * public Internet (unless the caller's allow_private), and the transfer
+ * is pinned to the checked address (CURLOPT_RESOLVE), so a second DNS
+ * answer (rebinding) is never asked. Redirects are not followed. The
+ * transfers check again at each connection (the address curl opens a
+ * socket for). Who may reach private addresses: urlpolicy.h.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -15,7 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "notify.h"
+#include "storemsg.h"
+#include "urlpolicy.h"
 
 /* a/len: the IPv4 network, as a host-order number, and its prefix length. */
 #define V4NET(a, b, c, d, len) \
@@ -91,7 +94,7 @@ v6_private(const uint8_t a[16])
 }
 
 int
-notify_addr_private(const struct sockaddr *sa)
+urlpol_addr_private(const struct sockaddr *sa)
 {
 	const struct sockaddr_in *s4;
 	const struct sockaddr_in6 *s6;
@@ -145,7 +148,7 @@ url_has(CURLU *u, CURLUPart what)
  * name curl would turn to punycode (IDN) would not match the pin.
  */
 static const char *
-url_host(CURLU *u, struct notify_target *t)
+url_host(CURLU *u, struct url_target *t)
 {
 	char host[sizeof(t->host) + 2];
 	struct in6_addr a6;
@@ -176,9 +179,9 @@ url_host(CURLU *u, struct notify_target *t)
 
 /* The parts of a URL curl has read into t; NULL, or why not. */
 static const char *
-url_fill(CURLU *u, struct notify_target *t)
+url_fill(CURLU *u, struct url_target *t)
 {
-	char port[8], query[NOTIFY_URL_MAX + 1];
+	char port[8], query[URLPOL_URL_MAX + 1];
 	const char *why;
 	long p;
 
@@ -189,6 +192,8 @@ url_fill(CURLU *u, struct notify_target *t)
 	if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
 	    url_has(u, CURLUPART_OPTIONS))
 		return "url: must not hold a user name or password";
+	if (url_has(u, CURLUPART_FRAGMENT))
+		return "url: must not have a fragment";
 	if ((why = url_host(u, t)) != NULL)
 		return why;
 	if (url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, port,
@@ -209,7 +214,7 @@ url_fill(CURLU *u, struct notify_target *t)
 }
 
 int
-notify_url_parse(const char *url, struct notify_target *t, const char **why)
+urlpol_parse(const char *url, struct url_target *t, const char **why)
 {
 	CURLU *u;
 	CURLUcode rc;
@@ -218,7 +223,7 @@ notify_url_parse(const char *url, struct notify_target *t, const char **why)
 	*why = NULL;
 	if (url == NULL || url[0] == '\0')
 		*why = "url: missing";
-	else if (strnlen(url, NOTIFY_URL_MAX + 1) > NOTIFY_URL_MAX)
+	else if (strnlen(url, URLPOL_URL_MAX + 1) > URLPOL_URL_MAX)
 		*why = "url: longer than 2048 bytes";
 	else if ((u = curl_url()) == NULL)
 		*why = "url: out of memory";
@@ -271,7 +276,7 @@ host_localhost(const char *host)
 }
 
 int
-notify_check_literal(struct notify_target *t, const char **why)
+urlpol_check_literal(struct url_target *t, const char **why)
 {
 	if (host_localhost(t->host)) {
 		*why = PRIVATE_WHY;
@@ -279,13 +284,13 @@ notify_check_literal(struct notify_target *t, const char **why)
 	}
 	/* A literal resolves without a lookup: its one address is judged. */
 	if (host_literal(t->host))
-		return notify_resolve(t, 0, why);
+		return urlpol_resolve(t, 0, why);
 	*why = NULL;
 	return 1;
 }
 
 int
-notify_resolve(struct notify_target *t, int allow_private, const char **why)
+urlpol_resolve(struct url_target *t, int allow_private, const char **why)
 {
 	struct addrinfo hints, *res = NULL;
 	char port[8];
@@ -304,14 +309,14 @@ notify_resolve(struct notify_target *t, int allow_private, const char **why)
 		*why = "url: host does not resolve";
 		return -1;
 	}
-	rc = notify_addrs_check(res, allow_private, t, why);
+	rc = urlpol_addrs_check(res, allow_private, t, why);
 	freeaddrinfo(res);
 	return rc;
 }
 
 int
-notify_addrs_check(const struct addrinfo *res, int allow_private,
-    struct notify_target *t, const char **why)
+urlpol_addrs_check(const struct addrinfo *res, int allow_private,
+    struct url_target *t, const char **why)
 {
 	const struct addrinfo *ai, *first = NULL;
 	int refused = 0;
@@ -321,7 +326,7 @@ notify_addrs_check(const struct addrinfo *res, int allow_private,
 			continue;
 		if (first == NULL)
 			first = ai;
-		if (notify_addr_private(ai->ai_addr))
+		if (urlpol_addr_private(ai->ai_addr))
 			refused = 1;
 	}
 	if (first == NULL || (refused && !allow_private)) {
@@ -348,7 +353,7 @@ no_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 }
 
 void
-notify_curl_pin(CURL *h, const struct notify_target *t,
+urlpol_curl_pin(CURL *h, const struct url_target *t,
     struct curl_slist **resolve)
 {
 	char entry[sizeof(t->host) + sizeof(t->addr) + 16];
@@ -372,4 +377,75 @@ notify_curl_pin(CURL *h, const struct notify_target *t,
 	e |= curl_easy_setopt(h, CURLOPT_PROXY, "");
 	if (e != CURLE_OK)
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, no_socket);
+}
+
+/* ---- model servers ---- */
+
+int
+urlpol_model_parse(const char *url, struct url_target *t, const char **why)
+{
+	static char msg[128];
+	const char *auth, *end, *part;
+
+	if (urlpol_parse(url, t, &part) < 0) {
+		/* "url: x" of urlpol_parse as "base_url: x". */
+		if (strncmp(part, "url: ", 5) == 0)
+			part += 5;
+		goto refused;
+	}
+	part = NULL;
+	if (strpbrk(url, "?#") != NULL)
+		part = "must not have a query or a fragment";
+	else if (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0)
+		part = "must be an http:// or https:// URL";
+	else {
+		/* The authority: after "//" to the first '/'; '@' is user info. */
+		auth = strstr(url, "//") + 2;
+		end = auth + strcspn(auth, "/\\");
+		if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
+			part = "must not hold a user name or password";
+	}
+	if (part == NULL) {
+		*why = NULL;
+		return 0;
+	}
+refused:
+	snprintf(msg, sizeof(msg), "base_url: %s", part);
+	*why = msg;
+	memset(t, 0, sizeof(*t));
+	return -1;
+}
+
+/* 1 when item (n bytes, spaces around it ignored) names host, any case. */
+static int
+host_item(const char *item, size_t n, const char *host)
+{
+	while (n > 0 && (item[0] == ' ' || item[0] == '\t')) {
+		item++;
+		n--;
+	}
+	while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+		n--;
+	return n > 0 && strlen(host) == n && strncasecmp(item, host, n) == 0;
+}
+
+int
+urlpol_model_private_ok(const char *org, const char *host, int allow_private,
+    const char *allow_hosts)
+{
+	const char *p, *comma;
+
+	if (allow_private && org != NULL && strcmp(org, ST_WHO_ORG_DEFAULT) == 0)
+		return 1;
+	if (allow_hosts == NULL || host == NULL || host[0] == '\0')
+		return 0;
+	for (p = allow_hosts; ; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (host_item(p, comma != NULL ? (size_t)(comma - p) :
+		    strlen(p), host))
+			return 1;
+		if (comma == NULL)
+			return 0;
+	}
 }

@@ -1,5 +1,5 @@
 /*
- * Where a webhook may go (workerd/notify/ssrf.c): the refused address
+ * Where a webhook may go (workerd/net/urlpolicy.c): the refused address
  * ranges at their edges, IPv4 inside IPv6 judged as IPv4; URLs read by
  * libcurl's parser (http and https only, no credentials, ports, length);
  * resolving address literals and "localhost" (/etc/hosts), never a name
@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "notify.h"
+#include "urlpolicy.h"
 
 #define REFUSED	"url: resolves to a private, loopback or link-local address"
 
@@ -29,11 +30,11 @@ private(const char *addr)
 	memset(&s6, 0, sizeof(s6));
 	if (inet_pton(AF_INET, addr, &s4.sin_addr) == 1) {
 		s4.sin_family = AF_INET;
-		return notify_addr_private((struct sockaddr *)&s4);
+		return urlpol_addr_private((struct sockaddr *)&s4);
 	}
 	assert_int_equal(inet_pton(AF_INET6, addr, &s6.sin6_addr), 1);
 	s6.sin6_family = AF_INET6;
-	return notify_addr_private((struct sockaddr *)&s6);
+	return urlpol_addr_private((struct sockaddr *)&s6);
 }
 
 static void
@@ -101,18 +102,18 @@ test_addr_other(void **state)
 
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
-	assert_int_equal(notify_addr_private((struct sockaddr *)&su), 1);
-	assert_int_equal(notify_addr_private(NULL), 1);
+	assert_int_equal(urlpol_addr_private((struct sockaddr *)&su), 1);
+	assert_int_equal(urlpol_addr_private(NULL), 1);
 }
 
 static void
 parse_ok(const char *url, const char *scheme, const char *host, int port,
     const char *path)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why = "x";
 
-	if (notify_url_parse(url, &t, &why) != 0)
+	if (urlpol_parse(url, &t, &why) != 0)
 		fail_msg("%s: %s", url, why);
 	assert_null(why);
 	assert_string_equal(t.scheme, scheme);
@@ -126,10 +127,10 @@ parse_ok(const char *url, const char *scheme, const char *host, int port,
 static void
 parse_bad(const char *url, const char *want)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why = NULL;
 
-	if (notify_url_parse(url, &t, &why) != -1)
+	if (urlpol_parse(url, &t, &why) != -1)
 		fail_msg("%s accepted", url);
 	assert_non_null(why);
 	assert_memory_equal(why, "url: ", 5);
@@ -141,7 +142,7 @@ parse_bad(const char *url, const char *want)
 static void
 test_url_good(void **state)
 {
-	parse_ok("https://hooks.example.com/a/b?x=1&y=2#frag", "https",
+	parse_ok("https://hooks.example.com/a/b?x=1&y=2", "https",
 	    "hooks.example.com", 443, "/a/b?x=1&y=2");
 	parse_ok("http://example.com", "http", "example.com", 80, "/");
 	parse_ok("HTTPS://Example.COM:65535", "https", "Example.COM", 65535,
@@ -163,10 +164,12 @@ test_url_good(void **state)
 static void
 test_url_bad(void **state)
 {
-	char url[NOTIFY_URL_MAX + 2];
+	char url[URLPOL_URL_MAX + 2];
 
 	parse_bad(NULL, "url: missing");
 	parse_bad("", "url: missing");
+	parse_bad("https://hooks.example.com/a#frag",
+	    "url: must not have a fragment");
 	parse_bad("ftp://example.com/", "url: must be http or https");
 	parse_bad("file:///etc/passwd", "url: must be http or https");
 	parse_bad("gopher://example.com/", "url: must be http or https");
@@ -193,21 +196,21 @@ test_url_bad(void **state)
 	/* 2048 bytes pass, 2049 do not. */
 	memset(url, 'a', sizeof(url));
 	memcpy(url, "https://example.com/", 20);
-	url[NOTIFY_URL_MAX] = '\0';
+	url[URLPOL_URL_MAX] = '\0';
 	parse_ok(url, "https", "example.com", 443, url + 19);
-	url[NOTIFY_URL_MAX] = 'a';
-	url[NOTIFY_URL_MAX + 1] = '\0';
+	url[URLPOL_URL_MAX] = 'a';
+	url[URLPOL_URL_MAX + 1] = '\0';
 	parse_bad(url, "url: longer than 2048 bytes");
 }
 
 static void
 resolve(const char *url, int allow, int want, const char *addr, int family)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why = NULL;
 
-	assert_int_equal(notify_url_parse(url, &t, &why), 0);
-	if (notify_resolve(&t, allow, &why) != want)
+	assert_int_equal(urlpol_parse(url, &t, &why), 0);
+	if (urlpol_resolve(&t, allow, &why) != want)
 		fail_msg("%s (allow %d): %s", url, allow, why ? why : "ok");
 	if (want == -1) {
 		assert_string_equal(why, REFUSED);
@@ -256,12 +259,12 @@ test_resolve(void **state)
 static void
 test_resolve_none(void **state)
 {
-	struct notify_target t;
+	struct url_target t;
 	const char *why = NULL;
 
 	memset(&t, 0, sizeof(t));
 	t.port = 80;
-	assert_int_equal(notify_resolve(&t, 1, &why), -1);
+	assert_int_equal(urlpol_resolve(&t, 1, &why), -1);
 	assert_string_equal(why, "url: host does not resolve");
 }
 
@@ -281,25 +284,25 @@ test_check_literal(void **state)
 		"https://hooks.example/h", "https://notlocalhost/h",
 		"https://localhost.example/h",
 	};
-	struct notify_target t;
+	struct url_target t;
 	const char *why;
 	size_t i;
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		assert_int_equal(notify_url_parse(refused[i], &t, &why), 0);
-		if (notify_check_literal(&t, &why) != -1)
+		assert_int_equal(urlpol_parse(refused[i], &t, &why), 0);
+		if (urlpol_check_literal(&t, &why) != -1)
 			fail_msg("%s: taken", refused[i]);
 		assert_string_equal(why, "url: resolves to a private, loopback "
 		    "or link-local address");
 	}
 	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
-		assert_int_equal(notify_url_parse(taken[i], &t, &why), 0);
-		if (notify_check_literal(&t, &why) != 0)
+		assert_int_equal(urlpol_parse(taken[i], &t, &why), 0);
+		if (urlpol_check_literal(&t, &why) != 0)
 			fail_msg("%s: refused (%s)", taken[i], why);
 	}
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(notify_url_parse(names[i], &t, &why), 0);
-		if (notify_check_literal(&t, &why) != 1)
+		assert_int_equal(urlpol_parse(names[i], &t, &why), 0);
+		if (urlpol_check_literal(&t, &why) != 1)
 			fail_msg("%s: judged without a lookup", names[i]);
 	}
 }
@@ -307,7 +310,7 @@ test_check_literal(void **state)
 static void
 test_pin(void **state)
 {
-	struct notify_target t;
+	struct url_target t;
 	struct curl_slist *l = (struct curl_slist *)&t;	/* not NULL: pin sets it */
 	const char *why;
 	CURL *h;
@@ -315,10 +318,10 @@ test_pin(void **state)
 	assert_non_null(h = curl_easy_init());
 
 	/* A name: pinned to its checked address. */
-	assert_int_equal(notify_url_parse("http://localhost:3000/", &t, &why),
+	assert_int_equal(urlpol_parse("http://localhost:3000/", &t, &why),
 	    0);
-	assert_int_equal(notify_resolve(&t, 1, &why), 0);
-	notify_curl_pin(h, &t, &l);
+	assert_int_equal(urlpol_resolve(&t, 1, &why), 0);
+	urlpol_curl_pin(h, &t, &l);
 	assert_non_null(l);
 	assert_null(l->next);
 	assert_memory_equal(l->data, "localhost:3000:", 15);
@@ -333,22 +336,22 @@ test_pin(void **state)
 	t.port = 443;
 	strcpy(t.addr, "2606:4700::1111");
 	t.family = AF_INET6;
-	notify_curl_pin(h, &t, &l);
+	urlpol_curl_pin(h, &t, &l);
 	assert_non_null(l);
 	assert_string_equal(l->data, "hooks.example.com:443:[2606:4700::1111]");
 	curl_slist_free_all(l);
 
 	/* An address literal is not resolved by curl: no list. */
-	assert_int_equal(notify_url_parse("https://[2606:4700::1111]/", &t,
+	assert_int_equal(urlpol_parse("https://[2606:4700::1111]/", &t,
 	    &why), 0);
-	assert_int_equal(notify_resolve(&t, 0, &why), 0);
-	notify_curl_pin(h, &t, &l);
+	assert_int_equal(urlpol_resolve(&t, 0, &why), 0);
+	urlpol_curl_pin(h, &t, &l);
 	assert_null(l);
 
 	/* Not resolved: no list (and the handle opens no socket). */
-	assert_int_equal(notify_url_parse("https://hooks.example.com/", &t,
+	assert_int_equal(urlpol_parse("https://hooks.example.com/", &t,
 	    &why), 0);
-	notify_curl_pin(h, &t, &l);
+	urlpol_curl_pin(h, &t, &l);
 	assert_null(l);
 
 	curl_easy_cleanup(h);
@@ -367,10 +370,44 @@ teardown(void **state)
 	return 0;
 }
 
+/* An agent's base_url: no query, fragment or user info; who may go private. */
+static void
+test_model(void **state)
+{
+	static const char *const bad[] = {
+		"http://127.0.0.1:9/internal/admin?x=", "http://h.example/v1#",
+		"https://u:p@h.example/v1", "https://u@h.example/v1",
+		"http://h.example/v1?", "ftp://h.example/", "",
+	};
+	struct url_target t;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(urlpol_model_parse(bad[i], &t, &why), -1);
+		assert_memory_equal(why, "base_url: ", 10);
+		assert_string_equal(t.host, "");
+	}
+	assert_int_equal(urlpol_model_parse("http://[::ffff:127.0.0.1]:8/v1",
+	    &t, &why), 0);
+	assert_string_equal(t.host, "::ffff:127.0.0.1");
+	assert_int_equal(urlpol_model_private_ok("default", "x", 1, NULL), 1);
+	assert_int_equal(urlpol_model_private_ok("default", "x", 0, NULL), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "x", 1, NULL), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "Ollama.LAN", 0,
+	    "a.example, ollama.lan ,10.0.0.5"), 1);
+	assert_int_equal(urlpol_model_private_ok("acme", "10.0.0.5", 0,
+	    "a.example, ollama.lan ,10.0.0.5"), 1);
+	assert_int_equal(urlpol_model_private_ok("acme", "lan", 0,
+	    "ollama.lan"), 0);
+	assert_int_equal(urlpol_model_private_ok("acme", "", 0, ","), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_addr_v4),
 		cmocka_unit_test(test_addr_v6),
 		cmocka_unit_test(test_addr_other),
