@@ -719,7 +719,7 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct invite *iv,
 		invite_save(t, hash, iv);
 		out->result = 3;
 		strlcpy(out->d.org, iv->org, sizeof(out->d.org));
-	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
+		strlcpy(out->d.email, iv->email, sizeof(out->d.email));
 		return t->err;
 	}
 	if (user_make(t, iv->email, q->name, q->salt, q->hash, iv->org,

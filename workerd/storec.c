@@ -866,6 +866,7 @@ storec_shutdown(void)
 	sc_tls = NULL;
 	loop_timer_stop(&sc_timer);
 	loop_defer_cancel(&sc_flush_defer);
+	sc_naddrs = 0;
 }
 
 /* who is given exactly for the types that carry it: 0, or -1 (logged). */
@@ -951,6 +952,11 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 
 	if (handle != NULL)
 		*handle = NULL;
+	/* Never started (or shut down): nothing to wait for. */
+	if (sc_naddrs == 0) {
+		errno = ENOTCONN;
+		return -1;
+	}
 	if (sc_state == SC_UP ? sc_ch.wq_bytes + len > STOREC_MAX_QUEUED :
 	    sc_waiting_bytes + len > STOREC_MAX_QUEUED) {
 		errno = ENOBUFS;

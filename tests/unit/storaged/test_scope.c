@@ -742,9 +742,13 @@ invite_new(struct fix *f, const char *org, const char *email, uint8_t hb)
 	assert_int_equal(rep.result, 0);
 }
 
-/* The invitation of token hash bytes hb accepted: the user's id, with a session (hb). */
+/*
+ * The invitation of token hash bytes hb accepted, anonymously (as NULL:
+ * a new account) or by the signed-in account as: the user's id, with a
+ * session (hb).
+ */
 static void
-join(struct fix *f, uint8_t hb, char id[ST_USER_ID_MAX + 1])
+join(struct fix *f, uint8_t hb, const char *as, char id[ST_USER_ID_MAX + 1])
 {
 	struct st_invite_accept_req q = { .token_hash_len = ST_INVITE_HASH_LEN,
 	    .name = "N", .salt_len = ST_PW_SALT_LEN,
@@ -756,8 +760,9 @@ join(struct fix *f, uint8_t hb, char id[ST_USER_ID_MAX + 1])
 	struct dreply r;
 
 	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.user = as;
 	assert_int_equal(request_dec(f, PROTO_ST_INVITE_ACCEPT, &q, &rep), 0);
-	assert_int_not_equal(rep.result, 1);
+	assert_int_equal(rep.result, as == NULL ? 0 : 2);
 	strlcpy(id, rep.d.user, ST_USER_ID_MAX + 1);
 	memset(l.token_hash, hb, sizeof(l.token_hash));
 	strlcpy(l.user, id, sizeof(l.user));
@@ -799,6 +804,7 @@ test_org_delete_sweep(void **state)
 	struct store_txn t;
 	struct dreply r;
 	char solo[ST_USER_ID_MAX + 1], both[ST_USER_ID_MAX + 1];
+	char joined[ST_USER_ID_MAX + 1];
 	uint64_t kept;
 	uint32_t n, steps = 0;
 	int more = 1;
@@ -823,11 +829,12 @@ test_org_delete_sweep(void **state)
 	 * are pending.
 	 */
 	invite_new(f, a, "solo@example.com", 11);
-	join(f, 11, solo);
+	join(f, 11, NULL, solo);
 	invite_new(f, "default", "both@example.com", 12);
-	join(f, 12, both);
+	join(f, 12, NULL, both);
 	invite_new(f, a, "both@example.com", 13);
-	join(f, 13, both);
+	join(f, 13, both, joined);
+	assert_string_equal(joined, both);
 	invite_new(f, a, "later@example.com", 14);
 	invite_new(f, a, "later2@example.com", 15);
 	invite_new(f, "default", "stays@example.com", 16);

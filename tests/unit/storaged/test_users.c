@@ -212,6 +212,23 @@ accept(struct fix *f, uint8_t hb, const char *name,
 	return accept_pw(f, hb, name, 5, rep);
 }
 
+/* The invitation of token hash bytes hb taken by the signed-in user. */
+static int
+accept_as(struct fix *f, uint8_t hb, const char *user,
+    struct st_invite_accept_rep *rep)
+{
+	struct st_invite_accept_req q;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	q.name = "";
+	q.salt_len = sizeof(q.salt);
+	q.hash_len = sizeof(q.hash);
+	q.user = user;
+	return ask(f, NULL, PROTO_ST_INVITE_ACCEPT, &q, rep, NULL);
+}
+
 static void
 test_users_invite(void **state)
 {
@@ -221,7 +238,8 @@ test_users_invite(void **state)
 	struct st_members l;
 	struct st_org org, ob;
 	char id[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
-	uint8_t hb;
+	char other[ST_USER_ID_MAX + 1];
+	uint8_t hb, ob_hb;
 
 	(void)boot(f, 1, gone);
 	assert_int_equal(invite(f, "default", "Ann@X.test", ST_ROLE_AGENT, 3,
@@ -258,8 +276,11 @@ test_users_invite(void **state)
 	assert_int_equal(auth(f, "c@x.test", id, &hb), 0);
 
 	/*
-	 * Ann, invited into another organisation: joined there, result 2
-	 * (no session for the link), her name and password kept.
+	 * Ann, invited into another organisation. Taken anonymously: nothing
+	 * done (result 3, answered as a new account's is), then spent for
+	 * anyone anonymous; taken by another signed-in account: no such
+	 * invitation; taken by Ann signed in: joined (result 2), her name
+	 * and password kept.
 	 */
 	fake_now = T0;
 	memset(&org, 0, sizeof(org));
@@ -269,6 +290,18 @@ test_users_invite(void **state)
 	    &iv), 0);
 	assert_int_equal(iv.result, 0);
 	assert_int_equal(accept_pw(f, 7, "Other", 9, &ac), 0);
+	assert_int_equal(ac.result, 3);
+	assert_string_equal(ac.d.user, "");
+	assert_string_equal(ac.d.email, "ann@x.test");
+	assert_int_equal(ask(f, ob.id, PROTO_ST_USER_LIST, NULL, &l, NULL), 0);
+	assert_int_equal(l.n, 0);
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+	assert_int_equal(accept_pw(f, 7, "Other", 9, &ac), 0);
+	assert_int_equal(ac.result, 1);
+	assert_int_equal(auth(f, ST_OWNER_EMAIL, other, &ob_hb), 1);
+	assert_int_equal(accept_as(f, 7, other, &ac), 0);
+	assert_int_equal(ac.result, 1);
+	assert_int_equal(accept_as(f, 7, id, &ac), 0);
 	assert_int_equal(ac.result, 2);
 	assert_string_equal(ac.d.org, ob.id);
 	assert_int_equal(auth(f, "ann@x.test", id, &hb), 1);
@@ -344,7 +377,11 @@ test_users_change(void **state)
 	assert_int_equal(up.result, 0);
 	st_rep_free(PROTO_ST_USER_UPDATE, &up);
 
-	/* Disabled: its sessions deleted now and told to every worker. */
+	/*
+	 * Disabled in this organisation: its session acts here no more (and
+	 * its streams are told to end), the session itself kept for the
+	 * account's other organisations.
+	 */
 	session(f, 8, owner);
 	assert_int_equal(check(f, 8, ""), ST_DASH_VALID);
 	assert_int_equal(update(f, "default", owner, ST_UF_DISABLED, 0, 1,
@@ -354,7 +391,8 @@ test_users_change(void **state)
 	st_rep_free(PROTO_ST_USER_UPDATE, &up);
 	assert_string_equal(gone, owner);
 	assert_int_equal(check(f, 8, ""), ST_DASH_INVALID);
-	assert_int_equal(db_entries(f, "dsess_user"), 0);
+	assert_int_equal(check(f, 8, "default"), ST_DASH_NOT_MEMBER);
+	assert_int_equal(db_entries(f, "dsess_user"), 1);
 
 	/* Deleted with its last membership: its email free again. */
 	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,

@@ -58,20 +58,62 @@ teardown(void **state)
 	return 0;
 }
 
+/*
+ * Nobody listens: a call waits for the connection (STOREC_WAIT_MS, 2 s),
+ * then completes as unavailable; a cancelled one is never called.
+ */
 static void
-test_unavailable_at_once(void **state)
+test_waits_then_unavailable(void **state)
 {
-	struct got g = { 0 };
-	struct storec_req *h = (void *)1;
+	struct got g = { 0 }, gc = { 0 };
+	struct storec_req *h = (void *)1, *hc = NULL;
+	uint64_t t0;
 
 	storec_init(P.path);	/* nobody listens */
 	assert_false(storec_connected());
+	t0 = loop_clock();
 	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, &h),
-	    -1);
-	assert_null(h);
+	    0);
+	assert_non_null(h);
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &gc,
+	    &hc), 0);
+	storec_cancel(hc);
+	assert_null(hc);
 	drive_ms(50);
 	assert_int_equal(g.called, 0);
+	drive_until(&g.called, 4000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.status, STOREC_UNAVAILABLE);
+	assert_null(h);
+	assert_true(loop_clock() - t0 >= 1900);
+	assert_int_equal(gc.called, 0);
 	storec_shutdown();
+}
+
+/* A call made before storaged listens is sent once it connects. */
+static void
+test_waiting_sent_on_connect(void **state)
+{
+	struct got g = { 0 };
+	struct peer_req r;
+
+	storec_init(P.path);	/* nobody listens yet */
+	assert_int_equal(storec_call(PROTO_ST_PING, "early", 5, record, &g,
+	    NULL), 0);
+	assert_int_equal(storec_inflight(), 0);
+	peer_listen(&P);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	assert_int_equal(r.type, PROTO_ST_PING);
+	assert_int_equal(r.len, 5);
+	peer_reply(&P, &r, "pong", 4);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.status, STOREC_OK);
+	assert_string_equal(g.payload, "pong");
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
 }
 
 static void
@@ -215,22 +257,28 @@ test_disconnect_and_reconnect(void **state)
 	assert_int_equal(g2.status, STOREC_UNAVAILABLE);
 	assert_null(h1);
 	assert_null(h2);
-	assert_int_equal(again_rv, -1);	/* down: fails at once */
+	assert_int_equal(again_rv, 0);	/* down: waits for the connection */
 	assert_int_equal(again_g.called, 0);
 	assert_false(storec_connected());
-	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g3,
-	    NULL), -1);
 
 	/* Comes back by itself while the listener is still there. */
 	assert_int_equal(peer_accept(&P, 2000), 0);
 	drive_ms(20);
 	assert_true(storec_connected());
-	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g3,
+	/* What waited is sent first, then what is asked now. */
+	assert_int_equal(storec_call(PROTO_ST_PING, "now", 3, record, &g3,
 	    NULL), 0);
 	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	assert_int_equal(r.len, 0);
+	peer_reply(&P, &r, "w", 1);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	assert_int_equal(r.len, 3);
 	peer_reply(&P, &r, "x", 1);
 	drive_until(&g3.called, 1000);
 	assert_int_equal(g3.status, STOREC_OK);
+	assert_int_equal(again_g.called, 1);
+	assert_int_equal(again_g.status, STOREC_OK);
+	assert_string_equal(again_g.payload, "w");
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -842,6 +890,8 @@ static const struct {
 	{ PROTO_ST_USER_UPDATE, ADMIN_WALK },
 	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
 	{ PROTO_ST_INVITE_ACCEPT, DASH, "test_dash_accept_malformed" },
+	{ PROTO_ST_INVITE_LIST, ADMIN_WALK },
+	{ PROTO_ST_INVITE_REVOKE, ADMIN_WALK },
 	{ PROTO_ST_CONTACT_ERASE, ADMIN_WALK },
 	{ PROTO_ST_CONTACT_CONVS, GDPR, "test_contact_export_malformed" },
 	{ PROTO_ST_CONTACT_SESSIONS, GDPR, "test_contact_export_malformed" },
@@ -1014,7 +1064,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unavailable_at_once),
+		cmocka_unit_test(test_waits_then_unavailable),
+		cmocka_unit_test(test_waiting_sent_on_connect),
 		cmocka_unit_test(test_replies_matched_by_id),
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_disconnect_and_reconnect),

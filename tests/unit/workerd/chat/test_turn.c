@@ -748,21 +748,32 @@ test_turn_human(void **state)
 	assert_int_equal(F.started, 0);
 }
 
-/* storaged is away: the turn does not start, no operation is called. */
+/*
+ * storaged is away: the turn's begin waits for it (2 s at most, storec),
+ * then the turn ends unavailable at its begin, nothing shown.
+ */
 static void
 test_turn_no_storage(void **state)
 {
 	const struct st_chat_begin_req req = { "default", "s1", "question",
 	    "ip:1.2.3.4", 60000, 30, 7, { 0 } };
 	enum turn_cause why;
+	char want[64];
+	int i;
 
 	peer_close(&P);
 	peer_unlisten(&P);
 	drive_ms(20);
-	assert_null(turn_start(&fe_ops, &FE, &req, &why));
-	assert_int_equal(why, TURN_C_UNAVAILABLE);
-	assert_int_equal(FE.alive, 0);
+	assert_false(storec_connected());
+	assert_non_null(FE.t = turn_start(&fe_ops, &FE, &req, &why));
+	drive_ms(100);
 	assert_string_equal(FE.log, "");
+	for (i = 0; i < 300 && FE.t != NULL; i++)
+		drive_ms(10);
+	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
+	    TURN_AT_BEGIN, TURN_C_UNAVAILABLE);
+	assert_string_equal(FE.log, want);
+	assert_null(FE.t);
 	storec_shutdown();
 }
 

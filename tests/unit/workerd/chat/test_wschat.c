@@ -107,6 +107,21 @@ reply_rep(struct peer_req *pr, uint16_t flags, const void *rep)
 	penc_free(&e);
 }
 
+/* A feedback or rating frame's count for the client (ST_RATE_HIT on its
+ * "fb:" key), answered as counted. */
+static void
+fb_counted(void)
+{
+	const struct st_rate_verdict v = { 0, 0 };
+	struct st_rate_hit h;
+	struct peer_req pr;
+
+	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
+	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &h), 0);
+	assert_memory_equal(h.key, "fb:", 3);
+	reply_rep(&pr, 0, &v);
+}
+
 /*
  * ST_WS_OPEN for WID from the test's origin, with a token or not, and
  * nhits counts (the upgrade's, a token's resume).
@@ -627,17 +642,20 @@ test_ws_feedback_malformed(void **state)
 	expect_text(&cl, "{\"type\":\"typing_stop\"}");
 	for (cut = -1; cut <= 1; cut += 2) {
 		send_text(&cl, FB_FRAME);
+		fb_counted();
 		peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
 		next_cut = cut;
 		reply_rep(&pr, 0, &fr);
 		expect_text(&cl, FB_FAILED);
 		send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
+		fb_counted();
 		peer_expect(&P, &pr, PROTO_ST_WS_RATING);
 		next_cut = cut;
 		reply_rep(&pr, 0, &rr);
 		expect_text(&cl, FB_FAILED);
 	}
 	send_text(&cl, FB_FRAME);
+	fb_counted();
 	peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
 	memset(&q, 0, sizeof(q));
 	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
@@ -653,6 +671,7 @@ test_ws_feedback_malformed(void **state)
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
 	    "\"score: must be 1 to 5\"}");
 	send_text(&cl, "{\"type\":\"rating\",\"score\":5,\"comment\":\"ok\"}");
+	fb_counted();
 	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
 	reply_rep(&pr, 0, &rr);
 	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":5}");
@@ -716,6 +735,7 @@ test_ws_conv_new_rates_ended(void **state)
 	reply_conv_new(&pr);
 	expect_text(&cl, "{\"type\":\"conversation_new\"}");
 	send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
+	fb_counted();
 	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
 	memset(&q, 0, sizeof(q));
 	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);

@@ -409,6 +409,7 @@ route_path(const char *pattern, char *out, size_t outsz)
 			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" :
 			    strncmp(p, "/:hook_id", 9) == 0 ? "/wh_" :
 			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" :
+			    strncmp(p, "/:invitation_id", 15) == 0 ? "/inv_" :
 			    strncmp(p, "/:canned_id", 11) == 0 ? "/cr_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
