@@ -47,7 +47,6 @@ on_signal(int signo)
 	worker_quit(10000, 1);
 }
 
-/* Thousands of connections need thousands of descriptors. */
 /* Tells masterd this worker takes connections, once. */
 static void
 ready_tell(void)
@@ -82,6 +81,7 @@ ready_when_stored(void)
 		loop_timer_after(&ready_timer, READY_WAIT_MS);
 }
 
+/* Thousands of connections need thousands of descriptors. */
 static void
 raise_nofile(void)
 {

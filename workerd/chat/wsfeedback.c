@@ -18,9 +18,10 @@
  * most FB_FRAMES_MAX frames a minute, and per client address as many as
  * it may send messages (RATE_LIMIT_*, counted in storaged under "fb:" and
  * the address, ST_RATE_HIT): over it, an error frame "Too much feedback.
- * Please wait N seconds and try again." and nothing stored. The widget's feedback_enabled and
- * rating_enabled gate them (and rating_request), as the socket's
- * ST_WS_OPEN last read them: a frame the widget does not take is an error.
+ * Please wait N seconds and try again." and nothing stored. The widget's
+ * feedback_enabled and rating_enabled gate them (and rating_request), as
+ * the socket's ST_WS_OPEN last read them: a frame the widget does not
+ * take is an error.
  */
 #include <stdio.h>
 #include <string.h>
