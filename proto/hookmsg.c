@@ -260,10 +260,7 @@ st_webhook_invalid(const struct st_webhook *h)
 int
 st_hook_id_valid(const char *s)
 {
-	size_t p = strlen(ST_HOOK_PREFIX);
-
-	return strlen(s) == ST_HOOK_ID_LEN &&
-	    strncmp(s, ST_HOOK_PREFIX, p) == 0 && st_id_valid(s + p);
+	return st_prefixed_id_valid(s, ST_HOOK_PREFIX);
 }
 
 uint32_t

@@ -40,7 +40,7 @@ st_canned_free(struct st_canned *c)
 int
 st_canned_id_valid(const char *s)
 {
-	return strncmp(s, ST_CANNED_PREFIX, 3) == 0 && st_id_valid(s + 3);
+	return st_prefixed_id_valid(s, ST_CANNED_PREFIX);
 }
 
 const char *

@@ -85,10 +85,7 @@ st_apikey_invalid(const struct st_apikey *k)
 int
 st_key_id_valid(const char *s)
 {
-	size_t p = strlen(ST_KEY_PREFIX);
-
-	return strlen(s) == ST_KEY_ID_LEN &&
-	    strncmp(s, ST_KEY_PREFIX, p) == 0 && st_id_valid(s + p);
+	return st_prefixed_id_valid(s, ST_KEY_PREFIX);
 }
 
 int

@@ -65,10 +65,6 @@ st_org_invalid(const struct st_org *o)
 int
 st_org_id_valid(const char *s)
 {
-	size_t p = strlen(ST_ORG_PREFIX);
-
-	if (strcmp(s, ST_ORG_DEFAULT) == 0)
-		return 1;
-	return strlen(s) == ST_ORG_ID_MAX &&
-	    strncmp(s, ST_ORG_PREFIX, p) == 0 && st_id_valid(s + p);
+	return strcmp(s, ST_ORG_DEFAULT) == 0 ||
+	    st_prefixed_id_valid(s, ST_ORG_PREFIX);
 }

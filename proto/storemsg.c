@@ -161,6 +161,14 @@ st_id_valid(const char *s)
 	return s[ST_ID_HEX] == '\0';
 }
 
+int
+st_prefixed_id_valid(const char *s, const char *prefix)
+{
+	size_t p = strlen(prefix);
+
+	return strncmp(s, prefix, p) == 0 && st_id_valid(s + p);
+}
+
 size_t
 st_utf8_prefix(const char *s, size_t max_chars)
 {

@@ -304,6 +304,8 @@ int pdec_msg(struct pdec *, struct st_msg *);
 
 /* 1 when s is exactly ST_ID_HEX lowercase hex digits. */
 int st_id_valid(const char *s);
+/* 1 when s is prefix ("usr_", "wh_"…) and then an st_id_valid id. */
+int st_prefixed_id_valid(const char *s, const char *prefix);
 /* Length in bytes of the first max UTF-8 characters of s. */
 size_t st_utf8_prefix(const char *s, size_t max_chars);
 

@@ -229,8 +229,11 @@ st_user_invalid(const struct st_user *u)
 int
 st_user_id_valid(const char *s)
 {
-	size_t p = strlen(ST_USER_PREFIX);
+	return st_prefixed_id_valid(s, ST_USER_PREFIX);
+}
 
-	return strlen(s) == ST_USER_ID_MAX &&
-	    strncmp(s, ST_USER_PREFIX, p) == 0 && st_id_valid(s + p);
+int
+st_invite_id_valid(const char *s)
+{
+	return st_prefixed_id_valid(s, ST_INVITE_PREFIX);
 }

@@ -149,6 +149,8 @@ int st_pw_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[ST_PW_HASH_LEN]);
 /* 1 when s can be a user id: "usr_" and 32 lowercase hex. */
 int st_user_id_valid(const char *s);
+/* 1 when s can be an invitation id: "inv_" and 32 lowercase hex. */
+int st_invite_id_valid(const char *s);
 /* The membership of org in u, or NULL. */
 const struct st_member *st_user_member(const struct st_user *u,
     const char *org);

@@ -564,26 +564,26 @@ invite_save(struct store_txn *t, const uint8_t *hash, const struct invite *iv)
 	penc_free(&e);
 }
 
+typedef int (*invite_fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
+    const struct invite *, void *);
+
 /*
- * The expired invitations deleted; *left: how many remain, *in_org: how
- * many of them are org's.
+ * Calls fn for each stored invitation, expired or not, the cursor on it
+ * (fn may delete it with invite_del_here): 0, or -1 with t failed. fn's
+ * non-zero stops the walk.
  */
-static void
-invites_sweep(struct store_txn *t, uint64_t now, const char *org,
-    size_t *left, size_t *in_org)
+static int
+invites_walk(struct store_txn *t, invite_fn fn, void *arg)
 {
 	struct invite iv;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, op = MDB_FIRST;
 
-	*left = *in_org = 0;
 	if (t->err)
-		return;
-	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return;
-	}
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
 	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != ST_INVITE_HASH_LEN ||
@@ -593,15 +593,58 @@ invites_sweep(struct store_txn *t, uint64_t now, const char *org,
 				    "inconsistent invitations");
 			break;
 		}
-		if (iv.expires_at > now) {
-			(*left)++;
-			*in_org += strcmp(iv.org, org) == 0;
-		} else if (db_cursor_del(t, cur, t->st->invites, &k) != 0)
+		if (fn(t, cur, &k, &iv, arg) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "invitations");
+	return t->err ? -1 : 0;
+}
+
+/* The invitation under the walk's cursor deleted: 0, or -1 with t failed. */
+static int
+invite_del_here(struct store_txn *t, MDB_cursor *cur, const MDB_val *k)
+{
+	int rc;
+
+	if ((rc = db_cursor_del(t, cur, t->st->invites, k)) != 0)
+		return txn_lmdb(t, rc, "delete invitation"), -1;
+	return 0;
+}
+
+struct invites_count {
+	uint64_t now;
+	const char *org;
+	size_t left, in_org;
+};
+
+static int
+invite_count_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct invites_count *c = arg;
+
+	if (iv->expires_at <= c->now)
+		return invite_del_here(t, cur, k);
+	c->left++;
+	c->in_org += strcmp(iv->org, c->org) == 0;
+	return 0;
+}
+
+/*
+ * The expired invitations deleted; *left: how many remain, *in_org: how
+ * many of them are org's.
+ */
+static void
+invites_sweep(struct store_txn *t, uint64_t now, const char *org,
+    size_t *left, size_t *in_org)
+{
+	struct invites_count c = { now, org, 0, 0 };
+
+	(void)invites_walk(t, invite_count_one, &c);
+	*left = c.left;
+	*in_org = c.in_org;
 }
 
 int
@@ -778,43 +821,34 @@ invite_id(const uint8_t *hash, char id[ST_INVITE_ID_MAX + 1])
 	proto_hex_encode(hash, ST_ID_HEX / 2, id + p);
 }
 
+struct invites_of {
+	const char *org;
+	uint64_t now;
+	invite_fn fn;
+	void *arg;
+};
+
+static int
+invite_of_org(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct invites_of *o = arg;
+
+	if (iv->expires_at <= o->now || strcmp(iv->org, o->org) != 0)
+		return 0;
+	return o->fn(t, cur, k, iv, o->arg);
+}
+
 /*
  * Calls fn for each of org's pending invitations (expired ones are
  * skipped): 0, or -1 with t failed. fn's non-zero stops the walk.
  */
 static int
-invites_each(struct store_txn *t, const char *org,
-    int (*fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
-    const struct invite *, void *), void *arg)
+invites_each(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 {
-	struct invite iv;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t now = t->st->now();
-	int rc, op = MDB_FIRST;
+	struct invites_of o = { org, t->st->now(), fn, arg };
 
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor"), -1;
-	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
-		if (k.mv_size != ST_INVITE_HASH_LEN ||
-		    invite_decode(t, &v, &iv) != 0) {
-			if (!t->err)
-				store_fail(t, PROTO_E_INTERNAL,
-				    "inconsistent invitations");
-			break;
-		}
-		if (iv.expires_at <= now || strcmp(iv.org, org) != 0)
-			continue;
-		if (fn(t, cur, &k, &iv, arg) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "invitations");
-	return t->err ? -1 : 0;
+	return invites_walk(t, invite_of_org, &o);
 }
 
 static int
@@ -867,7 +901,7 @@ invite_revoke_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
 	if (strcmp(id, r->id) != 0)
 		return 0;
 	r->found = 1;
-	db_cursor_del(t, cur, t->st->invites, k);
+	(void)invite_del_here(t, cur, k);
 	return 1;
 }
 
@@ -1071,40 +1105,36 @@ org_members_sweep(struct store_txn *t, const char *org, uint32_t max,
 	return t->err;
 }
 
+struct invites_drop {
+	const char *org;
+	uint32_t max, n;
+};
+
+static int
+invite_drop_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+    const struct invite *iv, void *arg)
+{
+	struct invites_drop *d = arg;
+
+	if (strcmp(iv->org, d->org) != 0)
+		return 0;
+	if (invite_del_here(t, cur, k) < 0)
+		return -1;
+	return ++d->n >= d->max;
+}
+
 /* At most max of org's invitations deleted: *n. */
 static int
 org_invites_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {
-	struct invite iv;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, op = MDB_FIRST;
+	struct invites_drop d = { org, max, 0 };
 
 	*n = 0;
-	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	while (*n < max && !t->err &&
-	    (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
-		if (k.mv_size != ST_INVITE_HASH_LEN ||
-		    invite_load(t, k.mv_data, &iv) != 0) {
-			if (!t->err)
-				store_fail(t, PROTO_E_INTERNAL,
-				    "inconsistent invitations");
-			break;
-		}
-		if (strcmp(iv.org, org) != 0)
-			continue;
-		if ((rc = db_cursor_del(t, cur, t->st->invites, &k)) != 0) {
-			txn_lmdb(t, rc, "delete invitation");
-			break;
-		}
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "invitations");
+	if (max == 0)
+		return t->err;
+	(void)invites_walk(t, invite_drop_one, &d);
+	*n = d.n;
 	return t->err;
 }
 

@@ -435,6 +435,32 @@ storec_addr_index(const char *s)
 	return -1;
 }
 
+/* A request on the connection under a new id: the id, or 0 (not sent). */
+static uint32_t
+storec_transmit(uint16_t type, uint16_t flags, const void *payload,
+    size_t len)
+{
+	uint32_t id;
+
+	do {
+		id = ++sc_next_id;
+	} while (id == 0 || storec_find(id) != NULL);
+	if (pchan_send(&sc_ch, type, flags, id, payload, len, -1) < 0)
+		return 0;
+	return id;
+}
+
+/* r, sent as id, in flight until its reply or its deadline. */
+static void
+storec_inflight_add(struct storec_req *r, uint32_t id)
+{
+	r->id = id;
+	r->deadline = loop_now() + wconf.storage_timeout_ms;
+	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
+	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
+	sc_count++;
+}
+
 /* The connection is up: what waited for it goes, in the order it came. */
 static void
 storec_send_waiting(void)
@@ -443,11 +469,8 @@ storec_send_waiting(void)
 	uint32_t id;
 
 	while (sc_state == SC_UP && (r = TAILQ_FIRST(&sc_waiting)) != NULL) {
-		do {
-			id = ++sc_next_id;
-		} while (id == 0 || storec_find(id) != NULL);
-		if (pchan_send(&sc_ch, r->type, r->flags, id, r->payload,
-		    r->len, -1) < 0) {
+		if ((id = storec_transmit(r->type, r->flags, r->payload,
+		    r->len)) == 0) {
 			log_warn("storaged: queue a waiting request");
 			storec_wait_fail(r);
 			continue;
@@ -457,11 +480,7 @@ storec_send_waiting(void)
 		free(r->payload);
 		r->payload = NULL;
 		r->waiting = 0;
-		r->id = id;
-		r->deadline = loop_now() + wconf.storage_timeout_ms;
-		TAILQ_INSERT_TAIL(&sc_inflight, r, order);
-		LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
-		sc_count++;
+		storec_inflight_add(r, id);
 	}
 	loop_defer(&sc_flush_defer);
 }
@@ -986,20 +1005,13 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 		penc_free(&e);
 		return rc;
 	}
-	do {
-		id = ++sc_next_id;
-	} while (id == 0 || storec_find(id) != NULL);
-	rc = pchan_send(&sc_ch, type, flags, id, sent, sent_len, -1);
+	id = storec_transmit(type, flags, sent, sent_len);
 	penc_free(&e);
-	if (rc < 0) {
+	if (id == 0) {
 		free(r);
 		return -1;
 	}
-	r->id = id;
-	r->deadline = loop_now() + wconf.storage_timeout_ms;
-	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
-	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
-	sc_count++;
+	storec_inflight_add(r, id);
 	if (handle != NULL)
 		*handle = r;
 	loop_defer(&sc_flush_defer);

@@ -22,8 +22,8 @@
  * idle stream. Each worker takes at most ADMIN_EVENTS_MAX_CLIENTS streams
  * (503 past it), ADMIN_EVENTS_MAX_PER_ORG of one organisation's and
  * ADMIN_EVENTS_MAX_PER_USER of one user's or organisation key's (429 past
- * them, naming the cap: one organisation cannot take every stream); a client whose output backs up past EVENTS_OUT_MAX is
- * closed (logged). When storaged comes back after a drop, events in
+ * them, naming the cap: one organisation cannot take every stream); a
+ * client whose output backs up past EVENTS_OUT_MAX is closed (logged). When storaged comes back after a drop, events in
  * between are lost to the live streams: they are ended, and the browser
  * reconnects (retry) with its Last-Event-ID. The streams end cleanly when
  * the worker quits (events_quit).

@@ -272,16 +272,6 @@ revoked(const struct storec_result *r, void *arg)
 	    invitation_errors);
 }
 
-/* 1 when s can be an invitation id: "inv_" and 32 lowercase hex. */
-static int
-invitation_id_valid(const char *s)
-{
-	size_t p = strlen(ST_INVITE_PREFIX);
-
-	return strlen(s) == ST_INVITE_ID_MAX &&
-	    strncmp(s, ST_INVITE_PREFIX, p) == 0 && st_id_valid(s + p);
-}
-
 void
 invitations_revoke(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -289,7 +279,7 @@ invitations_revoke(struct conn *c, struct http_request *req,
 	struct st_id_req q;
 
 	q.id = m->nparams > 0 ? m->param[0] : "";
-	if (!invitation_id_valid(q.id)) {
+	if (!st_invite_id_valid(q.id)) {
 		conn_send_error(c, 404, admin_headers, "Invitation not found");
 		return;
 	}

@@ -72,10 +72,7 @@ static const char preflight_headers[] =
 int
 widget_id_valid(const char *s)
 {
-	size_t n = sizeof(ST_WID_PREFIX) - 1;
-
-	return strlen(s) == ST_WID_LEN && strncmp(s, ST_WID_PREFIX, n) == 0 &&
-	    st_id_valid(s + n);
+	return st_prefixed_id_valid(s, ST_WID_PREFIX);
 }
 
 /* ---------------------------------------------------------------- JSON */

@@ -235,13 +235,6 @@ token_valid(const char *s)
 	return i == TOKEN_LEN;
 }
 
-/* "wid_" and 32 lowercase hex digits. */
-static int
-wid_valid(const char *s)
-{
-	return strncmp(s, ST_WID_PREFIX, 4) == 0 && st_id_valid(s + 4);
-}
-
 /* --------------------------------------------------------- sending */
 
 /* Sends o (stolen) as one text message. */
@@ -1514,7 +1507,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	struct wsess *s;
 	int status;
 
-	if (!wid_valid(wid)) {
+	if (!widget_id_valid(wid)) {
 		conn_send_error(c, 404, JSON_HEADERS, "Widget not found");
 		return;
 	}
