@@ -12,82 +12,85 @@
 /* Strings NULL in a struct read as "". */
 #define S(p)	((p) != NULL ? (p) : "")
 
+/* ---------------------------------------------------------- the record */
+
+static void
+hours_enc(struct penc *e, const void *rec)
+{
+	const struct st_widget *w = rec;
+	uint32_t i;
+
+	penc_str(e, w->timezone);
+	penc_u32(e, w->nhours);
+	for (i = 0; i < w->nhours && i < ST_HOURS_MAX; i++) {
+		penc_u8(e, w->hours[i].day);
+		penc_u16(e, w->hours[i].start);
+		penc_u16(e, w->hours[i].end);
+	}
+}
+
+static void
+hours_dec(struct pdec *d, void *rec)
+{
+	struct st_widget *w = rec;
+	uint32_t i;
+
+	pdec_strbuf(d, w->timezone, sizeof(w->timezone));
+	if ((w->nhours = pdec_u32(d)) > ST_HOURS_MAX)
+		d->err = 1;
+	for (i = 0; i < w->nhours && !d->err; i++) {
+		w->hours[i].day = pdec_u8(d);
+		w->hours[i].start = pdec_u16(d);
+		w->hours[i].end = pdec_u16(d);
+	}
+}
+
+const struct rcodec st_hours_codec = {
+	"HOURS", hours_enc, hours_dec, NULL, NULL,
+};
+
+#define WIDGET_ROW(...)	RF_ROW(struct st_widget, __VA_ARGS__)
+
+static const struct rfield widget_rows[] = {
+	ST_WIDGET_ROWS(WIDGET_ROW)
+};
+
+const struct rlayout st_widget_layout = {
+	"widget", sizeof(struct st_widget), widget_rows,
+	sizeof(widget_rows) / sizeof(widget_rows[0]),
+};
+
 void
 st_widget_defaults(struct st_widget *w)
 {
-	memset(w, 0, sizeof(*w));
+	rl_defaults(&st_widget_layout, w);
 	strlcpy(w->primary_color, ST_DEFAULT_COLOR, sizeof(w->primary_color));
 	strlcpy(w->text_color, ST_DEFAULT_TEXT_COLOR, sizeof(w->text_color));
-	w->position = ST_POS_BOTTOM_RIGHT;
-	w->contact_mode = ST_CONTACT_NONE;
-	w->enabled = 1;
-	w->proactive_delay_s = ST_PROACTIVE_DELAY_DEF;
-	w->feedback_enabled = 1;
 }
 
 void
 st_widget_free(struct st_widget *w)
 {
-	uint32_t i;
-
-	free(w->name);
-	free(w->greeting);
-	for (i = 0; i < w->norigins && w->origins != NULL; i++)
-		free(w->origins[i]);
-	free(w->origins);
-	free(w->system_prompt);
-	free(w->model);
-	free(w->handoff_label);
-	free(w->away_message);
-	for (i = 0; i < ST_STARTERS_MAX; i++)
-		free(w->starters[i]);
-	free(w->proactive_message);
-	free(w->proactive_path);
-	memset(w, 0, sizeof(*w));
-}
-
-static int
-dup_into(char **dst, const char *src)
-{
-	*dst = strdup(S(src));
-	return *dst == NULL ? -1 : 0;
+	rl_free(&st_widget_layout, w);
 }
 
 int
 st_widget_copy(struct st_widget *dst, const struct st_widget *src)
 {
-	uint32_t i;
-	int bad = 0;
+	return rl_copy(&st_widget_layout, dst, src);
+}
 
-	*dst = *src;
-	dst->name = dst->greeting = dst->system_prompt = dst->model = NULL;
-	dst->handoff_label = dst->away_message = NULL;
-	dst->proactive_message = dst->proactive_path = NULL;
-	memset(dst->starters, 0, sizeof(dst->starters));
-	dst->origins = NULL;
-	dst->norigins = 0;
-	bad |= dup_into(&dst->name, src->name);
-	bad |= dup_into(&dst->greeting, src->greeting);
-	bad |= dup_into(&dst->system_prompt, src->system_prompt);
-	bad |= dup_into(&dst->model, src->model);
-	bad |= dup_into(&dst->handoff_label, src->handoff_label);
-	bad |= dup_into(&dst->away_message, src->away_message);
-	bad |= dup_into(&dst->proactive_message, src->proactive_message);
-	bad |= dup_into(&dst->proactive_path, src->proactive_path);
-	for (i = 0; i < src->nstarters && i < ST_STARTERS_MAX; i++)
-		bad |= dup_into(&dst->starters[i], src->starters[i]);
-	if (!bad && src->norigins > 0) {
-		if ((dst->origins = calloc(src->norigins,
-		    sizeof(*dst->origins))) == NULL)
-			bad = 1;
-		for (i = 0; !bad && i < src->norigins; i++, dst->norigins++)
-			bad |= dup_into(&dst->origins[i], src->origins[i]);
-	}
-	if (bad) {
-		st_widget_free(dst);
-		return -1;
-	}
-	return 0;
+void
+penc_widget(struct penc *e, const struct st_widget *w)
+{
+	rl_enc(e, &st_widget_layout, w);
+}
+
+int
+pdec_widget(struct pdec *d, struct st_widget *w)
+{
+	return rl_dec(d, &st_widget_layout, w,
+	    rl_version(&st_widget_layout));
 }
 
 void
@@ -98,138 +101,6 @@ st_contact_free(struct st_contact *c)
 	free(c->phone);
 	free(c->external_id);
 	memset(c, 0, sizeof(*c));
-}
-
-/*
- * Field order on the wire and in LMDB: the struct's, origins as u32 n
- * and n strings.
- */
-void
-penc_widget(struct penc *e, const struct st_widget *w)
-{
-	uint32_t i;
-
-	penc_str(e, w->id);
-	penc_str(e, w->widget_id);
-	penc_str(e, w->name);
-	penc_str(e, w->greeting);
-	penc_str(e, w->primary_color);
-	penc_str(e, w->text_color);
-	penc_u8(e, w->position);
-	penc_u8(e, w->contact_mode);
-	penc_u8(e, w->collect_name);
-	penc_u8(e, w->collect_email);
-	penc_u8(e, w->collect_phone);
-	penc_u8(e, w->enabled);
-	penc_u32(e, w->norigins);
-	for (i = 0; i < w->norigins; i++)
-		penc_str(e, w->origins[i]);
-	penc_u32(e, w->daily_cap);
-	penc_str(e, w->system_prompt);
-	penc_str(e, w->model);
-	penc_u64(e, w->created_at);
-	penc_u64(e, w->updated_at);
-	penc_str(e, w->agent_id);
-	penc_u8(e, w->handoff_enabled);
-	penc_str(e, w->handoff_label);
-	penc_str(e, w->org);
-	penc_u32(e, w->retention_days);
-	penc_str(e, w->timezone);
-	penc_u32(e, w->nhours);
-	for (i = 0; i < w->nhours && i < ST_HOURS_MAX; i++) {
-		penc_u8(e, w->hours[i].day);
-		penc_u16(e, w->hours[i].start);
-		penc_u16(e, w->hours[i].end);
-	}
-	penc_str(e, w->away_message);
-	penc_u32(e, w->nstarters);
-	for (i = 0; i < w->nstarters && i < ST_STARTERS_MAX; i++)
-		penc_str(e, w->starters[i]);
-	penc_str(e, w->proactive_message);
-	penc_u32(e, w->proactive_delay_s);
-	penc_str(e, w->proactive_path);
-	penc_str(e, w->language);
-	penc_u8(e, w->identity_required);
-	penc_str(e, w->identity_secret);
-	penc_u8(e, w->unread_sound);
-	penc_u8(e, w->unread_title);
-	penc_u8(e, w->feedback_enabled);
-	penc_u8(e, w->rating_enabled);
-}
-
-int
-pdec_widget(struct pdec *d, struct st_widget *w)
-{
-	uint32_t n, i;
-
-	memset(w, 0, sizeof(*w));
-	pdec_strbuf(d, w->id, sizeof(w->id));
-	pdec_strbuf(d, w->widget_id, sizeof(w->widget_id));
-	/* Characters are up to 4 bytes: the checks count them later. */
-	w->name = pdec_strdup(d, 4 * ST_NAME_MAX);
-	w->greeting = pdec_strdup(d, 4 * ST_GREETING_MAX);
-	pdec_strbuf(d, w->primary_color, sizeof(w->primary_color));
-	pdec_strbuf(d, w->text_color, sizeof(w->text_color));
-	w->position = pdec_u8(d);
-	w->contact_mode = pdec_u8(d);
-	w->collect_name = pdec_u8(d);
-	w->collect_email = pdec_u8(d);
-	w->collect_phone = pdec_u8(d);
-	w->enabled = pdec_u8(d);
-	n = pdec_u32(d);
-	/*
-	 * Each origin takes at least its 4-byte length: a count the payload
-	 * cannot hold is an error before anything is allocated for it. More
-	 * than ST_ORIGINS_MAX decodes, for st_widget_invalid to name.
-	 */
-	if (!d->err && n > (d->len - d->off) / 4)
-		d->err = 1;
-	if (!d->err && n > 0) {
-		if ((w->origins = calloc(n, sizeof(*w->origins))) == NULL)
-			d->err = 1;
-		for (i = 0; i < n && !d->err; i++) {
-			w->origins[i] = pdec_strdup(d, ST_ORIGIN_MAX);
-			w->norigins++;
-		}
-	}
-	w->daily_cap = pdec_u32(d);
-	w->system_prompt = pdec_strdup(d, 4 * ST_PROMPT_MAX);
-	w->model = pdec_strdup(d, ST_MODEL_MAX);
-	w->created_at = pdec_u64(d);
-	w->updated_at = pdec_u64(d);
-	pdec_strbuf(d, w->agent_id, sizeof(w->agent_id));
-	w->handoff_enabled = pdec_u8(d);
-	w->handoff_label = pdec_strdup(d, 4 * ST_HANDOFF_LABEL_MAX);
-	pdec_strbuf(d, w->org, sizeof(w->org));
-	w->retention_days = pdec_u32(d);
-	pdec_strbuf(d, w->timezone, sizeof(w->timezone));
-	if ((w->nhours = pdec_u32(d)) > ST_HOURS_MAX)
-		d->err = 1;
-	for (i = 0; i < w->nhours && !d->err; i++) {
-		w->hours[i].day = pdec_u8(d);
-		w->hours[i].start = pdec_u16(d);
-		w->hours[i].end = pdec_u16(d);
-	}
-	w->away_message = pdec_strdup(d, 4 * ST_AWAY_MESSAGE_MAX);
-	if ((w->nstarters = pdec_u32(d)) > ST_STARTERS_MAX)
-		d->err = 1;
-	for (i = 0; i < w->nstarters && !d->err; i++)
-		w->starters[i] = pdec_strdup(d, 4 * ST_STARTER_MAX);
-	w->proactive_message = pdec_strdup(d, 4 * ST_PROACTIVE_MAX);
-	w->proactive_delay_s = pdec_u32(d);
-	w->proactive_path = pdec_strdup(d, 4 * ST_PROACTIVE_PATH_MAX);
-	pdec_strbuf(d, w->language, sizeof(w->language));
-	w->identity_required = pdec_u8(d);
-	pdec_strbuf(d, w->identity_secret, sizeof(w->identity_secret));
-	w->unread_sound = pdec_u8(d);
-	w->unread_title = pdec_u8(d);
-	w->feedback_enabled = pdec_u8(d);
-	w->rating_enabled = pdec_u8(d);
-	if (d->err) {
-		st_widget_free(w);
-		return -1;
-	}
-	return 0;
 }
 
 void
@@ -334,18 +205,12 @@ hours_invalid(const struct st_widget *w)
 static const char *
 away_invalid(const struct st_widget *w)
 {
-	const char *why;
-
 	if (w->timezone[0] == '\0' && w->nhours > 0)
 		return "business_hours: timezone: required";
 	if (w->timezone[0] != '\0' && tz_get(w->timezone) == NULL)
 		return "business_hours: timezone: must be an IANA time zone "
 		    "name (\"Europe/Paris\")";
-	if ((why = hours_invalid(w)) != NULL)
-		return why;
-	if (!text_fits(S(w->away_message), ST_AWAY_MESSAGE_MAX))
-		return "away_message: must be at most 500 characters of UTF-8";
-	return NULL;
+	return hours_invalid(w);
 }
 
 static const char *const langs[] = {
@@ -396,92 +261,50 @@ starter_fits(const char *s, size_t max)
 	    !isspace((unsigned char)s[n - 1]) && text_fits(s, max);
 }
 
-/* Issue 26's fields: NULL when fine. */
+/* The starters, the language and the secret: NULL when fine. */
 static const char *
 engage_invalid(const struct st_widget *w)
 {
 	uint32_t i;
 
-	if (w->nstarters > ST_STARTERS_MAX)
-		return "starter_questions: at most 4";
 	for (i = 0; i < w->nstarters; i++)
 		if (!starter_fits(S(w->starters[i]), ST_STARTER_MAX))
 			return "starter_questions: each must be 1 to 120 "
 			    "characters of UTF-8 (after trimming spaces)";
-	if (!text_fits(S(w->proactive_message), ST_PROACTIVE_MAX))
-		return "proactive_message: must be at most 500 characters of "
-		    "UTF-8";
-	if (w->proactive_delay_s > ST_PROACTIVE_DELAY_MAX)
-		return "proactive_delay_s: must be an integer from 0 to 600";
-	if (!text_fits(S(w->proactive_path), ST_PROACTIVE_PATH_MAX))
-		return "proactive_path: must be at most 200 characters of UTF-8";
 	if (!st_widget_lang_valid(w->language))
 		return "language: must be \"\" or one of en es pt fr de it nl "
 		    "pl tr ar ja zh";
-	if (w->identity_required > 1)
-		return "identity_required: must be a boolean";
 	if (w->identity_secret[0] != '\0' &&
 	    !st_secret_valid(w->identity_secret))
 		return "identity_secret: must be 64 lowercase hex digits";
-	if (w->unread_sound > 1)
-		return "unread_sound: must be a boolean";
-	if (w->unread_title > 1)
-		return "unread_title: must be a boolean";
-	if (w->feedback_enabled > 1)
-		return "feedback_enabled: must be a boolean";
-	if (w->rating_enabled > 1)
-		return "rating_enabled: must be a boolean";
 	return NULL;
 }
 
+/* Each row's bounds (record.h), then what ties them together. */
 const char *
 st_widget_invalid(const struct st_widget *w)
 {
 	const char *why;
 	uint32_t i;
 
-	if (!text_fits(S(w->name), ST_NAME_MAX))
-		return "name: must be at most 100 characters of UTF-8";
-	if (!text_fits(S(w->greeting), ST_GREETING_MAX))
-		return "greeting: must be at most 500 characters of UTF-8";
+	if ((why = rl_invalid(&st_widget_layout, w)) != NULL)
+		return why;
 	if (!color_valid(w->primary_color))
 		return "primary_color: must be #rrggbb";
 	if (!color_valid(w->text_color))
 		return "text_color: must be #rrggbb";
-	if (w->position > ST_POS_BOTTOM_LEFT)
-		return "position: must be bottom_right or bottom_left";
-	if (w->contact_mode > ST_CONTACT_REQUIRED)
-		return "contact_mode: must be none, optional or required";
-	if (w->collect_name > 1)
-		return "collect_name: must be a boolean";
-	if (w->collect_email > 1)
-		return "collect_email: must be a boolean";
-	if (w->collect_phone > 1)
-		return "collect_phone: must be a boolean";
 	if (w->contact_mode == ST_CONTACT_REQUIRED && !w->collect_name &&
 	    !w->collect_email && !w->collect_phone)
-		return "contact_mode: required needs a field to collect";
-	if (w->enabled > 1)
-		return "enabled: must be a boolean";
-	if (w->norigins > ST_ORIGINS_MAX)
-		return "allowed_origins: at most 32";
+		return "contact_info_mode: required needs a field to collect";
 	for (i = 0; i < w->norigins; i++)
 		if (w->origins == NULL || !st_origin_valid(S(w->origins[i])))
 			return "allowed_origins: each must be "
 			    "http(s)://host[:port]";
-	if (!text_fits(S(w->system_prompt), ST_PROMPT_MAX))
-		return "system_prompt: must be at most 8000 characters of UTF-8";
 	if (!st_model_valid(S(w->model)))
 		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";
 	if (w->agent_id[0] != '\0' && strcmp(w->agent_id, "default") != 0 &&
 	    !st_id_valid(w->agent_id))
 		return "agent_id: no such agent";
-	if (w->handoff_enabled > 1)
-		return "handoff_enabled: must be a boolean";
-	if (!text_fits(S(w->handoff_label), ST_HANDOFF_LABEL_MAX))
-		return "handoff_label: must be at most 100 characters of UTF-8";
-	if (w->retention_days > ST_RETENTION_DAYS_MAX)
-		return "retention_days: must be at most 3650";
 	if ((why = away_invalid(w)) != NULL)
 		return why;
 	return engage_invalid(w);

@@ -174,6 +174,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 #include "tzif.h"
 
@@ -278,7 +279,6 @@ enum st_ws_result {
 #define ST_WF_UNREAD_TITLE	0x8000000
 #define ST_WF_FEEDBACK		0x10000000
 #define ST_WF_RATING		0x20000000
-#define ST_WF_ALL		0x3fffffff
 
 /* One interval of business hours: [start, end) minutes of a local day. */
 struct st_hours {
@@ -293,72 +293,124 @@ enum st_avail {
 	ST_AVAIL_NOBODY = 2,	/* away: no dashboard open lately */
 };
 
+/*
+ * Business hours, a widget's kind of its own (record.h): the IANA zone
+ * ("" none: always open; a zone and no hours: always closed), then u32 n
+ * and n x (u8 day, u16 start, u16 end), by day then start.
+ */
+#define RF_DECL_HOURS(m, b)						\
+	char timezone[TZ_NAME_MAX + 1];					\
+	uint32_t n##m;							\
+	struct st_hours m[b];
+#define RF_KIND_HOURS		RF_OWN
+#define RF_OFF_HOURS(T, m)	offsetof(T, timezone)
+#define RF_SIZE_HOURS(T, m)	(offsetof(T, m) + sizeof(((T *)0)->m) - \
+				    offsetof(T, timezone))
+#define RF_COUNT_HOURS		RF_NOCOUNT
+#define RF_CODEC_HOURS		(&st_hours_codec)
+#define RF_NAMES_HOURS		RF_NONAME
+extern const struct rcodec st_hours_codec;
+
+/*
+ * The widget record, a row per field in stored order (record.h). Its
+ * format is the newest row's since; an older record reads the rows it
+ * lacks as their defaults. The identity secret (64 lowercase hex, ""
+ * none) is set and removed only by ST_WIDGET_SECRET_SET/DEL, never by a
+ * create or an update, never shown. A record stored before
+ * organisations (format 3) reads as the default organisation's.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_WIDGET_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_WIDGET_MAX, 0)					\
+	F(BUF, widget_id, "widget_id", 1, RF_RO,			\
+	    RF_ADM, ST_WID_LEN, 0)					\
+	F(TEXT, name, "name", 1, ST_WF_NAME,				\
+	    RF_PUB, ST_NAME_MAX, 0)					\
+	F(TEXT, greeting, "greeting", 1, ST_WF_GREETING,		\
+	    RF_PUB, ST_GREETING_MAX, 0)					\
+	F(BUF, primary_color, "primary_color", 1, ST_WF_PRIMARY_COLOR,	\
+	    RF_PUB, ST_COLOR_LEN, 0)					\
+	F(BUF, text_color, "text_color", 1, ST_WF_TEXT_COLOR,		\
+	    RF_PUB, ST_COLOR_LEN, 0)					\
+	F(ENUM, position, "position", 1, ST_WF_POSITION,		\
+	    RF_PUB, ST_POS_BOTTOM_LEFT, 0)				\
+	F(ENUM, contact_mode, "contact_info_mode", 1, ST_WF_CONTACT_MODE, \
+	    RF_PUB, ST_CONTACT_REQUIRED, 0)				\
+	F(BOOL, collect_name, "collect_name", 1, ST_WF_COLLECT_NAME,	\
+	    RF_PUB, 1, 0)						\
+	F(BOOL, collect_email, "collect_email", 1, ST_WF_COLLECT_EMAIL,	\
+	    RF_PUB, 1, 0)						\
+	F(BOOL, collect_phone, "collect_phone", 1, ST_WF_COLLECT_PHONE,	\
+	    RF_PUB, 1, 0)						\
+	F(BOOL, enabled, "enabled", 1, ST_WF_ENABLED,			\
+	    RF_ADM, 1, 1)						\
+	F(LIST, origins, "allowed_origins", 1, ST_WF_ORIGINS,		\
+	    RF_ADM, ST_ORIGINS_MAX, ST_ORIGIN_MAX)			\
+	F(COUNT, daily_cap, "daily_message_cap", 1, ST_WF_DAILY_CAP,	\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TEXT, system_prompt, "system_prompt", 1, ST_WF_SYSTEM_PROMPT,	\
+	    RF_ADM, ST_PROMPT_MAX, 0)					\
+	F(TEXT, model, "model", 1, ST_WF_MODEL,				\
+	    RF_ADM, ST_MODEL_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(BUF, agent_id, "agent_id", 2, ST_WF_AGENT_ID,			\
+	    RF_ADM, ST_ID_HEX, 0)					\
+	F(BOOL, handoff_enabled, "handoff_enabled", 2, ST_WF_HANDOFF_ENABLED, \
+	    RF_PUB, 1, 0)						\
+	F(TEXT, handoff_label, "handoff_label", 2, ST_WF_HANDOFF_LABEL,	\
+	    RF_PUB, ST_HANDOFF_LABEL_MAX, 0)				\
+	F(BUF, org, "organization_id", 3, RF_RO,			\
+	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	F(COUNT, retention_days, "retention_days", 4, ST_WF_RETENTION,	\
+	    RF_ADM, ST_RETENTION_DAYS_MAX, 0)				\
+	F(HOURS, hours, "business_hours", 5, ST_WF_HOURS,		\
+	    RF_ADM, ST_HOURS_MAX, 0)					\
+	F(TEXT, away_message, "away_message", 5, ST_WF_AWAY_MESSAGE,	\
+	    RF_ADM, ST_AWAY_MESSAGE_MAX, 0)				\
+	F(ARRAY, starters, "starter_questions", 6, ST_WF_STARTERS,	\
+	    RF_PUB, ST_STARTERS_MAX, 4 * ST_STARTER_MAX)		\
+	F(STR, proactive_message, "proactive_message", 6,		\
+	    ST_WF_PROACTIVE_MESSAGE, RF_PUB, ST_PROACTIVE_MAX, 0)	\
+	F(U32, proactive_delay_s, "proactive_delay_s", 6,		\
+	    ST_WF_PROACTIVE_DELAY, RF_PUB, ST_PROACTIVE_DELAY_MAX,	\
+	    ST_PROACTIVE_DELAY_DEF)					\
+	F(STR, proactive_path, "proactive_path", 6, ST_WF_PROACTIVE_PATH, \
+	    RF_PUB, ST_PROACTIVE_PATH_MAX, 0)				\
+	F(BUF, language, "language", 6, ST_WF_LANGUAGE,			\
+	    RF_PUB, ST_LANG_LEN, 0)					\
+	F(BOOL, identity_required, "identity_required", 6,		\
+	    ST_WF_IDENTITY_REQUIRED, RF_PUB, 1, 0)			\
+	F(SECRET, identity_secret, "identity_secret", 6, RF_RO,		\
+	    RF_ADM, ST_SECRET_HEX, 0)					\
+	F(BOOL, unread_sound, "unread_sound", 6, ST_WF_UNREAD_SOUND,	\
+	    RF_PUB, 1, 0)						\
+	F(BOOL, unread_title, "unread_title", 6, ST_WF_UNREAD_TITLE,	\
+	    RF_PUB, 1, 0)						\
+	F(BOOL, feedback_enabled, "feedback_enabled", 6, ST_WF_FEEDBACK, \
+	    RF_PUB, 1, 1)						\
+	F(BOOL, rating_enabled, "rating_enabled", 6, ST_WF_RATING,	\
+	    RF_PUB, 1, 0)
+
+/*
+ * A widget: its rows' members. Strings are malloc'd ("" none: JSON null
+ * for TEXT); agent_id "" is the default agent; origins none: any origin
+ * may embed it; daily_cap is user messages a UTC day (0 no cap);
+ * retention_days deletes its conversations that many days after their
+ * last activity (0 kept); language "" is the visitor's.
+ */
 struct st_widget {
-	char id[ST_WIDGET_MAX + 1];		/* internal, stable */
-	char widget_id[ST_WID_LEN + 1];		/* public */
-	char *name;		/* malloc'd; "" = none (JSON null) */
-	char *greeting;		/* malloc'd; "" = none */
-	char primary_color[ST_COLOR_LEN + 1];
-	char text_color[ST_COLOR_LEN + 1];
-	uint8_t position;	/* enum st_position */
-	uint8_t contact_mode;	/* enum st_contact_mode */
-	uint8_t collect_name, collect_email, collect_phone;
-	uint8_t enabled;
-	uint32_t norigins;
-	char **origins;		/* malloc'd; none = any origin may embed it */
-	uint32_t daily_cap;	/* user messages per UTC day; 0 = no cap */
-	char *system_prompt;	/* malloc'd; "" = the deployment's SYSTEM_PROMPT */
-	char *model;		/* malloc'd; "" = the deployment's OPENAI_MODEL */
-	uint64_t created_at, updated_at;
-	/* Record version 2 (issue 15); version 1 records read as "", 0, "". */
-	char agent_id[ST_ID_HEX + 1];	/* "" or "default" = the default agent */
-	uint8_t handoff_enabled;	/* the "Talk to a person" button */
-	char *handoff_label;	/* malloc'd; "" = the widget's default text */
-	/*
-	 * Record version 3 (issue 22): the organisation it belongs to,
-	 * stamped by storaged at create from who asks (a request's is
-	 * ignored; never changed). Older records read as "default".
-	 */
-	char org[ST_WHO_ORG_MAX + 1];
-	/*
-	 * Record version 4 (issue 22): its conversations are deleted this
-	 * many days after their last activity (storaged's sweep); 0 = kept.
-	 */
-	uint32_t retention_days;
-	/*
-	 * Record version 5 (issue 23): away mode. Business hours in an IANA
-	 * time zone ("" = none: always open; a zone and no hours: always
-	 * closed), by day then start, and the text a visitor sees when away.
-	 */
-	char timezone[TZ_NAME_MAX + 1];
-	uint32_t nhours;
-	struct st_hours hours[ST_HOURS_MAX];
-	char *away_message;	/* malloc'd; "" = ST_DEFAULT_AWAY_MESSAGE */
-	/*
-	 * Record version 6 (issue 26): what the widget shows and asks.
-	 * Starter questions (each 1..ST_STARTER_MAX characters, trimmed),
-	 * a proactive message shown after proactive_delay_s seconds on a
-	 * page whose path matches proactive_path ("" every path; `*` any
-	 * run of characters), the widget's language ("" the visitor's),
-	 * whether only a verified identity may write, the identity secret
-	 * (64 lowercase hex, "" none: set and removed only by
-	 * ST_WIDGET_SECRET_SET/DEL, never by a create or an update, never
-	 * shown by the admin API), the unread sound and title, thumbs on
-	 * answers and the closing rating. A version 5 record reads
-	 * feedback_enabled 1 and proactive_delay_s ST_PROACTIVE_DELAY_DEF
-	 * (storaged's widget_upgrade), the rest zero.
-	 */
-	uint32_t nstarters;
-	char *starters[ST_STARTERS_MAX];	/* malloc'd */
-	char *proactive_message;	/* malloc'd; "" = none */
-	uint32_t proactive_delay_s;
-	char *proactive_path;		/* malloc'd; "" = every path */
-	char language[ST_LANG_LEN + 1];	/* "" or one of st_widget_langs */
-	uint8_t identity_required;
-	char identity_secret[ST_SECRET_HEX + 1];
-	uint8_t unread_sound, unread_title;
-	uint8_t feedback_enabled, rating_enabled;
+	ST_WIDGET_ROWS(RF_MEMBER)
 };
+
+/* Its layout (widgetmsg.c), and the mask of every field an update sets. */
+extern const struct rlayout st_widget_layout;
+#define ST_WF_ALL	(0u ST_WIDGET_ROWS(RF_MASK))
 
 struct st_contact {
 	char id[ST_ID_HEX + 1];

@@ -61,6 +61,22 @@ order_key(const struct store_entity *e, const void *rec,
 	return 8 + n;
 }
 
+/* The format of the records e writes. */
+static int
+entity_version(const struct store_entity *e)
+{
+	return e->layout != NULL ? rl_version(e->layout) : e->version;
+}
+
+/* d's record of format ver into rec: 0, or -1 (rec freed). */
+static int
+entity_dec(const struct store_entity *e, struct pdec *d, void *rec, int ver)
+{
+	if (e->layout != NULL)
+		return rl_dec(d, e->layout, rec, ver);
+	return e->codec->dec(d, rec);
+}
+
 /* A stored record into rec (zeroed): 0, or -1 logged, t failed. */
 static int
 entity_decode(struct store_txn *t, const struct store_entity *e,
@@ -70,12 +86,16 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 	uint8_t *buf = NULL;
 	int ver, rc = 0;
 
-	if ((ver = rec_open_ver(t, v, &d, e->version, e->what)) < 0)
+	if ((ver = rec_open_ver(t, v, &d, entity_version(e), e->what)) < 0)
 		return -1;
-	/* An older record reads as the newest with the fields it lacks zero. */
-	if (ver < e->version && (buf = rec_pad(t, &d, e->pad[ver - 1])) == NULL)
+	/*
+	 * An older record: its layout reads it as it is; without one, it
+	 * reads as the newest with the fields it lacks zero.
+	 */
+	if (e->layout == NULL && ver < e->version &&
+	    (buf = rec_pad(t, &d, e->pad[ver - 1])) == NULL)
 		return -1;
-	if (e->codec->dec(&d, rec) < 0 || pdec_done(&d) < 0) {
+	if (entity_dec(e, &d, rec, ver) < 0 || pdec_done(&d) < 0) {
 		e->codec->free(rec);
 		rc = -1;
 	}
@@ -85,7 +105,7 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 	/* Stored before organisations (or padded): the first one's. */
 	else if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
 		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
-	if (rc == 0 && ver < e->version && e->upgrade != NULL)
+	if (rc == 0 && ver < entity_version(e) && e->upgrade != NULL)
 		e->upgrade(rec, ver);
 	return rc;
 }
@@ -149,7 +169,7 @@ entity_save(struct store_txn *t, const struct store_entity *e,
 	if (t->err)
 		return;
 	penc_init(&enc);
-	penc_u8(&enc, e->version);
+	penc_u8(&enc, (uint8_t)entity_version(e));
 	e->codec->enc(&enc, rec);
 	rec_put(t, dbi(t, e->dbi), id, strlen(id), &enc, e->what);
 	penc_free(&enc);

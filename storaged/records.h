@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "msgcodec.h"
+#include "record.h"
 #include "storeint.h"
 
 /* A merge's step: a field of cur and of req change places. */
@@ -54,8 +55,14 @@ struct store_entity {
 	size_t dbi;			/* id -> version byte, record */
 	size_t order;			/* u64 created_at | id -> () */
 	size_t fresh;			/* a new id is absent from it */
-	uint8_t version;		/* of the records it writes */
-	const size_t *pad;		/* pad[v - 1]: what v lacks */
+	/*
+	 * Its rows (record.h), which say its format and read the older
+	 * ones; or, for a record written by hand, its format and what each
+	 * older one lacks (pad[v - 1] bytes).
+	 */
+	const struct rlayout *layout;
+	uint8_t version;
+	const size_t *pad;
 	/*
 	 * NULL, or the defaults of the fields a record of version v (older
 	 * than version) lacks, where zero is not their default: called

@@ -41,14 +41,11 @@
  *                 also u8 handoff, 1 also str contact_id
  *   messages      4 (feedback, issue 26); 3 lacks u8 feedback, 2 also
  *                 str author, 1 also str name
- *   widgets       6 (issue 26's settings); 5 lacks them (WIDGET_V5_PAD),
- *                 4 also away mode, 3 also u32
- *                 retention_days, 2 also str org, 1 also agent_id,
- *                 handoff_enabled, handoff_label
  *   agents        3 (issue 26: answer_in_visitor_language); 2 lacks
  *                 u8 answer_in_visitor_language, 1 also str org
  *   contacts      3 (issue 26: external_id, verified); 2 lacks str
  *                 external_id, u8 verified, 1 also str org
+ * Widgets have rows (record.h), which read their older formats.
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -71,20 +68,6 @@
 #define MSG_V3_PAD		1	/* issue 26: u8 feedback */
 #define MSG_V2_PAD		(4 + MSG_V3_PAD)	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define WIDGET_RECORD_VERSION	6
-#define WIDGET_V1_PAD		(4 + 1 + 4)
-#define WIDGET_V2_PAD		4	/* issue 22: str org */
-#define WIDGET_V3_PAD		4	/* issue 22: u32 retention_days */
-/* issue 23: str timezone, u32 nhours, str away_message */
-#define WIDGET_V4_PAD		(4 + 4 + 4)
-/*
- * issue 26: u32 nstarters, str proactive_message, u32 proactive_delay_s,
- * str proactive_path, str language, u8 identity_required, str
- * identity_secret, u8 unread_sound, unread_title, feedback_enabled,
- * rating_enabled (widget_upgrade gives feedback_enabled and the delay
- * their defaults)
- */
-#define WIDGET_V5_PAD		(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4)
 #define CONTACT_RECORD_VERSION	3
 #define CONTACT_V1_PAD		4	/* issue 22: str org */
 #define CONTACT_V2_PAD		(4 + 1)	/* issue 26: str external_id, u8 verified */

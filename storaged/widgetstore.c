@@ -12,8 +12,8 @@
  * A deleted widget's visitor sessions go in the sweep's batches (wsess.c
  * through wsess_gone); its day counts go with it.
  *
- * Every value starts with ST_RECORD_VERSION (widgets with
- * WIDGET_RECORD_VERSION; version 1 widgets still read: storeint.h).
+ * Every value starts with ST_RECORD_VERSION (widgets with their
+ * layout's format, record.h; every older format still reads).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -70,119 +70,20 @@ widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
 	return store_agent_check(t, w->org, w->agent_id);
 }
 
-/* widget_merge's part for issue 26's fields (never the secret). */
-static void
-widget_merge_engage(struct st_widget *cur, struct st_widget *req,
-    uint32_t mask)
-{
-	uint32_t i;
-
-	if (mask & ST_WF_STARTERS) {
-		SWAP(cur->nstarters, req->nstarters);
-		for (i = 0; i < ST_STARTERS_MAX; i++)
-			SWAP(cur->starters[i], req->starters[i]);
-	}
-	if (mask & ST_WF_PROACTIVE_MESSAGE)
-		SWAP(cur->proactive_message, req->proactive_message);
-	if (mask & ST_WF_PROACTIVE_DELAY)
-		cur->proactive_delay_s = req->proactive_delay_s;
-	if (mask & ST_WF_PROACTIVE_PATH)
-		SWAP(cur->proactive_path, req->proactive_path);
-	if (mask & ST_WF_LANGUAGE)
-		memcpy(cur->language, req->language, sizeof(cur->language));
-	if (mask & ST_WF_IDENTITY_REQUIRED)
-		cur->identity_required = req->identity_required;
-	if (mask & ST_WF_UNREAD_SOUND)
-		cur->unread_sound = req->unread_sound;
-	if (mask & ST_WF_UNREAD_TITLE)
-		cur->unread_title = req->unread_title;
-	if (mask & ST_WF_FEEDBACK)
-		cur->feedback_enabled = req->feedback_enabled;
-	if (mask & ST_WF_RATING)
-		cur->rating_enabled = req->rating_enabled;
-}
-
 /*
- * Moves the masked fields over; req frees what they replaced. arg: an
- * int, set to whether the widget was enabled before.
+ * Moves the masked fields over (their rows, record.h); req frees what
+ * they replaced. arg: an int, set to whether the widget was enabled
+ * before.
  */
 static int
-widget_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+widget_merge(struct store_txn *t, void *cur, void *req, uint32_t mask,
     void *arg)
 {
-	struct st_widget *cur = curp, *req = reqp;
 	int *was = arg;
 
-	*was = cur->enabled;
-	if (mask & ST_WF_NAME)
-		SWAP(cur->name, req->name);
-	if (mask & ST_WF_GREETING)
-		SWAP(cur->greeting, req->greeting);
-	if (mask & ST_WF_PRIMARY_COLOR)
-		memcpy(cur->primary_color, req->primary_color,
-		    sizeof(cur->primary_color));
-	if (mask & ST_WF_TEXT_COLOR)
-		memcpy(cur->text_color, req->text_color,
-		    sizeof(cur->text_color));
-	if (mask & ST_WF_POSITION)
-		cur->position = req->position;
-	if (mask & ST_WF_CONTACT_MODE)
-		cur->contact_mode = req->contact_mode;
-	if (mask & ST_WF_COLLECT_NAME)
-		cur->collect_name = req->collect_name;
-	if (mask & ST_WF_COLLECT_EMAIL)
-		cur->collect_email = req->collect_email;
-	if (mask & ST_WF_COLLECT_PHONE)
-		cur->collect_phone = req->collect_phone;
-	if (mask & ST_WF_ORIGINS) {
-		SWAP(cur->origins, req->origins);
-		SWAP(cur->norigins, req->norigins);
-	}
-	if (mask & ST_WF_DAILY_CAP)
-		cur->daily_cap = req->daily_cap;
-	if (mask & ST_WF_ENABLED)
-		cur->enabled = req->enabled;
-	if (mask & ST_WF_SYSTEM_PROMPT)
-		SWAP(cur->system_prompt, req->system_prompt);
-	if (mask & ST_WF_MODEL)
-		SWAP(cur->model, req->model);
-	if (mask & ST_WF_AGENT_ID)
-		memcpy(cur->agent_id, req->agent_id, sizeof(cur->agent_id));
-	if (mask & ST_WF_HANDOFF_ENABLED)
-		cur->handoff_enabled = req->handoff_enabled;
-	if (mask & ST_WF_HANDOFF_LABEL)
-		SWAP(cur->handoff_label, req->handoff_label);
-	if (mask & ST_WF_RETENTION)
-		cur->retention_days = req->retention_days;
-	if (mask & ST_WF_HOURS) {
-		memcpy(cur->timezone, req->timezone, sizeof(cur->timezone));
-		cur->nhours = req->nhours;
-		memcpy(cur->hours, req->hours, sizeof(cur->hours));
-	}
-	if (mask & ST_WF_AWAY_MESSAGE)
-		SWAP(cur->away_message, req->away_message);
-	widget_merge_engage(cur, req, mask);
+	*was = ((struct st_widget *)cur)->enabled;
+	rl_merge(&st_widget_layout, cur, req, mask);
 	return 0;
-}
-
-static const size_t widget_pad[] = {
-	WIDGET_V1_PAD + WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD +
-	    WIDGET_V5_PAD,
-	WIDGET_V2_PAD + WIDGET_V3_PAD + WIDGET_V4_PAD + WIDGET_V5_PAD,
-	WIDGET_V3_PAD + WIDGET_V4_PAD + WIDGET_V5_PAD,
-	WIDGET_V4_PAD + WIDGET_V5_PAD, WIDGET_V5_PAD
-};
-
-/* A record older than version 6: thumbs on, the proactive delay's default. */
-static void
-widget_upgrade(void *rec, int ver)
-{
-	struct st_widget *w = rec;
-
-	if (ver < 6) {
-		w->feedback_enabled = 1;
-		w->proactive_delay_s = ST_PROACTIVE_DELAY_DEF;
-	}
 }
 
 static const struct store_entity widget_entity = {
@@ -197,9 +98,7 @@ static const struct store_entity widget_entity = {
 	 * one whose sessions the sweep has yet to remove.
 	 */
 	.fresh = offsetof(struct store, wsess_gone),
-	.version = WIDGET_RECORD_VERSION,
-	.pad = widget_pad,
-	.upgrade = widget_upgrade,
+	.layout = &st_widget_layout,
 	.codec = &pl_widget,
 	ENTITY_MEMBERS(struct st_widget),
 	.org = offsetof(struct st_widget, org),

@@ -747,6 +747,29 @@ void dashpages_invite_page_get(struct conn *, struct http_request *,
 void dashpages_asset_get(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ------------------------------------------------------------ recjson.c */
+
+/* A row a record shows its own way (by the row's JSON name). */
+struct rec_own {
+	const char *json;
+	void (*out)(json_t *o, const void *rec, int *err);	/* its keys into o */
+};
+
+/*
+ * rec's rows into o in row order, as the JSON shows them: view RF_PUB
+ * the public rows, RF_ADM every shown row; the rows own names its own
+ * way (own ends with a NULL json). err as exprow_oset.
+ */
+void rec_json_fields(json_t *o, const struct rlayout *, const void *rec,
+    int view, const struct rec_own *own, int *err);
+/*
+ * v into row f of rec, by its kind and bounds: NULL, or what is wrong
+ * ("" out of memory; "read-only" for a kind no body sets).
+ */
+const char *rec_take(json_t *v, void *rec, const struct rfield *f);
+/* Every string row left NULL made "": 0, or -1 out of memory. */
+int rec_texts_set(const struct rlayout *, void *rec);
+
 /* ------------------------------------------------------------- entity.c */
 
 /* How a field of a request body is taken into the record (entity.c). */
@@ -793,6 +816,13 @@ struct admin_entity {
 	/* A stored id DELETE refuses (NULL: none): 409 with kept_text. */
 	const char *kept;
 	const char *kept_text;
+	/*
+	 * A record with rows (proto/record.h): the body's fields are its
+	 * rows (recjson.c), those no request sets read-only, and fields
+	 * below take their own way or under another name. NULL: only the
+	 * fields below.
+	 */
+	const struct rlayout *layout;
 	/* The body's fields, and the ones it may not set (NULL-ended). */
 	const struct admin_field *fields;
 	size_t nfields;

@@ -117,6 +117,33 @@ field_named(const struct admin_entity *e, const char *k)
 	return NULL;
 }
 
+/*
+ * Key k's value v into rec, its bit into *mask: a field of e's own, else
+ * a row. NULL, or what is wrong.
+ */
+static const char *
+take_named(const struct admin_entity *e, const char *k, json_t *v,
+    void *rec, uint32_t *mask)
+{
+	const struct admin_field *f;
+	const struct rfield *r;
+	const char *why;
+
+	if ((f = field_named(e, k)) != NULL) {
+		if ((why = take_field(v, rec, f, (*mask & f->bit) != 0)) == NULL)
+			*mask |= f->bit;
+		return why;
+	}
+	if (e->layout == NULL || (r = rl_field(e->layout, k)) == NULL ||
+	    r->view == RF_HID)
+		return no_field(e, k);
+	if (r->bit == RF_RO)
+		return "read-only";
+	if ((why = rec_take(v, rec, r)) == NULL)
+		*mask |= r->bit;
+	return why;
+}
+
 /* Every text field set: -1 out of memory. */
 static int
 texts_set(const struct admin_entity *e, void *rec)
@@ -145,6 +172,10 @@ missing(const struct admin_entity *e, uint32_t mask)
 		if ((e->required & e->fields[i].bit) &&
 		    !(mask & e->fields[i].bit))
 			return e->fields[i].name;
+	for (i = 0; e->layout != NULL && i < e->layout->nf; i++)
+		if ((e->required & e->layout->f[i].bit) &&
+		    !(mask & e->layout->f[i].bit))
+			return e->layout->f[i].json;
 	return NULL;
 }
 
@@ -162,7 +193,6 @@ int
 admin_entity_from_json(const struct admin_entity *e, json_t *root,
     void *rec, uint32_t *mask, int patch, char *err, size_t errsz)
 {
-	const struct admin_field *f;
 	const char *k, *why;
 	json_t *v;
 
@@ -172,22 +202,18 @@ admin_entity_from_json(const struct admin_entity *e, json_t *root,
 		return -1;
 	}
 	json_object_foreach(root, k, v) {
-		if ((f = field_named(e, k)) == NULL)
-			why = no_field(e, k);
-		else
-			why = take_field(v, rec, f, (*mask & f->bit) != 0);
-		if (why != NULL) {
+		if ((why = take_named(e, k, v, rec, mask)) != NULL) {
 			snprintf(err, errsz, "%.*s: %s", NAME_SHOWN, k,
 			    *why != '\0' ? why : "out of memory");
 			return -1;
 		}
-		*mask |= f->bit;
 	}
 	if (!patch && (k = missing(e, *mask)) != NULL) {
 		snprintf(err, errsz, "%s: required", k);
 		return -1;
 	}
-	if (texts_set(e, rec) < 0) {
+	if (texts_set(e, rec) < 0 ||
+	    (e->layout != NULL && rec_texts_set(e->layout, rec) < 0)) {
 		strlcpy(err, "body: out of memory", errsz);
 		return -1;
 	}

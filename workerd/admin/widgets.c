@@ -83,82 +83,6 @@ json_opt_text(const char *s)
 	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
 }
 
-static json_t *
-origins_json(const struct st_widget *w)
-{
-	json_t *a;
-	uint32_t i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < w->norigins; i++)
-		if (json_array_append_new(a, exprow_text(w->origins[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *
-starters_json(const struct st_widget *w)
-{
-	json_t *a;
-	uint32_t i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < w->nstarters && i < ST_STARTERS_MAX; i++)
-		if (json_array_append_new(a, exprow_text(w->starters[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-/* Issue 26's public fields: what the widget shows and asks. */
-static void
-widget_engage_fields(json_t *o, const struct st_widget *w, int *err)
-{
-	exprow_oset(o, "starter_questions", starters_json(w), err);
-	exprow_oset(o, "proactive_message", exprow_text(w->proactive_message ?
-	    w->proactive_message : ""), err);
-	exprow_oset(o, "proactive_delay_s", json_integer(w->proactive_delay_s),
-	    err);
-	exprow_oset(o, "proactive_path", exprow_text(w->proactive_path ?
-	    w->proactive_path : ""), err);
-	exprow_oset(o, "language", json_string(w->language), err);
-	exprow_oset(o, "identity_required", json_boolean(w->identity_required),
-	    err);
-	exprow_oset(o, "unread_sound", json_boolean(w->unread_sound), err);
-	exprow_oset(o, "unread_title", json_boolean(w->unread_title), err);
-	exprow_oset(o, "feedback_enabled", json_boolean(w->feedback_enabled),
-	    err);
-	exprow_oset(o, "rating_enabled", json_boolean(w->rating_enabled), err);
-}
-
-/* The fields every view of a widget has, the public subset. */
-static void
-widget_public_fields(json_t *o, const struct st_widget *w, int *err)
-{
-	const char *pos = st_position_name(w->position);
-	const char *mode = st_contact_mode_name(w->contact_mode);
-
-	exprow_oset(o, "name", json_opt_text(w->name), err);
-	exprow_oset(o, "greeting", json_opt_text(w->greeting), err);
-	exprow_oset(o, "primary_color", exprow_text(w->primary_color), err);
-	exprow_oset(o, "text_color", exprow_text(w->text_color), err);
-	exprow_oset(o, "position", exprow_text(pos ? pos : "bottom_right"), err);
-	exprow_oset(o, "contact_info_mode", exprow_text(mode ? mode : "none"),
-	    err);
-	exprow_oset(o, "collect_name", json_boolean(w->collect_name), err);
-	exprow_oset(o, "collect_email", json_boolean(w->collect_email), err);
-	exprow_oset(o, "collect_phone", json_boolean(w->collect_phone), err);
-	exprow_oset(o, "handoff_enabled", json_boolean(w->handoff_enabled),
-	    err);
-	exprow_oset(o, "handoff_label", json_opt_text(w->handoff_label), err);
-	widget_engage_fields(o, w, err);
-}
-
 /* "HH:MM" of minutes of a day (0..1440). */
 static json_t *
 hhmm_json(unsigned m)
@@ -220,12 +144,30 @@ widget_avail_json(const struct st_widget *w, int staffed, const char *type)
 	return exprow_odone(o, err);
 }
 
-/* The record's agent_id as the JSON says it: "" is "default". */
-static const char *
-agent_id_shown(const struct st_widget *w)
+/* agent_id, and Loquent's text_agent_id: "" in the record is "default". */
+static void
+agent_id_json(json_t *o, const void *rec, int *err)
 {
-	return w->agent_id[0] != '\0' ? w->agent_id : ST_AGENT_DEFAULT;
+	const struct st_widget *w = rec;
+	const char *id = w->agent_id[0] != '\0' ? w->agent_id :
+	    ST_AGENT_DEFAULT;
+
+	exprow_oset(o, "agent_id", exprow_text(id), err);
+	exprow_oset(o, "text_agent_id", exprow_text(id), err);
 }
+
+static void
+business_hours_json(json_t *o, const void *rec, int *err)
+{
+	exprow_oset(o, "business_hours", hours_json(rec), err);
+}
+
+/* The rows a widget shows its own way. */
+static const struct rec_own widget_own[] = {
+	{ "agent_id", agent_id_json },
+	{ "business_hours", business_hours_json },
+	{ NULL, NULL },
+};
 
 json_t *
 widget_json(const struct st_widget *w)
@@ -235,28 +177,7 @@ widget_json(const struct st_widget *w)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	/* id is what conversations name in "widgetId". */
-	exprow_oset(o, "id", exprow_text(w->id), &err);
-	exprow_oset(o, "widget_id", exprow_text(w->widget_id), &err);
-	exprow_oset(o, "organization_id", exprow_text(w->org), &err);
-	widget_public_fields(o, w, &err);
-	exprow_oset(o, "allowed_origins", origins_json(w), &err);
-	exprow_oset(o, "daily_message_cap", w->daily_cap > 0 ?
-	    json_integer(w->daily_cap) : json_null(), &err);
-	exprow_oset(o, "retention_days", w->retention_days > 0 ?
-	    json_integer(w->retention_days) : json_null(), &err);
-	exprow_oset(o, "business_hours", hours_json(w), &err);
-	exprow_oset(o, "away_message", json_opt_text(w->away_message), &err);
-	/* Whether there is one; the secret itself is never shown again. */
-	exprow_oset(o, "identity_secret_set",
-	    json_boolean(w->identity_secret[0] != '\0'), &err);
-	exprow_oset(o, "enabled", json_boolean(w->enabled), &err);
-	exprow_oset(o, "system_prompt", json_opt_text(w->system_prompt), &err);
-	exprow_oset(o, "model", json_opt_text(w->model), &err);
-	exprow_oset(o, "agent_id", exprow_text(agent_id_shown(w)), &err);
-	exprow_oset(o, "text_agent_id", exprow_text(agent_id_shown(w)), &err);
-	exprow_oset(o, "created_at", exprow_ms(w->created_at), &err);
-	exprow_oset(o, "updated_at", exprow_ms(w->updated_at), &err);
+	rec_json_fields(o, &st_widget_layout, w, RF_ADM, widget_own, &err);
 	return exprow_odone(o, err);
 }
 
@@ -268,7 +189,7 @@ widget_public_json(const struct st_widget *w, int staffed)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	widget_public_fields(o, w, &err);
+	rec_json_fields(o, &st_widget_layout, w, RF_PUB, widget_own, &err);
 	if (w->handoff_enabled)
 		exprow_oset(o, "availability", widget_avail_json(w, staffed,
 		    NULL), &err);
@@ -297,22 +218,6 @@ contact_json(const struct st_contact *ct)
 
 /* ------------------------------------------------- JSON -> st_widget */
 
-/*
- * st_widget_invalid's "field: ..." with the field as the JSON calls it
- * (the struct's contact_mode is contact_info_mode here).
- */
-static void
-json_field_msg(const char *msg, char *out, size_t outsz)
-{
-	static const char cm[] = "contact_mode:";
-
-	if (strncmp(msg, cm, sizeof(cm) - 1) == 0)
-		snprintf(out, outsz, "contact_info_mode:%s",
-		    msg + sizeof(cm) - 1);
-	else
-		strlcpy(out, msg, outsz);
-}
-
 static const char *
 take_color(json_t *v, void *rec, const struct admin_field *f, int again)
 {
@@ -324,50 +229,6 @@ take_color(json_t *v, void *rec, const struct admin_field *f, int again)
 	    strlen(json_string_value(v)) != ST_COLOR_LEN)
 		return "must be #rrggbb";
 	memcpy(dst, json_string_value(v), ST_COLOR_LEN + 1);
-	return NULL;
-}
-
-static void
-free_origins(struct st_widget *w)
-{
-	uint32_t i;
-
-	for (i = 0; i < w->norigins; i++)
-		free(w->origins[i]);
-	free(w->origins);
-	w->origins = NULL;
-	w->norigins = 0;
-}
-
-static const char *
-take_origins(json_t *v, void *rec, const struct admin_field *f, int again)
-{
-	static const char notarray[] = "must be an array of strings";
-	struct st_widget *w = rec;
-	json_t *x;
-	char **o;
-	size_t i, n;
-
-	if (!json_is_array(v))
-		return notarray;
-	n = json_array_size(v);
-	if (n > ST_ORIGINS_MAX)
-		return "at most 32 origins";
-	json_array_foreach(v, i, x) {
-		if (!json_is_string(x))
-			return notarray;
-		if (strlen(json_string_value(x)) != json_string_length(x))
-			return "must not contain NUL characters";
-	}
-	if ((o = calloc(n > 0 ? n : 1, sizeof(*o))) == NULL)
-		return "";
-	free_origins(w);
-	w->origins = o;
-	json_array_foreach(v, i, x) {
-		if ((o[i] = strdup(json_string_value(x))) == NULL)
-			return "";
-		w->norigins++;
-	}
 	return NULL;
 }
 
@@ -541,20 +402,6 @@ take_starters(json_t *v, void *rec, const struct admin_field *f, int again)
 	return NULL;
 }
 
-/* proactive_delay_s: an integer from 0 to 600. */
-static const char *
-take_delay(json_t *v, void *rec, const struct admin_field *f, int again)
-{
-	struct st_widget *w = rec;
-	json_int_t n;
-
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0 ||
-	    n > ST_PROACTIVE_DELAY_MAX)
-		return "must be an integer from 0 to 600";
-	w->proactive_delay_s = (uint32_t)n;
-	return NULL;
-}
-
 /* language: "" or null (the visitor's), or one of the 12. */
 static const char *
 take_language(json_t *v, void *rec, const struct admin_field *f, int again)
@@ -577,64 +424,24 @@ take_language(json_t *v, void *rec, const struct admin_field *f, int again)
 	return NULL;
 }
 
-#define WF(NAME, BIT, KIND, M) \
-	{ NAME, BIT, KIND, offsetof(struct st_widget, M), 0, NULL, NULL, NULL }
 #define WF_TAKE(NAME, BIT, M, FN) \
 	{ NAME, BIT, AJ_TAKE, offsetof(struct st_widget, M), 0, NULL, NULL, FN }
-#define WF_ENUM(NAME, BIT, M, PARSE, WHY) \
-	{ NAME, BIT, AJ_ENUM, offsetof(struct st_widget, M), 0, WHY, PARSE, \
-	    NULL }
 
+/* The fields a widget takes its own way; the rest are its rows. */
 static const struct admin_field widget_fields[] = {
-	WF("name", ST_WF_NAME, AJ_TEXT_NULL, name),
-	WF("greeting", ST_WF_GREETING, AJ_TEXT_NULL, greeting),
 	WF_TAKE("primary_color", ST_WF_PRIMARY_COLOR, primary_color,
 	    take_color),
 	WF_TAKE("text_color", ST_WF_TEXT_COLOR, text_color, take_color),
-	WF_ENUM("position", ST_WF_POSITION, position, st_position_parse,
-	    "must be \"bottom_right\" or \"bottom_left\""),
-	WF_ENUM("contact_info_mode", ST_WF_CONTACT_MODE, contact_mode,
-	    st_contact_mode_parse,
-	    "must be \"none\", \"optional\" or \"required\""),
-	WF("collect_name", ST_WF_COLLECT_NAME, AJ_BOOL, collect_name),
-	WF("collect_email", ST_WF_COLLECT_EMAIL, AJ_BOOL, collect_email),
-	WF("collect_phone", ST_WF_COLLECT_PHONE, AJ_BOOL, collect_phone),
-	WF_TAKE("allowed_origins", ST_WF_ORIGINS, origins, take_origins),
-	{ "daily_message_cap", ST_WF_DAILY_CAP, AJ_COUNT,
-	    offsetof(struct st_widget, daily_cap), UINT32_MAX,
-	    "must be an integer from 1 to 4294967295, or null", NULL, NULL },
-	WF("enabled", ST_WF_ENABLED, AJ_BOOL, enabled),
-	WF("system_prompt", ST_WF_SYSTEM_PROMPT, AJ_TEXT_NULL, system_prompt),
-	WF("model", ST_WF_MODEL, AJ_TEXT_NULL, model),
 	WF_TAKE("agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
 	WF_TAKE("text_agent_id", ST_WF_AGENT_ID, agent_id, take_agent_id),
-	WF("handoff_enabled", ST_WF_HANDOFF_ENABLED, AJ_BOOL, handoff_enabled),
-	WF("handoff_label", ST_WF_HANDOFF_LABEL, AJ_TEXT_NULL, handoff_label),
-	{ "retention_days", ST_WF_RETENTION, AJ_COUNT,
-	    offsetof(struct st_widget, retention_days), ST_RETENTION_DAYS_MAX,
-	    "must be an integer from 1 to 3650, or null", NULL, NULL },
 	WF_TAKE("business_hours", ST_WF_HOURS, timezone, take_hours),
-	WF("away_message", ST_WF_AWAY_MESSAGE, AJ_TEXT_NULL, away_message),
 	WF_TAKE("starter_questions", ST_WF_STARTERS, starters, take_starters),
-	WF("proactive_message", ST_WF_PROACTIVE_MESSAGE, AJ_TEXT_NULL,
-	    proactive_message),
-	WF_TAKE("proactive_delay_s", ST_WF_PROACTIVE_DELAY, proactive_delay_s,
-	    take_delay),
-	WF("proactive_path", ST_WF_PROACTIVE_PATH, AJ_TEXT_NULL,
-	    proactive_path),
 	WF_TAKE("language", ST_WF_LANGUAGE, language, take_language),
-	WF("identity_required", ST_WF_IDENTITY_REQUIRED, AJ_BOOL,
-	    identity_required),
-	WF("unread_sound", ST_WF_UNREAD_SOUND, AJ_BOOL, unread_sound),
-	WF("unread_title", ST_WF_UNREAD_TITLE, AJ_BOOL, unread_title),
-	WF("feedback_enabled", ST_WF_FEEDBACK, AJ_BOOL, feedback_enabled),
-	WF("rating_enabled", ST_WF_RATING, AJ_BOOL, rating_enabled),
 };
 
-/* The fields a client may not set. */
+/* The fields a client may not set besides the read-only rows. */
 static const char *const read_only[] = {
-	"id", "widget_id", "organization_id", "created_at", "updated_at",
-	"identity_secret_set", "identity_secret", NULL,
+	"identity_secret_set", NULL,
 };
 
 static void
@@ -762,12 +569,12 @@ static const struct admin_entity widget_entity = {
 	.invalid = "Invalid widget",
 	.errors = widget_errors,
 	.id_valid = widget_id_valid,
+	.layout = &st_widget_layout,
 	.fields = widget_fields,
 	.nfields = sizeof(widget_fields) / sizeof(widget_fields[0]),
 	.read_only = read_only,
 	.start = widget_start,
 	.rec_invalid = widget_invalid,
-	.field_text = json_field_msg,
 	.update_req = widget_update_req,
 	.one = widget_one_json,
 	.all = widget_list_json,

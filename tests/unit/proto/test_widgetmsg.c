@@ -238,9 +238,9 @@ test_widget_invalid(void **state)
 	BAD("position:");
 	w.position = 1;
 	w.contact_mode = 3;
-	BAD("contact_mode:");
+	BAD("contact_info_mode: must be none, optional or required");
 	w.contact_mode = ST_CONTACT_REQUIRED;
-	BAD("contact_mode: required");
+	BAD("contact_info_mode: required");
 	w.collect_phone = 1;
 	assert_null(st_widget_invalid(&w));
 	w.collect_name = 2;

@@ -684,7 +684,7 @@ test_widget_update(void **state)
 	assert_int_equal(request(f, PROTO_ST_WIDGET_UPDATE, &e, &r),
 	    PROTO_E_INVALID);
 	assert_string_equal(r.errmsg,
-	    "contact_mode: required needs a field to collect");
+	    "contact_info_mode: required needs a field to collect");
 	dreply_free(&r);
 	in.collect_email = 1;
 	assert_int_equal(w_update(f, a.widget_id,

@@ -76,6 +76,30 @@ fill_conv(struct st_conv *c, int n)
 
 /* ----------------------------------------------------------------- JSON */
 
+/*
+ * s is a JSON object holding each of pairs ("key":value as dumped), and
+ * exactly the widget's rows shown in view (its secret as "<name>_set"),
+ * plus extra keys (text_agent_id).
+ */
+static void
+assert_shown(const char *s, int view, size_t extra, const char *const *pairs)
+{
+	const struct rlayout *l = &st_widget_layout;
+	json_t *o;
+	size_t i, n = extra;
+
+	for (; *pairs != NULL; pairs++)
+		if (strstr(s, *pairs) == NULL)
+			fail_msg("%s lacks %s", s, *pairs);
+	for (i = 0; i < l->nf; i++)
+		if (l->f[i].view == RF_PUB || (view == RF_ADM &&
+		    l->f[i].view == RF_ADM))
+			n++;
+	assert_non_null(o = json_loads(s, 0, NULL));
+	assert_int_equal(json_object_size(o), n);
+	json_decref(o);
+}
+
 static void
 test_widget_json(void **state)
 {
@@ -87,27 +111,29 @@ test_widget_json(void **state)
 	w.daily_cap = 50;
 	strlcpy(w.org, "org_0123456789abcdef0123456789abcdef", sizeof(w.org));
 	s = test_dump(widget_json(&w));
-	assert_string_equal(s,
-	    "{\"id\":\"00000000000000000000000000000007\","
-	    "\"widget_id\":\"" WID "\","
-	    "\"organization_id\":\"org_0123456789abcdef0123456789abcdef\","
-	    "\"name\":\"Support\","
-	    "\"greeting\":\"Hi \\\"there\\\"\",\"primary_color\":\"#4f46e5\","
-	    "\"text_color\":\"#ffffff\",\"position\":\"bottom_left\","
-	    "\"contact_info_mode\":\"required\",\"collect_name\":false,"
-	    "\"collect_email\":true,\"collect_phone\":false,"
-	    "\"handoff_enabled\":false,\"handoff_label\":null,"
-	    "\"starter_questions\":[],\"proactive_message\":\"\","
-	    "\"proactive_delay_s\":10,\"proactive_path\":\"\","
-	    "\"language\":\"\",\"identity_required\":false,"
-	    "\"unread_sound\":false,\"unread_title\":false,"
-	    "\"feedback_enabled\":true,\"rating_enabled\":false,"
-	    "\"allowed_origins\":[\"https://a.example\"],"
-	    "\"daily_message_cap\":50,\"retention_days\":null,"
-	    "\"business_hours\":null,\"away_message\":null,"
-	    "\"identity_secret_set\":false,\"enabled\":true,\"system_prompt\":null,\"model\":null,"
-	    "\"agent_id\":\"default\",\"text_agent_id\":\"default\","
-	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
+	assert_shown(s, RF_ADM, 1, (const char *const[]){
+	    "\"id\":\"00000000000000000000000000000007\"",
+	    "\"widget_id\":\"" WID "\"",
+	    "\"organization_id\":\"org_0123456789abcdef0123456789abcdef\"",
+	    "\"name\":\"Support\"",
+	    "\"greeting\":\"Hi \\\"there\\\"\"", "\"primary_color\":\"#4f46e5\"",
+	    "\"text_color\":\"#ffffff\"", "\"position\":\"bottom_left\"",
+	    "\"contact_info_mode\":\"required\"", "\"collect_name\":false",
+	    "\"collect_email\":true", "\"collect_phone\":false",
+	    "\"handoff_enabled\":false", "\"handoff_label\":null",
+	    "\"starter_questions\":[]", "\"proactive_message\":\"\"",
+	    "\"proactive_delay_s\":10", "\"proactive_path\":\"\"",
+	    "\"language\":\"\"", "\"identity_required\":false",
+	    "\"unread_sound\":false", "\"unread_title\":false",
+	    "\"feedback_enabled\":true", "\"rating_enabled\":false",
+	    "\"allowed_origins\":[\"https://a.example\"]",
+	    "\"daily_message_cap\":50", "\"retention_days\":null",
+	    "\"business_hours\":null", "\"away_message\":null",
+	    "\"identity_secret_set\":false", "\"enabled\":true",
+	    "\"system_prompt\":null", "\"model\":null",
+	    "\"agent_id\":\"default\"", "\"text_agent_id\":\"default\"",
+	    "\"created_at\":1700000000000", "\"updated_at\":1700000000500",
+	    NULL });
 	free(s);
 
 	/* None given: null; no origins: []. */
@@ -148,18 +174,24 @@ test_widget_json(void **state)
 
 	/* The public subset: nothing internal. */
 	s = test_dump(widget_public_json(&w, 1));
-	assert_string_equal(s,
-	    "{\"name\":null,\"greeting\":\"Hi \\\"there\\\"\","
-	    "\"primary_color\":\"#4f46e5\",\"text_color\":\"#ffffff\","
-	    "\"position\":\"bottom_left\",\"contact_info_mode\":\"required\","
-	    "\"collect_name\":false,\"collect_email\":true,"
-	    "\"collect_phone\":false,\"handoff_enabled\":false,"
-	    "\"handoff_label\":null,"
-	    "\"starter_questions\":[],\"proactive_message\":\"\","
-	    "\"proactive_delay_s\":10,\"proactive_path\":\"\","
-	    "\"language\":\"\",\"identity_required\":false,"
-	    "\"unread_sound\":false,\"unread_title\":false,"
-	    "\"feedback_enabled\":true,\"rating_enabled\":false}");
+	assert_shown(s, RF_PUB, 0, (const char *const[]){
+	    "\"name\":null", "\"greeting\":\"Hi \\\"there\\\"\"",
+	    "\"primary_color\":\"#4f46e5\"", "\"text_color\":\"#ffffff\"",
+	    "\"position\":\"bottom_left\"", "\"contact_info_mode\":\"required\"",
+	    "\"collect_name\":false", "\"collect_email\":true",
+	    "\"collect_phone\":false", "\"handoff_enabled\":false",
+	    "\"handoff_label\":null",
+	    "\"starter_questions\":[]", "\"proactive_message\":\"\"",
+	    "\"proactive_delay_s\":10", "\"proactive_path\":\"\"",
+	    "\"language\":\"\"", "\"identity_required\":false",
+	    "\"unread_sound\":false", "\"unread_title\":false",
+	    "\"feedback_enabled\":true", "\"rating_enabled\":false",
+	    NULL });
+	/* Nothing internal. */
+	assert_null(strstr(s, "\"id\""));
+	assert_null(strstr(s, "organization_id"));
+	assert_null(strstr(s, "secret"));
+	assert_null(strstr(s, "system_prompt"));
 	free(s);
 	st_widget_free(&w);
 }
@@ -895,7 +927,7 @@ test_patch(void **state)
 	    "{\"collect_email\":false}");
 	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	peer_error(&P, &pr, PROTO_E_INVALID,
-	    "contact_mode: required needs a field to collect");
+	    "contact_info_mode: required needs a field to collect");
 	tclient_expect_error(&CL, 400,
 	    "contact_info_mode: required needs a field to collect");
 

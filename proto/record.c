@@ -1,0 +1,505 @@
+/*
+ * The walks over a stored record's rows (record.h): one encoder, one
+ * decoder (older formats included), free, copy, the merge of an update
+ * and the bounds check, for every record described by its rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "util.h"
+
+#define S(p)	((p) != NULL ? (p) : "")
+
+#define AT(s, off)	((unsigned char *)(s) + (off))
+#define CAT(s, off)	((const unsigned char *)(s) + (off))
+
+/* Bytes a string of bound characters may take (UTF-8: 4 a character). */
+#define TEXT_BYTES(f)	(4 * (size_t)(f)->bound)
+
+int
+rl_version(const struct rlayout *l)
+{
+	size_t i;
+	int v = 1;
+
+	for (i = 0; i < l->nf; i++)
+		if (l->f[i].since > v)
+			v = l->f[i].since;
+	return v;
+}
+
+static uint32_t
+get_u32(const void *rec, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, CAT(rec, off), sizeof(v));
+	return v;
+}
+
+static void
+put_u32(void *rec, size_t off, uint32_t v)
+{
+	memcpy(AT(rec, off), &v, sizeof(v));
+}
+
+static char *
+get_ptr(const void *rec, size_t off)
+{
+	char *p;
+
+	memcpy(&p, CAT(rec, off), sizeof(p));
+	return p;
+}
+
+static void
+put_ptr(void *rec, size_t off, char *p)
+{
+	memcpy(AT(rec, off), &p, sizeof(p));
+}
+
+/* A LIST's or an ARRAY's strings, and how many. */
+static char **
+strings_of(const struct rfield *f, const void *rec, uint32_t *n)
+{
+	*n = get_u32(rec, f->count);
+	if (f->kind == RF_LIST)
+		return (char **)(void *)get_ptr(rec, f->off);
+	return (char **)(void *)AT(rec, f->off);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static void
+enc_field(struct penc *e, const struct rfield *f, const void *rec)
+{
+	char **a;
+	uint32_t n, i;
+	uint64_t v64;
+
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+		penc_str(e, (const char *)CAT(rec, f->off));
+		break;
+	case RF_TEXT:
+	case RF_STR:
+		penc_str(e, get_ptr(rec, f->off));
+		break;
+	case RF_BOOL:
+	case RF_ENUM:
+		penc_u8(e, *CAT(rec, f->off));
+		break;
+	case RF_U32:
+	case RF_COUNT:
+		penc_u32(e, get_u32(rec, f->off));
+		break;
+	case RF_TIME:
+		memcpy(&v64, CAT(rec, f->off), sizeof(v64));
+		penc_u64(e, v64);
+		break;
+	case RF_LIST:
+	case RF_ARRAY:
+		a = strings_of(f, rec, &n);
+		if (n > f->bound || (n > 0 && a == NULL)) {
+			e->err = 1;
+			break;
+		}
+		penc_u32(e, n);
+		for (i = 0; i < n; i++)
+			penc_str(e, a[i]);
+		break;
+	case RF_OWN:
+		f->codec->enc(e, rec);
+		break;
+	default:
+		e->err = 1;
+	}
+}
+
+void
+rl_enc(struct penc *e, const struct rlayout *l, const void *rec)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		enc_field(e, &l->f[i], rec);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static void
+dec_strings(struct pdec *d, const struct rfield *f, void *rec)
+{
+	uint32_t n, i;
+	char **a;
+
+	n = pdec_u32(d);
+	/* Each string takes its 4-byte length at least. */
+	if (d->err || n > f->bound || n > (d->len - d->off) / 4) {
+		d->err = 1;
+		return;
+	}
+	if (f->kind == RF_LIST) {
+		if (n == 0)
+			return;
+		if ((a = calloc(n, sizeof(*a))) == NULL) {
+			d->err = 1;
+			return;
+		}
+		put_ptr(rec, f->off, (char *)(void *)a);
+	} else
+		a = (char **)(void *)AT(rec, f->off);
+	for (i = 0; i < n && !d->err; i++) {
+		a[i] = pdec_strdup(d, f->x);
+		put_u32(rec, f->count, i + 1);
+	}
+}
+
+static void
+dec_field(struct pdec *d, const struct rfield *f, void *rec)
+{
+	uint64_t v64;
+	uint32_t v;
+
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+		pdec_strbuf(d, (char *)AT(rec, f->off), f->size);
+		break;
+	case RF_TEXT:
+	case RF_STR:
+		put_ptr(rec, f->off, pdec_strdup(d, TEXT_BYTES(f)));
+		break;
+	case RF_BOOL:
+	case RF_ENUM:
+		*AT(rec, f->off) = pdec_u8(d);
+		break;
+	case RF_U32:
+	case RF_COUNT:
+		v = pdec_u32(d);
+		put_u32(rec, f->off, v);
+		break;
+	case RF_TIME:
+		v64 = pdec_u64(d);
+		memcpy(AT(rec, f->off), &v64, sizeof(v64));
+		break;
+	case RF_LIST:
+	case RF_ARRAY:
+		dec_strings(d, f, rec);
+		break;
+	case RF_OWN:
+		f->codec->dec(d, rec);
+		break;
+	default:
+		d->err = 1;
+	}
+}
+
+/* Row f's default in rec (zeroed); with strs, its strings "" too. */
+static int
+set_default(const struct rfield *f, void *rec, int strs)
+{
+	char *s;
+
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+		if (!strs)
+			break;
+		if ((s = strdup("")) == NULL)
+			return -1;
+		put_ptr(rec, f->off, s);
+		break;
+	case RF_BOOL:
+	case RF_ENUM:
+		*AT(rec, f->off) = (uint8_t)f->x;
+		break;
+	case RF_U32:
+	case RF_COUNT:
+		put_u32(rec, f->off, f->x);
+		break;
+	default:
+		/* Zero: "", none, 0. */
+		break;
+	}
+	return 0;
+}
+
+void
+rl_defaults(const struct rlayout *l, void *rec)
+{
+	size_t i;
+
+	memset(rec, 0, l->size);
+	for (i = 0; i < l->nf; i++)
+		(void)set_default(&l->f[i], rec, 0);
+}
+
+int
+rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
+{
+	size_t i;
+
+	memset(rec, 0, l->size);
+	if (version < 1 || version > rl_version(l))
+		d->err = 1;
+	for (i = 0; i < l->nf && !d->err; i++) {
+		if (l->f[i].since <= version)
+			dec_field(d, &l->f[i], rec);
+		else if (set_default(&l->f[i], rec, 1) < 0)
+			d->err = 1;
+	}
+	if (d->err) {
+		rl_free(l, rec);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------- free, copy, merge */
+
+void
+rl_free(const struct rlayout *l, void *rec)
+{
+	const struct rfield *f;
+	char **a;
+	uint32_t n, i;
+	size_t k;
+
+	for (k = 0; k < l->nf; k++) {
+		f = &l->f[k];
+		switch (f->kind) {
+		case RF_TEXT:
+		case RF_STR:
+			free(get_ptr(rec, f->off));
+			break;
+		case RF_LIST:
+		case RF_ARRAY:
+			a = strings_of(f, rec, &n);
+			for (i = 0; a != NULL && i < n && i < f->bound; i++)
+				free(a[i]);
+			if (f->kind == RF_LIST)
+				free(a);
+			break;
+		case RF_OWN:
+			if (f->codec->free != NULL)
+				f->codec->free(rec);
+			break;
+		}
+	}
+	memset(rec, 0, l->size);
+}
+
+/* Row f of dst (holding src's bytes) without src's allocations. */
+static void
+clear_field(const struct rfield *f, void *dst)
+{
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+	case RF_LIST:
+		put_ptr(dst, f->off, NULL);
+		if (f->kind == RF_LIST)
+			put_u32(dst, f->count, 0);
+		break;
+	case RF_ARRAY:
+		memset(AT(dst, f->off), 0, f->size);
+		put_u32(dst, f->count, 0);
+		break;
+	}
+}
+
+/* Row f of src into dst (cleared): -1 out of memory. */
+static int
+copy_field(const struct rfield *f, void *dst, const void *src)
+{
+	char **from, **to;
+	uint32_t n, i;
+
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+		put_ptr(dst, f->off, strdup(S(get_ptr(src, f->off))));
+		return get_ptr(dst, f->off) == NULL ? -1 : 0;
+	case RF_LIST:
+	case RF_ARRAY:
+		from = strings_of(f, src, &n);
+		if (f->kind == RF_LIST && n > 0) {
+			if ((to = calloc(n, sizeof(*to))) == NULL)
+				return -1;
+			put_ptr(dst, f->off, (char *)(void *)to);
+		} else
+			to = (char **)(void *)AT(dst, f->off);
+		for (i = 0; i < n && i < f->bound; i++) {
+			if ((to[i] = strdup(S(from[i]))) == NULL)
+				return -1;
+			put_u32(dst, f->count, i + 1);
+		}
+		return 0;
+	case RF_OWN:
+		return f->codec->copy != NULL ? f->codec->copy(dst, src) : 0;
+	default:
+		return 0;
+	}
+}
+
+int
+rl_copy(const struct rlayout *l, void *dst, const void *src)
+{
+	size_t i;
+
+	memcpy(dst, src, l->size);
+	for (i = 0; i < l->nf; i++)
+		clear_field(&l->f[i], dst);
+	for (i = 0; i < l->nf; i++)
+		if (copy_field(&l->f[i], dst, src) < 0) {
+			rl_free(l, dst);
+			return -1;
+		}
+	return 0;
+}
+
+static void
+swap_bytes(void *a, void *b, size_t n)
+{
+	unsigned char *x = a, *y = b, t;
+
+	while (n-- > 0) {
+		t = *x;
+		*x++ = *y;
+		*y++ = t;
+	}
+}
+
+void
+rl_merge(const struct rlayout *l, void *cur, void *req, uint32_t mask)
+{
+	const struct rfield *f;
+	size_t i;
+
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if ((mask & f->bit) == 0)
+			continue;
+		swap_bytes(AT(cur, f->off), AT(req, f->off), f->size);
+		if (f->kind == RF_LIST || f->kind == RF_ARRAY)
+			swap_bytes(AT(cur, f->count), AT(req, f->count),
+			    sizeof(uint32_t));
+	}
+}
+
+/* --------------------------------------------------------------- checks */
+
+static _Thread_local char why[160];
+
+static const char *
+say(const struct rfield *f, const char *fmt, uint32_t n)
+{
+	char what[100];
+
+	snprintf(what, sizeof(what), fmt, n);
+	snprintf(why, sizeof(why), "%s: %s", f->json, what);
+	return why;
+}
+
+/* "must be a, b or c": an ENUM's names. */
+static const char *
+say_names(const struct rfield *f)
+{
+	const char *n;
+	uint32_t i;
+	size_t len;
+
+	snprintf(why, sizeof(why), "%s: must be ", f->json);
+	for (i = 0; i <= f->bound && (n = f->name((int)i)) != NULL; i++) {
+		len = strlen(why);
+		snprintf(why + len, sizeof(why) - len, "%s%s",
+		    i == 0 ? "" : i == f->bound ? " or " : ", ", n);
+	}
+	return why;
+}
+
+/* 1 when s is UTF-8 of at most max characters. */
+static int
+text_fits(const char *s, size_t max)
+{
+	ssize_t n = proto_utf8_chars(s, strlen(s));
+
+	return n >= 0 && (size_t)n <= max;
+}
+
+static const char *
+field_invalid(const struct rfield *f, const void *rec)
+{
+	uint32_t n;
+
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+		if (!text_fits(S(get_ptr(rec, f->off)), f->bound))
+			return say(f, "must be at most %u characters of UTF-8",
+			    f->bound);
+		break;
+	case RF_BOOL:
+		if (*CAT(rec, f->off) > 1)
+			return say(f, "must be a boolean", 0);
+		break;
+	case RF_ENUM:
+		if (*CAT(rec, f->off) > f->bound)
+			return say_names(f);
+		break;
+	case RF_U32:
+		if (get_u32(rec, f->off) > f->bound)
+			return say(f, "must be an integer from 0 to %u",
+			    f->bound);
+		break;
+	case RF_COUNT:
+		if (get_u32(rec, f->off) > f->bound)
+			return say(f, "must be at most %u", f->bound);
+		break;
+	case RF_LIST:
+	case RF_ARRAY:
+		strings_of(f, rec, &n);
+		if (n > f->bound)
+			return say(f, "at most %u", f->bound);
+		break;
+	}
+	return NULL;
+}
+
+const char *
+rl_invalid(const struct rlayout *l, const void *rec)
+{
+	const char *w;
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		if ((w = field_invalid(&l->f[i], rec)) != NULL)
+			return w;
+	return NULL;
+}
+
+const struct rfield *
+rl_field(const struct rlayout *l, const char *json)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		if (l->f[i].json != NULL && strcmp(l->f[i].json, json) == 0)
+			return &l->f[i];
+	return NULL;
+}
+
+const struct rfield *
+rl_member(const struct rlayout *l, size_t off)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		if (l->f[i].off == off)
+			return &l->f[i];
+	return NULL;
+}

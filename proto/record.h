@@ -1,0 +1,241 @@
+/*
+ * Stored records described once. A record (a widget...) is a list of
+ * rows in its header, one per field in its stored order, written as a
+ * list macro:
+ *
+ *	F(KIND, member, "json", since, bit, view, bound, x)
+ *
+ * From the rows follow the C struct's members (RF_MEMBERS), the table
+ * (struct rlayout, RF_LAYOUT) that one encoder, decoder, free, copy,
+ * update merge and bounds check walk here, the admin API's JSON in and
+ * out (workerd/admin/recjson.c), the test harness's codec (the tests
+ * read the rows from the header) and the check of the OpenAPI schemas.
+ * A field added is a row added.
+ *
+ * KIND, the member's C type, wire form (proto.h) and JSON:
+ *   BUF     char[bound + 1]; str; a string
+ *   SECRET  char[bound + 1]; str; never shown: "<json>_set", a boolean
+ *   TEXT    char *, at most bound characters of UTF-8; str; null for ""
+ *   STR     as TEXT, "" shown as ""
+ *   BOOL    uint8_t, 0 or 1; u8; a boolean
+ *   ENUM    uint8_t, 0 to bound; u8; its name (st_<member>_name and
+ *           st_<member>_parse)
+ *   U32     uint32_t, 0 to bound; u32; an integer
+ *   COUNT   uint32_t, 0 to bound; u32; an integer from 1, null for 0
+ *   TIME    uint64_t ms; u64; an integer
+ *   LIST    char **member and uint32_t n<member>: at most bound strings
+ *           of at most x bytes each; u32 n, n x str; an array of strings
+ *   ARRAY   char *member[bound] and uint32_t n<member>: as LIST, kept in
+ *           the struct
+ *   a kind of the record's own: its header defines RF_DECL_<KIND>(m, b)
+ *   (its members, contiguous), RF_OFF_<KIND>(T, m), RF_SIZE_<KIND>(T, m)
+ *   and RF_CODEC_<KIND> (a struct rcodec *); its JSON is the record's.
+ * since: the record format that added it.
+ * x: a number's default, a new record's and an older format's (one
+ *   before since); LIST's and ARRAY's: each string's bytes at most.
+ *   Strings and lists are "" and none.
+ * bit: its bit in an update's mask (ST_WF_NAME...), or RF_RO (0): no
+ *   request sets it (storaged's alone).
+ * view: RF_PUB (the public config and the admin API), RF_ADM (the admin
+ *   API) or RF_HID (never shown).
+ */
+#ifndef PARLEY_RECORD_H
+#define PARLEY_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define RF_RO	0u
+#define RF_HID	0
+#define RF_PUB	1
+#define RF_ADM	2
+
+enum rf_kind {
+	RF_BUF = 1,
+	RF_SECRET,
+	RF_TEXT,
+	RF_STR,
+	RF_BOOL,
+	RF_ENUM,
+	RF_U32,
+	RF_COUNT,
+	RF_TIME,
+	RF_LIST,
+	RF_ARRAY,
+	RF_OWN,		/* the record's own kind: its codec */
+};
+
+/* A kind of the record's own: its wire form, written by hand. */
+struct rcodec {
+	const char *kind;	/* "HOURS": the tests' name of it */
+	void (*enc)(struct penc *, const void *rec);
+	/* Decodes into rec (zeroed members); fails d on error. */
+	void (*dec)(struct pdec *, void *rec);
+	void (*free)(void *rec);	/* frees what dec or copy allocated */
+	int (*copy)(void *dst, const void *src);	/* -1 out of memory */
+};
+
+struct rfield {
+	uint8_t kind;		/* enum rf_kind */
+	uint8_t since;
+	uint8_t view;		/* RF_PUB, RF_ADM, RF_HID */
+	uint32_t bit;		/* or RF_RO */
+	uint32_t bound;
+	uint32_t x;		/* default, or LIST/ARRAY's element bytes */
+	size_t off, size;	/* the member(s) */
+	size_t count;		/* LIST, ARRAY: its uint32_t n<member> */
+	const char *json;
+	const char *member;
+	const char *kname;	/* "TEXT": the row's kind as written */
+	const struct rcodec *codec;	/* RF_OWN */
+	/* ENUM: the value's name (NULL out of range) and back (-1). */
+	const char *(*name)(int);
+	int (*parse)(const char *);
+};
+
+struct rlayout {
+	const char *name;	/* "widget" */
+	size_t size;		/* of its struct */
+	const struct rfield *f;
+	size_t nf;
+};
+
+/* ------------------------------------------------- the generic kinds */
+
+#define RF_DECL_BUF(m, b)	char m[(b) + 1];
+#define RF_DECL_SECRET(m, b)	char m[(b) + 1];
+#define RF_DECL_TEXT(m, b)	char *m;
+#define RF_DECL_STR(m, b)	char *m;
+#define RF_DECL_BOOL(m, b)	uint8_t m;
+#define RF_DECL_ENUM(m, b)	uint8_t m;
+#define RF_DECL_U32(m, b)	uint32_t m;
+#define RF_DECL_COUNT(m, b)	uint32_t m;
+#define RF_DECL_TIME(m, b)	uint64_t m;
+#define RF_DECL_LIST(m, b)	uint32_t n##m; char **m;
+#define RF_DECL_ARRAY(m, b)	uint32_t n##m; char *m[b];
+
+#define RF_KIND_BUF	RF_BUF
+#define RF_KIND_SECRET	RF_SECRET
+#define RF_KIND_TEXT	RF_TEXT
+#define RF_KIND_STR	RF_STR
+#define RF_KIND_BOOL	RF_BOOL
+#define RF_KIND_ENUM	RF_ENUM
+#define RF_KIND_U32	RF_U32
+#define RF_KIND_COUNT	RF_COUNT
+#define RF_KIND_TIME	RF_TIME
+#define RF_KIND_LIST	RF_LIST
+#define RF_KIND_ARRAY	RF_ARRAY
+
+#define RF_OFF_GEN(T, m)	offsetof(T, m)
+#define RF_SIZE_GEN(T, m)	sizeof(((T *)0)->m)
+
+/* Where a row's members are, how many, and its codec and names. */
+#define RF_OFF_BUF	RF_OFF_GEN
+#define RF_OFF_SECRET	RF_OFF_GEN
+#define RF_OFF_TEXT	RF_OFF_GEN
+#define RF_OFF_STR	RF_OFF_GEN
+#define RF_OFF_BOOL	RF_OFF_GEN
+#define RF_OFF_ENUM	RF_OFF_GEN
+#define RF_OFF_U32	RF_OFF_GEN
+#define RF_OFF_COUNT	RF_OFF_GEN
+#define RF_OFF_TIME	RF_OFF_GEN
+#define RF_OFF_LIST	RF_OFF_GEN
+#define RF_OFF_ARRAY	RF_OFF_GEN
+#define RF_SIZE_BUF	RF_SIZE_GEN
+#define RF_SIZE_SECRET	RF_SIZE_GEN
+#define RF_SIZE_TEXT	RF_SIZE_GEN
+#define RF_SIZE_STR	RF_SIZE_GEN
+#define RF_SIZE_BOOL	RF_SIZE_GEN
+#define RF_SIZE_ENUM	RF_SIZE_GEN
+#define RF_SIZE_U32	RF_SIZE_GEN
+#define RF_SIZE_COUNT	RF_SIZE_GEN
+#define RF_SIZE_TIME	RF_SIZE_GEN
+#define RF_SIZE_LIST	RF_SIZE_GEN
+#define RF_SIZE_ARRAY	RF_SIZE_GEN
+#define RF_COUNT_OF(T, m)	offsetof(T, n##m)
+#define RF_COUNT_LIST	RF_COUNT_OF
+#define RF_COUNT_ARRAY	RF_COUNT_OF
+#define RF_NOCOUNT(T, m)	0
+#define RF_COUNT_BUF	RF_NOCOUNT
+#define RF_COUNT_SECRET	RF_NOCOUNT
+#define RF_COUNT_TEXT	RF_NOCOUNT
+#define RF_COUNT_STR	RF_NOCOUNT
+#define RF_COUNT_BOOL	RF_NOCOUNT
+#define RF_COUNT_ENUM	RF_NOCOUNT
+#define RF_COUNT_U32	RF_NOCOUNT
+#define RF_COUNT_COUNT	RF_NOCOUNT
+#define RF_COUNT_TIME	RF_NOCOUNT
+#define RF_CODEC_BUF	NULL
+#define RF_CODEC_SECRET	NULL
+#define RF_CODEC_TEXT	NULL
+#define RF_CODEC_STR	NULL
+#define RF_CODEC_BOOL	NULL
+#define RF_CODEC_ENUM	NULL
+#define RF_CODEC_U32	NULL
+#define RF_CODEC_COUNT	NULL
+#define RF_CODEC_TIME	NULL
+#define RF_CODEC_LIST	NULL
+#define RF_CODEC_ARRAY	NULL
+#define RF_NONAME(m)	NULL, NULL
+#define RF_NAMES_BUF	RF_NONAME
+#define RF_NAMES_SECRET	RF_NONAME
+#define RF_NAMES_TEXT	RF_NONAME
+#define RF_NAMES_STR	RF_NONAME
+#define RF_NAMES_BOOL	RF_NONAME
+#define RF_NAMES_ENUM(m)	st_##m##_name, st_##m##_parse
+#define RF_NAMES_U32	RF_NONAME
+#define RF_NAMES_COUNT	RF_NONAME
+#define RF_NAMES_TIME	RF_NONAME
+#define RF_NAMES_LIST	RF_NONAME
+#define RF_NAMES_ARRAY	RF_NONAME
+
+/* The struct members of a row (use: struct st_x { LIST(RF_MEMBER) };). */
+#define RF_MEMBER(K, m, json, since, bit, view, bound, x)		\
+	RF_DECL_##K(m, bound)
+
+/* The table row of a row of struct T. */
+#define RF_ROW(T, K, m, json, since, bit, view, bound, x)		\
+	{ RF_KIND_##K, (since), (view), (bit), (bound), (x),		\
+	  RF_OFF_##K(T, m), RF_SIZE_##K(T, m), RF_COUNT_##K(T, m),	\
+	  (json), #m, #K, RF_CODEC_##K, RF_NAMES_##K(m) },
+
+/* An update's mask of every row with a bit (a constant expression). */
+#define RF_MASK(K, m, json, since, bit, view, bound, x)		\
+	| (bit)
+
+/* --------------------------------------------------------------- walks */
+
+/* The record format it writes: the newest row's since. */
+int rl_version(const struct rlayout *);
+/* rec zeroed, then each number's default (x). */
+void rl_defaults(const struct rlayout *, void *rec);
+/* Appends rec in the current format (a sticky error in e). */
+void rl_enc(struct penc *, const struct rlayout *, const void *rec);
+/*
+ * Reads rec (zeroed here) of format version (1 to rl_version) from d:
+ * the rows newer than it take their defaults. 0, or -1 with d failed and
+ * rec freed and zeroed.
+ */
+int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
+/* Frees what rec holds (zeroed or decoded) and zeroes it. */
+void rl_free(const struct rlayout *, void *rec);
+/* A deep copy: 0, or -1 out of memory (dst zeroed). */
+int rl_copy(const struct rlayout *, void *dst, const void *src);
+/*
+ * An update: the rows whose bit is in mask change places between cur
+ * and req (req then frees what they replaced).
+ */
+void rl_merge(const struct rlayout *, void *cur, void *req, uint32_t mask);
+/*
+ * The first row out of its bounds, as "json: what is wrong" (a buffer
+ * of the calling thread's, good until its next call), or NULL.
+ */
+const char *rl_invalid(const struct rlayout *, const void *rec);
+/* The row of JSON name json, or NULL. */
+const struct rfield *rl_field(const struct rlayout *, const char *json);
+/* The row whose member is at off, or NULL. */
+const struct rfield *rl_member(const struct rlayout *, size_t off);
+
+#endif

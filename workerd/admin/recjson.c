@@ -1,0 +1,322 @@
+/*
+ * A stored record's JSON from its rows (proto/record.h), both ways: each
+ * row's value out, by its kind and view, and a request body's value in,
+ * by its kind and bounds. What a record shows or takes its own way (an
+ * id shown under two names, business hours) is its handlers' (struct
+ * rec_own), named by the row's JSON name.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workerd.h"
+
+#define AT(s, off)	((unsigned char *)(s) + (off))
+#define CAT(s, off)	((const unsigned char *)(s) + (off))
+
+static uint32_t
+get_u32(const void *rec, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, CAT(rec, off), sizeof(v));
+	return v;
+}
+
+static const char *
+get_str(const void *rec, size_t off)
+{
+	const char *p;
+
+	memcpy(&p, CAT(rec, off), sizeof(p));
+	return p != NULL ? p : "";
+}
+
+/* ------------------------------------------------------------------ out */
+
+static json_t *
+strings_json(const struct rfield *f, const void *rec)
+{
+	char *const *a;
+	json_t *arr;
+	uint32_t n, i;
+
+	n = get_u32(rec, f->count);
+	if (f->kind == RF_LIST)
+		memcpy(&a, CAT(rec, f->off), sizeof(a));
+	else
+		a = (char *const *)(const void *)CAT(rec, f->off);
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n && i < f->bound && a != NULL; i++)
+		if (json_array_append_new(arr, exprow_text(a[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+static json_t *
+enum_json(const struct rfield *f, const void *rec)
+{
+	const char *n = f->name(*CAT(rec, f->off));
+
+	return exprow_text(n != NULL ? n : f->name(0));
+}
+
+/* Row f's value as the JSON shows it (NULL out of memory). */
+static json_t *
+row_json(const struct rfield *f, const void *rec)
+{
+	uint64_t ms;
+	uint32_t n;
+
+	switch (f->kind) {
+	case RF_BUF:
+		return exprow_text((const char *)CAT(rec, f->off));
+	case RF_SECRET:
+		return json_boolean(*CAT(rec, f->off) != '\0');
+	case RF_TEXT:
+		return json_opt_text(get_str(rec, f->off));
+	case RF_STR:
+		return exprow_text(get_str(rec, f->off));
+	case RF_BOOL:
+		return json_boolean(*CAT(rec, f->off));
+	case RF_ENUM:
+		return enum_json(f, rec);
+	case RF_U32:
+		return json_integer(get_u32(rec, f->off));
+	case RF_COUNT:
+		n = get_u32(rec, f->off);
+		return n > 0 ? json_integer(n) : json_null();
+	case RF_TIME:
+		memcpy(&ms, CAT(rec, f->off), sizeof(ms));
+		return exprow_ms(ms);
+	case RF_LIST:
+	case RF_ARRAY:
+		return strings_json(f, rec);
+	default:
+		return NULL;
+	}
+}
+
+/* The record's own handler of the row named json, or NULL. */
+static const struct rec_own *
+own_of(const struct rec_own *own, const char *json)
+{
+	for (; own != NULL && own->json != NULL; own++)
+		if (strcmp(own->json, json) == 0)
+			return own;
+	return NULL;
+}
+
+void
+rec_json_fields(json_t *o, const struct rlayout *l, const void *rec,
+    int view, const struct rec_own *own, int *err)
+{
+	const struct rec_own *h;
+	const struct rfield *f;
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if (f->view == RF_HID || (view == RF_PUB && f->view != RF_PUB))
+			continue;
+		if ((h = own_of(own, f->json)) != NULL && h->out != NULL) {
+			h->out(o, rec, err);
+			continue;
+		}
+		if (f->kind == RF_SECRET) {
+			/* Whether there is one; never the secret. */
+			snprintf(name, sizeof(name), "%s_set", f->json);
+			exprow_oset(o, name, row_json(f, rec), err);
+		} else
+			exprow_oset(o, f->json, row_json(f, rec), err);
+	}
+}
+
+/* ------------------------------------------------------------------- in */
+
+static const char *
+say(char *buf, size_t sz, const char *fmt, uint32_t n)
+{
+	snprintf(buf, sz, fmt, n);
+	return buf;
+}
+
+static _Thread_local char why[160];
+
+/* "must be \"a\" or \"b\"": an ENUM's names. */
+static const char *
+enum_why(const struct rfield *f)
+{
+	const char *n;
+	uint32_t i;
+	size_t len;
+
+	strlcpy(why, "must be ", sizeof(why));
+	for (i = 0; i <= f->bound && (n = f->name((int)i)) != NULL; i++) {
+		len = strlen(why);
+		snprintf(why + len, sizeof(why) - len, "%s\"%s\"",
+		    i == 0 ? "" : i == f->bound ? " or " : ", ", n);
+	}
+	return why;
+}
+
+/* A string of JSON with no NUL in it, or NULL. */
+static const char *
+plain_string(json_t *v)
+{
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* A LIST's or an ARRAY's strings, or NULL (a LIST of none). */
+static char **
+strings_at(void *rec, const struct rfield *f)
+{
+	char **a;
+
+	if (f->kind != RF_LIST)
+		return (char **)(void *)AT(rec, f->off);
+	memcpy(&a, AT(rec, f->off), sizeof(a));
+	return a;
+}
+
+/* rec without row f's strings: none. */
+static void
+strings_clear(void *rec, const struct rfield *f)
+{
+	char **a = strings_at(rec, f);
+	uint32_t i, n = get_u32(rec, f->count);
+
+	for (i = 0; a != NULL && i < n && i < f->bound; i++) {
+		free(a[i]);
+		a[i] = NULL;
+	}
+	if (f->kind == RF_LIST) {
+		free(a);
+		memset(AT(rec, f->off), 0, sizeof(a));
+	}
+	memset(AT(rec, f->count), 0, sizeof(uint32_t));
+}
+
+/* LIST and ARRAY: an array of at most bound strings of at most x bytes. */
+static const char *
+take_strings(json_t *v, void *rec, const struct rfield *f)
+{
+	static const char notarray[] = "must be an array of strings";
+	uint32_t n, i;
+	json_t *x;
+	size_t k;
+	char **a;
+
+	if (!json_is_array(v))
+		return notarray;
+	if (json_array_size(v) > f->bound)
+		return say(why, sizeof(why), "at most %u", f->bound);
+	json_array_foreach(v, k, x) {
+		if (!json_is_string(x))
+			return notarray;
+		if (plain_string(x) == NULL)
+			return "must not contain NUL characters";
+		if (json_string_length(x) > f->x)
+			return say(why, sizeof(why),
+			    "each must be at most %u bytes", f->x);
+	}
+	n = (uint32_t)json_array_size(v);
+	strings_clear(rec, f);
+	if (f->kind == RF_LIST && n > 0) {
+		if ((a = calloc(n, sizeof(*a))) == NULL)
+			return "";
+		memcpy(AT(rec, f->off), &a, sizeof(a));
+	}
+	a = strings_at(rec, f);
+	for (i = 0; i < n; i++) {
+		if ((a[i] = strdup(json_string_value(json_array_get(v,
+		    i)))) == NULL)
+			return "";
+		memcpy(AT(rec, f->count), &(uint32_t){ i + 1 },
+		    sizeof(uint32_t));
+	}
+	return NULL;
+}
+
+static const char *
+take_u32(json_t *v, void *rec, const struct rfield *f, int nullable)
+{
+	json_int_t n;
+	uint32_t u;
+
+	if (nullable && json_is_null(v))
+		u = 0;
+	else if (!json_is_integer(v) || (n = json_integer_value(v)) <
+	    (nullable ? 1 : 0) || n > f->bound)
+		return say(why, sizeof(why), nullable ?
+		    "must be an integer from 1 to %u, or null" :
+		    "must be an integer from 0 to %u", f->bound);
+	else
+		u = (uint32_t)n;
+	memcpy(AT(rec, f->off), &u, sizeof(u));
+	return NULL;
+}
+
+const char *
+rec_take(json_t *v, void *rec, const struct rfield *f)
+{
+	const char *s;
+	int n;
+
+	switch (f->kind) {
+	case RF_BUF:
+		if ((s = plain_string(v)) == NULL)
+			return "must be a string";
+		if (strlen(s) > f->bound)
+			return say(why, sizeof(why),
+			    "must be at most %u bytes", f->bound);
+		strlcpy((char *)AT(rec, f->off), s, f->bound + 1);
+		return NULL;
+	case RF_TEXT:
+	case RF_STR:
+		return admin_take_text(v, (char **)(void *)AT(rec, f->off), 1);
+	case RF_BOOL:
+		if (!json_is_boolean(v))
+			return "must be a boolean";
+		*AT(rec, f->off) = json_is_true(v);
+		return NULL;
+	case RF_ENUM:
+		if ((s = plain_string(v)) == NULL || (n = f->parse(s)) < 0)
+			return enum_why(f);
+		*AT(rec, f->off) = (uint8_t)n;
+		return NULL;
+	case RF_U32:
+		return take_u32(v, rec, f, 0);
+	case RF_COUNT:
+		return take_u32(v, rec, f, 1);
+	case RF_LIST:
+	case RF_ARRAY:
+		return take_strings(v, rec, f);
+	default:
+		return "read-only";
+	}
+}
+
+int
+rec_texts_set(const struct rlayout *l, void *rec)
+{
+	char *s;
+	size_t i;
+
+	for (i = 0; i < l->nf; i++) {
+		if (l->f[i].kind != RF_TEXT && l->f[i].kind != RF_STR)
+			continue;
+		memcpy(&s, AT(rec, l->f[i].off), sizeof(s));
+		if (s == NULL && (s = strdup("")) == NULL)
+			return -1;
+		memcpy(AT(rec, l->f[i].off), &s, sizeof(s));
+	}
+	return 0;
+}
