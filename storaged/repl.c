@@ -100,6 +100,7 @@ static struct {
 
 static void publish(void);
 static void standby_gone(const char *why);
+static int peer_closed(int);
 static void up_close(const char *why);
 
 /* ---------------------------------------------------------------- backlog */
@@ -382,7 +383,8 @@ pump(void)
 	}
 	/* The acknowledgement is on the replies' path: no wait for the turn's flush. */
 	if (any && pchan_flush(R.sbch) < 0 && errno != EAGAIN)
-		standby_gone(strerror(errno));
+		standby_gone(peer_closed(errno) ? "disconnected" :
+		    strerror(errno));
 }
 
 /* ---------------------------------------------------------------- snapshots */
@@ -517,6 +519,17 @@ snap_start(void)
 }
 
 /* ---------------------------------------------------------------- primary */
+
+/*
+ * A write to a peer that closed fails with EPIPE or ECONNRESET, or the
+ * read sees its EOF first: the same event, named the same whichever
+ * comes first.
+ */
+static int
+peer_closed(int err)
+{
+	return err == EPIPE || err == ECONNRESET;
+}
 
 /* The standby's link ends (it closed, or it is dropped): it is away. */
 static void
