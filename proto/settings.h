@@ -1,8 +1,9 @@
 /*
  * Every setting of every Parley process, in one table (settingtab.c):
  * name, type, default, range or pattern, which processes use it, one line
- * of doc. docs/internals.md, README.md and parley.env(5) follow it, and a
- * test (tests/integration/settings.test.mjs) checks they do.
+ * of doc. docs/internals.md, docs/configuration.md and parley.env(5)
+ * follow it (README.md shows the first few), and a test
+ * (tests/integration/settings.test.mjs) checks they do.
  *
  * masterd parses and checks all of them at start, before it forks or
  * binds, so a bad value stops the service with one line naming the

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: the whole product in the foreground, data under ./var/.
 # Reads .env when present (PARLEY_ENV_FILE names another file) as
-# systemd's EnvironmentFile= reads it (parley-masterd --env, README "make
-# run"): a line it cannot read stops us here with its number. Variables
-# already set (and not empty) in the environment win over the file.
+# systemd's EnvironmentFile= reads it (parley-masterd --env,
+# docs/configuration.md ".env and parley.env"): a line it cannot read
+# stops us here with its number. Variables already set (and not empty)
+# in the environment win over the file.
 # Ctrl-C (or SIGTERM) stops every process cleanly.
 #
 # With no OPENAI_API_KEY (and no OPENAI_BASE_URL) it starts the project's
@@ -28,7 +29,7 @@ load_env() {
 	local pairs kv key
 	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE")
 	if ! wait $!; then
-		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see the README, \"make run\")" >&2
+		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see docs/configuration.md, \".env and parley.env\")" >&2
 		exit 1
 	fi
 	for kv in ${pairs[@]+"${pairs[@]}"}; do

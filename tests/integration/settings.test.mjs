@@ -1,7 +1,9 @@
 // Every setting, from the one table (`parley-masterd --settings`, TSV:
 // name, type, default, rule, processes, doc):
-//  - the docs (parley.env(5), the README's configuration table and
-//    docs/internals.md's settings table) name each one with its default;
+//  - the docs (parley.env(5), docs/configuration.md's table and
+//    docs/internals.md's settings table) name each one with its default,
+//    and the README's short configuration table names only settings, each
+//    with its default;
 //  - a bad value of each (not a number, out of range, blank, too long, a
 //    bad pattern, as its type allows) stops parley-masterd within 5 s with
 //    exit status 1 and one line naming the variable, before any worker is
@@ -187,7 +189,7 @@ describe('the settings table', () => {
 
   for (const [what, read] of [
     ['parley.env(5)', manPage],
-    ["the README's configuration table", () => markdownTable('README.md', '## Configuration')],
+    ["docs/configuration.md's table", () => markdownTable('docs/configuration.md', '## Every setting')],
     ["docs/internals.md's settings table", () => markdownTable('docs/internals.md', '## Settings')],
   ]) {
     test(`${what} names every setting with its default`, () => {
@@ -199,6 +201,18 @@ describe('the settings table', () => {
       }
     });
   }
+
+  test("the README's configuration table names settings with their defaults", () => {
+    const shown = markdownTable('README.md', '## Configuration');
+    assert.ok(shown.length >= 10, `the README's table has ${shown.length} rows`);
+    for (const d of shown) {
+      for (const n of d.names) {
+        const r = rows.find((x) => x.name === n);
+        assert.ok(r, `the README names ${n}, which is no setting`);
+        assert.ok(sameDefault(d.def, plain(r.default)), `the README: ${n} defaults to "${r.default}", not "${d.def}"`);
+      }
+    }
+  });
 });
 
 describe('a bad value stops the daemon at start', () => {

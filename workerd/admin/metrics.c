@@ -15,7 +15,7 @@
  * same host that adds no forwarding header would open it to everyone),
  * and then only a peer on loopback, by the socket's address, that is not
  * a trusted proxy (TRUST_PROXY) and whose request carries no
- * X-Forwarded-For, Forwarded or X-Real-IP header; the README's proxy
+ * X-Forwarded-For, Forwarded or X-Real-IP header; docs/install.md's proxy
  * snippets also refuse /metrics outright (docs/internals.md).
  */
 #include <math.h>

@@ -6,7 +6,7 @@
 // every acknowledged write is there with its content and that nothing is
 // half there.
 //
-// What counts as acknowledged (README "The life of a request",
+// What counts as acknowledged (docs/internals.md "The life of a request",
 // docs/widget-protocol.md): a streamed turn whose NDJSON ends with its
 // "done" event; a JSON turn answered 200; a WebSocket turn whose "message"
 // came; a "contact_info_saved"; an admin write answered 2xx (a deleted

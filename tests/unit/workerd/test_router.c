@@ -182,8 +182,8 @@ test_static_routes(void **state)
 }
 
 /*
- * The routes any Origin may use are flagged R_PUBLIC, and the README's
- * list of CORS exemptions names each of them.
+ * The routes any Origin may use are flagged R_PUBLIC, and docs/api.md's
+ * list of CORS exemptions ("Origins (CORS)") names each of them.
  */
 static void
 test_public_routes(void **state)
@@ -194,7 +194,7 @@ test_public_routes(void **state)
 		"/widget/chat-widget.js", "/api/widget/embed.js",
 		"/widget/parts/:file", "/widget/lang/:file",
 	};
-	static char readme[256 * 1024];
+	static char doc[256 * 1024];
 	const struct route *r;
 	const char *para;
 	FILE *f;
@@ -212,11 +212,11 @@ test_public_routes(void **state)
 	}
 	assert_int_equal(npublic, sizeof(want) / sizeof(want[0]));
 
-	assert_non_null(f = fopen("README.md", "rb"));
-	n = fread(readme, 1, sizeof(readme) - 1, f);
+	assert_non_null(f = fopen("docs/api.md", "rb"));
+	n = fread(doc, 1, sizeof(doc) - 1, f);
 	fclose(f);
-	readme[n] = '\0';
-	assert_non_null(para = strstr(readme, "`R_PUBLIC` in"));
+	doc[n] = '\0';
+	assert_non_null(para = strstr(doc, "`R_PUBLIC` in"));
 	for (j = 0; j < sizeof(want) / sizeof(want[0]); j++)
 		assert_non_null(strstr(para, want[j]));
 }
