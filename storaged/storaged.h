@@ -1,7 +1,7 @@
 /*
  * parley-storaged: the one process that opens the LMDB environment.
  *
- *	main.c      settings, signals, start-up and the drain, on proto/loop.c
+ *	main.c      settings, signals, start-up and the drain, on lib/loop.c
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload

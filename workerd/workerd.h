@@ -8,7 +8,7 @@
  *	master.c	the channel to masterd (MW_SETTINGS, MW_CONN, MW_QUIT, WM_LOAD)
  *	router.c	method + path -> handler (one table); 404, 405; /health
  *	storec.c	asynchronous client of parley-storaged
- *	(the event loop is proto/loop.c, loop.h)
+ *	(the event loop is lib/loop.c, loop.h)
  *
  *	net/		the transport; it knows nothing above it (conn_hooks)
  *	  conn.c	client connections: read, parse, answer in order, timeouts
@@ -71,7 +71,7 @@
 
 #define WORKERD_NAME		"parley-workerd"
 
-/* The event loop is proto/loop.c (loop.h). */
+/* The event loop is lib/loop.c (loop.h). */
 
 /* -------------------------------------------------------------- worker.c */
 
@@ -83,7 +83,7 @@ struct worker_conf {
 };
 extern struct worker_conf wconf;
 /*
- * Every setting this worker uses (proto/settings.h), as masterd sent them
+ * Every setting this worker uses (lib/settings.h), as masterd sent them
  * (PROTO_MW_SETTINGS, master_open); workerd never reads the environment.
  */
 extern struct settings wsettings;
@@ -539,7 +539,7 @@ void admin_conv_get(struct conn *, struct http_request *,
 void admin_conv_read(struct conn *, struct http_request *,
     const struct route_match *);
 
-/* The export's parameters (export.c); its rows are proto's (exportrows.h). */
+/* The export's parameters (export.c); its rows are lib's (exportrows.h). */
 struct export_params {
 	enum export_format format;
 	enum export_rows rows;
