@@ -71,28 +71,28 @@ FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined $(if $(shell command -v ld.l
 # other helpers) are the libraries every program links. Tests live in
 # tests/, in a tree that mirrors this one: tests/unit/<program>/ (cmocka)
 # and tests/fuzz/<target>/ (libFuzzer, with its corpus/).
-PROGS        := proto lib masterd workerd storaged ctl mockai
+PROGS        := proto lib masterd workerd storaged parleyctl mockai
 SRC_proto    := $(wildcard proto/*.c)
 SRC_lib      := $(wildcard lib/*.c)
 SRC_masterd  := $(wildcard masterd/*.c)
 SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
 SRC_storaged := $(wildcard storaged/*.c)
-SRC_ctl      := $(wildcard storaged/ctl/*.c)
+SRC_parleyctl := $(wildcard parleyctl/*.c)
 SRC_mockai   := $(wildcard tests/mockai/*.c)
 DIR_proto    := proto
 DIR_lib      := lib
 DIR_masterd  := masterd
 DIR_workerd  := workerd $(patsubst %/,%,$(wildcard workerd/*/))
 DIR_storaged := storaged
-DIR_ctl      := storaged/ctl
+DIR_parleyctl := parleyctl
 DIR_mockai   := tests/mockai
-# Unit tests of each program (tests/unit/storaged/ctl is parleyctl's).
+# Unit tests of each program.
 TESTS_proto    := $(wildcard tests/unit/proto/test_*.c)
 TESTS_lib      := $(wildcard tests/unit/lib/test_*.c)
 TESTS_masterd  := $(wildcard tests/unit/masterd/test_*.c)
 TESTS_workerd  := $(wildcard tests/unit/workerd/test_*.c tests/unit/workerd/*/test_*.c)
 TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
-TESTS_ctl      := $(wildcard tests/unit/storaged/ctl/test_*.c)
+TESTS_parleyctl := $(wildcard tests/unit/parleyctl/test_*.c)
 TESTS_mockai   :=
 # Every fuzz target (FUZZ_TARGETS, from the environment, picks some for `make fuzz`).
 FUZZ_ALL          := $(notdir $(wildcard tests/fuzz/*))
@@ -152,8 +152,8 @@ build/test/$(2): $(call objs,test,$(SRC_$(1)) $(SHARED_LIB))
 	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call prog_rules,$(d),bin/parley-$(d))))
-# parleyctl, the administration tool, talks to storaged (storaged/ctl).
-$(eval $(call prog_rules,ctl,bin/parleyctl))
+# parleyctl, the administration tool, talks to storaged (parleyctl/).
+$(eval $(call prog_rules,parleyctl,bin/parleyctl))
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
 $(eval $(call prog_rules,mockai,bin/mockai))
 
