@@ -22,7 +22,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "presence.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "privdrop.h"
 #include "proto.h"
 #include "repl.h"
