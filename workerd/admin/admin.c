@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "keymsg.h"
 #include "log.h"

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "log.h"
 #include "workerd.h"
 
