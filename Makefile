@@ -23,7 +23,7 @@
 
 CC       ?= cc
 # Parley's version, in one place: debian/changelog's first entry. Every
-# program prints it (--version: proto/version.c).
+# program prints it (--version: lib/version.c).
 VERSION  := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 FUZZCC   ?= clang
 PKGS     := libcurl lmdb libbsd-overlay openssl jansson
@@ -67,39 +67,43 @@ FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined $(if $(shell command -v ld.l
 # ---------------------------------------------------------------- sources
 # Each program is its folder's .c files (workerd's subfolders too); main.c
 # is the program, the rest its library, which its unit tests link. proto/
-# is the library every program links. Tests live in tests/, in a tree
-# that mirrors this one: tests/unit/<program>/ (cmocka) and
-# tests/fuzz/<target>/ (libFuzzer, with its corpus/).
-PROGS        := proto masterd workerd storaged ctl mockai
+# (the binary protocol) and lib/ (the event loop, logging, settings and the
+# other helpers) are the libraries every program links. Tests live in
+# tests/, in a tree that mirrors this one: tests/unit/<program>/ (cmocka)
+# and tests/fuzz/<target>/ (libFuzzer, with its corpus/).
+PROGS        := proto lib masterd workerd storaged parleyctl mockai
 SRC_proto    := $(wildcard proto/*.c)
+SRC_lib      := $(wildcard lib/*.c)
 SRC_masterd  := $(wildcard masterd/*.c)
 SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
 SRC_storaged := $(wildcard storaged/*.c)
-SRC_ctl      := $(wildcard storaged/ctl/*.c)
+SRC_parleyctl := $(wildcard parleyctl/*.c)
 SRC_mockai   := $(wildcard tests/mockai/*.c)
 DIR_proto    := proto
+DIR_lib      := lib
 DIR_masterd  := masterd
 DIR_workerd  := workerd $(patsubst %/,%,$(wildcard workerd/*/))
 DIR_storaged := storaged
-DIR_ctl      := storaged/ctl
+DIR_parleyctl := parleyctl
 DIR_mockai   := tests/mockai
-# Unit tests of each program (tests/unit/storaged/ctl is parleyctl's).
+# Unit tests of each program.
 TESTS_proto    := $(wildcard tests/unit/proto/test_*.c)
+TESTS_lib      := $(wildcard tests/unit/lib/test_*.c)
 TESTS_masterd  := $(wildcard tests/unit/masterd/test_*.c)
 TESTS_workerd  := $(wildcard tests/unit/workerd/test_*.c tests/unit/workerd/*/test_*.c)
 TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
-TESTS_ctl      := $(wildcard tests/unit/storaged/ctl/test_*.c)
+TESTS_parleyctl := $(wildcard tests/unit/parleyctl/test_*.c)
 TESTS_mockai   :=
 # Every fuzz target (FUZZ_TARGETS, from the environment, picks some for `make fuzz`).
 FUZZ_ALL          := $(notdir $(wildcard tests/fuzz/*))
-# The program whose library each fuzz target links (beside proto/).
+# The program whose library each fuzz target links (beside proto/ and lib/).
 FUZZ_PROG_proto   := proto
 FUZZ_PROG_dispatch := storaged
 FUZZ_PROG_metrics := storaged
-FUZZ_PROG_settings := proto
-FUZZ_PROG_tzif    := proto
+FUZZ_PROG_settings := lib
+FUZZ_PROG_tzif    := lib
 FUZZ_PROG_stmsgs  := proto
-FUZZ_PROG_envfile := proto
+FUZZ_PROG_envfile := lib
 FUZZ_PROG_etcd    := storaged
 FUZZ_PROG_staddr  := proto
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
@@ -107,16 +111,20 @@ fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))
 # Objects of sources in a build flavour (release, test, fuzz).
 objs     = $(patsubst %.c,build/$(1)/%.o,$(2))
-PROTO_LIB = $(call lib_src,proto)
+# The libraries every program links: proto/ and lib/.
+SHARED_DIRS := proto lib
+SHARED_LIB = $(foreach d,$(SHARED_DIRS),$(call lib_src,$(d)))
+# Program $(1)'s library files and the shared ones, each once.
+with_shared = $(call lib_src,$(1)) $(filter-out $(SRC_$(1)),$(SHARED_LIB))
 
-# Each program's objects see its own folders' headers and proto's; its
-# tests see tests/unit/ and their program's test folder too.
+# Each program's objects see its own folders' headers, proto's and lib's;
+# its tests see tests/unit/ and their program's test folder too.
 $(foreach p,$(PROGS),$(foreach f,release test fuzz fuzzq,\
-  $(eval $(call objs,$(f),$(SRC_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto))\
-  $(eval $(call objs,$(f),$(TESTS_$(p))): INC := $(addprefix -I,$(DIR_$(p)) proto tests/unit \
+  $(eval $(call objs,$(f),$(SRC_$(p))): INC := $(addprefix -I,$(DIR_$(p)) $(SHARED_DIRS)))\
+  $(eval $(call objs,$(f),$(TESTS_$(p))): INC := $(addprefix -I,$(DIR_$(p)) $(SHARED_DIRS) tests/unit \
       $(patsubst %/,%,$(sort $(dir $(TESTS_$(p)))))))))
 $(foreach f,fuzz fuzzq,$(foreach t,$(FUZZ_ALL),$(eval $(call objs,$(f),tests/fuzz/$(t)/fuzz_$(t).c): \
-  INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) proto))))
+  INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) $(SHARED_DIRS)))))
 
 DAEMONS  := masterd workerd storaged
 
@@ -137,15 +145,15 @@ build-release: $(BINS) $(WIDGET_JS)
 
 # bin/NAME (release) and build/test/bin/NAME (ASan+UBSan) of program $(1).
 define prog_rules
-$(2): $(call objs,release,$(SRC_$(1)) $(if $(filter proto,$(1)),,$(PROTO_LIB))) | bin
+$(2): $(call objs,release,$(SRC_$(1)) $(SHARED_LIB)) | bin
 	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter %.o,$$^) $$(PKG_LIBS)
-build/test/$(2): $(call objs,test,$(SRC_$(1)) $(PROTO_LIB))
+build/test/$(2): $(call objs,test,$(SRC_$(1)) $(SHARED_LIB))
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call prog_rules,$(d),bin/parley-$(d))))
-# parleyctl, the administration tool, talks to storaged (storaged/ctl).
-$(eval $(call prog_rules,ctl,bin/parleyctl))
+# parleyctl, the administration tool, talks to storaged (parleyctl/).
+$(eval $(call prog_rules,parleyctl,bin/parleyctl))
 # The mock OpenAI-compatible model is part of the project (tests/mockai).
 $(eval $(call prog_rules,mockai,bin/mockai))
 
@@ -173,8 +181,8 @@ build/fuzzq/%.o: %.c
 	$(FUZZCC) $(FUZZQ_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
 # version.c is the one object that knows the version (debian/changelog).
-$(foreach f,release test fuzz fuzzq,build/$(f)/proto/version.o): debian/changelog
-$(foreach f,release test fuzz fuzzq,build/$(f)/proto/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
+$(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): debian/changelog
+$(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
 
 # openapi.c embeds workerd/site/openapi.json (.incbin): rebuild it when that changes.
 $(foreach f,release test fuzz fuzzq,build/$(f)/workerd/site/openapi.o): workerd/site/openapi.json
@@ -201,7 +209,7 @@ widget: $(WIDGET_JS)
 # build/test/unit/<program>/.../test_x from tests/unit/<program>/.../test_x.c
 unit_bin = $(patsubst tests/unit/%.c,build/test/unit/%,$(1))
 define unit_rule
-$(call unit_bin,$(1)): $(call objs,test,$(1) $(call lib_src,$(2)) $(if $(filter proto,$(2)),,$(PROTO_LIB)))
+$(call unit_bin,$(1)): $(call objs,test,$(1) $(call with_shared,$(2)))
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS) -lcmocka
 endef
@@ -210,7 +218,7 @@ UNIT_BINS := $(foreach p,$(PROGS),$(call unit_bin,$(TESTS_$(p))))
 
 # build/<flavour>/bin/fuzz_<target> of fuzz target $(1), flavour $(3).
 define fuzz_rule
-build/$(3)/bin/fuzz_$(1): $(call objs,$(3),tests/fuzz/$(1)/fuzz_$(1).c $(call lib_src,$(2)) $(if $(filter proto,$(2)),,$(PROTO_LIB)))
+build/$(3)/bin/fuzz_$(1): $(call objs,$(3),tests/fuzz/$(1)/fuzz_$(1).c $(call with_shared,$(2)))
 	@mkdir -p $$(@D)
 	$$(FUZZCC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef

@@ -1,5 +1,5 @@
 /*
- * masterd's own settings, from the ones proto/settings.c parsed and
+ * masterd's own settings, from the ones lib/settings.c parsed and
  * checked (their rules are in its table), and systemd's LISTEN_FDS.
  *
  * The values' rules are the table's; what is left here is pure so the

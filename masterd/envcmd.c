@@ -1,7 +1,7 @@
 /*
  * `make run`'s reader of its env file (scripts/run.sh), in the program
  * systemd starts with that same file as its EnvironmentFile=, so both
- * read it with one parser (proto/envfile.c):
+ * read it with one parser (lib/envfile.c):
  *
  *	parley-masterd --env FILE
  *		every variable as NAME=value, each ended by a NUL byte

@@ -4,7 +4,7 @@
  * PARLEY_WORKERS parley-workerd workers, to which it hands each accepted
  * connection (the least-loaded one) over its channel, and the notifier.
  *
- * It runs on proto/loop.c: signals arrive through the loop and only set
+ * It runs on lib/loop.c: signals arrive through the loop and only set
  * flags, acted on once the round's events are handled (as in nginx's
  * process cycle); every deadline is one loop timer.
  */

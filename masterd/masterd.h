@@ -3,13 +3,13 @@
  * worker, supervises its children: the workers and the notifier (see
  * docs/internals.md, "Worker life").
  *
- *	config.c	masterd's settings (checked by proto/settings.c)
+ *	config.c	masterd's settings (checked by lib/settings.c)
  *	procs.c		the process table: each role, how many, its messages
  *	policy.c	who may take a connection, least-loaded choice, backoff
  *	listen.c	our own socket or systemd's, and the accept loop
  *	workers.c	spawn, channel, respawn, reload, quit, kill (every row)
- *	main.c		signals, timer and the loop (proto/loop.c)
- *	envcmd.c	--env, --env-fill: make run's .env (proto/envfile.c)
+ *	main.c		signals, timer and the loop (lib/loop.c)
+ *	envcmd.c	--env, --env-fill: make run's .env (lib/envfile.c)
  */
 #ifndef PARLEY_MASTERD_H
 #define PARLEY_MASTERD_H

@@ -207,7 +207,7 @@ struct st_ws_session_req {
 	uint32_t token_len;
 };
 /*
- * A visitor session's conversations (issue 26, storaged/wsconvs.c):
+ * A visitor session's conversations (issue 26, storaged/wsconvstore.c):
  * ST_WS_CONV_NEW (st_ws_session_req) makes the session's next message
  * start another conversation; ST_WS_CONV_LIST lists the session's, newest
  * first; ST_WS_CONV_READ reads one of them.
@@ -250,7 +250,7 @@ struct st_widget_avail_rep {
 };
 /*
  * Setup mistakes (issue 24): why a widget's visitor was refused, counted
- * per widget in storaged's memory (storaged/setup.h). ST_SETUP_SEEN is
+ * per widget in storaged's memory (storaged/setupcounts.h). ST_SETUP_SEEN is
  * no refusal: an accepted config fetch, its origin remembered only.
  */
 enum st_setup_reason {

@@ -1,7 +1,7 @@
 /*
  * Agents and the human handoff (issue 15, proto/agentmsg.h): the stored
  * agents (agentstore.c), a conversation's handoff state and its index
- * (handoff.c). Conventions as in store.h: each operation does nothing
+ * (handoffstore.c). Conventions as in store.h: each operation does nothing
  * when t->err is set and returns t->err; results are filled only on
  * success.
  */

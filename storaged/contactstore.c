@@ -688,7 +688,7 @@ ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
 
 /*
  * The session and its conversations (the current one and the earlier
- * ones it lists, wsconvs.c) point at contact c, verified: the session's
+ * ones it lists, wsconvstore.c) point at contact c, verified: the session's
  * claim owns it (its later conversations' links are verified, and its
  * contact submissions fill what c lacks).
  */

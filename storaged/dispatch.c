@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
-#include "feedback.h"
+#include "feedbackstore.h"
 #include "agentstore.h"
 #include "contactstore.h"
 #include "dashstore.h"
@@ -17,7 +17,7 @@
 #include "inbox.h"
 #include "outbox.h"
 #include "presence.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "keystore.h"
 #include "mailbox.h"
 #include "log.h"
@@ -28,7 +28,7 @@
 #include "storemsg.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
-#include "wsconvs.h"
+#include "wsconvstore.h"
 
 static void reply_events_free(struct dreply *);
 
@@ -1957,7 +1957,7 @@ op_setup_note(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* ST_SETUP_GET: who asks's organisation's widget's counts (setup.h). */
+/* ST_SETUP_GET: who asks's organisation's widget's counts (setupcounts.h). */
 static void
 op_setup_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -2085,7 +2085,7 @@ op_canned(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /*
- * Feedback (issue 26, feedback.h): a visitor's thumb or rating (no who
+ * Feedback (issue 26, feedbackstore.h): a visitor's thumb or rating (no who
  * asks: the session's token proves it), and the organisation's summary.
  */
 static void

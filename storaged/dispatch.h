@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #include "auditstore.h"
-#include "events.h"
+#include "eventring.h"
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -85,7 +85,7 @@ struct dreply {
 	 */
 	int late;
 	/*
-	 * The events the request made (events.h): the server publishes them
+	 * The events the request made (eventring.h): the server publishes them
 	 * once the batch committed, after the replies; none if it failed.
 	 */
 	struct devent *evs;

@@ -1,7 +1,7 @@
 /*
  * parley-storaged: owns the LMDB environment and answers the other
  * processes over $PARLEY_RUN_DIR/storaged.sock, and over TLS on
- * PARLEY_STORAGED_LISTEN when set. Runs on proto/loop.c:
+ * PARLEY_STORAGED_LISTEN when set. Runs on lib/loop.c:
  * SIGTERM/SIGINT stop it (clients get DRAIN_MS to read their replies),
  * SIGHUP is logged.
  */
@@ -22,7 +22,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "presence.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "privdrop.h"
 #include "proto.h"
 #include "repl.h"

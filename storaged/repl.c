@@ -22,7 +22,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "loop.h"
-#include "metrics.h"
+#include "metrictotals.h"
 #include "msgtab.h"
 #include "repl.h"
 #include "staddr.h"

@@ -18,7 +18,7 @@
  * below CLIENT_WQ_MAX, and a batch takes no more of its requests than its
  * queue can still hold: memory stays bounded whatever a client does.
  *
- * Live events (events.h): the requests of a batch make them, and once
+ * Live events (eventring.h): the requests of a batch make them, and once
  * the batch has committed and its replies are queued, they are numbered,
  * kept in the ring and sent (ST_EV, unasked) to every client subscribed
  * (ST_EV_SUBSCRIBE) at a level that wants them. A subscriber whose queue
@@ -79,9 +79,9 @@
 
 #include "cluster.h"
 #include "dispatch.h"
-#include "events.h"
+#include "eventring.h"
 #include "log.h"
-#include "metrics.h"
+#include "metrictotals.h"
 #include "msgtab.h"
 #include "proto.h"
 #include "repl.h"

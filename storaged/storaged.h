@@ -1,7 +1,7 @@
 /*
  * parley-storaged: the one process that opens the LMDB environment.
  *
- *	main.c      settings, signals, start-up and the drain, on proto/loop.c
+ *	main.c      settings, signals, start-up and the drain, on lib/loop.c
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
  *	dispatch.c  request payload -> store operation -> reply payload
@@ -19,10 +19,10 @@
  *	contactstore.c  contacts, their links and claims
  *	dashstore.c dashboard owner sessions, the fingerprint salt
  *	agentstore.c  agents, the agent a chat turn answers with
- *	handoff.c   a conversation's handoff state and its index
+ *	handoffstore.c  a conversation's handoff state and its index
  *	modules.c   the modules store.c runs at open and on conversation changes
  *	ratelimit.c rate counters in memory
- *	metrics.c   the workers' metric totals, commit timings (GET /metrics)
+ *	metrictotals.c  the workers' metric totals, commit timings (GET /metrics)
  *	sweep.c     expired visitor sessions and deleted widgets' sessions,
  *	            removed in small batches on a timer
  *	lease.c     failover: the etcd lease that says who is primary, the

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "random.h"
 #include "presence.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "storeint.h"
 #include "util.h"
 #include "wal.h"

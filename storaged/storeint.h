@@ -1,7 +1,7 @@
 /*
  * What the store files (store.c, convstore.c, convquery.c, index.c,
  * widgetstore.c, wsess.c, contactstore.c, dashstore.c, agentstore.c,
- * handoff.c) share inside storaged's LMDB layer: the environment's
+ * handoffstore.c) share inside storaged's LMDB layer: the environment's
  * handles, the small helpers on the sticky-error txn, and what one
  * entity's file asks of another's. Nothing outside the store files
  * includes this.
@@ -134,7 +134,7 @@ struct store {
 	size_t npres;
 	uint64_t pres_away_ms;	/* PARLEY_AWAY_AFTER_MS; 0 = the default */
 	uint64_t pres_since;	/* store_presence_settings' time */
-	/* setup.c: refusals per widget, memory only (issue 24) */
+	/* setupcounts.c: refusals per widget, memory only (issue 24) */
 	struct setup_ent *setup;	/* SETUP_WIDGETS_MAX slots once used */
 	size_t nsetup;
 	uint64_t setup_since;	/* store_setup_start's time */
@@ -146,7 +146,7 @@ struct store {
 	/* dashstore.c */
 	MDB_dbi dsessions;	/* owner token hash[32] -> owner session */
 	MDB_dbi dsess_expiry;	/* u64 expires_at | token hash[32] -> () */
-	/* agentstore.c, handoff.c */
+	/* agentstore.c, handoffstore.c */
 	MDB_dbi agents;		/* id (32 hex) -> agent */
 	MDB_dbi agent_order;	/* u64 created_at | id (32 hex) -> () */
 	MDB_dbi conv_handoff;	/* u8 state | u64 since | id[16] -> () */
@@ -201,9 +201,9 @@ struct store {
 	MDB_dbi canned;		/* org NUL shortcut -> canned reply */
 	/* contactstore.c: verified identity (issue 26) */
 	MDB_dbi contact_ext;	/* SHA-256 of org, " id:", external id -> id[16] */
-	/* feedback.c: the feedback counts (issue 26) */
+	/* feedbackstore.c: the feedback counts (issue 26) */
 	MDB_dbi feedback_counts;	/* org NUL widget NUL agent -> counts */
-	/* wsconvs.c: a visitor session's conversations (issue 26) */
+	/* wsconvstore.c: a visitor session's conversations (issue 26) */
 	MDB_dbi wsess_convs;	/* token hash | u64 started_at | conv id -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
@@ -393,7 +393,7 @@ int wsess_find(struct store_txn *, const char *widget_id,
     struct store_wsess *s);
 
 /*
- * wsconvs.c: the conversations of a session (issue 26). wsconvs_note_conv:
+ * wsconvstore.c: the conversations of a session (issue 26). wsconvs_note_conv:
  * conversation c is one of the session's under hash (again: no change);
  * the oldest beyond ST_WS_CONVS_MAX leaves the list. wsconvs_drop: every
  * entry of the session (it is deleted).
@@ -480,7 +480,7 @@ extern const struct store_module wsess_module;
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
 extern const struct store_module convquery_module;
-/* handoff.c: a deleted conversation leaves the handoff index. */
+/* handoffstore.c: a deleted conversation leaves the handoff index. */
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */
 extern const struct store_module orgstore_module;
@@ -491,7 +491,7 @@ extern const struct store_module outbox_module;
 /* mailbox.c: a deleted conversation's last "waiting" mail goes. */
 extern const struct store_module mailbox_module;
 extern const struct store_module inbox_module;	/* inbox.c: read marks */
-/* feedback.c: a deleted conversation's thumbs and rating leave the counts. */
+/* feedbackstore.c: a deleted conversation's thumbs and rating leave the counts. */
 extern const struct store_module feedback_module;
 
 /* People (userstore.c, dashstore.c). */

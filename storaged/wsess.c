@@ -383,7 +383,7 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
 
 /*
  * conv_hex names a conversation of the session s under hash (its
- * current one or one of its list, wsconvs.c): 0 (cid and conv set), 1
+ * current one or one of its list, wsconvstore.c): 0 (cid and conv set), 1
  * not (or an error: t->err).
  */
 static int

@@ -21,7 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "chat.h"
 #include "log.h"
+#include "notify.h"
+#include "site.h"
 #include "static.h"
 #include "upstream.h"
 #include "workerd.h"

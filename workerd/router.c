@@ -38,7 +38,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
+#include "chat.h"
 #include "log.h"
+#include "site.h"
 #include "static.h"
 #include "workerd.h"
 

@@ -10,6 +10,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "admin.h"
+#include "chat.h"
 #include "log.h"
 #include "workerd.h"
 #include "ws.h"

@@ -12,7 +12,7 @@
 //    printing no URL and no password; one whose masterd cannot bind
 //    stops too, printing none;
 //  - a CRLF env file is refused with the line's number.
-// (The .env rules case by case: tests/unit/proto/test_envfile.c.)
+// (The .env rules case by case: tests/unit/lib/test_envfile.c.)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';

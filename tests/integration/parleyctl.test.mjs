@@ -1,4 +1,4 @@
-// parleyctl (storaged/ctl) against a running Parley: stats, widgets and
+// parleyctl (parleyctl/) against a running Parley: stats, widgets and
 // export agree with the admin API; purge's CLI; the errors (no storaged,
 // an existing backup file, bad arguments, a reply that does not decode);
 // the users (add with the password on stdin, list, log in with it,

@@ -342,15 +342,15 @@ describe('the settings module is the only reader of the environment', () => {
   // systemd's and masterd's hand-over variables are read where they are used.
   const HANDOVER = new Set(['LISTEN_PID', 'LISTEN_FDS', 'NOTIFY_SOCKET', 'PARLEY_CHANNEL_FD']);
 
-  test('getenv appears only in proto/settings.c, apart from the hand-over variables', () => {
+  test('getenv appears only in lib/settings.c, apart from the hand-over variables', () => {
     const found = [];
-    for (const dir of ['masterd', 'workerd', 'storaged', 'proto']) {
+    for (const dir of ['masterd', 'workerd', 'storaged', 'proto', 'lib']) {
       for (const f of fs.readdirSync(path.join(REPO, dir), { recursive: true })) {
         if (!/\.[ch]$/.test(f)) continue;
         const rel = `${dir}/${f}`;
         const src = fs.readFileSync(path.join(REPO, rel), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
         for (const m of src.matchAll(/\b(?:secure_)?getenv\s*\(\s*("([A-Z0-9_]+)")?/g)) {
-          if (rel === 'proto/settings.c') continue;
+          if (rel === 'lib/settings.c') continue;
           if (!HANDOVER.has(m[2])) found.push(`${rel}: ${m[0]}`);
         }
       }

@@ -6,7 +6,7 @@
 // OpenAPI document); the report endpoint's refusals; one log line per
 // reason however many refusals, never the key; what a visitor may send is
 // bounded (the last 8 origins, each cut at 100 bytes, unknown ids in one
-// bucket nobody sees). tests/unit/storaged/test_setup.c tests the bounds
+// bucket nobody sees). tests/unit/storaged/test_setupcounts.c tests the bounds
 // of the table itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -29,7 +29,7 @@
 #define MOCK_MAX_DELAY		3600000		/* ms */
 #define MOCK_MAX_REPLY		(16 * 1024 * 1024)	/* bytes of reply text, repeats included */
 
-/* The event loop is Parley's own, proto/loop.c (loop.h). */
+/* The event loop is Parley's own, lib/loop.c (loop.h). */
 
 /* ------------------------------------------------------------ http.c */
 

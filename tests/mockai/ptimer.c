@@ -1,5 +1,5 @@
 /*
- * Precise timers for the mock's delays: proto/loop.c's timers tick in
+ * Precise timers for the mock's delays: lib/loop.c's timers tick in
  * whole milliseconds, so a model "thinking 5 ms" answered anywhere from
  * 4 to 6 ms after the request, depending on where in a millisecond the
  * request arrived: too coarse to compare servers that add tenths of a

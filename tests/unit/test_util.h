@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the cmocka unit tests of proto/ and the daemons
- * (every directory's tests are built with -Iproto). Include after
+ * Helpers shared by the cmocka unit tests of proto/, lib/ and the daemons
+ * (every directory's tests are built with -Iproto -Ilib). Include after
  * <cmocka.h>.
  */
 #ifndef PARLEY_TEST_UTIL_H

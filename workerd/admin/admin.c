@@ -14,7 +14,7 @@
  * table (admin_ask); its reply is decoded by the table in admin_answer,
  * the one place a malformed one becomes a 500, and the JSON is made from
  * the decoded struct.
- * The key is checked by apikey_check() (proto/settings.c), as the chat
+ * The key is checked by apikey_check() (lib/settings.c), as the chat
  * key is: SHA-256 digests compared with CRYPTO_memcmp, so neither the
  * content nor the length of the configured key shows in the timing. A
  * key that is not the install's but has the shape of an organisation's
@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "keymsg.h"
 #include "log.h"

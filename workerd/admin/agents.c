@@ -42,7 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agentmsg.h"
+#include "chat.h"
 #include "log.h"
 #include "notify.h"
 #include "upstream.h"

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "keymsg.h"
 #include "log.h"
 #include "random.h"

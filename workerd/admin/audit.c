@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "keymsg.h"
 #include "log.h"
 #include "workerd.h"

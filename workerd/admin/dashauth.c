@@ -77,6 +77,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "dashmsg.h"
 #include "usermsg.h"
 #include "log.h"

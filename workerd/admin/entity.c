@@ -10,7 +10,7 @@
  *	DELETE <list>/:id	200 {"deleted":true}, or the entity's own; 409
  *				for the one it keeps
  *
- * A table (struct admin_entity, workerd.h) says what differs: storaged's
+ * A table (struct admin_entity, admin.h) says what differs: storaged's
  * types, the body's fields (their JSON names, types, mask bits and the
  * texts of their errors), the record's own rules, the replies' JSON. A
  * body is mapped onto the record field by field here; whether the values
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "log.h"
 #include "workerd.h"
 

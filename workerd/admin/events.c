@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "log.h"
 #include "widgetmsg.h"

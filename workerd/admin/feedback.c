@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "feedbackmsg.h"
 #include "workerd.h"
 

@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agentmsg.h"
+#include "chat.h"
 #include "log.h"
 #include "workerd.h"
 

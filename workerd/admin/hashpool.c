@@ -29,6 +29,7 @@
 
 #include <openssl/crypto.h>
 
+#include "admin.h"
 #include "log.h"
 #include "workerd.h"
 

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
+#include "chat.h"
 #include "log.h"
 #include "metricsmsg.h"
 #include "upstream.h"

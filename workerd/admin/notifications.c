@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "admin.h"
 #include "mailmsg.h"
 #include "workerd.h"
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "admin.h"
 #include "orgmsg.h"
 #include "workerd.h"
 

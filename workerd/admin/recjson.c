@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workerd.h"
+#include "admin.h"
 
 #define AT(s, off)	((unsigned char *)(s) + (off))
 #define CAT(s, off)	((const unsigned char *)(s) + (off))

@@ -1,6 +1,6 @@
 /*
  * Setup mistakes told (issue 24): the refusals a widget's visitors got,
- * counted by storaged (storaged/setup.h), and what the owner sees of them.
+ * counted by storaged (storaged/setupcounts.h), and what the owner sees of them.
  *
  *	setup_note()	a refusal (or an accepted config fetch) to storaged,
  *			answered by nobody: the chat, the config, the socket
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "log.h"
 #include "workerd.h"
 

@@ -40,6 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"

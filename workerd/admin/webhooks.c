@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "hookmsg.h"
 #include "notify.h"
 #include "workerd.h"

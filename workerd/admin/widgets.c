@@ -51,6 +51,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "widgetmsg.h"
 #include "workerd.h"

@@ -32,7 +32,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
 #include "agentmsg.h"
+#include "chat.h"
 #include "log.h"
 #include "stmsgs.h"
 #include "turn.h"

@@ -65,7 +65,9 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "agentmsg.h"
+#include "chat.h"
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chat.h"
+#include "exportrows.h"
 #include "log.h"
 #include "workerd.h"
 

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "chat.h"
 #include "log.h"
 #include "stmsgs.h"
 #include "workerd.h"

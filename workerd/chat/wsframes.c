@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "chat.h"
 #include "workerd.h"
 
 const struct wsframe wsframes[] = {

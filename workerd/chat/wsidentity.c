@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "chat.h"
 #include "stmsgs.h"
 #include "widgetmsg.h"
 #include "workerd.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chat.h"
 #include "workerd.h"
 
 static int

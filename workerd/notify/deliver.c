@@ -40,6 +40,7 @@
 
 #include <jansson.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "exportrows.h"
 #include "hookmsg.h"

@@ -10,6 +10,8 @@
  *	backoff.c	the retry schedule: exponential, jittered, > 24 hours
  *	deliver.c	one attempt: the signed POST, libcurl on the loop, the
  *			address checked as curl connects
+ *	mailfmt.c, mailer.c	email: the message, and sending it
+ *	notifier.c	the notifier role: its process, its loop
  */
 #ifndef PARLEY_NOTIFY_H
 #define PARLEY_NOTIFY_H
@@ -20,6 +22,8 @@
 #include <netinet/in.h>
 
 #include <curl/curl.h>
+
+struct settings;
 
 /* ---- signing (sign.c), https://www.standardwebhooks.com ---- */
 #define NOTIFY_SECRET_PREFIX	"whsec_"
@@ -219,5 +223,19 @@ void mailer_start(void (*idle)(void));
 void mailer_quit(void);
 size_t mailer_busy(void);
 void mailer_shutdown(void);
+
+/* ---- the role (notifier.c) ---- */
+
+/* The notifier's comm, title and log name (a worker's: WORKERD_NAME). */
+#define NOTIFIER_NAME		"parley-notify"
+
+/*
+ * The notifier role (`parley-workerd --role notifier`), after main() has
+ * the settings (master_open): connects to storaged (PARLEY_STORAGED),
+ * tells masterd it is ready and runs its loop until MW_QUIT, the loss of
+ * masterd's channel, or SIGTERM/SIGINT. Takes no connections. Returns
+ * main's exit status.
+ */
+int notifier_run(const struct settings *);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "site.h"
 #include "static.h"
 #include "workerd.h"
 

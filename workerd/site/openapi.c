@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "site.h"
 #include "static.h"
 #include "workerd.h"
 

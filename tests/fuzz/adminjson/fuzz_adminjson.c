@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "widgetmsg.h"
 #include "workerd.h"

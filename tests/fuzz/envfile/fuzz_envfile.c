@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for proto/envfile.c, the .env reader (make run's and
+ * libFuzzer target for lib/envfile.c, the .env reader (make run's and
  * systemd's rules): any bytes parse or are refused with a line, never
  * crash; what parses holds names that are names and values without NUL;
  * setting a variable in place (envfile_set) changes that one alone: the

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "metrics.h"
+#include "metrictotals.h"
 #include "stmsgs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

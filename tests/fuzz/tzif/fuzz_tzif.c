@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the TZif parser and the POSIX TZ rules it reads
- * (proto/tzif.c). Zone files are system files, but the parser reads
+ * (lib/tzif.c). Zone files are system files, but the parser reads
  * bytes: whatever they are, it must not crash or leak, and a file it
  * accepts must hold together: transitions ascending, each naming a type
  * that exists, offsets within ±26 hours at any instant asked (the far

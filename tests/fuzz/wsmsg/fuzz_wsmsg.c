@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
+#include "chat.h"
 #include "workerd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

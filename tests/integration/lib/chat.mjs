@@ -21,7 +21,7 @@ export function sid(prefix = 's') {
 }
 
 // A session as the admin API and the exports show it: a digest, never the
-// credential itself (proto/exportrows.h, exprow_session).
+// credential itself (lib/exportrows.h, exprow_session).
 export function sessionShown(sessionId) {
   return `sha256:${crypto.createHash('sha256').update(sessionId).digest('hex').slice(0, 24)}`;
 }

@@ -14,7 +14,7 @@
 #include "masterd.h"
 #include "settings.h"
 
-/* masterd's numbers are the table's rows (proto/settingtab.c). */
+/* masterd's numbers are the table's rows (lib/settingtab.c). */
 static int
 port(const char *s, uint32_t *p)
 {

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "log.h"
 #include "msgtab.h"
 #include "stmsgs.h"

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
+#include "chat.h"
+#include "site.h"
 #include "static.h"
 #include "workerd.h"
 

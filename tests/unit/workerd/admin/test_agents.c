@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "admin.h"
 #include "test_client.h"
 #include "agentmsg.h"
 #include "widgetmsg.h"

@@ -17,7 +17,9 @@
 
 #include <openssl/sha.h>
 
+#include "admin.h"
 #include "dashmsg.h"
+#include "site.h"
 #include "stmsgs.h"
 #include "test_client.h"
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agentmsg.h"
 #include "test_client.h"
 #include "test_util.h"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "test_client.h"
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "admin.h"
 #include "test_peer.h"
 
 #define PW	"correct horse battery"

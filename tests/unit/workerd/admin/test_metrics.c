@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "metricsmsg.h"
 #include "test_client.h"
 #include "workerd.h"

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "chat.h"
 #include "test_peer.h"
 #include "fake_model.h"
 #include "agentmsg.h"

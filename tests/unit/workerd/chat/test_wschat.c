@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "agentmsg.h"
+#include "chat.h"
 #include "stmsgs.h"
 #include "test_client.h"
 #include "fake_model.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "admin.h"
 #include "test_client.h"
 
 #define KEY	"test-admin-key-0123456789abcdef"

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "site.h"
 #include "test_client.h"
 #include "tlsctx.h"
 

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 
+#include "admin.h"
+#include "site.h"
 #include "static.h"
 #include "test_client.h"
 

@@ -1,11 +1,11 @@
 /*
- * The widgets' setup counts, in memory (setup.h).
+ * The widgets' setup counts, in memory (setupcounts.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "storeint.h"
 
 struct setup_ent {

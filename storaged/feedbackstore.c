@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "agentstore.h"
-#include "feedback.h"
+#include "feedbackstore.h"
 #include "log.h"
 #include "storeint.h"
 #include "util.h"

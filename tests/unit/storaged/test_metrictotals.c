@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "metrictotals.h"
 #include "stmsgs.h"
 
 struct got {

@@ -1,8 +1,8 @@
-/* The event ring: numbering, keeping and reading back events (events.h). */
+/* The event ring: numbering, keeping and reading back events (eventring.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "events.h"
+#include "eventring.h"
 #include "log.h"
 #include "random.h"
 

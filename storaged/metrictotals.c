@@ -1,5 +1,5 @@
 /*
- * The metric totals (metrics.h). A worker sends what its counters grew by
+ * The metric totals (metrictotals.h). A worker sends what its counters grew by
  * since its last acknowledged push, so they are added here and outlive
  * the worker: a restart never makes a counter go backwards. Its gauges
  * are only true while it lives, so they stay with its connection.
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "metrics.h"
+#include "metrictotals.h"
 #include "proto.h"
 
 static struct mseries *totals;

@@ -1,5 +1,5 @@
 /*
- * The workers' TLS context (proto/tlsctx.c): masterd builds one at start
+ * The workers' TLS context (lib/tlsctx.c): masterd builds one at start
  * only to refuse a bad pair early; each worker builds its own.
  */
 #ifndef PARLEY_TLSCTX_H

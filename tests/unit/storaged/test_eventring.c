@@ -1,5 +1,5 @@
 /*
- * storaged's event ring (events.h): numbering under an epoch, typing
+ * storaged's event ring (eventring.h): numbering under an epoch, typing
  * kept out, ST_EV_SINCE's answers (ok, gone, bounded), eviction by count
  * and by bytes, and which subscriber level gets which event.
  */
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "agentmsg.h"
-#include "events.h"
+#include "eventring.h"
 #include "log.h"
 #include "stmsgs.h"
 

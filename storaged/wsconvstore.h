@@ -1,5 +1,5 @@
 /*
- * A visitor session's conversations (issue 26, wsconvs.c): the store
+ * A visitor session's conversations (issue 26, wsconvstore.c): the store
  * operations behind ST_WS_CONV_NEW, ST_WS_CONV_LIST and ST_WS_CONV_READ.
  * Same rules as store.h: each does nothing when t->err is set and returns
  * t->err; the reply is filled only on success (result ST_WS_* is no

@@ -1,6 +1,6 @@
 /*
  * What parleyctl prints: stats, widgets and users. The export rows are
- * proto/exportrows.c's, the HTTP export's (docs/dashboard.md) byte for
+ * lib/exportrows.c's, the HTTP export's (docs/dashboard.md) byte for
  * byte; the integration test compares the two.
  */
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /*
- * proto/envfile.c: one table of files, each read as systemd's
+ * lib/envfile.c: one table of files, each read as systemd's
  * EnvironmentFile= reads it (the variables it yields) or refused with
  * the line that says why; then the in-place fill (envfile_set) and the
  * atomic rewrite (envfile_write).

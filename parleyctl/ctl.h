@@ -6,7 +6,7 @@
  *	main.c    the commands: a request struct out, its reply decoded
  *	args.c    the command line (pure: unit tested)
  *	format.c  what is printed: stats, widgets (pure); the export rows
- *	          are proto/exportrows.c's, as the HTTP export's
+ *	          are lib/exportrows.c's, as the HTTP export's
  *	client.c  one blocking connection to storaged
  */
 #ifndef PARLEY_CTL_H

@@ -1,5 +1,5 @@
 /*
- * Feedback (issue 26; feedback.c, proto/feedbackmsg.h): a visitor's
+ * Feedback (issue 26; feedbackstore.c, proto/feedbackmsg.h): a visitor's
  * thumbs and rating, and the organisation's counts of them. Errors as
  * store.h: each does nothing when t->err is set; 0 or t's error.
  */

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "storeint.h"
-#include "wsconvs.h"
+#include "wsconvstore.h"
 #include "wsess.h"
 
 #define WC_KEY_LEN	(ST_TOKEN_HASH_LEN + 8 + ID_LEN)

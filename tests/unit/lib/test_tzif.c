@@ -1,5 +1,5 @@
 /*
- * Unit tests: time zones from TZif files (proto/tzif.c) against known
+ * Unit tests: time zones from TZif files (lib/tzif.c) against known
  * offsets (the files in /usr/share/zoneinfo, Debian's tzdata; the years
  * past 2037 come from the footer's POSIX rule), and away mode's business
  * hours as a pure function of fixed instants (widgetmsg.c).

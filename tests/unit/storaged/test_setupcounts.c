@@ -1,5 +1,5 @@
 /*
- * The widgets' setup counts (storaged/setup.c, issue 24): exact per reason,
+ * The widgets' setup counts (storaged/setupcounts.c, issue 24): exact per reason,
  * and bounded however many widgets, origins and bytes a visitor sends: at
  * most ST_SETUP_ORIGINS origins per widget (the oldest go), each cut at
  * ST_SETUP_ORIGIN_MAX bytes, at most SETUP_WIDGETS_MAX widgets (the one
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "log.h"
-#include "setup.h"
+#include "setupcounts.h"
 #include "stmsgs.h"
 #include "test_fixture.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests: the shared helpers of proto/util.h (UTF-8, hex, byte order, JSON Content-Type). */
+/* Unit tests: the shared helpers of lib/util.h (UTF-8, hex, byte order, JSON Content-Type). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * A visitor session's conversations (issue 26, storaged/wsconvs.c)
+ * A visitor session's conversations (issue 26, storaged/wsconvstore.c)
  * through the dispatcher: a new conversation, the list and its bound,
  * reading only the session's own, and the entries swept with the session.
  */

@@ -1,4 +1,4 @@
-/* Unit tests: proto_random (proto/random.h), the ids' and tokens' bytes. */
+/* Unit tests: proto_random (lib/random.h), the ids' and tokens' bytes. */
 #include <sys/wait.h>
 
 #include <setjmp.h>

@@ -1,0 +1,327 @@
+/*
+ * The chat turn's front ends (chat/; the turn itself is turn.h's): the
+ * HTTP chat endpoints (chat.c) and the widget's WebSocket: its frames
+ * (wsmsg.c, wsframes.c), its socket (wschat.c) and the socket's add-ons
+ * (wsfeedback.c, wsidentity.c, wsconvs.c).
+ */
+#ifndef PARLEY_CHAT_H
+#define PARLEY_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "stmsgs.h"
+#include "workerd.h"
+
+/* ---------------------------------------------------------------- chat.c */
+
+#define CHAT_MESSAGE_MAX	4000	/* characters (code points) */
+#define CHAT_SESSION_MAX	128
+#define CHAT_OUT_HIGH		(64 * 1024)	/* pause the model above this */
+#define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
+#define CHAT_EMPTY_REPLY	"I could not generate a response right now."
+#define CHAT_DETAILS_MAX	256
+/* The default widget's refusals of an HTTP turn (403, 429). */
+#define CHAT_DISABLED_TEXT	"This chat is disabled."
+#define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
+				"limit. Please come back tomorrow."
+
+enum chat_body {
+	CHAT_BODY_OK,
+	CHAT_BODY_MALFORMED,	/* not JSON: 400 "Invalid JSON body" */
+	CHAT_BODY_INVALID,	/* 400 "Invalid request payload" + details */
+};
+
+struct chat_input {
+	char session[CHAT_SESSION_MAX + 1];
+	char *message;		/* malloc'd, valid UTF-8, no NUL */
+	struct st_visitor visitor;	/* the body's "visitor" (issue 24) */
+};
+/*
+ * The widget's account of its visitor (issue 24) from JSON object o
+ * ({pageUrl, referrer, userAgent, language, timeZone}; anything else is
+ * nothing): each string kept when st_visitor_clean keeps it. Never an
+ * error: what is wrong is dropped. st_visitor_free after.
+ */
+void chat_visitor_parse(json_t *o, struct st_visitor *v);
+
+/* key NULL or "": the chat endpoints answer 503. */
+void chat_init(const char *widget_key);
+void chat_shutdown(void);
+/* 0 authorised (x-api-key, else x-widget-api-key); else 401 or 503. */
+int chat_auth(const struct http_request *);
+/* ^[A-Za-z0-9._:-]{1,128}$ */
+int chat_session_valid(const char *s, size_t len);
+/*
+ * Checks a request body (ctype: its Content-Type, NULL if none). On
+ * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise
+ * details says what is wrong, for non-production answers.
+ */
+enum chat_body chat_parse_body(const char *ctype, const char *body,
+    size_t len, struct chat_input *in, char *details, size_t detailsz);
+void chat_input_free(struct chat_input *);
+/* Appends v as one NDJSON line (U+2028/2029 escaped). Steals v. -1 on error. */
+int chat_ndjson(struct buf *, json_t *v);
+/*
+ * HTTP chat turns alive (also those whose client left and which still
+ * store), and history or refused requests waiting for storaged.
+ */
+size_t chat_turns(void);
+
+/*
+ * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),
+ * at most max bytes and never cutting a character. Returns the bytes of
+ * text used; less than len when max was reached.
+ */
+size_t chat_utf8_append(struct buf *, const char *text, size_t len,
+    size_t max);
+/* Only white space (or nothing). */
+int chat_blank(const char *, size_t);
+
+/* The HTTP front ends of the chat turn (turn.h). */
+void chat_post_v1(struct conn *, struct http_request *,
+    const struct route_match *);
+void chat_post_stream(struct conn *, struct http_request *,
+    const struct route_match *);
+void chat_get_history(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* --------------------------------------------------------------- wsmsg.c */
+
+enum wsmsg_type {
+	WSMSG_INVALID, WSMSG_MESSAGE, WSMSG_CONTACT, WSMSG_RESUME,
+	WSMSG_REQUEST_HUMAN, WSMSG_AVAILABILITY, WSMSG_VISITOR,
+	WSMSG_IDENTIFY,
+	WSMSG_FEEDBACK, WSMSG_RATING,
+	/* issue 26, wsconvs.c */
+	WSMSG_NEW_CONV, WSMSG_CONV_LIST, WSMSG_CONV_OPEN,
+};
+
+/* A visitor's WebSocket message; the strings point into root. */
+struct wsframe;
+struct wsmsg {
+	enum wsmsg_type type;
+	const struct wsframe *frame;	/* its row of wsframes[]; NULL: INVALID */
+	json_t *root;
+	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
+	size_t content_len;
+	/* CONTACT, IDENTIFY (name, email): "" when not given */
+	const char *name, *email, *phone;
+	const char *token;	/* RESUME: "" when not given, else unchecked */
+	/* IDENTIFY: 1..ST_EXTERNAL_ID_MAX characters; the hash unchecked */
+	const char *ext_id, *hash;
+	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
+	const char *msg_id;	/* FEEDBACK: 32 lowercase hex */
+	uint8_t value;		/* FEEDBACK: enum st_feedback */
+	uint8_t score;		/* RATING: 1-5 */
+	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
+	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
+	char error[96];		/* INVALID: what to tell the visitor */
+};
+
+/*
+ * The frame's row of wsframes[] (its "type"), then its fields by the row's
+ * parser: 0, or -1 with m->error set. Either way, wsmsg_free(m) after.
+ */
+int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
+void wsmsg_free(struct wsmsg *m);
+/* m fails with what (the visitor's error text): -1. */
+int wsmsg_fail(struct wsmsg *m, const char *what);
+/* The rows' parsers (m->root read into m's fields): 0, or -1 refused. */
+int wsmsg_parse_message(struct wsmsg *m);
+int wsmsg_parse_contact(struct wsmsg *m);
+int wsmsg_parse_resume(struct wsmsg *m);
+int wsmsg_parse_visitor(struct wsmsg *m);
+int wsmsg_parse_identify(struct wsmsg *m);
+
+/* ------------------------------------------------------------ wsframes.c */
+
+struct wsess;
+/* How a frame is bounded, beyond the socket's frame size. */
+enum wsframe_bound {
+	WSF_CLIENT,	/* the client's rate limit, counted by storaged */
+	WSF_SOCKET,	/* a count a minute (or a socket) on the socket */
+	WSF_FIRST,	/* only as the socket's first frame */
+	WSF_KEPT,	/* nothing stored: kept, replaced by the next */
+};
+/* One frame the visitor may send (docs/widget-protocol.md). */
+struct wsframe {
+	const char *type;		/* its "type" */
+	enum wsmsg_type msg;
+	int (*parse)(struct wsmsg *);	/* its fields; NULL: none */
+	void (*answer)(struct wsess *, struct wsmsg *);
+	/*
+	 * It writes: refused with "Identity required" on an
+	 * identity_required widget until the socket's identify is verified.
+	 */
+	uint8_t stores;
+	uint16_t st;			/* the storaged message it asks, 0 none */
+	enum wsframe_bound bound;
+};
+/* The table; the row of "type" type, NULL when none. */
+extern const struct wsframe wsframes[];
+const struct wsframe *wsframe_find(const char *type);
+
+/* ----------------------------------------------------------- wsfeedback.c */
+
+/*
+ * Feedback (issue 26, docs/widget-protocol.md "Feedback"): the visitor's
+ * "feedback" (a thumb on an answer) and "rating" frames, each checked
+ * (wsfb_parse_*), stored with one storaged request at a time per socket
+ * (ST_WS_FEEDBACK, ST_WS_RATING), counted in a per-socket rate and in
+ * the client's ("fb:" key, ST_RATE_HIT, the messages' limit), and
+ * answered "feedback_saved" / "rating_saved"; and "rating_request" when a
+ * person hands the conversation back to the assistant.
+ */
+struct wsess;
+struct wsfb {
+	struct wsess *s;		/* the socket's (wschat_send) */
+	const char *wid;		/* its public widget id */
+	const uint8_t *hash;		/* its session token's hash */
+	const char *conv;		/* its conversation, "" unknown */
+	const char *ended;		/* the one it left (new_conversation) */
+	const int *resuming;		/* its resume is in flight */
+	const char *rate_key;		/* its client's feedback count */
+	struct storec_req *req;		/* in flight */
+	int pend_type;			/* WSMSG_FEEDBACK or WSMSG_RATING */
+	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
+	uint8_t pend_value, pend_score;
+	char pend_comment[ST_RATING_COMMENT_MAX + 1];
+	uint64_t window;		/* when this minute of frames began */
+	unsigned int asks;		/* frames in that minute */
+	int feedback_enabled;		/* the widget's settings */
+	int rating_enabled;
+};
+/*
+ * f of socket s; the pointers are s's own fields, read when needed
+ * (rate_key: "fb:" and the client, "" when nothing is counted).
+ */
+void wsfb_init(struct wsfb *f, struct wsess *s, const char *wid,
+    const uint8_t *hash, const char *conv, const char *ended,
+    const int *resuming, const char *rate_key);
+/* Cancels what is in flight. */
+void wsfb_free(struct wsfb *f);
+/* WSMSG_FEEDBACK, WSMSG_RATING: checked by wsmsg_parse, stored, answered. */
+void wsfb_frame(struct wsfb *f, const struct wsmsg *m);
+/* The handoff state goes from old to state: "rating_request" when handed back. */
+void wsfb_handoff(struct wsfb *f, int old, int state);
+/* wsmsg_parse's part: type "feedback" or "rating" (m->root read): 0 or -1. */
+int wsfb_parse_feedback(struct wsmsg *m);
+int wsfb_parse_rating(struct wsmsg *m);
+
+/* ---------------------------------------------------------- wsidentity.c */
+
+struct wsess;
+
+/* A socket's verified identity (issue 26; docs/widget-protocol.md). */
+struct wsident {
+	uint8_t required;	/* the widget's identity_required */
+	uint8_t verified;	/* this socket's identify was verified */
+	unsigned int asks;	/* identify frames on this socket */
+	struct wsess *s;	/* the socket, while req is in flight */
+	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
+};
+
+/* The widget's rule (ST_WS_OPEN's widget): unverified until identify. */
+void wsident_open(struct wsident *, const struct st_widget *);
+/*
+ * 1 when the socket's frames that store (wsframes[]'s stores) must be
+ * refused with "Identity required": the widget requires an identity and
+ * this socket's is not verified.
+ */
+int wsident_refuses(const struct wsident *);
+/*
+ * {"type":"identify"} of socket s (widget wid, session token hash):
+ * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
+ * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error).
+ */
+void wsident_identify(struct wsident *, struct wsess *s,
+    const struct wsmsg *m, const char *wid, const uint8_t *token_hash);
+/* Cancels the request in flight (the socket goes). */
+void wsident_free(struct wsident *);
+
+/* -------------------------------------------------------------- wschat.c */
+
+/*
+ * GET /api/widget/{widget_id}/ws[?token=]: the Loquent widget protocol over
+ * a WebSocket (docs/internals.md, "Widget chat over WebSocket").
+ */
+void wschat_upgrade(struct conn *, struct http_request *,
+    const struct route_match *);
+/* Hooks storaged's widget-gone events (after storec_init). */
+void wschat_init(void);
+/* For a socket's add-ons (wsidentity.c, wsfeedback.c, wsconvs.c): o
+ * (stolen) sent to s. */
+void wschat_send(struct wsess *s, json_t *o);
+/* For a socket's add-ons: s's session is stored now (made by storaged). */
+void wschat_stored(struct wsess *s);
+/* Turns alive, also those whose visitor left and which still store. */
+size_t wschat_turns(void);
+/* Closes every session open on the public widget id (it is gone). */
+void wschat_widget_gone(const char *widget_id);
+/* wsframes[]'s answers of socket s's frame m, each its own "type". */
+void wschat_on_message(struct wsess *s, struct wsmsg *m);
+void wschat_on_contact(struct wsess *s, struct wsmsg *m);
+void wschat_on_resume(struct wsess *s, struct wsmsg *m);
+void wschat_on_request_human(struct wsess *s, struct wsmsg *m);
+void wschat_on_availability(struct wsess *s, struct wsmsg *m);
+void wschat_on_visitor(struct wsess *s, struct wsmsg *m);
+void wschat_on_identify(struct wsess *s, struct wsmsg *m);
+void wschat_on_feedback(struct wsess *s, struct wsmsg *m);
+
+/* ------------------------------------------------------------- wsconvs.c */
+
+/*
+ * A visitor's conversations over the WebSocket (issue 26): a new one,
+ * the list, an earlier one read-only. A socket's state: its request in
+ * flight (one at a time) and this minute's count.
+ */
+struct wsconvs {
+	struct storec_req *req;
+	uint64_t window;		/* when this minute of asks began */
+	unsigned int asks;
+};
+/* open_conversation's id (a string, its form checked with it): 0 or -1. */
+int wsconvs_parse_open(struct wsmsg *m);
+/* Answers the frame m (new_conversation, conversations, open_conversation) of socket s. */
+struct wsess;
+void wsconvs_frame(struct wsess *s, struct wsmsg *m);
+/* Forgets the request in flight (the socket goes). */
+void wsconvs_free(struct wsconvs *);
+
+/*
+ * What wsconvs.c reads of wschat.c's socket s: its widget and token
+ * hash, whether a session is stored, whether it waits for a resume or a
+ * reply (busy), and its wsconvs.
+ */
+struct wsess_io {
+	const char *wid;
+	const uint8_t *hash;	/* ST_TOKEN_HASH_LEN bytes */
+	int stored, resuming, busy;
+	struct wsconvs *cv;
+};
+void wschat_io(struct wsess *s, struct wsess_io *io);
+/* An error frame of text msg to s (wschat_send above sends any). */
+void wschat_send_error(struct wsess *s, const char *msg);
+/* The visitor's words for refusals the socket's add-ons share. */
+#define WSCHAT_RESUMING_TEXT	"Your conversation is being restored."
+#define WSCHAT_BUSY_TEXT	"Too many new conversations are starting " \
+				"right now. Please try again in a minute."
+#define WSCHAT_FIRST_TEXT	"Please send a message first."
+/* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
+int wschat_gone(struct wsess *s, int result);
+/*
+ * s left its conversation (a new one starts with its next message);
+ * ended: the one storaged ended ("" none), what a rating now rates.
+ */
+void wschat_conv_left(struct wsess *s, const char *ended);
+/*
+ * The "history" frame of h (n, oldest first; more: older ones left out),
+ * with conversation_id (NULL or "": null), and readonly when set.
+ */
+void wschat_send_history(struct wsess *s, const struct st_msg *h,
+    uint32_t n, int more, const char *conv_id, int readonly);
+
+#endif
