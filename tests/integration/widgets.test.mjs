@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { RECORDS } from './lib/records.mjs';
 import { Enc } from './lib/storage.mjs';
 
 const W = '/v1/admin/widgets';
@@ -17,11 +18,8 @@ const DASH = 'https://dash.example';     // CORS_ORIGIN
 const SHOP = 'https://shop.example';
 const EVIL = 'https://evil.example';
 const WID_RE = /^wid_[0-9a-f]{32}$/;
-const PUBLIC_KEYS = ['name', 'greeting', 'primary_color', 'text_color', 'position', 'contact_info_mode',
-  'collect_name', 'collect_email', 'collect_phone', 'handoff_enabled', 'handoff_label',
-  // issue 26
-  'starter_questions', 'proactive_message', 'proactive_delay_s', 'proactive_path', 'language',
-  'identity_required', 'unread_sound', 'unread_title', 'feedback_enabled', 'rating_enabled'];
+// The public rows of the widget record (proto/widgetmsg.h).
+const PUBLIC_KEYS = RECORDS.get('st_widget').filter((r) => r.view === 'pub').map((r) => r.json);
 
 // storaged requests the HTTP side has no endpoint for (widgetmsg.h).
 const ST_WS_OPEN = 0x2e;

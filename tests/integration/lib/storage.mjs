@@ -11,11 +11,14 @@
 // (stmsgs.c). req() and rep() walk them, so no field list is written here
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
-// (a conv, a widget...) have theirs below; storage.test.mjs checks every
+// (a conv, an agent...) have theirs below, and those with rows (a widget)
+// theirs from records.mjs; storage.test.mjs checks every
 // payload against the C encodings in tests/fuzz/stmsgs/corpus.
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+
+import { rowCodec } from './records.mjs';
 
 const PROTO = new URL('../../../proto/', import.meta.url);
 const source = (f) => fs.readFileSync(new URL(f, PROTO), 'utf8');
@@ -238,53 +241,6 @@ export function decAgent(d) {
   };
 }
 
-// A widget (proto/widgetmsg.h), both ways.
-export function encWidget(e, w) {
-  e.str(w.id).str(w.widgetId).str(w.name).str(w.greeting).str(w.primaryColor).str(w.textColor)
-    .u8(w.position).u8(w.contactMode).u8(w.collectName).u8(w.collectEmail).u8(w.collectPhone).u8(w.enabled);
-  e.u32(w.origins.length);
-  for (const o of w.origins) e.str(o);
-  e.u32(w.dailyCap).str(w.systemPrompt).str(w.model).u64(w.createdAt).u64(w.updatedAt)
-    .str(w.agentId).u8(w.handoffEnabled).str(w.handoffLabel).str(w.org ?? '').u32(w.retentionDays ?? 0)
-    .str(w.timezone ?? '');
-  const hours = w.hours ?? [];
-  e.u32(hours.length);
-  for (const h of hours) e.u8(h.day).u16(h.start).u16(h.end);
-  e.str(w.awayMessage ?? '');
-  // Issue 26's settings (format 6).
-  const starters = w.starterQuestions ?? [];
-  e.u32(starters.length);
-  for (const q of starters) e.str(q);
-  return e.str(w.proactiveMessage ?? '').u32(w.proactiveDelayS ?? 10).str(w.proactivePath ?? '').str(w.language ?? '')
-    .u8(w.identityRequired ?? 0).str(w.identitySecret ?? '').u8(w.unreadSound ?? 0).u8(w.unreadTitle ?? 0)
-    .u8(w.feedbackEnabled ?? 1).u8(w.ratingEnabled ?? 0);
-}
-
-export function decWidget(d) {
-  const w = {
-    id: d.str(), widgetId: d.str(), name: d.str(), greeting: d.str(), primaryColor: d.str(), textColor: d.str(),
-    position: d.u8(), contactMode: d.u8(), collectName: d.u8(), collectEmail: d.u8(), collectPhone: d.u8(),
-    enabled: d.u8(), origins: [],
-  };
-  for (let i = 0, n = d.u32(); i < n; i++) w.origins.push(d.str());
-  Object.assign(w, {
-    dailyCap: d.u32(), systemPrompt: d.str(), model: d.str(), createdAt: d.u64(), updatedAt: d.u64(),
-    agentId: d.str(), handoffEnabled: d.u8(), handoffLabel: d.str(), org: d.str(), retentionDays: d.u32(),
-    timezone: d.str(), hours: [],
-  });
-  // Away mode's business hours (issue 23): day 0-6, minutes of the day.
-  for (let i = 0, n = d.u32(); i < n; i++) w.hours.push({ day: d.u8(), start: d.u16(), end: d.u16() });
-  w.awayMessage = d.str();
-  w.starterQuestions = [];
-  for (let i = 0, n = d.u32(); i < n; i++) w.starterQuestions.push(d.str());
-  Object.assign(w, {
-    proactiveMessage: d.str(), proactiveDelayS: d.u32(), proactivePath: d.str(), language: d.str(),
-    identityRequired: d.u8(), identitySecret: d.str(), unreadSound: d.u8(), unreadTitle: d.u8(),
-    feedbackEnabled: d.u8(), ratingEnabled: d.u8(),
-  });
-  return w;
-}
-
 export function encAgent(e, a) {
   return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
     .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '')
@@ -368,7 +324,8 @@ const STATS = ['conversations', 'messages', 'widgets', 'contacts', 'ownerSession
 const RECORDS = {
   st_conv: { dec: decConv },
   st_msg: { dec: decMsg },
-  st_widget: { enc: encWidget, dec: decWidget },
+  // Records with rows (proto/record.h): their codec from the rows.
+  st_widget: rowCodec('st_widget'),
   st_agent: { enc: encAgent, dec: decAgent },
   st_org: { enc: encOrg, dec: decOrg },
   st_apikey: { enc: encApiKey, dec: decApiKey },
