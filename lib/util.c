@@ -67,6 +67,14 @@ proto_utf8_chars(const void *s, size_t n)
 	return chars;
 }
 
+int
+proto_text_fits(const char *s, size_t max)
+{
+	ssize_t n = proto_utf8_chars(s, strlen(s));
+
+	return n >= 0 && (size_t)n <= max;
+}
+
 /* ---------------------------------------------------------------- hex */
 
 void

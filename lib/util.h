@@ -20,6 +20,8 @@ size_t proto_utf8_char_len(const unsigned char *s, size_t n);
 int proto_utf8_valid(const void *s, size_t n);
 /* Characters (code points) in s[0..n), or -1 when it is not well-formed UTF-8. */
 ssize_t proto_utf8_chars(const void *s, size_t n);
+/* 1 when the string s is valid UTF-8 of at most max characters. */
+int proto_text_fits(const char *s, size_t max);
 
 /* ---- hex ---- */
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */

@@ -60,9 +60,8 @@ put_ptr(void *rec, size_t off, char *p)
 	memcpy(AT(rec, off), &p, sizeof(p));
 }
 
-/* A LIST's or an ARRAY's strings, and how many. */
-static char **
-strings_of(const struct rfield *f, const void *rec, uint32_t *n)
+char **
+rl_strings(const struct rfield *f, const void *rec, uint32_t *n)
 {
 	*n = get_u32(rec, f->count);
 	if (f->kind == RF_LIST)
@@ -102,7 +101,7 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		break;
 	case RF_LIST:
 	case RF_ARRAY:
-		a = strings_of(f, rec, &n);
+		a = rl_strings(f, rec, &n);
 		if (n > f->bound || (n > 0 && a == NULL)) {
 			e->err = 1;
 			break;
@@ -262,34 +261,40 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 /* ---------------------------------------------------- free, copy, merge */
 
 void
-rl_free(const struct rlayout *l, void *rec)
+rl_row_free(const struct rfield *f, void *rec)
 {
-	const struct rfield *f;
 	char **a;
 	uint32_t n, i;
-	size_t k;
 
-	for (k = 0; k < l->nf; k++) {
-		f = &l->f[k];
-		switch (f->kind) {
-		case RF_TEXT:
-		case RF_STR:
-			free(get_ptr(rec, f->off));
-			break;
-		case RF_LIST:
-		case RF_ARRAY:
-			a = strings_of(f, rec, &n);
-			for (i = 0; a != NULL && i < n && i < f->bound; i++)
-				free(a[i]);
-			if (f->kind == RF_LIST)
-				free(a);
-			break;
-		case RF_OWN:
-			if (f->codec->free != NULL)
-				f->codec->free(rec);
-			break;
-		}
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+		free(get_ptr(rec, f->off));
+		break;
+	case RF_LIST:
+	case RF_ARRAY:
+		a = rl_strings(f, rec, &n);
+		for (i = 0; a != NULL && i < n && i < f->bound; i++)
+			free(a[i]);
+		if (f->kind == RF_LIST)
+			free(a);
+		put_u32(rec, f->count, 0);
+		break;
+	case RF_OWN:
+		if (f->codec->free != NULL)
+			f->codec->free(rec);
+		break;
 	}
+	memset(AT(rec, f->off), 0, f->size);
+}
+
+void
+rl_free(const struct rlayout *l, void *rec)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		rl_row_free(&l->f[i], rec);
 	memset(rec, 0, l->size);
 }
 
@@ -326,7 +331,7 @@ copy_field(const struct rfield *f, void *dst, const void *src)
 		return get_ptr(dst, f->off) == NULL ? -1 : 0;
 	case RF_LIST:
 	case RF_ARRAY:
-		from = strings_of(f, src, &n);
+		from = rl_strings(f, src, &n);
 		if (f->kind == RF_LIST && n > 0) {
 			if ((to = calloc(n, sizeof(*to))) == NULL)
 				return -1;
@@ -405,30 +410,27 @@ say(const struct rfield *f, const char *fmt, uint32_t n)
 	return why;
 }
 
-/* "must be a, b or c": an ENUM's names. */
-static const char *
-say_names(const struct rfield *f)
+void
+rl_enum_names(const struct rfield *f, int quoted, char *buf, size_t sz)
 {
-	const char *n;
+	const char *n, *q = quoted ? "\"" : "";
 	uint32_t i;
 	size_t len;
 
-	snprintf(why, sizeof(why), "%s: must be ", f->json);
 	for (i = 0; i <= f->bound && (n = f->name((int)i)) != NULL; i++) {
-		len = strlen(why);
-		snprintf(why + len, sizeof(why) - len, "%s%s",
-		    i == 0 ? "" : i == f->bound ? " or " : ", ", n);
+		len = strlen(buf);
+		snprintf(buf + len, sz - len, "%s%s%s%s",
+		    i == 0 ? "" : i == f->bound ? " or " : ", ", q, n, q);
 	}
-	return why;
 }
 
-/* 1 when s is UTF-8 of at most max characters. */
-static int
-text_fits(const char *s, size_t max)
+/* "json: must be a, b or c": an ENUM's names. */
+static const char *
+say_names(const struct rfield *f)
 {
-	ssize_t n = proto_utf8_chars(s, strlen(s));
-
-	return n >= 0 && (size_t)n <= max;
+	snprintf(why, sizeof(why), "%s: must be ", f->json);
+	rl_enum_names(f, 0, why, sizeof(why));
+	return why;
 }
 
 static const char *
@@ -439,7 +441,7 @@ field_invalid(const struct rfield *f, const void *rec)
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
-		if (!text_fits(S(get_ptr(rec, f->off)), f->bound))
+		if (!proto_text_fits(S(get_ptr(rec, f->off)), f->bound))
 			return say(f, "must be at most %u characters of UTF-8",
 			    f->bound);
 		break;
@@ -462,7 +464,7 @@ field_invalid(const struct rfield *f, const void *rec)
 		break;
 	case RF_LIST:
 	case RF_ARRAY:
-		strings_of(f, rec, &n);
+		rl_strings(f, rec, &n);
 		if (n > f->bound)
 			return say(f, "at most %u", f->bound);
 		break;
@@ -489,17 +491,6 @@ rl_field(const struct rlayout *l, const char *json)
 
 	for (i = 0; i < l->nf; i++)
 		if (l->f[i].json != NULL && strcmp(l->f[i].json, json) == 0)
-			return &l->f[i];
-	return NULL;
-}
-
-const struct rfield *
-rl_member(const struct rlayout *l, size_t off)
-{
-	size_t i;
-
-	for (i = 0; i < l->nf; i++)
-		if (l->f[i].off == off)
 			return &l->f[i];
 	return NULL;
 }

@@ -221,6 +221,8 @@ void rl_enc(struct penc *, const struct rlayout *, const void *rec);
 int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */
 void rl_free(const struct rlayout *, void *rec);
+/* Frees what row f of rec holds and zeroes it (none, "" read as NULL). */
+void rl_row_free(const struct rfield *f, void *rec);
 /* A deep copy: 0, or -1 out of memory (dst zeroed). */
 int rl_copy(const struct rlayout *, void *dst, const void *src);
 /*
@@ -235,7 +237,9 @@ void rl_merge(const struct rlayout *, void *cur, void *req, uint32_t mask);
 const char *rl_invalid(const struct rlayout *, const void *rec);
 /* The row of JSON name json, or NULL. */
 const struct rfield *rl_field(const struct rlayout *, const char *json);
-/* The row whose member is at off, or NULL. */
-const struct rfield *rl_member(const struct rlayout *, size_t off);
+/* A LIST's or an ARRAY's strings (NULL: a LIST of none), *n how many. */
+char **rl_strings(const struct rfield *, const void *rec, uint32_t *n);
+/* Appends an ENUM row's names to buf ("a, b or c"; quoted: "\"a\"..."). */
+void rl_enum_names(const struct rfield *, int quoted, char *buf, size_t sz);
 
 #endif

@@ -139,15 +139,6 @@ pdec_contact(struct pdec *d, struct st_contact *c)
 
 /* ---------------------------------------------------------------- checks */
 
-/* 1 when s is UTF-8 of at most max characters. */
-static int
-text_fits(const char *s, size_t max)
-{
-	ssize_t n = proto_utf8_chars(s, strlen(s));
-
-	return n >= 0 && (size_t)n <= max;
-}
-
 static int
 color_valid(const char *c)
 {
@@ -258,7 +249,7 @@ starter_fits(const char *s, size_t max)
 	size_t n = strlen(s);
 
 	return n > 0 && !isspace((unsigned char)s[0]) &&
-	    !isspace((unsigned char)s[n - 1]) && text_fits(s, max);
+	    !isspace((unsigned char)s[n - 1]) && proto_text_fits(s, max);
 }
 
 /* The starters, the language and the secret: NULL when fine. */

@@ -84,9 +84,9 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 {
 	struct pdec d;
 	uint8_t *buf = NULL;
-	int ver, rc = 0;
+	int ver, cur = entity_version(e), rc = 0;
 
-	if ((ver = rec_open_ver(t, v, &d, entity_version(e), e->what)) < 0)
+	if ((ver = rec_open_ver(t, v, &d, cur, e->what)) < 0)
 		return -1;
 	/*
 	 * An older record: its layout reads it as it is; without one, it
@@ -105,7 +105,7 @@ entity_decode(struct store_txn *t, const struct store_entity *e,
 	/* Stored before organisations (or padded): the first one's. */
 	else if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
 		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
-	if (rc == 0 && ver < entity_version(e) && e->upgrade != NULL)
+	if (rc == 0 && ver < cur && e->upgrade != NULL)
 		e->upgrade(rec, ver);
 	return rc;
 }

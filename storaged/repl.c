@@ -100,7 +100,6 @@ static struct {
 
 static void publish(void);
 static void standby_gone(const char *why);
-static int peer_closed(int);
 static void up_close(const char *why);
 
 /* ---------------------------------------------------------------- backlog */
@@ -382,9 +381,14 @@ pump(void)
 		any = 1;
 	}
 	/* The acknowledgement is on the replies' path: no wait for the turn's flush. */
+	/*
+	 * A standby that closed fails the write (EPIPE, ECONNRESET) or shows
+	 * its EOF to the read (repl_client_gone), whichever comes first: the
+	 * same event, named the same.
+	 */
 	if (any && pchan_flush(R.sbch) < 0 && errno != EAGAIN)
-		standby_gone(peer_closed(errno) ? "disconnected" :
-		    strerror(errno));
+		standby_gone(errno == EPIPE || errno == ECONNRESET ?
+		    "disconnected" : strerror(errno));
 }
 
 /* ---------------------------------------------------------------- snapshots */
@@ -519,17 +523,6 @@ snap_start(void)
 }
 
 /* ---------------------------------------------------------------- primary */
-
-/*
- * A write to a peer that closed fails with EPIPE or ECONNRESET, or the
- * read sees its EOF first: the same event, named the same whichever
- * comes first.
- */
-static int
-peer_closed(int err)
-{
-	return err == EPIPE || err == ECONNRESET;
-}
 
 /* The standby's link ends (it closed, or it is dropped): it is away. */
 static void

@@ -37,15 +37,11 @@ get_str(const void *rec, size_t off)
 static json_t *
 strings_json(const struct rfield *f, const void *rec)
 {
-	char *const *a;
+	char **a;
 	json_t *arr;
 	uint32_t n, i;
 
-	n = get_u32(rec, f->count);
-	if (f->kind == RF_LIST)
-		memcpy(&a, CAT(rec, f->off), sizeof(a));
-	else
-		a = (char *const *)(const void *)CAT(rec, f->off);
+	a = rl_strings(f, rec, &n);
 	if ((arr = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < n && i < f->bound && a != NULL; i++)
@@ -138,29 +134,21 @@ rec_json_fields(json_t *o, const struct rlayout *l, const void *rec,
 
 /* ------------------------------------------------------------------- in */
 
-static const char *
-say(char *buf, size_t sz, const char *fmt, uint32_t n)
-{
-	snprintf(buf, sz, fmt, n);
-	return buf;
-}
-
 static _Thread_local char why[160];
+
+static const char *
+say(const char *fmt, uint32_t n)
+{
+	snprintf(why, sizeof(why), fmt, n);
+	return why;
+}
 
 /* "must be \"a\" or \"b\"": an ENUM's names. */
 static const char *
 enum_why(const struct rfield *f)
 {
-	const char *n;
-	uint32_t i;
-	size_t len;
-
 	strlcpy(why, "must be ", sizeof(why));
-	for (i = 0; i <= f->bound && (n = f->name((int)i)) != NULL; i++) {
-		len = strlen(why);
-		snprintf(why + len, sizeof(why) - len, "%s\"%s\"",
-		    i == 0 ? "" : i == f->bound ? " or " : ", ", n);
-	}
+	rl_enum_names(f, 1, why, sizeof(why));
 	return why;
 }
 
@@ -174,42 +162,12 @@ plain_string(json_t *v)
 	return json_string_value(v);
 }
 
-/* A LIST's or an ARRAY's strings, or NULL (a LIST of none). */
-static char **
-strings_at(void *rec, const struct rfield *f)
-{
-	char **a;
-
-	if (f->kind != RF_LIST)
-		return (char **)(void *)AT(rec, f->off);
-	memcpy(&a, AT(rec, f->off), sizeof(a));
-	return a;
-}
-
-/* rec without row f's strings: none. */
-static void
-strings_clear(void *rec, const struct rfield *f)
-{
-	char **a = strings_at(rec, f);
-	uint32_t i, n = get_u32(rec, f->count);
-
-	for (i = 0; a != NULL && i < n && i < f->bound; i++) {
-		free(a[i]);
-		a[i] = NULL;
-	}
-	if (f->kind == RF_LIST) {
-		free(a);
-		memset(AT(rec, f->off), 0, sizeof(a));
-	}
-	memset(AT(rec, f->count), 0, sizeof(uint32_t));
-}
-
 /* LIST and ARRAY: an array of at most bound strings of at most x bytes. */
 static const char *
 take_strings(json_t *v, void *rec, const struct rfield *f)
 {
 	static const char notarray[] = "must be an array of strings";
-	uint32_t n, i;
+	uint32_t n, i, have;
 	json_t *x;
 	size_t k;
 	char **a;
@@ -217,24 +175,23 @@ take_strings(json_t *v, void *rec, const struct rfield *f)
 	if (!json_is_array(v))
 		return notarray;
 	if (json_array_size(v) > f->bound)
-		return say(why, sizeof(why), "at most %u", f->bound);
+		return say("at most %u", f->bound);
 	json_array_foreach(v, k, x) {
 		if (!json_is_string(x))
 			return notarray;
 		if (plain_string(x) == NULL)
 			return "must not contain NUL characters";
 		if (json_string_length(x) > f->x)
-			return say(why, sizeof(why),
-			    "each must be at most %u bytes", f->x);
+			return say("each must be at most %u bytes", f->x);
 	}
 	n = (uint32_t)json_array_size(v);
-	strings_clear(rec, f);
+	rl_row_free(f, rec);
 	if (f->kind == RF_LIST && n > 0) {
 		if ((a = calloc(n, sizeof(*a))) == NULL)
 			return "";
 		memcpy(AT(rec, f->off), &a, sizeof(a));
 	}
-	a = strings_at(rec, f);
+	a = rl_strings(f, rec, &have);
 	for (i = 0; i < n; i++) {
 		if ((a[i] = strdup(json_string_value(json_array_get(v,
 		    i)))) == NULL)
@@ -255,7 +212,7 @@ take_u32(json_t *v, void *rec, const struct rfield *f, int nullable)
 		u = 0;
 	else if (!json_is_integer(v) || (n = json_integer_value(v)) <
 	    (nullable ? 1 : 0) || n > f->bound)
-		return say(why, sizeof(why), nullable ?
+		return say(nullable ?
 		    "must be an integer from 1 to %u, or null" :
 		    "must be an integer from 0 to %u", f->bound);
 	else
@@ -275,8 +232,7 @@ rec_take(json_t *v, void *rec, const struct rfield *f)
 		if ((s = plain_string(v)) == NULL)
 			return "must be a string";
 		if (strlen(s) > f->bound)
-			return say(why, sizeof(why),
-			    "must be at most %u bytes", f->bound);
+			return say("must be at most %u bytes", f->bound);
 		strlcpy((char *)AT(rec, f->off), s, f->bound + 1);
 		return NULL;
 	case RF_TEXT:
