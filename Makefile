@@ -184,8 +184,15 @@ build/fuzzq/%.o: %.c
 $(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): debian/changelog
 $(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
 
-# openapi.c embeds workerd/site/openapi.json (.incbin): rebuild it when that changes.
-$(foreach f,release test fuzz fuzzq,build/$(f)/workerd/site/openapi.o): workerd/site/openapi.json
+# The OpenAPI document openapi.c embeds (.incbin) is generated: the
+# template workerd/site/openapi.json with the record schemas' row-backed
+# properties made from the rows in proto/'s headers (scripts/openapi.mjs,
+# scripts/rows.mjs; constants from lib/'s headers too). openapi.o is
+# rebuilt when it changes.
+OPENAPI_JSON := build/gen/openapi.json
+$(OPENAPI_JSON): workerd/site/openapi.json scripts/openapi.mjs scripts/rows.mjs $(wildcard proto/*.h lib/*.h)
+	node scripts/openapi.mjs $@
+$(foreach f,release test fuzz fuzzq,build/$(f)/workerd/site/openapi.o): $(OPENAPI_JSON)
 
 bin:
 	mkdir -p bin

@@ -9,7 +9,8 @@
  * (struct rlayout, RF_LAYOUT) that one encoder, decoder, free, copy,
  * update merge and bounds check walk here, the admin API's JSON in and
  * out (workerd/admin/recjson.c), the test harness's codec (the tests
- * read the rows from the header) and the check of the OpenAPI schemas.
+ * read the rows from the header) and the record's properties in the
+ * OpenAPI document (scripts/openapi.mjs, at build time).
  * A field added is a row added.
  *
  * KIND, the member's C type, wire form (proto.h) and JSON:

@@ -1,30 +1,27 @@
 // The stored records described by rows (proto/record.h): each row read from
-// the C header (lib/records.mjs) is a property of the record's OpenAPI
-// schemas, of the right type and bound, in the views its row says; and a
-// value for every row goes through the admin API's JSON, storaged's C
-// codec and LMDB, and comes back the same through the API and through the
-// test harness's codec of the same rows. storage.test.mjs checks the
-// harness's codec against the C encodings byte for byte.
+// the C header (scripts/rows.mjs) is a property of the record's OpenAPI
+// schemas in the generated document (build/gen/openapi.json, made by
+// scripts/openapi.mjs from the template workerd/site/openapi.json), of the
+// right type and bound, in the views its row says; the template writes none
+// of what the rows give, and a row added gets its properties. And a value
+// for every row goes through the admin API's JSON, storaged's C codec and
+// LMDB, and comes back the same through the API and through the test
+// harness's codec of the same rows. storage.test.mjs checks the harness's
+// codec against the C encodings byte for byte.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
+import { generate, SCHEMAS as VIEWS } from '../../scripts/openapi.mjs';
 import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { constant, RECORDS } from './lib/records.mjs';
 import { T } from './lib/storage.mjs';
 
-const OPENAPI = JSON.parse(fs.readFileSync(new URL('../../workerd/site/openapi.json', import.meta.url), 'utf8'));
+const readJson = (path) => JSON.parse(fs.readFileSync(new URL(path, import.meta.url), 'utf8'));
+const OPENAPI = readJson('../../build/gen/openapi.json');
+const TEMPLATE = readJson('../../workerd/site/openapi.json');
 const SCHEMAS = OPENAPI.components.schemas;
-
-// Each record's schemas: as read (every shown row), as written (every row a
-// request sets) and public (the public rows), with the keys beside its rows.
-const VIEWS = {
-  st_widget: {
-    read: 'Widget', write: 'WidgetInput', pub: 'WidgetPublicConfig',
-    extra: { read: ['text_agent_id'], write: ['text_agent_id'], pub: ['availability'] },
-  },
-};
 
 const shownName = (r) => (r.kind === 'SECRET' ? `${r.json}_set` : r.json);
 
@@ -55,16 +52,19 @@ function checkProperty(name, r, p, view) {
   if (r.kind === 'ENUM') assert.equal(p.enum.length, bound + 1, `${where}: its names`);
 }
 
+// The property names each view of a record's rows shows.
+const shownBy = (rows) => ({
+  read: rows.filter((r) => r.view !== 'hid').map(shownName),
+  write: rows.filter((r) => r.bit !== 'RF_RO').map((r) => r.json),
+  pub: rows.filter((r) => r.view === 'pub').map(shownName),
+});
+
 test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s type and bound, in its views', () => {
   assert.ok(RECORDS.size >= 1, 'records with rows were read');
   for (const [rec, rows] of RECORDS) {
     const v = VIEWS[rec];
-    assert.ok(v, `${rec}: its schemas are named in VIEWS`);
-    const want = {
-      read: rows.filter((r) => r.view !== 'hid').map(shownName),
-      write: rows.filter((r) => r.bit !== 'RF_RO').map((r) => r.json),
-      pub: rows.filter((r) => r.view === 'pub').map(shownName),
-    };
+    assert.ok(v, `${rec}: its schemas are named in scripts/openapi.mjs`);
+    const want = shownBy(rows);
     for (const view of ['read', 'write', 'pub']) {
       const s = SCHEMAS[v[view]];
       assert.deepEqual(Object.keys(s.properties).sort(), [...want[view], ...v.extra[view]].sort(),
@@ -77,6 +77,45 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
         for (const k of want[view]) assert.ok((s.required ?? []).includes(k), `${v[view]}: ${k} required`);
     }
   }
+});
+
+// What scripts/openapi.mjs writes for a row-backed property (and its items).
+const GENERATED = ['type', 'maxLength', 'minimum', 'maximum', 'maxItems'];
+const GENERATED_ITEMS = ['type', 'maxLength'];
+
+test('the template writes nothing the rows give: no type or bound of a row-backed property, no row in required', () => {
+  const schemas = TEMPLATE.components.schemas;
+  for (const [rec, rows] of RECORDS) {
+    const want = shownBy(rows);
+    for (const view of ['read', 'write', 'pub']) {
+      const name = VIEWS[rec][view];
+      for (const k of want[view]) {
+        const p = schemas[name].properties?.[k] ?? {};
+        for (const g of GENERATED) assert.ok(!(g in p), `template ${name}.${k}: ${g} is generated`);
+        for (const g of GENERATED_ITEMS) assert.ok(!(g in (p.items ?? {})), `template ${name}.${k}.items: ${g} is generated`);
+      }
+      for (const k of schemas[name].required ?? [])
+        assert.ok(!want[view].includes(k), `template ${name}.required: ${k} is a row's (generated)`);
+    }
+  }
+});
+
+test('a TEXT row added is a property of the read, write and public schemas, with its maxLength', () => {
+  const rows = RECORDS.get('st_widget');
+  const motto = { kind: 'TEXT', member: 'motto', json: 'motto', since: 99, bit: 'ST_WF_MOTTO', view: 'pub', bound: 'ST_NAME_MAX', x: '0', file: 'widgetmsg.h' };
+  const doc = generate(TEMPLATE, new Map([['st_widget', [...rows, motto]]]));
+  const want = { type: ['string', 'null'], maxLength: constant('ST_NAME_MAX') };
+  for (const name of ['Widget', 'WidgetInput', 'WidgetPublicConfig']) {
+    const s = doc.components.schemas[name];
+    assert.deepEqual(s.properties.motto, want, `${name}.motto`);
+    assert.equal(Object.keys(s.properties).at(-1), 'motto', `${name}: the new row last`);
+    if (name !== 'WidgetInput') assert.ok(s.required.includes('motto'), `${name}: motto required`);
+  }
+  // An admin-only row is in neither the public schema nor, read-only, the input.
+  const ro = { ...motto, bit: 'RF_RO', view: 'adm' };
+  const adm = generate(TEMPLATE, new Map([['st_widget', [...rows, ro]]])).components.schemas;
+  assert.deepEqual(adm.Widget.properties.motto, want);
+  assert.ok(!('motto' in adm.WidgetInput.properties) && !('motto' in adm.WidgetPublicConfig.properties));
 });
 
 // Strings with a form of their own (a BUF row's); a new plain row needs none.

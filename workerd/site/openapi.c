@@ -1,9 +1,12 @@
 /*
- * GET /v1/openapi.json: the OpenAPI 3.1 document in workerd/site/openapi.json,
- * embedded in the binary at build time (the assembler's .incbin; paths
+ * GET /v1/openapi.json: the OpenAPI 3.1 document build/gen/openapi.json,
+ * which the build generates (scripts/openapi.mjs: the hand-written
+ * template workerd/site/openapi.json, the record schemas' row-backed
+ * properties made from the rows of proto/'s headers) before it compiles
+ * this file. It is embedded in the binary (the assembler's .incbin; paths
  * are relative to the repository root, where make and the fuzz builds
- * run). It is served as it is in the file, with a strong ETag made from
- * its content, and checked to be JSON when the worker starts.
+ * run), served as it is in the file, with a strong ETag made from its
+ * content, and checked to be JSON when the worker starts.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +24,7 @@ __asm__(
     ".global openapi_json_start\n"
     ".type openapi_json_start, @object\n"
     "openapi_json_start:\n"
-    ".incbin \"workerd/site/openapi.json\"\n"
+    ".incbin \"build/gen/openapi.json\"\n"
     ".global openapi_json_end\n"
     ".type openapi_json_end, @object\n"
     "openapi_json_end:\n"

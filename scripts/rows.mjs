@@ -1,0 +1,75 @@
+// The stored records described by rows (proto/record.h), read from the C
+// headers when this module loads: each `#define ST_<NAME>_ROWS(F)` list and
+// the struct whose members it makes, and the value of the headers' C
+// constants (constant()). Plain ESM, no npm packages: the build runs it
+// (scripts/openapi.mjs) and so do the tests (tests/integration/lib/records.mjs).
+import fs from 'node:fs';
+
+const PROTO = new URL('../proto/', import.meta.url);
+const LIB = new URL('../lib/', import.meta.url);
+
+const headers = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.h'));
+
+// The arguments of each F(...) in a list macro's body.
+function rowCalls(body) {
+  const out = [];
+  for (const m of body.matchAll(/\bF\(/g)) {
+    let depth = 1, i = m.index + 2;
+    for (; depth > 0; i++) depth += body[i] === '(' ? 1 : body[i] === ')' ? -1 : 0;
+    out.push(body.slice(m.index + 2, i - 1).split(',').map((s) => s.trim()));
+  }
+  return out;
+}
+
+const VIEW = { RF_HID: 'hid', RF_PUB: 'pub', RF_ADM: 'adm' };
+
+// A row from F's arguments, as written (bound and x: C expressions).
+const row = (a, file) => ({
+  kind: a[0], member: a[1], json: JSON.parse(a[2]), since: Number(a[3]), bit: a[4],
+  view: VIEW[a[5]], bound: a[6], x: a[7], file,
+});
+
+// Every record with rows: struct name -> [{kind, member, json, since, bit, view, bound, x, file}].
+function readRecords() {
+  const records = new Map();
+  for (const f of headers(PROTO)) {
+    const text = fs.readFileSync(new URL(f, PROTO), 'utf8');
+    for (const m of text.matchAll(/^#define (ST_\w+_ROWS)\(F\)((?:.*\\\n)*.*)$/gm)) {
+      const owner = new RegExp(`struct (\\w+) \\{\\s*${m[1]}\\(RF_MEMBER\\)`).exec(text);
+      if (!owner) throw new Error(`${f}: no struct made of ${m[1]}`);
+      records.set(owner[1], rowCalls(m[2].replace(/\\\n/g, ' ')).map((a) => row(a, f)));
+    }
+  }
+  return records;
+}
+
+export const RECORDS = readRecords();
+
+// The record format of rows: the newest row's since.
+export const versionOf = (rows) => Math.max(...rows.map((r) => r.since));
+
+// The headers' #defines (proto/ and lib/) and widgetmsg.h's enum values:
+// name -> its C text.
+function readDefines() {
+  const k = new Map([['UINT32_MAX', '4294967295']]);
+  for (const dir of [PROTO, LIB])
+    for (const f of headers(dir))
+      for (const m of fs.readFileSync(new URL(f, dir), 'utf8').matchAll(/^#define\s+([A-Z]\w+)\s+([^/\n]+?)\s*(?:\/\*.*)?$/gm))
+        k.set(m[1], m[2]);
+  for (const m of fs.readFileSync(new URL('widgetmsg.h', PROTO), 'utf8').matchAll(/\b(ST_\w+) = (\d+)/g)) k.set(m[1], m[2]);
+  return k;
+}
+
+const DEFINES = readDefines();
+
+// The value of a C constant expression of the headers' #defines
+// ("ST_NAME_MAX", "4 * ST_STARTER_MAX"): a number.
+export function constant(expr, depth = 0) {
+  if (depth > 8) throw new Error(`constant: ${expr} goes too deep`);
+  const text = String(expr).replace(/\b[A-Z_][A-Z0-9_]*\b/g, (id) => {
+    if (!DEFINES.has(id)) throw new Error(`constant: no #define ${id}`);
+    return `(${constant(DEFINES.get(id), depth + 1)})`;
+  }).replace(/(\d+)u\b/g, '$1');
+  if (!/^[\d\s()+*-]+$/.test(text)) throw new Error(`constant: not arithmetic: ${expr}`);
+  return Function(`return (${text});`)();
+}
