@@ -238,15 +238,25 @@ TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parle
 # The builds run one job per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# The C encodings of every storaged message, test_stmsgs's samples, which
+# storage.test.mjs checks the harness's codec against: written by each
+# test build, so a message or record layout changed needs nothing
+# rewritten by hand.
+STMSGS_SAMPLES := build/test/stmsgs-samples/.written
+$(STMSGS_SAMPLES): build/test/unit/proto/test_stmsgs
+	@rm -rf $(@D) && mkdir -p $(@D)
+	STMSGS_SEED_DIR=$(@D) $< >$(@D)/test_stmsgs.log 2>&1 || { cat $(@D)/test_stmsgs.log; exit 1; }
+	@touch $@
+
 test-build: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
 
 # test-build in two halves for make test: what the integration and browser
 # tests run (test-build-node), then the unit tests and fuzz targets
 # (test-build-unit), more than half of the build's CPU, which
 # scripts/test.sh builds in the background while the node tests run.
 test-build-node: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
 test-build-unit: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(FUZZQ_BINS)
 

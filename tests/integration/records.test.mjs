@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import { generate, SCHEMAS as VIEWS } from '../../scripts/openapi.mjs';
 import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
-import { constant, RECORDS } from './lib/records.mjs';
+import { constant, RECORDS, shownName } from './lib/records.mjs';
 import { T } from './lib/storage.mjs';
 
 const readJson = (path) => JSON.parse(fs.readFileSync(new URL(path, import.meta.url), 'utf8'));
@@ -23,7 +23,6 @@ const OPENAPI = readJson('../../build/gen/openapi.json');
 const TEMPLATE = readJson('../../workerd/site/openapi.json');
 const SCHEMAS = OPENAPI.components.schemas;
 
-const shownName = (r) => (r.kind === 'SECRET' ? `${r.json}_set` : r.json);
 
 // The JSON types of a row's kind (OWN kinds: a schema of their own, $ref).
 const TYPES = {

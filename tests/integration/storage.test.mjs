@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 
-import { pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
+import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { F, T, TABLE, WHO, WHO_TYPES, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
 
@@ -263,10 +264,11 @@ test('who asks leads the admin requests; storaged checks it against the sender',
 
 // lib/storage.mjs writes and reads storaged's payloads by the C table
 // (proto/msgtab.c, stmsgs.c), read when it loads, and by record codecs of
-// its own. Each is checked against the C encodings test_stmsgs writes as
-// fuzz seeds (tests/fuzz/stmsgs/corpus/ST_*: byte 0 the type, byte 1 0
-// request or 1 reply, the payload): the JS reads every one to its last
-// byte, and writes every request back to the same bytes.
+// its own. Each is checked against the C encodings test_stmsgs writes at
+// each test build (build/test/stmsgs-samples/ST_*, as its fuzz seeds: byte
+// 0 the type, byte 1 0 request or 1 reply, the payload): the JS reads
+// every one to its last byte, and writes every request back to the same
+// bytes.
 test('lib/storage.mjs reads and writes every payload of the table as the C code does', () => {
   const read = (f) => fs.readFileSync(new URL(`../../proto/${f}`, import.meta.url), 'utf8');
   // The whole table was read: every row, each storaged request with both layouts.
@@ -275,7 +277,7 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
   for (const r of TABLE.rows.values())
     if (r.to === 'S' && r.name !== 'HELLO' && !(r.from === 'S' && r.rep === null)) assert.ok(r.req && r.rep, `${r.name}: both layouts read`);
 
-  const dir = new URL('../fuzz/stmsgs/corpus/', import.meta.url);
+  const dir = new URL(`file://${path.resolve(BIN, '../stmsgs-samples')}/`);
   const seen = new Set();
   for (const f of fs.readdirSync(dir).filter((n) => /^ST_\w+-re[qp]-\d+$/.test(n))) {
     const b = fs.readFileSync(new URL(f, dir));
@@ -286,12 +288,12 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
     try {
       v = decodeAs(type, reply, payload);
     } catch (e) {
-      assert.fail(`${f}: ${e.message} (a layout changed? then rerun test_stmsgs with STMSGS_SEED_DIR)`);
+      assert.fail(`${f}: ${e.message} (make test-build writes them)`);
     }
     if (!reply && row.to === 'S') assert.deepEqual(encodeAs(type, 0, v), payload, `${f}: written back the same`);
     seen.add(`${type}/${reply}`);
   }
-  // A seed of every layout (a new type: rerun test_stmsgs with STMSGS_SEED_DIR).
+  // A sample of every layout.
   for (const r of TABLE.rows.values()) {
     if (r.req) assert.ok(seen.has(`${r.type}/0`), `a seed of ${r.name}'s request`);
     if (r.rep) assert.ok(seen.has(`${r.type}/1`), `a seed of ${r.name}'s reply`);

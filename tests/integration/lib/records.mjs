@@ -60,3 +60,34 @@ export function rowCodec(name) {
     dec: (d) => { const v = {}; for (const r of rows) decRow(d, r, v); return v; },
   };
 }
+
+// What the admin API shows for a new record's row when nothing set it: the
+// kind's own default (proto/record.h: TEXT null, STR "", COUNT null for 0,
+// a number its x...). BUF, ENUM and a record's own kinds have no generic
+// default: undefined, for the test to give.
+export function shownDefault(r) {
+  switch (r.kind) {
+    case 'TEXT': return null;
+    case 'STR': return '';
+    case 'BOOL': return constant(r.x) !== 0;
+    case 'U32': return constant(r.x);
+    case 'COUNT': return constant(r.x) || null;
+    case 'TIME': return 0;
+    case 'LIST': case 'ARRAY': return [];
+    default: return undefined;
+  }
+}
+
+// The JSON key a row is shown under (a SECRET: "<json>_set", a boolean).
+export const shownName = (r) => (r.kind === 'SECRET' ? `${r.json}_set` : r.json);
+
+// A new record as the admin API shows it: each shown row's default, then
+// the test's own values (given) over them.
+export function shownDefaults(name, given) {
+  const out = {};
+  for (const r of RECORDS.get(name)) {
+    if (r.view === 'hid') continue;
+    out[shownName(r)] = r.kind === 'SECRET' ? false : shownDefault(r);
+  }
+  return { ...out, ...given };
+}

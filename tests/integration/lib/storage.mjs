@@ -13,7 +13,7 @@
 // request's value left out is an error). Records with codecs of their own
 // (a conv, an agent...) have theirs below, and those with rows (a widget)
 // theirs from records.mjs; storage.test.mjs checks every
-// payload against the C encodings in tests/fuzz/stmsgs/corpus.
+// payload against the C encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
