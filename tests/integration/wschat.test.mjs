@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley, pool, sleep } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { mockReply } from './lib/chat.mjs';
+import { RECORDS, shownName } from './lib/records.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const GOOD = 'https://good.example';
@@ -97,10 +98,9 @@ describe('WebSocket chat, 4 workers', () => {
     const ok = await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: GOOD } });
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['access-control-allow-origin'], GOOD);
-    assert.deepEqual(Object.keys(ok.json()).sort(), ['collect_email', 'collect_name', 'collect_phone', 'contact_info_mode',
-      'feedback_enabled', 'greeting', 'handoff_enabled', 'handoff_label', 'identity_required', 'language', 'name', 'position',
-      'primary_color', 'proactive_delay_s', 'proactive_message', 'proactive_path', 'rating_enabled', 'starter_questions',
-      'text_color', 'unread_sound', 'unread_title']);
+    // Exactly the widget record's public rows (no handoff: no availability).
+    assert.deepEqual(Object.keys(ok.json()).sort(),
+      RECORDS.get('st_widget').filter((r) => r.view === 'pub').map(shownName).sort());
     assert.equal(ok.json().primary_color, '#112233');
     assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: EVIL } }), 403);
 
