@@ -121,10 +121,18 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 void
 rl_enc(struct penc *e, const struct rlayout *l, const void *rec)
 {
+	rl_enc_as(e, l, rec, rl_version(l));
+}
+
+void
+rl_enc_as(struct penc *e, const struct rlayout *l, const void *rec,
+    int version)
+{
 	size_t i;
 
 	for (i = 0; i < l->nf; i++)
-		enc_field(e, &l->f[i], rec);
+		if (l->f[i].since <= version)
+			enc_field(e, &l->f[i], rec);
 }
 
 /* ------------------------------------------------------------ decoding */

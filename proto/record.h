@@ -215,6 +215,12 @@ void rl_defaults(const struct rlayout *, void *rec);
 /* Appends rec in the current format (a sticky error in e). */
 void rl_enc(struct penc *, const struct rlayout *, const void *rec);
 /*
+ * Appends rec as format version (1 to rl_version) has it: the rows it
+ * had (tests write older records with it).
+ */
+void rl_enc_as(struct penc *, const struct rlayout *, const void *rec,
+    int version);
+/*
  * Reads rec (zeroed here) of format version (1 to rl_version) from d:
  * the rows newer than it take their defaults. 0, or -1 with d failed and
  * rec freed and zeroed.

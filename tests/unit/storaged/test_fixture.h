@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "record.h"
 #include "stmsgs.h"
 #include "store.h"
 #include "storemsg.h"
@@ -460,6 +461,42 @@ db_cut(struct fix *f, const char *db, uint8_t ver, size_t cut,
  */
 #define WIDGET_V6_TAIL	"\0\0\0\0" "\0\0\0\0" "\0\0\0\12" "\0\0\0\0" \
 			"\0\0\0\0" "\0" "\0\0\0\0" "\0\0\1\0"
+
+/* db_layout_to's: the record's layout and the format it writes. */
+static struct {
+	const struct rlayout *l;
+	int ver;
+} layout_arg;
+
+static inline void
+layout_one(const MDB_val *v, struct penc *e)
+{
+	const uint8_t *p = v->mv_data;
+	struct pdec d;
+	void *rec;
+
+	assert_non_null(rec = calloc(1, layout_arg.l->size));
+	pdec_init(&d, p + 1, v->mv_size - 1);
+	assert_int_equal(rl_dec(&d, layout_arg.l, rec, p[0]), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_u8(e, (uint8_t)layout_arg.ver);
+	rl_enc_as(e, layout_arg.l, rec, layout_arg.ver);
+	rl_free(layout_arg.l, rec);
+	free(rec);
+}
+
+/*
+ * Rewrites every record of db, a record with rows (layout l), as format
+ * ver: the rows newer than it go, whatever the newest format is.
+ */
+static inline void
+db_layout_to(struct fix *f, const char *db, const struct rlayout *l,
+    int ver)
+{
+	layout_arg.l = l;
+	layout_arg.ver = ver;
+	db_rewrite(f, db, layout_one);
+}
 
 /* db_cut of fields that were zero (an empty str, a u8 0, ...). */
 static inline void

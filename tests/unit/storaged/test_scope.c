@@ -369,6 +369,7 @@ test_widget_v2_records(void **state)
 
 	org_new(f, "B", b);
 	widget_new(f, "default", "Old", NULL, &w);
+	db_layout_to(f, "widgets", &st_widget_layout, 6);
 	db_cut(f, "widgets", 6, sizeof(WIDGET_V6_TAIL) - 1,
 	    (const uint8_t *)WIDGET_V6_TAIL);	/* issue 26's defaults */
 	db_cut(f, "widgets", 5, 12, NULL);	/* no hours, no away message */

@@ -1791,6 +1791,7 @@ test_widget_v1_records(void **state)
 	struct st_widget a, g, in;
 
 	w_new(f, "Old", &a);
+	db_layout_to(f, "widgets", &st_widget_layout, 6);
 	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
 	db_cut(f, "widgets", 6, sizeof(WIDGET_V6_TAIL) - 1,
 	    (const uint8_t *)WIDGET_V6_TAIL);
@@ -1876,7 +1877,8 @@ test_widget_v1_records(void **state)
 	assert_string_equal(g.handoff_label, "Ask us");
 	st_widget_free(&g);
 	st_widget_free(&in);
-	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)), 6);
+	assert_int_equal(db_version(f, "widgets", a.id, strlen(a.id)),
+	    rl_version(&st_widget_layout));
 	st_widget_free(&a);
 }
 
