@@ -212,6 +212,7 @@
 #define ST_HOURS_MAX		(7 * ST_HOURS_PER_DAY)
 #define ST_DAY_MINUTES		1440	/* 24:00, the latest end */
 #define ST_AWAY_MESSAGE_MAX	500	/* characters */
+#define ST_REPLY_TIME_MAX	80	/* characters */
 /* Issue 26: starter questions, proactive message, language, identity. */
 #define ST_STARTERS_MAX		4
 #define ST_STARTER_MAX		120	/* characters, after trim */
@@ -279,6 +280,7 @@ enum st_ws_result {
 #define ST_WF_UNREAD_TITLE	0x8000000
 #define ST_WF_FEEDBACK		0x10000000
 #define ST_WF_RATING		0x20000000
+#define ST_WF_REPLY_TIME	0x40000000
 
 /* One interval of business hours: [start, end) minutes of a local day. */
 struct st_hours {
@@ -395,7 +397,9 @@ extern const struct rcodec st_hours_codec;
 	F(BOOL, feedback_enabled, "feedback_enabled", 6, ST_WF_FEEDBACK, \
 	    RF_PUB, 1, 1)						\
 	F(BOOL, rating_enabled, "rating_enabled", 6, ST_WF_RATING,	\
-	    RF_PUB, 1, 0)
+	    RF_PUB, 1, 0)						\
+	F(TEXT, reply_time, "reply_time", 7, ST_WF_REPLY_TIME,		\
+	    RF_PUB, ST_REPLY_TIME_MAX, 0)
 
 /*
  * A widget: its rows' members. Strings are malloc'd ("" none: JSON null

@@ -52,6 +52,7 @@ const DEFAULTS = {
   agent_id: 'default',
   handoff_enabled: false,
   handoff_label: '',
+  reply_time: '',
   business_hours: null,
   away_message: '',
   enabled: true,
@@ -266,6 +267,10 @@ function widgetForm() {
       textField('handoff_label', 'Button label', {
         hint: 'Empty: "Talk to a person". Up to 100 characters.', max: 100,
       }),
+      textField('reply_time', 'Reply time', {
+        hint: 'Shown under the chat\'s header while a person may answer, e.g. "We usually reply in a few minutes". Empty: none. Up to 80 characters.',
+        max: 80,
+      }),
       hours,
       textField('away_message', 'Away message', {
         hint: 'Shown with the email field when away. Empty: "We\'re away right now. Leave your email and we\'ll get back to you." Up to 500 characters.',
@@ -378,6 +383,8 @@ function widgetForm() {
     }
     v.handoff_label = v.handoff_label.trim() || null;
     if (chars(v.handoff_label) > 100) errors.handoff_label = 'must be at most 100 characters';
+    v.reply_time = v.reply_time.trim() || null;
+    if (chars(v.reply_time) > 80) errors.reply_time = 'must be at most 80 characters';
     const zone = v.business_hours.trim();
     const days = {};
     for (const [d, label] of DAYS) {

@@ -1110,6 +1110,7 @@ function mount(script, cfg, base, broken, lang) {
     }
     if (cfg.starter_questions && cfg.starter_questions.length) part('starters');
     if (cfg.feedback_enabled || cfg.rating_enabled) part('feedback');
+    if (cfg.handoff_enabled && cfg.reply_time) part('replytime');
     proactive();
   }
 
