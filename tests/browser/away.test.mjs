@@ -55,7 +55,7 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
       },
     }));
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
-      name: 'Away shop', handoff_enabled: true, away_message: AWAY,
+      name: 'Away shop', handoff_enabled: true, away_message: AWAY, reply_time: 'We usually reply in minutes',
       collect_email: true, business_hours: { timezone: 'Europe/Paris', days: {} },
     });
     assert.equal(r.status, 201, r.text);
@@ -92,6 +92,11 @@ describe('away mode in Chromium', { timeout: 60000 }, () => {
       return { hidden: b.hidden, text: b.textContent };
     });
     assert.deepEqual(btn, { hidden: false, text: 'Leave a message' });
+    // Away: no reply-time line (the part is there, the line hidden).
+    await waitWidget(page, ({ shadowRoot: root }) => {
+      const l = root.querySelector('[data-part="reply-time"]');
+      return l && l.hidden && l.textContent === 'We usually reply in minutes';
+    }, 'the reply-time line there and hidden');
 
     // Pressed: the away message as text (no markup made of it) and an email field.
     await page.click(part('handoff'));

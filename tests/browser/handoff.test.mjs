@@ -24,6 +24,8 @@ import {
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
+// The widget's reply-time line: the owner's words, shown as text.
+const REPLY_TIME = 'We usually reply in <b>5 minutes</b> & less';
 
 // The name the visitor sees: DASHBOARD_PASSWORD's owner's account name. The
 // dashboard sends none, and DASHBOARD_AGENT_NAME (an API key's name) is
@@ -73,6 +75,7 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // The default colours (#4f46e5, white text: 6.3:1; axe wants 4.5).
       name: 'Handoff shop', allowed_origins: [], handoff_enabled: true, handoff_label: 'Ask a human', rating_enabled: true,
+      reply_time: REPLY_TIME,
     });
     assert.equal(r.status, 201, `create widget: ${r.status} ${r.text}`);
     w = r.json;
@@ -409,10 +412,13 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.equal(await o.inputValue('#f-agent_id'), 'default');
     assert.equal(await o.isChecked('#f-handoff_enabled'), true);
     assert.equal(await o.inputValue('#f-handoff_label'), 'Ask a human');
+    assert.equal(await o.inputValue('#f-reply_time'), REPLY_TIME);
     await o.selectOption('#f-agent_id', agentId);
+    await o.fill('#f-reply_time', `  ${REPLY_TIME}  `);
     await o.click('[data-testid="save-widget"]');
     await o.waitForFunction(() => document.querySelector('[data-testid="save-status"]').textContent === 'Saved.');
-    assert.equal((await adminApi(stack, 'GET', `/v1/admin/widgets/${w.widget_id}`)).json.agent_id, agentId);
+    const saved = (await adminApi(stack, 'GET', `/v1/admin/widgets/${w.widget_id}`)).json;
+    assert.deepEqual([saved.agent_id, saved.reply_time], [agentId, REPLY_TIME], 'the form saved both, the line trimmed');
     assert.deepEqual(await axeLightDark(o, 'widget with the agent picker'), []);
 
     // In use: the 409 names the widget.
@@ -432,5 +438,29 @@ describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
     assert.deepEqual(badAgents, []);
     await assertClean(o, owner.log, 'dashboard', { allowConsole: /status of 409/ });
     if (phone) await phone.ctx.close();
+  });
+
+  test('the reply-time line: under the header, as text, while a person may answer', async () => {
+    // The dashboard is open (live): a person may answer.
+    await openDash(owner.page, stack, '#/conversations', '[data-testid="conv-row"]');
+    await owner.page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+    const late = await openPage(browser);
+    try {
+      await late.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(late.page);
+      await late.page.click(part('launcher'));
+      await waitWidget(late.page, ({ shadowRoot: root }) => {
+        const l = root.querySelector('[data-part="reply-time"]');
+        return l && !l.hidden;
+      }, 'the line shown');
+      const line = await inWidget(late.page, ({ shadowRoot: root }) => {
+        const l = root.querySelector('[data-part="reply-time"]');
+        return { text: l.textContent, b: l.querySelectorAll('b').length, after: l.previousElementSibling.getAttribute('data-part') };
+      });
+      assert.deepEqual(line, { text: REPLY_TIME, b: 0, after: 'header' });
+      await assertClean(late.page, late.log, 'widget with the reply-time line');
+    } finally {
+      await late.ctx.close();
+    }
   });
 });
