@@ -106,6 +106,7 @@ FUZZ_PROG_stmsgs  := proto
 FUZZ_PROG_envfile := lib
 FUZZ_PROG_etcd    := storaged
 FUZZ_PROG_staddr  := proto
+FUZZ_PROG_records := proto
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))

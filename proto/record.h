@@ -11,7 +11,9 @@
  * out (workerd/admin/recjson.c), the test harness's codec (the tests
  * read the rows from the header) and the record's properties in the
  * OpenAPI document (scripts/openapi.mjs, at build time).
- * A field added is a row added.
+ * A field added is a row added; a record added, its layout listed in
+ * rl_layouts (layouts.c), which the fuzz target tests/fuzz/records and
+ * tests/unit/proto/test_records.c walk.
  *
  * KIND, the member's C type, wire form (proto.h) and JSON:
  *   BUF     char[bound + 1]; str; a string
@@ -205,6 +207,13 @@ struct rlayout {
 /* An update's mask of every row with a bit (a constant expression). */
 #define RF_MASK(K, m, json, since, bit, view, bound, x)		\
 	| (bit)
+
+/*
+ * Every record's layout (layouts.c: a new record's is added there), and
+ * how many.
+ */
+extern const struct rlayout *const rl_layouts[];
+extern const size_t rl_nlayouts;
 
 /* --------------------------------------------------------------- walks */
 

@@ -1,0 +1,12 @@
+/*
+ * Every stored record's layout (record.h), in one list: the fuzz target
+ * and the tests walk each. A new record's layout is added here.
+ */
+#include "record.h"
+#include "widgetmsg.h"
+
+const struct rlayout *const rl_layouts[] = {
+	&st_widget_layout,
+};
+
+const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

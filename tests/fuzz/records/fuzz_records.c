@@ -1,0 +1,141 @@
+/*
+ * libFuzzer target for the walks over a stored record's rows
+ * (proto/record.c), for every layout in rl_layouts (proto/layouts.c):
+ * byte 0 picks the layout, byte 1 the record format it is read as (1 to
+ * rl_version), and the rest is the record as rl_dec reads it. What
+ * decodes is checked (rl_invalid), copied (rl_copy), and the record and
+ * its copy are encoded in the current format: the two must be the same
+ * bytes, which read at the current format encode to themselves again
+ * (and, read at the current format, are what rl_dec took of the input).
+ * A failed decode, and each free, leave the record zeroed. Everything is
+ * freed (LeakSanitizer checks). The seeds, a few records of each layout
+ * in each format, are written by tests/unit/proto/test_records.c.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "record.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Inputs longer than this are not read (make fuzz's -max_len is less). */
+#define INPUT_MAX	(1u << 20)
+
+static int
+zeroed(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* rec in the current format into e, which must not fail. */
+static void
+encode(struct penc *e, const struct rlayout *l, const void *rec)
+{
+	penc_init(e);
+	rl_enc(e, l, rec);
+	if (e->err)
+		abort();
+}
+
+static int
+same(const struct penc *a, const struct penc *b)
+{
+	return a->len == b->len &&
+	    (a->len == 0 || memcmp(a->buf, b->buf, a->len) == 0);
+}
+
+/* l's record and its copy: both encode to the same bytes, into *e. */
+static void
+check_copy(const struct rlayout *l, void *rec, void *cp, struct penc *e)
+{
+	struct penc e2;
+
+	encode(e, l, rec);
+	if (rl_copy(l, cp, rec) < 0) {
+		if (!zeroed(cp, l->size))
+			abort();
+		return;
+	}
+	encode(&e2, l, cp);
+	if (!same(e, &e2))
+		abort();
+	penc_free(&e2);
+	rl_free(l, cp);
+	if (!zeroed(cp, l->size))
+		abort();
+}
+
+/* e (l's current format) decodes and encodes to itself. */
+static void
+check_again(const struct rlayout *l, void *rec, const struct penc *e)
+{
+	struct penc e2;
+	struct pdec d;
+
+	pdec_init(&d, e->buf, e->len);
+	if (rl_dec(&d, l, rec, rl_version(l)) < 0 || pdec_done(&d) < 0)
+		abort();
+	encode(&e2, l, rec);
+	if (!same(e, &e2))
+		abort();
+	penc_free(&e2);
+	rl_free(l, rec);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct rlayout *l;
+	const char *why;
+	struct penc e;
+	struct pdec d;
+	void *rec, *cp;
+	int version;
+
+	if (size < 2 || size > INPUT_MAX || rl_nlayouts == 0)
+		return 0;
+	l = rl_layouts[data[0] % rl_nlayouts];
+	version = 1 + data[1] % rl_version(l);
+	data += 2;
+	size -= 2;
+	if ((rec = malloc(l->size)) == NULL)
+		return 0;
+	if ((cp = calloc(1, l->size)) == NULL) {
+		free(rec);
+		return 0;
+	}
+	memset(rec, 0xa5, l->size);
+	pdec_init(&d, data, size);
+	if (rl_dec(&d, l, rec, version) < 0) {
+		if (!zeroed(rec, l->size))
+			abort();
+		goto out;
+	}
+	if (d.off > size)
+		abort();
+	/* Out of its bounds or not, a record decoded is walked the same. */
+	if ((why = rl_invalid(l, rec)) != NULL && *why == '\0')
+		abort();
+	check_copy(l, rec, cp, &e);
+	/* In the current format, the encoding is what was read. */
+	if (version == rl_version(l) &&
+	    (e.len != d.off || (e.len > 0 && memcmp(e.buf, data, e.len) != 0)))
+		abort();
+	rl_free(l, rec);
+	if (!zeroed(rec, l->size))
+		abort();
+	check_again(l, rec, &e);
+	penc_free(&e);
+out:
+	free(cp);
+	free(rec);
+	return 0;
+}

@@ -1,0 +1,566 @@
+/*
+ * Unit tests: every record's layout (rl_layouts, proto/layouts.c) walked
+ * by proto/record.c, whatever its rows. Samples built from the rows
+ * alone (the defaults; every row set; every string and list at its
+ * bound; strings of 1- to 4-byte UTF-8 characters; rows out of their
+ * bounds that still decode) are written in each record format, the
+ * current one and every older one (the rows newer than it left out), and
+ * read back as the sample with the newer rows at their defaults; a copy
+ * encodes the same; cut anywhere, a record fails to decode and is left
+ * zeroed (ASan: and nothing leaks). A kind of a record's own (RF_OWN)
+ * has its samples here, in its wire form.
+ *
+ * With RECORDS_SEED_DIR set, each sample in each format is also written
+ * there as a seed of tests/fuzz/records (byte 0 the layout's index in
+ * rl_layouts, byte 1 the format less one, then the record):
+ *   RECORDS_SEED_DIR=tests/fuzz/records/corpus build/test/unit/proto/test_records
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "record.h"
+#include "widgetmsg.h"
+
+#define AT(s, off)	((unsigned char *)(s) + (off))
+
+/* A seed's bytes at most: make fuzz's -max_len (scripts/fuzz.sh). */
+#define SEED_MAX	24576
+/* Characters of a UTF-8 sample string at most (seeds under SEED_MAX). */
+#define UTF8_CHARS	500
+
+enum sample {
+	SAM_DEFAULTS,	/* rl_defaults */
+	SAM_SET,	/* every row other than its default, short */
+	SAM_LONG,	/* every string and list at its bound */
+	SAM_UTF8,	/* strings of 1- to 4-byte characters */
+	SAM_OUT,	/* rows out of their bounds that still decode */
+	SAM_N,
+};
+
+static const char *const sample_name[SAM_N] = {
+	"defaults", "set", "long", "utf8", "out",
+};
+
+/* ------------------------------------------------ a record's own kinds */
+
+/* HOURS (widgetmsg.h): str timezone, u32 n, n x (u8 day, u16, u16). */
+static void
+hours_sample(struct penc *e, enum sample s)
+{
+	char tz[TZ_NAME_MAX + 1];
+	uint32_t i;
+
+	switch (s) {
+	case SAM_SET:
+		penc_str(e, "Europe/Paris");
+		penc_u32(e, 3);
+		penc_u8(e, 0);
+		penc_u16(e, 540);
+		penc_u16(e, 1020);
+		penc_u8(e, 4);
+		penc_u16(e, 540);
+		penc_u16(e, 720);
+		penc_u8(e, 4);
+		penc_u16(e, 780);
+		penc_u16(e, 960);
+		break;
+	case SAM_LONG:
+		memset(tz, 'z', TZ_NAME_MAX);
+		memcpy(tz, "America/", 8);
+		tz[TZ_NAME_MAX] = '\0';
+		penc_str(e, tz);
+		penc_u32(e, ST_HOURS_MAX);
+		for (i = 0; i < ST_HOURS_MAX; i++) {
+			penc_u8(e, i / ST_HOURS_PER_DAY);
+			penc_u16(e, i % ST_HOURS_PER_DAY * 360);
+			penc_u16(e, i % ST_HOURS_PER_DAY * 360 + 360);
+		}
+		break;
+	case SAM_UTF8:
+		penc_str(e, "Asia/Tokyo");
+		penc_u32(e, 1);
+		penc_u8(e, 6);
+		penc_u16(e, 0);
+		penc_u16(e, ST_DAY_MINUTES);
+		break;
+	case SAM_OUT:
+		penc_str(e, "No/Such_Zone");
+		penc_u32(e, 2);
+		penc_u8(e, 7);
+		penc_u16(e, 1500);
+		penc_u16(e, 10);
+		penc_u8(e, 255);
+		penc_u16(e, UINT16_MAX);
+		penc_u16(e, UINT16_MAX);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Writes an own kind's sample in its wire form. */
+typedef void own_put(struct penc *, enum sample);
+
+/* Each own kind's samples, by its codec's kind: a new one goes here. */
+static const struct {
+	const char *kind;
+	own_put *put;
+} own_samples[] = {
+	{ "HOURS", hours_sample },
+};
+
+static own_put *
+own_sample(const struct rfield *f)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(own_samples) / sizeof(own_samples[0]); i++)
+		if (strcmp(own_samples[i].kind, f->codec->kind) == 0)
+			return own_samples[i].put;
+	return NULL;
+}
+
+/* -------------------------------------------------------------- samples */
+
+/*
+ * A string of at most chars characters and bytes bytes: stem repeated
+ * (once unless full), or with utf8 'a', 'é', '€' and an emoji in turn.
+ */
+static char *
+make_str(const char *stem, size_t chars, size_t bytes, int full, int utf8)
+{
+	static const char *const piece[] = {
+		"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	};
+	size_t len = 0, n, k, stemlen = strlen(stem);
+	char *s;
+
+	assert_non_null(s = malloc(bytes + 1));
+	for (n = 0; n < chars; n++) {
+		if (utf8) {
+			k = strlen(piece[n % 4]);
+			if (len + k > bytes)
+				break;
+			memcpy(s + len, piece[n % 4], k);
+			len += k;
+		} else {
+			if (len == bytes || stemlen == 0 ||
+			    (!full && n == stemlen))
+				break;
+			s[len++] = stem[n % stemlen];
+		}
+	}
+	s[len] = '\0';
+	return s;
+}
+
+static void
+put_u32(void *rec, size_t off, uint32_t v)
+{
+	memcpy(AT(rec, off), &v, sizeof(v));
+}
+
+static void
+put_ptr(void *rec, size_t off, void *p)
+{
+	memcpy(AT(rec, off), &p, sizeof(p));
+}
+
+/* A number other than x, at most bound. */
+static uint32_t
+other(uint32_t x, uint32_t bound)
+{
+	uint32_t v = bound < 100 ? bound : 100;
+
+	return v != x || v == 0 ? v : v - 1;
+}
+
+/* LIST's or ARRAY's strings of sample s into row f of rec. */
+static void
+set_strings(const struct rfield *f, void *rec, enum sample s)
+{
+	char **a, stem[64];
+	uint32_t n, i;
+
+	n = s == SAM_LONG ? f->bound : s == SAM_OUT ? 1 :
+	    f->bound < 3 ? f->bound : 3;
+	if (f->kind == RF_LIST) {
+		if (n == 0)
+			return;
+		assert_non_null(a = calloc(n, sizeof(*a)));
+		put_ptr(rec, f->off, a);
+	} else
+		a = (char **)(void *)AT(rec, f->off);
+	for (i = 0; i < n; i++) {
+		snprintf(stem, sizeof(stem), "%s-%u.", f->member, i);
+		/* An empty string: within bounds, though rarely meant. */
+		a[i] = make_str(s == SAM_OUT ? "" : stem, f->x, f->x,
+		    s == SAM_LONG, s == SAM_UTF8);
+		put_u32(rec, f->count, i + 1);
+	}
+}
+
+/* Row f (the i-th) of rec (at its default) as sample s. */
+static void
+set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
+    int *bad_text)
+{
+	own_put *put;
+	uint64_t t;
+	uint32_t v;
+	struct penc e;
+	struct pdec d;
+	char *str;
+
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+		str = make_str(f->member, f->bound, f->size - 1,
+		    s == SAM_LONG, s == SAM_UTF8);
+		memcpy(AT(rec, f->off), str, strlen(str) + 1);
+		free(str);
+		break;
+	case RF_TEXT:
+	case RF_STR:
+		if (s == SAM_OUT && !*bad_text) {
+			/* Not UTF-8, and more bytes than characters. */
+			str = strdup("\xff\xfe\xc3");
+			assert_non_null(str);
+			*bad_text = 1;
+		} else if (s == SAM_OUT)
+			str = make_str(f->member, f->bound + 1,
+			    4 * (size_t)f->bound, 1, 0);
+		else if (s == SAM_UTF8)
+			str = make_str("", f->bound < UTF8_CHARS ? f->bound :
+			    UTF8_CHARS, 4 * (size_t)f->bound, 0, 1);
+		else
+			str = make_str(f->member, f->bound, f->bound,
+			    s == SAM_LONG, 0);
+		put_ptr(rec, f->off, str);
+		break;
+	case RF_BOOL:
+		*AT(rec, f->off) = s == SAM_SET ? !f->x : s == SAM_LONG ? 1 :
+		    s == SAM_OUT ? 2 : f->x;
+		break;
+	case RF_ENUM:
+		*AT(rec, f->off) = s == SAM_SET ? other(f->x, f->bound) :
+		    s == SAM_LONG ? f->bound : s == SAM_OUT ? 255 : f->x;
+		break;
+	case RF_U32:
+	case RF_COUNT:
+		v = s == SAM_SET ? other(f->x, f->bound) :
+		    s == SAM_LONG ? f->bound : f->x;
+		if (s == SAM_OUT)
+			v = f->bound < UINT32_MAX ? f->bound + 1 : UINT32_MAX;
+		put_u32(rec, f->off, v);
+		break;
+	case RF_TIME:
+		t = s == SAM_SET ? 1700000000000ull + i :
+		    s == SAM_UTF8 ? 1 : UINT64_MAX;
+		memcpy(AT(rec, f->off), &t, sizeof(t));
+		break;
+	case RF_LIST:
+	case RF_ARRAY:
+		set_strings(f, rec, s);
+		break;
+	case RF_OWN:
+		/* Its sample's wire form, read by its own codec. */
+		assert_non_null(put = own_sample(f));
+		penc_init(&e);
+		put(&e, s);
+		assert_int_equal(e.err, 0);
+		pdec_init(&d, e.buf, e.len);
+		memset(AT(rec, f->off), 0, f->size);
+		f->codec->dec(&d, rec);
+		assert_int_equal(pdec_done(&d), 0);
+		penc_free(&e);
+		break;
+	default:
+		fail_msg("%s: kind %d", f->member, f->kind);
+	}
+}
+
+/*
+ * A record of l at the defaults its rows give (record.h: a number's x,
+ * the rest zero), written here from the rows, not by rl_defaults.
+ */
+static void *
+make_defaults(const struct rlayout *l)
+{
+	const struct rfield *f;
+	void *rec;
+	size_t i;
+
+	assert_non_null(rec = calloc(1, l->size));
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if (f->kind == RF_BOOL || f->kind == RF_ENUM)
+			*AT(rec, f->off) = (uint8_t)f->x;
+		else if (f->kind == RF_U32 || f->kind == RF_COUNT)
+			put_u32(rec, f->off, f->x);
+	}
+	return rec;
+}
+
+/* A new record of l (free with rl_free) as sample s. */
+static void *
+make_sample(const struct rlayout *l, enum sample s)
+{
+	void *rec, *def;
+	size_t i;
+	int bad_text = 0;
+
+	assert_non_null(rec = malloc(l->size));
+	rl_defaults(l, rec);
+	def = make_defaults(l);
+	assert_memory_equal(rec, def, l->size);
+	free(def);
+	if (s != SAM_DEFAULTS)
+		for (i = 0; i < l->nf; i++)
+			set_row(&l->f[i], i, rec, s, &bad_text);
+	return rec;
+}
+
+/* ------------------------------------------------------------ formats */
+
+/* Row f of rec appended as rl_enc writes it. */
+static void
+enc_row(struct penc *e, const struct rlayout *l, const struct rfield *f,
+    const void *rec)
+{
+	struct rlayout one = { l->name, l->size, f, 1 };
+
+	rl_enc(e, &one, rec);
+}
+
+/* rec in format version: its rows up to that format. */
+static void
+enc_old(struct penc *e, const struct rlayout *l, const void *rec,
+    int version)
+{
+	size_t i;
+
+	penc_init(e);
+	for (i = 0; i < l->nf; i++)
+		if (l->f[i].since <= version)
+			enc_row(e, l, &l->f[i], rec);
+	assert_int_equal(e->err, 0);
+}
+
+/* What rec read from format version encodes to: newer rows as def's. */
+static void
+enc_read(struct penc *e, const struct rlayout *l, const void *rec,
+    const void *def, int version)
+{
+	size_t i;
+
+	penc_init(e);
+	for (i = 0; i < l->nf; i++)
+		enc_row(e, l, &l->f[i], l->f[i].since <= version ? rec : def);
+	assert_int_equal(e->err, 0);
+}
+
+static void
+assert_same(const struct penc *a, const struct penc *b)
+{
+	assert_int_equal(a->len, b->len);
+	if (a->len > 0)
+		assert_memory_equal(a->buf, b->buf, a->len);
+}
+
+static int
+zeroed(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	while (n-- > 0)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+/* The sample as a seed of fuzz_records, when RECORDS_SEED_DIR is set. */
+static void
+write_seed(size_t li, const struct rlayout *l, int version, enum sample s,
+    const struct penc *e)
+{
+	const char *dir = getenv("RECORDS_SEED_DIR");
+	uint8_t head[2] = { (uint8_t)li, (uint8_t)(version - 1) };
+	char path[512];
+	FILE *f;
+
+	if (dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s-v%d-%s", dir, l->name, version,
+	    sample_name[s]);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(head, 1, 2, f), 2);
+	if (e->len > 0)
+		assert_int_equal(fwrite(e->buf, 1, e->len, f), e->len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* e, the record in format version, cut at cut: fails, rec zeroed. */
+static void
+check_cut(const struct rlayout *l, const struct penc *e, int version,
+    size_t cut, void *rec)
+{
+	struct pdec d;
+
+	memset(rec, 0xa5, l->size);
+	pdec_init(&d, e->buf, cut);
+	assert_int_equal(rl_dec(&d, l, rec, version), -1);
+	assert_true(zeroed(rec, l->size));
+}
+
+/* e cut anywhere (at 64 places or so when long, and a byte short). */
+static void
+check_cuts(const struct rlayout *l, const struct penc *e, int version)
+{
+	size_t cut, step;
+	void *rec;
+
+	assert_non_null(rec = malloc(l->size));
+	step = e->len <= 4096 ? 1 : e->len / 64;
+	for (cut = 0; cut < e->len; cut += step)
+		check_cut(l, e, version, cut, rec);
+	if (e->len > 0)
+		check_cut(l, e, version, e->len - 1, rec);
+	free(rec);
+}
+
+/* Sample s of layout li in every format. */
+static void
+check_sample(size_t li, enum sample s)
+{
+	const struct rlayout *l = rl_layouts[li];
+	struct penc old, want, got;
+	struct pdec d;
+	void *rec, *def, *back, *cp;
+	int v;
+
+	rec = make_sample(l, s);
+	def = make_defaults(l);
+	if (s == SAM_OUT)
+		assert_non_null(rl_invalid(l, rec));
+	else
+		assert_null(rl_invalid(l, rec));
+	assert_non_null(back = malloc(l->size));
+	assert_non_null(cp = malloc(l->size));
+	for (v = 1; v <= rl_version(l); v++) {
+		enc_old(&old, l, rec, v);
+		assert_true(2 + old.len <= SEED_MAX);
+		write_seed(li, l, v, s, &old);
+		/* Read as format v: the newer rows at their defaults. */
+		memset(back, 0xa5, l->size);
+		pdec_init(&d, old.buf, old.len);
+		assert_int_equal(rl_dec(&d, l, back, v), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		enc_read(&want, l, rec, def, v);
+		penc_init(&got);
+		rl_enc(&got, l, back);
+		assert_same(&want, &got);
+		penc_free(&got);
+		/* A copy encodes the same; freed, each is zeroed. */
+		assert_int_equal(rl_copy(l, cp, back), 0);
+		penc_init(&got);
+		rl_enc(&got, l, cp);
+		assert_same(&want, &got);
+		penc_free(&got);
+		rl_free(l, cp);
+		assert_true(zeroed(cp, l->size));
+		rl_free(l, back);
+		assert_true(zeroed(back, l->size));
+		/* One more byte is left over; one less fails. */
+		penc_u8(&old, 0);
+		pdec_init(&d, old.buf, old.len);
+		assert_int_equal(rl_dec(&d, l, back, v), 0);
+		assert_int_equal(pdec_done(&d), -1);
+		rl_free(l, back);
+		old.len--;
+		check_cuts(l, &old, v);
+		penc_free(&want);
+		penc_free(&old);
+	}
+	/* No format 0, none newer than the rows'. */
+	penc_init(&old);
+	rl_enc(&old, l, rec);
+	pdec_init(&d, old.buf, old.len);
+	assert_int_equal(rl_dec(&d, l, back, 0), -1);
+	pdec_init(&d, old.buf, old.len);
+	assert_int_equal(rl_dec(&d, l, back, rl_version(l) + 1), -1);
+	assert_true(zeroed(back, l->size));
+	penc_free(&old);
+	free(cp);
+	free(back);
+	free(def);
+	rl_free(l, rec);
+	free(rec);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_layouts(void **state)
+{
+	const struct rlayout *l;
+	const struct rfield *f;
+	size_t li, lj, i;
+
+	assert_true(rl_nlayouts >= 1);
+	/* Byte 0 of a seed names the layout. */
+	assert_true(rl_nlayouts <= 256);
+	for (li = 0; li < rl_nlayouts; li++) {
+		l = rl_layouts[li];
+		assert_non_null(l->name);
+		for (lj = 0; lj < li; lj++)
+			assert_string_not_equal(l->name, rl_layouts[lj]->name);
+		assert_true(l->nf >= 1 && l->size > 0);
+		assert_true(rl_version(l) >= 1 && rl_version(l) <= 256);
+		for (i = 0; i < l->nf; i++) {
+			f = &l->f[i];
+			assert_true(f->since >= 1);
+			assert_true(f->off + f->size <= l->size);
+			assert_true(f->json == NULL || rl_field(l, f->json) == f);
+			if (f->kind == RF_OWN) {
+				assert_non_null(f->codec);
+				/* Its samples are written above. */
+				if (own_sample(f) == NULL)
+					fail_msg("%s: no samples of kind %s",
+					    l->name, f->codec->kind);
+			}
+			if (f->kind == RF_ENUM)
+				assert_true(f->name != NULL &&
+				    f->parse != NULL);
+		}
+	}
+}
+
+static void
+test_samples(void **state)
+{
+	size_t li;
+	int s;
+
+	for (li = 0; li < rl_nlayouts; li++)
+		for (s = 0; s < SAM_N; s++)
+			check_sample(li, (enum sample)s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layouts),
+		cmocka_unit_test(test_samples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
