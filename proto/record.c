@@ -322,6 +322,11 @@ clear_field(const struct rfield *f, void *dst)
 		memset(AT(dst, f->off), 0, f->size);
 		put_u32(dst, f->count, 0);
 		break;
+	case RF_OWN:
+		/* What it allocated is src's: its copy makes dst's own. */
+		if (f->codec->free != NULL)
+			memset(AT(dst, f->off), 0, f->size);
+		break;
 	}
 }
 

@@ -77,7 +77,11 @@ struct rcodec {
 	/* Decodes into rec (zeroed members); fails d on error. */
 	void (*dec)(struct pdec *, void *rec);
 	void (*free)(void *rec);	/* frees what dec or copy allocated */
-	int (*copy)(void *dst, const void *src);	/* -1 out of memory */
+	/*
+	 * -1 out of memory. A kind with a free has a copy: rl_copy zeroes
+	 * its members in dst first (what they point to is src's).
+	 */
+	int (*copy)(void *dst, const void *src);
 };
 
 struct rfield {
