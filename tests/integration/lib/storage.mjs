@@ -11,8 +11,8 @@
 // (stmsgs.c). req() and rep() walk them, so no field list is written here
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
-// (a conv, an agent...) have theirs below, and those with rows (a widget)
-// theirs from records.mjs; storage.test.mjs checks every
+// (a conv, a message...) have theirs below, and those with rows (a widget,
+// an agent) theirs from records.mjs; storage.test.mjs checks every
 // payload against the C encodings in tests/fuzz/stmsgs/corpus.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -221,31 +221,10 @@ export function decMsg(d) {
   };
 }
 
-// An agent (proto/agentmsg.h), as the chat-begin replies carry it.
-export function decAgent(d) {
-  return {
-    id: d.str(),
-    name: d.str(),
-    systemPrompt: d.str(),
-    model: d.str(),
-    temperatureMilli: d.u32(),
-    maxTokens: d.u32(),
-    historyMessages: d.u32(),
-    baseUrl: d.str(),
-    apiKey: d.str(),
-    apiKeySet: d.u8(),
-    createdAt: d.u64(),
-    updatedAt: d.u64(),
-    org: d.str(),
-    answerInVisitorLanguage: d.u8(),
-  };
-}
-
-export function encAgent(e, a) {
-  return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
-    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '')
-    .u8(a.answerInVisitorLanguage ?? 0);
-}
+// An agent (proto/agentmsg.h), as the chat-begin replies carry it: its
+// rows' codec (records.mjs), the values its C members.
+const AGENT = rowCodec('st_agent');
+export const decAgent = (d) => AGENT.dec(d);
 
 // An organisation (proto/orgmsg.h), both ways.
 export function encOrg(e, o) {
@@ -326,7 +305,7 @@ const RECORDS = {
   st_msg: { dec: decMsg },
   // Records with rows (proto/record.h): their codec from the rows.
   st_widget: rowCodec('st_widget'),
-  st_agent: { enc: encAgent, dec: decAgent },
+  st_agent: AGENT,
   st_org: { enc: encOrg, dec: decOrg },
   st_apikey: { enc: encApiKey, dec: decApiKey },
   st_webhook: { enc: encWebhook, dec: decWebhook },
