@@ -38,6 +38,11 @@ const VIEWS = {
     builtin: ['organization_id', 'system_prompt', 'model', 'created_at', 'updated_at'],
     api: { path: '/v1/admin/agents', id: (j) => j.id, get: 'ST_AGENT_GET' },
   },
+  st_org: {
+    read: 'Organization', write: 'OrganizationInput',
+    extra: { read: [], write: [] },
+    api: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
+  },
 };
 
 const shownName = (r) => (r.kind === 'SECRET' ? `${r.json}_set` : r.json);

@@ -182,7 +182,7 @@ test_org_wire(void **state)
 
 	memset(&o, 0, sizeof(o));
 	penc_init(&e);
-	penc_org(&e, &o);
+	pl_org.enc(&e, &o);
 	assert_bytes(e.buf, e.len, org_empty);
 	penc_free(&e);
 	strlcpy(o.id, ORG_ID, sizeof(o.id));
@@ -190,10 +190,10 @@ test_org_wire(void **state)
 	o.created_at = T0;
 	o.updated_at = T0 + 1;
 	penc_init(&e);
-	penc_org(&e, &o);
+	pl_org.enc(&e, &o);
 	assert_bytes(e.buf, e.len, org_full);
 	pdec_init(&d, e.buf, e.len);
-	assert_int_equal(pdec_org(&d, &g), 0);
+	assert_int_equal(pl_org.dec(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
 	assert_string_equal(g.id, ORG_ID);
 	assert_string_equal(g.name, "Acme — “co”");
