@@ -11,98 +11,50 @@
 /* Strings NULL in a struct read as "". */
 #define S(p)	((p) != NULL ? (p) : "")
 
+/* ---------------------------------------------------------- the record */
+
+#define AGENT_ROW(...)	RF_ROW(struct st_agent, __VA_ARGS__)
+
+static const struct rfield agent_rows[] = {
+	ST_AGENT_ROWS(AGENT_ROW)
+};
+
+const struct rlayout st_agent_layout = {
+	"agent", sizeof(struct st_agent), agent_rows,
+	sizeof(agent_rows) / sizeof(agent_rows[0]),
+};
+
 void
 st_agent_defaults(struct st_agent *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->temperature_milli = ST_AGENT_UNSET;
+	rl_defaults(&st_agent_layout, a);
 }
 
 void
 st_agent_free(struct st_agent *a)
 {
-	free(a->name);
-	free(a->system_prompt);
-	free(a->model);
-	free(a->base_url);
-	/* A model key: not left in freed memory. */
-	if (a->api_key != NULL)
-		freezero(a->api_key, strlen(a->api_key) + 1);
-	memset(a, 0, sizeof(*a));
-}
-
-static int
-dup_into(char **dst, const char *src)
-{
-	*dst = strdup(S(src));
-	return *dst == NULL ? -1 : 0;
+	rl_free(&st_agent_layout, a);
 }
 
 int
 st_agent_copy(struct st_agent *dst, const struct st_agent *src)
 {
-	int bad = 0;
-
-	*dst = *src;
-	dst->name = dst->system_prompt = dst->model = NULL;
-	dst->base_url = dst->api_key = NULL;
-	bad |= dup_into(&dst->name, src->name);
-	bad |= dup_into(&dst->system_prompt, src->system_prompt);
-	bad |= dup_into(&dst->model, src->model);
-	bad |= dup_into(&dst->base_url, src->base_url);
-	bad |= dup_into(&dst->api_key, src->api_key);
-	if (bad) {
-		st_agent_free(dst);
-		return -1;
-	}
-	return 0;
+	return rl_copy(&st_agent_layout, dst, src);
 }
 
-/* Field order on the wire and in LMDB: the struct's. */
 void
 penc_agent(struct penc *e, const struct st_agent *a)
 {
-	penc_str(e, a->id);
-	penc_str(e, a->name);
-	penc_str(e, a->system_prompt);
-	penc_str(e, a->model);
-	penc_u32(e, a->temperature_milli);
-	penc_u32(e, a->max_tokens);
-	penc_u32(e, a->history_messages);
-	penc_str(e, a->base_url);
-	penc_str(e, a->api_key);
-	penc_u8(e, a->api_key_set);
-	penc_u64(e, a->created_at);
-	penc_u64(e, a->updated_at);
-	penc_str(e, a->org);
-	penc_u8(e, a->answer_in_visitor_language);
+	rl_enc(e, &st_agent_layout, a);
 }
 
 int
 pdec_agent(struct pdec *d, struct st_agent *a)
 {
-	memset(a, 0, sizeof(*a));
-	pdec_strbuf(d, a->id, sizeof(a->id));
-	/* Characters are up to 4 bytes: st_agent_invalid counts them. */
-	a->name = pdec_strdup(d, 4 * ST_AGENT_NAME_MAX);
-	a->system_prompt = pdec_strdup(d, ST_AGENT_PROMPT_MAX);
-	a->model = pdec_strdup(d, ST_MODEL_MAX);
-	a->temperature_milli = pdec_u32(d);
-	a->max_tokens = pdec_u32(d);
-	a->history_messages = pdec_u32(d);
-	a->base_url = pdec_strdup(d, ST_AGENT_URL_MAX);
-	a->api_key = pdec_strdup(d, ST_AGENT_KEY_MAX);
-	a->api_key_set = pdec_u8(d);
-	a->created_at = pdec_u64(d);
-	a->updated_at = pdec_u64(d);
-	pdec_strbuf(d, a->org, sizeof(a->org));
-	a->answer_in_visitor_language = pdec_u8(d);
-	if (d->err) {
-		st_agent_free(a);
-		return -1;
-	}
-	return 0;
+	return rl_dec(d, &st_agent_layout, a, rl_version(&st_agent_layout));
 }
+
+/* ---------------------------------------------------------------- checks */
 
 /* 1 when s is UTF-8 of min to max characters. */
 static int
@@ -139,6 +91,13 @@ url_valid(const char *u)
 	return 0;
 }
 
+/*
+ * The agent's own rules, checked here rather than by its rows' bounds
+ * (rl_invalid): the model's characters, temperature's unset, the URL,
+ * the key's printable ASCII; field by field in this order, with the
+ * messages the admin API has always given (rl_invalid's would differ
+ * for the model, the counts, the URL and the key).
+ */
 const char *
 st_agent_invalid(const struct st_agent *a)
 {

@@ -86,6 +86,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 
@@ -111,7 +112,6 @@
 #define ST_AF_BASE_URL		0x0040
 #define ST_AF_API_KEY		0x0080	/* "" clears it */
 #define ST_AF_VISITOR_LANG	0x0100	/* answer_in_visitor_language */
-#define ST_AF_ALL		0x01ff
 
 /* A conversation's handoff state (st_conv.handoff). */
 enum st_handoff {
@@ -153,35 +153,66 @@ enum st_ev_level {
 #define ST_EV_RING_EVENTS	4096
 #define ST_EV_RING_BYTES	(8u * 1024 * 1024)
 
+/*
+ * The agent record, a row per field in stored order (record.h); its
+ * format is the newest row's since, an older record reading the rows it
+ * lacks as their defaults: format 1 (before organisations) as the
+ * default organisation's (storaged/records.c), formats 1 and 2 without
+ * answer_in_visitor_language. The struct's strings are malloc'd.
+ *
+ * id is 32 hex ("" in a begin reply's default agent); name 1-100
+ * characters; system_prompt "" is the deployment's SYSTEM_PROMPT, model
+ * "" OPENAI_MODEL, base_url "" OPENAI_BASE_URL; temperature_milli 0-2000
+ * or ST_AGENT_UNSET (not sent to the model; its JSON is a number from 0
+ * to 2, agents.c's); max_tokens 0 is not sent, history_messages 0 the
+ * deployment's. api_key ("" none) is write-only: only the chat-begin
+ * replies carry it, storaged's agent replies say only api_key_set
+ * (storaged's, from the key); a new base_url clears it unless the same
+ * update sets one. org is stamped by storaged at create from who asks
+ * ("" in a begin reply's default agent). answer_in_visitor_language: the
+ * turn's system prompt asks the model to answer in the visitor's
+ * language when the widget told it.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_AGENT_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_ID_HEX, 0)					\
+	F(STR, name, "name", 1, ST_AF_NAME,				\
+	    RF_ADM, ST_AGENT_NAME_MAX, 1)				\
+	F(BYTES, system_prompt, "system_prompt", 1, ST_AF_SYSTEM_PROMPT, \
+	    RF_ADM, ST_AGENT_PROMPT_MAX, 0)				\
+	F(BYTES, model, "model", 1, ST_AF_MODEL,			\
+	    RF_ADM, ST_MODEL_MAX, 0)					\
+	F(U32, temperature_milli, "temperature", 1, ST_AF_TEMPERATURE,	\
+	    RF_ADM, UINT32_MAX, ST_AGENT_UNSET)				\
+	F(COUNT, max_tokens, "max_tokens", 1, ST_AF_MAX_TOKENS,		\
+	    RF_ADM, ST_AGENT_TOKENS_MAX, 0)				\
+	F(COUNT, history_messages, "history_messages", 1, ST_AF_HISTORY, \
+	    RF_ADM, ST_AGENT_HISTORY_MAX, 0)				\
+	F(BYTES, base_url, "base_url", 1, ST_AF_BASE_URL,		\
+	    RF_ADM, ST_AGENT_URL_MAX, 0)				\
+	F(BYTES, api_key, "api_key", 1, ST_AF_API_KEY,			\
+	    RF_HID, ST_AGENT_KEY_MAX, 0)				\
+	F(BOOL, api_key_set, "api_key_set", 1, RF_RO,			\
+	    RF_ADM, 1, 0)						\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(BUF, org, "organization_id", 2, RF_RO,			\
+	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	F(BOOL, answer_in_visitor_language, "answer_in_visitor_language", \
+	    3, ST_AF_VISITOR_LANG, RF_ADM, 1, 0)
+
 struct st_agent {
-	char id[ST_ID_HEX + 1];	/* 32 hex; "" in a begin reply's default */
-	char *name;		/* malloc'd; 1-100 characters */
-	char *system_prompt;	/* malloc'd; "" = the deployment's SYSTEM_PROMPT */
-	char *model;		/* malloc'd; "" = OPENAI_MODEL */
-	uint32_t temperature_milli;	/* 0-2000, or ST_AGENT_UNSET */
-	uint32_t max_tokens;	/* 1-1000000; 0 = not sent */
-	uint32_t history_messages;	/* 1-200; 0 = the deployment's */
-	char *base_url;		/* malloc'd; "" = OPENAI_BASE_URL */
-	/*
-	 * malloc'd; "" = none. Write-only: only the chat-begin replies carry
-	 * it; a new base_url clears it unless the same update sets one.
-	 */
-	char *api_key;
-	uint8_t api_key_set;
-	uint64_t created_at, updated_at;
-	/*
-	 * Record version 2 (issue 22): its organisation, stamped by storaged
-	 * at create from who asks; version 1 records read as "default".
-	 * "" in a begin reply's default agent.
-	 */
-	char org[ST_WHO_ORG_MAX + 1];
-	/*
-	 * Record version 3 (issue 26): the turn's system prompt asks the
-	 * model to answer in the visitor's language when the widget told it
-	 * (the conversation's visitor language); older records read 0.
-	 */
-	uint8_t answer_in_visitor_language;
+	ST_AGENT_ROWS(RF_MEMBER)
 };
+
+/* Its layout (agentmsg.c), and the mask of every field an update sets. */
+extern const struct rlayout st_agent_layout;
+#define ST_AF_ALL	(0u ST_AGENT_ROWS(RF_MASK))
 
 struct st_event {
 	uint64_t epoch;
@@ -197,14 +228,17 @@ struct st_event {
 };
 
 /*
- * An agent with every field empty or unset (the default agent as a
- * begin reply carries it). Its string pointers are NULL, which every
+ * The walks of its rows (record.h) under the names their many callers
+ * use. st_agent_defaults: every field empty or unset (the default agent
+ * as a begin reply carries it), its string pointers NULL, which every
  * function here reads as ""; a decoded agent has them all allocated.
  */
 void st_agent_defaults(struct st_agent *);
+/* Frees what a holds (its key zeroed first) and zeroes it. */
 void st_agent_free(struct st_agent *);
 /* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
 int st_agent_copy(struct st_agent *dst, const struct st_agent *src);
+/* Appends a in the current format (a sticky error in e). */
 void penc_agent(struct penc *, const struct st_agent *);
 /* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_agent(struct pdec *, struct st_agent *);
@@ -212,9 +246,9 @@ int pdec_agent(struct pdec *, struct st_agent *);
  * NULL when a is a valid agent config, else "field: what is wrong"
  * (static text) naming the first bad field: name 1-100 characters of
  * UTF-8, system_prompt UTF-8 of at most 16384 bytes, model's characters,
- * the numbers' ranges, base_url "" or http(s):// without spaces or
- * control characters, api_key printable ASCII. id, times and
- * api_key_set are not checked.
+ * the numbers' ranges, answer_in_visitor_language a boolean, base_url ""
+ * or http(s):// without spaces or control characters, api_key printable
+ * ASCII. id, times and api_key_set are not checked.
  */
 const char *st_agent_invalid(const struct st_agent *a);
 

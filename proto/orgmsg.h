@@ -22,7 +22,8 @@
  *   ST_ORG_DELETE  str id                                -> (empty)
  *     `invalid` for the default organisation.
  *
- * An org: str id, str name, u64 created_at, u64 updated_at (ms).
+ * An org: its rows below in order (str id, str name, u64 created_at,
+ * u64 updated_at, ms).
  */
 #ifndef PARLEY_ORGMSG_H
 #define PARLEY_ORGMSG_H
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_ORGS_MAX		1000
@@ -43,24 +45,39 @@ _Static_assert(ST_ORG_ID_MAX == ST_WHO_ORG_MAX, "who asks holds an org id");
 
 /* ST_ORG_UPDATE's mask: which fields the request sets. */
 #define ST_OF_NAME		0x0001
-#define ST_OF_ALL		0x0001
+
+/*
+ * The organisation record, a row per field in stored order (record.h),
+ * of format 1: its id ("default", or "org_" and 32 lowercase hex), its
+ * name (malloc'd, 1-100 characters of UTF-8), its times.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_ORG_ROWS(F)							\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_ORG_ID_MAX, 0)					\
+	F(STR, name, "name", 1, ST_OF_NAME,				\
+	    RF_ADM, ST_ORG_NAME_MAX, 1)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
 
 struct st_org {
-	char id[ST_ORG_ID_MAX + 1];
-	char *name;		/* malloc'd; 1-100 characters of UTF-8 */
-	uint64_t created_at, updated_at;
+	ST_ORG_ROWS(RF_MEMBER)
 };
 
+/* Its layout (orgmsg.c), and the mask of every field an update sets. */
+extern const struct rlayout st_org_layout;
+#define ST_OF_ALL	(0u ST_ORG_ROWS(RF_MASK))
+
+/* Frees what o holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_org_free(struct st_org *);
-/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
-int st_org_copy(struct st_org *dst, const struct st_org *src);
-void penc_org(struct penc *, const struct st_org *);
-/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_org(struct pdec *, struct st_org *);
 /*
  * NULL when o is a valid organisation, else "field: what is wrong"
- * (static text): name 1-100 characters of UTF-8. id and times are not
- * checked.
+ * (static text): its rows' bounds (rl_invalid), name 1-100 characters
+ * of UTF-8. id and times are not checked.
  */
 const char *st_org_invalid(const struct st_org *o);
 /* 1 when s can name an organisation: "default" or "org_" + 32 lowercase hex. */

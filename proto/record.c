@@ -3,6 +3,7 @@
  * decoder (older formats included), free, copy, the merge of an update
  * and the bounds check, for every record described by its rows.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,7 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		break;
 	case RF_TEXT:
 	case RF_STR:
+	case RF_BYTES:
 		penc_str(e, get_ptr(rec, f->off));
 		break;
 	case RF_BOOL:
@@ -180,6 +182,9 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 	case RF_STR:
 		put_ptr(rec, f->off, pdec_strdup(d, TEXT_BYTES(f)));
 		break;
+	case RF_BYTES:
+		put_ptr(rec, f->off, pdec_strdup(d, f->bound));
+		break;
 	case RF_BOOL:
 	case RF_ENUM:
 		*AT(rec, f->off) = pdec_u8(d);
@@ -214,6 +219,7 @@ set_default(const struct rfield *f, void *rec, int strs)
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
+	case RF_BYTES:
 		if (!strs)
 			break;
 		if ((s = strdup("")) == NULL)
@@ -271,13 +277,18 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 void
 rl_row_free(const struct rfield *f, void *rec)
 {
-	char **a;
+	char **a, *s;
 	uint32_t n, i;
 
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
-		free(get_ptr(rec, f->off));
+	case RF_BYTES:
+		s = get_ptr(rec, f->off);
+		/* A hidden row's string (a key): not left in freed memory. */
+		if (s != NULL && f->view == RF_HID)
+			explicit_bzero(s, strlen(s));
+		free(s);
 		break;
 	case RF_LIST:
 	case RF_ARRAY:
@@ -313,6 +324,7 @@ clear_field(const struct rfield *f, void *dst)
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
+	case RF_BYTES:
 	case RF_LIST:
 		put_ptr(dst, f->off, NULL);
 		if (f->kind == RF_LIST)
@@ -340,6 +352,7 @@ copy_field(const struct rfield *f, void *dst, const void *src)
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
+	case RF_BYTES:
 		put_ptr(dst, f->off, strdup(S(get_ptr(src, f->off))));
 		return get_ptr(dst, f->off) == NULL ? -1 : 0;
 	case RF_LIST:
@@ -413,12 +426,18 @@ rl_merge(const struct rlayout *l, void *cur, void *req, uint32_t mask)
 
 static _Thread_local char why[160];
 
+static const char *say(const struct rfield *, const char *, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
 static const char *
-say(const struct rfield *f, const char *fmt, uint32_t n)
+say(const struct rfield *f, const char *fmt, ...)
 {
 	char what[100];
+	va_list ap;
 
-	snprintf(what, sizeof(what), fmt, n);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	snprintf(why, sizeof(why), "%s: %s", f->json, what);
 	return why;
 }
@@ -449,18 +468,30 @@ say_names(const struct rfield *f)
 static const char *
 field_invalid(const struct rfield *f, const void *rec)
 {
+	const char *s;
 	uint32_t n;
 
 	switch (f->kind) {
 	case RF_TEXT:
 	case RF_STR:
-		if (!proto_text_fits(S(get_ptr(rec, f->off)), f->bound))
+		s = S(get_ptr(rec, f->off));
+		if (f->x > 0 && (!proto_text_fits(s, f->bound) ||
+		    proto_utf8_chars(s, strlen(s)) < (ssize_t)f->x))
+			return say(f, "must be %u to %u characters of UTF-8",
+			    f->x, f->bound);
+		if (!proto_text_fits(s, f->bound))
 			return say(f, "must be at most %u characters of UTF-8",
+			    f->bound);
+		break;
+	case RF_BYTES:
+		s = S(get_ptr(rec, f->off));
+		if (strlen(s) > f->bound || !proto_utf8_valid(s, strlen(s)))
+			return say(f, "must be at most %u bytes of UTF-8",
 			    f->bound);
 		break;
 	case RF_BOOL:
 		if (*CAT(rec, f->off) > 1)
-			return say(f, "must be a boolean", 0);
+			return say(f, "must be a boolean");
 		break;
 	case RF_ENUM:
 		if (*CAT(rec, f->off) > f->bound)

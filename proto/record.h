@@ -1,7 +1,7 @@
 /*
- * Stored records described once. A record (a widget...) is a list of
- * rows in its header, one per field in its stored order, written as a
- * list macro:
+ * Stored records described once. A record (a widget, an agent, an
+ * organisation) is a list of rows in its header, one per field in its
+ * stored order, written as a list macro:
  *
  *	F(KIND, member, "json", since, bit, view, bound, x)
  *
@@ -20,6 +20,8 @@
  *   SECRET  char[bound + 1]; str; never shown: "<json>_set", a boolean
  *   TEXT    char *, at most bound characters of UTF-8; str; null for ""
  *   STR     as TEXT, "" shown as ""
+ *   BYTES   as STR, but at most bound bytes of UTF-8 (a prompt, a URL, a
+ *           key: what is bounded in bytes, not characters)
  *   BOOL    uint8_t, 0 or 1; u8; a boolean
  *   ENUM    uint8_t, 0 to bound; u8; its name (st_<member>_name and
  *           st_<member>_parse)
@@ -35,12 +37,14 @@
  *   and RF_CODEC_<KIND> (a struct rcodec *); its JSON is the record's.
  * since: the record format that added it.
  * x: a number's default, a new record's and an older format's (one
- *   before since); LIST's and ARRAY's: each string's bytes at most.
- *   Strings and lists are "" and none.
+ *   before since); TEXT's and STR's characters at least (1: a name,
+ *   which a request cannot make null); LIST's and ARRAY's: each
+ *   string's bytes at most. Strings and lists are "" and none.
  * bit: its bit in an update's mask (ST_WF_NAME...), or RF_RO (0): no
  *   request sets it (storaged's alone).
  * view: RF_PUB (the public config and the admin API), RF_ADM (the admin
- *   API) or RF_HID (never shown).
+ *   API) or RF_HID (never shown; with a bit, write-only: a request sets
+ *   it, and its string is zeroed before it is freed, as a key's).
  */
 #ifndef PARLEY_RECORD_H
 #define PARLEY_RECORD_H
@@ -60,6 +64,7 @@ enum rf_kind {
 	RF_SECRET,
 	RF_TEXT,
 	RF_STR,
+	RF_BYTES,
 	RF_BOOL,
 	RF_ENUM,
 	RF_U32,
@@ -115,6 +120,7 @@ struct rlayout {
 #define RF_DECL_SECRET(m, b)	char m[(b) + 1];
 #define RF_DECL_TEXT(m, b)	char *m;
 #define RF_DECL_STR(m, b)	char *m;
+#define RF_DECL_BYTES(m, b)	char *m;
 #define RF_DECL_BOOL(m, b)	uint8_t m;
 #define RF_DECL_ENUM(m, b)	uint8_t m;
 #define RF_DECL_U32(m, b)	uint32_t m;
@@ -127,6 +133,7 @@ struct rlayout {
 #define RF_KIND_SECRET	RF_SECRET
 #define RF_KIND_TEXT	RF_TEXT
 #define RF_KIND_STR	RF_STR
+#define RF_KIND_BYTES	RF_BYTES
 #define RF_KIND_BOOL	RF_BOOL
 #define RF_KIND_ENUM	RF_ENUM
 #define RF_KIND_U32	RF_U32
@@ -143,6 +150,7 @@ struct rlayout {
 #define RF_OFF_SECRET	RF_OFF_GEN
 #define RF_OFF_TEXT	RF_OFF_GEN
 #define RF_OFF_STR	RF_OFF_GEN
+#define RF_OFF_BYTES	RF_OFF_GEN
 #define RF_OFF_BOOL	RF_OFF_GEN
 #define RF_OFF_ENUM	RF_OFF_GEN
 #define RF_OFF_U32	RF_OFF_GEN
@@ -154,6 +162,7 @@ struct rlayout {
 #define RF_SIZE_SECRET	RF_SIZE_GEN
 #define RF_SIZE_TEXT	RF_SIZE_GEN
 #define RF_SIZE_STR	RF_SIZE_GEN
+#define RF_SIZE_BYTES	RF_SIZE_GEN
 #define RF_SIZE_BOOL	RF_SIZE_GEN
 #define RF_SIZE_ENUM	RF_SIZE_GEN
 #define RF_SIZE_U32	RF_SIZE_GEN
@@ -169,6 +178,7 @@ struct rlayout {
 #define RF_COUNT_SECRET	RF_NOCOUNT
 #define RF_COUNT_TEXT	RF_NOCOUNT
 #define RF_COUNT_STR	RF_NOCOUNT
+#define RF_COUNT_BYTES	RF_NOCOUNT
 #define RF_COUNT_BOOL	RF_NOCOUNT
 #define RF_COUNT_ENUM	RF_NOCOUNT
 #define RF_COUNT_U32	RF_NOCOUNT
@@ -178,6 +188,7 @@ struct rlayout {
 #define RF_CODEC_SECRET	NULL
 #define RF_CODEC_TEXT	NULL
 #define RF_CODEC_STR	NULL
+#define RF_CODEC_BYTES	NULL
 #define RF_CODEC_BOOL	NULL
 #define RF_CODEC_ENUM	NULL
 #define RF_CODEC_U32	NULL
@@ -190,6 +201,7 @@ struct rlayout {
 #define RF_NAMES_SECRET	RF_NONAME
 #define RF_NAMES_TEXT	RF_NONAME
 #define RF_NAMES_STR	RF_NONAME
+#define RF_NAMES_BYTES	RF_NONAME
 #define RF_NAMES_BOOL	RF_NONAME
 #define RF_NAMES_ENUM(m)	st_##m##_name, st_##m##_parse
 #define RF_NAMES_U32	RF_NONAME

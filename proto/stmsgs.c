@@ -24,6 +24,17 @@
 	const struct playout NAME = { #T, sizeof(T), NULL, 0,		\
 	    NAME##_enc, NAME##_dec, NAME##_free }
 
+/* A record with rows (record.h): the walks of its layout L. */
+#define ROWS(NAME, T, L)						\
+	static void NAME##_enc(struct penc *e, const void *s)		\
+	{ rl_enc(e, &(L), s); }						\
+	static int NAME##_dec(struct pdec *d, void *s)			\
+	{ return rl_dec(d, &(L), s, rl_version(&(L))); }		\
+	static void NAME##_free(void *s)				\
+	{ rl_free(&(L), s); }						\
+	const struct playout NAME = { #T, sizeof(T), NULL, 0,		\
+	    NAME##_enc, NAME##_dec, NAME##_free }
+
 static void
 stats_free(struct st_stats *s)
 {
@@ -44,9 +55,9 @@ mseries_enc(struct penc *e, const struct mseries *s)
 
 RECORD(pl_conv, struct st_conv, penc_conv, pdec_conv, st_conv_free);
 RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
-RECORD(pl_widget, struct st_widget, penc_widget, pdec_widget, st_widget_free);
-RECORD(pl_agent, struct st_agent, penc_agent, pdec_agent, st_agent_free);
-RECORD(pl_org, struct st_org, penc_org, pdec_org, st_org_free);
+ROWS(pl_widget, struct st_widget, st_widget_layout);
+ROWS(pl_agent, struct st_agent, st_agent_layout);
+ROWS(pl_org, struct st_org, st_org_layout);
 RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);

@@ -29,6 +29,12 @@ export const SCHEMAS = {
   st_widget: { read: 'Widget', write: 'WidgetInput', pub: 'WidgetPublicConfig', extra: { read: ['text_agent_id'], write: ['text_agent_id'], pub: ['availability'] }, takesNull: ['agent_id', 'language'] },
 };
 
+// Records whose schemas the template still writes whole, checked row by
+// row by tests/integration/records.test.mjs: their rows the API shows its
+// own way (an agent's temperature) or as null for a built-in record (the
+// default agent) are not yet said in SCHEMAS' terms.
+export const BY_HAND = new Set(['st_agent', 'st_org']);
+
 // Which rows each view shows.
 const SHOWS = {
   read: (r) => r.view !== 'hid',
@@ -141,6 +147,7 @@ export function generate(template, records = RECORDS) {
   const schemas = doc.components.schemas;
   for (const [rec, rows] of records) {
     const names = SCHEMAS[rec];
+    if (!names && BY_HAND.has(rec)) continue;
     if (!names) throw new Error(`${rec}: its rows have no schemas: name them in SCHEMAS (scripts/openapi.mjs)`);
     for (const view of Object.keys(SHOWS).filter((v) => names[v])) {
       if (!schemas[names[view]]) throw new Error(`${rec}: the template has no schema ${names[view]}`);

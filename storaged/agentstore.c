@@ -4,8 +4,9 @@
  *	agents       id (32 hex) -> agent (penc_agent, with its api_key)
  *	agent_order  u64 created_at | id (32 hex) -> (nothing)
  *
- * Every value starts with ST_RECORD_VERSION. The default agent is not
- * stored: it is the deployment's environment, which the worker knows.
+ * Every value starts with its layout's format (record.h; every older
+ * format still reads). The default agent is not stored: it is the
+ * deployment's environment, which the worker knows.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -19,7 +20,11 @@
 
 /* ---------------------------------------------------------------- records */
 
-ENTITY_CHECKS(agent, struct st_agent, st_agent_copy, st_agent_invalid)
+static const char *
+agent_invalid(const void *rec)
+{
+	return st_agent_invalid(rec);
+}
 
 /* api_key_set follows the key. */
 static void
@@ -37,50 +42,31 @@ text_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* Moves the masked fields over; req frees what they replaced. */
+/*
+ * Moves the masked fields over (their rows, record.h); req frees what
+ * they replaced. A key never follows its agent to a new server unless
+ * the update sets one: it is cleared then.
+ */
 static int
 agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
     void *arg)
 {
 	struct st_agent *cur = curp, *req = reqp;
 
-	if (mask & ST_AF_NAME)
-		SWAP(cur->name, req->name);
-	if (mask & ST_AF_SYSTEM_PROMPT)
-		SWAP(cur->system_prompt, req->system_prompt);
-	if (mask & ST_AF_MODEL)
-		SWAP(cur->model, req->model);
-	if (mask & ST_AF_TEMPERATURE)
-		cur->temperature_milli = req->temperature_milli;
-	if (mask & ST_AF_MAX_TOKENS)
-		cur->max_tokens = req->max_tokens;
-	if (mask & ST_AF_HISTORY)
-		cur->history_messages = req->history_messages;
-	if (mask & ST_AF_VISITOR_LANG)
-		cur->answer_in_visitor_language =
-		    req->answer_in_visitor_language;
-	/* A key never follows its agent to a new server unless set anew. */
 	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
 	    strcmp(text_or_empty(cur->base_url),
 	    text_or_empty(req->base_url)) != 0 &&
 	    *text_or_empty(cur->api_key) != '\0') {
 		free(req->api_key);
-		req->api_key = cur->api_key;
-		if ((cur->api_key = strdup("")) == NULL) {
+		if ((req->api_key = strdup("")) == NULL) {
 			store_fail(t, PROTO_E_INTERNAL, "out of memory");
 			return -1;
 		}
+		mask |= ST_AF_API_KEY;
 	}
-	if (mask & ST_AF_BASE_URL)
-		SWAP(cur->base_url, req->base_url);
-	if (mask & ST_AF_API_KEY)
-		SWAP(cur->api_key, req->api_key);
+	rl_merge(&st_agent_layout, cur, req, mask);
 	return 0;
 }
-
-static const size_t agent_pad[] = {
-	AGENT_V1_PAD + AGENT_V2_PAD, AGENT_V2_PAD
-};
 
 static const struct store_entity agent_entity = {
 	.what = "agent",
@@ -90,8 +76,7 @@ static const struct store_entity agent_entity = {
 	.dbi = offsetof(struct store, agents),
 	.order = offsetof(struct store, agent_order),
 	.fresh = offsetof(struct store, agents),
-	.version = AGENT_RECORD_VERSION,
-	.pad = agent_pad,
+	.layout = &st_agent_layout,
 	.codec = &pl_agent,
 	ENTITY_MEMBERS(struct st_agent),
 	.org = offsetof(struct st_agent, org),
@@ -100,7 +85,6 @@ static const struct store_entity agent_entity = {
 	.max = ST_AGENTS_MAX,
 	.mask_all = ST_AF_ALL,
 	.id_valid = st_id_valid,
-	.copy = agent_copy,
 	.invalid = agent_invalid,
 	.prepare = agent_key_flag,
 	.merge = agent_merge,

@@ -1,13 +1,15 @@
 /*
  * Organisations (see STORAGE.md, orgstore.h), a records.c entity:
  *
- *	orgs       id ("default", or "org_" + 32 hex) -> org (penc_org)
+ *	orgs       id ("default", or "org_" + 32 hex) -> org (its rows,
+ *	           ST_ORG_ROWS)
  *	org_order  u64 created_at | id -> (nothing); the default
  *	           organisation's created_at counts as 0
  *
- * Every value starts with ST_RECORD_VERSION. The default organisation is
- * made at start when missing and is never deleted. Nothing else names an
- * organisation yet.
+ * Every value starts with its layout's format, ST_RECORD_VERSION; the
+ * walks of its rows (record.h) copy, check and merge it. The default
+ * organisation is made at start when missing and is never deleted.
+ * Nothing else names an organisation yet.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -28,20 +30,6 @@
 
 #define DEFAULT_NAME	"Default"
 
-ENTITY_CHECKS(org, struct st_org, st_org_copy, st_org_invalid)
-
-/* Moves the masked fields over; req frees what they replaced. */
-static int
-org_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
-    void *arg)
-{
-	struct st_org *cur = curp, *req = reqp;
-
-	if (mask & ST_OF_NAME)
-		SWAP(cur->name, req->name);
-	return 0;
-}
-
 static const struct store_entity org_entity = {
 	.what = "organization",
 	.order_what = "organization order",
@@ -50,7 +38,7 @@ static const struct store_entity org_entity = {
 	.dbi = offsetof(struct store, orgs),
 	.order = offsetof(struct store, org_order),
 	.fresh = offsetof(struct store, orgs),
-	.version = ST_RECORD_VERSION,
+	.layout = &st_org_layout,
 	.codec = &pl_org,
 	ENTITY_MEMBERS(struct st_org),
 	.prefix = ST_ORG_PREFIX,
@@ -61,9 +49,6 @@ static const struct store_entity org_entity = {
 	/* The default organisation leads the list whatever its clock said. */
 	.first = ST_ORG_DEFAULT,
 	.id_valid = st_org_id_valid,
-	.copy = org_copy,
-	.invalid = org_invalid,
-	.merge = org_merge,
 };
 
 /* The default organisation, when missing (a new or older data directory). */

@@ -68,6 +68,24 @@ entity_version(const struct store_entity *e)
 	return e->layout != NULL ? rl_version(e->layout) : e->version;
 }
 
+/* A deep copy of src into dst: 0, or -1 out of memory (dst freed). */
+static int
+entity_copy(const struct store_entity *e, void *dst, const void *src)
+{
+	if (e->copy != NULL)
+		return e->copy(dst, src);
+	return rl_copy(e->layout, dst, src);
+}
+
+/* What is wrong with rec, or NULL. */
+static const char *
+entity_invalid(const struct store_entity *e, const void *rec)
+{
+	if (e->invalid != NULL)
+		return e->invalid(rec);
+	return rl_invalid(e->layout, rec);
+}
+
 /* d's record of format ver into rec: 0, or -1 (rec freed). */
 static int
 entity_dec(const struct store_entity *e, struct pdec *d, void *rec, int ver)
@@ -261,9 +279,10 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 
 	if (t->err)
 		return t->err;
-	if ((bad = e->invalid(in)) != NULL)
+	if ((bad = entity_invalid(e, in)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	if ((rec = calloc(1, e->codec->size)) == NULL || e->copy(rec, in) < 0) {
+	if ((rec = calloc(1, e->codec->size)) == NULL ||
+	    entity_copy(e, rec, in) < 0) {
 		free(rec);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
@@ -301,15 +320,18 @@ entity_update(struct store_txn *t, const struct store_entity *e,
 	req = (char *)cur + e->codec->size;
 	if (entity_must(t, e, org, ref, cur) < 0)
 		goto out;
-	if (e->copy(req, in) < 0) {
+	if (entity_copy(e, req, in) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (e->merge(t, cur, req, mask, arg) < 0)
-		goto out;
+	if (e->merge != NULL) {
+		if (e->merge(t, cur, req, mask, arg) < 0)
+			goto out;
+	} else
+		rl_merge(e->layout, cur, req, mask);
 	if (e->prepare != NULL)
 		e->prepare(cur);
-	if ((bad = e->invalid(cur)) != NULL) {
+	if ((bad = entity_invalid(e, cur)) != NULL) {
 		store_fail(t, PROTO_E_INVALID, bad);
 		goto out;
 	}

@@ -90,7 +90,10 @@ struct store_entity {
 	const char *first;		/* the id listed first, or NULL */
 	/* NULL: any id; else an id it refuses is absent. */
 	int (*id_valid)(const char *);
-	/* -1 out of memory (dst freed); NULL or why not. */
+	/*
+	 * -1 out of memory (dst freed); NULL or why not. NULL for a record
+	 * with rows: its layout's rl_copy, rl_invalid.
+	 */
 	int (*copy)(void *dst, const void *src);
 	const char *(*invalid)(const void *);
 	/* The hooks, each may be NULL. */
@@ -100,7 +103,8 @@ struct store_entity {
 	int (*admit)(struct store_txn *, const void *, uint32_t mask);
 	/*
 	 * An update's masked fields of req into cur (req frees what they
-	 * replaced); arg is the caller's. Required. 0, or -1 with t failed.
+	 * replaced); arg is the caller's. 0, or -1 with t failed. NULL for
+	 * a record with rows: its layout's rl_merge.
 	 */
 	int (*merge)(struct store_txn *, void *cur, void *req, uint32_t mask,
 	    void *arg);

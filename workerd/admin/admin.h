@@ -423,12 +423,16 @@ struct admin_entity {
 	const char *kept_text;
 	/*
 	 * A record with rows (proto/record.h): the body's fields are its
-	 * rows (recjson.c), those no request sets read-only, and fields
-	 * below take their own way or under another name. NULL: only the
-	 * fields below.
+	 * rows (recjson.c), those no request sets read-only (a hidden one
+	 * unknown, unless a request sets it: write-only), and fields below
+	 * take their own way or under another name. NULL: only the fields
+	 * below.
 	 */
 	const struct rlayout *layout;
-	/* The body's fields, and the ones it may not set (NULL-ended). */
+	/*
+	 * The body's fields, and the others it may not set (NULL-ended, or
+	 * NULL for none).
+	 */
 	const struct admin_field *fields;
 	size_t nfields;
 	const char *const *read_only;

@@ -21,10 +21,11 @@
  * api_key is write-only: accepted on POST and PATCH ("" or null clears
  * it), never in an answer ("api_key_set" says whether there is one).
  * storaged's agent replies carry it empty anyway; agent_json never reads
- * it. The handlers are entity.c's, from the table here: the JSON is
- * mapped onto struct st_agent by its fields (types, unknown and read-only
- * fields, the integer ranges whose 0 means "unset" in the record); the
- * record's rules are st_agent_invalid's, as storaged's.
+ * it (a hidden row). The handlers are entity.c's, from the table here:
+ * the JSON is the record's rows both ways (recjson.c: types, unknown and
+ * read-only fields, the integer ranges whose 0 means "unset" in the
+ * record) but for temperature and base_url, below; the record's rules
+ * are st_agent_invalid's, as storaged's.
  *
  * base_url is under the outgoing-URL policy (workerd/net/urlpolicy.c):
  * no query, fragment or user info (400 naming the field); then, unless
@@ -87,6 +88,32 @@ url_shown(const char *u)
 	return v;
 }
 
+/* temperature_milli: a number of thousandths, null when unset. */
+static void
+temperature_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_agent *a = rec;
+
+	exprow_oset(o, "temperature", temperature_json(a->temperature_milli),
+	    err);
+}
+
+/* base_url: its password hidden, null for none. */
+static void
+base_url_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_agent *a = rec;
+
+	exprow_oset(o, "base_url", url_shown(a->base_url), err);
+}
+
+/* The rows an agent shows its own way. */
+static const struct rec_own agent_own[] = {
+	{ "temperature", temperature_out },
+	{ "base_url", base_url_out },
+	{ NULL, NULL },
+};
+
 json_t *
 agent_json(const struct st_agent *a)
 {
@@ -95,27 +122,15 @@ agent_json(const struct st_agent *a)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	exprow_oset(o, "id", exprow_text(a->id), &err);
-	exprow_oset(o, "organization_id", exprow_text(a->org), &err);
-	exprow_oset(o, "name", exprow_text(a->name ? a->name : ""), &err);
-	exprow_oset(o, "system_prompt", exprow_text(a->system_prompt ?
-	    a->system_prompt : ""), &err);
-	exprow_oset(o, "model", exprow_text(a->model ? a->model : ""), &err);
-	exprow_oset(o, "temperature", temperature_json(a->temperature_milli),
-	    &err);
-	exprow_oset(o, "max_tokens", opt_uint(a->max_tokens), &err);
-	exprow_oset(o, "history_messages", opt_uint(a->history_messages),
-	    &err);
-	exprow_oset(o, "base_url", url_shown(a->base_url), &err);
-	exprow_oset(o, "api_key_set", json_boolean(a->api_key_set), &err);
-	exprow_oset(o, "answer_in_visitor_language",
-	    json_boolean(a->answer_in_visitor_language), &err);
+	rec_json_fields(o, &st_agent_layout, a, RF_ADM, agent_own, &err);
 	exprow_oset(o, "is_default", json_false(), &err);
-	exprow_oset(o, "created_at", exprow_ms(a->created_at), &err);
-	exprow_oset(o, "updated_at", exprow_ms(a->updated_at), &err);
 	return exprow_odone(o, err);
 }
 
+/*
+ * The default agent is no record: the worker's settings, with null
+ * where a stored agent has its organisation and times. Written out here.
+ */
 json_t *
 agent_default_json(void)
 {
@@ -169,33 +184,16 @@ take_temperature(json_t *v, void *rec, const struct admin_field *f,
 	return NULL;
 }
 
-#define AF(NAME, BIT, KIND, M) \
-	{ NAME, BIT, KIND, offsetof(struct st_agent, M), 0, NULL, NULL, NULL }
-#define AF_COUNT(NAME, BIT, M, MAX, WHY) \
-	{ NAME, BIT, AJ_COUNT, offsetof(struct st_agent, M), MAX, WHY, NULL, \
-	    NULL }
-
+/* The field an agent takes its own way; the rest are its rows. */
 static const struct admin_field agent_fields[] = {
-	AF("name", ST_AF_NAME, AJ_TEXT, name),
-	AF("system_prompt", ST_AF_SYSTEM_PROMPT, AJ_TEXT_NULL, system_prompt),
-	AF("model", ST_AF_MODEL, AJ_TEXT_NULL, model),
 	{ "temperature", ST_AF_TEMPERATURE, AJ_TAKE,
 	    offsetof(struct st_agent, temperature_milli), 0, NULL, NULL,
 	    take_temperature },
-	AF_COUNT("max_tokens", ST_AF_MAX_TOKENS, max_tokens,
-	    ST_AGENT_TOKENS_MAX, "must be an integer from 1 to 1000000, or null"),
-	AF_COUNT("history_messages", ST_AF_HISTORY, history_messages,
-	    ST_AGENT_HISTORY_MAX, "must be an integer from 1 to 200, or null"),
-	AF("base_url", ST_AF_BASE_URL, AJ_TEXT_NULL, base_url),
-	AF("api_key", ST_AF_API_KEY, AJ_TEXT_NULL, api_key),
-	AF("answer_in_visitor_language", ST_AF_VISITOR_LANG, AJ_BOOL,
-	    answer_in_visitor_language),
 };
 
-/* The fields a client may not set. */
+/* The field a client may not set besides the read-only rows. */
 static const char *const read_only[] = {
-	"id", "organization_id", "api_key_set", "is_default", "created_at",
-	"updated_at", NULL,
+	"is_default", NULL,
 };
 
 static void
@@ -366,6 +364,7 @@ static const struct admin_entity agent_entity = {
 	.builtin = ST_AGENT_DEFAULT,
 	.builtin_json = agent_default_json,
 	.builtin_ro = "The default agent is set by the environment",
+	.layout = &st_agent_layout,
 	.fields = agent_fields,
 	.nfields = sizeof(agent_fields) / sizeof(agent_fields[0]),
 	.read_only = read_only,

@@ -15,9 +15,8 @@
  * texts of their errors), the record's own rules, the replies' JSON. A
  * body is mapped onto the record field by field here; whether the values
  * make sense is the record's check (st_widget_invalid, st_agent_invalid,
- * st_org_invalid),
- * the one storaged runs too, so both agree. storaged's `invalid` names
- * the field: it is the client's answer (400), as it is.
+ * st_org_invalid), the one storaged runs too, so both agree. storaged's
+ * `invalid` names the field: it is the client's answer (400), as it is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +100,7 @@ no_field(const struct admin_entity *e, const char *k)
 {
 	const char *const *ro;
 
-	for (ro = e->read_only; *ro != NULL; ro++)
+	for (ro = e->read_only; ro != NULL && *ro != NULL; ro++)
 		if (strcmp(k, *ro) == 0)
 			return "read-only";
 	return "unknown field";
@@ -135,8 +134,9 @@ take_named(const struct admin_entity *e, const char *k, json_t *v,
 			*mask |= f->bit;
 		return why;
 	}
+	/* A hidden row a request sets is write-only (a key). */
 	if (e->layout == NULL || (r = rl_field(e->layout, k)) == NULL ||
-	    r->view == RF_HID)
+	    (r->view == RF_HID && r->bit == RF_RO))
 		return no_field(e, k);
 	if (r->bit == RF_RO)
 		return "read-only";

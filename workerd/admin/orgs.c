@@ -13,9 +13,9 @@
  *
  * An organisation is {id, name, created_at, updated_at}; storaged keeps
  * them (proto/orgmsg.h). The handlers are entity.c's, from the table
- * here; the record's rule is st_org_invalid's, as storaged's.
+ * here; its JSON both ways is its rows' (recjson.c), the record's rule
+ * st_org_invalid's, as storaged's.
  */
-#include <stddef.h>
 #include <string.h>
 
 #include "admin.h"
@@ -25,16 +25,12 @@
 static json_t *
 org_json(const void *rep, int *status)
 {
-	const struct st_org *o = rep;
 	json_t *v;
 	int err = 0;
 
 	if ((v = json_object()) == NULL)
 		return NULL;
-	exprow_oset(v, "id", exprow_text(o->id), &err);
-	exprow_oset(v, "name", exprow_text(o->name ? o->name : ""), &err);
-	exprow_oset(v, "created_at", exprow_ms(o->created_at), &err);
-	exprow_oset(v, "updated_at", exprow_ms(o->updated_at), &err);
+	rec_json_fields(v, &st_org_layout, rep, RF_ADM, NULL, &err);
 	return exprow_odone(v, err);
 }
 
@@ -46,15 +42,6 @@ org_list_json(const void *rep, int *status)
 	return json_pack("{s:o}", "organizations",
 	    ADMIN_ITEMS_JSON(l->orgs, l->n, org_json));
 }
-
-static const struct admin_field org_fields[] = {
-	{ "name", ST_OF_NAME, AJ_TEXT, offsetof(struct st_org, name), 0, NULL,
-	    NULL, NULL },
-};
-
-static const char *const read_only[] = {
-	"id", "created_at", "updated_at", NULL,
-};
 
 static void
 org_start(void *rec, int patch)
@@ -96,9 +83,7 @@ static const struct admin_entity org_entity = {
 	.id_valid = st_org_id_valid,
 	.kept = ST_ORG_DEFAULT,
 	.kept_text = "The default organization cannot be deleted",
-	.fields = org_fields,
-	.nfields = sizeof(org_fields) / sizeof(org_fields[0]),
-	.read_only = read_only,
+	.layout = &st_org_layout,
 	.required = ST_OF_NAME,
 	.start = org_start,
 	.rec_invalid = org_invalid,

@@ -75,6 +75,7 @@ row_json(const struct rfield *f, const void *rec)
 	case RF_TEXT:
 		return json_opt_text(get_str(rec, f->off));
 	case RF_STR:
+	case RF_BYTES:
 		return exprow_text(get_str(rec, f->off));
 	case RF_BOOL:
 		return json_boolean(*CAT(rec, f->off));
@@ -237,6 +238,10 @@ rec_take(json_t *v, void *rec, const struct rfield *f)
 		return NULL;
 	case RF_TEXT:
 	case RF_STR:
+		/* A string of x characters at least (a name): not null. */
+		return admin_take_text(v, (char **)(void *)AT(rec, f->off),
+		    f->x == 0);
+	case RF_BYTES:
 		return admin_take_text(v, (char **)(void *)AT(rec, f->off), 1);
 	case RF_BOOL:
 		if (!json_is_boolean(v))
@@ -267,7 +272,8 @@ rec_texts_set(const struct rlayout *l, void *rec)
 	size_t i;
 
 	for (i = 0; i < l->nf; i++) {
-		if (l->f[i].kind != RF_TEXT && l->f[i].kind != RF_STR)
+		if (l->f[i].kind != RF_TEXT && l->f[i].kind != RF_STR &&
+		    l->f[i].kind != RF_BYTES)
 			continue;
 		memcpy(&s, AT(rec, l->f[i].off), sizeof(s));
 		if (s == NULL && (s = strdup("")) == NULL)

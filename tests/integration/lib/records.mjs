@@ -26,7 +26,7 @@ const OWN = {
 function encRow(e, r, v) {
   const x = v[r.member];
   switch (r.kind) {
-    case 'BUF': case 'SECRET': case 'TEXT': case 'STR': e.str(x); break;
+    case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': e.str(x); break;
     case 'BOOL': case 'ENUM': e.u8(x); break;
     case 'U32': case 'COUNT': e.u32(x); break;
     case 'TIME': e.u64(x); break;
@@ -39,7 +39,7 @@ function encRow(e, r, v) {
 
 function decRow(d, r, v) {
   switch (r.kind) {
-    case 'BUF': case 'SECRET': case 'TEXT': case 'STR': v[r.member] = d.str(); break;
+    case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': v[r.member] = d.str(); break;
     case 'BOOL': case 'ENUM': v[r.member] = d.u8(); break;
     case 'U32': case 'COUNT': v[r.member] = d.u32(); break;
     case 'TIME': v[r.member] = d.u64(); break;

@@ -11,9 +11,10 @@
 // (stmsgs.c). req() and rep() walk them, so no field list is written here
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
-// (a conv, an agent...) have theirs below, and those with rows (a widget)
-// theirs from records.mjs; storage.test.mjs checks every
-// payload against the C encodings test_stmsgs writes at each test build.
+// (stmsgs.c's RECORD: a conv, a message...) have theirs below, and those
+// with rows (its ROWS: a widget, an agent, an organisation) theirs from
+// records.mjs; storage.test.mjs checks every payload against the C
+// encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -106,9 +107,10 @@ function readTable() {
     if (!arrays.has(a[2])) throw new Error(`stmsgs.c: ${a[0]}: no field list ${a[2]}`);
     layouts.set(a[0], { name: a[0], fields: arrays.get(a[2]) });
   }
-  // RECORD(pl_conv, struct st_conv, ...): not the macro's own #define.
-  for (const [, a] of macroCalls(st, 'RECORD'))
-    if (a[0].startsWith('pl_')) layouts.set(a[0], { name: a[0], record: a[1].replace(/^struct /, '') });
+  // RECORD(pl_conv, struct st_conv, ...) and ROWS(pl_org, struct st_org,
+  // ...): not the macros' own #defines.
+  for (const [mk, a] of macroCalls(st, 'RECORD|ROWS'))
+    if (a[0].startsWith('pl_')) layouts.set(a[0], { name: a[0], record: a[1].replace(/^struct /, ''), rows: mk === 'ROWS' });
   const rows = new Map();
   const rowRe = /\{ PROTO_(\w+), "(\w+)",\s*([^,]+),\s*([^,]+),\s*([01]), ([01]), ([012]),\s*(NULL|&pl_\w+), (NULL|&pl_\w+) \}/g;
   const layoutOf = (ref) => {
@@ -221,40 +223,10 @@ export function decMsg(d) {
   };
 }
 
-// An agent (proto/agentmsg.h), as the chat-begin replies carry it.
-export function decAgent(d) {
-  return {
-    id: d.str(),
-    name: d.str(),
-    systemPrompt: d.str(),
-    model: d.str(),
-    temperatureMilli: d.u32(),
-    maxTokens: d.u32(),
-    historyMessages: d.u32(),
-    baseUrl: d.str(),
-    apiKey: d.str(),
-    apiKeySet: d.u8(),
-    createdAt: d.u64(),
-    updatedAt: d.u64(),
-    org: d.str(),
-    answerInVisitorLanguage: d.u8(),
-  };
-}
-
-export function encAgent(e, a) {
-  return e.str(a.id).str(a.name).str(a.systemPrompt).str(a.model).u32(a.temperatureMilli).u32(a.maxTokens)
-    .u32(a.historyMessages).str(a.baseUrl).str(a.apiKey).u8(a.apiKeySet).u64(a.createdAt).u64(a.updatedAt).str(a.org ?? '')
-    .u8(a.answerInVisitorLanguage ?? 0);
-}
-
-// An organisation (proto/orgmsg.h), both ways.
-export function encOrg(e, o) {
-  return e.str(o.id).str(o.name).u64(o.createdAt).u64(o.updatedAt);
-}
-
-export function decOrg(d) {
-  return { id: d.str(), name: d.str(), createdAt: d.u64(), updatedAt: d.u64() };
-}
+// An agent (proto/agentmsg.h), as the chat-begin replies carry it: its
+// rows' codec (records.mjs), the values its C members.
+const AGENT = rowCodec('st_agent');
+export const decAgent = (d) => AGENT.dec(d);
 
 // An organisation's API key (proto/keymsg.h), both ways; hash: 0 or 32 bytes.
 export function encApiKey(e, k) {
@@ -320,14 +292,12 @@ const STATS = ['conversations', 'messages', 'widgets', 'contacts', 'ownerSession
   'mapSize', 'lastPgno', 'lastTxnid', 'pageSize:u32', 'maxReaders:u32', 'readers:u32', 'branchPages', 'leafPages',
   'overflowPages'];
 
-// The records with codecs of their own (stmsgs.c's RECORD), by their C struct.
+// The records with codecs of their own (stmsgs.c's RECORD), by their C
+// struct, and those with rows (its ROWS, proto/record.h): their rows' codec.
 const RECORDS = {
+  ...Object.fromEntries([...TABLE.layouts.values()].filter((l) => l.rows).map((l) => [l.record, rowCodec(l.record)])),
   st_conv: { dec: decConv },
   st_msg: { dec: decMsg },
-  // Records with rows (proto/record.h): their codec from the rows.
-  st_widget: rowCodec('st_widget'),
-  st_agent: { enc: encAgent, dec: decAgent },
-  st_org: { enc: encOrg, dec: decOrg },
   st_apikey: { enc: encApiKey, dec: decApiKey },
   st_webhook: { enc: encWebhook, dec: decWebhook },
   st_delivery: { dec: decDelivery },
