@@ -2,11 +2,15 @@
  * Every stored record's layout (record.h), in one list: the fuzz target
  * and the tests walk each. A new record's layout is added here.
  */
+#include "agentmsg.h"
+#include "orgmsg.h"
 #include "record.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
 	&st_widget_layout,
+	&st_agent_layout,
+	&st_org_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

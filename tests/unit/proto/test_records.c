@@ -245,6 +245,20 @@ set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
 			    s == SAM_LONG, 0);
 		put_ptr(rec, f->off, str);
 		break;
+	case RF_BYTES:
+		/*
+		 * Bounded in bytes, which the decoder holds too: out of its
+		 * bounds, not UTF-8; UTF-8 up to it.
+		 */
+		if (s == SAM_OUT)
+			assert_non_null(str = strdup("\xff\xfe\xc3"));
+		else if (s == SAM_UTF8)
+			str = make_str("", f->bound, f->bound, 0, 1);
+		else
+			str = make_str(f->member, f->bound, f->bound,
+			    s == SAM_LONG, 0);
+		put_ptr(rec, f->off, str);
+		break;
 	case RF_BOOL:
 		*AT(rec, f->off) = s == SAM_SET ? !f->x : s == SAM_LONG ? 1 :
 		    s == SAM_OUT ? 2 : f->x;
@@ -436,6 +450,22 @@ check_cuts(const struct rlayout *l, const struct penc *e, int version)
 	free(rec);
 }
 
+/*
+ * Whether l's defaults are out of its bounds: a TEXT or STR row of x
+ * characters at least (an agent's name) is "" there.
+ */
+static int
+defaults_invalid(const struct rlayout *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		if ((l->f[i].kind == RF_TEXT || l->f[i].kind == RF_STR) &&
+		    l->f[i].x > 0)
+			return 1;
+	return 0;
+}
+
 /* Sample s of layout li in every format. */
 static void
 check_sample(size_t li, enum sample s)
@@ -448,7 +478,7 @@ check_sample(size_t li, enum sample s)
 
 	rec = make_sample(l, s);
 	def = make_defaults(l);
-	if (s == SAM_OUT)
+	if (s == SAM_OUT || (s == SAM_DEFAULTS && defaults_invalid(l)))
 		assert_non_null(rl_invalid(l, rec));
 	else
 		assert_null(rl_invalid(l, rec));
