@@ -1,12 +1,19 @@
 // Writes the OpenAPI document the workers serve (build/gen/openapi.json,
 // embedded by workerd/site/openapi.c): the hand-written template
-// workerd/site/openapi.json with each record's schemas' row-backed
+// workerd/site/openapi.json with every record's schemas' row-backed
 // properties made from the record's rows (proto/record.h, read by
-// scripts/rows.mjs). A row gives its property's type and bounds (type,
-// maxLength, minimum, maximum, maxItems, items) and its place in the read
-// views' `required`; the template keeps the rest (description, pattern,
-// default, examples, enum, $ref) and everything else in the document.
-// A field added to a record is a row added: no edit here nor in the template.
+// scripts/rows.mjs): the widget's, the agent's and the organisation's
+// (SCHEMAS, below). A row gives its property's type and bounds (type,
+// minLength, maxLength, minimum, maximum, maxItems, items) and its place in
+// the read views' `required`; the template keeps the rest (description,
+// pattern, default, examples, enum, $ref) and everything else in the
+// document. A string's maxLength is left to the template's pattern when it
+// bounds the length (anchored, no endless repeat) or enum; a BYTES row's
+// is its bound in bytes (no longer string passes it); a TEXT's or STR's x
+// is a name's characters at least (minLength; a request may not set it to
+// null). What a record shows its own way is said in SCHEMAS (own,
+// builtin), its property or bound then the template's. A field added to a
+// record is a row added: no edit here nor in the template.
 //
 //   node scripts/openapi.mjs [out]	(out: build/gen/openapi.json)
 //
@@ -21,19 +28,35 @@ const TEMPLATE = new URL('../workerd/site/openapi.json', import.meta.url);
 const OUT = new URL('../build/gen/openapi.json', import.meta.url);
 
 // Each record's schemas: read (every shown row), write (every row a request
-// sets), pub (the public rows; none: no public schema); extra: the keys
-// beside its rows in each; takesNull: BUF rows a request may also set to
-// null (their own handler takes it, workerd/admin/widgets.c). A record
-// with rows is a line here.
+// sets), pub (the public rows; none: no public schema). A record with rows
+// is a line here. Besides, when the record has them:
+//   extra: the keys beside its rows in each view's schema;
+//   takesNull: BUF rows a request may also set to null (their own handler
+//     takes it, workerd/admin/widgets.c);
+//   own: per view, the rows it shows or takes its own way (recjson.c's
+//     rec_own, an admin_field): the template writes their property whole;
+//   builtin: the rows its built-in record (the default agent, made from
+//     the environment, answered through the same read schema) shows as
+//     null (their read type takes null) or unbounded (no upper bound from
+//     the row; the template may give a looser one).
 export const SCHEMAS = {
-  st_widget: { read: 'Widget', write: 'WidgetInput', pub: 'WidgetPublicConfig', extra: { read: ['text_agent_id'], write: ['text_agent_id'], pub: ['availability'] }, takesNull: ['agent_id', 'language'] },
+  st_widget: {
+    read: 'Widget', write: 'WidgetInput', pub: 'WidgetPublicConfig',
+    extra: { read: ['text_agent_id'], write: ['text_agent_id'], pub: ['availability'] },
+    takesNull: ['agent_id', 'language'],
+  },
+  st_agent: {
+    read: 'Agent', write: 'AgentInput',
+    extra: { read: ['is_default'] },
+    // temperature: thousandths shown and taken as a number from 0 to 2;
+    // base_url: shown with its password hidden (workerd/admin/agents.c).
+    own: { read: ['temperature', 'base_url'], write: ['temperature'] },
+    // The default agent: no organisation nor times; the environment's
+    // SYSTEM_PROMPT and OPENAI_MODEL (lib/settingtab.c's bounds).
+    builtin: { null: ['organization_id', 'created_at', 'updated_at'], unbounded: ['system_prompt', 'model'] },
+  },
+  st_org: { read: 'Organization', write: 'OrganizationInput' },
 };
-
-// Records whose schemas the template still writes whole, checked row by
-// row by tests/integration/records.test.mjs: their rows the API shows its
-// own way (an agent's temperature) or as null for a built-in record (the
-// default agent) are not yet said in SCHEMAS' terms.
-export const BY_HAND = new Set(['st_agent', 'st_org']);
 
 // Which rows each view shows.
 const SHOWS = {
@@ -45,10 +68,17 @@ const SHOWS = {
 // The property name of row r in view: a secret is shown as whether it is set.
 export const shownName = (r, view) => (r.kind === 'SECRET' && view !== 'write' ? `${r.json}_set` : r.json);
 
-// A string's keys: its bound is its maxLength, unless the template's
-// pattern or enum bounds it.
-function stringKeys(type, bound, t) {
-  return t.pattern || t.enum ? { type } : { type, maxLength: constant(bound) };
+// Whether a pattern bounds a string's length: anchored at both ends, with
+// no repeat without end (*, +, {n,}).
+const boundsLength = (p) => /^\^.*\$$/.test(p) && !/[*+]|\{\d+,\}/.test(p);
+
+// A string's keys: characters at least (least, when not 0), and its bound
+// as its maxLength, unless the template's pattern or enum bounds it.
+function stringKeys(type, bound, t, least = 0) {
+  const keys = { type };
+  if (least > 0) keys.minLength = least;
+  if (!(t.pattern && boundsLength(t.pattern)) && !t.enum) keys.maxLength = constant(bound);
+  return keys;
 }
 
 // A LIST's or ARRAY's strings' characters at most: x is bytes, and
@@ -59,15 +89,17 @@ function itemChars(x) {
 }
 
 // The keys row r gives its property in view (t: the template's entry), or
-// null for a kind of the record's own.
+// null for a kind of the record's own. A TEXT's or STR's x is its
+// characters at least: a name, which a request may not set to null.
 function rowKeys(r, view, t, nullable) {
   const write = view === 'write';
+  const least = r.kind === 'TEXT' || r.kind === 'STR' ? constant(r.x) : 0;
   switch (r.kind) {
     case 'BOOL': return { type: 'boolean' };
     case 'SECRET': return write ? stringKeys('string', r.bound, t) : { type: 'boolean' };
     case 'BUF': return stringKeys(write && nullable ? ['string', 'null'] : 'string', r.bound, t);
-    case 'STR': return stringKeys(write ? ['string', 'null'] : 'string', r.bound, t);
-    case 'TEXT': return stringKeys(['string', 'null'], r.bound, t);
+    case 'STR': case 'BYTES': return stringKeys(write && !least ? ['string', 'null'] : 'string', r.bound, t, least);
+    case 'TEXT': return stringKeys(write && least ? 'string' : ['string', 'null'], r.bound, t, least);
     case 'ENUM': return { type: 'string' };
     case 'U32': return { type: 'integer', minimum: 0, maximum: constant(r.bound) };
     case 'COUNT': return { type: ['integer', 'null'], minimum: 1, maximum: constant(r.bound) };
@@ -76,6 +108,20 @@ function rowKeys(r, view, t, nullable) {
       return { type: 'array', maxItems: constant(r.bound), items: { type: 'string', maxLength: itemChars(r.x) } };
     default: return null;
   }
+}
+
+// keys as the built-in record shows the row: also null, or unbounded.
+function builtinKeys(keys, how) {
+  const out = { ...keys };
+  if (how === 'null') out.type = [...new Set([keys.type, 'null'].flat())];
+  if (how === 'unbounded') {
+    for (const k of ['maxLength', 'maximum', 'maxItems']) delete out[k];
+    if (out.items) {
+      out.items = { ...out.items };
+      delete out.items.maxLength;
+    }
+  }
+  return out;
 }
 
 // What the template must give a row: an ENUM's names, an own kind's schema.
@@ -97,14 +143,45 @@ function merge(gen, t) {
   return out;
 }
 
+// How view shows row r of a record (names: its SCHEMAS line): 'own' (the
+// template's property whole), 'null' or 'unbounded' (as the built-in
+// record shows it), or as its kind ('kind').
+export function shownAs(names, view, r) {
+  if ((names.own?.[view] ?? []).includes(r.json)) return 'own';
+  if (view === 'read')
+    for (const how of ['null', 'unbounded'])
+      if ((names.builtin?.[how] ?? []).includes(shownName(r, view))) return how;
+  return 'kind';
+}
+
 // Row r's property in view, from its template entry t ({} when none).
 function rowProperty(rec, r, view, t, names) {
   try {
-    const keys = rowKeys(r, view, t, (names.takesNull ?? []).includes(r.json));
+    const as = shownAs(names, view, r);
+    if (as === 'own') {
+      if (Object.keys(t).length === 0) throw new Error('a row shown its own way (SCHEMAS\' own): write its property in the template');
+      return t;
+    }
+    let keys = rowKeys(r, view, t, (names.takesNull ?? []).includes(r.json));
     checkTemplate(r, t, keys);
+    if (keys && as !== 'kind') keys = builtinKeys(keys, as);
     return merge(keys ?? {}, t);
   } catch (e) {
     throw new Error(`${rec}: row ${r.member} ("${r.json}", ${r.kind}, ${r.file}), ${names[view]} (${view}): ${e.message}`);
+  }
+}
+
+// Every name SCHEMAS' own and builtin give is a row the view shows.
+function checkNames(rec, rows, names) {
+  const lists = [
+    ...Object.entries(names.own ?? {}).map(([view, l]) => [view, l, 'own']),
+    ...Object.entries(names.builtin ?? {}).map(([how, l]) => ['read', l, `builtin.${how}`]),
+  ];
+  for (const [view, list, what] of lists) {
+    if (!SHOWS[view] || !names[view]) throw new Error(`${rec}: SCHEMAS' ${what}: no ${view} view`);
+    for (const k of list)
+      if (!rows.some((r) => SHOWS[view](r) && shownName(r, view) === k))
+        throw new Error(`${rec}: SCHEMAS' ${what} names ${k}: no row shows it in ${view}`);
   }
 }
 
@@ -147,8 +224,8 @@ export function generate(template, records = RECORDS) {
   const schemas = doc.components.schemas;
   for (const [rec, rows] of records) {
     const names = SCHEMAS[rec];
-    if (!names && BY_HAND.has(rec)) continue;
     if (!names) throw new Error(`${rec}: its rows have no schemas: name them in SCHEMAS (scripts/openapi.mjs)`);
+    checkNames(rec, rows, names);
     for (const view of Object.keys(SHOWS).filter((v) => names[v])) {
       if (!schemas[names[view]]) throw new Error(`${rec}: the template has no schema ${names[view]}`);
       schemas[names[view]] = viewSchema(rec, rows, view, schemas[names[view]], names);

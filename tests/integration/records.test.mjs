@@ -2,8 +2,9 @@
 // the C header (scripts/rows.mjs) is a property of the record's OpenAPI
 // schemas in the generated document (build/gen/openapi.json, made by
 // scripts/openapi.mjs from the template workerd/site/openapi.json), of the
-// right type and bound, in the views its row says; the template writes none
-// of what the rows give, and a row added gets its properties. And a value
+// right type and bound, in the views its row says (each record's views and
+// particulars: the script's SCHEMAS); the template writes none of what the
+// rows give, and a row added gets its properties. And a value
 // for every row goes through the admin API's JSON, storaged's C codec and
 // LMDB, and comes back the same through the API and through the test
 // harness's codec of the same rows. storage.test.mjs checks the harness's
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
-import { generate, SCHEMAS as GENERATED_VIEWS } from '../../scripts/openapi.mjs';
+import { generate, SCHEMAS as VIEWS, shownAs } from '../../scripts/openapi.mjs';
 import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { constant, RECORDS, shownName } from './lib/records.mjs';
@@ -23,34 +24,16 @@ const OPENAPI = readJson('../../build/gen/openapi.json');
 const TEMPLATE = readJson('../../workerd/site/openapi.json');
 const SCHEMAS = OPENAPI.components.schemas;
 
-// Each record's schemas: as read (every shown row), as written (every row a
-// request sets) and public (the public rows; a record without one has no
-// public row), with the keys beside its rows (extra); the rows a view shows
-// or takes its own way, in a schema of their own (own); the rows its
-// built-in record (the default agent, the environment's, answered through
-// the same schema) shows as null or unbounded (builtin); and its admin API
-// (api: the path, the id a record is read back by, storaged's get).
-// The widget's schemas are written from its rows (scripts/openapi.mjs's
-// SCHEMAS); the agent's and the organisation's are still written in the
-// template, and checked here row by row.
-const HAND_VIEWS = {
-  st_agent: {
-    read: 'Agent', write: 'AgentInput',
-    extra: { read: ['is_default'], write: [] },
-    // temperature: thousandths shown as a number from 0 to 2; base_url: its password hidden.
-    own: { read: ['temperature', 'base_url'], write: ['temperature'] },
-    builtin: ['organization_id', 'system_prompt', 'model', 'created_at', 'updated_at'],
-    api: { path: '/v1/admin/agents', id: (j) => j.id, get: 'ST_AGENT_GET' },
-  },
-  st_org: {
-    read: 'Organization', write: 'OrganizationInput',
-    extra: { read: [], write: [] },
-    api: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
-  },
+// Each record's admin API, for the round trip: the path, the id a record is
+// read back by, storaged's get. Its schemas (read, write, pub), the keys
+// beside its rows (extra), the rows a view shows or takes its own way (own)
+// and those its built-in record shows as null or unbounded (builtin) are
+// scripts/openapi.mjs's SCHEMAS.
+const API = {
+  st_widget: { path: '/v1/admin/widgets', id: (j) => j.widget_id, get: 'ST_WIDGET_GET' },
+  st_agent: { path: '/v1/admin/agents', id: (j) => j.id, get: 'ST_AGENT_GET' },
+  st_org: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
 };
-const API = { st_widget: { path: '/v1/admin/widgets', id: (j) => j.widget_id, get: 'ST_WIDGET_GET' } };
-const VIEWS = { ...HAND_VIEWS };
-for (const [rec, v] of Object.entries(GENERATED_VIEWS)) VIEWS[rec] = { ...v, api: API[rec] };
 
 // The property names each view of a record's rows shows.
 const shownBy = (rows) => ({
@@ -59,8 +42,6 @@ const shownBy = (rows) => ({
   pub: rows.filter((r) => r.view === 'pub').map(shownName),
 });
 
-
-
 // The JSON types of a row's kind (OWN kinds: a schema of their own, $ref).
 const TYPES = {
   BUF: ['string'], SECRET: ['boolean'], TEXT: ['string', 'null'], STR: ['string'], BYTES: ['string'],
@@ -68,33 +49,30 @@ const TYPES = {
   LIST: ['array'], ARRAY: ['array'],
 };
 
-// How a view shows row r of record v: 'own' (its own schema), 'builtin'
-// (also null, its bound the row's or looser), or as its kind.
-function shownAs(v, view, r) {
-  if ((v.own?.[view] ?? []).includes(r.json)) return 'own';
-  if (view === 'read' && (v.builtin ?? []).includes(shownName(r))) return 'builtin';
-  return 'kind';
-}
+const types = (p) => [p.type].flat();
+// Whether shownAs (scripts/openapi.mjs) says the built-in record shows it its way.
+const builtin = (as) => as === 'null' || as === 'unbounded';
 
 function checkProperty(name, r, p, view, as) {
   const where = `${name}.${shownName(r)} (${r.kind} row of ${r.file})`;
   assert.ok(p, `${where}: in the schema`);
   if (as === 'own') return;
+  if (as === 'null') assert.ok(types(p).includes('null'), `${where}: null, as its built-in record shows it`);
   if (!TYPES[r.kind]) {
     assert.ok(p.$ref || p.oneOf || p.anyOf, `${where}: a schema of its own`);
     return;
   }
   // A request may send null for a string's default (agent_id, language),
   // not for a string of x characters at least (a name).
-  const types = [p.type].flat();
   const least = r.kind === 'TEXT' || r.kind === 'STR' ? constant(r.x) : 0;
-  if ((view === 'write' && ['BUF', 'STR', 'BYTES'].includes(r.kind) && least === 0) || as === 'builtin')
-    assert.deepEqual(types.filter((x) => x !== 'null'), TYPES[r.kind], `${where}: its type`);
-  else assert.deepEqual(types, TYPES[r.kind], `${where}: its type`);
+  if (view === 'write' && least > 0) assert.deepEqual(types(p), ['string'], `${where}: its type, not null`);
+  else if ((view === 'write' && ['BUF', 'STR', 'BYTES'].includes(r.kind)) || builtin(as))
+    assert.deepEqual(types(p).filter((x) => x !== 'null'), TYPES[r.kind], `${where}: its type`);
+  else assert.deepEqual(types(p), TYPES[r.kind], `${where}: its type`);
   const bound = constant(r.bound);
   // A bound: the schema's, or for the built-in record the row's or none looser.
   const same = (got, what) => {
-    if (as === 'builtin') assert.ok(got === undefined || got >= bound, `${where}: its ${what} at least the row's`);
+    if (builtin(as)) assert.ok(got === undefined || got >= bound, `${where}: its ${what} at least the row's`);
     else assert.equal(got, bound, `${where}: its ${what}`);
   };
   // A string's bound: its maxLength, or its pattern's {0,bound}.
@@ -110,7 +88,8 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
   assert.ok(RECORDS.size >= 1, 'records with rows were read');
   for (const [rec, rows] of RECORDS) {
     const v = VIEWS[rec];
-    assert.ok(v, `${rec}: its schemas are named in scripts/openapi.mjs or HAND_VIEWS`);
+    assert.ok(v, `${rec}: its schemas are named in scripts/openapi.mjs's SCHEMAS`);
+    assert.ok(API[rec], `${rec}: its admin API in API`);
     const want = shownBy(rows);
     for (const view of ['read', 'write', 'pub']) {
       // A view the record does not have: none of its rows is in it.
@@ -119,7 +98,7 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
         continue;
       }
       const s = SCHEMAS[v[view]];
-      assert.deepEqual(Object.keys(s.properties).sort(), [...want[view], ...v.extra[view]].sort(),
+      assert.deepEqual(Object.keys(s.properties).sort(), [...want[view], ...(v.extra?.[view] ?? [])].sort(),
         `${v[view]}: exactly the ${view} rows of ${rec}`);
       for (const r of rows)
         if (want[view].includes(shownName(r)) || want[view].includes(r.json))
@@ -131,21 +110,32 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
   }
 });
 
-// What scripts/openapi.mjs writes for a row-backed property (and its items).
+// What scripts/openapi.mjs writes for a row-backed property (and its
+// items): its type and bounds, and a name's characters at least (minLength,
+// TEXT's and STR's x). The upper bounds of a row its built-in record shows
+// unbounded are the template's (looser) or none.
 const GENERATED = ['type', 'maxLength', 'minimum', 'maximum', 'maxItems'];
 const GENERATED_ITEMS = ['type', 'maxLength'];
+const UPPER = ['maxLength', 'maximum', 'maxItems'];
 
-test('the template writes nothing the rows give: no type or bound of a row-backed property, no row in required', () => {
+test('the template writes nothing the rows give: no type or bound of a row-backed property (but one shown its own way), no row in required', () => {
   const schemas = TEMPLATE.components.schemas;
   for (const [rec, rows] of RECORDS) {
-    if (!GENERATED_VIEWS[rec]) continue;
+    const v = VIEWS[rec];
     const want = shownBy(rows);
-    for (const view of ['read', 'write', 'pub']) {
-      const name = VIEWS[rec][view];
-      for (const k of want[view]) {
+    for (const view of ['read', 'write', 'pub'].filter((x) => v[x])) {
+      const name = v[view];
+      for (const r of rows) {
+        const k = view === 'write' ? r.json : shownName(r);
+        const as = shownAs(v, view, r);
+        if (!want[view].includes(k) || as === 'own') continue;
         const p = schemas[name].properties?.[k] ?? {};
-        for (const g of GENERATED) assert.ok(!(g in p), `template ${name}.${k}: ${g} is generated`);
-        for (const g of GENERATED_ITEMS) assert.ok(!(g in (p.items ?? {})), `template ${name}.${k}.items: ${g} is generated`);
+        const least = (r.kind === 'TEXT' || r.kind === 'STR') && constant(r.x) > 0 ? ['minLength'] : [];
+        const upper = as === 'unbounded' ? UPPER : [];
+        for (const g of [...GENERATED, ...least].filter((x) => !upper.includes(x)))
+          assert.ok(!(g in p), `template ${name}.${k}: ${g} is generated`);
+        for (const g of GENERATED_ITEMS.filter((x) => !upper.includes(x)))
+          assert.ok(!(g in (p.items ?? {})), `template ${name}.${k}.items: ${g} is generated`);
       }
       for (const k of schemas[name].required ?? [])
         assert.ok(!want[view].includes(k), `template ${name}.required: ${k} is a row's (generated)`);
@@ -222,10 +212,11 @@ test('a value for every row: through the admin API, storaged and LMDB, back the 
   t.after(() => c.close());
   for (const [rec, rows] of RECORDS) {
     const v = VIEWS[rec];
+    const a = API[rec];
     const body = valuesFor(rows, SCHEMAS[v.write]);
-    const made = await adminCall(p, api, 'POST', v.api.path, body);
+    const made = await adminCall(p, api, 'POST', a.path, body);
     assert.equal(made.status, 201, `${rec}: ${made.body.toString()}`);
-    const got = await adminCall(p, api, 'GET', `${v.api.path}/${v.api.id(made.json())}`);
+    const got = await adminCall(p, api, 'GET', `${a.path}/${a.id(made.json())}`);
     assert.equal(got.status, 200);
     const w = got.json();
     // Every value as sent; a write-only row (a key) never shown.
@@ -236,7 +227,7 @@ test('a value for every row: through the admin API, storaged and LMDB, back the 
     }
 
     // storaged's record, read from LMDB by its C codec, then by the harness's.
-    const sr = await c.ask(T[v.api.get], { id: v.api.id(w) });
+    const sr = await c.ask(T[a.get], { id: a.id(w) });
     for (const r of rows) {
       if (r.view === 'hid' || r.kind === 'SECRET' || LEFT.has(r.json) || r.kind === 'TIME' ||
           shownAs(v, 'read', r) === 'own') continue;
