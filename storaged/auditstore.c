@@ -11,8 +11,9 @@
  *	audit_counts  org -> u64 entries (none at 0): the bound, and a
  *	              page's total
  *
- * Which requests leave an entry is audit_rows below, one row a type: a
- * request added to storaged is audited by adding its row. An entry names
+ * Which requests leave an entry, and what it says, is their rows in
+ * optab.c (an action, or a pick below, and where the target is): a
+ * request added to storaged is audited by its row. An entry names
  * who (kind, id, user), the action and the id acted on: never content or
  * secrets.
  */
@@ -21,6 +22,7 @@
 
 #include "auditstore.h"
 #include "log.h"
+#include "optab.h"
 #include "random.h"
 #include "stmsgs.h"
 #include "usermsg.h"
@@ -28,39 +30,14 @@
 
 #define ORG_PREFIX_MAX	(ST_WHO_ORG_MAX + 1)
 
-/* Where an entry's target id is: a str of the request's or the reply's. */
-enum audit_target {
-	TARGET_REQ,	/* the request's first str (an id it names) */
-	TARGET_REP,	/* the reply's first str (the id of what it made) */
-	TARGET_REP2,	/* the reply's second str (a widget's public id) */
-	TARGET_NOTE,	/* ST_AUDIT_NOTE's target */
-	TARGET_NONE,	/* none: what it names is personal (an email) */
-	TARGET_REP_U8,	/* the reply's first str after its u8 result */
-	/*
-	 * ST_INVITE_ACCEPT, asked by nobody: the entry goes to the
-	 * invitation's organisation (the reply's second str after its u8),
-	 * by the user it made, its target (the first).
-	 */
-	TARGET_JOIN,
-};
-
 /*
- * The requests that leave an entry. pick (NULL: action) says the action
- * from the request and the reply, or NULL for none (nothing changed).
- * Widgets are named by their public id (widget_id), as the API names
- * them; the others by their id.
+ * The picks of the requests whose action depends on what they did
+ * (optab.c names each its type's: audit_pick in optab.h).
  */
-static const struct audit_row {
-	uint16_t type;
-	const char *action;
-	enum audit_target target;
-	const char *(*pick)(const void *req, const uint8_t *rep,
-	    size_t replen);
-} audit_rows[];
 
 /* ST_HANDOFF_SET: taking over and handing back, when it changed. */
-static const char *
-pick_handoff(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_handoff(const void *req, const uint8_t *rep, size_t replen)
 {
 	const struct st_handoff_set_req *q = req;
 
@@ -74,15 +51,15 @@ pick_handoff(const void *req, const uint8_t *rep, size_t replen)
 }
 
 /* ST_CONV_ASSIGN: when it changed who answers. */
-static const char *
-pick_assign(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_assign(const void *req, const uint8_t *rep, size_t replen)
 {
 	return replen >= 1 && rep[0] != 0 ? "conversation.assign" : NULL;
 }
 
 /* ST_AGENT_DELETE: not when refused because widgets use it (in_use). */
-static const char *
-pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)
 {
 	return replen >= 1 && rep[0] == 0 ? "agent.delete" : NULL;
 }
@@ -95,29 +72,29 @@ pick_user(const void *req, const uint8_t *rep, size_t replen, const char *a)
 }
 
 /* ST_USER_INVITE: not for one already a member. */
-static const char *
-pick_invite(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_invite(const void *req, const uint8_t *rep, size_t replen)
 {
 	return pick_user(req, rep, replen, "user.invite");
 }
 
 /* ST_USER_UPDATE: not when refused (the last owner). */
-static const char *
-pick_update(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_update(const void *req, const uint8_t *rep, size_t replen)
 {
 	return pick_user(req, rep, replen, "user.update");
 }
 
 /* ST_USER_DELETE: not when refused (the last owner). */
-static const char *
-pick_delete(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_delete(const void *req, const uint8_t *rep, size_t replen)
 {
 	return pick_user(req, rep, replen, "user.delete");
 }
 
 /* ST_USER_SET (parleyctl): a member added, or a password set. */
-static const char *
-pick_user_set(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_user_set(const void *req, const uint8_t *rep, size_t replen)
 {
 	const struct st_user_set_req *q = req;
 
@@ -126,67 +103,26 @@ pick_user_set(const void *req, const uint8_t *rep, size_t replen)
 }
 
 /* ST_INVITE_ACCEPT: a new user (0) or an account that joined (2). */
-static const char *
-pick_join(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_join(const void *req, const uint8_t *rep, size_t replen)
 {
 	return replen >= 1 && (rep[0] == 0 || rep[0] == 2) ? "user.join" :
 	    NULL;
 }
 
 /* ST_CONTACT_ERASE: the contact with its data, or the contact alone. */
-static const char *
-pick_contact_erase(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_contact_erase(const void *req, const uint8_t *rep, size_t replen)
 {
 	return ((const struct st_contact_erase_req *)req)->erase ?
 	    "contact.erase" : "contact.delete";
 }
 
 /* ST_AUDIT_NOTE: its action, checked before it ran. */
-static const char *
-pick_note(const void *req, const uint8_t *rep, size_t replen)
+const char *
+audit_pick_note(const void *req, const uint8_t *rep, size_t replen)
 {
 	return ((const struct st_audit_note_req *)req)->action;
-}
-
-static const struct audit_row audit_rows[] = {
-	{ PROTO_ST_WIDGET_CREATE, "widget.create", TARGET_REP2, NULL },
-	{ PROTO_ST_WIDGET_UPDATE, "widget.update", TARGET_REQ, NULL },
-	{ PROTO_ST_WIDGET_DELETE, "widget.delete", TARGET_REQ, NULL },
-	{ PROTO_ST_WIDGET_RESET_ID, "widget.reset_id", TARGET_REQ, NULL },
-	{ PROTO_ST_WIDGET_SECRET_SET, "widget.identity_secret.set",
-	    TARGET_REQ, NULL },
-	{ PROTO_ST_WIDGET_SECRET_DEL, "widget.identity_secret.delete",
-	    TARGET_REQ, NULL },
-	{ PROTO_ST_AGENT_CREATE, "agent.create", TARGET_REP, NULL },
-	{ PROTO_ST_AGENT_UPDATE, "agent.update", TARGET_REQ, NULL },
-	{ PROTO_ST_AGENT_DELETE, NULL, TARGET_REQ, pick_agent_delete },
-	{ PROTO_ST_CONV_DELETE, "conversation.delete", TARGET_REQ, NULL },
-	{ PROTO_ST_HANDOFF_SET, NULL, TARGET_REQ, pick_handoff },
-	{ PROTO_ST_AGENT_MSG, "message.agent", TARGET_REQ, NULL },
-	{ PROTO_ST_CONV_ASSIGN, NULL, TARGET_REQ, pick_assign },
-	{ PROTO_ST_KEY_CREATE, "apikey.create", TARGET_REP, NULL },
-	{ PROTO_ST_KEY_DELETE, "apikey.delete", TARGET_REQ, NULL },
-	{ PROTO_ST_HOOK_CREATE, "webhook.create", TARGET_REP, NULL },
-	{ PROTO_ST_HOOK_UPDATE, "webhook.update", TARGET_REQ, NULL },
-	{ PROTO_ST_HOOK_DELETE, "webhook.delete", TARGET_REQ, NULL },
-	{ PROTO_ST_CONTACT_ERASE, NULL, TARGET_REQ, pick_contact_erase },
-	{ PROTO_ST_AUDIT_NOTE, NULL, TARGET_NOTE, pick_note },
-	{ PROTO_ST_USER_INVITE, NULL, TARGET_NONE, pick_invite },
-	{ PROTO_ST_USER_UPDATE, NULL, TARGET_REQ, pick_update },
-	{ PROTO_ST_USER_DELETE, NULL, TARGET_REQ, pick_delete },
-	{ PROTO_ST_INVITE_ACCEPT, NULL, TARGET_JOIN, pick_join },
-	{ PROTO_ST_USER_SET, NULL, TARGET_REP_U8, pick_user_set },
-};
-
-static const struct audit_row *
-audit_row(uint16_t type)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(audit_rows) / sizeof(audit_rows[0]); i++)
-		if (audit_rows[i].type == type)
-			return &audit_rows[i];
-	return NULL;
 }
 
 /* The nth (0, 1) str a payload starts with into out (cut to fit), or "". */
@@ -210,7 +146,7 @@ nth_str(const void *p, size_t len, int nth, char *out, size_t outsz)
 }
 
 /*
- * An invitation accepted (TARGET_JOIN): the entry of the user it made
+ * An invitation accepted (AUD_JOIN): the entry of the user it made
  * (or that joined), in the invitation's organisation. Who is nobody
  * signed in: kind public, id "invitation".
  */
@@ -237,17 +173,18 @@ int
 store_audit_request(struct store_txn *t, const struct audit_req *q,
     const void *rep, size_t replen)
 {
-	const struct audit_row *row;
+	const struct optab *row;
 	struct st_audit_entry e;
 	const char *action;
 
-	if (t->err || (row = audit_row(q->type)) == NULL)
+	if (t->err || (row = optab(q->type)) == NULL ||
+	    (row->action == NULL && row->pick == NULL))
 		return t->err;
 	action = row->pick != NULL ? row->pick(q->req, rep, replen) :
 	    row->action;
 	if (action == NULL)
 		return 0;
-	if (row->target == TARGET_JOIN)
+	if (row->target == AUD_JOIN)
 		return audit_join(t, action, rep, replen);
 	if (q->who == NULL || q->who->kind == ST_WHO_PUBLIC ||
 	    q->who->org[0] == '\0')
@@ -258,25 +195,25 @@ store_audit_request(struct store_txn *t, const struct audit_req *q,
 	strlcpy(e.user, q->who->user, sizeof(e.user));
 	strlcpy(e.action, action, sizeof(e.action));
 	switch (row->target) {
-	case TARGET_REQ:
+	case AUD_REQ:
 		nth_str(q->payload, q->len, 0, e.target, sizeof(e.target));
 		break;
-	case TARGET_REP:
-	case TARGET_REP2:
-		nth_str(rep, replen, row->target == TARGET_REP2, e.target,
+	case AUD_REP:
+	case AUD_REP2:
+		nth_str(rep, replen, row->target == AUD_REP2, e.target,
 		    sizeof(e.target));
 		break;
-	case TARGET_NOTE:
+	case AUD_NOTE:
 		strlcpy(e.target, ((const struct st_audit_note_req *)
 		    q->req)->target, sizeof(e.target));
 		break;
-	case TARGET_REP_U8:
+	case AUD_REP_U8:
 		/* The pick saw the u8. */
 		nth_str((const uint8_t *)rep + 1, replen - 1, 0, e.target,
 		    sizeof(e.target));
 		break;
-	case TARGET_NONE:
-	case TARGET_JOIN:
+	case AUD_NONE:
+	case AUD_JOIN:
 		break;
 	}
 	return store_audit_add(t, q->who->org, &e);

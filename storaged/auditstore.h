@@ -1,10 +1,10 @@
 /*
  * The audit log of each organisation (issue 22, proto/keymsg.h), kept by
- * auditstore.c. Which requests leave an entry, and what it says, is one
- * table there (audit_rows): dispatch.c hands every request that ends well
- * to store_audit_request() inside the request's own transaction, so the
- * entry is written with the change it records, or neither is. Errors as
- * store.h.
+ * auditstore.c. Which requests leave an entry, and what it says, is
+ * their rows in storaged's table (optab.c): dispatch.c hands every
+ * request that ends well to store_audit_request() inside the request's
+ * own transaction, so the entry is written with the change it records,
+ * or neither is. Errors as store.h.
  */
 #ifndef PARLEY_AUDITSTORE_H
 #define PARLEY_AUDITSTORE_H
@@ -27,8 +27,8 @@ struct audit_req {
 };
 
 /*
- * When q's type is in the table and who asks acts in an organisation,
- * appends its entry (the action, who, the target id taken from the
+ * When q's row (optab.c) has an audit and who asks acts in an
+ * organisation, appends its entry (the action, who, the target id taken from the
  * request or the reply rep) to that organisation's log, dropping the
  * oldest past ST_AUDIT_MAX. Nothing for any other request. 0, or t's
  * error.

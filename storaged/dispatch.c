@@ -22,6 +22,7 @@
 #include "mailbox.h"
 #include "log.h"
 #include "msgtab.h"
+#include "optab.h"
 #include "orgstore.h"
 #include "userstore.h"
 #include "stmsgs.h"
@@ -360,7 +361,7 @@ req_end(struct store_txn *t, struct dreply *r)
 
 /* ------------------------------------------------------------ conversations */
 
-static void
+void
 op_ping(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	(void)b;
@@ -369,7 +370,7 @@ op_ping(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	(void)r;
 }
 
-static void
+void
 op_conv_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -419,7 +420,7 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 	req_end(&t, r);
 }
 
-static void
+void
 op_msg_append(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -438,7 +439,7 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* A page of conversations: every one (ST_CONV_LIST) or a query's. */
-static void
+void
 op_conv_page(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -463,7 +464,7 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_conv_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -575,7 +576,7 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 	return rc;
 }
 
-static void
+void
 op_rate_hit(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -636,7 +637,7 @@ visitor_told(const struct st_visitor *v)
 	return NULL;
 }
 
-static void
+void
 op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -685,7 +686,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_session_history(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -948,7 +949,7 @@ hook_run(struct store_txn *t, const char *org, uint16_t type,
 
 static int req_org(struct dbatch *, struct dreply *);
 
-static void
+void
 op_hook_due(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -965,7 +966,7 @@ op_hook_due(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_hook_result(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -981,7 +982,7 @@ op_hook_result(struct dbatch *b, uint16_t type, const void *req,
 
 /* --------------------------------------------------------------- email */
 
-static void
+void
 op_notify(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -998,7 +999,7 @@ op_notify(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_mail_due(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1016,7 +1017,7 @@ op_mail_due(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_mail_result(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1029,7 +1030,7 @@ op_mail_result(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1049,7 +1050,7 @@ op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_HOOK_RETRY (a webhook's delivery) and ST_HOOK_TEST (a webhook). */
-static void
+void
 op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1070,28 +1071,25 @@ op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static const struct entity widgets = {
+const struct entity op_widgets = {
 	PROTO_ST_WIDGET_CREATE, widget_invalid, widget_run
 };
-static const struct entity agents = {
+const struct entity op_agents = {
 	PROTO_ST_AGENT_CREATE, agent_invalid, agent_run
 };
-static const struct entity orgs = {
+const struct entity op_orgs = {
 	PROTO_ST_ORG_CREATE, org_invalid, org_run
 };
-static const struct entity hooks = {
+const struct entity op_hooks = {
 	PROTO_ST_HOOK_CREATE, hook_invalid, hook_run
 };
 
-static const struct entity *entity_of(uint16_t type);
-
-
 /* Every entity request (struct entity). */
-static void
+void
 op_entity(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	const struct entity *e = entity_of(type);
+	const struct entity *e = optab(type)->ent;
 	const char *gone = NULL;
 	struct store_txn t;
 	union st_any rep;
@@ -1186,7 +1184,7 @@ ws_open_ok(const struct store *st, struct st_ws_open_ok *ok,
 	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
 }
 
-static void
+void
 op_ws_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1247,7 +1245,7 @@ ws_begin_counted(struct dbatch *b, struct dreply *r,
 	return 0;
 }
 
-static void
+void
 op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1322,7 +1320,7 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 	st_conv_free(&c);
 }
 
-static void
+void
 op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1374,7 +1372,7 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
  * ST_WS_IDENTIFY: a visitor's identify (issue 26); a new visitor's
  * session made by it counts as ST_CONTACT_SUBMIT's (BUSY: nothing kept).
  */
-static void
+void
 op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1405,7 +1403,7 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_contact_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1449,7 +1447,7 @@ contact_get_rep(struct st_contact_get_rep *rep,
 	return 0;
 }
 
-static void
+void
 op_contact_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1472,7 +1470,7 @@ op_contact_get(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_contact_erase(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1488,7 +1486,7 @@ op_contact_erase(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1514,7 +1512,7 @@ op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_contact_sessions(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1536,7 +1534,7 @@ op_contact_sessions(struct dbatch *b, uint16_t type, const void *req,
 
 /* ---------------------------------------------------------------- dashboard */
 
-static void
+void
 op_dash_login(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1550,7 +1548,7 @@ op_dash_login(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_dash_check(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1568,7 +1566,7 @@ op_dash_check(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_dash_logout(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1581,7 +1579,7 @@ op_dash_logout(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_dash_salt(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1599,7 +1597,7 @@ op_dash_salt(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* The failed-login budget, then the client's count (dashmsg.h). */
-static void
+void
 op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1620,7 +1618,7 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
 	reply_stands(r);
 }
 
-static void
+void
 op_conv_delete(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1633,7 +1631,7 @@ op_conv_delete(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_msg_page(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1674,7 +1672,7 @@ name_invalid(const char *s, size_t min)
  * A session's take-over names its user ("<name> joined"), and assigns
  * the conversation to it when it is no one's (store_handoff_set).
  */
-static void
+void
 op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1705,7 +1703,7 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* The dashboards hear of it as a handoff event; the visitor does not. */
-static void
+void
 op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1737,7 +1735,7 @@ op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1759,7 +1757,7 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
 	msg_store(b, type, &m, q->name, r);
 }
 
-static void
+void
 op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	const struct st_typing_req *q = req;
@@ -1780,7 +1778,7 @@ op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	req_end(&t, r);
 }
 
-static void
+void
 op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1812,7 +1810,7 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_WS_CONV_NEW: the session's next message opens a new conversation. */
-static void
+void
 op_ws_conv_new(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1828,7 +1826,7 @@ op_ws_conv_new(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_WS_CONV_LIST: the session's conversations, newest first. */
-static void
+void
 op_ws_conv_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1846,7 +1844,7 @@ op_ws_conv_list(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_WS_CONV_READ: one of the session's conversations, read-only. */
-static void
+void
 op_ws_conv_read(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1872,7 +1870,7 @@ op_ws_conv_read(struct dbatch *b, uint16_t type, const void *req,
  * ST_PRESENCE_SEEN: a signed-in dashboard of who asks's organisation has
  * its live stream open. Memory only (presence.h): no LMDB, never void.
  */
-static void
+void
 op_presence_seen(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1893,7 +1891,7 @@ op_presence_seen(struct dbatch *b, uint16_t type, const void *req,
  * organisation's, enabled or not, as the public config's ST_WIDGET_GET)
  * and whether its organisation has a dashboard open.
  */
-static void
+void
 op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1921,7 +1919,7 @@ op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
  * memory, outside the txn: counted in a batch's first run only, as the
  * rate limits are, so a batch run again counts nothing twice.
  */
-static void
+void
 op_setup_note(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1958,7 +1956,7 @@ op_setup_note(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_SETUP_GET: who asks's organisation's widget's counts (setupcounts.h). */
-static void
+void
 op_setup_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1977,7 +1975,7 @@ op_setup_get(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -1997,7 +1995,7 @@ op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
 
 /* ---------------------------------------------------------------- parleyctl */
 
-static void
+void
 op_stats(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	struct store_txn t;
@@ -2011,7 +2009,7 @@ op_stats(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	req_end(&t, r);
 }
 
-static void
+void
 op_purge(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	const struct st_purge_req *q = req;
@@ -2044,7 +2042,7 @@ req_org(struct dbatch *b, struct dreply *r)
 
 /* ------------------------------------------------- the inbox (issue 24) */
 
-static void
+void
 op_conv_read(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2058,7 +2056,7 @@ op_conv_read(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_CANNED_LIST, _PUT and _DELETE, in who asks's organisation. */
-static void
+void
 op_canned(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2088,7 +2086,7 @@ op_canned(struct dbatch *b, uint16_t type, const void *req,
  * Feedback (issue 26, feedbackstore.h): a visitor's thumb or rating (no who
  * asks: the session's token proves it), and the organisation's summary.
  */
-static void
+void
 op_feedback(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2114,7 +2112,7 @@ op_feedback(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_key_create(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2132,7 +2130,7 @@ op_key_create(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_key_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2149,7 +2147,7 @@ op_key_list(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_key_delete(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2162,7 +2160,7 @@ op_key_delete(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_key_auth(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2188,7 +2186,7 @@ op_key_auth(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-static void
+void
 op_audit_list(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2207,7 +2205,7 @@ op_audit_list(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* The entry is req_end's, as for every audited request. */
-static void
+void
 op_audit_note(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
@@ -2229,7 +2227,7 @@ op_audit_note(struct dbatch *b, uint16_t type, const void *req,
  * txn, the reply encoded by the table; a user whose sessions ended is
  * told to every worker once committed (dreply's user_gone).
  */
-static void
+void
 op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	const char *org = b->who != NULL ? b->who->org : "";
@@ -2294,133 +2292,16 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		strlcpy(r->user_gone, gone, sizeof(r->user_gone));
 }
 
-/* ---------------------------------------------------------------- table */
-
-/* Each request storaged's store answers; an entity's name it (op_entity). */
-static const struct op {
-	uint16_t type;
-	void (*run)(struct dbatch *, uint16_t, const void *,
-	    struct dreply *);
-	const struct entity *ent;
-} ops[] = {
-	{ PROTO_ST_PING, op_ping, NULL },
-	{ PROTO_ST_CONV_OPEN, op_conv_open, NULL },
-	{ PROTO_ST_MSG_APPEND, op_msg_append, NULL },
-	{ PROTO_ST_CONV_LIST, op_conv_page, NULL },
-	{ PROTO_ST_CONV_GET, op_conv_get, NULL },
-	{ PROTO_ST_CHAT_BEGIN, op_chat_begin, NULL },
-	{ PROTO_ST_RATE_HIT, op_rate_hit, NULL },
-	{ PROTO_ST_SESSION_HISTORY, op_session_history, NULL },
-	{ PROTO_ST_WIDGET_CREATE, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_UPDATE, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_GET, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_LIST, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_DELETE, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_RESET_ID, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_SECRET_SET, op_entity, &widgets },
-	{ PROTO_ST_WIDGET_SECRET_DEL, op_entity, &widgets },
-	{ PROTO_ST_WS_OPEN, op_ws_open, NULL },
-	{ PROTO_ST_WS_BEGIN, op_ws_begin, NULL },
-	{ PROTO_ST_CONTACT_SUBMIT, op_contact_submit, NULL },
-	{ PROTO_ST_WS_IDENTIFY, op_ws_identify, NULL },
-	{ PROTO_ST_CONTACT_LIST, op_contact_list, NULL },
-	{ PROTO_ST_CONTACT_GET, op_contact_get, NULL },
-	{ PROTO_ST_CONTACT_ERASE, op_contact_erase, NULL },
-	{ PROTO_ST_CONTACT_SESSIONS, op_contact_sessions, NULL },
-	{ PROTO_ST_CONTACT_CONVS, op_contact_convs, NULL },
-	{ PROTO_ST_PRESENCE_SEEN, op_presence_seen, NULL },
-	{ PROTO_ST_WIDGET_AVAIL, op_widget_avail, NULL },
-	{ PROTO_ST_SETUP_NOTE, op_setup_note, NULL },
-	{ PROTO_ST_SETUP_GET, op_setup_get, NULL },
-	{ PROTO_ST_DASH_LOGIN, op_dash_login, NULL },
-	{ PROTO_ST_DASH_CHECK, op_dash_check, NULL },
-	{ PROTO_ST_DASH_LOGOUT, op_dash_logout, NULL },
-	{ PROTO_ST_DASH_SALT, op_dash_salt, NULL },
-	{ PROTO_ST_DASH_ATTEMPT, op_dash_attempt, NULL },
-	{ PROTO_ST_CONV_DELETE, op_conv_delete, NULL },
-	{ PROTO_ST_CONV_QUERY, op_conv_page, NULL },
-	{ PROTO_ST_MSG_PAGE, op_msg_page, NULL },
-	{ PROTO_ST_STATS, op_stats, NULL },
-	{ PROTO_ST_PURGE, op_purge, NULL },
-	{ PROTO_ST_AGENT_CREATE, op_entity, &agents },
-	{ PROTO_ST_AGENT_UPDATE, op_entity, &agents },
-	{ PROTO_ST_AGENT_GET, op_entity, &agents },
-	{ PROTO_ST_AGENT_LIST, op_entity, &agents },
-	{ PROTO_ST_AGENT_DELETE, op_entity, &agents },
-	{ PROTO_ST_HANDOFF_SET, op_handoff_set, NULL },
-	{ PROTO_ST_AGENT_MSG, op_agent_msg, NULL },
-	{ PROTO_ST_TYPING, op_typing, NULL },
-	{ PROTO_ST_WS_REQUEST_HUMAN, op_ws_request_human, NULL },
-	/* a visitor session's conversations (issue 26) */
-	{ PROTO_ST_WS_CONV_NEW, op_ws_conv_new, NULL },
-	{ PROTO_ST_WS_CONV_LIST, op_ws_conv_list, NULL },
-	{ PROTO_ST_WS_CONV_READ, op_ws_conv_read, NULL },
-	{ PROTO_ST_HANDOFF_LIST, op_handoff_list, NULL },
-	{ PROTO_ST_CONV_ASSIGN, op_conv_assign, NULL },
-	{ PROTO_ST_ORG_CREATE, op_entity, &orgs },
-	{ PROTO_ST_ORG_UPDATE, op_entity, &orgs },
-	{ PROTO_ST_ORG_GET, op_entity, &orgs },
-	{ PROTO_ST_ORG_LIST, op_entity, &orgs },
-	{ PROTO_ST_ORG_DELETE, op_entity, &orgs },
-	{ PROTO_ST_KEY_CREATE, op_key_create, NULL },
-	{ PROTO_ST_KEY_LIST, op_key_list, NULL },
-	{ PROTO_ST_KEY_DELETE, op_key_delete, NULL },
-	{ PROTO_ST_KEY_AUTH, op_key_auth, NULL },
-	{ PROTO_ST_AUDIT_LIST, op_audit_list, NULL },
-	{ PROTO_ST_AUDIT_NOTE, op_audit_note, NULL },
-	/* people (issue 22) */
-	{ PROTO_ST_USER_AUTH, op_user, NULL },
-	{ PROTO_ST_USER_BOOT, op_user, NULL },
-	{ PROTO_ST_USER_LIST, op_user, NULL },
-	{ PROTO_ST_USER_INVITE, op_user, NULL },
-	{ PROTO_ST_USER_UPDATE, op_user, NULL },
-	{ PROTO_ST_USER_DELETE, op_user, NULL },
-	{ PROTO_ST_INVITE_ACCEPT, op_user, NULL },
-	{ PROTO_ST_USER_SET, op_user, NULL },
-	{ PROTO_ST_INVITE_LIST, op_user, NULL },
-	{ PROTO_ST_INVITE_REVOKE, op_user, NULL },
-	/* webhooks (issue 23) */
-	{ PROTO_ST_HOOK_CREATE, op_entity, &hooks },
-	{ PROTO_ST_HOOK_UPDATE, op_entity, &hooks },
-	{ PROTO_ST_HOOK_GET, op_entity, &hooks },
-	{ PROTO_ST_HOOK_LIST, op_entity, &hooks },
-	{ PROTO_ST_HOOK_DELETE, op_entity, &hooks },
-	{ PROTO_ST_HOOK_DUE, op_hook_due, NULL },
-	{ PROTO_ST_HOOK_RESULT, op_hook_result, NULL },
-	{ PROTO_ST_HOOK_DELIVERIES, op_hook_deliveries, NULL },
-	{ PROTO_ST_HOOK_RETRY, op_hook_dlv, NULL },
-	{ PROTO_ST_HOOK_TEST, op_hook_dlv, NULL },
-	/* email (issue 23) */
-	{ PROTO_ST_NOTIFY_GET, op_notify, NULL },
-	{ PROTO_ST_NOTIFY_SET, op_notify, NULL },
-	{ PROTO_ST_MAIL_DUE, op_mail_due, NULL },
-	{ PROTO_ST_MAIL_RESULT, op_mail_result, NULL },
-	/* the inbox (issue 24) */
-	{ PROTO_ST_CONV_READ, op_conv_read, NULL },
-	{ PROTO_ST_CANNED_LIST, op_canned, NULL },
-	{ PROTO_ST_CANNED_PUT, op_canned, NULL },
-	{ PROTO_ST_CANNED_DELETE, op_canned, NULL },
-	/* feedback (issue 26) */
-	{ PROTO_ST_WS_FEEDBACK, op_feedback, NULL },
-	{ PROTO_ST_WS_RATING, op_feedback, NULL },
-	{ PROTO_ST_FEEDBACK_SUMMARY, op_feedback, NULL },
-};
-
-static const struct op *
-op_find(uint16_t type)
+/*
+ * The row of a type the store serves (optab.c), or NULL: for no other
+ * type has dispatch an operation.
+ */
+static const struct optab *
+store_op(uint16_t type)
 {
-	size_t i;
+	const struct optab *o = optab(type);
 
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (ops[i].type == type)
-			return &ops[i];
-	return NULL;
-}
-
-static const struct entity *
-entity_of(uint16_t type)
-{
-	return op_find(type)->ent;
+	return o != NULL && o->by == OPT_STORE ? o : NULL;
 }
 
 int
@@ -2428,7 +2309,7 @@ dispatch_is_write(uint16_t type)
 {
 	const struct proto_msg *m = proto_msg(type);
 
-	return op_find(type) != NULL && m != NULL && m->write;
+	return store_op(type) != NULL && m != NULL && m->write;
 }
 
 int
@@ -2457,7 +2338,7 @@ void
 dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
     size_t len, struct dreply *r)
 {
-	const struct op *op;
+	const struct optab *op;
 	union st_any req;
 	int was_ok = b->txn.err == 0;
 
@@ -2469,7 +2350,7 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		reply_error(r, PROTO_E_INTERNAL, "batch to be run again");
 		return;
 	}
-	if ((op = op_find(type)) == NULL)
+	if ((op = store_op(type)) == NULL)
 		reply_error(r, PROTO_E_UNSUPPORTED, "not a storaged request");
 	else if (st_req_decode(type, payload, len, &req) < 0)
 		malformed(r);

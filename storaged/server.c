@@ -83,6 +83,7 @@
 #include "log.h"
 #include "metrictotals.h"
 #include "msgtab.h"
+#include "optab.h"
 #include "proto.h"
 #include "repl.h"
 #include "stmsgs.h"
@@ -109,38 +110,19 @@
 #define CAP_LOG_MS	60000
 
 /*
- * Which code answers each request storaged serves, in one table: the
- * server's own (metrics and events live in its memory; a backup takes an
- * fd and a thread, so it is started as it is read) or, for every other
- * type, dispatch.c's operations on the store. The message table (msgtab.c)
- * says who may send each, and whether it writes.
+ * Which code answers a request: its row in optab.c, the server's own
+ * (metrics and events live in its memory; a backup takes an fd and a
+ * thread, so it is started as it is read; replication's are taken out as
+ * read) or dispatch.c's operations on the store, as for a type it has no
+ * row of (dispatch then refuses it). The message table (msgtab.c) says who
+ * may send each, and whether it writes.
  */
-enum serve { SERVE_STORE, SERVE_METRICS, SERVE_EVENTS, SERVE_BACKUP,
-    SERVE_REPL };
-static const struct {
-	uint16_t type;
-	enum serve by;
-} served[] = {
-	{ PROTO_ST_METRICS_PUT, SERVE_METRICS },
-	{ PROTO_ST_METRICS_GET, SERVE_METRICS },
-	{ PROTO_ST_EV_SUBSCRIBE, SERVE_EVENTS },
-	{ PROTO_ST_EV_SINCE, SERVE_EVENTS },
-	{ PROTO_ST_BACKUP, SERVE_BACKUP },
-	{ PROTO_ST_REPL_START, SERVE_REPL },
-	{ PROTO_ST_REPL_ACK, SERVE_REPL },
-	{ PROTO_ST_REPL_PROMOTE, SERVE_REPL },
-	{ PROTO_ST_REPL_STATUS, SERVE_REPL },
-};
-
-static enum serve
+static enum optab_by
 served_by(uint16_t type)
 {
-	size_t i;
+	const struct optab *o = optab(type);
 
-	for (i = 0; i < sizeof(served) / sizeof(served[0]); i++)
-		if (served[i].type == type)
-			return served[i].by;
-	return SERVE_STORE;
+	return o != NULL ? o->by : OPT_STORE;
 }
 
 struct req {
@@ -671,7 +653,7 @@ client_read(struct server *s, struct client *c)
 	}
 	client_tls_done(s, c);
 	while ((r = pchan_next(&c->ch, &m)) == 1) {
-		if (served_by(m.hdr.type) == SERVE_BACKUP &&
+		if (served_by(m.hdr.type) == OPT_BACKUP &&
 		    !(m.hdr.flags & PROTO_F_REPLY)) {
 			if (!client_may_send(c, m.hdr.type))
 				client_refuse_now(c, &m);
@@ -682,7 +664,7 @@ client_read(struct server *s, struct client *c)
 				backup_start(s, c, &m);
 			continue;
 		}
-		if (served_by(m.hdr.type) == SERVE_REPL && m.fd < 0 &&
+		if (served_by(m.hdr.type) == OPT_REPL && m.fd < 0 &&
 		    !(m.hdr.flags & PROTO_F_REPLY)) {
 			if (!client_may_send(c, m.hdr.type))
 				client_refuse_now(c, &m);
@@ -1135,7 +1117,7 @@ static void server_metrics(struct server *, struct client *,
 
 /*
  * The one router of a batch's request: its sender checked, then the code
- * the served table names. 1 when it ran against the store (dispatch.c).
+ * its row names (optab.c). 1 when it ran against the store (dispatch.c).
  */
 static int
 server_route(struct server *s, struct client *c, struct slot *sl,
@@ -1144,15 +1126,17 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 	if (server_refused(c, sl->q, &sl->rep))
 		return 0;
 	switch (served_by(sl->q->type)) {
-	case SERVE_METRICS:
+	case OPT_METRICS:
 		server_metrics(s, c, sl->q, &sl->rep);
 		return 0;
-	case SERVE_EVENTS:
+	case OPT_EVENTS:
 		server_events(s, c, sl->q, &sl->rep);
 		return 0;
-	case SERVE_BACKUP:	/* started as it was read (client_read) */
-	case SERVE_REPL:	/* taken out as it was read too */
-	case SERVE_STORE:
+	case OPT_BACKUP:	/* started as it was read (client_read) */
+	case OPT_REPL:		/* taken out as it was read too */
+	case OPT_UPLINK:	/* no request: dispatch refuses it */
+	case OPT_CHANNEL:	/* read by the channel: never here */
+	case OPT_STORE:
 	default:
 		if (server_not_primary(s, sl))
 			return 0;

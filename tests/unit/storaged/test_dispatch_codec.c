@@ -18,19 +18,9 @@
 #include "agentmsg.h"
 #include "log.h"
 #include "msgtab.h"
+#include "optab.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
-
-/*
- * The requests server.c answers itself, and the stream replication's
- * link reads (repl.c): dispatch.c knows them not.
- */
-static const uint16_t served_by_server[] = {
-	PROTO_ST_METRICS_PUT, PROTO_ST_METRICS_GET, PROTO_ST_EV_SUBSCRIBE,
-	PROTO_ST_EV_SINCE, PROTO_ST_BACKUP, PROTO_ST_REPL_START,
-	PROTO_ST_REPL_REC, PROTO_ST_REPL_SNAP, PROTO_ST_REPL_ACK,
-	PROTO_ST_REPL_PROMOTE, PROTO_ST_REPL_STATUS,
-};
 
 static int
 setup(void **state)
@@ -38,16 +28,16 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-dcodec-XXXXXX", 1);
 }
 
+/*
+ * The requests server.c answers itself, and the stream replication's
+ * link reads (repl.c): their rows in optab.c; dispatch.c knows them not.
+ */
 static int
 server_serves(uint16_t type)
 {
-	size_t i;
+	const struct optab *o = optab(type);
 
-	for (i = 0; i < sizeof(served_by_server) / sizeof(served_by_server[0]);
-	    i++)
-		if (served_by_server[i] == type)
-			return 1;
-	return 0;
+	return o != NULL && o->by != OPT_STORE;
 }
 
 /*

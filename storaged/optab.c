@@ -1,0 +1,183 @@
+/*
+ * storaged's table of the message types it receives (optab.h): one row a
+ * type, in the message table's order (proto/msgtab.c), saying who serves
+ * it, the store operation that runs it (and its entity, for op_entity),
+ * and the audit entry it leaves: an action and where its target is, or
+ * a pick that says the action from the request and the reply. A type
+ * added to storaged is served, run and audited by adding its row here
+ * (tests/unit/storaged/test_optab.c checks it against msgtab.c).
+ */
+#include <stddef.h>
+
+#include "optab.h"
+#include "proto.h"
+
+static const struct optab rows[] = {
+	{ PROTO_HELLO, OPT_CHANNEL, .run = NULL },
+	{ PROTO_ST_PING, OPT_STORE, .run = op_ping },
+	{ PROTO_ST_CONV_OPEN, OPT_STORE, .run = op_conv_open },
+	{ PROTO_ST_MSG_APPEND, OPT_STORE, .run = op_msg_append },
+	{ PROTO_ST_CONV_LIST, OPT_STORE, .run = op_conv_page },
+	{ PROTO_ST_CONV_GET, OPT_STORE, .run = op_conv_get },
+	{ PROTO_ST_CHAT_BEGIN, OPT_STORE, .run = op_chat_begin },
+	{ PROTO_ST_RATE_HIT, OPT_STORE, .run = op_rate_hit },
+	{ PROTO_ST_SESSION_HISTORY, OPT_STORE, .run = op_session_history },
+	{ PROTO_ST_WIDGET_CREATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.create", .target = AUD_REP2 },
+	{ PROTO_ST_WIDGET_UPDATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.update", .target = AUD_REQ },
+	{ PROTO_ST_WIDGET_GET, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets },
+	{ PROTO_ST_WIDGET_LIST, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets },
+	{ PROTO_ST_WIDGET_DELETE, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.delete", .target = AUD_REQ },
+	{ PROTO_ST_WIDGET_RESET_ID, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.reset_id",
+	    .target = AUD_REQ },
+	{ PROTO_ST_WIDGET_SECRET_SET, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.identity_secret.set",
+	    .target = AUD_REQ },
+	{ PROTO_ST_WIDGET_SECRET_DEL, OPT_STORE, .run = op_entity,
+	    .ent = &op_widgets, .action = "widget.identity_secret.delete",
+	    .target = AUD_REQ },
+	{ PROTO_ST_WS_IDENTIFY, OPT_STORE, .run = op_ws_identify },
+	{ PROTO_ST_WS_OPEN, OPT_STORE, .run = op_ws_open },
+	{ PROTO_ST_WS_BEGIN, OPT_STORE, .run = op_ws_begin },
+	{ PROTO_ST_CONTACT_SUBMIT, OPT_STORE, .run = op_contact_submit },
+	{ PROTO_ST_CONTACT_LIST, OPT_STORE, .run = op_contact_list },
+	{ PROTO_ST_CONTACT_GET, OPT_STORE, .run = op_contact_get },
+	{ PROTO_ST_CONTACT_ERASE, OPT_STORE, .run = op_contact_erase,
+	    .target = AUD_REQ, .pick = audit_pick_contact_erase },
+	{ PROTO_ST_CONTACT_SESSIONS, OPT_STORE, .run = op_contact_sessions },
+	{ PROTO_ST_CONTACT_CONVS, OPT_STORE, .run = op_contact_convs },
+	{ PROTO_ST_PRESENCE_SEEN, OPT_STORE, .run = op_presence_seen },
+	{ PROTO_ST_WIDGET_AVAIL, OPT_STORE, .run = op_widget_avail },
+	{ PROTO_ST_SETUP_NOTE, OPT_STORE, .run = op_setup_note },
+	{ PROTO_ST_SETUP_GET, OPT_STORE, .run = op_setup_get },
+	{ PROTO_ST_DASH_LOGIN, OPT_STORE, .run = op_dash_login },
+	{ PROTO_ST_DASH_CHECK, OPT_STORE, .run = op_dash_check },
+	{ PROTO_ST_DASH_LOGOUT, OPT_STORE, .run = op_dash_logout },
+	{ PROTO_ST_DASH_SALT, OPT_STORE, .run = op_dash_salt },
+	{ PROTO_ST_DASH_ATTEMPT, OPT_STORE, .run = op_dash_attempt },
+	{ PROTO_ST_CONV_DELETE, OPT_STORE, .run = op_conv_delete,
+	    .action = "conversation.delete", .target = AUD_REQ },
+	{ PROTO_ST_CONV_QUERY, OPT_STORE, .run = op_conv_page },
+	{ PROTO_ST_MSG_PAGE, OPT_STORE, .run = op_msg_page },
+	{ PROTO_ST_METRICS_PUT, OPT_METRICS, .run = NULL },
+	{ PROTO_ST_METRICS_GET, OPT_METRICS, .run = NULL },
+	{ PROTO_ST_BACKUP, OPT_BACKUP, .run = NULL },
+	{ PROTO_ST_STATS, OPT_STORE, .run = op_stats },
+	{ PROTO_ST_PURGE, OPT_STORE, .run = op_purge },
+	{ PROTO_ST_AGENT_CREATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_agents, .action = "agent.create", .target = AUD_REP },
+	{ PROTO_ST_AGENT_UPDATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_agents, .action = "agent.update", .target = AUD_REQ },
+	{ PROTO_ST_AGENT_GET, OPT_STORE, .run = op_entity,
+	    .ent = &op_agents },
+	{ PROTO_ST_AGENT_LIST, OPT_STORE, .run = op_entity,
+	    .ent = &op_agents },
+	{ PROTO_ST_AGENT_DELETE, OPT_STORE, .run = op_entity,
+	    .ent = &op_agents,
+	    .target = AUD_REQ, .pick = audit_pick_agent_delete },
+	{ PROTO_ST_HANDOFF_SET, OPT_STORE, .run = op_handoff_set,
+	    .target = AUD_REQ, .pick = audit_pick_handoff },
+	{ PROTO_ST_AGENT_MSG, OPT_STORE, .run = op_agent_msg,
+	    .action = "message.agent", .target = AUD_REQ },
+	{ PROTO_ST_TYPING, OPT_STORE, .run = op_typing },
+	{ PROTO_ST_WS_FEEDBACK, OPT_STORE, .run = op_feedback },
+	{ PROTO_ST_WS_RATING, OPT_STORE, .run = op_feedback },
+	{ PROTO_ST_FEEDBACK_SUMMARY, OPT_STORE, .run = op_feedback },
+	{ PROTO_ST_WS_REQUEST_HUMAN, OPT_STORE, .run = op_ws_request_human },
+	{ PROTO_ST_WS_CONV_NEW, OPT_STORE, .run = op_ws_conv_new },
+	{ PROTO_ST_WS_CONV_LIST, OPT_STORE, .run = op_ws_conv_list },
+	{ PROTO_ST_WS_CONV_READ, OPT_STORE, .run = op_ws_conv_read },
+	{ PROTO_ST_EV_SUBSCRIBE, OPT_EVENTS, .run = NULL },
+	{ PROTO_ST_EV_SINCE, OPT_EVENTS, .run = NULL },
+	{ PROTO_ST_HANDOFF_LIST, OPT_STORE, .run = op_handoff_list },
+	{ PROTO_ST_CONV_ASSIGN, OPT_STORE, .run = op_conv_assign,
+	    .target = AUD_REQ, .pick = audit_pick_assign },
+	{ PROTO_ST_ORG_CREATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_orgs },
+	{ PROTO_ST_ORG_UPDATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_orgs },
+	{ PROTO_ST_ORG_GET, OPT_STORE, .run = op_entity,
+	    .ent = &op_orgs },
+	{ PROTO_ST_ORG_LIST, OPT_STORE, .run = op_entity,
+	    .ent = &op_orgs },
+	{ PROTO_ST_ORG_DELETE, OPT_STORE, .run = op_entity,
+	    .ent = &op_orgs },
+	{ PROTO_ST_KEY_CREATE, OPT_STORE, .run = op_key_create,
+	    .action = "apikey.create", .target = AUD_REP },
+	{ PROTO_ST_KEY_LIST, OPT_STORE, .run = op_key_list },
+	{ PROTO_ST_KEY_DELETE, OPT_STORE, .run = op_key_delete,
+	    .action = "apikey.delete", .target = AUD_REQ },
+	{ PROTO_ST_KEY_AUTH, OPT_STORE, .run = op_key_auth },
+	{ PROTO_ST_AUDIT_LIST, OPT_STORE, .run = op_audit_list },
+	{ PROTO_ST_AUDIT_NOTE, OPT_STORE, .run = op_audit_note,
+	    .target = AUD_NOTE, .pick = audit_pick_note },
+	{ PROTO_ST_USER_AUTH, OPT_STORE, .run = op_user },
+	{ PROTO_ST_USER_BOOT, OPT_STORE, .run = op_user },
+	{ PROTO_ST_USER_LIST, OPT_STORE, .run = op_user },
+	{ PROTO_ST_USER_INVITE, OPT_STORE, .run = op_user,
+	    .target = AUD_NONE, .pick = audit_pick_invite },
+	{ PROTO_ST_USER_UPDATE, OPT_STORE, .run = op_user,
+	    .target = AUD_REQ, .pick = audit_pick_update },
+	{ PROTO_ST_USER_DELETE, OPT_STORE, .run = op_user,
+	    .target = AUD_REQ, .pick = audit_pick_delete },
+	{ PROTO_ST_INVITE_ACCEPT, OPT_STORE, .run = op_user,
+	    .target = AUD_JOIN, .pick = audit_pick_join },
+	{ PROTO_ST_USER_SET, OPT_STORE, .run = op_user,
+	    .target = AUD_REP_U8, .pick = audit_pick_user_set },
+	{ PROTO_ST_INVITE_LIST, OPT_STORE, .run = op_user },
+	{ PROTO_ST_INVITE_REVOKE, OPT_STORE, .run = op_user },
+	{ PROTO_ST_HOOK_CREATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_hooks, .action = "webhook.create", .target = AUD_REP },
+	{ PROTO_ST_HOOK_UPDATE, OPT_STORE, .run = op_entity,
+	    .ent = &op_hooks, .action = "webhook.update", .target = AUD_REQ },
+	{ PROTO_ST_HOOK_GET, OPT_STORE, .run = op_entity,
+	    .ent = &op_hooks },
+	{ PROTO_ST_HOOK_LIST, OPT_STORE, .run = op_entity,
+	    .ent = &op_hooks },
+	{ PROTO_ST_HOOK_DELETE, OPT_STORE, .run = op_entity,
+	    .ent = &op_hooks, .action = "webhook.delete", .target = AUD_REQ },
+	{ PROTO_ST_HOOK_DUE, OPT_STORE, .run = op_hook_due },
+	{ PROTO_ST_HOOK_RESULT, OPT_STORE, .run = op_hook_result },
+	{ PROTO_ST_HOOK_DELIVERIES, OPT_STORE, .run = op_hook_deliveries },
+	{ PROTO_ST_HOOK_RETRY, OPT_STORE, .run = op_hook_dlv },
+	{ PROTO_ST_HOOK_TEST, OPT_STORE, .run = op_hook_dlv },
+	{ PROTO_ST_NOTIFY_GET, OPT_STORE, .run = op_notify },
+	{ PROTO_ST_NOTIFY_SET, OPT_STORE, .run = op_notify },
+	{ PROTO_ST_MAIL_DUE, OPT_STORE, .run = op_mail_due },
+	{ PROTO_ST_MAIL_RESULT, OPT_STORE, .run = op_mail_result },
+	{ PROTO_ST_CONV_READ, OPT_STORE, .run = op_conv_read },
+	{ PROTO_ST_CANNED_LIST, OPT_STORE, .run = op_canned },
+	{ PROTO_ST_CANNED_PUT, OPT_STORE, .run = op_canned },
+	{ PROTO_ST_CANNED_DELETE, OPT_STORE, .run = op_canned },
+	{ PROTO_ST_REPL_START, OPT_REPL, .run = NULL },
+	{ PROTO_ST_REPL_REC, OPT_UPLINK, .run = NULL },
+	{ PROTO_ST_REPL_SNAP, OPT_UPLINK, .run = NULL },
+	{ PROTO_ST_REPL_ACK, OPT_REPL, .run = NULL },
+	{ PROTO_ST_REPL_PROMOTE, OPT_REPL, .run = NULL },
+	{ PROTO_ST_REPL_STATUS, OPT_REPL, .run = NULL },
+};
+
+#define NROWS	(sizeof(rows) / sizeof(rows[0]))
+
+/* A scan: a hundred rows, as the tables it replaced were scanned. */
+const struct optab *
+optab(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].type == type)
+			return &rows[i];
+	return NULL;
+}
+
+const struct optab *
+optab_at(size_t i)
+{
+	return i < NROWS ? &rows[i] : NULL;
+}

@@ -1,0 +1,104 @@
+/*
+ * storaged's table of the message types it receives (optab.c): one row a
+ * type, saying who serves it, the store operation that runs it (and its
+ * entity), and the audit entry it leaves. server.c routes by it,
+ * dispatch.c runs by it, auditstore.c audits by it. Who may send a type,
+ * and whether it writes, is the message table's (proto/msgtab.c).
+ */
+#ifndef PARLEY_OPTAB_H
+#define PARLEY_OPTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dbatch;
+struct dreply;
+struct entity;
+
+/* Who serves a type. */
+enum optab_by {
+	OPT_STORE,	/* dispatch.c: its operation, in a batch's txn */
+	OPT_METRICS,	/* server.c: the clients' counters, in memory */
+	OPT_EVENTS,	/* server.c: the live events (eventring.h) */
+	OPT_BACKUP,	/* server.c: a thread, started as it is read */
+	OPT_REPL,	/* server.c and repl.c: taken out as it is read */
+	/*
+	 * repl.c's link to its primary reads it (a standby's); sent to the
+	 * server it is no request: the store's path refuses it.
+	 */
+	OPT_UPLINK,
+	OPT_CHANNEL,	/* the channel reads it (proto/channel.c): HELLO */
+};
+
+/* Where an audit entry's target id is: a str of the request's or reply's. */
+enum audit_target {
+	AUD_REQ,	/* the request's first str (an id it names) */
+	AUD_REP,	/* the reply's first str (the id of what it made) */
+	AUD_REP2,	/* the reply's second str (a widget's public id) */
+	AUD_NOTE,	/* ST_AUDIT_NOTE's target */
+	AUD_NONE,	/* none: what it names is personal (an email) */
+	AUD_REP_U8,	/* the reply's first str after its u8 result */
+	/*
+	 * ST_INVITE_ACCEPT, asked by nobody: the entry goes to the
+	 * invitation's organisation (the reply's second str after its u8),
+	 * by the user it made, its target (the first).
+	 */
+	AUD_JOIN,
+};
+
+/*
+ * A store operation (dispatch.c): runs the decoded request req of type in
+ * batch b; r is always filled, with its reply or its error.
+ */
+typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r);
+/*
+ * An audited request's action from the request and the reply
+ * (auditstore.c), or NULL for no entry (nothing changed).
+ */
+typedef const char *audit_pick(const void *req, const uint8_t *rep,
+    size_t replen);
+
+struct optab {
+	uint16_t type;
+	enum optab_by by;
+	optab_op *run;		/* OPT_STORE: the operation; else NULL */
+	const struct entity *ent;	/* op_entity's entity, else NULL */
+	/*
+	 * The audit: the action (pick NULL) or the pick that says it; both
+	 * NULL for a request that leaves no entry. Widgets are named by
+	 * their public id, as the API names them; the others by their id.
+	 */
+	const char *action;
+	enum audit_target target;
+	audit_pick *pick;
+};
+
+/* The row of type, or NULL for a type storaged does not receive. */
+const struct optab *optab(uint16_t type);
+/* The i-th row (0, 1, ...), or NULL past the last: to walk the table. */
+const struct optab *optab_at(size_t i);
+
+/* dispatch.c's operations, each named by the rows it runs. */
+optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
+    op_chat_begin, op_rate_hit, op_session_history, op_entity, op_ws_open,
+    op_ws_begin, op_contact_submit, op_ws_identify, op_contact_list,
+    op_contact_get, op_contact_erase, op_contact_sessions, op_contact_convs,
+    op_presence_seen, op_widget_avail, op_setup_note, op_setup_get,
+    op_dash_login, op_dash_check, op_dash_logout, op_dash_salt,
+    op_dash_attempt, op_conv_delete, op_msg_page, op_stats, op_purge,
+    op_handoff_set, op_agent_msg, op_typing, op_ws_request_human,
+    op_ws_conv_new, op_ws_conv_list, op_ws_conv_read, op_handoff_list,
+    op_conv_assign, op_key_create, op_key_list, op_key_delete, op_key_auth,
+    op_audit_list, op_audit_note, op_user, op_hook_due, op_hook_result,
+    op_hook_deliveries, op_hook_dlv, op_notify, op_mail_due, op_mail_result,
+    op_conv_read, op_canned, op_feedback;
+/* dispatch.c's entities, op_entity's (struct entity there). */
+extern const struct entity op_widgets, op_agents, op_orgs, op_hooks;
+/* auditstore.c's picks, each its type's (ST_HANDOFF_SET's, ...). */
+audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_agent_delete,
+    audit_pick_invite, audit_pick_update, audit_pick_delete,
+    audit_pick_user_set, audit_pick_join, audit_pick_contact_erase,
+    audit_pick_note;
+
+#endif
