@@ -106,26 +106,6 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 		    &ev->conv);
 }
 
-/* The webhook event an event is (ST_HE_*), or 0: typing is none. */
-static uint32_t
-hook_event(const struct st_event *ev)
-{
-	switch (ev->kind) {
-	case ST_EV_CONV_CREATED:
-		return ST_HE_CONV_CREATED;
-	case ST_EV_MESSAGE:
-		return ST_HE_MESSAGE_CREATED;
-	case ST_EV_HANDOFF:
-		return ev->state == ST_HANDOFF_WAITING ?
-		    ST_HE_HANDOFF_REQUESTED : ST_HE_HANDOFF_CHANGED;
-	case ST_EV_CONTACT:
-		return ST_HE_CONTACT_CREATED;
-	case ST_EV_CONV_DELETED:
-		return ST_HE_CONV_DELETED;
-	}
-	return 0;
-}
-
 /*
  * The mail an event may make (ST_MAIL_*), or 0: a handoff asked for, a
  * new contact, a visitor's message in `human` (mailbox.c then checks
@@ -165,7 +145,7 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	memset(d, 0, sizeof(*d));
 	d->kind = ev->kind;
 	d->visitor = visitor;
-	d->hook_event = hook_event(ev);
+	d->hook_event = store_event_hook(ev);
 	d->mail_kind = mail_kind(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
 	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));

@@ -286,3 +286,23 @@ store_hooks_free(struct st_webhook *hs, uint32_t n)
 {
 	entity_free_all(&hook_entity, hs, n);
 }
+
+/* The webhook event an event is (ST_HE_*), or 0: typing is none. */
+uint32_t
+store_event_hook(const struct st_event *ev)
+{
+	switch (ev->kind) {
+	case ST_EV_CONV_CREATED:
+		return ST_HE_CONV_CREATED;
+	case ST_EV_MESSAGE:
+		return ST_HE_MESSAGE_CREATED;
+	case ST_EV_HANDOFF:
+		return ev->state == ST_HANDOFF_WAITING ?
+		    ST_HE_HANDOFF_REQUESTED : ST_HE_HANDOFF_CHANGED;
+	case ST_EV_CONTACT:
+		return ST_HE_CONTACT_CREATED;
+	case ST_EV_CONV_DELETED:
+		return ST_HE_CONV_DELETED;
+	}
+	return 0;
+}

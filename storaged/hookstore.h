@@ -13,6 +13,8 @@
 #include "hookmsg.h"
 #include "store.h"
 
+struct st_event;
+
 /*
  * ST_HOOK_CREATE: a new webhook of org from in (id, times and failures
  * made here), checked by st_webhook_invalid, at most ST_HOOKS_MAX in the
@@ -49,5 +51,10 @@ int store_org_hook_ids(struct store_txn *, const char *org,
 int store_org_hooks_sweep(struct store_txn *, const char *org, uint32_t max,
     uint32_t *n);
 void store_hooks_free(struct st_webhook *, uint32_t n);
+/*
+ * The webhook event (one ST_HE_* bit) an event is, or 0: typing is none,
+ * a handoff to waiting is one requested, any other one changed.
+ */
+uint32_t store_event_hook(const struct st_event *);
 
 #endif
