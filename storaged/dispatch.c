@@ -107,26 +107,6 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 }
 
 /*
- * The mail an event may make (ST_MAIL_*), or 0: a handoff asked for, a
- * new contact, a visitor's message in `human` (mailbox.c then checks
- * that nobody answers).
- */
-static uint32_t
-mail_kind(const struct st_event *ev)
-{
-	switch (ev->kind) {
-	case ST_EV_MESSAGE:
-		return strcmp(ev->msg.role, "user") == 0 &&
-		    ev->conv.handoff == ST_HANDOFF_HUMAN ? ST_MAIL_WAITING : 0;
-	case ST_EV_HANDOFF:
-		return ev->state == ST_HANDOFF_WAITING ? ST_MAIL_HANDOFF : 0;
-	case ST_EV_CONTACT:
-		return ST_MAIL_CONTACT;
-	}
-	return 0;
-}
-
-/*
  * ev as an event r made, encoded by the table (ST_EV); the server
  * numbers it once the batch commits. Out of memory it is lost (logged),
  * and the request stands.
@@ -146,7 +126,7 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	d->kind = ev->kind;
 	d->visitor = visitor;
 	d->hook_event = store_event_hook(ev);
-	d->mail_kind = mail_kind(ev);
+	d->mail_kind = store_event_mail(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
 	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));
 	penc_init(&d->enc);

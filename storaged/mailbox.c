@@ -421,3 +421,23 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 	st_mail_free(&m);
 	return t->err;
 }
+
+/*
+ * The mail an event may make (ST_MAIL_*), or 0: a handoff asked for, a
+ * new contact, a visitor's message in `human` (store_mail_event then
+ * checks that nobody answers).
+ */
+uint32_t
+store_event_mail(const struct st_event *ev)
+{
+	switch (ev->kind) {
+	case ST_EV_MESSAGE:
+		return strcmp(ev->msg.role, "user") == 0 &&
+		    ev->conv.handoff == ST_HANDOFF_HUMAN ? ST_MAIL_WAITING : 0;
+	case ST_EV_HANDOFF:
+		return ev->state == ST_HANDOFF_WAITING ? ST_MAIL_HANDOFF : 0;
+	case ST_EV_CONTACT:
+		return ST_MAIL_CONTACT;
+	}
+	return 0;
+}

@@ -15,6 +15,8 @@
 #include "mailmsg.h"
 #include "store.h"
 
+struct st_event;
+
 /* SMTP_URL is set (on): events write mails; off: none is written. */
 void store_mail_settings(struct store *, int on);
 /* A user deleted: their choice goes. */
@@ -34,6 +36,11 @@ int store_notify_set(struct store_txn *, const char *user, uint32_t mask);
  */
 int store_mail_event(struct store_txn *, const char *org, const char *conv,
     uint32_t kind, const void *payload, size_t len);
+/*
+ * The mail kind (one ST_MAIL_* bit) an event may make, or 0: a handoff
+ * asked for, a new contact, a visitor's message in handoff state human.
+ */
+uint32_t store_event_mail(const struct st_event *);
 /*
  * ST_MAIL_DUE: up to max (1 to ST_MAIL_DUE_MAX) mails due at now, oldest
  * due first, each leased (due again at now + lease_ms, 1 s to 1 h); *out
