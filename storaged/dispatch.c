@@ -13,6 +13,7 @@
 #include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
+#include "handoffstore.h"
 #include "hookstore.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -1614,21 +1615,6 @@ op_msg_page(struct dbatch *b, uint16_t type, const void *req,
 /* ---------------------------------------------------------------- handoff */
 
 /*
- * NULL when a display name is UTF-8 of min (0 or 1) to
- * ST_AGENT_NAME_MAX characters, else why not.
- */
-static const char *
-name_invalid(const char *s, size_t min)
-{
-	ssize_t n = proto_utf8_chars(s, strlen(s));
-
-	if (n >= 0 && (size_t)n >= min && n <= ST_AGENT_NAME_MAX)
-		return NULL;
-	return min > 0 ? "name: must be 1 to 100 characters of UTF-8" :
-	    "name: must be at most 100 characters of UTF-8";
-}
-
-/*
  * A session's take-over names its user ("<name> joined"), and assigns
  * the conversation to it when it is no one's (store_handoff_set).
  */
@@ -1643,7 +1629,7 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	int changed;
 
-	if (req_check(r, name_invalid(q->name, 0)) < 0 ||
+	if (req_check(r, store_person_name_invalid(q->name, 0)) < 0 ||
 	    req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_who_person(&t, b->who, q->name, &by) == 0 &&
@@ -1706,7 +1692,7 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
 		reply_error(r, PROTO_E_INVALID, "content: must not be empty");
 		return;
 	}
-	if (req_check(r, name_invalid(q->name, 1)) < 0)
+	if (req_check(r, store_person_name_invalid(q->name, 1)) < 0)
 		return;
 	memset(&m, 0, sizeof(m));
 	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
@@ -1726,7 +1712,7 @@ op_typing(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	struct store_txn t;
 	struct st_conv c;
 
-	if (req_check(r, name_invalid(q->name, 0)) < 0 ||
+	if (req_check(r, store_person_name_invalid(q->name, 0)) < 0 ||
 	    req_begin(b, &t, r, type) < 0)
 		return;
 	/* Nothing stored: the conversation must exist, the rest is an event. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agentstore.h"
+#include "handoffstore.h"
 #include "log.h"
 #include "storeint.h"
 #include "usermsg.h"
@@ -120,6 +121,21 @@ store_who_person(struct store_txn *t, const struct st_who *who,
 	strlcpy(out->user, who->user, sizeof(out->user));
 	member_name(t, who->user, who->org, out->name);
 	return t->err;
+}
+
+/*
+ * NULL when a display name is UTF-8 of min (0 or 1) to
+ * ST_AGENT_NAME_MAX characters, else why not.
+ */
+const char *
+store_person_name_invalid(const char *s, size_t min)
+{
+	ssize_t n = proto_utf8_chars(s, strlen(s));
+
+	if (n >= 0 && (size_t)n >= min && n <= ST_AGENT_NAME_MAX)
+		return NULL;
+	return min > 0 ? "name: must be 1 to 100 characters of UTF-8" :
+	    "name: must be at most 100 characters of UTF-8";
 }
 
 int
