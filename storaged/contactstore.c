@@ -1413,6 +1413,30 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	return 0;
 }
 
+/*
+ * A contact and its conversations as ST_CONTACT_GET's reply: their links
+ * pointing at f's strings (rep->links to free). 0, or -1 out of memory.
+ */
+int
+store_contact_get_rep(struct st_contact_get_rep *rep,
+    const struct store_contact_full *f)
+{
+	uint32_t i;
+
+	memset(rep, 0, sizeof(*rep));
+	if (f->n > 0 && (rep->links = calloc(f->n,
+	    sizeof(*rep->links))) == NULL)
+		return -1;
+	rep->contact = f->contact;
+	rep->convs = f->convs;
+	rep->n = f->n;
+	for (i = 0; i < f->n; i++)
+		rep->links[i] = (struct st_clink){
+		    (uint8_t)f->links[i].unverified, f->links[i].name,
+		    f->links[i].email, f->links[i].phone };
+	return 0;
+}
+
 /* Session s (under hash) and its claim as an item of the reply, into o. */
 static int
 sess_item(struct store_txn *t, const uint8_t *hash,

@@ -93,6 +93,13 @@ int store_contact_list(struct store_txn *, uint32_t limit,
 int store_contact_get(struct store_txn *, const char *contact_id,
     struct store_contact_full *out);
 /*
+ * f as ST_CONTACT_GET's reply rep: the contact and its conversations,
+ * their links pointing at f's strings (rep->links, malloc'd, to free
+ * before f). 0, or -1 out of memory.
+ */
+int store_contact_get_rep(struct st_contact_get_rep *rep,
+    const struct store_contact_full *f);
+/*
  * ST_CONTACT_CONVS: the contact's conversations after cursor ("" from the
  * first, else a conversation id), in id order, at most ST_LIST_MAX, with
  * their links; next_cursor the last when the page is full, else "".

@@ -1384,30 +1384,6 @@ op_contact_list(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/*
- * A contact and its conversations as ST_CONTACT_GET's reply: their links
- * pointing at f's strings (rep->links to free). 0, or -1 out of memory.
- */
-static int
-contact_get_rep(struct st_contact_get_rep *rep,
-    const struct store_contact_full *f)
-{
-	uint32_t i;
-
-	memset(rep, 0, sizeof(*rep));
-	if (f->n > 0 && (rep->links = calloc(f->n,
-	    sizeof(*rep->links))) == NULL)
-		return -1;
-	rep->contact = f->contact;
-	rep->convs = f->convs;
-	rep->n = f->n;
-	for (i = 0; i < f->n; i++)
-		rep->links[i] = (struct st_clink){
-		    (uint8_t)f->links[i].unverified, f->links[i].name,
-		    f->links[i].email, f->links[i].phone };
-	return 0;
-}
-
 void
 op_contact_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1421,7 +1397,7 @@ op_contact_get(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	if (store_contact_get(&t, q->id, &f) == 0) {
 		store_convs_view(&t, who_user(b), f.convs, f.n, 1);
-		if (contact_get_rep(&rep, &f) == 0) {
+		if (store_contact_get_rep(&rep, &f) == 0) {
 			reply_enc(r, type, &rep);
 			free(rep.links);
 		} else
@@ -1461,7 +1437,7 @@ op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	if (store_contact_convs(&t, q->id, q->cursor, &f) == 0) {
 		store_convs_view(&t, who_user(b), f.convs, f.n, 0);
-		if (contact_get_rep(&g, &f) == 0) {
+		if (store_contact_get_rep(&g, &f) == 0) {
 			rep = (struct st_contact_convs_rep){ g.convs, g.n,
 			    g.links, f.next_cursor };
 			reply_enc(r, type, &rep);
