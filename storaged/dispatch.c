@@ -1124,27 +1124,6 @@ ws_open_counted(struct dbatch *b, struct dreply *r, uint16_t type,
 	return 0;
 }
 
-/*
- * A visitor's session opened (ST_WS_OK): what it is shown, and whether a
- * dashboard of its widget's organisation is open (presence.h).
- */
-static void
-ws_open_ok(const struct store *st, struct st_ws_open_ok *ok,
-    const struct store_ws_open *o)
-{
-	ok->widget = o->widget;
-	st_widget_hide_secret(&ok->widget);
-	ok->resumed = (uint8_t)o->resumed;
-	ok->contact_submitted = (uint8_t)o->contact_submitted;
-	strlcpy(ok->conv_id, o->conv_id, sizeof(ok->conv_id));
-	ok->history = o->history;
-	ok->nhistory = o->n;
-	ok->more = (uint8_t)o->more;
-	ok->handoff = o->handoff;
-	strlcpy(ok->handoff_name, o->handoff_name, sizeof(ok->handoff_name));
-	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
-}
-
 void
 op_ws_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1170,7 +1149,7 @@ op_ws_open(struct dbatch *b, uint16_t type, const void *req,
 		memset(&rep, 0, sizeof(rep));
 		rep.result = (uint8_t)o.result;
 		if (o.result == ST_WS_OK)
-			ws_open_ok(b->txn.st, &rep.ok, &o);
+			store_ws_open_shown(b->txn.st, &rep.ok, &o);
 		reply_enc(r, type, &rep);
 		store_ws_open_free(&o);
 	}

@@ -19,6 +19,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "presence.h"
 #include "random.h"
 #include "storeint.h"
 #include "wsess.h"
@@ -300,6 +301,27 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 	o.result = ST_WS_OK;
 	*out = o;
 	return 0;
+}
+
+/*
+ * A visitor's session opened (ST_WS_OK): what it is shown, and whether a
+ * dashboard of its widget's organisation is open (presence.h).
+ */
+void
+store_ws_open_shown(const struct store *st, struct st_ws_open_ok *ok,
+    const struct store_ws_open *o)
+{
+	ok->widget = o->widget;
+	st_widget_hide_secret(&ok->widget);
+	ok->resumed = (uint8_t)o->resumed;
+	ok->contact_submitted = (uint8_t)o->contact_submitted;
+	strlcpy(ok->conv_id, o->conv_id, sizeof(ok->conv_id));
+	ok->history = o->history;
+	ok->nhistory = o->n;
+	ok->more = (uint8_t)o->more;
+	ok->handoff = o->handoff;
+	strlcpy(ok->handoff_name, o->handoff_name, sizeof(ok->handoff_name));
+	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
 }
 
 int

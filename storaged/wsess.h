@@ -16,6 +16,8 @@
 #include "store.h"
 #include "widgetmsg.h"
 
+struct st_ws_open_ok;
+
 /* A visitor session as stored (keyed by its token's hash). */
 struct store_wsess {
 	/*
@@ -66,6 +68,14 @@ int store_ws_open(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t *token_hash, const uint8_t *new_hash,
     uint64_t idle_ms, uint32_t history_max, size_t max_bytes,
     struct store_ws_open *out);
+/*
+ * An opened session o (result ST_WS_OK) as the visitor is shown it (ok,
+ * pointing at o's history): the widget without its secret, the session's
+ * state, and whether a dashboard of the widget's organisation is open
+ * (presence.h).
+ */
+void store_ws_open_shown(const struct store *, struct st_ws_open_ok *ok,
+    const struct store_ws_open *o);
 
 /*
  * Visitor sessions are stored lazily: ST_WS_OPEN writes none, the first
