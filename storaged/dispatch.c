@@ -3,7 +3,6 @@
  * layout in the message table (proto/stmsgs.h) into its struct, run
  * against the store, and its reply struct encoded by the table too.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1071,9 +1070,6 @@ op_entity(struct dbatch *b, uint16_t type, const void *req,
 
 /* ---------------------------------------------------------------- visitors */
 
-#define NEW_SESSIONS_WINDOW_MS	60000
-#define NEW_SESSIONS_PREFIX	"newsess:"
-
 /*
  * A new visitor session of the widget (public id) counts against its new
  * sessions per minute (store_wsess_new_max): 1 limited (*retry set), 0
@@ -1083,10 +1079,10 @@ static int
 new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
     uint64_t *retry)
 {
-	char key[sizeof(NEW_SESSIONS_PREFIX) + ST_WID_ARG_MAX];
+	char key[WSESS_NEW_KEY_MAX];
 
-	snprintf(key, sizeof(key), "%s%s", NEW_SESSIONS_PREFIX, wid);
-	return rate_count(b, r, key, NEW_SESSIONS_WINDOW_MS,
+	store_wsess_new_key(wid, key);
+	return rate_count(b, r, key, WSESS_NEW_WINDOW_MS,
 	    store_wsess_new_max(b->txn.st), retry);
 }
 

@@ -14,6 +14,7 @@
  * A session's contact submissions (wsess_claims) are contactstore.c's;
  * they go with the session. Every value starts with ST_RECORD_VERSION.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,12 @@ uint32_t
 store_wsess_new_max(const struct store *st)
 {
 	return st->wsess_new_max;
+}
+
+void
+store_wsess_new_key(const char *wid, char key[WSESS_NEW_KEY_MAX])
+{
+	snprintf(key, WSESS_NEW_KEY_MAX, "%s%s", WSESS_NEW_PREFIX, wid);
 }
 
 /*

@@ -94,6 +94,15 @@ int store_wsess_exists(struct store_txn *,
 void store_wsess_settings(struct store *, uint64_t idle_ms,
     uint32_t new_per_min);
 uint32_t store_wsess_new_max(const struct store *);
+/*
+ * A new session counts against its widget's new sessions per minute
+ * (store_wsess_new_max): in the rate counter of key (WSESS_NEW_PREFIX
+ * and the widget's public id wid), over WSESS_NEW_WINDOW_MS.
+ */
+#define WSESS_NEW_WINDOW_MS	60000
+#define WSESS_NEW_PREFIX	"newsess:"
+#define WSESS_NEW_KEY_MAX	(sizeof(WSESS_NEW_PREFIX) + ST_WID_ARG_MAX)
+void store_wsess_new_key(const char *wid, char key[WSESS_NEW_KEY_MAX]);
 
 /* What one store_wsess_sweep() did. */
 struct store_sweep {
