@@ -788,6 +788,20 @@ store_chat_invalid(const char *widget, const char *session,
 	return NULL;
 }
 
+/* What a begin's widget told of its visitor, or NULL when nothing. */
+const struct st_visitor *
+store_visitor_told(const struct st_visitor *v)
+{
+	const char *all[] = { v->page_url, v->referrer, v->user_agent,
+	    v->language, v->time_zone };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] != NULL && all[i][0] != '\0')
+			return v;
+	return NULL;
+}
+
 int
 store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *content, uint32_t history_max,

@@ -583,20 +583,6 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	event_begin(b, r, c);
 }
 
-/* What a begin's widget told of its visitor, or NULL when nothing. */
-static const struct st_visitor *
-visitor_told(const struct st_visitor *v)
-{
-	const char *all[] = { v->page_url, v->referrer, v->user_agent,
-	    v->language, v->time_zone };
-	size_t i;
-
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i] != NULL && all[i][0] != '\0')
-			return v;
-	return NULL;
-}
-
 void
 op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -623,7 +609,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	t.visitor = visitor_told(&q->visitor);
+	t.visitor = store_visitor_told(&q->visitor);
 	/*
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
@@ -1202,7 +1188,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	t.visitor = visitor_told(&q->visitor);
+	t.visitor = store_visitor_told(&q->visitor);
 	if (store_ws_begin_check(&t, q->widget_id, q->token, q->idle_ms,
 	    q->create, &wb) != 0) {
 		req_end(&t, r);

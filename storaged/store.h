@@ -306,6 +306,11 @@ int store_chat_begin(struct store_txn *t, const char *widget,
 const char *store_chat_invalid(const char *widget, const char *session,
     const char *content, uint32_t history_max);
 /*
+ * v, what a begin's widget told of its visitor, as the turn keeps it
+ * (store_txn's visitor): NULL when it told nothing.
+ */
+const struct st_visitor *store_visitor_told(const struct st_visitor *v);
+/*
  * The conversation of (widget, session) without creating one: *found 0
  * when there is none (out untouched). Otherwise out is the conversation
  * and its newest max_messages (0 = no limit) messages that are not
