@@ -802,6 +802,12 @@ store_visitor_told(const struct st_visitor *v)
 	return NULL;
 }
 
+uint32_t
+store_chat_history(const struct st_agent *a, uint32_t asked)
+{
+	return a->history_messages != 0 ? a->history_messages : asked;
+}
+
 int
 store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *content, uint32_t history_max,

@@ -621,8 +621,8 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 		    ST_CHAT_DISABLED, retry);
 	else if (t.err == 0) {
 		if (store_chat_begin(&t, q->widget, q->session, q->content,
-		    a.history_messages != 0 ? a.history_messages :
-		    q->history_max, DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+		    store_chat_history(&a, q->history_max),
+		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :
 			    ST_CHAT_OK, 0, &a, &c);
 			store_chat_free(&c);
@@ -1204,8 +1204,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 		    store_begin_agent(&t, &wb.widget, &a) == 0) {
 			agent = 1;
 			store_ws_begin_run(&t, &wb, q->content,
-			    a.history_messages != 0 ? a.history_messages :
-			    q->history_max, DISPATCH_CHAT_HISTORY_BYTES);
+			    store_chat_history(&a, q->history_max),
+			    DISPATCH_CHAT_HISTORY_BYTES);
 			if (t.err == 0 && wb.result == ST_WS_OK &&
 			    wb.chat.human)
 				wb.result = ST_WS_HUMAN;

@@ -51,6 +51,7 @@
 #define STORE_CURSOR_LEN	48
 
 struct store;
+struct st_agent;
 
 struct store_txn {
 	struct store *st;
@@ -310,6 +311,12 @@ const char *store_chat_invalid(const char *widget, const char *session,
  * (store_txn's visitor): NULL when it told nothing.
  */
 const struct st_visitor *store_visitor_told(const struct st_visitor *v);
+/*
+ * How many messages of history a chat turn answered by agent a reads:
+ * the agent's history_messages when it sets one, else asked (the
+ * request's history_max).
+ */
+uint32_t store_chat_history(const struct st_agent *a, uint32_t asked);
 /*
  * The conversation of (widget, session) without creating one: *found 0
  * when there is none (out untouched). Otherwise out is the conversation
