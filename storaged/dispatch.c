@@ -616,9 +616,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	 */
 	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a) == 0 &&
 	    wres != ST_WS_OK)
-		reply_begin_no(r, type, wres == ST_WS_CAPPED ? ST_CHAT_CAPPED :
-		    wres == ST_WS_IDENTITY ? ST_CHAT_IDENTITY :
-		    ST_CHAT_DISABLED, retry);
+		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
 		if (store_chat_begin(&t, q->widget, q->session, q->content,
 		    store_chat_history(&a, q->history_max),

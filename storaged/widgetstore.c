@@ -603,3 +603,10 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	st_widget_free(&w);
 	return t->err;
 }
+
+int
+store_chat_refused(int result)
+{
+	return result == ST_WS_CAPPED ? ST_CHAT_CAPPED :
+	    result == ST_WS_IDENTITY ? ST_CHAT_IDENTITY : ST_CHAT_DISABLED;
+}

@@ -80,6 +80,12 @@ int store_widget_secret_del(struct store_txn *, const char *org,
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *agent);
 /*
+ * The chat's answer (ST_CHAT_*) to a turn its widget refused, by
+ * store_chat_widget_take's result (not ST_WS_OK): capped, identity only,
+ * else disabled.
+ */
+int store_chat_refused(int result);
+/*
  * 1 when the widget of internal id id is stored and disabled, 0 when it is
  * enabled or absent (a free name, as store_chat_widget_take has it), -1
  * on error (the txn's). Reads only.
