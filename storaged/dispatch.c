@@ -1805,7 +1805,6 @@ op_setup_note(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_setup_note_req *q = req;
-	char id[ST_WIDGET_MAX + 1];
 	struct store_txn t;
 	uint64_t retry;
 	int rc;
@@ -1823,16 +1822,7 @@ op_setup_note(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (b->nested || req_begin(b, &t, r, type) < 0)
 		return;
-	if (q->widget_id[0] == '\0') {
-		strlcpy(id, ST_DEFAULT_WIDGET, sizeof(id));
-		rc = 0;
-	} else
-		rc = store_widget_internal_id(&t, q->widget_id, id);
-	if (rc == 1)
-		strlcpy(id, SETUP_UNKNOWN, sizeof(id));
-	if (rc >= 0 && store_setup_note(t.st, id, q->widget_id, q->reason,
-	    q->origin) < 0)
-		store_fail(&t, PROTO_E_INTERNAL, "out of memory");
+	store_setup_note_widget(&t, q->widget_id, q->reason, q->origin);
 	req_end(&t, r);
 }
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "setupcounts.h"
 #include "storeint.h"
+#include "widgetstore.h"
 
 struct setup_ent {
 	char id[ST_WIDGET_MAX + 1];
@@ -137,6 +138,26 @@ store_setup_note(struct store *st, const char *id, const char *widget_id,
 	if (reason != ST_SETUP_SEEN)
 		setup_log(st, widget_id, reason, origin, now);
 	return 0;
+}
+
+int
+store_setup_note_widget(struct store_txn *t, const char *widget_id,
+    unsigned reason, const char *origin)
+{
+	char id[ST_WIDGET_MAX + 1];
+	int rc;
+
+	if (widget_id[0] == '\0') {
+		strlcpy(id, ST_DEFAULT_WIDGET, sizeof(id));
+		rc = 0;
+	} else
+		rc = store_widget_internal_id(t, widget_id, id);
+	if (rc == 1)
+		strlcpy(id, SETUP_UNKNOWN, sizeof(id));
+	if (rc >= 0 && store_setup_note(t->st, id, widget_id, reason,
+	    origin) < 0)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	return t->err;
 }
 
 void

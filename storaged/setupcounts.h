@@ -22,6 +22,7 @@
 #include "stmsgs.h"
 
 struct store;
+struct store_txn;
 
 #define SETUP_WIDGETS_MAX	1024
 #define SETUP_UNKNOWN		"?"	/* no widget's internal id */
@@ -37,6 +38,14 @@ void store_setup_start(struct store *);
  * saw itself. 0, or -1 out of memory (logged).
  */
 int store_setup_note(struct store *, const char *id, const char *widget_id,
+    unsigned reason, const char *origin);
+/*
+ * store_setup_note of the widget of public id widget_id, its internal id
+ * looked up in t: "" is the HTTP chat API's default widget, an id that
+ * names no widget goes to SETUP_UNKNOWN's bucket. 0, or t's error (out
+ * of memory fails t).
+ */
+int store_setup_note_widget(struct store_txn *, const char *widget_id,
     unsigned reason, const char *origin);
 /*
  * The counts and origins of the widget of internal id id into rep (zeroed
