@@ -18,6 +18,7 @@
 #include "log.h"
 #include "random.h"
 #include "orgstore.h"
+#include "ratelimit.h"
 #include "stmsgs.h"
 #include "storeint.h"
 #include "usermsg.h"
@@ -433,4 +434,13 @@ store_dash_logout(struct store_txn *t, const uint8_t *hash, size_t hlen)
 		    "token_hash must be 32 bytes");
 	dsess_drop(t, hash);
 	return t->err;
+}
+
+int
+store_dash_failed_spent(struct ratelimit *rl, uint32_t failures_max,
+    uint64_t *retry_ms)
+{
+	return failures_max != 0 && rl != NULL &&
+	    ratelimit_peek(rl, ST_DASH_FAILED_KEY,
+	    strlen(ST_DASH_FAILED_KEY), failures_max, retry_ms);
 }

@@ -15,6 +15,8 @@
 #include "stmsgs.h"
 #include "store.h"
 
+struct ratelimit;
+
 /*
  * Stores a user's session (hash: ST_DASH_HASH_LEN bytes, csrf:
  * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
@@ -37,5 +39,12 @@ int store_dash_check(struct store_txn *, const uint8_t *hash, size_t hlen,
 int store_dash_logout(struct store_txn *, const uint8_t *hash, size_t hlen);
 /* ST_DASH_SALT: the install's fingerprint salt (made at open). 0 or err. */
 int store_dash_salt(struct store_txn *, uint8_t salt[ST_DASH_SALT_LEN]);
+/*
+ * 1 when the install's failed-login budget is spent: failures_max (0: no
+ * budget) failures counted under ST_DASH_FAILED_KEY in rl (NULL: none),
+ * *retry_ms until one expires; else 0. Counts nothing.
+ */
+int store_dash_failed_spent(struct ratelimit *, uint32_t failures_max,
+    uint64_t *retry_ms);
 
 #endif

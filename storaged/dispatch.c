@@ -1501,9 +1501,7 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
 	struct st_rate_verdict v = { 0, 0 };
 	int limited;
 
-	if (q->failures_max != 0 && b->rl != NULL &&
-	    ratelimit_peek(b->rl, ST_DASH_FAILED_KEY,
-	    strlen(ST_DASH_FAILED_KEY), q->failures_max, &v.retry_ms))
+	if (store_dash_failed_spent(b->rl, q->failures_max, &v.retry_ms))
 		v.limited = 2;
 	else if ((limited = rate_count(b, r, q->rate_key, q->window_ms,
 	    q->rate_max, &v.retry_ms)) < 0)
