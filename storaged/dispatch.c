@@ -2035,23 +2035,12 @@ op_key_auth(struct dbatch *b, uint16_t type, const void *req,
 {
 	const struct st_key_auth_req *q = req;
 	struct st_key_auth_rep rep;
-	struct st_apikey k;
 	struct store_txn t;
-	int found;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	memset(&rep, 0, sizeof(rep));
-	if (store_key_auth(&t, q->hash, q->hash_len, &found, &k) == 0) {
-		if (found) {
-			rep.found = 1;
-			strlcpy(rep.k.id, k.id, sizeof(rep.k.id));
-			strlcpy(rep.k.org, k.org, sizeof(rep.k.org));
-			rep.k.role = k.role;
-			st_apikey_free(&k);
-		}
+	if (store_key_auth_rep(&t, q->hash, q->hash_len, &rep) == 0)
 		reply_enc(r, type, &rep);
-	}
 	req_end(&t, r);
 }
 

@@ -300,6 +300,24 @@ store_key_auth(struct store_txn *t, const uint8_t *hash, uint32_t hash_len,
 }
 
 int
+store_key_auth_rep(struct store_txn *t, const uint8_t *hash,
+    uint32_t hash_len, struct st_key_auth_rep *rep)
+{
+	struct st_apikey k;
+	int found;
+
+	memset(rep, 0, sizeof(*rep));
+	if (store_key_auth(t, hash, hash_len, &found, &k) != 0 || !found)
+		return t->err;
+	rep->found = 1;
+	strlcpy(rep->k.id, k.id, sizeof(rep->k.id));
+	strlcpy(rep->k.org, k.org, sizeof(rep->k.org));
+	rep->k.role = k.role;
+	st_apikey_free(&k);
+	return 0;
+}
+
+int
 store_org_keys_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {

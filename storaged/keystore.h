@@ -13,6 +13,8 @@
 #include "keymsg.h"
 #include "store.h"
 
+struct st_key_auth_rep;
+
 /*
  * ST_KEY_CREATE: a key of org named name with role, stored under the
  * hash of its secret (ST_KEY_HASH_LEN bytes, made by the worker), at
@@ -34,6 +36,12 @@ int store_key_delete(struct store_txn *, const char *org, const char *id);
  */
 int store_key_auth(struct store_txn *, const uint8_t *hash,
     uint32_t hash_len, int *found, struct st_apikey *out);
+/*
+ * ST_KEY_AUTH's reply: store_key_auth's key, when found, as who asks is
+ * (its id, organisation and role); found 0 when none. Errors as above.
+ */
+int store_key_auth_rep(struct store_txn *, const uint8_t *hash,
+    uint32_t hash_len, struct st_key_auth_rep *rep);
 /*
  * A deleted organisation's sweep (orgstore.c): at most max of org's keys
  * deleted with their indexes, *n how many. 0 or t's error.
