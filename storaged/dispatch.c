@@ -2090,57 +2090,12 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
 	const char *org = b->who != NULL ? b->who->org : "";
 	char gone[ST_USER_ID_MAX + 1] = "";
-	const struct st_id_req *q = req;
+	union store_user_rep rep;
 	struct store_txn t;
-	union {
-		struct st_user_auth_rep auth;
-		struct st_u8_rep u8;
-		struct st_members list;
-		struct st_user_invite_rep inv;
-		struct st_user_update_rep upd;
-		struct st_invite_accept_rep acc;
-		struct st_user_set_rep set;
-		struct st_invites invs;
-	} rep;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	memset(&rep, 0, sizeof(rep));
-	switch (type) {
-	case PROTO_ST_USER_AUTH:
-		store_user_auth(&t, ((const struct st_user_auth_req *)
-		    req)->email, &rep.auth);
-		break;
-	case PROTO_ST_USER_BOOT:
-		store_user_boot(&t, req, &rep.u8.v, gone);
-		break;
-	case PROTO_ST_USER_LIST:
-		store_user_list(&t, org, &rep.list);
-		break;
-	case PROTO_ST_USER_INVITE:
-		store_user_invite(&t, org, req, &rep.inv);
-		break;
-	case PROTO_ST_USER_UPDATE:
-		store_user_update(&t, org, req, &rep.upd, gone);
-		break;
-	case PROTO_ST_USER_DELETE:
-		store_user_delete(&t, org, q->id, &rep.u8.v, gone);
-		break;
-	case PROTO_ST_INVITE_ACCEPT:
-		store_invite_accept(&t, req, &rep.acc);
-		break;
-	case PROTO_ST_USER_SET:
-		store_user_set(&t, org, req, &rep.set, gone);
-		break;
-	case PROTO_ST_INVITE_LIST:
-		store_invite_list(&t, org, &rep.invs);
-		break;
-	case PROTO_ST_INVITE_REVOKE:
-		store_invite_revoke(&t, org, q->id);
-		break;
-	default:
-		store_fail(&t, PROTO_E_UNSUPPORTED, "not a people request");
-	}
+	store_user_run(&t, org, type, req, &rep, gone);
 	if (t.err == 0) {
 		reply_enc(r, type, &rep);
 		st_rep_free(type, &rep);

@@ -82,4 +82,26 @@ int store_user_set(struct store_txn *, const char *org,
     const struct st_user_set_req *, struct st_user_set_rep *out,
     char gone[ST_USER_ID_MAX + 1]);
 
+/* The reply of any people request (usermsg.h): its type's member. */
+union store_user_rep {
+	struct st_user_auth_rep auth;
+	struct st_u8_rep u8;
+	struct st_members list;
+	struct st_user_invite_rep inv;
+	struct st_user_update_rep upd;
+	struct st_invite_accept_rep acc;
+	struct st_user_set_rep set;
+	struct st_invites invs;
+};
+/*
+ * A people request of type (ST_USER_*, ST_INVITE_*) in who asks's
+ * organisation org ("" none): its operation above on the decoded req,
+ * its reply into rep (zeroed first; st_rep_free of type frees it), gone
+ * the user whose dashboard sessions it ended (left as it is when none).
+ * Another type fails t (unsupported). Returns t's error.
+ */
+int store_user_run(struct store_txn *, const char *org, uint16_t type,
+    const void *req, union store_user_rep *rep,
+    char gone[ST_USER_ID_MAX + 1]);
+
 #endif
