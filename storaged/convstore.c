@@ -33,6 +33,7 @@
 #include "random.h"
 #include "storeint.h"
 #include "util.h"
+#include "widgetstore.h"
 
 /* 0 loaded, 1 absent, -1 error. */
 int
@@ -895,6 +896,24 @@ store_session_history(struct store_txn *t, const char *widget,
 	*found = 1;
 	*out = f;
 	return 0;
+}
+
+int
+store_session_shown(struct store_txn *t, const char *widget,
+    const struct store_conv_full *f, struct st_session_history_rep *rep)
+{
+	int off;
+
+	memset(rep, 0, sizeof(*rep));
+	/* A disabled widget's chat shows nothing, as it answers nothing. */
+	if ((off = store_widget_disabled(t, widget)) == 1)
+		rep->found = ST_HISTORY_DISABLED;
+	else if (f != NULL) {
+		rep->found = ST_HISTORY_FOUND;
+		rep->h = (struct st_conv_msgs){ f->conv, f->msgs, f->n, 0 };
+	} else
+		rep->found = ST_HISTORY_NONE;
+	return off < 0 ? t->err : 0;
 }
 
 /* ---------------------------------------------------------------- delete */

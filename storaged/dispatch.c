@@ -638,22 +638,14 @@ op_session_history(struct dbatch *b, uint16_t type, const void *req,
 	struct st_session_history_rep rep;
 	struct store_txn t;
 	struct store_conv_full f;
-	int found, off;
+	int found;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_session_history(&t, q->widget, q->session, q->max_messages,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
-		memset(&rep, 0, sizeof(rep));
-		/* A disabled widget's chat shows nothing, as it answers nothing. */
-		if ((off = store_widget_disabled(&t, q->widget)) == 1)
-			rep.found = ST_HISTORY_DISABLED;
-		else if (found) {
-			rep.found = ST_HISTORY_FOUND;
-			rep.h = (struct st_conv_msgs){ f.conv, f.msgs, f.n, 0 };
-		} else
-			rep.found = ST_HISTORY_NONE;
-		if (off >= 0)
+		if (store_session_shown(&t, q->widget, found ? &f : NULL,
+		    &rep) == 0)
 			reply_enc(r, type, &rep);
 		if (found)
 			store_conv_full_free(&f);

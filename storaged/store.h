@@ -52,6 +52,7 @@
 
 struct store;
 struct st_agent;
+struct st_session_history_rep;
 
 struct store_txn {
 	struct store *st;
@@ -327,6 +328,14 @@ uint32_t store_chat_history(const struct st_agent *a, uint32_t asked);
 int store_session_history(struct store_txn *t, const char *widget,
     const char *session, uint32_t max_messages, size_t max_bytes,
     int *found, struct store_conv_full *out);
+/*
+ * ST_SESSION_HISTORY's reply rep as the chat shows it: disabled when the
+ * widget (internal id) is, else the session's conversation f (NULL: none
+ * found; rep points into f, encode it before f is freed). 0, or t's
+ * error.
+ */
+int store_session_shown(struct store_txn *, const char *widget,
+    const struct store_conv_full *f, struct st_session_history_rep *rep);
 
 /*
  * ST_CONV_LIST with a widget filter (widget "" = every widget), a
