@@ -1,7 +1,11 @@
 /*
  * Request payload in, reply payload out: each request is decoded by its
- * layout in the message table (proto/stmsgs.h) into its struct, run
- * against the store, and its reply struct encoded by the table too.
+ * layout in the message table (proto/stmsgs.h) into its struct, run by
+ * the operation its row in optab.c names, and its reply struct encoded
+ * by the table too. What is here: the batches and their transactions,
+ * the rate counts a batch run again replays, the events a request makes,
+ * and the operations, thin glue between a request and the store files
+ * that hold the rules (contactstore.c, wsess.c, userstore.c...).
  */
 #include <stdlib.h>
 #include <string.h>
