@@ -1,4 +1,8 @@
-/* Unit tests: the shared helpers of lib/util.h (UTF-8, hex, byte order, JSON Content-Type). */
+/*
+ * Unit tests: the shared helpers of lib/util.h (UTF-8, hex, byte order,
+ * JSON Content-Type, accept4()'s errors).
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +123,25 @@ test_json_ctype(void **state)
 	assert_false(proto_json_ctype("application/js"));
 }
 
+static void
+test_accept_err(void **state)
+{
+	(void)state;
+	assert_int_equal(proto_accept_err(EAGAIN), PROTO_ACCEPT_EMPTY);
+	assert_int_equal(proto_accept_err(EWOULDBLOCK), PROTO_ACCEPT_EMPTY);
+	assert_int_equal(proto_accept_err(EINTR), PROTO_ACCEPT_NEXT);
+	assert_int_equal(proto_accept_err(ECONNABORTED), PROTO_ACCEPT_NEXT);
+	assert_int_equal(proto_accept_err(EPROTO), PROTO_ACCEPT_NET);
+	assert_int_equal(proto_accept_err(ENETUNREACH), PROTO_ACCEPT_NET);
+	assert_int_equal(proto_accept_err(EHOSTDOWN), PROTO_ACCEPT_NET);
+	assert_int_equal(proto_accept_err(EMFILE), PROTO_ACCEPT_SPENT);
+	assert_int_equal(proto_accept_err(ENFILE), PROTO_ACCEPT_SPENT);
+	assert_int_equal(proto_accept_err(ENOBUFS), PROTO_ACCEPT_SPENT);
+	assert_int_equal(proto_accept_err(ENOMEM), PROTO_ACCEPT_SPENT);
+	assert_int_equal(proto_accept_err(EBADF), PROTO_ACCEPT_OTHER);
+	assert_int_equal(proto_accept_err(EINVAL), PROTO_ACCEPT_OTHER);
+}
+
 int
 main(void)
 {
@@ -128,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
+		cmocka_unit_test(test_accept_err),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
