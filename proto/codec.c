@@ -223,18 +223,32 @@ str_copy(struct pdec *d, const uint8_t *p, size_t n)
 	return s;
 }
 
+/*
+ * A string field's bytes, *np of them: NULL (d failed) when it is longer
+ * than max or holds a NUL.
+ */
+static const uint8_t *
+str_take(struct pdec *d, size_t max, size_t *np)
+{
+	const uint8_t *p;
+
+	if ((p = pdec_bytes(d, np)) == NULL)
+		return NULL;
+	if (*np > max || memchr(p, '\0', *np) != NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	return p;
+}
+
 char *
 pdec_strdup(struct pdec *d, size_t max)
 {
 	const uint8_t *p;
 	size_t n;
 
-	if ((p = pdec_bytes(d, &n)) == NULL)
+	if ((p = str_take(d, max, &n)) == NULL)
 		return NULL;
-	if (n > max || memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
 	return str_copy(d, p, n);
 }
 
@@ -244,12 +258,8 @@ pdec_strclip(struct pdec *d, size_t keep)
 	const uint8_t *p;
 	size_t n;
 
-	if ((p = pdec_bytes(d, &n)) == NULL)
+	if ((p = str_take(d, SIZE_MAX, &n)) == NULL)
 		return NULL;
-	if (memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
 	return str_copy(d, p, n < keep ? n : keep);
 }
 
@@ -259,14 +269,13 @@ pdec_strbuf(struct pdec *d, char *buf, size_t bufsz)
 	const uint8_t *p;
 	size_t n;
 
-	if (bufsz > 0)
-		buf[0] = '\0';
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return;
-	if (bufsz == 0 || n > bufsz - 1 || memchr(p, '\0', n) != NULL) {
-		d->err = 1;
+	if (bufsz == 0) {
+		d->err = 1;	/* no room for even the NUL */
 		return;
 	}
+	buf[0] = '\0';
+	if ((p = str_take(d, bufsz - 1, &n)) == NULL)
+		return;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 }
