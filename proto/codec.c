@@ -208,21 +208,6 @@ pdec_bytes(struct pdec *d, size_t *lenp)
 	return p;
 }
 
-/* p[0..n) as a new NUL-terminated string; NULL (d failed) out of memory. */
-static char *
-str_copy(struct pdec *d, const uint8_t *p, size_t n)
-{
-	char *s;
-
-	if ((s = malloc(n + 1)) == NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
 /*
  * A string field's bytes, *np of them: NULL (d failed) when it is longer
  * than max or holds a NUL.
@@ -241,26 +226,40 @@ str_take(struct pdec *d, size_t max, size_t *np)
 	return p;
 }
 
-char *
-pdec_strdup(struct pdec *d, size_t max)
+/*
+ * A string field as str_take reads it, its first keep bytes as a new
+ * NUL-terminated string; NULL (d failed) on error or out of memory.
+ */
+static char *
+str_dup(struct pdec *d, size_t max, size_t keep)
 {
 	const uint8_t *p;
 	size_t n;
+	char *s;
 
 	if ((p = str_take(d, max, &n)) == NULL)
 		return NULL;
-	return str_copy(d, p, n);
+	if (n > keep)
+		n = keep;
+	if ((s = malloc(n + 1)) == NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+char *
+pdec_strdup(struct pdec *d, size_t max)
+{
+	return str_dup(d, max, max);
 }
 
 char *
 pdec_strclip(struct pdec *d, size_t keep)
 {
-	const uint8_t *p;
-	size_t n;
-
-	if ((p = str_take(d, SIZE_MAX, &n)) == NULL)
-		return NULL;
-	return str_copy(d, p, n < keep ? n : keep);
+	return str_dup(d, SIZE_MAX, keep);
 }
 
 void
