@@ -123,23 +123,35 @@ test_json_ctype(void **state)
 	assert_false(proto_json_ctype("application/js"));
 }
 
+/* Every errno of errs[0..n) means want. */
+static void
+accept_errs(const int *errs, size_t n, enum proto_accept want)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(proto_accept_err(errs[i]), want);
+}
+
+#define ACCEPT_ERRS(errs, want) \
+	accept_errs((errs), sizeof(errs) / sizeof((errs)[0]), (want))
+
 static void
 test_accept_err(void **state)
 {
+	static const int empty[] = { EAGAIN, EWOULDBLOCK };
+	static const int next[] = { EINTR, ECONNABORTED };
+	static const int net[] = { EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN,
+	    ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH };
+	static const int spent[] = { EMFILE, ENFILE, ENOBUFS, ENOMEM };
+	static const int other[] = { EBADF, EINVAL, ENOTSOCK, EPERM };
+
 	(void)state;
-	assert_int_equal(proto_accept_err(EAGAIN), PROTO_ACCEPT_EMPTY);
-	assert_int_equal(proto_accept_err(EWOULDBLOCK), PROTO_ACCEPT_EMPTY);
-	assert_int_equal(proto_accept_err(EINTR), PROTO_ACCEPT_NEXT);
-	assert_int_equal(proto_accept_err(ECONNABORTED), PROTO_ACCEPT_NEXT);
-	assert_int_equal(proto_accept_err(EPROTO), PROTO_ACCEPT_NET);
-	assert_int_equal(proto_accept_err(ENETUNREACH), PROTO_ACCEPT_NET);
-	assert_int_equal(proto_accept_err(EHOSTDOWN), PROTO_ACCEPT_NET);
-	assert_int_equal(proto_accept_err(EMFILE), PROTO_ACCEPT_SPENT);
-	assert_int_equal(proto_accept_err(ENFILE), PROTO_ACCEPT_SPENT);
-	assert_int_equal(proto_accept_err(ENOBUFS), PROTO_ACCEPT_SPENT);
-	assert_int_equal(proto_accept_err(ENOMEM), PROTO_ACCEPT_SPENT);
-	assert_int_equal(proto_accept_err(EBADF), PROTO_ACCEPT_OTHER);
-	assert_int_equal(proto_accept_err(EINVAL), PROTO_ACCEPT_OTHER);
+	ACCEPT_ERRS(empty, PROTO_ACCEPT_EMPTY);
+	ACCEPT_ERRS(next, PROTO_ACCEPT_NEXT);
+	ACCEPT_ERRS(net, PROTO_ACCEPT_NET);
+	ACCEPT_ERRS(spent, PROTO_ACCEPT_SPENT);
+	ACCEPT_ERRS(other, PROTO_ACCEPT_OTHER);
 }
 
 int
