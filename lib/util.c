@@ -1,8 +1,10 @@
 /*
  * The shared helpers of util.h: UTF-8 well-formedness and counts, hex,
- * big-endian byte order, the JSON Content-Type check. One definition
+ * big-endian byte order, the JSON Content-Type check, accept4()'s
+ * errors. One definition
  * for every program; contracts in util.h.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -171,4 +173,38 @@ proto_json_ctype(const char *ct)
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
+}
+
+/* -------------------------------------------------------------- sockets */
+
+enum proto_accept
+proto_accept_err(int err)
+{
+	switch (err) {
+	case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case EWOULDBLOCK:
+#endif
+		return PROTO_ACCEPT_EMPTY;
+	case EINTR:
+	case ECONNABORTED:
+		return PROTO_ACCEPT_NEXT;
+	case EPROTO:
+	/* Linux reports the new socket's network errors here. */
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+		return PROTO_ACCEPT_NET;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return PROTO_ACCEPT_SPENT;
+	default:
+		return PROTO_ACCEPT_OTHER;
+	}
 }

@@ -1,8 +1,9 @@
 /*
  * Small helpers every Parley program shares, one definition each:
- * UTF-8 checks and counts, hex, big-endian byte order and the JSON
- * Content-Type check. All names carry the proto_ prefix; proto.h
- * includes this header. The code is in util.c.
+ * UTF-8 checks and counts, hex, big-endian byte order, the JSON
+ * Content-Type check and what a failed accept means. All names carry
+ * the proto_ prefix; proto.h includes this header. The code is in
+ * util.c.
  */
 #ifndef PARLEY_UTIL_H
 #define PARLEY_UTIL_H
@@ -46,5 +47,17 @@ uint64_t proto_get_be64(const uint8_t *p);	/* v from p[0..8) */
  * then optional blanks and nothing or ";" parameters. 0 otherwise (NULL too).
  */
 int proto_json_ctype(const char *ctype);
+
+/* ---- sockets ---- */
+/* What a failed accept4() on a non-blocking listening socket means. */
+enum proto_accept {
+	PROTO_ACCEPT_EMPTY,	/* no connection is waiting */
+	PROTO_ACCEPT_NEXT,	/* that one was interrupted or aborted */
+	PROTO_ACCEPT_NET,	/* the new socket's network error */
+	PROTO_ACCEPT_SPENT,	/* out of descriptors or memory: would spin */
+	PROTO_ACCEPT_OTHER,	/* anything else */
+};
+/* The meaning of accept4()'s errno err (errno is left as it is). */
+enum proto_accept proto_accept_err(int err);
 
 #endif

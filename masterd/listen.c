@@ -160,23 +160,11 @@ listener_accept(struct listener *l, long long now)
 			return;
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			switch (errno) {
-			case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-			case EWOULDBLOCK:
-#endif
+			switch (proto_accept_err(errno)) {
+			case PROTO_ACCEPT_EMPTY:
 				return;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-			/* Linux reports the new socket's network errors here. */
-			case ENETDOWN:
-			case ENOPROTOOPT:
-			case EHOSTDOWN:
-			case ENONET:
-			case EHOSTUNREACH:
-			case EOPNOTSUPP:
-			case ENETUNREACH:
+			case PROTO_ACCEPT_NEXT:
+			case PROTO_ACCEPT_NET:
 				continue;
 			default:
 				/* EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would spin. */

@@ -208,12 +208,39 @@ pdec_bytes(struct pdec *d, size_t *lenp)
 	return p;
 }
 
-/* p[0..n) as a new NUL-terminated string; NULL (d failed) out of memory. */
-static char *
-str_copy(struct pdec *d, const uint8_t *p, size_t n)
+/*
+ * A string field's bytes, *np of them: NULL (d failed) when it is longer
+ * than max or holds a NUL.
+ */
+static const uint8_t *
+str_take(struct pdec *d, size_t max, size_t *np)
 {
+	const uint8_t *p;
+
+	if ((p = pdec_bytes(d, np)) == NULL)
+		return NULL;
+	if (*np > max || memchr(p, '\0', *np) != NULL) {
+		d->err = 1;
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * A string field as str_take reads it, its first keep bytes as a new
+ * NUL-terminated string; NULL (d failed) on error or out of memory.
+ */
+static char *
+str_dup(struct pdec *d, size_t max, size_t keep)
+{
+	const uint8_t *p;
+	size_t n;
 	char *s;
 
+	if ((p = str_take(d, max, &n)) == NULL)
+		return NULL;
+	if (n > keep)
+		n = keep;
 	if ((s = malloc(n + 1)) == NULL) {
 		d->err = 1;
 		return NULL;
@@ -226,31 +253,13 @@ str_copy(struct pdec *d, const uint8_t *p, size_t n)
 char *
 pdec_strdup(struct pdec *d, size_t max)
 {
-	const uint8_t *p;
-	size_t n;
-
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return NULL;
-	if (n > max || memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	return str_copy(d, p, n);
+	return str_dup(d, max, max);
 }
 
 char *
 pdec_strclip(struct pdec *d, size_t keep)
 {
-	const uint8_t *p;
-	size_t n;
-
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return NULL;
-	if (memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	return str_copy(d, p, n < keep ? n : keep);
+	return str_dup(d, SIZE_MAX, keep);
 }
 
 void
@@ -259,14 +268,13 @@ pdec_strbuf(struct pdec *d, char *buf, size_t bufsz)
 	const uint8_t *p;
 	size_t n;
 
-	if (bufsz > 0)
-		buf[0] = '\0';
-	if ((p = pdec_bytes(d, &n)) == NULL)
-		return;
-	if (bufsz == 0 || n > bufsz - 1 || memchr(p, '\0', n) != NULL) {
-		d->err = 1;
+	if (bufsz == 0) {
+		d->err = 1;	/* no room for even the NUL */
 		return;
 	}
+	buf[0] = '\0';
+	if ((p = str_take(d, bufsz - 1, &n)) == NULL)
+		return;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 }

@@ -61,6 +61,28 @@ put_ptr(void *rec, size_t off, char *p)
 	memcpy(AT(rec, off), &p, sizeof(p));
 }
 
+/*
+ * Stores v in rec's number row f as its kind lays it out: a byte (BOOL,
+ * ENUM), a uint32_t (U32, COUNT) or a uint64_t (TIME); no other kind.
+ */
+static void
+put_num(const struct rfield *f, void *rec, uint64_t v)
+{
+	switch (f->kind) {
+	case RF_BOOL:
+	case RF_ENUM:
+		*AT(rec, f->off) = (uint8_t)v;
+		break;
+	case RF_U32:
+	case RF_COUNT:
+		put_u32(rec, f->off, (uint32_t)v);
+		break;
+	case RF_TIME:
+		memcpy(AT(rec, f->off), &v, sizeof(v));
+		break;
+	}
+}
+
 char **
 rl_strings(const struct rfield *f, const void *rec, uint32_t *n)
 {
@@ -170,9 +192,6 @@ dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 static void
 dec_field(struct pdec *d, const struct rfield *f, void *rec)
 {
-	uint64_t v64;
-	uint32_t v;
-
 	switch (f->kind) {
 	case RF_BUF:
 	case RF_SECRET:
@@ -187,16 +206,14 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
-		*AT(rec, f->off) = pdec_u8(d);
+		put_num(f, rec, pdec_u8(d));
 		break;
 	case RF_U32:
 	case RF_COUNT:
-		v = pdec_u32(d);
-		put_u32(rec, f->off, v);
+		put_num(f, rec, pdec_u32(d));
 		break;
 	case RF_TIME:
-		v64 = pdec_u64(d);
-		memcpy(AT(rec, f->off), &v64, sizeof(v64));
+		put_num(f, rec, pdec_u64(d));
 		break;
 	case RF_LIST:
 	case RF_ARRAY:
@@ -228,11 +245,9 @@ set_default(const struct rfield *f, void *rec, int strs)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
-		*AT(rec, f->off) = (uint8_t)f->x;
-		break;
 	case RF_U32:
 	case RF_COUNT:
-		put_u32(rec, f->off, f->x);
+		put_num(f, rec, f->x);
 		break;
 	default:
 		/* Zero: "", none, 0. */

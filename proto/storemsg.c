@@ -26,21 +26,13 @@ st_msg_free(struct st_msg *m)
 void
 st_msgs_free(struct st_msg *m, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_msg_free(&m[i]);
-	free(m);
+	ST_ARRAY_FREE(m, n, st_msg_free);
 }
 
 void
 st_convs_free(struct st_conv *c, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_conv_free(&c[i]);
-	free(c);
+	ST_ARRAY_FREE(c, n, st_conv_free);
 }
 
 void

@@ -1523,19 +1523,12 @@ server_accept(struct server *s, int lfd, int tls)
 				client_new(s, fd, &ip);
 			continue;
 		}
-		switch (errno) {
-		case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-		case EWOULDBLOCK:
-#endif
+		switch (proto_accept_err(errno)) {
+		case PROTO_ACCEPT_EMPTY:
 			return;
-		case EINTR:
-		case ECONNABORTED:
+		case PROTO_ACCEPT_NEXT:
 			continue;
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
+		case PROTO_ACCEPT_SPENT:
 			/* Level-triggered: rest or the loop would spin. */
 			log_warn("accept");
 			listener_rest(s, 1);

@@ -677,13 +677,28 @@ admin_ask(struct conn *c, uint16_t type, const void *req, storec_cb cb,
 		conn_send_error(c, 503, headers, "Storage unavailable");
 }
 
+/* admin_view_get's reply: the view where it left it, in c->hctx. */
+static void
+view_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	const struct admin_view *v = c->hctx;
+
+	admin_answer(c, r, v->type, 200, v->fn, v->own);
+}
+
 void
-admin_page_request(struct conn *c, struct http_request *req, uint16_t type,
-    storec_cb cb)
+admin_view_get(struct conn *c, struct http_request *req,
+    const struct admin_view *v)
 {
 	char cursor[ST_CURSOR_MAX + 1];
 	struct st_page_req page;
 
+	if (!v->paged) {
+		c->hctx = (void *)v;
+		admin_ask(c, v->type, NULL, view_done, admin_headers);
+		return;
+	}
 	if (admin_list_query(req->query, &page.limit, cursor,
 	    sizeof(cursor)) < 0) {
 		conn_send_error(c, 400, admin_headers,
@@ -691,7 +706,8 @@ admin_page_request(struct conn *c, struct http_request *req, uint16_t type,
 		return;
 	}
 	page.cursor = cursor;
-	admin_ask(c, type, &page, cb, admin_headers);
+	c->hctx = (void *)v;
+	admin_ask(c, v->type, &page, view_done, admin_headers);
 }
 
 const char *

@@ -145,9 +145,31 @@ json_t *admin_conv_get_json(const void *rep, int *status);
 /* storec_ask of c's request (who asks: c's), or 503 (with headers). */
 void admin_ask(struct conn *, uint16_t type, const void *req,
     void (*cb)(const struct storec_result *, void *), const char *headers);
-/* A gated list request: ?limit=&cursor= (else 400) as type's st_page_req. */
-void admin_page_request(struct conn *, struct http_request *, uint16_t type,
-    void (*cb)(const struct storec_result *, void *));
+/*
+ * A read of storaged's, answered 200 with fn's JSON of its reply: one
+ * without a request, or a page of a list.
+ */
+struct admin_view {
+	uint16_t type;
+	admin_json_fn fn;
+	const struct storec_answer *own;	/* as admin_answer's, or NULL */
+	int paged;		/* ?limit=&cursor= (else 400): a st_page_req */
+};
+/*
+ * Asks storaged for v and answers its reply (admin_answer); c's handler
+ * state holds v (read only) until then.
+ */
+void admin_view_get(struct conn *, struct http_request *,
+    const struct admin_view *);
+/* The route handler P answering admin_view_get of the view's members. */
+#define ADMIN_VIEW_ROUTE(P, ...)					\
+	void P(struct conn *c, struct http_request *req,		\
+	    const struct route_match *m)				\
+	{								\
+		static const struct admin_view v = { __VA_ARGS__ };	\
+									\
+		admin_view_get(c, req, &v);				\
+	}
 /* The gated request's id parameter, or NULL when answered (400: invalid). */
 const char *admin_id_param(struct conn *, struct http_request *,
     const struct route_match *, const char *invalid);

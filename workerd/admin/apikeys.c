@@ -70,19 +70,8 @@ key_list_json(const void *rep, int *status)
 	    ADMIN_ITEMS_JSON(l->keys, l->n, key_item));
 }
 
-static void
-listed(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_KEY_LIST, 200, key_list_json,
-	    key_errors);
-}
-
-void
-apikeys_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask(c, PROTO_ST_KEY_LIST, NULL, listed, admin_headers);
-}
+ADMIN_VIEW_ROUTE(apikeys_list, PROTO_ST_KEY_LIST, key_list_json, key_errors,
+    0)
 
 static void
 keynew_free(struct keynew *k)

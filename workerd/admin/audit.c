@@ -73,19 +73,7 @@ static const struct storec_answer list_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static void
-listed(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_AUDIT_LIST, 200, page_json,
-	    list_errors);
-}
-
-void
-audit_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_page_request(c, req, PROTO_ST_AUDIT_LIST, listed);
-}
+ADMIN_VIEW_ROUTE(audit_get, PROTO_ST_AUDIT_LIST, page_json, list_errors, 1)
 
 /* A note under way: what runs once it is recorded. */
 struct note {

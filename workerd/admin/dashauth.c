@@ -699,6 +699,23 @@ login_failure_counted(const struct storec_result *r, void *arg)
 		(void)storec_decode(r, PROTO_ST_RATE_HIT, &v);
 }
 
+/*
+ * Hands l's password to the hashing pool with l->u.salt (done gets the
+ * hash), then wipes it; a full pool fails the attempt (503).
+ */
+static void
+login_hash(struct login *l, hashpool_cb done)
+{
+	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
+	    sizeof(l->u.salt), done, l);
+	OPENSSL_cleanse(l->pw, l->pwlen);
+	free(l->pw);
+	l->pw = NULL;
+	if (l->job == NULL)
+		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
+		    "Too many logins at once, try again in a moment");
+}
+
 /* The attempt's hash, from the pool. */
 static void
 login_hashed(void *arg, int ok, const uint8_t *key)
@@ -754,14 +771,7 @@ login_found(const struct storec_result *r, void *arg)
 		proto_random(l->u.hash, sizeof(l->u.hash));
 	}
 	OPENSSL_cleanse(&rep, sizeof(rep));
-	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
-	    sizeof(l->u.salt), login_hashed, l);
-	OPENSSL_cleanse(l->pw, l->pwlen);
-	free(l->pw);
-	l->pw = NULL;
-	if (l->job == NULL)
-		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
-		    "Too many logins at once, try again in a moment");
+	login_hash(l, login_hashed);
 }
 
 /* The user's salt and hash from storaged. */
@@ -1017,14 +1027,7 @@ static void
 accept_hash(struct login *l)
 {
 	proto_random(l->u.salt, sizeof(l->u.salt));
-	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
-	    sizeof(l->u.salt), accept_hashed, l);
-	OPENSSL_cleanse(l->pw, l->pwlen);
-	free(l->pw);
-	l->pw = NULL;
-	if (l->job == NULL)
-		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
-		    "Too many logins at once, try again in a moment");
+	login_hash(l, accept_hashed);
 }
 
 /* The token (64 hex) into its hash: NULL, or what is wrong. */

@@ -142,17 +142,5 @@ summary_json(const void *rep, int *status)
 	return o;
 }
 
-static void
-summary_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_FEEDBACK_SUMMARY, 200, summary_json,
-	    NULL);
-}
-
-void
-feedback_summary_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask(c, PROTO_ST_FEEDBACK_SUMMARY, NULL, summary_done,
-	    admin_headers);
-}
+ADMIN_VIEW_ROUTE(feedback_summary_get, PROTO_ST_FEEDBACK_SUMMARY,
+    summary_json, NULL, 0)

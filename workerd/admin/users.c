@@ -81,18 +81,7 @@ members_json(const void *rep, int *status)
 }
 
 /* ST_USER_LIST -> struct st_members */
-static void
-list_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_USER_LIST, 200, members_json, NULL);
-}
-
-void
-users_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask(c, PROTO_ST_USER_LIST, NULL, list_done, admin_headers);
-}
+ADMIN_VIEW_ROUTE(users_list, PROTO_ST_USER_LIST, members_json, NULL, 0)
 
 #define LAST_OWNER	"An organization keeps at least one owner"
 
@@ -239,20 +228,8 @@ invitations_json(const void *rep, int *status)
 }
 
 /* ST_INVITE_LIST -> struct st_invites */
-static void
-invitations_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_INVITE_LIST, 200, invitations_json,
-	    NULL);
-}
-
-void
-invitations_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask(c, PROTO_ST_INVITE_LIST, NULL, invitations_done,
-	    admin_headers);
-}
+ADMIN_VIEW_ROUTE(invitations_list, PROTO_ST_INVITE_LIST, invitations_json,
+    NULL, 0)
 
 static const struct storec_answer invitation_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Invitation not found" },

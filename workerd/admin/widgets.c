@@ -656,25 +656,14 @@ widgets_secret_delete(struct conn *c, struct http_request *req,
 }
 
 static void
-contact_listed(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONTACT_LIST, 200, contact_page_json,
-	    contact_list_errors);
-}
-
-static void
 contact_got(const struct storec_result *r, void *arg)
 {
 	admin_answer(arg, r, PROTO_ST_CONTACT_GET, 200, contact_get_json,
 	    contact_get_errors);
 }
 
-void
-widgets_contacts_list(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_page_request(c, req, PROTO_ST_CONTACT_LIST, contact_listed);
-}
+ADMIN_VIEW_ROUTE(widgets_contacts_list, PROTO_ST_CONTACT_LIST,
+    contact_page_json, contact_list_errors, 1)
 
 void
 widgets_contact_get(struct conn *c, struct http_request *req,

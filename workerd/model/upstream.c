@@ -67,6 +67,7 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 
+#include "curlsock.h"
 #include "log.h"
 #include "sse.h"
 #include "upstream.h"
@@ -169,11 +170,10 @@ static int nspare;
  * deregisters them first, so a parked entry never outlives its socket.
  */
 struct usock {
-	struct loop_io io;
+	struct loop_io io;	/* first: a curlsock entry */
 	int parked;
 };
-static struct usock **socks;
-static size_t nsocks;
+static struct curlsock_tab socks = CURLSOCK_TAB(struct usock, "upstream");
 
 static void check_done(struct shard *);
 static void destroy(struct upstream *);
@@ -204,8 +204,8 @@ static void
 sock_io(int fd, uint32_t events, void *arg)
 {
 	struct shard *sh = arg;
-	struct usock *us = (size_t)fd < nsocks ? socks[fd] : NULL;
-	int action = 0, running;
+	struct usock *us = curlsock_get(&socks, fd);
+	int running;
 
 	if (us != NULL && us->parked) {
 		loop_io_del(&us->io);
@@ -213,69 +213,27 @@ sock_io(int fd, uint32_t events, void *arg)
 		return;
 	}
 
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
-		action |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		action |= CURL_CSELECT_OUT;
-	if (events & EPOLLERR)
-		action |= CURL_CSELECT_ERR;
 	in_curl++;
-	curl_multi_socket_action(sh->multi, fd, action, &running);
+	curl_multi_socket_action(sh->multi, fd, curlsock_action(events),
+	    &running);
 	in_curl--;
 	check_done(sh);
-}
-
-static struct usock *
-sock_slot(curl_socket_t s)
-{
-	struct usock **ns;
-	size_t n;
-
-	if ((size_t)s >= nsocks) {
-		n = nsocks ? nsocks : 64;
-		while (n <= (size_t)s)
-			n *= 2;
-		if ((ns = reallocarray(socks, n, sizeof(*socks))) == NULL)
-			fatal("upstream socket table");
-		memset(ns + nsocks, 0, (n - nsocks) * sizeof(*ns));
-		socks = ns;
-		nsocks = n;
-	}
-	if (socks[s] == NULL) {
-		if ((socks[s] = calloc(1, sizeof(**socks))) == NULL)
-			fatal("upstream socket");
-		socks[s]->io.fd = -1;
-	}
-	return socks[s];
 }
 
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct usock *us;
-	struct loop_io *io;
-	uint32_t ev = 0;
 
 	if (s < 0)
 		return 0;
 	if (what == CURL_POLL_REMOVE) {
-		if ((size_t)s < nsocks && socks[s] != NULL &&
-		    socks[s]->io.fd >= 0)
-			socks[s]->parked = 1;
+		if ((us = curlsock_get(&socks, s)) != NULL && us->io.fd >= 0)
+			us->parked = 1;
 		return 0;
 	}
-	us = sock_slot(s);
+	us = curlsock_watch(&socks, s, what, sock_io, userp);
 	us->parked = 0;
-	io = &us->io;
-	if (what & CURL_POLL_IN)
-		ev |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= EPOLLOUT;
-	if (io->fd < 0) {
-		if (loop_io_add(io, s, ev, sock_io, userp) < 0)
-			log_warn("upstream: watching socket %d", s);
-	} else if (loop_io_mod(io, ev) < 0)
-		log_warn("upstream: socket %d", s);
 	return 0;
 }
 
@@ -283,9 +241,11 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 static int
 sock_close(void *clientp, curl_socket_t s)
 {
-	if ((size_t)s < nsocks && socks[s] != NULL) {
-		loop_io_del(&socks[s]->io);
-		socks[s]->parked = 0;
+	struct usock *us;
+
+	if ((us = curlsock_get(&socks, s)) != NULL) {
+		loop_io_del(&us->io);
+		us->parked = 0;
 	}
 	return close(s);
 }
@@ -1307,7 +1267,6 @@ void
 upstream_shutdown(void)
 {
 	struct upstream *u;
-	size_t i;
 
 	while ((u = TAILQ_FIRST(&transfers)) != NULL)
 		destroy(u);
@@ -1318,15 +1277,7 @@ upstream_shutdown(void)
 		shard_free(shards[--nshards]);
 		shards[nshards] = NULL;
 	}
-	for (i = 0; i < nsocks; i++) {
-		if (socks[i] != NULL) {
-			loop_io_del(&socks[i]->io);
-			free(socks[i]);
-		}
-	}
-	free(socks);
-	socks = NULL;
-	nsocks = 0;
+	curlsock_free(&socks);
 	headers_free(headers);
 	headers = NULL;
 	if (api_key != NULL) {

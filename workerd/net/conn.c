@@ -878,10 +878,25 @@ conn_headers(struct conn *c, const char *headers, struct buf *tmp)
 	return tmp->err ? headers : tmp->data;
 }
 
+/* An answer being written: its options, its header lines, where it began. */
+struct answer {
+	struct resp_opts o;
+	struct buf hdrs;	/* the joined header lines (conn_headers) */
+	size_t before;		/* c->out's bytes pending when it began */
+};
+
+/*
+ * Begins c's answer a (status, ctype, the extra header lines): counted
+ * (hooks.answered), keep-alive ended by a quit, a->o filled; the caller
+ * writes it, then calls conn_answered. -1 (nothing held) when c has no
+ * request to answer.
+ */
 static int
-conn_answering(struct conn *c, int status, struct resp_opts *o,
+conn_answering(struct conn *c, struct answer *a, int status,
     const char *ctype, const char *headers)
 {
+	struct resp_opts *o = &a->o;
+
 	if (c->state != CONN_BUSY || c->stream != STREAM_NONE) {
 		log_warnx("connection %d: answer without a request", c->fd);
 		return -1;
@@ -894,28 +909,30 @@ conn_answering(struct conn *c, int status, struct resp_opts *o,
 	memset(o, 0, sizeof(*o));
 	o->keep_alive = c->keep_alive;
 	o->content_type = ctype;
-	o->extra_headers = headers;
+	o->extra_headers = conn_headers(c, headers, &a->hdrs);
 	o->head_only = c->head_only;
+	a->before = buf_pending(&c->out);
 	return 0;
+}
+
+/* Ends a, written: its bytes counted (the access log), its headers freed. */
+static void
+conn_answered(struct conn *c, struct answer *a)
+{
+	c->acc_bytes += buf_pending(&c->out) - a->before;
+	buf_free(&a->hdrs);
 }
 
 void
 conn_send(struct conn *c, int status, const char *headers, const char *ctype,
     const void *body, size_t len)
 {
-	struct resp_opts o;
-	size_t before;
-	struct buf tmp;
+	struct answer a;
 
-	if (conn_answering(c, status, &o, ctype,
-	    conn_headers(c, headers, &tmp)) < 0) {
-		buf_free(&tmp);
+	if (conn_answering(c, &a, status, ctype, headers) < 0)
 		return;
-	}
-	before = buf_pending(&c->out);
-	resp_send(&c->out, status, &o, body, len);
-	c->acc_bytes += buf_pending(&c->out) - before;
-	buf_free(&tmp);
+	resp_send(&c->out, status, &a.o, body, len);
+	conn_answered(c, &a);
 	conn_finish(c);
 }
 
@@ -923,19 +940,12 @@ void
 conn_send_error(struct conn *c, int status, const char *headers,
     const char *message)
 {
-	struct resp_opts o;
-	size_t before;
-	struct buf tmp;
+	struct answer a;
 
-	if (conn_answering(c, status, &o, NULL,
-	    conn_headers(c, headers, &tmp)) < 0) {
-		buf_free(&tmp);
+	if (conn_answering(c, &a, status, NULL, headers) < 0)
 		return;
-	}
-	before = buf_pending(&c->out);
-	resp_error(&c->out, status, &o, message);
-	c->acc_bytes += buf_pending(&c->out) - before;
-	buf_free(&tmp);
+	resp_error(&c->out, status, &a.o, message);
+	conn_answered(c, &a);
 	conn_finish(c);
 }
 
@@ -963,31 +973,24 @@ int
 conn_stream_start(struct conn *c, int status, const char *headers,
     const char *ctype)
 {
-	struct resp_opts o;
-	size_t before;
-	struct buf tmp;
+	struct answer a;
 	int http10;
 
-	if (conn_answering(c, status, &o, ctype,
-	    conn_headers(c, headers, &tmp)) < 0) {
-		buf_free(&tmp);
+	if (conn_answering(c, &a, status, ctype, headers) < 0)
 		return -1;
-	}
-	before = buf_pending(&c->out);
 	http10 = c->req != NULL && c->req->http_major == 1 &&
 	    c->req->http_minor == 0;
 	if (http10) {
 		/* No chunked encoding in HTTP/1.0: the close ends the body. */
 		c->keep_alive = 0;
-		o.keep_alive = 0;
-		resp_close_delimited_start(&c->out, status, &o);
+		a.o.keep_alive = 0;
+		resp_close_delimited_start(&c->out, status, &a.o);
 		c->stream = STREAM_CLOSE;
 	} else {
-		resp_chunked_start(&c->out, status, &o);
+		resp_chunked_start(&c->out, status, &a.o);
 		c->stream = STREAM_CHUNKED;
 	}
-	c->acc_bytes += buf_pending(&c->out) - before;
-	buf_free(&tmp);
+	conn_answered(c, &a);
 	loop_defer(&c->flushd);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * The transport's side of workerd (net/; the files' own headers, http.h,
- * resp.h, ws.h, tlsio.h, urlpolicy.h, are beside it): the client
+ * resp.h, ws.h, tlsio.h, urlpolicy.h, curlsock.h, are beside it): the client
  * connections every handler answers on (conn.c), CORS_ORIGIN (cors.c),
  * the client's address (clientip.c) and what each client holds open
  * (clientcap.c). It names nothing above it: conn.c calls its owner

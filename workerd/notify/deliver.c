@@ -42,6 +42,7 @@
 
 #include "admin.h"
 #include "agentmsg.h"
+#include "curlsock.h"
 #include "exportrows.h"
 #include "hookmsg.h"
 #include "log.h"
@@ -73,8 +74,8 @@ static CURLM *multi;
 static struct loop_timer mtimer;
 static struct loop_defer mkick;
 static notify_done_fn done_cb;
-static struct loop_io **socks;	/* by fd; kept until deliver_shutdown */
-static size_t nsocks;
+/* By fd; kept until deliver_shutdown. */
+static struct curlsock_tab socks = CURLSOCK_TAB(struct loop_io, "deliver");
 
 static void check_done(void);
 
@@ -185,66 +186,25 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 static void
 sock_io(int fd, uint32_t events, void *arg)
 {
-	int action = 0, running;
+	int running;
 
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
-		action |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		action |= CURL_CSELECT_OUT;
-	if (events & EPOLLERR)
-		action |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(multi, fd, action, &running);
+	curl_multi_socket_action(multi, fd, curlsock_action(events), &running);
 	check_done();
-}
-
-/* The loop_io of fd, made on first use. */
-static struct loop_io *
-sock_slot(curl_socket_t s)
-{
-	struct loop_io **ns;
-	size_t n;
-
-	if ((size_t)s >= nsocks) {
-		n = nsocks ? nsocks : 64;
-		while (n <= (size_t)s)
-			n *= 2;
-		if ((ns = reallocarray(socks, n, sizeof(*socks))) == NULL)
-			fatal("deliver: socket table");
-		memset(ns + nsocks, 0, (n - nsocks) * sizeof(*ns));
-		socks = ns;
-		nsocks = n;
-	}
-	if (socks[s] == NULL) {
-		if ((socks[s] = calloc(1, sizeof(**socks))) == NULL)
-			fatal("deliver: socket");
-		socks[s]->fd = -1;
-	}
-	return socks[s];
 }
 
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct loop_io *io;
-	uint32_t ev = 0;
 
 	if (s < 0)
 		return 0;
 	if (what == CURL_POLL_REMOVE) {
-		if ((size_t)s < nsocks && socks[s] != NULL)
-			loop_io_del(socks[s]);
+		if ((io = curlsock_get(&socks, s)) != NULL)
+			loop_io_del(io);
 		return 0;
 	}
-	io = sock_slot(s);
-	if (what & CURL_POLL_IN)
-		ev |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= EPOLLOUT;
-	if (io->fd < 0) {
-		if (loop_io_add(io, s, ev, sock_io, NULL) < 0)
-			log_warn("deliver: watching socket %d", s);
-	} else if (loop_io_mod(io, ev) < 0)
-		log_warn("deliver: socket %d", s);
+	(void)curlsock_watch(&socks, s, what, sock_io, NULL);
 	return 0;
 }
 
@@ -268,8 +228,10 @@ sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 static int
 sock_close(void *clientp, curl_socket_t s)
 {
-	if ((size_t)s < nsocks && socks[s] != NULL)
-		loop_io_del(socks[s]);
+	struct loop_io *io;
+
+	if ((io = curlsock_get(&socks, s)) != NULL)
+		loop_io_del(io);
 	return close(s);
 }
 
@@ -570,7 +532,6 @@ void
 deliver_shutdown(void)
 {
 	struct dlv *d;
-	size_t i;
 
 	while ((d = TAILQ_FIRST(&dlvs)) != NULL) {
 		TAILQ_REMOVE(&dlvs, d, entry);
@@ -584,13 +545,5 @@ deliver_shutdown(void)
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
 	multi = NULL;
-	for (i = 0; i < nsocks; i++) {
-		if (socks[i] != NULL) {
-			loop_io_del(socks[i]);
-			free(socks[i]);
-		}
-	}
-	free(socks);
-	socks = NULL;
-	nsocks = 0;
+	curlsock_free(&socks);
 }

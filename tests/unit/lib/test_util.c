@@ -1,4 +1,8 @@
-/* Unit tests: the shared helpers of lib/util.h (UTF-8, hex, byte order, JSON Content-Type). */
+/*
+ * Unit tests: the shared helpers of lib/util.h (UTF-8, hex, byte order,
+ * JSON Content-Type, accept4()'s errors).
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +123,37 @@ test_json_ctype(void **state)
 	assert_false(proto_json_ctype("application/js"));
 }
 
+/* Every errno of errs[0..n) means want. */
+static void
+accept_errs(const int *errs, size_t n, enum proto_accept want)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(proto_accept_err(errs[i]), want);
+}
+
+#define ACCEPT_ERRS(errs, want) \
+	accept_errs((errs), sizeof(errs) / sizeof((errs)[0]), (want))
+
+static void
+test_accept_err(void **state)
+{
+	static const int empty[] = { EAGAIN, EWOULDBLOCK };
+	static const int next[] = { EINTR, ECONNABORTED };
+	static const int net[] = { EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN,
+	    ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH };
+	static const int spent[] = { EMFILE, ENFILE, ENOBUFS, ENOMEM };
+	static const int other[] = { EBADF, EINVAL, ENOTSOCK, EPERM };
+
+	(void)state;
+	ACCEPT_ERRS(empty, PROTO_ACCEPT_EMPTY);
+	ACCEPT_ERRS(next, PROTO_ACCEPT_NEXT);
+	ACCEPT_ERRS(net, PROTO_ACCEPT_NET);
+	ACCEPT_ERRS(spent, PROTO_ACCEPT_SPENT);
+	ACCEPT_ERRS(other, PROTO_ACCEPT_OTHER);
+}
+
 int
 main(void)
 {
@@ -128,6 +163,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
+		cmocka_unit_test(test_accept_err),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
