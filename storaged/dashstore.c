@@ -297,6 +297,19 @@ dsess_end_user(struct store_txn *t, const char *user)
 	return 0;
 }
 
+/* t failed already, or now when a token hash is not hlen's 32 bytes. */
+static int
+token_hash_bad(struct store_txn *t, size_t hlen)
+{
+	if (t->err)
+		return 1;
+	if (hlen != ST_DASH_HASH_LEN) {
+		store_fail(t, PROTO_E_INVALID, "token_hash must be 32 bytes");
+		return 1;
+	}
+	return 0;
+}
+
 int
 store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
     const char *csrf, const char *user, uint64_t expires_at)
@@ -306,11 +319,8 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	uint64_t now;
 	int rc;
 
-	if (t->err)
+	if (token_hash_bad(t, hlen))
 		return t->err;
-	if (hlen != ST_DASH_HASH_LEN)
-		return store_fail(t, PROTO_E_INVALID,
-		    "token_hash must be 32 bytes");
 	if (!csrf_valid(csrf))
 		return store_fail(t, PROTO_E_INVALID,
 		    "csrf must be 64 lowercase hex digits");
@@ -379,11 +389,8 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	uint32_t i;
 	int rc;
 
-	if (t->err)
+	if (token_hash_bad(t, hlen))
 		return t->err;
-	if (hlen != ST_DASH_HASH_LEN)
-		return store_fail(t, PROTO_E_INVALID,
-		    "token_hash must be 32 bytes");
 	memset(out, 0, sizeof(*out));
 	if ((rc = dsess_load(t, hash, &s)) != 0 ||
 	    s.expires_at <= t->st->now() || s.user[0] == '\0')
@@ -427,11 +434,8 @@ out:
 int
 store_dash_logout(struct store_txn *t, const uint8_t *hash, size_t hlen)
 {
-	if (t->err)
+	if (token_hash_bad(t, hlen))
 		return t->err;
-	if (hlen != ST_DASH_HASH_LEN)
-		return store_fail(t, PROTO_E_INVALID,
-		    "token_hash must be 32 bytes");
 	dsess_drop(t, hash);
 	return t->err;
 }
