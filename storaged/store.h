@@ -228,6 +228,8 @@ int store_swap(struct store *, const char *path);
 int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
+/* Records decoded and keys written since the store opened. */
+void store_costs(const struct store *, uint64_t *decodes, uint64_t *puts);
 /* The store's clock, ms since the epoch. */
 uint64_t store_now(const struct store *);
 

@@ -94,6 +94,9 @@ struct store {
 	uint64_t replay_upto;	/* a replay stops after this record */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	struct oplog log;	/* the running write batch's changes */
+	/* What requests cost, for tests and logs (store_costs). */
+	uint64_t ndecodes;	/* records opened to decode */
+	uint64_t nputs;		/* keys written */
 	struct guard guard;	/* the data directory's files (guard.h) */
 	int created;		/* store_open made a new database */
 	/* What store_open was given: store_swap opens it again. */
