@@ -595,6 +595,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	struct store_chat c;
 	struct st_agent a;
+	char org[ST_WHO_ORG_MAX + 1];
 	uint64_t retry;
 	int limited, wres;
 
@@ -618,11 +619,11 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
 	 */
-	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a) == 0 &&
-	    wres != ST_WS_OK)
+	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a,
+	    org) == 0 && wres != ST_WS_OK)
 		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
-		if (store_chat_begin(&t, q->widget, q->session, q->content,
+		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :

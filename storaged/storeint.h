@@ -448,8 +448,9 @@ int conv_open_contact(struct store_txn *, const char *widget,
     int *created);
 /* store_chat_begin() with conv_open_contact(). */
 int chat_begin_contact(struct store_txn *, const char *widget,
-    const char *session, const char *contact_id, const char *content,
-    uint32_t history_max, size_t max_bytes, struct store_chat *);
+    const char *session, const char *contact_id, const char *org,
+    const char *content, uint32_t history_max, size_t max_bytes,
+    struct store_chat *);
 /* The session's conversation id: 0 found, 1 none, -1 error. */
 int sess_conv_id(struct store_txn *, const char *widget,
     const char *session, uint8_t id[ID_LEN]);

@@ -88,8 +88,8 @@ test_ws_begin_cost(void **state)
 	begin_cost(f, PROTO_ST_WS_BEGIN, &q, 1, &first);
 	q.content = "and again";
 	begin_cost(f, PROTO_ST_WS_BEGIN, &q, 0, &later);
-	cost_is("ST_WS_BEGIN, first message", &first, 4, 11);
-	cost_is("ST_WS_BEGIN, later message", &later, 6, 6);
+	cost_is("ST_WS_BEGIN, first message", &first, 2, 10);
+	cost_is("ST_WS_BEGIN, later message", &later, 5, 6);
 	st_widget_free(&w);
 }
 
@@ -109,8 +109,8 @@ test_chat_begin_cost(void **state)
 	begin_cost(f, PROTO_ST_CHAT_BEGIN, &q, 1, &first);
 	q.content = "and again";
 	begin_cost(f, PROTO_ST_CHAT_BEGIN, &q, 0, &later);
-	cost_is("ST_CHAT_BEGIN, first message", &first, 4, 7);
-	cost_is("ST_CHAT_BEGIN, later message", &later, 5, 4);
+	cost_is("ST_CHAT_BEGIN, first message", &first, 2, 6);
+	cost_is("ST_CHAT_BEGIN, later message", &later, 4, 4);
 	st_widget_free(&w);
 }
 
