@@ -567,9 +567,9 @@ reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
 
 /*
  * A begin's answer when the turn goes on (result OK) or a person answers
- * (HUMAN): the effective agent, the conversation, the user message and
- * the history (none for a conversation a person answers, which is then
- * answered once committed, never early); and its events.
+ * (HUMAN): the effective agent, the conversation and the history, the
+ * user message last (none for a conversation a person answers, which is
+ * then answered once committed, never early); and its events.
  */
 static void
 reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
@@ -581,7 +581,7 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	rep.result = (uint8_t)result;
 	rep.retry_ms = retry;
 	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
-	    c->msg, c->history, c->n };
+	    c->history, c->n };
 	reply_enc(r, type, &rep);
 	r->late = c->human;
 	event_begin(b, r, c);
