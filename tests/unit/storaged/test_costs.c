@@ -21,19 +21,7 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-costs-XXXXXX", 1);
 }
 
-/* A widget with the defaults, its ids in *w. */
-static void
-widget_new(struct fix *f, struct st_widget *w)
-{
-	struct st_widget in;
-
-	st_widget_defaults(&in);
-	in.system_prompt = strdup("be brief");
-	in.model = strdup("");
-	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, w), 0);
-	st_widget_free(&in);
-}
-
+/* What a message may cost: records decoded, keys written. */
 struct cost {
 	uint64_t decodes, puts;
 };
@@ -61,56 +49,60 @@ begin_cost(struct fix *f, uint16_t type, const void *q, int created,
 	fake_now += 1000;
 }
 
+/*
+ * A conversation's first message and a later one by request q of type
+ * (its content at *content), each printed and held to what it may cost.
+ */
 static void
-cost_is(const char *what, const struct cost *c, uint64_t decodes,
-    uint64_t puts)
+costs_are(struct fix *f, const char *what, uint16_t type, const void *q,
+    const char **content, const struct cost want[2])
 {
-	print_message("%s: %llu record decodes, %llu puts\n", what,
-	    (unsigned long long)c->decodes, (unsigned long long)c->puts);
-	assert_int_equal(c->decodes, decodes);
-	assert_int_equal(c->puts, puts);
+	struct cost got;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		*content = i == 0 ? "hello" : "and again";
+		begin_cost(f, type, q, i == 0, &got);
+		print_message("%s, %s message: %llu record decodes, %llu "
+		    "puts\n", what, i == 0 ? "first" : "later",
+		    (unsigned long long)got.decodes,
+		    (unsigned long long)got.puts);
+		assert_int_equal(got.decodes, want[i].decodes);
+		assert_int_equal(got.puts, want[i].puts);
+	}
 }
 
 static void
 test_ws_begin_cost(void **state)
 {
+	static const struct cost want[2] = { { 2, 10 }, { 5, 6 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_ws_begin_req q = { .token_len = ST_TOKEN_HASH_LEN,
 	    .rate_key = "ip:192.0.2.1", .window_ms = 60000, .rate_max = 20,
 	    .history_max = 30, .create = 1 };
-	struct cost first, later;
 
-	widget_new(f, &w);
+	fix_widget_new(f, "Costs", &w);
 	q.widget_id = w.widget_id;
 	memset(q.token, 7, sizeof(q.token));
-	q.content = "hello";
-	begin_cost(f, PROTO_ST_WS_BEGIN, &q, 1, &first);
-	q.content = "and again";
-	begin_cost(f, PROTO_ST_WS_BEGIN, &q, 0, &later);
-	cost_is("ST_WS_BEGIN, first message", &first, 2, 10);
-	cost_is("ST_WS_BEGIN, later message", &later, 5, 6);
+	costs_are(f, "ST_WS_BEGIN", PROTO_ST_WS_BEGIN, &q, &q.content, want);
 	st_widget_free(&w);
 }
 
 static void
 test_chat_begin_cost(void **state)
 {
+	static const struct cost want[2] = { { 2, 6 }, { 4, 4 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_chat_begin_req q = { .session = "s-costs",
 	    .rate_key = "ip:192.0.2.1", .window_ms = 60000, .rate_max = 20,
 	    .history_max = 30 };
-	struct cost first, later;
 
-	widget_new(f, &w);
+	fix_widget_new(f, "Costs", &w);
 	q.widget = w.id;
-	q.content = "hello";
-	begin_cost(f, PROTO_ST_CHAT_BEGIN, &q, 1, &first);
-	q.content = "and again";
-	begin_cost(f, PROTO_ST_CHAT_BEGIN, &q, 0, &later);
-	cost_is("ST_CHAT_BEGIN, first message", &first, 2, 6);
-	cost_is("ST_CHAT_BEGIN, later message", &later, 4, 4);
+	costs_are(f, "ST_CHAT_BEGIN", PROTO_ST_CHAT_BEGIN, &q, &q.content,
+	    want);
 	st_widget_free(&w);
 }
 
