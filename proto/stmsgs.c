@@ -345,7 +345,6 @@ static const struct pfield f_begin_ok[] = {
 	PFREC(struct st_begin_ok, agent, pl_agent),
 	PFU8(struct st_begin_ok, created),
 	PFREC(struct st_begin_ok, conv, pl_conv),
-	PFREC(struct st_begin_ok, msg, pl_msg),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 };
 static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);

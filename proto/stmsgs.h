@@ -136,15 +136,14 @@ struct st_chat_begin_req {
 };
 /*
  * A begin's answer when the turn goes on (or a person answers): the
- * effective agent, the conversation, the user message just stored and
- * the history the model is sent (role and content of each; none when a
- * person answers).
+ * effective agent, the conversation and the history the model is sent
+ * (role and content of each, the user message just stored last; none
+ * when a person answers).
  */
 struct st_begin_ok {
 	struct st_agent agent;
 	uint8_t created;
 	struct st_conv conv;
-	struct st_msg msg;
 	struct st_msg *history;
 	uint32_t nhistory;
 };

@@ -344,10 +344,15 @@ conv_widget_org(struct store_txn *t, const char *widget,
 	return 0;
 }
 
-int
-conv_open_contact(struct store_txn *t, const char *widget,
-    const char *session, const char *contact_id, struct st_conv *conv,
-    int *created)
+/*
+ * conv_open_contact() whose new conversation's record is left to the
+ * caller to save (its first message changes it anyway): org, when not
+ * NULL, is its widget's organisation, which the caller loaded.
+ */
+static int
+conv_open_unsaved(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, const char *org,
+    struct st_conv *conv, int *created)
 {
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
@@ -375,7 +380,9 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	proto_hex_encode(id, ID_LEN, c.id);
 	strlcpy(c.widget, widget, sizeof(c.widget));
 	strlcpy(c.session, session, sizeof(c.session));
-	if (conv_widget_org(t, widget, c.org) < 0)
+	if (org != NULL)
+		strlcpy(c.org, org, sizeof(c.org));
+	else if (conv_widget_org(t, widget, c.org) < 0)
 		return t->err;
 	c.created_at = c.updated_at = t->st->now();
 	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
@@ -390,7 +397,6 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	sval[0] = ST_RECORD_VERSION;
 	memcpy(sval + 1, id, ID_LEN);
 
-	conv_save(t, id, &c);
 	db_put(t, t->st->sessions, skey, klen, sval, sizeof(sval),
 	    "put session");
 	for (i = 0; store_modules[i] != NULL; i++)
@@ -402,6 +408,27 @@ conv_open_contact(struct store_txn *t, const char *widget,
 	}
 	*conv = c;
 	*created = 1;
+	return 0;
+}
+
+int
+conv_open_contact(struct store_txn *t, const char *widget,
+    const char *session, const char *contact_id, struct st_conv *conv,
+    int *created)
+{
+	uint8_t id[ID_LEN];
+
+	if (conv_open_unsaved(t, widget, session, contact_id, NULL, conv,
+	    created) != 0)
+		return t->err;
+	if (*created) {
+		proto_hex_decode(conv->id, id, ID_LEN);
+		conv_save(t, id, conv);
+		if (t->err) {
+			st_conv_free(conv);
+			return t->err;
+		}
+	}
 	return 0;
 }
 
@@ -428,16 +455,75 @@ conv_visitor_said(struct store_txn *t, struct st_conv *c, uint64_t now)
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 }
 
-int
-store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
+/*
+ * Appends m (checked) to conversation cid, c as loaded (taken: freed, or
+ * updated into *conv).
+ */
+static int
+msg_append_to(struct store_txn *t, struct st_msg *m,
+    const uint8_t cid[ID_LEN], struct st_conv *c, struct st_conv *conv)
 {
-	uint8_t cid[ID_LEN], mid[ID_LEN], mkey[MSG_KEY_LEN];
-	struct st_conv c;
+	uint8_t mid[ID_LEN], mkey[MSG_KEY_LEN];
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
 	uint64_t now;
-	size_t clen, i;
+	size_t i;
 	char *preview;
+
+	if (t->err || c->message_count == UINT32_MAX ||
+	    msg_next_seq(t, cid, &seq) < 0) {
+		if (t->err == 0)
+			store_fail(t, PROTO_E_INVALID,
+			    "conversation is full");
+		st_conv_free(c);
+		return t->err;
+	}
+
+	now = t->st->now();
+	proto_random(mid, sizeof(mid));
+	proto_hex_encode(mid, sizeof(mid), m->id);
+	m->created_at = now;
+	msg_key(mkey, cid, seq);
+	msg_save(t, mkey, m);
+
+	/*
+	 * Move the conversation in its widget's index. In the same
+	 * millisecond the key stays: deleting a tree's last key frees its
+	 * page only at commit, so a long batch would eat the map.
+	 */
+	if (now > c->updated_at) {
+		for (i = 0; store_modules[i] != NULL; i++)
+			if (store_modules[i]->conv_moved != NULL)
+				store_modules[i]->conv_moved(t, c, now, cid);
+		c->updated_at = now;
+	}
+
+	c->message_count++;
+	if ((preview = strndup(content,
+	    st_utf8_prefix(content, ST_PREVIEW_CHARS))) == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else {
+		free(c->last_message);
+		c->last_message = preview;
+	}
+	if (strcmp(m->role, "user") == 0)
+		conv_visitor_said(t, c, now);
+	conv_save(t, cid, c);
+	if (t->err) {
+		st_conv_free(c);
+		return t->err;
+	}
+	*conv = *c;
+	return 0;
+}
+
+int
+store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
+{
+	uint8_t cid[ID_LEN];
+	struct st_conv c;
+	const char *content = m->content != NULL ? m->content : "";
+	size_t clen;
 
 	if (t->err)
 		return t->err;
@@ -460,48 +546,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 
 	if (conv_get(t, cid, &c) < 0)
 		return t->err;
-	if (c.message_count == UINT32_MAX || msg_next_seq(t, cid, &seq) < 0) {
-		store_fail(t, PROTO_E_INVALID, "conversation is full");
-		st_conv_free(&c);
-		return t->err;
-	}
-
-	now = t->st->now();
-	proto_random(mid, sizeof(mid));
-	proto_hex_encode(mid, sizeof(mid), m->id);
-	m->created_at = now;
-	msg_key(mkey, cid, seq);
-	msg_save(t, mkey, m);
-
-	/*
-	 * Move the conversation in its widget's index. In the same
-	 * millisecond the key stays: deleting a tree's last key frees its
-	 * page only at commit, so a long batch would eat the map.
-	 */
-	if (now > c.updated_at) {
-		for (i = 0; store_modules[i] != NULL; i++)
-			if (store_modules[i]->conv_moved != NULL)
-				store_modules[i]->conv_moved(t, &c, now, cid);
-		c.updated_at = now;
-	}
-
-	c.message_count++;
-	if ((preview = strndup(content,
-	    st_utf8_prefix(content, ST_PREVIEW_CHARS))) == NULL)
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else {
-		free(c.last_message);
-		c.last_message = preview;
-	}
-	if (strcmp(m->role, "user") == 0)
-		conv_visitor_said(t, &c, now);
-	conv_save(t, cid, &c);
-	if (t->err) {
-		st_conv_free(&c);
-		return t->err;
-	}
-	*conv = c;
-	return 0;
+	return msg_append_to(t, m, cid, &c, conv);
 }
 
 /*
@@ -811,40 +856,49 @@ store_chat_history(const struct st_agent *a, uint32_t asked)
 
 int
 store_chat_begin(struct store_txn *t, const char *widget,
-    const char *session, const char *content, uint32_t history_max,
-    size_t max_bytes, struct store_chat *out)
+    const char *session, const char *org, const char *content,
+    uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
-	return chat_begin_contact(t, widget, session, "", content,
+	return chat_begin_contact(t, widget, session, "", org, content,
 	    history_max, max_bytes, out);
 }
 
 int
 chat_begin_contact(struct store_txn *t, const char *widget,
-    const char *session, const char *contact_id, const char *content,
-    uint32_t history_max, size_t max_bytes, struct store_chat *out)
+    const char *session, const char *contact_id, const char *org,
+    const char *content, uint32_t history_max, size_t max_bytes,
+    struct store_chat *out)
 {
 	struct store_chat c;
 	struct st_conv conv;
 	uint8_t cid[ID_LEN];
-	const char *bad;
 	int more;
 
 	if (t->err)
 		return t->err;
-	if ((bad = store_chat_invalid(widget, session, content,
-	    history_max)) != NULL)
-		return store_fail(t, PROTO_E_INVALID, bad);
 	memset(&c, 0, sizeof(c));
-	if (conv_open_contact(t, widget, session, contact_id, &conv,
+	/*
+	 * The conversation as loaded (or made: saved with its first
+	 * message) is the one the message goes to, decoded once.
+	 */
+	if (conv_open_unsaved(t, widget, session, contact_id, org, &conv,
 	    &c.created) != 0)
 		return t->err;
+	/* Another organisation's is absent to who asks (conv_get). */
+	if (t->org != NULL && strcmp(conv.org, t->org) != 0) {
+		st_conv_free(&conv);
+		return store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such conversation");
+	}
+	proto_hex_decode(conv.id, cid, ID_LEN);
 	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
-	st_conv_free(&conv);
 	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
 	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
-	if ((c.msg.content = strdup(content)) == NULL)
+	if ((c.msg.content = strdup(content)) == NULL) {
+		st_conv_free(&conv);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (store_msg_append(t, &c.msg, &c.conv) != 0) {
+	}
+	if (msg_append_to(t, &c.msg, cid, &conv, &c.conv) != 0) {
 		st_msg_free(&c.msg);
 		return t->err;
 	}
@@ -854,7 +908,6 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		*out = c;
 		return 0;
 	}
-	proto_hex_decode(c.conv.id, cid, ID_LEN);
 	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,
 	    &more) < 0) {
 		st_msg_free(&c.msg);

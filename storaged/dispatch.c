@@ -567,9 +567,9 @@ reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
 
 /*
  * A begin's answer when the turn goes on (result OK) or a person answers
- * (HUMAN): the effective agent, the conversation, the user message and
- * the history (none for a conversation a person answers, which is then
- * answered once committed, never early); and its events.
+ * (HUMAN): the effective agent, the conversation and the history, the
+ * user message last (none for a conversation a person answers, which is
+ * then answered once committed, never early); and its events.
  */
 static void
 reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
@@ -581,7 +581,7 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	rep.result = (uint8_t)result;
 	rep.retry_ms = retry;
 	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
-	    c->msg, c->history, c->n };
+	    c->history, c->n };
 	reply_enc(r, type, &rep);
 	r->late = c->human;
 	event_begin(b, r, c);
@@ -595,6 +595,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	struct store_chat c;
 	struct st_agent a;
+	char org[ST_WHO_ORG_MAX + 1];
 	uint64_t retry;
 	int limited, wres;
 
@@ -618,11 +619,11 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
 	 */
-	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a) == 0 &&
-	    wres != ST_WS_OK)
+	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a,
+	    org) == 0 && wres != ST_WS_OK)
 		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
-		if (store_chat_begin(&t, q->widget, q->session, q->content,
+		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :

@@ -357,6 +357,7 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 	if (writable(t) < 0)
 		return;
+	t->st->nputs++;
 	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
 		write_failed(t, rc, what);
 	else {
@@ -433,6 +434,7 @@ rec_open(struct store_txn *t, const MDB_val *v, struct pdec *d,
 {
 	const uint8_t *p = v->mv_data;
 
+	t->st->ndecodes++;
 	if (v->mv_size < 1 || p[0] != ST_RECORD_VERSION) {
 		log_warnx("%s: record format %d is not one we read", what,
 		    v->mv_size < 1 ? -1 : p[0]);
@@ -449,6 +451,7 @@ rec_open_ver(struct store_txn *t, const MDB_val *v, struct pdec *d, int max,
 {
 	const uint8_t *p = v->mv_data;
 
+	t->st->ndecodes++;
 	if (v->mv_size < 1 || p[0] < 1 || p[0] > max) {
 		log_warnx("%s: record format %d is not one we read", what,
 		    v->mv_size < 1 ? -1 : p[0]);
@@ -1058,6 +1061,13 @@ void
 store_set_clock(struct store *st, uint64_t (*now_ms)(void))
 {
 	st->now = now_ms != NULL ? now_ms : proto_wall_ms;
+}
+
+void
+store_costs(const struct store *st, uint64_t *decodes, uint64_t *puts)
+{
+	*decodes = st->ndecodes;
+	*puts = st->nputs;
 }
 
 uint64_t

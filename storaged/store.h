@@ -228,6 +228,8 @@ int store_swap(struct store *, const char *path);
 int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
+/* Records decoded and keys written since the store opened. */
+void store_costs(const struct store *, uint64_t *decodes, uint64_t *puts);
 /* The store's clock, ms since the epoch. */
 uint64_t store_now(const struct store *);
 
@@ -294,13 +296,16 @@ int store_conv_get(struct store_txn *t, const char *conv_id,
  * The chat turn's storage half: gets or creates the conversation of
  * (widget, session), appends content as a "user" message and returns the
  * newest history_max messages that are not "failed", oldest first (the new
- * one last), within max_bytes of encoded messages.
+ * one last), within max_bytes of encoded messages. The caller has
+ * checked them with store_chat_invalid(), which this does not repeat.
+ * org: the widget's organisation (store_chat_widget_take's), which a new
+ * conversation takes, or NULL to look it up.
  */
 int store_chat_begin(struct store_txn *t, const char *widget,
-    const char *session, const char *content, uint32_t history_max,
-    size_t max_bytes, struct store_chat *out);
+    const char *session, const char *org, const char *content,
+    uint32_t history_max, size_t max_bytes, struct store_chat *out);
 /*
- * NULL when store_chat_begin() would accept these, else why not: widget
+ * NULL when store_chat_begin() accepts these, else why not: widget
  * and session as store_conv_open(), content 1 to ST_CONTENT_MAX bytes of
  * UTF-8, history_max 1 to ST_HISTORY_MAX. Lets a caller refuse before it
  * counts the request against a rate limit.

@@ -94,6 +94,9 @@ struct store {
 	uint64_t replay_upto;	/* a replay stops after this record */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	struct oplog log;	/* the running write batch's changes */
+	/* What requests cost, for tests and logs (store_costs). */
+	uint64_t ndecodes;	/* records opened to decode */
+	uint64_t nputs;		/* keys written */
 	struct guard guard;	/* the data directory's files (guard.h) */
 	int created;		/* store_open made a new database */
 	/* What store_open was given: store_swap opens it again. */
@@ -445,8 +448,9 @@ int conv_open_contact(struct store_txn *, const char *widget,
     int *created);
 /* store_chat_begin() with conv_open_contact(). */
 int chat_begin_contact(struct store_txn *, const char *widget,
-    const char *session, const char *contact_id, const char *content,
-    uint32_t history_max, size_t max_bytes, struct store_chat *);
+    const char *session, const char *contact_id, const char *org,
+    const char *content, uint32_t history_max, size_t max_bytes,
+    struct store_chat *);
 /* The session's conversation id: 0 found, 1 none, -1 error. */
 int sess_conv_id(struct store_txn *, const char *widget,
     const char *session, uint8_t id[ID_LEN]);

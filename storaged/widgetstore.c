@@ -577,7 +577,7 @@ daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
 
 int
 store_chat_widget_take(struct store_txn *t, const char *id, int *result,
-    uint64_t *retry_ms, struct st_agent *agent)
+    uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1])
 {
 	struct st_widget w;
 	int rc;
@@ -586,12 +586,14 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 		return t->err;
 	*result = ST_WS_OK;
 	*retry_ms = 0;
+	strlcpy(org, ST_WHO_ORG_DEFAULT, ST_WHO_ORG_MAX + 1);
 	if ((rc = widget_load(t, id, &w)) != 0) {
 		if (rc < 0)
 			return t->err;
 		/* Absent: a free name, answered by the default agent. */
 		return store_begin_agent(t, NULL, agent);
 	}
+	strlcpy(org, w.org, ST_WHO_ORG_MAX + 1);
 	if (!w.enabled)
 		*result = ST_WS_NO_WIDGET;
 	else if (w.identity_required)

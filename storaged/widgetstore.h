@@ -75,10 +75,12 @@ int store_widget_secret_del(struct store_txn *, const char *org,
  * daily cap is reached (*retry_ms until the next UTC day). Nothing is
  * written unless OK. When OK (and 0 returned), *agent is the agent the
  * turn answers with (store_begin_agent of the widget, or of none when
- * absent), from the one load of the widget; the caller frees it.
+ * absent), from the one load of the widget; the caller frees it. org is
+ * the widget's organisation (the default one's when absent), which a
+ * conversation it makes belongs to.
  */
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
-    uint64_t *retry_ms, struct st_agent *agent);
+    uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1]);
 /*
  * The chat's answer (ST_CHAT_*) to a turn its widget refused, by
  * store_chat_widget_take's result (not ST_WS_OK): capped, identity only,

@@ -492,8 +492,8 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	    b->idle_ms, &b->sess) < 0)
 		return t->err;
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
-	    b->sess.contact_id, content, history_max, max_bytes,
-	    &b->chat) != 0)
+	    b->sess.contact_id, b->widget.org, content, history_max,
+	    max_bytes, &b->chat) != 0)
 		return t->err;
 	if (b->chat.created) {
 		claim_link_conv(t, b->token_hash, &b->sess, &b->chat.conv);

@@ -146,7 +146,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const decBegin = (payload) => {
     const r = rep(T.ST_CHAT_BEGIN, payload);
     if (r.result !== 0) return { limited: r.result };
-    return { limited: 0, created: r.ok.created, conv: r.ok.conv, msg: r.ok.msg, history: r.ok.history.map((h) => [h.role, h.content]) };
+    return { limited: 0, created: r.ok.created, conv: r.ok.conv, history: r.ok.history.map((h) => [h.role, h.content]) };
   };
 
   const session = `early-${crypto.randomBytes(4).toString('hex')}`;
@@ -156,7 +156,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const b = decBegin(fr[0].payload);
   assert.equal(b.limited, 0);
   assert.equal(b.created, 1);
-  assert.equal(b.msg.content, 'hello early');
+  assert.equal(b.conv.lastMessage, 'hello early');
   assert.deepEqual(b.history, [['user', 'hello early']]);
   assert.equal(fr[1].flags, F.REPLY);
   assert.equal(fr[1].payload.length, 0);

@@ -138,7 +138,6 @@ struct begin {
 	struct st_agent agent;
 	int created;
 	struct st_conv conv;
-	struct st_msg msg;
 	uint32_t n;
 	char roles[32][ST_ROLE_MAX + 1];
 	int late, wrote;
@@ -150,7 +149,6 @@ begin_free(struct begin *b)
 {
 	st_agent_free(&b->agent);
 	st_conv_free(&b->conv);
-	st_msg_free(&b->msg);
 	dreply_free(&b->r);
 	memset(b, 0, sizeof(*b));
 }
@@ -174,7 +172,6 @@ begin_take(uint16_t type, struct begin *b)
 	b->agent = rep.ok.agent;
 	b->created = rep.ok.created;
 	b->conv = rep.ok.conv;
-	b->msg = rep.ok.msg;
 	b->n = rep.ok.nhistory;
 	assert_true(b->n <= 32);
 	for (i = 0; i < b->n; i++)
@@ -182,7 +179,6 @@ begin_take(uint16_t type, struct begin *b)
 	/* What b took is its own now: the rest is freed. */
 	memset(&rep.ok.agent, 0, sizeof(rep.ok.agent));
 	memset(&rep.ok.conv, 0, sizeof(rep.ok.conv));
-	memset(&rep.ok.msg, 0, sizeof(rep.ok.msg));
 	st_rep_free(type, &rep);
 	b->late = b->r.late;
 	b->wrote = b->r.wrote;
@@ -650,7 +646,7 @@ test_human_begin(void **state)
 	assert_int_equal(b.n, 0);
 	assert_int_equal(b.late, 1);
 	assert_int_equal(b.wrote, 1);
-	assert_string_equal(b.msg.content, "to a person");
+	assert_string_equal(b.conv.last_message, "to a person");
 	assert_int_equal(b.conv.message_count, 2);
 	/* The user message is an event as usual. */
 	assert_int_equal(b.r.nevs, 1);

@@ -79,7 +79,6 @@ struct chat {
 	struct st_agent agent;
 	int created;
 	struct st_conv conv;
-	struct st_msg msg;
 	uint32_t n;
 	char role[ST_HISTORY_MAX][ST_ROLE_MAX + 1];
 	char *content[ST_HISTORY_MAX];
@@ -128,7 +127,6 @@ chat_decode(const struct dreply *r, struct chat *c)
 	c->created = pdec_u8(&d);
 	assert_true(c->created == 0 || c->created == 1);
 	assert_int_equal(pdec_conv(&d, &c->conv), 0);
-	assert_int_equal(pdec_msg(&d, &c->msg), 0);
 	c->n = pdec_u32(&d);
 	assert_true(c->n >= 1 && c->n <= ST_HISTORY_MAX);
 	for (i = 0; i < c->n; i++) {
@@ -139,7 +137,6 @@ chat_decode(const struct dreply *r, struct chat *c)
 	assert_int_equal(pdec_done(&d), 0);
 	/* The message just stored closes the history. */
 	assert_string_equal(c->role[c->n - 1], "user");
-	assert_string_equal(c->content[c->n - 1], c->msg.content);
 }
 
 static void
@@ -149,7 +146,6 @@ chat_free(struct chat *c)
 
 	st_agent_free(&c->agent);
 	st_conv_free(&c->conv);
-	st_msg_free(&c->msg);
 	for (i = 0; i < c->n; i++)
 		free(c->content[i]);
 	memset(c, 0, sizeof(*c));
@@ -572,6 +568,8 @@ test_chat_creates_then_reuses(void **state)
 {
 	struct fix *f = *state;
 	struct chat a, b, c;
+	struct thread h;
+	char first_id[ST_ID_HEX + 1];
 
 	fake_now = T0 + 10;
 	chat(f, "w", "s", "hello", 30, &a);
@@ -583,15 +581,22 @@ test_chat_creates_then_reuses(void **state)
 	assert_string_equal(a.conv.last_message, "hello");
 	assert_true(a.conv.created_at == T0 + 10 &&
 	    a.conv.updated_at == T0 + 10);
-	assert_true(st_id_valid(a.msg.id));
-	assert_string_equal(a.msg.conv_id, a.conv.id);
-	assert_string_equal(a.msg.role, "user");
-	assert_string_equal(a.msg.status, "complete");
-	assert_string_equal(a.msg.content, "hello");
-	assert_true(a.msg.created_at == T0 + 10);
-	assert_int_equal(a.msg.prompt_tokens, 0);
-	assert_int_equal(a.msg.completion_tokens, 0);
 	assert_int_equal(a.n, 1);
+	assert_string_equal(a.role[0], "user");
+	assert_string_equal(a.content[0], "hello");
+	/* The message as stored: the session's history has it. */
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_true(st_id_valid(h.msgs[0].id));
+	assert_string_equal(h.msgs[0].conv_id, a.conv.id);
+	assert_string_equal(h.msgs[0].role, "user");
+	assert_string_equal(h.msgs[0].status, "complete");
+	assert_string_equal(h.msgs[0].content, "hello");
+	assert_true(h.msgs[0].created_at == T0 + 10);
+	assert_int_equal(h.msgs[0].prompt_tokens, 0);
+	assert_int_equal(h.msgs[0].completion_tokens, 0);
+	strlcpy(first_id, h.msgs[0].id, sizeof(first_id));
+	thread_free(&h);
 
 	fake_now = T0 + 20;
 	assert_int_equal(do_append(f, a.conv.id, "assistant", "hi, how can "
@@ -604,7 +609,11 @@ test_chat_creates_then_reuses(void **state)
 	assert_true(b.conv.created_at == T0 + 10 &&
 	    b.conv.updated_at == T0 + 30);
 	assert_string_equal(b.conv.last_message, "second \xc3\xa9");
-	assert_string_not_equal(b.msg.id, a.msg.id);
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.msgs[0].id, first_id);
+	assert_string_not_equal(h.msgs[2].id, first_id);
+	thread_free(&h);
 	assert_int_equal(b.n, 3);
 	assert_string_equal(b.role[0], "user");
 	assert_string_equal(b.content[0], "hello");
@@ -715,6 +724,7 @@ test_chat_retry_after_failed(void **state)
 	turn(f, "s", "hi", "hello", "");
 	turn(f, "s", "A", "model down", "failed");
 
+	fake_now += 10;
 	chat(f, "w", "s", "A", 30, &c);
 	assert_int_equal(c.conv.message_count, 5);
 	history_is(&c, 3, "hi", "hello", "A");
@@ -724,7 +734,7 @@ test_chat_retry_after_failed(void **state)
 	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
 	assert_int_equal(h.found, 1);
 	assert_int_equal(h.n, 3);
-	assert_string_equal(h.msgs[2].id, c.msg.id);
+	assert_true(h.msgs[2].created_at == fake_now);
 	assert_string_equal(h.msgs[2].content, "A");
 	assert_string_equal(h.msgs[2].status, "complete");
 	thread_free(&h);

@@ -225,6 +225,18 @@ fix_conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
 	st_conv_free(&rep.conv);
 }
 
+/* A widget named name, the rest defaults, as stored into *out. */
+static inline void
+fix_widget_new(struct fix *f, const char *name, struct st_widget *out)
+{
+	struct st_widget in;
+
+	st_widget_defaults(&in);
+	in.name = strdup(name);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, out), 0);
+	st_widget_free(&in);
+}
+
 /* request() for its error code alone. */
 static inline int
 request_err(struct fix *f, uint16_t type, struct penc *req)

@@ -317,7 +317,6 @@ struct wsbegin {
 	uint64_t retry;
 	int created;
 	struct st_conv conv;
-	struct st_msg msg;
 	uint32_t n;
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
@@ -330,7 +329,6 @@ wsbegin_free(struct wsbegin *b)
 	uint32_t i;
 
 	st_conv_free(&b->conv);
-	st_msg_free(&b->msg);
 	for (i = 0; i < b->n && i < 16; i++)
 		free(b->contents[i]);
 	memset(b, 0, sizeof(*b));
@@ -361,7 +359,6 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 			dec_default_agent(&d);
 			b->created = pdec_u8(&d);
 			assert_int_equal(pdec_conv(&d, &b->conv), 0);
-			assert_int_equal(pdec_msg(&d, &b->msg), 0);
 			dec_pairs(&d, &b->n, b->roles, b->contents);
 		}
 		assert_int_equal(pdec_done(&d), 0);
@@ -1063,9 +1060,8 @@ test_ws_begin(void **state)
 	assert_int_equal(b.conv.session[0], '~');
 	assert_true(st_id_valid(b.conv.session + 1));
 	assert_string_equal(b.conv.contact_id, "");
-	assert_string_equal(b.msg.role, "user");
-	assert_string_equal(b.msg.content, "hello");
 	assert_int_equal(b.n, 1);
+	assert_string_equal(b.roles[0], "user");
 	assert_string_equal(b.contents[0], "hello");
 	strlcpy(cid, b.conv.id, sizeof(cid));
 	wsbegin_free(&b);
@@ -1214,7 +1210,6 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
     int *wrote)
 {
 	struct st_conv conv;
-	struct st_msg msg;
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
@@ -1240,10 +1235,8 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 		(void)pdec_u8(&d);
 		assert_int_equal(pdec_conv(&d, &conv), 0);
 		assert_string_equal(conv.widget, w);
+		assert_string_equal(conv.last_message, content);
 		st_conv_free(&conv);
-		assert_int_equal(pdec_msg(&d, &msg), 0);
-		assert_string_equal(msg.content, content);
-		st_msg_free(&msg);
 		n = pdec_u32(&d);
 		for (i = 0; i < 2 * n; i++)
 			free(pdec_strdup(&d, ST_CONTENT_MAX));
@@ -2696,6 +2689,19 @@ fb_answer(struct fix *f, const char *conv, char id[ST_ID_HEX + 1])
 	dreply_free(&r);
 }
 
+/* The id of conversation conv's first message. */
+static void
+first_msg_id(struct fix *f, const char *conv, char id[ST_ID_HEX + 1])
+{
+	struct st_conv_msgs h;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ conv, 0 }, &h), 0);
+	assert_true(h.n >= 1);
+	strlcpy(id, h.msgs[0].id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_CONV_GET, &h);
+}
+
 /* ST_WS_FEEDBACK of session tb: its result (changed into *changed). */
 static int
 fb_thumb(struct fix *f, const char *wid, uint8_t tb, const char *conv,
@@ -2771,6 +2777,7 @@ test_feedback(void **state)
 	struct wsbegin a, b;
 	struct st_widget w, in, off;
 	char m1[ST_ID_HEX + 1], m2[ST_ID_HEX + 1], wid[ST_WID_LEN + 1];
+	char mine[ST_ID_HEX + 1];
 	int changed;
 
 	st_widget_defaults(&in);
@@ -2805,7 +2812,8 @@ test_feedback(void **state)
 	assert_int_equal(fb_thumb(f, w.widget_id, 2, b.conv.id, m1,
 	    ST_FEEDBACK_UP, NULL), ST_WS_NO_MSG);
 	/* A visitor's own message, an unknown session. */
-	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, a.msg.id,
+	first_msg_id(f, a.conv.id, mine);
+	assert_int_equal(fb_thumb(f, w.widget_id, 1, a.conv.id, mine,
 	    ST_FEEDBACK_UP, NULL), ST_WS_NO_MSG);
 	assert_int_equal(fb_thumb(f, w.widget_id, 9, a.conv.id, m1,
 	    ST_FEEDBACK_UP, NULL), ST_WS_NO_SESSION);

@@ -29,12 +29,7 @@ setup(void **state)
 static void
 w_new(struct fix *f, struct st_widget *out)
 {
-	struct st_widget in;
-
-	st_widget_defaults(&in);
-	in.name = strdup("Convs");
-	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, out), 0);
-	st_widget_free(&in);
+	fix_widget_new(f, "Convs", out);
 }
 
 /* A message of session tb (made if need be): its conversation's id. */

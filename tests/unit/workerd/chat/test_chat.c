@@ -202,7 +202,6 @@ reply_begin(struct peer_req *pr, int n, ...)
 	st_agent_defaults(&rep.ok.agent);
 	rep.ok.created = 1;
 	fill_conv(&rep.ok.conv);
-	fill_msg(&rep.ok.msg, "user", "hi", 1);
 	va_start(ap, n);
 	for (i = 0; i < n; i++) {
 		strlcpy(h[i].role, va_arg(ap, const char *), sizeof(h[i].role));
@@ -214,7 +213,6 @@ reply_begin(struct peer_req *pr, int n, ...)
 	reply_rep(pr, begin_early ? PROTO_F_EARLY : 0, &rep);
 	st_agent_free(&rep.ok.agent);
 	st_conv_free(&rep.ok.conv);
-	st_msg_free(&rep.ok.msg);
 	free(h);
 }
 

@@ -249,11 +249,6 @@ reply_begin_as(struct peer_req *pr, uint8_t result, int early, int cut)
 	strlcpy(rep.ok.conv.widget, "default", sizeof(rep.ok.conv.widget));
 	strlcpy(rep.ok.conv.session, "s1", sizeof(rep.ok.conv.session));
 	rep.ok.conv.last_message = "x";
-	strlcpy(rep.ok.msg.id, CONV, sizeof(rep.ok.msg.id));
-	strlcpy(rep.ok.msg.conv_id, CONV, sizeof(rep.ok.msg.conv_id));
-	strlcpy(rep.ok.msg.role, "user", sizeof(rep.ok.msg.role));
-	strlcpy(rep.ok.msg.status, "complete", sizeof(rep.ok.msg.status));
-	rep.ok.msg.content = "question";
 	for (i = 0; result == ST_CHAT_OK && i < 3; i++) {
 		strlcpy(h[i].role, HISTORY[i].role, sizeof(h[i].role));
 		h[i].content = (char *)HISTORY[i].content;

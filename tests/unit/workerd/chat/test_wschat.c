@@ -184,10 +184,6 @@ reply_begin(struct peer_req *pr, int early)
 	st_agent_defaults(&rep.ok.agent);
 	rep.ok.created = 1;
 	strlcpy(rep.ok.conv.id, CONV, sizeof(rep.ok.conv.id));
-	strlcpy(rep.ok.msg.id, CONV, sizeof(rep.ok.msg.id));
-	strlcpy(rep.ok.msg.conv_id, CONV, sizeof(rep.ok.msg.conv_id));
-	strlcpy(rep.ok.msg.role, "user", sizeof(rep.ok.msg.role));
-	rep.ok.msg.content = "hi";
 	strlcpy(h.role, "user", sizeof(h.role));
 	h.content = "hi";
 	rep.ok.history = &h;
