@@ -184,16 +184,10 @@ msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
 	uint8_t probe[MSG_KEY_LEN];
 	int rc;
 
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
 	msg_key(probe, id, UINT32_MAX);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
+	    &rc)) == NULL)
+		return -1;
 	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, probe, MSG_KEY_LEN) == 0) {
 		mdb_cursor_close(cur);
@@ -564,16 +558,10 @@ msgs_walk(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t from,
 	MDB_val k, v;
 	int rc;
 
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
 	msg_key(probe, cid, from);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
+	    &rc)) == NULL)
+		return -1;
 	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, cid, ID_LEN) == 0 &&
 	    visit(t, &k, &v, arg) == 0 && !t->err)

@@ -147,12 +147,10 @@ conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 	MDB_val k, v;
 	int rc, quiet = 1, n = 0;
 
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor"), -1;
 	msg_key(probe, cid, UINT32_MAX);
-	k.mv_size = sizeof(probe);
-	k.mv_data = probe;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
+	    &rc)) == NULL)
+		return -1;
 	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
 	    rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : rc;
 	while (rc == 0 && n++ < QUIET_SCAN && k.mv_size == MSG_KEY_LEN &&

@@ -71,6 +71,24 @@ txn_lmdb(struct store_txn *t, int rc, const char *what)
 	return store_fail(t, PROTO_E_INTERNAL, "storage error");
 }
 
+MDB_cursor *
+txn_seek(struct store_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+    MDB_val *k, MDB_val *v, int *rc)
+{
+	MDB_cursor *cur;
+
+	if (t->err)
+		return NULL;
+	if ((*rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+		txn_lmdb(t, *rc, "cursor");
+		return NULL;
+	}
+	k->mv_size = klen;
+	k->mv_data = (void *)(uintptr_t)key;
+	*rc = mdb_cursor_get(cur, k, v, klen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	return cur;
+}
+
 /* The write txn of everything since the last checkpoint. 0, or an LMDB code. */
 static int
 ltxn_begin(struct store *st)

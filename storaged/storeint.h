@@ -245,6 +245,13 @@ int sess_key(struct store_txn *, const char *widget, const char *session,
     uint8_t skey[SESS_KEY_MAX], size_t *klen);
 
 int txn_lmdb(struct store_txn *, int rc, const char *what);
+/*
+ * A cursor of dbi, for the caller to close, at the first key at or past
+ * key (klen bytes; 0: the first key): *rc is mdb_cursor_get's result,
+ * with *k and *v. NULL with t failed (already, or opening it).
+ */
+MDB_cursor *txn_seek(struct store_txn *, MDB_dbi, const void *key,
+    size_t klen, MDB_val *k, MDB_val *v, int *rc);
 /* txn_lmdb() for a write: t->wrote is set (the txn may have changed). */
 void write_failed(struct store_txn *, int rc, const char *what);
 /* 0 found, 1 absent, or -1 with the sticky error set. */

@@ -241,15 +241,8 @@ prefix_keys(struct store_txn *t, MDB_dbi dbi, const void *prefix,
 
 	*out = NULL;
 	*n = 0;
-	if (t->err)
+	if ((cur = txn_seek(t, dbi, prefix, plen, &k, &v, &rc)) == NULL)
 		return -1;
-	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	k.mv_size = plen;
-	k.mv_data = (void *)prefix;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= plen &&
 	    memcmp(k.mv_data, prefix, plen) == 0) {
 		if (k.mv_size == plen + keylen) {

@@ -689,15 +689,8 @@ keys_from(struct store_txn *t, MDB_dbi dbi, const void *from, size_t flen,
 	int rc;
 
 	*n = 0;
-	if (t->err)
+	if ((cur = txn_seek(t, dbi, from, flen, &k, &v, &rc)) == NULL)
 		return -1;
-	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	k.mv_size = flen;
-	k.mv_data = (void *)from;
-	rc = mdb_cursor_get(cur, &k, &v, flen > 0 ? MDB_SET_RANGE : MDB_FIRST);
 	if (rc == 0 && after && k.mv_size == flen &&
 	    memcmp(k.mv_data, from, flen) == 0)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
