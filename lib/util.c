@@ -208,3 +208,15 @@ proto_accept_err(int err)
 		return PROTO_ACCEPT_OTHER;
 	}
 }
+
+int
+proto_zeroed(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}

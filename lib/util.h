@@ -23,6 +23,8 @@ int proto_utf8_valid(const void *s, size_t n);
 ssize_t proto_utf8_chars(const void *s, size_t n);
 /* 1 when the string s is valid UTF-8 of at most max characters. */
 int proto_text_fits(const char *s, size_t max);
+/* 1 when the n bytes at s are all zero (a struct freed or reset). */
+int proto_zeroed(const void *s, size_t n);
 
 /* ---- hex ---- */
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */

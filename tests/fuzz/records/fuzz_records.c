@@ -17,23 +17,12 @@
 
 #include "proto.h"
 #include "record.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Inputs longer than this are not read (make fuzz's -max_len is less). */
 #define INPUT_MAX	(1u << 20)
-
-static int
-zeroed(const void *s, size_t n)
-{
-	const unsigned char *p = s;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
 
 /* rec in the current format into e, which must not fail. */
 static void
@@ -60,7 +49,7 @@ check_copy(const struct rlayout *l, void *rec, void *cp, struct penc *e)
 
 	encode(e, l, rec);
 	if (rl_copy(l, cp, rec) < 0) {
-		if (!zeroed(cp, l->size))
+		if (!proto_zeroed(cp, l->size))
 			abort();
 		return;
 	}
@@ -69,7 +58,7 @@ check_copy(const struct rlayout *l, void *rec, void *cp, struct penc *e)
 		abort();
 	penc_free(&e2);
 	rl_free(l, cp);
-	if (!zeroed(cp, l->size))
+	if (!proto_zeroed(cp, l->size))
 		abort();
 }
 
@@ -115,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(rec, 0xa5, l->size);
 	pdec_init(&d, data, size);
 	if (rl_dec(&d, l, rec, version) < 0) {
-		if (!zeroed(rec, l->size))
+		if (!proto_zeroed(rec, l->size))
 			abort();
 		goto out;
 	}
@@ -130,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (e.len != d.off || (e.len > 0 && memcmp(e.buf, data, e.len) != 0)))
 		abort();
 	rl_free(l, rec);
-	if (!zeroed(rec, l->size))
+	if (!proto_zeroed(rec, l->size))
 		abort();
 	check_again(l, rec, &e);
 	penc_free(&e);

@@ -14,6 +14,7 @@
 
 #include "msgtab.h"
 #include "stmsgs.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,18 +51,6 @@ clipped(const struct playout *l, const void *s)
 		}
 	}
 	return 0;
-}
-
-static int
-zeroed(const void *s, size_t n)
-{
-	const unsigned char *p = s;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
 }
 
 static int
@@ -126,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	memset(&s, 0xa5, sizeof(s));
 	if (decode(type, reply, data, size, &s) < 0) {
-		if (!zeroed(&s, l->size))
+		if (!proto_zeroed(&s, l->size))
 			abort();
 		return 0;
 	}
@@ -140,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	penc_free(&e);
 	release(type, reply, &s);
-	if (!zeroed(&s, l->size))
+	if (!proto_zeroed(&s, l->size))
 		abort();
 	return 0;
 }

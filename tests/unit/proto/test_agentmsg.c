@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "agent_sample.h"
 #include "agentmsg.h"
 #include "proto.h"
 #include "storemsg.h"
@@ -20,19 +21,7 @@
 static void
 full_agent(struct st_agent *a)
 {
-	st_agent_defaults(a);
-	strlcpy(a->id, "0123456789abcdef0123456789abcdef", sizeof(a->id));
-	a->name = strdup("Sales — “bot”");
-	a->system_prompt = strdup("You sell things.");
-	a->model = strdup("gpt-4o-mini");
-	a->temperature_milli = 700;
-	a->max_tokens = 512;
-	a->history_messages = 12;
-	a->base_url = strdup("https://llm.example/v1");
-	a->api_key = strdup("sk-test-123");
-	a->api_key_set = 1;
-	a->created_at = 1700000000000ull;
-	a->updated_at = 1700000000001ull;
+	agent_sample(a, "0123456789abcdef0123456789abcdef", 1700000000000ull);
 	assert_non_null(a->name);
 	assert_non_null(a->system_prompt);
 	assert_non_null(a->model);

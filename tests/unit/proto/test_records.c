@@ -27,6 +27,7 @@
 
 #include "record.h"
 #include "widgetmsg.h"
+#include "util.h"
 
 #define AT(s, off)	((unsigned char *)(s) + (off))
 
@@ -389,17 +390,6 @@ assert_same(const struct penc *a, const struct penc *b)
 		assert_memory_equal(a->buf, b->buf, a->len);
 }
 
-static int
-zeroed(const void *s, size_t n)
-{
-	const unsigned char *p = s;
-
-	while (n-- > 0)
-		if (*p++ != 0)
-			return 0;
-	return 1;
-}
-
 /* The sample as a seed of fuzz_records, when RECORDS_SEED_DIR is set. */
 static void
 write_seed(size_t li, const struct rlayout *l, int version, enum sample s,
@@ -431,7 +421,7 @@ check_cut(const struct rlayout *l, const struct penc *e, int version,
 	memset(rec, 0xa5, l->size);
 	pdec_init(&d, e->buf, cut);
 	assert_int_equal(rl_dec(&d, l, rec, version), -1);
-	assert_true(zeroed(rec, l->size));
+	assert_true(proto_zeroed(rec, l->size));
 }
 
 /* e cut anywhere (at 64 places or so when long, and a byte short). */
@@ -505,9 +495,9 @@ check_sample(size_t li, enum sample s)
 		assert_same(&want, &got);
 		penc_free(&got);
 		rl_free(l, cp);
-		assert_true(zeroed(cp, l->size));
+		assert_true(proto_zeroed(cp, l->size));
 		rl_free(l, back);
-		assert_true(zeroed(back, l->size));
+		assert_true(proto_zeroed(back, l->size));
 		/* One more byte is left over; one less fails. */
 		penc_u8(&old, 0);
 		pdec_init(&d, old.buf, old.len);
@@ -526,7 +516,7 @@ check_sample(size_t li, enum sample s)
 	assert_int_equal(rl_dec(&d, l, back, 0), -1);
 	pdec_init(&d, old.buf, old.len);
 	assert_int_equal(rl_dec(&d, l, back, rl_version(l) + 1), -1);
-	assert_true(zeroed(back, l->size));
+	assert_true(proto_zeroed(back, l->size));
 	penc_free(&old);
 	free(cp);
 	free(back);

@@ -25,6 +25,7 @@
 
 #include "msgtab.h"
 #include "stmsgs.h"
+#include "util.h"
 
 #define AT(s, off)	((unsigned char *)(s) + (off))
 #define HEX		"0123456789abcdef0123456789abcdef"
@@ -527,18 +528,6 @@ t_free(const struct target *t, void *s)
 		st_req_free(t->type, s);
 }
 
-static int
-zeroed(const void *s, size_t n)
-{
-	const unsigned char *p = s;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* len bytes of p in an allocation of their own (ASan sees a read past them). */
 static void *
 copy_of(const void *p, size_t len)
@@ -562,7 +551,7 @@ decode_fails(const struct target *t, const void *p, size_t len,
 	memset(&s, 0xa5, sizeof(s));
 	if (t_decode(t, c, len, &s) == 0)
 		fail_msg("%s: decodes %s", t->what, why);
-	if (!zeroed(&s, t->l->size))
+	if (!proto_zeroed(&s, t->l->size))
 		fail_msg("%s: not zeroed after failing %s", t->what, why);
 	free(c);
 }
@@ -597,7 +586,7 @@ absent_zeroed(const struct target *t, const void *s)
 	for (i = 0; i < t->l->nf; i++) {
 		f = &t->l->f[i];
 		if (f->kind == PF_WHEN && !when_holds(f, s) &&
-		    !zeroed((const unsigned char *)s + f->off, f->sub->size))
+		    !proto_zeroed((const unsigned char *)s + f->off, f->sub->size))
 			fail_msg("%s: an absent group decoded", t->what);
 	}
 }
@@ -628,7 +617,7 @@ round_trip(const struct target *t, const void *s, struct penc *out)
 		fail_msg("%s: encodes to other bytes once decoded", t->what);
 	penc_free(&e2);
 	t_free(t, &d);
-	assert_true(zeroed(&d, t->l->size));
+	assert_true(proto_zeroed(&d, t->l->size));
 	cuts_fail(t, out->buf, out->len);
 }
 
@@ -796,7 +785,7 @@ check_str_bound(const struct target *t, size_t i)
 	if (decode_relaxed(t, relax(&r, t->l, i, f->max + 1), &s, &d) == 0)
 		fail_msg("%s: field %zu decodes one over its bound", t->what,
 		    i);
-	assert_true(zeroed(&d, t->l->size));
+	assert_true(proto_zeroed(&d, t->l->size));
 	release_held();
 }
 
@@ -860,7 +849,7 @@ check_list_bound(const struct target *t, size_t i)
 			if (decode_relaxed(t, &r.l, &s, &d) == 0)
 				fail_msg("%s: list field %zu decodes over its "
 				    "bound", t->what, i);
-			assert_true(zeroed(&d, t->l->size));
+			assert_true(proto_zeroed(&d, t->l->size));
 		}
 		release_held();
 	}
@@ -1126,7 +1115,7 @@ test_engine_wire(void **state)
 	assert_int_equal(d.tag, 3);
 	assert_string_equal(d.when.s, "w");
 	pl_free(&pl_all, &d);
-	assert_true(zeroed(&d, sizeof(d)));
+	assert_true(proto_zeroed(&d, sizeof(d)));
 	penc_free(&e);
 	penc_free(&want);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "agent_sample.h"
 #include "agentmsg.h"
 #include "orgmsg.h"
 #include "stmsgs.h"
@@ -102,23 +103,11 @@ assert_bytes(const uint8_t *p, size_t len, const char *hex)
 			    p[i], want[i]);
 }
 
-/* An agent with every field set (that of test_agentmsg.c, and more). */
+/* An agent with every field set (agent_sample.h's, and more). */
 static void
 full_agent(struct st_agent *a)
 {
-	st_agent_defaults(a);
-	strlcpy(a->id, AGENT_ID, sizeof(a->id));
-	a->name = strdup("Sales — “bot”");
-	a->system_prompt = strdup("You sell things.");
-	a->model = strdup("gpt-4o-mini");
-	a->temperature_milli = 700;
-	a->max_tokens = 512;
-	a->history_messages = 12;
-	a->base_url = strdup("https://llm.example/v1");
-	a->api_key = strdup("sk-test-123");
-	a->api_key_set = 1;
-	a->created_at = T0;
-	a->updated_at = T0 + 1;
+	agent_sample(a, AGENT_ID, T0);
 	strlcpy(a->org, ORG_ID, sizeof(a->org));
 	a->answer_in_visitor_language = 1;
 	assert_non_null(a->api_key);
