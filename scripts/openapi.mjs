@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { constant, RECORDS } from './rows.mjs';
+import { constant, RECORDS, shownName } from './rows.mjs';
 
 const TEMPLATE = new URL('../workerd/site/openapi.json', import.meta.url);
 const OUT = new URL('../build/gen/openapi.json', import.meta.url);
@@ -65,8 +65,6 @@ const SHOWS = {
   pub: (r) => r.view === 'pub',
 };
 
-// The property name of row r in view: a secret is shown as whether it is set.
-export const shownName = (r, view) => (r.kind === 'SECRET' && view !== 'write' ? `${r.json}_set` : r.json);
 
 // Whether a pattern bounds a string's length: anchored at both ends, with
 // no repeat without end (*, +, {n,}).

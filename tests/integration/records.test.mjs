@@ -37,9 +37,9 @@ const API = {
 
 // The property names each view of a record's rows shows.
 const shownBy = (rows) => ({
-  read: rows.filter((r) => r.view !== 'hid').map(shownName),
+  read: rows.filter((r) => r.view !== 'hid').map((r) => shownName(r)),
   write: rows.filter((r) => r.bit !== 'RF_RO').map((r) => r.json),
-  pub: rows.filter((r) => r.view === 'pub').map(shownName),
+  pub: rows.filter((r) => r.view === 'pub').map((r) => shownName(r)),
 });
 
 // The JSON types of a row's kind (OWN kinds: a schema of their own, $ref).

@@ -100,7 +100,7 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal(ok.headers['access-control-allow-origin'], GOOD);
     // Exactly the widget record's public rows (no handoff: no availability).
     assert.deepEqual(Object.keys(ok.json()).sort(),
-      RECORDS.get('st_widget').filter((r) => r.view === 'pub').map(shownName).sort());
+      RECORDS.get('st_widget').filter((r) => r.view === 'pub').map((r) => shownName(r)).sort());
     assert.equal(ok.json().primary_color, '#112233');
     assertJsonError(await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: EVIL } }), 403);
 

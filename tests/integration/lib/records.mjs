@@ -4,9 +4,9 @@
 // the C encodings and the OpenAPI schemas. The rows themselves, and the
 // headers' constants, are read from the C headers by scripts/rows.mjs
 // (the build's too), re-exported here.
-import { constant, RECORDS, versionOf } from '../../../scripts/rows.mjs';
+import { constant, RECORDS, shownName, versionOf } from '../../../scripts/rows.mjs';
 
-export { constant, RECORDS, versionOf };
+export { constant, RECORDS, shownName, versionOf };
 
 // A record's kinds of its own, as its C codec (struct rcodec) writes them.
 const OWN = {
@@ -78,8 +78,6 @@ export function shownDefault(r) {
   }
 }
 
-// The JSON key a row is shown under (a SECRET: "<json>_set", a boolean).
-export const shownName = (r) => (r.kind === 'SECRET' ? `${r.json}_set` : r.json);
 
 // A new record as the admin API shows it: each shown row's default, then
 // the test's own values (given) over them.
