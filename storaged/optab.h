@@ -76,7 +76,7 @@ struct optab {
 
 /* The row of type, or NULL for a type storaged does not receive. */
 const struct optab *optab(uint16_t type);
-/* The i-th row (0, 1, ...), or NULL past the last: to walk the table. */
+/* The i-th row (0, 1, ...) by type, or NULL past the last: to walk the table. */
 const struct optab *optab_at(size_t i);
 
 /* dispatch.c's operations, each named by the rows it runs. */
