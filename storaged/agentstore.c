@@ -15,6 +15,7 @@
 #include "agentstore.h"
 #include "records.h"
 #include "stmsgs.h"
+#include "optab.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -279,3 +280,70 @@ store_agents_free(struct st_agent *as, uint32_t n)
 {
 	entity_free_all(&agent_entity, as, n);
 }
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+/* The widgets still using the agent, moved into the reply; else deleted. */
+static int
+agent_delete(struct store_txn *t, const char *org, const char *id,
+    struct st_agent_delete_rep *rep)
+{
+	char **wids;
+	uint32_t n, i;
+
+	if (store_agent_delete(t, org, id, &wids, &n) != 0)
+		return t->err;
+	if (n > 0 && (rep->widget_ids = calloc(n,
+	    sizeof(*rep->widget_ids))) == NULL) {
+		store_agent_users_free(wids, n);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		rep->widget_ids[i].s = wids[i];
+	/* The array alone: its ids are the reply's now. */
+	store_agent_users_free(wids, 0);
+	rep->in_use = n > 0;
+	rep->n = n;
+	return 0;
+}
+
+/* Its records go out without their key (store_agent_scrub). */
+static int
+agent_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_agent_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_agents *l = rep;
+	uint32_t i;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_AGENT_CREATE:
+		store_agent_create(t, org, req, rep);
+		break;
+	case PROTO_ST_AGENT_UPDATE:
+		store_agent_update(t, org, u->id, u->mask, &u->a, rep);
+		break;
+	case PROTO_ST_AGENT_GET:
+		store_agent_get(t, org, q->id, rep);
+		break;
+	case PROTO_ST_AGENT_LIST:
+		if (store_agent_list(t, org, &l->agents, &l->n) == 0)
+			for (i = 0; i < l->n; i++)
+				store_agent_scrub(&l->agents[i]);
+		return t->err;
+	case PROTO_ST_AGENT_DELETE:
+		return agent_delete(t, org, q->id, rep);
+	default:
+		return store_fail(t, PROTO_E_UNSUPPORTED,
+		    "not an agent request");
+	}
+	if (t->err == 0)
+		store_agent_scrub(rep);
+	return t->err;
+}
+
+const struct entity store_agent_entity = {
+	PROTO_ST_AGENT_CREATE, agent_invalid, agent_run
+};

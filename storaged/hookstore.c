@@ -24,6 +24,7 @@
 #include "outbox.h"
 #include "records.h"
 #include "stmsgs.h"
+#include "optab.h"
 #include "storeint.h"
 
 ENTITY_CHECKS(hook, struct st_webhook, st_webhook_copy, st_webhook_invalid)
@@ -306,3 +307,34 @@ store_event_hook(const struct st_event *ev)
 	}
 	return 0;
 }
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+/* Only the create's reply holds the secret (store_hook_*). */
+static int
+hook_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_hook_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_webhooks *l = rep;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_HOOK_CREATE:
+		return store_hook_create(t, org, req, rep);
+	case PROTO_ST_HOOK_UPDATE:
+		return store_hook_update(t, org, u->id, u->mask, &u->h, rep);
+	case PROTO_ST_HOOK_GET:
+		return store_hook_get(t, org, q->id, rep);
+	case PROTO_ST_HOOK_LIST:
+		return store_hook_list(t, org, &l->hooks, &l->n);
+	case PROTO_ST_HOOK_DELETE:
+		return store_hook_delete(t, org, q->id);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED, "not a webhook request");
+}
+
+const struct entity store_hook_entity = {
+	PROTO_ST_HOOK_CREATE, hook_invalid, hook_run
+};

@@ -13,7 +13,7 @@
 
 struct dbatch;
 struct dreply;
-struct entity;
+struct store_txn;
 
 /* Who serves a type. */
 enum optab_by {
@@ -59,6 +59,29 @@ typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
 typedef const char *audit_pick(const void *req, const uint8_t *rep,
     size_t replen);
 
+/*
+ * A stored entity (widgets, agents, organisations, webhooks) answers its
+ * requests (create, update, get, list, delete...) one way, op_entity's
+ * (dispatch.c): a new record's config checked, its store's operation run
+ * into the reply struct in the request's txn, the reply encoded by the
+ * table and freed. What is its own is told here, by its store file.
+ */
+struct entity {
+	uint16_t create;	/* the request whose record is checked first */
+	/* NULL when a new record's config will do, else why not (static). */
+	const char *(*invalid)(const void *rec);
+	/*
+	 * Runs request type's store operation on the decoded req, its
+	 * reply into rep (type's reply struct, zeroed; freed with
+	 * st_rep_free: what the store gives is malloc'd as a decoded
+	 * reply's is). *gone: a public widget id that stops working once
+	 * committed. org: who asks's organisation (NULL: any, for the
+	 * public config and callers without who). Returns t's error.
+	 */
+	int (*run)(struct store_txn *t, const char *org, uint16_t type,
+	    const void *req, void *rep, const char **gone);
+};
+
 struct optab {
 	uint16_t type;
 	enum optab_by by;
@@ -93,8 +116,9 @@ optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_audit_list, op_audit_note, op_user, op_hook_due, op_hook_result,
     op_hook_deliveries, op_hook_dlv, op_notify, op_mail_due, op_mail_result,
     op_conv_read, op_canned, op_feedback;
-/* dispatch.c's entities, op_entity's (struct entity there). */
-extern const struct entity op_widgets, op_agents, op_orgs, op_hooks;
+/* The entities op_entity runs, each its store file's (widgetstore.c...). */
+extern const struct entity store_widget_entity, store_agent_entity,
+    store_org_entity, store_hook_entity;
 /* auditstore.c's picks, each its type's (ST_HANDOFF_SET's, ...). */
 audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_agent_delete,
     audit_pick_invite, audit_pick_update, audit_pick_delete,

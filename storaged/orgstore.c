@@ -24,6 +24,7 @@
 #include "orgstore.h"
 #include "records.h"
 #include "stmsgs.h"
+#include "optab.h"
 #include "storeint.h"
 #include "userstore.h"
 #include "widgetstore.h"
@@ -291,3 +292,41 @@ store_orgs_free(struct st_org *os, uint32_t n)
 {
 	entity_free_all(&org_entity, os, n);
 }
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+static const char *
+org_invalid(const void *rec)
+{
+	return st_org_invalid(rec);
+}
+
+static int
+org_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_org_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_orgs *l = rep;
+
+	(void)org;	/* organisations are the install key's: all of them */
+
+	switch (type) {
+	case PROTO_ST_ORG_CREATE:
+		return store_org_create(t, req, rep);
+	case PROTO_ST_ORG_UPDATE:
+		return store_org_update(t, u->id, u->mask, &u->o, rep);
+	case PROTO_ST_ORG_GET:
+		return store_org_get(t, q->id, rep);
+	case PROTO_ST_ORG_LIST:
+		return store_org_list(t, &l->orgs, &l->n);
+	case PROTO_ST_ORG_DELETE:
+		return store_org_delete(t, q->id);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED,
+	    "not an organization request");
+}
+
+const struct entity store_org_entity = {
+	PROTO_ST_ORG_CREATE, org_invalid, org_run
+};

@@ -26,6 +26,7 @@
 #include "random.h"
 #include "records.h"
 #include "stmsgs.h"
+#include "optab.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -605,3 +606,68 @@ store_chat_refused(int result)
 	return result == ST_WS_CAPPED ? ST_CHAT_CAPPED :
 	    result == ST_WS_IDENTITY ? ST_CHAT_IDENTITY : ST_CHAT_DISABLED;
 }
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+static int widget_do(struct store_txn *, const char *, uint16_t,
+    const void *, void *, const char **);
+
+/* The widget requests; their replies never carry a secret. */
+static int
+widget_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	struct st_widgets *l = rep;
+	uint32_t i;
+
+	if (widget_do(t, org, type, req, rep, gone) != 0)
+		return t->err;
+	if (type == PROTO_ST_WIDGET_LIST)
+		for (i = 0; i < l->n; i++)
+			st_widget_hide_secret(&l->widgets[i]);
+	else if (type != PROTO_ST_WIDGET_DELETE &&
+	    type != PROTO_ST_WIDGET_SECRET_SET)
+		st_widget_hide_secret(rep);
+	return 0;
+}
+
+static int
+widget_do(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_widget_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_widgets *l = rep;
+	int off = 0;
+
+	switch (type) {
+	case PROTO_ST_WIDGET_CREATE:
+		return store_widget_create(t, org, req, rep);
+	case PROTO_ST_WIDGET_UPDATE:
+		/* Turned off: its public id stops working. */
+		if (store_widget_update(t, org, u->id, u->mask, &u->w, rep,
+		    &off) == 0 && off)
+			*gone = u->id;
+		return t->err;
+	case PROTO_ST_WIDGET_GET:
+		return store_widget_get(t, org, q->id, rep);
+	case PROTO_ST_WIDGET_RESET_ID:
+		*gone = q->id;
+		return store_widget_reset_id(t, org, q->id, rep);
+	case PROTO_ST_WIDGET_LIST:
+		return store_widget_list(t, org, &l->widgets, &l->n);
+	case PROTO_ST_WIDGET_DELETE:
+		*gone = q->id;
+		return store_widget_delete(t, org, q->id);
+	case PROTO_ST_WIDGET_SECRET_SET:
+		return store_widget_secret_set(t, org, q->id,
+		    ((struct st_secret_rep *)rep)->secret);
+	case PROTO_ST_WIDGET_SECRET_DEL:
+		return store_widget_secret_del(t, org, q->id, rep);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED, "not a widget request");
+}
+
+const struct entity store_widget_entity = {
+	PROTO_ST_WIDGET_CREATE, widget_invalid, widget_run
+};
