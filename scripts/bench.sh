@@ -62,7 +62,11 @@
 #            each way a round; BENCH_THINK_MS [5,20] the thinking models'
 #            first-token delays, BENCH_THINK_TURNS [300] their c=1 turns;
 #            BENCH_CONC [32] and BENCH_TURN_SECONDS [5]
-#            for the loop
+#            for the loop; BENCH_PERF [none] a folder: each c=32 run of
+#            nginx and Parley profiled (perf record -g on their
+#            processes), the hottest programs, libraries and symbols in
+#            <folder>/parley-r0.txt, parley-k20.txt... (perf slows the
+#            servers: a profiled run's rate and CPU are no figures)
 #   streams: BENCH_STREAMS [1000,4000] held on 1 worker each;
 #            BENCH_HOLD_STREAMS [10000] held on BENCH_HOLD_WORKERS [2]
 #            workers each (0: skip); BENCH_STREAM_RATE [2000] streams

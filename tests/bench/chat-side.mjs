@@ -37,7 +37,7 @@
 //        --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuSnap, cpuSplit,
-  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, parleyReq, saveJson, storageCounts, storedMessages, syscallsPerTurn, ttftRun,
+  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, perfProfile, parleyReq, saveJson, storageCounts, storedMessages, syscallsPerTurn, ttftRun,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -49,6 +49,10 @@ const CONC = Number(process.env.BENCH_CONC || 32);
 const THINK_MS = (process.env.BENCH_THINK_MS || '5,20').split(',').filter(Boolean).map(Number);
 const THINK_TURNS = Number(process.env.BENCH_THINK_TURNS || 300);
 const RUN = `s${process.pid}-${Date.now().toString(36)}`;
+// BENCH_PERF=DIR: each c=CONC run profiled (perfProfile), its report in
+// DIR: nginx-r0.txt, parley-r0.txt (round 1), parley-k20.txt (the model
+// thinking 20 ms)...
+const PERF = process.env.BENCH_PERF || '';
 
 const sides = {
   direct: { port: a.mock, roots: [], req: (s, m) => mockReq(m), first: MOCK_FIRST, done: MOCK_DONE },
@@ -77,7 +81,8 @@ async function loopRound(label, pre, seconds) {
     process.stderr.write(`bench: ${label}: ${name}, c=${CONC} for ${seconds} s...\n`);
     const store0 = name === 'parley' ? await storageCounts(s.port, a.admin) : null;
     const before = cpuSnap(s.roots);
-    const x = await loopRun(s.port, CONC, seconds, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
+    const loop = () => loopRun(s.port, CONC, seconds, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
+    const x = PERF && name !== 'direct' ? await perfProfile(PERF, `${name}-${pre.split('-').at(-3)}`, s.roots, loop) : await loop();
     const split = cpuSplit(before, s.roots);
     const store1 = store0 ? await storageCounts(s.port, a.admin) : null;
     const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);

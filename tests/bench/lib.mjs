@@ -254,6 +254,36 @@ export async function syscallsPerTurn(roots, run) {
   return { total: total / turns, by, turns };
 }
 
+// Where the servers' CPU goes while run() drives them: `perf record -g`
+// on their processes (BENCH_PERF=DIR: make bench's profile of the c=32
+// runs; perf slows them a little, so this run's rate is no figure), then
+// the hottest symbols by process and by call site, as text in DIR/name.txt
+// (the samples in DIR/name.data for `perf report -i`). Returns run()'s.
+export async function perfProfile(dir, name, roots, run) {
+  fs.mkdirSync(dir, { recursive: true });
+  const data = `${dir}/${name}.data`;
+  const pids = serverPids(roots).join(',');
+  const rec = spawn('perf', ['record', '-q', '-g', '-F', '2999', '-o', data, '-p', pids], { stdio: 'ignore' });
+  const failed = new Promise((res) => rec.on('error', () => res(true)));
+  if (await Promise.race([failed, sleep(300)])) { process.stderr.write('bench: perf is missing: no profile\n'); return run(); }
+  const x = await run();
+  rec.kill('SIGINT');
+  await new Promise((res) => rec.on('exit', res));
+  const report = (sort) => new Promise((res) => {
+    let out = '';
+    const r = spawn('perf', ['report', '-i', data, '--stdio', '--no-children', '--percent-limit', '0.7',
+      '-g', 'none', '--sort', sort], { stdio: ['ignore', 'pipe', 'ignore'] });
+    r.stdout.on('data', (b) => { out += b; });
+    r.on('close', () => res(out.split('\n').filter((l) => l && !l.startsWith('#')).join('\n')));
+    r.on('error', () => res(''));
+  });
+  const text = `== ${name}: by program and library\n${await report('comm,dso')}\n\n` +
+    `== ${name}: hottest symbols\n${await report('comm,sym')}\n`;
+  fs.writeFileSync(`${dir}/${name}.txt`, text);
+  process.stderr.write(`bench: profile of ${name} in ${dir}/${name}.txt\n`);
+  return x;
+}
+
 // n times a 400-byte write into a file of 1 MiB written before, then
 // fdatasync, in the temporary folder (where the bench's data directories
 // are): {p50, p99} of the wall µs, and the CPU µs each (this process).
