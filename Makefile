@@ -1,8 +1,8 @@
 # Parley — build, test, run.
 #
 #   make          optimised daemons into bin/, the widget bundle into widget/dist/
-#   make test     every test (unit, fuzz, integration, browser) on an ASan+UBSan build;
-#                 fuzzes each target for FUZZ_SECONDS (1), prints its time at the end
+#   make test     every test (unit, integration, browser, each fuzz target's corpus
+#                 replayed) on an ASan+UBSan build, prints its time at the end
 #   make fuzz     each fuzz target for FUZZ_TIME seconds (300) or FUZZ_RUNS runs, new finds merged
 #                 into tests/fuzz/<target>/corpus/ (FUZZ_TARGETS="http ws": some only)
 #   make run      the whole product in the foreground (Ctrl-C stops it)
@@ -51,15 +51,15 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SAN)
 # exit; storaged, masterd, parleyctl, mockai and most unit tests now load
 # 10 to 12 libraries instead of 42 (a Parley's start and stop: 8 % less CPU).
 TEST_LD     := -fuse-ld=gold -static-libasan -static-libubsan -Wl,--as-needed
-# Fuzz objects are compiled once (fuzzer-no-link) and linked into every
-# target that needs them: build/fuzz/ at -O1 for `make fuzz`, and
-# build/fuzzq/ at -O0 for make test's short runs (its corpus replay and a
-# few seconds each: they compile in less than half the time, and that
-# build is the last part of make test to finish on a fresh clone).
+# Fuzz objects are compiled once (fuzzer-no-link) into build/fuzz/ and
+# linked into every target that needs them, for `make fuzz`. make test
+# replays each target's corpus without them: the target's file linked
+# with tests/fuzz/replay.c and the test build's objects (build/test/fuzz/),
+# which the unit tests compile anyway; a second build of every source was
+# a sixth of make test's CPU on a fresh clone.
 FUZZ_BASE   := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-unused-parameter \
                $(PKG_CFLAGS) -MMD -MP -g -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_CFLAGS := $(FUZZ_BASE) -O1
-FUZZQ_CFLAGS := $(FUZZ_BASE) -O0
 # Fuzz targets link with lld when it is there (Debian's lld): 0.6 CPU-s a
 # link against 1.2 with the default ld, sixteen links in every make test.
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined $(if $(shell command -v ld.lld 2>/dev/null),-fuse-ld=lld)
@@ -95,7 +95,7 @@ TESTS_storaged := $(wildcard tests/unit/storaged/test_*.c)
 TESTS_parleyctl := $(wildcard tests/unit/parleyctl/test_*.c)
 TESTS_mockai   :=
 # Every fuzz target (FUZZ_TARGETS, from the environment, picks some for `make fuzz`).
-FUZZ_ALL          := $(notdir $(wildcard tests/fuzz/*))
+FUZZ_ALL          := $(notdir $(patsubst %/,%,$(wildcard tests/fuzz/*/)))
 # The program whose library each fuzz target links (beside proto/ and lib/).
 FUZZ_PROG_proto   := proto
 FUZZ_PROG_dispatch := storaged
@@ -120,11 +120,11 @@ with_shared = $(call lib_src,$(1)) $(filter-out $(SRC_$(1)),$(SHARED_LIB))
 
 # Each program's objects see its own folders' headers, proto's and lib's;
 # its tests see tests/unit/ and their program's test folder too.
-$(foreach p,$(PROGS),$(foreach f,release test fuzz fuzzq,\
+$(foreach p,$(PROGS),$(foreach f,release test fuzz,\
   $(eval $(call objs,$(f),$(SRC_$(p))): INC := $(addprefix -I,$(DIR_$(p)) $(SHARED_DIRS)))\
   $(eval $(call objs,$(f),$(TESTS_$(p))): INC := $(addprefix -I,$(DIR_$(p)) $(SHARED_DIRS) tests/unit \
       $(patsubst %/,%,$(sort $(dir $(TESTS_$(p)))))))))
-$(foreach f,fuzz fuzzq,$(foreach t,$(FUZZ_ALL),$(eval $(call objs,$(f),tests/fuzz/$(t)/fuzz_$(t).c): \
+$(foreach f,test fuzz,$(foreach t,$(FUZZ_ALL),$(eval $(call objs,$(f),tests/fuzz/$(t)/fuzz_$(t).c): \
   INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) $(SHARED_DIRS)))))
 
 DAEMONS  := masterd workerd storaged
@@ -177,13 +177,9 @@ build/fuzz/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZ_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
 
-build/fuzzq/%.o: %.c
-	@mkdir -p $(@D)
-	$(FUZZCC) $(FUZZQ_CFLAGS) $(INC) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
-
 # version.c is the one object that knows the version (debian/changelog).
-$(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): debian/changelog
-$(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
+$(foreach f,release test fuzz,build/$(f)/lib/version.o): debian/changelog
+$(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed
@@ -193,7 +189,7 @@ $(foreach f,release test fuzz fuzzq,build/$(f)/lib/version.o): INC += -DPARLEY_V
 OPENAPI_JSON := build/gen/openapi.json
 $(OPENAPI_JSON): workerd/site/openapi.json scripts/openapi.mjs scripts/rows.mjs $(wildcard proto/*.h lib/*.h)
 	node scripts/openapi.mjs $@
-$(foreach f,release test fuzz fuzzq,build/$(f)/workerd/site/openapi.o): $(OPENAPI_JSON)
+$(foreach f,release test fuzz,build/$(f)/workerd/site/openapi.o): $(OPENAPI_JSON)
 
 bin:
 	mkdir -p bin
@@ -224,15 +220,19 @@ endef
 $(foreach p,$(PROGS),$(foreach t,$(TESTS_$(p)),$(eval $(call unit_rule,$(t),$(p)))))
 UNIT_BINS := $(foreach p,$(PROGS),$(call unit_bin,$(TESTS_$(p))))
 
-# build/<flavour>/bin/fuzz_<target> of fuzz target $(1), flavour $(3).
+# build/fuzz/bin/fuzz_<target> of fuzz target $(1) (libFuzzer, make fuzz),
+# and build/test/fuzz/fuzz_<target>, its corpus replay (make test).
 define fuzz_rule
-build/$(3)/bin/fuzz_$(1): $(call objs,$(3),tests/fuzz/$(1)/fuzz_$(1).c $(call with_shared,$(2)))
+build/fuzz/bin/fuzz_$(1): $(call objs,fuzz,tests/fuzz/$(1)/fuzz_$(1).c $(call with_shared,$(2)))
 	@mkdir -p $$(@D)
 	$$(FUZZCC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+build/test/fuzz/fuzz_$(1): $(call objs,test,tests/fuzz/$(1)/fuzz_$(1).c tests/fuzz/replay.c $(call with_shared,$(2)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
 endef
-$(foreach f,fuzz fuzzq,$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)),$(f)))))
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)))))
 FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_ALL))
-FUZZQ_BINS := $(patsubst %,build/fuzzq/bin/fuzz_%,$(FUZZ_ALL))
+REPLAY_BINS := $(patsubst %,build/test/fuzz/fuzz_%,$(FUZZ_ALL))
 
 TEST_BINS := $(addprefix build/test/bin/parley-,$(DAEMONS)) build/test/bin/parleyctl $(if $(SRC_mockai),build/test/bin/mockai)
 
@@ -250,16 +250,16 @@ $(STMSGS_SAMPLES): build/test/unit/proto/test_stmsgs
 	@touch $@
 
 test-build: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(FUZZ_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(REPLAY_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
 
 # test-build in two halves for make test: what the integration and browser
-# tests run (test-build-node), then the unit tests and fuzz targets
+# tests run (test-build-node), then the unit tests and fuzz replays
 # (test-build-unit), more than half of the build's CPU, which
 # scripts/test.sh builds in the background while the node tests run.
 test-build-node: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
 test-build-unit: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(FUZZQ_BINS)
+	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(REPLAY_BINS)
 
 # make test times itself from here, the build included.
 test:
@@ -267,7 +267,8 @@ test:
 	$(MAKE) --no-print-directory test-build-node && \
 	PARLEY_TEST_BUILT=$$(date +%s) scripts/test.sh
 
-fuzz: test-build
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory -j$(JOBS) $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_TARGETS)),$(FUZZ_BINS))
 	scripts/fuzz.sh
 
 # tests/cluster/ with its full figures printed (200 visitors), on the
@@ -294,6 +295,8 @@ deps-bench:
 	@scripts/deps.sh bench
 deps-deb:
 	@scripts/deps.sh deb
+deps-fuzz:
+	@scripts/deps.sh fuzz
 
 # ---------------------------------------------------------------- install
 # make install [PREFIX=/usr/local] [DESTDIR=…]; make uninstall (same ones).
@@ -422,6 +425,6 @@ deb: deps-deb
 clean:
 	rm -rf bin build widget/dist
 
-.PHONY: all build-release widget test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deb
+.PHONY: all build-release widget test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deps-fuzz deb
 
 -include $(shell find build -name '*.d' 2>/dev/null)

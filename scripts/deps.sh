@@ -2,12 +2,15 @@
 # Checks what Parley needs and installs what is missing.
 #   scripts/deps.sh build   libraries and headers for the daemons; node and
 #                           npm for the widget bundle (widget/, esbuild)
-#   scripts/deps.sh test    + clang/libFuzzer, cmocka, Chromium (the browser
+#   scripts/deps.sh test    + cmocka, Chromium (the browser
 #                           tests), systemd-analyze and systemd-socket-activate
 #                           (systemd), iproute2 and haproxy (the cluster
 #                           tests), etcd (etcd-server: the failover
 #                           tests), and the tests' npm packages
 #                           (tests/package-lock.json)
+#   scripts/deps.sh fuzz    the test group's, + clang, lld and libFuzzer
+#                           (make fuzz; make test replays the corpora on
+#                           the gcc test build)
 #   scripts/deps.sh bench   the build's, + curl, wrk, nginx (Debian's nginx-light),
 #                           taskset, strace (system calls per turn)
 #   scripts/deps.sh deb     the build's, + debhelper, dpkg-dev, fakeroot, lintian
@@ -20,6 +23,9 @@ cd "$(dirname "$0")/.."
 
 what=${1:-build}
 missing=()
+# The fuzz group is the test group and more.
+tests=0
+case $what in test | fuzz) tests=1 ;; esac
 
 need_pkgconfig() {	# pkg-config module, Debian package
 	pkg-config --exists "$1" 2>/dev/null || missing+=("$2")
@@ -45,17 +51,19 @@ need_file /usr/include/wslay/wslay.h libwslay-dev
 need_cmd node nodejs
 need_cmd npm npm
 
-if [ "$what" = test ] || [ "$what" = bench ]; then
+if [ $tests = 1 ] || [ "$what" = bench ]; then
 	need_cmd curl curl
 fi
-if [ "$what" = test ]; then
-	need_pkgconfig cmocka libcmocka-dev
+if [ "$what" = fuzz ]; then
 	need_cmd clang clang
-	# The test build links with gold (the Makefile's TEST_LD), the fuzz
-	# targets with lld (half the CPU of a link; FUZZ_LDFLAGS).
-	need_cmd ld.gold binutils
+	# The fuzz targets link with lld (half the CPU of a link; FUZZ_LDFLAGS).
 	need_cmd ld.lld lld
 	need_file "$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1)/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
+fi
+if [ $tests = 1 ]; then
+	need_pkgconfig cmocka libcmocka-dev
+	# The test build links with gold (the Makefile's TEST_LD).
+	need_cmd ld.gold binutils
 	# tests/integration/systemd.test.mjs checks the units in systemd/ and
 	# runs masterd under socket activation (Debian's systemd package).
 	need_cmd systemd-analyze systemd
@@ -99,12 +107,12 @@ fi
 # and dpkg-buildpackage, fakeroot; make deb checks it with lintian. The
 # test builds it too, installs it in a throwaway root and reads its
 # manual pages with man -l.
-if [ "$what" = test ] || [ "$what" = deb ]; then
+if [ $tests = 1 ] || [ "$what" = deb ]; then
 	need_cmd dh debhelper
 	need_cmd dpkg-gencontrol dpkg-dev
 	need_cmd fakeroot fakeroot
 fi
-if [ "$what" = test ]; then
+if [ $tests = 1 ]; then
 	need_cmd man man-db
 fi
 if [ "$what" = deb ]; then
@@ -139,7 +147,7 @@ fi
 # validator, playwright-core to drive Chromium, axe-core for the
 # accessibility scan), pinned by tests/package-lock.json, into
 # tests/node_modules. Installed again only when the lockfile is newer.
-if [ "$what" = test ]; then
+if [ $tests = 1 ]; then
 	stamp=tests/node_modules/.package-lock.json
 	if [ ! -e "$stamp" ] || [ tests/package-lock.json -nt "$stamp" ]; then
 		echo "deps: installing the tests' npm packages (npm ci --prefix tests, from tests/package-lock.json)"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test on the ASan+UBSan build: the cmocka unit tests, each fuzz
-# target for a few seconds (enough to replay its committed corpus and find
-# shallow bugs; `make fuzz` runs them long, scripts/fuzz.sh), the
+# target's committed corpus replayed (tests/fuzz/replay.c, on the test
+# build's objects; `make fuzz` is the fuzzing, scripts/fuzz.sh), the
 # integration tests (real processes on loopback, node's test runner) and
 # the browser tests (the widget in headless Chromium against the same
 # processes, tests/browser/).
 #
 # `make test` builds only what the node tests run (make test-build-node)
 # before it starts this script. The node tests start at once, and the
-# unit tests and fuzz targets are built (make test-build-unit, a no-op
+# unit tests and fuzz replays are built (make test-build-unit, a no-op
 # after make test-build) and run in the background meanwhile: they fill
 # the moments the node tests wait (on the daemons, fsync, timers) and the
 # end, when fewer files are left than lanes. Their results are printed
@@ -16,7 +16,7 @@
 # machine was busy and left a minute of their work for after the node
 # tests: the same priority as the rest is done with them sooner.)
 #
-# Fuzz targets run TEST_JOBS at a time (default one per core), unit
+# Fuzz replays run TEST_JOBS at a time (default one per core), unit
 # binaries twice and node test files one more than that, as they spend
 # much of their time waiting (TEST_JOBS=1: unit 2, node 2). Each phase
 # prints its time, the node tests their slowest files; the
@@ -26,9 +26,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Each target replays its whole committed corpus first, then fuzzes for the
-# rest of FUZZ_SECONDS: a smoke run (the long runs are `make fuzz`).
-FUZZ_SECONDS=${FUZZ_SECONDS:-1}
 TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 UNIT_JOBS=$((TEST_JOBS * 2))
 NODE_JOBS=${NODE_JOBS:-$((TEST_JOBS + 1))}
@@ -67,7 +64,7 @@ phase_end() {	# short name
 	echo "   ($1: $(dur "$s"))"
 }
 
-# Runs one unit binary or fuzz target ("unit PATH" / "fuzz PATH"), output
+# Runs one unit binary or fuzz replay ("unit PATH" / "fuzz PATH"), output
 # in its log, exit status in the log's .rc; xargs runs TEST_JOBS of them.
 if [ "${1:-}" = --one ]; then
 	kind=$2 t=$3
@@ -78,14 +75,7 @@ if [ "${1:-}" = --one ]; then
 	else
 		name=$(basename "$t")
 		log=$logdir/$name.log
-		corpus=build/fuzzq/corpus/$name
-		mkdir -p "$corpus"
-		# Its committed seeds start the search somewhere useful.
-		seeds=tests/fuzz/${name#fuzz_}/corpus
-		[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
-		(cd build/fuzzq && "./bin/$name" -max_total_time="$FUZZ_SECONDS" \
-		    -rss_limit_mb=2048 -timeout=10 -max_len=24576 "corpus/$name") \
-		    >"$log" 2>&1
+		"$t" "tests/fuzz/${name#fuzz_}/corpus" >"$log" 2>&1
 	fi
 	echo $? >"$log.rc"
 	exit 0
@@ -94,16 +84,16 @@ fi
 find "$logdir" -name '*.rc' -delete
 rm -f "$logdir/unit-fuzz.t"
 
-# In the background: build the unit binaries and fuzz targets, then run
-# them, the unit binaries (mostly waiting) and the fuzz targets (all CPU)
-# at the same time; the results are printed once the node tests are done.
+# In the background: build the unit binaries and fuzz replays, then run
+# them, the unit binaries (mostly waiting) and the replays (all CPU) at
+# the same time; the results are printed once the node tests are done.
 unit_fuzz() {
 	local t0 units fuzzers
 	t0=$(date +%s)
 	make --no-print-directory test-build-unit >"$logdir/build-unit.log" 2>&1
 	echo $? >"$logdir/build-unit.log.rc"
 	units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
-	fuzzers=$(find build/fuzzq/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+	fuzzers=$(find build/test/fuzz -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
 	printf '%s\n' $units | xargs -r -n1 -P "$UNIT_JOBS" "$0" --one unit &
 	printf '%s\n' $fuzzers | xargs -r -n1 -P "$TEST_JOBS" "$0" --one fuzz &
 	wait
@@ -191,7 +181,7 @@ if [ -n "$files" ]; then
 	phase_end "integration+browser"
 fi
 
-phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each, $TEST_JOBS at a time), built and run alongside the node tests"
+phase_start "unit tests (cmocka, ASan+UBSan, $UNIT_JOBS at a time) and fuzz targets' corpora replayed ($TEST_JOBS at a time), built and run alongside the node tests"
 wait "$unit_fuzz_pid"
 if [ "$(cat "$logdir/build-unit.log.rc" 2>/dev/null || echo 1)" -ne 0 ]; then
 	echo "-- make test-build-unit FAILED"
@@ -199,7 +189,7 @@ if [ "$(cat "$logdir/build-unit.log.rc" 2>/dev/null || echo 1)" -ne 0 ]; then
 	count "test-build-unit" 0 1
 fi
 units=$(find build/test/unit -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
-fuzzers=$(find build/fuzzq/bin -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+fuzzers=$(find build/test/fuzz -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
 echo "-- unit tests"
 for t in $units; do
 	name=${t#build/test/unit/}
@@ -219,7 +209,7 @@ for fz in $fuzzers; do
 	name=$(basename "$fz")
 	log=$logdir/$name.log
 	if [ "$(cat "$log.rc" 2>/dev/null || echo 1)" -eq 0 ]; then
-		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n1)
+		runs=$(grep -o 'replayed [0-9]* inputs' "$log" | tail -n1)
 		printf '   %-28s passed (%s)\n' "$name" "$runs"
 		count "$name" 1 0
 	else

@@ -674,10 +674,10 @@ check_reply(uint16_t type, const struct dreply *r)
 		break;
 	}
 	case PROTO_ST_DASH_SALT: {
-		size_t n;
+		size_t len;
 
-		pdec_bytes(&d, &n);
-		if (n != ST_DASH_SALT_LEN)
+		pdec_bytes(&d, &len);
+		if (len != ST_DASH_SALT_LEN)
 			abort();
 		break;
 	}
