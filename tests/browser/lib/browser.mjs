@@ -98,8 +98,25 @@ export async function assertClean(page, log, what, { allowConsole = null } = {})
 // Selector of a data-part inside the widget (Playwright's CSS pierces open shadow roots).
 export const part = (name) => `#parley-chat-widget [data-part="${name}"]`;
 
+// The widget's script has run (window.ParleyChat). A wait that times out
+// says what the page had: its address and state, its scripts and every
+// resource it fetched, with status and time (a rare slow start, seen
+// once, left nothing else to go on).
 export async function waitReady(page) {
-  await page.waitForFunction(() => !!window.ParleyChat, null, { timeout: 10000 });
+  try {
+    await page.waitForFunction(() => !!window.ParleyChat, null, { timeout: 10000 });
+  } catch (err) {
+    const seen = await page.evaluate(() => ({
+      url: location.href,
+      readyState: document.readyState,
+      scripts: [...document.scripts].map((s) => s.src || '(inline)'),
+      resources: performance.getEntriesByType('resource').map((r) =>
+        `${r.name} ${r.responseStatus ?? '?'} start ${Math.round(r.startTime)} ms, took ${Math.round(r.duration)} ms`),
+      since: Math.round(performance.now()),
+    })).catch((e) => ({ unreadable: String(e) }));
+    err.message += `\nwaitReady: the page had ${JSON.stringify(seen, null, 1)}`;
+    throw err;
+  }
 }
 
 // The data-part of the focused element inside the widget, or a description of the focus elsewhere.
