@@ -1,5 +1,6 @@
 /*
- * Webhooks: the record, its encoding and the checks both sides of the
+ * Webhooks: the webhook's layout, its rows' walks (record.h), the
+ * delivery's and the due job's encoding and the checks both sides of the
  * socket share (see hookmsg.h).
  */
 #include <stdlib.h>
@@ -24,59 +25,21 @@ static const struct {
 };
 #define NEVENTS	(sizeof(events) / sizeof(events[0]))
 
+#define HOOK_ROW(...)	RF_ROW(struct st_webhook, __VA_ARGS__)
+
+static const struct rfield webhook_rows[] = {
+	ST_WEBHOOK_ROWS(HOOK_ROW)
+};
+
+const struct rlayout st_webhook_layout = {
+	"webhook", sizeof(struct st_webhook), webhook_rows,
+	sizeof(webhook_rows) / sizeof(webhook_rows[0]),
+};
+
 void
 st_webhook_free(struct st_webhook *h)
 {
-	free(h->url);
-	OPENSSL_cleanse(h, sizeof(*h));
-}
-
-int
-st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src)
-{
-	*dst = *src;
-	if ((dst->url = strdup(src->url != NULL ? src->url : "")) == NULL) {
-		OPENSSL_cleanse(dst, sizeof(*dst));
-		return -1;
-	}
-	return 0;
-}
-
-/* Field order on the wire and in LMDB: the struct's. */
-void
-penc_webhook(struct penc *e, const struct st_webhook *h)
-{
-	penc_str(e, h->id);
-	penc_str(e, h->org);
-	penc_str(e, h->url);
-	penc_u32(e, h->events);
-	penc_u8(e, h->enabled);
-	penc_str(e, h->secret);
-	penc_u64(e, h->created_at);
-	penc_u64(e, h->updated_at);
-	penc_u32(e, h->failures);
-	penc_u64(e, h->disabled_at);
-}
-
-int
-pdec_webhook(struct pdec *d, struct st_webhook *h)
-{
-	memset(h, 0, sizeof(*h));
-	pdec_strbuf(d, h->id, sizeof(h->id));
-	pdec_strbuf(d, h->org, sizeof(h->org));
-	h->url = pdec_strdup(d, ST_HOOK_URL_MAX);
-	h->events = pdec_u32(d);
-	h->enabled = pdec_u8(d);
-	pdec_strbuf(d, h->secret, sizeof(h->secret));
-	h->created_at = pdec_u64(d);
-	h->updated_at = pdec_u64(d);
-	h->failures = pdec_u32(d);
-	h->disabled_at = pdec_u64(d);
-	if (d->err) {
-		st_webhook_free(h);
-		return -1;
-	}
-	return 0;
+	rl_free(&st_webhook_layout, h);
 }
 
 void
@@ -241,6 +204,7 @@ st_webhook_url_invalid(const char *url)
 	return NULL;
 }
 
+/* By hand: its url's and events' messages are not the walk's. */
 const char *
 st_webhook_invalid(const struct st_webhook *h)
 {

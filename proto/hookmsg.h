@@ -18,11 +18,12 @@
  *   ST_HOOK_DELETE  str id                                -> (empty)
  *     `not found` also for another organisation's webhook.
  *
- * A webhook: str id ("wh_" + 32 lowercase hex), str org, str url (1-2048
- * bytes, http or https: the worker checks where it points), u32 events
- * (ST_HE_* bits, at least one), u8 enabled, str secret, u64 created_at,
- * u64 updated_at, u32 failures (deliveries failed in a row), u64
- * disabled_at (0: not turned off by its failures).
+ * A webhook: its rows below in order (ST_WEBHOOK_ROWS, record.h): str id
+ * ("wh_" + 32 lowercase hex), str org, str url (1-2048 bytes, http or
+ * https: the worker checks where it points), u32 events (ST_HE_* bits, at
+ * least one), u8 enabled, str secret, u64 created_at, u64 updated_at, u32
+ * failures (deliveries failed in a row), u64 disabled_at (0: not turned
+ * off by its failures).
  *
  * The outbox (issue 23, item 1): a request that makes an event (a
  * conversation, a message, a handoff, a contact) writes, in its own
@@ -65,6 +66,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_HOOKS_MAX		20	/* per organisation */
@@ -107,19 +109,46 @@ enum st_dlv_status {
 #define ST_HF_URL		0x0001
 #define ST_HF_EVENTS		0x0002
 #define ST_HF_ENABLED		0x0004
-#define ST_HF_ALL		0x0007
+
+/*
+ * The webhook record, a row per field in stored order (record.h), of
+ * format 1. Its url is malloc'd; its events ST_HE_* bits (shown as their
+ * names, workerd/admin/webhooks.c); its secret never shown but by the
+ * create's reply ("" in the others) and zeroed when freed; a new one is
+ * enabled.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_WEBHOOK_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	F(BYTES, url, "url", 1, ST_HF_URL,				\
+	    RF_ADM, ST_HOOK_URL_MAX, 0)					\
+	F(U32, events, "events", 1, ST_HF_EVENTS,			\
+	    RF_ADM, ST_HE_ALL, 0)					\
+	F(BOOL, enabled, "enabled", 1, ST_HF_ENABLED,			\
+	    RF_ADM, 1, 1)						\
+	F(SECRET, secret, "secret", 1, RF_RO,				\
+	    RF_HID, ST_HOOK_SECRET_MAX, 0)				\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(U32, failures, "failures", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TIME, disabled_at, "disabled_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
 
 struct st_webhook {
-	char id[ST_HOOK_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	char *url;		/* malloc'd */
-	uint32_t events;	/* ST_HE_* */
-	uint8_t enabled;
-	char secret[ST_HOOK_SECRET_MAX + 1];	/* "" in replies but the create's */
-	uint64_t created_at, updated_at;
-	uint32_t failures;
-	uint64_t disabled_at;
+	ST_WEBHOOK_ROWS(RF_MEMBER)
 };
+
+/* Its layout (hookmsg.c), and the mask of every field an update sets. */
+extern const struct rlayout st_webhook_layout;
+#define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
 struct st_delivery {
 	char id[ST_DLV_ID_LEN + 1];
@@ -143,12 +172,8 @@ struct st_hook_job {
 	char secret[ST_HOOK_SECRET_MAX + 1];
 };
 
+/* Frees what h holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_webhook_free(struct st_webhook *);
-/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
-int st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src);
-void penc_webhook(struct penc *, const struct st_webhook *);
-/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_webhook(struct pdec *, struct st_webhook *);
 /*
  * NULL when h is a valid webhook, else "field: what is wrong" (static):
  * url 1-2048 bytes starting http:// or https:// without controls or

@@ -61,8 +61,7 @@ ROWS(pl_org, struct st_org, st_org_layout);
 RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
-RECORD(pl_webhook, struct st_webhook, penc_webhook, pdec_webhook,
-    st_webhook_free);
+ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
 RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
     st_delivery_free);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,

@@ -56,6 +56,12 @@ export const SCHEMAS = {
     builtin: { null: ['organization_id', 'created_at', 'updated_at'], unbounded: ['system_prompt', 'model'] },
   },
   st_org: { read: 'Organization', write: 'OrganizationInput' },
+  st_webhook: {
+    read: 'Webhook', write: 'WebhookInput',
+    // events: their names; failures: no upper bound; disabled_at: null
+    // for 0; url: a string, never null (workerd/admin/webhooks.c).
+    own: { read: ['events', 'failures', 'disabled_at'], write: ['url', 'events'] },
+  },
 };
 
 // Which rows each view shows.

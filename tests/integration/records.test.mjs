@@ -33,6 +33,7 @@ const API = {
   st_widget: { path: '/v1/admin/widgets', id: (j) => j.widget_id, get: 'ST_WIDGET_GET' },
   st_agent: { path: '/v1/admin/agents', id: (j) => j.id, get: 'ST_AGENT_GET' },
   st_org: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
+  st_webhook: { path: '/v1/admin/webhooks', id: (j) => j.id, get: 'ST_HOOK_GET' },
 };
 
 // The property names each view of a record's rows shows.
@@ -162,10 +163,10 @@ test('a TEXT row added is a property of the read, write and public schemas, with
 });
 
 // Values with a form of their own (a BUF row's, a URL, a row a record takes
-// its own way); a new plain row needs none.
+// its own way: a webhook's events by name); a new plain row needs none.
 const FORMED = {
   primary_color: '#123abc', text_color: '#fedcba', language: 'fr', base_url: 'https://93.184.216.34/v1',
-  temperature: 0.5,
+  temperature: 0.5, url: 'https://93.184.216.34/hook', events: ['message.created'],
 };
 // Rows that need another first (identity_required: a secret), or that take
 // another form (agent_id: an agent; business_hours: its own schema).

@@ -325,7 +325,7 @@ test_hook_wire(void **state)
 	assert_zeroed(&g, sizeof(g));
 
 	/* A copy is deep, and encodes the same. */
-	assert_int_equal(st_webhook_copy(&g, &h), 0);
+	assert_int_equal(rl_copy(&st_webhook_layout, &g, &h), 0);
 	assert_ptr_not_equal(g.url, h.url);
 	encodes(&pl_webhook, &g, hook_full);
 	st_webhook_free(&g);
