@@ -51,13 +51,13 @@
  *                       now again; `not found` unless it is that hook's)
  *   ST_HOOK_TEST        str hook id       -> delivery (a webhook.test)
  *
- * A delivery: str id ("dlv_" + 16 hex), str hook, str org, u32 event (one
- * ST_HE_* bit, or ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64
- * created_at, u64 next_at, u64 updated_at, u32 code (the last answer's
- * HTTP status, 0 none), str error (the last failure, "" none), u32
- * duration_ms (the last attempt's), bytes payload (the event as ST_EV
- * carries it, agentmsg.h; empty in lists). A job: delivery, str url,
- * str secret.
+ * A delivery: its rows below in order (ST_DELIVERY_ROWS, record.h): str
+ * id ("dlv_" + 16 hex), str hook, str org, u32 event (one ST_HE_* bit, or
+ * ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64 created_at, u64
+ * next_at, u64 updated_at, u32 code (the last answer's HTTP status, 0
+ * none), str error (the last failure, "" none), u32 duration_ms (the last
+ * attempt's), bytes payload (the event as ST_EV carries it, agentmsg.h;
+ * empty in lists). A job: delivery, str url, str secret.
  */
 #ifndef PARLEY_HOOKMSG_H
 #define PARLEY_HOOKMSG_H
@@ -150,20 +150,69 @@ struct st_webhook {
 extern const struct rlayout st_webhook_layout;
 #define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
+/*
+ * A delivery's kind of its own (record.h), PAYLOAD: uint8_t *m (malloc'd;
+ * NULL for none) and uint32_t m_len; bytes, at most PROTO_MAX_PAYLOAD.
+ */
+#define RF_DECL_PAYLOAD(m, b)	uint8_t *m; uint32_t m##_len;
+#define RF_KIND_PAYLOAD		RF_OWN
+#define RF_OFF_PAYLOAD		RF_OFF_GEN
+#define RF_SIZE_PAYLOAD(T, m)	(offsetof(T, m##_len) + sizeof(uint32_t) - \
+	offsetof(T, m))
+#define RF_COUNT_PAYLOAD	RF_NOCOUNT
+#define RF_CODEC_PAYLOAD	(&st_payload_codec)
+#define RF_NAMES_PAYLOAD	RF_NONAME
+
+extern const struct rcodec st_payload_codec;
+
+/*
+ * The delivery record, a row per field in stored order (record.h), of
+ * format 1: storaged's alone (no request sets a row). Its event (one
+ * ST_HE_* bit or ST_HE_TEST) is shown as its name, its code, error,
+ * duration and next attempt as null when there are none
+ * (workerd/admin/webhooks.c); its organisation and payload (NULL, none,
+ * in lists) never.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_DELIVERY_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_DLV_ID_LEN, 0)					\
+	F(BUF, hook, "webhook_id", 1, RF_RO,				\
+	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
+	F(U32, event, "event", 1, RF_RO,				\
+	    RF_ADM, ST_HE_TEST, 0)					\
+	F(ENUM, status, "status", 1, RF_RO,				\
+	    RF_ADM, ST_DLV_FAILED, ST_DLV_PENDING)			\
+	F(U32, attempts, "attempts", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, next_at, "next_attempt_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(U32, code, "response_code", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(BUF, error, "last_error", 1, RF_RO,				\
+	    RF_ADM, ST_DLV_ERROR_MAX, 0)				\
+	F(U32, duration_ms, "duration_ms", 1, RF_RO,			\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
+	    RF_HID, PROTO_MAX_PAYLOAD, 0)
+
 struct st_delivery {
-	char id[ST_DLV_ID_LEN + 1];
-	char hook[ST_HOOK_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	uint32_t event;		/* one ST_HE_* bit, or ST_HE_TEST */
-	uint8_t status;		/* enum st_dlv_status */
-	uint32_t attempts;
-	uint64_t created_at, next_at, updated_at;
-	uint32_t code;
-	char error[ST_DLV_ERROR_MAX + 1];
-	uint32_t duration_ms;
-	uint8_t *payload;	/* malloc'd; NULL (0 bytes) in lists */
-	uint32_t payload_len;
+	ST_DELIVERY_ROWS(RF_MEMBER)
 };
+
+/* Its layout (hookmsg.c). */
+extern const struct rlayout st_delivery_layout;
+/* A status's name ("pending"; NULL out of range) and back (-1): its ENUM. */
+const char *st_status_name(int status);
+int st_status_parse(const char *name);
 
 /* A due delivery as the notifier takes it: where, and how to sign. */
 struct st_hook_job {
@@ -183,12 +232,16 @@ void st_webhook_free(struct st_webhook *);
 const char *st_webhook_invalid(const struct st_webhook *h);
 /* url's part of st_webhook_invalid: NULL, or "url: ..." (static). */
 const char *st_webhook_url_invalid(const char *url);
+/* Frees what d holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_delivery_free(struct st_delivery *);
-void penc_delivery(struct penc *, const struct st_delivery *);
+/* d in the current format: rl_enc. */
+void penc_delivery(struct penc *, const struct st_delivery *d);
 /* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_delivery(struct pdec *, struct st_delivery *);
+/* A job is a message, not a record: its delivery's rows, its url, secret. */
 void st_hook_job_free(struct st_hook_job *);
 void penc_hook_job(struct penc *, const struct st_hook_job *);
+/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_hook_job(struct pdec *, struct st_hook_job *);
 /*
  * An outbox id: prefix and a sequence number in 16 lowercase hex (out:

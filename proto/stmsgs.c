@@ -62,8 +62,7 @@ RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
 ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
-RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
-    st_delivery_free);
+ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
 RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);

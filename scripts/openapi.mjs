@@ -62,6 +62,13 @@ export const SCHEMAS = {
     // for 0; url: a string, never null (workerd/admin/webhooks.c).
     own: { read: ['events', 'failures', 'disabled_at'], write: ['url', 'events'] },
   },
+  // Read alone (storaged's record: no request sets a row). Its event by
+  // name, its attempts unbounded, the others null when there are none
+  // (workerd/admin/webhooks.c).
+  st_delivery: {
+    read: 'WebhookDelivery',
+    own: { read: ['event', 'attempts', 'response_code', 'last_error', 'duration_ms', 'next_attempt_at'] },
+  },
 };
 
 // Which rows each view shows.

@@ -90,7 +90,7 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
   for (const [rec, rows] of RECORDS) {
     const v = VIEWS[rec];
     assert.ok(v, `${rec}: its schemas are named in scripts/openapi.mjs's SCHEMAS`);
-    assert.ok(API[rec], `${rec}: its admin API in API`);
+    assert.ok(API[rec] || !v.write, `${rec}: its admin API in API`);
     const want = shownBy(rows);
     for (const view of ['read', 'write', 'pub']) {
       // A view the record does not have: none of its rows is in it.
@@ -214,6 +214,9 @@ test('a value for every row: through the admin API, storaged and LMDB, back the 
   for (const [rec, rows] of RECORDS) {
     const v = VIEWS[rec];
     const a = API[rec];
+    // A record no request makes (a webhook's delivery): its read view is
+    // checked above, its codec by storage.test.
+    if (!v.write) continue;
     const body = valuesFor(rows, SCHEMAS[v.write]);
     const made = await adminCall(p, api, 'POST', a.path, body);
     assert.equal(made.status, 201, `${rec}: ${made.body.toString()}`);

@@ -12,8 +12,8 @@
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
 // (stmsgs.c's RECORD: a conv, a message...) have theirs below, and those
-// with rows (its ROWS: a widget, an agent, an organisation, a webhook)
-// theirs from records.mjs; storage.test.mjs checks every payload against the C
+// with rows (its ROWS: a widget, an agent, an organisation, a webhook, a
+// delivery) theirs from records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -239,12 +239,8 @@ export function decApiKey(d) {
     updatedAt: d.u64(), lastUsedAt: d.u64() };
 }
 
-// A webhook's delivery (proto/hookmsg.h); a webhook's codec is its rows'.
-export function decDelivery(d) {
-  return { id: d.str(), hook: d.str(), org: d.str(), event: d.u32(), status: d.u8(), attempts: d.u32(),
-    createdAt: d.u64(), nextAt: d.u64(), updatedAt: d.u64(), code: d.u32(), error: d.str(), durationMs: d.u32(),
-    payload: Buffer.from(d.bytes()) };
-}
+// A due job (proto/hookmsg.h): a delivery (its rows' codec), url, secret.
+const DELIVERY = rowCodec('st_delivery');
 
 // A mail of the mail outbox (proto/mailmsg.h).
 export function decMail(d) {
@@ -289,8 +285,7 @@ const RECORDS = {
   st_conv: { dec: decConv },
   st_msg: { dec: decMsg },
   st_apikey: { enc: encApiKey, dec: decApiKey },
-  st_delivery: { dec: decDelivery },
-  st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
+  st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
   st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },
   st_contact: { dec: decContact },

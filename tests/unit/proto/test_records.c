@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "hookmsg.h"
 #include "record.h"
 #include "widgetmsg.h"
 #include "util.h"
@@ -106,6 +107,34 @@ hours_sample(struct penc *e, enum sample s)
 	}
 }
 
+/* PAYLOAD (hookmsg.h): bytes, any (none, the defaults). */
+static void
+payload_sample(struct penc *e, enum sample s)
+{
+	static uint8_t b[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 7);
+	switch (s) {
+	case SAM_SET:
+		penc_bytes(e, "{\"type\":\"webhook.test\"}", 23);
+		break;
+	case SAM_LONG:
+		penc_bytes(e, b, sizeof(b));
+		break;
+	case SAM_UTF8:
+		penc_bytes(e, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
+		break;
+	case SAM_OUT:
+		penc_bytes(e, "\x00\xff\xfe", 3);
+		break;
+	default:
+		penc_bytes(e, NULL, 0);
+		break;
+	}
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -115,6 +144,7 @@ static const struct {
 	own_put *put;
 } own_samples[] = {
 	{ "HOURS", hours_sample },
+	{ "PAYLOAD", payload_sample },
 };
 
 static own_put *
