@@ -62,6 +62,12 @@ export const SCHEMAS = {
     // for 0; url: a string, never null (workerd/admin/webhooks.c).
     own: { read: ['events', 'failures', 'disabled_at'], write: ['url', 'events'] },
   },
+  st_apikey: {
+    read: 'ApiKey', write: 'ApiKeyInput',
+    // role: its name (agent, admin or owner: no role 0); last_used_at:
+    // null for never (workerd/admin/apikeys.c).
+    own: { read: ['role', 'last_used_at'], write: ['role'] },
+  },
   // Read alone (storaged's record: no request sets a row). Its event by
   // name, its attempts unbounded, the others null when there are none
   // (workerd/admin/webhooks.c).

@@ -13,7 +13,7 @@
 // request's value left out is an error). Records with codecs of their own
 // (stmsgs.c's RECORD: a conv, a message...) have theirs below, and those
 // with rows (its ROWS: a widget, an agent, an organisation, a webhook, a
-// delivery) theirs from records.mjs; storage.test.mjs checks every payload against the C
+// delivery, an API key) theirs from records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -228,17 +228,6 @@ export function decMsg(d) {
 const AGENT = rowCodec('st_agent');
 export const decAgent = (d) => AGENT.dec(d);
 
-// An organisation's API key (proto/keymsg.h), both ways; hash: 0 or 32 bytes.
-export function encApiKey(e, k) {
-  return e.str(k.id).str(k.org).str(k.name).u8(k.role).bytes(k.hash ?? Buffer.alloc(0)).u64(k.createdAt)
-    .u64(k.updatedAt).u64(k.lastUsedAt);
-}
-
-export function decApiKey(d) {
-  return { id: d.str(), org: d.str(), name: d.str(), role: d.u8(), hash: Buffer.from(d.bytes()), createdAt: d.u64(),
-    updatedAt: d.u64(), lastUsedAt: d.u64() };
-}
-
 // A due job (proto/hookmsg.h): a delivery (its rows' codec), url, secret.
 const DELIVERY = rowCodec('st_delivery');
 
@@ -284,7 +273,6 @@ const RECORDS = {
   ...Object.fromEntries([...TABLE.layouts.values()].filter((l) => l.rows).map((l) => [l.record, rowCodec(l.record)])),
   st_conv: { dec: decConv },
   st_msg: { dec: decMsg },
-  st_apikey: { enc: encApiKey, dec: decApiKey },
   st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
   st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },

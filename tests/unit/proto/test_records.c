@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "hookmsg.h"
+#include "keymsg.h"
 #include "record.h"
 #include "widgetmsg.h"
 #include "util.h"
@@ -135,6 +136,30 @@ payload_sample(struct penc *e, enum sample s)
 	}
 }
 
+/* ROLE (keymsg.h): a u8, agent (1) to owner (3); 0 none, 255 out. */
+static void
+role_sample(struct penc *e, enum sample s)
+{
+	penc_u8(e, s == SAM_SET ? ST_ROLE_ADMIN : s == SAM_LONG ?
+	    ST_ROLE_OWNER : s == SAM_UTF8 ? ST_ROLE_AGENT : s == SAM_OUT ?
+	    255 : 0);
+}
+
+/* HASH (keymsg.h): bytes, 32 or none. */
+static void
+hash_sample(struct penc *e, enum sample s)
+{
+	uint8_t h[ST_KEY_HASH_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(h); i++)
+		h[i] = (uint8_t)(s == SAM_OUT ? 0xff : i + s);
+	if (s == SAM_DEFAULTS)
+		penc_bytes(e, NULL, 0);
+	else
+		penc_bytes(e, h, sizeof(h));
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -145,6 +170,8 @@ static const struct {
 } own_samples[] = {
 	{ "HOURS", hours_sample },
 	{ "PAYLOAD", payload_sample },
+	{ "ROLE", role_sample },
+	{ "HASH", hash_sample },
 };
 
 static own_put *

@@ -624,7 +624,7 @@ test_key_wire(void **state)
 	assert_zeroed(&g, sizeof(g));
 
 	/* A copy is deep, and encodes the same. */
-	assert_int_equal(st_apikey_copy(&g, &k), 0);
+	assert_int_equal(rl_copy(&st_apikey_layout, &g, &k), 0);
 	assert_ptr_not_equal(g.name, k.name);
 	encodes(&pl_apikey, &g, key_full);
 	st_apikey_free(&g);
