@@ -1,5 +1,6 @@
 /*
- * Webhooks: the record, its encoding and the checks both sides of the
+ * Webhooks: the webhook's and the delivery's layouts, their rows' walks
+ * (record.h), the due job's encoding and the checks both sides of the
  * socket share (see hookmsg.h).
  */
 #include <stdlib.h>
@@ -24,119 +25,126 @@ static const struct {
 };
 #define NEVENTS	(sizeof(events) / sizeof(events[0]))
 
+#define HOOK_ROW(...)	RF_ROW(struct st_webhook, __VA_ARGS__)
+
+static const struct rfield webhook_rows[] = {
+	ST_WEBHOOK_ROWS(HOOK_ROW)
+};
+
+const struct rlayout st_webhook_layout = {
+	"webhook", sizeof(struct st_webhook), webhook_rows,
+	sizeof(webhook_rows) / sizeof(webhook_rows[0]),
+};
+
 void
 st_webhook_free(struct st_webhook *h)
 {
-	free(h->url);
-	OPENSSL_cleanse(h, sizeof(*h));
+	rl_free(&st_webhook_layout, h);
 }
 
-int
-st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src)
+static void
+payload_enc(struct penc *e, const void *rec)
 {
-	*dst = *src;
-	if ((dst->url = strdup(src->url != NULL ? src->url : "")) == NULL) {
-		OPENSSL_cleanse(dst, sizeof(*dst));
-		return -1;
+	const struct st_delivery *d = rec;
+
+	penc_bytes(e, d->payload, d->payload_len);
+}
+
+/* None is NULL; more than any message carries is an error. */
+static void
+payload_dec(struct pdec *d, void *rec)
+{
+	struct st_delivery *v = rec;
+	const uint8_t *p;
+	size_t n = 0;
+
+	if ((p = pdec_bytes(d, &n)) == NULL || n == 0)
+		return;
+	if (n > PROTO_MAX_PAYLOAD || (v->payload = malloc(n)) == NULL) {
+		d->err = 1;
+		return;
 	}
+	memcpy(v->payload, p, n);
+	v->payload_len = (uint32_t)n;
+}
+
+static void
+payload_free(void *rec)
+{
+	struct st_delivery *d = rec;
+
+	free(d->payload);
+	d->payload = NULL;
+	d->payload_len = 0;
+}
+
+static int
+payload_copy(void *dst, const void *src)
+{
+	const struct st_delivery *s = src;
+	struct st_delivery *d = dst;
+
+	if (s->payload == NULL || s->payload_len == 0)
+		return 0;
+	if ((d->payload = malloc(s->payload_len)) == NULL)
+		return -1;
+	memcpy(d->payload, s->payload, s->payload_len);
+	d->payload_len = s->payload_len;
 	return 0;
 }
 
-/* Field order on the wire and in LMDB: the struct's. */
-void
-penc_webhook(struct penc *e, const struct st_webhook *h)
+const struct rcodec st_payload_codec = { "PAYLOAD", payload_enc,
+    payload_dec, payload_free, payload_copy };
+
+#define DLV_ROW(...)	RF_ROW(struct st_delivery, __VA_ARGS__)
+
+static const struct rfield delivery_rows[] = {
+	ST_DELIVERY_ROWS(DLV_ROW)
+};
+
+const struct rlayout st_delivery_layout = {
+	"delivery", sizeof(struct st_delivery), delivery_rows,
+	sizeof(delivery_rows) / sizeof(delivery_rows[0]),
+};
+
+static const char *const status_names[] = { "pending", "delivered",
+    "failed" };
+
+const char *
+st_status_name(int status)
 {
-	penc_str(e, h->id);
-	penc_str(e, h->org);
-	penc_str(e, h->url);
-	penc_u32(e, h->events);
-	penc_u8(e, h->enabled);
-	penc_str(e, h->secret);
-	penc_u64(e, h->created_at);
-	penc_u64(e, h->updated_at);
-	penc_u32(e, h->failures);
-	penc_u64(e, h->disabled_at);
+	return status >= ST_DLV_PENDING && status <= ST_DLV_FAILED ?
+	    status_names[status] : NULL;
 }
 
 int
-pdec_webhook(struct pdec *d, struct st_webhook *h)
+st_status_parse(const char *name)
 {
-	memset(h, 0, sizeof(*h));
-	pdec_strbuf(d, h->id, sizeof(h->id));
-	pdec_strbuf(d, h->org, sizeof(h->org));
-	h->url = pdec_strdup(d, ST_HOOK_URL_MAX);
-	h->events = pdec_u32(d);
-	h->enabled = pdec_u8(d);
-	pdec_strbuf(d, h->secret, sizeof(h->secret));
-	h->created_at = pdec_u64(d);
-	h->updated_at = pdec_u64(d);
-	h->failures = pdec_u32(d);
-	h->disabled_at = pdec_u64(d);
-	if (d->err) {
-		st_webhook_free(h);
-		return -1;
-	}
-	return 0;
+	int i;
+
+	for (i = ST_DLV_PENDING; i <= ST_DLV_FAILED; i++)
+		if (strcmp(name, status_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 void
 st_delivery_free(struct st_delivery *d)
 {
-	free(d->payload);
-	memset(d, 0, sizeof(*d));
+	rl_free(&st_delivery_layout, d);
 }
 
-/* Field order on the wire and in LMDB: the struct's. */
 void
 penc_delivery(struct penc *e, const struct st_delivery *d)
 {
-	penc_str(e, d->id);
-	penc_str(e, d->hook);
-	penc_str(e, d->org);
-	penc_u32(e, d->event);
-	penc_u8(e, d->status);
-	penc_u32(e, d->attempts);
-	penc_u64(e, d->created_at);
-	penc_u64(e, d->next_at);
-	penc_u64(e, d->updated_at);
-	penc_u32(e, d->code);
-	penc_str(e, d->error);
-	penc_u32(e, d->duration_ms);
-	penc_bytes(e, d->payload, d->payload_len);
+	rl_enc(e, &st_delivery_layout, d);
 }
 
 int
 pdec_delivery(struct pdec *d, struct st_delivery *v)
 {
-	const uint8_t *p;
-	size_t n = 0;
-
-	memset(v, 0, sizeof(*v));
-	pdec_strbuf(d, v->id, sizeof(v->id));
-	pdec_strbuf(d, v->hook, sizeof(v->hook));
-	pdec_strbuf(d, v->org, sizeof(v->org));
-	v->event = pdec_u32(d);
-	v->status = pdec_u8(d);
-	v->attempts = pdec_u32(d);
-	v->created_at = pdec_u64(d);
-	v->next_at = pdec_u64(d);
-	v->updated_at = pdec_u64(d);
-	v->code = pdec_u32(d);
-	pdec_strbuf(d, v->error, sizeof(v->error));
-	v->duration_ms = pdec_u32(d);
-	if ((p = pdec_bytes(d, &n)) != NULL && n > 0) {
-		if (n > PROTO_MAX_PAYLOAD || (v->payload = malloc(n)) == NULL)
-			d->err = 1;
-		else {
-			memcpy(v->payload, p, n);
-			v->payload_len = (uint32_t)n;
-		}
-	}
-	if (d->err) {
-		st_delivery_free(v);
-		return -1;
-	}
-	return 0;
+	return rl_dec(d, &st_delivery_layout, v, rl_version(
+	    &st_delivery_layout));
 }
 
 void
@@ -241,6 +249,7 @@ st_webhook_url_invalid(const char *url)
 	return NULL;
 }
 
+/* By hand: its url's and events' messages are not the walk's. */
 const char *
 st_webhook_invalid(const struct st_webhook *h)
 {

@@ -18,11 +18,12 @@
  *   ST_HOOK_DELETE  str id                                -> (empty)
  *     `not found` also for another organisation's webhook.
  *
- * A webhook: str id ("wh_" + 32 lowercase hex), str org, str url (1-2048
- * bytes, http or https: the worker checks where it points), u32 events
- * (ST_HE_* bits, at least one), u8 enabled, str secret, u64 created_at,
- * u64 updated_at, u32 failures (deliveries failed in a row), u64
- * disabled_at (0: not turned off by its failures).
+ * A webhook: its rows below in order (ST_WEBHOOK_ROWS, record.h): str id
+ * ("wh_" + 32 lowercase hex), str org, str url (1-2048 bytes, http or
+ * https: the worker checks where it points), u32 events (ST_HE_* bits, at
+ * least one), u8 enabled, str secret, u64 created_at, u64 updated_at, u32
+ * failures (deliveries failed in a row), u64 disabled_at (0: not turned
+ * off by its failures).
  *
  * The outbox (issue 23, item 1): a request that makes an event (a
  * conversation, a message, a handoff, a contact) writes, in its own
@@ -50,13 +51,13 @@
  *                       now again; `not found` unless it is that hook's)
  *   ST_HOOK_TEST        str hook id       -> delivery (a webhook.test)
  *
- * A delivery: str id ("dlv_" + 16 hex), str hook, str org, u32 event (one
- * ST_HE_* bit, or ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64
- * created_at, u64 next_at, u64 updated_at, u32 code (the last answer's
- * HTTP status, 0 none), str error (the last failure, "" none), u32
- * duration_ms (the last attempt's), bytes payload (the event as ST_EV
- * carries it, agentmsg.h; empty in lists). A job: delivery, str url,
- * str secret.
+ * A delivery: its rows below in order (ST_DELIVERY_ROWS, record.h): str
+ * id ("dlv_" + 16 hex), str hook, str org, u32 event (one ST_HE_* bit, or
+ * ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64 created_at, u64
+ * next_at, u64 updated_at, u32 code (the last answer's HTTP status, 0
+ * none), str error (the last failure, "" none), u32 duration_ms (the last
+ * attempt's), bytes payload (the event as ST_EV carries it, agentmsg.h;
+ * empty in lists). A job: delivery, str url, str secret.
  */
 #ifndef PARLEY_HOOKMSG_H
 #define PARLEY_HOOKMSG_H
@@ -65,6 +66,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_HOOKS_MAX		20	/* per organisation */
@@ -107,34 +109,110 @@ enum st_dlv_status {
 #define ST_HF_URL		0x0001
 #define ST_HF_EVENTS		0x0002
 #define ST_HF_ENABLED		0x0004
-#define ST_HF_ALL		0x0007
+
+/*
+ * The webhook record, a row per field in stored order (record.h), of
+ * format 1. Its url is malloc'd; its events ST_HE_* bits (shown as their
+ * names, workerd/admin/webhooks.c); its secret never shown but by the
+ * create's reply ("" in the others) and zeroed when freed; a new one is
+ * enabled.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_WEBHOOK_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	F(BYTES, url, "url", 1, ST_HF_URL,				\
+	    RF_ADM, ST_HOOK_URL_MAX, 0)					\
+	F(U32, events, "events", 1, ST_HF_EVENTS,			\
+	    RF_ADM, ST_HE_ALL, 0)					\
+	F(BOOL, enabled, "enabled", 1, ST_HF_ENABLED,			\
+	    RF_ADM, 1, 1)						\
+	F(SECRET, secret, "secret", 1, RF_RO,				\
+	    RF_HID, ST_HOOK_SECRET_MAX, 0)				\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(U32, failures, "failures", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TIME, disabled_at, "disabled_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
 
 struct st_webhook {
-	char id[ST_HOOK_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	char *url;		/* malloc'd */
-	uint32_t events;	/* ST_HE_* */
-	uint8_t enabled;
-	char secret[ST_HOOK_SECRET_MAX + 1];	/* "" in replies but the create's */
-	uint64_t created_at, updated_at;
-	uint32_t failures;
-	uint64_t disabled_at;
+	ST_WEBHOOK_ROWS(RF_MEMBER)
 };
 
+/* Its layout (hookmsg.c), and the mask of every field an update sets. */
+extern const struct rlayout st_webhook_layout;
+#define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
+
+/*
+ * A delivery's kind of its own (record.h), PAYLOAD: uint8_t *m (malloc'd;
+ * NULL for none) and uint32_t m_len; bytes, at most PROTO_MAX_PAYLOAD.
+ */
+#define RF_DECL_PAYLOAD(m, b)	uint8_t *m; uint32_t m##_len;
+#define RF_KIND_PAYLOAD		RF_OWN
+#define RF_OFF_PAYLOAD		RF_OFF_GEN
+#define RF_SIZE_PAYLOAD(T, m)	(offsetof(T, m##_len) + sizeof(uint32_t) - \
+	offsetof(T, m))
+#define RF_COUNT_PAYLOAD	RF_NOCOUNT
+#define RF_CODEC_PAYLOAD	(&st_payload_codec)
+#define RF_NAMES_PAYLOAD	RF_NONAME
+
+extern const struct rcodec st_payload_codec;
+
+/*
+ * The delivery record, a row per field in stored order (record.h), of
+ * format 1: storaged's alone (no request sets a row). Its event (one
+ * ST_HE_* bit or ST_HE_TEST) is shown as its name, its code, error,
+ * duration and next attempt as null when there are none
+ * (workerd/admin/webhooks.c); its organisation and payload (NULL, none,
+ * in lists) never.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_DELIVERY_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_DLV_ID_LEN, 0)					\
+	F(BUF, hook, "webhook_id", 1, RF_RO,				\
+	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
+	F(U32, event, "event", 1, RF_RO,				\
+	    RF_ADM, ST_HE_TEST, 0)					\
+	F(ENUM, status, "status", 1, RF_RO,				\
+	    RF_ADM, ST_DLV_FAILED, ST_DLV_PENDING)			\
+	F(U32, attempts, "attempts", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, next_at, "next_attempt_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(U32, code, "response_code", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(BUF, error, "last_error", 1, RF_RO,				\
+	    RF_ADM, ST_DLV_ERROR_MAX, 0)				\
+	F(U32, duration_ms, "duration_ms", 1, RF_RO,			\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
+	    RF_HID, PROTO_MAX_PAYLOAD, 0)
+
 struct st_delivery {
-	char id[ST_DLV_ID_LEN + 1];
-	char hook[ST_HOOK_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	uint32_t event;		/* one ST_HE_* bit, or ST_HE_TEST */
-	uint8_t status;		/* enum st_dlv_status */
-	uint32_t attempts;
-	uint64_t created_at, next_at, updated_at;
-	uint32_t code;
-	char error[ST_DLV_ERROR_MAX + 1];
-	uint32_t duration_ms;
-	uint8_t *payload;	/* malloc'd; NULL (0 bytes) in lists */
-	uint32_t payload_len;
+	ST_DELIVERY_ROWS(RF_MEMBER)
 };
+
+/* Its layout (hookmsg.c). */
+extern const struct rlayout st_delivery_layout;
+/* A status's name ("pending"; NULL out of range) and back (-1): its ENUM. */
+const char *st_status_name(int status);
+int st_status_parse(const char *name);
 
 /* A due delivery as the notifier takes it: where, and how to sign. */
 struct st_hook_job {
@@ -143,12 +221,8 @@ struct st_hook_job {
 	char secret[ST_HOOK_SECRET_MAX + 1];
 };
 
+/* Frees what h holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_webhook_free(struct st_webhook *);
-/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
-int st_webhook_copy(struct st_webhook *dst, const struct st_webhook *src);
-void penc_webhook(struct penc *, const struct st_webhook *);
-/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_webhook(struct pdec *, struct st_webhook *);
 /*
  * NULL when h is a valid webhook, else "field: what is wrong" (static):
  * url 1-2048 bytes starting http:// or https:// without controls or
@@ -158,12 +232,16 @@ int pdec_webhook(struct pdec *, struct st_webhook *);
 const char *st_webhook_invalid(const struct st_webhook *h);
 /* url's part of st_webhook_invalid: NULL, or "url: ..." (static). */
 const char *st_webhook_url_invalid(const char *url);
+/* Frees what d holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_delivery_free(struct st_delivery *);
-void penc_delivery(struct penc *, const struct st_delivery *);
+/* d in the current format: rl_enc. */
+void penc_delivery(struct penc *, const struct st_delivery *d);
 /* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_delivery(struct pdec *, struct st_delivery *);
+/* A job is a message, not a record: its delivery's rows, its url, secret. */
 void st_hook_job_free(struct st_hook_job *);
 void penc_hook_job(struct penc *, const struct st_hook_job *);
+/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_hook_job(struct pdec *, struct st_hook_job *);
 /*
  * An outbox id: prefix and a sequence number in 16 lowercase hex (out:

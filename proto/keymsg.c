@@ -1,82 +1,81 @@
 /*
- * API keys and the audit log: the key record, its checks, and the
- * layouts of their requests and replies (keymsg.h), which the message
- * table (msgtab.c) names.
+ * API keys and the audit log: the key record's layout and its kinds of
+ * its own (its rows' walks, record.h), its checks, and the layouts of
+ * their requests and replies (keymsg.h), which the message table
+ * (msgtab.c) names.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "keymsg.h"
 #include "util.h"
 
+static void
+role_enc(struct penc *e, const void *rec)
+{
+	penc_u8(e, ((const struct st_apikey *)rec)->role);
+}
+
+static void
+role_dec(struct pdec *d, void *rec)
+{
+	((struct st_apikey *)rec)->role = pdec_u8(d);
+}
+
+const struct rcodec st_role_codec = { "ROLE", role_enc, role_dec, NULL,
+    NULL };
+
+/* None unless it is whole: a reply's key has none. */
+static void
+hash_enc(struct penc *e, const void *rec)
+{
+	const struct st_apikey *k = rec;
+
+	penc_bytes(e, k->hash, k->hash_len == ST_KEY_HASH_LEN ?
+	    ST_KEY_HASH_LEN : 0);
+}
+
+static void
+hash_dec(struct pdec *d, void *rec)
+{
+	struct st_apikey *k = rec;
+	const uint8_t *h;
+	size_t n = 0;
+
+	if ((h = pdec_bytes(d, &n)) != NULL && n == ST_KEY_HASH_LEN) {
+		memcpy(k->hash, h, ST_KEY_HASH_LEN);
+		k->hash_len = ST_KEY_HASH_LEN;
+	} else if (n != 0)
+		d->err = 1;
+}
+
+const struct rcodec st_hash_codec = { "HASH", hash_enc, hash_dec, NULL,
+    NULL };
+
+#define KEY_ROW(...)	RF_ROW(struct st_apikey, __VA_ARGS__)
+
+static const struct rfield apikey_rows[] = {
+	ST_APIKEY_ROWS(KEY_ROW)
+};
+
+const struct rlayout st_apikey_layout = {
+	"apikey", sizeof(struct st_apikey), apikey_rows,
+	sizeof(apikey_rows) / sizeof(apikey_rows[0]),
+};
+
 void
 st_apikey_free(struct st_apikey *k)
 {
-	free(k->name);
-	memset(k, 0, sizeof(*k));
+	rl_free(&st_apikey_layout, k);
 }
 
-int
-st_apikey_copy(struct st_apikey *dst, const struct st_apikey *src)
-{
-	*dst = *src;
-	if ((dst->name = strdup(src->name != NULL ? src->name : "")) == NULL) {
-		memset(dst, 0, sizeof(*dst));
-		return -1;
-	}
-	return 0;
-}
-
-/* Field order on the wire and in LMDB: the struct's. */
-void
-penc_apikey(struct penc *e, const struct st_apikey *k)
-{
-	penc_str(e, k->id);
-	penc_str(e, k->org);
-	penc_str(e, k->name);
-	penc_u8(e, k->role);
-	penc_bytes(e, k->hash, k->hash_len == ST_KEY_HASH_LEN ?
-	    ST_KEY_HASH_LEN : 0);
-	penc_u64(e, k->created_at);
-	penc_u64(e, k->updated_at);
-	penc_u64(e, k->last_used_at);
-}
-
-int
-pdec_apikey(struct pdec *d, struct st_apikey *k)
-{
-	const uint8_t *h;
-	size_t hlen = 0;
-
-	memset(k, 0, sizeof(*k));
-	pdec_strbuf(d, k->id, sizeof(k->id));
-	pdec_strbuf(d, k->org, sizeof(k->org));
-	/* Characters are up to 4 bytes: st_apikey_invalid counts them. */
-	k->name = pdec_strdup(d, 4 * ST_KEY_NAME_MAX);
-	k->role = pdec_u8(d);
-	if ((h = pdec_bytes(d, &hlen)) != NULL && hlen == ST_KEY_HASH_LEN) {
-		memcpy(k->hash, h, ST_KEY_HASH_LEN);
-		k->hash_len = ST_KEY_HASH_LEN;
-	} else if (hlen != 0)
-		d->err = 1;
-	k->created_at = pdec_u64(d);
-	k->updated_at = pdec_u64(d);
-	k->last_used_at = pdec_u64(d);
-	if (d->err) {
-		st_apikey_free(k);
-		return -1;
-	}
-	return 0;
-}
-
+/* Its rows' bounds (a name), then its role by hand (1 to 3: not an ENUM). */
 const char *
 st_apikey_invalid(const struct st_apikey *k)
 {
-	const char *name = k->name != NULL ? k->name : "";
-	ssize_t n = proto_utf8_chars(name, strlen(name));
+	const char *why;
 
-	if (n < 1 || n > ST_KEY_NAME_MAX)
-		return "name: must be 1 to 100 characters of UTF-8";
+	if ((why = rl_invalid(&st_apikey_layout, k)) != NULL)
+		return why;
 	if (k->role < ST_ROLE_AGENT || k->role > ST_ROLE_OWNER)
 		return "role: must be agent, admin or owner";
 	return NULL;

@@ -23,10 +23,11 @@
  *   ST_AUDIT_NOTE   str action, str target               -> (empty)
  *     an action no request records itself (ST_AUDIT_NOTE_ACTIONS).
  *
- * A key, as sent: str id ("key_" + 32 lowercase hex), str org, str name
- * (1-100 characters), u8 role (enum st_role, agent to owner), bytes hash
- * (32 stored; always empty in a reply), u64 created_at, u64 updated_at,
- * u64 last_used_at (0: never; moved at most once a minute).
+ * A key, as sent: its rows below in order (ST_APIKEY_ROWS, record.h): str
+ * id ("key_" + 32 lowercase hex), str org, str name (1-100 characters), u8
+ * role (enum st_role, agent to owner), bytes hash (32 stored; always empty
+ * in a reply), u64 created_at, u64 updated_at, u64 last_used_at (0: never;
+ * moved at most once a minute).
  *
  * An audit entry: u64 at (ms), u8 who kind (enum st_who_kind), str who
  * id, str user ("" none), str action ("widget.create"...), str target
@@ -39,6 +40,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_KEYS_MAX		100	/* per organisation */
@@ -57,15 +59,66 @@
 #define ST_AUDIT_ACTION_MAX	32
 #define ST_AUDIT_TARGET_MAX	64
 
+/* The fields a create sets (keys do not change: no update). */
+#define ST_KF_NAME		0x0001
+#define ST_KF_ROLE		0x0002
+
+/*
+ * A key's kinds of its own (record.h). ROLE: uint8_t, enum st_role; u8;
+ * its name (st_role_name, whose 0 is no role: not an ENUM's 0 to bound).
+ * HASH: uint8_t m[bound] and uint32_t m_len (bound or 0); bytes of m_len.
+ */
+#define RF_DECL_ROLE(m, b)	uint8_t m;
+#define RF_KIND_ROLE		RF_OWN
+#define RF_OFF_ROLE		RF_OFF_GEN
+#define RF_SIZE_ROLE		RF_SIZE_GEN
+#define RF_COUNT_ROLE		RF_NOCOUNT
+#define RF_CODEC_ROLE		(&st_role_codec)
+#define RF_NAMES_ROLE		RF_NONAME
+#define RF_DECL_HASH(m, b)	uint8_t m[b]; uint32_t m##_len;
+#define RF_KIND_HASH		RF_OWN
+#define RF_OFF_HASH		RF_OFF_GEN
+#define RF_SIZE_HASH(T, m)	(offsetof(T, m##_len) + sizeof(uint32_t) - \
+	offsetof(T, m))
+#define RF_COUNT_HASH		RF_NOCOUNT
+#define RF_CODEC_HASH		(&st_hash_codec)
+#define RF_NAMES_HASH		RF_NONAME
+
+extern const struct rcodec st_role_codec, st_hash_codec;
+
+/*
+ * The API key record, a row per field in stored order (record.h), of
+ * format 1: its name malloc'd, 1-100 characters of UTF-8; its hash (32
+ * stored, none in replies) and its organisation never shown, nor its
+ * updated_at.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_APIKEY_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_KEY_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
+	F(STR, name, "name", 1, ST_KF_NAME,				\
+	    RF_ADM, ST_KEY_NAME_MAX, 1)					\
+	F(ROLE, role, "role", 1, ST_KF_ROLE,				\
+	    RF_ADM, ST_ROLE_OWNER, 0)					\
+	F(HASH, hash, "hash", 1, RF_RO,					\
+	    RF_HID, ST_KEY_HASH_LEN, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, last_used_at, "last_used_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
+
 struct st_apikey {
-	char id[ST_KEY_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	char *name;		/* malloc'd; 1-100 characters of UTF-8 */
-	uint8_t role;		/* enum st_role: ST_ROLE_AGENT..ST_ROLE_OWNER */
-	uint8_t hash[ST_KEY_HASH_LEN];
-	uint32_t hash_len;	/* 32 stored, 0 in replies */
-	uint64_t created_at, updated_at, last_used_at;
+	ST_APIKEY_ROWS(RF_MEMBER)
 };
+
+/* Its layout (keymsg.c). */
+extern const struct rlayout st_apikey_layout;
 
 struct st_audit_entry {
 	uint64_t at;
@@ -75,15 +128,12 @@ struct st_audit_entry {
 	char action[ST_AUDIT_ACTION_MAX + 1];
 	char target[ST_AUDIT_TARGET_MAX + 1];
 };
+/* Frees what k holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_apikey_free(struct st_apikey *);
-/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
-int st_apikey_copy(struct st_apikey *dst, const struct st_apikey *src);
-void penc_apikey(struct penc *, const struct st_apikey *);
-/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_apikey(struct pdec *, struct st_apikey *);
 /*
  * NULL when k's name and role are valid, else "field: what is wrong"
- * (static): name 1-100 characters of UTF-8, role agent, admin or owner.
+ * (static, or rl_invalid's buffer): name 1-100 characters of UTF-8, role
+ * agent, admin or owner.
  */
 const char *st_apikey_invalid(const struct st_apikey *k);
 /* 1 when s can name a key: "key_" + 32 lowercase hex. */

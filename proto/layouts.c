@@ -3,6 +3,8 @@
  * and the tests walk each. A new record's layout is added here.
  */
 #include "agentmsg.h"
+#include "hookmsg.h"
+#include "keymsg.h"
 #include "orgmsg.h"
 #include "record.h"
 #include "widgetmsg.h"
@@ -11,6 +13,9 @@ const struct rlayout *const rl_layouts[] = {
 	&st_widget_layout,
 	&st_agent_layout,
 	&st_org_layout,
+	&st_webhook_layout,
+	&st_delivery_layout,
+	&st_apikey_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

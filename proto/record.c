@@ -319,7 +319,11 @@ rl_row_free(const struct rfield *f, void *rec)
 			f->codec->free(rec);
 		break;
 	}
-	memset(AT(rec, f->off), 0, f->size);
+	/* A secret's bytes (a webhook's): not left behind in any case. */
+	if (f->kind == RF_SECRET || f->view == RF_HID)
+		explicit_bzero(AT(rec, f->off), f->size);
+	else
+		memset(AT(rec, f->off), 0, f->size);
 }
 
 void

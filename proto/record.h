@@ -17,7 +17,8 @@
  *
  * KIND, the member's C type, wire form (proto.h) and JSON:
  *   BUF     char[bound + 1]; str; a string
- *   SECRET  char[bound + 1]; str; never shown: "<json>_set", a boolean
+ *   SECRET  char[bound + 1]; str; never shown: "<json>_set", a boolean;
+ *           its bytes zeroed when freed (explicit_bzero), as a hidden row's
  *   TEXT    char *, at most bound characters of UTF-8; str; null for ""
  *   STR     as TEXT, "" shown as ""
  *   BYTES   as STR, but at most bound bytes of UTF-8 (a prompt, a URL, a

@@ -58,13 +58,10 @@ RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
 ROWS(pl_widget, struct st_widget, st_widget_layout);
 ROWS(pl_agent, struct st_agent, st_agent_layout);
 ROWS(pl_org, struct st_org, st_org_layout);
-RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
-    st_apikey_free);
+ROWS(pl_apikey, struct st_apikey, st_apikey_layout);
 RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
-RECORD(pl_webhook, struct st_webhook, penc_webhook, pdec_webhook,
-    st_webhook_free);
-RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
-    st_delivery_free);
+ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
+ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
 RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);

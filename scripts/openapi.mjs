@@ -56,6 +56,25 @@ export const SCHEMAS = {
     builtin: { null: ['organization_id', 'created_at', 'updated_at'], unbounded: ['system_prompt', 'model'] },
   },
   st_org: { read: 'Organization', write: 'OrganizationInput' },
+  st_webhook: {
+    read: 'Webhook', write: 'WebhookInput',
+    // events: their names; failures: no upper bound; disabled_at: null
+    // for 0; url: a string, never null (workerd/admin/webhooks.c).
+    own: { read: ['events', 'failures', 'disabled_at'], write: ['url', 'events'] },
+  },
+  st_apikey: {
+    read: 'ApiKey', write: 'ApiKeyInput',
+    // role: its name (agent, admin or owner: no role 0); last_used_at:
+    // null for never (workerd/admin/apikeys.c).
+    own: { read: ['role', 'last_used_at'], write: ['role'] },
+  },
+  // Read alone (storaged's record: no request sets a row). Its event by
+  // name, its attempts unbounded, the others null when there are none
+  // (workerd/admin/webhooks.c).
+  st_delivery: {
+    read: 'WebhookDelivery',
+    own: { read: ['event', 'attempts', 'response_code', 'last_error', 'duration_ms', 'next_attempt_at'] },
+  },
 };
 
 // Which rows each view shows.

@@ -2,14 +2,16 @@
  * An organisation's webhooks (see STORAGE.md, hookstore.h), a records.c
  * entity:
  *
- *	webhooks       id ("wh_" + 32 hex) -> webhook (penc_webhook, with
- *	               its secret: the notifier signs with it)
+ *	webhooks       id ("wh_" + 32 hex) -> webhook (its rows,
+ *	               ST_WEBHOOK_ROWS, with its secret: the notifier signs
+ *	               with it)
  *	webhook_order  u64 created_at | id -> ()
  *	hook_org       org NUL id -> (): an organisation's, for the outbox
  *	               (every event looks here)
  *
- * Every value starts with ST_RECORD_VERSION. The admin API's list walks
- * them all (entity_list: at most ST_HOOKS_MAX per organisation); a
+ * Every value starts with its layout's format, ST_RECORD_VERSION; the
+ * walks of its rows (record.h) copy and merge it. The admin API's list
+ * walks them all (entity_list: at most ST_HOOKS_MAX per organisation); a
  * webhook deleted takes its deliveries with it (outbox.c).
  */
 #include <stddef.h>
@@ -27,7 +29,12 @@
 #include "optab.h"
 #include "storeint.h"
 
-ENTITY_CHECKS(hook, struct st_webhook, st_webhook_copy, st_webhook_invalid)
+/* Its own check: its url's and events' messages (hookmsg.c). */
+static const char *
+hook_invalid(const void *rec)
+{
+	return st_webhook_invalid(rec);
+}
 
 static const struct store_entity hook_entity;
 
@@ -84,26 +91,21 @@ hook_admit(struct store_txn *t, const void *rec, uint32_t mask)
 	return t->err;
 }
 
-/* url, events, enabled; enabled again, its failures are forgotten. */
+/* url, events, enabled (the rows'); enabled again, its failures forgotten. */
 static int
 hook_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
     void *arg)
 {
-	struct st_webhook *cur = curp, *req = reqp;
+	struct st_webhook *cur = curp;
+	const struct st_webhook *req = reqp;
 
 	(void)t;
 	(void)arg;
-	if (mask & ST_HF_URL)
-		SWAP(cur->url, req->url);
-	if (mask & ST_HF_EVENTS)
-		cur->events = req->events;
-	if (mask & ST_HF_ENABLED) {
-		if (req->enabled && !cur->enabled) {
-			cur->failures = 0;
-			cur->disabled_at = 0;
-		}
-		cur->enabled = req->enabled;
+	if ((mask & ST_HF_ENABLED) && req->enabled && !cur->enabled) {
+		cur->failures = 0;
+		cur->disabled_at = 0;
 	}
+	rl_merge(&st_webhook_layout, cur, reqp, mask);
 	return 0;
 }
 
@@ -116,7 +118,7 @@ static const struct store_entity hook_entity = {
 	.dbi = offsetof(struct store, webhooks),
 	.order = offsetof(struct store, webhook_order),
 	.fresh = offsetof(struct store, webhooks),
-	.version = ST_RECORD_VERSION,
+	.layout = &st_webhook_layout,
 	.codec = &pl_webhook,
 	ENTITY_MEMBERS(struct st_webhook),
 	.org = offsetof(struct st_webhook, org),
@@ -126,7 +128,6 @@ static const struct store_entity hook_entity = {
 	.max = ST_HOOKS_MAX * ST_ORGS_MAX,
 	.mask_all = ST_HF_ALL,
 	.id_valid = st_hook_id_valid,
-	.copy = hook_copy,
 	.invalid = hook_invalid,
 	.admit = hook_admit,
 	.merge = hook_merge,

@@ -1,7 +1,8 @@
 /*
  * The webhooks' outbox (see STORAGE.md, outbox.h):
  *
- *	deliveries       u64 seq -> delivery (penc_delivery, with its payload)
+ *	deliveries       u64 seq -> delivery (its rows, ST_DELIVERY_ROWS, with
+ *	                 its payload)
  *	hook_due         hook id | u64 next_at | u64 seq -> (): a webhook's
  *	                 pending ones, soonest due first
  *	due_hooks        u64 next_at | hook id -> (): each webhook with a

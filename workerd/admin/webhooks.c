@@ -262,23 +262,13 @@ ADMIN_ENTITY_ROUTES(webhooks, hook_entity)
 
 /* ---------------------------------------------------------- deliveries */
 
-static const char *
-status_name(uint8_t s)
-{
-	switch (s) {
-	case ST_DLV_PENDING:	return "pending";
-	case ST_DLV_DELIVERED:	return "delivered";
-	case ST_DLV_FAILED:	return "failed";
-	}
-	return "unknown";
-}
-
 /* What a delivery's last attempt said; its payload is never shown. */
 static json_t *
 delivery_json(const void *rep, int *status)
 {
 	const struct st_delivery *d = rep;
 	const char *ev = st_hook_event_name(d->event);
+	const char *st = st_status_name(d->status);
 	json_t *v;
 	int err = 0;
 
@@ -287,7 +277,7 @@ delivery_json(const void *rep, int *status)
 	exprow_oset(v, "id", exprow_text(d->id), &err);
 	exprow_oset(v, "webhook_id", exprow_text(d->hook), &err);
 	exprow_oset(v, "event", exprow_text(ev != NULL ? ev : ""), &err);
-	exprow_oset(v, "status", exprow_text(status_name(d->status)), &err);
+	exprow_oset(v, "status", exprow_text(st != NULL ? st : "unknown"), &err);
 	exprow_oset(v, "attempts", json_integer(d->attempts), &err);
 	exprow_oset(v, "response_code", d->code != 0 ?
 	    json_integer(d->code) : json_null(), &err);

@@ -12,8 +12,8 @@
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
 // (stmsgs.c's RECORD: a conv, a message...) have theirs below, and those
-// with rows (its ROWS: a widget, an agent, an organisation) theirs from
-// records.mjs; storage.test.mjs checks every payload against the C
+// with rows (its ROWS: a widget, an agent, an organisation, a webhook, a
+// delivery, an API key) theirs from records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -228,33 +228,8 @@ export function decMsg(d) {
 const AGENT = rowCodec('st_agent');
 export const decAgent = (d) => AGENT.dec(d);
 
-// An organisation's API key (proto/keymsg.h), both ways; hash: 0 or 32 bytes.
-export function encApiKey(e, k) {
-  return e.str(k.id).str(k.org).str(k.name).u8(k.role).bytes(k.hash ?? Buffer.alloc(0)).u64(k.createdAt)
-    .u64(k.updatedAt).u64(k.lastUsedAt);
-}
-
-export function decApiKey(d) {
-  return { id: d.str(), org: d.str(), name: d.str(), role: d.u8(), hash: Buffer.from(d.bytes()), createdAt: d.u64(),
-    updatedAt: d.u64(), lastUsedAt: d.u64() };
-}
-
-// A webhook (proto/hookmsg.h), its delivery, a due job.
-export function encWebhook(e, h) {
-  return e.str(h.id).str(h.org).str(h.url).u32(h.events).u8(h.enabled).str(h.secret).u64(h.createdAt)
-    .u64(h.updatedAt).u32(h.failures).u64(h.disabledAt);
-}
-
-export function decWebhook(d) {
-  return { id: d.str(), org: d.str(), url: d.str(), events: d.u32(), enabled: d.u8(), secret: d.str(), createdAt: d.u64(),
-    updatedAt: d.u64(), failures: d.u32(), disabledAt: d.u64() };
-}
-
-export function decDelivery(d) {
-  return { id: d.str(), hook: d.str(), org: d.str(), event: d.u32(), status: d.u8(), attempts: d.u32(),
-    createdAt: d.u64(), nextAt: d.u64(), updatedAt: d.u64(), code: d.u32(), error: d.str(), durationMs: d.u32(),
-    payload: Buffer.from(d.bytes()) };
-}
+// A due job (proto/hookmsg.h): a delivery (its rows' codec), url, secret.
+const DELIVERY = rowCodec('st_delivery');
 
 // A mail of the mail outbox (proto/mailmsg.h).
 export function decMail(d) {
@@ -298,10 +273,7 @@ const RECORDS = {
   ...Object.fromEntries([...TABLE.layouts.values()].filter((l) => l.rows).map((l) => [l.record, rowCodec(l.record)])),
   st_conv: { dec: decConv },
   st_msg: { dec: decMsg },
-  st_apikey: { enc: encApiKey, dec: decApiKey },
-  st_webhook: { enc: encWebhook, dec: decWebhook },
-  st_delivery: { dec: decDelivery },
-  st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
+  st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
   st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },
   st_contact: { dec: decContact },

@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "hookmsg.h"
+#include "keymsg.h"
 #include "record.h"
 #include "widgetmsg.h"
 #include "util.h"
@@ -106,6 +108,58 @@ hours_sample(struct penc *e, enum sample s)
 	}
 }
 
+/* PAYLOAD (hookmsg.h): bytes, any (none, the defaults). */
+static void
+payload_sample(struct penc *e, enum sample s)
+{
+	static uint8_t b[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 7);
+	switch (s) {
+	case SAM_SET:
+		penc_bytes(e, "{\"type\":\"webhook.test\"}", 23);
+		break;
+	case SAM_LONG:
+		penc_bytes(e, b, sizeof(b));
+		break;
+	case SAM_UTF8:
+		penc_bytes(e, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
+		break;
+	case SAM_OUT:
+		penc_bytes(e, "\x00\xff\xfe", 3);
+		break;
+	default:
+		penc_bytes(e, NULL, 0);
+		break;
+	}
+}
+
+/* ROLE (keymsg.h): a u8, agent (1) to owner (3); 0 none, 255 out. */
+static void
+role_sample(struct penc *e, enum sample s)
+{
+	penc_u8(e, s == SAM_SET ? ST_ROLE_ADMIN : s == SAM_LONG ?
+	    ST_ROLE_OWNER : s == SAM_UTF8 ? ST_ROLE_AGENT : s == SAM_OUT ?
+	    255 : 0);
+}
+
+/* HASH (keymsg.h): bytes, 32 or none. */
+static void
+hash_sample(struct penc *e, enum sample s)
+{
+	uint8_t h[ST_KEY_HASH_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(h); i++)
+		h[i] = (uint8_t)(s == SAM_OUT ? 0xff : i + s);
+	if (s == SAM_DEFAULTS)
+		penc_bytes(e, NULL, 0);
+	else
+		penc_bytes(e, h, sizeof(h));
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -115,6 +169,9 @@ static const struct {
 	own_put *put;
 } own_samples[] = {
 	{ "HOURS", hours_sample },
+	{ "PAYLOAD", payload_sample },
+	{ "ROLE", role_sample },
+	{ "HASH", hash_sample },
 };
 
 static own_put *
