@@ -63,7 +63,7 @@ put_ptr(void *rec, size_t off, char *p)
 
 /*
  * Stores v in rec's number row f as its kind lays it out: a byte (BOOL,
- * ENUM), a uint32_t (U32, COUNT) or a uint64_t (TIME); no other kind.
+ * ENUM, U8), a uint32_t (U32, COUNT) or a uint64_t (TIME); no other kind.
  */
 static void
 put_num(const struct rfield *f, void *rec, uint64_t v)
@@ -71,6 +71,7 @@ put_num(const struct rfield *f, void *rec, uint64_t v)
 	switch (f->kind) {
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		*AT(rec, f->off) = (uint8_t)v;
 		break;
 	case RF_U32:
@@ -113,6 +114,7 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		penc_u8(e, *CAT(rec, f->off));
 		break;
 	case RF_U32:
@@ -206,6 +208,7 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		put_num(f, rec, pdec_u8(d));
 		break;
 	case RF_U32:
@@ -245,6 +248,7 @@ set_default(const struct rfield *f, void *rec, int strs)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 	case RF_U32:
 	case RF_COUNT:
 		put_num(f, rec, f->x);
@@ -511,6 +515,11 @@ field_invalid(const struct rfield *f, const void *rec)
 	case RF_ENUM:
 		if (*CAT(rec, f->off) > f->bound)
 			return say_names(f);
+		break;
+	case RF_U8:
+		if (*CAT(rec, f->off) > f->bound)
+			return say(f, "must be an integer from 0 to %u",
+			    f->bound);
 		break;
 	case RF_U32:
 		if (get_u32(rec, f->off) > f->bound)

@@ -45,7 +45,7 @@ const shownBy = (rows) => ({
 // The JSON types of a row's kind (OWN kinds: a schema of their own, $ref).
 const TYPES = {
   BUF: ['string'], SECRET: ['boolean'], TEXT: ['string', 'null'], STR: ['string'], BYTES: ['string'],
-  BOOL: ['boolean'], ENUM: ['string'], U32: ['integer'], COUNT: ['integer', 'null'], TIME: ['integer'],
+  BOOL: ['boolean'], ENUM: ['string'], U8: ['integer'], U32: ['integer'], COUNT: ['integer', 'null'], TIME: ['integer'],
   LIST: ['array'], ARRAY: ['array'],
 };
 
@@ -79,7 +79,7 @@ function checkProperty(name, r, p, view, as) {
   if (r.kind === 'TEXT' || r.kind === 'STR' || r.kind === 'BYTES')
     same(p.maxLength ?? (/\{0,(\d+)\}\$$/.exec(p.pattern ?? '') ? Number(/\{0,(\d+)\}\$$/.exec(p.pattern)[1]) : undefined), 'maxLength');
   if (least > 0) assert.equal(p.minLength, least, `${where}: its minLength`);
-  if (r.kind === 'U32' || r.kind === 'COUNT') same(p.maximum, 'maximum');
+  if (r.kind === 'U8' || r.kind === 'U32' || r.kind === 'COUNT') same(p.maximum, 'maximum');
   if (r.kind === 'LIST' || r.kind === 'ARRAY') same(p.maxItems, 'maxItems');
   if (r.kind === 'ENUM') assert.equal(p.enum.length, bound + 1, `${where}: its names`);
 }
@@ -184,7 +184,7 @@ function valuesFor(rows, schema) {
       case 'TEXT': case 'STR': case 'BYTES': body[r.json] = `x-${r.member}`; break;
       case 'BOOL': body[r.json] = r.x !== '1'; break;
       case 'ENUM': body[r.json] = p.enum[p.enum.length - 1]; break;
-      case 'U32': case 'COUNT': body[r.json] = Math.min(constant(r.bound), 7); break;
+      case 'U8': case 'U32': case 'COUNT': body[r.json] = Math.min(constant(r.bound), 7); break;
       case 'LIST': body[r.json] = ['https://a.example']; break;
       case 'ARRAY': body[r.json] = ['A question?']; break;
       default: assert.fail(`${r.json}: a ${r.kind} row: give it a value in FORMED or put it in LEFT`);

@@ -27,7 +27,7 @@ function encRow(e, r, v) {
   const x = v[r.member];
   switch (r.kind) {
     case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': e.str(x); break;
-    case 'BOOL': case 'ENUM': e.u8(x); break;
+    case 'BOOL': case 'ENUM': case 'U8': e.u8(x); break;
     case 'U32': case 'COUNT': e.u32(x); break;
     case 'TIME': e.u64(x); break;
     case 'LIST': case 'ARRAY': e.u32(x.length); for (const s of x) e.str(s); break;
@@ -40,7 +40,7 @@ function encRow(e, r, v) {
 function decRow(d, r, v) {
   switch (r.kind) {
     case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': v[r.member] = d.str(); break;
-    case 'BOOL': case 'ENUM': v[r.member] = d.u8(); break;
+    case 'BOOL': case 'ENUM': case 'U8': v[r.member] = d.u8(); break;
     case 'U32': case 'COUNT': v[r.member] = d.u32(); break;
     case 'TIME': v[r.member] = d.u64(); break;
     case 'LIST': case 'ARRAY': v[r.member] = Array.from({ length: d.u32() }, () => d.str()); break;
@@ -70,7 +70,7 @@ export function shownDefault(r) {
     case 'TEXT': return null;
     case 'STR': return '';
     case 'BOOL': return constant(r.x) !== 0;
-    case 'U32': return constant(r.x);
+    case 'U8': case 'U32': return constant(r.x);
     case 'COUNT': return constant(r.x) || null;
     case 'TIME': return 0;
     case 'LIST': case 'ARRAY': return [];

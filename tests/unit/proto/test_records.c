@@ -268,6 +268,11 @@ set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
 		*AT(rec, f->off) = s == SAM_SET ? other(f->x, f->bound) :
 		    s == SAM_LONG ? f->bound : s == SAM_OUT ? 255 : f->x;
 		break;
+	case RF_U8:
+		*AT(rec, f->off) = (uint8_t)(s == SAM_SET ?
+		    other(f->x, f->bound) : s == SAM_LONG ? f->bound :
+		    s == SAM_OUT ? (f->bound < 255 ? f->bound + 1 : 255) : f->x);
+		break;
 	case RF_U32:
 	case RF_COUNT:
 		v = s == SAM_SET ? other(f->x, f->bound) :
@@ -316,7 +321,8 @@ make_defaults(const struct rlayout *l)
 	assert_non_null(rec = calloc(1, l->size));
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
-		if (f->kind == RF_BOOL || f->kind == RF_ENUM)
+		if (f->kind == RF_BOOL || f->kind == RF_ENUM ||
+		    f->kind == RF_U8)
 			*AT(rec, f->off) = (uint8_t)f->x;
 		else if (f->kind == RF_U32 || f->kind == RF_COUNT)
 			put_u32(rec, f->off, f->x);
