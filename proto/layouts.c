@@ -5,12 +5,15 @@
 #include "agentmsg.h"
 #include "orgmsg.h"
 #include "record.h"
+#include "storemsg.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
 	&st_widget_layout,
 	&st_agent_layout,
 	&st_org_layout,
+	&st_conv_layout,
+	&st_msg_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -52,7 +52,7 @@ export const versionOf = (rows) => Math.max(...rows.map((r) => r.since));
 // none): a secret is written as itself and shown as whether it is set.
 export const shownName = (r, view = 'read') => (r.kind === 'SECRET' && view !== 'write' ? `${r.json}_set` : r.json);
 
-// The headers' #defines (proto/ and lib/) and widgetmsg.h's enum values:
+// The headers' #defines (proto/ and lib/) and proto/'s ST_ enum values:
 // name -> its C text.
 function readDefines() {
   const k = new Map([['UINT32_MAX', '4294967295']]);
@@ -60,7 +60,8 @@ function readDefines() {
     for (const f of headers(dir))
       for (const m of fs.readFileSync(new URL(f, dir), 'utf8').matchAll(/^#define\s+([A-Z]\w+)\s+([^/\n]+?)\s*(?:\/\*.*)?$/gm))
         k.set(m[1], m[2]);
-  for (const m of fs.readFileSync(new URL('widgetmsg.h', PROTO), 'utf8').matchAll(/\b(ST_\w+) = (\d+)/g)) k.set(m[1], m[2]);
+  for (const f of headers(PROTO))
+    for (const m of fs.readFileSync(new URL(f, PROTO), 'utf8').matchAll(/\b(ST_\w+) = (\d+)/g)) k.set(m[1], m[2]);
   return k;
 }
 

@@ -8,6 +8,9 @@ import { constant, RECORDS, shownName, versionOf } from '../../../scripts/rows.m
 
 export { constant, RECORDS, shownName, versionOf };
 
+// struct st_visitor's members, in their wire order.
+const VISITOR_KEYS = ['page_url', 'referrer', 'user_agent', 'language', 'time_zone'];
+
 // A record's kinds of its own, as its C codec (struct rcodec) writes them.
 const OWN = {
   // Business hours (proto/widgetmsg.c): the zone, then n x (day, start, end).
@@ -20,6 +23,12 @@ const OWN = {
       v.timezone = d.str();
       v.hours = Array.from({ length: d.u32() }, () => ({ day: d.u8(), start: d.u16(), end: d.u16() }));
     },
+  },
+  // What the widget told of a conversation's visitor (proto/storemsg.c,
+  // penc_visitor): five strings.
+  VISITOR: {
+    enc: (e, v) => { for (const k of VISITOR_KEYS) e.str(v.visitor[k]); },
+    dec: (d, v) => { v.visitor = Object.fromEntries(VISITOR_KEYS.map((k) => [k, d.str()])); },
   },
 };
 
@@ -51,7 +60,8 @@ function decRow(d, r, v) {
 }
 
 // The codec of the record struct name: {enc(e, v), dec(d)}, v's keys its
-// rows' members (a LIST or ARRAY an array; business hours timezone and hours).
+// rows' members (a LIST or ARRAY an array; business hours timezone and hours;
+// a visitor an object of its five strings).
 export function rowCodec(name) {
   const rows = RECORDS.get(name);
   if (!rows) throw new Error(`no rows for ${name}`);
