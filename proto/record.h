@@ -1,6 +1,6 @@
 /*
  * Stored records described once. A record (a widget, an agent, an
- * organisation) is a list of rows in its header, one per field in its
+ * organisation, a conversation, a message) is a list of rows in its header, one per field in its
  * stored order, written as a list macro:
  *
  *	F(KIND, member, "json", since, bit, view, bound, x)
