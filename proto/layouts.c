@@ -7,6 +7,7 @@
 #include "keymsg.h"
 #include "orgmsg.h"
 #include "record.h"
+#include "storemsg.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
@@ -16,6 +17,8 @@ const struct rlayout *const rl_layouts[] = {
 	&st_webhook_layout,
 	&st_delivery_layout,
 	&st_apikey_layout,
+	&st_conv_layout,
+	&st_msg_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

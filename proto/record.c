@@ -63,7 +63,7 @@ put_ptr(void *rec, size_t off, char *p)
 
 /*
  * Stores v in rec's number row f as its kind lays it out: a byte (BOOL,
- * ENUM), a uint32_t (U32, COUNT) or a uint64_t (TIME); no other kind.
+ * ENUM, U8), a uint32_t (U32, COUNT) or a uint64_t (TIME); no other kind.
  */
 static void
 put_num(const struct rfield *f, void *rec, uint64_t v)
@@ -71,6 +71,7 @@ put_num(const struct rfield *f, void *rec, uint64_t v)
 	switch (f->kind) {
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		*AT(rec, f->off) = (uint8_t)v;
 		break;
 	case RF_U32:
@@ -113,6 +114,7 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		penc_u8(e, *CAT(rec, f->off));
 		break;
 	case RF_U32:
@@ -145,7 +147,11 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 void
 rl_enc(struct penc *e, const struct rlayout *l, const void *rec)
 {
-	rl_enc_as(e, l, rec, rl_version(l));
+	size_t i;
+
+	/* Every row: the newest format has them all (no version to find). */
+	for (i = 0; i < l->nf; i++)
+		enc_field(e, &l->f[i], rec);
 }
 
 void
@@ -206,6 +212,7 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 		put_num(f, rec, pdec_u8(d));
 		break;
 	case RF_U32:
@@ -245,6 +252,7 @@ set_default(const struct rfield *f, void *rec, int strs)
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
+	case RF_U8:
 	case RF_U32:
 	case RF_COUNT:
 		put_num(f, rec, f->x);
@@ -289,8 +297,12 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 
 /* ---------------------------------------------------- free, copy, merge */
 
-void
-rl_row_free(const struct rfield *f, void *rec)
+/*
+ * Frees what row f of rec holds, leaving its bytes as they are but a
+ * secret's or a hidden row's, which are wiped (explicit_bzero).
+ */
+static void
+row_release(const struct rfield *f, void *rec)
 {
 	char **a, *s;
 	uint32_t n, i;
@@ -322,8 +334,13 @@ rl_row_free(const struct rfield *f, void *rec)
 	/* A secret's bytes (a webhook's): not left behind in any case. */
 	if (f->kind == RF_SECRET || f->view == RF_HID)
 		explicit_bzero(AT(rec, f->off), f->size);
-	else
-		memset(AT(rec, f->off), 0, f->size);
+}
+
+void
+rl_row_free(const struct rfield *f, void *rec)
+{
+	row_release(f, rec);
+	memset(AT(rec, f->off), 0, f->size);
 }
 
 void
@@ -331,8 +348,9 @@ rl_free(const struct rlayout *l, void *rec)
 {
 	size_t i;
 
+	/* One zeroing of the whole, not one a row: a message's hot path. */
 	for (i = 0; i < l->nf; i++)
-		rl_row_free(&l->f[i], rec);
+		row_release(&l->f[i], rec);
 	memset(rec, 0, l->size);
 }
 
@@ -515,6 +533,11 @@ field_invalid(const struct rfield *f, const void *rec)
 	case RF_ENUM:
 		if (*CAT(rec, f->off) > f->bound)
 			return say_names(f);
+		break;
+	case RF_U8:
+		if (*CAT(rec, f->off) > f->bound)
+			return say(f, "must be an integer from 0 to %u",
+			    f->bound);
 		break;
 	case RF_U32:
 		if (get_u32(rec, f->off) > f->bound)

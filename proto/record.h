@@ -1,6 +1,6 @@
 /*
  * Stored records described once. A record (a widget, an agent, an
- * organisation) is a list of rows in its header, one per field in its
+ * organisation, a conversation, a message) is a list of rows in its header, one per field in its
  * stored order, written as a list macro:
  *
  *	F(KIND, member, "json", since, bit, view, bound, x)
@@ -26,6 +26,8 @@
  *   BOOL    uint8_t, 0 or 1; u8; a boolean
  *   ENUM    uint8_t, 0 to bound; u8; its name (st_<member>_name and
  *           st_<member>_parse)
+ *   U8      uint8_t, 0 to bound; u8; an integer (a rating, a thumb: a
+ *           small number stored in a byte)
  *   U32     uint32_t, 0 to bound; u32; an integer
  *   COUNT   uint32_t, 0 to bound; u32; an integer from 1, null for 0
  *   TIME    uint64_t ms; u64; an integer
@@ -68,6 +70,7 @@ enum rf_kind {
 	RF_BYTES,
 	RF_BOOL,
 	RF_ENUM,
+	RF_U8,
 	RF_U32,
 	RF_COUNT,
 	RF_TIME,
@@ -124,6 +127,7 @@ struct rlayout {
 #define RF_DECL_BYTES(m, b)	char *m;
 #define RF_DECL_BOOL(m, b)	uint8_t m;
 #define RF_DECL_ENUM(m, b)	uint8_t m;
+#define RF_DECL_U8(m, b)	uint8_t m;
 #define RF_DECL_U32(m, b)	uint32_t m;
 #define RF_DECL_COUNT(m, b)	uint32_t m;
 #define RF_DECL_TIME(m, b)	uint64_t m;
@@ -137,6 +141,7 @@ struct rlayout {
 #define RF_KIND_BYTES	RF_BYTES
 #define RF_KIND_BOOL	RF_BOOL
 #define RF_KIND_ENUM	RF_ENUM
+#define RF_KIND_U8	RF_U8
 #define RF_KIND_U32	RF_U32
 #define RF_KIND_COUNT	RF_COUNT
 #define RF_KIND_TIME	RF_TIME
@@ -154,6 +159,7 @@ struct rlayout {
 #define RF_OFF_BYTES	RF_OFF_GEN
 #define RF_OFF_BOOL	RF_OFF_GEN
 #define RF_OFF_ENUM	RF_OFF_GEN
+#define RF_OFF_U8	RF_OFF_GEN
 #define RF_OFF_U32	RF_OFF_GEN
 #define RF_OFF_COUNT	RF_OFF_GEN
 #define RF_OFF_TIME	RF_OFF_GEN
@@ -166,6 +172,7 @@ struct rlayout {
 #define RF_SIZE_BYTES	RF_SIZE_GEN
 #define RF_SIZE_BOOL	RF_SIZE_GEN
 #define RF_SIZE_ENUM	RF_SIZE_GEN
+#define RF_SIZE_U8	RF_SIZE_GEN
 #define RF_SIZE_U32	RF_SIZE_GEN
 #define RF_SIZE_COUNT	RF_SIZE_GEN
 #define RF_SIZE_TIME	RF_SIZE_GEN
@@ -182,6 +189,7 @@ struct rlayout {
 #define RF_COUNT_BYTES	RF_NOCOUNT
 #define RF_COUNT_BOOL	RF_NOCOUNT
 #define RF_COUNT_ENUM	RF_NOCOUNT
+#define RF_COUNT_U8	RF_NOCOUNT
 #define RF_COUNT_U32	RF_NOCOUNT
 #define RF_COUNT_COUNT	RF_NOCOUNT
 #define RF_COUNT_TIME	RF_NOCOUNT
@@ -192,6 +200,7 @@ struct rlayout {
 #define RF_CODEC_BYTES	NULL
 #define RF_CODEC_BOOL	NULL
 #define RF_CODEC_ENUM	NULL
+#define RF_CODEC_U8	NULL
 #define RF_CODEC_U32	NULL
 #define RF_CODEC_COUNT	NULL
 #define RF_CODEC_TIME	NULL
@@ -205,6 +214,7 @@ struct rlayout {
 #define RF_NAMES_BYTES	RF_NONAME
 #define RF_NAMES_BOOL	RF_NONAME
 #define RF_NAMES_ENUM(m)	st_##m##_name, st_##m##_parse
+#define RF_NAMES_U8	RF_NONAME
 #define RF_NAMES_U32	RF_NONAME
 #define RF_NAMES_COUNT	RF_NONAME
 #define RF_NAMES_TIME	RF_NONAME

@@ -1,26 +1,49 @@
-/* Encodings of storaged's records, shared by storaged and its clients. */
+/*
+ * Encodings of storaged's records, shared by storaged and its clients:
+ * the conversation's and the message's rows (record.h), a visitor, who
+ * asks.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentmsg.h"
 #include "orgmsg.h"
 #include "storemsg.h"
+
+#define CONV_ROW(...)	RF_ROW(struct st_conv, __VA_ARGS__)
+#define MSG_ROW(...)	RF_ROW(struct st_msg, __VA_ARGS__)
+
+static const struct rfield conv_rows[] = {
+	ST_CONV_ROWS(CONV_ROW)
+};
+
+const struct rlayout st_conv_layout = {
+	"conversation", sizeof(struct st_conv), conv_rows,
+	sizeof(conv_rows) / sizeof(conv_rows[0]),
+};
+
+static const struct rfield msg_rows[] = {
+	ST_MSG_ROWS(MSG_ROW)
+};
+
+const struct rlayout st_msg_layout = {
+	"message", sizeof(struct st_msg), msg_rows,
+	sizeof(msg_rows) / sizeof(msg_rows[0]),
+};
+
+_Static_assert(ST_FEEDBACK_MAX == ST_FEEDBACK_DOWN, "the last thumb");
 
 void
 st_conv_free(struct st_conv *c)
 {
-	free(c->last_message);
-	free(c->last_visitor);
-	free(c->rating_comment);
-	st_visitor_free(&c->visitor);
-	memset(c, 0, sizeof(*c));
+	rl_free(&st_conv_layout, c);
 }
 
 void
 st_msg_free(struct st_msg *m)
 {
-	free(m->content);
-	memset(m, 0, sizeof(*m));
+	rl_free(&st_msg_layout, m);
 }
 
 void
@@ -38,59 +61,25 @@ st_convs_free(struct st_conv *c, uint32_t n)
 void
 penc_conv(struct penc *e, const struct st_conv *c)
 {
-	penc_str(e, c->id);
-	penc_str(e, c->widget);
-	penc_str(e, c->session);
-	penc_u64(e, c->created_at);
-	penc_u64(e, c->updated_at);
-	penc_u32(e, c->message_count);
-	penc_str(e, c->last_message);
-	penc_str(e, c->contact_id);
-	penc_u8(e, c->handoff);
-	penc_str(e, c->org);
-	penc_str(e, c->assignee);
-	penc_str(e, c->assignee_name);
-	penc_str(e, c->last_visitor);
-	penc_u64(e, c->visitor_at);
-	penc_visitor(e, &c->visitor);
-	penc_str(e, c->visitor_name);
-	penc_u8(e, c->unread);
-	penc_u8(e, c->rating);
-	penc_str(e, c->rating_comment);
-	penc_u64(e, c->rated_at);
-	penc_u32(e, c->fb_up);
-	penc_u32(e, c->fb_down);
-	penc_str(e, c->fb_agent);
+	rl_enc(e, &st_conv_layout, c);
 }
 
 int
 pdec_conv(struct pdec *d, struct st_conv *c)
 {
-	memset(c, 0, sizeof(*c));
-	pdec_strbuf(d, c->id, sizeof(c->id));
-	pdec_strbuf(d, c->widget, sizeof(c->widget));
-	pdec_strbuf(d, c->session, sizeof(c->session));
-	c->created_at = pdec_u64(d);
-	c->updated_at = pdec_u64(d);
-	c->message_count = pdec_u32(d);
-	c->last_message = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, c->contact_id, sizeof(c->contact_id));
-	c->handoff = pdec_u8(d);
-	pdec_strbuf(d, c->org, sizeof(c->org));
-	pdec_strbuf(d, c->assignee, sizeof(c->assignee));
-	pdec_strbuf(d, c->assignee_name, sizeof(c->assignee_name));
-	c->last_visitor = pdec_strdup(d, ST_CONTENT_MAX);
-	c->visitor_at = pdec_u64(d);
-	(void)pdec_visitor(d, &c->visitor);
-	pdec_strbuf(d, c->visitor_name, sizeof(c->visitor_name));
-	c->unread = pdec_u8(d);
-	c->rating = pdec_u8(d);
-	c->rating_comment = pdec_strdup(d, ST_RATING_COMMENT_MAX);
-	c->rated_at = pdec_u64(d);
-	c->fb_up = pdec_u32(d);
-	c->fb_down = pdec_u32(d);
-	pdec_strbuf(d, c->fb_agent, sizeof(c->fb_agent));
-	if (d->err || c->unread > 1 || c->rating > 5) {
+	return pdec_conv_as(d, c, rl_version(&st_conv_layout));
+}
+
+int
+pdec_conv_as(struct pdec *d, struct st_conv *c, int version)
+{
+	if (rl_dec(d, &st_conv_layout, c, version) < 0)
+		return -1;
+	/*
+	 * By hand: only what the hand-written decoder refused (rl_invalid
+	 * would refuse more, a stored string that is not UTF-8 among them).
+	 */
+	if (c->unread > 1 || c->rating > ST_RATING_MAX) {
 		st_conv_free(c);
 		return -1;
 	}
@@ -100,35 +89,22 @@ pdec_conv(struct pdec *d, struct st_conv *c)
 void
 penc_msg(struct penc *e, const struct st_msg *m)
 {
-	penc_str(e, m->id);
-	penc_str(e, m->conv_id);
-	penc_str(e, m->role);
-	penc_str(e, m->status);
-	penc_u64(e, m->created_at);
-	penc_u32(e, m->prompt_tokens);
-	penc_u32(e, m->completion_tokens);
-	penc_str(e, m->content);
-	penc_str(e, m->name);
-	penc_str(e, m->author);
-	penc_u8(e, m->feedback);
+	rl_enc(e, &st_msg_layout, m);
 }
 
 int
 pdec_msg(struct pdec *d, struct st_msg *m)
 {
-	memset(m, 0, sizeof(*m));
-	pdec_strbuf(d, m->id, sizeof(m->id));
-	pdec_strbuf(d, m->conv_id, sizeof(m->conv_id));
-	pdec_strbuf(d, m->role, sizeof(m->role));
-	pdec_strbuf(d, m->status, sizeof(m->status));
-	m->created_at = pdec_u64(d);
-	m->prompt_tokens = pdec_u32(d);
-	m->completion_tokens = pdec_u32(d);
-	m->content = pdec_strdup(d, ST_CONTENT_MAX);
-	pdec_strbuf(d, m->name, sizeof(m->name));
-	pdec_strbuf(d, m->author, sizeof(m->author));
-	m->feedback = pdec_u8(d);
-	if (d->err || m->feedback > ST_FEEDBACK_DOWN) {
+	return pdec_msg_as(d, m, rl_version(&st_msg_layout));
+}
+
+int
+pdec_msg_as(struct pdec *d, struct st_msg *m, int version)
+{
+	if (rl_dec(d, &st_msg_layout, m, version) < 0)
+		return -1;
+	/* By hand, as pdec_conv_as: the one check the old decoder made. */
+	if (m->feedback > ST_FEEDBACK_MAX) {
 		st_msg_free(m);
 		return -1;
 	}
@@ -227,6 +203,36 @@ pdec_visitor(struct pdec *d, struct st_visitor *v)
 	}
 	return 0;
 }
+
+/* The conversation's own kind VISITOR (storemsg.h): rec a struct st_conv. */
+static void
+visitor_enc(struct penc *e, const void *rec)
+{
+	penc_visitor(e, &((const struct st_conv *)rec)->visitor);
+}
+
+static void
+visitor_dec(struct pdec *d, void *rec)
+{
+	(void)pdec_visitor(d, &((struct st_conv *)rec)->visitor);
+}
+
+static void
+visitor_free(void *rec)
+{
+	st_visitor_free(&((struct st_conv *)rec)->visitor);
+}
+
+static int
+visitor_copy(void *dst, const void *src)
+{
+	return st_visitor_copy(&((struct st_conv *)dst)->visitor,
+	    &((const struct st_conv *)src)->visitor);
+}
+
+const struct rcodec st_conv_visitor_codec = {
+	"VISITOR", visitor_enc, visitor_dec, visitor_free, visitor_copy,
+};
 
 static const char *
 vstr(const char *s)

@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 
 #define ST_ID_HEX		32	/* ids are 128 random bits as lowercase hex */
 #define ST_WIDGET_MAX		64
@@ -195,62 +196,96 @@ int st_visitor_copy(struct st_visitor *dst, const struct st_visitor *src);
 void penc_visitor(struct penc *, const struct st_visitor *);
 int pdec_visitor(struct pdec *, struct st_visitor *);
 
+/*
+ * A conversation as rows (record.h), in its stored order. Its JSON (the
+ * admin API's admin_conv_json, the widget's) is written by hand: json is
+ * the key the admin API shows a row under, or would. Its strings
+ * (last_message, last_visitor, rating_comment) are malloc'd or NULL, read
+ * as ""; the rows since format 2 are "" or 0 in older records.
+ *   id, widget, session   its id, its widget's, the visitor's session
+ *   created_at, updated_at  ms since the epoch
+ *   last_message          "" when none
+ *   contact_id            the visitor's contact; "" when none
+ *   handoff               ST_HANDOFF_* (agentmsg.h)
+ *   org                   the organisation it belongs to (issue 22), its
+ *                         widget's when it was made, kept when the widget
+ *                         goes; "" in older records, read as
+ *                         ST_WHO_ORG_DEFAULT (conv_load)
+ *   assignee, assignee_name  the member who answers it (issue 22): a user
+ *                         id, "" none; and that user's display name when
+ *                         assigned, kept so that the list and the
+ *                         visitor's widget need no lookup (a rename shows
+ *                         at the next assignment)
+ *   last_visitor, visitor_at, visitor  issue 24, the inbox: the visitor's
+ *                         last message (role user) cut as last_message;
+ *                         its time, strictly increasing (an unread mark
+ *                         compares it); what the widget last told of the
+ *                         visitor
+ *   visitor_name, unread  filled by storaged when it answers, stored
+ *                         empty: the visitor's name (its contact's name,
+ *                         else email, else st_visitor_name_gen of the
+ *                         session), and whether who asks (a user) has not
+ *                         read the visitor's last message
+ *   rating, rating_comment, rated_at  issue 26, feedback: the visitor's
+ *                         rating (1-5, 0 none), its comment and when it
+ *                         was given
+ *   fb_up, fb_down, fb_agent  the thumbs its assistant messages hold, and
+ *                         the agent they and the rating are counted under
+ *                         (feedback_counts: the widget's agent at the
+ *                         first one, kept so that a change is counted
+ *                         where the first one was)
+ */
+#define ST_RATING_MAX		5
+#define ST_CONV_ROWS(F)							\
+	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
+	F(BUF, widget, "widgetId", 1, RF_RO, RF_ADM, ST_WIDGET_MAX, 0)	\
+	F(BUF, session, "sessionId", 1, RF_RO, RF_ADM, ST_SESSION_MAX, 0) \
+	F(TIME, created_at, "createdAt", 1, RF_RO, RF_ADM, 0, 0)	\
+	F(TIME, updated_at, "updatedAt", 1, RF_RO, RF_ADM, 0, 0)	\
+	F(U32, message_count, "messageCount", 1, RF_RO, RF_ADM,		\
+	    UINT32_MAX, 0)						\
+	F(BYTES, last_message, "lastMessage", 1, RF_RO, RF_ADM,		\
+	    ST_CONTENT_MAX, 0)						\
+	F(BUF, contact_id, "contactId", 2, RF_RO, RF_ADM, ST_ID_HEX, 0)	\
+	F(ENUM, handoff, "handoff", 3, RF_RO, RF_ADM, ST_HANDOFF_MAX, 0)	\
+	F(BUF, org, "organizationId", 4, RF_RO, RF_ADM, ST_WHO_ORG_MAX, 0) \
+	F(BUF, assignee, "assignee", 5, RF_RO, RF_ADM, ST_WHO_USER_MAX, 0) \
+	F(BUF, assignee_name, "assigneeName", 5, RF_RO, RF_ADM,		\
+	    4 * ST_MSG_NAME_MAX, 0)					\
+	F(BYTES, last_visitor, "lastVisitorMessage", 6, RF_RO, RF_ADM,	\
+	    ST_CONTENT_MAX, 0)						\
+	F(TIME, visitor_at, "visitorAt", 6, RF_RO, RF_ADM, 0, 0)	\
+	F(VISITOR, visitor, "visitor", 6, RF_RO, RF_ADM, 0, 0)		\
+	F(BUF, visitor_name, "visitorName", 6, RF_RO, RF_ADM,		\
+	    ST_VISITOR_NAME_MAX, 0)					\
+	F(BOOL, unread, "unread", 6, RF_RO, RF_ADM, 1, 0)		\
+	F(U8, rating, "rating", 7, RF_RO, RF_ADM, ST_RATING_MAX, 0)	\
+	F(TEXT, rating_comment, "ratingComment", 7, RF_RO, RF_ADM,	\
+	    ST_RATING_COMMENT_CHARS, 0)					\
+	F(TIME, rated_at, "ratedAt", 7, RF_RO, RF_ADM, 0, 0)		\
+	F(U32, fb_up, "feedbackUp", 7, RF_RO, RF_ADM, UINT32_MAX, 0)	\
+	F(U32, fb_down, "feedbackDown", 7, RF_RO, RF_ADM, UINT32_MAX, 0) \
+	F(BUF, fb_agent, "feedbackAgentId", 7, RF_RO, RF_ADM, ST_ID_HEX, 0)
+
+/*
+ * VISITOR, the conversation's own kind: struct st_visitor visitor, its
+ * five strings (penc_visitor); its JSON is the conversation's.
+ */
+#define RF_DECL_VISITOR(m, b)	struct st_visitor m;
+#define RF_KIND_VISITOR		RF_OWN
+#define RF_OFF_VISITOR		RF_OFF_GEN
+#define RF_SIZE_VISITOR		RF_SIZE_GEN
+#define RF_COUNT_VISITOR	RF_NOCOUNT
+#define RF_CODEC_VISITOR	(&st_conv_visitor_codec)
+#define RF_NAMES_VISITOR	RF_NONAME
+extern const struct rcodec st_conv_visitor_codec;
+
 struct st_conv {
-	char id[ST_ID_HEX + 1];
-	char widget[ST_WIDGET_MAX + 1];
-	char session[ST_SESSION_MAX + 1];
-	uint64_t created_at;	/* ms since the epoch */
-	uint64_t updated_at;
-	uint32_t message_count;
-	char *last_message;	/* malloc'd, NUL-terminated; "" when none */
-	char contact_id[ST_ID_HEX + 1];	/* the visitor's contact; "" when none */
-	uint8_t handoff;	/* ST_HANDOFF_* (agentmsg.h) */
-	/*
-	 * The organisation it belongs to (issue 22), its widget's when it
-	 * was made, kept when the widget goes; "" in older records, read
-	 * as ST_WHO_ORG_DEFAULT.
-	 */
-	char org[ST_WHO_ORG_MAX + 1];
-	/*
-	 * The member who answers it (issue 22): a user id, "" none; and
-	 * that user's display name when assigned, kept so that the list
-	 * and the visitor's widget need no lookup (a rename shows at the
-	 * next assignment). "" in older records. Encoded last.
-	 */
-	char assignee[ST_WHO_USER_MAX + 1];
-	char assignee_name[4 * ST_MSG_NAME_MAX + 1];
-	/*
-	 * Issue 24, the inbox (format 6; "", 0 in older records): the
-	 * visitor's last message (role user) cut as last_message, malloc'd
-	 * or NULL; its time, strictly increasing (an unread mark compares
-	 * it); what the widget last told of the visitor.
-	 */
-	char *last_visitor;
-	uint64_t visitor_at;
-	struct st_visitor visitor;
-	/*
-	 * Filled by storaged when it answers, stored empty: the visitor's
-	 * name (its contact's name, else email, else st_visitor_name_gen of
-	 * the session), and whether who asks (a user) has not read the
-	 * visitor's last message.
-	 */
-	char visitor_name[ST_VISITOR_NAME_MAX + 1];
-	uint8_t unread;
-	/*
-	 * Issue 26, feedback (format 7; 0, "" in older records): the
-	 * visitor's rating (1-5, 0 none), its comment (malloc'd or NULL, at
-	 * most ST_RATING_COMMENT_CHARS characters) and when it was given;
-	 * the thumbs its assistant messages hold, and the agent they and
-	 * the rating are counted under (feedback_counts: the widget's agent
-	 * at the first one, kept so that a change is counted where the
-	 * first one was).
-	 */
-	uint8_t rating;
-	char *rating_comment;
-	uint64_t rated_at;
-	uint32_t fb_up, fb_down;
-	char fb_agent[ST_ID_HEX + 1];
+	ST_CONV_ROWS(RF_MEMBER)
 };
+
+/* Its layout (storemsg.c). */
+extern const struct rlayout st_conv_layout;
 
 /* A message's feedback (st_msg.feedback): none, a thumb up, down. */
 enum st_feedback {
@@ -263,22 +298,40 @@ enum st_feedback {
 /* "up", "down"; NULL for none or another value. */
 const char *st_feedback_name(uint8_t);
 
+/*
+ * A message as rows (record.h), in its stored order; its JSON
+ * (admin_msg_json) is written by hand, json the admin API's key.
+ *   role      user | assistant | system | agent
+ *   status    complete | interrupted | failed
+ *   content   at most ST_CONTENT_MAX bytes
+ *   name      role agent: the display name the visitor sees (1-100
+ *             characters)
+ *   author    role agent: its author's user id; "" for a key's, or older
+ *             ones
+ *   feedback  role assistant: the visitor's thumb (enum st_feedback)
+ */
+#define ST_FEEDBACK_MAX		2	/* ST_FEEDBACK_DOWN */
+#define ST_MSG_ROWS(F)							\
+	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
+	F(BUF, conv_id, "conversationId", 1, RF_RO, RF_ADM, ST_ID_HEX, 0) \
+	F(BUF, role, "role", 1, RF_RO, RF_ADM, ST_ROLE_MAX, 0)		\
+	F(BUF, status, "status", 1, RF_RO, RF_ADM, ST_STATUS_MAX, 0)	\
+	F(TIME, created_at, "createdAt", 1, RF_RO, RF_ADM, 0, 0)	\
+	F(U32, prompt_tokens, "promptTokens", 1, RF_RO, RF_ADM,		\
+	    UINT32_MAX, 0)						\
+	F(U32, completion_tokens, "completionTokens", 1, RF_RO, RF_ADM,	\
+	    UINT32_MAX, 0)						\
+	F(BYTES, content, "content", 1, RF_RO, RF_ADM, ST_CONTENT_MAX, 0) \
+	F(BUF, name, "name", 2, RF_RO, RF_ADM, 4 * ST_MSG_NAME_MAX, 0)	\
+	F(BUF, author, "authorId", 3, RF_RO, RF_ADM, ST_WHO_USER_MAX, 0) \
+	F(U8, feedback, "feedback", 4, RF_RO, RF_ADM, ST_FEEDBACK_MAX, 0)
+
 struct st_msg {
-	char id[ST_ID_HEX + 1];
-	char conv_id[ST_ID_HEX + 1];
-	char role[ST_ROLE_MAX + 1];	/* user | assistant | system | agent */
-	char status[ST_STATUS_MAX + 1];	/* complete | interrupted | failed */
-	uint64_t created_at;
-	uint32_t prompt_tokens;
-	uint32_t completion_tokens;
-	char *content;		/* malloc'd, NUL-terminated */
-	/* role agent: the display name the visitor sees (1-100 characters) */
-	char name[4 * ST_MSG_NAME_MAX + 1];
-	/* role agent: its author's user id; "" for a key's, or older ones */
-	char author[ST_WHO_USER_MAX + 1];
-	/* role assistant: the visitor's thumb (enum st_feedback), encoded last */
-	uint8_t feedback;
+	ST_MSG_ROWS(RF_MEMBER)
 };
+
+/* Its layout (storemsg.c). */
+extern const struct rlayout st_msg_layout;
 
 /*
  * Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, a role past
@@ -304,11 +357,19 @@ void st_convs_free(struct st_conv *, uint32_t n);
 	free(a);							\
 } while (0)
 
+/* The walks of their rows (record.h), in the newest format. */
 void penc_conv(struct penc *, const struct st_conv *);
-/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
+/*
+ * 0 ok, -1 on a decode error or unread past 1, a rating past
+ * ST_RATING_MAX (the struct is then freed and zeroed).
+ */
 int pdec_conv(struct pdec *, struct st_conv *);
+/* pdec_conv of format version (1 to rl_version): storaged's older ones. */
+int pdec_conv_as(struct pdec *, struct st_conv *, int version);
 void penc_msg(struct penc *, const struct st_msg *);
+/* As pdec_conv; a feedback past ST_FEEDBACK_MAX fails. */
 int pdec_msg(struct pdec *, struct st_msg *);
+int pdec_msg_as(struct pdec *, struct st_msg *, int version);
 
 /* 1 when s is exactly ST_ID_HEX lowercase hex digits. */
 int st_id_valid(const char *s);

@@ -52,8 +52,8 @@ export const versionOf = (rows) => Math.max(...rows.map((r) => r.since));
 // none): a secret is written as itself and shown as whether it is set.
 export const shownName = (r, view = 'read') => (r.kind === 'SECRET' && view !== 'write' ? `${r.json}_set` : r.json);
 
-// The headers' #defines (proto/ and lib/) and proto's enum values: name ->
-// its C text.
+// The headers' #defines (proto/ and lib/) and proto/'s ST_ enum values:
+// name -> its C text.
 function readDefines() {
   const k = new Map([['UINT32_MAX', '4294967295']]);
   for (const dir of [PROTO, LIB])

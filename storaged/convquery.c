@@ -373,7 +373,10 @@ search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION,
 		    "message") < 0)
 			return -1;
-		/* penc_msg: four str, u64, u32, u32, then str content. */
+		/*
+		 * By hand, not rl_dec: the content in place, nothing copied.
+		 * ST_MSG_ROWS' first rows: four str, u64, u32, u32, str content.
+		 */
 		for (i = 0; i < 4; i++)
 			pdec_bytes(&d, &len);
 		pdec_u64(&d);

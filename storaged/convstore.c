@@ -14,9 +14,9 @@
  * The per-widget index and counts, and the lists and searches that walk
  * them, are convquery.c's; the owner sessions are dashstore.c's.
  *
- * Every value starts with ST_RECORD_VERSION (conversations with
- * CONV_RECORD_VERSION, messages with MSG_RECORD_VERSION; older formats
- * still read: storeint.h); records are the same encodings the protocol
+ * Every value starts with ST_RECORD_VERSION (conversations and messages
+ * with their format, CONV_RECORD_VERSION and MSG_RECORD_VERSION: their
+ * rows read the older ones); records are the same encodings the protocol
  * carries (penc_conv, penc_msg), so a message's reply size is its record
  * size minus one (msg_rec_size()).
  */
@@ -39,12 +39,8 @@
 int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
-	static const size_t pad[CONV_RECORD_VERSION] =
-	    { CONV_V1_PAD, CONV_V2_PAD, CONV_V3_PAD, CONV_V4_PAD, CONV_V5_PAD,
-	    CONV_V6_PAD, 0 };
 	MDB_val v;
 	struct pdec d;
-	uint8_t *buf = NULL;
 	int ver, rc;
 
 	memset(c, 0, sizeof(*c));
@@ -54,16 +50,13 @@ conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 	if ((ver = rec_open_ver(t, &v, &d, CONV_RECORD_VERSION,
 	    "conversation")) < 0)
 		return -1;
-	if (pad[ver - 1] > 0 && (buf = rec_pad(t, &d, pad[ver - 1])) == NULL)
-		return -1;
 	rc = 0;
-	if (pdec_conv(&d, c) < 0)
+	if (pdec_conv_as(&d, c, ver) < 0)
 		rc = -1;
 	else if (pdec_done(&d) < 0) {
 		st_conv_free(c);
 		rc = -1;
 	}
-	free(buf);
 	if (rc < 0)
 		rec_corrupt(t, "conversation");
 	/* Made before organisations: the first one's. */

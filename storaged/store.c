@@ -532,24 +532,18 @@ int
 msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 {
 	struct pdec d;
-	uint8_t *buf = NULL;
 	int ver, rc = 0;
 
 	memset(m, 0, sizeof(*m));
 	if ((ver = rec_open_ver(t, v, &d, MSG_RECORD_VERSION,
 	    "message")) < 0)
 		return -1;
-	if (ver < MSG_RECORD_VERSION && (buf = rec_pad(t, &d,
-	    ver == 1 ? MSG_V1_PAD : ver == 2 ? MSG_V2_PAD : MSG_V3_PAD)) ==
-	    NULL)
-		return -1;
-	if (pdec_msg(&d, m) < 0)
+	if (pdec_msg_as(&d, m, ver) < 0)
 		rc = -1;
 	else if (pdec_done(&d) < 0) {
 		st_msg_free(m);
 		rc = -1;
 	}
-	free(buf);
 	if (rc < 0)
 		rec_corrupt(t, "message");
 	return rc;

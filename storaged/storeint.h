@@ -35,35 +35,16 @@
  * Record formats that grew: a newer one adds fields at the end, and an
  * older record reads as the newest with those fields zero ("" or 0):
  * rec_pad() appends that many zero bytes before decoding.
- *   conversations 7 (feedback, issue 26); 6 lacks the rating and
- *                 thumb counts (CONV_V6_PAD), 5 also issue 24's, 4 also
- *                 str assignee, str assignee_name, 3 also str org, 2
- *                 also u8 handoff, 1 also str contact_id
- *   messages      4 (feedback, issue 26); 3 lacks u8 feedback, 2 also
- *                 str author, 1 also str name
  *   contacts      3 (issue 26: external_id, verified); 2 lacks str
  *                 external_id, u8 verified, 1 also str org
- * Widgets and agents have rows (record.h), which read their older
- * formats.
+ * Widgets, agents, conversations and messages have rows (record.h), which
+ * read their older formats; a message's size on the wire (msg_rec_size)
+ * counts the empty fields an older one lacks (MSG_V*_PAD).
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
-#define CONV_RECORD_VERSION	7
-/*
- * issue 26: u8 rating, str rating_comment, u64 rated_at, u32 fb_up,
- * u32 fb_down, str fb_agent
- */
-#define CONV_V6_PAD		(1 + 4 + 8 + 4 + 4 + 4)
-/*
- * issue 24: str last_visitor, u64 visitor_at, 5 x str (the visitor),
- * str visitor_name, u8 unread (the last two stored empty)
- */
-#define CONV_V5_PAD		(4 + 8 + 5 * 4 + 4 + 1 + CONV_V6_PAD)
-#define CONV_V4_PAD		(4 + 4 + CONV_V5_PAD)	/* issue 22: str assignee, assignee_name */
-#define CONV_V3_PAD		(4 + CONV_V4_PAD)	/* issue 22: str org */
-#define CONV_V2_PAD		(1 + CONV_V3_PAD)
-#define CONV_V1_PAD		(4 + 1 + CONV_V3_PAD)
-#define MSG_RECORD_VERSION	4
+#define CONV_RECORD_VERSION	rl_version(&st_conv_layout)
+#define MSG_RECORD_VERSION	rl_version(&st_msg_layout)
 #define MSG_V3_PAD		1	/* issue 26: u8 feedback */
 #define MSG_V2_PAD		(4 + MSG_V3_PAD)	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)

@@ -156,7 +156,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const b = decBegin(fr[0].payload);
   assert.equal(b.limited, 0);
   assert.equal(b.created, 1);
-  assert.equal(b.conv.lastMessage, 'hello early');
+  assert.equal(b.conv.last_message, 'hello early');
   assert.deepEqual(b.history, [['user', 'hello early']]);
   assert.equal(fr[1].flags, F.REPLY);
   assert.equal(fr[1].payload.length, 0);

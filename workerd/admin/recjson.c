@@ -81,6 +81,8 @@ row_json(const struct rfield *f, const void *rec)
 		return json_boolean(*CAT(rec, f->off));
 	case RF_ENUM:
 		return enum_json(f, rec);
+	case RF_U8:
+		return json_integer(*CAT(rec, f->off));
 	case RF_U32:
 		return json_integer(get_u32(rec, f->off));
 	case RF_COUNT:
@@ -218,7 +220,10 @@ take_u32(json_t *v, void *rec, const struct rfield *f, int nullable)
 		    "must be an integer from 0 to %u", f->bound);
 	else
 		u = (uint32_t)n;
-	memcpy(AT(rec, f->off), &u, sizeof(u));
+	if (f->kind == RF_U8)
+		*AT(rec, f->off) = (uint8_t)u;	/* bound at most 255 */
+	else
+		memcpy(AT(rec, f->off), &u, sizeof(u));
 	return NULL;
 }
 
@@ -253,6 +258,7 @@ rec_take(json_t *v, void *rec, const struct rfield *f)
 			return enum_why(f);
 		*AT(rec, f->off) = (uint8_t)n;
 		return NULL;
+	case RF_U8:
 	case RF_U32:
 		return take_u32(v, rec, f, 0);
 	case RF_COUNT:

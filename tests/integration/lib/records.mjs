@@ -8,6 +8,9 @@ import { constant, RECORDS, shownName, versionOf } from '../../../scripts/rows.m
 
 export { constant, RECORDS, shownName, versionOf };
 
+// struct st_visitor's members, in their wire order.
+const VISITOR_KEYS = ['page_url', 'referrer', 'user_agent', 'language', 'time_zone'];
+
 // A record's kinds of its own, as its C codec (struct rcodec) writes them.
 const OWN = {
   // Business hours (proto/widgetmsg.c): the zone, then n x (day, start, end).
@@ -33,13 +36,19 @@ const OWN = {
     enc: (e, v) => e.bytes(v.hash?.length === 32 ? v.hash : Buffer.alloc(0)),
     dec: (d, v) => { v.hash = Buffer.from(d.bytes()); },
   },
+  // What the widget told of a conversation's visitor (proto/storemsg.c,
+  // penc_visitor): five strings.
+  VISITOR: {
+    enc: (e, v) => { for (const k of VISITOR_KEYS) e.str(v.visitor[k]); },
+    dec: (d, v) => { v.visitor = Object.fromEntries(VISITOR_KEYS.map((k) => [k, d.str()])); },
+  },
 };
 
 function encRow(e, r, v) {
   const x = v[r.member];
   switch (r.kind) {
     case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': e.str(x); break;
-    case 'BOOL': case 'ENUM': e.u8(x); break;
+    case 'BOOL': case 'ENUM': case 'U8': e.u8(x); break;
     case 'U32': case 'COUNT': e.u32(x); break;
     case 'TIME': e.u64(x); break;
     case 'LIST': case 'ARRAY': e.u32(x.length); for (const s of x) e.str(s); break;
@@ -52,7 +61,7 @@ function encRow(e, r, v) {
 function decRow(d, r, v) {
   switch (r.kind) {
     case 'BUF': case 'SECRET': case 'TEXT': case 'STR': case 'BYTES': v[r.member] = d.str(); break;
-    case 'BOOL': case 'ENUM': v[r.member] = d.u8(); break;
+    case 'BOOL': case 'ENUM': case 'U8': v[r.member] = d.u8(); break;
     case 'U32': case 'COUNT': v[r.member] = d.u32(); break;
     case 'TIME': v[r.member] = d.u64(); break;
     case 'LIST': case 'ARRAY': v[r.member] = Array.from({ length: d.u32() }, () => d.str()); break;
@@ -63,7 +72,8 @@ function decRow(d, r, v) {
 }
 
 // The codec of the record struct name: {enc(e, v), dec(d)}, v's keys its
-// rows' members (a LIST or ARRAY an array; business hours timezone and hours).
+// rows' members (a LIST or ARRAY an array; business hours timezone and hours;
+// a visitor an object of its five strings).
 export function rowCodec(name) {
   const rows = RECORDS.get(name);
   if (!rows) throw new Error(`no rows for ${name}`);
@@ -82,7 +92,7 @@ export function shownDefault(r) {
     case 'TEXT': return null;
     case 'STR': return '';
     case 'BOOL': return constant(r.x) !== 0;
-    case 'U32': return constant(r.x);
+    case 'U8': case 'U32': return constant(r.x);
     case 'COUNT': return constant(r.x) || null;
     case 'TIME': return 0;
     case 'LIST': case 'ARRAY': return [];

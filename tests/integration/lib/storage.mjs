@@ -11,9 +11,10 @@
 // (stmsgs.c). req() and rep() walk them, so no field list is written here
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
-// (stmsgs.c's RECORD: a conv, a message...) have theirs below, and those
+// (stmsgs.c's RECORD: a due job, a mail...) have theirs below, and those
 // with rows (its ROWS: a widget, an agent, an organisation, a webhook, a
-// delivery, an API key) theirs from records.mjs; storage.test.mjs checks every payload against the C
+// delivery, an API key; and a conversation and a message, RECORD there)
+// theirs from records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -177,51 +178,13 @@ export function frame(type, flags, id, payload = Buffer.alloc(0)) {
   return Buffer.concat([h, payload]);
 }
 
-export function decConv(d) {
-  return {
-    id: d.str(),
-    widget: d.str(),
-    session: d.str(),
-    createdAt: d.u64(),
-    updatedAt: d.u64(),
-    messageCount: d.u32(),
-    lastMessage: d.str(),
-    contactId: d.str(),
-    handoff: d.u8(),
-    org: d.str(),
-    assignee: d.str(),
-    assigneeName: d.str(),
-    // issue 24: the inbox
-    lastVisitor: d.str(),
-    visitorAt: d.u64(),
-    visitor: { pageUrl: d.str(), referrer: d.str(), userAgent: d.str(), language: d.str(), timeZone: d.str() },
-    visitorName: d.str(),
-    unread: d.u8(),
-    // issue 26: feedback
-    rating: d.u8(),
-    ratingComment: d.str(),
-    ratedAt: d.u64(),
-    fbUp: d.u32(),
-    fbDown: d.u32(),
-    fbAgent: d.str(),
-  };
-}
-
-export function decMsg(d) {
-  return {
-    id: d.str(),
-    convId: d.str(),
-    role: d.str(),
-    status: d.str(),
-    createdAt: d.u64(),
-    promptTokens: d.u32(),
-    completionTokens: d.u32(),
-    content: d.str(),
-    name: d.str(),
-    author: d.str(),
-    feedback: d.u8(),	// issue 26
-  };
-}
+// A conversation and a message (proto/storemsg.h): their rows' codecs
+// (records.mjs), the values their C members (a conversation's visitor:
+// page_url, referrer, user_agent, language, time_zone).
+const CONV = rowCodec('st_conv');
+const MSG = rowCodec('st_msg');
+export const decConv = (d) => CONV.dec(d);
+export const decMsg = (d) => MSG.dec(d);
 
 // An agent (proto/agentmsg.h), as the chat-begin replies carry it: its
 // rows' codec (records.mjs), the values its C members.
@@ -271,8 +234,11 @@ const STATS = ['conversations', 'messages', 'widgets', 'contacts', 'ownerSession
 // struct, and those with rows (its ROWS, proto/record.h): their rows' codec.
 const RECORDS = {
   ...Object.fromEntries([...TABLE.layouts.values()].filter((l) => l.rows).map((l) => [l.record, rowCodec(l.record)])),
-  st_conv: { dec: decConv },
-  st_msg: { dec: decMsg },
+  // Rows, but stmsgs.c's RECORD: pdec_conv and pdec_msg refuse what
+  // their rows' bounds alone do not (an unread past 1, a rating past 5, a
+  // thumb past down).
+  st_conv: CONV,
+  st_msg: MSG,
   st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
   st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },

@@ -28,6 +28,7 @@
 #include "hookmsg.h"
 #include "keymsg.h"
 #include "record.h"
+#include "storemsg.h"
 #include "widgetmsg.h"
 #include "util.h"
 
@@ -160,6 +161,47 @@ hash_sample(struct penc *e, enum sample s)
 		penc_bytes(e, h, sizeof(h));
 }
 
+static char *make_str(const char *, size_t, size_t, int, int);
+
+/* VISITOR (storemsg.h): five str, the page, referrer, agent, language, zone. */
+static void
+visitor_sample(struct penc *e, enum sample s)
+{
+	static const size_t max[5] = { ST_VISITOR_URL_MAX,
+	    ST_VISITOR_URL_MAX, ST_VISITOR_UA_MAX, ST_VISITOR_LANG_MAX,
+	    ST_VISITOR_TZ_MAX };
+	static const char *const set[5] = { "https://shop.example/cart",
+	    "https://search.example/?q=shoes", "Mozilla/5.0 (X11)", "fr-FR",
+	    "Europe/Paris" };
+	char *str;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		switch (s) {
+		case SAM_SET:
+			penc_str(e, set[i]);
+			break;
+		case SAM_LONG:
+			str = make_str(set[i], max[i], max[i], 1, 0);
+			penc_str(e, str);
+			free(str);
+			break;
+		case SAM_UTF8:
+			/* Not the shape st_visitor_clean keeps: still read. */
+			str = make_str("", max[i] / 4, max[i], 0, 1);
+			penc_str(e, str);
+			free(str);
+			break;
+		case SAM_OUT:
+			penc_str(e, i == 0 ? "javascript:alert(1)" : "\x01");
+			break;
+		default:
+			penc_str(e, "");
+			break;
+		}
+	}
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -172,6 +214,7 @@ static const struct {
 	{ "PAYLOAD", payload_sample },
 	{ "ROLE", role_sample },
 	{ "HASH", hash_sample },
+	{ "VISITOR", visitor_sample },
 };
 
 static own_put *
@@ -265,6 +308,17 @@ set_strings(const struct rfield *f, void *rec, enum sample s)
 	}
 }
 
+/*
+ * A BYTES row's bytes in a long sample: its bound, or a quarter of a seed
+ * for a bound no seed holds (a message's 64 KiB): the rest is the
+ * decoder's bound, which SAM_OUT's cuts do not need at full length.
+ */
+static size_t
+long_bytes(const struct rfield *f)
+{
+	return f->bound > SEED_MAX ? SEED_MAX / 4 : f->bound;
+}
+
 /* Row f (the i-th) of rec (at its default) as sample s. */
 static void
 set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
@@ -311,10 +365,10 @@ set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
 		if (s == SAM_OUT)
 			assert_non_null(str = strdup("\xff\xfe\xc3"));
 		else if (s == SAM_UTF8)
-			str = make_str("", f->bound, f->bound, 0, 1);
+			str = make_str("", long_bytes(f), long_bytes(f), 0, 1);
 		else
-			str = make_str(f->member, f->bound, f->bound,
-			    s == SAM_LONG, 0);
+			str = make_str(f->member, long_bytes(f),
+			    long_bytes(f), s == SAM_LONG, 0);
 		put_ptr(rec, f->off, str);
 		break;
 	case RF_BOOL:
@@ -324,6 +378,11 @@ set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
 	case RF_ENUM:
 		*AT(rec, f->off) = s == SAM_SET ? other(f->x, f->bound) :
 		    s == SAM_LONG ? f->bound : s == SAM_OUT ? 255 : f->x;
+		break;
+	case RF_U8:
+		*AT(rec, f->off) = (uint8_t)(s == SAM_SET ?
+		    other(f->x, f->bound) : s == SAM_LONG ? f->bound :
+		    s == SAM_OUT ? (f->bound < 255 ? f->bound + 1 : 255) : f->x);
 		break;
 	case RF_U32:
 	case RF_COUNT:
@@ -373,7 +432,8 @@ make_defaults(const struct rlayout *l)
 	assert_non_null(rec = calloc(1, l->size));
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
-		if (f->kind == RF_BOOL || f->kind == RF_ENUM)
+		if (f->kind == RF_BOOL || f->kind == RF_ENUM ||
+		    f->kind == RF_U8)
 			*AT(rec, f->off) = (uint8_t)f->x;
 		else if (f->kind == RF_U32 || f->kind == RF_COUNT)
 			put_u32(rec, f->off, f->x);
