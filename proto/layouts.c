@@ -3,6 +3,7 @@
  * and the tests walk each. A new record's layout is added here.
  */
 #include "agentmsg.h"
+#include "inboxmsg.h"
 #include "orgmsg.h"
 #include "record.h"
 #include "widgetmsg.h"
@@ -11,6 +12,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_widget_layout,
 	&st_agent_layout,
 	&st_org_layout,
+	&st_canned_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -68,8 +68,7 @@ RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
 RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
-RECORD(pl_canned, struct st_canned, penc_canned, pdec_canned,
-    st_canned_free);
+ROWS(pl_canned, struct st_canned, st_canned_layout);
 RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
     st_contact_free);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);

@@ -56,6 +56,9 @@ export const SCHEMAS = {
     builtin: { null: ['organization_id', 'created_at', 'updated_at'], unbounded: ['system_prompt', 'model'] },
   },
   st_org: { read: 'Organization', write: 'OrganizationInput' },
+  // No row has a bit (ST_CANNED_PUT sets shortcut and text whole): its
+  // input, CannedReplyInput, is the template's, which requires both.
+  st_canned: { read: 'CannedReply' },
 };
 
 // Which rows each view shows.

@@ -289,6 +289,19 @@ int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
 void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct penc *e, const char *what);
 
+/*
+ * A record with rows (record.h) behind its layout's format byte, as
+ * db's value under k.
+ */
+void rec_put_rows(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const struct rlayout *, const void *rec, const char *what);
+/*
+ * A stored record with rows of any of its layout's formats into rec
+ * (zeroed here), all of v read: 0, or -1 (logged, t failed, rec freed).
+ */
+int rec_dec_rows(struct store_txn *, const MDB_val *v,
+    const struct rlayout *, void *rec, const char *what);
+
 /* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct pdec *d, const char *what);

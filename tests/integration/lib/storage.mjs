@@ -303,7 +303,6 @@ const RECORDS = {
   st_delivery: { dec: decDelivery },
   st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
-  st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },
   st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {
