@@ -13,6 +13,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_agent_layout,
 	&st_org_layout,
 	&st_canned_layout,
+	&st_contact_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -69,8 +69,7 @@ RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
 RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
 ROWS(pl_canned, struct st_canned, st_canned_layout);
-RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
-    st_contact_free);
+ROWS(pl_contact, struct st_contact, st_contact_layout);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
 RECORD(pl_stats, struct st_stats, penc_stats, pdec_stats, stats_free);
 RECORD(pl_mseries, struct mseries, mseries_enc, ms_dec, mseries_free);

@@ -59,6 +59,8 @@ export const SCHEMAS = {
   // No row has a bit (ST_CANNED_PUT sets shortcut and text whole): its
   // input, CannedReplyInput, is the template's, which requires both.
   st_canned: { read: 'CannedReply' },
+  // Made and filled by storaged alone: no input.
+  st_contact: { read: 'Contact' },
 };
 
 // Which rows each view shows.

@@ -41,10 +41,8 @@
  *                 also u8 handoff, 1 also str contact_id
  *   messages      4 (feedback, issue 26); 3 lacks u8 feedback, 2 also
  *                 str author, 1 also str name
- *   contacts      3 (issue 26: external_id, verified); 2 lacks str
- *                 external_id, u8 verified, 1 also str org
- * Widgets and agents have rows (record.h), which read their older
- * formats.
+ * Widgets, agents and contacts have rows (record.h), which read their
+ * older formats.
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -67,9 +65,6 @@
 #define MSG_V3_PAD		1	/* issue 26: u8 feedback */
 #define MSG_V2_PAD		(4 + MSG_V3_PAD)	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define CONTACT_RECORD_VERSION	3
-#define CONTACT_V1_PAD		4	/* issue 22: str org */
-#define CONTACT_V2_PAD		(4 + 1)	/* issue 26: str external_id, u8 verified */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {

@@ -38,6 +38,7 @@ const API = {
 // write schema from the rows), and where theirs is tested instead.
 const NO_API = {
   st_canned: 'inbox-api.test.mjs (a list, no GET of one; PUT sets both)',
+  st_contact: 'admin.test.mjs, gdpr.test.mjs (made by a visitor, no input)',
 };
 
 // The property names each view of a record's rows shows.

@@ -266,12 +266,9 @@ export function decMail(d) {
   return m;
 }
 
-export function decContact(d) {
-  return {
-    id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str(),
-    externalId: d.str(), verified: d.u8(),
-  };
-}
+// A contact (proto/widgetmsg.h): its rows' codec.
+const CONTACT = rowCodec('st_contact');
+export const decContact = (d) => CONTACT.dec(d);
 
 // An event (proto/agentmsg.h): its head, its conversation, what its kind carries.
 export function decEvent(d) {
@@ -303,7 +300,6 @@ const RECORDS = {
   st_delivery: { dec: decDelivery },
   st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
   st_mail: { dec: decMail },
-  st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {
     dec: (d) => Object.fromEntries(STATS.map((f) => f.split(':')).map(([f, k]) => [f, k ? d.u32() : d.u64()])),
