@@ -4,6 +4,7 @@
  */
 #include "agentmsg.h"
 #include "inboxmsg.h"
+#include "mailmsg.h"
 #include "orgmsg.h"
 #include "record.h"
 #include "widgetmsg.h"
@@ -14,6 +15,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_org_layout,
 	&st_canned_layout,
 	&st_contact_layout,
+	&st_mail_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

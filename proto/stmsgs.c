@@ -67,7 +67,7 @@ RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,
     st_delivery_free);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
-RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
+ROWS(pl_mail, struct st_mail, st_mail_layout);
 ROWS(pl_canned, struct st_canned, st_canned_layout);
 ROWS(pl_contact, struct st_contact, st_contact_layout);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);

@@ -61,6 +61,8 @@ export const SCHEMAS = {
   st_canned: { read: 'CannedReply' },
   // Made and filled by storaged alone: no input.
   st_contact: { read: 'Contact' },
+  // The notifier's alone, never shown: no schema.
+  st_mail: {},
 };
 
 // Which rows each view shows.

@@ -21,6 +21,11 @@ const OWN = {
       v.hours = Array.from({ length: d.u32() }, () => ({ day: d.u8(), start: d.u16(), end: d.u16() }));
     },
   },
+  // A mail's payload (proto/mailmsg.c): bytes, a Buffer.
+  PAYLOAD: {
+    enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
+    dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
+  },
 };
 
 function encRow(e, r, v) {

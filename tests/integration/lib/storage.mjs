@@ -256,15 +256,9 @@ export function decDelivery(d) {
     payload: Buffer.from(d.bytes()) };
 }
 
-// A mail of the mail outbox (proto/mailmsg.h).
-export function decMail(d) {
-  const m = { id: d.str(), org: d.str(), kind: d.u32(), attempts: d.u32(), createdAt: d.u64(), nextAt: d.u64(),
-    error: d.str() };
-  const n = d.u32();
-  m.rcpt = Array.from({ length: n }, () => d.str());
-  m.payload = Buffer.from(d.bytes());
-  return m;
-}
+// A mail of the mail outbox (proto/mailmsg.h): its rows' codec.
+const MAIL = rowCodec('st_mail');
+export const decMail = (d) => MAIL.dec(d);
 
 // A contact (proto/widgetmsg.h): its rows' codec.
 const CONTACT = rowCodec('st_contact');
@@ -299,7 +293,6 @@ const RECORDS = {
   st_webhook: { enc: encWebhook, dec: decWebhook },
   st_delivery: { dec: decDelivery },
   st_hook_job: { dec: (d) => ({ d: decDelivery(d), url: d.str(), secret: d.str() }) },
-  st_mail: { dec: decMail },
   st_event: { dec: decEvent },
   st_stats: {
     dec: (d) => Object.fromEntries(STATS.map((f) => f.split(':')).map(([f, k]) => [f, k ? d.u32() : d.u64()])),

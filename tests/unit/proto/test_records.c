@@ -106,6 +106,20 @@ hours_sample(struct penc *e, enum sample s)
 	}
 }
 
+/* PAYLOAD (mailmsg.h): bytes, none or some, NUL and all. */
+static void
+payload_sample(struct penc *e, enum sample s)
+{
+	uint8_t b[1024];
+	size_t i, n;
+
+	n = s == SAM_LONG ? sizeof(b) : s == SAM_SET ? 3 :
+	    s == SAM_UTF8 ? 16 : s == SAM_OUT ? 1 : 0;
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7);
+	penc_bytes(e, b, n);
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -115,6 +129,7 @@ static const struct {
 	own_put *put;
 } own_samples[] = {
 	{ "HOURS", hours_sample },
+	{ "PAYLOAD", payload_sample },
 };
 
 static own_put *

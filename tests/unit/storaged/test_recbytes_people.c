@@ -350,8 +350,8 @@ full_mail(struct st_mail *m)
 	m->nrcpt = 2;
 	m->rcpt = calloc(2, sizeof(*m->rcpt));
 	assert_non_null(m->rcpt);
-	strlcpy(m->rcpt[0], "a@example.com", sizeof(m->rcpt[0]));
-	strlcpy(m->rcpt[1], "b@example.com", sizeof(m->rcpt[1]));
+	assert_non_null(m->rcpt[0] = strdup("a@example.com"));
+	assert_non_null(m->rcpt[1] = strdup("b@example.com"));
 	m->payload_len = 3;
 	m->payload = malloc(3);
 	assert_non_null(m->payload);
