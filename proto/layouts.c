@@ -7,6 +7,7 @@
 #include "mailmsg.h"
 #include "orgmsg.h"
 #include "record.h"
+#include "usermsg.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
@@ -16,6 +17,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_canned_layout,
 	&st_contact_layout,
 	&st_mail_layout,
+	&st_user_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

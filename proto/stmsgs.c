@@ -60,7 +60,7 @@ ROWS(pl_agent, struct st_agent, st_agent_layout);
 ROWS(pl_org, struct st_org, st_org_layout);
 RECORD(pl_apikey, struct st_apikey, penc_apikey, pdec_apikey,
     st_apikey_free);
-RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
+ROWS(pl_user, struct st_user, st_user_layout);
 RECORD(pl_webhook, struct st_webhook, penc_webhook, pdec_webhook,
     st_webhook_free);
 RECORD(pl_delivery, struct st_delivery, penc_delivery, pdec_delivery,

@@ -63,6 +63,8 @@ export const SCHEMAS = {
   st_contact: { read: 'Contact' },
   // The notifier's alone, never shown: no schema.
   st_mail: {},
+  // Shown only as a member (ST_USER_LIST's member view): no schema.
+  st_user: {},
 };
 
 // Which rows each view shows.

@@ -40,6 +40,7 @@ const NO_API = {
   st_canned: 'inbox-api.test.mjs (a list, no GET of one; PUT sets both)',
   st_contact: 'admin.test.mjs, gdpr.test.mjs (made by a visitor, no input)',
   st_mail: 'none: never shown (notifier.test.mjs, email.test.mjs)',
+  st_user: 'users.test.mjs (shown as a member, its own requests)',
 };
 
 // The property names each view of a record's rows shows.
