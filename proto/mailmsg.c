@@ -1,6 +1,6 @@
 /*
- * Email notifications: the mail record's layout, its payload's codec
- * (a kind of its own: bytes, not a string) and its rows' walks
+ * Email notifications: the mail record's layout, its event's codec (a
+ * kind of its own, MAIL_EVENT: bytes, not a string) and its rows' walks
  * (mailmsg.h, record.h).
  */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "hookmsg.h"
 #include "mailmsg.h"
 
-/* ------------------------------------------------------- the payload */
+/* --------------------------------------------------------- the event */
 
 static void
 payload_enc(struct penc *e, const void *rec)
@@ -61,8 +61,8 @@ payload_copy(void *dst, const void *src)
 	return 0;
 }
 
-const struct rcodec st_payload_codec = {
-	"PAYLOAD", payload_enc, payload_dec, payload_free, payload_copy,
+const struct rcodec st_mail_event_codec = {
+	"MAIL_EVENT", payload_enc, payload_dec, payload_free, payload_copy,
 };
 
 /* ---------------------------------------------------------- the record */

@@ -52,8 +52,8 @@ const OWN = {
       for (let i = 0; i < n; i++) v.mems[i].disabled = d.u8();
     },
   },
-  // A mail's payload (proto/mailmsg.c): bytes, a Buffer.
-  PAYLOAD: {
+  // A mail's event (proto/mailmsg.c): bytes, a Buffer.
+  MAIL_EVENT: {
     enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
     dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
   },

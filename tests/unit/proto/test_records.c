@@ -107,9 +107,9 @@ hours_sample(struct penc *e, enum sample s)
 	}
 }
 
-/* PAYLOAD (mailmsg.h): bytes, none or some, NUL and all. */
+/* MAIL_EVENT (mailmsg.h): bytes, none or some, NUL and all. */
 static void
-payload_sample(struct penc *e, enum sample s)
+mail_event_sample(struct penc *e, enum sample s)
 {
 	uint8_t b[1024];
 	size_t i, n;
@@ -180,7 +180,7 @@ static const struct {
 	own_put *put;
 } own_samples[] = {
 	{ "HOURS", hours_sample },
-	{ "PAYLOAD", payload_sample },
+	{ "MAIL_EVENT", mail_event_sample },
 	{ "PASSWORD", password_sample },
 	{ "MEMBERS", members_sample },
 	{ "MEMBER_OFF", member_off_sample },
