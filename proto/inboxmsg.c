@@ -1,40 +1,26 @@
-/* The inbox's records and checks (inboxmsg.h): canned replies. */
-#include <stdlib.h>
+/*
+ * The inbox's records and checks (inboxmsg.h): the canned reply's
+ * layout, its rows' walks (record.h), and its checks.
+ */
 #include <string.h>
 
 #include "inboxmsg.h"
 
-void
-penc_canned(struct penc *e, const struct st_canned *c)
-{
-	penc_str(e, c->id);
-	penc_str(e, c->shortcut);
-	penc_str(e, c->text);
-	penc_u64(e, c->created_at);
-	penc_u64(e, c->updated_at);
-}
+#define CANNED_ROW(...)	RF_ROW(struct st_canned, __VA_ARGS__)
 
-int
-pdec_canned(struct pdec *d, struct st_canned *c)
-{
-	memset(c, 0, sizeof(*c));
-	pdec_strbuf(d, c->id, sizeof(c->id));
-	pdec_strbuf(d, c->shortcut, sizeof(c->shortcut));
-	c->text = pdec_strdup(d, ST_CANNED_TEXT_MAX);
-	c->created_at = pdec_u64(d);
-	c->updated_at = pdec_u64(d);
-	if (d->err) {
-		st_canned_free(c);
-		return -1;
-	}
-	return 0;
-}
+static const struct rfield canned_rows[] = {
+	ST_CANNED_ROWS(CANNED_ROW)
+};
+
+const struct rlayout st_canned_layout = {
+	"canned", sizeof(struct st_canned), canned_rows,
+	sizeof(canned_rows) / sizeof(canned_rows[0]),
+};
 
 void
 st_canned_free(struct st_canned *c)
 {
-	free(c->text);
-	memset(c, 0, sizeof(*c));
+	rl_free(&st_canned_layout, c);
 }
 
 int

@@ -17,9 +17,8 @@
  *     its replies has the shortcut; `not found`: no such id there.
  *   ST_CANNED_DELETE  str id                             -> (empty)
  *
- * A canned reply: str id ("cr_" + 32 lowercase hex), str shortcut (1-32
- * of [a-z0-9_-]), str text (1-2000 characters of UTF-8), u64
- * created_at, u64 updated_at.
+ * A canned reply: its rows below in order (str id, str shortcut, str
+ * text, u64 created_at, u64 updated_at).
  */
 #ifndef PARLEY_INBOXMSG_H
 #define PARLEY_INBOXMSG_H
@@ -28,6 +27,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_CANNED_MAX		200	/* per organisation */
@@ -37,12 +37,35 @@
 #define ST_CANNED_TEXT_CHARS	2000
 #define ST_CANNED_TEXT_MAX	(4 * ST_CANNED_TEXT_CHARS)	/* bytes */
 
+/*
+ * The canned reply record, a row per field in stored order (record.h),
+ * of format 1: its id ("cr_" + 32 lowercase hex), its shortcut (1-32 of
+ * [a-z0-9_-]), its text (malloc'd, 1-2000 characters of UTF-8), its
+ * times (ms; the admin API's JSON names them in camelCase). No row has
+ * a bit: ST_CANNED_PUT sets shortcut and text whole, no update mask.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_CANNED_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_CANNED_ID_LEN, 0)				\
+	F(BUF, shortcut, "shortcut", 1, RF_RO,				\
+	    RF_ADM, ST_CANNED_SHORT_MAX, 0)				\
+	F(STR, text, "text", 1, RF_RO,					\
+	    RF_ADM, ST_CANNED_TEXT_CHARS, 1)				\
+	F(TIME, created_at, "createdAt", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updatedAt", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
+
 struct st_canned {
-	char id[ST_CANNED_ID_LEN + 1];
-	char shortcut[ST_CANNED_SHORT_MAX + 1];
-	char *text;		/* malloc'd */
-	uint64_t created_at, updated_at;
+	ST_CANNED_ROWS(RF_MEMBER)
 };
+
+/* Its layout (inboxmsg.c). */
+extern const struct rlayout st_canned_layout;
+
 struct st_canned_put_req {
 	const char *id, *shortcut, *text;
 };
@@ -51,13 +74,15 @@ struct st_canneds {
 	uint32_t n;
 };
 
-void penc_canned(struct penc *, const struct st_canned *);
-/* 0, or -1 (the struct freed and zeroed). */
-int pdec_canned(struct pdec *, struct st_canned *);
+/* Frees what c holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_canned_free(struct st_canned *);
 /* 1 when s is "cr_" and 32 lowercase hex digits. */
 int st_canned_id_valid(const char *s);
-/* NULL when shortcut and text are valid, else "field: what is wrong". */
+/*
+ * NULL when shortcut and text are valid, else "field: what is wrong":
+ * by hand, not rl_invalid, for the shortcut's characters and the admin
+ * API's words ("shortcut: 1 to 32 characters"...).
+ */
 const char *st_canned_invalid(const char *shortcut, const char *text);
 
 #endif

@@ -4,10 +4,13 @@
  */
 #include "agentmsg.h"
 #include "hookmsg.h"
+#include "inboxmsg.h"
 #include "keymsg.h"
+#include "mailmsg.h"
 #include "orgmsg.h"
 #include "record.h"
 #include "storemsg.h"
+#include "usermsg.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
@@ -19,6 +22,10 @@ const struct rlayout *const rl_layouts[] = {
 	&st_apikey_layout,
 	&st_conv_layout,
 	&st_msg_layout,
+	&st_canned_layout,
+	&st_contact_layout,
+	&st_mail_layout,
+	&st_user_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -1,5 +1,7 @@
 /*
- * Email notifications: the mail record and its encoding (mailmsg.h).
+ * Email notifications: the mail record's layout, its event's codec (a
+ * kind of its own, MAIL_EVENT: bytes, not a string) and its rows' walks
+ * (mailmsg.h, record.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -7,80 +9,79 @@
 #include "hookmsg.h"
 #include "mailmsg.h"
 
-void
-st_mail_free(struct st_mail *m)
-{
-	free(m->rcpt);
-	free(m->payload);
-	memset(m, 0, sizeof(*m));
-}
+/* --------------------------------------------------------- the event */
 
-void
-penc_mail(struct penc *e, const struct st_mail *m)
+static void
+payload_enc(struct penc *e, const void *rec)
 {
-	uint32_t i;
+	const struct st_mail *m = rec;
 
-	penc_str(e, m->id);
-	penc_str(e, m->org);
-	penc_u32(e, m->kind);
-	penc_u32(e, m->attempts);
-	penc_u64(e, m->created_at);
-	penc_u64(e, m->next_at);
-	penc_str(e, m->error);
-	penc_u32(e, m->nrcpt);
-	for (i = 0; i < m->nrcpt; i++)
-		penc_str(e, m->rcpt[i]);
 	penc_bytes(e, m->payload, m->payload_len);
 }
 
 static void
-pdec_rcpts(struct pdec *d, struct st_mail *m)
+payload_dec(struct pdec *d, void *rec)
 {
-	uint32_t n = pdec_u32(d), i;
-
-	if (d->err || n > ST_MAIL_RCPT_MAX) {
-		d->err = 1;
-		return;
-	}
-	if (n == 0)
-		return;
-	if ((m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL) {
-		d->err = 1;
-		return;
-	}
-	m->nrcpt = n;
-	for (i = 0; i < n && !d->err; i++)
-		pdec_strbuf(d, m->rcpt[i], sizeof(m->rcpt[i]));
-}
-
-int
-pdec_mail(struct pdec *d, struct st_mail *m)
-{
+	struct st_mail *m = rec;
 	const uint8_t *p;
 	size_t n = 0;
 
-	memset(m, 0, sizeof(*m));
-	pdec_strbuf(d, m->id, sizeof(m->id));
-	pdec_strbuf(d, m->org, sizeof(m->org));
-	m->kind = pdec_u32(d);
-	m->attempts = pdec_u32(d);
-	m->created_at = pdec_u64(d);
-	m->next_at = pdec_u64(d);
-	pdec_strbuf(d, m->error, sizeof(m->error));
-	pdec_rcpts(d, m);
-	if ((p = pdec_bytes(d, &n)) != NULL && n > 0) {
-		if (n > PROTO_MAX_PAYLOAD || (m->payload = malloc(n)) == NULL)
-			d->err = 1;
-		else {
-			memcpy(m->payload, p, n);
-			m->payload_len = (uint32_t)n;
-		}
+	if ((p = pdec_bytes(d, &n)) == NULL || n == 0)
+		return;
+	if (n > PROTO_MAX_PAYLOAD || (m->payload = malloc(n)) == NULL) {
+		d->err = 1;
+		return;
 	}
-	if (d->err) {
-		st_mail_free(m);
+	memcpy(m->payload, p, n);
+	m->payload_len = (uint32_t)n;
+}
+
+static void
+payload_free(void *rec)
+{
+	struct st_mail *m = rec;
+
+	free(m->payload);
+	m->payload = NULL;
+	m->payload_len = 0;
+}
+
+static int
+payload_copy(void *dst, const void *src)
+{
+	const struct st_mail *from = src;
+	struct st_mail *to = dst;
+
+	if (from->payload_len == 0)
+		return 0;
+	if ((to->payload = malloc(from->payload_len)) == NULL)
 		return -1;
-	}
+	memcpy(to->payload, from->payload, from->payload_len);
+	to->payload_len = from->payload_len;
 	return 0;
+}
+
+const struct rcodec st_mail_event_codec = {
+	"MAIL_EVENT", payload_enc, payload_dec, payload_free, payload_copy,
+};
+
+/* ---------------------------------------------------------- the record */
+
+#define MAIL_ROW(...)	RF_ROW(struct st_mail, __VA_ARGS__)
+
+static const struct rfield mail_rows[] = {
+	ST_MAIL_ROWS(MAIL_ROW)
+};
+
+const struct rlayout st_mail_layout = {
+	"mail", sizeof(struct st_mail), mail_rows,
+	sizeof(mail_rows) / sizeof(mail_rows[0]),
+};
+
+void
+st_mail_free(struct st_mail *m)
+{
+	rl_free(&st_mail_layout, m);
 }
 
 const char *

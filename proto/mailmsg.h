@@ -18,11 +18,9 @@
  *
  * A mail (one per event, to every member of the conversation's
  * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX):
- * str id ("ml_" + 16 hex: st_seq_id and st_seq_parse of hookmsg.h with
- * ST_MAIL_PREFIX), str org, u32 kind (one ST_MAIL_* bit), u32
- * attempts, u64 created_at, u64 next_at, str error (the last failure),
- * u32 n, n x str recipient email, bytes payload (the event as ST_EV
- * carries it, agentmsg.h).
+ * its rows below in order (str id, str org, u32 kind, u32 attempts,
+ * u64 created_at, u64 next_at, str error, u32 n, n x str recipient
+ * email, bytes payload).
  */
 #ifndef PARLEY_MAILMSG_H
 #define PARLEY_MAILMSG_H
@@ -31,6 +29,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 #include "usermsg.h"
 
@@ -51,23 +50,62 @@
 /* and at most one such mail per conversation per: */
 #define ST_MAIL_WAITING_EVERY_MS	(10 * 60 * 1000)
 
+/*
+ * A mail's event, its kind of its own (record.h), MAIL_EVENT: uint8_t
+ * *m (malloc'd, NULL for none) and uint32_t m_len; bytes (u32 length,
+ * the bytes: the event as ST_EV carries it, agentmsg.h), at most
+ * PROTO_MAX_PAYLOAD.
+ */
+#define RF_DECL_MAIL_EVENT(m, b)	uint8_t *m; uint32_t m##_len;
+#define RF_KIND_MAIL_EVENT	RF_OWN
+#define RF_OFF_MAIL_EVENT(T, m)	offsetof(T, m)
+#define RF_SIZE_MAIL_EVENT(T, m)	(offsetof(T, m##_len) +		\
+				    sizeof(uint32_t) - offsetof(T, m))
+#define RF_COUNT_MAIL_EVENT	RF_NOCOUNT
+#define RF_CODEC_MAIL_EVENT	(&st_mail_event_codec)
+#define RF_NAMES_MAIL_EVENT	RF_NONAME
+extern const struct rcodec st_mail_event_codec;
+
+/*
+ * The mail record, a row per field in stored order (record.h), of format
+ * 1: its id ("ml_" + 16 hex: st_seq_id and st_seq_parse of hookmsg.h
+ * with ST_MAIL_PREFIX), its organisation, kind (one ST_MAIL_* bit),
+ * attempts, created_at and next_at, the last failure (error), its
+ * recipients' emails (malloc'd) and the event. The notifier's alone:
+ * never shown, no request sets a row.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_MAIL_ROWS(F)							\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_HID, ST_MAIL_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
+	F(U32, kind, "kind", 1, RF_RO,					\
+	    RF_HID, ST_MAIL_ALL, 0)					\
+	F(U32, attempts, "attempts", 1, RF_RO,				\
+	    RF_HID, UINT32_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, next_at, "next_at", 1, RF_RO,				\
+	    RF_HID, 0, 0)						\
+	F(BUF, error, "error", 1, RF_RO,				\
+	    RF_HID, ST_MAIL_ERROR_MAX, 0)				\
+	F(LIST, rcpt, "recipients", 1, RF_RO,				\
+	    RF_HID, ST_MAIL_RCPT_MAX, ST_EMAIL_MAX)			\
+	F(MAIL_EVENT, payload, "payload", 1, RF_RO,			\
+	    RF_HID, PROTO_MAX_PAYLOAD, 0)
+
 struct st_mail {
-	char id[ST_MAIL_ID_LEN + 1];
-	char org[ST_WHO_ORG_MAX + 1];
-	uint32_t kind;		/* one ST_MAIL_* bit */
-	uint32_t attempts;
-	uint64_t created_at, next_at;
-	char error[ST_MAIL_ERROR_MAX + 1];
-	char (*rcpt)[ST_EMAIL_MAX + 1];	/* malloc'd, nrcpt of them */
-	uint32_t nrcpt;
-	uint8_t *payload;	/* malloc'd: the event (ST_EV) */
-	uint32_t payload_len;
+	ST_MAIL_ROWS(RF_MEMBER)
 };
 
+/* Its layout (mailmsg.c). */
+extern const struct rlayout st_mail_layout;
+
+/* Frees what m holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_mail_free(struct st_mail *);
-void penc_mail(struct penc *, const struct st_mail *);
-/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_mail(struct pdec *, struct st_mail *);
 /* A kind's name ("handoff", "waiting", "contact"), or NULL. */
 const char *st_mail_kind_name(uint32_t bit);
 

@@ -59,16 +59,14 @@ ROWS(pl_widget, struct st_widget, st_widget_layout);
 ROWS(pl_agent, struct st_agent, st_agent_layout);
 ROWS(pl_org, struct st_org, st_org_layout);
 ROWS(pl_apikey, struct st_apikey, st_apikey_layout);
-RECORD(pl_user, struct st_user, penc_user, pdec_user, st_user_free);
+ROWS(pl_user, struct st_user, st_user_layout);
 ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
 ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
-RECORD(pl_mail, struct st_mail, penc_mail, pdec_mail, st_mail_free);
-RECORD(pl_canned, struct st_canned, penc_canned, pdec_canned,
-    st_canned_free);
-RECORD(pl_contact, struct st_contact, penc_contact, pdec_contact,
-    st_contact_free);
+ROWS(pl_mail, struct st_mail, st_mail_layout);
+ROWS(pl_canned, struct st_canned, st_canned_layout);
+ROWS(pl_contact, struct st_contact, st_contact_layout);
 RECORD(pl_event, struct st_event, penc_event, pdec_event, st_event_free);
 RECORD(pl_stats, struct st_stats, penc_stats, pdec_stats, stats_free);
 RECORD(pl_mseries, struct mseries, mseries_enc, ms_dec, mseries_free);

@@ -1,6 +1,7 @@
 /*
- * People: the user record, its encoding and the checks both sides of the
- * socket share (see usermsg.h).
+ * People: the user record's layout, its kinds of its own (the password,
+ * the memberships and their disabled flags: record.h), and the checks
+ * both sides of the socket share (see usermsg.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,57 +28,7 @@ st_pw_scrypt(const char *pw, size_t pwlen, const void *salt, size_t saltlen,
 	return 0;
 }
 
-void
-st_user_free(struct st_user *u)
-{
-	free(u->name);
-	free(u->mems);
-	memset(u, 0, sizeof(*u));
-}
-
-int
-st_user_copy(struct st_user *dst, const struct st_user *src)
-{
-	*dst = *src;
-	dst->name = strdup(src->name != NULL ? src->name : "");
-	dst->mems = NULL;
-	if (src->n > 0 && (dst->mems = calloc(src->n,
-	    sizeof(*dst->mems))) != NULL)
-		memcpy(dst->mems, src->mems, src->n * sizeof(*dst->mems));
-	if (dst->name == NULL || (src->n > 0 && dst->mems == NULL)) {
-		free(dst->name);
-		free(dst->mems);
-		memset(dst, 0, sizeof(*dst));
-		return -1;
-	}
-	return 0;
-}
-
-/* Field order in LMDB: the struct's. */
-void
-penc_user(struct penc *e, const struct st_user *u)
-{
-	uint32_t i;
-
-	penc_str(e, u->id);
-	penc_str(e, u->email);
-	penc_str(e, u->name);
-	penc_bytes(e, u->salt, sizeof(u->salt));
-	penc_bytes(e, u->hash, sizeof(u->hash));
-	penc_bytes(e, u->fp, sizeof(u->fp));
-	penc_u8(e, u->disabled);
-	penc_u32(e, u->n);
-	for (i = 0; i < u->n; i++) {
-		penc_str(e, u->mems[i].org);
-		penc_u8(e, u->mems[i].role);
-	}
-	penc_u64(e, u->created_at);
-	penc_u64(e, u->updated_at);
-	/* Format 2: each membership's disabled flag. */
-	penc_u32(e, u->n);
-	for (i = 0; i < u->n; i++)
-		penc_u8(e, u->mems[i].disabled);
-}
+/* ------------------------------------------------------ the password */
 
 /* Exactly len bytes into out. */
 static void
@@ -96,42 +47,192 @@ pdec_exact(struct pdec *d, uint8_t *out, size_t len)
 	memcpy(out, p, len);
 }
 
-int
-pdec_user(struct pdec *d, struct st_user *u)
+static void
+password_enc(struct penc *e, const void *rec)
 {
-	uint32_t i, n;
+	const struct st_user *u = rec;
 
-	memset(u, 0, sizeof(*u));
-	pdec_strbuf(d, u->id, sizeof(u->id));
-	pdec_strbuf(d, u->email, sizeof(u->email));
-	u->name = pdec_strdup(d, 4 * ST_USER_NAME_MAX);
+	penc_bytes(e, u->salt, sizeof(u->salt));
+	penc_bytes(e, u->hash, sizeof(u->hash));
+	penc_bytes(e, u->fp, sizeof(u->fp));
+}
+
+static void
+password_dec(struct pdec *d, void *rec)
+{
+	struct st_user *u = rec;
+
 	pdec_exact(d, u->salt, sizeof(u->salt));
 	pdec_exact(d, u->hash, sizeof(u->hash));
 	pdec_exact(d, u->fp, sizeof(u->fp));
-	u->disabled = pdec_u8(d);
-	u->n = pdec_u32(d);
-	if (!d->err && u->n > ST_MEMBERSHIPS_MAX)
+}
+
+/* A secret: not left in memory the compiler may think dead. */
+static void
+password_free(void *rec)
+{
+	struct st_user *u = rec;
+
+	explicit_bzero(u->salt, sizeof(u->salt));
+	explicit_bzero(u->hash, sizeof(u->hash));
+	explicit_bzero(u->fp, sizeof(u->fp));
+}
+
+static int
+password_copy(void *dst, const void *src)
+{
+	const struct st_user *from = src;
+	struct st_user *to = dst;
+
+	memcpy(to->salt, from->salt, sizeof(to->salt));
+	memcpy(to->hash, from->hash, sizeof(to->hash));
+	memcpy(to->fp, from->fp, sizeof(to->fp));
+	return 0;
+}
+
+const struct rcodec st_password_codec = {
+	"PASSWORD", password_enc, password_dec, password_free, password_copy,
+};
+
+/* -------------------------------------------------- the memberships */
+
+static void
+members_enc(struct penc *e, const void *rec)
+{
+	const struct st_user *u = rec;
+	uint32_t i;
+
+	if (u->n > ST_MEMBERSHIPS_MAX || (u->n > 0 && u->mems == NULL)) {
+		e->err = 1;
+		return;
+	}
+	penc_u32(e, u->n);
+	for (i = 0; i < u->n; i++) {
+		penc_str(e, u->mems[i].org);
+		penc_u8(e, u->mems[i].role);
+	}
+}
+
+static void
+members_dec(struct pdec *d, void *rec)
+{
+	struct st_user *u = rec;
+	uint32_t i, n;
+
+	n = pdec_u32(d);
+	if (!d->err && n > ST_MEMBERSHIPS_MAX)
 		d->err = 1;
-	if (!d->err && u->n > 0 &&
-	    (u->mems = calloc(u->n, sizeof(*u->mems))) == NULL)
+	if (d->err || n == 0)
+		return;
+	if ((u->mems = calloc(n, sizeof(*u->mems))) == NULL) {
 		d->err = 1;
-	for (i = 0; !d->err && i < u->n; i++) {
+		return;
+	}
+	u->n = n;
+	for (i = 0; !d->err && i < n; i++) {
 		pdec_strbuf(d, u->mems[i].org, sizeof(u->mems[i].org));
 		u->mems[i].role = pdec_u8(d);
 	}
-	u->created_at = pdec_u64(d);
-	u->updated_at = pdec_u64(d);
-	/* None (a format 1 record, padded): every membership enabled. */
+}
+
+static void
+members_free(void *rec)
+{
+	struct st_user *u = rec;
+
+	free(u->mems);
+	u->mems = NULL;
+	u->n = 0;
+}
+
+static int
+members_copy(void *dst, const void *src)
+{
+	const struct st_user *from = src;
+	struct st_user *to = dst;
+
+	if (from->n == 0 || from->mems == NULL)
+		return 0;
+	if ((to->mems = calloc(from->n, sizeof(*to->mems))) == NULL)
+		return -1;
+	memcpy(to->mems, from->mems, from->n * sizeof(*to->mems));
+	to->n = from->n;
+	return 0;
+}
+
+const struct rcodec st_members_codec = {
+	"MEMBERS", members_enc, members_dec, members_free, members_copy,
+};
+
+static void
+member_off_enc(struct penc *e, const void *rec)
+{
+	const struct st_user *u = rec;
+	uint32_t i;
+
+	if (u->n > 0 && u->mems == NULL) {
+		e->err = 1;
+		return;
+	}
+	penc_u32(e, u->n);
+	for (i = 0; i < u->n; i++)
+		penc_u8(e, u->mems[i].disabled);
+}
+
+/* None (0) or one a membership; the memberships are decoded already. */
+static void
+member_off_dec(struct pdec *d, void *rec)
+{
+	struct st_user *u = rec;
+	uint32_t i, n;
+
 	if ((n = pdec_u32(d)) != 0 && n != u->n)
 		d->err = 1;
 	for (i = 0; !d->err && i < n; i++)
 		if ((u->mems[i].disabled = pdec_u8(d)) > 1)
 			d->err = 1;
-	if (d->err) {
-		st_user_free(u);
-		return -1;
-	}
+}
+
+/* Its default: every membership enabled. */
+static void
+member_off_free(void *rec)
+{
+	struct st_user *u = rec;
+	uint32_t i;
+
+	for (i = 0; u->mems != NULL && i < u->n; i++)
+		u->mems[i].disabled = 0;
+}
+
+/* The flags are the memberships': their copy has them. */
+static int
+member_off_copy(void *dst, const void *src)
+{
 	return 0;
+}
+
+const struct rcodec st_member_off_codec = {
+	"MEMBER_OFF", member_off_enc, member_off_dec, member_off_free,
+	member_off_copy,
+};
+
+/* ---------------------------------------------------------- the record */
+
+#define USER_ROW(...)	RF_ROW(struct st_user, __VA_ARGS__)
+
+static const struct rfield user_rows[] = {
+	ST_USER_ROWS(USER_ROW)
+};
+
+const struct rlayout st_user_layout = {
+	"user", sizeof(struct st_user), user_rows,
+	sizeof(user_rows) / sizeof(user_rows[0]),
+};
+
+void
+st_user_free(struct st_user *u)
+{
+	rl_free(&st_user_layout, u);
 }
 
 const char *

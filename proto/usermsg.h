@@ -69,6 +69,7 @@
 
 #include "orgmsg.h"
 #include "proto.h"
+#include "record.h"
 #include "storemsg.h"
 
 #define ST_USERS_MAX		10000
@@ -105,25 +106,92 @@ struct st_member {
 	uint8_t disabled;	/* by an owner of org: cannot act in org */
 };
 
+/*
+ * A user's kinds of its own (record.h). PASSWORD: bytes salt (16),
+ * bytes hash (32), bytes fp (32: DASHBOARD_PASSWORD's, or zero), each
+ * of exactly its length; a secret, zeroed when freed.
+ */
+#define RF_DECL_PASSWORD(m, b)						\
+	uint8_t salt[ST_PW_SALT_LEN];					\
+	uint8_t m[ST_PW_HASH_LEN];					\
+	uint8_t fp[ST_USER_FP_LEN];
+#define RF_KIND_PASSWORD	RF_OWN
+#define RF_OFF_PASSWORD(T, m)	offsetof(T, salt)
+#define RF_SIZE_PASSWORD(T, m)	(offsetof(T, fp) + ST_USER_FP_LEN -	\
+				    offsetof(T, salt))
+#define RF_COUNT_PASSWORD	RF_NOCOUNT
+#define RF_CODEC_PASSWORD	(&st_password_codec)
+#define RF_NAMES_PASSWORD	RF_NONAME
+extern const struct rcodec st_password_codec;
+/* MEMBERS: u32 n (at most b), n x (str org, u8 role); malloc'd. */
+#define RF_DECL_MEMBERS(m, b)	struct st_member *m; uint32_t n;
+#define RF_KIND_MEMBERS		RF_OWN
+#define RF_OFF_MEMBERS(T, m)	offsetof(T, m)
+#define RF_SIZE_MEMBERS(T, m)	(offsetof(T, n) + sizeof(uint32_t) -	\
+				    offsetof(T, m))
+#define RF_COUNT_MEMBERS	RF_NOCOUNT
+#define RF_CODEC_MEMBERS	(&st_members_codec)
+#define RF_NAMES_MEMBERS	RF_NONAME
+extern const struct rcodec st_members_codec;
+/*
+ * MEMBER_OFF: each membership's disabled flag, u32 n (the memberships'
+ * count, or 0: every one enabled) and n x u8 (0 or 1). It has no member
+ * of its own: the flags are the memberships' (MEMBERS, an earlier row),
+ * and its default, every one enabled, is theirs zeroed.
+ */
+#define RF_DECL_MEMBER_OFF(m, b)
+#define RF_KIND_MEMBER_OFF	RF_OWN
+#define RF_OFF_MEMBER_OFF(T, m)	offsetof(T, mems)
+#define RF_SIZE_MEMBER_OFF(T, m)	0
+#define RF_COUNT_MEMBER_OFF	RF_NOCOUNT
+#define RF_CODEC_MEMBER_OFF	(&st_member_off_codec)
+#define RF_NAMES_MEMBER_OFF	RF_NONAME
+extern const struct rcodec st_member_off_codec;
+
+/*
+ * The user record, a row per field in stored order (record.h): its id,
+ * email (lowercased, unique), display name (malloc'd), password (never
+ * shown), the account's disabled flag (only read: records from before),
+ * memberships, times; format 2 each membership's disabled flag (a
+ * format 1 record has none: every membership enabled). Never shown as
+ * itself (a member view is made of it), no request sets a row: the
+ * user requests say what changes.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_USER_ROWS(F)							\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_HID, ST_USER_ID_MAX, 0)					\
+	F(BUF, email, "email", 1, RF_RO,				\
+	    RF_HID, ST_EMAIL_MAX, 0)					\
+	F(STR, name, "name", 1, RF_RO,					\
+	    RF_HID, ST_USER_NAME_MAX, 1)				\
+	F(PASSWORD, hash, "password", 1, RF_RO,				\
+	    RF_HID, 0, 0)						\
+	F(BOOL, disabled, "disabled", 1, RF_RO,				\
+	    RF_HID, 1, 0)						\
+	F(MEMBERS, mems, "memberships", 1, RF_RO,			\
+	    RF_HID, ST_MEMBERSHIPS_MAX, 0)				\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(MEMBER_OFF, mems_disabled, "memberships_disabled", 2, RF_RO,	\
+	    RF_HID, ST_MEMBERSHIPS_MAX, 0)
+
 struct st_user {
-	char id[ST_USER_ID_MAX + 1];
-	char email[ST_EMAIL_MAX + 1];
-	char *name;		/* malloc'd */
-	uint8_t salt[ST_PW_SALT_LEN];
-	uint8_t hash[ST_PW_HASH_LEN];
-	uint8_t fp[ST_USER_FP_LEN];	/* DASHBOARD_PASSWORD's, or zero */
-	uint8_t disabled;	/* the account (before per-org disabling) */
-	struct st_member *mems;	/* malloc'd, n of them */
-	uint32_t n;
-	uint64_t created_at, updated_at;
+	ST_USER_ROWS(RF_MEMBER)
 };
 
+/* Its layout (usermsg.c). */
+extern const struct rlayout st_user_layout;
+
+/*
+ * Frees what u holds (zeroed or decoded) and zeroes it, its password
+ * with explicit_bzero: rl_free.
+ */
 void st_user_free(struct st_user *);
-/* Deep copy; 0, or -1 out of memory (dst then zeroed). */
-int st_user_copy(struct st_user *dst, const struct st_user *src);
-void penc_user(struct penc *, const struct st_user *);
-/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_user(struct pdec *, struct st_user *);
 /*
  * NULL when u is a valid user, else "field: what is wrong" (static):
  * email (st_email_invalid), name 1-100 characters, memberships (at most

@@ -93,48 +93,34 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 	    rl_version(&st_widget_layout));
 }
 
+#define CONTACT_ROW(...)	RF_ROW(struct st_contact, __VA_ARGS__)
+
+static const struct rfield contact_rows[] = {
+	ST_CONTACT_ROWS(CONTACT_ROW)
+};
+
+const struct rlayout st_contact_layout = {
+	"contact", sizeof(struct st_contact), contact_rows,
+	sizeof(contact_rows) / sizeof(contact_rows[0]),
+};
+
 void
 st_contact_free(struct st_contact *c)
 {
-	free(c->name);
-	free(c->email);
-	free(c->phone);
-	free(c->external_id);
-	memset(c, 0, sizeof(*c));
+	rl_free(&st_contact_layout, c);
 }
 
 void
 penc_contact(struct penc *e, const struct st_contact *c)
 {
-	penc_str(e, c->id);
-	penc_str(e, c->name);
-	penc_str(e, c->email);
-	penc_str(e, c->phone);
-	penc_u64(e, c->created_at);
-	penc_u64(e, c->updated_at);
-	penc_str(e, c->org);
-	penc_str(e, c->external_id);
-	penc_u8(e, c->verified);
+	rl_enc(e, &st_contact_layout, c);
 }
 
 int
 pdec_contact(struct pdec *d, struct st_contact *c)
 {
-	memset(c, 0, sizeof(*c));
-	pdec_strbuf(d, c->id, sizeof(c->id));
-	c->name = pdec_strdup(d, 4 * ST_CONTACT_NAME_MAX);
-	c->email = pdec_strdup(d, ST_EMAIL_MAX);
-	c->phone = pdec_strdup(d, ST_PHONE_MAX);
-	c->created_at = pdec_u64(d);
-	c->updated_at = pdec_u64(d);
-	pdec_strbuf(d, c->org, sizeof(c->org));
-	c->external_id = pdec_strdup(d, 4 * ST_EXTERNAL_ID_MAX);
-	c->verified = pdec_u8(d);
-	if (d->err) {
-		st_contact_free(c);
-		return -1;
-	}
-	return 0;
+	return rl_dec(d, &st_contact_layout, c,
+	    rl_version(&st_contact_layout));
 }
 
 /* ---------------------------------------------------------------- checks */

@@ -416,26 +416,47 @@ struct st_widget {
 extern const struct rlayout st_widget_layout;
 #define ST_WF_ALL	(0u ST_WIDGET_ROWS(RF_MASK))
 
+/*
+ * The contact record, a row per field in stored order (record.h): its id
+ * (32 lowercase hex), name (at most 200 characters), email (lowercased,
+ * at most 254 bytes: st_email_normal) and phone (normalised,
+ * st_phone_norm), "" each when not given, its times; format 2 (issue
+ * 22) its organisation, its widget's when first submitted (an older
+ * record reads as "default"; another organisation's same email or phone
+ * is another contact); format 3 (issue 26) the site's user id a
+ * verified identify named ("" none) and whether the contact is that
+ * verified identity's. Strings are malloc'd. No request sets a row: a
+ * submission or an identify makes and fills it in storaged.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_CONTACT_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_ID_HEX, 0)					\
+	F(TEXT, name, "name", 1, RF_RO,					\
+	    RF_ADM, ST_CONTACT_NAME_MAX, 0)				\
+	F(TEXT, email, "email", 1, RF_RO,				\
+	    RF_ADM, ST_EMAIL_MAX, 0)					\
+	F(TEXT, phone, "phone", 1, RF_RO,				\
+	    RF_ADM, ST_PHONE_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(BUF, org, "organization_id", 2, RF_RO,			\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
+	F(TEXT, external_id, "external_id", 3, RF_RO,			\
+	    RF_ADM, ST_EXTERNAL_ID_MAX, 0)				\
+	F(BOOL, verified, "verified", 3, RF_RO,				\
+	    RF_ADM, 1, 0)
+
 struct st_contact {
-	char id[ST_ID_HEX + 1];
-	char *name;		/* malloc'd; "" = not given */
-	char *email;		/* malloc'd; lowercased; "" = not given */
-	char *phone;		/* malloc'd; normalised (st_phone_norm); "" = not given */
-	uint64_t created_at, updated_at;
-	/*
-	 * Record version 2 (issue 22): the organisation it belongs to, its
-	 * widget's when first submitted; older records read as "default".
-	 * Another organisation's same email or phone is another contact.
-	 */
-	char org[ST_WHO_ORG_MAX + 1];
-	/*
-	 * Record version 3 (issue 26): the site's user id a verified
-	 * identify named ("" none; at most ST_EXTERNAL_ID_MAX characters),
-	 * and whether the contact is that verified identity's.
-	 */
-	char *external_id;	/* malloc'd */
-	uint8_t verified;
+	ST_CONTACT_ROWS(RF_MEMBER)
 };
+
+/* Its layout (widgetmsg.c). */
+extern const struct rlayout st_contact_layout;
 
 /*
  * A widget with every default (no name, enabled, no cap, no origins).
@@ -446,12 +467,15 @@ void st_widget_defaults(struct st_widget *);
 void st_widget_free(struct st_widget *);
 /* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
 int st_widget_copy(struct st_widget *dst, const struct st_widget *src);
+/* Frees what c holds (zeroed or decoded) and zeroes it: rl_free. */
 void st_contact_free(struct st_contact *);
 
 void penc_widget(struct penc *, const struct st_widget *);
 /* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_widget(struct pdec *, struct st_widget *);
+/* Its rows in the current format (rl_enc). */
 void penc_contact(struct penc *, const struct st_contact *);
+/* rl_dec of the current format: 0, or -1 (c freed and zeroed). */
 int pdec_contact(struct pdec *, struct st_contact *);
 
 /*

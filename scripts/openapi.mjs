@@ -79,6 +79,15 @@ export const SCHEMAS = {
   // named): the thread's keys are the API's own, its schemas the template's.
   st_conv: { byHand: 'admin_conv_json' },
   st_msg: { byHand: 'admin_msg_json' },
+  // No row has a bit (ST_CANNED_PUT sets shortcut and text whole): its
+  // input, CannedReplyInput, is the template's, which requires both.
+  st_canned: { read: 'CannedReply' },
+  // Made and filled by storaged alone: no input.
+  st_contact: { read: 'Contact' },
+  // The notifier's alone, never shown: no schema.
+  st_mail: {},
+  // Shown only as a member (ST_USER_LIST's member view): no schema.
+  st_user: {},
 };
 
 // Which rows each view shows.

@@ -3,7 +3,7 @@
  * contact by email or phone, the conversations linked to it, and each
  * session's submissions (its claims):
  *
- *	contacts         id[16] -> contact (penc_contact)
+ *	contacts         id[16] -> contact (its rows, ST_CONTACT_ROWS)
  *	contact_email    SHA-256 of the email's key -> id[16]
  *	contact_phone    SHA-256 of the phone's key -> id[16]
  *	contact_created  u64 created_at | id[16] -> (nothing)
@@ -19,7 +19,8 @@
  *	                 contact deleted whose conversations and sessions
  *	                 are still being ended (erased or unlinked)
  *
- * Every value starts with ST_RECORD_VERSION.
+ * Every value starts with ST_RECORD_VERSION, but a contact's, with its
+ * layout's format (record.h; every older format still reads).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,15 +140,8 @@ static void
 contact_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_contact *c)
 {
-	struct penc e;
-
-	if (t->err)
-		return;
-	penc_init(&e);
-	penc_u8(&e, CONTACT_RECORD_VERSION);
-	penc_contact(&e, c);
-	rec_put(t, t->st->contacts, id, ID_LEN, &e, "put contact");
-	penc_free(&e);
+	rec_put_rows(t, t->st->contacts, id, ID_LEN, &st_contact_layout, c,
+	    "put contact");
 }
 
 /* 0 loaded, 1 absent, -1 error (format 1: the default organisation's). */
@@ -155,33 +149,15 @@ static int
 contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
     struct st_contact *c)
 {
-	uint8_t *buf = NULL;
-	struct pdec d;
 	MDB_val v;
-	int rc, ver;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
 	    "get contact")) != 0)
 		return rc;
-	if ((ver = rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION,
-	    "contact")) < 0)
+	if (rec_dec_rows(t, &v, &st_contact_layout, c, "contact") < 0)
 		return -1;
-	if (ver < CONTACT_RECORD_VERSION && (buf = rec_pad(t, &d,
-	    (ver == 1 ? CONTACT_V1_PAD : 0) + CONTACT_V2_PAD)) == NULL)
-		return -1;
-	rc = 0;
-	if (pdec_contact(&d, c) < 0)
-		rc = -1;
-	else if (pdec_done(&d) < 0) {
-		st_contact_free(c);
-		rc = -1;
-	}
-	free(buf);
-	if (rc < 0) {
-		rec_corrupt(t, "contact");
-		return -1;
-	}
 	if (c->org[0] == '\0')
 		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));
 	return 0;

@@ -336,9 +336,10 @@ search_contact(struct store_txn *t, const struct search *s,
 	    "get contact")) != 0)
 		return rc < 0 ? -1 : 0;
 	/* Every format starts the same way. */
-	if (rec_open_ver(t, &v, &d, CONTACT_RECORD_VERSION, "contact") < 0)
+	if (rec_open_ver(t, &v, &d, rl_version(&st_contact_layout),
+	    "contact") < 0)
 		return -1;
-	/* penc_contact: str id, str name, str email, str phone, ... */
+	/* Its rows (ST_CONTACT_ROWS): str id, str name, str email, ... */
 	pdec_bytes(&d, &len[0]);
 	for (i = 0; i < 3; i++)
 		f[i] = pdec_bytes(&d, &len[i]);

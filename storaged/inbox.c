@@ -6,7 +6,7 @@
  *	            the user read up to
  *	user_reads  user id | conv id[16] -> version (a user's marks, for
  *	            their deletion)
- *	canned      org NUL shortcut -> version, penc_canned
+ *	canned      org NUL shortcut -> version, its rows (ST_CANNED_ROWS)
  *
  * A conversation is unread for a user while its visitor_at (its last
  * visitor message, strictly increasing) is past the user's mark: one
@@ -228,16 +228,9 @@ static void
 canned_save(struct store_txn *t, const char *org, const struct st_canned *c)
 {
 	uint8_t k[CANNED_KEY_MAX];
-	struct penc e;
 
-	if (t->err)
-		return;
-	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
-	penc_canned(&e, c);
-	rec_put(t, t->st->canned, k, canned_key(k, org, c->shortcut), &e,
-	    "put canned reply");
-	penc_free(&e);
+	rec_put_rows(t, t->st->canned, k, canned_key(k, org, c->shortcut),
+	    &st_canned_layout, c, "put canned reply");
 }
 
 void
@@ -258,7 +251,6 @@ store_canned_list(struct store_txn *t, const char *org,
 	struct st_canned *cs;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	struct pdec d;
 	int rc;
 
 	*out = NULL;
@@ -276,11 +268,9 @@ store_canned_list(struct store_txn *t, const char *org,
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && *n < ST_CANNED_MAX && k.mv_size > plen &&
 	    memcmp(k.mv_data, org, plen) == 0) {
-		if (rec_open(t, &v, &d, "canned reply") < 0 ||
-		    pdec_canned(&d, &cs[*n]) < 0 || pdec_done(&d) < 0) {
-			rec_corrupt(t, "canned reply");
+		if (rec_dec_rows(t, &v, &st_canned_layout, &cs[*n],
+		    "canned reply") < 0)
 			break;
-		}
 		(*n)++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}

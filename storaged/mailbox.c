@@ -1,7 +1,8 @@
 /*
  * Email notifications (see STORAGE.md, mailbox.h):
  *
- *	mails        u64 seq -> mail (penc_mail, with its payload)
+ *	mails        u64 seq -> mail (its rows, ST_MAIL_ROWS, with its
+ *	             payload)
  *	mail_due     u64 next_at | u64 seq -> (): every mail is pending
  *	mail_counts  org -> u32 mails pending
  *	mail_convs   conv id[16] -> u64 its last "waiting" mail's time
@@ -14,7 +15,8 @@
  * one it never answers is due again when its lease ends (at least
  * once). A mail sent, or out of retries, goes; nothing else is kept.
  *
- * Every value starts with ST_RECORD_VERSION.
+ * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
+ * format, 1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +130,11 @@ rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 	if (st_user_acts(u, r->org) == NULL || u32_get(t, t->st->user_notify, u->id, &mask,
 	    "user emails") < 0 || !(mask & r->kind))
 		return t->err ? -1 : 0;
-	strlcpy(r->m->rcpt[r->m->nrcpt++], u->email, sizeof(r->m->rcpt[0]));
-	return r->m->nrcpt == ST_MAIL_RCPT_MAX ? -1 : 0;
+	if ((r->m->rcpt[r->m->nrcpt] = strdup(u->email)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	return ++r->m->nrcpt == ST_MAIL_RCPT_MAX ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ waiting */
@@ -236,35 +241,25 @@ static void
 mail_save(struct store_txn *t, uint64_t seq, const struct st_mail *m)
 {
 	uint8_t k[8];
-	struct penc e;
 
 	proto_put_be64(k, seq);
-	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
-	penc_mail(&e, m);
-	rec_put(t, t->st->mails, k, sizeof(k), &e, "put mail");
-	penc_free(&e);
+	rec_put_rows(t, t->st->mails, k, sizeof(k), &st_mail_layout, m,
+	    "put mail");
 }
 
 /* 0 loaded, 1 absent, -1 error. */
 static int
 mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
 {
-	struct pdec dec;
 	uint8_t k[8];
+	MDB_val v;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	proto_put_be64(k, seq);
-	if ((rc = rec_get(t, t->st->mails, k, sizeof(k), &dec,
-	    "get mail")) != 0)
+	if ((rc = db_get(t, t->st->mails, k, sizeof(k), &v, "get mail")) != 0)
 		return rc;
-	if (pdec_mail(&dec, m) < 0 || dec.off != dec.len) {
-		st_mail_free(m);
-		rec_corrupt(t, "mail");
-		return -1;
-	}
-	return 0;
+	return rec_dec_rows(t, &v, &st_mail_layout, m, "mail");
 }
 
 /* A mail (stored under seq) goes, and its organisation's count. */

@@ -561,6 +561,39 @@ rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 		db_put(t, dbi, k, klen, e->buf, e->len, what);
 }
 
+void
+rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const struct rlayout *l, const void *rec, const char *what)
+{
+	struct penc e;
+
+	if (t->err)
+		return;
+	penc_init(&e);
+	penc_u8(&e, (uint8_t)rl_version(l));
+	rl_enc(&e, l, rec);
+	rec_put(t, dbi, k, klen, &e, what);
+	penc_free(&e);
+}
+
+int
+rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
+    void *rec, const char *what)
+{
+	struct pdec d;
+	int ver;
+
+	memset(rec, 0, l->size);
+	if ((ver = rec_open_ver(t, v, &d, rl_version(l), what)) < 0)
+		return -1;
+	if (rl_dec(&d, l, rec, ver) < 0 || pdec_done(&d) < 0) {
+		rl_free(l, rec);
+		rec_corrupt(t, what);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- env */
 
 /* The schema record, written when absent (*created = 1: a new database). */

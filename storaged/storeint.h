@@ -35,11 +35,10 @@
  * Record formats that grew: a newer one adds fields at the end, and an
  * older record reads as the newest with those fields zero ("" or 0):
  * rec_pad() appends that many zero bytes before decoding.
- *   contacts      3 (issue 26: external_id, verified); 2 lacks str
- *                 external_id, u8 verified, 1 also str org
- * Widgets, agents, conversations and messages have rows (record.h), which
- * read their older formats; a message's size on the wire (msg_rec_size)
- * counts the empty fields an older one lacks (MSG_V*_PAD).
+ * Widgets, agents, conversations, messages, contacts and users have rows
+ * (record.h), which read their older formats; a message's size on the
+ * wire (msg_rec_size) counts the empty fields an older one lacks
+ * (MSG_V*_PAD).
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -48,9 +47,6 @@
 #define MSG_V3_PAD		1	/* issue 26: u8 feedback */
 #define MSG_V2_PAD		(4 + MSG_V3_PAD)	/* issue 22: str author */
 #define MSG_V1_PAD		(4 + MSG_V2_PAD)
-#define CONTACT_RECORD_VERSION	3
-#define CONTACT_V1_PAD		4	/* issue 22: str org */
-#define CONTACT_V2_PAD		(4 + 1)	/* issue 26: str external_id, u8 verified */
 
 /* The running write batch's changes, a log record's body (storelog.c). */
 struct oplog {
@@ -269,6 +265,19 @@ int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
 /* Encodes a record behind its version byte (penc_fn writes the rest). */
 void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct penc *e, const char *what);
+
+/*
+ * A record with rows (record.h) behind its layout's format byte, as
+ * db's value under k.
+ */
+void rec_put_rows(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const struct rlayout *, const void *rec, const char *what);
+/*
+ * A stored record with rows of any of its layout's formats into rec
+ * (zeroed here), all of v read: 0, or -1 (logged, t failed, rec freed).
+ */
+int rec_dec_rows(struct store_txn *, const MDB_val *v,
+    const struct rlayout *, void *rec, const char *what);
 
 /* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,

@@ -1,14 +1,14 @@
 /*
  * People (see STORAGE.md, userstore.h), users a records.c entity:
  *
- *	users        id ("usr_" + 32 hex) -> user (penc_user)
+ *	users        id ("usr_" + 32 hex) -> user (its rows, ST_USER_ROWS)
  *	user_order   u64 created_at | id -> (nothing)
  *	user_email   email (lowercase) -> id
  *	org_users    org id | 0 | user id -> (nothing): the members
  *	invites      SHA-256 of a token[32] -> invitation
  *
- * Every value starts with its format's version: a user's is
- * USER_VERSION (2 added each membership's disabled flag), an
+ * Every value starts with its format's version: a user's its layout's
+ * (record.h: 2 added each membership's disabled flag; 1 still reads), an
  * invitation's INVITE_VERSION (2 added its claimed flag), the rest
  * ST_RECORD_VERSION. An owner acts on the membership in its own
  * organisation only: disabling or removing a member there leaves the
@@ -31,13 +31,14 @@
 #include "userstore.h"
 
 #define MEMBER_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_USER_ID_MAX)
-#define USER_VERSION	2
-#define USER_V1_PAD	4	/* no disabled flags: u32 0 */
 #define INVITE_VERSION	2
 
-static const size_t user_pad[] = { USER_V1_PAD };
-
-ENTITY_CHECKS(user, struct st_user, st_user_copy, st_user_invalid)
+/* By hand, not rl_invalid: the email's form, memberships' ids, no twice. */
+static const char *
+user_invalid(const void *rec)
+{
+	return st_user_invalid(rec);
+}
 
 static int
 user_merge(struct store_txn *t, void *cur, void *req, uint32_t mask,
@@ -116,8 +117,7 @@ static const struct store_entity user_entity = {
 	.dbi = offsetof(struct store, users),
 	.order = offsetof(struct store, user_order),
 	.fresh = offsetof(struct store, users),
-	.version = USER_VERSION,
-	.pad = user_pad,
+	.layout = &st_user_layout,
 	.codec = &pl_user,
 	ENTITY_MEMBERS(struct st_user),
 	.prefix = ST_USER_PREFIX,
@@ -126,7 +126,6 @@ static const struct store_entity user_entity = {
 	.max = ST_USERS_MAX,
 	.mask_all = ST_UF_ALL,
 	.id_valid = st_user_id_valid,
-	.copy = user_copy,
 	.invalid = user_invalid,
 	.merge = user_merge,
 	.index_put = user_index_put,

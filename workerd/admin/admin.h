@@ -561,6 +561,7 @@ json_t *widget_public_json(const struct st_widget *, int staffed);
  */
 json_t *widget_avail_json(const struct st_widget *, int staffed,
     const char *type);
+/* A contact as the admin API shows it: its rows (recjson.c). */
 json_t *contact_json(const struct st_contact *);
 /* s as JSON text, "" (or NULL) as null: a field a contact may not have. */
 json_t *json_opt_text(const char *s);

@@ -11,7 +11,9 @@
  * An item is {id, shortcut, text, createdAt, updatedAt}. A shortcut is
  * 1-32 of [a-z0-9_-], unique in the organisation (409 when another has
  * it); a text 1-2000 characters; at most 200 replies an organisation
- * (400). storaged keeps them (ST_CANNED_*, proto/inboxmsg.h).
+ * (400). storaged keeps them (ST_CANNED_*, proto/inboxmsg.h); an item's
+ * JSON is its rows' (recjson.c), a body's check canned_body's (its own
+ * words).
  */
 #include <string.h>
 
@@ -25,21 +27,17 @@ static const struct storec_answer canned_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static json_t *
-canned_json(const struct st_canned *cr)
-{
-	return json_pack("{s:o, s:o, s:o, s:o, s:o}",
-	    "id", exprow_text(cr->id),
-	    "shortcut", exprow_text(cr->shortcut),
-	    "text", exprow_text(cr->text),
-	    "createdAt", exprow_ms(cr->created_at),
-	    "updatedAt", exprow_ms(cr->updated_at));
-}
-
+/* An item: its rows (recjson.c). */
 static json_t *
 canned_item(const void *cr, int *status)
 {
-	return canned_json(cr);
+	json_t *v;
+	int err = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	rec_json_fields(v, &st_canned_layout, cr, RF_ADM, NULL, &err);
+	return exprow_odone(v, err);
 }
 
 static json_t *

@@ -197,6 +197,19 @@ widget_public_json(const struct st_widget *w, int staffed)
 	return exprow_odone(o, err);
 }
 
+/* o's key k moved after the others (jansson keeps the order of insertion). */
+static void
+key_last(json_t *o, const char *k, int *err)
+{
+	json_t *v;
+
+	if ((v = json_object_get(o, k)) == NULL)
+		return;
+	json_incref(v);
+	if (json_object_del(o, k) < 0 || json_object_set_new(o, k, v) < 0)
+		*err = 1;
+}
+
 json_t *
 contact_json(const struct st_contact *ct)
 {
@@ -205,15 +218,10 @@ contact_json(const struct st_contact *ct)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	exprow_oset(o, "id", exprow_text(ct->id), &err);
-	exprow_oset(o, "name", json_opt_text(ct->name), &err);
-	exprow_oset(o, "email", json_opt_text(ct->email), &err);
-	exprow_oset(o, "phone", json_opt_text(ct->phone), &err);
-	/* issue 26: the site's user id of a verified identify, or null */
-	exprow_oset(o, "external_id", json_opt_text(ct->external_id), &err);
-	exprow_oset(o, "verified", json_boolean(ct->verified), &err);
-	exprow_oset(o, "created_at", exprow_ms(ct->created_at), &err);
-	exprow_oset(o, "updated_at", exprow_ms(ct->updated_at), &err);
+	rec_json_fields(o, &st_contact_layout, ct, RF_ADM, NULL, &err);
+	/* Its times last, as the API has always shown them. */
+	key_last(o, "created_at", &err);
+	key_last(o, "updated_at", &err);
 	return exprow_odone(o, err);
 }
 

@@ -42,6 +42,42 @@ const OWN = {
     enc: (e, v) => { for (const k of VISITOR_KEYS) e.str(v.visitor[k]); },
     dec: (d, v) => { v.visitor = Object.fromEntries(VISITOR_KEYS.map((k) => [k, d.str()])); },
   },
+  // A user's password (proto/usermsg.c): salt, hash, fp, each bytes.
+  PASSWORD: {
+    enc: (e, v) => e.bytes(v.salt).bytes(v.hash).bytes(v.fp),
+    dec: (d, v) => {
+      v.salt = Buffer.from(d.bytes());
+      v.hash = Buffer.from(d.bytes());
+      v.fp = Buffer.from(d.bytes());
+    },
+  },
+  // A user's memberships: n x (org, role); their disabled flags (format 2)
+  // are MEMBER_OFF's, a later row: 0 or n flags.
+  MEMBERS: {
+    enc: (e, v) => {
+      e.u32(v.mems.length);
+      for (const m of v.mems) e.str(m.org).u8(m.role);
+    },
+    dec: (d, v) => {
+      v.mems = Array.from({ length: d.u32() }, () => ({ org: d.str(), role: d.u8(), disabled: 0 }));
+    },
+  },
+  MEMBER_OFF: {
+    enc: (e, v) => {
+      e.u32(v.mems.length);
+      for (const m of v.mems) e.u8(m.disabled ?? 0);
+    },
+    dec: (d, v) => {
+      const n = d.u32();
+      if (n !== 0 && n !== v.mems.length) throw new Error('decode: memberships\' disabled flags: not one each');
+      for (let i = 0; i < n; i++) v.mems[i].disabled = d.u8();
+    },
+  },
+  // A mail's event (proto/mailmsg.c): bytes, a Buffer.
+  MAIL_EVENT: {
+    enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
+    dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
+  },
 };
 
 function encRow(e, r, v) {

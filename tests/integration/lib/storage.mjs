@@ -11,10 +11,11 @@
 // (stmsgs.c). req() and rep() walk them, so no field list is written here
 // twice: a field the C code adds, drops or moves is one here too (a
 // request's value left out is an error). Records with codecs of their own
-// (stmsgs.c's RECORD: a due job, a mail...) have theirs below, and those
-// with rows (its ROWS: a widget, an agent, an organisation, a webhook, a
-// delivery, an API key; and a conversation and a message, RECORD there)
-// theirs from records.mjs; storage.test.mjs checks every payload against the C
+// (stmsgs.c's RECORD: a due job, an event...) have theirs below, and
+// those with rows (its ROWS: a widget, an agent, an organisation, a
+// webhook, a delivery, an API key, a canned reply, a contact, a mail, a
+// user; and a conversation and a message, RECORD there) theirs from
+// records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -194,22 +195,13 @@ export const decAgent = (d) => AGENT.dec(d);
 // A due job (proto/hookmsg.h): a delivery (its rows' codec), url, secret.
 const DELIVERY = rowCodec('st_delivery');
 
-// A mail of the mail outbox (proto/mailmsg.h).
-export function decMail(d) {
-  const m = { id: d.str(), org: d.str(), kind: d.u32(), attempts: d.u32(), createdAt: d.u64(), nextAt: d.u64(),
-    error: d.str() };
-  const n = d.u32();
-  m.rcpt = Array.from({ length: n }, () => d.str());
-  m.payload = Buffer.from(d.bytes());
-  return m;
-}
+// A mail of the mail outbox (proto/mailmsg.h): its rows' codec.
+const MAIL = rowCodec('st_mail');
+export const decMail = (d) => MAIL.dec(d);
 
-export function decContact(d) {
-  return {
-    id: d.str(), name: d.str(), email: d.str(), phone: d.str(), createdAt: d.u64(), updatedAt: d.u64(), org: d.str(),
-    externalId: d.str(), verified: d.u8(),
-  };
-}
+// A contact (proto/widgetmsg.h): its rows' codec.
+const CONTACT = rowCodec('st_contact');
+export const decContact = (d) => CONTACT.dec(d);
 
 // An event (proto/agentmsg.h): its head, its conversation, what its kind carries.
 export function decEvent(d) {
@@ -240,9 +232,6 @@ const RECORDS = {
   st_conv: CONV,
   st_msg: MSG,
   st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
-  st_mail: { dec: decMail },
-  st_canned: { dec: (d) => ({ id: d.str(), shortcut: d.str(), text: d.str(), createdAt: d.u64(), updatedAt: d.u64() }) },
-  st_contact: { dec: decContact },
   st_event: { dec: decEvent },
   st_stats: {
     dec: (d) => Object.fromEntries(STATS.map((f) => f.split(':')).map(([f, k]) => [f, k ? d.u32() : d.u64()])),

@@ -29,6 +29,7 @@
 #include "keymsg.h"
 #include "record.h"
 #include "storemsg.h"
+#include "usermsg.h"
 #include "widgetmsg.h"
 #include "util.h"
 
@@ -200,6 +201,68 @@ visitor_sample(struct penc *e, enum sample s)
 			break;
 		}
 	}
+/* MAIL_EVENT (mailmsg.h): bytes, none or some, NUL and all. */
+static void
+mail_event_sample(struct penc *e, enum sample s)
+{
+	uint8_t b[1024];
+	size_t i, n;
+
+	n = s == SAM_LONG ? sizeof(b) : s == SAM_SET ? 3 :
+	    s == SAM_UTF8 ? 16 : s == SAM_OUT ? 1 : 0;
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7);
+	penc_bytes(e, b, n);
+}
+
+/* PASSWORD (usermsg.h): salt, hash and fp, each of its length. */
+static void
+password_sample(struct penc *e, enum sample s)
+{
+	uint8_t b[ST_PW_HASH_LEN];
+
+	memset(b, s == SAM_DEFAULTS ? 0 : 0x11 * (int)s, sizeof(b));
+	penc_bytes(e, b, ST_PW_SALT_LEN);
+	penc_bytes(e, b, ST_PW_HASH_LEN);
+	penc_bytes(e, b, ST_USER_FP_LEN);
+}
+
+/* Memberships of each sample: none, some, the most, one, roles out. */
+static uint32_t
+members_of(enum sample s)
+{
+	return s == SAM_SET ? 2 : s == SAM_LONG ? ST_MEMBERSHIPS_MAX :
+	    s == SAM_UTF8 ? 1 : s == SAM_OUT ? 2 : 0;
+}
+
+/* MEMBERS (usermsg.h): u32 n, n x (str org, u8 role). */
+static void
+members_sample(struct penc *e, enum sample s)
+{
+	char org[ST_ORG_ID_MAX + 1];
+	uint32_t i, n = members_of(s);
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		if (s == SAM_LONG)
+			snprintf(org, sizeof(org), "org_%032x", i);
+		else
+			snprintf(org, sizeof(org), i == 0 ? "default" :
+			    "org-%u", i);
+		penc_str(e, org);
+		penc_u8(e, s == SAM_OUT ? 200 : 1 + i % 3);
+	}
+}
+
+/* MEMBER_OFF (usermsg.h): u32 n (members_sample's), n x u8 (0 or 1). */
+static void
+member_off_sample(struct penc *e, enum sample s)
+{
+	uint32_t i, n = members_of(s);
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++)
+		penc_u8(e, (i + (s == SAM_LONG)) % 2);
 }
 
 /* Writes an own kind's sample in its wire form. */
@@ -215,6 +278,10 @@ static const struct {
 	{ "ROLE", role_sample },
 	{ "HASH", hash_sample },
 	{ "VISITOR", visitor_sample },
+	{ "MAIL_EVENT", mail_event_sample },
+	{ "PASSWORD", password_sample },
+	{ "MEMBERS", members_sample },
+	{ "MEMBER_OFF", member_off_sample },
 };
 
 static own_put *
@@ -486,17 +553,32 @@ enc_old(struct penc *e, const struct rlayout *l, const void *rec,
 	assert_int_equal(e->err, 0);
 }
 
-/* What rec read from format version encodes to: newer rows as def's. */
+/*
+ * What rec read from format version encodes to: newer rows as def's, but
+ * a newer own kind as rec with that row freed (its default may follow an
+ * older row's: a user's memberships' disabled flags, one each).
+ */
 static void
 enc_read(struct penc *e, const struct rlayout *l, const void *rec,
     const void *def, int version)
 {
+	const struct rfield *f;
+	void *own;
 	size_t i;
 
+	assert_non_null(own = malloc(l->size));
+	assert_int_equal(rl_copy(l, own, rec), 0);
 	penc_init(e);
-	for (i = 0; i < l->nf; i++)
-		enc_row(e, l, &l->f[i], l->f[i].since <= version ? rec : def);
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if (f->since > version && f->kind == RF_OWN)
+			rl_row_free(f, own);
+		enc_row(e, l, f, f->since <= version ? rec :
+		    f->kind == RF_OWN ? own : def);
+	}
 	assert_int_equal(e->err, 0);
+	rl_free(l, own);
+	free(own);
 }
 
 static void

@@ -209,8 +209,7 @@ sample_hook_job(void *p)
 	strlcpy(j->secret, "whsec_" HEX, sizeof(j->secret));
 }
 
-static char rcpts[2][ST_EMAIL_MAX + 1] = { "a@example.com",
-    "b@example.org" };
+static char *rcpts[2] = { "a@example.com", "b@example.org" };
 
 static void
 sample_mail(void *p)

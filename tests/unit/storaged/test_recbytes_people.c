@@ -1,0 +1,737 @@
+/*
+ * Unit tests: the bytes of stored canned replies, contacts, dashboard
+ * users and mails, written down. Their encoding (every storaged message
+ * carrying one encodes it so), the LMDB value storaged writes, and each
+ * older format as it reads: the bytes here were taken from the
+ * hand-written codecs before the records had rows (proto/record.h), so
+ * the rows must keep every one of them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "inboxmsg.h"
+#include "mailbox.h"
+#include "mailmsg.h"
+#include "stmsgs.h"
+#include "usermsg.h"
+#include "util.h"
+#include "widgetmsg.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+#define CANNED_ID	"cr_0123456789abcdef0123456789abcdef"
+#define CONTACT_ID	"0123456789abcdef0123456789abcdef"
+#define USER_ID		"usr_0123456789abcdef0123456789abcdef"
+#define ORG_ID		"org_0123456789abcdef0123456789abcdef"
+#define MAIL_ID		"ml_0000000000000007"
+
+/* u64 1700000000000, 1700000000001; and 0. */
+#define HEX_T0		"0000018bcfe56800"
+#define HEX_T1		"0000018bcfe56801"
+#define HEX_Z64		"0000000000000000"
+#define HEX_NONE	"00000000"	/* str "", u32 0 */
+/* str ...: the samples' strings. */
+#define HEX_ORG_ID	"00000024" "6f72675f" \
+	"3031323334353637383961626364656630313233343536373839616263646566"
+#define HEX_DEFAULT	"00000007" "64656661756c74"
+#define HEX_CANNED_ID	"00000023" "63725f" \
+	"3031323334353637383961626364656630313233343536373839616263646566"
+#define HEX_SHORTCUT	"00000009" "67726565742d315f61"
+#define HEX_CTEXT	"00000016" \
+	"48656c6c6f20e2809420e2809c667269656e64e2809d"
+#define HEX_CONTACT_ID	"00000020" \
+	"3031323334353637383961626364656630313233343536373839616263646566"
+#define HEX_NAME	"0000000f" "41646120e2809420e2809c4ce2809d"
+#define HEX_EMAIL	"0000000f" "616461406578616d706c652e636f6d"
+#define HEX_PHONE	"0000000c" "2b3135353531323334353637"
+#define HEX_EXT		"00000006" "6578742d3432"
+#define HEX_USER_ID	"00000024" "7573725f" \
+	"3031323334353637383961626364656630313233343536373839616263646566"
+#define HEX_SALT	"00000010" "11111111111111111111111111111111"
+#define HEX_HASH	"00000020" "2222222222222222222222222222222222222222" \
+	"222222222222222222222222"
+#define HEX_FP		"00000020" "3333333333333333333333333333333333333333" \
+	"333333333333333333333333"
+#define HEX_Z16		"00000010" "00000000000000000000000000000000"
+#define HEX_Z32		"00000020" "0000000000000000000000000000000000000000" \
+	"000000000000000000000000"
+#define HEX_MAIL_ID	"00000013" "6d6c5f30303030303030303030303030303037"
+#define HEX_ERROR	"00000007" "74696d656f7574"
+#define HEX_RCPT_A	"0000000d" "61406578616d706c652e636f6d"
+#define HEX_RCPT_B	"0000000d" "62406578616d706c652e636f6d"
+
+/* A canned reply: full (of CANNED_ID), empty. */
+static const char canned_full[] = HEX_CANNED_ID HEX_SHORTCUT HEX_CTEXT
+    HEX_T0 HEX_T1;
+static const char canned_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z64
+    HEX_Z64;
+
+/* A contact's fields from its name to its times, format 1's. */
+#define HEX_CONTACT_BODY	HEX_NAME HEX_EMAIL HEX_PHONE HEX_T0 HEX_T1
+static const char contact_full[] = HEX_CONTACT_ID HEX_CONTACT_BODY
+    HEX_ORG_ID HEX_EXT "01";
+static const char contact_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_NONE
+    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE "00";
+
+/*
+ * A user's fields to its times, format 1's: owner of "default", agent
+ * of ORG_ID.
+ */
+#define HEX_USER_BODY	HEX_USER_ID HEX_EMAIL HEX_NAME HEX_SALT HEX_HASH \
+	HEX_FP "00" "00000002" HEX_DEFAULT "03" HEX_ORG_ID "01" HEX_T0 HEX_T1
+/* Format 2: each membership's disabled flag (the second disabled). */
+static const char user_full[] = HEX_USER_BODY "00000002" "00" "01";
+static const char user_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z16 HEX_Z32
+    HEX_Z32 "00" HEX_NONE HEX_Z64 HEX_Z64 HEX_NONE;
+
+/* A mail to a@ and b@, of payload 01 02 03, its next_at hex. */
+#define HEX_MAIL(next)	HEX_MAIL_ID HEX_ORG_ID "00000001" "00000002" \
+	HEX_T0 next HEX_ERROR "00000002" HEX_RCPT_A HEX_RCPT_B \
+	"00000003" "010203"
+static const char mail_full[] = HEX_MAIL(HEX_T1);
+static const char mail_empty[] = HEX_NONE HEX_NONE "00000000" "00000000"
+    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE HEX_NONE;
+
+static int
+setup(void **state)
+{
+	log_set_level(LOG_LEVEL_ERROR);
+	return fix_setup(state, "/tmp/parley-recbytes-people-XXXXXX", 0);
+}
+
+/* setup() with rate counters (a contact's submission counts). */
+static int
+setup_rl(void **state)
+{
+	log_set_level(LOG_LEVEL_ERROR);
+	return fix_setup(state, "/tmp/parley-recbytes-people-XXXXXX", 1);
+}
+
+/* The bytes of hex into out (its size at least): how many. */
+static size_t
+unhex(const char *hex, uint8_t *out, size_t size)
+{
+	size_t n = strlen(hex) / 2, i;
+	unsigned v;
+
+	assert_int_equal(strlen(hex) % 2, 0);
+	assert_true(n <= size);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* s's bytes as hex into out (2 * strlen(s) + 1 bytes): out. */
+static const char *
+hex_of(const char *s, char *out)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned char)s[i]);
+	out[2 * i] = '\0';
+	return out;
+}
+
+/* The len bytes at p are hex's. */
+static void
+assert_bytes(const uint8_t *p, size_t len, const char *hex)
+{
+	uint8_t want[1024];
+	size_t n = unhex(hex, want, sizeof(want)), i;
+
+	if (n != len)
+		fail_msg("%zu bytes, %zu written down", len, n);
+	for (i = 0; i < n; i++)
+		if (p[i] != want[i])
+			fail_msg("byte %zu is %02x, %02x written down", i,
+			    p[i], want[i]);
+}
+
+/* rec encoded by codec pl is hex, and decodes into back exactly. */
+static void
+assert_wire(const struct playout *pl, const void *rec, const char *hex,
+    void *back)
+{
+	struct penc e;
+	struct pdec d;
+
+	penc_init(&e);
+	pl->enc(&e, rec);
+	assert_int_equal(e.err, 0);
+	assert_bytes(e.buf, e.len, hex);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pl->dec(&d, back), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_free(&e);
+}
+
+/* ---------------------------------------------------------------- wire */
+
+static void
+full_canned(struct st_canned *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->id, CANNED_ID, sizeof(c->id));
+	strlcpy(c->shortcut, "greet-1_a", sizeof(c->shortcut));
+	c->text = strdup("Hello — “friend”");
+	assert_non_null(c->text);
+	c->created_at = T0;
+	c->updated_at = T0 + 1;
+}
+
+static void
+test_canned_wire(void **state)
+{
+	struct st_canned c, g;
+
+	memset(&c, 0, sizeof(c));
+	assert_wire(&pl_canned, &c, canned_empty, &g);
+	assert_string_equal(g.text, "");
+	st_canned_free(&g);
+	full_canned(&c);
+	assert_wire(&pl_canned, &c, canned_full, &g);
+	assert_string_equal(g.id, CANNED_ID);
+	assert_string_equal(g.shortcut, "greet-1_a");
+	assert_string_equal(g.text, "Hello — “friend”");
+	assert_int_equal(g.created_at, T0);
+	assert_int_equal(g.updated_at, T0 + 1);
+	st_canned_free(&g);
+	st_canned_free(&c);
+}
+
+/* A contact of org with every field set. */
+static void
+full_contact(struct st_contact *c, const char *org)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->id, CONTACT_ID, sizeof(c->id));
+	c->name = strdup("Ada — “L”");
+	c->email = strdup("ada@example.com");
+	c->phone = strdup("+15551234567");
+	c->created_at = T0;
+	c->updated_at = T0 + 1;
+	strlcpy(c->org, org, sizeof(c->org));
+	c->external_id = strdup("ext-42");
+	c->verified = 1;
+}
+
+/* c is full_contact's but for its organisation, identity and times. */
+static void
+assert_contact_body(const struct st_contact *c)
+{
+	assert_string_equal(c->id, CONTACT_ID);
+	assert_string_equal(c->name, "Ada — “L”");
+	assert_string_equal(c->email, "ada@example.com");
+	assert_string_equal(c->phone, "+15551234567");
+	assert_int_equal(c->created_at, T0);
+	assert_int_equal(c->updated_at, T0 + 1);
+}
+
+static void
+test_contact_wire(void **state)
+{
+	struct st_contact c, g;
+
+	memset(&c, 0, sizeof(c));
+	assert_wire(&pl_contact, &c, contact_empty, &g);
+	st_contact_free(&g);
+	full_contact(&c, ORG_ID);
+	assert_wire(&pl_contact, &c, contact_full, &g);
+	assert_contact_body(&g);
+	assert_string_equal(g.org, ORG_ID);
+	assert_string_equal(g.external_id, "ext-42");
+	assert_int_equal(g.verified, 1);
+	st_contact_free(&g);
+	st_contact_free(&c);
+}
+
+static void
+full_user(struct st_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	strlcpy(u->id, USER_ID, sizeof(u->id));
+	strlcpy(u->email, "ada@example.com", sizeof(u->email));
+	u->name = strdup("Ada — “L”");
+	memset(u->salt, 0x11, sizeof(u->salt));
+	memset(u->hash, 0x22, sizeof(u->hash));
+	memset(u->fp, 0x33, sizeof(u->fp));
+	u->n = 2;
+	u->mems = calloc(2, sizeof(*u->mems));
+	assert_non_null(u->mems);
+	strlcpy(u->mems[0].org, ST_ORG_DEFAULT, sizeof(u->mems[0].org));
+	u->mems[0].role = ST_ROLE_OWNER;
+	strlcpy(u->mems[1].org, ORG_ID, sizeof(u->mems[1].org));
+	u->mems[1].role = ST_ROLE_AGENT;
+	u->mems[1].disabled = 1;
+	u->created_at = T0;
+	u->updated_at = T0 + 1;
+}
+
+/* u is full_user's, its second membership disabled or not. */
+static void
+assert_user(const struct st_user *u, int disabled)
+{
+	uint8_t b[ST_USER_FP_LEN];
+
+	assert_string_equal(u->id, USER_ID);
+	assert_string_equal(u->email, "ada@example.com");
+	assert_string_equal(u->name, "Ada — “L”");
+	memset(b, 0x11, sizeof(b));
+	assert_memory_equal(u->salt, b, sizeof(u->salt));
+	memset(b, 0x22, sizeof(b));
+	assert_memory_equal(u->hash, b, sizeof(u->hash));
+	memset(b, 0x33, sizeof(b));
+	assert_memory_equal(u->fp, b, sizeof(u->fp));
+	assert_int_equal(u->disabled, 0);
+	assert_int_equal(u->n, 2);
+	assert_string_equal(u->mems[0].org, ST_ORG_DEFAULT);
+	assert_int_equal(u->mems[0].role, ST_ROLE_OWNER);
+	assert_int_equal(u->mems[0].disabled, 0);
+	assert_string_equal(u->mems[1].org, ORG_ID);
+	assert_int_equal(u->mems[1].role, ST_ROLE_AGENT);
+	assert_int_equal(u->mems[1].disabled, disabled);
+	assert_int_equal(u->created_at, T0);
+	assert_int_equal(u->updated_at, T0 + 1);
+}
+
+static void
+test_user_wire(void **state)
+{
+	struct st_user u, g;
+	struct pdec d;
+	uint8_t buf[512];
+
+	memset(&u, 0, sizeof(u));
+	assert_wire(&pl_user, &u, user_empty, &g);
+	assert_int_equal(g.n, 0);
+	st_user_free(&g);
+	full_user(&u);
+	assert_wire(&pl_user, &u, user_full, &g);
+	assert_user(&g, 1);
+	st_user_free(&g);
+	st_user_free(&u);
+
+	/* Disabled flags for another count of memberships: refused. */
+	pdec_init(&d, buf, unhex(HEX_USER_BODY "00000001" "00", buf,
+	    sizeof(buf)));
+	assert_int_equal(pl_user.dec(&d, &g), -1);
+	/* A flag neither 0 nor 1: refused. */
+	pdec_init(&d, buf, unhex(HEX_USER_BODY "00000002" "00" "02", buf,
+	    sizeof(buf)));
+	assert_int_equal(pl_user.dec(&d, &g), -1);
+	/* Salt of another length: refused. */
+	pdec_init(&d, buf, unhex(HEX_USER_ID HEX_EMAIL HEX_NAME HEX_HASH
+	    HEX_HASH HEX_FP "00" HEX_NONE HEX_T0 HEX_T1 HEX_NONE, buf,
+	    sizeof(buf)));
+	assert_int_equal(pl_user.dec(&d, &g), -1);
+}
+
+static void
+full_mail(struct st_mail *m)
+{
+	memset(m, 0, sizeof(*m));
+	strlcpy(m->id, MAIL_ID, sizeof(m->id));
+	strlcpy(m->org, ORG_ID, sizeof(m->org));
+	m->kind = ST_MAIL_HANDOFF;
+	m->attempts = 2;
+	m->created_at = T0;
+	m->next_at = T0 + 1;
+	strlcpy(m->error, "timeout", sizeof(m->error));
+	m->nrcpt = 2;
+	m->rcpt = calloc(2, sizeof(*m->rcpt));
+	assert_non_null(m->rcpt);
+	assert_non_null(m->rcpt[0] = strdup("a@example.com"));
+	assert_non_null(m->rcpt[1] = strdup("b@example.com"));
+	m->payload_len = 3;
+	m->payload = malloc(3);
+	assert_non_null(m->payload);
+	memcpy(m->payload, "\x01\x02\x03", 3);
+}
+
+/* m is full_mail's, of organisation org, due at next. */
+static void
+assert_mail(const struct st_mail *m, const char *org, uint64_t next)
+{
+	assert_string_equal(m->id, MAIL_ID);
+	assert_string_equal(m->org, org);
+	assert_int_equal(m->kind, ST_MAIL_HANDOFF);
+	assert_int_equal(m->attempts, 2);
+	assert_int_equal(m->created_at, T0);
+	assert_int_equal(m->next_at, next);
+	assert_string_equal(m->error, "timeout");
+	assert_int_equal(m->nrcpt, 2);
+	assert_string_equal(m->rcpt[0], "a@example.com");
+	assert_string_equal(m->rcpt[1], "b@example.com");
+	assert_int_equal(m->payload_len, 3);
+	assert_memory_equal(m->payload, "\x01\x02\x03", 3);
+}
+
+static void
+test_mail_wire(void **state)
+{
+	struct st_mail m, g;
+
+	memset(&m, 0, sizeof(m));
+	assert_wire(&pl_mail, &m, mail_empty, &g);
+	assert_int_equal(g.nrcpt, 0);
+	assert_null(g.payload);
+	st_mail_free(&g);
+	full_mail(&m);
+	assert_wire(&pl_mail, &m, mail_full, &g);
+	assert_mail(&g, ORG_ID, T0 + 1);
+	st_mail_free(&g);
+	st_mail_free(&m);
+}
+
+/* ---------------------------------------------------------------- LMDB */
+
+/* db's value under key (klen bytes) into buf: its length. */
+static size_t
+db_value(struct fix *f, const char *db, const void *key, size_t klen,
+    uint8_t *buf, size_t size)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	size_t n;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_true(v.mv_size <= size);
+	memcpy(buf, v.mv_data, v.mv_size);
+	n = v.mv_size;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return n;
+}
+
+/* The bytes of hex as db's value under key (klen bytes). */
+static void
+db_store(struct fix *f, const char *db, const void *key, size_t klen,
+    const char *hex)
+{
+	uint8_t val[1024];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	v.mv_size = unhex(hex, val, sizeof(val));
+	v.mv_data = val;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/* storaged's value of db under key (klen bytes) is hex. */
+static void
+assert_stored(struct fix *f, const char *db, const void *key, size_t klen,
+    const char *hex)
+{
+	uint8_t buf[1024];
+	size_t n;
+
+	n = db_value(f, db, key, klen, buf, sizeof(buf));
+	assert_bytes(buf, n, hex);
+}
+
+/* The key "org" NUL shortcut (a canned reply's): its length. */
+static size_t
+canned_key(uint8_t *k, const char *org, const char *shortcut)
+{
+	size_t o = strlen(org) + 1;
+
+	memcpy(k, org, o);
+	memcpy(k + o, shortcut, strlen(shortcut));
+	return o + strlen(shortcut);
+}
+
+/*
+ * A canned reply put through storaged is stored as format 1; one stored
+ * so lists as it was.
+ */
+static void
+test_canned_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_canned_put_req q = { "", "greet-1_a", "Hello — “friend”" };
+	struct st_canned out;
+	struct st_canneds l;
+	uint8_t k[64];
+	char hex[1024], id[2 * ST_CANNED_ID_LEN + 1];
+
+	assert_int_equal(request_who(f, &key, PROTO_ST_CANNED_PUT, &q, &out,
+	    NULL), 0);
+	snprintf(hex, sizeof(hex), "01" "00000023%s" HEX_SHORTCUT HEX_CTEXT
+	    HEX_T0 HEX_T0, hex_of(out.id, id));
+	assert_stored(f, "canned", k, canned_key(k, ST_ORG_DEFAULT,
+	    "greet-1_a"), hex);
+	st_canned_free(&out);
+
+	db_store(f, "canned", k, canned_key(k, ST_ORG_DEFAULT, "greet-1_a"),
+	    "01" HEX_CANNED_ID HEX_SHORTCUT HEX_CTEXT HEX_T0 HEX_T1);
+	assert_int_equal(request_who(f, &key, PROTO_ST_CANNED_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].id, CANNED_ID);
+	assert_string_equal(l.items[0].shortcut, "greet-1_a");
+	assert_string_equal(l.items[0].text, "Hello — “friend”");
+	assert_int_equal(l.items[0].created_at, T0);
+	assert_int_equal(l.items[0].updated_at, T0 + 1);
+	st_rep_free(PROTO_ST_CANNED_LIST, &l);
+}
+
+/* What storaged answers for the contact CONTACT_ID. */
+static void
+contact_get(struct fix *f, struct st_contact_get_rep *g)
+{
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ CONTACT_ID }, g), 0);
+	assert_contact_body(&g->contact);
+}
+
+/*
+ * Contacts of each format storaged has written: format 1 (before
+ * organisations) reads as the default one's, formats 1 and 2 with no
+ * external id, unverified.
+ */
+static void
+test_contact_formats(void **state)
+{
+	struct fix *f = *state;
+	struct st_contact_get_rep g;
+	uint8_t id[16];
+
+	assert_int_equal(proto_hex_decode(CONTACT_ID, id, sizeof(id)), 0);
+	db_store(f, "contacts", id, sizeof(id), "01" HEX_CONTACT_ID
+	    HEX_CONTACT_BODY);
+	contact_get(f, &g);
+	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
+	assert_string_equal(g.contact.external_id, "");
+	assert_int_equal(g.contact.verified, 0);
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+
+	db_store(f, "contacts", id, sizeof(id), "02" HEX_CONTACT_ID
+	    HEX_CONTACT_BODY HEX_DEFAULT);
+	contact_get(f, &g);
+	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
+	assert_string_equal(g.contact.external_id, "");
+	assert_int_equal(g.contact.verified, 0);
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+
+	db_store(f, "contacts", id, sizeof(id), "03" HEX_CONTACT_ID
+	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
+	contact_get(f, &g);
+	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
+	assert_string_equal(g.contact.external_id, "ext-42");
+	assert_int_equal(g.contact.verified, 1);
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+	/* Format 4 is none yet. */
+	db_store(f, "contacts", id, sizeof(id), "04" HEX_CONTACT_ID
+	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
+	assert_int_not_equal(request_dec(f, PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ CONTACT_ID }, &g), 0);
+}
+
+/* A contact submitted from a new visitor session is stored as format 3. */
+static void
+test_contact_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w;
+	struct st_contact_submit_req q = { .token_len = ST_TOKEN_HASH_LEN,
+	    .name = "Ada — “L”", .email = "ada@example.com",
+	    .phone = "+15551234567", .rate_key = "" };
+	struct st_contact_submit_rep rep;
+	struct penc e;
+	struct dreply r;
+	uint8_t id[16];
+	char hex[1024], hid[2 * ST_ID_HEX + 1];
+
+	fix_widget_new(f, "w", &w);
+	/* ST_WS_OPEN: a fresh visitor's session of token 0xab... */
+	memset(q.token, 0xab, sizeof(q.token));
+	penc_init(&e);
+	penc_str(&e, w.widget_id);
+	penc_str(&e, "");
+	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, q.token, sizeof(q.token));
+	penc_u64(&e, 60000);
+	penc_u32(&e, 10);
+	penc_u32(&e, 0);
+	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
+	dreply_free(&r);
+	q.widget_id = w.widget_id;
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	snprintf(hex, sizeof(hex), "03" "00000020%s" HEX_CONTACT_BODY,
+	    hex_of(rep.contact.id, hid));
+	/* Both times are now's; a new contact is unverified. */
+	memcpy(hex + strlen(hex) - 16, HEX_T0, 16);
+	strlcat(hex, HEX_DEFAULT HEX_NONE "00", sizeof(hex));
+	assert_int_equal(proto_hex_decode(rep.contact.id, id, sizeof(id)), 0);
+	assert_stored(f, "contacts", id, sizeof(id), hex);
+	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+	st_widget_free(&w);
+}
+
+/* who asks as the owner of the default organisation. */
+static struct st_who
+owner(void)
+{
+	return who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT, ST_ROLE_OWNER);
+}
+
+/*
+ * A user added through storaged is stored as format 2; a format 1 user
+ * reads with every membership enabled, and is written as format 2 when
+ * a membership changes.
+ */
+static void
+test_user_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_who ctl = who_of(ST_WHO_CTL, "uid 0", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER), own = owner();
+	struct st_user_set_req q;
+	struct st_user_set_rep rep;
+	struct st_user_auth_rep a;
+	struct st_user_update_rep ur;
+	struct st_members l;
+	struct st_user_update_req u = { USER_ID, ST_UF_ROLE, ST_ROLE_ADMIN,
+	    0 };
+	uint8_t k[8 + ST_USER_ID_MAX + 8];
+	char hex[1024], id[2 * ST_USER_ID_MAX + 1];
+	int i;
+
+	memset(&q, 0, sizeof(q));
+	q.mode = ST_USER_SET_ADD;
+	q.email = "Ada@Example.com";
+	q.name = "Ada — “L”";
+	q.role = ST_ROLE_OWNER;
+	memset(q.salt, 0x11, sizeof(q.salt));
+	q.salt_len = ST_PW_SALT_LEN;
+	memset(q.hash, 0x22, sizeof(q.hash));
+	q.hash_len = ST_PW_HASH_LEN;
+	assert_int_equal(request_who(f, &ctl, PROTO_ST_USER_SET, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	snprintf(hex, sizeof(hex), "02" "00000024%s" HEX_EMAIL HEX_NAME
+	    HEX_SALT HEX_HASH HEX_Z32 "00" "00000001" HEX_DEFAULT "03" HEX_T0
+	    HEX_T0 "00000001" "00", hex_of(rep.m.id, id));
+	assert_stored(f, "users", rep.m.id, strlen(rep.m.id), hex);
+	st_rep_free(PROTO_ST_USER_SET, &rep);
+
+	/* Format 1, with its indexes: by email, order, member. */
+	db_store(f, "users", USER_ID, strlen(USER_ID), "01" HEX_USER_BODY);
+	db_store(f, "user_email", "bob@example.com", 15, hex_of(USER_ID, id));
+	proto_put_be64(k, T0 + 1);
+	memcpy(k + 8, USER_ID, strlen(USER_ID));
+	db_store(f, "user_order", k, 8 + strlen(USER_ID), "01");
+	memcpy(k, "default", 8);
+	memcpy(k + 8, USER_ID, strlen(USER_ID));
+	db_store(f, "org_users", k, 8 + strlen(USER_ID), "01");
+	assert_int_equal(request_who(f, NULL, PROTO_ST_USER_AUTH,
+	    &(struct st_user_auth_req){ "bob@example.com" }, &a, NULL), 0);
+	assert_int_equal(a.found, 1);
+	assert_string_equal(a.s.id, USER_ID);
+	assert_int_equal(a.s.salt_len, ST_PW_SALT_LEN);
+	assert_int_equal(a.s.salt[0], 0x11);
+	assert_int_equal(a.s.hash[31], 0x22);
+	assert_int_equal(a.s.disabled, 0);
+	assert_int_equal(request_who(f, &own, PROTO_ST_USER_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 2);
+	i = strcmp(l.m[0].id, USER_ID) == 0 ? 0 : 1;
+	assert_string_equal(l.m[i].id, USER_ID);
+	assert_string_equal(l.m[i].email, "ada@example.com");
+	assert_int_equal(l.m[i].role, ST_ROLE_OWNER);
+	assert_int_equal(l.m[i].disabled, 0);
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+
+	/* Its role in "default" changed: format 2, the flags written. */
+	fake_now = T0 + 5;
+	assert_int_equal(request_who(f, &own, PROTO_ST_USER_UPDATE, &u, &ur,
+	    NULL), 0);
+	assert_int_equal(ur.result, 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &ur);
+	assert_stored(f, "users", USER_ID, strlen(USER_ID), "02" HEX_USER_ID
+	    HEX_EMAIL HEX_NAME HEX_SALT HEX_HASH HEX_FP "00" "00000002"
+	    HEX_DEFAULT "02" HEX_ORG_ID "01" HEX_T0 "0000018bcfe56805"
+	    "00000002" "00" "00");
+}
+
+/*
+ * A mail stored as format 1 is due as it was, and leased it is written
+ * again, its next_at the lease's end.
+ */
+static void
+test_mail_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_mails m;
+	uint8_t k[16];
+
+	fake_now = T0 + 9;
+	proto_put_be64(k, 7);
+	db_store(f, "mails", k, 8, "01" HEX_MAIL(HEX_T1));
+	proto_put_be64(k, T0 + 1);
+	proto_put_be64(k + 8, 7);
+	db_store(f, "mail_due", k, 16, "01");
+	store_mail_settings(f->st, 1);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
+	    &(struct st_mail_due_req){ 16, 60000 }, &m, NULL), 0);
+	assert_int_equal(m.n, 1);
+	assert_mail(&m.mails[0], ORG_ID, T0 + 9 + 60000);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	proto_put_be64(k, 7);
+	assert_stored(f, "mails", k, 8, "01" HEX_MAIL("0000018bcfe65269"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_canned_wire),
+		cmocka_unit_test(test_contact_wire),
+		cmocka_unit_test(test_user_wire),
+		cmocka_unit_test(test_mail_wire),
+		cmocka_unit_test_setup_teardown(test_canned_lmdb, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_formats, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_lmdb, setup_rl,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_user_lmdb, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_lmdb, setup,
+		    fix_teardown),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
