@@ -201,6 +201,8 @@ visitor_sample(struct penc *e, enum sample s)
 			break;
 		}
 	}
+}
+
 /* MAIL_EVENT (mailmsg.h): bytes, none or some, NUL and all. */
 static void
 mail_event_sample(struct penc *e, enum sample s)
