@@ -354,6 +354,16 @@ rl_free(const struct rlayout *l, void *rec)
 	memset(rec, 0, l->size);
 }
 
+void
+rl_free_all(const struct rlayout *l, void *recs, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; recs != NULL && i < n; i++)
+		rl_free(l, (char *)recs + (size_t)i * l->size);
+	free(recs);
+}
+
 /* Row f of dst (holding src's bytes) without src's allocations. */
 static void
 clear_field(const struct rfield *f, void *dst)

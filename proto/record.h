@@ -264,6 +264,8 @@ void rl_enc_as(struct penc *, const struct rlayout *, const void *rec,
 int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */
 void rl_free(const struct rlayout *, void *rec);
+/* Frees the n records of the array recs (malloc'd, or NULL), then recs. */
+void rl_free_all(const struct rlayout *, void *recs, uint32_t n);
 /* Frees what row f of rec holds and zeroes it (none, "" read as NULL). */
 void rl_row_free(const struct rfield *f, void *rec);
 /* A deep copy: 0, or -1 out of memory (dst zeroed). */

@@ -49,13 +49,13 @@ st_msg_free(struct st_msg *m)
 void
 st_msgs_free(struct st_msg *m, uint32_t n)
 {
-	ST_ARRAY_FREE(m, n, st_msg_free);
+	rl_free_all(&st_msg_layout, m, n);
 }
 
 void
 st_convs_free(struct st_conv *c, uint32_t n)
 {
-	ST_ARRAY_FREE(c, n, st_conv_free);
+	rl_free_all(&st_conv_layout, c, n);
 }
 
 void

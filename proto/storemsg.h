@@ -348,15 +348,6 @@ void st_msg_free(struct st_msg *);
 /* n records and the array that holds them. */
 void st_msgs_free(struct st_msg *, uint32_t n);
 void st_convs_free(struct st_conv *, uint32_t n);
-/* The n records of array a, each freed by free_one(&a[i]), then a. */
-#define ST_ARRAY_FREE(a, n, free_one) do {				\
-	uint32_t i_;							\
-									\
-	for (i_ = 0; i_ < (n); i_++)					\
-		free_one(&(a)[i_]);					\
-	free(a);							\
-} while (0)
-
 /* The walks of their rows (record.h), in the newest format. */
 void penc_conv(struct penc *, const struct st_conv *);
 /*

@@ -236,11 +236,7 @@ canned_save(struct store_txn *t, const char *org, const struct st_canned *c)
 void
 store_canneds_free(struct st_canned *cs, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_canned_free(&cs[i]);
-	free(cs);
+	rl_free_all(&st_canned_layout, cs, n);
 }
 
 int

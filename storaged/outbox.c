@@ -900,11 +900,7 @@ store_outbox_hook_gone(struct store_txn *t, const char *hook)
 void
 store_deliveries_free(struct st_delivery *ds, uint32_t n)
 {
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		st_delivery_free(&ds[i]);
-	free(ds);
+	rl_free_all(&st_delivery_layout, ds, n);
 }
 
 void
