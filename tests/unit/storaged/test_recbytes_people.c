@@ -23,6 +23,7 @@
 #include "usermsg.h"
 #include "util.h"
 #include "widgetmsg.h"
+#include "recbytes.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -112,49 +113,6 @@ setup_rl(void **state)
 {
 	log_set_level(LOG_LEVEL_ERROR);
 	return fix_setup(state, "/tmp/parley-recbytes-people-XXXXXX", 1);
-}
-
-/* The bytes of hex into out (its size at least): how many. */
-static size_t
-unhex(const char *hex, uint8_t *out, size_t size)
-{
-	size_t n = strlen(hex) / 2, i;
-	unsigned v;
-
-	assert_int_equal(strlen(hex) % 2, 0);
-	assert_true(n <= size);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-/* s's bytes as hex into out (2 * strlen(s) + 1 bytes): out. */
-static const char *
-hex_of(const char *s, char *out)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		snprintf(out + 2 * i, 3, "%02x", (unsigned char)s[i]);
-	out[2 * i] = '\0';
-	return out;
-}
-
-/* The len bytes at p are hex's. */
-static void
-assert_bytes(const uint8_t *p, size_t len, const char *hex)
-{
-	uint8_t want[1024];
-	size_t n = unhex(hex, want, sizeof(want)), i;
-
-	if (n != len)
-		fail_msg("%zu bytes, %zu written down", len, n);
-	for (i = 0; i < n; i++)
-		if (p[i] != want[i])
-			fail_msg("byte %zu is %02x, %02x written down", i,
-			    p[i], want[i]);
 }
 
 /* rec encoded by codec pl is hex, and decodes into back exactly. */
