@@ -179,14 +179,19 @@ member_off_enc(struct penc *e, const void *rec)
 		penc_u8(e, u->mems[i].disabled);
 }
 
-/* None (0) or one a membership; the memberships are decoded already. */
+/*
+ * One a membership, as member_off_enc writes them (the memberships are
+ * decoded already). A format 1 record has no such row: its default is
+ * member_off_free's. None with memberships is refused: it would encode
+ * back otherwise (tests/fuzz/records found it).
+ */
 static void
 member_off_dec(struct pdec *d, void *rec)
 {
 	struct st_user *u = rec;
 	uint32_t i, n;
 
-	if ((n = pdec_u32(d)) != 0 && n != u->n)
+	if ((n = pdec_u32(d)) != u->n)
 		d->err = 1;
 	for (i = 0; !d->err && i < n; i++)
 		if ((u->mems[i].disabled = pdec_u8(d)) > 1)
