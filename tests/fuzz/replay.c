@@ -40,6 +40,19 @@ say_input(void)
 	fprintf(stderr, "replay: the input was %s\n", current);
 }
 
+/* A target's own abort() (a check it makes): which input, then die of it. */
+static void
+on_abort(int sig)
+{
+	static const char m[] = "replay: the input was ";
+
+	if (write(2, m, sizeof(m) - 1) < 0 || (current != NULL &&
+	    write(2, current, strlen(current)) < 0) || write(2, "\n", 1) < 0)
+		_exit(1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* An input over REPLAY_SECONDS (async-signal-safe: write, _exit). */
 static void
 on_alarm(int sig)
@@ -128,6 +141,7 @@ main(int argc, char **argv)
 	}
 	__sanitizer_set_death_callback(say_input);
 	signal(SIGALRM, on_alarm);
+	signal(SIGABRT, on_abort);
 	if (LLVMFuzzerInitialize != NULL)
 		LLVMFuzzerInitialize(&argc, &argv);
 	for (i = 1; i < argc && rc == 0; i++) {
