@@ -36,7 +36,14 @@ export class Smtpd {
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.lines.push(JSON.parse(l)));
-    await waitFor(() => this.lines.some((l) => l.ready), 10000, `smtpd ready (${this.stderr})`);
+    // Ready, or gone: a server that could not start says why (its stderr).
+    try {
+      await waitFor(() => this.lines.some((l) => l.ready) || this.proc.exitCode !== null, 40000, 'smtpd ready');
+    } catch (err) {
+      err.message += `; its stderr: ${this.stderr}`;
+      throw err;
+    }
+    assert.ok(this.lines.some((l) => l.ready), `smtpd exited ${this.proc.exitCode} before it was ready: ${this.stderr}`);
   }
 
   get mails() { return this.lines.filter((l) => l.data !== undefined).map(parseMail); }

@@ -59,6 +59,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+# How long Controller.start() waits for its own server thread to answer
+# (aiosmtpd's default is 5 s): the start of make test, while the unit
+# tests build beside three test files, once took longer.
+READY_TIMEOUT = 30
+
+
 def main():
     cert, key, user, password = sys.argv[1:5]
     port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
@@ -66,7 +72,7 @@ def main():
         controller = Controller(
             Handler(), hostname="127.0.0.1", port=port,
             authenticator=Auth(user, password), auth_required=True,
-            auth_require_tls=False, server_hostname="localhost")
+            auth_require_tls=False, server_hostname="localhost", ready_timeout=READY_TIMEOUT)
     else:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
@@ -74,7 +80,7 @@ def main():
             Handler(), hostname="127.0.0.1", port=port,
             tls_context=ctx, require_starttls=True,
             authenticator=Auth(user, password), auth_required=True,
-            auth_require_tls=True, server_hostname="localhost")
+            auth_require_tls=True, server_hostname="localhost", ready_timeout=READY_TIMEOUT)
     controller.start()
     say({"ready": port})
     stop = asyncio.new_event_loop()
