@@ -904,16 +904,11 @@ store_session_history(struct store_txn *t, const char *widget,
     const char *session, uint32_t max_messages, size_t max_bytes,
     int *found, struct store_conv_full *out)
 {
-	uint8_t skey[SESS_KEY_MAX], id[ID_LEN];
 	struct store_conv_full f;
-	size_t klen;
+	uint8_t id[ID_LEN];
 	int rc;
 
-	if (t->err)
-		return t->err;
-	if (sess_key(t, widget, session, skey, &klen) < 0)
-		return t->err;
-	if ((rc = sess_find(t, skey, klen, id)) < 0)
+	if ((rc = sess_conv_id(t, widget, session, id)) < 0)
 		return t->err;
 	if (rc == 1) {
 		*found = 0;
