@@ -107,33 +107,20 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_conv *c)
 {
 	struct st_conv rec = *c;	/* shallow: encoded only */
-	struct penc e;
 
-	if (t->err)
-		return;
 	/* What storaged fills when it answers is never stored. */
 	rec.visitor_name[0] = '\0';
 	rec.unread = 0;
-	penc_init(&e);
-	penc_u8(&e, CONV_RECORD_VERSION);
-	penc_conv(&e, &rec);
-	rec_put(t, t->st->convs, id, ID_LEN, &e, "put conversation");
-	penc_free(&e);
+	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, &rec,
+	    "put conversation");
 }
 
 void
 msg_save(struct store_txn *t, const uint8_t key[MSG_KEY_LEN],
     const struct st_msg *m)
 {
-	struct penc e;
-
-	if (t->err)
-		return;
-	penc_init(&e);
-	penc_u8(&e, MSG_RECORD_VERSION);
-	penc_msg(&e, m);
-	rec_put(t, t->st->msgs, key, MSG_KEY_LEN, &e, "put message");
-	penc_free(&e);
+	rec_put_rows(t, t->st->msgs, key, MSG_KEY_LEN, &st_msg_layout, m,
+	    "put message");
 }
 
 /*
