@@ -1,7 +1,8 @@
 /*
  * The stored-bytes tests' hex (tests/unit/storaged/test_recbytes*.c):
  * the bytes they write down are hex strings, compared byte by byte with
- * what the code encodes or storaged stores.
+ * what the code encodes or storaged stores, and put in LMDB as an older
+ * version stored them (test_fixture.h's db_value and db_write).
  */
 #ifndef PARLEY_TEST_RECBYTES_H
 #define PARLEY_TEST_RECBYTES_H
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "test_fixture.h"
 
 /* The bytes of hex into out (its size at least): how many. */
 static inline size_t
@@ -51,6 +54,26 @@ assert_bytes(const uint8_t *p, size_t len, const char *hex)
 		if (p[i] != want[i])
 			fail_msg("byte %zu is %02x, %02x written down", i,
 			    p[i], want[i]);
+}
+
+/* hex as db's value under key (klen bytes), over what was there. */
+static inline void
+db_put_hex(struct fix *f, const char *db, const void *key, size_t klen,
+    const char *hex)
+{
+	uint8_t val[2048];
+
+	db_write(f, db, key, klen, val, unhex(hex, val, sizeof(val)));
+}
+
+/* storaged's value of db under key (klen bytes) is hex. */
+static inline void
+assert_stored(struct fix *f, const char *db, const void *key, size_t klen,
+    const char *hex)
+{
+	uint8_t buf[2048];
+
+	assert_bytes(buf, db_value(f, db, key, klen, buf, sizeof(buf)), hex);
 }
 
 #endif

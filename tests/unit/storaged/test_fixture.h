@@ -560,15 +560,18 @@ convs_to_v5(struct fix *f)
 static const uint8_t org_default_tail[] = "\0\0\0\7default";
 #define ORG_TAIL_LEN	(sizeof(org_default_tail) - 1)
 
-/* The first byte of db's record under key. */
-static inline uint8_t
-db_version(struct fix *f, const char *db, const void *key, size_t klen)
+/*
+ * db's value under key (klen bytes): its first size bytes at most into
+ * buf; its whole length.
+ */
+static inline size_t
+db_read(struct fix *f, const char *db, const void *key, size_t klen,
+    uint8_t *buf, size_t size)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, v;
-	uint8_t ver;
 
 	env_open(f, &env);
 	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
@@ -576,11 +579,55 @@ db_version(struct fix *f, const char *db, const void *key, size_t klen)
 	k.mv_size = klen;
 	k.mv_data = (void *)key;
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	ver = ((uint8_t *)v.mv_data)[0];
+	memcpy(buf, v.mv_data, v.mv_size < size ? v.mv_size : size);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	fix_reopen(f);
+	return v.mv_size;
+}
+
+/* The first byte of db's record under key. */
+static inline uint8_t
+db_version(struct fix *f, const char *db, const void *key, size_t klen)
+{
+	uint8_t ver;
+
+	assert_true(db_read(f, db, key, klen, &ver, 1) >= 1);
 	return ver;
+}
+
+/* db's value under key (klen bytes) into buf (size bytes at least): its length. */
+static inline size_t
+db_value(struct fix *f, const char *db, const void *key, size_t klen,
+    uint8_t *buf, size_t size)
+{
+	size_t n = db_read(f, db, key, klen, buf, size);
+
+	assert_true(n <= size);
+	return n;
+}
+
+/* The len bytes at val as db's value under key (klen bytes), over what was there. */
+static inline void
+db_write(struct fix *f, const char *db, const void *key, size_t klen,
+    const void *val, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	v.mv_size = len;
+	v.mv_data = (void *)val;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
 }
 
 #endif

@@ -153,74 +153,17 @@ test_org_wire(void **state)
 
 /* ---------------------------------------------------------------- LMDB */
 
-/* db's value under key into buf: its length. */
-static size_t
-db_value(struct fix *f, const char *db, const char *key, uint8_t *buf,
-    size_t size)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-	size_t n;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = strlen(key);
-	k.mv_data = (void *)key;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_true(v.mv_size <= size);
-	memcpy(buf, v.mv_data, v.mv_size);
-	n = v.mv_size;
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return n;
-}
-
 /* hex as db's value under key, and key in order (u64 created_at | key). */
 static void
 db_store(struct fix *f, const char *db, const char *order, const char *key,
     uint64_t created_at, const char *hex)
 {
-	uint8_t val[1024], okey[8 + 64];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
+	uint8_t okey[8 + 64];
 
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = strlen(key);
-	k.mv_data = (void *)key;
-	v.mv_size = unhex(hex, val, sizeof(val));
-	v.mv_data = val;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, order, 0, &dbi), 0);
+	db_put_hex(f, db, key, strlen(key), hex);
 	proto_put_be64(okey, created_at);
 	memcpy(okey + 8, key, strlen(key));
-	k.mv_size = 8 + strlen(key);
-	k.mv_data = okey;
-	v.mv_size = 0;
-	v.mv_data = val;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
-/* storaged's value of db under key is hex. */
-static void
-assert_stored(struct fix *f, const char *db, const char *key,
-    const char *hex)
-{
-	uint8_t buf[1024];
-	size_t n;
-
-	n = db_value(f, db, key, buf, sizeof(buf));
-	assert_bytes(buf, n, hex);
+	db_write(f, order, okey, 8 + strlen(key), "", 0);
 }
 
 /* A full agent made through storaged is stored as format 3. */
@@ -238,7 +181,7 @@ test_agent_lmdb(void **state)
 	assert_int_equal(out.api_key_set, 1);
 	snprintf(hex, sizeof(hex), "03" "00000020%s" HEX_AGENT_BODY HEX_T0
 	    HEX_T0 HEX_DEFAULT "01", hex_of(out.id, id));
-	assert_stored(f, "agents", out.id, hex);
+	assert_stored(f, "agents", out.id, strlen(out.id), hex);
 	st_agent_free(&in);
 	st_agent_free(&out);
 }
@@ -313,7 +256,7 @@ test_agent_formats(void **state)
 	    "00000016" "68747470733a2f2f6c6c6d2e6578616d706c652f7631"
 	    "0000000b" "736b2d746573742d313233" "01" HEX_T0
 	    "0000018bcfe56805" HEX_DEFAULT "00", hex_of(v1, id));
-	assert_stored(f, "agents", v1, hex);
+	assert_stored(f, "agents", v1, strlen(v1), hex);
 	st_agent_free(&in);
 }
 
@@ -332,7 +275,7 @@ test_org_lmdb(void **state)
 	snprintf(hex, sizeof(hex), "01" "00000024%s" "00000011"
 	    "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T0,
 	    hex_of(out.id, id));
-	assert_stored(f, "orgs", out.id, hex);
+	assert_stored(f, "orgs", out.id, strlen(out.id), hex);
 	st_org_free(&out);
 	st_org_free(&in);
 

@@ -321,7 +321,7 @@ test_msg_wire(void **state)
 
 /* ---------------------------------------------------------------- LMDB */
 
-/* hex's bytes into a value: how many (buf of 2048 bytes). */
+/* A stored value's bytes at most, as these tests read them. */
 #define VAL_MAX	2048
 
 /* db's first value (and its key into key, 64 bytes) into buf: its length. */
@@ -351,56 +351,6 @@ db_first(struct fix *f, const char *db, uint8_t *key, size_t *klen,
 	mdb_env_close(env);
 	fix_reopen(f);
 	return n;
-}
-
-/* db's value under key (klen bytes) into buf: its length. */
-static size_t
-db_value(struct fix *f, const char *db, const void *key, size_t klen,
-    uint8_t *buf)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-	size_t n;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_true(v.mv_size <= VAL_MAX);
-	memcpy(buf, v.mv_data, v.mv_size);
-	n = v.mv_size;
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return n;
-}
-
-/* hex as db's value under key (klen bytes). */
-static void
-db_store(struct fix *f, const char *db, const void *key, size_t klen,
-    const char *hex)
-{
-	uint8_t val[VAL_MAX];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	v.mv_size = unhex(hex, val, sizeof(val));
-	v.mv_data = val;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
 }
 
 /* A message's key: the conversation's 16 bytes, then u32 seq. */
@@ -442,7 +392,7 @@ test_conv_lmdb(void **state)
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
 	    "complete", 3, 4 }, &mc), 0);
-	n = db_value(f, "convs", id, sizeof(id), val);
+	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "07" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
 	    "00000001" "0000000348c3a9" Z "00" HEX_DEFAULT Z Z
@@ -517,7 +467,7 @@ test_conv_formats(void **state)
 		conv_id_v(v, id);
 		conv_hex_v(v, id, hex, sizeof(hex));
 		proto_hex_decode(id, k, ST_ID_HEX / 2);
-		db_store(f, "convs", k, ST_ID_HEX / 2, hex);
+		db_put_hex(f, "convs", k, ST_ID_HEX / 2, hex);
 	}
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
@@ -526,7 +476,7 @@ test_conv_formats(void **state)
 		for (i = 0; i < v; i++)
 			strlcat(hex, mbody[i], sizeof(hex));
 		msg_key_of(id, (uint32_t)v, k);
-		db_store(f, "msgs", k, sizeof(k), hex);
+		db_put_hex(f, "msgs", k, sizeof(k), hex);
 	}
 
 	for (v = 1; v <= 7; v++) {
@@ -558,14 +508,14 @@ test_conv_v1_rewritten(void **state)
 	conv_id_v(1, id);
 	conv_hex_v(1, id, hex, sizeof(hex));
 	proto_hex_decode(id, k, sizeof(k));
-	db_store(f, "convs", k, sizeof(k), hex);
+	db_put_hex(f, "convs", k, sizeof(k), hex);
 	fake_now = T0 + 5;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ id, "assistant", "ok", "complete",
 	    0, 0 }, &mc), 0);
 	assert_int_equal(mc.conv.message_count, 4);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
-	n = db_value(f, "convs", k, sizeof(k), val);
+	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "07" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"
 	    "00000004" "000000026f6b" Z "00" HEX_DEFAULT Z Z Z

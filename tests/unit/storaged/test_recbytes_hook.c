@@ -165,52 +165,6 @@ assert_zeroed(const void *p, size_t n)
 
 /* ---------------------------------------------------------------- LMDB */
 
-/* db's value under key (klen bytes) is hex. */
-static void
-assert_stored_key(struct fix *f, const char *db, const void *key,
-    size_t klen, const char *hex)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_bytes(v.mv_data, v.mv_size, hex);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
-/* hex as db's value under key (klen bytes), over what was there. */
-static void
-db_put_hex(struct fix *f, const char *db, const void *key, size_t klen,
-    const char *hex)
-{
-	uint8_t val[1024];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	v.mv_size = unhex(hex, val, sizeof(val));
-	v.mv_data = val;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
 /* ------------------------------------------------------------- webhooks */
 
 static void
@@ -320,7 +274,7 @@ test_hook_lmdb(void **state)
 	snprintf(hex, sizeof(hex), "01" "00000023%s" HEX_DEFAULT HEX_URL
 	    "00000013" "01" HEX_SECRET HEX_T0 HEX_T0 "00000000" HEX_ZERO64,
 	    hex_of(out.id, id));
-	assert_stored_key(f, "webhooks", out.id, strlen(out.id), hex);
+	assert_stored(f, "webhooks", out.id, strlen(out.id), hex);
 	/* The get's reply: no secret. */
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_GET,
 	    &(struct st_id_req){ out.id }, &g, NULL), 0);
@@ -480,7 +434,7 @@ test_delivery_lmdb(void **state)
 	    "00000000" "00000000", hex_of(h.id, id));
 	snprintf(hex, sizeof(hex), "01%s" HEX_PING, head);
 	proto_put_be64(seq, 1);
-	assert_stored_key(f, "deliveries", seq, sizeof(seq), hex);
+	assert_stored(f, "deliveries", seq, sizeof(seq), hex);
 	/* Its reply: no payload. */
 	penc_init(&e);
 	pl_delivery.enc(&e, &d);
@@ -622,7 +576,7 @@ test_key_lmdb(void **state)
 	assert_int_equal(out.hash_len, 0);
 	snprintf(hex, sizeof(hex), "01" "00000024%s" HEX_DEFAULT HEX_KEY_NAME
 	    "02" HEX_HASH HEX_T0 HEX_T0 HEX_ZERO64, hex_of(out.id, id));
-	assert_stored_key(f, "apikeys", out.id, strlen(out.id), hex);
+	assert_stored(f, "apikeys", out.id, strlen(out.id), hex);
 
 	/* A format-1 value stored by hand reads back. */
 	snprintf(hex, sizeof(hex), "01" "00000024%s" HEX_DEFAULT

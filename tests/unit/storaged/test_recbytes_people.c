@@ -353,68 +353,6 @@ test_mail_wire(void **state)
 
 /* ---------------------------------------------------------------- LMDB */
 
-/* db's value under key (klen bytes) into buf: its length. */
-static size_t
-db_value(struct fix *f, const char *db, const void *key, size_t klen,
-    uint8_t *buf, size_t size)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-	size_t n;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_true(v.mv_size <= size);
-	memcpy(buf, v.mv_data, v.mv_size);
-	n = v.mv_size;
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-	return n;
-}
-
-/* The bytes of hex as db's value under key (klen bytes). */
-static void
-db_store(struct fix *f, const char *db, const void *key, size_t klen,
-    const char *hex)
-{
-	uint8_t val[1024];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	v.mv_size = unhex(hex, val, sizeof(val));
-	v.mv_data = val;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
-/* storaged's value of db under key (klen bytes) is hex. */
-static void
-assert_stored(struct fix *f, const char *db, const void *key, size_t klen,
-    const char *hex)
-{
-	uint8_t buf[1024];
-	size_t n;
-
-	n = db_value(f, db, key, klen, buf, sizeof(buf));
-	assert_bytes(buf, n, hex);
-}
-
 /* The key "org" NUL shortcut (a canned reply's): its length. */
 static size_t
 canned_key(uint8_t *k, const char *org, const char *shortcut)
@@ -450,7 +388,7 @@ test_canned_lmdb(void **state)
 	    "greet-1_a"), hex);
 	st_canned_free(&out);
 
-	db_store(f, "canned", k, canned_key(k, ST_ORG_DEFAULT, "greet-1_a"),
+	db_put_hex(f, "canned", k, canned_key(k, ST_ORG_DEFAULT, "greet-1_a"),
 	    "01" HEX_CANNED_ID HEX_SHORTCUT HEX_CTEXT HEX_T0 HEX_T1);
 	assert_int_equal(request_who(f, &key, PROTO_ST_CANNED_LIST, NULL, &l,
 	    NULL), 0);
@@ -485,7 +423,7 @@ test_contact_formats(void **state)
 	uint8_t id[16];
 
 	assert_int_equal(proto_hex_decode(CONTACT_ID, id, sizeof(id)), 0);
-	db_store(f, "contacts", id, sizeof(id), "01" HEX_CONTACT_ID
+	db_put_hex(f, "contacts", id, sizeof(id), "01" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY);
 	contact_get(f, &g);
 	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
@@ -493,7 +431,7 @@ test_contact_formats(void **state)
 	assert_int_equal(g.contact.verified, 0);
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
 
-	db_store(f, "contacts", id, sizeof(id), "02" HEX_CONTACT_ID
+	db_put_hex(f, "contacts", id, sizeof(id), "02" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY HEX_DEFAULT);
 	contact_get(f, &g);
 	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
@@ -501,7 +439,7 @@ test_contact_formats(void **state)
 	assert_int_equal(g.contact.verified, 0);
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
 
-	db_store(f, "contacts", id, sizeof(id), "03" HEX_CONTACT_ID
+	db_put_hex(f, "contacts", id, sizeof(id), "03" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
 	contact_get(f, &g);
 	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
@@ -509,7 +447,7 @@ test_contact_formats(void **state)
 	assert_int_equal(g.contact.verified, 1);
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
 	/* Format 4 is none yet. */
-	db_store(f, "contacts", id, sizeof(id), "04" HEX_CONTACT_ID
+	db_put_hex(f, "contacts", id, sizeof(id), "04" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
 	assert_int_not_equal(request_dec(f, PROTO_ST_CONTACT_GET,
 	    &(struct st_id_req){ CONTACT_ID }, &g), 0);
@@ -605,14 +543,14 @@ test_user_lmdb(void **state)
 	st_rep_free(PROTO_ST_USER_SET, &rep);
 
 	/* Format 1, with its indexes: by email, order, member. */
-	db_store(f, "users", USER_ID, strlen(USER_ID), "01" HEX_USER_BODY);
-	db_store(f, "user_email", "bob@example.com", 15, hex_of(USER_ID, id));
+	db_put_hex(f, "users", USER_ID, strlen(USER_ID), "01" HEX_USER_BODY);
+	db_put_hex(f, "user_email", "bob@example.com", 15, hex_of(USER_ID, id));
 	proto_put_be64(k, T0 + 1);
 	memcpy(k + 8, USER_ID, strlen(USER_ID));
-	db_store(f, "user_order", k, 8 + strlen(USER_ID), "01");
+	db_put_hex(f, "user_order", k, 8 + strlen(USER_ID), "01");
 	memcpy(k, "default", 8);
 	memcpy(k + 8, USER_ID, strlen(USER_ID));
-	db_store(f, "org_users", k, 8 + strlen(USER_ID), "01");
+	db_put_hex(f, "org_users", k, 8 + strlen(USER_ID), "01");
 	assert_int_equal(request_who(f, NULL, PROTO_ST_USER_AUTH,
 	    &(struct st_user_auth_req){ "bob@example.com" }, &a, NULL), 0);
 	assert_int_equal(a.found, 1);
@@ -656,10 +594,10 @@ test_mail_lmdb(void **state)
 
 	fake_now = T0 + 9;
 	proto_put_be64(k, 7);
-	db_store(f, "mails", k, 8, "01" HEX_MAIL(HEX_T1));
+	db_put_hex(f, "mails", k, 8, "01" HEX_MAIL(HEX_T1));
 	proto_put_be64(k, T0 + 1);
 	proto_put_be64(k + 8, 7);
-	db_store(f, "mail_due", k, 16, "01");
+	db_put_hex(f, "mail_due", k, 16, "01");
 	store_mail_settings(f->st, 1);
 	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
 	    &(struct st_mail_due_req){ 16, 60000 }, &m, NULL), 0);
