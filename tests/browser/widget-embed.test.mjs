@@ -312,8 +312,15 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       await page.fill(part('input'), q);
       await page.press(part('input'), 'Enter');
       // Pressed while the reply is written: nothing (the reply goes on).
-      await page.waitForSelector(`${part('root')}[data-busy]`, { state: 'attached', timeout: 5000 });
-      await page.click(part('new-conversation'));
+      // The press is made in the same task that sees data-busy: a click sent
+      // from here after the wait could land after a short reply had ended
+      // (it did once on a loaded machine) and start a new conversation.
+      await page.waitForFunction(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        if (!root.querySelector('[data-part="root"]').hasAttribute('data-busy')) return false;
+        root.querySelector('[data-part="new-conversation"]').click();
+        return true;
+      }, null, { timeout: 5000 });
       const m = await waitReplyEnd(page);
       assert.equal(m.text, said(q));
       assert.equal(rec.sent.filter((f) => f.type === 'new_conversation').length, 1, 'not while a reply is written');
