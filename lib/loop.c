@@ -221,7 +221,6 @@ void
 loop_timer_at(struct loop_timer *t, uint64_t at)
 {
 	struct loop_timer **nh;
-	size_t cap;
 
 	if (t->slot != 0) {
 		uint64_t old = t->at;
@@ -233,13 +232,10 @@ loop_timer_at(struct loop_timer *t, uint64_t at)
 			heap_down(t->slot - 1);
 		return;
 	}
-	if (heap_len == heap_cap) {
-		cap = heap_cap ? heap_cap * 2 : 64;
-		if ((nh = reallocarray(heap, cap, sizeof(*heap))) == NULL)
-			fatal("timer heap");
-		heap = nh;
-		heap_cap = cap;
-	}
+	if ((nh = proto_grow(heap, &heap_cap, heap_len, sizeof(*heap), 64,
+	    SIZE_MAX)) == NULL)
+		fatal("timer heap");
+	heap = nh;
 	t->at = at;
 	heap_set(heap_len, t);
 	heap_len++;

@@ -1,10 +1,12 @@
 /*
- * The shared helpers of util.h: UTF-8 well-formedness and counts, hex,
+ * The shared helpers of util.h: UTF-8 well-formedness and counts, a
+ * growing array, hex,
  * big-endian byte order, the JSON Content-Type check, accept4()'s
  * errors. One definition
  * for every program; contracts in util.h.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -219,4 +221,24 @@ proto_zeroed(const void *s, size_t n)
 		if (p[i] != 0)
 			return 0;
 	return 1;
+}
+
+void *
+proto_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first,
+    size_t max)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return arr;
+	if (n >= max)
+		return NULL;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap > max)
+		ncap = max;
+	if (ncap <= n)
+		ncap = n + 1;
+	if ((arr = reallocarray(arr, ncap, size)) != NULL)
+		*cap = ncap;
+	return arr;
 }

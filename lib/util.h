@@ -1,7 +1,7 @@
 /*
  * Small helpers every Parley program shares, one definition each:
- * UTF-8 checks and counts, hex, big-endian byte order, the JSON
- * Content-Type check and what a failed accept means. All names carry
+ * UTF-8 checks and counts, a growing array, hex, big-endian byte order,
+ * the JSON Content-Type check and what a failed accept means. All names carry
  * the proto_ prefix; proto.h includes this header. The code is in
  * util.c.
  */
@@ -25,6 +25,17 @@ ssize_t proto_utf8_chars(const void *s, size_t n);
 int proto_text_fits(const char *s, size_t max);
 /* 1 when the n bytes at s are all zero (a struct freed or reset). */
 int proto_zeroed(const void *s, size_t n);
+
+/* ---- arrays ---- */
+/*
+ * arr (*cap elements of size bytes) with room for element n: arr itself
+ * while n < *cap, else arr reallocated to twice its capacity (first when
+ * it had none), at most max, and *cap updated. NULL, with arr and *cap
+ * untouched (arr still the caller's to free), when n is max or more or
+ * out of memory.
+ */
+void *proto_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first,
+    size_t max);
 
 /* ---- hex ---- */
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */

@@ -137,11 +137,7 @@ static size_t
 user_key(uint8_t k[ST_USER_ID_MAX + ST_DASH_HASH_LEN], const char *user,
     const uint8_t *hash)
 {
-	size_t n = strlen(user);
-
-	memcpy(k, user, n);
-	memcpy(k + n, hash, ST_DASH_HASH_LEN);
-	return n + ST_DASH_HASH_LEN;
+	return key_join(k, user, strlen(user), hash, ST_DASH_HASH_LEN);
 }
 
 static void

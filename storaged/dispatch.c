@@ -469,17 +469,13 @@ static int
 rate_note_room(struct dbatch *b)
 {
 	struct rate_note *n;
-	size_t cap;
 
-	if (b->nnotes < b->notecap)
-		return 0;
-	cap = b->notecap ? b->notecap * 2 : 64;
-	if ((n = reallocarray(b->notes, cap, sizeof(*n))) == NULL) {
+	if ((n = proto_grow(b->notes, &b->notecap, b->nnotes, sizeof(*n), 64,
+	    SIZE_MAX)) == NULL) {
 		log_warnx("rate notes: out of memory");
 		return -1;
 	}
 	b->notes = n;
-	b->notecap = cap;
 	return 0;
 }
 

@@ -51,28 +51,12 @@ evring_free(struct evring *r)
 	free(r);
 }
 
-uint64_t
-evring_epoch(const struct evring *r)
+struct evring_stats
+evring_stats(const struct evring *r)
 {
-	return r->epoch;
-}
+	struct evring_stats st = { r->epoch, r->last, r->count, r->bytes };
 
-uint64_t
-evring_last(const struct evring *r)
-{
-	return r->last;
-}
-
-size_t
-evring_count(const struct evring *r)
-{
-	return r->count;
-}
-
-size_t
-evring_bytes(const struct evring *r)
-{
-	return r->bytes;
+	return st;
 }
 
 static void

@@ -44,9 +44,14 @@ struct evring;
 /* A ring under a new random epoch, seq 0; NULL out of memory. */
 struct evring *evring_new(void);
 void evring_free(struct evring *);
-uint64_t evring_epoch(const struct evring *);
-/* The last seq handed out (0: none yet). */
-uint64_t evring_last(const struct evring *);
+/* What a ring holds now, for a subscriber's first reply, tests and logs. */
+struct evring_stats {
+	uint64_t epoch;		/* the ring's random epoch */
+	uint64_t last;		/* the last seq handed out (0: none yet) */
+	size_t count;		/* events kept */
+	size_t bytes;		/* their encoded bytes */
+};
+struct evring_stats evring_stats(const struct evring *);
 /*
  * Numbers ev (the next seq; typing: 0), copies it into out with its
  * epoch and seq (out initialised here; the caller frees it) and keeps a
@@ -65,9 +70,6 @@ int evring_add(struct evring *, const struct devent *ev, struct penc *out);
  */
 int evring_since(const struct evring *, uint64_t epoch, uint64_t seq,
     uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep);
-/* Events kept now, and their bytes (for tests and the logs). */
-size_t evring_count(const struct evring *);
-size_t evring_bytes(const struct evring *);
 /* 1 when a subscriber at level (ST_EV_LEVEL_*) gets ev. */
 int ev_wanted(int level, const struct devent *ev);
 void devent_free(struct devent *);

@@ -35,22 +35,14 @@ static size_t
 mark_key(uint8_t k[MARK_KEY_MAX], const uint8_t conv[ID_LEN],
     const char *user)
 {
-	size_t n = strlen(user);
-
-	memcpy(k, conv, ID_LEN);
-	memcpy(k + ID_LEN, user, n);
-	return ID_LEN + n;
+	return key_join(k, conv, ID_LEN, user, strlen(user));
 }
 
 static size_t
 reads_key(uint8_t k[MARK_KEY_MAX], const char *user,
     const uint8_t conv[ID_LEN])
 {
-	size_t n = strlen(user);
-
-	memcpy(k, user, n);
-	memcpy(k + n, conv, ID_LEN);
-	return n + ID_LEN;
+	return key_join(k, user, strlen(user), conv, ID_LEN);
 }
 
 /* The user's mark on conversation id: the visitor_at read, 0 none. */

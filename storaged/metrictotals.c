@@ -50,7 +50,6 @@ static void
 total_add(const struct mseries *k)
 {
 	struct mseries *t, *nv;
-	size_t cap;
 
 	if ((t = find(totals, ntotals, k)) != NULL) {
 		if ((t->kind & MS_KIND_MASK) == MS_MAX) {
@@ -67,13 +66,10 @@ total_add(const struct mseries *k)
 		full_logged = 1;
 		return;
 	}
-	if (ntotals == captotals) {
-		cap = captotals ? captotals * 2 : 64;
-		if ((nv = reallocarray(totals, cap, sizeof(*nv))) == NULL)
-			return;
-		totals = nv;
-		captotals = cap;
-	}
+	if ((nv = proto_grow(totals, &captotals, ntotals, sizeof(*nv), 64,
+	    MS_SERIES_MAX)) == NULL)
+		return;
+	totals = nv;
 	totals[ntotals++] = *k;
 }
 

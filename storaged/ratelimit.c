@@ -159,16 +159,12 @@ ratelimit_set_clock(struct ratelimit *rl, long long (*now_ms)(void))
 	rl->now = now_ms != NULL ? now_ms : proto_mono_ms;
 }
 
-size_t
-ratelimit_count(const struct ratelimit *rl)
+struct ratelimit_stats
+ratelimit_stats(const struct ratelimit *rl)
 {
-	return rl->n;
-}
+	struct ratelimit_stats st = { rl->n, rl->evicted };
 
-uint64_t
-ratelimit_evicted(const struct ratelimit *rl)
-{
-	return rl->evicted;
+	return st;
 }
 
 static int

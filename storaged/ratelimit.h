@@ -48,10 +48,12 @@ int ratelimit_peek(struct ratelimit *, const void *key, size_t klen,
     uint32_t rate_max, uint64_t *retry_after_ms);
 /* Drops up to budget expired windows. Returns how many went. */
 size_t ratelimit_sweep(struct ratelimit *, size_t budget);
-/* Keys held now. */
-size_t ratelimit_count(const struct ratelimit *);
-/* Live windows dropped so far because the table was full. */
-uint64_t ratelimit_evicted(const struct ratelimit *);
+/* What the table holds, for tests and logs. */
+struct ratelimit_stats {
+	size_t count;		/* keys held now */
+	uint64_t evicted;	/* live windows dropped because the table was full */
+};
+struct ratelimit_stats ratelimit_stats(const struct ratelimit *);
 
 /* SipHash-2-4 of data under a 16-byte key (exposed for its test vector). */
 uint64_t ratelimit_siphash(const uint8_t key[16], const void *data,

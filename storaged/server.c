@@ -581,15 +581,11 @@ static int
 client_push(struct client *c, const struct pmsg *m)
 {
 	struct req *nr;
-	size_t cap;
 
-	if (c->nreqs == c->reqcap) {
-		cap = c->reqcap ? c->reqcap * 2 : 64;
-		if ((nr = reallocarray(c->reqs, cap, sizeof(*nr))) == NULL)
-			return -1;
-		c->reqs = nr;
-		c->reqcap = cap;
-	}
+	if ((nr = proto_grow(c->reqs, &c->reqcap, c->nreqs, sizeof(*nr), 64,
+	    SIZE_MAX)) == NULL)
+		return -1;
+	c->reqs = nr;
 	nr = &c->reqs[c->nreqs++];
 	nr->type = m->hdr.type;
 	nr->flags = m->hdr.flags;
@@ -975,6 +971,7 @@ ev_subscribe(struct server *s, struct client *c, const struct req *q,
 {
 	struct st_ev_subscribe_req in;
 	struct st_ev_subscribe_rep rep;
+	struct evring_stats ring;
 
 	if (st_req_decode(q->type, q->payload, q->len, &in) < 0 ||
 	    in.level > ST_EV_LEVEL_ALL) {
@@ -982,8 +979,9 @@ ev_subscribe(struct server *s, struct client *c, const struct req *q,
 		return;
 	}
 	c->ev_level = in.level;
-	rep.epoch = evring_epoch(s->ev);
-	rep.last_seq = evring_last(s->ev);
+	ring = evring_stats(s->ev);
+	rep.epoch = ring.epoch;
+	rep.last_seq = ring.last;
 	(void)st_rep_encode(&r->enc, q->type, &rep);
 }
 

@@ -41,6 +41,14 @@ msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
 	proto_put_be32(k + ID_LEN, seq);
 }
 
+size_t
+key_join(uint8_t *k, const void *a, size_t na, const void *b, size_t nb)
+{
+	memcpy(k, a, na);
+	memcpy(k + na, b, nb);
+	return na + nb;
+}
+
 void
 expiry_key(uint8_t k[EXPIRY_KEY_LEN], uint64_t at, const uint8_t *hash)
 {

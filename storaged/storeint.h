@@ -214,6 +214,9 @@ int db_cursor_del(struct store_txn *, MDB_cursor *, MDB_dbi,
 int db_drop(struct store_txn *, MDB_dbi);
 
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
+/* An index key of two parts, a then b, into k (room for na + nb); na + nb. */
+size_t key_join(uint8_t *k, const void *a, size_t na, const void *b,
+    size_t nb);
 /* An expiry index's key: u64 at, then a 32-byte token hash (sessions). */
 #define EXPIRY_KEY_LEN	(8 + 32)
 void expiry_key(uint8_t k[EXPIRY_KEY_LEN], uint64_t at, const uint8_t *hash);

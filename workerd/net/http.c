@@ -219,17 +219,13 @@ static int
 headers_reserve(struct http_request *r)
 {
 	struct http_header *nh;
-	int cap;
+	size_t cap = (size_t)r->headers_cap;
 
-	if (r->nheaders < r->headers_cap)
-		return 0;
-	cap = r->headers_cap ? r->headers_cap * 2 : 8;
-	if (cap > HTTP_MAX_HEADERS)
-		cap = HTTP_MAX_HEADERS;
-	if ((nh = reallocarray(r->headers, (size_t)cap, sizeof(*nh))) == NULL)
+	if ((nh = proto_grow(r->headers, &cap, (size_t)r->nheaders,
+	    sizeof(*nh), 8, HTTP_MAX_HEADERS)) == NULL)
 		return -1;
 	r->headers = nh;
-	r->headers_cap = cap;
+	r->headers_cap = (int)cap;
 	return 0;
 }
 

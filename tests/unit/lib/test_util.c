@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -154,6 +155,31 @@ test_accept_err(void **state)
 	ACCEPT_ERRS(other, PROTO_ACCEPT_OTHER);
 }
 
+/* An array grown one element at a time: 4, 8, then capped at 10. */
+static void
+test_grow(void **state)
+{
+	int *a = NULL, *na;
+	size_t cap = 0, n;
+
+	(void)state;
+	for (n = 0; n < 10; n++) {
+		na = proto_grow(a, &cap, n, sizeof(*a), 4, 10);
+		assert_non_null(na);
+		a = na;
+		a[n] = (int)n;
+		assert_int_equal(cap, n < 4 ? 4 : n < 8 ? 8 : 10);
+	}
+	/* Full at max: NULL, the array and its capacity left alone. */
+	assert_null(proto_grow(a, &cap, 10, sizeof(*a), 4, 10));
+	assert_int_equal(cap, 10);
+	for (n = 0; n < 10; n++)
+		assert_int_equal(a[n], (int)n);
+	/* Room left: the same array back. */
+	assert_ptr_equal(proto_grow(a, &cap, 9, sizeof(*a), 4, 10), a);
+	free(a);
+}
+
 int
 main(void)
 {
@@ -164,6 +190,7 @@ main(void)
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
 		cmocka_unit_test(test_accept_err),
+		cmocka_unit_test(test_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

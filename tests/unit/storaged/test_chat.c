@@ -308,7 +308,7 @@ test_rate_window(void **state)
 		assert_int_equal(hit(f, "k", MIN, 3, NULL), 0);
 	assert_int_equal(hit(f, "k", MIN, 3, &retry), 1);
 	assert_true(retry == MIN);
-	assert_int_equal(ratelimit_count(f->rl), 1);
+	assert_int_equal(ratelimit_stats(f->rl).count, 1);
 
 	/* A new window starts at the first request after the old one. */
 	fake_mono = M0 + 1000 + 5 * MIN + 123;
@@ -353,7 +353,7 @@ test_rate_keys_independent(void **state)
 		assert_int_equal(hit(f, k, MIN, 1, &retry), 1);
 		assert_true(retry == MIN);
 	}
-	assert_int_equal(ratelimit_count(f->rl), 504);
+	assert_int_equal(ratelimit_stats(f->rl).count, 504);
 }
 
 static void
@@ -365,7 +365,7 @@ test_rate_unlimited(void **state)
 	for (i = 0; i < 100; i++)
 		assert_int_equal(hit(f, "k", MIN, 0, NULL), 0);
 	/* Nothing is counted, so nothing is held; no key is needed. */
-	assert_int_equal(ratelimit_count(f->rl), 0);
+	assert_int_equal(ratelimit_stats(f->rl).count, 0);
 	assert_int_equal(hit(f, "", 0, 0, NULL), 0);
 	/* Limiting it later starts from zero. */
 	assert_int_equal(hit(f, "k", MIN, 1, NULL), 0);
@@ -385,7 +385,7 @@ test_rate_sweep_bounded(void **state)
 		snprintf(k, sizeof(k), "old:%d", i);
 		assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
 	}
-	assert_int_equal(ratelimit_count(f->rl), 900);
+	assert_int_equal(ratelimit_stats(f->rl).count, 900);
 	/* Not yet expired: a sweep leaves them. */
 	fake_mono += 999;
 	assert_int_equal(ratelimit_sweep(f->rl, 10000), 0);
@@ -395,13 +395,13 @@ test_rate_sweep_bounded(void **state)
 		snprintf(k, sizeof(k), "new:%d", i);
 		assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
 	}
-	assert_int_equal(ratelimit_count(f->rl),
+	assert_int_equal(ratelimit_stats(f->rl).count,
 	    900 - 100 * RATELIMIT_SWEEP_HIT + 100);
 	/* The loop's sweep takes what it is allowed, then the rest. */
 	assert_int_equal(ratelimit_sweep(f->rl, 50), 50);
 	assert_int_equal(ratelimit_sweep(f->rl, 10000),
 	    900 - 100 * RATELIMIT_SWEEP_HIT - 50);
-	assert_int_equal(ratelimit_count(f->rl), 100);
+	assert_int_equal(ratelimit_stats(f->rl).count, 100);
 
 	/*
 	 * Steady traffic of fresh keys: what is held follows the keys of the
@@ -412,10 +412,10 @@ test_rate_sweep_bounded(void **state)
 		for (i = 0; i < 200; i++) {
 			snprintf(k, sizeof(k), "r%d:%d", round, i);
 			assert_int_equal(hit(f, k, 1000, 5, NULL), 0);
-			assert_true(ratelimit_count(f->rl) <= 400);
+			assert_true(ratelimit_stats(f->rl).count <= 400);
 		}
 	}
-	assert_int_equal(ratelimit_evicted(f->rl), 0);
+	assert_int_equal(ratelimit_stats(f->rl).evicted, 0);
 	/* A key whose window ended starts a new one. */
 	fake_mono += 1000;
 	assert_int_equal(hit(f, "r29:0", 1000, 1, NULL), 0);
@@ -443,18 +443,18 @@ test_rate_table_full(void **state)
 		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
 		    &retry), 0);
 	}
-	assert_int_equal(ratelimit_count(rl), 100);
+	assert_int_equal(ratelimit_stats(rl).count, 100);
 	/* Fifty more: the oldest live windows make room. */
 	log_set_level(LOG_LEVEL_FATAL);
 	for (i = 100; i < 150; i++) {
 		snprintf(k, sizeof(k), "k%d", i);
 		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
 		    &retry), 0);
-		assert_true(ratelimit_count(rl) <= 100);
+		assert_true(ratelimit_stats(rl).count <= 100);
 	}
 	log_set_level(LOG_LEVEL_INFO);
-	assert_int_equal(ratelimit_count(rl), 100);
-	assert_true(ratelimit_evicted(rl) == 50);
+	assert_int_equal(ratelimit_stats(rl).count, 100);
+	assert_true(ratelimit_stats(rl).evicted == 50);
 	/* The limit errs open for an evicted key, not for the others. */
 	assert_int_equal(ratelimit_hit(rl, "k0", 2, MIN, 1, &retry), 0);
 	assert_int_equal(ratelimit_hit(rl, "k149", 4, MIN, 1, &retry), 1);
@@ -466,8 +466,8 @@ test_rate_table_full(void **state)
 		assert_int_equal(ratelimit_hit(rl, k, strlen(k), MIN, 1,
 		    &retry), 0);
 	}
-	assert_true(ratelimit_evicted(rl) == 51);
-	assert_int_equal(ratelimit_count(rl), 100);
+	assert_true(ratelimit_stats(rl).evicted == 51);
+	assert_int_equal(ratelimit_stats(rl).count, 100);
 	assert_int_equal(ratelimit_hit(rl, "n0", 2, MIN, 1, &retry), 1);
 	ratelimit_free(rl);
 }
@@ -989,7 +989,7 @@ test_chat_invalid(void **state)
 
 	/* Nothing above was stored or counted; the limits themselves pass. */
 	assert_true(conv_total(f) == 0);
-	assert_int_equal(ratelimit_count(f->rl), 0);
+	assert_int_equal(ratelimit_stats(f->rl).count, 0);
 	assert_int_equal(do_chat(f, w64, s128, cmax, "k", MIN, 1,
 	    ST_HISTORY_MAX, &c), 0);
 	assert_int_equal(c.limited, 0);

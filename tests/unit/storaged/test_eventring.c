@@ -67,7 +67,7 @@ add(struct evring *r, uint8_t kind, size_t pad)
 	pdec_init(&d, out.buf, out.len);
 	assert_int_equal(pdec_event(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
-	assert_int_equal(g.epoch, evring_epoch(r));
+	assert_int_equal(g.epoch, evring_stats(r).epoch);
 	assert_int_equal(g.kind, kind);
 	assert_int_equal(g.at, 1700000000000ull);
 	seq = g.seq;
@@ -100,7 +100,7 @@ since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
 	assert_int_equal(st_rep_decode(PROTO_ST_EV_SINCE, e.buf, e.len, &back),
 	    0);
 	res = back.result;
-	assert_int_equal(back.epoch, evring_epoch(r));
+	assert_int_equal(back.epoch, evring_stats(r).epoch);
 	*last = back.last_seq;
 	*n = back.n;
 	for (i = 0; i < back.n; i++) {
@@ -124,44 +124,44 @@ test_numbering(void **state)
 	assert_non_null(r);
 	assert_non_null(r2);
 	/* A new run, a new epoch. */
-	assert_true(evring_epoch(r) != evring_epoch(r2));
-	assert_int_equal(evring_last(r), 0);
+	assert_true(evring_stats(r).epoch != evring_stats(r2).epoch);
+	assert_int_equal(evring_stats(r).last, 0);
 	assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), 1);
 	assert_int_equal(add(r, ST_EV_MESSAGE, 10), 2);
 	/* Typing: seq 0, never kept. */
 	assert_int_equal(add(r, ST_EV_TYPING, 0), 0);
 	assert_int_equal(add(r, ST_EV_HANDOFF, 0), 3);
-	assert_int_equal(evring_last(r), 3);
-	assert_int_equal(evring_count(r), 3);
+	assert_int_equal(evring_stats(r).last, 3);
+	assert_int_equal(evring_stats(r).count, 3);
 
 	/* Everything after 0, after 1, after the last (nothing). */
-	assert_int_equal(since(r, evring_epoch(r), 0, 100, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 0, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(last, 3);
 	assert_int_equal(n, 3);
 	assert_int_equal(seqs[0], 1);
 	assert_int_equal(seqs[2], 3);
-	assert_int_equal(since(r, evring_epoch(r), 1, 100, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 1, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(seqs[0], 2);
-	assert_int_equal(since(r, evring_epoch(r), 3, 100, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 3, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 0);
 	/* max bounds it. */
-	assert_int_equal(since(r, evring_epoch(r), 0, 2, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 0, 2, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 2);
 
 	/* Another run's epoch, or a seq not handed out yet: gone. */
-	assert_int_equal(since(r, evring_epoch(r2), 0, 100, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r2).epoch, 0, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_GONE);
 	assert_int_equal(n, 0);
 	assert_int_equal(last, 3);
-	assert_int_equal(since(r, evring_epoch(r), 4, 100, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 4, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_GONE);
 	/* An empty ring has all of nothing. */
-	assert_int_equal(since(r2, evring_epoch(r2), 0, 100, 1 << 20, &last,
+	assert_int_equal(since(r2, evring_stats(r2).epoch, 0, 100, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 0);
 	evring_free(r);
@@ -177,13 +177,13 @@ test_evict_count(void **state)
 
 	for (i = 1; i <= ST_EV_RING_EVENTS + 10; i++)
 		assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), i);
-	assert_int_equal(evring_count(r), ST_EV_RING_EVENTS);
+	assert_int_equal(evring_stats(r).count, ST_EV_RING_EVENTS);
 	/* Events 1..10 left: after 9, 10 is missing; after 10, none is. */
-	assert_int_equal(since(r, evring_epoch(r), 9, 4, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 9, 4, 1 << 20, &last,
 	    seqs, &n), ST_EV_GONE);
-	assert_int_equal(since(r, evring_epoch(r), 0, 4, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 0, 4, 1 << 20, &last,
 	    seqs, &n), ST_EV_GONE);
-	assert_int_equal(since(r, evring_epoch(r), 10, 4, 1 << 20, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 10, 4, 1 << 20, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(seqs[0], 11);
@@ -202,20 +202,20 @@ test_evict_bytes(void **state)
 	/* 64 KiB messages: 8 MiB holds fewer than 128 of them. */
 	for (i = 1; i <= 200; i++)
 		add(r, ST_EV_MESSAGE, big);
-	assert_true(evring_bytes(r) <= ST_EV_RING_BYTES);
-	assert_true(evring_count(r) < 128);
-	assert_true(evring_count(r) > 100);
-	assert_int_equal(since(r, evring_epoch(r), 200 - evring_count(r) - 1,
+	assert_true(evring_stats(r).bytes <= ST_EV_RING_BYTES);
+	assert_true(evring_stats(r).count < 128);
+	assert_true(evring_stats(r).count > 100);
+	assert_int_equal(since(r, evring_stats(r).epoch, 200 - evring_stats(r).count - 1,
 	    8, 1 << 30, &last, seqs, &n), ST_EV_GONE);
-	assert_int_equal(since(r, evring_epoch(r), 200 - evring_count(r), 8,
+	assert_int_equal(since(r, evring_stats(r).epoch, 200 - evring_stats(r).count, 8,
 	    1 << 30, &last, seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 8);
 	/* A reply bounded by bytes carries what fits, at least one. */
-	assert_int_equal(since(r, evring_epoch(r), 190, 8, 3 * big, &last,
+	assert_int_equal(since(r, evring_stats(r).epoch, 190, 8, 3 * big, &last,
 	    seqs, &n), ST_EV_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(seqs[0], 191);
-	assert_int_equal(since(r, evring_epoch(r), 190, 8, 10, &last, seqs,
+	assert_int_equal(since(r, evring_stats(r).epoch, 190, 8, 10, &last, seqs,
 	    &n), ST_EV_OK);
 	assert_int_equal(n, 1);
 	evring_free(r);
