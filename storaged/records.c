@@ -252,6 +252,24 @@ entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
 	    e->what) == 0);
 }
 
+/* The entity's own rule on rec (its admit, if any): 0, or -1 t failed. */
+static int
+entity_admit(struct store_txn *t, const struct store_entity *e,
+    const void *rec, uint32_t mask)
+{
+	if (e->admit == NULL)
+		return 0;
+	return e->admit(t, rec, mask) != 0 ? -1 : 0;
+}
+
+/* The entity's derived fields of rec (its prepare, if any). */
+static void
+entity_prepare(const struct store_entity *e, void *rec)
+{
+	if (e->prepare != NULL)
+		e->prepare(rec);
+}
+
 /*
  * The end of a step that made rec (malloc'd, with room for two records
  * when req is set): out is rec when all went well, else rec is freed.
@@ -290,12 +308,9 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 	if (rec_org(e, rec) != NULL)
 		strlcpy(rec_org(e, rec), org != NULL ? org : ST_ORG_DEFAULT,
 		    ST_ORG_ID_MAX + 1);
-	if (e->admit != NULL && e->admit(t, rec, UINT32_MAX) != 0)
+	if (entity_admit(t, e, rec, UINT32_MAX) < 0 || entity_room(t, e) < 0)
 		goto out;
-	if (entity_room(t, e) < 0)
-		goto out;
-	if (e->prepare != NULL)
-		e->prepare(rec);
+	entity_prepare(e, rec);
 	entity_new_id(t, e, rec);
 	entity_add(t, e, rec);
 out:
@@ -329,13 +344,12 @@ entity_update(struct store_txn *t, const struct store_entity *e,
 			goto out;
 	} else
 		rl_merge(e->layout, cur, req, mask);
-	if (e->prepare != NULL)
-		e->prepare(cur);
+	entity_prepare(e, cur);
 	if ((bad = entity_invalid(e, cur)) != NULL) {
 		store_fail(t, PROTO_E_INVALID, bad);
 		goto out;
 	}
-	if (e->admit != NULL && e->admit(t, cur, mask) != 0)
+	if (entity_admit(t, e, cur, mask) < 0)
 		goto out;
 	entity_touch(t, e, cur);
 	entity_save(t, e, cur);

@@ -872,45 +872,49 @@ js_delta(struct jscan *s, struct jchunk *j)
 	return js_members(s, j, &obj, delta_member);
 }
 
-/* "choices": null or an array whose first element is an object. */
+/* A choice: an object whose "delta" and "finish_reason" are read. */
 static int
-js_choices(struct jscan *s, struct jchunk *j)
+js_choice(struct jscan *s, struct jchunk *j)
 {
 	const unsigned char *k;
 	struct jobj o;
 	struct jval v;
 	size_t klen;
+	int r;
+
+	if (js_obj_open(s, &o) < 0)
+		return -1;
+	while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
+		if (JS_KEY(k, klen, "delta")) {
+			if (js_delta(s, j) < 0)
+				return -1;
+			continue;
+		}
+		if (js_value(s, &v) < 0)
+			return -1;
+		if (JS_KEY(k, klen, "finish_reason")) {
+			if (v.type != JV_NULL && v.type != JV_STR)
+				return -1;
+			j->finished = v.type == JV_STR;
+		}
+	}
+	return r;
+}
+
+/* "choices": null or an array whose first element is a choice. */
+static int
+js_choices(struct jscan *s, struct jchunk *j)
+{
+	struct jval v;
 	int r, n = 0;
 
 	if (js_peek(s) == 'n')
 		return js_value(s, &v);
 	if (js_arr_open(s) < 0)
 		return -1;
-	while ((r = js_arr_next(s, &n)) == 1) {
-		if (n > 1) {
-			if (js_value(s, &v) < 0)
-				return -1;
-			continue;
-		}
-		if (js_obj_open(s, &o) < 0)
+	while ((r = js_arr_next(s, &n)) == 1)
+		if ((n > 1 ? js_value(s, &v) : js_choice(s, j)) < 0)
 			return -1;
-		while ((r = js_obj_next(s, &o, &k, &klen)) == 1) {
-			if (JS_KEY(k, klen, "delta")) {
-				if (js_delta(s, j) < 0)
-					return -1;
-				continue;
-			}
-			if (js_value(s, &v) < 0)
-				return -1;
-			if (JS_KEY(k, klen, "finish_reason")) {
-				if (v.type != JV_NULL && v.type != JV_STR)
-					return -1;
-				j->finished = v.type == JV_STR;
-			}
-		}
-		if (r < 0)
-			return -1;
-	}
 	return r;
 }
 
