@@ -308,12 +308,11 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 	if (rec_org(e, rec) != NULL)
 		strlcpy(rec_org(e, rec), org != NULL ? org : ST_ORG_DEFAULT,
 		    ST_ORG_ID_MAX + 1);
-	if (entity_admit(t, e, rec, UINT32_MAX) < 0 || entity_room(t, e) < 0)
-		goto out;
-	entity_prepare(e, rec);
-	entity_new_id(t, e, rec);
-	entity_add(t, e, rec);
-out:
+	if (entity_admit(t, e, rec, UINT32_MAX) == 0 && entity_room(t, e) == 0) {
+		entity_prepare(e, rec);
+		entity_new_id(t, e, rec);
+		entity_add(t, e, rec);
+	}
 	return entity_out(t, e, rec, NULL, out);
 }
 

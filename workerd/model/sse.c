@@ -736,27 +736,32 @@ js_arr_open(struct jscan *s)
 	return 0;
 }
 
+struct jchunk;
+static int js_members(struct jscan *, struct jchunk *, int *,
+    int (*)(const unsigned char *, size_t, const struct jval *,
+    struct jchunk *));
+
+/* An object's member that nobody reads. */
+static int
+skip_member(const unsigned char *k, size_t klen, const struct jval *v,
+    struct jchunk *j)
+{
+	return 0;
+}
+
 /* Any value, checked and skipped; v says what it was. */
 static int
 js_value(struct jscan *s, struct jval *v)
 {
-	const unsigned char *k;
-	struct jobj o;
 	struct jval sub;
-	size_t klen;
-	int r, n = 0, escaped;
+	int r, n = 0, escaped, obj;
 
 	switch (js_peek(s)) {
 	case '"':
 		return js_string(s, v, &escaped);
 	case '{':
 		v->type = JV_OBJECT;
-		if (js_obj_open(s, &o) < 0)
-			return -1;
-		while ((r = js_obj_next(s, &o, &k, &klen)) == 1)
-			if (js_value(s, &sub) < 0)
-				return -1;
-		return r;
+		return js_members(s, NULL, &obj, skip_member);
 	case '[':
 		v->type = JV_ARRAY;
 		if (js_arr_open(s) < 0)
