@@ -1,6 +1,6 @@
 /*
  * Unit tests: the bytes of stored canned replies, contacts, dashboard
- * users and mails, written down. Their encoding (every storaged message
+ * users, invitations and mails, written down. Their encoding (every storaged message
  * carrying one encodes it so), the LMDB value storaged writes, and each
  * older format as it reads: the bytes here were taken from the
  * hand-written codecs before the records had rows (proto/record.h), so
@@ -608,6 +608,52 @@ test_mail_lmdb(void **state)
 	assert_stored(f, "mails", k, 8, "01" HEX_MAIL("0000018bcfe65269"));
 }
 
+/*
+ * An invitation put through storaged is stored as format 2 (its claimed
+ * flag last); one of format 1 (no flag) lists as it was.
+ */
+static void
+test_invite_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_user_invite_req q;
+	struct st_user_invite_rep rep;
+	struct st_invites l;
+	uint8_t hash[ST_INVITE_HASH_LEN], old[ST_INVITE_HASH_LEN];
+	uint32_t i;
+
+	memset(&q, 0, sizeof(q));
+	q.email = "ada@example.com";
+	q.role = ST_ROLE_ADMIN;
+	memset(q.token_hash, 0xab, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	memcpy(hash, q.token_hash, sizeof(hash));
+	assert_int_equal(request_who(f, &key, PROTO_ST_USER_INVITE, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(rep.result, 0);
+	/* Expires 7 days after T0. */
+	assert_stored(f, "invites", hash, sizeof(hash), "02" HEX_DEFAULT
+	    HEX_EMAIL "02" "0000018bf3f1ec00" HEX_T0 "00");
+
+	memset(old, 0xcd, sizeof(old));
+	db_put_hex(f, "invites", old, sizeof(old), "01" HEX_DEFAULT
+	    "0000000d" "62406578616d706c652e636f6d" "01" HEX_T1 HEX_T0);
+	assert_int_equal(request_who(f, &key, PROTO_ST_INVITE_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 2);
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].email, "b@example.com") == 0)
+			break;
+	assert_true(i < l.n);
+	assert_string_equal(l.v[i].id, "inv_cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+	assert_int_equal(l.v[i].role, ST_ROLE_AGENT);
+	assert_int_equal(l.v[i].created_at, T0);
+	assert_int_equal(l.v[i].expires_at, T0 + 1);
+	st_rep_free(PROTO_ST_INVITE_LIST, &l);
+}
+
 int
 main(void)
 {
@@ -623,6 +669,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_contact_lmdb, setup_rl,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_user_lmdb, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_invite_lmdb, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_mail_lmdb, setup,
 		    fix_teardown),
