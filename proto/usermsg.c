@@ -234,6 +234,17 @@ const struct rlayout st_user_layout = {
 	sizeof(user_rows) / sizeof(user_rows[0]),
 };
 
+#define INVITE_ROW(...)	RF_ROW(struct st_invite, __VA_ARGS__)
+
+static const struct rfield invite_rows[] = {
+	ST_INVITE_ROWS(INVITE_ROW)
+};
+
+const struct rlayout st_invite_layout = {
+	"invite", sizeof(struct st_invite), invite_rows,
+	sizeof(invite_rows) / sizeof(invite_rows[0]),
+};
+
 void
 st_user_free(struct st_user *u)
 {

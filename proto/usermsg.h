@@ -188,6 +188,38 @@ struct st_user {
 extern const struct rlayout st_user_layout;
 
 /*
+ * An invitation, storaged's alone (userstore.c: under the SHA-256 of
+ * its token), a row per field in stored order: the organisation it is
+ * into, the email invited, the role it gives, its times; format 2 its
+ * claimed flag (accepted with a password for an account that exists:
+ * nothing done). Never shown as itself (ST_INVITE_LIST's view is made
+ * of it), no request sets a row.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_INVITE_ROWS(F)						\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_ORG_ID_MAX, 0)					\
+	F(BUF, email, "email", 1, RF_RO,				\
+	    RF_HID, ST_EMAIL_MAX, 0)					\
+	F(U8, role, "role", 1, RF_RO,					\
+	    RF_HID, ST_ROLE_OWNER, 0)					\
+	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(BOOL, claimed, "claimed", 2, RF_RO,				\
+	    RF_HID, 1, 0)
+
+struct st_invite {
+	ST_INVITE_ROWS(RF_MEMBER)
+};
+
+/* Its layout (usermsg.c). */
+extern const struct rlayout st_invite_layout;
+
+/*
  * Frees what u holds (zeroed or decoded) and zeroes it, its password
  * with explicit_bzero: rl_free.
  */

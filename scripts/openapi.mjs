@@ -88,6 +88,8 @@ export const SCHEMAS = {
   st_mail: {},
   // Shown only as a member (ST_USER_LIST's member view): no schema.
   st_user: {},
+  // storaged's alone, shown as ST_INVITE_LIST's view: no schema.
+  st_invite: {},
 };
 
 // Which rows each view shows.

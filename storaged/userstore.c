@@ -9,7 +9,7 @@
  *
  * Every value starts with its format's version: a user's its layout's
  * (record.h: 2 added each membership's disabled flag; 1 still reads), an
- * invitation's INVITE_VERSION (2 added its claimed flag), the rest
+ * invitation's its layout's too (2 added its claimed flag), the rest
  * ST_RECORD_VERSION. An owner acts on the membership in its own
  * organisation only: disabling or removing a member there leaves the
  * account's password, sessions and other memberships alone. The passwords come hashed
@@ -31,7 +31,6 @@
 #include "userstore.h"
 
 #define MEMBER_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_USER_ID_MAX)
-#define INVITE_VERSION	2
 
 /* By hand, not rl_invalid: the email's form, memberships' ids, no twice. */
 static const char *
@@ -498,42 +497,16 @@ store_user_list(struct store_txn *t, const char *org, struct st_members *out)
 
 /* --------------------------------------------------------- invitations */
 
-struct invite {
-	char org[ST_ORG_ID_MAX + 1];
-	char email[ST_EMAIL_MAX + 1];
-	uint8_t role;
-	uint64_t expires_at, created_at;
-	/* Accepted with a password for an account that exists: nothing done. */
-	uint8_t claimed;
-};
-
 /* A stored invitation into iv: 0, or -1 logged (t failed). */
 static int
-invite_decode(struct store_txn *t, const MDB_val *v, struct invite *iv)
+invite_decode(struct store_txn *t, const MDB_val *v, struct st_invite *iv)
 {
-	struct pdec d;
-	int ver;
-
-	memset(iv, 0, sizeof(*iv));
-	if ((ver = rec_open_ver(t, v, &d, INVITE_VERSION, "invitation")) < 0)
-		return -1;
-	pdec_strbuf(&d, iv->org, sizeof(iv->org));
-	pdec_strbuf(&d, iv->email, sizeof(iv->email));
-	iv->role = pdec_u8(&d);
-	iv->expires_at = pdec_u64(&d);
-	iv->created_at = pdec_u64(&d);
-	if (ver >= 2)
-		iv->claimed = pdec_u8(&d);
-	if (pdec_done(&d) < 0) {
-		rec_corrupt(t, "invitation");
-		return -1;
-	}
-	return 0;
+	return rec_dec_rows(t, v, &st_invite_layout, iv, "invitation");
 }
 
 /* 0 loaded, 1 absent, -1 error. */
 static int
-invite_load(struct store_txn *t, const uint8_t *hash, struct invite *iv)
+invite_load(struct store_txn *t, const uint8_t *hash, struct st_invite *iv)
 {
 	MDB_val v;
 	int rc;
@@ -546,25 +519,15 @@ invite_load(struct store_txn *t, const uint8_t *hash, struct invite *iv)
 }
 
 static void
-invite_save(struct store_txn *t, const uint8_t *hash, const struct invite *iv)
+invite_save(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv)
 {
-	struct penc e;
-
-	penc_init(&e);
-	penc_u8(&e, INVITE_VERSION);
-	penc_str(&e, iv->org);
-	penc_str(&e, iv->email);
-	penc_u8(&e, iv->role);
-	penc_u64(&e, iv->expires_at);
-	penc_u64(&e, iv->created_at);
-	penc_u8(&e, iv->claimed);
-	rec_put(t, t->st->invites, hash, ST_INVITE_HASH_LEN, &e,
-	    "put invitation");
-	penc_free(&e);
+	rec_put_rows(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
+	    &st_invite_layout, iv, "put invitation");
 }
 
 typedef int (*invite_fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
-    const struct invite *, void *);
+    const struct st_invite *, void *);
 
 /*
  * Calls fn for each stored invitation, expired or not, the cursor on it
@@ -574,7 +537,7 @@ typedef int (*invite_fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
 static int
 invites_walk(struct store_txn *t, invite_fn fn, void *arg)
 {
-	struct invite iv;
+	struct st_invite iv;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, op = MDB_FIRST;
@@ -620,7 +583,7 @@ struct invites_count {
 
 static int
 invite_count_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
-    const struct invite *iv, void *arg)
+    const struct st_invite *iv, void *arg)
 {
 	struct invites_count *c = arg;
 
@@ -650,7 +613,7 @@ int
 store_user_invite(struct store_txn *t, const char *org,
     const struct st_user_invite_req *q, struct st_user_invite_rep *out)
 {
-	struct invite iv;
+	struct st_invite iv;
 	struct st_user u;
 	const char *bad;
 	size_t left, in_org;
@@ -706,7 +669,7 @@ store_user_invite(struct store_txn *t, const char *org,
  */
 static int
 invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
-    const struct invite *iv, struct st_invite_accept_rep *out)
+    const struct st_invite *iv, struct st_invite_accept_rep *out)
 {
 	struct st_user u;
 	int rc;
@@ -740,7 +703,7 @@ invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
  * is, once, then as a spent one).
  */
 static int
-invite_new(struct store_txn *t, const uint8_t *hash, struct invite *iv,
+invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
     const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
 {
 	struct st_user u;
@@ -780,7 +743,7 @@ int
 store_invite_accept(struct store_txn *t,
     const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
 {
-	struct invite iv;
+	struct st_invite iv;
 	int rc;
 
 	if (t->err)
@@ -829,7 +792,7 @@ struct invites_of {
 
 static int
 invite_of_org(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
-    const struct invite *iv, void *arg)
+    const struct st_invite *iv, void *arg)
 {
 	struct invites_of *o = arg;
 
@@ -852,7 +815,7 @@ invites_each(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 
 static int
 invite_list_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
-    const struct invite *iv, void *arg)
+    const struct st_invite *iv, void *arg)
 {
 	struct st_invites *out = arg;
 	struct st_invite_view *v;
@@ -891,7 +854,7 @@ struct revoke {
 
 static int
 invite_revoke_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
-    const struct invite *iv, void *arg)
+    const struct st_invite *iv, void *arg)
 {
 	struct revoke *r = arg;
 	char id[ST_INVITE_ID_MAX + 1];
@@ -1111,7 +1074,7 @@ struct invites_drop {
 
 static int
 invite_drop_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
-    const struct invite *iv, void *arg)
+    const struct st_invite *iv, void *arg)
 {
 	struct invites_drop *d = arg;
 
