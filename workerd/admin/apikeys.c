@@ -37,21 +37,42 @@ static const struct storec_answer key_errors[] = {
 	{ 0, 0, NULL },
 };
 
+/* role: its name. */
+static void
+role_out(json_t *o, const void *rec, int *err)
+{
+	const char *role = st_role_name(((const struct st_apikey *)rec)->role);
+
+	exprow_oset(o, "role", exprow_text(role ? role : ""), err);
+}
+
+/* last_used_at: null for never. */
+static void
+last_used_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_apikey *k = rec;
+
+	exprow_oset(o, "last_used_at", k->last_used_at != 0 ?
+	    exprow_ms(k->last_used_at) : json_null(), err);
+}
+
+/* The rows a key shows its own way. */
+static const struct rec_own key_own[] = {
+	{ "role", role_out },
+	{ "last_used_at", last_used_out },
+	{ NULL, NULL },
+};
+
+/* Its shown rows: never its hash, nor its secret (the create adds it). */
 static json_t *
 key_json(const struct st_apikey *k)
 {
-	const char *role = st_role_name(k->role);
 	json_t *v;
 	int err = 0;
 
 	if ((v = json_object()) == NULL)
 		return NULL;
-	exprow_oset(v, "id", exprow_text(k->id), &err);
-	exprow_oset(v, "name", exprow_text(k->name ? k->name : ""), &err);
-	exprow_oset(v, "role", exprow_text(role ? role : ""), &err);
-	exprow_oset(v, "created_at", exprow_ms(k->created_at), &err);
-	exprow_oset(v, "last_used_at", k->last_used_at != 0 ?
-	    exprow_ms(k->last_used_at) : json_null(), &err);
+	rec_json_fields(v, &st_apikey_layout, k, RF_ADM, key_own, &err);
 	return exprow_odone(v, err);
 }
 

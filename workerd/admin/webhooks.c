@@ -63,7 +63,44 @@ events_json(uint32_t events)
 	return a;
 }
 
-/* The secret only when the reply holds it: the create's. */
+/* A time, null for 0 (never). */
+static json_t *
+opt_ms(uint64_t ms)
+{
+	return ms != 0 ? exprow_ms(ms) : json_null();
+}
+
+/* A number, null for 0 (none). */
+static json_t *
+opt_int(uint32_t n)
+{
+	return n != 0 ? json_integer(n) : json_null();
+}
+
+/* events: their names. */
+static void
+events_out(json_t *o, const void *rec, int *err)
+{
+	exprow_oset(o, "events",
+	    events_json(((const struct st_webhook *)rec)->events), err);
+}
+
+/* disabled_at: null while it is enabled. */
+static void
+disabled_at_out(json_t *o, const void *rec, int *err)
+{
+	exprow_oset(o, "disabled_at",
+	    opt_ms(((const struct st_webhook *)rec)->disabled_at), err);
+}
+
+/* The rows a webhook shows its own way. */
+static const struct rec_own hook_own[] = {
+	{ "events", events_out },
+	{ "disabled_at", disabled_at_out },
+	{ NULL, NULL },
+};
+
+/* Its rows; the secret only when the reply holds it: the create's. */
 static json_t *
 hook_json(const void *rep, int *status)
 {
@@ -73,16 +110,7 @@ hook_json(const void *rep, int *status)
 
 	if ((v = json_object()) == NULL)
 		return NULL;
-	exprow_oset(v, "id", exprow_text(h->id), &err);
-	exprow_oset(v, "organization_id", exprow_text(h->org), &err);
-	exprow_oset(v, "url", exprow_text(h->url ? h->url : ""), &err);
-	exprow_oset(v, "events", events_json(h->events), &err);
-	exprow_oset(v, "enabled", json_boolean(h->enabled), &err);
-	exprow_oset(v, "failures", json_integer(h->failures), &err);
-	exprow_oset(v, "disabled_at", h->disabled_at != 0 ?
-	    exprow_ms(h->disabled_at) : json_null(), &err);
-	exprow_oset(v, "created_at", exprow_ms(h->created_at), &err);
-	exprow_oset(v, "updated_at", exprow_ms(h->updated_at), &err);
+	rec_json_fields(v, &st_webhook_layout, h, RF_ADM, hook_own, &err);
 	if (h->secret[0] != '\0')
 		exprow_oset(v, "secret", exprow_text(h->secret), &err);
 	return exprow_odone(v, err);
@@ -262,33 +290,75 @@ ADMIN_ENTITY_ROUTES(webhooks, hook_entity)
 
 /* ---------------------------------------------------------- deliveries */
 
+/* event: its name. */
+static void
+event_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_delivery *d = rec;
+	const char *ev = st_hook_event_name(d->event);
+
+	exprow_oset(o, "event", exprow_text(ev != NULL ? ev : ""), err);
+}
+
+/* next_attempt_at: null unless one is due. */
+static void
+next_at_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_delivery *d = rec;
+
+	exprow_oset(o, "next_attempt_at", d->status == ST_DLV_PENDING ?
+	    exprow_ms(d->next_at) : json_null(), err);
+}
+
+/* response_code: null until an answer came. */
+static void
+code_out(json_t *o, const void *rec, int *err)
+{
+	exprow_oset(o, "response_code",
+	    opt_int(((const struct st_delivery *)rec)->code), err);
+}
+
+/* last_error: null for none. */
+static void
+error_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_delivery *d = rec;
+
+	exprow_oset(o, "last_error", d->error[0] != '\0' ?
+	    exprow_text(d->error) : json_null(), err);
+}
+
+/* duration_ms: null before the first attempt. */
+static void
+duration_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_delivery *d = rec;
+
+	exprow_oset(o, "duration_ms", d->attempts > 0 ?
+	    json_integer(d->duration_ms) : json_null(), err);
+}
+
+/* The rows a delivery shows its own way. */
+static const struct rec_own delivery_own[] = {
+	{ "event", event_out },
+	{ "next_attempt_at", next_at_out },
+	{ "response_code", code_out },
+	{ "last_error", error_out },
+	{ "duration_ms", duration_out },
+	{ NULL, NULL },
+};
+
 /* What a delivery's last attempt said; its payload is never shown. */
 static json_t *
 delivery_json(const void *rep, int *status)
 {
-	const struct st_delivery *d = rep;
-	const char *ev = st_hook_event_name(d->event);
-	const char *st = st_status_name(d->status);
 	json_t *v;
 	int err = 0;
 
 	if ((v = json_object()) == NULL)
 		return NULL;
-	exprow_oset(v, "id", exprow_text(d->id), &err);
-	exprow_oset(v, "webhook_id", exprow_text(d->hook), &err);
-	exprow_oset(v, "event", exprow_text(ev != NULL ? ev : ""), &err);
-	exprow_oset(v, "status", exprow_text(st != NULL ? st : "unknown"), &err);
-	exprow_oset(v, "attempts", json_integer(d->attempts), &err);
-	exprow_oset(v, "response_code", d->code != 0 ?
-	    json_integer(d->code) : json_null(), &err);
-	exprow_oset(v, "last_error", d->error[0] != '\0' ?
-	    exprow_text(d->error) : json_null(), &err);
-	exprow_oset(v, "duration_ms", d->attempts > 0 ?
-	    json_integer(d->duration_ms) : json_null(), &err);
-	exprow_oset(v, "next_attempt_at", d->status == ST_DLV_PENDING ?
-	    exprow_ms(d->next_at) : json_null(), &err);
-	exprow_oset(v, "created_at", exprow_ms(d->created_at), &err);
-	exprow_oset(v, "updated_at", exprow_ms(d->updated_at), &err);
+	rec_json_fields(v, &st_delivery_layout, rep, RF_ADM, delivery_own,
+	    &err);
 	return exprow_odone(v, err);
 }
 
