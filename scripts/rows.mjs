@@ -67,14 +67,19 @@ function readDefines() {
 
 const DEFINES = readDefines();
 
+// <stdint.h>'s limits the rows use as bounds.
+const STDINT = { UINT8_MAX: 255, UINT16_MAX: 65535, UINT32_MAX: 4294967295, INT32_MAX: 2147483647 };
+
 // The value of a C constant expression of the headers' #defines
 // ("ST_NAME_MAX", "4 * ST_STARTER_MAX"): a number.
 export function constant(expr, depth = 0) {
   if (depth > 8) throw new Error(`constant: ${expr} goes too deep`);
-  const text = String(expr).replace(/\b[A-Z_][A-Z0-9_]*\b/g, (id) => {
-    if (!DEFINES.has(id)) throw new Error(`constant: no #define ${id}`);
-    return `(${constant(DEFINES.get(id), depth + 1)})`;
-  }).replace(/(\d+)u\b/g, '$1');
+  const text = String(expr).replace(/\b0[xX]([0-9a-fA-F]+)[uU]?\b/g, (_, hex) => String(parseInt(hex, 16)))
+    .replace(/\b[A-Z_][A-Z0-9_]*\b/g, (id) => {
+      if (STDINT[id] !== undefined) return String(STDINT[id]);
+      if (!DEFINES.has(id)) throw new Error(`constant: no #define ${id}`);
+      return `(${constant(DEFINES.get(id), depth + 1)})`;
+    }).replace(/(\d+)[uU]\b/g, '$1');
   if (!/^[\d\s()+*-]+$/.test(text)) throw new Error(`constant: not arithmetic: ${expr}`);
   return Function(`return (${text});`)();
 }

@@ -94,6 +94,16 @@ function checkProperty(name, r, p, view, as) {
   if (r.kind === 'ENUM') assert.equal(p.enum.length, bound + 1, `${where}: its names`);
 }
 
+// The rows' bounds and defaults are C expressions of the headers'
+// #defines, which may be hex with a suffix or <stdint.h>'s limits.
+test('constant() reads the headers\' expressions: sums of #defines, hex with a u, UINT32_MAX', () => {
+  assert.equal(constant('ST_AGENT_UNSET'), 0xffffffff);
+  assert.equal(constant('UINT32_MAX'), 4294967295);
+  assert.equal(constant('0x10u + 2 * 3'), 22);
+  assert.throws(() => constant('NO_SUCH_DEFINE'), /no #define NO_SUCH_DEFINE/);
+  assert.throws(() => constant('"a string"'), /not arithmetic/);
+});
+
 test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s type and bound, in its views', () => {
   assert.ok(API_RECORDS.length >= 1, 'records with rows were read');
   for (const [rec, rows] of API_RECORDS) {
