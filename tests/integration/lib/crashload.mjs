@@ -305,10 +305,20 @@ export async function startLoad(p, { stream: nStream = 2, json = 1, ws = 1, admi
 
 // ------------------------------------------------------------------ check
 
+// A 503 (storaged not reachable from the worker that answered: right after
+// a failover, a front host may not have found the new primary yet) is the
+// API's "try again": asked again after its Retry-After, for up to 20 s.
 async function getJson(p, path) {
-  const r = await p.admin(path, { timeout: 15000 });
-  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r;
+  const until = Date.now() + 20000;
+  for (;;) {
+    const r = await p.admin(path, { timeout: 15000 });
+    if (r.status === 503 && Date.now() < until) {
+      await sleep(Math.min(2000, 1000 * (Number(r.headers?.['retry-after']) || 1)));
+      continue;
+    }
+    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text.slice(0, 300)}`);
+    return r;
+  }
 }
 
 // The whole export as rows (JSON Lines).
