@@ -149,6 +149,8 @@ static const struct route routes[] = {
 	    ST_ROLE_OWNER },
 	{ M_POST,	"/v1/admin/api-keys",		apikeys_create, R_ADMIN,
 	    ROUTE_BODY_ADMIN, ST_ROLE_OWNER },
+	{ M_GET,	"/v1/admin/api-keys/:key_id",	apikeys_get, R_ADMIN, 0,
+	    ST_ROLE_OWNER },
 	{ M_DELETE,	"/v1/admin/api-keys/:key_id",	apikeys_delete, R_ADMIN,
 	    0, ST_ROLE_OWNER },
 	{ M_GET,	"/v1/admin/webhooks",		webhooks_list, R_ADMIN, 0,

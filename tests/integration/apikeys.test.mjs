@@ -58,13 +58,22 @@ describe('organization API keys and the audit log, 2 workers', () => {
     assert.deepEqual(p.problems, []);
   });
 
-  test('create, list, delete; the 400s name the field; at most 100', async () => {
+  test('create, list, read one, delete; the 400s name the field; at most 100', async () => {
     const a = await makeKey('admin');
     let r = await call(p.adminKey, 'GET', K);
     assert.equal(r.status, 200);
     const listed = r.json().api_keys.find((k) => k.id === a.id);
     assert.deepEqual(Object.keys(listed).sort(), ['created_at', 'id', 'last_used_at', 'name', 'role']);
     assert.equal(listed.name, 'admin key');
+    // One key: as the list shows it, never its secret.
+    r = await call(p.adminKey, 'GET', `${K}/${a.id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json(), listed);
+    for (const id of [`key_${hex()}`, 'nope']) {
+      r = await call(p.adminKey, 'GET', `${K}/${id}`);
+      assert.equal(r.status, 404, id);
+      assert.deepEqual(r.json(), { error: 'API key not found' });
+    }
 
     for (const [body, err] of [
       [{ role: 'admin' }, 'name: required'],
@@ -87,6 +96,7 @@ describe('organization API keys and the audit log, 2 workers', () => {
     assert.equal(r.status, 404);
     assert.deepEqual(r.json(), { error: 'API key not found' });
     assert.equal((await call(p.adminKey, 'DELETE', `${K}/nope`)).status, 404);
+    assert.equal((await call(p.adminKey, 'GET', `${K}/${a.id}`)).status, 404, 'read after its delete');
     r = await call(p.adminKey, 'GET', K);
     assert.ok(!r.json().api_keys.some((k) => k.id === a.id));
   });
@@ -133,6 +143,10 @@ describe('organization API keys and the audit log, 2 workers', () => {
       assert.deepEqual(r.json(), { error: 'Organization not found' });
     }
     // A's key id is one B does not have; A's key is untouched.
+    r = await call(ownerB.key, 'GET', `${K}/${ownerA.id}`);
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.json(), { error: 'API key not found' });
+    assert.equal((await call(ownerA.key, 'GET', `${K}/${ownerA.id}`)).json().id, ownerA.id);
     r = await call(ownerB.key, 'DELETE', `${K}/${ownerA.id}`);
     assert.equal(r.status, 404);
     assert.deepEqual(r.json(), { error: 'API key not found' });

@@ -728,6 +728,9 @@ void apikeys_list(struct conn *, struct http_request *,
     const struct route_match *);
 void apikeys_create(struct conn *, struct http_request *,
     const struct route_match *);
+/* GET /v1/admin/api-keys/:key_id: one of who asks's organisation's keys. */
+void apikeys_get(struct conn *, struct http_request *,
+    const struct route_match *);
 void apikeys_delete(struct conn *, struct http_request *,
     const struct route_match *);
 

@@ -94,6 +94,79 @@ key_list_json(const void *rep, int *status)
 ADMIN_VIEW_ROUTE(apikeys_list, PROTO_ST_KEY_LIST, key_list_json, key_errors,
     0)
 
+/*
+ * GET /v1/admin/api-keys/:key_id: storaged keeps no get of one key, so
+ * the organisation's list (at most ST_KEYS_MAX) is read and the one
+ * named picked; another organisation's is not found, as with DELETE.
+ */
+static void
+key_one(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	char *id = c->hctx;
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	struct st_apikeys l;
+	json_t *v = NULL;
+	uint32_t i;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	if (r->status != STOREC_OK) {
+		admin_answer(c, r, PROTO_ST_KEY_LIST, 200, NULL, key_errors);
+		goto out;
+	}
+	if (storec_decode(r, PROTO_ST_KEY_LIST, &l) < 0) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		goto out;
+	}
+	for (i = 0; i < l.n && strcmp(l.keys[i].id, id) != 0; i++)
+		;
+	if (i == l.n)
+		conn_send_error(c, 404, admin_headers, "API key not found");
+	else if ((v = key_json(&l.keys[i])) == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+	st_rep_free(PROTO_ST_KEY_LIST, &l);
+out:
+	free(id);
+}
+
+static void
+key_one_abort(struct conn *c)
+{
+	free(c->hctx);
+	c->hctx = NULL;
+}
+
+void
+apikeys_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+	char *copy;
+
+	/* An id none can have is one this organisation does not have. */
+	if (!st_key_id_valid(id)) {
+		conn_send_error(c, 404, admin_headers, "API key not found");
+		return;
+	}
+	if ((copy = strdup(id)) == NULL) {
+		log_warn("admin: api key");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	c->hctx = copy;
+	c->abort = key_one_abort;
+	if (storec_ask(&c->who, PROTO_ST_KEY_LIST, NULL, key_one, c,
+	    &c->sreq) < 0) {
+		key_one_abort(c);
+		c->abort = NULL;
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+}
+
 static void
 keynew_free(struct keynew *k)
 {
