@@ -517,43 +517,11 @@ db_to_older(struct fix *f, const char *db, uint8_t ver, size_t cut)
 	db_cut(f, db, ver, cut, NULL);
 }
 
-/*
- * A conversation record of format 7, the newest (v), written again as format
- * 5 into e (issue 24's and 26's fields go: their lengths vary, so it is
- * decoded).
- */
-static inline void
-conv_v6_to_v5(const MDB_val *v, struct penc *e)
-{
-	struct st_conv c;
-	struct pdec d;
-
-	assert_int_equal(((uint8_t *)v->mv_data)[0], 7);
-	pdec_init(&d, (uint8_t *)v->mv_data + 1, v->mv_size - 1);
-	assert_int_equal(pdec_conv(&d, &c), 0);
-	assert_int_equal(pdec_done(&d), 0);
-	penc_u8(e, 5);
-	penc_str(e, c.id);
-	penc_str(e, c.widget);
-	penc_str(e, c.session);
-	penc_u64(e, c.created_at);
-	penc_u64(e, c.updated_at);
-	penc_u32(e, c.message_count);
-	penc_str(e, c.last_message);
-	penc_str(e, c.contact_id);
-	penc_u8(e, c.handoff);
-	penc_str(e, c.org);
-	penc_str(e, c.assignee);
-	penc_str(e, c.assignee_name);
-	assert_false(e->err);
-	st_conv_free(&c);
-}
-
-/* Every conversation from the newest format to 5 (db_cut cannot: no fixed tail). */
+/* Every conversation written again as format 5 (issue 24's and 26's rows go). */
 static inline void
 convs_to_v5(struct fix *f)
 {
-	db_rewrite(f, "convs", conv_v6_to_v5);
+	db_layout_to(f, "convs", &st_conv_layout, 5);
 }
 
 /* A record's last field when it is str org "default" (issue 22's). */
