@@ -298,8 +298,8 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 /* ---------------------------------------------------- free, copy, merge */
 
 /*
- * Frees what row f of rec holds, leaving its bytes as they are but a
- * secret's or a hidden row's, which are wiped (explicit_bzero).
+ * Frees what row f of rec holds, leaving its bytes as they are: the
+ * caller wipes them (a hidden row's string is wiped here, before free).
  */
 static void
 row_release(const struct rfield *f, void *rec)
@@ -331,16 +331,18 @@ row_release(const struct rfield *f, void *rec)
 			f->codec->free(rec);
 		break;
 	}
-	/* A secret's bytes (a webhook's): not left behind in any case. */
-	if (f->kind == RF_SECRET || f->view == RF_HID)
-		explicit_bzero(AT(rec, f->off), f->size);
 }
 
+/*
+ * The zeroing after a free is explicit_bzero, which the compiler keeps
+ * even where nothing reads the bytes again: a secret's (a webhook's) or
+ * a hidden row's are never left behind, with one write.
+ */
 void
 rl_row_free(const struct rfield *f, void *rec)
 {
 	row_release(f, rec);
-	memset(AT(rec, f->off), 0, f->size);
+	explicit_bzero(AT(rec, f->off), f->size);
 }
 
 void
@@ -351,7 +353,7 @@ rl_free(const struct rlayout *l, void *rec)
 	/* One zeroing of the whole, not one a row: a message's hot path. */
 	for (i = 0; i < l->nf; i++)
 		row_release(&l->f[i], rec);
-	memset(rec, 0, l->size);
+	explicit_bzero(rec, l->size);
 }
 
 void
