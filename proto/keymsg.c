@@ -1,6 +1,6 @@
 /*
- * API keys and the audit log: the key record's layout and its kinds of
- * its own (its rows' walks, record.h), its checks, and the layouts of
+ * API keys and the audit log: the key record's layout and its hash's
+ * kind of its own (its rows' walks, record.h), its checks, and the layouts of
  * their requests and replies (keymsg.h), which the message table
  * (msgtab.c) names.
  */
@@ -8,21 +8,6 @@
 
 #include "keymsg.h"
 #include "util.h"
-
-static void
-role_enc(struct penc *e, const void *rec)
-{
-	penc_u8(e, ((const struct st_apikey *)rec)->role);
-}
-
-static void
-role_dec(struct pdec *d, void *rec)
-{
-	((struct st_apikey *)rec)->role = pdec_u8(d);
-}
-
-const struct rcodec st_role_codec = { "ROLE", role_enc, role_dec, NULL,
-    NULL };
 
 /* None unless it is whole: a reply's key has none. */
 static void
@@ -68,17 +53,20 @@ st_apikey_free(struct st_apikey *k)
 	rl_free(&st_apikey_layout, k);
 }
 
-/* Its rows' bounds (a name), then its role by hand (1 to 3: not an ENUM). */
+/*
+ * Its rows' bounds (a name), and its role by hand, in the API's words (1
+ * to 3: 0 is no role, which the row's 0 to 3 lets by).
+ */
 const char *
 st_apikey_invalid(const struct st_apikey *k)
 {
 	const char *why;
 
-	if ((why = rl_invalid(&st_apikey_layout, k)) != NULL)
-		return why;
 	if (k->role < ST_ROLE_AGENT || k->role > ST_ROLE_OWNER)
-		return "role: must be agent, admin or owner";
-	return NULL;
+		why = "role: must be agent, admin or owner";
+	else
+		why = rl_invalid(&st_apikey_layout, k);
+	return why;
 }
 
 int

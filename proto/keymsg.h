@@ -64,17 +64,9 @@
 #define ST_KF_ROLE		0x0002
 
 /*
- * A key's kinds of its own (record.h). ROLE: uint8_t, enum st_role; u8;
- * its name (st_role_name, whose 0 is no role: not an ENUM's 0 to bound).
- * HASH: uint8_t m[bound] and uint32_t m_len (bound or 0); bytes of m_len.
+ * A key's kind of its own (record.h). HASH: uint8_t m[bound] and
+ * uint32_t m_len (bound or 0); bytes of m_len.
  */
-#define RF_DECL_ROLE(m, b)	uint8_t m;
-#define RF_KIND_ROLE		RF_OWN
-#define RF_OFF_ROLE		RF_OFF_GEN
-#define RF_SIZE_ROLE		RF_SIZE_GEN
-#define RF_COUNT_ROLE		RF_NOCOUNT
-#define RF_CODEC_ROLE		(&st_role_codec)
-#define RF_NAMES_ROLE		RF_NONAME
 #define RF_DECL_HASH(m, b)	uint8_t m[b]; uint32_t m##_len;
 #define RF_KIND_HASH		RF_OWN
 #define RF_OFF_HASH		RF_OFF_GEN
@@ -84,7 +76,7 @@
 #define RF_CODEC_HASH		(&st_hash_codec)
 #define RF_NAMES_HASH		RF_NONAME
 
-extern const struct rcodec st_role_codec, st_hash_codec;
+extern const struct rcodec st_hash_codec;
 
 /*
  * The API key record, a row per field in stored order (record.h), of
@@ -102,7 +94,7 @@ extern const struct rcodec st_role_codec, st_hash_codec;
 	    RF_HID, ST_WHO_ORG_MAX, 0)					\
 	F(STR, name, "name", 1, ST_KF_NAME,				\
 	    RF_ADM, ST_KEY_NAME_MAX, 1)					\
-	F(ROLE, role, "role", 1, ST_KF_ROLE,				\
+	F(U8, role, "role", 1, ST_KF_ROLE,				\
 	    RF_ADM, ST_ROLE_OWNER, 0)					\
 	F(HASH, hash, "hash", 1, RF_RO,					\
 	    RF_HID, ST_KEY_HASH_LEN, 0)					\

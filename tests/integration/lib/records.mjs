@@ -29,8 +29,6 @@ const OWN = {
     enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
     dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
   },
-  // An API key's role (proto/keymsg.c): a u8, agent (1) to owner (3).
-  ROLE: { enc: (e, v) => e.u8(v.role), dec: (d, v) => { v.role = d.u8(); } },
   // An API key's hash (proto/keymsg.c): 32 bytes, or none (a reply's).
   HASH: {
     enc: (e, v) => e.bytes(v.hash?.length === 32 ? v.hash : Buffer.alloc(0)),

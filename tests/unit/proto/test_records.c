@@ -138,15 +138,6 @@ payload_sample(struct penc *e, enum sample s)
 	}
 }
 
-/* ROLE (keymsg.h): a u8, agent (1) to owner (3); 0 none, 255 out. */
-static void
-role_sample(struct penc *e, enum sample s)
-{
-	penc_u8(e, s == SAM_SET ? ST_ROLE_ADMIN : s == SAM_LONG ?
-	    ST_ROLE_OWNER : s == SAM_UTF8 ? ST_ROLE_AGENT : s == SAM_OUT ?
-	    255 : 0);
-}
-
 /* HASH (keymsg.h): bytes, 32 or none. */
 static void
 hash_sample(struct penc *e, enum sample s)
@@ -277,7 +268,6 @@ static const struct {
 } own_samples[] = {
 	{ "HOURS", hours_sample },
 	{ "PAYLOAD", payload_sample },
-	{ "ROLE", role_sample },
 	{ "HASH", hash_sample },
 	{ "VISITOR", visitor_sample },
 	{ "MAIL_EVENT", mail_event_sample },
