@@ -5,8 +5,8 @@
  *
  *	F(KIND, member, "json", since, bit, view, bound, x)
  *
- * From the rows follow the C struct's members (RF_MEMBERS), the table
- * (struct rlayout, RF_LAYOUT) that one encoder, decoder, free, copy,
+ * From the rows follow the C struct's members (RF_MEMBER), the table
+ * (struct rlayout of RF_ROW rows) that one encoder, decoder, free, copy,
  * update merge and bounds check walk here, the admin API's JSON in and
  * out (workerd/admin/recjson.c), the test harness's codec (the tests
  * read the rows from the header) and the record's properties in the

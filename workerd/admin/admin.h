@@ -565,6 +565,10 @@ json_t *widget_avail_json(const struct st_widget *, int staffed,
 json_t *contact_json(const struct st_contact *);
 /* s as JSON text, "" (or NULL) as null: a field a contact may not have. */
 json_t *json_opt_text(const char *s);
+/* n, or null for 0 (none). */
+json_t *json_opt_uint(uint32_t n);
+/* A time (ms), or null for 0 (never). */
+json_t *json_opt_ms(uint64_t ms);
 /*
  * How a conversation came to its contact, set on cv (its JSON):
  * "contactVerified", and "submitted" when not. A failure sets *err.

@@ -57,12 +57,6 @@
 /* ---------------------------------------------------------------- JSON */
 
 static json_t *
-opt_uint(uint32_t v)
-{
-	return v == 0 ? json_null() : json_integer(v);
-}
-
-static json_t *
 temperature_json(uint32_t milli)
 {
 	return milli == ST_AGENT_UNSET ? json_null() :
@@ -149,7 +143,7 @@ agent_default_json(void)
 	    wsettings.openai_model : ""), &err);
 	exprow_oset(o, "temperature", json_null(), &err);
 	exprow_oset(o, "max_tokens", json_null(), &err);
-	exprow_oset(o, "history_messages", opt_uint(wsettings.max_history),
+	exprow_oset(o, "history_messages", json_opt_uint(wsettings.max_history),
 	    &err);
 	exprow_oset(o, "base_url", url_shown(wsettings.openai_base_url), &err);
 	exprow_oset(o, "api_key_set", json_boolean(wsettings.openai_key !=

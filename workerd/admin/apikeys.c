@@ -50,10 +50,8 @@ role_out(json_t *o, const void *rec, int *err)
 static void
 last_used_out(json_t *o, const void *rec, int *err)
 {
-	const struct st_apikey *k = rec;
-
-	exprow_oset(o, "last_used_at", k->last_used_at != 0 ?
-	    exprow_ms(k->last_used_at) : json_null(), err);
+	exprow_oset(o, "last_used_at",
+	    json_opt_ms(((const struct st_apikey *)rec)->last_used_at), err);
 }
 
 /* The rows a key shows its own way. */

@@ -46,13 +46,6 @@ fb_add(struct fb_sum *sums, uint32_t *n, const char *id, const char *name,
 	sums[i].rating_sum += r->rating_sum;
 }
 
-/* "" as null, else the text. */
-static json_t *
-text_or_null(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? exprow_text(s) : json_null();
-}
-
 /* The figures of s as an object; id_key NULL: no id nor name (the total). */
 static json_t *
 fb_json(const struct fb_sum *s, const char *id_key)
@@ -64,8 +57,8 @@ fb_json(const struct fb_sum *s, const char *id_key)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	if (id_key != NULL) {
-		exprow_oset(o, id_key, text_or_null(s->id), &err);
-		exprow_oset(o, "name", text_or_null(s->name), &err);
+		exprow_oset(o, id_key, json_opt_text(s->id), &err);
+		exprow_oset(o, "name", json_opt_text(s->name), &err);
 	}
 	exprow_oset(o, "answersRated", json_integer((json_int_t)rated), &err);
 	exprow_oset(o, "thumbsUp", json_integer((json_int_t)s->up), &err);

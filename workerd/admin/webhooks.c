@@ -63,20 +63,6 @@ events_json(uint32_t events)
 	return a;
 }
 
-/* A time, null for 0 (never). */
-static json_t *
-opt_ms(uint64_t ms)
-{
-	return ms != 0 ? exprow_ms(ms) : json_null();
-}
-
-/* A number, null for 0 (none). */
-static json_t *
-opt_int(uint32_t n)
-{
-	return n != 0 ? json_integer(n) : json_null();
-}
-
 /* events: their names. */
 static void
 events_out(json_t *o, const void *rec, int *err)
@@ -90,7 +76,7 @@ static void
 disabled_at_out(json_t *o, const void *rec, int *err)
 {
 	exprow_oset(o, "disabled_at",
-	    opt_ms(((const struct st_webhook *)rec)->disabled_at), err);
+	    json_opt_ms(((const struct st_webhook *)rec)->disabled_at), err);
 }
 
 /* The rows a webhook shows its own way. */
@@ -315,17 +301,15 @@ static void
 code_out(json_t *o, const void *rec, int *err)
 {
 	exprow_oset(o, "response_code",
-	    opt_int(((const struct st_delivery *)rec)->code), err);
+	    json_opt_uint(((const struct st_delivery *)rec)->code), err);
 }
 
 /* last_error: null for none. */
 static void
 error_out(json_t *o, const void *rec, int *err)
 {
-	const struct st_delivery *d = rec;
-
-	exprow_oset(o, "last_error", d->error[0] != '\0' ?
-	    exprow_text(d->error) : json_null(), err);
+	exprow_oset(o, "last_error",
+	    json_opt_text(((const struct st_delivery *)rec)->error), err);
 }
 
 /* duration_ms: null before the first attempt. */

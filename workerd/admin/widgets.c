@@ -84,6 +84,18 @@ json_opt_text(const char *s)
 	return (s == NULL || *s == '\0') ? json_null() : exprow_text(s);
 }
 
+json_t *
+json_opt_uint(uint32_t n)
+{
+	return n == 0 ? json_null() : json_integer(n);
+}
+
+json_t *
+json_opt_ms(uint64_t ms)
+{
+	return ms == 0 ? json_null() : exprow_ms(ms);
+}
+
 /* "HH:MM" of minutes of a day (0..1440). */
 static json_t *
 hhmm_json(unsigned m)
