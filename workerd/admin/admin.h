@@ -296,11 +296,6 @@ int dashauth_configured(void);
 /* scrypt N=2^14, r=8, p=1 into out (DASH_KEY_LEN bytes). 0 or -1. */
 int dashauth_scrypt(const char *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint8_t out[DASH_KEY_LEN]);
-/*
- * 1 when attempt is the configured password (constant-time compare).
- * Hashes on the caller's thread: not for the loop (login uses the pool).
- */
-int dashauth_verify(const char *attempt, size_t len);
 /* The password fingerprint sessions are stored under (NULL: none yet). */
 const uint8_t *dashauth_fp(void);
 /*

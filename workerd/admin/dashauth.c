@@ -20,9 +20,10 @@
  * compared with nothing), so a wrong email costs what a wrong password
  * does and emails cannot be probed.
  *
- * DASHBOARD_PASSWORD is the first owner: hashed with a random salt when
- * the worker starts (the password kept only until it is stored), it
- * becomes the password of DASHBOARD_OWNER_EMAIL's user (owner@localhost
+ * DASHBOARD_PASSWORD is the first owner: kept only until it is stored
+ * (hashed then, on the pool, with a random salt: not at every worker's
+ * start, where scrypt held each start up 50 ms for a login that may
+ * never come), it becomes the password of DASHBOARD_OWNER_EMAIL's user (owner@localhost
  * unless set; masterd checked its shape), owner of "default", through
  * ST_USER_BOOT, before the first login this worker serves. Its
  * fingerprint (scrypt with the install's salt, ST_DASH_SALT: every worker
@@ -105,7 +106,7 @@ enum boot_state { BOOT_NONE, BOOT_ASKING, BOOT_HASHING, BOOT_STORING,
 static struct {
 	int set;
 	uint8_t salt[SALT_LEN];
-	uint8_t hash[DASH_KEY_LEN];	/* scrypt(password, salt) */
+	uint8_t hash[DASH_KEY_LEN];	/* scrypt(password, salt), at boot */
 	/* The fingerprint: scrypt(password, the install's salt). */
 	enum boot_state state;
 	uint8_t fp[ST_DASH_FP_LEN];
@@ -136,9 +137,6 @@ dashauth_init(const char *password)
 	if (password == NULL || *password == '\0')
 		return;
 	proto_random(dash.salt, sizeof(dash.salt));
-	if (dashauth_scrypt(password, strlen(password), dash.salt,
-	    sizeof(dash.salt), dash.hash) < 0)
-		fatalx("DASHBOARD_PASSWORD: scrypt failed");
 	dash.pwlen = strlen(password);
 	if ((dash.pw = strdup(password)) == NULL)
 		fatal("DASHBOARD_PASSWORD");
@@ -239,9 +237,9 @@ boot_stored(const struct storec_result *r, void *arg)
 	boot_wake(1);
 }
 
-/* The fingerprint's hash ended: the first owner goes to storaged. */
+/* The owner's password hashed: the first owner goes to storaged. */
 static void
-fp_hashed(void *arg, int ok, const uint8_t *key)
+owner_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct st_user_boot_req req = {
 		.email = owner_email(),
@@ -254,17 +252,34 @@ fp_hashed(void *arg, int ok, const uint8_t *key)
 	(void)arg;
 	dash.job = NULL;
 	if (!ok) {
-		log_warnx("dashboard: the password's fingerprint failed");
+		log_warnx("dashboard: the owner's password hash failed");
 		boot_failed();
 		return;
 	}
-	memcpy(dash.fp, key, sizeof(dash.fp));
+	memcpy(dash.hash, key, sizeof(dash.hash));
 	memcpy(req.salt, dash.salt, sizeof(req.salt));
 	memcpy(req.hash, dash.hash, sizeof(req.hash));
 	memcpy(req.fp, dash.fp, sizeof(req.fp));
 	dash.state = BOOT_STORING;
 	if (storec_ask(NULL, PROTO_ST_USER_BOOT, &req, boot_stored, NULL,
 	    &dash.req) < 0)
+		boot_failed();
+}
+
+/* The fingerprint's hash ended: then the owner's, with the worker's salt. */
+static void
+fp_hashed(void *arg, int ok, const uint8_t *key)
+{
+	(void)arg;
+	dash.job = NULL;
+	if (!ok) {
+		log_warnx("dashboard: the password's fingerprint failed");
+		boot_failed();
+		return;
+	}
+	memcpy(dash.fp, key, sizeof(dash.fp));
+	if ((dash.job = hashpool_submit(dash.pw, dash.pwlen, dash.salt,
+	    sizeof(dash.salt), owner_hashed, NULL)) == NULL)
 		boot_failed();
 }
 
@@ -315,20 +330,6 @@ boot_cancel(struct bootwait *w)
 	if (w->waiting)
 		TAILQ_REMOVE(&boot_waiters, w, entry);
 	w->waiting = 0;
-}
-
-int
-dashauth_verify(const char *attempt, size_t len)
-{
-	uint8_t h[DASH_KEY_LEN];
-	int ok;
-
-	if (!dash.set || dashauth_scrypt(attempt, len, dash.salt,
-	    sizeof(dash.salt), h) < 0)
-		return 0;
-	ok = CRYPTO_memcmp(h, dash.hash, sizeof(h)) == 0;
-	OPENSSL_cleanse(h, sizeof(h));
-	return ok;
 }
 
 /* ------------------------------------------------------ cookies, CSRF */
