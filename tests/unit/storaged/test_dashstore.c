@@ -17,6 +17,7 @@
 #include "dashmsg.h"
 #include "dashstore.h"
 #include "log.h"
+#include "recbytes.h"
 #include "test_fixture.h"
 #include "widgetmsg.h"
 
@@ -379,6 +380,62 @@ test_dstore_session_cycle(void **state)
 	assert_int_equal(db_entries(f, "dsessions"), 0);
 	assert_int_equal(db_entries(f, "dsess_expiry"), 0);
 	assert_int_equal(db_entries(f, "dsess_user"), 0);
+}
+
+/* 32 bytes of b, as hex. */
+#define HEX_32(b)	b b b b b b b b b b b b b b b b \
+			b b b b b b b b b b b b b b b b
+
+/*
+ * A session's bytes: format 2 as a login stores it (its csrf, user,
+ * expiry and start). Format 1 (one owner, before there were users) held
+ * the password's fingerprint where the user is: it reads with no user,
+ * so it is never valid, and a login with its token replaces it and its
+ * expiry entry. A fingerprint of more than 32 bytes is a corrupt record.
+ */
+static void
+test_dstore_session_bytes(void **state)
+{
+	struct fix *f = *state;
+	char want[1024], hc[2 * ST_DASH_CSRF_LEN + 1];
+	char hu[2 * ST_USER_ID_MAX + 1], id[ST_USER_ID_MAX + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1];
+	uint8_t h[ST_DASH_HASH_LEN], k[8 + ST_DASH_HASH_LEN];
+	uint64_t exp = 0;
+
+	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
+	user_of(f, 7, 1, id);
+	fill(h, sizeof(h), 1);
+	snprintf(want, sizeof(want), "02" "00000040%s" "%08zx%s"
+	    "%016llx" "%016llx", hex_of(CSRF1, hc), strlen(id),
+	    hex_of(id, hu), (unsigned long long)(T0 + HOUR),
+	    (unsigned long long)T0);
+	assert_stored(f, "dsessions", h, sizeof(h), want);
+
+	/* Format 1 under token 3, with its expiry entry. */
+	fill(h, sizeof(h), 3);
+	snprintf(want, sizeof(want), "01" "00000040%s" "00000020"
+	    HEX_32("33") "%016llx" "%016llx", hc,
+	    (unsigned long long)(T0 + HOUR), (unsigned long long)T0);
+	db_put_hex(f, "dsessions", h, sizeof(h), want);
+	proto_put_be64(k, T0 + HOUR);
+	memcpy(k + 8, h, sizeof(h));
+	db_put_hex(f, "dsess_expiry", k, sizeof(k), "01");
+	assert_int_equal(check(f, 3, 7, csrf, &exp), 0);
+	assert_int_equal(login(f, 3, CSRF2, 7, T0 + 2 * HOUR), 0);
+	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);
+	assert_string_equal(csrf, CSRF2);
+	assert_int_equal(db_entries(f, "dsessions"), 2);
+	assert_int_equal(db_entries(f, "dsess_expiry"), 2);
+
+	/* A fingerprint of 33 bytes: its logout fails, the record stays. */
+	fill(h, sizeof(h), 4);
+	snprintf(want, sizeof(want), "01" "00000040%s" "00000021"
+	    HEX_32("33") "33" "%016llx" "%016llx", hc,
+	    (unsigned long long)(T0 + HOUR), (unsigned long long)T0);
+	db_put_hex(f, "dsessions", h, sizeof(h), want);
+	assert_int_not_equal(logout(f, 4), 0);
+	assert_int_equal(db_entries(f, "dsessions"), 3);
 }
 
 /* ST_DASH_SALT: 16 bytes, read only, kept across opens, per directory. */
@@ -1755,6 +1812,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_dstore_session_cycle),
 		T(test_dstore_session_invalid),
+		T(test_dstore_session_bytes),
 		T(test_dstore_salt),
 		T(test_dstore_salt_upgrade),
 		T(test_dstore_login_budget),
