@@ -25,10 +25,21 @@ rl_version(const struct rlayout *l)
 	size_t i;
 	int v = 1;
 
-	for (i = 0; i < l->nf; i++)
+	for (i = 0; i < l->nf; i++) {
 		if (l->f[i].since > v)
 			v = l->f[i].since;
+		if (l->f[i].kind == RF_GONE && (int)l->f[i].x > v)
+			v = (int)l->f[i].x;
+	}
 	return v;
+}
+
+/* Whether format version has row f. */
+static int
+row_in(const struct rfield *f, int version)
+{
+	return f->since <= version &&
+	    (f->kind != RF_GONE || version < (int)f->x);
 }
 
 static uint32_t
@@ -136,6 +147,9 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		for (i = 0; i < n; i++)
 			penc_str(e, a[i]);
 		break;
+	case RF_GONE:
+		penc_str(e, "");	/* an older format's, empty */
+		break;
 	case RF_OWN:
 		f->codec->enc(e, rec);
 		break;
@@ -149,9 +163,10 @@ rl_enc(struct penc *e, const struct rlayout *l, const void *rec)
 {
 	size_t i;
 
-	/* Every row: the newest format has them all (no version to find). */
+	/* The newest format has every row but the dropped ones. */
 	for (i = 0; i < l->nf; i++)
-		enc_field(e, &l->f[i], rec);
+		if (l->f[i].kind != RF_GONE)
+			enc_field(e, &l->f[i], rec);
 }
 
 void
@@ -161,7 +176,7 @@ rl_enc_as(struct penc *e, const struct rlayout *l, const void *rec,
 	size_t i;
 
 	for (i = 0; i < l->nf; i++)
-		if (l->f[i].since <= version)
+		if (row_in(&l->f[i], version))
 			enc_field(e, &l->f[i], rec);
 }
 
@@ -198,6 +213,8 @@ dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 static void
 dec_field(struct pdec *d, const struct rfield *f, void *rec)
 {
+	size_t n;
+
 	switch (f->kind) {
 	case RF_BUF:
 	case RF_SECRET:
@@ -225,6 +242,11 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 	case RF_LIST:
 	case RF_ARRAY:
 		dec_strings(d, f, rec);
+		break;
+	case RF_GONE:
+		(void)pdec_bytes(d, &n);
+		if (n > f->bound)
+			d->err = 1;
 		break;
 	case RF_OWN:
 		f->codec->dec(d, rec);
@@ -283,7 +305,7 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 	if (version < 1 || version > rl_version(l))
 		d->err = 1;
 	for (i = 0; i < l->nf && !d->err; i++) {
-		if (l->f[i].since <= version)
+		if (row_in(&l->f[i], version))
 			dec_field(d, &l->f[i], rec);
 		else if (set_default(&l->f[i], rec, 1) < 0)
 			d->err = 1;

@@ -35,6 +35,10 @@
  *           of at most x bytes each; u32 n, n x str; an array of strings
  *   ARRAY   char *member[bound] and uint32_t n<member>: as LIST, kept in
  *           the struct
+ *   GONE    no member, no JSON: a field of the formats since to x - 1,
+ *           which format x dropped; str of at most bound bytes, read and
+ *           dropped in those formats (written "" by rl_enc_as), not in
+ *           the current one
  *   a kind of the record's own: its header defines RF_DECL_<KIND>(m, b)
  *   (its members, contiguous), RF_OFF_<KIND>(T, m), RF_SIZE_<KIND>(T, m)
  *   and RF_CODEC_<KIND> (a struct rcodec *); its JSON is the record's.
@@ -76,6 +80,7 @@ enum rf_kind {
 	RF_TIME,
 	RF_LIST,
 	RF_ARRAY,
+	RF_GONE,
 	RF_OWN,		/* the record's own kind: its codec */
 };
 
@@ -133,6 +138,7 @@ struct rlayout {
 #define RF_DECL_TIME(m, b)	uint64_t m;
 #define RF_DECL_LIST(m, b)	uint32_t n##m; char **m;
 #define RF_DECL_ARRAY(m, b)	uint32_t n##m; char *m[b];
+#define RF_DECL_GONE(m, b)
 
 #define RF_KIND_BUF	RF_BUF
 #define RF_KIND_SECRET	RF_SECRET
@@ -147,6 +153,7 @@ struct rlayout {
 #define RF_KIND_TIME	RF_TIME
 #define RF_KIND_LIST	RF_LIST
 #define RF_KIND_ARRAY	RF_ARRAY
+#define RF_KIND_GONE	RF_GONE
 
 #define RF_OFF_GEN(T, m)	offsetof(T, m)
 #define RF_SIZE_GEN(T, m)	sizeof(((T *)0)->m)
@@ -178,6 +185,8 @@ struct rlayout {
 #define RF_SIZE_TIME	RF_SIZE_GEN
 #define RF_SIZE_LIST	RF_SIZE_GEN
 #define RF_SIZE_ARRAY	RF_SIZE_GEN
+#define RF_OFF_GONE(T, m)	0
+#define RF_SIZE_GONE(T, m)	0
 #define RF_COUNT_OF(T, m)	offsetof(T, n##m)
 #define RF_COUNT_LIST	RF_COUNT_OF
 #define RF_COUNT_ARRAY	RF_COUNT_OF
@@ -193,6 +202,7 @@ struct rlayout {
 #define RF_COUNT_U32	RF_NOCOUNT
 #define RF_COUNT_COUNT	RF_NOCOUNT
 #define RF_COUNT_TIME	RF_NOCOUNT
+#define RF_COUNT_GONE	RF_NOCOUNT
 #define RF_CODEC_BUF	NULL
 #define RF_CODEC_SECRET	NULL
 #define RF_CODEC_TEXT	NULL
@@ -206,6 +216,7 @@ struct rlayout {
 #define RF_CODEC_TIME	NULL
 #define RF_CODEC_LIST	NULL
 #define RF_CODEC_ARRAY	NULL
+#define RF_CODEC_GONE	NULL
 #define RF_NONAME(m)	NULL, NULL
 #define RF_NAMES_BUF	RF_NONAME
 #define RF_NAMES_SECRET	RF_NONAME
@@ -220,6 +231,7 @@ struct rlayout {
 #define RF_NAMES_TIME	RF_NONAME
 #define RF_NAMES_LIST	RF_NONAME
 #define RF_NAMES_ARRAY	RF_NONAME
+#define RF_NAMES_GONE	RF_NONAME
 
 /* The struct members of a row (use: struct st_x { LIST(RF_MEMBER) };). */
 #define RF_MEMBER(K, m, json, since, bit, view, bound, x)		\
@@ -244,7 +256,7 @@ extern const size_t rl_nlayouts;
 
 /* --------------------------------------------------------------- walks */
 
-/* The record format it writes: the newest row's since. */
+/* The record format it writes: the newest row's since (a GONE row's x). */
 int rl_version(const struct rlayout *);
 /* rec zeroed, then each number's default (x). */
 void rl_defaults(const struct rlayout *, void *rec);

@@ -245,6 +245,17 @@ const struct rlayout st_invite_layout = {
 	sizeof(invite_rows) / sizeof(invite_rows[0]),
 };
 
+#define DSESS_ROW(...)	RF_ROW(struct st_dsess, __VA_ARGS__)
+
+static const struct rfield dsess_rows[] = {
+	ST_DSESS_ROWS(DSESS_ROW)
+};
+
+const struct rlayout st_dsess_layout = {
+	"dsession", sizeof(struct st_dsess), dsess_rows,
+	sizeof(dsess_rows) / sizeof(dsess_rows[0]),
+};
+
 void
 st_user_free(struct st_user *u)
 {

@@ -67,6 +67,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dashmsg.h"
 #include "orgmsg.h"
 #include "proto.h"
 #include "record.h"
@@ -218,6 +219,37 @@ struct st_invite {
 
 /* Its layout (usermsg.c). */
 extern const struct rlayout st_invite_layout;
+
+/*
+ * A dashboard session, storaged's alone (dashstore.c: under the SHA-256
+ * of its id), a row per field in stored order: its CSRF token, its user
+ * (format 2), when it expires and when it was made. Format 1 (one owner,
+ * before there were users) held the password's fingerprint where format
+ * 2 holds the user: read and dropped, so such a session has no user, is
+ * never valid, and is only there to be deleted. Never shown, no request
+ * sets a row.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_DSESS_ROWS(F)						\
+	F(BUF, csrf, "csrf", 1, RF_RO,					\
+	    RF_HID, ST_DASH_CSRF_LEN, 0)				\
+	F(GONE, fp, "fingerprint", 1, RF_RO,				\
+	    RF_HID, ST_DASH_FP_LEN, 2)					\
+	F(BUF, user, "user_id", 2, RF_RO,				\
+	    RF_HID, ST_USER_ID_MAX, 0)					\
+	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)
+
+struct st_dsess {
+	ST_DSESS_ROWS(RF_MEMBER)
+};
+
+/* Its layout (usermsg.c). */
+extern const struct rlayout st_dsess_layout;
 
 /*
  * Frees what u holds (zeroed or decoded) and zeroes it, its password

@@ -90,6 +90,8 @@ export const SCHEMAS = {
   st_user: {},
   // storaged's alone, shown as ST_INVITE_LIST's view: no schema.
   st_invite: {},
+  // A dashboard session: storaged's alone, never shown.
+  st_dsess: {},
 };
 
 // Which rows each view shows.

@@ -8,7 +8,8 @@
  *	dsess_user       user id | token hash[32] -> (nothing)
  *	meta             "dash_fp_salt" -> the fingerprint salt[16]
  *
- * Every value starts with ST_RECORD_VERSION (sessions: DSESS_VERSION).
+ * Every value starts with its format: ST_RECORD_VERSION, a session its
+ * rows' (usermsg.h's ST_DSESS_ROWS).
  */
 #include <string.h>
 
@@ -75,20 +76,6 @@ const struct store_module dashstore_module = {
 
 /* ----------------------------------------------------------- user sessions */
 
-/*
- * A session: format 2 holds its user; format 1 (one owner, before
- * issue 22) a password fingerprint instead, and reads with no user: not
- * valid, only there to be deleted.
- */
-#define DSESS_VERSION	2
-
-struct dsess {
-	char csrf[ST_DASH_CSRF_LEN + 1];
-	char user[ST_USER_ID_MAX + 1];	/* "" in format 1 */
-	uint64_t expires_at;
-	uint64_t created_at;
-};
-
 static int
 csrf_valid(const char *s)
 {
@@ -101,35 +88,20 @@ csrf_valid(const char *s)
 	return s[ST_DASH_CSRF_LEN] == '\0';
 }
 
-/* 0 loaded, 1 absent, -1 error. */
+/*
+ * 0 loaded, 1 absent, -1 error. A format-1 session (usermsg.h's
+ * ST_DSESS_ROWS) loads with no user.
+ */
 static int
-dsess_load(struct store_txn *t, const uint8_t *hash, struct dsess *s)
+dsess_load(struct store_txn *t, const uint8_t *hash, struct st_dsess *s)
 {
-	struct pdec d;
-	size_t n;
 	MDB_val v;
-	int rc, ver;
+	int rc;
 
 	if ((rc = db_get(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &v,
 	    "session")) != 0)
 		return rc;
-	if ((ver = rec_open_ver(t, &v, &d, DSESS_VERSION, "session")) < 0)
-		return -1;
-	memset(s, 0, sizeof(*s));
-	pdec_strbuf(&d, s->csrf, sizeof(s->csrf));
-	if (ver == 1) {
-		(void)pdec_bytes(&d, &n);
-		if (n != ST_DASH_FP_LEN)
-			d.err = 1;
-	} else
-		pdec_strbuf(&d, s->user, sizeof(s->user));
-	s->expires_at = pdec_u64(&d);
-	s->created_at = pdec_u64(&d);
-	if (pdec_done(&d) < 0) {
-		rec_corrupt(t, "session");
-		return -1;
-	}
-	return 0;
+	return rec_dec_rows(t, &v, &st_dsess_layout, s, "session");
 }
 
 /* The by-user index's key: user id | token hash. */
@@ -141,22 +113,14 @@ user_key(uint8_t k[ST_USER_ID_MAX + ST_DASH_HASH_LEN], const char *user,
 }
 
 static void
-dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
+dsess_save(struct store_txn *t, const uint8_t *hash, const struct st_dsess *s)
 {
 	uint8_t k[EXPIRY_KEY_LEN], uk[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
-	struct penc e;
 
 	if (t->err)
 		return;
-	penc_init(&e);
-	penc_u8(&e, DSESS_VERSION);
-	penc_str(&e, s->csrf);
-	penc_str(&e, s->user);
-	penc_u64(&e, s->expires_at);
-	penc_u64(&e, s->created_at);
-	db_put(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, e.buf, e.len,
-	    "put session");
-	penc_free(&e);
+	rec_put_rows(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
+	    &st_dsess_layout, s, "put session");
 	expiry_key(k, s->expires_at, hash);
 	db_put(t, t->st->dsess_expiry, k, sizeof(k), &rec_version, 1,
 	    "put session expiry");
@@ -165,7 +129,7 @@ dsess_save(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 }
 
 static void
-dsess_delete(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
+dsess_delete(struct store_txn *t, const uint8_t *hash, const struct st_dsess *s)
 {
 	uint8_t k[EXPIRY_KEY_LEN], uk[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
 
@@ -183,7 +147,7 @@ dsess_delete(struct store_txn *t, const uint8_t *hash, const struct dsess *s)
 static void
 dsess_drop(struct store_txn *t, const uint8_t *hash)
 {
-	struct dsess s;
+	struct st_dsess s;
 
 	if (dsess_load(t, hash, &s) == 0)
 		dsess_delete(t, hash, &s);
@@ -311,7 +275,7 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
     const char *csrf, const char *user, uint64_t expires_at)
 {
 	struct st_user u;
-	struct dsess s;
+	struct st_dsess s;
 	uint64_t now;
 	int rc;
 
@@ -381,7 +345,7 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 {
 	const struct st_member *m = NULL;
 	struct st_user u;
-	struct dsess s;
+	struct st_dsess s;
 	uint32_t i;
 	int rc;
 

@@ -85,6 +85,7 @@ function encRow(e, r, v) {
     case 'BOOL': case 'ENUM': case 'U8': e.u8(x); break;
     case 'U32': case 'COUNT': e.u32(x); break;
     case 'TIME': e.u64(x); break;
+    case 'GONE': break; // an older format's row, not in the current one
     case 'LIST': case 'ARRAY': e.u32(x.length); for (const s of x) e.str(s); break;
     default:
       if (!OWN[r.kind]) throw new Error(`${r.file}: a kind of row I do not know: ${r.kind}`);
@@ -98,6 +99,7 @@ function decRow(d, r, v) {
     case 'BOOL': case 'ENUM': case 'U8': v[r.member] = d.u8(); break;
     case 'U32': case 'COUNT': v[r.member] = d.u32(); break;
     case 'TIME': v[r.member] = d.u64(); break;
+    case 'GONE': break;
     case 'LIST': case 'ARRAY': v[r.member] = Array.from({ length: d.u32() }, () => d.str()); break;
     default:
       if (!OWN[r.kind]) throw new Error(`${r.file}: a kind of row I do not know: ${r.kind}`);
