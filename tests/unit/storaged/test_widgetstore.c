@@ -2515,6 +2515,43 @@ test_ws_open_counts(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A visitor session's bytes as storaged stores them: format 1, its id
+ * ('~' and 32 hex digits), its widget's internal id, made and last
+ * active (now), no contact, and its expiry (idle for the default).
+ */
+static void
+test_wsess_bytes(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	uint8_t h[ST_TOKEN_HASH_LEN], buf[512];
+	char s[ST_WIDGET_MAX + 1];
+	struct pdec d;
+	size_t n;
+
+	store_wsess_settings(f->st, 0, 0);
+	w_new(f, "Bytes", &a);
+	assert_int_equal(ws_say(f, a.widget_id, 5, "x"), ST_WS_OK);
+	hash(h, 5);
+	n = db_value(f, "wsessions", h, sizeof(h), buf, sizeof(buf));
+	assert_true(n > 1);
+	assert_int_equal(buf[0], 1);
+	pdec_init(&d, buf + 1, n - 1);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_int_equal(strlen(s), 33);
+	assert_int_equal(s[0], '~');
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, a.id);
+	assert_int_equal(pdec_u64(&d), fake_now);
+	assert_int_equal(pdec_u64(&d), fake_now);
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_string_equal(s, "");
+	assert_int_equal(pdec_u64(&d), fake_now + ST_SESSION_IDLE_MS);
+	assert_int_equal(pdec_done(&d), 0);
+	st_widget_free(&a);
+}
+
 /* A data directory from before the index: backfilled in steps, then swept. */
 static void
 test_sweep_backfill(void **state)
@@ -3017,6 +3054,7 @@ main(void)
 		T(test_lazy_sessions),
 		T(test_sweep_expired),
 		T(test_sweep_widget_delete),
+		T(test_wsess_bytes),
 		T(test_sweep_backfill),
 		T(test_wsess_namespace),
 #undef T
