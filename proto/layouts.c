@@ -28,6 +28,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_user_layout,
 	&st_invite_layout,
 	&st_dsess_layout,
+	&st_wsess_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

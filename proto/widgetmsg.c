@@ -104,6 +104,17 @@ const struct rlayout st_contact_layout = {
 	sizeof(contact_rows) / sizeof(contact_rows[0]),
 };
 
+#define WSESS_ROW(...)	RF_ROW(struct st_wsess, __VA_ARGS__)
+
+static const struct rfield wsess_rows[] = {
+	ST_WSESS_ROWS(WSESS_ROW)
+};
+
+const struct rlayout st_wsess_layout = {
+	"wsession", sizeof(struct st_wsess), wsess_rows,
+	sizeof(wsess_rows) / sizeof(wsess_rows[0]),
+};
+
 void
 st_contact_free(struct st_contact *c)
 {

@@ -459,6 +459,41 @@ struct st_contact {
 extern const struct rlayout st_contact_layout;
 
 /*
+ * A visitor session, storaged's alone (wsess.c: under the SHA-256 of its
+ * token), a row per field in stored order: its conversation's session id
+ * ('~' and 32 hex digits: a name the HTTP API's sessionId cannot give,
+ * so the conversation opens with the session token only), its widget's
+ * internal id, when it was made and last active, its contact ("" none
+ * yet); format 2 its expiry, its wsess_expiry key (0: not indexed yet).
+ * Format 1 was written both without its expiry (before the index) and
+ * with it, which reads as format 2 (wsess_load). Never shown, no request
+ * sets a row.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_WSESS_ROWS(F)						\
+	F(BUF, id, "session_id", 1, RF_RO,				\
+	    RF_HID, ST_ID_HEX + 1, 0)					\
+	F(BUF, widget, "widget", 1, RF_RO,				\
+	    RF_HID, ST_WIDGET_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, active_at, "active_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(BUF, contact_id, "contact_id", 1, RF_RO,			\
+	    RF_HID, ST_ID_HEX, 0)					\
+	F(TIME, expires_at, "expires_at", 2, RF_RO,			\
+	    RF_HID, 0, 0)
+
+struct st_wsess {
+	ST_WSESS_ROWS(RF_MEMBER)
+};
+
+/* Its layout (widgetmsg.c). */
+extern const struct rlayout st_wsess_layout;
+
+/*
  * A widget with every default (no name, enabled, no cap, no origins).
  * Its string pointers are NULL, which every function here reads as "";
  * a decoded widget has them all allocated.

@@ -92,6 +92,8 @@ export const SCHEMAS = {
   st_invite: {},
   // A dashboard session: storaged's alone, never shown.
   st_dsess: {},
+  // A visitor session: storaged's alone, never shown.
+  st_wsess: {},
 };
 
 // Which rows each view shows.

@@ -411,7 +411,7 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
  * loaded (st_contact_free it) and its id in id, 0 none, -1 error.
  */
 static int
-sess_verified(struct store_txn *t, const struct store_wsess *s,
+sess_verified(struct store_txn *t, const struct st_wsess *s,
     const struct claim *cl, uint8_t id[ID_LEN], struct st_contact *c)
 {
 	int rc;
@@ -435,7 +435,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
     struct st_contact *out)
 {
 	struct st_widget w;
-	struct store_wsess s;
+	struct st_wsess s;
 	struct st_contact c;
 	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
@@ -577,7 +577,7 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
  */
 static int
 ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, const char *ext)
+    const struct st_wsess *s, const char *ext)
 {
 	struct st_contact c;
 	struct claim cl;
@@ -670,7 +670,7 @@ ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
  */
 static void
 ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    struct store_wsess *s, const struct st_contact *c)
+    struct st_wsess *s, const struct st_contact *c)
 {
 	uint8_t cid[ID_LEN];
 	struct claim cl;
@@ -696,7 +696,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
     struct st_ws_identify_rep *rep, struct st_contact *out, int *created)
 {
 	struct st_widget w;
-	struct store_wsess s;
+	struct st_wsess s;
 	struct st_contact c;
 	uint8_t id[ID_LEN];
 	int rc;
@@ -1416,7 +1416,7 @@ store_contact_get_rep(struct st_contact_get_rep *rep,
 /* Session s (under hash) and its claim as an item of the reply, into o. */
 static int
 sess_item(struct store_txn *t, const uint8_t *hash,
-    const struct store_wsess *s, struct st_contact_sess *o)
+    const struct st_wsess *s, struct st_contact_sess *o)
 {
 	struct claim cl;
 
@@ -1445,7 +1445,7 @@ store_contact_sessions(struct store_txn *t, const char *contact_id,
     const char *cursor, struct store_contact_sess *out)
 {
 	struct store_contact_sess l;
-	struct store_wsess s;
+	struct st_wsess s;
 	struct st_contact c;
 	uint8_t id[ID_LEN], from[ST_TOKEN_HASH_LEN];
 	char hex[ST_ID_HEX + 1];
@@ -1522,7 +1522,7 @@ store_contact_sess_free(struct store_contact_sess *l)
  */
 void
 claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, const struct st_conv *conv)
+    const struct st_wsess *s, const struct st_conv *conv)
 {
 	uint8_t key[CC_KEY_LEN];
 	struct claim cl;

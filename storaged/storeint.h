@@ -357,17 +357,17 @@ int daily_take(struct store_txn *, const struct st_widget *, uint64_t now,
     uint64_t *retry_ms);
 
 /* wsess.c: a visitor session under its token's hash (wsess.h). */
-struct store_wsess;
+struct st_wsess;
 /* 0 loaded, 1 absent, -1 error. */
 int wsess_load(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    struct store_wsess *);
+    struct st_wsess *);
 /* Saves it; its expiry entry moves from old_exp (0: none). */
 void wsess_save(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *, uint64_t old_exp);
+    const struct st_wsess *, uint64_t old_exp);
 /* A new session of widget (internal id): 0, or -1 with t failed. */
 int wsess_create(struct store_txn *, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    struct store_wsess *);
+    struct st_wsess *);
 /*
  * A contact's erasure (contactstore.c): the next max visitor sessions
  * after pos (from the first when !*haspos) are looked at; those naming
@@ -379,7 +379,7 @@ int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
     uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end);
 
 /* wsess.c: a new random session id (WS_SESSION_MARK, 32 hex) into s->id. */
-void wsess_new_id(struct store_wsess *);
+void wsess_new_id(struct st_wsess *);
 /*
  * The live session under hash on the enabled widget of public id
  * widget_id into *s: *result ST_WS_OK,
@@ -389,7 +389,7 @@ void wsess_new_id(struct store_wsess *);
  */
 int wsess_find(struct store_txn *, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
-    struct store_wsess *s);
+    struct st_wsess *s);
 
 /*
  * wsconvstore.c: the conversations of a session (issue 26). wsconvs_note_conv:
@@ -418,7 +418,7 @@ void wsconvs_each(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
  * listed, or its current one; 0 not; -1 error.
  */
 int wsconvs_owns(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, const uint8_t cid[ID_LEN],
+    const struct st_wsess *s, const uint8_t cid[ID_LEN],
     const struct st_conv *c);
 
 /*
@@ -426,7 +426,7 @@ int wsconvs_owns(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
  * is linked to it as the session's claim says.
  */
 void claim_link_conv(struct store_txn *,
-    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct store_wsess *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *,
     const struct st_conv *);
 
 /*

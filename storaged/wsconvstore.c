@@ -146,7 +146,7 @@ int
 store_ws_conv_new(struct store_txn *t, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_ws_conv_new_rep *out)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	struct st_conv c;
 	uint8_t cid[ID_LEN];
 	int result, rc;
@@ -232,7 +232,7 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_ws_conv_list_rep *out)
 {
 	uint8_t keys[WC_WALK_MAX * WC_KEY_LEN], cur[ID_LEN];
-	struct store_wsess s;
+	struct st_wsess s;
 	const uint8_t *cid;
 	uint32_t n, i;
 	int result, hascur, listed = 0;
@@ -273,7 +273,7 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
 
 int
 wsconvs_owns(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, const uint8_t cid[ID_LEN],
+    const struct st_wsess *s, const uint8_t cid[ID_LEN],
     const struct st_conv *c)
 {
 	uint8_t k[WC_KEY_LEN], cur[ID_LEN];
@@ -294,7 +294,7 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], const char *conv_id,
     uint32_t history_max, size_t max_bytes, struct st_ws_conv_read_rep *out)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	struct st_conv c;
 	uint8_t cid[ID_LEN];
 	int result, rc, more = 0;

@@ -41,24 +41,14 @@
  */
 void
 wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, uint64_t old_exp)
+    const struct st_wsess *s, uint64_t old_exp)
 {
 	uint8_t k[EXPIRY_KEY_LEN];
-	struct penc e;
 
 	if (t->err)
 		return;
-	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
-	penc_str(&e, s->id);
-	penc_str(&e, s->widget);
-	penc_u64(&e, s->created_at);
-	penc_u64(&e, s->active_at);
-	penc_str(&e, s->contact_id);
-	penc_u64(&e, s->expires_at);
-	rec_put(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &e,
-	    "put visitor session");
-	penc_free(&e);
+	rec_put_rows(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN,
+	    &st_wsess_layout, s, "put visitor session");
 	if (old_exp == s->expires_at)
 		return;
 	if (old_exp != 0) {
@@ -74,32 +64,28 @@ wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 }
 
 /*
- * 0 loaded, 1 absent, -1 error. Records stored before the expiry index
- * end at contact_id: their expires_at reads 0.
+ * 0 loaded, 1 absent, -1 error. Format 1 records stored before the
+ * expiry index end at contact_id (their expires_at reads 0); those
+ * stored after it end with it, format 2's rows under version 1.
  */
 int
 wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    struct store_wsess *s)
+    struct st_wsess *s)
 {
 	struct pdec d;
+	MDB_val v;
 	int rc;
 
-	if ((rc = rec_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &d,
+	if ((rc = db_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &v,
 	    "visitor session")) != 0)
 		return rc;
-	memset(s, 0, sizeof(*s));
-	pdec_strbuf(&d, s->id, sizeof(s->id));
-	pdec_strbuf(&d, s->widget, sizeof(s->widget));
-	s->created_at = pdec_u64(&d);
-	s->active_at = pdec_u64(&d);
-	pdec_strbuf(&d, s->contact_id, sizeof(s->contact_id));
-	if (!d.err && d.off < d.len)
-		s->expires_at = pdec_u64(&d);
-	if (pdec_done(&d) < 0) {
-		rec_corrupt(t, "visitor session");
-		return -1;
+	if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[0] == 1) {
+		pdec_init(&d, (const uint8_t *)v.mv_data + 1, v.mv_size - 1);
+		if (rl_dec(&d, &st_wsess_layout, s, 2) == 0 &&
+		    pdec_done(&d) == 0)
+			return 0;
 	}
-	return 0;
+	return rec_dec_rows(t, &v, &st_wsess_layout, s, "visitor session");
 }
 
 static size_t
@@ -117,7 +103,7 @@ wsess_key(uint8_t k[WSESS_KEY_MAX], const char *widget,
 /* The session s stored under hash, and its index entries. */
 static void
 wsess_delete(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s)
+    const struct st_wsess *s)
 {
 	uint8_t k[WSESS_KEY_MAX];
 	MDB_val v;
@@ -147,7 +133,7 @@ idle_or_default(uint64_t idle_ms)
 }
 
 static int
-wsess_live(const struct store_wsess *s, uint64_t now, uint64_t idle_ms)
+wsess_live(const struct st_wsess *s, uint64_t now, uint64_t idle_ms)
 {
 	return now < s->active_at || now - s->active_at <= idle_ms;
 }
@@ -155,7 +141,7 @@ wsess_live(const struct store_wsess *s, uint64_t now, uint64_t idle_ms)
 /* s was active now: its activity time and expiry move, then it is saved. */
 static void
 wsess_touch(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    struct store_wsess *s, uint64_t now, uint64_t idle_ms)
+    struct st_wsess *s, uint64_t now, uint64_t idle_ms)
 {
 	uint64_t old_exp = s->expires_at;
 
@@ -170,7 +156,7 @@ wsess_touch(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
  * its widget's index entry and its expiry. 0, or -1 with t failed.
  */
 void
-wsess_new_id(struct store_wsess *s)
+wsess_new_id(struct st_wsess *s)
 {
 	uint8_t r[ID_LEN];
 
@@ -182,7 +168,7 @@ wsess_new_id(struct store_wsess *s)
 int
 wsess_create(struct store_txn *t, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    struct store_wsess *s)
+    struct st_wsess *s)
 {
 	uint8_t k[WSESS_KEY_MAX];
 
@@ -263,7 +249,7 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
     uint32_t history_max, size_t max_bytes, struct store_ws_open *out)
 {
 	struct store_ws_open o;
-	struct store_wsess s;
+	struct st_wsess s;
 	uint64_t now = t->st->now();
 	int rc;
 
@@ -378,7 +364,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 int
 wsess_find(struct store_txn *t, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
-    struct store_wsess *s)
+    struct st_wsess *s)
 {
 	struct st_widget w;
 	int rc;
@@ -417,7 +403,7 @@ store_ws_conv(struct store_txn *t, const char *widget_id,
  */
 static int
 ws_conv_named(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct store_wsess *s, const char *conv_hex, uint8_t cid[ID_LEN],
+    const struct st_wsess *s, const char *conv_hex, uint8_t cid[ID_LEN],
     struct st_conv *conv)
 {
 	if (!st_id_valid(conv_hex))
@@ -438,7 +424,7 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
     struct store_ws_fb *fb)
 {
 	struct st_widget w;
-	struct store_wsess s;
+	struct st_wsess s;
 	int rc;
 
 	if (t->err)
@@ -565,7 +551,7 @@ backfill_init(struct store_txn *t)
  * with them.
  */
 static void
-wsess_rename(struct store_txn *t, const uint8_t *hash, struct store_wsess *s)
+wsess_rename(struct store_txn *t, const uint8_t *hash, struct st_wsess *s)
 {
 	uint8_t skey[SESS_KEY_MAX], cid[ID_LEN], val[1 + ID_LEN];
 	char id[sizeof(s->id)];
@@ -602,7 +588,7 @@ static int
 wsess_namespace_init(struct store_txn *t)
 {
 	static const uint8_t done = ST_RECORD_VERSION;
-	struct store_wsess s;
+	struct st_wsess s;
 	uint8_t *hashes = NULL;
 	uint32_t n = 0, i, moved = 0;
 	MDB_stat ms;
@@ -712,7 +698,7 @@ static void
 sweep_backfill(struct store_txn *t, struct budget *b, uint8_t *keys,
     struct store_sweep *out)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	uint8_t rec[2 + ST_TOKEN_HASH_LEN];
 	const uint8_t *from = NULL, *p = NULL;
 	size_t flen = 0;
@@ -766,7 +752,7 @@ static void
 sweep_gone(struct store_txn *t, struct budget *b, uint8_t *keys,
     struct store_sweep *out)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	uint8_t pk[ST_WIDGET_MAX + 1];
 	const uint8_t *k;
 	MDB_cursor *cur;
@@ -825,7 +811,7 @@ static void
 sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
     struct store_sweep *out)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	const uint8_t *k;
 	uint64_t now = t->st->now(), at;
 	uint32_t n, i;
@@ -886,7 +872,7 @@ int
 wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
     uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end)
 {
-	struct store_wsess s;
+	struct st_wsess s;
 	uint8_t *keys;
 	const uint8_t *k;
 	uint32_t n, i;

@@ -18,20 +18,7 @@
 
 struct st_ws_open_ok;
 
-/* A visitor session as stored (keyed by its token's hash). */
-struct store_wsess {
-	/*
-	 * Its conversation's session: WS_SESSION_MARK and 32 hex digits, a
-	 * name the HTTP API's sessionId cannot give (it opens the
-	 * conversation with the session token only).
-	 */
-	char id[ST_ID_HEX + 2];
-	char widget[ST_WIDGET_MAX + 1];		/* the widget's internal id */
-	uint64_t created_at;
-	uint64_t active_at;
-	char contact_id[ST_ID_HEX + 1];		/* "" = none yet */
-	uint64_t expires_at;	/* its wsess_expiry key; 0 = not indexed yet */
-};
+/* A visitor session as stored: widgetmsg.h's struct st_wsess. */
 
 struct store_ws_open {
 	int result;			/* ST_WS_OK, NO_WIDGET, ORIGIN */
@@ -51,7 +38,7 @@ struct store_ws_begin {
 	int result;			/* ST_WS_* */
 	uint64_t retry_after_ms;	/* LIMITED, CAPPED */
 	struct st_widget widget;	/* when OK (and kept from the check on) */
-	struct store_wsess sess;	/* the check's session */
+	struct st_wsess sess;	/* the check's session */
 	uint8_t token_hash[ST_TOKEN_HASH_LEN];
 	int creating;			/* no session yet: run makes it */
 	uint64_t idle_ms;		/* the request's (0 = the default) */

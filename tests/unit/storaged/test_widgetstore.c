@@ -2516,9 +2516,12 @@ test_ws_open_counts(void **state)
 }
 
 /*
- * A visitor session's bytes as storaged stores them: format 1, its id
- * ('~' and 32 hex digits), its widget's internal id, made and last
- * active (now), no contact, and its expiry (idle for the default).
+ * A visitor session's bytes as storaged stores them: format 2 (the rows
+ * of widgetmsg.h's ST_WSESS_ROWS), its id ('~' and 32 hex digits), its
+ * widget's internal id, made and last active (now), no contact, and its
+ * expiry (idle for the default). The same bytes under version 1 (as
+ * format 1 wrote them once it had the expiry) read the same: the session
+ * goes on, and its use moves its expiry.
  */
 static void
 test_wsess_bytes(void **state)
@@ -2536,7 +2539,7 @@ test_wsess_bytes(void **state)
 	hash(h, 5);
 	n = db_value(f, "wsessions", h, sizeof(h), buf, sizeof(buf));
 	assert_true(n > 1);
-	assert_int_equal(buf[0], 1);
+	assert_int_equal(buf[0], 2);
 	pdec_init(&d, buf + 1, n - 1);
 	pdec_strbuf(&d, s, sizeof(s));
 	assert_int_equal(strlen(s), 33);
@@ -2549,6 +2552,15 @@ test_wsess_bytes(void **state)
 	assert_string_equal(s, "");
 	assert_int_equal(pdec_u64(&d), fake_now + ST_SESSION_IDLE_MS);
 	assert_int_equal(pdec_done(&d), 0);
+
+	buf[0] = 1;
+	db_write(f, "wsessions", h, sizeof(h), buf, n);
+	fake_now += 10;
+	assert_int_equal(ws_say_stored(f, a.widget_id, 5, "y"), ST_WS_OK);
+	assert_int_equal(db_value(f, "wsessions", h, sizeof(h), buf,
+	    sizeof(buf)), n);
+	assert_int_equal(buf[0], 2);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
 	st_widget_free(&a);
 }
 
@@ -2587,6 +2599,7 @@ test_sweep_backfill(void **state)
 		assert_int_equal(mdb_get(txn, ws, &k, &v), 0);
 		assert_true(v.mv_size > 8 && v.mv_size <= sizeof(rec));
 		memcpy(rec, v.mv_data, v.mv_size - 8);
+		rec[0] = 1;	/* format 1, which ended there */
 		v.mv_data = rec;
 		v.mv_size -= 8;
 		assert_int_equal(mdb_put(txn, ws, &k, &v, 0), 0);
