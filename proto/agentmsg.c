@@ -21,7 +21,7 @@ static const struct rfield agent_rows[] = {
 
 const struct rlayout st_agent_layout = {
 	"agent", sizeof(struct st_agent), agent_rows,
-	sizeof(agent_rows) / sizeof(agent_rows[0]),
+	sizeof(agent_rows) / sizeof(agent_rows[0]), NULL,
 };
 
 void

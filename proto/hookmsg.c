@@ -33,7 +33,7 @@ static const struct rfield webhook_rows[] = {
 
 const struct rlayout st_webhook_layout = {
 	"webhook", sizeof(struct st_webhook), webhook_rows,
-	sizeof(webhook_rows) / sizeof(webhook_rows[0]),
+	sizeof(webhook_rows) / sizeof(webhook_rows[0]), NULL,
 };
 
 void
@@ -104,7 +104,7 @@ static const struct rfield delivery_rows[] = {
 
 const struct rlayout st_delivery_layout = {
 	"delivery", sizeof(struct st_delivery), delivery_rows,
-	sizeof(delivery_rows) / sizeof(delivery_rows[0]),
+	sizeof(delivery_rows) / sizeof(delivery_rows[0]), NULL,
 };
 
 static const char *const status_names[] = { "pending", "delivered",

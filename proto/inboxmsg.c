@@ -14,7 +14,7 @@ static const struct rfield canned_rows[] = {
 
 const struct rlayout st_canned_layout = {
 	"canned", sizeof(struct st_canned), canned_rows,
-	sizeof(canned_rows) / sizeof(canned_rows[0]),
+	sizeof(canned_rows) / sizeof(canned_rows[0]), NULL,
 };
 
 void

@@ -44,7 +44,7 @@ static const struct rfield apikey_rows[] = {
 
 const struct rlayout st_apikey_layout = {
 	"apikey", sizeof(struct st_apikey), apikey_rows,
-	sizeof(apikey_rows) / sizeof(apikey_rows[0]),
+	sizeof(apikey_rows) / sizeof(apikey_rows[0]), NULL,
 };
 
 void

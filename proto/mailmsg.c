@@ -75,7 +75,7 @@ static const struct rfield mail_rows[] = {
 
 const struct rlayout st_mail_layout = {
 	"mail", sizeof(struct st_mail), mail_rows,
-	sizeof(mail_rows) / sizeof(mail_rows[0]),
+	sizeof(mail_rows) / sizeof(mail_rows[0]), NULL,
 };
 
 void

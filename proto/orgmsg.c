@@ -14,7 +14,7 @@ static const struct rfield org_rows[] = {
 
 const struct rlayout st_org_layout = {
 	"org", sizeof(struct st_org), org_rows,
-	sizeof(org_rows) / sizeof(org_rows[0]),
+	sizeof(org_rows) / sizeof(org_rows[0]), NULL,
 };
 
 void

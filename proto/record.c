@@ -310,6 +310,8 @@ rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 		else if (set_default(&l->f[i], rec, 1) < 0)
 			d->err = 1;
 	}
+	if (!d->err && l->refuse != NULL && l->refuse(rec))
+		d->err = 1;
 	if (d->err) {
 		rl_free(l, rec);
 		return -1;

@@ -121,6 +121,12 @@ struct rlayout {
 	size_t size;		/* of its struct */
 	const struct rfield *f;
 	size_t nf;
+	/*
+	 * Optional: 1 when a decoded rec is refused all the same (what its
+	 * reader always refused, less than rl_invalid: a stored string that
+	 * is not UTF-8 still reads); rl_dec then fails.
+	 */
+	int (*refuse)(const void *rec);
 };
 
 /* ------------------------------------------------- the generic kinds */
@@ -271,7 +277,7 @@ void rl_enc_as(struct penc *, const struct rlayout *, const void *rec,
 /*
  * Reads rec (zeroed here) of format version (1 to rl_version) from d:
  * the rows newer than it take their defaults. 0, or -1 with d failed and
- * rec freed and zeroed.
+ * rec freed and zeroed (a record the layout's refuse refuses too).
  */
 int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */

@@ -18,9 +18,30 @@ static const struct rfield conv_rows[] = {
 	ST_CONV_ROWS(CONV_ROW)
 };
 
+/*
+ * What a conversation's and a message's readers refused before they had
+ * rows, and still do (rl_invalid would refuse more: a stored string that
+ * is not UTF-8 among them).
+ */
+static int
+conv_refused(const void *rec)
+{
+	const struct st_conv *c = rec;
+
+	return c->unread > 1 || c->rating > ST_RATING_MAX;
+}
+
+static int
+msg_refused(const void *rec)
+{
+	const struct st_msg *m = rec;
+
+	return m->feedback > ST_FEEDBACK_MAX;
+}
+
 const struct rlayout st_conv_layout = {
 	"conversation", sizeof(struct st_conv), conv_rows,
-	sizeof(conv_rows) / sizeof(conv_rows[0]),
+	sizeof(conv_rows) / sizeof(conv_rows[0]), conv_refused,
 };
 
 static const struct rfield msg_rows[] = {
@@ -29,7 +50,7 @@ static const struct rfield msg_rows[] = {
 
 const struct rlayout st_msg_layout = {
 	"message", sizeof(struct st_msg), msg_rows,
-	sizeof(msg_rows) / sizeof(msg_rows[0]),
+	sizeof(msg_rows) / sizeof(msg_rows[0]), msg_refused,
 };
 
 _Static_assert(ST_FEEDBACK_MAX == ST_FEEDBACK_DOWN, "the last thumb");
@@ -67,23 +88,7 @@ penc_conv(struct penc *e, const struct st_conv *c)
 int
 pdec_conv(struct pdec *d, struct st_conv *c)
 {
-	return pdec_conv_as(d, c, rl_version(&st_conv_layout));
-}
-
-int
-pdec_conv_as(struct pdec *d, struct st_conv *c, int version)
-{
-	if (rl_dec(d, &st_conv_layout, c, version) < 0)
-		return -1;
-	/*
-	 * By hand: only what the hand-written decoder refused (rl_invalid
-	 * would refuse more, a stored string that is not UTF-8 among them).
-	 */
-	if (c->unread > 1 || c->rating > ST_RATING_MAX) {
-		st_conv_free(c);
-		return -1;
-	}
-	return 0;
+	return rl_dec(d, &st_conv_layout, c, rl_version(&st_conv_layout));
 }
 
 void
@@ -95,20 +100,7 @@ penc_msg(struct penc *e, const struct st_msg *m)
 int
 pdec_msg(struct pdec *d, struct st_msg *m)
 {
-	return pdec_msg_as(d, m, rl_version(&st_msg_layout));
-}
-
-int
-pdec_msg_as(struct pdec *d, struct st_msg *m, int version)
-{
-	if (rl_dec(d, &st_msg_layout, m, version) < 0)
-		return -1;
-	/* By hand, as pdec_conv_as: the one check the old decoder made. */
-	if (m->feedback > ST_FEEDBACK_MAX) {
-		st_msg_free(m);
-		return -1;
-	}
-	return 0;
+	return rl_dec(d, &st_msg_layout, m, rl_version(&st_msg_layout));
 }
 
 const char *

@@ -352,15 +352,13 @@ void st_convs_free(struct st_conv *, uint32_t n);
 void penc_conv(struct penc *, const struct st_conv *);
 /*
  * 0 ok, -1 on a decode error or unread past 1, a rating past
- * ST_RATING_MAX (the struct is then freed and zeroed).
+ * ST_RATING_MAX (the struct is then freed and zeroed): the layout's
+ * refuse, as every decode of it (storaged's older formats too).
  */
 int pdec_conv(struct pdec *, struct st_conv *);
-/* pdec_conv of format version (1 to rl_version): storaged's older ones. */
-int pdec_conv_as(struct pdec *, struct st_conv *, int version);
 void penc_msg(struct penc *, const struct st_msg *);
 /* As pdec_conv; a feedback past ST_FEEDBACK_MAX fails. */
 int pdec_msg(struct pdec *, struct st_msg *);
-int pdec_msg_as(struct pdec *, struct st_msg *, int version);
 
 /* 1 when s is exactly ST_ID_HEX lowercase hex digits. */
 int st_id_valid(const char *s);

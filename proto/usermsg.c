@@ -231,7 +231,7 @@ static const struct rfield user_rows[] = {
 
 const struct rlayout st_user_layout = {
 	"user", sizeof(struct st_user), user_rows,
-	sizeof(user_rows) / sizeof(user_rows[0]),
+	sizeof(user_rows) / sizeof(user_rows[0]), NULL,
 };
 
 #define INVITE_ROW(...)	RF_ROW(struct st_invite, __VA_ARGS__)
@@ -242,7 +242,7 @@ static const struct rfield invite_rows[] = {
 
 const struct rlayout st_invite_layout = {
 	"invite", sizeof(struct st_invite), invite_rows,
-	sizeof(invite_rows) / sizeof(invite_rows[0]),
+	sizeof(invite_rows) / sizeof(invite_rows[0]), NULL,
 };
 
 #define DSESS_ROW(...)	RF_ROW(struct st_dsess, __VA_ARGS__)
@@ -253,7 +253,7 @@ static const struct rfield dsess_rows[] = {
 
 const struct rlayout st_dsess_layout = {
 	"dsession", sizeof(struct st_dsess), dsess_rows,
-	sizeof(dsess_rows) / sizeof(dsess_rows[0]),
+	sizeof(dsess_rows) / sizeof(dsess_rows[0]), NULL,
 };
 
 void

@@ -57,7 +57,7 @@ static const struct rfield widget_rows[] = {
 
 const struct rlayout st_widget_layout = {
 	"widget", sizeof(struct st_widget), widget_rows,
-	sizeof(widget_rows) / sizeof(widget_rows[0]),
+	sizeof(widget_rows) / sizeof(widget_rows[0]), NULL,
 };
 
 void
@@ -101,7 +101,7 @@ static const struct rfield contact_rows[] = {
 
 const struct rlayout st_contact_layout = {
 	"contact", sizeof(struct st_contact), contact_rows,
-	sizeof(contact_rows) / sizeof(contact_rows[0]),
+	sizeof(contact_rows) / sizeof(contact_rows[0]), NULL,
 };
 
 #define WSESS_ROW(...)	RF_ROW(struct st_wsess, __VA_ARGS__)
@@ -112,7 +112,7 @@ static const struct rfield wsess_rows[] = {
 
 const struct rlayout st_wsess_layout = {
 	"wsession", sizeof(struct st_wsess), wsess_rows,
-	sizeof(wsess_rows) / sizeof(wsess_rows[0]),
+	sizeof(wsess_rows) / sizeof(wsess_rows[0]), NULL,
 };
 
 void

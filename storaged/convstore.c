@@ -40,29 +40,18 @@ int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	MDB_val v;
-	struct pdec d;
-	int ver, rc;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
 	    "get conversation")) != 0)
 		return rc;
-	if ((ver = rec_open_ver(t, &v, &d, CONV_RECORD_VERSION,
-	    "conversation")) < 0)
+	if (rec_dec_rows(t, &v, &st_conv_layout, c, "conversation") < 0)
 		return -1;
-	rc = 0;
-	if (pdec_conv_as(&d, c, ver) < 0)
-		rc = -1;
-	else if (pdec_done(&d) < 0) {
-		st_conv_free(c);
-		rc = -1;
-	}
-	if (rc < 0)
-		rec_corrupt(t, "conversation");
 	/* Made before organisations: the first one's. */
-	else if (c->org[0] == '\0')
+	if (c->org[0] == '\0')
 		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));
-	return rc;
+	return 0;
 }
 
 int

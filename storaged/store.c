@@ -539,22 +539,7 @@ rec_corrupt(struct store_txn *t, const char *what)
 int
 msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 {
-	struct pdec d;
-	int ver, rc = 0;
-
-	memset(m, 0, sizeof(*m));
-	if ((ver = rec_open_ver(t, v, &d, MSG_RECORD_VERSION,
-	    "message")) < 0)
-		return -1;
-	if (pdec_msg_as(&d, m, ver) < 0)
-		rc = -1;
-	else if (pdec_done(&d) < 0) {
-		st_msg_free(m);
-		rc = -1;
-	}
-	if (rc < 0)
-		rec_corrupt(t, "message");
-	return rc;
+	return rec_dec_rows(t, v, &st_msg_layout, m, "message");
 }
 
 void

@@ -528,7 +528,7 @@ static void
 enc_row(struct penc *e, const struct rlayout *l, const struct rfield *f,
     const void *rec)
 {
-	struct rlayout one = { l->name, l->size, f, 1 };
+	struct rlayout one = { l->name, l->size, f, 1, NULL };
 
 	rl_enc(e, &one, rec);
 }
@@ -548,7 +548,7 @@ enc_old(struct penc *e, const struct rlayout *l, const void *rec,
 	penc_init(e);
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
-		one = (struct rlayout){ l->name, l->size, f, 1 };
+		one = (struct rlayout){ l->name, l->size, f, 1, NULL };
 		if (f->kind == RF_GONE)
 			rl_enc_as(e, &one, rec, version);
 		else if (f->since <= version)
@@ -676,16 +676,22 @@ can_be_out(const struct rlayout *l)
 	return 0;
 }
 
+/* Samples a layout's refuse refused (the conversation's, the message's). */
+static int refusals;
+
 /* Sample s of layout li in every format. */
 static void
 check_sample(size_t li, enum sample s)
 {
 	const struct rlayout *l = rl_layouts[li];
+	/* l without its refuse: every sample read, to walk it. */
+	struct rlayout plain = *l;
 	struct penc old, want, got;
 	struct pdec d;
 	void *rec, *def, *back, *cp;
-	int v;
+	int v, refused;
 
+	plain.refuse = NULL;
 	rec = make_sample(l, s);
 	def = make_defaults(l);
 	if ((s == SAM_OUT && can_be_out(l)) ||
@@ -702,8 +708,18 @@ check_sample(size_t li, enum sample s)
 		/* Read as format v: the newer rows at their defaults. */
 		memset(back, 0xa5, l->size);
 		pdec_init(&d, old.buf, old.len);
-		assert_int_equal(rl_dec(&d, l, back, v), 0);
+		assert_int_equal(rl_dec(&d, &plain, back, v), 0);
 		assert_int_equal(pdec_done(&d), 0);
+		/* The layout's own decode: as that, unless it refuses it. */
+		refused = l->refuse != NULL && l->refuse(back);
+		refusals += refused;
+		pdec_init(&d, old.buf, old.len);
+		memset(cp, 0xa5, l->size);
+		assert_int_equal(rl_dec(&d, l, cp, v), refused ? -1 : 0);
+		if (refused)
+			assert_true(proto_zeroed(cp, l->size));
+		else
+			rl_free(l, cp);
 		enc_read(&want, l, rec, def, v);
 		penc_init(&got);
 		rl_enc(&got, l, back);
@@ -722,7 +738,7 @@ check_sample(size_t li, enum sample s)
 		/* One more byte is left over; one less fails. */
 		penc_u8(&old, 0);
 		pdec_init(&d, old.buf, old.len);
-		assert_int_equal(rl_dec(&d, l, back, v), 0);
+		assert_int_equal(rl_dec(&d, &plain, back, v), 0);
 		assert_int_equal(pdec_done(&d), -1);
 		rl_free(l, back);
 		old.len--;
@@ -793,6 +809,8 @@ test_samples(void **state)
 	for (li = 0; li < rl_nlayouts; li++)
 		for (s = 0; s < SAM_N; s++)
 			check_sample(li, (enum sample)s);
+	/* Out of bounds, a conversation and a message are refused. */
+	assert_true(refusals > 0);
 }
 
 int
