@@ -45,9 +45,6 @@ function readRecords() {
 
 export const RECORDS = readRecords();
 
-// The record format of rows: the newest row's since.
-export const versionOf = (rows) => Math.max(...rows.map((r) => r.since));
-
 // The JSON key row r is under in view ('read', 'write' or 'pub'; read when
 // none): a secret is written as itself and shown as whether it is set.
 export const shownName = (r, view = 'read') => (r.kind === 'SECRET' && view !== 'write' ? `${r.json}_set` : r.json);

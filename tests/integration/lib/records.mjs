@@ -4,9 +4,9 @@
 // the C encodings and the OpenAPI schemas. The rows themselves, and the
 // headers' constants, are read from the C headers by scripts/rows.mjs
 // (the build's too), re-exported here.
-import { constant, RECORDS, shownName, versionOf } from '../../../scripts/rows.mjs';
+import { constant, RECORDS, shownName } from '../../../scripts/rows.mjs';
 
-export { constant, RECORDS, shownName, versionOf };
+export { constant, RECORDS, shownName };
 
 // struct st_visitor's members, in their wire order.
 const VISITOR_KEYS = ['page_url', 'referrer', 'user_agent', 'language', 'time_zone'];
