@@ -173,10 +173,9 @@ main(int argc, char *argv[], char *envp[])
 	admin_init(wsettings.admin_key);
 	chat_init(wsettings.widget_key);
 	cors_init(&wsettings);
-	openapi_init();
 	static_init();
 	dashpages_init();
-	/* scrypt twice (about 0.1 s): only the hashes are kept. */
+	/* Kept until the first login stores its owner (hashed then). */
 	dashauth_init(wsettings.dashboard_password);
 	raise_nofile();
 

@@ -32,7 +32,7 @@ void dashpages_asset_get(struct conn *, struct http_request *,
 
 /* ------------------------------------------------------------- openapi.c */
 
-/* Checks the embedded document parses (fatalx if not), makes its ETag. */
+/* Makes the embedded document's ETag (openapi_get and _etag: when first asked). */
 void openapi_init(void);
 const char *openapi_etag(void);
 void openapi_get(struct conn *, struct http_request *,
