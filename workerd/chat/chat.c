@@ -289,32 +289,35 @@ chat_ndjson(struct buf *b, json_t *v)
 }
 
 /*
- * One NDJSON event {"type":type,"k1":v1[,"k2":v2]} with string values, as
- * its own chunk: the same bytes chat_ndjson makes of such an object, but
- * written straight into one reused buffer, since the events of a stream
- * are most of what a worker writes. v1 is len1 bytes; v2 a C string.
+ * One NDJSON event {"type":type,"k":v,...} with string values, as its own
+ * chunk: the same JSON chat_ndjson makes of such an object, but written
+ * straight into one reused buffer, since the events of a stream are most
+ * of what a worker writes. event_begin, an event_str per key, event_end.
  */
-static void
-send_event(struct conn *c, const char *type, const char *k1, const char *v1,
-    size_t len1, const char *k2, const char *v2)
+static struct buf *
+event_begin(const char *type)
 {
 	struct buf *b = &evbuf;
 
 	b->len = b->off = 0;
 	buf_adds(b, "{\"type\":");
 	buf_add_jstr(b, type, strlen(type));
-	if (k1 != NULL) {
-		buf_adds(b, ",\"");
-		buf_adds(b, k1);
-		buf_adds(b, "\":");
-		buf_add_jstr(b, v1, len1);
-	}
-	if (k2 != NULL) {
-		buf_adds(b, ",\"");
-		buf_adds(b, k2);
-		buf_adds(b, "\":");
-		buf_add_jstr(b, v2, strlen(v2));
-	}
+	return b;
+}
+
+/* ,"k":v, v len bytes. */
+static void
+event_str(struct buf *b, const char *k, const char *v, size_t len)
+{
+	buf_adds(b, ",\"");
+	buf_adds(b, k);
+	buf_adds(b, "\":");
+	buf_add_jstr(b, v, len);
+}
+
+static void
+event_end(struct conn *c, struct buf *b)
+{
 	buf_adds(b, "}\n");
 	if (b->err)
 		log_warnx("chat: cannot encode an event");
@@ -323,6 +326,20 @@ send_event(struct conn *c, const char *type, const char *k1, const char *v1,
 	/* Keep a buffer of everyday size, not the largest reply's. */
 	if (b->err || b->cap > 64 * 1024)
 		buf_free(b);
+}
+
+/* An event of one or two keys: v1 is len1 bytes; v2 a C string. */
+static void
+send_event(struct conn *c, const char *type, const char *k1, const char *v1,
+    size_t len1, const char *k2, const char *v2)
+{
+	struct buf *b = event_begin(type);
+
+	if (k1 != NULL)
+		event_str(b, k1, v1, len1);
+	if (k2 != NULL)
+		event_str(b, k2, v2, strlen(v2));
+	event_end(c, b);
 }
 
 /* Only white space (or nothing). */
@@ -496,27 +513,13 @@ stream_done(void *fe, const char *conv_id, const char *msg_id,
     const char *content)
 {
 	struct conn *c = turn_conn_detach(fe);
-	json_t *o;
-	char *text;
+	struct buf *b = event_begin("done");
 
-	if (msg_id[0] == '\0') {
-		send_event(c, "done", "message", content, strlen(content),
-		    "conversationId", conv_id);
-		conn_stream_end(c);
-		return;
-	}
-	o = json_pack("{s:s, s:o, s:o, s:o}", "type", "done", "message",
-	    exprow_text(content), "conversationId", exprow_text(conv_id),
-	    "messageId", exprow_text(msg_id));
-	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (text == NULL)
-		log_warnx("chat: cannot encode an event");
-	else {
-		conn_stream_write(c, text, strlen(text));
-		conn_stream_write(c, "\n", 1);
-	}
-	free(text);
+	event_str(b, "message", content, strlen(content));
+	event_str(b, "conversationId", conv_id, strlen(conv_id));
+	if (msg_id[0] != '\0')
+		event_str(b, "messageId", msg_id, strlen(msg_id));
+	event_end(c, b);
 	conn_stream_end(c);
 }
 
