@@ -17,6 +17,8 @@ import { sid, streamTurn } from '../integration/lib/chat.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const OUT = process.env.OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cg-'));
+// valgrind does not make the folder it writes to.
+fs.mkdirSync(OUT, { recursive: true });
 const vg = (name) => (bin, env) => ['valgrind',
   ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${OUT}/${name}.%p`, bin], env];
 
