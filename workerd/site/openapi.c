@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "site.h"
 #include "static.h"
 #include "workerd.h"
@@ -36,7 +34,7 @@ __asm__(
 extern const char openapi_json_start[];
 extern const char openapi_json_end[];
 
-static char etag[2 + 2 * 16 + 1];
+static char etag[STATIC_ETAG_LEN + 1];
 
 static size_t
 openapi_len(void)
@@ -44,25 +42,11 @@ openapi_len(void)
 	return (size_t)(openapi_json_end - openapi_json_start);
 }
 
-void
-openapi_init(void)
-{
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	size_t i;
-
-	SHA256((const unsigned char *)openapi_json_start, openapi_len(), d);
-	etag[0] = '"';
-	for (i = 0; i < 16; i++)
-		snprintf(etag + 1 + 2 * i, 3, "%02x", d[i]);
-	etag[33] = '"';
-	etag[34] = '\0';
-}
-
 const char *
 openapi_etag(void)
 {
 	if (etag[0] == '\0')
-		openapi_init();
+		static_etag_of(etag, openapi_json_start, openapi_len());
 	return etag;
 }
 
@@ -70,15 +54,12 @@ void
 openapi_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
+	const char *tag = openapi_etag();
 	char hdr[128];
-	const char *inm;
 
-	if (etag[0] == '\0')
-		openapi_init();
 	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: no-cache\r\n",
-	    etag);
-	inm = http_header(req, "if-none-match");
-	if (static_etag_match(inm, etag)) {
+	    tag);
+	if (static_etag_match(http_header(req, "if-none-match"), tag)) {
 		conn_send(c, 304, hdr, NULL, NULL, 0);
 		return;
 	}

@@ -32,8 +32,7 @@ void dashpages_asset_get(struct conn *, struct http_request *,
 
 /* ------------------------------------------------------------- openapi.c */
 
-/* Makes the embedded document's ETag (openapi_get and _etag: when first asked). */
-void openapi_init(void);
+/* The embedded document's ETag, made when first asked for. */
 const char *openapi_etag(void);
 void openapi_get(struct conn *, struct http_request *,
     const struct route_match *);

@@ -77,8 +77,8 @@ struct sfile {
 	size_t len;
 	char *gz;		/* NULL: no matching .gz */
 	size_t gzlen;
-	char etag[2 + 32 + 1];
-	char etag_gz[2 + 32 + 5 + 1];
+	char etag[STATIC_ETAG_LEN + 1];
+	char etag_gz[STATIC_ETAG_LEN + 5 + 1];
 };
 
 static struct {
@@ -537,6 +537,20 @@ sfile_free(struct sfile *f)
 	memset(f, 0, sizeof(*f));
 }
 
+void
+static_etag_of(char etag[STATIC_ETAG_LEN + 1], const void *data, size_t len)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256(data, len, d);
+	etag[0] = '"';
+	for (i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", d[i]);
+	etag[STATIC_ETAG_LEN - 1] = '"';
+	etag[STATIC_ETAG_LEN] = '\0';
+}
+
 /*
  * Reads path (at most max bytes) into f, its ETags, and path.gz when that
  * holds exactly those bytes. 0, or -1 with errno set (f left empty).
@@ -544,20 +558,14 @@ sfile_free(struct sfile *f)
 static int
 sfile_load(struct sfile *f, const char *path, size_t max)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
 	char gzpath[PATH_MAX + 4];
 	char *gz;
-	size_t gzlen, i;
+	size_t gzlen;
 
 	sfile_free(f);
 	if (read_file(path, max, &f->data, &f->len) < 0)
 		return -1;
-	SHA256((const unsigned char *)f->data, f->len, d);
-	f->etag[0] = '"';
-	for (i = 0; i < 16; i++)
-		snprintf(f->etag + 1 + 2 * i, 3, "%02x", d[i]);
-	f->etag[33] = '"';
-	f->etag[34] = '\0';
+	static_etag_of(f->etag, f->data, f->len);
 	snprintf(f->etag_gz, sizeof(f->etag_gz), "\"%.32s-gzip\"",
 	    f->etag + 1);
 

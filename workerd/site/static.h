@@ -42,6 +42,10 @@ int static_find_assets(const char *dir, char *out, size_t outsz);
 int static_accepts_gzip(const char *accept_encoding);
 /* Whether an If-None-Match value matches etag (weak comparison, "*"). */
 int static_etag_match(const char *if_none_match, const char *etag);
+/* The strong ETag of content (32 hex of its SHA-256, quoted). */
+#define STATIC_ETAG_LEN	(2 + 32)
+void static_etag_of(char etag[STATIC_ETAG_LEN + 1], const void *data,
+    size_t len);
 /* CRC-32 (IEEE 802.3, as gzip uses), continued from crc (start with 0). */
 uint32_t static_crc32(uint32_t crc, const void *data, size_t len);
 /* 1 when gz is a one-member gzip file of exactly data[0..len). */

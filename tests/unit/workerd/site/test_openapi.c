@@ -25,7 +25,6 @@ setup(void **state)
 
 	loop_init();
 	worker_conf_defaults();
-	openapi_init();
 	doc = json_load_file("build/gen/openapi.json", JSON_REJECT_DUPLICATES,
 	    &err);
 	if (doc == NULL)
