@@ -72,7 +72,6 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     try {
       await waitReady(v.page);
       await v.page.click(part('launcher'));
-      await v.page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled, null, { timeout: 10000 });
       await sendByKeyboard(v.page, text);
       const m = await waitReplyEnd(v.page);
       assert.equal(m.state, 'done');

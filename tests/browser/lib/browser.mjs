@@ -195,6 +195,10 @@ export async function assertStreamed(page, expected) {
 
 // Types text into the widget's text area and presses Enter.
 export async function sendByKeyboard(page, text) {
+  // The widget ignores Enter until its socket is up (Send disabled: the
+  // text stays), so a press made sooner on a busy machine sent nothing.
+  await page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot
+    .querySelector('[data-part="send"]').disabled, null, { timeout: 10000 });
   await page.fill(part('input'), text);
   await page.press(part('input'), 'Enter');
 }
