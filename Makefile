@@ -26,10 +26,10 @@ CC       ?= cc
 # program prints it (--version: lib/version.c).
 VERSION  := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 FUZZCC   ?= clang
-PKGS     := libcurl lmdb libbsd-overlay openssl jansson
+PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # -pthread: workerd hashes dashboard passwords on threads (hashpool.c).
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -pthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lstemmer -pthread
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter

@@ -47,6 +47,11 @@ need_pkgconfig openssl libssl-dev
 need_pkgconfig jansson libjansson-dev
 need_file /usr/include/http_parser.h libhttp-parser-dev
 need_file /usr/include/wslay/wslay.h libwslay-dev
+# The knowledge base: libxml2's HTML and XML parsers read fetched pages and
+# sitemaps (workerd/fetch/); libstemmer (Snowball) stems the words storaged
+# indexes and searches.
+need_pkgconfig libxml-2.0 libxml2-dev
+need_file /usr/include/libstemmer.h libstemmer-dev
 # The widget bundle is built with esbuild from npm (widget/package-lock.json).
 need_cmd node nodejs
 need_cmd npm npm
@@ -126,6 +131,11 @@ if [ "$what" = bench ]; then
 	need_cmd taskset util-linux
 	# The chat section counts the system calls of a turn with strace -c.
 	need_cmd strace strace
+	# The knowledge section's evaluation set is written on the Debian
+	# Administrator's Handbook (its HTML pages) and compares Parley's
+	# search with SQLite FTS5's BM25 (the sqlite3 shell).
+	need_file /usr/share/doc/debian-handbook/html/en-US/index.html debian-handbook
+	need_cmd sqlite3 sqlite3
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
