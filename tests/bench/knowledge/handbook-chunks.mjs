@@ -12,10 +12,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+import { die, parseArgs } from '../lib.mjs';
+
+const args = parseArgs();
 const dir = args.dir || '/usr/share/doc/debian-handbook/html/en-US';
-if (!args.out) { process.stderr.write('usage: handbook-chunks.mjs [--dir DIR] --out FILE.jsonl\n'); process.exit(2); }
+if (!args.out) die('usage: handbook-chunks.mjs [--dir DIR] --out FILE.jsonl');
+if (!fs.existsSync(dir)) die(`no ${dir}: install the debian-handbook package`);
 
 const TARGET = 1000, MAX = 2000, MIN = 400;
 const BLOCK = new Set(['div', 'p', 'pre', 'li', 'dt', 'dd', 'tr', 'ul', 'ol', 'dl', 'table', 'blockquote', 'br', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
