@@ -116,7 +116,7 @@ function chunkPage(file) {
         continue;
       }
       if (e.sidebar) flush();
-      else if (BLOCK.has(tag)) endBlock();
+      else if (BLOCK.has(tag) && !e.inline) endBlock();
       if (e.pre) pre--;
       else if (tag === 'td' || tag === 'th') cur += ' ';
       continue;
@@ -135,12 +135,15 @@ function chunkPage(file) {
       stack.push({ tag, heading: true });
       continue;
     }
-    const sidebar = tag === 'div' && /\bsidebar\b/.test(attr(a, 'class') || '');
-    if (sidebar) flush(); else if (BLOCK.has(tag)) endBlock();
-    if (tag === 'td' || tag === 'th') cur += ' ';
+    const cls = tag === 'div' ? attr(a, 'class') || '' : '';
+    const sidebar = /\bsidebar\b/.test(cls);
+    // A link's "→ URL" line (div.url) stays in its paragraph.
+    const inline = /^url$/.test(cls);
+    if (sidebar) flush(); else if (BLOCK.has(tag) && !inline) endBlock();
+    if (tag === 'td' || tag === 'th' || inline) cur += ' ';
     if (isVoid) continue;
     if (tag === 'pre') pre++;
-    stack.push({ tag, pre: tag === 'pre', sidebar });
+    stack.push({ tag, pre: tag === 'pre', sidebar, inline });
   }
   flush();
   return out;
