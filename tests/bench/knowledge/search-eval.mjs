@@ -26,9 +26,9 @@ const byId = new Map(chunks.map((c) => [c.id, c]));
 
 // A chunk's sections: its own and those of the headings above it in its
 // page (a heading path that is a prefix of its own names a parent section).
-const sectionOf = new Map(chunks.map((c) => [`${c.page}\n${c.headings}`, c.section]));
+const sectionOf = new Map(chunks.map((c) => [`${c.page}\n${c.headings || ''}`, c.section]));
 const within = new Map(chunks.map((c) => {
-  const parts = c.headings.split(' > ');
+  const parts = (c.headings || '').split(' > ');
   const s = new Set([c.section]);
   for (let i = 1; i < parts.length; i++) s.add(sectionOf.get(`${c.page}\n${parts.slice(0, i).join(' > ')}`));
   return [c.id, s];
