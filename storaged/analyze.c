@@ -53,8 +53,9 @@ struct an_run {
 	unsigned nparts;
 	int join_ok;		/* every part short, at most JOIN_PARTS */
 	uint32_t last_pos;	/* its last part's position */
-	/* The CJK run: its last character and its length. */
-	uint32_t cjk_prev;
+	/* The CJK run: its last character (folded) and its length. */
+	char cjk_prev[FOLD_MAX];
+	size_t cjk_plen;
 	uint32_t cjk_n;
 };
 
@@ -330,19 +331,19 @@ compound_end(struct an_run *r)
 
 /* ---------------------------------------------------------------- CJK */
 
-/* A CJK character: the bigram with the one before in its run. */
+/* A CJK character, folded to c (n bytes): the bigram with the one before. */
 static void
-cjk_add(struct an_run *r, uint32_t cp)
+cjk_add(struct an_run *r, const char *c, size_t n)
 {
-	char t[8];
-	size_t n;
+	char t[2 * FOLD_MAX];
 
 	if (r->cjk_n > 0) {
-		n = utf8_put(r->cjk_prev, t);
-		n += utf8_put(cp, t + n);
-		term_out(r, t, n, pos_take(r));
+		memcpy(t, r->cjk_prev, r->cjk_plen);
+		memcpy(t + r->cjk_plen, c, n);
+		term_out(r, t, r->cjk_plen + n, pos_take(r));
 	}
-	r->cjk_prev = cp;
+	memcpy(r->cjk_prev, c, n);
+	r->cjk_plen = n;
 	if (r->cjk_n < UINT32_MAX)
 		r->cjk_n++;
 }
@@ -351,10 +352,8 @@ cjk_add(struct an_run *r, uint32_t cp)
 static void
 cjk_end(struct an_run *r)
 {
-	char t[4];
-
 	if (r->cjk_n == 1)
-		term_out(r, t, utf8_put(r->cjk_prev, t), pos_take(r));
+		term_out(r, r->cjk_prev, r->cjk_plen, pos_take(r));
 	r->cjk_n = 0;
 }
 
@@ -445,7 +444,7 @@ on_cp(struct an_run *r, uint32_t cp)
 	case FC_CJK:
 		word_end(r);
 		compound_end(r);
-		cjk_add(r, cp);
+		cjk_add(r, f, n);
 		break;
 	case FC_SEP:
 		separator(r);

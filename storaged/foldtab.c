@@ -18,8 +18,9 @@
  * ſ s, ŋ n, ĸ k; a Latin letter with no base letter (ə, ʒ, ɛ) to its
  * lower case; Greek to its decomposition's letters in lower case, ς σ;
  * Cyrillic to its lower case (й and ё stay); fullwidth ASCII letters and
- * digits to ASCII. Han, Hiragana, Katakana (halfwidth too, with ー) and
- * Hangul, and 々 〆 〇, are FC_CJK.
+ * digits to ASCII. Han, Hiragana, Katakana (with ー) and Hangul, and 々 〆
+ * 〇, are FC_CJK; halfwidth Katakana and Hangul fold to their fullwidth
+ * forms, and the halfwidth voiced sound marks are dropped.
  */
 #include <string.h>
 
@@ -27,7 +28,7 @@
 
 struct fold_ent {
 	uint8_t cls;		/* enum fold_class */
-	uint8_t len;		/* of s, FC_WORD only */
+	uint8_t len;		/* of s: FC_WORD's, and a halfwidth FC_CJK's */
 	char s[FOLD_MAX];	/* not NUL-ended when FOLD_MAX long */
 };
 
@@ -41,6 +42,7 @@ struct fold_range {
 #define M	{ FC_MARK, 0, "" }
 #define C	{ FC_CJK, 0, "" }
 #define W(s)	{ FC_WORD, sizeof(s) - 1, s }
+#define K(s)	{ FC_CJK, sizeof(s) - 1, s }
 
 static const struct fold_ent fold_latin[0x530 - 0x80] = {
 	/* 0080 */ S, S, S, S, S, S, S, S,
@@ -275,22 +277,22 @@ static const struct fold_ent fold_wide[0xFFF0 - 0xFF00] = {
 	/* FF48 */ W("h"), W("i"), W("j"), W("k"), W("l"), W("m"), W("n"), W("o"),
 	/* FF50 */ W("p"), W("q"), W("r"), W("s"), W("t"), W("u"), W("v"), W("w"),
 	/* FF58 */ W("x"), W("y"), W("z"), S, S, S, S, S,
-	/* FF60 */ S, S, S, S, S, S, C, C,
-	/* FF68 */ C, C, C, C, C, C, C, C,
-	/* FF70 */ C, C, C, C, C, C, C, C,
-	/* FF78 */ C, C, C, C, C, C, C, C,
-	/* FF80 */ C, C, C, C, C, C, C, C,
-	/* FF88 */ C, C, C, C, C, C, C, C,
-	/* FF90 */ C, C, C, C, C, C, C, C,
-	/* FF98 */ C, C, C, C, C, C, C, C,
-	/* FFA0 */ C, C, C, C, C, C, C, C,
-	/* FFA8 */ C, C, C, C, C, C, C, C,
-	/* FFB0 */ C, C, C, C, C, C, C, C,
-	/* FFB8 */ C, C, C, C, C, C, C, S,
-	/* FFC0 */ S, S, C, C, C, C, C, C,
-	/* FFC8 */ S, S, C, C, C, C, C, C,
-	/* FFD0 */ S, S, C, C, C, C, C, C,
-	/* FFD8 */ S, S, C, C, C, S, S, S,
+	/* FF60 */ S, S, S, S, S, S, K("ヲ"), K("ァ"),
+	/* FF68 */ K("ィ"), K("ゥ"), K("ェ"), K("ォ"), K("ャ"), K("ュ"), K("ョ"), K("ッ"),
+	/* FF70 */ K("ー"), K("ア"), K("イ"), K("ウ"), K("エ"), K("オ"), K("カ"), K("キ"),
+	/* FF78 */ K("ク"), K("ケ"), K("コ"), K("サ"), K("シ"), K("ス"), K("セ"), K("ソ"),
+	/* FF80 */ K("タ"), K("チ"), K("ツ"), K("テ"), K("ト"), K("ナ"), K("ニ"), K("ヌ"),
+	/* FF88 */ K("ネ"), K("ノ"), K("ハ"), K("ヒ"), K("フ"), K("ヘ"), K("ホ"), K("マ"),
+	/* FF90 */ K("ミ"), K("ム"), K("メ"), K("モ"), K("ヤ"), K("ユ"), K("ヨ"), K("ラ"),
+	/* FF98 */ K("リ"), K("ル"), K("レ"), K("ロ"), K("ワ"), K("ン"), X, X,
+	/* FFA0 */ K("ᅠ"), K("ᄀ"), K("ᄁ"), K("ᆪ"), K("ᄂ"), K("ᆬ"), K("ᆭ"), K("ᄃ"),
+	/* FFA8 */ K("ᄄ"), K("ᄅ"), K("ᆰ"), K("ᆱ"), K("ᆲ"), K("ᆳ"), K("ᆴ"), K("ᆵ"),
+	/* FFB0 */ K("ᄚ"), K("ᄆ"), K("ᄇ"), K("ᄈ"), K("ᄡ"), K("ᄉ"), K("ᄊ"), K("ᄋ"),
+	/* FFB8 */ K("ᄌ"), K("ᄍ"), K("ᄎ"), K("ᄏ"), K("ᄐ"), K("ᄑ"), K("ᄒ"), S,
+	/* FFC0 */ S, S, K("ᅡ"), K("ᅢ"), K("ᅣ"), K("ᅤ"), K("ᅥ"), K("ᅦ"),
+	/* FFC8 */ S, S, K("ᅧ"), K("ᅨ"), K("ᅩ"), K("ᅪ"), K("ᅫ"), K("ᅬ"),
+	/* FFD0 */ S, S, K("ᅭ"), K("ᅮ"), K("ᅯ"), K("ᅰ"), K("ᅱ"), K("ᅲ"),
+	/* FFD8 */ S, S, K("ᅳ"), K("ᅴ"), K("ᅵ"), S, S, S,
 	/* FFE0 */ S, S, S, S, S, S, S, S,
 	/* FFE8 */ S, S, S, S, S, S, S, S,
 };
@@ -619,6 +621,7 @@ static const struct fold_range fold_ranges[] = {
 #undef M
 #undef C
 #undef W
+#undef K
 
 #define NRANGES	(sizeof(fold_ranges) / sizeof(fold_ranges[0]))
 
@@ -702,7 +705,7 @@ fold_cp(uint32_t cp, char out[FOLD_MAX], size_t *olen)
 	*olen = 0;
 	if ((e = fold_window(cp)) != NULL) {
 		c = e->cls;
-		if (c == FC_WORD) {
+		if (e->len > 0) {
 			memcpy(out, e->s, e->len);
 			*olen = e->len;
 			return c;

@@ -4,7 +4,7 @@
  * separator) and the form a word keeps of it: lower case for Latin,
  * Greek and Cyrillic, Latin letters without their diacritics (é e, ß ss,
  * æ ae, ø o, ł l), Greek without its accents and with one sigma,
- * fullwidth ASCII as ASCII. No locale: the same bytes everywhere.
+ * fullwidth ASCII as ASCII, halfwidth Katakana as fullwidth. No locale: the same bytes everywhere.
  */
 #ifndef PARLEY_FOLDTAB_H
 #define PARLEY_FOLDTAB_H
@@ -26,8 +26,9 @@ enum fold_class {
 
 /*
  * cp's class. For FC_WORD, FC_MARK and FC_CJK, writes the form a term
- * keeps of it to out (1 to FOLD_MAX bytes of UTF-8: folded for FC_WORD,
- * cp itself otherwise) and returns its length in *olen; 0 for the others.
+ * keeps of it to out (1 to FOLD_MAX bytes of UTF-8: folded for FC_WORD
+ * and a halfwidth FC_CJK, cp itself otherwise) and returns its length in
+ * *olen; 0 for the others.
  * cp past U+10FFFF or a surrogate is FC_SEP.
  */
 enum fold_class fold_cp(uint32_t cp, char out[FOLD_MAX], size_t *olen);

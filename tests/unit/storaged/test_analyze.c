@@ -184,6 +184,8 @@ cjk(void **state)
 	    "東京@0 iphone@1 設定@2");
 	assert_string_equal(terms("zh", "한국어 カタカナ"),
 	    "한국@0 국어@1 カタ@2 タカ@3 カナ@4");
+	/* Halfwidth Katakana as fullwidth. */
+	assert_string_equal(terms("ja", "ｶﾀｶﾅ"), "カタ@0 タカ@1 カナ@2");
 	/* Punctuation ends a run. */
 	assert_string_equal(terms("ja", "日本、語"), "日本@0 語@1");
 }
