@@ -107,6 +107,7 @@ FUZZ_PROG_envfile := lib
 FUZZ_PROG_etcd    := storaged
 FUZZ_PROG_staddr  := proto
 FUZZ_PROG_records := proto
+FUZZ_PROG_analyze := storaged
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))
