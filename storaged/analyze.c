@@ -148,7 +148,8 @@ utf8_cut(const char *s, size_t len, size_t max)
 {
 	size_t n = 0, c;
 
-	while (n < len && (c = utf8_len((unsigned char)s[n])) <= max - n)
+	while (n < len && (c = utf8_len((unsigned char)s[n])) <= max - n &&
+	    c <= len - n)
 		n += c;
 	return n;
 }
@@ -460,7 +461,7 @@ analyze(struct analyzer *a, const char *text, size_t len, unsigned flags,
 	const unsigned char *p = (const unsigned char *)text;
 	const unsigned char *end = p + len;
 
-	if (max_terms == 0)
+	if (max_terms == 0 || len == 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.a = a;

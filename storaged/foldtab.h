@@ -4,7 +4,8 @@
  * separator) and the form a word keeps of it: lower case for Latin,
  * Greek and Cyrillic, Latin letters without their diacritics (é e, ß ss,
  * æ ae, ø o, ł l), Greek without its accents and with one sigma,
- * fullwidth ASCII as ASCII, halfwidth Katakana as fullwidth. No locale: the same bytes everywhere.
+ * fullwidth ASCII as ASCII, halfwidth Katakana as fullwidth. No locale:
+ * the same bytes everywhere.
  */
 #ifndef PARLEY_FOLDTAB_H
 #define PARLEY_FOLDTAB_H
@@ -15,9 +16,11 @@
 enum fold_class {
 	FC_SEP,		/* splits words */
 	FC_WORD,	/* a letter or a digit */
-	FC_MARK,	/* a combining mark kept in its word (Indic vowel signs) */
-	FC_DROP,	/* a mark dropped from its word (Latin and Greek
-			   diacritics, Arabic harakat and tatweel, Hebrew points) */
+	FC_MARK,	/* a combining mark kept in its word (Indic
+			   vowel signs) */
+	FC_DROP,	/* dropped, not splitting: Latin and Greek combining
+			   diacritics, Arabic harakat and tatweel, Hebrew
+			   points, the soft hyphen, zero-width (non-)joiners */
 	FC_CJK,		/* Han, Hiragana, Katakana, Hangul: bigrammed */
 };
 

@@ -22,7 +22,7 @@
 struct got {
 	char s[4096];
 	size_t n;
-	int stop_after;		/* emit refuses the term past this many (0: never) */
+	int stop_after;		/* emit refuses past this many (0: never) */
 	uint32_t last_pos;
 	size_t max_tlen;
 };
@@ -120,6 +120,9 @@ folding(void **state)
 	/* Cyrillic: lower case, й kept. */
 	assert_string_equal(terms("pl", "МОСКВА Москва ЙОД"),
 	    "москва@0 москва@1 йод@2");
+	/* A soft hyphen and a zero-width joiner split nothing. */
+	assert_string_equal(terms("pl", "hy\xc2\xadphen zero\xe2\x80\x8dwidth"),
+	    "hyphen@0 zerowidth@1");
 	/* Fullwidth ASCII as ASCII. */
 	assert_string_equal(terms("pl", "ＡＢＣ１２"), "abc12@0");
 	/* Arabic and Hebrew letters are words; harakat dropped. */
@@ -269,6 +272,7 @@ bounds(void **state)
 	assert_string_equal(terms_of("en", "one two three four", 18, 0, 2),
 	    "one@0 two@1");
 	assert_string_equal(terms_of("en", "one two", 7, 0, 0), "");
+	assert_string_equal(terms_of("en", NULL, 0, 0, 10), "");
 	/* An emit that refuses stops the call: -1. */
 	memset(&g, 0, sizeof(g));
 	g.stop_after = 1;
