@@ -1,0 +1,1572 @@
+/*
+ * The documents the knowledge base reads (html.h): an HTML page through
+ * libxml2's HTML parser (its tree walked without recursion, boilerplate
+ * dropped, the text gathered into blocks), Markdown and plain text by
+ * line rules; the three fill the same struct fetch_doc, so uploaded files
+ * and crawled pages share the chunker. No I/O, no state of our own:
+ * libxml2's error reports go to a handler that drops them.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+#include <libxml/xmlerror.h>
+
+#include "html.h"
+
+#define HTML_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
+			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
+#define TEXT_TITLE_MAX	120	/* bytes of a plain text's first line as title */
+#define META_RAW_MAX	8192	/* raw bytes of a title read before collapsing */
+#define LINK_SLOTS	4096	/* the links' hash set: > 2 * FETCH_LINKS_MAX */
+
+/* ------------------------------------------------------------ text */
+
+/* A growing byte buffer, NUL-ended when not empty. */
+struct tbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+tbuf_put(struct tbuf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static void
+tbuf_free(struct tbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+size_t
+fetch_utf8_clean(char *dst, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_seq(s + i, len - i)) == 0) {
+			memcpy(dst + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		if (n == 1 && ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') ||
+		    s[i] == 0x7f)) {
+			i++;
+			continue;
+		}
+		memcpy(dst + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+size_t
+fetch_utf8_cut(const char *s, size_t len)
+{
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* The bytes of white space at s (n left): ASCII's or U+00A0, 0 if none. */
+static size_t
+space_at(const char *s, size_t n)
+{
+	if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+	    *s == '\f' || *s == '\v')
+		return 1;
+	if (n >= 2 && (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xa0)
+		return 2;
+	return 0;
+}
+
+/* Collapses s's runs of white space to one space, trims it; in place. */
+static size_t
+collapse(char *s, size_t len)
+{
+	size_t i = 0, o = 0, w;
+	int space = 0;
+
+	while (i < len) {
+		if ((w = space_at(s + i, len - i)) > 0) {
+			space = 1;
+			i += w;
+			continue;
+		}
+		if (space && o > 0)
+			s[o++] = ' ';
+		space = 0;
+		s[o++] = s[i++];
+	}
+	s[o] = '\0';
+	return o;
+}
+
+/* Code keeps its lines: leading blank lines and trailing space dropped. */
+static size_t
+trim_code(char *s, size_t len)
+{
+	size_t start = 0, i;
+
+	for (i = 0; i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n'); i++)
+		if (s[i] == '\n')
+			start = i + 1;
+	while (len > start && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\n'))
+		len--;
+	memmove(s, s + start, len - start);
+	len -= start;
+	s[len] = '\0';
+	return len;
+}
+
+/*
+ * A clean copy of s (at most raw_max of its bytes read): valid UTF-8,
+ * white space collapsed, at most max bytes; NULL when empty or no memory.
+ */
+static char *
+clean_line(const char *s, size_t len, size_t raw_max, size_t max)
+{
+	char *out;
+	size_t n;
+
+	if (len > raw_max)
+		len = raw_max;
+	if ((out = malloc(3 * len + 1)) == NULL)
+		return NULL;
+	n = collapse(out, fetch_utf8_clean(out, s, len));
+	if (n > max) {
+		n = fetch_utf8_cut(out, max);
+		while (n > 0 && out[n - 1] == ' ')
+			n--;
+		out[n] = '\0';
+	}
+	if (n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ------------------------------------------------------------ the doc */
+
+void
+fetch_doc_free(struct fetch_doc *doc)
+{
+	size_t i;
+
+	if (doc == NULL)
+		return;
+	for (i = 0; i < doc->nlinks; i++)
+		free(doc->links[i]);
+	for (i = 0; i < doc->nblocks; i++)
+		free(doc->blocks[i].text);
+	free(doc->links);
+	free(doc->blocks);
+	free(doc->title);
+	free(doc->lang);
+	free(doc->canonical);
+	memset(doc, 0, sizeof(*doc));
+}
+
+/*
+ * Adds a block of len raw bytes to doc: made valid UTF-8, collapsed (code
+ * trimmed), cut to what FETCH_TEXT_MAX leaves. 0 (an empty block is not
+ * added), 1 when the doc is full (truncated set), -1 out of memory.
+ */
+static int
+doc_add_block(struct fetch_doc *doc, enum fetch_kind kind, int level,
+    const char *text, size_t len)
+{
+	struct fetch_block *b;
+	size_t room = FETCH_TEXT_MAX - doc->text_bytes, n;
+	char *clean, *shrunk;
+
+	if (room == 0 || doc->nblocks >= FETCH_BLOCKS_MAX) {
+		doc->truncated = 1;
+		return 1;
+	}
+	if (len > room) {
+		len = room;
+		doc->truncated = 1;
+	}
+	if ((clean = malloc(3 * len + 1)) == NULL)
+		return -1;
+	n = fetch_utf8_clean(clean, text, len);
+	n = kind == FETCH_CODE ? trim_code(clean, n) : collapse(clean, n);
+	if (n > room) {
+		n = fetch_utf8_cut(clean, room);
+		clean[n] = '\0';
+		doc->truncated = 1;
+	}
+	if (n == 0) {
+		free(clean);
+		return 0;
+	}
+	if ((doc->nblocks & (doc->nblocks - 1)) == 0) {	/* 0, 1, 2, 4 ... */
+		b = realloc(doc->blocks, (doc->nblocks ? 2 * doc->nblocks : 16) *
+		    sizeof(*b));
+		if (b == NULL) {
+			free(clean);
+			return -1;
+		}
+		doc->blocks = b;
+	}
+	if ((shrunk = realloc(clean, n + 1)) != NULL)
+		clean = shrunk;
+	b = &doc->blocks[doc->nblocks++];
+	b->kind = kind;
+	b->level = kind == FETCH_HEADING ? level : 0;
+	b->text = clean;
+	b->len = n;
+	doc->text_bytes += n;
+	return doc->text_bytes >= FETCH_TEXT_MAX ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ libxml2 */
+
+static void
+xml_ignore_error(void *ctx, xmlErrorPtr e)
+{
+	(void)ctx;
+	(void)e;
+}
+
+static void
+xml_ignore_generic(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+/* libxml2 set up, its reports (this thread's) sent nowhere. */
+static void
+xml_quiet(void)
+{
+	xmlInitParser();
+	xmlSetStructuredErrorFunc(NULL, xml_ignore_error);
+	xmlSetGenericErrorFunc(NULL, xml_ignore_generic);
+}
+
+/* The next node of a walk in document order below top (NULL at the end),
+ * into n's children when descend. */
+static xmlNode *
+next_node(xmlNode *n, xmlNode *top, int descend)
+{
+	if (descend && n->children != NULL)
+		return n->children;
+	while (n != NULL && n != top) {
+		if (n->next != NULL)
+			return n->next;
+		n = n->parent;
+	}
+	return NULL;
+}
+
+static int
+is_elem(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->name != NULL &&
+	    strcasecmp((const char *)n->name, name) == 0;
+}
+
+/* An attribute's value ("" for one without), NULL when absent. */
+static const char *
+attr(const xmlNode *n, const char *name)
+{
+	const xmlAttr *a;
+
+	for (a = n->properties; a != NULL; a = a->next) {
+		if (a->name == NULL || strcasecmp((const char *)a->name, name) != 0)
+			continue;
+		if (a->children != NULL && a->children->type == XML_TEXT_NODE &&
+		    a->children->content != NULL)
+			return (const char *)a->children->content;
+		return "";
+	}
+	return NULL;
+}
+
+/* 1 when the white-space separated list s holds word (any case). */
+static int
+has_token(const char *s, const char *word)
+{
+	size_t wl = strlen(word), n;
+
+	while (s != NULL && *s != '\0') {
+		s += strspn(s, " \t\n\r\f");
+		n = strcspn(s, " \t\n\r\f");
+		if (n == wl && strncasecmp(s, word, n) == 0)
+			return 1;
+		s += n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ elements */
+
+enum {
+	E_DROP = 1 << 0,	/* never read: its subtree is dropped */
+	E_BLOCK = 1 << 1,	/* its text is a block of its own */
+	E_HEAD = 1 << 2,	/* a heading (level in the table) */
+	E_PRE = 1 << 3,		/* preformatted */
+	E_ITEM = 1 << 4,	/* a list item */
+	E_ROW = 1 << 5,		/* a table row */
+	E_CELL = 1 << 6,	/* a table cell */
+	E_MAIN = 1 << 7,	/* main or article */
+	E_EDGE = 1 << 8,	/* header or footer: dropped outside main */
+	E_BREAK = 1 << 9,	/* br */
+};
+
+static const struct elem {
+	const char *name;
+	unsigned flags;
+	int level;
+} elems[] = {		/* sorted by name (bsearch) */
+	{ "address", E_BLOCK, 0 }, { "applet", E_DROP, 0 },
+	{ "article", E_BLOCK | E_MAIN, 0 }, { "aside", E_DROP, 0 },
+	{ "audio", E_DROP, 0 }, { "blockquote", E_BLOCK, 0 },
+	{ "body", E_BLOCK, 0 }, { "br", E_BREAK, 0 },
+	{ "button", E_DROP, 0 }, { "canvas", E_DROP, 0 },
+	{ "caption", E_BLOCK, 0 }, { "center", E_BLOCK, 0 },
+	{ "datalist", E_DROP, 0 }, { "dd", E_BLOCK | E_ITEM, 0 },
+	{ "details", E_BLOCK, 0 }, { "dialog", E_DROP, 0 },
+	{ "dir", E_BLOCK, 0 }, { "div", E_BLOCK, 0 }, { "dl", E_BLOCK, 0 },
+	{ "dt", E_BLOCK | E_ITEM, 0 }, { "embed", E_DROP, 0 },
+	{ "fieldset", E_BLOCK, 0 }, { "figcaption", E_BLOCK, 0 },
+	{ "figure", E_BLOCK, 0 }, { "footer", E_BLOCK | E_EDGE, 0 },
+	{ "form", E_BLOCK, 0 }, { "frame", E_DROP, 0 },
+	{ "frameset", E_DROP, 0 }, { "h1", E_BLOCK | E_HEAD, 1 },
+	{ "h2", E_BLOCK | E_HEAD, 2 }, { "h3", E_BLOCK | E_HEAD, 3 },
+	{ "h4", E_BLOCK | E_HEAD, 4 }, { "h5", E_BLOCK | E_HEAD, 5 },
+	{ "h6", E_BLOCK | E_HEAD, 6 }, { "head", E_DROP, 0 },
+	{ "header", E_BLOCK | E_EDGE, 0 }, { "hr", E_BLOCK, 0 },
+	{ "iframe", E_DROP, 0 }, { "input", E_DROP, 0 },
+	{ "legend", E_BLOCK, 0 }, { "li", E_BLOCK | E_ITEM, 0 },
+	{ "link", E_DROP, 0 }, { "listing", E_BLOCK | E_PRE, 0 },
+	{ "main", E_BLOCK | E_MAIN, 0 }, { "map", E_DROP, 0 },
+	{ "math", E_DROP, 0 }, { "menu", E_DROP, 0 }, { "meta", E_DROP, 0 },
+	{ "meter", E_DROP, 0 }, { "nav", E_DROP, 0 },
+	{ "noembed", E_DROP, 0 }, { "noframes", E_DROP, 0 },
+	{ "noscript", E_DROP, 0 }, { "object", E_DROP, 0 },
+	{ "ol", E_BLOCK, 0 }, { "optgroup", E_DROP, 0 },
+	{ "option", E_DROP, 0 }, { "output", E_DROP, 0 },
+	{ "p", E_BLOCK, 0 }, { "param", E_DROP, 0 },
+	{ "plaintext", E_BLOCK | E_PRE, 0 }, { "pre", E_BLOCK | E_PRE, 0 },
+	{ "progress", E_DROP, 0 }, { "script", E_DROP, 0 },
+	{ "search", E_DROP, 0 }, { "section", E_BLOCK, 0 },
+	{ "select", E_DROP, 0 }, { "source", E_DROP, 0 },
+	{ "style", E_DROP, 0 }, { "summary", E_BLOCK, 0 },
+	{ "svg", E_DROP, 0 }, { "table", E_BLOCK, 0 }, { "td", E_CELL, 0 },
+	{ "template", E_DROP, 0 }, { "textarea", E_DROP, 0 },
+	{ "th", E_CELL, 0 }, { "title", E_DROP, 0 },
+	{ "tr", E_BLOCK | E_ROW, 0 }, { "track", E_DROP, 0 },
+	{ "ul", E_BLOCK, 0 }, { "video", E_DROP, 0 },
+	{ "xmp", E_BLOCK | E_PRE, 0 },
+};
+
+static int
+elem_cmp(const void *key, const void *e)
+{
+	return strcasecmp(key, ((const struct elem *)e)->name);
+}
+
+/* What the table says of n (an element), NULL for an inline one. */
+static const struct elem *
+elem_of(const xmlNode *n)
+{
+	if (n->name == NULL)
+		return NULL;
+	return bsearch(n->name, elems, sizeof(elems) / sizeof(elems[0]),
+	    sizeof(elems[0]), elem_cmp);
+}
+
+static unsigned
+elem_flags(const xmlNode *n)
+{
+	const struct elem *e = elem_of(n);
+
+	return e != NULL ? e->flags : 0;
+}
+
+static int
+role_main(const xmlNode *n)
+{
+	return has_token(attr(n, "role"), "main");
+}
+
+/*
+ * 1 when n is hidden or says it is no content by its attributes: hidden,
+ * aria-hidden="true", display:none or visibility:hidden in its style, a
+ * landmark role that is not the main one.
+ */
+static int
+hidden_by_attrs(const xmlNode *n)
+{
+	static const char *const roles[] = {
+		"navigation", "banner", "contentinfo", "complementary",
+		"search", "dialog", "alertdialog", "menu", "menubar",
+	};
+	const char *v;
+	size_t i;
+
+	if (attr(n, "hidden") != NULL)
+		return 1;
+	if ((v = attr(n, "aria-hidden")) != NULL && strcasecmp(v, "true") == 0)
+		return 1;
+	if ((v = attr(n, "style")) != NULL) {
+		char s[256];
+		size_t o = 0;
+
+		/* "display : none" as "display:none": spaces dropped. */
+		for (; *v != '\0' && o < sizeof(s) - 1; v++)
+			if (*v != ' ' && *v != '\t' && *v != '\n')
+				s[o++] = (char)(*v >= 'A' && *v <= 'Z' ? *v + 32 : *v);
+		s[o] = '\0';
+		if (strstr(s, "display:none") || strstr(s, "visibility:hidden"))
+			return 1;
+	}
+	if ((v = attr(n, "role")) != NULL)
+		for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+			if (has_token(v, roles[i]))
+				return 1;
+	return 0;
+}
+
+/*
+ * 1 when a class or id token (lowercased) names boilerplate: it starts
+ * with a banner vendor's or a consent word (cookie, consent, gdpr ...),
+ * or its first or last part (split at '-' and '_') is a menu's, a
+ * banner's or a sidebar's word: "cookie-banner", "main-menu",
+ * "breadcrumbs", "has-sidebar", "skip-link", "navbar-top".
+ */
+static int
+noise_token(const char *t, size_t n)
+{
+	static const char *const prefixes[] = {
+		"cookie", "consent", "gdpr", "onetrust", "cybotcookiebot",
+	};
+	static const char *const words[] = {
+		"banner", "breadcrumb", "breadcrumbs", "menu", "menubar",
+		"modal", "nav", "navbar", "navigation", "popup", "share",
+		"sharing", "sidebar", "skip", "skiplink", "social",
+	};
+	char low[64];
+	size_t i, first, last;
+
+	if (n == 0)
+		return 0;
+	if (n >= sizeof(low))
+		n = sizeof(low) - 1;
+	for (i = 0; i < n; i++)
+		low[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32 : t[i]);
+	low[n] = '\0';
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(low, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	first = strcspn(low, "-_");
+	for (last = n; last > 0 && low[last - 1] != '-' && low[last - 1] != '_';)
+		last--;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t wl = strlen(words[i]);
+
+		if ((first == wl && memcmp(low, words[i], wl) == 0) ||
+		    (n - last == wl && memcmp(low + last, words[i], wl) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when n's class or id names boilerplate (noise_token). */
+static int
+noise_by_name(const xmlNode *n)
+{
+	const char *v, *keys[] = { "class", "id" };
+	size_t k, len;
+
+	for (k = 0; k < 2; k++) {
+		if ((v = attr(n, keys[k])) == NULL)
+			continue;
+		while (*v != '\0') {
+			v += strspn(v, " \t\n\r\f");
+			len = strcspn(v, " \t\n\r\f");
+			if (noise_token(v, len))
+				return 1;
+			v += len;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The content's root: the first <main> or role="main" element, else the
+ * first <article>, outside dropped subtrees (by tag or attributes, not by
+ * class, so a <main> inside a "has-sidebar" layout is found); else
+ * <body>, else the root element.
+ */
+static xmlNode *
+content_root(xmlNode *top)
+{
+	xmlNode *n = top, *article = NULL, *body = NULL;
+	unsigned f;
+	int descend;
+
+	while (n != NULL) {
+		descend = 0;
+		if (n->type == XML_ELEMENT_NODE) {
+			f = elem_flags(n);
+			if (n != top && ((f & (E_DROP | E_EDGE)) || hidden_by_attrs(n)))
+				descend = 0;
+			else if (is_elem(n, "main") || role_main(n))
+				return n;
+			else {
+				if (article == NULL && is_elem(n, "article"))
+					article = n;
+				if (body == NULL && is_elem(n, "body"))
+					body = n;
+				descend = 1;
+			}
+		}
+		n = next_node(n, top, descend);
+	}
+	return article ? article : body ? body : top;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+#define A_BLOCK	1	/* the element opened a block */
+#define A_PRE	2	/* it counted in w->pre */
+#define A_ROW	4	/* it counted in w->row */
+#define A_MAIN	8	/* it counted in w->in_main */
+#define A_SPACE	16	/* a block read inline: a space at its end */
+
+/* What entering an element did, undone when leaving it. */
+struct frame {
+	unsigned char acts;
+	unsigned char kind, level;
+	unsigned cells;
+};
+
+struct walk {
+	struct fetch_doc *doc;
+	struct tbuf cur;	/* the open block's text, collapsed */
+	enum fetch_kind kind;	/* the open block's kind */
+	int level;
+	int space;		/* a space before the next character */
+	int sep;		/* a cell separator before the next character */
+	int pre;		/* inside pre: white space kept */
+	int row;		/* inside a tr: blocks read inline */
+	int in_main;		/* inside main or article */
+	unsigned cells;		/* cells seen in the open row */
+	int stop;		/* 1 full, -1 out of memory */
+	struct frame stack[FETCH_DEPTH_MAX + 2];
+	size_t depth;
+};
+
+static void
+walk_flush(struct walk *w)
+{
+	int r;
+
+	if (w->cur.len > 0 && w->stop == 0) {
+		r = doc_add_block(w->doc, w->kind, w->level, w->cur.p, w->cur.len);
+		if (r != 0)
+			w->stop = r;
+	}
+	w->cur.len = 0;
+	w->space = w->sep = 0;
+}
+
+static void
+walk_put(struct walk *w, const char *s, size_t n)
+{
+	if (w->stop != 0)
+		return;
+	if (w->cur.len + n > FETCH_TEXT_MAX - w->doc->text_bytes) {
+		w->doc->truncated = 1;
+		walk_flush(w);
+		if (w->stop == 0)
+			w->stop = 1;
+		return;
+	}
+	if (tbuf_put(&w->cur, s, n) < 0)
+		w->stop = -1;
+}
+
+/* A text node's content into the open block. */
+static void
+walk_text(struct walk *w, const char *s)
+{
+	size_t n = strlen(s), i = 0, ws, run;
+
+	while (i < n && w->stop == 0) {
+		if (w->pre) {
+			if (s[i] == '\r') {
+				walk_put(w, "\n", 1);
+				i += s[i + 1] == '\n' ? 2 : 1;
+				continue;
+			}
+			run = strcspn(s + i, "\r");
+			walk_put(w, s + i, run);
+			i += run;
+			continue;
+		}
+		if ((ws = space_at(s + i, n - i)) > 0) {
+			w->space = 1;
+			i += ws;
+			continue;
+		}
+		if (w->cur.len > 0 && w->sep)
+			walk_put(w, " | ", 3);
+		else if (w->cur.len > 0 && w->space)
+			walk_put(w, " ", 1);
+		w->space = w->sep = 0;
+		for (run = 0; i + run < n && space_at(s + i + run, n - i - run) == 0;)
+			run++;
+		walk_put(w, s + i, run);
+		i += run;
+	}
+}
+
+/* 1 when the element n is not to be read (its subtree dropped). */
+static int
+walk_drops(const struct walk *w, const xmlNode *n, unsigned f)
+{
+	if (f & E_DROP)
+		return 1;
+	if ((f & E_EDGE) && w->in_main == 0)
+		return 1;
+	if (hidden_by_attrs(n))
+		return 1;
+	if ((f & E_MAIN) || role_main(n) || is_elem(n, "html") || is_elem(n, "body"))
+		return 0;
+	return noise_by_name(n);
+}
+
+static void
+walk_enter(struct walk *w, const xmlNode *n, const struct elem *e)
+{
+	unsigned f = e != NULL ? e->flags : 0;
+	struct frame *fr = &w->stack[w->depth++];
+
+	fr->acts = 0;
+	fr->kind = (unsigned char)w->kind;
+	fr->level = (unsigned char)w->level;
+	fr->cells = w->cells;
+	if ((f & E_MAIN) || role_main(n)) {
+		w->in_main++;
+		fr->acts |= A_MAIN;
+	}
+	if (f & E_BREAK) {
+		if (w->pre)
+			walk_put(w, "\n", 1);
+		else
+			w->space = 1;
+	}
+	if (f & E_CELL) {
+		if (w->row && !w->pre && w->cells++ > 0)
+			w->sep = 1;
+		else
+			w->space = 1;
+	}
+	if (!(f & E_BLOCK))
+		return;
+	if (w->pre || (w->row && !(f & E_ROW))) {
+		/* A block in a row or pre is read inline. */
+		w->space = 1;
+		fr->acts |= A_SPACE;
+		return;
+	}
+	walk_flush(w);
+	fr->acts |= A_BLOCK;
+	if (f & E_ROW) {
+		w->row++;
+		w->cells = 0;
+		w->kind = FETCH_ROW;
+		fr->acts |= A_ROW;
+	} else if (f & E_HEAD) {
+		w->kind = FETCH_HEADING;
+		w->level = e->level;
+	} else if (f & E_PRE) {
+		w->pre++;
+		w->kind = FETCH_CODE;
+		fr->acts |= A_PRE;
+	} else if (f & E_ITEM)
+		w->kind = FETCH_ITEM;
+	else if (w->kind != FETCH_ITEM && w->kind != FETCH_HEADING)
+		w->kind = FETCH_PARA;
+}
+
+static void
+walk_leave(struct walk *w)
+{
+	struct frame *fr = &w->stack[--w->depth];
+
+	if (fr->acts & A_BLOCK)
+		walk_flush(w);
+	if (fr->acts & A_SPACE)
+		w->space = 1;
+	if (fr->acts & A_PRE)
+		w->pre--;
+	if (fr->acts & A_ROW)
+		w->row--;
+	if (fr->acts & A_MAIN)
+		w->in_main--;
+	if (fr->acts & (A_BLOCK | A_ROW)) {
+		w->kind = (enum fetch_kind)fr->kind;
+		w->level = fr->level;
+		w->cells = fr->cells;
+	}
+}
+
+/*
+ * Reads root's subtree into doc's blocks, in document order, without
+ * recursion: an element deeper than FETCH_DEPTH_MAX is read as empty.
+ * 0, or -1 out of memory.
+ */
+static int
+walk_content(struct fetch_doc *doc, xmlNode *root)
+{
+	struct walk *w;
+	xmlNode *n, *parent;
+	const struct elem *e;
+	int rc;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->doc = doc;
+	w->kind = FETCH_PARA;
+	walk_enter(w, root, elem_of(root));
+	parent = root;
+	n = root->children;
+	while (w->stop == 0) {
+		if (n == NULL) {
+			walk_leave(w);
+			if (parent == root)
+				break;
+			n = parent->next;
+			parent = parent->parent;
+			continue;
+		}
+		if (n->type == XML_ELEMENT_NODE) {
+			e = elem_of(n);
+			if (walk_drops(w, n, e != NULL ? e->flags : 0)) {
+				n = n->next;
+				continue;
+			}
+			walk_enter(w, n, e);
+			if (n->children != NULL && w->depth <= FETCH_DEPTH_MAX) {
+				parent = n;
+				n = n->children;
+				continue;
+			}
+			if (n->children != NULL)
+				doc->truncated = 1;
+			walk_leave(w);
+		} else if ((n->type == XML_TEXT_NODE ||
+		    n->type == XML_CDATA_SECTION_NODE) && n->content != NULL)
+			walk_text(w, (const char *)n->content);
+		n = n->next;
+	}
+	if (w->stop == 0)
+		walk_flush(w);
+	rc = w->stop < 0 ? -1 : 0;
+	tbuf_free(&w->cur);
+	free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------ links */
+
+/* 1 when url starts "http://" or "https://" (any case) and a host. */
+static int
+http_url(const char *url)
+{
+	size_t skip;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	return url[skip] != '\0' && strchr("/?#\\", url[skip]) == NULL;
+}
+
+/*
+ * href resolved against base (xmlBuildURI): white space trimmed, tabs and
+ * newlines dropped, other bytes a URL may not hold percent-encoded; the
+ * result absolute http(s), scheme lowercased, fragment dropped, at most
+ * FETCH_URL_MAX bytes. A malloc'd string, or NULL (refused, no memory).
+ */
+static char *
+resolve_url(const char *href, const char *base)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3 * FETCH_URL_MAX + 1], *out = NULL;
+	const unsigned char *s = (const unsigned char *)href;
+	xmlChar *built;
+	size_t len, o = 0, i;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f')
+		s++;
+	len = strlen((const char *)s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == '\f'))
+		len--;
+	if (len == 0 || s[0] == '#' || len > FETCH_URL_MAX)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+			continue;
+		if (s[i] == '%' && !(isxdigit(s[i + 1]) && isxdigit(s[i + 2]))) {
+			memcpy(esc + o, "%25", 3);
+			o += 3;
+		} else if (s[i] <= 0x20 || s[i] >= 0x7f || strchr("\"<>\\^`{|}", s[i])) {
+			esc[o++] = '%';
+			esc[o++] = hex[s[i] >> 4];
+			esc[o++] = hex[s[i] & 15];
+		} else
+			esc[o++] = (char)s[i];
+	}
+	esc[o] = '\0';
+	built = xmlBuildURI((const xmlChar *)esc, (const xmlChar *)base);
+	if (built == NULL)
+		return NULL;
+	len = strcspn((const char *)built, "#");
+	if (len > 0 && len <= FETCH_URL_MAX && http_url((const char *)built) &&
+	    (out = malloc(len + 1)) != NULL) {
+		memcpy(out, built, len);
+		out[len] = '\0';
+		for (i = 0; out[i] != ':'; i++)
+			out[i] = (char)(out[i] >= 'A' && out[i] <= 'Z' ?
+			    out[i] + 32 : out[i]);
+	}
+	xmlFree(built);
+	return out;
+}
+
+static uint32_t
+hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The page's links (a and area with href, not rel=nofollow), each once. */
+static int
+collect_links(struct fetch_doc *doc, xmlNode *top, const char *base)
+{
+	uint32_t *slot;
+	xmlNode *n;
+	const char *href, *rel;
+	char *url;
+	size_t i;
+	int rc = -1;
+
+	if ((slot = calloc(LINK_SLOTS, sizeof(*slot))) == NULL)
+		return -1;
+	if ((doc->links = calloc(FETCH_LINKS_MAX, sizeof(char *))) == NULL)
+		goto out;
+	for (n = top; n != NULL; n = next_node(n, top, 1)) {
+		if (!is_elem(n, "a") && !is_elem(n, "area"))
+			continue;
+		if ((href = attr(n, "href")) == NULL)
+			continue;
+		if ((rel = attr(n, "rel")) != NULL && has_token(rel, "nofollow"))
+			continue;
+		if ((url = resolve_url(href, base)) == NULL)
+			continue;
+		for (i = hash_str(url) % LINK_SLOTS; slot[i] != 0;
+		    i = (i + 1) % LINK_SLOTS)
+			if (strcmp(doc->links[slot[i] - 1], url) == 0)
+				break;
+		if (slot[i] != 0) {
+			free(url);
+			continue;
+		}
+		if (doc->nlinks == FETCH_LINKS_MAX) {
+			free(url);
+			doc->truncated = 1;
+			break;
+		}
+		doc->links[doc->nlinks++] = url;
+		slot[i] = (uint32_t)doc->nlinks;
+	}
+	rc = 0;
+out:
+	free(slot);
+	return rc;
+}
+
+/* ------------------------------------------------------------ metadata */
+
+/* An element's text, collapsed and cut to max; NULL when empty. */
+static char *
+node_text(xmlNode *n, size_t max)
+{
+	xmlChar *raw = xmlNodeGetContent(n);
+	char *s;
+
+	if (raw == NULL)
+		return NULL;
+	s = clean_line((const char *)raw, strlen((const char *)raw),
+	    META_RAW_MAX, max);
+	xmlFree(raw);
+	return s;
+}
+
+/* A language tag: letters, digits, '-' and '_', at most FETCH_LANG_MAX. */
+static char *
+lang_of(const char *v)
+{
+	size_t n;
+
+	if (v == NULL)
+		return NULL;
+	while (*v == ' ')
+		v++;
+	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_");
+	if (n == 0 || n > FETCH_LANG_MAX || (v[n] != '\0' && v[n] != ' '))
+		return NULL;
+	return strndup(v, n);
+}
+
+/* The robots meta's words (name robots or parley, any case). */
+static void
+robots_meta(struct fetch_doc *doc, const xmlNode *n)
+{
+	const char *name = attr(n, "name"), *content = attr(n, "content");
+	char words[256];
+	size_t i;
+
+	if (name == NULL || content == NULL || (strcasecmp(name, "robots") != 0 &&
+	    strcasecmp(name, "parley") != 0))
+		return;
+	for (i = 0; content[i] != '\0' && i < sizeof(words) - 1; i++)
+		words[i] = content[i] == ',' ? ' ' : content[i];
+	words[i] = '\0';
+	if (has_token(words, "noindex") || has_token(words, "none"))
+		doc->noindex = 1;
+	if (has_token(words, "nofollow") || has_token(words, "none"))
+		doc->nofollow = 1;
+}
+
+/*
+ * The page's title, language, robots meta, canonical link and the base
+ * its links resolve against (*base: a malloc'd URL or NULL). 0 or -1.
+ */
+static int
+read_meta(struct fetch_doc *doc, xmlNode *top, const char *base_url,
+    char **base)
+{
+	xmlNode *n;
+	const char *v, *canon = NULL;
+
+	*base = NULL;
+	doc->lang = lang_of(attr(top, "lang"));
+	for (n = top; n != NULL; n = next_node(n, top, 1)) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (doc->title == NULL && is_elem(n, "title"))
+			doc->title = node_text(n, FETCH_TITLE_MAX);
+		else if (*base == NULL && is_elem(n, "base") &&
+		    (v = attr(n, "href")) != NULL)
+			*base = resolve_url(v, base_url);
+		else if (canon == NULL && is_elem(n, "link") &&
+		    has_token(attr(n, "rel"), "canonical"))
+			canon = attr(n, "href");
+		else if (is_elem(n, "meta"))
+			robots_meta(doc, n);
+	}
+	if (canon != NULL)
+		doc->canonical = resolve_url(canon, *base ? *base : base_url);
+	return 0;
+}
+
+/* The first h1's text below top, NULL when none. */
+static char *
+first_h1(xmlNode *top)
+{
+	xmlNode *n;
+
+	for (n = top; n != NULL; n = next_node(n, top, 1))
+		if (is_elem(n, "h1"))
+			return node_text(n, FETCH_TITLE_MAX);
+	return NULL;
+}
+
+int
+html_extract(const char *bytes, size_t len, const char *base_url,
+    const char *charset, struct fetch_doc *doc, const char **why)
+{
+	htmlDocPtr hdoc = NULL;
+	xmlNode *top;
+	char *base = NULL;
+	size_t i;
+	int rc = -1;
+
+	memset(doc, 0, sizeof(*doc));
+	if (len > FETCH_INPUT_MAX) {
+		*why = "html: over 16 MiB";
+		return -1;
+	}
+	xml_quiet();
+	*why = "html: not a document";
+	if (len == 0 || (hdoc = htmlReadMemory(bytes, (int)len, base_url,
+	    charset, HTML_OPTIONS)) == NULL)
+		goto out;
+	if ((top = xmlDocGetRootElement(hdoc)) == NULL)
+		goto out;
+	*why = "html: out of memory";
+	if (read_meta(doc, top, base_url, &base) < 0 ||
+	    collect_links(doc, top, base ? base : base_url) < 0 ||
+	    walk_content(doc, content_root(top)) < 0)
+		goto out;
+	for (i = 0; doc->title == NULL && i < doc->nblocks; i++)
+		if (doc->blocks[i].kind == FETCH_HEADING && doc->blocks[i].level == 1)
+			doc->title = clean_line(doc->blocks[i].text,
+			    doc->blocks[i].len, META_RAW_MAX, FETCH_TITLE_MAX);
+	if (doc->title == NULL)
+		doc->title = first_h1(top);
+	*why = NULL;
+	rc = 0;
+out:
+	free(base);
+	if (hdoc != NULL)
+		xmlFreeDoc(hdoc);
+	if (rc < 0)
+		fetch_doc_free(doc);
+	return rc;
+}
+
+/* ------------------------------------------------------------ lines */
+
+/* The next line of s[*at..len) (CR before LF dropped); 0 at the end. */
+static int
+next_line(const char *s, size_t len, size_t *at, const char **line,
+    size_t *n)
+{
+	const char *nl;
+	size_t rest;
+
+	if (*at >= len)
+		return 0;
+	*line = s + *at;
+	rest = len - *at;
+	nl = memchr(*line, '\n', rest);
+	*n = nl ? (size_t)(nl - *line) : rest;
+	*at += *n + (nl ? 1 : 0);
+	if (*n > 0 && (*line)[*n - 1] == '\r')
+		(*n)--;
+	return 1;
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\f' && s[i] != '\v')
+			return 0;
+	return 1;
+}
+
+/* Skips a UTF-8 byte order mark. */
+static void
+skip_bom(const char **bytes, size_t *len)
+{
+	if (*len >= 3 && memcmp(*bytes, "\xef\xbb\xbf", 3) == 0) {
+		*bytes += 3;
+		*len -= 3;
+	}
+}
+
+int
+text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
+    const char **why)
+{
+	struct tbuf para = { 0 };
+	const char *line;
+	size_t at = 0, n;
+	int r = 0, rc = -1, first = 1;
+
+	memset(doc, 0, sizeof(*doc));
+	skip_bom(&bytes, &len);
+	*why = "text: out of memory";
+	while (r == 0 && next_line(bytes, len, &at, &line, &n)) {
+		if (first && !blank(line, n)) {
+			first = 0;
+			if (n <= TEXT_TITLE_MAX)
+				doc->title = clean_line(line, n, n, FETCH_TITLE_MAX);
+		}
+		if (blank(line, n)) {
+			if (para.len > 0)
+				r = doc_add_block(doc, FETCH_PARA, 0, para.p, para.len);
+			para.len = 0;
+			continue;
+		}
+		if (para.len + n + 1 > FETCH_TEXT_MAX) {
+			doc->truncated = 1;
+			break;
+		}
+		if (tbuf_put(&para, " ", 1) < 0 || tbuf_put(&para, line, n) < 0)
+			goto out;
+	}
+	if (r == 0 && para.len > 0)
+		r = doc_add_block(doc, FETCH_PARA, 0, para.p, para.len);
+	if (r < 0)
+		goto out;
+	*why = NULL;
+	rc = 0;
+out:
+	tbuf_free(&para);
+	if (rc < 0)
+		fetch_doc_free(doc);
+	return rc;
+}
+
+/* ------------------------------------------------------------ markdown */
+
+/* The next occurrence of c in s[from..n), remembered: the searches of a
+ * line start at growing offsets, so each byte is looked at about once. */
+struct md_find {
+	size_t from, at;	/* last searched from, found at (n: none) */
+	int set;
+};
+
+static size_t
+md_find(const char *s, size_t n, size_t from, char c, struct md_find *f)
+{
+	const char *p;
+
+	if (f->set && from >= f->from && from <= f->at)
+		return f->at;
+	p = from < n ? memchr(s + from, c, n - from) : NULL;
+	f->from = from;
+	f->at = p ? (size_t)(p - s) : n;
+	f->set = 1;
+	return f->at;
+}
+
+/* Inline text without its marks: ` ** __ and "![" / "[" / "]" dropped. */
+static int
+md_plain(struct tbuf *out, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '`' || s[i] == '[' || s[i] == ']' ||
+		    (s[i] == '!' && i + 1 < n && s[i + 1] == '['))
+			continue;
+		if ((s[i] == '*' || s[i] == '_') && i + 1 < n && s[i + 1] == s[i]) {
+			i++;
+			continue;
+		}
+		if (tbuf_put(out, s + i, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* 1 when s[0..n) is an autolink's inside: a scheme's URL or an address. */
+static int
+md_autolink(const char *s, size_t n)
+{
+	size_t i, colon = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ' || s[i] == '<')
+			return 0;
+		if (s[i] == ':' && colon == 0)
+			colon = i;
+	}
+	return colon >= 2 || memchr(s, '@', n) != NULL;
+}
+
+/*
+ * A Markdown line's inline text: links and images as their text
+ * ([text](url), [text][ref]), autolinks <http://...> dropped, code-span
+ * backticks and strong marks dropped.
+ */
+static int
+md_inline(struct tbuf *out, const char *s, size_t n)
+{
+	struct md_find close = { 0 }, paren = { 0 }, gt = { 0 };
+	size_t i = 0, j, k, start = 0;
+
+	while (i < n) {
+		if (s[i] == '[') {
+			j = md_find(s, n, i + 1, ']', &close);
+			if (j < n && j + 1 < n && (s[j + 1] == '(' || s[j + 1] == '[')) {
+				k = md_find(s, n, j + 2, s[j + 1] == '(' ? ')' : ']',
+				    s[j + 1] == '(' ? &paren : &close);
+				if (k < n) {
+					/* An image's "!" goes with its brackets. */
+					size_t end = i > start && s[i - 1] == '!' ? i - 1 : i;
+
+					if (md_plain(out, s + start, end - start) < 0 ||
+					    md_plain(out, s + i + 1, j - i - 1) < 0)
+						return -1;
+					i = start = k + 1;
+					continue;
+				}
+			}
+		} else if (s[i] == ']' && i + 1 < n && s[i + 1] == '(') {
+			/* The end of a link whose text held a link (a badge). */
+			k = md_find(s, n, i + 2, ')', &paren);
+			if (k < n) {
+				if (md_plain(out, s + start, i - start) < 0)
+					return -1;
+				i = start = k + 1;
+				continue;
+			}
+		} else if (s[i] == '<') {
+			k = md_find(s, n, i + 1, '>', &gt);
+			if (k < n && k - i <= FETCH_URL_MAX &&
+			    md_autolink(s + i + 1, k - i - 1)) {
+				if (md_plain(out, s + start, i - start) < 0)
+					return -1;
+				i = start = k + 1;
+				continue;
+			}
+		}
+		i++;
+	}
+	return md_plain(out, s + start, n - start);
+}
+
+/* The Markdown reader's state: the open paragraph or item, the fence. */
+struct md {
+	struct fetch_doc *doc;
+	struct tbuf para;	/* the open paragraph or item, inline done */
+	enum fetch_kind kind;	/* FETCH_PARA or FETCH_ITEM */
+	struct tbuf code;	/* the open fenced block */
+	char fence;		/* '`' or '~' inside a fence, else 0 */
+	size_t fence_len;
+	int r;			/* doc_add_block's last: 1 full, -1 no memory */
+};
+
+static void
+md_flush(struct md *m)
+{
+	if (m->para.len > 0 && m->r == 0)
+		m->r = doc_add_block(m->doc, m->kind, 0, m->para.p, m->para.len);
+	m->para.len = 0;
+	m->kind = FETCH_PARA;
+}
+
+static void
+md_add(struct md *m, enum fetch_kind kind, int level, const char *s,
+    size_t n)
+{
+	struct tbuf t = { 0 };
+
+	if (m->r != 0)
+		return;
+	if (md_inline(&t, s, n) < 0)
+		m->r = -1;
+	else if (t.len > 0)
+		m->r = doc_add_block(m->doc, kind, level, t.p, t.len);
+	tbuf_free(&t);
+}
+
+/* The run of c at s's start (n bytes), after at most 3 spaces. */
+static size_t
+md_run(const char *s, size_t n, char c, size_t *indent)
+{
+	size_t i = 0, r = 0;
+
+	while (i < n && i < 3 && s[i] == ' ')
+		i++;
+	*indent = i;
+	while (i + r < n && s[i + r] == c)
+		r++;
+	return r;
+}
+
+/* 1 when the line is c repeated (spaces allowed), at least min times. */
+static int
+md_rule(const char *s, size_t n, char c, size_t min, int spaces)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == c)
+			count++;
+		else if (!(s[i] == ' ' || s[i] == '\t') ||
+		    (!spaces && count > 0 && !blank(s + i, n - i)))
+			return 0;
+	}
+	return count >= min;
+}
+
+/* The list marker's length at s ("- ", "* ", "+ ", "12. ", "3) "), 0. */
+static size_t
+md_item(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 2 && strchr("-*+", s[0]) && (s[1] == ' ' || s[1] == '\t'))
+		return 2;
+	while (i < n && i < 9 && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i > 0 && i + 1 < n && (s[i] == '.' || s[i] == ')') &&
+	    (s[i + 1] == ' ' || s[i + 1] == '\t'))
+		return i + 2;
+	return 0;
+}
+
+/* A table's delimiter row ("|---|:--:|"). */
+static int
+md_table_rule(const char *s, size_t n)
+{
+	return memchr(s, '|', n) != NULL && memchr(s, '-', n) != NULL &&
+	    strspn(s, "|-: \t") >= n;
+}
+
+/* A front matter at the top ("---" or "+++" lines around it): its end,
+ * 0 when none; its "title:" or "title =" into doc->title. */
+static size_t
+md_front_matter(struct fetch_doc *doc, const char *s, size_t len)
+{
+	const char *line, *v;
+	size_t at = 0, n, vn, i;
+	char mark;
+
+	if (!next_line(s, len, &at, &line, &n) || n != 3 ||
+	    (memcmp(line, "---", 3) != 0 && memcmp(line, "+++", 3) != 0))
+		return 0;
+	mark = line[0];
+	while (next_line(s, len, &at, &line, &n)) {
+		if (n == 3 && (memcmp(line, mark == '-' ? "---" : "+++", 3) == 0 ||
+		    (mark == '-' && memcmp(line, "...", 3) == 0)))
+			return at;
+		if (doc->title != NULL || n < 6 || strncasecmp(line, "title", 5) != 0)
+			continue;
+		for (i = 5; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+			;
+		if (i == n || (line[i] != ':' && line[i] != '='))
+			continue;
+		for (v = line + i + 1, vn = n - i - 1; vn > 0 && (*v == ' ' || *v == '\t'); v++, vn--)
+			;
+		while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+			vn--;
+		if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {
+			v++;
+			vn -= 2;
+		}
+		doc->title = clean_line(v, vn, vn, FETCH_TITLE_MAX);
+	}
+	free(doc->title);
+	doc->title = NULL;
+	return 0;
+}
+
+/* One line outside a fence. */
+static void
+md_line(struct md *m, const char *s, size_t n)
+{
+	const char *close;
+	size_t indent, run, mark;
+
+	while (1) {		/* block quotes: their marks dropped */
+		for (indent = 0; indent < n && indent < 3 && s[indent] == ' ';)
+			indent++;
+		if (indent >= n || s[indent] != '>')
+			break;
+		s += indent + 1;
+		n -= indent + 1;
+		if (n > 0 && s[0] == ' ') {
+			s++;
+			n--;
+		}
+	}
+	if (blank(s, n)) {
+		md_flush(m);
+		return;
+	}
+	if (((run = md_run(s, n, '`', &indent)) >= 3 &&
+	    memchr(s + indent + run, '`', n - indent - run) == NULL) ||
+	    (run = md_run(s, n, '~', &indent)) >= 3) {
+		md_flush(m);
+		m->fence = s[indent];
+		m->fence_len = run;
+		m->code.len = 0;
+		return;
+	}
+	if ((run = md_run(s, n, '#', &indent)) >= 1 && run <= 6 &&
+	    (indent + run == n || s[indent + run] == ' ' || s[indent + run] == '\t')) {
+		size_t a = indent + run, b = n;
+
+		md_flush(m);
+		while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+			b--;
+		while (b > a && s[b - 1] == '#')	/* a closing sequence */
+			b--;
+		if (b < n && b > a && s[b - 1] != ' ' && s[b - 1] != '\t')
+			b = n;		/* "C#": not a closing sequence */
+		md_add(m, FETCH_HEADING, (int)run, s + a, b - a);
+		return;
+	}
+	if (m->para.len > 0 && m->kind == FETCH_PARA &&
+	    (md_rule(s, n, '=', 1, 0) || md_rule(s, n, '-', 1, 0))) {
+		if (m->r == 0)
+			m->r = doc_add_block(m->doc, FETCH_HEADING,
+			    md_rule(s, n, '=', 1, 0) ? 1 : 2, m->para.p, m->para.len);
+		m->para.len = 0;
+		return;
+	}
+	if (md_rule(s, n, '-', 3, 1) || md_rule(s, n, '*', 3, 1) ||
+	    md_rule(s, n, '_', 3, 1)) {
+		md_flush(m);
+		return;
+	}
+	for (indent = 0; indent < n && (s[indent] == ' ' || s[indent] == '\t');)
+		indent++;
+	if (n - indent >= 2 && s[indent] == '[' &&
+	    (close = memchr(s + indent, ']', n - indent)) != NULL &&
+	    close + 1 < s + n && close[1] == ':')
+		return;			/* a link reference definition */
+	if (md_table_rule(s, n))
+		return;
+	if ((mark = md_item(s + indent, n - indent)) > 0) {
+		md_flush(m);
+		m->kind = FETCH_ITEM;
+		s += indent + mark;
+		n -= indent + mark;
+	}
+	if (m->r != 0)
+		return;
+	if (m->para.len > 0 && tbuf_put(&m->para, " ", 1) < 0)
+		m->r = -1;
+	else if (m->para.len + n > FETCH_TEXT_MAX) {
+		m->doc->truncated = 1;
+		m->r = 1;
+	} else if (md_inline(&m->para, s, n) < 0)
+		m->r = -1;
+}
+
+int
+md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
+    const char **why)
+{
+	struct md m;
+	const char *line;
+	size_t at, n, indent, run, i;
+	int rc = -1;
+
+	memset(doc, 0, sizeof(*doc));
+	memset(&m, 0, sizeof(m));
+	m.doc = doc;
+	m.kind = FETCH_PARA;
+	skip_bom(&bytes, &len);
+	at = md_front_matter(doc, bytes, len);
+	while (m.r == 0 && next_line(bytes, len, &at, &line, &n)) {
+		if (m.fence == 0) {
+			md_line(&m, line, n);
+			continue;
+		}
+		run = md_run(line, n, m.fence, &indent);
+		if (run >= m.fence_len && blank(line + indent + run,
+		    n - indent - run)) {
+			if (m.code.len > 0)
+				m.r = doc_add_block(doc, FETCH_CODE, 0, m.code.p,
+				    m.code.len);
+			m.fence = 0;
+			continue;
+		}
+		if (m.code.len + n + 1 > FETCH_TEXT_MAX) {
+			doc->truncated = 1;
+			m.r = 1;
+		} else if (tbuf_put(&m.code, line, n) < 0 ||
+		    tbuf_put(&m.code, "\n", 1) < 0)
+			m.r = -1;
+	}
+	if (m.fence != 0 && m.code.len > 0 && m.r == 0)
+		m.r = doc_add_block(doc, FETCH_CODE, 0, m.code.p, m.code.len);
+	md_flush(&m);
+	if (m.r < 0) {
+		*why = "markdown: out of memory";
+		goto out;
+	}
+	for (i = 0; doc->title == NULL && i < doc->nblocks; i++)
+		if (doc->blocks[i].kind == FETCH_HEADING && doc->blocks[i].level == 1)
+			doc->title = clean_line(doc->blocks[i].text,
+			    doc->blocks[i].len, META_RAW_MAX, FETCH_TITLE_MAX);
+	*why = NULL;
+	rc = 0;
+out:
+	tbuf_free(&m.para);
+	tbuf_free(&m.code);
+	if (rc < 0)
+		fetch_doc_free(doc);
+	return rc;
+}

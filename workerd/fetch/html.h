@@ -1,0 +1,115 @@
+/*
+ * A fetched or uploaded document as the knowledge base reads it: bytes in
+ * (an HTML page, a Markdown or a plain-text file), a struct fetch_doc out
+ * (title, language, canonical URL, robots meta, the page's links and its
+ * readable text as ordered blocks: headings and body blocks), which the
+ * chunker (chunk.h) splits. No I/O: the fetcher hands the bytes it got and
+ * the URL it got them from. The HTML is parsed by libxml2's HTML parser
+ * (no network, errors silenced, recovering from broken markup), the
+ * page's boilerplate (scripts, menus, headers and footers, cookie banners,
+ * hidden elements ...) dropped; Markdown and plain text by line rules.
+ *
+ * Everything a page controls is bounded: the text kept (FETCH_TEXT_MAX),
+ * the blocks, the links, the walk's depth, the title and URL lengths.
+ * A bound reached keeps what came before it and sets doc->truncated.
+ * The text out is valid UTF-8 whatever came in (U+FFFD for invalid bytes,
+ * control characters but tab and newline dropped).
+ */
+#ifndef PARLEY_FETCH_HTML_H
+#define PARLEY_FETCH_HTML_H
+
+#include <stddef.h>
+
+#define FETCH_INPUT_MAX		(16u << 20)	/* bytes html_extract reads */
+#define FETCH_TEXT_MAX		(4u << 20)	/* bytes of block text kept */
+#define FETCH_BLOCKS_MAX	100000		/* blocks kept */
+#define FETCH_LINKS_MAX		2000		/* links kept */
+#define FETCH_DEPTH_MAX		256		/* element depth walked */
+#define FETCH_TITLE_MAX		512		/* bytes of the title */
+#define FETCH_URL_MAX		2048		/* bytes of a link or canonical */
+#define FETCH_LANG_MAX		35		/* bytes of the language tag */
+
+enum fetch_kind {
+	FETCH_HEADING,		/* a heading, level 1-6 */
+	FETCH_PARA,		/* a paragraph (or any other body text) */
+	FETCH_ITEM,		/* a list item (li, dt, dd) */
+	FETCH_ROW,		/* a table row, cells joined by " | " */
+	FETCH_CODE,		/* preformatted: its newlines kept */
+};
+
+struct fetch_block {
+	enum fetch_kind kind;
+	int level;		/* 1-6 for a heading, 0 otherwise */
+	char *text;		/* NUL-ended UTF-8, white space collapsed (not in code) */
+	size_t len;		/* strlen(text), > 0 */
+};
+
+struct fetch_doc {
+	char *title;		/* <title>, else the first h1; NULL when none */
+	char *lang;		/* <html lang>, NULL when none */
+	char *canonical;	/* <link rel=canonical>, absolute http(s); NULL */
+	int noindex;		/* robots meta: do not index this page */
+	int nofollow;		/* robots meta: do not follow its links */
+	char **links;		/* absolute http(s) URLs, no fragment, each once */
+	size_t nlinks;
+	struct fetch_block *blocks;	/* the readable text, in order */
+	size_t nblocks;
+	size_t text_bytes;	/* sum of the blocks' len */
+	int truncated;		/* a bound cut the text, blocks or links */
+};
+
+/*
+ * Reads an HTML page of len bytes (at most FETCH_INPUT_MAX) fetched from
+ * base_url (absolute http(s), what links resolve against unless the page
+ * has a <base href>; NULL: links are dropped). charset: the one of the
+ * HTTP Content-Type, NULL when none (the page's <meta charset> is then
+ * honoured, else libxml2's guess). The text is taken from the first
+ * <main>, <article> or role="main" element when the page has one, else
+ * from <body>, without boilerplate (internals.md lists what is dropped).
+ * Links come from the whole page (nav included, rel=nofollow excepted):
+ * resolved with xmlBuildURI, http and https only, fragment dropped, at
+ * most FETCH_LINKS_MAX, each once. 0 with *doc filled (free it with
+ * fetch_doc_free, even when it holds no block), or -1 with *doc zeroed
+ * and *why a static reason ("html: ...").
+ */
+int html_extract(const char *bytes, size_t len, const char *base_url,
+    const char *charset, struct fetch_doc *doc, const char **why);
+
+/*
+ * Reads a Markdown file (UTF-8): front matter ("---" or "+++" fenced at
+ * the top) dropped but for its title, ATX ("# ...") and setext headings,
+ * paragraphs, list items, fenced code (``` or ~~~, newlines kept);
+ * links' and images' text kept, their URLs, reference definitions and
+ * autolinks dropped, code-span backticks and ** __ dropped. Title: the
+ * front matter's "title:", else the first level-1 heading. No links are
+ * collected. 0 with *doc filled (fetch_doc_free), or -1 with *why.
+ */
+int md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
+    const char **why);
+
+/*
+ * Reads a plain-text file (UTF-8): paragraphs at blank lines, white
+ * space collapsed within each; the title is the first line when it is
+ * at most 120 bytes. 0 with *doc filled (fetch_doc_free), or -1 with
+ * *why.
+ */
+int text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
+    const char **why);
+
+/* Frees what a doc holds and zeroes it; a zeroed doc is fine. */
+void fetch_doc_free(struct fetch_doc *doc);
+
+/*
+ * Writes src's len bytes to dst as valid UTF-8: a byte that does not
+ * start a valid sequence (overlong, surrogate, past U+10FFFF, cut) is
+ * U+FFFD, C0 controls but tab and newline and DEL are dropped (CR too).
+ * dst must hold 3 * len + 1 bytes; it is NUL-ended. Returns the bytes
+ * written (the NUL not counted).
+ */
+size_t fetch_utf8_clean(char *dst, const char *src, size_t len);
+
+/* The length of the longest prefix of s[0..len) that ends on a UTF-8
+ * character boundary (len when s[len] does not continue a sequence). */
+size_t fetch_utf8_cut(const char *s, size_t len);
+
+#endif
