@@ -29,7 +29,7 @@ FUZZCC   ?= clang
 PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # -pthread: workerd hashes dashboard passwords on threads (hashpool.c).
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lstemmer -pthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lstemmer -lm -pthread
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
@@ -278,7 +278,16 @@ cluster-test: deps-test all
 	PARLEY_BIN=$$PWD/bin PARLEY_CLUSTER_FULL=1 node --test --test-concurrency=1 tests/cluster/*.test.mjs
 
 bench: deps-bench all
+	@$(MAKE) --no-print-directory $(KBEVAL)
 	scripts/bench.sh
+
+# The knowledge search's evaluation driver (tests/bench/kbeval.c): storaged's
+# index on a temporary store, for the bench's knowledge section.
+KBEVAL := build/release/bench/kbeval
+$(call objs,release,tests/bench/kbeval.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
+$(KBEVAL): $(call objs,release,tests/bench/kbeval.c $(call with_shared,storaged))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 # tests/integration/webhooks-durability.test.mjs at the issue's figures.
 soak: test-build-node

@@ -133,6 +133,19 @@ proto_hex_decode(const char *in, void *out, size_t n)
 /* ---------------------------------------------------------------- byte order */
 
 void
+proto_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+uint16_t
+proto_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+void
 proto_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;

@@ -49,6 +49,8 @@ int proto_hex_decode(const char *in, void *out, size_t n);
 int proto_hex_digit(int ch);
 
 /* ---- big-endian byte order (keys and records that sort as bytes) ---- */
+void proto_put_be16(uint8_t *p, uint16_t v);	/* p[0..2) = v */
+uint16_t proto_get_be16(const uint8_t *p);	/* v from p[0..2) */
 void proto_put_be32(uint8_t *p, uint32_t v);	/* p[0..4) = v */
 uint32_t proto_get_be32(const uint8_t *p);	/* v from p[0..4) */
 void proto_put_be64(uint8_t *p, uint64_t v);	/* p[0..8) = v */

@@ -5,6 +5,7 @@
 #include "agentmsg.h"
 #include "hookmsg.h"
 #include "inboxmsg.h"
+#include "kbmsg.h"
 #include "keymsg.h"
 #include "mailmsg.h"
 #include "orgmsg.h"
@@ -29,6 +30,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_invite_layout,
 	&st_dsess_layout,
 	&st_wsess_layout,
+	&st_kbchunk_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -94,6 +94,8 @@ export const SCHEMAS = {
   st_dsess: {},
   // A visitor session: storaged's alone, never shown.
   st_wsess: {},
+  // A knowledge chunk: storaged's index alone; not yet shown by a route.
+  st_kbchunk: {},
 };
 
 // Which rows each view shows.

@@ -712,6 +712,12 @@ const struct store_db store_dbs[NDBS] = {
 	{ "feedback_counts", offsetof(struct store, feedback_counts) },
 	/* a visitor session's conversations (issue 26) */
 	{ "wsess_convs", offsetof(struct store, wsess_convs) },
+	/* the knowledge base (kbindex.c) */
+	{ "kb_chunks", offsetof(struct store, kb_chunks) },
+	{ "kb_post", offsetof(struct store, kb_post) },
+	{ "kb_terms", offsetof(struct store, kb_terms) },
+	{ "kb_stats", offsetof(struct store, kb_stats) },
+	{ "kb_source", offsetof(struct store, kb_source) },
 };
 
 MDB_dbi *

@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		68
+#define NDBS		73
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -181,6 +181,12 @@ struct store {
 	MDB_dbi feedback_counts;	/* org NUL widget NUL agent -> counts */
 	/* wsconvstore.c: a visitor session's conversations (issue 26) */
 	MDB_dbi wsess_convs;	/* token hash | u64 started_at | conv id -> () */
+	/* kbindex.c: the knowledge base's chunks and lexical index */
+	MDB_dbi kb_chunks;	/* u64 id -> chunk */
+	MDB_dbi kb_post;	/* org NUL term NUL u64 id -> counts, lengths */
+	MDB_dbi kb_terms;	/* org NUL term -> u32 chunks */
+	MDB_dbi kb_stats;	/* org -> u32 chunks, u64 words per field */
+	MDB_dbi kb_source;	/* source id NUL u64 id -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -8,9 +8,11 @@
 // OR of the question's words, with the unicode61 tokenizer and with porter
 // stemming, run in one sqlite3 process. Another engine is one more
 // evaluate(name, searchFn) line, searchFn(query, k) resolving to chunk ids
-// (or {id, score}) best first.
+// (or {id, score}) best first. With --kbeval BIN, Parley's own index
+// (storaged/kbindex.c, driven by tests/bench/kbeval.c) is the third
+// engine, on the same chunks.
 //
-//   node tests/bench/knowledge/search-eval.mjs --chunks FILE.jsonl --questions FILE.json [--out FILE.json] [--list]
+//   node tests/bench/knowledge/search-eval.mjs --chunks FILE.jsonl --questions FILE.json [--kbeval BIN] [--out FILE.json] [--list]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -129,7 +131,19 @@ async function evaluate(name, searchFn) {
 
 const t0 = Date.now();
 for (const [name, fn] of fts5Runs()) await evaluate(name, fn);
-// Parley's search, once it exists: await evaluate('parley', (q, k) => ...);
+if (a.kbeval) {
+  // Every question in one run of the driver: a line of "id<TAB>score"
+  // pairs per question, in order; its times on standard error.
+  const r = spawnSync(a.kbeval, [a.chunks, String(K)], { input: questions.map((q) => q.q.replace(/\s+/g, ' ')).join('\n') + '\n', encoding: 'utf8' });
+  if (r.status !== 0) die(`kbeval: ${r.stderr || r.error}`);
+  process.stderr.write(r.stderr);
+  const lines = r.stdout.split('\n');
+  const found = new Map(questions.map((q, i) => [q.q, lines[i] === '-' ? [] : lines[i].split(' ').map((h) => {
+    const [id, score] = h.split('\t');
+    return { id, score: Number(score) };
+  })]));
+  await evaluate('parley', (q) => found.get(q));
+}
 
 const f = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const nAns = questions.filter((q) => q.kind !== 'unanswerable').length;

@@ -1,0 +1,656 @@
+/*
+ * The knowledge base's lexical index (see kbindex.h): a chunk's words
+ * counted per field and written as postings, removed the same way (its
+ * words analysed again: the analysis is deterministic), and a search
+ * scored with BM25F from the postings alone, best k kept in a heap.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "kbindex.h"
+#include "outbox.h"
+#include "util.h"
+
+#define KB_SEQ_KEY	"kb_seq"
+#define KB_FIELDS	3		/* title, headings, text */
+#define KB_TERM_MAX	64		/* bytes: analyze.h's bound */
+#define KB_POST_LEN	(2 * 2 * KB_FIELDS)	/* u16 counts, u16 lengths */
+#define KB_STATS_LEN	(4 + 8 * KB_FIELDS)
+#define KB_KEY_MAX	(ST_WHO_ORG_MAX + 1 + KB_TERM_MAX + 1 + 8)
+#define KB_SRC_KEY_LEN	(ST_ID_HEX + 1 + 8)
+/* Postings of one term read at most by a search. */
+#define KB_POSTINGS_MAX	200000
+
+/*
+ * BM25F: a field's weight and length normalisation, and k1. Titles and
+ * headings name what a chunk is about in few words.
+ */
+static const double kb_weight[KB_FIELDS] = { 3.0, 2.0, 1.0 };
+static const double kb_b[KB_FIELDS] = { 0.5, 0.5, 0.75 };
+#define KB_K1		1.2
+
+/* One distinct term of a text and its count in each field. */
+struct kb_term {
+	char t[KB_TERM_MAX];
+	uint8_t len;
+	uint16_t tf[KB_FIELDS];
+};
+
+struct kb_terms {
+	struct kb_term *v;
+	size_t n, cap;
+	int field;
+	int oom;
+	uint32_t words[KB_FIELDS];	/* terms emitted per field */
+};
+
+struct kb_stats {
+	uint32_t n;
+	uint64_t words[KB_FIELDS];
+};
+
+static uint16_t
+cap16(uint32_t n)
+{
+	return n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
+/* ------------------------------------------------------- a text's terms */
+
+static int
+terms_emit(void *arg, const char *term, size_t tlen, uint32_t pos)
+{
+	struct kb_terms *ts = arg;
+	struct kb_term *nv;
+
+	(void)pos;
+	if (tlen == 0 || tlen > KB_TERM_MAX)
+		return 0;
+	ts->words[ts->field]++;
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap ? 2 * ts->cap : 64;
+		if ((nv = reallocarray(ts->v, ts->cap, sizeof(*nv))) == NULL) {
+			ts->oom = 1;
+			return -1;
+		}
+		ts->v = nv;
+	}
+	memset(&ts->v[ts->n], 0, sizeof(ts->v[ts->n]));
+	memcpy(ts->v[ts->n].t, term, tlen);
+	ts->v[ts->n].len = (uint8_t)tlen;
+	ts->v[ts->n].tf[ts->field] = 1;
+	ts->n++;
+	return 0;
+}
+
+static int
+term_cmp(const void *a, const void *b)
+{
+	const struct kb_term *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->t, y->t, n);
+
+	return c != 0 ? c : (int)x->len - (int)y->len;
+}
+
+/* Sorts ts and folds equal terms into one, their counts added. */
+static void
+terms_fold(struct kb_terms *ts)
+{
+	size_t i, o = 0;
+	int f;
+
+	if (ts->n == 0)
+		return;
+	qsort(ts->v, ts->n, sizeof(ts->v[0]), term_cmp);
+	for (i = 1; i < ts->n; i++) {
+		if (term_cmp(&ts->v[o], &ts->v[i]) == 0) {
+			for (f = 0; f < KB_FIELDS; f++)
+				ts->v[o].tf[f] = cap16((uint32_t)ts->v[o].tf[f] +
+				    ts->v[i].tf[f]);
+			continue;
+		}
+		ts->v[++o] = ts->v[i];
+	}
+	ts->n = o + 1;
+}
+
+/*
+ * The distinct terms of chunk c's three fields, analysed as its
+ * language. 0, or -1 with t failed (out of memory).
+ */
+static int
+chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
+    struct kb_terms *ts)
+{
+	const char *field[KB_FIELDS] = { c->title, c->headings, c->text };
+	struct analyzer *an;
+	uint32_t left = KB_TERMS_MAX;
+	int f, got;
+
+	memset(ts, 0, sizeof(*ts));
+	if ((an = analyzer_new(c->lang)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	for (f = 0; f < KB_FIELDS && left > 0; f++) {
+		ts->field = f;
+		got = analyze(an, field[f] ? field[f] : "",
+		    field[f] ? strlen(field[f]) : 0, 0, left, terms_emit, ts);
+		if (got < 0)
+			break;
+		left -= (uint32_t)got;
+	}
+	analyzer_free(an);
+	if (ts->oom) {
+		free(ts->v);
+		ts->v = NULL;
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	}
+	terms_fold(ts);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* org NUL term NUL, then the id when there is one: the key's length. */
+static size_t
+post_key(uint8_t k[KB_KEY_MAX], const char *org, const char *term,
+    size_t tlen, const uint64_t *id)
+{
+	size_t olen = strlen(org), n = 0;
+
+	memcpy(k, org, olen);
+	n = olen;
+	k[n++] = 0;
+	memcpy(k + n, term, tlen);
+	n += tlen;
+	k[n++] = 0;
+	if (id != NULL) {
+		proto_put_be64(k + n, *id);
+		n += 8;
+	}
+	return n;
+}
+
+static void
+src_key(uint8_t k[KB_SRC_KEY_LEN], const char *source, uint64_t id)
+{
+	memset(k, 0, KB_SRC_KEY_LEN);
+	memcpy(k, source, strnlen(source, ST_ID_HEX));
+	proto_put_be64(k + ST_ID_HEX + 1, id);
+}
+
+/* ---------------------------------------------------------- statistics */
+
+/* org's statistics into s (zero when it has none). 0, or -1. */
+static int
+stats_get(struct store_txn *t, const char *org, struct kb_stats *s)
+{
+	const uint8_t *p;
+	MDB_val v;
+	int rc, f;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = db_get(t, t->st->kb_stats, org, strlen(org), &v,
+	    "get knowledge stats")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size != KB_STATS_LEN) {
+		rec_corrupt(t, "knowledge stats");
+		return -1;
+	}
+	p = v.mv_data;
+	s->n = proto_get_be32(p);
+	for (f = 0; f < KB_FIELDS; f++)
+		s->words[f] = proto_get_be64(p + 4 + 8 * f);
+	return 0;
+}
+
+static void
+stats_put(struct store_txn *t, const char *org, const struct kb_stats *s)
+{
+	uint8_t v[KB_STATS_LEN];
+	int f;
+
+	if (s->n == 0) {
+		db_del_quiet(t, t->st->kb_stats, org, strlen(org),
+		    "delete knowledge stats");
+		return;
+	}
+	proto_put_be32(v, s->n);
+	for (f = 0; f < KB_FIELDS; f++)
+		proto_put_be64(v + 4 + 8 * f, s->words[f]);
+	db_put(t, t->st->kb_stats, org, strlen(org), v, sizeof(v),
+	    "put knowledge stats");
+}
+
+/* Adds d (1 or -1) to term's count of chunks in org. */
+static void
+df_add(struct store_txn *t, const char *org, const struct kb_term *term,
+    int d)
+{
+	uint8_t k[KB_KEY_MAX], v[4];
+	uint32_t df = 0;
+	size_t klen;
+	MDB_val cur;
+	int rc;
+
+	klen = post_key(k, org, term->t, term->len, NULL) - 1;
+	if ((rc = db_get(t, t->st->kb_terms, k, klen, &cur,
+	    "get knowledge term")) < 0)
+		return;
+	if (rc == 0) {
+		if (cur.mv_size != 4) {
+			rec_corrupt(t, "knowledge term");
+			return;
+		}
+		df = proto_get_be32(cur.mv_data);
+	}
+	if (d < 0 && df <= 1) {
+		db_del_quiet(t, t->st->kb_terms, k, klen,
+		    "delete knowledge term");
+		return;
+	}
+	proto_put_be32(v, d < 0 ? df - 1 : df + 1);
+	db_put(t, t->st->kb_terms, k, klen, v, sizeof(v),
+	    "put knowledge term");
+}
+
+/* ------------------------------------------------------ add and remove */
+
+static void
+post_value(uint8_t v[KB_POST_LEN], const struct kb_term *term,
+    const uint32_t words[KB_FIELDS])
+{
+	int f;
+
+	for (f = 0; f < KB_FIELDS; f++) {
+		proto_put_be16(v + 2 * f, term->tf[f]);
+		proto_put_be16(v + 2 * (KB_FIELDS + f), cap16(words[f]));
+	}
+}
+
+int
+kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
+{
+	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], v[KB_POST_LEN], ik[8];
+	struct kb_terms ts;
+	struct kb_stats s;
+	const char *why;
+	size_t i;
+	int f;
+
+	if (t->err)
+		return -1;
+	if (c->org[0] == '\0' || strlen(c->source_id) != ST_ID_HEX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "chunk: no organisation or source"), -1;
+	if (chunk_terms(t, c, &ts) < 0)
+		return -1;
+	c->len_title = ts.words[0];
+	c->len_headings = ts.words[1];
+	c->len_text = ts.words[2];
+	c->created_at = store_now(t->st);
+	if ((why = rl_invalid(&st_kbchunk_layout, c)) != NULL) {
+		free(ts.v);
+		return store_fail(t, PROTO_E_INVALID, why), -1;
+	}
+	if ((*id = outq_seq_next(t, KB_SEQ_KEY)) == 0 ||
+	    stats_get(t, c->org, &s) < 0) {
+		free(ts.v);
+		return -1;
+	}
+	proto_put_be64(ik, *id);
+	rec_put_rows(t, t->st->kb_chunks, ik, sizeof(ik), &st_kbchunk_layout,
+	    c, "put knowledge chunk");
+	src_key(sk, c->source_id, *id);
+	db_put(t, t->st->kb_source, sk, sizeof(sk), "", 0,
+	    "put knowledge source entry");
+	for (i = 0; i < ts.n && !t->err; i++) {
+		post_value(v, &ts.v[i], ts.words);
+		db_put(t, t->st->kb_post, k,
+		    post_key(k, c->org, ts.v[i].t, ts.v[i].len, id), v,
+		    sizeof(v), "put knowledge posting");
+		df_add(t, c->org, &ts.v[i], 1);
+	}
+	free(ts.v);
+	s.n++;
+	for (f = 0; f < KB_FIELDS; f++)
+		s.words[f] += ts.words[f];
+	stats_put(t, c->org, &s);
+	return t->err ? -1 : 0;
+}
+
+int
+kb_chunk_get(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
+{
+	uint8_t ik[8];
+	MDB_val v;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	proto_put_be64(ik, id);
+	if ((rc = db_get(t, t->st->kb_chunks, ik, sizeof(ik), &v,
+	    "get knowledge chunk")) != 0)
+		return rc;
+	return rec_dec_rows(t, &v, &st_kbchunk_layout, c, "knowledge chunk");
+}
+
+int
+kb_chunk_remove(struct store_txn *t, uint64_t id)
+{
+	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], ik[8];
+	struct st_kbchunk c;
+	struct kb_terms ts;
+	struct kb_stats s;
+	size_t i;
+	int rc, f;
+
+	if ((rc = kb_chunk_get(t, id, &c)) != 0)
+		return rc;
+	if (chunk_terms(t, &c, &ts) < 0 || stats_get(t, c.org, &s) < 0)
+		goto done;
+	for (i = 0; i < ts.n && !t->err; i++) {
+		db_del_quiet(t, t->st->kb_post, k,
+		    post_key(k, c.org, ts.v[i].t, ts.v[i].len, &id),
+		    "delete knowledge posting");
+		df_add(t, c.org, &ts.v[i], -1);
+	}
+	if (s.n > 0)
+		s.n--;
+	for (f = 0; f < KB_FIELDS; f++) {
+		uint32_t w = f == 0 ? c.len_title : f == 1 ? c.len_headings :
+		    c.len_text;
+		s.words[f] = s.words[f] > w ? s.words[f] - w : 0;
+	}
+	stats_put(t, c.org, &s);
+	src_key(sk, c.source_id, id);
+	db_del_quiet(t, t->st->kb_source, sk, sizeof(sk),
+	    "delete knowledge source entry");
+	proto_put_be64(ik, id);
+	db_del(t, t->st->kb_chunks, ik, sizeof(ik), "delete knowledge chunk");
+done:
+	free(ts.v);
+	st_kbchunk_free(&c);
+	return t->err ? -1 : 0;
+}
+
+int
+kb_source_clear(struct store_txn *t, const char *source, uint32_t max,
+    int *left)
+{
+	uint8_t probe[KB_SRC_KEY_LEN];
+	uint64_t ids[256];
+	uint32_t n, i, done = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*left = 0;
+	src_key(probe, source, 0);
+	while (!t->err && done < max) {
+		n = 0;
+		if ((cur = txn_seek(t, t->st->kb_source, probe, ST_ID_HEX + 1,
+		    &k, &v, &rc)) == NULL)
+			return -1;
+		while (rc == 0 && n < 256 && done + n < max &&
+		    k.mv_size == KB_SRC_KEY_LEN &&
+		    memcmp(k.mv_data, probe, ST_ID_HEX + 1) == 0) {
+			ids[n++] = proto_get_be64((uint8_t *)k.mv_data +
+			    ST_ID_HEX + 1);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		*left = rc == 0 && k.mv_size == KB_SRC_KEY_LEN &&
+		    memcmp(k.mv_data, probe, ST_ID_HEX + 1) == 0;
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return txn_lmdb(t, rc, "walk knowledge source"), -1;
+		for (i = 0; i < n; i++)
+			if (kb_chunk_remove(t, ids[i]) < 0)
+				return -1;
+		done += n;
+		if (n == 0 || !*left)
+			break;
+	}
+	return t->err ? -1 : 0;
+}
+
+uint32_t
+kb_chunk_count(struct store_txn *t, const char *org)
+{
+	struct kb_stats s;
+
+	return stats_get(t, org, &s) < 0 ? 0 : s.n;
+}
+
+/* ---------------------------------------------------------------- search */
+
+/* Scores by chunk id, open addressing (a power of two, half full). */
+struct kb_acc {
+	uint64_t *id;		/* 0: empty (ids start at 1) */
+	double *score;
+	size_t cap, n;
+};
+
+static int
+acc_grow(struct kb_acc *a)
+{
+	struct kb_acc b;
+	size_t i, j;
+
+	b.cap = a->cap ? 2 * a->cap : 1024;
+	b.n = a->n;
+	b.id = calloc(b.cap, sizeof(*b.id));
+	b.score = calloc(b.cap, sizeof(*b.score));
+	if (b.id == NULL || b.score == NULL) {
+		free(b.id);
+		free(b.score);
+		return -1;
+	}
+	for (i = 0; i < a->cap; i++) {
+		if (a->id[i] == 0)
+			continue;
+		for (j = (a->id[i] * 0x9e3779b97f4a7c15ull) >> 20 & (b.cap - 1);
+		    b.id[j] != 0; j = (j + 1) & (b.cap - 1))
+			;
+		b.id[j] = a->id[i];
+		b.score[j] = a->score[i];
+	}
+	free(a->id);
+	free(a->score);
+	*a = b;
+	return 0;
+}
+
+static int
+acc_add(struct kb_acc *a, uint64_t id, double s)
+{
+	size_t j;
+
+	if (2 * (a->n + 1) > a->cap && acc_grow(a) < 0)
+		return -1;
+	for (j = (id * 0x9e3779b97f4a7c15ull) >> 20 & (a->cap - 1);
+	    a->id[j] != 0 && a->id[j] != id; j = (j + 1) & (a->cap - 1))
+		;
+	if (a->id[j] == 0) {
+		a->id[j] = id;
+		a->n++;
+	}
+	a->score[j] += s;
+	return 0;
+}
+
+/* One posting's BM25F part, given the term's idf and the averages. */
+static double
+post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
+{
+	double tf = 0, len;
+	int f;
+
+	for (f = 0; f < KB_FIELDS; f++) {
+		len = proto_get_be16(v + 2 * (KB_FIELDS + f));
+		tf += kb_weight[f] * proto_get_be16(v + 2 * f) /
+		    (1 - kb_b[f] + kb_b[f] * len / avg[f]);
+	}
+	return idf * tf / (KB_K1 + tf);
+}
+
+/* Adds term's postings in org to a. 0, or -1 (t failed). */
+static int
+score_term(struct store_txn *t, const char *org, const struct kb_term *term,
+    const struct kb_stats *s, const double avg[KB_FIELDS], struct kb_acc *a)
+{
+	uint8_t probe[KB_KEY_MAX];
+	size_t plen = post_key(probe, org, term->t, term->len, NULL);
+	uint32_t df = 0, seen = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	double idf;
+	int rc;
+
+	if ((rc = db_get(t, t->st->kb_terms, probe, plen - 1, &v,
+	    "get knowledge term")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size == 4)
+		df = proto_get_be32(v.mv_data);
+	idf = log(1 + (s->n - df + 0.5) / (df + 0.5));
+	if ((cur = txn_seek(t, t->st->kb_post, probe, plen, &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	while (rc == 0 && seen++ < KB_POSTINGS_MAX &&
+	    k.mv_size == plen + 8 && memcmp(k.mv_data, probe, plen) == 0) {
+		if (v.mv_size == KB_POST_LEN &&
+		    acc_add(a, proto_get_be64((uint8_t *)k.mv_data + plen),
+		    term->tf[0] * post_score(v.mv_data, idf, avg)) < 0) {
+			mdb_cursor_close(cur);
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "out of memory"), -1;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk knowledge postings"), -1;
+	return 0;
+}
+
+/* Sifts hit i down the min-heap h of n (the worst at the top). */
+static void
+heap_down(struct kb_hit *h, uint32_t n, uint32_t i)
+{
+	struct kb_hit x;
+	uint32_t c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && h[c + 1].score < h[c].score)
+			c++;
+		if (h[i].score <= h[c].score)
+			return;
+		x = h[i];
+		h[i] = h[c];
+		h[c] = x;
+		i = c;
+	}
+}
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct kb_hit *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The k best of a into hits, best first (equal scores: older first). */
+static uint32_t
+acc_top(const struct kb_acc *a, uint32_t k, struct kb_hit *hits)
+{
+	uint32_t n = 0, i;
+	size_t j;
+
+	for (j = 0; j < a->cap; j++) {
+		if (a->id[j] == 0)
+			continue;
+		if (n < k) {
+			hits[n].id = a->id[j];
+			hits[n++].score = a->score[j];
+			if (n == k)
+				for (i = k / 2 + 1; i-- > 0;)
+					heap_down(hits, n, i);
+		} else if (a->score[j] > hits[0].score) {
+			hits[0].id = a->id[j];
+			hits[0].score = a->score[j];
+			heap_down(hits, n, 0);
+		}
+	}
+	qsort(hits, n, sizeof(hits[0]), hit_cmp);
+	return n;
+}
+
+/* The query's distinct terms into ts (counts in tf[0]). 0, or -1. */
+static int
+query_terms(struct store_txn *t, const char *lang, const char *query,
+    size_t qlen, struct kb_terms *ts)
+{
+	struct analyzer *an;
+	int got;
+
+	memset(ts, 0, sizeof(*ts));
+	if ((an = analyzer_new(lang)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	got = analyze(an, query, qlen, 0, 4 * KB_QUERY_TERMS_MAX,
+	    terms_emit, ts);
+	if (got == 0 && !ts->oom)	/* stopwords alone: keep them */
+		got = analyze(an, query, qlen, AN_KEEP_STOPWORDS,
+		    4 * KB_QUERY_TERMS_MAX, terms_emit, ts);
+	analyzer_free(an);
+	if (ts->oom) {
+		free(ts->v);
+		ts->v = NULL;
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	}
+	terms_fold(ts);
+	if (ts->n > KB_QUERY_TERMS_MAX)
+		ts->n = KB_QUERY_TERMS_MAX;
+	return 0;
+}
+
+int
+kb_search(struct store_txn *t, const char *org, const char *lang,
+    const char *query, size_t qlen, uint32_t k, struct kb_hit *hits,
+    uint32_t *n)
+{
+	struct kb_acc a = { 0 };
+	struct kb_terms ts;
+	struct kb_stats s;
+	double avg[KB_FIELDS];
+	size_t i;
+	int f;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if (k < 1 || k > ST_KB_SEARCH_K_MAX || qlen > ST_KB_QUERY_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "search: k or query out of bounds"), -1;
+	if (stats_get(t, org, &s) < 0 || s.n == 0)
+		return t->err ? -1 : 0;
+	for (f = 0; f < KB_FIELDS; f++)
+		avg[f] = s.words[f] > 0 ? (double)s.words[f] / s.n : 1;
+	if (query_terms(t, lang, query, qlen, &ts) < 0)
+		return -1;
+	for (i = 0; i < ts.n; i++)
+		if (score_term(t, org, &ts.v[i], &s, avg, &a) < 0)
+			break;
+	free(ts.v);
+	if (!t->err)
+		*n = acc_top(&a, k, hits);
+	free(a.id);
+	free(a.score);
+	return t->err ? -1 : 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * The knowledge base's lexical index, in the store's LMDB (so it is in
+ * the log, replicated to the standby and in backups like every record):
+ * chunks (proto/kbmsg.h) under a u64 id, and for each organisation and
+ * term the chunks that hold it, ranked by BM25F over three fields
+ * (title, headings, text). Words become terms through analyze.c, in the
+ * chunk's language; a query is analysed in the language it is given.
+ *
+ *   kb_chunks	u64 id -> version, chunk
+ *   kb_post	org NUL term NUL u64 id -> its term counts and field
+ *		lengths (KB_POST_LEN bytes: ranking reads no record)
+ *   kb_terms	org NUL term -> u32 chunks holding it
+ *   kb_stats	org -> u32 chunks, u64 words per field (the averages)
+ *   kb_source	source id NUL u64 id -> (): a source's chunks
+ *
+ * Errors as store.h: each call does nothing when t->err is set, and
+ * returns -1 with t's sticky error set when it fails.
+ */
+#ifndef PARLEY_KBINDEX_H
+#define PARLEY_KBINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kbmsg.h"
+#include "storeint.h"
+
+/* Terms of one chunk indexed at most: the rest of a long text is not. */
+#define KB_TERMS_MAX		4096
+/* Distinct terms of a query looked up at most. */
+#define KB_QUERY_TERMS_MAX	32
+
+struct kb_hit {
+	uint64_t id;
+	double score;
+};
+
+/*
+ * Stores chunk c (org, source_id, lang, url, title, headings, text set
+ * by the caller; its lengths and created_at set here) and indexes its
+ * words. *id is its new id. 0, or -1 (c invalid: PROTO_E_INVALID).
+ */
+int kb_chunk_add(struct store_txn *, struct st_kbchunk *c, uint64_t *id);
+
+/*
+ * Removes chunk id and its postings. 0, 1 when there is none, or -1.
+ */
+int kb_chunk_remove(struct store_txn *, uint64_t id);
+
+/*
+ * Removes at most max of source's chunks (a bounded step of a source's
+ * deletion): *left is 1 when some remain. 0, or -1.
+ */
+int kb_source_clear(struct store_txn *, const char *source, uint32_t max,
+    int *left);
+
+/*
+ * The k (1 to ST_KB_SEARCH_K_MAX) best chunks of org for query (UTF-8,
+ * at most ST_KB_QUERY_MAX bytes, analysed as language lang), best first,
+ * into hits (room for k); *n how many. A query of no words finds none.
+ * 0, or -1.
+ */
+int kb_search(struct store_txn *, const char *org, const char *lang,
+    const char *query, size_t qlen, uint32_t k, struct kb_hit *hits,
+    uint32_t *n);
+
+/* Chunk id into c (zeroed here): 0, 1 when absent, or -1. */
+int kb_chunk_get(struct store_txn *, uint64_t id, struct st_kbchunk *c);
+
+/* How many chunks org has indexed (0 on error). */
+uint32_t kb_chunk_count(struct store_txn *, const char *org);
+
+#endif

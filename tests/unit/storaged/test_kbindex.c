@@ -1,0 +1,254 @@
+/*
+ * The knowledge base's lexical index (storaged/kbindex.c) on a real LMDB:
+ * chunks found by their words (stemmed, accents folded), a title and a
+ * heading weighing more than the text, rarer words more than common
+ * ones, one organisation's chunks never in another's results, a removed
+ * chunk and a cleared source leaving no posting, term or count behind,
+ * the index read back after a reopen (from the log), and the bounds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kbindex.h"
+#include "test_fixture.h"
+
+#define SRC_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SRC_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-kbindex-XXXXXX", 0);
+}
+
+/* Adds a chunk in its own committed batch: its id. */
+static uint64_t
+add(struct fix *f, const char *org, const char *src, const char *title,
+    const char *headings, const char *text)
+{
+	struct st_kbchunk c;
+	struct store_txn t;
+	uint64_t id = 0;
+
+	memset(&c, 0, sizeof(c));
+	strlcpy(c.org, org, sizeof(c.org));
+	strlcpy(c.source_id, src, sizeof(c.source_id));
+	strlcpy(c.lang, "en", sizeof(c.lang));
+	c.url = strdup("https://example.com/page");
+	c.title = strdup(title);
+	c.headings = strdup(headings);
+	c.text = strdup(text);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_chunk_add(&t, &c, &id), 0);
+	assert_int_equal(store_commit(&t), 0);
+	st_kbchunk_free(&c);
+	assert_true(id > 0);
+	return id;
+}
+
+/* A search of org: how many hits, the ids into ids (room for k). */
+static uint32_t
+search(struct fix *f, const char *org, const char *q, uint32_t k,
+    uint64_t *ids)
+{
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
+	struct store_txn t;
+	uint32_t n = 0, i;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(kb_search(&t, org, "en", q, strlen(q), k, hits, &n),
+	    0);
+	store_abort(&t);
+	for (i = 1; i < n; i++)
+		assert_true(hits[i - 1].score >= hits[i].score);
+	for (i = 0; i < n; i++)
+		ids[i] = hits[i].id;
+	return n;
+}
+
+/* The chunks org has, read in a batch of its own. */
+static uint32_t
+count_of(struct fix *f, const char *org)
+{
+	struct store_txn t;
+	uint32_t n;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	n = kb_chunk_count(&t, org);
+	store_abort(&t);
+	return n;
+}
+
+static void
+test_found_by_stem_and_folding(void **state)
+{
+	struct fix *f = *state;
+	uint64_t a, b, ids[10];
+
+	a = add(f, "default", SRC_A, "Network configuration",
+	    "Setup > Network", "Connecting the machine to a wireless network "
+	    "needs the firmware of its card.");
+	b = add(f, "default", SRC_A, "Cafés nearby", "",
+	    "A list of places to drink coffee.");
+	assert_int_equal(search(f, "default", "how do I connect to wifi "
+	    "networks", 10, ids), 1);
+	assert_true(ids[0] == a);
+	assert_int_equal(search(f, "default", "cafe", 10, ids), 1);
+	assert_true(ids[0] == b);
+	assert_int_equal(search(f, "default", "nothing matches zzzq", 10, ids),
+	    0);
+}
+
+static void
+test_fields_and_rarity_rank(void **state)
+{
+	struct fix *f = *state;
+	uint64_t in_title, in_text, ids[10];
+	int i;
+
+	in_text = add(f, "default", SRC_A, "Other things", "Misc",
+	    "Backups are mentioned here once among many other words about "
+	    "the system and its users and groups.");
+	in_title = add(f, "default", SRC_A, "Backups", "Backups > Tools",
+	    "How to keep copies of the system and its users and groups.");
+	for (i = 0; i < 8; i++)
+		add(f, "default", SRC_B, "System", "", "The system and its "
+		    "users and groups.");
+	assert_int_equal(search(f, "default", "backups", 10, ids), 2);
+	assert_true(ids[0] == in_title);
+	assert_true(ids[1] == in_text);
+	/* "backups" is rare, "system" in every chunk: the rare word leads. */
+	assert_true(search(f, "default", "system backups", 3, ids) == 3);
+	assert_true(ids[0] == in_title);
+	assert_true(ids[1] == in_text);
+	assert_int_equal(count_of(f, "default"), 10);
+}
+
+static void
+test_orgs_apart(void **state)
+{
+	struct fix *f = *state;
+	uint64_t mine, ids[10];
+
+	mine = add(f, "org_1", SRC_A, "Returns", "", "Our return policy: "
+	    "thirty days.");
+	add(f, "org_2", SRC_B, "Returns", "", "Their return policy: none.");
+	assert_int_equal(search(f, "org_1", "return policy", 10, ids), 1);
+	assert_true(ids[0] == mine);
+	assert_int_equal(search(f, "org_3", "return policy", 10, ids), 0);
+}
+
+static void
+test_remove_leaves_nothing(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t;
+	uint64_t a, ids[10];
+	int left = 1, i;
+
+	a = add(f, "default", SRC_A, "Printers", "", "Installing a printer "
+	    "with CUPS.");
+	for (i = 0; i < 5; i++)
+		add(f, "default", SRC_B, "Scanners", "", "Scanning with SANE.");
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_chunk_remove(&t, a), 0);
+	assert_int_equal(kb_chunk_remove(&t, a), 1);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(search(f, "default", "printer cups", 10, ids), 0);
+	/* A source cleared in bounded steps: 2, 2, then the last one. */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_source_clear(&t, SRC_B, 2, &left), 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(kb_source_clear(&t, SRC_B, 2, &left), 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(kb_source_clear(&t, SRC_B, 2, &left), 0);
+	assert_int_equal(left, 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(search(f, "default", "scanning sane", 10, ids), 0);
+	assert_int_equal(db_entries(f, "kb_chunks"), 0);
+	assert_int_equal(db_entries(f, "kb_post"), 0);
+	assert_int_equal(db_entries(f, "kb_terms"), 0);
+	assert_int_equal(db_entries(f, "kb_stats"), 0);
+	assert_int_equal(db_entries(f, "kb_source"), 0);
+}
+
+static void
+test_reopen_keeps_index(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbchunk c;
+	struct store_txn t;
+	uint64_t a, ids[10];
+
+	a = add(f, "default", SRC_A, "Mail server", "Services > Mail",
+	    "Postfix delivers the mail.");
+	fix_reopen(f);
+	assert_int_equal(search(f, "default", "postfix", 10, ids), 1);
+	assert_true(ids[0] == a);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(kb_chunk_get(&t, a, &c), 0);
+	store_abort(&t);
+	assert_string_equal(c.title, "Mail server");
+	assert_string_equal(c.headings, "Services > Mail");
+	assert_string_equal(c.source_id, SRC_A);
+	assert_true(c.len_title == 2 && c.len_text >= 3);
+	st_kbchunk_free(&c);
+}
+
+static void
+test_bounds(void **state)
+{
+	struct fix *f = *state;
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
+	struct st_kbchunk c;
+	struct store_txn t;
+	char *big;
+	uint32_t n;
+	uint64_t id;
+
+	add(f, "default", SRC_A, "Title", "", "Some text.");
+	big = calloc(1, ST_KB_QUERY_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', ST_KB_QUERY_MAX + 1);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(kb_search(&t, "default", "en", big, strlen(big), 5,
+	    hits, &n), -1);
+	assert_int_equal(t.err, PROTO_E_INVALID);
+	store_abort(&t);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(kb_search(&t, "default", "en", "text", 4,
+	    ST_KB_SEARCH_K_MAX + 1, hits, &n), -1);
+	store_abort(&t);
+	free(big);
+	/* A chunk with no organisation or source is refused. */
+	memset(&c, 0, sizeof(c));
+	strlcpy(c.org, "default", sizeof(c.org));
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_chunk_add(&t, &c, &id), -1);
+	assert_int_equal(t.err, PROTO_E_INVALID);
+	store_abort(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_found_by_stem_and_folding,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_fields_and_rarity_rank,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_orgs_apart, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_leaves_nothing,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_index, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
