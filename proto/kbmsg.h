@@ -32,26 +32,27 @@
  * The chunk record, a row per field in stored order (record.h). org and
  * source_id say whose it is (a search sees its organisation's alone; a
  * source's deletion removes its chunks); lang is the language its words
- * were analysed in; the lengths are its fields' words as indexed.
+ * were analysed in; the lengths are its fields' words as indexed. No
+ * route shows a chunk yet: every row is hidden (RF_HID) until one does.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
  */
 #define ST_KBCHUNK_ROWS(F)						\
 	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	    RF_HID, ST_WHO_ORG_MAX, 0)					\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\
-	    RF_ADM, ST_ID_HEX, 0)					\
+	    RF_HID, ST_ID_HEX, 0)					\
 	F(BUF, lang, "language", 1, RF_RO,				\
-	    RF_ADM, ST_KB_LANG_MAX, 0)					\
+	    RF_HID, ST_KB_LANG_MAX, 0)					\
 	F(BYTES, url, "url", 1, RF_RO,					\
-	    RF_ADM, ST_KB_URL_MAX, 0)					\
+	    RF_HID, ST_KB_URL_MAX, 0)					\
 	F(STR, title, "title", 1, RF_RO,				\
-	    RF_ADM, ST_KB_TITLE_MAX, 0)					\
+	    RF_HID, ST_KB_TITLE_MAX, 0)					\
 	F(STR, headings, "headings", 1, RF_RO,				\
-	    RF_ADM, ST_KB_HEADINGS_MAX, 0)				\
+	    RF_HID, ST_KB_HEADINGS_MAX, 0)				\
 	F(BYTES, text, "text", 1, RF_RO,				\
-	    RF_ADM, ST_KB_TEXT_MAX, 0)					\
+	    RF_HID, ST_KB_TEXT_MAX, 0)					\
 	F(U32, len_title, "len_title", 1, RF_RO,			\
 	    RF_HID, UINT32_MAX, 0)					\
 	F(U32, len_headings, "len_headings", 1, RF_RO,			\
@@ -59,7 +60,7 @@
 	F(U32, len_text, "len_text", 1, RF_RO,				\
 	    RF_HID, UINT32_MAX, 0)					\
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
+	    RF_HID, 0, 0)
 
 struct st_kbchunk {
 	ST_KBCHUNK_ROWS(RF_MEMBER)
