@@ -137,8 +137,10 @@ chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
 		ts->field = f;
 		got = analyze(an, field[f] ? field[f] : "",
 		    field[f] ? strlen(field[f]) : 0, 0, left, terms_emit, ts);
-		if (got < 0)
+		if (got < 0) {
+			ts->oom = 1;	/* emit's, or the stemmer's */
 			break;
+		}
 		left -= (uint32_t)got;
 	}
 	analyzer_free(an);
@@ -598,16 +600,17 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
     size_t qlen, struct kb_terms *ts)
 {
 	struct analyzer *an;
-	int got;
 
 	memset(ts, 0, sizeof(*ts));
 	if ((an = analyzer_new(lang)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
-	got = analyze(an, query, qlen, 0, 4 * KB_QUERY_TERMS_MAX,
-	    terms_emit, ts);
-	if (got == 0 && !ts->oom)	/* stopwords alone: keep them */
-		got = analyze(an, query, qlen, AN_KEEP_STOPWORDS,
-		    4 * KB_QUERY_TERMS_MAX, terms_emit, ts);
+	/*
+	 * Stopwords are never indexed, so a query of stopwords alone finds
+	 * nothing and is not searched with them.
+	 */
+	if (analyze(an, query, qlen, 0, 4 * KB_QUERY_TERMS_MAX, terms_emit,
+	    ts) < 0)
+		ts->oom = 1;	/* emit's, or the stemmer's */
 	analyzer_free(an);
 	if (ts->oom) {
 		free(ts->v);

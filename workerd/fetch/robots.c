@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "robots.h"
+#include "util.h"
 
 /* The rules of the groups of one kind ("parley"'s or "*"'s). */
 struct ruleset {
@@ -58,18 +59,6 @@ robots_deny_all(struct robots *r)
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 unreserved(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -92,8 +81,9 @@ normalise(char *dst, const char *s, size_t n, int stars)
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if (u[i] == '%' && i + 2 < n && (hi = hexval(u[i + 1])) >= 0 &&
-		    (lo = hexval(u[i + 2])) >= 0) {
+		if (u[i] == '%' && i + 2 < n &&
+		    (hi = proto_hex_digit(u[i + 1])) >= 0 &&
+		    (lo = proto_hex_digit(u[i + 2])) >= 0) {
 			if (unreserved(hi << 4 | lo))
 				dst[o++] = (char)(hi << 4 | lo);
 			else {
