@@ -278,11 +278,11 @@ cluster-test: deps-test all
 	PARLEY_BIN=$$PWD/bin PARLEY_CLUSTER_FULL=1 node --test --test-concurrency=1 tests/cluster/*.test.mjs
 
 bench: deps-bench all
-	@$(MAKE) --no-print-directory $(KBEVAL)
 	scripts/bench.sh
 
 # The knowledge search's evaluation driver (tests/bench/kbeval.c): storaged's
-# index on a temporary store, for the bench's knowledge section.
+# index on a temporary store, for tests/bench/knowledge/search-eval.mjs
+# --kbeval (built on request: make build/release/bench/kbeval).
 KBEVAL := build/release/bench/kbeval
 $(call objs,release,tests/bench/kbeval.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
 $(KBEVAL): $(call objs,release,tests/bench/kbeval.c $(call with_shared,storaged))
