@@ -1,0 +1,138 @@
+/*
+ * libFuzzer target for the fetcher's document readers
+ * (workerd/fetch/html.c): the input read as an HTML page (html_extract,
+ * libxml2's HTML parser and our walk of its tree), as Markdown
+ * (md_extract) and as plain text (text_extract), each result then
+ * chunked (chunk_doc, the defaults). Properties are checked, abort()
+ * otherwise: every block's text is valid UTF-8 of its stated length, not
+ * empty, within the text bound in all, a heading's level 1-6 and no
+ * other block's; the title and language bounded and valid; every link
+ * absolute http(s) with a lowercase scheme, a host, no fragment, at most
+ * FETCH_URL_MAX bytes and listed once, at most FETCH_LINKS_MAX of them
+ * (none from Markdown or text); every chunk 1 to CHUNK_MAX_DEFAULT bytes
+ * of valid UTF-8, at most CHUNK_COUNT_MAX.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "html.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_html: %s\n", what);
+		abort();
+	}
+}
+
+static int
+valid_utf8(const char *s, size_t len)
+{
+	char *c = malloc(3 * len + 1);
+	int ok;
+
+	check(c != NULL, "out of memory");
+	ok = fetch_utf8_clean(c, s, len) == len && memcmp(c, s, len) == 0;
+	free(c);
+	return ok;
+}
+
+static void
+check_chunks(const struct fetch_doc *doc)
+{
+	struct chunk *c;
+	const char *why;
+	size_t n, i;
+	int rc;
+
+	rc = chunk_doc(doc, NULL, &c, &n, &why);
+	check(rc == 0 || rc == 1, "chunk_doc failed");
+	check((rc == 0) == (why == NULL), "reason and result disagree");
+	check(n <= CHUNK_COUNT_MAX, "over the chunk bound");
+	check((n == 0) == (c == NULL), "chunk array and count disagree");
+	for (i = 0; i < n; i++) {
+		check(c[i].len >= 1 && c[i].len <= CHUNK_MAX_DEFAULT,
+		    "chunk size out of bounds");
+		check(strlen(c[i].text) == c[i].len, "chunk length");
+		check(valid_utf8(c[i].text, c[i].len), "chunk not UTF-8");
+		check(strlen(c[i].path) <= CHUNK_PATH_MAX, "path too long");
+		check(valid_utf8(c[i].path, strlen(c[i].path)), "path not UTF-8");
+		check(valid_utf8(c[i].title, strlen(c[i].title)), "title not UTF-8");
+	}
+	chunks_free(c, n);
+}
+
+static void
+check_doc(const struct fetch_doc *doc, int with_links)
+{
+	size_t i, j, total = 0, skip;
+	const char *u;
+
+	for (i = 0; i < doc->nblocks; i++) {
+		const struct fetch_block *b = &doc->blocks[i];
+
+		check(b->len > 0 && strlen(b->text) == b->len, "block length");
+		check(valid_utf8(b->text, b->len), "block not UTF-8");
+		check(b->kind >= FETCH_HEADING && b->kind <= FETCH_CODE, "kind");
+		check(b->kind == FETCH_HEADING ? b->level >= 1 && b->level <= 6 :
+		    b->level == 0, "heading level");
+		total += b->len;
+	}
+	check(total == doc->text_bytes && total <= FETCH_TEXT_MAX, "text bytes");
+	check(doc->nblocks <= FETCH_BLOCKS_MAX, "block bound");
+	if (doc->title != NULL)
+		check(strlen(doc->title) > 0 && strlen(doc->title) <= FETCH_TITLE_MAX &&
+		    valid_utf8(doc->title, strlen(doc->title)), "title");
+	if (doc->lang != NULL)
+		check(strlen(doc->lang) <= FETCH_LANG_MAX, "lang");
+	check(with_links || (doc->nlinks == 0 && doc->canonical == NULL),
+	    "links from a file");
+	check(doc->nlinks <= FETCH_LINKS_MAX, "link bound");
+	for (i = 0; i <= doc->nlinks; i++) {
+		u = i < doc->nlinks ? doc->links[i] : doc->canonical;
+		if (u == NULL)
+			continue;
+		skip = strncmp(u, "http://", 7) == 0 ? 7 :
+		    strncmp(u, "https://", 8) == 0 ? 8 : 0;
+		check(skip > 0, "link not http(s)");
+		check(u[skip] != '\0' && u[skip] != '/', "link without a host");
+		check(strchr(u, '#') == NULL, "link with a fragment");
+		check(strlen(u) <= FETCH_URL_MAX, "link too long");
+		for (j = 0; i < doc->nlinks && j < i; j++)
+			check(strcmp(doc->links[j], u) != 0, "link listed twice");
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fetch_doc doc;
+	const char *why;
+
+	if (html_extract((const char *)data, size, "https://example.com/dir/page",
+	    NULL, &doc, &why) == 0) {
+		check(why == NULL, "accepted with a reason");
+		check_doc(&doc, 1);
+		check_chunks(&doc);
+	} else
+		check(why != NULL && strncmp(why, "html: ", 6) == 0 &&
+		    doc.blocks == NULL && doc.links == NULL, "refused, not clean");
+	fetch_doc_free(&doc);
+
+	check(md_extract((const char *)data, size, &doc, &why) == 0, "markdown");
+	check_doc(&doc, 0);
+	check_chunks(&doc);
+	fetch_doc_free(&doc);
+
+	check(text_extract((const char *)data, size, &doc, &why) == 0, "text");
+	check_doc(&doc, 0);
+	check_chunks(&doc);
+	fetch_doc_free(&doc);
+	return 0;
+}
