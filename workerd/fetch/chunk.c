@@ -104,7 +104,8 @@ sentence_ends(const char *s, size_t p)
 	    memcmp(s + p - 3, "\xef\xbc\x81", 3) == 0 ||
 	    memcmp(s + p - 3, "\xef\xbc\x9f", 3) == 0))
 		return 1;
-	while (q > 0 && p - q < 3 && strchr("\"')]", s[q - 1]) != NULL)
+	while (q > 0 && p - q < 3 && s[q - 1] != '\0' &&
+	    strchr("\"')]", s[q - 1]) != NULL)
 		q--;
 	return q > 0 && (s[q - 1] == '.' || s[q - 1] == '!' || s[q - 1] == '?');
 }

@@ -1374,7 +1374,8 @@ md_item(const char *s, size_t n)
 {
 	size_t i = 0;
 
-	if (n >= 2 && strchr("-*+", s[0]) && (s[1] == ' ' || s[1] == '\t'))
+	if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') &&
+	    (s[1] == ' ' || s[1] == '\t'))
 		return 2;
 	while (i < n && i < 9 && s[i] >= '0' && s[i] <= '9')
 		i++;
@@ -1388,8 +1389,13 @@ md_item(const char *s, size_t n)
 static int
 md_table_rule(const char *s, size_t n)
 {
-	return memchr(s, '|', n) != NULL && memchr(s, '-', n) != NULL &&
-	    strspn(s, "|-: \t") >= n;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != '|' && s[i] != '-' && s[i] != ':' && s[i] != ' ' &&
+		    s[i] != '\t')
+			return 0;
+	return memchr(s, '|', n) != NULL && memchr(s, '-', n) != NULL;
 }
 
 /* A front matter at the top ("---" or "+++" lines around it): its end,

@@ -488,6 +488,23 @@ test_markdown(void **state)
 	assert_string_equal(got, "P: Intro\nH1: Main\nP: text\n");
 	free(got);
 	fetch_doc_free(&doc);
+
+	/* A table rule or list marker as the last line, no NUL after it: the
+	 * line is read by its length only (the html fuzz target's first find). */
+	{
+		static const char *ends[] = { "a\n|--|", "a\n- ", "a\n-", "a\n|" };
+		size_t i, n;
+		char *buf;
+
+		for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+			n = strlen(ends[i]);
+			assert_non_null(buf = malloc(n));
+			memcpy(buf, ends[i], n);
+			assert_int_equal(md_extract(buf, n, &doc, &why), 0);
+			fetch_doc_free(&doc);
+			free(buf);
+		}
+	}
 }
 
 static void
