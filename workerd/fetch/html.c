@@ -1050,6 +1050,18 @@ read_meta(struct fetch_doc *doc, xmlNode *top, const char *base_url,
 	return 0;
 }
 
+/* top's body element, else top. */
+static xmlNode *
+body_of(xmlNode *top)
+{
+	xmlNode *n;
+
+	for (n = top->children; n != NULL; n = n->next)
+		if (is_elem(n, "body"))
+			return n;
+	return top;
+}
+
 /* The first h1's text below top, NULL when none. */
 static char *
 first_h1(xmlNode *top)
@@ -1067,7 +1079,7 @@ html_extract(const char *bytes, size_t len, const char *base_url,
     const char *charset, struct fetch_doc *doc, const char **why)
 {
 	htmlDocPtr hdoc = NULL;
-	xmlNode *top;
+	xmlNode *top, *root, *body;
 	char *base = NULL;
 	size_t i;
 	int rc = -1;
@@ -1087,7 +1099,11 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 	*why = "html: out of memory";
 	if (read_meta(doc, top, base_url, &base) < 0 ||
 	    collect_links(doc, top, base ? base : base_url) < 0 ||
-	    walk_content(doc, content_root(top)) < 0)
+	    walk_content(doc, root = content_root(top)) < 0)
+		goto out;
+	/* An empty main (a page its scripts fill): the body's text. */
+	if (doc->nblocks == 0 && !doc->truncated &&
+	    (body = body_of(top)) != root && walk_content(doc, body) < 0)
 		goto out;
 	for (i = 0; doc->title == NULL && i < doc->nblocks; i++)
 		if (doc->blocks[i].kind == FETCH_HEADING && doc->blocks[i].level == 1)

@@ -61,11 +61,12 @@ struct fetch_doc {
 /*
  * Reads an HTML page of len bytes (at most FETCH_INPUT_MAX) fetched from
  * base_url (absolute http(s), what links resolve against unless the page
- * has a <base href>; NULL: links are dropped). charset: the one of the
- * HTTP Content-Type, NULL when none (the page's <meta charset> is then
- * honoured, else libxml2's guess). The text is taken from the first
- * <main>, <article> or role="main" element when the page has one, else
- * from <body>, without boilerplate (internals.md lists what is dropped).
+ * has a <base href>; NULL: only absolute links are kept). charset: the
+ * one of the HTTP Content-Type, NULL when none (the page's <meta charset>
+ * is then honoured, else libxml2's guess). The text is taken from the
+ * first <main> or role="main" element, else the first <article>, else
+ * <body> (and from <body> when that element has no text), without
+ * boilerplate (internals.md lists what is dropped).
  * Links come from the whole page (nav included, rel=nofollow excepted):
  * resolved with xmlBuildURI, http and https only, fragment dropped, at
  * most FETCH_LINKS_MAX, each once. 0 with *doc filled (free it with

@@ -170,6 +170,10 @@ test_no_main(void **state)
 	/* A hidden main is none. */
 	expect_dump("<body><main hidden><p>Old</p></main><p>Body</p></body>",
 	    "P: Body\n");
+	/* An empty main (a page its scripts fill): the body, menus dropped. */
+	expect_dump("<body><nav>Menu</nav><main id=\"app\"> </main>"
+	    "<noscript>Enable JS</noscript><p>Loading the page</p></body>",
+	    "P: Loading the page\n");
 }
 
 static void

@@ -122,6 +122,10 @@ test_matching(void **state)
 	    "disallow: /page*.htm\nallow: /page\n",
 	    { "/folder/x", 1 }, { "/page", 1 }, { "/page.htm", 0 },
 	    { "/pages.html", 0 }, { "/x", 0 }, { "/p", 1 });
+	/* Whatever their order. */
+	EXPECT("user-agent: *\ndisallow: /folder\nallow: /folder\n"
+	    "disallow: /*.gif$\nallow: /*.gif$\n",
+	    { "/folder/x", 1 }, { "/a.gif", 1 });
 	/* "$": the end of the path; "/$" is the root only. */
 	EXPECT("User-agent: *\nDisallow: /\nAllow: /$\nAllow: /*.php$\n"
 	    "Allow: /exact$\n",
