@@ -495,24 +495,45 @@ hidden_by_attrs(const xmlNode *n)
 	return 0;
 }
 
+/* What a class or id token says of its element. */
+enum noise {
+	NOISE_NONE,
+	NOISE_ALWAYS,		/* a banner, a dialog: dropped */
+	NOISE_IF_LINKS,		/* a menu, a sidebar: dropped when mostly links */
+};
+
 /*
- * 1 when a class or id token (lowercased) names boilerplate: it starts
- * with a banner vendor's or a consent word (cookie, consent, gdpr ...),
- * or its first or last part (split at '-' and '_') is a menu's, a
- * banner's or a sidebar's word: "cookie-banner", "main-menu",
- * "breadcrumbs", "has-sidebar", "skip-link", "navbar-top".
+ * What a class or id token (any case) names: a consent banner when it
+ * starts with cookie, consent, gdpr or a banner vendor's name; a banner,
+ * dialog or skip link when its first or last part (split at '-' and
+ * '_') is one of those words ("cc-banner", "skip-link"); a menu, sidebar,
+ * table of contents or share bar when it is one of theirs ("main-menu",
+ * "breadcrumbs", "has-sidebar", "navbar-top", "toc"), which is dropped
+ * only when its text is mostly links or short (mostly_links): a DocBook
+ * "sidebar" is a boxed note of the text, a restaurant's "menu" its dishes.
  */
-static int
+static enum noise
 noise_token(const char *t, size_t n)
 {
 	static const char *const prefixes[] = {
 		"cookie", "consent", "gdpr", "onetrust", "cybotcookiebot",
 	};
-	static const char *const words[] = {
-		"banner", "breadcrumb", "breadcrumbs", "menu", "menubar",
-		"modal", "nav", "navbar", "navigation", "popup", "share",
-		"sharing", "sidebar", "skip", "skiplink", "social",
+	static const struct {
+		const char *word;
+		enum noise noise;
+	} words[] = {
+		{ "banner", NOISE_ALWAYS }, { "docnav", NOISE_ALWAYS },
+		{ "modal", NOISE_ALWAYS }, { "popup", NOISE_ALWAYS },
+		{ "skip", NOISE_ALWAYS }, { "skiplink", NOISE_ALWAYS },
+		{ "breadcrumb", NOISE_IF_LINKS }, { "breadcrumbs", NOISE_IF_LINKS },
+		{ "menu", NOISE_IF_LINKS }, { "menubar", NOISE_IF_LINKS },
+		{ "nav", NOISE_IF_LINKS }, { "navbar", NOISE_IF_LINKS },
+		{ "navigation", NOISE_IF_LINKS }, { "pagination", NOISE_IF_LINKS },
+		{ "share", NOISE_IF_LINKS }, { "sharing", NOISE_IF_LINKS },
+		{ "sidebar", NOISE_IF_LINKS }, { "social", NOISE_IF_LINKS },
+		{ "toc", NOISE_IF_LINKS },
 	};
+	enum noise found = NOISE_NONE;
 	char low[64];
 	size_t i, first, last;
 
@@ -525,25 +546,27 @@ noise_token(const char *t, size_t n)
 	low[n] = '\0';
 	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 		if (strncmp(low, prefixes[i], strlen(prefixes[i])) == 0)
-			return 1;
+			return NOISE_ALWAYS;
 	first = strcspn(low, "-_");
 	for (last = n; last > 0 && low[last - 1] != '-' && low[last - 1] != '_';)
 		last--;
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		size_t wl = strlen(words[i]);
+		size_t wl = strlen(words[i].word);
 
-		if ((first == wl && memcmp(low, words[i], wl) == 0) ||
-		    (n - last == wl && memcmp(low + last, words[i], wl) == 0))
-			return 1;
+		if (((first == wl && memcmp(low, words[i].word, wl) == 0) ||
+		    (n - last == wl && memcmp(low + last, words[i].word, wl) == 0)) &&
+		    words[i].noise > found)
+			found = words[i].noise;
 	}
-	return 0;
+	return found;
 }
 
-/* 1 when n's class or id names boilerplate (noise_token). */
-static int
+/* What n's class and id tokens name: the strongest (noise_token). */
+static enum noise
 noise_by_name(const xmlNode *n)
 {
 	const char *v, *keys[] = { "class", "id" };
+	enum noise found = NOISE_NONE, t;
 	size_t k, len;
 
 	for (k = 0; k < 2; k++) {
@@ -552,12 +575,67 @@ noise_by_name(const xmlNode *n)
 		while (*v != '\0') {
 			v += strspn(v, " \t\n\r\f");
 			len = strcspn(v, " \t\n\r\f");
-			if (noise_token(v, len))
-				return 1;
+			if ((t = noise_token(v, len)) > found)
+				found = t;
 			v += len;
 		}
 	}
-	return 0;
+	return found;
+}
+
+/* The bytes of s that are not white space, counted up to LINKY_TEXT. */
+#define LINKY_SHORT	64	/* bytes: under this a candidate is dropped */
+#define LINKY_NODES	4096	/* nodes of a candidate looked at */
+#define LINKY_TEXT	8192	/* bytes of its text looked at */
+
+static size_t
+ink(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n < LINKY_TEXT; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			n++;
+	return n;
+}
+
+/*
+ * 1 when n's text (white space aside, dropped elements skipped) is under
+ * LINKY_SHORT bytes or at least half of it is inside links: a menu, a
+ * table of contents, a list of posts. The verdict is on the first
+ * LINKY_NODES nodes and LINKY_TEXT bytes, so that nested candidates cost
+ * little.
+ */
+static int
+mostly_links(xmlNode *n)
+{
+	xmlNode *c, *l;
+	size_t text = 0, linked = 0, seen = 0, k;
+	int descend;
+
+	for (c = n; c != NULL && seen < LINKY_NODES && text < LINKY_TEXT;
+	    c = next_node(c, n, descend)) {
+		seen++;
+		descend = 1;
+		if (c->type == XML_ELEMENT_NODE && c != n) {
+			if (elem_flags(c) & E_DROP)
+				descend = 0;
+			else if (is_elem(c, "a")) {
+				descend = 0;
+				for (l = c; l != NULL && seen < LINKY_NODES;
+				    l = next_node(l, c, 1)) {
+					seen++;
+					if (l->type == XML_TEXT_NODE && l->content != NULL) {
+						k = ink((const char *)l->content);
+						text += k;
+						linked += k;
+					}
+				}
+			}
+		} else if (c->type == XML_TEXT_NODE && c->content != NULL)
+			text += ink((const char *)c->content);
+	}
+	return text < LINKY_SHORT || 2 * linked >= text;
 }
 
 /*
@@ -702,7 +780,15 @@ walk_drops(const struct walk *w, const xmlNode *n, unsigned f)
 		return 1;
 	if ((f & E_MAIN) || role_main(n) || is_elem(n, "html") || is_elem(n, "body"))
 		return 0;
-	return noise_by_name(n);
+	switch (noise_by_name(n)) {
+	case NOISE_ALWAYS:
+		return 1;
+	case NOISE_IF_LINKS:
+		return mostly_links((xmlNode *)n);
+	case NOISE_NONE:
+		break;
+	}
+	return 0;
 }
 
 static void
@@ -1437,8 +1523,12 @@ md_front_matter(struct fetch_doc *doc, const char *s, size_t len)
 			;
 		if (i == n || (line[i] != ':' && line[i] != '='))
 			continue;
-		for (v = line + i + 1, vn = n - i - 1; vn > 0 && (*v == ' ' || *v == '\t'); v++, vn--)
-			;
+		v = line + i + 1;
+		vn = n - i - 1;
+		while (vn > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vn--;
+		}
 		while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 			vn--;
 		if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {

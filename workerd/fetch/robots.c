@@ -261,7 +261,8 @@ add_sitemap(struct robots *r, const char *v, size_t n)
 	}
 	if ((url = strndup(v, n)) == NULL)
 		return -1;
-	if ((grown = realloc(r->sitemaps, (r->nsitemaps + 1) * sizeof(*grown))) == NULL) {
+	grown = realloc(r->sitemaps, (r->nsitemaps + 1) * sizeof(*grown));
+	if (grown == NULL) {
 		free(url);
 		return -1;
 	}
@@ -308,8 +309,12 @@ read_line(struct reader *rd, const char *line, size_t n)
 		;
 	for (kn = (size_t)(colon - k); kn > 0 && blank_char(k[kn - 1]); kn--)
 		;
-	for (v = colon + 1, vn = n - (size_t)(v - line); vn > 0 && blank_char(*v); v++, vn--)
-		;
+	v = colon + 1;
+	vn = n - (size_t)(v - line);
+	while (vn > 0 && blank_char(*v)) {
+		v++;
+		vn--;
+	}
 	while (vn > 0 && blank_char(v[vn - 1]))
 		vn--;
 	if (key_is(k, kn, "user-agent")) {
@@ -349,9 +354,11 @@ read_line(struct reader *rd, const char *line, size_t n)
 	}
 	if (vn == 0)		/* "Disallow:" with no path: no rule */
 		return 0;
-	if (rd->for_us && ruleset_add(&rd->ours, allow, v, vn, &rd->r->truncated) < 0)
+	if (rd->for_us &&
+	    ruleset_add(&rd->ours, allow, v, vn, &rd->r->truncated) < 0)
 		return -1;
-	if (rd->for_star && ruleset_add(&rd->star, allow, v, vn, &rd->r->truncated) < 0)
+	if (rd->for_star &&
+	    ruleset_add(&rd->star, allow, v, vn, &rd->r->truncated) < 0)
 		return -1;
 	return 0;
 }

@@ -16,7 +16,8 @@
 
 #include "sitemap.h"
 
-#define SITEMAP_OPTIONS	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+#define SITEMAP_OPTIONS	(XML_PARSE_NONET | XML_PARSE_NOERROR | \
+			 XML_PARSE_NOWARNING)
 #define LASTMOD_MAX	64	/* bytes of a <lastmod> read */
 
 enum stop {

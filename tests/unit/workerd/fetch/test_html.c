@@ -167,6 +167,27 @@ test_no_main(void **state)
 	expect_dump("<body><article><p>Teaser</p></article>"
 	    "<div role=\"main\"><p>Main text</p></div></body>",
 	    "P: Main text\n");
+	/* Menus, sidebars and tables of contents named by class go when they
+	 * are mostly links or short; a DocBook sidebar (a boxed note) and a
+	 * restaurant's menu stay. */
+	expect_dump("<body><div class=\"toc\"><dl><dt><a href=\"#a\">1. Intro"
+	    "</a></dt><dt><a href=\"#b\">2. Setup and configuration</a></dt>"
+	    "<dt><a href=\"#c\">3. Troubleshooting</a></dt></dl></div>"
+	    "<div class=\"sidebar\"><p><strong>BACK TO BASICS</strong> A "
+	    "package source is a repository of packages, see <a href=\"#x\">"
+	    "the list</a> for the details.</p></div>"
+	    "<div class=\"widget-sidebar\"><ul><li><a href=\"/1\">Recent post "
+	    "one</a></li><li><a href=\"/2\">Recent post two</a></li><li>"
+	    "<a href=\"/3\">Recent post three</a></li></ul></div>"
+	    "<div id=\"menu\"><p>Soup of the day with bread and butter, "
+	    "grilled fish with lemon and herbs, warm apple pie with cream."
+	    "</p></div>"
+	    "<ul class=\"docnav top\"><li>Prev</li><li>A long handbook title "
+	    "that is not a link at all</li><li>Next</li></ul></body>",
+	    "P: BACK TO BASICS A package source is a repository of packages, "
+	    "see the list for the details.\n"
+	    "P: Soup of the day with bread and butter, grilled fish with lemon "
+	    "and herbs, warm apple pie with cream.\n");
 	/* A hidden main is none. */
 	expect_dump("<body><main hidden><p>Old</p></main><p>Body</p></body>",
 	    "P: Body\n");
