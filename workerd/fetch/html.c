@@ -1148,6 +1148,122 @@ body_of(xmlNode *top)
 	return top;
 }
 
+/* ------------------------------------------------------------ guard */
+
+/*
+ * libxml2 2.9's HTML parser checks each attribute of a tag against those
+ * before it: n attributes cost n * n / 2 comparisons, and 100,000 on one
+ * <div> (900 KB) took 20 s. Before parsing, the tags' attributes are
+ * counted (a '<' and a letter opens a tag, quotes are skipped, each run of
+ * non-space after a space is one; NUL bytes skipped, so that UTF-16 and
+ * UTF-32 pages are counted too) and a page whose sum of squares passes
+ * ATTR_WORK_MAX (about a second) is refused. It over-counts (a '<' in a
+ * script), never under-counts in an encoding where '<' is that byte; the
+ * encodings where it is not (UTF-7, EBCDIC) are refused (charset_refused).
+ */
+#define ATTR_WORK_MAX	(500ull * 1000 * 1000)
+
+static int
+attr_work_ok(const char *bytes, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)bytes;
+	unsigned long long work = 0, k;
+	size_t i = 0, j;
+	int space;
+
+	while (i < len) {
+		if (s[i++] != '<')
+			continue;
+		while (i < len && s[i] == 0)
+			i++;
+		if (i >= len || !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))
+			continue;
+		for (k = 0, space = 0; i < len && s[i] != '>'; i++) {
+			if (s[i] == 0)
+				continue;
+			if (s[i] == '"' || s[i] == '\'') {
+				for (j = i + 1; j < len && s[j] != s[i]; j++)
+					;
+				i = j;
+				space = 0;
+				continue;
+			}
+			if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+			    s[i] == '\r' || s[i] == '\f')
+				space = 1;
+			else if (space) {
+				k++;
+				space = 0;
+			}
+		}
+		if ((work += k * k) > ATTR_WORK_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when label (n bytes) names an encoding where '<' is not the byte
+ * 0x3C: UTF-7, EBCDIC ("ebcdic-...", IBM's and cp's EBCDIC pages). */
+static int
+charset_label_refused(const char *label, size_t n)
+{
+	static const char *const ebcdic[] = {
+		"37", "273", "277", "278", "280", "284", "285", "290", "297",
+		"420", "423", "424", "500", "870", "871", "875", "880", "905",
+		"918", "1025", "1026", "1047", "1140", "1141", "1142", "1143",
+		"1144", "1145", "1146", "1147", "1148", "1149",
+	};
+	char low[32];
+	const char *num;
+	size_t i;
+
+	if (n >= sizeof(low))
+		n = sizeof(low) - 1;
+	for (i = 0; i < n; i++)
+		low[i] = (char)(label[i] >= 'A' && label[i] <= 'Z' ?
+		    label[i] + 32 : label[i]);
+	low[n] = '\0';
+	if (strstr(low, "utf-7") || strstr(low, "utf7") || strstr(low, "ebcdic"))
+		return 1;
+	if (strncmp(low, "ibm", 3) == 0)
+		num = low + 3;
+	else if (strncmp(low, "cp", 2) == 0)
+		num = low + 2;
+	else
+		return 0;
+	num += strspn(num, "-_0");
+	for (i = 0; i < sizeof(ebcdic) / sizeof(ebcdic[0]); i++)
+		if (strcmp(num, ebcdic[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the caller's charset, a "charset=" label in the bytes or an
+ * EBCDIC start ("<?xm" in EBCDIC, which libxml2 detects) names one. */
+static int
+charset_refused(const char *bytes, size_t len, const char *charset)
+{
+	const char *p = bytes, *end = bytes + len, *v;
+	size_t n;
+
+	if (charset != NULL && charset_label_refused(charset, strlen(charset)))
+		return 1;
+	if (len >= 4 && memcmp(bytes, "\x4c\x6f\xa7\x94", 4) == 0)
+		return 1;
+	while (p < end && (p = memmem(p, (size_t)(end - p), "harset", 6)) != NULL) {
+		for (v = p + 6; v < end && (*v == ' ' || *v == '=' || *v == '"' ||
+		    *v == '\'' || *v == ':'); v++)
+			;
+		for (n = 0; v + n < end && n < 32 && v[n] != '"' && v[n] != '\'' &&
+		    v[n] != ' ' && v[n] != ';' && v[n] != '>' && v[n] != '/'; n++)
+			;
+		if (charset_label_refused(v, n))
+			return 1;
+		p += 6;
+	}
+	return 0;
+}
+
 /* The first h1's text below top, NULL when none. */
 static char *
 first_h1(xmlNode *top)
@@ -1173,6 +1289,14 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 	memset(doc, 0, sizeof(*doc));
 	if (len > FETCH_INPUT_MAX) {
 		*why = "html: over 16 MiB";
+		return -1;
+	}
+	if (charset_refused(bytes, len, charset)) {
+		*why = "html: charset refused";
+		return -1;
+	}
+	if (!attr_work_ok(bytes, len)) {
+		*why = "html: too many attributes";
 		return -1;
 	}
 	xml_quiet();

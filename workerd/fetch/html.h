@@ -69,9 +69,13 @@ struct fetch_doc {
  * boilerplate (internals.md lists what is dropped).
  * Links come from the whole page (nav included, rel=nofollow excepted):
  * resolved with xmlBuildURI, http and https only, fragment dropped, at
- * most FETCH_LINKS_MAX, each once. 0 with *doc filled (free it with
- * fetch_doc_free, even when it holds no block), or -1 with *doc zeroed
- * and *why a static reason ("html: ...").
+ * most FETCH_LINKS_MAX, each once. Refused before parsing: a page whose
+ * tags hold so many attributes that libxml2's quadratic check of them
+ * would take over a second ("html: too many attributes"), and one in
+ * UTF-7 or EBCDIC, where that count cannot see the tags ("html: charset
+ * refused"). 0 with *doc filled (free it with fetch_doc_free, even when
+ * it holds no block), or -1 with *doc zeroed and *why a static reason
+ * ("html: ...").
  */
 int html_extract(const char *bytes, size_t len, const char *base_url,
     const char *charset, struct fetch_doc *doc, const char **why);

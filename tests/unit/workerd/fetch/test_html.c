@@ -381,6 +381,50 @@ test_broken(void **state)
 	assert_int_equal(doc.nblocks, 1);
 	printf("  invalid UTF-8 read as: %s\n", doc.blocks[0].text);
 	fetch_doc_free(&doc);
+	/* libxml2's attribute check is quadratic: a tag of 30,000 attributes
+	 * (UTF-8 or UTF-16) is refused at once; 200 on many tags are fine. */
+	{
+		size_t n = 30000, i, o;
+		char *page = malloc(n * 16 + 64), *wide;
+
+		assert_non_null(page);
+		o = (size_t)sprintf(page, "<body><div");
+		for (i = 0; i < n; i++)
+			o += (size_t)sprintf(page + o, " a%zu=\"x>\"", i);
+		o += (size_t)sprintf(page + o, ">text</div>");
+		assert_int_equal(html_extract(page, o, BASE, NULL, &doc, &why), -1);
+		assert_string_equal(why, "html: too many attributes");
+		assert_non_null(wide = malloc(2 * o + 2));
+		wide[0] = '\xff';
+		wide[1] = '\xfe';
+		for (i = 0; i < o; i++) {
+			wide[2 + 2 * i] = page[i];
+			wide[3 + 2 * i] = 0;
+		}
+		assert_int_equal(html_extract(wide, 2 * o + 2, BASE, NULL, &doc,
+		    &why), -1);
+		assert_string_equal(why, "html: too many attributes");
+		free(wide);
+		o = (size_t)sprintf(page, "<body>");
+		for (i = 0; i < 2000; i++)
+			o += (size_t)sprintf(page + o, "<p %s>t</p>", i % 2 ?
+			    "class=a id=b" : "data-x=1 data-y=2 title=\"a b c\"");
+		assert_int_equal(html_extract(page, o, BASE, NULL, &doc, &why), 0);
+		assert_int_equal(doc.nblocks, 2000);
+		fetch_doc_free(&doc);
+		free(page);
+	}
+	/* Encodings where '<' is not the byte '<' are refused. */
+	assert_int_equal(html_extract("<meta charset=\"UTF-7\">+ADw-p+AD4-x", 34,
+	    BASE, NULL, &doc, &why), -1);
+	assert_string_equal(why, "html: charset refused");
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "IBM037", &doc, &why),
+	    -1);
+	assert_int_equal(html_extract("<meta http-equiv=content-type content="
+	    "'text/html; charset=cp1047'>", 66, BASE, NULL, &doc, &why), -1);
+	assert_int_equal(html_extract("<meta charset=cp1252><p>x</p>", 29, BASE,
+	    NULL, &doc, &why), 0);
+	fetch_doc_free(&doc);
 	/* Over the input bound. */
 	assert_int_equal(html_extract("x", FETCH_INPUT_MAX + 1, BASE, NULL,
 	    &doc, &why), -1);
