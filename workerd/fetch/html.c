@@ -1151,15 +1151,17 @@ body_of(xmlNode *top)
 /* ------------------------------------------------------------ guard */
 
 /*
- * libxml2 2.9's HTML parser checks each attribute of a tag against those
+ * libxml2 2.9's parsers check each attribute of a tag against those
  * before it: n attributes cost n * n / 2 comparisons, and 100,000 on one
- * <div> (900 KB) took 20 s. Before parsing, the tags' attributes are
+ * <div> (900 KB) took 20 s (2 s on a sitemap's root element, the XML
+ * parser comparing interned names). Before parsing, the tags' attributes are
  * counted (a '<' and a letter opens a tag, quotes are skipped, each run of
  * non-space after a space is one; NUL bytes skipped, so that UTF-16 and
  * UTF-32 pages are counted too) and a page whose sum of squares passes
  * ATTR_WORK_MAX (about a second) is refused. It over-counts (a '<' in a
  * script), never under-counts in an encoding where '<' is that byte; the
- * encodings where it is not (UTF-7, EBCDIC) are refused (charset_refused).
+ * encodings where it is not (UTF-7, EBCDIC), or where shifted bytes may
+ * look like a quote (ISO-2022, HZ), are refused (fetch_markup_check).
  */
 #define ATTR_WORK_MAX	(500ull * 1000 * 1000)
 
@@ -1203,7 +1205,8 @@ attr_work_ok(const char *bytes, size_t len)
 }
 
 /* 1 when label (n bytes) names an encoding where '<' is not the byte
- * 0x3C: UTF-7, EBCDIC ("ebcdic-...", IBM's and cp's EBCDIC pages). */
+ * 0x3C (UTF-7, EBCDIC: "ebcdic-...", IBM's and cp's EBCDIC pages) or
+ * where shifted bytes may look like a quote or a '>' (ISO-2022, HZ). */
 static int
 charset_label_refused(const char *label, size_t n)
 {
@@ -1223,7 +1226,8 @@ charset_label_refused(const char *label, size_t n)
 		low[i] = (char)(label[i] >= 'A' && label[i] <= 'Z' ?
 		    label[i] + 32 : label[i]);
 	low[n] = '\0';
-	if (strstr(low, "utf-7") || strstr(low, "utf7") || strstr(low, "ebcdic"))
+	if (strstr(low, "utf-7") || strstr(low, "utf7") || strstr(low, "ebcdic") ||
+	    strstr(low, "2022") || strncmp(low, "hz", 2) == 0)
 		return 1;
 	if (strncmp(low, "ibm", 3) == 0)
 		num = low + 3;
@@ -1238,29 +1242,39 @@ charset_label_refused(const char *label, size_t n)
 	return 0;
 }
 
-/* 1 when the caller's charset, a "charset=" label in the bytes or an
- * EBCDIC start ("<?xm" in EBCDIC, which libxml2 detects) names one. */
+/* 1 when a label after one of key's occurrences in the bytes names one
+ * (charset_label_refused). */
 static int
-charset_refused(const char *bytes, size_t len, const char *charset)
+labels_refused(const char *bytes, size_t len, const char *key)
 {
 	const char *p = bytes, *end = bytes + len, *v;
-	size_t n;
+	size_t n, kn = strlen(key);
 
-	if (charset != NULL && charset_label_refused(charset, strlen(charset)))
-		return 1;
-	if (len >= 4 && memcmp(bytes, "\x4c\x6f\xa7\x94", 4) == 0)
-		return 1;
-	while (p < end && (p = memmem(p, (size_t)(end - p), "harset", 6)) != NULL) {
-		for (v = p + 6; v < end && (*v == ' ' || *v == '=' || *v == '"' ||
+	while (p < end && (p = memmem(p, (size_t)(end - p), key, kn)) != NULL) {
+		for (v = p + kn; v < end && (*v == ' ' || *v == '=' || *v == '"' ||
 		    *v == '\'' || *v == ':'); v++)
 			;
 		for (n = 0; v + n < end && n < 32 && v[n] != '"' && v[n] != '\'' &&
-		    v[n] != ' ' && v[n] != ';' && v[n] != '>' && v[n] != '/'; n++)
+		    v[n] != ' ' && v[n] != ';' && v[n] != '>' && v[n] != '/' &&
+		    v[n] != '?'; n++)
 			;
 		if (charset_label_refused(v, n))
 			return 1;
-		p += 6;
+		p += kn;
 	}
+	return 0;
+}
+
+int
+fetch_markup_check(const char *bytes, size_t len, const char *charset)
+{
+	if ((charset != NULL && charset_label_refused(charset, strlen(charset))) ||
+	    (len >= 4 && memcmp(bytes, "\x4c\x6f\xa7\x94", 4) == 0) ||
+	    labels_refused(bytes, len, "harset") ||
+	    labels_refused(bytes, len, "ncoding"))
+		return FETCH_MARKUP_CHARSET;
+	if (!attr_work_ok(bytes, len))
+		return FETCH_MARKUP_ATTRIBUTES;
 	return 0;
 }
 
@@ -1291,11 +1305,11 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 		*why = "html: over 16 MiB";
 		return -1;
 	}
-	if (charset_refused(bytes, len, charset)) {
+	switch (fetch_markup_check(bytes, len, charset)) {
+	case FETCH_MARKUP_CHARSET:
 		*why = "html: charset refused";
 		return -1;
-	}
-	if (!attr_work_ok(bytes, len)) {
+	case FETCH_MARKUP_ATTRIBUTES:
 		*why = "html: too many attributes";
 		return -1;
 	}

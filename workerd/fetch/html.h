@@ -72,8 +72,8 @@ struct fetch_doc {
  * most FETCH_LINKS_MAX, each once. Refused before parsing: a page whose
  * tags hold so many attributes that libxml2's quadratic check of them
  * would take over a second ("html: too many attributes"), and one in
- * UTF-7 or EBCDIC, where that count cannot see the tags ("html: charset
- * refused"). 0 with *doc filled (free it with fetch_doc_free, even when
+ * UTF-7, EBCDIC, ISO-2022 or HZ, where that count cannot see the tags
+ * ("html: charset refused": fetch_markup_check). 0 with *doc filled (free it with fetch_doc_free, even when
  * it holds no block), or -1 with *doc zeroed and *why a static reason
  * ("html: ...").
  */
@@ -100,6 +100,25 @@ int md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
  */
 int text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
     const char **why);
+
+/*
+ * What is checked of untrusted markup (HTML or XML, len bytes) before
+ * libxml2 2.9 parses it, whose check of a tag's attributes against each
+ * other is quadratic: 0 when it may be parsed; FETCH_MARKUP_ATTRIBUTES
+ * when the tags' attribute counts (a '<' and a letter opens a tag, quoted
+ * values skipped, NUL bytes skipped for UTF-16 and UTF-32) have a sum of
+ * squares over 500 million (about a second of libxml2's time);
+ * FETCH_MARKUP_CHARSET when charset (the caller's, NULL when none), a
+ * "charset" or "encoding" label in the bytes, or an EBCDIC start names an
+ * encoding where '<' is not the byte 0x3C (UTF-7, EBCDIC) or where
+ * shifted bytes may look like a quote (ISO-2022, HZ), which the count
+ * could not see through. Linear in len.
+ */
+enum {
+	FETCH_MARKUP_CHARSET = 1,
+	FETCH_MARKUP_ATTRIBUTES = 2,
+};
+int fetch_markup_check(const char *bytes, size_t len, const char *charset);
 
 /* Frees what a doc holds and zeroes it; a zeroed doc is fine. */
 void fetch_doc_free(struct fetch_doc *doc);

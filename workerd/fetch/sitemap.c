@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
+#include "html.h"		/* fetch_markup_check */
 #include "sitemap.h"
 
 #define SITEMAP_OPTIONS	(XML_PARSE_NONET | XML_PARSE_NOERROR | \
@@ -340,6 +341,14 @@ sitemap_parse(const char *bytes, size_t len, struct sitemap *sm,
 	memset(sm, 0, sizeof(*sm));
 	if (len > SITEMAP_BYTES_MAX) {
 		*why = "sitemap: over 50 MB";
+		return -1;
+	}
+	switch (fetch_markup_check(bytes, len, NULL)) {
+	case FETCH_MARKUP_CHARSET:
+		*why = "sitemap: encoding refused";
+		return -1;
+	case FETCH_MARKUP_ATTRIBUTES:
+		*why = "sitemap: too many attributes";
 		return -1;
 	}
 	if ((rd = calloc(1, sizeof(*rd))) == NULL) {

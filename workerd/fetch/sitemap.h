@@ -38,6 +38,9 @@ struct sitemap {
  * with sitemap_free); 1 the same with the first SITEMAP_URLS_MAX entries
  * when there were more (*why "sitemap: over 50000 urls"); -1 with *sm
  * zeroed and *why ("sitemap: over 50 MB", "sitemap: DOCTYPE refused",
+ * "sitemap: too many attributes" and "sitemap: encoding refused" (the
+ * checks of fetch_markup_check, html.h, against libxml2's quadratic
+ * attribute check),
  * "sitemap: not well-formed XML", "sitemap: not a urlset or
  * sitemapindex", "sitemap: out of memory").
  */

@@ -422,6 +422,8 @@ test_broken(void **state)
 	    -1);
 	assert_int_equal(html_extract("<meta http-equiv=content-type content="
 	    "'text/html; charset=cp1047'>", 66, BASE, NULL, &doc, &why), -1);
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "ISO-2022-JP", &doc,
+	    &why), -1);
 	assert_int_equal(html_extract("<meta charset=cp1252><p>x</p>", 29, BASE,
 	    NULL, &doc, &why), 0);
 	fetch_doc_free(&doc);

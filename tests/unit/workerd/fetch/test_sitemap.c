@@ -172,6 +172,7 @@ test_not_sitemaps(void **state)
 {
 	struct sitemap sm;
 	const char *why;
+	size_t i;
 
 	parse_bad("<html><body>hi</body></html>",
 	    "sitemap: not a urlset or sitemapindex");
@@ -184,6 +185,22 @@ test_not_sitemaps(void **state)
 	assert_int_equal(sitemap_parse("<urlset/>", SITEMAP_BYTES_MAX + 1, &sm,
 	    &why), -1);
 	assert_string_equal(why, "sitemap: over 50 MB");
+	/* libxml2's attribute check is quadratic: refused before parsing. */
+	{
+		size_t n = 30000, o;
+		char *xml = malloc(n * 16 + 64);
+
+		assert_non_null(xml);
+		o = (size_t)sprintf(xml, "<urlset");
+		for (i = 0; i < n; i++)
+			o += (size_t)sprintf(xml + o, " a%zu=\"1\"", i);
+		o += (size_t)sprintf(xml + o, "/>");
+		assert_int_equal(sitemap_parse(xml, o, &sm, &why), -1);
+		assert_string_equal(why, "sitemap: too many attributes");
+		free(xml);
+	}
+	parse_bad("<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-urlset/+AD4-",
+	    "sitemap: encoding refused");
 	/* An empty urlset is a sitemap of nothing. */
 	parse_ok("<urlset " NS "/>", &sm);
 	assert_int_equal(sm.nurls, 0);
