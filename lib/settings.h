@@ -165,6 +165,7 @@ struct settings {
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
 	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
+	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */

@@ -527,6 +527,12 @@ const struct setting settings_table[] = {
 	    "agents of the default organisation may use a model server at a "
 	    "loopback, private or link-local address (an Ollama or vLLM on "
 	    "the LAN); other organisations' agents never" },
+	/* The knowledge base's crawls (workerd/admin/knowledge.c). */
+	{ "PARLEY_KNOWLEDGE_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
+	    NULL, NULL, NULL, M | W, F(knowledge_allow_private),
+	    "the default organisation's knowledge sources may crawl "
+	    "loopback, private and link-local addresses (an intranet wiki); "
+	    "other organisations' never" },
 	{ "PARLEY_MODEL_ALLOW_HOSTS", SETTING_TEXT, NULL, NULL, 1, 4096,
 	    NULL, check_hosts, "comma-separated host names or addresses",
 	    M | W, F(model_allow_hosts),

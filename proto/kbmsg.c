@@ -1,7 +1,13 @@
 /*
- * The knowledge base's records (see kbmsg.h): their layouts.
+ * The knowledge base's records (see kbmsg.h): their layouts, names and
+ * checks, shared by both sides of the socket.
  */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
 #include "kbmsg.h"
+#include "widgetmsg.h"
 
 #define KBCHUNK_ROW(...)	RF_ROW(struct st_kbchunk, __VA_ARGS__)
 
@@ -18,4 +24,136 @@ void
 st_kbchunk_free(struct st_kbchunk *c)
 {
 	rl_free(&st_kbchunk_layout, c);
+}
+
+/* ------------------------------------------------------------ sources */
+
+#define KBSOURCE_ROW(...)	RF_ROW(struct st_kbsource, __VA_ARGS__)
+
+static const struct rfield kbsource_rows[] = {
+	ST_KBSOURCE_ROWS(KBSOURCE_ROW)
+};
+
+const struct rlayout st_kbsource_layout = {
+	"kbsource", sizeof(struct st_kbsource), kbsource_rows,
+	sizeof(kbsource_rows) / sizeof(kbsource_rows[0]), NULL,
+};
+
+static const char *const type_names[] = { "crawl", "file", "qa" };
+static const char *const status_names[] = { "syncing", "ready", "failed" };
+
+/* names[v] for v in 0..max, else NULL; and back, -1 when unknown. */
+static const char *
+name_of(const char *const *names, int max, int v)
+{
+	return v >= 0 && v <= max ? names[v] : NULL;
+}
+
+static int
+parse_of(const char *const *names, int max, const char *s)
+{
+	int i;
+
+	for (i = 0; i <= max; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+st_source_type_name(int v)
+{
+	return name_of(type_names, ST_KB_TYPE_MAX, v);
+}
+
+int
+st_source_type_parse(const char *s)
+{
+	return parse_of(type_names, ST_KB_TYPE_MAX, s);
+}
+
+const char *
+st_sync_status_name(int v)
+{
+	return name_of(status_names, ST_KB_STATUS_MAX, v);
+}
+
+int
+st_sync_status_parse(const char *s)
+{
+	return parse_of(status_names, ST_KB_STATUS_MAX, s);
+}
+
+int
+st_kbsource_id_valid(const char *s)
+{
+	return st_prefixed_id_valid(s, ST_KB_SOURCE_PREFIX);
+}
+
+/* Strings NULL in a struct read as "". */
+#define S(p)	((p) != NULL ? (p) : "")
+
+/* An http(s) URL of printable ASCII with a host part. */
+static int
+web_url(const char *u)
+{
+	const char *p;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else
+		return 0;
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (; *u != '\0'; u++)
+		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+const char *
+st_kbsource_invalid(const struct st_kbsource *s)
+{
+	const char *why;
+
+	if ((why = rl_invalid(&st_kbsource_layout, s)) != NULL)
+		return why;
+	if (!st_widget_lang_valid(s->lang))
+		return "language: must be \"\" or one of en es pt fr de it nl "
+		    "pl tr ar ja zh";
+	switch (s->source_type) {
+	case ST_KB_CRAWL:
+		if (!web_url(S(s->url)))
+			return "url: must be an http:// or https:// URL of at "
+			    "most 2048 bytes";
+		break;
+	case ST_KB_FILE:
+		if (blank(S(s->url)))
+			return "url: the file's name is required";
+		break;
+	case ST_KB_QA:
+		if (blank(S(s->question)))
+			return "question: required for a qa source";
+		if (blank(S(s->answer)))
+			return "answer: required for a qa source";
+		break;
+	}
+	return NULL;
+}
+
+void
+st_kbsource_free(struct st_kbsource *s)
+{
+	rl_free(&st_kbsource_layout, s);
 }

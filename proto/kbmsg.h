@@ -9,6 +9,25 @@
  * fetcher's chunker makes them: workerd/fetch/chunk.c). storaged keeps
  * it under a u64 id of its own, with the lengths in words of its three
  * searched fields, which ranking reads.
+ *
+ * A source is where an organisation's chunks come from: a site crawled
+ * from a start URL or its sitemap (crawl), a file the owner uploaded
+ * (file), or a question and answer the owner wrote (qa). Its requests,
+ * each led by who asks and acting in its organisation:
+ *
+ *   ST_KB_SOURCE_CREATE  source (id, status, counts, times ignored)
+ *                        -> source (a qa source indexed at once: ready)
+ *   ST_KB_SOURCE_UPDATE  str id, u32 mask (ST_KSF_*), source -> source
+ *   ST_KB_SOURCE_GET     str id                  -> source
+ *   ST_KB_SOURCE_LIST    (empty)  -> u32 n, n x source (oldest first)
+ *   ST_KB_SOURCE_DELETE  str id                  -> (empty); its chunks
+ *                        go in the sweep's bounded steps, never found
+ *                        by a search meanwhile
+ *   ST_KB_SEARCH         str query, u32 k (1-50), str language ("" en)
+ *                        -> u32 n, n x hit (best first)
+ *
+ * A hit: str source id, u64 chunk id, str url, str title, str headings,
+ * str text, u32 score in millionths.
  */
 #ifndef PARLEY_KBMSG_H
 #define PARLEY_KBMSG_H
@@ -27,6 +46,41 @@
 #define ST_KB_LANG_MAX		8	/* "en", "pt": a widget language */
 #define ST_KB_SEARCH_K_MAX	50	/* results a search returns at most */
 #define ST_KB_QUERY_MAX		2000	/* bytes of a search's query */
+#define ST_KB_SOURCES_MAX	1000	/* per organisation */
+#define ST_KB_SOURCE_PREFIX	"ks_"
+#define ST_KB_SOURCE_ID_LEN	(3 + ST_ID_HEX)
+#define ST_KB_NAME_MAX		200	/* characters */
+#define ST_KB_QUESTION_MAX	ST_KB_TITLE_MAX	/* characters: its chunk's title */
+#define ST_KB_ERROR_MAX		300	/* bytes */
+#define ST_KB_PAGES_MAX		100000	/* a crawl's max_pages at most */
+#define ST_KB_DEPTH_MAX		100	/* a crawl's max_depth at most */
+#define ST_KB_SYNC_HOURS_MAX	8760	/* a year */
+
+enum st_source_type {
+	ST_KB_CRAWL = 0,	/* a site from its start URL or sitemap */
+	ST_KB_FILE = 1,		/* an uploaded file */
+	ST_KB_QA = 2,		/* a question and its answer */
+};
+#define ST_KB_TYPE_MAX		ST_KB_QA
+
+enum st_sync_status {
+	ST_KB_SYNCING = 0,	/* waiting for the fetcher, or being read */
+	ST_KB_READY = 1,	/* its chunks are searched */
+	ST_KB_FAILED = 2,	/* the last sync failed: error says why */
+};
+#define ST_KB_STATUS_MAX	ST_KB_FAILED
+
+/* ST_KB_SOURCE_UPDATE's mask: which fields the request sets. */
+#define ST_KSF_TYPE		0x0001
+#define ST_KSF_NAME		0x0002
+#define ST_KSF_URL		0x0004
+#define ST_KSF_LANG		0x0008
+#define ST_KSF_QUESTION		0x0010
+#define ST_KSF_ANSWER		0x0020
+#define ST_KSF_MAX_PAGES	0x0040
+#define ST_KSF_MAX_DEPTH	0x0080
+#define ST_KSF_SYNC_HOURS	0x0100
+#define ST_KSF_ALL		0x01ff
 
 /*
  * The chunk record, a row per field in stored order (record.h). org and
@@ -42,7 +96,7 @@
 	F(BUF, org, "organization_id", 1, RF_RO,			\
 	    RF_HID, ST_WHO_ORG_MAX, 0)					\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\
-	    RF_HID, ST_ID_HEX, 0)					\
+	    RF_HID, ST_KB_SOURCE_ID_LEN, 0)				\
 	F(BUF, lang, "language", 1, RF_RO,				\
 	    RF_HID, ST_KB_LANG_MAX, 0)					\
 	F(BYTES, url, "url", 1, RF_RO,					\
@@ -68,6 +122,112 @@ struct st_kbchunk {
 
 /* Its layout (kbmsg.c). */
 extern const struct rlayout st_kbchunk_layout;
+
+/*
+ * The source record, of format 1. A crawl's url is its start page or
+ * sitemap; a file's the name it was uploaded under; a qa's question and
+ * answer are its one chunk. language: the widget language its words are
+ * analysed in ("" is English). max_pages, max_depth: a crawl's bounds
+ * (null: the fetcher's defaults); sync_hours: how often it syncs again
+ * (null: on demand only). status, error, pages, chunks and the times are
+ * storaged's.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_KBSOURCE_ROWS(F)						\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_ADM, ST_KB_SOURCE_ID_LEN, 0)				\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
+	F(ENUM, source_type, "type", 1, ST_KSF_TYPE,			\
+	    RF_ADM, ST_KB_TYPE_MAX, ST_KB_CRAWL)			\
+	F(STR, name, "name", 1, ST_KSF_NAME,				\
+	    RF_ADM, ST_KB_NAME_MAX, 0)					\
+	F(BYTES, url, "url", 1, ST_KSF_URL,				\
+	    RF_ADM, ST_KB_URL_MAX, 0)					\
+	F(BUF, lang, "language", 1, ST_KSF_LANG,			\
+	    RF_ADM, ST_KB_LANG_MAX, 0)					\
+	F(STR, question, "question", 1, ST_KSF_QUESTION,		\
+	    RF_ADM, ST_KB_QUESTION_MAX, 0)				\
+	F(BYTES, answer, "answer", 1, ST_KSF_ANSWER,			\
+	    RF_ADM, ST_KB_TEXT_MAX, 0)					\
+	F(COUNT, max_pages, "max_pages", 1, ST_KSF_MAX_PAGES,		\
+	    RF_ADM, ST_KB_PAGES_MAX, 0)				\
+	F(COUNT, max_depth, "max_depth", 1, ST_KSF_MAX_DEPTH,		\
+	    RF_ADM, ST_KB_DEPTH_MAX, 0)				\
+	F(COUNT, sync_hours, "sync_hours", 1, ST_KSF_SYNC_HOURS,	\
+	    RF_ADM, ST_KB_SYNC_HOURS_MAX, 0)				\
+	F(ENUM, sync_status, "status", 1, RF_RO,			\
+	    RF_ADM, ST_KB_STATUS_MAX, ST_KB_SYNCING)			\
+	F(BYTES, error, "error", 1, RF_RO,				\
+	    RF_ADM, ST_KB_ERROR_MAX, 0)				\
+	F(U32, pages, "pages", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(U32, chunks, "chunks", 1, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(TIME, synced_at, "synced_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, next_sync_at, "next_sync_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
+
+struct st_kbsource {
+	ST_KBSOURCE_ROWS(RF_MEMBER)
+};
+
+extern const struct rlayout st_kbsource_layout;
+
+/* A type's name ("crawl"; NULL out of range) and back (-1): its ENUM. */
+const char *st_source_type_name(int);
+int st_source_type_parse(const char *);
+/* A status's name ("syncing"; NULL out of range) and back (-1). */
+const char *st_sync_status_name(int);
+int st_sync_status_parse(const char *);
+/* 1 when s can name a source: "ks_" + 32 lowercase hex. */
+int st_kbsource_id_valid(const char *s);
+/*
+ * NULL when s is a valid source, else "field: what is wrong" (static):
+ * its rows' bounds, a crawl's url http(s), a qa's question and answer
+ * set, a language the analyser knows ("" too).
+ */
+const char *st_kbsource_invalid(const struct st_kbsource *s);
+void st_kbsource_free(struct st_kbsource *s);
+
+/* ST_KB_SOURCE_UPDATE's payload. */
+struct st_kbsource_update_req {
+	const char *id;
+	uint32_t mask;
+	struct st_kbsource s;
+};
+
+struct st_kbsources {
+	struct st_kbsource *sources;
+	uint32_t n;
+};
+
+/* ST_KB_SEARCH's payload and its reply. */
+struct st_kb_search_req {
+	const char *query;
+	uint32_t k;
+	char lang[ST_KB_LANG_MAX + 1];
+};
+
+struct st_kb_hit {
+	char source_id[ST_KB_SOURCE_ID_LEN + 1];
+	uint64_t chunk_id;
+	char *url, *title, *headings, *text;	/* malloc'd */
+	uint32_t score;		/* millionths */
+};
+
+struct st_kb_hits {
+	struct st_kb_hit *hits;
+	uint32_t n;
+};
+
 
 /* Frees what c holds and zeroes it. */
 void st_kbchunk_free(struct st_kbchunk *c);

@@ -241,6 +241,19 @@ static const struct proto_msg msgs[] = {
 	    &pl_canned_put_req, &pl_canned },
 	{ PROTO_ST_CANNED_DELETE, "ST_CANNED_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_empty },
+	/* The knowledge base: an organisation's sources and its search. */
+	{ PROTO_ST_KB_SOURCE_CREATE, "ST_KB_SOURCE_CREATE", W, S, 1, 0, 1,
+	    &pl_kbsource, &pl_kbsource },
+	{ PROTO_ST_KB_SOURCE_UPDATE, "ST_KB_SOURCE_UPDATE", W, S, 1, 0, 1,
+	    &pl_kbsource_update_req, &pl_kbsource },
+	{ PROTO_ST_KB_SOURCE_GET, "ST_KB_SOURCE_GET", W, S, 0, 0, 1,
+	    &pl_wid_req, &pl_kbsource },
+	{ PROTO_ST_KB_SOURCE_LIST, "ST_KB_SOURCE_LIST", W, S, 0, 0, 1,
+	    &pl_empty, &pl_kbsources },
+	{ PROTO_ST_KB_SOURCE_DELETE, "ST_KB_SOURCE_DELETE", W, S, 1, 0, 1,
+	    &pl_wid_req, &pl_empty },
+	{ PROTO_ST_KB_SEARCH, "ST_KB_SEARCH", W, S, 0, 0, 1,
+	    &pl_kb_search_req, &pl_kb_hits },
 	/*
 	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
 	 * asks its primary for the stream, which sends records and snapshot

@@ -207,8 +207,15 @@ enum proto_type {
 	PROTO_ST_WS_CONV_NEW = 0x92,
 	PROTO_ST_WS_CONV_LIST = 0x93,
 	PROTO_ST_WS_CONV_READ = 0x94,
+	/* the knowledge base: its sources and search (kbmsg.h) */
+	PROTO_ST_KB_SOURCE_CREATE = 0x89,
+	PROTO_ST_KB_SOURCE_UPDATE = 0x8a,
+	PROTO_ST_KB_SOURCE_GET = 0x8b,
+	PROTO_ST_KB_SOURCE_LIST = 0x8f,
+	PROTO_ST_KB_SOURCE_DELETE = 0x90,
+	PROTO_ST_KB_SEARCH = 0x91,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x89-0x8b, 0x8f-0x91, 0x95-0x97, 0x99-0x9d */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x95-0x97, 0x99-0x9d */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

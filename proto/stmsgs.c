@@ -61,6 +61,7 @@ ROWS(pl_org, struct st_org, st_org_layout);
 ROWS(pl_apikey, struct st_apikey, st_apikey_layout);
 ROWS(pl_user, struct st_user, st_user_layout);
 ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
+ROWS(pl_kbsource, struct st_kbsource, st_kbsource_layout);
 ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
@@ -1295,3 +1296,42 @@ static const struct pfield f_fb_summary[] = {
 	PFLIST(struct st_fb_summary, rows, n, ST_FB_ROWS_MAX, pl_fb_row),
 };
 PLAYOUT(pl_fb_summary, struct st_fb_summary, f_fb_summary);
+
+/* --------------------------------------------------- the knowledge base */
+
+static const struct pfield f_kbsource_update_req[] = {
+	PFSTR(struct st_kbsource_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_kbsource_update_req, mask),
+	PFREC(struct st_kbsource_update_req, s, pl_kbsource),
+};
+PLAYOUT(pl_kbsource_update_req, struct st_kbsource_update_req,
+    f_kbsource_update_req);
+
+static const struct pfield f_kbsources[] = {
+	PFLIST(struct st_kbsources, sources, n, ST_KB_SOURCES_MAX,
+	    pl_kbsource),
+};
+PLAYOUT(pl_kbsources, struct st_kbsources, f_kbsources);
+
+static const struct pfield f_kb_search_req[] = {
+	PFSTR(struct st_kb_search_req, query, ST_KB_QUERY_MAX),
+	PFU32(struct st_kb_search_req, k),
+	PFBUF(struct st_kb_search_req, lang),
+};
+PLAYOUT(pl_kb_search_req, struct st_kb_search_req, f_kb_search_req);
+
+static const struct pfield f_kb_hit[] = {
+	PFBUF(struct st_kb_hit, source_id),
+	PFU64(struct st_kb_hit, chunk_id),
+	PFSTR(struct st_kb_hit, url, ST_KB_URL_MAX),
+	PFSTR(struct st_kb_hit, title, 4 * ST_KB_TITLE_MAX),
+	PFSTR(struct st_kb_hit, headings, 4 * ST_KB_HEADINGS_MAX),
+	PFSTR(struct st_kb_hit, text, ST_KB_TEXT_MAX),
+	PFU32(struct st_kb_hit, score),
+};
+PLAYOUT(pl_kb_hit, struct st_kb_hit, f_kb_hit);
+
+static const struct pfield f_kb_hits[] = {
+	PFLIST(struct st_kb_hits, hits, n, ST_KB_SEARCH_K_MAX, pl_kb_hit),
+};
+PLAYOUT(pl_kb_hits, struct st_kb_hits, f_kb_hits);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "agentmsg.h"
+#include "kbmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "feedbackmsg.h"
@@ -785,7 +786,8 @@ struct st_mail_result_req {
 /* Records with codecs of their own. */
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
-    pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail, pl_canned;
+    pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail, pl_canned,
+    pl_kbsource;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -824,7 +826,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_repl_snap, pl_repl_status, pl_ev_role,
     pl_ws_feedback_req, pl_ws_feedback_rep, pl_ws_rating_req,
     pl_ws_rating_rep, pl_fb_summary, pl_ws_conv_new_rep,
-    pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep;
+    pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep,
+    pl_kbsource_update_req, pl_kbsources, pl_kb_search_req, pl_kb_hits;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -950,6 +953,12 @@ union st_any {
 	struct st_ws_feedback_req wfb;
 	struct st_ws_rating_req wrt;
 	struct st_fb_summary fbs;
+	/* the knowledge base (kbmsg.h) */
+	struct st_kbsource kbs;
+	struct st_kbsource_update_req kbsu;
+	struct st_kbsources kbsl;
+	struct st_kb_search_req kbq;
+	struct st_kb_hits kbh;
 };
 
 #endif

@@ -96,6 +96,7 @@ export const SCHEMAS = {
   st_wsess: {},
   // A knowledge chunk: storaged's index alone; not yet shown by a route.
   st_kbchunk: {},
+  st_kbsource: { read: 'KnowledgeSource', write: 'KnowledgeSourceInput' },
 };
 
 // Which rows each view shows.

@@ -19,6 +19,7 @@
 #include "handoffstore.h"
 #include "hookstore.h"
 #include "inbox.h"
+#include "kbsource.h"
 #include "outbox.h"
 #include "presence.h"
 #include "setupcounts.h"
@@ -1710,6 +1711,23 @@ op_canned(struct dbatch *b, uint16_t type, const void *req,
 		}
 	} else
 		store_canned_delete(&t, b->who->org, q->id);
+	req_end(&t, r);
+}
+
+/* The knowledge base's search (kbsource.h): who asks's organisation's. */
+void
+op_kb_search(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	struct st_kb_hits h;
+	struct store_txn t;
+
+	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_kb_search(&t, b->who->org, req, &h) == 0) {
+		reply_enc(r, type, &h);
+		st_rep_free(type, &h);
+	}
 	req_end(&t, r);
 }
 

@@ -19,7 +19,7 @@
 #define KB_POST_LEN	(2 * 2 * KB_FIELDS)	/* u16 counts, u16 lengths */
 #define KB_STATS_LEN	(4 + 8 * KB_FIELDS)
 #define KB_KEY_MAX	(ST_WHO_ORG_MAX + 1 + KB_TERM_MAX + 1 + 8)
-#define KB_SRC_KEY_LEN	(ST_ID_HEX + 1 + 8)
+#define KB_SRC_KEY_LEN	(ST_KB_SOURCE_ID_LEN + 1 + 8)
 /* Postings of one term read at most by a search. */
 #define KB_POSTINGS_MAX	200000
 
@@ -179,8 +179,8 @@ static void
 src_key(uint8_t k[KB_SRC_KEY_LEN], const char *source, uint64_t id)
 {
 	memset(k, 0, KB_SRC_KEY_LEN);
-	memcpy(k, source, strnlen(source, ST_ID_HEX));
-	proto_put_be64(k + ST_ID_HEX + 1, id);
+	memcpy(k, source, strnlen(source, ST_KB_SOURCE_ID_LEN));
+	proto_put_be64(k + ST_KB_SOURCE_ID_LEN + 1, id);
 }
 
 /* ---------------------------------------------------------- statistics */
@@ -284,7 +284,7 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 
 	if (t->err)
 		return -1;
-	if (c->org[0] == '\0' || strlen(c->source_id) != ST_ID_HEX)
+	if (c->org[0] == '\0' || !st_kbsource_id_valid(c->source_id))
 		return store_fail(t, PROTO_E_INVALID,
 		    "chunk: no organisation or source"), -1;
 	if (chunk_terms(t, c, &ts) < 0)
@@ -392,18 +392,18 @@ kb_source_clear(struct store_txn *t, const char *source, uint32_t max,
 	src_key(probe, source, 0);
 	while (!t->err && done < max) {
 		n = 0;
-		if ((cur = txn_seek(t, t->st->kb_source, probe, ST_ID_HEX + 1,
+		if ((cur = txn_seek(t, t->st->kb_source, probe, ST_KB_SOURCE_ID_LEN + 1,
 		    &k, &v, &rc)) == NULL)
 			return -1;
 		while (rc == 0 && n < 256 && done + n < max &&
 		    k.mv_size == KB_SRC_KEY_LEN &&
-		    memcmp(k.mv_data, probe, ST_ID_HEX + 1) == 0) {
+		    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0) {
 			ids[n++] = proto_get_be64((uint8_t *)k.mv_data +
-			    ST_ID_HEX + 1);
+			    ST_KB_SOURCE_ID_LEN + 1);
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 		*left = rc == 0 && k.mv_size == KB_SRC_KEY_LEN &&
-		    memcmp(k.mv_data, probe, ST_ID_HEX + 1) == 0;
+		    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0;
 		mdb_cursor_close(cur);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return txn_lmdb(t, rc, "walk knowledge source"), -1;

@@ -18,6 +18,7 @@
 #include "agentstore.h"
 #include "auditstore.h"
 #include "hookstore.h"
+#include "kbsource.h"
 #include "keystore.h"
 #include "inbox.h"
 #include "log.h"
@@ -272,6 +273,9 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 	    max - done, &n) == 0)
 		done += n;
 	if (!t->err && done < max && store_org_people_sweep(t, org,
+	    max - done, &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_kbsources_sweep(t, org,
 	    max - done, &n) == 0)
 		done += n;
 	if (t->err)

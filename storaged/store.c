@@ -718,6 +718,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "kb_terms", offsetof(struct store, kb_terms) },
 	{ "kb_stats", offsetof(struct store, kb_stats) },
 	{ "kb_source", offsetof(struct store, kb_source) },
+	/* the knowledge base's sources (kbsource.c) */
+	{ "kb_sources", offsetof(struct store, kb_sources) },
+	{ "kb_source_order", offsetof(struct store, kb_source_order) },
+	{ "kb_gone", offsetof(struct store, kb_gone) },
 };
 
 MDB_dbi *

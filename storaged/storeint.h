@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		73
+#define NDBS		76
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -187,6 +187,10 @@ struct store {
 	MDB_dbi kb_terms;	/* org NUL term -> u32 chunks */
 	MDB_dbi kb_stats;	/* org -> u32 chunks, u64 words per field */
 	MDB_dbi kb_source;	/* source id NUL u64 id -> () */
+	/* kbsource.c: the knowledge base's sources */
+	MDB_dbi kb_sources;	/* id -> source */
+	MDB_dbi kb_source_order;	/* u64 created_at | id -> () */
+	MDB_dbi kb_gone;	/* id -> (): a deleted source's chunks to sweep */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "contactstore.h"
+#include "kbsource.h"
 #include "log.h"
 #include "orgstore.h"
 #include "storaged.h"
@@ -49,6 +50,11 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_contact_gone_sweep(&t, max, &out->contacts, &more);
 		out->more = more;
 	}
+	/* Then a deleted knowledge source's chunks. */
+	if (!out->more && t.err == 0) {
+		store_kb_gone_sweep(&t, max, &out->sources, &more);
+		out->more = more;
+	}
 	/*
 	 * Then the widgets' retention: it reads every widget, so once a
 	 * minute, unless the last look left some.
@@ -67,13 +73,13 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		return -1;
 	}
 	if (out->indexed + out->gone + out->expired + out->orgs +
-	    out->contacts + out->retained > 0)
+	    out->contacts + out->retained + out->sources > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
 		    "%u expired, %u of deleted organisations, %u of deleted "
-		    "contacts, %u past retention in %llu us, committed in "
-		    "%llu us",
+		    "contacts, %u past retention, %u deleted knowledge "
+		    "sources in %llu us, committed in %llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
-		    out->contacts, out->retained,
+		    out->contacts, out->retained, out->sources,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

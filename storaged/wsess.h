@@ -99,6 +99,7 @@ struct store_sweep {
 	uint32_t orgs;		/* records of deleted organisations removed */
 	uint32_t contacts;	/* conversations of erased contacts ended */
 	uint32_t retained;	/* conversations past their widget's retention */
+	uint32_t sources;	/* deleted knowledge sources stepped */
 	int more;		/* work is left: call again soon */
 };
 /*

@@ -28,7 +28,7 @@
 #include "store.h"
 
 #define ORG		"default"
-#define SOURCE		"00000000000000000000000000000001"
+#define SOURCE		"ks_00000000000000000000000000000001"
 #define BATCH		500
 #define LINE_MAX_BYTES	(1 << 20)
 

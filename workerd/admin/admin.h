@@ -759,6 +759,19 @@ void canned_delete(struct conn *, struct http_request *,
 
 /* ------------------------------------------------------------- webhooks.c */
 
+/* knowledge.c: the knowledge base's sources and search. */
+void knowledge_sources_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void knowledge_sources_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void knowledge_sources_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void knowledge_sources_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void knowledge_sources_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+void knowledge_search(struct conn *, struct http_request *,
+    const struct route_match *);
 void webhooks_list(struct conn *, struct http_request *,
     const struct route_match *);
 void webhooks_create(struct conn *, struct http_request *,

@@ -315,6 +315,32 @@ sample_canned(void *p)
 	c->updated_at = 1700000000031ull;
 }
 
+static void
+sample_kbsource(void *p)
+{
+	struct st_kbsource *s = p;
+
+	strlcpy(s->id, ST_KB_SOURCE_PREFIX HEX, sizeof(s->id));
+	strlcpy(s->org, ST_ORG_PREFIX HEX, sizeof(s->org));
+	s->source_type = ST_KB_QA;
+	s->name = x_str;
+	s->url = x_str;
+	strlcpy(s->lang, "fr", sizeof(s->lang));
+	s->question = x_str;
+	s->answer = x_str;
+	s->max_pages = 100;
+	s->max_depth = 3;
+	s->sync_hours = 24;
+	s->sync_status = ST_KB_READY;
+	s->error = x_str;
+	s->pages = 7;
+	s->chunks = 9;
+	s->synced_at = 1700000000040ull;
+	s->next_sync_at = 1700000000041ull;
+	s->created_at = 1700000000042ull;
+	s->updated_at = 1700000000043ull;
+}
+
 /* The records with codecs of their own, by their layout's name. */
 static const struct {
 	const char *name;
@@ -331,6 +357,7 @@ static const struct {
 	{ "struct st_hook_job", sample_hook_job },
 	{ "struct st_mail", sample_mail },
 	{ "struct st_canned", sample_canned },
+	{ "struct st_kbsource", sample_kbsource },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

@@ -15,8 +15,8 @@
 #include "kbindex.h"
 #include "test_fixture.h"
 
-#define SRC_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SRC_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SRC_A	"ks_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SRC_B	"ks_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static int
 setup(void **state)

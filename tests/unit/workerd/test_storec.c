@@ -916,6 +916,13 @@ static const struct {
 	{ PROTO_ST_CANNED_LIST, ADMIN_WALK },
 	{ PROTO_ST_CANNED_PUT, ADMIN_WALK },
 	{ PROTO_ST_CANNED_DELETE, ADMIN_WALK },
+	/* The knowledge base (admin/knowledge.c). */
+	{ PROTO_ST_KB_SOURCE_CREATE, ADMIN_WALK },
+	{ PROTO_ST_KB_SOURCE_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_KB_SOURCE_GET, ADMIN_WALK },
+	{ PROTO_ST_KB_SOURCE_LIST, ADMIN_WALK },
+	{ PROTO_ST_KB_SOURCE_DELETE, ADMIN_WALK },
+	{ PROTO_ST_KB_SEARCH, ADMIN_WALK },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -409,6 +409,7 @@ route_path(const char *pattern, char *out, size_t outsz)
 			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :
 			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" :
 			    strncmp(p, "/:hook_id", 9) == 0 ? "/wh_" :
+			    strncmp(p, "/:source_id", 11) == 0 ? "/ks_" :
 			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" :
 			    strncmp(p, "/:invitation_id", 15) == 0 ? "/inv_" :
 			    strncmp(p, "/:canned_id", 11) == 0 ? "/cr_" : "/",
@@ -586,6 +587,13 @@ route_body(const char *pattern, unsigned int method)
 	if (method == M_POST && strcmp(pattern, "/v1/admin/webhooks") == 0)
 		return "{\"url\":\"https://93.184.216.34/h\","
 		    "\"events\":[\"message.created\"]}";
+	if (method == M_POST && strcmp(pattern,
+	    "/v1/admin/knowledge/sources") == 0)
+		return "{\"type\":\"qa\",\"question\":\"q\","
+		    "\"answer\":\"a\"}";
+	if (method == M_POST && strcmp(pattern,
+	    "/v1/admin/knowledge/search") == 0)
+		return "{\"query\":\"q\"}";
 	if (strncmp(pattern, "/v1/admin/canned-replies", 24) == 0)
 		return "{\"shortcut\":\"s\",\"text\":\"t\"}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/users") == 0)

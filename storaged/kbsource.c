@@ -1,0 +1,379 @@
+/*
+ * The knowledge base's sources (see kbsource.h, STORAGE.md), a records.c
+ * entity, and the search that reads their chunks:
+ *
+ *	kb_sources       id ("ks_" + 32 hex) -> source (ST_KBSOURCE_ROWS)
+ *	kb_source_order  u64 created_at | id -> ()
+ *	kb_gone          id -> (): a deleted source whose chunks the sweep
+ *	                 has still to remove (kbindex.c's kb_source_clear,
+ *	                 in bounded steps); a search skips them meanwhile
+ *
+ * A qa source is its own one chunk, indexed here when it is created or
+ * its question, answer or language change: title the question, text the
+ * answer. A crawl or file source waits, syncing, for the fetcher.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbindex.h"
+#include "kbsource.h"
+#include "log.h"
+#include "optab.h"
+#include "records.h"
+#include "stmsgs.h"
+#include "storeint.h"
+
+/* A qa source's chunks removed at most when it is indexed again. */
+#define QA_CHUNKS_MAX	16
+
+static const struct store_entity kbsource_entity;
+
+static const char *
+kbsource_invalid(const void *rec)
+{
+	return st_kbsource_invalid(rec);
+}
+
+/* A new source: its organisation holds fewer than ST_KB_SOURCES_MAX. */
+static int
+kbsource_admit(struct store_txn *t, const void *rec, uint32_t mask)
+{
+	const struct st_kbsource *s = rec;
+	void *all;
+	uint32_t n;
+
+	if (mask != UINT32_MAX)	/* an update's: it adds none */
+		return 0;
+	if (entity_list(t, &kbsource_entity, s->org, &all, &n) != 0)
+		return t->err;
+	entity_free_all(&kbsource_entity, all, n);
+	if (n >= ST_KB_SOURCES_MAX)
+		store_fail(t, PROTO_E_INVALID, "sources: at most 1000");
+	return t->err;
+}
+
+/* The masked fields; a source's type never changes. */
+static int
+kbsource_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+    void *arg)
+{
+	struct st_kbsource *cur = curp;
+	const struct st_kbsource *req = reqp;
+
+	(void)arg;
+	if ((mask & ST_KSF_TYPE) && req->source_type != cur->source_type) {
+		store_fail(t, PROTO_E_INVALID, "type: cannot change");
+		return -1;
+	}
+	rl_merge(&st_kbsource_layout, cur, reqp, mask);
+	return 0;
+}
+
+/* Its chunks go in the sweep's steps; until then a search skips them. */
+static void
+kbsource_index_del(struct store_txn *t, const void *rec)
+{
+	const struct st_kbsource *s = rec;
+
+	db_put(t, t->st->kb_gone, s->id, strlen(s->id), &rec_version, 1,
+	    "put knowledge source gone");
+}
+
+static const struct store_entity kbsource_entity = {
+	.what = "knowledge source",
+	.order_what = "knowledge source order",
+	.none = "no such source",
+	/* The per-organisation bound is kbsource_admit's. */
+	.too_many = "sources: too many",
+	.dbi = offsetof(struct store, kb_sources),
+	.order = offsetof(struct store, kb_source_order),
+	.fresh = offsetof(struct store, kb_sources),
+	.layout = &st_kbsource_layout,
+	.codec = &pl_kbsource,
+	ENTITY_MEMBERS(struct st_kbsource),
+	.org = offsetof(struct st_kbsource, org),
+	.prefix = ST_KB_SOURCE_PREFIX,
+	.idmin = ST_KB_SOURCE_ID_LEN,
+	.idmax = ST_KB_SOURCE_ID_LEN,
+	.max = ST_KB_SOURCES_MAX * ST_ORGS_MAX,
+	.mask_all = ST_KSF_ALL,
+	.id_valid = st_kbsource_id_valid,
+	.invalid = kbsource_invalid,
+	.admit = kbsource_admit,
+	.merge = kbsource_merge,
+	.index_del = kbsource_index_del,
+};
+
+/* ------------------------------------------------------------ indexing */
+
+/* A qa source's question and answer as its one chunk. */
+static void
+qa_index(struct store_txn *t, struct st_kbsource *s)
+{
+	struct st_kbchunk c;
+	uint64_t id;
+	int left = 0;
+
+	if (kb_source_clear(t, s->id, QA_CHUNKS_MAX, &left) < 0)
+		return;
+	if (left) {
+		store_fail(t, PROTO_E_INTERNAL, "qa source holds too many "
+		    "chunks");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.org, s->org, sizeof(c.org));
+	memcpy(c.source_id, s->id, sizeof(c.source_id));
+	memcpy(c.lang, s->lang, sizeof(c.lang));
+	c.url = "";
+	c.title = s->question;
+	c.headings = "";
+	c.text = s->answer;
+	if (kb_chunk_add(t, &c, &id) < 0)
+		return;
+	s->sync_status = ST_KB_READY;
+	s->chunks = 1;
+	s->pages = 0;
+	s->synced_at = t->st->now();
+	s->next_sync_at = 0;
+}
+
+/*
+ * What a source's new or changed fields ask of it: a qa indexed now, a
+ * crawl or file synced by the fetcher (due now).
+ */
+static void
+kbsource_refresh(struct store_txn *t, struct st_kbsource *s)
+{
+	free(s->error);
+	if ((s->error = strdup("")) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	if (s->source_type == ST_KB_QA) {
+		qa_index(t, s);
+		return;
+	}
+	s->sync_status = ST_KB_SYNCING;
+	s->next_sync_at = t->st->now();
+}
+
+/* ------------------------------------------------------------- sources */
+
+int
+store_kbsource_create(struct store_txn *t, const char *org,
+    const struct st_kbsource *in, struct st_kbsource *out)
+{
+	struct st_kbsource s;
+
+	if (t->err)
+		return t->err;
+	s = *in;
+	s.sync_status = ST_KB_SYNCING;
+	s.pages = s.chunks = 0;
+	s.synced_at = s.next_sync_at = 0;
+	if (entity_create(t, &kbsource_entity, org, &s, out) != 0)
+		return t->err;
+	kbsource_refresh(t, out);
+	if (t->err == 0)
+		entity_save(t, &kbsource_entity, out);
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
+/* The fields whose change means reading the source again. */
+#define KSF_CONTENT	(ST_KSF_URL | ST_KSF_LANG | ST_KSF_QUESTION |	\
+	ST_KSF_ANSWER | ST_KSF_MAX_PAGES | ST_KSF_MAX_DEPTH)
+
+int
+store_kbsource_update(struct store_txn *t, const char *org, const char *id,
+    uint32_t mask, const struct st_kbsource *in, struct st_kbsource *out)
+{
+	if (entity_update(t, &kbsource_entity, org, id, mask, in, out,
+	    NULL) != 0)
+		return t->err;
+	if (mask & KSF_CONTENT) {
+		kbsource_refresh(t, out);
+		if (t->err == 0)
+			entity_save(t, &kbsource_entity, out);
+	}
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
+int
+store_kbsource_delete(struct store_txn *t, const char *org, const char *id)
+{
+	struct st_kbsource s;
+
+	if (entity_must(t, &kbsource_entity, org, id, &s) < 0)
+		return t->err;
+	entity_remove(t, &kbsource_entity, &s);
+	st_kbsource_free(&s);
+	return t->err;
+}
+
+int
+store_org_kbsources_sweep(struct store_txn *t, const char *org,
+    uint32_t max, uint32_t *n)
+{
+	struct st_kbsource *ss;
+	uint32_t ns, i;
+
+	*n = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if (entity_list(t, &kbsource_entity, org, (void **)&ss, &ns) != 0)
+		return t->err;
+	for (i = 0; i < ns && i < max && !t->err; i++)
+		entity_remove(t, &kbsource_entity, &ss[i]);
+	if (!t->err)
+		*n = i;
+	entity_free_all(&kbsource_entity, ss, ns);
+	return t->err;
+}
+
+int
+store_kb_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
+    int *more)
+{
+	char id[ST_KB_SOURCE_ID_LEN + 1];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, left = 0;
+
+	*n = 0;
+	*more = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if ((cur = txn_seek(t, t->st->kb_gone, NULL, 0, &k, &v, &rc)) == NULL)
+		return t->err;
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return txn_lmdb(t, rc, "first knowledge source gone");
+	if (k.mv_size != ST_KB_SOURCE_ID_LEN) {
+		rec_corrupt(t, "knowledge source gone");
+		return t->err;
+	}
+	memcpy(id, k.mv_data, k.mv_size);
+	id[k.mv_size] = '\0';
+	if (kb_source_clear(t, id, max, &left) < 0)
+		return t->err;
+	if (!left)
+		db_del(t, t->st->kb_gone, id, strlen(id),
+		    "delete knowledge source gone");
+	*n = 1;		/* one source's step */
+	*more = 1;	/* this one again, or the next: until none is left */
+	return t->err;
+}
+
+void
+store_kbsources_free(struct st_kbsource *ss, uint32_t n)
+{
+	entity_free_all(&kbsource_entity, ss, n);
+}
+
+/* -------------------------------------------------------------- search */
+
+/* 1 when the source was deleted (its chunks not yet swept), 0, -1. */
+static int
+source_gone(struct store_txn *t, const char *id)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->kb_gone, id, strlen(id), &v,
+	    "get knowledge source gone")) < 0)
+		return -1;
+	return rc == 0;
+}
+
+/* Chunk c as hit h (its strings moved over). */
+static void
+hit_take(struct st_kb_hit *h, struct st_kbchunk *c, double score)
+{
+	double m = score * 1e6;
+
+	memcpy(h->source_id, c->source_id, sizeof(h->source_id));
+	h->url = c->url;
+	h->title = c->title;
+	h->headings = c->headings;
+	h->text = c->text;
+	c->url = c->title = c->headings = c->text = NULL;
+	h->score = m <= 0 ? 0 : m >= UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+}
+
+int
+store_kb_search(struct store_txn *t, const char *org,
+    const struct st_kb_search_req *q, struct st_kb_hits *out)
+{
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
+	struct st_kbchunk c;
+	uint32_t n = 0, i, k;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->k < 1 || q->k > ST_KB_SEARCH_K_MAX)
+		return store_fail(t, PROTO_E_INVALID, "k: must be 1 to 50");
+	/* Room for a deleted source's chunks the sweep has not reached. */
+	k = q->k * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : q->k * 2;
+	if (kb_search(t, org, q->lang, q->query, strlen(q->query), k, hits,
+	    &n) < 0)
+		return t->err;
+	if (n > 0 && (out->hits = calloc(n, sizeof(*out->hits))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n && out->n < q->k && !t->err; i++) {
+		if ((rc = kb_chunk_get(t, hits[i].id, &c)) != 0)
+			continue;	/* 1: gone (a race is none: one txn) */
+		/* Never another organisation's, whatever the index says. */
+		if (strcmp(c.org, org) == 0 &&
+		    (rc = source_gone(t, c.source_id)) == 0) {
+			out->hits[out->n].chunk_id = hits[i].id;
+			hit_take(&out->hits[out->n++], &c, hits[i].score);
+		}
+		st_kbchunk_free(&c);
+	}
+	return t->err;
+}
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+static int
+kbsource_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_kbsource_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_kbsources *l = rep;
+	void *all;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_KB_SOURCE_CREATE:
+		return store_kbsource_create(t, org, req, rep);
+	case PROTO_ST_KB_SOURCE_UPDATE:
+		return store_kbsource_update(t, org, u->id, u->mask, &u->s,
+		    rep);
+	case PROTO_ST_KB_SOURCE_GET:
+		return entity_get(t, &kbsource_entity, org, q->id, rep);
+	case PROTO_ST_KB_SOURCE_LIST:
+		if (entity_list(t, &kbsource_entity, org, &all, &l->n) == 0)
+			l->sources = all;
+		return t->err;
+	case PROTO_ST_KB_SOURCE_DELETE:
+		return store_kbsource_delete(t, org, q->id);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED,
+	    "not a knowledge source request");
+}
+
+const struct entity store_kbsource_entity = {
+	PROTO_ST_KB_SOURCE_CREATE, kbsource_invalid, kbsource_run
+};

@@ -1,0 +1,53 @@
+/*
+ * The knowledge base's sources (kbsource.c): an organisation's crawls,
+ * files and questions and answers, and the search over their chunks.
+ * Errors as store.h: each call does nothing when t->err is set and
+ * returns t's sticky error.
+ */
+#ifndef PARLEY_KBSOURCE_H
+#define PARLEY_KBSOURCE_H
+
+#include <stdint.h>
+
+#include "kbmsg.h"
+#include "storeint.h"
+
+/*
+ * A new source of org from in (checked by the caller: st_kbsource_invalid),
+ * as stored into out: a qa source indexed and ready, another syncing and
+ * due now.
+ */
+int store_kbsource_create(struct store_txn *, const char *org,
+    const struct st_kbsource *in, struct st_kbsource *out);
+/*
+ * The masked fields of in over source id of org (its type never
+ * changes); a change of what it reads syncs it again (a qa: indexed now).
+ */
+int store_kbsource_update(struct store_txn *, const char *org,
+    const char *id, uint32_t mask, const struct st_kbsource *in,
+    struct st_kbsource *out);
+/* Source id of org removed; its chunks are the sweep's (kb_gone). */
+int store_kbsource_delete(struct store_txn *, const char *org,
+    const char *id);
+/*
+ * A deleted organisation's sources, at most max of them removed (their
+ * chunks left to store_kb_gone_sweep); *n how many.
+ */
+int store_org_kbsources_sweep(struct store_txn *, const char *org,
+    uint32_t max, uint32_t *n);
+/*
+ * One bounded step (at most max chunks) of the first deleted source's
+ * chunks; *n 1 when there was one, *more 1 while one may be left.
+ */
+int store_kb_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
+    int *more);
+/*
+ * Org's q->k best chunks for q->query, in language q->lang, best first,
+ * into out (freed by st_rep_free of ST_KB_SEARCH): never another
+ * organisation's, nor a deleted source's.
+ */
+int store_kb_search(struct store_txn *, const char *org,
+    const struct st_kb_search_req *q, struct st_kb_hits *out);
+void store_kbsources_free(struct st_kbsource *, uint32_t n);
+
+#endif

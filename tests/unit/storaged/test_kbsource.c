@@ -1,0 +1,333 @@
+/*
+ * storaged's knowledge sources (kbmsg.h, kbsource.c), through the
+ * dispatcher as a worker asks, who asks set: a qa source indexed at once
+ * and found by ST_KB_SEARCH, a crawl left syncing, the checks, an update
+ * indexing again, one organisation's search never finding another's, a
+ * deleted source never found and its chunks and postings swept to
+ * nothing, and a deleted organisation's sources swept with it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "kbmsg.h"
+#include "kbsource.h"
+#include "orgmsg.h"
+#include "orgstore.h"
+#include "stmsgs.h"
+#include "storaged.h"
+#include "wsess.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+static struct st_who OWNER_A;
+
+static int
+setup(void **state)
+{
+	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	return fix_setup(state, "/tmp/parley-kbsource-XXXXXX", 0);
+}
+
+static struct st_who
+org_new(struct fix *f, const char *name)
+{
+	struct st_org in, out;
+	struct st_who w;
+
+	memset(&in, 0, sizeof(in));
+	in.name = (char *)name;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_CREATE, &in,
+	    &out, NULL), 0);
+	w = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
+	st_org_free(&out);
+	return w;
+}
+
+static int
+qa_create(struct fix *f, const struct st_who *who, const char *q,
+    const char *a, struct st_kbsource *out)
+{
+	struct st_kbsource in;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.question = (char *)q;
+	in.answer = (char *)a;
+	return request_who(f, who, PROTO_ST_KB_SOURCE_CREATE, &in, out, NULL);
+}
+
+/* The hits of query for who (k 10), in *h. */
+static int
+search(struct fix *f, const struct st_who *who, const char *query,
+    struct st_kb_hits *h)
+{
+	struct st_kb_search_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.query = query;
+	q.k = 10;
+	return request_who(f, who, PROTO_ST_KB_SEARCH, &q, h, NULL);
+}
+
+static void
+hits_free(struct st_kb_hits *h)
+{
+	st_rep_free(PROTO_ST_KB_SEARCH, h);
+}
+
+static void
+test_qa_found(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s;
+	struct st_kb_hits h;
+
+	assert_int_equal(qa_create(f, &OWNER_A, "How do I return an order?",
+	    "Send it back within 30 days with the receipt.", &s), 0);
+	assert_int_equal(strncmp(s.id, ST_KB_SOURCE_PREFIX, 3), 0);
+	assert_int_equal(s.sync_status, ST_KB_READY);
+	assert_int_equal(s.chunks, 1);
+	assert_true(s.synced_at > 0);
+	assert_int_equal(search(f, &OWNER_A, "returning my order", &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].source_id, s.id);
+	assert_string_equal(h.hits[0].title, "How do I return an order?");
+	assert_string_equal(h.hits[0].text,
+	    "Send it back within 30 days with the receipt.");
+	assert_true(h.hits[0].score > 0);
+	hits_free(&h);
+	/* Words it does not hold find nothing. */
+	assert_int_equal(search(f, &OWNER_A, "shipping to Canada", &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	st_kbsource_free(&s);
+}
+
+static void
+test_crawl_syncing(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource in, s;
+	struct st_kbsources l;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://docs.example.com/";
+	in.max_pages = 50;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	assert_int_equal(s.sync_status, ST_KB_SYNCING);
+	assert_true(s.next_sync_at > 0);
+	assert_int_equal(s.chunks, 0);
+	assert_int_equal(s.max_pages, 50);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_LIST,
+	    NULL, &l, NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.sources[0].id, s.id);
+	st_rep_free(PROTO_ST_KB_SOURCE_LIST, &l);
+	st_kbsource_free(&s);
+}
+
+static void
+test_checks(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource in, s;
+	struct st_kbsource_update_req u;
+	struct st_kb_search_req q;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "ftp://x.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, NULL, NULL), PROTO_E_INVALID);
+	in.source_type = ST_KB_QA;
+	in.url = "";
+	in.question = "Why?";
+	in.answer = "  ";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, NULL, NULL), PROTO_E_INVALID);
+	in.answer = "Because.";
+	strlcpy(in.lang, "xx", sizeof(in.lang));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, NULL, NULL), PROTO_E_INVALID);
+	assert_int_equal(qa_create(f, &OWNER_A, "Why?", "Because.", &s), 0);
+	/* Its type never changes. */
+	memset(&u, 0, sizeof(u));
+	u.id = s.id;
+	u.mask = ST_KSF_TYPE | ST_KSF_URL;
+	u.s.source_type = ST_KB_CRAWL;
+	u.s.url = "https://x.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_UPDATE,
+	    &u, NULL, NULL), PROTO_E_INVALID);
+	/* k within 1 to 50. */
+	memset(&q, 0, sizeof(q));
+	q.query = "why";
+	q.k = 51;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SEARCH, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	q.k = 0;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SEARCH, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	st_kbsource_free(&s);
+}
+
+static void
+test_update_reindexes(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, s2;
+	struct st_kbsource_update_req u;
+	struct st_kb_hits h;
+
+	assert_int_equal(qa_create(f, &OWNER_A, "Opening hours?",
+	    "We open at nine.", &s), 0);
+	memset(&u, 0, sizeof(u));
+	u.id = s.id;
+	u.mask = ST_KSF_ANSWER;
+	u.s.answer = "Doors open at ten on Sundays.";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_UPDATE,
+	    &u, &s2, NULL), 0);
+	assert_int_equal(s2.chunks, 1);
+	assert_int_equal(search(f, &OWNER_A, "sundays", &h), 0);
+	assert_int_equal(h.n, 1);
+	hits_free(&h);
+	/* The old answer's words are gone from the index. */
+	assert_int_equal(search(f, &OWNER_A, "nine", &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	assert_int_equal(db_entries(f, "kb_chunks"), 1);
+	st_kbsource_free(&s);
+	st_kbsource_free(&s2);
+}
+
+static void
+test_orgs_apart(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct st_kbsource sa, sb;
+	struct st_kb_hits h;
+
+	assert_int_equal(qa_create(f, &OWNER_A, "Warranty length?",
+	    "Two years on every kettle.", &sa), 0);
+	assert_int_equal(qa_create(f, &b, "Warranty length?",
+	    "Five years on every kettle.", &sb), 0);
+	assert_int_equal(search(f, &b, "kettle warranty", &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].source_id, sb.id);
+	assert_non_null(strstr(h.hits[0].text, "Five"));
+	hits_free(&h);
+	/* Nor may B read or delete A's source. */
+	assert_int_equal(request_who(f, &b, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ sa.id }, NULL, NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(request_who(f, &b, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ sa.id }, NULL, NULL), PROTO_E_NOT_FOUND);
+	st_kbsource_free(&sa);
+	st_kbsource_free(&sb);
+}
+
+/* Sweep steps until none is left (at most 50). */
+static void
+sweep_all(struct fix *f)
+{
+	struct store_sweep o;
+	int steps = 0;
+
+	do
+		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
+	while (o.more && ++steps < 50);
+	assert_false(o.more);
+}
+
+static void
+test_delete_sweeps(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, keep;
+	struct st_kb_hits h;
+	char q[64];
+	int i;
+
+	assert_int_equal(qa_create(f, &OWNER_A, "Kept question?",
+	    "Kept answer about parcels.", &keep), 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(q, sizeof(q), "Question %d about parcels?", i);
+		assert_int_equal(qa_create(f, &OWNER_A, q, "An answer.", &s),
+		    0);
+		if (i < 4)
+			st_kbsource_free(&s);
+	}
+	/* The last one deleted: never found, before the sweep too. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	assert_int_equal(search(f, &OWNER_A, "question 4 parcels", &h), 0);
+	for (i = 0; i < (int)h.n; i++)
+		assert_string_not_equal(h.hits[i].source_id, s.id);
+	hits_free(&h);
+	assert_int_equal(db_entries(f, "kb_gone"), 1);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_gone"), 0);
+	assert_int_equal(db_entries(f, "kb_chunks"), 5);
+	assert_int_equal(db_entries(f, "kb_source"), 5);
+	st_kbsource_free(&s);
+	st_kbsource_free(&keep);
+}
+
+static void
+test_org_sweep(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct st_kbsource s;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(qa_create(f, &b, "Where is the shop?",
+		    "On the high street, number twelve.", &s), 0);
+		st_kbsource_free(&s);
+	}
+	assert_int_equal(qa_create(f, &OWNER_A, "Kept?", "Yes, kept.", &s), 0);
+	st_kbsource_free(&s);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	sweep_all(f);
+	/* The default organisation's alone is left, in every database. */
+	assert_int_equal(db_entries(f, "kb_sources"), 1);
+	assert_int_equal(db_entries(f, "kb_source_order"), 1);
+	assert_int_equal(db_entries(f, "kb_chunks"), 1);
+	assert_int_equal(db_entries(f, "kb_source"), 1);
+	assert_int_equal(db_entries(f, "kb_stats"), 1);
+	assert_int_equal(db_entries(f, "kb_gone"), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_qa_found, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_crawl_syncing, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_update_reindexes, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_orgs_apart, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_sweeps, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,263 @@
+/*
+ * The knowledge base in the admin API (auth as every admin endpoint: a
+ * key, or a dashboard session with its CSRF header):
+ *
+ *	GET    /v1/admin/knowledge/sources		{"sources":[...]}
+ *	POST   /v1/admin/knowledge/sources		201 the source
+ *	GET    /v1/admin/knowledge/sources/:source_id	the source
+ *	PATCH  /v1/admin/knowledge/sources/:source_id	sets the fields present
+ *	DELETE /v1/admin/knowledge/sources/:source_id	200 {"deleted":true}
+ *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?}
+ *					-> {"results":[...]}, best first
+ *
+ * A source (proto/kbmsg.h) is a crawl, a file or a qa pair; storaged
+ * keeps it and indexes a qa pair at once (storaged/kbsource.c). The
+ * handlers of the sources are entity.c's, from the table here: the JSON
+ * is the record's rows both ways (recjson.c), its rules
+ * st_kbsource_invalid's, as storaged's.
+ *
+ * A crawl's url is under the outgoing-URL policy (workerd/net/urlpolicy.c):
+ * a loopback, private or link-local literal, a name under "localhost", or
+ * a name any of whose addresses is one (resolved off the loop, the
+ * entity's vet) is 400, unless the source is the default organisation's
+ * and PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on. The fetcher checks each address
+ * again as it connects.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin.h"
+#include "kbmsg.h"
+#include "notify.h"
+#include "urlpolicy.h"
+#include "workerd.h"
+
+#define SEARCH_K_DEFAULT	5
+
+/* ---------------------------------------------------------------- JSON */
+
+static json_t *
+source_json(const void *rep, int *status)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rec_json_fields(o, &st_kbsource_layout, rep, RF_ADM, NULL, &err);
+	return exprow_odone(o, err);
+}
+
+static json_t *
+sources_json(const void *rep, int *status)
+{
+	const struct st_kbsources *l = rep;
+
+	return json_pack("{s:o}", "sources",
+	    ADMIN_ITEMS_JSON(l->sources, l->n, source_json));
+}
+
+/* ------------------------------------------------- JSON -> st_kbsource */
+
+static void
+source_start(void *rec, int patch)
+{
+	rl_defaults(&st_kbsource_layout, rec);
+}
+
+/* A PATCH is checked by storaged once merged; a POST here as a whole. */
+static const char *
+source_invalid(void *rec, uint32_t mask, int patch)
+{
+	return patch ? NULL : st_kbsource_invalid(rec);
+}
+
+/* 1 when s names a site to crawl (a PATCH's url: its type unknown here). */
+static int
+crawls(const struct st_kbsource *s, uint32_t mask, int patch)
+{
+	const char *u = s->url != NULL ? s->url : "";
+
+	if (patch)
+		return (mask & ST_KSF_URL) && (strncasecmp(u, "http://", 7) ==
+		    0 || strncasecmp(u, "https://", 8) == 0);
+	return s->source_type == ST_KB_CRAWL;
+}
+
+static void
+source_looked_up(void *arg, const char *why)
+{
+	admin_entity_vetted(arg, why);
+}
+
+/*
+ * A crawl's start URL where the caller's organisation may not reach
+ * private addresses: a literal or "localhost" judged here, a name
+ * resolved (the entity's vet).
+ */
+static int
+source_vet(struct conn *c, void *rec, uint32_t mask, int patch,
+    void **state)
+{
+	struct st_kbsource *s = rec;
+	struct url_target t;
+	const char *why;
+	int rc;
+
+	if (!crawls(s, mask, patch) ||
+	    urlpol_parse(s->url, &t, &why) < 0 ||
+	    urlpol_model_private_ok(c->who.org, t.host,
+	    wsettings.knowledge_allow_private, NULL))
+		return 0;
+	if ((rc = urlpol_check_literal(&t, &why)) == 0)
+		return 0;
+	if (rc < 0) {
+		conn_send_error(c, 400, admin_headers, why);
+		return -1;
+	}
+	if ((*state = notify_lookup_start(&t, 0, source_looked_up, c)) ==
+	    NULL) {
+		conn_send_error(c, 503, admin_headers,
+		    "Too many URLs being checked; try again");
+		return -1;
+	}
+	return 1;
+}
+
+static void
+source_vet_cancel(void *state)
+{
+	notify_lookup_cancel(state);
+}
+
+static void *
+source_update_req(union st_any *u, const char *id, uint32_t mask)
+{
+	u->kbsu.id = id;
+	u->kbsu.mask = mask;
+	return &u->kbsu.s;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static const struct storec_answer source_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Source not found" },
+	{ 0, 0, NULL },
+};
+
+static const struct admin_entity source_entity = {
+	.list = PROTO_ST_KB_SOURCE_LIST,
+	.create = PROTO_ST_KB_SOURCE_CREATE,
+	.get = PROTO_ST_KB_SOURCE_GET,
+	.update = PROTO_ST_KB_SOURCE_UPDATE,
+	.del = PROTO_ST_KB_SOURCE_DELETE,
+	.not_found = "Source not found",
+	.invalid = "Invalid source",
+	.errors = source_errors,
+	.id_valid = st_kbsource_id_valid,
+	.layout = &st_kbsource_layout,
+	.required = ST_KSF_TYPE,
+	.start = source_start,
+	.rec_invalid = source_invalid,
+	.update_req = source_update_req,
+	.one = source_json,
+	.all = sources_json,
+	.deleted = admin_deleted_json,
+	.vet = source_vet,
+	.vet_cancel = source_vet_cancel,
+};
+
+ADMIN_ENTITY_ROUTES(knowledge_sources, source_entity)
+
+/* -------------------------------------------------------------- search */
+
+static json_t *
+hit_json(const void *item, int *status)
+{
+	const struct st_kb_hit *h = item;
+	char id[24];
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)h->chunk_id);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f}",
+	    "source_id", h->source_id, "chunk_id", id,
+	    "url", h->url != NULL ? h->url : "",
+	    "title", h->title != NULL ? h->title : "",
+	    "headings", h->headings != NULL ? h->headings : "",
+	    "text", h->text != NULL ? h->text : "",
+	    "score", h->score / 1e6);
+}
+
+static json_t *
+hits_json(const void *rep, int *status)
+{
+	const struct st_kb_hits *l = rep;
+
+	return json_pack("{s:o}", "results",
+	    ADMIN_ITEMS_JSON(l->hits, l->n, hit_json));
+}
+
+static void
+searched(const struct storec_result *r, void *arg)
+{
+	admin_answer(arg, r, PROTO_ST_KB_SEARCH, 200, hits_json, NULL);
+}
+
+/* The body into q: NULL, or "field: what is wrong". */
+static const char *
+search_body(json_t *root, struct st_kb_search_req *q)
+{
+	json_t *qv, *kv, *lv, *v;
+	const char *k;
+
+	if (!json_is_object(root))
+		return "body: must be a JSON object";
+	json_object_foreach(root, k, v)
+		if (strcmp(k, "query") != 0 && strcmp(k, "k") != 0 &&
+		    strcmp(k, "language") != 0)
+			return "body: unknown field";
+	qv = json_object_get(root, "query");
+	if (!json_is_string(qv) || json_string_length(qv) == 0)
+		return "query: required, a non-empty string";
+	q->query = json_string_value(qv);
+	if (strlen(q->query) != json_string_length(qv))
+		return "query: must not contain NUL characters";
+	if (json_string_length(qv) > ST_KB_QUERY_MAX)
+		return "query: at most 2000 bytes";
+	q->k = SEARCH_K_DEFAULT;
+	if ((kv = json_object_get(root, "k")) != NULL) {
+		if (!json_is_integer(kv) || json_integer_value(kv) < 1 ||
+		    json_integer_value(kv) > ST_KB_SEARCH_K_MAX)
+			return "k: must be an integer from 1 to 50";
+		q->k = (uint32_t)json_integer_value(kv);
+	}
+	q->lang[0] = '\0';
+	if ((lv = json_object_get(root, "language")) != NULL) {
+		if (!json_is_string(lv) ||
+		    json_string_length(lv) > ST_KB_LANG_MAX ||
+		    !st_widget_lang_valid(json_string_value(lv)))
+			return "language: must be \"\" or one of en es pt fr "
+			    "de it nl pl tr ar ja zh";
+		memcpy(q->lang, json_string_value(lv),
+		    json_string_length(lv) + 1);
+	}
+	return NULL;
+}
+
+void
+knowledge_search(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_kb_search_req q;
+	const char *bad;
+	json_t *root;
+
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	if ((bad = search_body(root, &q)) != NULL)
+		conn_send_error(c, 400, admin_headers, bad);
+	else
+		admin_ask(c, PROTO_ST_KB_SEARCH, &q, searched, admin_headers);
+	json_decref(root);
+}
