@@ -35,6 +35,7 @@ const API = {
   st_agent: { path: '/v1/admin/agents', id: (j) => j.id, get: 'ST_AGENT_GET' },
   st_org: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
   st_webhook: { path: '/v1/admin/webhooks', id: (j) => j.id, get: 'ST_HOOK_GET' },
+  st_kbsource: { path: '/v1/admin/knowledge/sources', id: (j) => j.id, get: 'ST_KB_SOURCE_GET' },
   // Read back from its list (no get of one): the API's key, storaged's.
   st_apikey: { path: '/v1/admin/api-keys', id: (j) => j.id, list: ['api_keys', 'ST_KEY_LIST', 'keys'] },
 };
