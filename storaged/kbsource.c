@@ -159,6 +159,18 @@ kbsource_refresh(struct store_txn *t, struct st_kbsource *s)
 	s->next_sync_at = t->st->now();
 }
 
+/* out refreshed and saved; freed when t failed. */
+static int
+refresh_save(struct store_txn *t, struct st_kbsource *out)
+{
+	kbsource_refresh(t, out);
+	if (t->err == 0)
+		entity_save(t, &kbsource_entity, out);
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
 /* ------------------------------------------------------------- sources */
 
 int
@@ -175,12 +187,7 @@ store_kbsource_create(struct store_txn *t, const char *org,
 	s.synced_at = s.next_sync_at = 0;
 	if (entity_create(t, &kbsource_entity, org, &s, out) != 0)
 		return t->err;
-	kbsource_refresh(t, out);
-	if (t->err == 0)
-		entity_save(t, &kbsource_entity, out);
-	if (t->err)
-		st_kbsource_free(out);
-	return t->err;
+	return refresh_save(t, out);
 }
 
 /* The fields whose change means reading the source again. */
@@ -194,13 +201,8 @@ store_kbsource_update(struct store_txn *t, const char *org, const char *id,
 	if (entity_update(t, &kbsource_entity, org, id, mask, in, out,
 	    NULL) != 0)
 		return t->err;
-	if (mask & KSF_CONTENT) {
-		kbsource_refresh(t, out);
-		if (t->err == 0)
-			entity_save(t, &kbsource_entity, out);
-	}
-	if (t->err)
-		st_kbsource_free(out);
+	if (mask & KSF_CONTENT)
+		return refresh_save(t, out);
 	return t->err;
 }
 

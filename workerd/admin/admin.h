@@ -483,6 +483,17 @@ struct admin_entity {
 	    void **state);
 	void (*vet_cancel)(void *state);
 };
+struct url_target;
+/*
+ * A vet's look at where t points: a literal address or "localhost"
+ * judged at once (0 may be stored; -1 a private one, answered 400 with
+ * field(why), or why when field is NULL), a name resolved off the loop
+ * (1: looked_up(c, why) follows, *state for vet_cancel); -1 answered 503
+ * when too many are being resolved.
+ */
+int admin_vet_url(struct conn *, struct url_target *t,
+    const char *(*field)(const char *why),
+    void (*looked_up)(void *c, const char *why), void **state);
 /*
  * A vet's verdict: NULL stores the record (as the create or update that
  * asked for it), else why ("field: ...") is the 400's text.

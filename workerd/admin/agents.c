@@ -252,7 +252,6 @@ agent_vet(struct conn *c, void *rec, uint32_t mask, int patch,
 	struct st_agent *a = rec;
 	struct url_target t;
 	const char *why;
-	int rc;
 
 	if (!(mask & ST_AF_BASE_URL) || a->base_url == NULL ||
 	    a->base_url[0] == '\0' ||
@@ -260,19 +259,7 @@ agent_vet(struct conn *c, void *rec, uint32_t mask, int patch,
 	    urlpol_model_private_ok(c->who.org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		return 0;
-	if ((rc = urlpol_check_literal(&t, &why)) == 0)
-		return 0;
-	if (rc < 0) {
-		conn_send_error(c, 400, admin_headers, base_url_why(why));
-		return -1;
-	}
-	if ((*state = notify_lookup_start(&t, 0, agent_looked_up, c)) ==
-	    NULL) {
-		conn_send_error(c, 503, admin_headers,
-		    "Too many URLs being checked; try again");
-		return -1;
-	}
-	return 1;
+	return admin_vet_url(c, &t, base_url_why, agent_looked_up, state);
 }
 
 static void

@@ -24,6 +24,8 @@
 
 #include "admin.h"
 #include "log.h"
+#include "notify.h"
+#include "urlpolicy.h"
 #include "workerd.h"
 
 #define ERR_MAX		256
@@ -510,4 +512,27 @@ admin_entity_delete(const struct admin_entity *e, struct conn *c,
 		return;
 	}
 	entity_ask(e, c, e->del, &one, deleted);
+}
+
+int
+admin_vet_url(struct conn *c, struct url_target *t,
+    const char *(*field)(const char *why),
+    void (*looked_up)(void *c, const char *why), void **state)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = urlpol_check_literal(t, &why)) == 0)
+		return 0;
+	if (rc < 0) {
+		conn_send_error(c, 400, admin_headers, field != NULL ?
+		    field(why) : why);
+		return -1;
+	}
+	if ((*state = notify_lookup_start(t, 0, looked_up, c)) == NULL) {
+		conn_send_error(c, 503, admin_headers,
+		    "Too many URLs being checked; try again");
+		return -1;
+	}
+	return 1;
 }

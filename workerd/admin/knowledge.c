@@ -104,26 +104,13 @@ source_vet(struct conn *c, void *rec, uint32_t mask, int patch,
 	struct st_kbsource *s = rec;
 	struct url_target t;
 	const char *why;
-	int rc;
 
 	if (!crawls(s, mask, patch) ||
 	    urlpol_parse(s->url, &t, &why) < 0 ||
 	    urlpol_model_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL))
 		return 0;
-	if ((rc = urlpol_check_literal(&t, &why)) == 0)
-		return 0;
-	if (rc < 0) {
-		conn_send_error(c, 400, admin_headers, why);
-		return -1;
-	}
-	if ((*state = notify_lookup_start(&t, 0, source_looked_up, c)) ==
-	    NULL) {
-		conn_send_error(c, 503, admin_headers,
-		    "Too many URLs being checked; try again");
-		return -1;
-	}
-	return 1;
+	return admin_vet_url(c, &t, NULL, source_looked_up, state);
 }
 
 static void

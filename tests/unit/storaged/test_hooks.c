@@ -62,16 +62,7 @@ hook_create(struct fix *f, const struct st_who *who, const char *url,
 static struct st_who
 org_new(struct fix *f, const char *name)
 {
-	struct st_org in, out;
-	struct st_who w;
-
-	memset(&in, 0, sizeof(in));
-	in.name = (char *)name;
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_CREATE, &in,
-	    &out, NULL), 0);
-	w = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
-	st_org_free(&out);
-	return w;
+	return who_org_new(f, &OWNER_A, name);
 }
 
 static void

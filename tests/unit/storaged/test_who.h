@@ -85,4 +85,23 @@ who_user_new(struct fix *f, const char *org, const char *email,
 	st_rep_free(PROTO_ST_USER_SET, &rep);
 }
 
+/*
+ * A new organisation named name, made by owner (the default one's
+ * install key); who asks as its owner's key would.
+ */
+static inline struct st_who
+who_org_new(struct fix *f, const struct st_who *owner, const char *name)
+{
+	struct st_org in, out;
+	struct st_who w;
+
+	memset(&in, 0, sizeof(in));
+	in.name = (char *)name;
+	assert_int_equal(request_who(f, owner, PROTO_ST_ORG_CREATE, &in,
+	    &out, NULL), 0);
+	w = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
+	st_org_free(&out);
+	return w;
+}
+
 #endif
