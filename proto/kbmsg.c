@@ -157,3 +157,22 @@ st_kbsource_free(struct st_kbsource *s)
 {
 	rl_free(&st_kbsource_layout, s);
 }
+
+/* --------------------------------------------------------------- pages */
+
+#define KBPAGE_ROW(...)	RF_ROW(struct st_kbpage, __VA_ARGS__)
+
+static const struct rfield kbpage_rows[] = {
+	ST_KBPAGE_ROWS(KBPAGE_ROW)
+};
+
+const struct rlayout st_kbpage_layout = {
+	"kbpage", sizeof(struct st_kbpage), kbpage_rows,
+	sizeof(kbpage_rows) / sizeof(kbpage_rows[0]), NULL,
+};
+
+void
+st_kbpage_free(struct st_kbpage *p)
+{
+	rl_free(&st_kbpage_layout, p);
+}

@@ -28,6 +28,33 @@
  *
  * A hit: str source id, u64 chunk id, str url, str title, str headings,
  * str text, u32 score in millionths.
+ *
+ * The fetcher's (workerd/fetch/fetcher.c; no who: it acts for every
+ * organisation), a sync at a time:
+ *
+ *   ST_KB_DUE        u32 max (1-8), u32 lease_ms -> u32 n, n x job: the
+ *                    crawl and file sources due, each leased (due again
+ *                    lease_ms later, with a new sync id, should no
+ *                    ST_KB_SYNC_DONE come)
+ *   ST_KB_PAGE_GET   str source id, str url -> page (`not found`: none)
+ *   ST_KB_PAGE_PUT   str source id, u64 sync id, page, u8 keep, u32 n,
+ *                    n x (str title, str headings, str text)
+ *                    -> u32 pages, u32 chunks (the source's now): the
+ *                    page seen in this sync; keep 1: unchanged (its
+ *                    chunks stay), else its chunks replaced by these
+ *   ST_KB_SYNC_DONE  str source id, u64 sync id, u8 ok, str error
+ *                    -> u8 more: ok, the pages this sync did not see
+ *                    removed (a bounded step: more 1, ask again), then
+ *                    the source ready; not ok, failed with error (its
+ *                    pages kept)
+ *   `not found` for a page put or done whose sync has ended (the source
+ *   deleted, changed, or leased again).
+ *
+ * The admin API's:
+ *
+ *   ST_KB_SYNC       str id -> source (syncing, due now; who asks)
+ *   ST_KB_PAGES      str id, u32 limit (1-200), str cursor ("" first)
+ *                    -> u32 n, n x page, str next cursor ("" the end)
  */
 #ifndef PARLEY_KBMSG_H
 #define PARLEY_KBMSG_H
@@ -170,6 +197,8 @@ extern const struct rlayout st_kbchunk_layout;
 	    RF_ADM, 0, 0)						\
 	F(TIME, next_sync_at, "next_sync_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
+	F(TIME, sync_id, "sync_id", 1, RF_RO,				\
+	    RF_HID, 0, 0)						\
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
@@ -196,6 +225,113 @@ int st_kbsource_id_valid(const char *s);
  */
 const char *st_kbsource_invalid(const struct st_kbsource *s);
 void st_kbsource_free(struct st_kbsource *s);
+
+#define ST_KB_ETAG_MAX		256	/* bytes of an ETag */
+#define ST_KB_LASTMOD_MAX	64	/* bytes of a Last-Modified date */
+#define ST_KB_HASH_HEX		64	/* a page's SHA-256, lowercase hex */
+#define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
+#define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
+#define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
+#define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
+
+/*
+ * A page a crawl or file source read, of format 1: where (url, as
+ * fetched after redirects), its title, the validators of a conditional
+ * GET (etag, last_modified), the SHA-256 of its bytes, the HTTP status
+ * (0: none, the fetch failed) and why it gave no chunks (error), its
+ * chunk count, the sync that last saw it (seen: a sync id) and when.
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_KBPAGE_ROWS(F)						\
+	F(BUF, source_id, "source_id", 1, RF_RO,			\
+	    RF_ADM, ST_KB_SOURCE_ID_LEN, 0)				\
+	F(BYTES, url, "url", 1, RF_RO,					\
+	    RF_ADM, ST_KB_URL_MAX, 0)					\
+	F(STR, title, "title", 1, RF_RO,				\
+	    RF_ADM, ST_KB_TITLE_MAX, 0)					\
+	F(BYTES, etag, "etag", 1, RF_RO,				\
+	    RF_HID, ST_KB_ETAG_MAX, 0)					\
+	F(BYTES, last_modified, "last_modified", 1, RF_RO,		\
+	    RF_HID, ST_KB_LASTMOD_MAX, 0)				\
+	F(BUF, hash, "hash", 1, RF_RO,					\
+	    RF_HID, ST_KB_HASH_HEX, 0)					\
+	F(U32, code, "status_code", 1, RF_RO,				\
+	    RF_ADM, 999, 0)						\
+	F(BYTES, error, "error", 1, RF_RO,				\
+	    RF_ADM, ST_KB_ERROR_MAX, 0)				\
+	F(U32, chunks, "chunks", 1, RF_RO,				\
+	    RF_ADM, ST_KB_PAGE_CHUNKS_MAX, 0)				\
+	F(TIME, seen, "sync_id", 1, RF_RO,				\
+	    RF_HID, 0, 0)						\
+	F(TIME, fetched_at, "fetched_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)
+
+struct st_kbpage {
+	ST_KBPAGE_ROWS(RF_MEMBER)
+};
+
+extern const struct rlayout st_kbpage_layout;
+void st_kbpage_free(struct st_kbpage *p);
+
+/* A chunk as the fetcher sends it: its page's and source's the rest. */
+struct st_kb_piece {
+	char *title, *headings, *text;	/* malloc'd */
+};
+
+/* ST_KB_DUE's payload, and a job of its reply. */
+struct st_kb_due_req {
+	uint32_t max;
+	uint32_t lease_ms;
+};
+
+struct st_kb_job {
+	struct st_kbsource s;	/* its sync_id the job's */
+};
+
+struct st_kb_jobs {
+	struct st_kb_job *jobs;
+	uint32_t n;
+};
+
+struct st_kb_page_get_req {
+	char source_id[ST_KB_SOURCE_ID_LEN + 1];
+	const char *url;
+};
+
+struct st_kb_page_put_req {
+	char source_id[ST_KB_SOURCE_ID_LEN + 1];
+	uint64_t sync_id;
+	struct st_kbpage page;
+	uint8_t keep;
+	struct st_kb_piece *pieces;
+	uint32_t n;
+};
+
+struct st_kb_page_put_rep {
+	uint32_t pages;
+	uint32_t chunks;
+};
+
+struct st_kb_sync_done_req {
+	char source_id[ST_KB_SOURCE_ID_LEN + 1];
+	uint64_t sync_id;
+	uint8_t ok;
+	const char *error;
+};
+
+struct st_kb_pages_req {
+	const char *id;
+	uint32_t limit;
+	const char *cursor;
+};
+
+struct st_kb_pages {
+	struct st_kbpage *pages;
+	uint32_t n;
+	char next_cursor[ST_KB_CURSOR_MAX + 1];
+};
 
 /* ST_KB_SOURCE_UPDATE's payload. */
 struct st_kbsource_update_req {

@@ -32,6 +32,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_wsess_layout,
 	&st_kbchunk_layout,
 	&st_kbsource_layout,
+	&st_kbpage_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

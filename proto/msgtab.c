@@ -254,6 +254,19 @@ static const struct proto_msg msgs[] = {
 	    &pl_wid_req, &pl_empty },
 	{ PROTO_ST_KB_SEARCH, "ST_KB_SEARCH", W, S, 0, 0, 1,
 	    &pl_kb_search_req, &pl_kb_hits },
+	{ PROTO_ST_KB_SYNC, "ST_KB_SYNC", W, S, 1, 0, 1,
+	    &pl_wid_req, &pl_kbsource },
+	{ PROTO_ST_KB_PAGES, "ST_KB_PAGES", W, S, 0, 0, 1,
+	    &pl_kb_pages_req, &pl_kb_pages },
+	/* The fetcher's: no who (it acts for every organisation). */
+	{ PROTO_ST_KB_DUE, "ST_KB_DUE", W, S, 1, 0, 0,
+	    &pl_kb_due_req, &pl_kb_jobs },
+	{ PROTO_ST_KB_PAGE_GET, "ST_KB_PAGE_GET", W, S, 0, 0, 0,
+	    &pl_kb_page_get_req, &pl_kbpage },
+	{ PROTO_ST_KB_PAGE_PUT, "ST_KB_PAGE_PUT", W, S, 1, 0, 0,
+	    &pl_kb_page_put_req, &pl_kb_page_put_rep },
+	{ PROTO_ST_KB_SYNC_DONE, "ST_KB_SYNC_DONE", W, S, 1, 0, 0,
+	    &pl_kb_sync_done_req, &pl_u8_rep },
 	/*
 	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
 	 * asks its primary for the stream, which sends records and snapshot

@@ -214,8 +214,14 @@ enum proto_type {
 	PROTO_ST_KB_SOURCE_LIST = 0x8f,
 	PROTO_ST_KB_SOURCE_DELETE = 0x90,
 	PROTO_ST_KB_SEARCH = 0x91,
+	PROTO_ST_KB_DUE = 0x95,
+	PROTO_ST_KB_PAGE_GET = 0x96,
+	PROTO_ST_KB_PAGE_PUT = 0x97,
+	PROTO_ST_KB_SYNC_DONE = 0x99,
+	PROTO_ST_KB_SYNC = 0x9a,
+	PROTO_ST_KB_PAGES = 0x9b,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x95-0x97, 0x99-0x9d */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x9c, 0x9d */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

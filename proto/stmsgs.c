@@ -62,6 +62,7 @@ ROWS(pl_apikey, struct st_apikey, st_apikey_layout);
 ROWS(pl_user, struct st_user, st_user_layout);
 ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
 ROWS(pl_kbsource, struct st_kbsource, st_kbsource_layout);
+ROWS(pl_kbpage, struct st_kbpage, st_kbpage_layout);
 ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
     st_hook_job_free);
@@ -1335,3 +1336,70 @@ static const struct pfield f_kb_hits[] = {
 	PFLIST(struct st_kb_hits, hits, n, ST_KB_SEARCH_K_MAX, pl_kb_hit),
 };
 PLAYOUT(pl_kb_hits, struct st_kb_hits, f_kb_hits);
+
+static const struct pfield f_kb_due_req[] = {
+	PFU32(struct st_kb_due_req, max),
+	PFU32(struct st_kb_due_req, lease_ms),
+};
+PLAYOUT(pl_kb_due_req, struct st_kb_due_req, f_kb_due_req);
+
+static const struct pfield f_kb_job[] = {
+	PFREC(struct st_kb_job, s, pl_kbsource),
+};
+PLAYOUT(pl_kb_job, struct st_kb_job, f_kb_job);
+
+static const struct pfield f_kb_jobs[] = {
+	PFLIST(struct st_kb_jobs, jobs, n, ST_KB_DUE_MAX, pl_kb_job),
+};
+PLAYOUT(pl_kb_jobs, struct st_kb_jobs, f_kb_jobs);
+
+static const struct pfield f_kb_page_get_req[] = {
+	PFBUF(struct st_kb_page_get_req, source_id),
+	PFSTR(struct st_kb_page_get_req, url, ST_KB_URL_MAX),
+};
+PLAYOUT(pl_kb_page_get_req, struct st_kb_page_get_req, f_kb_page_get_req);
+
+static const struct pfield f_kb_piece[] = {
+	PFSTR(struct st_kb_piece, title, 4 * ST_KB_TITLE_MAX),
+	PFSTR(struct st_kb_piece, headings, 4 * ST_KB_HEADINGS_MAX),
+	PFSTR(struct st_kb_piece, text, ST_KB_TEXT_MAX),
+};
+PLAYOUT(pl_kb_piece, struct st_kb_piece, f_kb_piece);
+
+static const struct pfield f_kb_page_put_req[] = {
+	PFBUF(struct st_kb_page_put_req, source_id),
+	PFU64(struct st_kb_page_put_req, sync_id),
+	PFREC(struct st_kb_page_put_req, page, pl_kbpage),
+	PFU8(struct st_kb_page_put_req, keep),
+	PFLIST(struct st_kb_page_put_req, pieces, n, ST_KB_PAGE_CHUNKS_MAX,
+	    pl_kb_piece),
+};
+PLAYOUT(pl_kb_page_put_req, struct st_kb_page_put_req, f_kb_page_put_req);
+
+static const struct pfield f_kb_page_put_rep[] = {
+	PFU32(struct st_kb_page_put_rep, pages),
+	PFU32(struct st_kb_page_put_rep, chunks),
+};
+PLAYOUT(pl_kb_page_put_rep, struct st_kb_page_put_rep, f_kb_page_put_rep);
+
+static const struct pfield f_kb_sync_done_req[] = {
+	PFBUF(struct st_kb_sync_done_req, source_id),
+	PFU64(struct st_kb_sync_done_req, sync_id),
+	PFU8(struct st_kb_sync_done_req, ok),
+	PFSTR(struct st_kb_sync_done_req, error, ST_KB_ERROR_MAX),
+};
+PLAYOUT(pl_kb_sync_done_req, struct st_kb_sync_done_req,
+    f_kb_sync_done_req);
+
+static const struct pfield f_kb_pages_req[] = {
+	PFSTR(struct st_kb_pages_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_kb_pages_req, limit),
+	PFSTR(struct st_kb_pages_req, cursor, ST_KB_CURSOR_MAX),
+};
+PLAYOUT(pl_kb_pages_req, struct st_kb_pages_req, f_kb_pages_req);
+
+static const struct pfield f_kb_pages[] = {
+	PFLIST(struct st_kb_pages, pages, n, ST_KB_PAGES_LIMIT_MAX, pl_kbpage),
+	PFBUF(struct st_kb_pages, next_cursor),
+};
+PLAYOUT(pl_kb_pages, struct st_kb_pages, f_kb_pages);

@@ -787,7 +787,7 @@ struct st_mail_result_req {
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
     pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail, pl_canned,
-    pl_kbsource;
+    pl_kbsource, pl_kbpage;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -827,7 +827,9 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ws_feedback_req, pl_ws_feedback_rep, pl_ws_rating_req,
     pl_ws_rating_rep, pl_fb_summary, pl_ws_conv_new_rep,
     pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep,
-    pl_kbsource_update_req, pl_kbsources, pl_kb_search_req, pl_kb_hits;
+    pl_kbsource_update_req, pl_kbsources, pl_kb_search_req, pl_kb_hits,
+    pl_kb_due_req, pl_kb_jobs, pl_kb_page_get_req, pl_kb_page_put_req,
+    pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -959,6 +961,11 @@ union st_any {
 	struct st_kbsources kbsl;
 	struct st_kb_search_req kbq;
 	struct st_kb_hits kbh;
+	struct st_kb_jobs kbj;
+	struct st_kbpage kbp;
+	struct st_kb_page_put_rep kbpp;
+	struct st_kb_pages kbpl;
+	struct st_u8_rep u8;
 };
 
 #endif

@@ -97,6 +97,8 @@ export const SCHEMAS = {
   // A knowledge chunk: storaged's index alone; not yet shown by a route.
   st_kbchunk: {},
   st_kbsource: { read: 'KnowledgeSource', write: 'KnowledgeSourceInput' },
+  // A source's page: storaged's (the fetcher's), read alone.
+  st_kbpage: { read: 'KnowledgePage' },
 };
 
 // Which rows each view shows.

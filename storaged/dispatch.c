@@ -19,6 +19,7 @@
 #include "handoffstore.h"
 #include "hookstore.h"
 #include "inbox.h"
+#include "kbpage.h"
 #include "kbsource.h"
 #include "outbox.h"
 #include "presence.h"
@@ -1728,6 +1729,50 @@ op_kb_search(struct dbatch *b, uint16_t type, const void *req,
 		reply_enc(r, type, &h);
 		st_rep_free(type, &h);
 	}
+	req_end(&t, r);
+}
+
+/*
+ * A knowledge source's sync (kbpage.h): the fetcher's requests (no who:
+ * every organisation's), and the admin API's sync and pages (who asks's).
+ */
+void
+op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct store_txn t;
+	union st_any rep;
+
+	if ((type == PROTO_ST_KB_SYNC || type == PROTO_ST_KB_PAGES) &&
+	    req_org(b, r) < 0)
+		return;
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	switch (type) {
+	case PROTO_ST_KB_DUE:
+		store_kb_due(&t, req, &rep.kbj);
+		break;
+	case PROTO_ST_KB_PAGE_GET:
+		store_kb_page_get(&t, req, &rep.kbp);
+		break;
+	case PROTO_ST_KB_PAGE_PUT:
+		store_kb_page_put(&t, req, &rep.kbpp);
+		break;
+	case PROTO_ST_KB_SYNC_DONE:
+		store_kb_sync_done(&t, req, &rep.u8.v);
+		break;
+	case PROTO_ST_KB_SYNC:
+		store_kb_sync(&t, b->who->org, q->id, &rep.kbs);
+		break;
+	case PROTO_ST_KB_PAGES:
+		store_kb_pages(&t, b->who->org, req, &rep.kbpl);
+		break;
+	}
+	if (t.err == 0)
+		reply_enc(r, type, &rep);
+	st_rep_free(type, &rep);
 	req_end(&t, r);
 }
 

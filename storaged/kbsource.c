@@ -6,7 +6,10 @@
  *	kb_source_order  u64 created_at | id -> ()
  *	kb_gone          id -> (): a deleted source whose chunks the sweep
  *	                 has still to remove (kbindex.c's kb_source_clear,
- *	                 in bounded steps); a search skips them meanwhile
+ *	                 then its pages: kbpage.c, in bounded steps); a
+ *	                 search skips them meanwhile
+ *	kb_due           u64 next_sync_at | id -> (): the crawl and file
+ *	                 sources in the order they are due (ST_KB_DUE)
  *
  * A qa source is its own one chunk, indexed here when it is created or
  * its question, answer or language change: title the question, text the
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "kbindex.h"
+#include "kbpage.h"
 #include "kbsource.h"
 #include "log.h"
 #include "optab.h"
@@ -70,14 +74,47 @@ kbsource_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
 	return 0;
 }
 
-/* Its chunks go in the sweep's steps; until then a search skips them. */
+#define DUE_KEY_LEN	(8 + ST_KB_SOURCE_ID_LEN)
+
+static void
+due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, const char *id)
+{
+	proto_put_be64(k, at);
+	memcpy(k + 8, id, ST_KB_SOURCE_ID_LEN);
+}
+
+void
+kbsource_due(struct store_txn *t, struct st_kbsource *s, uint64_t at)
+{
+	uint8_t k[DUE_KEY_LEN];
+
+	if (t->err)
+		return;
+	if (s->next_sync_at != 0) {
+		due_key(k, s->next_sync_at, s->id);
+		db_del_quiet(t, t->st->kb_due, k, sizeof(k),
+		    "delete knowledge source due");
+	}
+	s->next_sync_at = at;
+	if (at != 0 && s->source_type != ST_KB_QA) {
+		due_key(k, at, s->id);
+		db_put(t, t->st->kb_due, k, sizeof(k), &rec_version, 1,
+		    "put knowledge source due");
+	}
+}
+
+/*
+ * Its chunks and pages go in the sweep's steps; until then a search
+ * skips them. It is due no more.
+ */
 static void
 kbsource_index_del(struct store_txn *t, const void *rec)
 {
-	const struct st_kbsource *s = rec;
+	struct st_kbsource s = *(const struct st_kbsource *)rec;
 
-	db_put(t, t->st->kb_gone, s->id, strlen(s->id), &rec_version, 1,
+	db_put(t, t->st->kb_gone, s.id, strlen(s.id), &rec_version, 1,
 	    "put knowledge source gone");
+	kbsource_due(t, &s, 0);
 }
 
 static const struct store_entity kbsource_entity = {
@@ -156,7 +193,7 @@ kbsource_refresh(struct store_txn *t, struct st_kbsource *s)
 		return;
 	}
 	s->sync_status = ST_KB_SYNCING;
-	s->next_sync_at = t->st->now();
+	kbsource_due(t, s, t->st->now());
 }
 
 /* out refreshed and saved; freed when t failed. */
@@ -184,7 +221,7 @@ store_kbsource_create(struct store_txn *t, const char *org,
 	s = *in;
 	s.sync_status = ST_KB_SYNCING;
 	s.pages = s.chunks = 0;
-	s.synced_at = s.next_sync_at = 0;
+	s.synced_at = s.next_sync_at = s.sync_id = 0;
 	if (entity_create(t, &kbsource_entity, org, &s, out) != 0)
 		return t->err;
 	return refresh_save(t, out);
@@ -266,12 +303,34 @@ store_kb_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 	id[k.mv_size] = '\0';
 	if (kb_source_clear(t, id, max, &left) < 0)
 		return t->err;
+	if (!left && kb_pages_clear(t, id, max, &left) < 0)
+		return t->err;
 	if (!left)
 		db_del(t, t->st->kb_gone, id, strlen(id),
 		    "delete knowledge source gone");
 	*n = 1;		/* one source's step */
 	*more = 1;	/* this one again, or the next: until none is left */
 	return t->err;
+}
+
+int
+kbsource_load(struct store_txn *t, const char *id, struct st_kbsource *s)
+{
+	return entity_load(t, &kbsource_entity, id, s);
+}
+
+int
+kbsource_must(struct store_txn *t, const char *org, const char *id,
+    struct st_kbsource *s)
+{
+	return entity_must(t, &kbsource_entity, org, id, s);
+}
+
+void
+kbsource_save(struct store_txn *t, struct st_kbsource *s)
+{
+	entity_touch(t, &kbsource_entity, s);
+	entity_save(t, &kbsource_entity, s);
 }
 
 void

@@ -50,4 +50,17 @@ int store_kb_search(struct store_txn *, const char *org,
     const struct st_kb_search_req *q, struct st_kb_hits *out);
 void store_kbsources_free(struct st_kbsource *, uint32_t n);
 
+/* For kbpage.c: source id into s (0, 1 absent, -1), as entity_load. */
+int kbsource_load(struct store_txn *, const char *id, struct st_kbsource *s);
+/* Source id of org (NULL: any) into s: 0, or -1 (`not found`). */
+int kbsource_must(struct store_txn *, const char *org, const char *id,
+    struct st_kbsource *s);
+/* s saved, its updated_at now. */
+void kbsource_save(struct store_txn *, struct st_kbsource *s);
+/*
+ * s due at at (0: not due), its kb_due entry moved; a qa source is never
+ * due. The caller saves s.
+ */
+void kbsource_due(struct store_txn *, struct st_kbsource *s, uint64_t at);
+
 #endif

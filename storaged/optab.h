@@ -115,7 +115,8 @@ optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_conv_assign, op_key_create, op_key_list, op_key_delete, op_key_auth,
     op_audit_list, op_audit_note, op_user, op_hook_due, op_hook_result,
     op_hook_deliveries, op_hook_dlv, op_notify, op_mail_due, op_mail_result,
-    op_conv_read, op_canned, op_feedback, op_kb_search;
+    op_conv_read, op_canned, op_feedback, op_kb_search,
+    op_kb_sync;
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity;

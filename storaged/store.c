@@ -722,6 +722,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "kb_sources", offsetof(struct store, kb_sources) },
 	{ "kb_source_order", offsetof(struct store, kb_source_order) },
 	{ "kb_gone", offsetof(struct store, kb_gone) },
+	/* a crawl's or file's pages (kbpage.c) */
+	{ "kb_pages", offsetof(struct store, kb_pages) },
+	{ "kb_page_chunks", offsetof(struct store, kb_page_chunks) },
+	{ "kb_due", offsetof(struct store, kb_due) },
 };
 
 MDB_dbi *

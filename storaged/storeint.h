@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		76
+#define NDBS		79
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -191,6 +191,10 @@ struct store {
 	MDB_dbi kb_sources;	/* id -> source */
 	MDB_dbi kb_source_order;	/* u64 created_at | id -> () */
 	MDB_dbi kb_gone;	/* id -> (): a deleted source's chunks to sweep */
+	/* kbpage.c: a crawl's or file's pages */
+	MDB_dbi kb_pages;	/* source id | url hash -> page */
+	MDB_dbi kb_page_chunks;	/* source id | url hash | u64 id -> () */
+	MDB_dbi kb_due;		/* u64 next_sync_at | source id -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

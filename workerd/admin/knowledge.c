@@ -7,6 +7,8 @@
  *	GET    /v1/admin/knowledge/sources/:source_id	the source
  *	PATCH  /v1/admin/knowledge/sources/:source_id	sets the fields present
  *	DELETE /v1/admin/knowledge/sources/:source_id	200 {"deleted":true}
+ *	POST   /v1/admin/knowledge/sources/:source_id/sync	syncs it now
+ *	GET    /v1/admin/knowledge/sources/:source_id/pages	its pages
  *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?}
  *					-> {"results":[...]}, best first
  *
@@ -247,4 +249,88 @@ knowledge_search(struct conn *c, struct http_request *req,
 	else
 		admin_ask(c, PROTO_ST_KB_SEARCH, &q, searched, admin_headers);
 	json_decref(root);
+}
+
+/* ------------------------------------------------------ sync and pages */
+
+/* The path's source id, or NULL when answered (404). */
+static const char *
+source_param(struct conn *c, const struct route_match *m)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (!st_kbsource_id_valid(id)) {
+		conn_send_error(c, 404, admin_headers, "Source not found");
+		return NULL;
+	}
+	return id;
+}
+
+static void
+synced(const struct storec_result *r, void *arg)
+{
+	if (!admin_said_invalid(arg, r, NULL))
+		admin_answer(arg, r, PROTO_ST_KB_SYNC, 200, source_json,
+		    source_errors);
+}
+
+void
+knowledge_sources_sync(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q;
+
+	if ((q.id = source_param(c, m)) != NULL)
+		admin_ask(c, PROTO_ST_KB_SYNC, &q, synced, admin_headers);
+}
+
+static json_t *
+page_json(const void *item, int *status)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rec_json_fields(o, &st_kbpage_layout, item, RF_ADM, NULL, &err);
+	return exprow_odone(o, err);
+}
+
+static json_t *
+pages_json(const void *rep, int *status)
+{
+	const struct st_kb_pages *l = rep;
+
+	return json_pack("{s:o, s:o}", "pages",
+	    ADMIN_ITEMS_JSON(l->pages, l->n, page_json), "next_cursor",
+	    l->next_cursor[0] != '\0' ? exprow_text(l->next_cursor) :
+	    json_null());
+}
+
+static void
+paged(const struct storec_result *r, void *arg)
+{
+	if (!admin_said_invalid(arg, r, NULL))
+		admin_answer(arg, r, PROTO_ST_KB_PAGES, 200, pages_json,
+		    source_errors);
+}
+
+void
+knowledge_sources_pages(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char cursor[ST_CURSOR_MAX + 1];
+	struct st_kb_pages_req q;
+
+	if ((q.id = source_param(c, m)) == NULL)
+		return;
+	if (admin_list_query(req->query, &q.limit, cursor,
+	    sizeof(cursor)) < 0 || q.limit > ST_KB_PAGES_LIMIT_MAX ||
+	    strlen(cursor) > ST_KB_CURSOR_MAX) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	q.cursor = cursor;
+	admin_ask(c, PROTO_ST_KB_PAGES, &q, paged, admin_headers);
 }

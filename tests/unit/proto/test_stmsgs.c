@@ -337,8 +337,27 @@ sample_kbsource(void *p)
 	s->chunks = 9;
 	s->synced_at = 1700000000040ull;
 	s->next_sync_at = 1700000000041ull;
+	s->sync_id = 1700000000044ull;
 	s->created_at = 1700000000042ull;
 	s->updated_at = 1700000000043ull;
+}
+
+static void
+sample_kbpage(void *p)
+{
+	struct st_kbpage *g = p;
+
+	strlcpy(g->source_id, ST_KB_SOURCE_PREFIX HEX, sizeof(g->source_id));
+	g->url = x_str;
+	g->title = x_str;
+	g->etag = x_str;
+	g->last_modified = x_str;
+	strlcpy(g->hash, HEX HEX, sizeof(g->hash));
+	g->code = 200;
+	g->error = x_str;
+	g->chunks = 4;
+	g->seen = 1700000000050ull;
+	g->fetched_at = 1700000000051ull;
 }
 
 /* The records with codecs of their own, by their layout's name. */
@@ -358,6 +377,7 @@ static const struct {
 	{ "struct st_mail", sample_mail },
 	{ "struct st_canned", sample_canned },
 	{ "struct st_kbsource", sample_kbsource },
+	{ "struct st_kbpage", sample_kbpage },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

@@ -300,6 +300,207 @@ test_org_sweep(void **state)
 	assert_int_equal(db_entries(f, "kb_gone"), 0);
 }
 
+/* ST_KB_DUE for one job (lease 60 s): 1 taken into *job, 0 none. */
+static int
+due_one(struct fix *f, struct st_kbsource *job)
+{
+	struct st_kb_due_req q = { 1, 60000 };
+	struct st_kb_jobs l;
+	int n;
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
+	    0);
+	n = (int)l.n;
+	if (n == 1) {
+		*job = l.jobs[0].s;
+		memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	}
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	return n;
+}
+
+/* The page url of source s in sync sync_id: n pieces, or kept. */
+static int
+page_put(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
+    const char *url, const char *const *texts, uint32_t n, int keep,
+    struct st_kb_page_put_rep *rep)
+{
+	struct st_kb_piece pieces[4];
+	struct st_kb_page_put_req q;
+	uint32_t i;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, s->id, sizeof(q.source_id));
+	q.sync_id = sync_id;
+	q.page.url = (char *)url;
+	q.page.title = "A page";
+	q.page.etag = "\"v1\"";
+	q.page.code = 200;
+	q.keep = (uint8_t)keep;
+	for (i = 0; i < n; i++) {
+		pieces[i].title = "A page";
+		pieces[i].headings = "";
+		pieces[i].text = (char *)texts[i];
+	}
+	q.pieces = pieces;
+	q.n = n;
+	return request_who(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, rep, NULL);
+}
+
+static int
+sync_done(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
+    int ok, uint8_t *more)
+{
+	struct st_kb_sync_done_req q;
+	struct st_u8_rep rep;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, s->id, sizeof(q.source_id));
+	q.sync_id = sync_id;
+	q.ok = (uint8_t)ok;
+	q.error = ok ? "" : "start page: HTTP 500";
+	rc = request_who(f, NULL, PROTO_ST_KB_SYNC_DONE, &q, &rep, NULL);
+	if (rc == 0 && more != NULL)
+		*more = rep.v;
+	return rc;
+}
+
+static void
+test_crawl_sync(void **state)
+{
+	struct fix *f = *state;
+	static const char *const a[] = { "Kettles boil water fast.",
+	    "Descale kettles monthly." };
+	static const char *const b[] = { "Toasters brown bread." };
+	struct st_kbsource in, s, job, job2, got;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_page_get_req g;
+	struct st_kbpage page;
+	struct st_kb_hits h;
+	uint8_t more = 1;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://shop.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	assert_int_equal(due_one(f, &job), 1);
+	assert_string_equal(job.id, s.id);
+	assert_true(job.sync_id > 0);
+	/* Leased: not due again meanwhile. */
+	assert_int_equal(due_one(f, &job2), 0);
+	assert_int_equal(page_put(f, &job, job.sync_id, "https://shop.example/k",
+	    a, 2, 0, &rep), 0);
+	assert_int_equal(page_put(f, &job, job.sync_id, "https://shop.example/t",
+	    b, 1, 0, &rep), 0);
+	assert_int_equal(rep.pages, 2);
+	assert_int_equal(rep.chunks, 3);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(more, 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_READY);
+	assert_int_equal(got.next_sync_at, 0);	/* no sync_hours */
+	st_kbsource_free(&got);
+	assert_int_equal(search(f, &OWNER_A, "toaster", &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].url, "https://shop.example/t");
+	hits_free(&h);
+	assert_int_equal(due_one(f, &job2), 0);
+
+	/* Synced again on demand: one page kept, the other gone. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_SYNCING);
+	st_kbsource_free(&got);
+	assert_int_equal(due_one(f, &job2), 1);
+	assert_true(job2.sync_id > job.sync_id);
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, s.id, sizeof(g.source_id));
+	g.url = "https://shop.example/k";
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_GET, &g, &page,
+	    NULL), 0);
+	assert_string_equal(page.etag, "\"v1\"");
+	assert_int_equal(page.chunks, 2);
+	st_kbpage_free(&page);
+	/* The old sync is over. */
+	assert_int_equal(page_put(f, &job, job.sync_id, "https://shop.example/k",
+	    NULL, 0, 1, &rep), PROTO_E_NOT_FOUND);
+	assert_int_equal(page_put(f, &job2, job2.sync_id,
+	    "https://shop.example/k", NULL, 0, 1, &rep), 0);
+	assert_int_equal(sync_done(f, &job2, job2.sync_id, 1, &more), 0);
+	assert_int_equal(more, 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.pages, 1);
+	assert_int_equal(got.chunks, 2);
+	st_kbsource_free(&got);
+	assert_int_equal(search(f, &OWNER_A, "toaster", &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	assert_int_equal(db_entries(f, "kb_chunks"), 2);
+	assert_int_equal(db_entries(f, "kb_page_chunks"), 2);
+	assert_int_equal(db_entries(f, "kb_pages"), 1);
+
+	/* Deleted: its pages, chunks and due entry swept to nothing. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_pages"), 0);
+	assert_int_equal(db_entries(f, "kb_page_chunks"), 0);
+	assert_int_equal(db_entries(f, "kb_chunks"), 0);
+	assert_int_equal(db_entries(f, "kb_post"), 0);
+	assert_int_equal(db_entries(f, "kb_due"), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&job2);
+}
+
+static void
+test_pages_listed(void **state)
+{
+	struct fix *f = *state;
+	static const char *const t[] = { "Some text." };
+	struct st_kbsource in, s, job;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_pages_req q;
+	struct st_kb_pages l;
+	char url[64], cursor[ST_KB_CURSOR_MAX + 1];
+	int i, seen = 0, calls = 0;
+	uint8_t more;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://docs.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	assert_int_equal(due_one(f, &job), 1);
+	for (i = 0; i < 5; i++) {
+		snprintf(url, sizeof(url), "https://docs.example/%d", i);
+		assert_int_equal(page_put(f, &job, job.sync_id, url, t, 1, 0,
+		    &rep), 0);
+	}
+	/* A failed sync keeps its pages. */
+	assert_int_equal(sync_done(f, &job, job.sync_id, 0, &more), 0);
+	cursor[0] = '\0';
+	do {
+		memset(&q, 0, sizeof(q));
+		q.id = s.id;
+		q.limit = 2;
+		q.cursor = cursor;
+		assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_PAGES,
+		    &q, &l, NULL), 0);
+		seen += (int)l.n;
+		strlcpy(cursor, l.next_cursor, sizeof(cursor));
+		st_rep_free(PROTO_ST_KB_PAGES, &l);
+	} while (cursor[0] != '\0' && ++calls < 10);
+	assert_int_equal(seen, 5);
+	assert_int_equal(calls, 2);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
 int
 main(void)
 {
@@ -317,6 +518,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delete_sweeps, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
 		    fix_teardown),
 	};
 

@@ -923,6 +923,13 @@ static const struct {
 	{ PROTO_ST_KB_SOURCE_LIST, ADMIN_WALK },
 	{ PROTO_ST_KB_SOURCE_DELETE, ADMIN_WALK },
 	{ PROTO_ST_KB_SEARCH, ADMIN_WALK },
+	{ PROTO_ST_KB_SYNC, ADMIN_WALK },
+	{ PROTO_ST_KB_PAGES, ADMIN_WALK },
+	/* The fetcher's (fetch/fetcher.c). */
+	{ PROTO_ST_KB_DUE, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_PAGE_PUT, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_SYNC_DONE, STOREC, "test_outbox_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 

@@ -1,0 +1,519 @@
+/*
+ * The pages of the knowledge base's crawl and file sources (see
+ * kbpage.h, STORAGE.md), and the fetcher's requests that sync them:
+ *
+ *	kb_pages        source id | 16 bytes of SHA-256(url) -> page
+ *	                (ST_KBPAGE_ROWS)
+ *	kb_page_chunks  source id | url hash | u64 chunk id -> (): a page's
+ *	                chunks, replaced when it changes
+ *
+ * A sync is a source's sync id, given when the fetcher takes it
+ * (ST_KB_DUE): its page puts and its end carry it, and any other is
+ * refused as ended (the source deleted, changed, or taken again once
+ * its lease ran out). A page put in the sync is marked seen by it; its
+ * end removes the pages it did not see (gone from the site), a bounded
+ * step at a time, then the source is ready.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "kbindex.h"
+#include "kbpage.h"
+#include "kbsource.h"
+#include "log.h"
+#include "storeint.h"
+
+#define HASH_LEN	16	/* bytes of a URL's SHA-256 in a key */
+#define PAGE_KEY_LEN	(ST_KB_SOURCE_ID_LEN + HASH_LEN)
+#define CHUNK_KEY_LEN	(PAGE_KEY_LEN + 8)
+/* Chunks one ST_KB_SYNC_DONE step removes at most, pages at most. */
+#define DONE_CHUNKS	256
+#define DONE_PAGES	256
+/* Due entries one ST_KB_DUE looks at (a deleted source's are dropped). */
+#define DUE_LOOK	64
+
+static void
+page_key(uint8_t k[PAGE_KEY_LEN], const char *source, const char *url)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)url, strlen(url), h);
+	memcpy(k, source, ST_KB_SOURCE_ID_LEN);
+	memcpy(k + ST_KB_SOURCE_ID_LEN, h, HASH_LEN);
+}
+
+/* 1 when source may be a source id (so a key of it has its length). */
+static int
+source_ok(const char *source)
+{
+	return st_kbsource_id_valid(source);
+}
+
+/* The page under k into p: 0, 1 absent, -1. */
+static int
+page_load(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
+    struct st_kbpage *p)
+{
+	MDB_val v;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = db_get(t, t->st->kb_pages, k, PAGE_KEY_LEN, &v,
+	    "get knowledge page")) != 0)
+		return rc;
+	return rec_dec_rows(t, &v, &st_kbpage_layout, p,
+	    "knowledge page") < 0 ? -1 : 0;
+}
+
+/*
+ * The chunks of the page under k removed, at most max (all: max 0);
+ * *n how many. 0, or -1.
+ */
+static int
+page_chunks_drop(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
+    uint32_t max, uint32_t *n)
+{
+	uint64_t ids[DONE_CHUNKS];
+	uint8_t ck[CHUNK_KEY_LEN];
+	uint32_t got, i;
+	MDB_cursor *cur;
+	MDB_val kk, v;
+	int rc;
+
+	*n = 0;
+	do {
+		got = 0;
+		if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN,
+		    &kk, &v, &rc)) == NULL)
+			return -1;
+		while (rc == 0 && got < DONE_CHUNKS &&
+		    (max == 0 || *n + got < max) &&
+		    kk.mv_size == CHUNK_KEY_LEN &&
+		    memcmp(kk.mv_data, k, PAGE_KEY_LEN) == 0) {
+			ids[got++] = proto_get_be64((const uint8_t *)
+			    kk.mv_data + PAGE_KEY_LEN);
+			rc = mdb_cursor_get(cur, &kk, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return txn_lmdb(t, rc, "walk knowledge page chunks");
+		for (i = 0; i < got && !t->err; i++) {
+			memcpy(ck, k, PAGE_KEY_LEN);
+			proto_put_be64(ck + PAGE_KEY_LEN, ids[i]);
+			if (kb_chunk_remove(t, ids[i]) < 0)
+				return -1;
+			db_del(t, t->st->kb_page_chunks, ck, sizeof(ck),
+			    "delete knowledge page chunk");
+		}
+		*n += got;
+	} while (got == DONE_CHUNKS && (max == 0 || *n < max) && !t->err);
+	return t->err ? -1 : 0;
+}
+
+/* The source of a sync, which must still be it: 0, or -1 (`not found`). */
+static int
+sync_source(struct store_txn *t, const char *id, uint64_t sync_id,
+    struct st_kbsource *s)
+{
+	int rc;
+
+	if (!source_ok(id))
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such source"), -1;
+	if ((rc = kbsource_load(t, id, s)) < 0)
+		return -1;
+	if (rc == 0 && s->sync_id == sync_id &&
+	    s->sync_status == ST_KB_SYNCING && s->source_type != ST_KB_QA)
+		return 0;
+	if (rc == 0)
+		st_kbsource_free(s);
+	store_fail(t, PROTO_E_NOT_FOUND, "sync ended");
+	return -1;
+}
+
+/* ----------------------------------------------------------- the jobs */
+
+/* Up to DUE_LOOK sources due by now, into ids and ats: how many. */
+static uint32_t
+due_ids(struct store_txn *t, uint64_t now, char ids[][ST_KB_SOURCE_ID_LEN +
+    1], uint64_t *ats)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t n = 0;
+	int rc;
+
+	if ((cur = txn_seek(t, t->st->kb_due, NULL, 0, &k, &v, &rc)) == NULL)
+		return 0;
+	while (rc == 0 && n < DUE_LOOK &&
+	    k.mv_size == 8 + ST_KB_SOURCE_ID_LEN &&
+	    proto_get_be64(k.mv_data) <= now) {
+		ats[n] = proto_get_be64(k.mv_data);
+		memcpy(ids[n], (const char *)k.mv_data + 8,
+		    ST_KB_SOURCE_ID_LEN);
+		ids[n++][ST_KB_SOURCE_ID_LEN] = '\0';
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk knowledge due");
+	return n;
+}
+
+int
+store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
+    struct st_kb_jobs *out)
+{
+	char ids[DUE_LOOK][ST_KB_SOURCE_ID_LEN + 1];
+	uint64_t ats[DUE_LOOK], now = t->st->now();
+	struct st_kbsource s;
+	uint32_t n, i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->max < 1 || q->max > ST_KB_DUE_MAX || q->lease_ms < 1000 ||
+	    q->lease_ms > 3600000)
+		return store_fail(t, PROTO_E_INVALID,
+		    "max: 1 to 8; lease_ms: 1000 to 3600000");
+	n = due_ids(t, now, ids, ats);
+	if (n > 0 && (out->jobs = calloc(q->max, sizeof(*out->jobs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < n && out->n < q->max && !t->err; i++) {
+		if ((rc = kbsource_load(t, ids[i], &s)) < 0)
+			break;
+		if (rc == 1) {	/* gone: its entry is stale */
+			strlcpy(s.id, ids[i], sizeof(s.id));
+			s.next_sync_at = ats[i];
+			kbsource_due(t, &s, 0);
+			continue;
+		}
+		/* A new sync: later than any before it. */
+		s.sync_id = now > s.sync_id ? now : s.sync_id + 1;
+		s.sync_status = ST_KB_SYNCING;
+		kbsource_due(t, &s, now + q->lease_ms);
+		kbsource_save(t, &s);
+		out->jobs[out->n++].s = s;	/* its strings the reply's */
+	}
+	return t->err;
+}
+
+/* ---------------------------------------------------------- the pages */
+
+int
+store_kb_page_get(struct store_txn *t, const struct st_kb_page_get_req *q,
+    struct st_kbpage *out)
+{
+	uint8_t k[PAGE_KEY_LEN];
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (!source_ok(q->source_id))
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such page");
+	page_key(k, q->source_id, q->url);
+	if ((rc = page_load(t, k, out)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such page");
+	return t->err;
+}
+
+/* Piece i of q as a chunk of source s's page url, indexed; its key put. */
+static void
+piece_add(struct store_txn *t, const struct st_kbsource *s,
+    const uint8_t k[PAGE_KEY_LEN], const char *url,
+    const struct st_kb_piece *pc)
+{
+	uint8_t ck[CHUNK_KEY_LEN];
+	struct st_kbchunk c;
+	uint64_t id;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.org, s->org, sizeof(c.org));
+	memcpy(c.source_id, s->id, sizeof(c.source_id));
+	memcpy(c.lang, s->lang, sizeof(c.lang));
+	c.url = (char *)url;
+	c.title = pc->title != NULL ? pc->title : "";
+	c.headings = pc->headings != NULL ? pc->headings : "";
+	c.text = pc->text != NULL ? pc->text : "";
+	if (kb_chunk_add(t, &c, &id) < 0)
+		return;
+	memcpy(ck, k, PAGE_KEY_LEN);
+	proto_put_be64(ck + PAGE_KEY_LEN, id);
+	db_put(t, t->st->kb_page_chunks, ck, sizeof(ck), &rec_version, 1,
+	    "put knowledge page chunk");
+}
+
+int
+store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
+    struct st_kb_page_put_rep *out)
+{
+	uint8_t k[PAGE_KEY_LEN];
+	struct st_kbsource s;
+	struct st_kbpage old, p;
+	uint32_t dropped = 0, i;
+	int had;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
+		return t->err;
+	page_key(k, s.id, q->page.url != NULL ? q->page.url : "");
+	if ((had = page_load(t, k, &old)) < 0)
+		goto out;
+	if (q->keep && had == 1) {
+		store_fail(t, PROTO_E_INVALID, "keep: no such page");
+		goto out;
+	}
+	if (q->keep) {
+		old.seen = q->sync_id;
+		old.fetched_at = t->st->now();
+		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),
+		    &st_kbpage_layout, &old, "put knowledge page");
+	} else {
+		if (page_chunks_drop(t, k, 0, &dropped) < 0)
+			goto out;
+		for (i = 0; i < q->n && !t->err; i++)
+			piece_add(t, &s, k, q->page.url, &q->pieces[i]);
+		p = q->page;
+		memcpy(p.source_id, s.id, sizeof(p.source_id));
+		p.chunks = q->n;
+		p.seen = q->sync_id;
+		p.fetched_at = t->st->now();
+		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),
+		    &st_kbpage_layout, &p, "put knowledge page");
+		s.chunks = s.chunks - (dropped < s.chunks ? dropped :
+		    s.chunks) + q->n;
+	}
+	if (had == 1)
+		s.pages++;
+	kbsource_save(t, &s);
+	out->pages = s.pages;
+	out->chunks = s.chunks;
+out:
+	if (had == 0)
+		st_kbpage_free(&old);
+	st_kbsource_free(&s);
+	return t->err;
+}
+
+/*
+ * One step of the pages sync_id did not see: removed, their chunks with
+ * them (a page whose chunks outlast the step stays for the next); *more
+ * 1 when the step ended early. The source's counts follow.
+ */
+static int
+unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
+    int *more)
+{
+	uint8_t keys[DONE_PAGES][PAGE_KEY_LEN];
+	uint32_t n = 0, budget = DONE_CHUNKS, dropped, i;
+	struct st_kbpage p;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, gone;
+
+	*more = 0;
+	if ((cur = txn_seek(t, t->st->kb_pages, s->id, ST_KB_SOURCE_ID_LEN,
+	    &k, &v, &rc)) == NULL)
+		return -1;
+	while (rc == 0 && k.mv_size == PAGE_KEY_LEN &&
+	    memcmp(k.mv_data, s->id, ST_KB_SOURCE_ID_LEN) == 0) {
+		if (rec_dec_rows(t, &v, &st_kbpage_layout, &p,
+		    "knowledge page") < 0)
+			break;
+		gone = p.seen != sync_id;
+		st_kbpage_free(&p);
+		if (gone && n == DONE_PAGES) {
+			*more = 1;
+			break;
+		}
+		if (gone)
+			memcpy(keys[n++], k.mv_data, PAGE_KEY_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (t->err)
+		return -1;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk knowledge pages");
+	for (i = 0; i < n && !t->err; i++) {
+		if (budget == 0) {
+			*more = 1;
+			break;
+		}
+		if (page_chunks_drop(t, keys[i], budget, &dropped) < 0)
+			return -1;
+		s->chunks -= dropped < s->chunks ? dropped : s->chunks;
+		budget -= dropped < budget ? dropped : budget;
+		if (budget == 0 && dropped > 0) {
+			*more = 1;	/* it may have more: the next step's */
+			break;
+		}
+		db_del(t, t->st->kb_pages, keys[i], PAGE_KEY_LEN,
+		    "delete knowledge page");
+		s->pages -= s->pages > 0;
+	}
+	return t->err ? -1 : 0;
+}
+
+/* When s syncs again on its own: sync_hours after now, or never. */
+static uint64_t
+next_sync(const struct st_kbsource *s, uint64_t now)
+{
+	return s->sync_hours > 0 ? now + (uint64_t)s->sync_hours * 3600000 :
+	    0;
+}
+
+int
+store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
+    uint8_t *more)
+{
+	struct st_kbsource s;
+	uint64_t now = t->st->now();
+	int left = 0;
+
+	*more = 0;
+	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
+		return t->err;
+	if (q->ok && unseen_drop(t, &s, q->sync_id, &left) < 0)
+		goto out;
+	if (left) {
+		*more = 1;
+		kbsource_save(t, &s);
+		goto out;
+	}
+	free(s.error);
+	if ((s.error = strdup(q->ok || q->error == NULL ? "" : q->error)) ==
+	    NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	s.sync_status = q->ok ? ST_KB_READY : ST_KB_FAILED;
+	s.synced_at = now;
+	kbsource_due(t, &s, next_sync(&s, now));
+	kbsource_save(t, &s);
+out:
+	st_kbsource_free(&s);
+	return t->err;
+}
+
+int
+store_kb_sync(struct store_txn *t, const char *org, const char *id,
+    struct st_kbsource *out)
+{
+	if (t->err || kbsource_must(t, org, id, out) < 0)
+		return t->err;
+	if (out->source_type == ST_KB_QA)
+		store_fail(t, PROTO_E_INVALID, "type: a qa source is indexed "
+		    "when it is saved");
+	else {
+		out->sync_status = ST_KB_SYNCING;
+		kbsource_due(t, out, t->st->now());
+		kbsource_save(t, out);
+	}
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
+int
+store_kb_pages(struct store_txn *t, const char *org,
+    const struct st_kb_pages_req *q, struct st_kb_pages *out)
+{
+	uint8_t start[PAGE_KEY_LEN + 1];
+	char last[2 * HASH_LEN + 1] = "";
+	struct st_kbsource s;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t klen = ST_KB_SOURCE_ID_LEN;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || kbsource_must(t, org, q->id, &s) < 0)
+		return t->err;
+	if (q->limit < 1 || q->limit > ST_KB_PAGES_LIMIT_MAX) {
+		store_fail(t, PROTO_E_INVALID, "limit: must be 1 to 200");
+		goto out;
+	}
+	memcpy(start, s.id, ST_KB_SOURCE_ID_LEN);
+	if (q->cursor != NULL && q->cursor[0] != '\0') {
+		if (strlen(q->cursor) != 2 * HASH_LEN ||
+		    proto_hex_decode(q->cursor, start + ST_KB_SOURCE_ID_LEN,
+		    HASH_LEN) < 0) {
+			store_fail(t, PROTO_E_INVALID, "cursor: not one of ours");
+			goto out;
+		}
+		start[PAGE_KEY_LEN] = 0;	/* just past it */
+		klen = PAGE_KEY_LEN + 1;
+	}
+	if ((out->pages = calloc(q->limit, sizeof(*out->pages))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((cur = txn_seek(t, t->st->kb_pages, start, klen, &k, &v, &rc)) ==
+	    NULL)
+		goto out;
+	while (rc == 0 && k.mv_size == PAGE_KEY_LEN &&
+	    memcmp(k.mv_data, s.id, ST_KB_SOURCE_ID_LEN) == 0) {
+		if (out->n == q->limit) {	/* one more: a next page */
+			memcpy(out->next_cursor, last, sizeof(last));
+			break;
+		}
+		if (rec_dec_rows(t, &v, &st_kbpage_layout,
+		    &out->pages[out->n], "knowledge page") < 0)
+			break;
+		proto_hex_encode((const uint8_t *)k.mv_data +
+		    ST_KB_SOURCE_ID_LEN, HASH_LEN, last);
+		out->n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk knowledge pages");
+out:
+	st_kbsource_free(&s);
+	return t->err;
+}
+
+int
+kb_pages_clear(struct store_txn *t, const char *source, uint32_t max,
+    int *left)
+{
+	uint8_t keys[DONE_PAGES][CHUNK_KEY_LEN];
+	size_t lens[DONE_PAGES];
+	MDB_dbi dbs[2] = { t->st->kb_page_chunks, t->st->kb_pages };
+	uint32_t n, i, d, done = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*left = 0;
+	if (t->err)
+		return -1;
+	if (!source_ok(source))
+		return 0;
+	for (d = 0; d < 2 && !t->err; d++) {
+		n = 0;
+		if ((cur = txn_seek(t, dbs[d], source, ST_KB_SOURCE_ID_LEN, &k,
+		    &v, &rc)) == NULL)
+			return -1;
+		while (rc == 0 && n < DONE_PAGES && done + n < max &&
+		    k.mv_size >= PAGE_KEY_LEN && k.mv_size <= CHUNK_KEY_LEN &&
+		    memcmp(k.mv_data, source, ST_KB_SOURCE_ID_LEN) == 0) {
+			memcpy(keys[n], k.mv_data, k.mv_size);
+			lens[n++] = k.mv_size;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		*left |= rc == 0 && k.mv_size >= PAGE_KEY_LEN &&
+		    memcmp(k.mv_data, source, ST_KB_SOURCE_ID_LEN) == 0;
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return txn_lmdb(t, rc, "walk knowledge pages gone");
+		for (i = 0; i < n; i++)
+			db_del(t, dbs[d], keys[i], lens[i],
+			    "delete knowledge page gone");
+		done += n;
+	}
+	return t->err ? -1 : 0;
+}

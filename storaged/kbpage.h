@@ -1,0 +1,51 @@
+/*
+ * The pages of the knowledge base's crawl and file sources (kbpage.c),
+ * and the fetcher's requests that sync them: a job taken, a page read
+ * and put, a sync ended. Errors as store.h: each call does nothing when
+ * t->err is set and returns t's sticky error.
+ */
+#ifndef PARLEY_KBPAGE_H
+#define PARLEY_KBPAGE_H
+
+#include <stdint.h>
+
+#include "kbmsg.h"
+#include "storeint.h"
+
+/*
+ * At most q->max crawl or file sources due now, each given a new sync id
+ * and leased (due again q->lease_ms later), into out.
+ */
+int store_kb_due(struct store_txn *, const struct st_kb_due_req *q,
+    struct st_kb_jobs *out);
+/* The page of source at url into out: 0, or `not found`. */
+int store_kb_page_get(struct store_txn *, const struct st_kb_page_get_req *q,
+    struct st_kbpage *out);
+/*
+ * The page q holds, seen by q->sync_id: its chunks kept (q->keep) or
+ * replaced by q's pieces; the source's counts after, into out. `not
+ * found` once that sync has ended.
+ */
+int store_kb_page_put(struct store_txn *, const struct st_kb_page_put_req *q,
+    struct st_kb_page_put_rep *out);
+/*
+ * The end of sync q->sync_id: ok, a bounded step removing the pages it
+ * did not see (*more 1: ask again), then the source ready; not ok, the
+ * source failed (its pages kept). `not found` once that sync has ended.
+ */
+int store_kb_sync_done(struct store_txn *,
+    const struct st_kb_sync_done_req *q, uint8_t *more);
+/* Org's source id syncing, due now (a qa source: `invalid`), into out. */
+int store_kb_sync(struct store_txn *, const char *org, const char *id,
+    struct st_kbsource *out);
+/* A page of org's source q->id's pages, in key order, into out. */
+int store_kb_pages(struct store_txn *, const char *org,
+    const struct st_kb_pages_req *q, struct st_kb_pages *out);
+/*
+ * At most max of a deleted source's page entries removed (its chunks
+ * are kb_source_clear's); *left 1 while some remain.
+ */
+int kb_pages_clear(struct store_txn *, const char *source, uint32_t max,
+    int *left);
+
+#endif
