@@ -2,7 +2,9 @@
  * The knowledge base's lexical index (see kbindex.h): a chunk's words
  * counted per field and written as postings, removed the same way (its
  * words analysed again: the analysis is deterministic), and a search
- * scored with BM25F from the postings alone, best k kept in a heap.
+ * scored with BM25F from the postings alone, the best KB_RERANK_MAX
+ * kept in a heap, then read back (their page, their query words'
+ * positions) and scored again by kbrank.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "analyze.h"
 #include "kbindex.h"
+#include "kbrank.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -17,6 +20,11 @@
 #define KB_FIELDS	3		/* title, headings, text */
 #define KB_TERM_MAX	64		/* bytes: analyze.h's bound */
 #define KB_POST_LEN	(2 * 2 * KB_FIELDS)	/* u16 counts, u16 lengths */
+/* Word positions a posting keeps at most, and their most bytes. */
+#define KB_POS_MAX	64
+#define KB_POS_BYTES	(5 * KB_POS_MAX)
+/* Positions between the headings' last word and the text's first. */
+#define KB_POS_GAP	8
 #define KB_STATS_LEN	(4 + 8 * KB_FIELDS)
 #define KB_KEY_MAX	(ST_WHO_ORG_MAX + 1 + KB_TERM_MAX + 1 + 8)
 #define KB_SRC_KEY_LEN	(ST_KB_SOURCE_ID_LEN + 1 + 8)
@@ -31,18 +39,27 @@ static const double kb_weight[KB_FIELDS] = { 3.0, 2.0, 1.0 };
 static const double kb_b[KB_FIELDS] = { 0.5, 0.5, 0.75 };
 #define KB_K1		1.2
 
-/* One distinct term of a text and its count in each field. */
+/*
+ * One distinct term of a text and its count in each field; while the
+ * text is read, one occurrence and its position (headings and text one
+ * sequence, the title none: UINT32_MAX), then its positions pos[pfirst]
+ * to pos[pfirst + pn - 1], ascending.
+ */
 struct kb_term {
 	char t[KB_TERM_MAX];
 	uint8_t len;
 	uint16_t tf[KB_FIELDS];
+	uint32_t at, pfirst, pn;
 };
 
 struct kb_terms {
 	struct kb_term *v;
 	size_t n, cap;
+	uint32_t *pos;			/* after terms_fold */
 	int field;
 	int oom;
+	uint32_t base, next;		/* the field's first position, the
+					   position after the last word */
 	uint32_t words[KB_FIELDS];	/* terms emitted per field */
 };
 
@@ -65,7 +82,6 @@ terms_emit(void *arg, const char *term, size_t tlen, uint32_t pos)
 	struct kb_terms *ts = arg;
 	struct kb_term *nv;
 
-	(void)pos;
 	if (tlen == 0 || tlen > KB_TERM_MAX)
 		return 0;
 	ts->words[ts->field]++;
@@ -81,6 +97,12 @@ terms_emit(void *arg, const char *term, size_t tlen, uint32_t pos)
 	memcpy(ts->v[ts->n].t, term, tlen);
 	ts->v[ts->n].len = (uint8_t)tlen;
 	ts->v[ts->n].tf[ts->field] = 1;
+	ts->v[ts->n].at = UINT32_MAX;
+	if (ts->field > 0 && pos < UINT32_MAX - ts->base - 1) {
+		ts->v[ts->n].at = ts->base + pos;
+		if (ts->base + pos + 1 > ts->next)
+			ts->next = ts->base + pos + 1;
+	}
 	ts->n++;
 	return 0;
 }
@@ -95,26 +117,60 @@ term_cmp(const void *a, const void *b)
 	return c != 0 ? c : (int)x->len - (int)y->len;
 }
 
-/* Sorts ts and folds equal terms into one, their counts added. */
+/* By term, then position. */
+static int
+term_at_cmp(const void *a, const void *b)
+{
+	const struct kb_term *x = a, *y = b;
+	int c = term_cmp(a, b);
+
+	if (c != 0 || x->at == y->at)
+		return c;
+	return x->at < y->at ? -1 : 1;
+}
+
 static void
+terms_free(struct kb_terms *ts)
+{
+	free(ts->v);
+	free(ts->pos);
+	ts->v = NULL;
+	ts->pos = NULL;
+}
+
+/*
+ * Sorts ts and folds equal terms into one, their counts added and their
+ * positions listed. 0, or -1 out of memory.
+ */
+static int
 terms_fold(struct kb_terms *ts)
 {
 	size_t i, o = 0;
 	int f;
 
 	if (ts->n == 0)
-		return;
-	qsort(ts->v, ts->n, sizeof(ts->v[0]), term_cmp);
+		return 0;
+	qsort(ts->v, ts->n, sizeof(ts->v[0]), term_at_cmp);
+	if ((ts->pos = reallocarray(NULL, ts->n, sizeof(*ts->pos))) == NULL)
+		return -1;
+	for (i = 0; i < ts->n; i++)
+		ts->pos[i] = ts->v[i].at;
+	ts->v[0].pfirst = 0;
+	ts->v[0].pn = ts->v[0].at != UINT32_MAX;
 	for (i = 1; i < ts->n; i++) {
 		if (term_cmp(&ts->v[o], &ts->v[i]) == 0) {
 			for (f = 0; f < KB_FIELDS; f++)
 				ts->v[o].tf[f] = cap16((uint32_t)ts->v[o].tf[f] +
 				    ts->v[i].tf[f]);
+			ts->v[o].pn += ts->v[i].at != UINT32_MAX;
 			continue;
 		}
 		ts->v[++o] = ts->v[i];
+		ts->v[o].pfirst = (uint32_t)i;
+		ts->v[o].pn = ts->v[i].at != UINT32_MAX;
 	}
 	ts->n = o + 1;
+	return 0;
 }
 
 /*
@@ -135,6 +191,7 @@ chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	for (f = 0; f < KB_FIELDS && left > 0; f++) {
 		ts->field = f;
+		ts->base = f == 2 && ts->next > 0 ? ts->next + KB_POS_GAP : 0;
 		got = analyze(an, field[f] ? field[f] : "",
 		    field[f] ? strlen(field[f]) : 0, 0, left, terms_emit, ts);
 		if (got < 0) {
@@ -144,12 +201,10 @@ chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
 		left -= (uint32_t)got;
 	}
 	analyzer_free(an);
-	if (ts->oom) {
-		free(ts->v);
-		ts->v = NULL;
+	if (ts->oom || terms_fold(ts) < 0) {
+		terms_free(ts);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
-	terms_fold(ts);
 	return 0;
 }
 
@@ -260,26 +315,42 @@ df_add(struct store_txn *t, const char *org, const struct kb_term *term,
 
 /* ------------------------------------------------------ add and remove */
 
-static void
-post_value(uint8_t v[KB_POST_LEN], const struct kb_term *term,
-    const uint32_t words[KB_FIELDS])
+/*
+ * A posting: the term's counts and the fields' lengths, then its first
+ * KB_POS_MAX positions (headings and text), each the difference from
+ * the one before as a varint (7 bits a byte, low first). Its length.
+ */
+static size_t
+post_value(uint8_t v[KB_POST_LEN + KB_POS_BYTES], const struct kb_term *term,
+    const uint32_t words[KB_FIELDS], const uint32_t *pos)
 {
+	uint32_t i, prev = 0, d;
+	size_t n = KB_POST_LEN;
 	int f;
 
 	for (f = 0; f < KB_FIELDS; f++) {
 		proto_put_be16(v + 2 * f, term->tf[f]);
 		proto_put_be16(v + 2 * (KB_FIELDS + f), cap16(words[f]));
 	}
+	for (i = 0; i < term->pn && i < KB_POS_MAX; i++) {
+		d = pos[term->pfirst + i] - prev;
+		prev = pos[term->pfirst + i];
+		for (; d >= 0x80; d >>= 7)
+			v[n++] = (uint8_t)(d | 0x80);
+		v[n++] = (uint8_t)d;
+	}
+	return n;
 }
 
 int
 kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 {
-	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], v[KB_POST_LEN], ik[8];
+	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], ik[8];
+	uint8_t v[KB_POST_LEN + KB_POS_BYTES];
 	struct kb_terms ts;
 	struct kb_stats s;
 	const char *why;
-	size_t i;
+	size_t i, vlen;
 	int f;
 
 	if (t->err)
@@ -294,12 +365,12 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 	c->len_text = ts.words[2];
 	c->created_at = store_now(t->st);
 	if ((why = rl_invalid(&st_kbchunk_layout, c)) != NULL) {
-		free(ts.v);
+		terms_free(&ts);
 		return store_fail(t, PROTO_E_INVALID, why), -1;
 	}
 	if ((*id = outq_seq_next(t, KB_SEQ_KEY)) == 0 ||
 	    stats_get(t, c->org, &s) < 0) {
-		free(ts.v);
+		terms_free(&ts);
 		return -1;
 	}
 	proto_put_be64(ik, *id);
@@ -309,13 +380,13 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 	db_put(t, t->st->kb_source, sk, sizeof(sk), "", 0,
 	    "put knowledge source entry");
 	for (i = 0; i < ts.n && !t->err; i++) {
-		post_value(v, &ts.v[i], ts.words);
+		vlen = post_value(v, &ts.v[i], ts.words, ts.pos);
 		db_put(t, t->st->kb_post, k,
 		    post_key(k, c->org, ts.v[i].t, ts.v[i].len, id), v,
-		    sizeof(v), "put knowledge posting");
+		    vlen, "put knowledge posting");
 		df_add(t, c->org, &ts.v[i], 1);
 	}
-	free(ts.v);
+	terms_free(&ts);
 	s.n++;
 	for (f = 0; f < KB_FIELDS; f++)
 		s.words[f] += ts.words[f];
@@ -372,7 +443,7 @@ kb_chunk_remove(struct store_txn *t, uint64_t id)
 	proto_put_be64(ik, id);
 	db_del(t, t->st->kb_chunks, ik, sizeof(ik), "delete knowledge chunk");
 done:
-	free(ts.v);
+	terms_free(&ts);
 	st_kbchunk_free(&c);
 	return t->err ? -1 : 0;
 }
@@ -500,7 +571,8 @@ post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
 /* Adds term's postings in org to a. 0, or -1 (t failed). */
 static int
 score_term(struct store_txn *t, const char *org, const struct kb_term *term,
-    const struct kb_stats *s, const double avg[KB_FIELDS], struct kb_acc *a)
+    const struct kb_stats *s, const double avg[KB_FIELDS], struct kb_acc *a,
+    double *idf_out)
 {
 	uint8_t probe[KB_KEY_MAX];
 	size_t plen = post_key(probe, org, term->t, term->len, NULL);
@@ -516,12 +588,13 @@ score_term(struct store_txn *t, const char *org, const struct kb_term *term,
 	if (v.mv_size == 4)
 		df = proto_get_be32(v.mv_data);
 	idf = log(1 + (s->n - df + 0.5) / (df + 0.5));
+	*idf_out = idf;
 	if ((cur = txn_seek(t, t->st->kb_post, probe, plen, &k, &v,
 	    &rc)) == NULL)
 		return -1;
 	while (rc == 0 && seen++ < KB_POSTINGS_MAX &&
 	    k.mv_size == plen + 8 && memcmp(k.mv_data, probe, plen) == 0) {
-		if (v.mv_size == KB_POST_LEN &&
+		if (v.mv_size >= KB_POST_LEN &&
 		    acc_add(a, proto_get_be64((uint8_t *)k.mv_data + plen),
 		    term->tf[0] * post_score(v.mv_data, idf, avg)) < 0) {
 			mdb_cursor_close(cur);
@@ -612,15 +685,136 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 	    ts) < 0)
 		ts->oom = 1;	/* emit's, or the stemmer's */
 	analyzer_free(an);
-	if (ts->oom) {
-		free(ts->v);
-		ts->v = NULL;
+	if (ts->oom || terms_fold(ts) < 0) {
+		terms_free(ts);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
-	terms_fold(ts);
 	if (ts->n > KB_QUERY_TERMS_MAX)
 		ts->n = KB_QUERY_TERMS_MAX;
 	return 0;
+}
+
+/* FNV-1a of s: a page's identity among a search's candidates. */
+static uint64_t
+page_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* Occurrences of the query's terms in a search's candidates. */
+struct kb_occs {
+	struct kb_occ *v;
+	size_t n, cap;
+};
+
+/*
+ * Appends the positions of posting value v (len bytes) as occurrences
+ * of query term j. 0, or -1 out of memory.
+ */
+static int
+occs_add(struct kb_occs *o, const uint8_t *v, size_t len, uint32_t j)
+{
+	struct kb_occ *nv;
+	uint32_t pos = 0, d;
+	size_t i = KB_POST_LEN;
+	int shift;
+
+	while (i < len) {
+		for (d = 0, shift = 0; i < len && shift < 32; shift += 7) {
+			d |= (uint32_t)(v[i] & 0x7f) << shift;
+			if ((v[i++] & 0x80) == 0)
+				break;
+		}
+		pos += d;
+		if (o->n == o->cap) {
+			o->cap = o->cap ? 2 * o->cap : 256;
+			if ((nv = reallocarray(o->v, o->cap,
+			    sizeof(*nv))) == NULL)
+				return -1;
+			o->v = nv;
+		}
+		o->v[o->n].pos = pos;
+		o->v[o->n++].term = j;
+	}
+	return 0;
+}
+
+/*
+ * Candidate c's page, length and query term occurrences (appended to o,
+ * c->nocc set; c->occ is set once o stops growing). 0, or -1.
+ */
+static int
+cand_read(struct store_txn *t, const char *org, const struct kb_terms *ts,
+    struct kb_cand *c, struct kb_occs *o)
+{
+	uint8_t k[KB_KEY_MAX];
+	struct st_kbchunk ch;
+	size_t j, before = o->n;
+	MDB_val v;
+	int rc;
+
+	if (kb_chunk_get(t, c->id, &ch) != 0)
+		return t->err ? -1 : 0;
+	c->page = page_hash(ch.url);
+	c->words = ch.len_headings + ch.len_text;
+	st_kbchunk_free(&ch);
+	for (j = 0; j < ts->n && j < KB_RANK_TERMS_MAX; j++) {
+		if ((rc = db_get(t, t->st->kb_post, k, post_key(k, org,
+		    ts->v[j].t, ts->v[j].len, &c->id), &v,
+		    "get knowledge posting")) < 0)
+			return -1;
+		if (rc == 0 && occs_add(o, v.mv_data, v.mv_size,
+		    (uint32_t)j) < 0)
+			return store_fail(t, PROTO_E_INTERNAL,
+			    "out of memory"), -1;
+	}
+	c->nocc = o->n - before;
+	return 0;
+}
+
+/*
+ * The best max(k, KB_RERANK_MAX) of a, the first KB_RERANK_MAX of them
+ * read back and scored again by kbrank.c; the best k of them into hits,
+ * best first, *n how many. 0, or -1.
+ */
+static int
+rerank(struct store_txn *t, const char *org, const struct kb_terms *ts,
+    const double *idf, double avg_words, const struct kb_acc *a, uint32_t k,
+    struct kb_hit *hits, uint32_t *n)
+{
+	struct kb_hit top[KB_RERANK_MAX > ST_KB_SEARCH_K_MAX ? KB_RERANK_MAX :
+	    ST_KB_SEARCH_K_MAX];
+	struct kb_cand cands[KB_RERANK_MAX];
+	struct kb_occs o = { 0 };
+	uint32_t m = KB_RERANK_MAX, nt, nc, i;
+	size_t at = 0;
+
+	nt = acc_top(a, k > m ? k : m, top);
+	nc = nt < m ? nt : m;
+	memset(cands, 0, sizeof(cands));
+	for (i = 0; i < nc && !t->err; i++) {
+		cands[i].id = top[i].id;
+		cands[i].score = top[i].score;
+		cand_read(t, org, ts, &cands[i], &o);
+	}
+	if (!t->err) {
+		for (i = 0; i < nc; i++) {
+			cands[i].occ = o.v + at;
+			at += cands[i].nocc;
+		}
+		kb_rerank(idf, ts->n, avg_words, cands, nc);
+		for (i = 0; i < nc; i++)
+			top[i].score = cands[i].rescored;
+		qsort(top, nc, sizeof(top[0]), hit_cmp);
+		*n = nt < k ? nt : k;
+		memcpy(hits, top, *n * sizeof(hits[0]));
+	}
+	free(o.v);
+	return t->err ? -1 : 0;
 }
 
 int
@@ -631,7 +825,7 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 	struct kb_acc a = { 0 };
 	struct kb_terms ts;
 	struct kb_stats s;
-	double avg[KB_FIELDS];
+	double avg[KB_FIELDS], idf[KB_QUERY_TERMS_MAX];
 	size_t i;
 	int f;
 
@@ -647,12 +841,14 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 		avg[f] = s.words[f] > 0 ? (double)s.words[f] / s.n : 1;
 	if (query_terms(t, lang, query, qlen, &ts) < 0)
 		return -1;
-	for (i = 0; i < ts.n; i++)
-		if (score_term(t, org, &ts.v[i], &s, avg, &a) < 0)
+	for (i = 0; i < ts.n; i++) {
+		idf[i] = 0;
+		if (score_term(t, org, &ts.v[i], &s, avg, &a, &idf[i]) < 0)
 			break;
-	free(ts.v);
+	}
 	if (!t->err)
-		*n = acc_top(&a, k, hits);
+		rerank(t, org, &ts, idf, avg[1] + avg[2], &a, k, hits, n);
+	terms_free(&ts);
 	free(a.id);
 	free(a.score);
 	return t->err ? -1 : 0;

@@ -3,12 +3,15 @@
  * the log, replicated to the standby and in backups like every record):
  * chunks (proto/kbmsg.h) under a u64 id, and for each organisation and
  * term the chunks that hold it, ranked by BM25F over three fields
- * (title, headings, text). Words become terms through analyze.c, in the
- * chunk's language; a query is analysed in the language it is given.
+ * (title, headings, text), its best candidates scored again with the
+ * proximity of the query's words and their page (kbrank.h). Words
+ * become terms through analyze.c, in the chunk's language; a query is
+ * analysed in the language it is given.
  *
  *   kb_chunks	u64 id -> version, chunk
  *   kb_post	org NUL term NUL u64 id -> its term counts and field
- *		lengths (KB_POST_LEN bytes: ranking reads no record)
+ *		lengths (BM25F reads no record), then its word positions
+ *		in headings and text (the second stage's proximity)
  *   kb_terms	org NUL term -> u32 chunks holding it
  *   kb_stats	org -> u32 chunks, u64 words per field (the averages)
  *   kb_source	source id NUL u64 id -> (): a source's chunks

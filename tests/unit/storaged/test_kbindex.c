@@ -4,7 +4,9 @@
  * heading weighing more than the text, rarer words more than common
  * ones, one organisation's chunks never in another's results, a removed
  * chunk and a cleared source leaving no posting, term or count behind,
- * the index read back after a reopen (from the log), and the bounds.
+ * the index read back after a reopen (from the log), and the bounds;
+ * the second stage: the query's words near each other and a page
+ * matching in several chunks ranking a chunk higher.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,10 +26,10 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-kbindex-XXXXXX", 0);
 }
 
-/* Adds a chunk in its own committed batch: its id. */
+/* Adds a chunk of page url in its own committed batch: its id. */
 static uint64_t
-add(struct fix *f, const char *org, const char *src, const char *title,
-    const char *headings, const char *text)
+add_at(struct fix *f, const char *org, const char *src, const char *url,
+    const char *title, const char *headings, const char *text)
 {
 	struct st_kbchunk c;
 	struct store_txn t;
@@ -37,7 +39,7 @@ add(struct fix *f, const char *org, const char *src, const char *title,
 	strlcpy(c.org, org, sizeof(c.org));
 	strlcpy(c.source_id, src, sizeof(c.source_id));
 	strlcpy(c.lang, "en", sizeof(c.lang));
-	c.url = strdup("https://example.com/page");
+	c.url = strdup(url);
 	c.title = strdup(title);
 	c.headings = strdup(headings);
 	c.text = strdup(text);
@@ -47,6 +49,14 @@ add(struct fix *f, const char *org, const char *src, const char *title,
 	st_kbchunk_free(&c);
 	assert_true(id > 0);
 	return id;
+}
+
+static uint64_t
+add(struct fix *f, const char *org, const char *src, const char *title,
+    const char *headings, const char *text)
+{
+	return add_at(f, org, src, "https://example.com/page", title,
+	    headings, text);
 }
 
 /* A search of org: how many hits, the ids into ids (room for k). */
@@ -199,6 +209,87 @@ test_reopen_keeps_index(void **state)
 }
 
 static void
+test_proximity_ranks(void **state)
+{
+	struct fix *f = *state;
+	uint64_t apart, near, ids[10];
+	int i;
+
+	/*
+	 * The same words, as many, in texts as long: BM25F ties them (the
+	 * older first); the one with the query's words side by side wins.
+	 */
+	apart = add_at(f, "default", SRC_A, "https://example.com/a", "Notes",
+	    "", "The disk of each user is checked at night and the "
+	    "administrator then sets a quota.");
+	near = add_at(f, "default", SRC_A, "https://example.com/b", "Notes",
+	    "", "The administrator sets a disk quota for each user, checked "
+	    "at night and then.");
+	for (i = 0; i < 6; i++)
+		add_at(f, "default", SRC_B, "https://example.com/c", "Other",
+		    "", "Nothing about storage here at all.");
+	assert_int_equal(search(f, "default", "disk quota", 10, ids), 2);
+	assert_true(ids[0] == near);
+	assert_true(ids[1] == apart);
+	/* Far apart in the text, near across the heading: no bonus. */
+	apart = add_at(f, "default", SRC_A, "https://example.com/d", "Notes",
+	    "Printer", "Toner and paper are bought each month by the "
+	    "office, and the driver installed.");
+	near = add_at(f, "default", SRC_A, "https://example.com/e", "Notes",
+	    "Misc", "Toner and paper are bought each month by the office, "
+	    "and the printer driver.");
+	assert_true(search(f, "default", "printer driver", 10, ids) == 2);
+	assert_true(ids[0] == near);
+}
+
+static void
+test_page_ranks(void **state)
+{
+	struct fix *f = *state;
+	uint64_t alone, paged, ids[10];
+	int i;
+
+	/*
+	 * Two chunks BM25F ties (the older first); the one whose page has
+	 * another chunk matching the query wins.
+	 */
+	alone = add_at(f, "default", SRC_A, "https://example.com/a", "Notes",
+	    "", "Replication keeps a copy of the data elsewhere.");
+	paged = add_at(f, "default", SRC_A, "https://example.com/b", "Notes",
+	    "", "Replication keeps a copy of the data elsewhere.");
+	add_at(f, "default", SRC_A, "https://example.com/b", "More", "",
+	    "A standby takes over when the primary fails.");
+	for (i = 0; i < 6; i++)
+		add_at(f, "default", SRC_B, "https://example.com/c", "Other",
+		    "", "Nothing about that here at all.");
+	assert_int_equal(search(f, "default", "standby replication", 10,
+	    ids), 3);
+	assert_true(ids[1] == paged || ids[0] == paged);
+	assert_true(ids[0] != alone && ids[1] != alone);
+	assert_true(ids[2] == alone);
+}
+
+static void
+test_many_positions(void **state)
+{
+	struct fix *f = *state;
+	uint64_t a, ids[10];
+	char text[4000];
+	size_t n = 0;
+	int i;
+
+	/* More occurrences than a posting keeps positions of: still found. */
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s ",
+		    i % 3 ? "kernel" : "module");
+	a = add(f, "default", SRC_A, "Kernel", "", text);
+	add(f, "default", SRC_B, "Other", "", "Something else entirely.");
+	add(f, "default", SRC_B, "Other", "", "Something else again.");
+	assert_int_equal(search(f, "default", "kernel module", 10, ids), 1);
+	assert_true(ids[0] == a);
+}
+
+static void
 test_bounds(void **state)
 {
 	struct fix *f = *state;
@@ -245,6 +336,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remove_leaves_nothing,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_index, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_proximity_ranks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_page_ranks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_many_positions, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
