@@ -277,15 +277,28 @@ fuzz: deps-fuzz
 cluster-test: deps-test all
 	PARLEY_BIN=$$PWD/bin PARLEY_CLUSTER_FULL=1 node --test --test-concurrency=1 tests/cluster/*.test.mjs
 
-bench: deps-bench all
+bench: deps-bench all $(KB_BENCH)
 	scripts/bench.sh
 
-# The knowledge search's evaluation driver (tests/bench/kbeval.c): storaged's
-# index on a temporary store, for tests/bench/knowledge/search-eval.mjs
-# --kbeval (built on request: make build/release/bench/kbeval).
+# The knowledge section's drivers (make bench builds them): the evaluation
+# driver (tests/bench/kbeval.c: storaged's index on a temporary store, for
+# tests/bench/knowledge/search-eval.mjs --kbeval), the search speed beside
+# SQLite FTS5 (kbspeed.c, linking libsqlite3) and the ingest rate
+# (kbingest.c: workerd/fetch's extraction and chunking, then the index).
 KBEVAL := build/release/bench/kbeval
-$(call objs,release,tests/bench/kbeval.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
+KBSPEED := build/release/bench/kbspeed
+KBINGEST := build/release/bench/kbingest
+KB_BENCH := $(KBEVAL) $(KBSPEED) $(KBINGEST)
+KB_FETCH_SRC := workerd/fetch/html.c workerd/fetch/chunk.c
+$(call objs,release,tests/bench/kbeval.c tests/bench/kbspeed.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
+$(call objs,release,tests/bench/kbingest.c): INC := $(addprefix -I,$(DIR_storaged) workerd/fetch $(SHARED_DIRS))
 $(KBEVAL): $(call objs,release,tests/bench/kbeval.c $(call with_shared,storaged))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+$(KBSPEED): $(call objs,release,tests/bench/kbspeed.c $(call with_shared,storaged))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS) -lsqlite3
+$(KBINGEST): $(call objs,release,tests/bench/kbingest.c $(KB_FETCH_SRC) $(call with_shared,storaged))
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 

@@ -42,7 +42,19 @@
 #  abuse    the admin API while 4 clients loop WebSocket resumes of a 3 MB
 #           conversation (abuse-resume.mjs, on the dash stack), and /health
 #           on every worker during a login flood (abuse-login.mjs, a stack
-#           of its own).
+#           of its own);
+#  knowledge the knowledge base on the Debian Administrator's Handbook
+#           (tests/bench/knowledge/README.md), each driver pinned to the
+#           server's CPU: the evaluation set's recall@1/5/10 and MRR@10,
+#           SQLite FTS5's BM25 and Parley's index side by side on the
+#           same chunks (search-eval.mjs, kbeval); search p50/p99, Parley
+#           and FTS5 on the same chunks and the set's 81 questions
+#           (kbspeed.c), at 10,000 and 100,000 chunks: the handbook's 26
+#           languages (47,159 chunks, English first) read again, copy c
+#           of a chunk without its text's first c words, to reach the
+#           size; ingest, HTML pages a second through extraction,
+#           chunking and indexing, a page a committed batch, flushed and
+#           not (kbingest.c on the 127 en-US pages).
 # Then one table of the chat, streams and dbsize figures, nginx's and
 # Parley's side by side with the issue's goals (report.mjs), and each
 # section's time. The raw figures of every round go to
@@ -53,7 +65,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,hooks,streams,dbsize,dash,abuse]  sections to run
+#   BENCH_ONLY [health,widget,chat,hooks,streams,dbsize,dash,abuse,knowledge]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -84,6 +96,9 @@
 #            BENCH_DASH_SEARCHES [50]
 #   abuse:   BENCH_RESUME_SAMPLES [500] BENCH_RESUME_SECONDS [5]
 #            BENCH_LOGIN_SECONDS [5] BENCH_LOGIN_CONCURRENCY [32]
+#   knowledge: BENCH_KB_SIZES [10000,100000] chunks; BENCH_KB_REPEAT [3]
+#            times each question is searched; BENCH_KB_BIN
+#            [build/release/bench] the drivers (make bench builds them)
 # e.g. a quick look at a shared machine:
 #   BENCH_ONLY=chat,streams,dbsize BENCH_ROUNDS=1 BENCH_STREAMS=200 \
 #     BENCH_HOLD_STREAMS=0 BENCH_DB_SIZES=10000 nice -n 19 scripts/bench.sh
@@ -95,7 +110,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,streams,dbsize,dash,abuse}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,streams,dbsize,dash,abuse,knowledge}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
@@ -112,8 +127,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | hooks | streams | dbsize | dash | abuse) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, streams, dbsize, dash, abuse)" ;;
+	case $s in health | widget | chat | hooks | streams | dbsize | dash | abuse | knowledge) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, streams, dbsize, dash, abuse, knowledge)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-storaged mockai; do
@@ -357,7 +372,8 @@ printf '{"started": "%s", "sections": "%s", "sync": "%s", "bin": "%s", "fuzzers"
 echo "bench: $(nproc) CPUs; sections: $SECTIONS; storaged with PARLEY_SYNC=$SYNC; raw figures: $OUT"
 [ -z "$(pgrep -f build/fuzz/bin/fuzz_ || true)" ] ||
 	echo "bench: NOTE: fuzzers are running on this machine: the figures are only indicative"
-start_mock "$CLIENT_CPU"
+# The knowledge section alone starts no server.
+[ "$SECTIONS" = knowledge ] || start_mock "$CLIENT_CPU"
 
 # ================================================================ health
 if want health; then
@@ -542,6 +558,41 @@ if want dash || want abuse; then
 	else
 		stop_parley
 	fi
+fi
+
+# ================================================================ knowledge
+if want knowledge; then
+	section_start knowledge
+	kbin=${BENCH_KB_BIN:-build/release/bench}
+	hb=/usr/share/doc/debian-handbook/html
+	kbq=tests/bench/knowledge/handbook-questions.json
+	for b in kbeval kbspeed kbingest; do
+		[ -x "$kbin/$b" ] || die "$kbin/$b is missing: run 'make bench' (it builds it)"
+	done
+	[ -d "$hb/en-US" ] || die "$hb/en-US is missing (scripts/deps.sh bench installs debian-handbook)"
+	echo "bench: quality on the handbook's evaluation set (FTS5 and Parley on the same chunks)"
+	node tests/bench/knowledge/handbook-chunks.mjs --out "$tmp/kb-en-US.jsonl"
+	run "$SERVER_CPU" node tests/bench/knowledge/search-eval.mjs --chunks "$tmp/kb-en-US.jsonl" \
+		--questions "$kbq" --kbeval "$kbin/kbeval" --out "${OUT%.json}.knowledge.json" ||
+		die "the knowledge evaluation failed"
+	for d in "$hb"/*/; do
+		l=$(basename "$d")
+		[ "$l" = en-US ] || node tests/bench/knowledge/handbook-chunks.mjs --dir "$d" \
+			--out "$tmp/kb-$l.jsonl" >/dev/null 2>&1 || die "chunking $d failed"
+	done
+	cat "$tmp/kb-en-US.jsonl" $(ls "$tmp"/kb-*.jsonl | grep -v /kb-en-US.jsonl) >"$tmp/kb-all.jsonl"
+	node -e 'for (const q of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).questions)
+		console.log(q.q.replace(/\s+/g, " "))' "$kbq" >"$tmp/kb-queries.txt"
+	echo "bench: search speed on CPU $SERVER_CPU, $(wc -l <"$tmp/kb-all.jsonl") chunks of the handbook's $(ls -d "$hb"/*/ | wc -l) languages, read again to reach a size"
+	kb_sizes=${BENCH_KB_SIZES:-10000,100000}
+	for n in ${kb_sizes//,/ }; do
+		run "$SERVER_CPU" "$kbin/kbspeed" "$tmp/kb-all.jsonl" "$n" "${BENCH_KB_REPEAT:-3}" \
+			"$tmp/kb-queries.txt" || die "kbspeed at $n chunks failed"
+	done
+	echo "bench: ingest on CPU $SERVER_CPU (goal: 100 pages/s)"
+	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 || die "kbingest failed"
+	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 nosync || die "kbingest failed"
+	section_end knowledge
 fi
 
 # ================================================================ the table

@@ -136,6 +136,8 @@ if [ "$what" = bench ]; then
 	# search with SQLite FTS5's BM25 (the sqlite3 shell).
 	need_file /usr/share/doc/debian-handbook/html/en-US/index.html debian-handbook
 	need_cmd sqlite3 sqlite3
+	# tests/bench/kbspeed.c times FTS5 through the library itself.
+	need_file /usr/include/sqlite3.h libsqlite3-dev
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
