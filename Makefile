@@ -277,9 +277,6 @@ fuzz: deps-fuzz
 cluster-test: deps-test all
 	PARLEY_BIN=$$PWD/bin PARLEY_CLUSTER_FULL=1 node --test --test-concurrency=1 tests/cluster/*.test.mjs
 
-bench: deps-bench all $(KB_BENCH)
-	scripts/bench.sh
-
 # The knowledge section's drivers (make bench builds them): the evaluation
 # driver (tests/bench/kbeval.c: storaged's index on a temporary store, for
 # tests/bench/knowledge/search-eval.mjs --kbeval), the search speed beside
@@ -301,6 +298,9 @@ $(KBSPEED): $(call objs,release,tests/bench/kbspeed.c $(call with_shared,storage
 $(KBINGEST): $(call objs,release,tests/bench/kbingest.c $(KB_FETCH_SRC) $(call with_shared,storaged))
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
+bench: deps-bench all $(KB_BENCH)
+	scripts/bench.sh
 
 # tests/integration/webhooks-durability.test.mjs at the issue's figures.
 soak: test-build-node
