@@ -2,9 +2,11 @@
  * The knowledge base's lexical index (see kbindex.h): a chunk's words
  * counted per field and written as postings, removed the same way (its
  * words analysed again: the analysis is deterministic), and a search
- * scored with BM25F from the postings alone, the best KB_RERANK_MAX
- * kept in a heap, then read back (their page, their query words'
- * positions) and scored again by kbrank.c.
+ * scored with BM25F from the postings alone, the query terms' postings
+ * walked side by side in chunk id order (MaxScore skipping what cannot
+ * reach the best), the best KB_RERANK_MAX kept in a heap, then read
+ * back (their URL, their query words' positions) and scored again by
+ * kbrank.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -498,61 +500,6 @@ kb_chunk_count(struct store_txn *t, const char *org)
 
 /* ---------------------------------------------------------------- search */
 
-/* Scores by chunk id, open addressing (a power of two, half full). */
-struct kb_acc {
-	uint64_t *id;		/* 0: empty (ids start at 1) */
-	double *score;
-	size_t cap, n;
-};
-
-static int
-acc_grow(struct kb_acc *a)
-{
-	struct kb_acc b;
-	size_t i, j;
-
-	b.cap = a->cap ? 2 * a->cap : 1024;
-	b.n = a->n;
-	b.id = calloc(b.cap, sizeof(*b.id));
-	b.score = calloc(b.cap, sizeof(*b.score));
-	if (b.id == NULL || b.score == NULL) {
-		free(b.id);
-		free(b.score);
-		return -1;
-	}
-	for (i = 0; i < a->cap; i++) {
-		if (a->id[i] == 0)
-			continue;
-		for (j = (a->id[i] * 0x9e3779b97f4a7c15ull) >> 20 & (b.cap - 1);
-		    b.id[j] != 0; j = (j + 1) & (b.cap - 1))
-			;
-		b.id[j] = a->id[i];
-		b.score[j] = a->score[i];
-	}
-	free(a->id);
-	free(a->score);
-	*a = b;
-	return 0;
-}
-
-static int
-acc_add(struct kb_acc *a, uint64_t id, double s)
-{
-	size_t j;
-
-	if (2 * (a->n + 1) > a->cap && acc_grow(a) < 0)
-		return -1;
-	for (j = (id * 0x9e3779b97f4a7c15ull) >> 20 & (a->cap - 1);
-	    a->id[j] != 0 && a->id[j] != id; j = (j + 1) & (a->cap - 1))
-		;
-	if (a->id[j] == 0) {
-		a->id[j] = id;
-		a->n++;
-	}
-	a->score[j] += s;
-	return 0;
-}
-
 /* One posting's BM25F part, given the term's idf and the averages. */
 static double
 post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
@@ -566,47 +513,6 @@ post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
 		    (1 - kb_b[f] + kb_b[f] * len / avg[f]);
 	}
 	return idf * tf / (KB_K1 + tf);
-}
-
-/* Adds term's postings in org to a. 0, or -1 (t failed). */
-static int
-score_term(struct store_txn *t, const char *org, const struct kb_term *term,
-    const struct kb_stats *s, const double avg[KB_FIELDS], struct kb_acc *a,
-    double *idf_out)
-{
-	uint8_t probe[KB_KEY_MAX];
-	size_t plen = post_key(probe, org, term->t, term->len, NULL);
-	uint32_t df = 0, seen = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	double idf;
-	int rc;
-
-	if ((rc = db_get(t, t->st->kb_terms, probe, plen - 1, &v,
-	    "get knowledge term")) != 0)
-		return rc < 0 ? -1 : 0;
-	if (v.mv_size == 4)
-		df = proto_get_be32(v.mv_data);
-	idf = log(1 + (s->n - df + 0.5) / (df + 0.5));
-	*idf_out = idf;
-	if ((cur = txn_seek(t, t->st->kb_post, probe, plen, &k, &v,
-	    &rc)) == NULL)
-		return -1;
-	while (rc == 0 && seen++ < KB_POSTINGS_MAX &&
-	    k.mv_size == plen + 8 && memcmp(k.mv_data, probe, plen) == 0) {
-		if (v.mv_size >= KB_POST_LEN &&
-		    acc_add(a, proto_get_be64((uint8_t *)k.mv_data + plen),
-		    term->tf[0] * post_score(v.mv_data, idf, avg)) < 0) {
-			mdb_cursor_close(cur);
-			return store_fail(t, PROTO_E_INTERNAL,
-			    "out of memory"), -1;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk knowledge postings"), -1;
-	return 0;
 }
 
 /* Sifts hit i down the min-heap h of n (the worst at the top). */
@@ -641,30 +547,173 @@ hit_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The k best of a into hits, best first (equal scores: older first). */
-static uint32_t
-acc_top(const struct kb_acc *a, uint32_t k, struct kb_hit *hits)
+/* term's idf in org into *idf (0 when no chunk holds it). 0, or -1. */
+static int
+term_idf(struct store_txn *t, const char *org, const struct kb_term *term,
+    const struct kb_stats *s, double *idf)
 {
-	uint32_t n = 0, i;
-	size_t j;
+	uint8_t probe[KB_KEY_MAX];
+	size_t plen = post_key(probe, org, term->t, term->len, NULL);
+	uint32_t df = 0;
+	MDB_val v;
+	int rc;
 
-	for (j = 0; j < a->cap; j++) {
-		if (a->id[j] == 0)
-			continue;
-		if (n < k) {
-			hits[n].id = a->id[j];
-			hits[n++].score = a->score[j];
-			if (n == k)
-				for (i = k / 2 + 1; i-- > 0;)
-					heap_down(hits, n, i);
-		} else if (a->score[j] > hits[0].score) {
-			hits[0].id = a->id[j];
-			hits[0].score = a->score[j];
-			heap_down(hits, n, 0);
+	*idf = 0;
+	if ((rc = db_get(t, t->st->kb_terms, probe, plen - 1, &v,
+	    "get knowledge term")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (v.mv_size == 4)
+		df = proto_get_be32(v.mv_data);
+	*idf = log(1 + (s->n - df + 0.5) / (df + 0.5));
+	return 0;
+}
+
+/*
+ * One query term's postings walked in chunk id order (the keys' order):
+ * its cursor, its key prefix, the chunk it stands on (UINT64_MAX past
+ * the last) and what it adds at most (ub: idf times its query count,
+ * BM25's saturation staying under 1).
+ */
+struct kb_list {
+	MDB_cursor *cur;
+	uint8_t key[KB_KEY_MAX];
+	size_t plen;
+	uint64_t id;
+	MDB_val v;
+	uint32_t seen;
+	double idf, qw, ub;
+};
+
+/* l's chunk from the cursor's last answer rc, k. 0, or -1 (t failed). */
+static int
+list_at(struct store_txn *t, struct kb_list *l, int rc, const MDB_val *k)
+{
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk knowledge postings"), -1;
+	if (rc != 0 || l->seen++ >= KB_POSTINGS_MAX ||
+	    k->mv_size != l->plen + 8 || memcmp(k->mv_data, l->key,
+	    l->plen) != 0 || l->v.mv_size < KB_POST_LEN)
+		l->id = UINT64_MAX;
+	else
+		l->id = proto_get_be64((const uint8_t *)k->mv_data + l->plen);
+	return 0;
+}
+
+/* Opens l on term's postings in org, at its first chunk. 0, or -1. */
+static int
+list_open(struct store_txn *t, const char *org, const struct kb_term *term,
+    struct kb_list *l)
+{
+	MDB_val k;
+	int rc;
+
+	l->plen = post_key(l->key, org, term->t, term->len, NULL);
+	if ((l->cur = txn_seek(t, t->st->kb_post, l->key, l->plen, &k, &l->v,
+	    &rc)) == NULL)
+		return -1;
+	return list_at(t, l, rc, &k);
+}
+
+/* Moves l to its next chunk. 0, or -1. */
+static int
+list_next(struct store_txn *t, struct kb_list *l)
+{
+	MDB_val k;
+
+	return list_at(t, l, mdb_cursor_get(l->cur, &k, &l->v, MDB_NEXT), &k);
+}
+
+/* Moves l to its first chunk at or after id. 0, or -1. */
+static int
+list_seek(struct store_txn *t, struct kb_list *l, uint64_t id)
+{
+	MDB_val k;
+
+	if (l->id >= id)
+		return 0;
+	proto_put_be64(l->key + l->plen, id);
+	k.mv_size = l->plen + 8;
+	k.mv_data = l->key;
+	return list_at(t, l, mdb_cursor_get(l->cur, &k, &l->v, MDB_SET_RANGE),
+	    &k);
+}
+
+/* Offers chunk id of score sc to the min-heap h of *n (room for m). */
+static void
+heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
+{
+	uint32_t i;
+
+	if (*n < m) {
+		h[(*n)++] = (struct kb_hit){ id, sc };
+		if (*n == m)
+			for (i = m / 2 + 1; i-- > 0;)
+				heap_down(h, m, i);
+	} else if (sc > h[0].score) {
+		h[0] = (struct kb_hit){ id, sc };
+		heap_down(h, m, 0);
+	}
+}
+
+/*
+ * The first stage: the m best chunks of the n lists l by BM25F into top
+ * (best first), *nt how many. Document at a time with MaxScore (Turtle
+ * and Flood 1995): the lists sorted by what they add at most, those
+ * whose sum stays under the m-th best score so far cannot bring a chunk
+ * in alone, so they are only looked up (a seek) for the chunks the
+ * others bring, and only while the chunk can still enter. 0, or -1.
+ */
+static int
+first_stage(struct store_txn *t, struct kb_list *l, size_t n,
+    const double avg[KB_FIELDS], uint32_t m, struct kb_hit *top,
+    uint32_t *nt)
+{
+	double cum[KB_QUERY_TERMS_MAX], theta = 0, sc;
+	struct kb_list x;
+	uint64_t d;
+	size_t i, j, e = 0;
+
+	*nt = 0;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && l[j - 1].ub > l[j].ub; j--) {
+			x = l[j];
+			l[j] = l[j - 1];
+			l[j - 1] = x;
+		}
+	for (i = 0; i < n; i++)
+		cum[i] = l[i].ub + (i ? cum[i - 1] : 0);
+	while (e < n && !t->err) {
+		for (d = UINT64_MAX, i = e; i < n; i++)
+			if (l[i].id < d)
+				d = l[i].id;
+		if (d == UINT64_MAX)
+			break;
+		sc = 0;
+		for (i = e; i < n; i++)
+			if (l[i].id == d) {
+				sc += l[i].qw * post_score(l[i].v.mv_data,
+				    l[i].idf, avg);
+				if (list_next(t, &l[i]) < 0)
+					return -1;
+			}
+		for (i = e; i-- > 0;) {
+			if (*nt == m && sc + cum[i] <= theta)
+				break;
+			if (list_seek(t, &l[i], d) < 0)
+				return -1;
+			if (l[i].id == d)
+				sc += l[i].qw * post_score(l[i].v.mv_data,
+				    l[i].idf, avg);
+		}
+		heap_offer(top, nt, m, d, sc);
+		if (*nt == m) {
+			theta = top[0].score;
+			while (e < n && cum[e] <= theta)
+				e++;
 		}
 	}
-	qsort(hits, n, sizeof(hits[0]), hit_cmp);
-	return n;
+	qsort(top, *nt, sizeof(top[0]), hit_cmp);
+	return t->err ? -1 : 0;
 }
 
 /* The query's distinct terms into ts (counts in tf[0]). 0, or -1. */
@@ -694,7 +743,10 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 	return 0;
 }
 
-/* FNV-1a of s: a page's identity among a search's candidates. */
+/*
+ * FNV-1a of url: its page's (or section's, with an anchor) identity
+ * among a search's candidates.
+ */
 static uint64_t
 page_hash(const char *s)
 {
@@ -783,17 +835,14 @@ cand_read(struct store_txn *t, const char *org, const struct kb_terms *ts,
  */
 static int
 rerank(struct store_txn *t, const char *org, const struct kb_terms *ts,
-    const double *idf, double avg_words, const struct kb_acc *a, uint32_t k,
-    struct kb_hit *hits, uint32_t *n)
+    const double *idf, double avg_words, struct kb_hit *top, uint32_t nt,
+    uint32_t k, struct kb_hit *hits, uint32_t *n)
 {
-	struct kb_hit top[KB_RERANK_MAX > ST_KB_SEARCH_K_MAX ? KB_RERANK_MAX :
-	    ST_KB_SEARCH_K_MAX];
 	struct kb_cand cands[KB_RERANK_MAX];
 	struct kb_occs o = { 0 };
-	uint32_t m = KB_RERANK_MAX, nt, nc, i;
+	uint32_t m = KB_RERANK_MAX, nc, i;
 	size_t at = 0;
 
-	nt = acc_top(a, k > m ? k : m, top);
 	nc = nt < m ? nt : m;
 	memset(cands, 0, sizeof(cands));
 	for (i = 0; i < nc && !t->err; i++) {
@@ -822,11 +871,14 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
     const char *query, size_t qlen, uint32_t k, struct kb_hit *hits,
     uint32_t *n)
 {
-	struct kb_acc a = { 0 };
+	struct kb_hit top[KB_RERANK_MAX > ST_KB_SEARCH_K_MAX ? KB_RERANK_MAX :
+	    ST_KB_SEARCH_K_MAX];
+	struct kb_list l[KB_QUERY_TERMS_MAX];
+	double avg[KB_FIELDS], idf[KB_QUERY_TERMS_MAX];
 	struct kb_terms ts;
 	struct kb_stats s;
-	double avg[KB_FIELDS], idf[KB_QUERY_TERMS_MAX];
-	size_t i;
+	uint32_t nt = 0;
+	size_t i, nl = 0;
 	int f;
 
 	*n = 0;
@@ -841,15 +893,23 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 		avg[f] = s.words[f] > 0 ? (double)s.words[f] / s.n : 1;
 	if (query_terms(t, lang, query, qlen, &ts) < 0)
 		return -1;
-	for (i = 0; i < ts.n; i++) {
-		idf[i] = 0;
-		if (score_term(t, org, &ts.v[i], &s, avg, &a, &idf[i]) < 0)
-			break;
+	memset(l, 0, sizeof(l));
+	for (i = 0; i < ts.n && !t->err; i++) {
+		if (term_idf(t, org, &ts.v[i], &s, &idf[i]) < 0 || idf[i] == 0)
+			continue;
+		l[nl].idf = idf[i];
+		l[nl].qw = ts.v[i].tf[0];
+		l[nl].ub = idf[i] * l[nl].qw;
+		if (list_open(t, org, &ts.v[i], &l[nl]) == 0)
+			nl++;
+		else if (l[nl].cur != NULL)
+			mdb_cursor_close(l[nl].cur);
 	}
-	if (!t->err)
-		rerank(t, org, &ts, idf, avg[1] + avg[2], &a, k, hits, n);
+	if (!t->err && first_stage(t, l, nl, avg, k > KB_RERANK_MAX ? k :
+	    KB_RERANK_MAX, top, &nt) == 0)
+		rerank(t, org, &ts, idf, avg[1] + avg[2], top, nt, k, hits, n);
+	for (i = 0; i < nl; i++)
+		mdb_cursor_close(l[i].cur);
 	terms_free(&ts);
-	free(a.id);
-	free(a.score);
 	return t->err ? -1 : 0;
 }

@@ -4,8 +4,9 @@
  * leaves out: how near to each other the query's terms stand in a chunk
  * (term proximity, after Büttcher, Clarke and Lushman, "Term proximity
  * scoring for ad-hoc retrieval on very large text collections", SIGIR
- * 2006), and the best of the other candidates from the chunk's page (a
- * page that answers a question tends to match it in several chunks).
+ * 2006), and the best of the other candidates of the chunk's URL (a
+ * page, or a section when the URL names its anchor, that answers a
+ * question tends to match it in several chunks).
  */
 #ifndef PARLEY_KBRANK_H
 #define PARLEY_KBRANK_H
@@ -28,7 +29,7 @@ struct kb_occ {
 struct kb_cand {
 	uint64_t id;
 	double score;		/* first stage's BM25F */
-	uint64_t page;		/* its page (a hash of its url) */
+	uint64_t page;		/* its URL's hash, anchor included */
 	uint32_t words;		/* its length in words */
 	struct kb_occ *occ;	/* its query terms' occurrences, any order */
 	size_t nocc;
@@ -39,7 +40,7 @@ struct kb_cand {
  * Sets each of the n candidates' rescored: its score, plus its
  * proximity score for the nq (at most KB_RANK_TERMS_MAX) query terms of
  * idf idf[] (avg_words the index's average chunk length), plus a share
- * of the best score of another candidate of its page. Sorts each
+ * of the best score of another candidate of its URL. Sorts each
  * candidate's occ by position.
  */
 void kb_rerank(const double *idf, size_t nq, double avg_words,

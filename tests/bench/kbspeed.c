@@ -9,7 +9,9 @@
  * in ms on standard output. FTS5's query is search-eval.mjs's: an OR of
  * the query's words, each quoted, ranked by bm25().
  *
- *   kbspeed CHUNKS.jsonl N REPEAT QUERIES
+ *   kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley]
+ *
+ * parley: Parley's index alone (no FTS5 table, no FTS5 figure).
  *
  * A chunk line: {"title","headings","text","url"} (strings). When the
  * file has fewer than N chunks it is read again, copy c of a chunk
@@ -39,6 +41,7 @@
 #define FTS_QUERY_MAX	8192
 
 struct engines {
+	int fts;		/* FTS5 too */
 	struct store *st;
 	sqlite3 *db;
 	sqlite3_stmt *ins, *sel;
@@ -106,6 +109,8 @@ add_chunk(struct engines *e, struct store_txn *t, json_t *o, unsigned c)
 	if (kb_chunk_add(t, &ch, &id) < 0)
 		errx(1, "kb_chunk_add: %s", t->errmsg ? t->errmsg : "failed");
 	st_kbchunk_free(&ch);
+	if (!e->fts)
+		return;
 	sqlite3_reset(e->ins);
 	sqlite3_bind_int64(e->ins, 1, (sqlite3_int64)id);
 	sqlite3_bind_text(e->ins, 2, str_of(o, "title"), -1, SQLITE_STATIC);
@@ -254,10 +259,15 @@ main(int argc, char *argv[])
 	double t0, *pms, *fms;
 	ssize_t len;
 	FILE *qf;
+	int fts = 1;
 
+	if (argc == 6 && strcmp(argv[5], "parley") == 0) {
+		fts = 0;
+		argc--;
+	}
 	if (argc != 5 || (n = strtoul(argv[2], NULL, 10)) < 1 ||
 	    (repeat = strtoul(argv[3], NULL, 10)) < 1 || repeat > 1000)
-		errx(2, "usage: kbspeed CHUNKS.jsonl N REPEAT QUERIES");
+		errx(2, "usage: kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley]");
 	if ((qf = fopen(argv[4], "r")) == NULL)
 		err(1, "%s", argv[4]);
 	log_set_level(LOG_LEVEL_WARN);
@@ -274,6 +284,7 @@ main(int argc, char *argv[])
 	sql_ok(e.db, sqlite3_prepare_v2(e.db, "SELECT rowid, bm25(t) FROM t "
 	    "WHERE t MATCH ? ORDER BY rank LIMIT 10", -1, &e.sel, NULL),
 	    "select");
+	e.fts = fts;
 	t0 = now_ms();
 	load(&e, argv[1], n);
 	fprintf(stderr, "kbspeed: %zu chunks into both in %.0f ms\n", n,
@@ -292,11 +303,12 @@ main(int argc, char *argv[])
 	for (r = 0; r < repeat; r++)
 		for (i = 0; i < nq; i++, ns++) {
 			pms[ns] = parley_search(&e, qs[i]);
-			fms[ns] = fts_search(&e, qs[i]);
+			fms[ns] = fts ? fts_search(&e, qs[i]) : 0;
 		}
 	printf("%zu chunks, %zu queries x %zu:\n", n, nq, repeat);
 	report("parley", pms, ns);
-	report("fts5", fms, ns);
+	if (fts)
+		report("fts5", fms, ns);
 	sqlite3_finalize(e.ins);
 	sqlite3_finalize(e.sel);
 	sqlite3_close(e.db);

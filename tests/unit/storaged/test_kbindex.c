@@ -290,6 +290,48 @@ test_many_positions(void **state)
 }
 
 static void
+test_many_chunks_ranked(void **state)
+{
+	struct fix *f = *state;
+	uint64_t rare, both, ids[ST_KB_SEARCH_K_MAX];
+	char text[128], url[64];
+	int i;
+
+	/*
+	 * More chunks than the first stage keeps: the rare word first, then
+	 * the chunk with both common words, then each holding one; every
+	 * chunk that matches comes, none twice.
+	 */
+	for (i = 0; i < 40; i++) {
+		snprintf(url, sizeof(url), "https://example.com/a%d", i);
+		snprintf(text, sizeof(text), "Alpha is written here, note %d.",
+		    i);
+		add_at(f, "default", SRC_A, url, "Notes", "", text);
+		snprintf(url, sizeof(url), "https://example.com/d%d", i);
+		snprintf(text, sizeof(text), "Delta is written here, note %d.",
+		    i);
+		add_at(f, "default", SRC_A, url, "Notes", "", text);
+	}
+	/* Its two words far apart: no proximity to speak of. */
+	both = add_at(f, "default", SRC_A, "https://example.com/b", "Notes",
+	    "", "Alpha is one of the words written in this note, and far "
+	    "from it, after many others, delta.");
+	rare = add_at(f, "default", SRC_A, "https://example.com/z", "Notes",
+	    "", "Zeta is written here once.");
+	assert_int_equal(search(f, "default", "alpha delta zeta",
+	    ST_KB_SEARCH_K_MAX, ids), ST_KB_SEARCH_K_MAX);
+	assert_true(ids[0] == rare);
+	assert_true(ids[1] == both);
+	for (i = 1; i < ST_KB_SEARCH_K_MAX; i++)
+		assert_true(ids[i] != ids[i - 1]);
+	/* One common word: the long text loses to the short ones. */
+	assert_int_equal(search(f, "default", "zeta alpha", 10, ids), 10);
+	assert_true(ids[0] == rare);
+	for (i = 1; i < 10; i++)
+		assert_true(ids[i] != both);
+}
+
+static void
 test_bounds(void **state)
 {
 	struct fix *f = *state;
@@ -342,6 +384,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_page_ranks, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_many_positions, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_many_chunks_ranked, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
