@@ -1,6 +1,6 @@
 /*
  * The knowledge search's second stage (kbrank.h): term proximity from a
- * chunk's query term positions, and its page's other candidates.
+ * chunk's query term positions, and its URL's other candidates.
  */
 #include <math.h>
 #include <stdlib.h>
