@@ -829,9 +829,9 @@ cand_read(struct store_txn *t, const char *org, const struct kb_terms *ts,
 }
 
 /*
- * The best max(k, KB_RERANK_MAX) of a, the first KB_RERANK_MAX of them
- * read back and scored again by kbrank.c; the best k of them into hits,
- * best first, *n how many. 0, or -1.
+ * The first stage's nt best, top (best first): the first KB_RERANK_MAX
+ * of them read back and scored again by kbrank.c; the best k of them
+ * into hits, best first, *n how many. 0, or -1.
  */
 static int
 rerank(struct store_txn *t, const char *org, const struct kb_terms *ts,
