@@ -28,7 +28,7 @@
 #include "store.h"
 
 #define ORG		"default"
-#define SOURCE		"00000000000000000000000000000001"
+#define SOURCE		"ks_00000000000000000000000000000001"
 #define BASE_URL	"https://debian-handbook.info/browse/stable/"
 #define PAGES_MAX	10000
 

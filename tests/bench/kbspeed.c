@@ -34,7 +34,7 @@
 #include "store.h"
 
 #define ORG		"default"
-#define SOURCE		"00000000000000000000000000000001"
+#define SOURCE		"ks_00000000000000000000000000000001"
 #define BATCH		500
 #define K		10
 #define QUERIES_MAX	10000
