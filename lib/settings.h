@@ -168,6 +168,11 @@ struct settings {
 	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
+	uint32_t fetch_memory_mb;	/* PARLEY_FETCH_MEMORY_MB */
+	uint32_t fetch_max_pages;	/* PARLEY_FETCH_MAX_PAGES */
+	uint32_t fetch_max_depth;	/* PARLEY_FETCH_MAX_DEPTH */
+	uint32_t fetch_page_mb;		/* PARLEY_FETCH_PAGE_MB */
+	uint32_t fetch_sync_minutes;	/* PARLEY_FETCH_SYNC_MINUTES */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
 	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
 	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */

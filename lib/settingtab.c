@@ -538,6 +538,26 @@ const struct setting settings_table[] = {
 	    M | W, F(model_allow_hosts),
 	    "hosts any organisation's agents may use as their model server "
 	    "whatever address they have (install-wide)" },
+	/* The fetcher (workerd/fetch/fetcher.c, crawl.c). */
+	{ "PARLEY_FETCH_MEMORY_MB", SETTING_NUMBER, "1024", NULL, 128, 65536,
+	    NULL, NULL, NULL, M | W, F(fetch_memory_mb),
+	    "the fetcher's address space at most, in MiB: a document that "
+	    "makes a parser allocate without end ends the fetcher alone" },
+	{ "PARLEY_FETCH_MAX_PAGES", SETTING_NUMBER, "10000", NULL, 1, 100000,
+	    NULL, NULL, NULL, M | W, F(fetch_max_pages),
+	    "pages one sync of a crawl fetches at most (a source's "
+	    "max_pages may say fewer)" },
+	{ "PARLEY_FETCH_MAX_DEPTH", SETTING_NUMBER, "20", NULL, 0, 100,
+	    NULL, NULL, NULL, M | W, F(fetch_max_depth),
+	    "links a crawl follows from its start page at most (a source's "
+	    "max_depth may say fewer)" },
+	{ "PARLEY_FETCH_PAGE_MB", SETTING_NUMBER, "10", NULL, 1, 16,
+	    NULL, NULL, NULL, M | W, F(fetch_page_mb),
+	    "bytes of one fetched page read at most, in MiB; a larger one "
+	    "is stored with its error and no text" },
+	{ "PARLEY_FETCH_SYNC_MINUTES", SETTING_NUMBER, "120", NULL, 1, 1440,
+	    NULL, NULL, NULL, M | W, F(fetch_sync_minutes),
+	    "a sync's time at most; one cut by it fails, its pages kept" },
 	{ "PARLEY_NOTIFY_RETRY_MS", SETTING_NUMBER, "5000", NULL, 100, 60000,
 	    NULL, NULL, NULL, M | W, F(notify_retry_ms),
 	    "the notifier's first retry wait, doubled at each retry up to an "

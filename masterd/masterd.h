@@ -86,6 +86,7 @@ int envcmd_main(int argc, char *argv[]);
 enum proc_role {
 	ROLE_WORKER,		/* serves the connections masterd hands over */
 	ROLE_NOTIFIER,		/* one: delivers webhooks (workerd/notify/) */
+	ROLE_FETCHER,		/* one: the knowledge base's crawls (workerd/fetch/) */
 	ROLE_MAX
 };
 #define PROC_N_WORKERS	(-1)	/* a row's count: PARLEY_WORKERS */

@@ -30,6 +30,13 @@ static const struct proc procs[ROLE_MAX] = {
 	[ROLE_NOTIFIER] = { "notifier", ROLE_NOTIFIER, "notifier", 1,
 	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
 	    { PROTO_WM_READY } },
+	/*
+	 * One: it fetches and parses the documents of every organisation's
+	 * knowledge sources, apart from the workers (workerd/fetch/fetcher.c).
+	 */
+	[ROLE_FETCHER] = { "fetcher", ROLE_FETCHER, "fetcher", 1,
+	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
+	    { PROTO_WM_READY } },
 };
 
 const struct proc *

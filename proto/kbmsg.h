@@ -32,7 +32,8 @@
  * The fetcher's (workerd/fetch/fetcher.c; no who: it acts for every
  * organisation), a sync at a time:
  *
- *   ST_KB_DUE        u32 max (1-8), u32 lease_ms -> u32 n, n x job: the
+ *   ST_KB_DUE        u32 max (1-8), u32 lease_ms (1000-90000000)
+ *                    -> u32 n, n x job: the
  *                    crawl and file sources due, each leased (due again
  *                    lease_ms later, with a new sync id, should no
  *                    ST_KB_SYNC_DONE come)
@@ -230,6 +231,7 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_LASTMOD_MAX	64	/* bytes of a Last-Modified date */
 #define ST_KB_HASH_HEX		64	/* a page's SHA-256, lowercase hex */
 #define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
+#define ST_KB_LEASE_MAX		90000000	/* ms: a day's sync and more */
 #define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */

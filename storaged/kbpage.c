@@ -175,9 +175,9 @@ store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
 	if (t->err)
 		return t->err;
 	if (q->max < 1 || q->max > ST_KB_DUE_MAX || q->lease_ms < 1000 ||
-	    q->lease_ms > 3600000)
+	    q->lease_ms > ST_KB_LEASE_MAX)
 		return store_fail(t, PROTO_E_INVALID,
-		    "max: 1 to 8; lease_ms: 1000 to 3600000");
+		    "max: 1 to 8; lease_ms: 1000 to 90000000");
 	n = due_ids(t, now, ids, ats);
 	if (n > 0 && (out->jobs = calloc(q->max, sizeof(*out->jobs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");

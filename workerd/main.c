@@ -7,7 +7,9 @@
  * READY_WAIT_MS, so that masterd does not take it for a hung start; its
  * requests wait for storaged a while, then answer 503). Started with
  * "--role notifier" (masterd/procs.c) it is the notifier instead: named
- * parley-notify, it serves no connections (notify/notifier.c).
+ * parley-notify, it serves no connections (notify/notifier.c); with
+ * "--role fetcher", the knowledge base's fetcher, parley-fetch
+ * (fetch/fetcher.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 
 #include "admin.h"
 #include "chat.h"
+#include "fetcher.h"
 #include "log.h"
 #include "notify.h"
 #include "site.h"
@@ -104,55 +107,66 @@ raise_nofile(void)
 }
 
 /*
- * The role masterd starts us in (masterd/procs.c): no argument or
- * "--role worker" is a worker, "--role notifier" the notifier. An
- * argument rather than a variable, so no environment (a unit file's,
- * inherited through masterd) can turn every worker into a notifier.
+ * The roles masterd starts us in (masterd/procs.c): "--role <arg>", the
+ * name the process goes by (its comm, title and log lines: masterd's
+ * children named parley-workerd are the workers), and what it runs.
  */
-static int
-role_is_notifier(int argc, char *argv[])
-{
-	if (argc == 1)
-		return 0;
-	if (argc == 3 && strcmp(argv[1], "--role") == 0) {
-		if (strcmp(argv[2], "worker") == 0)
-			return 0;
-		if (strcmp(argv[2], "notifier") == 0)
-			return 1;
-	}
-	fatalx("usage: %s [--role worker | --role notifier | --version] "
-	    "(started by parley-masterd: parley(8))", WORKERD_NAME);
-}
+static const struct role {
+	const char *arg;
+	const char *name;
+	int (*run)(const struct settings *);	/* NULL: a worker */
+} roles[] = {
+	{ "worker", WORKERD_NAME, NULL },
+	{ "notifier", NOTIFIER_NAME, notifier_run },
+	{ "fetcher", FETCHER_NAME, fetcher_run },
+};
 
 /*
- * The notifier is told apart from the workers by name: its comm (ps,
- * /proc/PID/comm: masterd's children named parley-workerd are the
- * workers), its process title and its log lines.
+ * Our role: no argument is a worker. An argument rather than a variable,
+ * so no environment (a unit file's, inherited through masterd) can turn
+ * every worker into another role.
  */
-static void
-name_process(int notifier, int argc, char *argv[], char *envp[])
+static const struct role *
+role_of(int argc, char *argv[])
 {
-	if (notifier) {
-		log_init(NOTIFIER_NAME);
-		if (prctl(PR_SET_NAME, NOTIFIER_NAME, 0, 0, 0) < 0)
+	size_t i;
+
+	if (argc == 1)
+		return &roles[0];
+	for (i = 0; argc == 3 && strcmp(argv[1], "--role") == 0 &&
+	    i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(argv[2], roles[i].arg) == 0)
+			return &roles[i];
+	fatalx("usage: %s [--role worker | --role notifier | --role fetcher "
+	    "| --version] (started by parley-masterd: parley(8))",
+	    WORKERD_NAME);
+}
+
+/* A role but the worker's is told apart by its name, set at once. */
+static void
+name_process(const struct role *r, int argc, char *argv[], char *envp[])
+{
+	if (r->run != NULL) {
+		log_init(r->name);
+		if (prctl(PR_SET_NAME, r->name, 0, 0, 0) < 0)
 			log_warn("prctl PR_SET_NAME");
 	}
 	setproctitle_init(argc, argv, envp);
-	setproctitle("-%s", notifier ? NOTIFIER_NAME : WORKERD_NAME);
+	setproctitle("-%s", r->name);
 }
 
 int
 main(int argc, char *argv[], char *envp[])
 {
 	const char *s;
+	const struct role *role;
 	struct stat st;
-	int notifier;
 
 	version_arg(argc, argv, WORKERD_NAME);
 	log_init(WORKERD_NAME);
-	notifier = role_is_notifier(argc, argv);
+	role = role_of(argc, argv);
 	/* Named first, so it is never taken for a worker for long. */
-	name_process(notifier, argc, argv, envp);
+	name_process(role, argc, argv, envp);
 	s = getenv("PARLEY_CHANNEL_FD");
 	if (s == NULL || strcmp(s, "3") != 0 || fstat(CHANNEL_FD, &st) < 0 ||
 	    !S_ISSOCK(st.st_mode))
@@ -164,8 +178,8 @@ main(int argc, char *argv[], char *envp[])
 	worker_conf_defaults();
 	wconf.header_timeout_ms = wsettings.header_timeout_ms;
 	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
-	if (notifier)
-		return notifier_run(&wsettings);
+	if (role->run != NULL)
+		return role->run(&wsettings);
 	/* Read anew by every worker: a reload picks up a new certificate. */
 	tlsio_init(wsettings.tls_cert, wsettings.tls_key);
 	resp_set_production(wsettings.production);

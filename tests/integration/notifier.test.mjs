@@ -45,13 +45,16 @@ function requestLoop(p, n = 4) {
   return st;
 }
 
-test('one notifier beside the 2 workers, and it never holds a client connection', { timeout: 60000 }, async (t) => {
+test('one notifier and one fetcher beside the 2 workers, and neither holds a client connection', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 2 });
   const n = await p.waitNotifierReady(WAIT);
   const workers = p.workerPids();
   assert.equal(workers.length, 2);
   assert.ok(!workers.includes(n), 'workerPids() leaves the notifier out');
-  assert.deepEqual(childPids(p.masterPid), [...workers, n].sort((a, b) => a - b), 'masterd has the 2 workers and the notifier, nothing else');
+  await waitFor(() => p.fetcherPids().length === 1, WAIT, 'the fetcher started');
+  const [fe] = p.fetcherPids();
+  assert.ok(!workers.includes(fe), 'workerPids() leaves the fetcher out');
+  assert.deepEqual(childPids(p.masterPid), [...workers, n, fe].sort((a, b) => a - b), 'masterd has the 2 workers, the notifier and the fetcher, nothing else');
   assert.equal(comm(n), 'parley-notify');
   for (const w of workers) assert.equal(comm(w), 'parley-workerd');
   assert.match(p.logs.masterd, new RegExp(`notifier 1 \\(pid ${n}\\) ready after \\d+ ms`));
@@ -68,6 +71,7 @@ test('one notifier beside the 2 workers, and it never holds a client connection'
   const held = conns.map((c) => owners.get(c.localPort));
   assert.ok(held.every((pid) => workers.includes(pid)), `every connection is a worker's: ${held.join(',')}`);
   assert.equal(p.connectionCounts([n]).get(n), 0, 'the notifier holds no client connection');
+  assert.equal(p.connectionCounts([fe]).get(fe), 0, 'the fetcher holds no client connection');
   assert.ok(workers.every((w) => held.includes(w)), 'both workers took some');
   t.diagnostic(`60 connections: ${workers.map((w) => `${w}: ${held.filter((x) => x === w).length}`).join(', ')}; notifier ${n}: 0`);
 });

@@ -155,6 +155,15 @@ function isNotifier(pid) {
   try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('notif'); } catch { return false; }
 }
 
+// masterd's fetcher (parley-workerd --role fetcher), told apart the same
+// way: comm parley-fetch, or "fetcher" on its command line before that.
+function isFetcher(pid) {
+  const c = readComm(pid);
+  if (c === 'parley-fetch') return true;
+  if (c === null || !c.startsWith('parley-worker')) return false;
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('fetcher'); } catch { return false; }
+}
+
 // Live (non-zombie) children of pid.
 export function childPids(pid) {
   const out = new Set();
@@ -432,10 +441,16 @@ export class Parley {
   workerPids() {
     const pids = childPids(this.masterPid).filter((p) => {
       const c = readComm(p);
-      return c !== null && c.startsWith('parley-worker') && !isNotifier(p);
+      return c !== null && c.startsWith('parley-worker') && !isNotifier(p) && !isFetcher(p);
     });
     for (const p of pids) this.seenWorkers.add(p);
     return pids;
+  }
+
+  // masterd's fetcher children (comm parley-fetch): one, or two for a
+  // moment while a reload replaces it.
+  fetcherPids() {
+    return childPids(this.masterPid).filter(isFetcher);
   }
 
   // masterd's notifier children (comm parley-notify): one, or two for a
@@ -691,8 +706,8 @@ export class Parley {
       while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
       for (const p of left) {
         const c = readComm(p);
-        if (c?.startsWith('parley-worker') || c === 'parley-notify') {
-          problems.push(`${c === 'parley-notify' ? 'notifier' : 'worker'} ${p} still running after masterd exited`);
+        if (c?.startsWith('parley-worker') || c === 'parley-notify' || c === 'parley-fetch') {
+          problems.push(`${c === 'parley-notify' ? 'notifier' : c === 'parley-fetch' ? 'fetcher' : 'worker'} ${p} still running after masterd exited`);
           try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
         }
       }

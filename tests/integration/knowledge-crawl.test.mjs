@@ -1,0 +1,216 @@
+// The knowledge base's fetcher (parley-fetch, its own process) crawling a
+// site the test serves on 127.0.0.1 (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on):
+// robots.txt honoured (a disallowed page never fetched), links followed
+// under the start URL's directory (one outside it never fetched), a
+// redirect followed and its page stored where it landed, a 404 stored
+// with its status and no chunk, a noindex page with no chunk; the pages
+// searchable. Synced again: each page asked conditionally (If-None-Match)
+// and a 304 kept without re-reading, a changed page found by its new
+// words and not its old ones, a page no longer linked removed with its
+// chunks. A sitemap source reads the pages its sitemap lists. A start
+// URL that fails leaves the source failed with its reason, its old pages
+// kept. The fetcher is one process beside the notifier, named
+// parley-fetch.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, waitFor } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { receiver } from './lib/receiver.mjs';
+
+const S = '/v1/admin/knowledge/sources';
+const WAIT = 20000;
+
+function page(title, body, extra = '') {
+  return `<!doctype html><html lang="en"><head><title>${title}</title>${extra}</head>` +
+    `<body><nav><a href="/docs/">Home</a></nav><main><h1>${title}</h1>${body}</main></body></html>`;
+}
+
+describe('the fetcher crawls a site on loopback', () => {
+  let p;
+  let site;
+  let call;
+  const files = new Map();
+  let failStart = false;
+
+  function serve(req, res) {
+    const url = req.url;
+    if (failStart && url === '/docs/') {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('down');
+      return;
+    }
+    const f = files.get(url);
+    if (!f) {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><body><main><h1>Not found</h1></main></body></html>');
+      return;
+    }
+    if (f.redirect) {
+      res.writeHead(301, { location: f.redirect });
+      res.end();
+      return;
+    }
+    if (f.etag && req.headers['if-none-match'] === f.etag) {
+      res.writeHead(304, { etag: f.etag });
+      res.end();
+      return;
+    }
+    const h = { 'content-type': f.type || 'text/html; charset=utf-8' };
+    if (f.etag) h.etag = f.etag;
+    res.writeHead(200, h);
+    res.end(f.body);
+  }
+
+  before(async () => {
+    site = await receiver(serve);
+    const u = (path) => site.url(path);
+    files.set('/robots.txt', { type: 'text/plain', body: 'User-agent: *\nDisallow: /docs/private\n' });
+    files.set('/docs/', { etag: '"home1"', body: page('Kettle manual', `<p>Welcome to the kettle manual.</p>
+      <a href="/docs/descaling">Descaling</a> <a href="/docs/warranty">Warranty</a> <a href="/docs/old">Old</a>
+      <a href="/docs/missing">Missing</a> <a href="/docs/private/secret">Secret</a> <a href="/blog/news">News</a>
+      <a href="/docs/hidden">Hidden</a> <a href="${u('/docs/notes.md')}">Notes</a>`) });
+    files.set('/docs/descaling', { etag: '"d1"', body: page('Descaling', '<p>Descale the kettle every month with citric acid dissolved in water.</p>') });
+    files.set('/docs/warranty', { etag: '"w1"', body: page('Warranty', '<p>The warranty lasts two years from the purchase date.</p>') });
+    files.set('/docs/old', { redirect: '/docs/renamed' });
+    files.set('/docs/renamed', { body: page('Renamed page', '<p>The limescale filter sits behind the spout.</p>') });
+    files.set('/docs/private/secret', { body: page('Secret', '<p>Robots forbid this zeppelin page.</p>') });
+    files.set('/blog/news', { body: page('News', '<p>Outside the docs: a xylophone.</p>') });
+    files.set('/docs/hidden', { body: page('Hidden', '<p>A quokka page that asks not to be indexed.</p>', '<meta name="robots" content="noindex">') });
+    files.set('/docs/notes.md', { type: 'text/markdown', body: '# Release notes\n\nThe boil-dry cutoff now trips sooner.\n' });
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    const api = await checkerFor(p);
+    call = async (method, pathname, body) => {
+      const h = { 'x-admin-api-key': p.adminKey };
+      let b;
+      if (body !== undefined) {
+        b = JSON.stringify(body);
+        h['content-type'] = 'application/json';
+      }
+      const r = await p.request(method, pathname, { headers: h, body: b });
+      if ((r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
+      return r;
+    };
+  });
+  after(async () => {
+    if (p) await p.stop();
+    if (site) await site.close();
+  });
+
+  async function synced(id, since) {
+    let s;
+    await waitFor(async () => {
+      s = (await call('GET', `${S}/${id}`)).json();
+      return s.status !== 'syncing' && s.synced_at > since;
+    }, WAIT, `source ${id} synced`);
+    return s;
+  }
+
+  async function found(query) {
+    const r = await call('POST', '/v1/admin/knowledge/search', { query, k: 10 });
+    assert.equal(r.status, 200, r.text);
+    return r.json().results;
+  }
+
+  async function pages(id) {
+    const all = [];
+    let cursor = '';
+    for (let i = 0; i < 20; i++) {
+      const r = await call('GET', `${S}/${id}/pages?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(r.status, 200, r.text);
+      all.push(...r.json().pages);
+      if (!r.json().next_cursor) break;
+      cursor = r.json().next_cursor;
+    }
+    return new Map(all.map((x) => [new URL(x.url).pathname, x]));
+  }
+
+  let src;
+
+  test('a first sync reads the site under its rules', async () => {
+    const r = await call('POST', S, { type: 'crawl', url: site.url('/docs/') });
+    assert.equal(r.status, 201, r.text);
+    src = await synced(r.json().id, 0);
+    assert.equal(src.status, 'ready', src.error);
+    const got = await pages(src.id);
+    assert.deepEqual([...got.keys()].sort(), ['/docs/', '/docs/descaling', '/docs/hidden', '/docs/missing',
+      '/docs/notes.md', '/docs/renamed', '/docs/warranty']);
+    assert.equal(got.get('/docs/missing').status_code, 404);
+    assert.equal(got.get('/docs/missing').chunks, 0);
+    assert.match(got.get('/docs/hidden').error, /noindex/);
+    assert.equal(got.get('/docs/hidden').chunks, 0);
+    assert.ok(got.get('/docs/descaling').chunks >= 1);
+    assert.equal(src.pages, 7);
+    // robots.txt and the start directory kept these out.
+    const paths = site.hits.map((h) => h.path);
+    assert.ok(!paths.includes('/docs/private/secret'), 'a disallowed page fetched');
+    assert.ok(!paths.includes('/blog/news'), 'a page outside the start directory fetched');
+    assert.equal(paths[0], '/robots.txt');
+    assert.ok(site.hits.every((h) => /^Parley\//.test(h.headers['user-agent'])));
+
+    const d = await found('how often should I descale');
+    assert.equal(d[0].source_id, src.id);
+    assert.equal(new URL(d[0].url).pathname, '/docs/descaling');
+    assert.equal(d[0].title, 'Descaling');
+    assert.equal((await found('limescale filter'))[0].url, site.url('/docs/renamed'));
+    assert.equal((await found('boil-dry cutoff'))[0].title, 'Release notes');
+    for (const q of ['zeppelin', 'xylophone', 'quokka']) assert.equal((await found(q)).length, 0, q);
+  });
+
+  test('a re-sync asks conditionally, reads what changed and removes what is gone', async () => {
+    files.set('/docs/warranty', { etag: '"w2"', body: page('Warranty', '<p>The guarantee now covers five years of ownership.</p>') });
+    const home = files.get('/docs/');
+    files.set('/docs/', { etag: '"home2"', body: home.body.replace('<a href="/docs/old">Old</a>', '') });
+    const before = site.hits.length;
+    const r = await call('POST', `${S}/${src.id}/sync`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().status, 'syncing');
+    const s = await synced(src.id, src.synced_at);
+    assert.equal(s.status, 'ready', s.error);
+    const hits = site.hits.slice(before);
+    const desc = hits.find((h) => h.path === '/docs/descaling');
+    assert.equal(desc.headers['if-none-match'], '"d1"');
+    assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
+    assert.equal((await found('purchase date')).length, 0);
+    assert.equal((await found('limescale filter')).length, 0);
+    const got = await pages(src.id);
+    assert.ok(!got.has('/docs/renamed'));
+    assert.equal(s.pages, 6);
+    assert.ok((await found('descale citric acid')).length > 0, 'a page kept by its 304');
+  });
+
+  test('a failed start leaves the source failed and its pages', async () => {
+    failStart = true;
+    const r = await call('POST', `${S}/${src.id}/sync`);
+    assert.equal(r.status, 200);
+    const s = await synced(src.id, (await call('GET', `${S}/${src.id}`)).json().synced_at);
+    failStart = false;
+    assert.equal(s.status, 'failed');
+    assert.match(s.error, /start URL: HTTP 500/);
+    assert.ok((await found('descale citric acid')).length > 0);
+  });
+
+  test('a sitemap source reads the pages it lists', async () => {
+    files.set('/docs/sitemap.xml', { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc>${site.url('/docs/descaling')}</loc></url>
+  <url><loc>${site.url('/docs/warranty')}</loc></url>
+  <url><loc>http://other.example/page</loc></url>
+</urlset>` });
+    const r = await call('POST', S, { type: 'crawl', url: site.url('/docs/sitemap.xml') });
+    assert.equal(r.status, 201, r.text);
+    const s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.deepEqual([...(await pages(s.id)).keys()].sort(), ['/docs/descaling', '/docs/warranty']);
+  });
+
+  test('the fetcher is a process of its own, named parley-fetch', async () => {
+    const pids = p.fetcherPids();
+    assert.equal(pids.length, 1);
+    assert.equal(fs.readFileSync(`/proc/${pids[0]}/comm`, 'utf8').trim(), 'parley-fetch');
+    assert.ok(!p.workerPids().includes(pids[0]));
+    assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${pids[0]}\\]: info: storaged: connected`));
+  });
+});

@@ -1,0 +1,939 @@
+/*
+ * One sync of a crawl source (see crawl.h), on the fetcher's loop:
+ *
+ * 1. robots.txt of the start URL's origin is fetched first: an answer
+ *    other than 2xx allows everything, but for a 5xx or no answer at all,
+ *    which allows nothing (RFC 9309 2.3.1). Its Crawl-delay, if any,
+ *    spaces the fetches (one at a time then).
+ * 2. The start URL is a sitemap when its path ends in ".xml": its pages
+ *    (and an index's sitemaps, at most SITEMAPS_MAX) are the crawl's, at
+ *    depth 0. Else it is the first page, and each page's links under the
+ *    start URL's directory on the same host are followed, to max_depth.
+ * 3. A page: its last validators asked of storaged (ST_KB_PAGE_GET), a
+ *    conditional GET (redirects followed on the same host, at most 5; the
+ *    address checked as curl connects), its bytes hashed; unchanged (304,
+ *    or the same SHA-256) it is kept as it is, else read by html.c (or as
+ *    Markdown or text) and chunk.c, and put (ST_KB_PAGE_PUT). A 4xx or
+ *    5xx, a network error, a type we cannot read or a noindex page is put
+ *    with its status and error and no chunk.
+ * 4. When nothing is left, or a bound is reached, ST_KB_SYNC_DONE (asked
+ *    again while storaged has more to remove): ok, unless the start URL
+ *    failed or the time bound cut the sync (then the pages already
+ *    stored are kept). storaged's "sync ended" (the source deleted,
+ *    changed or leased again) stops the crawl at once, nothing told.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "chunk.h"
+#include "crawl.h"
+#include "html.h"
+#include "log.h"
+#include "notify.h"
+#include "resp.h"
+#include "robots.h"
+#include "sitemap.h"
+#include "urlpolicy.h"
+#include "version.h"
+#include "workerd.h"
+
+#define SITEMAPS_MAX	50	/* sitemaps read in one sync */
+#define REDIRECTS_MAX	5
+#define CONNECT_MS	10000
+#define FETCH_MS	30000	/* one fetch, whole */
+#define SEEN_MIN	1024	/* the seen table's first size */
+#define ERR_MAX		200	/* bytes of a page's error */
+
+enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE };
+
+struct crawl;
+
+struct fetch {
+	struct notify_xfer x;	/* first: deliver.c's done hands it back */
+	TAILQ_ENTRY(fetch) entry;
+	struct crawl *cr;
+	enum crawl_kind kind;
+	char *url;
+	unsigned depth;
+	int start;		/* the start URL: its failure fails the sync */
+	struct storec_req *req;	/* the storaged request in flight, if any */
+	struct curl_slist *headers;
+	struct buf body;
+	int too_big, refused;
+	long code;
+	char *final_url;	/* where the answer came from */
+	char ctype[128];
+	char etag[ST_KB_ETAG_MAX + 1];
+	char lastmod[ST_KB_LASTMOD_MAX + 1];
+	char hash[ST_KB_HASH_HEX + 1];
+	struct st_kbpage old;	/* its page as last stored */
+	int had_old;
+	char err[CURL_ERROR_SIZE];
+};
+
+struct pending {
+	TAILQ_ENTRY(pending) entry;
+	char *url;
+	unsigned depth;
+	enum crawl_kind kind;
+	int start;
+};
+
+struct crawl {
+	struct st_kbsource job;
+	struct crawl_conf conf;
+	struct url_target start;
+	char prefix[2048];	/* the start URL's directory: what is followed */
+	struct robots robots;
+	TAILQ_HEAD(, pending) todo;
+	size_t ntodo;
+	TAILQ_HEAD(, fetch) fetches;
+	unsigned inflight;
+	uint64_t *seen;		/* URL hashes (0: empty slot) */
+	size_t nseen, seen_cap;
+	uint32_t pages;		/* page fetches started */
+	unsigned sitemaps;
+	uint64_t deadline, next_start;
+	int robots_done, cut, start_failed, ending, stopped;
+	char why[ERR_MAX + 1];	/* the sync's error, if it fails */
+	struct storec_req *done_req;
+	struct loop_defer pump;
+	struct loop_timer tm;
+	void (*done)(void *);
+	void *arg;
+};
+
+static void fetch_free(struct fetch *);
+static void crawl_pump(void *);
+
+/* --------------------------------------------------------------- helpers */
+
+static uint64_t
+url_hash(const char *url)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	uint64_t v;
+
+	SHA256((const unsigned char *)url, strlen(url), h);
+	memcpy(&v, h, sizeof(v));
+	return v != 0 ? v : 1;
+}
+
+/* 1 when url was not seen (now it is), 0 seen, -1 out of memory. */
+static int
+seen_add(struct crawl *c, const char *url)
+{
+	uint64_t h = url_hash(url), *t;
+	size_t i, cap;
+
+	if (c->nseen * 2 >= c->seen_cap) {
+		cap = c->seen_cap == 0 ? SEEN_MIN : c->seen_cap * 2;
+		if ((t = calloc(cap, sizeof(*t))) == NULL)
+			return -1;
+		for (i = 0; i < c->seen_cap; i++) {
+			size_t j = c->seen[i] % cap;
+
+			if (c->seen[i] == 0)
+				continue;
+			while (t[j] != 0)
+				j = (j + 1) % cap;
+			t[j] = c->seen[i];
+		}
+		free(c->seen);
+		c->seen = t;
+		c->seen_cap = cap;
+	}
+	for (i = h % c->seen_cap; c->seen[i] != 0; i = (i + 1) % c->seen_cap)
+		if (c->seen[i] == h)
+			return 0;
+	c->seen[i] = h;
+	c->nseen++;
+	return 1;
+}
+
+/* A copy of s cut to at most max characters of UTF-8; NULL out of memory. */
+static char *
+clip_chars(const char *s, size_t max)
+{
+	size_t i = 0, n = 0;
+
+	if (s == NULL)
+		s = "";
+	while (s[i] != '\0' && n < max) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		n++;
+	}
+	return strndup(s, i);
+}
+
+/* 1 when url is on the start's host and port, under its directory. */
+static int
+in_scope(const struct crawl *c, const char *url, int any_path)
+{
+	struct url_target t;
+	const char *why;
+
+	if (strlen(url) > ST_KB_URL_MAX || urlpol_parse(url, &t, &why) < 0)
+		return 0;
+	if (strcasecmp(t.host, c->start.host) != 0 || t.port != c->start.port)
+		return 0;
+	return any_path || strncmp(t.path, c->prefix, strlen(c->prefix)) == 0;
+}
+
+/* 1 when robots.txt lets us fetch url. */
+static int
+robots_ok(const struct crawl *c, const char *url)
+{
+	struct url_target t;
+	const char *why;
+
+	if (urlpol_parse(url, &t, &why) < 0)
+		return 0;
+	return robots_allowed(&c->robots, t.path);
+}
+
+/* url queued, unless seen, out of scope or over a bound. */
+static struct pending *
+todo_add(struct crawl *c, const char *url, unsigned depth,
+    enum crawl_kind kind)
+{
+	struct pending *p;
+
+	if (kind == F_PAGE && (depth > c->conf.max_depth ||
+	    !in_scope(c, url, c->sitemaps > 0)))
+		return NULL;
+	if (kind == F_SITEMAP && (c->sitemaps >= SITEMAPS_MAX ||
+	    !in_scope(c, url, 1)))
+		return NULL;
+	/* Room for a few times the pages: links seen are not fetched. */
+	if (c->ntodo >= 4 * (size_t)c->conf.max_pages + 64)
+		return NULL;
+	if (seen_add(c, url) != 1)
+		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->url = strdup(url)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->depth = depth;
+	p->kind = kind;
+	if (kind == F_SITEMAP)
+		c->sitemaps++;
+	TAILQ_INSERT_TAIL(&c->todo, p, entry);
+	c->ntodo++;
+	return p;
+}
+
+/* ---------------------------------------------------------------- curl */
+
+/*
+ * The address curl is about to connect to: refused when it is private,
+ * loopback or link-local, unless allowed.
+ */
+static curl_socket_t
+sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct fetch *f = clientp;
+
+	if (!f->cr->conf.allow_private && urlpol_addr_private(&a->addr)) {
+		f->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static size_t
+on_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct fetch *f = arg;
+
+	if (f->body.len + n > f->cr->conf.page_bytes) {
+		f->too_big = 1;
+		return 0;
+	}
+	buf_add(&f->body, p, n);
+	return f->body.err ? 0 : n;
+}
+
+/* A response header's value into out (cut to its size; "" when none). */
+static void
+header_of(CURL *e, const char *name, char *out, size_t outsz)
+{
+	struct curl_header *h;
+
+	out[0] = '\0';
+	if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) ==
+	    CURLHE_OK && strlen(h->value) < outsz)
+		strlcpy(out, h->value, outsz);
+}
+
+static void fetch_ended(struct notify_xfer *, CURLcode);
+
+/* The GET of f: conditional when its page has validators. 0, or -1. */
+static int
+fetch_curl(struct fetch *f)
+{
+	char line[ST_KB_ETAG_MAX + 32], ua[128];
+	CURL *e;
+	int bad = 0;
+
+	if ((e = f->x.easy = curl_easy_init()) == NULL)
+		return -1;
+	f->x.done = fetch_ended;
+	if (f->had_old && f->old.etag != NULL && f->old.etag[0] != '\0') {
+		snprintf(line, sizeof(line), "If-None-Match: %s", f->old.etag);
+		f->headers = curl_slist_append(f->headers, line);
+	}
+	if (f->had_old && f->old.last_modified != NULL &&
+	    f->old.last_modified[0] != '\0') {
+		snprintf(line, sizeof(line), "If-Modified-Since: %s",
+		    f->old.last_modified);
+		f->headers = curl_slist_append(f->headers, line);
+	}
+	bad |= notify_curl_base(e, f->url, "http,https", f->err) < 0;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)CONNECT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)FETCH_MS) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)REDIRECTS_MAX) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+	    "http,https") != CURLE_OK;
+	snprintf(ua, sizeof(ua), "Parley/%s (knowledge base; robots token "
+	    "parley)", parley_version);
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, ua) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, f) != CURLE_OK;
+	if (f->headers != NULL)
+		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers) !=
+		    CURLE_OK;
+	if (bad || deliver_xfer_add(&f->x) < 0)
+		return -1;
+	return 0;
+}
+
+/* -------------------------------------------------------------- the end */
+
+static void
+crawl_free(struct crawl *c)
+{
+	struct pending *p;
+	struct fetch *f;
+
+	c->stopped = 1;		/* no fetch freed below pumps again */
+	loop_defer_cancel(&c->pump);
+	loop_timer_stop(&c->tm);
+	storec_cancel(c->done_req);
+	while ((f = TAILQ_FIRST(&c->fetches)) != NULL)
+		fetch_free(f);
+	while ((p = TAILQ_FIRST(&c->todo)) != NULL) {
+		TAILQ_REMOVE(&c->todo, p, entry);
+		free(p->url);
+		free(p);
+	}
+	robots_free(&c->robots);
+	free(c->seen);
+	st_kbsource_free(&c->job);
+	free(c);
+}
+
+/* c has ended (told or given up): its owner hears it, c is freed. */
+static void
+crawl_end(struct crawl *c)
+{
+	void (*done)(void *) = c->done;
+	void *arg = c->arg;
+
+	log_info("knowledge source %s: sync %llu ended, %u page(s) fetched",
+	    c->job.id, (unsigned long long)c->job.sync_id, c->pages);
+	crawl_free(c);
+	done(arg);
+}
+
+void
+crawl_stop(struct crawl *c)
+{
+	if (c != NULL)
+		crawl_free(c);
+}
+
+static void ask_done(struct crawl *);
+
+static void
+done_answered(const struct storec_result *r, void *arg)
+{
+	struct crawl *c = arg;
+	struct st_u8_rep rep;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_KB_SYNC_DONE, &rep) < 0) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("knowledge source %s: ST_KB_SYNC_DONE: %s",
+			    c->job.id, r->message);
+		crawl_end(c);	/* its lease brings it back */
+		return;
+	}
+	if (rep.v)
+		ask_done(c);	/* more pages the sync did not see */
+	else
+		crawl_end(c);
+}
+
+static void
+ask_done(struct crawl *c)
+{
+	struct st_kb_sync_done_req q;
+	int ok = !c->start_failed && !c->cut;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
+	q.sync_id = c->job.sync_id;
+	q.ok = (uint8_t)ok;
+	q.error = ok ? "" : c->why;
+	if (storec_ask(NULL, PROTO_ST_KB_SYNC_DONE, &q, done_answered, c,
+	    &c->done_req) < 0)
+		crawl_end(c);
+}
+
+/* A failure of the whole sync ("part: what"), told at its end. */
+static void
+crawl_fail(struct crawl *c, const char *part, const char *what)
+{
+	if (c->why[0] == '\0')
+		snprintf(c->why, sizeof(c->why), "%s: %.*s", part,
+		    (int)(sizeof(c->why) - 32), what);
+}
+
+/* ------------------------------------------------------------ a fetch */
+
+static void
+fetch_free(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+
+	TAILQ_REMOVE(&c->fetches, f, entry);
+	c->inflight--;
+	if (f->kind == F_ROBOTS)
+		c->robots_done = 1;	/* read, or never: not waited for */
+	storec_cancel(f->req);
+	if (f->x.easy != NULL) {
+		deliver_xfer_remove(&f->x);
+		curl_easy_cleanup(f->x.easy);
+	}
+	curl_slist_free_all(f->headers);
+	buf_free(&f->body);
+	if (f->had_old)
+		st_kbpage_free(&f->old);
+	free(f->final_url);
+	free(f->url);
+	free(f);
+	if (!c->stopped)
+		loop_defer(&c->pump);
+}
+
+/* storaged's "sync ended": the crawl stops, nothing more told. */
+static int
+sync_ended(struct fetch *f, const struct storec_result *r)
+{
+	struct crawl *c = f->cr;
+
+	if (r->status != STOREC_ERROR || r->code != PROTO_E_NOT_FOUND)
+		return 0;
+	log_info("knowledge source %s: sync %llu ended elsewhere (%s)",
+	    c->job.id, (unsigned long long)c->job.sync_id, r->message);
+	c->stopped = 1;
+	f->req = NULL;
+	crawl_end(c);
+	return 1;
+}
+
+static void
+put_answered(const struct storec_result *r, void *arg)
+{
+	struct fetch *f = arg;
+
+	f->req = NULL;
+	if (sync_ended(f, r))
+		return;
+	if (r->status != STOREC_OK)
+		log_warnx("knowledge page %s: not stored: %s", f->url,
+		    r->status == STOREC_ERROR ? r->message : "storaged away");
+	fetch_free(f);
+}
+
+/* The chunks of doc as pieces (at most ST_KB_PAGE_CHUNKS_MAX). */
+static int
+pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
+    uint32_t *n, const char **why)
+{
+	struct chunk *ch = NULL;
+	struct st_kb_piece *p = NULL;
+	size_t all = 0, nch, i;
+
+	*out = NULL;
+	*n = 0;
+	if (chunk_doc(doc, NULL, &ch, &all, why) < 0)
+		return -1;
+	nch = all < ST_KB_PAGE_CHUNKS_MAX ? all : ST_KB_PAGE_CHUNKS_MAX;
+	if (nch > 0 && (p = calloc(nch, sizeof(*p))) == NULL) {
+		chunks_free(ch, all);
+		*why = "out of memory";
+		return -1;
+	}
+	for (i = 0; i < nch; i++) {
+		p[i].title = clip_chars(ch[i].title, ST_KB_TITLE_MAX);
+		p[i].headings = clip_chars(ch[i].path, ST_KB_HEADINGS_MAX);
+		p[i].text = ch[i].text;
+		ch[i].text = NULL;
+	}
+	chunks_free(ch, all);
+	*out = nch > 0 ? p : NULL;
+	*n = (uint32_t)nch;
+	return 0;
+}
+
+static void
+pieces_free(struct st_kb_piece *p, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].title);
+		free(p[i].headings);
+		free(p[i].text);
+	}
+	free(p);
+}
+
+/*
+ * f's page told to storaged: kept, or with these pieces (error: why it
+ * has none, "" when it has), as read from url.
+ */
+static void
+page_put(struct fetch *f, int keep, const char *title,
+    struct st_kb_piece *pieces, uint32_t n, const char *error)
+{
+	struct st_kb_page_put_req q;
+	struct crawl *c = f->cr;
+	char *t = clip_chars(title, ST_KB_TITLE_MAX);
+	char e[ERR_MAX + 1];
+
+	snprintf(e, sizeof(e), "%s", error != NULL ? error : "");
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
+	q.sync_id = c->job.sync_id;
+	q.page.url = f->final_url != NULL ? f->final_url : f->url;
+	q.page.title = t != NULL ? t : "";
+	q.page.etag = f->etag;
+	q.page.last_modified = f->lastmod;
+	memcpy(q.page.hash, f->hash, sizeof(q.page.hash));
+	q.page.code = f->code > 0 && f->code < 1000 ? (uint32_t)f->code : 0;
+	q.page.error = e;
+	q.keep = (uint8_t)keep;
+	q.pieces = pieces;
+	q.n = n;
+	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
+	    &f->req) < 0)
+		fetch_free(f);
+	free(t);
+}
+
+/* The reader for f's answer by its type (and name): 0, or -1 and why. */
+static int
+read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
+{
+	const char *u = f->final_url != NULL ? f->final_url : f->url;
+	char charset[64] = "";
+	const char *cs;
+	size_t n = strlen(u);
+
+	if ((cs = strcasestr(f->ctype, "charset=")) != NULL)
+		snprintf(charset, sizeof(charset), "%.*s",
+		    (int)strcspn(cs + 8, "; \t"), cs + 8);
+	if (strncasecmp(f->ctype, "text/html", 9) == 0 ||
+	    strncasecmp(f->ctype, "application/xhtml+xml", 21) == 0)
+		return html_extract(f->body.data, f->body.len, u,
+		    charset[0] != '\0' ? charset : NULL, doc, why);
+	if (strncasecmp(f->ctype, "text/markdown", 13) == 0 ||
+	    strncasecmp(f->ctype, "text/x-markdown", 15) == 0 ||
+	    (strncasecmp(f->ctype, "text/plain", 10) == 0 && n > 3 &&
+	    strcasecmp(u + n - 3, ".md") == 0))
+		return md_extract(f->body.data, f->body.len, doc, why);
+	if (strncasecmp(f->ctype, "text/plain", 10) == 0)
+		return text_extract(f->body.data, f->body.len, doc, why);
+	*why = "a type the knowledge base does not read";
+	return -1;
+}
+
+/* A fetched page read, chunked and put (its links followed). */
+static void
+page_read(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+	struct st_kb_piece *pieces = NULL;
+	struct fetch_doc doc;
+	const char *why = NULL;
+	uint32_t n = 0;
+	size_t i;
+
+	memset(&doc, 0, sizeof(doc));
+	if (read_doc(f, &doc, &why) < 0) {
+		page_put(f, 0, "", NULL, 0, why);
+		return;
+	}
+	/* A sitemap's pages are the crawl's: their links are not. */
+	if (!doc.nofollow && c->sitemaps == 0)
+		for (i = 0; i < doc.nlinks; i++)
+			todo_add(c, doc.links[i], f->depth + 1, F_PAGE);
+	if (doc.noindex)
+		why = "noindex: the page asks not to be indexed";
+	else if (pieces_of(&doc, &pieces, &n, &why) == 0)
+		why = n == 0 ? "no text" : "";
+	page_put(f, 0, doc.title, pieces, n, why);
+	pieces_free(pieces, n);
+	fetch_doc_free(&doc);
+}
+
+/* The page's answer, its old page (by the URL it came from) known. */
+static void
+page_answered(struct fetch *f)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	char why[64];
+
+	if (f->code == 304 && f->had_old) {
+		page_put(f, 1, "", NULL, 0, "");
+		return;
+	}
+	if (f->code < 200 || f->code > 299) {
+		snprintf(why, sizeof(why), "HTTP %ld", f->code);
+		page_put(f, 0, "", NULL, 0, why);
+		return;
+	}
+	SHA256((const unsigned char *)f->body.data, f->body.len, h);
+	proto_hex_encode(h, sizeof(h), f->hash);
+	if (f->had_old && f->old.hash[0] != '\0' &&
+	    strcmp(f->old.hash, f->hash) == 0)
+		page_put(f, 1, "", NULL, 0, "");	/* the same bytes */
+	else
+		page_read(f);
+}
+
+static void
+old_got(const struct storec_result *r, void *arg)
+{
+	struct fetch *f = arg;
+
+	f->req = NULL;
+	if (f->had_old) {
+		st_kbpage_free(&f->old);
+		f->had_old = 0;
+	}
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_KB_PAGE_GET, &f->old) == 0)
+		f->had_old = 1;
+	page_answered(f);
+}
+
+/* A sitemap read: its pages (or sitemaps) queued. */
+static void
+sitemap_read(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+	struct sitemap sm;
+	const char *why;
+	size_t i;
+
+	if (f->code < 200 || f->code > 299 ||
+	    sitemap_parse(f->body.data, f->body.len, &sm, &why) < 0) {
+		if (f->start)
+			c->start_failed = 1;
+		crawl_fail(c, "sitemap", f->code < 200 || f->code > 299 ?
+		    "not read" : why);
+		fetch_free(f);
+		return;
+	}
+	for (i = 0; i < sm.nurls; i++)
+		todo_add(c, sm.urls[i].loc, 0, sm.is_index ? F_SITEMAP :
+		    F_PAGE);
+	sitemap_free(&sm);
+	fetch_free(f);
+}
+
+/* robots.txt's answer: its rules, or everything allowed or not. */
+static void
+robots_read(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+	const char *why;
+
+	c->robots_done = 1;
+	if (f->code >= 200 && f->code <= 299) {
+		if (robots_parse(f->body.data, f->body.len, &c->robots,
+		    &why) < 0)
+			robots_deny_all(&c->robots);
+	} else if (f->code == 0 || f->code >= 500)
+		robots_deny_all(&c->robots);
+	fetch_free(f);
+}
+
+static void
+fetch_ended(struct notify_xfer *x, CURLcode rc)
+{
+	struct fetch *f = (struct fetch *)(void *)x;
+	struct crawl *c = f->cr;
+	struct st_kb_page_get_req q;
+	char *eff = NULL;
+	char why[CURL_ERROR_SIZE + 64];
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &f->code);
+	if (rc != CURLE_OK)
+		f->code = 0;
+	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff) ==
+	    CURLE_OK && eff != NULL && strcmp(eff, f->url) != 0)
+		f->final_url = strdup(eff);
+	header_of(x->easy, "Content-Type", f->ctype, sizeof(f->ctype));
+	header_of(x->easy, "ETag", f->etag, sizeof(f->etag));
+	header_of(x->easy, "Last-Modified", f->lastmod, sizeof(f->lastmod));
+	deliver_xfer_remove(x);
+	curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	if (f->kind == F_ROBOTS) {
+		robots_read(f);
+		return;
+	}
+	if (rc != CURLE_OK || f->body.err) {
+		snprintf(why, sizeof(why), "%s", f->refused ?
+		    "address refused: a private, loopback or link-local "
+		    "address" : f->too_big ? "page: over the byte bound" :
+		    f->err[0] != '\0' ? f->err : curl_easy_strerror(rc));
+		if (f->start) {
+			c->start_failed = 1;
+			crawl_fail(c, "start URL", why);
+		}
+		if (f->kind == F_SITEMAP) {
+			crawl_fail(c, "sitemap", why);
+			fetch_free(f);
+		} else
+			page_put(f, 0, "", NULL, 0, why);
+		return;
+	}
+	/* A redirect off the site: not ours to read. */
+	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
+		page_put(f, 0, "", NULL, 0, "redirected off the site");
+		return;
+	}
+	if (f->kind == F_SITEMAP) {
+		sitemap_read(f);
+		return;
+	}
+	if (f->start && (f->code < 200 || f->code > 399)) {
+		c->start_failed = 1;
+		snprintf(why, sizeof(why), "HTTP %ld", f->code);
+		crawl_fail(c, "start URL", why);
+	}
+	/* Redirected: the old page is the one where it landed. */
+	if (f->final_url != NULL) {
+		(void)seen_add(c, f->final_url);
+		strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
+		q.url = f->final_url;
+		if (storec_ask(NULL, PROTO_ST_KB_PAGE_GET, &q, old_got, f,
+		    &f->req) < 0)
+			fetch_free(f);
+		return;
+	}
+	page_answered(f);
+}
+
+/* The validators of f's page known (or none): its GET. */
+static void
+validators_got(const struct storec_result *r, void *arg)
+{
+	struct fetch *f = arg;
+
+	/* `not found`: a page not stored yet, fetched whole. */
+	f->req = NULL;
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_KB_PAGE_GET, &f->old) == 0)
+		f->had_old = 1;
+	if (fetch_curl(f) < 0) {
+		log_warnx("knowledge page %s: cannot start the transfer",
+		    f->url);
+		fetch_free(f);
+	}
+}
+
+/* A fetch of p started (p freed). */
+static void
+fetch_start(struct crawl *c, struct pending *p)
+{
+	struct st_kb_page_get_req q;
+	struct fetch *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		free(p->url);
+		free(p);
+		return;
+	}
+	f->cr = c;
+	f->kind = p->kind;
+	f->url = p->url;
+	f->depth = p->depth;
+	f->start = p->start;
+	free(p);
+	buf_init(&f->body);
+	TAILQ_INSERT_TAIL(&c->fetches, f, entry);
+	c->inflight++;
+	if (f->kind == F_PAGE)
+		c->pages++;
+	if (f->kind != F_PAGE) {
+		if (fetch_curl(f) < 0)
+			fetch_free(f);
+		return;
+	}
+	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
+	q.url = f->url;
+	if (storec_ask(NULL, PROTO_ST_KB_PAGE_GET, &q, validators_got, f,
+	    &f->req) < 0)
+		fetch_free(f);
+}
+
+/* ------------------------------------------------------------ the pump */
+
+/* The next URL robots.txt lets us fetch, or NULL. */
+static struct pending *
+todo_next(struct crawl *c)
+{
+	struct pending *p;
+
+	while ((p = TAILQ_FIRST(&c->todo)) != NULL) {
+		TAILQ_REMOVE(&c->todo, p, entry);
+		c->ntodo--;
+		if (p->kind != F_PAGE || robots_ok(c, p->url))
+			return p;
+		free(p->url);
+		free(p);
+	}
+	return NULL;
+}
+
+static void
+crawl_pump(void *arg)
+{
+	struct crawl *c = arg;
+	uint64_t now = loop_now();
+	unsigned most = c->robots.delay_ms > 0 ? 1 : c->conf.inflight;
+	struct pending *p;
+
+	if (c->ending || c->stopped)
+		return;
+	if (now >= c->deadline && !c->cut && !TAILQ_EMPTY(&c->todo)) {
+		c->cut = 1;
+		crawl_fail(c, "sync", "stopped at its time bound");
+	}
+	while (c->robots_done && !c->cut && c->inflight < most &&
+	    c->pages < c->conf.max_pages) {
+		if (c->robots.delay_ms > 0 && now < c->next_start) {
+			loop_timer_at(&c->tm, c->next_start);
+			return;
+		}
+		if ((p = todo_next(c)) == NULL)
+			break;
+		c->next_start = now + c->robots.delay_ms;
+		fetch_start(c, p);
+		if (c->stopped)
+			return;
+	}
+	if (c->inflight == 0 && (TAILQ_EMPTY(&c->todo) || c->cut ||
+	    c->pages >= c->conf.max_pages)) {
+		c->ending = 1;
+		ask_done(c);
+	} else if (c->inflight > 0 && !loop_timer_armed(&c->tm))
+		loop_timer_at(&c->tm, c->deadline);
+}
+
+static void
+crawl_tick(void *arg)
+{
+	crawl_pump(arg);
+}
+
+struct crawl *
+crawl_start(struct st_kbsource *job, const struct crawl_conf *conf,
+    void (*done)(void *), void *arg)
+{
+	char robots[2048 + 64];
+	struct pending *p;
+	struct crawl *c;
+	const char *why, *slash;
+	size_t n;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		st_kbsource_free(job);
+		return NULL;
+	}
+	c->job = *job;
+	memset(job, 0, sizeof(*job));
+	c->conf = *conf;
+	if (c->job.max_pages > 0 && c->job.max_pages < c->conf.max_pages)
+		c->conf.max_pages = c->job.max_pages;
+	if (c->job.max_depth > 0 && c->job.max_depth < c->conf.max_depth)
+		c->conf.max_depth = c->job.max_depth;
+	c->done = done;
+	c->arg = arg;
+	TAILQ_INIT(&c->todo);
+	TAILQ_INIT(&c->fetches);
+	loop_defer_init(&c->pump, crawl_pump, c);
+	loop_timer_init(&c->tm, crawl_tick, c);
+	c->deadline = loop_now() + c->conf.time_ms;
+	log_info("knowledge source %s: sync %llu of %s", c->job.id,
+	    (unsigned long long)c->job.sync_id, c->job.url);
+	if (urlpol_parse(c->job.url, &c->start, &why) < 0) {
+		c->start_failed = 1;
+		crawl_fail(c, "start URL", why);
+		c->robots_done = 1;
+		loop_defer(&c->pump);
+		return c;
+	}
+	/* What is followed: the start URL's directory. */
+	slash = strrchr(c->start.path, '/');
+	n = slash != NULL ? (size_t)(slash - c->start.path) + 1 : 1;
+	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)n,
+	    slash != NULL ? c->start.path : "/");
+	n = strlen(c->start.path);
+	p = todo_add(c, c->job.url, 0, n > 4 &&
+	    strcasecmp(c->start.path + n - 4, ".xml") == 0 ? F_SITEMAP :
+	    F_PAGE);
+	if (p != NULL)
+		p->start = 1;
+	/* robots.txt first, before anything it may forbid. */
+	snprintf(robots, sizeof(robots), strchr(c->start.host, ':') != NULL ?
+	    "%s://[%s]:%d/robots.txt" : "%s://%s:%d/robots.txt",
+	    c->start.scheme, c->start.host, c->start.port);
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->url = strdup(robots)) == NULL) {
+		free(p);
+		c->robots_done = 1;	/* everything allowed */
+	} else {
+		p->kind = F_ROBOTS;
+		fetch_start(c, p);
+	}
+	loop_defer(&c->pump);
+	return c;
+}

@@ -1,0 +1,40 @@
+/*
+ * One sync of a crawl source, in the fetcher (crawl.c): robots.txt read
+ * first, then the start page's site walked by its links (or the start
+ * sitemap's pages), each page fetched with libcurl under the address
+ * policy, read by the document readers (html.h) and the chunker
+ * (chunk.h), and told to storaged (ST_KB_PAGE_PUT); the end told too
+ * (ST_KB_SYNC_DONE). Bounded in pages, depth, bytes a page and time.
+ */
+#ifndef PARLEY_FETCH_CRAWL_H
+#define PARLEY_FETCH_CRAWL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kbmsg.h"
+
+/* A crawl's bounds and manners (the fetcher's settings). */
+struct crawl_conf {
+	uint32_t max_pages;	/* pages fetched at most (a source's own wins) */
+	uint32_t max_depth;	/* links followed from the start at most */
+	size_t page_bytes;	/* bytes of one answer read at most */
+	uint64_t time_ms;	/* a sync's time at most */
+	unsigned inflight;	/* fetches at once */
+	int allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+};
+
+struct crawl;
+
+/*
+ * Starts the sync of job (a crawl source with its sync id, now the
+ * crawl's); done(arg) is called once it has ended, its end told to
+ * storaged or given up (the lease brings it back). NULL out of memory
+ * (job freed, done not called).
+ */
+struct crawl *crawl_start(struct st_kbsource *job,
+    const struct crawl_conf *conf, void (*done)(void *), void *arg);
+/* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
+void crawl_stop(struct crawl *c);
+
+#endif

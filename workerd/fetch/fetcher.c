@@ -1,0 +1,191 @@
+/*
+ * The fetcher role of parley-workerd: `parley-workerd --role fetcher`,
+ * which parley-masterd runs once beside the workers and the notifier
+ * (masterd/procs.c). Its comm, process title and log name are
+ * parley-fetch (main.c). It takes no connections.
+ *
+ * It is where the knowledge base's untrusted documents are fetched and
+ * parsed (html.c, chunk.c, robots.c, sitemap.c: libxml2 and our own
+ * readers of bytes any site chooses), so it is kept apart: no database
+ * (storaged's requests it may make are its own four: ST_KB_DUE,
+ * _PAGE_GET, _PAGE_PUT, _SYNC_DONE, none led by who asks), its own
+ * address-space limit (PARLEY_FETCH_MEMORY_MB, set before anything is
+ * fetched and never raised again), and outgoing connections under the
+ * same address policy as webhooks (no private, loopback or link-local
+ * address unless the source is the default organisation's and
+ * PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on).
+ *
+ * Its loop: while it runs no sync it asks storaged for one due source
+ * (ST_KB_DUE, leased for the sync's time bound and a minute more: one
+ * it never ends comes back), every POLL_MS, once a second when none was
+ * due; then crawls it (crawl.c) and asks again. Quitting (MW_QUIT,
+ * masterd gone, SIGTERM): the sync is dropped at once; its lease brings
+ * it back.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "crawl.h"
+#include "fetcher.h"
+#include "log.h"
+#include "notify.h"
+#include "stmsgs.h"
+#include "workerd.h"
+
+#define POLL_MS		250
+#define IDLE_POLL_MS	1000
+#define LEASE_MARGIN_MS	60000
+
+static struct {
+	struct crawl_conf conf;
+	struct crawl *crawl;
+	struct storec_req *due_req;
+	struct loop_timer poll;
+	int quitting;
+} F;
+
+static void poll_due(void *);
+
+static void
+crawl_over(void *arg)
+{
+	F.crawl = NULL;
+	if (!F.quitting)
+		loop_timer_after(&F.poll, POLL_MS);
+}
+
+/* A due crawl source taken: its sync started. */
+static void
+due_done(const struct storec_result *r, void *arg)
+{
+	struct st_kb_jobs js;
+	struct crawl_conf conf;
+	uint32_t i;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_KB_DUE, &js) < 0) {
+		if (r->status == STOREC_ERROR)
+			log_warnx("ST_KB_DUE failed: %s", r->message);
+		loop_timer_after(&F.poll, IDLE_POLL_MS);
+		return;
+	}
+	for (i = 0; i < js.n && F.crawl == NULL && !F.quitting; i++) {
+		conf = F.conf;
+		/* Private addresses: the default organisation's alone. */
+		conf.allow_private = F.conf.allow_private &&
+		    strcmp(js.jobs[i].s.org, ST_WHO_ORG_DEFAULT) == 0;
+		if (js.jobs[i].s.source_type != ST_KB_CRAWL) {
+			log_warnx("knowledge source %s: a file waits for its "
+			    "reader", js.jobs[i].s.id);
+			continue;
+		}
+		F.crawl = crawl_start(&js.jobs[i].s, &conf, crawl_over, NULL);
+	}
+	st_rep_free(PROTO_ST_KB_DUE, &js);
+	if (F.crawl == NULL && !F.quitting)
+		loop_timer_after(&F.poll, js.n == 0 ? IDLE_POLL_MS : POLL_MS);
+}
+
+static void
+poll_due(void *arg)
+{
+	struct st_kb_due_req q;
+
+	if (F.quitting || F.crawl != NULL || F.due_req != NULL)
+		return;
+	if (!storec_connected()) {
+		loop_timer_after(&F.poll, POLL_MS);
+		return;
+	}
+	q.max = 1;
+	q.lease_ms = (uint32_t)(F.conf.time_ms + LEASE_MARGIN_MS);
+	if (storec_ask(NULL, PROTO_ST_KB_DUE, &q, due_done, NULL,
+	    &F.due_req) < 0)
+		loop_timer_after(&F.poll, POLL_MS);
+}
+
+static void
+fetcher_quit(uint32_t grace_ms, int close_idle)
+{
+	if (F.quitting)
+		return;
+	log_info("quitting%s", F.crawl != NULL ? ": a sync dropped (its "
+	    "lease brings it back)" : "");
+	F.quitting = 1;
+	loop_timer_stop(&F.poll);
+	storec_cancel(F.due_req);
+	F.due_req = NULL;
+	crawl_stop(F.crawl);
+	F.crawl = NULL;
+	loop_stop();
+}
+
+static void
+on_signal(int signo)
+{
+	if (!F.quitting)
+		log_info("%s", strsignal(signo));
+	fetcher_quit(0, 1);
+}
+
+/* Webhook outcomes: none here (deliver.c's multi carries our fetches). */
+static void
+no_hooks(struct st_hook_job *job, const struct notify_outcome *o)
+{
+	free(job);
+}
+
+/*
+ * Our address space bounded, softly and hard, so a document that makes
+ * a parser allocate without end ends this process alone. Not under
+ * AddressSanitizer, whose shadow memory reserves terabytes.
+ */
+static void
+limit_memory(unsigned mb)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	log_debug("address space not limited (AddressSanitizer)");
+#else
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = (rlim_t)mb << 20;
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		fatal("setrlimit RLIMIT_AS");
+#endif
+}
+
+int
+fetcher_run(const struct settings *set)
+{
+	limit_memory(set->fetch_memory_mb);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	F.conf.max_pages = set->fetch_max_pages;
+	F.conf.max_depth = set->fetch_max_depth;
+	F.conf.page_bytes = (size_t)set->fetch_page_mb << 20;
+	F.conf.time_ms = (uint64_t)set->fetch_sync_minutes * 60000;
+	F.conf.inflight = 4;
+	F.conf.allow_private = set->knowledge_allow_private;
+
+	loop_init();
+	loop_signal(SIGTERM, on_signal);
+	loop_signal(SIGINT, on_signal);
+	loop_timer_init(&F.poll, poll_due, NULL);
+	if (deliver_init(no_hooks) < 0)
+		fatalx("fetcher: cannot set up libcurl");
+	master_init(fetcher_quit, 0);
+	storec_init_settings(set);
+	master_ready();
+	log_debug("ready");
+	loop_timer_after(&F.poll, POLL_MS);
+
+	loop_run();
+	crawl_stop(F.crawl);
+	deliver_shutdown();
+	storec_shutdown();
+	log_debug("exiting");
+	return 0;
+}
