@@ -726,6 +726,10 @@ const struct store_db store_dbs[NDBS] = {
 	{ "kb_pages", offsetof(struct store, kb_pages) },
 	{ "kb_page_chunks", offsetof(struct store, kb_page_chunks) },
 	{ "kb_due", offsetof(struct store, kb_due) },
+	/* the knowledge base's vectors (kbvec.c) */
+	{ "kb_vecmeta", offsetof(struct store, kb_vecmeta) },
+	{ "kb_vecseg", offsetof(struct store, kb_vecseg) },
+	{ "kb_vecs", offsetof(struct store, kb_vecs) },
 };
 
 MDB_dbi *

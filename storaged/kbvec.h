@@ -1,0 +1,90 @@
+/*
+ * The knowledge base's vector index, in the store's LMDB beside the
+ * lexical one (kbindex.h): each organisation's chunk embeddings, kept
+ * quantised, searched by cosine. Every key begins with the organisation,
+ * so one organisation's search never reads another's vectors; the DBs
+ * are in the log and on the standby like every record.
+ *
+ *   kb_vecmeta	org -> version, u32 dimension, u32 vectors
+ *   kb_vecseg	org NUL u32 segment -> version, u32 n, n sign codes
+ *		(one bit a dimension, 64-bit words), n u64 chunk ids
+ *   kb_vecs	org NUL u64 chunk id -> version, u32 position, f32
+ *		1/|q|, the int8 vector q (dimension bytes)
+ *
+ * The vectors are dense in positions 0 .. n - 1: position p is slot
+ * p % N of segment p / N (N as many codes as fit one LMDB page, 20 at
+ * 1,536 dimensions). A removal moves the last vector into the hole.
+ * A search scans every code (Hamming distance, popcount), keeps the
+ * KB_VEC_CANDIDATES nearest, and rescores them with their int8 vectors.
+ *
+ * An organisation's dimension is its first vector's; a vector of
+ * another dimension is refused (PROTO_E_INVALID) until every vector of
+ * the organisation is removed (kb_vec_clear), which frees the dimension.
+ *
+ * Errors as store.h: each call does nothing when t->err is set, and
+ * returns -1 with t's sticky error set when it fails.
+ */
+#ifndef PARLEY_KBVEC_H
+#define PARLEY_KBVEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kbmsg.h"
+#include "storeint.h"
+
+/* Dimensions of a vector at most. */
+#define KB_VEC_DIM_MAX		4096
+/* Codes nearest by Hamming distance a search rescores (fewer when k is small). */
+#define KB_VEC_CANDIDATES	800
+
+struct kb_vec_hit {
+	uint64_t id;
+	double score;		/* cosine, -1 to 1 */
+};
+
+/*
+ * Sets chunk id's vector in org (v: dim floats, finite, not all zero;
+ * L2-normalised here), replacing one it has. dim is 1 to KB_VEC_DIM_MAX
+ * and the organisation's dimension when it has vectors. 0, or -1
+ * (PROTO_E_INVALID: org, dim or v refused).
+ */
+int kb_vec_put(struct store_txn *, const char *org, uint64_t id,
+    const float *v, uint32_t dim);
+
+/*
+ * Removes chunk id's vector from org, the organisation's last vector
+ * moved into its place. 0, 1 when it has none, or -1.
+ */
+int kb_vec_remove(struct store_txn *, const char *org, uint64_t id);
+
+/*
+ * The k (1 to ST_KB_SEARCH_K_MAX) chunks of org whose vectors are
+ * nearest q (dim floats, finite, not all zero; the organisation's
+ * dimension) by cosine, best first (equal scores: lower id first), into
+ * hits (room for k); *n how many. An organisation without vectors finds
+ * none. Reads only: runs in a read-only batch. 0, or -1
+ * (PROTO_E_INVALID: k, dim or q refused).
+ */
+int kb_vec_search(struct store_txn *, const char *org, const float *q,
+    uint32_t dim, unsigned k, struct kb_vec_hit *hits, size_t *n);
+
+/* How many vectors org has (0 on error). */
+uint32_t kb_vec_count(struct store_txn *, const char *org);
+
+/* org's dimension: 0 while it has no vector (or on error). */
+uint32_t kb_vec_dim(struct store_txn *, const char *org);
+
+/* 1 when chunk id has a vector in org, 0 when not, or -1. */
+int kb_vec_has(struct store_txn *, const char *org, uint64_t id);
+
+/*
+ * Removes org's vectors, at least max of them when it has that many (a
+ * bounded step: whole segments from the last), *left 1 when some
+ * remain. Once none does, org has no key left and no dimension. 0, or
+ * -1.
+ */
+int kb_vec_clear(struct store_txn *, const char *org, uint32_t max,
+    int *left);
+
+#endif
