@@ -6,15 +6,17 @@
  * are in the log and on the standby like every record.
  *
  *   kb_vecmeta	org -> version, u32 dimension, u32 vectors
- *   kb_vecseg	org NUL u32 segment -> version, u32 n, n sign codes
- *		(one bit a dimension, 64-bit words), n u64 chunk ids
- *   kb_vecs	org NUL u64 chunk id -> version, u32 position, f32
+ *   kb_vecseg	org NUL u32 segment -> version, u32 n, n entries: a sign
+ *		code (a bit a dimension, in 64-bit words), the u64 chunk id
+ *   kb_vecq	org NUL u32 segment -> version, u32 n, n entries: f32
  *		1/|q|, the int8 vector q (dimension bytes)
+ *   kb_vecs	org NUL u64 chunk id -> version, u32 position
  *
- * The vectors are dense in positions 0 .. n - 1: position p is slot
- * p % N of segment p / N (N as many codes as fit one LMDB page, 20 at
- * 1,536 dimensions). A removal moves the last vector into the hole.
- * A search scans every code (Hamming distance, popcount), keeps the
+ * The vectors are dense in positions 0 .. n - 1: position p is entry
+ * p % N of segment p / N, N as many as fit one LMDB page for the codes
+ * (20 at 1,536 dimensions) and two for the int8 vectors (5). A removal
+ * moves the last vector into the hole. A search scans every code
+ * (Hamming distance, popcount) read in place from LMDB's map, keeps the
  * KB_VEC_CANDIDATES nearest, and rescores them with their int8 vectors.
  *
  * An organisation's dimension is its first vector's; a vector of
@@ -79,10 +81,10 @@ uint32_t kb_vec_dim(struct store_txn *, const char *org);
 int kb_vec_has(struct store_txn *, const char *org, uint64_t id);
 
 /*
- * Removes org's vectors, at least max of them when it has that many (a
- * bounded step: whole segments from the last), *left 1 when some
- * remain. Once none does, org has no key left and no dimension. 0, or
- * -1.
+ * Removes org's vectors in a bounded step: whole code segments from the
+ * last (20 vectors at 1,536 dimensions) until max are gone or none is
+ * left; *left 1 when some remain. Once none does, org has no key left
+ * and no dimension. 0, or -1.
  */
 int kb_vec_clear(struct store_txn *, const char *org, uint32_t max,
     int *left);

@@ -729,6 +729,7 @@ const struct store_db store_dbs[NDBS] = {
 	/* the knowledge base's vectors (kbvec.c) */
 	{ "kb_vecmeta", offsetof(struct store, kb_vecmeta) },
 	{ "kb_vecseg", offsetof(struct store, kb_vecseg) },
+	{ "kb_vecq", offsetof(struct store, kb_vecq) },
 	{ "kb_vecs", offsetof(struct store, kb_vecs) },
 };
 

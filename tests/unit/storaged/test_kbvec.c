@@ -165,12 +165,13 @@ has(struct fix *f, const char *org, uint64_t id)
 	return rc;
 }
 
-/* The vector index's three databases are empty. */
+/* The vector index's four databases are empty. */
 static void
 no_keys(struct fix *f)
 {
 	assert_int_equal(db_entries(f, "kb_vecmeta"), 0);
 	assert_int_equal(db_entries(f, "kb_vecseg"), 0);
+	assert_int_equal(db_entries(f, "kb_vecq"), 0);
 	assert_int_equal(db_entries(f, "kb_vecs"), 0);
 }
 
@@ -337,6 +338,7 @@ all_found(struct fix *f, const float *v, uint32_t dim, uint32_t n,
 		assert_int_equal(search(f, "default", v + (size_t)i * dim,
 		    dim, 2, hits) > 0, 1);
 		assert_true(hits[0].id == i + 1);
+		assert_true(hits[0].score > 0.99);
 	}
 }
 

@@ -1,0 +1,417 @@
+/*
+ * The knowledge base's vector index measured (storaged/kbvec.c): for
+ * each size, a store in a fresh temporary directory loaded with that
+ * many synthetic clustered vectors (500 puts a batch, one organisation),
+ * then searched for the top 20 by queries drawn like them. Prints the
+ * load's time and the store's size, the searches' p50 and p99 (each in
+ * a read-only batch of its own, on one thread), wall and CPU time (the
+ * thread's: what a search costs when other processes share the cores),
+ * and recall@20 against
+ * an exact search (every vector's cosine in doubles, computed as it is
+ * loaded).
+ *
+ *   kbvecbench [DIM [N ...]]	(1,536 dimensions; 10,000 and 100,000)
+ *
+ * The vectors: a component shared by all (random pairs' cosine about
+ * 0.1, as real embeddings are not centred), 20 topics per 1,000
+ * vectors, 10 subtopics each, then each vector's own noise: the same
+ * subtopic's cosine about 0.6, the same topic's 0.4. Half the queries
+ * are drawn like a vector of a subtopic, half like one of a topic only
+ * (a broader question). Deterministic: the same figures each run but
+ * the times.
+ */
+#include <err.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kbvec.h"
+#include "log.h"
+#include "store.h"
+
+#define ORG		"default"
+#define BATCH		500
+#define QUERIES		200
+#define K		20
+#define SUBS_PER_TOPIC	10
+#define PER_SUB		50	/* vectors a subtopic, about */
+
+/* The weights of the parts of a vector (each a Gaussian of unit variance). */
+#define W_SHARED	0.4
+#define W_TOPIC		0.7
+#define W_SUB		0.6
+#define W_OWN		0.8
+
+static uint64_t rng;
+
+static double
+unif(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return ((rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Two Gaussians at a time (Box-Muller), handed out one by one. */
+static float
+gauss(void)
+{
+	static double spare;
+	static int have;
+	double r, a;
+
+	if (have) {
+		have = 0;
+		return (float)spare;
+	}
+	r = sqrt(-2 * log(unif()));
+	a = 2 * M_PI * unif();
+	spare = r * sin(a);
+	have = 1;
+	return (float)(r * cos(a));
+}
+
+static double
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double
+now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* This thread's CPU time: a search's cost on a machine shared with others. */
+static double
+cpu_ms(void)
+{
+	return clock_ms(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* The centres: one shared, the topics', the subtopics'. */
+struct data {
+	uint32_t dim, n, topics, subs;
+	float *shared, *topic, *sub;
+};
+
+static float *
+rand_vecs(uint32_t n, uint32_t dim)
+{
+	float *v = malloc(sizeof(float) * n * dim);
+	size_t i;
+
+	if (v == NULL)
+		err(1, "vectors");
+	for (i = 0; i < (size_t)n * dim; i++)
+		v[i] = gauss();
+	return v;
+}
+
+static void
+data_new(struct data *d, uint32_t dim, uint32_t n)
+{
+	d->dim = dim;
+	d->n = n;
+	d->subs = (n + PER_SUB - 1) / PER_SUB;
+	d->topics = (d->subs + SUBS_PER_TOPIC - 1) / SUBS_PER_TOPIC;
+	d->shared = rand_vecs(1, dim);
+	d->topic = rand_vecs(d->topics, dim);
+	d->sub = rand_vecs(d->subs, dim);
+}
+
+static void
+data_free(struct data *d)
+{
+	free(d->shared);
+	free(d->topic);
+	free(d->sub);
+}
+
+/* A vector of subtopic s (wsub its weight: 0 for a topic's query) into v. */
+static void
+draw(const struct data *d, uint32_t s, double wsub, float *v)
+{
+	const float *t = d->topic + (size_t)(s / SUBS_PER_TOPIC) * d->dim;
+	const float *u = d->sub + (size_t)s * d->dim;
+	uint32_t i;
+
+	for (i = 0; i < d->dim; i++)
+		v[i] = (float)(W_SHARED * d->shared[i] + W_TOPIC * t[i] +
+		    wsub * u[i] + W_OWN * gauss());
+}
+
+/* The exact top K of one query: a min-heap of scores (the worst on top). */
+struct exact {
+	double s[K];
+	uint64_t id[K];
+	uint32_t n;
+};
+
+static void
+exact_offer(struct exact *e, double s, uint64_t id)
+{
+	uint32_t i = 0, c;
+	double xs;
+	uint64_t xi;
+
+	if (e->n < K) {
+		/* Sift up. */
+		i = e->n++;
+		e->s[i] = s;
+		e->id[i] = id;
+		while (i > 0 && e->s[(i - 1) / 2] > e->s[i]) {
+			c = (i - 1) / 2;
+			xs = e->s[c], e->s[c] = e->s[i], e->s[i] = xs;
+			xi = e->id[c], e->id[c] = e->id[i], e->id[i] = xi;
+			i = c;
+		}
+		return;
+	}
+	if (s <= e->s[0])
+		return;
+	e->s[0] = s;
+	e->id[0] = id;
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= K)
+			return;
+		if (c + 1 < K && e->s[c + 1] < e->s[c])
+			c++;
+		if (e->s[i] <= e->s[c])
+			return;
+		xs = e->s[c], e->s[c] = e->s[i], e->s[i] = xs;
+		xi = e->id[c], e->id[c] = e->id[i], e->id[i] = xi;
+		i = c;
+	}
+}
+
+static double
+dot_n(const float *a, const float *b, uint32_t dim, double *nb)
+{
+	double ab = 0, bb = 0;
+	uint32_t i;
+
+	for (i = 0; i < dim; i++) {
+		ab += (double)a[i] * b[i];
+		bb += (double)b[i] * b[i];
+	}
+	*nb = sqrt(bb);
+	return ab;
+}
+
+/* The queries, normalised, and their exact top K as the vectors load. */
+struct queries {
+	float *q;
+	struct exact *ex;
+};
+
+static void
+queries_new(struct queries *qs, const struct data *d)
+{
+	double nq, s;
+	uint32_t i, j;
+
+	if ((qs->q = malloc(sizeof(float) * QUERIES * d->dim)) == NULL ||
+	    (qs->ex = calloc(QUERIES, sizeof(*qs->ex))) == NULL)
+		err(1, "queries");
+	for (i = 0; i < QUERIES; i++) {
+		float *q = qs->q + (size_t)i * d->dim;
+
+		draw(d, (uint32_t)(unif() * d->subs) % d->subs,
+		    i % 2 ? W_SUB : 0, q);
+		dot_n(q, q, d->dim, &nq);
+		s = 1 / nq;
+		for (j = 0; j < d->dim; j++)
+			q[j] = (float)(q[j] * s);
+	}
+}
+
+/* Loads d's vectors into st, scoring each against every query. */
+static double
+load(struct store *st, const struct data *d, struct queries *qs)
+{
+	struct store_txn t;
+	float *v;
+	double t0, spent = 0, nv;
+	uint32_t i, j;
+
+	if ((v = malloc(sizeof(float) * d->dim)) == NULL)
+		err(1, "vector");
+	if (store_begin(st, &t, 0) != 0)
+		errx(1, "store_begin");
+	for (i = 0; i < d->n; i++) {
+		draw(d, i % d->subs, W_SUB, v);
+		t0 = now_ms();
+		if (kb_vec_put(&t, ORG, i + 1, v, d->dim) < 0)
+			errx(1, "put %u: %s", i + 1, t.errmsg);
+		if ((i + 1) % BATCH == 0 && (store_commit(&t) != 0 ||
+		    store_begin(st, &t, 0) != 0))
+			errx(1, "commit");
+		spent += now_ms() - t0;
+		for (j = 0; j < QUERIES; j++) {
+			double ab = dot_n(qs->q + (size_t)j * d->dim, v,
+			    d->dim, &nv);
+
+			exact_offer(&qs->ex[j], ab / nv, i + 1);
+		}
+	}
+	t0 = now_ms();
+	if (store_commit(&t) != 0 || store_checkpoint(st) != 0)
+		errx(1, "commit");
+	spent += now_ms() - t0;
+	free(v);
+	return spent;
+}
+
+static int
+ms_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Removes the temporary store: LMDB's two files, the log, the folder. */
+static void
+remove_store(const char *dir)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
+	char p[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static double
+file_mb(const char *dir, const char *name)
+{
+	char p[128];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &sb) == 0 ? sb.st_size / 1048576.0 : 0;
+}
+
+/*
+ * Searches each query: the times into ms (wall) and cpu, recall@K's mean
+ * (the lowest in *min), the exact first and K-th cosines' means in *top1
+ * and *topk.
+ */
+static double
+search_all(struct store *st, const struct data *d, const struct queries *qs,
+    double *ms, double *cpu, double *min, double *top1, double *topk)
+{
+	struct kb_vec_hit hits[K];
+	struct store_txn t;
+	double t0, c0, sum = 0, r, lo, hi;
+	size_t n, h;
+	uint32_t i, j;
+
+	*min = 1;
+	*top1 = *topk = 0;
+	for (i = 0; i < QUERIES; i++) {
+		const struct exact *e = &qs->ex[i];
+
+		t0 = now_ms();
+		c0 = cpu_ms();
+		if (store_begin(st, &t, 1) != 0 || kb_vec_search(&t, ORG,
+		    qs->q + (size_t)i * d->dim, d->dim, K, hits, &n) != 0)
+			errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
+		store_abort(&t);
+		ms[i] = now_ms() - t0;
+		cpu[i] = cpu_ms() - c0;
+		lo = 2;
+		hi = -2;
+		for (j = 0; j < K; j++) {
+			lo = e->s[j] < lo ? e->s[j] : lo;
+			hi = e->s[j] > hi ? e->s[j] : hi;
+		}
+		*topk += lo;
+		*top1 += hi;
+		for (r = 0, h = 0; h < n; h++)
+			for (j = 0; j < K; j++)
+				r += hits[h].id == e->id[j];
+		r /= K;
+		sum += r;
+		*min = r < *min ? r : *min;
+	}
+	*topk /= QUERIES;
+	*top1 /= QUERIES;
+	return sum / QUERIES;
+}
+
+static void
+run(uint32_t dim, uint32_t n)
+{
+	char dir[] = "/tmp/parley-kbvecbench-XXXXXX";
+	double ms[QUERIES], cpu[QUERIES], load_ms, recall, min, top1, topk;
+	struct queries qs;
+	struct store *st;
+	struct data d;
+
+	rng = 0x2545f4914f6cdd1dull ^ n;
+	data_new(&d, dim, n);
+	queries_new(&qs, &d);
+	if (mkdtemp(dir) == NULL || (st = store_open(dir, 8192,
+	    STORE_F_NOSYNC)) == NULL)
+		errx(1, "store in %s", dir);
+	load_ms = load(st, &d, &qs);
+	printf("kbvecbench: %u vectors x %u: loaded in %.0f ms (%.1f us a "
+	    "put), data.mdb %.0f MB\n", n, dim, load_ms, load_ms * 1e3 / n,
+	    file_mb(dir, "data.mdb"));
+	fflush(stdout);
+	recall = search_all(st, &d, &qs, ms, cpu, &min, &top1, &topk);
+	qsort(ms, QUERIES, sizeof(ms[0]), ms_cmp);
+	qsort(cpu, QUERIES, sizeof(cpu[0]), ms_cmp);
+	printf("kbvecbench: %u vectors x %u: top-%d search (%d queries) p50 "
+	    "%.2f ms, p99 %.2f ms, max %.2f ms; CPU p50 %.2f ms, p99 %.2f "
+	    "ms; recall@%d %.4f (lowest %.2f); exact cosines: 1st %.3f, "
+	    "%dth %.3f on average\n", n, dim, K, QUERIES, ms[QUERIES / 2],
+	    ms[(QUERIES * 99) / 100], ms[QUERIES - 1], cpu[QUERIES / 2],
+	    cpu[(QUERIES * 99) / 100], K, recall, min, top1, K, topk);
+	fflush(stdout);
+	store_close(st);
+	remove_store(dir);
+	free(qs.q);
+	free(qs.ex);
+	data_free(&d);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const uint32_t sizes[] = { 10000, 100000 };
+	uint32_t dim = 1536, n;
+	int i;
+
+	log_set_level(LOG_LEVEL_WARN);
+	if (argc > 1 && ((dim = (uint32_t)atoi(argv[1])) < 1 ||
+	    dim > KB_VEC_DIM_MAX))
+		errx(2, "usage: kbvecbench [DIM [N ...]] (DIM 1 to %d)",
+		    KB_VEC_DIM_MAX);
+	if (argc <= 2) {
+		for (i = 0; i < 2; i++)
+			run(dim, sizes[i]);
+		return 0;
+	}
+	for (i = 2; i < argc; i++) {
+		if ((n = (uint32_t)atoi(argv[i])) < 1 || n > 10000000)
+			errx(2, "N: 1 to 10,000,000");
+		run(dim, n);
+	}
+	return 0;
+}
