@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <sys/wait.h>
 
 #include "kbvec.h"
 #include "test_fixture.h"
@@ -420,6 +421,61 @@ test_reopen_keeps_index(void **state)
 	}
 }
 
+/*
+ * A child writes vectors and dies without closing the store: what it
+ * was acknowledged is replayed from the log (every database of the index
+ * is logged, as the standby receives it).
+ */
+static void
+test_replay_after_crash(void **state)
+{
+	enum { DIM = 1536, N = 12 };
+	struct fix *f = *state;
+	struct kb_vec_hit hits[2];
+	struct store_txn t;
+	struct store *st;
+	float *v;
+	int status, gone[N] = { 0 };
+	uint32_t i;
+	pid_t pid;
+
+	v = malloc(sizeof(float) * DIM * N);
+	assert_non_null(v);
+	for (i = 0; i < N; i++)
+		rand_vec(v + (size_t)i * DIM, DIM);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(put(f, "default", i + 1, v + (size_t)i * DIM,
+		    DIM), 0);
+	store_close(f->st);
+	f->st = NULL;
+	if ((pid = fork()) == 0) {
+		if ((st = store_open(f->dir, 64, 0)) == NULL)
+			_exit(2);
+		for (i = 4; i < N; i++) {
+			if (store_begin(st, &t, 0) != 0 || kb_vec_put(&t,
+			    "default", i + 1, v + (size_t)i * DIM, DIM) != 0 ||
+			    (i % 3 == 0 && kb_vec_remove(&t, "default",
+			    i) != 0) || store_commit(&t) != 0)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+	for (i = 4; i < N; i++)
+		if (i % 3 == 0)
+			gone[i - 1] = 1;
+	assert_int_equal(count_of(f, "default"), N - 2);
+	all_found(f, v, DIM, N, gone);
+	assert_int_equal(search(f, "default", v + 2 * DIM, DIM, 2, hits), 2);
+	free(v);
+}
+
 static void
 test_bounds(void **state)
 {
@@ -477,6 +533,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remove_leaves_nothing,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_index, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_after_crash, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
