@@ -37,7 +37,7 @@
 
 /* Dimensions of a vector at most. */
 #define KB_VEC_DIM_MAX		4096
-/* Codes nearest by Hamming distance a search rescores (fewer when k is small). */
+/* Codes nearest by Hamming distance a search rescores (all when fewer). */
 #define KB_VEC_CANDIDATES	800
 
 struct kb_vec_hit {

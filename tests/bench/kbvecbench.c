@@ -313,7 +313,8 @@ file_mb(const char *dir, const char *name)
  */
 static double
 search_all(struct store *st, const struct data *d, const struct queries *qs,
-    double *ms, double *cpu, double *min, double *top1, double *topk)
+    double *ms, double *cpu, double *min, double *top1, double *topk,
+    double *err)
 {
 	struct kb_vec_hit hits[K];
 	struct store_txn t;
@@ -322,7 +323,7 @@ search_all(struct store *st, const struct data *d, const struct queries *qs,
 	uint32_t i, j;
 
 	*min = 1;
-	*top1 = *topk = 0;
+	*top1 = *topk = *err = 0;
 	for (i = 0; i < QUERIES; i++) {
 		const struct exact *e = &qs->ex[i];
 
@@ -343,8 +344,13 @@ search_all(struct store *st, const struct data *d, const struct queries *qs,
 		*topk += lo;
 		*top1 += hi;
 		for (r = 0, h = 0; h < n; h++)
-			for (j = 0; j < K; j++)
-				r += hits[h].id == e->id[j];
+			for (j = 0; j < K; j++) {
+				if (hits[h].id != e->id[j])
+					continue;
+				r++;
+				if (fabs(hits[h].score - e->s[j]) > *err)
+					*err = fabs(hits[h].score - e->s[j]);
+			}
 		r /= K;
 		sum += r;
 		*min = r < *min ? r : *min;
@@ -359,6 +365,7 @@ run(uint32_t dim, uint32_t n)
 {
 	char dir[] = "/tmp/parley-kbvecbench-XXXXXX";
 	double ms[QUERIES], cpu[QUERIES], load_ms, recall, min, top1, topk;
+	double err;
 	struct queries qs;
 	struct store *st;
 	struct data d;
@@ -374,15 +381,16 @@ run(uint32_t dim, uint32_t n)
 	    "put), data.mdb %.0f MB\n", n, dim, load_ms, load_ms * 1e3 / n,
 	    file_mb(dir, "data.mdb"));
 	fflush(stdout);
-	recall = search_all(st, &d, &qs, ms, cpu, &min, &top1, &topk);
+	recall = search_all(st, &d, &qs, ms, cpu, &min, &top1, &topk, &err);
 	qsort(ms, QUERIES, sizeof(ms[0]), ms_cmp);
 	qsort(cpu, QUERIES, sizeof(cpu[0]), ms_cmp);
 	printf("kbvecbench: %u vectors x %u: top-%d search (%d queries) p50 "
 	    "%.2f ms, p99 %.2f ms, max %.2f ms; CPU p50 %.2f ms, p99 %.2f "
 	    "ms; recall@%d %.4f (lowest %.2f); exact cosines: 1st %.3f, "
-	    "%dth %.3f on average\n", n, dim, K, QUERIES, ms[QUERIES / 2],
-	    ms[(QUERIES * 99) / 100], ms[QUERIES - 1], cpu[QUERIES / 2],
-	    cpu[(QUERIES * 99) / 100], K, recall, min, top1, K, topk);
+	    "%dth %.3f on average, int8's off by %.4f at most\n", n, dim, K,
+	    QUERIES, ms[QUERIES / 2], ms[(QUERIES * 99) / 100],
+	    ms[QUERIES - 1], cpu[QUERIES / 2], cpu[(QUERIES * 99) / 100], K,
+	    recall, min, top1, K, topk, err);
 	fflush(stdout);
 	store_close(st);
 	remove_store(dir);
