@@ -270,29 +270,62 @@ seg_entry(struct seg *g, const struct kind *kd, uint32_t i)
 	return g->v + SEG_HDR + i * kd->esz;
 }
 
-/*
- * Entry e as position pos of kd, out of n before it (pos == n:
- * appended).
- */
+/* Entry e as position pos of kd (an entry there already). */
 static void
-seg_set(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
-    size_t plen, uint32_t n, uint32_t pos, const uint8_t *e, struct seg *g)
+seg_replace(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, uint32_t pos, const uint8_t *e, struct seg *g)
 {
-	uint32_t s = pos / kd->per, slot = pos % kd->per;
-
-	if (pos == n && slot == 0)
-		g->n = 0;
-	else if (seg_load(t, kd, k, plen, s, g) < 0)
+	if (seg_load(t, kd, k, plen, pos / kd->per, g) < 0)
 		return;
-	if (pos == n) {
-		if (g->n != slot) {
+	if (pos % kd->per >= g->n) {
+		rec_corrupt(t, kd->what);
+		return;
+	}
+	memcpy(seg_entry(g, kd, pos % kd->per), e, kd->esz);
+	seg_store(t, kd, k, plen, pos / kd->per, g);
+}
+
+/*
+ * The last segment of one kind while a put appends to it: written once
+ * the put moves on to the next one, or at its end.
+ */
+struct tail {
+	struct seg g;
+	uint32_t s;
+	int open;
+};
+
+static void
+tail_flush(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, struct tail *tl)
+{
+	if (tl->open)
+		seg_store(t, kd, k, plen, tl->s, &tl->g);
+	tl->open = 0;
+}
+
+/* Entry e appended as position pos (the count before it). */
+static void
+tail_append(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, struct tail *tl, uint32_t pos, const uint8_t *e)
+{
+	uint32_t s = pos / kd->per;
+
+	if (tl->open && tl->s != s)
+		tail_flush(t, kd, k, plen, tl);
+	if (!tl->open) {
+		if (pos % kd->per == 0)
+			tl->g.n = 0;
+		else if (seg_load(t, kd, k, plen, s, &tl->g) < 0)
+			return;
+		if (tl->g.n != pos % kd->per) {
 			rec_corrupt(t, kd->what);
 			return;
 		}
-		g->n++;
+		tl->s = s;
+		tl->open = 1;
 	}
-	memcpy(seg_entry(g, kd, slot), e, kd->esz);
-	seg_store(t, kd, k, plen, s, g);
+	memcpy(seg_entry(&tl->g, kd, tl->g.n++), e, kd->esz);
 }
 
 /*
@@ -325,28 +358,32 @@ seg_fill(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 
 /* ------------------------------------------------------- quantisation */
 
-/*
- * v normalised into out (dim floats). 0, or -1 (t failed: not finite,
- * or all zero).
- */
+/* v normalised into out (dim floats): 0, or -1 (not finite, or all zero). */
 static int
-normalise(struct store_txn *t, const float *v, uint32_t dim, float *out)
+unit(const float *v, uint32_t dim, float *out)
 {
 	double ss = 0, inv;
 	uint32_t i;
 
 	for (i = 0; i < dim; i++) {
 		if (!isfinite(v[i]))
-			goto bad;
+			return -1;
 		ss += (double)v[i] * v[i];
 	}
 	if (!(ss > 0) || !isfinite(ss))
-		goto bad;
+		return -1;
 	inv = 1 / sqrt(ss);
 	for (i = 0; i < dim; i++)
 		out[i] = (float)(v[i] * inv);
 	return 0;
-bad:
+}
+
+/* unit() with t failed when v is refused. */
+static int
+normalise(struct store_txn *t, const float *v, uint32_t dim, float *out)
+{
+	if (unit(v, dim, out) == 0)
+		return 0;
 	return store_fail(t, PROTO_E_INVALID,
 	    "vector: not finite, or all zero"), -1;
 }
@@ -433,58 +470,98 @@ begin_org(struct store_txn *t, const char *org, uint32_t dim,
 	return plen;
 }
 
-/* What a put builds: the normalised vector, its two entries, a segment. */
+/* What a put builds: a normalised vector, its two entries, segments. */
 struct putbuf {
 	float x[KB_VEC_DIM_MAX];
 	uint8_t code[WORDS_MAX * 8 + 8];
 	uint8_t q8[4 + KB_VEC_DIM_MAX];
 	struct seg g;
+	struct tail codes, q8s;
 };
 
+/* Every one of n vectors normalises (into x): 0, or -1 (t failed). */
+static int
+all_valid(struct store_txn *t, uint32_t n, const float *v, uint32_t dim,
+    float *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (normalise(t, v + (size_t)i * dim, dim, x) < 0)
+			return -1;
+	return 0;
+}
+
+/* Vector v of chunk id (checked: all_valid) into b's entries. */
+static void
+entries_of(struct putbuf *b, const struct shape *sh, uint64_t id,
+    const float *v)
+{
+	(void)unit(v, sh->dim, b->x);
+	sign_code(b->x, sh, b->code);
+	proto_put_be64(b->code + sh->cesz - 8, id);
+	int8_entry(b->x, sh->dim, b->q8);
+}
+
 int
-kb_vec_put(struct store_txn *t, const char *org, uint64_t id,
-    const float *v, uint32_t dim)
+kb_vec_put_many(struct store_txn *t, const char *org, uint32_t n,
+    const uint64_t *ids, const float *v, uint32_t dim)
 {
 	uint8_t k[KEY_MAX], sk[KEY_MAX];
 	struct kind codes, q8;
 	struct putbuf *b = NULL;
 	struct shape sh;
 	struct vmeta m;
-	uint32_t pos;
+	uint32_t pos, i, added = 0;
 	size_t plen, klen;
 	int rc;
 
+	if (!t->err && (n == 0 || n > KB_VEC_PUT_MAX))
+		store_fail(t, PROTO_E_INVALID, "vector: count out of bounds");
 	if ((plen = begin_org(t, org, dim, k, &m)) == 0)
 		return -1;
 	memcpy(sk, k, plen);
 	shape_of(dim, &sh);
 	kinds_of(t, &sh, &codes, &q8);
-	if ((b = malloc(sizeof(*b))) == NULL) {
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		goto done;
 	}
-	if (normalise(t, v, dim, b->x) < 0)
+	if (all_valid(t, n, v, dim, b->x) < 0)
 		goto done;
-	sign_code(b->x, &sh, b->code);
-	proto_put_be64(b->code + sh.cesz - 8, id);
-	int8_entry(b->x, dim, b->q8);
-	klen = rec_key(k, plen, id);
-	/* A chunk with a vector keeps its position: replaced in place. */
-	if ((rc = pos_get(t, k, klen, m.n, &pos)) < 0)
-		goto done;
-	if (rc > 0)
-		pos = m.n;
-	seg_set(t, &codes, sk, plen, m.n, pos, b->code, &b->g);
-	seg_set(t, &q8, sk, plen, m.n, pos, b->q8, &b->g);
-	if (rc > 0) {
-		pos_put(t, k, klen, pos);
-		m.n++;
-		m.dim = dim;
-		meta_put(t, k, plen - 1, &m);
+	for (i = 0; i < n && !t->err; i++) {
+		entries_of(b, &sh, ids[i], v + (size_t)i * dim);
+		klen = rec_key(k, plen, ids[i]);
+		if ((rc = pos_get(t, k, klen, m.n, &pos)) < 0)
+			break;
+		if (rc == 0) {
+			/* Replaced in place, after what is appended so far. */
+			tail_flush(t, &codes, sk, plen, &b->codes);
+			tail_flush(t, &q8, sk, plen, &b->q8s);
+			seg_replace(t, &codes, sk, plen, pos, b->code, &b->g);
+			seg_replace(t, &q8, sk, plen, pos, b->q8, &b->g);
+			continue;
+		}
+		tail_append(t, &codes, sk, plen, &b->codes, m.n, b->code);
+		tail_append(t, &q8, sk, plen, &b->q8s, m.n, b->q8);
+		pos_put(t, k, klen, m.n++);
+		added++;
 	}
+	tail_flush(t, &codes, sk, plen, &b->codes);
+	tail_flush(t, &q8, sk, plen, &b->q8s);
+	m.dim = dim;
+	if (added > 0)
+		meta_put(t, k, plen - 1, &m);
 done:
 	free(b);
 	return t->err ? -1 : 0;
+}
+
+int
+kb_vec_put(struct store_txn *t, const char *org, uint64_t id,
+    const float *v, uint32_t dim)
+{
+	return kb_vec_put_many(t, org, 1, &id, v, dim);
 }
 
 /* What a removal moves: the last entries, two segments. */

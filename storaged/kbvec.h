@@ -37,6 +37,8 @@
 
 /* Dimensions of a vector at most. */
 #define KB_VEC_DIM_MAX		4096
+/* Vectors of one kb_vec_put_many at most (an embeddings request's inputs). */
+#define KB_VEC_PUT_MAX		2048
 /* Codes nearest by Hamming distance a search rescores (all when fewer). */
 #define KB_VEC_CANDIDATES	800
 
@@ -53,6 +55,17 @@ struct kb_vec_hit {
  */
 int kb_vec_put(struct store_txn *, const char *org, uint64_t id,
     const float *v, uint32_t dim);
+
+/*
+ * kb_vec_put of n (1 to KB_VEC_PUT_MAX) vectors, v's n x dim floats, the
+ * i-th chunk ids[i]'s (an id twice: the later one stays), each segment
+ * written once: the log holds about 1.8 KB a vector at 1,536 dimensions
+ * in batches of 64, against 6 KB put one by one. Nothing is written
+ * when one of them is refused. 0, or -1 (PROTO_E_INVALID: n, org, dim or
+ * a vector refused).
+ */
+int kb_vec_put_many(struct store_txn *, const char *org, uint32_t n,
+    const uint64_t *ids, const float *v, uint32_t dim);
 
 /*
  * Removes chunk id's vector from org, the organisation's last vector

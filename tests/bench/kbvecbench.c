@@ -1,7 +1,8 @@
 /*
  * The knowledge base's vector index measured (storaged/kbvec.c): for
  * each size, a store in a fresh temporary directory loaded with that
- * many synthetic clustered vectors (500 puts a batch, one organisation),
+ * many synthetic clustered vectors (kb_vec_put_many of 64, 512 a batch,
+ * one organisation; -1: kb_vec_put of each),
  * then searched for the top 20 by queries drawn like them. Prints the
  * load's time and the store's size, the searches' p50 and p99 (each in
  * a read-only batch of its own, on one thread), wall and CPU time (the
@@ -10,7 +11,7 @@
  * an exact search (every vector's cosine in doubles, computed as it is
  * loaded).
  *
- *   kbvecbench [DIM [N ...]]	(1,536 dimensions; 10,000 and 100,000)
+ *   kbvecbench [-1] [DIM [N ...]]	(1,536 dimensions; 10,000 and 100,000)
  *
  * The vectors: a component shared by all (random pairs' cosine about
  * 0.1, as real embeddings are not centred), 20 topics per 1,000
@@ -34,7 +35,8 @@
 #include "store.h"
 
 #define ORG		"default"
-#define BATCH		500
+#define BATCH		512	/* vectors a batch (a commit) */
+#define GROUP		64	/* vectors a kb_vec_put_many */
 #define QUERIES		200
 #define K		20
 #define SUBS_PER_TOPIC	10
@@ -236,40 +238,76 @@ queries_new(struct queries *qs, const struct data *d)
 	}
 }
 
+/* kb_vec_put of each vector rather than kb_vec_put_many (-1). */
+static int one_by_one;
+/* Bytes of log records written (store_on_record). */
+static uint64_t logged;
+
+static void
+on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+	(void)arg;
+	(void)seq;
+	if (body != NULL)
+		logged += len;
+}
+
+/* Puts n vectors (v, ids from first) into t: 0, or -1. */
+static int
+put_group(struct store_txn *t, const float *v, uint32_t n, uint32_t dim,
+    uint64_t first)
+{
+	uint64_t ids[GROUP];
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = first + i;
+	if (!one_by_one)
+		return kb_vec_put_many(t, ORG, n, ids, v, dim);
+	for (i = 0; i < n; i++)
+		if (kb_vec_put(t, ORG, ids[i], v + (size_t)i * dim, dim) < 0)
+			return -1;
+	return 0;
+}
+
 /* Loads d's vectors into st, scoring each against every query. */
 static double
 load(struct store *st, const struct data *d, struct queries *qs)
 {
 	struct store_txn t;
-	float *v;
+	float *v, *g;
 	double t0, spent = 0, nv;
-	uint32_t i, j;
+	uint32_t i, j, n = 0;
 
-	if ((v = malloc(sizeof(float) * d->dim)) == NULL)
+	if ((g = malloc(sizeof(float) * d->dim * GROUP)) == NULL)
 		err(1, "vector");
 	if (store_begin(st, &t, 0) != 0)
 		errx(1, "store_begin");
 	for (i = 0; i < d->n; i++) {
+		v = g + (size_t)n++ * d->dim;
 		draw(d, i % d->subs, W_SUB, v);
-		t0 = now_ms();
-		if (kb_vec_put(&t, ORG, i + 1, v, d->dim) < 0)
-			errx(1, "put %u: %s", i + 1, t.errmsg);
-		if ((i + 1) % BATCH == 0 && (store_commit(&t) != 0 ||
-		    store_begin(st, &t, 0) != 0))
-			errx(1, "commit");
-		spent += now_ms() - t0;
 		for (j = 0; j < QUERIES; j++) {
 			double ab = dot_n(qs->q + (size_t)j * d->dim, v,
 			    d->dim, &nv);
 
 			exact_offer(&qs->ex[j], ab / nv, i + 1);
 		}
+		if (n < GROUP && i + 1 < d->n)
+			continue;
+		t0 = now_ms();
+		if (put_group(&t, g, n, d->dim, i + 2 - n) < 0)
+			errx(1, "put %u: %s", i + 1, t.errmsg);
+		n = 0;
+		if ((i + 1) % BATCH == 0 && (store_commit(&t) != 0 ||
+		    store_begin(st, &t, 0) != 0))
+			errx(1, "commit");
+		spent += now_ms() - t0;
 	}
 	t0 = now_ms();
 	if (store_commit(&t) != 0 || store_checkpoint(st) != 0)
 		errx(1, "commit");
 	spent += now_ms() - t0;
-	free(v);
+	free(g);
 	return spent;
 }
 
@@ -376,9 +414,13 @@ run(uint32_t dim, uint32_t n)
 	if (mkdtemp(dir) == NULL || (st = store_open(dir, 8192,
 	    STORE_F_NOSYNC)) == NULL)
 		errx(1, "store in %s", dir);
+	logged = 0;
+	store_on_record(st, on_record, NULL);
 	load_ms = load(st, &d, &qs);
-	printf("kbvecbench: %u vectors x %u: loaded in %.0f ms (%.1f us a "
-	    "put), data.mdb %.0f MB\n", n, dim, load_ms, load_ms * 1e3 / n,
+	printf("kbvecbench: %u vectors x %u: loaded %s in %.0f ms (%.1f us a "
+	    "vector), log %.0f MB (%.2f KB a vector), data.mdb %.0f MB\n", n,
+	    dim, one_by_one ? "one by one" : "64 a put", load_ms,
+	    load_ms * 1e3 / n, logged / 1048576.0, logged / 1024.0 / n,
 	    file_mb(dir, "data.mdb"));
 	fflush(stdout);
 	recall = search_all(st, &d, &qs, ms, cpu, &min, &top1, &topk, &err);
@@ -407,9 +449,14 @@ main(int argc, char *argv[])
 	int i;
 
 	log_set_level(LOG_LEVEL_WARN);
+	if (argc > 1 && strcmp(argv[1], "-1") == 0) {
+		one_by_one = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1 && ((dim = (uint32_t)atoi(argv[1])) < 1 ||
 	    dim > KB_VEC_DIM_MAX))
-		errx(2, "usage: kbvecbench [DIM [N ...]] (DIM 1 to %d)",
+		errx(2, "usage: kbvecbench [-1] [DIM [N ...]] (DIM 1 to %d)",
 		    KB_VEC_DIM_MAX);
 	if (argc <= 2) {
 		for (i = 0; i < 2; i++)

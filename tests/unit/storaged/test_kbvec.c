@@ -399,6 +399,76 @@ test_remove_leaves_nothing(void **state)
 	free(v);
 }
 
+/* kb_vec_put_many of n vectors in a batch of its own: the error. */
+static int
+put_many(struct fix *f, uint32_t n, const uint64_t *ids, const float *v,
+    uint32_t dim)
+{
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	(void)kb_vec_put_many(&t, "default", n, ids, v, dim);
+	return store_commit(&t);
+}
+
+static void
+test_put_many(void **state)
+{
+	/* 1,536 dimensions: segments of 20 codes and of 5 int8 vectors. */
+	enum { DIM = 1536, N = 47, AGAIN = 3 };
+	static const uint64_t again[AGAIN] = { 2, 30, 46 };
+	struct fix *f = *state;
+	uint64_t ids[N + AGAIN];
+	float *v, *w;
+	int gone[N] = { 0 };
+	uint32_t i;
+
+	v = malloc(sizeof(float) * DIM * (N + AGAIN));
+	w = malloc(sizeof(float) * DIM * 3);
+	assert_true(v != NULL && w != NULL);
+	for (i = 0; i < N + AGAIN; i++)
+		rand_vec(v + (size_t)i * DIM, DIM);
+	/* Three singly first, so the batch begins mid-segment. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(put(f, "default", i + 1, v + (size_t)i * DIM,
+		    DIM), 0);
+	/*
+	 * Ids 4 to 47, then again 2 (stored before), 30 (appended in this
+	 * batch, its segments written) and 46 (in the segments being
+	 * appended to): the later vector of each stays, in place.
+	 */
+	for (i = 3; i < N; i++)
+		ids[i - 3] = i + 1;
+	for (i = 0; i < AGAIN; i++)
+		ids[N - 3 + i] = again[i];
+	assert_int_equal(put_many(f, N - 3 + AGAIN, ids, v + 3 * DIM, DIM),
+	    0);
+	for (i = 0; i < AGAIN; i++)
+		memcpy(v + (again[i] - 1) * DIM, v + (size_t)(N + i) * DIM,
+		    sizeof(float) * DIM);
+	assert_int_equal(count_of(f, "default"), N);
+	all_found(f, v, DIM, N, gone);
+	/* One vector refused: nothing of the batch is written. */
+	rand_vec(w, DIM * 3);
+	w[DIM + 7] = NAN;
+	ids[0] = 100;
+	ids[1] = 101;
+	ids[2] = 1;
+	assert_int_equal(put_many(f, 3, ids, w, DIM), PROTO_E_INVALID);
+	assert_int_equal(count_of(f, "default"), N);
+	assert_int_equal(has(f, "default", 100), 0);
+	all_found(f, v, DIM, N, gone);
+	assert_int_equal(put_many(f, 0, ids, w, DIM), PROTO_E_INVALID);
+	assert_int_equal(put_many(f, KB_VEC_PUT_MAX + 1, ids, w, DIM),
+	    PROTO_E_INVALID);
+	/* Removed one by one: nothing left. */
+	for (i = 0; i < N; i++)
+		assert_int_equal(rm(f, "default", N - i), 0);
+	no_keys(f);
+	free(v);
+	free(w);
+}
+
 static void
 test_reopen_keeps_index(void **state)
 {
@@ -532,6 +602,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_leaves_nothing,
 		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_put_many, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_index, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_after_crash, setup,
