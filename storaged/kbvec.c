@@ -633,6 +633,34 @@ q8_cut(struct store_txn *t, const struct kind *q8, uint8_t k[KEY_MAX],
 	}
 }
 
+/*
+ * The last code segment of org (prefix in k and sk, plen bytes; m its
+ * meta) and its chunks' position records deleted, copied first into g
+ * (a delete may move the pages a view points into). Its count, or 0
+ * with t failed.
+ */
+static uint32_t
+clear_last(struct store_txn *t, const struct kind *codes, uint8_t *k,
+    uint8_t *sk, size_t plen, const struct vmeta *m, struct seg *g)
+{
+	uint32_t s = (m->n - 1) / codes->per, i;
+	const uint8_t *e;
+
+	if (seg_load(t, codes, sk, plen, s, g) < 0)
+		return 0;
+	if (g->n != (m->n - 1) % codes->per + 1) {
+		rec_corrupt(t, codes->what);
+		return 0;
+	}
+	for (i = 0; i < g->n && !t->err; i++) {
+		e = seg_entry(g, codes, i) + codes->esz - 8;
+		db_del(t, t->st->kb_vecs, k, rec_key(k, plen,
+		    proto_get_be64(e)), "delete vector");
+	}
+	db_del(t, codes->dbi, sk, seg_key(sk, plen, s), codes->what);
+	return t->err ? 0 : g->n;
+}
+
 int
 kb_vec_clear(struct store_txn *t, const char *org, uint32_t max, int *left)
 {
@@ -641,46 +669,31 @@ kb_vec_clear(struct store_txn *t, const char *org, uint32_t max, int *left)
 	struct shape sh;
 	struct vmeta m;
 	struct seg *g = NULL;
-	const uint8_t *e;
-	uint32_t done = 0, s, old;
+	uint32_t done = 0, n, old;
 	size_t plen;
-	MDB_val v;
-	long n, i;
 
 	*left = 0;
 	if (t->err || (plen = org_key(t, k, org)) == 0 ||
 	    meta_get(t, k, plen - 1, &m) < 0)
 		return -1;
-	if (m.n == 0)
+	if (m.n == 0 || max == 0) {
+		*left = m.n > 0;
 		return 0;
+	}
 	shape_of(m.dim, &sh);
 	kinds_of(t, &sh, &codes, &q8);
 	memcpy(sk, k, plen);
 	old = m.n;
-	while (m.n > 0 && done < max && !t->err) {
-		s = (m.n - 1) / sh.cper;
-		if (db_get(t, codes.dbi, sk, seg_key(sk, plen, s), &v,
-		    codes.what) != 0 || (n = seg_view(t, &v, &codes, &e)) < 0)
-			break;
-		if ((uint32_t)n != (m.n - 1) % sh.cper + 1) {
-			rec_corrupt(t, codes.what);
-			break;
-		}
-		for (i = n; i-- > 0 && !t->err;)
-			db_del(t, t->st->kb_vecs, k, rec_key(k, plen,
-			    proto_get_be64(e + i * sh.cesz + sh.cesz - 8)),
-			    "delete vector");
-		db_del(t, codes.dbi, sk, seg_key(sk, plen, s), codes.what);
-		m.n -= (uint32_t)n;
-		done += (uint32_t)n;
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	while (m.n > 0 && done < max &&
+	    (n = clear_last(t, &codes, k, sk, plen, &m, g)) > 0) {
+		m.n -= n;
+		done += n;
 	}
-	if (done > 0 && (g = malloc(sizeof(*g))) == NULL)
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else if (done > 0)
-		q8_cut(t, &q8, sk, plen, m.n, old, g);
+	q8_cut(t, &q8, sk, plen, m.n, old, g);
+	meta_put(t, k, plen - 1, &m);
 	free(g);
-	if (done > 0)
-		meta_put(t, k, plen - 1, &m);
 	*left = m.n > 0;
 	return t->err ? -1 : 0;
 }

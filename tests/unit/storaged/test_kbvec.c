@@ -385,6 +385,11 @@ test_remove_leaves_nothing(void **state)
 	for (i = 0; i < N; i++)
 		assert_int_equal(put(f, "default", i + 1, v + (size_t)i * DIM,
 		    DIM), 0);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_vec_clear(&t, "default", 0, &left), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(count_of(f, "default"), N);
 	while (left && steps++ < 10) {
 		assert_int_equal(store_begin(f->st, &t, 0), 0);
 		assert_int_equal(kb_vec_clear(&t, "default", 1, &left), 0);
