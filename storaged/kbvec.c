@@ -349,6 +349,10 @@ seg_fill(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 	if (ps == ls)
 		memcpy(seg_entry(a, kd, pos % kd->per), moved, kd->esz);
 	else if (seg_load(t, kd, k, plen, ps, b) == 0) {
+		if (b->n != kd->per) {
+			rec_corrupt(t, kd->what);	/* only the last is short */
+			return;
+		}
 		memcpy(seg_entry(b, kd, pos % kd->per), moved, kd->esz);
 		seg_store(t, kd, k, plen, ps, b);
 	}
