@@ -328,36 +328,48 @@ tail_append(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 	memcpy(seg_entry(&tl->g, kd, tl->g.n++), e, kd->esz);
 }
 
-/*
- * The last of n entries of kd moved into position pos (its entry copied
- * into moved first), the last segment one shorter. a, b: room for two.
- */
+/* Entry e as position pos of kd, in tl's segment once pos is in it. */
 static void
-seg_fill(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
-    size_t plen, uint32_t n, uint32_t pos, uint8_t *moved, struct seg *a,
-    struct seg *b)
+tail_set(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, struct tail *tl, uint32_t pos, const uint8_t *e)
 {
-	uint32_t ls = (n - 1) / kd->per, ps = pos / kd->per;
+	uint32_t s = pos / kd->per;
 
-	if (seg_load(t, kd, k, plen, ls, a) < 0)
-		return;
-	if (a->n != (n - 1) % kd->per + 1) {
+	if (tl->open && tl->s != s)
+		tail_flush(t, kd, k, plen, tl);
+	if (!tl->open) {
+		if (seg_load(t, kd, k, plen, s, &tl->g) < 0)
+			return;
+		tl->s = s;
+		tl->open = 1;
+	}
+	if (pos % kd->per >= tl->g.n) {
 		rec_corrupt(t, kd->what);
 		return;
 	}
-	memcpy(moved, seg_entry(a, kd, a->n - 1), kd->esz);
-	if (ps == ls)
-		memcpy(seg_entry(a, kd, pos % kd->per), moved, kd->esz);
-	else if (seg_load(t, kd, k, plen, ps, b) == 0) {
-		if (b->n != kd->per) {
-			rec_corrupt(t, kd->what);	/* only the last is short */
-			return;
+	memcpy(seg_entry(&tl->g, kd, pos % kd->per), e, kd->esz);
+}
+
+/*
+ * The segments of kd's positions n to old - 1 go: those wholly past n
+ * deleted, the one n falls in cut to it.
+ */
+static void
+seg_cut(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, uint32_t n, uint32_t old, struct seg *g)
+{
+	uint32_t s;
+
+	for (s = (old - 1) / kd->per + 1; s-- > n / kd->per && !t->err;) {
+		if (s * kd->per >= n) {
+			db_del(t, kd->dbi, k, seg_key(k, plen, s), kd->what);
+			continue;
 		}
-		memcpy(seg_entry(b, kd, pos % kd->per), moved, kd->esz);
-		seg_store(t, kd, k, plen, ps, b);
+		if (seg_load(t, kd, k, plen, s, g) == 0) {
+			g->n = n - s * kd->per;
+			seg_store(t, kd, k, plen, s, g);
+		}
 	}
-	a->n--;
-	seg_store(t, kd, k, plen, ls, a);
 }
 
 /* ------------------------------------------------------- quantisation */
@@ -568,73 +580,219 @@ kb_vec_put(struct store_txn *t, const char *org, uint64_t id,
 	return kb_vec_put_many(t, org, 1, &id, v, dim);
 }
 
-/* What a removal moves: the last entries, two segments. */
-struct rmbuf {
-	uint8_t moved[4 + KB_VEC_DIM_MAX];
-	struct seg a, b;
+/* A vector being removed: its position and chunk id. */
+struct gone {
+	uint32_t pos;
+	uint64_t id;
 };
+
+static int
+gone_cmp(const void *a, const void *b)
+{
+	const struct gone *x = a, *y = b;
+
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * What a removal does: r vectors go (g, by position, the first h of them
+ * holes below the new count), h others move down from past it into the
+ * holes (their positions and entries, copied before anything changes).
+ */
+struct rmplan {
+	struct gone *g;
+	uint32_t r, h;
+	uint32_t *mpos;
+	uint8_t *mcodes, *mq8;
+	struct tail tl;
+};
+
+static void
+plan_free(struct rmplan *p)
+{
+	free(p->g);
+	free(p->mpos);
+	free(p->mcodes);
+	free(p->mq8);
+}
+
+/*
+ * The positions of ids (n) into p->g, sorted, each once; those without
+ * a vector left out. 0, or -1.
+ */
+static int
+plan_gone(struct store_txn *t, uint8_t *k, size_t plen, uint32_t count,
+    uint32_t n, const uint64_t *ids, struct rmplan *p)
+{
+	uint32_t i, o;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if ((rc = pos_get(t, k, rec_key(k, plen, ids[i]), count,
+		    &p->g[p->r].pos)) < 0)
+			return -1;
+		if (rc == 0)
+			p->g[p->r++].id = ids[i];
+	}
+	qsort(p->g, p->r, sizeof(p->g[0]), gone_cmp);
+	for (i = o = 0; i < p->r; i++)
+		if (o == 0 || p->g[i].pos != p->g[o - 1].pos)
+			p->g[o++] = p->g[i];
+	p->r = o;
+	return 0;
+}
+
+/* The positions from count - r on that stay, into p->mpos (h of them). */
+static int
+plan_movers(struct store_txn *t, uint32_t count, struct rmplan *p)
+{
+	uint32_t nn = count - p->r, pos, j = 0, m = 0;
+
+	for (p->h = 0; p->h < p->r && p->g[p->h].pos < nn; p->h++)
+		;
+	j = p->h;
+	for (pos = nn; pos < count; pos++) {
+		if (j < p->r && p->g[j].pos == pos) {
+			j++;
+			continue;
+		}
+		if (m == p->h)
+			break;
+		p->mpos[m++] = pos;
+	}
+	if (m != p->h) {
+		rec_corrupt(t, "vector positions");
+		return -1;
+	}
+	return 0;
+}
+
+/* The movers' entries of kd copied into out (h of kd->esz bytes). */
+static int
+plan_copy(struct store_txn *t, const struct kind *kd, uint8_t *k,
+    size_t plen, const struct rmplan *p, uint8_t *out)
+{
+	const uint8_t *e = NULL;
+	uint32_t i, s, cur = UINT32_MAX;
+	long n = 0;
+	MDB_val v;
+	int rc;
+
+	for (i = 0; i < p->h; i++) {
+		if ((s = p->mpos[i] / kd->per) != cur) {
+			if ((rc = db_get(t, kd->dbi, k, seg_key(k, plen, s), &v,
+			    kd->what)) != 0) {
+				if (rc > 0)
+					rec_corrupt(t, kd->what);
+				return -1;
+			}
+			if ((n = seg_view(t, &v, kd, &e)) < 0)
+				return -1;
+			cur = s;
+		}
+		if (p->mpos[i] % kd->per >= (uint32_t)n) {
+			rec_corrupt(t, kd->what);
+			return -1;
+		}
+		memcpy(out + (size_t)i * kd->esz, e + (p->mpos[i] % kd->per) *
+		    kd->esz, kd->esz);
+	}
+	return 0;
+}
+
+/* kd cut to nn of count, the movers' entries (in) written into the holes. */
+static void
+plan_apply(struct store_txn *t, const struct kind *kd, uint8_t *k,
+    size_t plen, uint32_t count, struct rmplan *p, const uint8_t *in)
+{
+	uint32_t i;
+
+	seg_cut(t, kd, k, plen, count - p->r, count, &p->tl.g);
+	p->tl.open = 0;
+	for (i = 0; i < p->h && !t->err; i++)
+		tail_set(t, kd, k, plen, &p->tl, p->g[i].pos,
+		    in + (size_t)i * kd->esz);
+	tail_flush(t, kd, k, plen, &p->tl);
+}
+
+/* The removed chunks' records deleted, the movers' given their holes. */
+static void
+plan_records(struct store_txn *t, uint8_t *k, size_t plen,
+    const struct shape *sh, const struct rmplan *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->r && !t->err; i++)
+		db_del(t, t->st->kb_vecs, k, rec_key(k, plen, p->g[i].id),
+		    "delete vector");
+	for (i = 0; i < p->h && !t->err; i++)
+		pos_put(t, k, rec_key(k, plen, proto_get_be64(p->mcodes +
+		    (i + 1) * sh->cesz - 8)), p->g[i].pos);
+}
+
+/* Room for a plan of n ids at most: 0, or -1 (t failed). */
+static int
+plan_alloc(struct store_txn *t, const struct shape *sh, uint32_t n,
+    struct rmplan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->g = calloc(n, sizeof(*p->g));
+	p->mpos = calloc(n, sizeof(*p->mpos));
+	p->mcodes = malloc(n * sh->cesz);
+	p->mq8 = malloc(n * sh->qesz);
+	if (p->g == NULL || p->mpos == NULL || p->mcodes == NULL ||
+	    p->mq8 == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	return 0;
+}
+
+int
+kb_vec_remove_many(struct store_txn *t, const char *org, uint32_t n,
+    const uint64_t *ids, uint32_t *removed)
+{
+	uint8_t k[KEY_MAX];
+	struct kind codes, q8;
+	struct rmplan p;
+	struct shape sh;
+	struct vmeta m;
+	size_t plen;
+
+	*removed = 0;
+	memset(&p, 0, sizeof(p));
+	if (!t->err && n > KB_VEC_PUT_MAX)
+		store_fail(t, PROTO_E_INVALID, "vector: count out of bounds");
+	if (t->err || (plen = org_key(t, k, org)) == 0 ||
+	    meta_get(t, k, plen - 1, &m) < 0)
+		return -1;
+	if (m.n == 0 || n == 0)
+		return 0;
+	shape_of(m.dim, &sh);
+	kinds_of(t, &sh, &codes, &q8);
+	if (plan_alloc(t, &sh, n, &p) < 0 ||
+	    plan_gone(t, k, plen, m.n, n, ids, &p) < 0 || p.r == 0 ||
+	    plan_movers(t, m.n, &p) < 0 ||
+	    plan_copy(t, &codes, k, plen, &p, p.mcodes) < 0 ||
+	    plan_copy(t, &q8, k, plen, &p, p.mq8) < 0)
+		goto done;
+	plan_apply(t, &codes, k, plen, m.n, &p, p.mcodes);
+	plan_apply(t, &q8, k, plen, m.n, &p, p.mq8);
+	plan_records(t, k, plen, &sh, &p);
+	m.n -= p.r;
+	meta_put(t, k, plen - 1, &m);
+	*removed = p.r;
+done:
+	plan_free(&p);
+	return t->err ? -1 : 0;
+}
 
 int
 kb_vec_remove(struct store_txn *t, const char *org, uint64_t id)
 {
-	uint8_t k[KEY_MAX], sk[KEY_MAX];
-	struct kind codes, q8;
-	struct rmbuf *b = NULL;
-	struct shape sh;
-	struct vmeta m;
-	uint32_t pos;
-	size_t plen, klen;
-	int rc;
+	uint32_t removed;
 
-	if (t->err || (plen = org_key(t, k, org)) == 0 ||
-	    meta_get(t, k, plen - 1, &m) < 0)
+	if (kb_vec_remove_many(t, org, 1, &id, &removed) < 0)
 		return -1;
-	if (m.n == 0)
-		return 1;
-	klen = rec_key(k, plen, id);
-	if ((rc = pos_get(t, k, klen, m.n, &pos)) != 0)
-		return rc;
-	shape_of(m.dim, &sh);
-	kinds_of(t, &sh, &codes, &q8);
-	memcpy(sk, k, plen);
-	if ((b = malloc(sizeof(*b))) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		goto done;
-	}
-	seg_fill(t, &q8, sk, plen, m.n, pos, b->moved, &b->a, &b->b);
-	seg_fill(t, &codes, sk, plen, m.n, pos, b->moved, &b->a, &b->b);
-	db_del(t, t->st->kb_vecs, k, klen, "delete vector");
-	/* The last vector, when it was not this one, now at pos. */
-	if (pos != m.n - 1 && !t->err)
-		pos_put(t, sk, rec_key(sk, plen, proto_get_be64(b->moved +
-		    sh.cesz - 8)), pos);
-	m.n--;
-	meta_put(t, k, plen - 1, &m);
-done:
-	free(b);
-	return t->err ? -1 : 0;
-}
-
-/*
- * The int8 segments of positions n to old - 1 go: those wholly in it
- * deleted, the one it starts in cut to n.
- */
-static void
-q8_cut(struct store_txn *t, const struct kind *q8, uint8_t k[KEY_MAX],
-    size_t plen, uint32_t n, uint32_t old, struct seg *g)
-{
-	uint32_t s;
-
-	for (s = (old - 1) / q8->per + 1; s-- > n / q8->per && !t->err;) {
-		if (s * q8->per >= n) {
-			db_del(t, q8->dbi, k, seg_key(k, plen, s), q8->what);
-			continue;
-		}
-		if (seg_load(t, q8, k, plen, s, g) == 0) {
-			g->n = n - s * q8->per;
-			seg_store(t, q8, k, plen, s, g);
-		}
-	}
+	return removed == 0;
 }
 
 /*
@@ -695,7 +853,7 @@ kb_vec_clear(struct store_txn *t, const char *org, uint32_t max, int *left)
 		m.n -= n;
 		done += n;
 	}
-	q8_cut(t, &q8, sk, plen, m.n, old, g);
+	seg_cut(t, &q8, sk, plen, m.n, old, g);
 	meta_put(t, k, plen - 1, &m);
 	free(g);
 	*left = m.n > 0;

@@ -74,6 +74,16 @@ int kb_vec_put_many(struct store_txn *, const char *org, uint32_t n,
 int kb_vec_remove(struct store_txn *, const char *org, uint64_t id);
 
 /*
+ * kb_vec_remove of n (0 to KB_VEC_PUT_MAX) chunks' vectors (a chunk
+ * without one, or named twice, is passed over), the last vectors moved
+ * into the holes, each segment written once: *removed how many went. A
+ * source's chunks, put together, are mostly in the same segments. 0,
+ * or -1.
+ */
+int kb_vec_remove_many(struct store_txn *, const char *org, uint32_t n,
+    const uint64_t *ids, uint32_t *removed);
+
+/*
  * The k (1 to ST_KB_SEARCH_K_MAX) chunks of org whose vectors are
  * nearest q (dim floats, finite, not all zero; the organisation's
  * dimension) by cosine, best first (equal scores: lower id first), into

@@ -2,14 +2,14 @@
  * The knowledge base's vector index measured (storaged/kbvec.c): for
  * each size, a store in a fresh temporary directory loaded with that
  * many synthetic clustered vectors (kb_vec_put_many of 64, 512 a batch,
- * one organisation; -1: kb_vec_put of each),
- * then searched for the top 20 by queries drawn like them. Prints the
- * load's time and the store's size, the searches' p50 and p99 (each in
- * a read-only batch of its own, on one thread), wall and CPU time (the
- * thread's: what a search costs when other processes share the cores),
- * and recall@20 against
- * an exact search (every vector's cosine in doubles, computed as it is
- * loaded).
+ * one organisation; -1: kb_vec_put of each), then searched for the top
+ * 20 by queries drawn like them. Prints the load's time, log and store
+ * size, the searches' p50 and p99 (each in a read-only batch of its own,
+ * on one thread), wall and CPU time (the thread's: what a search costs
+ * when other processes share the cores), recall@20 against an exact
+ * search (every vector's cosine in doubles, computed as it is loaded),
+ * then the time and log of removing a tenth of them, a run of
+ * ids (a source's chunks: kb_vec_remove_many of 256; -1: one by one).
  *
  *   kbvecbench [-1] [DIM [N ...]]	(1,536 dimensions; 10,000 and 100,000)
  *
@@ -311,6 +311,41 @@ load(struct store *st, const struct data *d, struct queries *qs)
 	return spent;
 }
 
+/*
+ * Removes a tenth of the vectors, a run of ids from the middle (a
+ * source's chunks), 256 a batch: the time in ms, the log in *bytes.
+ */
+static double
+remove_run(struct store *st, const struct data *d, uint64_t *bytes)
+{
+	uint64_t ids[256], first = d->n / 2 + 1, left = d->n / 10, before;
+	struct store_txn t;
+	uint32_t n, i, removed;
+	double t0 = now_ms();
+
+	before = logged;
+	while (left > 0) {
+		n = left < 256 ? (uint32_t)left : 256;
+		for (i = 0; i < n; i++)
+			ids[i] = first + i;
+		if (store_begin(st, &t, 0) != 0)
+			errx(1, "store_begin");
+		if (one_by_one) {
+			for (i = 0; i < n; i++)
+				if (kb_vec_remove(&t, ORG, ids[i]) != 0)
+					errx(1, "remove: %s", t.errmsg);
+		} else if (kb_vec_remove_many(&t, ORG, n, ids,
+		    &removed) != 0 || removed != n)
+			errx(1, "remove: %s", t.errmsg ? t.errmsg : "short");
+		if (store_commit(&t) != 0)
+			errx(1, "commit");
+		first += n;
+		left -= n;
+	}
+	*bytes = logged - before;
+	return now_ms() - t0;
+}
+
 static int
 ms_cmp(const void *a, const void *b)
 {
@@ -403,7 +438,8 @@ run(uint32_t dim, uint32_t n)
 {
 	char dir[] = "/tmp/parley-kbvecbench-XXXXXX";
 	double ms[QUERIES], cpu[QUERIES], load_ms, recall, min, top1, topk;
-	double err;
+	double err, rm_ms;
+	uint64_t rm_bytes;
 	struct queries qs;
 	struct store *st;
 	struct data d;
@@ -433,6 +469,10 @@ run(uint32_t dim, uint32_t n)
 	    QUERIES, ms[QUERIES / 2], ms[(QUERIES * 99) / 100],
 	    ms[QUERIES - 1], cpu[QUERIES / 2], cpu[(QUERIES * 99) / 100], K,
 	    recall, min, top1, K, topk, err);
+	rm_ms = remove_run(st, &d, &rm_bytes);
+	printf("kbvecbench: %u vectors x %u: a run of %u removed %s in %.0f "
+	    "ms, log %.2f KB a vector\n", n, dim, n / 10, one_by_one ?
+	    "one by one" : "256 a call", rm_ms, rm_bytes / 1024.0 / (n / 10));
 	fflush(stdout);
 	store_close(st);
 	remove_store(dir);

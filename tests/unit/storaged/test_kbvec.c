@@ -474,6 +474,77 @@ test_put_many(void **state)
 	free(w);
 }
 
+/* kb_vec_remove_many of n ids in a batch of its own: how many went. */
+static uint32_t
+rm_many(struct fix *f, uint32_t n, const uint64_t *ids)
+{
+	struct store_txn t;
+	uint32_t removed = 99;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_vec_remove_many(&t, "default", n, ids, &removed),
+	    0);
+	assert_int_equal(store_commit(&t), 0);
+	return removed;
+}
+
+static void
+test_remove_many(void **state)
+{
+	/* Segments of 20 codes and of 5 int8 vectors at 1,536 dimensions. */
+	enum { DIM = 1536, N = 100 };
+	struct fix *f = *state;
+	uint64_t ids[N + 4];
+	float *v;
+	int gone[N] = { 0 };
+	uint32_t i, n = 0, left = N;
+
+	v = malloc(sizeof(float) * DIM * N);
+	assert_non_null(v);
+	for (i = 0; i < N; i++) {
+		rand_vec(v + (size_t)i * DIM, DIM);
+		ids[i] = i + 1;
+	}
+	assert_int_equal(put_many(f, N, ids, v, DIM), 0);
+	/*
+	 * A source's run (21 to 60), a few apart (3, 95, the last), one
+	 * named twice and one without a vector.
+	 */
+	for (i = 21; i <= 60; i++)
+		ids[n++] = i;
+	ids[n++] = 3;
+	ids[n++] = 95;
+	ids[n++] = 100;
+	ids[n++] = 40;
+	ids[n++] = 1000;
+	assert_int_equal(rm_many(f, n, ids), 43);
+	for (i = 0; i < n; i++)
+		if (ids[i] <= N && !gone[ids[i] - 1]) {
+			gone[ids[i] - 1] = 1;
+			left--;
+		}
+	assert_int_equal(count_of(f, "default"), left);
+	all_found(f, v, DIM, N, gone);
+	assert_int_equal(rm_many(f, 0, ids), 0);
+	assert_int_equal(rm_many(f, 2, ids), 0);
+	/* The rest, every other first, then all. */
+	for (n = 0, i = 0; i < N; i += 2) {
+		if (gone[i])
+			continue;
+		ids[n++] = i + 1;
+		gone[i] = 1;
+		left--;
+	}
+	assert_int_equal(rm_many(f, n, ids), n);
+	assert_int_equal(count_of(f, "default"), left);
+	all_found(f, v, DIM, N, gone);
+	for (n = 0, i = 0; i < N; i++)
+		ids[n++] = i + 1;
+	assert_int_equal(rm_many(f, n, ids), left);
+	no_keys(f);
+	free(v);
+}
+
 static void
 test_reopen_keeps_index(void **state)
 {
@@ -608,6 +679,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remove_leaves_nothing,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_put_many, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_many, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_index, setup,
 		    fix_teardown),
