@@ -60,7 +60,7 @@ int kb_vec_put(struct store_txn *, const char *org, uint64_t id,
  * kb_vec_put of n (1 to KB_VEC_PUT_MAX) vectors, v's n x dim floats, the
  * i-th chunk ids[i]'s (an id twice: the later one stays), each segment
  * written once: the log holds about 1.8 KB a vector at 1,536 dimensions
- * in batches of 64, against 6 KB put one by one. Nothing is written
+ * in batches of 64, against 6.7 KB put one by one. Nothing is written
  * when one of them is refused. 0, or -1 (PROTO_E_INVALID: n, org, dim or
  * a vector refused).
  */
