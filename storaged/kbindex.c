@@ -14,6 +14,7 @@
 
 #include "analyze.h"
 #include "kbindex.h"
+#include "kbvec.h"
 #include "kbrank.h"
 #include "outbox.h"
 #include "util.h"
@@ -444,6 +445,8 @@ kb_chunk_remove(struct store_txn *t, uint64_t id)
 	    "delete knowledge source entry");
 	proto_put_be64(ik, id);
 	db_del(t, t->st->kb_chunks, ik, sizeof(ik), "delete knowledge chunk");
+	/* Its vector, when it has one (1: none). */
+	(void)kb_vec_remove(t, c.org, id);
 done:
 	terms_free(&ts);
 	st_kbchunk_free(&c);

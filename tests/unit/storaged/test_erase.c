@@ -25,7 +25,7 @@
 #include "test_fixture.h"
 #include "widgetmsg.h"
 
-#define DBS_MAX	80
+#define DBS_MAX	128
 
 /* Every named database's entries. */
 struct counts {
