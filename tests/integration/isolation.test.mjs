@@ -39,6 +39,8 @@ function bodyFor(method, p) {
   if (p.startsWith('/v1/admin/agents')) return { name: 'B agent' };
   if (p.startsWith('/v1/admin/webhooks/')) return { enabled: false };
   if (p.startsWith('/v1/admin/canned-replies')) return { shortcut: 'b-thing', text: 'B writes here' };
+  if (p === '/v1/admin/knowledge/search') return { query: 'zebra kettle answer', k: 50 };
+  if (p === '/v1/admin/knowledge/sources') return { type: 'qa', question: 'B question?', answer: 'B writes here' };
   return { name: 'B thing' };
 }
 
@@ -98,6 +100,10 @@ describe('organisations are isolated, route by route', () => {
     r = await call('POST', '/v1/admin/canned-replies', h, { shortcut: `hi-${tag.toLowerCase()}`, text: `Canned ${o.secret}` });
     assert.equal(r.status, 201, r.text);
     o.canned = r.json();
+    r = await call('POST', '/v1/admin/knowledge/sources', h, { type: 'qa', question: `Kettle ${o.secret}?`,
+      answer: `The zebra kettle answer of ${o.secret}.` });
+    assert.equal(r.status, 201, r.text);
+    o.source = r.json();
     o.inviteEmail = `invitee-${o.secret.toLowerCase()}@example.com`;
     r = await call('POST', '/v1/admin/users', h, { email: o.inviteEmail, role: 'agent' });
     assert.equal(r.status, 201, r.text);
@@ -110,7 +116,7 @@ describe('organisations are isolated, route by route', () => {
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
     o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id,
-    o.invitation, o.inviteEmail];
+    o.invitation, o.inviteEmail, o.source.id];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -126,6 +132,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/webhooks/')) return o.hook.id;
     if (route.startsWith('/v1/admin/canned-replies/')) return o.canned.id;
     if (route.startsWith('/v1/admin/invitations/')) return o.invitation;
+    if (route.startsWith('/v1/admin/knowledge/sources/')) return o.source.id;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 
@@ -175,6 +182,10 @@ describe('organisations are isolated, route by route', () => {
       assert.equal((await call('GET', `/v1/admin/widgets/${a.widget.widget_id}`, h)).status, 200);
       assert.equal((await call('GET', `/v1/admin/agents/${a.agent.id}`, h)).status, 200);
       assert.equal((await call('GET', `/v1/admin/contacts/${a.contact}`, h)).status, 200);
+      assert.equal((await call('GET', `/v1/admin/knowledge/sources/${a.source.id}`, h)).status, 200);
+      // B's search finds B's own answer: the check looks at a real one.
+      const s = await call('POST', '/v1/admin/knowledge/search', who.headers(), { query: 'zebra kettle answer', k: 50 });
+      assert.ok(s.json().results.some((x) => x.source_id === org.B.source.id), s.text);
     }
   });
 
