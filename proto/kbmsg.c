@@ -176,3 +176,21 @@ st_kbpage_free(struct st_kbpage *p)
 {
 	rl_free(&st_kbpage_layout, p);
 }
+
+/* ---------------------------------------------------------------- files */
+
+int
+st_kb_file_type_ok(const char *t)
+{
+	static const char *const types[] = { "text/html", "text/markdown",
+	    "text/plain", "application/pdf" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = strlen(types[i]);
+		if (strncasecmp(t, types[i], n) == 0 &&
+		    (t[n] == '\0' || t[n] == ';' || t[n] == ' '))
+			return 1;
+	}
+	return 0;
+}

@@ -54,6 +54,12 @@
  * The admin API's:
  *
  *   ST_KB_SYNC       str id -> source (syncing, due now; who asks)
+ *   ST_KB_FILE_PUT   str id, str content type, bytes (at most 7 MiB)
+ *                    -> source: a file source's file, kept until the
+ *                    source is deleted; syncing, due now
+ *   ST_KB_FILE_GET   str source id, u64 sync id -> str content type,
+ *                    bytes (the fetcher's; `not found`: no file, or the
+ *                    sync ended)
  *   ST_KB_PAGES      str id, u32 limit (1-200), str cursor ("" first)
  *                    -> u32 n, n x page, str next cursor ("" the end)
  */
@@ -232,6 +238,8 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_HASH_HEX		64	/* a page's SHA-256, lowercase hex */
 #define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
 #define ST_KB_LEASE_MAX		90000000	/* ms: a day's sync and more */
+#define ST_KB_FILE_MAX		(7u << 20)	/* bytes of an uploaded file */
+#define ST_KB_CTYPE_MAX		64	/* bytes of its content type */
 #define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
@@ -334,6 +342,34 @@ struct st_kb_pages {
 	uint32_t n;
 	char next_cursor[ST_KB_CURSOR_MAX + 1];
 };
+
+/* An uploaded file's bytes (zero-copy: valid while its payload is). */
+struct st_kb_bytes {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+struct st_kb_file_put_req {
+	const char *id;
+	char content_type[ST_KB_CTYPE_MAX + 1];
+	struct st_kb_bytes data;
+};
+
+struct st_kb_file_get_req {
+	char source_id[ST_KB_SOURCE_ID_LEN + 1];
+	uint64_t sync_id;
+};
+
+struct st_kb_file {
+	char content_type[ST_KB_CTYPE_MAX + 1];
+	struct st_kb_bytes data;
+};
+
+/*
+ * 1 when an uploaded file of content type t (its parameters ignored) is
+ * one the fetcher reads: HTML, Markdown, plain text or PDF.
+ */
+int st_kb_file_type_ok(const char *t);
 
 /* ST_KB_SOURCE_UPDATE's payload. */
 struct st_kbsource_update_req {

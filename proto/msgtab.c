@@ -258,6 +258,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_wid_req, &pl_kbsource },
 	{ PROTO_ST_KB_PAGES, "ST_KB_PAGES", W, S, 0, 0, 1,
 	    &pl_kb_pages_req, &pl_kb_pages },
+	{ PROTO_ST_KB_FILE_PUT, "ST_KB_FILE_PUT", W, S, 1, 0, 1,
+	    &pl_kb_file_put_req, &pl_kbsource },
 	/* The fetcher's: no who (it acts for every organisation). */
 	{ PROTO_ST_KB_DUE, "ST_KB_DUE", W, S, 1, 0, 0,
 	    &pl_kb_due_req, &pl_kb_jobs },
@@ -267,6 +269,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_kb_page_put_req, &pl_kb_page_put_rep },
 	{ PROTO_ST_KB_SYNC_DONE, "ST_KB_SYNC_DONE", W, S, 1, 0, 0,
 	    &pl_kb_sync_done_req, &pl_u8_rep },
+	{ PROTO_ST_KB_FILE_GET, "ST_KB_FILE_GET", W, S, 0, 0, 0,
+	    &pl_kb_file_get_req, &pl_kb_file },
 	/*
 	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
 	 * asks its primary for the stream, which sends records and snapshot

@@ -220,8 +220,10 @@ enum proto_type {
 	PROTO_ST_KB_SYNC_DONE = 0x99,
 	PROTO_ST_KB_SYNC = 0x9a,
 	PROTO_ST_KB_PAGES = 0x9b,
+	PROTO_ST_KB_FILE_PUT = 0x9c,
+	PROTO_ST_KB_FILE_GET = 0x9d,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f, 0x9c, 0x9d */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -138,6 +138,38 @@ blob_free(struct st_blob *b)
 
 RECORD(pl_blob, struct st_blob, blob_enc, blob_dec, blob_free);
 
+/* An uploaded file: as a blob, to ST_KB_FILE_MAX bytes. */
+static void
+kb_bytes_enc(struct penc *e, const struct st_kb_bytes *b)
+{
+	if (b->len > ST_KB_FILE_MAX)
+		e->err = 1;
+	else
+		penc_bytes(e, b->p, b->len);
+}
+
+static int
+kb_bytes_dec(struct pdec *d, struct st_kb_bytes *b)
+{
+	size_t n;
+
+	if ((b->p = pdec_bytes(d, &n)) == NULL || n > ST_KB_FILE_MAX) {
+		d->err = 1;
+		return -1;
+	}
+	b->len = (uint32_t)n;
+	return 0;
+}
+
+static void
+kb_bytes_free(struct st_kb_bytes *b)
+{
+	(void)b;
+}
+
+RECORD(pl_kb_bytes, struct st_kb_bytes, kb_bytes_enc, kb_bytes_dec,
+    kb_bytes_free);
+
 /* ------------------------------------------------------------ small parts */
 
 static const struct pfield f_rate_hit[] = {
@@ -1403,3 +1435,22 @@ static const struct pfield f_kb_pages[] = {
 	PFBUF(struct st_kb_pages, next_cursor),
 };
 PLAYOUT(pl_kb_pages, struct st_kb_pages, f_kb_pages);
+
+static const struct pfield f_kb_file_put_req[] = {
+	PFSTR(struct st_kb_file_put_req, id, ST_WID_ARG_MAX),
+	PFBUF(struct st_kb_file_put_req, content_type),
+	PFREC(struct st_kb_file_put_req, data, pl_kb_bytes),
+};
+PLAYOUT(pl_kb_file_put_req, struct st_kb_file_put_req, f_kb_file_put_req);
+
+static const struct pfield f_kb_file_get_req[] = {
+	PFBUF(struct st_kb_file_get_req, source_id),
+	PFU64(struct st_kb_file_get_req, sync_id),
+};
+PLAYOUT(pl_kb_file_get_req, struct st_kb_file_get_req, f_kb_file_get_req);
+
+static const struct pfield f_kb_file[] = {
+	PFBUF(struct st_kb_file, content_type),
+	PFREC(struct st_kb_file, data, pl_kb_bytes),
+};
+PLAYOUT(pl_kb_file, struct st_kb_file, f_kb_file);

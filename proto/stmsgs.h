@@ -829,7 +829,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep,
     pl_kbsource_update_req, pl_kbsources, pl_kb_search_req, pl_kb_hits,
     pl_kb_due_req, pl_kb_jobs, pl_kb_page_get_req, pl_kb_page_put_req,
-    pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages;
+    pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages,
+    pl_kb_file_put_req, pl_kb_file_get_req, pl_kb_file;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -966,6 +967,7 @@ union st_any {
 	struct st_kb_page_put_rep kbpp;
 	struct st_kb_pages kbpl;
 	struct st_u8_rep u8;
+	struct st_kb_file kbf;
 };
 
 #endif

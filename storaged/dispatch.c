@@ -1744,8 +1744,8 @@ op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	union st_any rep;
 
-	if ((type == PROTO_ST_KB_SYNC || type == PROTO_ST_KB_PAGES) &&
-	    req_org(b, r) < 0)
+	if ((type == PROTO_ST_KB_SYNC || type == PROTO_ST_KB_PAGES ||
+	    type == PROTO_ST_KB_FILE_PUT) && req_org(b, r) < 0)
 		return;
 	if (req_begin(b, &t, r, type) < 0)
 		return;
@@ -1768,6 +1768,12 @@ op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
 		break;
 	case PROTO_ST_KB_PAGES:
 		store_kb_pages(&t, b->who->org, req, &rep.kbpl);
+		break;
+	case PROTO_ST_KB_FILE_PUT:
+		store_kb_file_put(&t, b->who->org, req, &rep.kbs);
+		break;
+	case PROTO_ST_KB_FILE_GET:
+		store_kb_file_get(&t, req, &rep.kbf);
 		break;
 	}
 	if (t.err == 0)

@@ -6,6 +6,9 @@
  *	                (ST_KBPAGE_ROWS)
  *	kb_page_chunks  source id | url hash | u64 chunk id -> (): a page's
  *	                chunks, replaced when it changes
+ *	kb_files        source id -> version, str content type, bytes: a
+ *	                file source's file, read by the fetcher as its one
+ *	                page
  *
  * A sync is a source's sync id, given when the fetcher takes it
  * (ST_KB_DUE): its page puts and its end carry it, and any other is
@@ -516,4 +519,81 @@ kb_pages_clear(struct store_txn *t, const char *source, uint32_t max,
 		done += n;
 	}
 	return t->err ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- files */
+
+int
+kb_file_has(struct store_txn *t, const char *source)
+{
+	MDB_val v;
+	int rc;
+
+	if (!source_ok(source))
+		return 0;
+	if ((rc = db_get(t, t->st->kb_files, source, ST_KB_SOURCE_ID_LEN, &v,
+	    "get knowledge file")) < 0)
+		return -1;
+	return rc == 0;
+}
+
+int
+store_kb_file_put(struct store_txn *t, const char *org,
+    const struct st_kb_file_put_req *q, struct st_kbsource *out)
+{
+	struct penc e;
+
+	if (t->err || kbsource_must(t, org, q->id, out) < 0)
+		return t->err;
+	if (out->source_type != ST_KB_FILE)
+		store_fail(t, PROTO_E_INVALID, "type: not a file source");
+	else if (!st_kb_file_type_ok(q->content_type))
+		store_fail(t, PROTO_E_INVALID, "Content-Type: HTML, Markdown, "
+		    "plain text or PDF");
+	else if (q->data.len > ST_KB_FILE_MAX)
+		store_fail(t, PROTO_E_INVALID, "file: at most 7 MiB");
+	if (t->err) {
+		st_kbsource_free(out);
+		return t->err;
+	}
+	penc_init(&e);
+	penc_str(&e, q->content_type);
+	penc_bytes(&e, q->data.p, q->data.len);
+	rec_put(t, t->st->kb_files, out->id, ST_KB_SOURCE_ID_LEN, &e,
+	    "put knowledge file");
+	penc_free(&e);
+	out->sync_status = ST_KB_SYNCING;
+	kbsource_due(t, out, t->st->now());
+	kbsource_save(t, out);
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
+int
+store_kb_file_get(struct store_txn *t, const struct st_kb_file_get_req *q,
+    struct st_kb_file *out)
+{
+	struct st_kbsource s;
+	struct pdec d;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
+		return t->err;
+	st_kbsource_free(&s);
+	if ((rc = rec_get(t, t->st->kb_files, q->source_id,
+	    ST_KB_SOURCE_ID_LEN, &d, "get knowledge file")) < 0)
+		return t->err;
+	if (rc == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no file uploaded");
+	pdec_strbuf(&d, out->content_type, sizeof(out->content_type));
+	out->data.p = pdec_bytes(&d, &n);
+	if (d.err || out->data.p == NULL || n > ST_KB_FILE_MAX) {
+		rec_corrupt(t, "knowledge file");
+		return t->err;
+	}
+	out->data.len = (uint32_t)n;
+	return 0;
 }

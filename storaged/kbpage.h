@@ -42,6 +42,21 @@ int store_kb_sync(struct store_txn *, const char *org, const char *id,
 int store_kb_pages(struct store_txn *, const char *org,
     const struct st_kb_pages_req *q, struct st_kb_pages *out);
 /*
+ * Org's file source q->id given its file (a type the fetcher reads, at
+ * most ST_KB_FILE_MAX bytes): syncing, due now, into out.
+ */
+int store_kb_file_put(struct store_txn *, const char *org,
+    const struct st_kb_file_put_req *q, struct st_kbsource *out);
+/*
+ * The file of the source of sync q->sync_id into out (its bytes LMDB's
+ * map: valid in t only). `not found`: no file, or the sync ended.
+ */
+int store_kb_file_get(struct store_txn *, const struct st_kb_file_get_req *q,
+    struct st_kb_file *out);
+/* 1 when source has a file, 0 not, -1 error. */
+int kb_file_has(struct store_txn *, const char *source);
+
+/*
  * At most max of a deleted source's page entries removed (its chunks
  * are kb_source_clear's); *left 1 while some remain.
  */

@@ -192,8 +192,12 @@ kbsource_refresh(struct store_txn *t, struct st_kbsource *s)
 		qa_index(t, s);
 		return;
 	}
+	/* A file waits for its bytes (ST_KB_FILE_PUT) before it is due. */
 	s->sync_status = ST_KB_SYNCING;
-	kbsource_due(t, s, t->st->now());
+	if (s->source_type == ST_KB_FILE && kb_file_has(t, s->id) != 1)
+		kbsource_due(t, s, 0);
+	else
+		kbsource_due(t, s, t->st->now());
 }
 
 /* out refreshed and saved; freed when t failed. */
@@ -305,9 +309,12 @@ store_kb_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 		return t->err;
 	if (!left && kb_pages_clear(t, id, max, &left) < 0)
 		return t->err;
-	if (!left)
+	if (!left) {
+		db_del_quiet(t, t->st->kb_files, id, strlen(id),
+		    "delete knowledge file");
 		db_del(t, t->st->kb_gone, id, strlen(id),
 		    "delete knowledge source gone");
+	}
 	*n = 1;		/* one source's step */
 	*more = 1;	/* this one again, or the next: until none is left */
 	return t->err;

@@ -731,6 +731,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "kb_vecseg", offsetof(struct store, kb_vecseg) },
 	{ "kb_vecq", offsetof(struct store, kb_vecq) },
 	{ "kb_vecs", offsetof(struct store, kb_vecs) },
+	/* a file source's file (kbpage.c) */
+	{ "kb_files", offsetof(struct store, kb_files) },
 };
 
 MDB_dbi *

@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		83
+#define NDBS		84
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -195,6 +195,7 @@ struct store {
 	MDB_dbi kb_pages;	/* source id | url hash -> page */
 	MDB_dbi kb_page_chunks;	/* source id | url hash | u64 id -> () */
 	MDB_dbi kb_due;		/* u64 next_sync_at | source id -> () */
+	MDB_dbi kb_files;	/* source id -> content type, an uploaded file */
 	/* kbvec.c: the knowledge base's vectors */
 	MDB_dbi kb_vecmeta;	/* org -> dimension, vectors */
 	MDB_dbi kb_vecseg;	/* org NUL u32 segment -> sign codes, ids */

@@ -167,6 +167,8 @@ static const struct route routes[] = {
 	    knowledge_sources_sync, R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/knowledge/sources/:source_id/pages",
 	    knowledge_sources_pages, R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_PUT,	"/v1/admin/knowledge/sources/:source_id/file",
+	    knowledge_sources_file, R_ADMIN, ROUTE_BODY_FILE, ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/knowledge/search",	knowledge_search,
 	    R_ADMIN, ROUTE_BODY_ADMIN, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/webhooks",		webhooks_list, R_ADMIN, 0,

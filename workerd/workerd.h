@@ -164,6 +164,7 @@ struct route {
 /* A 4,000-character message, each escaped as a surrogate pair (12 bytes). */
 #define ROUTE_BODY_CHAT		(64 * 1024)
 #define ROUTE_BODY_ADMIN	(256 * 1024)	/* a widget, an agent, a message */
+#define ROUTE_BODY_FILE		ST_KB_FILE_MAX	/* a knowledge source's file */
 
 enum route_result {
 	ROUTE_OK,

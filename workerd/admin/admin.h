@@ -787,6 +787,8 @@ void knowledge_sources_sync(struct conn *, struct http_request *,
     const struct route_match *);
 void knowledge_sources_pages(struct conn *, struct http_request *,
     const struct route_match *);
+void knowledge_sources_file(struct conn *, struct http_request *,
+    const struct route_match *);
 void webhooks_list(struct conn *, struct http_request *,
     const struct route_match *);
 void webhooks_create(struct conn *, struct http_request *,

@@ -9,6 +9,8 @@
  *	DELETE /v1/admin/knowledge/sources/:source_id	200 {"deleted":true}
  *	POST   /v1/admin/knowledge/sources/:source_id/sync	syncs it now
  *	GET    /v1/admin/knowledge/sources/:source_id/pages	its pages
+ *	PUT    /v1/admin/knowledge/sources/:source_id/file	a file source's
+ *		bytes, as its Content-Type says (HTML, Markdown, text, PDF)
  *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?}
  *					-> {"results":[...]}, best first
  *
@@ -333,4 +335,40 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 	}
 	q.cursor = cursor;
 	admin_ask(c, PROTO_ST_KB_PAGES, &q, paged, admin_headers);
+}
+
+/* -------------------------------------------------------------- a file */
+
+static void
+synced_file(const struct storec_result *r, void *arg)
+{
+	if (!admin_said_invalid(arg, r, NULL))
+		admin_answer(arg, r, PROTO_ST_KB_FILE_PUT, 200, source_json,
+		    source_errors);
+}
+
+void
+knowledge_sources_file(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_kb_file_put_req q;
+	const char *ct = http_header(req, "content-type");
+
+	memset(&q, 0, sizeof(q));
+	if ((q.id = source_param(c, m)) == NULL)
+		return;
+	if (ct == NULL || strlen(ct) > ST_KB_CTYPE_MAX ||
+	    !st_kb_file_type_ok(ct)) {
+		conn_send_error(c, 415, admin_headers, "Content-Type must be "
+		    "text/html, text/markdown, text/plain or application/pdf");
+		return;
+	}
+	if (req->body_len == 0) {
+		conn_send_error(c, 400, admin_headers, "file: empty");
+		return;
+	}
+	strlcpy(q.content_type, ct, sizeof(q.content_type));
+	q.data.p = (const uint8_t *)req->body;
+	q.data.len = (uint32_t)req->body_len;
+	admin_ask(c, PROTO_ST_KB_FILE_PUT, &q, synced_file, admin_headers);
 }

@@ -242,6 +242,7 @@ const RECORDS = {
   },
   // Bytes of anything (replication's record parts and snapshot chunks).
   st_blob: { enc: (e, b) => e.bytes(b), dec: (d) => Buffer.from(d.bytes()) },
+  st_kb_bytes: { enc: (e, b) => e.bytes(b), dec: (d) => Buffer.from(d.bytes()) },
   // An event as bytes: exactly one event inside.
   st_evblob: {
     enc: (e, b) => e.bytes(b),

@@ -303,6 +303,17 @@ sample_blob(void *p)
 	b->len = sizeof(bytes);
 }
 
+/* A knowledge source's uploaded file. */
+static void
+sample_kb_bytes(void *p)
+{
+	static const uint8_t bytes[] = { '#', ' ', 'A', '\n', 0, 0xff };
+	struct st_kb_bytes *b = p;
+
+	b->p = bytes;
+	b->len = sizeof(bytes);
+}
+
 static void
 sample_canned(void *p)
 {
@@ -378,6 +389,7 @@ static const struct {
 	{ "struct st_canned", sample_canned },
 	{ "struct st_kbsource", sample_kbsource },
 	{ "struct st_kbpage", sample_kbpage },
+	{ "struct st_kb_bytes", sample_kb_bytes },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

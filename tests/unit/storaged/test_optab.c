@@ -145,6 +145,7 @@ static const struct {
 	{ PROTO_ST_KB_SOURCE_UPDATE, "knowledge_source.update", AUD_REQ },
 	{ PROTO_ST_KB_SOURCE_DELETE, "knowledge_source.delete", AUD_REQ },
 	{ PROTO_ST_KB_SYNC, "knowledge_source.sync", AUD_REQ },
+	{ PROTO_ST_KB_FILE_PUT, "knowledge_source.file", AUD_REQ },
 	{ PROTO_ST_CONTACT_ERASE, NULL, AUD_REQ },
 	{ PROTO_ST_AUDIT_NOTE, NULL, AUD_NOTE },
 	{ PROTO_ST_USER_INVITE, NULL, AUD_NONE },
