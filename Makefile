@@ -26,7 +26,7 @@ CC       ?= cc
 # program prints it (--version: lib/version.c).
 VERSION  := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 FUZZCC   ?= clang
-PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0
+PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0 poppler-glib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # -pthread: workerd hashes dashboard passwords on threads (hashpool.c).
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lstemmer -lm -pthread
@@ -310,6 +310,14 @@ $(KBVECBENCH): $(call objs,release,tests/bench/kbvecbench.c $(call with_shared,s
 
 bench: deps-bench all $(KB_BENCH)
 	scripts/bench.sh
+
+# The PDF reader's speed (tests/bench/pdftime.c: pages per second of
+# pdf_extract on the PDFs it is given; make build/release/bench/pdftime).
+PDFTIME := build/release/bench/pdftime
+$(call objs,release,tests/bench/pdftime.c): INC := $(addprefix -I,$(DIR_workerd) $(SHARED_DIRS))
+$(PDFTIME): $(call objs,release,tests/bench/pdftime.c workerd/fetch/pdf.c workerd/fetch/html.c lib/util.c)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 # tests/integration/webhooks-durability.test.mjs at the issue's figures.
 soak: test-build-node

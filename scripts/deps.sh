@@ -52,6 +52,10 @@ need_file /usr/include/wslay/wslay.h libwslay-dev
 # indexes and searches.
 need_pkgconfig libxml-2.0 libxml2-dev
 need_file /usr/include/libstemmer.h libstemmer-dev
+# poppler-glib reads the PDFs the knowledge base is given
+# (workerd/fetch/pdf.c); its dev package brings cairo's, which the PDF
+# tests draw their documents with.
+need_pkgconfig poppler-glib libpoppler-glib-dev
 # The widget bundle is built with esbuild from npm (widget/package-lock.json).
 need_cmd node nodejs
 need_cmd npm npm

@@ -1820,3 +1820,18 @@ out:
 		fetch_doc_free(doc);
 	return rc;
 }
+
+/* ------------------------------------------------------------ for pdf.c */
+
+int
+fetch_doc_add(struct fetch_doc *doc, enum fetch_kind kind, int level,
+    const char *text, size_t len)
+{
+	return doc_add_block(doc, kind, level, text, len);
+}
+
+char *
+fetch_clean_line(const char *s, size_t len, size_t max)
+{
+	return clean_line(s, len, META_RAW_MAX, max);
+}

@@ -136,4 +136,21 @@ size_t fetch_utf8_clean(char *dst, const char *src, size_t len);
  * character boundary (len when s[len] does not continue a sequence). */
 size_t fetch_utf8_cut(const char *s, size_t len);
 
+/*
+ * For the readers of other formats (pdf.c), what html.c's own use: adds
+ * a block of len raw bytes to doc, made valid UTF-8, white space
+ * collapsed (code trimmed), cut to what FETCH_TEXT_MAX leaves (an empty
+ * block is not added). 0; 1 when the doc is full (truncated set); -1 out
+ * of memory.
+ */
+int fetch_doc_add(struct fetch_doc *doc, enum fetch_kind kind, int level,
+    const char *text, size_t len);
+
+/*
+ * A clean copy of s (len bytes, at most 8 KiB of them read): valid
+ * UTF-8, white space collapsed, cut at a character boundary to at most
+ * max bytes; NULL when empty or out of memory. Free it with free().
+ */
+char *fetch_clean_line(const char *s, size_t len, size_t max);
+
 #endif
