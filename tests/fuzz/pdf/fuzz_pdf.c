@@ -1,0 +1,111 @@
+/*
+ * libFuzzer target for the fetcher's PDF reader (workerd/fetch/pdf.c):
+ * the input read as a PDF (pdf_extract: poppler-glib opens it from
+ * memory, then our lines, paragraphs, edges and outline headings), the
+ * result chunked (chunk_doc, the defaults). poppler is not instrumented:
+ * the coverage libFuzzer reports is pdf.c's and the chunker's, though
+ * ASan still sees poppler's reads of our memory and its leaks. Properties
+ * are checked, abort() otherwise: refused with a "pdf: " reason and a
+ * zeroed doc, or accepted without one; every block a paragraph or a
+ * heading of level 1-6, valid UTF-8 of its stated length, not empty,
+ * within the text and block bounds in all; the title bounded and valid;
+ * no language, canonical or links; every chunk 1 to CHUNK_MAX_DEFAULT
+ * bytes of valid UTF-8, carrying the doc's title, at most
+ * CHUNK_COUNT_MAX. The seeds are test_pdf's PDFs (PDF_SEED_DIR).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "pdf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_pdf: %s\n", what);
+		abort();
+	}
+}
+
+static int
+valid_utf8(const char *s, size_t len)
+{
+	char *c = malloc(3 * len + 1);
+	int ok;
+
+	check(c != NULL, "out of memory");
+	ok = fetch_utf8_clean(c, s, len) == len && memcmp(c, s, len) == 0;
+	free(c);
+	return ok;
+}
+
+static void
+check_chunks(const struct fetch_doc *doc)
+{
+	struct chunk *c;
+	const char *why;
+	size_t n, i;
+	int rc;
+
+	rc = chunk_doc(doc, NULL, &c, &n, &why);
+	check(rc == 0 || rc == 1, "chunk_doc failed");
+	check(n <= CHUNK_COUNT_MAX, "over the chunk bound");
+	check((n == 0) == (c == NULL), "chunk array and count disagree");
+	for (i = 0; i < n; i++) {
+		check(c[i].len >= 1 && c[i].len <= CHUNK_MAX_DEFAULT,
+		    "chunk size out of bounds");
+		check(strlen(c[i].text) == c[i].len, "chunk length");
+		check(valid_utf8(c[i].text, c[i].len), "chunk not UTF-8");
+		check(strcmp(c[i].title, doc->title ? doc->title : "") == 0,
+		    "chunk without the title");
+		check(valid_utf8(c[i].path, strlen(c[i].path)), "path not UTF-8");
+	}
+	chunks_free(c, n);
+}
+
+static void
+check_doc(const struct fetch_doc *doc)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < doc->nblocks; i++) {
+		const struct fetch_block *b = &doc->blocks[i];
+
+		check(b->len > 0 && strlen(b->text) == b->len, "block length");
+		check(valid_utf8(b->text, b->len), "block not UTF-8");
+		check(b->kind == FETCH_PARA || (b->kind == FETCH_HEADING &&
+		    b->level >= 1 && b->level <= 6), "kind or level");
+		check(b->kind == FETCH_HEADING || b->level == 0, "level on a paragraph");
+		total += b->len;
+	}
+	check(total == doc->text_bytes && total <= FETCH_TEXT_MAX, "text bytes");
+	check(doc->nblocks <= FETCH_BLOCKS_MAX, "block bound");
+	if (doc->title != NULL)
+		check(strlen(doc->title) > 0 && strlen(doc->title) <= FETCH_TITLE_MAX &&
+		    valid_utf8(doc->title, strlen(doc->title)), "title");
+	check(doc->lang == NULL && doc->canonical == NULL && doc->nlinks == 0 &&
+	    doc->links == NULL, "language or links from a PDF");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fetch_doc doc;
+	const char *why;
+
+	if (pdf_extract(data, size, &doc, &why) == 0) {
+		check(why == NULL, "accepted with a reason");
+		check_doc(&doc);
+		check_chunks(&doc);
+	} else
+		check(why != NULL && strncmp(why, "pdf: ", 5) == 0 &&
+		    doc.blocks == NULL && doc.title == NULL && doc.nblocks == 0,
+		    "refused, not clean");
+	fetch_doc_free(&doc);
+	return 0;
+}
