@@ -27,8 +27,10 @@
 #define EDGE_KEY_MIN	3	/* bytes of one, digits and spaces aside */
 #define EDGE_KEY_MAX	200	/* bytes of a line that may be one */
 #define TITLE_LINE_MAX	120	/* bytes of a first line taken as the title */
-#define MATCH_WORK_MAX	1000000	/* line comparisons placing the headings */
+#define MATCH_WORK_MAX	250000	/* line comparisons placing the headings */
 #define RAW_MAX		(FETCH_TEXT_MAX + FETCH_TEXT_MAX / 4)	/* text held */
+#define LINES_MAX	500000	/* lines held (28 bytes each) */
+#define COORD_MAX	1e6	/* points: a box further out is not known */
 #define LEVEL_MAX	6	/* outline levels read */
 
 enum { DROP_NUMBER = 1, DROP_RUNNING, DROP_HEADING };
@@ -36,8 +38,8 @@ enum { DROP_NUMBER = 1, DROP_RUNNING, DROP_HEADING };
 /* ------------------------------------------------------------ structs */
 
 struct pline {			/* a line of a page's text, not blank */
-	size_t off, len;	/* in the page's text, spaces trimmed */
-	double x1, y1, x2, y2;	/* its box in points, y downwards */
+	uint32_t off, len;	/* in the page's text, spaces trimmed */
+	float x1, y1, x2, y2;	/* its box in points, y downwards */
 	unsigned char geo;	/* the box is known */
 	unsigned char brk;	/* a blank line came before it */
 	unsigned char drop;	/* DROP_NUMBER, DROP_RUNNING, DROP_HEADING */
@@ -65,6 +67,7 @@ struct pdf {
 	unsigned npages;	/* pages read */
 	unsigned nwant;		/* pages to read */
 	size_t raw;		/* bytes of page text held */
+	size_t lines;		/* lines held */
 	struct pmark *marks;
 	size_t nmarks, capmarks, seen;
 	size_t work;		/* line comparisons made placing headings */
@@ -149,9 +152,24 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* A box within COORD_MAX points: its differences never NaN (qsort,
+ * usual_gap), its corners floats. */
+static int
+box_known(const double box[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!(fabs(box[i]) < COORD_MAX))	/* NaN too */
+			return 0;
+	return box[0] <= box[2] && box[1] <= box[3];
+}
+
+/* Adds the line pp->text[off..end) unless blank: 1 added, 0 blank, -1
+ * out of memory. */
 static int
 line_add(struct ppage *pp, size_t *cap, size_t off, size_t end, int brk,
-    const double box[4], int geo)
+    const double box[4])
 {
 	const char *t = pp->text;
 	struct pline *l;
@@ -163,22 +181,20 @@ line_add(struct ppage *pp, size_t *cap, size_t off, size_t end, int brk,
 	if (off == end)
 		return 0;
 	if ((l = proto_grow(pp->lines, cap, pp->nlines, sizeof(*l), 64,
-	    RAW_MAX)) == NULL)
+	    LINES_MAX)) == NULL)
 		return -1;
 	pp->lines = l;
 	l = &pp->lines[pp->nlines++];
 	memset(l, 0, sizeof(*l));
-	l->off = off;
-	l->len = end - off;
+	l->off = (uint32_t)off;
+	l->len = (uint32_t)(end - off);
 	l->brk = (unsigned char)brk;
-	/* Finite, so that no difference of two is NaN (qsort, usual_gap). */
-	l->geo = geo && isfinite(box[0]) && isfinite(box[1]) &&
-	    isfinite(box[2]) && isfinite(box[3]) && box[0] <= box[2] &&
-	    box[1] <= box[3];
-	l->x1 = box[0];
-	l->y1 = box[1];
-	l->x2 = box[2];
-	l->y2 = box[3];
+	if ((l->geo = (unsigned char)box_known(box))) {
+		l->x1 = (float)box[0];
+		l->y1 = (float)box[1];
+		l->x2 = (float)box[2];
+		l->y2 = (float)box[3];
+	}
 	return 1;
 }
 
@@ -186,11 +202,12 @@ line_add(struct ppage *pp, size_t *cap, size_t off, size_t end, int brk,
  * Cuts pp->text's first len bytes into lines, each with the box of its
  * characters (r: one rectangle for each character of the text, nr of
  * them; a text and rectangles that do not match leave every box
- * unknown). 0 or -1 out of memory.
+ * unknown), at most *room of them (counted down). 0; 1 when the lines
+ * ran out (the rest of the page not read); -1 out of memory.
  */
 static int
 page_lines(struct ppage *pp, size_t len, const PopplerRectangle *r,
-    guint nr, int cut)
+    guint nr, int cut, size_t *room)
 {
 	const char *t = pp->text;
 	double box[4] = { INFINITY, INFINITY, -INFINITY, -INFINITY };
@@ -212,8 +229,11 @@ page_lines(struct ppage *pp, size_t len, const PopplerRectangle *r,
 			k++;
 			continue;
 		}
-		if ((rc = line_add(pp, &cap, start, i, brk, box, 1)) < 0)
+		if (*room == 0)
+			return 1;
+		if ((rc = line_add(pp, &cap, start, i, brk, box)) < 0)
 			return -1;
+		*room -= (size_t)rc;
 		brk = rc == 0 && pp->nlines > 0;
 		start = i + 1;
 		box[0] = box[1] = INFINITY;
@@ -263,7 +283,8 @@ usual_gap(const struct ppage *pp)
 
 /* ------------------------------------------------------------ pages */
 
-/* Reads page i into p->pages[i], its text cut to what RAW_MAX leaves. */
+/* Reads page i into p->pages[i], its text cut to what RAW_MAX leaves and
+ * its lines to what LINES_MAX does: 0, -1 out of memory. */
 static int
 page_read(struct pdf *p, unsigned i)
 {
@@ -271,7 +292,7 @@ page_read(struct pdf *p, unsigned i)
 	PopplerPage *page;
 	PopplerRectangle *r = NULL;
 	guint nr = 0;
-	size_t len;
+	size_t len, room = LINES_MAX - p->lines;
 	int rc = 0, cut = 0;
 
 	if ((page = poppler_document_get_page(p->pd, (int)i)) == NULL)
@@ -288,12 +309,14 @@ page_read(struct pdf *p, unsigned i)
 		p->raw += len;
 		if (!poppler_page_get_text_layout(page, &r, &nr))
 			nr = 0;
-		rc = page_lines(pp, len, r, nr, cut);
+		if ((rc = page_lines(pp, len, r, nr, cut, &room)) == 1)
+			p->doc->truncated = 1;
+		p->lines = LINES_MAX - room;
 		pp->gap = usual_gap(pp);
 	}
 	g_free(r);
 	g_object_unref(page);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* Reads the pages, at least one, until the time or the text runs out. */
@@ -303,7 +326,8 @@ pages_read(struct pdf *p, unsigned time_ms, const struct timespec *t0)
 	unsigned i;
 
 	for (i = 0; i < p->nwant; i++) {
-		if ((i > 0 && ms_since(t0) >= (long)time_ms) || p->raw >= RAW_MAX) {
+		if ((i > 0 && ms_since(t0) >= (long)time_ms) || p->raw >= RAW_MAX ||
+		    p->lines >= LINES_MAX) {
 			p->doc->truncated = 1;
 			break;
 		}
