@@ -12,8 +12,9 @@
  * dropped, and headings from its outline (bookmarks) when it has one.
  *
  * Everything the file controls is bounded: its bytes (FETCH_INPUT_MAX),
- * the pages read (PDF_PAGES_MAX), the text kept (FETCH_TEXT_MAX), the
- * outline entries (PDF_OUTLINE_MAX, 6 levels), and the time spent
+ * the pages read (PDF_PAGES_MAX), the text kept (FETCH_TEXT_MAX; 5 MiB
+ * and 500,000 lines of page text held while reading), the outline
+ * entries (PDF_OUTLINE_MAX, 6 levels), and the time spent
  * (PDF_TIME_MS), checked between pages: poppler cannot be interrupted
  * inside one, so a single page that takes long is not cut short (the
  * fetching process needs a CPU and memory limit of its own). A bound

@@ -20,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cairo.h>
 #include <cairo-pdf.h>
+#include <glib.h>
 
 #include "chunk.h"
 #include "pdf.h"
@@ -483,6 +485,48 @@ test_refused(void **state)
 	free(m.p);
 }
 
+/* poppler's complaints about a broken file (logged at GLib's INFO level,
+ * which G_MESSAGES_DEBUG=all or g_log_set_debug_enabled prints, to
+ * stdout) reach neither stdout nor stderr. */
+static void
+test_quiet(void **state)
+{
+	struct cpdf c = { .title = "T", .npages = 3, .lines = order_pages };
+	struct mem m = cairo_pdf(&c, NULL);
+	struct fetch_doc doc;
+	const char *why;
+	FILE *tmp = tmpfile();
+	int out, err;
+
+	assert_non_null(tmp);
+	g_log_set_debug_enabled(TRUE);
+	fflush(stdout);
+	fflush(stderr);
+	out = dup(1);
+	err = dup(2);
+	assert_true(out >= 0 && err >= 0);
+	assert_int_equal(dup2(fileno(tmp), 1), 1);
+	assert_int_equal(dup2(fileno(tmp), 2), 2);
+	m.p[m.len / 2] ^= 0x55;		/* a stream's bytes */
+	memcpy(m.p + m.len - 40, "garbage garbage garbage", 23);	/* xref */
+	(void)pdf_extract(m.p, m.len, &doc, &why);
+	fetch_doc_free(&doc);
+	m.len = 700;
+	(void)pdf_extract(m.p, m.len, &doc, &why);
+	fflush(stdout);
+	fflush(stderr);
+	assert_int_equal(dup2(out, 1), 1);
+	assert_int_equal(dup2(err, 2), 2);
+	close(out);
+	close(err);
+	g_log_set_debug_enabled(FALSE);
+	assert_int_equal(ftell(tmp), 0);
+	fseek(tmp, 0, SEEK_END);
+	assert_int_equal(ftell(tmp), 0);
+	fclose(tmp);
+	free(m.p);
+}
+
 static void
 test_empty(void **state)
 {
@@ -604,6 +648,7 @@ main(void)
 		cmocka_unit_test(test_outline),
 		cmocka_unit_test(test_hand_written),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_quiet),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_page_and_time_bounds),
 		cmocka_unit_test(test_text_bound),
