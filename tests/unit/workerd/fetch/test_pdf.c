@@ -7,7 +7,8 @@
  * first heading, else the first line; paragraphs cut at wider spaces,
  * wrapped lines joined and a hyphenated word rejoined; page numbers and
  * running headers dropped; the outline's headings with their levels,
- * their lines not repeated; encrypted, damaged, not-PDF and too-big
+ * where their line is (after a section number too) and not repeated, or
+ * at their page's start; encrypted, damaged, not-PDF and too-big
  * input refused with a reason; an empty PDF; the page, time and text
  * bounds; chunk_doc on the result. With PDF_SEED_DIR set, every PDF made
  * is also written there (the fuzz target's seeds: tests/fuzz/pdf/).
@@ -91,7 +92,8 @@ cairo_out(void *closure, const unsigned char *data, unsigned int n)
  * A PDF of npages A4 pages, 11-point sans, written by cairo. lines[p] is
  * page p's text, one string a line, NULL-ended: "" leaves a line's space
  * empty (a paragraph break), "#N text" is a heading of outline level N
- * (an outline entry to its page, the text in 16 points). header: a
+ * (an outline entry to its page, the text in 16 points), "@N text" an
+ * outline entry to the page and nothing drawn. header: a
  * running header on every page (a %d in it gets the page number);
  * numbers: each page's number at its bottom.
  */
@@ -119,12 +121,16 @@ cairo_page(cairo_surface_t *s, cairo_t *cr, const struct cpdf *c, int p,
 		cairo_show_text(cr, buf);
 	}
 	for (l = c->lines[p]; *l != NULL; l++, y += 14) {
-		if ((*l)[0] == '#') {
+		if ((*l)[0] == '#' || (*l)[0] == '@') {
 			level = (*l)[1] - '0';
 			snprintf(attrs, sizeof(attrs), "page=%d", p + 1);
 			outline[level] = cairo_pdf_surface_add_outline(s,
 			    outline[level - 1], *l + 3, attrs,
 			    CAIRO_PDF_OUTLINE_FLAG_OPEN);
+			if ((*l)[0] == '@') {
+				y -= 14;
+				continue;
+			}
 			y += 10;
 			cairo_set_font_size(cr, 16);
 			cairo_move_to(cr, 72, y);
@@ -426,6 +432,30 @@ test_outline(void **state)
 	free(m.p);
 }
 
+static const char *const place_p1[] = { "Some words before the parts.", "",
+	"@1 Preface", NULL };
+static const char *const place_p2[] = { "Intro text on page two.", "",
+	"@2 Naming", "2.1 Naming", "Names go here.", NULL };
+static const char *const *const place_pages[] = { place_p1, place_p2 };
+
+/* Outline titles that are no line of their page go to its start; one
+ * after a section number ("2.1 Naming") goes where that line was. */
+static void
+test_outline_placement(void **state)
+{
+	struct cpdf c = { .title = "Names", .npages = 2, .lines = place_pages };
+	struct mem m = cairo_pdf(&c, "placement.pdf");
+	struct fetch_doc doc = extract_ok(&m);
+	char *d = dump(&doc);
+
+	assert_string_equal(d, "#1 Preface\nSome words before the parts.\n"
+	    "Intro text on page two.\n#2 Naming\nNames go here.\n");
+	assert_string_equal(doc.title, "Names");
+	free(d);
+	fetch_doc_free(&doc);
+	free(m.p);
+}
+
 static void
 test_hand_written(void **state)
 {
@@ -646,6 +676,7 @@ main(void)
 		cmocka_unit_test(test_paragraphs),
 		cmocka_unit_test(test_headers_and_numbers),
 		cmocka_unit_test(test_outline),
+		cmocka_unit_test(test_outline_placement),
 		cmocka_unit_test(test_hand_written),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_quiet),
