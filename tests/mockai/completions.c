@@ -67,7 +67,7 @@ openai_error(const char *message, const char *type, const char *param,
 
 /* The error OpenAI gives for each status a test may ask for. */
 void
-openai_error_status(struct conn *c, int status, const char *model)
+openai_error_send(struct conn *c, int status, const char *model)
 {
 	char msg[300];
 	const char *type = status >= 500 ? "server_error" : "invalid_request_error";
@@ -105,8 +105,14 @@ openai_error_status(struct conn *c, int status, const char *model)
 		snprintf(msg, sizeof(msg), "mockai: simulated error %d", status);
 		break;
 	}
-	mock_stats.errors++;
 	http_respond_json(c, status, openai_error(msg, type, NULL, code), extra);
+}
+
+void
+openai_error_status(struct conn *c, int status, const char *model)
+{
+	mock_stats.errors++;
+	openai_error_send(c, status, model);
 }
 
 static void
@@ -134,8 +140,8 @@ type_name(const json_t *j)
 
 /* ------------------------------------------------------------ the request */
 
-static long long
-count_words(const char *s)
+long long
+mock_count_words(const char *s)
 {
 	long long n = 0;
 	int in = 0;
@@ -203,6 +209,7 @@ struct parsed {
 	int include_usage;
 	long long prompt_tokens;
 	char *last_user;	/* malloc'd; "" if no user message */
+	struct buf sources;	/* the system messages' text, a blank line between */
 };
 
 /* Checks the body like OpenAI does; answers 400 and returns -1 if wrong. */
@@ -300,12 +307,18 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 			bad_request(c, msg, param, "invalid_type");
 			goto fail;
 		}
-		p->prompt_tokens += count_words(text);
+		p->prompt_tokens += mock_count_words(text);
 		if (strcmp(r, "user") == 0) {
 			free(p->last_user);
 			p->last_user = text;
-		} else
-			free(text);
+			continue;
+		}
+		if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
+			if (p->sources.len > 0)
+				buf_add(&p->sources, "\n\n", 2);
+			buf_add(&p->sources, text, strlen(text));
+		}
+		free(text);
 	}
 	if (p->last_user == NULL && (p->last_user = strdup("")) == NULL)
 		fatal("out of memory");
@@ -347,11 +360,12 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 fail:
 	free(p->last_user);
 	p->last_user = NULL;
+	buf_free(&p->sources);
 	return -1;
 }
 
-static int
-bearer_ok(const char *auth)
+int
+mock_bearer_ok(const char *auth)
 {
 	if (mock_api_key == NULL)
 		return 1;
@@ -683,6 +697,25 @@ completions_abort(struct conn *c)
 
 /* ------------------------------------------------------------ entry points */
 
+/* Appends to p->last_user (*len bytes) what cite.c finds in the sources. */
+static void
+add_citations(struct parsed *p, size_t *len)
+{
+	char *suffix = cite_suffix(p->sources.p, p->last_user);
+	size_t slen;
+	char *n;
+
+	if (suffix == NULL)
+		return;
+	slen = strlen(suffix);
+	if ((n = realloc(p->last_user, *len + slen + 1)) == NULL)
+		fatal("out of memory");
+	memcpy(n + *len, suffix, slen + 1);
+	p->last_user = n;
+	*len += slen;
+	free(suffix);
+}
+
 void
 completions_handle(struct conn *c)
 {
@@ -697,8 +730,14 @@ completions_handle(struct conn *c)
 	char msg[400];
 
 	mock_stats.requests++;
-	if (!bearer_ok(r->authorization)) {
+	if (!mock_bearer_ok(r->authorization)) {
 		openai_error_status(c, 401, NULL);
+		return;
+	}
+	if (control_fail_take(MOCK_EP_CHAT, &status)) {
+		if (status != 0)
+			mock_stats.errors++;
+		control_fail_answer(c, status);
 		return;
 	}
 	root = json_loadb(r->body.p ? r->body.p : "", r->body.len,
@@ -720,6 +759,8 @@ completions_handle(struct conn *c)
 		bad_request(c, err, "messages", "mock_directive");
 		goto out;
 	}
+	if (d.reply == NULL && d.nocite != 1 && p.sources.len > 0)
+		add_citations(&p, &len);
 	status = d.status >= 0 ? d.status : mock_cfg.status;
 	if (status != 0 && status != 200) {
 		openai_error_status(c, status, p.model);
@@ -753,6 +794,7 @@ completions_handle(struct conn *c)
 out:
 	directives_free(&d);
 	free(p.last_user);
+	buf_free(&p.sources);
 	json_decref(root);
 }
 

@@ -164,6 +164,7 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 		{ "first_delay", offsetof(struct directives, first_delay_ms), 0, MOCK_MAX_DELAY },
 		{ "first_delay_ms", offsetof(struct directives, first_delay_ms), 0, MOCK_MAX_DELAY },
 		{ "empty", offsetof(struct directives, empty), 0, 1 },
+		{ "nocite", offsetof(struct directives, nocite), 0, 1 },
 	};
 	char *eq = strchr(item, '=');
 	const char *key, *val, *errstr;
@@ -211,7 +212,8 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 		return NULL;
 	}
 	snprintf(err, errlen, "mockai directive: unknown key '%.40s' (known: "
-	    "status, cut, stall, reply, chunks, delay, first_delay, empty, repeat)",
+	    "status, cut, stall, reply, chunks, delay, first_delay, empty, repeat, "
+	    "nocite)",
 	    key);
 	return err;
 }
@@ -226,7 +228,7 @@ directives_parse(char *text, size_t *len, struct directives *d)
 
 	memset(d, 0, sizeof(*d));
 	d->status = d->cut = d->stall = d->chunks = -1;
-	d->delay_ms = d->first_delay_ms = d->empty = -1;
+	d->delay_ms = d->first_delay_ms = d->empty = d->nocite = -1;
 	d->repeat = -1;
 	while ((start = strstr(text + pos, "[[mock:")) != NULL) {
 		/* Unterminated: not a directive, just text. */
@@ -279,7 +281,8 @@ stats_stream_ended(long long *counter)
 static json_t *
 stats_json(void)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "active_streams", (json_int_t)mock_stats.active,
 	    "completed", (json_int_t)mock_stats.completed,
 	    "aborted", (json_int_t)mock_stats.aborted,
@@ -289,7 +292,14 @@ stats_json(void)
 	    "errors", (json_int_t)mock_stats.errors,
 	    "content_chunks", (json_int_t)mock_stats.content_chunks,
 	    "bytes_sent", (json_int_t)mock_stats.bytes_sent,
-	    "pending_bytes", (json_int_t)http_total_pending());
+	    "pending_bytes", (json_int_t)http_total_pending(),
+	    "embed_requests", (json_int_t)mock_stats.embed_requests,
+	    "embed_inputs", (json_int_t)mock_stats.embed_inputs,
+	    "embed_errors", (json_int_t)mock_stats.embed_errors,
+	    "rerank_requests", (json_int_t)mock_stats.rerank_requests,
+	    "rerank_documents", (json_int_t)mock_stats.rerank_documents,
+	    "rerank_errors", (json_int_t)mock_stats.rerank_errors,
+	    "forced_failures", (json_int_t)mock_stats.forced_failures);
 }
 
 static void
@@ -434,6 +444,98 @@ config_apply(const struct buf *body, char *err, size_t errlen)
 	return NULL;
 }
 
+/* ------------------------------------------------------------ forced failures */
+
+/* What POST /_mock/fail armed, per endpoint: the next count calls fail. */
+static struct {
+	int status;		/* 0: close the connection without an answer */
+	long long count;
+} fails[MOCK_EP_N];
+
+static const char *const ep_paths[MOCK_EP_N] = {
+	"/v1/chat/completions", "/v1/embeddings", "/v1/rerank",
+};
+
+int
+control_fail_take(enum mock_endpoint ep, int *status)
+{
+	if (fails[ep].count <= 0)
+		return 0;
+	fails[ep].count--;
+	*status = fails[ep].status;
+	mock_stats.forced_failures++;
+	return 1;
+}
+
+void
+control_fail_answer(struct conn *c, int status)
+{
+	if (status != 0) {
+		openai_error_send(c, status, NULL);
+		return;
+	}
+	c->req.keep_alive = 0;
+	http_cut(c);
+}
+
+/* The endpoint a path names, with or without "/v1"; -1 for none. */
+static int
+ep_of(const char *path)
+{
+	for (int i = 0; i < MOCK_EP_N; i++)
+		if (strcmp(path, ep_paths[i]) == 0 ||
+		    strcmp(path, ep_paths[i] + 3) == 0)
+			return i;
+	return -1;
+}
+
+static json_t *
+fails_json(void)
+{
+	json_t *j = json_object();
+
+	for (int i = 0; i < MOCK_EP_N; i++)
+		json_object_set_new(j, ep_paths[i], json_pack("{s:i, s:I}",
+		    "status", fails[i].status, "count", (json_int_t)fails[i].count));
+	return j;
+}
+
+/* {"path", "status", "count"}: arms a failure; an error message or NULL. */
+static const char *
+fail_apply(const struct buf *body)
+{
+	json_t *root, *path, *status, *count;
+	const char *err = NULL;
+	json_int_t st = 0, n = 0;
+	int ep = -1;
+
+	root = json_loadb(body->p ? body->p : "", body->len,
+	    JSON_REJECT_DUPLICATES, NULL);
+	path = json_object_get(root, "path");
+	status = json_object_get(root, "status");
+	count = json_object_get(root, "count");
+	if (!json_is_object(root) || json_object_size(root) !=
+	    (size_t)(path != NULL) + (status != NULL) + (count != NULL))
+		err = "body must be a JSON object with path, status and count";
+	else if (!json_is_string(path) ||
+	    (ep = ep_of(json_string_value(path))) < 0)
+		err = "'path' must be /v1/chat/completions, /v1/embeddings or "
+		    "/v1/rerank (/v1 may be left out)";
+	else if (!json_is_integer(status) ||
+	    ((st = json_integer_value(status)) != 0 && (st < 400 || st > 599)))
+		err = "'status' must be 400-599, or 0 (close the connection "
+		    "without an answer)";
+	else if (!json_is_integer(count) || (n = json_integer_value(count)) < 0 ||
+	    n > 1000000)
+		err = "'count' must be an integer from 0 to 1000000";
+	else {
+		fails[ep].status = (int)st;
+		fails[ep].count = n;
+	}
+	json_decref(root);
+	return err;
+}
+
 /* ------------------------------------------------------------ endpoints */
 
 static void
@@ -459,7 +561,7 @@ control_handle(struct conn *c)
 	enum http_method m = r->method;
 	const char *p = r->path;
 	const char *ns = "Cache-Control: no-store\r\n";
-	char err[200];
+	char err[256];
 	const char *e;
 
 	if (strcmp(p, "/health") == 0) {
@@ -504,13 +606,24 @@ control_handle(struct conn *c)
 			return;
 		}
 		mock_cfg = mock_defaults;
+		memset(fails, 0, sizeof(fails));
 		ring_clear();
 		stats_reset();
 		http_respond_json(c, 200, json_pack("{s:b}", "ok", 1), ns);
+	} else if (strcmp(p, "/_mock/fail") == 0) {
+		if (m == HTTP_GET)
+			http_respond_json(c, 200, fails_json(), ns);
+		else if (m == HTTP_POST) {
+			if ((e = fail_apply(&r->body)) != NULL)
+				plain_error(c, 400, e, ns);
+			else
+				http_respond_json(c, 200, fails_json(), ns);
+		} else
+			wrong_method(c, "GET, POST");
 	} else {
 		snprintf(err, sizeof(err), "unknown mock endpoint %.100s "
 		    "(known: /_mock/requests, /_mock/stats, /_mock/config, "
-		    "/_mock/reset)", p);
+		    "/_mock/fail, /_mock/reset)", p);
 		plain_error(c, 404, err, ns);
 	}
 }

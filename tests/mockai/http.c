@@ -503,6 +503,20 @@ dispatch(struct conn *c)
 			    "Allow: POST\r\n");
 		return;
 	}
+	if (strcmp(r->path, "/v1/embeddings") == 0 ||
+	    strcmp(r->path, "/embeddings") == 0 ||
+	    strcmp(r->path, "/v1/rerank") == 0 || strcmp(r->path, "/rerank") == 0) {
+		if (r->method != HTTP_POST)
+			http_respond_json(c, 405, openai_error(
+			    "Only POST is supported on this path.",
+			    "invalid_request_error", NULL, NULL),
+			    "Allow: POST\r\n");
+		else if (strstr(r->path, "rerank") != NULL)
+			rerank_handle(c);
+		else
+			embeddings_handle(c);
+		return;
+	}
 	if ((strcmp(r->path, "/v1/models") == 0 || strcmp(r->path, "/models") == 0) &&
 	    r->method == HTTP_GET) {
 		completions_models(c);

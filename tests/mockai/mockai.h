@@ -5,6 +5,8 @@
  *	main.c		command line, listener, signals
  *	http.c		connections: reading, libhttp-parser, bounded output
  *	completions.c	POST /v1/chat/completions in OpenAI's wire format
+ *	embeddings.c	POST /v1/embeddings and /v1/rerank: hashed-feature vectors
+ *	cite.c		the [n] citations a reply gets from marked passages
  *	control.c	[[mock:…]] directives, /_mock endpoints, stats, config
  * README.md (next to this file) is the user's documentation.
  */
@@ -28,6 +30,12 @@
 #define MOCK_MAX_CHUNKS		1000000
 #define MOCK_MAX_DELAY		3600000		/* ms */
 #define MOCK_MAX_REPLY		(16 * 1024 * 1024)	/* bytes of reply text, repeats included */
+#define MOCK_EMBED_MAX_INPUTS	2048		/* strings in one embeddings request */
+#define MOCK_EMBED_MAX_BYTES	65536		/* bytes of one of them */
+#define MOCK_EMBED_MAX_DIMS	4096
+#define MOCK_EMBED_DEF_DIMS	1536
+#define MOCK_EMBED_MAX_VALUES	(2048 * 1536)	/* inputs x dimensions in one answer */
+#define MOCK_RERANK_MAX_DOCS	1000
 
 /* The event loop is Parley's own, lib/loop.c (loop.h). */
 
@@ -129,11 +137,37 @@ void completions_models(struct conn *);	/* GET /v1/models */
 void completions_pump(struct conn *);	/* the connection can take more */
 void completions_timer(struct conn *);	/* its delay is over */
 void completions_abort(struct conn *);	/* the client went away */
+/* 1 when auth (the Authorization header, NULL if none) suits --api-key. */
+int mock_bearer_ok(const char *auth);
+/* White-space-separated words in s: the mock's token count. */
+long long mock_count_words(const char *s);
 
 /* An OpenAI-style error body {"error":{message,type,param,code}}. */
 json_t *openai_error(const char *message, const char *type,
     const char *param, const char *code);
 void openai_error_status(struct conn *, int status, const char *model);
+/* The same answer, counted in no statistic (embeddings, rerank). */
+void openai_error_send(struct conn *, int status, const char *model);
+
+/* ------------------------------------------------------------ embeddings.c */
+
+void embeddings_handle(struct conn *);	/* POST /v1/embeddings */
+void rerank_handle(struct conn *);	/* POST /v1/rerank */
+/*
+ * The mock embedding of s[0..len) into v[0..dims): hashed features
+ * (words, crude stems, character trigrams), signed, L2-normalised.
+ */
+void embed_text(const char *s, size_t len, float *v, int dims);
+
+/* ------------------------------------------------------------ cite.c */
+
+/*
+ * The citations a reply to user gets from the passages in sources (the
+ * system messages' text): " [n]" for each of the first three passages,
+ * in number order, sharing a word of 4+ letters with user; malloc'd, or
+ * NULL when none does.
+ */
+char *cite_suffix(const char *sources, const char *user);
 
 /* ------------------------------------------------------------ control.c */
 
@@ -154,7 +188,17 @@ struct mock_stats {
 	long long max_concurrent;
 	long long content_chunks;	/* content chunks produced, all streams */
 	long long bytes_sent;		/* written to client sockets */
+	long long embed_requests;	/* POST /v1/embeddings received */
+	long long embed_inputs;		/* strings embedded */
+	long long embed_errors;		/* answered with an error status */
+	long long rerank_requests;
+	long long rerank_documents;	/* documents scored */
+	long long rerank_errors;
+	long long forced_failures;	/* answered by POST /_mock/fail */
 };
+
+/* Endpoints POST /_mock/fail can make fail. */
+enum mock_endpoint { MOCK_EP_CHAT, MOCK_EP_EMBED, MOCK_EP_RERANK, MOCK_EP_N };
 
 /* What [[mock:…]] asked for; -1 (or NULL) where it said nothing. */
 struct directives {
@@ -165,6 +209,7 @@ struct directives {
 	int delay_ms;
 	int first_delay_ms;
 	int empty;
+	int nocite;
 	long repeat;
 	char *reply;		/* percent-decoded, malloc'd */
 	size_t reply_len;
@@ -185,6 +230,15 @@ void directives_free(struct directives *);
 void control_record(const struct request *);
 void control_handle(struct conn *);	/* /_mock/…, /health */
 void control_free(void);
+/*
+ * Whether the request to ep now being answered is to fail (POST
+ * /_mock/fail): 1, one of the failures used up and counted, with *status
+ * the status to answer (0: close the connection without an answer);
+ * else 0.
+ */
+int control_fail_take(enum mock_endpoint ep, int *status);
+/* Answers a failure control_fail_take gave: the error, or a closed connection. */
+void control_fail_answer(struct conn *, int status);
 void stats_stream_started(void);
 void stats_stream_ended(long long *counter);
 

@@ -94,6 +94,9 @@ export class MockAI {
   clearRequests() { return this._json('DELETE', '/_mock/requests'); }
   config(c) { return c === undefined ? this._json('GET', '/_mock/config') : this._json('POST', '/_mock/config', c); }
   reset() { return this._json('POST', '/_mock/reset'); }
+  // Makes the next count calls to path (/v1/embeddings, /v1/rerank,
+  // /v1/chat/completions) answer status (0: close without an answer).
+  fail(path, status, count) { return this._json('POST', '/_mock/fail', { path, status, count }); }
 
   // The chat completion requests (bodies) received since the list was last cleared.
   async completions() {
