@@ -1,0 +1,762 @@
+/*
+ * The embedding and rerank client (embed.h): one multi handle of libcurl
+ * on the worker's loop, wired as model/upstream.c and notify/deliver.c
+ * wire theirs (curlsock.c's table of watched sockets, curl's timer on a
+ * loop timer, "now" as a deferred call).
+ *
+ * A job walks its inputs one batch at a time: build the request, run it,
+ * and on its end (check_done, outside every curl callback) either take the
+ * answer (embedjson.c reads it), try the batch again after a backoff
+ * timer, or end the job with its callback. The answer is kept in memory
+ * up to a bound made from the batch (its inputs' count and the vectors'
+ * size), past which the transfer stops and the job fails.
+ *
+ * Retried: a failed connection, a timeout, HTTP 408, 429 and 5xx. Not
+ * retried: another status, a 2xx answer the parser refuses, an answer
+ * over its bound, an address the policy refuses. A try's timeout is cut
+ * to what is left of the job's deadline, and a wait that would end past
+ * it ends the job at once.
+ *
+ * The API key only goes into the Authorization header (its list is wiped
+ * when freed); error texts are ours, never the server's words.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "curlsock.h"
+#include "embed.h"
+#include "log.h"
+#include "random.h"
+#include "resp.h"
+#include "urlpolicy.h"
+#include "util.h"
+#include "workerd.h"
+
+#define ANSWER_BASE	(64 * 1024)	/* an answer's bound beyond its data */
+#define CONNECT_MS_MAX	10000
+
+enum kind { KIND_EMBED, KIND_RERANK };
+
+struct embed_job {
+	TAILQ_ENTRY(embed_job) entry;
+	enum kind kind;
+	embed_cb cb;
+	void *arg;
+	/* what to send */
+	char *url;
+	char *model;
+	struct curl_slist *hdrs;
+	char **texts;		/* copies: the inputs, or the documents */
+	size_t n;
+	char *query;		/* rerank */
+	size_t top_n;
+	struct embed_conf c;	/* numbers with their defaults; no strings */
+	int guarded;		/* each address checked as it opens */
+	/* progress */
+	size_t next;		/* first input of the batch in flight */
+	size_t cur;		/* inputs in it */
+	unsigned attempt;	/* tries of this batch made */
+	unsigned requests;
+	uint64_t deadline;	/* loop_now() ms */
+	uint64_t retry_after_ms;	/* the last answer's Retry-After */
+	int http_status;
+	uint64_t tokens;
+	/* results */
+	float *vec;		/* n x dims */
+	uint32_t dims;
+	struct rerank_hit *hits;	/* n, filled in batch by batch */
+	size_t nhits;
+	/* the transfer */
+	CURL *easy;
+	struct buf body;
+	char *ans;		/* the answer's bytes */
+	size_t anslen, anscap, ansmax;
+	int too_big;
+	int refused;
+	struct loop_timer retry;
+	struct loop_defer kick;	/* the first batch, outside embed_start */
+	int ending;		/* its callback is running */
+};
+
+static TAILQ_HEAD(, embed_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static size_t njobs;
+static CURLM *multi;
+static struct loop_timer mtimer;
+static struct loop_defer mkick;
+static struct curlsock_tab socks = CURLSOCK_TAB(struct loop_io, "embed");
+
+static void check_done(void);
+static void batch_send(struct embed_job *);
+
+uint64_t
+embed_backoff_ms(uint32_t base_ms, uint32_t cap_ms, unsigned attempt,
+    uint32_t rnd)
+{
+	uint64_t w = base_ms > 0 ? base_ms : 1;
+
+	for (unsigned i = 1; i < attempt && w < cap_ms; i++)
+		w *= 2;
+	if (w > cap_ms)
+		w = cap_ms;
+	return w - ((w / 2) * (uint64_t)rnd >> 32);
+}
+
+/* ------------------------------------------------------- curl <-> loop */
+
+static void
+sock_io(int fd, uint32_t events, void *arg)
+{
+	int running;
+
+	curl_multi_socket_action(multi, fd, curlsock_action(events), &running);
+	check_done();
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct loop_io *io;
+
+	if (s < 0)
+		return 0;
+	if (what == CURL_POLL_REMOVE) {
+		if ((io = curlsock_get(&socks, s)) != NULL)
+			loop_io_del(io);
+		return 0;
+	}
+	(void)curlsock_watch(&socks, s, what, sock_io, NULL);
+	return 0;
+}
+
+/* curl closes a socket: watched no more. */
+static int
+sock_close(void *clientp, curl_socket_t s)
+{
+	struct loop_io *io;
+
+	if ((io = curlsock_get(&socks, s)) != NULL)
+		loop_io_del(io);
+	return close(s);
+}
+
+/* A guarded job's address: refused when the policy says private. */
+static curl_socket_t
+sock_open_guarded(void *clientp, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct embed_job *j = clientp;
+
+	if (urlpol_addr_private(&a->addr)) {
+		j->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static void
+mtimer_fire(void *arg)
+{
+	int running;
+
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *userp)
+{
+	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
+	if (ms == 0)
+		loop_defer(&mkick);
+	else if (ms > 0)
+		loop_timer_after(&mtimer, (uint64_t)ms);
+	return 0;
+}
+
+/* ------------------------------------------------------- receiving */
+
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct embed_job *j = arg;
+	size_t n = size * nmemb, cap;
+	char *np;
+
+	if (n > j->ansmax - j->anslen) {
+		j->too_big = 1;
+		return 0;	/* stops the transfer */
+	}
+	if (j->anslen + n > j->anscap) {
+		cap = j->anslen + n < 16384 ? 16384 : 2 * (j->anslen + n);
+		if (cap > j->ansmax)
+			cap = j->ansmax;
+		if ((np = realloc(j->ans, cap)) == NULL)
+			return 0;
+		j->ans = np;
+		j->anscap = cap;
+	}
+	memcpy(j->ans + j->anslen, p, n);
+	j->anslen += n;
+	return n;
+}
+
+/* Retry-After in seconds (an HTTP date is not read: the backoff applies). */
+static size_t
+header_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct embed_job *j = arg;
+	size_t n = size * nmemb;
+	unsigned long long s = 0;
+	size_t i = 12;
+
+	if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		for (; i < n && isdigit((unsigned char)p[i]) && s < 86400; i++)
+			s = s * 10 + (unsigned)(p[i] - '0');
+		j->retry_after_ms = s * 1000;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------- the job's end */
+
+static void
+job_free(struct embed_job *j)
+{
+	struct curl_slist *h;
+
+	loop_timer_stop(&j->retry);
+	loop_defer_cancel(&j->kick);
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(multi, j->easy);
+		curl_easy_cleanup(j->easy);
+	}
+	for (h = j->hdrs; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(j->hdrs);
+	for (size_t i = 0; j->texts != NULL && i < j->n; i++)
+		free(j->texts[i]);
+	free(j->texts);
+	free(j->query);
+	free(j->url);
+	free(j->model);
+	free(j->vec);
+	free(j->hits);
+	free(j->ans);
+	buf_free(&j->body);
+	TAILQ_REMOVE(&jobs, j, entry);
+	njobs--;
+	free(j);
+}
+
+static void
+job_end(struct embed_job *j, enum embed_err err, const char *why)
+{
+	struct embed_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = err;
+	r.error = why != NULL ? why : "";
+	r.http_status = j->http_status;
+	r.requests = j->requests;
+	r.tokens = j->tokens;
+	if (err == EMBED_OK && j->kind == KIND_EMBED) {
+		r.vec = j->vec;
+		r.n = j->n;
+		r.dims = j->dims;
+	} else if (err == EMBED_OK) {
+		embedjson_sort_hits(j->hits, j->nhits);
+		r.hits = j->hits;
+		r.nhits = j->nhits < j->top_n ? j->nhits : j->top_n;
+	}
+	if (err != EMBED_OK)
+		log_debug("embed: %s (HTTP %d, %u requests)", r.error,
+		    r.http_status, r.requests);
+	j->ending = 1;
+	j->cb(j->arg, &r);
+	job_free(j);
+}
+
+/* The batch failed in a way worth another try: schedule it, or end. */
+static void
+batch_retry(struct embed_job *j, enum embed_err err, const char *why)
+{
+	uint32_t rnd;
+	uint64_t wait;
+
+	if (j->attempt > j->c.retries) {
+		job_end(j, err, why);
+		return;
+	}
+	proto_random(&rnd, sizeof(rnd));
+	wait = embed_backoff_ms(j->c.backoff_ms, j->c.backoff_cap_ms,
+	    j->attempt, rnd);
+	if (j->retry_after_ms > wait)
+		wait = j->retry_after_ms < j->c.backoff_cap_ms ?
+		    j->retry_after_ms : j->c.backoff_cap_ms;
+	if (loop_now() + wait >= j->deadline) {
+		job_end(j, EMBED_ERR_TIMEOUT, "the job's deadline passed "
+		    "before the batch succeeded");
+		return;
+	}
+	loop_timer_after(&j->retry, wait);
+}
+
+/* A 2xx answer for the batch in flight: taken, then the next batch. */
+static void
+batch_take(struct embed_job *j)
+{
+	const char *why = NULL;
+	struct rerank_hit *h;
+	uint64_t tokens = 0;
+	uint32_t dims = j->dims ? j->dims : j->c.dims;
+	float *v = NULL;
+	size_t nh = 0;
+
+	if (j->kind == KIND_EMBED) {
+		if (embedjson_vectors(j->ans, j->anslen, j->cur, dims, &v, &dims,
+		    &tokens, &why) < 0)
+			goto bad;
+		if (j->vec == NULL &&
+		    (j->vec = calloc(j->n, (size_t)dims * sizeof(float))) == NULL) {
+			free(v);
+			job_end(j, EMBED_ERR_MEMORY, "out of memory");
+			return;
+		}
+		j->dims = dims;
+		memcpy(j->vec + j->next * dims, v, j->cur * dims * sizeof(float));
+		free(v);
+	} else {
+		h = j->hits + j->nhits;
+		if (embedjson_rerank(j->ans, j->anslen, j->cur, h, &nh, &tokens,
+		    &why) < 0)
+			goto bad;
+		for (size_t i = 0; i < nh; i++)
+			h[i].index += (uint32_t)j->next;
+		j->nhits += nh;
+	}
+	j->tokens += tokens;
+	j->next += j->cur;
+	j->attempt = 0;
+	if (j->next == j->n) {
+		job_end(j, EMBED_OK, "");
+		return;
+	}
+	batch_send(j);
+	return;
+bad:
+	job_end(j, EMBED_ERR_REPLY, why);
+}
+
+/* What the finished transfer of j's batch came to. */
+static void
+batch_done(struct embed_job *j, CURLcode rc)
+{
+	long code = 0;
+	static char msg[96];
+
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(multi, j->easy);
+	curl_easy_cleanup(j->easy);
+	j->easy = NULL;
+	j->http_status = (int)code;
+	if (j->refused) {
+		job_end(j, EMBED_ERR_REFUSED, "the embedding server is at a "
+		    "private, loopback or link-local address, which its "
+		    "organisation may not use");
+		return;
+	}
+	if (j->too_big) {
+		job_end(j, EMBED_ERR_REPLY, "the answer is bigger than its bound");
+		return;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		batch_retry(j, EMBED_ERR_TIMEOUT, "the request timed out");
+		return;
+	}
+	if (rc != CURLE_OK) {
+		batch_retry(j, EMBED_ERR_CONNECT, curl_easy_strerror(rc));
+		return;
+	}
+	if (code >= 200 && code <= 299) {
+		batch_take(j);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "HTTP %ld from the embedding server", code);
+	if (code == 408 || code == 429 || code >= 500)
+		batch_retry(j, EMBED_ERR_HTTP, msg);
+	else
+		job_end(j, EMBED_ERR_HTTP, msg);
+}
+
+static void
+check_done(void)
+{
+	struct embed_job *j;
+	CURLMsg *m;
+	char *priv;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv) !=
+		    CURLE_OK || priv == NULL)
+			continue;
+		j = (struct embed_job *)(void *)priv;
+		batch_done(j, m->data.result);
+	}
+}
+
+/* ------------------------------------------------------- sending */
+
+/* The body of the batch [next, next + cur). 0, or -1 out of memory. */
+static int
+batch_body(struct embed_job *j)
+{
+	struct buf *b = &j->body;
+	const char *list = j->kind == KIND_EMBED ? "input" : "documents";
+
+	buf_free(b);
+	buf_init(b);
+	buf_adds(b, "{\"model\":");
+	buf_add_jstr(b, j->model, strlen(j->model));
+	if (j->kind == KIND_RERANK) {
+		buf_adds(b, ",\"query\":");
+		buf_add_jstr(b, j->query, strlen(j->query));
+	}
+	buf_addf(b, ",\"%s\":[", list);
+	for (size_t i = 0; i < j->cur; i++) {
+		const char *t = j->texts[j->next + i];
+
+		if (i > 0)
+			buf_adds(b, ",");
+		buf_add_jstr(b, t, strlen(t));
+	}
+	if (j->kind == KIND_EMBED) {
+		buf_adds(b, "],\"encoding_format\":\"float\"");
+		if (j->c.dims > 0)
+			buf_addf(b, ",\"dimensions\":%u", j->c.dims);
+	} else
+		buf_addf(b, "],\"top_n\":%zu,\"return_documents\":false", j->cur);
+	buf_adds(b, "}");
+	return b->err ? -1 : 0;
+}
+
+/*
+ * How big the answer of the batch may be: its vectors at 32 bytes a
+ * number (dims unknown: the largest), or its documents echoed back twice
+ * over, and ANSWER_BASE more.
+ */
+static size_t
+answer_bound(const struct embed_job *j)
+{
+	size_t b = ANSWER_BASE, dims;
+
+	if (j->kind == KIND_EMBED) {
+		dims = j->dims ? j->dims : j->c.dims ? j->c.dims : EMBED_DIMS_MAX;
+		return b + j->cur * (dims * 32 + 256);
+	}
+	for (size_t i = 0; i < j->cur; i++)
+		b += 2 * strlen(j->texts[j->next + i]) + 256;
+	return b;
+}
+
+static CURLcode
+easy_setup(struct embed_job *j, CURL *e)
+{
+	uint64_t left = j->deadline > loop_now() ? j->deadline - loop_now() : 1;
+	long timeout = (long)(left < j->c.timeout_ms ? left : j->c.timeout_ms);
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(e, CURLOPT_URL, j->url);
+	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "parley");
+	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.data);
+	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)j->body.len);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
+	rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    timeout < CONNECT_MS_MAX ? timeout : (long)CONNECT_MS_MAX);
+	if (j->guarded) {
+		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
+		    sock_open_guarded);
+		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
+		rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+	}
+	return rc;
+}
+
+/* Starts a try of the batch at j->next (its size set on the first). */
+static void
+batch_send(struct embed_job *j)
+{
+	CURL *e;
+
+	if (j->attempt == 0) {
+		j->cur = j->n - j->next < j->c.batch ? j->n - j->next : j->c.batch;
+		if (batch_body(j) < 0) {
+			job_end(j, EMBED_ERR_MEMORY, "out of memory");
+			return;
+		}
+	}
+	j->attempt++;
+	j->requests++;
+	j->anslen = 0;
+	j->too_big = 0;
+	j->refused = 0;
+	j->retry_after_ms = 0;
+	j->ansmax = answer_bound(j);
+	if ((e = curl_easy_init()) == NULL || easy_setup(j, e) != CURLE_OK) {
+		curl_easy_cleanup(e);
+		job_end(j, EMBED_ERR_MEMORY, "could not set up the request");
+		return;
+	}
+	j->easy = e;
+	if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+		job_end(j, EMBED_ERR_MEMORY, "could not start the request");
+		return;
+	}
+}
+
+static void
+retry_fire(void *arg)
+{
+	batch_send(arg);
+}
+
+static void
+kick_fire(void *arg)
+{
+	batch_send(arg);
+}
+
+static void
+mkick_fire(void *arg)
+{
+	mtimer_fire(arg);
+}
+
+/* ------------------------------------------------------- starting */
+
+/* conf's numbers with their defaults, checked; 0 or -1. */
+static int
+conf_numbers(const struct embed_conf *in, struct embed_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->dims = in->dims;
+	c->batch = in->batch ? in->batch : EMBED_BATCH_DEFAULT;
+	c->timeout_ms = in->timeout_ms ? in->timeout_ms : EMBED_TIMEOUT_DEFAULT;
+	c->retries = in->retries ? in->retries : EMBED_RETRIES_DEFAULT;
+	c->backoff_ms = in->backoff_ms ? in->backoff_ms : EMBED_BACKOFF_DEFAULT;
+	c->backoff_cap_ms = in->backoff_cap_ms ? in->backoff_cap_ms :
+	    EMBED_BACKOFF_CAP_DEFAULT;
+	c->deadline_ms = in->deadline_ms ? in->deadline_ms :
+	    EMBED_DEADLINE_DEFAULT;
+	if (c->dims > EMBED_DIMS_MAX || c->batch > EMBED_BATCH_MAX ||
+	    c->retries > EMBED_RETRIES_MAX)
+		return -1;
+	if (c->backoff_cap_ms < c->backoff_ms)
+		c->backoff_cap_ms = c->backoff_ms;
+	return 0;
+}
+
+/* "Content-Type", "Expect:" and the key's Authorization line; NULL on failure. */
+static struct curl_slist *
+headers_for(const char *key)
+{
+	struct curl_slist *h = NULL;
+	char *auth = NULL;
+
+	if (key != NULL && *key != '\0' && (strpbrk(key, "\r\n") != NULL ||
+	    asprintf(&auth, "Authorization: Bearer %s", key) < 0))
+		return NULL;
+	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
+	    NULL || curl_slist_append(h, "Expect:") == NULL ||
+	    (auth != NULL && curl_slist_append(h, auth) == NULL)) {
+		curl_slist_free_all(h);
+		h = NULL;
+	}
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	return h;
+}
+
+/* Whether text is one the job may send: 1 to EMBED_TEXT_MAX bytes of UTF-8. */
+static int
+text_ok(const char *t)
+{
+	size_t len = t != NULL ? strnlen(t, EMBED_TEXT_MAX + 1) : 0;
+
+	return len > 0 && len <= EMBED_TEXT_MAX && proto_utf8_valid(t, len);
+}
+
+/* Where the job goes and who may be reached: 0, or -1. */
+static int
+job_target(struct embed_job *j, const struct embed_conf *c, const char *path)
+{
+	struct url_target t;
+	const char *why;
+	size_t len;
+
+	if (c->base_url == NULL || (strncasecmp(c->base_url, "http://", 7) != 0 &&
+	    strncasecmp(c->base_url, "https://", 8) != 0))
+		return -1;
+	len = strlen(c->base_url);
+	while (len > 0 && c->base_url[len - 1] == '/')
+		len--;
+	if (asprintf(&j->url, "%.*s%s", (int)len, c->base_url, path) < 0) {
+		j->url = NULL;
+		return -1;
+	}
+	if (c->org == NULL)
+		return 0;
+	if (urlpol_model_parse(c->base_url, &t, &why) < 0) {
+		log_warnx("embed: the %s", why);
+		return -1;
+	}
+	j->guarded = !urlpol_model_private_ok(c->org, t.host,
+	    wsettings.model_allow_private, wsettings.model_allow_hosts);
+	return 0;
+}
+
+static struct embed_job *
+job_new(enum kind kind, const struct embed_conf *c, const char *const *texts,
+    size_t n, embed_cb cb, void *arg)
+{
+	struct embed_job *j;
+	size_t i;
+
+	if (multi == NULL || c == NULL || cb == NULL || c->model == NULL ||
+	    n == 0 || n > EMBED_INPUTS_MAX || texts == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!text_ok(texts[i]))
+			return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	TAILQ_INSERT_TAIL(&jobs, j, entry);
+	njobs++;
+	j->kind = kind;
+	j->cb = cb;
+	j->arg = arg;
+	loop_timer_init(&j->retry, retry_fire, j);
+	loop_defer_init(&j->kick, kick_fire, j);
+	buf_init(&j->body);
+	if (conf_numbers(c, &j->c) < 0 ||
+	    job_target(j, c, kind == KIND_EMBED ? "/embeddings" : "/rerank") < 0 ||
+	    (j->model = strdup(c->model)) == NULL ||
+	    (j->hdrs = headers_for(c->api_key)) == NULL ||
+	    (j->texts = calloc(n, sizeof(*j->texts))) == NULL)
+		goto fail;
+	j->n = n;
+	for (i = 0; i < n; i++)
+		if ((j->texts[i] = strdup(texts[i])) == NULL)
+			goto fail;
+	j->deadline = loop_now() + j->c.deadline_ms;
+	return j;
+fail:
+	job_free(j);
+	return NULL;
+}
+
+struct embed_job *
+embed_start(const struct embed_conf *c, const char *const *texts, size_t n,
+    embed_cb cb, void *arg)
+{
+	struct embed_job *j = job_new(KIND_EMBED, c, texts, n, cb, arg);
+
+	if (j != NULL)
+		loop_defer(&j->kick);
+	return j;
+}
+
+struct embed_job *
+rerank_start(const struct embed_conf *c, const char *query,
+    const char *const *docs, size_t n, size_t top_n, embed_cb cb, void *arg)
+{
+	struct embed_job *j;
+
+	if (!text_ok(query) || (j = job_new(KIND_RERANK, c, docs, n, cb,
+	    arg)) == NULL)
+		return NULL;
+	j->top_n = top_n == 0 || top_n > n ? n : top_n;
+	if ((j->query = strdup(query)) == NULL ||
+	    (j->hits = calloc(n, sizeof(*j->hits))) == NULL) {
+		job_free(j);
+		return NULL;
+	}
+	loop_defer(&j->kick);
+	return j;
+}
+
+void
+embed_cancel(struct embed_job *j)
+{
+	if (j == NULL || j->ending)
+		return;
+	job_free(j);
+}
+
+size_t
+embed_jobs(void)
+{
+	return njobs;
+}
+
+int
+embed_init(void)
+{
+	if (multi != NULL)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL)
+		return -1;
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 16L);
+	loop_timer_init(&mtimer, mtimer_fire, NULL);
+	loop_defer_init(&mkick, mkick_fire, NULL);
+	return 0;
+}
+
+void
+embed_shutdown(void)
+{
+	struct embed_job *j;
+
+	while ((j = TAILQ_FIRST(&jobs)) != NULL)
+		job_free(j);
+	if (multi == NULL)
+		return;
+	loop_timer_stop(&mtimer);
+	loop_defer_cancel(&mkick);
+	curl_multi_cleanup(multi);
+	multi = NULL;
+	curlsock_free(&socks);
+}
