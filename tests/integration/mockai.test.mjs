@@ -207,7 +207,7 @@ describe('POST /_mock/fail', () => {
   test('the next N calls fail with the status, then calls succeed; counted', async () => {
     await m.reset();
     const armed = await m.fail('/embeddings', 429, 2);
-    assert.deepEqual(armed['/v1/embeddings'], { status: 429, count: 2 });
+    assert.deepEqual(armed['/v1/embeddings'], { status: 429, stall: false, count: 2 });
     const a = await embed('one');
     assert.equal(a.status, 429);
     assert.equal(a.headers.get('retry-after'), '1');
@@ -237,6 +237,18 @@ describe('POST /_mock/fail', () => {
     assert.equal((await embed('fine')).status, 200);
   });
 
+  test('stall: no answer until the client gives up; the next call is answered', async () => {
+    await m.fail('/v1/rerank', 0, 1);
+    const armed = await post('/_mock/fail', { path: '/rerank', status: 0, count: 1, stall: true });
+    assert.deepEqual(armed.json['/v1/rerank'], { status: 0, stall: true, count: 1 });
+    const t0 = Date.now();
+    await assert.rejects(fetch(`http://127.0.0.1:${m.port}/v1/rerank`, { method: 'POST',
+      body: JSON.stringify({ model: 'm', query: 'q', documents: ['d'] }), signal: AbortSignal.timeout(300) }));
+    assert.ok(Date.now() - t0 >= 290);
+    assert.equal((await post('/v1/rerank', { model: 'm', query: 'q', documents: ['d'] })).status, 200);
+    assert.equal((await post('/_mock/fail', { path: '/rerank', status: 0, count: 1, stall: 1 })).status, 400);
+  });
+
   test('count 0 disarms; reset disarms; bad bodies get 400', async () => {
     await m.fail('/v1/embeddings', 500, 5);
     await m.fail('/v1/embeddings', 500, 0);
@@ -244,7 +256,7 @@ describe('POST /_mock/fail', () => {
     await m.fail('/v1/rerank', 500, 5);
     await m.reset();
     const g = await (await fetch(`http://127.0.0.1:${m.port}/_mock/fail`)).json();
-    assert.deepEqual(g['/v1/rerank'], { status: 0, count: 0 });
+    assert.deepEqual(g['/v1/rerank'], { status: 0, stall: false, count: 0 });
     for (const body of [{ path: '/v2/x', status: 500, count: 1 }, { path: '/v1/rerank', status: 200, count: 1 },
       { path: '/v1/rerank', status: 500, count: -1 }, { path: '/v1/rerank', status: 500 },
       { path: '/v1/rerank', status: 500, count: 1, extra: 1 }]) {

@@ -449,6 +449,7 @@ config_apply(const struct buf *body, char *err, size_t errlen)
 /* What POST /_mock/fail armed, per endpoint: the next count calls fail. */
 static struct {
 	int status;		/* 0: close the connection without an answer */
+	int stall;		/* no answer at all, until the client leaves */
 	long long count;
 } fails[MOCK_EP_N];
 
@@ -462,7 +463,7 @@ control_fail_take(enum mock_endpoint ep, int *status)
 	if (fails[ep].count <= 0)
 		return 0;
 	fails[ep].count--;
-	*status = fails[ep].status;
+	*status = fails[ep].stall ? -1 : fails[ep].status;
 	mock_stats.forced_failures++;
 	return 1;
 }
@@ -470,6 +471,11 @@ control_fail_take(enum mock_endpoint ep, int *status)
 void
 control_fail_answer(struct conn *c, int status)
 {
+	if (status < 0) {
+		/* Busy with this request until the client closes (http_close). */
+		log_debug("fd %d: stalled by /_mock/fail", c->io.fd);
+		return;
+	}
 	if (status != 0) {
 		openai_error_send(c, status, NULL);
 		return;
@@ -495,16 +501,17 @@ fails_json(void)
 	json_t *j = json_object();
 
 	for (int i = 0; i < MOCK_EP_N; i++)
-		json_object_set_new(j, ep_paths[i], json_pack("{s:i, s:I}",
-		    "status", fails[i].status, "count", (json_int_t)fails[i].count));
+		json_object_set_new(j, ep_paths[i], json_pack("{s:i, s:b, s:I}",
+		    "status", fails[i].status, "stall", fails[i].stall,
+		    "count", (json_int_t)fails[i].count));
 	return j;
 }
 
-/* {"path", "status", "count"}: arms a failure; an error message or NULL. */
+/* {"path", "status", "count", "stall"?}: arms a failure; an error message or NULL. */
 static const char *
 fail_apply(const struct buf *body)
 {
-	json_t *root, *path, *status, *count;
+	json_t *root, *path, *status, *count, *stall;
 	const char *err = NULL;
 	json_int_t st = 0, n = 0;
 	int ep = -1;
@@ -514,9 +521,13 @@ fail_apply(const struct buf *body)
 	path = json_object_get(root, "path");
 	status = json_object_get(root, "status");
 	count = json_object_get(root, "count");
-	if (!json_is_object(root) || json_object_size(root) !=
-	    (size_t)(path != NULL) + (status != NULL) + (count != NULL))
-		err = "body must be a JSON object with path, status and count";
+	stall = json_object_get(root, "stall");
+	if (!json_is_object(root) || path == NULL || status == NULL ||
+	    count == NULL || json_object_size(root) != 3 + (stall != NULL))
+		err = "body must be a JSON object with path, status and count "
+		    "(and stall, if any)";
+	else if (stall != NULL && !json_is_boolean(stall))
+		err = "'stall' must be a boolean";
 	else if (!json_is_string(path) ||
 	    (ep = ep_of(json_string_value(path))) < 0)
 		err = "'path' must be /v1/chat/completions, /v1/embeddings or "
@@ -530,6 +541,7 @@ fail_apply(const struct buf *body)
 		err = "'count' must be an integer from 0 to 1000000";
 	else {
 		fails[ep].status = (int)st;
+		fails[ep].stall = json_is_true(stall);
 		fails[ep].count = n;
 	}
 	json_decref(root);

@@ -233,8 +233,8 @@ void control_free(void);
 /*
  * Whether the request to ep now being answered is to fail (POST
  * /_mock/fail): 1, one of the failures used up and counted, with *status
- * the status to answer (0: close the connection without an answer);
- * else 0.
+ * the status to answer (0: close the connection without an answer; -1:
+ * no answer at all, until the client leaves); else 0.
  */
 int control_fail_take(enum mock_endpoint ep, int *status);
 /* Answers a failure control_fail_take gave: the error, or a closed connection. */

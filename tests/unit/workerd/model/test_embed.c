@@ -6,7 +6,8 @@
  * Checked: batching (the requests made, the vectors the same whatever the
  * batch size, rows in input order, the tokens summed), the dimensions
  * asked, retries after the mock's forced 429s (Retry-After capped by the
- * backoff's cap) and dropped connections, a final failure once the tries
+ * backoff's cap), dropped connections and stalled answers (the request
+ * timeout), a final failure once the tries
  * are spent, statuses that are not retried, the job's deadline, a server
  * that refuses connections, the API key, the address policy, rerank
  * batches merged and cut to top_n, cancel, bad arguments, and the backoff
@@ -278,14 +279,43 @@ test_not_retried(void **state)
 }
 
 static void
+test_timeout(void **state)
+{
+	struct embed_conf c = conf();
+	struct res x = { 0 }, y = { 0 };
+	uint64_t t0;
+
+	/* Two tries that get no answer: each given up after 150 ms. */
+	c.timeout_ms = 150;
+	c.retries = 1;
+	json_decref(mockai_call(&mock, "POST", "/_mock/fail", "{\"path\":"
+	    "\"/v1/embeddings\",\"status\":0,\"count\":2,\"stall\":true}"));
+	t0 = loop_clock();
+	assert_non_null(embed_start(&c, texts, 2, on_done, &x));
+	wait_done(&x);
+	assert_int_equal(x.err, EMBED_ERR_TIMEOUT);
+	assert_int_equal(x.requests, 2);
+	assert_true(x.at - t0 >= 300 && x.at - t0 < 1500);
+	/* One stalled try, then an answer. */
+	json_decref(mockai_call(&mock, "POST", "/_mock/fail", "{\"path\":"
+	    "\"/v1/embeddings\",\"status\":0,\"count\":1,\"stall\":true}"));
+	assert_non_null(embed_start(&c, texts, 2, on_done, &y));
+	wait_done(&y);
+	assert_int_equal(y.err, EMBED_OK);
+	assert_int_equal(y.requests, 2);
+	free(y.vec);
+}
+
+static void
 test_deadline(void **state)
 {
 	struct embed_conf c = conf();
 	struct res x = { 0 };
 	uint64_t t0;
 
+	/* 20 retries would take 1 to 2 s; the deadline cuts them at 300 ms. */
 	c.retries = EMBED_RETRIES_MAX;
-	c.backoff_ms = 50;
+	c.backoff_ms = c.backoff_cap_ms = 100;
 	c.deadline_ms = 300;
 	mock_fail("/v1/embeddings", 503, 1000);
 	t0 = loop_clock();
@@ -293,9 +323,9 @@ test_deadline(void **state)
 	wait_done(&x);
 	mock_fail("/v1/embeddings", 503, 0);
 	assert_int_equal(x.err, EMBED_ERR_TIMEOUT);
-	/* waits of 25 to 50 ms within 300 ms */
-	assert_true(x.requests >= 3 && x.requests <= 13);
-	assert_true(x.at - t0 < 400);
+	/* waits of 50 to 100 ms within 300 ms */
+	assert_true(x.requests >= 2 && x.requests <= 7);
+	assert_true(x.at - t0 < 900);
 }
 
 static void
@@ -481,6 +511,24 @@ test_backoff(void **state)
 	assert_int_equal(embed_backoff_ms(0, 1000, 1, 0), 1);
 }
 
+/*
+ * After each test, failed or not: no job of it stays to call back into
+ * its (gone) stack frame, and the mock's failures are disarmed.
+ */
+static int
+teardown(void **state)
+{
+	size_t left = embed_jobs();
+
+	embed_shutdown();
+	json_decref(mockai_call(&mock, "POST", "/_mock/reset", NULL));
+	if (embed_init() < 0 || left != 0) {
+		fprintf(stderr, "teardown: %zu jobs were left\n", left);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 group_setup(void **state)
 {
@@ -508,20 +556,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_batches),
-		cmocka_unit_test(test_server_dims),
-		cmocka_unit_test(test_retry_429),
-		cmocka_unit_test(test_retry_dropped),
-		cmocka_unit_test(test_final_failure),
-		cmocka_unit_test(test_not_retried),
-		cmocka_unit_test(test_deadline),
-		cmocka_unit_test(test_refused_connection),
-		cmocka_unit_test(test_api_key),
-		cmocka_unit_test(test_address_policy),
-		cmocka_unit_test(test_rerank),
-		cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test_teardown(test_backoff, teardown),
+		cmocka_unit_test_teardown(test_batches, teardown),
+		cmocka_unit_test_teardown(test_server_dims, teardown),
+		cmocka_unit_test_teardown(test_retry_429, teardown),
+		cmocka_unit_test_teardown(test_retry_dropped, teardown),
+		cmocka_unit_test_teardown(test_final_failure, teardown),
+		cmocka_unit_test_teardown(test_not_retried, teardown),
+		cmocka_unit_test_teardown(test_timeout, teardown),
+		cmocka_unit_test_teardown(test_deadline, teardown),
+		cmocka_unit_test_teardown(test_refused_connection, teardown),
+		cmocka_unit_test_teardown(test_api_key, teardown),
+		cmocka_unit_test_teardown(test_address_policy, teardown),
+		cmocka_unit_test_teardown(test_rerank, teardown),
+		cmocka_unit_test_teardown(test_cancel, teardown),
+		cmocka_unit_test_teardown(test_bad_arguments, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
