@@ -451,7 +451,11 @@ test_cancel(void **state)
 	j = embed_start(&c, texts, NTEXTS, on_done, &x);
 	loop_once(0);
 	embed_cancel(j);
-	mock_fail("/v1/embeddings", 503, 1);
+	/*
+	 * Every try fails (the cancelled job's request may reach the mock
+	 * after this, and take one of them), each wait 100-200 ms.
+	 */
+	mock_fail("/v1/embeddings", 503, 100);
 	c.backoff_ms = c.backoff_cap_ms = 200;
 	j = embed_start(&c, texts, 2, on_done, &y);
 	drive_ms(100);
