@@ -327,6 +327,12 @@ batch_take(struct embed_job *j)
 		if (embedjson_vectors(j->ans, j->anslen, j->cur, dims, &v, &dims,
 		    &tokens, &why) < 0)
 			goto bad;
+		if ((uint64_t)j->n * dims > EMBED_VALUES_MAX) {
+			free(v);
+			why = "the vectors of all the inputs are more numbers "
+			    "than a job may hold";
+			goto bad;
+		}
 		if (j->vec == NULL &&
 		    (j->vec = calloc(j->n, (size_t)dims * sizeof(float))) == NULL) {
 			free(v);
@@ -650,14 +656,20 @@ job_new(enum kind kind, const struct embed_conf *c, const char *const *texts,
     size_t n, embed_cb cb, void *arg)
 {
 	struct embed_job *j;
+	uint64_t bytes = 0;
 	size_t i;
 
 	if (multi == NULL || c == NULL || cb == NULL || c->model == NULL ||
-	    n == 0 || n > EMBED_INPUTS_MAX || texts == NULL)
+	    n == 0 || n > EMBED_INPUTS_MAX || texts == NULL ||
+	    (kind == KIND_EMBED && (uint64_t)n * c->dims > EMBED_VALUES_MAX))
 		return NULL;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (!text_ok(texts[i]))
 			return NULL;
+		bytes += strlen(texts[i]);
+	}
+	if (bytes > EMBED_JOB_BYTES_MAX)
+		return NULL;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
 	TAILQ_INSERT_TAIL(&jobs, j, entry);

@@ -22,6 +22,8 @@
 
 #define EMBED_INPUTS_MAX	100000		/* texts (documents) in one job */
 #define EMBED_TEXT_MAX		(256 * 1024)	/* bytes of one text, or the query */
+#define EMBED_JOB_BYTES_MAX	(64 * 1024 * 1024)	/* bytes of all a job's texts */
+#define EMBED_VALUES_MAX	(32 * 1024 * 1024)	/* floats a job's vectors hold */
 #define EMBED_BATCH_DEFAULT	64
 #define EMBED_TIMEOUT_DEFAULT	30000		/* ms, one request */
 #define EMBED_RETRIES_DEFAULT	4		/* tries of a batch after its first */
@@ -104,8 +106,11 @@ int embed_init(void);
 void embed_shutdown(void);
 /*
  * Embeds texts[0..n) (n 1 to EMBED_INPUTS_MAX, each 1 to EMBED_TEXT_MAX
- * bytes of UTF-8). The job, or NULL (nothing copied is kept, no callback)
- * when the arguments are wrong or memory is short.
+ * bytes of UTF-8, EMBED_JOB_BYTES_MAX in all; n x conf->dims at most
+ * EMBED_VALUES_MAX, and with dims 0 the server's vectors end the job
+ * with EMBED_ERR_REPLY when they pass it). The job, or NULL (nothing
+ * copied is kept, no callback) when the arguments are wrong or memory is
+ * short.
  */
 struct embed_job *embed_start(const struct embed_conf *c,
     const char *const *texts, size_t n, embed_cb cb, void *arg);

@@ -475,6 +475,8 @@ test_bad_arguments(void **state)
 	struct res x = { 0 };
 	const char *bad_utf8[] = { "ok", "\xff\xfe" };
 	const char *empty[] = { "" };
+	const char **many;
+	struct embed_job *j;
 
 	assert_null(embed_start(&c, texts, 0, on_done, &x));
 	assert_null(embed_start(&c, texts, 1, NULL, &x));
@@ -497,6 +499,18 @@ test_bad_arguments(void **state)
 	c = conf();
 	c.api_key = "line\r\nbreak";
 	assert_null(embed_start(&c, texts, 1, on_done, &x));
+	c = conf();
+	c.dims = 4096;	/* 8,193 x 4,096 floats: past EMBED_VALUES_MAX */
+	many = calloc(8193, sizeof(*many));
+	assert_non_null(many);
+	for (size_t i = 0; i < 8193; i++)
+		many[i] = "x";
+	assert_null(embed_start(&c, many, 8193, on_done, &x));
+	c.dims = 4095;
+	j = embed_start(&c, many, 8193, on_done, &x);
+	assert_non_null(j);
+	embed_cancel(j);
+	free(many);
 	assert_int_equal(embed_jobs(), 0);
 	drive_ms(20);
 	assert_int_equal(x.done, 0);
