@@ -29,6 +29,7 @@
 
 
 #include "sse.h"
+#include "test_canned.h"
 #include "test_peer.h"
 #include "upstream.h"
 
@@ -1154,7 +1155,6 @@ test_agent_request(void **state)
 	assert_int_equal(upstream_active(), 0);
 }
 
-static int canned(const char *, size_t, int, pid_t *);
 
 /*
  * A model that answers 401 with body b to a turn with the agent's own key
@@ -1479,56 +1479,6 @@ test_connect_timeout(void **state)
 }
 
 /* ------------------------------------------------- canned servers */
-
-/*
- * A one-shot server: accepts one connection, reads the request, writes
- * reply, then closes (hold 0) or keeps the connection open (hold 1) until
- * killed. Returns its port; *pid is the child.
- */
-static int
-canned(const char *reply, size_t len, int hold, pid_t *pid)
-{
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-	char buf[65536];
-	size_t got = 0, off;
-	ssize_t n;
-	int lfd, fd;
-	char *h, *cl;
-
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(lfd, 4), 0);
-	getsockname(lfd, (struct sockaddr *)&sin, &sl);
-	if ((*pid = fork()) == 0) {
-		if ((fd = accept(lfd, NULL, NULL)) < 0)
-			_exit(1);
-		/* The head, then Content-Length bytes of body. */
-		for (;;) {
-			if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
-				_exit(1);
-			got += (size_t)n;
-			buf[got] = '\0';
-			if ((h = strstr(buf, "\r\n\r\n")) != NULL &&
-			    (cl = strcasestr(buf, "content-length:")) != NULL &&
-			    got >= (size_t)(h + 4 - buf) + strtoul(cl + 15,
-			    NULL, 10))
-				break;
-		}
-		for (off = 0; off < len; off += (size_t)n)
-			if ((n = write(fd, reply + off, len - off)) <= 0)
-				_exit(1);
-		if (hold)
-			pause();
-		close(fd);
-		_exit(0);
-	}
-	close(lfd);
-	return ntohs(sin.sin_port);
-}
 
 static void
 canned_run(const char *reply, size_t len, int hold, const char *idle,
