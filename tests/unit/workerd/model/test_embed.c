@@ -9,7 +9,9 @@
  * backoff's cap), dropped connections and stalled answers (the request
  * timeout), a final failure once the tries
  * are spent, statuses that are not retried, the job's deadline, a server
- * that refuses connections, the API key, the address policy, rerank
+ * that refuses connections, answers refused (malformed, other
+ * dimensions, past their size bound: a canned server), the API key, the
+ * address policy, rerank
  * batches merged and cut to top_n, cancel, bad arguments, and the backoff
  * schedule.
  */
@@ -23,6 +25,7 @@
 
 #include "embed.h"
 #include "loop.h"
+#include "test_canned.h"
 #include "test_mockai.h"
 #include "workerd.h"
 
@@ -328,6 +331,65 @@ test_deadline(void **state)
 	assert_true(x.at - t0 < 900);
 }
 
+/* One job of one text against a canned server answering body with 200. */
+static void
+canned_job(const char *body, size_t blen, uint32_t dims, struct res *x)
+{
+	struct embed_conf c = conf();
+	char url[64], *reply;
+	pid_t pid;
+	int port, st, n;
+
+	n = asprintf(&reply, "HTTP/1.1 200 OK\r\nContent-Type: application/json"
+	    "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+	assert_true(n > 0);
+	assert_non_null(reply = realloc(reply, (size_t)n + blen));
+	memcpy(reply + n, body, blen);
+	port = canned(reply, (size_t)n + blen, 0, &pid);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+	c.base_url = url;
+	c.dims = dims;
+	assert_non_null(embed_start(&c, texts, 1, on_done, x));
+	wait_done(x);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	free(reply);
+}
+
+static void
+test_bad_answers(void **state)
+{
+	struct res x = { 0 }, y = { 0 }, z = { 0 }, ok = { 0 };
+	const char *good = "{\"data\":[{\"index\":0,\"embedding\":[0.5,0.5]}]}";
+	size_t big = 2 * 1024 * 1024;
+	char *junk = malloc(big);
+
+	/* Malformed: refused, not tried again. */
+	canned_job("{\"data\":[", 9, 0, &x);
+	assert_int_equal(x.err, EMBED_ERR_REPLY);
+	assert_int_equal(x.requests, 1);
+	assert_non_null(strstr(x.error, "JSON"));
+	/* Not the dimensions asked. */
+	canned_job(good, strlen(good), 3, &y);
+	assert_int_equal(y.err, EMBED_ERR_REPLY);
+	assert_int_equal(y.requests, 1);
+	/* 2 MiB for one vector of 2 numbers: past its bound, stopped. */
+	assert_non_null(junk);
+	memset(junk, ' ', big);
+	canned_job(junk, big, 2, &z);
+	assert_int_equal(z.err, EMBED_ERR_REPLY);
+	assert_non_null(strstr(z.error, "bound"));
+	assert_int_equal(z.requests, 1);
+	free(junk);
+	/* The server's own dimensions and no usage: taken. */
+	canned_job(good, strlen(good), 0, &ok);
+	assert_int_equal(ok.err, EMBED_OK);
+	assert_int_equal(ok.dims, 2);
+	assert_int_equal(ok.tokens, 0);
+	assert_true(ok.vec[0] == 0.5f && ok.vec[1] == 0.5f);
+	free(ok.vec);
+}
+
 static void
 test_refused_connection(void **state)
 {
@@ -583,6 +645,7 @@ main(void)
 		cmocka_unit_test_teardown(test_not_retried, teardown),
 		cmocka_unit_test_teardown(test_timeout, teardown),
 		cmocka_unit_test_teardown(test_deadline, teardown),
+		cmocka_unit_test_teardown(test_bad_answers, teardown),
 		cmocka_unit_test_teardown(test_refused_connection, teardown),
 		cmocka_unit_test_teardown(test_api_key, teardown),
 		cmocka_unit_test_teardown(test_address_policy, teardown),
