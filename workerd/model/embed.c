@@ -502,6 +502,8 @@ easy_setup(struct embed_job *j, CURL *e)
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
 	rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	/* gzip or deflate when the server offers it; the bound is on what it inflates to. */
+	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    timeout < CONNECT_MS_MAX ? timeout : (long)CONNECT_MS_MAX);
