@@ -557,6 +557,7 @@ store_kb_file_put(struct store_txn *t, const char *org,
 		return t->err;
 	}
 	penc_init(&e);
+	penc_u8(&e, rec_version);
 	penc_str(&e, q->content_type);
 	penc_bytes(&e, q->data.p, q->data.len);
 	rec_put(t, t->st->kb_files, out->id, ST_KB_SOURCE_ID_LEN, &e,

@@ -124,7 +124,7 @@ describe('the fetcher crawls a site on loopback', () => {
       if (!r.json().next_cursor) break;
       cursor = r.json().next_cursor;
     }
-    return new Map(all.map((x) => [new URL(x.url).pathname, x]));
+    return new Map(all.map((x) => [/^https?:/.test(x.url) ? new URL(x.url).pathname : x.url, x]));
   }
 
   let src;
@@ -204,6 +204,57 @@ describe('the fetcher crawls a site on loopback', () => {
     const s = await synced(r.json().id, 0);
     assert.equal(s.status, 'ready', s.error);
     assert.deepEqual([...(await pages(s.id)).keys()].sort(), ['/docs/descaling', '/docs/warranty']);
+  });
+
+  test('file sources: Markdown and a PDF uploaded, read by the fetcher, kept unread when unchanged', async () => {
+    const md = (await call('POST', S, { type: 'file', url: 'returns.md' })).json();
+    assert.equal(md.status, 'syncing');
+    assert.equal(md.next_sync_at, 0, 'not due before its file');
+    let r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'text/markdown' }, body: '# Returns\n\nParcels go back within thirty days, postage paid.\n' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().status, 'syncing');
+    let s = await synced(md.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal(s.pages, 1);
+    const hit = (await found('postage paid parcels'))[0];
+    assert.equal(hit.source_id, md.id);
+    assert.equal(hit.title, 'Returns');
+
+    const pdf = (await call('POST', S, { type: 'file', url: 'manual.pdf' })).json();
+    r = await p.request('PUT', `${S}/${pdf.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'application/pdf' }, body: fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url)) });
+    assert.equal(r.status, 200, r.text);
+    s = await synced(pdf.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    const ph = (await found('hyphenated word extraction'))[0];
+    assert.equal(ph.source_id, pdf.id);
+    assert.match(ph.text, /bullet item/);
+    // Synced again, the same bytes: kept, not read again.
+    const before = s.synced_at;
+    assert.equal((await call('POST', `${S}/${pdf.id}/sync`)).status, 200);
+    s = await synced(pdf.id, before);
+    assert.equal(s.status, 'ready');
+    assert.equal(s.chunks, (await pages(pdf.id)).get('manual.pdf')?.chunks ?? s.chunks);
+
+    // A type it does not read, an empty body, a crawl given a file: refused.
+    r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'image/png' }, body: 'x' });
+    assert.equal(r.status, 415);
+    r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'text/plain' }, body: '' });
+    assert.equal(r.status, 400);
+    r = await p.request('PUT', `${S}/${src.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'text/plain' }, body: 'words' });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /not a file source/);
+    // A file that is not what it says: the source fails with the reader's reason.
+    r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'application/pdf' }, body: 'not a pdf at all' });
+    assert.equal(r.status, 200);
+    s = await synced(md.id, (await call('GET', `${S}/${md.id}`)).json().synced_at);
+    assert.equal(s.status, 'failed');
+    assert.match(s.error, /^file: pdf: /);
   });
 
   test('the fetcher is a process of its own, named parley-fetch', async () => {

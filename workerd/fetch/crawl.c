@@ -16,7 +16,11 @@
  *    Markdown or text) and chunk.c, and put (ST_KB_PAGE_PUT). A 4xx or
  *    5xx, a network error, a type we cannot read or a noindex page is put
  *    with its status and error and no chunk.
- * 4. When nothing is left, or a bound is reached, ST_KB_SYNC_DONE (asked
+ *    A PDF is read by pdf.c.
+ * 4. A file source is one page: its bytes asked of storaged
+ *    (ST_KB_FILE_GET) in place of a GET, read by its content type, kept
+ *    when its bytes did not change, its HTML's links never followed.
+ * 5. When nothing is left, or a bound is reached, ST_KB_SYNC_DONE (asked
  *    again while storaged has more to remove): ok, unless the start URL
  *    failed or the time bound cut the sync (then the pages already
  *    stored are kept). storaged's "sync ended" (the source deleted,
@@ -38,6 +42,7 @@
 #include "html.h"
 #include "log.h"
 #include "notify.h"
+#include "pdf.h"
 #include "resp.h"
 #include "robots.h"
 #include "sitemap.h"
@@ -52,7 +57,7 @@
 #define SEEN_MIN	1024	/* the seen table's first size */
 #define ERR_MAX		200	/* bytes of a page's error */
 
-enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE };
+enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE, F_FILE };
 
 struct crawl;
 
@@ -568,7 +573,8 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 		    (int)strcspn(cs + 8, "; \t"), cs + 8);
 	if (strncasecmp(f->ctype, "text/html", 9) == 0 ||
 	    strncasecmp(f->ctype, "application/xhtml+xml", 21) == 0)
-		return html_extract(f->body.data, f->body.len, u,
+		return html_extract(f->body.data, f->body.len,
+		    f->kind == F_FILE ? NULL : u,
 		    charset[0] != '\0' ? charset : NULL, doc, why);
 	if (strncasecmp(f->ctype, "text/markdown", 13) == 0 ||
 	    strncasecmp(f->ctype, "text/x-markdown", 15) == 0 ||
@@ -577,6 +583,8 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 		return md_extract(f->body.data, f->body.len, doc, why);
 	if (strncasecmp(f->ctype, "text/plain", 10) == 0)
 		return text_extract(f->body.data, f->body.len, doc, why);
+	if (strncasecmp(f->ctype, "application/pdf", 15) == 0)
+		return pdf_extract(f->body.data, f->body.len, doc, why);
 	*why = "a type the knowledge base does not read";
 	return -1;
 }
@@ -594,11 +602,15 @@ page_read(struct fetch *f)
 
 	memset(&doc, 0, sizeof(doc));
 	if (read_doc(f, &doc, &why) < 0) {
+		if (f->kind == F_FILE) {	/* a file unread: the sync fails */
+			c->start_failed = 1;
+			crawl_fail(c, "file", why);
+		}
 		page_put(f, 0, "", NULL, 0, why);
 		return;
 	}
 	/* A sitemap's pages are the crawl's: their links are not. */
-	if (!doc.nofollow && c->sitemaps == 0)
+	if (!doc.nofollow && c->sitemaps == 0 && f->kind == F_PAGE)
 		for (i = 0; i < doc.nlinks; i++)
 			todo_add(c, doc.links[i], f->depth + 1, F_PAGE);
 	if (doc.noindex)
@@ -761,17 +773,55 @@ fetch_ended(struct notify_xfer *x, CURLcode rc)
 	page_answered(f);
 }
 
+/* A file source's file: read as its one page. */
+static void
+file_got(const struct storec_result *r, void *arg)
+{
+	struct fetch *f = arg;
+	struct crawl *c = f->cr;
+	struct st_kb_file file;
+
+	f->req = NULL;
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_KB_FILE_GET, &file) < 0) {
+		c->start_failed = 1;
+		crawl_fail(c, "file", r->status == STOREC_ERROR ? r->message :
+		    "storaged away");
+		fetch_free(f);
+		return;
+	}
+	/* Its bytes are the reply's: copied before the callback ends. */
+	strlcpy(f->ctype, file.content_type, sizeof(f->ctype));
+	buf_add(&f->body, file.data.p, file.data.len);
+	st_rep_free(PROTO_ST_KB_FILE_GET, &file);
+	f->code = 200;
+	if (f->body.err) {
+		page_put(f, 0, "", NULL, 0, "out of memory");
+		return;
+	}
+	page_answered(f);
+}
+
 /* The validators of f's page known (or none): its GET. */
 static void
 validators_got(const struct storec_result *r, void *arg)
 {
 	struct fetch *f = arg;
+	struct st_kb_file_get_req q;
 
 	/* `not found`: a page not stored yet, fetched whole. */
 	f->req = NULL;
 	if (r->status == STOREC_OK &&
 	    storec_decode(r, PROTO_ST_KB_PAGE_GET, &f->old) == 0)
 		f->had_old = 1;
+	if (f->kind == F_FILE) {
+		strlcpy(q.source_id, f->cr->job.id, sizeof(q.source_id));
+		q.sync_id = f->cr->job.sync_id;
+		if (storec_ask(NULL, PROTO_ST_KB_FILE_GET, &q, file_got, f,
+		    &f->req) < 0)
+			fetch_free(f);
+		return;
+	}
 	if (fetch_curl(f) < 0) {
 		log_warnx("knowledge page %s: cannot start the transfer",
 		    f->url);
@@ -800,9 +850,9 @@ fetch_start(struct crawl *c, struct pending *p)
 	buf_init(&f->body);
 	TAILQ_INSERT_TAIL(&c->fetches, f, entry);
 	c->inflight++;
-	if (f->kind == F_PAGE)
+	if (f->kind == F_PAGE || f->kind == F_FILE)
 		c->pages++;
-	if (f->kind != F_PAGE) {
+	if (f->kind != F_PAGE && f->kind != F_FILE) {
 		if (fetch_curl(f) < 0)
 			fetch_free(f);
 		return;
@@ -826,7 +876,7 @@ todo_next(struct crawl *c)
 		TAILQ_REMOVE(&c->todo, p, entry);
 		c->ntodo--;
 		if (p->kind != F_PAGE || robots_ok(c, p->url))
-			return p;
+			return p;	/* robots.txt is a site's: not a file's */
 		free(p->url);
 		free(p);
 	}
@@ -904,6 +954,23 @@ crawl_start(struct st_kbsource *job, const struct crawl_conf *conf,
 	c->deadline = loop_now() + c->conf.time_ms;
 	log_info("knowledge source %s: sync %llu of %s", c->job.id,
 	    (unsigned long long)c->job.sync_id, c->job.url);
+	/* A file: its one page, by its name, no robots.txt. */
+	if (c->job.source_type == ST_KB_FILE) {
+		c->robots_done = 1;
+		if ((p = calloc(1, sizeof(*p))) == NULL ||
+		    (p->url = strdup(c->job.url)) == NULL) {
+			free(p);
+			c->start_failed = 1;
+			crawl_fail(c, "file", "out of memory");
+		} else {
+			p->kind = F_FILE;
+			p->start = 1;
+			TAILQ_INSERT_TAIL(&c->todo, p, entry);
+			c->ntodo++;
+		}
+		loop_defer(&c->pump);
+		return c;
+	}
 	if (urlpol_parse(c->job.url, &c->start, &why) < 0) {
 		c->start_failed = 1;
 		crawl_fail(c, "start URL", why);

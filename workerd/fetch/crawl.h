@@ -1,10 +1,12 @@
 /*
- * One sync of a crawl source, in the fetcher (crawl.c): robots.txt read
- * first, then the start page's site walked by its links (or the start
- * sitemap's pages), each page fetched with libcurl under the address
- * policy, read by the document readers (html.h) and the chunker
- * (chunk.h), and told to storaged (ST_KB_PAGE_PUT); the end told too
- * (ST_KB_SYNC_DONE). Bounded in pages, depth, bytes a page and time.
+ * One sync of a crawl or file source, in the fetcher (crawl.c): for a
+ * crawl, robots.txt read first, then the start page's site walked by its
+ * links (or the start sitemap's pages), each page fetched with libcurl
+ * under the address policy; for a file, its bytes asked of storaged
+ * (ST_KB_FILE_GET) as its one page. Each page read by the document
+ * readers (html.h, pdf.h) and the chunker (chunk.h), and told to
+ * storaged (ST_KB_PAGE_PUT); the end told too (ST_KB_SYNC_DONE).
+ * Bounded in pages, depth, bytes a page and time.
  */
 #ifndef PARLEY_FETCH_CRAWL_H
 #define PARLEY_FETCH_CRAWL_H

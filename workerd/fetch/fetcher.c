@@ -77,11 +77,6 @@ due_done(const struct storec_result *r, void *arg)
 		/* Private addresses: the default organisation's alone. */
 		conf.allow_private = F.conf.allow_private &&
 		    strcmp(js.jobs[i].s.org, ST_WHO_ORG_DEFAULT) == 0;
-		if (js.jobs[i].s.source_type != ST_KB_CRAWL) {
-			log_warnx("knowledge source %s: a file waits for its "
-			    "reader", js.jobs[i].s.id);
-			continue;
-		}
 		F.crawl = crawl_start(&js.jobs[i].s, &conf, crawl_over, NULL);
 	}
 	st_rep_free(PROTO_ST_KB_DUE, &js);

@@ -501,6 +501,68 @@ test_pages_listed(void **state)
 	st_kbsource_free(&job);
 }
 
+static void
+test_file(void **state)
+{
+	struct fix *f = *state;
+	static const uint8_t bytes[] = "# Title\n\nSome words.\n";
+	struct st_kbsource in, s, job, got;
+	struct st_kb_file_put_req q;
+	struct st_kb_file_get_req g;
+	struct st_kb_file file;
+	struct dreply r;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_FILE;
+	in.url = "notes.md";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	/* Not due before its file. */
+	assert_int_equal(s.next_sync_at, 0);
+	assert_int_equal(due_one(f, &job), 0);
+	memset(&q, 0, sizeof(q));
+	q.id = s.id;
+	strlcpy(q.content_type, "image/png", sizeof(q.content_type));
+	q.data.p = bytes;
+	q.data.len = sizeof(bytes) - 1;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	strlcpy(q.content_type, "text/markdown; charset=utf-8",
+	    sizeof(q.content_type));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
+	    &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_SYNCING);
+	st_kbsource_free(&got);
+	assert_int_equal(due_one(f, &job), 1);
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, s.id, sizeof(g.source_id));
+	g.sync_id = job.sync_id;
+	assert_int_equal(who_run(f, NULL, PROTO_ST_KB_FILE_GET, &g, &file,
+	    &r), 0);
+	assert_string_equal(file.content_type, "text/markdown; charset=utf-8");
+	assert_int_equal(file.data.len, sizeof(bytes) - 1);
+	assert_memory_equal(file.data.p, bytes, file.data.len);
+	dreply_free(&r);
+	/* Another sync's ask: refused. */
+	g.sync_id = job.sync_id + 1;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_FILE_GET, &g, NULL,
+	    NULL), PROTO_E_NOT_FOUND);
+	/* A qa source takes no file. */
+	assert_int_equal(qa_create(f, &OWNER_A, "Q?", "A.", &got), 0);
+	q.id = got.id;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	st_kbsource_free(&got);
+	/* Deleted: its file swept. */
+	assert_int_equal(db_entries(f, "kb_files"), 1);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_files"), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
 int
 main(void)
 {
@@ -522,6 +584,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_file, setup,
 		    fix_teardown),
 	};
 
