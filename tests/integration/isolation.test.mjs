@@ -50,6 +50,11 @@ describe('organisations are isolated, route by route', () => {
 
   async function call(method, pathname, headers, body) {
     const h = { ...headers };
+    // A file source's file is its bytes, not JSON.
+    if (method === 'PUT' && pathname.endsWith('/file')) {
+      h['content-type'] = 'text/plain';
+      return p.request(method, pathname, { headers: h, body: 'B writes here' });
+    }
     if (body !== undefined) h['content-type'] = 'application/json';
     return p.request(method, pathname, { headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   }

@@ -609,6 +609,16 @@ route_body(const char *pattern, unsigned int method)
 	return "{}";
 }
 
+/* A route's body type: a file source's file is its bytes, not JSON. */
+static const char *
+route_ctype(const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	return n > 5 && strcmp(pattern + n - 5, "/file") == 0 ?
+	    "text/plain" : "application/json";
+}
+
 /* The replies test_admin_bad_replies tries for each request. */
 enum reply_kind {
 	REPLY_NONE,	/* no byte */
@@ -711,13 +721,13 @@ test_admin_bad_replies(void **state)
 				body = route_body(rt->pattern, verbs[k].bit);
 				snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 				    "Host: t\r\n%s\r\n"
-				    "Content-Type: application/json\r\n"
+				    "Content-Type: %s\r\n"
 				    "Content-Length: %zu\r\n\r\n%s",
 				    verbs[k].name, path, own ?
 				    "Cookie: parley_session=" DASH_SID
 				    "\r\nx-csrf-token: " DASH_CSRF :
-				    "x-admin-api-key: " KEY, strlen(body),
-				    body);
+				    "x-admin-api-key: " KEY,
+				    route_ctype(rt->pattern), strlen(body), body);
 				handoff_typing_reset();	/* typing again: sent */
 				assert_int_equal(tclient_open(&cl), 0);
 				send_str(&cl, req);
