@@ -102,6 +102,7 @@ const char *
 st_agent_invalid(const struct st_agent *a)
 {
 	const char *p = S(a->system_prompt);
+	uint32_t i;
 
 	if (!chars_within(S(a->name), 1, ST_AGENT_NAME_MAX))
 		return "name: must be 1 to 100 characters of UTF-8";
@@ -126,6 +127,14 @@ st_agent_invalid(const struct st_agent *a)
 	    !bytes_within(S(a->api_key), 0x21, 0x7e))
 		return "api_key: at most 512 printable ASCII characters, "
 		    "no spaces";
+	if (a->nknowledge_sources > ST_AGENT_SOURCES_MAX)
+		return "knowledge_source_ids: at most 50";
+	for (i = 0; i < a->nknowledge_sources; i++)
+		if (!st_prefixed_id_valid(S(a->knowledge_sources[i]), "ks_"))
+			return "knowledge_source_ids: each a source's id "
+			    "(ks_ and 32 lowercase hex)";
+	if (a->knowledge_only > 1)
+		return "knowledge_only: must be a boolean";
 	return NULL;
 }
 

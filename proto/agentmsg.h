@@ -112,6 +112,10 @@
 #define ST_AF_BASE_URL		0x0040
 #define ST_AF_API_KEY		0x0080	/* "" clears it */
 #define ST_AF_VISITOR_LANG	0x0100	/* answer_in_visitor_language */
+#define ST_AF_KNOWLEDGE		0x0200	/* knowledge_source_ids */
+#define ST_AF_KNOWLEDGE_ONLY	0x0400	/* knowledge_only */
+#define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
+#define ST_AGENT_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
 
 /* A conversation's handoff state (st_conv.handoff). */
 enum st_handoff {
@@ -158,7 +162,8 @@ enum st_ev_level {
  * format is the newest row's since, an older record reading the rows it
  * lacks as their defaults: format 1 (before organisations) as the
  * default organisation's (storaged/records.c), formats 1 and 2 without
- * answer_in_visitor_language. The struct's strings are malloc'd.
+ * answer_in_visitor_language, formats 1 to 3 without the knowledge rows.
+ * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
  * characters; system_prompt "" is the deployment's SYSTEM_PROMPT, model
@@ -171,7 +176,11 @@ enum st_ev_level {
  * update sets one. org is stamped by storaged at create from who asks
  * ("" in a begin reply's default agent). answer_in_visitor_language: the
  * turn's system prompt asks the model to answer in the visitor's
- * language when the widget told it.
+ * language when the widget told it. knowledge_sources: the ids of the
+ * organisation's knowledge sources each turn searches (at most 50, "ks_"
+ * and 32 hex each; none: no search), their best passages put in the
+ * prompt to be cited; knowledge_only: with nothing found, the agent
+ * says it does not know and offers a person instead of asking the model.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -204,7 +213,12 @@ enum st_ev_level {
 	F(BUF, org, "organization_id", 2, RF_RO,			\
 	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
 	F(BOOL, answer_in_visitor_language, "answer_in_visitor_language", \
-	    3, ST_AF_VISITOR_LANG, RF_ADM, 1, 0)
+	    3, ST_AF_VISITOR_LANG, RF_ADM, 1, 0)				\
+	F(LIST, knowledge_sources, "knowledge_source_ids", 4,		\
+	    ST_AF_KNOWLEDGE, RF_ADM, ST_AGENT_SOURCES_MAX,		\
+	    ST_AGENT_SOURCE_ID_LEN)					\
+	F(BOOL, knowledge_only, "knowledge_only", 4, ST_AF_KNOWLEDGE_ONLY, \
+	    RF_ADM, 1, 0)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

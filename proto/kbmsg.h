@@ -25,6 +25,11 @@
  *                        by a search meanwhile
  *   ST_KB_SEARCH         str query, u32 k (1-50), str language ("" en)
  *                        -> u32 n, n x hit (best first)
+ *   ST_KB_RETRIEVE       str org, str query, u32 k (1-50), u32 n, n x
+ *                        str source id (at most 50) -> u32 n, n x hit:
+ *                        a chat turn's search (no who: the turn's agent
+ *                        names its organisation and sources), the query
+ *                        read in each listed source's language
  *
  * A hit: str source id, u64 chunk id, str url, str title, str headings,
  * str text, u32 score in millionths.
@@ -399,6 +404,14 @@ struct st_kb_hit {
 
 struct st_kb_hits {
 	struct st_kb_hit *hits;
+	uint32_t n;
+};
+
+struct st_kb_retrieve_req {
+	char org[ST_WHO_ORG_MAX + 1];
+	const char *query;
+	uint32_t k;
+	struct st_str *sources;
 	uint32_t n;
 };
 

@@ -271,6 +271,9 @@ static const struct proto_msg msgs[] = {
 	    &pl_kb_sync_done_req, &pl_u8_rep },
 	{ PROTO_ST_KB_FILE_GET, "ST_KB_FILE_GET", W, S, 0, 0, 0,
 	    &pl_kb_file_get_req, &pl_kb_file },
+	/* A chat turn's: its agent names the organisation and the sources. */
+	{ PROTO_ST_KB_RETRIEVE, "ST_KB_RETRIEVE", W, S, 0, 0, 0,
+	    &pl_kb_retrieve_req, &pl_kb_hits },
 	/*
 	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
 	 * asks its primary for the stream, which sends records and snapshot

@@ -222,8 +222,9 @@ enum proto_type {
 	PROTO_ST_KB_PAGES = 0x9b,
 	PROTO_ST_KB_FILE_PUT = 0x9c,
 	PROTO_ST_KB_FILE_GET = 0x9d,
+	PROTO_ST_KB_RETRIEVE = 0x57,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x57, 0x7f */
+	PROTO_TYPE_MAX = 0xa0,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

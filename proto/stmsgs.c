@@ -1369,6 +1369,19 @@ static const struct pfield f_kb_hits[] = {
 };
 PLAYOUT(pl_kb_hits, struct st_kb_hits, f_kb_hits);
 
+static const struct pfield f_ks_str[] = {
+	PFSTR(struct st_str, s, ST_KB_SOURCE_ID_LEN),
+};
+static PLAYOUT(pl_ks_str, struct st_str, f_ks_str);
+
+static const struct pfield f_kb_retrieve_req[] = {
+	PFBUF(struct st_kb_retrieve_req, org),
+	PFSTR(struct st_kb_retrieve_req, query, ST_KB_QUERY_MAX),
+	PFU32(struct st_kb_retrieve_req, k),
+	PFLIST(struct st_kb_retrieve_req, sources, n, 50, pl_ks_str),
+};
+PLAYOUT(pl_kb_retrieve_req, struct st_kb_retrieve_req, f_kb_retrieve_req);
+
 static const struct pfield f_kb_due_req[] = {
 	PFU32(struct st_kb_due_req, max),
 	PFU32(struct st_kb_due_req, lease_ms),

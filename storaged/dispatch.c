@@ -1715,7 +1715,10 @@ op_canned(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* The knowledge base's search (kbsource.h): who asks's organisation's. */
+/*
+ * The knowledge base's searches (kbsource.h): who asks's organisation's,
+ * or a chat turn's, of the organisation and sources it names.
+ */
 void
 op_kb_search(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -1723,12 +1726,14 @@ op_kb_search(struct dbatch *b, uint16_t type, const void *req,
 	struct st_kb_hits h;
 	struct store_txn t;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
+	if (type == PROTO_ST_KB_SEARCH && req_org(b, r) < 0)
 		return;
-	if (store_kb_search(&t, b->who->org, req, &h) == 0) {
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if ((type == PROTO_ST_KB_SEARCH ? store_kb_search(&t, b->who->org,
+	    req, &h) : store_kb_retrieve(&t, req, &h)) == 0)
 		reply_enc(r, type, &h);
-		st_rep_free(type, &h);
-	}
+	st_rep_free(type, &h);	/* what a failed search found too */
 	req_end(&t, r);
 }
 

@@ -361,6 +361,17 @@ source_gone(struct store_txn *t, const char *id)
 	return rc == 0;
 }
 
+/* What h holds freed. */
+static void
+st_kb_hit_clear(struct st_kb_hit *h)
+{
+	free(h->url);
+	free(h->title);
+	free(h->headings);
+	free(h->text);
+	memset(h, 0, sizeof(*h));
+}
+
 /* Chunk c as hit h (its strings moved over). */
 static void
 hit_take(struct st_kb_hit *h, struct st_kbchunk *c, double score)
@@ -376,32 +387,45 @@ hit_take(struct st_kb_hit *h, struct st_kbchunk *c, double score)
 	h->score = m <= 0 ? 0 : m >= UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
-int
-store_kb_search(struct store_txn *t, const char *org,
-    const struct st_kb_search_req *q, struct st_kb_hits *out)
+/* 1 when id is one of the n sources (NULL: any source). */
+static int
+source_listed(const char *id, const struct st_str *sources, uint32_t n)
+{
+	uint32_t i;
+
+	if (sources == NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (sources[i].s != NULL && strcmp(sources[i].s, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Org's best chunks for query in language lang, added to out (room for
+ * want more) while out holds fewer than want: of the listed sources
+ * (NULL: any), of no deleted source. 0, or t's error.
+ */
+static int
+hits_add(struct store_txn *t, const char *org, const char *lang,
+    const char *query, uint32_t want, const struct st_str *sources,
+    uint32_t nsources, struct st_kb_hits *out)
 {
 	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
 	struct st_kbchunk c;
 	uint32_t n = 0, i, k;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (t->err)
+	/* Room for chunks of deleted or other sources. */
+	k = want * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : want * 2;
+	if (kb_search(t, org, lang, query, strlen(query), k, hits, &n) < 0)
 		return t->err;
-	if (q->k < 1 || q->k > ST_KB_SEARCH_K_MAX)
-		return store_fail(t, PROTO_E_INVALID, "k: must be 1 to 50");
-	/* Room for a deleted source's chunks the sweep has not reached. */
-	k = q->k * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : q->k * 2;
-	if (kb_search(t, org, q->lang, q->query, strlen(q->query), k, hits,
-	    &n) < 0)
-		return t->err;
-	if (n > 0 && (out->hits = calloc(n, sizeof(*out->hits))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (i = 0; i < n && out->n < q->k && !t->err; i++) {
+	for (i = 0; i < n && out->n < want && !t->err; i++) {
 		if ((rc = kb_chunk_get(t, hits[i].id, &c)) != 0)
 			continue;	/* 1: gone (a race is none: one txn) */
 		/* Never another organisation's, whatever the index says. */
 		if (strcmp(c.org, org) == 0 &&
+		    source_listed(c.source_id, sources, nsources) &&
 		    (rc = source_gone(t, c.source_id)) == 0) {
 			out->hits[out->n].chunk_id = hits[i].id;
 			hit_take(&out->hits[out->n++], &c, hits[i].score);
@@ -409,6 +433,82 @@ store_kb_search(struct store_txn *t, const char *org,
 		st_kbchunk_free(&c);
 	}
 	return t->err;
+}
+
+int
+store_kb_search(struct store_txn *t, const char *org,
+    const struct st_kb_search_req *q, struct st_kb_hits *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->k < 1 || q->k > ST_KB_SEARCH_K_MAX)
+		return store_fail(t, PROTO_E_INVALID, "k: must be 1 to 50");
+	if ((out->hits = calloc(q->k, sizeof(*out->hits))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	return hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out);
+}
+
+/* Best first (a stable order: languages merged). */
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct st_kb_hit *x = a, *y = b;
+
+	return x->score < y->score ? 1 : x->score > y->score ? -1 :
+	    x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
+}
+
+int
+store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
+    struct st_kb_hits *out)
+{
+	char langs[ST_AGENT_SOURCES_MAX][ST_KB_LANG_MAX + 1];
+	struct st_kbsource s;
+	uint32_t nl = 0, i, j;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->k < 1 || q->k > ST_KB_SEARCH_K_MAX || q->n > ST_AGENT_SOURCES_MAX)
+		return store_fail(t, PROTO_E_INVALID, "k: 1 to 50; sources: "
+		    "at most 50");
+	/* The languages of the listed sources that are org's. */
+	for (i = 0; i < q->n && !t->err; i++) {
+		if (q->sources[i].s == NULL ||
+		    !st_kbsource_id_valid(q->sources[i].s) ||
+		    (rc = kbsource_load(t, q->sources[i].s, &s)) != 0)
+			continue;
+		if (strcmp(s.org, q->org) == 0) {
+			for (j = 0; j < nl && strcmp(langs[j], s.lang) != 0;
+			    j++)
+				;
+			if (j == nl)
+				strlcpy(langs[nl++], s.lang, sizeof(langs[0]));
+		}
+		st_kbsource_free(&s);
+	}
+	if (t->err || nl == 0)
+		return t->err;
+	if ((out->hits = calloc((size_t)q->k * nl, sizeof(*out->hits))) ==
+	    NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (j = 0; j < nl && !t->err; j++) {
+		uint32_t want = out->n + q->k;
+
+		hits_add(t, q->org, langs[j], q->query, want, q->sources, q->n,
+		    out);
+	}
+	if (t->err)
+		return t->err;
+	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+	/* The best k; the rest freed. */
+	for (i = q->k; i < out->n; i++)
+		st_kb_hit_clear(&out->hits[i]);
+	if (out->n > q->k)
+		out->n = q->k;
+	return 0;
 }
 
 /* ------------------------------------------------ its requests (optab.h) */

@@ -49,6 +49,13 @@ int store_kb_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
 int store_kb_search(struct store_txn *, const char *org,
     const struct st_kb_search_req *q, struct st_kb_hits *out);
 void store_kbsources_free(struct st_kbsource *, uint32_t n);
+/*
+ * A chat turn's search: q->k best chunks of q->org's sources listed in q
+ * (those that exist and are org's), the query read in each one's
+ * language, best first, into out (st_rep_free of ST_KB_RETRIEVE).
+ */
+int store_kb_retrieve(struct store_txn *, const struct st_kb_retrieve_req *q,
+    struct st_kb_hits *out);
 
 /* For kbpage.c: source id into s (0, 1 absent, -1), as entity_load. */
 int kbsource_load(struct store_txn *, const char *id, struct st_kbsource *s);

@@ -188,6 +188,7 @@ test('a TEXT row added is a property of the read, write and public schemas, with
 const FORMED = {
   primary_color: '#123abc', text_color: '#fedcba', language: 'fr', base_url: 'https://93.184.216.34/v1',
   temperature: 0.5, url: 'https://93.184.216.34/hook', events: ['message.created'], role: 'admin',
+  knowledge_source_ids: ['ks_0123456789abcdef0123456789abcdef'],
 };
 // Rows that need another first (identity_required: a secret), or that take
 // another form (agent_id: an agent; business_hours: its own schema).

@@ -154,6 +154,9 @@ agent_default_json(void)
 	exprow_oset(o, "is_default", json_true(), &err);
 	exprow_oset(o, "created_at", json_null(), &err);
 	exprow_oset(o, "updated_at", json_null(), &err);
+	/* The deployment's agent searches no knowledge source. */
+	exprow_oset(o, "knowledge_source_ids", json_array(), &err);
+	exprow_oset(o, "knowledge_only", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -450,15 +450,21 @@ http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	conn_stream_end(c);
 }
 
+/*
+ * {"conversationId","message"} and, when the reply cites its agent's
+ * knowledge, "sources" (turn_sources_json).
+ */
 static void
 json_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content)
+    const char *content, const struct turn_source *src, size_t nsrc)
 {
 	json_t *o = json_object();
 
 	if (o != NULL && (json_object_set_new(o, "conversationId",
 	    exprow_text(conv_id)) < 0 || json_object_set_new(o, "message",
-	    exprow_text(content)) < 0)) {
+	    exprow_text(content)) < 0 || (nsrc > 0 &&
+	    json_object_set_new(o, "sources", turn_sources_json(src,
+	    nsrc)) < 0))) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -504,16 +510,27 @@ stream_busy(void *fe)
 }
 
 /*
+ * {"type":"sources","sources":[...]} when the reply cites its agent's
+ * knowledge (an event the Open Chat Widget's clients ignore), then
  * {"type":"done","message","conversationId"} and, when the reply was
- * stored, "messageId" (issue 26: an addition the Open Chat Widget's
- * clients ignore; the JSON answer keeps its two keys).
+ * stored, "messageId" (issue 26: an addition they ignore too; the JSON
+ * answer keeps its two keys, and "sources" when there are some).
  */
 static void
 stream_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content)
+    const char *content, const struct turn_source *src, size_t nsrc)
 {
 	struct conn *c = turn_conn_detach(fe);
-	struct buf *b = event_begin("done");
+	struct buf *b, sb;
+
+	if (nsrc > 0) {
+		buf_init(&sb);
+		if (chat_ndjson(&sb, json_pack("{s:s, s:o}", "type", "sources",
+		    "sources", turn_sources_json(src, nsrc))) == 0)
+			conn_stream_write(c, sb.data, sb.len);
+		buf_free(&sb);
+	}
+	b = event_begin("done");
 
 	event_str(b, "message", content, strlen(content));
 	event_str(b, "conversationId", conv_id, strlen(conv_id));

@@ -12,6 +12,7 @@
 
 #include "agentmsg.h"
 #include "chat.h"
+#include "exportrows.h"
 #include "log.h"
 #include "stmsgs.h"
 #include "turn.h"
@@ -22,6 +23,7 @@
 
 enum turn_phase {
 	TURN_BEGIN,	/* the begin request in flight */
+	TURN_RETRIEVE,	/* the agent's knowledge sources searched */
 	TURN_MODEL,	/* the model is answering */
 	TURN_FINISH,	/* the outcome is known; the store is about to start */
 	TURN_STORE,	/* the reply is being stored */
@@ -53,6 +55,10 @@ struct turn {
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	struct turn_outcome out;
+	/* The agent's knowledge: the begin reply held while it is searched. */
+	struct st_begin_rep *held;
+	struct storec_req *kreq;
+	struct st_kb_hits kb;		/* the passages the prompt holds */
 	/*
 	 * Where a turn's time goes, logged at debug level as it ends (µs,
 	 * monotonic): the begin sent, its (early) answer, the model asked,
@@ -67,6 +73,9 @@ static const struct turn_upstream_ops real_ups = {
 static const struct turn_upstream_ops *ups = &real_ups;
 
 static void turn_deferred(void *);
+static void turn_answer(struct turn *, const struct st_begin_ok *);
+static void turn_retrieve(struct turn *, struct st_begin_rep *);
+static int is_set(const char *);
 static void turn_store(struct turn *);
 static void turn_event(uint16_t, const uint8_t *, size_t);
 
@@ -124,6 +133,12 @@ turn_free(struct turn *t)
 	turn_log_times(t);
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
+	storec_cancel(t->kreq);
+	if (t->held != NULL) {
+		begin_rep_free(t->ops->begin_type, t->held);
+		free(t->held);
+	}
+	st_rep_free(PROTO_ST_KB_RETRIEVE, &t->kb);
 	model_stop(t);
 	loop_defer_cancel(&t->defer);
 	buf_free(&t->reply);
@@ -378,6 +393,20 @@ turn_deferred(void *arg)
 }
 
 /*
+ * What the system prompt says of the knowledge passages it holds, and
+ * what an agent that answers only from them says when none was found.
+ */
+#define KNOWLEDGE_TEXT	"Use the numbered sources below when they answer " \
+	"the visitor's question, and cite each one you use by its number in " \
+	"square brackets, like [1]. Do not cite a source you did not use. If " \
+	"the sources do not hold the answer, say that you do not know rather " \
+	"than guess."
+#define KNOWLEDGE_NONE_TEXT "I'm sorry, I don't know the answer to that " \
+	"from what I have been given. Would you like to talk to a person?"
+/* Passages a turn puts in the prompt at most. */
+#define KNOWLEDGE_PASSAGES	5
+
+/*
  * issue 26: the sentence an agent with answer_in_visitor_language adds to
  * the system prompt, with the visitor's language tag ("de-DE").
  */
@@ -489,9 +518,38 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 }
 
 /*
- * The answer to the begin reply's history, from its agent: today always
- * the model. The turn is shown first when its question is on disk
- * already.
+ * The system prompt's knowledge: what to do with the passages, then each
+ * one numbered ("[1] Title (url)", its text), after the language
+ * sentence when there is one. NULL out of memory.
+ */
+static char *
+knowledge_text(const char *lang, const struct st_kb_hits *kb)
+{
+	struct buf b;
+	uint32_t i;
+
+	buf_init(&b);
+	if (lang != NULL)
+		buf_addf(&b, "%s\n\n", lang);
+	buf_adds(&b, KNOWLEDGE_TEXT);
+	for (i = 0; i < kb->n; i++) {
+		buf_addf(&b, "\n\n[%u] %s", i + 1, kb->hits[i].title);
+		if (is_set(kb->hits[i].url))
+			buf_addf(&b, " (%s)", kb->hits[i].url);
+		buf_addf(&b, "\n%s", kb->hits[i].text);
+	}
+	buf_add(&b, "", 1);
+	if (b.err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/*
+ * The answer to the begin reply's history, from its agent: the model,
+ * given the passages its knowledge search found. The turn is shown first
+ * when its question is on disk already.
  */
 static void
 turn_answer(struct turn *t, const struct st_begin_ok *ok)
@@ -501,9 +559,16 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 	};
 	struct upstream_req req;
 	char lang[sizeof(VISITOR_LANG_TEXT) + ST_VISITOR_LANG_MAX];
+	char *extra = NULL;
 
 	if (model_req(&req, ok->history, ok->nhistory, &ok->agent,
 	    ok->conv.visitor.language, lang, sizeof(lang)) < 0) {
+		turn_broken(t, "out of memory");
+		return;
+	}
+	if (t->kb.n > 0 && (req.system_extra = extra = knowledge_text(
+	    req.system_extra, &t->kb)) == NULL) {
+		free((struct upstream_msg *)req.msgs);
 		turn_broken(t, "out of memory");
 		return;
 	}
@@ -515,6 +580,7 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 		t->up = ups->start(&req, &cbs, t);
 	}
 	free((struct upstream_msg *)req.msgs);
+	free(extra);
 	if (t->phase != TURN_MODEL)
 		t->up = NULL;	/* it finished already: the handle is gone */
 	else if (t->up == NULL) {
@@ -545,6 +611,37 @@ turn_content(struct turn *t)
 	buf_add(reply, "", 1);
 	reply->len--;		/* NUL-terminated, not counted */
 	return reply->data != NULL ? reply->data : "";
+}
+
+/* 1 when text says "[n]". */
+static int
+cites(const char *text, unsigned n)
+{
+	char mark[16];
+
+	snprintf(mark, sizeof(mark), "[%u]", n);
+	return strstr(text, mark) != NULL;
+}
+
+/* done, with the passages the reply cites, by number. */
+static void
+cited_done(struct turn *t, const char *msg_id, const char *content)
+{
+	struct turn_source src[KNOWLEDGE_PASSAGES];
+	size_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < t->kb.n && n < KNOWLEDGE_PASSAGES; i++) {
+		if (!cites(content, i + 1))
+			continue;
+		src[n].n = i + 1;
+		src[n].source_id = t->kb.hits[i].source_id;
+		src[n].title = t->kb.hits[i].title != NULL ?
+		    t->kb.hits[i].title : "";
+		src[n].url = t->kb.hits[i].url != NULL ? t->kb.hits[i].url : "";
+		n++;
+	}
+	t->ops->done(t->fe, t->conv_id, msg_id, content, src, n);
 }
 
 /*
@@ -585,7 +682,7 @@ store_done(const struct storec_result *r, void *arg)
 		    t->ops->token != NULL)
 			t->ops->token(t->fe, CHAT_EMPTY_REPLY,
 			    strlen(CHAT_EMPTY_REPLY));
-		t->ops->done(t->fe, t->conv_id, msg_id, content);
+		cited_done(t, msg_id, content);
 	}
 	turn_free(t);
 }
@@ -626,8 +723,107 @@ turn_human(struct turn *t)
 	if (t->fe != NULL && t->ops->human != NULL)
 		t->ops->human(t->fe, t->conv_id);
 	else if (t->fe != NULL)
-		t->ops->done(t->fe, t->conv_id, "", "");
+		t->ops->done(t->fe, t->conv_id, "", "", NULL, 0);
 	turn_free(t);
+}
+
+/* --------------------------------------------------------- knowledge */
+
+/* The user's newest message in the begin reply's history, or "". */
+static const char *
+last_question(const struct st_begin_ok *ok)
+{
+	uint32_t i;
+
+	for (i = ok->nhistory; i > 0; i--)
+		if (strcmp(ok->history[i - 1].role, "user") == 0)
+			return ok->history[i - 1].content;
+	return "";
+}
+
+/*
+ * An agent that answers only from its sources found none: it says so and
+ * offers a person, no model asked; the reply is stored as any other.
+ */
+static void
+turn_know_nothing(struct turn *t)
+{
+	t->phase = TURN_MODEL;
+	if (!t->unconfirmed)
+		turn_show(t);
+	buf_adds(&t->reply, KNOWLEDGE_NONE_TEXT);
+	turn_send_tokens(t);
+	if (t->phase == TURN_MODEL)
+		turn_finish(t, t->reply.err ? "failed" : "complete");
+}
+
+/* The knowledge search's passages (none on a failure): the answer. */
+static void
+retrieved(const struct storec_result *r, void *arg)
+{
+	struct turn *t = arg;
+	struct st_begin_rep *rep = t->held;
+
+	t->kreq = NULL;
+	if (r->status == STOREC_OK)
+		(void)storec_decode(r, PROTO_ST_KB_RETRIEVE, &t->kb);
+	else
+		log_warnx("%s: knowledge search: %s", t->ops->name,
+		    r->status == STOREC_ERROR ? r->message :
+		    "storaged unavailable");
+	if (t->fe == NULL || t->stopped)
+		turn_finish(t, "interrupted");
+	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only &&
+	    r->status == STOREC_OK)
+		turn_know_nothing(t);
+	else
+		turn_answer(t, &rep->ok);
+	t->held = NULL;
+	begin_rep_free(t->ops->begin_type, rep);
+	free(rep);
+}
+
+/*
+ * The agent's knowledge sources searched for the user's question before
+ * the model is asked (rep moved into the turn); without storaged's
+ * answer, the model answers without them.
+ */
+static void
+turn_retrieve(struct turn *t, struct st_begin_rep *rep)
+{
+	struct st_str srcs[ST_AGENT_SOURCES_MAX];
+	const struct st_agent *a;
+	struct st_kb_retrieve_req q;
+	uint32_t i;
+
+	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
+		turn_answer(t, &rep->ok);
+		return;
+	}
+	*t->held = *rep;
+	memset(rep, 0, sizeof(*rep));
+	a = &t->held->ok.agent;
+	memset(&q, 0, sizeof(q));
+	/* A record of the default organisation may name none. */
+	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
+	    sizeof(q.org));
+	q.query = last_question(&t->held->ok);
+	q.k = KNOWLEDGE_PASSAGES;
+	for (i = 0; i < a->nknowledge_sources && i < ST_AGENT_SOURCES_MAX;
+	    i++)
+		srcs[i].s = t->held->ok.agent.knowledge_sources[i];
+	q.sources = srcs;
+	q.n = i;
+	t->phase = TURN_RETRIEVE;
+	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, retrieved, t,
+	    &t->kreq) < 0) {
+		rep = t->held;
+		t->held = NULL;
+		t->phase = TURN_BEGIN;
+		turn_answer(t, &rep->ok);
+		begin_rep_free(t->ops->begin_type, rep);
+		free(rep);
+	}
 }
 
 /* ------------------------------------------------------------ begin */
@@ -690,6 +886,9 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	/* The user message is stored now: the turn must end with a reply. */
 	if (t->fe == NULL || t->stopped)
 		turn_finish(t, "interrupted");	/* left or stopped meanwhile */
+	else if (rep.ok.agent.nknowledge_sources > 0)
+		turn_retrieve(t, &rep);		/* rep is the turn's now */
+
 	else
 		turn_answer(t, &rep.ok);
 out:
@@ -737,4 +936,24 @@ turn_start(const struct turn_ops *ops, void *fe, const void *req,
 		t = NULL;
 	}
 	return t;
+}
+
+json_t *
+turn_sources_json(const struct turn_source *src, size_t n)
+{
+	json_t *a, *o;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		o = json_pack("{s:I, s:s, s:o, s:s}", "n", (json_int_t)src[i].n,
+		    "source_id", src[i].source_id, "title",
+		    exprow_text(src[i].title), "url", src[i].url);
+		if (o == NULL || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }

@@ -59,6 +59,21 @@ enum turn_cause {
 };
 
 /*
+ * A knowledge passage the reply cites ("[n]" in its text): its number in
+ * the prompt, its source and page.
+ */
+struct turn_source {
+	unsigned n;
+	const char *source_id, *title, *url;
+};
+
+/*
+ * The cited passages as the API shows them: [{"n","source_id","title",
+ * "url"}] ("url" "" for a question and answer). NULL out of memory.
+ */
+json_t *turn_sources_json(const struct turn_source *src, size_t n);
+
+/*
  * A front end: its begin request and how it shows the turn. fe is the
  * front end's own pointer (turn_start's); the turn calls nothing with it
  * after turn_cancel. After a final operation (done, error or refused)
@@ -90,10 +105,11 @@ struct turn_ops {
 	int (*busy)(void *fe);
 	/*
 	 * Final: the reply, as stored (the stand-in for a blank one too),
-	 * and its message id ("" when nothing was stored: a person answers).
+	 * its message id ("" when nothing was stored: a person answers),
+	 * and the knowledge passages it cites (nsrc of them, by number).
 	 */
 	void (*done)(void *fe, const char *conv_id, const char *msg_id,
-	    const char *content);
+	    const char *content, const struct turn_source *src, size_t nsrc);
 	/* Final: no reply. shown: start was called. */
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */

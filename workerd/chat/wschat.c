@@ -561,7 +561,7 @@ handoff_run(void *arg)
 
 static void
 ws_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content)
+    const char *content, const struct turn_source *src, size_t nsrc)
 {
 	struct wsess *s = fe;
 	json_t *o;
@@ -574,6 +574,10 @@ ws_done(void *fe, const char *conv_id, const char *msg_id,
 		/* Its id: the widget's thumbs name it (issue 26). */
 		if (o != NULL && msg_id[0] != '\0')
 			json_object_set_new(o, "id", json_string(msg_id));
+		/* The knowledge it cites, shown under it. */
+		if (o != NULL && nsrc > 0)
+			json_object_set_new(o, "sources",
+			    turn_sources_json(src, nsrc));
 		wsend(s, o);
 	}
 	wsend_type(s, "typing_stop");

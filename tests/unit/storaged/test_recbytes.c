@@ -44,11 +44,11 @@
 
 /* A full agent of organisation ORG_ID in its format 3, on the wire. */
 static const char agent_full[] = HEX_AGENT_ID HEX_AGENT_BODY HEX_T0 HEX_T1
-    HEX_ORG_ID "01";
+    HEX_ORG_ID "01" "00000000" "00";
 /* st_agent_defaults' agent (the default agent of a begin reply). */
 static const char agent_empty[] = "00000000" "00000000" "00000000"
     "00000000" "ffffffff" "00000000" "00000000" "00000000" "00000000" "00"
-    "0000000000000000" "0000000000000000" "00000000" "00";
+    "0000000000000000" "0000000000000000" "00000000" "00" "00000000" "00";
 static const char org_full[] = HEX_ORG_ID
     "00000011" "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T1;
 static const char org_empty[] = "00000000" "00000000"
@@ -179,8 +179,8 @@ test_agent_lmdb(void **state)
 	/* A reply never carries the key; the record keeps it. */
 	assert_string_equal(out.api_key, "");
 	assert_int_equal(out.api_key_set, 1);
-	snprintf(hex, sizeof(hex), "03" "00000020%s" HEX_AGENT_BODY HEX_T0
-	    HEX_T0 HEX_DEFAULT "01", hex_of(out.id, id));
+	snprintf(hex, sizeof(hex), "04" "00000020%s" HEX_AGENT_BODY HEX_T0
+	    HEX_T0 HEX_DEFAULT "01" "00000000" "00", hex_of(out.id, id));
 	assert_stored(f, "agents", out.id, strlen(out.id), hex);
 	st_agent_free(&in);
 	st_agent_free(&out);
@@ -241,7 +241,7 @@ test_agent_formats(void **state)
 	assert_string_equal(l.agents[2].id, v3);
 	st_rep_free(PROTO_ST_AGENT_LIST, &l);
 
-	/* Updated, format 1 is written as 3, its key kept. */
+	/* Updated, format 1 is written as 4, its key kept. */
 	st_agent_defaults(&in);
 	in.max_tokens = 7;
 	fake_now = T0 + 5;
@@ -249,13 +249,14 @@ test_agent_formats(void **state)
 	assert_int_equal(request_dec(f, PROTO_ST_AGENT_UPDATE, &u, &g), 0);
 	assert_int_equal(g.max_tokens, 7);
 	st_agent_free(&g);
-	snprintf(hex, sizeof(hex), "03" "00000020%s" "00000013"
+	snprintf(hex, sizeof(hex), "04" "00000020%s" "00000013"
 	    "53616c657320e2809420e2809c626f74e2809d" "00000010"
 	    "596f752073656c6c207468696e67732e" "0000000b"
 	    "6770742d346f2d6d696e69" "000002bc" "00000007" "0000000c"
 	    "00000016" "68747470733a2f2f6c6c6d2e6578616d706c652f7631"
 	    "0000000b" "736b2d746573742d313233" "01" HEX_T0
-	    "0000018bcfe56805" HEX_DEFAULT "00", hex_of(v1, id));
+	    "0000018bcfe56805" HEX_DEFAULT "00" "00000000" "00",
+	    hex_of(v1, id));
 	assert_stored(f, "agents", v1, strlen(v1), hex);
 	st_agent_free(&in);
 }

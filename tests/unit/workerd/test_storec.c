@@ -927,6 +927,7 @@ static const struct {
 	{ PROTO_ST_KB_PAGES, ADMIN_WALK },
 	{ PROTO_ST_KB_FILE_PUT, ADMIN_WALK },
 	{ PROTO_ST_KB_FILE_GET, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_RETRIEVE, STOREC, "test_outbox_malformed" },
 	/* The fetcher's (fetch/fetcher.c). */
 	{ PROTO_ST_KB_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_outbox_malformed" },

@@ -114,6 +114,7 @@ test_agent_json(void **state)
 	    "\"history_messages\":12,\"base_url\":\"http://127.0.0.1:9/v1\","
 	    "\"api_key_set\":true,"
 	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
+	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -166,7 +167,8 @@ test_default_json(void **state)
 	    "\"base_url\":\"https://***@models.example/v1\","
 	    "\"api_key_set\":true,"
 	    "\"answer_in_visitor_language\":false,\"is_default\":true,"
-	    "\"created_at\":null,\"updated_at\":null}");
+	    "\"created_at\":null,\"updated_at\":null,"
+	    "\"knowledge_source_ids\":[],\"knowledge_only\":false}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }

@@ -90,7 +90,8 @@ fe_busy(void *fe)
 }
 
 static void
-fe_done(void *fe, const char *conv_id, const char *msg_id, const char *content)
+fe_done(void *fe, const char *conv_id, const char *msg_id, const char *content,
+    const struct turn_source *src, size_t nsrc)
 {
 	fe_log("done %s", content);
 	FE.t = NULL;

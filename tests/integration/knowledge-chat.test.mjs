@@ -1,0 +1,131 @@
+// Grounded answers: an agent given knowledge sources searches them for
+// each question before the model is asked (ST_KB_RETRIEVE, after the
+// question is stored), puts the best passages in the system prompt with
+// numbered markers and asks for citations; the mock model cites the
+// markers whose passage shares a word with the question. /v1/chat adds
+// "sources" (the cited passages), the stream a {"type":"sources"} event
+// before "done", the widget's WebSocket message "sources". An agent that
+// answers only from its sources, finding nothing, says it does not know
+// and offers a person, the model not asked. An agent without sources
+// sends the model no passage. The agent's ids are checked, another
+// organisation's source finds nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { chat, sid, streamTurn } from './lib/chat.mjs';
+import { Parley } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+const NONE = "I'm sorry, I don't know the answer to that from what I have been given. Would you like to talk to a person?";
+
+describe('answers from the agent\'s knowledge', () => {
+  let p;
+  let src;
+  let agent;
+  let dw;
+
+  const admin = (method, path, body, headers = {}) => p.request(method, path, {
+    headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey, ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa',
+      question: 'How long is the kettle warranty?', answer: 'The warranty lasts two years from purchase.' });
+    assert.equal(r.status, 201, r.text);
+    src = r.json();
+    r = await admin('POST', '/v1/admin/agents', { name: 'Helper', knowledge_source_ids: [src.id] });
+    assert.equal(r.status, 201, r.text);
+    agent = r.json();
+    assert.deepEqual(agent.knowledge_source_ids, [src.id]);
+    dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id });
+    assert.equal(r.status, 200, r.text);
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  async function lastSystem() {
+    const seen = await p.mock.completions();
+    const body = seen[seen.length - 1].body;
+    return body.messages.find((m) => m.role === 'system')?.content ?? '';
+  }
+
+  test('the JSON answer cites its source', async () => {
+    const r = await chat(p, sid('kb'), 'what is the warranty on this kettle?');
+    assert.equal(r.status, 200, r.text);
+    (await checkerFor(p)).checkJson('POST', '/v1/chat', r);
+    const j = r.json();
+    assert.match(j.message, /\[1\]/);
+    assert.deepEqual(j.sources, [{ n: 1, source_id: src.id, title: 'How long is the kettle warranty?', url: '' }]);
+    const sys = await lastSystem();
+    assert.match(sys, /cite each one you use by its number/);
+    assert.match(sys, /\[1\] How long is the kettle warranty\?\nThe warranty lasts two years from purchase\./);
+  });
+
+  test('the stream says its sources before done', async () => {
+    const s = await streamTurn(p, sid('kb'), 'warranty please');
+    (await checkerFor(p)).checkStream('POST', '/v1/chat/stream', s);
+    const types = s.types;
+    assert.deepEqual(types.slice(-2), ['sources', 'done'], types.join(','));
+    const ev = s.events.find((e) => e.type === 'sources');
+    assert.equal(ev.sources[0].source_id, src.id);
+    assert.match(s.events.find((e) => e.type === 'done').message, /\[1\]/);
+  });
+
+  test('a question the sources do not touch: no sources, the model uncited', async () => {
+    const r = await chat(p, sid('kb'), 'do you sell toasters?');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().sources, undefined);
+    assert.doesNotMatch(r.json().message, /\[\d\]/);
+    assert.doesNotMatch(await lastSystem(), /numbered sources/);
+  });
+
+  test('the widget\'s message carries its sources', async () => {
+    const v = await Visitor.open(p, dw.widget_id);
+    await v.next('session');
+    const { message } = await v.turn('tell me about the warranty');
+    assert.match(message.content, /\[1\]/);
+    assert.equal(message.sources[0].title, 'How long is the kettle warranty?');
+    await v.close();
+  });
+
+  test('answer only from the sources: nothing found, a person offered, no model', async () => {
+    let r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_only: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().knowledge_only, true);
+    const before = (await p.mock.completions()).length;
+    r = await chat(p, sid('kb'), 'do you sell toasters?');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().message, NONE);
+    assert.equal((await p.mock.completions()).length, before, 'the model was not asked');
+    // Found: the model answers as before.
+    r = await chat(p, sid('kb'), 'the warranty?');
+    assert.match(r.json().message, /\[1\]/);
+    r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_only: false });
+    assert.equal(r.status, 200);
+  });
+
+  test('the agent\'s source ids are checked; another organisation\'s finds nothing', async () => {
+    let r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_source_ids: ['nope'] });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /^knowledge_source_ids: /);
+    r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_source_ids: Array(51).fill(src.id) });
+    assert.equal(r.status, 400);
+    const b = (await admin('POST', '/v1/admin/organizations', { name: 'Other' })).json().id;
+    const inB = { 'x-organization-id': b };
+    r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'Kettle warranty?',
+      answer: 'Their warranty is ten years.' }, inB);
+    assert.equal(r.status, 201, r.text);
+    r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_source_ids: [src.id, r.json().id] });
+    assert.equal(r.status, 200, r.text);
+    r = await chat(p, sid('kb'), 'what is the warranty?');
+    assert.equal(r.json().sources.length, 1);
+    assert.equal(r.json().sources[0].source_id, src.id);
+    assert.doesNotMatch(await lastSystem(), /ten years/);
+  });
+});
