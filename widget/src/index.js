@@ -78,6 +78,8 @@ const TEXT = {
   labelOpenUnread: 'Open chat, {count} unread',
   labelDismiss: 'Dismiss',
   startersLabel: 'Suggested questions',
+  // the knowledge an answer cites (the sources part)
+  sourcesLabel: 'Sources',
   // feedback (issue 26)
   fbUp: 'Helpful',
   fbDown: 'Not helpful',
@@ -832,7 +834,11 @@ function mount(script, cfg, base, broken, lang) {
     }
     else if (type === 'typing_start') cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
-    else if (type === 'message') f.role !== 'user' && typeof f.content === 'string' && finish(cur || turn(), f.content);
+    else if (type === 'message') {
+      if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
+      // the knowledge it cites, under it (the sources part)
+      if (Array.isArray(f.sources) && f.sources.length) part('sources').then((show) => show && show(f.sources));
+    }
     else if (type === 'availability') {
       away = f;
       sync();

@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'فتح المحادثة، {count} غير مقروءة',
   labelDismiss: 'تجاهل',
   startersLabel: 'أسئلة مقترحة',
+  sourcesLabel: 'المصادر',
   fbUp: 'مفيد',
   fbDown: 'غير مفيد',
   rateTitle: 'كيف كانت هذه المحادثة؟',

@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Chat öffnen, {count} ungelesen',
   labelDismiss: 'Ausblenden',
   startersLabel: 'Vorgeschlagene Fragen',
+  sourcesLabel: 'Quellen',
   fbUp: 'Hilfreich',
   fbDown: 'Nicht hilfreich',
   rateTitle: 'Wie war dieser Chat?',

@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} sin leer',
   labelDismiss: 'Descartar',
   startersLabel: 'Preguntas sugeridas',
+  sourcesLabel: 'Fuentes',
   fbUp: 'Útil',
   fbDown: 'No útil',
   rateTitle: '¿Qué tal este chat?',

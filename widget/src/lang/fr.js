@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Ouvrir le chat, {count} non lus',
   labelDismiss: 'Ignorer',
   startersLabel: 'Questions suggérées',
+  sourcesLabel: 'Sources',
   fbUp: 'Utile',
   fbDown: 'Pas utile',
   rateTitle: 'Comment s’est passée cette discussion ?',

@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Apri la chat, {count} non letti',
   labelDismiss: 'Ignora',
   startersLabel: 'Domande suggerite',
+  sourcesLabel: 'Fonti',
   fbUp: 'Utile',
   fbDown: 'Non utile',
   rateTitle: 'Com’è andata questa chat?',

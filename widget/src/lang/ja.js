@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'チャットを開く（未読 {count} 件）',
   labelDismiss: '閉じる',
   startersLabel: 'おすすめの質問',
+  sourcesLabel: '出典',
   fbUp: '役に立った',
   fbDown: '役に立たなかった',
   rateTitle: 'このチャットはいかがでしたか？',

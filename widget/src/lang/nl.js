@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Chat openen, {count} ongelezen',
   labelDismiss: 'Sluiten',
   startersLabel: 'Voorgestelde vragen',
+  sourcesLabel: 'Bronnen',
   fbUp: 'Nuttig',
   fbDown: 'Niet nuttig',
   rateTitle: 'Hoe was deze chat?',

@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Otwórz czat, nieprzeczytane: {count}',
   labelDismiss: 'Zamknij',
   startersLabel: 'Sugerowane pytania',
+  sourcesLabel: 'Źródła',
   fbUp: 'Pomocne',
   fbDown: 'Niepomocne',
   rateTitle: 'Jak oceniasz tę rozmowę?',

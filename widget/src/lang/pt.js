@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Abrir chat, {count} não lidas',
   labelDismiss: 'Dispensar',
   startersLabel: 'Perguntas sugeridas',
+  sourcesLabel: 'Fontes',
   fbUp: 'Útil',
   fbDown: 'Não útil',
   rateTitle: 'Como foi esta conversa?',

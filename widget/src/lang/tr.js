@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: 'Sohbeti aç, {count} okunmamış',
   labelDismiss: 'Kapat',
   startersLabel: 'Önerilen sorular',
+  sourcesLabel: 'Kaynaklar',
   fbUp: 'Faydalı',
   fbDown: 'Faydalı değil',
   rateTitle: 'Bu sohbet nasıldı?',

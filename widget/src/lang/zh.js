@@ -43,6 +43,7 @@ export default {
   labelOpenUnread: '打开聊天，{count} 条未读',
   labelDismiss: '关闭',
   startersLabel: '推荐问题',
+  sourcesLabel: '来源',
   fbUp: '有帮助',
   fbDown: '没有帮助',
   rateTitle: '这次对话怎么样？',

@@ -1,0 +1,33 @@
+// Part "sources": the knowledge an answer cites, under it: "Sources" and
+// each cited passage by its number, its title a link when its page is an
+// http(s) URL, plain text otherwise (a question and answer, a file). The
+// texts are the server's and go in as text nodes, never as markup.
+// Returns show(sources): under the newest answer of the assistant.
+import CSS from './sources.css';
+
+export default function (ctx) {
+  const { h, T, list } = ctx;
+  ctx.css(CSS);
+
+  const web = (u) => typeof u === 'string' && /^https?:\/\//i.test(u);
+
+  function item(s) {
+    const title = String(s.title || s.url || '');
+    const label = '[' + (s.n | 0) + '] ';
+    return h('li', null, [
+      label,
+      web(s.url) ? h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, title) : title,
+    ]);
+  }
+
+  return function show(sources) {
+    const all = list.querySelectorAll('[data-role=assistant]:not([data-proactive])');
+    const el = all[all.length - 1];
+    if (!el || el.src) return;
+    el.src = h('div', { 'data-part': 'sources' }, [
+      h('span', null, T.sourcesLabel),
+      h('ol', null, sources.slice(0, 5).map(item)),
+    ]);
+    el.append(el.src);
+  };
+}
