@@ -20,7 +20,8 @@ const NUM_FIELDS = {
   max_tokens: { min: 1, max: 1000000, step: '1', int: true },
   history_messages: { min: 1, max: 200, step: '1', int: true },
 };
-const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language'];
+const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
+  'knowledge_source_ids', 'knowledge_only'];
 
 /** The agents (default first); errors give []. */
 export function loadAgents(signal) {
@@ -106,6 +107,11 @@ function agentForm(readOnly) {
         'The assistant\'s instructions. Empty: the server\'s SYSTEM_PROMPT. Up to 16 KB.'),
       check('answer_in_visitor_language', 'Answer in the visitor\'s language',
         'When the widget knows the visitor\'s language (their browser\'s), the assistant is asked to answer in it.')),
+    h('fieldset', null, h('legend', null, 'Knowledge'),
+      field('knowledge_source_ids', 'Sources it answers from', h('div', { class: 'kb-sources', 'data-testid': 'agent-sources', tabindex: '-1' }),
+        'Each question is searched in these first; the best passages go to the model, which cites them. Add sources on the Knowledge page.'),
+      check('knowledge_only', 'Answer only from the sources',
+        'With nothing found, the assistant says it does not know and offers a person, without asking the model.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -122,11 +128,33 @@ function agentForm(readOnly) {
       readOnly ? null : keyField),
     h('div', { class: 'form-actions' }, save, saveStatus));
 
+  // The organisation's sources, a checkbox each (setSources), those chosen checked.
+  let sources = [];
+  let chosen = new Set();
+  function drawSources() {
+    const box = controls.knowledge_source_ids;
+    clear(box);
+    if (!sources.length) box.append(h('p', { class: 'muted' }, 'No knowledge sources yet.'));
+    for (const s of sources) {
+      const id = `kb-${s.id}`;
+      box.append(h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', id, value: s.id, checked: chosen.has(s.id), disabled: readOnly }),
+        h('label', { for: id }, `${s.type === 'qa' ? s.question : s.name || s.url} (${s.type === 'qa' ? 'Q&A' : s.type})`)));
+    }
+  }
+  function setSources(list) {
+    sources = list;
+    drawSources();
+  }
+
   function setValues(a) {
     for (const n of TEXT_FIELDS) controls[n].value = a[n] == null ? '' : String(a[n]);
     for (const n of Object.keys(NUM_FIELDS)) controls[n].value = a[n] == null ? '' : String(a[n]);
     controls.api_key.value = '';
     controls.answer_in_visitor_language.checked = !!a.answer_in_visitor_language;
+    controls.knowledge_only.checked = !!a.knowledge_only;
+    chosen = new Set(a.knowledge_source_ids || []);
+    drawSources();
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
     clearKey.hidden = readOnly || !a.api_key_set;
   }
@@ -152,6 +180,8 @@ function agentForm(readOnly) {
       }
     }
     v.answer_in_visitor_language = controls.answer_in_visitor_language.checked;
+    v.knowledge_only = controls.knowledge_only.checked;
+    v.knowledge_source_ids = [...controls.knowledge_source_ids.querySelectorAll('input:checked')].map((c) => c.value);
     const key = controls.api_key.value.trim();
     if (key) {
       if (key.length > 512 || !KEY_RE.test(key)) errors.api_key = 'at most 512 printable ASCII characters, no spaces';
@@ -160,11 +190,11 @@ function agentForm(readOnly) {
     return { values: v, errors };
   }
 
-  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
+  return { form, controls, setValues, setSources, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
 }
 
 function same(a, b) {
-  const norm = (v) => (v === null || v === undefined ? '' : v);
+  const norm = (v) => (v === null || v === undefined ? '' : Array.isArray(v) ? JSON.stringify([...v].sort()) : v);
   return norm(a) === norm(b);
 }
 
@@ -198,6 +228,8 @@ export async function renderEdit(main, ctx, agentId) {
     ctx.setTitle(`Agent ${agentLabel(agent)}`);
   }
   f.setValues(agent || { name: '' });
+  // The sources to choose from (an agent reads none when they cannot be read).
+  api(endpoints.knowledgeSources, { signal: ctx.signal }).then((d) => f.setSources(d.sources)).catch(() => {});
   if (isNew) f.save.textContent = 'Create agent';
 
   const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });

@@ -60,16 +60,20 @@ export function toLogin() {
 }
 
 /**
- * api(path, {method, body, signal}) -> the parsed JSON (null for 204).
+ * api(path, {method, body, signal}) -> the parsed JSON (null for 204);
+ * {raw, type}: raw (a File, a Blob) sent as it is, as type.
  * Throws ApiError (status, server's error text) on a non-2xx answer;
  * a 401 also sends the browser to the login page.
  */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(path, { method = 'GET', body, signal, raw, type } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
+  } else if (raw !== undefined) {
+    headers['Content-Type'] = type;
+    init.body = raw;
   }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (orgId) headers['x-organization-id'] = orgId;
@@ -146,6 +150,12 @@ export const endpoints = {
   apiKeys: '/v1/admin/api-keys',
   apiKey: (id) => `/v1/admin/api-keys/${enc(id)}`,
   audit: (p) => `/v1/admin/audit${qs(p)}`,
+  knowledgeSources: '/v1/admin/knowledge/sources',
+  knowledgeSource: (id) => `/v1/admin/knowledge/sources/${enc(id)}`,
+  knowledgeSync: (id) => `/v1/admin/knowledge/sources/${enc(id)}/sync`,
+  knowledgeFile: (id) => `/v1/admin/knowledge/sources/${enc(id)}/file`,
+  knowledgePages: (id, cursor) => `/v1/admin/knowledge/sources/${enc(id)}/pages${qs({ limit: 200, cursor: cursor || undefined })}`,
+  knowledgeSearch: '/v1/admin/knowledge/search',
   webhooks: '/v1/admin/webhooks',
   webhook: (id) => `/v1/admin/webhooks/${enc(id)}`,
   webhookTest: (id) => `/v1/admin/webhooks/${enc(id)}/test`,

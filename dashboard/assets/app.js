@@ -21,6 +21,7 @@ import * as audit from './audit.js';
 import * as webhooks from './webhooks.js';
 import * as email from './email.js';
 import * as canned from './canned.js';
+import * as knowledge from './knowledge.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -55,6 +56,7 @@ const routes = [
   { re: /^\/agents\/?$/, nav: 'agents', view: agents.renderList },
   { re: /^\/agents\/new$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
+  { re: /^\/knowledge\/?$/, nav: 'knowledge', view: knowledge.renderList },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
   { re: /^\/webhooks\/?$/, nav: 'webhooks', view: webhooks.renderList },

@@ -1,0 +1,249 @@
+// Knowledge (#/knowledge; admins and owners): the organisation's knowledge
+// sources with their status (a progress bar while one syncs, read again
+// every few seconds until none does), pages and chunks; Sync now, Pages
+// (each page's status and error), Delete after a confirmation; a new
+// source: a site to crawl, a file to upload (HTML, Markdown, text, PDF) or
+// a question and its answer; and "Test a question": the passages the
+// search finds, their scores, and which ones a turn's model would get.
+
+import { api, endpoints, isAbort } from './api.js';
+import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, viewError } from './dom.js';
+import { formErrors, parseFieldError } from './form.js';
+
+const POLL_MS = 2000; // the list read again while a source syncs
+const PROMPT_PASSAGES = 5; // what a turn puts in the prompt (workerd/chat/turn.c)
+
+const STATUS = {
+  syncing: ['Syncing', 'badge-warn'],
+  ready: ['Ready', 'badge-ok'],
+  failed: ['Failed', 'badge-danger'],
+};
+const TYPES = { crawl: 'Site', file: 'File', qa: 'Q&A' };
+
+/* What a source is, in a few words. */
+function label(s) {
+  if (s.type === 'qa') return s.question || '';
+  return s.name || s.url || '';
+}
+
+function statusCell(s) {
+  const [text, cls] = STATUS[s.status] || [s.status, ''];
+  const kids = [h('span', { class: `badge ${cls}`, 'data-testid': 'source-status' }, text)];
+  if (s.status === 'syncing') {
+    const max = s.max_pages || 0;
+    kids.push(h('progress', max ? { max: String(max), value: String(s.pages), 'aria-label': `${s.pages} pages read` }
+      : { 'aria-label': 'Syncing' }));
+  }
+  if (s.status === 'failed' && s.error) kids.push(h('p', { class: 'field-error', 'data-testid': 'source-error' }, s.error));
+  return h('td', { 'data-label': 'Status' }, ...kids);
+}
+
+/* The pages of source s, under its row. */
+async function pagesBox(s) {
+  const tbody = h('tbody');
+  const box = h('div', { class: 'table-wrap', 'data-testid': 'source-pages' },
+    cardTable(`Pages of ${label(s)}`, ['Page', 'Status', 'Chunks'], tbody));
+  let cursor = '';
+  for (let i = 0; i < 10; i++) {
+    const d = await api(endpoints.knowledgePages(s.id, cursor));
+    for (const p of d.pages) {
+      const bad = p.error ? h('p', { class: 'field-error' }, p.error) : null;
+      tbody.append(h('tr', { 'data-testid': 'page-row' },
+        h('td', { 'data-label': 'Page' }, /^https?:/.test(p.url) ? h('a', { href: p.url, target: '_blank', rel: 'noopener noreferrer' }, p.title || p.url) : p.url, bad),
+        h('td', { 'data-label': 'Status' }, p.status_code ? String(p.status_code) : '-'),
+        h('td', { 'data-label': 'Chunks' }, String(p.chunks))));
+    }
+    if (!d.next_cursor) break;
+    cursor = d.next_cursor;
+  }
+  return box;
+}
+
+/* The form of a new source. */
+function sourceForm(onSaved) {
+  const controls = {};
+  const { formError, field, clearErrors, showErrors } = formErrors(controls);
+  const type = h('select', {}, h('option', { value: 'crawl' }, 'A site to crawl'),
+    h('option', { value: 'qa' }, 'A question and its answer'), h('option', { value: 'file' }, 'A file'));
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'source-save' }, 'Add source');
+  const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'source-form-status' });
+  const parts = {
+    crawl: field('url', 'Start URL or sitemap', h('input', { type: 'text', inputmode: 'url', spellcheck: 'false', maxlength: '2048', placeholder: 'https://docs.example.com/' }),
+      'Its pages under this address are read, links followed; robots.txt is honoured.'),
+    question: field('question', 'Question', h('input', { type: 'text', maxlength: '300' })),
+    answer: field('answer', 'Answer', h('textarea', { rows: '4', maxlength: '8192' })),
+    file: field('file', 'File', h('input', { type: 'file', accept: '.html,.htm,.md,.markdown,.txt,.pdf' }),
+      'HTML, Markdown, plain text or PDF, at most 7 MiB.'),
+  };
+  const form = h('form', { class: 'widget-form', 'data-testid': 'source-form', novalidate: true, 'aria-labelledby': 'source-form-title' },
+    h('h2', { id: 'source-form-title' }, 'New source'), formError,
+    field('type', 'Type', type), parts.crawl, parts.question, parts.answer, parts.file,
+    h('div', { class: 'form-actions' }, submit, status));
+
+  function show() {
+    const t = type.value;
+    parts.crawl.hidden = t !== 'crawl';
+    parts.question.hidden = parts.answer.hidden = t !== 'qa';
+    parts.file.hidden = t !== 'file';
+  }
+  type.addEventListener('change', show);
+  show();
+
+  const TYPES_OF = { md: 'text/markdown', markdown: 'text/markdown', txt: 'text/plain', pdf: 'application/pdf', html: 'text/html', htm: 'text/html' };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const t = type.value;
+    const body = { type: t };
+    const errors = {};
+    const f = controls.file.files && controls.file.files[0];
+    if (t === 'crawl' && !(body.url = controls.url.value.trim())) errors.url = 'Enter the site\'s address.';
+    if (t === 'qa') {
+      if (!(body.question = controls.question.value.trim())) errors.question = 'Enter the question.';
+      if (!(body.answer = controls.answer.value.trim())) errors.answer = 'Enter the answer.';
+    }
+    if (t === 'file') {
+      if (!f) errors.file = 'Choose a file.';
+      else body.url = f.name;
+    }
+    if (Object.keys(errors).length) return showErrors(errors);
+    clearErrors();
+    submit.disabled = true;
+    try {
+      const s = await api(endpoints.knowledgeSources, { method: 'POST', body });
+      if (t === 'file') {
+        const ext = (f.name.split('.').pop() || '').toLowerCase();
+        await api(endpoints.knowledgeFile(s.id), { method: 'PUT', raw: f, type: f.type || TYPES_OF[ext] || 'text/plain' });
+      }
+      form.reset();
+      show();
+      status.textContent = `Added ${label(s) || TYPES[t]}.`;
+      onSaved();
+    } catch (e) {
+      if (isAbort(e)) return;
+      const fe = e.status === 400 ? parseFieldError(e.message) : null;
+      if (fe && controls[fe.field]) showErrors({ [fe.field]: fe.message });
+      else showErrors({}, `Could not add the source: ${e.message}`);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+/* "Test a question": the passages found, their scores, the model's share. */
+function testBox() {
+  const input = h('input', { type: 'text', id: 'kb-query', maxlength: '2000', 'data-testid': 'kb-query' });
+  const list = h('ol', { class: 'kb-results', 'data-testid': 'kb-results' });
+  const note = h('p', { class: 'hint', role: 'status', 'data-testid': 'kb-note' });
+  const form = h('form', { class: 'widget-form', 'data-testid': 'kb-test', 'aria-labelledby': 'kb-test-title' },
+    h('h2', { id: 'kb-test-title' }, 'Test a question'),
+    h('div', { class: 'field' }, h('label', { for: 'kb-query' }, 'Question'), input),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Search')), note, list);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const query = input.value.trim();
+    if (!query) return;
+    clear(list);
+    try {
+      const { results } = await api(endpoints.knowledgeSearch, { method: 'POST', body: { query, k: 10 } });
+      note.textContent = results.length ? `${results.length} passages found; the model would get the first ${Math.min(PROMPT_PASSAGES, results.length)}.`
+        : 'Nothing found: an agent that answers only from its sources would say it does not know.';
+      results.forEach((r, i) => list.append(h('li', { 'data-testid': 'kb-result', 'data-prompt': String(i < PROMPT_PASSAGES) },
+        h('strong', {}, r.title || r.url || 'Untitled'), ` (score ${r.score.toFixed(2)}${i < PROMPT_PASSAGES ? ', in the prompt' : ''})`,
+        r.headings ? h('span', { class: 'hint' }, ` ${r.headings}`) : null,
+        h('p', { class: 'cell-preview' }, preview(r.text, 240)))));
+    } catch (e) {
+      if (!isAbort(e)) note.textContent = `Could not search: ${e.message}`;
+    }
+  });
+  return form;
+}
+
+export async function renderList(main, ctx) {
+  ctx.setTitle('Knowledge');
+  const error = viewError(null, { hidden: true });
+  const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'kb-status' });
+  const tbody = h('tbody', { 'data-testid': 'source-list' });
+  const table = cardTable('Knowledge sources', ['Source', 'Type', 'Status', 'Pages', 'Chunks', 'Synced', 'Actions'], tbody,
+    { 'data-testid': 'source-table' });
+  const empty = h('p', { class: 'empty', 'data-testid': 'source-empty', hidden: true }, 'No sources yet.');
+  const below = h('div');
+  let timer = null;
+  main.append(h('div', { class: 'page-head' }, pageTitle('Knowledge')),
+    h('p', { class: 'hint' }, 'What the assistant may answer from: give an agent its sources on the Agents page.'),
+    error, status, h('div', { class: 'table-wrap' }, table), empty, below);
+
+  async function load() {
+    clearTimeout(timer);
+    let d;
+    try {
+      d = await api(endpoints.knowledgeSources, { signal: ctx.signal });
+    } catch (e) {
+      if (isAbort(e)) return;
+      error.textContent = e.message;
+      error.hidden = false;
+      return;
+    }
+    clear(tbody);
+    for (const s of d.sources) tbody.append(row(s));
+    table.hidden = !d.sources.length;
+    empty.hidden = !!d.sources.length;
+    if (d.sources.some((s) => s.status === 'syncing') && !ctx.signal.aborted) timer = setTimeout(load, POLL_MS);
+  }
+  ctx.signal.addEventListener('abort', () => clearTimeout(timer));
+
+  function row(s) {
+    const name = label(s);
+    const act = (text, testid, fn) => h('button', { type: 'button', class: 'btn', 'data-testid': testid, 'aria-label': `${text}: ${name}`, onClick: fn }, text);
+    return h('tr', { 'data-testid': 'source-row', 'data-id': s.id },
+      h('td', { 'data-label': 'Source' }, name),
+      h('td', { 'data-label': 'Type' }, TYPES[s.type] || s.type),
+      statusCell(s),
+      h('td', { 'data-label': 'Pages' }, String(s.pages)),
+      h('td', { 'data-label': 'Chunks' }, String(s.chunks)),
+      h('td', { 'data-label': 'Synced' }, s.synced_at ? relTimeEl(s.synced_at) : '-'),
+      h('td', { 'data-label': 'Actions' }, h('span', { class: 'row-actions' },
+        s.type !== 'qa' ? act('Sync now', 'source-sync', () => sync(s)) : null,
+        s.type !== 'qa' ? act('Pages', 'source-pages-show', () => showPages(s)) : null,
+        h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'source-delete', 'aria-label': `Delete: ${name}`, onClick: () => remove(s) }, 'Delete'))));
+  }
+
+  async function sync(s) {
+    try {
+      await api(endpoints.knowledgeSync(s.id), { method: 'POST' });
+      status.textContent = `Syncing ${label(s)}.`;
+    } catch (e) {
+      error.textContent = `Could not sync: ${e.message}`;
+      error.hidden = false;
+    }
+    await load();
+  }
+
+  async function showPages(s) {
+    clear(below);
+    try {
+      below.append(await pagesBox(s));
+    } catch (e) {
+      if (!isAbort(e)) below.append(viewError(`Could not read the pages: ${e.message}`));
+    }
+  }
+
+  async function remove(s) {
+    const ok = await confirmDialog({ title: `Delete ${label(s)}?`, message: 'Its pages leave the knowledge base; answers no longer use them. This cannot be undone.',
+      confirmLabel: 'Delete', danger: true });
+    if (!ok) return;
+    try {
+      await api(endpoints.knowledgeSource(s.id), { method: 'DELETE' });
+      status.textContent = `Deleted ${label(s)}.`;
+    } catch (e) {
+      error.textContent = `Could not delete: ${e.message}`;
+      error.hidden = false;
+    }
+    clear(below);
+    await load();
+  }
+
+  main.append(sourceForm(() => load()), testBox());
+  await load();
+}

@@ -1,0 +1,128 @@
+// The dashboard's Knowledge page in Chromium (#/knowledge, admins and
+// owners), against the real daemons with the fetcher crawling the host
+// site on loopback (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on): a question and
+// answer added (ready at once), a site added and followed until ready (a
+// progress bar while it syncs), its pages listed with their status and
+// error (a 404), a Markdown file uploaded and read; "Test a question"
+// shows the passages found with their scores and which ones the model
+// would get; an agent given sources on its page (and "answer only from
+// the sources"), as the API then shows; a source deleted after the
+// confirmation. axe-core light and dark; a phone screenshot without
+// horizontal scroll.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
+  stopSuite, waitFor,
+} from './lib/browser.mjs';
+
+describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () => {
+  let stack;
+  let browser;
+  let owner;
+  let phone;
+
+  function hostPage(u) {
+    if (u.pathname === '/help/') {
+      return { type: 'text/html; charset=utf-8', body: '<!doctype html><html lang="en"><head><title>Help centre</title></head><body><main>' +
+        '<h1>Help centre</h1><p>Our opening hours are nine to five on weekdays.</p><a href="/help/gone">Old page</a></main></body></html>' };
+    }
+    return null;
+  }
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ workers: 1, mock: { chunks: 2 },
+      env: { DASHBOARD_PASSWORD, PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } }));
+    stack.host.custom = hostPage;
+    owner = await openPage(browser);
+    await dashLogin(stack, owner.ctx);
+    phone = await openPage(browser, PHONE);
+    await dashLogin(stack, phone.ctx);
+  });
+  after(async () => {
+    if (owner) await owner.ctx.close();
+    if (phone) await phone.ctx.close();
+    await stopSuite({ stack, browser });
+  });
+
+  const rows = (page) => page.$$eval('[data-testid="source-row"]', (rs) => rs.map((r) => ({
+    id: r.getAttribute('data-id'), text: r.textContent, status: r.querySelector('[data-testid="source-status"]').textContent,
+  })));
+
+  test('sources added, synced, listed; a question tested', async () => {
+    const { page } = owner;
+    await openDash(page, stack, '#/knowledge', '[data-testid="source-form"]');
+    await page.waitForSelector('[data-testid="source-empty"]:not([hidden])');
+    assert.equal(await page.getAttribute('[data-testid="nav-knowledge"]', 'aria-current'), 'page');
+
+    // A question and its answer: ready at once.
+    await page.selectOption('#f-type', 'qa');
+    await page.fill('#f-question', 'When are you open?');
+    await page.fill('#f-answer', 'We are open nine to five, Monday to Friday.');
+    await page.click('[data-testid="source-save"]');
+    await waitFor(async () => (await rows(page)).some((r) => /When are you open/.test(r.text) && r.status === 'Ready'), 10000, 'the qa ready');
+
+    // A site: syncing, then ready; its pages with a 404.
+    await page.selectOption('#f-type', 'crawl');
+    await page.fill('#f-url', `${stack.host.origin}/help/`);
+    await page.click('[data-testid="source-save"]');
+    await waitFor(async () => (await rows(page)).some((r) => /help/.test(r.text) && r.status === 'Ready'), 20000, 'the site ready');
+    const site = (await rows(page)).find((r) => /help/.test(r.text));
+    await page.click(`[data-testid="source-row"][data-id="${site.id}"] [data-testid="source-pages-show"]`);
+    await page.waitForSelector('[data-testid="page-row"]');
+    const pages = await page.$$eval('[data-testid="page-row"]', (rs) => rs.map((r) => r.textContent));
+    assert.equal(pages.length, 2, pages.join(' | '));
+    assert.ok(pages.some((p) => /Help centre/.test(p) && /200/.test(p)));
+    assert.ok(pages.some((p) => /HTTP 404/.test(p)));
+
+    // A Markdown file.
+    await page.selectOption('#f-type', 'file');
+    await page.setInputFiles('#f-file', { name: 'parking.md', mimeType: 'text/markdown', buffer: Buffer.from('# Parking\n\nVisitors park behind the shop for free.\n') });
+    await page.click('[data-testid="source-save"]');
+    await waitFor(async () => (await rows(page)).some((r) => /parking\.md/.test(r.text) && r.status === 'Ready'), 20000, 'the file ready');
+
+    // Test a question.
+    await page.fill('[data-testid="kb-query"]', 'opening hours weekdays');
+    await page.click('[data-testid="kb-test"] button[type=submit]');
+    await page.waitForSelector('[data-testid="kb-result"]');
+    const results = await page.$$eval('[data-testid="kb-result"]', (rs) => rs.map((r) => ({ text: r.textContent, prompt: r.getAttribute('data-prompt') })));
+    assert.ok(results.length >= 2, JSON.stringify(results));
+    assert.match(results[0].text, /score \d+\.\d\d, in the prompt/);
+    assert.equal(results[0].prompt, 'true');
+    assert.match(await page.textContent('[data-testid="kb-note"]'), /the model would get the first \d/);
+    assert.deepEqual(await axeLightDark(page, 'the knowledge page'), []);
+  });
+
+  test('an agent given sources on its page', async () => {
+    const { page } = owner;
+    const agent = (await adminApi(stack, 'POST', '/v1/admin/agents', { name: 'Front desk' })).json;
+    const sources = (await adminApi(stack, 'GET', '/v1/admin/knowledge/sources')).json.sources;
+    const qa = sources.find((s) => s.type === 'qa');
+    await openDash(page, stack, `#/agents/${agent.id}`, '[data-testid="agent-form"]');
+    await page.waitForSelector(`#kb-${qa.id}`);
+    await page.check(`#kb-${qa.id}`);
+    await page.check('#f-knowledge_only');
+    await page.click('[data-testid="save-agent"]');
+    await page.waitForSelector('[data-testid="save-status"]:has-text("Saved")');
+    const saved = (await adminApi(stack, 'GET', `/v1/admin/agents/${agent.id}`)).json;
+    assert.deepEqual(saved.knowledge_source_ids, [qa.id]);
+    assert.equal(saved.knowledge_only, true);
+    assert.deepEqual(await axeLightDark(page, 'an agent with its sources'), []);
+  });
+
+  test('on a phone, no sideways scroll; a source deleted after the confirmation', async () => {
+    await openDash(phone.page, stack, '#/knowledge', '[data-testid="source-row"]');
+    const o = await overflow(phone.page);
+    assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
+    await dashShot(phone.page, 'knowledge-390x844');
+    const { page } = owner;
+    await openDash(page, stack, '#/knowledge', '[data-testid="source-row"]');
+    const before = await rows(page);
+    const qa = before.find((r) => /When are you open/.test(r.text));
+    await page.click(`[data-testid="source-row"][data-id="${qa.id}"] [data-testid="source-delete"]`);
+    await page.click('[data-testid="confirm-ok"]');
+    await waitFor(async () => (await rows(page)).length === before.length - 1, 10000, 'the row gone');
+    assert.equal((await adminApi(stack, 'GET', `/v1/admin/knowledge/sources/${qa.id}`)).status, 404);
+  });
+});
