@@ -285,7 +285,8 @@ cluster-test: deps-test all
 KBEVAL := build/release/bench/kbeval
 KBSPEED := build/release/bench/kbspeed
 KBINGEST := build/release/bench/kbingest
-KB_BENCH := $(KBEVAL) $(KBSPEED) $(KBINGEST)
+KBVECBENCH := build/release/bench/kbvecbench
+KB_BENCH := $(KBEVAL) $(KBSPEED) $(KBINGEST) $(KBVECBENCH)
 KB_FETCH_SRC := workerd/fetch/html.c workerd/fetch/chunk.c
 $(call objs,release,tests/bench/kbeval.c tests/bench/kbspeed.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
 $(call objs,release,tests/bench/kbingest.c): INC := $(addprefix -I,$(DIR_storaged) workerd/fetch $(SHARED_DIRS))
@@ -301,8 +302,7 @@ $(KBINGEST): $(call objs,release,tests/bench/kbingest.c $(KB_FETCH_SRC) $(call w
 
 # The vector index's benchmark (tests/bench/kbvecbench.c): insert time,
 # top-20 search p50/p99 and recall@20 at 10,000 and 100,000 vectors of
-# 1,536 dimensions (built on request: make build/release/bench/kbvecbench).
-KBVECBENCH := build/release/bench/kbvecbench
+# 1,536 dimensions (make bench's knowledge section runs it).
 $(call objs,release,tests/bench/kbvecbench.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
 $(KBVECBENCH): $(call objs,release,tests/bench/kbvecbench.c $(call with_shared,storaged))
 	@mkdir -p $(@D)

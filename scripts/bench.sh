@@ -52,7 +52,10 @@
 #           (kbspeed.c), at 10,000 and 100,000 chunks: the handbook's 26
 #           languages (47,159 chunks, English first) read again, copy c
 #           of a chunk without its text's first c words, to reach the
-#           size; ingest, HTML pages a second through extraction,
+#           size; vector top-20 search p50/p99 and recall@20 against
+#           exact search at the same sizes, 1,536 dimensions, synthetic
+#           clustered vectors (kbvecbench.c); ingest, HTML pages a second
+#           through extraction,
 #           chunking and indexing, a page a committed batch, flushed and
 #           not (kbingest.c on the 127 en-US pages).
 # Then one table of the chat, streams and dbsize figures, nginx's and
@@ -566,7 +569,7 @@ if want knowledge; then
 	kbin=${BENCH_KB_BIN:-build/release/bench}
 	hb=/usr/share/doc/debian-handbook/html
 	kbq=tests/bench/knowledge/handbook-questions.json
-	for b in kbeval kbspeed kbingest; do
+	for b in kbeval kbspeed kbingest kbvecbench; do
 		[ -x "$kbin/$b" ] || die "$kbin/$b is missing: run 'make bench' (it builds it)"
 	done
 	[ -d "$hb/en-US" ] || die "$hb/en-US is missing (scripts/deps.sh bench installs debian-handbook)"
@@ -592,6 +595,8 @@ if want knowledge; then
 	echo "bench: ingest on CPU $SERVER_CPU (goal: 100 pages/s)"
 	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 || die "kbingest failed"
 	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 nosync || die "kbingest failed"
+	echo "bench: vector search on CPU $SERVER_CPU, 1,536 dimensions (goal: top-20 p99 <= 10 ms at 100,000, recall@20 >= 0.95)"
+	run "$SERVER_CPU" "$kbin/kbvecbench" 1536 ${kb_sizes//,/ } || die "kbvecbench failed"
 	section_end knowledge
 fi
 
