@@ -518,9 +518,8 @@ post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
 	return idf * tf / (KB_K1 + tf);
 }
 
-/* Sifts hit i down the min-heap h of n (the worst at the top). */
-static void
-heap_down(struct kb_hit *h, uint32_t n, uint32_t i)
+void
+kb_hit_sift(struct kb_hit *h, uint32_t n, uint32_t i)
 {
 	struct kb_hit x;
 	uint32_t c;
@@ -540,8 +539,8 @@ heap_down(struct kb_hit *h, uint32_t n, uint32_t i)
 	}
 }
 
-static int
-hit_cmp(const void *a, const void *b)
+int
+kb_hit_cmp(const void *a, const void *b)
 {
 	const struct kb_hit *x = a, *y = b;
 
@@ -651,10 +650,10 @@ heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
 		h[(*n)++] = (struct kb_hit){ id, sc };
 		if (*n == m)
 			for (i = m / 2 + 1; i-- > 0;)
-				heap_down(h, m, i);
+				kb_hit_sift(h, m, i);
 	} else if (sc > h[0].score) {
 		h[0] = (struct kb_hit){ id, sc };
-		heap_down(h, m, 0);
+		kb_hit_sift(h, m, 0);
 	}
 }
 
@@ -715,7 +714,7 @@ first_stage(struct store_txn *t, struct kb_list *l, size_t n,
 				e++;
 		}
 	}
-	qsort(top, *nt, sizeof(top[0]), hit_cmp);
+	qsort(top, *nt, sizeof(top[0]), kb_hit_cmp);
 	return t->err ? -1 : 0;
 }
 
@@ -861,7 +860,7 @@ rerank(struct store_txn *t, const char *org, const struct kb_terms *ts,
 		kb_rerank(idf, ts->n, avg_words, cands, nc);
 		for (i = 0; i < nc; i++)
 			top[i].score = cands[i].rescored;
-		qsort(top, nc, sizeof(top[0]), hit_cmp);
+		qsort(top, nc, sizeof(top[0]), kb_hit_cmp);
 		*n = nt < k ? nt : k;
 		memcpy(hits, top, *n * sizeof(hits[0]));
 	}

@@ -33,10 +33,16 @@
 /* Distinct terms of a query looked up at most. */
 #define KB_QUERY_TERMS_MAX	32
 
+/* A chunk found: its id and score (BM25F, or a vector's cosine). */
 struct kb_hit {
 	uint64_t id;
 	double score;
 };
+
+/* Sifts hit i down the min-heap h of n hits (the worst at the top). */
+void kb_hit_sift(struct kb_hit *h, uint32_t n, uint32_t i);
+/* Best first, then by id: qsort's order of hits. */
+int kb_hit_cmp(const void *a, const void *b);
 
 /*
  * Stores chunk c (org, source_id, lang, url, title, headings, text set

@@ -1119,38 +1119,6 @@ cosine(const float *x, const uint8_t *e, uint32_t dim)
 	    bits_f32(proto_get_be32(e));
 }
 
-/* Sifts hit i down the min-heap h of n (the worst at the top). */
-static void
-hit_down(struct kb_vec_hit *h, size_t n, size_t i)
-{
-	struct kb_vec_hit x;
-	size_t c;
-
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= n)
-			return;
-		if (c + 1 < n && h[c + 1].score < h[c].score)
-			c++;
-		if (h[i].score <= h[c].score)
-			return;
-		x = h[i];
-		h[i] = h[c];
-		h[c] = x;
-		i = c;
-	}
-}
-
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const struct kb_vec_hit *x = a, *y = b;
-
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 static int
 pos_cmp(const void *a, const void *b)
 {
@@ -1161,7 +1129,7 @@ pos_cmp(const void *a, const void *b)
 
 /* Offers chunk id at score s to the k best in hits (n so far). */
 static void
-hit_offer(struct kb_vec_hit *hits, size_t *n, unsigned k, uint64_t id,
+hit_offer(struct kb_hit *hits, size_t *n, unsigned k, uint64_t id,
     double s)
 {
 	size_t j;
@@ -1171,12 +1139,12 @@ hit_offer(struct kb_vec_hit *hits, size_t *n, unsigned k, uint64_t id,
 		hits[(*n)++].score = s;
 		if (*n == k)
 			for (j = k / 2 + 1; j-- > 0;)
-				hit_down(hits, *n, j);
+				kb_hit_sift(hits, (uint32_t)*n, (uint32_t)j);
 	} else if (s > hits[0].score || (s == hits[0].score &&
 	    id < hits[0].id)) {
 		hits[0].id = id;
 		hits[0].score = s;
-		hit_down(hits, *n, 0);
+		kb_hit_sift(hits, (uint32_t)*n, 0);
 	}
 }
 
@@ -1188,7 +1156,7 @@ hit_offer(struct kb_vec_hit *hits, size_t *n, unsigned k, uint64_t id,
 static long
 rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
     const struct kind *kd, uint32_t dim, struct cands *c, unsigned kk,
-    struct kb_vec_hit *hits)
+    struct kb_hit *hits)
 {
 	const uint8_t *e = NULL;
 	uint32_t i, s, cur = UINT32_MAX;
@@ -1217,13 +1185,13 @@ rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
 		hit_offer(hits, &n, kk, c->v[i].id, cosine(x, e +
 		    (c->v[i].pos % kd->per) * kd->esz, dim));
 	}
-	qsort(hits, n, sizeof(hits[0]), hit_cmp);
+	qsort(hits, n, sizeof(hits[0]), kb_hit_cmp);
 	return (long)n;
 }
 
 int
 kb_vec_search(struct store_txn *t, const char *org, const float *q,
-    uint32_t dim, unsigned k, struct kb_vec_hit *hits, size_t *n)
+    uint32_t dim, unsigned k, struct kb_hit *hits, size_t *n)
 {
 	uint8_t key[KEY_MAX];
 	uint64_t qcode[WORDS_MAX];

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "kbmsg.h"
+#include "kbindex.h"
 #include "storeint.h"
 
 /* Dimensions of a vector at most. */
@@ -41,11 +42,6 @@
 #define KB_VEC_PUT_MAX		2048
 /* Codes nearest by Hamming distance a search rescores (all when fewer). */
 #define KB_VEC_CANDIDATES	800
-
-struct kb_vec_hit {
-	uint64_t id;
-	double score;		/* cosine, -1 to 1 */
-};
 
 /*
  * Sets chunk id's vector in org (v: dim floats, finite, not all zero;
@@ -92,7 +88,7 @@ int kb_vec_remove_many(struct store_txn *, const char *org, uint32_t n,
  * (PROTO_E_INVALID: k, dim or q refused).
  */
 int kb_vec_search(struct store_txn *, const char *org, const float *q,
-    uint32_t dim, unsigned k, struct kb_vec_hit *hits, size_t *n);
+    uint32_t dim, unsigned k, struct kb_hit *hits, size_t *n);
 
 /* How many vectors org has (0 on error). */
 uint32_t kb_vec_count(struct store_txn *, const char *org);

@@ -389,7 +389,7 @@ search_all(struct store *st, const struct data *d, const struct queries *qs,
     double *ms, double *cpu, double *min, double *top1, double *topk,
     double *err)
 {
-	struct kb_vec_hit hits[K];
+	struct kb_hit hits[K];
 	struct store_txn t;
 	double t0, c0, sum = 0, r, lo, hi;
 	size_t n, h;

@@ -110,7 +110,7 @@ rm(struct fix *f, const char *org, uint64_t id)
 /* A search of org in a read-only batch: how many hits, into hits (room for k). */
 static size_t
 search(struct fix *f, const char *org, const float *q, uint32_t dim,
-    unsigned k, struct kb_vec_hit *hits)
+    unsigned k, struct kb_hit *hits)
 {
 	struct store_txn t;
 	size_t n = 99, i;
@@ -129,7 +129,7 @@ static int
 search_err(struct fix *f, const char *org, const float *q, uint32_t dim,
     unsigned k)
 {
-	struct kb_vec_hit hits[ST_KB_SEARCH_K_MAX + 1];
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX + 1];
 	struct store_txn t;
 	size_t n = 99;
 	int err;
@@ -182,7 +182,7 @@ static void
 test_put_search_remove(void **state)
 {
 	struct fix *f = *state;
-	struct kb_vec_hit hits[ST_KB_SEARCH_K_MAX];
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
 	float v[3][16], q[16];
 	uint64_t i;
 
@@ -219,7 +219,7 @@ test_recall_clustered(void **state)
 {
 	enum { DIM = 256, N = 4000, CLUSTERS = 40, QUERIES = 30, K = 20 };
 	struct fix *f = *state;
-	struct kb_vec_hit hits[K];
+	struct kb_hit hits[K];
 	struct store_txn t;
 	float *c, *x, q[DIM];
 	double *sc, best[K], found = 0;
@@ -266,7 +266,7 @@ static void
 test_orgs_apart(void **state)
 {
 	struct fix *f = *state;
-	struct kb_vec_hit hits[ST_KB_SEARCH_K_MAX];
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
 	float v[32];
 	size_t n, i;
 
@@ -328,7 +328,7 @@ static void
 all_found(struct fix *f, const float *v, uint32_t dim, uint32_t n,
     const int *gone)
 {
-	struct kb_vec_hit hits[2];
+	struct kb_hit hits[2];
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
@@ -549,7 +549,7 @@ static void
 test_reopen_keeps_index(void **state)
 {
 	struct fix *f = *state;
-	struct kb_vec_hit hits[4];
+	struct kb_hit hits[4];
 	float v[4][300];
 	uint32_t i;
 
@@ -577,7 +577,7 @@ test_replay_after_crash(void **state)
 {
 	enum { DIM = 1536, N = 12 };
 	struct fix *f = *state;
-	struct kb_vec_hit hits[2];
+	struct kb_hit hits[2];
 	struct store_txn t;
 	struct store *st;
 	float *v;
@@ -656,7 +656,7 @@ test_bounds(void **state)
 	assert_int_equal(search_err(f, "default", zero, 8, 5),
 	    PROTO_E_INVALID);
 	{
-		struct kb_vec_hit hits[ST_KB_SEARCH_K_MAX];
+		struct kb_hit hits[ST_KB_SEARCH_K_MAX];
 
 		assert_int_equal(search(f, "default", v, KB_VEC_DIM_MAX,
 		    ST_KB_SEARCH_K_MAX, hits), 2);
