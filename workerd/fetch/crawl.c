@@ -62,7 +62,7 @@ enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE, F_FILE };
 struct crawl;
 
 struct fetch {
-	struct notify_xfer x;	/* first: deliver.c's done hands it back */
+	struct curlloop_xfer x;	/* first: deliver.c's done hands it back */
 	TAILQ_ENTRY(fetch) entry;
 	struct crawl *cr;
 	enum crawl_kind kind;
@@ -282,7 +282,7 @@ header_of(CURL *e, const char *name, char *out, size_t outsz)
 		strlcpy(out, h->value, outsz);
 }
 
-static void fetch_ended(struct notify_xfer *, CURLcode);
+static void fetch_ended(struct curlloop_xfer *, CURLcode);
 
 /* The GET of f: conditional when its page has validators. 0, or -1. */
 static int
@@ -706,7 +706,7 @@ robots_read(struct fetch *f)
 }
 
 static void
-fetch_ended(struct notify_xfer *x, CURLcode rc)
+fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 {
 	struct fetch *f = (struct fetch *)(void *)x;
 	struct crawl *c = f->cr;

@@ -1,11 +1,9 @@
 /*
  * The embedding and rerank client (embed.h): one multi handle of libcurl
- * on the worker's loop, wired as model/upstream.c and notify/deliver.c
- * wire theirs (curlsock.c's table of watched sockets, curl's timer on a
- * loop timer, "now" as a deferred call).
+ * on the worker's loop (net/curlloop.c, as the notifier's deliveries).
  *
  * A job walks its inputs one batch at a time: build the request, run it,
- * and on its end (check_done, outside every curl callback) either take the
+ * and on its end (batch_done, outside every curl callback) either take the
  * answer (embedjson.c reads it), try the batch again after a backoff
  * timer, or end the job with its callback. The answer is kept in memory
  * up to a bound made from the batch (its inputs' count and the vectors'
@@ -31,7 +29,7 @@
 
 #include <curl/curl.h>
 
-#include "curlsock.h"
+#include "curlloop.h"
 #include "embed.h"
 #include "log.h"
 #include "random.h"
@@ -46,6 +44,7 @@
 enum kind { KIND_EMBED, KIND_RERANK };
 
 struct embed_job {
+	struct curlloop_xfer x;	/* first: the transfer of its batch */
 	TAILQ_ENTRY(embed_job) entry;
 	enum kind kind;
 	embed_cb cb;
@@ -74,8 +73,7 @@ struct embed_job {
 	uint32_t dims;
 	struct rerank_hit *hits;	/* n, filled in batch by batch */
 	size_t nhits;
-	/* the transfer */
-	CURL *easy;
+	/* the transfer (x.easy) */
 	struct buf body;
 	char *ans;		/* the answer's bytes */
 	size_t anslen, anscap, ansmax;
@@ -88,12 +86,9 @@ struct embed_job {
 
 static TAILQ_HEAD(, embed_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static size_t njobs;
-static CURLM *multi;
-static struct loop_timer mtimer;
-static struct loop_defer mkick;
-static struct curlsock_tab socks = CURLSOCK_TAB(struct loop_io, "embed");
+static struct curlloop cloop = CURLLOOP_INIT("embed");
+static int ready;		/* embed_init was called */
 
-static void check_done(void);
 static void batch_send(struct embed_job *);
 
 uint64_t
@@ -111,42 +106,6 @@ embed_backoff_ms(uint32_t base_ms, uint32_t cap_ms, unsigned attempt,
 
 /* ------------------------------------------------------- curl <-> loop */
 
-static void
-sock_io(int fd, uint32_t events, void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(multi, fd, curlsock_action(events), &running);
-	check_done();
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct loop_io *io;
-
-	if (s < 0)
-		return 0;
-	if (what == CURL_POLL_REMOVE) {
-		if ((io = curlsock_get(&socks, s)) != NULL)
-			loop_io_del(io);
-		return 0;
-	}
-	(void)curlsock_watch(&socks, s, what, sock_io, NULL);
-	return 0;
-}
-
-/* curl closes a socket: watched no more. */
-static int
-sock_close(void *clientp, curl_socket_t s)
-{
-	struct loop_io *io;
-
-	if ((io = curlsock_get(&socks, s)) != NULL)
-		loop_io_del(io);
-	return close(s);
-}
-
 /* A guarded job's address: refused when the policy says private. */
 static curl_socket_t
 sock_open_guarded(void *clientp, curlsocktype purpose,
@@ -159,27 +118,6 @@ sock_open_guarded(void *clientp, curlsocktype purpose,
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-static void
-mtimer_fire(void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done();
-}
-
-static int
-timer_cb(CURLM *m, long ms, void *userp)
-{
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	if (ms == 0)
-		loop_defer(&mkick);
-	else if (ms > 0)
-		loop_timer_after(&mtimer, (uint64_t)ms);
-	return 0;
 }
 
 /* ------------------------------------------------------- receiving */
@@ -237,9 +175,9 @@ job_free(struct embed_job *j)
 
 	loop_timer_stop(&j->retry);
 	loop_defer_cancel(&j->kick);
-	if (j->easy != NULL) {
-		curl_multi_remove_handle(multi, j->easy);
-		curl_easy_cleanup(j->easy);
+	if (j->x.easy != NULL) {
+		curlloop_remove(&cloop, &j->x);
+		curl_easy_cleanup(j->x.easy);
 	}
 	for (h = j->hdrs; h != NULL; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
@@ -371,10 +309,10 @@ batch_done(struct embed_job *j, CURLcode rc)
 	long code = 0;
 	static char msg[96];
 
-	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(multi, j->easy);
-	curl_easy_cleanup(j->easy);
-	j->easy = NULL;
+	curl_easy_getinfo(j->x.easy, CURLINFO_RESPONSE_CODE, &code);
+	curlloop_remove(&cloop, &j->x);
+	curl_easy_cleanup(j->x.easy);
+	j->x.easy = NULL;
 	j->http_status = (int)code;
 	if (j->refused) {
 		job_end(j, EMBED_ERR_REFUSED, "the embedding server is at a "
@@ -406,23 +344,9 @@ batch_done(struct embed_job *j, CURLcode rc)
 }
 
 static void
-check_done(void)
+xfer_done(struct curlloop_xfer *x, CURLcode rc)
 {
-	struct embed_job *j;
-	CURLMsg *m;
-	char *priv;
-	int left;
-
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv) !=
-		    CURLE_OK || priv == NULL)
-			continue;
-		j = (struct embed_job *)(void *)priv;
-		batch_done(j, m->data.result);
-	}
+	batch_done((struct embed_job *)(void *)x, rc);
 }
 
 /* ------------------------------------------------------- sending */
@@ -498,9 +422,7 @@ easy_setup(struct embed_job *j, CURL *e)
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, j);
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
 	rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	/* gzip or deflate when the server offers it; the bound is on what it inflates to. */
 	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -543,8 +465,9 @@ batch_send(struct embed_job *j)
 		job_end(j, EMBED_ERR_MEMORY, "could not set up the request");
 		return;
 	}
-	j->easy = e;
-	if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+	j->x.easy = e;
+	j->x.done = xfer_done;
+	if (curlloop_add(&cloop, &j->x) < 0) {
 		job_end(j, EMBED_ERR_MEMORY, "could not start the request");
 		return;
 	}
@@ -560,12 +483,6 @@ static void
 kick_fire(void *arg)
 {
 	batch_send(arg);
-}
-
-static void
-mkick_fire(void *arg)
-{
-	mtimer_fire(arg);
 }
 
 /* ------------------------------------------------------- starting */
@@ -661,7 +578,7 @@ job_new(enum kind kind, const struct embed_conf *c, const char *const *texts,
 	uint64_t bytes = 0;
 	size_t i;
 
-	if (multi == NULL || c == NULL || cb == NULL || c->model == NULL ||
+	if (!ready || c == NULL || cb == NULL || c->model == NULL ||
 	    n == 0 || n > EMBED_INPUTS_MAX || texts == NULL ||
 	    (kind == KIND_EMBED && (uint64_t)n * c->dims > EMBED_VALUES_MAX))
 		return NULL;
@@ -746,16 +663,11 @@ embed_jobs(void)
 int
 embed_init(void)
 {
-	if (multi != NULL)
+	if (ready)
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (multi = curl_multi_init()) == NULL)
+	if (curlloop_init(&cloop, 16) < 0)
 		return -1;
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 16L);
-	loop_timer_init(&mtimer, mtimer_fire, NULL);
-	loop_defer_init(&mkick, mkick_fire, NULL);
+	ready = 1;
 	return 0;
 }
 
@@ -766,11 +678,8 @@ embed_shutdown(void)
 
 	while ((j = TAILQ_FIRST(&jobs)) != NULL)
 		job_free(j);
-	if (multi == NULL)
+	if (!ready)
 		return;
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	curl_multi_cleanup(multi);
-	multi = NULL;
-	curlsock_free(&socks);
+	curlloop_shutdown(&cloop);
+	ready = 0;
 }

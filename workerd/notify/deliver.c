@@ -42,7 +42,7 @@
 
 #include "admin.h"
 #include "agentmsg.h"
-#include "curlsock.h"
+#include "curlloop.h"
 #include "exportrows.h"
 #include "hookmsg.h"
 #include "log.h"
@@ -53,7 +53,7 @@
 #define REFUSED_TEXT	"address refused: private, loopback or link-local"
 
 struct dlv {
-	struct notify_xfer x;		/* first: CURLOPT_PRIVATE is either */
+	struct curlloop_xfer x;		/* first: CURLOPT_PRIVATE is either */
 	TAILQ_ENTRY(dlv) entry;
 	struct st_hook_job *job;
 	CURL *easy;
@@ -70,14 +70,10 @@ struct dlv {
 
 static TAILQ_HEAD(, dlv) dlvs = TAILQ_HEAD_INITIALIZER(dlvs);
 static size_t ndlvs;
-static CURLM *multi;
-static struct loop_timer mtimer;
-static struct loop_defer mkick;
 static notify_done_fn done_cb;
-/* By fd; kept until deliver_shutdown. */
-static struct curlsock_tab socks = CURLSOCK_TAB(struct loop_io, "deliver");
+/* The multi handle on the loop, kept until deliver_shutdown. */
+static struct curlloop cloop = CURLLOOP_INIT("deliver");
 
-static void check_done(void);
 
 /* ------------------------------------------------------------- pure */
 
@@ -183,31 +179,6 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 
 /* ------------------------------------------------------- curl <-> loop */
 
-static void
-sock_io(int fd, uint32_t events, void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(multi, fd, curlsock_action(events), &running);
-	check_done();
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct loop_io *io;
-
-	if (s < 0)
-		return 0;
-	if (what == CURL_POLL_REMOVE) {
-		if ((io = curlsock_get(&socks, s)) != NULL)
-			loop_io_del(io);
-		return 0;
-	}
-	(void)curlsock_watch(&socks, s, what, sock_io, NULL);
-	return 0;
-}
-
 /*
  * The address curl is about to connect to: refused when it is private,
  * loopback or link-local (unless allowed); else a socket for it.
@@ -222,38 +193,6 @@ sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-/* curl closes a socket: watched no more. */
-static int
-sock_close(void *clientp, curl_socket_t s)
-{
-	struct loop_io *io;
-
-	if ((io = curlsock_get(&socks, s)) != NULL)
-		loop_io_del(io);
-	return close(s);
-}
-
-static void
-mtimer_fire(void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done();
-}
-
-static int
-timer_cb(CURLM *m, long ms, void *userp)
-{
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	if (ms == 0)
-		loop_defer(&mkick);
-	else if (ms > 0)
-		loop_timer_after(&mtimer, (uint64_t)ms);
-	return 0;
 }
 
 /* The answer's body: counted and dropped; past the bound, the end. */
@@ -275,9 +214,9 @@ on_write(char *p, size_t size, size_t n, void *arg)
 static void
 dlv_free(struct dlv *d)
 {
-	if (d->easy != NULL) {
-		curl_multi_remove_handle(multi, d->easy);
-		curl_easy_cleanup(d->easy);
+	if (d->x.easy != NULL) {
+		curlloop_remove(&cloop, &d->x);
+		curl_easy_cleanup(d->x.easy);
 	}
 	curl_slist_free_all(d->headers);
 	buf_free(&d->body);
@@ -293,9 +232,9 @@ dlv_end(struct dlv *d, const struct notify_outcome *o)
 	if (d->listed) {
 		TAILQ_REMOVE(&dlvs, d, entry);
 		ndlvs--;
-	} else if (d->easy != NULL) {
-		curl_easy_cleanup(d->easy);	/* never in the multi */
-		d->easy = NULL;
+	} else if (d->x.easy != NULL) {
+		curl_easy_cleanup(d->x.easy);	/* never in the multi */
+		d->x.easy = NULL;
 	}
 	done_cb(job, o);	/* o->error may be d->err: d freed after */
 	dlv_free(d);
@@ -311,7 +250,7 @@ dlv_finish(struct dlv *d, CURLcode rc)
 
 	memset(&o, 0, sizeof(o));
 	o.duration_ms = (uint32_t)(loop_clock() - d->started);
-	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(d->x.easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && d->truncated))
 		code = 0;
 	o.code = code > 0 && code < 1000 ? (uint32_t)code : 0;
@@ -329,54 +268,21 @@ dlv_finish(struct dlv *d, CURLcode rc)
 }
 
 static void
-dlv_xfer_done(struct notify_xfer *x, CURLcode rc)
+dlv_xfer_done(struct curlloop_xfer *x, CURLcode rc)
 {
 	dlv_finish((struct dlv *)(void *)x, rc);
 }
 
-/* Each ended transfer to its owner: a delivery's, or another's. */
-static void
-check_done(void)
-{
-	struct notify_xfer *x;
-	CURLMsg *m;
-	char *priv;
-	int left;
-
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-		    &priv) != CURLE_OK || priv == NULL)
-			continue;
-		x = (struct notify_xfer *)(void *)priv;
-		x->done(x, m->data.result);
-	}
-}
-
 int
-deliver_xfer_add(struct notify_xfer *x)
+deliver_xfer_add(struct curlloop_xfer *x)
 {
-	if (curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION,
-	    sock_close) != CURLE_OK ||
-	    curl_multi_add_handle(multi, x->easy) != CURLM_OK)
-		return -1;
-	return 0;
+	return curlloop_add(&cloop, x);
 }
 
 void
-deliver_xfer_remove(struct notify_xfer *x)
+deliver_xfer_remove(struct curlloop_xfer *x)
 {
-	if (multi != NULL && x->easy != NULL)
-		curl_multi_remove_handle(multi, x->easy);
-}
-
-static void
-mkick_fire(void *arg)
-{
-	mtimer_fire(arg);
+	curlloop_remove(&cloop, x);
 }
 
 int
@@ -403,7 +309,7 @@ notify_curl_base(CURL *e, const char *url, const char *protocols,
 static int
 dlv_setup(struct dlv *d, const char *url)
 {
-	CURL *e = d->easy;
+	CURL *e = d->x.easy;
 	int bad = 0;
 
 	bad |= notify_curl_base(e, url, "http,https", d->err) < 0;
@@ -411,12 +317,9 @@ dlv_setup(struct dlv *d, const char *url)
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, sock_close) !=
-	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, d) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, d) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)d->body.len) != CURLE_OK;
@@ -443,7 +346,7 @@ dlv_prepare(struct dlv *d, const struct st_hook_job *job, int *final)
 	if ((d->headers = notify_headers(job, proto_wall_ms() / 1000,
 	    d->body.data, d->body.len)) == NULL)
 		return "out of memory (or a malformed secret)";
-	if ((d->easy = curl_easy_init()) == NULL || dlv_setup(d, job->url) < 0)
+	if ((d->x.easy = curl_easy_init()) == NULL || dlv_setup(d, job->url) < 0)
 		return "curl: cannot set up the transfer";
 	return NULL;
 }
@@ -465,7 +368,7 @@ deliver_start(struct st_hook_job *job, int allow_private)
 	d->allow_private = allow_private;
 	d->started = loop_clock();
 	if ((o.error = dlv_prepare(d, job, &o.final)) == NULL &&
-	    curl_multi_add_handle(multi, d->easy) != CURLM_OK)
+	    curlloop_add(&cloop, &d->x) < 0)
 		o.error = "curl: cannot start the transfer";
 	if (o.error != NULL) {
 		dlv_end(d, &o);
@@ -518,14 +421,7 @@ int
 deliver_init(notify_done_fn done)
 {
 	done_cb = done;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (multi = curl_multi_init()) == NULL)
-		return -1;
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	loop_timer_init(&mtimer, mtimer_fire, NULL);
-	loop_defer_init(&mkick, mkick_fire, NULL);
-	return 0;
+	return curlloop_init(&cloop, 0);
 }
 
 void
@@ -540,10 +436,5 @@ deliver_shutdown(void)
 		free(d->job);
 		dlv_free(d);
 	}
-	loop_timer_stop(&mtimer);
-	loop_defer_cancel(&mkick);
-	if (multi != NULL)
-		curl_multi_cleanup(multi);
-	multi = NULL;
-	curlsock_free(&socks);
+	curlloop_shutdown(&cloop);
 }

@@ -36,7 +36,7 @@
 #define IDLE_POLL_MS	1000
 
 struct msend {
-	struct notify_xfer x;		/* first */
+	struct curlloop_xfer x;		/* first */
 	TAILQ_ENTRY(msend) entry;
 	struct st_mail *m;
 	struct buf msg;
@@ -111,7 +111,7 @@ msend_free(struct msend *s)
 static void poll_soon(void);
 
 static void
-msend_done(struct notify_xfer *x, CURLcode rc)
+msend_done(struct curlloop_xfer *x, CURLcode rc)
 {
 	struct msend *s = (struct msend *)(void *)x;
 	struct st_mail *m = s->m;

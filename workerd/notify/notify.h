@@ -23,6 +23,8 @@
 
 #include <curl/curl.h>
 
+#include "curlloop.h"
+
 struct settings;
 
 /* ---- signing (sign.c), https://www.standardwebhooks.com ---- */
@@ -153,17 +155,12 @@ int deliver_holds(const char *id);
 /* Drops every attempt (no outcome told) and the multi handle. */
 void deliver_shutdown(void);
 /*
- * Another kind of transfer (mailer.c's) on deliver.c's multi handle and
- * loop wiring: the caller sets x->easy up (deliver_xfer_add sets
- * CURLOPT_PRIVATE and the socket closing); x->done is called once it
- * ends; the caller then takes it out (deliver_xfer_remove) and cleans up.
- * deliver_xfer_add: 0, or -1 when it cannot start (done is not called).
+ * Another kind of transfer (mailer.c's, the fetcher's) on deliver.c's
+ * multi handle (net/curlloop.h: curlloop_add's and curlloop_remove's
+ * contract). deliver_xfer_add: 0, or -1 when it cannot start (done is
+ * not called).
  */
-struct notify_xfer {
-	CURL *easy;
-	void (*done)(struct notify_xfer *, CURLcode);
-};
-int deliver_xfer_add(struct notify_xfer *);
+int deliver_xfer_add(struct curlloop_xfer *);
 /*
  * What every notifier transfer has (a webhook's, a mail's): url, only
  * protocols ("http,https"), no proxy from the environment, no signals,
@@ -173,7 +170,7 @@ int deliver_xfer_add(struct notify_xfer *);
 int notify_curl_base(CURL *e, const char *url, const char *protocols,
     char *errbuf);
 /* Takes x out of the multi (one not ended: it is dropped, no done). */
-void deliver_xfer_remove(struct notify_xfer *);
+void deliver_xfer_remove(struct curlloop_xfer *);
 
 /* ---- email (mailfmt.c: the message; mailer.c: sending) ---- */
 struct st_event;
