@@ -18,6 +18,7 @@
 
 #include "kbmsg.h"
 #include "kbsource.h"
+#include "kbvec.h"
 #include "orgmsg.h"
 #include "orgstore.h"
 #include "stmsgs.h"
@@ -563,6 +564,37 @@ test_file(void **state)
 	st_kbsource_free(&job);
 }
 
+/* A deleted source's chunks take their vectors with them (kbvec.c). */
+static void
+test_delete_drops_vectors(void **state)
+{
+	struct fix *f = *state;
+	float v[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+	struct st_kbsource s;
+	struct st_kb_hits h;
+	struct store_txn t;
+
+	assert_int_equal(qa_create(f, &OWNER_A, "Vector question?",
+	    "A vector answer.", &s), 0);
+	assert_int_equal(search(f, &OWNER_A, "vector answer", &h), 0);
+	assert_int_equal(h.n, 1);
+	store_begin(f->st, &t, 0);
+	assert_int_equal(kb_vec_put(&t, "default", h.hits[0].chunk_id, v, 8),
+	    0);
+	assert_int_equal(store_commit(&t), 0);
+	hits_free(&h);
+	assert_true(db_entries(f, "kb_vecs") > 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_vecs"), 0);
+	assert_int_equal(db_entries(f, "kb_vecseg"), 0);
+	assert_int_equal(db_entries(f, "kb_vecq"), 0);
+	assert_int_equal(db_entries(f, "kb_vecmeta"), 0);
+	assert_int_equal(db_entries(f, "kb_chunks"), 0);
+	st_kbsource_free(&s);
+}
+
 int
 main(void)
 {
@@ -586,6 +618,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_drops_vectors, setup,
 		    fix_teardown),
 	};
 
