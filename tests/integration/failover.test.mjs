@@ -14,7 +14,8 @@
 //    it follows the new primary with the same data;
 //  - a clean SIGTERM of the primary hands over within a poll, well under
 //    the TTL (printed); etcd's keys name who is who; a standby refuses
-//    writes and parleyctl promote;
+//    writes and parleyctl promote; the new primary's knowledge search
+//    finds what was indexed on the old one;
 //  - a standby that fell out of sync (the primary recorded sync = "" and
 //    acknowledged alone) never campaigns, even with no primary;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
@@ -27,6 +28,7 @@ import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
 import { caughtUp, role, sameData } from './lib/standby.mjs';
+import { T } from './lib/storage.mjs';
 
 const TTL_MS = 2000;
 const POLL_MS = 500;		// lease_poll_ms(2)
@@ -199,6 +201,11 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     assert.match(promote.stderr, /etcd's lease decides who is primary \(PARLEY_ROLE=auto\): stop the primary instead/);
     const conv = await ca.convOpen('default', 'handed-over');
     await ca.msgAppend(conv.conv.id, 'user', 'acknowledged before the stop');
+    // The knowledge base's index is a record like any: the standby holds it.
+    const src = await ca.ask(T.ST_KB_SOURCE_CREATE, { id: '', org: '', source_type: 2, name: '', url: '', lang: '',
+      question: 'Where is the lighthouse?', answer: 'The lighthouse stands on the northern cape.', max_pages: 0,
+      max_depth: 0, sync_hours: 0, sync_status: 0, error: '', pages: 0, chunks: 0, synced_at: 0n, next_sync_at: 0n,
+      sync_id: 0n, created_at: 0n, updated_at: 0n });
 
     const t0 = Date.now();
     await a.killStoraged('SIGTERM');
@@ -210,6 +217,9 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     assert.doesNotMatch(a.logs.storaged, /exiting with replies undelivered/);
     const got = await cb.convOpen('default', 'handed-over');
     assert.equal(got.conv.id, conv.conv.id);
+    const found = await cb.ask(T.ST_KB_SEARCH, { query: 'lighthouse cape', k: 5, lang: '' });
+    assert.equal(found.hits.length, 1);
+    assert.equal(found.hits[0].source_id, src.id);
     assert.deepEqual(JSON.parse((await etcd.get('/term/'))['/term/primary']), { addr: b.advertise, term: t2 });
   });
 
