@@ -459,13 +459,39 @@ hit_cmp(const void *a, const void *b)
 	    x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
 }
 
+/*
+ * The owner's own answers win: the hits of the n qa sources ids (that
+ * matched the question at all) move ahead of every page's, in their
+ * order.
+ */
+static void
+qa_first(struct st_kb_hits *out, char ids[][ST_KB_SOURCE_ID_LEN + 1],
+    uint32_t n)
+{
+	struct st_kb_hit h;
+	uint32_t i, j, k, front = 0;
+
+	for (i = 0; i < out->n; i++) {
+		for (k = 0; k < n && strcmp(out->hits[i].source_id, ids[k]) != 0;
+		    k++)
+			;
+		if (k == n)
+			continue;
+		h = out->hits[i];
+		for (j = i; j > front; j--)
+			out->hits[j] = out->hits[j - 1];
+		out->hits[front++] = h;
+	}
+}
+
 int
 store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
     struct st_kb_hits *out)
 {
 	char langs[ST_AGENT_SOURCES_MAX][ST_KB_LANG_MAX + 1];
+	char qa[ST_AGENT_SOURCES_MAX][ST_KB_SOURCE_ID_LEN + 1];
 	struct st_kbsource s;
-	uint32_t nl = 0, i, j;
+	uint32_t nl = 0, nqa = 0, i, j;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -486,6 +512,8 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 				;
 			if (j == nl)
 				strlcpy(langs[nl++], s.lang, sizeof(langs[0]));
+			if (s.source_type == ST_KB_QA)
+				memcpy(qa[nqa++], s.id, sizeof(qa[0]));
 		}
 		st_kbsource_free(&s);
 	}
@@ -503,6 +531,7 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	if (t->err)
 		return t->err;
 	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+	qa_first(out, qa, nqa);
 	/* The best k; the rest freed. */
 	for (i = q->k; i < out->n; i++)
 		st_kb_hit_clear(&out->hits[i]);

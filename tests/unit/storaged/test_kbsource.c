@@ -564,6 +564,59 @@ test_file(void **state)
 	st_kbsource_free(&job);
 }
 
+/* A turn's search: the owner's qa answer ahead of a better-scored page. */
+static void
+test_retrieve_qa_first(void **state)
+{
+	struct fix *f = *state;
+	static const char *const t[] = { "Returns: returns are free. Returns "
+	    "within thirty days; returns by post; returns at the shop." };
+	struct st_kbsource in, crawl, qa, job;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_retrieve_req q;
+	struct st_str srcs[2];
+	struct st_kb_hits h;
+	uint8_t more;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://shop.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &crawl, NULL), 0);
+	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/returns", t, 1, 0, &rep), 0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(qa_create(f, &OWNER_A, "Can I send it back?",
+	    "Yes: returns are accepted for most of the items we sell, in "
+	    "the shop and online, with the receipt or an order number, and "
+	    "the money goes back to the card that paid.", &qa), 0);
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, "default", sizeof(q.org));
+	q.query = "returns";
+	q.k = 5;
+	srcs[0].s = crawl.id;
+	srcs[1].s = qa.id;
+	q.sources = srcs;
+	q.n = 2;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
+	    NULL), 0);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.hits[0].source_id, qa.id);
+	assert_true(h.hits[0].score < h.hits[1].score);	/* yet first */
+	hits_free(&h);
+	/* A source not listed is not searched. */
+	q.n = 1;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
+	    NULL), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].source_id, crawl.id);
+	hits_free(&h);
+	st_kbsource_free(&crawl);
+	st_kbsource_free(&qa);
+	st_kbsource_free(&job);
+}
+
 /* A deleted source's chunks take their vectors with them (kbvec.c). */
 static void
 test_delete_drops_vectors(void **state)
@@ -620,6 +673,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_drops_vectors, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retrieve_qa_first, setup,
 		    fix_teardown),
 	};
 
