@@ -52,7 +52,9 @@
 #           (kbspeed.c), at 10,000 and 100,000 chunks: the handbook's 26
 #           languages (47,159 chunks, English first) read again, copy c
 #           of a chunk without its text's first c words, to reach the
-#           size; vector top-20 search p50/p99 and recall@20 against
+#           size; storaged's commit p99 and chat's first token with and
+#           without 50 searches a second on 10,000 chunks (kb-side.mjs,
+#           Parley pinned, the mock model); vector top-20 search p50/p99 and recall@20 against
 #           exact search at the same sizes, 1,536 dimensions, synthetic
 #           clustered vectors (kbvecbench.c); ingest, HTML pages a second
 #           through extraction,
@@ -101,7 +103,9 @@
 #            BENCH_LOGIN_SECONDS [5] BENCH_LOGIN_CONCURRENCY [32]
 #   knowledge: BENCH_KB_SIZES [10000,100000] chunks; BENCH_KB_REPEAT [3]
 #            times each question is searched; BENCH_KB_BIN
-#            [build/release/bench] the drivers (make bench builds them)
+#            [build/release/bench] the drivers (make bench builds them);
+#            BENCH_KB_SIDE_ROUNDS [3], BENCH_KB_SIDE_SECONDS [10] and
+#            BENCH_KB_SIDE_CHUNKS [10000]: the knowledge side rounds
 # e.g. a quick look at a shared machine:
 #   BENCH_ONLY=chat,streams,dbsize BENCH_ROUNDS=1 BENCH_STREAMS=200 \
 #     BENCH_HOLD_STREAMS=0 BENCH_DB_SIZES=10000 nice -n 19 scripts/bench.sh
@@ -597,6 +601,12 @@ if want knowledge; then
 	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 nosync || die "kbingest failed"
 	echo "bench: vector search on CPU $SERVER_CPU, 1,536 dimensions (goal: top-20 p99 <= 10 ms at 100,000, recall@20 >= 0.95)"
 	run "$SERVER_CPU" "$kbin/kbvecbench" 1536 ${kb_sizes//,/ } || die "kbvecbench failed"
+	echo "bench: knowledge side: storaged's commits and chat's first token, with and without 50 searches a second"
+	[ -n "${MPORT:-}" ] || start_mock "$CLIENT_CPU"
+	start_parley "$tmp/kb-side-data" 1 "$SERVER_CPU"
+	run "$CLIENT_CPU" timeout 900 node tests/bench/kb-side.mjs --parley "$PPORT" --key "$WKEY" --admin "$AKEY" \
+		--chunks "$tmp/kb-all.jsonl" --questions "$kbq" --out "$OUT" || die "the knowledge side rounds failed"
+	stop_parley
 	section_end knowledge
 fi
 

@@ -14,7 +14,7 @@
 
 #define HTTP_MAX_HEADER_BYTES	(16 * 1024)	/* request line + all headers */
 #define HTTP_MAX_HEADERS	64
-#define HTTP_MAX_BODY		(2 * 1024 * 1024)
+#define HTTP_MAX_BODY		(8 * 1024 * 1024)	/* a knowledge file: 7 MiB */
 #define HTTP_MAX_URL		8192
 
 struct http_header {

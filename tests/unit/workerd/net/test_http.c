@@ -641,7 +641,7 @@ test_limit_body(void **state)
 	buf_free(&b);
 	/* A single chunk size over the limit: rejected at its size line. */
 	assert_int_equal(status_str("POST / HTTP/1.1\r\nHost: a\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n300000\r\n"), 413);
+	    "Transfer-Encoding: chunked\r\n\r\n900000\r\n"), 413);
 	assert_int_equal(status_str("POST / HTTP/1.1\r\nHost: a\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n"), 413);
 	free(body);
