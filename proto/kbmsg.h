@@ -23,7 +23,10 @@
  *   ST_KB_SOURCE_DELETE  str id                  -> (empty); its chunks
  *                        go in the sweep's bounded steps, never found
  *                        by a search meanwhile
- *   ST_KB_SEARCH         str query, u32 k (1-50), str language ("" en)
+ *   ST_KB_SEARCH         str query, u32 k (1-50), str language ("" en),
+ *                        str agent id ("": every source; else the
+ *                        sources that agent answers from, as its turns
+ *                        search them: ST_KB_RETRIEVE's way)
  *                        -> u32 n, n x hit (best first)
  *   ST_KB_RETRIEVE       str org, str query, u32 k (1-50), u32 n, n x
  *                        str source id (at most 50) -> u32 n, n x hit:
@@ -393,6 +396,7 @@ struct st_kb_search_req {
 	const char *query;
 	uint32_t k;
 	char lang[ST_KB_LANG_MAX + 1];
+	const char *agent_id;	/* "": every source; else that agent's, as its turns */
 };
 
 struct st_kb_hit {

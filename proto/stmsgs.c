@@ -1350,6 +1350,7 @@ static const struct pfield f_kb_search_req[] = {
 	PFSTR(struct st_kb_search_req, query, ST_KB_QUERY_MAX),
 	PFU32(struct st_kb_search_req, k),
 	PFBUF(struct st_kb_search_req, lang),
+	PFSTR(struct st_kb_search_req, agent_id, ST_WID_ARG_MAX),
 };
 PLAYOUT(pl_kb_search_req, struct st_kb_search_req, f_kb_search_req);
 

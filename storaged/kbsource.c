@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentstore.h"
 #include "kbindex.h"
 #include "kbpage.h"
 #include "kbsource.h"
@@ -435,6 +436,36 @@ hits_add(struct store_txn *t, const char *org, const char *lang,
 	return t->err;
 }
 
+/* Org's agent id's sources searched as its turns do (ST_KB_RETRIEVE). */
+static int
+agent_search(struct store_txn *t, const char *org,
+    const struct st_kb_search_req *q, struct st_kb_hits *out)
+{
+	struct st_str srcs[ST_AGENT_SOURCES_MAX];
+	struct st_kb_retrieve_req rq;
+	struct st_agent a;
+	uint32_t i;
+
+	/* "agent_id: no such agent" (invalid) for none of org's. */
+	if (store_agent_check(t, org, q->agent_id) != 0)
+		return t->err;
+	if (strcmp(q->agent_id, ST_AGENT_DEFAULT) == 0)
+		return 0;	/* the deployment's agent reads no source */
+	if (store_agent_get(t, org, q->agent_id, &a) != 0)
+		return t->err;
+	memset(&rq, 0, sizeof(rq));
+	strlcpy(rq.org, org, sizeof(rq.org));
+	rq.query = q->query;
+	rq.k = q->k;
+	for (i = 0; i < a.nknowledge_sources && i < ST_AGENT_SOURCES_MAX; i++)
+		srcs[i].s = a.knowledge_sources[i];
+	rq.sources = srcs;
+	rq.n = i;
+	store_kb_retrieve(t, &rq, out);
+	st_agent_free(&a);
+	return t->err;
+}
+
 int
 store_kb_search(struct store_txn *t, const char *org,
     const struct st_kb_search_req *q, struct st_kb_hits *out)
@@ -444,6 +475,8 @@ store_kb_search(struct store_txn *t, const char *org,
 		return t->err;
 	if (q->k < 1 || q->k > ST_KB_SEARCH_K_MAX)
 		return store_fail(t, PROTO_E_INVALID, "k: must be 1 to 50");
+	if (q->agent_id != NULL && q->agent_id[0] != '\0')
+		return agent_search(t, org, q, out);
 	if ((out->hits = calloc(q->k, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	return hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out);

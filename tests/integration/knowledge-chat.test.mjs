@@ -110,6 +110,22 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(r.status, 200);
   });
 
+  test('the admin search with agent_id searches that agent\'s sources alone', async () => {
+    const other = (await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'Is there a kettle warranty card?',
+      answer: 'The warranty card is in the box.' })).json();
+    let r = await admin('POST', '/v1/admin/knowledge/search', { query: 'kettle warranty', k: 10 });
+    assert.ok(r.json().results.some((x) => x.source_id === other.id));
+    r = await admin('POST', '/v1/admin/knowledge/search', { query: 'kettle warranty', k: 10, agent_id: agent.id });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([...new Set(r.json().results.map((x) => x.source_id))], [src.id]);
+    r = await admin('POST', '/v1/admin/knowledge/search', { query: 'kettle warranty', agent_id: 'default' });
+    assert.deepEqual(r.json().results, []);
+    r = await admin('POST', '/v1/admin/knowledge/search', { query: 'kettle warranty', agent_id: '0123456789abcdef0123456789abcdef' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json().error, 'agent_id: no such agent');
+    assert.equal((await admin('DELETE', `/v1/admin/knowledge/sources/${other.id}`)).status, 200);
+  });
+
   test('the agent\'s source ids are checked; another organisation\'s finds nothing', async () => {
     let r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_source_ids: ['nope'] });
     assert.equal(r.status, 400);

@@ -129,7 +129,7 @@ describe('knowledge sources and search, 2 workers', () => {
     assert.match(t.json().error, /^type: cannot change/);
     for (const [body, re] of [[{}, /^query: /], [{ query: '' }, /^query: /], [{ query: 'x', k: 0 }, /^k: /],
       [{ query: 'x', k: 51 }, /^k: /], [{ query: 'x', language: 'xx' }, /^language: /],
-      [{ query: 'x'.repeat(2001) }, /^query: /], [{ query: 'x', agent: 1 }, /unknown/]]) {
+      [{ query: 'x'.repeat(2001) }, /^query: /], [{ query: 'x', agent: 1 }, /unknown/], [{ query: 'x', agent_id: 7 }, /^agent_id: /]]) {
       const r = await call('POST', Q, body);
       assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${r.text}`);
       assert.match(r.json().error, re);

@@ -11,7 +11,7 @@
  *	GET    /v1/admin/knowledge/sources/:source_id/pages	its pages
  *	PUT    /v1/admin/knowledge/sources/:source_id/file	a file source's
  *		bytes, as its Content-Type says (HTML, Markdown, text, PDF)
- *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?}
+ *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?,"agent_id"?}
  *					-> {"results":[...]}, best first
  *
  * A source (proto/kbmsg.h) is a crawl, a file or a qa pair; storaged
@@ -192,21 +192,22 @@ hits_json(const void *rep, int *status)
 static void
 searched(const struct storec_result *r, void *arg)
 {
-	admin_answer(arg, r, PROTO_ST_KB_SEARCH, 200, hits_json, NULL);
+	if (!admin_said_invalid(arg, r, NULL))
+		admin_answer(arg, r, PROTO_ST_KB_SEARCH, 200, hits_json, NULL);
 }
 
 /* The body into q: NULL, or "field: what is wrong". */
 static const char *
 search_body(json_t *root, struct st_kb_search_req *q)
 {
-	json_t *qv, *kv, *lv, *v;
+	json_t *qv, *kv, *lv, *av, *v;
 	const char *k;
 
 	if (!json_is_object(root))
 		return "body: must be a JSON object";
 	json_object_foreach(root, k, v)
 		if (strcmp(k, "query") != 0 && strcmp(k, "k") != 0 &&
-		    strcmp(k, "language") != 0)
+		    strcmp(k, "language") != 0 && strcmp(k, "agent_id") != 0)
 			return "body: unknown field";
 	qv = json_object_get(root, "query");
 	if (!json_is_string(qv) || json_string_length(qv) == 0)
@@ -222,6 +223,14 @@ search_body(json_t *root, struct st_kb_search_req *q)
 		    json_integer_value(kv) > ST_KB_SEARCH_K_MAX)
 			return "k: must be an integer from 1 to 50";
 		q->k = (uint32_t)json_integer_value(kv);
+	}
+	q->agent_id = "";
+	if ((av = json_object_get(root, "agent_id")) != NULL &&
+	    !json_is_null(av)) {
+		if (!json_is_string(av) || json_string_length(av) > ST_WID_ARG_MAX ||
+		    strlen(json_string_value(av)) != json_string_length(av))
+			return "agent_id: must be an agent's id";
+		q->agent_id = json_string_value(av);
 	}
 	q->lang[0] = '\0';
 	if ((lv = json_object_get(root, "language")) != NULL) {
