@@ -18,30 +18,13 @@
 
 #include "chunk.h"
 
+#define FUZZ_NAME	"fuzz_chunk"
+#include "../fetchfuzz.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_BLOCKS	512
 
-static void
-check(int cond, const char *what)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz_chunk: %s\n", what);
-		abort();
-	}
-}
-
-static int
-valid_utf8(const char *s, size_t len)
-{
-	char *c = malloc(3 * len + 1);
-	int ok;
-
-	check(c != NULL, "out of memory");
-	ok = fetch_utf8_clean(c, s, len) == len && memcmp(c, s, len) == 0;
-	free(c);
-	return ok;
-}
 
 static int
 alnum(unsigned char c)

@@ -21,28 +21,11 @@
 #include "chunk.h"
 #include "pdf.h"
 
+#define FUZZ_NAME	"fuzz_pdf"
+#include "../fetchfuzz.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-check(int cond, const char *what)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz_pdf: %s\n", what);
-		abort();
-	}
-}
-
-static int
-valid_utf8(const char *s, size_t len)
-{
-	char *c = malloc(3 * len + 1);
-	int ok;
-
-	check(c != NULL, "out of memory");
-	ok = fetch_utf8_clean(c, s, len) == len && memcmp(c, s, len) == 0;
-	free(c);
-	return ok;
-}
 
 static void
 check_chunks(const struct fetch_doc *doc)
