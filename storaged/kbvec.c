@@ -860,30 +860,33 @@ kb_vec_clear(struct store_txn *t, const char *org, uint32_t max, int *left)
 	return t->err ? -1 : 0;
 }
 
-uint32_t
-kb_vec_count(struct store_txn *t, const char *org)
+/* Org's vector metadata into m: 0, or -1 (none read: t failed or no key). */
+static int
+org_meta(struct store_txn *t, const char *org, struct vmeta *m)
 {
 	uint8_t k[ORG_KEY_MAX];
-	struct vmeta m;
 	size_t plen;
 
 	if (t->err || (plen = org_key(t, k, org)) == 0 ||
-	    meta_get(t, k, plen - 1, &m) < 0)
-		return 0;
-	return m.n;
+	    meta_get(t, k, plen - 1, m) < 0)
+		return -1;
+	return 0;
+}
+
+uint32_t
+kb_vec_count(struct store_txn *t, const char *org)
+{
+	struct vmeta m;
+
+	return org_meta(t, org, &m) < 0 ? 0 : m.n;
 }
 
 uint32_t
 kb_vec_dim(struct store_txn *t, const char *org)
 {
-	uint8_t k[ORG_KEY_MAX];
 	struct vmeta m;
-	size_t plen;
 
-	if (t->err || (plen = org_key(t, k, org)) == 0 ||
-	    meta_get(t, k, plen - 1, &m) < 0)
-		return 0;
-	return m.dim;
+	return org_meta(t, org, &m) < 0 ? 0 : m.dim;
 }
 
 int
