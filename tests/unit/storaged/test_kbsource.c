@@ -564,6 +564,37 @@ test_file(void **state)
 	st_kbsource_free(&job);
 }
 
+/* sync_hours: synced again that long after the last sync ended, not before. */
+static void
+test_scheduled_sync(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource in, s, job, got;
+	uint8_t more;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://news.example/";
+	in.sync_hours = 2;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	assert_int_equal(due_one(f, &job), 1);
+	fake_now += 1000;
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.next_sync_at, fake_now + 2 * 3600000ull);
+	st_kbsource_free(&got);
+	st_kbsource_free(&job);
+	fake_now += 2 * 3600000ull - 1;
+	assert_int_equal(due_one(f, &job), 0);
+	fake_now += 1;
+	assert_int_equal(due_one(f, &job), 1);
+	assert_string_equal(job.id, s.id);
+	st_kbsource_free(&job);
+	st_kbsource_free(&s);
+}
+
 /* A turn's search: the owner's qa answer ahead of a better-scored page. */
 static void
 test_retrieve_qa_first(void **state)
@@ -675,6 +706,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delete_drops_vectors, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_retrieve_qa_first, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_scheduled_sync, setup,
 		    fix_teardown),
 	};
 
