@@ -192,6 +192,18 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.ok((await found('descale citric acid')).length > 0);
   });
 
+  test('a crawl stays within its source\'s bounds: max_depth 0 reads the start page alone, max_pages 2 two pages', async () => {
+    let r = await call('POST', S, { type: 'crawl', url: site.url('/docs/'), max_depth: 0 });
+    assert.equal(r.status, 400, 'max_depth 0 is no depth: null is the default');
+    r = await call('POST', S, { type: 'crawl', url: site.url('/docs/'), max_depth: 1, max_pages: 2 });
+    assert.equal(r.status, 201, r.text);
+    const s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal(s.pages, 2);
+    assert.ok((await pages(s.id)).has('/docs/'));
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+  });
+
   test('a sitemap source reads the pages it lists', async () => {
     files.set('/docs/sitemap.xml', { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
