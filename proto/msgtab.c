@@ -16,7 +16,8 @@
 #define C	PROTO_PEER_CTL
 #define M	PROTO_PEER_MASTERD
 #define S	PROTO_PEER_STORAGED
-#define ANY	(W | C | M | S)
+#define F	PROTO_PEER_FETCHER
+#define ANY	(W | C | M | S | F)
 
 /*
  * type, name, from, to, write, early, who (0 none, 1 any, 2 the install
@@ -37,7 +38,7 @@ static const struct proto_msg msgs[] = {
 	    NULL, NULL },
 	{ PROTO_MW_SETTINGS, "MW_SETTINGS", M, W, 0, 0, 0,
 	    NULL, NULL },
-	{ PROTO_ST_PING, "ST_PING", W | C | M, S, 0, 0, 0,
+	{ PROTO_ST_PING, "ST_PING", W | C | M | F, S, 0, 0, 0,
 	    &pl_empty, &pl_empty },
 	{ PROTO_ST_CONV_OPEN, "ST_CONV_OPEN", W, S, 1, 0, 0,
 	    &pl_conv_open_req, &pl_conv_open_rep },
@@ -260,16 +261,19 @@ static const struct proto_msg msgs[] = {
 	    &pl_kb_pages_req, &pl_kb_pages },
 	{ PROTO_ST_KB_FILE_PUT, "ST_KB_FILE_PUT", W, S, 1, 0, 1,
 	    &pl_kb_file_put_req, &pl_kbsource },
-	/* The fetcher's: no who (it acts for every organisation). */
-	{ PROTO_ST_KB_DUE, "ST_KB_DUE", W, S, 1, 0, 0,
+	/*
+	 * The fetcher's alone (a worker may not send them, nor the fetcher
+	 * anything else): no who, it acts for every organisation.
+	 */
+	{ PROTO_ST_KB_DUE, "ST_KB_DUE", F, S, 1, 0, 0,
 	    &pl_kb_due_req, &pl_kb_jobs },
-	{ PROTO_ST_KB_PAGE_GET, "ST_KB_PAGE_GET", W, S, 0, 0, 0,
+	{ PROTO_ST_KB_PAGE_GET, "ST_KB_PAGE_GET", F, S, 0, 0, 0,
 	    &pl_kb_page_get_req, &pl_kbpage },
-	{ PROTO_ST_KB_PAGE_PUT, "ST_KB_PAGE_PUT", W, S, 1, 0, 0,
+	{ PROTO_ST_KB_PAGE_PUT, "ST_KB_PAGE_PUT", F, S, 1, 0, 0,
 	    &pl_kb_page_put_req, &pl_kb_page_put_rep },
-	{ PROTO_ST_KB_SYNC_DONE, "ST_KB_SYNC_DONE", W, S, 1, 0, 0,
+	{ PROTO_ST_KB_SYNC_DONE, "ST_KB_SYNC_DONE", F, S, 1, 0, 0,
 	    &pl_kb_sync_done_req, &pl_u8_rep },
-	{ PROTO_ST_KB_FILE_GET, "ST_KB_FILE_GET", W, S, 0, 0, 0,
+	{ PROTO_ST_KB_FILE_GET, "ST_KB_FILE_GET", F, S, 0, 0, 0,
 	    &pl_kb_file_get_req, &pl_kb_file },
 	/* A chat turn's: its agent names the organisation and the sources. */
 	{ PROTO_ST_KB_RETRIEVE, "ST_KB_RETRIEVE", W, S, 0, 0, 0,
@@ -296,14 +300,14 @@ static const struct proto_msg msgs[] = {
 	    &pl_user_gone, NULL },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
 	    &pl_widget_gone, NULL },
-	{ PROTO_ST_EV_STORE_FAILED, "ST_EV_STORE_FAILED", S, W, 0, 0, 0,
+	{ PROTO_ST_EV_STORE_FAILED, "ST_EV_STORE_FAILED", S, W | F, 0, 0, 0,
 	    &pl_store_failed, NULL },
 	{ PROTO_ST_EV, "ST_EV", S, W, 0, 0, 0,
 	    &pl_event, NULL },
 	{ PROTO_ST_EV_LOST, "ST_EV_LOST", S, W, 0, 0, 0,
 	    &pl_empty, NULL },
 	/* The transport (issue 25): which storaged is primary. */
-	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C, 0, 0, 0,
+	{ PROTO_ST_EV_ROLE, "ST_EV_ROLE", S, W | C | F, 0, 0, 0,
 	    &pl_ev_role, NULL },
 };
 
@@ -348,6 +352,7 @@ proto_peer_of(const char *hello_name)
 		{ "parleyctl", PROTO_PEER_CTL },
 		{ "parley-masterd", PROTO_PEER_MASTERD },
 		{ "parley-storaged", PROTO_PEER_STORAGED },
+		{ "parley-fetch", PROTO_PEER_FETCHER },
 	};
 	size_t i;
 

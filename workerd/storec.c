@@ -98,6 +98,8 @@ static size_t sc_cur;			/* the address tried or connected */
 static int sc_next_pref = -1;		/* the next to try, if not sc_cur + 1 */
 static int sc_primary = -1;		/* the last one that was primary */
 static SSL_CTX *sc_tls;			/* for tls:// addresses */
+/* The process our HELLO names: which requests storaged takes from us. */
+static const char *sc_hello = WORKERD_NAME;
 static int sc_not_primary;		/* a reply said so: move on */
 static enum storec_state sc_state = SC_DOWN;
 static struct pchan sc_ch;
@@ -647,8 +649,8 @@ storec_up(int fd, int registered)
 	const struct staddr *a = &sc_addrs[sc_cur];
 	int rc;
 
-	rc = a->kind == STADDR_TLS ? pchan_init_tls(&sc_ch, fd, WORKERD_NAME,
-	    sc_tls, a->host) : pchan_init(&sc_ch, fd, WORKERD_NAME);
+	rc = a->kind == STADDR_TLS ? pchan_init_tls(&sc_ch, fd, sc_hello,
+	    sc_tls, a->host) : pchan_init(&sc_ch, fd, sc_hello);
 	if (rc < 0 || (!registered && loop_io_add(&sc_io, fd,
 	    pchan_events(&sc_ch, 1), storec_io, NULL) < 0)) {
 		log_warn("storaged: channel");
@@ -811,6 +813,12 @@ storec_init(const char *path)
 	if (staddr_parse(text, strlen(text), &a, err, sizeof(err)) < 0)
 		fatalx("storaged: %s", err);
 	storec_init_list(&a, 1, NULL);
+}
+
+void
+storec_hello_name(const char *name)
+{
+	sc_hello = name;
 }
 
 void

@@ -288,6 +288,12 @@ void storec_init_list(const struct staddr *, size_t n,
  */
 void storec_init_settings(const struct settings *);
 /*
+ * The process name our HELLO gives storaged (WORKERD_NAME unless set,
+ * before the first connection): storaged takes from each process only
+ * the requests proto/msgtab.c lets it send (the fetcher: its own).
+ */
+void storec_hello_name(const char *name);
+/*
  * Called for each message storaged sends unasked (PROTO_ST_EV_WIDGET_GONE,
  * PROTO_ST_EV): every callback registered (a few; registering one twice
  * is a no-op) gets every message, and picks its types.

@@ -172,6 +172,8 @@ fetcher_run(const struct settings *set)
 	if (deliver_init(no_hooks) < 0)
 		fatalx("fetcher: cannot set up libcurl");
 	master_init(fetcher_quit, 0);
+	/* storaged takes the fetcher's own requests from us, no other. */
+	storec_hello_name(FETCHER_NAME);
 	storec_init_settings(set);
 	master_ready();
 	log_debug("ready");

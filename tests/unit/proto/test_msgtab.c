@@ -88,6 +88,7 @@ test_who_may_send(void **state)
 {
 	int w = proto_peer_of("parley-workerd");
 	int c = proto_peer_of("parleyctl");
+	int f = proto_peer_of("parley-fetch");
 
 	assert_int_equal(w, PROTO_PEER_WORKERD);
 	assert_int_equal(c, PROTO_PEER_CTL);
@@ -103,6 +104,16 @@ test_who_may_send(void **state)
 	assert_false(proto_may_send(0, PROTO_ST_PING, PROTO_PEER_STORAGED));
 	assert_false(proto_may_send(w, PROTO_ST_EV, PROTO_PEER_STORAGED));
 	assert_false(proto_may_send(w, 0x7f, PROTO_PEER_STORAGED));
+	/* The fetcher: its own requests, which a worker may not send. */
+	assert_int_equal(f, PROTO_PEER_FETCHER);
+	assert_true(proto_may_send(f, PROTO_ST_KB_PAGE_PUT, PROTO_PEER_STORAGED));
+	assert_true(proto_may_send(f, PROTO_ST_PING, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_KB_PAGE_PUT,
+	    PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_KB_DUE, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(f, PROTO_ST_WS_BEGIN, PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(f, PROTO_ST_KB_SOURCE_DELETE,
+	    PROTO_PEER_STORAGED));
 }
 
 /*

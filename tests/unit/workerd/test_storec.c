@@ -567,6 +567,25 @@ ask_any(uint16_t type, const void *req, const void *reply, size_t len)
 }
 
 /*
+ * type asked with req and answered with rep encoded: the reply decodes,
+ * and a byte short or over does not (-1: the caller asks again later).
+ */
+static void
+reply_whole_only(uint16_t type, const void *req, const void *rep)
+{
+	struct penc e;
+
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, type, rep), 0);
+	assert_int_equal(ask_any(type, req, e.buf, e.len), 0);
+	if (e.len > 0)
+		assert_int_equal(ask_any(type, req, e.buf, e.len - 1), -1);
+	penc_u8(&e, 0);
+	assert_int_equal(ask_any(type, req, e.buf, e.len), -1);
+	penc_free(&e);
+}
+
+/*
  * The notifier's ST_HOOK_DUE and ST_HOOK_RESULT (notifier.c): a reply
  * decodes whole or not at all (a byte short or over: -1, the notifier
  * then asks again later and its jobs come back with their lease).
@@ -585,35 +604,79 @@ test_outbox_malformed(void **state)
 	struct st_hook_jobs jobs = { &job, 1, 0 };
 	struct st_mail mail;
 	struct st_mails mails = { &mail, 1 };
-	struct penc e;
 
 	assert_int_equal(peer_connect(&P), 0);
 	memset(&job, 0, sizeof(job));
 	st_dlv_id(1, job.d.id);
 	job.url = "https://hooks.example/";
-	penc_init(&e);
-	assert_int_equal(st_rep_encode(&e, PROTO_ST_HOOK_DUE, &jobs), 0);
-	assert_int_equal(ask_any(PROTO_ST_HOOK_DUE, &due, e.buf, e.len), 0);
-	assert_int_equal(ask_any(PROTO_ST_HOOK_DUE, &due, e.buf, e.len - 1),
-	    -1);
-	penc_u8(&e, 0);
-	assert_int_equal(ask_any(PROTO_ST_HOOK_DUE, &due, e.buf, e.len), -1);
-	penc_free(&e);
+	reply_whole_only(PROTO_ST_HOOK_DUE, &due, &jobs);
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "x", 1), -1);
 	/* The mail outbox's, alike (mailer.c). */
 	memset(&mail, 0, sizeof(mail));
 	st_seq_id(ST_MAIL_PREFIX, 1, mail.id);
-	penc_init(&e);
-	assert_int_equal(st_rep_encode(&e, PROTO_ST_MAIL_DUE, &mails), 0);
-	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len), 0);
-	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len - 1),
-	    -1);
-	penc_u8(&e, 0);
-	assert_int_equal(ask_any(PROTO_ST_MAIL_DUE, &mdue, e.buf, e.len), -1);
-	penc_free(&e);
+	reply_whole_only(PROTO_ST_MAIL_DUE, &mdue, &mails);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "x", 1), -1);
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+/*
+ * The fetcher's requests (fetch/fetcher.c) and a turn's ST_KB_RETRIEVE
+ * (turn.c): each reply decodes whole or not at all.
+ */
+static void
+test_fetcher_malformed(void **state)
+{
+	const struct st_kb_due_req due = { 4, 60000 };
+	const struct st_kb_page_get_req get = { "ks_0000000000000001",
+	    "https://example.com/" };
+	struct st_kb_page_put_req put;
+	const struct st_kb_sync_done_req done = { "ks_0000000000000001", 7,
+	    1, "" };
+	const struct st_kb_file_get_req fget = { "ks_0000000000000001", 7 };
+	struct st_kb_retrieve_req ret;
+	struct st_kb_job job;
+	struct st_kb_jobs jobs = { &job, 1 };
+	struct st_kbpage page;
+	const struct st_kb_page_put_rep counts = { 3, 12 };
+	const struct st_u8_rep one = { 1 };
+	struct st_kb_file file;
+	struct st_kb_hit hit;
+	struct st_kb_hits hits = { &hit, 1 };
+
+	(void)state;
+	assert_int_equal(peer_connect(&P), 0);
+	memset(&job, 0, sizeof(job));
+	strcpy(job.s.id, "ks_0000000000000001");
+	job.s.name = job.s.question = "";
+	job.s.url = job.s.answer = job.s.error = "";
+	reply_whole_only(PROTO_ST_KB_DUE, &due, &jobs);
+	memset(&page, 0, sizeof(page));
+	page.url = "https://example.com/";
+	page.title = page.etag = page.last_modified = page.error = "";
+	reply_whole_only(PROTO_ST_KB_PAGE_GET, &get, &page);
+	memset(&put, 0, sizeof(put));
+	strcpy(put.source_id, get.source_id);
+	put.page = page;
+	reply_whole_only(PROTO_ST_KB_PAGE_PUT, &put, &counts);
+	reply_whole_only(PROTO_ST_KB_SYNC_DONE, &done, &one);
+	memset(&file, 0, sizeof(file));
+	strcpy(file.content_type, "text/plain");
+	file.data.p = (const uint8_t *)"hello";
+	file.data.len = 5;
+	reply_whole_only(PROTO_ST_KB_FILE_GET, &fget, &file);
+	memset(&ret, 0, sizeof(ret));
+	strcpy(ret.org, "org_default");
+	ret.query = "refunds";
+	ret.k = 4;
+	memset(&hit, 0, sizeof(hit));
+	strcpy(hit.source_id, get.source_id);
+	hit.url = hit.title = hit.headings = "";
+	hit.text = "Refunds take five days.";
+	reply_whole_only(PROTO_ST_KB_RETRIEVE, &ret, &hits);
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -926,21 +989,24 @@ static const struct {
 	{ PROTO_ST_KB_SYNC, ADMIN_WALK },
 	{ PROTO_ST_KB_PAGES, ADMIN_WALK },
 	{ PROTO_ST_KB_FILE_PUT, ADMIN_WALK },
-	{ PROTO_ST_KB_FILE_GET, STOREC, "test_outbox_malformed" },
-	{ PROTO_ST_KB_RETRIEVE, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_FILE_GET, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_KB_RETRIEVE, STOREC, "test_fetcher_malformed" },
 	/* The fetcher's (fetch/fetcher.c). */
-	{ PROTO_ST_KB_DUE, STOREC, "test_outbox_malformed" },
-	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_outbox_malformed" },
-	{ PROTO_ST_KB_PAGE_PUT, STOREC, "test_outbox_malformed" },
-	{ PROTO_ST_KB_SYNC_DONE, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_KB_DUE, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_KB_PAGE_PUT, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_KB_SYNC_DONE, STOREC, "test_fetcher_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 
-/* 1 when m is a request workerd may send storaged (HELLO, unanswered, is not). */
+/*
+ * 1 when m is a request workerd (a worker or the fetcher) may send
+ * storaged (HELLO, unanswered, is not).
+ */
 static int
 worker_asks(const struct proto_msg *m)
 {
-	return (m->from & PROTO_PEER_WORKERD) &&
+	return (m->from & (PROTO_PEER_WORKERD | PROTO_PEER_FETCHER)) &&
 	    (m->to & PROTO_PEER_STORAGED) && m->rep != NULL;
 }
 
@@ -1090,6 +1156,7 @@ main(void)
 		cmocka_unit_test(test_goes_to_primary),
 		cmocka_unit_test(test_ask_and_decode),
 		cmocka_unit_test(test_outbox_malformed),
+		cmocka_unit_test(test_fetcher_malformed),
 		cmocka_unit_test(test_event_subscription),
 		cmocka_unit_test(test_subscribe_malformed),
 		cmocka_unit_test(test_every_reply_tested),
