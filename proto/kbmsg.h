@@ -247,6 +247,8 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
 #define ST_KB_LEASE_MAX		90000000	/* ms: a day's sync and more */
 #define ST_KB_FILE_MAX		(7u << 20)	/* bytes of an uploaded file */
+#define ST_KB_VEC_DIM_MAX	4096	/* dimensions of an embedding */
+#define ST_KB_VECS_MAX		(6u << 20)	/* bytes of a page's embeddings */
 #define ST_KB_CTYPE_MAX		64	/* bytes of its content type */
 #define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
@@ -293,6 +295,28 @@ struct st_kbpage {
 extern const struct rlayout st_kbpage_layout;
 void st_kbpage_free(struct st_kbpage *p);
 
+/* An uploaded file's bytes (zero-copy: valid while its payload is). */
+struct st_kb_bytes {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+/*
+ * Embeddings (zero-copy as st_kb_bytes): data holds rows of dim f32,
+ * little-endian (the byte order of every host Parley runs on); dim 0:
+ * none, data empty. A page's: a row a piece. A query's: one row, and
+ * min_score, the cosine (millionths) a chunk found by its vector alone
+ * needs to be kept.
+ */
+struct st_kb_vecs {
+	uint32_t dim;
+	uint32_t min_score;
+	struct st_kb_bytes data;
+};
+
+/* Row i of v (i < the rows it holds) copied into out (v->dim floats). */
+void st_kb_vec_row(const struct st_kb_vecs *v, uint32_t i, float *out);
+
 /* A chunk as the fetcher sends it: its page's and source's the rest. */
 struct st_kb_piece {
 	char *title, *headings, *text;	/* malloc'd */
@@ -325,6 +349,7 @@ struct st_kb_page_put_req {
 	uint8_t keep;
 	struct st_kb_piece *pieces;
 	uint32_t n;
+	struct st_kb_vecs vecs;	/* none, or a row a piece */
 };
 
 struct st_kb_page_put_rep {
@@ -349,12 +374,6 @@ struct st_kb_pages {
 	struct st_kbpage *pages;
 	uint32_t n;
 	char next_cursor[ST_KB_CURSOR_MAX + 1];
-};
-
-/* An uploaded file's bytes (zero-copy: valid while its payload is). */
-struct st_kb_bytes {
-	const uint8_t *p;
-	uint32_t len;
 };
 
 struct st_kb_file_put_req {
@@ -397,6 +416,7 @@ struct st_kb_search_req {
 	uint32_t k;
 	char lang[ST_KB_LANG_MAX + 1];
 	const char *agent_id;	/* "": every source; else that agent's, as its turns */
+	struct st_kb_vecs qvec;	/* the query's embedding, or none */
 };
 
 struct st_kb_hit {
@@ -417,6 +437,7 @@ struct st_kb_retrieve_req {
 	uint32_t k;
 	struct st_str *sources;
 	uint32_t n;
+	struct st_kb_vecs qvec;	/* the query's embedding, or none */
 };
 
 

@@ -170,6 +170,66 @@ kb_bytes_free(struct st_kb_bytes *b)
 RECORD(pl_kb_bytes, struct st_kb_bytes, kb_bytes_enc, kb_bytes_dec,
     kb_bytes_free);
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+    "embeddings travel as the host's f32: little-endian");
+
+/* Embeddings: whole rows of 1 to ST_KB_VEC_DIM_MAX floats, or none. */
+static int
+kb_vecs_ok(const struct st_kb_vecs *v)
+{
+	if (v->dim == 0)
+		return v->data.len == 0;
+	return v->dim <= ST_KB_VEC_DIM_MAX && v->data.len <= ST_KB_VECS_MAX &&
+	    v->data.len % (v->dim * sizeof(float)) == 0;
+}
+
+static void
+kb_vecs_enc(struct penc *e, const struct st_kb_vecs *v)
+{
+	if (!kb_vecs_ok(v)) {
+		e->err = 1;
+		return;
+	}
+	penc_u32(e, v->dim);
+	penc_u32(e, v->min_score);
+	penc_bytes(e, v->data.p, v->data.len);
+}
+
+static int
+kb_vecs_dec(struct pdec *d, struct st_kb_vecs *v)
+{
+	size_t n;
+
+	v->dim = pdec_u32(d);
+	v->min_score = pdec_u32(d);
+	if ((v->data.p = pdec_bytes(d, &n)) == NULL || n > ST_KB_VECS_MAX) {
+		d->err = 1;
+		return -1;
+	}
+	v->data.len = (uint32_t)n;
+	if (d->err || !kb_vecs_ok(v)) {
+		d->err = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+kb_vecs_free(struct st_kb_vecs *v)
+{
+	(void)v;
+}
+
+RECORD(pl_kb_vecs, struct st_kb_vecs, kb_vecs_enc, kb_vecs_dec,
+    kb_vecs_free);
+
+void
+st_kb_vec_row(const struct st_kb_vecs *v, uint32_t i, float *out)
+{
+	memcpy(out, v->data.p + (size_t)i * v->dim * sizeof(float),
+	    (size_t)v->dim * sizeof(float));
+}
+
 /* ------------------------------------------------------------ small parts */
 
 static const struct pfield f_rate_hit[] = {
@@ -1351,6 +1411,7 @@ static const struct pfield f_kb_search_req[] = {
 	PFU32(struct st_kb_search_req, k),
 	PFBUF(struct st_kb_search_req, lang),
 	PFSTR(struct st_kb_search_req, agent_id, ST_WID_ARG_MAX),
+	PFREC(struct st_kb_search_req, qvec, pl_kb_vecs),
 };
 PLAYOUT(pl_kb_search_req, struct st_kb_search_req, f_kb_search_req);
 
@@ -1380,6 +1441,7 @@ static const struct pfield f_kb_retrieve_req[] = {
 	PFSTR(struct st_kb_retrieve_req, query, ST_KB_QUERY_MAX),
 	PFU32(struct st_kb_retrieve_req, k),
 	PFLIST(struct st_kb_retrieve_req, sources, n, 50, pl_ks_str),
+	PFREC(struct st_kb_retrieve_req, qvec, pl_kb_vecs),
 };
 PLAYOUT(pl_kb_retrieve_req, struct st_kb_retrieve_req, f_kb_retrieve_req);
 
@@ -1419,6 +1481,7 @@ static const struct pfield f_kb_page_put_req[] = {
 	PFU8(struct st_kb_page_put_req, keep),
 	PFLIST(struct st_kb_page_put_req, pieces, n, ST_KB_PAGE_CHUNKS_MAX,
 	    pl_kb_piece),
+	PFREC(struct st_kb_page_put_req, vecs, pl_kb_vecs),
 };
 PLAYOUT(pl_kb_page_put_req, struct st_kb_page_put_req, f_kb_page_put_req);
 

@@ -25,6 +25,7 @@
 #include "kbindex.h"
 #include "kbpage.h"
 #include "kbsource.h"
+#include "kbvec.h"
 #include "log.h"
 #include "storeint.h"
 
@@ -222,8 +223,11 @@ store_kb_page_get(struct store_txn *t, const struct st_kb_page_get_req *q,
 	return t->err;
 }
 
-/* Piece i of q as a chunk of source s's page url, indexed; its key put. */
-static void
+/*
+ * Piece i of q as a chunk of source s's page url, indexed; its key put.
+ * Its id, or 0 (t failed).
+ */
+static uint64_t
 piece_add(struct store_txn *t, const struct st_kbsource *s,
     const uint8_t k[PAGE_KEY_LEN], const char *url,
     const struct st_kb_piece *pc)
@@ -241,11 +245,59 @@ piece_add(struct store_txn *t, const struct st_kbsource *s,
 	c.headings = pc->headings != NULL ? pc->headings : "";
 	c.text = pc->text != NULL ? pc->text : "";
 	if (kb_chunk_add(t, &c, &id) < 0)
-		return;
+		return 0;
 	memcpy(ck, k, PAGE_KEY_LEN);
 	proto_put_be64(ck + PAGE_KEY_LEN, id);
 	db_put(t, t->st->kb_page_chunks, ck, sizeof(ck), &rec_version, 1,
 	    "put knowledge page chunk");
+	return t->err ? 0 : id;
+}
+
+/*
+ * The embeddings v of source s's n new chunks ids, put when there is a
+ * row for each and they fit the organisation's vectors (its dimension;
+ * finite, not all zero). Else the page stays, found by its words alone:
+ * a model server that changed its embeddings must not lose the pages.
+ */
+static void
+page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
+    const struct st_kb_vecs *v, const uint64_t *ids, uint32_t n)
+{
+	uint32_t have, i;
+	float *x;
+
+	if (t->err || v->dim == 0 || n == 0)
+		return;
+	if (v->data.len / (v->dim * sizeof(float)) != n) {
+		log_warnx("knowledge source %s: %u embeddings for %u chunks: "
+		    "kept without them", s->id, (unsigned)(v->data.len /
+		    (v->dim * sizeof(float))), (unsigned)n);
+		return;
+	}
+	have = kb_vec_dim(t, s->org);
+	if (t->err)
+		return;
+	if (have != 0 && have != v->dim) {
+		log_warnx("knowledge source %s: embeddings of %u dimensions, "
+		    "its organisation's have %u: kept without them", s->id,
+		    (unsigned)v->dim, (unsigned)have);
+		return;
+	}
+	if ((x = malloc((size_t)n * v->dim * sizeof(float))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		st_kb_vec_row(v, i, x + (size_t)i * v->dim);
+		if (!kb_vec_usable(x + (size_t)i * v->dim, v->dim))
+			break;
+	}
+	if (i < n)
+		log_warnx("knowledge source %s: an embedding not finite or "
+		    "all zero: kept without them", s->id);
+	else
+		(void)kb_vec_put_many(t, s->org, n, ids, x, v->dim);
+	free(x);
 }
 
 int
@@ -255,12 +307,18 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 	uint8_t k[PAGE_KEY_LEN];
 	struct st_kbsource s;
 	struct st_kbpage old, p;
+	uint64_t *ids = NULL;
 	uint32_t dropped = 0, i;
 	int had;
 
 	memset(out, 0, sizeof(*out));
 	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
 		return t->err;
+	if (q->n > 0 && (ids = calloc(q->n, sizeof(*ids))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		st_kbsource_free(&s);
+		return t->err;
+	}
 	page_key(k, s.id, q->page.url != NULL ? q->page.url : "");
 	if ((had = page_load(t, k, &old)) < 0)
 		goto out;
@@ -277,7 +335,9 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 		if (page_chunks_drop(t, k, 0, &dropped) < 0)
 			goto out;
 		for (i = 0; i < q->n && !t->err; i++)
-			piece_add(t, &s, k, q->page.url, &q->pieces[i]);
+			ids[i] = piece_add(t, &s, k, q->page.url,
+			    &q->pieces[i]);
+		page_vecs_put(t, &s, &q->vecs, ids, q->n);
 		p = q->page;
 		memcpy(p.source_id, s.id, sizeof(p.source_id));
 		p.chunks = q->n;
@@ -297,6 +357,7 @@ out:
 	if (had == 0)
 		st_kbpage_free(&old);
 	st_kbsource_free(&s);
+	free(ids);
 	return t->err;
 }
 

@@ -22,6 +22,7 @@
 #include "agentstore.h"
 #include "kbindex.h"
 #include "kbpage.h"
+#include "kbvec.h"
 #include "kbsource.h"
 #include "log.h"
 #include "optab.h"
@@ -31,6 +32,14 @@
 
 /* A qa source's chunks removed at most when it is indexed again. */
 #define QA_CHUNKS_MAX	16
+/*
+ * Hybrid search: the chunks nearest a query's embedding (at most
+ * VEC_HITS kept) and the lexical ones, merged by reciprocal rank fusion
+ * with its usual constant (a chunk's score: the sum over the two lists
+ * of 1 / (FUSE_K + its rank)).
+ */
+#define VEC_HITS	20
+#define FUSE_K		60
 
 static const struct store_entity kbsource_entity;
 
@@ -403,6 +412,31 @@ source_listed(const char *id, const struct st_str *sources, uint32_t n)
 }
 
 /*
+ * Chunk id as out's next hit with score, when it is org's, of a listed
+ * source (NULL: any) that is not deleted: 1 added, 0 not, -1 t failed.
+ */
+static int
+hit_keep(struct store_txn *t, const char *org, uint64_t id, double score,
+    const struct st_str *sources, uint32_t nsources, struct st_kb_hits *out)
+{
+	struct st_kbchunk c;
+	int rc, added = 0;
+
+	if ((rc = kb_chunk_get(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;	/* 1: gone (a race is none: one txn) */
+	/* Never another organisation's, whatever the index says. */
+	if (strcmp(c.org, org) == 0 &&
+	    source_listed(c.source_id, sources, nsources) &&
+	    (rc = source_gone(t, c.source_id)) == 0) {
+		out->hits[out->n].chunk_id = id;
+		hit_take(&out->hits[out->n++], &c, score);
+		added = 1;
+	}
+	st_kbchunk_free(&c);
+	return t->err ? -1 : added;
+}
+
+/*
  * Org's best chunks for query in language lang, added to out (room for
  * want more) while out holds fewer than want: of the listed sources
  * (NULL: any), of no deleted source. 0, or t's error.
@@ -413,27 +447,101 @@ hits_add(struct store_txn *t, const char *org, const char *lang,
     uint32_t nsources, struct st_kb_hits *out)
 {
 	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
-	struct st_kbchunk c;
 	uint32_t n = 0, i, k;
-	int rc;
 
 	/* Room for chunks of deleted or other sources. */
 	k = want * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : want * 2;
 	if (kb_search(t, org, lang, query, strlen(query), k, hits, &n) < 0)
 		return t->err;
-	for (i = 0; i < n && out->n < want && !t->err; i++) {
-		if ((rc = kb_chunk_get(t, hits[i].id, &c)) != 0)
-			continue;	/* 1: gone (a race is none: one txn) */
-		/* Never another organisation's, whatever the index says. */
-		if (strcmp(c.org, org) == 0 &&
-		    source_listed(c.source_id, sources, nsources) &&
-		    (rc = source_gone(t, c.source_id)) == 0) {
-			out->hits[out->n].chunk_id = hits[i].id;
-			hit_take(&out->hits[out->n++], &c, hits[i].score);
-		}
-		st_kbchunk_free(&c);
-	}
+	for (i = 0; i < n && out->n < want && !t->err; i++)
+		(void)hit_keep(t, org, hits[i].id, hits[i].score, sources,
+		    nsources, out);
 	return t->err;
+}
+
+/* Best first (a stable order: languages merged). */
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct st_kb_hit *x = a, *y = b;
+
+	return x->score < y->score ? 1 : x->score > y->score ? -1 :
+	    x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
+}
+
+/* Where chunk id is among out's first n hits, or n. */
+static uint32_t
+hit_find(const struct st_kb_hits *out, uint32_t n, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < n && out->hits[i].chunk_id != id; i++)
+		;
+	return i;
+}
+
+/*
+ * out's lexical hits (best first; room for VEC_HITS more) merged with
+ * the chunks nearest the query's embedding qv by reciprocal rank fusion,
+ * best first, each score the fused one in millionths. A chunk found by
+ * its vector alone joins only with a cosine of qv->min_score or more: an
+ * off-topic question finds nothing. An organisation without vectors of
+ * qv's dimension (none yet, or another model's): out unchanged. 0, or
+ * t's error (PROTO_E_INVALID: qv is not one usable row).
+ */
+static int
+vec_fuse(struct store_txn *t, const char *org, const struct st_kb_vecs *qv,
+    const struct st_str *sources, uint32_t nsources, struct st_kb_hits *out)
+{
+	static float x[KB_VEC_DIM_MAX];
+	struct kb_hit vh[2 * VEC_HITS];
+	double fused[ST_AGENT_SOURCES_MAX * ST_KB_SEARCH_K_MAX + VEC_HITS];
+	uint32_t lex = out->n, rank = 0, i, j;
+	size_t nv = 0;
+
+	if (t->err || qv->dim == 0)
+		return t->err;
+	if (qv->data.len != qv->dim * sizeof(float))
+		return store_fail(t, PROTO_E_INVALID, "query embedding: one "
+		    "row");
+	st_kb_vec_row(qv, 0, x);
+	if (!kb_vec_usable(x, qv->dim))
+		return store_fail(t, PROTO_E_INVALID, "query embedding: not "
+		    "finite, or all zero");
+	if (kb_vec_dim(t, org) != qv->dim || t->err)
+		return t->err;
+	if (kb_vec_search(t, org, x, qv->dim, 2 * VEC_HITS, vh, &nv) < 0)
+		return t->err;
+	for (i = 0; i < lex; i++)
+		fused[i] = 1.0 / (FUSE_K + i + 1);
+	for (i = 0; i < nv && rank < VEC_HITS && !t->err; i++) {
+		double f = 1.0 / (FUSE_K + rank + 1);
+
+		if ((j = hit_find(out, out->n, vh[i].id)) < out->n) {
+			fused[j] += f;
+			rank++;
+		} else if (vh[i].score * 1e6 >= qv->min_score &&
+		    hit_keep(t, org, vh[i].id, 0, sources, nsources, out) == 1) {
+			fused[out->n - 1] = f;
+			rank++;
+		}
+	}
+	for (i = 0; i < out->n; i++)
+		out->hits[i].score = (uint32_t)(fused[i] * 1e6);
+	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+	return t->err;
+}
+
+/* Frees out's hits from the k-th on: the best k kept. */
+static void
+hits_cut(struct st_kb_hits *out, uint32_t k)
+{
+	uint32_t i;
+
+	for (i = k; i < out->n; i++)
+		st_kb_hit_clear(&out->hits[i]);
+	if (out->n > k)
+		out->n = k;
 }
 
 /* Org's agent id's sources searched as its turns do (ST_KB_RETRIEVE). */
@@ -457,6 +565,7 @@ agent_search(struct store_txn *t, const char *org,
 	strlcpy(rq.org, org, sizeof(rq.org));
 	rq.query = q->query;
 	rq.k = q->k;
+	rq.qvec = q->qvec;
 	for (i = 0; i < a.nknowledge_sources && i < ST_AGENT_SOURCES_MAX; i++)
 		srcs[i].s = a.knowledge_sources[i];
 	rq.sources = srcs;
@@ -477,19 +586,12 @@ store_kb_search(struct store_txn *t, const char *org,
 		return store_fail(t, PROTO_E_INVALID, "k: must be 1 to 50");
 	if (q->agent_id != NULL && q->agent_id[0] != '\0')
 		return agent_search(t, org, q, out);
-	if ((out->hits = calloc(q->k, sizeof(*out->hits))) == NULL)
+	if ((out->hits = calloc(q->k + VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	return hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out);
-}
-
-/* Best first (a stable order: languages merged). */
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const struct st_kb_hit *x = a, *y = b;
-
-	return x->score < y->score ? 1 : x->score > y->score ? -1 :
-	    x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
+	if (hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out) == 0 &&
+	    vec_fuse(t, org, &q->qvec, NULL, 0, out) == 0)
+		hits_cut(out, q->k);
+	return t->err;
 }
 
 /*
@@ -552,8 +654,8 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	}
 	if (t->err || nl == 0)
 		return t->err;
-	if ((out->hits = calloc((size_t)q->k * nl, sizeof(*out->hits))) ==
-	    NULL)
+	if ((out->hits = calloc((size_t)q->k * nl + VEC_HITS,
+	    sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	for (j = 0; j < nl && !t->err; j++) {
 		uint32_t want = out->n + q->k;
@@ -564,12 +666,10 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	if (t->err)
 		return t->err;
 	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+	if (vec_fuse(t, q->org, &q->qvec, q->sources, q->n, out) != 0)
+		return t->err;
 	qa_first(out, qa, nqa);
-	/* The best k; the rest freed. */
-	for (i = q->k; i < out->n; i++)
-		st_kb_hit_clear(&out->hits[i]);
-	if (out->n > q->k)
-		out->n = q->k;
+	hits_cut(out, q->k);
 	return 0;
 }
 

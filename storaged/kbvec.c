@@ -374,18 +374,39 @@ seg_cut(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 
 /* ------------------------------------------------------- quantisation */
 
-/* v normalised into out (dim floats): 0, or -1 (not finite, or all zero). */
-static int
-unit(const float *v, uint32_t dim, float *out)
+/* The sum of v's squares: NaN when a value is not finite. */
+static double
+sum_squares(const float *v, uint32_t dim)
 {
-	double ss = 0, inv;
+	double ss = 0;
 	uint32_t i;
 
 	for (i = 0; i < dim; i++) {
 		if (!isfinite(v[i]))
-			return -1;
+			return NAN;
 		ss += (double)v[i] * v[i];
 	}
+	return ss;
+}
+
+int
+kb_vec_usable(const float *v, uint32_t dim)
+{
+	double ss;
+
+	if (dim == 0 || dim > KB_VEC_DIM_MAX)
+		return 0;
+	ss = sum_squares(v, dim);
+	return ss > 0 && isfinite(ss);
+}
+
+/* v normalised into out (dim floats): 0, or -1 (not finite, or all zero). */
+static int
+unit(const float *v, uint32_t dim, float *out)
+{
+	double ss = sum_squares(v, dim), inv;
+	uint32_t i;
+
 	if (!(ss > 0) || !isfinite(ss))
 		return -1;
 	inv = 1 / sqrt(ss);

@@ -37,7 +37,7 @@
 #include "storeint.h"
 
 /* Dimensions of a vector at most. */
-#define KB_VEC_DIM_MAX		4096
+#define KB_VEC_DIM_MAX		ST_KB_VEC_DIM_MAX
 /* Vectors of one kb_vec_put_many at most (an embeddings request's inputs). */
 #define KB_VEC_PUT_MAX		2048
 /* Codes nearest by Hamming distance a search rescores (all when fewer). */
@@ -89,6 +89,12 @@ int kb_vec_remove_many(struct store_txn *, const char *org, uint32_t n,
  */
 int kb_vec_search(struct store_txn *, const char *org, const float *q,
     uint32_t dim, unsigned k, struct kb_hit *hits, size_t *n);
+
+/*
+ * 1 when v (dim floats, 1 to KB_VEC_DIM_MAX) may be put or searched:
+ * every value finite, not all zero.
+ */
+int kb_vec_usable(const float *v, uint32_t dim);
 
 /* How many vectors org has (0 on error). */
 uint32_t kb_vec_count(struct store_txn *, const char *org);

@@ -314,6 +314,19 @@ sample_kb_bytes(void *p)
 	b->len = sizeof(bytes);
 }
 
+/* Two embeddings of three dimensions. */
+static void
+sample_kb_vecs(void *p)
+{
+	static const float rows[] = { 1, -0.5f, 0.25f, 0, 2, -3 };
+	struct st_kb_vecs *v = p;
+
+	v->dim = 3;
+	v->min_score = 300000;
+	v->data.p = (const uint8_t *)rows;
+	v->data.len = sizeof(rows);
+}
+
 static void
 sample_canned(void *p)
 {
@@ -390,6 +403,7 @@ static const struct {
 	{ "struct st_kbsource", sample_kbsource },
 	{ "struct st_kbpage", sample_kbpage },
 	{ "struct st_kb_bytes", sample_kb_bytes },
+	{ "struct st_kb_vecs", sample_kb_vecs },
 	{ "struct st_contact", sample_contact },
 	{ "struct st_event", sample_event },
 	{ "struct st_stats", sample_stats },

@@ -322,9 +322,23 @@ due_one(struct fix *f, struct st_kbsource *job)
 
 /* The page url of source s in sync sync_id: n pieces, or kept. */
 static int
+page_put_vecs(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
+    const char *url, const char *const *texts, uint32_t n, int keep,
+    const struct st_kb_vecs *v, struct st_kb_page_put_rep *rep);
+
+static int
 page_put(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
     const char *url, const char *const *texts, uint32_t n, int keep,
     struct st_kb_page_put_rep *rep)
+{
+	return page_put_vecs(f, s, sync_id, url, texts, n, keep, NULL, rep);
+}
+
+/* page_put with v's embeddings (NULL: none), a row a piece. */
+static int
+page_put_vecs(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
+    const char *url, const char *const *texts, uint32_t n, int keep,
+    const struct st_kb_vecs *v, struct st_kb_page_put_rep *rep)
 {
 	struct st_kb_piece pieces[4];
 	struct st_kb_page_put_req q;
@@ -345,6 +359,8 @@ page_put(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
 	}
 	q.pieces = pieces;
 	q.n = n;
+	if (v != NULL)
+		q.vecs = *v;
 	return request_who(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, rep, NULL);
 }
 
@@ -679,6 +695,139 @@ test_delete_drops_vectors(void **state)
 	st_kbsource_free(&s);
 }
 
+/* org's vector count, read in a transaction of its own. */
+static uint32_t
+vec_count(struct fix *f, const char *org)
+{
+	struct store_txn t;
+	uint32_t n;
+
+	store_begin(f->st, &t, 1);
+	n = kb_vec_count(&t, org);
+	store_abort(&t);
+	return n;
+}
+
+/* ST_KB_RETRIEVE of q's query with embedding qv (NULL: none): its rc. */
+static int
+retrieve_vec(struct fix *f, struct st_kb_retrieve_req *q, const char *query,
+    const float *qv, uint32_t dim, uint32_t rows, struct st_kb_hits *h)
+{
+	q->query = query;
+	memset(&q->qvec, 0, sizeof(q->qvec));
+	if (qv != NULL) {
+		q->qvec.dim = dim;
+		q->qvec.min_score = 500000;
+		q->qvec.data.p = (const uint8_t *)qv;
+		q->qvec.data.len = rows * dim * sizeof(float);
+	}
+	return request_who(f, NULL, PROTO_ST_KB_RETRIEVE, q, h, NULL);
+}
+
+/*
+ * Hybrid search: a page's embeddings stored with it; a question with no
+ * word in common found by its embedding alone when near enough, merged
+ * with the words' hits by rank fusion otherwise; embeddings that do not
+ * fit (another dimension, not finite) leave the page found by its words.
+ */
+static void
+test_hybrid_retrieve(void **state)
+{
+	struct fix *f = *state;
+	static const char *const t[] = {
+		"Parcels leave the warehouse within two days.",
+		"Gift cards never expire.",
+		"Opening hours: nine to five on weekdays.",
+	};
+	static const float rows[] = { 1, 0, 0, 0,  0, 1, 0, 0,  0, 0, 1, 0 };
+	static const float bad[] = { 1, 0, 0, 0,  0, 0, 0, 0 };
+	const float near0[] = { 1, 0.1f, 0, 0 }, off[] = { 0, 0, 0, 1 };
+	const float two[] = { 1, 0, 0, 0, 1, 0, 0, 0 }, zero[4] = { 0 };
+	const float five[] = { 1, 0, 0, 0, 0 };
+	struct st_kb_vecs v = { 4, 0, { (const uint8_t *)rows,
+	    sizeof(rows) } };
+	struct st_kbsource in, src, job;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_retrieve_req q;
+	struct st_str srcs[1];
+	struct st_kb_hits h;
+	uint8_t more;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://shop.example/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &src, NULL), 0);
+	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
+	    "https://shop.example/faq", t, 3, 0, &v, &rep), 0);
+	assert_int_equal(vec_count(f, "default"), 3);
+	/* A page whose rows do not fit is stored without them. */
+	v.data.p = (const uint8_t *)bad;
+	v.data.len = sizeof(bad);
+	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
+	    "https://shop.example/zero", t + 1, 2, 0, &v, &rep), 0);
+	v.dim = 5;
+	v.data.p = (const uint8_t *)five;
+	v.data.len = sizeof(five);
+	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
+	    "https://shop.example/five", t + 2, 1, 0, &v, &rep), 0);
+	assert_int_equal(rep.chunks, 6);
+	assert_int_equal(vec_count(f, "default"), 3);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, "default", sizeof(q.org));
+	q.k = 5;
+	srcs[0].s = src.id;
+	q.sources = srcs;
+	q.n = 1;
+	/* No word in common: nothing by words, the parcels by meaning. */
+	assert_int_equal(retrieve_vec(f, &q, "how fast is shipping", NULL, 0,
+	    0, &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	assert_int_equal(retrieve_vec(f, &q, "how fast is shipping", near0, 4,
+	    1, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].text, t[0]);
+	hits_free(&h);
+	/* Off topic: the nearest is not near enough. */
+	assert_int_equal(retrieve_vec(f, &q, "how fast is shipping", off, 4,
+	    1, &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	/*
+	 * Both lists: the gift cards found by words (twice: one page has
+	 * no vectors) and the parcels by meaning, fused (1/61 a list's
+	 * first, 1/62 its second): the card chunk both lists hold first,
+	 * then the parcels, then the other card chunk.
+	 */
+	assert_int_equal(retrieve_vec(f, &q, "gift cards", rows, 4, 1, &h),
+	    0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.hits[0].text, t[1]);
+	assert_string_equal(h.hits[1].text, t[0]);
+	assert_string_equal(h.hits[2].text, t[1]);
+	assert_int_equal(h.hits[0].score, (uint32_t)((1.0 / 61 + 1.0 / 62) *
+	    1e6));
+	assert_int_equal(h.hits[1].score, (uint32_t)(1e6 / 61));
+	assert_int_equal(h.hits[2].score, (uint32_t)(1e6 / 62));
+	hits_free(&h);
+	/* Another dimension: searched by words alone. */
+	assert_int_equal(retrieve_vec(f, &q, "gift cards", five, 5, 1, &h),
+	    0);
+	assert_int_equal(h.n, 2);
+	hits_free(&h);
+	/* Not one usable row: refused. */
+	assert_int_equal(retrieve_vec(f, &q, "gift cards", two, 4, 2, &h),
+	    PROTO_E_INVALID);
+	assert_int_equal(retrieve_vec(f, &q, "gift cards", zero, 4, 1, &h),
+	    PROTO_E_INVALID);
+	st_kbsource_free(&src);
+	st_kbsource_free(&job);
+}
+
 int
 main(void)
 {
@@ -708,6 +857,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retrieve_qa_first, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scheduled_sync, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_hybrid_retrieve, setup,
 		    fix_teardown),
 	};
 
