@@ -173,6 +173,9 @@ struct settings {
 	uint32_t fetch_max_depth;	/* PARLEY_FETCH_MAX_DEPTH */
 	uint32_t fetch_page_mb;		/* PARLEY_FETCH_PAGE_MB */
 	uint32_t fetch_sync_minutes;	/* PARLEY_FETCH_SYNC_MINUTES */
+	char *embed_model;		/* PARLEY_EMBED_MODEL; NULL = off */
+	uint32_t embed_dims;		/* PARLEY_EMBED_DIMENSIONS; 0 = the model's */
+	uint32_t embed_min_score;	/* PARLEY_EMBED_MIN_SCORE, thousandths */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
 	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
 	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */

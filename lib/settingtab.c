@@ -558,6 +558,22 @@ const struct setting settings_table[] = {
 	{ "PARLEY_FETCH_SYNC_MINUTES", SETTING_NUMBER, "120", NULL, 1, 1440,
 	    NULL, NULL, NULL, M | W, F(fetch_sync_minutes),
 	    "a sync's time at most; one cut by it fails, its pages kept" },
+	/* The knowledge base's embeddings (workerd/model/embed.c). */
+	{ "PARLEY_EMBED_MODEL", SETTING_TEXT, NULL, NULL, 1, 256, NULL,
+	    check_token, "a name without spaces", M | W, F(embed_model),
+	    "an embedding model of the model server (OPENAI_BASE_URL's "
+	    "/embeddings): knowledge pages and each question are then "
+	    "embedded and searched by meaning as well as by their words; "
+	    "unset, by their words alone" },
+	{ "PARLEY_EMBED_DIMENSIONS", SETTING_NUMBER, "0", NULL, 0, 4096,
+	    NULL, NULL, NULL, M | W, F(embed_dims),
+	    "dimensions asked of the embedding model (models that can "
+	    "shorten their vectors); 0: the model's own" },
+	{ "PARLEY_EMBED_MIN_SCORE", SETTING_NUMBER, "300", NULL, 0, 1000,
+	    NULL, NULL, NULL, M | W, F(embed_min_score),
+	    "in thousandths, the cosine a passage found by meaning alone "
+	    "needs to be used: below it an off-topic question finds "
+	    "nothing" },
 	{ "PARLEY_NOTIFY_RETRY_MS", SETTING_NUMBER, "5000", NULL, 100, 60000,
 	    NULL, NULL, NULL, M | W, F(notify_retry_ms),
 	    "the notifier's first retry wait, doubled at each retry up to an "

@@ -25,6 +25,7 @@
 
 #include "admin.h"
 #include "chat.h"
+#include "embed.h"
 #include "fetcher.h"
 #include "log.h"
 #include "notify.h"
@@ -201,7 +202,7 @@ main(int argc, char *argv[], char *envp[])
 	loop_init();
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
-	if (upstream_init() < 0)
+	if (upstream_init() < 0 || embed_init() < 0)
 		fatalx("cannot set up the model client");
 	/* The transport reports to this worker through its hooks. */
 	router_wire();
@@ -216,6 +217,7 @@ main(int argc, char *argv[], char *envp[])
 	log_info("exiting with %u connection(s) open", conn_count());
 	/* A password being hashed ends first. */
 	hashpool_shutdown();
+	embed_shutdown();
 	upstream_shutdown();
 	return 0;
 }

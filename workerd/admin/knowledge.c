@@ -29,11 +29,14 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "admin.h"
+#include "embed.h"
 #include "kbmsg.h"
+#include "log.h"
 #include "notify.h"
 #include "urlpolicy.h"
 #include "workerd.h"
@@ -245,6 +248,85 @@ search_body(json_t *root, struct st_kb_search_req *q)
 	return NULL;
 }
 
+/* A search whose query the embedding model reads first (c->hctx). */
+struct searching {
+	struct st_kb_search_req q;	/* its strings: the copies below */
+	char *query, *agent_id;
+	struct embed_job *job;
+};
+
+static void
+searching_free(struct searching *s)
+{
+	embed_cancel(s->job);
+	free(s->query);
+	free(s->agent_id);
+	free(s);
+}
+
+/* The client left while the query was embedded. */
+static void
+searching_abort(struct conn *c)
+{
+	searching_free(c->hctx);
+	c->hctx = NULL;
+}
+
+/* The query's embedding: searched with it, or by its words alone. */
+static void
+search_embedded(void *arg, const struct embed_result *r)
+{
+	struct conn *c = arg;
+	struct searching *s = c->hctx;
+
+	s->job = NULL;
+	c->abort = NULL;
+	c->hctx = NULL;
+	if (r->err == EMBED_OK && r->n == 1 && r->dims <= ST_KB_VEC_DIM_MAX) {
+		s->q.qvec.dim = r->dims;
+		s->q.qvec.min_score = wsettings.embed_min_score * 1000;
+		s->q.qvec.data.p = (const uint8_t *)r->vec;
+		s->q.qvec.data.len = r->dims * (uint32_t)sizeof(float);
+	} else
+		log_warnx("knowledge search: query not embedded (%s): "
+		    "searched by its words", r->error);
+	admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched, admin_headers);
+	searching_free(s);
+}
+
+/* q searched, its query embedded first when the install has a model. */
+static void
+search_start(struct conn *c, const struct st_kb_search_req *q)
+{
+	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
+	struct searching *s;
+
+	if (ec == NULL) {
+		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->query = strdup(q->query)) == NULL ||
+	    (s->agent_id = strdup(q->agent_id)) == NULL) {
+		if (s != NULL)
+			searching_free(s);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	s->q = *q;
+	s->q.query = s->query;
+	s->q.agent_id = s->agent_id;
+	c->hctx = s;
+	c->abort = searching_abort;
+	if ((s->job = embed_start(ec, (const char *const *)&s->query, 1,
+	    search_embedded, c)) == NULL) {
+		c->abort = NULL;
+		c->hctx = NULL;
+		searching_free(s);
+		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
+	}
+}
+
 void
 knowledge_search(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -253,12 +335,13 @@ knowledge_search(struct conn *c, struct http_request *req,
 	const char *bad;
 	json_t *root;
 
+	memset(&q, 0, sizeof(q));
 	if ((root = admin_json_body(c, req)) == NULL)
 		return;
 	if ((bad = search_body(root, &q)) != NULL)
 		conn_send_error(c, 400, admin_headers, bad);
 	else
-		admin_ask(c, PROTO_ST_KB_SEARCH, &q, searched, admin_headers);
+		search_start(c, &q);
 	json_decref(root);
 }
 

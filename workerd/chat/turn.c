@@ -12,6 +12,7 @@
 
 #include "agentmsg.h"
 #include "chat.h"
+#include "embed.h"
 #include "exportrows.h"
 #include "log.h"
 #include "stmsgs.h"
@@ -57,6 +58,7 @@ struct turn {
 	struct turn_outcome out;
 	/* The agent's knowledge: the begin reply held while it is searched. */
 	struct st_begin_rep *held;
+	struct embed_job *ejob;		/* the question's embedding, asked */
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
 	/*
@@ -134,6 +136,7 @@ turn_free(struct turn *t)
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
 	storec_cancel(t->kreq);
+	embed_cancel(t->ejob);
 	if (t->held != NULL) {
 		begin_rep_free(t->ops->begin_type, t->held);
 		free(t->held);
@@ -784,17 +787,69 @@ retrieved(const struct storec_result *r, void *arg)
 }
 
 /*
- * The agent's knowledge sources searched for the user's question before
- * the model is asked (rep moved into the turn); without storaged's
+ * The held agent's knowledge sources searched for the user's question,
+ * with its embedding r (NULL: by its words alone); without storaged's
  * answer, the model answers without them.
+ */
+static void
+turn_search(struct turn *t, const struct embed_result *r)
+{
+	struct st_str srcs[ST_AGENT_SOURCES_MAX];
+	struct st_begin_rep *rep = t->held;
+	const struct st_agent *a = &rep->ok.agent;
+	struct st_kb_retrieve_req q;
+	uint32_t i;
+
+	memset(&q, 0, sizeof(q));
+	/* A record of the default organisation may name none. */
+	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
+	    sizeof(q.org));
+	q.query = last_question(&rep->ok);
+	q.k = KNOWLEDGE_PASSAGES;
+	for (i = 0; i < a->nknowledge_sources && i < ST_AGENT_SOURCES_MAX;
+	    i++)
+		srcs[i].s = a->knowledge_sources[i];
+	q.sources = srcs;
+	q.n = i;
+	if (r != NULL && r->n == 1 && r->dims <= ST_KB_VEC_DIM_MAX) {
+		q.qvec.dim = r->dims;
+		q.qvec.min_score = wsettings.embed_min_score * 1000;
+		q.qvec.data.p = (const uint8_t *)r->vec;
+		q.qvec.data.len = r->dims * (uint32_t)sizeof(float);
+	}
+	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, retrieved, t,
+	    &t->kreq) < 0) {
+		t->held = NULL;
+		t->phase = TURN_BEGIN;
+		turn_answer(t, &rep->ok);
+		begin_rep_free(t->ops->begin_type, rep);
+		free(rep);
+	}
+}
+
+/* The question's embedding: searched with it, or by its words alone. */
+static void
+turn_embedded(void *arg, const struct embed_result *r)
+{
+	struct turn *t = arg;
+
+	t->ejob = NULL;
+	if (r->err != EMBED_OK)
+		log_warnx("%s: question not embedded (%s): searched by its "
+		    "words", t->ops->name, r->error);
+	turn_search(t, r->err == EMBED_OK ? r : NULL);
+}
+
+/*
+ * The agent's knowledge sources searched for the user's question before
+ * the model is asked (rep moved into the turn): with an embedding model,
+ * the question is embedded first, while its write reaches the disk.
  */
 static void
 turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 {
-	struct st_str srcs[ST_AGENT_SOURCES_MAX];
-	const struct st_agent *a;
-	struct st_kb_retrieve_req q;
-	uint32_t i;
+	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
+	const char *question;
 
 	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
 		turn_answer(t, &rep->ok);
@@ -802,28 +857,12 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 	}
 	*t->held = *rep;
 	memset(rep, 0, sizeof(*rep));
-	a = &t->held->ok.agent;
-	memset(&q, 0, sizeof(q));
-	/* A record of the default organisation may name none. */
-	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
-	    sizeof(q.org));
-	q.query = last_question(&t->held->ok);
-	q.k = KNOWLEDGE_PASSAGES;
-	for (i = 0; i < a->nknowledge_sources && i < ST_AGENT_SOURCES_MAX;
-	    i++)
-		srcs[i].s = t->held->ok.agent.knowledge_sources[i];
-	q.sources = srcs;
-	q.n = i;
 	t->phase = TURN_RETRIEVE;
-	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, retrieved, t,
-	    &t->kreq) < 0) {
-		rep = t->held;
-		t->held = NULL;
-		t->phase = TURN_BEGIN;
-		turn_answer(t, &rep->ok);
-		begin_rep_free(t->ops->begin_type, rep);
-		free(rep);
-	}
+	question = last_question(&t->held->ok);
+	if (ec != NULL && (t->ejob = embed_start(ec, &question, 1,
+	    turn_embedded, t)) != NULL)
+		return;
+	turn_search(t, NULL);
 }
 
 /* ------------------------------------------------------------ begin */

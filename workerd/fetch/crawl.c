@@ -39,6 +39,7 @@
 
 #include "chunk.h"
 #include "crawl.h"
+#include "embed.h"
 #include "html.h"
 #include "log.h"
 #include "notify.h"
@@ -82,6 +83,11 @@ struct fetch {
 	struct st_kbpage old;	/* its page as last stored */
 	int had_old;
 	char err[CURL_ERROR_SIZE];
+	/* Its chunks while the embedding model reads them. */
+	struct embed_job *ejob;
+	struct st_kb_piece *pieces;
+	uint32_t npieces;
+	char *title;
 };
 
 struct pending {
@@ -108,6 +114,7 @@ struct crawl {
 	unsigned sitemaps;
 	uint64_t deadline, next_start;
 	int robots_done, cut, start_failed, ending, stopped;
+	int embed_warned;	/* an embedding failure logged this sync */
 	char why[ERR_MAX + 1];	/* the sync's error, if it fails */
 	struct storec_req *done_req;
 	struct loop_defer pump;
@@ -425,6 +432,19 @@ crawl_fail(struct crawl *c, const char *part, const char *what)
 		    (int)(sizeof(c->why) - 32), what);
 }
 
+static void
+pieces_free(struct st_kb_piece *p, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].title);
+		free(p[i].headings);
+		free(p[i].text);
+	}
+	free(p);
+}
+
 /* ------------------------------------------------------------ a fetch */
 
 static void
@@ -437,6 +457,9 @@ fetch_free(struct fetch *f)
 	if (f->kind == F_ROBOTS)
 		c->robots_done = 1;	/* read, or never: not waited for */
 	storec_cancel(f->req);
+	embed_cancel(f->ejob);
+	pieces_free(f->pieces, f->npieces);
+	free(f->title);
 	if (f->x.easy != NULL) {
 		deliver_xfer_remove(&f->x);
 		curl_easy_cleanup(f->x.easy);
@@ -513,26 +536,15 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 	return 0;
 }
 
-static void
-pieces_free(struct st_kb_piece *p, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		free(p[i].title);
-		free(p[i].headings);
-		free(p[i].text);
-	}
-	free(p);
-}
-
 /*
  * f's page told to storaged: kept, or with these pieces (error: why it
- * has none, "" when it has), as read from url.
+ * has none, "" when it has) and their embeddings v (NULL: none), as
+ * read from url.
  */
 static void
 page_put(struct fetch *f, int keep, const char *title,
-    struct st_kb_piece *pieces, uint32_t n, const char *error)
+    struct st_kb_piece *pieces, uint32_t n, const char *error,
+    const struct st_kb_vecs *v)
 {
 	struct st_kb_page_put_req q;
 	struct crawl *c = f->cr;
@@ -553,10 +565,89 @@ page_put(struct fetch *f, int keep, const char *title,
 	q.keep = (uint8_t)keep;
 	q.pieces = pieces;
 	q.n = n;
+	if (v != NULL)
+		q.vecs = *v;
 	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
 	    &f->req) < 0)
 		fetch_free(f);
 	free(t);
+}
+
+/*
+ * f's pieces embedded: put with their vectors, or without them (the
+ * page found by its words alone; the failure logged once a sync).
+ */
+static void
+page_embedded(void *arg, const struct embed_result *r)
+{
+	struct fetch *f = arg;
+	struct crawl *c = f->cr;
+	struct st_kb_piece *pieces = f->pieces;
+	uint32_t n = f->npieces;
+	char *title = f->title;
+	struct st_kb_vecs v;
+	size_t bytes = r->n * r->dims * sizeof(float);
+
+	/* Ours now: page_put may free f. */
+	f->ejob = NULL;
+	f->pieces = NULL;
+	f->npieces = 0;
+	f->title = NULL;
+	memset(&v, 0, sizeof(v));
+	if (r->err == EMBED_OK && r->n == n &&
+	    r->dims <= ST_KB_VEC_DIM_MAX && bytes <= ST_KB_VECS_MAX) {
+		v.dim = r->dims;
+		v.data.p = (const uint8_t *)r->vec;
+		v.data.len = (uint32_t)bytes;
+	} else if (!c->embed_warned) {
+		c->embed_warned = 1;
+		log_warnx("knowledge source %s: pages kept without embeddings: "
+		    "%s", c->job.id, r->err != EMBED_OK ? r->error :
+		    "too many for one page");
+	}
+	page_put(f, 0, title, pieces, n, "", &v);
+	pieces_free(pieces, n);
+	free(title);
+}
+
+/*
+ * The n pieces of f's page (title) handed to the embedding model, kept
+ * by f until page_embedded puts them: 0, or -1 (nothing taken).
+ */
+static int
+page_embed(struct fetch *f, const char *title, struct st_kb_piece *pieces,
+    uint32_t n)
+{
+	const struct embed_conf *ec = f->cr->conf.embed;
+	char **texts;
+	uint32_t i;
+	int rc = -1;
+
+	if ((texts = calloc(n, sizeof(*texts))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (asprintf(&texts[i], "%s\n%s\n%s", pieces[i].title,
+		    pieces[i].headings, pieces[i].text) < 0) {
+			texts[i] = NULL;
+			goto out;
+		}
+	if ((f->title = strdup(title != NULL ? title : "")) == NULL)
+		goto out;
+	f->ejob = embed_start(ec, (const char *const *)texts, n,
+	    page_embedded, f);
+	if (f->ejob == NULL) {
+		free(f->title);
+		f->title = NULL;
+		goto out;
+	}
+	f->pieces = pieces;
+	f->npieces = n;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	return rc;
 }
 
 /* The reader for f's answer by its type (and name): 0, or -1 and why. */
@@ -606,7 +697,7 @@ page_read(struct fetch *f)
 			c->start_failed = 1;
 			crawl_fail(c, "file", why);
 		}
-		page_put(f, 0, "", NULL, 0, why);
+		page_put(f, 0, "", NULL, 0, why, NULL);
 		return;
 	}
 	/* A sitemap's pages are the crawl's: their links are not. */
@@ -617,7 +708,13 @@ page_read(struct fetch *f)
 		why = "noindex: the page asks not to be indexed";
 	else if (pieces_of(&doc, &pieces, &n, &why) == 0)
 		why = n == 0 ? "no text" : "";
-	page_put(f, 0, doc.title, pieces, n, why);
+	/* With an embedding model, the pieces go to it first. */
+	if (n > 0 && c->conf.embed != NULL &&
+	    page_embed(f, doc.title, pieces, n) == 0) {
+		fetch_doc_free(&doc);
+		return;
+	}
+	page_put(f, 0, doc.title, pieces, n, why, NULL);
 	pieces_free(pieces, n);
 	fetch_doc_free(&doc);
 }
@@ -630,19 +727,19 @@ page_answered(struct fetch *f)
 	char why[64];
 
 	if (f->code == 304 && f->had_old) {
-		page_put(f, 1, "", NULL, 0, "");
+		page_put(f, 1, "", NULL, 0, "", NULL);
 		return;
 	}
 	if (f->code < 200 || f->code > 299) {
 		snprintf(why, sizeof(why), "HTTP %ld", f->code);
-		page_put(f, 0, "", NULL, 0, why);
+		page_put(f, 0, "", NULL, 0, why, NULL);
 		return;
 	}
 	SHA256((const unsigned char *)f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0)
-		page_put(f, 1, "", NULL, 0, "");	/* the same bytes */
+		page_put(f, 1, "", NULL, 0, "", NULL);	/* the same bytes */
 	else
 		page_read(f);
 }
@@ -743,12 +840,12 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 			crawl_fail(c, "sitemap", why);
 			fetch_free(f);
 		} else
-			page_put(f, 0, "", NULL, 0, why);
+			page_put(f, 0, "", NULL, 0, why, NULL);
 		return;
 	}
 	/* A redirect off the site: not ours to read. */
 	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
-		page_put(f, 0, "", NULL, 0, "redirected off the site");
+		page_put(f, 0, "", NULL, 0, "redirected off the site", NULL);
 		return;
 	}
 	if (f->kind == F_SITEMAP) {
@@ -796,7 +893,7 @@ file_got(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_KB_FILE_GET, &file);
 	f->code = 200;
 	if (f->body.err) {
-		page_put(f, 0, "", NULL, 0, "out of memory");
+		page_put(f, 0, "", NULL, 0, "out of memory", NULL);
 		return;
 	}
 	page_answered(f);

@@ -24,9 +24,12 @@ struct crawl_conf {
 	uint64_t time_ms;	/* a sync's time at most */
 	unsigned inflight;	/* fetches at once */
 	int allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+	/* The embedding model each page's chunks go to, or NULL (none). */
+	const struct embed_conf *embed;
 };
 
 struct crawl;
+struct embed_conf;
 
 /*
  * Starts the sync of job (a crawl source with its sync id, now the

@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 
 #include "crawl.h"
+#include "embed.h"
 #include "fetcher.h"
 #include "log.h"
 #include "notify.h"
@@ -169,8 +170,9 @@ fetcher_run(const struct settings *set)
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
 	loop_timer_init(&F.poll, poll_due, NULL);
-	if (deliver_init(no_hooks) < 0)
+	if (deliver_init(no_hooks) < 0 || embed_init() < 0)
 		fatalx("fetcher: cannot set up libcurl");
+	F.conf.embed = embed_install(EMBED_FOR_PAGES);
 	master_init(fetcher_quit, 0);
 	/* storaged takes the fetcher's own requests from us, no other. */
 	storec_hello_name(FETCHER_NAME);
@@ -181,6 +183,7 @@ fetcher_run(const struct settings *set)
 
 	loop_run();
 	crawl_stop(F.crawl);
+	embed_shutdown();
 	deliver_shutdown();
 	storec_shutdown();
 	log_debug("exiting");

@@ -88,6 +88,8 @@ static TAILQ_HEAD(, embed_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static size_t njobs;
 static struct curlloop cloop = CURLLOOP_INIT("embed");
 static int ready;		/* embed_init was called */
+/* The install's model, for pages and for questions (unset: model NULL). */
+static struct embed_conf install[2];
 
 static void batch_send(struct embed_job *);
 
@@ -660,6 +662,29 @@ embed_jobs(void)
 	return njobs;
 }
 
+/* install[] from wsettings: the deployment's own server (no org). */
+static void
+install_read(void)
+{
+	const char *base = wsettings.openai_base_url;
+	struct embed_conf *c;
+
+	memset(install, 0, sizeof(install));
+	if (wsettings.embed_model == NULL || wsettings.embed_model[0] == '\0')
+		return;
+	c = &install[EMBED_FOR_PAGES];
+	c->base_url = base != NULL ? base : "https://api.openai.com/v1";
+	c->api_key = wsettings.openai_key;
+	c->model = wsettings.embed_model;
+	c->dims = wsettings.embed_dims;
+	install[EMBED_FOR_QUERY] = *c;
+	c = &install[EMBED_FOR_QUERY];
+	c->timeout_ms = EMBED_QUERY_TIMEOUT;
+	c->deadline_ms = EMBED_QUERY_DEADLINE;
+	c->retries = 1;
+	c->backoff_ms = 100;
+}
+
 int
 embed_init(void)
 {
@@ -667,8 +692,17 @@ embed_init(void)
 		return 0;
 	if (curlloop_init(&cloop, 16) < 0)
 		return -1;
+	install_read();
 	ready = 1;
 	return 0;
+}
+
+const struct embed_conf *
+embed_install(enum embed_for what)
+{
+	if (!ready || install[what].model == NULL)
+		return NULL;
+	return &install[what];
 }
 
 void
@@ -681,5 +715,6 @@ embed_shutdown(void)
 	if (!ready)
 		return;
 	curlloop_shutdown(&cloop);
+	memset(install, 0, sizeof(install));
 	ready = 0;
 }

@@ -31,6 +31,8 @@
 #define EMBED_BACKOFF_DEFAULT	500		/* ms before the first retry */
 #define EMBED_BACKOFF_CAP_DEFAULT 10000		/* ms, the longest wait */
 #define EMBED_DEADLINE_DEFAULT	120000		/* ms, the whole job */
+#define EMBED_QUERY_TIMEOUT	3000		/* ms, a question's one request */
+#define EMBED_QUERY_DEADLINE	5000		/* ms, a question's, retry included */
 
 /*
  * Where and how. The strings are copied by embed_start and rerank_start;
@@ -100,8 +102,24 @@ typedef void (*embed_cb)(void *arg, const struct embed_result *r);
 
 struct embed_job;
 
-/* Sets up the multi handle; 0, or -1. Call loop_init() first. */
+/* What an install's embedding is for: its timeouts. */
+enum embed_for {
+	EMBED_FOR_PAGES,	/* the fetcher's chunks: the defaults */
+	EMBED_FOR_QUERY,	/* a question a turn waits on: short, one retry */
+};
+
+/*
+ * Sets up the multi handle and reads the install's embedding model from
+ * wsettings (PARLEY_EMBED_MODEL at OPENAI_BASE_URL, OPENAI_API_KEY); 0,
+ * or -1. Call loop_init() first.
+ */
 int embed_init(void);
+/*
+ * The install's embedding conf for what, or NULL when PARLEY_EMBED_MODEL
+ * is not set (the knowledge base searched by words alone). Valid until
+ * embed_shutdown.
+ */
+const struct embed_conf *embed_install(enum embed_for what);
 /* Drops every job without its callback, frees everything. */
 void embed_shutdown(void);
 /*
