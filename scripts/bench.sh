@@ -47,9 +47,11 @@
 #           (tests/bench/knowledge/README.md), each driver pinned to the
 #           server's CPU: the evaluation set's recall@1/5/10 and MRR@10,
 #           SQLite FTS5's BM25 and Parley's index side by side on the
-#           same chunks (search-eval.mjs, kbeval); search p50/p99, Parley
-#           and FTS5 on the same chunks and the set's 81 questions
-#           (kbspeed.c), at 10,000 and 100,000 chunks: the handbook's 26
+#           same chunks (search-eval.mjs, kbeval), and Parley's hybrid
+#           search with the mock's embeddings (plumbing, not quality);
+#           search p50/p99, Parley, FTS5 and Parley's hybrid (synthetic
+#           1,536-dimension embeddings) on the same chunks and the set's
+#           81 questions (kbspeed.c), at 10,000 and 100,000 chunks: the handbook's 26
 #           languages (47,159 chunks, English first) read again, copy c
 #           of a chunk without its text's first c words, to reach the
 #           size; storaged's commit p99 and chat's first token with and
@@ -577,11 +579,13 @@ if want knowledge; then
 		[ -x "$kbin/$b" ] || die "$kbin/$b is missing: run 'make bench' (it builds it)"
 	done
 	[ -d "$hb/en-US" ] || die "$hb/en-US is missing (scripts/deps.sh bench installs debian-handbook)"
-	echo "bench: quality on the handbook's evaluation set (FTS5 and Parley on the same chunks)"
+	echo "bench: quality on the handbook's evaluation set (FTS5 and Parley on the same chunks;"
+	echo "       parley hybrid: with the mock's embeddings, which test the plumbing, not the quality)"
 	node tests/bench/knowledge/handbook-chunks.mjs --out "$tmp/kb-en-US.jsonl"
+	[ -n "${MPORT:-}" ] || start_mock "$CLIENT_CPU"
 	run "$SERVER_CPU" node tests/bench/knowledge/search-eval.mjs --chunks "$tmp/kb-en-US.jsonl" \
-		--questions "$kbq" --kbeval "$kbin/kbeval" --out "${OUT%.json}.knowledge.json" ||
-		die "the knowledge evaluation failed"
+		--questions "$kbq" --kbeval "$kbin/kbeval" --embed "http://127.0.0.1:$MPORT/v1" \
+		--out "${OUT%.json}.knowledge.json" || die "the knowledge evaluation failed"
 	for d in "$hb"/*/; do
 		l=$(basename "$d")
 		[ "$l" = en-US ] || node tests/bench/knowledge/handbook-chunks.mjs --dir "$d" \
@@ -594,7 +598,7 @@ if want knowledge; then
 	kb_sizes=${BENCH_KB_SIZES:-10000,100000}
 	for n in ${kb_sizes//,/ }; do
 		run "$SERVER_CPU" "$kbin/kbspeed" "$tmp/kb-all.jsonl" "$n" "${BENCH_KB_REPEAT:-3}" \
-			"$tmp/kb-queries.txt" || die "kbspeed at $n chunks failed"
+			"$tmp/kb-queries.txt" hybrid || die "kbspeed at $n chunks failed"
 	done
 	echo "bench: ingest on CPU $SERVER_CPU (goal: 100 pages/s)"
 	run "$SERVER_CPU" "$kbin/kbingest" "$hb/en-US" 3 || die "kbingest failed"

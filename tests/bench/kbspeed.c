@@ -9,9 +9,15 @@
  * in ms on standard output. FTS5's query is search-eval.mjs's: an OR of
  * the query's words, each quoted, ranked by bm25().
  *
- *   kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley]
+ *   kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley] [hybrid]
  *
  * parley: Parley's index alone (no FTS5 table, no FTS5 figure).
+ * hybrid: each chunk also given a synthetic 1,536-dimension embedding
+ * (vecgen.h: clustered, as real ones), and each query one drawn like
+ * them: the search a turn makes with an embedding model
+ * (store_kb_search: the words' hits and the 20 nearest chunks merged by
+ * rank fusion, every hit's chunk read), timed as a third engine. The
+ * embedding call itself is not in it (the model server's).
  *
  * A chunk line: {"title","headings","text","url"} (strings). When the
  * file has fewer than N chunks it is read again, copy c of a chunk
@@ -30,8 +36,11 @@
 #include <sqlite3.h>
 
 #include "kbindex.h"
+#include "kbsource.h"
+#include "kbvec.h"
 #include "log.h"
 #include "store.h"
+#include "vecgen.h"
 
 #define ORG		"default"
 #define SOURCE		"ks_00000000000000000000000000000001"
@@ -39,6 +48,8 @@
 #define K		10
 #define QUERIES_MAX	10000
 #define FTS_QUERY_MAX	8192
+#define DIM		1536
+#define VEC_GROUP	64	/* vectors a kb_vec_put_many */
 
 struct engines {
 	int fts;		/* FTS5 too */
@@ -200,6 +211,70 @@ parley_search(struct engines *e, const char *q)
 	return now_ms() - t0;
 }
 
+/*
+ * Every chunk (ids 1 to n) its synthetic embedding, 512 a committed
+ * batch; the queries' drawn into qv (nq rows), half like a chunk of a
+ * subtopic, half like one of a topic only (a broader question).
+ */
+static void
+vectors_load(struct engines *e, size_t n, float *qv, size_t nq)
+{
+	uint64_t ids[VEC_GROUP];
+	float *v = malloc(sizeof(float) * VEC_GROUP * DIM);
+	struct store_txn t;
+	struct data d;
+	size_t i, g;
+
+	if (v == NULL)
+		err(1, "vectors");
+	rng = 0x9e3779b97f4a7c15ull ^ n;
+	data_new(&d, DIM, (uint32_t)n);
+	for (i = 0; i < n; i += g) {
+		if (i % 512 == 0 && store_begin(e->st, &t, 0) < 0)
+			errx(1, "store_begin");
+		for (g = 0; g < VEC_GROUP && i + g < n; g++) {
+			ids[g] = i + g + 1;
+			draw(&d, (uint32_t)((i + g) % d.subs), W_SUB,
+			    v + g * DIM);
+		}
+		if (kb_vec_put_many(&t, ORG, (uint32_t)g, ids, v, DIM) < 0)
+			errx(1, "kb_vec_put_many: %s", t.errmsg);
+		if (((i + g) % 512 == 0 || i + g == n) && store_commit(&t) < 0)
+			errx(1, "commit");
+	}
+	for (i = 0; i < nq; i++)
+		draw(&d, (uint32_t)(unif() * d.subs), i % 2 ? 0 : W_SUB,
+		    qv + i * DIM);
+	data_free(&d);
+	free(v);
+}
+
+/* A turn's search: words and the embedding qv, fused; chunks read. */
+static double
+hybrid_search(struct engines *e, const char *q, const float *qv)
+{
+	struct st_kb_search_req rq;
+	struct st_kb_hits h;
+	struct store_txn t;
+	double t0 = now_ms();
+
+	memset(&rq, 0, sizeof(rq));
+	rq.query = q;
+	rq.k = K;
+	strlcpy(rq.lang, "en", sizeof(rq.lang));
+	rq.agent_id = "";
+	rq.qvec.dim = DIM;
+	rq.qvec.min_score = 300000;
+	rq.qvec.data.p = (const uint8_t *)qv;
+	rq.qvec.data.len = DIM * sizeof(float);
+	if (store_begin(e->st, &t, 1) < 0 ||
+	    store_kb_search(&t, ORG, &rq, &h) != 0)
+		errx(1, "hybrid search: %s", t.errmsg ? t.errmsg : "failed");
+	store_abort(&t);
+	st_rep_free(PROTO_ST_KB_SEARCH, &h);
+	return now_ms() - t0;
+}
+
 static double
 fts_search(struct engines *e, const char *q)
 {
@@ -256,18 +331,24 @@ main(int argc, char *argv[])
 	char *qs[QUERIES_MAX];
 	struct engines e = { 0 };
 	size_t n, nq = 0, lcap = 0, i, r, repeat, ns = 0;
-	double t0, *pms, *fms;
+	double t0, *pms, *fms, *hms = NULL;
+	float *qv = NULL;
 	ssize_t len;
 	FILE *qf;
-	int fts = 1;
+	int fts = 1, hybrid = 0;
 
-	if (argc == 6 && strcmp(argv[5], "parley") == 0) {
-		fts = 0;
-		argc--;
+	for (; argc > 5; argc--) {
+		if (strcmp(argv[argc - 1], "parley") == 0)
+			fts = 0;
+		else if (strcmp(argv[argc - 1], "hybrid") == 0)
+			hybrid = 1;
+		else
+			break;
 	}
 	if (argc != 5 || (n = strtoul(argv[2], NULL, 10)) < 1 ||
 	    (repeat = strtoul(argv[3], NULL, 10)) < 1 || repeat > 1000)
-		errx(2, "usage: kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley]");
+		errx(2, "usage: kbspeed CHUNKS.jsonl N REPEAT QUERIES [parley] "
+		    "[hybrid]");
 	if ((qf = fopen(argv[4], "r")) == NULL)
 		err(1, "%s", argv[4]);
 	log_set_level(LOG_LEVEL_WARN);
@@ -298,17 +379,30 @@ main(int argc, char *argv[])
 	if (nq == 0)
 		errx(1, "no query");
 	if ((pms = calloc(nq * repeat, sizeof(*pms))) == NULL ||
-	    (fms = calloc(nq * repeat, sizeof(*fms))) == NULL)
+	    (fms = calloc(nq * repeat, sizeof(*fms))) == NULL ||
+	    (hms = calloc(nq * repeat, sizeof(*hms))) == NULL)
 		err(1, "times");
+	if (hybrid) {
+		if ((qv = malloc(sizeof(float) * DIM * nq)) == NULL)
+			err(1, "query vectors");
+		t0 = now_ms();
+		vectors_load(&e, n, qv, nq);
+		fprintf(stderr, "kbspeed: %zu embeddings of %d dimensions in "
+		    "%.0f ms\n", n, DIM, now_ms() - t0);
+	}
 	for (r = 0; r < repeat; r++)
 		for (i = 0; i < nq; i++, ns++) {
 			pms[ns] = parley_search(&e, qs[i]);
 			fms[ns] = fts ? fts_search(&e, qs[i]) : 0;
+			hms[ns] = hybrid ? hybrid_search(&e, qs[i],
+			    qv + i * DIM) : 0;
 		}
 	printf("%zu chunks, %zu queries x %zu:\n", n, nq, repeat);
 	report("parley", pms, ns);
 	if (fts)
 		report("fts5", fms, ns);
+	if (hybrid)
+		report("hybrid", hms, ns);
 	sqlite3_finalize(e.ins);
 	sqlite3_finalize(e.sel);
 	sqlite3_close(e.db);
@@ -318,6 +412,8 @@ main(int argc, char *argv[])
 		free(qs[i]);
 	free(pms);
 	free(fms);
+	free(hms);
+	free(qv);
 	free(line);
 	return 0;
 }

@@ -10,11 +10,18 @@
 // evaluate(name, searchFn) line, searchFn(query, k) resolving to chunk ids
 // (or {id, score}) best first. With --kbeval BIN, Parley's own index
 // (storaged/kbindex.c, driven by tests/bench/kbeval.c) is the third
-// engine, on the same chunks.
+// engine, on the same chunks. With --embed URL too (a model server's base,
+// such as the mock's http://127.0.0.1:PORT/v1), every chunk and question is
+// embedded there (the fetcher's text: title, headings, text) and "parley
+// hybrid" searches as a turn with an embedding model does: the words' hits
+// and the nearest chunks merged by rank fusion. With the mock's hashed
+// embeddings this tests the plumbing, not the quality a real model gives.
 //
-//   node tests/bench/knowledge/search-eval.mjs --chunks FILE.jsonl --questions FILE.json [--kbeval BIN] [--out FILE.json] [--list]
+//   node tests/bench/knowledge/search-eval.mjs --chunks FILE.jsonl --questions FILE.json [--kbeval BIN [--embed URL]] [--out FILE.json] [--list]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { die, parseArgs, pct } from '../lib.mjs';
 
@@ -131,18 +138,50 @@ async function evaluate(name, searchFn) {
 
 const t0 = Date.now();
 for (const [name, fn] of fts5Runs()) await evaluate(name, fn);
-if (a.kbeval) {
-  // Every question in one run of the driver: a line of "id<TAB>score"
-  // pairs per question, in order; its times on standard error.
-  const r = spawnSync(a.kbeval, [a.chunks, String(K)], { input: questions.map((q) => q.q.replace(/\s+/g, ' ')).join('\n') + '\n', encoding: 'utf8' });
+// Runs the driver on every question (extra: its vector arguments); a line
+// of "id<TAB>score" pairs per question, in order; its times on standard error.
+function kbevalRun(extra = []) {
+  const r = spawnSync(a.kbeval, [a.chunks, String(K), ...extra], { input: questions.map((q) => q.q.replace(/\s+/g, ' ')).join('\n') + '\n',
+    encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) die(`kbeval: ${r.stderr || r.error}`);
   process.stderr.write(r.stderr);
   const lines = r.stdout.split('\n');
-  const found = new Map(questions.map((q, i) => [q.q, lines[i] === '-' ? [] : lines[i].split(' ').map((h) => {
+  return new Map(questions.map((q, i) => [q.q, lines[i] === '-' ? [] : lines[i].split(' ').map((h) => {
     const [id, score] = h.split('\t');
     return { id, score: Number(score) };
   })]));
+}
+
+// texts embedded by the server at a.embed, 128 a request: their vectors
+// as rows of one file of host-order f32 (what kbeval reads); the dimension.
+async function embedFile(texts, file) {
+  const rows = [];
+  for (let i = 0; i < texts.length; i += 128) {
+    const r = await fetch(`${a.embed.replace(/\/+$/, '')}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'bench-embed', input: texts.slice(i, i + 128) }) });
+    if (!r.ok) die(`embeddings: HTTP ${r.status}: ${await r.text()}`);
+    for (const d of (await r.json()).data) rows.push(d.embedding);
+  }
+  const dim = rows[0].length;
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((v, i) => out.set(v, i * dim));
+  fs.writeFileSync(file, Buffer.from(out.buffer));
+  return dim;
+}
+
+if (a.kbeval) {
+  const found = kbevalRun();
   await evaluate('parley', (q) => found.get(q));
+  if (a.embed) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-kbembed-'));
+    const te = Date.now();
+    const dim = await embedFile(chunks.map((c) => `${c.title || ''}\n${c.headings || ''}\n${c.text || ''}`), path.join(dir, 'chunks.f32'));
+    await embedFile(questions.map((q) => q.q.replace(/\s+/g, ' ')), path.join(dir, 'questions.f32'));
+    process.stderr.write(`bench: ${chunks.length} chunks and ${questions.length} questions embedded (${dim} dimensions) in ${Date.now() - te} ms\n`);
+    const hy = kbevalRun([path.join(dir, 'chunks.f32'), path.join(dir, 'questions.f32'), String(dim)]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await evaluate('parley hybrid', (q) => hy.get(q));
+  }
 }
 
 const f = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
