@@ -8,14 +8,18 @@
 // (the handbook's, handbook-chunks.mjs's JSON Lines) uploaded as Markdown
 // files of at most 200 KiB (file sources, read by the fetcher), waited
 // for until ready.
-// Then interleaved rounds (BENCH_KB_SIDE_ROUNDS, 3) of two halves, "chat"
-// and "chat+search": chat turns at concurrency 1 for BENCH_KB_SIDE_SECONDS
-// (10), each a new conversation (two durable writes each), while in the
-// second half a searcher asks POST /v1/admin/knowledge/search 50 times a
-// second (the evaluation set's questions in turn). Each half: the time to
-// first token (p50, p99) and storaged's commit time p99 from /metrics'
+// Then interleaved rounds (BENCH_KB_SIDE_ROUNDS, 3) of three parts,
+// "chat", "chat+search" and "chat+retrieve": chat turns at concurrency 1
+// for BENCH_KB_SIDE_SECONDS (10), each a new conversation (two durable
+// writes each) asking one of the evaluation set's questions in turn. In
+// the second part a searcher asks POST /v1/admin/knowledge/search 50
+// times a second (the same questions); in the third the widget's agent is
+// one given every source, so each turn searches them before the model is
+// asked and sends it the passages (by words alone: no embedding model, so
+// what it adds to the first token is retrieval's own). Each part: the time
+// to first token (p50, p99) and storaged's commit time p99 from /metrics'
 // parley_storage_commit_seconds histogram (the bucket where 99% of that
-// half's commits fall: an upper bound). The raw figures go to --out (key
+// part's commits fall: an upper bound). The raw figures go to --out (key
 // "knowledge_side"). Only loopback; every loop is bounded.
 //
 //   node tests/bench/kb-side.mjs --parley PORT --key WIDGET_KEY --admin ADMIN_KEY --chunks FILE --questions FILE --out FILE
@@ -95,7 +99,13 @@ for (let w = 0; w < 600; w++) {
 if (!chunks) die('kb-side.mjs: the sources were not ready in 5 minutes');
 console.log(`bench: knowledge side: ${lines.length} chunks of ${a.chunks} as ${files.length} Markdown file(s), ${chunks} chunks indexed by the fetcher in ${Date.now() - t0} ms`);
 
-const questions = JSON.parse(fs.readFileSync(a.questions, 'utf8')).questions.map((q) => q.q);
+const questions = JSON.parse(fs.readFileSync(a.questions, 'utf8')).questions.map((q) => q.q.replace(/\s+/g, ' '));
+
+// The widget the turns go to, and an agent that answers from every source.
+const widget = (await admin('GET', '/v1/admin/widgets')).widgets[0];
+const plainAgent = widget.agent_id;
+const reader = await admin('POST', '/v1/admin/agents', { name: 'Handbook', knowledge_source_ids: ids.slice(0, 50) });
+const useAgent = (id) => admin('PATCH', `/v1/admin/widgets/${widget.widget_id}`, { agent_id: id });
 
 // A searcher at SEARCH_HZ until stopped: {stop(), done, errors}.
 function searcher() {
@@ -123,7 +133,7 @@ async function turnsFor(label) {
   try {
     const end = Date.now() + SECONDS * 1000;
     for (let i = 0; i < TURNS_MAX && Date.now() < end; i++) {
-      const r = await c.turn(parleyReq(a.key, `${label}-${i}`, 'hello'), PARLEY_FIRST, PARLEY_DONE);
+      const r = await c.turn(parleyReq(a.key, `${label}-${i}`, questions[i % questions.length]), PARLEY_FIRST, PARLEY_DONE);
       if (r.status !== 200 || r.ttft === null || !r.done) die(`kb-side.mjs: ${label}: turn ${i} failed (status ${r.status})`);
       xs.push(r.ttft);
     }
@@ -134,13 +144,15 @@ async function turnsFor(label) {
 
 const out = { rounds: [], seconds: SECONDS, chunks, search_hz: SEARCH_HZ };
 for (let r = 0; r < ROUNDS; r++) {
-  for (const mode of ['chat', 'chat+search']) {
+  for (const mode of ['chat', 'chat+search', 'chat+retrieve']) {
     const s = mode === 'chat+search' ? searcher() : null;
+    if (mode === 'chat+retrieve') await useAgent(reader.id);
     await sleep(300);
     const before = await commitBuckets();
     const t1 = Date.now();
-    const t = await turnsFor(`kb-${r}-${mode === 'chat' ? 'c' : 'cs'}`);
+    const t = await turnsFor(`kb-${r}-${mode === 'chat' ? 'c' : mode === 'chat+search' ? 'cs' : 'cr'}`);
     const secs = (Date.now() - t1) / 1000;
+    if (mode === 'chat+retrieve') await useAgent(plainAgent);
     const c = p99Between(before, await commitBuckets());
     let rate = 0;
     if (s) {
@@ -149,16 +161,18 @@ for (let r = 0; r < ROUNDS; r++) {
     }
     out.rounds.push({ round: r, mode, turns: t.n, ttft_p50: t.p50, ttft_p99: t.p99, commits: c.n, commit_p99_ms: c.p99_ms,
       searches_per_s: rate, secs });
-    console.log(`bench: knowledge side round ${r + 1} ${mode.padEnd(11)}: ${t.n} turns, first token p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms; ` +
+    console.log(`bench: knowledge side round ${r + 1} ${mode.padEnd(13)}: ${t.n} turns, first token p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms; ` +
       `${c.n} commits in ${secs.toFixed(1)} s, p99 <= ${c.p99_ms} ms; ${rate.toFixed(1)} searches/s${s && s.errors ? `, ${s.errors} failed` : ''}`);
   }
 }
 saveJson(a.out, 'knowledge_side', out);
 
 const med = (mode, k) => median(out.rounds.filter((x) => x.mode === mode).map((x) => x[k]));
-console.log(`bench: knowledge side, medians over the rounds   chat alone   chat + ${SEARCH_HZ} searches/s`);
+console.log(`bench: knowledge side, medians over the rounds   chat alone   chat + ${SEARCH_HZ} searches/s   chat retrieving`);
 for (const [k, label] of [['commit_p99_ms', 'storaged commit p99 (ms, bucket)'], ['ttft_p50', 'first token p50 (ms)'],
   ['ttft_p99', 'first token p99 (ms)']]) {
-  console.log(`bench:   ${label.padEnd(34)} ${med('chat', k).toFixed(2).padStart(10)}   ${med('chat+search', k).toFixed(2).padStart(10)}`);
+  console.log(`bench:   ${label.padEnd(34)} ${med('chat', k).toFixed(2).padStart(10)}   ${med('chat+search', k).toFixed(2).padStart(18)}   ${med('chat+retrieve', k).toFixed(2).padStart(15)}`);
 }
+console.log(`bench:   retrieval adds to the first token: p99 ${(med('chat+retrieve', 'ttft_p99') - med('chat', 'ttft_p99')).toFixed(2)} ms ` +
+  `(goal: 5 ms beyond the embedding call; none here)`);
 process.exit(0);
