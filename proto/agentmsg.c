@@ -135,6 +135,8 @@ st_agent_invalid(const struct st_agent *a)
 			    "(ks_ and 32 lowercase hex)";
 	if (a->knowledge_only > 1)
 		return "knowledge_only: must be a boolean";
+	if (a->rewrite_follow_ups > 1)
+		return "rewrite_follow_ups: must be a boolean";
 	return NULL;
 }
 

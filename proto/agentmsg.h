@@ -114,6 +114,7 @@
 #define ST_AF_VISITOR_LANG	0x0100	/* answer_in_visitor_language */
 #define ST_AF_KNOWLEDGE		0x0200	/* knowledge_source_ids */
 #define ST_AF_KNOWLEDGE_ONLY	0x0400	/* knowledge_only */
+#define ST_AF_REWRITE		0x0800	/* rewrite_follow_ups */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
 #define ST_AGENT_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
 
@@ -162,7 +163,8 @@ enum st_ev_level {
  * format is the newest row's since, an older record reading the rows it
  * lacks as their defaults: format 1 (before organisations) as the
  * default organisation's (storaged/records.c), formats 1 and 2 without
- * answer_in_visitor_language, formats 1 to 3 without the knowledge rows.
+ * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
+ * formats 1 to 4 without rewrite_follow_ups.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -180,7 +182,10 @@ enum st_ev_level {
  * organisation's knowledge sources each turn searches (at most 50, "ks_"
  * and 32 hex each; none: no search), their best passages put in the
  * prompt to be cited; knowledge_only: with nothing found, the agent
- * says it does not know and offers a person instead of asking the model.
+ * says it does not know and offers a person instead of asking the model;
+ * rewrite_follow_ups: a question that follows others is first rewritten
+ * by the model into one that stands alone, which is what is searched
+ * (one more model call before the answer).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -218,6 +223,8 @@ enum st_ev_level {
 	    ST_AF_KNOWLEDGE, RF_ADM, ST_AGENT_SOURCES_MAX,		\
 	    ST_AGENT_SOURCE_ID_LEN)					\
 	F(BOOL, knowledge_only, "knowledge_only", 4, ST_AF_KNOWLEDGE_ONLY, \
+	    RF_ADM, 1, 0)						\
+	F(BOOL, rewrite_follow_ups, "rewrite_follow_ups", 5, ST_AF_REWRITE, \
 	    RF_ADM, 1, 0)
 
 struct st_agent {

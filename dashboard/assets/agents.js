@@ -21,7 +21,7 @@ const NUM_FIELDS = {
   history_messages: { min: 1, max: 200, step: '1', int: true },
 };
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
-  'knowledge_source_ids', 'knowledge_only'];
+  'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups'];
 
 /** The agents (default first); errors give []. */
 export function loadAgents(signal) {
@@ -111,7 +111,9 @@ function agentForm(readOnly) {
       field('knowledge_source_ids', 'Sources it answers from', h('div', { class: 'kb-sources', 'data-testid': 'agent-sources', tabindex: '-1' }),
         'Each question is searched in these first; the best passages go to the model, which cites them. Add sources on the Knowledge page.'),
       check('knowledge_only', 'Answer only from the sources',
-        'With nothing found, the assistant says it does not know and offers a person, without asking the model.')),
+        'With nothing found, the assistant says it does not know and offers a person, without asking the model.'),
+      check('rewrite_follow_ups', 'Rewrite follow-up questions',
+        'A question that follows others ("and the other one?") is first turned by the model into one that stands alone, which is what is searched. It costs one more model call per follow-up.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -153,6 +155,7 @@ function agentForm(readOnly) {
     controls.api_key.value = '';
     controls.answer_in_visitor_language.checked = !!a.answer_in_visitor_language;
     controls.knowledge_only.checked = !!a.knowledge_only;
+    controls.rewrite_follow_ups.checked = !!a.rewrite_follow_ups;
     chosen = new Set(a.knowledge_source_ids || []);
     drawSources();
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
@@ -181,6 +184,7 @@ function agentForm(readOnly) {
     }
     v.answer_in_visitor_language = controls.answer_in_visitor_language.checked;
     v.knowledge_only = controls.knowledge_only.checked;
+    v.rewrite_follow_ups = controls.rewrite_follow_ups.checked;
     v.knowledge_source_ids = [...controls.knowledge_source_ids.querySelectorAll('input:checked')].map((c) => c.value);
     const key = controls.api_key.value.trim();
     if (key) {

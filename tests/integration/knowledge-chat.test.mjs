@@ -7,7 +7,9 @@
 // before "done", the widget's WebSocket message "sources". An agent that
 // answers only from its sources, finding nothing, says it does not know
 // and offers a person, the model not asked. An agent without sources
-// sends the model no passage. The agent's ids are checked, another
+// sends the model no passage. An agent with rewrite_follow_ups has the
+// model turn a follow-up into a question that stands alone first (the
+// mock answers with the conversation it was shown), which is searched. The agent's ids are checked, another
 // organisation's source finds nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +94,45 @@ describe('answers from the agent\'s knowledge', () => {
     assert.match(message.content, /\[1\]/);
     assert.equal(message.sources[0].title, 'How long is the kettle warranty?');
     await v.close();
+  });
+
+  test('a follow-up rewritten into a question that stands alone is what is searched', async () => {
+    const bodies = async () => (await p.mock.completions()).map((c) => c.body);
+    const isRewrite = (b) => /search query for the knowledge base/.test(b.messages[0].content);
+    // Without the option: "and after that?" alone finds nothing.
+    let s = sid('fu');
+    await chat(p, s, 'how long is the kettle warranty?');
+    let r = await chat(p, s, 'and after that?');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().sources, undefined);
+    assert.doesNotMatch(await lastSystem(), /numbered sources/);
+    r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { rewrite_follow_ups: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().rewrite_follow_ups, true);
+    // A first question is searched as asked: one model call.
+    s = sid('fu');
+    let n = (await bodies()).length;
+    await chat(p, s, 'how long is the kettle warranty?');
+    assert.equal((await bodies()).length, n + 1);
+    // The follow-up: the model rewrites it from the conversation, then answers from what that found.
+    n = (await bodies()).length;
+    r = await chat(p, s, 'and after that?');
+    assert.equal(r.status, 200, r.text);
+    const seen = (await bodies()).slice(n);
+    assert.equal(seen.length, 2);
+    assert.ok(isRewrite(seen[0]), JSON.stringify(seen[0].messages[0]));
+    assert.equal(seen[0].stream, true);
+    assert.equal(seen[0].temperature, 0);
+    assert.equal(seen[0].messages.length, 2);
+    assert.match(seen[0].messages[1].content, /^Conversation:\nVisitor: how long is the kettle warranty\?\nAssistant: .*\nVisitor: and after that\?$/s);
+    assert.match(seen[1].messages[0].content, /\[1\] How long is the kettle warranty\?/);
+    // The rewrite failing: searched as asked, answered all the same.
+    await p.mock.fail('/v1/chat/completions', 500, 1);
+    r = await chat(p, s, 'and after that?');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().sources, undefined);
+    r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { rewrite_follow_ups: false });
+    assert.equal(r.status, 200);
   });
 
   test('answer only from the sources: nothing found, a person offered, no model', async () => {

@@ -157,6 +157,7 @@ agent_default_json(void)
 	/* The deployment's agent searches no knowledge source. */
 	exprow_oset(o, "knowledge_source_ids", json_array(), &err);
 	exprow_oset(o, "knowledge_only", json_false(), &err);
+	exprow_oset(o, "rewrite_follow_ups", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -58,6 +58,9 @@ struct turn {
 	struct turn_outcome out;
 	/* The agent's knowledge: the begin reply held while it is searched. */
 	struct st_begin_rep *held;
+	struct upstream *rup;		/* the follow-up's rewrite, asked */
+	struct buf rewritten;		/* its text so far */
+	char *kquery;			/* what is searched, when not the question */
 	struct embed_job *ejob;		/* the question's embedding, asked */
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
@@ -137,6 +140,10 @@ turn_free(struct turn *t)
 		storec_cancel(t->sreq);
 	storec_cancel(t->kreq);
 	embed_cancel(t->ejob);
+	if (t->rup != NULL)
+		ups->cancel(t->rup);
+	buf_free(&t->rewritten);
+	free(t->kquery);
 	if (t->held != NULL) {
 		begin_rep_free(t->ops->begin_type, t->held);
 		free(t->held);
@@ -408,6 +415,18 @@ turn_deferred(void *arg)
 	"from what I have been given. Would you like to talk to a person?"
 /* Passages a turn puts in the prompt at most. */
 #define KNOWLEDGE_PASSAGES	5
+/*
+ * An agent with rewrite_follow_ups: the system prompt of the request that
+ * turns a follow-up into a question that stands alone, the messages of
+ * the conversation it is shown at most, and the tokens of its answer.
+ */
+#define REWRITE_TEXT	"You turn the last message of a support chat into " \
+	"a search query for the knowledge base that stands alone: replace " \
+	"what it refers to (it, that, the other one) with what the " \
+	"conversation says it is, keep its language, and add nothing it " \
+	"does not ask. Answer with the query alone."
+#define REWRITE_MESSAGES	6
+#define REWRITE_TOKENS		100
 
 /*
  * issue 26: the sentence an agent with answer_in_visitor_language adds to
@@ -804,7 +823,7 @@ turn_search(struct turn *t, const struct embed_result *r)
 	/* A record of the default organisation may name none. */
 	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
 	    sizeof(q.org));
-	q.query = last_question(&rep->ok);
+	q.query = t->kquery != NULL ? t->kquery : last_question(&rep->ok);
 	q.k = KNOWLEDGE_PASSAGES;
 	for (i = 0; i < a->nknowledge_sources && i < ST_AGENT_SOURCES_MAX;
 	    i++)
@@ -841,16 +860,132 @@ turn_embedded(void *arg, const struct embed_result *r)
 }
 
 /*
+ * What is searched (the rewritten follow-up, or the question), embedded
+ * first when the install has an embedding model.
+ */
+static void
+turn_find(struct turn *t)
+{
+	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
+	const char *query = t->kquery != NULL ? t->kquery :
+	    last_question(&t->held->ok);
+
+	if (ec != NULL && (t->ejob = embed_start(ec, &query, 1,
+	    turn_embedded, t)) != NULL)
+		return;
+	turn_search(t, NULL);
+}
+
+static int
+rewrite_can_write(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+/*
+ * The rewrite's text, kept to what a search takes: whole pieces only
+ * (each is whole UTF-8), the rest dropped.
+ */
+static void
+rewrite_delta(void *arg, const char *text, size_t len)
+{
+	struct turn *t = arg;
+
+	if (t->rewritten.len + len <= ST_KB_QUERY_MAX)
+		buf_add(&t->rewritten, text, len);
+}
+
+/*
+ * The follow-up's rewrite: searched for in its place when the model gave
+ * one, else the question as asked.
+ */
+static void
+rewrite_done(void *arg, const struct upstream_result *r)
+{
+	struct turn *t = arg;
+
+	t->rup = NULL;
+	if (r->status != UPSTREAM_OK || t->rewritten.err)
+		log_warnx("%s: the follow-up was not rewritten (%s): searched "
+		    "as asked", t->ops->name, r->error);
+	else if (!chat_blank(t->rewritten.data, t->rewritten.len))
+		t->kquery = strndup(t->rewritten.data, t->rewritten.len);
+	buf_free(&t->rewritten);
+	turn_find(t);
+}
+
+/* 1 when the held history holds a visitor's message before the last. */
+static int
+is_follow_up(const struct st_begin_ok *ok)
+{
+	uint32_t i, users = 0;
+
+	for (i = 0; i < ok->nhistory; i++)
+		if (strcmp(ok->history[i].role, "user") == 0 &&
+		    ok->history[i].content[0] != '\0')
+			users++;
+	return users > 1;
+}
+
+/*
+ * The model asked for the follow-up as a question that stands alone, from
+ * the conversation's last REWRITE_MESSAGES messages (one user message
+ * holding them, as "Visitor:" and "Assistant:" lines). 0, or -1 (not
+ * started: search the question as asked).
+ */
+static int
+turn_rewrite(struct turn *t)
+{
+	static const struct upstream_cbs cbs = {
+		rewrite_can_write, rewrite_delta, rewrite_done,
+	};
+	const struct st_begin_ok *ok = &t->held->ok;
+	struct upstream_msg m = { "user", NULL };
+	struct upstream_req req;
+	struct buf b;
+	uint32_t i;
+
+	if (model_req(&req, NULL, 0, &ok->agent, NULL, NULL, 0) < 0)
+		return -1;
+	free((struct upstream_msg *)req.msgs);
+	buf_init(&b);
+	buf_adds(&b, "Conversation:");
+	i = ok->nhistory > REWRITE_MESSAGES ? ok->nhistory - REWRITE_MESSAGES :
+	    0;
+	for (; i < ok->nhistory; i++)
+		if (ok->history[i].content[0] != '\0')
+			buf_addf(&b, "\n%s: %s", strcmp(ok->history[i].role,
+			    "user") == 0 ? "Visitor" : "Assistant",
+			    ok->history[i].content);
+	buf_add(&b, "", 1);
+	if (b.err) {
+		buf_free(&b);
+		return -1;
+	}
+	m.content = b.data;
+	req.system_prompt = REWRITE_TEXT;
+	req.system_extra = NULL;
+	req.msgs = &m;
+	req.nmsgs = 1;
+	req.has_temperature = 1;
+	req.temperature_milli = 0;
+	req.max_tokens = REWRITE_TOKENS;
+	buf_init(&t->rewritten);
+	t->rup = ups->start(&req, &cbs, t);
+	buf_free(&b);
+	return t->rup != NULL ? 0 : -1;
+}
+
+/*
  * The agent's knowledge sources searched for the user's question before
- * the model is asked (rep moved into the turn): with an embedding model,
- * the question is embedded first, while its write reaches the disk.
+ * the model is asked (rep moved into the turn): a follow-up rewritten
+ * first when the agent says so, then the query embedded when the install
+ * has an embedding model, while the question's write reaches the disk.
  */
 static void
 turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 {
-	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
-	const char *question;
-
 	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
 		turn_answer(t, &rep->ok);
 		return;
@@ -858,11 +993,10 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 	*t->held = *rep;
 	memset(rep, 0, sizeof(*rep));
 	t->phase = TURN_RETRIEVE;
-	question = last_question(&t->held->ok);
-	if (ec != NULL && (t->ejob = embed_start(ec, &question, 1,
-	    turn_embedded, t)) != NULL)
+	if (t->held->ok.agent.rewrite_follow_ups &&
+	    is_follow_up(&t->held->ok) && turn_rewrite(t) == 0)
 		return;
-	turn_search(t, NULL);
+	turn_find(t);
 }
 
 /* ------------------------------------------------------------ begin */

@@ -115,6 +115,7 @@ test_agent_json(void **state)
 	    "\"api_key_set\":true,"
 	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
+	    "\"rewrite_follow_ups\":false,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -168,7 +169,8 @@ test_default_json(void **state)
 	    "\"api_key_set\":true,"
 	    "\"answer_in_visitor_language\":false,\"is_default\":true,"
 	    "\"created_at\":null,\"updated_at\":null,"
-	    "\"knowledge_source_ids\":[],\"knowledge_only\":false}");
+	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
+	    "\"rewrite_follow_ups\":false}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }
