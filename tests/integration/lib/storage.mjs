@@ -243,6 +243,11 @@ const RECORDS = {
   // Bytes of anything (replication's record parts and snapshot chunks).
   st_blob: { enc: (e, b) => e.bytes(b), dec: (d) => Buffer.from(d.bytes()) },
   st_kb_bytes: { enc: (e, b) => e.bytes(b), dec: (d) => Buffer.from(d.bytes()) },
+  // Embeddings: u32 dim, u32 min_score, bytes of dim-float rows (none: dim 0).
+  st_kb_vecs: {
+    enc: (e, v) => e.u32(v.dim).u32(v.min_score).bytes(v.data),
+    dec: (d) => ({ dim: d.u32(), min_score: d.u32(), data: Buffer.from(d.bytes()) }),
+  },
   // An event as bytes: exactly one event inside.
   st_evblob: {
     enc: (e, b) => e.bytes(b),

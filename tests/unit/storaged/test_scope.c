@@ -343,7 +343,8 @@ test_agent_v1_records(void **state)
 
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
-	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 4);
+	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 5);
+	db_to_older(f, "agents", 5, 1);	/* no rewrite_follow_ups */
 	db_to_older(f, "agents", 4, 5);	/* no knowledge sources, not only */
 	db_to_older(f, "agents", 3, 1);	/* answer_in_visitor_language 0 */
 	db_cut(f, "agents", 2, 4 + 7, (const uint8_t *)"\0\0\0\7default");
