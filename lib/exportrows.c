@@ -16,7 +16,8 @@ static const char conv_header[] = "id,widgetId,sessionId,contactId,"
     "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
     "ratingComment\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
-    "createdAt,promptTokens,completionTokens,name,feedback\r\n";
+    "createdAt,promptTokens,completionTokens,name,feedback,sources,"
+    "knowledge\r\n";
 
 static void
 adds(struct penc *e, const char *s)
@@ -238,9 +239,33 @@ exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
 }
 
+json_t *
+exprow_list(char *const *s, uint32_t n)
+{
+	json_t *a = json_array();
+	uint32_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, exprow_text(s[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 int
 exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 {
+	char sources[ST_MSG_SOURCES_MAX * (ST_MSG_SOURCE_ID_LEN + 1) + 1];
+	uint32_t i;
+	int is_answer = strcmp(m->role, "assistant") == 0;
+
+	/* The sources an answer cites, separated by spaces. */
+	sources[0] = '\0';
+	for (i = 0; i < m->nsources && i < ST_MSG_SOURCES_MAX; i++)
+		snprintf(sources + strlen(sources), sizeof(sources) -
+		    strlen(sources), "%s%.*s", i ? " " : "",
+		    ST_MSG_SOURCE_ID_LEN, m->sources[i]);
 	const struct col c[] = {
 		{ "id", COL_TEXT, m->id, 0 },
 		{ "conversationId", COL_TEXT, m->conv_id, 0 },
@@ -253,6 +278,10 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 		{ "name", COL_ID, m->name, 0 },	/* a person's; else null */
 		/* The visitor's thumb on an answer: "up", "down"; else null. */
 		{ "feedback", COL_ID, st_feedback_name(m->feedback), 0 },
+		/* An answer's knowledge sources and search; else null. */
+		{ "sources", COL_ID, sources, 0 },
+		{ "knowledge", COL_ID, is_answer ?
+		    st_msg_knowledge_name(m->knowledge) : NULL, 0 },
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));

@@ -32,6 +32,8 @@ json_t *exprow_odone(json_t *o, int err);
 void exprow_session(const char *session, char out[EXPROW_SESSION_LEN + 1]);
 /* Milliseconds since the epoch, as the admin API shows times. */
 json_t *exprow_ms(uint64_t ms);
+/* A JSON array of the n strings s (as exprow_text); NULL out of memory. */
+json_t *exprow_list(char *const *s, uint32_t n);
 /*
  * v (stolen; NULL, or err set, fails) as one compact line onto e,
  * UTF-8 as it is. 0, or -1.

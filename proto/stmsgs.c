@@ -338,6 +338,11 @@ static const struct pfield f_conv_open_rep[] = {
 };
 PLAYOUT(pl_conv_open_rep, struct st_conv_open_rep, f_conv_open_rep);
 
+static const struct pfield f_ks_str[] = {
+	PFSTR(struct st_str, s, ST_KB_SOURCE_ID_LEN),
+};
+static PLAYOUT(pl_ks_str, struct st_str, f_ks_str);
+
 static const struct pfield f_msg_append_req[] = {
 	PFSTR(struct st_msg_append_req, conv_id, ST_ID_HEX),
 	PFSTR(struct st_msg_append_req, role, ST_ROLE_MAX),
@@ -345,6 +350,9 @@ static const struct pfield f_msg_append_req[] = {
 	PFSTR(struct st_msg_append_req, status, ST_STATUS_MAX),
 	PFU32(struct st_msg_append_req, prompt_tokens),
 	PFU32(struct st_msg_append_req, completion_tokens),
+	PFLIST(struct st_msg_append_req, sources, nsources, ST_MSG_SOURCES_MAX,
+	    pl_ks_str),
+	PFU8(struct st_msg_append_req, knowledge),
 };
 PLAYOUT(pl_msg_append_req, struct st_msg_append_req, f_msg_append_req);
 
@@ -1430,11 +1438,6 @@ static const struct pfield f_kb_hits[] = {
 	PFLIST(struct st_kb_hits, hits, n, ST_KB_SEARCH_K_MAX, pl_kb_hit),
 };
 PLAYOUT(pl_kb_hits, struct st_kb_hits, f_kb_hits);
-
-static const struct pfield f_ks_str[] = {
-	PFSTR(struct st_str, s, ST_KB_SOURCE_ID_LEN),
-};
-static PLAYOUT(pl_ks_str, struct st_str, f_ks_str);
 
 static const struct pfield f_kb_retrieve_req[] = {
 	PFBUF(struct st_kb_retrieve_req, org),

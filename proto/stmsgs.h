@@ -89,6 +89,10 @@ struct st_conv_open_rep {
 struct st_msg_append_req {
 	const char *conv_id, *role, *content, *status;
 	uint32_t prompt_tokens, completion_tokens;
+	/* An answer's: the sources it cites, what its search found. */
+	struct st_str *sources;
+	uint32_t nsources;
+	uint8_t knowledge;	/* enum st_msg_knowledge */
 };
 struct st_conv_get_req {
 	const char *conv_id;

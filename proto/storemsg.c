@@ -36,7 +36,7 @@ msg_refused(const void *rec)
 {
 	const struct st_msg *m = rec;
 
-	return m->feedback > ST_FEEDBACK_MAX;
+	return m->feedback > ST_FEEDBACK_MAX || m->knowledge > ST_MSG_KB_MAX;
 }
 
 const struct rlayout st_conv_layout = {
@@ -108,6 +108,14 @@ st_feedback_name(uint8_t v)
 {
 	return v == ST_FEEDBACK_UP ? "up" : v == ST_FEEDBACK_DOWN ? "down" :
 	    NULL;
+}
+
+const char *
+st_msg_knowledge_name(uint8_t v)
+{
+	static const char *const names[] = { "none", "found", "not_found" };
+
+	return v <= ST_MSG_KB_MAX ? names[v] : NULL;
 }
 
 int

@@ -298,6 +298,18 @@ enum st_feedback {
 /* "up", "down"; NULL for none or another value. */
 const char *st_feedback_name(uint8_t);
 
+/* What an answer's knowledge search found (st_msg.knowledge). */
+enum st_msg_knowledge {
+	ST_MSG_KB_NONE = 0,		/* none made (no source, a person) */
+	ST_MSG_KB_FOUND = 1,		/* passages given to the model */
+	ST_MSG_KB_NOT_FOUND = 2,	/* searched, nothing found: a gap */
+};
+#define ST_MSG_KB_MAX		2
+#define ST_MSG_SOURCES_MAX	5	/* the sources an answer cites, at most */
+#define ST_MSG_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
+/* "none", "found", "not_found"; NULL for another value. */
+const char *st_msg_knowledge_name(uint8_t);
+
 /*
  * A message as rows (record.h), in its stored order; its JSON
  * (admin_msg_json) is written by hand, json the admin API's key.
@@ -309,6 +321,10 @@ const char *st_feedback_name(uint8_t);
  *   author    role agent: its author's user id; "" for a key's, or older
  *             ones
  *   feedback  role assistant: the visitor's thumb (enum st_feedback)
+ *   sources   role assistant: the knowledge sources its text cites, each
+ *             once, in the order of their passages
+ *   knowledge role assistant: what its knowledge search found (enum
+ *             st_msg_knowledge)
  */
 #define ST_FEEDBACK_MAX		2	/* ST_FEEDBACK_DOWN */
 #define ST_MSG_ROWS(F)							\
@@ -324,7 +340,10 @@ const char *st_feedback_name(uint8_t);
 	F(BYTES, content, "content", 1, RF_RO, RF_ADM, ST_CONTENT_MAX, 0) \
 	F(BUF, name, "name", 2, RF_RO, RF_ADM, 4 * ST_MSG_NAME_MAX, 0)	\
 	F(BUF, author, "authorId", 3, RF_RO, RF_ADM, ST_WHO_USER_MAX, 0) \
-	F(U8, feedback, "feedback", 4, RF_RO, RF_ADM, ST_FEEDBACK_MAX, 0)
+	F(U8, feedback, "feedback", 4, RF_RO, RF_ADM, ST_FEEDBACK_MAX, 0)	\
+	F(LIST, sources, "sources", 5, RF_RO, RF_ADM, ST_MSG_SOURCES_MAX,	\
+	    ST_MSG_SOURCE_ID_LEN)					\
+	F(U8, knowledge, "knowledge", 5, RF_RO, RF_ADM, ST_MSG_KB_MAX, 0)
 
 struct st_msg {
 	ST_MSG_ROWS(RF_MEMBER)

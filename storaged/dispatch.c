@@ -391,7 +391,9 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_msg_append_req *q = req;
+	char *sources[ST_MSG_SOURCES_MAX];
 	struct st_msg m;
+	uint32_t i;
 
 	memset(&m, 0, sizeof(m));
 	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
@@ -401,6 +403,21 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	m.content = (char *)q->content;
 	m.prompt_tokens = q->prompt_tokens;
 	m.completion_tokens = q->completion_tokens;
+	for (i = 0; i < q->nsources; i++) {
+		if (!st_prefixed_id_valid(q->sources[i].s, "ks_")) {
+			reply_error(r, PROTO_E_INVALID, "sources: each a "
+			    "knowledge source's id");
+			return;
+		}
+		sources[i] = (char *)q->sources[i].s;
+	}
+	if (q->knowledge > ST_MSG_KB_MAX) {
+		reply_error(r, PROTO_E_INVALID, "knowledge: 0 to 2");
+		return;
+	}
+	m.sources = sources;
+	m.nsources = q->nsources;
+	m.knowledge = q->knowledge;
 	msg_store(b, type, &m, NULL, r);
 }
 

@@ -51,6 +51,14 @@ describe('answers from the agent\'s knowledge', () => {
     if (p) await p.stop();
   });
 
+  // The answer stored last in conversation id, as the admin API shows it.
+  async function storedAnswer(id) {
+    const r = await admin('GET', `/v1/admin/conversations/${id}`);
+    assert.equal(r.status, 200, r.text);
+    (await checkerFor(p)).checkJson('GET', `/v1/admin/conversations/${id}`, r);
+    return r.json().messages.filter((m) => m.role === 'assistant').pop();
+  }
+
   async function lastSystem() {
     const seen = await p.mock.completions();
     const body = seen[seen.length - 1].body;
@@ -67,6 +75,10 @@ describe('answers from the agent\'s knowledge', () => {
     const sys = await lastSystem();
     assert.match(sys, /cite each one you use by its number/);
     assert.match(sys, /\[1\] How long is the kettle warranty\?\nThe warranty lasts two years from purchase\./);
+    // Stored with the answer: the thread and the export show it.
+    const m = await storedAnswer(j.conversationId);
+    assert.deepEqual(m.sources, [src.id]);
+    assert.equal(m.knowledge, 'found');
   });
 
   test('the stream says its sources before done', async () => {
@@ -144,6 +156,10 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().message, NONE);
     assert.equal((await p.mock.completions()).length, before, 'the model was not asked');
+    // A gap in the knowledge, stored as one.
+    const m = await storedAnswer(r.json().conversationId);
+    assert.deepEqual(m.sources, []);
+    assert.equal(m.knowledge, 'not_found');
     // Found: the model answers as before.
     r = await chat(p, sid('kb'), 'the warranty?');
     assert.match(r.json().message, /\[1\]/);

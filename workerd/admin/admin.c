@@ -243,10 +243,16 @@ admin_msg_json(const struct st_msg *m)
 		    exprow_text(m->author) : json_null(), &err);
 	}
 	/* An answer's thumb from the visitor (issue 26): "up", "down", null. */
-	if (strcmp(m->role, "assistant") == 0)
+	if (strcmp(m->role, "assistant") == 0) {
 		exprow_oset(o, "feedback", st_feedback_name(m->feedback) !=
 		    NULL ? json_string(st_feedback_name(m->feedback)) :
 		    json_null(), &err);
+		/* The knowledge sources it cites; what its search found. */
+		exprow_oset(o, "sources", exprow_list(m->sources, m->nsources),
+		    &err);
+		exprow_oset(o, "knowledge", exprow_text(st_msg_knowledge_name(
+		    m->knowledge)), &err);
+	}
 	return exprow_odone(o, err);
 }
 

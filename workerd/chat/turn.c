@@ -64,6 +64,7 @@ struct turn {
 	struct embed_job *ejob;		/* the question's embedding, asked */
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
+	int searched;			/* storaged answered the search */
 	/*
 	 * Where a turn's time goes, logged at debug level as it ends (µs,
 	 * monotonic): the begin sent, its (early) answer, the model asked,
@@ -709,6 +710,27 @@ store_done(const struct storec_result *r, void *arg)
 	turn_free(t);
 }
 
+/*
+ * The sources content cites (each once, in their passages' order) into
+ * out (room for ST_MSG_SOURCES_MAX): how many.
+ */
+static uint32_t
+cited_sources(const struct turn *t, const char *content, struct st_str *out)
+{
+	uint32_t i, j, n = 0;
+
+	for (i = 0; i < t->kb.n && n < ST_MSG_SOURCES_MAX; i++) {
+		if (!cites(content, i + 1))
+			continue;
+		for (j = 0; j < n && strcmp(out[j].s,
+		    t->kb.hits[i].source_id) != 0; j++)
+			;
+		if (j == n)
+			out[n++].s = t->kb.hits[i].source_id;
+	}
+	return n;
+}
+
 static void
 turn_store(struct turn *t)
 {
@@ -719,10 +741,16 @@ turn_store(struct turn *t)
 		.prompt_tokens = t->out.prompt_tokens,
 		.completion_tokens = t->out.completion_tokens,
 	};
+	struct st_str sources[ST_MSG_SOURCES_MAX];
 	struct storec_result r;
 
 	t->phase = TURN_STORE;
 	req.content = turn_content(t);
+	/* Stored with the answer: the thread and the gaps report read it. */
+	req.sources = sources;
+	req.nsources = cited_sources(t, req.content, sources);
+	req.knowledge = !t->searched ? ST_MSG_KB_NONE : t->kb.n > 0 ?
+	    ST_MSG_KB_FOUND : ST_MSG_KB_NOT_FOUND;
 	if (storec_ask(NULL, PROTO_ST_MSG_APPEND, &req, store_done, t,
 	    &t->sreq) == 0)
 		return;
@@ -787,8 +815,9 @@ retrieved(const struct storec_result *r, void *arg)
 	struct st_begin_rep *rep = t->held;
 
 	t->kreq = NULL;
-	if (r->status == STOREC_OK)
-		(void)storec_decode(r, PROTO_ST_KB_RETRIEVE, &t->kb);
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_KB_RETRIEVE, &t->kb) == 0)
+		t->searched = 1;
 	else
 		log_warnx("%s: knowledge search: %s", t->ops->name,
 		    r->status == STOREC_ERROR ? r->message :

@@ -14,7 +14,7 @@ export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
 export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff',
   'rating', 'ratingComment'];
 export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name',
-  'feedback'];
+  'feedback', 'sources', 'knowledge'];
 
 // Another loopback source address for each call (127.0.0.2, 127.0.0.3, ...;
 // the whole of 127/8 is the loopback interface): the login limit is per
@@ -196,6 +196,7 @@ export function msgRow(m, convId) {
     id: m._id, conversationId: m.conversationId ?? convId, role: m.role, status: m.status, content: m.content,
     createdAt: m.createdAt, promptTokens: m.promptTokens, completionTokens: m.completionTokens,
     name: m.name ?? null, feedback: m.feedback ?? null,
+    sources: m.sources?.length ? m.sources.join(' ') : null, knowledge: m.knowledge ?? null,
   };
 }
 

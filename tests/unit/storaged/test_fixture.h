@@ -316,6 +316,7 @@ static inline void
 append_payload(struct penc *e, const char *conv_id, const char *role,
     const char *content, const char *status, uint32_t ptok, uint32_t ctok)
 {
+	/* By hand: the tests send what the encoder would refuse, too. */
 	penc_init(e);
 	penc_str(e, conv_id);
 	penc_str(e, role);
@@ -323,6 +324,8 @@ append_payload(struct penc *e, const char *conv_id, const char *role,
 	penc_str(e, status);
 	penc_u32(e, ptok);
 	penc_u32(e, ctok);
+	penc_u32(e, 0);		/* no sources */
+	penc_u8(e, ST_MSG_KB_NONE);
 }
 
 /* A conversation with its messages (ST_CONV_GET, ST_SESSION_HISTORY). */

@@ -160,12 +160,13 @@ test_msg_json(void **state)
 	    "\"conversationId\":\"fedcba9876543210fedcba9876543210\","
 	    "\"role\":\"assistant\",\"content\":\"h\xc3\xa9llo\\n\","
 	    "\"createdAt\":1700000000123,\"status\":\"complete\","
-	    "\"promptTokens\":12,\"completionTokens\":34,\"feedback\":null}");
+	    "\"promptTokens\":12,\"completionTokens\":34,\"feedback\":null,"
+	    "\"sources\":[],\"knowledge\":\"none\"}");
 	free(s);
 	/* The visitor's thumb on an answer (issue 26). */
 	m.feedback = ST_FEEDBACK_DOWN;
 	s = test_dump(admin_msg_json(&m));
-	assert_non_null(strstr(s, ",\"feedback\":\"down\"}"));
+	assert_non_null(strstr(s, ",\"feedback\":\"down\","));
 	free(s);
 	m.feedback = ST_FEEDBACK_NONE;
 	/* A person's message says who (an assistant's has no name). */
