@@ -55,6 +55,22 @@ function ratingEl(r) {
     r.comment ? h('q', { class: 'rating-comment', 'data-testid': 'conv-rating-comment' }, String(r.comment)) : null);
 }
 
+// What an answer's knowledge search gave: the sources it cites (by name,
+// from names: id -> name; a deleted one by its id), or that nothing was
+// found (a question for the Knowledge page); null when none was made.
+function knowledgeEl(m, names) {
+  const ids = Array.isArray(m.sources) ? m.sources.map(String) : [];
+  if (ids.length > 0) {
+    return h('p', { class: 'msg-sources', 'data-testid': 'msg-sources' }, 'Sources: ',
+      ...ids.flatMap((id, i) => [i ? ', ' : null,
+        h('a', { href: '#/knowledge', 'data-testid': 'msg-source', 'data-source-id': id }, names.get(id) || id)]));
+  }
+  if (m.knowledge === 'not_found') {
+    return h('p', { class: 'msg-sources msg-gap', 'data-testid': 'msg-gap' }, 'Nothing found in the knowledge base');
+  }
+  return null;
+}
+
 function msgClasses(m) {
   const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
   const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
@@ -62,9 +78,9 @@ function msgClasses(m) {
 }
 
 // One message as a bubble: who (the visitor's name, the assistant, a
-// person's name), when, the text; a status other than complete, and the
-// model's token usage, under it.
-function messageItem(m, visitorName) {
+// person's name), when, the text; a status other than complete, the
+// knowledge an answer used and the model's token usage, under it.
+function messageItem(m, visitorName, names) {
   const role = String(m.role || '');
   // a person's message: their name, and that it is not the assistant's
   const agent = role === 'agent';
@@ -84,6 +100,8 @@ function messageItem(m, visitorName) {
     'data-status': String(m.status || ''),
   }, h('div', { class: 'msg-bubble' }, head, content));
   if (role === 'assistant') {
+    const kb = knowledgeEl(m, names);
+    if (kb) li.append(kb);
     li.append(h('p', { class: 'msg-tokens', 'data-testid': 'msg-tokens' }, tokensText(m)));
   }
   return li;
@@ -350,13 +368,15 @@ async function loadThread(pane, ctx, id) {
   const loading = h('p', { class: 'muted thread-loading', 'data-testid': 'thread-loading' }, 'Loading…');
   pane.append(loading);
   try {
-    const [data, widgets, choices] = await Promise.all([
+    const [data, widgets, choices, sources] = await Promise.all([
       api(endpoints.conversation(id), { signal: ctx.signal }),
       loadWidgets(ctx),
       assignChoices(ctx),
+      loadList(endpoints.knowledgeSources, 'sources', ctx.signal),
     ]);
     loading.remove();
-    return { data, widgets, choices };
+    const sourceNames = new Map(sources.map((x) => [String(x.id), String(x.name || x.url || x.question || x.id)]));
+    return { data, widgets, choices, sourceNames };
   } catch (e) {
     if (isAbort(e)) return null;
     showLoadError(loading, e instanceof ApiError && e.status === 404 ? 'Conversation not found. It may have been deleted.' : e.message);
@@ -376,7 +396,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   pane.append(h('div', { class: 'thread-head' }, back));
   const got = await loadThread(pane, ctx, id);
   if (!got) return;
-  const { data, widgets, choices } = got;
+  const { data, widgets, choices, sourceNames } = got;
   const conv = data.conversation || {};
   const who = visitorLabel({ ...conv, visitorName: data.visitorName || conv.visitorName });
   const names = widgetNames(widgets);
@@ -441,7 +461,7 @@ export async function renderThread(pane, ctx, id, hooks) {
         updateItem(k.li, k.m, m);
         k.m = m;
       } else {
-        const li = messageItem(m, who);
+        const li = messageItem(m, who, sourceNames);
         list.append(li);
         known.set(mid, { li, m });
         added++;

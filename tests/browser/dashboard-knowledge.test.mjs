@@ -6,12 +6,14 @@
 // error (a 404), a Markdown file uploaded and read; "Test a question"
 // shows the passages found with their scores and which ones the model
 // would get; an agent given sources on its page (and "answer only from
-// the sources"), as the API then shows; a source deleted after the
-// confirmation. axe-core light and dark; a phone screenshot without
+// the sources", "rewrite follow-up questions"), as the API then shows;
+// its answers' thread showing the source cited and a question nothing
+// answered; a source deleted after the confirmation. axe-core light and dark; a phone screenshot without
 // horizontal scroll.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { chat, sid } from '../integration/lib/chat.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
   stopSuite, waitFor,
@@ -103,12 +105,31 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () =
     await page.waitForSelector(`#kb-${qa.id}`);
     await page.check(`#kb-${qa.id}`);
     await page.check('#f-knowledge_only');
+    await page.check('#f-rewrite_follow_ups');
     await page.click('[data-testid="save-agent"]');
     await page.waitForSelector('[data-testid="save-status"]:has-text("Saved")');
     const saved = (await adminApi(stack, 'GET', `/v1/admin/agents/${agent.id}`)).json;
     assert.deepEqual(saved.knowledge_source_ids, [qa.id]);
     assert.equal(saved.knowledge_only, true);
+    assert.equal(saved.rewrite_follow_ups, true);
     assert.deepEqual(await axeLightDark(page, 'an agent with its sources'), []);
+
+    // Its answers in the thread: the source one cites, and a question nothing answered.
+    const w = (await adminApi(stack, 'GET', '/v1/admin/widgets')).json.widgets[0];
+    assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: agent.id })).status, 200);
+    let r = await chat(stack.parley, sid('kbthread'), 'when are you open?');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.json().message, /\[1\]/);
+    await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');
+    await page.waitForSelector('[data-testid="msg-source"]');
+    assert.equal(await page.textContent('[data-testid="msg-source"]'), qa.name || qa.question);
+    assert.equal(await page.getAttribute('[data-testid="msg-source"]', 'data-source-id'), qa.id);
+    r = await chat(stack.parley, sid('kbthread'), 'do you sell zebras?');
+    assert.equal(r.status, 200, r.text);
+    await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');
+    assert.equal(await page.textContent('[data-testid="msg-gap"]'), 'Nothing found in the knowledge base');
+    assert.deepEqual(await axeLightDark(page, 'a thread with its sources'), []);
+    assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: 'default' })).status, 200);
   });
 
   test('on a phone, no sideways scroll; a source deleted after the confirmation', async () => {
