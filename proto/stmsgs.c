@@ -411,6 +411,7 @@ static const struct pfield f_conv_query_req[] = {
 	PFCLIP(struct st_conv_query_req, q, ST_SEARCH_MAX),
 	PFU8(struct st_conv_query_req, assigned),
 	PFCLIP(struct st_conv_query_req, assignee, ST_WHO_USER_MAX),
+	PFU8(struct st_conv_query_req, gaps),
 };
 PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
 

@@ -129,6 +129,8 @@ struct st_conv_query_req {
 	const char *q;		/* "" = no search; clipped, for its check */
 	uint8_t assigned;	/* ST_ASSIGNED_* (agentmsg.h): 0 every one */
 	const char *assignee;	/* ST_ASSIGNED_TO's user id; clipped */
+	/* 1: only those with an answer the knowledge base found nothing for */
+	uint8_t gaps;
 };
 
 /* ------------------------------------------------------------ the turn */

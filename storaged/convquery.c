@@ -399,6 +399,47 @@ search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 	return 0;
 }
 
+/*
+ * 1 when conversation id holds an answer whose knowledge search found
+ * nothing, 0 when not, -1 on an error; each message decoded whole (its
+ * bytes counted as a search's).
+ */
+static int
+gap_in_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	struct st_msg m;
+	struct pdec d;
+	MDB_val k, v;
+	int rc, gap = 0;
+
+	msg_key(probe, id, 0);
+	k.mv_size = sizeof(probe);
+	k.mv_data = probe;
+	rc = mdb_cursor_get(s->msgs, &k, &v, MDB_SET_RANGE);
+	while (!gap && rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, id, ID_LEN) == 0) {
+		s->read += v.mv_size;
+		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION,
+		    "message") < 0)
+			return -1;
+		memset(&m, 0, sizeof(m));
+		if (rl_dec(&d, &st_msg_layout, &m, ((const uint8_t *)
+		    v.mv_data)[0]) < 0) {
+			rec_corrupt(t, "message");
+			return -1;
+		}
+		gap = m.knowledge == ST_MSG_KB_NOT_FOUND;
+		st_msg_free(&m);
+		rc = mdb_cursor_get(s->msgs, &k, &v, MDB_NEXT);
+	}
+	if (!gap && rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "read messages");
+		return -1;
+	}
+	return gap;
+}
+
 /* ---------------------------------------------------------------- query */
 
 /* The filter names a widget as widgets are named: [A-Za-z0-9_-]{1,64}. */
@@ -418,9 +459,10 @@ widget_filter_valid(const char *w)
 
 /* What a query keeps of the conversations its walk reads. */
 struct conv_filter {
-	struct search *s;	/* NULL: no search */
+	struct search *s;	/* NULL: no search; with gaps, its cursor */
 	int assigned;		/* ST_ASSIGNED_* */
 	const char *assignee;	/* ST_ASSIGNED_TO's */
+	int gaps;		/* only those with a knowledge gap */
 };
 
 /* Whether c's assignee is one the filter keeps. */
@@ -451,7 +493,13 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 		st_conv_free(c);
 		return 2;
 	}
-	if (s == NULL)
+	if (cf->gaps && (rc = gap_in_msgs(t, s, id)) != 1) {
+		st_conv_free(c);
+		if (s->read >= SEARCH_BYTES)
+			s->halt = 1;
+		return rc < 0 ? -1 : 2;
+	}
+	if (s == NULL || s->qlen == 0)
 		return 0;
 	if (search_in(s, (const uint8_t *)c->session, strlen(c->session)))
 		return 0;
@@ -472,18 +520,18 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out)
 {
 	return store_conv_query(t, limit, cursor, "", "", ST_ASSIGNED_ANY, "",
-	    out);
+	    0, out);
 }
 
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
-    struct store_list *out)
+    int gaps, struct store_list *out)
 {
 	uint8_t prefix[INDEX_PREFIX_MAX];
 	struct index_walk w;
 	struct index_page pg;
-	struct conv_filter cf = { NULL, assigned, assignee };
+	struct conv_filter cf = { NULL, assigned, assignee, gaps };
 	struct search *s = NULL;
 	struct store_list l;
 	size_t qlen = strlen(q);
@@ -515,11 +563,14 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 		if (count_get(t, prefix, w.plen - 1, &l.total) < 0)
 			return t->err;
 	}
-	if (qlen > 0) {
+	if (gaps < 0 || gaps > 1)
+		return store_fail(t, PROTO_E_INVALID, "gaps must be 0 or 1");
+	if (qlen > 0 || gaps) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return store_fail(t, PROTO_E_INTERNAL,
 			    "out of memory");
-		search_init(s, q);
+		if (qlen > 0)
+			search_init(s, q);
 		if ((rc = mdb_cursor_open(t->txn, t->st->msgs,
 		    &s->msgs)) != 0) {
 			free(s);
@@ -528,7 +579,7 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 		w.halt = &s->halt;
 	}
 	/* A page of a filter may read this many conversations, no more. */
-	if (qlen > 0 || assigned != ST_ASSIGNED_ANY)
+	if (qlen > 0 || gaps || assigned != ST_ASSIGNED_ANY)
 		w.scan = ST_SEARCH_SCAN;
 	cf.s = s;
 	w.limit = limit;

@@ -437,7 +437,8 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	if ((type == PROTO_ST_CONV_LIST ?
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
 	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
-	    q->assigned, q->assignee != NULL ? q->assignee : "", &l)) == 0 &&
+	    q->assigned, q->assignee != NULL ? q->assignee : "", q->gaps,
+	    &l)) == 0 &&
 	    (store_convs_view(&t, who_user(b), l.convs, l.n, 1), t.err) == 0) {
 		rep = (struct st_conv_page){ l.total, l.convs, l.n,
 		    l.next_cursor };

@@ -345,12 +345,15 @@ int store_session_shown(struct store_txn *, const char *widget,
 /*
  * ST_CONV_LIST with a widget filter (widget "" = every widget), a
  * search (q "" = none) and an assignee filter (assigned ST_ASSIGNED_*,
- * assignee the user id of ST_ASSIGNED_TO, else ""), as dashmsg.h says.
- * out->total is the count without q or assignee.
+ * assignee the user id of ST_ASSIGNED_TO, else ""), as dashmsg.h says;
+ * gaps 1: only the conversations with an answer whose knowledge search
+ * found nothing (st_msg.knowledge ST_MSG_KB_NOT_FOUND), each read whole
+ * as a search reads them. out->total is the count without q, assignee
+ * or gaps.
  */
 int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
-    struct store_list *out);
+    int gaps, struct store_list *out);
 /* The conversation, its messages and every index entry naming it. */
 int store_conv_delete(struct store_txn *, const char *conv_id);
 /*

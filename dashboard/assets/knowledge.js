@@ -3,14 +3,17 @@
 // every few seconds until none does), pages and chunks; Sync now, Pages
 // (each page's status and error), Delete after a confirmation; a new
 // source: a site to crawl, a file to upload (HTML, Markdown, text, PDF) or
-// a question and its answer; and "Test a question": the passages the
-// search finds, their scores, and which ones a turn's model would get.
+// a question and its answer; "Test a question": the passages the
+// search finds, their scores, and which ones a turn's model would get;
+// and the latest questions nothing was found for (the conversations with
+// such an answer, ?knowledge=not_found), each linking to its thread.
 
 import { api, endpoints, isAbort } from './api.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, viewError } from './dom.js';
 import { formErrors, parseFieldError } from './form.js';
 
 const POLL_MS = 2000; // the list read again while a source syncs
+const GAP_CONVS = 10; // conversations the unanswered questions are read from
 const PROMPT_PASSAGES = 5; // what a turn puts in the prompt (workerd/chat/turn.c)
 
 const STATUS = {
@@ -160,6 +163,54 @@ function testBox() {
   return form;
 }
 
+/*
+ * The visitor's questions in messages that an answer whose search found
+ * nothing followed, newest first.
+ */
+function gapQuestions(messages) {
+  const out = [];
+  messages.forEach((m, i) => {
+    if (m.role !== 'assistant' || m.knowledge !== 'not_found') return;
+    for (let j = i - 1; j >= 0; j--) {
+      if (messages[j].role === 'user') {
+        out.push({ text: String(messages[j].content || ''), at: messages[j].createdAt });
+        break;
+      }
+    }
+  });
+  return out.reverse();
+}
+
+/* "Not found": the latest questions the knowledge base had nothing for. */
+function gapsBox(ctx) {
+  const list = h('ul', { class: 'kb-gaps', 'data-testid': 'kb-gaps' });
+  const note = h('p', { class: 'hint', 'data-testid': 'kb-gaps-note' }, 'Loading…');
+  const box = h('section', { class: 'widget-form', 'aria-labelledby': 'kb-gaps-title', 'data-testid': 'kb-gaps-box' },
+    h('h2', { id: 'kb-gaps-title' }, 'Questions nothing was found for'),
+    h('p', { class: 'hint' }, 'Asked of agents that answer from sources, in the latest conversations: add a source or a Q&A pair that answers them.'),
+    note, list);
+  (async () => {
+    try {
+      const { conversations } = await api(endpoints.conversations({ knowledge: 'not_found', limit: GAP_CONVS }), { signal: ctx.signal });
+      const threads = await Promise.all(conversations.map((c) => api(endpoints.conversation(c._id), { signal: ctx.signal })));
+      let n = 0;
+      threads.forEach((t, i) => {
+        for (const q of gapQuestions(t.messages || [])) {
+          n++;
+          list.append(h('li', { 'data-testid': 'kb-gap' },
+            h('a', { href: `#/conversations/${encodeURIComponent(conversations[i]._id)}` }, preview(q.text, 200)),
+            ' ', relTimeEl(q.at)));
+        }
+      });
+      note.textContent = n ? '' : 'None: every question found something.';
+      note.hidden = n > 0;
+    } catch (e) {
+      if (!isAbort(e)) note.textContent = `Could not read them: ${e.message}`;
+    }
+  })();
+  return box;
+}
+
 export async function renderList(main, ctx) {
   ctx.setTitle('Knowledge');
   const error = viewError(null, { hidden: true });
@@ -244,6 +295,6 @@ export async function renderList(main, ctx) {
     await load();
   }
 
-  main.append(sourceForm(() => load()), testBox());
+  main.append(sourceForm(() => load()), testBox(), gapsBox(ctx));
   await load();
 }

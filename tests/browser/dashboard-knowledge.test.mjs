@@ -8,7 +8,8 @@
 // would get; an agent given sources on its page (and "answer only from
 // the sources", "rewrite follow-up questions"), as the API then shows;
 // its answers' thread showing the source cited and a question nothing
-// answered; a source deleted after the confirmation. axe-core light and dark; a phone screenshot without
+// answered, which the Knowledge page then lists; a source deleted after
+// the confirmation. axe-core light and dark; a phone screenshot without
 // horizontal scroll.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -129,6 +130,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () =
     await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');
     assert.equal(await page.textContent('[data-testid="msg-gap"]'), 'Nothing found in the knowledge base');
     assert.deepEqual(await axeLightDark(page, 'a thread with its sources'), []);
+    // The Knowledge page lists the question nothing was found for, linking to its thread.
+    await openDash(page, stack, '#/knowledge', '[data-testid="kb-gap"]');
+    const gaps = await page.$$eval('[data-testid="kb-gap"] a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
+    assert.deepEqual(gaps, [['do you sell zebras?', `#/conversations/${r.json().conversationId}`]]);
     assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: 'default' })).status, 200);
   });
 

@@ -156,10 +156,23 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().message, NONE);
     assert.equal((await p.mock.completions()).length, before, 'the model was not asked');
-    // A gap in the knowledge, stored as one.
-    const m = await storedAnswer(r.json().conversationId);
+    // A gap in the knowledge, stored as one, and listed as one.
+    const gapConv = r.json().conversationId;
+    const m = await storedAnswer(gapConv);
     assert.deepEqual(m.sources, []);
     assert.equal(m.knowledge, 'not_found');
+    const gaps = await admin('GET', '/v1/admin/conversations?knowledge=not_found&limit=200');
+    assert.equal(gaps.status, 200, gaps.text);
+    (await checkerFor(p)).checkJson('GET', '/v1/admin/conversations', gaps);
+    const listed = gaps.json().conversations.map((c) => c._id);
+    assert.ok(listed.includes(gapConv), JSON.stringify(listed));
+    const all = (await admin('GET', '/v1/admin/conversations?limit=200')).json().conversations.length;
+    assert.ok(listed.length < all, `${listed.length} of ${all}: only those with a gap`);
+    for (const id of listed) {
+      const msgs = (await admin('GET', `/v1/admin/conversations/${id}`)).json().messages;
+      assert.ok(msgs.some((x) => x.knowledge === 'not_found'), id);
+    }
+    assert.equal((await admin('GET', '/v1/admin/conversations?knowledge=found')).status, 400);
     // Found: the model answers as before.
     r = await chat(p, sid('kb'), 'the warranty?');
     assert.match(r.json().message, /\[1\]/);

@@ -1,6 +1,6 @@
 /*
  * The admin API: GET /v1/admin/conversations[?limit=&cursor=&widget=&q=
- * &assignee=mine|unassigned|<user id>],
+ * &assignee=mine|unassigned|<user id>&knowledge=not_found],
  * GET and DELETE /v1/admin/conversations/:id, POST
  * /v1/admin/conversations/:id/read (issue 24: 204; a key has no user to
  * remember it for: 204 and nothing written), authorised by
@@ -128,7 +128,7 @@ assignee_query(const char *query, struct admin_conv_q *q)
 int
 admin_conv_query(const char *query, struct admin_conv_q *q)
 {
-	char v[8];
+	char v[16];
 	int r;
 
 	q->widget[0] = '\0';
@@ -137,6 +137,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	q->assigned = ST_ASSIGNED_ANY;
 	q->mine = 0;
 	q->assignee[0] = '\0';
+	q->gaps = 0;
 	if (admin_list_query(query, &q->limit, q->cursor,
 	    sizeof(q->cursor)) < 0)
 		return -1;
@@ -161,6 +162,11 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	    (r > 0 && (q->q[0] == '\0' ||
 	    !proto_utf8_valid(q->q, strlen(q->q)))))
 		return -1;
+	/* knowledge=not_found: those with an answer nothing was found for. */
+	if ((r = http_query_param(query, "knowledge", v, sizeof(v))) < 0 ||
+	    (r > 0 && strcmp(v, "not_found") != 0))
+		return -1;
+	q->gaps = r > 0;
 	return assignee_query(query, q);
 }
 
@@ -760,6 +766,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	cq.q = q.q;
 	cq.assigned = (uint8_t)q.assigned;
 	cq.assignee = q.assignee;
+	cq.gaps = (uint8_t)q.gaps;
 	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
 }
 

@@ -45,9 +45,11 @@ struct admin_conv_q {
 	/* assignee=: ST_ASSIGNED_*, the user id of TO; mine: who asks's */
 	int assigned, mine;
 	char assignee[ST_WHO_USER_MAX + 1];
+	int gaps;		/* knowledge=not_found */
 };
 /*
- * ?limit=&cursor=&widget=&q=&assignee= into q, or ?handoff=open[&limit=]
+ * ?limit=&cursor=&widget=&q=&assignee=&knowledge=not_found into q, or
+ * ?handoff=open[&limit=]
  * (with nothing else). 0 ok, -1 invalid.
  */
 int admin_conv_query(const char *query, struct admin_conv_q *q);

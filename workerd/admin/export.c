@@ -425,6 +425,7 @@ export_next(struct export *x)
 		cq.q = "";
 		cq.assigned = ST_ASSIGNED_ANY;
 		cq.assignee = "";
+		cq.gaps = 0;
 		type = PROTO_ST_CONV_QUERY;
 		rv = export_ask(x, type, &cq, convs_done);
 	} else {

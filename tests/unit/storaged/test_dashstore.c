@@ -143,14 +143,12 @@ query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
 	uint32_t i;
 	int err;
 
+	const struct st_conv_query_req cq = { limit, cursor, widget, q,
+	    ST_ASSIGNED_ANY, "", 0 };
+
 	memset(p, 0, sizeof(*p));
 	penc_init(&e);
-	penc_u32(&e, limit);
-	penc_str(&e, cursor);
-	penc_str(&e, widget);
-	penc_str(&e, q);
-	penc_u8(&e, ST_ASSIGNED_ANY);
-	penc_str(&e, "");
+	assert_int_equal(st_req_encode(&e, PROTO_ST_CONV_QUERY, &cq), 0);
 	if ((err = request(f, PROTO_ST_CONV_QUERY, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		p->total = pdec_u64(&d);
@@ -1783,12 +1781,9 @@ test_dstore_read_batch(void **state)
 	penc_bytes(&e[0], h, sizeof(h));
 	penc_str(&e[0], "");
 	penc_u8(&e[0], 0);
-	penc_u32(&e[1], 10);
-	penc_str(&e[1], "");
-	penc_str(&e[1], "wa");
-	penc_str(&e[1], "HELLO");
-	penc_u8(&e[1], ST_ASSIGNED_ANY);
-	penc_str(&e[1], "");
+	assert_int_equal(st_req_encode(&e[1], PROTO_ST_CONV_QUERY,
+	    &(struct st_conv_query_req){ 10, "", "wa", "HELLO",
+	    ST_ASSIGNED_ANY, "", 0 }), 0);
 	penc_str(&e[2], id);
 	penc_u32(&e[2], 0);
 	penc_u32(&e[2], 10);

@@ -302,6 +302,7 @@ test_admin_conv_query(void **state)
 	const char *bad[] = {
 		"widget=", "widget=a%20b", "widget=a/b", "widget=%C3%A9",
 		"q=", "q=%FF", "q=%C3", "limit=0&q=x", "q=%zz",
+		"knowledge=found", "knowledge=", "knowledge=not_found_at_all",
 		"widget=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	size_t i;
@@ -316,6 +317,10 @@ test_admin_conv_query(void **state)
 	assert_string_equal(q.cursor, "ab");
 	assert_string_equal(q.widget, "My_w-1");
 	assert_string_equal(q.q, "Hello W\xc3\xb6rld");
+	assert_int_equal(q.gaps, 0);
+	assert_int_equal(admin_conv_query("knowledge=not_found&q=x", &q), 0);
+	assert_int_equal(q.gaps, 1);
+	assert_string_equal(q.q, "x");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (admin_conv_query(bad[i], &q) != -1)
 			fail_msg("accepted %s", bad[i]);
@@ -421,30 +426,47 @@ check_timing(const struct tresp *r)
 	assert_int_equal(strspn(p + 1, "0123456789"), 3);
 }
 
+/* pr's ST_CONV_QUERY is these. */
+static void
+assert_conv_query_to(const struct peer_req *pr, uint32_t limit,
+    const char *cursor, const char *widget, const char *q, int assigned,
+    const char *assignee, int gaps)
+{
+	struct st_conv_query_req cq;
+
+	memset(&cq, 0, sizeof(cq));
+	assert_int_equal(st_req_decode(PROTO_ST_CONV_QUERY, pr->payload,
+	    pr->len, &cq), 0);
+	assert_int_equal(cq.limit, limit);
+	assert_string_equal(cq.cursor, cursor);
+	assert_string_equal(cq.widget, widget);
+	assert_string_equal(cq.q, q);
+	assert_int_equal(cq.assigned, assigned);
+	assert_string_equal(cq.assignee, assignee);
+	assert_int_equal(cq.gaps, gaps);
+	st_req_free(PROTO_ST_CONV_QUERY, &cq);
+}
+
+/* pr's ST_CONV_QUERY is these (and assigned: any, assignee ""). */
+static void
+assert_conv_query(const struct peer_req *pr, uint32_t limit,
+    const char *cursor, const char *widget, const char *q, int gaps)
+{
+	assert_conv_query_to(pr, limit, cursor, widget, q, ST_ASSIGNED_ANY, "",
+	    gaps);
+}
+
 static void
 test_admin_list_query_request(void **state)
 {
 	struct peer_req pr;
 	struct tresp r;
-	struct pdec d;
-	char s[256];
 	struct penc e;
 
 	admin_request("GET", "/v1/admin/conversations?widget=w1&q=Ab%2Cc"
-	    "&limit=3&cursor=xy");
+	    "&limit=3&cursor=xy&knowledge=not_found");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
-	pdec_init(&d, pr.payload, pr.len);
-	assert_int_equal(pdec_u32(&d), 3);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "xy");
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "w1");
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "Ab,c");
-	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	assert_int_equal(pdec_done(&d), 0);
+	assert_conv_query(&pr, 3, "xy", "w1", "Ab,c", 1);
 	penc_init(&e);
 	penc_u64(&e, 7);
 	penc_u32(&e, 0);
@@ -459,17 +481,7 @@ test_admin_list_query_request(void **state)
 	/* No filters: the same request with "" for both. */
 	admin_request("GET", "/v1/admin/conversations");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
-	pdec_init(&d, pr.payload, pr.len);
-	assert_int_equal(pdec_u32(&d), ADMIN_LIMIT_DEFAULT);
-	pdec_strbuf(&d, s, sizeof(s));
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	assert_int_equal(pdec_done(&d), 0);
+	assert_conv_query(&pr, ADMIN_LIMIT_DEFAULT, "", "", "", 0);
 	peer_error(&P, &pr, PROTO_E_INVALID, "cursor");
 	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
 	tresp_free(&r);
@@ -478,15 +490,8 @@ test_admin_list_query_request(void **state)
 	admin_request("GET", "/v1/admin/conversations?assignee="
 	    "usr_0123456789abcdef0123456789abcdef");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
-	pdec_init(&d, pr.payload, pr.len);
-	pdec_u32(&d);
-	pdec_strbuf(&d, s, sizeof(s));
-	pdec_strbuf(&d, s, sizeof(s));
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_TO);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "usr_0123456789abcdef0123456789abcdef");
-	assert_int_equal(pdec_done(&d), 0);
+	assert_conv_query_to(&pr, ADMIN_LIMIT_DEFAULT, "", "", "",
+	    ST_ASSIGNED_TO, "usr_0123456789abcdef0123456789abcdef", 0);
 	peer_error(&P, &pr, PROTO_E_INVALID, "assignee");
 	admin_expect(&r, 400, "{\"error\":\"Invalid query parameters\"}");
 	tresp_free(&r);

@@ -141,21 +141,19 @@ static void
 check_query(const struct peer_req *pr, const char *cursor,
     const char *widget)
 {
-	char s[256];
-	struct pdec d;
+	struct st_conv_query_req q;
 
-	pdec_init(&d, pr->payload, pr->len);
-	assert_int_equal(pdec_u32(&d), ST_LIST_MAX);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, cursor);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, widget);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	assert_int_equal(pdec_u8(&d), ST_ASSIGNED_ANY);
-	pdec_strbuf(&d, s, sizeof(s));
-	assert_string_equal(s, "");
-	assert_int_equal(pdec_done(&d), 0);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(PROTO_ST_CONV_QUERY, pr->payload,
+	    pr->len, &q), 0);
+	assert_int_equal(q.limit, ST_LIST_MAX);
+	assert_string_equal(q.cursor, cursor);
+	assert_string_equal(q.widget, widget);
+	assert_string_equal(q.q, "");
+	assert_int_equal(q.assigned, ST_ASSIGNED_ANY);
+	assert_string_equal(q.assignee, "");
+	assert_int_equal(q.gaps, 0);
+	st_req_free(PROTO_ST_CONV_QUERY, &q);
 }
 
 /* ST_MSG_PAGE's payload: conv_id, from, limit. */
