@@ -56,14 +56,16 @@ function ratingEl(r) {
 }
 
 // What an answer's knowledge search gave: the sources it cites (by name,
-// from names: id -> name; a deleted one by its id), or that nothing was
-// found (a question for the Knowledge page); null when none was made.
+// from names: id -> name; a deleted one, or one a non-admin cannot read,
+// by its id), or that nothing was found (a question for the Knowledge
+// page); null when none was made.
 function knowledgeEl(m, names) {
   const ids = Array.isArray(m.sources) ? m.sources.map(String) : [];
   if (ids.length > 0) {
     return h('p', { class: 'msg-sources', 'data-testid': 'msg-sources' }, 'Sources: ',
-      ...ids.flatMap((id, i) => [i ? ', ' : null,
-        h('a', { href: '#/knowledge', 'data-testid': 'msg-source', 'data-source-id': id }, names.get(id) || id)]));
+      ...ids.flatMap((id, i) => [i ? ', ' : null, names.has(id)
+        ? h('a', { href: '#/knowledge', 'data-testid': 'msg-source', 'data-source-id': id }, names.get(id))
+        : h('span', { 'data-testid': 'msg-source', 'data-source-id': id }, id)]));
   }
   if (m.knowledge === 'not_found') {
     return h('p', { class: 'msg-sources msg-gap', 'data-testid': 'msg-gap' }, 'Nothing found in the knowledge base');
@@ -372,7 +374,8 @@ async function loadThread(pane, ctx, id) {
       api(endpoints.conversation(id), { signal: ctx.signal }),
       loadWidgets(ctx),
       assignChoices(ctx),
-      loadList(endpoints.knowledgeSources, 'sources', ctx.signal),
+      // The sources' names: admins' to read (an agent sees their ids).
+      roleAtLeast(sessionRole(ctx), 'admin') ? loadList(endpoints.knowledgeSources, 'sources', ctx.signal) : [],
     ]);
     loading.remove();
     const sourceNames = new Map(sources.map((x) => [String(x.id), String(x.name || x.url || x.question || x.id)]));
