@@ -176,6 +176,7 @@ struct settings {
 	char *embed_model;		/* PARLEY_EMBED_MODEL; NULL = off */
 	uint32_t embed_dims;		/* PARLEY_EMBED_DIMENSIONS; 0 = the model's */
 	uint32_t embed_min_score;	/* PARLEY_EMBED_MIN_SCORE, thousandths */
+	char *rerank_model;		/* PARLEY_RERANK_MODEL; NULL = off */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
 	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
 	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */

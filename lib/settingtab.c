@@ -574,6 +574,12 @@ const struct setting settings_table[] = {
 	    "in thousandths, the cosine a passage found by meaning alone "
 	    "needs to be used: below it an off-topic question finds "
 	    "nothing" },
+	{ "PARLEY_RERANK_MODEL", SETTING_TEXT, NULL, NULL, 1, 256, NULL,
+	    check_token, "a name without spaces", M | W, F(rerank_model),
+	    "a reranking model of the model server (OPENAI_BASE_URL's "
+	    "/rerank, the Jina and Cohere shape): a turn's 20 best "
+	    "passages are put in its order before the model gets 5; "
+	    "unset, the search's order" },
 	{ "PARLEY_NOTIFY_RETRY_MS", SETTING_NUMBER, "5000", NULL, 100, 60000,
 	    NULL, NULL, NULL, M | W, F(notify_retry_ms),
 	    "the notifier's first retry wait, doubled at each retry up to an "

@@ -3,6 +3,7 @@
  * checks, shared by both sides of the socket.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,6 +25,16 @@ void
 st_kbchunk_free(struct st_kbchunk *c)
 {
 	rl_free(&st_kbchunk_layout, c);
+}
+
+void
+st_kb_hit_clear(struct st_kb_hit *h)
+{
+	free(h->url);
+	free(h->title);
+	free(h->headings);
+	free(h->text);
+	memset(h, 0, sizeof(*h));
 }
 
 /* ------------------------------------------------------------ sources */

@@ -424,6 +424,7 @@ struct st_kb_hit {
 	uint64_t chunk_id;
 	char *url, *title, *headings, *text;	/* malloc'd */
 	uint32_t score;		/* millionths */
+	uint8_t qa;		/* of a Q&A source: placed first (ST_KB_RETRIEVE) */
 };
 
 struct st_kb_hits {
@@ -443,5 +444,7 @@ struct st_kb_retrieve_req {
 
 /* Frees what c holds and zeroes it. */
 void st_kbchunk_free(struct st_kbchunk *c);
+/* Frees what h holds and zeroes it. */
+void st_kb_hit_clear(struct st_kb_hit *h);
 
 #endif

@@ -1432,6 +1432,7 @@ static const struct pfield f_kb_hit[] = {
 	PFSTR(struct st_kb_hit, headings, 4 * ST_KB_HEADINGS_MAX),
 	PFSTR(struct st_kb_hit, text, ST_KB_TEXT_MAX),
 	PFU32(struct st_kb_hit, score),
+	PFU8(struct st_kb_hit, qa),
 };
 PLAYOUT(pl_kb_hit, struct st_kb_hit, f_kb_hit);
 

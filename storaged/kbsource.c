@@ -371,17 +371,6 @@ source_gone(struct store_txn *t, const char *id)
 	return rc == 0;
 }
 
-/* What h holds freed. */
-static void
-st_kb_hit_clear(struct st_kb_hit *h)
-{
-	free(h->url);
-	free(h->title);
-	free(h->headings);
-	free(h->text);
-	memset(h, 0, sizeof(*h));
-}
-
 /* Chunk c as hit h (its strings moved over). */
 static void
 hit_take(struct st_kb_hit *h, struct st_kbchunk *c, double score)
@@ -613,6 +602,7 @@ qa_first(struct st_kb_hits *out, char ids[][ST_KB_SOURCE_ID_LEN + 1],
 		if (k == n)
 			continue;
 		h = out->hits[i];
+		h.qa = 1;
 		for (j = i; j > front; j--)
 			out->hits[j] = out->hits[j - 1];
 		out->hits[front++] = h;

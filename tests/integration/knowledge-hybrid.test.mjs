@@ -4,7 +4,10 @@
 // embeds its question too, and the chunks nearest it are merged with the
 // words' hits. A misspelt question, no word of which the page holds, is
 // found by meaning; an off-topic one finds nothing (PARLEY_EMBED_MIN_SCORE);
-// with the embedding server failing, the words alone are searched.
+// with the embedding server failing, the words alone are searched. With
+// PARLEY_RERANK_MODEL (in a stack of its own, searching by words), a
+// turn's passages are put in the reranker's order (the mock's /v1/rerank)
+// before the model gets the first five.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -116,5 +119,76 @@ describe('hybrid knowledge search (embeddings)', () => {
     const seen = await p.mock.completions();
     const sys = seen[seen.length - 1].body.messages.find((m) => m.role === 'system').content;
     assert.match(sys, /\[1\] Descaling \(descaling\.md\)\nDescale the kettle every month/);
+  });
+});
+
+describe('reranked passages (PARLEY_RERANK_MODEL, words alone)', () => {
+  let p;
+  let call;
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_RERANK_MODEL: 'mock-rerank' } });
+    await p.start();
+    call = async (method, pathname, body, type = 'application/json') => p.request(method, pathname, {
+      headers: { 'x-admin-api-key': p.adminKey, 'content-type': type },
+      body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body,
+    });
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  test('a turn\'s passages in the reranker\'s order, not the search\'s; the search\'s when it fails', async () => {
+    // The words put the first file ahead (all three in its title); its
+    // text is about something else, which the reranker reads.
+    const files = {
+      'orders.md': '# Cleaning water kettle\n\nOrders ship from our warehouse in Leeds by courier. Parcels over two kilos go by ' +
+        'freight, and returns are collected at the door within five working days of the request.\n',
+      'care.md': '# Care\n\nTo clean the kettle, rinse it with water and wipe it with a soft cloth.\n',
+      'faq.md': '# Kettle FAQ\n\n## Cleaning\n\nClean the kettle with a soft cloth; never in the dishwasher.\n\n' +
+        '## Water\n\nFill the kettle with fresh water up to the max line.\n',
+    };
+    const ids = [];
+    for (const [name, body] of Object.entries(files)) {
+      const s = (await call('POST', S, { type: 'file', url: name })).json();
+      assert.equal((await call('PUT', `${S}/${s.id}/file`, body, 'text/markdown')).status, 200);
+      ids.push(s.id);
+    }
+    await waitFor(async () => (await call('GET', S)).json().sources.every((x) => x.status === 'ready'), 20000, 'the files read');
+    let r = await call('POST', '/v1/admin/agents', { name: 'Reranked', knowledge_source_ids: ids });
+    assert.equal(r.status, 201, r.text);
+    const agentId = r.json().id;
+    const dw = (await call('GET', '/v1/admin/widgets')).json().widgets[0];
+    assert.equal((await call('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agentId })).status, 200);
+    await p.mock.clearRequests();
+    const q = 'cleaning water kettle';
+    r = await chat(p, sid('rr'), q);
+    assert.equal(r.status, 200, r.text);
+    const reqs = await p.mock.requests();
+    const rr = reqs.filter((x) => /\/rerank$/.test(x.path));
+    assert.equal(rr.length, 1);
+    assert.equal(rr[0].body.model, 'mock-rerank');
+    assert.equal(rr[0].body.query, q);
+    assert.equal(rr[0].body.documents.length, 3);
+    // The same documents scored by the mock: the prompt holds them in that order.
+    const scored = await (await fetch(`${p.mock.baseUrl}/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', query: q, documents: rr[0].body.documents }) })).json();
+    const want = scored.results.map((x) => rr[0].body.documents[x.index].split('\n').slice(1).join('\n'));
+    const sys = reqs.filter((x) => /\/chat\/completions$/.test(x.path)).pop().body.messages[0].content;
+    const got = sys.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n'));
+    assert.deepEqual(got, want);
+    // Not the search's own order (the admin search's: no reranker).
+    r = await call('POST', '/v1/admin/knowledge/search', { query: q, k: 5, agent_id: agentId });
+    const search = r.json().results.map((x) => x.text);
+    assert.equal(search.length, 3);
+    assert.notDeepEqual(search, want);
+    // The reranker failing: the search's order, and the answer all the same.
+    await p.mock.fail('/v1/rerank', 500, 2);
+    await p.mock.clearRequests();
+    r = await chat(p, sid('rr'), q);
+    assert.equal(r.status, 200, r.text);
+    const sys2 = (await p.mock.requests()).filter((x) => /\/chat\/completions$/.test(x.path)).pop().body.messages[0].content;
+    assert.deepEqual(sys2.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n')), search);
+    await waitFor(() => /passages not reranked/.test(p.logs.masterd), 5000, 'the failure logged');
   });
 });

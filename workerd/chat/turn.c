@@ -62,6 +62,7 @@ struct turn {
 	struct buf rewritten;		/* its text so far */
 	char *kquery;			/* what is searched, when not the question */
 	struct embed_job *ejob;		/* the question's embedding, asked */
+	struct embed_job *rjob;		/* the passages' reranking, asked */
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
 	int searched;			/* storaged answered the search */
@@ -141,6 +142,7 @@ turn_free(struct turn *t)
 		storec_cancel(t->sreq);
 	storec_cancel(t->kreq);
 	embed_cancel(t->ejob);
+	embed_cancel(t->rjob);
 	if (t->rup != NULL)
 		ups->cancel(t->rup);
 	buf_free(&t->rewritten);
@@ -416,6 +418,8 @@ turn_deferred(void *arg)
 	"from what I have been given. Would you like to talk to a person?"
 /* Passages a turn puts in the prompt at most. */
 #define KNOWLEDGE_PASSAGES	5
+/* Passages a turn asks the search for when a reranker orders them. */
+#define RERANK_CANDIDATES	20
 /*
  * An agent with rewrite_follow_ups: the system prompt of the request that
  * turns a follow-up into a question that stands alone, the messages of
@@ -807,12 +811,118 @@ turn_know_nothing(struct turn *t)
 		turn_finish(t, t->reply.err ? "failed" : "complete");
 }
 
-/* The knowledge search's passages (none on a failure): the answer. */
+/*
+ * The passages found, reranked or not, cut to what the prompt holds: the
+ * answer (an agent that answers only from its sources, finding none, says
+ * so).
+ */
+static void
+turn_found(struct turn *t)
+{
+	struct st_begin_rep *rep = t->held;
+	uint32_t i;
+
+	for (i = KNOWLEDGE_PASSAGES; i < t->kb.n; i++)
+		st_kb_hit_clear(&t->kb.hits[i]);
+	if (t->kb.n > KNOWLEDGE_PASSAGES)
+		t->kb.n = KNOWLEDGE_PASSAGES;
+	if (t->fe == NULL || t->stopped)
+		turn_finish(t, "interrupted");
+	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only && t->searched)
+		turn_know_nothing(t);
+	else
+		turn_answer(t, &rep->ok);
+	t->held = NULL;
+	begin_rep_free(t->ops->begin_type, rep);
+	free(rep);
+}
+
+/* The first of the hits that are not the owner's Q&A answers (which win). */
+static uint32_t
+first_page_hit(const struct st_kb_hits *kb)
+{
+	uint32_t i;
+
+	for (i = 0; i < kb->n && kb->hits[i].qa; i++)
+		;
+	return i;
+}
+
+/*
+ * The reranker's order of the page passages (after the Q&A ones), the
+ * rest dropped; on a failure, the search's order.
+ */
+static void
+reranked(void *arg, const struct embed_result *r)
+{
+	struct turn *t = arg;
+	struct st_kb_hit *page, *keep;
+	uint32_t from = first_page_hit(&t->kb), n = t->kb.n - from, i;
+	size_t k;
+
+	t->rjob = NULL;
+	if (r->err != EMBED_OK || r->nhits == 0 ||
+	    (keep = calloc(n, sizeof(*keep))) == NULL) {
+		if (r->err != EMBED_OK)
+			log_warnx("%s: passages not reranked (%s): the "
+			    "search's order", t->ops->name, r->error);
+		turn_found(t);
+		return;
+	}
+	page = t->kb.hits + from;
+	for (k = 0, i = 0; k < r->nhits; k++) {
+		if (r->hits[k].index >= n || page[r->hits[k].index].text ==
+		    NULL)
+			continue;	/* out of range, or named twice */
+		keep[i++] = page[r->hits[k].index];
+		memset(&page[r->hits[k].index], 0, sizeof(*page));
+	}
+	for (k = 0; k < n; k++)
+		st_kb_hit_clear(&page[k]);
+	memcpy(page, keep, i * sizeof(*keep));
+	t->kb.n = from + i;
+	free(keep);
+	turn_found(t);
+}
+
+/*
+ * With a reranker, the page passages (more than one) put in its order,
+ * the question against each one's title and text: 0 started, -1 not.
+ */
+static int
+turn_rerank(struct turn *t)
+{
+	const struct embed_conf *ec = embed_install(EMBED_FOR_RERANK);
+	uint32_t from = first_page_hit(&t->kb), n = t->kb.n - from, i;
+	const char *query;
+	char **docs;
+	int rc = -1;
+
+	if (ec == NULL || n < 2 || (docs = calloc(n, sizeof(*docs))) == NULL)
+		return -1;
+	query = t->kquery != NULL ? t->kquery : last_question(&t->held->ok);
+	for (i = 0; i < n; i++)
+		if (asprintf(&docs[i], "%s\n%s", t->kb.hits[from + i].title,
+		    t->kb.hits[from + i].text) < 0) {
+			docs[i] = NULL;
+			goto out;
+		}
+	t->rjob = rerank_start(ec, query, (const char *const *)docs, n,
+	    KNOWLEDGE_PASSAGES > from ? KNOWLEDGE_PASSAGES - from : 1,
+	    reranked, t);
+	rc = t->rjob != NULL ? 0 : -1;
+out:
+	for (i = 0; i < n; i++)
+		free(docs[i]);
+	free(docs);
+	return rc;
+}
+
+/* The knowledge search's passages (none on a failure), reranked, answered. */
 static void
 retrieved(const struct storec_result *r, void *arg)
 {
 	struct turn *t = arg;
-	struct st_begin_rep *rep = t->held;
 
 	t->kreq = NULL;
 	if (r->status == STOREC_OK &&
@@ -821,17 +931,11 @@ retrieved(const struct storec_result *r, void *arg)
 	else
 		log_warnx("%s: knowledge search: %s", t->ops->name,
 		    r->status == STOREC_ERROR ? r->message :
+		    r->status == STOREC_OK ? "a reply that does not decode" :
 		    "storaged unavailable");
-	if (t->fe == NULL || t->stopped)
-		turn_finish(t, "interrupted");
-	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only &&
-	    r->status == STOREC_OK)
-		turn_know_nothing(t);
-	else
-		turn_answer(t, &rep->ok);
-	t->held = NULL;
-	begin_rep_free(t->ops->begin_type, rep);
-	free(rep);
+	if (t->fe != NULL && !t->stopped && turn_rerank(t) == 0)
+		return;
+	turn_found(t);
 }
 
 /*
@@ -853,7 +957,8 @@ turn_search(struct turn *t, const struct embed_result *r)
 	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
 	    sizeof(q.org));
 	q.query = t->kquery != NULL ? t->kquery : last_question(&rep->ok);
-	q.k = KNOWLEDGE_PASSAGES;
+	q.k = embed_install(EMBED_FOR_RERANK) != NULL ? RERANK_CANDIDATES :
+	    KNOWLEDGE_PASSAGES;
 	for (i = 0; i < a->nknowledge_sources && i < ST_AGENT_SOURCES_MAX;
 	    i++)
 		srcs[i].s = a->knowledge_sources[i];

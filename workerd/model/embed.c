@@ -88,8 +88,11 @@ static TAILQ_HEAD(, embed_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static size_t njobs;
 static struct curlloop cloop = CURLLOOP_INIT("embed");
 static int ready;		/* embed_init was called */
-/* The install's model, for pages and for questions (unset: model NULL). */
-static struct embed_conf install[2];
+/*
+ * The install's models: embeddings for pages and for questions, the
+ * reranker (unset: model NULL).
+ */
+static struct embed_conf install[3];
 
 static void batch_send(struct embed_job *);
 
@@ -670,19 +673,25 @@ install_read(void)
 	struct embed_conf *c;
 
 	memset(install, 0, sizeof(install));
-	if (wsettings.embed_model == NULL || wsettings.embed_model[0] == '\0')
-		return;
-	c = &install[EMBED_FOR_PAGES];
+	c = &install[EMBED_FOR_QUERY];
 	c->base_url = base != NULL ? base : "https://api.openai.com/v1";
 	c->api_key = wsettings.openai_key;
-	c->model = wsettings.embed_model;
-	c->dims = wsettings.embed_dims;
-	install[EMBED_FOR_QUERY] = *c;
-	c = &install[EMBED_FOR_QUERY];
 	c->timeout_ms = EMBED_QUERY_TIMEOUT;
 	c->deadline_ms = EMBED_QUERY_DEADLINE;
 	c->retries = 1;
 	c->backoff_ms = 100;
+	if (wsettings.rerank_model != NULL &&
+	    wsettings.rerank_model[0] != '\0') {
+		install[EMBED_FOR_RERANK] = *c;
+		install[EMBED_FOR_RERANK].model = wsettings.rerank_model;
+	}
+	if (wsettings.embed_model == NULL || wsettings.embed_model[0] == '\0')
+		return;
+	c->model = wsettings.embed_model;
+	c->dims = wsettings.embed_dims;
+	install[EMBED_FOR_PAGES] = *c;
+	c = &install[EMBED_FOR_PAGES];
+	c->timeout_ms = c->deadline_ms = c->retries = c->backoff_ms = 0;
 }
 
 int

@@ -106,6 +106,7 @@ struct embed_job;
 enum embed_for {
 	EMBED_FOR_PAGES,	/* the fetcher's chunks: the defaults */
 	EMBED_FOR_QUERY,	/* a question a turn waits on: short, one retry */
+	EMBED_FOR_RERANK,	/* a turn's passages reranked: as a question */
 };
 
 /*
@@ -116,7 +117,8 @@ enum embed_for {
 int embed_init(void);
 /*
  * The install's embedding conf for what, or NULL when PARLEY_EMBED_MODEL
- * is not set (the knowledge base searched by words alone). Valid until
+ * is not set (the knowledge base searched by words alone); for
+ * EMBED_FOR_RERANK, PARLEY_RERANK_MODEL's (NULL: not set). Valid until
  * embed_shutdown.
  */
 const struct embed_conf *embed_install(enum embed_for what);
