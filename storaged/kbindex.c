@@ -412,8 +412,13 @@ kb_chunk_get(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
 	return rec_dec_rows(t, &v, &st_kbchunk_layout, c, "knowledge chunk");
 }
 
-int
-kb_chunk_remove(struct store_txn *t, uint64_t id)
+/*
+ * Chunk id and its postings removed, its vector left (to the caller):
+ * its organisation into org. 0, 1 when there is none, or -1.
+ */
+static int
+chunk_unindex(struct store_txn *t, uint64_t id,
+    char org[ST_WHO_ORG_MAX + 1])
 {
 	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], ik[8];
 	struct st_kbchunk c;
@@ -445,11 +450,40 @@ kb_chunk_remove(struct store_txn *t, uint64_t id)
 	    "delete knowledge source entry");
 	proto_put_be64(ik, id);
 	db_del(t, t->st->kb_chunks, ik, sizeof(ik), "delete knowledge chunk");
-	/* Its vector, when it has one (1: none). */
-	(void)kb_vec_remove(t, c.org, id);
+	memcpy(org, c.org, ST_WHO_ORG_MAX + 1);
 done:
 	terms_free(&ts);
 	st_kbchunk_free(&c);
+	return t->err ? -1 : 0;
+}
+
+int
+kb_chunk_remove(struct store_txn *t, uint64_t id)
+{
+	char org[ST_WHO_ORG_MAX + 1];
+	int rc;
+
+	if ((rc = chunk_unindex(t, id, org)) != 0)
+		return rc;
+	/* Its vector, when it has one (1: none). */
+	(void)kb_vec_remove(t, org, id);
+	return t->err ? -1 : 0;
+}
+
+int
+kb_chunks_remove(struct store_txn *t, const uint64_t *ids, uint32_t n)
+{
+	char org[ST_WHO_ORG_MAX + 1] = "";
+	uint32_t i, removed;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = chunk_unindex(t, ids[i], org)) < 0)
+			return -1;
+	/* Their vectors, each segment written once (one organisation's). */
+	if (n > 0 && org[0] != '\0' &&
+	    kb_vec_remove_many(t, org, n, ids, &removed) < 0)
+		return -1;
 	return t->err ? -1 : 0;
 }
 
@@ -459,7 +493,7 @@ kb_source_clear(struct store_txn *t, const char *source, uint32_t max,
 {
 	uint8_t probe[KB_SRC_KEY_LEN];
 	uint64_t ids[256];
-	uint32_t n, i, done = 0;
+	uint32_t n, done = 0;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -483,9 +517,8 @@ kb_source_clear(struct store_txn *t, const char *source, uint32_t max,
 		mdb_cursor_close(cur);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return txn_lmdb(t, rc, "walk knowledge source"), -1;
-		for (i = 0; i < n; i++)
-			if (kb_chunk_remove(t, ids[i]) < 0)
-				return -1;
+		if (kb_chunks_remove(t, ids, n) < 0)
+			return -1;
 		done += n;
 		if (n == 0 || !*left)
 			break;

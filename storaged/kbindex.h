@@ -55,6 +55,12 @@ int kb_chunk_add(struct store_txn *, struct st_kbchunk *c, uint64_t *id);
  * Removes chunk id and its postings. 0, 1 when there is none, or -1.
  */
 int kb_chunk_remove(struct store_txn *, uint64_t id);
+/*
+ * kb_chunk_remove of the n chunks ids (at most KB_VEC_PUT_MAX, of one
+ * organisation; one that is gone is passed over), their vectors removed
+ * together (kb_vec_remove_many: each segment written once). 0, or -1.
+ */
+int kb_chunks_remove(struct store_txn *, const uint64_t *ids, uint32_t n);
 
 /*
  * Removes at most max of source's chunks (a bounded step of a source's

@@ -103,11 +103,11 @@ page_chunks_drop(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
 		mdb_cursor_close(cur);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return txn_lmdb(t, rc, "walk knowledge page chunks");
+		if (kb_chunks_remove(t, ids, got) < 0)
+			return -1;
 		for (i = 0; i < got && !t->err; i++) {
 			memcpy(ck, k, PAGE_KEY_LEN);
 			proto_put_be64(ck + PAGE_KEY_LEN, ids[i]);
-			if (kb_chunk_remove(t, ids[i]) < 0)
-				return -1;
 			db_del(t, t->st->kb_page_chunks, ck, sizeof(ck),
 			    "delete knowledge page chunk");
 		}
