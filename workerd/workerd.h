@@ -226,6 +226,8 @@ void metrics_upstream_start(void);
 void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
     uint32_t prompt_tokens, uint32_t completion_tokens);
 void metrics_upstream_cancel(void);
+/* Tokens an embeddings (rerank 0) or rerank (1) job's answers reported. */
+void metrics_embed_tokens(int rerank, uint64_t tokens);
 /* A visitor's thumb given (ST_FEEDBACK_UP, _DOWN), or a rating (0). */
 void metrics_feedback(uint8_t value);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */

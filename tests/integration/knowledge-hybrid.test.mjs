@@ -16,6 +16,18 @@ import { Parley, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 
 const S = '/v1/admin/knowledge/sources';
+
+// parley_tokens_total{kind} summed over the workers, once it is above 0.
+async function tokensCounted(p, kind) {
+  let n = 0;
+  await waitFor(async () => {
+    const r = await p.request('GET', '/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
+    const m = new RegExp(`^parley_tokens_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(r.text);
+    n = m ? Number(m[1]) : 0;
+    return n > 0;
+  }, 5000, `${kind} tokens counted`);
+  return n;
+}
 // Its cosine with the page's chunk is 0.26 with the mock, 0.02 with the
 // other page's; no word of it is the page's, stemmed or not.
 const TYPO = 'desscaling kettel';
@@ -119,6 +131,8 @@ describe('hybrid knowledge search (embeddings)', () => {
     const seen = await p.mock.completions();
     const sys = seen[seen.length - 1].body.messages.find((m) => m.role === 'system').content;
     assert.match(sys, /\[1\] Descaling \(descaling\.md\)\nDescale the kettle every month/);
+    // The questions' embedding tokens, counted by the workers (the mock reports a word a token).
+    assert.ok(await tokensCounted(p, 'embedding') >= 2);
   });
 });
 
@@ -190,5 +204,6 @@ describe('reranked passages (PARLEY_RERANK_MODEL, words alone)', () => {
     const sys2 = (await p.mock.requests()).filter((x) => /\/chat\/completions$/.test(x.path)).pop().body.messages[0].content;
     assert.deepEqual(sys2.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n')), search);
     await waitFor(() => /passages not reranked/.test(p.logs.masterd), 5000, 'the failure logged');
+    assert.ok(await tokensCounted(p, 'rerank') > 0);
   });
 });

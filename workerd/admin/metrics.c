@@ -63,7 +63,7 @@ struct wmetrics {
 	uint64_t up_ended[NUPKINDS];
 	uint64_t up_cancelled;
 	struct mhist up_ttfb, up_total;
-	uint64_t tokens[2];	/* prompt, completion */
+	uint64_t tokens[4];	/* prompt, completion, embedding, rerank */
 	uint64_t feedback[3];	/* ratings, thumbs up, thumbs down (issue 26) */
 };
 
@@ -105,7 +105,8 @@ static const struct family {
 	{ "parley_upstream_duration_seconds", "histogram",
 	    "Time from a model call's start to its end." },
 	{ "parley_tokens_total", "counter",
-	    "Tokens the model reported, by kind (prompt, completion)." },
+	    "Tokens the model server reported, by kind (prompt, completion; "
+	    "embedding and rerank: the knowledge base's)." },
 	{ "parley_feedback_total", "counter",
 	    "Thumbs visitors gave answers, by value (up, down)." },
 	{ "parley_ratings_total", "counter",
@@ -177,6 +178,12 @@ metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
 	mh_observe(&cur.up_total, up_bounds, NUPB, total_us);
 	cur.tokens[0] += prompt_tokens;
 	cur.tokens[1] += completion_tokens;
+}
+
+void
+metrics_embed_tokens(int rerank, uint64_t tokens)
+{
+	cur.tokens[rerank ? 3 : 2] += tokens;
 }
 
 void
@@ -281,6 +288,10 @@ metrics_encode(struct penc *e, const struct wmetrics *old)
 	    old->tokens[0]);
 	COUNTER("parley_tokens_total", "kind=\"completion\"", w->tokens[1],
 	    old->tokens[1]);
+	COUNTER("parley_tokens_total", "kind=\"embedding\"", w->tokens[2],
+	    old->tokens[2]);
+	COUNTER("parley_tokens_total", "kind=\"rerank\"", w->tokens[3],
+	    old->tokens[3]);
 	COUNTER("parley_ratings_total", "", w->feedback[0], old->feedback[0]);
 	COUNTER("parley_feedback_total", "value=\"up\"", w->feedback[1],
 	    old->feedback[1]);
@@ -444,6 +455,8 @@ static const struct {
 	{ "parley_upstream_cancelled_total", "" },
 	{ "parley_tokens_total", "kind=\"prompt\"" },
 	{ "parley_tokens_total", "kind=\"completion\"" },
+	{ "parley_tokens_total", "kind=\"embedding\"" },
+	{ "parley_tokens_total", "kind=\"rerank\"" },
 	{ "parley_feedback_total", "value=\"up\"" },
 	{ "parley_feedback_total", "value=\"down\"" },
 	{ "parley_ratings_total", "" },

@@ -225,6 +225,7 @@ job_end(struct embed_job *j, enum embed_err err, const char *why)
 	if (err != EMBED_OK)
 		log_debug("embed: %s (HTTP %d, %u requests)", r.error,
 		    r.http_status, r.requests);
+	metrics_embed_tokens(j->kind == KIND_RERANK, j->tokens);
 	j->ending = 1;
 	j->cb(j->arg, &r);
 	job_free(j);
