@@ -166,13 +166,15 @@ struct st_kbchunk {
 extern const struct rlayout st_kbchunk_layout;
 
 /*
- * The source record, of format 1. A crawl's url is its start page or
+ * The source record, of format 2 (format 1: no embedding_tokens). A
+ * crawl's url is its start page or
  * sitemap; a file's the name it was uploaded under; a qa's question and
  * answer are its one chunk. language: the widget language its words are
  * analysed in ("" is English). max_pages, max_depth: a crawl's bounds
  * (null: the fetcher's defaults); sync_hours: how often it syncs again
  * (null: on demand only). status, error, pages, chunks and the times are
- * storaged's.
+ * storaged's; embed_tokens, the tokens the embedding model reported for
+ * its pages (PARLEY_EMBED_MODEL), summed (at most UINT32_MAX).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -217,7 +219,9 @@ extern const struct rlayout st_kbchunk_layout;
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
+	    RF_ADM, 0, 0)						\
+	F(U32, embed_tokens, "embedding_tokens", 2, RF_RO,		\
+	    RF_ADM, UINT32_MAX, 0)
 
 struct st_kbsource {
 	ST_KBSOURCE_ROWS(RF_MEMBER)
@@ -350,6 +354,7 @@ struct st_kb_page_put_req {
 	struct st_kb_piece *pieces;
 	uint32_t n;
 	struct st_kb_vecs vecs;	/* none, or a row a piece */
+	uint32_t tokens;	/* the embedding model's, for vecs */
 };
 
 struct st_kb_page_put_rep {

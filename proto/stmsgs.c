@@ -1487,6 +1487,7 @@ static const struct pfield f_kb_page_put_req[] = {
 	PFLIST(struct st_kb_page_put_req, pieces, n, ST_KB_PAGE_CHUNKS_MAX,
 	    pl_kb_piece),
 	PFREC(struct st_kb_page_put_req, vecs, pl_kb_vecs),
+	PFU32(struct st_kb_page_put_req, tokens),
 };
 PLAYOUT(pl_kb_page_put_req, struct st_kb_page_put_req, f_kb_page_put_req);
 

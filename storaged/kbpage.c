@@ -338,6 +338,8 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 			ids[i] = piece_add(t, &s, k, q->page.url,
 			    &q->pieces[i]);
 		page_vecs_put(t, &s, &q->vecs, ids, q->n);
+		s.embed_tokens = q->tokens > UINT32_MAX - s.embed_tokens ?
+		    UINT32_MAX : s.embed_tokens + q->tokens;
 		p = q->page;
 		memcpy(p.source_id, s.id, sizeof(p.source_id));
 		p.chunks = q->n;

@@ -89,6 +89,9 @@ describe('hybrid knowledge search (embeddings)', () => {
     assert.ok(reqs.length >= 2);
     assert.equal(reqs[0].body.model, 'mock-embed');
     assert.match(reqs[0].body.input[0], /Descale the kettle every month/);
+    // The tokens the embedding model reported for a source's pages, on the source.
+    const got = (await call('GET', `${S}/${descaling.id}`)).json();
+    assert.ok(got.embedding_tokens >= 10, JSON.stringify(got));
   });
 
   test('a misspelt question is found by meaning, and only by it', async () => {

@@ -544,7 +544,7 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 static void
 page_put(struct fetch *f, int keep, const char *title,
     struct st_kb_piece *pieces, uint32_t n, const char *error,
-    const struct st_kb_vecs *v)
+    const struct st_kb_vecs *v, uint32_t tokens)
 {
 	struct st_kb_page_put_req q;
 	struct crawl *c = f->cr;
@@ -567,6 +567,7 @@ page_put(struct fetch *f, int keep, const char *title,
 	q.n = n;
 	if (v != NULL)
 		q.vecs = *v;
+	q.tokens = tokens;
 	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
 	    &f->req) < 0)
 		fetch_free(f);
@@ -605,7 +606,8 @@ page_embedded(void *arg, const struct embed_result *r)
 		    "%s", c->job.id, r->err != EMBED_OK ? r->error :
 		    "too many for one page");
 	}
-	page_put(f, 0, title, pieces, n, "", &v);
+	page_put(f, 0, title, pieces, n, "", &v, r->tokens > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)r->tokens);
 	pieces_free(pieces, n);
 	free(title);
 }
@@ -697,7 +699,7 @@ page_read(struct fetch *f)
 			c->start_failed = 1;
 			crawl_fail(c, "file", why);
 		}
-		page_put(f, 0, "", NULL, 0, why, NULL);
+		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
 	/* A sitemap's pages are the crawl's: their links are not. */
@@ -714,7 +716,7 @@ page_read(struct fetch *f)
 		fetch_doc_free(&doc);
 		return;
 	}
-	page_put(f, 0, doc.title, pieces, n, why, NULL);
+	page_put(f, 0, doc.title, pieces, n, why, NULL, 0);
 	pieces_free(pieces, n);
 	fetch_doc_free(&doc);
 }
@@ -727,19 +729,19 @@ page_answered(struct fetch *f)
 	char why[64];
 
 	if (f->code == 304 && f->had_old) {
-		page_put(f, 1, "", NULL, 0, "", NULL);
+		page_put(f, 1, "", NULL, 0, "", NULL, 0);
 		return;
 	}
 	if (f->code < 200 || f->code > 299) {
 		snprintf(why, sizeof(why), "HTTP %ld", f->code);
-		page_put(f, 0, "", NULL, 0, why, NULL);
+		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
 	SHA256((const unsigned char *)f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0)
-		page_put(f, 1, "", NULL, 0, "", NULL);	/* the same bytes */
+		page_put(f, 1, "", NULL, 0, "", NULL, 0);	/* the same bytes */
 	else
 		page_read(f);
 }
@@ -840,12 +842,12 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 			crawl_fail(c, "sitemap", why);
 			fetch_free(f);
 		} else
-			page_put(f, 0, "", NULL, 0, why, NULL);
+			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
 	/* A redirect off the site: not ours to read. */
 	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
-		page_put(f, 0, "", NULL, 0, "redirected off the site", NULL);
+		page_put(f, 0, "", NULL, 0, "redirected off the site", NULL, 0);
 		return;
 	}
 	if (f->kind == F_SITEMAP) {
@@ -893,7 +895,7 @@ file_got(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_KB_FILE_GET, &file);
 	f->code = 200;
 	if (f->body.err) {
-		page_put(f, 0, "", NULL, 0, "out of memory", NULL);
+		page_put(f, 0, "", NULL, 0, "out of memory", NULL, 0);
 		return;
 	}
 	page_answered(f);
