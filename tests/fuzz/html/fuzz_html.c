@@ -29,49 +29,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_chunks(const struct fetch_doc *doc)
 {
-	struct chunk *c;
-	const char *why;
 	size_t n, i;
-	int rc;
+	struct chunk *c = chunks_checked(doc, &n);
 
-	rc = chunk_doc(doc, NULL, &c, &n, &why);
-	check(rc == 0 || rc == 1, "chunk_doc failed");
-	check((rc == 0) == (why == NULL), "reason and result disagree");
-	check(n <= CHUNK_COUNT_MAX, "over the chunk bound");
-	check((n == 0) == (c == NULL), "chunk array and count disagree");
-	for (i = 0; i < n; i++) {
-		check(c[i].len >= 1 && c[i].len <= CHUNK_MAX_DEFAULT,
-		    "chunk size out of bounds");
-		check(strlen(c[i].text) == c[i].len, "chunk length");
-		check(valid_utf8(c[i].text, c[i].len), "chunk not UTF-8");
-		check(strlen(c[i].path) <= CHUNK_PATH_MAX, "path too long");
-		check(valid_utf8(c[i].path, strlen(c[i].path)), "path not UTF-8");
+	for (i = 0; i < n; i++)
 		check(valid_utf8(c[i].title, strlen(c[i].title)), "title not UTF-8");
-	}
 	chunks_free(c, n);
 }
 
 static void
 check_doc(const struct fetch_doc *doc, int with_links)
 {
-	size_t i, j, total = 0, skip;
+	size_t i, j, skip;
 	const char *u;
 
+	check_doc_text(doc);
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct fetch_block *b = &doc->blocks[i];
 
-		check(b->len > 0 && strlen(b->text) == b->len, "block length");
-		check(valid_utf8(b->text, b->len), "block not UTF-8");
 		check(b->kind >= FETCH_HEADING && b->kind <= FETCH_CODE, "kind");
 		check(b->kind == FETCH_HEADING ? b->level >= 1 && b->level <= 6 :
 		    b->level == 0, "heading level");
-		total += b->len;
 	}
-	check(total == doc->text_bytes && total <= FETCH_TEXT_MAX, "text bytes");
-	check(doc->nblocks <= FETCH_BLOCKS_MAX, "block bound");
-	if (doc->title != NULL)
-		check(strlen(doc->title) > 0 && strlen(doc->title) <= FETCH_TITLE_MAX &&
-		    valid_utf8(doc->title, strlen(doc->title)), "title");
 	if (doc->lang != NULL)
 		check(strlen(doc->lang) <= FETCH_LANG_MAX, "lang");
 	check(with_links || (doc->nlinks == 0 && doc->canonical == NULL),

@@ -320,6 +320,25 @@ due_one(struct fix *f, struct st_kbsource *job)
 	return n;
 }
 
+/*
+ * A crawl source of url made by OWNER_A (sync_hours its schedule, 0 none)
+ * into *s, and the job of its first sync, due at once, into *job.
+ */
+static void
+crawl_new(struct fix *f, const char *url, uint32_t sync_hours,
+    struct st_kbsource *s, struct st_kbsource *job)
+{
+	struct st_kbsource in;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = (char *)url;
+	in.sync_hours = sync_hours;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, s, NULL), 0);
+	assert_int_equal(due_one(f, job), 1);
+}
+
 /* The page url of source s in sync sync_id: n pieces, or kept. */
 static int
 page_put_vecs(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
@@ -390,19 +409,14 @@ test_crawl_sync(void **state)
 	static const char *const a[] = { "Kettles boil water fast.",
 	    "Descale kettles monthly." };
 	static const char *const b[] = { "Toasters brown bread." };
-	struct st_kbsource in, s, job, job2, got;
+	struct st_kbsource s, job, job2, got;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_page_get_req g;
 	struct st_kbpage page;
 	struct st_kb_hits h;
 	uint8_t more = 1;
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://shop.example/";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &s, NULL), 0);
-	assert_int_equal(due_one(f, &job), 1);
+	crawl_new(f, "https://shop.example/", 0, &s, &job);
 	assert_string_equal(job.id, s.id);
 	assert_true(job.sync_id > 0);
 	/* Leased: not due again meanwhile. */
@@ -479,7 +493,7 @@ test_pages_listed(void **state)
 {
 	struct fix *f = *state;
 	static const char *const t[] = { "Some text." };
-	struct st_kbsource in, s, job;
+	struct st_kbsource s, job;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_pages_req q;
 	struct st_kb_pages l;
@@ -487,12 +501,7 @@ test_pages_listed(void **state)
 	int i, seen = 0, calls = 0;
 	uint8_t more;
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://docs.example/";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &s, NULL), 0);
-	assert_int_equal(due_one(f, &job), 1);
+	crawl_new(f, "https://docs.example/", 0, &s, &job);
 	for (i = 0; i < 5; i++) {
 		snprintf(url, sizeof(url), "https://docs.example/%d", i);
 		assert_int_equal(page_put(f, &job, job.sync_id, url, t, 1, 0,
@@ -585,16 +594,10 @@ static void
 test_scheduled_sync(void **state)
 {
 	struct fix *f = *state;
-	struct st_kbsource in, s, job, got;
+	struct st_kbsource s, job, got;
 	uint8_t more;
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://news.example/";
-	in.sync_hours = 2;
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &s, NULL), 0);
-	assert_int_equal(due_one(f, &job), 1);
+	crawl_new(f, "https://news.example/", 2, &s, &job);
 	fake_now += 1000;
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
@@ -618,19 +621,14 @@ test_retrieve_qa_first(void **state)
 	struct fix *f = *state;
 	static const char *const t[] = { "Returns: returns are free. Returns "
 	    "within thirty days; returns by post; returns at the shop." };
-	struct st_kbsource in, crawl, qa, job;
+	struct st_kbsource crawl, qa, job;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_retrieve_req q;
 	struct st_str srcs[2];
 	struct st_kb_hits h;
 	uint8_t more;
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://shop.example/";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &crawl, NULL), 0);
-	assert_int_equal(due_one(f, &job), 1);
+	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
 	assert_int_equal(page_put(f, &job, job.sync_id,
 	    "https://shop.example/returns", t, 1, 0, &rep), 0);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
@@ -746,19 +744,14 @@ test_hybrid_retrieve(void **state)
 	const float five[] = { 1, 0, 0, 0, 0 };
 	struct st_kb_vecs v = { 4, 0, { (const uint8_t *)rows,
 	    sizeof(rows) } };
-	struct st_kbsource in, src, job;
+	struct st_kbsource src, job;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_retrieve_req q;
 	struct st_str srcs[1];
 	struct st_kb_hits h;
 	uint8_t more;
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://shop.example/";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &src, NULL), 0);
-	assert_int_equal(due_one(f, &job), 1);
+	crawl_new(f, "https://shop.example/", 0, &src, &job);
 	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
 	    "https://shop.example/faq", t, 3, 0, &v, &rep), 0);
 	assert_int_equal(vec_count(f, "default"), 3);
