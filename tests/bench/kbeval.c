@@ -32,6 +32,7 @@
 #include "kbindex.h"
 #include "kbsource.h"
 #include "kbvec.h"
+#include "kbbench.h"
 #include "log.h"
 #include "store.h"
 
@@ -39,15 +40,6 @@
 #define SOURCE		"ks_00000000000000000000000000000001"
 #define BATCH		500
 #define LINE_MAX_BYTES	(1 << 20)
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static char *
 str_of(json_t *o, const char *key)
@@ -177,29 +169,6 @@ hybrid_search(struct store *st, const char *query, size_t len,
 		errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
 	store_abort(&t);
 	free(qs);
-}
-
-/* Removes the temporary store: LMDB's two files, the log, the folder. */
-static void
-remove_store(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
-	char p[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static int
-ms_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int

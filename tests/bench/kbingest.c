@@ -24,6 +24,7 @@
 #include "chunk.h"
 #include "html.h"
 #include "kbindex.h"
+#include "kbbench.h"
 #include "log.h"
 #include "store.h"
 
@@ -42,15 +43,6 @@ struct times {
 	double extract, chunk, index;
 	size_t chunks, text;
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int
 name_cmp(const void *a, const void *b)
@@ -152,21 +144,6 @@ ingest(struct store *st, const struct page *p, struct times *tm)
 		tm->text += ch[i].len;
 	chunks_free(ch, n);
 	fetch_doc_free(&doc);
-}
-
-/* Removes the temporary store: LMDB's two files, the log, the folder. */
-static void
-remove_store(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
-	char p[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
 }
 
 int

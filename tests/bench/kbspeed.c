@@ -38,6 +38,7 @@
 #include "kbindex.h"
 #include "kbsource.h"
 #include "kbvec.h"
+#include "kbbench.h"
 #include "log.h"
 #include "store.h"
 #include "vecgen.h"
@@ -57,15 +58,6 @@ struct engines {
 	sqlite3 *db;
 	sqlite3_stmt *ins, *sel;
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static const char *
 str_of(json_t *o, const char *key)
@@ -293,35 +285,12 @@ fts_search(struct engines *e, const char *q)
 	return now_ms() - t0;
 }
 
-static int
-ms_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 report(const char *name, double *ms, size_t n)
 {
 	qsort(ms, n, sizeof(*ms), ms_cmp);
 	printf("%-8s %zu searches  p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
 	    name, n, ms[n / 2], ms[(n * 99) / 100], ms[n - 1]);
-}
-
-/* Removes the temporary store: LMDB's two files, the log, the folder. */
-static void
-remove_store(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
-	char p[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
 }
 
 int

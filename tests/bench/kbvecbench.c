@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kbvec.h"
+#include "kbbench.h"
 #include "log.h"
 #include "store.h"
 #include "vecgen.h"
@@ -40,21 +41,6 @@
 #define GROUP		64	/* vectors a kb_vec_put_many */
 #define QUERIES		200
 #define K		20
-
-static double
-clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double
-now_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
 
 /* This thread's CPU time: a search's cost on a machine shared with others. */
 static double
@@ -255,29 +241,6 @@ remove_run(struct store *st, const struct data *d, uint64_t *bytes)
 	}
 	*bytes = logged - before;
 	return now_ms() - t0;
-}
-
-static int
-ms_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Removes the temporary store: LMDB's two files, the log, the folder. */
-static void
-remove_store(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb", "wal.log" };
-	char p[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
 }
 
 static double
