@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
-import { checkerFor } from './lib/openapi.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -82,17 +82,7 @@ describe('the fetcher crawls a site on loopback', () => {
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
     const api = await checkerFor(p);
-    call = async (method, pathname, body) => {
-      const h = { 'x-admin-api-key': p.adminKey };
-      let b;
-      if (body !== undefined) {
-        b = JSON.stringify(body);
-        h['content-type'] = 'application/json';
-      }
-      const r = await p.request(method, pathname, { headers: h, body: b });
-      if ((r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
-      return r;
-    };
+    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
   });
   after(async () => {
     if (p) await p.stop();

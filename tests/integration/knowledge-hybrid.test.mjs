@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from './lib/chat.mjs';
 import { Parley, waitFor } from './lib/harness.mjs';
-import { checkerFor } from './lib/openapi.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
 
 const S = '/v1/admin/knowledge/sources';
 
@@ -63,17 +63,7 @@ describe('hybrid knowledge search (embeddings)', () => {
       PARLEY_EMBED_MODEL: 'mock-embed', PARLEY_EMBED_MIN_SCORE: '200' } });
     await p.start();
     const api = await checkerFor(p);
-    call = async (method, pathname, body) => {
-      const h = { 'x-admin-api-key': p.adminKey };
-      let b;
-      if (body !== undefined) {
-        b = JSON.stringify(body);
-        h['content-type'] = 'application/json';
-      }
-      const r = await p.request(method, pathname, { headers: h, body: b });
-      if ((r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
-      return r;
-    };
+    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
     await p.mock.resetStats();
     descaling = await upload('descaling.md', '# Descaling\n\nDescale the kettle every month with citric acid dissolved in water.\n');
     hours = await upload('hours.md', '# Opening hours\n\nThe shop opens at nine and closes at five.\n');
