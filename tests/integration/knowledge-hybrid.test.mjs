@@ -145,7 +145,7 @@ describe('reranked passages (PARLEY_RERANK_MODEL, words alone)', () => {
     if (p) await p.stop();
   });
 
-  test('a turn\'s passages in the reranker\'s order, not the search\'s; the search\'s when it fails', async () => {
+  test('a turn\'s passages, and the admin search\'s, in the reranker\'s order; the search\'s when it fails', async () => {
     // The words put the first file ahead (all three in its title); its
     // text is about something else, which the reranker reads.
     const files = {
@@ -184,18 +184,21 @@ describe('reranked passages (PARLEY_RERANK_MODEL, words alone)', () => {
     const sys = reqs.filter((x) => /\/chat\/completions$/.test(x.path)).pop().body.messages[0].content;
     const got = sys.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n'));
     assert.deepEqual(got, want);
-    // Not the search's own order (the admin search's: no reranker).
+    // The admin search ("Test a question") gives the same order, each score the reranker's.
     r = await call('POST', '/v1/admin/knowledge/search', { query: q, k: 5, agent_id: agentId });
-    const search = r.json().results.map((x) => x.text);
-    assert.equal(search.length, 3);
-    assert.notDeepEqual(search, want);
-    // The reranker failing: the search's order, and the answer all the same.
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().results.map((x) => x.text), want);
+    r.json().results.forEach((x, i) => assert.ok(Math.abs(x.score - scored.results[i].relevance_score) < 2e-6,
+      `${x.score} against ${scored.results[i].relevance_score}`));
+    // The reranker failing: the search's own order, which is another, and the answer all the same.
     await p.mock.fail('/v1/rerank', 500, 2);
     await p.mock.clearRequests();
     r = await chat(p, sid('rr'), q);
     assert.equal(r.status, 200, r.text);
     const sys2 = (await p.mock.requests()).filter((x) => /\/chat\/completions$/.test(x.path)).pop().body.messages[0].content;
-    assert.deepEqual(sys2.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n')), search);
+    const searchOrder = sys2.split(/\n\n\[\d+\] /).slice(1).map((x) => x.split('\n').slice(1).join('\n'));
+    assert.equal(searchOrder.length, 3);
+    assert.notDeepEqual(searchOrder, want);
     await waitFor(() => /passages not reranked/.test(p.logs.masterd), 5000, 'the failure logged');
     assert.ok(await tokensCounted(p, 'rerank') > 0);
   });

@@ -248,28 +248,139 @@ search_body(json_t *root, struct st_kb_search_req *q)
 	return NULL;
 }
 
-/* A search whose query the embedding model reads first (c->hctx). */
+/* Results a search asks storaged for when a reranker orders them. */
+#define RERANK_CANDIDATES	20
+
+/*
+ * A search whose query the embedding model reads first, or whose results
+ * a reranker orders (c->hctx): as a turn's search does.
+ */
 struct searching {
 	struct st_kb_search_req q;	/* its strings: the copies below */
 	char *query, *agent_id;
+	uint32_t k;			/* the results asked for */
+	const struct embed_conf *rerank;	/* NULL: the search's order */
 	struct embed_job *job;
+	struct st_kb_hits hits;		/* storaged's, being reranked */
 };
 
 static void
 searching_free(struct searching *s)
 {
 	embed_cancel(s->job);
+	st_rep_free(PROTO_ST_KB_SEARCH, &s->hits);
 	free(s->query);
 	free(s->agent_id);
 	free(s);
 }
 
-/* The client left while the query was embedded. */
+/* The client left meanwhile. */
 static void
 searching_abort(struct conn *c)
 {
 	searching_free(c->hctx);
 	c->hctx = NULL;
+}
+
+/* c's search, which c lets go of (before it answers: that ends c's request). */
+static struct searching *
+searching_take(struct conn *c)
+{
+	struct searching *s = c->hctx;
+
+	c->abort = NULL;
+	c->hctx = NULL;
+	return s;
+}
+
+/* The search's k best results, as admin_answer would send them. */
+static void
+search_send(struct conn *c, struct st_kb_hits *h, uint32_t k)
+{
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+	int status = 200;
+	json_t *v;
+	uint32_t i;
+
+	for (i = k; i < h->n; i++)
+		st_kb_hit_clear(&h->hits[i]);
+	if (h->n > k)
+		h->n = k;
+	if ((v = hits_json(h, &status)) == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+}
+
+/* The leading hits of Q&A sources (an agent's search puts them first). */
+static uint32_t
+qa_hits(const struct st_kb_hits *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->n && h->hits[i].qa; i++)
+		;
+	return i;
+}
+
+/*
+ * The reranker's order of the results after the Q&A ones (each score its
+ * relevance); on a failure, the search's order.
+ */
+static void
+search_reranked(void *arg, const struct embed_result *r)
+{
+	struct conn *c = arg;
+	struct searching *s = searching_take(c);
+
+	s->job = NULL;
+	if (r->err != EMBED_OK)
+		log_warnx("knowledge search: not reranked (%s): the search's "
+		    "order", r->error);
+	else
+		(void)rerank_hits_apply(&s->hits, qa_hits(&s->hits), r, 1);
+	search_send(c, &s->hits, s->k);
+	searching_free(s);
+}
+
+/* storaged's results, put in the reranker's order before they are sent. */
+static void
+searched_to_rerank(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct searching *s = c->hctx;
+	uint32_t from;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_KB_SEARCH, &s->hits) < 0) {
+		searching_free(searching_take(c));
+		searched(r, c);		/* its error, as any search's */
+		return;
+	}
+	from = qa_hits(&s->hits);
+	if (from < s->k && (s->job = rerank_hits_start(s->rerank, s->query,
+	    &s->hits, from, s->k - from, search_reranked, c)) != NULL)
+		return;
+	s = searching_take(c);
+	search_send(c, &s->hits, s->k);
+	searching_free(s);
+}
+
+/* s's search asked of storaged (s kept for the reranker, else let go). */
+static void
+search_ask(struct conn *c, struct searching *s)
+{
+	if (s->rerank != NULL) {
+		admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched_to_rerank,
+		    admin_headers);
+		if (c->hctx != s)	/* answered at once (503): let go of */
+			searching_free(s);
+		return;
+	}
+	s = searching_take(c);
+	admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched, admin_headers);
+	searching_free(s);
 }
 
 /* The query's embedding: searched with it, or by its words alone. */
@@ -280,8 +391,6 @@ search_embedded(void *arg, const struct embed_result *r)
 	struct searching *s = c->hctx;
 
 	s->job = NULL;
-	c->abort = NULL;
-	c->hctx = NULL;
 	if (r->err == EMBED_OK && r->n == 1 && r->dims <= ST_KB_VEC_DIM_MAX) {
 		s->q.qvec.dim = r->dims;
 		s->q.qvec.min_score = wsettings.embed_min_score * 1000;
@@ -290,18 +399,25 @@ search_embedded(void *arg, const struct embed_result *r)
 	} else
 		log_warnx("knowledge search: query not embedded (%s): "
 		    "searched by its words", r->error);
-	admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched, admin_headers);
-	searching_free(s);
+	search_ask(c, s);	/* the request encoded: the vector may go */
+	s = c->hctx;
+	if (s != NULL)
+		memset(&s->q.qvec, 0, sizeof(s->q.qvec));
 }
 
-/* q searched, its query embedded first when the install has a model. */
+/*
+ * q searched as a turn searches: its query embedded first when the
+ * install has an embedding model, its results reranked when it has a
+ * reranker.
+ */
 static void
 search_start(struct conn *c, const struct st_kb_search_req *q)
 {
 	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
+	const struct embed_conf *rc = embed_install(EMBED_FOR_RERANK);
 	struct searching *s;
 
-	if (ec == NULL) {
+	if (ec == NULL && rc == NULL) {
 		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
 		return;
 	}
@@ -316,15 +432,16 @@ search_start(struct conn *c, const struct st_kb_search_req *q)
 	s->q = *q;
 	s->q.query = s->query;
 	s->q.agent_id = s->agent_id;
+	s->k = q->k;
+	s->rerank = rc;
+	if (rc != NULL && s->q.k < RERANK_CANDIDATES)
+		s->q.k = RERANK_CANDIDATES;
 	c->hctx = s;
 	c->abort = searching_abort;
-	if ((s->job = embed_start(ec, (const char *const *)&s->query, 1,
-	    search_embedded, c)) == NULL) {
-		c->abort = NULL;
-		c->hctx = NULL;
-		searching_free(s);
-		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
-	}
+	if (ec != NULL && (s->job = embed_start(ec, (const char *const *)
+	    &s->query, 1, search_embedded, c)) != NULL)
+		return;
+	search_ask(c, s);
 }
 
 void

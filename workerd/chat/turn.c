@@ -856,32 +856,13 @@ static void
 reranked(void *arg, const struct embed_result *r)
 {
 	struct turn *t = arg;
-	struct st_kb_hit *page, *keep;
-	uint32_t from = first_page_hit(&t->kb), n = t->kb.n - from, i;
-	size_t k;
 
 	t->rjob = NULL;
-	if (r->err != EMBED_OK || r->nhits == 0 ||
-	    (keep = calloc(n, sizeof(*keep))) == NULL) {
-		if (r->err != EMBED_OK)
-			log_warnx("%s: passages not reranked (%s): the "
-			    "search's order", t->ops->name, r->error);
-		turn_found(t);
-		return;
-	}
-	page = t->kb.hits + from;
-	for (k = 0, i = 0; k < r->nhits; k++) {
-		if (r->hits[k].index >= n || page[r->hits[k].index].text ==
-		    NULL)
-			continue;	/* out of range, or named twice */
-		keep[i++] = page[r->hits[k].index];
-		memset(&page[r->hits[k].index], 0, sizeof(*page));
-	}
-	for (k = 0; k < n; k++)
-		st_kb_hit_clear(&page[k]);
-	memcpy(page, keep, i * sizeof(*keep));
-	t->kb.n = from + i;
-	free(keep);
+	if (r->err != EMBED_OK)
+		log_warnx("%s: passages not reranked (%s): the search's "
+		    "order", t->ops->name, r->error);
+	else
+		(void)rerank_hits_apply(&t->kb, first_page_hit(&t->kb), r, 0);
 	turn_found(t);
 }
 
@@ -892,30 +873,14 @@ reranked(void *arg, const struct embed_result *r)
 static int
 turn_rerank(struct turn *t)
 {
-	const struct embed_conf *ec = embed_install(EMBED_FOR_RERANK);
-	uint32_t from = first_page_hit(&t->kb), n = t->kb.n - from, i;
-	const char *query;
-	char **docs;
-	int rc = -1;
+	uint32_t from = first_page_hit(&t->kb);
+	const char *query = t->kquery != NULL ? t->kquery :
+	    last_question(&t->held->ok);
 
-	if (ec == NULL || n < 2 || (docs = calloc(n, sizeof(*docs))) == NULL)
-		return -1;
-	query = t->kquery != NULL ? t->kquery : last_question(&t->held->ok);
-	for (i = 0; i < n; i++)
-		if (asprintf(&docs[i], "%s\n%s", t->kb.hits[from + i].title,
-		    t->kb.hits[from + i].text) < 0) {
-			docs[i] = NULL;
-			goto out;
-		}
-	t->rjob = rerank_start(ec, query, (const char *const *)docs, n,
-	    KNOWLEDGE_PASSAGES > from ? KNOWLEDGE_PASSAGES - from : 1,
-	    reranked, t);
-	rc = t->rjob != NULL ? 0 : -1;
-out:
-	for (i = 0; i < n; i++)
-		free(docs[i]);
-	free(docs);
-	return rc;
+	t->rjob = rerank_hits_start(embed_install(EMBED_FOR_RERANK), query,
+	    &t->kb, from, KNOWLEDGE_PASSAGES > from ? KNOWLEDGE_PASSAGES -
+	    from : 1, reranked, t);
+	return t->rjob != NULL ? 0 : -1;
 }
 
 /* The knowledge search's passages (none on a failure), reranked, answered. */

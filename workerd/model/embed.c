@@ -31,6 +31,7 @@
 
 #include "curlloop.h"
 #include "embed.h"
+#include "kbmsg.h"
 #include "log.h"
 #include "random.h"
 #include "resp.h"
@@ -650,6 +651,66 @@ rerank_start(const struct embed_conf *c, const char *query,
 	}
 	loop_defer(&j->kick);
 	return j;
+}
+
+struct embed_job *
+rerank_hits_start(const struct embed_conf *c, const char *query,
+    const struct st_kb_hits *kb, uint32_t from, size_t top_n, embed_cb cb,
+    void *arg)
+{
+	struct embed_job *j = NULL;
+	uint32_t n = kb->n > from ? kb->n - from : 0, i;
+	char **docs;
+
+	if (c == NULL || n < 2 || (docs = calloc(n, sizeof(*docs))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (asprintf(&docs[i], "%s\n%s", kb->hits[from + i].title,
+		    kb->hits[from + i].text) < 0) {
+			docs[i] = NULL;
+			goto out;
+		}
+	j = rerank_start(c, query, (const char *const *)docs, n, top_n, cb,
+	    arg);
+out:
+	for (i = 0; i < n; i++)
+		free(docs[i]);
+	free(docs);
+	return j;
+}
+
+int
+rerank_hits_apply(struct st_kb_hits *kb, uint32_t from,
+    const struct embed_result *r, int scores)
+{
+	uint32_t n = kb->n > from ? kb->n - from : 0, i = 0;
+	struct st_kb_hit *page = kb->hits + from, *keep;
+	double m;
+	size_t k;
+
+	if (n == 0)
+		return 0;
+	if ((keep = calloc(n, sizeof(*keep))) == NULL)
+		return -1;
+	for (k = 0; k < r->nhits; k++) {
+		if (r->hits[k].index >= n || page[r->hits[k].index].text ==
+		    NULL)
+			continue;	/* out of range, or named twice */
+		keep[i] = page[r->hits[k].index];
+		if (scores) {
+			m = r->hits[k].score * 1e6;
+			keep[i].score = m <= 0 ? 0 : m >= UINT32_MAX ?
+			    UINT32_MAX : (uint32_t)m;
+		}
+		memset(&page[r->hits[k].index], 0, sizeof(*page));
+		i++;
+	}
+	for (k = 0; k < n; k++)
+		st_kb_hit_clear(&page[k]);
+	memcpy(page, keep, i * sizeof(*keep));
+	kb->n = from + i;
+	free(keep);
+	return 0;
 }
 
 void

@@ -143,6 +143,23 @@ struct embed_job *embed_start(const struct embed_conf *c,
  */
 struct embed_job *rerank_start(const struct embed_conf *c, const char *query,
     const char *const *docs, size_t n, size_t top_n, embed_cb cb, void *arg);
+/*
+ * The knowledge passages kb->hits[from..n) reranked against query (each
+ * its title and text; at least 2), the best top_n reported to cb as
+ * rerank_start does. The job, or NULL (nothing started).
+ */
+struct st_kb_hits;
+struct embed_job *rerank_hits_start(const struct embed_conf *c,
+    const char *query, const struct st_kb_hits *kb, uint32_t from,
+    size_t top_n, embed_cb cb, void *arg);
+/*
+ * kb's hits from `from` on put in the reranker's order r (a successful
+ * rerank_hits_start's), those it did not rank dropped; with scores, each
+ * one's score its relevance (millionths). 0, or -1 out of memory (kb as
+ * it was).
+ */
+int rerank_hits_apply(struct st_kb_hits *kb, uint32_t from,
+    const struct embed_result *r, int scores);
 /* Stops a job; no callback after this. NULL is a no-op. */
 void embed_cancel(struct embed_job *);
 /* Jobs in progress (tests). */
