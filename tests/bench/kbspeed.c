@@ -17,7 +17,9 @@
  * them: the search a turn makes with an embedding model
  * (store_kb_search: the words' hits and the 20 nearest chunks merged by
  * rank fusion, every hit's chunk read), timed as a third engine. The
- * embedding call itself is not in it (the model server's).
+ * embedding call itself is not in it (the model server's). With
+ * KBSPEED_SLOWEST set, the three slowest of Parley's searches and their
+ * questions go to standard error.
  *
  * A chunk line: {"title","headings","text","url"} (strings). When the
  * file has fewer than N chunks it is read again, copy c of a chunk
@@ -366,6 +368,20 @@ main(int argc, char *argv[])
 			hms[ns] = hybrid ? hybrid_search(&e, qs[i],
 			    qv + i * DIM) : 0;
 		}
+	/* The slowest questions (the p99's), for whoever tunes the index. */
+	for (r = 0; r < 3 && getenv("KBSPEED_SLOWEST") != NULL; r++) {
+		size_t worst = 0;
+
+		for (i = 1; i < ns; i++)
+			if (pms[i] > pms[worst])
+				worst = i;
+		fprintf(stderr, "kbspeed: slow: %.3f ms: %s\n", pms[worst],
+		    qs[worst % nq]);
+		pms[worst] = -pms[worst];
+	}
+	for (i = 0; i < ns; i++)
+		if (pms[i] < 0)
+			pms[i] = -pms[i];
 	printf("%zu chunks, %zu queries x %zu:\n", n, nq, repeat);
 	report("parley", pms, ns);
 	if (fts)
