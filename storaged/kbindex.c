@@ -31,6 +31,8 @@
 #define KB_STATS_LEN	(4 + 8 * KB_FIELDS)
 #define KB_KEY_MAX	(ST_WHO_ORG_MAX + 1 + KB_TERM_MAX + 1 + 8)
 #define KB_SRC_KEY_LEN	(ST_KB_SOURCE_ID_LEN + 1 + 8)
+/* Postings stepped over before a seek descends the tree instead. */
+#define KB_SEEK_STEPS	4
 /* Postings of one term read at most by a search. */
 #define KB_POSTINGS_MAX	200000
 
@@ -536,17 +538,43 @@ kb_chunk_count(struct store_txn *t, const char *org)
 
 /* ---------------------------------------------------------------- search */
 
-/* One posting's BM25F part, given the term's idf and the averages. */
-static double
-post_score(const uint8_t *v, double idf, const double avg[KB_FIELDS])
+/*
+ * BM25F's length normalisation of each field, a + c * length, from the
+ * organisation's averages: worked out once a search, since scoring
+ * postings is most of a search's time.
+ */
+struct kb_norm {
+	double a[KB_FIELDS], c[KB_FIELDS];
+};
+
+static void
+norm_set(struct kb_norm *nm, const double avg[KB_FIELDS])
 {
-	double tf = 0, len;
 	int f;
 
 	for (f = 0; f < KB_FIELDS; f++) {
-		len = proto_get_be16(v + 2 * (KB_FIELDS + f));
-		tf += kb_weight[f] * proto_get_be16(v + 2 * f) /
-		    (1 - kb_b[f] + kb_b[f] * len / avg[f]);
+		nm->a[f] = (1 - kb_b[f]) / kb_weight[f];
+		nm->c[f] = kb_b[f] / avg[f] / kb_weight[f];
+	}
+}
+
+/*
+ * One posting's BM25F part, given the term's idf. Most postings have
+ * the term in one field only: the others cost nothing.
+ */
+static double
+post_score(const uint8_t *v, double idf, const struct kb_norm *nm)
+{
+	double tf = 0;
+	unsigned n, len;
+	int f;
+
+	for (f = 0; f < KB_FIELDS; f++) {
+		if ((n = (unsigned)v[2 * f] << 8 | v[2 * f + 1]) == 0)
+			continue;
+		len = (unsigned)v[2 * (KB_FIELDS + f)] << 8 |
+		    v[2 * (KB_FIELDS + f) + 1];
+		tf += n / (nm->a[f] + nm->c[f] * len);
 	}
 	return idf * tf / (KB_K1 + tf);
 }
@@ -663,7 +691,15 @@ static int
 list_seek(struct store_txn *t, struct kb_list *l, uint64_t id)
 {
 	MDB_val k;
+	int step;
 
+	/*
+	 * The chunk is often a few postings on, on the cursor's page: a
+	 * step costs less than a descent from the root.
+	 */
+	for (step = 0; l->id < id && step < KB_SEEK_STEPS; step++)
+		if (list_next(t, l) < 0)
+			return -1;
 	if (l->id >= id)
 		return 0;
 	proto_put_be64(l->key + l->plen, id);
@@ -700,8 +736,7 @@ heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
  */
 static int
 first_stage(struct store_txn *t, struct kb_list *l, size_t n,
-    const double avg[KB_FIELDS], uint32_t m, struct kb_hit *top,
-    uint32_t *nt)
+    const struct kb_norm *nm, uint32_t m, struct kb_hit *top, uint32_t *nt)
 {
 	double cum[KB_QUERY_TERMS_MAX], theta = 0, sc;
 	struct kb_list x;
@@ -727,7 +762,7 @@ first_stage(struct store_txn *t, struct kb_list *l, size_t n,
 		for (i = e; i < n; i++)
 			if (l[i].id == d) {
 				sc += l[i].qw * post_score(l[i].v.mv_data,
-				    l[i].idf, avg);
+				    l[i].idf, nm);
 				if (list_next(t, &l[i]) < 0)
 					return -1;
 			}
@@ -738,7 +773,7 @@ first_stage(struct store_txn *t, struct kb_list *l, size_t n,
 				return -1;
 			if (l[i].id == d)
 				sc += l[i].qw * post_score(l[i].v.mv_data,
-				    l[i].idf, avg);
+				    l[i].idf, nm);
 		}
 		heap_offer(top, nt, m, d, sc);
 		if (*nt == m) {
@@ -912,6 +947,7 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 	double avg[KB_FIELDS], idf[KB_QUERY_TERMS_MAX];
 	struct kb_terms ts;
 	struct kb_stats s;
+	struct kb_norm nm;
 	uint32_t nt = 0;
 	size_t i, nl = 0;
 	int f;
@@ -926,6 +962,7 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 		return t->err ? -1 : 0;
 	for (f = 0; f < KB_FIELDS; f++)
 		avg[f] = s.words[f] > 0 ? (double)s.words[f] / s.n : 1;
+	norm_set(&nm, avg);
 	if (query_terms(t, lang, query, qlen, &ts) < 0)
 		return -1;
 	memset(l, 0, sizeof(l));
@@ -940,7 +977,7 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 		else if (l[nl].cur != NULL)
 			mdb_cursor_close(l[nl].cur);
 	}
-	if (!t->err && first_stage(t, l, nl, avg, k > KB_RERANK_MAX ? k :
+	if (!t->err && first_stage(t, l, nl, &nm, k > KB_RERANK_MAX ? k :
 	    KB_RERANK_MAX, top, &nt) == 0)
 		rerank(t, org, &ts, idf, avg[1] + avg[2], top, nt, k, hits, n);
 	for (i = 0; i < nl; i++)
