@@ -2,7 +2,8 @@
 // site the test serves on 127.0.0.1 (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on):
 // robots.txt honoured (a disallowed page never fetched), links followed
 // under the start URL's directory (one outside it never fetched), a
-// redirect followed and its page stored where it landed, a 404 stored
+// redirect followed and its page stored where it landed (the URL asked
+// for beside it, without chunks), a 404 stored
 // with its status and no chunk, a noindex page with no chunk; the pages
 // searchable. Synced again: each page asked conditionally (If-None-Match)
 // and a 304 kept without re-reading, a changed page found by its new
@@ -70,11 +71,13 @@ describe('the fetcher crawls a site on loopback', () => {
     files.set('/docs/', { etag: '"home1"', body: page('Kettle manual', `<p>Welcome to the kettle manual.</p>
       <a href="/docs/descaling">Descaling</a> <a href="/docs/warranty">Warranty</a> <a href="/docs/old">Old</a>
       <a href="/docs/missing">Missing</a> <a href="/docs/private/secret">Secret</a> <a href="/blog/news">News</a>
-      <a href="/docs/hidden">Hidden</a> <a href="${u('/docs/notes.md')}">Notes</a>`) });
+      <a href="/docs/hidden">Hidden</a> <a href="${u('/docs/notes.md')}">Notes</a> <a href="/docs/faq-old">FAQ</a>`) });
     files.set('/docs/descaling', { etag: '"d1"', body: page('Descaling', '<p>Descale the kettle every month with citric acid dissolved in water.</p>') });
     files.set('/docs/warranty', { etag: '"w1"', body: page('Warranty', '<p>The warranty lasts two years from the purchase date.</p>') });
     files.set('/docs/old', { redirect: '/docs/renamed' });
     files.set('/docs/renamed', { body: page('Renamed page', '<p>The limescale filter sits behind the spout.</p>') });
+    files.set('/docs/faq-old', { redirect: '/docs/faq' });
+    files.set('/docs/faq', { etag: '"f1"', body: page('FAQ', '<p>The lid opens with the walnut button.</p>') });
     files.set('/docs/private/secret', { body: page('Secret', '<p>Robots forbid this zeppelin page.</p>') });
     files.set('/blog/news', { body: page('News', '<p>Outside the docs: a xylophone.</p>') });
     files.set('/docs/hidden', { body: page('Hidden', '<p>A quokka page that asks not to be indexed.</p>', '<meta name="robots" content="noindex">') });
@@ -125,14 +128,17 @@ describe('the fetcher crawls a site on loopback', () => {
     src = await synced(r.json().id, 0);
     assert.equal(src.status, 'ready', src.error);
     const got = await pages(src.id);
-    assert.deepEqual([...got.keys()].sort(), ['/docs/', '/docs/descaling', '/docs/hidden', '/docs/missing',
-      '/docs/notes.md', '/docs/renamed', '/docs/warranty']);
+    assert.deepEqual([...got.keys()].sort(), ['/docs/', '/docs/descaling', '/docs/faq', '/docs/faq-old',
+      '/docs/hidden', '/docs/missing', '/docs/notes.md', '/docs/old', '/docs/renamed', '/docs/warranty']);
+    // A redirected URL is kept beside the page it led to, without chunks.
+    assert.equal(got.get('/docs/old').error, `redirected to ${site.url('/docs/renamed')}`);
+    assert.equal(got.get('/docs/old').chunks, 0);
     assert.equal(got.get('/docs/missing').status_code, 404);
     assert.equal(got.get('/docs/missing').chunks, 0);
     assert.match(got.get('/docs/hidden').error, /noindex/);
     assert.equal(got.get('/docs/hidden').chunks, 0);
     assert.ok(got.get('/docs/descaling').chunks >= 1);
-    assert.equal(src.pages, 7);
+    assert.equal(src.pages, 10);
     // robots.txt and the start directory kept these out.
     const paths = site.hits.map((h) => h.path);
     assert.ok(!paths.includes('/docs/private/secret'), 'a disallowed page fetched');
@@ -162,12 +168,18 @@ describe('the fetcher crawls a site on loopback', () => {
     const hits = site.hits.slice(before);
     const desc = hits.find((h) => h.path === '/docs/descaling');
     assert.equal(desc.headers['if-none-match'], '"d1"');
+    // A redirect is asked with its page's validators, and followed with them.
+    for (const path of ['/docs/faq-old', '/docs/faq'])
+      assert.equal(hits.find((h) => h.path === path)?.headers['if-none-match'], '"f1"', path);
+    assert.equal((await found('walnut button'))[0].url, site.url('/docs/faq'), 'a redirected page kept by its 304');
     assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
     assert.equal((await found('purchase date')).length, 0);
     assert.equal((await found('limescale filter')).length, 0);
     const got = await pages(src.id);
     assert.ok(!got.has('/docs/renamed'));
-    assert.equal(s.pages, 6);
+    assert.ok(!got.has('/docs/old'), 'a redirect no longer linked is removed');
+    assert.ok(got.has('/docs/faq-old') && got.has('/docs/faq'));
+    assert.equal(s.pages, 8);
     assert.ok((await found('descale citric acid')).length > 0, 'a page kept by its 304');
   });
 

@@ -16,7 +16,9 @@
  *    Markdown or text) and chunk.c, and put (ST_KB_PAGE_PUT). A 4xx or
  *    5xx, a network error, a type we cannot read or a noindex page is put
  *    with its status and error and no chunk.
- *    A PDF is read by pdf.c.
+ *    A PDF is read by pdf.c. A redirected URL is put too, without
+ *    chunks, with the validators of the page it led to: the next sync
+ *    asks it conditionally, the redirect followed with them.
  * 4. A file source is one page: its bytes asked of storaged
  *    (ST_KB_FILE_GET) in place of a GET, read by its content type, kept
  *    when its bytes did not change, its HTML's links never followed.
@@ -57,6 +59,8 @@
 #define FETCH_MS	30000	/* one fetch, whole */
 #define SEEN_MIN	1024	/* the seen table's first size */
 #define ERR_MAX		200	/* bytes of a page's error */
+/* A redirected URL's error, before where it led. */
+#define ALIAS_ERROR	"redirected to "
 
 enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE, F_FILE };
 
@@ -76,6 +80,7 @@ struct fetch {
 	int too_big, refused;
 	long code;
 	char *final_url;	/* where the answer came from */
+	int aliased;		/* the requested URL put too */
 	char ctype[128];
 	char etag[ST_KB_ETAG_MAX + 1];
 	char lastmod[ST_KB_LASTMOD_MAX + 1];
@@ -491,6 +496,8 @@ sync_ended(struct fetch *f, const struct storec_result *r)
 	return 1;
 }
 
+static void alias_put(struct fetch *);
+
 static void
 put_answered(const struct storec_result *r, void *arg)
 {
@@ -502,7 +509,42 @@ put_answered(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK)
 		log_warnx("knowledge page %s: not stored: %s", f->url,
 		    r->status == STOREC_ERROR ? r->message : "storaged away");
+	else if (f->final_url != NULL && !f->aliased) {
+		alias_put(f);
+		return;
+	}
 	fetch_free(f);
+}
+
+/*
+ * f's requested URL, redirected, put without chunks and with the
+ * validators of the page it led to (the page is stored where it
+ * landed): the next sync finds them by the URL it asks for.
+ */
+static void
+alias_put(struct fetch *f)
+{
+	struct st_kb_page_put_req q;
+	struct crawl *c = f->cr;
+	char e[ERR_MAX + 1];
+	int ok;
+
+	f->aliased = 1;
+	snprintf(e, sizeof(e), "%s%s", ALIAS_ERROR, f->final_url);
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
+	q.sync_id = c->job.sync_id;
+	q.page.url = f->url;
+	q.page.title = "";
+	/* Validators only for a page stored: else it is read whole again. */
+	ok = (f->code >= 200 && f->code <= 299) || (f->code == 304 &&
+	    f->had_old);
+	q.page.etag = ok ? f->etag : "";
+	q.page.last_modified = ok ? f->lastmod : "";
+	q.page.error = e;
+	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
+	    &f->req) < 0)
+		fetch_free(f);
 }
 
 /* The chunks of doc as pieces (at most ST_KB_PAGE_CHUNKS_MAX). */
@@ -728,7 +770,25 @@ page_answered(struct fetch *f)
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	char why[64];
 
+	/*
+	 * A 304 to a URL that redirected last time and no longer does has
+	 * no page of its own to keep: put as an error, it is read whole on
+	 * the next sync.
+	 */
+	if (f->code == 304 && f->had_old && f->final_url == NULL &&
+	    f->old.error != NULL && strncmp(f->old.error, ALIAS_ERROR,
+	    strlen(ALIAS_ERROR)) == 0) {
+		page_put(f, 0, "", NULL, 0, "HTTP 304 to a request for "
+		    "another page's version", NULL, 0);
+		return;
+	}
 	if (f->code == 304 && f->had_old) {
+		/* The alias keeps the validators the 304 may not repeat. */
+		if (f->etag[0] == '\0' && f->old.etag != NULL)
+			strlcpy(f->etag, f->old.etag, sizeof(f->etag));
+		if (f->lastmod[0] == '\0' && f->old.last_modified != NULL)
+			strlcpy(f->lastmod, f->old.last_modified,
+			    sizeof(f->lastmod));
 		page_put(f, 1, "", NULL, 0, "", NULL, 0);
 		return;
 	}
@@ -845,8 +905,10 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
-	/* A redirect off the site: not ours to read. */
+	/* A redirect off the site: not ours to read, put where it was. */
 	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
+		free(f->final_url);
+		f->final_url = NULL;
 		page_put(f, 0, "", NULL, 0, "redirected off the site", NULL, 0);
 		return;
 	}
