@@ -224,6 +224,25 @@ bad:
 	return -1;
 }
 
+/*
+ * Segment s of kd (key prefix k, plen bytes), which must be there, read
+ * in place: its value into *v, its entries at *e. Their count, or -1.
+ */
+static long
+seg_read(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, uint32_t s, MDB_val *v, const uint8_t **e)
+{
+	int rc;
+
+	if ((rc = db_get(t, kd->dbi, k, seg_key(k, plen, s), v,
+	    kd->what)) != 0) {
+		if (rc > 0)
+			rec_corrupt(t, kd->what);
+		return -1;
+	}
+	return seg_view(t, v, kd, e);
+}
+
 /* Segment s of kd (key prefix k, plen bytes) copied into g. 0, or -1. */
 static int
 seg_load(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
@@ -232,15 +251,8 @@ seg_load(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 	const uint8_t *e;
 	MDB_val v;
 	long n;
-	int rc;
 
-	if ((rc = db_get(t, kd->dbi, k, seg_key(k, plen, s), &v,
-	    kd->what)) != 0) {
-		if (rc > 0)
-			rec_corrupt(t, kd->what);
-		return -1;
-	}
-	if ((n = seg_view(t, &v, kd, &e)) < 0)
+	if ((n = seg_read(t, kd, k, plen, s, &v, &e)) < 0)
 		return -1;
 	g->n = (uint32_t)n;
 	memcpy(g->v, v.mv_data, v.mv_size);
@@ -304,28 +316,41 @@ tail_flush(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
 	tl->open = 0;
 }
 
-/* Entry e appended as position pos (the count before it). */
-static void
-tail_append(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
-    size_t plen, struct tail *tl, uint32_t pos, const uint8_t *e)
+/*
+ * tl on the segment of kd's position pos (another one flushed first):
+ * read, or new when an entry appended at pos (append) starts one. 0, or
+ * -1 (t failed).
+ */
+static int
+tail_open(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, struct tail *tl, uint32_t pos, int append)
 {
 	uint32_t s = pos / kd->per;
 
 	if (tl->open && tl->s != s)
 		tail_flush(t, kd, k, plen, tl);
-	if (!tl->open) {
-		if (pos % kd->per == 0)
-			tl->g.n = 0;
-		else if (seg_load(t, kd, k, plen, s, &tl->g) < 0)
-			return;
-		if (tl->g.n != pos % kd->per) {
-			rec_corrupt(t, kd->what);
-			return;
-		}
-		tl->s = s;
-		tl->open = 1;
+	if (tl->open)
+		return 0;
+	if (append && pos % kd->per == 0)
+		tl->g.n = 0;
+	else if (seg_load(t, kd, k, plen, s, &tl->g) < 0)
+		return -1;
+	if (append ? tl->g.n != pos % kd->per : pos % kd->per >= tl->g.n) {
+		rec_corrupt(t, kd->what);
+		return -1;
 	}
-	memcpy(seg_entry(&tl->g, kd, tl->g.n++), e, kd->esz);
+	tl->s = s;
+	tl->open = 1;
+	return 0;
+}
+
+/* Entry e appended as position pos (the count before it). */
+static void
+tail_append(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
+    size_t plen, struct tail *tl, uint32_t pos, const uint8_t *e)
+{
+	if (tail_open(t, kd, k, plen, tl, pos, 1) == 0)
+		memcpy(seg_entry(&tl->g, kd, tl->g.n++), e, kd->esz);
 }
 
 /* Entry e as position pos of kd, in tl's segment once pos is in it. */
@@ -333,21 +358,11 @@ static void
 tail_set(struct store_txn *t, const struct kind *kd, uint8_t k[KEY_MAX],
     size_t plen, struct tail *tl, uint32_t pos, const uint8_t *e)
 {
-	uint32_t s = pos / kd->per;
-
-	if (tl->open && tl->s != s)
-		tail_flush(t, kd, k, plen, tl);
-	if (!tl->open) {
-		if (seg_load(t, kd, k, plen, s, &tl->g) < 0)
-			return;
-		tl->s = s;
-		tl->open = 1;
-	}
-	if (pos % kd->per >= tl->g.n) {
+	if (tail_open(t, kd, k, plen, tl, pos, 0) == 0 &&
+	    pos % kd->per < tl->g.n)
+		memcpy(seg_entry(&tl->g, kd, pos % kd->per), e, kd->esz);
+	else if (!t->err)
 		rec_corrupt(t, kd->what);
-		return;
-	}
-	memcpy(seg_entry(&tl->g, kd, pos % kd->per), e, kd->esz);
 }
 
 /*
@@ -697,17 +712,10 @@ plan_copy(struct store_txn *t, const struct kind *kd, uint8_t *k,
 	uint32_t i, s, cur = UINT32_MAX;
 	long n = 0;
 	MDB_val v;
-	int rc;
 
 	for (i = 0; i < p->h; i++) {
 		if ((s = p->mpos[i] / kd->per) != cur) {
-			if ((rc = db_get(t, kd->dbi, k, seg_key(k, plen, s), &v,
-			    kd->what)) != 0) {
-				if (rc > 0)
-					rec_corrupt(t, kd->what);
-				return -1;
-			}
-			if ((n = seg_view(t, &v, kd, &e)) < 0)
+			if ((n = seg_read(t, kd, k, plen, s, &v, &e)) < 0)
 				return -1;
 			cur = s;
 		}
@@ -1187,18 +1195,11 @@ rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
 	size_t n = 0;
 	long sn = 0;
 	MDB_val v;
-	int rc;
 
 	qsort(c->v, c->n, sizeof(c->v[0]), pos_cmp);
 	for (i = 0; i < c->n; i++) {
 		if ((s = c->v[i].pos / kd->per) != cur) {
-			if ((rc = db_get(t, kd->dbi, k, seg_key(k, plen, s),
-			    &v, kd->what)) != 0) {
-				if (rc > 0)
-					rec_corrupt(t, kd->what);
-				return -1;
-			}
-			if ((sn = seg_view(t, &v, kd, &e)) < 0)
+			if ((sn = seg_read(t, kd, k, plen, s, &v, &e)) < 0)
 				return -1;
 			cur = s;
 		}
