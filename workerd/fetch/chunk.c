@@ -19,11 +19,6 @@
 #define TARGET_MIN	64	/* bytes: the least target the chunker takes */
 #define CUT_MIN		16	/* bytes: the least room a block's piece is cut to */
 
-struct cbuf {
-	char *p;
-	size_t len, cap;
-};
-
 struct chunker {
 	size_t target, max, overlap, max_chunks, tiny;
 	char *title;
@@ -31,43 +26,13 @@ struct chunker {
 	size_t n, cap;
 	char *heads[7];		/* heads[1..6]: the headings above, NULL when none */
 	int level;		/* the open section's heading level, 0 before any */
-	struct cbuf buf;	/* the open piece */
+	struct fetch_text buf;	/* the open piece */
 	size_t ovl;		/* its first bytes, repeated from the piece before */
 	size_t body;		/* its bytes of body text (not overlap, not headings) */
 	size_t pieces;		/* pieces written of the open section */
 	size_t sect_start;	/* where the open section's text starts in buf */
 	int stop;		/* 1 at max_chunks, -1 out of memory */
 };
-
-/* Room for n more bytes and a NUL. */
-static int
-cbuf_grow(struct cbuf *b, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if ((p = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int
-cbuf_put(struct cbuf *b, const char *s, size_t n)
-{
-	if (cbuf_grow(b, n) < 0)
-		return -1;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
 
 void
 chunks_free(struct chunk *chunks, size_t n)
@@ -244,8 +209,8 @@ put(struct chunker *c, const char *s, size_t n)
 {
 	if (c->stop != 0)
 		return;
-	if ((c->buf.len > 0 && cbuf_put(&c->buf, "\n", 1) < 0) ||
-	    cbuf_put(&c->buf, s, n) < 0)
+	if ((c->buf.len > 0 && fetch_text_put(&c->buf, "\n", 1) < 0) ||
+	    fetch_text_put(&c->buf, s, n) < 0)
 		c->stop = -1;
 }
 
@@ -295,7 +260,7 @@ insert_heading(struct chunker *c, const char *h, size_t n)
 
 	if (c->stop != 0)
 		return;
-	if (cbuf_grow(&c->buf, n + sep_before + sep_after) < 0) {
+	if (fetch_text_grow(&c->buf, n + sep_before + sep_after) < 0) {
 		c->stop = -1;
 		return;
 	}
@@ -344,37 +309,11 @@ add_heading(struct chunker *c, int level, char *text)
 }
 
 /* A heading's or title's text: one line, clean, at most max bytes;
- * NULL when empty. */
+ * NULL when empty. At most 4 * max bytes of it are read. */
 static char *
 heading_text(const char *s, size_t n, size_t max)
 {
-	char *t;
-	size_t len, i, o = 0;
-
-	if (n > 4 * max)
-		n = 4 * max;
-	if ((t = malloc(3 * n + 1)) == NULL)
-		return NULL;
-	len = fetch_utf8_clean(t, s, n);
-	for (i = 0; i < len; i++) {
-		char ch = t[i] == '\n' || t[i] == '\t' ? ' ' : t[i];
-
-		if (ch == ' ' && (o == 0 || t[o - 1] == ' '))
-			continue;
-		t[o++] = ch;
-	}
-	while (o > 0 && t[o - 1] == ' ')
-		o--;
-	if (o > max)
-		o = fetch_utf8_cut(t, max);
-	while (o > 0 && t[o - 1] == ' ')
-		o--;
-	t[o] = '\0';
-	if (o == 0) {
-		free(t);
-		return NULL;
-	}
-	return t;
+	return fetch_clean_line(s, n > 4 * max ? 4 * max : n, max);
 }
 
 /* opts made sane, zeroes taken as defaults (chunk.h). */
@@ -455,7 +394,7 @@ out:
 	chunks_free(c.out, c.n);
 	for (i = 0; i < 7; i++)
 		free(c.heads[i]);
-	free(c.buf.p);
+	fetch_text_free(&c.buf);
 	free(c.title);
 	return rc;
 }

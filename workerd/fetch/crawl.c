@@ -262,11 +262,7 @@ sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct fetch *f = clientp;
 
-	if (!f->cr->conf.allow_private && urlpol_addr_private(&a->addr)) {
-		f->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return urlpol_socket(a, f->cr->conf.allow_private, &f->refused);
 }
 
 static size_t

@@ -28,35 +28,37 @@
 
 /* ------------------------------------------------------------ text */
 
-/* A growing byte buffer, NUL-ended when not empty. */
-struct tbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-tbuf_put(struct tbuf *b, const char *s, size_t n)
+int
+fetch_text_grow(struct fetch_text *b, size_t n)
 {
 	char *p;
 	size_t cap;
 
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+fetch_text_put(struct fetch_text *b, const char *s, size_t n)
+{
+	if (fetch_text_grow(b, n) < 0)
+		return -1;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 	return 0;
 }
 
-static void
-tbuf_free(struct tbuf *b)
+void
+fetch_text_free(struct fetch_text *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
@@ -689,7 +691,7 @@ struct frame {
 
 struct walk {
 	struct fetch_doc *doc;
-	struct tbuf cur;	/* the open block's text, collapsed */
+	struct fetch_text cur;	/* the open block's text, collapsed */
 	enum fetch_kind kind;	/* the open block's kind */
 	int level;
 	int space;		/* a space before the next character */
@@ -729,7 +731,7 @@ walk_put(struct walk *w, const char *s, size_t n)
 			w->stop = 1;
 		return;
 	}
-	if (tbuf_put(&w->cur, s, n) < 0)
+	if (fetch_text_put(&w->cur, s, n) < 0)
 		w->stop = -1;
 }
 
@@ -919,7 +921,7 @@ walk_content(struct fetch_doc *doc, xmlNode *root)
 	if (w->stop == 0)
 		walk_flush(w);
 	rc = w->stop < 0 ? -1 : 0;
-	tbuf_free(&w->cur);
+	fetch_text_free(&w->cur);
 	free(w);
 	return rc;
 }
@@ -1393,7 +1395,7 @@ int
 text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
     const char **why)
 {
-	struct tbuf para = { 0 };
+	struct fetch_text para = { 0 };
 	const char *line;
 	size_t at = 0, n;
 	int r = 0, rc = -1, first = 1;
@@ -1417,7 +1419,7 @@ text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 			doc->truncated = 1;
 			break;
 		}
-		if (tbuf_put(&para, " ", 1) < 0 || tbuf_put(&para, line, n) < 0)
+		if (fetch_text_put(&para, " ", 1) < 0 || fetch_text_put(&para, line, n) < 0)
 			goto out;
 	}
 	if (r == 0 && para.len > 0)
@@ -1427,7 +1429,7 @@ text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 	*why = NULL;
 	rc = 0;
 out:
-	tbuf_free(&para);
+	fetch_text_free(&para);
 	if (rc < 0)
 		fetch_doc_free(doc);
 	return rc;
@@ -1458,7 +1460,7 @@ md_find(const char *s, size_t n, size_t from, char c, struct md_find *f)
 
 /* Inline text without its marks: ` ** __ and "![" / "[" / "]" dropped. */
 static int
-md_plain(struct tbuf *out, const char *s, size_t n)
+md_plain(struct fetch_text *out, const char *s, size_t n)
 {
 	size_t i;
 
@@ -1470,7 +1472,7 @@ md_plain(struct tbuf *out, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (tbuf_put(out, s + i, 1) < 0)
+		if (fetch_text_put(out, s + i, 1) < 0)
 			return -1;
 	}
 	return 0;
@@ -1497,7 +1499,7 @@ md_autolink(const char *s, size_t n)
  * backticks and strong marks dropped.
  */
 static int
-md_inline(struct tbuf *out, const char *s, size_t n)
+md_inline(struct fetch_text *out, const char *s, size_t n)
 {
 	struct md_find close = { 0 }, paren = { 0 }, gt = { 0 };
 	size_t i = 0, j, k, start = 0;
@@ -1546,9 +1548,9 @@ md_inline(struct tbuf *out, const char *s, size_t n)
 /* The Markdown reader's state: the open paragraph or item, the fence. */
 struct md {
 	struct fetch_doc *doc;
-	struct tbuf para;	/* the open paragraph or item, inline done */
+	struct fetch_text para;	/* the open paragraph or item, inline done */
 	enum fetch_kind kind;	/* FETCH_PARA or FETCH_ITEM */
-	struct tbuf code;	/* the open fenced block */
+	struct fetch_text code;	/* the open fenced block */
 	char fence;		/* '`' or '~' inside a fence, else 0 */
 	size_t fence_len;
 	int r;			/* doc_add_block's last: 1 full, -1 no memory */
@@ -1567,7 +1569,7 @@ static void
 md_add(struct md *m, enum fetch_kind kind, int level, const char *s,
     size_t n)
 {
-	struct tbuf t = { 0 };
+	struct fetch_text t = { 0 };
 
 	if (m->r != 0)
 		return;
@@ -1575,7 +1577,7 @@ md_add(struct md *m, enum fetch_kind kind, int level, const char *s,
 		m->r = -1;
 	else if (t.len > 0)
 		m->r = doc_add_block(m->doc, kind, level, t.p, t.len);
-	tbuf_free(&t);
+	fetch_text_free(&t);
 }
 
 /* The run of c at s's start (n bytes), after at most 3 spaces. */
@@ -1755,7 +1757,7 @@ md_line(struct md *m, const char *s, size_t n)
 	}
 	if (m->r != 0)
 		return;
-	if (m->para.len > 0 && tbuf_put(&m->para, " ", 1) < 0)
+	if (m->para.len > 0 && fetch_text_put(&m->para, " ", 1) < 0)
 		m->r = -1;
 	else if (m->para.len + n > FETCH_TEXT_MAX) {
 		m->doc->truncated = 1;
@@ -1796,8 +1798,8 @@ md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 		if (m.code.len + n + 1 > FETCH_TEXT_MAX) {
 			doc->truncated = 1;
 			m.r = 1;
-		} else if (tbuf_put(&m.code, line, n) < 0 ||
-		    tbuf_put(&m.code, "\n", 1) < 0)
+		} else if (fetch_text_put(&m.code, line, n) < 0 ||
+		    fetch_text_put(&m.code, "\n", 1) < 0)
 			m.r = -1;
 	}
 	if (m.fence != 0 && m.code.len > 0 && m.r == 0)
@@ -1814,8 +1816,8 @@ md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 	*why = NULL;
 	rc = 0;
 out:
-	tbuf_free(&m.para);
-	tbuf_free(&m.code);
+	fetch_text_free(&m.para);
+	fetch_text_free(&m.code);
 	if (rc < 0)
 		fetch_doc_free(doc);
 	return rc;

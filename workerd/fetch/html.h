@@ -153,4 +153,17 @@ int fetch_doc_add(struct fetch_doc *doc, enum fetch_kind kind, int level,
  */
 char *fetch_clean_line(const char *s, size_t len, size_t max);
 
+/* A growing text, NUL-ended when not empty; zeroed, it is empty. */
+struct fetch_text {
+	char *p;
+	size_t len, cap;
+};
+
+/* Room in b for n more bytes and a NUL. 0, or -1 out of memory. */
+int fetch_text_grow(struct fetch_text *b, size_t n);
+/* Appends s's n bytes to b. 0, or -1 out of memory (b as it was). */
+int fetch_text_put(struct fetch_text *b, const char *s, size_t n);
+/* Frees what b holds and zeroes it. */
+void fetch_text_free(struct fetch_text *b);
+
 #endif

@@ -75,32 +75,6 @@ struct pdf {
 	size_t first_len;
 };
 
-/* A growing byte buffer, NUL-ended when not empty. */
-struct pbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-pbuf_put(struct pbuf *b, const char *s, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if (cap != b->cap) {
-		if ((p = realloc(b->p, cap)) == NULL)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* ------------------------------------------------------------ poppler */
 
 static void
@@ -740,7 +714,7 @@ marks_place(struct pdf *p, unsigned i, size_t a, size_t b)
 
 struct emit {
 	struct pdf *p;
-	struct pbuf para;
+	struct fetch_text para;
 	const struct pline *last;	/* the paragraph's last line, NULL */
 	const char *last_text;		/* its page's text */
 	unsigned last_page;
@@ -839,7 +813,7 @@ breaks(const struct emit *e, const char *t, const struct pline *l,
 /* The paragraph ends with a hyphen that splits a word: "extrac-" and the
  * next line in lowercase; a soft hyphen always does. Its bytes, or 0. */
 static size_t
-hyphen_end(const struct pbuf *b, const char *s, size_t n)
+hyphen_end(const struct fetch_text *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)b->p;
 
@@ -876,9 +850,9 @@ line_write(struct emit *e, unsigned i, const struct pline *l)
 		e->maxx = l->x2;
 	} else if ((hy = hyphen_end(&e->para, s, l->len)) > 0)
 		e->para.len -= hy;
-	else if (pbuf_put(&e->para, " ", 1) < 0)
+	else if (fetch_text_put(&e->para, " ", 1) < 0)
 		e->r = -1;
-	if (e->r == 0 && pbuf_put(&e->para, s, l->len) < 0)
+	if (e->r == 0 && fetch_text_put(&e->para, s, l->len) < 0)
 		e->r = -1;
 	if (l->geo) {
 		e->minx = fmin(e->minx, l->x1);
@@ -922,7 +896,7 @@ blocks_write(struct pdf *p)
 		}
 	}
 	flush(&e);
-	free(e.para.p);
+	fetch_text_free(&e.para);
 	return e.r < 0 ? -1 : 0;
 }
 
