@@ -119,11 +119,7 @@ sock_open_guarded(void *clientp, curlsocktype purpose,
 {
 	struct embed_job *j = clientp;
 
-	if (urlpol_addr_private(&a->addr)) {
-		j->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return urlpol_socket(a, 0, &j->refused);
 }
 
 /* ------------------------------------------------------- receiving */

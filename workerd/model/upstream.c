@@ -486,12 +486,12 @@ sock_open_guarded(void *clientp, curlsocktype purpose,
     struct curl_sockaddr *a)
 {
 	struct upstream *u = clientp;
+	int refused = 0;
+	curl_socket_t s = urlpol_socket(a, 0, &refused);
 
-	if (urlpol_addr_private(&a->addr)) {
+	if (refused)
 		u->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return s;
 }
 
 /*

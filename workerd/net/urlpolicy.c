@@ -113,6 +113,16 @@ urlpol_addr_private(const struct sockaddr *sa)
 	}
 }
 
+curl_socket_t
+urlpol_socket(const struct curl_sockaddr *a, int allow_private, int *refused)
+{
+	if (!allow_private && urlpol_addr_private(&a->addr)) {
+		*refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* ---- URLs ---- */
 
 /* One part of u into buf (bufsz bytes), flags as curl_url_get's. 0, or -1. */

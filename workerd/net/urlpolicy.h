@@ -36,6 +36,15 @@
  */
 int urlpol_addr_private(const struct sockaddr *sa);
 
+/*
+ * The socket curl asks for (CURLOPT_OPENSOCKETFUNCTION) to reach a,
+ * held to the policy as it connects: CURL_SOCKET_BAD and *refused set
+ * to 1 when a is private and allow_private is 0; else socket()'s
+ * answer (close-on-exec).
+ */
+curl_socket_t urlpol_socket(const struct curl_sockaddr *a,
+    int allow_private, int *refused);
+
 /* Where a URL goes: parsed by urlpol_parse, resolved by urlpol_resolve. */
 struct url_target {
 	char scheme[8];			/* "http" or "https" */

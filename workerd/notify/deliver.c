@@ -188,11 +188,7 @@ sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct dlv *d = clientp;
 
-	if (!d->allow_private && urlpol_addr_private(&a->addr)) {
-		d->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return urlpol_socket(a, d->allow_private, &d->refused);
 }
 
 /* The answer's body: counted and dropped; past the bound, the end. */
