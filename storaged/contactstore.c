@@ -149,15 +149,11 @@ static int
 contact_load(struct store_txn *t, const uint8_t id[ID_LEN],
     struct st_contact *c)
 {
-	MDB_val v;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
-	if ((rc = db_get(t, t->st->contacts, id, ID_LEN, &v,
-	    "get contact")) != 0)
+	if ((rc = rec_load(t, t->st->contacts, id, ID_LEN, &st_contact_layout,
+	    c, "contact")) != 0)
 		return rc;
-	if (rec_dec_rows(t, &v, &st_contact_layout, c, "contact") < 0)
-		return -1;
 	if (c->org[0] == '\0')
 		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));
 	return 0;

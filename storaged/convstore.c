@@ -39,15 +39,11 @@
 int
 conv_load(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
-	MDB_val v;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
-	if ((rc = db_get(t, t->st->convs, id, ID_LEN, &v,
-	    "get conversation")) != 0)
+	if ((rc = rec_load(t, t->st->convs, id, ID_LEN, &st_conv_layout, c,
+	    "conversation")) != 0)
 		return rc;
-	if (rec_dec_rows(t, &v, &st_conv_layout, c, "conversation") < 0)
-		return -1;
 	/* Made before organisations: the first one's. */
 	if (c->org[0] == '\0')
 		strlcpy(c->org, ST_WHO_ORG_DEFAULT, sizeof(c->org));

@@ -95,13 +95,8 @@ csrf_valid(const char *s)
 static int
 dsess_load(struct store_txn *t, const uint8_t *hash, struct st_dsess *s)
 {
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->dsessions, hash, ST_DASH_HASH_LEN, &v,
-	    "session")) != 0)
-		return rc;
-	return rec_dec_rows(t, &v, &st_dsess_layout, s, "session");
+	return rec_load(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
+	    &st_dsess_layout, s, "session");
 }
 
 /* The by-user index's key: user id | token hash. */

@@ -403,15 +403,10 @@ int
 kb_chunk_get(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
 {
 	uint8_t ik[8];
-	MDB_val v;
-	int rc;
 
-	memset(c, 0, sizeof(*c));
 	proto_put_be64(ik, id);
-	if ((rc = db_get(t, t->st->kb_chunks, ik, sizeof(ik), &v,
-	    "get knowledge chunk")) != 0)
-		return rc;
-	return rec_dec_rows(t, &v, &st_kbchunk_layout, c, "knowledge chunk");
+	return rec_load(t, t->st->kb_chunks, ik, sizeof(ik), &st_kbchunk_layout,
+	    c, "knowledge chunk");
 }
 
 /*

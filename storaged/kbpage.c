@@ -60,15 +60,8 @@ static int
 page_load(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
     struct st_kbpage *p)
 {
-	MDB_val v;
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	if ((rc = db_get(t, t->st->kb_pages, k, PAGE_KEY_LEN, &v,
-	    "get knowledge page")) != 0)
-		return rc;
-	return rec_dec_rows(t, &v, &st_kbpage_layout, p,
-	    "knowledge page") < 0 ? -1 : 0;
+	return rec_load(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
+	    p, "knowledge page");
 }
 
 /*
@@ -464,6 +457,20 @@ out:
 	return t->err;
 }
 
+/* out syncing, due now and saved; freed when t failed. t->err. */
+static int
+sync_now(struct store_txn *t, struct st_kbsource *out)
+{
+	if (!t->err) {
+		out->sync_status = ST_KB_SYNCING;
+		kbsource_due(t, out, t->st->now());
+		kbsource_save(t, out);
+	}
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
 int
 store_kb_sync(struct store_txn *t, const char *org, const char *id,
     struct st_kbsource *out)
@@ -473,14 +480,7 @@ store_kb_sync(struct store_txn *t, const char *org, const char *id,
 	if (out->source_type == ST_KB_QA)
 		store_fail(t, PROTO_E_INVALID, "type: a qa source is indexed "
 		    "when it is saved");
-	else {
-		out->sync_status = ST_KB_SYNCING;
-		kbsource_due(t, out, t->st->now());
-		kbsource_save(t, out);
-	}
-	if (t->err)
-		st_kbsource_free(out);
-	return t->err;
+	return sync_now(t, out);
 }
 
 int
@@ -626,12 +626,7 @@ store_kb_file_put(struct store_txn *t, const char *org,
 	rec_put(t, t->st->kb_files, out->id, ST_KB_SOURCE_ID_LEN, &e,
 	    "put knowledge file");
 	penc_free(&e);
-	out->sync_status = ST_KB_SYNCING;
-	kbsource_due(t, out, t->st->now());
-	kbsource_save(t, out);
-	if (t->err)
-		st_kbsource_free(out);
-	return t->err;
+	return sync_now(t, out);
 }
 
 int

@@ -252,14 +252,10 @@ static int
 mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
 {
 	uint8_t k[8];
-	MDB_val v;
-	int rc;
 
-	memset(m, 0, sizeof(*m));
 	proto_put_be64(k, seq);
-	if ((rc = db_get(t, t->st->mails, k, sizeof(k), &v, "get mail")) != 0)
-		return rc;
-	return rec_dec_rows(t, &v, &st_mail_layout, m, "mail");
+	return rec_load(t, t->st->mails, k, sizeof(k), &st_mail_layout, m,
+	    "mail");
 }
 
 /* A mail (stored under seq) goes, and its organisation's count. */

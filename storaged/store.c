@@ -587,6 +587,19 @@ rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
 	return 0;
 }
 
+int
+rec_load(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const struct rlayout *l, void *rec, const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	memset(rec, 0, l->size);
+	if ((rc = db_get(t, dbi, k, klen, &v, what)) != 0)
+		return rc;
+	return rec_dec_rows(t, &v, l, rec, what);
+}
+
 /* ---------------------------------------------------------------- env */
 
 /* The schema record, written when absent (*created = 1: a new database). */

@@ -301,6 +301,12 @@ void rec_put_rows(struct store_txn *, MDB_dbi, const void *k, size_t klen,
  */
 int rec_dec_rows(struct store_txn *, const MDB_val *v,
     const struct rlayout *, void *rec, const char *what);
+/*
+ * The record under k in dbi into rec, as rec_dec_rows (rec zeroed when
+ * absent): 0, 1 absent, -1 (t failed).
+ */
+int rec_load(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const struct rlayout *, void *rec, const char *what);
 
 /* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
