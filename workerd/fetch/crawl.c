@@ -327,12 +327,7 @@ fetch_curl(struct fetch *f)
 	    "parley)", parley_version);
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, ua) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, f) != CURLE_OK;
+	bad |= urlpol_curl_io(e, sock_open, on_write, f) < 0;
 	if (f->headers != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers) !=
 		    CURLE_OK;

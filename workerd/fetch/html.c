@@ -19,6 +19,7 @@
 #include <libxml/xmlerror.h>
 
 #include "html.h"
+#include "util.h"
 
 #define HTML_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
 			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
@@ -32,17 +33,12 @@ int
 fetch_text_grow(struct fetch_text *b, size_t n)
 {
 	char *p;
-	size_t cap;
 
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if ((p = realloc(b->p, cap)) == NULL)
+	/* Room for byte len + n: n more and the NUL. */
+	if ((p = proto_grow(b->p, &b->cap, b->len + n, 1, 256, SIZE_MAX)) ==
+	    NULL)
 		return -1;
 	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 

@@ -123,6 +123,20 @@ urlpol_socket(const struct curl_sockaddr *a, int allow_private, int *refused)
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+int
+urlpol_curl_io(CURL *e, curl_opensocket_callback sock,
+    curl_write_callback write, void *arg)
+{
+	int bad = 0;
+
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, arg) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, arg) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
 /* ---- URLs ---- */
 
 /* One part of u into buf (bufsz bytes), flags as curl_url_get's. 0, or -1. */

@@ -44,6 +44,13 @@ int urlpol_addr_private(const struct sockaddr *sa);
  */
 curl_socket_t urlpol_socket(const struct curl_sockaddr *a,
     int allow_private, int *refused);
+/*
+ * Transfer e's sockets opened by sock (urlpol_socket, as its caller
+ * holds it) and its answer's bytes given to write, both with arg. 0,
+ * or -1.
+ */
+int urlpol_curl_io(CURL *e, curl_opensocket_callback sock,
+    curl_write_callback write, void *arg);
 
 /* Where a URL goes: parsed by urlpol_parse, resolved by urlpol_resolve. */
 struct url_target {

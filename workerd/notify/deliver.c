@@ -310,12 +310,7 @@ dlv_setup(struct dlv *d, const char *url)
 
 	bad |= notify_curl_base(e, url, "http,https", d->err) < 0;
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock_open) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, d) != CURLE_OK;
+	bad |= urlpol_curl_io(e, sock_open, on_write, d) < 0;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)d->body.len) != CURLE_OK;
