@@ -56,7 +56,8 @@
 #           of a chunk without its text's first c words, to reach the
 #           size; storaged's commit p99 and chat's first token with and
 #           without 50 searches a second on 10,000 chunks (kb-side.mjs,
-#           Parley pinned, the mock model); vector top-20 search p50/p99 and recall@20 against
+#           Parley pinned, the mock model), and again with the mock's
+#           embeddings (each retrieving turn hybrid); vector top-20 search p50/p99 and recall@20 against
 #           exact search at the same sizes, 1,536 dimensions, synthetic
 #           clustered vectors (kbvecbench.c); ingest, HTML pages a second
 #           through extraction,
@@ -131,6 +132,7 @@ DB_SIZES=${BENCH_DB_SIZES:-100000,1000000}
 SYNC=${BENCH_SYNC:-full}
 SERVER_CPU=1	# the server under test
 CLIENT_CPU=0	# the load client and the mock model
+PENV_EXTRA=()	# more of Parley's environment, for one start_parley
 
 die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
@@ -294,7 +296,8 @@ parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
 		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
-		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on DASHBOARD_PASSWORD="$DPASS")
+		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on DASHBOARD_PASSWORD="$DPASS"
+		"${PENV_EXTRA[@]}")
 }
 start_storaged() {	# data-dir sync cpu
 	parley_env "$1" 1
@@ -610,6 +613,14 @@ if want knowledge; then
 	start_parley "$tmp/kb-side-data" 1 "$SERVER_CPU"
 	run "$CLIENT_CPU" timeout 900 node tests/bench/kb-side.mjs --parley "$PPORT" --key "$WKEY" --admin "$AKEY" \
 		--chunks "$tmp/kb-all.jsonl" --questions "$kbq" --out "$OUT" || die "the knowledge side rounds failed"
+	stop_parley
+	echo "bench: knowledge side with the mock's embeddings: each retrieving turn embeds its question and searches by words and meaning"
+	PENV_EXTRA=(PARLEY_EMBED_MODEL=mock-embed)
+	start_parley "$tmp/kb-side-hybrid-data" 1 "$SERVER_CPU"
+	PENV_EXTRA=()
+	run "$CLIENT_CPU" timeout 900 node tests/bench/kb-side.mjs --parley "$PPORT" --key "$WKEY" --admin "$AKEY" \
+		--chunks "$tmp/kb-all.jsonl" --questions "$kbq" --out "$OUT" --embedded 1 ||
+		die "the knowledge side rounds with embeddings failed"
 	stop_parley
 	section_end knowledge
 fi
