@@ -5,10 +5,13 @@
 // redirect followed and its page stored where it landed (the URL asked
 // for beside it, without chunks), a 404 stored
 // with its status and no chunk, a noindex page with no chunk; the pages
-// searchable. Synced again: each page asked conditionally (If-None-Match)
-// and a 304 kept without re-reading, a changed page found by its new
-// words and not its old ones, a page no longer linked removed with its
-// chunks. A sitemap source reads the pages its sitemap lists. A start
+// searchable. Synced again: the pages whose links are followed asked
+// whole and kept by their unchanged bytes, a changed page found by its
+// new words and not its old ones, a page no longer linked removed with
+// its chunks; synced with nothing changed, every page kept. A sitemap
+// source reads the pages its sitemap lists, and on re-sync asks each
+// conditionally (If-None-Match), a redirect at both hops, a 304 kept
+// without re-reading; a URL that stops redirecting is read whole. A start
 // URL that fails leaves the source failed with its reason, its old pages
 // kept. The fetcher is one process beside the notifier, named
 // parley-fetch.
@@ -166,12 +169,11 @@ describe('the fetcher crawls a site on loopback', () => {
     const s = await synced(src.id, src.synced_at);
     assert.equal(s.status, 'ready', s.error);
     const hits = site.hits.slice(before);
+    // A page whose links keep others is asked whole (a 304 has no links),
+    // and kept by its unchanged bytes.
     const desc = hits.find((h) => h.path === '/docs/descaling');
-    assert.equal(desc.headers['if-none-match'], '"d1"');
-    // A redirect is asked with its page's validators, and followed with them.
-    for (const path of ['/docs/faq-old', '/docs/faq'])
-      assert.equal(hits.find((h) => h.path === path)?.headers['if-none-match'], '"f1"', path);
-    assert.equal((await found('walnut button'))[0].url, site.url('/docs/faq'), 'a redirected page kept by its 304');
+    assert.equal(desc.headers['if-none-match'], undefined);
+    assert.equal((await found('walnut button'))[0].url, site.url('/docs/faq'), 'a redirected page kept');
     assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
     assert.equal((await found('purchase date')).length, 0);
     assert.equal((await found('limescale filter')).length, 0);
@@ -180,7 +182,21 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.ok(!got.has('/docs/old'), 'a redirect no longer linked is removed');
     assert.ok(got.has('/docs/faq-old') && got.has('/docs/faq'));
     assert.equal(s.pages, 8);
-    assert.ok((await found('descale citric acid')).length > 0, 'a page kept by its 304');
+    assert.ok((await found('descale citric acid')).length > 0, 'a page kept by its unchanged bytes');
+    src = s;
+  });
+
+  test('a re-sync where nothing changed keeps every page: the unchanged pages\' links are read again', async () => {
+    const before = site.hits.length;
+    assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
+    const s = await synced(src.id, src.synced_at);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal(s.pages, 8);
+    assert.deepEqual([...(await pages(src.id)).keys()].sort(), ['/docs/', '/docs/descaling', '/docs/faq',
+      '/docs/faq-old', '/docs/hidden', '/docs/missing', '/docs/notes.md', '/docs/warranty']);
+    assert.ok(site.hits.slice(before).some((h) => h.path === '/docs/descaling'));
+    assert.ok((await found('descale citric acid')).length > 0);
+    src = s;
   });
 
   test('a failed start leaves the source failed and its pages', async () => {
@@ -206,18 +222,56 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
   });
 
-  test('a sitemap source reads the pages it lists', async () => {
+  test('a sitemap source reads the pages it lists, and asks them conditionally on re-sync', async () => {
     files.set('/docs/sitemap.xml', { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
   <url><loc>${site.url('/docs/descaling')}</loc></url>
   <url><loc>${site.url('/docs/warranty')}</loc></url>
+  <url><loc>${site.url('/docs/faq-old')}</loc></url>
   <url><loc>http://other.example/page</loc></url>
 </urlset>` });
     const r = await call('POST', S, { type: 'crawl', url: site.url('/docs/sitemap.xml') });
     assert.equal(r.status, 201, r.text);
-    const s = await synced(r.json().id, 0);
+    let s = await synced(r.json().id, 0);
     assert.equal(s.status, 'ready', s.error);
-    assert.deepEqual([...(await pages(s.id)).keys()].sort(), ['/docs/descaling', '/docs/warranty']);
+    let got = await pages(s.id);
+    assert.deepEqual([...got.keys()].sort(), ['/docs/descaling', '/docs/faq', '/docs/faq-old', '/docs/warranty']);
+    // A redirected URL is kept beside the page it led to, without chunks.
+    assert.equal(got.get('/docs/faq-old').error, `redirected to ${site.url('/docs/faq')}`);
+    assert.equal(got.get('/docs/faq-old').chunks, 0);
+
+    // Synced again: each page asked with its validators, a redirect too
+    // (and followed with them); the 304s keep the pages.
+    let before = site.hits.length;
+    assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+    s = await synced(s.id, s.synced_at);
+    assert.equal(s.status, 'ready', s.error);
+    const hits = site.hits.slice(before);
+    assert.equal(hits.find((h) => h.path === '/docs/descaling')?.headers['if-none-match'], '"d1"');
+    for (const path of ['/docs/faq-old', '/docs/faq'])
+      assert.equal(hits.find((h) => h.path === path)?.headers['if-none-match'], '"f1"', path);
+    assert.equal(s.pages, 4);
+    assert.ok((await found('walnut button')).some((x) => x.source_id === s.id), 'a redirected page kept by its 304');
+
+    // The URL stops redirecting and answers 304 to the validators it had
+    // (another page's): stored as an error, then read whole.
+    files.set('/docs/faq-old', { etag: '"f1"', body: page('Old FAQ', '<p>The kettle hums in zebra stripes.</p>') });
+    assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+    s = await synced(s.id, s.synced_at);
+    got = await pages(s.id);
+    assert.match(got.get('/docs/faq-old').error, /304/);
+    assert.equal(got.get('/docs/faq-old').chunks, 0);
+    assert.ok(!got.has('/docs/faq'), 'the page it led to is no longer listed');
+    before = site.hits.length;
+    assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+    s = await synced(s.id, s.synced_at);
+    assert.equal(site.hits.slice(before).find((h) => h.path === '/docs/faq-old')?.headers['if-none-match'], undefined);
+    got = await pages(s.id);
+    assert.equal(got.get('/docs/faq-old').error, '');
+    assert.ok(got.get('/docs/faq-old').chunks >= 1);
+    assert.equal((await found('zebra stripes'))[0].url, site.url('/docs/faq-old'));
+    files.set('/docs/faq-old', { redirect: '/docs/faq' });
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
   });
 
   test('file sources: Markdown and a PDF uploaded, read by the fetcher, kept unread when unchanged', async () => {

@@ -13,12 +13,17 @@
  *    conditional GET (redirects followed on the same host, at most 5; the
  *    address checked as curl connects), its bytes hashed; unchanged (304,
  *    or the same SHA-256) it is kept as it is, else read by html.c (or as
- *    Markdown or text) and chunk.c, and put (ST_KB_PAGE_PUT). A 4xx or
- *    5xx, a network error, a type we cannot read or a noindex page is put
- *    with its status and error and no chunk.
- *    A PDF is read by pdf.c. A redirected URL is put too, without
- *    chunks, with the validators of the page it led to: the next sync
- *    asks it conditionally, the redirect followed with them.
+ *    Markdown or text; a PDF by pdf.c) and chunk.c, and put
+ *    (ST_KB_PAGE_PUT). A 4xx or 5xx, a network error, a type we cannot
+ *    read or a noindex page is put with its status and error and no
+ *    chunk. A redirected URL is put too, without chunks, with the
+ *    validators of the page it led to: the next sync asks it
+ *    conditionally, the redirect followed with them.
+ *    A page read for its links (a link crawl's, short of the depth
+ *    bound) is asked whole: its links keep the pages they lead to (a
+ *    page no longer linked is removed) and a 304 has none. Unchanged, it
+ *    is read for its links alone. So the conditional GETs are a sitemap's
+ *    pages' and the last level's.
  * 4. A file source is one page: its bytes asked of storaged
  *    (ST_KB_FILE_GET) in place of a GET, read by its content type, kept
  *    when its bytes did not change, its HTML's links never followed.
@@ -293,6 +298,19 @@ header_of(CURL *e, const char *name, char *out, size_t outsz)
 static void fetch_ended(struct curlloop_xfer *, CURLcode);
 
 /* The GET of f: conditional when its page has validators. 0, or -1. */
+/*
+ * Whether f's page is read for its links: a page of a crawl that follows
+ * links (not a sitemap's), short of the depth bound. Its links are what
+ * keeps the pages it leads to, so it is asked whole (a 304 has none) and
+ * read for them even when its bytes did not change.
+ */
+static int
+wants_links(const struct fetch *f)
+{
+	return f->kind == F_PAGE && f->cr->sitemaps == 0 &&
+	    f->depth < f->cr->conf.max_depth;
+}
+
 static int
 fetch_curl(struct fetch *f)
 {
@@ -303,11 +321,13 @@ fetch_curl(struct fetch *f)
 	if ((e = f->x.easy = curl_easy_init()) == NULL)
 		return -1;
 	f->x.done = fetch_ended;
-	if (f->had_old && f->old.etag != NULL && f->old.etag[0] != '\0') {
+	if (wants_links(f))
+		;	/* asked whole */
+	else if (f->had_old && f->old.etag != NULL && f->old.etag[0] != '\0') {
 		snprintf(line, sizeof(line), "If-None-Match: %s", f->old.etag);
 		f->headers = curl_slist_append(f->headers, line);
 	}
-	if (f->had_old && f->old.last_modified != NULL &&
+	if (f->had_old && !wants_links(f) && f->old.last_modified != NULL &&
 	    f->old.last_modified[0] != '\0') {
 		snprintf(line, sizeof(line), "If-Modified-Since: %s",
 		    f->old.last_modified);
@@ -715,6 +735,17 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 	return -1;
 }
 
+/* The links of f's page, read as doc, followed when it wants them. */
+static void
+links_follow(struct fetch *f, const struct fetch_doc *doc)
+{
+	size_t i;
+
+	if (!doc->nofollow && wants_links(f))
+		for (i = 0; i < doc->nlinks; i++)
+			todo_add(f->cr, doc->links[i], f->depth + 1, F_PAGE);
+}
+
 /* A fetched page read, chunked and put (its links followed). */
 static void
 page_read(struct fetch *f)
@@ -724,7 +755,6 @@ page_read(struct fetch *f)
 	struct fetch_doc doc;
 	const char *why = NULL;
 	uint32_t n = 0;
-	size_t i;
 
 	memset(&doc, 0, sizeof(doc));
 	if (read_doc(f, &doc, &why) < 0) {
@@ -735,10 +765,7 @@ page_read(struct fetch *f)
 		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
-	/* A sitemap's pages are the crawl's: their links are not. */
-	if (!doc.nofollow && c->sitemaps == 0 && f->kind == F_PAGE)
-		for (i = 0; i < doc.nlinks; i++)
-			todo_add(c, doc.links[i], f->depth + 1, F_PAGE);
+	links_follow(f, &doc);
 	if (doc.noindex)
 		why = "noindex: the page asks not to be indexed";
 	else if (pieces_of(&doc, &pieces, &n, &why) == 0)
@@ -759,16 +786,19 @@ static void
 page_answered(struct fetch *f)
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
+	struct fetch_doc doc;
+	const char *rwhy;
 	char why[64];
 
 	/*
 	 * A 304 to a URL that redirected last time and no longer does has
-	 * no page of its own to keep: put as an error, it is read whole on
-	 * the next sync.
+	 * no page of its own to keep: put as an error without validators,
+	 * it is read whole on the next sync.
 	 */
 	if (f->code == 304 && f->had_old && f->final_url == NULL &&
 	    f->old.error != NULL && strncmp(f->old.error, ALIAS_ERROR,
 	    strlen(ALIAS_ERROR)) == 0) {
+		f->etag[0] = f->lastmod[0] = '\0';
 		page_put(f, 0, "", NULL, 0, "HTTP 304 to a request for "
 		    "another page's version", NULL, 0);
 		return;
@@ -791,9 +821,16 @@ page_answered(struct fetch *f)
 	SHA256((const unsigned char *)f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
 	if (f->had_old && f->old.hash[0] != '\0' &&
-	    strcmp(f->old.hash, f->hash) == 0)
-		page_put(f, 1, "", NULL, 0, "", NULL, 0);	/* the same bytes */
-	else
+	    strcmp(f->old.hash, f->hash) == 0) {
+		/* The same bytes: kept, read for their links alone. */
+		if (wants_links(f)) {
+			memset(&doc, 0, sizeof(doc));
+			if (read_doc(f, &doc, &rwhy) == 0)
+				links_follow(f, &doc);
+			fetch_doc_free(&doc);
+		}
+		page_put(f, 1, "", NULL, 0, "", NULL, 0);
+	} else
 		page_read(f);
 }
 
