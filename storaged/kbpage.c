@@ -320,6 +320,13 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 		goto out;
 	}
 	if (q->keep) {
+		/* Its error is this sync's: "" once it answered again. */
+		free(old.error);
+		if ((old.error = strdup(q->page.error != NULL ? q->page.error :
+		    "")) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			goto out;
+		}
 		old.seen = q->sync_id;
 		old.fetched_at = t->st->now();
 		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),

@@ -51,6 +51,11 @@ describe('the fetcher crawls a site on loopback', () => {
       res.end('<html><body><main><h1>Not found</h1></main></body></html>');
       return;
     }
+    if (f.status) {
+      res.writeHead(f.status, { 'content-type': 'text/plain' });
+      res.end('unavailable');
+      return;
+    }
     if (f.redirect) {
       res.writeHead(301, { location: f.redirect });
       res.end();
@@ -187,6 +192,9 @@ describe('the fetcher crawls a site on loopback', () => {
   });
 
   test('a re-sync where nothing changed keeps every page: the unchanged pages\' links are read again', async () => {
+    // A page that fails for now keeps its last version, the failure its error.
+    const warranty = files.get('/docs/warranty');
+    files.set('/docs/warranty', { status: 503 });
     const before = site.hits.length;
     assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
     const s = await synced(src.id, src.synced_at);
@@ -196,7 +204,15 @@ describe('the fetcher crawls a site on loopback', () => {
       '/docs/faq-old', '/docs/hidden', '/docs/missing', '/docs/notes.md', '/docs/warranty']);
     assert.ok(site.hits.slice(before).some((h) => h.path === '/docs/descaling'));
     assert.ok((await found('descale citric acid')).length > 0);
-    src = s;
+    const w = (await pages(src.id)).get('/docs/warranty');
+    assert.match(w.error, /^HTTP 503 \(the last version kept\)$/);
+    assert.ok(w.chunks >= 1);
+    assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
+    // Answering again, its error is gone.
+    files.set('/docs/warranty', warranty);
+    assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
+    src = await synced(src.id, s.synced_at);
+    assert.equal((await pages(src.id)).get('/docs/warranty').error, '');
   });
 
   test('a failed start leaves the source failed and its pages', async () => {

@@ -16,7 +16,8 @@
  *    Markdown or text; a PDF by pdf.c) and chunk.c, and put
  *    (ST_KB_PAGE_PUT). A 4xx or 5xx, a network error, a type we cannot
  *    read or a noindex page is put with its status and error and no
- *    chunk. A redirected URL is put too, without chunks, with the
+ *    chunk, but for a failure that may pass (no answer, a 5xx, a 429) of
+ *    a page with text: its text is kept, the failure its error. A redirected URL is put too, without chunks, with the
  *    validators of the page it led to: the next sync asks it
  *    conditionally, the redirect followed with them.
  *    A page read for its links (a link crawl's, short of the depth
@@ -781,6 +782,23 @@ page_read(struct fetch *f)
 	fetch_doc_free(&doc);
 }
 
+/*
+ * A failure that may pass (no answer, a 5xx, a 429) of a page stored
+ * with text: the text kept, the failure its error (why). 1 when kept.
+ */
+static int
+keep_through(struct fetch *f, const char *why)
+{
+	char e[ERR_MAX + 1];
+
+	if (!f->had_old || f->old.chunks == 0 || f->refused || f->too_big ||
+	    (f->code != 0 && f->code < 500 && f->code != 429))
+		return 0;
+	snprintf(e, sizeof(e), "%s (the last version kept)", why);
+	page_put(f, 1, "", NULL, 0, e, NULL, 0);
+	return 1;
+}
+
 /* The page's answer, its old page (by the URL it came from) known. */
 static void
 page_answered(struct fetch *f)
@@ -815,7 +833,8 @@ page_answered(struct fetch *f)
 	}
 	if (f->code < 200 || f->code > 299) {
 		snprintf(why, sizeof(why), "HTTP %ld", f->code);
-		page_put(f, 0, "", NULL, 0, why, NULL, 0);
+		if (!keep_through(f, why))
+			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
 	SHA256((const unsigned char *)f->body.data, f->body.len, h);
@@ -929,7 +948,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		if (f->kind == F_SITEMAP) {
 			crawl_fail(c, "sitemap", why);
 			fetch_free(f);
-		} else
+		} else if (!keep_through(f, why))
 			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
