@@ -522,6 +522,42 @@ vec_fuse(struct store_txn *t, const char *org, const struct st_kb_vecs *qv,
 }
 
 /* Frees out's hits from the k-th on: the best k kept. */
+/*
+ * A passage found twice (one page under two URLs, "/docs/" and
+ * "/docs/index.html", or in two sources) kept once, where it ranks
+ * first: the few passages a prompt holds are not spent on copies.
+ */
+static int
+str_same(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+static void
+hits_dedup(struct st_kb_hits *out)
+{
+	const struct st_kb_hit *x, *y;
+	uint32_t i, j, n = 0;
+
+	for (i = 0; i < out->n; i++) {
+		y = &out->hits[i];
+		for (j = 0; j < n; j++) {
+			x = &out->hits[j];
+			if (str_same(x->text, y->text) &&
+			    str_same(x->title, y->title) &&
+			    str_same(x->headings, y->headings))
+				break;
+		}
+		if (j < n)
+			st_kb_hit_clear(&out->hits[i]);
+		else if (n++ != i) {
+			out->hits[n - 1] = out->hits[i];
+			memset(&out->hits[i], 0, sizeof(out->hits[i]));
+		}
+	}
+	out->n = n;
+}
+
 static void
 hits_cut(struct st_kb_hits *out, uint32_t k)
 {
@@ -578,8 +614,10 @@ store_kb_search(struct store_txn *t, const char *org,
 	if ((out->hits = calloc(q->k + VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if (hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out) == 0 &&
-	    vec_fuse(t, org, &q->qvec, NULL, 0, out) == 0)
+	    vec_fuse(t, org, &q->qvec, NULL, 0, out) == 0) {
+		hits_dedup(out);
 		hits_cut(out, q->k);
+	}
 	return t->err;
 }
 
@@ -659,6 +697,7 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	if (vec_fuse(t, q->org, &q->qvec, q->sources, q->n, out) != 0)
 		return t->err;
 	qa_first(out, qa, nqa);
+	hits_dedup(out);
 	hits_cut(out, q->k);
 	return 0;
 }

@@ -267,7 +267,9 @@ describe('the fetcher crawls a site on loopback', () => {
     for (const path of ['/docs/faq-old', '/docs/faq'])
       assert.equal(hits.find((h) => h.path === path)?.headers['if-none-match'], '"f1"', path);
     assert.equal(s.pages, 4);
-    assert.ok((await found('walnut button')).some((x) => x.source_id === s.id), 'a redirected page kept by its 304');
+    // (Its passage is the crawl source's too: a search lists it once.)
+    assert.ok((await pages(s.id)).get('/docs/faq').chunks >= 1, 'a redirected page kept by its 304');
+    assert.equal((await found('walnut button')).length, 1);
 
     // The URL stops redirecting and answers 304 to the validators it had
     // (another page's): stored as an error, then read whole.
