@@ -92,6 +92,7 @@ function sourceForm(onSaved) {
   type.addEventListener('change', show);
   show();
 
+  const FILE_MAX = 7 * 1024 * 1024; // the server's bound on one file
   const TYPES_OF = { md: 'text/markdown', markdown: 'text/markdown', txt: 'text/plain', pdf: 'application/pdf', html: 'text/html', htm: 'text/html' };
 
   form.addEventListener('submit', async (ev) => {
@@ -107,6 +108,7 @@ function sourceForm(onSaved) {
     }
     if (t === 'file') {
       if (!f) errors.file = 'Choose a file.';
+      else if (f.size > FILE_MAX) errors.file = 'A file of at most 7 MiB.';
       else body.url = f.name;
     }
     if (Object.keys(errors).length) return showErrors(errors);
@@ -116,7 +118,13 @@ function sourceForm(onSaved) {
       const s = await api(endpoints.knowledgeSources, { method: 'POST', body });
       if (t === 'file') {
         const ext = (f.name.split('.').pop() || '').toLowerCase();
-        await api(endpoints.knowledgeFile(s.id), { method: 'PUT', raw: f, type: f.type || TYPES_OF[ext] || 'text/plain' });
+        try {
+          await api(endpoints.knowledgeFile(s.id), { method: 'PUT', raw: f, type: f.type || TYPES_OF[ext] || 'text/plain' });
+        } catch (e) {
+          // No source left waiting for a file that never came.
+          await api(endpoints.knowledgeSource(s.id), { method: 'DELETE' }).catch(() => {});
+          throw e;
+        }
       }
       form.reset();
       show();
@@ -126,6 +134,11 @@ function sourceForm(onSaved) {
       if (isAbort(e)) return;
       const fe = e.status === 400 ? parseFieldError(e.message) : null;
       if (fe && controls[fe.field]) showErrors({ [fe.field]: fe.message });
+      // The body bound a client may have in flight, checked before it is read.
+      else if (t === 'file' && e.status === 429) {
+        showErrors({ file: 'The server takes less than this file at once from one client: raise '
+          + 'PARLEY_MAX_BODY_KB_PER_CLIENT (256 KiB by default) to upload it.' });
+      }
       else showErrors({}, `Could not add the source: ${e.message}`);
     } finally {
       submit.disabled = false;

@@ -85,6 +85,22 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () =
     await page.click('[data-testid="source-save"]');
     await waitFor(async () => (await rows(page)).some((r) => /parking\.md/.test(r.text) && r.status === 'Ready'), 20000, 'the file ready');
 
+    // A file over what one client may send at once (the default 256 KiB):
+    // the field says which setting lifts it, and no source is left waiting.
+    const sourcesBefore = (await adminApi(stack, 'GET', '/v1/admin/knowledge/sources')).json.sources.length;
+    await page.selectOption('#f-type', 'file');
+    await page.setInputFiles('#f-file', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(300 * 1024, 'a') });
+    await page.click('[data-testid="source-save"]');
+    await page.waitForSelector('[data-testid="field-error-file"]:not([hidden])');
+    assert.match(await page.textContent('[data-testid="field-error-file"]'), /PARLEY_MAX_BODY_KB_PER_CLIENT/);
+    await waitFor(async () => (await adminApi(stack, 'GET', '/v1/admin/knowledge/sources')).json.sources.length === sourcesBefore,
+      5000, 'the source made for the file deleted');
+    // Over the server's bound on a file: refused before anything is sent.
+    await page.setInputFiles('#f-file', { name: 'huge.txt', mimeType: 'text/plain', buffer: Buffer.alloc(7 * 1024 * 1024 + 1, 'a') });
+    await page.click('[data-testid="source-save"]');
+    await page.waitForFunction(() => /at most 7 MiB/.test(document.querySelector('[data-testid="field-error-file"]').textContent));
+    assert.ok(!(await rows(page)).some((r) => /big\.txt|huge\.txt/.test(r.text)));
+
     // Test a question.
     await page.fill('[data-testid="kb-query"]', 'opening hours weekdays');
     await page.click('[data-testid="kb-test"] button[type=submit]');
