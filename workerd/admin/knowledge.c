@@ -313,17 +313,6 @@ search_send(struct conn *c, struct st_kb_hits *h, uint32_t k)
 		    sizeof(hdrs)), v);
 }
 
-/* The leading hits of Q&A sources (an agent's search puts them first). */
-static uint32_t
-qa_hits(const struct st_kb_hits *h)
-{
-	uint32_t i;
-
-	for (i = 0; i < h->n && h->hits[i].qa; i++)
-		;
-	return i;
-}
-
 /*
  * The reranker's order of the results after the Q&A ones (each score its
  * relevance); on a failure, the search's order.
@@ -339,7 +328,7 @@ search_reranked(void *arg, const struct embed_result *r)
 		log_warnx("knowledge search: not reranked (%s): the search's "
 		    "order", r->error);
 	else
-		(void)rerank_hits_apply(&s->hits, qa_hits(&s->hits), r, 1);
+		(void)rerank_hits_apply(&s->hits, rerank_hits_from(&s->hits), r, 1);
 	search_send(c, &s->hits, s->k);
 	searching_free(s);
 }
@@ -358,7 +347,7 @@ searched_to_rerank(const struct storec_result *r, void *arg)
 		searched(r, c);		/* its error, as any search's */
 		return;
 	}
-	from = qa_hits(&s->hits);
+	from = rerank_hits_from(&s->hits);
 	if (from < s->k && (s->job = rerank_hits_start(s->rerank, s->query,
 	    &s->hits, from, s->k - from, search_reranked, c)) != NULL)
 		return;

@@ -837,17 +837,6 @@ turn_found(struct turn *t)
 	free(rep);
 }
 
-/* The first of the hits that are not the owner's Q&A answers (which win). */
-static uint32_t
-first_page_hit(const struct st_kb_hits *kb)
-{
-	uint32_t i;
-
-	for (i = 0; i < kb->n && kb->hits[i].qa; i++)
-		;
-	return i;
-}
-
 /*
  * The reranker's order of the page passages (after the Q&A ones), the
  * rest dropped; on a failure, the search's order.
@@ -862,7 +851,7 @@ reranked(void *arg, const struct embed_result *r)
 		log_warnx("%s: passages not reranked (%s): the search's "
 		    "order", t->ops->name, r->error);
 	else
-		(void)rerank_hits_apply(&t->kb, first_page_hit(&t->kb), r, 0);
+		(void)rerank_hits_apply(&t->kb, rerank_hits_from(&t->kb), r, 0);
 	turn_found(t);
 }
 
@@ -873,7 +862,7 @@ reranked(void *arg, const struct embed_result *r)
 static int
 turn_rerank(struct turn *t)
 {
-	uint32_t from = first_page_hit(&t->kb);
+	uint32_t from = rerank_hits_from(&t->kb);
 	const char *query = t->kquery != NULL ? t->kquery :
 	    last_question(&t->held->ok);
 

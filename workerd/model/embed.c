@@ -649,6 +649,16 @@ rerank_start(const struct embed_conf *c, const char *query,
 	return j;
 }
 
+uint32_t
+rerank_hits_from(const struct st_kb_hits *kb)
+{
+	uint32_t i;
+
+	for (i = 0; i < kb->n && kb->hits[i].qa; i++)
+		;
+	return i;
+}
+
 struct embed_job *
 rerank_hits_start(const struct embed_conf *c, const char *query,
     const struct st_kb_hits *kb, uint32_t from, size_t top_n, embed_cb cb,

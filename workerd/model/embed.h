@@ -144,11 +144,16 @@ struct embed_job *embed_start(const struct embed_conf *c,
 struct embed_job *rerank_start(const struct embed_conf *c, const char *query,
     const char *const *docs, size_t n, size_t top_n, embed_cb cb, void *arg);
 /*
+ * Where kb's reranking starts: after the leading hits of Q&A sources
+ * (the owner's own answers keep their place ahead).
+ */
+struct st_kb_hits;
+uint32_t rerank_hits_from(const struct st_kb_hits *kb);
+/*
  * The knowledge passages kb->hits[from..n) reranked against query (each
  * its title and text; at least 2), the best top_n reported to cb as
  * rerank_start does. The job, or NULL (nothing started).
  */
-struct st_kb_hits;
 struct embed_job *rerank_hits_start(const struct embed_conf *c,
     const char *query, const struct st_kb_hits *kb, uint32_t from,
     size_t top_n, embed_cb cb, void *arg);
