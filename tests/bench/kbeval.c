@@ -149,25 +149,11 @@ static void
 hybrid_search(struct store *st, const char *query, size_t len,
     const float *qv, uint32_t dim, uint32_t k, struct st_kb_hits *out)
 {
-	struct st_kb_search_req q;
-	struct store_txn t;
 	char *qs = strndup(query, len);
 
 	if (qs == NULL)
 		err(1, "query");
-	memset(&q, 0, sizeof(q));
-	q.query = qs;
-	q.k = k;
-	strlcpy(q.lang, "en", sizeof(q.lang));
-	q.agent_id = "";
-	q.qvec.dim = dim;
-	q.qvec.min_score = 300000;
-	q.qvec.data.p = (const uint8_t *)qv;
-	q.qvec.data.len = dim * sizeof(float);
-	if (store_begin(st, &t, 1) < 0 || store_kb_search(&t, ORG, &q,
-	    out) != 0)
-		errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
-	store_abort(&t);
+	kb_search_hybrid(st, ORG, qs, qv, dim, k, out);
 	free(qs);
 }
 

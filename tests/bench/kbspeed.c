@@ -247,24 +247,10 @@ vectors_load(struct engines *e, size_t n, float *qv, size_t nq)
 static double
 hybrid_search(struct engines *e, const char *q, const float *qv)
 {
-	struct st_kb_search_req rq;
 	struct st_kb_hits h;
-	struct store_txn t;
 	double t0 = now_ms();
 
-	memset(&rq, 0, sizeof(rq));
-	rq.query = q;
-	rq.k = K;
-	strlcpy(rq.lang, "en", sizeof(rq.lang));
-	rq.agent_id = "";
-	rq.qvec.dim = DIM;
-	rq.qvec.min_score = 300000;
-	rq.qvec.data.p = (const uint8_t *)qv;
-	rq.qvec.data.len = DIM * sizeof(float);
-	if (store_begin(e->st, &t, 1) < 0 ||
-	    store_kb_search(&t, ORG, &rq, &h) != 0)
-		errx(1, "hybrid search: %s", t.errmsg ? t.errmsg : "failed");
-	store_abort(&t);
+	kb_search_hybrid(e->st, ORG, q, qv, DIM, K, &h);
 	st_rep_free(PROTO_ST_KB_SEARCH, &h);
 	return now_ms() - t0;
 }
