@@ -62,9 +62,20 @@
  * The admin API's:
  *
  *   ST_KB_SYNC       str id -> source (syncing, due now; who asks)
- *   ST_KB_FILE_PUT   str id, str content type, bytes (at most 7 MiB)
- *                    -> source: a file source's file, kept until the
- *                    source is deleted; syncing, due now
+ *   ST_KB_FILE_PUT   str id, str content type, bytes (at most 7 MiB),
+ *                    u32 offset, u32 total -> source, u32 received,
+ *                    u32 total, u8 stored: a
+ *                    file source's file, kept until the source is
+ *                    deleted; syncing, due now. total 0: bytes are the
+ *                    whole file. Else they are a piece of a file of
+ *                    total bytes at offset (an upload in pieces, each
+ *                    within a client's body budget): offset 0 starts the
+ *                    upload again, another must be where the pieces
+ *                    stored end, and the last joins them as the file.
+ *                    received: where the upload stands (total when
+ *                    joined); stored 0: the piece did not start there
+ *                    and nothing was stored (the client resumes from
+ *                    received)
  *   ST_KB_FILE_GET   str source id, u64 sync id -> str content type,
  *                    bytes (the fetcher's; `not found`: no file, or the
  *                    sync ended)
@@ -251,6 +262,7 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
 #define ST_KB_LEASE_MAX		90000000	/* ms: a day's sync and more */
 #define ST_KB_FILE_MAX		(7u << 20)	/* bytes of an uploaded file */
+#define ST_KB_PIECE_MIN		(8u << 10)	/* bytes of a piece but the last */
 #define ST_KB_VEC_DIM_MAX	4096	/* dimensions of an embedding */
 #define ST_KB_VECS_MAX		(6u << 20)	/* bytes of a page's embeddings */
 #define ST_KB_CTYPE_MAX		64	/* bytes of its content type */
@@ -385,6 +397,15 @@ struct st_kb_file_put_req {
 	const char *id;
 	char content_type[ST_KB_CTYPE_MAX + 1];
 	struct st_kb_bytes data;
+	uint32_t offset;	/* of a piece: where data goes */
+	uint32_t total;		/* of a piece: the file's size; 0 whole */
+};
+
+struct st_kb_file_put_rep {
+	struct st_kbsource source;
+	uint32_t received;	/* bytes of the upload in pieces stored */
+	uint32_t total;		/* the request's total (0: a whole file) */
+	uint8_t stored;		/* 0: a piece not where the upload stands */
 };
 
 struct st_kb_file_get_req {

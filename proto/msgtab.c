@@ -260,7 +260,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_KB_PAGES, "ST_KB_PAGES", W, S, 0, 0, 1,
 	    &pl_kb_pages_req, &pl_kb_pages },
 	{ PROTO_ST_KB_FILE_PUT, "ST_KB_FILE_PUT", W, S, 1, 0, 1,
-	    &pl_kb_file_put_req, &pl_kbsource },
+	    &pl_kb_file_put_req, &pl_kb_file_put_rep },
 	/*
 	 * The fetcher's alone (a worker may not send them, nor the fetcher
 	 * anything else): no who, it acts for every organisation.

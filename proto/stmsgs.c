@@ -1523,8 +1523,18 @@ static const struct pfield f_kb_file_put_req[] = {
 	PFSTR(struct st_kb_file_put_req, id, ST_WID_ARG_MAX),
 	PFBUF(struct st_kb_file_put_req, content_type),
 	PFREC(struct st_kb_file_put_req, data, pl_kb_bytes),
+	PFU32(struct st_kb_file_put_req, offset),
+	PFU32(struct st_kb_file_put_req, total),
 };
 PLAYOUT(pl_kb_file_put_req, struct st_kb_file_put_req, f_kb_file_put_req);
+
+static const struct pfield f_kb_file_put_rep[] = {
+	PFREC(struct st_kb_file_put_rep, source, pl_kbsource),
+	PFU32(struct st_kb_file_put_rep, received),
+	PFU32(struct st_kb_file_put_rep, total),
+	PFU8(struct st_kb_file_put_rep, stored),
+};
+PLAYOUT(pl_kb_file_put_rep, struct st_kb_file_put_rep, f_kb_file_put_rep);
 
 static const struct pfield f_kb_file_get_req[] = {
 	PFBUF(struct st_kb_file_get_req, source_id),

@@ -836,7 +836,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_kbsource_update_req, pl_kbsources, pl_kb_search_req, pl_kb_hits,
     pl_kb_due_req, pl_kb_jobs, pl_kb_page_get_req, pl_kb_page_put_req,
     pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages,
-    pl_kb_file_put_req, pl_kb_file_get_req, pl_kb_file, pl_kb_retrieve_req;
+    pl_kb_file_put_req, pl_kb_file_put_rep, pl_kb_file_get_req, pl_kb_file,
+    pl_kb_retrieve_req;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -974,6 +975,7 @@ union st_any {
 	struct st_kb_pages kbpl;
 	struct st_u8_rep u8;
 	struct st_kb_file kbf;
+	struct st_kb_file_put_rep kbfp;
 };
 
 #endif

@@ -1793,7 +1793,7 @@ op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
 		store_kb_pages(&t, b->who->org, req, &rep.kbpl);
 		break;
 	case PROTO_ST_KB_FILE_PUT:
-		store_kb_file_put(&t, b->who->org, req, &rep.kbs);
+		store_kb_file_put(&t, b->who->org, req, &rep.kbfp);
 		break;
 	case PROTO_ST_KB_FILE_GET:
 		store_kb_file_get(&t, req, &rep.kbf);

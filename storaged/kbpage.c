@@ -8,7 +8,10 @@
  *	                chunks, replaced when it changes
  *	kb_files        source id -> version, str content type, bytes: a
  *	                file source's file, read by the fetcher as its one
- *	                page
+ *	                page; source id | '+' | u64 offset -> version, str
+ *	                content type, u32 total, bytes: a piece of a file
+ *	                being uploaded in pieces, joined as the file by the
+ *	                last
  *
  * A sync is a source's sync id, given when the fetcher takes it
  * (ST_KB_DUE): its page puts and its end carry it, and any other is
@@ -607,33 +610,217 @@ kb_file_has(struct store_txn *t, const char *source)
 	return rc == 0;
 }
 
+/* An upload's piece: source id | '+' | u64 offset (big-endian: in order). */
+#define PIECE_KEY_LEN	(ST_KB_SOURCE_ID_LEN + 1 + 8)
+
+static void
+piece_key(uint8_t k[PIECE_KEY_LEN], const char *source, uint64_t offset)
+{
+	memcpy(k, source, ST_KB_SOURCE_ID_LEN);
+	k[ST_KB_SOURCE_ID_LEN] = '+';
+	proto_put_be64(k + ST_KB_SOURCE_ID_LEN + 1, offset);
+}
+
+/* Where an upload in pieces stands. */
+struct pieces {
+	uint32_t n;			/* pieces stored */
+	uint32_t end;			/* where the last ends */
+	uint32_t total;			/* the file's size */
+	char ctype[ST_KB_CTYPE_MAX + 1];
+};
+
+/*
+ * Source's pieces walked in order into p; with join (room for joinsz
+ * bytes), their bytes copied into it. 0, or -1 (t failed: a piece that
+ * does not follow the one before, or past the total, is corrupt).
+ */
+static int
+pieces_walk(struct store_txn *t, const char *source, struct pieces *p,
+    uint8_t *join, uint32_t joinsz)
+{
+	uint8_t k0[PIECE_KEY_LEN];
+	const uint8_t *b;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct pdec d;
+	size_t n;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	piece_key(k0, source, 0);
+	if ((cur = txn_seek(t, t->st->kb_files, k0, sizeof(k0), &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	for (; rc == 0 && k.mv_size == PIECE_KEY_LEN &&
+	    memcmp(k.mv_data, k0, ST_KB_SOURCE_ID_LEN + 1) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (rec_open(t, &v, &d, "knowledge file piece") < 0)
+			break;
+		pdec_strbuf(&d, p->ctype, sizeof(p->ctype));
+		p->total = pdec_u32(&d);
+		b = pdec_bytes(&d, &n);
+		if (d.err || b == NULL || proto_get_be64((const uint8_t *)
+		    k.mv_data + ST_KB_SOURCE_ID_LEN + 1) != p->end ||
+		    p->total > ST_KB_FILE_MAX || n > p->total - p->end) {
+			rec_corrupt(t, "knowledge file piece");
+			break;
+		}
+		if (join != NULL && p->end + n <= joinsz)
+			memcpy(join + p->end, b, n);
+		p->end += (uint32_t)n;
+		p->n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND && !t->err)
+		txn_lmdb(t, rc, "walk knowledge file pieces");
+	return t->err ? -1 : 0;
+}
+
+/* Deletes source's pieces (at most a file's worth: bounded). */
+static void
+pieces_drop(struct store_txn *t, const char *source)
+{
+	uint8_t k0[PIECE_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	piece_key(k0, source, 0);
+	while (!t->err) {
+		/* Seek again after each delete: no cursor state to trust. */
+		if ((cur = txn_seek(t, t->st->kb_files, k0, sizeof(k0), &k, &v,
+		    &rc)) == NULL)
+			return;
+		if (rc == 0 && k.mv_size == PIECE_KEY_LEN &&
+		    memcmp(k.mv_data, k0, ST_KB_SOURCE_ID_LEN + 1) == 0)
+			rc = db_cursor_del(t, cur, t->st->kb_files, &k);
+		else if (rc == 0)
+			rc = MDB_NOTFOUND;
+		mdb_cursor_close(cur);
+		if (rc != 0) {
+			if (rc != MDB_NOTFOUND)
+				write_failed(t, rc, "delete knowledge file piece");
+			return;
+		}
+	}
+}
+
 int
-store_kb_file_put(struct store_txn *t, const char *org,
-    const struct st_kb_file_put_req *q, struct st_kbsource *out)
+kb_file_clear(struct store_txn *t, const char *source)
+{
+	if (t->err || !source_ok(source))
+		return t->err ? -1 : 0;
+	db_del_quiet(t, t->st->kb_files, source, ST_KB_SOURCE_ID_LEN,
+	    "delete knowledge file");
+	pieces_drop(t, source);
+	return t->err ? -1 : 0;
+}
+
+/* The file record of source: type, bytes. */
+static void
+file_save(struct store_txn *t, const char *source, const char *ctype,
+    const uint8_t *data, uint32_t len)
 {
 	struct penc e;
 
-	if (t->err || kbsource_must(t, org, q->id, out) < 0)
-		return t->err;
-	if (out->source_type != ST_KB_FILE)
-		store_fail(t, PROTO_E_INVALID, "type: not a file source");
-	else if (!st_kb_file_type_ok(q->content_type))
-		store_fail(t, PROTO_E_INVALID, "Content-Type: HTML, Markdown, "
-		    "plain text or PDF");
-	else if (q->data.len > ST_KB_FILE_MAX)
-		store_fail(t, PROTO_E_INVALID, "file: at most 7 MiB");
-	if (t->err) {
-		st_kbsource_free(out);
-		return t->err;
+	penc_init(&e);
+	penc_u8(&e, rec_version);
+	penc_str(&e, ctype);
+	penc_bytes(&e, data, len);
+	rec_put(t, t->st->kb_files, source, ST_KB_SOURCE_ID_LEN, &e,
+	    "put knowledge file");
+	penc_free(&e);
+}
+
+/*
+ * q's piece stored after the source's pieces before it (kbmsg.h): *got
+ * where they end now; *stored 0 when it does not start there (nothing
+ * stored). The last joins them as the file (*whole 1). 0, or -1 (t
+ * failed).
+ */
+static int
+piece_put(struct store_txn *t, const struct st_kb_file_put_req *q,
+    uint32_t *got, uint8_t *stored, int *whole)
+{
+	uint8_t k[PIECE_KEY_LEN];
+	uint64_t end = (uint64_t)q->offset + q->data.len;
+	struct pieces p;
+	struct penc e;
+	uint8_t *file;
+
+	*whole = 0;
+	*got = 0;
+	*stored = 1;
+	if (end > q->total)
+		return store_fail(t, PROTO_E_INVALID, "Content-Range: past "
+		    "the file's size"), -1;
+	if (end < q->total && q->data.len < ST_KB_PIECE_MIN)
+		return store_fail(t, PROTO_E_INVALID, "Content-Range: a piece "
+		    "before the last is at least 8 KiB"), -1;
+	if (q->offset == 0)
+		pieces_drop(t, q->id);		/* a new upload */
+	else if (pieces_walk(t, q->id, &p, NULL, 0) < 0)
+		return -1;
+	else if (p.n == 0 || p.end != q->offset || p.total != q->total ||
+	    strcmp(p.ctype, q->content_type) != 0) {
+		*got = p.total == q->total ? p.end : 0;	/* resume there */
+		*stored = 0;
+		return 0;
 	}
 	penc_init(&e);
 	penc_u8(&e, rec_version);
 	penc_str(&e, q->content_type);
+	penc_u32(&e, q->total);
 	penc_bytes(&e, q->data.p, q->data.len);
-	rec_put(t, t->st->kb_files, out->id, ST_KB_SOURCE_ID_LEN, &e,
-	    "put knowledge file");
+	piece_key(k, q->id, q->offset);
+	rec_put(t, t->st->kb_files, k, sizeof(k), &e, "put knowledge file "
+	    "piece");
 	penc_free(&e);
-	return sync_now(t, out);
+	*got = (uint32_t)end;
+	if (t->err || end < q->total)
+		return t->err ? -1 : 0;
+	if ((file = malloc(q->total)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	if (pieces_walk(t, q->id, &p, file, q->total) == 0 &&
+	    p.end != q->total)
+		rec_corrupt(t, "knowledge file pieces");
+	if (!t->err) {
+		file_save(t, q->id, q->content_type, file, q->total);
+		pieces_drop(t, q->id);
+		*whole = 1;
+	}
+	free(file);
+	return t->err ? -1 : 0;
+}
+
+int
+store_kb_file_put(struct store_txn *t, const char *org,
+    const struct st_kb_file_put_req *q, struct st_kb_file_put_rep *out)
+{
+	int whole = 1;
+
+	memset(out, 0, sizeof(*out));
+	out->total = q->total;
+	out->stored = 1;
+	if (t->err || kbsource_must(t, org, q->id, &out->source) < 0)
+		return t->err;
+	if (out->source.source_type != ST_KB_FILE)
+		store_fail(t, PROTO_E_INVALID, "type: not a file source");
+	else if (!st_kb_file_type_ok(q->content_type))
+		store_fail(t, PROTO_E_INVALID, "Content-Type: HTML, Markdown, "
+		    "plain text or PDF");
+	else if (q->data.len > ST_KB_FILE_MAX || q->total > ST_KB_FILE_MAX)
+		store_fail(t, PROTO_E_INVALID, "file: at most 7 MiB");
+	else if (q->total > 0)
+		piece_put(t, q, &out->received, &out->stored, &whole);
+	else
+		file_save(t, q->id, q->content_type, q->data.p, q->data.len);
+	if (t->err) {
+		st_kbsource_free(&out->source);
+		return t->err;
+	}
+	/* A piece but the last: the source as it is, nothing new to read. */
+	return whole ? sync_now(t, &out->source) : 0;
 }
 
 int

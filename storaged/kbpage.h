@@ -43,10 +43,12 @@ int store_kb_pages(struct store_txn *, const char *org,
     const struct st_kb_pages_req *q, struct st_kb_pages *out);
 /*
  * Org's file source q->id given its file (a type the fetcher reads, at
- * most ST_KB_FILE_MAX bytes): syncing, due now, into out.
+ * most ST_KB_FILE_MAX bytes): syncing, due now, into out->source. A
+ * piece (q->total > 0, kbmsg.h) is stored after those before it; the
+ * last joins them as the file. out->received: where the pieces end.
  */
 int store_kb_file_put(struct store_txn *, const char *org,
-    const struct st_kb_file_put_req *q, struct st_kbsource *out);
+    const struct st_kb_file_put_req *q, struct st_kb_file_put_rep *out);
 /*
  * The file of the source of sync q->sync_id into out (its bytes LMDB's
  * map: valid in t only). `not found`: no file, or the sync ended.
@@ -55,6 +57,8 @@ int store_kb_file_get(struct store_txn *, const struct st_kb_file_get_req *q,
     struct st_kb_file *out);
 /* 1 when source has a file, 0 not, -1 error. */
 int kb_file_has(struct store_txn *, const char *source);
+/* Deletes source's file and the pieces of an upload: 0, or -1 (t failed). */
+int kb_file_clear(struct store_txn *, const char *source);
 
 /*
  * At most max of a deleted source's page entries removed (its chunks

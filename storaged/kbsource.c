@@ -320,8 +320,7 @@ store_kb_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 	if (!left && kb_pages_clear(t, id, max, &left) < 0)
 		return t->err;
 	if (!left) {
-		db_del_quiet(t, t->st->kb_files, id, strlen(id),
-		    "delete knowledge file");
+		kb_file_clear(t, id);
 		db_del(t, t->st->kb_gone, id, strlen(id),
 		    "delete knowledge source gone");
 	}

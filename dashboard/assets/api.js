@@ -61,12 +61,13 @@ export function toLogin() {
 
 /**
  * api(path, {method, body, signal}) -> the parsed JSON (null for 204);
- * {raw, type}: raw (a File, a Blob) sent as it is, as type.
+ * {raw, type}: raw (a File, a Blob) sent as it is, as type; headers: more
+ * request headers (a piece's Content-Range).
  * Throws ApiError (status, server's error text) on a non-2xx answer;
  * a 401 also sends the browser to the login page.
  */
-export async function api(path, { method = 'GET', body, signal, raw, type } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(path, { method = 'GET', body, signal, raw, type, headers: more } = {}) {
+  const headers = { Accept: 'application/json', ...more };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

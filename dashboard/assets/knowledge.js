@@ -119,7 +119,7 @@ function sourceForm(onSaved) {
       if (t === 'file') {
         const ext = (f.name.split('.').pop() || '').toLowerCase();
         try {
-          await api(endpoints.knowledgeFile(s.id), { method: 'PUT', raw: f, type: f.type || TYPES_OF[ext] || 'text/plain' });
+          await upload(s.id, f, f.type || TYPES_OF[ext] || 'text/plain', status);
         } catch (e) {
           // No source left waiting for a file that never came.
           await api(endpoints.knowledgeSource(s.id), { method: 'DELETE' }).catch(() => {});
@@ -134,10 +134,10 @@ function sourceForm(onSaved) {
       if (isAbort(e)) return;
       const fe = e.status === 400 ? parseFieldError(e.message) : null;
       if (fe && controls[fe.field]) showErrors({ [fe.field]: fe.message });
-      // The body bound a client may have in flight, checked before it is read.
+      // The body bound a client may have in flight, even for the smallest piece.
       else if (t === 'file' && e.status === 429) {
-        showErrors({ file: 'The server takes less than this file at once from one client: raise '
-          + 'PARLEY_MAX_BODY_KB_PER_CLIENT (256 KiB by default) to upload it.' });
+        showErrors({ file: 'The server refused even a small piece of this file from this browser: '
+          + 'other uploads may be running, or PARLEY_MAX_BODY_KB_PER_CLIENT is set very low.' });
       }
       else showErrors({}, `Could not add the source: ${e.message}`);
     } finally {
@@ -145,6 +145,42 @@ function sourceForm(onSaved) {
     }
   });
   return form;
+}
+
+/*
+ * A file source's file: at once when small, else in pieces (Content-Range)
+ * that each fit what the server reads from one client at a time
+ * (PARLEY_MAX_BODY_KB_PER_CLIENT, 256 KiB by default); refused for that
+ * (429), the pieces get smaller. The server joins them after the last.
+ */
+const PIECE = 192 * 1024;
+const PIECE_MIN = 12 * 1024; // under the smallest budget the server allows (16 KiB)
+
+async function upload(id, f, type, status) {
+  const path = endpoints.knowledgeFile(id);
+  if (f.size <= PIECE) return api(path, { method: 'PUT', raw: f, type });
+  let piece = PIECE;
+  for (let at = 0; at < f.size;) {
+    const end = Math.min(at + piece, f.size);
+    try {
+      await api(path, { method: 'PUT', raw: f.slice(at, end), type,
+        headers: { 'Content-Range': `bytes ${at}-${end - 1}/${f.size}` } });
+    } catch (e) {
+      if (e.status === 429 && piece > PIECE_MIN) {
+        piece = Math.max(PIECE_MIN, Math.floor(piece / 2));
+        continue;
+      }
+      // Not where the server's pieces end (a piece lost on the way): from there.
+      if (e.status === 409 && e.body && Number.isInteger(e.body.received) && e.body.received < at) {
+        at = e.body.received;
+        continue;
+      }
+      throw e;
+    }
+    at = end;
+    status.textContent = `Uploading ${f.name}: ${Math.floor((100 * at) / f.size)}%`;
+  }
+  return null;
 }
 
 /* "Test a question": the passages found, their scores, the model's share. */

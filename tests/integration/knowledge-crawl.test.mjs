@@ -323,6 +323,53 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.equal(s.status, 'ready');
     assert.equal(s.chunks, (await pages(pdf.id)).get('manual.pdf')?.chunks ?? s.chunks);
 
+    // A file in pieces (Content-Range), each within a client's body budget:
+    // stored in order, joined by the last, read whole.
+    const pc = (await call('POST', S, { type: 'file', url: 'pieces.md' })).json();
+    const text = Buffer.from(`# Pieces\n\n${'Filler words about kettles and tea.\n\n'.repeat(800)}The walrus valve releases steam.\n`);
+    const A = 12 * 1024;
+    const put = (from, to, range = `bytes ${from}-${to - 1}/${text.length}`) => p.request('PUT', `${S}/${pc.id}/file`,
+      { headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'text/markdown', 'content-range': range }, body: text.subarray(from, to) });
+    r = await put(0, A);
+    assert.equal(r.status, 202, r.text);
+    assert.deepEqual(r.json(), { received: A, size: text.length });
+    // Not where the upload stands: nothing stored, the answer says where.
+    r = await put(2 * A, text.length);
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json().received, A);
+    assert.match(r.json().error, /from byte 12288/);
+    // Ranges that do not match the body, or past 7 MiB: 400.
+    for (const range of ['bytes 0-5/100', `bytes ${A}-${2 * A - 1}`, 'bytes=0-1/2', `bytes ${A}-${2 * A - 1}/${8 << 20}`]) {
+      r = await put(A, 2 * A, range);
+      assert.equal(r.status, 400, range);
+      assert.match(r.json().error, /^Content-Range: /);
+    }
+    assert.equal((await call('GET', `${S}/${pc.id}`)).json().next_sync_at, 0, 'not due before its last piece');
+    r = await put(A, 2 * A);
+    assert.equal(r.status, 202, r.text);
+    r = await put(2 * A, text.length);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().status, 'syncing');
+    s = await synced(pc.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal((await found('walrus valve steam'))[0].source_id, pc.id);
+    // A file of more text than a page keeps (500 chunks), in 192 KiB pieces:
+    // its first 500 chunks indexed, and its page says the rest is left out.
+    const long = (await call('POST', S, { type: 'file', url: 'long.txt' })).json();
+    let para = '';
+    for (let i = 0; para.length < 900 * 1024; i++) para += `Paragraph ${i} explains how the kettle heats water.\n\n`;
+    const lbuf = Buffer.from(para);
+    for (let at = 0; at < lbuf.length; at += 192 * 1024) {
+      const end = Math.min(at + 192 * 1024, lbuf.length);
+      r = await p.request('PUT', `${S}/${long.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+        'content-type': 'text/plain', 'content-range': `bytes ${at}-${end - 1}/${lbuf.length}` }, body: lbuf.subarray(at, end) });
+      assert.equal(r.status, end < lbuf.length ? 202 : 200, r.text);
+    }
+    s = await synced(long.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal(s.chunks, 500);
+    assert.match((await pages(long.id)).get('long.txt').error, /^only the first 500 chunks are indexed/);
+
     // A type it does not read, an empty body, a crawl given a file: refused.
     r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
       'content-type': 'image/png' }, body: 'x' });

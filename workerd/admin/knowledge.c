@@ -10,7 +10,9 @@
  *	POST   /v1/admin/knowledge/sources/:source_id/sync	syncs it now
  *	GET    /v1/admin/knowledge/sources/:source_id/pages	its pages
  *	PUT    /v1/admin/knowledge/sources/:source_id/file	a file source's
- *		bytes, as its Content-Type says (HTML, Markdown, text, PDF)
+ *		bytes, as its Content-Type says (HTML, Markdown, text, PDF);
+ *		with Content-Range, a piece of it (an upload in pieces, each
+ *		within a client's body budget: storaged joins them)
  *	POST   /v1/admin/knowledge/search	{"query","k"?,"language"?,"agent_id"?}
  *					-> {"results":[...]}, best first
  *
@@ -537,12 +539,76 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 
 /* -------------------------------------------------------------- a file */
 
+/*
+ * The answer to a file or a piece of one: 200 the source (the file whole,
+ * syncing); 202 {"received","size"} (a piece stored, more to come); 409
+ * with "received" (a piece not where the upload stands: nothing stored).
+ */
+static json_t *
+file_put_json(const void *rep, int *status)
+{
+	const struct st_kb_file_put_rep *f = rep;
+	char msg[160];
+
+	if (!f->stored) {
+		*status = 409;
+		snprintf(msg, sizeof(msg), "Content-Range: the upload has %u "
+		    "bytes; send the rest from byte %u, or the file again "
+		    "from 0", f->received, f->received);
+		return json_pack("{s:s, s:I}", "error", msg, "received",
+		    (json_int_t)f->received);
+	}
+	if (f->total > 0 && f->received < f->total) {
+		*status = 202;
+		return json_pack("{s:I, s:I}", "received",
+		    (json_int_t)f->received, "size", (json_int_t)f->total);
+	}
+	return source_json(&f->source, status);
+}
+
 static void
 synced_file(const struct storec_result *r, void *arg)
 {
 	if (!admin_said_invalid(arg, r, NULL))
-		admin_answer(arg, r, PROTO_ST_KB_FILE_PUT, 200, source_json,
+		admin_answer(arg, r, PROTO_ST_KB_FILE_PUT, 200, file_put_json,
 		    source_errors);
+}
+
+/* Decimal digits at *s, at most 10: 0 with *v, *s past them; -1. */
+static int
+range_number(const char **s, uint64_t *v)
+{
+	int n = 0;
+
+	*v = 0;
+	for (; **s >= '0' && **s <= '9' && n < 10; (*s)++, n++)
+		*v = *v * 10 + (uint64_t)(**s - '0');
+	return n > 0 && !(**s >= '0' && **s <= '9') ? 0 : -1;
+}
+
+/*
+ * A piece's Content-Range, "bytes FIRST-LAST/SIZE" (RFC 9110 14.4) of
+ * the body's len bytes, into q's offset and total. 0, or -1 (malformed,
+ * LAST not FIRST + len - 1, or past SIZE).
+ */
+static int
+content_range(const char *h, size_t len, struct st_kb_file_put_req *q)
+{
+	uint64_t first, last, size;
+
+	if (strncasecmp(h, "bytes ", 6) != 0)
+		return -1;
+	h += 6;
+	if (range_number(&h, &first) < 0 || *h++ != '-' ||
+	    range_number(&h, &last) < 0 || *h++ != '/' ||
+	    range_number(&h, &size) < 0 || *h != '\0')
+		return -1;
+	if (len == 0 || last < first || last - first + 1 != len ||
+	    last >= size || size > ST_KB_FILE_MAX)
+		return -1;
+	q->offset = (uint32_t)first;
+	q->total = (uint32_t)size;
+	return 0;
 }
 
 void
@@ -551,6 +617,7 @@ knowledge_sources_file(struct conn *c, struct http_request *req,
 {
 	struct st_kb_file_put_req q;
 	const char *ct = http_header(req, "content-type");
+	const char *range = http_header(req, "content-range");
 
 	memset(&q, 0, sizeof(q));
 	if ((q.id = source_param(c, m)) == NULL)
@@ -563,6 +630,12 @@ knowledge_sources_file(struct conn *c, struct http_request *req,
 	}
 	if (req->body_len == 0) {
 		conn_send_error(c, 400, admin_headers, "file: empty");
+		return;
+	}
+	if (range != NULL && content_range(range, req->body_len, &q) < 0) {
+		conn_send_error(c, 400, admin_headers, "Content-Range: bytes "
+		    "FIRST-LAST/SIZE, the body's bytes, a file of at most "
+		    "7 MiB");
 		return;
 	}
 	strlcpy(q.content_type, ct, sizeof(q.content_type));

@@ -99,6 +99,7 @@ struct fetch {
 	struct st_kb_piece *pieces;
 	uint32_t npieces;
 	char *title;
+	int cut;		/* more chunks than a page keeps */
 };
 
 struct pending {
@@ -559,7 +560,15 @@ alias_put(struct fetch *f)
 		fetch_free(f);
 }
 
-/* The chunks of doc as pieces (at most ST_KB_PAGE_CHUNKS_MAX). */
+/* A page's error when its text had more chunks than are stored. */
+static const char chunks_cut[] = "only the first 500 chunks are indexed: "
+    "the text after them is left out";
+_Static_assert(ST_KB_PAGE_CHUNKS_MAX == 500, "chunks_cut says 500");
+
+/*
+ * The chunks of doc as pieces (at most ST_KB_PAGE_CHUNKS_MAX): 0 with
+ * *why chunks_cut when there were more, else ""; -1 with *why.
+ */
 static int
 pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
     uint32_t *n, const char **why)
@@ -573,6 +582,7 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 	if (chunk_doc(doc, NULL, &ch, &all, why) < 0)
 		return -1;
 	nch = all < ST_KB_PAGE_CHUNKS_MAX ? all : ST_KB_PAGE_CHUNKS_MAX;
+	*why = nch < all ? chunks_cut : "";
 	if (nch > 0 && (p = calloc(nch, sizeof(*p))) == NULL) {
 		chunks_free(ch, all);
 		*why = "out of memory";
@@ -660,8 +670,8 @@ page_embedded(void *arg, const struct embed_result *r)
 		    "%s", c->job.id, r->err != EMBED_OK ? r->error :
 		    "too many for one page");
 	}
-	page_put(f, 0, title, pieces, n, "", &v, r->tokens > UINT32_MAX ?
-	    UINT32_MAX : (uint32_t)r->tokens);
+	page_put(f, 0, title, pieces, n, f->cut ? chunks_cut : "", &v,
+	    r->tokens > UINT32_MAX ? UINT32_MAX : (uint32_t)r->tokens);
 	pieces_free(pieces, n);
 	free(title);
 }
@@ -769,8 +779,9 @@ page_read(struct fetch *f)
 	links_follow(f, &doc);
 	if (doc.noindex)
 		why = "noindex: the page asks not to be indexed";
-	else if (pieces_of(&doc, &pieces, &n, &why) == 0)
-		why = n == 0 ? "no text" : "";
+	else if (pieces_of(&doc, &pieces, &n, &why) == 0 && n == 0)
+		why = "no text";
+	f->cut = why == chunks_cut;
 	/* With an embedding model, the pieces go to it first. */
 	if (n > 0 && c->conf.embed != NULL &&
 	    page_embed(f, doc.title, pieces, n) == 0) {

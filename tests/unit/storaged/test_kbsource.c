@@ -534,6 +534,7 @@ test_file(void **state)
 	static const uint8_t bytes[] = "# Title\n\nSome words.\n";
 	struct st_kbsource in, s, job, got;
 	struct st_kb_file_put_req q;
+	struct st_kb_file_put_rep put;
 	struct st_kb_file_get_req g;
 	struct st_kb_file file;
 	struct dreply r;
@@ -556,9 +557,10 @@ test_file(void **state)
 	strlcpy(q.content_type, "text/markdown; charset=utf-8",
 	    sizeof(q.content_type));
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
-	    &got, NULL), 0);
-	assert_int_equal(got.sync_status, ST_KB_SYNCING);
-	st_kbsource_free(&got);
+	    &put, NULL), 0);
+	assert_int_equal(put.source.sync_status, ST_KB_SYNCING);
+	assert_int_equal(put.stored, 1);
+	st_kbsource_free(&put.source);
 	assert_int_equal(due_one(f, &job), 1);
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.source_id, s.id, sizeof(g.source_id));
@@ -581,6 +583,117 @@ test_file(void **state)
 	st_kbsource_free(&got);
 	/* Deleted: its file swept. */
 	assert_int_equal(db_entries(f, "kb_files"), 1);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_files"), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
+/* One piece of an upload (kbmsg.h) of total bytes: its reply in *put. */
+static int
+piece(struct fix *f, const char *id, const uint8_t *file, uint32_t offset,
+    uint32_t len, uint32_t total, struct st_kb_file_put_rep *put)
+{
+	struct st_kb_file_put_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.id = id;
+	strlcpy(q.content_type, "text/plain", sizeof(q.content_type));
+	q.data.p = file + offset;
+	q.data.len = len;
+	q.offset = offset;
+	q.total = total;
+	memset(put, 0, sizeof(*put));
+	return request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q, put, NULL);
+}
+
+/*
+ * A file uploaded in pieces: each after the one before, not due before
+ * the last, which joins them as the file; a piece elsewhere stores
+ * nothing and says where the upload stands; a new upload starts at 0
+ * and leaves the file as it was until its last piece.
+ */
+static void
+test_file_pieces(void **state)
+{
+	struct fix *f = *state;
+	enum { A = ST_KB_PIECE_MIN, TOTAL = 2 * ST_KB_PIECE_MIN + 100 };
+	static uint8_t file[TOTAL + 1];	/* a byte past: a piece too long */
+	struct st_kbsource in, s, job;
+	struct st_kb_file_put_rep put;
+	struct st_kb_file_get_req g;
+	struct st_kb_file got;
+	struct dreply r;
+	uint32_t i;
+
+	for (i = 0; i < TOTAL; i++)
+		file[i] = (uint8_t)('a' + i % 26);
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_FILE;
+	in.url = "big.txt";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &s, NULL), 0);
+	/* Not where an upload starts: nothing stored, it stands at 0. */
+	assert_int_equal(piece(f, s.id, file, A, A, TOTAL, &put), 0);
+	assert_int_equal(put.stored, 0);
+	assert_int_equal(put.received, 0);
+	st_kbsource_free(&put.source);
+	assert_int_equal(db_entries(f, "kb_files"), 0);
+	/* The first: stored, not due yet. */
+	assert_int_equal(piece(f, s.id, file, 0, A, TOTAL, &put), 0);
+	assert_int_equal(put.stored, 1);
+	assert_int_equal(put.received, A);
+	assert_int_equal(put.total, TOTAL);
+	assert_int_equal(put.source.next_sync_at, 0);
+	st_kbsource_free(&put.source);
+	assert_int_equal(due_one(f, &job), 0);
+	/* Bad pieces: past the total, too small before the last. */
+	assert_int_equal(piece(f, s.id, file, A, TOTAL - A + 1, TOTAL, &put),
+	    PROTO_E_INVALID);
+	assert_int_equal(piece(f, s.id, file, A, 100, TOTAL, &put),
+	    PROTO_E_INVALID);
+	/* Elsewhere, or of another size: nothing stored, resume at A or 0. */
+	assert_int_equal(piece(f, s.id, file, A + 1, A, TOTAL, &put), 0);
+	assert_int_equal(put.stored, 0);
+	assert_int_equal(put.received, A);
+	st_kbsource_free(&put.source);
+	assert_int_equal(piece(f, s.id, file, A, A, TOTAL + 1, &put), 0);
+	assert_int_equal(put.stored, 0);
+	assert_int_equal(put.received, 0);
+	st_kbsource_free(&put.source);
+	assert_int_equal(db_entries(f, "kb_files"), 1);
+	/* The rest: joined as the file, due now, the pieces gone. */
+	assert_int_equal(piece(f, s.id, file, A, A, TOTAL, &put), 0);
+	assert_int_equal(put.received, 2 * A);
+	st_kbsource_free(&put.source);
+	assert_int_equal(piece(f, s.id, file, 2 * A, TOTAL - 2 * A, TOTAL,
+	    &put), 0);
+	assert_int_equal(put.stored, 1);
+	assert_int_equal(put.received, TOTAL);
+	assert_int_equal(put.source.sync_status, ST_KB_SYNCING);
+	st_kbsource_free(&put.source);
+	assert_int_equal(db_entries(f, "kb_files"), 1);
+	assert_int_equal(due_one(f, &job), 1);
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, s.id, sizeof(g.source_id));
+	g.sync_id = job.sync_id;
+	assert_int_equal(who_run(f, NULL, PROTO_ST_KB_FILE_GET, &g, &got, &r),
+	    0);
+	assert_int_equal(got.data.len, TOTAL);
+	assert_memory_equal(got.data.p, file, TOTAL);
+	dreply_free(&r);
+	/* A new upload: the file stays as it was beside its first piece. */
+	assert_int_equal(piece(f, s.id, file, 0, A, TOTAL, &put), 0);
+	assert_int_equal(put.received, A);
+	st_kbsource_free(&put.source);
+	assert_int_equal(db_entries(f, "kb_files"), 2);
+	assert_int_equal(who_run(f, NULL, PROTO_ST_KB_FILE_GET, &g, &got, &r),
+	    0);
+	assert_int_equal(got.data.len, TOTAL);
+	dreply_free(&r);
+	/* Deleted: the file and the piece swept. */
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
 	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
 	sweep_all(f);
@@ -843,6 +956,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_file_pieces, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup,
 		    fix_teardown),
